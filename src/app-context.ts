@@ -1,0 +1,38 @@
+// What a capability module gets when the server is assembled (src/server.ts): the shared parts, passed in, never global.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Router } from './api/http.js';
+import type { Recorder } from './calls/index.js';
+import type { Config } from './config/index.js';
+import type { Store } from './store/store.js';
+import type { Metrics } from './telemetry/metrics.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface AppContext {
+  config: Config;
+  store: Store;
+  recorder: Recorder;
+  registry: Registry;
+  metrics: Metrics;
+  logger: Logger;
+  /** Routes under /api/* (guarded by the admin token when not on loopback). */
+  api: Router;
+  clock: Clock;
+}
+
+/**
+ * A capability (cost, quality, alerts, gpu, ...) plugs in here: it adds enrichers/sinks to the recorder,
+ * routes to `api`, metrics to `registry`, and background work started/stopped with the server.
+ */
+export interface Module {
+  readonly name: string;
+  start?(): void | Promise<void>;
+  stop?(): void | Promise<void>;
+}
+
+export type ModuleFactory = (ctx: AppContext) => Module | Promise<Module>;

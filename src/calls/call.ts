@@ -1,0 +1,178 @@
+// The LlmCall: one typed record per LLM request, whichever way it came in (gateway or ingestion API).
+// Every sink (metrics, logs, traces, store, cost, quality) consumes this record; wire form is snake_case.
+
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
+export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
+export type TokenSource = 'usage' | 'tokenizer';
+
+export const ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
+export const CALL_STATUSES: readonly CallStatus[] = [
+  'ok',
+  'client_error',
+  'upstream_error',
+  'rate_limited',
+  'timeout',
+  'cancelled',
+];
+
+/** Prices charged, in USD per token (not per million), so a stored call explains its own cost. */
+export interface AppliedPrice {
+  input: number;
+  cachedInput: number;
+  output: number;
+  /** Where the price came from: a catalog entry id or `config`. */
+  source: string;
+}
+
+/** A finished span, kept with the call for `/api/requests/:id` (times in epoch milliseconds). */
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: 'server' | 'client' | 'internal';
+  startTime: number;
+  endTime: number;
+  status: 'unset' | 'ok' | 'error';
+  attributes: Record<string, string | number | boolean>;
+  events: { name: string; time: number; attributes?: Record<string, string | number | boolean> }[];
+}
+
+export interface CallEvent {
+  time: number;
+  name: string;
+  attributes?: Record<string, string | number | boolean | null>;
+}
+
+export interface LlmCall {
+  requestId: string;
+  traceId: string | null;
+  /** Epoch milliseconds (fractional allowed). */
+  startedAt: number;
+  endedAt: number;
+  provider: string;
+  model: string;
+  endpoint: Endpoint;
+  stream: boolean;
+  status: CallStatus;
+  httpStatus: number;
+  errorType: string | null;
+  user: string | null;
+  team: string | null;
+  feature: string | null;
+  session: string | null;
+  /** Virtual key id (never the key itself), when keys are configured. */
+  apiKeyId: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
+  reasoningTokens: number | null;
+  tokenSource: TokenSource | null;
+  ttftMs: number | null;
+  tpotMs: number | null;
+  latencyMs: number;
+  overheadMs: number;
+  costUsd: number | null;
+  price: AppliedPrice | null;
+  finishReason: string | null;
+  refusal: boolean;
+  requestBytes: number;
+  responseBytes: number;
+  /** Where the call came from. */
+  source: 'gateway' | 'ingest';
+  spans: SpanRecord[];
+  events: CallEvent[];
+  /** Prompt and response text, present only when content capture is switched on (already redacted). */
+  content: { input: string | null; output: string | null } | null;
+}
+
+/** The snake_case wire form of a call (DESIGN §3, "The call record"). */
+export interface LlmCallWire {
+  request_id: string;
+  trace_id: string | null;
+  started_at: string;
+  ended_at: string;
+  provider: string;
+  model: string;
+  endpoint: Endpoint;
+  stream: boolean;
+  status: CallStatus;
+  http_status: number;
+  error_type: string | null;
+  user: string | null;
+  team: string | null;
+  feature: string | null;
+  session: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  reasoning_tokens: number | null;
+  token_source: TokenSource | null;
+  ttft_ms: number | null;
+  tpot_ms: number | null;
+  latency_ms: number;
+  overhead_ms: number;
+  cost_usd: number | null;
+  price: { input: number; cached_input: number; output: number; source: string } | null;
+  finish_reason: string | null;
+  refusal: boolean;
+  source: 'gateway' | 'ingest';
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+const round3OrNull = (n: number | null): number | null => (n === null ? null : round3(n));
+
+export function callToWire(c: LlmCall): LlmCallWire {
+  return {
+    request_id: c.requestId,
+    trace_id: c.traceId,
+    started_at: new Date(c.startedAt).toISOString(),
+    ended_at: new Date(c.endedAt).toISOString(),
+    provider: c.provider,
+    model: c.model,
+    endpoint: c.endpoint,
+    stream: c.stream,
+    status: c.status,
+    http_status: c.httpStatus,
+    error_type: c.errorType,
+    user: c.user,
+    team: c.team,
+    feature: c.feature,
+    session: c.session,
+    input_tokens: c.inputTokens,
+    output_tokens: c.outputTokens,
+    cached_input_tokens: c.cachedInputTokens,
+    reasoning_tokens: c.reasoningTokens,
+    token_source: c.tokenSource,
+    ttft_ms: round3OrNull(c.ttftMs),
+    tpot_ms: round3OrNull(c.tpotMs),
+    latency_ms: round3(c.latencyMs),
+    overhead_ms: round3(c.overheadMs),
+    cost_usd: c.costUsd,
+    price: c.price
+      ? { input: c.price.input, cached_input: c.price.cachedInput, output: c.price.output, source: c.price.source }
+      : null,
+    finish_reason: c.finishReason,
+    refusal: c.refusal,
+    source: c.source,
+  };
+}
+
+/** Status of a call from its HTTP status and how it ended. */
+export function statusOf(httpStatus: number, opts: { cancelled?: boolean; timedOut?: boolean } = {}): CallStatus {
+  if (opts.cancelled) return 'cancelled';
+  if (opts.timedOut) return 'timeout';
+  if (httpStatus === 429) return 'rate_limited';
+  if (httpStatus === 408 || httpStatus === 504) return 'timeout';
+  if (httpStatus >= 500) return 'upstream_error';
+  if (httpStatus >= 400) return 'client_error';
+  return 'ok';
+}
+
+/**
+ * TPOT per DESIGN: (last content chunk − first content chunk) / (output_tokens − 1), for output_tokens ≥ 2.
+ */
+export function tpotOf(firstContentAt: number | null, lastContentAt: number | null, outputTokens: number | null) {
+  if (firstContentAt === null || lastContentAt === null || outputTokens === null || outputTokens < 2) return null;
+  return (lastContentAt - firstContentAt) / (outputTokens - 1);
+}

@@ -1,0 +1,3 @@
+// Public face of calls/: the LlmCall record, its wire form, definitions and the recorder.
+export * from './call.js';
+export * from './recorder.js';

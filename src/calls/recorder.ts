@@ -1,0 +1,164 @@
+// The recorder: the bounded hand-off between the gateway's hot path and everything that consumes calls.
+// `record()` only enqueues; enrichers (cost, refusal, ...) and sinks (metrics, logs, store, ...) run later,
+// each sink with its own bounded queue so one slow or broken sink never holds back the others or the client.
+import type { LlmCall } from './call.js';
+
+/** Fills in derived fields (cost, refusal, ...) before any sink sees the call. Must not throw; if it does, the call still goes on. */
+export interface Enricher {
+  readonly name: string;
+  enrich(call: LlmCall): void;
+}
+
+/** A consumer of finished calls. A failed write is reported by throwing/rejecting; the recorder counts it as dropped. */
+export interface Sink {
+  readonly name: string;
+  /** Largest batch this sink wants at once (default 256). */
+  readonly maxBatch?: number;
+  write(calls: readonly LlmCall[]): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+export interface RecorderOptions {
+  /** Per-sink queue capacity; calls beyond it are dropped and counted. */
+  capacity?: number;
+  onDrop?: (sink: string, count: number, reason: 'queue_full' | 'sink_error' | 'shutdown') => void;
+  onEnricherError?: (enricher: string, err: unknown) => void;
+  onSinkError?: (sink: string, err: unknown) => void;
+}
+
+interface Lane {
+  sink: Sink;
+  queue: LlmCall[];
+  head: number;
+  running: boolean;
+  idle: Array<() => void>;
+}
+
+export class Recorder {
+  private readonly lanes: Lane[] = [];
+  private readonly enrichers: Enricher[] = [];
+  private readonly pending: LlmCall[] = [];
+  private scheduled = false;
+  private closed = false;
+  readonly capacity: number;
+
+  constructor(private readonly opts: RecorderOptions = {}) {
+    this.capacity = opts.capacity ?? 10_000;
+  }
+
+  addEnricher(e: Enricher): this {
+    this.enrichers.push(e);
+    return this;
+  }
+
+  addSink(sink: Sink): this {
+    this.lanes.push({ sink, queue: [], head: 0, running: false, idle: [] });
+    return this;
+  }
+
+  sinkNames(): string[] {
+    return this.lanes.map((l) => l.sink.name);
+  }
+
+  /** Queue depth per sink, for `llmscope_recorder_queue_depth`. */
+  depths(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.lanes) out[l.sink.name] = l.queue.length - l.head;
+    out['_pending'] = this.pending.length;
+    return out;
+  }
+
+  /** Hot path: O(1), never throws, never awaits. */
+  record(call: LlmCall): void {
+    if (this.closed) {
+      for (const l of this.lanes) this.opts.onDrop?.(l.sink.name, 1, 'shutdown');
+      return;
+    }
+    this.pending.push(call);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.dispatch);
+    }
+  }
+
+  private readonly dispatch = (): void => {
+    this.scheduled = false;
+    const batch = this.pending.splice(0, this.pending.length);
+    for (const call of batch) {
+      for (const e of this.enrichers) {
+        try {
+          e.enrich(call);
+        } catch (err) {
+          this.opts.onEnricherError?.(e.name, err);
+        }
+      }
+    }
+    for (const lane of this.lanes) {
+      let room = this.capacity - (lane.queue.length - lane.head);
+      let dropped = 0;
+      for (const call of batch) {
+        if (room > 0) {
+          lane.queue.push(call);
+          room--;
+        } else dropped++;
+      }
+      if (dropped > 0) this.opts.onDrop?.(lane.sink.name, dropped, 'queue_full');
+      if (!lane.running && lane.queue.length > lane.head) void this.drain(lane);
+    }
+  };
+
+  private async drain(lane: Lane): Promise<void> {
+    lane.running = true;
+    const max = lane.sink.maxBatch ?? 256;
+    while (lane.queue.length > lane.head) {
+      const end = Math.min(lane.queue.length, lane.head + max);
+      const batch = lane.queue.slice(lane.head, end);
+      lane.head = end;
+      if (lane.head > 4096 && lane.head * 2 > lane.queue.length) {
+        lane.queue = lane.queue.slice(lane.head);
+        lane.head = 0;
+      }
+      try {
+        await lane.sink.write(batch);
+      } catch (err) {
+        this.opts.onSinkError?.(lane.sink.name, err);
+        this.opts.onDrop?.(lane.sink.name, batch.length, 'sink_error');
+      }
+    }
+    lane.queue = [];
+    lane.head = 0;
+    lane.running = false;
+    for (const resolve of lane.idle.splice(0)) resolve();
+  }
+
+  /** Waits until every queued call has reached its sinks, or until timeoutMs; returns true if fully flushed. */
+  async flush(timeoutMs = 10_000): Promise<boolean> {
+    if (this.pending.length > 0) this.dispatch();
+    const waits = this.lanes
+      .filter((l) => l.running || l.queue.length > l.head)
+      .map((l) => new Promise<void>((resolve) => l.idle.push(resolve)));
+    if (waits.length === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = await Promise.race([Promise.all(waits).then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Flushes, then stops accepting calls and closes every sink. What is still queued after the timeout is counted as dropped. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    await this.flush(timeoutMs);
+    this.closed = true;
+    for (const lane of this.lanes) {
+      const left = lane.queue.length - lane.head;
+      if (left > 0) this.opts.onDrop?.(lane.sink.name, left, 'shutdown');
+      try {
+        await lane.sink.close?.();
+      } catch (err) {
+        this.opts.onSinkError?.(lane.sink.name, err);
+      }
+    }
+  }
+}

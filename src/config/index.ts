@@ -1,0 +1,3 @@
+// Public face of config/.
+export * from './load.js';
+export * from './schema.js';

@@ -1,0 +1,102 @@
+// The one config schema (zod): every key optional, defaults here, `Config` inferred from it.
+import { z } from 'zod';
+
+const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d')]);
+
+export const providerSchema = z
+  .object({
+    name: z.string().min(1).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'),
+    type: z.enum(['openai-compatible']).default('openai-compatible'),
+    baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }),
+    /** Name of the environment variable holding the upstream's API key (the key itself never sits in config). */
+    apiKeyEnv: z.string().optional(),
+    /** Model name patterns this provider serves (`*` wildcards); used when no `routes` entry matches. */
+    models: z.array(z.string()).default([]),
+    /** Extra headers sent upstream (not secrets). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Connections kept open to this upstream. */
+    connections: z.number().int().positive().default(128),
+    timeout: duration.default('600s'),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    model: z.string().min(1),
+    provider: z.string().min(1),
+    /** Model name sent upstream, when it differs from the one the client asked for. */
+    upstreamModel: z.string().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        adminToken: z.string().min(8, 'at least 8 characters').optional(),
+        bodyLimit: z.number().int().positive().default(50 * 1024 * 1024),
+        shutdownGrace: duration.default('30s'),
+      })
+      .strict()
+      .prefault({}),
+    providers: z.array(providerSchema).default([]),
+    routes: z.array(routeSchema).default([]),
+    storage: z
+      .object({
+        url: z.string().default('sqlite:./llmscope-data/llmscope.db'),
+        retention: z
+          .object({
+            raw: duration.default('30d'),
+            minute: duration.default('7d'),
+            hour: duration.default('400d'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    recorder: z
+      .object({ capacity: z.number().int().positive().default(10_000) })
+      .strict()
+      .prefault({}),
+    telemetry: z
+      .object({
+        serviceName: z.string().default('llmscope'),
+        otlpEndpoint: z.url().optional(),
+        /** Link template to the user's tracing UI, e.g. http://jaeger:16686/trace/{trace_id}. */
+        traceUrlTemplate: z.string().optional(),
+        logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        logFormat: z.enum(['json', 'ecs']).default('json'),
+        captureContent: z.boolean().default(false),
+        labelBudget: z.number().int().positive().default(100),
+        labelHardCap: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .prefault({}),
+    // Sections owned by later capabilities; validated by their own schemas as they land.
+    keys: z.unknown().optional(),
+    pricing: z.unknown().optional(),
+    budgets: z.unknown().optional(),
+    costs: z.unknown().optional(),
+    quality: z.unknown().optional(),
+    alerts: z.unknown().optional(),
+    gpu: z.unknown().optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;
+
+/** Milliseconds of a duration value (`30s`, `10m`, or a number of milliseconds). */
+export function durationMs(d: number | string): number {
+  if (typeof d === 'number') return d;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return n * unit;
+}

@@ -1,0 +1,88 @@
+// One registry of llmscope's own coded errors, and the one place that renders any error in OpenAI's shape.
+// Codes are never reused once retired; every code is documented in docs/errors.md (a test keeps them in step).
+
+export type OpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'budget_exceeded'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'server_error';
+
+interface ErrorSpec {
+  status: number;
+  type: OpenAiErrorType;
+  /** The OpenAI-shaped `code` field. */
+  code: string;
+}
+
+export const ERRORS = {
+  LLMSCOPE_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error', code: 'invalid_json' },
+  LLMSCOPE_ERR_INVALID_BODY: { status: 400, type: 'invalid_request_error', code: 'invalid_body' },
+  LLMSCOPE_ERR_MISSING_MODEL: { status: 400, type: 'invalid_request_error', code: 'missing_model' },
+  LLMSCOPE_ERR_UNROUTABLE_MODEL: { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
+  LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
+  LLMSCOPE_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
+  LLMSCOPE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', code: 'not_found' },
+  LLMSCOPE_ERR_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
+  LLMSCOPE_ERR_INVALID_QUERY: { status: 400, type: 'invalid_request_error', code: 'invalid_query' },
+  LLMSCOPE_ERR_UNAUTHORIZED: { status: 401, type: 'authentication_error', code: 'unauthorized' },
+  LLMSCOPE_ERR_INVALID_API_KEY: { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
+  LLMSCOPE_ERR_BUDGET_EXCEEDED: { status: 429, type: 'budget_exceeded', code: 'budget_exceeded' },
+  LLMSCOPE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', code: 'upstream_unreachable' },
+  LLMSCOPE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', code: 'upstream_timeout' },
+  LLMSCOPE_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error', code: 'shutting_down' },
+  LLMSCOPE_ERR_CONFIG_INVALID: { status: 500, type: 'server_error', code: 'config_invalid' },
+  LLMSCOPE_ERR_INTERNAL: { status: 500, type: 'server_error', code: 'internal_error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error llmscope raises itself; `message` says what was wrong and how to fix it. */
+export class LlmscopeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: OpenAiErrorType;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, opts: { param?: string | null; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.name = 'LlmscopeError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.type = ERRORS[code].type;
+    this.param = opts.param ?? null;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; code: string | null; param: string | null };
+}
+
+/** Turns any thrown value into a status and an OpenAI-shaped body; unknown errors never leak a stack. */
+export function renderError(err: unknown): { status: number; body: OpenAiErrorBody; headers: Record<string, string> } {
+  if (err instanceof LlmscopeError) {
+    return {
+      status: err.status,
+      headers: err.headers,
+      body: { error: { message: err.message, type: err.type, code: ERRORS[err.code].code, param: err.param } },
+    };
+  }
+  return {
+    status: 500,
+    headers: {},
+    body: {
+      error: {
+        message: 'llmscope hit an internal error; the details are in its log under this request_id.',
+        type: 'server_error',
+        code: 'internal_error',
+        param: null,
+      },
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// The Store interface: the ledger of calls, their rollups and retention. SQLite implements it now,
+// PostgreSQL later; one contract suite (store.contract.ts) runs against every implementation.
+import type { CallStatus, Endpoint, LlmCall } from '../calls/index.js';
+
+export interface CallQuery {
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  model?: string;
+  provider?: string;
+  status?: CallStatus;
+  user?: string;
+  team?: string;
+  feature?: string;
+  endpoint?: Endpoint;
+  /** Substring match on request_id / trace_id / session. */
+  text?: string;
+  /** Page size (default 50, max 500). */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface CallPage {
+  items: LlmCall[];
+  nextCursor: string | null;
+}
+
+export type RollupStep = 'minute' | 'hour';
+export type RollupDimension = 'provider' | 'model' | 'endpoint' | 'feature' | 'team';
+
+export interface RollupQuery {
+  from: number;
+  to: number;
+  step: RollupStep;
+  /** Dimensions to keep as series; the rest are merged. Empty = one series. */
+  groupBy?: RollupDimension[];
+  filter?: Partial<Record<RollupDimension, string>>;
+}
+
+/** A serialized mergeable histogram: fixed log-scale bucket index → count (see store/histogram.ts). */
+export type HistogramCounts = Record<number, number>;
+
+export interface RollupPoint {
+  /** Bucket start, epoch ms. */
+  t: number;
+  /** Values of the groupBy dimensions. */
+  group: Partial<Record<RollupDimension, string>>;
+  requests: number;
+  /** Calls by status. */
+  statuses: Partial<Record<CallStatus, number>>;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number;
+  refusals: number;
+  latency: HistogramCounts;
+  ttft: HistogramCounts;
+  tpot: HistogramCounts;
+}
+
+export interface RetentionResult {
+  deletedCalls: number;
+  deletedRollups: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Inserts calls and updates their rollups in one transaction. Duplicate request ids are ignored. */
+  insertCalls(calls: readonly LlmCall[]): Promise<void>;
+  getCall(requestId: string): Promise<LlmCall | null>;
+  listCalls(query: CallQuery): Promise<CallPage>;
+  queryRollups(query: RollupQuery): Promise<RollupPoint[]>;
+  /** Deletes raw calls older than `rawBefore` and minute rollups older than `minuteBefore` (hour rollups by `hourBefore`). */
+  applyRetention(opts: { rawBefore: number; minuteBefore: number; hourBefore: number }): Promise<RetentionResult>;
+  /** True when the store can be read and written. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

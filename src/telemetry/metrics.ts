@@ -1,0 +1,165 @@
+// Prometheus metrics (prom-client) with DESIGN's names, REFERENCE's buckets and the label guard.
+// Built on a Registry passed in (never the global one); call metrics are observed by the metrics sink, off the hot path.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LlmCall, Sink } from '../calls/index.js';
+import { LabelGuard } from './label-guard.js';
+
+export const BUCKETS = {
+  ttft: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80],
+  tpot: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5],
+  duration: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68],
+  overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+} as const;
+
+export interface MetricsOptions {
+  labelBudget?: number;
+  labelHardCap?: number;
+}
+
+export class Metrics {
+  readonly guard: LabelGuard;
+  readonly labelOverflow: Counter<'label'>;
+  readonly requests: Counter<'provider' | 'model' | 'endpoint' | 'status'>;
+  readonly duration: Histogram<'provider' | 'model' | 'endpoint' | 'stream'>;
+  readonly ttft: Histogram<'provider' | 'model'>;
+  readonly tpot: Histogram<'provider' | 'model'>;
+  readonly tokens: Counter<'provider' | 'model' | 'type'>;
+  readonly cost: Counter<'provider' | 'model' | 'feature'>;
+  readonly feedback: Counter<'rating'>;
+  readonly evaluations: Counter<'evaluator' | 'verdict'>;
+  readonly refusals: Counter<'provider' | 'model'>;
+  readonly budgetRatio: Gauge<'budget'>;
+  readonly overhead: Histogram<'endpoint'>;
+  readonly queueDepth: Gauge<'sink'>;
+  readonly dropped: Counter<'sink'>;
+
+  constructor(
+    readonly registry: Registry,
+    opts: MetricsOptions = {},
+  ) {
+    const registers = [registry];
+    this.labelOverflow = new Counter({
+      name: 'llmscope_label_overflow_total',
+      help: 'Label values folded into __other__ because a label or metric went over its cardinality budget.',
+      labelNames: ['label'],
+      registers,
+    });
+    this.guard = new LabelGuard(opts.labelBudget ?? 100, opts.labelHardCap ?? 1000, (label) =>
+      this.labelOverflow.inc({ label }),
+    );
+    this.requests = new Counter({
+      name: 'llm_requests_total',
+      help: 'LLM requests, by outcome.',
+      labelNames: ['provider', 'model', 'endpoint', 'status'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'llm_request_duration_seconds',
+      help: 'Total latency of LLM requests: response end minus request arrival.',
+      labelNames: ['provider', 'model', 'endpoint', 'stream'],
+      buckets: [...BUCKETS.duration],
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'llm_time_to_first_token_seconds',
+      help: 'Time to first token of streamed LLM responses.',
+      labelNames: ['provider', 'model'],
+      buckets: [...BUCKETS.ttft],
+      registers,
+    });
+    this.tpot = new Histogram({
+      name: 'llm_time_per_output_token_seconds',
+      help: 'Time per output token after the first, of streamed LLM responses.',
+      labelNames: ['provider', 'model'],
+      buckets: [...BUCKETS.tpot],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'llm_tokens_total',
+      help: 'Tokens processed, by type.',
+      labelNames: ['provider', 'model', 'type'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: 'llm_cost_usd_total',
+      help: 'Spend in US dollars on priced LLM calls.',
+      labelNames: ['provider', 'model', 'feature'],
+      registers,
+    });
+    this.feedback = new Counter({
+      name: 'llm_feedback_total',
+      help: 'User feedback received, by rating.',
+      labelNames: ['rating'],
+      registers,
+    });
+    this.evaluations = new Counter({
+      name: 'llm_evaluations_total',
+      help: 'Quality evaluations run, by evaluator and verdict.',
+      labelNames: ['evaluator', 'verdict'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'llm_refusals_total',
+      help: 'Responses in which the model declined to answer.',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
+    this.budgetRatio = new Gauge({
+      name: 'llm_budget_spend_ratio',
+      help: 'Spend in the current period divided by the budget limit.',
+      labelNames: ['budget'],
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'llmscope_gateway_overhead_seconds',
+      help: 'Time a request spent in llmscope itself, not waiting on the upstream.',
+      labelNames: ['endpoint'],
+      buckets: [...BUCKETS.overhead],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: 'llmscope_recorder_queue_depth',
+      help: 'Calls waiting in the recorder for each sink.',
+      labelNames: ['sink'],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'llmscope_recorder_dropped_total',
+      help: 'Calls a sink could not record (queue full, sink error, shutdown).',
+      labelNames: ['sink'],
+      registers,
+    });
+  }
+
+  /** Observes one finished call (run by the metrics sink). */
+  observe(call: LlmCall): void {
+    const g = this.guard;
+    const provider = g.value('provider', call.provider);
+    const model = g.value('model', call.model);
+    const endpoint = call.endpoint;
+    const [p, m] = g.series_('llm_requests_total', [provider, model]);
+    this.requests.inc({ provider: p, model: m, endpoint, status: call.status });
+    this.duration.observe({ provider: p, model: m, endpoint, stream: String(call.stream) }, call.latencyMs / 1000);
+    if (call.ttftMs !== null) this.ttft.observe({ provider: p, model: m }, call.ttftMs / 1000);
+    if (call.tpotMs !== null) this.tpot.observe({ provider: p, model: m }, call.tpotMs / 1000);
+    if (call.inputTokens) this.tokens.inc({ provider: p, model: m, type: 'input' }, call.inputTokens);
+    if (call.outputTokens) this.tokens.inc({ provider: p, model: m, type: 'output' }, call.outputTokens);
+    if (call.cachedInputTokens) this.tokens.inc({ provider: p, model: m, type: 'cached_input' }, call.cachedInputTokens);
+    if (call.costUsd) {
+      const feature = g.value('feature', call.feature);
+      this.cost.inc({ provider: p, model: m, feature }, call.costUsd);
+    }
+    if (call.refusal) this.refusals.inc({ provider: p, model: m });
+    if (call.source === 'gateway') this.overhead.observe({ endpoint }, call.overheadMs / 1000);
+  }
+
+  sink(): Sink {
+    return {
+      name: 'metrics',
+      maxBatch: 1024,
+      write: (calls) => {
+        for (const c of calls) this.observe(c);
+      },
+    };
+  }
+}
