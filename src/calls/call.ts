@@ -84,6 +84,33 @@ export interface LlmCall {
   events: CallEvent[];
   /** Prompt and response text, present only when content capture is switched on (already redacted). */
   content: { input: string | null; output: string | null } | null;
+  /** Hot-path measurements that enrichers turn into tokens, TPOT and spans; never stored or sent. */
+  internal?: CallInternals;
+}
+
+/** Raw marks (epoch ms) and request facts the gateway leaves for enrichers, so its hot path stays minimal. */
+export interface CallInternals {
+  arrivalAt: number;
+  routedAt: number | null;
+  upstreamStartAt: number | null;
+  upstreamHeadersAt: number | null;
+  firstContentAt: number | null;
+  lastContentAt: number | null;
+  upstreamEndAt: number | null;
+  spanId: string;
+  upstreamSpanId: string;
+  parentSpanId: string | null;
+  /** Request parameters worth a span attribute (max_tokens, temperature, top_p, seed). */
+  params: Record<string, number>;
+  serverAddress: string | null;
+  serverPort: number | null;
+  responseModel: string | null;
+  responseId: string | null;
+  /** Prompt and output text, kept only until tokens are counted (or content captured). */
+  promptText: string | null;
+  outputText: string | null;
+  /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
+  hooks?: Record<string, unknown>;
 }
 
 /** The snake_case wire form of a call (DESIGN §3, "The call record"). */

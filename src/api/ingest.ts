@@ -1,0 +1,114 @@
+// POST /api/ingest: record LLM calls made outside the gateway, in the same snake_case record the API returns.
+// Accepts one record, an array, or {"calls": [...]}; every record is validated and all problems are reported.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { CALL_STATUSES, ENDPOINTS, type LlmCall, type Recorder, statusOf } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import { uuidv7 } from '../telemetry/ids.js';
+import { readJson, sendJson } from './http.js';
+
+const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative()]);
+const count = z.number().int().nonnegative().nullable().optional();
+const ms = z.number().nonnegative().nullable().optional();
+const text = z.string().max(256).nullable().optional();
+
+export const ingestRecordSchema = z
+  .object({
+    request_id: z.string().min(1).max(128).optional(),
+    trace_id: z.string().regex(/^[0-9a-f]{32}$/, '32 lowercase hex characters').nullable().optional(),
+    started_at: time,
+    ended_at: time.optional(),
+    provider: z.string().min(1).max(128),
+    model: z.string().min(1).max(256),
+    endpoint: z.enum(ENDPOINTS as [string, ...string[]]).default('chat.completions'),
+    stream: z.boolean().default(false),
+    status: z.enum(CALL_STATUSES as [string, ...string[]]).optional(),
+    http_status: z.number().int().min(100).max(599).default(200),
+    error_type: text,
+    user: text,
+    team: text,
+    feature: text,
+    session: text,
+    input_tokens: count,
+    output_tokens: count,
+    cached_input_tokens: count,
+    reasoning_tokens: count,
+    ttft_ms: ms,
+    tpot_ms: ms,
+    latency_ms: ms,
+    cost_usd: z.number().nonnegative().nullable().optional(),
+    finish_reason: text,
+    refusal: z.boolean().default(false),
+  })
+  .strict();
+
+const bodySchema = z.union([
+  z.array(ingestRecordSchema).min(1).max(10_000),
+  z.object({ calls: z.array(ingestRecordSchema).min(1).max(10_000) }).strict(),
+  ingestRecordSchema,
+]);
+
+const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
+
+export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
+  const startedAt = toMs(r.started_at);
+  const endedAt = r.ended_at !== undefined ? toMs(r.ended_at) : startedAt + (r.latency_ms ?? 0);
+  const hasTokens = r.input_tokens != null || r.output_tokens != null;
+  return {
+    requestId: r.request_id ?? uuidv7(startedAt),
+    traceId: r.trace_id ?? null,
+    startedAt,
+    endedAt,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint as LlmCall['endpoint'],
+    stream: r.stream,
+    status: (r.status as LlmCall['status'] | undefined) ?? statusOf(r.http_status),
+    httpStatus: r.http_status,
+    errorType: r.error_type ?? null,
+    user: r.user ?? null,
+    team: r.team ?? null,
+    feature: r.feature ?? null,
+    session: r.session ?? null,
+    apiKeyId: null,
+    inputTokens: r.input_tokens ?? null,
+    outputTokens: r.output_tokens ?? null,
+    cachedInputTokens: r.cached_input_tokens ?? null,
+    reasoningTokens: r.reasoning_tokens ?? null,
+    tokenSource: hasTokens ? 'usage' : null,
+    ttftMs: r.ttft_ms ?? null,
+    tpotMs: r.tpot_ms ?? null,
+    latencyMs: r.latency_ms ?? Math.max(0, endedAt - startedAt),
+    overheadMs: 0,
+    costUsd: r.cost_usd ?? null,
+    price: null,
+    finishReason: r.finish_reason ?? null,
+    refusal: r.refusal,
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'ingest',
+    spans: [],
+    events: [],
+    content: null,
+  };
+}
+
+export async function ingestCalls(req: IncomingMessage, res: ServerResponse, limit: number, recorder: Recorder) {
+  const body = await readJson(req, limit);
+  const parsed = bodySchema.safeParse(body);
+  if (!parsed.success) {
+    const list = parsed.error.issues
+      .slice(0, 20)
+      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      .join('; ');
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid call record(s): ${list}`);
+  }
+  const records = Array.isArray(parsed.data) ? parsed.data : 'calls' in parsed.data ? parsed.data.calls : [parsed.data];
+  const ids: string[] = [];
+  for (const r of records) {
+    const call = recordToCall(r);
+    ids.push(call.requestId);
+    recorder.record(call);
+  }
+  sendJson(res, 202, { accepted: ids.length, request_ids: ids });
+}

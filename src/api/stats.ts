@@ -1,0 +1,169 @@
+// GET /api/stats/timeseries and /api/stats/summary: latency percentiles, TTFT/TPOT, throughput and error rate,
+// computed from the store's rollups (mergeable histograms), never from raw calls.
+import { z } from 'zod';
+import type { Store } from '../store/store.js';
+import type { RollupDimension, RollupPoint, RollupStep } from '../store/store.js';
+import { merge, quantile } from '../store/histogram.js';
+import { LlmscopeError } from '../errors.js';
+import { type Router, sendJson } from './http.js';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
+
+const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+
+const querySchema = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  step: z.enum(['minute', 'hour', 'auto']).default('auto'),
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  endpoint: z.string().optional(),
+  feature: z.string().optional(),
+  team: z.string().optional(),
+  group_by: z.enum(DIMENSIONS).optional(),
+});
+
+export interface StatsQuery {
+  from: number;
+  to: number;
+  step: RollupStep;
+  filter: Partial<Record<RollupDimension, string>>;
+  groupBy?: RollupDimension;
+}
+
+export function parseStatsQuery(url: URL, now = Date.now()): StatsQuery {
+  const r = querySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
+      { param: String(i?.path[0] ?? '') },
+    );
+  }
+  const q = r.data;
+  const to = q.to ?? now;
+  const from = q.from ?? to - 24 * HOUR;
+  if (from >= to) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+  const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR ? 'minute' : 'hour') : q.step;
+  const filter: Partial<Record<RollupDimension, string>> = {};
+  for (const d of DIMENSIONS) if (q[d]) filter[d] = q[d];
+  return { from, to, step, filter, groupBy: q.group_by };
+}
+
+export interface Figures {
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  rps: number;
+  input_tokens: number;
+  output_tokens: number;
+  tokens_per_s: number;
+  cost_usd: number;
+  refusals: number;
+  latency_p50: number | null;
+  latency_p95: number | null;
+  latency_p99: number | null;
+  ttft_p50: number | null;
+  ttft_p95: number | null;
+  ttft_p99: number | null;
+  tpot_p50: number | null;
+  tpot_p95: number | null;
+  tpot_p99: number | null;
+}
+
+const q = (h: RollupPoint['latency'], p: number): number | null => {
+  const v = quantile(h, p);
+  return v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 1000) / 1000;
+};
+
+/** Merges rollup points into one set of figures over `seconds` of wall time. */
+export function figuresOf(points: readonly RollupPoint[], seconds: number): Figures {
+  let requests = 0;
+  let errors = 0;
+  let input = 0;
+  let output = 0;
+  let cost = 0;
+  let refusals = 0;
+  let latency = {};
+  let ttft = {};
+  let tpot = {};
+  for (const p of points) {
+    requests += p.requests;
+    errors += p.errors;
+    input += p.inputTokens;
+    output += p.outputTokens;
+    cost += p.costUsd;
+    refusals += p.refusals;
+    latency = merge(latency, p.latency);
+    ttft = merge(ttft, p.ttft);
+    tpot = merge(tpot, p.tpot);
+  }
+  return {
+    requests,
+    errors,
+    error_rate: requests ? errors / requests : null,
+    rps: requests / seconds,
+    input_tokens: input,
+    output_tokens: output,
+    tokens_per_s: (input + output) / seconds,
+    cost_usd: Math.round(cost * 1e6) / 1e6,
+    refusals,
+    latency_p50: q(latency, 0.5),
+    latency_p95: q(latency, 0.95),
+    latency_p99: q(latency, 0.99),
+    ttft_p50: q(ttft, 0.5),
+    ttft_p95: q(ttft, 0.95),
+    ttft_p99: q(ttft, 0.99),
+    tpot_p50: q(tpot, 0.5),
+    tpot_p95: q(tpot, 0.95),
+    tpot_p99: q(tpot, 0.99),
+  };
+}
+
+export function registerStatsRoutes(router: Router, store: Store): void {
+  router.get('/api/stats/summary', async ({ res, url }) => {
+    const sq = parseStatsQuery(url);
+    const points = await store.queryRollups({ from: sq.from, to: sq.to, step: sq.step, filter: sq.filter });
+    sendJson(res, 200, { from: sq.from, to: sq.to, step: sq.step, ...figuresOf(points, (sq.to - sq.from) / 1000) });
+  });
+
+  router.get('/api/stats/timeseries', async ({ res, url }) => {
+    const sq = parseStatsQuery(url);
+    const size = sq.step === 'minute' ? MINUTE : HOUR;
+    const start = Math.floor(sq.from / size) * size;
+    const points = await store.queryRollups({
+      from: start,
+      to: sq.to,
+      step: sq.step,
+      filter: sq.filter,
+      groupBy: sq.groupBy ? [sq.groupBy] : [],
+    });
+    const groups = new Map<string, Map<number, RollupPoint[]>>();
+    for (const p of points) {
+      const key = sq.groupBy ? (p.group[sq.groupBy] ?? 'none') : 'all';
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = new Map()));
+      const list = g.get(p.t);
+      if (list) list.push(p);
+      else g.set(p.t, [p]);
+    }
+    if (groups.size === 0) groups.set('all', new Map());
+    const series = [...groups.entries()].map(([key, byT]) => {
+      const out: ({ t: number } & Figures)[] = [];
+      for (let t = start; t < sq.to; t += size) out.push({ t, ...figuresOf(byT.get(t) ?? [], size / 1000) });
+      return { group: key, points: out };
+    });
+    sendJson(res, 200, {
+      from: sq.from,
+      to: sq.to,
+      step: sq.step,
+      step_ms: size,
+      group_by: sq.groupBy ?? null,
+      series,
+      points: series.length === 1 ? series[0]?.points : undefined,
+    });
+  });
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from './call.js';
+import { Recorder } from './recorder.js';
+
+const call = (id: string): LlmCall => ({ requestId: id }) as LlmCall;
+
+describe('Recorder', () => {
+  it('runs enrichers before every sink and delivers each call once per sink', async () => {
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    const r = new Recorder();
+    r.addEnricher({ name: 'tag', enrich: (c) => Object.assign(c, { model: `m-${c.requestId}` }) });
+    r.addSink({ name: 'a', write: (cs) => void seen.a?.push(...cs.map((c) => c.model)) });
+    r.addSink({ name: 'b', write: async (cs) => void seen.b?.push(...cs.map((c) => c.model)) });
+    for (let i = 0; i < 1000; i++) r.record(call(String(i)));
+    expect(await r.flush()).toBe(true);
+    expect(seen.a).toHaveLength(1000);
+    expect(seen.b).toEqual(seen.a);
+    expect(seen.a?.[0]).toBe('m-0');
+  });
+
+  it('never blocks record(): a stalled sink fills its own bounded queue and counts what it drops', async () => {
+    const dropped: Record<string, number> = {};
+    const r = new Recorder({ capacity: 100, onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    let release!: () => void;
+    const stalled = new Promise<void>((ok) => (release = ok));
+    const fast: string[] = [];
+    r.addSink({ name: 'stuck', maxBatch: 10, write: () => stalled });
+    r.addSink({ name: 'fast', write: (cs) => void fast.push(...cs.map((c) => c.requestId)) });
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++) r.record(call(`${round}-${i}`));
+      await new Promise((ok) => setImmediate(ok));
+      await new Promise((ok) => setImmediate(ok));
+    }
+    expect(fast).toHaveLength(500);
+    // One batch of 10 is in the stalled write, 100 wait in the queue, the rest are dropped and counted.
+    expect(dropped.stuck).toBe(500 - 110);
+    expect(r.depths().stuck).toBeLessThanOrEqual(100);
+    release();
+    expect(await r.flush(2000)).toBe(true);
+  });
+
+  it('counts a failing sink batch as dropped without affecting others', async () => {
+    const dropped: Record<string, number> = {};
+    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const ok: string[] = [];
+    r.addSink({ name: 'broken', write: () => Promise.reject(new Error('disk full')) });
+    r.addSink({ name: 'ok', write: (cs) => void ok.push(...cs.map((c) => c.requestId)) });
+    for (let i = 0; i < 42; i++) r.record(call(String(i)));
+    await r.flush();
+    expect(dropped.broken).toBe(42);
+    expect(ok).toHaveLength(42);
+  });
+
+  it('an enricher that throws does not lose the call', async () => {
+    const r = new Recorder();
+    const got: string[] = [];
+    r.addEnricher({ name: 'bad', enrich: () => { throw new Error('boom'); } });
+    r.addSink({ name: 's', write: (cs) => void got.push(...cs.map((c) => c.requestId)) });
+    r.record(call('x'));
+    await r.flush();
+    expect(got).toEqual(['x']);
+  });
+
+  it('close() flushes, closes sinks and counts calls recorded afterwards as dropped', async () => {
+    const dropped: Record<string, number> = {};
+    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    let closed = false;
+    const got: string[] = [];
+    r.addSink({ name: 's', write: (cs) => void got.push(...cs.map((c) => c.requestId)), close: () => void (closed = true) });
+    r.record(call('a'));
+    await r.close();
+    r.record(call('b'));
+    expect(got).toEqual(['a']);
+    expect(closed).toBe(true);
+    expect(dropped.s).toBe(1);
+  });
+});

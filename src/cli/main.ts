@@ -1,0 +1,25 @@
+// The `llmscope` command: one subcommand per job (DESIGN §3 CLI). Errors print a message, never a stack.
+import { Command } from 'commander';
+import { LlmscopeError } from '../errors.js';
+import { registerSimulateCommand } from '../simulator/cli.js';
+import { registerCheckConfigCommand } from './check-config.js';
+import { registerDemoCommand } from './demo.js';
+import { registerServeCommand } from './serve.js';
+
+const program = new Command('llmscope')
+  .description('observability for LLM services: an OpenAI-compatible gateway that measures every call')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerDemoCommand(program);
+registerSimulateCommand(program);
+registerCheckConfigCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const msg = err instanceof LlmscopeError ? err.message : (err as Error)?.message ?? String(err);
+  process.stderr.write(`llmscope: ${msg}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,12 @@
+// The capability modules and gateway hooks `serve` and `demo` run with. Each capability adds itself here.
+import type { ModuleFactory } from '../app-context.js';
+import type { Config } from '../config/index.js';
+import type { GatewayHook } from '../gateway/proxy.js';
+
+export function builtinModules(): ModuleFactory[] {
+  return [];
+}
+
+export function builtinHooks(_config: Config): GatewayHook[] {
+  return [];
+}

@@ -1,0 +1,475 @@
+// The gateway's hot path for POST /v1/{chat/completions,completions,embeddings}: parse, route, forward,
+// pass bytes through, timestamp, enqueue. Everything else (tokens, spans, cost, metrics, store, logs) runs
+// later on the finished LlmCall, in the recorder's enrichers and sinks.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { errors as undiciErrors } from 'undici';
+import { readBody, sendError } from '../api/http.js';
+import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.js';
+import { statusOf, tpotOf } from '../calls/index.js';
+import type { Config } from '../config/index.js';
+import { ERRORS, LlmscopeError } from '../errors.js';
+import {
+  errorTypeOf,
+  promptText,
+  responseInfo,
+  type Usage,
+} from '../providers/openai-compatible/index.js';
+import { type RequestContext, requestContext } from '../telemetry/context.js';
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
+import type { ModelRouter } from './routing.js';
+import { StreamMeter } from './sse.js';
+import { clientHeaders, type Upstream, upstreamHeaders } from './upstream.js';
+
+type Json = Record<string, unknown>;
+
+/** Epoch milliseconds with sub-millisecond precision. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export interface Attribution {
+  user: string | null;
+  team: string | null;
+  feature: string | null;
+  session: string | null;
+  apiKeyId: string | null;
+}
+
+/** What an admission hook sees and may change before the call is forwarded. */
+export interface Admission {
+  readonly requestId: string;
+  readonly endpoint: Endpoint;
+  readonly model: string;
+  readonly provider: string;
+  readonly body: Json;
+  readonly headers: IncomingHttpHeaders;
+  attribution: Attribution;
+  /** Set false when a hook consumed the client's Authorization (a virtual key). */
+  forwardClientAuth: boolean;
+  /** Scratch space kept on the call (`internal.hooks`) for `settle`. */
+  state: Record<string, unknown>;
+}
+
+/**
+ * A capability that takes part in admission: virtual keys, budgets. `admit` may throw an LlmscopeError to
+ * refuse the call (it is recorded and answered in the OpenAI error shape); `settle` runs once when the
+ * call has ended, before it is recorded, and must not throw.
+ */
+export interface GatewayHook {
+  readonly name: string;
+  /** Runs before routing; e.g. a virtual key sets attribution. */
+  authenticate?(a: Admission): void | Promise<void>;
+  admit?(a: Admission): void | Promise<void>;
+  settle?(a: Admission, call: LlmCall): void;
+}
+
+export interface ProxyDeps {
+  config: Config;
+  recorder: Recorder;
+  logger: Logger;
+  router: ModelRouter;
+  upstreams: Map<string, Upstream>;
+  hooks: GatewayHook[];
+  /** True while shutting down: new calls get 503. */
+  draining: () => boolean;
+  inflight: Set<ServerResponse>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const UPSTREAM_PATH: Record<Endpoint, string> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+/** Largest non-streamed response body kept in memory to read usage from. */
+const MAX_PARSE_BYTES = 8 * 1024 * 1024;
+
+function header(h: IncomingHttpHeaders, name: string): string | null {
+  const v = h[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s ? s.slice(0, 256) : null;
+}
+
+/** The per-request state of one call in flight. */
+class Flight {
+  readonly arrivalAt = now();
+  readonly internal: CallInternals;
+  model = 'unknown';
+  provider = 'llmscope';
+  stream = false;
+  httpStatus = 0;
+  errorType: string | null = null;
+  finishReason: string | null = null;
+  refusal = false;
+  usage: Usage | null = null;
+  requestBytes = 0;
+  responseBytes = 0;
+  cancelled = false;
+  timedOut = false;
+  admission: Admission | null = null;
+  attribution: Attribution;
+  private ended = false;
+
+  constructor(
+    readonly requestId: string,
+    readonly traceId: string,
+    readonly endpoint: Endpoint,
+    headers: IncomingHttpHeaders,
+    parentSpanId: string | null,
+  ) {
+    this.internal = {
+      arrivalAt: this.arrivalAt,
+      routedAt: null,
+      upstreamStartAt: null,
+      upstreamHeadersAt: null,
+      firstContentAt: null,
+      lastContentAt: null,
+      upstreamEndAt: null,
+      spanId: newSpanId(),
+      upstreamSpanId: newSpanId(),
+      parentSpanId,
+      params: {},
+      serverAddress: null,
+      serverPort: null,
+      responseModel: null,
+      responseId: null,
+      promptText: null,
+      outputText: null,
+    };
+    this.attribution = {
+      user: header(headers, 'x-llmscope-user'),
+      team: header(headers, 'x-llmscope-team'),
+      feature: header(headers, 'x-llmscope-feature'),
+      session: header(headers, 'x-llmscope-session'),
+      apiKeyId: null,
+    };
+  }
+
+  /** Builds the call once; later calls return null. */
+  finish(hooks: GatewayHook[]): LlmCall | null {
+    if (this.ended) return null;
+    this.ended = true;
+    const endedAt = now();
+    const i = this.internal;
+    const u = this.usage;
+    const latency = endedAt - this.arrivalAt;
+    const upstreamMs = i.upstreamStartAt !== null ? (i.upstreamEndAt ?? endedAt) - i.upstreamStartAt : 0;
+    const status = statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
+    const outputTokens = u?.outputTokens ?? null;
+    const call: LlmCall = {
+      requestId: this.requestId,
+      traceId: this.traceId,
+      startedAt: this.arrivalAt,
+      endedAt,
+      provider: this.provider,
+      model: this.model,
+      endpoint: this.endpoint,
+      stream: this.stream,
+      status,
+      httpStatus: this.httpStatus,
+      errorType: this.errorType,
+      ...this.attribution,
+      inputTokens: u?.inputTokens ?? null,
+      outputTokens,
+      cachedInputTokens: u?.cachedInputTokens ?? null,
+      reasoningTokens: u?.reasoningTokens ?? null,
+      tokenSource: u ? 'usage' : null,
+      ttftMs: this.stream && i.firstContentAt !== null ? i.firstContentAt - this.arrivalAt : null,
+      tpotMs: this.stream ? tpotOf(i.firstContentAt, i.lastContentAt, outputTokens) : null,
+      latencyMs: latency,
+      overheadMs: Math.max(0, latency - upstreamMs),
+      costUsd: null,
+      price: null,
+      finishReason: this.finishReason,
+      refusal: this.refusal || this.finishReason === 'content_filter',
+      requestBytes: this.requestBytes,
+      responseBytes: this.responseBytes,
+      source: 'gateway',
+      spans: [],
+      events: [],
+      content: null,
+      internal: i,
+    };
+    if (this.admission) {
+      i.hooks = this.admission.state;
+      for (const h of hooks) h.settle?.(this.admission, call);
+    }
+    return call;
+  }
+}
+
+export class Proxy {
+  constructor(private readonly d: ProxyDeps) {}
+
+  /** Entry point for one gateway call; never throws. */
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
+    const incomingId = header(req.headers, 'x-request-id');
+    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    const parent = parseTraceparent(req.headers.traceparent);
+    const traceId = parent?.traceId ?? newTraceId();
+    const flight = new Flight(requestId, traceId, endpoint, req.headers, parent?.parentSpanId ?? null);
+    const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
+    res.setHeader('x-request-id', requestId);
+    this.d.inflight.add(res);
+    res.once('close', () => this.d.inflight.delete(res));
+    requestContext.run(ctx, () => {
+      this.serve(req, res, flight, ctx).catch((err) => this.fail(res, flight, err));
+    });
+  }
+
+  private record(flight: Flight): void {
+    const call = flight.finish(this.d.hooks);
+    if (call) this.d.recorder.record(call);
+  }
+
+  /** Answers with llmscope's own error and records the call. */
+  private fail(res: ServerResponse, flight: Flight, err: unknown): void {
+    if (!(err instanceof LlmscopeError)) this.d.logger.error({ event: 'gateway_error', err }, 'unexpected gateway error');
+    const code = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';
+    flight.httpStatus = err instanceof LlmscopeError ? err.status : 500;
+    flight.errorType = code;
+    if (err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_UPSTREAM_TIMEOUT') flight.timedOut = true;
+    sendError(res, err, { 'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3) });
+    this.record(flight);
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, flight: Flight, ctx: RequestContext): Promise<void> {
+    const d = this.d;
+    if (d.draining()) {
+      req.resume();
+      throw new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'llmscope is shutting down; retry against another replica');
+    }
+    const ct = String(req.headers['content-type'] ?? '');
+    if (!/^application\/(.+\+)?json\b/i.test(ct)) {
+      req.resume();
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,
+      );
+    }
+    const raw = await readBody(req, d.config.server.bodyLimit);
+    flight.requestBytes = raw.length;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_JSON',
+        `request body is not valid JSON (${(err as Error).message}); send a JSON object such as {"model": "...", "messages": [...]}`,
+      );
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
+    const body = parsed as Json;
+    const model = body.model;
+    if (typeof model !== 'string' || model.length === 0)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_MISSING_MODEL',
+        'request body has no "model"; name the model to call, e.g. "model": "gpt-4o-mini"',
+        { param: 'model' },
+      );
+    flight.model = model.slice(0, 256);
+    ctx.model = flight.model;
+    flight.stream = body.stream === true;
+    if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
+
+    const admission: Admission = {
+      requestId: flight.requestId,
+      endpoint: flight.endpoint,
+      model: flight.model,
+      provider: '',
+      body,
+      headers: req.headers,
+      attribution: flight.attribution,
+      forwardClientAuth: true,
+      state: {},
+    };
+    flight.admission = admission;
+    for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
+
+    const resolved = d.router.resolve(flight.model);
+    if (!resolved) {
+      const known = d.router.knownPatterns();
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+        `no provider serves model "${flight.model}"; ` +
+          (known.length
+            ? `configured models: ${known.slice(0, 20).join(', ')}`
+            : 'configure providers/routes in the config file, or start with --upstream URL'),
+        { param: 'model' },
+      );
+    }
+    const up = d.upstreams.get(resolved.provider.name) as Upstream;
+    flight.provider = resolved.provider.name;
+    ctx.provider = flight.provider;
+    (admission as { provider: string }).provider = flight.provider;
+    for (const h of d.hooks) if (h.admit) await h.admit(admission);
+    const i = flight.internal;
+    i.routedAt = now();
+    i.serverAddress = up.host;
+    i.serverPort = up.port;
+    for (const k of ['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed'] as const) {
+      const v = body[k];
+      if (typeof v === 'number') i.params[k === 'max_completion_tokens' ? 'max_tokens' : k] = v;
+    }
+    i.promptText = promptText(body, flight.endpoint);
+
+    // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
+    let forward: Buffer | string = raw;
+    let injectedUsage = false;
+    if (flight.stream && flight.endpoint !== 'embeddings') {
+      const so = body.stream_options;
+      const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
+      if (!asked) {
+        injectedUsage = true;
+        body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
+      }
+    }
+    if (resolved.upstreamModel !== flight.model) body.model = resolved.upstreamModel;
+    if (injectedUsage || resolved.upstreamModel !== flight.model) forward = JSON.stringify(body);
+
+    const ac = new AbortController();
+    const onClientGone = (): void => {
+      if (res.writableFinished) return;
+      flight.cancelled = true;
+      ac.abort();
+    };
+    res.once('close', onClientGone);
+
+    const headers = upstreamHeaders(req.headers, up, {
+      traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
+      tracestate: header(req.headers, 'tracestate') ?? undefined,
+      requestId: flight.requestId,
+      forwardClientAuth: admission.forwardClientAuth,
+      bodyLength: Buffer.byteLength(forward),
+    });
+    i.upstreamStartAt = now();
+    let upRes: Awaited<ReturnType<Upstream['pool']['request']>>;
+    try {
+      upRes = await up.pool.request({
+        path: up.basePath + UPSTREAM_PATH[flight.endpoint],
+        method: 'POST',
+        headers,
+        body: forward,
+        signal: ac.signal,
+      });
+    } catch (err) {
+      i.upstreamEndAt = now();
+      if (flight.cancelled) {
+        flight.httpStatus = 499;
+        flight.errorType = 'client_closed_request';
+        this.record(flight);
+        return;
+      }
+      throw upstreamFailure(err, up);
+    }
+    i.upstreamHeadersAt = now();
+    flight.httpStatus = upRes.statusCode;
+    const isSse = String(upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
+    const streaming = isSse && upRes.statusCode < 300;
+    const out = clientHeaders(upRes.headers, !streaming && !injectedUsage);
+    out['x-request-id'] = flight.requestId;
+    // Overhead up to the first byte (the record holds the whole call's): before the upstream, and since its headers.
+    out['x-llmscope-overhead-ms'] = (i.upstreamStartAt - flight.arrivalAt + (now() - i.upstreamHeadersAt)).toFixed(3);
+    if (res.destroyed) {
+      upRes.body.destroy();
+      flight.cancelled = true;
+      this.record(flight);
+      return;
+    }
+    res.writeHead(upRes.statusCode, out);
+
+    const meter = streaming ? new StreamMeter(flight.endpoint, injectedUsage) : null;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    const src = upRes.body;
+    await new Promise<void>((resolve) => {
+      src.on('data', (chunk: Buffer) => {
+        const at = now();
+        let outChunk: Buffer | string = chunk;
+        if (meter) outChunk = meter.push(chunk, at);
+        else if (keptBytes < MAX_PARSE_BYTES) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+        }
+        if (outChunk.length === 0) return;
+        flight.responseBytes += outChunk.length;
+        if (!res.write(outChunk)) {
+          src.pause();
+          res.once('drain', () => src.resume());
+        }
+      });
+      src.once('end', () => {
+        const at = now();
+        i.upstreamEndAt = at;
+        if (meter) {
+          const rest = meter.end(at);
+          if (rest) {
+            flight.responseBytes += rest.length;
+            res.write(rest);
+          }
+        }
+        res.end();
+        resolve();
+      });
+      src.once('error', (err: Error) => {
+        i.upstreamEndAt = now();
+        if (flight.cancelled) return resolve();
+        if (err instanceof undiciErrors.BodyTimeoutError) {
+          flight.timedOut = true;
+          flight.errorType = 'upstream_timeout';
+        } else {
+          // The upstream cut the response: the client sees the same cut.
+          flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
+          flight.errorType = 'upstream_stream_cut';
+        }
+        this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
+        res.destroy();
+        resolve();
+      });
+    });
+    res.off('close', onClientGone);
+    if (flight.cancelled && i.upstreamEndAt === null) i.upstreamEndAt = now();
+
+    if (meter) {
+      i.firstContentAt = meter.firstContentAt;
+      i.lastContentAt = meter.lastContentAt;
+      i.outputText = meter.text;
+      flight.usage = meter.usage;
+      flight.finishReason = meter.finishReason;
+      flight.refusal = meter.refusal !== null;
+    } else if (keptBytes > 0 && keptBytes < MAX_PARSE_BYTES) {
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.concat(kept, keptBytes).toString('utf8'));
+      } catch {
+        json = null;
+      }
+      if (upRes.statusCode >= 400) flight.errorType = errorTypeOf(json) ?? `http_${upRes.statusCode}`;
+      else {
+        const info = responseInfo(json, flight.endpoint);
+        flight.usage = info.usage;
+        flight.finishReason = info.finishReason;
+        flight.refusal = info.refusal !== null;
+        i.outputText = info.text;
+        const o = json as Json | null;
+        if (o && typeof o.model === 'string') i.responseModel = o.model;
+        if (o && typeof o.id === 'string') i.responseId = o.id;
+      }
+    } else if (upRes.statusCode >= 400) flight.errorType = `http_${upRes.statusCode}`;
+    this.record(flight);
+  }
+}
+
+function upstreamFailure(err: unknown, up: Upstream): LlmscopeError {
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_UPSTREAM_TIMEOUT',
+      `provider "${up.provider.name}" did not answer within ${up.timeoutMs} ms; raise providers[].timeout or check the upstream`,
+    );
+  const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message ?? String(err);
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
+    `cannot reach provider "${up.provider.name}" at ${up.origin} (${reason}); check providers[].baseUrl and that the upstream is running`,
+  );
+}

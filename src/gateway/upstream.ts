@@ -1,0 +1,91 @@
+// Upstreams: one undici Pool per configured provider (keep-alive, bounded connections), and the headers we send.
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool } from 'undici';
+import { type ProviderConfig, durationMs } from '../config/index.js';
+
+export interface Upstream {
+  provider: ProviderConfig;
+  pool: Pool;
+  origin: string;
+  basePath: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+  /** `Bearer <key>` from the provider's apiKeyEnv, when set. */
+  authorization: string | null;
+  extraHeaders: Record<string, string>;
+}
+
+export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv = process.env): Upstream {
+  const u = new URL(provider.baseUrl);
+  const timeoutMs = durationMs(provider.timeout);
+  const key = provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined;
+  return {
+    provider,
+    pool: new Pool(u.origin, {
+      connections: provider.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    }),
+    origin: u.origin,
+    basePath: u.pathname.replace(/\/$/, ''),
+    host: u.hostname,
+    port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
+    timeoutMs,
+    authorization: key ? `Bearer ${key}` : null,
+    extraHeaders: provider.headers,
+  };
+}
+
+/** Request headers that are never forwarded (hop-by-hop, or llmscope's own). */
+const DROP_REQUEST = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-length',
+  'accept-encoding',
+  'traceparent',
+  'tracestate',
+  'expect',
+]);
+
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  up: Upstream,
+  opts: { traceparent: string; tracestate?: string; requestId: string; forwardClientAuth: boolean; bodyLength: number },
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(incoming)) {
+    if (v === undefined || DROP_REQUEST.has(k) || k.startsWith('x-llmscope-')) continue;
+    if (k === 'authorization' && !opts.forwardClientAuth) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  Object.assign(out, up.extraHeaders);
+  if (up.authorization) out.authorization = up.authorization;
+  out.traceparent = opts.traceparent;
+  if (opts.tracestate) out.tracestate = opts.tracestate;
+  out['x-request-id'] = opts.requestId;
+  out['content-type'] = 'application/json';
+  out['content-length'] = String(opts.bodyLength);
+  return out;
+}
+
+/** Response headers not passed back to the client (hop-by-hop; length/encoding are set by Node). */
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-connection', 'upgrade', 'trailer']);
+
+export function clientHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>, keepLength: boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(upstream)) {
+    if (v === undefined) continue;
+    if (DROP_RESPONSE.has(k) && !(keepLength && k === 'content-length')) continue;
+    out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,422 @@
+// Assembles llmscope from its parts, in one place: config → logger, metrics, store, recorder (enrichers + sinks),
+// gateway, API, dashboard, capability modules; then serves them on one node:http server with graceful shutdown.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream, Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type Handler, Router, sendError, sendJson } from './api/http.js';
+import { registerRequestRoutes } from './api/requests.js';
+import { registerStatsRoutes } from './api/stats.js';
+import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
+import { systemClock } from './app-context.js';
+import { type Endpoint, type LlmCall, Recorder, type Sink } from './calls/index.js';
+import { tokenEnricher } from './calls/tokens.js';
+import { type Config, durationMs } from './config/index.js';
+import { LlmscopeError } from './errors.js';
+import { type GatewayHook, Proxy } from './gateway/proxy.js';
+import { ModelRouter } from './gateway/routing.js';
+import { createUpstream, type Upstream } from './gateway/upstream.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/store.js';
+import { requestContext } from './telemetry/context.js';
+import { createLogger, redactText } from './telemetry/logging.js';
+import { Metrics } from './telemetry/metrics.js';
+import { spanEnricher } from './telemetry/spans.js';
+import { otlpExporter, traceSink } from './telemetry/tracing.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export interface AppOptions {
+  /** Capability modules (cost, quality, alerts, gpu, ...). */
+  modules?: ModuleFactory[];
+  /** Gateway hooks (virtual keys, budgets). */
+  hooks?: GatewayHook[];
+  /** Log destination (default stdout). */
+  logDestination?: DestinationStream;
+  /** Use this store instead of opening `storage.url`. */
+  store?: Store;
+  /** Span exporter (default: OTLP when `telemetry.otlpEndpoint` is set, else none). */
+  spanExporter?: SpanExporter;
+  clock?: Clock;
+  /** Extra sinks (tests use this to observe finished calls). */
+  sinks?: Sink[];
+}
+
+export interface App {
+  readonly ctx: AppContext;
+  readonly server: Server;
+  readonly upstreams: Map<string, Upstream>;
+  /** Listens on config host/port (port 0 = any free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
+  close(): Promise<void>;
+}
+
+const GATEWAY_ROUTES: Record<string, Endpoint> = {
+  '/v1/chat/completions': 'chat.completions',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+};
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+function logSink(logger: Logger): Sink {
+  return {
+    name: 'logs',
+    maxBatch: 1024,
+    write(calls) {
+      for (const c of calls) {
+        requestContext.run(
+          {
+            request_id: c.requestId,
+            trace_id: c.traceId ?? undefined,
+            span_id: c.internal?.spanId,
+            provider: c.provider,
+            model: c.model,
+          },
+          () =>
+            logger.info(
+              {
+                event: 'request_completed',
+                endpoint: c.endpoint,
+                stream: c.stream,
+                status: c.status,
+                http_status: c.httpStatus,
+                error_type: c.errorType ?? undefined,
+                input_tokens: c.inputTokens,
+                output_tokens: c.outputTokens,
+                token_source: c.tokenSource,
+                ttft_ms: c.ttftMs === null ? null : Math.round(c.ttftMs * 1000) / 1000,
+                tpot_ms: c.tpotMs === null ? null : Math.round(c.tpotMs * 1000) / 1000,
+                latency_ms: Math.round(c.latencyMs * 1000) / 1000,
+                overhead_ms: Math.round(c.overheadMs * 1000) / 1000,
+                cost_usd: c.costUsd,
+                user: c.user ?? undefined,
+                team: c.team ?? undefined,
+                feature: c.feature ?? undefined,
+              },
+              'request completed',
+            ),
+        );
+      }
+    },
+  };
+}
+
+/** Drops the hot-path scratch once every enricher has used it, so stored calls stay small. */
+const contentEnricher = (capture: boolean) => ({
+  name: 'content',
+  enrich(call: LlmCall) {
+    const i = call.internal;
+    if (!i) return;
+    if (capture && call.content === null)
+      call.content = {
+        input: i.promptText ? redactText(i.promptText) : null,
+        output: i.outputText ? redactText(i.outputText) : null,
+      };
+    i.promptText = null;
+    i.outputText = null;
+  },
+});
+
+function uiRoot(): string | null {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const p of [join(here, 'ui'), join(here, '..', 'dist', 'ui')]) if (existsSync(join(p, 'index.html'))) return p;
+  return null;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const loopback = isLoopback(config.server.host);
+  if (!loopback && !config.server.adminToken)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `server.host is ${config.server.host} (not loopback), so the dashboard and /api need server.adminToken (or LLMSCOPE_ADMIN_TOKEN)`,
+    );
+  const logger = createLogger({
+    level: config.telemetry.logLevel,
+    format: config.telemetry.logFormat,
+    destination: opts.logDestination,
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new Metrics(registry, {
+    labelBudget: config.telemetry.labelBudget,
+    labelHardCap: config.telemetry.labelHardCap,
+  });
+  const store = opts.store ?? createStore(config.storage.url);
+  await store.migrate();
+
+  let lastSinkWarn = 0;
+  const recorder = new Recorder({
+    capacity: config.recorder.capacity,
+    onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
+    onSinkError: (sink, err) => {
+      const t = Date.now();
+      if (t - lastSinkWarn < 10_000) return;
+      lastSinkWarn = t;
+      logger.warn({ event: 'sink_error', sink, err: (err as Error)?.message ?? String(err) }, `sink ${sink} failed`);
+    },
+    onEnricherError: (enricher, err) =>
+      logger.warn({ event: 'enricher_error', enricher, err: (err as Error)?.message }, `enricher ${enricher} failed`),
+  });
+  recorder.addEnricher(tokenEnricher);
+
+  const api = new Router();
+  const clock = opts.clock ?? systemClock;
+  const ctx: AppContext = { config, store, recorder, registry, metrics, logger, api, clock };
+
+  const modules: Module[] = [];
+  for (const f of opts.modules ?? []) modules.push(await f(ctx));
+  // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
+  recorder.addEnricher(spanEnricher);
+  recorder.addEnricher(contentEnricher(config.telemetry.captureContent));
+  recorder.addSink(metrics.sink());
+  recorder.addSink(logSink(logger));
+  recorder.addSink({ name: 'store', maxBatch: 512, write: (calls) => store.insertCalls(calls) });
+  const exporter =
+    opts.spanExporter ?? (config.telemetry.otlpEndpoint ? otlpExporter(config.telemetry.otlpEndpoint) : undefined);
+  if (exporter) recorder.addSink(traceSink({ exporter, serviceName: config.telemetry.serviceName }));
+  for (const s of opts.sinks ?? []) recorder.addSink(s);
+
+  const upstreams = new Map<string, Upstream>();
+  for (const p of config.providers) upstreams.set(p.name, createUpstream(p));
+  const router = new ModelRouter(config.providers, config.routes);
+  const inflight = new Set<ServerResponse>();
+  let draining = false;
+  const proxy = new Proxy({
+    config,
+    recorder,
+    logger,
+    router,
+    upstreams,
+    hooks: opts.hooks ?? [],
+    draining: () => draining,
+    inflight,
+  });
+
+  registerRequestRoutes(api, store);
+  registerStatsRoutes(api, store);
+  api.post('/api/ingest', async ({ req, res }) => {
+    const { ingestCalls } = await import('./api/ingest.js');
+    await ingestCalls(req, res, config.server.bodyLimit, recorder);
+  });
+
+  const ui = uiRoot();
+  const serveUi: Handler = ({ res, url }) => {
+    if (!ui) {
+      sendJson(res, 404, { error: { message: 'the dashboard is not built; run `npm run build`', type: 'not_found_error', code: 'not_found', param: null } });
+      return;
+    }
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = resolve(ui, `.${rel}`);
+    if (!file.startsWith(ui) || !existsSync(file) || statSync(file).isDirectory()) file = join(ui, 'index.html');
+    const body = readFileSync(file);
+    res.writeHead(200, {
+      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length,
+      'cache-control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  };
+
+  const authorized = (req: IncomingMessage, url: URL): boolean => {
+    if (loopback) return true;
+    const token = config.server.adminToken as string;
+    const auth = req.headers.authorization;
+    if (auth === `Bearer ${token}`) return true;
+    const cookie = req.headers.cookie ?? '';
+    if (cookie.split(/;\s*/).includes(`llmscope_token=${encodeURIComponent(token)}`)) return true;
+    return url.searchParams.get('token') === token && url.pathname === '/';
+  };
+
+  const models = async (res: ServerResponse): Promise<void> => {
+    const seen = new Map<string, unknown>();
+    let ok = 0;
+    await Promise.all(
+      [...upstreams.values()].map(async (up) => {
+        try {
+          const r = await up.pool.request({
+            path: `${up.basePath}/models`,
+            method: 'GET',
+            headers: up.authorization ? { authorization: up.authorization } : {},
+            headersTimeout: 5000,
+            bodyTimeout: 5000,
+          });
+          const j = (await r.body.json()) as { data?: { id?: string }[] };
+          if (r.statusCode < 300 && Array.isArray(j.data)) {
+            ok++;
+            for (const m of j.data) if (m && typeof m.id === 'string' && !seen.has(m.id)) seen.set(m.id, m);
+          }
+        } catch {
+          /* one unreachable provider does not hide the others */
+        }
+      }),
+    );
+    for (const route of config.routes)
+      if (!route.model.includes('*') && !seen.has(route.model))
+        seen.set(route.model, { id: route.model, object: 'model', created: 0, owned_by: route.provider });
+    if (ok === 0 && seen.size === 0 && upstreams.size > 0)
+      throw new LlmscopeError('LLMSCOPE_ERR_UPSTREAM_UNREACHABLE', 'no provider answered GET /models; check that the upstreams are running');
+    sendJson(res, 200, { object: 'list', data: [...seen.values()] });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://llmscope');
+    const path = url.pathname;
+    const endpoint = GATEWAY_ROUTES[path];
+    if (endpoint) {
+      if (req.method !== 'POST') throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`);
+      proxy.handle(req, res, endpoint);
+      return;
+    }
+    if (path === '/v1/models' && req.method === 'GET') return models(res);
+    if (path === '/metrics' && req.method === 'GET') {
+      for (const [sink, depth] of Object.entries(recorder.depths())) if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const storeOk = await store.ping();
+      const ready = storeOk && upstreams.size > 0 && !draining;
+      return sendJson(res, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not_ready',
+        store: storeOk ? 'ok' : 'unreachable',
+        upstreams: upstreams.size,
+        draining,
+      });
+    }
+    if (path.startsWith('/v1/'))
+      throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`);
+    if (path.startsWith('/api/')) {
+      if (!authorized(req, url))
+        throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>"');
+      const m = api.match(req.method ?? 'GET', path);
+      if (m === null) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
+      if (m === 'method') throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} does not take ${req.method}`);
+      await m.handler({ req, res, url, params: m.params });
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (!authorized(req, url)) {
+        res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(LOGIN_PAGE);
+        return;
+      }
+      if (url.searchParams.get('token') && !loopback) {
+        res.writeHead(302, {
+          location: '/',
+          'set-cookie': `llmscope_token=${encodeURIComponent(url.searchParams.get('token') ?? '')}; HttpOnly; SameSite=Strict; Path=/`,
+        });
+        res.end();
+        return;
+      }
+      return serveUi({ req, res, url, params: {} });
+    }
+    throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handle(req, res).catch((err) => {
+      if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
+      sendError(res, err);
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+
+  const retention = config.storage.retention;
+  const runRetention = async (): Promise<void> => {
+    const t = clock.now();
+    try {
+      const r = await store.applyRetention({
+        rawBefore: t - durationMs(retention.raw),
+        minuteBefore: t - durationMs(retention.minute),
+        hourBefore: t - durationMs(retention.hour),
+      });
+      if (r.deletedCalls || r.deletedRollups) logger.info({ event: 'retention', ...r }, 'retention applied');
+    } catch (err) {
+      logger.warn({ event: 'retention_failed', err: (err as Error).message }, 'retention failed');
+    }
+  };
+  let retentionTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  return {
+    ctx,
+    server,
+    upstreams,
+    async listen() {
+      await new Promise<void>((ok, fail) => {
+        server.once('error', fail);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off('error', fail);
+          ok();
+        });
+      });
+      for (const m of modules) await m.start?.();
+      retentionTimer = setInterval(runRetention, 3_600_000);
+      retentionTimer.unref();
+      void runRetention();
+      const a = server.address() as AddressInfo;
+      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      const base = `http://${host}:${a.port}`;
+      logger.info({ event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind }, `llmscope listening on ${base}`);
+      return base;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      draining = true;
+      clearInterval(retentionTimer);
+      const grace = durationMs(config.server.shutdownGrace);
+      const stopped = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + grace;
+      while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const abandoned = inflight.size;
+      server.closeAllConnections();
+      await stopped;
+      for (const m of modules.reverse()) {
+        try {
+          await m.stop?.();
+        } catch (err) {
+          logger.warn({ event: 'module_stop_failed', module: m.name, err: (err as Error).message }, 'module stop failed');
+        }
+      }
+      await recorder.close(Math.max(1000, deadline - Date.now()));
+      await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
+      await store.close();
+      logger.info({ event: 'stopped', abandoned_calls: abandoned }, 'llmscope stopped');
+      logger.flush();
+    },
+  };
+}
+
+
+const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
+<body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
+<h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken).</p>
+<form method="get" action="/"><input name="token" type="password" placeholder="admin token" autofocus style="width:100%;padding:.5rem">
+<button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form></body></html>`;

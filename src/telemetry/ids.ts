@@ -1,0 +1,66 @@
+// Identifiers minted on the hot path: UUIDv7 request ids (time-ordered) and W3C trace/span ids, from a pooled random buffer.
+import { randomFillSync } from 'node:crypto';
+
+const POOL_SIZE = 16 * 1024;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let offset = POOL_SIZE;
+
+function random(n: number): Buffer {
+  if (offset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const out = pool.subarray(offset, offset + n);
+  offset += n;
+  return out;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex(b: Uint8Array, from = 0, to = b.length): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += HEX[b[i] as number];
+  return s;
+}
+
+/** A UUIDv7 (RFC 9562): 48-bit ms timestamp, version 7, variant 10, random rest. */
+export function uuidv7(now = Date.now()): string {
+  const b = Buffer.from(random(16));
+  b.writeUIntBE(now, 0, 6);
+  b[6] = ((b[6] as number) & 0x0f) | 0x70;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  return `${hex(b, 0, 4)}-${hex(b, 4, 6)}-${hex(b, 6, 8)}-${hex(b, 8, 10)}-${hex(b, 10, 16)}`;
+}
+
+export function newTraceId(): string {
+  const s = hex(random(16));
+  return s === '00000000000000000000000000000000' ? newTraceId() : s;
+}
+
+export function newSpanId(): string {
+  const s = hex(random(8));
+  return s === '0000000000000000' ? newSpanId() : s;
+}
+
+export interface TraceParent {
+  traceId: string;
+  parentSpanId: string;
+  flags: number;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/** Parses a W3C `traceparent` header; null when absent or invalid (all-zero ids, version ff, bad shape). */
+export function parseTraceparent(header: string | string[] | undefined): TraceParent | null {
+  if (typeof header !== 'string') return null;
+  const m = TRACEPARENT.exec(header.trim());
+  if (!m) return null;
+  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string?];
+  if (version === 'ff' || (version === '00' && rest)) return null;
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
+  return { traceId, parentSpanId: spanId, flags: Number.parseInt(flags, 16) };
+}
+
+export function formatTraceparent(traceId: string, spanId: string, flags = 1): string {
+  return `00-${traceId}-${spanId}-${HEX[flags & 0xff]}`;
+}

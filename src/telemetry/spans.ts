@@ -1,0 +1,120 @@
+// Builds each call's spans from the gateway's timing marks, named and attributed per the OpenTelemetry GenAI
+// semantic conventions: `{operation} {model}` for the call, children for routing, the upstream wait and the
+// stream, and a `gen_ai.first_token` event. Runs as an enricher, after tokens are known.
+import type { Enricher, LlmCall, SpanRecord } from '../calls/index.js';
+import { operationName } from '../providers/openai-compatible/index.js';
+
+type Attrs = Record<string, string | number | boolean>;
+
+function genAiAttributes(call: LlmCall): Attrs {
+  const i = call.internal;
+  const a: Attrs = {
+    'gen_ai.operation.name': operationName(call.endpoint),
+    'gen_ai.provider.name': call.provider,
+    'gen_ai.request.model': call.model,
+    'gen_ai.request.stream': call.stream,
+    'llmscope.request_id': call.requestId,
+    'llmscope.status': call.status,
+    'http.response.status_code': call.httpStatus,
+  };
+  if (i) {
+    for (const [k, v] of Object.entries(i.params)) a[`gen_ai.request.${k}`] = v;
+    if (i.responseModel) a['gen_ai.response.model'] = i.responseModel;
+    if (i.responseId) a['gen_ai.response.id'] = i.responseId;
+    if (i.serverAddress) a['server.address'] = i.serverAddress;
+    if (i.serverPort) a['server.port'] = i.serverPort;
+  }
+  if (call.finishReason) a['gen_ai.response.finish_reasons'] = call.finishReason;
+  if (call.inputTokens !== null) a['gen_ai.usage.input_tokens'] = call.inputTokens;
+  if (call.outputTokens !== null) a['gen_ai.usage.output_tokens'] = call.outputTokens;
+  if (call.cachedInputTokens) a['gen_ai.usage.cache_read.input_tokens'] = call.cachedInputTokens;
+  if (call.reasoningTokens) a['gen_ai.usage.reasoning.output_tokens'] = call.reasoningTokens;
+  if (call.errorType) a['error.type'] = call.errorType;
+  if (call.ttftMs !== null) a['llmscope.ttft_ms'] = call.ttftMs;
+  if (call.tpotMs !== null) a['llmscope.tpot_ms'] = call.tpotMs;
+  if (call.user) a['llmscope.user'] = call.user;
+  if (call.team) a['llmscope.team'] = call.team;
+  if (call.feature) a['llmscope.feature'] = call.feature;
+  return a;
+}
+
+export function spansOf(call: LlmCall): SpanRecord[] {
+  const i = call.internal;
+  if (!i || !call.traceId) return [];
+  const traceId = call.traceId;
+  const failed = call.status !== 'ok' && call.status !== 'cancelled';
+  const root: SpanRecord = {
+    traceId,
+    spanId: i.spanId,
+    parentSpanId: i.parentSpanId,
+    name: `${operationName(call.endpoint)} ${call.model}`,
+    kind: 'server',
+    startTime: i.arrivalAt,
+    endTime: call.endedAt,
+    status: failed ? 'error' : 'ok',
+    attributes: genAiAttributes(call),
+    events: [],
+  };
+  if (i.firstContentAt !== null)
+    root.events.push({ name: 'gen_ai.first_token', time: i.firstContentAt, attributes: { 'llmscope.ttft_ms': call.ttftMs ?? 0 } });
+  if (call.status === 'cancelled') root.events.push({ name: 'llmscope.client_cancelled', time: call.endedAt });
+  const spans = [root];
+  if (i.routedAt !== null)
+    spans.push({
+      traceId,
+      spanId: `${i.spanId.slice(0, 14)}01`,
+      parentSpanId: i.spanId,
+      name: 'llmscope.route',
+      kind: 'internal',
+      startTime: i.arrivalAt,
+      endTime: i.routedAt,
+      status: 'unset',
+      attributes: { 'gen_ai.provider.name': call.provider },
+      events: [],
+    });
+  if (i.upstreamStartAt !== null) {
+    const headersAt = i.upstreamHeadersAt ?? i.upstreamEndAt ?? call.endedAt;
+    const upstream: SpanRecord = {
+      traceId,
+      spanId: i.upstreamSpanId,
+      parentSpanId: i.spanId,
+      name: 'llmscope.upstream.wait',
+      kind: 'client',
+      startTime: i.upstreamStartAt,
+      endTime: headersAt,
+      status: i.upstreamHeadersAt === null ? 'error' : 'unset',
+      attributes: {
+        'http.request.method': 'POST',
+        'http.response.status_code': call.httpStatus,
+        ...(i.serverAddress ? { 'server.address': i.serverAddress } : {}),
+        ...(i.serverPort ? { 'server.port': i.serverPort } : {}),
+      },
+      events: [],
+    };
+    spans.push(upstream);
+    if (i.upstreamHeadersAt !== null)
+      spans.push({
+        traceId,
+        spanId: `${i.upstreamSpanId.slice(0, 14)}02`,
+        parentSpanId: i.spanId,
+        name: call.stream ? 'llmscope.stream' : 'llmscope.response',
+        kind: 'internal',
+        startTime: i.upstreamHeadersAt,
+        endTime: i.upstreamEndAt ?? call.endedAt,
+        status: failed ? 'error' : 'unset',
+        attributes: { 'gen_ai.usage.output_tokens': call.outputTokens ?? 0 },
+        events:
+          i.firstContentAt !== null
+            ? [{ name: 'gen_ai.first_token', time: i.firstContentAt }]
+            : [],
+      });
+  }
+  return spans;
+}
+
+export const spanEnricher: Enricher = {
+  name: 'spans',
+  enrich(call) {
+    if (call.spans.length === 0) call.spans = spansOf(call);
+  },
+};

@@ -1,0 +1,81 @@
+// OpenTelemetry traces. The gateway only mints ids and timestamps on the hot path; the call's spans are built
+// into SpanRecords when it ends, and this sink turns them into OTel ReadableSpans for any SpanExporter
+// (OTLP/HTTP when an endpoint is configured, in-memory in tests), batched by the recorder.
+import { type Attributes, type HrTime, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode, millisToHrTime } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { LlmCall, Sink, SpanRecord } from '../calls/index.js';
+
+const KIND: Record<SpanRecord['kind'], SpanKind> = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  internal: SpanKind.INTERNAL,
+};
+const STATUS: Record<SpanRecord['status'], SpanStatusCode> = {
+  unset: SpanStatusCode.UNSET,
+  ok: SpanStatusCode.OK,
+  error: SpanStatusCode.ERROR,
+};
+
+function hr(ms: number): HrTime {
+  return millisToHrTime(ms);
+}
+
+export function toReadableSpan(s: SpanRecord, resource: Resource, sampled = true): ReadableSpan {
+  const duration = Math.max(0, s.endTime - s.startTime);
+  return {
+    name: s.name,
+    kind: KIND[s.kind],
+    spanContext: () => ({ traceId: s.traceId, spanId: s.spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE }),
+    parentSpanContext: s.parentSpanId
+      ? { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }
+      : undefined,
+    startTime: hr(s.startTime),
+    endTime: hr(s.endTime),
+    duration: hr(duration),
+    status: { code: STATUS[s.status] },
+    attributes: s.attributes as Attributes,
+    links: [],
+    events: s.events.map((e) => ({ name: e.name, time: hr(e.time), attributes: e.attributes as Attributes })),
+    ended: true,
+    resource,
+    instrumentationScope: { name: 'llmscope', version: '0.1.0' },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}
+
+export interface TraceSinkOptions {
+  exporter: SpanExporter;
+  serviceName?: string;
+}
+
+/** A recorder sink exporting each call's spans; export failures reject so the recorder counts them as dropped. */
+export function traceSink(opts: TraceSinkOptions): Sink {
+  const resource = resourceFromAttributes({ 'service.name': opts.serviceName ?? 'llmscope' });
+  return {
+    name: 'traces',
+    maxBatch: 512,
+    write(calls: readonly LlmCall[]) {
+      const spans: ReadableSpan[] = [];
+      for (const c of calls) for (const s of c.spans) spans.push(toReadableSpan(s, resource));
+      if (spans.length === 0) return;
+      return new Promise<void>((resolve, reject) => {
+        opts.exporter.export(spans, (r) => {
+          if (r.code === ExportResultCode.SUCCESS) resolve();
+          else reject(r.error ?? new Error('span export failed'));
+        });
+      });
+    },
+    close: () => opts.exporter.shutdown(),
+  };
+}
+
+/** OTLP/HTTP (JSON) exporter; `endpoint` may be the collector base (http://host:4318) or the full /v1/traces URL. */
+export function otlpExporter(endpoint: string): SpanExporter {
+  const url = endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint.replace(/\/$/, '')}/v1/traces`;
+  return new OTLPTraceExporter({ url, timeoutMillis: 5000 });
+}
