@@ -1,0 +1,760 @@
+// The simulated OpenAI-compatible upstream: OpenAI's wire format with exact (or seeded, jittered) timing,
+// deterministic text, faults injected by rate or per request by header, and a record of clients that went away.
+//
+// Per-request headers (all optional):
+//   x-simulator-fault: rate_limit | server_error | timeout | cut | refusal | content_filter
+//   x-simulator-ttft-ms, x-simulator-tpot-ms, x-simulator-output-tokens   override the timing and length
+//   x-simulator-reply: <text>          the content is exactly this text, streamed one real token per chunk
+//   x-simulator-cached-tokens: N       reported as usage.prompt_tokens_details.cached_tokens (at most the prompt)
+// A chat whose last message (or a prompt) contains `[[llmscope-judge]]` is answered with x-simulator-reply if
+// given, else with the JSON written after the marker, else with DEFAULT_JUDGE_REPLY.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  checkNumber,
+  parseNumber,
+  type ResolvedSimulatorOptions,
+  resolveSimulatorOptions,
+  SimulatorOptionError,
+  type SimulatorOptions,
+} from './options.js';
+import {
+  countChatTokens,
+  countTokens,
+  generateTokens,
+  hash32,
+  messageText,
+  mulberry32,
+  gaussian as normal,
+  pick,
+  REFUSALS,
+  type Rng,
+  tokenChunks,
+} from './text.js';
+import {
+  type ChatUsage,
+  chatCompletion,
+  chatStream,
+  chatUsage,
+  completionStream,
+  completionUsage,
+  embeddingVector,
+  type FinishReason,
+  INVALID_JSON_MESSAGE,
+  invalidRequest,
+  modelList,
+  modelObject,
+  openAiId,
+  type ResponseMeta,
+  rateLimitBody,
+  SSE_DONE,
+  type StreamFormat,
+  serverErrorBody,
+  textCompletion,
+  vectorBase64,
+  vectorFloats,
+} from './wire.js';
+
+export const FAULTS = ['rate_limit', 'server_error', 'timeout', 'cut', 'refusal', 'content_filter'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export const JUDGE_MARKER = '[[llmscope-judge]]';
+export const DEFAULT_JUDGE_REPLY = '{"verdict":"pass","score":1,"reason":"simulated judge"}';
+/** Request bodies above this are answered 413. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Cancellation records kept in `stats.cancellations` (oldest dropped first), so memory stays bounded. */
+export const MAX_CANCEL_RECORDS = 1000;
+/** Least time between the last chunk written and a `cut`. */
+const CUT_GRACE_MS = 10;
+/** The retry hint sent with simulated 429s. */
+export const RATE_LIMIT_RETRY_MS = 1000;
+
+/** A client that went away before its response was complete. */
+export interface CancelRecord {
+  /** The request's `x-request-id` header, or the id the simulator generated. */
+  requestId: string;
+  path: string;
+  /** When the simulator saw the connection close: `performance.timeOrigin + performance.now()` (epoch ms). */
+  at: number;
+  /** Milliseconds from the request's arrival. */
+  elapsedMs: number;
+}
+
+/** What a request looked like on arrival (after its body was parsed), for tests of what a gateway forwards. */
+export interface RequestRecord {
+  requestId: string;
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  at: number;
+}
+
+export interface SimulatorStats {
+  /** Every request received, any route. */
+  requests: number;
+  /** Requests whose response is not yet complete. */
+  inFlight: number;
+  /** Responses completed (any status). */
+  completed: number;
+  /** Clients that went away before their response was complete. */
+  cancelled: number;
+  /** Faults applied, by kind (from rates or headers). */
+  faults: Record<Fault, number>;
+  /** The latest cancellations, oldest first (at most MAX_CANCEL_RECORDS). */
+  cancellations: CancelRecord[];
+}
+
+export interface SimulatorEvents {
+  request: [RequestRecord];
+  cancel: [CancelRecord];
+}
+
+export interface Simulator {
+  /** Base URL for OpenAI clients, e.g. `http://127.0.0.1:8081/v1`. */
+  url: string;
+  port: number;
+  host: string;
+  options: ResolvedSimulatorOptions;
+  /** Live counters (the same object, updated in place). */
+  stats: SimulatorStats;
+  events: EventEmitter<SimulatorEvents>;
+  /** Stops listening, abandons every response in progress and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Starts the simulator; rejects on invalid options (SimulatorOptionError) or when the port is taken. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const opts = resolveSimulatorOptions(options);
+  const stats: SimulatorStats = {
+    requests: 0,
+    inFlight: 0,
+    completed: 0,
+    cancelled: 0,
+    faults: { rate_limit: 0, server_error: 0, timeout: 0, cut: 0, refusal: 0, content_filter: 0 },
+    cancellations: [],
+  };
+  const events = new EventEmitter<SimulatorEvents>();
+  const state: ServerState = {
+    opts,
+    stats,
+    events,
+    faultRng: mulberry32(hash32(opts.seed, 'faults')),
+    sequence: 0,
+    fingerprint: `fp_${hash32(opts.seed, 'fingerprint').toString(16).padStart(8, '0')}`,
+    active: new Set(),
+    closing: false,
+  };
+  const server = createServer((req, res) => {
+    handle(state, req, res).catch(() => {
+      // Nothing in handle() should throw; if it does, answer 500 rather than leave the client hanging.
+      if (!res.headersSent) sendJson(res, 500, serverErrorBody());
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closed: Promise<void> | null = null;
+  return {
+    url: `http://${hostInUrl}:${port}/v1`,
+    port,
+    host: opts.host,
+    options: opts,
+    stats,
+    events,
+    close() {
+      closed ??= (async () => {
+        state.closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const pending = [...state.active].map((ex) => ex.closed);
+        for (const ex of state.active) ex.stop();
+        server.closeAllConnections();
+        await Promise.all([stopped, ...pending]);
+      })();
+      return closed;
+    },
+  };
+}
+
+interface ServerState {
+  opts: ResolvedSimulatorOptions;
+  stats: SimulatorStats;
+  events: EventEmitter<SimulatorEvents>;
+  faultRng: Rng;
+  sequence: number;
+  fingerprint: string;
+  active: Set<Exchange>;
+  closing: boolean;
+}
+
+/** One request/response: its clock, its pending timer, and whether it must stop (client gone or shutdown). */
+class Exchange {
+  stopped = false;
+  /** Set when the simulator cuts the connection itself (fault `cut`), so it is not counted as a cancellation. */
+  selfClosed = false;
+  /** Resolves when the response is closed (finished, cut, or the client gone). */
+  readonly closed: Promise<void>;
+  private timer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    readonly res: ServerResponse,
+    readonly t0: number,
+    readonly requestId: string,
+  ) {
+    this.closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+  }
+
+  /** Resolves when the monotonic clock reaches `t0 + offsetMs`, or as soon as the exchange stops. */
+  async waitUntil(offsetMs: number): Promise<void> {
+    // Timers may fire up to a millisecond early (libuv's clock is cached per loop turn): check and wait again.
+    for (let wait = this.t0 + offsetMs - performance.now(); wait > 0 && !this.stopped; ) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, wait);
+      });
+      wait = this.t0 + offsetMs - performance.now();
+    }
+  }
+
+  /** Waits for the response's 'drain' (backpressure), or until the exchange stops. */
+  drain(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.wake = null;
+        resolve();
+      };
+      this.wake = done;
+      this.res.on('drain', done);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Cuts the connection mid-response (fault `cut`). */
+  cut(): void {
+    this.selfClosed = true;
+    this.stop();
+    this.res.destroy();
+  }
+}
+
+type Route = 'chat' | 'completions' | 'embeddings';
+const POST_ROUTES: Record<string, Route> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+};
+
+async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const t0 = performance.now();
+  const { stats } = state;
+  stats.requests++;
+  stats.inFlight++;
+  const requestId = headerText(req.headers['x-request-id']) ?? `req_${randomBytes(16).toString('hex')}`;
+  const path = (req.url ?? '/').split('?', 1)[0]!;
+  const ex = new Exchange(res, t0, requestId);
+  state.active.add(ex);
+  res.on('close', () => {
+    state.active.delete(ex);
+    stats.inFlight--;
+    const gone = !res.writableFinished && !ex.selfClosed && !state.closing;
+    ex.stop();
+    if (res.writableFinished) stats.completed++;
+    if (!gone) return;
+    stats.cancelled++;
+    const record: CancelRecord = {
+      requestId,
+      path,
+      at: performance.timeOrigin + performance.now(),
+      elapsedMs: performance.now() - t0,
+    };
+    stats.cancellations.push(record);
+    if (stats.cancellations.length > MAX_CANCEL_RECORDS) stats.cancellations.shift();
+    state.events.emit('cancel', record);
+  });
+  res.setHeader('x-request-id', requestId);
+
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  const created = Math.floor(Date.now() / 1000);
+  if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelList(state.opts.models, created));
+  if (method === 'GET' && path.startsWith('/v1/models/') && path.length > '/v1/models/'.length) {
+    return sendJson(res, 200, modelObject(safeDecode(path.slice('/v1/models/'.length)), created));
+  }
+  const route = method === 'POST' ? POST_ROUTES[path] : undefined;
+  if (!route) return sendJson(res, 404, invalidRequest(`Invalid URL (${method} ${path})`));
+
+  const raw = await readBody(req);
+  if (raw === null) return; // client went away while sending; counted by the 'close' handler
+  if (raw === 'too_large') {
+    return sendJson(
+      res,
+      413,
+      invalidRequest(`Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`),
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return sendJson(res, 400, invalidRequest(INVALID_JSON_MESSAGE));
+  }
+  state.events.emit('request', {
+    requestId,
+    method,
+    path,
+    headers: req.headers,
+    body,
+    at: performance.timeOrigin + t0,
+  });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return sendJson(res, 400, invalidRequest('Invalid request body: expected a JSON object.', null, 'invalid_type'));
+  }
+  const b = body as Record<string, unknown>;
+  const problem = validate(route, b);
+  if (problem) return sendJson(res, 400, problem);
+
+  let directives: Directives;
+  try {
+    directives = readDirectives(req.headers, state.opts);
+  } catch (err) {
+    if (!(err instanceof SimulatorOptionError)) throw err;
+    return sendJson(res, 400, invalidRequest(err.message, null, 'invalid_simulator_header'));
+  }
+  const drawn = drawFault(state);
+  const fault = directives.fault ?? drawn;
+  if (fault && !(route === 'embeddings' && (fault === 'refusal' || fault === 'content_filter'))) {
+    state.stats.faults[fault]++;
+  }
+  if (fault === 'rate_limit') {
+    res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));
+    res.setHeader('retry-after-ms', String(RATE_LIMIT_RETRY_MS));
+    res.setHeader('x-ratelimit-limit-requests', '500');
+    res.setHeader('x-ratelimit-remaining-requests', '0');
+    res.setHeader('x-ratelimit-reset-requests', `${RATE_LIMIT_RETRY_MS}ms`);
+    return sendJson(res, 429, rateLimitBody(String(b.model), RATE_LIMIT_RETRY_MS));
+  }
+  if (fault === 'server_error') return sendJson(res, 500, serverErrorBody());
+  if (fault === 'timeout') return; // accepted, never answered: ends when the client goes away or on close()
+
+  state.sequence++;
+  const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+  if (route === 'embeddings') return embeddings(state, ex, b, clock, fault === 'cut');
+  return generate(state, ex, route, b, directives, clock, fault);
+}
+
+/** When token `i` (0-based) is due, in ms after the request arrived. */
+type Clock = (i: number) => number;
+
+function makeClock(ttft: number, tpot: number, jitter: boolean, seed: number, sequence: number): Clock {
+  if (!jitter) return (i) => ttft + i * tpot;
+  // Log-normal delays whose mean is the configured one (exp(σZ − σ²/2) has mean 1), cumulated lazily.
+  const rng = mulberry32(hash32(seed, 'jitter', String(sequence)));
+  const logNormal = (mean: number, sigma: number) => mean * Math.exp(sigma * normal(rng) - (sigma * sigma) / 2);
+  const times = [logNormal(ttft, 0.35)];
+  return (i) => {
+    while (times.length <= i) times.push(times[times.length - 1]! + logNormal(tpot, 0.25));
+    return times[i]!;
+  };
+}
+
+function drawFault(state: ServerState): Fault | null {
+  const o = state.opts;
+  let r = state.faultRng();
+  const rates: [Fault, number][] = [
+    ['server_error', o.errorRate],
+    ['rate_limit', o.rateLimitRate],
+    ['timeout', o.timeoutRate],
+    ['cut', o.cutRate],
+    ['refusal', o.refusalRate],
+  ];
+  for (const [fault, rate] of rates) {
+    if (r < rate) return fault;
+    r -= rate;
+  }
+  return null;
+}
+
+interface Directives {
+  fault: Fault | null;
+  ttftMs: number;
+  tpotMs: number;
+  outputTokens: number;
+  reply: string | null;
+  cachedTokens: number;
+}
+
+function readDirectives(headers: IncomingHttpHeaders, opts: ResolvedSimulatorOptions): Directives {
+  const fault = headerText(headers['x-simulator-fault']);
+  if (fault !== null && !(FAULTS as readonly string[]).includes(fault)) {
+    throw new SimulatorOptionError(`x-simulator-fault must be one of ${FAULTS.join(', ')}, got "${fault}"`);
+  }
+  const num = (name: string, kind: 'ms' | 'tokens', fallback: number) => {
+    const v = headerText(headers[name]);
+    return v === null ? fallback : parseNumber(name, v, kind);
+  };
+  const reply = headerText(headers['x-simulator-reply']);
+  return {
+    fault: fault as Fault | null,
+    ttftMs: num('x-simulator-ttft-ms', 'ms', opts.ttftMs),
+    tpotMs: num('x-simulator-tpot-ms', 'ms', opts.tpotMs),
+    outputTokens: num('x-simulator-output-tokens', 'tokens', opts.outputTokens),
+    reply: reply === null ? null : utf8FromLatin1(reply),
+    cachedTokens: num('x-simulator-cached-tokens', 'tokens', 0),
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function headerText(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Node reads header bytes as latin1; a client that sent UTF-8 gets its text back (valid UTF-8 only). */
+function utf8FromLatin1(v: string): string {
+  const s = Buffer.from(v, 'latin1').toString('utf8');
+  return s.includes('\uFFFD') && !v.includes('\uFFFD') ? v : s;
+}
+
+// ---------- validation, with OpenAI's wording ----------
+
+function validate(route: Route, b: Record<string, unknown>) {
+  if (typeof b.model !== 'string' || b.model === '') return invalidRequest('you must provide a model parameter');
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') {
+    return typeError('stream', 'a boolean', b.stream);
+  }
+  if (b.stream_options != null && b.stream !== true) {
+    return invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
+  }
+  if (route === 'chat') {
+    if (b.messages === undefined) return missing('messages');
+    if (!Array.isArray(b.messages)) return typeError('messages', 'an array of objects', b.messages);
+    if (b.messages.length === 0) {
+      return invalidRequest(
+        "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        'messages',
+        'empty_array',
+      );
+    }
+  }
+  for (const key of ['max_tokens', 'max_completion_tokens']) {
+    const v = b[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v)) return typeError(key, 'an integer', v);
+    if (v < 1) {
+      return invalidRequest(
+        `Invalid '${key}': integer below minimum value. Expected a value >= 1, but got ${v} instead.`,
+        key,
+        'integer_below_min_value',
+      );
+    }
+  }
+  if (route === 'completions' && b.prompt !== undefined && b.prompt !== null && !isPrompt(b.prompt)) {
+    return typeError('prompt', 'a string or an array of strings or tokens', b.prompt);
+  }
+  if (route === 'embeddings') {
+    if (b.input === undefined) return missing('input');
+    if (!isPrompt(b.input) || b.input === '' || (Array.isArray(b.input) && b.input.length === 0)) {
+      return invalidRequest(
+        "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+        'input',
+      );
+    }
+    if (b.dimensions !== undefined && b.dimensions !== null) {
+      try {
+        checkNumber('dimensions', b.dimensions, 'dimensions');
+      } catch (err) {
+        return invalidRequest(`Invalid 'dimensions': ${(err as Error).message}.`, 'dimensions');
+      }
+    }
+    const fmt = b.encoding_format;
+    if (fmt !== undefined && fmt !== null && fmt !== 'float' && fmt !== 'base64') {
+      return invalidRequest(
+        `Invalid value: '${String(fmt)}'. Supported values are: 'float' and 'base64'.`,
+        'encoding_format',
+        'invalid_value',
+      );
+    }
+  }
+  return null;
+}
+
+const missing = (param: string) =>
+  invalidRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+
+function typeError(param: string, expected: string, got: unknown) {
+  const kind = Array.isArray(got) ? 'an array' : got === null ? 'null' : `a ${typeof got}`;
+  return invalidRequest(
+    `Invalid type for '${param}': expected ${expected}, but got ${kind} instead.`,
+    param,
+    'invalid_type',
+  );
+}
+
+/** A prompt or embedding input: string, string[], token ids, or arrays of token ids. */
+function isPrompt(v: unknown): boolean {
+  if (typeof v === 'string') return true;
+  if (!Array.isArray(v)) return false;
+  return v.every(
+    (x) =>
+      typeof x === 'string' ||
+      typeof x === 'number' ||
+      (Array.isArray(x) && x.every((t: unknown) => typeof t === 'number')),
+  );
+}
+
+/** Prompt pieces as texts to count (token-id arrays count one token per id). */
+function promptTokens(p: unknown): number {
+  if (typeof p === 'string') return countTokens(p);
+  if (!Array.isArray(p)) return 0;
+  let n = 0;
+  for (const x of p) n += typeof x === 'number' ? 1 : Array.isArray(x) ? x.length : countTokens(String(x));
+  return n;
+}
+
+function promptString(p: unknown): string {
+  if (typeof p === 'string') return p;
+  return Array.isArray(p) ? p.filter((x) => typeof x === 'string').join('\n') : '';
+}
+
+// ---------- chat and completions ----------
+
+async function generate(
+  state: ServerState,
+  ex: Exchange,
+  route: 'chat' | 'completions',
+  b: Record<string, unknown>,
+  d: Directives,
+  clock: Clock,
+  fault: Fault | null,
+): Promise<void> {
+  const model = b.model as string;
+  const messages = route === 'chat' ? (b.messages as unknown[]) : [];
+  const prompt = route === 'chat' ? countChatTokens(messages) : promptTokens(b.prompt);
+  const lastText = route === 'chat' ? messageText(messages[messages.length - 1]) : promptString(b.prompt);
+  const seed = hash32(
+    state.opts.seed,
+    route,
+    model,
+    JSON.stringify(route === 'chat' ? messages : (b.prompt ?? '')),
+    String(b.seed ?? ''),
+  );
+
+  // What to say: an explicit reply (or judge verdict) first, then a refusal, else pseudo-English.
+  const refusal = fault === 'refusal';
+  const reply = d.reply ?? judgeReply(lastText) ?? (refusal ? pick(mulberry32(seed), REFUSALS) : null);
+  let chunks: string[];
+  let perChunk: number[] | null = null; // tokens carried by each chunk; null: one each
+  if (reply !== null) {
+    const split = tokenChunks(reply);
+    chunks = split.chunks;
+    perChunk = split.tokens;
+  } else {
+    chunks = generateTokens(seed, d.outputTokens);
+  }
+
+  // How it ends: the max_tokens cap, a content filter half-way, or naturally.
+  const cap = (b.max_completion_tokens ?? b.max_tokens ?? null) as number | null;
+  let finish: FinishReason = 'stop';
+  let n = chunks.length; // chunks to send
+  const tokensOf = (count: number) => (perChunk ? perChunk.slice(0, count).reduce((s, t) => s + t, 0) : count);
+  if (cap !== null && tokensOf(n) > cap) {
+    while (n > 0 && tokensOf(n) > cap) n--;
+    finish = 'length';
+  }
+  if (fault === 'content_filter') {
+    n = Math.floor(n / 2);
+    finish = 'content_filter';
+  }
+  const lastToken: number[] = []; // index of the last token of each chunk, which decides when it is sent
+  for (let k = 0, t = -1; k < n; k++) {
+    t += perChunk ? perChunk[k]! : 1;
+    lastToken.push(t);
+  }
+  const completion = tokensOf(n);
+  const cached = Math.min(d.cachedTokens, prompt);
+  const usage = route === 'chat' ? chatUsage(prompt, completion, cached) : completionUsage(prompt, completion);
+  const meta: ResponseMeta = {
+    id: openAiId(route === 'chat' ? 'chatcmpl-' : 'cmpl-'),
+    created: Math.floor(Date.now() / 1000),
+    model,
+    systemFingerprint: state.fingerprint,
+  };
+  const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null; // chunks sent before the cut
+  const dueAt = (k: number) => clock(lastToken[k] ?? 0);
+
+  if (b.stream !== true) {
+    const text = chunks.slice(0, n).join('');
+    await ex.waitUntil(cutAfter !== null ? dueAt(Math.min(cutAfter, n) - 1) : dueAt(n - 1));
+    if (ex.stopped) return;
+    if (cutAfter !== null) return ex.cut();
+    const payload =
+      route === 'chat'
+        ? chatCompletion(meta, text, refusal ? text : null, finish, usage)
+        : textCompletion(meta, text, finish, usage);
+    return sendJson(ex.res, 200, payload);
+  }
+
+  const includeUsage = (b.stream_options as { include_usage?: unknown } | null)?.include_usage === true;
+  const format: StreamFormat = route === 'chat' ? chatStream(meta, includeUsage) : completionStream(meta, includeUsage);
+  ex.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  ex.res.flushHeaders();
+  await play(ex, streamEvents(format, chunks, n, dueAt, refusal, finish, includeUsage ? usage : null, cutAfter));
+  if (ex.stopped) return;
+  if (cutAfter !== null) {
+    // Cut when the next token would have been due, and not before the chunks already written can reach the
+    // client (a reader's stream that errors drops what it has not yet handed over).
+    const next = clock((lastToken[Math.min(cutAfter, n) - 1] ?? -1) + 1);
+    await ex.waitUntil(Math.max(next, performance.now() - ex.t0 + CUT_GRACE_MS));
+    if (!ex.stopped) ex.cut();
+    return;
+  }
+  ex.res.end();
+}
+
+function judgeReply(text: string): string | null {
+  const at = text.indexOf(JUDGE_MARKER);
+  if (at < 0) return null;
+  const rest = text.slice(at + JUDGE_MARKER.length).trim();
+  return rest.startsWith('{') || rest.startsWith('[') ? rest : DEFAULT_JUDGE_REPLY;
+}
+
+interface TimedEvent {
+  /** Due time in ms after the request arrived. */
+  at: number;
+  data: string;
+}
+
+/** The stream's events in order; the role chunk travels with the first content chunk, the end with the last. */
+function* streamEvents(
+  format: StreamFormat,
+  chunks: string[],
+  n: number,
+  dueAt: (k: number) => number,
+  refusal: boolean,
+  finish: FinishReason,
+  usage: ChatUsage | null,
+  cutAfter: number | null,
+): Generator<TimedEvent> {
+  const sent = cutAfter === null ? n : Math.min(cutAfter, n);
+  if (sent === 0) {
+    if (cutAfter !== null) return;
+    yield { at: dueAt(0), data: format.start() + closing(format, finish, usage) };
+    return;
+  }
+  for (let k = 0; k < sent; k++) {
+    let data = format.content(chunks[k]!, refusal);
+    if (k === 0) data = format.start() + data;
+    if (k === n - 1 && cutAfter === null) data += closing(format, finish, usage);
+    yield { at: dueAt(k), data };
+  }
+}
+
+function closing(format: StreamFormat, finish: FinishReason, usage: ChatUsage | null): string {
+  return format.finish(finish) + (usage ? format.usage(usage) : '') + SSE_DONE;
+}
+
+const BATCH_BYTES = 64 * 1024;
+
+/**
+ * Writes each event at its due time. Every due time is measured from the request's arrival, so timer lateness never
+ * accumulates; events already due go out in one write (all of them when ttft = tpot = 0), and a full socket
+ * buffer is waited out ('drain') instead of growing memory.
+ */
+async function play(ex: Exchange, events: Iterator<TimedEvent>): Promise<void> {
+  let next = events.next();
+  while (!next.done) {
+    await ex.waitUntil(next.value.at);
+    if (ex.stopped) return;
+    let batch = '';
+    do {
+      batch += next.value.data;
+      next = events.next();
+    } while (!next.done && batch.length < BATCH_BYTES && ex.t0 + next.value.at <= performance.now());
+    if (!ex.res.write(batch)) {
+      await ex.drain();
+      if (ex.stopped) return;
+    }
+  }
+}
+
+// ---------- embeddings ----------
+
+async function embeddings(state: ServerState, ex: Exchange, b: Record<string, unknown>, clock: Clock, cut: boolean) {
+  const model = b.model as string;
+  const input = b.input;
+  const items: unknown[] =
+    typeof input === 'string' || typeof (input as unknown[])[0] === 'number' ? [input] : (input as unknown[]);
+  const dimensions = (b.dimensions as number | undefined | null) ?? state.opts.embeddingDimensions;
+  const base64 = b.encoding_format === 'base64';
+  let tokens = 0;
+  const data = items.map((item, index) => {
+    tokens += promptTokens(typeof item === 'string' ? item : [item]);
+    const v = embeddingVector(
+      state.opts.seed,
+      model,
+      typeof item === 'string' ? item : JSON.stringify(item),
+      dimensions,
+    );
+    return { object: 'embedding', index, embedding: base64 ? vectorBase64(v) : vectorFloats(v) };
+  });
+  await ex.waitUntil(clock(0));
+  if (ex.stopped) return;
+  if (cut) return ex.cut();
+  sendJson(ex.res, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+}
+
+// ---------- plumbing ----------
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The whole body; null if the client went away; 'too_large' past MAX_BODY_BYTES. */
+function readBody(req: IncomingMessage): Promise<Buffer | null | 'too_large'> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) over = true;
+      if (!over) parts.push(chunk);
+    });
+    req.on('end', () => resolve(over ? 'too_large' : Buffer.concat(parts)));
+    req.on('error', () => resolve(null));
+    req.on('close', () => {
+      if (!req.complete) resolve(null);
+    });
+  });
+}

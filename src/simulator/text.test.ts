@@ -1,0 +1,85 @@
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { describe, expect, it } from 'vitest';
+import { countChatTokens, generateTokens, hash32, mulberry32, REFUSALS, STARTERS, tokenChunks, WORDS } from './text.js';
+
+const tokens = (s: string) => encode(s, { disallowedSpecial: new Set() });
+
+describe('generated text', () => {
+  it('is built from single tokens only', () => {
+    for (const w of WORDS) expect(tokens(` ${w}`), w).toHaveLength(1);
+    for (const s of STARTERS) {
+      expect(tokens(s), s).toHaveLength(1);
+      expect(tokens(` ${s}`), s).toHaveLength(1);
+    }
+  });
+
+  it('has exactly n tokens, one per chunk, and re-tokenizes to n', () => {
+    for (const seed of [1, 2, 3, 42, 1234567]) {
+      for (const n of [0, 1, 2, 3, 4, 7, 20, 21, 40, 64, 257, 1000]) {
+        const out = generateTokens(seed, n);
+        expect(out).toHaveLength(n);
+        for (const t of out) expect(tokens(t), JSON.stringify(t)).toHaveLength(1);
+        expect(tokens(out.join('')), `seed ${seed} n ${n}`).toHaveLength(n);
+      }
+    }
+  });
+
+  it('reads as sentences and is deterministic per seed', () => {
+    const a = generateTokens(7, 64).join('');
+    expect(a).toBe(generateTokens(7, 64).join(''));
+    expect(a).not.toBe(generateTokens(8, 64).join(''));
+    expect(a).toMatch(/^[A-Z][a-z]+ .*\.$/);
+    expect(a).not.toMatch(/[.,][.,]|\s{2}/);
+  });
+
+  it('seeds differ by every part', () => {
+    expect(hash32(1, 'ab', 'c')).not.toBe(hash32(1, 'a', 'bc'));
+    expect(hash32(1, 'x')).not.toBe(hash32(2, 'x'));
+    const r1 = mulberry32(5);
+    const r2 = mulberry32(5);
+    const seq = Array.from({ length: 5 }, () => r1());
+    expect(Array.from({ length: 5 }, () => r2())).toEqual(seq);
+    for (const x of seq) expect(x >= 0 && x < 1).toBe(true);
+  });
+});
+
+describe('tokenChunks', () => {
+  it('splits ASCII text into one real token per chunk', () => {
+    for (const text of REFUSALS) {
+      const { chunks, tokens: per } = tokenChunks(text);
+      expect(chunks.join('')).toBe(text);
+      expect(per.every((n) => n === 1)).toBe(true);
+      expect(chunks).toHaveLength(tokens(text).length);
+    }
+  });
+
+  it('never splits a character across chunks', () => {
+    const text = 'Grüße 🎉🧑‍💻 日本語のテキスト 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ok';
+    const { chunks, tokens: per } = tokenChunks(text);
+    expect(chunks.join('')).toBe(text);
+    expect(per.reduce((a, b) => a + b, 0)).toBe(tokens(text).length);
+    for (const c of chunks) expect(c).not.toContain('\uFFFD');
+    expect(per.some((n) => n > 1)).toBe(true); // this text has characters spanning tokens
+  });
+});
+
+describe('countChatTokens', () => {
+  it('counts framing, roles, names, text parts and images', () => {
+    const base = countChatTokens([{ role: 'user', content: 'Hello there' }]);
+    expect(base).toBe(3 + 3 + tokens('user').length + tokens('Hello there').length);
+    expect(countChatTokens([{ role: 'user', name: 'bob', content: 'Hello there' }])).toBe(
+      base + tokens('bob').length + 1,
+    );
+    expect(
+      countChatTokens([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Hello there' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+          ],
+        },
+      ]),
+    ).toBe(base + 85);
+  });
+});
