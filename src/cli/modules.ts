@@ -2,9 +2,10 @@
 import type { ModuleFactory } from '../app-context.js';
 import type { Config } from '../config/index.js';
 import type { GatewayHook } from '../gateway/proxy.js';
+import { createGpuModule } from '../gpu/index.js';
 
 export function builtinModules(): ModuleFactory[] {
-  return [];
+  return [createGpuModule];
 }
 
 export function builtinHooks(_config: Config): GatewayHook[] {

@@ -1,5 +1,6 @@
 // The one config schema (zod): every key optional, defaults here, `Config` inferred from it.
 import { z } from 'zod';
+import { gpuConfigSchema } from '../gpu/config.js';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d')]);
 
@@ -82,7 +83,7 @@ export const configSchema = z
     costs: z.unknown().optional(),
     quality: z.unknown().optional(),
     alerts: z.unknown().optional(),
-    gpu: z.unknown().optional(),
+    gpu: gpuConfigSchema.prefault({}),
   })
   .strict();
 

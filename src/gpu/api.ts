@@ -1,0 +1,168 @@
+// GET /api/gpu?from&to[&step]: live GPUs, their per-minute (or per-hour) history, self-hosted cost per 1K output
+// tokens beside API spend, and the low-utilization / high-memory signals.
+import { z } from 'zod';
+import { type Router, sendJson } from '../api/http.js';
+import { LlmscopeError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { GpuConfig } from './config.js';
+import { computeEfficiency, type EfficiencyRow, type GpuSignal, gpuSignals, type ModelTokens } from './efficiency.js';
+import { type GpuStore, HOUR_MS } from './gpu-store.js';
+import type { GpuState } from './state.js';
+
+const time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+const querySchema = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  step: z.enum(['minute', 'hour', 'auto']).default('auto'),
+});
+
+export interface GpuQuery {
+  from: number;
+  to: number;
+  step: 'minute' | 'hour';
+}
+
+export function parseGpuQuery(url: URL, now: number): GpuQuery {
+  const r = querySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
+      { param: String(i?.path[0] ?? '') },
+    );
+  }
+  const to = r.data.to ?? now;
+  const from = r.data.from ?? to - 24 * HOUR_MS;
+  if (from >= to)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+  const step = r.data.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : r.data.step;
+  return { from, to, step };
+}
+
+export interface GpuApiDeps {
+  config: GpuConfig;
+  state: GpuState;
+  gpuStore: GpuStore;
+  store: Store;
+  now: () => number;
+  /** Called when the ledger's rollups cannot be read (efficiency is then computed without tokens). */
+  onTokensError?: (err: unknown) => void;
+}
+
+export interface GpuApiBody {
+  available: boolean;
+  reason?: string;
+  collector: GpuConfig['collector'];
+  collectors: Array<{ kind: string; source: string; status: string; reason: string | null; last_ok_at: string | null }>;
+  from: string;
+  to: string;
+  step: 'minute' | 'hour';
+  gpus: Array<{
+    host: string;
+    gpu: string;
+    uuid: string | null;
+    name: string | null;
+    utilization: number | null;
+    memory_used_bytes: number | null;
+    memory_total_bytes: number | null;
+    temperature_c: number | null;
+    power_w: number | null;
+    updated_at: string;
+  }>;
+  series: Array<{
+    host: string;
+    gpu: string;
+    name: string | null;
+    points: Array<{
+      t: number;
+      utilization_avg: number | null;
+      utilization_max: number | null;
+      memory_used_avg: number | null;
+      memory_total: number | null;
+      samples: number;
+    }>;
+  }>;
+  efficiency: EfficiencyRow[];
+  signals: GpuSignal[];
+}
+
+const r4 = (v: number | null): number | null => (v === null ? null : Math.round(v * 10_000) / 10_000);
+
+/** Output tokens and spend per provider/model over the window, from the ledger's rollups. */
+async function modelTokens(store: Store, q: GpuQuery): Promise<ModelTokens[]> {
+  const points = await store.queryRollups({ from: q.from, to: q.to, step: q.step, groupBy: ['provider', 'model'] });
+  return points.map((p) => ({
+    provider: p.group.provider ?? null,
+    model: p.group.model ?? null,
+    outputTokens: p.outputTokens,
+    costUsd: p.costUsd,
+  }));
+}
+
+export async function gpuReport(deps: GpuApiDeps, q: GpuQuery): Promise<GpuApiBody> {
+  const { config, state, gpuStore } = deps;
+  const latest = state.latest();
+  const [series, usage, tokens] = await Promise.all([
+    gpuStore.querySeries(q),
+    gpuStore.usage(q),
+    modelTokens(deps.store, q).catch((err) => {
+      deps.onTokensError?.(err);
+      return [] as ModelTokens[];
+    }),
+  ]);
+  const availability = state.availability();
+  return {
+    available: availability.available,
+    ...(availability.reason ? { reason: availability.reason } : {}),
+    collector: config.collector,
+    collectors: state.states().map((s) => ({
+      kind: s.kind,
+      source: s.source,
+      status: s.status,
+      reason: s.reason,
+      last_ok_at: s.lastOkAt === null ? null : new Date(s.lastOkAt).toISOString(),
+    })),
+    from: new Date(q.from).toISOString(),
+    to: new Date(q.to).toISOString(),
+    step: q.step,
+    gpus: latest.map((s) => ({
+      host: s.host,
+      gpu: s.gpu,
+      uuid: s.uuid,
+      name: s.name,
+      utilization: s.utilization,
+      memory_used_bytes: s.memoryUsedBytes,
+      memory_total_bytes: s.memoryTotalBytes,
+      temperature_c: s.temperatureC,
+      power_w: s.powerW,
+      updated_at: new Date(s.at).toISOString(),
+    })),
+    series: series.map((s) => ({
+      host: s.host,
+      gpu: s.gpu,
+      name: s.name,
+      points: s.points.map((p) => ({
+        t: p.t,
+        utilization_avg: r4(p.utilizationAvg),
+        utilization_max: r4(p.utilizationMax),
+        memory_used_avg: p.memoryUsedAvg === null ? null : Math.round(p.memoryUsedAvg),
+        memory_total: p.memoryTotal,
+        samples: p.samples,
+      })),
+    })),
+    efficiency: computeEfficiency({ usage, tokens, hosts: config.hosts, pricePerGpuHour: config.pricePerGpuHour }),
+    signals: gpuSignals({ usage, latest, thresholds: config.thresholds }),
+  };
+}
+
+export function registerGpuRoutes(api: Router, deps: GpuApiDeps): void {
+  api.get('/api/gpu', async ({ res, url }) => {
+    const q = parseGpuQuery(url, deps.now());
+    sendJson(res, 200, await gpuReport(deps, q));
+  });
+}

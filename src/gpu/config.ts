@@ -1,0 +1,87 @@
+// The `gpu` config section: which collector, how often, which hosts serve which models, and what a GPU-hour costs.
+// Self-contained (no import from config/) because config/schema.ts imports this file.
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(DURATION, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
+]);
+
+/** Milliseconds of a duration value (`15s`, or a number of milliseconds). */
+export function gpuDurationMs(d: number | string): number {
+  if (typeof d === 'number') return d;
+  const m = DURATION.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+export const gpuHostSchema = z
+  .object({
+    /** Host name as the collector reports it (this host's name, or the DCGM exporter's `Hostname`). */
+    host: z.string().min(1),
+    /** Providers (config `providers[].name`) whose traffic this host serves. */
+    providers: z.array(z.string().min(1)).default([]),
+    /** Model names or `*` patterns this host serves. */
+    models: z.array(z.string().min(1)).default([]),
+    /** USD per GPU-hour on this host; overrides `gpu.pricePerGpuHour`. */
+    gpuHourPrice: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const dcgmTargetSchema = z.union([
+  z.url({ message: 'an absolute URL such as http://gpu-node-1:9400/metrics' }),
+  z
+    .object({
+      url: z.url({ message: 'an absolute URL such as http://gpu-node-1:9400/metrics' }),
+      /** Host name to report instead of the exporter's `Hostname` label (in Kubernetes that is the pod name). */
+      host: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+export const gpuConfigSchema = z
+  .object({
+    /** auto: nvidia-smi on this host plus every `dcgmUrls` exporter; none: no GPU collection. */
+    collector: z.enum(['auto', 'nvidia-smi', 'dcgm', 'none']).default('auto'),
+    interval: duration.default('15s').refine((d) => gpuDurationMs(d) >= 100, 'at least 100ms'),
+    /** A poll running longer than this is aborted and counted as a failure. */
+    timeout: duration.default('5s').refine((d) => gpuDurationMs(d) >= 10, 'at least 10ms'),
+    nvidiaSmiPath: z.string().min(1).default('nvidia-smi'),
+    /** Name of this host in the `host` label (default: the OS host name). */
+    hostname: z.string().min(1).optional(),
+    dcgmUrls: z.array(dcgmTargetSchema).default([]),
+    hosts: z.array(gpuHostSchema).default([]),
+    /** USD per GPU-hour for hosts without their own `gpuHourPrice`. */
+    pricePerGpuHour: z.number().nonnegative().optional(),
+    thresholds: z
+      .object({
+        /** Average utilization below this (0..1) over the viewed window raises `low_utilization`. */
+        lowUtilization: z.number().min(0).max(1).default(0.8),
+        /** Memory used / total above this (0..1) raises `high_memory`. */
+        highMemory: z.number().min(0).max(1).default(0.95),
+      })
+      .strict()
+      .prefault({}),
+    retention: z
+      .object({
+        raw: duration.default('2d'),
+        minute: duration.default('30d'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.hosts.forEach((h, i) => {
+      if (seen.has(h.host))
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'host'], message: `duplicate host "${h.host}"` });
+      seen.add(h.host);
+    });
+  });
+
+export type GpuConfig = z.infer<typeof gpuConfigSchema>;
+export type GpuHostConfig = z.infer<typeof gpuHostSchema>;
+export type DcgmTarget = z.infer<typeof dcgmTargetSchema>;

@@ -1,0 +1,174 @@
+// The gpu capability: builds the collectors from config, polls them, exports gauges, keeps samples with rollups,
+// and serves GET /api/gpu. Plugs in through `createGpuModule: ModuleFactory`.
+import { hostname as osHostname } from 'node:os';
+import type { Database } from 'better-sqlite3';
+import type { AppContext, Module, ModuleFactory } from '../app-context.js';
+import { registerGpuRoutes } from './api.js';
+import { type GpuConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
+import { DcgmCollector } from './dcgm.js';
+import { type GpuStore, HOUR_MS, MemoryGpuStore } from './gpu-store.js';
+import { GpuMetrics } from './metrics.js';
+import { NvidiaSmiCollector } from './nvidia-smi.js';
+import { Poller, type PollOutcome } from './poller.js';
+import { type GpuMigration, SqliteGpuStore } from './sqlite-store.js';
+import { GpuState } from './state.js';
+import type { GpuCollector } from './types.js';
+
+export interface GpuModule extends Module {
+  readonly state: GpuState;
+  readonly gpuStore: GpuStore;
+  readonly metrics: GpuMetrics;
+  readonly collectors: readonly GpuCollector[];
+  /** Polls every collector once now (a poll already running is not doubled); resolves when they have settled. */
+  pollAll(): Promise<void>;
+}
+
+export interface GpuModuleOptions {
+  /** Collectors to use instead of the ones `gpu` config describes. */
+  collectors?: GpuCollector[];
+  /** Sample storage to use instead of the app store's database (or memory). */
+  gpuStore?: GpuStore;
+}
+
+/** The collectors `gpu` config asks for, and why there are none when there are none. */
+export function collectorsFromConfig(
+  gpu: GpuConfig,
+  opts: { host: string; now: () => number },
+): { collectors: GpuCollector[]; disabledReason?: string } {
+  if (gpu.collector === 'none')
+    return { collectors: [], disabledReason: 'GPU collection is off (gpu.collector: none)' };
+  const timeoutMs = gpuDurationMs(gpu.timeout);
+  const collectors: GpuCollector[] = [];
+  if (gpu.collector === 'auto' || gpu.collector === 'nvidia-smi')
+    collectors.push(new NvidiaSmiCollector({ path: gpu.nvidiaSmiPath, host: opts.host, now: opts.now }));
+  if (gpu.collector === 'auto' || gpu.collector === 'dcgm')
+    for (const t of gpu.dcgmUrls) {
+      const target = typeof t === 'string' ? { url: t } : t;
+      collectors.push(new DcgmCollector({ url: target.url, host: target.host, timeoutMs, now: opts.now }));
+    }
+  if (collectors.length === 0) return { collectors, disabledReason: 'gpu.collector is dcgm but gpu.dcgmUrls is empty' };
+  return { collectors };
+}
+
+function storeFor(ctx: AppContext): GpuStore {
+  const app = ctx.store as {
+    db?: Database;
+    registerMigrations?: (namespace: string, migrations: readonly GpuMigration[]) => void;
+  };
+  if (app.db && typeof app.db.exec === 'function') {
+    try {
+      const register = app.registerMigrations?.bind(app);
+      return new SqliteGpuStore(app.db, register ? (m) => register('gpu', m) : undefined);
+    } catch (err) {
+      ctx.logger.warn(
+        { event: 'gpu_store_fallback', err: (err as Error).message },
+        'cannot keep GPU samples in the database; keeping them in memory',
+      );
+    }
+  }
+  return new MemoryGpuStore();
+}
+
+export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): GpuModule {
+  // The config section is parsed here too, so the module works whether or not the app's schema validated it.
+  const gpu = gpuConfigSchema.parse(ctx.config.gpu ?? {});
+  const now = () => ctx.clock.now();
+  const intervalMs = gpuDurationMs(gpu.interval);
+  const timeoutMs = gpuDurationMs(gpu.timeout);
+  const built = opts.collectors
+    ? {
+        collectors: opts.collectors,
+        disabledReason: opts.collectors.length ? undefined : 'no GPU collector configured',
+      }
+    : collectorsFromConfig(gpu, { host: gpu.hostname ?? osHostname(), now });
+  const state = new GpuState({
+    logger: ctx.logger,
+    staleAfterMs: Math.max(3 * intervalMs, intervalMs + timeoutMs),
+    now,
+    disabledReason: built.disabledReason,
+  });
+  const gpuStore = opts.gpuStore ?? storeFor(ctx);
+  const metrics = new GpuMetrics(ctx.registry, ctx.metrics.guard, () => state.latest());
+
+  if (built.disabledReason && built.collectors.length === 0)
+    ctx.logger.info(
+      { event: 'gpu_disabled', reason: built.disabledReason },
+      `GPU metrics off: ${built.disabledReason}`,
+    );
+
+  let lastStoreWarn = 0;
+  const onOutcome = (o: PollOutcome, c: GpuCollector): void => {
+    metrics.pollDuration.observe({ collector: c.kind }, o.durationMs / 1000);
+    if (o.kind === 'error') metrics.errors.inc({ collector: c.kind });
+    state.update(c.kind, c.source, o);
+    if (o.kind === 'ok')
+      gpuStore.insertSamples(o.samples, intervalMs).catch((err) => {
+        const t = Date.now();
+        if (t - lastStoreWarn < 600_000) return;
+        lastStoreWarn = t;
+        ctx.logger.warn({ event: 'gpu_store_failed', err: (err as Error).message }, 'storing GPU samples failed');
+      });
+  };
+  const pollers = built.collectors.map((collector) => {
+    state.register(collector.kind, collector.source);
+    metrics.errors.inc({ collector: collector.kind }, 0);
+    return new Poller({
+      collector,
+      intervalMs,
+      timeoutMs,
+      onOutcome,
+      onSkip: (c) => metrics.skipped.inc({ collector: c.kind }),
+    });
+  });
+
+  registerGpuRoutes(ctx.api, {
+    config: gpu,
+    state,
+    gpuStore,
+    store: ctx.store,
+    now,
+    onTokensError: (err) =>
+      ctx.logger.debug(
+        { event: 'gpu_tokens_unavailable', err: (err as Error)?.message },
+        'no token rollups for GPU efficiency',
+      ),
+  });
+
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const retain = async (): Promise<void> => {
+    const t = now();
+    try {
+      await gpuStore.applyRetention({
+        rawBefore: t - gpuDurationMs(gpu.retention.raw),
+        minuteBefore: t - gpuDurationMs(gpu.retention.minute),
+      });
+    } catch (err) {
+      ctx.logger.warn({ event: 'gpu_retention_failed', err: (err as Error).message }, 'GPU sample retention failed');
+    }
+  };
+
+  return {
+    name: 'gpu',
+    state,
+    gpuStore,
+    metrics,
+    collectors: built.collectors,
+    start() {
+      for (const p of pollers) p.start();
+      if (pollers.length) {
+        retentionTimer = setInterval(() => void retain(), HOUR_MS);
+        retentionTimer.unref();
+        void retain();
+      }
+    },
+    async stop() {
+      clearInterval(retentionTimer);
+      await Promise.all(pollers.map((p) => p.stop()));
+    },
+    async pollAll() {
+      await Promise.all(pollers.map((p) => p.poll()));
+    },
+  };
+}
+
+export const createGpuModule: ModuleFactory = (ctx) => buildGpuModule(ctx);

@@ -1,0 +1,188 @@
+// The nvidia-smi collector: runs `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` on this host and
+// parses its lines. Imports only node: built-ins so scripts/gpu-check.sh can bundle it alone.
+import { spawn } from 'node:child_process';
+import { type GpuCollector, type GpuSample, GpuUnavailableError, MIB } from './types.js';
+
+export const NVIDIA_SMI_FIELDS = [
+  'index',
+  'uuid',
+  'name',
+  'utilization.gpu',
+  'memory.used',
+  'memory.total',
+  'temperature.gpu',
+  'power.draw',
+] as const;
+
+export const NVIDIA_SMI_ARGS = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+
+/** Largest output read from nvidia-smi (a line per GPU is ~120 bytes). */
+const MAX_OUTPUT = 1024 * 1024;
+
+/**
+ * The "no GPU" reason hidden in nvidia-smi's output or exit status, or null when the text is not one of them.
+ * nvidia-smi exits 9 when it cannot talk to the driver and 6 when it finds no device.
+ */
+export function noGpuReason(text: string, exitCode: number | null = null): string | null {
+  const t = text.trim();
+  if (/NVIDIA-SMI has failed/i.test(t)) {
+    const first = t.split('\n')[0]?.trim() ?? t;
+    return first.replace(/\s*Make sure that .*$/i, '').trim() || 'NVIDIA-SMI has failed (no driver)';
+  }
+  if (/No devices were found/i.test(t)) return 'No devices were found';
+  if (exitCode === 9) return `nvidia-smi cannot reach the NVIDIA driver (exit 9)${t ? `: ${t.split('\n')[0]}` : ''}`;
+  if (exitCode === 6) return 'nvidia-smi found no GPU (exit 6)';
+  return null;
+}
+
+/** `[N/A]`, `[Not Supported]`, `[Unknown Error]`, empty → null; else the number (null if not a number). */
+function num(field: string | undefined): number | null {
+  if (field === undefined) return null;
+  const f = field.trim();
+  if (f === '' || f.startsWith('[')) return null;
+  const n = Number(f);
+  return Number.isFinite(n) ? n : null;
+}
+
+function text(field: string | undefined): string | null {
+  const f = field?.trim();
+  return !f || f.startsWith('[') ? null : f;
+}
+
+/**
+ * Parses nvidia-smi's `csv,noheader,nounits` output for NVIDIA_SMI_FIELDS: one GPU a line, fields separated by
+ * ", ", memory in MiB, utilization in %. Throws GpuUnavailableError on nvidia-smi's no-driver / no-device messages
+ * and an Error on lines it cannot read.
+ */
+export function parseNvidiaSmi(stdout: string, host: string, at: number): GpuSample[] {
+  const reason = noGpuReason(stdout);
+  if (reason) throw new GpuUnavailableError(reason);
+  const samples: GpuSample[] = [];
+  for (const raw of stdout.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    const f = line.split(',');
+    if (f.length !== NVIDIA_SMI_FIELDS.length)
+      throw new Error(
+        `unexpected nvidia-smi line (${f.length} fields, want ${NVIDIA_SMI_FIELDS.length}): ${line.slice(0, 200)}`,
+      );
+    const index = text(f[0]);
+    if (index === null || !/^\d+$/.test(index))
+      throw new Error(`unexpected nvidia-smi GPU index: ${line.slice(0, 200)}`);
+    const util = num(f[3]);
+    const used = num(f[4]);
+    const total = num(f[5]);
+    samples.push({
+      host,
+      gpu: index,
+      uuid: text(f[1]),
+      name: text(f[2]),
+      utilization: util === null ? null : util / 100,
+      memoryUsedBytes: used === null ? null : used * MIB,
+      memoryTotalBytes: total === null ? null : total * MIB,
+      temperatureC: num(f[6]),
+      powerW: num(f[7]),
+      at,
+    });
+  }
+  if (samples.length === 0) throw new GpuUnavailableError('nvidia-smi listed no GPU');
+  return samples;
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a program without a shell, in its own process group so that an abort kills it and anything it started.
+ * Rejects with the spawn error (ENOENT, EACCES) or with `signal.reason` on abort.
+ */
+export function runProgram(path: string, args: readonly string[], signal: AbortSignal): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const child = spawn(path, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      windowsHide: true,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const onAbort = (): void => {
+      kill();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish(() => reject(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (out.length < MAX_OUTPUT) out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (err.length < MAX_OUTPUT) err += d;
+    });
+    child.on('error', (e) => finish(() => reject(e)));
+    child.on('close', (code) => finish(() => resolve({ code, stdout: out, stderr: err })));
+  });
+}
+
+export interface NvidiaSmiOptions {
+  /** Binary to run (default `nvidia-smi`, looked up on PATH). */
+  path?: string;
+  /** Value of the `host` label. */
+  host: string;
+  now?: () => number;
+}
+
+export class NvidiaSmiCollector implements GpuCollector {
+  readonly kind = 'nvidia-smi' as const;
+  readonly source = 'local';
+  private readonly path: string;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: NvidiaSmiOptions) {
+    this.path = opts.path ?? 'nvidia-smi';
+    this.now = opts.now ?? Date.now;
+  }
+
+  async collect(signal: AbortSignal): Promise<GpuSample[]> {
+    let r: ExecResult;
+    try {
+      r = await runProgram(this.path, NVIDIA_SMI_ARGS, signal);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException)?.code;
+      if (code === 'ENOENT')
+        throw new GpuUnavailableError(`${this.path} not found (no NVIDIA driver installed on this host)`);
+      throw e;
+    }
+    const all = `${r.stdout}\n${r.stderr}`;
+    if (r.code !== 0) {
+      const reason = noGpuReason(all, r.code);
+      if (reason) throw new GpuUnavailableError(reason);
+      const first = (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 300) ?? '';
+      throw new Error(
+        `${this.path} exited with ${r.code === null ? 'a signal' : `code ${r.code}`}${first ? `: ${first}` : ''}`,
+      );
+    }
+    return parseNvidiaSmi(r.stdout, this.opts.host, this.now());
+  }
+}

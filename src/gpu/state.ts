@@ -1,0 +1,118 @@
+// The live view: the latest samples and the status of every collector, fed by the pollers' outcomes.
+// Logs a state change once (no GPU, failing, recovered), never on every poll.
+import type { Logger } from 'pino';
+import type { PollOutcome } from './poller.js';
+import type { CollectorKind, GpuSample } from './types.js';
+
+export type SourceStatus = 'pending' | 'ok' | 'unavailable' | 'error';
+
+export interface SourceState {
+  kind: CollectorKind;
+  source: string;
+  status: SourceStatus;
+  /** Why there is no GPU (unavailable) or what failed (error). */
+  reason: string | null;
+  samples: GpuSample[];
+  lastOkAt: number | null;
+  consecutiveErrors: number;
+}
+
+export interface Availability {
+  available: boolean;
+  reason?: string;
+}
+
+export class GpuState {
+  private readonly sources = new Map<string, SourceState>();
+
+  constructor(
+    private readonly opts: {
+      logger?: Logger;
+      /** Samples older than this (after failed polls) stop being reported. */
+      staleAfterMs: number;
+      now: () => number;
+      /** Why nothing is collected at all (collector: none). */
+      disabledReason?: string;
+    },
+  ) {}
+
+  register(kind: CollectorKind, source: string): void {
+    this.sources.set(`${kind} ${source}`, {
+      kind,
+      source,
+      status: 'pending',
+      reason: null,
+      samples: [],
+      lastOkAt: null,
+      consecutiveErrors: 0,
+    });
+  }
+
+  update(kind: CollectorKind, source: string, outcome: PollOutcome): void {
+    const key = `${kind} ${source}`;
+    const s = this.sources.get(key);
+    if (!s) return;
+    const log = this.opts.logger;
+    const where = kind === 'nvidia-smi' ? 'this host' : source;
+    if (outcome.kind === 'ok') {
+      if (s.status !== 'ok')
+        log?.info(
+          { event: 'gpu_collector_ok', collector: kind, source, gpus: outcome.samples.length },
+          `GPU collector ${kind} reads ${outcome.samples.length} GPU(s) on ${where}`,
+        );
+      s.status = 'ok';
+      s.reason = null;
+      s.samples = outcome.samples;
+      s.lastOkAt = this.opts.now();
+      s.consecutiveErrors = 0;
+    } else if (outcome.kind === 'unavailable') {
+      if (s.status !== 'unavailable' || s.reason !== outcome.reason)
+        log?.info(
+          { event: 'gpu_unavailable', collector: kind, source, reason: outcome.reason },
+          `no GPU on ${where} (${kind}): ${outcome.reason}`,
+        );
+      s.status = 'unavailable';
+      s.reason = outcome.reason;
+      s.samples = [];
+      s.consecutiveErrors = 0;
+    } else {
+      if (s.status !== 'error')
+        log?.warn(
+          { event: 'gpu_collector_failed', collector: kind, source, err: outcome.error },
+          `GPU collector ${kind} failed on ${where}: ${outcome.error} (logged once until it recovers; counted in llmscope_gpu_collector_errors_total)`,
+        );
+      s.status = 'error';
+      s.reason = outcome.error;
+      s.consecutiveErrors++;
+    }
+  }
+
+  /** Fresh samples of every source, stale ones (a source failing for longer than staleAfterMs) left out. */
+  latest(): GpuSample[] {
+    const now = this.opts.now();
+    const out: GpuSample[] = [];
+    for (const s of this.sources.values()) {
+      if (s.lastOkAt === null || now - s.lastOkAt > this.opts.staleAfterMs) continue;
+      out.push(...s.samples);
+    }
+    return out;
+  }
+
+  states(): SourceState[] {
+    return [...this.sources.values()];
+  }
+
+  availability(): Availability {
+    if (this.latest().length > 0) return { available: true };
+    if (this.sources.size === 0)
+      return { available: false, reason: this.opts.disabledReason ?? 'no GPU collector configured' };
+    const parts: string[] = [];
+    for (const s of this.sources.values()) {
+      const label = s.kind === 'nvidia-smi' ? 'nvidia-smi' : `dcgm ${s.source}`;
+      if (s.status === 'pending') parts.push(`${label}: waiting for the first reading`);
+      else if (s.status === 'error') parts.push(`${label}: failed: ${s.reason}`);
+      else parts.push(`${label}: ${s.reason ?? 'no GPU'}`);
+    }
+    return { available: false, reason: parts.join('; ') };
+  }
+}

@@ -1,0 +1,74 @@
+// Helpers for the gpu tests: recorded outputs, and fake `nvidia-smi` programs written to a temp dir.
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RollupPoint, RollupQuery, Store } from '../store/store.js';
+import { NVIDIA_SMI_ARGS } from './nvidia-smi.js';
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export function fixture(name: string): string {
+  return readFileSync(join(FIXTURES, name), 'utf8');
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Writes an executable `nvidia-smi` into a fresh temp dir and returns the dir. The fake checks that it was called
+ * with the collector's exact query (exit 2 otherwise, as nvidia-smi does for bad arguments), then prints
+ * `fixtureName` and exits with `exitCode`; with `hang`, it sleeps instead of answering.
+ */
+export function fakeNvidiaSmi(opts: { fixture?: string; exitCode?: number; hang?: boolean; stderr?: string }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-fake-smi-'));
+  const lines = [
+    '#!/bin/sh',
+    `if [ "$1" != ${quote(NVIDIA_SMI_ARGS[0] as string)} ] || [ "$2" != ${quote(NVIDIA_SMI_ARGS[1] as string)} ]; then`,
+    '  echo "Invalid combination of input arguments. Please run \'nvidia-smi -h\' for help." >&2',
+    '  exit 2',
+    'fi',
+  ];
+  if (opts.hang) lines.push('sleep 3600');
+  if (opts.fixture) lines.push(`cat ${quote(join(FIXTURES, opts.fixture))}`);
+  if (opts.stderr) lines.push(`echo ${quote(opts.stderr)} >&2`);
+  lines.push(`exit ${opts.exitCode ?? 0}`);
+  const path = join(dir, 'nvidia-smi');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  chmodSync(path, 0o755);
+  return dir;
+}
+
+/** A Store that answers rollup queries with fixed points (the rest of the ledger is not needed by gpu/). */
+export function rollupStore(
+  points: Array<{ provider: string; model: string; outputTokens: number; costUsd?: number }>,
+): Store {
+  const unused = (): never => {
+    throw new Error('not used by the gpu tests');
+  };
+  return {
+    kind: 'sqlite',
+    migrate: async () => undefined,
+    insertCalls: async () => undefined,
+    getCall: async () => null,
+    listCalls: async () => ({ items: [], nextCursor: null }),
+    queryRollups: async (q: RollupQuery): Promise<RollupPoint[]> =>
+      points.map((p) => ({
+        t: q.from,
+        group: { provider: p.provider, model: p.model },
+        requests: 1,
+        statuses: {},
+        errors: 0,
+        inputTokens: 0,
+        outputTokens: p.outputTokens,
+        cachedInputTokens: 0,
+        costUsd: p.costUsd ?? 0,
+        refusals: 0,
+        latency: {},
+        ttft: {},
+        tpot: {},
+      })),
+    applyRetention: unused,
+    ping: async () => true,
+    close: async () => undefined,
+  };
+}
