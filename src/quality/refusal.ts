@@ -1,0 +1,193 @@
+// Refusal detection on every response: the provider's own signals (finish_reason `content_filter`, OpenAI's
+// `refusal` field, already folded into call.refusal by the gateway) plus a phrase classifier for the many ways
+// models decline in plain text. The classifier reads only the opening of a response, where refusals sit, and
+// ignores quoted text and code, so "the model replied "I can't help with that"" is not itself a refusal.
+//
+// What counts as a refusal: the model declines (all or part of) what was asked — for policy, safety, or because it
+// cannot — and does not go on to answer. A capability disclaimer followed by an answer ("I can't browse, but as of
+// 2023 ...") is not a refusal; a decline followed by an alternative ("I can't write that, but I can help you ...")
+// is. Idioms that merely look like refusals ("I can't stress enough", "I cannot recommend it highly enough",
+// "I'm sorry to hear that", "I was unable to reproduce the bug, here is a fix") are not.
+import type { Enricher, LlmCall } from '../calls/index.js';
+
+export type RefusalSource = 'content_filter' | 'refusal_field' | 'phrase';
+
+export interface RefusalVerdict {
+  refusal: boolean;
+  /** Which rule decided (`decline_verb`, `apology_inability`, `policy`, `as_an_ai`, `explicit_decline`, `multilingual`). */
+  rule?: string;
+  /** The text that matched (lowercased, from the response's opening). */
+  match?: string;
+}
+
+// Verbs whose negation declines a request ("I can't help", "I won't write"); capability verbs (find, see, access,
+// confirm, guarantee, reproduce, ...) are not here, because "I can't find X, but ..." usually goes on to answer.
+const DECLINE_VERBS =
+  'help|assist|provide|comply|fulfill|fulfil|create|generate|write|produce|share|give|support|engage|answer|discuss|' +
+  'continue|participate|offer|do (?:that|this|it|so)|make|explain|draft|compose|build|develop|complete|tell you|' +
+  'reveal|disclose|endorse|facilitate|condone|encourage|promote|look (?:that |this |it )?up|go (?:any further|there)|' +
+  'be of (?:help|assistance)|accommodate|grant|carry out|perform|describe|detail|list|speculate|role-?play';
+
+const INABILITY =
+  "(?:(?:can't|cannot|can not) and (?:won't|will not)|can't|cannot|can not|won't|will not|am unable to|'m unable to|unable to|am not able to|'m not able to|" +
+  "are not able to|'re not able to|are unable to|'re unable to|" +
+  "won't be able to|will not be able to|am not going to|'m not going to|am not allowed to|'m not allowed to|" +
+  "am not permitted to|'m not permitted to|must not|shouldn't|should not|" +
+  "(?:must|have to|need to|'ll have to|will have to|'m going to have to|am going to have to) decline to)";
+
+const SUBJECT = '(?:\\bi|\\bwe)(?:\\s+(?:really|truly|simply|just|unfortunately|still|also))?\\s*';
+
+const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
+  {
+    rule: 'decline_verb',
+    re: new RegExp(
+      `${SUBJECT}${INABILITY}\\s+(?:(?:\\w+|in good conscience),?\\s+){0,2}?(?:${DECLINE_VERBS})\\b(?!\\s+but\\b)`,
+    ),
+  },
+  {
+    rule: 'explicit_decline',
+    re: new RegExp(
+      [
+        "\\bi(?:'ll| will| must| have to| need to|'m going to| am going to|'m afraid i| am afraid i)?(?: have to)? (?:respectfully |politely )?(?:decline|refuse|pass on)\\b",
+        "\\bi(?:'ll| will) have to pass\\b",
+        "\\bi(?:'d| would) (?:rather|prefer) not\\b",
+        "\\bi(?:'m| am) not (?:comfortable|going to)\\b",
+        "\\bi (?:don't|do not) feel comfortable\\b",
+        "\\bi (?:don't|do not) think i (?:should|can) (?:help|assist|do|provide|write|answer)\\b",
+        "\\b(?:isn't|is not|not) something i(?:'m| am)? ?(?:can|could|will|able to|allowed to|permitted to) ?(?:help|assist|do|provide|support|create|share)?\\b",
+        "\\boutside (?:of )?(?:the scope of )?what i(?:'m| am)? ?(?:can|able to|allowed to|permitted to)\\b",
+        "\\bi(?:'m| am) not (?:allowed|permitted|authorized) to\\b",
+        "\\b(?:it's|it is|it would be) (?:not |in)appropriate for me to\\b|\\bit would(?:n't| not) be appropriate for me to\\b",
+      ].join('|'),
+    ),
+  },
+  {
+    rule: 'policy',
+    re: /\b(?:violates?|violating|against|goes against|go against|contrary to|not allowed (?:by|under)|prohibited by|breach(?:es)? of|outside)\s+(?:(?:my|our|the|openai's|anthropic's)\s+(?:content |usage |safety |ethical |community )?|(?:content|usage|safety|ethical|community) )(?:guidelines|policies|policy|usage policies|terms of (?:use|service)|principles|programming|rules)\b|\b(?:my|our) (?:guidelines|policies|programming|rules|principles) (?:don't|do not|doesn't|does not|won't|prevent|prohibit|forbid)\b|\b(?:due to|because of|per) (?:my |our |the )?(?:safety |content |usage )?(?:policies|policy|guidelines)\b.{0,40}\bi (?:can't|cannot|won't|am unable|'m unable)/,
+  },
+  {
+    // An apology with a first-person inability, e.g. "Sorry, I'm not able to browse the internet" — a refusal
+    // unless the response goes on to answer.
+    rule: 'apology_inability',
+    re: new RegExp(
+      `\\b(?:sorry|apologi[sz]e|apologies|regrettably|unfortunately|afraid)\\b[^.!?]{0,80}?${SUBJECT}(?:${INABILITY}|(?:do not|don't) have (?:the ability|access|the capability))`,
+    ),
+    continuation: true,
+  },
+  {
+    rule: 'no_ability',
+    re: /\bi (?:do not|don't) (?:have the (?:ability|capability|means|permission) to|provide (?:assistance|help|support|advice|instructions) (?:with|on|for))\b/,
+    continuation: true,
+  },
+  {
+    rule: 'as_an_ai',
+    re: /\bas an ai(?: language model| model| assistant| chatbot)?\b[^.!?]{0,60}?\bi (?:can't|cannot|can not|don't|do not|am not able|'m not able|am unable|'m unable|won't|am not|'m not)\b/,
+    continuation: true,
+  },
+  {
+    rule: 'multilingual',
+    re: /\bno puedo (?:ayudar|proporcionar|asistir|hacer|cumplir|ofrecer|dar|responder)|lo siento,? (?:pero )?no puedo|\bje ne peux pas (?:vous |t')?(?:aider|fournir|répondre|faire|créer|donner)|désolée?,? (?:mais )?je ne peux pas|(?:dabei|damit|hierbei|hiermit) kann ich (?:ihnen |dir )?(?:leider )?nicht helfen|ich kann (?:ihnen |dir )?(?:dabei |damit )?(?:leider )?nicht helfen|es tut mir leid, aber ich kann|não posso (?:ajudar|fornecer|fazer|responder)|我(?:无法|不能)(?:协助|帮助|提供|回答|处理)|抱歉.{0,10}(?:无法|不能)|(?:お応え|お答え|お手伝い|対応|ご協力)(?:することは)?できません/,
+  },
+];
+
+/** A first-person inability anywhere: used to tell "disclaimer, then answer" from "disclaimer, then decline". */
+const ANY_INABILITY = new RegExp(`${SUBJECT}${INABILITY}`);
+/** Idioms built on "can't" that never decline. */
+const IDIOM =
+  /\b(?:can't|cannot|can not) (?:help but|help (?:feeling|thinking|wondering|noticing)|stress|emphasi[sz]e|overstate|thank|wait|believe|resist|tell you how (?:much|happy|glad|grateful|excited|pleased|relieved)|recommend [^.!?]{0,60}enough)/;
+
+/** Removes what the model quotes or shows as code, so reported refusals are not taken for the model's own. */
+function unquoted(text: string): string {
+  return text
+    .replace(/```[\s\S]*?(?:```|$)/g, ' ')
+    .replace(/`[^`\n]*`/g, ' ')
+    .replace(/^\s*>.*$/gm, ' ')
+    .replace(/"[^"\n]{0,600}"/g, ' ')
+    .replace(/“[^”]{0,600}”/g, ' ')
+    .replace(/«[^»]{0,600}»/g, ' ')
+    .replace(/「[^」]{0,600}」/g, ' ');
+}
+
+/** The opening a refusal would sit in: the first three sentences within the first 400 characters. */
+function opening(text: string): string {
+  const head = text.slice(0, 400);
+  const parts = head.split(/(?<=[.!?。！？])\s*/);
+  return parts.slice(0, 3).join(' ');
+}
+
+/** Classifies response text as a refusal or not, saying which rule matched. */
+export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
+  if (!text) return { refusal: false };
+  const clean = unquoted(text.replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
+  if (!clean) return { refusal: false };
+  const lower = clean.toLowerCase();
+  const head = opening(lower);
+  for (const { rule, re, continuation } of RULES) {
+    const m = re.exec(head);
+    if (!m) continue;
+    if (IDIOM.test(head.slice(Math.max(0, m.index - 5), m.index + m[0].length + 80))) {
+      // "I can't stress enough ..." — look past the idiom for a real decline later in the opening.
+      const rest = head.slice(m.index + m[0].length);
+      if (!re.test(rest)) continue;
+    }
+    if (continuation && answersAfter(lower, m.index + m[0].length)) continue;
+    return { refusal: true, rule, match: m[0].trim() };
+  }
+  return { refusal: false };
+}
+
+/** True when, after a disclaimer, the response goes on to answer (a dozen words or more, with no further decline). */
+function answersAfter(lower: string, from: number): boolean {
+  // Skip to the end of the disclaimer's clause.
+  const rest = lower.slice(from);
+  const turn = /,\s*(?:but|however|though)\b|[.!?:;]\s/.exec(rest);
+  if (!turn) return false;
+  const after = rest.slice(turn.index + turn[0].length);
+  if (ANY_INABILITY.test(after.slice(0, 200))) return false;
+  const n = after.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
+  return n >= 12;
+}
+
+export interface RefusalSignals {
+  text: string | null | undefined;
+  finishReason?: string | null;
+  /** The provider returned a refusal field (OpenAI structured refusals). */
+  refusalField?: boolean;
+}
+
+/** All signals together: provider flags first, then the phrase classifier. */
+export function detectRefusal(s: RefusalSignals): RefusalVerdict & { source?: RefusalSource } {
+  if (s.finishReason === 'content_filter') return { refusal: true, source: 'content_filter', rule: 'content_filter' };
+  if (s.refusalField) return { refusal: true, source: 'refusal_field', rule: 'refusal_field' };
+  const v = classifyRefusal(s.text);
+  return v.refusal ? { ...v, source: 'phrase' } : v;
+}
+
+/** Where the refusal enricher leaves its verdict for the quality sink (call.internal.hooks). */
+export const REFUSAL_HOOK = 'quality.refusal';
+
+/**
+ * The enricher that sets `call.refusal` from the output text and finish reason. It must run before the
+ * `content` enricher clears the text, so the quality module adds it when it is built.
+ */
+export function refusalEnricher(): Enricher {
+  return {
+    name: 'refusal',
+    enrich(call: LlmCall) {
+      if (call.endpoint === 'embeddings') return;
+      const text = call.internal?.outputText ?? call.content?.output ?? null;
+      const providerFlag = call.refusal;
+      const v = detectRefusal({
+        text,
+        finishReason: call.finishReason,
+        refusalField: providerFlag && call.finishReason !== 'content_filter',
+      });
+      if (!v.refusal) return;
+      call.refusal = true;
+      if (call.internal) {
+        call.internal.hooks ??= {};
+        call.internal.hooks[REFUSAL_HOOK] = { source: v.source, rule: v.rule, match: v.match };
+      }
+    },
+  };
+}

@@ -1,0 +1,302 @@
+// Text primitives shared by the quality checks: word tokens, a light stemmer, stopwords, sentence splitting,
+// and number/negation extraction. All pure, allocation-light and fast (the grounding check runs per sentence).
+
+/** Function words and fillers that carry no checkable content. */
+export const STOPWORDS: ReadonlySet<string> = new Set(
+  `a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each else
+ever few for from further get gets got had hadn't has hasn't have haven't having he he'd he'll he's her here here's
+hers herself him himself his how how's however i i'd i'll i'm i've if in into is isn't it it's its itself just let's
+may me might more most must mustn't my myself no nor not now of off on once one only or other ought our ours
+ourselves out over own quite rather really same shall shan't she she'd she'll she's should shouldn't so some such
+than that that's the their theirs them themselves then there there's these they they'd they'll they're they've this
+those through thus to too under until up upon us very was wasn't we we'd we'll we're we've were weren't what what's
+when when's where where's whether which while who who's whom whose why why's will with won't would wouldn't yes yeah
+yet you you'd you'll you're you've your yours yourself yourselves oh ok okay well much many lot lots thing things
+something anything everything nothing someone anyone everyone also even still though although since via per
+its it's im ive id dont doesnt didnt cant wont isnt arent wasnt werent thats theres whats youre theyre`.split(/\s+/),
+);
+
+/** Words that flip a statement's truth. */
+export const NEGATIONS: ReadonlySet<string> = new Set([
+  'not',
+  'no',
+  'never',
+  'none',
+  'nobody',
+  'nothing',
+  'neither',
+  'nor',
+  'without',
+  "n't",
+  'cannot',
+  "can't",
+  "don't",
+  "doesn't",
+  "didn't",
+  "isn't",
+  "aren't",
+  "wasn't",
+  "weren't",
+  "won't",
+  "wouldn't",
+  "shouldn't",
+  "couldn't",
+  "hasn't",
+  "haven't",
+  "hadn't",
+  'dont',
+  'doesnt',
+  'didnt',
+  'isnt',
+  'arent',
+  'wasnt',
+  'werent',
+  'wont',
+  'cant',
+]);
+
+const WORD = /[\p{L}\p{N}]+(?:['’.,-][\p{L}\p{N}]+)*/gu;
+
+/** Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers). */
+export function words(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(WORD)) {
+    let w = m[0].toLowerCase().replace(/’/g, "'");
+    if (/[.,]/.test(w) && !/^\d[\d.,]*\d$/.test(w)) {
+      // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5
+      for (const part of w.split(/[.,]/)) if (part) out.push(part);
+      continue;
+    }
+    if (w.endsWith("'s")) w = w.slice(0, -2);
+    out.push(w);
+  }
+  return out;
+}
+
+/**
+ * A light stemmer: folds plurals, -ing, -ed, -ly and a few derivational endings so "published"/"publishes",
+ * "countries"/"country" meet. Not Porter: it must be fast and predictable, not linguistically complete.
+ */
+export function stem(w: string): string {
+  if (w.length <= 3 || /\d/.test(w)) return w;
+  let s = w;
+  if (s.endsWith("'")) s = s.slice(0, -1);
+  if (s.endsWith('ies') && s.length > 4) s = `${s.slice(0, -3)}i`;
+  else if (/(ches|shes|sses|xes|zes)$/.test(s)) s = s.slice(0, -2);
+  else if (s.endsWith('s') && !/(ss|us|is|ys)$/.test(s) && s.length > 3) s = s.slice(0, -1);
+  if (s.endsWith('ing') && s.length > 5) s = undouble(s.slice(0, -3));
+  else if (s.endsWith('ied') && s.length > 4) s = `${s.slice(0, -3)}i`;
+  else if (s.endsWith('ed') && s.length > 4) s = undouble(s.slice(0, -2));
+  if (s.endsWith('ly') && s.length > 5) s = s.slice(0, -2);
+  if (s.endsWith('ment') && s.length > 7) s = s.slice(0, -4);
+  else if (s.endsWith('ation') && s.length > 7) s = s.slice(0, -5);
+  else if (s.endsWith('ness') && s.length > 6) s = s.slice(0, -4);
+  else if (s.endsWith('er') && s.length > 5) s = undouble(s.slice(0, -2));
+  if (s.endsWith('e') && s.length > 3) s = s.slice(0, -1);
+  if (s.endsWith('y') && s.length > 3) s = `${s.slice(0, -1)}i`;
+  return s;
+}
+
+function undouble(s: string): string {
+  const n = s.length;
+  if (n >= 3 && s[n - 1] === s[n - 2] && !/[lsz]/.test(s[n - 1] as string)) return s.slice(0, -1);
+  return s;
+}
+
+/** Stems of the content words (stopwords and one-letter tokens dropped). */
+export function contentStems(text: string): string[] {
+  const out: string[] = [];
+  for (const w of words(text)) if (isContent(w)) out.push(stem(w));
+  return out;
+}
+
+export function isContent(w: string): boolean {
+  return (w.length > 1 && !STOPWORDS.has(w)) || /^\d$/.test(w);
+}
+
+/** Sentences, split at . ! ? (not inside numbers, initials or common abbreviations), newlines and semicolons. */
+export function sentences(text: string): { text: string; start: number }[] {
+  const out: { text: string; start: number }[] = [];
+  // Also at a period glued to the next sentence ("...century.First for Women"), common in pasted text.
+  const re = /[.!?]+["')\]]*(?=\s+|$)|(?<=\p{Ll}{2})\.(?=\p{Lu}\p{Ll})|\n+|;\s/gu;
+  let last = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const end = m.index + m[0].length;
+    const piece = text.slice(last, end);
+    if (m[0][0] === '.' && isAbbreviationEnd(text.slice(last, m.index))) continue;
+    pushSentence(out, piece, last);
+    last = end;
+  }
+  if (last < text.length) pushSentence(out, text.slice(last), last);
+  return out;
+}
+
+function pushSentence(out: { text: string; start: number }[], piece: string, offset: number): void {
+  const lead = piece.length - piece.trimStart().length;
+  const t = piece.trim();
+  if (t && /[\p{L}\p{N}]/u.test(t)) out.push({ text: t, start: offset + lead });
+}
+
+const ABBREV = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'prof',
+  'sr',
+  'jr',
+  'st',
+  'vs',
+  'etc',
+  'inc',
+  'ltd',
+  'co',
+  'no',
+  'fig',
+  'e.g',
+  'i.e',
+  'u.s',
+  'approx',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]);
+
+function isAbbreviationEnd(before: string): boolean {
+  const m = /([\p{L}.]+)$/u.exec(before);
+  if (!m) return false;
+  const w = (m[1] as string).toLowerCase();
+  return ABBREV.has(w) || /^\p{Lu}$/u.test(m[1] as string);
+}
+
+const NUMBER_WORDS: Record<string, number> = {
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
+  hundred: 100,
+  thousand: 1000,
+  million: 1e6,
+  billion: 1e9,
+  trillion: 1e12,
+  first: 1,
+  second: 2,
+  third: 3,
+  fourth: 4,
+  fifth: 5,
+  sixth: 6,
+  seventh: 7,
+  eighth: 8,
+  ninth: 9,
+  tenth: 10,
+  dozen: 12,
+};
+
+const SCALE: Record<string, number> = {
+  hundred: 100,
+  thousand: 1e3,
+  million: 1e6,
+  billion: 1e9,
+  trillion: 1e12,
+  k: 1e3,
+  m: 1e6,
+  bn: 1e9,
+};
+
+/**
+ * Numbers a text asserts, normalised: "1,200" → 1200, "3.5 million" → 3500000, "twelve" → 12, "1990s" → 1990,
+ * "25%" → 25. Word numbers below ten that are also ordinary words ("one of the ...") are kept: they are only
+ * compared with the evidence's numbers, never flagged on their own.
+ */
+export function numbersIn(text: string): number[] {
+  return numberMentions(text).map((n) => n.value);
+}
+
+export interface NumberMention {
+  value: number;
+  /** Written with digits (a date, a count, a measure) rather than as a word ("one", "third"). */
+  digits: boolean;
+}
+
+/** Like numbersIn, saying which were written in digits (word numbers are often not quantities: "one of them"). */
+export function numberMentions(text: string): NumberMention[] {
+  const out: NumberMention[] = [];
+  const toks = words(text);
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i] as string;
+    let v: number | null = null;
+    let digits = false;
+    const m = /^(\d[\d,]*(?:\.\d+)?)(s|st|nd|rd|th|k|m|bn|%)?$/.exec(t);
+    if (m) {
+      v = Number((m[1] as string).replace(/,/g, ''));
+      digits = true;
+      if (m[2] && SCALE[m[2]]) v *= SCALE[m[2]] as number;
+    } else if (t in NUMBER_WORDS && !(t in SCALE)) v = NUMBER_WORDS[t] as number;
+    if (v === null || !Number.isFinite(v)) continue;
+    const next = toks[i + 1];
+    if (next && SCALE[next] && next.length > 2) {
+      v *= SCALE[next] as number;
+      i++;
+    }
+    out.push({ value: v, digits });
+  }
+  return out;
+}
+
+/** True when the text negates (not, never, no, n't, ...). */
+export function hasNegation(ws: readonly string[]): boolean {
+  for (const w of ws) if (NEGATIONS.has(w) || w.endsWith("n't")) return true;
+  return false;
+}
+
+/** FNV-1a 32-bit hash of a string, for deterministic sampling. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A deterministic number in [0, 1) from a key (and a salt, so different samplers pick independently). */
+export function unitHash(key: string, salt = ''): number {
+  // Two rounds mix the low bits of similar ids (uuidv7s differ mostly at the end).
+  const h = hash32(`${salt}:${key}`);
+  const h2 = hash32(`${h.toString(36)}${key}`);
+  return h2 / 4294967296;
+}
