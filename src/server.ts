@@ -156,6 +156,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // These prom-client gauges end in _total, which Prometheus reserves for counters (promtool rejects them).
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
   const metrics = new Metrics(registry, {
     labelBudget: config.telemetry.labelBudget,
     labelHardCap: config.telemetry.labelHardCap,

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Store } from '../store/store.js';
 import type { RollupDimension, RollupPoint, RollupStep } from '../store/store.js';
-import { merge, quantile } from '../store/histogram.js';
+import { mergeInto, quantiles } from '../store/histogram.js';
 import { LlmscopeError } from '../errors.js';
 import { type Router, sendJson } from './http.js';
 
@@ -74,10 +74,9 @@ export interface Figures {
   tpot_p99: number | null;
 }
 
-const q = (h: RollupPoint['latency'], p: number): number | null => {
-  const v = quantile(h, p);
-  return v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 1000) / 1000;
-};
+const PCTS = [0.5, 0.95, 0.99] as const;
+const pcts = (h: RollupPoint['latency']): (number | null)[] =>
+  quantiles(h, PCTS).map((v) => (v === null ? null : Math.round(v * 1000) / 1000));
 
 /** Merges rollup points into one set of figures over `seconds` of wall time. */
 export function figuresOf(points: readonly RollupPoint[], seconds: number): Figures {
@@ -87,9 +86,9 @@ export function figuresOf(points: readonly RollupPoint[], seconds: number): Figu
   let output = 0;
   let cost = 0;
   let refusals = 0;
-  let latency = {};
-  let ttft = {};
-  let tpot = {};
+  const latency = {};
+  const ttft = {};
+  const tpot = {};
   for (const p of points) {
     requests += p.requests;
     errors += p.errors;
@@ -97,10 +96,13 @@ export function figuresOf(points: readonly RollupPoint[], seconds: number): Figu
     output += p.outputTokens;
     cost += p.costUsd;
     refusals += p.refusals;
-    latency = merge(latency, p.latency);
-    ttft = merge(ttft, p.ttft);
-    tpot = merge(tpot, p.tpot);
+    mergeInto(latency, p.latency);
+    mergeInto(ttft, p.ttft);
+    mergeInto(tpot, p.tpot);
   }
+  const [l50, l95, l99] = pcts(latency);
+  const [f50, f95, f99] = pcts(ttft);
+  const [t50, t95, t99] = pcts(tpot);
   return {
     requests,
     errors,
@@ -111,15 +113,15 @@ export function figuresOf(points: readonly RollupPoint[], seconds: number): Figu
     tokens_per_s: (input + output) / seconds,
     cost_usd: Math.round(cost * 1e6) / 1e6,
     refusals,
-    latency_p50: q(latency, 0.5),
-    latency_p95: q(latency, 0.95),
-    latency_p99: q(latency, 0.99),
-    ttft_p50: q(ttft, 0.5),
-    ttft_p95: q(ttft, 0.95),
-    ttft_p99: q(ttft, 0.99),
-    tpot_p50: q(tpot, 0.5),
-    tpot_p95: q(tpot, 0.95),
-    tpot_p99: q(tpot, 0.99),
+    latency_p50: l50 ?? null,
+    latency_p95: l95 ?? null,
+    latency_p99: l99 ?? null,
+    ttft_p50: f50 ?? null,
+    ttft_p95: f95 ?? null,
+    ttft_p99: f99 ?? null,
+    tpot_p50: t50 ?? null,
+    tpot_p95: t95 ?? null,
+    tpot_p99: t99 ?? null,
   };
 }
 

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { LlmscopeError } from '../errors.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
+import { registerBenchCommand } from '../loadgen/cli.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerServeCommand } from './serve.js';
@@ -15,6 +16,7 @@ registerServeCommand(program);
 registerDemoCommand(program);
 registerSimulateCommand(program);
 registerCheckConfigCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

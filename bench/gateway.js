@@ -1,0 +1,156 @@
+// npm run bench:gateway — llmscope's added latency and throughput, measured side by side in one run against:
+// direct to the simulator (zero delay), a bare reference proxy (bench/bare-proxy.js), and llmscope with full
+// recording on (SQLite store, metrics, JSON logs). Targets are interleaved so machine noise hits all of them.
+// Writes the figures into bench/RESULTS.md (section "Gateway").
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem, tmpdir, platform, release } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const quick = process.argv.includes('--quick');
+const SEQ = quick ? 200 : 1500;
+const ROUNDS = quick ? 1 : 3;
+const ROUND_MS = quick ? 1500 : 4000;
+const CONCURRENCY = 32;
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+function start(args, readyPattern, env = {}) {
+  const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d.toString();
+      if (readyPattern.test(out)) resolve(p);
+    };
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-2000)}`)));
+  });
+}
+
+const [simPort, barePort, scopePort] = [await freePort(), await freePort(), await freePort()];
+const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-'));
+const sim = await start(['bin/llmscope.js', 'simulate', '--port', String(simPort), '--ttft-ms', '0', '--tpot-ms', '0', '--output-tokens', '16'], /127\.0\.0\.1/);
+const bare = await start(['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`], /ready/);
+const scope = await start(
+  ['bin/llmscope.js', 'serve', '--port', String(scopePort), '--upstream', `http://127.0.0.1:${simPort}/v1`],
+  /serving on/,
+  { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'bench.db')}` },
+);
+// llmscope's JSON logs are written (to a pipe we drain), as in production.
+scope.stdout.resume();
+
+const targets = [
+  { name: 'direct', url: `http://127.0.0.1:${simPort}/v1` },
+  { name: 'bare proxy', url: `http://127.0.0.1:${barePort}/v1` },
+  { name: 'llmscope', url: `http://127.0.0.1:${scopePort}/v1` },
+];
+for (const t of targets) t.pool = new Pool(new URL(t.url).origin, { connections: CONCURRENCY, pipelining: 1 });
+
+const body = (stream) =>
+  JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Benchmark me.' }], stream, ...(stream ? {} : {}) });
+const headers = { 'content-type': 'application/json' };
+
+async function sequential(stream) {
+  const lat = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const fb = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const b = body(stream);
+  for (let i = 0; i < SEQ; i++) {
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[(i + k) % targets.length];
+      const r = await oneRequest(t.pool, '/v1/chat/completions', b, headers, stream);
+      if (!r.ok) throw new Error(`${t.name}: ${r.status} ${r.error ?? ''}`);
+      lat[t.name].push(r.latencyMs);
+      fb[t.name].push(r.firstByteMs ?? r.latencyMs);
+    }
+  }
+  return { lat, fb };
+}
+
+async function throughput(stream) {
+  const total = Object.fromEntries(targets.map((t) => [t.name, { n: 0, s: 0, errors: 0 }]));
+  for (let r = 0; r < ROUNDS; r++)
+    for (const t of targets) {
+      const { summary } = await runLoad({ url: t.url, pool: t.pool, concurrency: CONCURRENCY, durationMs: ROUND_MS, stream });
+      total[t.name].n += summary.requests;
+      total[t.name].s += summary.durationS;
+      total[t.name].errors += summary.errors;
+    }
+  return Object.fromEntries(Object.entries(total).map(([k, v]) => [k, { rps: v.n / v.s, errors: v.errors }]));
+}
+
+const f = (x) => x.toFixed(3);
+const report = [];
+let pass = true;
+try {
+  process.stderr.write('warming up...\n');
+  for (const t of targets) await runLoad({ url: t.url, pool: t.pool, concurrency: 8, requests: 400 });
+  for (const stream of [false, true]) {
+    const kind = stream ? 'streaming' : 'non-streaming';
+    process.stderr.write(`${kind}: ${SEQ} sequential requests per target...\n`);
+    const { lat, fb } = await sequential(stream);
+    const p = Object.fromEntries(targets.map((t) => [t.name, percentiles(lat[t.name])]));
+    const pf = Object.fromEntries(targets.map((t) => [t.name, percentiles(fb[t.name])]));
+    process.stderr.write(`${kind}: throughput at concurrency ${CONCURRENCY}...\n`);
+    const tp = await throughput(stream);
+    const addBare = { p50: p['bare proxy'].p50 - p.direct.p50, p99: p['bare proxy'].p99 - p.direct.p99 };
+    const addScope = { p50: p.llmscope.p50 - p.direct.p50, p99: p.llmscope.p99 - p.direct.p99 };
+    const fbDelta = pf.llmscope.p50 - pf['bare proxy'].p50;
+    const keptBare = tp['bare proxy'].rps / tp.direct.rps;
+    const keptScope = tp.llmscope.rps / tp.direct.rps;
+    const vsBare = tp.llmscope.rps / tp['bare proxy'].rps;
+    const errors = Object.values(tp).reduce((a, v) => a + v.errors, 0);
+    const checks = [
+      [`added p50 ≤ 1.5× bare proxy's (${f(addScope.p50)} vs ${f(addBare.p50)} ms)`, addScope.p50 <= 1.5 * Math.max(addBare.p50, 0.001)],
+      [`added p99 ≤ 2 ms (${f(addScope.p99)} ms)`, addScope.p99 <= 2],
+      ...(stream ? [[`first byte within 0.5 ms of the bare proxy's (${f(fbDelta)} ms)`, fbDelta <= 0.5]] : []),
+      [`throughput ≥ 85% of the bare proxy's (${(vsBare * 100).toFixed(1)}%)`, vsBare >= 0.85],
+      [`no errors (${errors})`, errors === 0],
+    ];
+    for (const [, ok] of checks) pass &&= ok;
+    report.push(
+      `### ${kind}`,
+      '',
+      '| target | latency p50 ms | p99 ms | first byte p50 ms | added p50 ms | added p99 ms | req/s at c=32 | kept of direct |',
+      '|---|---|---|---|---|---|---|---|',
+      ...targets.map((t) => {
+        const add = t.name === 'direct' ? ['–', '–'] : [f(p[t.name].p50 - p.direct.p50), f(p[t.name].p99 - p.direct.p99)];
+        return `| ${t.name} | ${f(p[t.name].p50)} | ${f(p[t.name].p99)} | ${f(pf[t.name].p50)} | ${add[0]} | ${add[1]} | ${tp[t.name].rps.toFixed(0)} | ${((tp[t.name].rps / tp.direct.rps) * 100).toFixed(1)}% |`;
+      }),
+      '',
+      ...checks.map(([label, ok]) => `- ${ok ? '✅' : '❌'} ${label}`),
+      `- bare proxy keeps ${(keptBare * 100).toFixed(1)}% of direct throughput; llmscope ${(keptScope * 100).toFixed(1)}%`,
+      '',
+    );
+  }
+} finally {
+  for (const t of targets) await t.pool.close();
+  for (const p of [scope, bare, sim]) p.kill('SIGTERM');
+}
+
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+const section = [
+  '## Gateway',
+  '',
+  `Run ${new Date().toISOString()} on ${machine}${quick ? ' (--quick)' : ''}. Simulator with zero delay, 16 output tokens; ${SEQ} sequential requests per target (interleaved), then ${ROUNDS}×${ROUND_MS / 1000} s per target at concurrency ${CONCURRENCY} (interleaved rounds). llmscope with full recording: SQLite store, metrics, JSON logs to a pipe.`,
+  '',
+  ...report,
+].join('\n');
+process.stdout.write(`${section}\n`);
+const file = join(ROOT, 'bench', 'RESULTS.md');
+let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`).\n';
+const re = /## Gateway\n[\s\S]*?(?=\n## |$)/;
+doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
+writeFileSync(file, doc);
+process.exitCode = pass ? 0 : 1;

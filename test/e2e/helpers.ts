@@ -1,0 +1,104 @@
+// Shared set-up for end-to-end tests: the simulator as upstream, llmscope in front of it, captured logs,
+// finished calls, and the official OpenAI client pointed at either.
+import type { DestinationStream } from 'pino';
+import type { LlmCall, Sink } from '../../src/calls/index.js';
+import { type Config, type ConfigInput, validateConfig } from '../../src/config/index.js';
+import { type App, type AppOptions, createApp } from '../../src/server.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+
+export interface Stack {
+  sim: Simulator;
+  app: App;
+  /** llmscope's base URL (no /v1). */
+  base: string;
+  logs: Record<string, unknown>[];
+  calls: LlmCall[];
+  /** Resolves when `n` calls have been recorded (all sinks fed). */
+  waitForCalls(n: number, timeoutMs?: number): Promise<LlmCall[]>;
+  close(): Promise<void>;
+}
+
+export function configOf(input: ConfigInput): Config {
+  const r = validateConfig(input);
+  if (!r.ok) throw new Error(`bad test config: ${JSON.stringify(r.issues)}`);
+  return r.config;
+}
+
+export async function startStack(
+  opts: { sim?: SimulatorOptions; config?: Partial<ConfigInput>; app?: AppOptions } = {},
+): Promise<Stack> {
+  const sim = await startSimulator({ port: 0, seed: 1, ...opts.sim });
+  const logs: Record<string, unknown>[] = [];
+  const destination: DestinationStream = {
+    write(line: string) {
+      for (const l of line.split('\n')) if (l) logs.push(JSON.parse(l));
+    },
+  };
+  const calls: LlmCall[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const capture: Sink = {
+    name: 'test-capture',
+    write(batch) {
+      calls.push(...batch);
+      for (const w of waiters.splice(0)) {
+        if (calls.length >= w.n) w.resolve();
+        else waiters.push(w);
+      }
+    },
+  };
+  const config = configOf({
+    server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
+    providers: [{ name: 'simulator', baseUrl: sim.url }],
+    storage: { url: 'sqlite::memory:' },
+    telemetry: { logLevel: 'info' },
+    ...opts.config,
+  } as ConfigInput);
+  const app = await createApp(config, { logDestination: destination, ...opts.app, sinks: [capture, ...(opts.app?.sinks ?? [])] });
+  const base = await app.listen();
+  return {
+    sim,
+    app,
+    base,
+    logs,
+    calls,
+    waitForCalls(n, timeoutMs = 10_000) {
+      if (calls.length >= n) return Promise.resolve(calls);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`only ${calls.length} of ${n} calls recorded`)), timeoutMs);
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(t);
+            resolve(calls);
+          },
+        });
+      });
+    },
+    async close() {
+      await app.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Parses Prometheus text into `name{labels}` → value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export function metricValue(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const [k, v] of m) {
+    const brace = k.indexOf('{');
+    const n = brace < 0 ? k : k.slice(0, brace);
+    if (n !== name) continue;
+    if (Object.entries(labels).every(([lk, lv]) => k.includes(`${lk}="${lv}"`))) sum += v;
+  }
+  return sum;
+}
