@@ -250,6 +250,8 @@ export interface NumberMention {
   value: number;
   /** Written with digits (a date, a count, a measure) rather than as a word ("one", "third"). */
   digits: boolean;
+  /** Index of its token in `words(text)`. */
+  index: number;
 }
 
 /** Like numbersIn, saying which were written in digits (word numbers are often not quantities: "one of them"). */
@@ -267,12 +269,13 @@ export function numberMentions(text: string): NumberMention[] {
       if (m[2] && SCALE[m[2]]) v *= SCALE[m[2]] as number;
     } else if (t in NUMBER_WORDS && !(t in SCALE)) v = NUMBER_WORDS[t] as number;
     if (v === null || !Number.isFinite(v)) continue;
+    const index = i;
     const next = toks[i + 1];
     if (next && SCALE[next] && next.length > 2) {
       v *= SCALE[next] as number;
       i++;
     }
-    out.push({ value: v, digits });
+    out.push({ value: v, digits, index });
   }
   return out;
 }

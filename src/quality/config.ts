@@ -1,0 +1,59 @@
+// The `quality` config section: knowledge base, per-evaluator sampling, the LLM judge, review sampling.
+// Self-contained (no import from config/) because config/schema.ts imports this file. Every key is optional.
+import { z } from 'zod';
+
+const rate = z.number().min(0).max(1);
+
+export const judgeConfigSchema = z
+  .object({
+    /** Name of a configured provider (`providers[].name`) to take baseUrl / apiKeyEnv / headers from. */
+    provider: z.string().min(1).optional(),
+    /** OpenAI-compatible base URL (with /v1), when not taken from `provider`. */
+    baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }).optional(),
+    model: z.string().min(1).default('gpt-4o-mini'),
+    /** Environment variable holding the judge's API key (the key never sits in config). */
+    apiKeyEnv: z.string().optional(),
+    /** Extra headers sent to the judge (not secrets). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Retries after a malformed verdict (then the evaluation is recorded as `error`). */
+    maxRetries: z.number().int().min(0).max(5).default(2),
+    timeoutMs: z.number().int().positive().default(30_000),
+    temperature: z.number().min(0).max(2).default(0),
+  })
+  .strict();
+
+export const qualityConfigSchema = z
+  .object({
+    /** Detect refusals (phrase classifier) on every response. */
+    refusals: z.boolean().default(true),
+    /** Folder of .txt / .md / .jsonl documents the grounding and attribution checks also search. */
+    knowledgeBase: z.string().min(1).optional(),
+    /** Share of responses each evaluator runs on (deterministic by request id). The judge costs money: keep it low. */
+    sampling: z
+      .object({
+        grounding: rate.default(1),
+        consistency: rate.default(1),
+        attribution: rate.default(1),
+        judge: rate.default(0),
+        /** Share of consistency checks that also fetch extra samples from the upstream (costed as llmscope-eval). */
+        consistencySamples: rate.default(0),
+      })
+      .strict()
+      .prefault({}),
+    /** Extra samples per checked response when consistencySamples picks it. */
+    consistencySampleCount: z.number().int().min(1).max(5).default(2),
+    /** Grounding score at or above which a response is flagged. */
+    groundingThreshold: rate.default(0.4),
+    judge: judgeConfigSchema.optional(),
+    /** Share of all calls sent to human review (deterministic by request id); thumbs-down and flags always go. */
+    reviewRate: rate.default(0.02),
+    /** Evaluations running at once; beyond `maxPending` waiting, new ones are dropped and counted. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    maxPending: z.number().int().min(1).default(1000),
+    /** Longest response text evaluated (characters); longer ones are cut. */
+    maxChars: z.number().int().positive().default(50_000),
+  })
+  .strict();
+
+export type QualityConfig = z.infer<typeof qualityConfigSchema>;
+export type JudgeConfig = z.infer<typeof judgeConfigSchema>;

@@ -1,0 +1,206 @@
+// Source attribution: every citation in the response is checked against the request's context and the knowledge
+// base. Four kinds: URLs (must occur in the context or the KB), numbered markers [n] (the context must have a
+// source n, and the cited sentence must be backed by it), quoted passages (must occur, case and punctuation folded),
+// and document ids / file names (must name a context or KB document). An invented citation is flagged with what
+// was cited and where it was looked for; a real source cited for something it does not say is `unsupported`.
+import { foldForQuote, normalizeUrl, URL_RE } from '../knowledge.js';
+import { contentStems, sentences } from '../text.js';
+import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
+
+/** How the context numbers its sources: "[1] ...", "Source 1:", "Document 2:", "(3) ..." at a line start. */
+const SOURCE_LABEL =
+  /(?:^|\n)\s*(?:\[(\d{1,3})\]|(?:source|document|doc|passage|reference|ref)\s*#?\s*(\d{1,3})\s*[:.)\]-]|\((\d{1,3})\))\s*/gi;
+const MARKER = /\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g;
+const QUOTE = /"([^"\n]{20,400})"|“([^”]{20,400})”/g;
+/** File names and explicit ids: `handbook.md`, `doc-1234`, `KB-42`, `[doc:abc]`. */
+const DOC_ID =
+  /\b(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
+
+interface Source {
+  n: number;
+  text: string;
+  stems: Set<string>;
+}
+
+function sourcesOf(context: readonly string[]): Source[] {
+  const out: Source[] = [];
+  const joined = context.join('\n');
+  const labels = [...joined.matchAll(SOURCE_LABEL)];
+  if (labels.length > 0) {
+    for (let i = 0; i < labels.length; i++) {
+      const m = labels[i] as RegExpMatchArray;
+      const n = Number(m[1] ?? m[2] ?? m[3]);
+      const start = (m.index ?? 0) + m[0].length;
+      const end = i + 1 < labels.length ? ((labels[i + 1] as RegExpMatchArray).index ?? joined.length) : joined.length;
+      const text = joined.slice(start, end).trim();
+      out.push({ n, text, stems: new Set(contentStems(text)) });
+    }
+    return out;
+  }
+  // Unlabelled: the i-th context passage is source i (1-based), as most RAG templates number them.
+  context.forEach((text, i) => {
+    out.push({ n: i + 1, text, stems: new Set(contentStems(text)) });
+  });
+  return out;
+}
+
+function markerNumbers(s: string): number[] {
+  const out: number[] = [];
+  for (const part of s.split(',')) {
+    const r = /^\s*(\d+)\s*(?:[–-]\s*(\d+))?\s*$/.exec(part);
+    if (!r) continue;
+    const a = Number(r[1]);
+    const b = r[2] ? Number(r[2]) : a;
+    for (let n = a; n <= Math.min(b, a + 20); n++) out.push(n);
+  }
+  return out;
+}
+
+function support(claim: string, source: Source): number {
+  const stems = contentStems(claim);
+  if (stems.length === 0) return 1;
+  let hit = 0;
+  for (const s of stems) if (source.stems.has(s)) hit++;
+  return hit / stems.length;
+}
+
+export class SourceAttributionEvaluator implements Evaluator {
+  readonly name = 'attribution';
+
+  evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    return Promise.resolve(this.check(input));
+  }
+
+  check(input: EvaluationInput): EvaluationResult {
+    const t0 = performance.now();
+    const kb = input.knowledge;
+    const contextText = input.context.join('\n');
+    const contextUrls = new Set((contextText.match(URL_RE) ?? []).map(normalizeUrl));
+    const contextFolded = foldForQuote(contextText);
+    const contextLower = contextText.toLowerCase();
+    const sources = sourcesOf(input.context);
+    const byNumber = new Map(sources.map((s) => [s.n, s]));
+    const claims: ClaimResult[] = [];
+    let checked = 0;
+
+    const flag = (text: string, status: ClaimResult['status'], reason: string, evidence: Evidence[] = []) =>
+      claims.push({ text, status, score: status === 'supported' ? 0 : 1, evidence, reasons: [reason] });
+
+    // URLs
+    for (const url of new Set(input.response.match(URL_RE) ?? [])) {
+      checked++;
+      const known = contextUrls.has(normalizeUrl(url)) || kb?.hasUrl(url) === true;
+      if (known) flag(url, 'supported', 'URL appears in the sources');
+      else
+        flag(url, 'unsupported', 'invented URL: not in the request context or the knowledge base', [
+          { source: kb ? 'kb' : 'context', text: url, note: 'no source contains this URL' },
+        ]);
+    }
+    // [n] markers, checked sentence by sentence so the cited claim can be compared with its source.
+    for (const s of sentences(input.response)) {
+      for (const m of s.text.matchAll(MARKER)) {
+        for (const n of markerNumbers(m[1] as string)) {
+          checked++;
+          const src = byNumber.get(n);
+          const claim = s.text.replace(MARKER, '').trim();
+          if (!src) {
+            flag(
+              `[${n}] ${claim}`,
+              'unsupported',
+              `cites source [${n}], but the context has ${sources.length} source(s)`,
+              [
+                {
+                  source: 'context',
+                  text: sources.map((x) => `[${x.n}]`).join(' ') || '(no numbered sources)',
+                  note: `no source ${n}`,
+                },
+              ],
+            );
+            continue;
+          }
+          const sup = support(claim, src);
+          const ev: Evidence = { source: 'context', id: `source#${n}`, text: clip(src.text, 300), score: round3(sup) };
+          if (sup >= 0.5) flag(`[${n}] ${claim}`, 'supported', `source [${n}] backs the sentence`, [ev]);
+          else {
+            // Cited the wrong source? Say which one does back it, if any.
+            const better = sources.find((x) => x.n !== n && support(claim, x) >= 0.6);
+            flag(
+              `[${n}] ${claim}`,
+              'unsupported',
+              better
+                ? `source [${n}] does not say this; source [${better.n}] does`
+                : `source [${n}] does not say this (${Math.round(sup * 100)}% of its words found)`,
+              [{ ...ev, note: 'cited source' }],
+            );
+          }
+        }
+      }
+    }
+    // Quoted passages
+    for (const m of input.response.matchAll(QUOTE)) {
+      const q = (m[1] ?? m[2] ?? '').trim();
+      if (q.split(/\s+/).length < 4) continue;
+      checked++;
+      const f = foldForQuote(q);
+      if (contextFolded.includes(f)) {
+        flag(`"${q}"`, 'supported', 'quote found verbatim in the context');
+        continue;
+      }
+      const p = kb?.findQuote(q, contentStems(q));
+      if (p)
+        flag(`"${q}"`, 'supported', `quote found in ${p.id}`, [{ source: 'kb', id: p.id, text: clip(p.text, 300) }]);
+      else
+        flag(`"${q}"`, 'contradicted', 'quoted passage does not occur in any source', [
+          {
+            source: kb ? 'kb' : 'context',
+            text: clip(q, 200),
+            note: 'not found verbatim (case and punctuation ignored)',
+          },
+        ]);
+    }
+    // Document ids and file names
+    for (const id of new Set((input.response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
+      if (/^https?:/i.test(id)) continue;
+      checked++;
+      const known =
+        contextLower.includes(id.toLowerCase()) || kb?.hasDocId(id) === true || kb?.hasDocId(id.toLowerCase()) === true;
+      if (known) flag(id, 'supported', 'document id appears in the sources');
+      else
+        flag(id, 'unsupported', 'invented document id: no such document in the context or the knowledge base', [
+          { source: kb ? 'kb' : 'context', text: id, note: 'unknown document id' },
+        ]);
+    }
+
+    const bad = claims.filter((c) => c.status !== 'supported');
+    const durationMs = performance.now() - t0;
+    if (checked === 0)
+      return {
+        evaluator: this.name,
+        verdict: 'unknown',
+        score: 0,
+        evidence: [],
+        claims: [],
+        explanation: 'no citations to check',
+        durationMs,
+      };
+    const score = round3(bad.length / checked);
+    return {
+      evaluator: this.name,
+      verdict: bad.length > 0 ? 'fail' : 'pass',
+      score,
+      evidence: bad.flatMap((c) => c.evidence).slice(0, 10),
+      claims,
+      explanation:
+        bad.length === 0
+          ? `all ${checked} citation(s) check out`
+          : `${bad.length} of ${checked} citation(s) do not check out: ${bad
+              .slice(0, 3)
+              .map((c) => `${clip(c.text, 60)} (${(c.reasons ?? []).join('; ')})`)
+              .join(', ')}`,
+      durationMs,
+    };
+  }
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

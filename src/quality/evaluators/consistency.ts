@@ -1,0 +1,179 @@
+// Self-consistency: contradictions inside one response. Two kinds are found without any model:
+//  - the same thing given different numbers ("founded in 1998" ... "since its founding in 2001"): number mentions
+//    whose surrounding content words overlap, with different values of the same kind (year vs. count);
+//  - a statement repeated with the opposite polarity ("X supports Y" ... "X does not support Y").
+// Optionally (sampleAgreement), the answer is compared with extra samples of the same prompt from the upstream:
+// claims the samples do not back are inconsistent (SelfCheckGPT-style), scored with the grounding check.
+import { hasNegation, isContent, numberMentions, sentences, stem, words } from '../text.js';
+import { GroundingEvaluator } from './grounding.js';
+import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
+
+interface Mention {
+  sentence: number;
+  value: number;
+  kind: 'year' | 'number';
+  context: Set<string>;
+}
+
+interface SentenceInfo {
+  text: string;
+  stems: Set<string>;
+  negated: boolean;
+}
+
+const WINDOW = 4;
+
+function isYear(v: number): boolean {
+  return Number.isInteger(v) && v >= 1000 && v <= 2100;
+}
+
+/** Number mentions with the content stems around them (numbers themselves left out). */
+function mentionsOf(text: string, sentence: number): Mention[] {
+  const ws = words(text);
+  const out: Mention[] = [];
+  for (const n of numberMentions(text)) {
+    if (!n.digits && n.value <= 10) continue;
+    const context = new Set<string>();
+    for (let j = Math.max(0, n.index - WINDOW); j <= Math.min(ws.length - 1, n.index + WINDOW); j++) {
+      const x = ws[j] as string;
+      if (j !== n.index && isContent(x) && !/^\d/.test(x)) context.add(stem(x));
+    }
+    out.push({ sentence, value: n.value, kind: isYear(n.value) ? 'year' : 'number', context });
+  }
+  return out;
+}
+
+function overlap(a: Set<string>, b: Set<string>): number {
+  let n = 0;
+  for (const x of a) if (b.has(x)) n++;
+  return n;
+}
+
+export interface ConsistencyOptions {
+  /**
+   * Extra answers to the same prompt (from the upstream); when given, the answer's claims are checked against
+   * them too. The module fetches these at `quality.sampling.consistencySamples` rate.
+   */
+  samples?: (input: EvaluationInput) => Promise<string[]>;
+}
+
+export class SelfConsistencyEvaluator implements Evaluator {
+  readonly name = 'consistency';
+  private readonly grounding = new GroundingEvaluator();
+
+  constructor(private readonly opts: ConsistencyOptions = {}) {}
+
+  async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    const t0 = performance.now();
+    const internal = this.check(input.response);
+    if (!this.opts.samples) return { ...internal, durationMs: performance.now() - t0 };
+    let samples: string[];
+    try {
+      samples = (await this.opts.samples(input)).filter((s) => s.trim().length > 0);
+    } catch (err) {
+      return {
+        ...internal,
+        explanation: `${internal.explanation}; extra samples failed: ${(err as Error).message}`,
+        durationMs: performance.now() - t0,
+      };
+    }
+    if (samples.length === 0) return { ...internal, durationMs: performance.now() - t0 };
+    const agreement = this.grounding.check({ context: samples, response: input.response });
+    const claims = [...(internal.claims ?? []), ...(agreement.claims ?? []).filter((c) => c.status !== 'supported')];
+    const score = Math.max(internal.score, agreement.score);
+    const verdict = internal.verdict === 'fail' || agreement.verdict === 'fail' ? 'fail' : 'pass';
+    return {
+      evaluator: this.name,
+      verdict,
+      score: Math.round(score * 1000) / 1000,
+      evidence: [
+        ...internal.evidence,
+        ...agreement.evidence.map((e) => ({ ...e, source: 'response' as const, note: `sample: ${e.note ?? ''}` })),
+      ],
+      claims,
+      explanation: `${internal.explanation}; against ${samples.length} extra sample(s): ${agreement.explanation}`,
+      durationMs: performance.now() - t0,
+    };
+  }
+
+  /** The model-free part: contradictions within the response. */
+  check(response: string): EvaluationResult {
+    const sents: SentenceInfo[] = sentences(response).map((s) => {
+      const ws = words(s.text);
+      const stems = new Set<string>();
+      for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
+      return { text: s.text, stems, negated: hasNegation(ws) };
+    });
+    const claims: ClaimResult[] = [];
+    const seen = new Set<string>();
+    // Numbers: the same context given different values.
+    const mentions = sents.flatMap((s, i) => mentionsOf(s.text, i));
+    for (let a = 0; a < mentions.length; a++)
+      for (let b = a + 1; b < mentions.length; b++) {
+        const x = mentions[a] as Mention;
+        const y = mentions[b] as Mention;
+        if (x.sentence === y.sentence || x.kind !== y.kind || x.value === y.value) continue;
+        const shared = overlap(x.context, y.context);
+        if (shared < 2) continue;
+        const key = `${x.sentence}:${y.sentence}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const sx = sents[x.sentence] as SentenceInfo;
+        const sy = sents[y.sentence] as SentenceInfo;
+        const evidence: Evidence[] = [
+          { source: 'response', id: `sentence#${x.sentence}`, text: sx.text, note: `says ${x.value}` },
+        ];
+        claims.push({
+          text: sy.text,
+          status: 'contradicted',
+          score: 0.9,
+          evidence,
+          reasons: [`number ${y.value} here, ${x.value} in an earlier sentence about the same thing`],
+        });
+      }
+    // Negated repeats: near-identical statements with opposite polarity.
+    for (let a = 0; a < sents.length; a++)
+      for (let b = a + 1; b < sents.length; b++) {
+        const x = sents[a] as SentenceInfo;
+        const y = sents[b] as SentenceInfo;
+        if (x.negated === y.negated || x.stems.size < 3 || y.stems.size < 3) continue;
+        const shared = overlap(x.stems, y.stems);
+        const jaccard = shared / (x.stems.size + y.stems.size - shared);
+        if (jaccard < 0.6) continue;
+        const key = `${a}:${b}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        claims.push({
+          text: y.text,
+          status: 'contradicted',
+          score: 0.85,
+          evidence: [
+            {
+              source: 'response',
+              id: `sentence#${a}`,
+              text: x.text,
+              note: 'the same statement with the opposite polarity',
+            },
+          ],
+          reasons: ['negates an earlier sentence'],
+        });
+      }
+    const score = claims.length === 0 ? 0 : Math.max(...claims.map((c) => c.score));
+    return {
+      evaluator: this.name,
+      verdict: sents.length < 2 ? 'unknown' : claims.length > 0 ? 'fail' : 'pass',
+      score,
+      evidence: claims.flatMap((c) => c.evidence).slice(0, 10),
+      claims,
+      explanation:
+        sents.length < 2
+          ? 'a single sentence cannot contradict itself'
+          : claims.length === 0
+            ? `no contradiction among ${sents.length} sentences`
+            : `${claims.length} contradiction(s): ${claims
+                .slice(0, 3)
+                .map((c) => `"${c.text.slice(0, 80)}" (${(c.reasons ?? []).join('; ')})`)
+                .join(', ')}`,
+    };
+  }
+}

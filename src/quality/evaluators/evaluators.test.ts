@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../calls/index.js';
+import { type Simulator, startSimulator } from '../../simulator/index.js';
+import { ChatClient, EVAL_FEATURE } from '../chat-client.js';
+import { KnowledgeBase } from '../knowledge.js';
+import { SourceAttributionEvaluator } from './attribution.js';
+import { SelfConsistencyEvaluator } from './consistency.js';
+import { GroundingEvaluator } from './grounding.js';
+import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
+
+const CONTEXT = [
+  '[1] The Eiffel Tower was completed in 1889 for the World’s Fair in Paris. It is 330 metres tall.',
+  '[2] Gustave Eiffel’s company designed and built the tower. It was the tallest man-made structure until 1930.',
+];
+
+describe('grounding', () => {
+  const g = new GroundingEvaluator();
+
+  it('passes a faithful answer, each claim supported with its evidence', async () => {
+    const r = await g.evaluate({
+      context: CONTEXT,
+      response: 'The Eiffel Tower was completed in 1889 for the World’s Fair. It is 330 metres tall.',
+    });
+    expect(r.verdict).toBe('pass');
+    expect(r.score).toBeLessThan(0.3);
+    expect(r.claims?.every((c) => c.status === 'supported')).toBe(true);
+    expect(r.claims?.[0]?.evidence[0]?.text).toContain('1889');
+  });
+
+  it('flags a contradicted number and shows the number the evidence gives', async () => {
+    const r = await g.evaluate({
+      context: CONTEXT,
+      response: 'The Eiffel Tower was completed in 1901 for the World’s Fair in Paris.',
+    });
+    expect(r.verdict).toBe('fail');
+    const c = r.claims?.[0];
+    expect(c?.status).toBe('contradicted');
+    expect(c?.reasons?.join(' ')).toMatch(/1901.*1889/);
+    expect(c?.evidence[0]?.id).toBe('context#0');
+  });
+
+  it('flags a claim the context never makes, naming the missing words', async () => {
+    const r = await g.evaluate({
+      context: CONTEXT,
+      response: 'The tower was painted gold by Napoleon to celebrate his coronation.',
+    });
+    expect(r.verdict).toBe('fail');
+    expect(r.claims?.[0]?.status).toBe('unsupported');
+    expect(r.claims?.[0]?.reasons?.join(' ')).toMatch(/napoleon/);
+  });
+
+  it('flags negation that flips the evidence', async () => {
+    const r = await g.evaluate({
+      context: ['The museum is open on Mondays from 9 am to 5 pm.'],
+      response: 'The museum is not open on Mondays.',
+    });
+    expect(r.claims?.[0]?.status).toBe('contradicted');
+  });
+
+  it('finds evidence in the knowledge base when the request has none', async () => {
+    const kb = KnowledgeBase.fromDocuments([
+      {
+        id: 'refunds.md',
+        text: 'Refunds are issued within 14 days of the return being received. Shipping costs are not refunded.',
+      },
+      { id: 'shipping.md', text: 'Orders ship within 2 business days from our warehouse in Leeds.' },
+    ]);
+    const ok = await g.evaluate({
+      context: [],
+      knowledge: kb,
+      response: 'Refunds are issued within 14 days of receiving the return.',
+    });
+    expect(ok.verdict).toBe('pass');
+    expect(ok.claims?.[0]?.evidence[0]).toMatchObject({ source: 'kb', id: 'refunds.md#0' });
+    const bad = await g.evaluate({
+      context: [],
+      knowledge: kb,
+      response: 'Refunds are issued within 30 days of receiving the return.',
+    });
+    expect(bad.claims?.[0]?.status).toBe('contradicted');
+  });
+
+  it('says unknown when there is nothing to check against', async () => {
+    const r = await g.evaluate({ context: [], response: 'Paris is the capital of France.' });
+    expect(r.verdict).toBe('unknown');
+  });
+
+  it('runs well under a millisecond per sentence', () => {
+    const response =
+      'The Eiffel Tower was completed in 1889. It is 330 metres tall. Eiffel designed it. It was the tallest until 1930.';
+    for (let i = 0; i < 200; i++) g.check({ context: CONTEXT, response });
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) g.check({ context: CONTEXT, response });
+    const perSentence = (performance.now() - t0) / 4000;
+    expect(perSentence).toBeLessThan(1);
+  });
+});
+
+describe('source attribution', () => {
+  const a = new SourceAttributionEvaluator();
+
+  it('flags a fabricated citation marker and an invented URL, with evidence', async () => {
+    const r = await a.evaluate({
+      context: CONTEXT,
+      response:
+        'The tower was completed in 1889 [1]. It was repainted in 2019 [4]. See https://www.toureiffel.example/history for more.',
+    });
+    expect(r.verdict).toBe('fail');
+    const marker = r.claims?.find((c) => c.text.startsWith('[4]'));
+    expect(marker?.status).toBe('unsupported');
+    expect(marker?.reasons?.[0]).toMatch(/context has 2 source/);
+    const url = r.claims?.find((c) => c.text.startsWith('https://'));
+    expect(url?.reasons?.[0]).toMatch(/invented URL/);
+    expect(r.claims?.find((c) => c.text.startsWith('[1]'))?.status).toBe('supported');
+  });
+
+  it('flags a real source cited for something it does not say, pointing to the right one', async () => {
+    const r = await a.evaluate({
+      context: CONTEXT,
+      response: "Gustave Eiffel's company designed and built the tower [1].",
+    });
+    expect(r.claims?.[0]?.status).toBe('unsupported');
+    expect(r.claims?.[0]?.reasons?.[0]).toMatch(/source \[2\] does/);
+  });
+
+  it('checks quotes and document ids against the knowledge base', async () => {
+    const kb = KnowledgeBase.fromDocuments([
+      { id: 'policy.md', text: 'Employees may work remotely up to three days per week with manager approval.' },
+    ]);
+    const ok = await a.evaluate({
+      context: [],
+      knowledge: kb,
+      response: 'Per policy.md, "employees may work remotely up to three days per week".',
+    });
+    expect(ok.verdict).toBe('pass');
+    const bad = await a.evaluate({
+      context: [],
+      knowledge: kb,
+      response: 'As remote-work.md says, "employees may work remotely five days per week without approval".',
+    });
+    expect(bad.verdict).toBe('fail');
+    expect(bad.claims?.map((c) => c.status).sort()).toEqual(['contradicted', 'unsupported']);
+  });
+
+  it('is unknown when nothing is cited', async () => {
+    expect((await a.evaluate({ context: CONTEXT, response: 'It is tall.' })).verdict).toBe('unknown');
+  });
+});
+
+describe('self-consistency', () => {
+  const c = new SelfConsistencyEvaluator();
+
+  it('flags the same thing given two different numbers', async () => {
+    const r = await c.evaluate({
+      context: [],
+      response:
+        'The company was founded in 1998 in Austin. It grew quickly. Since the company was founded in 2001, it has doubled.',
+    });
+    expect(r.verdict).toBe('fail');
+    expect(r.claims?.[0]?.reasons?.[0]).toMatch(/2001.*1998/);
+    expect(r.claims?.[0]?.evidence[0]?.text).toContain('1998');
+  });
+
+  it('flags a statement repeated with the opposite polarity', async () => {
+    const r = await c.evaluate({
+      context: [],
+      response:
+        'The API supports batch requests for embeddings. Note that the API does not support batch requests for embeddings.',
+    });
+    expect(r.verdict).toBe('fail');
+  });
+
+  it('passes a consistent answer', async () => {
+    const r = await c.evaluate({
+      context: [],
+      response: 'The company was founded in 1998 in Austin. It had 40 employees in 2005. By 2020 it had 900 staff.',
+    });
+    expect(r.verdict).toBe('pass');
+  });
+
+  it('compares with extra samples when given', async () => {
+    const withSamples = new SelfConsistencyEvaluator({
+      samples: async () => ['The bridge opened in 1937.', 'It opened to traffic in 1937.'],
+    });
+    const r = await withSamples.evaluate({ context: [], response: 'The bridge opened in 1952.' });
+    expect(r.verdict).toBe('fail');
+  });
+});
+
+describe('judge', () => {
+  it('parses strict JSON, fenced JSON, and explains what is malformed', () => {
+    expect(parseJudgeReply('{"verdict":"fail","score":0.2,"reason":"x"}')).toMatchObject({ ok: true });
+    expect(parseJudgeReply('```json\n{"verdict":"pass","score":1,"reason":"ok"}\n```')).toMatchObject({ ok: true });
+    expect(parseJudgeReply('Sure! {"verdict":"pass"}')).toMatchObject({ ok: false });
+    const bad = parseJudgeReply('{"verdict":"maybe","score":3}');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toMatch(/verdict/);
+  });
+
+  describe('against the simulator', () => {
+    let sim: Simulator;
+    beforeAll(async () => {
+      sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0 });
+    });
+    afterAll(() => sim.close());
+
+    const judgeWith = (reply: string, calls: LlmCall[]) =>
+      new LlmJudgeEvaluator({
+        client: new ChatClient({
+          provider: 'simulator',
+          baseUrl: sim.url,
+          headers: { 'x-simulator-reply': reply },
+          onCall: (c) => calls.push(c),
+        }),
+        model: 'judge-model',
+        maxRetries: 2,
+      });
+
+    it('parses the verdict and records the judge call under llmscope-eval', async () => {
+      const calls: LlmCall[] = [];
+      const r = await judgeWith(
+        '{"verdict":"fail","score":0.25,"reason":"the date is wrong","unsupported_claims":["built in 1901"]}',
+        calls,
+      ).evaluate({
+        context: CONTEXT,
+        response: 'It was built in 1901.',
+      });
+      expect(r).toMatchObject({ evaluator: 'judge', verdict: 'fail', score: 0.75, explanation: 'the date is wrong' });
+      expect(r.claims?.[0]?.text).toBe('built in 1901');
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({
+        feature: EVAL_FEATURE,
+        model: 'judge-model',
+        status: 'ok',
+        tokenSource: 'usage',
+      });
+    });
+
+    it('retries a malformed verdict, then records an evaluator error without throwing', async () => {
+      const calls: LlmCall[] = [];
+      const r = await judgeWith('I think the answer is mostly fine.', calls).evaluate({
+        context: CONTEXT,
+        response: 'It is tall.',
+      });
+      expect(r.verdict).toBe('error');
+      expect(r.explanation).toMatch(/malformed judge verdict after 3 attempt/);
+      expect(calls).toHaveLength(3);
+    });
+
+    it('records a transport failure as an error', async () => {
+      const calls: LlmCall[] = [];
+      const judge = new LlmJudgeEvaluator({
+        client: new ChatClient({
+          provider: 'nowhere',
+          baseUrl: 'http://127.0.0.1:9/v1',
+          onCall: (c) => calls.push(c),
+          timeoutMs: 2000,
+        }),
+        model: 'm',
+      });
+      const r = await judge.evaluate({ context: [], response: 'x' });
+      expect(r.verdict).toBe('error');
+      expect(calls[0]?.status).toBe('upstream_error');
+    });
+  });
+});

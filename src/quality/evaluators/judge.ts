@@ -1,0 +1,122 @@
+// LLM-as-judge: a judge model (any OpenAI-compatible endpoint) grades the answer against the context with a rubric
+// and must reply with one strict JSON object. A malformed reply is retried (with the parse error fed back); when
+// retries run out the evaluation is recorded as `error` — never thrown. The judge's own calls are recorded by the
+// ChatClient under the feature `llmscope-eval`, so their cost shows up like any other call's.
+import { z } from 'zod';
+import type { ChatClient, ChatMessage } from '../chat-client.js';
+import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator } from './types.js';
+import { errorResult } from './types.js';
+
+export const JUDGE_RUBRIC = `You are a strict fact-checking judge. Decide whether the ANSWER is fully supported by the CONTEXT
+(and, where the context is silent, by well-established facts). Hallucination means: a claim the context contradicts,
+a claim with no support, an invented source, number, date, name or quotation.
+Reply with ONE JSON object and nothing else, exactly of this shape:
+{"verdict": "pass" | "fail", "score": <number 0..1, 1 = fully faithful, 0 = entirely hallucinated>,
+ "reason": "<one or two sentences>", "unsupported_claims": ["<claim>", ...]}
+"pass" means no hallucination. Do not wrap the JSON in prose.`;
+
+const verdictSchema = z.object({
+  verdict: z.enum(['pass', 'fail']),
+  score: z.number().min(0).max(1),
+  reason: z.string().max(4000).default(''),
+  unsupported_claims: z.array(z.string().max(2000)).max(50).default([]),
+});
+
+export type JudgeVerdict = z.infer<typeof verdictSchema>;
+
+/** Parses a judge reply: the JSON object alone, or fenced in ```json; anything else is an error with a reason. */
+export function parseJudgeReply(text: string): { ok: true; value: JudgeVerdict } | { ok: false; error: string } {
+  let t = text.trim();
+  const fence = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(t);
+  if (fence) t = (fence[1] as string).trim();
+  if (!t.startsWith('{') || !t.endsWith('}')) return { ok: false, error: 'the reply is not a single JSON object' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(t);
+  } catch (err) {
+    return { ok: false, error: `invalid JSON: ${(err as Error).message}` };
+  }
+  const r = verdictSchema.safeParse(raw);
+  if (!r.success)
+    return { ok: false, error: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  return { ok: true, value: r.data };
+}
+
+export interface JudgeOptions {
+  client: ChatClient;
+  model: string;
+  maxRetries?: number;
+  temperature?: number;
+  /** Longest context sent to the judge (characters); the rest is cut, and the judge is told so. */
+  maxContextChars?: number;
+}
+
+export class LlmJudgeEvaluator implements Evaluator {
+  readonly name = 'judge';
+
+  constructor(private readonly opts: JudgeOptions) {}
+
+  async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    const t0 = performance.now();
+    const max = this.opts.maxContextChars ?? 24_000;
+    let context = input.context.join('\n\n');
+    if (context.length > max) context = `${context.slice(0, max)}\n[... context cut at ${max} characters ...]`;
+    const messages: ChatMessage[] = [
+      { role: 'system', content: JUDGE_RUBRIC },
+      {
+        role: 'user',
+        content: `CONTEXT:\n${context || '(none)'}\n\n${input.question ? `QUESTION:\n${input.question}\n\n` : ''}ANSWER:\n${input.response}`,
+      },
+    ];
+    const attempts = 1 + (this.opts.maxRetries ?? 2);
+    let lastError = '';
+    for (let i = 0; i < attempts; i++) {
+      let reply: string;
+      try {
+        reply = (
+          await this.opts.client.chat({ model: this.opts.model, messages, temperature: this.opts.temperature ?? 0 })
+        ).text;
+      } catch (err) {
+        return errorResult(this.name, `judge call failed: ${(err as Error).message}`, performance.now() - t0);
+      }
+      const parsed = parseJudgeReply(reply);
+      if (parsed.ok) {
+        const v = parsed.value;
+        const claims: ClaimResult[] = v.unsupported_claims.map((c) => ({
+          text: c,
+          status: 'unsupported',
+          score: 1,
+          evidence: [{ source: 'judge', text: v.reason }],
+        }));
+        return {
+          evaluator: this.name,
+          verdict: v.verdict,
+          score: Math.round((1 - v.score) * 1000) / 1000,
+          evidence: [
+            {
+              source: 'judge',
+              text: v.reason,
+              note: `judge ${this.opts.model}${i > 0 ? `, after ${i} retr${i > 1 ? 'ies' : 'y'}` : ''}`,
+            },
+          ],
+          claims,
+          explanation: v.reason || `judge says ${v.verdict}`,
+          durationMs: performance.now() - t0,
+        };
+      }
+      lastError = parsed.error;
+      messages.push(
+        { role: 'assistant', content: reply.slice(0, 2000) },
+        {
+          role: 'user',
+          content: `That reply could not be used (${parsed.error}). Reply with only the JSON object described above.`,
+        },
+      );
+    }
+    return errorResult(
+      this.name,
+      `malformed judge verdict after ${attempts} attempt(s): ${lastError}`,
+      performance.now() - t0,
+    );
+  }
+}
