@@ -1,5 +1,6 @@
 // The one config schema (zod): every key optional, defaults here, `Config` inferred from it.
 import { z } from 'zod';
+import { budgetsSchema, costsSchema, keysSchema, pricingSchema } from '../cost/config.js';
 import { gpuConfigSchema } from '../gpu/config.js';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d')]);
@@ -77,10 +78,10 @@ export const configSchema = z
       .strict()
       .prefault({}),
     // Sections owned by later capabilities; validated by their own schemas as they land.
-    keys: z.unknown().optional(),
-    pricing: z.unknown().optional(),
-    budgets: z.unknown().optional(),
-    costs: z.unknown().optional(),
+    keys: keysSchema.default([]),
+    pricing: pricingSchema.prefault({}),
+    budgets: budgetsSchema.default([]),
+    costs: costsSchema.prefault({}),
     quality: z.unknown().optional(),
     alerts: z.unknown().optional(),
     gpu: gpuConfigSchema.prefault({}),

@@ -1,0 +1,49 @@
+// The shape of the price catalog: data in the repo (never fetched at run time), prices in USD per 1M tokens
+// as providers publish them, each entry with its source URL and the dates its prices took effect.
+
+/** A price bracket that applies when the prompt is larger than `aboveInputTokens` (long-context pricing). */
+export interface PriceTier {
+  aboveInputTokens: number;
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+}
+
+/** The prices of a model from a date on (UTC, inclusive) until the next version. USD per 1M tokens. */
+export interface PriceVersion {
+  from: string;
+  input: number;
+  output: number;
+  /** Cache hits / cached input (default: the input price, i.e. no discount). */
+  cachedInput?: number;
+  /** Writing the prompt cache (Anthropic: 5-minute cache write). */
+  cacheWrite?: number;
+  /** Long-context tiers, ascending by `aboveInputTokens`; the largest tier below the prompt size applies. */
+  tiers?: PriceTier[];
+}
+
+export interface CatalogEntry {
+  /** `provider/model`, stable: stored in each call's `price.source`. */
+  id: string;
+  /** Who bills for it (a catalog provider such as openai, anthropic, google, groq, together). */
+  provider: string;
+  /** The model's canonical API name. */
+  model: string;
+  /** Other names that mean this model: dated snapshots, `-latest` names, other hosts' spellings. */
+  aliases?: string[];
+  kind?: 'chat' | 'embedding';
+  /** Where the price is published. */
+  source: string;
+  /** Ascending by `from`. */
+  prices: PriceVersion[];
+  /** Anything a reader should know (deprecations, discounts not modelled). */
+  note?: string;
+}
+
+/** A catalog file: one provider's entries and when they were last checked against the source. */
+export interface CatalogFile {
+  provider: string;
+  checked: string;
+  entries: CatalogEntry[];
+}

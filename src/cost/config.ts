@@ -1,0 +1,216 @@
+// The cost sections of the config (zod): `keys` (virtual keys), `pricing` (overrides and additions to the catalog),
+// `budgets`, and `costs` (non-API cost sources, spend storage, reconciliation). Every key is optional.
+// Self-contained (imports only zod) because config/schema.ts imports this file.
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const duration = z.union([z.number().nonnegative(), z.string().regex(DURATION, 'a duration like 30s, 10m, 2h or 7d')]);
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2025-01-31');
+const money = z.number().nonnegative();
+const perMillion = z.number().nonnegative();
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'letters, digits, "_", ".", ":" or "-" (at most 64)');
+
+/** Milliseconds of a duration value. */
+export function costDurationMs(d: number | string): number {
+  if (typeof d === 'number') return d;
+  const m = DURATION.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+export const BUDGET_SCOPES = ['global', 'user', 'team', 'feature', 'key'] as const;
+export type BudgetScope = (typeof BUDGET_SCOPES)[number];
+
+const budgetFields = {
+  period: z.enum(['day', 'month']).default('month'),
+  /** USD per period. */
+  limit: money,
+  /** Ratios of the limit (0..1+) at which a warning is logged once per period. */
+  warn: z.array(z.number().positive().max(10)).default([0.8, 1]),
+  /** alert: warn only; block: answer over-budget calls with 429 budget_exceeded. */
+  action: z.enum(['alert', 'block']).default('block'),
+  /** Output tokens reserved when a request sets no max_tokens. */
+  reserveOutputTokens: z.number().int().positive().default(4096),
+};
+
+export const budgetSchema = z
+  .object({
+    name,
+    scope: z.enum(BUDGET_SCOPES).default('global'),
+    /** One user/team/feature/key this budget applies to; absent = each value of the scope gets its own limit. */
+    match: z.string().min(1).optional(),
+    ...budgetFields,
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.scope === 'global' && b.match !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['match'], message: 'a global budget has no "match"' });
+  });
+
+export const budgetsSchema = z.array(budgetSchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((b, i) => {
+    if (seen.has(b.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate budget "${b.name}"` });
+    seen.add(b.name);
+  });
+});
+
+export const keySchema = z
+  .object({
+    /** Shown as `api_key_id` and in budgets; never the key itself. */
+    id: name,
+    /** `sha256:<64 hex>` of the whole `lsk_...` key (see docs/cost.md for how to compute it). */
+    hash: z
+      .string()
+      .regex(/^sha256:[0-9a-fA-F]{64}$/, 'sha256: followed by 64 hex digits')
+      .optional(),
+    /** Name of an environment variable holding the plain `lsk_...` key (hashed at start, never kept). */
+    keyEnv: z.string().min(1).optional(),
+    user: z.string().min(1).max(256).optional(),
+    team: z.string().min(1).max(256).optional(),
+    feature: z.string().min(1).max(256).optional(),
+    /** Attribution headers still honoured for calls with this key (user and team come from the key otherwise). */
+    trustHeaders: z.array(z.enum(['user', 'team', 'feature', 'session'])).default(['feature', 'session']),
+    /** This key's own budget. */
+    budget: z.object(budgetFields).strict().optional(),
+    disabled: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((k, ctx) => {
+    if ((k.hash === undefined) === (k.keyEnv === undefined))
+      ctx.addIssue({ code: 'custom', path: ['hash'], message: 'give exactly one of "hash" (sha256:...) or "keyEnv"' });
+  });
+
+export const keysSchema = z.array(keySchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((k, i) => {
+    if (seen.has(k.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate key id "${k.id}"` });
+    seen.add(k.id);
+  });
+});
+
+const tierSchema = z
+  .object({
+    /** The tier applies when the prompt (input tokens, cached included) is larger than this. */
+    aboveInputTokens: z.number().int().positive(),
+    input: perMillion,
+    output: perMillion,
+    cachedInput: perMillion.optional(),
+    cacheWrite: perMillion.optional(),
+  })
+  .strict();
+
+export const priceOverrideSchema = z
+  .object({
+    /** Model name, or a pattern with `*` wildcards. */
+    model: z.string().min(1),
+    /** Only calls routed to this provider (config `providers[].name`). */
+    provider: z.string().min(1).optional(),
+    /** USD per 1M tokens. */
+    input: perMillion.optional(),
+    output: perMillion.optional(),
+    /** USD per 1M cached input tokens (default: the input price). */
+    cachedInput: perMillion.optional(),
+    cacheWrite: perMillion.optional(),
+    tiers: z.array(tierSchema).default([]),
+    /** Price this model like a catalog entry (id such as `openai/gpt-4o`, or any name the catalog knows). */
+    sameAs: z.string().min(1).optional(),
+    /** From this date (UTC); earlier calls use the catalog. */
+    effectiveFrom: day.optional(),
+    /**
+     * Self-hosted on GPUs billed by the hour: calls cost 0 per token (marked `config:gpu-hours`) and
+     * the GPUs' time is a non-API cost, by day.
+     */
+    gpuHours: z.object({ gpus: z.number().positive(), pricePerGpuHour: money }).strict().optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const perToken = p.input !== undefined || p.output !== undefined;
+    const ways = [perToken, p.sameAs !== undefined, p.gpuHours !== undefined].filter(Boolean).length;
+    if (ways !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input'],
+        message: 'price a model one way: input/output (per 1M tokens), sameAs (a catalog model), or gpuHours',
+      });
+    if (perToken && (p.input === undefined || p.output === undefined))
+      ctx.addIssue({ code: 'custom', path: ['output'], message: 'give both input and output (USD per 1M tokens)' });
+  });
+
+export const pricingSchema = z
+  .object({
+    /** Use the built-in catalog (src/cost/catalog); off = only `models` below are priced. */
+    catalog: z.boolean().default(true),
+    models: z.array(priceOverrideSchema).default([]),
+    /** Extra names for catalog models, e.g. `{ "prod-chat": "gpt-4o" }`. */
+    aliases: z.record(z.string(), z.string()).default({}),
+    /** Users kept as their own series in `llm_user_cost_usd_total` (heavy-hitters sketch); the rest are `__other__`. */
+    topUsers: z.number().int().positive().max(1000).default(100),
+  })
+  .strict();
+
+const itemSchema = z
+  .object({
+    name,
+    /** From this date (UTC, inclusive); default: always. */
+    from: day.optional(),
+    /** Until this date (UTC, inclusive). */
+    to: day.optional(),
+    /** The provider whose bill carries this item, if any (reconciliation compares it with the bill's non-token lines). */
+    provider: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const costsSchema = z
+  .object({
+    /** GPUs paid by the hour, whether busy or not (measured GPU use is the gpu section's). */
+    gpu: z.array(itemSchema.extend({ gpus: z.number().positive(), pricePerGpuHour: money }).strict()).default([]),
+    /** Vector database storage. */
+    vectorDb: z.array(itemSchema.extend({ gb: z.number().nonnegative(), pricePerGbMonth: money }).strict()).default([]),
+    /** Network egress: request + response bytes measured at the gateway, at this price per GB (10^9 bytes). */
+    egress: z
+      .object({ pricePerGb: money, name: name.default('egress') })
+      .strict()
+      .optional(),
+    /** Fixed monthly items (seats, subscriptions, support plans), spread evenly over the month's days. */
+    fixed: z.array(itemSchema.extend({ monthlyUsd: money }).strict()).default([]),
+    /** Cost line item files (CSV or JSON: date, name, amount_usd[, category, provider]) loaded at start. */
+    itemFiles: z.array(z.string().min(1)).default([]),
+    /** How long per-minute spend aggregates are kept (daily ones follow storage retention of the store). */
+    minuteRetention: duration.default('2d'),
+    /** Reconciliation: a gap above this share of the bill is the `reconciliation_gap` alert signal's concern. */
+    reconciliationGapThreshold: z.number().min(0).max(1).default(0.05),
+  })
+  .strict();
+
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type KeyConfig = z.infer<typeof keySchema>;
+export type PriceOverride = z.infer<typeof priceOverrideSchema>;
+export type PricingConfig = z.infer<typeof pricingSchema>;
+export type CostsConfig = z.infer<typeof costsSchema>;
+
+/** The parts of the whole config the cost capability reads (so tests can pass just these). */
+export interface CostConfig {
+  keys: KeyConfig[];
+  pricing: PricingConfig;
+  budgets: BudgetConfig[];
+  costs: CostsConfig;
+}
+
+/** Parses the cost sections alone (tests, tools); the app gets them through the main schema. */
+export function costConfigOf(raw: {
+  keys?: unknown;
+  pricing?: unknown;
+  budgets?: unknown;
+  costs?: unknown;
+}): CostConfig {
+  return {
+    keys: keysSchema.parse(raw.keys ?? []),
+    pricing: pricingSchema.parse(raw.pricing ?? {}),
+    budgets: budgetsSchema.parse(raw.budgets ?? []),
+    costs: costsSchema.parse(raw.costs ?? {}),
+  };
+}

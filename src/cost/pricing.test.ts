@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import { CATALOG, CATALOG_FILES } from './catalog/index.js';
+import { costConfigOf } from './config.js';
+import { fakeCall } from './fake-call.js';
+import { candidateNames, costOf, PriceBook } from './pricing.js';
+
+const book = (pricing: unknown = {}) => new PriceBook(costConfigOf({ pricing }).pricing);
+const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
+
+describe('catalog data', () => {
+  it('has a source, dates in order and sane prices for every entry', () => {
+    expect(CATALOG.length).toBeGreaterThan(60);
+    const providers = new Set(CATALOG.map((e) => e.provider));
+    for (const p of ['openai', 'anthropic', 'google', 'mistral', 'deepseek', 'groq', 'together', 'fireworks'])
+      expect(providers).toContain(p);
+    for (const f of CATALOG_FILES) expect(f.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    for (const e of CATALOG) {
+      expect(e.source, e.id).toMatch(/^https:\/\//);
+      expect(e.id, e.id).toBe(`${e.provider}/${e.id.split('/').slice(1).join('/')}`);
+      expect(e.prices.length, e.id).toBeGreaterThan(0);
+      let prev = '';
+      for (const v of e.prices) {
+        expect(v.from, e.id).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        expect(v.from > prev, `${e.id} dates ascend`).toBe(true);
+        prev = v.from;
+        expect(v.input, e.id).toBeGreaterThan(0);
+        if (v.cachedInput !== undefined) expect(v.cachedInput, e.id).toBeLessThanOrEqual(v.input);
+        for (const t of v.tiers ?? []) expect(t.input, e.id).toBeGreaterThan(v.input);
+      }
+    }
+  });
+
+  it('gives every name exactly one entry', () => {
+    const owner = new Map<string, string>();
+    for (const e of CATALOG)
+      for (const n of [e.model, ...(e.aliases ?? [])]) {
+        const k = n.toLowerCase();
+        expect(owner.get(k), `${n} in ${e.id} and ${owner.get(k)}`).toBeUndefined();
+        owner.set(k, e.id);
+      }
+  });
+});
+
+describe('pricing a call', () => {
+  it('prices input, cached input and output exactly (OpenAI counts cached tokens inside prompt_tokens)', () => {
+    const p = book().priceCall(
+      fakeCall({ model: 'gpt-4o-mini', inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 }),
+    );
+    // 800 × $0.15/M + 200 × $0.075/M + 500 × $0.60/M
+    expect(p.costUsd).toBeCloseTo(0.000435, 12);
+    expect(p.price).toEqual({ input: 0.15e-6, cachedInput: 0.075e-6, output: 0.6e-6, source: 'openai/gpt-4o-mini' });
+    expect(p.unpriced).toBe(false);
+  });
+
+  it('applies the long-context tier to the whole call once the prompt passes it', () => {
+    const b = book();
+    const small = b.priceCall(
+      fakeCall({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 100_000, outputTokens: 1000 }),
+    );
+    expect(small.costUsd).toBeCloseTo(0.3 + 0.015, 12);
+    const large = b.priceCall(
+      fakeCall({
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5-20250929',
+        inputTokens: 250_000,
+        cachedInputTokens: 50_000,
+        outputTokens: 1000,
+      }),
+    );
+    // 200K × $6/M + 50K cached × $0.60/M + 1K × $22.50/M
+    expect(large.costUsd).toBeCloseTo(1.2 + 0.03 + 0.0225, 12);
+    expect(large.price?.output).toBeCloseTo(22.5e-6, 15);
+    const gemini = b.priceCall(
+      fakeCall({ provider: 'google', model: 'models/gemini-2.5-pro', inputTokens: 300_000, outputTokens: 2000 }),
+    );
+    expect(gemini.costUsd).toBeCloseTo(0.75 + 0.03, 12);
+  });
+
+  it('resolves dated snapshots and other spellings to their entry', () => {
+    const b = book();
+    const cases: [string, string][] = [
+      ['gpt-4o-2024-11-20', 'openai/gpt-4o'],
+      ['gpt-4o-2024-05-13', 'openai/gpt-4o-2024-05-13'],
+      ['gpt-4.1-mini-2026-01-15', 'openai/gpt-4.1-mini'],
+      ['openai/gpt-4o-mini', 'openai/gpt-4o-mini'],
+      ['claude-3-5-sonnet-20241022', 'anthropic/claude-3-5-sonnet'],
+      ['anthropic.claude-3-5-sonnet-20241022-v2:0', 'anthropic/claude-3-5-sonnet'],
+      ['claude-3-5-haiku@20241022', 'anthropic/claude-3-5-haiku'],
+      ['anthropic/claude-3.5-sonnet', 'anthropic/claude-3-5-sonnet'],
+      ['mistral-large-2411', 'mistral/mistral-large'],
+      ['mistral-small', 'mistral/mistral-small'],
+      ['gemini-2.5-pro-preview-06-05', 'google/gemini-2.5-pro'],
+      ['GPT-4O-MINI', 'openai/gpt-4o-mini'],
+    ];
+    for (const [name, id] of cases) expect(b.entryFor(name)?.id, name).toBe(id);
+    const dated = b.priceCall(fakeCall({ model: 'gpt-4o-2024-08-06', inputTokens: 1_000_000, outputTokens: 0 }));
+    expect(dated.costUsd).toBeCloseTo(2.5, 12);
+    const old = b.priceCall(fakeCall({ model: 'gpt-4o-2024-05-13', inputTokens: 1_000_000, outputTokens: 0 }));
+    expect(old.costUsd).toBeCloseTo(5, 12);
+    expect(candidateNames('anthropic.claude-3-haiku-20240307-v1:0')).toContain('claude-3-haiku');
+  });
+
+  it('uses the price in effect on the day of the call', () => {
+    const b = book();
+    const call = { model: 'o3', inputTokens: 1_000_000, outputTokens: 1_000_000 };
+    expect(b.priceCall(fakeCall({ ...call, startedAt: at('2025-05-01') })).costUsd).toBeCloseTo(50, 9);
+    expect(b.priceCall(fakeCall({ ...call, startedAt: at('2025-06-10') })).costUsd).toBeCloseTo(10, 9);
+    expect(b.priceChanges('o3', 'openai', at('2025-06-01'), at('2025-06-30'))).toEqual(['2025-06-10']);
+    const ds = {
+      provider: 'deepseek',
+      model: 'deepseek-chat',
+      inputTokens: 1_000_000,
+      cachedInputTokens: 1_000_000,
+      outputTokens: 0,
+    };
+    expect(b.priceCall(fakeCall({ ...ds, startedAt: at('2025-10-01') })).costUsd).toBeCloseTo(0.028, 12);
+  });
+
+  it('bills reasoning tokens as output (they are inside completion_tokens)', () => {
+    const p = book().priceCall(
+      fakeCall({ model: 'o4-mini', inputTokens: 100, outputTokens: 1000, reasoningTokens: 800 }),
+    );
+    expect(p.costUsd).toBeCloseTo((100 * 1.1 + 1000 * 4.4) / 1e6, 12);
+  });
+
+  it('charges a cancelled stream for the tokens it produced', () => {
+    const p = book().priceCall(
+      fakeCall({
+        status: 'cancelled',
+        httpStatus: 200,
+        stream: true,
+        inputTokens: 20,
+        outputTokens: 7,
+        tokenSource: 'tokenizer',
+      }),
+    );
+    expect(p.costUsd).toBeCloseTo((20 * 0.15 + 7 * 0.6) / 1e6, 12);
+  });
+
+  it('gives an unknown model null, never 0', () => {
+    const p = book().priceCall(fakeCall({ model: 'my-private-model-7b' }));
+    expect(p).toEqual({ costUsd: null, price: null, unpriced: true });
+  });
+
+  it('gives unknown usage a null cost, and a call never sent upstream 0', () => {
+    const b = book();
+    const failed = b.priceCall(
+      fakeCall({ status: 'upstream_error', httpStatus: 500, inputTokens: null, outputTokens: null }),
+    );
+    expect(failed.costUsd).toBeNull();
+    expect(failed.unpriced).toBe(false);
+    const zero = b.priceCall(fakeCall({ status: 'upstream_error', httpStatus: 500, inputTokens: 0, outputTokens: 0 }));
+    expect(zero.costUsd).toBe(0);
+    const refused = fakeCall({ source: 'gateway', httpStatus: 429, inputTokens: null, outputTokens: null });
+    refused.internal = { upstreamStartAt: null } as never;
+    expect(b.priceCall(refused).costUsd).toBe(0);
+  });
+
+  it('ignores output tokens of embeddings', () => {
+    const p = book().priceCall(
+      fakeCall({ model: 'text-embedding-3-small', endpoint: 'embeddings', inputTokens: 1_000_000, outputTokens: 5 }),
+    );
+    expect(p.costUsd).toBeCloseTo(0.02, 12);
+  });
+});
+
+describe('config overrides', () => {
+  const b = book({
+    models: [
+      { model: 'gpt-4o-mini', provider: 'azure', input: 0.165, output: 0.66 },
+      { model: 'llama-*-instruct', input: 0.2, output: 0.4, cachedInput: 0.1 },
+      { model: 'prod-chat', sameAs: 'gpt-4.1' },
+      { model: 'local-qwen', gpuHours: { gpus: 2, pricePerGpuHour: 2.5 } },
+      { model: 'o3', input: 1, output: 2, effectiveFrom: '2025-08-01' },
+    ],
+    aliases: { 'team-default': 'claude-haiku-4-5' },
+  });
+
+  it('prices self-hosted models per token from config, with patterns', () => {
+    const p = b.priceCall(
+      fakeCall({
+        provider: 'vllm',
+        model: 'llama-3.1-8b-instruct',
+        inputTokens: 1000,
+        cachedInputTokens: 500,
+        outputTokens: 1000,
+      }),
+    );
+    expect(p.costUsd).toBeCloseTo((500 * 0.2 + 500 * 0.1 + 1000 * 0.4) / 1e6, 12);
+    expect(p.price?.source).toBe('config');
+  });
+
+  it('applies a provider-specific override only to that provider', () => {
+    expect(b.priceCall(fakeCall({ provider: 'azure', inputTokens: 1e6, outputTokens: 0 })).costUsd).toBeCloseTo(
+      0.165,
+      12,
+    );
+    expect(b.priceCall(fakeCall({ provider: 'openai', inputTokens: 1e6, outputTokens: 0 })).costUsd).toBeCloseTo(
+      0.15,
+      12,
+    );
+  });
+
+  it('follows sameAs, aliases and effective dates', () => {
+    expect(b.priceCall(fakeCall({ model: 'prod-chat', inputTokens: 1e6, outputTokens: 0 })).price?.source).toBe(
+      'openai/gpt-4.1',
+    );
+    expect(b.priceCall(fakeCall({ model: 'team-default', inputTokens: 1e6, outputTokens: 0 })).costUsd).toBeCloseTo(
+      1,
+      12,
+    );
+    const o3 = { model: 'o3', inputTokens: 1e6, outputTokens: 0 };
+    expect(b.priceCall(fakeCall({ ...o3, startedAt: at('2025-07-01') })).costUsd).toBeCloseTo(2, 12);
+    expect(b.priceCall(fakeCall({ ...o3, startedAt: at('2025-08-02') })).costUsd).toBeCloseTo(1, 12);
+  });
+
+  it('prices GPU-hour models at 0 per token, marked as such (their cost is the GPUs’ time)', () => {
+    const p = b.priceCall(fakeCall({ provider: 'vllm', model: 'local-qwen' }));
+    expect(p.costUsd).toBe(0);
+    expect(p.price?.source).toBe('config:gpu-hours');
+  });
+
+  it('can switch the catalog off', () => {
+    expect(book({ catalog: false }).priceCall(fakeCall()).unpriced).toBe(true);
+  });
+
+  it('rejects an override priced two ways or half-priced', () => {
+    expect(() => costConfigOf({ pricing: { models: [{ model: 'x', input: 1 }] } })).toThrow(/both input and output/);
+    expect(() =>
+      costConfigOf({ pricing: { models: [{ model: 'x', input: 1, output: 1, sameAs: 'gpt-4o' }] } }),
+    ).toThrow(/one way/);
+  });
+});
+
+describe('costOf', () => {
+  it('never charges cached tokens twice nor counts more cached than input', () => {
+    const prices = { input: 2, cachedInput: 1, output: 4, cacheWrite: null };
+    expect(costOf({ input: 100, cachedInput: 500, output: 0 }, prices)).toBeCloseTo(100 / 1e6, 15);
+  });
+});

@@ -1,0 +1,274 @@
+// Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
+// long-context tiers applies to a call, and what the call costs. Pure; no I/O.
+import type { AppliedPrice, LlmCall } from '../calls/index.js';
+import { CATALOG, type CatalogEntry, type PriceTier, type PriceVersion } from './catalog/index.js';
+import type { PriceOverride, PricingConfig } from './config.js';
+
+const DAY = 86_400_000;
+
+/** USD per 1M tokens, the unit providers publish. */
+export interface PerMillion {
+  input: number;
+  cachedInput: number;
+  output: number;
+  cacheWrite: number | null;
+}
+
+/** The price a model has at one moment, before the call's prompt size picks a tier. */
+export interface ResolvedPrice {
+  /** Catalog entry id, `config`, or `config:gpu-hours`. */
+  source: string;
+  entry: CatalogEntry | null;
+  /** Who bills for the model (the catalog provider), when known. */
+  billedBy: string | null;
+  /** Canonical model name (the catalog's, or the name as called). */
+  model: string;
+  effectiveFrom: string | null;
+  base: PerMillion;
+  tiers: readonly PriceTier[];
+}
+
+export interface TokenCounts {
+  /** All prompt tokens, cached ones included (OpenAI's convention for `prompt_tokens`). */
+  input: number;
+  cachedInput: number;
+  output: number;
+}
+
+export interface CallPrice {
+  costUsd: number | null;
+  price: AppliedPrice | null;
+  /** True when the model has no price: the call is counted in `llmscope_unpriced_calls_total`. */
+  unpriced: boolean;
+}
+
+/** UTC date `YYYY-MM-DD` of an epoch-ms time. */
+export function dayOf(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+export function dayStart(day: string): number {
+  return Date.parse(`${day}T00:00:00Z`);
+}
+
+/** The prices that apply for a prompt of `promptTokens`: the largest tier the prompt is above, else the base. */
+export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, promptTokens: number): PerMillion {
+  let chosen: PerMillion = p.base;
+  for (const t of p.tiers)
+    if (promptTokens > t.aboveInputTokens)
+      chosen = {
+        input: t.input,
+        output: t.output,
+        cachedInput: t.cachedInput ?? t.input,
+        cacheWrite: t.cacheWrite ?? p.base.cacheWrite,
+      };
+  return chosen;
+}
+
+/**
+ * Cost in USD: uncached input × input price + cached input × cached price + output × output price.
+ * `input` includes the cached tokens (as providers report `prompt_tokens`), so only the rest pays the full price.
+ * Reasoning tokens are part of `output` (OpenAI counts them in completion_tokens).
+ */
+export function costOf(tokens: TokenCounts, prices: PerMillion): number {
+  const cached = Math.min(Math.max(0, tokens.cachedInput), Math.max(0, tokens.input));
+  const uncached = Math.max(0, tokens.input) - cached;
+  // Sum in per-million units first: the products are exact more often than per-token fractions are.
+  return (uncached * prices.input + cached * prices.cachedInput + Math.max(0, tokens.output) * prices.output) / 1e6;
+}
+
+function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
+  const input = v.input ?? 0;
+  return { input, output: v.output ?? 0, cachedInput: v.cachedInput ?? input, cacheWrite: v.cacheWrite ?? null };
+}
+
+/** The version of an entry's prices in effect at `t` (the first one for calls before it). */
+export function versionAt(entry: CatalogEntry, t: number): PriceVersion {
+  const day = dayOf(t);
+  let v = entry.prices[0] as PriceVersion;
+  for (const p of entry.prices) if (p.from <= day) v = p;
+  return v;
+}
+
+function globRegex(pattern: string): RegExp {
+  const esc = pattern
+    .toLowerCase()
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*');
+  return new RegExp(`^${esc}$`);
+}
+
+const PREFIXES =
+  /^(openai|anthropic|google|gemini|models|deepseek|mistral|groq|together|fireworks|vertex_ai|bedrock)\//;
+
+/** Names to try for a model, most specific first: as given, then without host prefixes, snapshot dates, versions. */
+export function candidateNames(model: string): string[] {
+  const out: string[] = [];
+  const add = (s: string): void => {
+    if (s && !out.includes(s)) out.push(s);
+  };
+  let n = model.trim().toLowerCase();
+  add(n);
+  while (PREFIXES.test(n)) {
+    n = n.replace(PREFIXES, '');
+    add(n);
+  }
+  // Bedrock (anthropic.claude-3-5-sonnet-20241022-v2:0) and Vertex (claude-3-5-sonnet@20241022) spellings.
+  n = n.replace(/^(anthropic|meta|mistral|amazon|cohere)\./, '').replace(/-v\d+(:\d+)?$/, '');
+  add(n);
+  const at = n.indexOf('@');
+  if (at > 0) add(n.slice(0, at));
+  // OpenRouter writes claude-3.5-sonnet for claude-3-5-sonnet.
+  const dashed = n.replace(/^claude-(\d)\.(\d)/, 'claude-$1-$2');
+  add(dashed);
+  n = at > 0 ? dashed.slice(0, dashed.indexOf('@')) : dashed;
+  const undated = n.replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/, '').replace(/-preview-\d{2}-\d{2}$/, '');
+  add(undated);
+  if (undated.endsWith('-latest')) add(undated.slice(0, -'-latest'.length));
+  else add(`${undated}-latest`);
+  return out;
+}
+
+interface Override {
+  rule: PriceOverride;
+  re: RegExp;
+}
+
+/** Resolves model names to prices: config overrides first, then the catalog (aliases, snapshots, effective dates). */
+export class PriceBook {
+  private readonly index = new Map<string, CatalogEntry[]>();
+  private readonly overrides: Override[];
+  private readonly aliases: Map<string, string>;
+  private readonly cache = new Map<string, CatalogEntry | null>();
+
+  constructor(
+    pricing: Pick<PricingConfig, 'catalog' | 'models' | 'aliases'>,
+    readonly catalog: readonly CatalogEntry[] = CATALOG,
+  ) {
+    if (pricing.catalog)
+      for (const e of catalog)
+        for (const name of [e.id, e.model, ...(e.aliases ?? [])]) {
+          const k = name.toLowerCase();
+          const list = this.index.get(k) ?? [];
+          if (!list.includes(e)) list.push(e);
+          this.index.set(k, list);
+        }
+    this.overrides = pricing.models.map((rule) => ({ rule, re: globRegex(rule.model) }));
+    this.aliases = new Map(Object.entries(pricing.aliases).map(([k, v]) => [k.toLowerCase(), v]));
+  }
+
+  /** The catalog entry a model name means (null when unknown); `provider` breaks ties between hosts. */
+  entryFor(model: string, provider: string | null = null): CatalogEntry | null {
+    const key = `${provider ?? ''}\u0000${model}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const target = this.aliases.get(model.toLowerCase()) ?? model;
+    let found: CatalogEntry | null = null;
+    for (const name of candidateNames(target)) {
+      const list = this.index.get(name);
+      if (!list || list.length === 0) continue;
+      found = list.find((e) => e.provider === provider) ?? (list[0] as CatalogEntry);
+      break;
+    }
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, found);
+    return found;
+  }
+
+  /** The price of `model` called through `provider` at time `t`, or null when nothing prices it. */
+  resolve(model: string, provider: string | null, t: number): ResolvedPrice | null {
+    const day = dayOf(t);
+    const lower = model.toLowerCase();
+    for (const { rule, re } of this.overrides) {
+      if (rule.provider !== undefined && rule.provider !== provider) continue;
+      if (rule.effectiveFrom !== undefined && day < rule.effectiveFrom) continue;
+      if (!re.test(lower)) continue;
+      if (rule.gpuHours)
+        return {
+          source: 'config:gpu-hours',
+          entry: null,
+          billedBy: provider,
+          model,
+          effectiveFrom: rule.effectiveFrom ?? null,
+          base: { input: 0, cachedInput: 0, output: 0, cacheWrite: null },
+          tiers: [],
+        };
+      if (rule.sameAs !== undefined) {
+        const e = this.entryFor(rule.sameAs, null);
+        if (!e) continue;
+        return this.fromEntry(e, t);
+      }
+      return {
+        source: 'config',
+        entry: null,
+        billedBy: provider,
+        model,
+        effectiveFrom: rule.effectiveFrom ?? null,
+        base: toPerMillion(rule),
+        tiers: rule.tiers,
+      };
+    }
+    const e = this.entryFor(model, provider);
+    return e ? this.fromEntry(e, t) : null;
+  }
+
+  private fromEntry(e: CatalogEntry, t: number): ResolvedPrice {
+    const v = versionAt(e, t);
+    return {
+      source: e.id,
+      entry: e,
+      billedBy: e.provider,
+      model: e.model,
+      effectiveFrom: v.from,
+      base: toPerMillion(v),
+      tiers: v.tiers ?? [],
+    };
+  }
+
+  /** Dates in [from, to] on which a model's catalog price changed. */
+  priceChanges(model: string, provider: string | null, from: number, to: number): string[] {
+    const e = this.entryFor(model, provider);
+    if (!e) return [];
+    const a = dayOf(from);
+    const b = dayOf(to);
+    return e.prices
+      .slice(1)
+      .map((p) => p.from)
+      .filter((d) => d > a && d <= b);
+  }
+
+  /** The cost of a finished call and the prices applied. */
+  priceCall(call: LlmCall): CallPrice {
+    // A call llmscope refused before it reached the provider cost nothing.
+    if (call.internal && call.internal.upstreamStartAt === null && call.source === 'gateway')
+      return { costUsd: 0, price: null, unpriced: false };
+    const resolved = this.resolve(call.model, call.provider, call.startedAt);
+    if (call.inputTokens === null && call.outputTokens === null) {
+      // Unknown usage: the cost is unknown, never a silent 0.
+      return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: false };
+    }
+    if (!resolved) return { costUsd: null, price: null, unpriced: true };
+    const tokens: TokenCounts = {
+      input: call.inputTokens ?? 0,
+      cachedInput: call.cachedInputTokens ?? 0,
+      output: call.endpoint === 'embeddings' ? 0 : (call.outputTokens ?? 0),
+    };
+    const prices = pricesFor(resolved, tokens.input);
+    return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source), unpriced: false };
+  }
+}
+
+function toApplied(p: PerMillion, source: string): AppliedPrice {
+  return { input: p.input / 1e6, cachedInput: p.cachedInput / 1e6, output: p.output / 1e6, source };
+}
+
+function applied(r: ResolvedPrice, promptTokens: number): AppliedPrice {
+  return toApplied(pricesFor(r, promptTokens), r.source);
+}
+
+/** Whole days between two UTC dates, inclusive. */
+export function daysBetween(fromDay: string, toDay: string): string[] {
+  const out: string[] = [];
+  for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY) out.push(dayOf(t));
+  return out;
+}
