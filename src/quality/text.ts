@@ -124,7 +124,7 @@ export function sentences(text: string): { text: string; start: number }[] {
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length;
     const piece = text.slice(last, end);
-    if (m[0][0] === '.' && isAbbreviationEnd(text.slice(last, m.index))) continue;
+    if (m[0][0] === '.' && isAbbreviationEnd(text.slice(Math.max(last, m.index - 12), m.index))) continue;
     pushSentence(out, piece, last);
     last = end;
   }
@@ -254,12 +254,14 @@ export interface NumberMention {
   index: number;
 }
 
-/** Like numbersIn, saying which were written in digits (word numbers are often not quantities: "one of them"). */
-export function numberMentions(text: string): NumberMention[] {
+/** Like numbersIn (on text or on its `words`), saying which were written in digits (word numbers are often not quantities: "one of them"). */
+export function numberMentions(text: string | readonly string[]): NumberMention[] {
   const out: NumberMention[] = [];
-  const toks = words(text);
+  const toks = typeof text === 'string' ? words(text) : text;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i] as string;
+    const c = t.charCodeAt(0);
+    if (!(c >= 48 && c <= 57) && !Object.hasOwn(NUMBER_WORDS, t)) continue;
     let v: number | null = null;
     let digits = false;
     const m = /^(\d[\d,]*(?:\.\d+)?)(s|st|nd|rd|th|k|m|bn|%)?$/.exec(t);
@@ -267,11 +269,11 @@ export function numberMentions(text: string): NumberMention[] {
       v = Number((m[1] as string).replace(/,/g, ''));
       digits = true;
       if (m[2] && SCALE[m[2]]) v *= SCALE[m[2]] as number;
-    } else if (t in NUMBER_WORDS && !(t in SCALE)) v = NUMBER_WORDS[t] as number;
+    } else if (Object.hasOwn(NUMBER_WORDS, t) && !Object.hasOwn(SCALE, t)) v = NUMBER_WORDS[t] as number;
     if (v === null || !Number.isFinite(v)) continue;
     const index = i;
     const next = toks[i + 1];
-    if (next && SCALE[next] && next.length > 2) {
+    if (next && Object.hasOwn(SCALE, next) && next.length > 2) {
       v *= SCALE[next] as number;
       i++;
     }

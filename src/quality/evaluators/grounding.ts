@@ -42,8 +42,8 @@ interface ClaimTokens {
 const PREFIX = 5;
 const FIRST_PERSON = new Set(['i', "i'm", "i've", "i'd", "i'll", 'im', 'ive', 'me', 'my', 'mine', 'myself']);
 
-function tokensOf(text: string): ClaimTokens {
-  const ws = words(text);
+/** Content stems in order and the adjacent pairs among them. */
+function stemsAndPairs(ws: readonly string[]): { stems: string[]; pairs: string[] } {
   const stems: string[] = [];
   const pairs: string[] = [];
   let prev: string | null = null;
@@ -54,14 +54,24 @@ function tokensOf(text: string): ClaimTokens {
     if (prev !== null) pairs.push(`${prev} ${s}`);
     prev = s;
   }
-  const lead = ws[0] === 'no' || ws[0] === 'nope' || ws[0] === 'yes' ? ws.slice(1) : ws;
-  const nums = numberMentions(text);
+  return { stems, pairs };
+}
+
+/** A leading "no"/"yes" answers the user; it does not negate the statement after it. */
+function polarityOf(ws: readonly string[]): boolean {
+  return hasNegation(ws[0] === 'no' || ws[0] === 'nope' || ws[0] === 'yes' ? ws.slice(1) : ws);
+}
+
+function tokensOf(text: string): ClaimTokens {
+  const ws = words(text);
+  const { stems, pairs } = stemsAndPairs(ws);
+  const nums = numberMentions(ws);
   return {
     stems,
     pairs,
     numbers: nums.map((n) => n.value),
     checkable: nums.filter((n) => n.digits || n.value > 10).map((n) => n.value),
-    negated: hasNegation(lead),
+    negated: polarityOf(ws),
     firstPerson: ws.some((w) => FIRST_PERSON.has(w)),
     names: namesIn(text),
   };
@@ -78,8 +88,17 @@ function namesIn(text: string): string[] {
 }
 
 function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
-  const t = tokensOf(text);
-  return { id, source, text, stems: new Set(t.stems), pairs: new Set(t.pairs), numbers: t.numbers, negated: t.negated };
+  const ws = words(text);
+  const { stems, pairs } = stemsAndPairs(ws);
+  return {
+    id,
+    source,
+    text,
+    stems: new Set(stems),
+    pairs: new Set(pairs),
+    numbers: numberMentions(ws).map((n) => n.value),
+    negated: polarityOf(ws),
+  };
 }
 
 /** The evidence a response is checked against: context sentences, plus KB passages fetched per claim. */

@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerQualityCommand } from './cli.js';
+
+function sink(): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      w.text += String(chunk);
+      cb();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
+}
+
+async function run(args: string[]) {
+  const stdout = sink();
+  const stderr = sink();
+  const program = new Command('llmscope').exitOverride();
+  registerQualityCommand(program, { stdout, stderr });
+  await program.parseAsync(['node', 'llmscope', ...args]);
+  return { stdout: stdout.text, stderr: stderr.text };
+}
+
+describe('llmscope quality score', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-score-'));
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(
+    input,
+    [
+      JSON.stringify({
+        id: 'a',
+        context: 'The Eiffel Tower was completed in 1889. It is 330 metres tall.',
+        response: 'It was completed in 1889 and is 330 metres tall.',
+      }),
+      JSON.stringify({
+        id: 'b',
+        context: ['The Eiffel Tower was completed in 1889.'],
+        question: 'When?',
+        response: 'It was completed in 1925.',
+      }),
+      '{ not json',
+      JSON.stringify({ id: 'c', context: 'x' }),
+      '',
+      JSON.stringify({
+        id: 'd',
+        context: '[1] Water boils at 100 °C at sea level.',
+        response: 'Water boils at 100 °C [1], see https://made-up.example/boil.',
+      }),
+    ].join('\n'),
+  );
+
+  it('adds hallucination_score, verdict and claims with evidence; reports bad lines by number', async () => {
+    const output = join(dir, 'out.jsonl');
+    const { stderr } = await run(['quality', 'score', '--input', input, '--output', output]);
+    const rows = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'd']);
+    expect(rows[0]).toMatchObject({ verdict: 'pass' });
+    expect(rows[0].hallucination_score).toBeLessThan(0.4);
+    expect(rows[1]).toMatchObject({ verdict: 'fail' });
+    expect(rows[1].claims[0]).toMatchObject({ status: 'contradicted' });
+    expect(rows[1].claims[0].evidence[0].text).toContain('1889');
+    expect(rows[2].verdict).toBe('fail');
+    expect(rows[2].evaluations.attribution.verdict).toBe('fail');
+    expect(stderr).toMatch(/in\.jsonl:3: not valid JSON/);
+    expect(stderr).toMatch(/in\.jsonl:4: response: /);
+    expect(stderr).toMatch(/scored 3 response\(s\).*2 flagged, 2 bad line\(s\)/);
+  });
+
+  it('writes to stdout without --output', async () => {
+    const { stdout } = await run(['quality', 'score', '--input', input]);
+    expect(stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('says what is wrong with a missing file', async () => {
+    await expect(run(['quality', 'score', '--input', join(dir, 'nope.jsonl')])).rejects.toThrow(/no such file/);
+  });
+});

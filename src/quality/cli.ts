@@ -1,0 +1,85 @@
+// `llmscope quality score --input FILE.jsonl [--output FILE]`: offline hallucination scoring of JSONL records.
+// A progress bar goes to stderr for long files (when stderr is a terminal); bad lines are reported with their line
+// numbers and skipped, never a crash.
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { KnowledgeBase } from './knowledge.js';
+import { createScorer, scoreFile } from './score.js';
+
+/** Files above this size get a progress bar. */
+const BAR_BYTES = 256 * 1024;
+
+export interface QualityCliIo {
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
+}
+
+export function registerQualityCommand(
+  program: Command,
+  io: QualityCliIo = { stdout: process.stdout, stderr: process.stderr },
+): void {
+  const quality = program.command('quality').description('response quality: offline hallucination scoring');
+  quality
+    .command('score')
+    .description(
+      'score {id, context?, question?, response} JSON lines for hallucination; adds hallucination_score, verdict, claims',
+    )
+    .requiredOption('--input <file>', 'JSON Lines file to score')
+    .option('--output <file>', 'where to write the scored lines (default: stdout)')
+    .option(
+      '--knowledge <dir>',
+      'folder of .txt/.md/.jsonl documents to check claims against, besides each line’s context',
+    )
+    .option('--threshold <t>', 'grounding score at or above which a response fails (0..1)', '0.4')
+    .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string }) => {
+      const threshold = Number(o.threshold);
+      if (!(threshold >= 0 && threshold <= 1))
+        throw new Error(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);
+      try {
+        await stat(o.input);
+      } catch {
+        throw new Error(`cannot read --input ${o.input}: no such file`);
+      }
+      let knowledge: KnowledgeBase | undefined;
+      if (o.knowledge) {
+        knowledge = await KnowledgeBase.fromFolder(o.knowledge);
+        for (const w of knowledge.warnings) io.stderr.write(`knowledge: ${w}\n`);
+        io.stderr.write(`knowledge: ${knowledge.size} passages from ${o.knowledge}\n`);
+      }
+      const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
+      const size = (await stat(o.input)).size;
+      const bar =
+        io.stderr.isTTY && size > BAR_BYTES
+          ? new SingleBar({
+              format: 'scoring [{bar}] {percentage}% | {value}/{total} KiB | ETA {eta}s',
+              hideCursor: true,
+              stream: io.stderr as NodeJS.WritableStream,
+            })
+          : null;
+      bar?.start(Math.ceil(size / 1024), 0);
+      const badLines: string[] = [];
+      const t0 = performance.now();
+      const r = await scoreFile(o.input, out, createScorer({ knowledge, threshold }), {
+        onProgress: (bytes) => bar?.update(Math.ceil(bytes / 1024)),
+        onBadLine: (line, error) => {
+          const msg = `${o.input}:${line}: ${error}`;
+          if (bar) badLines.push(msg);
+          else io.stderr.write(`${msg}\n`);
+        },
+      });
+      bar?.stop();
+      for (const m of badLines) io.stderr.write(`${m}\n`);
+      if (o.output)
+        await new Promise<void>((resolve, reject) =>
+          (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())),
+        );
+      const s = ((performance.now() - t0) / 1000).toFixed(1);
+      io.stderr.write(
+        `scored ${r.scored} response(s) in ${s} s: ${r.failed} flagged, ${r.bad.length} bad line(s)${o.output ? ` → ${o.output}` : ''}\n`,
+      );
+      if (r.scored === 0 && r.bad.length > 0) process.exitCode = 1;
+    });
+}

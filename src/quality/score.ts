@@ -1,0 +1,138 @@
+// Offline hallucination scoring: one `{id, context?, question?, response}` record in, the same record out with
+// `hallucination_score`, `verdict`, `claims` (each with its evidence) and the per-evaluator results. The model-free
+// evaluators run (grounding, source attribution, self-consistency); the combined score is the grounding score,
+// raised to any other evaluator's score when that evaluator fails.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { z } from 'zod';
+import { SourceAttributionEvaluator } from './evaluators/attribution.js';
+import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
+import { GroundingEvaluator } from './evaluators/grounding.js';
+import type { ClaimResult, EvaluationResult, Verdict } from './evaluators/types.js';
+import type { KnowledgeBase } from './knowledge.js';
+
+export const scoreInputSchema = z
+  .object({
+    id: z.union([z.string(), z.number()]).optional(),
+    context: z.union([z.string(), z.array(z.string())]).optional(),
+    question: z.string().optional(),
+    response: z.string(),
+  })
+  .loose();
+
+export type ScoreInput = z.infer<typeof scoreInputSchema>;
+
+export interface ScoreOutput extends Record<string, unknown> {
+  hallucination_score: number;
+  verdict: Verdict;
+  claims: ClaimResult[];
+  explanation: string;
+  evaluations: Record<string, { verdict: Verdict; score: number; explanation: string }>;
+}
+
+export interface Scorer {
+  score(input: ScoreInput): ScoreOutput;
+}
+
+/** Builds the offline scorer (synchronous: all three evaluators are model-free). */
+export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: number } = {}): Scorer {
+  const grounding = new GroundingEvaluator({ threshold: opts.threshold ?? 0.4 });
+  const attribution = new SourceAttributionEvaluator();
+  const consistency = new SelfConsistencyEvaluator();
+  return {
+    score(input) {
+      const context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
+      const ev = { context, question: input.question, response: input.response, knowledge: opts.knowledge };
+      return combine(input, [grounding.check(ev), attribution.check(ev), consistency.check(input.response)]);
+    },
+  };
+}
+
+/** One result from several evaluators: failures raise the score; verdict is the worst decisive one. */
+export function combine(input: Record<string, unknown>, results: readonly EvaluationResult[]): ScoreOutput {
+  const [first] = results;
+  let score = first?.verdict === 'unknown' || first?.verdict === 'error' ? 0 : (first?.score ?? 0);
+  let verdict: Verdict = first?.verdict ?? 'unknown';
+  const claims: ClaimResult[] = [];
+  const explanations: string[] = [];
+  const evaluations: ScoreOutput['evaluations'] = {};
+  for (const r of results) {
+    evaluations[r.evaluator] = { verdict: r.verdict, score: r.score, explanation: r.explanation };
+    if (r.verdict === 'fail') {
+      score = Math.max(score, r.score);
+      verdict = 'fail';
+    } else if (r.verdict === 'pass' && verdict === 'unknown') verdict = 'pass';
+    for (const c of r.claims ?? []) if (r === first || c.status !== 'supported') claims.push(c);
+    if (r.verdict === 'fail' || r === first) explanations.push(`${r.evaluator}: ${r.explanation}`);
+  }
+  return {
+    ...input,
+    hallucination_score: Math.round(score * 1000) / 1000,
+    verdict,
+    claims,
+    explanation: explanations.join(' | '),
+    evaluations,
+  };
+}
+
+export interface ScoreFileResult {
+  scored: number;
+  failed: number;
+  bad: { line: number; error: string }[];
+}
+
+/**
+ * Scores a JSONL file line by line (streaming, so any size fits in memory). Bad lines are reported with their line
+ * number and skipped; `onProgress` gets bytes read so far and the file size.
+ */
+export async function scoreFile(
+  path: string,
+  out: Writable,
+  scorer: Scorer,
+  opts: { onProgress?: (bytes: number, total: number) => void; onBadLine?: (line: number, error: string) => void } = {},
+): Promise<ScoreFileResult> {
+  const total = (await stat(path)).size;
+  const rl = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  const result: ScoreFileResult = { scored: 0, failed: 0, bad: [] };
+  let line = 0;
+  let bytes = 0;
+  const bad = (error: string): void => {
+    result.bad.push({ line, error });
+    opts.onBadLine?.(line, error);
+  };
+  for await (const raw of rl) {
+    line++;
+    bytes += Buffer.byteLength(raw) + 1;
+    if (line % 50 === 0) opts.onProgress?.(Math.min(bytes, total), total);
+    if (!raw.trim()) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      bad(`not valid JSON (${(err as Error).message})`);
+      continue;
+    }
+    const parsed = scoreInputSchema.safeParse(json);
+    if (!parsed.success) {
+      bad(parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; '));
+      continue;
+    }
+    let o: ScoreOutput;
+    try {
+      o = scorer.score(parsed.data);
+    } catch (err) {
+      bad(`scoring failed: ${(err as Error).message}`);
+      continue;
+    }
+    result.scored++;
+    if (o.verdict === 'fail') result.failed++;
+    if (!out.write(`${JSON.stringify(o)}\n`)) await new Promise((r) => out.once('drain', r));
+  }
+  opts.onProgress?.(total, total);
+  return result;
+}
