@@ -1,0 +1,155 @@
+// GET /api/requests (ledger search, newest first, keyset pages) and GET /api/requests/:id (one call with its
+// spans, events, and whatever later capabilities attach: evaluations, feedback, ...).
+import { z } from 'zod';
+import { CALL_STATUSES, type CallEvent, callToWire, ENDPOINTS, type LlmCall, type SpanRecord } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import { type CallQuery, MAX_PAGE_SIZE, type Store } from '../store/index.js';
+import { type Router, sendJson } from './http.js';
+
+/**
+ * Adds fields to the detail view of one call (e.g. quality's `{ evaluations, feedback }`); its keys are merged
+ * over the record. A failing extra is left out (and reported to `onExtraError`) — the call still shows.
+ */
+export type DetailExtra = (requestId: string, call: LlmCall) => Promise<Record<string, unknown>>;
+
+export interface RequestRoutesOptions {
+  /** Read on every request, so a capability may push its extra after the routes are registered. */
+  detailExtras?: DetailExtra[];
+  onExtraError?: (err: unknown) => void;
+}
+
+const TIME_FORM = 'an ISO 8601 date-time (e.g. 2025-01-31T12:00:00Z) or epoch milliseconds';
+const EPOCH_MS = /^\d{1,16}$/;
+const isoDateTime = z.iso.datetime({ offset: true });
+const isoDate = z.iso.date();
+const MAX_TIME = 8.64e15; // the largest time a JS Date can hold
+
+const time = z
+  .string()
+  .refine((s) => EPOCH_MS.test(s) || isoDateTime.safeParse(s).success || isoDate.safeParse(s).success, {
+    message: `expected ${TIME_FORM}`,
+  })
+  .transform((s) => (EPOCH_MS.test(s) ? Number(s) : Date.parse(s)))
+  .refine((n) => Number.isFinite(n) && n <= MAX_TIME, { message: `expected ${TIME_FORM} within the range of dates` });
+
+const text = (max: number) => z.string().max(max, { message: `expected at most ${max} characters` });
+
+const listQuery = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  model: text(256).optional(),
+  provider: text(256).optional(),
+  status: z
+    .enum(CALL_STATUSES as [string, ...string[]], { message: `expected one of ${CALL_STATUSES.join(', ')}` })
+    .optional(),
+  user: text(256).optional(),
+  team: text(256).optional(),
+  feature: text(256).optional(),
+  endpoint: z
+    .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
+    .optional(),
+  q: text(256).optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { message: `expected an integer from 1 to ${MAX_PAGE_SIZE}` })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, { message: `expected an integer from 1 to ${MAX_PAGE_SIZE}` })
+    .optional(),
+  cursor: text(1024).optional(),
+});
+
+/** Parses the search parameters of GET /api/requests; empty values count as absent; unknown ones are ignored. */
+export function parseRequestsQuery(url: URL): CallQuery {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (v !== '') raw[k] = v;
+  const r = listQuery.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const param = String(issue?.path[0] ?? '');
+    const got = raw[param];
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `invalid query parameter "${param}": ${issue?.message ?? 'invalid value'}${got === undefined ? '' : `, got "${got.slice(0, 100)}"`}`,
+      { param },
+    );
+  }
+  const q = r.data;
+  if (q.from !== undefined && q.to !== undefined && q.from >= q.to)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'invalid query parameters: "from" must be before "to"', {
+      param: 'from',
+    });
+  return {
+    from: q.from,
+    to: q.to,
+    model: q.model,
+    provider: q.provider,
+    status: q.status as CallQuery['status'],
+    user: q.user,
+    team: q.team,
+    feature: q.feature,
+    endpoint: q.endpoint as CallQuery['endpoint'],
+    text: q.q,
+    limit: q.limit,
+    cursor: q.cursor,
+  };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** A span in snake_case wire form, times as ISO 8601. */
+export function spanToWire(s: SpanRecord) {
+  return {
+    trace_id: s.traceId,
+    span_id: s.spanId,
+    parent_span_id: s.parentSpanId,
+    name: s.name,
+    kind: s.kind,
+    start_time: iso(s.startTime),
+    end_time: iso(s.endTime),
+    duration_ms: round3(s.endTime - s.startTime),
+    status: s.status,
+    attributes: s.attributes,
+    events: s.events.map((e) => ({ name: e.name, time: iso(e.time), attributes: e.attributes ?? {} })),
+  };
+}
+
+export function eventToWire(e: CallEvent) {
+  return { time: iso(e.time), name: e.name, attributes: e.attributes ?? {} };
+}
+
+/** The detail view of one call: its wire record, spans, events, empty evaluations/feedback, and content if captured. */
+export function callDetail(c: LlmCall): Record<string, unknown> {
+  return {
+    ...callToWire(c),
+    spans: c.spans.map(spanToWire),
+    events: c.events.map(eventToWire),
+    evaluations: [],
+    feedback: [],
+    ...(c.content ? { content: { input: c.content.input, output: c.content.output } } : {}),
+  };
+}
+
+export function registerRequestRoutes(router: Router, store: Store, opts: RequestRoutesOptions = {}): void {
+  router.get('/api/requests', async ({ res, url }) => {
+    const page = await store.listCalls(parseRequestsQuery(url));
+    sendJson(res, 200, { data: page.items.map(callToWire), next_cursor: page.nextCursor });
+  });
+
+  router.get('/api/requests/:id', async ({ res, params }) => {
+    const id = params['id'] ?? '';
+    const call = await store.getCall(id);
+    if (!call)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_NOT_FOUND',
+        `no call with request_id "${id}" in the store; it may not be recorded yet, or retention removed it`,
+      );
+    const body = callDetail(call);
+    const extras = await Promise.allSettled((opts.detailExtras ?? []).map((f) => f(id, call)));
+    for (const r of extras) {
+      if (r.status === 'fulfilled') Object.assign(body, r.value);
+      else opts.onExtraError?.(r.reason);
+    }
+    sendJson(res, 200, body);
+  });
+}

@@ -1,0 +1,45 @@
+// Public face of store/: the Store contract, `createStore(url)` choosing the implementation, and the helpers
+// (histograms, rollup arithmetic) that readers of rollups need.
+import { LlmscopeError } from '../errors.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+import type { Store } from './store.js';
+
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './cursor.js';
+export * from './histogram.js';
+export { ERROR_STATUSES, HOUR_MS, MINUTE_MS, ROLLUP_DIMENSIONS, stepMs } from './rollup.js';
+export type { SqliteMigration } from './sqlite/migrations.js';
+export { CORE_NAMESPACE, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export type * from './store.js';
+
+/** The file path of a `sqlite:` URL: `sqlite:PATH`, `sqlite://PATH` or `sqlite::memory:`. */
+export function sqlitePathOf(url: string): string {
+  let rest = url.slice('sqlite:'.length);
+  if (rest.startsWith('//')) rest = rest.slice(2);
+  return rest;
+}
+
+/**
+ * Opens the store a `storage.url` names (not yet migrated: call `migrate()`). `sqlite:PATH` (the directory is
+ * created), `sqlite::memory:` for tests. PostgreSQL URLs are recognised but not in this build.
+ */
+export function createStore(url: string, opts: SqliteStoreOptions = {}): Store {
+  const u = url.trim();
+  if (u.startsWith('sqlite:')) {
+    const path = sqlitePathOf(u);
+    if (!path)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `storage.url "${url}" names no file; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db) or sqlite::memory:`,
+      );
+    return new SqliteStore(path, opts);
+  }
+  if (/^postgres(ql)?:\/\//i.test(u))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      'storage.url is a PostgreSQL URL, but PostgreSQL support is not in this build yet; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db)',
+    );
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_CONFIG_INVALID',
+    `storage.url "${url}" is not supported; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db) or sqlite::memory:`,
+  );
+}

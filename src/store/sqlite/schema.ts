@@ -1,0 +1,87 @@
+// The store's own tables (migration namespace `core`): the raw call ledger and the per-minute and per-hour rollups.
+import type { SqliteMigration } from './migrations.js';
+
+const rollupTable = (name: string) => `
+CREATE TABLE ${name} (
+  t INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  team TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  client_error INTEGER NOT NULL,
+  upstream_error INTEGER NOT NULL,
+  rate_limited INTEGER NOT NULL,
+  timeout INTEGER NOT NULL,
+  cancelled INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cached_input_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  refusals INTEGER NOT NULL,
+  -- histograms in histogram.ts's packed form (encodeHistogram)
+  latency BLOB NOT NULL,
+  ttft BLOB NOT NULL,
+  tpot BLOB NOT NULL
+);
+-- rows carry up to a few hundred bytes of histograms, so a rowid table with a unique key index, not WITHOUT ROWID
+CREATE UNIQUE INDEX ${name}_key ON ${name} (t, provider, model, endpoint, feature, team);
+`;
+
+export const CORE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'calls ledger and per-minute/per-hour rollups',
+    up: `
+CREATE TABLE calls (
+  request_id TEXT PRIMARY KEY,
+  trace_id TEXT,
+  started_at REAL NOT NULL,
+  ended_at REAL NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  stream INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  error_type TEXT,
+  "user" TEXT,
+  team TEXT,
+  feature TEXT,
+  session TEXT,
+  api_key_id TEXT,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  cached_input_tokens INTEGER,
+  reasoning_tokens INTEGER,
+  token_source TEXT,
+  ttft_ms REAL,
+  tpot_ms REAL,
+  latency_ms REAL NOT NULL,
+  overhead_ms REAL NOT NULL,
+  cost_usd REAL,
+  price TEXT,
+  finish_reason TEXT,
+  refusal INTEGER NOT NULL,
+  request_bytes INTEGER NOT NULL,
+  response_bytes INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  spans TEXT NOT NULL,
+  events TEXT NOT NULL,
+  content TEXT
+);
+-- newest-first listing and keyset paging walk this index; retention deletes by its prefix
+CREATE INDEX calls_started ON calls (started_at, request_id);
+-- the dashboard's equality filters, each in time order (provider and endpoint have few values: the time index serves)
+CREATE INDEX calls_model ON calls (model, started_at);
+CREATE INDEX calls_user ON calls ("user", started_at);
+CREATE INDEX calls_team ON calls (team, started_at);
+CREATE INDEX calls_feature ON calls (feature, started_at);
+CREATE INDEX calls_status ON calls (status, started_at);
+${rollupTable('calls_rollup_minute')}
+${rollupTable('calls_rollup_hour')}
+`,
+  },
+];

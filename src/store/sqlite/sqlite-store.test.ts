@@ -1,0 +1,211 @@
+// SQLite-specific behaviour beyond the shared contract: URLs, pragmas, migrations, failure as rejection, chunked retention.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { LlmscopeError } from '../../errors.js';
+import { encodeCursor } from '../cursor.js';
+import { createStore, SqliteStore } from '../index.js';
+import { makeCall, T0 } from '../store.contract.js';
+import type { CallQuery } from '../store.js';
+import { listCallsSql, RETENTION_CHUNK } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llmscope-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const tempPath = () => join(dir, `case-${++n}`, 'nested', 'llmscope.db');
+
+const open: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+const track = (s: SqliteStore) => {
+  open.push(s);
+  return s;
+};
+
+describe('createStore', () => {
+  it('opens sqlite:PATH, creating the directory, in WAL mode with synchronous=NORMAL', async () => {
+    const path = tempPath();
+    const store = track(createStore(`sqlite:${path}`) as SqliteStore);
+    expect(store).toBeInstanceOf(SqliteStore);
+    expect(store.kind).toBe('sqlite');
+    expect(existsSync(path)).toBe(true);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('accepts sqlite::memory: and sqlite://PATH', async () => {
+    expect(track(createStore('sqlite::memory:') as SqliteStore).path).toBe(':memory:');
+    const path = tempPath();
+    expect(track(createStore(`sqlite://${path}`) as SqliteStore).path).toBe(path);
+  });
+
+  it('refuses PostgreSQL URLs with a config error saying it is not in this build, and unknown schemes', () => {
+    for (const url of ['postgres://u@h/db', 'postgresql://h/db']) {
+      const err = (() => {
+        try {
+          createStore(url);
+        } catch (e) {
+          return e;
+        }
+      })() as LlmscopeError;
+      expect(err).toBeInstanceOf(LlmscopeError);
+      expect(err.code).toBe('LLMSCOPE_ERR_CONFIG_INVALID');
+      expect(err.message).toMatch(/PostgreSQL support is not in this build/);
+    }
+    expect(() => createStore('mysql://x')).toThrow(/sqlite:PATH/);
+    expect(() => createStore('sqlite:')).toThrow(/names no file/);
+  });
+
+  it('says which path it could not open', () => {
+    expect(() => createStore(`sqlite:${dir}`)).toThrow(new RegExp(`cannot open the SQLite database at ${dir}`));
+  });
+});
+
+describe('migrations', () => {
+  it('records applied versions and is safe to run on every start', async () => {
+    const path = tempPath();
+    const a = new SqliteStore(path);
+    await a.migrate();
+    await a.migrate();
+    await a.insertCalls([makeCall(1)]);
+    await a.close();
+    const b = track(new SqliteStore(path));
+    await b.migrate();
+    expect(await b.getCall('req-00001')).not.toBeNull();
+    expect(b.db.prepare('SELECT namespace, version FROM schema_migrations').all()).toEqual([
+      { namespace: 'core', version: 1 },
+    ]);
+  });
+
+  it('lets other modules add tables under their own namespace, before or after migrate()', async () => {
+    const store = track(
+      new SqliteStore(':memory:', {
+        migrations: { gpu: [{ version: 1, name: 'samples', up: 'CREATE TABLE gpu_x (a INTEGER)' }] },
+      }),
+    );
+    await store.migrate();
+    store.registerMigrations('cost', [
+      { version: 2, name: 'add b', up: (db) => db.exec('ALTER TABLE cost_x ADD COLUMN b TEXT') },
+      { version: 1, name: 'daily', up: 'CREATE TABLE cost_x (a INTEGER)' },
+    ]);
+    store.db.prepare('INSERT INTO gpu_x (a) VALUES (1)').run();
+    store.db.prepare("INSERT INTO cost_x (a, b) VALUES (1, 'x')").run();
+    const rows = store.db
+      .prepare('SELECT namespace, version, name FROM schema_migrations ORDER BY namespace, version')
+      .all();
+    expect(rows).toEqual([
+      { namespace: 'core', version: 1, name: 'calls ledger and per-minute/per-hour rollups' },
+      { namespace: 'cost', version: 1, name: 'daily' },
+      { namespace: 'cost', version: 2, name: 'add b' },
+      { namespace: 'gpu', version: 1, name: 'samples' },
+    ]);
+    expect(() => store.registerMigrations('core', [])).toThrow(/belongs to the store/);
+    expect(() => store.registerMigrations('x', [{ version: 0, name: 'bad', up: '' }])).toThrow(/positive integer/);
+  });
+
+  it('rolls back a namespace whose migration fails, leaving no half-applied schema', async () => {
+    const store = track(new SqliteStore(':memory:'));
+    await store.migrate();
+    expect(() =>
+      store.registerMigrations('broken', [
+        { version: 1, name: 'ok', up: 'CREATE TABLE broken_a (a INTEGER)' },
+        { version: 2, name: 'fails', up: 'CREATE TABLE broken_a (a INTEGER)' },
+      ]),
+    ).toThrow(/already exists/);
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'broken_a'").all()).toEqual([]);
+    expect(store.db.prepare("SELECT * FROM schema_migrations WHERE namespace = 'broken'").all()).toEqual([]);
+  });
+
+  it('refuses a database that a newer llmscope upgraded', async () => {
+    const store = track(new SqliteStore(':memory:'));
+    await store.migrate();
+    store.db.prepare("INSERT INTO schema_migrations VALUES ('core', 99, 'future', 0)").run();
+    await expect(store.migrate()).rejects.toThrow(/version 99 .* newer llmscope/);
+  });
+});
+
+describe('failures are rejections, never crashes', () => {
+  it('rejects a whole batch while the database is read-only (PRAGMA query_only), then recovers', async () => {
+    const store = track(new SqliteStore(tempPath()));
+    await store.migrate();
+    await store.insertCalls([makeCall(1)]);
+    store.db.pragma('query_only = ON');
+    await expect(store.insertCalls([makeCall(2), makeCall(3)])).rejects.toThrow(/readonly|read-only|query_only/i);
+    expect(await store.ping()).toBe(false);
+    // reads still work while writes are refused
+    expect((await store.listCalls({})).items).toHaveLength(1);
+    store.db.pragma('query_only = OFF');
+    expect(await store.ping()).toBe(true);
+    await store.insertCalls([makeCall(2)]);
+    expect((await store.listCalls({})).items.map((c) => c.requestId)).toEqual(['req-00002', 'req-00001']);
+    const [p] = await store.queryRollups({ from: T0, to: T0 + 60_000, step: 'minute' });
+    expect(p?.requests).toBe(2); // the refused batch left nothing behind
+  });
+
+  it('stores a non-finite optional measurement as null instead of failing the batch', async () => {
+    const store = track(new SqliteStore(':memory:'));
+    await store.migrate();
+    await store.insertCalls([makeCall(2, { ttftMs: Number.NaN, costUsd: Number.POSITIVE_INFINITY })]);
+    expect(await store.getCall('req-00002')).toMatchObject({ ttftMs: null, costUsd: null });
+    const [p] = await store.queryRollups({ from: T0, to: T0 + 60_000, step: 'minute' });
+    expect(p).toMatchObject({ requests: 1, costUsd: 0, ttft: {} });
+  });
+
+  it('rejects, not throws, before migrate() and after close()', async () => {
+    const store = new SqliteStore(':memory:');
+    const pending = store.insertCalls([makeCall(1)]);
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).rejects.toThrow(/no such table/);
+    await store.close();
+    const closed = store.insertCalls([makeCall(1)]);
+    await expect(closed).rejects.toThrow(/not open/);
+    await expect(store.listCalls({})).rejects.toThrow();
+    await expect(store.applyRetention({ rawBefore: 0, minuteBefore: 0, hourBefore: 0 })).rejects.toThrow();
+  });
+});
+
+describe('retention in chunks', () => {
+  it(`deletes more than one chunk (${RETENTION_CHUNK} rows) and leaves newer rows`, async () => {
+    const store = track(new SqliteStore(tempPath()));
+    await store.migrate();
+    const total = RETENTION_CHUNK * 2 + 500;
+    const calls = Array.from({ length: total }, (_, i) => makeCall(i, { startedAt: T0 + i * 100 }));
+    for (let i = 0; i < total; i += 256) await store.insertCalls(calls.slice(i, i + 256));
+    const cut = T0 + (total - 100) * 100;
+    const r = await store.applyRetention({ rawBefore: cut, minuteBefore: 0, hourBefore: 0 });
+    expect(r).toEqual({ deletedCalls: total - 100, deletedRollups: 0 });
+    expect((await store.listCalls({ limit: 500 })).items).toHaveLength(100);
+  });
+});
+
+describe('query plans', () => {
+  const plan = (store: SqliteStore, sql: string, ...params: unknown[]) =>
+    (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((r) => r.detail)
+      .join('; ');
+
+  it('the newest-first listing, its cursor and the equality filters use an index, not a table scan', async () => {
+    const store = track(new SqliteStore(':memory:'));
+    await store.migrate();
+    const page = (q: CallQuery) => {
+      const { sql, params } = listCallsSql(q, 51);
+      return plan(store, sql, ...params);
+    };
+    const cursor = encodeCursor({ startedAt: T0, requestId: 'req-1' });
+    expect(page({})).toMatch(/calls_started/);
+    expect(page({ from: T0, to: T0 + 1 })).toMatch(
+      /SEARCH calls USING INDEX calls_started \(started_at>\? AND started_at<\?\)/,
+    );
+    // a later page seeks to the cursor rather than scanning the pages before it
+    expect(page({ cursor })).toMatch(/SEARCH calls USING INDEX calls_started \(\(started_at,request_id\)<\(\?,\?\)\)/);
+    expect(page({ model: 'x', cursor })).toMatch(/SEARCH calls USING INDEX calls_model \(model=\? AND started_at<\?\)/);
+    for (const q of [{ user: 'x' }, { team: 'x' }, { feature: 'x' }, { status: 'timeout' as const }])
+      expect(page({ ...q, from: T0 })).toMatch(/SEARCH calls USING INDEX calls_(user|team|feature|status) /);
+    expect(plan(store, 'SELECT * FROM calls_rollup_minute WHERE t >= ? AND t < ?', 0, 1)).toMatch(
+      /calls_rollup_minute_key/,
+    );
+  });
+});

@@ -1,0 +1,576 @@
+// The embedded Store on SQLite (better-sqlite3): WAL, one transaction per batch, rollups folded in memory and
+// upserted once per key. The interface is async so PostgreSQL can implement it too; this implementation is
+// synchronous underneath, and every failure (closed handle, read-only database, full disk) is a rejection.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type {
+  AppliedPrice,
+  CallEvent,
+  CallStatus,
+  Endpoint,
+  LlmCall,
+  SpanRecord,
+  TokenSource,
+} from '../../calls/index.js';
+import { LlmscopeError } from '../../errors.js';
+import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
+import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
+import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
+import type {
+  CallPage,
+  CallQuery,
+  RetentionResult,
+  RollupDimension,
+  RollupPoint,
+  RollupQuery,
+  Store,
+} from '../store.js';
+import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
+import { CORE_MIGRATIONS } from './schema.js';
+
+export const CORE_NAMESPACE = 'core';
+/** Rows deleted per statement by retention; each chunk is its own short write transaction. */
+export const RETENTION_CHUNK = 1000;
+
+export interface SqliteStoreOptions {
+  /** Extra migrations by namespace, applied by `migrate()` after the core schema. */
+  migrations?: Record<string, readonly SqliteMigration[]>;
+  /** How long a writer waits for another connection's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+interface CallRow {
+  request_id: string;
+  trace_id: string | null;
+  started_at: number;
+  ended_at: number;
+  provider: string;
+  model: string;
+  endpoint: string;
+  stream: number;
+  status: string;
+  http_status: number;
+  error_type: string | null;
+  user: string | null;
+  team: string | null;
+  feature: string | null;
+  session: string | null;
+  api_key_id: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  reasoning_tokens: number | null;
+  token_source: string | null;
+  ttft_ms: number | null;
+  tpot_ms: number | null;
+  latency_ms: number;
+  overhead_ms: number;
+  cost_usd: number | null;
+  price: string | null;
+  finish_reason: string | null;
+  refusal: number;
+  request_bytes: number;
+  response_bytes: number;
+  source: string;
+  spans: string;
+  events: string;
+  content: string | null;
+}
+
+interface StoredRollupRow {
+  t: number;
+  provider: string;
+  model: string;
+  endpoint: string;
+  feature: string;
+  team: string;
+  requests: number;
+  ok: number;
+  client_error: number;
+  upstream_error: number;
+  rate_limited: number;
+  timeout: number;
+  cancelled: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cost_usd: number;
+  refusals: number;
+  latency: Buffer;
+  ttft: Buffer;
+  tpot: Buffer;
+}
+
+const CALL_COLUMNS = [
+  'request_id',
+  'trace_id',
+  'started_at',
+  'ended_at',
+  'provider',
+  'model',
+  'endpoint',
+  'stream',
+  'status',
+  'http_status',
+  'error_type',
+  'user',
+  'team',
+  'feature',
+  'session',
+  'api_key_id',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'reasoning_tokens',
+  'token_source',
+  'ttft_ms',
+  'tpot_ms',
+  'latency_ms',
+  'overhead_ms',
+  'cost_usd',
+  'price',
+  'finish_reason',
+  'refusal',
+  'request_bytes',
+  'response_bytes',
+  'source',
+  'spans',
+  'events',
+  'content',
+] as const satisfies readonly (keyof CallRow)[];
+
+const ROLLUP_SUMS = [
+  'requests',
+  'ok',
+  'client_error',
+  'upstream_error',
+  'rate_limited',
+  'timeout',
+  'cancelled',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'cost_usd',
+  'refusals',
+] as const;
+const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
+const ROLLUP_KEY = ['t', 'provider', 'model', 'endpoint', 'feature', 'team'] as const;
+const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
+
+/** Optional numbers: a non-finite value (NaN from a bad measurement) is stored as unknown, not as a failed batch. */
+const n = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const s = (v: string | null | undefined): string | null => (v === undefined || v === null ? null : v);
+
+function rowOf(c: LlmCall): CallRow {
+  return {
+    request_id: c.requestId,
+    trace_id: s(c.traceId),
+    started_at: c.startedAt,
+    ended_at: c.endedAt,
+    provider: c.provider,
+    model: c.model,
+    endpoint: c.endpoint,
+    stream: c.stream ? 1 : 0,
+    status: c.status,
+    http_status: c.httpStatus,
+    error_type: s(c.errorType),
+    user: s(c.user),
+    team: s(c.team),
+    feature: s(c.feature),
+    session: s(c.session),
+    api_key_id: s(c.apiKeyId),
+    input_tokens: n(c.inputTokens),
+    output_tokens: n(c.outputTokens),
+    cached_input_tokens: n(c.cachedInputTokens),
+    reasoning_tokens: n(c.reasoningTokens),
+    token_source: s(c.tokenSource),
+    ttft_ms: n(c.ttftMs),
+    tpot_ms: n(c.tpotMs),
+    latency_ms: c.latencyMs,
+    overhead_ms: c.overheadMs,
+    cost_usd: n(c.costUsd),
+    price: c.price ? JSON.stringify(c.price) : null,
+    finish_reason: s(c.finishReason),
+    refusal: c.refusal ? 1 : 0,
+    request_bytes: c.requestBytes ?? 0,
+    response_bytes: c.responseBytes ?? 0,
+    source: c.source,
+    spans: JSON.stringify(c.spans ?? []),
+    events: JSON.stringify(c.events ?? []),
+    content: c.content ? JSON.stringify(c.content) : null,
+  };
+}
+
+function callOf(r: CallRow): LlmCall {
+  return {
+    requestId: r.request_id,
+    traceId: r.trace_id,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint as Endpoint,
+    stream: r.stream === 1,
+    status: r.status as CallStatus,
+    httpStatus: r.http_status,
+    errorType: r.error_type,
+    user: r.user,
+    team: r.team,
+    feature: r.feature,
+    session: r.session,
+    apiKeyId: r.api_key_id,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    tokenSource: r.token_source as TokenSource | null,
+    ttftMs: r.ttft_ms,
+    tpotMs: r.tpot_ms,
+    latencyMs: r.latency_ms,
+    overheadMs: r.overhead_ms,
+    costUsd: r.cost_usd,
+    price: r.price ? (JSON.parse(r.price) as AppliedPrice) : null,
+    finishReason: r.finish_reason,
+    refusal: r.refusal === 1,
+    requestBytes: r.request_bytes,
+    responseBytes: r.response_bytes,
+    source: r.source as LlmCall['source'],
+    spans: JSON.parse(r.spans) as SpanRecord[],
+    events: JSON.parse(r.events) as CallEvent[],
+    content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
+  };
+}
+
+function rollupOf(r: StoredRollupRow): RollupRow {
+  const statuses = emptyStatuses();
+  statuses.ok = r.ok;
+  statuses.client_error = r.client_error;
+  statuses.upstream_error = r.upstream_error;
+  statuses.rate_limited = r.rate_limited;
+  statuses.timeout = r.timeout;
+  statuses.cancelled = r.cancelled;
+  return {
+    t: r.t,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint,
+    feature: r.feature,
+    team: r.team,
+    requests: r.requests,
+    statuses,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    costUsd: r.cost_usd,
+    refusals: r.refusals,
+    latency: decodeHistogram(r.latency),
+    ttft: decodeHistogram(r.ttft),
+    tpot: decodeHistogram(r.tpot),
+  };
+}
+
+function storedRollupOf(r: RollupRow): StoredRollupRow {
+  return {
+    t: r.t,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint,
+    feature: r.feature,
+    team: r.team,
+    requests: r.requests,
+    ok: r.statuses.ok,
+    client_error: r.statuses.client_error,
+    upstream_error: r.statuses.upstream_error,
+    rate_limited: r.statuses.rate_limited,
+    timeout: r.statuses.timeout,
+    cancelled: r.statuses.cancelled,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    cached_input_tokens: r.cachedInputTokens,
+    cost_usd: r.costUsd,
+    refusals: r.refusals,
+    latency: encodeHistogram(r.latency),
+    ttft: encodeHistogram(r.ttft),
+    tpot: encodeHistogram(r.tpot),
+  };
+}
+
+/**
+ * The SQL of a rollup query: rows of the step's table with bucket start in [from, to), summed in SQL per
+ * (t, groupBy dimensions) — histograms with the `llmscope_hist_sum` aggregate — so only one row per point
+ * comes back to JavaScript. Dimensions not grouped by come back as ''.
+ */
+export function rollupSql(query: RollupQuery): { sql: string; params: (string | number)[] } {
+  const dims = ROLLUP_KEY.slice(1) as readonly string[];
+  const where = ['t >= ?', 't < ?'];
+  const params: (string | number)[] = [query.from, query.to];
+  const refuse = (what: string, name: string, param: string) =>
+    new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `cannot ${what} rollups by "${name}"; use one of ${dims.join(', ')}`,
+      { param },
+    );
+  for (const [dim, v] of Object.entries(query.filter ?? {})) {
+    if (v === undefined) continue;
+    if (!dims.includes(dim)) throw refuse('filter', dim, dim);
+    where.push(`${dim} = ?`);
+    params.push(v);
+  }
+  const groupBy = [...new Set(query.groupBy ?? [])];
+  for (const d of groupBy) if (!dims.includes(d)) throw refuse('group', d, 'groupBy');
+  const select = [
+    't',
+    ...dims.map((d) => (groupBy.includes(d as RollupDimension) ? d : `'' AS ${d}`)),
+    ...ROLLUP_SUMS.map((c) => `SUM(${c}) AS ${c}`),
+    ...ROLLUP_HISTOGRAMS.map((c) => `llmscope_hist_sum(${c}) AS ${c}`),
+  ];
+  const sql = `SELECT ${select.join(', ')} FROM ${ROLLUP_TABLES[query.step]} WHERE ${where.join(' AND ')}
+    GROUP BY ${['t', ...groupBy].join(', ')}`;
+  return { sql, params };
+}
+
+/** Escapes LIKE wildcards so a search for `a_b` finds exactly that text. */
+const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id); the
+ * cursor is a row-value bound, so SQLite seeks the index straight to it instead of scanning earlier pages.
+ * The text search is a case-insensitive substring match (LIKE, wildcards escaped) and cannot use an index:
+ * it scans newest-first within the other filters until the page is full.
+ */
+export function listCallsSql(query: CallQuery, rows: number): { sql: string; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const eq = (col: string, v: string | undefined) => {
+    if (v === undefined) return;
+    where.push(`${col} = ?`);
+    params.push(v);
+  };
+  if (query.from !== undefined) {
+    where.push('started_at >= ?');
+    params.push(query.from);
+  }
+  if (query.to !== undefined) {
+    where.push('started_at < ?');
+    params.push(query.to);
+  }
+  eq('model', query.model);
+  eq('provider', query.provider);
+  eq('status', query.status);
+  eq('"user"', query.user);
+  eq('team', query.team);
+  eq('feature', query.feature);
+  eq('endpoint', query.endpoint);
+  if (query.text) {
+    const like = `%${likeEscape(query.text)}%`;
+    where.push("(request_id LIKE ? ESCAPE '\\' OR trace_id LIKE ? ESCAPE '\\' OR session LIKE ? ESCAPE '\\')");
+    params.push(like, like, like);
+  }
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    where.push('(started_at, request_id) < (?, ?)');
+    params.push(c.startedAt, c.requestId);
+  }
+  params.push(rows);
+  const sql = `SELECT * FROM calls${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, request_id DESC LIMIT ?`;
+  return { sql, params };
+}
+
+interface Statements {
+  insertCall: Statement<[CallRow]>;
+  upsertMinute: Statement<[StoredRollupRow]>;
+  upsertHour: Statement<[StoredRollupRow]>;
+  getCall: Statement<[string]>;
+  ping: Statement<[]>;
+}
+
+/**
+ * Store on an embedded SQLite file. `path` is a file path (its directory is created) or `:memory:`.
+ *
+ * Other capabilities add tables to the same database through the migration mechanism: pass
+ * `{ migrations: { gpu: [...] } }` to the constructor, or call `registerMigrations('gpu', [...])` — before
+ * `migrate()` they run with it, after it they run at once. Each namespace is versioned on its own in
+ * `schema_migrations`. `db` is the better-sqlite3 handle, for those modules' own statements.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database;
+  readonly path: string;
+  private readonly extraMigrations = new Map<string, readonly SqliteMigration[]>();
+  private migrated = false;
+  private stmts: Statements | null = null;
+  /** Prepared statements for the dynamic queries, by SQL text (the set of filter combinations is small and fixed). */
+  private readonly dynamic = new Map<string, Statement>();
+  private readonly insertTx: BetterSqlite3.Transaction<(calls: readonly LlmCall[]) => void>;
+
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    const memory = path === ':memory:' || path === '';
+    this.path = memory ? ':memory:' : resolve(path);
+    try {
+      if (!memory) mkdirSync(dirname(this.path), { recursive: true });
+      this.db = new BetterSqlite3(this.path);
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      if (!memory) this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('temp_store = MEMORY');
+      this.db.pragma('cache_size = -16000');
+    } catch (err) {
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `cannot open the SQLite database at ${this.path} (${(err as Error).message}); check storage.url (sqlite:PATH) and that its directory is writable`,
+      );
+    }
+    // Merges two stored histograms inside the rollup upsert, so a batch costs one statement per rollup key.
+    this.db.function('llmscope_hist_merge', { deterministic: true }, (a: unknown, b: unknown) =>
+      mergeEncoded(a as Buffer | null, b as Buffer | null),
+    );
+    this.db.aggregate('llmscope_hist_sum', {
+      start: () => null,
+      step: (acc: unknown, h: unknown) => mergeEncoded(acc as Buffer | null, h as Buffer | null),
+    });
+    this.insertTx = this.db.transaction((calls: readonly LlmCall[]) => this.insertBatch(calls));
+    for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
+  }
+
+  /**
+   * Adds a capability's migrations under its own namespace (not `core`). Applied by `migrate()`, or right away
+   * (synchronously, throwing on failure) when the store has already been migrated.
+   */
+  registerMigrations(namespace: string, migrations: readonly SqliteMigration[]): void {
+    if (namespace === CORE_NAMESPACE)
+      throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the "core" migration namespace belongs to the store itself');
+    const all = [...(this.extraMigrations.get(namespace) ?? []), ...migrations];
+    validateMigrations(namespace, all);
+    this.extraMigrations.set(namespace, all);
+    if (this.migrated) applyMigrations(this.db, namespace, all);
+  }
+
+  async migrate(): Promise<void> {
+    applyMigrations(this.db, CORE_NAMESPACE, CORE_MIGRATIONS);
+    for (const [ns, list] of this.extraMigrations) applyMigrations(this.db, ns, list);
+    this.migrated = true;
+  }
+
+  private statements(): Statements {
+    if (this.stmts) return this.stmts;
+    const cols = CALL_COLUMNS.map((c) => (c === 'user' ? '"user"' : c));
+    const upsert = (table: string) => {
+      const all = [...ROLLUP_KEY, ...ROLLUP_SUMS, ...ROLLUP_HISTOGRAMS];
+      return this.db.prepare<[StoredRollupRow]>(
+        `INSERT INTO ${table} (${all.join(', ')}) VALUES (${all.map((c) => `@${c}`).join(', ')})
+         ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET
+         ${ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
+         ${ROLLUP_HISTOGRAMS.map((c) => `${c} = llmscope_hist_merge(${c}, excluded.${c})`).join(', ')}`,
+      );
+    };
+    this.stmts = {
+      insertCall: this.db.prepare<[CallRow]>(
+        `INSERT OR IGNORE INTO calls (${cols.join(', ')}) VALUES (${CALL_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+      ),
+      upsertMinute: upsert(ROLLUP_TABLES.minute),
+      upsertHour: upsert(ROLLUP_TABLES.hour),
+      getCall: this.db.prepare<[string]>('SELECT * FROM calls WHERE request_id = ?'),
+      ping: this.db.prepare<[]>('SELECT 1'),
+    };
+    return this.stmts;
+  }
+
+  private prepared(sql: string): Statement {
+    let st = this.dynamic.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.dynamic.size < 512) this.dynamic.set(sql, st);
+    }
+    return st;
+  }
+
+  private insertBatch(calls: readonly LlmCall[]): void {
+    const st = this.statements();
+    const minute = new RollupBatch(MINUTE_MS);
+    const hour = new RollupBatch(HOUR_MS);
+    for (const c of calls) {
+      // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
+      if (st.insertCall.run(rowOf(c)).changes === 0) continue;
+      minute.add(c);
+      hour.add(c);
+    }
+    for (const r of minute.values()) st.upsertMinute.run(storedRollupOf(r));
+    for (const r of hour.values()) st.upsertHour.run(storedRollupOf(r));
+  }
+
+  async insertCalls(calls: readonly LlmCall[]): Promise<void> {
+    if (calls.length === 0) return;
+    this.insertTx.immediate(calls);
+  }
+
+  async getCall(requestId: string): Promise<LlmCall | null> {
+    const row = this.statements().getCall.get(requestId) as CallRow | undefined;
+    return row ? callOf(row) : null;
+  }
+
+  async listCalls(query: CallQuery): Promise<CallPage> {
+    const limit = pageSize(query.limit);
+    const { sql, params } = listCallsSql(query, limit + 1);
+    const rows = this.prepared(sql).all(...params) as CallRow[];
+    const more = rows.length > limit;
+    const items = (more ? rows.slice(0, limit) : rows).map(callOf);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: more && last ? encodeCursor({ startedAt: last.startedAt, requestId: last.requestId }) : null,
+    };
+  }
+
+  async queryRollups(query: RollupQuery): Promise<RollupPoint[]> {
+    const { sql, params } = rollupSql(query);
+    const rows = (this.prepared(sql).all(...params) as StoredRollupRow[]).map(rollupOf);
+    return pointsOf(rows, query.groupBy ?? []);
+  }
+
+  /** Deletes rows of `table` where `col < before`, a chunk per statement, yielding between chunks. */
+  private async deleteBefore(table: string, col: string, before: number): Promise<number> {
+    const st = this.prepared(
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${col} < ? LIMIT ${RETENTION_CHUNK})`,
+    );
+    let total = 0;
+    for (;;) {
+      const { changes } = st.run(before);
+      total += changes;
+      if (changes < RETENTION_CHUNK) return total;
+      await yieldToEventLoop();
+    }
+  }
+
+  async applyRetention(opts: {
+    rawBefore: number;
+    minuteBefore: number;
+    hourBefore: number;
+  }): Promise<RetentionResult> {
+    const deletedCalls = await this.deleteBefore('calls', 'started_at', opts.rawBefore);
+    const minute = await this.deleteBefore(ROLLUP_TABLES.minute, 't', opts.minuteBefore);
+    const hour = await this.deleteBefore(ROLLUP_TABLES.hour, 't', opts.hourBefore);
+    return { deletedCalls, deletedRollups: minute + hour };
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      if (!this.db.open) return false;
+      this.statements().ping.get();
+      return this.db.pragma('query_only', { simple: true }) === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('optimize');
+    } catch {
+      // best effort: a read-only or busy database closes all the same
+    }
+    this.db.close();
+  }
+}

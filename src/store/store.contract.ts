@@ -1,0 +1,452 @@
+// The Store contract suite: every implementation (SQLite now, PostgreSQL later) runs these same tests, e.g.
+// `describe.each(stores)('%s', (name, make) => storeContract(name, make))` or one `storeContract` call per store.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import { count, quantile, RELATIVE_ACCURACY } from './histogram.js';
+import type { CallQuery, RollupPoint, Store } from './store.js';
+
+export const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
+const MIN = 60_000;
+const HOUR = 3_600_000;
+
+/** A complete call with every optional field filled, varied by `i`; `over` replaces any field. */
+export function makeCall(i: number, over: Partial<LlmCall> = {}): LlmCall {
+  const startedAt = T0 + i * 1000 + 0.25;
+  const latencyMs = 100 + ((i * 37) % 900) + 0.125;
+  return {
+    requestId: `req-${String(i).padStart(5, '0')}`,
+    traceId: `${i.toString(16).padStart(8, '0')}${'a'.repeat(24)}`,
+    startedAt,
+    endedAt: startedAt + latencyMs,
+    provider: i % 4 === 0 ? 'anthropic' : 'openai',
+    model: ['gpt-4o', 'gpt-4o-mini', 'claude'][i % 3] as string,
+    endpoint: i % 5 === 0 ? 'embeddings' : 'chat.completions',
+    stream: i % 2 === 0,
+    status: 'ok',
+    httpStatus: 200,
+    errorType: null,
+    user: `user-${i % 7}`,
+    team: `team-${i % 2}`,
+    feature: i % 3 === 0 ? null : `feature-${i % 3}`,
+    session: `sess-${Math.floor(i / 10)}`,
+    apiKeyId: `key-${i % 3}`,
+    inputTokens: 100 + i,
+    outputTokens: 20 + (i % 50),
+    cachedInputTokens: i % 4,
+    reasoningTokens: i % 3 === 0 ? 5 : null,
+    tokenSource: i % 2 === 0 ? 'usage' : 'tokenizer',
+    ttftMs: i % 2 === 0 ? 40 + (i % 13) + 0.5 : null,
+    tpotMs: i % 2 === 0 ? 10 + (i % 5) / 4 : null,
+    latencyMs,
+    overheadMs: 0.75 + (i % 3),
+    costUsd: (100 + i) * 2.5e-6 + (20 + (i % 50)) * 1e-5,
+    price: { input: 2.5e-6, cachedInput: 1.25e-6, output: 1e-5, source: 'catalog:openai/gpt-4o@2024-08-06' },
+    finishReason: 'stop',
+    refusal: i % 11 === 0,
+    requestBytes: 512 + i,
+    responseBytes: 2048 + i,
+    source: i % 6 === 0 ? 'ingest' : 'gateway',
+    spans: [
+      {
+        traceId: `${i.toString(16).padStart(8, '0')}${'a'.repeat(24)}`,
+        spanId: 'b'.repeat(16),
+        parentSpanId: null,
+        name: 'chat gpt-4o',
+        kind: 'server',
+        startTime: startedAt,
+        endTime: startedAt + latencyMs,
+        status: 'ok',
+        attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100 + i, 'llmscope.stream': true },
+        events: [{ name: 'first_token', time: startedAt + 40, attributes: { n: 1 } }],
+      },
+    ],
+    events: [{ time: startedAt + 1, name: 'routed', attributes: { provider: 'openai', fallback: null } }],
+    content: { input: `hello ${i}`, output: i % 2 === 0 ? `world ${i}` : null },
+    ...over,
+  };
+}
+
+/** The same call with every nullable field null and every list empty. */
+export function makeBareCall(i: number): LlmCall {
+  return makeCall(i, {
+    traceId: null,
+    errorType: null,
+    user: null,
+    team: null,
+    feature: null,
+    session: null,
+    apiKeyId: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    reasoningTokens: null,
+    tokenSource: null,
+    ttftMs: null,
+    tpotMs: null,
+    costUsd: null,
+    price: null,
+    finishReason: null,
+    spans: [],
+    events: [],
+    content: null,
+  });
+}
+
+const exactQuantile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(q * (sorted.length - 1))] as number;
+};
+const withinError = (got: number | null, exact: number) => {
+  expect(got).not.toBeNull();
+  expect(Math.abs((got as number) - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY * (1 + 1e-9));
+};
+const newestFirst = (a: LlmCall, b: LlmCall) =>
+  b.startedAt - a.startedAt || (a.requestId < b.requestId ? 1 : a.requestId > b.requestId ? -1 : 0);
+
+async function listAll(store: Store, q: CallQuery): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const page = await store.listCalls({ ...q, cursor });
+    pages++;
+    ids.push(...page.items.map((c) => c.requestId));
+    if (!page.nextCursor) return { ids, pages };
+    expect(page.items.length).toBe(q.limit ?? 50);
+    cursor = page.nextCursor;
+    if (pages > 1000) throw new Error('pagination does not end');
+  }
+}
+
+const sumOf = (points: RollupPoint[], f: (p: RollupPoint) => number) => points.reduce((a, p) => a + f(p), 0);
+
+export function storeContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('insert and read back', () => {
+      it('round-trips every field of a call, filled or null', async () => {
+        const full = makeCall(12);
+        const bare = makeBareCall(13);
+        await store.insertCalls([full, bare]);
+        expect(await store.getCall(full.requestId)).toEqual(full);
+        expect(await store.getCall(bare.requestId)).toEqual(bare);
+        for (const st of CALL_STATUSES) {
+          const c = makeCall(100, { requestId: `st-${st}`, status: st, httpStatus: 499 });
+          await store.insertCalls([c]);
+          expect((await store.getCall(c.requestId))?.status).toBe(st);
+        }
+      });
+
+      it('never stores the hot-path scratch (internal)', async () => {
+        const c = makeCall(1);
+        const withInternals = { ...c, internal: { arrivalAt: 1, promptText: 'secret prompt' } } as unknown as LlmCall;
+        await store.insertCalls([withInternals]);
+        const back = await store.getCall(c.requestId);
+        expect(back).toEqual(c);
+        expect(back && 'internal' in back).toBe(false);
+      });
+
+      it('returns null for an unknown id and accepts an empty batch', async () => {
+        await store.insertCalls([]);
+        expect(await store.getCall('nope')).toBeNull();
+      });
+
+      it('ignores duplicate request ids, across batches and within one, without double counting rollups', async () => {
+        const a = makeCall(1);
+        await store.insertCalls([a]);
+        await store.insertCalls([a, { ...a, model: 'changed', latencyMs: 5 }]);
+        await store.insertCalls([makeCall(2), makeCall(2)]);
+        expect((await store.getCall(a.requestId))?.model).toBe(a.model);
+        expect((await store.listCalls({})).items.map((c) => c.requestId)).toEqual(['req-00002', 'req-00001']);
+        for (const step of ['minute', 'hour'] as const) {
+          const points = await store.queryRollups({ from: T0 - HOUR, to: T0 + HOUR, step });
+          expect(sumOf(points, (p) => p.requests)).toBe(2);
+          expect(sumOf(points, (p) => count(p.latency))).toBe(2);
+          expect(sumOf(points, (p) => p.inputTokens)).toBe(a.inputTokens! + makeCall(2).inputTokens!);
+        }
+      });
+
+      it('rejects inserts once closed (the recorder counts them as dropped), and ping turns false', async () => {
+        expect(await store.ping()).toBe(true);
+        await store.close();
+        await expect(store.insertCalls([makeCall(1)])).rejects.toThrow();
+        expect(await store.ping()).toBe(false);
+        await store.close(); // idempotent
+      });
+    });
+
+    describe('listCalls', () => {
+      // 250 calls; every 10th shares its start time with the one before, to test the cursor's tie-break.
+      const calls = Array.from({ length: 250 }, (_, i) =>
+        makeCall(i, {
+          startedAt: T0 + (i - (i % 10 === 9 ? 1 : 0)) * 1000,
+          status: (['ok', 'ok', 'ok', 'timeout', 'rate_limited', 'cancelled'] as CallStatus[])[i % 6] as CallStatus,
+        }),
+      );
+      const expected = (pred: (c: LlmCall) => boolean) =>
+        calls
+          .filter(pred)
+          .sort(newestFirst)
+          .map((c) => c.requestId);
+      beforeEach(async () => {
+        // out of order and in several batches, as the recorder would deliver them
+        const shuffled = [...calls].sort((a, b) => ((a.inputTokens! * 7919) % 250) - ((b.inputTokens! * 7919) % 250));
+        for (let i = 0; i < shuffled.length; i += 64) await store.insertCalls(shuffled.slice(i, i + 64));
+      });
+
+      it('pages through everything newest first with no duplicates and no gaps', async () => {
+        const { ids, pages } = await listAll(store, { limit: 37 });
+        expect(ids).toEqual(expected(() => true));
+        expect(new Set(ids).size).toBe(250);
+        expect(pages).toBe(Math.ceil(250 / 37));
+      });
+
+      it('defaults to 50 per page and caps the page at 500', async () => {
+        expect((await store.listCalls({})).items).toHaveLength(50);
+        expect((await store.listCalls({ limit: 10_000 })).items).toHaveLength(250);
+        const exact = await store.listCalls({ limit: 250 });
+        expect(exact.items).toHaveLength(250);
+        expect(exact.nextCursor).toBeNull();
+      });
+
+      const filters: [string, CallQuery, (c: LlmCall) => boolean][] = [
+        ['model', { model: 'gpt-4o-mini' }, (c) => c.model === 'gpt-4o-mini'],
+        ['provider', { provider: 'anthropic' }, (c) => c.provider === 'anthropic'],
+        ['status', { status: 'timeout' }, (c) => c.status === 'timeout'],
+        ['user', { user: 'user-3' }, (c) => c.user === 'user-3'],
+        ['team', { team: 'team-1' }, (c) => c.team === 'team-1'],
+        ['feature', { feature: 'feature-2' }, (c) => c.feature === 'feature-2'],
+        ['endpoint', { endpoint: 'embeddings' }, (c) => c.endpoint === 'embeddings'],
+        [
+          'from (inclusive) / to (exclusive)',
+          { from: T0 + 50_000, to: T0 + 120_000 },
+          (c) => c.startedAt >= T0 + 50_000 && c.startedAt < T0 + 120_000,
+        ],
+        ['text in request_id', { text: 'req-0012' }, (c) => c.requestId.includes('req-0012')],
+        ['text in trace_id', { text: '000000f9' }, (c) => (c.traceId ?? '').includes('000000f9')],
+        ['text in session', { text: 'sess-2' }, (c) => (c.session ?? '').includes('sess-2')],
+        ['text with LIKE wildcards matched literally', { text: '%_' }, () => false],
+        [
+          'several at once',
+          { model: 'gpt-4o', team: 'team-0', status: 'ok', from: T0 + 20_000 },
+          (c) => c.model === 'gpt-4o' && c.team === 'team-0' && c.status === 'ok' && c.startedAt >= T0 + 20_000,
+        ],
+      ];
+      for (const [what, q, pred] of filters) {
+        it(`filters by ${what}, paging the same way`, async () => {
+          const want = expected(pred);
+          if (what !== 'text with LIKE wildcards matched literally') expect(want.length).toBeGreaterThan(0);
+          expect((await listAll(store, { ...q, limit: 7 })).ids).toEqual(want);
+        });
+      }
+
+      it('rejects a cursor it did not hand out with an invalid-query error', async () => {
+        for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url')]) {
+          const err = await store.listCalls({ cursor }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(LlmscopeError);
+          expect((err as LlmscopeError).code).toBe('LLMSCOPE_ERR_INVALID_QUERY');
+        }
+      });
+
+      it('a cursor keeps its place while newer calls arrive', async () => {
+        const first = await store.listCalls({ limit: 100 });
+        await store.insertCalls([makeCall(999, { startedAt: T0 + 10 * HOUR })]);
+        const second = await store.listCalls({ limit: 100, cursor: first.nextCursor ?? undefined });
+        expect(second.items[0]?.requestId).toBe(expected(() => true)[100]);
+      });
+    });
+
+    describe('rollups', () => {
+      // 3 hours of traffic, one call every 20 s, spread over models, features and statuses.
+      const statuses: CallStatus[] = [
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+        'client_error',
+        'upstream_error',
+        'rate_limited',
+        'timeout',
+        'cancelled',
+      ];
+      const calls = Array.from({ length: 540 }, (_, i) =>
+        makeCall(i, {
+          startedAt: T0 + i * 20_000 + 7,
+          status: statuses[i % statuses.length] as CallStatus,
+          latencyMs: Math.exp(5 + ((i * 7919) % 1000) / 250), // 150 ms .. 8 s, spread
+        }),
+      );
+      beforeEach(async () => {
+        for (let i = 0; i < calls.length; i += 100) await store.insertCalls(calls.slice(i, i + 100));
+      });
+      const all = { from: T0, to: T0 + 3 * HOUR };
+
+      it('count requests, tokens, cost, refusals and statuses, the same at minute and hour step', async () => {
+        for (const step of ['minute', 'hour'] as const) {
+          const points = await store.queryRollups({ ...all, step });
+          expect(points.length).toBe(step === 'minute' ? 180 : 3);
+          expect(sumOf(points, (p) => p.requests)).toBe(540);
+          expect(sumOf(points, (p) => p.inputTokens)).toBe(calls.reduce((a, c) => a + c.inputTokens!, 0));
+          expect(sumOf(points, (p) => p.outputTokens)).toBe(calls.reduce((a, c) => a + c.outputTokens!, 0));
+          expect(sumOf(points, (p) => p.cachedInputTokens)).toBe(calls.reduce((a, c) => a + c.cachedInputTokens!, 0));
+          expect(sumOf(points, (p) => p.costUsd)).toBeCloseTo(
+            calls.reduce((a, c) => a + c.costUsd!, 0),
+            9,
+          );
+          expect(sumOf(points, (p) => p.refusals)).toBe(calls.filter((c) => c.refusal).length);
+          for (const st of CALL_STATUSES)
+            expect(sumOf(points, (p) => p.statuses[st] ?? 0)).toBe(calls.filter((c) => c.status === st).length);
+          // errors = client_error + upstream_error + rate_limited + timeout; cancelled is not an error
+          expect(sumOf(points, (p) => p.errors)).toBe(240);
+          expect(sumOf(points, (p) => count(p.ttft))).toBe(calls.filter((c) => c.ttftMs !== null).length);
+          expect(sumOf(points, (p) => count(p.tpot))).toBe(calls.filter((c) => c.tpotMs !== null).length);
+        }
+      });
+
+      it('place each call in the bucket of its start time, bucket starts aligned to the step', async () => {
+        const minute = await store.queryRollups({ ...all, step: 'minute' });
+        expect(minute.every((p) => p.t % MIN === 0 && p.requests === 3)).toBe(true);
+        expect(minute[0]?.t).toBe(T0);
+        const hour = await store.queryRollups({ ...all, step: 'hour' });
+        expect(hour.map((p) => [p.t, p.requests])).toEqual([
+          [T0, 180],
+          [T0 + HOUR, 180],
+          [T0 + 2 * HOUR, 180],
+        ]);
+        // from inclusive, to exclusive, on bucket starts
+        const window = await store.queryRollups({ from: T0 + 10 * MIN, to: T0 + 15 * MIN, step: 'minute' });
+        expect(window.map((p) => p.t)).toEqual([10, 11, 12, 13, 14].map((m) => T0 + m * MIN));
+      });
+
+      it('group by model and feature; a missing feature is an absent group value', async () => {
+        const points = await store.queryRollups({ ...all, step: 'hour', groupBy: ['model', 'feature'] });
+        const totals = new Map<string, number>();
+        for (const p of points) {
+          const k = `${p.group.model}|${p.group.feature ?? '-'}`;
+          totals.set(k, (totals.get(k) ?? 0) + p.requests);
+          expect(Object.keys(p.group).every((d) => d === 'model' || d === 'feature')).toBe(true);
+        }
+        const want = new Map<string, number>();
+        for (const c of calls) {
+          const k = `${c.model}|${c.feature ?? '-'}`;
+          want.set(k, (want.get(k) ?? 0) + 1);
+        }
+        expect(totals).toEqual(want);
+        const noFeature = points.find((p) => p.group.feature === undefined);
+        expect(noFeature && !('feature' in noFeature.group)).toBe(true);
+        // one point per (t, group)
+        const keys = points.map((p) => `${p.t}|${p.group.model}|${p.group.feature}`);
+        expect(new Set(keys).size).toBe(keys.length);
+      });
+
+      it('filter by dimensions', async () => {
+        const points = await store.queryRollups({
+          ...all,
+          step: 'minute',
+          filter: { model: 'claude', team: 'team-1' },
+        });
+        expect(sumOf(points, (p) => p.requests)).toBe(
+          calls.filter((c) => c.model === 'claude' && c.team === 'team-1').length,
+        );
+        expect(points.every((p) => Object.keys(p.group).length === 0)).toBe(true);
+        const none = await store.queryRollups({ ...all, step: 'minute', filter: { provider: 'nobody' } });
+        expect(none).toEqual([]);
+      });
+
+      it('answer p50/p95/p99 latency within the histogram error of the exact raw quantiles, at both steps', async () => {
+        for (const step of ['minute', 'hour'] as const) {
+          const points = await store.queryRollups({ ...all, step });
+          const merged = points.reduce<Record<number, number>>((h, p) => {
+            for (const [k, v] of Object.entries(p.latency)) h[Number(k)] = (h[Number(k)] ?? 0) + v;
+            return h;
+          }, {});
+          for (const q of [0.5, 0.95, 0.99])
+            withinError(
+              quantile(merged, q),
+              exactQuantile(
+                calls.map((c) => c.latencyMs),
+                q,
+              ),
+            );
+        }
+        const gpt = await store.queryRollups({ ...all, step: 'hour', groupBy: ['model'], filter: { model: 'gpt-4o' } });
+        const ttft = gpt.reduce<Record<number, number>>((h, p) => {
+          for (const [k, v] of Object.entries(p.ttft)) h[Number(k)] = (h[Number(k)] ?? 0) + v;
+          return h;
+        }, {});
+        const raw = calls.filter((c) => c.model === 'gpt-4o' && c.ttftMs !== null).map((c) => c.ttftMs as number);
+        withinError(quantile(ttft, 0.95), exactQuantile(raw, 0.95));
+      });
+
+      it('refuse to filter or group by anything but the rollup dimensions', async () => {
+        for (const q of [
+          { ...all, step: 'minute' as const, filter: { user: 'x' } as never },
+          { ...all, step: 'minute' as const, groupBy: ['t; DROP TABLE calls'] as never },
+        ]) {
+          const err = await store.queryRollups(q).catch((e: unknown) => e);
+          expect((err as LlmscopeError).code).toBe('LLMSCOPE_ERR_INVALID_QUERY');
+        }
+      });
+
+      it('add up across batches into the same bucket', async () => {
+        const extra = Array.from({ length: 10 }, (_, i) => makeCall(5000 + i, { startedAt: T0 + 30, latencyMs: 1 }));
+        await store.insertCalls(extra.slice(0, 4));
+        await store.insertCalls(extra.slice(4));
+        const [first] = await store.queryRollups({ from: T0, to: T0 + MIN, step: 'minute' });
+        expect(first?.requests).toBe(13);
+        expect(count(first?.latency ?? {})).toBe(13);
+        expect(quantile(first?.latency ?? {}, 0)).toBeCloseTo(1, 1);
+      });
+    });
+
+    describe('retention', () => {
+      it('deletes raw calls, minute and hour rollups older than their own cut-offs, and nothing newer', async () => {
+        // one call every 10 minutes for 10 hours, all under one rollup key (so one rollup row per bucket)
+        const same = {
+          provider: 'openai',
+          model: 'gpt-4o',
+          endpoint: 'chat.completions',
+          feature: 'f',
+          team: 't',
+        } as const;
+        const calls = Array.from({ length: 60 }, (_, i) => makeCall(i, { ...same, startedAt: T0 + i * 10 * MIN }));
+        await store.insertCalls(calls.slice(0, 30));
+        await store.insertCalls(calls.slice(30));
+        const r = await store.applyRetention({
+          rawBefore: T0 + 5 * HOUR, // calls 0..29 go
+          minuteBefore: T0 + 8 * HOUR, // minute rows 0..47 go
+          hourBefore: T0 + 2 * HOUR, // hour rows 0,1 go
+        });
+        expect(r.deletedCalls).toBe(30);
+        expect(r.deletedRollups).toBe(48 + 2);
+        const { ids } = await listAll(store, { limit: 500 });
+        expect(ids).toEqual(
+          calls
+            .slice(30)
+            .sort(newestFirst)
+            .map((c) => c.requestId),
+        );
+        const minute = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR, step: 'minute' });
+        expect(minute.map((p) => p.t)).toEqual(calls.slice(48).map((c) => c.startedAt));
+        const hour = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR, step: 'hour' });
+        expect(hour.map((p) => p.t)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((h) => T0 + h * HOUR));
+        expect(sumOf(hour, (p) => p.requests)).toBe(48);
+        const again = await store.applyRetention({
+          rawBefore: T0 + 5 * HOUR,
+          minuteBefore: T0 + 8 * HOUR,
+          hourBefore: T0 + 2 * HOUR,
+        });
+        expect(again).toEqual({ deletedCalls: 0, deletedRollups: 0 });
+      });
+    });
+  });
+}
