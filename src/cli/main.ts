@@ -5,6 +5,7 @@ import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerBenchCommand } from '../loadgen/cli.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
+import { registerReconcileCommand } from './reconcile.js';
 import { registerServeCommand } from './serve.js';
 
 const program = new Command('llmscope')
@@ -16,6 +17,7 @@ registerServeCommand(program);
 registerDemoCommand(program);
 registerSimulateCommand(program);
 registerCheckConfigCommand(program);
+registerReconcileCommand(program);
 registerBenchCommand(program);
 
 try {

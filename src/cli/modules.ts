@@ -1,13 +1,14 @@
 // The capability modules and gateway hooks `serve` and `demo` run with. Each capability adds itself here.
 import type { ModuleFactory } from '../app-context.js';
 import type { Config } from '../config/index.js';
+import { createCostHooks, createCostModule } from '../cost/index.js';
 import type { GatewayHook } from '../gateway/proxy.js';
 import { createGpuModule } from '../gpu/index.js';
 
 export function builtinModules(): ModuleFactory[] {
-  return [createGpuModule];
+  return [createCostModule, createGpuModule];
 }
 
-export function builtinHooks(_config: Config): GatewayHook[] {
-  return [];
+export function builtinHooks(config: Config): GatewayHook[] {
+  return [...createCostHooks(config)];
 }

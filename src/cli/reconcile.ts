@@ -1,0 +1,109 @@
+// `llmscope reconcile --bill FILE [--from D --to D]`: tracked spend (from the SQLite data the gateway writes) against
+// a provider's bill; prints the gap and its likely causes, and keeps the result for /api/cost/reconciliations.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { costDurationMs } from '../cost/config.js';
+import {
+  BILL_FORMATS,
+  BillError,
+  type BillFormat,
+  formatReport,
+  PriceBook,
+  runReconciliation,
+  SpendQueries,
+  SqliteSpendStore,
+} from '../cost/index.js';
+import { LlmscopeError } from '../errors.js';
+import { sqlitePathOf } from '../store/index.js';
+
+export interface ReconcileFlags {
+  bill: string;
+  from?: string;
+  to?: string;
+  format?: string;
+  config?: string;
+  json?: boolean;
+  save?: boolean;
+}
+
+export interface ReconcileIo {
+  out: (s: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function fail(msg: string): never {
+  throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', msg);
+}
+
+/** Runs one reconciliation; throws an LlmscopeError with a message that says what to fix. */
+export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): Promise<void> {
+  for (const k of ['from', 'to'] as const)
+    if (flags[k] !== undefined && !DAY_RE.test(flags[k] as string))
+      fail(`--${k} must be a date like 2025-06-01, got "${flags[k]}"`);
+  if (flags.format !== undefined && !BILL_FORMATS.includes(flags.format as BillFormat))
+    fail(`--format must be one of ${BILL_FORMATS.join(', ')}, got "${flags.format}"`);
+  if (!existsSync(flags.bill)) fail(`no bill at ${flags.bill}`);
+  const config = loadConfig({ file: flags.config, env: io.env });
+  const url = config.storage.url.trim();
+  if (!url.startsWith('sqlite:'))
+    fail('reconcile reads tracked spend from SQLite (storage.url sqlite:PATH); PostgreSQL is not in this build yet');
+  const path = sqlitePathOf(url);
+  if (!path || path === ':memory:') fail(`storage.url "${url}" keeps no data on disk to reconcile against`);
+  if (!existsSync(path))
+    fail(`no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with its storage.url`);
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    const spend = new SqliteSpendStore(db);
+    const gpuPriced = config.pricing.models.filter((m) => m.gpuHours !== undefined);
+    const queries = new SpendQueries(
+      spend,
+      config.costs,
+      gpuPriced,
+      Date.now,
+      costDurationMs(config.costs.minuteRetention),
+    );
+    const { record, report } = await runReconciliation(
+      readFileSync(flags.bill, 'utf8'),
+      { queries, prices: new PriceBook(config.pricing) },
+      {
+        format: flags.format as BillFormat | undefined,
+        from: flags.from,
+        to: flags.to,
+        source: basename(flags.bill),
+        threshold: config.costs.reconciliationGapThreshold,
+        save: flags.save !== false,
+      },
+    );
+    if (flags.json) io.out(`${JSON.stringify({ id: record.id, ...report }, null, 2)}\n`);
+    else io.out(`${formatReport(report)}\n${flags.save !== false ? `\nSaved as ${record.id}.\n` : ''}`);
+  } catch (err) {
+    if (err instanceof BillError) fail(`${flags.bill}: ${err.message}`);
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+export function registerReconcileCommand(program: Command): void {
+  program
+    .command('reconcile')
+    .description(
+      "compare tracked spend with a provider's bill (OpenAI or Anthropic cost export, or date,provider,model,amount_usd CSV)",
+    )
+    .requiredOption('--bill <file>', 'the bill: CSV or JSON cost export')
+    .option('--from <date>', 'first day to compare (default: the bill’s first day)')
+    .option('--to <date>', 'last day to compare (default: the bill’s last day)')
+    .option('--format <format>', `bill format: ${BILL_FORMATS.join(', ')} (default: detected)`)
+    .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG), for storage.url and pricing')
+    .option('--json', 'print the full report as JSON')
+    .option('--no-save', 'do not keep the result in the store')
+    .action(async (flags: ReconcileFlags) => {
+      await reconcileCommand(flags, { out: (s) => process.stdout.write(s) });
+    });
+}

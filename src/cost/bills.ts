@@ -1,0 +1,168 @@
+// Reads a provider's bill into dated lines: OpenAI's cost export (CSV from the usage dashboard, or the Costs API's
+// JSON), Anthropic's cost report (CSV or the Cost Report API's JSON), and a generic CSV (date, provider, model,
+// amount_usd). The format is detected from the header or the JSON shape unless given.
+import { amountFrom, csvRecords, dayFrom } from './non-api.js';
+
+export type BillFormat = 'openai' | 'anthropic' | 'generic';
+export const BILL_FORMATS: readonly BillFormat[] = ['openai', 'anthropic', 'generic'];
+
+export interface BillLine {
+  day: string;
+  /** Who billed: openai, anthropic, or the generic file's provider column. */
+  provider: string;
+  /** The model billed, null for lines that are not per-token model use (storage, tool calls, seats). */
+  model: string | null;
+  /** The bill's own description of the line. */
+  item: string;
+  amountUsd: number;
+}
+
+export interface Bill {
+  format: BillFormat;
+  lines: BillLine[];
+}
+
+export class BillError extends Error {}
+
+type Row = Record<string, unknown>;
+
+const first = (r: Row, names: readonly string[]): unknown => {
+  for (const n of names) if (r[n] !== undefined && r[n] !== '') return r[n];
+  return undefined;
+};
+
+/** Text that is a model id (gpt-4o-2024-08-06, claude-3-5-sonnet, ft:gpt-4o-mini:acme::x) rather than a description. */
+const MODEL_LIKE = /^[a-z0-9][\w.:/@-]*\d[\w.:/@-]*$/i;
+
+/** OpenAI line items read "gpt-4o-2024-08-06, input" / ", cached input" / ", output"; others name a tool or storage. */
+function openaiLine(item: string): { model: string | null } {
+  const comma = item.indexOf(',');
+  const head = (comma >= 0 ? item.slice(0, comma) : item).trim();
+  return { model: MODEL_LIKE.test(head) && !/\s/.test(head) ? head : null };
+}
+
+function openaiRows(rows: readonly Row[]): BillLine[] {
+  return rows.flatMap((r, i) => {
+    const day = dayFrom(first(r, ['start_time_iso', 'start_time', 'date', 'day']));
+    const amount = amountFrom(first(r, ['amount_value', 'amount', 'cost', 'cost_usd']));
+    if (day === null) throw new BillError(`OpenAI bill, row ${i + 1}: no start_time/start_time_iso date`);
+    if (amount === null) throw new BillError(`OpenAI bill, row ${i + 1}: no amount_value`);
+    const currency = first(r, ['amount_currency', 'currency']);
+    if (typeof currency === 'string' && currency.toLowerCase() !== 'usd')
+      throw new BillError(`OpenAI bill, row ${i + 1}: currency ${currency}; only USD bills are supported`);
+    const item = String(first(r, ['line_item']) ?? 'total');
+    const { model } = item === 'total' ? { model: null } : openaiLine(item);
+    return [{ day, provider: 'openai', model, item, amountUsd: amount }];
+  });
+}
+
+function anthropicRows(rows: readonly Row[], centsField: boolean): BillLine[] {
+  return rows.flatMap((r, i) => {
+    const day = dayFrom(first(r, ['usage_date_utc', 'date', 'day', 'starting_at', 'start_time']));
+    if (day === null) throw new BillError(`Anthropic bill, row ${i + 1}: no usage_date_utc/starting_at date`);
+    const dollars = amountFrom(first(r, ['cost_usd', 'amount_usd', 'cost']));
+    const cents = centsField ? amountFrom(r.amount) : null;
+    const amount = dollars ?? (cents === null ? null : cents / 100);
+    if (amount === null) throw new BillError(`Anthropic bill, row ${i + 1}: no cost_usd (or amount in cents)`);
+    const costType = String(first(r, ['cost_type', 'usage_type']) ?? 'tokens').toLowerCase();
+    const modelField = first(r, ['model']);
+    const tokens = !/search|execution|session|storage|tool/.test(costType);
+    const model = typeof modelField === 'string' && modelField && tokens ? modelField : null;
+    const item =
+      String(first(r, ['description']) ?? '') ||
+      [model ?? costType, first(r, ['token_type'])].filter((x) => typeof x === 'string' && x).join(', ');
+    return [{ day, provider: 'anthropic', model, item, amountUsd: amount }];
+  });
+}
+
+function genericRows(rows: readonly Row[]): BillLine[] {
+  return rows.flatMap((r, i) => {
+    const day = dayFrom(r.date);
+    const amount = amountFrom(r.amount_usd);
+    const provider = typeof r.provider === 'string' ? r.provider.trim().toLowerCase() : '';
+    if (day === null) throw new BillError(`bill row ${i + 1}: "date" must be a date like 2025-01-31`);
+    if (amount === null) throw new BillError(`bill row ${i + 1}: "amount_usd" must be a number`);
+    if (!provider) throw new BillError(`bill row ${i + 1}: "provider" is required`);
+    const m = typeof r.model === 'string' ? r.model.trim() : '';
+    return [{ day, provider, model: m || null, item: m || 'other', amountUsd: amount }];
+  });
+}
+
+function detectCsv(header: readonly string[]): BillFormat | null {
+  const h = new Set(header);
+  if (h.has('line_item') || h.has('amount_value')) return 'openai';
+  if (h.has('token_type') || h.has('cost_type') || h.has('usage_date_utc') || h.has('workspace')) return 'anthropic';
+  if (h.has('date') && h.has('provider') && h.has('amount_usd')) return 'generic';
+  return null;
+}
+
+/** Flattens the Costs API (OpenAI) or Cost Report API (Anthropic) JSON pages into rows. */
+function jsonRows(json: unknown): { format: BillFormat; rows: Row[] } {
+  const pages = Array.isArray(json) ? json : [json];
+  const rows: Row[] = [];
+  let format: BillFormat | null = null;
+  for (const page of pages) {
+    const p = page as Row;
+    if (p && typeof p === 'object' && 'date' in p && 'amount_usd' in p) {
+      rows.push(p);
+      format ??= 'generic';
+      continue;
+    }
+    const data = (p?.data ?? []) as Row[];
+    if (!Array.isArray(data)) continue;
+    for (const bucket of data) {
+      const results = (bucket.results ?? bucket.result ?? []) as Row[];
+      for (const res of results) {
+        if (typeof bucket.start_time === 'number') {
+          format ??= 'openai';
+          const amount = res.amount as { value?: unknown; currency?: unknown } | undefined;
+          rows.push({
+            start_time: bucket.start_time,
+            amount_value: amount?.value,
+            amount_currency: amount?.currency,
+            line_item: res.line_item ?? undefined,
+          });
+        } else if (typeof bucket.starting_at === 'string') {
+          format ??= 'anthropic';
+          rows.push({ ...res, starting_at: bucket.starting_at });
+        }
+      }
+    }
+  }
+  if (!format)
+    throw new BillError('JSON bill: expected an OpenAI Costs API page, an Anthropic Cost Report, or an array');
+  return { format, rows };
+}
+
+/** Parses a bill; `format` forces the reader, otherwise it is detected. */
+export function parseBill(text: string, format?: BillFormat): Bill {
+  const t = text.trim();
+  if (!t) throw new BillError('the bill is empty');
+  if (t.startsWith('{') || t.startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(t);
+    } catch (err) {
+      throw new BillError(`the bill is not valid JSON (${(err as Error).message})`);
+    }
+    const { format: found, rows } = jsonRows(json);
+    const f = format ?? found;
+    // The Cost Report API gives `amount` in cents as a string.
+    return { format: f, lines: read(f, rows, true) };
+  }
+  const rows = csvRecords(t);
+  const header = rows.length > 0 ? Object.keys(rows[0] as Row) : [];
+  const f = format ?? detectCsv(header);
+  if (!f)
+    throw new BillError(
+      `cannot tell the bill's format from its header (${header.join(', ')}); use --format openai|anthropic|generic, ` +
+        'or write it as the generic CSV: date,provider,model,amount_usd',
+    );
+  return { format: f, lines: read(f, rows, !header.includes('cost_usd')) };
+}
+
+function read(format: BillFormat, rows: readonly Row[], anthropicCents: boolean): BillLine[] {
+  if (format === 'openai') return openaiRows(rows);
+  if (format === 'anthropic') return anthropicRows(rows, anthropicCents);
+  return genericRows(rows);
+}

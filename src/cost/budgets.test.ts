@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { LlmscopeError } from '../errors.js';
+import type { Admission } from '../gateway/proxy.js';
+import {
+  BudgetService,
+  budgetsFrom,
+  estimateInputTokens,
+  InProcessBudgetLedger,
+  maxOutputTokens,
+  periodEnd,
+  periodStart,
+} from './budgets.js';
+import { costConfigOf } from './config.js';
+import { PriceBook } from './pricing.js';
+
+const T = Date.parse('2025-07-15T10:00:00Z');
+
+function admission(over: Partial<Admission> & { user?: string; team?: string; key?: string } = {}): Admission {
+  return {
+    requestId: 'r',
+    endpoint: 'chat.completions',
+    model: 'gpt-4o-mini',
+    provider: 'openai',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 1000 },
+    headers: {},
+    attribution: {
+      user: over.user ?? null,
+      team: over.team ?? null,
+      feature: null,
+      session: null,
+      apiKeyId: over.key ?? null,
+    },
+    forwardClientAuth: true,
+    state: {},
+    ...over,
+  };
+}
+
+function service(budgets: unknown, keys: unknown = [], now = () => T) {
+  const cfg = costConfigOf({ budgets, keys });
+  const ledger = new InProcessBudgetLedger();
+  const events: { blocked: string[]; thresholds: [string, number][] } = { blocked: [], thresholds: [] };
+  const svc = new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), ledger, new PriceBook(cfg.pricing), now, {
+    onBlocked: (b) => events.blocked.push(b.name),
+    onThreshold: (b, _k, th) => events.thresholds.push([b.name, th]),
+  });
+  return { svc, ledger, events };
+}
+
+/** The reservation an admission of `admission()` makes: prompt estimate + 1000 output tokens of gpt-4o-mini. */
+const estimate = (() => {
+  const input = estimateInputTokens(admission().body, 'chat.completions');
+  return (input * 0.15 + 1000 * 0.6) / 1e6;
+})();
+
+describe('periods', () => {
+  it('start and end on UTC day and month boundaries', () => {
+    expect(new Date(periodStart('day', T)).toISOString()).toBe('2025-07-15T00:00:00.000Z');
+    expect(new Date(periodEnd('day', T)).toISOString()).toBe('2025-07-16T00:00:00.000Z');
+    expect(new Date(periodStart('month', T)).toISOString()).toBe('2025-07-01T00:00:00.000Z');
+    expect(new Date(periodEnd('month', Date.parse('2025-12-31T23:00:00Z'))).toISOString()).toBe(
+      '2026-01-01T00:00:00.000Z',
+    );
+  });
+});
+
+describe('estimates', () => {
+  it('reserve max_tokens (times n) or the cap, and overestimate the prompt', () => {
+    expect(maxOutputTokens({ max_tokens: 100, n: 3 }, 'chat.completions', 4096)).toBe(300);
+    expect(maxOutputTokens({ max_completion_tokens: 50 }, 'chat.completions', 4096)).toBe(50);
+    expect(maxOutputTokens({}, 'chat.completions', 4096)).toBe(4096);
+    expect(maxOutputTokens({ max_tokens: 10 }, 'embeddings', 4096)).toBe(0);
+    const body = { messages: [{ role: 'user', content: 'The quick brown fox jumps over the lazy dog.' }] };
+    // o200k counts 10 tokens for the text, plus ~7 of message framing.
+    expect(estimateInputTokens(body, 'chat.completions')).toBeGreaterThanOrEqual(17);
+  });
+});
+
+describe('budget service', () => {
+  it('holds a block budget under concurrency: admits what fits with reservations in flight, refuses the rest', async () => {
+    const { svc, ledger, events } = service([
+      { name: 'team-a', scope: 'team', match: 'a', period: 'day', limit: estimate * 10 },
+    ]);
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => svc.admit(admission({ team: 'a' }))));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    expect(ok).toBe(10);
+    const err = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as LlmscopeError;
+    expect(err).toBeInstanceOf(LlmscopeError);
+    expect(err.code).toBe('LLMSCOPE_ERR_BUDGET_EXCEEDED');
+    expect(err.status).toBe(429);
+    expect(err.message).toContain('budget "team-a"');
+    expect(err.message).toContain('resets at 2025-07-16T00:00:00.000Z');
+    expect(Number(err.headers['retry-after'])).toBe(14 * 3600);
+    expect(events.blocked.length).toBe(40);
+    const st = ledger.state({ budget: 'team-a', value: 'a', periodStart: periodStart('day', T) });
+    expect(st.inFlight).toBe(10);
+    expect(st.reserved).toBeCloseTo(estimate * 10, 12);
+  });
+
+  it('frees what a call did not use when it settles, and counts what it did', async () => {
+    const { svc, ledger } = service([{ name: 'g', period: 'month', limit: estimate * 2.5 }]);
+    const a1 = admission();
+    const a2 = admission();
+    await svc.admit(a1);
+    await svc.admit(a2);
+    await expect(svc.admit(admission())).rejects.toThrow(/budget "g"/);
+    expect(svc.pending(a1.state)).toBe(true);
+    svc.settle(a1.state, estimate / 4);
+    expect(svc.pending(a1.state)).toBe(false);
+    expect(svc.settle(a1.state, 1)).toBe(false); // once only
+    await svc.admit(admission()); // room again: ¼ spent + 2 reservations ≤ 2.5
+    const st = ledger.state({ budget: 'g', value: '', periodStart: periodStart('month', T) });
+    expect(st.spent).toBeCloseTo(estimate / 4, 12);
+    expect(st.inFlight).toBe(2);
+  });
+
+  it('applies per-value budgets to each value separately, and skips calls without the value', async () => {
+    const { svc } = service([{ name: 'per-user', scope: 'user', period: 'day', limit: estimate * 1.5 }]);
+    await svc.admit(admission({ user: 'ann' }));
+    await svc.admit(admission({ user: 'bob' }));
+    await expect(svc.admit(admission({ user: 'ann' }))).rejects.toThrow(/for user "ann"/);
+    await svc.admit(admission()); // no user: not in scope
+  });
+
+  it('alert budgets never refuse, and warn once per threshold', async () => {
+    const { svc, events } = service([{ name: 'watch', period: 'day', limit: 1, action: 'alert', warn: [0.5, 0.9] }]);
+    for (let i = 0; i < 3; i++) {
+      const a = admission();
+      await svc.admit(a);
+      svc.settle(a.state, 0.4);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    expect(events.thresholds).toEqual([
+      ['watch', 0.5],
+      ['watch', 0.9],
+    ]);
+    expect((await svc.ratios()).get('watch')).toBeCloseTo(1.2, 9);
+  });
+
+  it('gives keys their own budgets', async () => {
+    const { svc } = service(
+      [],
+      [{ id: 'ci', hash: `sha256:${'a'.repeat(64)}`, budget: { limit: estimate * 0.5, period: 'day' } }],
+    );
+    await expect(svc.admit(admission({ key: 'ci' }))).rejects.toThrow(/budget "key:ci"/);
+    await svc.admit(admission({ key: 'other' }));
+  });
+
+  it('lets unpriced models through (their cost is unknown) but not once the budget is spent', async () => {
+    const { svc, ledger } = service([{ name: 'g', period: 'day', limit: 1 }]);
+    await svc.admit(admission({ model: 'mystery-model' }));
+    ledger.load({ budget: 'g', value: '', periodStart: periodStart('day', T) }, 1);
+    await expect(svc.admit(admission({ model: 'mystery-model' }))).rejects.toThrow(/used up/);
+  });
+
+  it('starts a new period at zero', async () => {
+    let now = T;
+    const { svc } = service([{ name: 'd', period: 'day', limit: estimate }], [], () => now);
+    await svc.admit(admission());
+    await expect(svc.admit(admission())).rejects.toThrow();
+    now = T + 86_400_000;
+    await svc.admit(admission());
+  });
+});

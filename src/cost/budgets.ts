@@ -1,0 +1,396 @@
+// Budgets that hold under concurrency: at admission each matching budget reserves an upper estimate of the call's
+// cost (prompt size + max_tokens or a cap, at the model's price), and a `block` budget refuses the call when
+// spend + reservations in flight + this estimate would pass the limit. When the call ends the reservation is
+// released and the actual cost added. So overshoot is bounded by what calls cost beyond their own estimates.
+// The authoritative state sits behind BudgetLedger: in-process now, a PostgreSQL ledger can settle the same
+// operations transactionally when several gateways share budgets.
+import type { Endpoint, LlmCall } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import type { Admission, Attribution } from '../gateway/proxy.js';
+import { openaiCompatible } from '../providers/index.js';
+import type { BudgetConfig, BudgetScope, KeyConfig } from './config.js';
+import { costOf, type PriceBook, pricesFor } from './pricing.js';
+
+type Json = Record<string, unknown>;
+
+export interface Budget {
+  name: string;
+  scope: BudgetScope;
+  match: string | null;
+  period: 'day' | 'month';
+  limit: number;
+  warn: readonly number[];
+  action: 'alert' | 'block';
+  reserveOutputTokens: number;
+}
+
+/** Budgets from `budgets` and from keys that carry their own (named `key:<id>`). */
+export function budgetsFrom(budgets: readonly BudgetConfig[], keys: readonly KeyConfig[]): Budget[] {
+  const out: Budget[] = budgets.map((b) => ({
+    name: b.name,
+    scope: b.scope,
+    match: b.match ?? null,
+    period: b.period,
+    limit: b.limit,
+    warn: [...b.warn].sort((x, y) => x - y),
+    action: b.action,
+    reserveOutputTokens: b.reserveOutputTokens,
+  }));
+  for (const k of keys)
+    if (k.budget)
+      out.push({
+        name: `key:${k.id}`,
+        scope: 'key',
+        match: k.id,
+        period: k.budget.period,
+        limit: k.budget.limit,
+        warn: [...k.budget.warn].sort((x, y) => x - y),
+        action: k.budget.action,
+        reserveOutputTokens: k.budget.reserveOutputTokens,
+      });
+  return out;
+}
+
+/** Start of the period containing `t` (UTC). */
+export function periodStart(period: 'day' | 'month', t: number): number {
+  const d = new Date(t);
+  return period === 'day'
+    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** Start of the next period after the one containing `t`: when the budget resets. */
+export function periodEnd(period: 'day' | 'month', t: number): number {
+  const d = new Date(t);
+  return period === 'day'
+    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/** The value of the budget's scope a call has ('' for global), or null when the budget does not apply. */
+export function scopeValue(b: Budget, at: Pick<Attribution, 'user' | 'team' | 'feature' | 'apiKeyId'>): string | null {
+  let v: string | null;
+  switch (b.scope) {
+    case 'global':
+      return '';
+    case 'user':
+      v = at.user;
+      break;
+    case 'team':
+      v = at.team;
+      break;
+    case 'feature':
+      v = at.feature;
+      break;
+    case 'key':
+      v = at.apiKeyId;
+      break;
+  }
+  if (v === null || v === '') return null;
+  if (b.match !== null && b.match !== v) return null;
+  return v;
+}
+
+/** One budget bucket: a budget, one value of its scope, one period. */
+export interface BudgetKey {
+  budget: string;
+  value: string;
+  periodStart: number;
+}
+
+export const keyString = (k: BudgetKey): string => `${k.budget}\u0000${k.value}\u0000${k.periodStart}`;
+
+export interface ReserveLine {
+  key: BudgetKey;
+  amount: number;
+  limit: number;
+  /** Refuse when over (block), or only account (alert). */
+  enforce: boolean;
+}
+
+export interface Reservation {
+  lines: { key: BudgetKey; amount: number }[];
+}
+
+export type ReserveOutcome =
+  | { ok: true; reservation: Reservation }
+  | { ok: false; line: ReserveLine; spent: number; reserved: number };
+
+export interface BucketState {
+  key: BudgetKey;
+  spent: number;
+  reserved: number;
+  inFlight: number;
+}
+
+/**
+ * The authoritative budget state. `reserve` is all-or-nothing across lines and atomic against other reserves;
+ * `settle` releases a reservation and adds the actual cost. Methods may return promises (a shared-database ledger).
+ */
+export interface BudgetLedger {
+  /** Sets a bucket's spend (restored from the store at start). */
+  load(key: BudgetKey, spent: number): void | Promise<void>;
+  reserve(lines: readonly ReserveLine[]): ReserveOutcome | Promise<ReserveOutcome>;
+  settle(reservation: Reservation, actualUsd: number): void | Promise<void>;
+  /** Spend that had no reservation (ingested calls). */
+  add(keys: readonly BudgetKey[], amountUsd: number): void | Promise<void>;
+  state(key: BudgetKey): BucketState | Promise<BucketState>;
+  /** Buckets of the given budgets in their current periods. */
+  buckets(): BucketState[] | Promise<BucketState[]>;
+  /** Forgets buckets of periods that ended before `before` and hold no reservation. */
+  prune(before: (k: BudgetKey) => boolean): void | Promise<void>;
+}
+
+/** The ledger for one process: a map, with every operation synchronous, so nothing interleaves inside one. */
+export class InProcessBudgetLedger implements BudgetLedger {
+  private readonly buckets_ = new Map<string, BucketState>();
+
+  private bucket(key: BudgetKey): BucketState {
+    const k = keyString(key);
+    let b = this.buckets_.get(k);
+    if (!b) {
+      b = { key, spent: 0, reserved: 0, inFlight: 0 };
+      this.buckets_.set(k, b);
+    }
+    return b;
+  }
+
+  load(key: BudgetKey, spent: number): void {
+    this.bucket(key).spent = spent;
+  }
+
+  reserve(lines: readonly ReserveLine[]): ReserveOutcome {
+    for (const l of lines) {
+      if (!l.enforce) continue;
+      const b = this.bucket(l.key);
+      // A hair of tolerance, so ten reservations of limit/10 fit despite float rounding.
+      const limit = l.limit * (1 + 1e-9);
+      if (b.spent >= l.limit || b.spent + b.reserved + l.amount > limit)
+        return { ok: false, line: l, spent: b.spent, reserved: b.reserved };
+    }
+    for (const l of lines) {
+      const b = this.bucket(l.key);
+      b.reserved += l.amount;
+      b.inFlight++;
+    }
+    return { ok: true, reservation: { lines: lines.map((l) => ({ key: l.key, amount: l.amount })) } };
+  }
+
+  settle(reservation: Reservation, actualUsd: number): void {
+    for (const l of reservation.lines) {
+      const b = this.bucket(l.key);
+      b.reserved = Math.max(0, b.reserved - l.amount);
+      b.inFlight = Math.max(0, b.inFlight - 1);
+      if (b.inFlight === 0) b.reserved = 0; // no float residue once nothing is in flight
+      b.spent += actualUsd;
+    }
+  }
+
+  add(keys: readonly BudgetKey[], amountUsd: number): void {
+    for (const k of keys) this.bucket(k).spent += amountUsd;
+  }
+
+  state(key: BudgetKey): BucketState {
+    return { ...this.bucket(key) };
+  }
+
+  buckets(): BucketState[] {
+    return [...this.buckets_.values()].map((b) => ({ ...b }));
+  }
+
+  prune(before: (k: BudgetKey) => boolean): void {
+    for (const [k, b] of this.buckets_) if (b.inFlight === 0 && before(b.key)) this.buckets_.delete(k);
+  }
+}
+
+/** Tokens a prompt will likely count, on the high side: chars/3 plus per-message, tool and image overheads. */
+export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
+  const text = openaiCompatible.promptText(body, endpoint);
+  let tokens = Math.ceil(text.length / 3) + 3;
+  if (endpoint === 'chat.completions' && Array.isArray(body.messages)) {
+    tokens += 4 * body.messages.length;
+    for (const m of body.messages) {
+      const content = (m as Json | null)?.content;
+      if (Array.isArray(content)) for (const p of content) if ((p as Json | null)?.type !== 'text') tokens += 1100; // an image or audio part
+    }
+  }
+  if (Array.isArray(body.tools)) tokens += Math.ceil(JSON.stringify(body.tools).length / 3);
+  return tokens;
+}
+
+/** Output tokens a request may produce: its max_tokens (× n choices), else the budget's cap. */
+export function maxOutputTokens(body: Json, endpoint: Endpoint, cap: number): number {
+  if (endpoint === 'embeddings') return 0;
+  const m = body.max_completion_tokens ?? body.max_tokens;
+  const n = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
+  return (typeof m === 'number' && m > 0 ? Math.floor(m) : cap) * n;
+}
+
+export interface BudgetEvents {
+  /** A bucket's spend crossed a warn threshold (once per bucket and threshold). */
+  onThreshold?(b: Budget, key: BudgetKey, threshold: number, ratio: number): void;
+  onBlocked?(b: Budget, key: BudgetKey): void;
+  /** A budget's spend ratio (the largest of its buckets in the current period) changed. */
+  onRatio?(b: Budget, ratio: number): void;
+}
+
+const STATE = 'cost.budget';
+
+interface BudgetState {
+  reservation: Reservation;
+  settled: boolean;
+}
+
+/** Budgets, their ledger and the price book, wired into the gateway's admit/settle and the recorder. */
+export class BudgetService {
+  private readonly byName = new Map<string, Budget>();
+  private readonly warned = new Map<string, number>();
+  private readonly maxRatio = new Map<string, number>();
+
+  constructor(
+    readonly budgets: readonly Budget[],
+    readonly ledger: BudgetLedger,
+    private readonly prices: PriceBook,
+    private readonly now: () => number,
+    private readonly events: BudgetEvents = {},
+  ) {
+    for (const b of budgets) this.byName.set(b.name, b);
+  }
+
+  get(name: string): Budget | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Buckets a call with this attribution falls in, at time t. */
+  keysFor(at: Pick<Attribution, 'user' | 'team' | 'feature' | 'apiKeyId'>, t: number): { b: Budget; key: BudgetKey }[] {
+    const out: { b: Budget; key: BudgetKey }[] = [];
+    for (const b of this.budgets) {
+      const value = scopeValue(b, at);
+      if (value !== null) out.push({ b, key: { budget: b.name, value, periodStart: periodStart(b.period, t) } });
+    }
+    return out;
+  }
+
+  /** The admit hook's work: reserve on every matching budget, or refuse with 429 naming the budget. */
+  async admit(a: Admission): Promise<void> {
+    if (this.budgets.length === 0) return;
+    const t = this.now();
+    const matched = this.keysFor(a.attribution, t);
+    if (matched.length === 0) return;
+    const price = this.prices.resolve(a.model, a.provider, t);
+    const input = estimateInputTokens(a.body, a.endpoint);
+    const lines: ReserveLine[] = matched.map(({ b, key }) => {
+      // An unpriced model reserves nothing (its cost will be null): it is let through rather than guessed at.
+      const amount = price
+        ? costOf(
+            { input, cachedInput: 0, output: maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens) },
+            pricesFor(price, input),
+          )
+        : 0;
+      return { key, amount, limit: b.limit, enforce: b.action === 'block' };
+    });
+    const r = await this.ledger.reserve(lines);
+    if (!r.ok) {
+      const b = this.byName.get(r.line.key.budget) as Budget;
+      this.events.onBlocked?.(b, r.line.key);
+      throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t);
+    }
+    a.state[STATE] = { reservation: r.reservation, settled: false } satisfies BudgetState;
+  }
+
+  /** Settles a gateway call's reservation once its cost is known (null cost: nothing billed, the estimate is freed). */
+  settle(state: Record<string, unknown> | undefined, costUsd: number | null): boolean {
+    const s = state?.[STATE] as BudgetState | undefined;
+    if (!s || s.settled) return false;
+    s.settled = true;
+    void Promise.resolve(this.ledger.settle(s.reservation, costUsd ?? 0)).then(() =>
+      this.afterSpend(s.reservation.lines),
+    );
+    return true;
+  }
+
+  /** True when the call took a reservation that is not settled yet. */
+  pending(state: Record<string, unknown> | undefined): boolean {
+    const s = state?.[STATE] as BudgetState | undefined;
+    return !!s && !s.settled;
+  }
+
+  /** Spend that went through no admission (ingested calls). */
+  addUnreserved(call: LlmCall): void {
+    if (!call.costUsd || this.budgets.length === 0) return;
+    const keys = this.keysFor(call, call.startedAt).map((m) => m.key);
+    if (keys.length === 0) return;
+    void Promise.resolve(this.ledger.add(keys, call.costUsd)).then(() => this.afterSpend(keys.map((key) => ({ key }))));
+  }
+
+  private async afterSpend(lines: readonly { key: BudgetKey }[]): Promise<void> {
+    for (const { key } of lines) {
+      const b = this.byName.get(key.budget);
+      if (!b || b.limit <= 0) continue;
+      const st = await this.ledger.state(key);
+      const ratio = st.spent / b.limit;
+      if (key.periodStart === periodStart(b.period, this.now()) && ratio > (this.maxRatio.get(b.name) ?? 0)) {
+        this.maxRatio.set(b.name, ratio);
+        this.events.onRatio?.(b, ratio);
+      }
+      const k = keyString(key);
+      const done = this.warned.get(k) ?? 0;
+      let crossed = 0;
+      for (const th of b.warn) if (ratio >= th && th > done) crossed = th;
+      if (crossed > 0) {
+        this.warned.set(k, crossed);
+        this.events.onThreshold?.(b, key, crossed, ratio);
+      }
+    }
+  }
+
+  /** Each budget's spend ratio now: its own for one bucket, the largest of its buckets when each value has a limit. */
+  async ratios(): Promise<Map<string, number>> {
+    const t = this.now();
+    const out = new Map<string, number>();
+    for (const b of this.budgets) out.set(b.name, 0);
+    for (const st of await this.ledger.buckets()) {
+      const b = this.byName.get(st.key.budget);
+      if (!b || b.limit <= 0 || st.key.periodStart !== periodStart(b.period, t)) continue;
+      out.set(b.name, Math.max(out.get(b.name) ?? 0, st.spent / b.limit));
+    }
+    this.maxRatio.clear();
+    for (const [k, v] of out) {
+      this.maxRatio.set(k, v);
+      this.events.onRatio?.(this.byName.get(k) as Budget, v);
+    }
+    return out;
+  }
+
+  /** The cached ratio (updated as spend is added and on every `ratios()`), for the gauge. */
+  ratioOf(name: string): number {
+    return this.maxRatio.get(name) ?? 0;
+  }
+
+  /** Drops buckets of past periods (keeps the previous one for the API) and their warning marks. */
+  async prune(): Promise<void> {
+    const t = this.now();
+    await this.ledger.prune((k) => {
+      const b = this.byName.get(k.budget);
+      if (!b) return true;
+      return k.periodStart < periodStart(b.period, periodStart(b.period, t) - 1);
+    });
+    for (const k of this.warned.keys()) {
+      const ps = Number(k.slice(k.lastIndexOf('\u0000') + 1));
+      if (ps < t - 62 * 86_400_000) this.warned.delete(k);
+    }
+  }
+}
+
+export function budgetExceeded(b: Budget, key: BudgetKey, spent: number, reserved: number, now: number): LlmscopeError {
+  const resetAt = periodEnd(b.period, key.periodStart);
+  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  const who = b.scope === 'global' ? '' : ` for ${b.scope} "${key.value}"`;
+  const inFlight = reserved > 0 ? ` (+$${reserved.toFixed(4)} reserved by calls in flight)` : '';
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_BUDGET_EXCEEDED',
+    `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
+      `it resets at ${new Date(resetAt).toISOString()}. Raise budgets[].limit in the config or wait for the reset.`,
+    { headers: { 'retry-after': String(retryAfter), 'x-llmscope-budget': b.name } },
+  );
+}

@@ -1,0 +1,32 @@
+// Public face of cost/: the module and gateway hooks, prices, budgets, spend storage, bills and reconciliation.
+export { BILL_FORMATS, BillError, type BillFormat, type BillLine, parseBill } from './bills.js';
+export {
+  type Budget,
+  type BudgetKey,
+  type BudgetLedger,
+  BudgetService,
+  InProcessBudgetLedger,
+  periodEnd,
+  periodStart,
+} from './budgets.js';
+export { CATALOG, CATALOG_FILES, type CatalogEntry } from './catalog/index.js';
+export {
+  budgetsSchema,
+  type CostConfig,
+  costConfigOf,
+  costsSchema,
+  keysSchema,
+  pricingSchema,
+} from './config.js';
+export { SpaceSaving } from './heavy-hitters.js';
+export { createCostHooks } from './hooks.js';
+export { hashKey, KeyRing, newKey } from './keys.js';
+export { buildCostModule, type CostModule, createCostModule, restoreBudgets, spendStoreFor } from './module.js';
+export { accrueNonApi, parseCostItems } from './non-api.js';
+export { costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
+export { formatReport, type ReconciliationReport, reconcile } from './reconcile.js';
+export { runReconciliation } from './reconcile-run.js';
+export { type CostRuntime, costRuntime } from './runtime.js';
+export { SpendQueries } from './spend-queries.js';
+export { MemorySpendStore, type SpendStore } from './spend-store.js';
+export { SqliteSpendStore } from './sqlite-spend-store.js';

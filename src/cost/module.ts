@@ -1,0 +1,233 @@
+// The cost module: prices every call (enricher), aggregates spend (sink → SpendStore), keeps budgets' ledger in step
+// with the store at start, exposes /api/cost/*, the cost metrics, and the budget and reconciliation alert signals.
+import { readFileSync } from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import { Counter, Gauge } from 'prom-client';
+import { signalsOf } from '../alerts/signals.js';
+import type { AppContext, Module, ModuleFactory } from '../app-context.js';
+import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { type Budget, periodStart } from './budgets.js';
+import { type CostConfig, costDurationMs } from './config.js';
+import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
+import { parseCostItems } from './non-api.js';
+import { registerCostRoutes } from './routes.js';
+import { type CostRuntime, costRuntime } from './runtime.js';
+import { SpendQueries } from './spend-queries.js';
+import { deltasOf, MemorySpendStore, type SpendDimension, type SpendStore } from './spend-store.js';
+import { SqliteSpendStore } from './sqlite-spend-store.js';
+
+const MAX_UNPRICED_MODELS = 1000;
+
+const SCOPE_DIMENSION: Record<Budget['scope'], SpendDimension> = {
+  global: 'all',
+  user: 'user',
+  team: 'team',
+  feature: 'feature',
+  key: 'key',
+};
+
+/** The spend store for an app's store: SQLite tables in the same database when it has one, else memory. */
+export function spendStoreFor(ctx: Pick<AppContext, 'store'>): SpendStore {
+  const db = (ctx.store as { db?: Database }).db;
+  return db ? new SqliteSpendStore(db) : new MemorySpendStore();
+}
+
+/** Restores each budget's spend in its current period from the store, so a restart does not reset budgets. */
+export async function restoreBudgets(rt: CostRuntime, store: SpendStore): Promise<void> {
+  const t = rt.clock.now();
+  for (const b of rt.budgetList) {
+    const start = periodStart(b.period, t);
+    const rows = await store.daily({
+      dimension: SCOPE_DIMENSION[b.scope],
+      from: start,
+      to: t + 1,
+      value: b.match ?? undefined,
+    });
+    const sums = new Map<string, number>();
+    for (const r of rows) sums.set(r.value, (sums.get(r.value) ?? 0) + r.costUsd);
+    for (const [value, spent] of sums)
+      if (b.scope === 'global' || value !== '')
+        await rt.ledger.load({ budget: b.name, value, periodStart: start }, spent);
+  }
+  await rt.budgets.ratios();
+}
+
+export interface CostModule extends Module {
+  readonly runtime: CostRuntime;
+  readonly spend: SpendStore;
+  readonly queries: SpendQueries;
+  readonly enricher: Enricher;
+  readonly sink: Sink;
+}
+
+/** Builds the module; `createCostModule` is this with the store chosen from the app's. */
+export async function buildCostModule(ctx: AppContext, spend: SpendStore = spendStoreFor(ctx)): Promise<CostModule> {
+  const config: CostConfig = ctx.config;
+  const rt = costRuntime(config);
+  rt.clock = ctx.clock;
+  const log = ctx.logger.child({ module: 'cost' });
+  for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
+
+  // Metrics beyond DESIGN's llm_cost_usd_total (observed by the metrics sink from call.costUsd).
+  const unpricedTotal = new Counter({
+    name: 'llmscope_unpriced_calls_total',
+    help: 'Calls whose model has no price (cost_usd null); add the model under pricing.models.',
+    labelNames: ['provider', 'model'],
+    registers: [ctx.registry],
+  });
+  const blocked = new Counter({
+    name: 'llmscope_budget_blocked_total',
+    help: 'Calls refused with 429 budget_exceeded, by budget.',
+    labelNames: ['budget'],
+    registers: [ctx.registry],
+  });
+  const gapGauge = new Gauge({
+    name: 'llm_reconciliation_gap_ratio',
+    help: 'Latest reconciliation: (billed - tracked) / billed, by the bill’s providers.',
+    labelNames: ['provider'],
+    registers: [ctx.registry],
+  });
+  const sketch = new SpaceSaving(config.pricing.topUsers);
+  userCostMetric(ctx.registry, sketch);
+
+  rt.events = {
+    onBlocked: (b, key) => {
+      blocked.inc({ budget: b.name });
+      log.info(
+        { event: 'budget_blocked', budget: b.name, scope: b.scope, value: key.value },
+        `budget ${b.name} blocked a call`,
+      );
+    },
+    onThreshold: (b, key, threshold, ratio) =>
+      log.warn(
+        { event: 'budget_threshold', budget: b.name, scope: b.scope, value: key.value, threshold, ratio },
+        `budget ${b.name}${b.scope === 'global' ? '' : ` (${b.scope} ${key.value})`} reached ${Math.round(ratio * 100)}% of $${b.limit}`,
+      ),
+    onRatio: (b, ratio) => ctx.metrics.budgetRatio.set({ budget: b.name }, ratio),
+  };
+  for (const b of rt.budgetList) ctx.metrics.budgetRatio.set({ budget: b.name }, 0);
+
+  await restoreBudgets(rt, spend);
+
+  const unpricedSeen = new Map<string, number>();
+  const unpricedCalls = new WeakSet<LlmCall>();
+  const enricher: Enricher = {
+    name: 'cost',
+    enrich(call) {
+      if (call.costUsd === null) {
+        const p = rt.prices.priceCall(call);
+        call.costUsd = p.costUsd;
+        call.price = p.price;
+        if (p.unpriced) {
+          unpricedCalls.add(call);
+          const g = ctx.metrics.guard;
+          unpricedTotal.inc({ provider: g.value('provider', call.provider), model: g.value('model', call.model) });
+          const k = `${call.provider}/${call.model}`;
+          const n = unpricedSeen.get(k);
+          if (n !== undefined) unpricedSeen.set(k, n + 1);
+          else if (unpricedSeen.size < MAX_UNPRICED_MODELS) {
+            unpricedSeen.set(k, 1);
+            log.warn(
+              { event: 'unpriced_model', provider: call.provider, model: call.model },
+              `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
+            );
+          }
+        }
+      }
+      const hooks = call.internal?.hooks;
+      if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd);
+      else if (call.source === 'ingest') rt.budgets.addUnreserved(call);
+    },
+  };
+  ctx.recorder.addEnricher(enricher);
+
+  const sink: Sink = {
+    name: 'cost',
+    maxBatch: 1024,
+    async write(calls) {
+      for (const c of calls) if (c.costUsd && c.user) sketch.add(c.user, c.costUsd);
+      await spend.apply(deltasOf(calls, (c) => unpricedCalls.has(c)));
+    },
+  };
+  ctx.recorder.addSink(sink);
+
+  const minuteRetention = costDurationMs(config.costs.minuteRetention);
+  const gpuPriced = config.pricing.models.filter((m) => m.gpuHours !== undefined);
+  const queries = new SpendQueries(spend, config.costs, gpuPriced, () => ctx.clock.now(), minuteRetention);
+
+  let latest: { providers: string[]; ratio: number } | null = null;
+  const noteReconciliation = (r: { report: unknown; gapRatio: number }): void => {
+    const providers = ((r.report as { providers?: string[] }).providers ?? []).slice().sort();
+    latest = { providers, ratio: r.gapRatio };
+    gapGauge.reset();
+    gapGauge.set({ provider: providers.join(',') || 'all' }, r.gapRatio);
+  };
+  const last = (await spend.listReconciliations(1))[0];
+  if (last) noteReconciliation(last);
+
+  registerCostRoutes(ctx.api, {
+    rt,
+    queries,
+    bodyLimit: ctx.config.server.bodyLimit,
+    unpriced: unpricedSeen,
+    onReconciled: noteReconciliation,
+  });
+
+  signalsOf(ctx).register({
+    name: 'cost',
+    signals: ['budget_ratio', 'reconciliation_gap'],
+    async query(q) {
+      if (q.signal === 'budget_ratio') {
+        const ratios = await rt.budgets.ratios();
+        return [...ratios].map(([budget, value]) => ({ labels: { budget }, value, samples: null }));
+      }
+      if (!latest) return [];
+      return [{ labels: { provider: latest.providers.join(',') }, value: Math.abs(latest.ratio), samples: null }];
+    },
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      await rt.budgets.ratios();
+      await rt.budgets.prune();
+      await spend.pruneMinutes(ctx.clock.now() - minuteRetention);
+    } catch (err) {
+      log.warn({ event: 'cost_maintenance_failed', err: (err as Error).message }, 'cost maintenance failed');
+    }
+  };
+
+  return {
+    name: 'cost',
+    runtime: rt,
+    spend,
+    queries,
+    enricher,
+    sink,
+    async start() {
+      for (const file of config.costs.itemFiles) {
+        try {
+          const items = parseCostItems(readFileSync(file, 'utf8'), file);
+          await spend.addCostItems(items);
+          log.info(
+            { event: 'cost_items_loaded', file, items: items.length },
+            `loaded ${items.length} cost items from ${file}`,
+          );
+        } catch (err) {
+          log.warn(
+            { event: 'cost_items_failed', file, err: (err as Error).message },
+            `cost items from ${file} not loaded`,
+          );
+        }
+      }
+      timer = setInterval(() => void tick(), 15_000);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+/** The cost capability as a module for `createApp`. */
+export const createCostModule: ModuleFactory = (ctx) => buildCostModule(ctx);

@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import { parseBill } from './bills.js';
+import { costConfigOf } from './config.js';
+import { fakeCall } from './fake-call.js';
+import { dayStart, daysBetween, PriceBook } from './pricing.js';
+import { formatReport, type ReconciliationReport } from './reconcile.js';
+import { runReconciliation } from './reconcile-run.js';
+import { SpendQueries } from './spend-queries.js';
+import { deltasOf, MemorySpendStore } from './spend-store.js';
+
+const FT = 'ft:gpt-4o-mini-2024-07-18:acme:support:A1b2C3';
+const prices = new PriceBook(costConfigOf({}).pricing);
+const DAYS = daysBetween('2025-06-01', '2025-06-10');
+
+/** Ten days of traffic: gpt-4o-mini for $15 a day, gpt-4o for $20, and calls to a fine-tuned model with no price. */
+async function trackedStore(): Promise<SpendQueries> {
+  const calls: LlmCall[] = [];
+  for (const day of DAYS) {
+    const t = dayStart(day) + 9 * 3_600_000;
+    calls.push(fakeCall({ startedAt: t, model: 'gpt-4o-mini', inputTokens: 100_000_000, outputTokens: 0 }));
+    calls.push(fakeCall({ startedAt: t + 1, model: 'gpt-4o', inputTokens: 8_000_000, outputTokens: 0 }));
+    for (let i = 0; i < 5; i++)
+      calls.push(fakeCall({ startedAt: t + 2 + i, model: FT, inputTokens: 2000, outputTokens: 300 }));
+  }
+  const unpriced = new Set<LlmCall>();
+  for (const c of calls) {
+    const p = prices.priceCall(c);
+    c.costUsd = p.costUsd;
+    if (p.unpriced) unpriced.add(c);
+  }
+  const store = new MemorySpendStore();
+  await store.apply(deltasOf(calls, (c) => unpriced.has(c)));
+  return new SpendQueries(store, costConfigOf({}).costs, [], () => Date.parse('2025-07-01T00:00:00Z'), 2 * 86_400_000);
+}
+
+const HEADER =
+  'start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,line_item,project_id,project_name,organization_id,organization_name';
+
+function openaiCsv(rows: [string, string, number][]): string {
+  const lines = rows.map(([day, item, amount]) => {
+    const s = dayStart(day) / 1000;
+    return `${s},${s + 86400},${day}T00:00:00+00:00,${day}T00:00:00+00:00,${amount.toFixed(6)},usd,"${item}",proj_abc,Default project,org-xyz,Acme`;
+  });
+  return [HEADER, ...lines].join('\n');
+}
+
+/** The bill for the tracked traffic: model spend split into input/output lines as OpenAI's export does. */
+function matchingRows(days: readonly string[]): [string, string, number][] {
+  return days.flatMap((d): [string, string, number][] => [
+    [d, 'gpt-4o-mini-2024-07-18, input', 12],
+    [d, 'gpt-4o-mini-2024-07-18, cached input', 0.5],
+    [d, 'gpt-4o-mini-2024-07-18, output', 2.5],
+    [d, 'gpt-4o-2024-08-06, input', 20],
+  ]);
+}
+
+const byKind = (r: ReconciliationReport, kind: string) => r.causes.find((c) => c.kind === kind);
+
+describe('reconciliation against an OpenAI cost export', () => {
+  it('reports no gap and no causes when the bill matches', async () => {
+    const q = await trackedStore();
+    const { report, record } = await runReconciliation(
+      openaiCsv(matchingRows(DAYS)),
+      { queries: q, prices },
+      { source: 'openai-june.csv', threshold: 0.05 },
+    );
+    expect(report.format).toBe('openai');
+    expect(report.billed_usd).toBeCloseTo(350, 6);
+    expect(report.tracked_usd).toBeCloseTo(350, 6);
+    expect(report.gap_usd).toBeCloseTo(0, 6);
+    // The fine-tuned model was called but not billed in this bill, so it is not a cause either.
+    expect(report.causes.filter((c) => c.kind !== 'unpriced_models')).toEqual([]);
+    expect(report.recommended_buffer_ratio).toBe(0);
+    expect(report.over_threshold).toBe(false);
+    expect((await q.store.listReconciliations(5))[0]?.id).toBe(record.id);
+  });
+
+  it('finds a 30% gap and names its causes: an unpriced model and days with no tracked traffic', async () => {
+    const q = await trackedStore();
+    const rows = [
+      ...matchingRows(DAYS),
+      // The fine-tuned model: $8 a day that llmscope tracked as calls with no price.
+      ...DAYS.flatMap((d): [string, string, number][] => [
+        [d, `${FT}, input`, 3],
+        [d, `${FT}, output`, 5],
+      ]),
+      // Two days the gateway saw nothing: traffic went straight to OpenAI.
+      ...matchingRows(['2025-06-11', '2025-06-12']),
+    ];
+    const { report } = await runReconciliation(
+      openaiCsv(rows),
+      { queries: q, prices },
+      { source: 'bill.csv', threshold: 0.05 },
+    );
+    expect(report.billed_usd).toBeCloseTo(500, 6);
+    expect(report.tracked_usd).toBeCloseTo(350, 6);
+    expect(report.gap_usd).toBeCloseTo(150, 6);
+    expect(report.gap_ratio).toBeCloseTo(0.3, 9);
+    expect(report.over_threshold).toBe(true);
+
+    const days = byKind(report, 'untracked_days');
+    expect(days?.days).toEqual(['2025-06-11', '2025-06-12']);
+    expect(days?.gap_usd).toBeCloseTo(70, 6);
+    const unpriced = byKind(report, 'unpriced_models');
+    expect(unpriced?.models).toEqual([FT.toLowerCase()]);
+    expect(unpriced?.gap_usd).toBeCloseTo(80, 6);
+    expect(unpriced?.message).toContain('50 tracked call(s)');
+    expect(byKind(report, 'unexplained')).toBeUndefined();
+    expect(report.causes.map((c) => c.kind)).toEqual(['unpriced_models', 'untracked_days']);
+    // 150 / 350 = 42.86% → 43% on tracked spend; nothing left once the causes are fixed.
+    expect(report.recommended_buffer_ratio).toBeCloseTo(0.43, 9);
+    expect(report.residual_buffer_ratio).toBe(0);
+    expect(report.by_day.find((d) => d.day === '2025-06-11')).toMatchObject({ billed_usd: 35, tracked_usd: 0 });
+    const text = formatReport(report);
+    expect(text).toContain('gap      $150.00 (30.0% of the bill)');
+    expect(text).toContain('untracked_days');
+  });
+
+  it('sees a price change, a steady price mismatch, models never seen, and non-token items', async () => {
+    const q = await trackedStore();
+    const rows: [string, string, number][] = DAYS.flatMap((d, i): [string, string, number][] => [
+      [d, 'gpt-4o-mini-2024-07-18, input', i < 5 ? 15 : 18], // the provider raised the price on day 6
+      [d, 'gpt-4o-2024-08-06, input', 18], // steadily 10% below what the catalog says
+      [d, 'o3-mini-2025-01-31, input', 1], // never seen at the gateway
+      [d, 'web search tool calls', 2],
+    ]);
+    const { report } = await runReconciliation(
+      openaiCsv(rows),
+      { queries: q, prices },
+      { source: 'b.csv', threshold: 0.05 },
+    );
+    expect(byKind(report, 'price_change')).toMatchObject({ models: ['gpt-4o-mini'], days: ['2025-06-06'] });
+    expect(byKind(report, 'price_change')?.gap_usd).toBeCloseTo(15, 6);
+    expect(byKind(report, 'price_mismatch')?.models).toEqual(['gpt-4o']);
+    expect(byKind(report, 'price_mismatch')?.gap_usd).toBeCloseTo(-20, 6);
+    expect(byKind(report, 'untracked_models')).toMatchObject({ models: ['o3-mini'] });
+    expect(byKind(report, 'non_api_items')).toMatchObject({ items: ['web search tool calls'] });
+    expect(byKind(report, 'non_api_items')?.gap_usd).toBeCloseTo(20, 6);
+  });
+
+  it('limits the comparison to --from/--to', async () => {
+    const q = await trackedStore();
+    const { report } = await runReconciliation(
+      openaiCsv(matchingRows([...DAYS, '2025-06-11'])),
+      { queries: q, prices },
+      { source: 'b.csv', threshold: 0.05, from: '2025-06-01', to: '2025-06-05', save: false },
+    );
+    expect(report.billed_usd).toBeCloseTo(175, 6);
+    expect(report.gap_usd).toBeCloseTo(0, 6);
+    expect(await q.store.listReconciliations(5)).toEqual([]);
+  });
+});
+
+describe('bill formats', () => {
+  it('reads the Costs API JSON (OpenAI)', () => {
+    const bill = parseBill(
+      JSON.stringify({
+        object: 'page',
+        data: [
+          {
+            object: 'bucket',
+            start_time: 1730419200,
+            end_time: 1730505600,
+            results: [
+              {
+                object: 'organization.costs.result',
+                amount: { value: 0.06, currency: 'usd' },
+                line_item: 'gpt-4o-mini-2024-07-18, input',
+                project_id: null,
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(bill).toEqual({
+      format: 'openai',
+      lines: [
+        {
+          day: '2024-11-01',
+          provider: 'openai',
+          model: 'gpt-4o-mini-2024-07-18',
+          item: 'gpt-4o-mini-2024-07-18, input',
+          amountUsd: 0.06,
+        },
+      ],
+    });
+  });
+
+  it('reads Anthropic cost exports: CSV in dollars, Cost Report JSON in cents', () => {
+    const csv = [
+      'usage_date_utc,model,workspace,api_key,usage_type,token_type,context_window,cost_usd',
+      '2025-06-01,claude-sonnet-4-20250514,Default,prod,message,input_no_cache,0-200k,12.50',
+      '2025-06-01,claude-sonnet-4-20250514,Default,prod,message,output,0-200k,30.25',
+      '2025-06-01,,Default,prod,web_search,,,1.00',
+    ].join('\n');
+    const b = parseBill(csv);
+    expect(b.format).toBe('anthropic');
+    expect(b.lines.map((l) => [l.model, l.amountUsd])).toEqual([
+      ['claude-sonnet-4-20250514', 12.5],
+      ['claude-sonnet-4-20250514', 30.25],
+      [null, 1],
+    ]);
+    const json = parseBill(
+      JSON.stringify({
+        data: [
+          {
+            starting_at: '2025-06-02T00:00:00Z',
+            ending_at: '2025-06-03T00:00:00Z',
+            results: [
+              {
+                amount: '1234.5',
+                currency: 'USD',
+                cost_type: 'tokens',
+                model: 'claude-3-5-haiku-20241022',
+                token_type: 'output_tokens',
+                description: 'Claude Haiku 3.5 Usage - Output Tokens',
+              },
+              { amount: '100', currency: 'USD', cost_type: 'web_search', model: null, description: 'Web Search' },
+            ],
+          },
+        ],
+        has_more: false,
+      }),
+    );
+    expect(json.format).toBe('anthropic');
+    expect(json.lines).toEqual([
+      {
+        day: '2025-06-02',
+        provider: 'anthropic',
+        model: 'claude-3-5-haiku-20241022',
+        item: 'Claude Haiku 3.5 Usage - Output Tokens',
+        amountUsd: 12.345,
+      },
+      { day: '2025-06-02', provider: 'anthropic', model: null, item: 'Web Search', amountUsd: 1 },
+    ]);
+  });
+
+  it('reads the generic CSV and says what is wrong with a bad one', () => {
+    const b = parseBill(
+      'date,provider,model,amount_usd\n2025-06-01,Mistral,mistral-large-latest,"1,204.50"\n2025-06-01,mistral,,3',
+    );
+    expect(b.lines).toEqual([
+      {
+        day: '2025-06-01',
+        provider: 'mistral',
+        model: 'mistral-large-latest',
+        item: 'mistral-large-latest',
+        amountUsd: 1204.5,
+      },
+      { day: '2025-06-01', provider: 'mistral', model: null, item: 'other', amountUsd: 3 },
+    ]);
+    expect(() => parseBill('when,what\n1,2')).toThrow(/generic CSV: date,provider,model,amount_usd/);
+    expect(() => parseBill('date,provider,model,amount_usd\nyesterday,openai,gpt-4o,1')).toThrow(/row 1: "date"/);
+    expect(() => parseBill(`${HEADER}\n1,2,,,5,eur,"gpt-4o, input",p,p,o,o`)).toThrow(/only USD/);
+  });
+});

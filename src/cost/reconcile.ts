@@ -1,0 +1,358 @@
+// Reconciliation: tracked spend against the provider's bill, per day, provider and model; the gap in $ and %, the
+// causes visible in the data (unpriced models, days with no tracked traffic, models never seen, price changes,
+// non-token items), and an overhead buffer to apply to tracked figures. Pure: the caller reads the store.
+import { type Bill, BillError, type BillLine } from './bills.js';
+import type { NonApiLine } from './non-api.js';
+import type { PriceBook } from './pricing.js';
+import { daysBetween } from './pricing.js';
+
+/** One tracked (day, provider, model) aggregate, as the spend store keeps it. */
+export interface TrackedCell {
+  day: string;
+  provider: string;
+  model: string;
+  costUsd: number;
+  requests: number;
+  unpriced: number;
+}
+
+export type CauseKind =
+  | 'untracked_days'
+  | 'unpriced_models'
+  | 'untracked_models'
+  | 'price_change'
+  | 'price_mismatch'
+  | 'non_api_items'
+  | 'unexplained';
+
+export interface Cause {
+  kind: CauseKind;
+  /** The part of the gap this cause accounts for (bill − tracked, USD). */
+  gap_usd: number;
+  message: string;
+  days?: string[];
+  models?: string[];
+  items?: string[];
+}
+
+export interface GapRow {
+  billed_usd: number;
+  tracked_usd: number;
+  gap_usd: number;
+  /** gap / billed (null when nothing was billed). */
+  gap_ratio: number | null;
+}
+
+export interface ReconciliationReport extends GapRow {
+  format: string;
+  from: string;
+  to: string;
+  providers: string[];
+  causes: Cause[];
+  /** Add this share to tracked spend to expect the bill (gap / tracked, rounded up to 0.5%). */
+  recommended_buffer_ratio: number | null;
+  /** The buffer still needed once the named causes are fixed (unexplained gap / tracked). */
+  residual_buffer_ratio: number | null;
+  by_day: (GapRow & { day: string })[];
+  by_model: (GapRow & { provider: string; model: string; requests: number; unpriced_requests: number })[];
+  /** True when |gap_ratio| is over the configured threshold (the reconciliation_gap alert signal). */
+  over_threshold: boolean;
+}
+
+export interface ReconcileInput {
+  bill: Bill;
+  tracked: readonly TrackedCell[];
+  /** Non-API items llmscope tracks (config, imports); those carrying a bill's provider count against its other lines. */
+  nonApi?: readonly NonApiLine[];
+  prices: PriceBook;
+  from?: string;
+  to?: string;
+  /** Share of the bill above which the gap is flagged (default 0.05). */
+  threshold?: number;
+}
+
+const OTHER = '(non-token items)';
+const round = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+function gapRow(billed: number, tracked: number): GapRow {
+  return {
+    billed_usd: round(billed),
+    tracked_usd: round(tracked),
+    gap_usd: round(billed - tracked),
+    gap_ratio: billed > 0 ? round((billed - tracked) / billed) : null,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+interface Cell {
+  day: string;
+  provider: string;
+  model: string;
+  billed: number;
+  tracked: number;
+  requests: number;
+  unpriced: number;
+}
+
+export function reconcile(input: ReconcileInput): ReconciliationReport {
+  const { bill, prices } = input;
+  const billDays = bill.lines.map((l) => l.day).sort();
+  const from = input.from ?? billDays[0];
+  const to = input.to ?? billDays.at(-1);
+  if (!from || !to) throw new BillError('the bill has no lines; give --from and --to');
+  const providers = [...new Set(bill.lines.map((l) => l.provider))].sort();
+  const inRange = (d: string): boolean => d >= from && d <= to;
+
+  // Model names differ between the bill (dated snapshots) and calls (aliases): compare catalog ids where known.
+  const canonical = (model: string, provider: string | null): string =>
+    prices.entryFor(model, provider)?.model ?? model.toLowerCase();
+  const cells = new Map<string, Cell>();
+  const cell = (day: string, provider: string, model: string): Cell => {
+    const k = `${day}\u0000${provider}\u0000${model}`;
+    let c = cells.get(k);
+    if (!c) {
+      c = { day, provider, model, billed: 0, tracked: 0, requests: 0, unpriced: 0 };
+      cells.set(k, c);
+    }
+    return c;
+  };
+  for (const l of bill.lines as BillLine[]) {
+    if (!inRange(l.day)) continue;
+    cell(l.day, l.provider, l.model === null ? OTHER : canonical(l.model, l.provider)).billed += l.amountUsd;
+  }
+  for (const t of input.tracked) {
+    if (!inRange(t.day)) continue;
+    const entry = prices.entryFor(t.model, t.provider);
+    const billedBy = entry?.provider ?? t.provider;
+    if (!providers.includes(billedBy)) continue;
+    const c = cell(t.day, billedBy, entry?.model ?? t.model.toLowerCase());
+    c.tracked += t.costUsd;
+    c.requests += t.requests;
+    c.unpriced += t.unpriced;
+  }
+  for (const n of input.nonApi ?? [])
+    if (n.provider && providers.includes(n.provider) && inRange(n.day))
+      cell(n.day, n.provider, OTHER).tracked += n.amountUsd;
+
+  const all = [...cells.values()];
+  const billed = all.reduce((s, c) => s + c.billed, 0);
+  const tracked = all.reduce((s, c) => s + c.tracked, 0);
+  const gap = billed - tracked;
+
+  // Days on which a provider billed but no call to it was seen at all: the gateway was bypassed or down.
+  const seen = new Set(all.filter((c) => c.requests > 0).map((c) => `${c.day}\u0000${c.provider}`));
+  const untrackedDay = (c: Cell): boolean => !seen.has(`${c.day}\u0000${c.provider}`) && c.model !== OTHER;
+  const causes: Cause[] = [];
+  const used = new Set<Cell>();
+  const take = (pred: (c: Cell) => boolean): Cell[] => {
+    const out = all.filter((c) => !used.has(c) && pred(c));
+    for (const c of out) used.add(c);
+    return out;
+  };
+  const sumGap = (cs: Cell[]): number => cs.reduce((s, c) => s + c.billed - c.tracked, 0);
+
+  const noTraffic = take((c) => untrackedDay(c) && c.billed > 0);
+  if (noTraffic.length > 0) {
+    const days = [...new Set(noTraffic.map((c) => c.day))].sort();
+    causes.push({
+      kind: 'untracked_days',
+      gap_usd: round(sumGap(noTraffic)),
+      days,
+      message: `${days.length} day(s) billed with no tracked traffic (${days.join(', ')}): calls bypassed the gateway, or it was not running`,
+    });
+  }
+
+  const unpricedCells = take((c) => c.unpriced > 0);
+  if (unpricedCells.length > 0) {
+    const models = [...new Set(unpricedCells.map((c) => c.model))].sort();
+    const calls = unpricedCells.reduce((s, c) => s + c.unpriced, 0);
+    causes.push({
+      kind: 'unpriced_models',
+      gap_usd: round(sumGap(unpricedCells)),
+      models,
+      message: `${calls} tracked call(s) to unpriced model(s) ${models.join(', ')} have no cost: add them under pricing.models`,
+    });
+  }
+
+  const modelsSeen = new Set(all.filter((c) => c.requests > 0).map((c) => `${c.provider}\u0000${c.model}`));
+  const unseen = take((c) => c.model !== OTHER && c.billed > 0 && !modelsSeen.has(`${c.provider}\u0000${c.model}`));
+  if (unseen.length > 0) {
+    const models = [...new Set(unseen.map((c) => c.model))].sort();
+    causes.push({
+      kind: 'untracked_models',
+      gap_usd: round(sumGap(unseen)),
+      models,
+      message: `billed model(s) never seen at the gateway: ${models.join(', ')} (called directly, or by another key/project)`,
+    });
+  }
+
+  const other = take((c) => c.model === OTHER);
+  if (other.length > 0 && Math.abs(sumGap(other)) > 1e-9) {
+    const items = [
+      ...new Set(bill.lines.filter((l) => l.model === null && inRange(l.day) && l.amountUsd !== 0).map((l) => l.item)),
+    ].sort();
+    causes.push({
+      kind: 'non_api_items',
+      gap_usd: round(sumGap(other)),
+      items,
+      message: `the bill has items that are not per-token model use (${items.slice(0, 8).join('; ')}); track them under costs`,
+    });
+  }
+
+  // Priced models billed at a different rate than tracked: a step in the daily ratio, or a catalog change, or a
+  // steady mismatch (discounts, batch or priority tiers, a stale price).
+  const byModel = new Map<string, Cell[]>();
+  for (const c of all)
+    if (!used.has(c) && c.tracked > 0 && c.billed > 0) {
+      const k = `${c.provider}\u0000${c.model}`;
+      byModel.set(k, [...(byModel.get(k) ?? []), c]);
+    }
+  const changes: { model: string; day: string; cells: Cell[] }[] = [];
+  const mismatches: { model: string; ratio: number; cells: Cell[] }[] = [];
+  for (const cs of byModel.values()) {
+    cs.sort((a, b) => (a.day < b.day ? -1 : 1));
+    const model = (cs[0] as Cell).model;
+    const ratios = cs.map((c) => c.billed / c.tracked);
+    const catalogChange = prices.priceChanges(
+      model,
+      (cs[0] as Cell).provider,
+      Date.parse(`${from}T00:00:00Z`),
+      Date.parse(`${to}T00:00:00Z`),
+    );
+    // One change point, placed where it best splits the daily ratios (least absolute deviation from each side's median).
+    let step: string | null = null;
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < cs.length; i++) {
+      const before = ratios.slice(0, i);
+      const after = ratios.slice(i);
+      const b = median(before);
+      const a = median(after);
+      const cost = before.reduce((s, x) => s + Math.abs(x - b), 0) + after.reduce((s, x) => s + Math.abs(x - a), 0);
+      if (cost < best) {
+        best = cost;
+        step = Math.abs(b - 1) < 0.02 && Math.abs(a - b) > 0.05 ? (cs[i] as Cell).day : null;
+      }
+    }
+    if (step !== null || catalogChange.length > 0) {
+      changes.push({ model, day: step ?? (catalogChange[0] as string), cells: cs });
+      continue;
+    }
+    const r = median(ratios);
+    if (Math.abs(r - 1) > 0.02) mismatches.push({ model, ratio: r, cells: cs });
+  }
+  if (changes.length > 0) {
+    const cs = changes.flatMap((c) => c.cells);
+    for (const c of cs) used.add(c);
+    causes.push({
+      kind: 'price_change',
+      gap_usd: round(sumGap(cs)),
+      models: changes.map((c) => c.model),
+      days: changes.map((c) => c.day),
+      message: `price change(s): ${changes.map((c) => `${c.model} from ${c.day}`).join(', ')}; check the catalog or pricing.models`,
+    });
+  }
+  if (mismatches.length > 0) {
+    const cs = mismatches.flatMap((m) => m.cells);
+    for (const c of cs) used.add(c);
+    causes.push({
+      kind: 'price_mismatch',
+      gap_usd: round(sumGap(cs)),
+      models: mismatches.map((m) => m.model),
+      message: `billed at a different rate than tracked: ${mismatches
+        .map((m) => `${m.model} ×${m.ratio.toFixed(3)}`)
+        .join(', ')} (discounts, batch/priority tiers, or a stale price)`,
+    });
+  }
+  const explained = causes.reduce((s, c) => s + c.gap_usd, 0);
+  const rest = gap - explained;
+  if (Math.abs(rest) > Math.max(0.01, Math.abs(billed) * 0.001))
+    causes.push({
+      kind: 'unexplained',
+      gap_usd: round(rest),
+      message: 'the rest of the gap has no visible cause (dropped records, retries billed, rounding on the bill)',
+    });
+  causes.sort((a, b) => Math.abs(b.gap_usd) - Math.abs(a.gap_usd));
+
+  const byDay = new Map<string, { billed: number; tracked: number }>();
+  for (const d of daysBetween(from, to)) byDay.set(d, { billed: 0, tracked: 0 });
+  const byModelRows = new Map<
+    string,
+    { provider: string; model: string; billed: number; tracked: number; requests: number; unpriced: number }
+  >();
+  for (const c of all) {
+    const d = byDay.get(c.day);
+    if (d) {
+      d.billed += c.billed;
+      d.tracked += c.tracked;
+    }
+    const k = `${c.provider}\u0000${c.model}`;
+    const m = byModelRows.get(k) ?? {
+      provider: c.provider,
+      model: c.model,
+      billed: 0,
+      tracked: 0,
+      requests: 0,
+      unpriced: 0,
+    };
+    m.billed += c.billed;
+    m.tracked += c.tracked;
+    m.requests += c.requests;
+    m.unpriced += c.unpriced;
+    byModelRows.set(k, m);
+  }
+  const buffer = (g: number): number | null => (tracked > 0 ? Math.max(0, Math.ceil((g / tracked) * 200) / 200) : null);
+  const top = gapRow(billed, tracked);
+  return {
+    format: bill.format,
+    from,
+    to,
+    providers,
+    ...top,
+    causes,
+    recommended_buffer_ratio: buffer(gap),
+    residual_buffer_ratio: buffer(causes.find((c) => c.kind === 'unexplained')?.gap_usd ?? 0),
+    by_day: [...byDay].map(([day, v]) => ({ day, ...gapRow(v.billed, v.tracked) })),
+    by_model: [...byModelRows.values()]
+      .map((m) => ({
+        provider: m.provider,
+        model: m.model,
+        requests: m.requests,
+        unpriced_requests: m.unpriced,
+        ...gapRow(m.billed, m.tracked),
+      }))
+      .sort((a, b) => Math.abs(b.gap_usd) - Math.abs(a.gap_usd)),
+    over_threshold: top.gap_ratio !== null && Math.abs(top.gap_ratio) > (input.threshold ?? 0.05),
+  };
+}
+
+/** A short text form of a report, for the CLI. */
+export function formatReport(r: ReconciliationReport): string {
+  const usd = (n: number): string => `${n < 0 ? '-' : ''}$${Math.abs(n).toFixed(2)}`;
+  const pct = (n: number | null): string => (n === null ? 'n/a' : `${(n * 100).toFixed(1)}%`);
+  const lines = [
+    `Reconciliation ${r.from} … ${r.to} (${r.format} bill; ${r.providers.join(', ')})`,
+    `  billed   ${usd(r.billed_usd)}`,
+    `  tracked  ${usd(r.tracked_usd)}`,
+    `  gap      ${usd(r.gap_usd)} (${pct(r.gap_ratio)} of the bill)${r.over_threshold ? '  ← over threshold' : ''}`,
+    `  buffer   ${pct(r.recommended_buffer_ratio)} on tracked spend` +
+      (r.residual_buffer_ratio !== null ? ` (${pct(r.residual_buffer_ratio)} once the causes below are fixed)` : ''),
+  ];
+  if (r.causes.length > 0) {
+    lines.push('', 'Likely causes:');
+    for (const c of r.causes) lines.push(`  ${usd(c.gap_usd).padStart(12)}  ${c.kind}: ${c.message}`);
+  }
+  const worst = r.by_model.filter((m) => Math.abs(m.gap_usd) >= 0.005).slice(0, 10);
+  if (worst.length > 0) {
+    lines.push('', 'By model (largest gaps):');
+    for (const m of worst)
+      lines.push(
+        `  ${`${m.provider}/${m.model}`.padEnd(44)} billed ${usd(m.billed_usd).padStart(10)}  tracked ${usd(m.tracked_usd).padStart(10)}  gap ${usd(m.gap_usd).padStart(10)}`,
+      );
+  }
+  return lines.join('\n');
+}

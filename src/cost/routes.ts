@@ -1,0 +1,307 @@
+// GET/POST /api/cost/*: spend summaries, top spenders, time series, forecast, total cost by day, budgets, prices,
+// reconciliations and cost item imports, for the dashboard and for users.
+import { z } from 'zod';
+import { type Router, readBody, sendJson } from '../api/http.js';
+import { LlmscopeError } from '../errors.js';
+import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
+import { periodEnd } from './budgets.js';
+import { CATALOG_FILES } from './catalog/index.js';
+import { CostItemsError, parseCostItems } from './non-api.js';
+import { dayOf, pricesFor } from './pricing.js';
+import { runReconciliation } from './reconcile-run.js';
+import type { CostRuntime } from './runtime.js';
+import type { SpendQueries } from './spend-queries.js';
+import { GROUP_DIMENSIONS, type ReconciliationRecord } from './spend-store.js';
+
+const DAY = 86_400_000;
+
+const time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .transform((s) => Date.parse(`${s}T00:00:00Z`)),
+]);
+const rangeSchema = { from: time.optional(), to: time.optional() };
+
+function parse<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
+  const r = schema.safeParse(Object.fromEntries(url.searchParams));
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds, ISO 8601 or YYYY-MM-DD`,
+      { param: String(i?.path[0] ?? '') },
+    );
+  }
+  return r.data;
+}
+
+function monthStart(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+function range(q: { from?: number; to?: number }, now: number, defaultFrom: (to: number) => number) {
+  const to = q.to ?? now;
+  const from = q.from ?? defaultFrom(to);
+  if (from >= to)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+  return { from, to };
+}
+
+const summarySchema = z.object({
+  ...rangeSchema,
+  group_by: z.enum([...GROUP_DIMENSIONS, 'day']).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+const topSchema = z.object({
+  ...rangeSchema,
+  dimension: z.enum(GROUP_DIMENSIONS).default('user'),
+  limit: z.coerce.number().int().min(1).max(1000).default(10),
+});
+const seriesSchema = z.object({
+  ...rangeSchema,
+  step: z.enum(['minute', 'hour', 'day']).optional(),
+  dimension: z.enum(GROUP_DIMENSIONS).optional(),
+  value: z.string().optional(),
+});
+const reconcileSchema = z.object({
+  format: z.enum(BILL_FORMATS as [BillFormat, ...BillFormat[]]).optional(),
+  from: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  to: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  save: z.enum(['true', 'false']).optional(),
+});
+
+function recordSummary(r: ReconciliationRecord) {
+  const report = r.report as { over_threshold?: boolean; providers?: string[]; causes?: { kind: string }[] };
+  return {
+    id: r.id,
+    created_at: new Date(r.createdAt).toISOString(),
+    source: r.source,
+    from: r.fromDay,
+    to: r.toDay,
+    providers: report.providers ?? [],
+    billed_usd: r.billedUsd,
+    tracked_usd: r.trackedUsd,
+    gap_usd: r.gapUsd,
+    gap_ratio: r.gapRatio,
+    over_threshold: report.over_threshold ?? false,
+    causes: (report.causes ?? []).map((c) => c.kind),
+  };
+}
+
+export interface CostRouteDeps {
+  rt: CostRuntime;
+  queries: SpendQueries;
+  bodyLimit: number;
+  /** Unpriced models seen since start: `provider/model` → calls. */
+  unpriced: ReadonlyMap<string, number>;
+  onReconciled?: (r: ReconciliationRecord) => void;
+}
+
+export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
+  const { rt, queries } = d;
+  const now = (): number => rt.clock.now();
+
+  api.get('/api/cost/summary', async ({ res, url }) => {
+    const q = parse(summarySchema, url);
+    const { from, to } = range(q, now(), monthStart);
+    const s = await queries.summary({ from, to, groupBy: q.group_by, limit: q.limit });
+    const f = await queries.forecast();
+    sendJson(res, 200, { ...s, month_to_date_usd: f.total_usd_mtd, forecast_month_end_usd: f.forecast_total_usd });
+  });
+
+  api.get('/api/cost/top', async ({ res, url }) => {
+    const q = parse(topSchema, url);
+    const { from, to } = range(q, now(), monthStart);
+    const s = await queries.summary({ from, to, groupBy: q.dimension, limit: q.limit });
+    sendJson(res, 200, { from: s.from, to: s.to, dimension: q.dimension, resolution: s.resolution, top: s.groups });
+  });
+
+  api.get('/api/cost/timeseries', async ({ res, url }) => {
+    const q = parse(seriesSchema, url);
+    const { from, to } = range(q, now(), (t) => t - DAY);
+    const span = to - from;
+    const step = q.step ?? (span <= 6 * 3_600_000 ? 'minute' : span <= 7 * DAY ? 'hour' : 'day');
+    if ((to - from) / { minute: 60_000, hour: 3_600_000, day: DAY }[step] > 10_000)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        `too many ${step} steps; use a larger step or a shorter range`,
+        {
+          param: 'step',
+        },
+      );
+    const points = await queries.timeseries({ from, to, step, dimension: q.dimension, value: q.value });
+    sendJson(res, 200, { from: new Date(from).toISOString(), to: new Date(to).toISOString(), step, points });
+  });
+
+  api.get('/api/cost/forecast', async ({ res }) => sendJson(res, 200, await queries.forecast()));
+
+  api.get('/api/cost/daily', async ({ res, url }) => {
+    const q = parse(z.object(rangeSchema), url);
+    const { from, to } = range(q, now(), monthStart);
+    const days = await queries.daily(dayOf(from), dayOf(to - 1));
+    const sum = (k: 'api_usd' | 'non_api_usd' | 'total_usd') => days.reduce((s, x) => s + x[k], 0);
+    sendJson(res, 200, {
+      from: dayOf(from),
+      to: dayOf(to - 1),
+      api_usd: sum('api_usd'),
+      non_api_usd: sum('non_api_usd'),
+      total_usd: sum('total_usd'),
+      days,
+    });
+  });
+
+  api.get('/api/cost/budgets', async ({ res }) => {
+    const t = now();
+    const ratios = await rt.budgets.ratios();
+    const buckets = await rt.ledger.buckets();
+    const body = rt.budgetList.map((b) => {
+      const mine = buckets
+        .filter((x) => x.key.budget === b.name)
+        .sort((x, y) => y.key.periodStart - x.key.periodStart || y.spent - x.spent)
+        .slice(0, 100);
+      return {
+        name: b.name,
+        scope: b.scope,
+        match: b.match,
+        period: b.period,
+        limit_usd: b.limit,
+        action: b.action,
+        warn: b.warn,
+        ratio: ratios.get(b.name) ?? 0,
+        resets_at: new Date(periodEnd(b.period, t)).toISOString(),
+        buckets: mine.map((x) => ({
+          value: b.scope === 'global' ? null : x.key.value,
+          period_start: new Date(x.key.periodStart).toISOString(),
+          spent_usd: x.spent,
+          reserved_usd: x.reserved,
+          in_flight: x.inFlight,
+          ratio: b.limit > 0 ? x.spent / b.limit : null,
+        })),
+      };
+    });
+    sendJson(res, 200, { budgets: body });
+  });
+
+  api.get('/api/cost/prices', async ({ res, url }) => {
+    const q = parse(
+      z.object({
+        model: z.string().min(1),
+        provider: z.string().optional(),
+        at: time.optional(),
+        input_tokens: z.coerce.number().optional(),
+      }),
+      url,
+    );
+    const p = rt.prices.resolve(q.model, q.provider ?? null, q.at ?? now());
+    if (!p) return sendJson(res, 200, { model: q.model, priced: false });
+    const applied = pricesFor(p, q.input_tokens ?? 0);
+    sendJson(res, 200, {
+      model: q.model,
+      priced: true,
+      source: p.source,
+      catalog_model: p.entry?.model ?? null,
+      billed_by: p.billedBy,
+      effective_from: p.effectiveFrom,
+      per_million: {
+        input: applied.input,
+        cached_input: applied.cachedInput,
+        output: applied.output,
+        cache_write: applied.cacheWrite,
+      },
+      tiers: p.tiers,
+      url: p.entry?.source ?? null,
+    });
+  });
+
+  api.get('/api/cost/catalog', async ({ res }) =>
+    sendJson(res, 200, {
+      files: CATALOG_FILES.map((f) => ({ provider: f.provider, checked: f.checked, entries: f.entries })),
+      overrides: rt.config.pricing.models,
+      aliases: rt.config.pricing.aliases,
+    }),
+  );
+
+  api.get('/api/cost/unpriced', async ({ res }) =>
+    sendJson(res, 200, {
+      models: [...d.unpriced].map(([k, calls]) => {
+        const i = k.indexOf('/');
+        return { provider: k.slice(0, i), model: k.slice(i + 1), calls };
+      }),
+    }),
+  );
+
+  api.get('/api/cost/reconciliations', async ({ res, url }) => {
+    const q = parse(z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }), url);
+    const list = await queries.store.listReconciliations(q.limit);
+    sendJson(res, 200, { reconciliations: list.map(recordSummary) });
+  });
+
+  api.get('/api/cost/reconciliations/:id', async ({ res, params }) => {
+    const r = await queries.store.getReconciliation(params.id as string);
+    if (!r) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no reconciliation ${params.id}`);
+    sendJson(res, 200, { ...recordSummary(r), report: r.report });
+  });
+
+  api.post('/api/cost/reconciliations', async ({ req, res, url }) => {
+    const q = parse(reconcileSchema, url);
+    const text = (await readBody(req, d.bodyLimit)).toString('utf8');
+    try {
+      const { record, report } = await runReconciliation(
+        text,
+        { queries, prices: rt.prices },
+        {
+          format: q.format,
+          from: q.from,
+          to: q.to,
+          source: 'api',
+          threshold: rt.config.costs.reconciliationGapThreshold,
+          save: q.save !== 'false',
+          now: now(),
+        },
+      );
+      if (q.save !== 'false') d.onReconciled?.(record);
+      sendJson(res, 201, { ...recordSummary(record), report });
+    } catch (err) {
+      if (err instanceof BillError) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', err.message);
+      throw err;
+    }
+  });
+
+  api.post('/api/cost/items', async ({ req, res }) => {
+    const text = (await readBody(req, d.bodyLimit)).toString('utf8');
+    try {
+      const items = parseCostItems(text, 'api');
+      const n = await queries.store.addCostItems(items);
+      sendJson(res, 201, { imported: n });
+    } catch (err) {
+      if (err instanceof CostItemsError) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', err.message);
+      throw err;
+    }
+  });
+
+  api.get('/api/cost/items', async ({ res, url }) => {
+    const q = parse(z.object(rangeSchema), url);
+    const { from, to } = range(q, now(), monthStart);
+    const items = await queries.store.costItems(dayOf(from), dayOf(to - 1));
+    sendJson(res, 200, {
+      items: items.map((i) => ({
+        date: i.day,
+        category: i.category,
+        name: i.name,
+        provider: i.provider,
+        amount_usd: i.amountUsd,
+        source: i.source,
+      })),
+    });
+  });
+}

@@ -1,0 +1,252 @@
+// Reading spend back: totals grouped by a dimension or by day, time series with $/request and $/1K tokens,
+// month-to-date with a month-end forecast, and total cost (API + non-API) by day. Minute aggregates serve recent
+// ranges exactly; older ranges are read from the daily aggregates in whole UTC days.
+import type { CostsConfig, PriceOverride } from './config.js';
+import { accrueNonApi, type NonApiLine } from './non-api.js';
+import { dayOf, dayStart } from './pricing.js';
+import type { TrackedCell } from './reconcile.js';
+import {
+  addFigures,
+  emptyFigures,
+  type GroupDimension,
+  type SpendDimension,
+  type SpendFigures,
+  type SpendRow,
+  type SpendStore,
+} from './spend-store.js';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+export interface FiguresWire {
+  cost_usd: number;
+  requests: number;
+  unpriced_requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cost_per_request: number | null;
+  cost_per_1k_tokens: number | null;
+}
+
+const r9 = (n: number): number => Math.round(n * 1e9) / 1e9;
+
+export function figuresWire(f: SpendFigures): FiguresWire {
+  const priced = f.requests - f.unpriced;
+  const tokens = f.inputTokens + f.outputTokens;
+  return {
+    cost_usd: r9(f.costUsd),
+    requests: f.requests,
+    unpriced_requests: f.unpriced,
+    input_tokens: f.inputTokens,
+    output_tokens: f.outputTokens,
+    cached_input_tokens: f.cachedInputTokens,
+    cost_per_request: priced > 0 ? r9(f.costUsd / priced) : null,
+    cost_per_1k_tokens: tokens > 0 ? r9((f.costUsd / tokens) * 1000) : null,
+  };
+}
+
+export interface SummaryQuery {
+  from: number;
+  to: number;
+  groupBy?: GroupDimension | 'day';
+  limit?: number;
+}
+
+export interface Summary {
+  from: string;
+  to: string;
+  resolution: 'minute' | 'day';
+  group_by: string | null;
+  total: FiguresWire;
+  groups: (FiguresWire & { key: string | null; share: number | null })[];
+  /** Groups beyond `limit`, summed. */
+  rest: FiguresWire | null;
+}
+
+export interface Forecast {
+  month: string;
+  as_of: string;
+  api_usd_mtd: number;
+  non_api_usd_mtd: number;
+  total_usd_mtd: number;
+  forecast_api_usd: number;
+  forecast_non_api_usd: number;
+  forecast_total_usd: number;
+  /** How the API forecast was made: the spend rate of the last `rate_window_days` days, over the rest of the month. */
+  rate_window_days: number;
+}
+
+export interface DailyCost {
+  day: string;
+  api_usd: number;
+  non_api_usd: number;
+  total_usd: number;
+  non_api: { category: string; name: string; amount_usd: number }[];
+}
+
+export class SpendQueries {
+  constructor(
+    readonly store: SpendStore,
+    private readonly costs: CostsConfig,
+    private readonly gpuPriced: readonly PriceOverride[],
+    private readonly now: () => number,
+    private readonly minuteRetentionMs: number,
+  ) {}
+
+  /** Minute rows when the whole range is within minute retention, else whole-day rows. */
+  private async rows(dimension: SpendDimension, from: number, to: number, value?: string, preferDaily = false) {
+    const minuteOk = !preferDaily && from >= this.now() - this.minuteRetentionMs + MINUTE;
+    if (minuteOk)
+      return { resolution: 'minute' as const, rows: await this.store.minutes({ dimension, from, to, value }) };
+    return { resolution: 'day' as const, rows: await this.store.daily({ dimension, from, to, value }) };
+  }
+
+  async summary(q: SummaryQuery): Promise<Summary> {
+    const dim: SpendDimension = q.groupBy === undefined || q.groupBy === 'day' ? 'all' : q.groupBy;
+    const { resolution, rows } = await this.rows(dim, q.from, q.to);
+    const total = emptyFigures();
+    const groups = new Map<string, SpendFigures>();
+    for (const r of rows) {
+      addFigures(total, r);
+      const k = q.groupBy === 'day' ? r.day : r.value;
+      addFigures(groups.get(k) ?? groups.set(k, emptyFigures()).get(k)!, r);
+    }
+    const sorted = [...groups].sort((a, b) =>
+      q.groupBy === 'day' ? (a[0] < b[0] ? -1 : 1) : b[1].costUsd - a[1].costUsd || b[1].requests - a[1].requests,
+    );
+    const limit = q.limit ?? 100;
+    const shown = q.groupBy === undefined ? [] : sorted.slice(0, limit);
+    const hidden = q.groupBy === undefined ? [] : sorted.slice(limit);
+    const rest = hidden.length > 0 ? hidden.reduce((acc, [, f]) => addFigures(acc, f), emptyFigures()) : null;
+    return {
+      from: new Date(q.from).toISOString(),
+      to: new Date(q.to).toISOString(),
+      resolution,
+      group_by: q.groupBy ?? null,
+      total: figuresWire(total),
+      groups: shown.map(([key, f]) => ({
+        key: q.groupBy === 'day' ? key : key === '' ? null : key,
+        ...figuresWire(f),
+        share: total.costUsd > 0 ? r9(f.costUsd / total.costUsd) : null,
+      })),
+      rest: rest ? figuresWire(rest) : null,
+    };
+  }
+
+  /** Spend over time in steps of a minute, an hour or a day, for one dimension value (or everything). */
+  async timeseries(q: {
+    from: number;
+    to: number;
+    step: 'minute' | 'hour' | 'day';
+    dimension?: GroupDimension;
+    value?: string;
+  }): Promise<(FiguresWire & { t: string })[]> {
+    const dim: SpendDimension = q.dimension ?? 'all';
+    const value = q.dimension ? (q.value ?? '') : '';
+    const { rows } = await this.rows(dim, q.from, q.to, value, q.step === 'day');
+    const size = q.step === 'minute' ? MINUTE : q.step === 'hour' ? HOUR : DAY;
+    const buckets = new Map<number, SpendFigures>();
+    const start = Math.floor(q.from / size) * size;
+    for (let t = start; t < q.to && buckets.size < 10_000; t += size) buckets.set(t, emptyFigures());
+    for (const r of rows) {
+      const t = Math.floor(r.t / size) * size;
+      const b = buckets.get(t);
+      if (b) addFigures(b, r);
+    }
+    return [...buckets].map(([t, f]) => ({ t: new Date(t).toISOString(), ...figuresWire(f) }));
+  }
+
+  /** Non-API cost lines for a range of days, accrued up to now. */
+  async nonApi(fromDay: string, toDay: string, accrueUntil = this.now()): Promise<NonApiLine[]> {
+    const from = dayStart(fromDay);
+    const to = dayStart(toDay) + DAY;
+    const bytesByDay = new Map<string, number>();
+    if (this.costs.egress)
+      for (const r of await this.store.daily({ dimension: 'all', from, to })) bytesByDay.set(r.day, r.bytes);
+    const items = await this.store.costItems(fromDay, toDay);
+    return accrueNonApi(fromDay, toDay, {
+      costs: this.costs,
+      gpuPriced: this.gpuPriced,
+      bytesByDay,
+      items,
+      now: accrueUntil,
+    });
+  }
+
+  async daily(fromDay: string, toDay: string): Promise<DailyCost[]> {
+    const api = new Map<string, number>();
+    for (const r of await this.store.daily({ dimension: 'all', from: dayStart(fromDay), to: dayStart(toDay) + DAY }))
+      api.set(r.day, r.costUsd);
+    const non = await this.nonApi(fromDay, toDay);
+    const out: DailyCost[] = [];
+    for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY) {
+      const day = dayOf(t);
+      const lines = non.filter((l) => l.day === day);
+      const nonApi = lines.reduce((s, l) => s + l.amountUsd, 0);
+      const a = api.get(day) ?? 0;
+      out.push({
+        day,
+        api_usd: r9(a),
+        non_api_usd: r9(nonApi),
+        total_usd: r9(a + nonApi),
+        non_api: lines.map((l) => ({ category: l.category, name: l.name, amount_usd: r9(l.amountUsd) })),
+      });
+    }
+    return out;
+  }
+
+  async forecast(): Promise<Forecast> {
+    const now = this.now();
+    const d = new Date(now);
+    const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const rows = await this.store.daily({ dimension: 'all', from: monthStart, to: now + 1 });
+    const mtd = rows.reduce((s, r) => s + r.costUsd, 0);
+    // Rate: the last 7 days (or the month so far, if shorter), so a quiet first week does not drag the forecast.
+    const windowMs = Math.min(7 * DAY, Math.max(now - monthStart, HOUR));
+    const windowStartDay = dayOf(now - windowMs);
+    const recent = rows.filter((r) => r.day >= windowStartDay);
+    const recentSpend = recent.reduce((s, r) => s + r.costUsd, 0);
+    const coveredMs = now - dayStart(windowStartDay);
+    const rate = coveredMs > 0 ? recentSpend / coveredMs : 0;
+    const forecastApi = mtd + rate * (monthEnd - now);
+    const firstDay = dayOf(monthStart);
+    const lastDay = dayOf(monthEnd - 1);
+    const nonMtd = (await this.nonApi(firstDay, lastDay, now)).reduce((s, l) => s + l.amountUsd, 0);
+    // Configured items accrue to the month's end; egress and imported items only as far as they are known.
+    const nonFull = (await this.nonApi(firstDay, lastDay, monthEnd)).reduce((s, l) => s + l.amountUsd, 0);
+    return {
+      month: firstDay.slice(0, 7),
+      as_of: new Date(now).toISOString(),
+      api_usd_mtd: r9(mtd),
+      non_api_usd_mtd: r9(nonMtd),
+      total_usd_mtd: r9(mtd + nonMtd),
+      forecast_api_usd: r9(forecastApi),
+      forecast_non_api_usd: r9(nonFull),
+      forecast_total_usd: r9(forecastApi + nonFull),
+      rate_window_days: r9(windowMs / DAY),
+    };
+  }
+
+  /** Tracked spend by (day, provider, model), what reconciliation compares with a bill. */
+  async trackedCells(fromDay: string, toDay: string): Promise<TrackedCell[]> {
+    const rows: SpendRow[] = await this.store.daily({
+      dimension: 'provider_model',
+      from: dayStart(fromDay),
+      to: dayStart(toDay) + DAY,
+    });
+    return rows.map((r) => {
+      const tab = r.value.indexOf('\t');
+      return {
+        day: r.day,
+        provider: r.value.slice(0, tab),
+        model: r.value.slice(tab + 1),
+        costUsd: r.costUsd,
+        requests: r.requests,
+        unpriced: r.unpriced,
+      };
+    });
+  }
+}

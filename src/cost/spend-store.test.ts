@@ -1,0 +1,128 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { costConfigOf } from './config.js';
+import { fakeCall } from './fake-call.js';
+import { SpendQueries } from './spend-queries.js';
+import { deltasOf, MemorySpendStore, type SpendStore } from './spend-store.js';
+import { SqliteSpendStore } from './sqlite-spend-store.js';
+
+const T = Date.parse('2025-07-15T10:00:00Z');
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+const stores: [string, () => SpendStore][] = [
+  ['memory', () => new MemorySpendStore()],
+  ['sqlite', () => new SqliteSpendStore(new Database(':memory:'))],
+];
+
+describe.each(stores)('%s spend store', (_name, make) => {
+  const calls = () => [
+    fakeCall({
+      startedAt: T,
+      user: 'ann',
+      team: 'a',
+      feature: 'chat',
+      apiKeyId: 'k1',
+      costUsd: 1,
+      requestBytes: 100,
+      responseBytes: 900,
+    }),
+    fakeCall({ startedAt: T + 10, user: 'ann', team: 'a', feature: 'chat', costUsd: 2 }),
+    fakeCall({ startedAt: T + MIN, user: 'bob', team: 'b', model: 'gpt-4o', costUsd: 4 }),
+    fakeCall({ startedAt: T + DAY, user: 'bob', team: 'b', costUsd: 8 }),
+    fakeCall({ startedAt: T + DAY, user: 'cid', model: 'mystery', costUsd: null }),
+  ];
+
+  it('aggregates by every dimension, per minute and per day, adding to what is there', async () => {
+    const s = make();
+    const cs = calls();
+    await s.apply(deltasOf(cs.slice(0, 3), () => false));
+    await s.apply(deltasOf(cs.slice(3), (c) => c.model === 'mystery'));
+    const users = await s.daily({ dimension: 'user', from: T - DAY, to: T + 2 * DAY });
+    expect(users.map((r) => [r.day, r.value, r.costUsd, r.requests])).toEqual([
+      ['2025-07-15', 'ann', 3, 2],
+      ['2025-07-15', 'bob', 4, 1],
+      ['2025-07-16', 'bob', 8, 1],
+      ['2025-07-16', 'cid', 0, 1],
+    ]);
+    const all = await s.daily({ dimension: 'all', from: T, to: T + 2 * DAY });
+    expect(all.map((r) => [r.costUsd, r.requests, r.unpriced])).toEqual([
+      [7, 3, 0],
+      [8, 2, 1],
+    ]);
+    expect(all[0]?.bytes).toBe(1000);
+    const minutes = await s.minutes({ dimension: 'team', from: T - (T % MIN), to: T + 2 * MIN, value: 'a' });
+    expect(minutes.map((r) => [r.t, r.costUsd, r.requests])).toEqual([[T - (T % MIN), 3, 2]]);
+    const pm = await s.daily({ dimension: 'provider_model', from: T, to: T + 1 });
+    expect(pm.map((r) => r.value)).toEqual(['openai\tgpt-4o', 'openai\tgpt-4o-mini']);
+    expect((await s.daily({ dimension: 'key', from: T, to: T + 1, value: 'k1' }))[0]?.costUsd).toBe(1);
+    expect(await s.pruneMinutes(T + DAY)).toBeGreaterThan(0);
+    expect(await s.minutes({ dimension: 'all', from: 0, to: T + DAY })).toEqual([]);
+  });
+
+  it('keeps reconciliations and cost items', async () => {
+    const s = make();
+    const rec = (id: string, createdAt: number) => ({
+      id,
+      createdAt,
+      source: 'openai:bill.csv',
+      fromDay: '2025-06-01',
+      toDay: '2025-06-30',
+      billedUsd: 100,
+      trackedUsd: 70,
+      gapUsd: 30,
+      gapRatio: 0.3,
+      report: { causes: [{ kind: 'untracked_days' }] },
+    });
+    await s.saveReconciliation(rec('r1', 1));
+    await s.saveReconciliation(rec('r2', 2));
+    expect((await s.listReconciliations(10)).map((r) => r.id)).toEqual(['r2', 'r1']);
+    expect(await s.getReconciliation('r1')).toEqual(rec('r1', 1));
+    expect(await s.getReconciliation('nope')).toBeNull();
+    const item = {
+      day: '2025-06-02',
+      category: 'vector_db',
+      name: 'pinecone',
+      provider: null,
+      amountUsd: 12,
+      source: 'x.csv',
+    };
+    await s.addCostItems([item, { ...item, day: '2025-07-01' }]);
+    await s.addCostItems([{ ...item, amountUsd: 13 }]); // replaces
+    expect(await s.costItems('2025-06-01', '2025-06-30')).toEqual([{ ...item, amountUsd: 13 }]);
+  });
+
+  it('answers summaries, top spenders, time series and a forecast', async () => {
+    const s = make();
+    await s.apply(deltasOf(calls(), (c) => c.model === 'mystery'));
+    const now = T + DAY + 3_600_000;
+    const q = new SpendQueries(s, costConfigOf({}).costs, [], () => now, 2 * DAY);
+    const byUser = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'user' });
+    expect(byUser.resolution).toBe('minute');
+    expect(byUser.total).toMatchObject({ cost_usd: 15, requests: 5, unpriced_requests: 1 });
+    expect(byUser.groups.map((g) => [g.key, g.cost_usd, g.share])).toEqual([
+      ['bob', 12, 0.8],
+      ['ann', 3, 0.2],
+      ['cid', 0, 0],
+    ]);
+    expect(byUser.groups[0]?.cost_per_request).toBe(6);
+    expect(byUser.groups[0]?.cost_per_1k_tokens).toBeCloseTo((12 / 3000) * 1000, 9);
+    const top = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'team', limit: 1 });
+    expect(top.groups.map((g) => g.key)).toEqual(['b']);
+    expect(top.rest?.cost_usd).toBe(3);
+    const byDay = await q.summary({ from: Date.parse('2025-07-01T00:00:00Z'), to: now, groupBy: 'day' });
+    expect(byDay.resolution).toBe('day');
+    expect(byDay.groups.map((g) => [g.key, g.cost_usd])).toEqual([
+      ['2025-07-15', 7],
+      ['2025-07-16', 8],
+    ]);
+    const series = await q.timeseries({ from: T - (T % MIN), to: T - (T % MIN) + 3 * MIN, step: 'minute' });
+    expect(series.map((p) => p.cost_usd)).toEqual([3, 4, 0]);
+    const f = await q.forecast();
+    expect(f.month).toBe('2025-07');
+    expect(f.api_usd_mtd).toBe(15);
+    // 15 spent over the last 7 days' window (July 9 00:00 → July 16 11:00) continues to the month's end.
+    const rate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
+    expect(f.forecast_api_usd).toBeCloseTo(15 + rate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+  });
+});

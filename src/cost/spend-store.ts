@@ -1,0 +1,255 @@
+// Where spend lives: per-minute and daily aggregates by user, team, feature, key, model and provider, plus the
+// reconciliation reports and imported cost line items. One interface; an in-memory version here, SQLite beside it.
+import type { LlmCall } from '../calls/index.js';
+import { dayOf } from './pricing.js';
+
+const MINUTE = 60_000;
+
+/** `all` has one value (''); `provider_model` is `provider\tmodel`, what reconciliation compares with a bill. */
+export const SPEND_DIMENSIONS = [
+  'all',
+  'user',
+  'team',
+  'feature',
+  'key',
+  'model',
+  'provider',
+  'provider_model',
+] as const;
+export type SpendDimension = (typeof SPEND_DIMENSIONS)[number];
+/** The dimensions users group by (`all` and `provider_model` are internal). */
+export const GROUP_DIMENSIONS = ['user', 'team', 'feature', 'key', 'model', 'provider'] as const;
+export type GroupDimension = (typeof GROUP_DIMENSIONS)[number];
+
+export interface SpendFigures {
+  costUsd: number;
+  requests: number;
+  /** Calls whose model had no price (their cost is unknown, not 0). */
+  unpriced: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  /** Request + response bytes through the gateway (egress). */
+  bytes: number;
+}
+
+export interface SpendRow extends SpendFigures {
+  /** Minute start (epoch ms) for minute rows; day start (epoch ms, UTC) for daily rows. */
+  t: number;
+  /** `YYYY-MM-DD` (UTC) of the row. */
+  day: string;
+  dimension: SpendDimension;
+  value: string;
+}
+
+/** A batch's worth of additions, already summed per (minute, dimension, value). */
+export interface SpendDelta extends SpendFigures {
+  minute: number;
+  dimension: SpendDimension;
+  value: string;
+}
+
+export interface SpendQuery {
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  dimension: SpendDimension;
+  /** Only this value. */
+  value?: string;
+}
+
+export interface ReconciliationRecord {
+  id: string;
+  createdAt: number;
+  /** Bill format (openai, anthropic, generic, ...) and file name. */
+  source: string;
+  fromDay: string;
+  toDay: string;
+  billedUsd: number;
+  trackedUsd: number;
+  gapUsd: number;
+  /** Gap as a share of the bill (0..1; negative when tracked exceeds the bill). */
+  gapRatio: number;
+  /** The full report (JSON-serialisable). */
+  report: unknown;
+}
+
+export interface CostItem {
+  day: string;
+  category: string;
+  name: string;
+  provider: string | null;
+  amountUsd: number;
+  /** Where it came from (file name, `api`). */
+  source: string;
+}
+
+export interface SpendStore {
+  readonly kind: 'memory' | 'sqlite';
+  /** Adds deltas to the minute and daily aggregates in one transaction. */
+  apply(deltas: readonly SpendDelta[]): Promise<void>;
+  /** Daily rows whose day overlaps [from, to). */
+  daily(q: SpendQuery): Promise<SpendRow[]>;
+  /** Minute rows in [from, to). */
+  minutes(q: SpendQuery): Promise<SpendRow[]>;
+  /** Drops minute rows older than `before`. */
+  pruneMinutes(before: number): Promise<number>;
+  saveReconciliation(r: ReconciliationRecord): Promise<void>;
+  listReconciliations(limit: number): Promise<ReconciliationRecord[]>;
+  getReconciliation(id: string): Promise<ReconciliationRecord | null>;
+  /** Adds items; an item with the same day, category, name, provider and source replaces the earlier one. */
+  addCostItems(items: readonly CostItem[]): Promise<number>;
+  costItems(fromDay: string, toDay: string): Promise<CostItem[]>;
+  close?(): Promise<void>;
+}
+
+export function emptyFigures(): SpendFigures {
+  return { costUsd: 0, requests: 0, unpriced: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, bytes: 0 };
+}
+
+export function addFigures(into: SpendFigures, f: SpendFigures): SpendFigures {
+  into.costUsd += f.costUsd;
+  into.requests += f.requests;
+  into.unpriced += f.unpriced;
+  into.inputTokens += f.inputTokens;
+  into.outputTokens += f.outputTokens;
+  into.cachedInputTokens += f.cachedInputTokens;
+  into.bytes += f.bytes;
+  return into;
+}
+
+/** The value of a call in one dimension ('' when the call has none). */
+export function dimensionValue(call: LlmCall, d: SpendDimension): string {
+  switch (d) {
+    case 'all':
+      return '';
+    case 'user':
+      return call.user ?? '';
+    case 'team':
+      return call.team ?? '';
+    case 'feature':
+      return call.feature ?? '';
+    case 'key':
+      return call.apiKeyId ?? '';
+    case 'model':
+      return call.model;
+    case 'provider':
+      return call.provider;
+    case 'provider_model':
+      return `${call.provider}\t${call.model}`;
+  }
+}
+
+/** Sums a batch of calls into deltas, one per (minute, dimension, value). `unpriced` marks calls with no price. */
+export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => boolean): SpendDelta[] {
+  const out = new Map<string, SpendDelta>();
+  for (const c of calls) {
+    const minute = Math.floor(c.startedAt / MINUTE) * MINUTE;
+    const f: SpendFigures = {
+      costUsd: c.costUsd ?? 0,
+      requests: 1,
+      unpriced: unpriced(c) ? 1 : 0,
+      inputTokens: c.inputTokens ?? 0,
+      outputTokens: c.outputTokens ?? 0,
+      cachedInputTokens: c.cachedInputTokens ?? 0,
+      bytes: (c.requestBytes ?? 0) + (c.responseBytes ?? 0),
+    };
+    for (const dimension of SPEND_DIMENSIONS) {
+      const value = dimensionValue(c, dimension);
+      const k = `${minute}\u0000${dimension}\u0000${value}`;
+      const d = out.get(k);
+      if (d) addFigures(d, f);
+      else out.set(k, { minute, dimension, value, ...f });
+    }
+  }
+  return [...out.values()];
+}
+
+function rowKey(t: number, d: SpendDimension, v: string): string {
+  return `${t}\u0000${d}\u0000${v}`;
+}
+
+/** Spend in memory: for tests and for running without a SQLite store. */
+export class MemorySpendStore implements SpendStore {
+  readonly kind = 'memory' as const;
+  private readonly minuteRows = new Map<string, SpendRow>();
+  private readonly dailyRows = new Map<string, SpendRow>();
+  private readonly recs: ReconciliationRecord[] = [];
+  private readonly items = new Map<string, CostItem>();
+
+  async apply(deltas: readonly SpendDelta[]): Promise<void> {
+    for (const d of deltas) {
+      const { minute, dimension, value, ...f } = d;
+      const day = dayOf(minute);
+      const dayT = Date.parse(`${day}T00:00:00Z`);
+      for (const [map, t] of [
+        [this.minuteRows, minute],
+        [this.dailyRows, dayT],
+      ] as const) {
+        const k = rowKey(t, dimension, value);
+        const row = map.get(k);
+        if (row) addFigures(row, f);
+        else map.set(k, { t, day, dimension, value, ...emptyFigures(), ...f });
+      }
+    }
+  }
+
+  /** Rows of the query's dimension/value whose bucket [t, t + span) overlaps [from, to) (span 1: starts inside). */
+  private select(map: Map<string, SpendRow>, q: SpendQuery, span: number): SpendRow[] {
+    const out: SpendRow[] = [];
+    for (const r of map.values())
+      if (
+        r.dimension === q.dimension &&
+        (q.value === undefined || r.value === q.value) &&
+        r.t + span > q.from &&
+        r.t < q.to
+      )
+        out.push({ ...r });
+    return out.sort((a, b) => a.t - b.t || a.value.localeCompare(b.value));
+  }
+
+  async daily(q: SpendQuery): Promise<SpendRow[]> {
+    return this.select(this.dailyRows, q, 86_400_000);
+  }
+
+  async minutes(q: SpendQuery): Promise<SpendRow[]> {
+    return this.select(this.minuteRows, q, 1);
+  }
+
+  async pruneMinutes(before: number): Promise<number> {
+    let n = 0;
+    for (const [k, r] of this.minuteRows)
+      if (r.t < before) {
+        this.minuteRows.delete(k);
+        n++;
+      }
+    return n;
+  }
+
+  async saveReconciliation(r: ReconciliationRecord): Promise<void> {
+    const i = this.recs.findIndex((x) => x.id === r.id);
+    if (i >= 0) this.recs.splice(i, 1);
+    this.recs.push(structuredClone(r));
+  }
+
+  async listReconciliations(limit: number): Promise<ReconciliationRecord[]> {
+    return [...this.recs].sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  async getReconciliation(id: string): Promise<ReconciliationRecord | null> {
+    return this.recs.find((r) => r.id === id) ?? null;
+  }
+
+  async addCostItems(items: readonly CostItem[]): Promise<number> {
+    for (const it of items)
+      this.items.set([it.day, it.category, it.name, it.provider ?? '', it.source].join('\u0000'), { ...it });
+    return items.length;
+  }
+
+  async costItems(fromDay: string, toDay: string): Promise<CostItem[]> {
+    return [...this.items.values()]
+      .filter((i) => i.day >= fromDay && i.day <= toDay)
+      .sort((a, b) => (a.day < b.day ? -1 : 1));
+  }
+}
