@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Router } from './api/http.js';
-import type { Recorder } from './calls/index.js';
+import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { Store } from './store/store.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -23,6 +23,11 @@ export interface AppContext {
   /** Routes under /api/* (guarded by the admin token when not on loopback). */
   api: Router;
   clock: Clock;
+  /**
+   * Contributions to `GET /api/requests/:id` (evaluations, feedback, ...): each returns fields merged into the
+   * detail; a failing one is left out, never failing the page.
+   */
+  detailExtras: Array<(requestId: string, call: LlmCall) => Promise<Record<string, unknown>>>;
 }
 
 /**

@@ -183,7 +183,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
-  const ctx: AppContext = { config, store, recorder, registry, metrics, logger, api, clock };
+  const ctx: AppContext = { config, store, recorder, registry, metrics, logger, api, clock, detailExtras: [] };
 
   const modules: Module[] = [];
   for (const f of opts.modules ?? []) modules.push(await f(ctx));
@@ -214,7 +214,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     inflight,
   });
 
-  registerRequestRoutes(api, store);
+  registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
   api.post('/api/ingest', async ({ req, res }) => {
     const { ingestCalls } = await import('./api/ingest.js');

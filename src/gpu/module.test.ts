@@ -51,6 +51,7 @@ async function harness(
     logger: pino({ level: 'debug' }, sink),
     api: new Router(),
     clock: { now: () => Date.now() },
+    detailExtras: [],
   };
   const gpu = buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
   const server = createServer((req, res) => {
@@ -232,6 +233,7 @@ describe('gpu sample storage', () => {
       logger: pino({ level: 'silent' }),
       api: new Router(),
       clock: { now: () => Date.now() },
+      detailExtras: [],
     });
     expect(gpu.gpuStore).toBeInstanceOf(SqliteGpuStore);
     expect(registered).toEqual([['gpu', [1]]]);
