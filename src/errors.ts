@@ -49,7 +49,11 @@ export class LlmscopeError extends Error {
   readonly param: string | null;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, opts: { param?: string | null; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { param?: string | null; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.name = 'LlmscopeError';
     this.code = code;

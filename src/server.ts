@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream, Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Handler, Router, sendError, sendJson } from './api/http.js';
@@ -16,7 +17,7 @@ import { type Endpoint, type LlmCall, Recorder, type Sink } from './calls/index.
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { LlmscopeError } from './errors.js';
-import { type GatewayHook, Proxy } from './gateway/proxy.js';
+import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
 import { createStore } from './store/index.js';
@@ -26,7 +27,6 @@ import { createLogger, redactText } from './telemetry/logging.js';
 import { Metrics } from './telemetry/metrics.js';
 import { spanEnricher } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export interface AppOptions {
   /** Capability modules (cost, quality, alerts, gpu, ...). */
@@ -203,7 +203,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const router = new ModelRouter(config.providers, config.routes);
   const inflight = new Set<ServerResponse>();
   let draining = false;
-  const proxy = new Proxy({
+  const proxy = new GatewayProxy({
     config,
     recorder,
     logger,
@@ -224,7 +224,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const ui = uiRoot();
   const serveUi: Handler = ({ res, url }) => {
     if (!ui) {
-      sendJson(res, 404, { error: { message: 'the dashboard is not built; run `npm run build`', type: 'not_found_error', code: 'not_found', param: null } });
+      sendJson(res, 404, {
+        error: {
+          message: 'the dashboard is not built; run `npm run build`',
+          type: 'not_found_error',
+          code: 'not_found',
+          param: null,
+        },
+      });
       return;
     }
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
@@ -277,7 +284,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       if (!route.model.includes('*') && !seen.has(route.model))
         seen.set(route.model, { id: route.model, object: 'model', created: 0, owned_by: route.provider });
     if (ok === 0 && seen.size === 0 && upstreams.size > 0)
-      throw new LlmscopeError('LLMSCOPE_ERR_UPSTREAM_UNREACHABLE', 'no provider answered GET /models; check that the upstreams are running');
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
+        'no provider answered GET /models; check that the upstreams are running',
+      );
     sendJson(res, 200, { object: 'list', data: [...seen.values()] });
   };
 
@@ -286,13 +296,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const path = url.pathname;
     const endpoint = GATEWAY_ROUTES[path];
     if (endpoint) {
-      if (req.method !== 'POST') throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`);
+      if (req.method !== 'POST')
+        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`);
       proxy.handle(req, res, endpoint);
       return;
     }
     if (path === '/v1/models' && req.method === 'GET') return models(res);
     if (path === '/metrics' && req.method === 'GET') {
-      for (const [sink, depth] of Object.entries(recorder.depths())) if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
+      for (const [sink, depth] of Object.entries(recorder.depths()))
+        if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(text);
@@ -310,13 +322,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       });
     }
     if (path.startsWith('/v1/'))
-      throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`);
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_NOT_FOUND',
+        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`,
+      );
     if (path.startsWith('/api/')) {
       if (!authorized(req, url))
-        throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>"');
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNAUTHORIZED',
+          'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>"',
+        );
       const m = api.match(req.method ?? 'GET', path);
       if (m === null) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
-      if (m === 'method') throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} does not take ${req.method}`);
+      if (m === 'method')
+        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} does not take ${req.method}`);
       await m.handler({ req, res, url, params: m.params });
       return;
     }
@@ -385,7 +404,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const a = server.address() as AddressInfo;
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
       const base = `http://${host}:${a.port}`;
-      logger.info({ event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind }, `llmscope listening on ${base}`);
+      logger.info(
+        { event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind },
+        `llmscope listening on ${base}`,
+      );
       return base;
     },
     async close() {
@@ -405,7 +427,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         try {
           await m.stop?.();
         } catch (err) {
-          logger.warn({ event: 'module_stop_failed', module: m.name, err: (err as Error).message }, 'module stop failed');
+          logger.warn(
+            { event: 'module_stop_failed', module: m.name, err: (err as Error).message },
+            'module stop failed',
+          );
         }
       }
       await recorder.close(Math.max(1000, deadline - Date.now()));
@@ -416,7 +441,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   };
 }
-
 
 const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
 <body style="font-family:system-ui;max-width:28rem;margin:4rem auto">

@@ -15,7 +15,11 @@ const text = z.string().max(256).nullable().optional();
 export const ingestRecordSchema = z
   .object({
     request_id: z.string().min(1).max(128).optional(),
-    trace_id: z.string().regex(/^[0-9a-f]{32}$/, '32 lowercase hex characters').nullable().optional(),
+    trace_id: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, '32 lowercase hex characters')
+      .nullable()
+      .optional(),
     started_at: time,
     ended_at: time.optional(),
     provider: z.string().min(1).max(128),

@@ -1,17 +1,19 @@
 // GET /api/stats/timeseries and /api/stats/summary: latency percentiles, TTFT/TPOT, throughput and error rate,
 // computed from the store's rollups (mergeable histograms), never from raw calls.
 import { z } from 'zod';
-import type { Store } from '../store/store.js';
-import type { RollupDimension, RollupPoint, RollupStep } from '../store/store.js';
-import { mergeInto, quantiles } from '../store/histogram.js';
 import { LlmscopeError } from '../errors.js';
+import { mergeInto, quantiles } from '../store/histogram.js';
+import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
 import { type Router, sendJson } from './http.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 
-const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
 
 const querySchema = z.object({
   from: time.optional(),
@@ -46,7 +48,8 @@ export function parseStatsQuery(url: URL, now = Date.now()): StatsQuery {
   const q = r.data;
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR;
-  if (from >= to) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+  if (from >= to)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
   const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR ? 'minute' : 'hour') : q.step;
   const filter: Partial<Record<RollupDimension, string>> = {};
   for (const d of DIMENSIONS) if (q[d]) filter[d] = q[d];
@@ -147,7 +150,10 @@ export function registerStatsRoutes(router: Router, store: Store): void {
     for (const p of points) {
       const key = sq.groupBy ? (p.group[sq.groupBy] ?? 'none') : 'all';
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = new Map()));
+      if (!g) {
+        g = new Map();
+        groups.set(key, g);
+      }
       const list = g.get(p.t);
       if (list) list.push(p);
       else g.set(p.t, [p]);

@@ -15,7 +15,9 @@ export function registerCheckConfigCommand(program: Command): void {
       }
       const r = validateConfig(applyEnv(readConfigFile(file), process.env));
       if (r.ok) {
-        process.stdout.write(`${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`);
+        process.stdout.write(
+          `${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`,
+        );
         return;
       }
       for (const i of r.issues) process.stderr.write(`${file}: ${i.path}: ${i.message}\n`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
-import { builtinModules, builtinHooks } from './modules.js';
+import { builtinHooks, builtinModules } from './modules.js';
 
 export interface ServeFlags {
   config?: string;
@@ -16,7 +16,8 @@ export interface ServeFlags {
 export function parsePort(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `--port must be an integer 0-65535, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `--port must be an integer 0-65535, got "${v}"`);
   return n;
 }
 
@@ -42,7 +43,10 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
     try {
       new URL(flags.upstream);
     } catch {
-      throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `--upstream must be an absolute URL such as https://api.openai.com/v1, got "${flags.upstream}"`);
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `--upstream must be an absolute URL such as https://api.openai.com/v1, got "${flags.upstream}"`,
+      );
     }
   }
   return loadConfig({
@@ -105,7 +109,9 @@ export function registerServeCommand(program: Command): void {
         );
       const app = await runApp(config);
       const base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
-      process.stderr.write(`llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)\n`);
+      process.stderr.write(
+        `llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)\n`,
+      );
     },
   );
 }

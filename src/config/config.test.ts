@@ -16,7 +16,10 @@ describe('config', () => {
   it('reports every problem with its path', () => {
     const r = validateConfig({
       server: { port: 'eighty', bogus: 1 },
-      providers: [{ name: 'a', baseUrl: 'not a url' }, { name: 'a', baseUrl: 'http://x/v1' }],
+      providers: [
+        { name: 'a', baseUrl: 'not a url' },
+        { name: 'a', baseUrl: 'http://x/v1' },
+      ],
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -28,7 +31,10 @@ describe('config', () => {
 
   it('catches routes to unknown providers and duplicate names', () => {
     const r = validateConfig({
-      providers: [{ name: 'a', baseUrl: 'http://x/v1' }, { name: 'a', baseUrl: 'http://y/v1' }],
+      providers: [
+        { name: 'a', baseUrl: 'http://x/v1' },
+        { name: 'a', baseUrl: 'http://y/v1' },
+      ],
       routes: [{ model: 'm', provider: 'b' }],
     });
     expect(r.ok).toBe(false);

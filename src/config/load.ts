@@ -14,7 +14,12 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: C
 
 function issuesOf(err: z.ZodError): ConfigIssue[] {
   return err.issues.map((i) => ({
-    path: i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(root)',
+    path: i.path.length
+      ? i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+          .join('.')
+          .replace(/\.\[/g, '[')
+      : '(root)',
     message: i.message,
   }));
 }
@@ -74,7 +79,10 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `cannot read config file ${path}: ${(err as Error).message}`);
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `cannot read config file ${path}: ${(err as Error).message}`,
+    );
   }
   let doc: unknown;
   try {

@@ -1,13 +1,20 @@
 // The one config schema (zod): every key optional, defaults here, `Config` inferred from it.
 import { z } from 'zod';
+import { alertsSchema } from '../alerts/config.js';
 import { budgetsSchema, costsSchema, keysSchema, pricingSchema } from '../cost/config.js';
 import { gpuConfigSchema } from '../gpu/config.js';
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d')]);
+const duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
+]);
 
 export const providerSchema = z
   .object({
-    name: z.string().min(1).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'),
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'),
     type: z.enum(['openai-compatible']).default('openai-compatible'),
     baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }),
     /** Name of the environment variable holding the upstream's API key (the key itself never sits in config). */
@@ -38,7 +45,11 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
         adminToken: z.string().min(8, 'at least 8 characters').optional(),
-        bodyLimit: z.number().int().positive().default(50 * 1024 * 1024),
+        bodyLimit: z
+          .number()
+          .int()
+          .positive()
+          .default(50 * 1024 * 1024),
         shutdownGrace: duration.default('30s'),
       })
       .strict()
@@ -83,7 +94,7 @@ export const configSchema = z
     budgets: budgetsSchema.default([]),
     costs: costsSchema.prefault({}),
     quality: z.unknown().optional(),
-    alerts: z.unknown().optional(),
+    alerts: alertsSchema.prefault({}),
     gpu: gpuConfigSchema.prefault({}),
   })
   .strict();

@@ -198,7 +198,7 @@ class Flight {
   }
 }
 
-export class Proxy {
+export class GatewayProxy {
   constructor(private readonly d: ProxyDeps) {}
 
   /** Entry point for one gateway call; never throws. */

@@ -10,7 +10,9 @@ const int = (name: string, v: string, min = 1): number => {
 };
 
 const row = (name: string, p: Percentiles | null) =>
-  p ? `${name.padEnd(14)} ${[p.p50, p.p90, p.p95, p.p99, p.max].map((v) => v.toFixed(1).padStart(9)).join('')}` : `${name.padEnd(14)}        –`;
+  p
+    ? `${name.padEnd(14)} ${[p.p50, p.p90, p.p95, p.p99, p.max].map((v) => v.toFixed(1).padStart(9)).join('')}`
+    : `${name.padEnd(14)}        –`;
 
 export function registerBenchCommand(program: Command): void {
   program
@@ -24,39 +26,53 @@ export function registerBenchCommand(program: Command): void {
     .option('--stream', 'stream responses (measures TTFT and TPOT)', false)
     .option('--api-key <key>', 'API key (default: $OPENAI_API_KEY)')
     .option('--json', 'print the summary as JSON', false)
-    .action(async (o: { url: string; model: string; concurrency: string; requests: string; maxTokens?: string; stream: boolean; apiKey?: string; json: boolean }) => {
-      const requests = int('requests', o.requests);
-      const bar = o.json || !process.stderr.isTTY ? null : new SingleBar({ format: 'bench [{bar}] {value}/{total} requests | {errors} errors', hideCursor: true });
-      let errors = 0;
-      bar?.start(requests, 0, { errors });
-      const { summary } = await runLoad({
-        url: o.url,
-        model: o.model,
-        concurrency: int('concurrency', o.concurrency),
-        requests,
-        stream: o.stream,
-        maxTokens: o.maxTokens ? int('max-tokens', o.maxTokens) : undefined,
-        apiKey: o.apiKey ?? process.env.OPENAI_API_KEY,
-        onResult: (r, done) => {
-          if (!r.ok) errors++;
-          bar?.update(done, { errors });
-        },
-      });
-      bar?.stop();
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        return;
-      }
-      const lines = [
-        `${summary.requests} requests in ${summary.durationS.toFixed(2)} s, ${summary.errors} errors`,
-        `throughput     ${summary.requestsPerS.toFixed(1)} requests/s, ${summary.outputTokensPerS.toFixed(0)} output tokens/s`,
-        '',
-        `${'ms'.padEnd(14)} ${['p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`,
-        row('latency', summary.latencyMs),
-        row('TTFT', summary.ttftMs),
-        row('TPOT', summary.tpotMs),
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-      if (summary.errors === summary.requests) process.exitCode = 1;
-    });
+    .action(
+      async (o: {
+        url: string;
+        model: string;
+        concurrency: string;
+        requests: string;
+        maxTokens?: string;
+        stream: boolean;
+        apiKey?: string;
+        json: boolean;
+      }) => {
+        const requests = int('requests', o.requests);
+        const bar =
+          o.json || !process.stderr.isTTY
+            ? null
+            : new SingleBar({ format: 'bench [{bar}] {value}/{total} requests | {errors} errors', hideCursor: true });
+        let errors = 0;
+        bar?.start(requests, 0, { errors });
+        const { summary } = await runLoad({
+          url: o.url,
+          model: o.model,
+          concurrency: int('concurrency', o.concurrency),
+          requests,
+          stream: o.stream,
+          maxTokens: o.maxTokens ? int('max-tokens', o.maxTokens) : undefined,
+          apiKey: o.apiKey ?? process.env.OPENAI_API_KEY,
+          onResult: (r, done) => {
+            if (!r.ok) errors++;
+            bar?.update(done, { errors });
+          },
+        });
+        bar?.stop();
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          return;
+        }
+        const lines = [
+          `${summary.requests} requests in ${summary.durationS.toFixed(2)} s, ${summary.errors} errors`,
+          `throughput     ${summary.requestsPerS.toFixed(1)} requests/s, ${summary.outputTokensPerS.toFixed(0)} output tokens/s`,
+          '',
+          `${'ms'.padEnd(14)} ${['p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`,
+          row('latency', summary.latencyMs),
+          row('TTFT', summary.ttftMs),
+          row('TPOT', summary.tpotMs),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+        if (summary.errors === summary.requests) process.exitCode = 1;
+      },
+    );
 }

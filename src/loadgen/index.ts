@@ -61,7 +61,14 @@ export function percentiles(values: number[]): Percentiles | null {
   if (values.length === 0) return null;
   const v = [...values].sort((a, b) => a - b);
   const at = (q: number) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))] as number;
-  return { p50: at(0.5), p90: at(0.9), p95: at(0.95), p99: at(0.99), mean: v.reduce((a, b) => a + b, 0) / v.length, max: v[v.length - 1] as number };
+  return {
+    p50: at(0.5),
+    p90: at(0.9),
+    p95: at(0.95),
+    p99: at(0.99),
+    mean: v.reduce((a, b) => a + b, 0) / v.length,
+    max: v[v.length - 1] as number,
+  };
 }
 
 function bodyFor(o: LoadOptions): string {
@@ -75,7 +82,13 @@ function bodyFor(o: LoadOptions): string {
 }
 
 /** One request; never throws. */
-export async function oneRequest(pool: Pool, path: string, body: string, headers: Record<string, string>, stream: boolean): Promise<RequestResult> {
+export async function oneRequest(
+  pool: Pool,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  stream: boolean,
+): Promise<RequestResult> {
   const t0 = performance.now();
   let firstByte: number | null = null;
   let firstContent: number | null = null;
@@ -122,10 +135,22 @@ export async function oneRequest(pool: Pool, path: string, body: string, headers
       ttftMs: firstContent === null ? null : firstContent - t0,
       latencyMs: end - t0,
       outputTokens: tokens,
-      tpotMs: firstContent !== null && lastContent !== null && tokens >= 2 ? (lastContent - firstContent) / (tokens - 1) : null,
+      tpotMs:
+        firstContent !== null && lastContent !== null && tokens >= 2
+          ? (lastContent - firstContent) / (tokens - 1)
+          : null,
     };
   } catch (err) {
-    return { ok: false, status: 0, firstByteMs: firstByte, ttftMs: null, latencyMs: performance.now() - t0, outputTokens: 0, tpotMs: null, error: (err as Error).message };
+    return {
+      ok: false,
+      status: 0,
+      firstByteMs: firstByte,
+      ttftMs: null,
+      latencyMs: performance.now() - t0,
+      outputTokens: 0,
+      tpotMs: null,
+      error: (err as Error).message,
+    };
   }
 }
 
@@ -152,7 +177,11 @@ export async function runLoad(o: LoadOptions): Promise<{ results: RequestResult[
   const pool = o.pool ?? new Pool(u.origin, { connections: concurrency, pipelining: 1 });
   const path = `${u.pathname.replace(/\/$/, '')}/chat/completions`;
   const body = bodyFor(o);
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}), ...o.headers };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}),
+    ...o.headers,
+  };
   const results: RequestResult[] = [];
   const t0 = performance.now();
   const deadline = o.durationMs ? t0 + o.durationMs : Number.POSITIVE_INFINITY;

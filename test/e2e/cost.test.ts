@@ -386,3 +386,68 @@ describe('virtual keys through the gateway', () => {
     expect(upstreamAuth).toHaveLength(1);
   });
 });
+
+describe('ingested calls, restarts and total cost by day', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-cost-restart-'));
+  const config: Partial<ConfigInput> = {
+    storage: { url: `sqlite:${join(dir, 'data.db')}` },
+    budgets: [{ name: 'per-user-daily', scope: 'user', period: 'day', limit: 1, action: 'block' }],
+    costs: { fixed: [{ name: 'observability-seats', monthlyUsd: 310 }] },
+  };
+
+  it('prices ingested calls, counts them against budgets, and remembers spend across a restart', async () => {
+    let s = await startCostStack({ ttftMs: 1, tpotMs: 1, outputTokens: 5 }, config);
+    const ingest = await request(`${s.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        started_at: new Date().toISOString(),
+        provider: 'anthropic',
+        model: 'claude-3-5-haiku-20241022',
+        input_tokens: 1_000_000,
+        output_tokens: 100_000,
+        user: 'ing',
+      }),
+    });
+    expect(ingest.statusCode).toBeLessThan(300);
+    const [call] = await s.settle(1);
+    // 1M input × $0.80/M + 100K output × $4/M
+    expect(call?.costUsd).toBeCloseTo(1.2, 12);
+    const budgets = await getJson(`${s.base}/api/cost/budgets`);
+    const b = (budgets.body.budgets as { buckets: { value: string; spent_usd: number }[] }[])[0];
+    expect(b?.buckets).toContainEqual(expect.objectContaining({ value: 'ing', spent_usd: 1.2 }));
+    await s.close();
+
+    s = await startCostStack({ ttftMs: 1, tpotMs: 1, outputTokens: 5 }, config);
+    try {
+      const err = await client(s.base, { 'x-llmscope-user': 'ing' })
+        .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+      expect((err as Error).message).toContain('budget "per-user-daily" for user "ing"');
+      await client(s.base, { 'x-llmscope-user': 'other' }).chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      await s.settle(2);
+
+      const items = await request(`${s.base}/api/cost/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: `date,name,amount_usd,category\n${new Date().toISOString().slice(0, 10)},pinecone,4.5,vector_db`,
+      });
+      expect(items.statusCode).toBe(201);
+      const daily = await getJson(`${s.base}/api/cost/daily?from=${new Date().toISOString().slice(0, 10)}`);
+      const today = (daily.body.days as { api_usd: number; non_api: { name: string; amount_usd: number }[]; total_usd: number }[])[0];
+      const api = s.calls.reduce((a, c) => a + (c.costUsd ?? 0), 0) + 1.2;
+      expect(today?.api_usd).toBeCloseTo(api, 9);
+      expect(today?.non_api.find((l) => l.name === 'pinecone')?.amount_usd).toBe(4.5);
+      const seats = today?.non_api.find((l) => l.name === 'observability-seats')?.amount_usd ?? 0;
+      expect(seats).toBeGreaterThan(0);
+      expect(seats).toBeLessThanOrEqual(310 / 28);
+      expect(today?.total_usd).toBeCloseTo(api + 4.5 + seats, 9);
+    } finally {
+      await s.close();
+    }
+  });
+});

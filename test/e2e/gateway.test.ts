@@ -40,7 +40,12 @@ describe('gateway with the openai client', () => {
   afterAll(() => s.close());
 
   it('streams chat exactly as direct, without the usage chunk it asked for on the client’s behalf', async () => {
-    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Say hello' }], stream: true as const, seed: 3 };
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content: 'Say hello' }],
+      stream: true as const,
+      seed: 3,
+    };
     const a = await collect(await direct.chat.completions.create(body));
     const b = await collect(await via.chat.completions.create(body));
     expect(comparable(b)).toEqual(comparable(a));
@@ -112,14 +117,19 @@ describe('gateway with the openai client', () => {
     // The call is in the ledger with its spans, and the spans went to the exporter.
     await s.app.ctx.recorder.flush();
     const detail = await request(`${s.base}/api/requests/my-req-1`);
-    const json = (await detail.body.json()) as { trace_id: string; spans: { name: string; parent_span_id: string | null }[] };
+    const json = (await detail.body.json()) as {
+      trace_id: string;
+      spans: { name: string; parent_span_id: string | null }[];
+    };
     expect(json.trace_id).toBe(traceId);
     expect(json.spans.map((x) => x.name)).toEqual(
       expect.arrayContaining(['chat gpt-4o-mini', 'llmscope.route', 'llmscope.upstream.wait']),
     );
     expect(json.spans.find((x) => x.name === 'chat gpt-4o-mini')?.parent_span_id).toBe('00f067aa0ba902b7');
     const exported = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === traceId);
-    expect(exported.find((sp) => sp.name === 'chat gpt-4o-mini')?.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
+    expect(exported.find((sp) => sp.name === 'chat gpt-4o-mini')?.attributes['gen_ai.request.model']).toBe(
+      'gpt-4o-mini',
+    );
   });
 
   it('passes upstream errors through unchanged and records their status', async () => {
@@ -243,7 +253,10 @@ describe('bounded cardinality, logs and failures', () => {
     await s.app.ctx.recorder.flush();
     const seriesCount = async () => {
       const text = await (await request(`${s.base}/metrics`)).body.text();
-      return { text, n: text.split('\n').filter((l) => l && !l.startsWith('#') && !/^(process|nodejs)_/.test(l)).length };
+      return {
+        text,
+        n: text.split('\n').filter((l) => l && !l.startsWith('#') && !/^(process|nodejs)_/.test(l)).length,
+      };
     };
     const before = await seriesCount();
     for (let i = 0; i < 10_000; i += 50)
@@ -280,13 +293,19 @@ describe('bounded cardinality, logs and failures', () => {
   it('keeps serving when the store becomes unwritable, and counts every record it lost', async () => {
     const db = (s.app.ctx.store as unknown as { db: { pragma(s: string): unknown } }).db;
     const dropped = async () =>
-      metricValue(parseMetrics(await (await request(`${s.base}/metrics`)).body.text()), 'llmscope_recorder_dropped_total', {
-        sink: 'store',
-      });
+      metricValue(
+        parseMetrics(await (await request(`${s.base}/metrics`)).body.text()),
+        'llmscope_recorder_dropped_total',
+        {
+          sink: 'store',
+        },
+      );
     const before = await dropped();
     db.pragma('query_only = ON');
     try {
-      const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => chat({ 'x-request-id': `ro-${i}` }, i % 2 === 0)));
+      const statuses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => chat({ 'x-request-id': `ro-${i}` }, i % 2 === 0)),
+      );
       expect(statuses.every((st) => st === 200)).toBe(true);
       await s.app.ctx.recorder.flush();
       expect((await dropped()) - before).toBe(40);
@@ -303,21 +322,45 @@ describe('bounded cardinality, logs and failures', () => {
 describe('bad input gets an OpenAI-shaped error that says what to fix', () => {
   let s: Stack;
   beforeAll(async () => {
-    s = await startStack({ config: { server: { host: '127.0.0.1', port: 0, bodyLimit: 1024 } }, sim: { ttftMs: 0, tpotMs: 0 } });
+    s = await startStack({
+      config: { server: { host: '127.0.0.1', port: 0, bodyLimit: 1024 } },
+      sim: { ttftMs: 0, tpotMs: 0 },
+    });
   });
   afterAll(() => s.close());
 
-  const post = async (path: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+  const post = async (
+    path: string,
+    body: string | Buffer,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) => {
     const r = await request(`${s.base}${path}`, { method: 'POST', headers, body });
-    return { status: r.statusCode, json: (await r.body.json()) as { error: { message: string; type: string; code: string; param: string | null } } };
+    return {
+      status: r.statusCode,
+      json: (await r.body.json()) as { error: { message: string; type: string; code: string; param: string | null } },
+    };
   };
 
   it.each([
     ['malformed JSON', '/v1/chat/completions', '{"model": "gpt-4o",', undefined, 400, 'invalid_json'],
     ['a non-object body', '/v1/chat/completions', '[1,2]', undefined, 400, 'invalid_body'],
     ['a missing model', '/v1/chat/completions', '{"messages": []}', undefined, 400, 'missing_model'],
-    ['a body over the limit', '/v1/chat/completions', JSON.stringify({ model: 'm', pad: 'x'.repeat(5000) }), undefined, 413, 'request_too_large'],
-    ['a wrong content type', '/v1/chat/completions', 'model=gpt-4o', { 'content-type': 'application/x-www-form-urlencoded' }, 415, 'unsupported_media_type'],
+    [
+      'a body over the limit',
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'm', pad: 'x'.repeat(5000) }),
+      undefined,
+      413,
+      'request_too_large',
+    ],
+    [
+      'a wrong content type',
+      '/v1/chat/completions',
+      'model=gpt-4o',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      415,
+      'unsupported_media_type',
+    ],
     ['an unknown route', '/v1/nothing', '{}', undefined, 404, 'not_found'],
   ])('%s', async (_name, path, body, headers, status, code) => {
     const r = await post(path, body, headers);

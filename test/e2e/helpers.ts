@@ -53,7 +53,11 @@ export async function startStack(
     telemetry: { logLevel: 'info' },
     ...opts.config,
   } as ConfigInput);
-  const app = await createApp(config, { logDestination: destination, ...opts.app, sinks: [capture, ...(opts.app?.sinks ?? [])] });
+  const app = await createApp(config, {
+    logDestination: destination,
+    ...opts.app,
+    sinks: [capture, ...(opts.app?.sinks ?? [])],
+  });
   const base = await app.listen();
   return {
     sim,

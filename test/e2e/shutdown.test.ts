@@ -11,8 +11,14 @@ import { createStore } from '../../src/store/index.js';
 
 const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 
-function startServe(env: NodeJS.ProcessEnv, args: string[]): Promise<{ proc: ChildProcess; base: string; stdout: string[] }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startServe(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ proc: ChildProcess; base: string; stdout: string[] }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdout: string[] = [];
   proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
   return new Promise((resolve, reject) => {
@@ -40,17 +46,28 @@ describe('graceful shutdown', () => {
   it('SIGTERM during streaming load: streams complete and every completed call is stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmscope-shutdown-'));
     const db = join(dir, 'calls.db');
-    const { proc, base, stdout } = await startServe({ LLMSCOPE_STORAGE_URL: `sqlite:${db}`, LLMSCOPE_PORT: '0' }, ['--upstream', sim.url]);
+    const { proc, base, stdout } = await startServe({ LLMSCOPE_STORAGE_URL: `sqlite:${db}`, LLMSCOPE_PORT: '0' }, [
+      '--upstream',
+      sim.url,
+    ]);
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const N = 24;
     const streams = Array.from({ length: N }, async (_, i) => {
       const r = await request(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': `term-${i}` },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `story ${i}` }], stream: true }),
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `story ${i}` }],
+          stream: true,
+        }),
       });
       const text = await r.body.text();
-      return { status: r.statusCode, done: text.trimEnd().endsWith('data: [DONE]'), tokens: (text.match(/"content":"[^"]/g) ?? []).length };
+      return {
+        status: r.statusCode,
+        done: text.trimEnd().endsWith('data: [DONE]'),
+        tokens: (text.match(/"content":"[^"]/g) ?? []).length,
+      };
     });
     await new Promise((r) => setTimeout(r, 300));
     proc.kill('SIGTERM');
@@ -61,12 +78,18 @@ describe('graceful shutdown', () => {
     await store.migrate();
     try {
       const page = await store.listCalls({ limit: 100 });
-      expect(page.items.map((c) => c.requestId).sort()).toEqual(Array.from({ length: N }, (_, i) => `term-${i}`).sort());
+      expect(page.items.map((c) => c.requestId).sort()).toEqual(
+        Array.from({ length: N }, (_, i) => `term-${i}`).sort(),
+      );
       for (const c of page.items) expect(c).toMatchObject({ status: 'ok', outputTokens: 40 });
     } finally {
       await store.close();
     }
-    const lines = stdout.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string });
+    const lines = stdout
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string });
     expect(lines.filter((l) => l.event === 'request_completed')).toHaveLength(N);
     expect(lines.at(-1)?.event).toBe('stopped');
   }, 60_000);
