@@ -4,7 +4,7 @@ import { parseBill } from './bills.js';
 import { costConfigOf } from './config.js';
 import { fakeCall } from './fake-call.js';
 import { dayStart, daysBetween, PriceBook } from './pricing.js';
-import { formatReport, type ReconciliationReport } from './reconcile.js';
+import { formatReport, type ReconciliationReport, reconcile, type TrackedCell } from './reconcile.js';
 import { runReconciliation } from './reconcile-run.js';
 import { SpendQueries } from './spend-queries.js';
 import { deltasOf, MemorySpendStore } from './spend-store.js';
@@ -149,6 +149,32 @@ describe('reconciliation against an OpenAI cost export', () => {
     expect(report.billed_usd).toBeCloseTo(175, 6);
     expect(report.gap_usd).toBeCloseTo(0, 6);
     expect(await q.store.listReconciliations(5)).toEqual([]);
+  });
+});
+
+describe('price changes in the catalog', () => {
+  const days = daysBetween('2025-06-08', '2025-06-12');
+  const tracked: TrackedCell[] = days.map((day) => ({
+    day,
+    provider: 'openai',
+    model: 'o3',
+    costUsd: 10,
+    requests: 5,
+    unpriced: 0,
+  }));
+  const bill = (amount: (day: string) => number) => ({
+    format: 'generic' as const,
+    lines: days.map((day) => ({ day, provider: 'openai', model: 'o3-2025-04-16', item: 'o3', amountUsd: amount(day) })),
+  });
+
+  it('is no cause when the bill agrees with the tracked spend', () => {
+    const r = reconcile({ bill: bill(() => 10), tracked, prices });
+    expect(r.causes).toEqual([]);
+  });
+
+  it('names the catalog change when the bill departs from tracked spend around it', () => {
+    const r = reconcile({ bill: bill((d) => (d >= '2025-06-10' ? 12 : 10)), tracked, prices });
+    expect(r.causes).toMatchObject([{ kind: 'price_change', models: ['o3'], days: ['2025-06-10'], gap_usd: 6 }]);
   });
 });
 

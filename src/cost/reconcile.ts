@@ -238,7 +238,9 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
         step = Math.abs(b - 1) < 0.02 && Math.abs(a - b) > 0.05 ? (cs[i] as Cell).day : null;
       }
     }
-    if (step !== null || catalogChange.length > 0) {
+    const modelBilled = cs.reduce((x, c) => x + c.billed, 0);
+    const consistent = Math.abs(sumGap(cs)) <= Math.max(0.01, modelBilled * 0.01);
+    if (step !== null || (catalogChange.length > 0 && !consistent)) {
       changes.push({ model, day: step ?? (catalogChange[0] as string), cells: cs });
       continue;
     }

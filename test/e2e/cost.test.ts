@@ -438,7 +438,9 @@ describe('ingested calls, restarts and total cost by day', () => {
       });
       expect(items.statusCode).toBe(201);
       const daily = await getJson(`${s.base}/api/cost/daily?from=${new Date().toISOString().slice(0, 10)}`);
-      const today = (daily.body.days as { api_usd: number; non_api: { name: string; amount_usd: number }[]; total_usd: number }[])[0];
+      const today = (
+        daily.body.days as { api_usd: number; non_api: { name: string; amount_usd: number }[]; total_usd: number }[]
+      )[0];
       const api = s.calls.reduce((a, c) => a + (c.costUsd ?? 0), 0) + 1.2;
       expect(today?.api_usd).toBeCloseTo(api, 9);
       expect(today?.non_api.find((l) => l.name === 'pinecone')?.amount_usd).toBe(4.5);
