@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: system packages for the end-to-end tests, type-check, lint, then the whole vitest suite.
+# `npm test`: system packages for the end-to-end tests, build, type-check, lint, then the whole vitest suite
+# (timing-sensitive files last, one at a time), closing with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,15 +8,20 @@ bash scripts/system-deps.sh
 echo "== build"; npm run build --silent
 echo "== typecheck"; npx tsc -p tsconfig.json
 echo "== lint"; npx biome check .
-echo "== tests"
-report="$(mktemp -d)/vitest.json"
+out="$(mktemp -d)"
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-if [ -f "$report" ]; then
-  node -e '
-    const r = require(process.argv[1]);
-    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  ' "$report"
-fi
+echo "== tests"
+LLMSCOPE_TEST_SET=rest npx vitest run --reporter=default --reporter=json --outputFile.json="$out/rest.json" "$@" || status=$?
+echo "== timing tests (one file at a time)"
+LLMSCOPE_TEST_SET=timing npx vitest run --reporter=default --reporter=json --outputFile.json="$out/timing.json" "$@" || status=$?
+node -e '
+  const fs = require("node:fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$out/rest.json" "$out/timing.json"
 exit $status
