@@ -1,8 +1,10 @@
 // The `llmscope` command: one subcommand per job (DESIGN §3 CLI). Errors print a message, never a stack.
 import { Command } from 'commander';
+import { registerExportCommand } from '../alerts/export/cli.js';
 import { LlmscopeError } from '../errors.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerBenchCommand } from '../loadgen/cli.js';
+import { registerQualityCommand } from '../quality/cli.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerReconcileCommand } from './reconcile.js';
@@ -17,8 +19,10 @@ registerServeCommand(program);
 registerDemoCommand(program);
 registerSimulateCommand(program);
 registerCheckConfigCommand(program);
+registerExportCommand(program);
 registerReconcileCommand(program);
 registerBenchCommand(program);
+registerQualityCommand(program);
 
 try {
   await program.parseAsync(process.argv);

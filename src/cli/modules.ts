@@ -4,9 +4,10 @@ import type { Config } from '../config/index.js';
 import { createCostHooks, createCostModule } from '../cost/index.js';
 import type { GatewayHook } from '../gateway/proxy.js';
 import { createGpuModule } from '../gpu/index.js';
+import { createQualityModule } from '../quality/index.js';
 
 export function builtinModules(): ModuleFactory[] {
-  return [createCostModule, createGpuModule];
+  return [createCostModule, createGpuModule, createQualityModule];
 }
 
 export function builtinHooks(config: Config): GatewayHook[] {

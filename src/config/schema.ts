@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { alertsSchema } from '../alerts/config.js';
 import { budgetsSchema, costsSchema, keysSchema, pricingSchema } from '../cost/config.js';
 import { gpuConfigSchema } from '../gpu/config.js';
+import { qualityConfigSchema } from '../quality/config.js';
 
 const duration = z.union([
   z.number().nonnegative(),
@@ -93,7 +94,7 @@ export const configSchema = z
     pricing: pricingSchema.prefault({}),
     budgets: budgetsSchema.default([]),
     costs: costsSchema.prefault({}),
-    quality: z.unknown().optional(),
+    quality: qualityConfigSchema.prefault({}),
     alerts: alertsSchema.prefault({}),
     gpu: gpuConfigSchema.prefault({}),
   })
