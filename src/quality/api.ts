@@ -1,0 +1,149 @@
+// HTTP routes of the quality capability:
+//   POST /api/feedback                     thumbs up/down (idempotent per request_id and source)
+//   GET  /api/quality/review               the review queue (?status=pending|labeled|all&reason&from&to&limit&cursor)
+//   POST /api/quality/review               label one call (hallucination yes/no, refusal correct, notes)
+//   GET  /api/quality/summary              rates over [from, to) (?group_by=model|feature)
+//   GET  /api/quality/series               the same counts over time (?step=minute|hour&group_by)
+//   GET  /api/quality/requests/:id         evaluations and feedback of one call
+import { z } from 'zod';
+import { type Router, readJson, sendJson } from '../api/http.js';
+import { LlmscopeError } from '../errors.js';
+import { type QualityService, reviewToWire } from './service.js';
+import type { QualityGroupBy } from './store.js';
+
+const feedbackSchema = z
+  .object({
+    request_id: z.string().min(1).max(128),
+    rating: z.enum(['up', 'down'], { message: 'expected "up" or "down"' }),
+    comment: z.string().max(4000).nullable().optional(),
+    labels: z.array(z.string().min(1).max(64)).max(20).optional(),
+    source: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
+const labelSchema = z
+  .object({
+    request_id: z.string().min(1).max(128),
+    hallucination: z.boolean().nullable().optional(),
+    refusal_correct: z.boolean().nullable().optional(),
+    notes: z.string().max(4000).nullable().optional(),
+    reviewer: z.string().max(128).nullable().optional(),
+  })
+  .strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const param = issue?.path.join('.') || null;
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_INVALID_BODY',
+    r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    { param },
+  );
+}
+
+function invalidQuery(param: string, message: string): LlmscopeError {
+  return new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `invalid query parameter "${param}": ${message}`, { param });
+}
+
+/** `from`/`to` as ISO 8601 or epoch milliseconds; the default window is the last 24 hours. */
+export function parseRange(url: URL, now: number, defaultMs = 86_400_000): { from: number; to: number } {
+  const time = (name: string): number | undefined => {
+    const v = url.searchParams.get(name);
+    if (v === null || v === '') return undefined;
+    const n = /^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isFinite(n))
+      throw invalidQuery(name, `expected an ISO 8601 date-time or epoch milliseconds, got "${v.slice(0, 64)}"`);
+    return n;
+  };
+  const to = time('to') ?? now;
+  const from = time('from') ?? to - defaultMs;
+  if (from >= to) throw invalidQuery('from', '"from" must be before "to"');
+  return { from, to };
+}
+
+function parseGroupBy(url: URL): QualityGroupBy | undefined {
+  const g = url.searchParams.get('group_by');
+  if (g === null || g === '') return undefined;
+  if (g !== 'model' && g !== 'feature')
+    throw invalidQuery('group_by', `expected "model" or "feature", got "${g.slice(0, 64)}"`);
+  return g;
+}
+
+export function registerQualityRoutes(
+  api: Router,
+  service: QualityService,
+  opts: { bodyLimit: number; now: () => number },
+): void {
+  api.post('/api/feedback', async ({ req, res }) => {
+    const body = parseBody(feedbackSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
+    const r = await service.giveFeedback(body);
+    sendJson(res, r.created ? 201 : 200, { ...r.feedback, created: r.created });
+  });
+
+  api.get('/api/quality/review', async ({ res, url }) => {
+    const status = url.searchParams.get('status') || 'pending';
+    if (status !== 'pending' && status !== 'labeled' && status !== 'all')
+      throw invalidQuery('status', `expected pending, labeled or all, got "${status.slice(0, 64)}"`);
+    const limitRaw = url.searchParams.get('limit');
+    const limit = limitRaw ? Number(limitRaw) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw invalidQuery('limit', 'expected an integer from 1 to 500');
+    const hasRange = url.searchParams.has('from') || url.searchParams.has('to');
+    const range = hasRange ? parseRange(url, opts.now(), Number.MAX_SAFE_INTEGER / 2) : {};
+    sendJson(
+      res,
+      200,
+      await service.listReview({
+        status,
+        reason: url.searchParams.get('reason') || undefined,
+        limit,
+        cursor: url.searchParams.get('cursor') || undefined,
+        ...range,
+      }),
+    );
+  });
+
+  api.post('/api/quality/review', async ({ req, res }) => {
+    const body = parseBody(labelSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
+    const item = await service.label(body);
+    sendJson(res, 200, reviewToWire(item));
+  });
+
+  api.get('/api/quality/summary', async ({ res, url }) => {
+    const { from, to } = parseRange(url, opts.now());
+    const groupBy = parseGroupBy(url);
+    const s = await service.summary({ from, to, groupBy });
+    sendJson(res, 200, {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      group_by: groupBy ?? null,
+      ...s,
+    });
+  });
+
+  api.get('/api/quality/series', async ({ res, url }) => {
+    const { from, to } = parseRange(url, opts.now());
+    const stepRaw = url.searchParams.get('step') || (to - from <= 6 * 3_600_000 ? 'minute' : 'hour');
+    if (stepRaw !== 'minute' && stepRaw !== 'hour')
+      throw invalidQuery('step', `expected minute or hour, got "${stepRaw.slice(0, 64)}"`);
+    const points = (to - from) / (stepRaw === 'minute' ? 60_000 : 3_600_000);
+    if (points > 20_000)
+      throw invalidQuery('step', `${Math.ceil(points)} points is too many; use a shorter range or step=hour`);
+    const groupBy = parseGroupBy(url);
+    sendJson(res, 200, {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      step: stepRaw,
+      group_by: groupBy ?? null,
+      data: await service.series({ from, to, step: stepRaw, groupBy }),
+    });
+  });
+
+  api.get('/api/quality/requests/:id', async ({ res, params }) => {
+    const id = params.id ?? '';
+    const [evaluations, feedback] = await Promise.all([service.evaluationsFor(id), service.feedbackFor(id)]);
+    sendJson(res, 200, { request_id: id, evaluations, feedback });
+  });
+}

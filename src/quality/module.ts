@@ -1,0 +1,226 @@
+// The quality capability, assembled: refusal and capture enrichers (added when the module is built, so they run
+// before the `content` enricher clears the text), the quality sink, the evaluation runner, the store (SQLite in the
+// ledger's database when there is one, else memory), the knowledge base, the judge, and the API routes.
+import type { Database } from 'better-sqlite3';
+import type { DetailExtra } from '../api/requests.js';
+import type { AppContext, Module, ModuleFactory } from '../app-context.js';
+import type { LlmCall } from '../calls/index.js';
+import { durationMs } from '../config/index.js';
+import { ModelRouter } from '../gateway/routing.js';
+import { registerQualityRoutes } from './api.js';
+import { ChatClient } from './chat-client.js';
+import { type QualityConfig, qualityConfigSchema } from './config.js';
+import { SourceAttributionEvaluator } from './evaluators/attribution.js';
+import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
+import { GroundingEvaluator } from './evaluators/grounding.js';
+import { LlmJudgeEvaluator } from './evaluators/judge.js';
+import type { Evaluator } from './evaluators/types.js';
+import { KnowledgeBase } from './knowledge.js';
+import { refusalEnricher } from './refusal.js';
+import { BoundedRunner } from './runner.js';
+import { sampled } from './sampling.js';
+import { type EvaluatorName, QualityService } from './service.js';
+import { SqliteQualityStore } from './sqlite-store.js';
+import { MemoryQualityStore, type QualityStore } from './store.js';
+
+export interface QualityModule extends Module {
+  readonly service: QualityService;
+  readonly store: QualityStore;
+  readonly config: QualityConfig;
+  readonly knowledge: KnowledgeBase | undefined;
+  /** Evaluations of one call, in wire form (for `/api/requests/:id`). */
+  evaluationsFor(
+    requestId: string,
+  ): Promise<ReturnType<QualityService['evaluationsFor']> extends Promise<infer T> ? T : never>;
+  /** Feedback on one call, in wire form (for `/api/requests/:id`). */
+  feedbackFor(
+    requestId: string,
+  ): Promise<ReturnType<QualityService['feedbackFor']> extends Promise<infer T> ? T : never>;
+  /** `{ evaluations, feedback }` for the requests API's detail view. */
+  readonly detailExtra: DetailExtra;
+  /** Resolves when queued evaluations have finished (tests, shutdown). */
+  idle(timeoutMs?: number): Promise<boolean>;
+}
+
+export interface QualityModuleOptions {
+  store?: QualityStore;
+  knowledge?: KnowledgeBase;
+  /** Replace an evaluator (tests). */
+  evaluators?: Partial<Record<EvaluatorName, Evaluator>>;
+}
+
+function storeFor(ctx: AppContext): QualityStore {
+  const db = (ctx.store as { db?: Database }).db;
+  if (db && typeof db.exec === 'function') return new SqliteQualityStore(db, () => ctx.clock.now());
+  return new MemoryQualityStore(() => ctx.clock.now());
+}
+
+function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {
+  const j = cfg.judge;
+  if (!j || cfg.sampling.judge <= 0) return null;
+  const provider = j.provider ? ctx.config.providers.find((p) => p.name === j.provider) : undefined;
+  if (j.provider && !provider) {
+    ctx.logger.warn(
+      { event: 'quality_judge_disabled' },
+      `quality.judge.provider "${j.provider}" is not a configured provider; the judge is off`,
+    );
+    return null;
+  }
+  const baseUrl = j.baseUrl ?? provider?.baseUrl;
+  if (!baseUrl) {
+    ctx.logger.warn(
+      { event: 'quality_judge_disabled' },
+      'quality.judge needs a provider or a baseUrl; the judge is off',
+    );
+    return null;
+  }
+  const keyEnv = j.apiKeyEnv ?? provider?.apiKeyEnv;
+  const client = new ChatClient({
+    provider: provider?.name ?? 'judge',
+    baseUrl,
+    apiKey: keyEnv ? process.env[keyEnv] : undefined,
+    headers: { ...(provider?.headers ?? {}), ...j.headers },
+    timeoutMs: j.timeoutMs,
+    onCall: (c) => ctx.recorder.record(c),
+    now: () => ctx.clock.now(),
+  });
+  return new LlmJudgeEvaluator({ client, model: j.model, maxRetries: j.maxRetries, temperature: j.temperature });
+}
+
+export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOptions = {}): Promise<QualityModule> {
+  // Parsed here too, so the module works whether or not the app's schema validated the section.
+  const cfg = qualityConfigSchema.parse(ctx.config.quality ?? {});
+  const store = opts.store ?? storeFor(ctx);
+  await store.migrate();
+
+  let knowledge = opts.knowledge;
+  if (!knowledge && cfg.knowledgeBase) {
+    try {
+      knowledge = await KnowledgeBase.fromFolder(cfg.knowledgeBase);
+      for (const w of knowledge.warnings.slice(0, 20))
+        ctx.logger.warn({ event: 'quality_kb_warning' }, `knowledge base: ${w}`);
+      ctx.logger.info(
+        { event: 'quality_kb_loaded', passages: knowledge.size },
+        `knowledge base: ${knowledge.size} passages`,
+      );
+    } catch (err) {
+      ctx.logger.warn(
+        { event: 'quality_kb_failed', err: (err as Error).message },
+        `cannot load quality.knowledgeBase ${cfg.knowledgeBase}; grounding uses request context only`,
+      );
+    }
+  }
+
+  const grounding = opts.evaluators?.grounding ?? new GroundingEvaluator({ threshold: cfg.groundingThreshold });
+  const attribution = opts.evaluators?.attribution ?? new SourceAttributionEvaluator();
+  const consistency = opts.evaluators?.consistency ?? new SelfConsistencyEvaluator();
+  const judge = opts.evaluators?.judge ?? judgeFrom(ctx, cfg);
+  const router = new ModelRouter(ctx.config.providers, ctx.config.routes);
+
+  /** Extra answers to the same prompt from the call's own upstream (recorded as llmscope-eval calls). */
+  const samplesFor = (call: LlmCall) => async (input: { context: string[] }) => {
+    const r = router.resolve(call.model);
+    if (!r) return [];
+    const client = new ChatClient({
+      provider: r.provider.name,
+      baseUrl: r.provider.baseUrl,
+      apiKey: r.provider.apiKeyEnv ? process.env[r.provider.apiKeyEnv] : undefined,
+      headers: r.provider.headers,
+      timeoutMs: durationMs(r.provider.timeout),
+      onCall: (c) => ctx.recorder.record(c),
+      now: () => ctx.clock.now(),
+    });
+    const prompt = input.context.join('\n');
+    const replies = await Promise.all(
+      Array.from({ length: cfg.consistencySampleCount }, () =>
+        client
+          .chat({ model: r.upstreamModel, messages: [{ role: 'user', content: prompt }], temperature: 1 })
+          .then((x) => x.text),
+      ),
+    );
+    return replies;
+  };
+
+  const evaluatorFor = (name: EvaluatorName, call: LlmCall): Evaluator | null => {
+    switch (name) {
+      case 'grounding':
+        return grounding;
+      case 'attribution':
+        return attribution;
+      case 'consistency':
+        return !opts.evaluators?.consistency &&
+          sampled(call.requestId, cfg.sampling.consistencySamples, 'consistency-samples')
+          ? new SelfConsistencyEvaluator({ samples: samplesFor(call) })
+          : consistency;
+      case 'judge':
+        return judge;
+    }
+  };
+
+  const runner = new BoundedRunner({
+    concurrency: cfg.concurrency,
+    maxPending: cfg.maxPending,
+    onDrop: () => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }),
+    onError: (err) =>
+      ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
+  });
+  const service = new QualityService({
+    store,
+    calls: ctx.store,
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    config: judge ? cfg : { ...cfg, sampling: { ...cfg.sampling, judge: 0 } },
+    runner,
+    knowledge,
+    evaluatorFor,
+  });
+
+  if (cfg.refusals) ctx.recorder.addEnricher(refusalEnricher());
+  ctx.recorder.addEnricher(service.captureEnricher());
+  ctx.recorder.addSink(service.sink());
+  registerQualityRoutes(ctx.api, service, { bodyLimit: ctx.config.server.bodyLimit, now: () => ctx.clock.now() });
+
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const detailExtra: DetailExtra = async (requestId) => {
+    const [evaluations, feedback] = await Promise.all([
+      service.evaluationsFor(requestId),
+      service.feedbackFor(requestId),
+    ]);
+    return { evaluations, feedback };
+  };
+  // `/api/requests/:id` shows each call's evaluations and feedback.
+  ctx.detailExtras?.push(detailExtra);
+
+  return {
+    name: 'quality',
+    service,
+    store,
+    config: cfg,
+    knowledge,
+    detailExtra,
+    evaluationsFor: (id) => service.evaluationsFor(id),
+    feedbackFor: (id) => service.feedbackFor(id),
+    idle: (timeoutMs) => runner.idle(timeoutMs),
+    start() {
+      const raw = durationMs(ctx.config.storage.retention.raw);
+      const run = () =>
+        store.applyRetention(ctx.clock.now() - raw).catch((err) => {
+          ctx.logger.warn(
+            { event: 'quality_retention_failed', err: (err as Error).message },
+            'quality retention failed',
+          );
+          return 0;
+        });
+      retentionTimer = setInterval(run, 3_600_000);
+      retentionTimer.unref();
+    },
+    async stop() {
+      clearInterval(retentionTimer);
+      const abandoned = await runner.close(5_000);
+      if (abandoned > 0) ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
+    },
+  };
+}
+
+export const createQualityModule: ModuleFactory = (ctx) => buildQualityModule(ctx);

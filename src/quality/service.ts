@@ -1,0 +1,416 @@
+// The quality service: what the module's enrichers, sink and routes do, independent of HTTP.
+//  - capture: picks (deterministically) which evaluators run on a call and keeps its text for them;
+//  - onCalls: counts responses and refusals, queues the review sample and refusals, hands texts to the runner;
+//  - evaluate: runs the chosen evaluators off the request path, stores results, counts verdicts, queues flags;
+//  - feedback, review labels, summary and series for the API.
+import type { Logger } from 'pino';
+import type { Clock } from '../app-context.js';
+import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { EVAL_FEATURE } from './chat-client.js';
+import type { QualityConfig } from './config.js';
+import { type EvaluationInput, type EvaluationResult, type Evaluator, errorResult } from './evaluators/types.js';
+import type { KnowledgeBase } from './knowledge.js';
+import type { BoundedRunner } from './runner.js';
+import { sampled } from './sampling.js';
+import {
+  emptyCounts,
+  type FeedbackRecord,
+  type QualityCountRow,
+  type QualityGroupBy,
+  type QualityStore,
+  type Rating,
+  type ReviewEnqueue,
+  type ReviewItem,
+  type ReviewQuery,
+  type StoredEvaluation,
+} from './store.js';
+import { type QualityStats, type SummaryGroup, summarize } from './summary.js';
+
+/** Where the capture enricher leaves the text for the quality sink (call.internal.hooks). */
+export const TEXT_HOOK = 'quality.text';
+
+export interface CapturedText {
+  prompt: string;
+  output: string;
+  evaluators: string[];
+}
+
+/** The hallucination evaluators a call may be sampled for, in run order. */
+export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge'] as const;
+export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
+
+export interface QualityServiceDeps {
+  store: QualityStore;
+  calls: Store;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+  config: QualityConfig;
+  runner: BoundedRunner;
+  knowledge?: KnowledgeBase;
+  /** The evaluator for a name, for this call (consistency may fetch samples for the call's model). */
+  evaluatorFor: (name: EvaluatorName, call: LlmCall) => Evaluator | null;
+}
+
+export interface FeedbackBody {
+  request_id: string;
+  rating: Rating;
+  comment?: string | null;
+  labels?: string[];
+  source?: string;
+}
+
+export interface LabelBody {
+  request_id: string;
+  hallucination?: boolean | null;
+  refusal_correct?: boolean | null;
+  notes?: string | null;
+  reviewer?: string | null;
+}
+
+const iso = (t: number): string => new Date(t).toISOString();
+
+export function evaluationToWire(e: StoredEvaluation) {
+  return {
+    evaluator: e.evaluator,
+    verdict: e.verdict,
+    score: e.score,
+    explanation: e.result.explanation,
+    evidence: e.result.evidence,
+    claims: e.result.claims ?? [],
+    duration_ms: e.result.durationMs === undefined ? null : Math.round(e.result.durationMs * 1000) / 1000,
+    created_at: iso(e.createdAt),
+  };
+}
+
+export function feedbackToWire(f: FeedbackRecord) {
+  return {
+    request_id: f.requestId,
+    source: f.source,
+    rating: f.rating,
+    comment: f.comment,
+    labels: f.labels,
+    created_at: iso(f.createdAt),
+    updated_at: iso(f.updatedAt),
+  };
+}
+
+export function reviewToWire(r: ReviewItem) {
+  return {
+    request_id: r.requestId,
+    reasons: r.reasons,
+    call_at: iso(r.callAt),
+    queued_at: iso(r.createdAt),
+    model: r.model,
+    provider: r.provider,
+    feature: r.feature,
+    refusal: r.refusal,
+    flagged_by: r.flaggedBy,
+    rating: r.rating,
+    labels: r.labels
+      ? {
+          hallucination: r.labels.hallucination,
+          refusal_correct: r.labels.refusalCorrect,
+          notes: r.labels.notes,
+          reviewer: r.labels.reviewer,
+          labeled_at: iso(r.labels.labeledAt),
+        }
+      : null,
+  };
+}
+
+const countRow = (t: number, model: string, feature: string | null): QualityCountRow => ({
+  t,
+  model,
+  feature: feature ?? '',
+  ...emptyCounts(),
+});
+
+export class QualityService {
+  private lastWarn = 0;
+
+  constructor(private readonly d: QualityServiceDeps) {}
+
+  private warn(event: string, err: unknown): void {
+    const t = Date.now();
+    if (t - this.lastWarn < 10_000) return;
+    this.lastWarn = t;
+    this.d.logger.warn({ event, err: (err as Error)?.message ?? String(err) }, `quality: ${event}`);
+  }
+
+  private names(): EvaluatorName[] {
+    const s = this.d.config.sampling;
+    return EVALUATOR_NAMES.filter((n) => s[n] > 0);
+  }
+
+  /** The enricher keeping the text of calls sampled for evaluation (before the content enricher clears it). */
+  captureEnricher(): Enricher {
+    const names = this.names();
+    const cfg = this.d.config;
+    return {
+      name: 'quality-capture',
+      enrich: (call) => {
+        if (names.length === 0 || call.endpoint === 'embeddings' || call.status !== 'ok') return;
+        if (call.feature === EVAL_FEATURE || call.refusal) return;
+        const chosen = names.filter((n) => sampled(call.requestId, cfg.sampling[n], n));
+        if (chosen.length === 0) return;
+        const output = call.internal?.outputText ?? call.content?.output ?? null;
+        if (!output || !call.internal) return;
+        const prompt = call.internal.promptText ?? call.content?.input ?? '';
+        call.internal.hooks ??= {};
+        call.internal.hooks[TEXT_HOOK] = {
+          prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,
+          output: output.length > cfg.maxChars ? output.slice(0, cfg.maxChars) : output,
+          evaluators: chosen,
+        } satisfies CapturedText;
+      },
+    };
+  }
+
+  /** The recorder sink: counts, review sampling, and evaluation hand-off. Never waits for evaluations. */
+  sink(): Sink {
+    return { name: 'quality', maxBatch: 512, write: (calls) => this.onCalls(calls) };
+  }
+
+  async onCalls(calls: readonly LlmCall[]): Promise<void> {
+    const counts = new Map<string, QualityCountRow>();
+    const reviews: ReviewEnqueue[] = [];
+    const rate = this.d.config.reviewRate;
+    for (const call of calls) {
+      if (call.feature === EVAL_FEATURE || call.endpoint === 'embeddings') continue;
+      const text = call.internal?.hooks?.[TEXT_HOOK] as CapturedText | undefined;
+      if (text && call.internal?.hooks) delete call.internal.hooks[TEXT_HOOK];
+      if (call.status !== 'ok') continue;
+      const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
+      let row = counts.get(key);
+      if (!row) {
+        row = countRow(call.startedAt, call.model, call.feature);
+        counts.set(key, row);
+      }
+      row.responses++;
+      const base = {
+        requestId: call.requestId,
+        callAt: call.startedAt,
+        model: call.model,
+        provider: call.provider,
+        feature: call.feature,
+      };
+      if (call.refusal) {
+        row.refusals++;
+        reviews.push({ ...base, reason: 'refusal', refusal: true });
+      }
+      if (sampled(call.requestId, rate, 'review')) reviews.push({ ...base, reason: 'sample', refusal: call.refusal });
+      if (text) this.d.runner.submit(async () => void (await this.evaluate(call, text)));
+    }
+    await this.d.store.addCounts([...counts.values()]);
+    await this.d.store.enqueueReview(reviews);
+  }
+
+  /** Runs the chosen evaluators on one call; results are stored and counted; nothing is thrown. */
+  async evaluate(call: LlmCall, text: CapturedText): Promise<EvaluationResult[]> {
+    const input: EvaluationInput = {
+      context: text.prompt ? [text.prompt] : [],
+      response: text.output,
+      knowledge: this.d.knowledge,
+    };
+    const results: EvaluationResult[] = [];
+    for (const name of text.evaluators) {
+      const ev = this.d.evaluatorFor(name as EvaluatorName, call);
+      if (!ev) continue;
+      let r: EvaluationResult;
+      try {
+        r = await ev.evaluate(input);
+      } catch (err) {
+        r = errorResult(name, err);
+      }
+      results.push(r);
+      this.d.metrics.evaluations.inc({ evaluator: r.evaluator, verdict: r.verdict });
+      // Yield between evaluators so CPU-bound checks never hold the event loop for long.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (results.length === 0) return results;
+    const now = this.d.clock.now();
+    try {
+      await this.d.store.putEvaluations(
+        results.map((r) => ({
+          requestId: call.requestId,
+          evaluator: r.evaluator,
+          verdict: r.verdict,
+          score: r.score,
+          result: r,
+          createdAt: now,
+          model: call.model,
+          feature: call.feature,
+        })),
+      );
+      const failed = results.filter((r) => r.verdict === 'fail').map((r) => r.evaluator);
+      const decisive = results.some((r) => r.verdict === 'pass' || r.verdict === 'fail');
+      if (decisive) {
+        const row = countRow(call.startedAt, call.model, call.feature);
+        row.evaluated = 1;
+        row.flagged = failed.length > 0 ? 1 : 0;
+        await this.d.store.addCounts([row]);
+      }
+      if (failed.length > 0)
+        await this.d.store.enqueueReview(
+          failed.map((f) => ({
+            requestId: call.requestId,
+            reason: `flag:${f}` as const,
+            callAt: call.startedAt,
+            model: call.model,
+            provider: call.provider,
+            feature: call.feature,
+            flaggedBy: failed,
+            refusal: call.refusal,
+          })),
+        );
+    } catch (err) {
+      this.warn('evaluation_store_failed', err);
+    }
+    return results;
+  }
+
+  async giveFeedback(body: FeedbackBody): Promise<{ created: boolean; feedback: ReturnType<typeof feedbackToWire> }> {
+    const call = await this.d.calls.getCall(body.request_id);
+    if (!call)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_NOT_FOUND',
+        `no call with request_id "${body.request_id}"; feedback needs the x-request-id of a recorded call (calls are recorded within a second of finishing)`,
+        { param: 'request_id' },
+      );
+    const now = this.d.clock.now();
+    const rec: FeedbackRecord = {
+      requestId: call.requestId,
+      source: body.source ?? 'default',
+      rating: body.rating,
+      comment: body.comment ?? null,
+      labels: body.labels ?? [],
+      createdAt: now,
+      updatedAt: now,
+      model: call.model,
+      provider: call.provider,
+      feature: call.feature,
+    };
+    const { created, previous } = await this.d.store.putFeedback(rec);
+    const bucket = previous?.createdAt ?? now;
+    const delta = countRow(bucket, call.model, call.feature);
+    if (created || previous?.rating !== rec.rating) {
+      if (rec.rating === 'up') delta.feedbackUp++;
+      else delta.feedbackDown++;
+      if (previous) {
+        if (previous.rating === 'up') delta.feedbackUp--;
+        else delta.feedbackDown--;
+      }
+      await this.d.store.addCounts([delta]);
+      this.d.metrics.feedback.inc({ rating: rec.rating });
+    }
+    if (rec.rating === 'down')
+      await this.d.store.enqueueReview([
+        {
+          requestId: call.requestId,
+          reason: 'thumbs_down',
+          callAt: call.startedAt,
+          model: call.model,
+          provider: call.provider,
+          feature: call.feature,
+          rating: 'down',
+          refusal: call.refusal,
+        },
+      ]);
+    return { created, feedback: feedbackToWire({ ...rec, createdAt: previous?.createdAt ?? now }) };
+  }
+
+  async label(body: LabelBody): Promise<ReviewItem> {
+    let item = await this.d.store.getReview(body.request_id);
+    if (!item) {
+      const call = await this.d.calls.getCall(body.request_id);
+      if (!call)
+        throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no call with request_id "${body.request_id}" to label`, {
+          param: 'request_id',
+        });
+      await this.d.store.enqueueReview([
+        {
+          requestId: call.requestId,
+          reason: 'manual',
+          callAt: call.startedAt,
+          model: call.model,
+          provider: call.provider,
+          feature: call.feature,
+          refusal: call.refusal,
+        },
+      ]);
+      item = await this.d.store.getReview(body.request_id);
+    }
+    const prev = item?.labels;
+    const labeled = await this.d.store.labelReview(body.request_id, {
+      hallucination: body.hallucination !== undefined ? body.hallucination : (prev?.hallucination ?? null),
+      refusalCorrect: body.refusal_correct !== undefined ? body.refusal_correct : (prev?.refusalCorrect ?? null),
+      notes: body.notes !== undefined ? body.notes : (prev?.notes ?? null),
+      reviewer: body.reviewer !== undefined ? body.reviewer : (prev?.reviewer ?? null),
+      labeledAt: this.d.clock.now(),
+    });
+    if (!labeled) throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the review item disappeared while labelling it');
+    return labeled;
+  }
+
+  async listReview(q: ReviewQuery) {
+    const page = await this.d.store.listReview(q);
+    const items = await Promise.all(
+      page.items.map(async (r) => {
+        const [evaluations, feedback, call] = await Promise.all([
+          this.d.store.evaluationsFor(r.requestId),
+          this.d.store.feedbackFor(r.requestId),
+          this.d.calls.getCall(r.requestId).catch(() => null),
+        ]);
+        return {
+          ...reviewToWire(r),
+          evaluations: evaluations.map(evaluationToWire),
+          feedback: feedback.map(feedbackToWire),
+          content: call?.content ?? null,
+        };
+      }),
+    );
+    return { data: items, next_cursor: page.nextCursor };
+  }
+
+  async summary(q: {
+    from: number;
+    to: number;
+    groupBy?: QualityGroupBy;
+  }): Promise<{ groups: SummaryGroup[]; total: QualityStats }> {
+    const [rows, reviews] = await Promise.all([
+      this.d.store.queryCounts({ from: q.from, to: q.to, step: 'total', groupBy: q.groupBy }),
+      this.d.store.labeledReviews({ from: q.from, to: q.to }),
+    ]);
+    return summarize(rows, reviews, q.groupBy);
+  }
+
+  async series(q: { from: number; to: number; step: 'minute' | 'hour'; groupBy?: QualityGroupBy }) {
+    const rows = await this.d.store.queryCounts(q);
+    const r4 = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);
+    return rows.map((r) => ({
+      t: iso(r.t),
+      ...(q.groupBy === 'model' ? { model: r.model } : q.groupBy === 'feature' ? { feature: r.feature || null } : {}),
+      responses: r.responses,
+      refusals: r.refusals,
+      refusal_rate: r4(r.refusals, r.responses),
+      feedback_up: r.feedbackUp,
+      feedback_down: r.feedbackDown,
+      satisfaction_rate: r4(r.feedbackUp, r.feedbackUp + r.feedbackDown),
+      evaluated: r.evaluated,
+      flagged: r.flagged,
+      hallucination_rate: r4(r.flagged, r.evaluated),
+    }));
+  }
+
+  async evaluationsFor(requestId: string) {
+    return (await this.d.store.evaluationsFor(requestId)).map(evaluationToWire);
+  }
+
+  async feedbackFor(requestId: string) {
+    return (await this.d.store.feedbackFor(requestId)).map(feedbackToWire);
+  }
+}

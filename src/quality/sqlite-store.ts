@@ -1,0 +1,423 @@
+// QualityStore on SQLite (better-sqlite3), in the ledger's own database: the tables are created here with
+// CREATE TABLE IF NOT EXISTS, so the quality capability does not depend on the store's migrations.
+import type { Database, Statement } from 'better-sqlite3';
+import type { EvaluationResult, Verdict } from './evaluators/types.js';
+import {
+  type CountQuery,
+  decodeCursor,
+  encodeCursor,
+  type FeedbackRecord,
+  HOUR_MS,
+  mergeReview,
+  minuteOf,
+  type QualityCountRow,
+  type QualityStore,
+  type Rating,
+  type ReviewEnqueue,
+  type ReviewItem,
+  type ReviewLabels,
+  type ReviewQuery,
+  type ReviewReason,
+  type StoredEvaluation,
+} from './store.js';
+
+export const QUALITY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS quality_feedback (
+  request_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  rating TEXT NOT NULL,
+  comment TEXT,
+  labels TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  feature TEXT,
+  PRIMARY KEY (request_id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS quality_feedback_created ON quality_feedback (created_at);
+CREATE TABLE IF NOT EXISTS quality_evaluations (
+  request_id TEXT NOT NULL,
+  evaluator TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  score REAL NOT NULL,
+  result TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  feature TEXT,
+  PRIMARY KEY (request_id, evaluator)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS quality_evaluations_created ON quality_evaluations (created_at);
+CREATE TABLE IF NOT EXISTS quality_review_queue (
+  request_id TEXT PRIMARY KEY,
+  reasons TEXT NOT NULL,
+  call_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  feature TEXT,
+  refusal INTEGER NOT NULL,
+  flagged_by TEXT NOT NULL,
+  rating TEXT,
+  labeled INTEGER NOT NULL DEFAULT 0,
+  hallucination INTEGER,
+  refusal_correct INTEGER,
+  notes TEXT,
+  reviewer TEXT,
+  labeled_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS quality_review_queue_order ON quality_review_queue (labeled, call_at, request_id);
+CREATE INDEX IF NOT EXISTS quality_review_queue_call_at ON quality_review_queue (call_at);
+CREATE TABLE IF NOT EXISTS quality_rollup_minute (
+  t INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  responses INTEGER NOT NULL DEFAULT 0,
+  refusals INTEGER NOT NULL DEFAULT 0,
+  evaluated INTEGER NOT NULL DEFAULT 0,
+  flagged INTEGER NOT NULL DEFAULT 0,
+  feedback_up INTEGER NOT NULL DEFAULT 0,
+  feedback_down INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (t, model, feature)
+) WITHOUT ROWID;
+`;
+
+interface FeedbackRow {
+  request_id: string;
+  source: string;
+  rating: string;
+  comment: string | null;
+  labels: string;
+  created_at: number;
+  updated_at: number;
+  model: string;
+  provider: string;
+  feature: string | null;
+}
+
+interface EvaluationRow {
+  request_id: string;
+  evaluator: string;
+  verdict: string;
+  score: number;
+  result: string;
+  created_at: number;
+  model: string;
+  feature: string | null;
+}
+
+interface ReviewRow {
+  request_id: string;
+  reasons: string;
+  call_at: number;
+  created_at: number;
+  model: string;
+  provider: string;
+  feature: string | null;
+  refusal: number;
+  flagged_by: string;
+  rating: string | null;
+  labeled: number;
+  hallucination: number | null;
+  refusal_correct: number | null;
+  notes: string | null;
+  reviewer: string | null;
+  labeled_at: number | null;
+}
+
+const boolOrNull = (v: number | null): boolean | null => (v === null ? null : v !== 0);
+const intOrNull = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
+
+const toFeedback = (r: FeedbackRow): FeedbackRecord => ({
+  requestId: r.request_id,
+  source: r.source,
+  rating: r.rating as Rating,
+  comment: r.comment,
+  labels: JSON.parse(r.labels) as string[],
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  model: r.model,
+  provider: r.provider,
+  feature: r.feature,
+});
+
+const toEvaluation = (r: EvaluationRow): StoredEvaluation => ({
+  requestId: r.request_id,
+  evaluator: r.evaluator,
+  verdict: r.verdict as Verdict,
+  score: r.score,
+  result: JSON.parse(r.result) as EvaluationResult,
+  createdAt: r.created_at,
+  model: r.model,
+  feature: r.feature,
+});
+
+const toReview = (r: ReviewRow): ReviewItem => ({
+  requestId: r.request_id,
+  reasons: JSON.parse(r.reasons) as ReviewReason[],
+  callAt: r.call_at,
+  createdAt: r.created_at,
+  model: r.model,
+  provider: r.provider,
+  feature: r.feature,
+  refusal: r.refusal !== 0,
+  flaggedBy: JSON.parse(r.flagged_by) as string[],
+  rating: r.rating as Rating | null,
+  labels: r.labeled
+    ? {
+        hallucination: boolOrNull(r.hallucination),
+        refusalCorrect: boolOrNull(r.refusal_correct),
+        notes: r.notes,
+        reviewer: r.reviewer,
+        labeledAt: r.labeled_at ?? 0,
+      }
+    : null,
+});
+
+const fromReview = (i: ReviewItem) => ({
+  request_id: i.requestId,
+  reasons: JSON.stringify(i.reasons),
+  call_at: i.callAt,
+  created_at: i.createdAt,
+  model: i.model,
+  provider: i.provider,
+  feature: i.feature,
+  refusal: i.refusal ? 1 : 0,
+  flagged_by: JSON.stringify(i.flaggedBy),
+  rating: i.rating,
+  labeled: i.labels ? 1 : 0,
+  hallucination: intOrNull(i.labels?.hallucination ?? null),
+  refusal_correct: intOrNull(i.labels?.refusalCorrect ?? null),
+  notes: i.labels?.notes ?? null,
+  reviewer: i.labels?.reviewer ?? null,
+  labeled_at: i.labels?.labeledAt ?? null,
+});
+
+export class SqliteQualityStore implements QualityStore {
+  readonly kind = 'sqlite' as const;
+  private s: ReturnType<SqliteQualityStore['prepare']> | null = null;
+  private readonly countStatements = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async migrate(): Promise<void> {
+    this.db.exec(QUALITY_SCHEMA);
+    this.s = this.prepare();
+  }
+
+  private st() {
+    if (!this.s) {
+      this.db.exec(QUALITY_SCHEMA);
+      this.s = this.prepare();
+    }
+    return this.s;
+  }
+
+  private prepare() {
+    const db = this.db;
+    const getFeedback = db.prepare<[string, string], FeedbackRow>(
+      'SELECT * FROM quality_feedback WHERE request_id = ? AND source = ?',
+    );
+    const upsertFeedback = db.prepare(
+      `INSERT INTO quality_feedback (request_id, source, rating, comment, labels, created_at, updated_at, model, provider, feature)
+       VALUES (@request_id, @source, @rating, @comment, @labels, @created_at, @updated_at, @model, @provider, @feature)
+       ON CONFLICT (request_id, source) DO UPDATE SET rating = excluded.rating, comment = excluded.comment,
+         labels = excluded.labels, updated_at = excluded.updated_at`,
+    );
+    const getReview = db.prepare<[string], ReviewRow>('SELECT * FROM quality_review_queue WHERE request_id = ?');
+    const putReview = db.prepare(
+      `INSERT OR REPLACE INTO quality_review_queue (request_id, reasons, call_at, created_at, model, provider, feature, refusal,
+         flagged_by, rating, labeled, hallucination, refusal_correct, notes, reviewer, labeled_at)
+       VALUES (@request_id, @reasons, @call_at, @created_at, @model, @provider, @feature, @refusal, @flagged_by, @rating,
+         @labeled, @hallucination, @refusal_correct, @notes, @reviewer, @labeled_at)`,
+    );
+    const putEvaluation = db.prepare(
+      `INSERT OR REPLACE INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
+       VALUES (@request_id, @evaluator, @verdict, @score, @result, @created_at, @model, @feature)`,
+    );
+    const addCount = db.prepare(
+      `INSERT INTO quality_rollup_minute (t, model, feature, responses, refusals, evaluated, flagged, feedback_up, feedback_down)
+       VALUES (@t, @model, @feature, @responses, @refusals, @evaluated, @flagged, @feedback_up, @feedback_down)
+       ON CONFLICT (t, model, feature) DO UPDATE SET responses = responses + excluded.responses,
+         refusals = refusals + excluded.refusals, evaluated = evaluated + excluded.evaluated,
+         flagged = flagged + excluded.flagged, feedback_up = feedback_up + excluded.feedback_up,
+         feedback_down = feedback_down + excluded.feedback_down`,
+    );
+    return {
+      getFeedback,
+      upsertFeedback,
+      feedbackFor: db.prepare<[string], FeedbackRow>(
+        'SELECT * FROM quality_feedback WHERE request_id = ? ORDER BY created_at, source',
+      ),
+      evaluationsFor: db.prepare<[string], EvaluationRow>(
+        'SELECT * FROM quality_evaluations WHERE request_id = ? ORDER BY created_at, evaluator',
+      ),
+      getReview,
+      putReview,
+      labeled: db.prepare<[number, number, number], ReviewRow>(
+        'SELECT * FROM quality_review_queue WHERE labeled = 1 AND call_at >= ? AND call_at < ? ORDER BY call_at DESC LIMIT ?',
+      ),
+      putFeedbackTx: db.transaction((f: FeedbackRecord) => {
+        const prev = getFeedback.get(f.requestId, f.source);
+        upsertFeedback.run({
+          request_id: f.requestId,
+          source: f.source,
+          rating: f.rating,
+          comment: f.comment,
+          labels: JSON.stringify(f.labels),
+          created_at: f.createdAt,
+          updated_at: f.updatedAt,
+          model: f.model,
+          provider: f.provider,
+          feature: f.feature,
+        });
+        return prev ? toFeedback(prev) : null;
+      }),
+      enqueueTx: db.transaction((items: readonly ReviewEnqueue[], now: number) => {
+        for (const e of items) {
+          const prev = getReview.get(e.requestId);
+          putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
+        }
+      }),
+      evaluationsTx: db.transaction((rs: readonly StoredEvaluation[]) => {
+        for (const r of rs)
+          putEvaluation.run({
+            request_id: r.requestId,
+            evaluator: r.evaluator,
+            verdict: r.verdict,
+            score: r.score,
+            result: JSON.stringify(r.result),
+            created_at: r.createdAt,
+            model: r.model,
+            feature: r.feature,
+          });
+      }),
+      countsTx: db.transaction((rows: readonly QualityCountRow[]) => {
+        for (const r of rows)
+          addCount.run({
+            t: minuteOf(r.t),
+            model: r.model,
+            feature: r.feature,
+            responses: r.responses,
+            refusals: r.refusals,
+            evaluated: r.evaluated,
+            flagged: r.flagged,
+            feedback_up: r.feedbackUp,
+            feedback_down: r.feedbackDown,
+          });
+      }),
+      retentionTx: db.transaction((before: number) => {
+        let n = 0;
+        n += db.prepare('DELETE FROM quality_rollup_minute WHERE t < ?').run(before).changes;
+        n += db.prepare('DELETE FROM quality_review_queue WHERE call_at < ?').run(before).changes;
+        n += db.prepare('DELETE FROM quality_feedback WHERE created_at < ?').run(before).changes;
+        n += db.prepare('DELETE FROM quality_evaluations WHERE created_at < ?').run(before).changes;
+        return n;
+      }),
+    };
+  }
+
+  async putFeedback(f: FeedbackRecord) {
+    const previous = this.st().putFeedbackTx(f);
+    return { created: previous === null, previous };
+  }
+
+  async feedbackFor(requestId: string) {
+    return this.st().feedbackFor.all(requestId).map(toFeedback);
+  }
+
+  async putEvaluations(rs: readonly StoredEvaluation[]) {
+    if (rs.length) this.st().evaluationsTx(rs);
+  }
+
+  async evaluationsFor(requestId: string) {
+    return this.st().evaluationsFor.all(requestId).map(toEvaluation);
+  }
+
+  async enqueueReview(items: readonly ReviewEnqueue[]) {
+    if (items.length) this.st().enqueueTx(items, this.now());
+  }
+
+  async getReview(requestId: string) {
+    const r = this.st().getReview.get(requestId);
+    return r ? toReview(r) : null;
+  }
+
+  async listReview(q: ReviewQuery) {
+    this.st();
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    const where: string[] = [];
+    const args: Record<string, unknown> = { limit: limit + 1 };
+    const status = q.status ?? 'pending';
+    if (status !== 'all') where.push(status === 'labeled' ? 'labeled = 1' : 'labeled = 0');
+    if (q.reason) {
+      where.push(`(instr(reasons, '"' || @reason || '"') > 0 OR instr(reasons, '"' || @reason || ':') > 0)`);
+      args.reason = q.reason;
+    }
+    if (q.from !== undefined) {
+      where.push('call_at >= @from');
+      args.from = q.from;
+    }
+    if (q.to !== undefined) {
+      where.push('call_at < @to');
+      args.to = q.to;
+    }
+    const after = q.cursor ? decodeCursor(q.cursor) : null;
+    if (after) {
+      where.push('(call_at < @cat OR (call_at = @cat AND request_id < @cid))');
+      args.cat = after[0];
+      args.cid = after[1];
+    }
+    const sql = `SELECT * FROM quality_review_queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY call_at DESC, request_id DESC LIMIT @limit`;
+    const rows = this.db.prepare<[Record<string, unknown>], ReviewRow>(sql).all(args);
+    const items = rows.slice(0, limit).map(toReview);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.callAt, last.requestId) : null };
+  }
+
+  async labelReview(requestId: string, labels: ReviewLabels) {
+    const s = this.st();
+    const prev = s.getReview.get(requestId);
+    if (!prev) return null;
+    const item = { ...toReview(prev), labels: { ...labels } };
+    s.putReview.run(fromReview(item));
+    return item;
+  }
+
+  async labeledReviews(q: { from: number; to: number; limit?: number }) {
+    return this.st()
+      .labeled.all(q.from, q.to, q.limit ?? 100_000)
+      .map(toReview);
+  }
+
+  async addCounts(rows: readonly QualityCountRow[]) {
+    if (rows.length) this.st().countsTx(rows);
+  }
+
+  async queryCounts(q: CountQuery) {
+    this.st();
+    const key = `${q.step}:${q.groupBy ?? ''}`;
+    let stmt = this.countStatements.get(key);
+    if (!stmt) {
+      const bucket = q.step === 'total' ? '0' : q.step === 'hour' ? `(t / ${HOUR_MS}) * ${HOUR_MS}` : 't';
+      const model = q.groupBy === 'model' ? 'model' : "''";
+      const feature = q.groupBy === 'feature' ? 'feature' : "''";
+      stmt = this.db.prepare(
+        `SELECT ${bucket} AS t, ${model} AS model, ${feature} AS feature, SUM(responses) AS responses,
+           SUM(refusals) AS refusals, SUM(evaluated) AS evaluated, SUM(flagged) AS flagged,
+           SUM(feedback_up) AS feedbackUp, SUM(feedback_down) AS feedbackDown
+         FROM quality_rollup_minute WHERE t >= ? AND t < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      );
+      this.countStatements.set(key, stmt);
+    }
+    return stmt.all(q.from, q.to) as QualityCountRow[];
+  }
+
+  async applyRetention(before: number) {
+    return this.st().retentionTx(before);
+  }
+}
