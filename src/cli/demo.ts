@@ -13,6 +13,12 @@ export function registerDemoCommand(program: Command): void {
       const config = configFromFlags({ ...flags, upstream: undefined }, (raw) => {
         raw.providers = [{ name: 'simulator', baseUrl: sim.url }];
         raw.routes = [];
+        // The simulated models are priced like the real ones; the self-hosted Llama at a hosted open-model rate.
+        raw.pricing ??= { models: [{ model: 'llama-3.1-8b-instruct', input: 0.05, output: 0.08 }] };
+        raw.budgets ??= [
+          { name: 'demo-monthly', scope: 'global', period: 'month', limit: 50, action: 'alert' },
+          { name: 'per-team-daily', scope: 'team', period: 'day', limit: 5, action: 'alert' },
+        ];
       });
       let traffic: { stop(): Promise<void> } | undefined;
       const app = await runApp(config, async () => {
