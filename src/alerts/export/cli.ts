@@ -1,0 +1,30 @@
+// `llmscope export prometheus|alertmanager|grafana --out DIR [--config FILE]`: files for the user's own stack,
+// generated from the same rules the built-in engine runs.
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { LlmscopeError } from '../../errors.js';
+import { alertsConfigOf } from '../config.js';
+import { EXPORT_TARGETS, type ExportTarget, exportFiles, writeFiles } from './files.js';
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('write Prometheus rules, an Alertmanager config or Grafana dashboards for your own stack')
+    .argument('<target>', `one of: ${EXPORT_TARGETS.join(', ')}`)
+    .requiredOption('--out <dir>', 'folder to write into (created if missing)')
+    .option(
+      '--config <file>',
+      'llmscope config file (rules, SLOs, receivers); default LLMSCOPE_CONFIG or built-in defaults',
+    )
+    .action((target: string, opts: { out: string; config?: string }) => {
+      if (!EXPORT_TARGETS.includes(target as ExportTarget))
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_CONFIG_INVALID',
+          `unknown export target "${target}"; use one of: ${EXPORT_TARGETS.join(', ')}`,
+        );
+      const config = loadConfig({ file: opts.config });
+      const files = exportFiles(target as ExportTarget, alertsConfigOf(config.alerts));
+      const written = writeFiles(opts.out, files);
+      for (const p of written) process.stdout.write(`wrote ${p}\n`);
+    });
+}

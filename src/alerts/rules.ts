@@ -1,0 +1,174 @@
+// Compiles the `alerts` config into rules: the default pack (with overrides), the user's rules, and two burn-rate
+// rules per SLO; defaults per kind filled in, durations in ms, thresholds in base units. Problems come back with paths.
+import { type AlertsConfig, type ConditionInput, type Duration, ms, type RuleInput, type SloInput } from './config.js';
+import { DEFAULT_PACK, sloAnnotations } from './default-pack.js';
+import { KINDS } from './kinds/index.js';
+import type { Condition, Rule, SloSpec } from './model.js';
+import { USD_VALUE } from './template.js';
+
+export interface CompiledRules {
+  rules: Rule[];
+  issues: { path: string; message: string }[];
+}
+
+export function sloSpecOf(s: SloInput): SloSpec {
+  const t = s.threshold;
+  return {
+    name: s.name,
+    kind: s.kind,
+    objective: s.objective,
+    thresholdSec: t === undefined ? null : typeof t === 'number' ? t : ms(t) / 1000,
+    filter: s.filter ?? {},
+  };
+}
+
+function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['issues']): number {
+  const t = c.threshold;
+  if (t === undefined) return 0;
+  if (typeof t === 'number') return t;
+  if (KINDS[c.kind].unit !== 'seconds') {
+    issues.push({ path: `${path}.threshold`, message: `${c.kind} takes a number, not a duration` });
+    return 0;
+  }
+  return ms(t as Duration) / 1000;
+}
+
+function conditionOf(
+  c: ConditionInput,
+  path: string,
+  issues: CompiledRules['issues'],
+  slo: SloSpec | null = null,
+): Condition {
+  const k = KINDS[c.kind];
+  return {
+    kind: c.kind,
+    windowMs: c.window === undefined ? k.defaults.windowMs : ms(c.window),
+    quantile: c.quantile ?? 0.95,
+    op: c.op ?? k.defaults.op,
+    threshold: thresholdOf(c, path, issues),
+    minSamples: c.minSamples ?? k.defaults.minSamples,
+    filter: c.filter ?? {},
+    baselineDays: c.baselineDays ?? 7,
+    minHistory: Math.min(c.minHistory ?? 3, c.baselineDays ?? 7),
+    slo,
+    burn: c.burn ?? 'fast',
+  };
+}
+
+/** Annotations a rule gets when it declares none. */
+function defaultAnnotations(r: RuleInput): Record<string, string> {
+  const unit = KINDS[r.kind ?? 'all'].unit;
+  const v =
+    unit === 'seconds'
+      ? '{{ $value | humanizeDuration }}'
+      : unit === 'ratio'
+        ? '{{ $value | humanizePercentage }}'
+        : unit === 'usd'
+          ? USD_VALUE
+          : '{{ printf "%.3g" $value }}';
+  return { summary: `${r.name}: ${r.kind} is ${v}` };
+}
+
+function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: CompiledRules['issues']): Rule | null {
+  if (!r.kind) {
+    issues.push({ path: `${path}.kind`, message: 'a rule needs a kind' });
+    return null;
+  }
+  let slo: SloSpec | null = null;
+  if (r.kind === 'slo_burn') {
+    const s = cfg.slos.find((x) => x.name === r.slo);
+    if (!s) {
+      issues.push({ path: `${path}.slo`, message: `unknown SLO "${r.slo ?? ''}"; declare it under alerts.slos` });
+      return null;
+    }
+    slo = sloSpecOf(s);
+  }
+  const conditions =
+    r.kind === 'all'
+      ? (r.conditions ?? []).map((c, i) => conditionOf(c, `${path}.conditions[${i}]`, issues))
+      : [conditionOf(r as ConditionInput, path, issues, slo)];
+  const first = conditions[0];
+  if (!first) {
+    issues.push({ path: `${path}.conditions`, message: 'kind "all" needs at least two conditions' });
+    return null;
+  }
+  if (r.kind === 'all' && conditions.some((c) => c.kind === 'all' || c.kind === 'slo_burn'))
+    issues.push({ path: `${path}.conditions`, message: 'conditions cannot be "all" or "slo_burn"' });
+  const groupBy = r.groupBy ?? KINDS[first.kind].defaults.groupBy;
+  for (const c of conditions) {
+    const allowed = KINDS[c.kind].groupable;
+    const bad = allowed ? groupBy.filter((g) => !allowed.includes(g)) : [];
+    if (bad.length)
+      issues.push({
+        path: `${path}.groupBy`,
+        message: `${c.kind} cannot group by ${bad.join(', ')}; it can group by ${allowed?.join(', ') || 'nothing'}`,
+      });
+  }
+  const annotations = {
+    ...(r.annotations ?? defaultAnnotations(r)),
+  };
+  if (!annotations.runbook_url) annotations.runbook_url = `${cfg.runbookBaseUrl}#${r.name.toLowerCase()}`;
+  const suffix = slo ? `:${slo.name}:${first.burn}` : '';
+  return {
+    id: `${r.name}${suffix}`,
+    name: r.name,
+    conditions,
+    forMs: r.for === undefined ? 0 : ms(r.for),
+    keepFiringForMs: r.keepFiringFor === undefined ? 0 : ms(r.keepFiringFor),
+    severity: r.severity ?? 'warning',
+    groupBy,
+    labels: { ...(slo ? { slo: slo.name, burn: first.burn } : {}), ...(r.labels ?? {}) },
+    annotations,
+  };
+}
+
+/** The SLO burn-rate rules: `fast` pages (critical), `slow` opens a ticket (warning). */
+export function sloRules(cfg: AlertsConfig): RuleInput[] {
+  return cfg.slos.flatMap((s): RuleInput[] =>
+    (['fast', 'slow'] as const).map((burn) => ({
+      name: 'ErrorBudgetBurn',
+      kind: 'slo_burn',
+      slo: s.name,
+      burn,
+      for: burn === 'fast' ? '2m' : '15m',
+      severity: burn === 'fast' ? 'critical' : 'warning',
+      groupBy: [],
+      annotations: sloAnnotations(s.name, burn, s.objective),
+    })),
+  );
+}
+
+/** The rule inputs in force: the default pack with overrides, SLO rules, then the user's rules (which win by name). */
+export function ruleInputs(cfg: AlertsConfig): { input: RuleInput; path: string }[] {
+  const user = new Set(cfg.rules.map((r) => r.name));
+  const out: { input: RuleInput; path: string }[] = [];
+  const pack = cfg.defaultRules ? [...DEFAULT_PACK, ...sloRules(cfg)] : sloRules(cfg);
+  for (const r of pack) {
+    if (user.has(r.name)) continue;
+    const o = cfg.overrides[r.name];
+    const merged = o ? ({ ...r, ...o, name: r.name } as RuleInput) : r;
+    if (merged.enabled === false) continue;
+    out.push({ input: merged, path: o ? `alerts.overrides.${r.name}` : `(default rule ${r.name})` });
+  }
+  cfg.rules.forEach((r, i) => {
+    if (r.enabled !== false) out.push({ input: r, path: `alerts.rules[${i}]` });
+  });
+  return out;
+}
+
+export function compileRules(cfg: AlertsConfig): CompiledRules {
+  const issues: CompiledRules['issues'] = [];
+  const rules: Rule[] = [];
+  const known = new Set([...DEFAULT_PACK.map((r) => r.name), 'ErrorBudgetBurn']);
+  for (const name of Object.keys(cfg.overrides))
+    if (!known.has(name))
+      issues.push({
+        path: `alerts.overrides.${name}`,
+        message: `no default rule is named "${name}"; known: ${[...known].join(', ')}`,
+      });
+  for (const { input, path } of ruleInputs(cfg)) {
+    const r = compileRule(input, path, cfg, issues);
+    if (r) rules.push(r);
+  }
+  return { rules, issues };
+}
