@@ -27,6 +27,43 @@ export interface SetReport {
   msPerResponse: number;
   msPerSentence: number;
   sentences: number;
+  /** Paired bootstrap 95% interval of grounding AUC − baseline AUC (1000 resamples of the items). */
+  deltaCi: { low: number; high: number };
+}
+
+/** Paired bootstrap of the AUC difference: resample items with replacement, same resample for both scores. */
+export function bootstrapAucDelta(
+  ours: readonly { score: number; label: boolean }[],
+  base: readonly { score: number; label: boolean }[],
+  rounds = 1000,
+  seed = 42,
+): { low: number; high: number } {
+  let x = seed >>> 0;
+  const rand = () => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = x;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = ours.length;
+  const deltas: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a: { score: number; label: boolean }[] = [];
+    const b: { score: number; label: boolean }[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = Math.floor(rand() * n);
+      a.push(ours[k] as { score: number; label: boolean });
+      b.push(base[k] as { score: number; label: boolean });
+    }
+    const d = rocAuc(a) - rocAuc(b);
+    if (Number.isFinite(d)) deltas.push(d);
+  }
+  deltas.sort((p, q) => p - q);
+  return {
+    low: deltas[Math.floor(deltas.length * 0.025)] ?? Number.NaN,
+    high: deltas[Math.floor(deltas.length * 0.975)] ?? Number.NaN,
+  };
 }
 
 function bestBacc(items: { score: number; label: boolean }[]): number {
@@ -64,10 +101,12 @@ export function benchSet(set: LabelledSet, threshold = DEFAULT_THRESHOLD): SetRe
     msPerResponse: best / set.items.length,
     msPerSentence: best / nSentences,
     sentences: nSentences,
+    deltaCi: bootstrapAucDelta(ours, base),
   };
 }
 
 const f3 = (x: number): string => x.toFixed(3);
+const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
 export function renderReport(
   reports: readonly SetReport[],
@@ -83,19 +122,22 @@ export function renderReport(
     `(oracle, for reference only). Time: one core, fastest of three passes, includes indexing each item's knowledge.`,
     `Reproduce: \`npm run build && node bench/quality.js\`. Node ${meta.node}, ${meta.date}.`,
     '',
-    '| set | items (halluc.) | ROC-AUC baseline | ROC-AUC grounding | bal. acc. baseline @0.5 | bal. acc. grounding @' +
+    '| set | items (halluc.) | ROC-AUC baseline | ROC-AUC grounding | Δ AUC [95% CI] | bal. acc. baseline @0.5 | bal. acc. grounding @' +
       `${meta.threshold} | best bal. acc. baseline / grounding | ms / response | ms / sentence |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports)
     lines.push(
-      `| ${r.name} | ${r.items} (${r.hallucinated}) | ${f3(r.baselineAuc)} | **${f3(r.groundingAuc)}** | ${f3(r.baselineBacc)} | ${f3(r.groundingBacc)} | ${f3(r.baselineBestBacc)} / ${f3(r.groundingBestBacc)} | ${r.msPerResponse.toFixed(3)} | ${r.msPerSentence.toFixed(3)} |`,
+      `| ${r.name} | ${r.items} (${r.hallucinated}) | ${f3(r.baselineAuc)} | **${f3(r.groundingAuc)}** | ${sign(r.groundingAuc - r.baselineAuc)} [${sign(r.deltaCi.low)}, ${sign(r.deltaCi.high)}] | ${f3(r.baselineBacc)} | ${f3(r.groundingBacc)} | ${f3(r.baselineBestBacc)} / ${f3(r.groundingBestBacc)} | ${r.msPerResponse.toFixed(3)} | ${r.msPerSentence.toFixed(3)} |`,
     );
   const beats = reports.every((r) => r.groundingAuc > r.baselineAuc);
+  const baccBetter = reports.every((r) => r.groundingBacc > r.baselineBacc && r.groundingBestBacc > r.baselineBestBacc);
+  const sure = reports.filter((r) => r.deltaCi.low > 0).map((r) => r.name);
+  const unsure = reports.filter((r) => r.deltaCi.low <= 0).map((r) => r.name);
   lines.push(
     '',
     beats
-      ? "The grounding check beats the baseline's ROC-AUC on every set."
+      ? `The grounding check's ROC-AUC is above the baseline's on every set. The paired-bootstrap interval of the gain excludes 0 on ${sure.join(', ') || 'no set'}${unsure.length ? `; on ${unsure.join(', ')} the gain is within noise (the baseline is strong there because attributable answers copy the knowledge)` : ''}. ${baccBetter ? "Its balanced accuracy is higher on every set, at the fixed thresholds and at each method's best threshold. " : ''}Each verdict names the claim, the missing or contradicting words and the evidence.`
       : `The grounding check does NOT beat the baseline on: ${reports
           .filter((r) => r.groundingAuc <= r.baselineAuc)
           .map((r) => r.name)
