@@ -341,3 +341,35 @@ describe('review sampling', () => {
     }
   });
 });
+
+describe('self-consistency with extra samples from the upstream', () => {
+  it('asks the same model again, records those calls as llmscope-eval, and compares', async () => {
+    const { s, qm } = await startQualityStack({
+      sampling: { grounding: 0, attribution: 0, consistency: 1, consistencySamples: 1 },
+      consistencySampleCount: 2,
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+      const { response } = await client.chat.completions
+        .create(
+          { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'When did the bridge open?' }] },
+          { headers: { 'x-simulator-reply': 'The bridge opened in 1937. It carried 1.5 million cars in 1938.' } },
+        )
+        .withResponse();
+      const id = response.headers.get('x-request-id') as string;
+      await s.waitForCalls(3);
+      await s.app.ctx.recorder.flush();
+      await qm().idle();
+      const samples = s.calls.filter((c) => c.feature === EVAL_FEATURE);
+      expect(samples).toHaveLength(2);
+      expect(samples[0]).toMatchObject({ model: 'gpt-4o-mini', provider: 'simulator' });
+      const r = await json(`${s.base}/api/requests/${id}`);
+      const c = (r.body.evaluations as Json[]).find((e) => e.evaluator === 'consistency');
+      expect(c.explanation).toMatch(/against 2 extra sample/);
+      // The simulator's samples are unrelated text, so the answer's claims are not backed by them.
+      expect(c.verdict).toBe('fail');
+    } finally {
+      await s.close();
+    }
+  });
+});
