@@ -118,7 +118,8 @@ function opening(text: string): string {
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
   if (!text) return { refusal: false };
-  const clean = unquoted(text.replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
+  // Refusals sit in the opening; 2,000 characters leave room for quotes and code that precede it.
+  const clean = unquoted(text.slice(0, 2000).replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
   if (!clean) return { refusal: false };
   const lower = clean.toLowerCase();
   const head = opening(lower);

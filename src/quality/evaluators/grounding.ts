@@ -40,6 +40,8 @@ interface ClaimTokens {
 }
 
 const PREFIX = 5;
+/** Longest the online check runs before letting the event loop turn. */
+const SLICE_MS = 4;
 const FIRST_PERSON = new Set(['i', "i'm", "i've", "i'd", "i'll", 'im', 'ive', 'me', 'my', 'mine', 'myself']);
 
 /** Content stems in order and the adjacent pairs among them. */
@@ -108,19 +110,27 @@ class EvidencePool {
   readonly prefixes = new Set<string>();
   readonly pairs = new Set<string>();
   readonly numbers = new Set<number>();
+  /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
+  readonly postings = new Map<string, number[]>();
   private readonly kbSeen = new Set<string>();
 
-  constructor(context: readonly string[]) {
+  /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
+  *addContext(context: readonly string[]): Generator<void, void> {
     let n = 0;
     for (const passage of context)
       for (const s of sentences(passage)) {
         this.addUnit(unitOf(`context#${n++}`, 'context', s.text));
+        if (n % 64 === 0) yield;
       }
   }
 
   addUnit(u: Unit): void {
+    const index = this.units.length;
     this.units.push(u);
     for (const s of u.stems) {
+      const p = this.postings.get(s);
+      if (p) p.push(index);
+      else this.postings.set(s, [index]);
       this.stems.add(s);
       if (s.length >= PREFIX) this.prefixes.add(s.slice(0, PREFIX));
     }
@@ -172,14 +182,30 @@ export class GroundingEvaluator implements Evaluator {
     this.kbTopK = opts.kbTopK ?? 3;
   }
 
-  evaluate(input: EvaluationInput): Promise<EvaluationResult> {
-    return Promise.resolve(this.check(input));
+  /** Online use: the same work as `check`, pausing for the event loop every few milliseconds. */
+  async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    const steps = this.steps(input);
+    let since = performance.now();
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) return r.value;
+      if (performance.now() - since > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+    }
   }
 
   /** Synchronous core (the offline scorer and the benchmark call this directly). */
   check(input: EvaluationInput): EvaluationResult {
+    const steps = this.steps(input);
+    for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+  }
+
+  /** The check as steps: it yields after every claim and every 64 context sentences. */
+  private *steps(input: EvaluationInput): Generator<void, EvaluationResult> {
     const t0 = performance.now();
-    const pool = new EvidencePool(input.context);
+    const pool = new EvidencePool();
+    yield* pool.addContext(input.context);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const qt = input.question ? tokensOf(input.question) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
@@ -189,6 +215,7 @@ export class GroundingEvaluator implements Evaluator {
       if (tokens.stems.length === 0) continue;
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
       scored.push(this.scoreClaim(s, tokens, pool, question));
+      yield;
     }
     const durationMs = performance.now() - t0;
     if (pool.units.length === 0)
@@ -241,20 +268,28 @@ export class GroundingEvaluator implements Evaluator {
     let second: Unit | null = null;
     let secondCov = -1;
     let total = 0;
+    const cover = new Map<number, number>();
+    for (const s of t.stems) {
+      const w = weightOf(s);
+      for (const i of pool.postings.get(s) ?? []) cover.set(i, (cover.get(i) ?? 0) + w);
+    }
     for (const s of t.stems) total += weightOf(s);
-    for (const u of pool.units) {
-      let c = 0;
-      for (const s of t.stems) if (u.stems.has(s)) c += weightOf(s);
-      if (c > bestCov) {
-        second = best;
+    let bestIndex = -1;
+    let secondIndex = -1;
+    for (const [i, c] of cover) {
+      if (c > bestCov || (c === bestCov && i < bestIndex)) {
+        secondIndex = bestIndex;
         secondCov = bestCov;
-        best = u;
+        bestIndex = i;
         bestCov = c;
-      } else if (c > secondCov) {
-        second = u;
+      } else if (c > secondCov || (c === secondCov && i < secondIndex)) {
+        secondIndex = i;
         secondCov = c;
       }
     }
+    best = bestIndex >= 0 ? (pool.units[bestIndex] as Unit) : null;
+    second = secondIndex >= 0 ? (pool.units[secondIndex] as Unit) : null;
+    if (bestCov < 0) bestCov = 0;
     // Coverage anywhere in the evidence; words the question already used count as half-claimed.
     let covered = 0;
     let weight = 0;
@@ -296,7 +331,9 @@ export class GroundingEvaluator implements Evaluator {
     }
     // Names the evidence knows, but never together: the claim relates things the evidence does not relate.
     if (t.names.length >= 2 && t.names.every((n) => pool.stems.has(n))) {
-      const together = pool.units.some((u) => t.names.every((n) => u.stems.has(n)));
+      const together = (pool.postings.get(t.names[0] as string) ?? []).some((i) =>
+        t.names.every((n) => (pool.units[i] as Unit).stems.has(n)),
+      );
       if (!together) {
         score = Math.max(score, 0.6);
         if (status === 'supported') status = 'unsupported';
