@@ -7,11 +7,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baselineScore } from './baseline.js';
 import { type LabelledSet, loadAllSets } from './datasets.js';
-import { GroundingEvaluator } from './evaluators/grounding.js';
+import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
 import { balancedAccuracy, rocAuc } from './stats.js';
 import { sentences } from './text.js';
 
-export const DEFAULT_THRESHOLD = 0.4;
+export const DEFAULT_THRESHOLD = DEFAULT_GROUNDING_THRESHOLD;
 const BASELINE_THRESHOLD = 0.5;
 
 export interface SetReport {

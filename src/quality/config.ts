@@ -44,6 +44,11 @@ export const qualityConfigSchema = z
     consistencySampleCount: z.number().int().min(1).max(5).default(2),
     /** Grounding score at or above which a response is flagged. */
     groundingThreshold: rate.default(0.4),
+    /**
+     * Without a knowledge base, a prompt with fewer distinct content words than this carries no sources (a bare
+     * question, "write a poem"): grounding and attribution say `unknown` rather than flag every claim.
+     */
+    minContextWords: z.number().int().min(0).default(20),
     judge: judgeConfigSchema.optional(),
     /** Share of all calls sent to human review (deterministic by request id); thumbs-down and flags always go. */
     reviewRate: rate.default(0.02),

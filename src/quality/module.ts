@@ -111,8 +111,11 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     }
   }
 
-  const grounding = opts.evaluators?.grounding ?? new GroundingEvaluator({ threshold: cfg.groundingThreshold });
-  const attribution = opts.evaluators?.attribution ?? new SourceAttributionEvaluator();
+  const grounding =
+    opts.evaluators?.grounding ??
+    new GroundingEvaluator({ threshold: cfg.groundingThreshold, minContextWords: cfg.minContextWords });
+  const attribution =
+    opts.evaluators?.attribution ?? new SourceAttributionEvaluator({ minContextWords: cfg.minContextWords });
   const consistency = opts.evaluators?.consistency ?? new SelfConsistencyEvaluator();
   const judge = opts.evaluators?.judge ?? judgeFrom(ctx, cfg);
   const router = new ModelRouter(ctx.config.providers, ctx.config.routes);

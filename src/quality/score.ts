@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { SourceAttributionEvaluator } from './evaluators/attribution.js';
 import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
-import { GroundingEvaluator } from './evaluators/grounding.js';
+import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
 import type { ClaimResult, EvaluationResult, Verdict } from './evaluators/types.js';
 import type { KnowledgeBase } from './knowledge.js';
 
@@ -38,7 +38,7 @@ export interface Scorer {
 
 /** Builds the offline scorer (synchronous: all three evaluators are model-free). */
 export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: number } = {}): Scorer {
-  const grounding = new GroundingEvaluator({ threshold: opts.threshold ?? 0.4 });
+  const grounding = new GroundingEvaluator({ threshold: opts.threshold ?? DEFAULT_GROUNDING_THRESHOLD });
   const attribution = new SourceAttributionEvaluator();
   const consistency = new SelfConsistencyEvaluator();
   return {

@@ -11,7 +11,8 @@ import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js'
 
 const SOURCES = `Answer only from these sources and cite them.
 [1] The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It is 330 metres tall.
-[2] Gustave Eiffel's company designed and built the tower.`;
+[2] Gustave Eiffel's company designed and built the tower. About seven million people visit it every year,
+and its wrought-iron lattice is repainted every seven years to protect it from rust.`;
 
 async function startQualityStack(quality: Record<string, unknown>): Promise<{ s: Stack; qm: () => QualityModule }> {
   let qm: QualityModule | undefined;

@@ -64,8 +64,19 @@ function support(claim: string, source: Source): number {
   return hit / stems.length;
 }
 
+export interface AttributionOptions {
+  /**
+   * Without a knowledge base, a context with fewer distinct content words than this has no sources to check
+   * citations against (a URL from the model's memory is unverifiable, not invented): the verdict is `unknown`.
+   * Default 0; the online module uses `quality.minContextWords`.
+   */
+  minContextWords?: number;
+}
+
 export class SourceAttributionEvaluator implements Evaluator {
   readonly name = 'attribution';
+
+  constructor(private readonly opts: AttributionOptions = {}) {}
 
   evaluate(input: EvaluationInput): Promise<EvaluationResult> {
     return Promise.resolve(this.check(input));
@@ -73,7 +84,18 @@ export class SourceAttributionEvaluator implements Evaluator {
 
   check(input: EvaluationInput): EvaluationResult {
     const t0 = performance.now();
-    const kb = input.knowledge;
+    const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
+    const min = this.opts.minContextWords ?? 0;
+    if (!kb && min > 0 && new Set(contentStems(input.context.join('\n'))).size < min)
+      return {
+        evaluator: this.name,
+        verdict: 'unknown',
+        score: 0,
+        evidence: [],
+        claims: [],
+        explanation: 'no sources in the request and no knowledge base: citations cannot be verified',
+        durationMs: performance.now() - t0,
+      };
     const contextText = input.context.join('\n');
     const contextUrls = new Set((contextText.match(URL_RE) ?? []).map(normalizeUrl));
     const contextFolded = foldForQuote(contextText);

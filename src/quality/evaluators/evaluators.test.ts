@@ -80,6 +80,17 @@ describe('grounding', () => {
     expect(bad.claims?.[0]?.status).toBe('contradicted');
   });
 
+  it('says unknown, not fail, when the request carries no sources (a bare question) and there is no KB', async () => {
+    const online = new GroundingEvaluator({ minContextWords: 20 });
+    const r = await online.evaluate({
+      context: ['Write a short poem about the sea.'],
+      response: 'The waves roll in, silver and slow.',
+    });
+    expect(r.verdict).toBe('unknown');
+    expect(r.explanation).toMatch(/too little context/);
+    expect((await online.evaluate({ context: CONTEXT, response: 'It was completed in 1925.' })).verdict).toBe('fail');
+  });
+
   it('says unknown when there is nothing to check against', async () => {
     const r = await g.evaluate({ context: [], response: 'Paris is the capital of France.' });
     expect(r.verdict).toBe('unknown');
@@ -140,6 +151,15 @@ describe('source attribution', () => {
     });
     expect(bad.verdict).toBe('fail');
     expect(bad.claims?.map((c) => c.status).sort()).toEqual(['contradicted', 'unsupported']);
+  });
+
+  it('does not call a URL invented when the request had no sources to cite', async () => {
+    const online = new SourceAttributionEvaluator({ minContextWords: 20 });
+    const r = await online.evaluate({
+      context: ['How do I read a file in Python?'],
+      response: 'See https://docs.python.org/3/tutorial/inputoutput.html.',
+    });
+    expect(r.verdict).toBe('unknown');
   });
 
   it('is unknown when nothing is cited', async () => {
