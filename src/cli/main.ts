@@ -1,5 +1,6 @@
 // The `llmscope` command: one subcommand per job (DESIGN §3 CLI). Errors print a message, never a stack.
 import { Command } from 'commander';
+import { registerAlertsCommand } from '../alerts/cli.js';
 import { registerExportCommand } from '../alerts/export/cli.js';
 import { LlmscopeError } from '../errors.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
@@ -20,6 +21,7 @@ registerDemoCommand(program);
 registerSimulateCommand(program);
 registerCheckConfigCommand(program);
 registerExportCommand(program);
+registerAlertsCommand(program);
 registerReconcileCommand(program);
 registerBenchCommand(program);
 registerQualityCommand(program);

@@ -1,4 +1,5 @@
 // The capability modules and gateway hooks `serve` and `demo` run with. Each capability adds itself here.
+import { createAlertsModule } from '../alerts/index.js';
 import type { ModuleFactory } from '../app-context.js';
 import type { Config } from '../config/index.js';
 import { createCostHooks, createCostModule } from '../cost/index.js';
@@ -7,7 +8,7 @@ import { createGpuModule } from '../gpu/index.js';
 import { createQualityModule } from '../quality/index.js';
 
 export function builtinModules(): ModuleFactory[] {
-  return [createCostModule, createGpuModule, createQualityModule];
+  return [createCostModule, createGpuModule, createQualityModule, createAlertsModule];
 }
 
 export function builtinHooks(config: Config): GatewayHook[] {

@@ -63,7 +63,7 @@ export function groupKey(labels: Record<string, string>, groupBy: readonly strin
   return groupBy.map((g) => labels[g] ?? '').join('\u0000');
 }
 
-/** Rollup points over [now - windowMs, now) grouped by the rule's dimensions; minute steps up to 6 h, hours beyond. */
+/** Rollup points over the window ending at `end`, grouped by the rule's dimensions; minute steps up to 6 h, hours beyond. */
 export async function rollupGroups(
   env: EvalEnv,
   c: Condition,
@@ -74,7 +74,9 @@ export async function rollupGroups(
 ): Promise<Map<string, { labels: Record<string, string>; points: RollupPoint[] }>> {
   const step = stepOverride ?? (windowMs > 6 * HOUR ? 'hour' : 'minute');
   const size = step === 'hour' ? HOUR : MINUTE;
-  const from = Math.floor((end - windowMs) / size) * size;
+  // whole buckets only: the one holding the window's start counts when most of it lies inside the window, so the
+  // data covered is the window ± half a bucket (a 1-minute window at 12:00:40 reads the 12:00 bucket only)
+  const from = Math.round((end - windowMs) / size) * size;
   const dims = groupBy.filter(isDimension);
   const points = await env.rollups({ from, to: end, step, groupBy: dims, filter: { ...c.filter } });
   const out = new Map<string, { labels: Record<string, string>; points: RollupPoint[] }>();

@@ -10,7 +10,7 @@ export const requestRate: KindDef = {
   defaults: { windowMs: 5 * MINUTE, op: '<', groupBy: ['model'], minSamples: 0 },
   groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
   async evaluate(c, groupBy, env) {
-    const from = Math.floor((env.now - c.windowMs) / MINUTE) * MINUTE;
+    const from = Math.round((env.now - c.windowMs) / MINUTE) * MINUTE;
     const seconds = Math.max(1, (env.now - from) / 1000);
     const out: Sample[] = [];
     for (const g of (await rollupGroups(env, c, groupBy)).values()) {

@@ -1,0 +1,194 @@
+// GET /api/alerts (firing, pending, history, rules), silences (GET, POST, DELETE /api/alerts/silences[/:id]) and
+// the noise report (GET /api/alerts/noise). Wire format is snake_case; times are ISO 8601.
+import { z } from 'zod';
+import { type Router, readJson, sendJson } from '../api/http.js';
+import { LlmscopeError } from '../errors.js';
+import { durationSchema, matchersSchema, ms } from './config.js';
+import { exportedRules } from './export/prometheus.js';
+import { noiseReport } from './noise.js';
+import type { AlertsService } from './service.js';
+import { type Silence, silenceStatus } from './silences.js';
+import type { ActiveAlert, AlertEvent } from './state/types.js';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const time = z.union([
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+const queryTime = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+const silenceBody = z
+  .object({
+    matchers: matchersSchema,
+    starts_at: time.optional(),
+    ends_at: time.optional(),
+    /** Instead of ends_at: how long from starts_at, e.g. "2h". */
+    duration: durationSchema.optional(),
+    comment: z.string().max(2000).optional(),
+    created_by: z.string().max(200).optional(),
+  })
+  .strict();
+
+function invalid(err: z.ZodError): LlmscopeError {
+  const i = err.issues[0];
+  const path = i?.path.join('.') ?? '';
+  return new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid ${path || 'body'}: ${i?.message}`, {
+    param: path || null,
+  });
+}
+
+function alertJson(a: ActiveAlert, service: AlertsService, now: number) {
+  const muted =
+    a.state === 'firing'
+      ? service.dispatcher.mutedBy(
+          {
+            fingerprint: a.fingerprint,
+            ruleId: a.ruleId,
+            labels: a.labels,
+            annotations: a.annotations,
+            status: 'firing',
+            startsAt: a.firedAt ?? a.activeAt,
+            endsAt: Number.POSITIVE_INFINITY,
+            value: a.value,
+          },
+          now,
+        )
+      : null;
+  return {
+    alertname: a.labels.alertname,
+    rule: a.ruleId,
+    fingerprint: a.fingerprint,
+    state: a.state,
+    severity: a.labels.severity,
+    value: a.value,
+    labels: a.labels,
+    annotations: a.annotations,
+    active_at: iso(a.activeAt),
+    fired_at: iso(a.firedAt),
+    silenced_by: muted?.silences ?? [],
+    inhibited_by: muted?.inhibitedBy ?? null,
+  };
+}
+
+function historyJson(e: AlertEvent) {
+  return {
+    alertname: e.alertname,
+    rule: e.ruleId,
+    fingerprint: e.fingerprint,
+    labels: e.labels,
+    value: e.value,
+    active_at: iso(e.activeAt),
+    fired_at: iso(e.firedAt),
+    resolved_at: iso(e.time),
+    duration_s: e.firedAt === null ? null : (e.time - e.firedAt) / 1000,
+  };
+}
+
+function silenceJson(s: Silence, now: number) {
+  return {
+    id: s.id,
+    matchers: s.matchers,
+    starts_at: iso(s.startsAt),
+    ends_at: iso(s.endsAt),
+    status: silenceStatus(s, now),
+    created_by: s.createdBy,
+    comment: s.comment,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
+  };
+}
+
+export function registerAlertRoutes(router: Router, service: AlertsService, bodyLimit: number): void {
+  const exported = new Set(exportedRules(service.config).exported.map((e) => e.rule.id));
+
+  router.get('/api/alerts', async ({ res, url }) => {
+    const now = service.clock.now();
+    const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('history_limit') ?? 100) || 100));
+    const active = service.engine.activeAlerts().sort((a, b) => a.activeAt - b.activeAt);
+    const history = (await service.state.listEvents({ from: 0, to: now + 1, limit: limit * 4 }))
+      .filter((e) => e.kind === 'resolved')
+      .slice(0, limit);
+    const health = new Map(service.engine.ruleHealth().map((h) => [h.ruleId, h]));
+    sendJson(res, 200, {
+      enabled: service.config.enabled,
+      evaluated_at: iso(Math.max(0, ...[...health.values()].map((h) => h.lastEvaluatedAt ?? 0)) || null),
+      firing: active.filter((a) => a.state === 'firing').map((a) => alertJson(a, service, now)),
+      pending: active.filter((a) => a.state === 'pending').map((a) => alertJson(a, service, now)),
+      history: history.map(historyJson),
+      rules: service.rules.map((r) => {
+        const h = health.get(r.id);
+        return {
+          id: r.id,
+          alertname: r.name,
+          severity: r.severity,
+          kinds: r.conditions.map((c) => c.kind),
+          for_s: r.forMs / 1000,
+          health: h?.health ?? 'unknown',
+          last_error: h?.lastError ?? null,
+          last_evaluated_at: iso(h?.lastEvaluatedAt ?? null),
+          exported_to_prometheus: exported.has(r.id),
+        };
+      }),
+      groups: service.dispatcher
+        .snapshot()
+        .map((g) => ({ ...g, nextFlush: undefined, next_flush_at: iso(g.nextFlush) })),
+    });
+  });
+
+  router.get('/api/alerts/silences', async ({ res }) => {
+    const now = service.clock.now();
+    sendJson(res, 200, { silences: service.silences.all().map((s) => silenceJson(s, now)) });
+  });
+
+  router.post('/api/alerts/silences', async ({ req, res }) => {
+    const parsed = silenceBody.safeParse(await readJson(req, bodyLimit));
+    if (!parsed.success) throw invalid(parsed.error);
+    const b = parsed.data;
+    const now = service.clock.now();
+    const startsAt = b.starts_at ?? now;
+    const endsAt = b.ends_at ?? (b.duration !== undefined ? startsAt + ms(b.duration) : undefined);
+    if (endsAt === undefined)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'a silence needs ends_at or duration (e.g. "2h")', {
+        param: 'ends_at',
+      });
+    try {
+      const s = await service.silences.create(
+        { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: b.created_by },
+        now,
+      );
+      sendJson(res, 201, silenceJson(s, now));
+    } catch (err) {
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', (err as Error).message, { param: 'matchers' });
+    }
+  });
+
+  router.delete('/api/alerts/silences/:id', async ({ res, params }) => {
+    const now = service.clock.now();
+    const s = await service.silences.expire(params.id ?? '', now);
+    if (!s) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no silence with id ${params.id}`);
+    sendJson(res, 200, silenceJson(s, now));
+  });
+
+  router.get('/api/alerts/noise', async ({ res, url }) => {
+    const now = service.clock.now();
+    const q = z
+      .object({ from: queryTime.optional(), to: queryTime.optional() })
+      .safeParse(Object.fromEntries(url.searchParams));
+    if (!q.success)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'from and to are epoch milliseconds or ISO 8601 times', {
+        param: String(q.error.issues[0]?.path[0] ?? 'from'),
+      });
+    const to = q.data.to ?? now;
+    const from = q.data.from ?? to - 7 * 86_400_000;
+    if (from >= to)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+    const [events, notifications] = await Promise.all([
+      service.state.listEvents({ from, to }),
+      service.state.listNotifications({ from, to }),
+    ]);
+    sendJson(res, 200, noiseReport(events, notifications, from, to));
+  });
+}

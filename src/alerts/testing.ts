@@ -1,0 +1,204 @@
+// Test helpers for alerts (unit and end-to-end tests): a clock tests drive, calls at given times, and local sinks
+// that receive what notifiers send (an HTTP receiver and a tiny SMTP server on loopback, port 0).
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { CallStatus, LlmCall } from '../calls/index.js';
+
+export class ManualClock {
+  constructor(public t: number) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+}
+
+let seq = 0;
+
+/** A finished call at `t` (epoch ms) with the given facts; the rest are plausible defaults. */
+export function callAt(
+  t: number,
+  o: Partial<Pick<LlmCall, 'model' | 'provider' | 'feature' | 'team' | 'costUsd' | 'ttftMs' | 'tpotMs' | 'refusal'>> & {
+    status?: CallStatus;
+    latencyMs?: number;
+  } = {},
+): LlmCall {
+  const latency = o.latencyMs ?? 500;
+  const status = o.status ?? 'ok';
+  const http = { ok: 200, client_error: 400, upstream_error: 500, rate_limited: 429, timeout: 504, cancelled: 499 }[
+    status
+  ];
+  seq++;
+  return {
+    requestId: `req-${t}-${seq}`,
+    traceId: null,
+    startedAt: t,
+    endedAt: t + latency,
+    provider: o.provider ?? 'openai',
+    model: o.model ?? 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    stream: true,
+    status,
+    httpStatus: http,
+    errorType: status === 'ok' ? null : status,
+    user: null,
+    team: o.team ?? null,
+    feature: o.feature ?? null,
+    session: null,
+    apiKeyId: null,
+    inputTokens: 10,
+    outputTokens: 20,
+    cachedInputTokens: 0,
+    reasoningTokens: null,
+    tokenSource: 'usage',
+    ttftMs: o.ttftMs ?? 100,
+    tpotMs: o.tpotMs ?? 10,
+    latencyMs: latency,
+    overheadMs: 1,
+    costUsd: o.costUsd ?? 0.001,
+    price: null,
+    finishReason: 'stop',
+    refusal: o.refusal ?? false,
+    requestBytes: 100,
+    responseBytes: 100,
+    source: 'ingest',
+    spans: [],
+    events: [],
+    content: null,
+  };
+}
+
+export interface HttpSink {
+  url: string;
+  received: { path: string; body: unknown; at: number }[];
+  /** Status to answer with (default 200). */
+  status: number;
+  waitFor(n: number, timeoutMs?: number): Promise<HttpSink['received']>;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1:0 that records every JSON body posted to it. */
+export async function httpSink(): Promise<HttpSink> {
+  const received: HttpSink['received'] = [];
+  const sink = { status: 200 } as HttpSink;
+  const server: Server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = Buffer.concat(chunks).toString('utf8');
+      }
+      received.push({ path: req.url ?? '/', body, at: Date.now() });
+      res.writeHead(sink.status, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(sink, {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    waitFor: (n: number, timeoutMs = 10_000) => waitUntil(() => received.length >= n, timeoutMs).then(() => received),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
+}
+
+export interface SmtpMessage {
+  from: string;
+  to: string[];
+  data: string;
+  subject: string;
+}
+
+export interface SmtpSink {
+  host: string;
+  port: number;
+  messages: SmtpMessage[];
+  waitFor(n: number, timeoutMs?: number): Promise<SmtpMessage[]>;
+  close(): Promise<void>;
+}
+
+/** A minimal SMTP server (no TLS, no auth) on 127.0.0.1:0 that keeps every message it is given. */
+export async function smtpSink(): Promise<SmtpSink> {
+  const messages: SmtpMessage[] = [];
+  const sockets = new Set<Socket>();
+  const server: NetServer = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.setEncoding('utf8');
+    let buf = '';
+    let inData = false;
+    let msg: { from: string; to: string[]; data: string } = { from: '', to: [], data: '' };
+    const reply = (line: string) => socket.write(`${line}\r\n`);
+    reply('220 llmscope-test-smtp ESMTP');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      for (;;) {
+        if (inData) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          msg.data = buf.slice(0, end).replace(/\r\n\.\./g, '\r\n.');
+          buf = buf.slice(end + 5);
+          inData = false;
+          const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/im.exec(msg.data)?.[1]?.replace(/\r\n[ \t]/g, ' ') ?? '';
+          messages.push({ ...msg, subject });
+          msg = { from: '', to: [], data: '' };
+          reply('250 OK: queued');
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO') reply('250-llmscope-test-smtp\r\n250 8BITMIME');
+        else if (cmd === 'HELO') reply('250 llmscope-test-smtp');
+        else if (cmd === 'MAIL') {
+          msg.from = /<(.*)>/.exec(line)?.[1] ?? '';
+          reply('250 OK');
+        } else if (cmd === 'RCPT') {
+          msg.to.push(/<(.*)>/.exec(line)?.[1] ?? '');
+          reply('250 OK');
+        } else if (cmd === 'DATA') {
+          inData = true;
+          reply('354 end with <CRLF>.<CRLF>');
+        } else if (cmd === 'QUIT') {
+          reply('221 bye');
+          socket.end();
+        } else if (cmd === 'RSET' || cmd === 'NOOP') reply('250 OK');
+        else reply('502 not implemented');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    messages,
+    waitFor: (n, timeoutMs = 10_000) => waitUntil(() => messages.length >= n, timeoutMs).then(() => messages),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
