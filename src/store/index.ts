@@ -1,11 +1,14 @@
 // Public face of store/: the Store contract, `createStore(url)` choosing the implementation, and the helpers
 // (histograms, rollup arithmetic) that readers of rollups need.
 import { LlmscopeError } from '../errors.js';
+import { PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './cursor.js';
 export * from './histogram.js';
+export type { PgMigration } from './postgres/migrations.js';
+export { PostgresStore, type PostgresStoreOptions, redactPgUrl } from './postgres/postgres-store.js';
 export { ERROR_STATUSES, HOUR_MS, MINUTE_MS, ROLLUP_DIMENSIONS, stepMs } from './rollup.js';
 export type { SqliteMigration } from './sqlite/migrations.js';
 export { CORE_NAMESPACE, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
@@ -20,9 +23,10 @@ export function sqlitePathOf(url: string): string {
 
 /**
  * Opens the store a `storage.url` names (not yet migrated: call `migrate()`). `sqlite:PATH` (the directory is
- * created), `sqlite::memory:` for tests. PostgreSQL URLs are recognised but not in this build.
+ * created), `sqlite::memory:` for tests, or `postgres://user:pass@host:5432/db` (`postgresql://` too) for several
+ * replicas on one database — built without connecting: `migrate()` connects.
  */
-export function createStore(url: string, opts: SqliteStoreOptions = {}): Store {
+export function createStore(url: string, opts: SqliteStoreOptions = {}, pgOpts: PostgresStoreOptions = {}): Store {
   const u = url.trim();
   if (u.startsWith('sqlite:')) {
     const path = sqlitePathOf(u);
@@ -33,13 +37,9 @@ export function createStore(url: string, opts: SqliteStoreOptions = {}): Store {
       );
     return new SqliteStore(path, opts);
   }
-  if (/^postgres(ql)?:\/\//i.test(u))
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_CONFIG_INVALID',
-      'storage.url is a PostgreSQL URL, but PostgreSQL support is not in this build yet; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db)',
-    );
+  if (/^postgres(ql)?:\/\//i.test(u)) return new PostgresStore(u, pgOpts);
   throw new LlmscopeError(
     'LLMSCOPE_ERR_CONFIG_INVALID',
-    `storage.url "${url}" is not supported; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db) or sqlite::memory:`,
+    `storage.url "${url}" is not supported; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db), sqlite::memory: or postgres://USER:PASSWORD@HOST:5432/DB`,
   );
 }

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { LlmscopeError } from '../../errors.js';
 import { encodeCursor } from '../cursor.js';
 import { createStore, SqliteStore } from '../index.js';
 import { makeCall, T0 } from '../store.contract.js';
@@ -42,18 +41,11 @@ describe('createStore', () => {
     expect(track(createStore(`sqlite://${path}`) as SqliteStore).path).toBe(path);
   });
 
-  it('refuses PostgreSQL URLs with a config error saying it is not in this build, and unknown schemes', () => {
-    for (const url of ['postgres://u@h/db', 'postgresql://h/db']) {
-      const err = (() => {
-        try {
-          createStore(url);
-        } catch (e) {
-          return e;
-        }
-      })() as LlmscopeError;
-      expect(err).toBeInstanceOf(LlmscopeError);
-      expect(err.code).toBe('LLMSCOPE_ERR_CONFIG_INVALID');
-      expect(err.message).toMatch(/PostgreSQL support is not in this build/);
+  it('hands PostgreSQL URLs to the PostgreSQL store (without connecting), and refuses unknown schemes', async () => {
+    for (const url of ['postgres://u:secret@127.0.0.1:1/db', 'postgresql://127.0.0.1:1/db']) {
+      const store = createStore(url);
+      expect(store.kind).toBe('postgres');
+      await store.close();
     }
     expect(() => createStore('mysql://x')).toThrow(/sqlite:PATH/);
     expect(() => createStore('sqlite:')).toThrow(/names no file/);

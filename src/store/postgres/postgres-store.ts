@@ -1,0 +1,683 @@
+// The Store on PostgreSQL (`pg` Pool), for several llmscope replicas sharing one database. Raw calls go to a table
+// partitioned by day; each batch is one transaction whose rollup upserts add counts (`x = x + EXCLUDED.x`) and
+// merge histograms in SQL, so replicas writing the same minute at once never lose an increment. Only calls that
+// were actually inserted (`RETURNING request_id`) feed the rollups, so a retried batch counts once.
+import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
+import type {
+  AppliedPrice,
+  CallEvent,
+  CallStatus,
+  Endpoint,
+  LlmCall,
+  SpanRecord,
+  TokenSource,
+} from '../../calls/index.js';
+import { LlmscopeError } from '../../errors.js';
+import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
+import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
+import type {
+  CallPage,
+  CallQuery,
+  RetentionResult,
+  RollupDimension,
+  RollupPoint,
+  RollupQuery,
+  Store,
+} from '../store.js';
+import { histogramOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
+import { applyPgMigrations, lockKeySql, type PgMigration, validatePgMigrations } from './migrations.js';
+import { createPartitions, DAY_MS, dayOf, listPartitions } from './partitions.js';
+import { PG_CORE_MIGRATIONS } from './schema.js';
+
+export const CORE_NAMESPACE = 'core';
+/** Days of partitions kept ready ahead of now (today included) by `migrate()` and `maintain()`. */
+export const PARTITIONS_AHEAD = 3;
+
+export interface PostgresStoreOptions {
+  /** Extra migrations by namespace, applied by `migrate()` after the core schema. */
+  migrations?: Record<string, readonly PgMigration[]>;
+  /** Pool size per replica (default 10). */
+  maxConnections?: number;
+  /** How long to wait for a connection before failing (default 10 000 ms). */
+  connectTimeoutMs?: number;
+}
+
+/** The URL with its password masked, for messages and logs. */
+export function redactPgUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+// bigint (count(*), sums cast to int8, rollup t) and bigint[] (histograms) as JavaScript numbers for this store's
+// own queries: every value it stores stays below 2^53. The shared pool keeps pg's defaults for other modules.
+const NUMERIC_TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20) return (v: string) => Number(v);
+    if (oid === 1016) return parseInt8Array;
+    return (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+  },
+} as unknown as QueryConfig['types'];
+
+interface CallRow {
+  request_id: string;
+  trace_id: string | null;
+  started_at: number;
+  ended_at: number;
+  provider: string;
+  model: string;
+  endpoint: string;
+  stream: boolean;
+  status: string;
+  http_status: number;
+  error_type: string | null;
+  user: string | null;
+  team: string | null;
+  feature: string | null;
+  session: string | null;
+  api_key_id: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  reasoning_tokens: number | null;
+  token_source: string | null;
+  ttft_ms: number | null;
+  tpot_ms: number | null;
+  latency_ms: number;
+  overhead_ms: number;
+  cost_usd: number | null;
+  price: string | null;
+  finish_reason: string | null;
+  refusal: boolean;
+  request_bytes: number;
+  response_bytes: number;
+  source: string;
+  spans: string;
+  events: string;
+  content: string | null;
+}
+
+/** Column → SQL array type of its `unnest` parameter, in insert order. */
+const CALL_COLUMNS: readonly (readonly [keyof CallRow, string])[] = [
+  ['request_id', 'text'],
+  ['trace_id', 'text'],
+  ['started_at', 'float8'],
+  ['ended_at', 'float8'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['endpoint', 'text'],
+  ['stream', 'bool'],
+  ['status', 'text'],
+  ['http_status', 'int4'],
+  ['error_type', 'text'],
+  ['user', 'text'],
+  ['team', 'text'],
+  ['feature', 'text'],
+  ['session', 'text'],
+  ['api_key_id', 'text'],
+  ['input_tokens', 'float8'],
+  ['output_tokens', 'float8'],
+  ['cached_input_tokens', 'float8'],
+  ['reasoning_tokens', 'float8'],
+  ['token_source', 'text'],
+  ['ttft_ms', 'float8'],
+  ['tpot_ms', 'float8'],
+  ['latency_ms', 'float8'],
+  ['overhead_ms', 'float8'],
+  ['cost_usd', 'float8'],
+  ['price', 'text'],
+  ['finish_reason', 'text'],
+  ['refusal', 'bool'],
+  ['request_bytes', 'float8'],
+  ['response_bytes', 'float8'],
+  ['source', 'text'],
+  ['spans', 'text'],
+  ['events', 'text'],
+  ['content', 'text'],
+];
+
+const quoteCol = (c: string) => (c === 'user' ? '"user"' : c);
+
+const INSERT_CALLS_SQL = `INSERT INTO calls (${CALL_COLUMNS.map(([c]) => quoteCol(c)).join(', ')})
+  SELECT * FROM unnest(${CALL_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})
+  ON CONFLICT DO NOTHING RETURNING request_id`;
+
+const ROLLUP_KEY = ['t', 'provider', 'model', 'endpoint', 'feature', 'team'] as const;
+const ROLLUP_COUNTS = [
+  'requests',
+  'ok',
+  'client_error',
+  'upstream_error',
+  'rate_limited',
+  'timeout',
+  'cancelled',
+  'refusals',
+] as const;
+const ROLLUP_FLOATS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd'] as const;
+const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
+const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
+const ROLLUP_DIMS = ROLLUP_KEY.slice(1) as readonly string[];
+
+function upsertRollupSql(table: string): string {
+  const cols: [string, string][] = [
+    ['t', 'int8'],
+    ...ROLLUP_DIMS.map((d): [string, string] => [d, 'text']),
+    ...ROLLUP_COUNTS.map((c): [string, string] => [c, 'int8']),
+    ...ROLLUP_FLOATS.map((c): [string, string] => [c, 'float8']),
+    ...ROLLUP_HISTOGRAMS.map((c): [string, string] => [c, 'text']),
+  ];
+  const names = cols.map(([c]) => c);
+  const select = names.map((c) => ((ROLLUP_HISTOGRAMS as readonly string[]).includes(c) ? `u.${c}::int8[]` : `u.${c}`));
+  return `INSERT INTO ${table} AS r (${names.join(', ')})
+    SELECT ${select.join(', ')}
+    FROM unnest(${cols.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${names.join(', ')})
+    ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET
+    ${[...ROLLUP_COUNTS, ...ROLLUP_FLOATS].map((c) => `${c} = r.${c} + EXCLUDED.${c}`).join(', ')},
+    ${ROLLUP_HISTOGRAMS.map((c) => `${c} = llmscope_hist_merge(r.${c}, EXCLUDED.${c})`).join(', ')}`;
+}
+
+const UPSERT_SQL = { minute: upsertRollupSql(ROLLUP_TABLES.minute), hour: upsertRollupSql(ROLLUP_TABLES.hour) };
+
+/** Optional numbers: a non-finite value (NaN from a bad measurement) is stored as unknown, not as a failed batch. */
+const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** PostgreSQL text cannot hold NUL; a stray one (a model name from a request body) must not fail the whole batch. */
+const txt = (v: string | null | undefined): string | null =>
+  v === undefined || v === null ? null : v.includes('\u0000') ? v.replace(/\u0000/g, '\uFFFD') : v;
+const req = (v: string): string => txt(v) as string;
+
+function rowOf(c: LlmCall): CallRow {
+  return {
+    request_id: req(c.requestId),
+    trace_id: txt(c.traceId),
+    started_at: c.startedAt,
+    ended_at: c.endedAt,
+    provider: req(c.provider),
+    model: req(c.model),
+    endpoint: req(c.endpoint),
+    stream: c.stream,
+    status: req(c.status),
+    http_status: c.httpStatus,
+    error_type: txt(c.errorType),
+    user: txt(c.user),
+    team: txt(c.team),
+    feature: txt(c.feature),
+    session: txt(c.session),
+    api_key_id: txt(c.apiKeyId),
+    input_tokens: num(c.inputTokens),
+    output_tokens: num(c.outputTokens),
+    cached_input_tokens: num(c.cachedInputTokens),
+    reasoning_tokens: num(c.reasoningTokens),
+    token_source: txt(c.tokenSource),
+    ttft_ms: num(c.ttftMs),
+    tpot_ms: num(c.tpotMs),
+    latency_ms: c.latencyMs,
+    overhead_ms: c.overheadMs,
+    cost_usd: num(c.costUsd),
+    price: c.price ? JSON.stringify(c.price) : null,
+    finish_reason: txt(c.finishReason),
+    refusal: c.refusal,
+    request_bytes: c.requestBytes ?? 0,
+    response_bytes: c.responseBytes ?? 0,
+    source: req(c.source),
+    spans: JSON.stringify(c.spans ?? []),
+    events: JSON.stringify(c.events ?? []),
+    content: c.content ? JSON.stringify(c.content) : null,
+  };
+}
+
+function callOf(r: CallRow): LlmCall {
+  return {
+    requestId: r.request_id,
+    traceId: r.trace_id,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint as Endpoint,
+    stream: r.stream,
+    status: r.status as CallStatus,
+    httpStatus: r.http_status,
+    errorType: r.error_type,
+    user: r.user,
+    team: r.team,
+    feature: r.feature,
+    session: r.session,
+    apiKeyId: r.api_key_id,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    tokenSource: r.token_source as TokenSource | null,
+    ttftMs: r.ttft_ms,
+    tpotMs: r.tpot_ms,
+    latencyMs: r.latency_ms,
+    overheadMs: r.overhead_ms,
+    costUsd: r.cost_usd,
+    price: r.price ? (JSON.parse(r.price) as AppliedPrice) : null,
+    finishReason: r.finish_reason,
+    refusal: r.refusal,
+    requestBytes: r.request_bytes,
+    responseBytes: r.response_bytes,
+    source: r.source as LlmCall['source'],
+    spans: JSON.parse(r.spans) as SpanRecord[],
+    events: JSON.parse(r.events) as CallEvent[],
+    content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
+  };
+}
+
+interface StoredRollupRow {
+  t: number;
+  provider: string;
+  model: string;
+  endpoint: string;
+  feature: string;
+  team: string;
+  requests: number;
+  ok: number;
+  client_error: number;
+  upstream_error: number;
+  rate_limited: number;
+  timeout: number;
+  cancelled: number;
+  refusals: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cost_usd: number;
+  latency: number[];
+  ttft: number[];
+  tpot: number[];
+}
+
+function rollupOf(r: StoredRollupRow): RollupRow {
+  const statuses = emptyStatuses();
+  statuses.ok = r.ok;
+  statuses.client_error = r.client_error;
+  statuses.upstream_error = r.upstream_error;
+  statuses.rate_limited = r.rate_limited;
+  statuses.timeout = r.timeout;
+  statuses.cancelled = r.cancelled;
+  return {
+    t: r.t,
+    provider: r.provider,
+    model: r.model,
+    endpoint: r.endpoint,
+    feature: r.feature,
+    team: r.team,
+    requests: r.requests,
+    statuses,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    costUsd: r.cost_usd,
+    refusals: r.refusals,
+    latency: histogramOfPg(r.latency),
+    ttft: histogramOfPg(r.ttft),
+    tpot: histogramOfPg(r.tpot),
+  };
+}
+
+const keyCompare = (a: RollupRow, b: RollupRow): number => {
+  if (a.t !== b.t) return a.t - b.t;
+  for (const d of ['provider', 'model', 'endpoint', 'feature', 'team'] as const)
+    if (a[d] !== b[d]) return a[d] < b[d] ? -1 : 1;
+  return 0;
+};
+
+/** The upsert's parameters: one array per column, rows in key order (every replica locks rows in the same order). */
+function rollupParams(batch: RollupBatch): unknown[][] {
+  const rows = [...batch.values()].sort(keyCompare);
+  return [
+    rows.map((r) => r.t),
+    rows.map((r) => req(r.provider)),
+    rows.map((r) => req(r.model)),
+    rows.map((r) => req(r.endpoint)),
+    rows.map((r) => req(r.feature)),
+    rows.map((r) => req(r.team)),
+    rows.map((r) => r.requests),
+    rows.map((r) => r.statuses.ok),
+    rows.map((r) => r.statuses.client_error),
+    rows.map((r) => r.statuses.upstream_error),
+    rows.map((r) => r.statuses.rate_limited),
+    rows.map((r) => r.statuses.timeout),
+    rows.map((r) => r.statuses.cancelled),
+    rows.map((r) => r.refusals),
+    rows.map((r) => r.inputTokens),
+    rows.map((r) => r.outputTokens),
+    rows.map((r) => r.cachedInputTokens),
+    rows.map((r) => r.costUsd),
+    rows.map((r) => pgHistogramLiteral(r.latency)),
+    rows.map((r) => pgHistogramLiteral(r.ttft)),
+    rows.map((r) => pgHistogramLiteral(r.tpot)),
+  ];
+}
+
+function refuse(what: string, name: string, param: string): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_INVALID_QUERY',
+    `cannot ${what} rollups by "${name}"; use one of ${ROLLUP_DIMS.join(', ')}`,
+    { param },
+  );
+}
+
+/**
+ * The SQL of a rollup query: rows of the step's table with bucket start in [from, to) — a range scan of the primary
+ * key by its t prefix — summed per (t, groupBy dimensions), histograms with `llmscope_hist_sum`, so one row per
+ * point comes back. Dimensions not grouped by come back as ''.
+ */
+export function pgRollupSql(query: RollupQuery): { text: string; values: (string | number)[] } {
+  const values: (string | number)[] = [query.from, query.to];
+  // t is a whole number of ms: `t >= ceil(from)` is `t >= from`, and keeps the comparison on bigint (the index)
+  const where = ['t >= ceil($1::float8)::int8', 't < ceil($2::float8)::int8'];
+  for (const [dim, v] of Object.entries(query.filter ?? {})) {
+    if (v === undefined) continue;
+    if (!ROLLUP_DIMS.includes(dim)) throw refuse('filter', dim, dim);
+    values.push(v);
+    where.push(`${dim} = $${values.length}`);
+  }
+  const groupBy = [...new Set(query.groupBy ?? [])];
+  for (const d of groupBy) if (!ROLLUP_DIMS.includes(d)) throw refuse('group', d, 'groupBy');
+  const select = [
+    't',
+    ...ROLLUP_DIMS.map((d) => (groupBy.includes(d as RollupDimension) ? d : `'' AS ${d}`)),
+    ...ROLLUP_COUNTS.map((c) => `SUM(${c})::int8 AS ${c}`),
+    ...ROLLUP_FLOATS.map((c) => `SUM(${c}) AS ${c}`),
+    ...ROLLUP_HISTOGRAMS.map((c) => `llmscope_hist_sum(${c}) AS ${c}`),
+  ];
+  const text = `SELECT ${select.join(', ')} FROM ${ROLLUP_TABLES[query.step]}
+    WHERE ${where.join(' AND ')} GROUP BY ${['t', ...groupBy].join(', ')}`;
+  return { text, values };
+}
+
+/** Escapes LIKE wildcards so a search for `a_b` finds exactly that text. */
+const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/**
+ * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id) —
+ * the primary key walked backwards, partitions in order, stopping at the page size; the cursor is a row-value
+ * bound. The text search is a case-insensitive substring match (ILIKE, wildcards escaped) and uses no index.
+ */
+export function pgListCallsSql(query: CallQuery, rows: number): { text: string; values: (string | number)[] } {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  const p = (v: string | number) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const eq = (col: string, v: string | undefined) => {
+    if (v !== undefined) where.push(`${col} = ${p(req(v))}`);
+  };
+  if (query.from !== undefined) where.push(`started_at >= ${p(query.from)}::float8`);
+  if (query.to !== undefined) where.push(`started_at < ${p(query.to)}::float8`);
+  eq('model', query.model);
+  eq('provider', query.provider);
+  eq('status', query.status);
+  eq('"user"', query.user);
+  eq('team', query.team);
+  eq('feature', query.feature);
+  eq('endpoint', query.endpoint);
+  if (query.text) {
+    const like = p(`%${likeEscape(req(query.text))}%`);
+    where.push(
+      `(request_id ILIKE ${like} ESCAPE '\\' OR trace_id ILIKE ${like} ESCAPE '\\' OR session ILIKE ${like} ESCAPE '\\')`,
+    );
+  }
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    where.push(`(started_at, request_id) < (${p(c.startedAt)}::float8, ${p(req(c.requestId))})`);
+  }
+  const text = `SELECT * FROM calls${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY started_at DESC, request_id DESC LIMIT ${p(rows)}`;
+  return { text, values };
+}
+
+/** SQLSTATEs after which a whole transaction can simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const NO_PARTITION = '23514';
+const codeOf = (err: unknown): string | undefined => (err as { code?: string } | null)?.code;
+
+/**
+ * Store on PostgreSQL. `createStore('postgres://…')` builds one without connecting; `migrate()` connects, creates or
+ * upgrades the schema (in the connection's search_path: `?options=-c%20search_path%3Dllmscope` puts it in a schema
+ * of its own) and makes the partitions for the days ahead.
+ *
+ * Other capabilities add tables to the same database through the migration mechanism: `registerMigrations('gpu',
+ * [...])` before `migrate()` (they run with it) or after (they run at once; await it). `pool` is the `pg` Pool, for
+ * those modules' own statements.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly pool: Pool;
+  /** The URL with its password masked. */
+  readonly displayUrl: string;
+  private readonly extraMigrations = new Map<string, readonly PgMigration[]>();
+  private migrated = false;
+  private closed = false;
+  /** Day starts whose partition is known to exist. */
+  private readonly days = new Set<number>();
+
+  constructor(url: string, opts: PostgresStoreOptions = {}) {
+    this.displayUrl = redactPgUrl(url);
+    for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.queueMigrations(ns, list);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.maxConnections ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'llmscope',
+    });
+    // An idle connection that dies (server restart, failover) is replaced on next use; without a listener the pool
+    // would throw the error at the process.
+    this.pool.on('error', () => {});
+  }
+
+  private queueMigrations(namespace: string, migrations: readonly PgMigration[]): readonly PgMigration[] {
+    if (namespace === CORE_NAMESPACE)
+      throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the "core" migration namespace belongs to the store itself');
+    const all = [...(this.extraMigrations.get(namespace) ?? []), ...migrations];
+    validatePgMigrations(namespace, all);
+    this.extraMigrations.set(namespace, all);
+    return all;
+  }
+
+  /**
+   * Adds a capability's migrations under its own namespace (not `core`). Applied by `migrate()`, or right away when
+   * the store has already been migrated (the promise settles when they are).
+   */
+  async registerMigrations(namespace: string, migrations: readonly PgMigration[]): Promise<void> {
+    const all = this.queueMigrations(namespace, migrations);
+    if (this.migrated) await this.withClient((c) => applyPgMigrations(c, namespace, all));
+  }
+
+  private async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the PostgreSQL store is closed');
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      // a connection-level failure: do not hand this client to the next caller
+      if (!codeOf(err)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async query<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    if (this.closed) throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the PostgreSQL store is closed');
+    const r = await this.pool.query<R>({ text, values, types: NUMERIC_TYPES });
+    return r.rows;
+  }
+
+  async migrate(): Promise<void> {
+    try {
+      await this.withClient(async (c) => {
+        await applyPgMigrations(c, CORE_NAMESPACE, PG_CORE_MIGRATIONS);
+        for (const [ns, list] of this.extraMigrations) await applyPgMigrations(c, ns, list);
+      });
+    } catch (err) {
+      if (err instanceof LlmscopeError || codeOf(err)) throw err;
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `cannot connect to PostgreSQL at ${this.displayUrl} (${(err as Error).message}); check storage.url and that the server is reachable`,
+      );
+    }
+    this.migrated = true;
+    await this.maintain();
+  }
+
+  /** Creates the partitions for today and the days ahead (`PARTITIONS_AHEAD`); run by `migrate()` and retention. */
+  async maintain(now = Date.now()): Promise<void> {
+    const today = dayOf(now);
+    await this.ensurePartitions(Array.from({ length: PARTITIONS_AHEAD }, (_, i) => today + i * DAY_MS));
+  }
+
+  private async ensurePartitions(days: Iterable<number>): Promise<void> {
+    const missing = [...new Set(days)].filter((d) => !this.days.has(d));
+    if (missing.length === 0) return;
+    const made = await this.withClient((c) => createPartitions(c, missing));
+    for (const d of made) this.days.add(d);
+  }
+
+  async insertCalls(calls: readonly LlmCall[]): Promise<void> {
+    if (this.closed) throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the PostgreSQL store is closed');
+    if (calls.length === 0) return;
+    // One row per id (the first wins, as in SQLite), in key order, so concurrent batches lock in the same order.
+    const seen = new Set<string>();
+    const unique: LlmCall[] = [];
+    for (const c of calls)
+      if (!seen.has(c.requestId)) {
+        seen.add(c.requestId);
+        unique.push(c);
+      }
+    unique.sort((a, b) => a.startedAt - b.startedAt || (a.requestId < b.requestId ? -1 : 1));
+    const rows = unique.map(rowOf);
+    const params = CALL_COLUMNS.map(([col]) => rows.map((r) => r[col]));
+    for (let attempt = 0; ; attempt++) {
+      await this.ensurePartitions(unique.map((c) => dayOf(c.startedAt)));
+      try {
+        await this.withClient((c) => this.insertBatch(c, unique, params));
+        return;
+      } catch (err) {
+        const code = codeOf(err);
+        if (attempt >= 4 || !code) throw err;
+        if (code === NO_PARTITION)
+          this.days.clear(); // another replica's retention dropped a day we thought we had
+        else if (!RETRYABLE.has(code)) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  private async insertBatch(client: PoolClient, calls: readonly LlmCall[], params: unknown[][]): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      const { rows } = await client.query<{ request_id: string }>(INSERT_CALLS_SQL, params);
+      if (rows.length > 0) {
+        const inserted = new Set(rows.map((r) => r.request_id));
+        const minute = new RollupBatch(MINUTE_MS);
+        const hour = new RollupBatch(HOUR_MS);
+        for (const c of calls)
+          if (inserted.has(req(c.requestId))) {
+            minute.add(c);
+            hour.add(c);
+          }
+        await client.query(UPSERT_SQL.minute, rollupParams(minute));
+        await client.query(UPSERT_SQL.hour, rollupParams(hour));
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  async getCall(requestId: string): Promise<LlmCall | null> {
+    const rows = await this.query<CallRow>('SELECT * FROM calls WHERE request_id = $1 LIMIT 1', [req(requestId)]);
+    return rows[0] ? callOf(rows[0]) : null;
+  }
+
+  async listCalls(query: CallQuery): Promise<CallPage> {
+    const limit = pageSize(query.limit);
+    const { text, values } = pgListCallsSql(query, limit + 1);
+    const rows = await this.query<CallRow>(text, values);
+    const more = rows.length > limit;
+    const items = (more ? rows.slice(0, limit) : rows).map(callOf);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: more && last ? encodeCursor({ startedAt: last.startedAt, requestId: last.requestId }) : null,
+    };
+  }
+
+  async queryRollups(query: RollupQuery): Promise<RollupPoint[]> {
+    const { text, values } = pgRollupSql(query);
+    const rows = await this.query<StoredRollupRow>(text, values);
+    return pointsOf(rows.map(rollupOf), query.groupBy ?? []);
+  }
+
+  /**
+   * Drops the day partitions wholly older than `rawBefore` (counting their rows first), deletes the older rows of the
+   * boundary day, and deletes old rollup rows. One replica at a time (a session advisory lock); the others wait and
+   * then find nothing left to do.
+   */
+  async applyRetention(opts: {
+    rawBefore: number;
+    minuteBefore: number;
+    hourBefore: number;
+  }): Promise<RetentionResult> {
+    const result = await this.withClient(async (c) => {
+      await c.query(`SELECT pg_advisory_lock(${lockKeySql('llmscope.retention')})`);
+      try {
+        let deletedCalls = 0;
+        const old = (await listPartitions(c)).filter((p) => p.to <= opts.rawBefore);
+        if (old.length > 0) {
+          await c.query('BEGIN');
+          try {
+            // parent first, as inserts take it: locking a partition first could deadlock with an insert routing to it
+            await c.query('LOCK TABLE calls IN ACCESS EXCLUSIVE MODE');
+            for (const p of old) {
+              const r = await c.query({ text: `SELECT count(*) AS n FROM ${p.name}`, types: NUMERIC_TYPES });
+              deletedCalls += (r.rows[0] as { n: number }).n;
+              await c.query(`DROP TABLE ${p.name}`);
+              this.days.delete(p.from);
+            }
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            throw err;
+          }
+        }
+        const del = async (sql: string, before: number) => (await c.query(sql, [before])).rowCount ?? 0;
+        deletedCalls += await del('DELETE FROM calls WHERE started_at < $1::float8', opts.rawBefore);
+        const minute = await del(
+          `DELETE FROM ${ROLLUP_TABLES.minute} WHERE t < ceil($1::float8)::int8`,
+          opts.minuteBefore,
+        );
+        const hour = await del(`DELETE FROM ${ROLLUP_TABLES.hour} WHERE t < ceil($1::float8)::int8`, opts.hourBefore);
+        return { deletedCalls, deletedRollups: minute + hour };
+      } finally {
+        await c.query(`SELECT pg_advisory_unlock(${lockKeySql('llmscope.retention')})`);
+      }
+    });
+    await this.maintain();
+    return result;
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const rows = await this.query<{ ok: boolean }>(
+        "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS ok",
+      );
+      return rows[0]?.ok === true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

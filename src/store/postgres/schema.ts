@@ -1,0 +1,113 @@
+// The store's own tables on PostgreSQL (migration namespace `core`): the raw call ledger, declaratively partitioned
+// by day on started_at, and the per-minute and per-hour rollups, whose histograms merge inside the upsert.
+import type { PgMigration } from './migrations.js';
+
+/**
+ * Histograms are `int8[]`: one element per non-empty bucket, `bucket << 40 | count`, sorted by bucket (see
+ * histogram-pg.ts). Merging is concatenation then compaction (sum the counts of equal buckets), so the rollup
+ * upsert merges in one statement and `llmscope_hist_sum` aggregates many rows with `array_cat` (C, cheap) and
+ * compacts once per group.
+ */
+const HISTOGRAM_FUNCTIONS = `
+CREATE FUNCTION llmscope_hist_compact(h int8[]) RETURNS int8[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg((k << 40) | least(c, 1099511627775) ORDER BY k), '{}'::int8[])
+  FROM (SELECT v >> 40 AS k, sum(v & 1099511627775)::int8 AS c FROM unnest(h) AS v GROUP BY 1) s
+$$;
+CREATE FUNCTION llmscope_hist_merge(a int8[], b int8[]) RETURNS int8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT llmscope_hist_compact(coalesce(a, '{}'::int8[]) || coalesce(b, '{}'::int8[]))
+$$;
+CREATE AGGREGATE llmscope_hist_sum(int8[]) (
+  SFUNC = array_cat, STYPE = int8[], FINALFUNC = llmscope_hist_compact, INITCOND = '{}', PARALLEL = SAFE
+);
+`;
+
+// Key columns compare bytewise (COLLATE "C"): the listing's tie-break on request_id must order as SQLite and
+// JavaScript do whatever the database's locale, and C comparisons are the cheapest.
+const rollupTable = (name: string) => `
+CREATE TABLE ${name} (
+  t bigint NOT NULL,
+  provider text COLLATE "C" NOT NULL,
+  model text COLLATE "C" NOT NULL,
+  endpoint text COLLATE "C" NOT NULL,
+  feature text COLLATE "C" NOT NULL,
+  team text COLLATE "C" NOT NULL,
+  requests bigint NOT NULL,
+  ok bigint NOT NULL,
+  client_error bigint NOT NULL,
+  upstream_error bigint NOT NULL,
+  rate_limited bigint NOT NULL,
+  timeout bigint NOT NULL,
+  cancelled bigint NOT NULL,
+  input_tokens double precision NOT NULL,
+  output_tokens double precision NOT NULL,
+  cached_input_tokens double precision NOT NULL,
+  cost_usd double precision NOT NULL,
+  refusals bigint NOT NULL,
+  latency bigint[] NOT NULL,
+  ttft bigint[] NOT NULL,
+  tpot bigint[] NOT NULL,
+  -- the dashboard's range scans walk this index by its t prefix
+  PRIMARY KEY (t, provider, model, endpoint, feature, team)
+) WITH (fillfactor = 80); -- room for HOT updates: the current bucket's rows are upserted over and over
+`;
+
+export const PG_CORE_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'calls ledger partitioned by day, per-minute/per-hour rollups with mergeable histograms',
+    up: `
+${HISTOGRAM_FUNCTIONS}
+CREATE TABLE calls (
+  request_id text COLLATE "C" NOT NULL,
+  trace_id text COLLATE "C",
+  started_at double precision NOT NULL,
+  ended_at double precision NOT NULL,
+  provider text COLLATE "C" NOT NULL,
+  model text COLLATE "C" NOT NULL,
+  endpoint text COLLATE "C" NOT NULL,
+  stream boolean NOT NULL,
+  status text COLLATE "C" NOT NULL,
+  http_status integer NOT NULL,
+  error_type text,
+  "user" text COLLATE "C",
+  team text COLLATE "C",
+  feature text COLLATE "C",
+  session text COLLATE "C",
+  api_key_id text,
+  input_tokens double precision,
+  output_tokens double precision,
+  cached_input_tokens double precision,
+  reasoning_tokens double precision,
+  token_source text,
+  ttft_ms double precision,
+  tpot_ms double precision,
+  latency_ms double precision NOT NULL,
+  overhead_ms double precision NOT NULL,
+  cost_usd double precision,
+  price text,
+  finish_reason text,
+  refusal boolean NOT NULL,
+  request_bytes double precision NOT NULL,
+  response_bytes double precision NOT NULL,
+  source text NOT NULL,
+  spans text NOT NULL,
+  events text NOT NULL,
+  content text,
+  -- newest-first listing and keyset paging walk this index backwards; it is also what makes a retried call a no-op
+  PRIMARY KEY (started_at, request_id)
+) PARTITION BY RANGE (started_at);
+-- GET /api/requests/:id (one probe per day partition)
+CREATE INDEX calls_request_id ON calls (request_id);
+-- the dashboard's equality filters, each in listing order (provider and endpoint have few values: the key serves)
+CREATE INDEX calls_model ON calls (model, started_at, request_id);
+CREATE INDEX calls_user ON calls ("user", started_at, request_id);
+CREATE INDEX calls_team ON calls (team, started_at, request_id);
+CREATE INDEX calls_feature ON calls (feature, started_at, request_id);
+CREATE INDEX calls_status ON calls (status, started_at, request_id);
+${rollupTable('calls_rollup_minute')}
+${rollupTable('calls_rollup_hour')}
+`,
+  },
+];
