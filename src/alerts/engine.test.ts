@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../store/index.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { AlertsConfigInput, RuleInput } from './config.js';
 import { alertsConfigOf } from './config.js';
 import { Engine } from './engine.js';

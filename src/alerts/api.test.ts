@@ -1,0 +1,149 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Router, sendError } from '../api/http.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { registerAlertRoutes } from './api.js';
+import { alertsConfigOf } from './config.js';
+import type { Notification, Notifier } from './notifiers/notifier.js';
+import { AlertsService } from './service.js';
+import { SqliteAlertStateStore } from './state/sqlite.js';
+import { callAt, ManualClock } from './testing.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in the assertions
+type Json = Record<string, any>;
+
+const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
+const MIN = 60_000;
+
+describe('/api/alerts', () => {
+  let server: Server;
+  let base: string;
+  let store: SqliteStore;
+  const clock = new ManualClock(T0);
+  const sent: Notification[] = [];
+  let service: AlertsService;
+
+  beforeAll(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+    const rec: Notifier = {
+      kind: 'rec',
+      send: async (n) => {
+        sent.push(n);
+        return { ok: true };
+      },
+    };
+    service = new AlertsService({
+      config: alertsConfigOf({
+        slos: [],
+        route: { groupWait: '0s', groupInterval: '1m' },
+        overrides: { HighLatency: { for: '2m' }, HighErrorRate: { minSamples: 5 } },
+      }),
+      store,
+      state: new SqliteAlertStateStore(store.db),
+      clock,
+      notifiers: new Map([
+        ['log', rec],
+        ['page', rec],
+        ['notify', rec],
+      ]),
+    });
+    await service.init();
+    const router = new Router();
+    registerAlertRoutes(router, service, 1 << 20);
+    server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const m = router.match(req.method ?? 'GET', url.pathname);
+      if (!m || m === 'method') return sendError(res, new Error('no route'));
+      Promise.resolve(m.handler({ req, res, url, params: m.params })).catch((e) => sendError(res, e));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // 8 minutes of slow calls, then 15 quiet minutes
+    for (let m = 0; m < 24; m++) {
+      if (m < 8)
+        await store.insertCalls(
+          Array.from({ length: 20 }, (_, i) => callAt(T0 + m * MIN + i * 100, { latencyMs: 3000 })),
+        );
+      clock.t = T0 + m * MIN + 59_000;
+      await service.evaluate();
+    }
+    // and one pending alert now
+    await store.insertCalls(
+      Array.from({ length: 20 }, (_, i) => callAt(clock.t + i, { latencyMs: 3000, model: 'other' })),
+    );
+    clock.t += 1000;
+    await service.evaluate();
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await service.stop();
+    await store.close();
+  });
+
+  const get = async (path: string) => {
+    const r = await fetch(base + path);
+    return { status: r.status, body: (await r.json()) as Json };
+  };
+  const send = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Json };
+  };
+
+  it('lists firing and pending alerts, history and rules', async () => {
+    const { status, body } = await get('/api/alerts');
+    expect(status).toBe(200);
+    expect(body.firing).toEqual([]);
+    expect(
+      body.pending.map((a: { alertname: string; labels: { model: string } }) => [a.alertname, a.labels.model]),
+    ).toEqual([['HighLatency', 'other']]);
+    expect(body.history).toHaveLength(1);
+    expect(body.history[0]).toMatchObject({ alertname: 'HighLatency', labels: { model: 'gpt-4o-mini' } });
+    expect(body.history[0].duration_s).toBeGreaterThan(0);
+    const rule = body.rules.find((r: { id: string }) => r.id === 'HighLatency');
+    expect(rule).toMatchObject({
+      severity: 'warning',
+      kinds: ['latency_quantile'],
+      for_s: 120,
+      health: 'ok',
+      exported_to_prometheus: true,
+    });
+    expect(body.rules.find((r: { id: string }) => r.id === 'SingleCallCostHigh').exported_to_prometheus).toBe(false);
+  });
+
+  it('creates, lists and expires silences, and rejects bad ones with a reason', async () => {
+    const created = await send('POST', '/api/alerts/silences', {
+      matchers: { model: 'other' },
+      duration: '2h',
+      comment: 'deploy',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ matchers: ['model="other"'], status: 'active', comment: 'deploy' });
+    const list = await get('/api/alerts/silences');
+    expect(list.body.silences.map((s: { id: string }) => s.id)).toContain(created.body.id);
+    const del = await send('DELETE', `/api/alerts/silences/${created.body.id}`);
+    expect(del.body.status).toBe('expired');
+    expect((await send('DELETE', '/api/alerts/silences/nope')).status).toBe(404);
+    const bad = await send('POST', '/api/alerts/silences', { matchers: ['model="x'], duration: '1h' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/a matcher like severity="critical"/);
+    const noEnd = await send('POST', '/api/alerts/silences', { matchers: ['model="x"'] });
+    expect(noEnd.body.error.message).toMatch(/ends_at or duration/);
+  });
+
+  it('reports noise: notifications per rule per day and time to resolve', async () => {
+    const { body } = await get(`/api/alerts/noise?from=${T0 - MIN}&to=${clock.t + 1}`);
+    expect(body.notifications).toBe(2); // firing, then resolved
+    const r = body.rules.find((x: { alertname: string }) => x.alertname === 'HighLatency');
+    expect(r.notifications_per_day).toEqual({ '2025-01-06': 2 });
+    expect(r.firings).toBe(1);
+    expect(r.flapping).toBe(false);
+    expect(r.time_to_resolve_s.median).toBeGreaterThan(60);
+    expect((await get('/api/alerts/noise?from=abc')).status).toBe(400);
+  });
+});
