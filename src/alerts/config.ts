@@ -3,6 +3,8 @@
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
 import { z } from 'zod';
 import { BUCKETS } from '../telemetry/metrics.js';
+import { parseMatchers } from './matchers.js';
+import { compileRules } from './rules.js';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -248,7 +250,14 @@ export const alertsSchema = z
     historyRetention: durationSchema.default('30d'),
   })
   .strict()
-  .superRefine((a, ctx) => {
+  .superRefine((a, raw) => {
+    let failed = false;
+    const ctx = {
+      addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }) {
+        failed = true;
+        raw.addIssue(i);
+      },
+    };
     const names = new Set<string>();
     a.rules.forEach((r, i) => {
       if (names.has(r.name))
@@ -290,6 +299,21 @@ export const alertsSchema = z
           message: `unknown receiver "${name}"; declared: ${[...receivers].join(', ')}`,
         });
     };
+    const checkMatchers = (m: MatchersInput | undefined, path: (string | number)[]) => {
+      if (!m) return;
+      try {
+        parseMatchers(m);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path, message: (err as Error).message });
+      }
+    };
+    a.route.routes.forEach((r, i) => {
+      checkMatchers(r.matchers, ['route', 'routes', i, 'matchers']);
+    });
+    a.inhibitRules.forEach((r, i) => {
+      checkMatchers(r.sourceMatchers, ['inhibitRules', i, 'sourceMatchers']);
+      checkMatchers(r.targetMatchers, ['inhibitRules', i, 'targetMatchers']);
+    });
     checkReceiver(a.route.receiver, ['route', 'receiver']);
     a.route.routes.forEach((r, i) => {
       checkReceiver(r.receiver, ['route', 'routes', i, 'receiver']);
@@ -315,7 +339,24 @@ export const alertsSchema = z
           });
       }
     });
+    // what only compiling the rules finds (a duration on a kind that is not a latency, a groupBy the kind cannot
+    // split by, an override of no default rule), so check-config reports it too
+    if (!failed)
+      for (const i of compileRules(a as AlertsConfig).issues) {
+        const path = pathOf(i.path);
+        ctx.addIssue({ code: 'custom', path, message: path.length ? i.message : `${i.path}: ${i.message}` });
+      }
   });
+
+/** `alerts.rules[0].threshold` → ['rules', 0, 'threshold'] (paths under `alerts`); other paths → []. */
+function pathOf(p: string): (string | number)[] {
+  if (!p.startsWith('alerts.')) return [];
+  return p
+    .slice('alerts.'.length)
+    .split(/\.|\[(\d+)\]/)
+    .filter((x) => x !== undefined && x !== '')
+    .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+}
 
 /** llm_request_duration_seconds bucket bounds: a latency SLO threshold must be one of them. */
 export const LATENCY_SLO_BOUNDS: readonly number[] = BUCKETS.duration;
