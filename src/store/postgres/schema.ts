@@ -5,8 +5,8 @@ import type { PgMigration } from './migrations.js';
 /**
  * Histograms are `int8[]`: one element per non-empty bucket, `bucket << 40 | count`, sorted by bucket (see
  * histogram-pg.ts). Merging is concatenation then compaction (sum the counts of equal buckets), so the rollup
- * upsert merges in one statement and `llmscope_hist_sum` aggregates many rows with `array_cat` (C, cheap) and
- * compacts once per group.
+ * upsert merges in one statement; `llmscope_hist_sum` aggregates many rows with `array_cat` (C, cheap) and compacts
+ * once per group, and `llmscope_hist_cat` only concatenates, for readers that sum equal buckets themselves.
  */
 const HISTOGRAM_FUNCTIONS = `
 CREATE FUNCTION llmscope_hist_compact(h int8[]) RETURNS int8[]
@@ -21,6 +21,8 @@ $$;
 CREATE AGGREGATE llmscope_hist_sum(int8[]) (
   SFUNC = array_cat, STYPE = int8[], FINALFUNC = llmscope_hist_compact, INITCOND = '{}', PARALLEL = SAFE
 );
+-- concatenation only: the reader sums equal buckets (histogramOfPg does), which costs less than compacting in SQL
+CREATE AGGREGATE llmscope_hist_cat(int8[]) (SFUNC = array_cat, STYPE = int8[], INITCOND = '{}', PARALLEL = SAFE);
 `;
 
 // Key columns compare bytewise (COLLATE "C"): the listing's tie-break on request_id must order as SQLite and
