@@ -7,6 +7,7 @@ import type { Store } from './store.js';
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './cursor.js';
 export * from './histogram.js';
+export { LeaderElector, type LeaderElectorOptions, lockKeyOf } from './postgres/leader.js';
 export type { PgMigration } from './postgres/migrations.js';
 export { PostgresStore, type PostgresStoreOptions, redactPgUrl } from './postgres/postgres-store.js';
 export { ERROR_STATUSES, HOUR_MS, MINUTE_MS, ROLLUP_DIMENSIONS, stepMs } from './rollup.js';
