@@ -49,7 +49,7 @@ describe('LeaderElector', () => {
     const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
     // kill the leader's backend, as a crashed replica or a cut network would end it
     const killed = await pg.query('SELECT pg_terminate_backend($1) AS ok', [leader.backendPid]);
-    expect(killed.rows[0].ok).toBe(true);
+    expect(killed.rows[0]?.ok).toBe(true);
     const took = await within(INTERVAL + 200, () => follower.isLeader());
     expect(took).toBeLessThanOrEqual(INTERVAL + 200);
     await within(INTERVAL + 200, () => !leader.isLeader());
