@@ -1,9 +1,12 @@
 // Test helpers for alerts (unit and end-to-end tests): a clock tests drive, calls at given times, and local sinks
 // that receive what notifiers send (an HTTP receiver and a tiny SMTP server on loopback, port 0).
+import { spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { request } from 'undici';
 import type { CallStatus, LlmCall } from '../calls/index.js';
+import type { AlertsConfigInput } from './config.js';
 
 export class ManualClock {
   constructor(public t: number) {}
@@ -201,4 +204,130 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, everyMs
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A free TCP port on loopback (for daemons that cannot listen on port 0 and report it). */
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface Daemon {
+  name: string;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a process and waits until `readyUrl` answers 200; `stop()` ends it (SIGTERM, then SIGKILL). */
+export async function startDaemon(
+  name: string,
+  cmd: string,
+  args: string[],
+  readyUrl: string,
+  timeoutMs = 30_000,
+): Promise<Daemon> {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (b: Buffer) => {
+    output.push(...b.toString('utf8').split('\n').filter(Boolean));
+    if (output.length > 2000) output.splice(0, output.length - 2000);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  const stop = async () => {
+    if (exited) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exit;
+    clearTimeout(t);
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`${name} exited before it was ready:\n${output.slice(-30).join('\n')}`);
+    try {
+      const r = await fetch(readyUrl);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${output.slice(-30).join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name, output, stop };
+}
+
+/** The first of these commands that runs (Debian names Alertmanager `prometheus-alertmanager`), or null. */
+export function commandOf(...names: string[]): string | null {
+  for (const n of names) {
+    const r = spawnSync(n, ['--version'], { stdio: 'ignore' });
+    if (r.status === 0) return n;
+  }
+  return null;
+}
+
+/** The test's alert config: the default pack with `for` shortened and a latency threshold the simulator crosses. */
+export const FAST_ALERTS: AlertsConfigInput = {
+  slos: [],
+  evaluationInterval: '1s',
+  overrides: {
+    HighLatency: { threshold: 0.5, for: '5s' },
+    HighErrorRate: { for: '5s' },
+    HighTTFT: { for: '5s' },
+    ServiceDegraded: {
+      for: '5s',
+      conditions: [
+        { kind: 'latency_quantile', quantile: 0.95, window: '5m', op: '>', threshold: 0.5, minSamples: 10 },
+        { kind: 'error_rate', window: '5m', op: '>', threshold: 0.01, minSamples: 20 },
+      ],
+    },
+  },
+};
+
+/**
+ * Degraded traffic on one model until stopped: rounds of 6 streamed calls slow to start (TTFT 900 ms) and 2 upstream
+ * errors. It runs for a
+ * while, not in one burst: Prometheus only sees a counter grow between two scrapes.
+ */
+export function degradedTraffic(
+  base: string,
+  model = 'gpt-4o-mini',
+): { sent: () => number; stop: () => Promise<void> } {
+  let stopped = false;
+  let sent = 0;
+  const one = async (i: number) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (i % 4 === 3) headers['x-simulator-fault'] = 'server_error';
+    else headers['x-simulator-ttft-ms'] = '900';
+    const r = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 }),
+    });
+    await r.body.dump();
+    sent++;
+  };
+  const loop = (async () => {
+    while (!stopped) await Promise.all(Array.from({ length: 8 }, (_, i) => one(i)));
+  })();
+  return {
+    sent: () => sent,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }
