@@ -1,0 +1,116 @@
+// Spend on PostgreSQL: the same answers as the in-memory spend store for the same calls, exact totals when two
+// replicas add to the same minutes at once, and reconciliations and cost items kept.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../../../test/pg.js';
+import { fakeCall } from '../../cost/fake-call.js';
+import { deltasOf, MemorySpendStore, SPEND_DIMENSIONS } from '../../cost/spend-store.js';
+import { PostgresStore } from './postgres-store.js';
+import { PostgresSpendStore } from './spend-store.js';
+
+const T = Date.parse('2025-07-15T10:00:00Z');
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+let pg: TestPostgres;
+const stores: PostgresStore[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  for (const s of stores.splice(0)) await s.close().catch(() => {});
+  await pg?.stop();
+});
+
+async function spendStores(n: number): Promise<PostgresSpendStore[]> {
+  const url = await pg.freshSchemaUrl();
+  const out: PostgresSpendStore[] = [];
+  for (let i = 0; i < n; i++) {
+    const store = new PostgresStore(url);
+    stores.push(store);
+    await store.migrate();
+    const spend = new PostgresSpendStore(store);
+    await spend.migrate();
+    out.push(spend);
+  }
+  return out;
+}
+
+const calls = Array.from({ length: 600 }, (_, i) =>
+  fakeCall({
+    startedAt: T + (i % 5) * MIN + Math.floor(i / 300) * DAY + i,
+    user: `u${i % 7}`,
+    team: i % 3 ? `t${i % 3}` : null,
+    feature: `f${i % 4}`,
+    apiKeyId: i % 2 ? 'k1' : null,
+    model: i % 10 === 0 ? 'mystery' : 'gpt-4o-mini',
+    costUsd: i % 10 === 0 ? null : 0.001 * (1 + (i % 13)),
+    inputTokens: 100 + i,
+    outputTokens: 10 + (i % 30),
+    requestBytes: 200,
+    responseBytes: 800 + i,
+  }),
+);
+const unpriced = (c: { model: string }) => c.model === 'mystery';
+
+describe('PostgresSpendStore', () => {
+  it('answers as the in-memory store does, for every dimension, per day and per minute', async () => {
+    const [s] = (await spendStores(1)) as [PostgresSpendStore];
+    const mem = new MemorySpendStore();
+    for (let i = 0; i < calls.length; i += 100) {
+      const d = deltasOf(calls.slice(i, i + 100), unpriced);
+      await s.apply(d);
+      await mem.apply(d);
+    }
+    const round = (rows: object[]) =>
+      JSON.parse(JSON.stringify(rows, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(9)) : v)));
+    for (const dimension of SPEND_DIMENSIONS) {
+      const q = { from: T - DAY, to: T + 3 * DAY, dimension };
+      expect(round(await s.daily(q))).toEqual(round(await mem.daily(q)));
+      expect(round(await s.minutes(q))).toEqual(round(await mem.minutes(q)));
+    }
+    const one = { from: T, to: T + 2 * MIN + 0.5, dimension: 'user' as const, value: 'u3' };
+    expect(round(await s.minutes(one))).toEqual(round(await mem.minutes(one)));
+    expect(round(await s.daily(one))).toEqual(round(await mem.daily(one)));
+    expect(await s.pruneMinutes(T + DAY)).toBe(await mem.pruneMinutes(T + DAY));
+  });
+
+  it('two replicas adding to the same minutes at once: totals exact', async () => {
+    const [a, b] = (await spendStores(2)) as [PostgresSpendStore, PostgresSpendStore];
+    const batches = Array.from({ length: 30 }, (_, k) => calls.slice(k * 20, k * 20 + 20));
+    await Promise.all(batches.map((x, k) => (k % 2 ? a : b).apply(deltasOf(x, unpriced))));
+    const rows = await a.daily({ from: T, to: T + 2 * DAY, dimension: 'all' });
+    expect(rows.reduce((n, r) => n + r.requests, 0)).toBe(600);
+    expect(rows.reduce((n, r) => n + r.unpriced, 0)).toBe(60);
+    expect(rows.reduce((n, r) => n + r.costUsd, 0)).toBeCloseTo(
+      calls.reduce((n, c) => n + (c.costUsd ?? 0), 0),
+      9,
+    );
+    const minutes = await b.minutes({ from: T, to: T + 2 * DAY, dimension: 'all' });
+    expect(minutes.reduce((n, r) => n + r.inputTokens, 0)).toBe(calls.reduce((n, c) => n + (c.inputTokens ?? 0), 0));
+  });
+
+  it('keeps reconciliations and cost items', async () => {
+    const [s] = (await spendStores(1)) as [PostgresSpendStore];
+    const rec = {
+      id: 'r1',
+      createdAt: T,
+      source: 'openai:bill.csv',
+      fromDay: '2025-07-01',
+      toDay: '2025-07-31',
+      billedUsd: 10,
+      trackedUsd: 9.5,
+      gapUsd: 0.5,
+      gapRatio: 0.05,
+      report: { providers: ['openai'], lines: [1, 2] },
+    };
+    await s.saveReconciliation(rec);
+    await s.saveReconciliation({ ...rec, id: 'r2', createdAt: T + 1 });
+    await s.saveReconciliation({ ...rec, gapUsd: 0.4 });
+    expect((await s.listReconciliations(10)).map((r) => r.id)).toEqual(['r2', 'r1']);
+    expect(await s.getReconciliation('r1')).toEqual({ ...rec, gapUsd: 0.4 });
+    expect(await s.getReconciliation('nope')).toBeNull();
+    const item = { day: '2025-07-02', category: 'gpu', name: 'a100', provider: null, amountUsd: 12, source: 'api' };
+    expect(await s.addCostItems([item, { ...item, amountUsd: 13 }, { ...item, day: '2025-08-01' }])).toBe(3);
+    expect(await s.costItems('2025-07-01', '2025-07-31')).toEqual([{ ...item, amountUsd: 13 }]);
+  });
+});

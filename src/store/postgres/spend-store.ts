@@ -1,0 +1,298 @@
+// Spend aggregates on PostgreSQL, shared by every replica: per-minute and daily figures by dimension, written in
+// one transaction per batch with upserts that add (`x = x + EXCLUDED.x`), so replicas adding to the same minute at
+// once lose nothing; plus reconciliation reports and imported cost items. Same tables and semantics as the cost
+// module's SqliteSpendStore.
+import pg, { type PoolClient } from 'pg';
+import type {
+  CostItem,
+  ReconciliationRecord,
+  SpendDelta,
+  SpendDimension,
+  SpendQuery,
+  SpendRow,
+  SpendStore,
+} from '../../cost/spend-store.js';
+import type { PgMigration } from './migrations.js';
+import type { PostgresStore } from './postgres-store.js';
+
+export const SPEND_NAMESPACE = 'cost.spend';
+
+/** `YYYY-MM-DD` (UTC), as the cost module's `dayOf` (not imported: the store stays free of the price catalog). */
+const dayOf = (t: number): string => new Date(t).toISOString().slice(0, 10);
+
+const FIGURE_COLUMNS = `cost_usd double precision NOT NULL DEFAULT 0, requests bigint NOT NULL DEFAULT 0,
+  unpriced bigint NOT NULL DEFAULT 0, input_tokens double precision NOT NULL DEFAULT 0,
+  output_tokens double precision NOT NULL DEFAULT 0, cached_input_tokens double precision NOT NULL DEFAULT 0,
+  bytes double precision NOT NULL DEFAULT 0`;
+
+export const SPEND_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'spend per minute and per day, reconciliations, cost items',
+    up: `
+CREATE TABLE spend_minute (
+  minute bigint NOT NULL, dimension text COLLATE "C" NOT NULL, value text COLLATE "C" NOT NULL, ${FIGURE_COLUMNS},
+  PRIMARY KEY (minute, dimension, value)) WITH (fillfactor = 80);
+CREATE INDEX spend_minute_dim ON spend_minute (dimension, minute);
+CREATE TABLE spend_daily (
+  day text COLLATE "C" NOT NULL, dimension text COLLATE "C" NOT NULL, value text COLLATE "C" NOT NULL, ${FIGURE_COLUMNS},
+  PRIMARY KEY (day, dimension, value)) WITH (fillfactor = 80);
+CREATE INDEX spend_daily_dim ON spend_daily (dimension, day);
+CREATE TABLE reconciliations (
+  id text PRIMARY KEY, created_at bigint NOT NULL, source text NOT NULL, from_day text NOT NULL, to_day text NOT NULL,
+  billed_usd double precision NOT NULL, tracked_usd double precision NOT NULL, gap_usd double precision NOT NULL,
+  gap_ratio double precision NOT NULL, report text NOT NULL);
+CREATE INDEX reconciliations_created ON reconciliations (created_at);
+CREATE TABLE cost_items (
+  day text COLLATE "C" NOT NULL, category text NOT NULL, name text NOT NULL, provider text NOT NULL DEFAULT '',
+  source text NOT NULL, amount_usd double precision NOT NULL,
+  PRIMARY KEY (day, category, name, provider, source));
+`,
+  },
+];
+
+const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
+const ADD = ['cost_usd', 'requests', 'unpriced', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'bytes']
+  .map((c) => `${c} = s.${c} + EXCLUDED.${c}`)
+  .join(', ');
+
+const TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20) return (v: string) => Number(v);
+    return (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+  },
+} as unknown as pg.QueryConfig['types'];
+
+const upsertSql = (table: string, keyCol: string, keyType: string) => `
+  INSERT INTO ${table} AS s (${keyCol}, dimension, value, ${FIGURES})
+  SELECT * FROM unnest($1::${keyType}[], $2::text[], $3::text[], $4::float8[], $5::int8[], $6::int8[], $7::float8[],
+    $8::float8[], $9::float8[], $10::float8[])
+  ON CONFLICT (${keyCol}, dimension, value) DO UPDATE SET ${ADD}`;
+const UPSERT_MINUTE = upsertSql('spend_minute', 'minute', 'int8');
+const UPSERT_DAILY = upsertSql('spend_daily', 'day', 'text');
+
+interface RawRow {
+  t: number | string;
+  dimension: string;
+  value: string;
+  cost_usd: number;
+  requests: number;
+  unpriced: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  bytes: number;
+}
+
+function toRow(r: RawRow, daily: boolean): SpendRow {
+  const t = daily ? Date.parse(`${r.t}T00:00:00Z`) : Number(r.t);
+  return {
+    t,
+    day: daily ? String(r.t) : dayOf(t),
+    dimension: r.dimension as SpendDimension,
+    value: r.value,
+    costUsd: r.cost_usd,
+    requests: r.requests,
+    unpriced: r.unpriced,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    bytes: r.bytes,
+  };
+}
+
+type Keyed = { key: number | string; dimension: string; value: string; f: number[] };
+
+/** Sums deltas per key (an upsert may not touch one row twice) and orders them (replicas lock in the same order). */
+function folded(deltas: readonly SpendDelta[], keyOf: (d: SpendDelta) => number | string): unknown[][] {
+  const m = new Map<string, Keyed>();
+  for (const d of deltas) {
+    const key = keyOf(d);
+    const value = d.value.replace(/\u0000/g, '\uFFFD');
+    const k = `${key}\u0000${d.dimension}\u0000${value}`;
+    const f = [d.costUsd, d.requests, d.unpriced, d.inputTokens, d.outputTokens, d.cachedInputTokens, d.bytes];
+    const row = m.get(k);
+    if (row) for (let i = 0; i < f.length; i++) (row.f[i] as number) += f[i] as number;
+    else m.set(k, { key, dimension: d.dimension, value, f });
+  }
+  const rows = [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
+  return [
+    rows.map((r) => r.key),
+    rows.map((r) => r.dimension),
+    rows.map((r) => r.value),
+    ...Array.from({ length: 7 }, (_, i) => rows.map((r) => r.f[i])),
+  ];
+}
+
+/**
+ * The cost module's `SpendStore` on the store's PostgreSQL. `await migrate()` once (it registers the `cost.spend`
+ * namespace). Its `kind` is 'postgres', which `SpendStore['kind']` does not list yet: hand it to the cost module
+ * with `asSpendStore()` until the cost module's `spendStoreFor` chooses it for a PostgreSQL store itself.
+ */
+export class PostgresSpendStore implements Omit<SpendStore, 'kind'> {
+  readonly kind = 'postgres' as const;
+
+  constructor(private readonly store: PostgresStore) {}
+
+  async migrate(): Promise<void> {
+    await this.store.registerMigrations(SPEND_NAMESPACE, SPEND_MIGRATIONS);
+  }
+
+  /** This store typed as the cost module's `SpendStore` (see the class comment). */
+  asSpendStore(): SpendStore {
+    return this as unknown as SpendStore;
+  }
+
+  private async rows(text: string, values: unknown[]): Promise<RawRow[]> {
+    return (await this.store.pool.query<RawRow>({ text, values, types: TYPES })).rows;
+  }
+
+  async apply(deltas: readonly SpendDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const minute = folded(deltas, (d) => d.minute);
+    const daily = folded(deltas, (d) => dayOf(d.minute));
+    for (let attempt = 0; ; attempt++) {
+      const c: PoolClient = await this.store.pool.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query(UPSERT_MINUTE, minute);
+        await c.query(UPSERT_DAILY, daily);
+        await c.query('COMMIT');
+        c.release();
+        return;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        c.release();
+        const code = err instanceof pg.DatabaseError ? err.code : undefined;
+        if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw err;
+      }
+    }
+  }
+
+  async daily(q: SpendQuery): Promise<SpendRow[]> {
+    const from = dayOf(q.from);
+    const to = dayOf(q.to - 1);
+    const rows =
+      q.value === undefined
+        ? await this.rows(
+            `SELECT day AS t, dimension, value, ${FIGURES} FROM spend_daily
+             WHERE dimension = $1 AND day >= $2 AND day <= $3 ORDER BY day, value`,
+            [q.dimension, from, to],
+          )
+        : await this.rows(
+            `SELECT day AS t, dimension, value, ${FIGURES} FROM spend_daily
+             WHERE dimension = $1 AND value = $2 AND day >= $3 AND day <= $4 ORDER BY day`,
+            [q.dimension, q.value, from, to],
+          );
+    return rows.map((r) => toRow(r, true));
+  }
+
+  async minutes(q: SpendQuery): Promise<SpendRow[]> {
+    // minute is a whole number of ms: comparing with ceil() keeps fractional bounds exact and the index usable
+    const rows =
+      q.value === undefined
+        ? await this.rows(
+            `SELECT minute AS t, dimension, value, ${FIGURES} FROM spend_minute
+             WHERE dimension = $1 AND minute >= ceil($2::float8)::int8 AND minute < ceil($3::float8)::int8
+             ORDER BY minute, value`,
+            [q.dimension, q.from, q.to],
+          )
+        : await this.rows(
+            `SELECT minute AS t, dimension, value, ${FIGURES} FROM spend_minute
+             WHERE dimension = $1 AND value = $2 AND minute >= ceil($3::float8)::int8 AND minute < ceil($4::float8)::int8
+             ORDER BY minute`,
+            [q.dimension, q.value, q.from, q.to],
+          );
+    return rows.map((r) => toRow(r, false));
+  }
+
+  async pruneMinutes(before: number): Promise<number> {
+    const r = await this.store.pool.query('DELETE FROM spend_minute WHERE minute < ceil($1::float8)::int8', [before]);
+    return r.rowCount ?? 0;
+  }
+
+  async saveReconciliation(r: ReconciliationRecord): Promise<void> {
+    await this.store.pool.query(
+      `INSERT INTO reconciliations (id, created_at, source, from_day, to_day, billed_usd, tracked_usd, gap_usd, gap_ratio, report)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at, source = EXCLUDED.source,
+         from_day = EXCLUDED.from_day, to_day = EXCLUDED.to_day, billed_usd = EXCLUDED.billed_usd,
+         tracked_usd = EXCLUDED.tracked_usd, gap_usd = EXCLUDED.gap_usd, gap_ratio = EXCLUDED.gap_ratio,
+         report = EXCLUDED.report`,
+      [
+        r.id,
+        r.createdAt,
+        r.source,
+        r.fromDay,
+        r.toDay,
+        r.billedUsd,
+        r.trackedUsd,
+        r.gapUsd,
+        r.gapRatio,
+        JSON.stringify(r.report),
+      ],
+    );
+  }
+
+  private static toRecord(r: Record<string, unknown>): ReconciliationRecord {
+    return {
+      id: String(r.id),
+      createdAt: Number(r.created_at),
+      source: String(r.source),
+      fromDay: String(r.from_day),
+      toDay: String(r.to_day),
+      billedUsd: Number(r.billed_usd),
+      trackedUsd: Number(r.tracked_usd),
+      gapUsd: Number(r.gap_usd),
+      gapRatio: Number(r.gap_ratio),
+      report: JSON.parse(String(r.report)),
+    };
+  }
+
+  async listReconciliations(limit: number): Promise<ReconciliationRecord[]> {
+    const r = await this.store.pool.query('SELECT * FROM reconciliations ORDER BY created_at DESC LIMIT $1', [limit]);
+    return r.rows.map(PostgresSpendStore.toRecord);
+  }
+
+  async getReconciliation(id: string): Promise<ReconciliationRecord | null> {
+    const r = await this.store.pool.query('SELECT * FROM reconciliations WHERE id = $1', [id]);
+    return r.rows[0] ? PostgresSpendStore.toRecord(r.rows[0]) : null;
+  }
+
+  async addCostItems(items: readonly CostItem[]): Promise<number> {
+    if (items.length === 0) return 0;
+    // one row per key, the last one winning, as successive INSERT OR REPLACE would leave it
+    const byKey = new Map<string, CostItem>();
+    for (const i of items) byKey.set([i.day, i.category, i.name, i.provider ?? '', i.source].join('\u0000'), i);
+    const rows = [...byKey.values()];
+    await this.store.pool.query(
+      `INSERT INTO cost_items (day, category, name, provider, source, amount_usd)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
+       ON CONFLICT (day, category, name, provider, source) DO UPDATE SET amount_usd = EXCLUDED.amount_usd`,
+      [
+        rows.map((i) => i.day),
+        rows.map((i) => i.category),
+        rows.map((i) => i.name),
+        rows.map((i) => i.provider ?? ''),
+        rows.map((i) => i.source),
+        rows.map((i) => i.amountUsd),
+      ],
+    );
+    return items.length;
+  }
+
+  async costItems(fromDay: string, toDay: string): Promise<CostItem[]> {
+    const r = await this.store.pool.query(
+      'SELECT * FROM cost_items WHERE day >= $1 AND day <= $2 ORDER BY day, category, name',
+      [fromDay, toDay],
+    );
+    return r.rows.map((x) => ({
+      day: String(x.day),
+      category: String(x.category),
+      name: String(x.name),
+      provider: x.provider ? String(x.provider) : null,
+      amountUsd: Number(x.amount_usd),
+      source: String(x.source),
+    }));
+  }
+}
