@@ -57,7 +57,8 @@ describe('built-in alert engine, live', () => {
       telemetry: { logLevel: 'silent' },
       alerts: {
         ...FAST_ALERTS,
-        route: { groupWait: '2s', groupInterval: '5s', repeatInterval: '1h' },
+        // group_wait covers the seconds between a component firing and ServiceDegraded firing
+        route: { groupWait: '5s', groupInterval: '5s', repeatInterval: '1h' },
         receivers: [
           { name: 'page', webhook: { url: `${hook.url}/page` } },
           {

@@ -63,7 +63,8 @@ describe.runIf(PROMETHEUS && ALERTMANAGER)('alerts with a real Prometheus and Al
     // llmscope's exported rules and Alertmanager config, with the test's receivers and short timings
     const cfg = alertsConfigOf({
       ...FAST_ALERTS,
-      route: { groupWait: '5s', groupInterval: '10s', repeatInterval: '1h' },
+      // group_wait covers the seconds between a component firing and ServiceDegraded firing
+      route: { groupWait: '8s', groupInterval: '10s', repeatInterval: '1h' },
       receivers: [
         { name: 'page', webhook: { url: `${sink.url}/page` } },
         { name: 'notify', webhook: { url: `${sink.url}/notify` } },
