@@ -132,9 +132,13 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
           exported_to_prometheus: exported.has(r.id),
         };
       }),
-      groups: service.dispatcher
-        .snapshot()
-        .map((g) => ({ ...g, nextFlush: undefined, next_flush_at: iso(g.nextFlush) })),
+      groups: service.dispatcher.snapshot().map((g) => ({
+        key: g.key,
+        receiver: g.receiver,
+        labels: g.labels,
+        alerts: g.alerts,
+        next_flush_at: iso(g.nextFlush),
+      })),
     });
   });
 

@@ -62,3 +62,57 @@ describe('alerts backtest', () => {
     expect(tight.notifications).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('llmscope alerts backtest', () => {
+  it('prints the notifications per receiver and alert for a stored period', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Command } = await import('commander');
+    const { registerAlertsCommand } = await import('./cli.js');
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-backtest-'));
+    const db = join(dir, 'db.sqlite');
+    const s = new SqliteStore(db);
+    await s.migrate();
+    const calls = [];
+    for (let m = 0; m < 60; m++)
+      for (let i = 0; i < 30; i++)
+        calls.push(
+          callAt(T0 + m * MIN + i * 1000, {
+            latencyMs: m >= 10 && m < 40 ? 4000 : 300,
+            status: m >= 10 && m < 40 && i % 5 === 0 ? 'timeout' : 'ok',
+          }),
+        );
+    await s.insertCalls(calls);
+    await s.close();
+    writeFileSync(join(dir, 'llmscope.yaml'), `storage: { url: 'sqlite:${db}' }\nalerts: { slos: [] }\n`);
+    let out = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      out += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const program = new Command().exitOverride();
+      registerAlertsCommand(program);
+      await program.parseAsync([
+        'node',
+        'llmscope',
+        'alerts',
+        'backtest',
+        '--from',
+        new Date(T0).toISOString(),
+        '--to',
+        new Date(T0 + 3600_000).toISOString(),
+        '--config',
+        join(dir, 'llmscope.yaml'),
+      ]);
+    } finally {
+      process.stdout.write = write;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(out).toContain('notifications: 2');
+    expect(out).toContain('to page: 2');
+    expect(out).toMatch(/ServiceDegraded\s+2 \/ 1/);
+  });
+});
