@@ -54,7 +54,12 @@ describe('Recorder', () => {
   it('an enricher that throws does not lose the call', async () => {
     const r = new Recorder();
     const got: string[] = [];
-    r.addEnricher({ name: 'bad', enrich: () => { throw new Error('boom'); } });
+    r.addEnricher({
+      name: 'bad',
+      enrich: () => {
+        throw new Error('boom');
+      },
+    });
     r.addSink({ name: 's', write: (cs) => void got.push(...cs.map((c) => c.requestId)) });
     r.record(call('x'));
     await r.flush();
@@ -66,12 +71,40 @@ describe('Recorder', () => {
     const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
     let closed = false;
     const got: string[] = [];
-    r.addSink({ name: 's', write: (cs) => void got.push(...cs.map((c) => c.requestId)), close: () => void (closed = true) });
+    r.addSink({
+      name: 's',
+      write: (cs) => void got.push(...cs.map((c) => c.requestId)),
+      close: () => void (closed = true),
+    });
     r.record(call('a'));
     await r.close();
     r.record(call('b'));
     expect(got).toEqual(['a']);
     expect(closed).toBe(true);
     expect(dropped.s).toBe(1);
+  });
+
+  it('a lingering sink gets calls from many dispatches in one batch, a full batch at once, and flush() does not wait', async () => {
+    const r = new Recorder();
+    const batches: number[] = [];
+    r.addSink({ name: 'store', maxBatch: 50, lingerMs: 60_000, write: (cs) => void batches.push(cs.length) });
+    const tick = () => new Promise((ok) => setImmediate(ok));
+    for (let i = 0; i < 10; i++) {
+      r.record(call(`a${i}`));
+      await tick();
+    }
+    expect(batches).toEqual([]);
+    expect(r.depths().store).toBe(10);
+    for (let i = 0; i < 45; i++) r.record(call(`b${i}`));
+    await tick();
+    await tick();
+    expect(batches).toEqual([50, 5]);
+    r.record(call('c'));
+    await tick();
+    expect(batches).toEqual([50, 5]);
+    const started = Date.now();
+    expect(await r.flush(1000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(batches).toEqual([50, 5, 1]);
   });
 });

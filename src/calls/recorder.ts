@@ -14,6 +14,12 @@ export interface Sink {
   readonly name: string;
   /** Largest batch this sink wants at once (default 256). */
   readonly maxBatch?: number;
+  /**
+   * Milliseconds to wait for a fuller batch before writing (default 0: write at once). A sink whose cost is
+   * mostly per batch (one store transaction) sets it; the lane writes as soon as `maxBatch` calls are queued,
+   * and `flush()`/`close()` never wait for it.
+   */
+  readonly lingerMs?: number;
   write(calls: readonly LlmCall[]): void | Promise<void>;
   close?(): void | Promise<void>;
 }
@@ -32,6 +38,8 @@ interface Lane {
   head: number;
   running: boolean;
   idle: Array<() => void>;
+  /** Pending linger timer, when the lane waits for a fuller batch. */
+  timer: NodeJS.Timeout | null;
 }
 
 export class Recorder {
@@ -52,7 +60,7 @@ export class Recorder {
   }
 
   addSink(sink: Sink): this {
-    this.lanes.push({ sink, queue: [], head: 0, running: false, idle: [] });
+    this.lanes.push({ sink, queue: [], head: 0, running: false, idle: [], timer: null });
     return this;
   }
 
@@ -103,9 +111,31 @@ export class Recorder {
         } else dropped++;
       }
       if (dropped > 0) this.opts.onDrop?.(lane.sink.name, dropped, 'queue_full');
-      if (!lane.running && lane.queue.length > lane.head) void this.drain(lane);
+      if (!lane.running) this.start(lane, false);
     }
   };
+
+  /** Starts draining `lane` now, or (for a lingering sink with less than a full batch) when its timer fires. */
+  private start(lane: Lane, now: boolean): void {
+    const queued = lane.queue.length - lane.head;
+    if (queued === 0) return;
+    const linger = lane.sink.lingerMs ?? 0;
+    if (!now && linger > 0 && queued < (lane.sink.maxBatch ?? 256)) {
+      if (lane.timer === null) {
+        lane.timer = setTimeout(() => {
+          lane.timer = null;
+          if (!lane.running) void this.drain(lane);
+        }, linger);
+        lane.timer.unref();
+      }
+      return;
+    }
+    if (lane.timer !== null) {
+      clearTimeout(lane.timer);
+      lane.timer = null;
+    }
+    void this.drain(lane);
+  }
 
   private async drain(lane: Lane): Promise<void> {
     lane.running = true;
@@ -134,6 +164,7 @@ export class Recorder {
   /** Waits until every queued call has reached its sinks, or until timeoutMs; returns true if fully flushed. */
   async flush(timeoutMs = 10_000): Promise<boolean> {
     if (this.pending.length > 0) this.dispatch();
+    for (const l of this.lanes) if (!l.running) this.start(l, true);
     const waits = this.lanes
       .filter((l) => l.running || l.queue.length > l.head)
       .map((l) => new Promise<void>((resolve) => l.idle.push(resolve)));

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import { requestContext } from './context.js';
+import { createLogger } from './logging.js';
+import { requestLogSink } from './request-log.js';
+
+const base: LlmCall = {
+  requestId: 'req-1',
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  startedAt: 1_700_000_000_000,
+  endedAt: 1_700_000_000_123.5,
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  endpoint: 'chat.completions',
+  stream: true,
+  status: 'ok',
+  httpStatus: 200,
+  errorType: null,
+  user: null,
+  team: null,
+  feature: null,
+  session: null,
+  apiKeyId: null,
+  inputTokens: 12,
+  outputTokens: 40,
+  cachedInputTokens: 0,
+  reasoningTokens: 0,
+  tokenSource: 'usage',
+  ttftMs: 120.12345,
+  tpotMs: 15.0004,
+  latencyMs: 705.98765,
+  overheadMs: 0.1234567,
+  costUsd: 0.0000123,
+  price: null,
+  finishReason: 'stop',
+  refusal: false,
+  requestBytes: 100,
+  responseBytes: 1000,
+  source: 'gateway',
+  spans: [],
+  events: [],
+  content: null,
+  internal: { spanId: 'b7ad6b7169203331' } as LlmCall['internal'],
+};
+
+const calls: LlmCall[] = [
+  base,
+  {
+    ...base,
+    requestId: 'req-"2"\n',
+    traceId: null,
+    stream: false,
+    status: 'upstream_error',
+    httpStatus: 502,
+    errorType: 'upstream_stream_cut',
+    user: 'ünïcode "user"',
+    team: 'team-a',
+    feature: '',
+    inputTokens: null,
+    outputTokens: null,
+    tokenSource: null,
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: Number.NaN,
+    costUsd: null,
+    internal: undefined,
+  },
+];
+
+/** What pino itself writes for the line, inside the call's request context (the reference). */
+function viaPino(c: LlmCall, format: 'json' | 'ecs'): Record<string, unknown> {
+  const lines: string[] = [];
+  const logger = createLogger({ format, destination: { write: (l: string) => void lines.push(l) } });
+  const ctx = {
+    request_id: c.requestId,
+    trace_id: c.traceId ?? undefined,
+    span_id: c.internal?.spanId,
+    provider: c.provider,
+    model: c.model,
+  };
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  requestContext.run(ctx, () =>
+    logger.info(
+      {
+        event: 'request_completed',
+        endpoint: c.endpoint,
+        stream: c.stream,
+        status: c.status,
+        http_status: c.httpStatus,
+        error_type: c.errorType ?? undefined,
+        input_tokens: c.inputTokens,
+        output_tokens: c.outputTokens,
+        token_source: c.tokenSource,
+        ttft_ms: c.ttftMs === null ? null : r3(c.ttftMs),
+        tpot_ms: c.tpotMs === null ? null : r3(c.tpotMs),
+        latency_ms: r3(c.latencyMs),
+        overhead_ms: r3(c.overheadMs),
+        cost_usd: c.costUsd,
+        user: c.user ?? undefined,
+        team: c.team ?? undefined,
+        feature: c.feature ?? undefined,
+      },
+      'request completed',
+    ),
+  );
+  return JSON.parse(lines[0] as string);
+}
+
+describe('request log sink', () => {
+  it.each(['json', 'ecs'] as const)(
+    'writes, per call, the line pino writes in the request context (%s), a batch per write',
+    async (format) => {
+      const writes: string[] = [];
+      const logger = createLogger({ format, destination: { write: (l: string) => void writes.push(l) } });
+      await requestLogSink(logger, format).write(calls);
+      expect(writes).toHaveLength(1);
+      const lines = (writes[0] as string).split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines).toHaveLength(calls.length);
+      calls.forEach((c, i) => {
+        const got = JSON.parse(lines[i] as string);
+        const want = viaPino(c, format);
+        const timeKey = format === 'ecs' ? '@timestamp' : 'time';
+        expect(typeof got[timeKey]).toBe('string');
+        expect(Math.abs(Date.parse(got[timeKey]) - Date.parse(want[timeKey] as string))).toBeLessThan(5000);
+        delete got[timeKey];
+        delete want[timeKey];
+        // Same fields, same values, same order.
+        expect(Object.entries(got)).toEqual(Object.entries(want));
+      });
+    },
+  );
+
+  it('writes nothing when info is disabled', async () => {
+    const writes: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void writes.push(l) } });
+    await requestLogSink(logger).write(calls);
+    expect(writes).toEqual([]);
+  });
+});

@@ -1,0 +1,67 @@
+// The `request completed` log line, one per call, written by a recorder sink. It is the one line every call
+// produces, so it is serialized here directly instead of through pino's generic path (per-line mixin,
+// AsyncLocalStorage scope, redaction walk, one destination write each): the same JSON pino would write for
+// `logger.info({event: 'request_completed', ...}, 'request completed')` inside the call's request context,
+// but a whole batch goes to the logger's destination in one write. Its fields are fixed and never hold a
+// secret (no header, prompt or key), so redaction has nothing to do on them.
+import { type Logger, symbols } from 'pino';
+import type { LlmCall, Sink } from '../calls/index.js';
+
+const str = JSON.stringify;
+/** A JSON number as pino writes one: non-finite becomes null. */
+const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'null' : String(v));
+const ms = (v: number | null): string => (v === null ? 'null' : num(Math.round(v * 1000) / 1000));
+
+interface Parts {
+  /** `{"level":"info"` (or the ECS form), as the logger writes it. */
+  level: string;
+  time: () => string;
+  messageKey: string;
+}
+
+function partsOf(logger: Logger): Parts {
+  const l = logger as unknown as Record<symbol, unknown>;
+  const cache = l[symbols.lsCacheSym] as Record<number, string>;
+  return {
+    level: cache[logger.levels.values.info as number] as string,
+    time: l[symbols.timeSym] as () => string,
+    messageKey: l[symbols.messageKeySym] as string,
+  };
+}
+
+/** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
+export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
+  const ecs = format === 'ecs';
+  let s = `${parts.level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
+  if (c.traceId) s += `,"${ecs ? 'trace.id' : 'trace_id'}":${str(c.traceId)}`;
+  const spanId = c.internal?.spanId;
+  if (spanId) s += `,"${ecs ? 'span.id' : 'span_id'}":${str(spanId)}`;
+  s += `,"provider":${str(c.provider)},"model":${str(c.model)},"endpoint":${str(c.endpoint)},"stream":${c.stream}`;
+  s += `,"status":${str(c.status)},"http_status":${num(c.httpStatus)}`;
+  if (c.errorType !== null && c.errorType !== undefined) s += `,"error_type":${str(c.errorType)}`;
+  s += `,"input_tokens":${num(c.inputTokens)},"output_tokens":${num(c.outputTokens)}`;
+  s += `,"token_source":${c.tokenSource === null ? 'null' : str(c.tokenSource)}`;
+  s += `,"ttft_ms":${ms(c.ttftMs)},"tpot_ms":${ms(c.tpotMs)},"latency_ms":${ms(c.latencyMs)},"overhead_ms":${ms(c.overheadMs)}`;
+  s += `,"cost_usd":${num(c.costUsd)}`;
+  if (c.user !== null && c.user !== undefined) s += `,"user":${str(c.user)}`;
+  if (c.team !== null && c.team !== undefined) s += `,"team":${str(c.team)}`;
+  if (c.feature !== null && c.feature !== undefined) s += `,"feature":${str(c.feature)}`;
+  return `${s},"${parts.messageKey}":"request completed"}\n`;
+}
+
+/** The recorder sink writing one `request completed` line per call, a batch per destination write. */
+export function requestLogSink(logger: Logger, format: 'json' | 'ecs' = 'json'): Sink {
+  const parts = partsOf(logger);
+  const stream = (logger as unknown as Record<symbol, { write(s: string): unknown }>)[symbols.streamSym];
+  return {
+    name: 'logs',
+    maxBatch: 1024,
+    write(calls) {
+      if (!logger.isLevelEnabled('info') || !stream) return;
+      const time = parts.time();
+      let out = '';
+      for (const c of calls) out += requestLine(c, format, parts, time);
+      stream.write(out);
+    },
+  };
+}
