@@ -3,7 +3,12 @@ import { StreamMeter } from './sse.js';
 
 const chunk = (o: unknown): string => `data: ${JSON.stringify(o)}\n\n`;
 const content = (text: string, withUsage = false) =>
-  chunk({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: text }, finish_reason: null }], ...(withUsage ? { usage: null } : {}) });
+  chunk({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: { content: text }, finish_reason: null }],
+    ...(withUsage ? { usage: null } : {}),
+  });
 
 describe('StreamMeter', () => {
   it('passes bytes through untouched when the client asked for usage itself, and meters them', () => {
@@ -36,7 +41,11 @@ describe('StreamMeter', () => {
       'data: [DONE]\n\n',
     ].join('');
     const withUsage = [
-      chunk({ id: 'c', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage: null }),
+      chunk({
+        id: 'c',
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+        usage: null,
+      }),
       chunk({ id: 'c', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }], usage: null }),
       chunk({ id: 'c', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null }),
       chunk({ id: 'c', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }),
@@ -66,13 +75,36 @@ describe('StreamMeter', () => {
     expect(m.refusal).toBe("I can't help");
     expect(m.firstContentAt).toBe(5);
     const t = new StreamMeter('chat.completions', false);
-    t.push(Buffer.from(chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: 'f' } }] } }] })), 9);
+    t.push(
+      Buffer.from(chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: 'f' } }] } }] })),
+      9,
+    );
     expect(t.firstContentAt).toBe(9);
   });
 
   it('reads completions text chunks', () => {
     const m = new StreamMeter('completions', false);
-    m.push(Buffer.from(chunk({ object: 'text_completion', choices: [{ index: 0, text: 'abc', finish_reason: null }] })), 1);
+    m.push(
+      Buffer.from(chunk({ object: 'text_completion', choices: [{ index: 0, text: 'abc', finish_reason: null }] })),
+      1,
+    );
     expect(m.text).toBe('abc');
+  });
+
+  it('reads CRLF-delimited events and multi-line data the same way', () => {
+    const m = new StreamMeter('chat.completions', false);
+    const events = [
+      'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\r\n\r\n',
+      'event: message\r\ndata: {"choices":[{"index":0,\r\ndata: "delta":{"content":"b"}}]}\r\n\r\n',
+      ': keep-alive\n\n',
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+      'data: [DONE]\r\n\r\n',
+    ];
+    const wire = Buffer.from(events.join(''));
+    for (let i = 0; i < wire.length; i += 5) m.push(wire.subarray(i, i + 5), i);
+    expect(m.text).toBe('ab');
+    expect(m.events).toBe(3);
+    expect(m.finishReason).toBe('stop');
+    expect(m.done).toBe(true);
   });
 });
