@@ -1,0 +1,579 @@
+// GET /api/overview: the dashboard's first view in one call — request rate, tokens/s, error and refusal rates,
+// spend, and latency/TTFT/TPOT percentiles over time, plus the same figures for the whole window.
+//
+// Why not /api/stats/*: the store's rollups have one row per (minute, provider, model, endpoint, feature, team),
+// so 24 hours of a busy service are ~150k rows whose histograms SQL merges one JS call at a time (seconds).
+// Here (on SQLite) buckets that can no longer change are compacted once into one row per minute and per hour,
+// across all dimensions ("overview_minute", "overview_hour", in this file's own migration namespace), and the
+// rest is read from the store's rollup tables with histograms merged into dense arrays. A 24-hour view then
+// reads ~1,440 compacted rows plus the last few minutes' raw rollups.
+//
+// A bucket is sealed SEAL_LAG_MS after it ends. Calls recorded later than that (a call lasting longer, or a
+// backlog in the recorder) would be missed, so the recent sealed past is re-checked against the store's request
+// counts at most once a minute and recompacted where they differ. Filtered views (model=..., team=...) are not
+// compacted: they read the store's rollups directly, which is fast enough when a filter narrows the rows.
+import type { Database } from 'better-sqlite3';
+import { z } from 'zod';
+import { LlmscopeError } from '../errors.js';
+import {
+  bucketValue,
+  encodeHistogram,
+  type HistogramCounts,
+  HOUR_MS,
+  MAX_BUCKET,
+  MINUTE_MS,
+  type RollupDimension,
+  type RollupStep,
+  SqliteStore,
+  type Store,
+} from '../store/index.js';
+import { type Router, sendJson } from './http.js';
+
+const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
+/** A bucket is compacted once it ended this long ago. */
+export const SEAL_LAG_MS = 10 * MINUTE_MS;
+/** How far back from the sealed edge counts are re-checked for late calls. */
+const RECHECK_MS = { minute: 3 * HOUR_MS, hour: 6 * HOUR_MS } as const;
+/** Compaction works in chunks of this span, yielding to the event loop between them. */
+const CHUNK_MS = { minute: HOUR_MS, hour: 24 * HOUR_MS } as const;
+const MAX_POINTS = 20_000;
+
+const time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+const querySchema = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  step: z.enum(['minute', 'hour', 'auto']).default('auto'),
+  provider: z.string().max(256).optional(),
+  model: z.string().max(256).optional(),
+  endpoint: z.string().max(256).optional(),
+  feature: z.string().max(256).optional(),
+  team: z.string().max(256).optional(),
+});
+
+export interface OverviewQuery {
+  from: number;
+  to: number;
+  step: RollupStep;
+  filter: Partial<Record<RollupDimension, string>>;
+}
+
+export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (v !== '') raw[k] = v;
+  const r = querySchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
+      { param: String(i?.path[0] ?? '') },
+    );
+  }
+  const q = r.data;
+  const to = q.to ?? now;
+  const from = q.from ?? to - 24 * HOUR_MS;
+  if (from >= to)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
+  const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : q.step;
+  if ((to - from) / (step === 'minute' ? MINUTE_MS : HOUR_MS) > MAX_POINTS)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `more than ${MAX_POINTS} ${step}s; use step=hour or a shorter range`,
+      {
+        param: 'step',
+      },
+    );
+  const filter: Partial<Record<RollupDimension, string>> = {};
+  for (const d of DIMENSIONS) if (q[d]) filter[d] = q[d];
+  return { from, to, step, filter };
+}
+
+// ---- dense histograms ---------------------------------------------------------------------------------------
+
+const SIZE = MAX_BUCKET + 1;
+const VALUES = Float64Array.from({ length: SIZE }, (_, i) => bucketValue(i));
+
+/**
+ * Adds a histogram in the store's packed form (histogram.ts: format byte 1, then LEB128 varint pairs of
+ * index delta and count) into a dense array, without allocating. Returns the number of observations added.
+ */
+export function addPacked(acc: Float64Array, buf: Uint8Array | null): number {
+  if (!buf || buf.length < 2) return 0;
+  if (buf[0] !== 1) throw new Error(`unknown histogram format ${buf[0]}`);
+  let pos = 1;
+  let index = -1;
+  let n = 0;
+  const len = buf.length;
+  while (pos < len) {
+    let delta = 0;
+    let mul = 1;
+    let b: number;
+    do {
+      b = buf[pos++] as number;
+      delta += (b & 0x7f) * mul;
+      mul *= 128;
+    } while (b >= 0x80 && pos < len);
+    if (b >= 0x80 || pos >= len) break;
+    let count = 0;
+    mul = 1;
+    do {
+      b = buf[pos++] as number;
+      count += (b & 0x7f) * mul;
+      mul *= 128;
+    } while (b >= 0x80 && pos < len);
+    if (b >= 0x80) break;
+    index = index < 0 ? delta : index + delta;
+    if (index < SIZE) acc[index] = (acc[index] as number) + count;
+    n += count;
+  }
+  return n;
+}
+
+/** p50, p95, p99 of a dense histogram, with histogram.ts's definition (lower rank quantile, bucket value). */
+function pcts(acc: Float64Array, n: number): [number | null, number | null, number | null] {
+  if (n <= 0) return [null, null, null];
+  const ranks = [Math.floor(0.5 * (n - 1)), Math.floor(0.95 * (n - 1)), Math.floor(0.99 * (n - 1))];
+  const out: [number | null, number | null, number | null] = [null, null, null];
+  let cum = 0;
+  let k = 0;
+  for (let i = 0; i < SIZE && k < 3; i++) {
+    cum += acc[i] as number;
+    while (k < 3 && cum > (ranks[k] as number)) out[k++] = Math.round((VALUES[i] as number) * 1000) / 1000;
+  }
+  return out;
+}
+
+const sparse = (acc: Float64Array): HistogramCounts => {
+  const h: HistogramCounts = {};
+  for (let i = 0; i < SIZE; i++) if (acc[i]) h[i] = acc[i] as number;
+  return h;
+};
+
+// ---- buckets ------------------------------------------------------------------------------------------------
+
+/** One bucket's sums and histograms, accumulated from any number of rollup rows. */
+class Bucket {
+  requests = 0;
+  errors = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  cachedInputTokens = 0;
+  costUsd = 0;
+  refusals = 0;
+  nLatency = 0;
+  nTtft = 0;
+  nTpot = 0;
+  readonly latency = new Float64Array(SIZE);
+  readonly ttft = new Float64Array(SIZE);
+  readonly tpot = new Float64Array(SIZE);
+
+  reset(): this {
+    this.requests = this.errors = this.inputTokens = this.outputTokens = this.cachedInputTokens = 0;
+    this.costUsd = this.refusals = this.nLatency = this.nTtft = this.nTpot = 0;
+    this.latency.fill(0);
+    this.ttft.fill(0);
+    this.tpot.fill(0);
+    return this;
+  }
+
+  add(r: RawRow): void {
+    this.requests += r[1];
+    this.errors += r[2];
+    this.inputTokens += r[3];
+    this.outputTokens += r[4];
+    this.cachedInputTokens += r[5];
+    this.costUsd += r[6];
+    this.refusals += r[7];
+    this.nLatency += addPacked(this.latency, r[8]);
+    this.nTtft += addPacked(this.ttft, r[9]);
+    this.nTpot += addPacked(this.tpot, r[10]);
+  }
+
+  /** Adds another bucket (for the window's totals). */
+  merge(b: Bucket): void {
+    this.requests += b.requests;
+    this.errors += b.errors;
+    this.inputTokens += b.inputTokens;
+    this.outputTokens += b.outputTokens;
+    this.cachedInputTokens += b.cachedInputTokens;
+    this.costUsd += b.costUsd;
+    this.refusals += b.refusals;
+    this.nLatency += b.nLatency;
+    this.nTtft += b.nTtft;
+    this.nTpot += b.nTpot;
+    for (let i = 0; i < SIZE; i++) {
+      this.latency[i] = (this.latency[i] as number) + (b.latency[i] as number);
+      this.ttft[i] = (this.ttft[i] as number) + (b.ttft[i] as number);
+      this.tpot[i] = (this.tpot[i] as number) + (b.tpot[i] as number);
+    }
+  }
+
+  figures(seconds: number): OverviewFigures {
+    const [l50, l95, l99] = pcts(this.latency, this.nLatency);
+    const [f50, f95, f99] = pcts(this.ttft, this.nTtft);
+    const [t50, t95, t99] = pcts(this.tpot, this.nTpot);
+    const r = this.requests;
+    return {
+      requests: r,
+      errors: this.errors,
+      error_rate: r ? this.errors / r : null,
+      refusals: this.refusals,
+      refusal_rate: r ? this.refusals / r : null,
+      rps: r / seconds,
+      input_tokens: this.inputTokens,
+      output_tokens: this.outputTokens,
+      cached_input_tokens: this.cachedInputTokens,
+      tokens_per_s: (this.inputTokens + this.outputTokens) / seconds,
+      output_tokens_per_s: this.outputTokens / seconds,
+      cost_usd: Math.round(this.costUsd * 1e6) / 1e6,
+      latency_p50: l50,
+      latency_p95: l95,
+      latency_p99: l99,
+      ttft_p50: f50,
+      ttft_p95: f95,
+      ttft_p99: f99,
+      tpot_p50: t50,
+      tpot_p95: t95,
+      tpot_p99: t99,
+    };
+  }
+}
+
+export interface OverviewFigures {
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  refusals: number;
+  refusal_rate: number | null;
+  rps: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  tokens_per_s: number;
+  output_tokens_per_s: number;
+  cost_usd: number;
+  latency_p50: number | null;
+  latency_p95: number | null;
+  latency_p99: number | null;
+  ttft_p50: number | null;
+  ttft_p95: number | null;
+  ttft_p99: number | null;
+  tpot_p50: number | null;
+  tpot_p95: number | null;
+  tpot_p99: number | null;
+}
+
+export interface OverviewBody {
+  from: number;
+  to: number;
+  step: RollupStep;
+  step_ms: number;
+  filter: Partial<Record<RollupDimension, string>>;
+  /** How the points were read: `compacted` (sealed buckets) + `rollups` (recent or filtered), for diagnosis. */
+  source: { compacted_buckets: number; rollup_rows: number };
+  summary: OverviewFigures;
+  points: ({ t: number } & OverviewFigures)[];
+}
+
+/** t, requests, errors, input, output, cached input, cost, refusals, latency, ttft, tpot. */
+type RawRow = [number, number, number, number, number, number, number, number, Buffer, Buffer, Buffer];
+
+// ---- reading ------------------------------------------------------------------------------------------------
+
+const ROLLUP_TABLE = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
+const OWN_TABLE = { minute: 'overview_minute', hour: 'overview_hour' } as const;
+const ERRORS_SQL = 'client_error + upstream_error + rate_limited + timeout';
+const ROLLUP_COLUMNS = `t, requests, ${ERRORS_SQL}, input_tokens, output_tokens, cached_input_tokens, cost_usd, refusals, latency, ttft, tpot`;
+const OWN_COLUMNS =
+  't, requests, errors, input_tokens, output_tokens, cached_input_tokens, cost_usd, refusals, latency, ttft, tpot';
+
+const OVERVIEW_MIGRATIONS = [
+  {
+    version: 1,
+    name: 'compacted all-dimension rollups for the overview',
+    up: ['overview_minute', 'overview_hour']
+      .map(
+        (t) => `CREATE TABLE ${t} (
+  t INTEGER PRIMARY KEY,
+  requests INTEGER NOT NULL, errors INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, refusals INTEGER NOT NULL,
+  latency BLOB NOT NULL, ttft BLOB NOT NULL, tpot BLOB NOT NULL);`,
+      )
+      .concat([
+        // The compacted interval per step: every bucket in [lo, hi) is in the table (absent = no calls).
+        'CREATE TABLE overview_coverage (step TEXT PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL);',
+      ])
+      .join('\n'),
+  },
+];
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** Compacted overview series over a SQLite store (see the header comment). */
+export class OverviewSeries {
+  private readonly db: Database;
+  private busy: Promise<void> = Promise.resolve();
+  private lastCheck = { minute: 0, hour: 0 };
+  private readonly scratch = new Bucket();
+
+  constructor(
+    store: SqliteStore,
+    private readonly now: () => number,
+  ) {
+    this.db = store.db;
+    store.registerMigrations('overview', OVERVIEW_MIGRATIONS);
+  }
+
+  private coverage(step: RollupStep): { lo: number; hi: number } | null {
+    const r = this.db.prepare('SELECT lo, hi FROM overview_coverage WHERE step = ?').get(step) as
+      | { lo: number; hi: number }
+      | undefined;
+    return r ?? null;
+  }
+
+  /** The end of the sealed past for a step: buckets before it can no longer change. */
+  sealedEnd(step: RollupStep, now = this.now()): number {
+    const size = step === 'minute' ? MINUTE_MS : HOUR_MS;
+    return Math.floor((now - SEAL_LAG_MS) / size) * size;
+  }
+
+  /** Rollup rows of the store with t in [from, to), ordered by t, optionally filtered. */
+  rollupRows(
+    step: RollupStep,
+    from: number,
+    to: number,
+    filter: Partial<Record<RollupDimension, string>> = {},
+  ): RawRow[] {
+    const where = ['t >= ?', 't < ?'];
+    const params: (string | number)[] = [from, to];
+    for (const d of DIMENSIONS) {
+      const v = filter[d];
+      if (v === undefined) continue;
+      where.push(`${d} = ?`);
+      params.push(v);
+    }
+    return this.db
+      .prepare(`SELECT ${ROLLUP_COLUMNS} FROM ${ROLLUP_TABLE[step]} WHERE ${where.join(' AND ')} ORDER BY t`)
+      .raw()
+      .all(...params) as RawRow[];
+  }
+
+  private ownRows(step: RollupStep, from: number, to: number): RawRow[] {
+    return this.db
+      .prepare(`SELECT ${OWN_COLUMNS} FROM ${OWN_TABLE[step]} WHERE t >= ? AND t < ? ORDER BY t`)
+      .raw()
+      .all(from, to) as RawRow[];
+  }
+
+  /** Recomputes compacted rows for [from, to) from the store's rollups (one transaction). */
+  private compactRange(step: RollupStep, from: number, to: number): void {
+    const rows = this.rollupRows(step, from, to);
+    const del = this.db.prepare(`DELETE FROM ${OWN_TABLE[step]} WHERE t >= ? AND t < ?`);
+    const ins = this.db.prepare(
+      `INSERT INTO ${OWN_TABLE[step]} (${OWN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const b = this.scratch;
+    const write = (t: number) =>
+      ins.run(
+        t,
+        b.requests,
+        b.errors,
+        b.inputTokens,
+        b.outputTokens,
+        b.cachedInputTokens,
+        b.costUsd,
+        b.refusals,
+        encodeHistogram(sparse(b.latency)),
+        encodeHistogram(sparse(b.ttft)),
+        encodeHistogram(sparse(b.tpot)),
+      );
+    this.db.transaction(() => {
+      del.run(from, to);
+      let cur: number | null = null;
+      for (const r of rows) {
+        if (r[0] !== cur) {
+          if (cur !== null) write(cur);
+          cur = r[0];
+          b.reset();
+        }
+        b.add(r);
+      }
+      if (cur !== null) write(cur);
+    })();
+  }
+
+  private setCoverage(step: RollupStep, lo: number, hi: number): void {
+    this.db
+      .prepare(
+        'INSERT INTO overview_coverage (step, lo, hi) VALUES (?, ?, ?) ON CONFLICT (step) DO UPDATE SET lo = excluded.lo, hi = excluded.hi',
+      )
+      .run(step, lo, hi);
+  }
+
+  /** Compacts [from, to) in chunks, yielding between them. */
+  private async compactChunked(step: RollupStep, from: number, to: number): Promise<void> {
+    for (let a = from; a < to; a += CHUNK_MS[step]) {
+      this.compactRange(step, a, Math.min(to, a + CHUNK_MS[step]));
+      if (a + CHUNK_MS[step] < to) await yieldToEventLoop();
+    }
+  }
+
+  /** Re-checks the recent sealed past against the store's counts (late calls) and drops what retention removed. */
+  private recheck(step: RollupStep, cov: { lo: number; hi: number }): void {
+    const from = Math.max(cov.lo, cov.hi - RECHECK_MS[step]);
+    const theirs = this.db
+      .prepare(`SELECT t, SUM(requests) FROM ${ROLLUP_TABLE[step]} WHERE t >= ? AND t < ? GROUP BY t`)
+      .raw()
+      .all(from, cov.hi) as [number, number][];
+    const ours = new Map(
+      this.db.prepare(`SELECT t, requests FROM ${OWN_TABLE[step]} WHERE t >= ? AND t < ?`).raw().all(from, cov.hi) as [
+        number,
+        number,
+      ][],
+    );
+    const size = step === 'minute' ? MINUTE_MS : HOUR_MS;
+    for (const [t, n] of theirs) if (ours.get(t) !== n) this.compactRange(step, t, t + size);
+  }
+
+  /** Makes sure every sealed bucket in [from, to) is compacted. */
+  ensure(step: RollupStep, from: number, to: number): Promise<void> {
+    const run = async () => {
+      const sealed = this.sealedEnd(step);
+      const size = step === 'minute' ? MINUTE_MS : HOUR_MS;
+      const a = Math.floor(from / size) * size;
+      const b = Math.min(sealed, Math.ceil(to / size) * size);
+      let cov = this.coverage(step);
+      if (!cov) {
+        if (a >= b) return;
+        await this.compactChunked(step, a, b);
+        this.setCoverage(step, a, b);
+        return;
+      }
+      if (this.now() - this.lastCheck[step] > 60_000) {
+        this.lastCheck[step] = this.now();
+        this.recheck(step, cov);
+      }
+      if (a < cov.lo) {
+        await this.compactChunked(step, a, cov.lo);
+        cov = { lo: a, hi: cov.hi };
+        this.setCoverage(step, cov.lo, cov.hi);
+      }
+      if (sealed > cov.hi) {
+        await this.compactChunked(step, cov.hi, sealed);
+        this.setCoverage(step, cov.lo, sealed);
+      }
+    };
+    const p = this.busy.then(run);
+    this.busy = p.catch(() => undefined);
+    return p;
+  }
+
+  /** The overview for a query: compacted buckets where sealed and unfiltered, store rollups elsewhere. */
+  async query(q: OverviewQuery): Promise<OverviewBody> {
+    const filtered = Object.keys(q.filter).length > 0;
+    const size = q.step === 'minute' ? MINUTE_MS : HOUR_MS;
+    const start = Math.floor(q.from / size) * size;
+    let compacted: RawRow[] = [];
+    let liveFrom = start;
+    if (!filtered) {
+      await this.ensure(q.step, start, q.to);
+      const cov = this.coverage(q.step);
+      if (cov && cov.lo <= start) {
+        liveFrom = Math.max(start, Math.min(cov.hi, q.to));
+        compacted = this.ownRows(q.step, start, liveFrom);
+      }
+    }
+    const live = liveFrom < q.to ? this.rollupRows(q.step, liveFrom, q.to, q.filter) : [];
+    return assemble(q, start, size, compacted.concat(live), compacted.length, live.length);
+  }
+}
+
+/** Points for every bucket of the window (empty ones included) and the window's totals. */
+function assemble(
+  q: OverviewQuery,
+  start: number,
+  size: number,
+  rows: RawRow[],
+  compactedRows: number,
+  rollupRows: number,
+): OverviewBody {
+  const bucket = new Bucket();
+  const total = new Bucket();
+  const points: ({ t: number } & OverviewFigures)[] = [];
+  let i = 0;
+  for (let t = start; t < q.to; t += size) {
+    bucket.reset();
+    while (i < rows.length && (rows[i] as RawRow)[0] < t) i++;
+    let any = false;
+    while (i < rows.length && (rows[i] as RawRow)[0] === t) {
+      bucket.add(rows[i] as RawRow);
+      any = true;
+      i++;
+    }
+    if (any) total.merge(bucket);
+    points.push({ t, ...bucket.figures(size / 1000) });
+  }
+  return {
+    from: q.from,
+    to: q.to,
+    step: q.step,
+    step_ms: size,
+    filter: q.filter,
+    source: { compacted_buckets: compactedRows, rollup_rows: rollupRows },
+    summary: total.figures((q.to - q.from) / 1000),
+    points,
+  };
+}
+
+/** Fallback for stores other than SQLite: the same body from `queryRollups` (slower on large windows). */
+async function overviewFromStore(store: Store, q: OverviewQuery): Promise<OverviewBody> {
+  const size = q.step === 'minute' ? MINUTE_MS : HOUR_MS;
+  const start = Math.floor(q.from / size) * size;
+  const points = await store.queryRollups({ from: start, to: q.to, step: q.step, filter: q.filter });
+  const pack = (h: HistogramCounts) => encodeHistogram(h);
+  const rows: RawRow[] = points.map((p) => [
+    p.t,
+    p.requests,
+    p.errors,
+    p.inputTokens,
+    p.outputTokens,
+    p.cachedInputTokens,
+    p.costUsd,
+    p.refusals,
+    pack(p.latency),
+    pack(p.ttft),
+    pack(p.tpot),
+  ]);
+  return assemble(q, start, size, rows, 0, rows.length);
+}
+
+export interface OverviewRoutes {
+  series: OverviewSeries | null;
+}
+
+/**
+ * Registers GET /api/overview. On SQLite it also compacts the last day (minutes) and the last 30 days (hours)
+ * in the background shortly after start, so the first dashboard view does not pay for it.
+ */
+export function registerOverviewRoutes(router: Router, store: Store, now: () => number = Date.now): OverviewRoutes {
+  const series = store instanceof SqliteStore ? new OverviewSeries(store, now) : null;
+  router.get('/api/overview', async ({ res, url }) => {
+    const q = parseOverviewQuery(url, now());
+    sendJson(res, 200, series ? await series.query(q) : await overviewFromStore(store, q));
+  });
+  if (series) {
+    const warm = setTimeout(() => {
+      const t = now();
+      series
+        .ensure('minute', t - 24 * HOUR_MS, t)
+        .then(() => series.ensure('hour', t - 30 * 24 * HOUR_MS, t))
+        .catch(() => undefined);
+    }, 1000);
+    warm.unref();
+  }
+  return { series };
+}
