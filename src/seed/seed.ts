@@ -1,0 +1,95 @@
+// Fills a store with seeded history through the Store's own batch insert (so raw calls and both rollups are
+// exactly what the gateway would have written), plus the cost module's spend aggregates in the same database and
+// the overview's compacted series.
+import { OverviewSeries } from '../api/overview.js';
+import type { LlmCall } from '../calls/index.js';
+import { deltasOf, type SpendDelta } from '../cost/spend-store.js';
+import { SqliteSpendStore } from '../cost/sqlite-spend-store.js';
+import { SqliteStore } from '../store/index.js';
+import type { Store } from '../store/store.js';
+import { type SeedPlan, seedCalls } from './generate.js';
+
+const DAY = 86_400_000;
+
+export interface SeedOptions extends SeedPlan {
+  /** Calls per insert transaction. */
+  batch?: number;
+  /** Days before `end` whose calls get trace spans (default 1; 0 for none; see CallOptions.spansFrom). */
+  spanDays?: number;
+  /** Per-minute spend is kept this long by the cost module (default 2 days); older spend is written per day. */
+  spendMinuteMs?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SeedResult {
+  calls: number;
+  seconds: number;
+  from: number;
+  to: number;
+}
+
+/** Per-minute spend deltas for recent calls; for older ones, one delta per day (the minute rows are pruned anyway). */
+function spendDeltas(calls: readonly LlmCall[], minuteFrom: number): SpendDelta[] {
+  const deltas = deltasOf(calls, () => false);
+  const out = new Map<string, SpendDelta>();
+  for (const d of deltas) {
+    if (d.minute >= minuteFrom) {
+      out.set(`${d.minute}\u0000${d.dimension}\u0000${d.value}`, d);
+      continue;
+    }
+    const day = Math.floor(d.minute / DAY) * DAY;
+    const k = `${day}\u0000${d.dimension}\u0000${d.value}`;
+    const e = out.get(k);
+    if (!e) out.set(k, { ...d, minute: day });
+    else {
+      e.costUsd += d.costUsd;
+      e.requests += d.requests;
+      e.unpriced += d.unpriced;
+      e.inputTokens += d.inputTokens;
+      e.outputTokens += d.outputTokens;
+      e.cachedInputTokens += d.cachedInputTokens;
+      e.bytes += d.bytes;
+    }
+  }
+  return [...out.values()];
+}
+
+/** Seeds `store` (already migrated). On SQLite, durability is relaxed for the run (a crash loses only the seed). */
+export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedResult> {
+  const t0 = performance.now();
+  const batch = opts.batch ?? 5000;
+  const spanDays = opts.spanDays ?? 1;
+  const sqlite = store instanceof SqliteStore ? store : null;
+  const spend = sqlite ? new SqliteSpendStore(sqlite.db) : null;
+  const minuteFrom = opts.end - (opts.spendMinuteMs ?? 2 * DAY);
+  if (sqlite) {
+    sqlite.db.pragma('synchronous = OFF');
+    sqlite.db.pragma('cache_size = -262144');
+  }
+  let done = 0;
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  try {
+    for (const calls of seedCalls(opts, batch, { spansFrom: spanDays > 0 ? opts.end - spanDays * DAY : null })) {
+      await store.insertCalls(calls);
+      if (spend) await spend.apply(spendDeltas(calls, minuteFrom));
+      done += calls.length;
+      first = Math.min(first, (calls[0] as LlmCall).startedAt);
+      last = Math.max(last, (calls[calls.length - 1] as LlmCall).startedAt);
+      opts.onProgress?.(done, opts.calls);
+    }
+    if (spend) await spend.pruneMinutes(minuteFrom);
+    if (sqlite) {
+      // Compact the overview's series now, as a running server would have done over time (api/overview.ts).
+      const overview = new OverviewSeries(sqlite, () => opts.end);
+      await overview.ensure('minute', opts.end - 2 * DAY, opts.end);
+      await overview.ensure('hour', opts.end - opts.days * DAY, opts.end);
+    }
+  } finally {
+    if (sqlite) {
+      sqlite.db.pragma('synchronous = NORMAL');
+      sqlite.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+  }
+  return { calls: done, seconds: (performance.now() - t0) / 1000, from: first, to: last };
+}
