@@ -14,7 +14,9 @@ export const tokenEnricher: Enricher = {
     const i = call.internal;
     if (!i) return;
     // Calls that produced output (including cut and cancelled streams) are counted; refused ones are not.
-    if (call.tokenSource === null && (call.httpStatus < 400 || call.status === 'cancelled')) {
+    const producedOutput =
+      call.httpStatus < 400 || call.status === 'cancelled' || call.errorType === 'upstream_stream_cut';
+    if (call.tokenSource === null && producedOutput) {
       call.inputTokens = countTokens(i.promptText ?? '');
       call.outputTokens = call.endpoint === 'embeddings' ? 0 : countTokens(i.outputText ?? '');
       call.cachedInputTokens = 0;

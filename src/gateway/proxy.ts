@@ -2,7 +2,6 @@
 // pass bytes through, timestamp, enqueue. Everything else (tokens, spans, cost, metrics, store, logs) runs
 // later on the finished LlmCall, in the recorder's enrichers and sinks.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { readBody, sendError } from '../api/http.js';
@@ -10,22 +9,17 @@ import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.
 import { statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import {
-  errorTypeOf,
-  promptText,
-  responseInfo,
-  type Usage,
-} from '../providers/openai-compatible/index.js';
+import { errorTypeOf, promptText, responseInfo, type Usage } from '../providers/openai-compatible/index.js';
 import { type RequestContext, requestContext } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
+import { now } from './now.js';
+import { MAX_PARSE_BYTES, Relay } from './relay.js';
 import type { ModelRouter } from './routing.js';
-import { StreamMeter } from './sse.js';
-import { clientHeaders, type Upstream, upstreamHeaders } from './upstream.js';
+import { type Upstream, upstreamHeaders } from './upstream.js';
 
 type Json = Record<string, unknown>;
 
-/** Epoch milliseconds with sub-millisecond precision. */
-export const now = (): number => performance.timeOrigin + performance.now();
+export { now };
 
 export interface Attribution {
   user: string | null;
@@ -81,8 +75,6 @@ const UPSTREAM_PATH: Record<Endpoint, string> = {
   completions: '/completions',
   embeddings: '/embeddings',
 };
-/** Largest non-streamed response body kept in memory to read usage from. */
-const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
   const v = h[name];
@@ -107,6 +99,8 @@ class Flight {
   cancelled = false;
   timedOut = false;
   admission: Admission | null = null;
+  /** The upstream exchange while it runs (the client going away then cancels it). */
+  relay: Relay | null = null;
   attribution: Attribution;
   private ended = false;
 
@@ -143,6 +137,13 @@ class Flight {
       session: header(headers, 'x-llmscope-session'),
       apiKeyId: null,
     };
+  }
+
+  /** The client connection closed: if the upstream exchange is still running, the call is cancelled. */
+  clientGone(res: ServerResponse): void {
+    if (this.relay === null || res.writableFinished) return;
+    this.cancelled = true;
+    this.relay.cancel();
   }
 
   /** Builds the call once; later calls return null. */
@@ -211,7 +212,10 @@ export class GatewayProxy {
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
     res.setHeader('x-request-id', requestId);
     this.d.inflight.add(res);
-    res.once('close', () => this.d.inflight.delete(res));
+    res.once('close', () => {
+      this.d.inflight.delete(res);
+      flight.clientGone(res);
+    });
     requestContext.run(ctx, () => {
       this.serve(req, res, flight, ctx).catch((err) => this.fail(res, flight, err));
     });
@@ -224,7 +228,8 @@ export class GatewayProxy {
 
   /** Answers with llmscope's own error and records the call. */
   private fail(res: ServerResponse, flight: Flight, err: unknown): void {
-    if (!(err instanceof LlmscopeError)) this.d.logger.error({ event: 'gateway_error', err }, 'unexpected gateway error');
+    if (!(err instanceof LlmscopeError))
+      this.d.logger.error({ event: 'gateway_error', err }, 'unexpected gateway error');
     const code = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';
     flight.httpStatus = err instanceof LlmscopeError ? err.status : 500;
     flight.errorType = code;
@@ -317,24 +322,21 @@ export class GatewayProxy {
     // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
     let forward: Buffer | string = raw;
     let injectedUsage = false;
+    let rewrite = resolved.upstreamModel !== flight.model;
     if (flight.stream && flight.endpoint !== 'embeddings') {
       const so = body.stream_options;
       const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
       if (!asked) {
         injectedUsage = true;
-        body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
+        if (so === undefined && !rewrite) forward = withIncludeUsage(raw);
+        else {
+          body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
+          rewrite = true;
+        }
       }
     }
     if (resolved.upstreamModel !== flight.model) body.model = resolved.upstreamModel;
-    if (injectedUsage || resolved.upstreamModel !== flight.model) forward = JSON.stringify(body);
-
-    const ac = new AbortController();
-    const onClientGone = (): void => {
-      if (res.writableFinished) return;
-      flight.cancelled = true;
-      ac.abort();
-    };
-    res.once('close', onClientGone);
+    if (rewrite) forward = JSON.stringify(body);
 
     const headers = upstreamHeaders(req.headers, up, {
       traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
@@ -343,18 +345,16 @@ export class GatewayProxy {
       forwardClientAuth: admission.forwardClientAuth,
       bodyLength: Buffer.byteLength(forward),
     });
+    const relay = new Relay(res, flight, injectedUsage);
+    flight.relay = relay;
     i.upstreamStartAt = now();
-    let upRes: Awaited<ReturnType<Upstream['pool']['request']>>;
-    try {
-      upRes = await up.pool.request({
-        path: up.basePath + UPSTREAM_PATH[flight.endpoint],
-        method: 'POST',
-        headers,
-        body: forward,
-        signal: ac.signal,
-      });
-    } catch (err) {
-      i.upstreamEndAt = now();
+    up.pool.dispatch(
+      { path: up.basePath + UPSTREAM_PATH[flight.endpoint], method: 'POST', headers, body: forward },
+      relay,
+    );
+    const err = await relay.done;
+    flight.relay = null;
+    if (err && !relay.headersReceived) {
       if (flight.cancelled) {
         flight.httpStatus = 499;
         flight.errorType = 'client_closed_request';
@@ -363,74 +363,19 @@ export class GatewayProxy {
       }
       throw upstreamFailure(err, up);
     }
-    i.upstreamHeadersAt = now();
-    flight.httpStatus = upRes.statusCode;
-    const isSse = String(upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
-    const streaming = isSse && upRes.statusCode < 300;
-    const out = clientHeaders(upRes.headers, !streaming && !injectedUsage);
-    out['x-request-id'] = flight.requestId;
-    // Overhead up to the first byte (the record holds the whole call's): before the upstream, and since its headers.
-    out['x-llmscope-overhead-ms'] = (i.upstreamStartAt - flight.arrivalAt + (now() - i.upstreamHeadersAt)).toFixed(3);
-    if (res.destroyed) {
-      upRes.body.destroy();
-      flight.cancelled = true;
-      this.record(flight);
-      return;
+    if (err && !flight.cancelled) {
+      if (err instanceof undiciErrors.BodyTimeoutError) {
+        flight.timedOut = true;
+        flight.errorType = 'upstream_timeout';
+      } else {
+        flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
+        flight.errorType = 'upstream_stream_cut';
+      }
+      this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
     }
-    res.writeHead(upRes.statusCode, out);
 
-    const meter = streaming ? new StreamMeter(flight.endpoint, injectedUsage) : null;
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    const src = upRes.body;
-    await new Promise<void>((resolve) => {
-      src.on('data', (chunk: Buffer) => {
-        const at = now();
-        let outChunk: Buffer | string = chunk;
-        if (meter) outChunk = meter.push(chunk, at);
-        else if (keptBytes < MAX_PARSE_BYTES) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
-        }
-        if (outChunk.length === 0) return;
-        flight.responseBytes += outChunk.length;
-        if (!res.write(outChunk)) {
-          src.pause();
-          res.once('drain', () => src.resume());
-        }
-      });
-      src.once('end', () => {
-        const at = now();
-        i.upstreamEndAt = at;
-        if (meter) {
-          const rest = meter.end(at);
-          if (rest) {
-            flight.responseBytes += rest.length;
-            res.write(rest);
-          }
-        }
-        res.end();
-        resolve();
-      });
-      src.once('error', (err: Error) => {
-        i.upstreamEndAt = now();
-        if (flight.cancelled) return resolve();
-        if (err instanceof undiciErrors.BodyTimeoutError) {
-          flight.timedOut = true;
-          flight.errorType = 'upstream_timeout';
-        } else {
-          // The upstream cut the response: the client sees the same cut.
-          flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
-          flight.errorType = 'upstream_stream_cut';
-        }
-        this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
-        res.destroy();
-        resolve();
-      });
-    });
-    res.off('close', onClientGone);
-    if (flight.cancelled && i.upstreamEndAt === null) i.upstreamEndAt = now();
-
+    const status = flight.httpStatus;
+    const meter = relay.meter;
     if (meter) {
       i.firstContentAt = meter.firstContentAt;
       i.lastContentAt = meter.lastContentAt;
@@ -438,14 +383,17 @@ export class GatewayProxy {
       flight.usage = meter.usage;
       flight.finishReason = meter.finishReason;
       flight.refusal = meter.refusal !== null;
-    } else if (keptBytes > 0 && keptBytes < MAX_PARSE_BYTES) {
+    } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
       let json: unknown;
       try {
-        json = JSON.parse(Buffer.concat(kept, keptBytes).toString('utf8'));
+        const kept = relay.kept;
+        json = JSON.parse(
+          (kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept, relay.keptBytes)).toString('utf8'),
+        );
       } catch {
         json = null;
       }
-      if (upRes.statusCode >= 400) flight.errorType = errorTypeOf(json) ?? `http_${upRes.statusCode}`;
+      if (status >= 400) flight.errorType = errorTypeOf(json) ?? `http_${status}`;
       else {
         const info = responseInfo(json, flight.endpoint);
         flight.usage = info.usage;
@@ -456,9 +404,22 @@ export class GatewayProxy {
         if (o && typeof o.model === 'string') i.responseModel = o.model;
         if (o && typeof o.id === 'string') i.responseId = o.id;
       }
-    } else if (upRes.statusCode >= 400) flight.errorType = `http_${upRes.statusCode}`;
+    } else if (status >= 400) flight.errorType = `http_${status}`;
     this.record(flight);
   }
+}
+
+const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
+
+/**
+ * The request body with `"stream_options":{"include_usage":true}` added as its first key, by splicing bytes
+ * instead of re-serializing the parsed body. Only for a JSON object without `stream_options` (it has `model`, so
+ * the added key is followed by a comma).
+ */
+export function withIncludeUsage(raw: Buffer): Buffer {
+  let at = 0;
+  while (at < raw.length && raw[at] !== 0x7b) at++;
+  return Buffer.concat([raw.subarray(0, at + 1), INCLUDE_USAGE, raw.subarray(at + 1)]);
 }
 
 function upstreamFailure(err: unknown, up: Upstream): LlmscopeError {

@@ -1,0 +1,119 @@
+// One upstream exchange as an undici dispatch handler: the response goes to the client chunk by chunk as undici
+// delivers it (no intermediate body stream, promise or AbortController per call), SSE is metered beside the
+// bytes, and a non-streamed body is kept (bounded) for the usage read after the call.
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { type Dispatcher, errors as undiciErrors } from 'undici';
+import type { CallInternals, Endpoint } from '../calls/index.js';
+import { now } from './now.js';
+import { StreamMeter } from './sse.js';
+import { clientHeaders } from './upstream.js';
+
+/** Largest non-streamed response body kept in memory to read usage from. */
+export const MAX_PARSE_BYTES = 8 * 1024 * 1024;
+
+/** What the relay reads and fills in of the call in flight. */
+export interface RelayCall {
+  readonly requestId: string;
+  readonly endpoint: Endpoint;
+  readonly arrivalAt: number;
+  readonly internal: CallInternals;
+  httpStatus: number;
+  responseBytes: number;
+  cancelled: boolean;
+}
+
+export class Relay implements Dispatcher.DispatchHandler {
+  /** Resolves when the exchange is over: null when the response ended, else the error (before or after its headers). */
+  readonly done: Promise<Error | null>;
+  /** True once the upstream's response headers arrived (and were passed on, unless the client was gone). */
+  headersReceived = false;
+  meter: StreamMeter | null = null;
+  readonly kept: Buffer[] = [];
+  keptBytes = 0;
+  private settle!: (err: Error | null) => void;
+  private controller: Dispatcher.DispatchController | null = null;
+  private cancelRequested = false;
+
+  /** `injectedUsage`: llmscope asked for usage on the client's behalf (strip it from the stream). */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly call: RelayCall,
+    private readonly injectedUsage: boolean,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  /** The client went away: abort the upstream request (now, or as soon as it is on a connection). */
+  cancel(): void {
+    if (this.controller) this.controller.abort(new undiciErrors.RequestAbortedError());
+    else this.cancelRequested = true;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancelRequested) controller.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    const c = this.call;
+    const i = c.internal;
+    i.upstreamHeadersAt = now();
+    c.httpStatus = statusCode;
+    this.headersReceived = true;
+    const streaming = statusCode < 300 && String(headers['content-type'] ?? '').startsWith('text/event-stream');
+    const out = clientHeaders(headers, !streaming && !this.injectedUsage);
+    out['x-request-id'] = c.requestId;
+    // Overhead up to the first byte (the record holds the whole call's): before the upstream, and since its headers.
+    out['x-llmscope-overhead-ms'] = (
+      (i.upstreamStartAt ?? c.arrivalAt) -
+      c.arrivalAt +
+      (now() - i.upstreamHeadersAt)
+    ).toFixed(3);
+    if (this.res.destroyed) {
+      c.cancelled = true;
+      controller.abort(new undiciErrors.RequestAbortedError());
+      return;
+    }
+    this.res.writeHead(statusCode, out);
+    if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const at = now();
+    let out: Buffer | string = chunk;
+    if (this.meter) out = this.meter.push(chunk, at);
+    else if (this.keptBytes < MAX_PARSE_BYTES) {
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+    }
+    if (out.length === 0) return;
+    this.call.responseBytes += out.length;
+    if (!this.res.write(out)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    const at = now();
+    this.call.internal.upstreamEndAt = at;
+    if (this.meter) {
+      const rest = this.meter.end(at);
+      if (rest) {
+        this.call.responseBytes += rest.length;
+        this.res.write(rest);
+      }
+    }
+    this.res.end();
+    this.settle(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.call.internal.upstreamEndAt = now();
+    // The upstream cut the response (or timed out): the client sees the same cut.
+    if (this.headersReceived && !this.call.cancelled) this.res.destroy();
+    this.settle(err);
+  }
+}
