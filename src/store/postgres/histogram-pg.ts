@@ -1,32 +1,46 @@
-// The PostgreSQL form of a mergeable histogram: an `int8[]` with one element per non-empty bucket,
-// `bucket << 40 | count`, ascending. Same `HistogramCounts` semantics as the SQLite packed form; values stay
-// below 2^53, so JavaScript numbers carry them exactly.
+// The PostgreSQL form of a rollup row's three mergeable histograms (latency, TTFT, TPOT): one `int8[]` with one
+// element per non-empty bucket, `(series << 11 | bucket) << 40 | count`, ascending. One array per row (not three)
+// because reading rollups is dominated by per-array work in SQL. Same `HistogramCounts` semantics as the SQLite
+// packed form; every value stays below 2^53, so JavaScript numbers carry them exactly.
+import { MAX_BUCKET } from '../histogram.js';
 import type { HistogramCounts } from '../store.js';
 
 const COUNT_BITS = 2 ** 40;
 const MAX_COUNT = COUNT_BITS - 1;
+const BUCKET_SLOTS = 2048; // 11 bits; MAX_BUCKET is about 1040
+/** Position of each histogram in the combined array. */
+export const SERIES = ['latency', 'ttft', 'tpot'] as const;
+export type Series = (typeof SERIES)[number];
 
-/** The array literal (`{…}`) of a histogram, for an `int8[]` parameter. */
-export function pgHistogramLiteral(h: HistogramCounts): string {
+if (MAX_BUCKET >= BUCKET_SLOTS) throw new Error('histogram buckets no longer fit the PostgreSQL form');
+
+/** The array literal (`{…}`) of a row's histograms, for an `int8[]` parameter. */
+export function pgHistogramLiteral(hs: Partial<Record<Series, HistogramCounts>>): string {
   const out: number[] = [];
-  for (const k in h) {
-    const c = h[k as unknown as number] ?? 0;
-    if (c > 0) out.push(Number(k));
-  }
-  out.sort((a, b) => a - b);
-  return `{${out.map((i) => i * COUNT_BITS + Math.min(MAX_COUNT, Math.round(h[i] ?? 0))).join(',')}}`;
+  SERIES.forEach((name, s) => {
+    const h = hs[name];
+    if (!h) return;
+    const idx: number[] = [];
+    for (const k in h) if ((h[k as unknown as number] ?? 0) > 0) idx.push(Number(k));
+    idx.sort((a, b) => a - b);
+    for (const i of idx) out.push((s * BUCKET_SLOTS + i) * COUNT_BITS + Math.min(MAX_COUNT, Math.round(h[i] ?? 0)));
+  });
+  return `{${out.join(',')}}`;
 }
 
-/** Reads the stored form back (null: empty). */
-export function histogramOfPg(values: readonly number[] | null | undefined): HistogramCounts {
-  const h: HistogramCounts = {};
-  if (!values) return h;
+/** Reads the stored form back into the three histograms; repeated buckets add up (concatenated arrays). */
+export function histogramsOfPg(values: readonly number[] | null | undefined): Record<Series, HistogramCounts> {
+  const out: Record<Series, HistogramCounts> = { latency: {}, ttft: {}, tpot: {} };
+  if (!values) return out;
   for (const v of values) {
-    const i = Math.floor(v / COUNT_BITS);
-    const c = v - i * COUNT_BITS;
-    if (c > 0) h[i] = (h[i] ?? 0) + c;
+    const slot = Math.floor(v / COUNT_BITS);
+    const c = v - slot * COUNT_BITS;
+    if (c <= 0) continue;
+    const h = out[SERIES[Math.floor(slot / BUCKET_SLOTS)] ?? 'latency'];
+    const i = slot % BUCKET_SLOTS;
+    h[i] = (h[i] ?? 0) + c;
   }
-  return h;
+  return out;
 }
 
 /** Parses an `int8[]` in text form (`{1,2,3}`, no NULLs) into numbers — pg's default would give strings. */

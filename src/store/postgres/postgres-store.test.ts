@@ -7,7 +7,7 @@ import { LlmscopeError } from '../../errors.js';
 import { count, histogramOf, merge } from '../histogram.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { HistogramCounts } from '../store.js';
-import { histogramOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
+import { histogramsOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
 import { DAY_MS, dayOf, listPartitions, partitionName } from './partitions.js';
 import { PostgresStore, pgListCallsSql, pgRollupSql, redactPgUrl } from './postgres-store.js';
 
@@ -113,6 +113,10 @@ describe('several replicas on one database', () => {
     const batches = Array.from({ length: 60 }, (_, k) => calls.slice(k * 50, k * 50 + 50));
     await Promise.all(batches.map((batch, k) => (replicas[k % 3] as PostgresStore).insertCalls(batch)));
     for (const step of ['minute', 'hour'] as const) {
+      // the ungrouped view reads the totals; a grouped one the keyed rows: both must hold every call once
+      const grouped = await c.store.queryRollups({ from: T0, to: T0 + HOUR, step, groupBy: ['model'] });
+      expect(grouped.reduce((n, p) => n + p.requests, 0)).toBe(3000);
+      expect(grouped.reduce((n, p) => n + count(p.ttft), 0)).toBe(calls.filter((x) => x.ttftMs !== null).length);
       const points = await b.store.queryRollups({ from: T0, to: T0 + HOUR, step });
       expect(points.reduce((n, p) => n + p.requests, 0)).toBe(3000);
       expect(points.reduce((n, p) => n + count(p.latency), 0)).toBe(3000);
@@ -214,15 +218,27 @@ describe('histograms in SQL', () => {
       });
       return (r.rows[0] as [number[]])[0];
     };
+    const row = (k: number) => ({
+      latency: hs[k] as HistogramCounts,
+      ttft: hs[(k + 7) % 20] as HistogramCounts,
+      tpot: hs[(k + 13) % 20] as HistogramCounts,
+    });
+    const mergeRows = (a: ReturnType<typeof row>, b: ReturnType<typeof row>) => ({
+      latency: merge(a.latency, b.latency),
+      ttft: merge(a.ttft, b.ttft),
+      tpot: merge(a.tpot, b.tpot),
+    });
     const merged = await one('SELECT llmscope_hist_merge($1::int8[], $2::int8[])', [
-      pgHistogramLiteral(hs[0] as HistogramCounts),
-      pgHistogramLiteral(hs[1] as HistogramCounts),
+      pgHistogramLiteral(row(0)),
+      pgHistogramLiteral(row(1)),
     ]);
-    expect(histogramOfPg(merged)).toEqual(merge(hs[0] as HistogramCounts, hs[1] as HistogramCounts));
-    const summed = await one('SELECT llmscope_hist_sum(h::int8[]) FROM unnest($1::text[]) AS h', [
-      hs.map(pgHistogramLiteral),
-    ]);
-    expect(histogramOfPg(summed)).toEqual(hs.reduce((a, h) => merge(a, h), {}));
+    expect(histogramsOfPg(merged)).toEqual(mergeRows(row(0), row(1)));
+    const rows = hs.map((_, k) => row(k));
+    const all = rows.reduce(mergeRows, { latency: {}, ttft: {}, tpot: {} });
+    for (const agg of ['llmscope_hist_sum', 'llmscope_hist_cat']) {
+      const summed = await one(`SELECT ${agg}(h::int8[]) FROM unnest($1::text[]) AS h`, [rows.map(pgHistogramLiteral)]);
+      expect(histogramsOfPg(summed)).toEqual(all);
+    }
   });
 });
 
@@ -239,12 +255,15 @@ describe('query plans', () => {
     // a week of minute rollups over 24 keys and 60 days of hour rollups; 20 000 calls over 5 days
     await store.pool.query(`INSERT INTO calls_rollup_minute
       SELECT ${T0} + m * 60000::int8, 'openai', 'model-' || k % 6, 'chat.completions', 'f' || k, '', 1, 1, 0, 0, 0, 0, 0, 0,
-        10, 10, 0, 0.001, '{1099511627777}', '{}', '{}'
+        10, 10, 0, 0.001, '{1099511627777}'
       FROM generate_series(0, 7 * 1440 - 1) m, generate_series(1, 24) k`);
     await store.pool.query(`INSERT INTO calls_rollup_hour
       SELECT ${T0} + h * 3600000::int8, 'openai', 'model-' || k % 6, 'chat.completions', 'f' || k, '', 1, 1, 0, 0, 0, 0, 0, 0,
-        10, 10, 0, 0.001, '{1099511627777}', '{}', '{}'
+        10, 10, 0, 0.001, '{1099511627777}'
       FROM generate_series(0, 60 * 24) h, generate_series(1, 24) k`);
+    await store.pool.query(`INSERT INTO calls_total_minute
+      SELECT ${T0} + m * 60000::int8, 24, 24, 0, 0, 0, 0, 0, 0, 240, 240, 0, 0.024, '{1099511627777}'
+      FROM generate_series(0, 7 * 1440 - 1) m`);
     const calls = Array.from({ length: 20_000 }, (_, i) =>
       makeCall(i, { startedAt: T0 + i * 21_600, user: `user-${i % 500}` }),
     );
@@ -252,11 +271,11 @@ describe('query plans', () => {
     await store.pool.query('ANALYZE');
   });
 
-  it('rollup windows of an hour and of six hours range-scan the primary key', async () => {
+  it('rollup windows of an hour and of six hours range-scan the primary key (totals when ungrouped)', async () => {
     // (a day of a week's minute rows is a seventh of the table: there the planner may rightly prefer a seq scan)
     for (const span of [HOUR, 6 * HOUR]) {
       const { text, values } = pgRollupSql({ from: T0 + 2 * DAY_MS, to: T0 + 2 * DAY_MS + span, step: 'minute' });
-      expect(await explain(text, values)).toMatch(/calls_rollup_minute_pkey/);
+      expect(await explain(text, values)).toMatch(/calls_total_minute_pkey/);
       const filtered = pgRollupSql({
         from: T0 + 2 * DAY_MS,
         to: T0 + 2 * DAY_MS + span,
@@ -266,7 +285,7 @@ describe('query plans', () => {
       });
       expect(await explain(filtered.text, filtered.values)).toMatch(/calls_rollup_minute_pkey/);
     }
-    const week = pgRollupSql({ from: T0 + DAY_MS, to: T0 + 8 * DAY_MS, step: 'hour' });
+    const week = pgRollupSql({ from: T0 + DAY_MS, to: T0 + 8 * DAY_MS, step: 'hour', groupBy: ['model'] });
     expect(await explain(week.text, week.values)).toMatch(/calls_rollup_hour_pkey/);
   });
 

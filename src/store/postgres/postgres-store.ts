@@ -14,7 +14,8 @@ import type {
 } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
-import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
+import { mergeInto } from '../histogram.js';
+import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
   CallQuery,
@@ -24,7 +25,7 @@ import type {
   RollupQuery,
   Store,
 } from '../store.js';
-import { histogramOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
+import { histogramsOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
 import { applyPgMigrations, lockKeySql, type PgMigration, validatePgMigrations } from './migrations.js';
 import { createPartitions, DAY_MS, dayOf, listPartitions } from './partitions.js';
 import { PG_CORE_MIGRATIONS } from './schema.js';
@@ -152,29 +153,35 @@ const ROLLUP_COUNTS = [
   'refusals',
 ] as const;
 const ROLLUP_FLOATS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd'] as const;
-const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
 const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
+const TOTAL_TABLES = { minute: 'calls_total_minute', hour: 'calls_total_hour' } as const;
 const ROLLUP_DIMS = ROLLUP_KEY.slice(1) as readonly string[];
 
-function upsertRollupSql(table: string): string {
+/** The upsert of one rollup table: counts add up, histograms merge in SQL (`keyed`: the dimension columns too). */
+function upsertRollupSql(table: string, keyed: boolean): string {
   const cols: [string, string][] = [
     ['t', 'int8'],
-    ...ROLLUP_DIMS.map((d): [string, string] => [d, 'text']),
+    ...(keyed ? ROLLUP_DIMS.map((d): [string, string] => [d, 'text']) : []),
     ...ROLLUP_COUNTS.map((c): [string, string] => [c, 'int8']),
     ...ROLLUP_FLOATS.map((c): [string, string] => [c, 'float8']),
-    ...ROLLUP_HISTOGRAMS.map((c): [string, string] => [c, 'text']),
+    ['hist', 'text'],
   ];
   const names = cols.map(([c]) => c);
-  const select = names.map((c) => ((ROLLUP_HISTOGRAMS as readonly string[]).includes(c) ? `u.${c}::int8[]` : `u.${c}`));
+  const select = names.map((c) => (c === 'hist' ? 'u.hist::int8[]' : `u.${c}`));
   return `INSERT INTO ${table} AS r (${names.join(', ')})
     SELECT ${select.join(', ')}
     FROM unnest(${cols.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${names.join(', ')})
-    ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET
+    ON CONFLICT (${(keyed ? ROLLUP_KEY : ['t']).join(', ')}) DO UPDATE SET
     ${[...ROLLUP_COUNTS, ...ROLLUP_FLOATS].map((c) => `${c} = r.${c} + EXCLUDED.${c}`).join(', ')},
-    ${ROLLUP_HISTOGRAMS.map((c) => `${c} = llmscope_hist_merge(r.${c}, EXCLUDED.${c})`).join(', ')}`;
+    hist = llmscope_hist_merge(r.hist, EXCLUDED.hist)`;
 }
 
-const UPSERT_SQL = { minute: upsertRollupSql(ROLLUP_TABLES.minute), hour: upsertRollupSql(ROLLUP_TABLES.hour) };
+const UPSERT_SQL = {
+  minute: upsertRollupSql(ROLLUP_TABLES.minute, true),
+  hour: upsertRollupSql(ROLLUP_TABLES.hour, true),
+  totalMinute: upsertRollupSql(TOTAL_TABLES.minute, false),
+  totalHour: upsertRollupSql(TOTAL_TABLES.hour, false),
+};
 
 /** Optional numbers: a non-finite value (NaN from a bad measurement) is stored as unknown, not as a failed batch. */
 const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -282,36 +289,41 @@ interface StoredRollupRow {
   output_tokens: number;
   cached_input_tokens: number;
   cost_usd: number;
-  latency: number[];
-  ttft: number[];
-  tpot: number[];
+  hist: number[];
 }
 
-function rollupOf(r: StoredRollupRow): RollupRow {
-  const statuses = emptyStatuses();
-  statuses.ok = r.ok;
-  statuses.client_error = r.client_error;
-  statuses.upstream_error = r.upstream_error;
-  statuses.rate_limited = r.rate_limited;
-  statuses.timeout = r.timeout;
-  statuses.cancelled = r.cancelled;
+/**
+ * A query row as a point. The SQL already grouped by (t, groupBy dimensions), so each row is one point and its
+ * histograms are decoded straight into the point's — no second merge (for a day of minutes that halves the time).
+ */
+function pointOf(r: StoredRollupRow, groupBy: readonly RollupDimension[]): RollupPoint {
+  const h = histogramsOfPg(r.hist);
+  const group: Partial<Record<RollupDimension, string>> = {};
+  for (const d of groupBy) if (r[d] !== '') group[d] = r[d];
+  const statuses: Record<CallStatus, number> = {
+    ok: r.ok,
+    client_error: r.client_error,
+    upstream_error: r.upstream_error,
+    rate_limited: r.rate_limited,
+    timeout: r.timeout,
+    cancelled: r.cancelled,
+  };
+  let errors = 0;
+  for (const st of ERROR_STATUSES) errors += statuses[st];
   return {
     t: r.t,
-    provider: r.provider,
-    model: r.model,
-    endpoint: r.endpoint,
-    feature: r.feature,
-    team: r.team,
+    group,
     requests: r.requests,
     statuses,
+    errors,
     inputTokens: r.input_tokens,
     outputTokens: r.output_tokens,
     cachedInputTokens: r.cached_input_tokens,
     costUsd: r.cost_usd,
     refusals: r.refusals,
-    latency: histogramOfPg(r.latency),
-    ttft: histogramOfPg(r.ttft),
-    tpot: histogramOfPg(r.tpot),
+    latency: h.latency,
+    ttft: h.ttft,
+    tpot: h.tpot,
   };
 }
 
@@ -322,31 +334,65 @@ const keyCompare = (a: RollupRow, b: RollupRow): number => {
   return 0;
 };
 
-/** The upsert's parameters: one array per column, rows in key order (every replica locks rows in the same order). */
-function rollupParams(batch: RollupBatch): unknown[][] {
-  const rows = [...batch.values()].sort(keyCompare);
+/** The batch's rows with every dimension merged: one per bucket start, for the total tables. */
+function totalsOf(batch: RollupBatch): RollupRow[] {
+  const byT = new Map<number, RollupRow>();
+  for (const r of batch.values()) {
+    const t = byT.get(r.t);
+    if (!t) {
+      byT.set(r.t, {
+        ...r,
+        provider: '',
+        model: '',
+        endpoint: '',
+        feature: '',
+        team: '',
+        statuses: { ...r.statuses },
+        latency: mergeInto({}, r.latency),
+        ttft: mergeInto({}, r.ttft),
+        tpot: mergeInto({}, r.tpot),
+      });
+      continue;
+    }
+    t.requests += r.requests;
+    for (const k of Object.keys(t.statuses) as (keyof RollupRow['statuses'])[]) t.statuses[k] += r.statuses[k];
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.cachedInputTokens += r.cachedInputTokens;
+    t.costUsd += r.costUsd;
+    t.refusals += r.refusals;
+    mergeInto(t.latency, r.latency);
+    mergeInto(t.ttft, r.ttft);
+    mergeInto(t.tpot, r.tpot);
+  }
+  return [...byT.values()];
+}
+
+/**
+ * The upsert's parameters: one array per column, rows in key order (every replica locks rows in the same order).
+ * `keyed` false: the total tables, without the dimension columns.
+ */
+function rollupParams(rows: RollupRow[], keyed: boolean): unknown[][] {
+  const sorted = [...rows].sort(keyCompare);
+  const dims = keyed
+    ? (['provider', 'model', 'endpoint', 'feature', 'team'] as const).map((d) => sorted.map((r) => req(r[d])))
+    : [];
   return [
-    rows.map((r) => r.t),
-    rows.map((r) => req(r.provider)),
-    rows.map((r) => req(r.model)),
-    rows.map((r) => req(r.endpoint)),
-    rows.map((r) => req(r.feature)),
-    rows.map((r) => req(r.team)),
-    rows.map((r) => r.requests),
-    rows.map((r) => r.statuses.ok),
-    rows.map((r) => r.statuses.client_error),
-    rows.map((r) => r.statuses.upstream_error),
-    rows.map((r) => r.statuses.rate_limited),
-    rows.map((r) => r.statuses.timeout),
-    rows.map((r) => r.statuses.cancelled),
-    rows.map((r) => r.refusals),
-    rows.map((r) => r.inputTokens),
-    rows.map((r) => r.outputTokens),
-    rows.map((r) => r.cachedInputTokens),
-    rows.map((r) => r.costUsd),
-    rows.map((r) => pgHistogramLiteral(r.latency)),
-    rows.map((r) => pgHistogramLiteral(r.ttft)),
-    rows.map((r) => pgHistogramLiteral(r.tpot)),
+    sorted.map((r) => r.t),
+    ...dims,
+    sorted.map((r) => r.requests),
+    sorted.map((r) => r.statuses.ok),
+    sorted.map((r) => r.statuses.client_error),
+    sorted.map((r) => r.statuses.upstream_error),
+    sorted.map((r) => r.statuses.rate_limited),
+    sorted.map((r) => r.statuses.timeout),
+    sorted.map((r) => r.statuses.cancelled),
+    sorted.map((r) => r.refusals),
+    sorted.map((r) => r.inputTokens),
+    sorted.map((r) => r.outputTokens),
+    sorted.map((r) => r.cachedInputTokens),
+    sorted.map((r) => r.costUsd),
+    sorted.map((r) => pgHistogramLiteral(r)),
   ];
 }
 
@@ -360,9 +406,10 @@ function refuse(what: string, name: string, param: string): LlmscopeError {
 
 /**
  * The SQL of a rollup query: rows of the step's table with bucket start in [from, to) — a range scan of the primary
- * key by its t prefix — summed per (t, groupBy dimensions), so one row per point comes back. Histograms come back
- * concatenated (`llmscope_hist_cat`) and are compacted while decoding: measured, that is about 2.5× cheaper than
- * compacting in SQL. Dimensions not grouped by come back as ''.
+ * key by its t prefix — summed per (t, groupBy dimensions), so one row per point comes back. Without groupBy or
+ * filter it reads the total table instead (one row per bucket). Histograms come back concatenated
+ * (`llmscope_hist_cat`) and are compacted while decoding — measured, about 2.5× cheaper than compacting in SQL.
+ * Dimensions not grouped by come back as ''.
  */
 export function pgRollupSql(query: RollupQuery): { text: string; values: (string | number)[] } {
   const values: (string | number)[] = [query.from, query.to];
@@ -371,19 +418,23 @@ export function pgRollupSql(query: RollupQuery): { text: string; values: (string
   for (const [dim, v] of Object.entries(query.filter ?? {})) {
     if (v === undefined) continue;
     if (!ROLLUP_DIMS.includes(dim)) throw refuse('filter', dim, dim);
-    values.push(v);
+    values.push(req(v));
     where.push(`${dim} = $${values.length}`);
   }
   const groupBy = [...new Set(query.groupBy ?? [])];
   for (const d of groupBy) if (!ROLLUP_DIMS.includes(d)) throw refuse('group', d, 'groupBy');
-  const select = [
-    't',
-    ...ROLLUP_DIMS.map((d) => (groupBy.includes(d as RollupDimension) ? d : `'' AS ${d}`)),
+  const figures = [
     ...ROLLUP_COUNTS.map((c) => `SUM(${c})::int8 AS ${c}`),
     ...ROLLUP_FLOATS.map((c) => `SUM(${c}) AS ${c}`),
-    ...ROLLUP_HISTOGRAMS.map((c) => `llmscope_hist_cat(${c}) AS ${c}`),
+    'llmscope_hist_cat(hist) AS hist',
   ];
-  const text = `SELECT ${select.join(', ')} FROM ${ROLLUP_TABLES[query.step]}
+  if (groupBy.length === 0 && where.length === 2) {
+    const text = `SELECT t, ${ROLLUP_DIMS.map((d) => `'' AS ${d}`).join(', ')}, ${figures.join(', ')}
+      FROM ${TOTAL_TABLES[query.step]} WHERE ${where.join(' AND ')} GROUP BY t`;
+    return { text, values };
+  }
+  const select = ['t', ...ROLLUP_DIMS.map((d) => (groupBy.includes(d as RollupDimension) ? d : `'' AS ${d}`))];
+  const text = `SELECT ${[...select, ...figures].join(', ')} FROM ${ROLLUP_TABLES[query.step]}
     WHERE ${where.join(' AND ')} GROUP BY ${['t', ...groupBy].join(', ')}`;
   return { text, values };
 }
@@ -591,8 +642,11 @@ export class PostgresStore implements Store {
             minute.add(c);
             hour.add(c);
           }
-        await client.query(UPSERT_SQL.minute, rollupParams(minute));
-        await client.query(UPSERT_SQL.hour, rollupParams(hour));
+        await client.query(UPSERT_SQL.minute, rollupParams([...minute.values()], true));
+        await client.query(UPSERT_SQL.hour, rollupParams([...hour.values()], true));
+        // last: every batch of every replica updates these few rows, so they are held for the shortest time
+        await client.query(UPSERT_SQL.totalMinute, rollupParams(totalsOf(minute), false));
+        await client.query(UPSERT_SQL.totalHour, rollupParams(totalsOf(hour), false));
       }
       await client.query('COMMIT');
     } catch (err) {
@@ -622,7 +676,13 @@ export class PostgresStore implements Store {
   async queryRollups(query: RollupQuery): Promise<RollupPoint[]> {
     const { text, values } = pgRollupSql(query);
     const rows = await this.query<StoredRollupRow>(text, values);
-    return pointsOf(rows.map(rollupOf), query.groupBy ?? []);
+    const groupBy = [...new Set(query.groupBy ?? [])];
+    const points = rows.map((r) => pointOf(r, groupBy));
+    // the order pointsOf gives (t, then the group values as one string), for the same answer as SQLite
+    const keyOf = (p: RollupPoint) => groupBy.map((d) => p.group[d] ?? '').join('\u0000');
+    if (groupBy.length === 0) return points.sort((a, b) => a.t - b.t);
+    const keys = new Map(points.map((p) => [p, keyOf(p)]));
+    return points.sort((a, b) => a.t - b.t || ((keys.get(a) as string) < (keys.get(b) as string) ? -1 : 1));
   }
 
   /**
@@ -659,11 +719,12 @@ export class PostgresStore implements Store {
         }
         const del = async (sql: string, before: number) => (await c.query(sql, [before])).rowCount ?? 0;
         deletedCalls += await del('DELETE FROM calls WHERE started_at < $1::float8', opts.rawBefore);
-        const minute = await del(
-          `DELETE FROM ${ROLLUP_TABLES.minute} WHERE t < ceil($1::float8)::int8`,
-          opts.minuteBefore,
-        );
-        const hour = await del(`DELETE FROM ${ROLLUP_TABLES.hour} WHERE t < ceil($1::float8)::int8`, opts.hourBefore);
+        const cut = (table: string) => `DELETE FROM ${table} WHERE t < ceil($1::float8)::int8`;
+        const minute = await del(cut(ROLLUP_TABLES.minute), opts.minuteBefore);
+        const hour = await del(cut(ROLLUP_TABLES.hour), opts.hourBefore);
+        // the totals restate the keyed rows: deleted alike, not counted again
+        await del(cut(TOTAL_TABLES.minute), opts.minuteBefore);
+        await del(cut(TOTAL_TABLES.hour), opts.hourBefore);
         return { deletedCalls, deletedRollups: minute + hour };
       } finally {
         await c.query(`SELECT pg_advisory_unlock(${lockKeySql('llmscope.retention')})`);

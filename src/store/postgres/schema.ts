@@ -3,7 +3,7 @@
 import type { PgMigration } from './migrations.js';
 
 /**
- * Histograms are `int8[]`: one element per non-empty bucket, `bucket << 40 | count`, sorted by bucket (see
+ * Histograms are `int8[]`: one element per non-empty bucket, `(series << 11 | bucket) << 40 | count`, sorted (see
  * histogram-pg.ts). Merging is concatenation then compaction (sum the counts of equal buckets), so the rollup
  * upsert merges in one statement; `llmscope_hist_sum` aggregates many rows with `array_cat` (C, cheap) and compacts
  * once per group, and `llmscope_hist_cat` only concatenates, for readers that sum equal buckets themselves.
@@ -27,14 +27,7 @@ CREATE AGGREGATE llmscope_hist_cat(int8[]) (SFUNC = array_cat, STYPE = int8[], I
 
 // Key columns compare bytewise (COLLATE "C"): the listing's tie-break on request_id must order as SQLite and
 // JavaScript do whatever the database's locale, and C comparisons are the cheapest.
-const rollupTable = (name: string) => `
-CREATE TABLE ${name} (
-  t bigint NOT NULL,
-  provider text COLLATE "C" NOT NULL,
-  model text COLLATE "C" NOT NULL,
-  endpoint text COLLATE "C" NOT NULL,
-  feature text COLLATE "C" NOT NULL,
-  team text COLLATE "C" NOT NULL,
+const FIGURES = `
   requests bigint NOT NULL,
   ok bigint NOT NULL,
   client_error bigint NOT NULL,
@@ -42,17 +35,34 @@ CREATE TABLE ${name} (
   rate_limited bigint NOT NULL,
   timeout bigint NOT NULL,
   cancelled bigint NOT NULL,
+  refusals bigint NOT NULL,
   input_tokens double precision NOT NULL,
   output_tokens double precision NOT NULL,
   cached_input_tokens double precision NOT NULL,
   cost_usd double precision NOT NULL,
-  refusals bigint NOT NULL,
-  latency bigint[] NOT NULL,
-  ttft bigint[] NOT NULL,
-  tpot bigint[] NOT NULL,
+  -- latency, TTFT and TPOT histograms in one array (histogram-pg.ts)
+  hist bigint[] NOT NULL`;
+
+// fillfactor leaves room for HOT updates: the current bucket's rows are upserted over and over
+const rollupTable = (name: string) => `
+CREATE TABLE ${name} (
+  t bigint NOT NULL,
+  provider text COLLATE "C" NOT NULL,
+  model text COLLATE "C" NOT NULL,
+  endpoint text COLLATE "C" NOT NULL,
+  feature text COLLATE "C" NOT NULL,
+  team text COLLATE "C" NOT NULL,${FIGURES},
   -- the dashboard's range scans walk this index by its t prefix
   PRIMARY KEY (t, provider, model, endpoint, feature, team)
-) WITH (fillfactor = 80); -- room for HOT updates: the current bucket's rows are upserted over and over
+) WITH (fillfactor = 80);
+`;
+
+// The same figures with every dimension merged, one row per bucket: what an unfiltered, ungrouped view (the
+// overview's summary) reads — a day of minutes is 1440 rows instead of 1440 × the number of keys.
+const totalTable = (name: string) => `
+CREATE TABLE ${name} (
+  t bigint PRIMARY KEY,${FIGURES}
+) WITH (fillfactor = 80);
 `;
 
 export const PG_CORE_MIGRATIONS: readonly PgMigration[] = [
@@ -110,6 +120,8 @@ CREATE INDEX calls_feature ON calls (feature, started_at, request_id);
 CREATE INDEX calls_status ON calls (status, started_at, request_id);
 ${rollupTable('calls_rollup_minute')}
 ${rollupTable('calls_rollup_hour')}
+${totalTable('calls_total_minute')}
+${totalTable('calls_total_hour')}
 `,
   },
 ];
