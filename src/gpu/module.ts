@@ -1,7 +1,8 @@
 // The gpu capability: builds the collectors from config, polls them, exports gauges, keeps samples with rollups,
-// and serves GET /api/gpu. Plugs in through `createGpuModule: ModuleFactory`.
+// serves GET /api/gpu, and feeds the GPU alert signals. Plugs in through `createGpuModule: ModuleFactory`.
 import { hostname as osHostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
+import { signalsOf } from '../alerts/signals.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import { registerGpuRoutes } from './api.js';
 import { type GpuConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
@@ -10,6 +11,7 @@ import { type GpuStore, HOUR_MS, MemoryGpuStore } from './gpu-store.js';
 import { GpuMetrics } from './metrics.js';
 import { NvidiaSmiCollector } from './nvidia-smi.js';
 import { Poller, type PollOutcome } from './poller.js';
+import { gpuSignalSource } from './signals.js';
 import { type GpuMigration, SqliteGpuStore } from './sqlite-store.js';
 import { GpuState } from './state.js';
 import type { GpuCollector } from './types.js';
@@ -133,6 +135,9 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
         'no token rollups for GPU efficiency',
       ),
   });
+
+  // The gpu_utilization and gpu_memory alert rules read the GPU rollups through this source.
+  signalsOf(ctx).register(gpuSignalSource(gpuStore, gpu.hosts));
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retain = async (): Promise<void> => {

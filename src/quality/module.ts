@@ -1,7 +1,9 @@
 // The quality capability, assembled: refusal and capture enrichers (added when the module is built, so they run
 // before the `content` enricher clears the text), the quality sink, the evaluation runner, the store (SQLite in the
-// ledger's database when there is one, else memory), the knowledge base, the judge, and the API routes.
+// ledger's database when there is one, else memory), the knowledge base, the judge, the API routes, and the
+// hallucination and thumbs-down signals for alert rules.
 import type { Database } from 'better-sqlite3';
+import { signalsOf } from '../alerts/signals.js';
 import type { DetailExtra } from '../api/requests.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
@@ -20,6 +22,7 @@ import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
 import { type EvaluatorName, QualityService } from './service.js';
+import { qualitySignalSource } from './signals.js';
 import { SqliteQualityStore } from './sqlite-store.js';
 import { MemoryQualityStore, type QualityStore } from './store.js';
 
@@ -183,6 +186,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   ctx.recorder.addEnricher(service.captureEnricher());
   ctx.recorder.addSink(service.sink());
   registerQualityRoutes(ctx.api, service, { bodyLimit: ctx.config.server.bodyLimit, now: () => ctx.clock.now() });
+  // The hallucination_rate and thumbs_down_rate alert rules read the quality rollups through this source.
+  signalsOf(ctx).register(qualitySignalSource(store));
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const detailExtra: DetailExtra = async (requestId) => {

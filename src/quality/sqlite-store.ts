@@ -7,6 +7,7 @@ import {
   decodeCursor,
   encodeCursor,
   type FeedbackRecord,
+  groupsBy,
   HOUR_MS,
   mergeReview,
   minuteOf,
@@ -400,12 +401,12 @@ export class SqliteQualityStore implements QualityStore {
 
   async queryCounts(q: CountQuery) {
     this.st();
-    const key = `${q.step}:${q.groupBy ?? ''}`;
+    const model = groupsBy(q, 'model') ? 'model' : "''";
+    const feature = groupsBy(q, 'feature') ? 'feature' : "''";
+    const key = `${q.step}:${model}:${feature}`;
     let stmt = this.countStatements.get(key);
     if (!stmt) {
       const bucket = q.step === 'total' ? '0' : q.step === 'hour' ? `(t / ${HOUR_MS}) * ${HOUR_MS}` : 't';
-      const model = q.groupBy === 'model' ? 'model' : "''";
-      const feature = q.groupBy === 'feature' ? 'feature' : "''";
       stmt = this.db.prepare(
         `SELECT ${bucket} AS t, ${model} AS model, ${feature} AS feature, SUM(responses) AS responses,
            SUM(refusals) AS refusals, SUM(evaluated) AS evaluated, SUM(flagged) AS flagged,

@@ -138,6 +138,12 @@ describe.each([
       [0, 'y', 1],
       [60_000, 'x', 2],
     ]);
+    const both = await s.queryCounts({ from: T0, to: T0 + 3_600_000, step: 'total', groupBy: ['model', 'feature'] });
+    expect(both.map((r) => [r.model, r.feature, r.flagged, r.evaluated])).toEqual([
+      ['a', 'x', 0, 1],
+      ['a', 'y', 1, 1],
+      ['b', 'x', 0, 2],
+    ]);
     expect(await s.queryCounts({ from: T0 + 120_000, to: T0 + 3_600_000, step: 'total' })).toEqual([]);
   });
 

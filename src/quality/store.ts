@@ -97,7 +97,13 @@ export interface CountQuery {
   to: number;
   /** `total`: one row per group for the whole range. */
   step: 'minute' | 'hour' | 'total';
-  groupBy?: QualityGroupBy;
+  /** Split by one dimension, or by several (the alert signals split by model and feature at once). */
+  groupBy?: QualityGroupBy | readonly QualityGroupBy[];
+}
+
+/** True when a count query splits rows by `dim`. */
+export function groupsBy(q: Pick<CountQuery, 'groupBy'>, dim: QualityGroupBy): boolean {
+  return q.groupBy === dim || (Array.isArray(q.groupBy) && q.groupBy.includes(dim));
 }
 
 export interface ReviewQuery {
@@ -151,8 +157,8 @@ export function foldCounts(rows: Iterable<QualityCountRow>, q: CountQuery): Qual
   for (const r of rows) {
     if (r.t < q.from || r.t >= q.to) continue;
     const t = q.step === 'total' ? 0 : q.step === 'hour' ? Math.floor(r.t / HOUR_MS) * HOUR_MS : r.t;
-    const model = q.groupBy === 'model' ? r.model : '';
-    const feature = q.groupBy === 'feature' ? r.feature : '';
+    const model = groupsBy(q, 'model') ? r.model : '';
+    const feature = groupsBy(q, 'feature') ? r.feature : '';
     const key = `${t}\u0000${model}\u0000${feature}`;
     let acc = out.get(key);
     if (!acc) {
