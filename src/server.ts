@@ -183,7 +183,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
-  (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now());
+  (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now(), config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {
     const { ingestCalls } = await import('./api/ingest.js');
     await ingestCalls(req, res, config.server.bodyLimit, recorder);

@@ -556,11 +556,18 @@ export interface OverviewRoutes {
 }
 
 /**
- * Registers GET /api/overview. On SQLite it also compacts the last day (minutes) and the last 30 days (hours)
+ * Registers GET /api/overview and GET /api/ui/config. On SQLite it also compacts the last day (minutes) and the last 30 days (hours)
  * in the background shortly after start, so the first dashboard view does not pay for it.
  */
-export function registerOverviewRoutes(router: Router, store: Store, now: () => number = Date.now): OverviewRoutes {
+export function registerOverviewRoutes(
+  router: Router,
+  store: Store,
+  now: () => number = Date.now,
+  ui: { traceUrlTemplate?: string | null } = {},
+): OverviewRoutes {
   const series = store instanceof SqliteStore ? new OverviewSeries(store, now) : null;
+  // What the dashboard needs from the config (and nothing secret): the link template to the user's tracing UI.
+  router.get('/api/ui/config', ({ res }) => sendJson(res, 200, { trace_url_template: ui.traceUrlTemplate ?? null }));
   router.get('/api/overview', async ({ res, url }) => {
     const q = parseOverviewQuery(url, now());
     sendJson(res, 200, series ? await series.query(q) : await overviewFromStore(store, q));

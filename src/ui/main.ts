@@ -1,171 +1,228 @@
-// The first dashboard page: live request rate, latency percentiles, TTFT/TPOT, error rate and the latest
-// requests. Reads only pre-aggregated rollups (/api/stats/*) plus one page of /api/requests.
-import uPlot from 'uplot';
+// The dashboard shell: navigation, the time range (presets and custom, in the URL), auto-refresh, the light/dark
+// theme, and the hash router that mounts one page at a time. Pages live in ./pages, one file each.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
+import { auth } from './lib/api.js';
+import { destroyCharts } from './lib/chart.js';
+import { $, h } from './lib/dom.js';
+import { setKeyHandler } from './lib/keys.js';
+import { carried, currentRoute, href, localInput, PRESETS, type Route, rangeOf, setParams } from './lib/state.js';
+import { alertsPage } from './pages/alerts.js';
+import { costPage } from './pages/cost.js';
+import { gpusPage } from './pages/gpus.js';
+import { overviewPage } from './pages/overview.js';
+import type { Page } from './pages/page.js';
+import { qualityPage } from './pages/quality.js';
+import { requestPage } from './pages/request.js';
+import { requestsPage } from './pages/requests.js';
 
-interface Point {
-  t: number;
-  rps: number;
-  error_rate: number | null;
-  latency_p50: number | null;
-  latency_p95: number | null;
-  latency_p99: number | null;
-  ttft_p95: number | null;
-  tpot_p95: number | null;
-}
-interface Summary {
-  requests: number;
-  rps: number;
-  error_rate: number | null;
-  latency_p50: number | null;
-  latency_p95: number | null;
-  ttft_p95: number | null;
-  tpot_p95: number | null;
-  tokens_per_s: number;
-  cost_usd: number;
-}
-interface CallRow {
-  request_id: string;
-  started_at: string;
-  model: string;
-  status: string;
-  user: string | null;
-  feature: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  ttft_ms: number | null;
-  tpot_ms: number | null;
-  latency_ms: number;
-}
+const PAGES: Record<string, Page> = {
+  overview: overviewPage,
+  requests: requestsPage,
+  cost: costPage,
+  quality: qualityPage,
+  alerts: alertsPage,
+  gpus: gpusPage,
+};
+const NAV: [string, string][] = [
+  ['overview', 'Overview'],
+  ['requests', 'Requests'],
+  ['cost', 'Cost'],
+  ['quality', 'Quality'],
+  ['alerts', 'Alerts'],
+  ['gpus', 'GPUs'],
+];
+const REFRESH_CHOICES: [string, number][] = [
+  ['off', 0],
+  ['10s', 10_000],
+  ['30s', 30_000],
+  ['1m', 60_000],
+];
 
-const RANGES: Record<string, number> = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 24 * 3600e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
-const params = new URLSearchParams(location.search);
-let range = params.get('range') && RANGES[params.get('range') as string] ? (params.get('range') as string) : '1h';
+let generation = 0;
+let refreshTimer: number | undefined;
+let lastRoute = '';
 
-const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
-
-function fmt(v: number | null | undefined, digits = 1): string {
-  return v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits);
-}
-
-function td(text: string, cls?: string): HTMLTableCellElement {
-  const c = document.createElement('td');
-  c.textContent = text; // user-supplied values are text, never HTML
-  if (cls) c.className = cls;
-  return c;
+function pageOf(r: Route): Page {
+  if (r.page === 'requests' && r.id) return requestPage;
+  return PAGES[r.page] ?? overviewPage;
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const r = await fetch(path, { credentials: 'same-origin' });
-  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-  return (await r.json()) as T;
-}
-
-const charts = new Map<string, uPlot>();
-function draw(id: string, labels: string[], data: uPlot.AlignedData): void {
-  const el = $(id);
-  const width = Math.max(300, el.clientWidth || 460);
-  const existing = charts.get(id);
-  if (existing) {
-    existing.setData(data);
-    return;
-  }
-  const colors = ['#0969da', '#bf8700', '#cf222e', '#1a7f37'];
-  const opts: uPlot.Options = {
-    width,
-    height: 200,
-    series: [{}, ...labels.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 1.5, spanGaps: false }))],
-    axes: [{ stroke: '#8b949e' }, { stroke: '#8b949e' }],
-  };
-  charts.set(id, new uPlot(opts, data, el));
-}
-
-function tile(k: string, v: string): HTMLElement {
-  const d = document.createElement('div');
-  d.className = 'tile';
-  const vv = document.createElement('div');
-  vv.className = 'v';
-  vv.textContent = v;
-  const kk = document.createElement('div');
-  kk.className = 'k';
-  kk.textContent = k;
-  d.append(vv, kk);
-  return d;
-}
-
-async function refresh(): Promise<void> {
-  const to = Date.now();
-  const from = to - (RANGES[range] as number);
-  const q = `from=${from}&to=${to}`;
+function storedRefresh(): number {
   try {
-    const [ts, sum, reqs] = await Promise.all([
-      getJson<{ points: Point[] }>(`/api/stats/timeseries?${q}`),
-      getJson<Summary>(`/api/stats/summary?${q}`),
-      getJson<{ data: CallRow[] }>(`/api/requests?limit=25`),
-    ]);
-    const tiles = $('tiles');
-    tiles.replaceChildren(
-      tile('requests', String(sum.requests)),
-      tile('requests / s', fmt(sum.rps, 2)),
-      tile('error rate %', fmt(sum.error_rate === null ? null : sum.error_rate * 100, 2)),
-      tile('latency p50 ms', fmt(sum.latency_p50, 0)),
-      tile('latency p95 ms', fmt(sum.latency_p95, 0)),
-      tile('TTFT p95 ms', fmt(sum.ttft_p95, 0)),
-      tile('TPOT p95 ms', fmt(sum.tpot_p95, 1)),
-      tile('tokens / s', fmt(sum.tokens_per_s, 1)),
-    );
-    const t = ts.points.map((p) => p.t / 1000);
-    const col = (f: (p: Point) => number | null) => ts.points.map(f) as (number | null)[];
-    draw('chart-rps', ['req/s'], [t, col((p) => p.rps)]);
-    draw('chart-latency', ['p50', 'p95', 'p99'], [t, col((p) => p.latency_p50), col((p) => p.latency_p95), col((p) => p.latency_p99)]);
-    draw('chart-tokens', ['TTFT p95', 'TPOT p95'], [t, col((p) => p.ttft_p95), col((p) => p.tpot_p95)]);
-    draw('chart-errors', ['error %'], [t, col((p) => (p.error_rate === null ? null : p.error_rate * 100))]);
-    const body = $('requests').querySelector('tbody') as HTMLElement;
-    body.replaceChildren(
-      ...reqs.data.map((c) => {
-        const tr = document.createElement('tr');
-        tr.append(
-          td(new Date(c.started_at).toLocaleTimeString()),
-          td(c.model),
-          td(c.status, c.status === 'ok' ? undefined : 'err'),
-          td(c.user ?? '–'),
-          td(c.feature ?? '–'),
-          td(`${c.input_tokens ?? '–'} / ${c.output_tokens ?? '–'}`),
-          td(fmt(c.ttft_ms, 0)),
-          td(fmt(c.tpot_ms, 1)),
-          td(fmt(c.latency_ms, 0)),
-          td(c.request_id),
-        );
-        return tr;
-      }),
-    );
-    $('requests-empty').hidden = reqs.data.length > 0;
-    $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const raw = localStorage.getItem('llmscope.refresh');
+    const v = Number(raw);
+    if (raw !== null && REFRESH_CHOICES.some(([, ms]) => ms === v)) return v;
+  } catch {
+    // storage disabled
+  }
+  return 30_000;
+}
+
+function renderNav(r: Route): void {
+  const keep = carried(r.params);
+  $('#nav').replaceChildren(
+    ...NAV.map(([page, label]) =>
+      h('a', { href: href(page, keep), class: r.page === page ? 'active' : null, 'data-page': page }, label),
+    ),
+  );
+}
+
+function renderRange(r: Route): void {
+  const range = rangeOf(r.params);
+  const custom = h('form', { class: 'custom', hidden: range.label !== 'custom' });
+  const fromInput = h('input', { type: 'datetime-local', name: 'from', value: localInput(range.from) });
+  const toInput = h('input', { type: 'datetime-local', name: 'to', value: localInput(range.to) });
+  custom.append(fromInput, h('span', { class: 'muted' }, '→'), toInput, h('button', { type: 'submit' }, 'apply'));
+  custom.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const from = new Date(fromInput.value).getTime();
+    const to = new Date(toInput.value).getTime();
+    if (!(from < to)) {
+      setStatus('custom range: "from" must be before "to"');
+      return;
+    }
+    setParams({ from: String(from), to: String(to), range: null }, true);
+  });
+  const presets = Object.keys(PRESETS).map((name) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: range.label === name ? 'active' : null,
+        'data-range': name,
+        onclick: () => setParams({ range: name, from: null, to: null }, true),
+      },
+      name,
+    ),
+  );
+  const customBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: range.label === 'custom' ? 'active' : null,
+      'data-range': 'custom',
+      onclick: () => {
+        custom.hidden = !custom.hidden;
+      },
+    },
+    'custom',
+  );
+  $('#range').replaceChildren(h('div', { class: 'seg' }, presets, customBtn), custom);
+}
+
+function applyTheme(t: string): void {
+  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+}
+
+function renderTools(): void {
+  const refresh = h(
+    'select',
+    {
+      title: 'auto-refresh',
+      id: 'refresh',
+      onchange: (e: Event) => {
+        try {
+          localStorage.setItem('llmscope.refresh', (e.target as HTMLSelectElement).value);
+        } catch {
+          // storage disabled: the choice lasts this page view
+        }
+        schedule(Number((e.target as HTMLSelectElement).value));
+      },
+    },
+    REFRESH_CHOICES.map(([label, ms]) =>
+      h('option', { value: String(ms), selected: ms === storedRefresh() }, `⟳ ${label}`),
+    ),
+  );
+  const themeLabel = () => {
+    const t = document.documentElement.dataset.theme;
+    return t === 'dark' ? '☾ dark' : t === 'light' ? '☀ light' : '◐ auto';
+  };
+  const theme: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      id: 'theme',
+      title: 'theme: auto, light or dark',
+      onclick: () => {
+        const t = document.documentElement.dataset.theme;
+        const next = t === undefined ? 'light' : t === 'light' ? 'dark' : 'auto';
+        applyTheme(next);
+        try {
+          localStorage.setItem('llmscope.theme', next);
+        } catch {
+          // storage disabled
+        }
+        theme.textContent = themeLabel();
+        void load(false); // charts take their colors from the theme
+      },
+    },
+    themeLabel(),
+  );
+  $('#tools').replaceChildren(refresh, theme);
+}
+
+function schedule(every: number): void {
+  window.clearInterval(refreshTimer);
+  refreshTimer = undefined;
+  if (every > 0)
+    refreshTimer = window.setInterval(() => {
+      if (document.hidden) return;
+      const r = currentRoute();
+      if (rangeOf(r.params).live) void load(true);
+    }, every);
+}
+
+export function setStatus(text: string): void {
+  $('#status-line').textContent = text;
+}
+
+async function load(refresh: boolean): Promise<void> {
+  const gen = ++generation;
+  const route = currentRoute();
+  const page = pageOf(route);
+  const view = $('#view');
+  const key = `${route.page}/${route.id ?? ''}`;
+  const samePage = key === lastRoute;
+  lastRoute = key;
+  renderNav(route);
+  renderRange(route);
+  document.title = `${page.title(route)} · llmscope`;
+  if (!samePage) {
+    destroyCharts();
+    setKeyHandler(null);
+    view.replaceChildren(h('div', { class: 'loading muted' }, 'loading…'));
+    window.scrollTo(0, 0);
+  }
+  const t0 = performance.now();
+  try {
+    await page.render(view, {
+      route,
+      range: rangeOf(route.params),
+      refresh,
+      current: () => gen === generation,
+      reload: () => void load(false),
+    });
+    if (gen === generation) {
+      view.dataset.ready = String(gen);
+      setStatus(`updated ${new Date().toLocaleTimeString()} · ${Math.round(performance.now() - t0)} ms`);
+    }
   } catch (err) {
-    $('status').textContent = `could not load data: ${(err as Error).message}`;
+    if (gen !== generation) return;
+    view.replaceChildren(
+      h('div', { class: 'empty' }, h('p', null, 'This page failed to load.'), h('pre', null, String(err))),
+    );
   }
 }
 
-function buildRangeNav(): void {
-  const nav = $('range');
-  for (const r of Object.keys(RANGES)) {
-    const b = document.createElement('button');
-    b.textContent = r;
-    b.className = r === range ? 'active' : '';
-    b.onclick = () => {
-      range = r;
-      const p = new URLSearchParams(location.search);
-      p.set('range', r);
-      history.replaceState(null, '', `?${p}`);
-      for (const x of nav.querySelectorAll('button')) x.className = x.textContent === r ? 'active' : '';
-      void refresh();
-    };
-    nav.append(b);
-  }
-}
+auth.onUnauthorized = () => {
+  const b = $('#banner');
+  b.hidden = false;
+  b.replaceChildren(h('span', null, 'Your session has no admin token. '), h('a', { href: '/' }, 'Sign in'));
+};
 
-$('base-url').textContent = `${location.origin}/v1`;
-buildRangeNav();
-void refresh();
-setInterval(refresh, 5000);
+window.addEventListener('hashchange', () => void load(false));
+renderTools();
+schedule(storedRefresh());
+void load(false);

@@ -1,0 +1,56 @@
+// Fetching /api/*: JSON with the session cookie, errors as values, and the two answers the dashboard treats
+// specially — 401 (sign in again) and 404 (that capability is not in this build or not configured).
+
+export type Result<T> = { ok: true; data: T } | { ok: false; status: number; message: string };
+
+/** Set when any call answers 401, so the shell can say "sign in" once instead of every panel failing. */
+export const auth = { unauthorized: false, onUnauthorized: (): void => {} };
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<Result<T>> {
+  let r: Response;
+  try {
+    r = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    return { ok: false, status: 0, message: `cannot reach llmscope (${(err as Error).message})` };
+  }
+  if (r.status === 401) {
+    auth.unauthorized = true;
+    auth.onUnauthorized();
+  }
+  let json: unknown = null;
+  try {
+    json = await r.json();
+  } catch {
+    // not JSON (e.g. a proxy's error page)
+  }
+  if (!r.ok) {
+    const message =
+      (json as { error?: { message?: string } } | null)?.error?.message ?? `${method} ${path}: HTTP ${r.status}`;
+    return { ok: false, status: r.status, message };
+  }
+  return { ok: true, data: json as T };
+}
+
+export const get = <T>(path: string) => call<T>('GET', path);
+export const post = <T>(path: string, body: unknown) => call<T>('POST', path, body);
+export const del = <T>(path: string) => call<T>('DELETE', path);
+
+/** Query string from an object, skipping empty values. */
+export function qs(params: Record<string, string | number | null | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** A short reason for an empty state when a call failed. */
+export function why(r: { status: number; message: string }, what: string): string {
+  if (r.status === 404) return `no ${what} yet — this llmscope does not serve it (capability not enabled)`;
+  if (r.status === 401) return 'sign in with the admin token to see this';
+  return `could not load ${what}: ${r.message}`;
+}

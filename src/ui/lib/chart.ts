@@ -1,0 +1,122 @@
+// Time-series charts with uPlot, colored from the page's CSS variables so they follow the light/dark theme, and
+// resized with their container. A chart with no data at all shows an empty state instead of a blank frame.
+import uPlot from 'uplot';
+import { h } from './dom.js';
+
+export interface SeriesSpec {
+  label: string;
+  /** CSS variable name (e.g. --c1) or a color. */
+  color?: string;
+  /** Values formatter for the legend and the y axis. */
+  fmt?: (v: number) => string;
+  dash?: boolean;
+  fill?: boolean;
+}
+
+export interface ChartSpec {
+  title: string;
+  series: SeriesSpec[];
+  /** x values in epoch ms and one array per series (null = gap). */
+  x: number[];
+  ys: (number | null)[][];
+  height?: number;
+  /** Y axis formatter. */
+  yFmt?: (v: number) => string;
+  emptyText?: string;
+  id?: string;
+  /** The x range shown (epoch ms), so a sparse series still spans the chosen time range. */
+  xRange?: { from: number; to: number };
+}
+
+const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
+
+const cssVar = (name: string): string =>
+  name.startsWith('--') ? getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888' : name;
+
+const live = new Set<{ plot: uPlot; el: HTMLElement }>();
+const observer = new ResizeObserver((entries) => {
+  for (const e of entries)
+    for (const c of live)
+      if (c.el === e.target)
+        c.plot.setSize({ width: Math.max(200, Math.floor(e.contentRect.width)), height: c.plot.height });
+});
+
+/** Destroys every chart (on page change). */
+export function destroyCharts(): void {
+  for (const c of live) {
+    observer.unobserve(c.el);
+    c.plot.destroy();
+  }
+  live.clear();
+}
+
+/** A chart card: title, then the plot (or an empty state when every series is empty). */
+export function chart(spec: ChartSpec): HTMLElement {
+  const hasData = spec.ys.some((s) => s.some((v) => v !== null && Number.isFinite(v)));
+  const body = h('div', { class: 'plot' });
+  const fig = h(
+    'figure',
+    { class: 'chart', id: spec.id ?? null, 'data-points': String(hasData ? spec.x.length : 0) },
+    h('figcaption', null, spec.title),
+    body,
+  );
+  if (!hasData) {
+    body.append(h('div', { class: 'empty small' }, spec.emptyText ?? 'no data in this range'));
+    return fig;
+  }
+  // uPlot needs the element in the document to measure; build on the next frame.
+  requestAnimationFrame(() => {
+    if (!body.isConnected) return;
+    // Charts replaced by a refresh are gone from the document: free them.
+    for (const c of live)
+      if (!c.el.isConnected) {
+        observer.unobserve(c.el);
+        c.plot.destroy();
+        live.delete(c);
+      }
+    const axis = cssVar('--muted');
+    const grid = cssVar('--grid');
+    const opts: uPlot.Options = {
+      width: Math.max(200, body.clientWidth || 480),
+      height: spec.height ?? 180,
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: {
+        x: spec.xRange ? { time: true, range: [spec.xRange.from / 1000, spec.xRange.to / 1000] } : { time: true },
+      },
+      series: [
+        { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString()) },
+        ...spec.series.map((s, i) => {
+          const color = cssVar(s.color ?? (PALETTE[i % PALETTE.length] as string));
+          return {
+            label: s.label,
+            stroke: color,
+            width: 1.5,
+            dash: s.dash ? [4, 3] : undefined,
+            fill: s.fill ? `${color}22` : undefined,
+            spanGaps: false,
+            points: { size: 4 },
+            value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.fmt ?? spec.yFmt ?? String)(v)),
+          };
+        }),
+      ],
+      axes: [
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
+        {
+          stroke: axis,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          size: 72,
+          values: (_u, vals) => vals.map((v) => (spec.yFmt ? spec.yFmt(v) : String(v))),
+        },
+      ],
+    };
+    const data = [spec.x.map((t) => t / 1000), ...spec.ys] as uPlot.AlignedData;
+    const plot = new uPlot(opts, data, body);
+    body.dataset.drawn = String(spec.ys.reduce((n, s) => n + s.filter((v) => v !== null).length, 0));
+    const entry = { plot, el: body };
+    live.add(entry);
+    observer.observe(body);
+  });
+  return fig;
+}

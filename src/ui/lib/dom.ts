@@ -1,0 +1,178 @@
+// Tiny DOM helpers. Everything user-supplied (prompts, responses, names, labels) goes in as text nodes: nothing
+// here ever sets innerHTML, so a prompt such as `<img src=x onerror=...>` is shown, never run.
+
+type Child = Node | string | number | null | undefined | false;
+/** Children may nest in arrays (as `map` gives them). */
+export type Children = Child | Children[];
+type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+
+/** Creates an element; string children become text nodes, `on*` attributes become listeners. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null = null,
+  ...children: Children[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (attrs)
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v as EventListener);
+      else if (k === 'class') el.className = String(v);
+      else if (k === 'value' && 'value' in el) (el as HTMLInputElement).value = String(v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  append(el, children);
+  return el;
+}
+
+function append(el: Element, children: Children[]): void {
+  for (const c of children) {
+    if (Array.isArray(c)) append(el, c);
+    else if (c === null || c === undefined || c === false) continue;
+    else if (typeof c === 'string' || typeof c === 'number') el.append(document.createTextNode(String(c)));
+    else el.append(c);
+  }
+}
+
+export const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document): T =>
+  root.querySelector(sel) as T;
+
+/** Replaces an element's children (same rules as `h`). */
+export function fill(el: Element, ...children: Children[]): void {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/** A placeholder that says why there is nothing to show (never a broken page). */
+export function empty(text: string, hint?: string): HTMLElement {
+  return h('div', { class: 'empty' }, h('p', null, text), hint ? h('p', { class: 'muted' }, hint) : null);
+}
+
+/** A card with a title and content. */
+export function card(title: string, ...content: Children[]): HTMLElement {
+  return h('section', { class: 'card' }, h('h3', null, title), ...content);
+}
+
+/** A figure tile: big value, label, optional note. */
+export function tile(label: string, value: string, note?: string | null, cls?: string): HTMLElement {
+  return h(
+    'div',
+    { class: `tile${cls ? ` ${cls}` : ''}` },
+    h('div', { class: 'v' }, value),
+    h('div', { class: 'k' }, label),
+    note ? h('div', { class: 'n muted' }, note) : null,
+  );
+}
+
+/** A table from headers and rows of cells (strings are text; nodes are inserted as they are). */
+export function table(headers: string[], rows: Children[][], attrs: Attrs = {}): HTMLTableElement {
+  return h(
+    'table',
+    attrs,
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        headers.map((x) => h('th', null, x)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      rows.map((r) =>
+        h(
+          'tr',
+          null,
+          r.map((c) => h('td', null, c)),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A horizontal bar for ratios (0..1, clamped): amber from 80%, red from 100% (budgets); `plain` for shares. */
+export function bar(ratio: number | null, label?: string, plain = false): HTMLElement {
+  const r = ratio === null || !Number.isFinite(ratio) ? 0 : ratio;
+  const level = plain ? ' plain' : r >= 1 ? ' over' : r >= 0.8 ? ' warn' : '';
+  const el = h('div', { class: `bar${level}`, title: label ?? null });
+  el.append(h('span', { style: `width:${Math.min(100, Math.max(0, r * 100)).toFixed(1)}%` }));
+  return el;
+}
+
+// ---- formatting ------------------------------------------------------------------------------------------------
+
+const nf = new Intl.NumberFormat('en-US');
+
+export function num(v: number | null | undefined, digits = 0): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  return digits === 0 ? nf.format(Math.round(v)) : v.toFixed(digits);
+}
+
+/** 1234567 → 1.23M. */
+export function compact(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${(v / 1e9).toFixed(2)}B`;
+  if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
+  return a >= 100 || Number.isInteger(v) ? nf.format(Math.round(v)) : v.toFixed(2);
+}
+
+export function pct(v: number | null | undefined, digits = 1): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(digits)}%`;
+}
+
+export function ms(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
+  if (v >= 100) return `${Math.round(v)} ms`;
+  return `${v.toFixed(1)} ms`;
+}
+
+export function usd(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  if (a >= 1000) return `$${nf.format(Math.round(v))}`;
+  if (a >= 1) return `$${v.toFixed(2)}`;
+  if (a === 0) return '$0';
+  if (a >= 0.01) return `$${v.toFixed(3)}`;
+  return `$${v.toPrecision(2)}`;
+}
+
+export function bytes(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let x = v;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export function time(iso: string | number | null | undefined, withDate = true): string {
+  if (iso === null || iso === undefined) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '–';
+  return withDate
+    ? d.toLocaleString(undefined, {
+        month: 'short',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })
+    : d.toLocaleTimeString();
+}
+
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}

@@ -1,0 +1,263 @@
+// Alerts: firing and pending alerts, recent history, rules and their health, silences (create, expire) and the
+// noise report (how much each rule talks). From /api/alerts, /api/alerts/silences and /api/alerts/noise.
+import { del, get, post, qs, type Result, why } from '../lib/api.js';
+import { card, compact, duration, empty, fill, h, table, time } from '../lib/dom.js';
+import type { Alert, AlertsBody, Silence } from '../lib/types.js';
+import type { Page, PageContext } from './page.js';
+
+interface Noise {
+  days: number;
+  notifications: number;
+  notifications_per_day: number;
+  rules: {
+    alertname: string;
+    notifications: number;
+    firings: number;
+    resolved: number;
+    pending_aborted: number;
+    flapping: boolean;
+    time_to_resolve_s: { median: number | null; p90: number | null; max: number | null };
+  }[];
+  flapping: string[];
+}
+
+let silenceForm: HTMLElement | null = null;
+
+export const alertsPage: Page = {
+  title: () => 'Alerts',
+  async render(root, ctx) {
+    const w = { from: Math.round(ctx.range.from), to: Math.round(ctx.range.to) };
+    const [alerts, silences, noise] = await Promise.all([
+      get<AlertsBody>('/api/alerts'),
+      get<{ silences: Silence[] }>('/api/alerts/silences'),
+      get<Noise>(`/api/alerts/noise${qs(w)}`),
+    ]);
+    if (!ctx.current()) return;
+    if (!alerts.ok) {
+      fill(
+        root,
+        empty(alerts.status === 404 ? 'no alerts yet — alerting is not in this build' : why(alerts, 'alerts')),
+      );
+      return;
+    }
+    const a = alerts.data;
+    // Keep a half-typed silence across auto-refreshes.
+    const form = ctx.refresh && silenceForm?.isConnected ? silenceForm : silenceFormOf(ctx);
+    silenceForm = form;
+    fill(
+      root,
+      a.enabled
+        ? null
+        : h(
+            'p',
+            { class: 'strip' },
+            'alerting is switched off (alerts.enabled: false); rules are listed but not evaluated',
+          ),
+      h('p', { class: 'muted' }, `rules evaluated ${a.evaluated_at ? time(a.evaluated_at) : 'not yet'}`),
+      card('Firing', alertTable(a.firing, 'firing', form)),
+      card('Pending', alertTable(a.pending, 'pending', form)),
+      h('div', { class: 'grid2' }, card('Silences', silencesTable(silences, ctx), form), noiseCard(noise)),
+      card(
+        'History (resolved)',
+        a.history.length === 0
+          ? empty('no resolved alerts yet')
+          : table(
+              ['alert', 'labels', 'fired', 'resolved', 'lasted'],
+              a.history.map((e) => [
+                h('strong', null, e.alertname),
+                labelsOf(e.labels),
+                time(e.fired_at),
+                time(e.resolved_at),
+                duration(e.duration_s),
+              ]),
+              { id: 'alert-history' },
+            ),
+      ),
+      card(
+        'Rules',
+        table(
+          ['rule', 'severity', 'kinds', 'health'],
+          a.rules.map((r) => [
+            r.alertname,
+            h('span', { class: `sev ${r.severity}` }, r.severity),
+            r.kinds.join(', '),
+            h(
+              'span',
+              { class: r.health === 'ok' ? 'good' : r.health === 'err' ? 'bad' : 'muted', title: r.last_error ?? '' },
+              r.health,
+            ),
+          ]),
+        ),
+      ),
+    );
+  },
+};
+
+function labelsOf(labels: Record<string, string>): HTMLElement {
+  return h(
+    'span',
+    { class: 'labels' },
+    Object.entries(labels)
+      .filter(([k]) => k !== 'alertname')
+      .map(([k, v]) => h('code', null, `${k}=${v}`)),
+  );
+}
+
+function alertTable(list: Alert[], state: string, form: HTMLElement): HTMLElement {
+  if (list.length === 0) return empty(state === 'firing' ? 'nothing firing' : 'nothing pending');
+  return table(
+    ['alert', 'severity', 'value', 'labels', state === 'firing' ? 'firing since' : 'active since', 'summary', ''],
+    list.map((a) => [
+      h('strong', null, a.alertname),
+      h('span', { class: `sev ${a.severity}` }, a.severity),
+      compact(a.value),
+      labelsOf(a.labels),
+      time(a.fired_at ?? a.active_at),
+      a.annotations.summary ?? a.annotations.description ?? '',
+      a.silenced_by.length
+        ? h('span', { class: 'muted' }, 'silenced')
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              'data-silence': a.alertname,
+              onclick: () => {
+                const ta = form.querySelector('textarea') as HTMLTextAreaElement;
+                ta.value = `alertname=${JSON.stringify(a.alertname)}`;
+                form.scrollIntoView({ block: 'center' });
+                (form.querySelector('input[name=comment]') as HTMLInputElement).focus();
+              },
+            },
+            'silence…',
+          ),
+    ]),
+    { id: `alerts-${state}` },
+  );
+}
+
+function silencesTable(r: Result<{ silences: Silence[] }>, ctx: PageContext): HTMLElement {
+  if (!r.ok) return empty(why(r, 'silences'));
+  const list = r.data.silences.filter((s) => s.status !== 'expired' || Date.now() - Date.parse(s.ends_at) < 86_400_000);
+  if (list.length === 0) return empty('no silences');
+  return table(
+    ['matchers', 'status', 'until', 'by', 'comment', ''],
+    list.map((s) => [
+      h(
+        'span',
+        { class: 'labels' },
+        (Array.isArray(s.matchers) ? s.matchers : Object.entries(s.matchers).map(([k, v]) => `${k}="${v}"`)).map((m) =>
+          h('code', null, m),
+        ),
+      ),
+      h('span', { class: s.status === 'active' ? 'good' : 'muted' }, s.status),
+      time(s.ends_at),
+      s.created_by ?? '–',
+      s.comment ?? '',
+      s.status === 'expired'
+        ? ''
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              onclick: async () => {
+                const x = await del(`/api/alerts/silences/${encodeURIComponent(s.id)}`);
+                if (x.ok) ctx.reload();
+              },
+            },
+            'expire',
+          ),
+    ]),
+    { id: 'silences' },
+  );
+}
+
+function silenceFormOf(ctx: PageContext): HTMLElement {
+  const matchers = h('textarea', {
+    name: 'matchers',
+    rows: 2,
+    placeholder: 'alertname="HighErrorRate"\nmodel=~"gpt-4o.*"',
+    spellcheck: 'false',
+  });
+  const dur = h(
+    'select',
+    { name: 'duration' },
+    ['30m', '1h', '2h', '4h', '12h', '1d', '7d'].map((d) => h('option', { value: d, selected: d === '2h' }, d)),
+  );
+  const comment = h('input', { name: 'comment', placeholder: 'why (e.g. provider incident, known)', maxlength: 2000 });
+  const by = h('input', { name: 'created_by', placeholder: 'your name' });
+  const msg = h('span', { class: 'muted', id: 'silence-msg' });
+  const form = h(
+    'form',
+    { class: 'silence-form', id: 'silence-form' },
+    h('h4', null, 'New silence'),
+    h('label', null, h('span', null, 'matchers, one per line'), matchers),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', null, h('span', null, 'for'), dur),
+      by,
+      comment,
+      h('button', { type: 'submit' }, 'create silence'),
+      msg,
+    ),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const list = matchers.value
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (list.length === 0) {
+      msg.textContent = 'give at least one matcher, e.g. alertname="HighErrorRate"';
+      return;
+    }
+    msg.textContent = 'creating…';
+    const r = await post('/api/alerts/silences', {
+      matchers: list,
+      duration: dur.value,
+      comment: comment.value.trim() || undefined,
+      created_by: by.value.trim() || undefined,
+    });
+    if (!r.ok) {
+      msg.textContent = why(r, 'the silence');
+      return;
+    }
+    matchers.value = '';
+    comment.value = '';
+    msg.textContent = 'silence created';
+    silenceForm = null;
+    ctx.reload();
+  });
+  return form;
+}
+
+function noiseCard(r: Result<Noise>): HTMLElement {
+  if (!r.ok) return card('Noise report', empty(why(r, 'the noise report')));
+  const n = r.data;
+  if (n.rules.length === 0) return card('Noise report', empty('no notifications or firings in this range'));
+  return card(
+    'Noise report',
+    h(
+      'p',
+      { class: 'muted' },
+      `${n.notifications} notifications over ${n.days.toFixed(1)} days (${n.notifications_per_day.toFixed(1)}/day)${n.flapping.length ? ` · flapping: ${n.flapping.join(', ')}` : ''}`,
+    ),
+    table(
+      ['rule', 'notifications', 'firings', 'pending abandoned', 'resolve median', 'p90', ''],
+      [...n.rules]
+        .sort((a, b) => b.notifications - a.notifications || b.firings - a.firings)
+        .map((x) => [
+          x.alertname,
+          String(x.notifications),
+          String(x.firings),
+          String(x.pending_aborted),
+          duration(x.time_to_resolve_s.median),
+          duration(x.time_to_resolve_s.p90),
+          x.flapping ? h('span', { class: 'badge warn' }, 'flapping') : '',
+        ]),
+      { id: 'noise' },
+    ),
+  );
+}

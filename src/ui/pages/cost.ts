@@ -1,0 +1,201 @@
+// Cost: spend over time, by model, user, team and feature (with shares), by day (API and non-API), budgets with
+// their burn, and bill reconciliations. All from /api/cost/*; without the cost capability it says so.
+import { get, qs, type Result, why } from '../lib/api.js';
+import { chart } from '../lib/chart.js';
+import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
+import { href } from '../lib/state.js';
+import type { Budget, CostSummary } from '../lib/types.js';
+import type { Page } from './page.js';
+
+interface CostPoint {
+  t: string;
+  cost_usd: number;
+  requests: number;
+  cost_per_request: number | null;
+}
+interface Daily {
+  days: { day: string; api_usd: number; non_api_usd: number; total_usd: number }[];
+  api_usd: number;
+  non_api_usd: number;
+  total_usd: number;
+}
+interface Reconciliation {
+  id: string;
+  created_at: string;
+  source: string;
+  from: string;
+  to: string;
+  billed_usd: number;
+  tracked_usd: number;
+  gap_usd: number;
+  gap_ratio: number;
+  over_threshold: boolean;
+  causes: string[];
+}
+
+const DIMS = ['model', 'user', 'team', 'feature'] as const;
+
+export const costPage: Page = {
+  title: () => 'Cost',
+  async render(root, ctx) {
+    const { range } = ctx;
+    const w = { from: Math.round(range.from), to: Math.round(range.to) };
+    const step =
+      range.to - range.from <= 6 * 3_600_000 ? 'minute' : range.to - range.from <= 7 * 86_400_000 ? 'hour' : 'day';
+    const [total, series, daily, budgets, recs, ...groups] = await Promise.all([
+      get<CostSummary>(`/api/cost/summary${qs(w)}`),
+      get<{ points: CostPoint[] }>(`/api/cost/timeseries${qs({ ...w, step })}`),
+      get<Daily>(`/api/cost/daily${qs(w)}`),
+      get<{ budgets: Budget[] }>('/api/cost/budgets'),
+      get<{ reconciliations: Reconciliation[] }>('/api/cost/reconciliations?limit=20'),
+      ...DIMS.map((d) => get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: d, limit: 10 })}`)),
+    ]);
+    if (!ctx.current()) return;
+    if (!total.ok) {
+      fill(
+        root,
+        empty(
+          total.status === 404 ? 'no cost data yet' : why(total, 'cost data'),
+          'the cost capability prices every call and keeps spend by model, user, team and feature',
+        ),
+      );
+      return;
+    }
+    const t = total.data;
+    fill(
+      root,
+      h(
+        'section',
+        { class: 'tiles', id: 'cost-tiles' },
+        tile('spend in range', usd(t.total.cost_usd), `${compact(t.total.requests)} requests`),
+        tile('per request', usd(t.total.cost_per_request)),
+        tile('per 1K tokens', usd(t.total.cost_per_1k_tokens)),
+        tile(
+          'month to date',
+          usd(t.month_to_date_usd),
+          t.forecast_month_end_usd === undefined ? null : `forecast ${usd(t.forecast_month_end_usd)}`,
+        ),
+        t.total.unpriced_requests
+          ? tile(
+              'unpriced requests',
+              compact(t.total.unpriced_requests),
+              'add their models under pricing.models',
+              'bad',
+            )
+          : null,
+      ),
+      series.ok
+        ? chart({
+            xRange: w,
+            id: 'chart-cost',
+            title: `Spend per ${step}`,
+            x: series.data.points.map((p) => Date.parse(p.t)),
+            ys: [series.data.points.map((p) => p.cost_usd)],
+            series: [{ label: 'USD', fill: true }],
+            yFmt: usd,
+            emptyText: 'no spend in this range',
+          })
+        : card('Spend over time', empty(why(series, 'the spend series'))),
+      h(
+        'div',
+        { class: 'grid-wide' },
+        DIMS.map((d, i) => groupCard(d, groups[i] as Result<CostSummary>)),
+      ),
+      h('div', { class: 'grid2' }, budgetsCard(budgets), dailyCard(daily)),
+      reconciliationsCard(recs),
+    );
+  },
+};
+
+function groupCard(dim: string, r: Result<CostSummary>): HTMLElement {
+  if (!r.ok) return card(`By ${dim}`, empty(why(r, `spend by ${dim}`)));
+  if (r.data.groups.length === 0) return card(`By ${dim}`, empty('no spend in this range'));
+  const filterable = dim !== 'user';
+  return card(
+    `By ${dim}`,
+    table(
+      [dim, 'spend', 'share', 'requests', '$/req'],
+      r.data.groups.map((g) => [
+        g.key === null
+          ? h('span', { class: 'muted' }, '(none)')
+          : filterable
+            ? h('a', { href: href('overview', { [dim]: g.key }) }, g.key)
+            : h('a', { href: href('requests', { user: g.key }) }, g.key),
+        usd(g.cost_usd),
+        h('div', { class: 'share' }, bar(g.share, undefined, true), h('span', null, pct(g.share, 0))),
+        compact(g.requests),
+        usd(g.cost_per_request),
+      ]),
+      { class: 'groups', 'data-dim': dim },
+    ),
+    r.data.rest ? h('p', { class: 'muted' }, `and others: ${usd(r.data.rest.cost_usd)}`) : null,
+  );
+}
+
+function budgetsCard(r: Result<{ budgets: Budget[] }>): HTMLElement {
+  if (!r.ok) return card('Budgets', empty(why(r, 'budgets')));
+  if (r.data.budgets.length === 0)
+    return card('Budgets', empty('no budgets configured', 'add them under budgets: in the config'));
+  return card(
+    'Budgets',
+    table(
+      ['budget', 'scope', 'limit', 'burn', 'action', 'resets'],
+      r.data.budgets.map((b) => [
+        b.name,
+        `${b.scope}${b.match ? `=${b.match}` : ''} / ${b.period}`,
+        usd(b.limit_usd),
+        h('div', { class: 'share' }, bar(b.ratio), h('span', null, pct(b.ratio, 0))),
+        b.action,
+        time(b.resets_at),
+      ]),
+      { id: 'budgets' },
+    ),
+  );
+}
+
+function dailyCard(r: Result<Daily>): HTMLElement {
+  if (!r.ok) return card('By day', empty(why(r, 'daily cost')));
+  const days = r.data.days.filter((d) => d.total_usd > 0).reverse();
+  if (days.length === 0) return card('By day', empty('no spend in this range'));
+  const max = Math.max(...days.map((d) => d.total_usd));
+  return card(
+    'By day (UTC)',
+    table(
+      ['day', 'API', 'non-API', 'total', ''],
+      days
+        .slice(0, 40)
+        .map((d) => [
+          d.day,
+          usd(d.api_usd),
+          usd(d.non_api_usd),
+          usd(d.total_usd),
+          bar(max ? d.total_usd / max : 0, undefined, true),
+        ]),
+      { id: 'daily' },
+    ),
+  );
+}
+
+function reconciliationsCard(r: Result<{ reconciliations: Reconciliation[] }>): HTMLElement {
+  if (!r.ok) return card('Reconciliations', empty(why(r, 'reconciliations')));
+  if (r.data.reconciliations.length === 0)
+    return card(
+      'Reconciliations',
+      empty('no reconciliations yet', 'compare tracked spend with a provider bill: llmscope reconcile --bill FILE'),
+    );
+  return card(
+    'Reconciliations',
+    table(
+      ['when', 'bill', 'days', 'billed', 'tracked', 'gap', 'causes'],
+      r.data.reconciliations.map((x) => [
+        time(x.created_at),
+        x.source,
+        `${x.from} → ${x.to}`,
+        usd(x.billed_usd),
+        usd(x.tracked_usd),
+        h('span', { class: x.over_threshold ? 'bad' : null }, `${usd(x.gap_usd)} (${pct(x.gap_ratio)})`),
+        x.causes.join(', ') || '–',
+      ]),
+    ),
+  );
+}

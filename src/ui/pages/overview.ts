@@ -1,0 +1,243 @@
+// Overview: latency/TTFT/TPOT percentiles, throughput and error rate over time (one /api/overview call over the
+// compacted rollups), spend today and month to date against budgets, quality rates, GPUs and firing alerts.
+// Each capability's panel fills in on its own; one that is missing or failing shows why, the rest still show.
+import { get, qs, type Result, why } from '../lib/api.js';
+import { chart } from '../lib/chart.js';
+import { card, compact, empty, fill, h, ms, pct, table, tile, time, usd } from '../lib/dom.js';
+import { filterBar } from '../lib/filters.js';
+import { filtersOf, href } from '../lib/state.js';
+import type { AlertsBody, Budget, CostSummary, GpuBody, Overview, QualityStats } from '../lib/types.js';
+import type { Page } from './page.js';
+
+const utcDayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
+
+export const overviewPage: Page = {
+  title: () => 'Overview',
+  async render(root, ctx) {
+    const { range, route } = ctx;
+    const filters = filtersOf(route.params);
+    const window = { from: Math.round(range.from), to: Math.round(range.to) };
+    const now = Date.now();
+    const [ov, cost, budgets, quality, gpu, alerts] = await Promise.all([
+      get<Overview>(`/api/overview${qs({ ...window, ...filters })}`),
+      get<CostSummary>(`/api/cost/summary${qs({ from: utcDayStart(now), to: now })}`),
+      get<{ budgets: Budget[] }>('/api/cost/budgets'),
+      get<{ total: QualityStats }>(`/api/quality/summary${qs(window)}`),
+      get<GpuBody>(`/api/gpu${qs({ from: now - 3_600_000, to: now })}`),
+      get<AlertsBody>('/api/alerts'),
+    ]);
+    if (!ctx.current()) return;
+    fill(
+      root,
+      filterBar(
+        [
+          { name: 'model', label: 'model' },
+          { name: 'provider', label: 'provider' },
+          { name: 'team', label: 'team' },
+          { name: 'feature', label: 'feature' },
+          { name: 'endpoint', label: 'endpoint', options: ['chat.completions', 'completions', 'embeddings'] },
+        ],
+        route.params,
+      ),
+      alertStrip(alerts),
+      tiles(ov, cost, budgets, quality, gpu),
+      charts(ov, window),
+      h('div', { class: 'grid2' }, gpuCard(gpu, { from: now - 3_600_000, to: now }), alertsCard(alerts)),
+    );
+  },
+};
+
+function alertStrip(alerts: Result<AlertsBody>): HTMLElement | null {
+  if (!alerts.ok || alerts.data.firing.length === 0) return null;
+  const n = alerts.data.firing.length;
+  const byName = new Map<string, number>();
+  for (const a of alerts.data.firing) byName.set(a.alertname, (byName.get(a.alertname) ?? 0) + 1);
+  return h(
+    'a',
+    { class: 'strip bad', href: '#/alerts', id: 'firing-strip' },
+    `${n} alert${n === 1 ? '' : 's'} firing: `,
+    [...byName].map(([name, k]) => (k > 1 ? `${name} ×${k}` : name)).join(', '),
+  );
+}
+
+function tiles(
+  ov: Result<Overview>,
+  cost: Result<CostSummary>,
+  budgets: Result<{ budgets: Budget[] }>,
+  quality: Result<{ total: QualityStats }>,
+  gpu: Result<GpuBody>,
+): HTMLElement {
+  const s = ov.ok ? ov.data.summary : null;
+  const out = h('section', { class: 'tiles', id: 'tiles' });
+  out.append(
+    tile('requests', compact(s?.requests), s ? `${s.rps.toFixed(2)} req/s` : null),
+    tile('tokens / s', compact(s?.tokens_per_s), s ? `${compact(s.output_tokens_per_s)} output tokens/s` : null),
+    tile(
+      'error rate',
+      pct(s?.error_rate, 2),
+      s ? `${compact(s.errors)} errors` : null,
+      s && (s.error_rate ?? 0) > 0.05 ? 'bad' : undefined,
+    ),
+    tile('latency p95', ms(s?.latency_p95), s ? `p50 ${ms(s.latency_p50)} · p99 ${ms(s.latency_p99)}` : null),
+    tile('TTFT p95', ms(s?.ttft_p95), s ? `p50 ${ms(s.ttft_p50)}` : null),
+    tile('TPOT p95', ms(s?.tpot_p95), s ? `p50 ${ms(s.tpot_p50)}` : null),
+  );
+  if (cost.ok) {
+    const c = cost.data;
+    const monthly = budgets.ok
+      ? budgets.data.budgets.find((b) => b.scope === 'global' && b.period === 'month')
+      : undefined;
+    const forecast = c.forecast_month_end_usd ?? null;
+    const over = monthly && forecast !== null && forecast > monthly.limit_usd;
+    out.append(
+      tile('spend today (UTC)', usd(c.total.cost_usd), `${compact(c.total.requests)} requests`),
+      tile(
+        'month to date',
+        usd(c.month_to_date_usd),
+        forecast === null ? null : `forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}`,
+        over ? 'bad' : undefined,
+      ),
+    );
+  } else out.append(tile('spend', '–', why(cost, 'cost data')));
+  if (quality.ok) {
+    const q = quality.data.total;
+    out.append(
+      tile('satisfaction', pct(q.feedback.satisfaction_rate), `${q.feedback.up} up · ${q.feedback.down} down`),
+      tile('refusal rate', pct(q.refusal_rate, 2), `${compact(q.refusals)} of ${compact(q.responses)}`),
+      tile(
+        'hallucination rate',
+        pct(q.hallucination_rate, 1),
+        q.reviewed.rate !== null
+          ? `reviewed: ${pct(q.reviewed.rate)} of ${q.reviewed.sampled}`
+          : `${q.flagged} flagged of ${q.evaluated}`,
+      ),
+    );
+  } else out.append(tile('quality', '–', why(quality, 'quality data')));
+  if (gpu.ok && gpu.data.available && gpu.data.gpus.length) {
+    const g = gpu.data.gpus;
+    const util = g.filter((x) => x.utilization !== null);
+    const avg = util.length ? util.reduce((a, x) => a + (x.utilization as number), 0) / util.length : null;
+    const used = g.reduce((a, x) => a + (x.memory_used_bytes ?? 0), 0);
+    const total = g.reduce((a, x) => a + (x.memory_total_bytes ?? 0), 0);
+    out.append(
+      tile(
+        'GPU utilization',
+        pct(avg, 0),
+        `${g.length} GPU${g.length === 1 ? '' : 's'} · memory ${pct(total ? used / total : null, 0)}`,
+      ),
+    );
+  }
+  return out;
+}
+
+function charts(ov: Result<Overview>, w: { from: number; to: number }): HTMLElement {
+  if (!ov.ok) return empty(why(ov, 'request figures'));
+  const pts = ov.data.points;
+  const x = pts.map((p) => p.t);
+  const col = (k: keyof Overview['points'][number]) => pts.map((p) => p[k] as number | null);
+  const nullIfNoReq = (k: keyof Overview['points'][number]) => pts.map((p) => (p.requests ? (p[k] as number) : null));
+  const step = ov.data.step === 'minute' ? 'per-minute' : 'hourly';
+  const none = `no requests in this range — point an OpenAI client at ${location.origin}/v1`;
+  const perc = (id: string, title: string, k: 'latency' | 'ttft' | 'tpot') =>
+    chart({
+      xRange: w,
+      id,
+      title: `${title} (${step})`,
+      x,
+      ys: [col(`${k}_p50`), col(`${k}_p95`), col(`${k}_p99`)],
+      series: [{ label: 'p50' }, { label: 'p95' }, { label: 'p99', dash: true }],
+      yFmt: ms,
+      emptyText: none,
+    });
+  return h(
+    'section',
+    { class: 'charts', id: 'charts' },
+    perc('chart-latency', 'Latency', 'latency'),
+    perc('chart-ttft', 'Time to first token', 'ttft'),
+    perc('chart-tpot', 'Time per output token', 'tpot'),
+    chart({
+      xRange: w,
+      id: 'chart-rps',
+      title: 'Requests / s',
+      x,
+      ys: [col('rps')],
+      series: [{ label: 'req/s', fill: true }],
+      yFmt: (v) => compact(v),
+      emptyText: none,
+    }),
+    chart({
+      xRange: w,
+      id: 'chart-tokens',
+      title: 'Tokens / s',
+      x,
+      ys: [col('tokens_per_s'), col('output_tokens_per_s')],
+      series: [{ label: 'all tokens/s' }, { label: 'output tokens/s', color: '--c3' }],
+      yFmt: (v) => compact(v),
+      emptyText: none,
+    }),
+    chart({
+      xRange: w,
+      id: 'chart-errors',
+      title: 'Error and refusal rate',
+      x,
+      ys: [nullIfNoReq('error_rate'), nullIfNoReq('refusal_rate')],
+      series: [
+        { label: 'errors', color: '--bad' },
+        { label: 'refusals', color: '--c4' },
+      ],
+      yFmt: (v) => pct(v, 1),
+      emptyText: none,
+    }),
+  );
+}
+
+function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLElement {
+  if (!gpu.ok) return card('GPUs', empty(why(gpu, 'GPU data')));
+  if (!gpu.data.available || gpu.data.gpus.length === 0)
+    return card('GPUs', empty('no GPU data', gpu.data.reason ?? 'configure gpu.collector to watch self-hosted GPUs'));
+  const series = gpu.data.series;
+  const x = series[0]?.points.map((p) => p.t) ?? [];
+  return card(
+    'GPUs (last hour)',
+    chart({
+      xRange: w,
+      id: 'chart-gpu',
+      title: 'Utilization',
+      x,
+      ys: series.map((s) => s.points.map((p) => p.utilization_avg)),
+      series: series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
+      yFmt: (v) => pct(v, 0),
+      height: 140,
+    }),
+    h('a', { href: '#/gpus' }, 'all GPUs →'),
+  );
+}
+
+function alertsCard(alerts: Result<AlertsBody>): HTMLElement {
+  if (!alerts.ok) return card('Firing alerts', empty(why(alerts, 'alerts')));
+  const f = alerts.data.firing;
+  if (!alerts.data.enabled) return card('Firing alerts', empty('alerting is switched off (alerts.enabled: false)'));
+  if (f.length === 0) return card('Firing alerts', empty('nothing firing', `${alerts.data.pending.length} pending`));
+  return card(
+    'Firing alerts',
+    table(
+      ['alert', 'severity', 'labels', 'value', 'since', ''],
+      f.map((a) => [
+        h('strong', null, a.alertname),
+        h('span', { class: `sev ${a.severity}` }, a.severity),
+        h(
+          'span',
+          { class: 'labels' },
+          Object.entries(a.labels)
+            .filter(([k]) => k !== 'alertname' && k !== 'severity')
+            .map(([k, v]) => h('code', null, `${k}=${v}`)),
+        ),
+        compact(a.value),
+        time(a.fired_at),
+        a.silenced_by.length ? h('span', { class: 'muted' }, 'silenced') : '',
+      ]),
+      { id: 'firing-alerts' },
+    ),
+    h('a', { href: href('alerts', new URLSearchParams()) }, 'alerts →'),
+  );
+}

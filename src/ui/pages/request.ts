@@ -1,0 +1,352 @@
+// One request: its record, timings, tokens and price breakdown, the trace as a waterfall, events, captured
+// prompt/response (as text), evaluations with their evidence, feedback (with thumbs up/down), and a link to the
+// trace in the user's tracing UI when telemetry.traceUrlTemplate is configured.
+import { get, post, why } from '../lib/api.js';
+import { card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
+import { carried, href } from '../lib/state.js';
+import type { CallDetail, Evaluation, Feedback, Span } from '../lib/types.js';
+import type { Page, PageContext } from './page.js';
+
+export const requestPage: Page = {
+  title: (r) => `Request ${r.id ?? ''}`,
+  async render(root, ctx) {
+    if (ctx.refresh) return; // a finished call does not change; feedback re-renders on its own
+    const id = ctx.route.id ?? '';
+    const [r, ui] = await Promise.all([
+      get<CallDetail>(`/api/requests/${encodeURIComponent(id)}`),
+      get<{ trace_url_template: string | null }>('/api/ui/config'),
+    ]);
+    if (!ctx.current()) return;
+    const back = h('a', { href: href('requests', carried(ctx.route.params)), class: 'back' }, '← requests');
+    if (!r.ok) {
+      fill(root, back, empty(r.status === 404 ? r.message : why(r, 'this request')));
+      return;
+    }
+    const c = r.data;
+    const template = ui.ok ? ui.data.trace_url_template : null;
+    fill(
+      root,
+      back,
+      header(c, template),
+      h(
+        'section',
+        { class: 'tiles' },
+        tile('latency', ms(c.latency_ms)),
+        tile('TTFT', ms(c.ttft_ms), c.stream ? null : 'not streamed'),
+        tile('TPOT', ms(c.tpot_ms)),
+        tile('llmscope overhead', ms(c.overhead_ms)),
+        tile(
+          'tokens in / out',
+          `${num(c.input_tokens)} / ${num(c.output_tokens)}`,
+          c.token_source ? `from ${c.token_source}` : null,
+        ),
+        tile('cost', usd(c.cost_usd)),
+      ),
+      card('Trace', waterfall(c.spans)),
+      h('div', { class: 'grid2' }, card('Price', priceTable(c)), card('Events', events(c))),
+      content(c),
+      card('Evaluations', evaluations(c.evaluations)),
+      feedbackCard(c, ctx),
+    );
+  },
+};
+
+function kv(pairs: [string, string | Node | null | undefined][]): HTMLElement {
+  return h(
+    'dl',
+    { class: 'kv' },
+    pairs
+      .filter(([, v]) => v !== null && v !== undefined && v !== '')
+      .map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+  );
+}
+
+function header(c: CallDetail, template: string | null): HTMLElement {
+  const traceLink =
+    c.trace_id && template
+      ? h(
+          'a',
+          {
+            href: template.replaceAll('{trace_id}', encodeURIComponent(c.trace_id)),
+            target: '_blank',
+            rel: 'noopener noreferrer',
+            id: 'trace-link',
+          },
+          'open in tracing UI ↗',
+        )
+      : null;
+  return h(
+    'section',
+    { class: 'card head' },
+    h('h2', { class: 'mono' }, c.request_id),
+    h('span', { class: `badge ${c.status === 'ok' ? 'good' : 'bad'}`, id: 'call-status' }, c.status),
+    c.refusal ? h('span', { class: 'badge warn' }, 'refusal') : null,
+    kv([
+      ['model', c.model],
+      ['provider', c.provider],
+      ['endpoint', `${c.endpoint}${c.stream ? ' (stream)' : ''}`],
+      ['started', time(c.started_at)],
+      ['HTTP status', String(c.http_status)],
+      ['error', c.error_type],
+      ['finish reason', c.finish_reason],
+      ['user', c.user],
+      ['team', c.team],
+      ['feature', c.feature],
+      ['session', c.session],
+      ['trace id', c.trace_id ? h('span', null, h('code', null, c.trace_id), ' ', traceLink) : null],
+      ['logs', h('span', { class: 'muted' }, `llmscope's log lines for this call carry request_id=${c.request_id}`)],
+    ]),
+  );
+}
+
+/** The trace as a waterfall: one row per span, bars positioned on the root span's time line. */
+export function waterfall(spans: Span[]): HTMLElement {
+  if (spans.length === 0) return empty('no spans recorded for this call');
+  const parsed = spans.map((s) => ({ s, start: Date.parse(s.start_time), end: Date.parse(s.end_time) }));
+  const t0 = Math.min(...parsed.map((p) => p.start));
+  const t1 = Math.max(...parsed.map((p) => p.end));
+  const total = Math.max(0.001, t1 - t0);
+  // Children under their parent, in start order.
+  const byParent = new Map<string | null, typeof parsed>();
+  const ids = new Set(parsed.map((p) => p.s.span_id));
+  for (const p of parsed) {
+    const parent = p.s.parent_span_id && ids.has(p.s.parent_span_id) ? p.s.parent_span_id : null;
+    const list = byParent.get(parent) ?? [];
+    list.push(p);
+    byParent.set(parent, list);
+  }
+  const rows: HTMLElement[] = [];
+  const walk = (parent: string | null, depth: number) => {
+    for (const p of (byParent.get(parent) ?? []).sort((a, b) => a.start - b.start)) {
+      const left = ((p.start - t0) / total) * 100;
+      const width = Math.max(0.3, ((p.end - p.start) / total) * 100);
+      const marks = p.s.events.map((e) =>
+        h('i', {
+          class: 'mark',
+          title: `${e.name} at +${ms(Date.parse(e.time) - t0)}`,
+          style: `left:${(((Date.parse(e.time) - t0) / total) * 100).toFixed(2)}%`,
+        }),
+      );
+      rows.push(
+        h(
+          'details',
+          { class: 'span-row' },
+          h(
+            'summary',
+            null,
+            h('span', { class: 'span-name', style: `padding-left:${depth * 14}px` }, p.s.name),
+            h(
+              'span',
+              { class: 'span-track' },
+              h('span', {
+                class: `span-bar ${p.s.kind} ${p.s.status === 'error' ? 'error' : ''}`,
+                style: `left:${left.toFixed(2)}%;width:${width.toFixed(2)}%`,
+              }),
+              marks,
+            ),
+            h('span', { class: 'span-dur num' }, ms(p.end - p.start)),
+          ),
+          h(
+            'div',
+            { class: 'span-attrs' },
+            kv([
+              ['kind', p.s.kind],
+              ['status', p.s.status],
+              ['span id', p.s.span_id],
+              ['starts at', `+${ms(p.start - t0)}`],
+              ...Object.entries(p.s.attributes).map(([k, v]): [string, string] => [k, String(v)]),
+              ...p.s.events.map((e): [string, string] => [`event ${e.name}`, `+${ms(Date.parse(e.time) - t0)}`]),
+            ]),
+          ),
+        ),
+      );
+      walk(p.s.span_id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return h(
+    'div',
+    { class: 'waterfall', id: 'waterfall' },
+    h(
+      'div',
+      { class: 'wf-scale muted' },
+      h('span', null, '0'),
+      h('span', null, ms(total / 2)),
+      h('span', null, ms(total)),
+    ),
+    rows,
+  );
+}
+
+function priceTable(c: CallDetail): HTMLElement {
+  const p = c.price;
+  if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
+  const cached = c.cached_input_tokens ?? 0;
+  const input = Math.max(0, (c.input_tokens ?? 0) - cached);
+  const cachedPrice = p.cached_input ?? p.cachedInput ?? p.input;
+  const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
+  const lines: [string, number, number][] = [
+    ['input', input, p.input],
+    ['cached input', cached, cachedPrice],
+    ['output', c.output_tokens ?? 0, p.output],
+  ];
+  return h(
+    'table',
+    { id: 'price' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['', 'tokens', 'price', 'cost'].map((x) => h('th', null, x)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      lines.map(([k, n, price]) =>
+        h(
+          'tr',
+          null,
+          h('td', null, k),
+          h('td', { class: 'num' }, num(n)),
+          h('td', { class: 'num' }, perM(price)),
+          h('td', { class: 'num' }, usd(n * price)),
+        ),
+      ),
+      h(
+        'tr',
+        { class: 'total' },
+        h('td', null, 'total'),
+        h('td', null, ''),
+        h('td', { class: 'muted' }, p.source),
+        h('td', { class: 'num' }, usd(c.cost_usd)),
+      ),
+    ),
+  );
+}
+
+function events(c: CallDetail): HTMLElement {
+  const all = [
+    ...c.events.map((e) => ({ time: e.time, name: e.name, attrs: e.attributes })),
+    ...c.spans.flatMap((s) => s.events.map((e) => ({ time: e.time, name: e.name, attrs: e.attributes }))),
+  ].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  if (all.length === 0) return empty('no events');
+  const t0 = Date.parse(c.started_at);
+  return h(
+    'ul',
+    { class: 'events' },
+    all.map((e) =>
+      h(
+        'li',
+        null,
+        h('span', { class: 'num muted' }, `+${ms(Date.parse(e.time) - t0)}`),
+        ' ',
+        h('strong', null, e.name),
+        Object.keys(e.attrs ?? {}).length ? h('code', null, ` ${JSON.stringify(e.attrs)}`) : null,
+      ),
+    ),
+  );
+}
+
+function content(c: CallDetail): HTMLElement {
+  if (!c.content)
+    return card(
+      'Prompt and response',
+      empty('content was not captured', 'switch on telemetry.captureContent to keep prompts and responses (redacted)'),
+    );
+  return card(
+    'Prompt and response',
+    h('h4', null, 'prompt'),
+    h('pre', { class: 'content', id: 'prompt' }, c.content.input ?? '–'),
+    h('h4', null, 'response'),
+    h('pre', { class: 'content', id: 'response' }, c.content.output ?? '–'),
+  );
+}
+
+export function evaluations(list: Evaluation[]): HTMLElement {
+  if (list.length === 0)
+    return empty('no evaluations for this call', 'evaluators run on a sample of calls (quality.sampling)');
+  return h(
+    'div',
+    { class: 'evals' },
+    list.map((e) =>
+      h(
+        'div',
+        { class: 'eval' },
+        h(
+          'div',
+          null,
+          h('strong', null, e.evaluator),
+          ' ',
+          h('span', { class: `badge ${e.verdict === 'pass' ? 'good' : e.verdict === 'fail' ? 'bad' : ''}` }, e.verdict),
+          e.score === null ? null : h('span', { class: 'muted' }, ` score ${e.score.toFixed(2)}`),
+        ),
+        e.explanation ? h('p', null, e.explanation) : null,
+        e.claims?.length
+          ? h(
+              'details',
+              null,
+              h('summary', null, `${e.claims.length} claims`),
+              h('pre', null, JSON.stringify(e.claims, null, 2)),
+            )
+          : null,
+        e.evidence
+          ? h('details', null, h('summary', null, 'evidence'), h('pre', null, JSON.stringify(e.evidence, null, 2)))
+          : null,
+      ),
+    ),
+  );
+}
+
+export function feedbackList(list: Feedback[]): HTMLElement {
+  if (list.length === 0) return h('p', { class: 'muted' }, 'no feedback yet');
+  return h(
+    'ul',
+    { class: 'feedback' },
+    list.map((f) =>
+      h(
+        'li',
+        null,
+        h('span', { class: f.rating === 'up' ? 'good' : 'bad' }, f.rating === 'up' ? '▲ up' : '▼ down'),
+        ' ',
+        h('span', { class: 'muted' }, `${f.source} · ${time(f.created_at)}`),
+        f.comment ? h('span', null, ` — ${f.comment}`) : null,
+        f.labels?.length ? h('span', { class: 'muted' }, ` [${f.labels.join(', ')}]`) : null,
+      ),
+    ),
+  );
+}
+
+function feedbackCard(c: CallDetail, ctx: PageContext): HTMLElement {
+  const msg = h('span', { class: 'muted', id: 'feedback-msg' });
+  const comment = h('input', { placeholder: 'comment (optional)', id: 'feedback-comment', maxlength: 4000 });
+  const send = async (rating: 'up' | 'down') => {
+    msg.textContent = 'sending…';
+    const r = await post('/api/feedback', {
+      request_id: c.request_id,
+      rating,
+      comment: comment.value.trim() || undefined,
+      source: 'dashboard',
+    });
+    if (!r.ok) {
+      msg.textContent = why(r, 'feedback');
+      return;
+    }
+    msg.textContent = 'thanks — recorded';
+    ctx.reload();
+  };
+  return card(
+    'Feedback',
+    feedbackList(c.feedback),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', id: 'thumbs-up', onclick: () => void send('up') }, '▲ thumbs up'),
+      h('button', { type: 'button', id: 'thumbs-down', onclick: () => void send('down') }, '▼ thumbs down'),
+      comment,
+      msg,
+    ),
+  );
+}

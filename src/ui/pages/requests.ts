@@ -1,0 +1,161 @@
+// Requests: search the ledger (time range, model, provider, status, user, team, feature, endpoint, text in
+// request/trace/session ids), newest first, a page at a time; a row opens the request's own page.
+import { get, qs, why } from '../lib/api.js';
+import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
+import { filterBar } from '../lib/filters.js';
+import { carried, href } from '../lib/state.js';
+import type { CallRecord } from '../lib/types.js';
+import type { Page } from './page.js';
+
+const STATUSES = ['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled'];
+const KEYS = ['model', 'provider', 'status', 'user', 'team', 'feature', 'endpoint', 'q'] as const;
+
+interface ListBody {
+  data: CallRecord[];
+  next_cursor: string | null;
+}
+
+export const requestsPage: Page = {
+  title: () => 'Requests',
+  async render(root, ctx) {
+    const { range, route } = ctx;
+    const query: Record<string, string | number> = {
+      from: Math.round(range.from),
+      to: Math.round(range.to),
+      limit: 50,
+    };
+    for (const k of KEYS) {
+      const v = route.params.get(k);
+      if (v) query[k] = v;
+    }
+    const t0 = performance.now();
+    const first = await get<ListBody>(`/api/requests${qs(query)}`);
+    const took = performance.now() - t0;
+    if (!ctx.current()) return;
+    const bar = filterBar(
+      [
+        { name: 'q', label: 'id', placeholder: 'request, trace or session id' },
+        { name: 'model', label: 'model' },
+        { name: 'provider', label: 'provider' },
+        { name: 'status', label: 'status', options: STATUSES },
+        { name: 'user', label: 'user' },
+        { name: 'team', label: 'team' },
+        { name: 'feature', label: 'feature' },
+        { name: 'endpoint', label: 'endpoint', options: ['chat.completions', 'completions', 'embeddings'] },
+      ],
+      route.params,
+      'request-filters',
+    );
+    if (!first.ok) {
+      fill(root, bar, empty(why(first, 'requests')));
+      return;
+    }
+    const keep = carried(route.params);
+    const body = h('tbody');
+    const addRows = (rows: CallRecord[]) => {
+      for (const c of rows) {
+        const link = href('requests', keep, c.request_id);
+        body.append(
+          h(
+            'tr',
+            {
+              class: `clickable${c.status === 'ok' ? '' : ' err'}`,
+              'data-id': c.request_id,
+              onclick: (e: Event) => {
+                if ((e.target as HTMLElement).closest('a')) return;
+                location.hash = link;
+              },
+            },
+            h('td', null, time(c.started_at)),
+            h('td', null, c.model),
+            h('td', null, c.provider),
+            h('td', { class: c.status === 'ok' ? null : 'bad' }, c.status),
+            h('td', null, c.user ?? '–'),
+            h('td', null, c.team ?? '–'),
+            h('td', null, c.feature ?? '–'),
+            h('td', { class: 'num' }, `${num(c.input_tokens)} / ${num(c.output_tokens)}`),
+            h('td', { class: 'num' }, ms(c.ttft_ms)),
+            h('td', { class: 'num' }, ms(c.latency_ms)),
+            h('td', { class: 'num' }, usd(c.cost_usd)),
+            h('td', { class: 'mono' }, h('a', { href: link }, c.request_id)),
+          ),
+        );
+      }
+    };
+    addRows(first.data.data);
+    let cursor = first.data.next_cursor;
+    let shown = first.data.data.length;
+    const count = h('span', { class: 'muted', id: 'result-count' });
+    const setCount = () => {
+      count.textContent = `${shown} shown${cursor ? ' (more below)' : ''} · search took ${Math.round(took)} ms`;
+    };
+    setCount();
+    const more: HTMLButtonElement = h(
+      'button',
+      {
+        type: 'button',
+        hidden: !cursor,
+        onclick: async () => {
+          if (!cursor) return;
+          more.disabled = true;
+          const r = await get<ListBody>(`/api/requests${qs({ ...query, cursor })}`);
+          more.disabled = false;
+          if (!r.ok) {
+            count.textContent = why(r, 'more requests');
+            return;
+          }
+          addRows(r.data.data);
+          shown += r.data.data.length;
+          cursor = r.data.next_cursor;
+          more.hidden = !cursor;
+          setCount();
+        },
+      },
+      'load more',
+    );
+    fill(
+      root,
+      bar,
+      h('div', { class: 'row' }, count),
+      shown === 0
+        ? empty(
+            'no requests match',
+            route.params.toString()
+              ? 'try a longer time range or fewer filters'
+              : `point an OpenAI client at ${location.origin}/v1`,
+          )
+        : h(
+            'div',
+            { class: 'scroll' },
+            h(
+              'table',
+              { id: 'requests' },
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  [
+                    'time',
+                    'model',
+                    'provider',
+                    'status',
+                    'user',
+                    'team',
+                    'feature',
+                    'tokens in/out',
+                    'TTFT',
+                    'latency',
+                    'cost',
+                    'request id',
+                  ].map((x) => h('th', null, x)),
+                ),
+              ),
+              body,
+            ),
+          ),
+      more,
+    );
+  },
+};
