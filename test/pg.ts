@@ -1,9 +1,18 @@
 // A real PostgreSQL for tests: initdb into a temp dir, a free loopback port, the unix socket inside the temp dir,
 // started with pg_ctl (as the `postgres` OS user when we are root: the server refuses to run as root), one database
-// to work in. Start one per test file (beforeAll) and `stop()` it in afterAll; an exit hook stops it too, so a
-// crashed or killed test run does not leave a server behind.
+// to work in. Start one per test file (beforeAll) and `stop()` it in afterAll; an exit hook stops it too, and a
+// server whose test process was killed outright is stopped by the next start (owner.pid in its directory).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +57,38 @@ function freePort(): Promise<number> {
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Stops and removes servers whose test process died without stopping them (killed by a signal, say). */
+function reapOrphans(bin: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('llmscope-pg-')) continue;
+    const dir = join(tmpdir(), name);
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // still being set up, or not ours
+    }
+    if (!Number.isInteger(owner) || alive(owner)) continue;
+    const data = join(dir, 'data');
+    if (existsSync(join(data, 'postmaster.pid')))
+      spawnSync(
+        isRoot() ? 'runuser' : join(bin, 'pg_ctl'),
+        [...(isRoot() ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', 'stop'],
+        { stdio: 'ignore', timeout: 30_000 },
+      );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs a PostgreSQL binary, as the `postgres` user when we are root. */
 function runPg(bin: string, args: string[]): void {
   const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
@@ -60,7 +101,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     throw new Error(
       'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); run scripts/system-deps.sh or apt-get install postgresql',
     );
+  reapOrphans(bin);
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-pg-'));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
   if (isRoot()) {
