@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# test/e2e/ui.test.ts drives Debian's chromium (/usr/bin/chromium) with playwright-core
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # test/pg.ts runs initdb/pg_ctl of the newest /usr/lib/postgresql/<version>; the server itself is started per test file
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 
