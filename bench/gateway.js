@@ -3,9 +3,9 @@
 // recording on (SQLite store, metrics, JSON logs). Targets are interleaved so machine noise hits all of them.
 // Writes the figures into bench/RESULTS.md (section "Gateway").
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem, tmpdir, platform, release } from 'node:os';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
@@ -26,7 +26,11 @@ const freePort = () =>
   });
 
 function start(args, readyPattern, env = {}) {
-  const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d) => {
@@ -41,7 +45,21 @@ function start(args, readyPattern, env = {}) {
 
 const [simPort, barePort, scopePort] = [await freePort(), await freePort(), await freePort()];
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-'));
-const sim = await start(['bin/llmscope.js', 'simulate', '--port', String(simPort), '--ttft-ms', '0', '--tpot-ms', '0', '--output-tokens', '16'], /127\.0\.0\.1/);
+const sim = await start(
+  [
+    'bin/llmscope.js',
+    'simulate',
+    '--port',
+    String(simPort),
+    '--ttft-ms',
+    '0',
+    '--tpot-ms',
+    '0',
+    '--output-tokens',
+    '16',
+  ],
+  /127\.0\.0\.1/,
+);
 const bare = await start(['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`], /ready/);
 const scope = await start(
   ['bin/llmscope.js', 'serve', '--port', String(scopePort), '--upstream', `http://127.0.0.1:${simPort}/v1`],
@@ -53,13 +71,30 @@ scope.stdout.resume();
 
 const targets = [
   { name: 'direct', url: `http://127.0.0.1:${simPort}/v1` },
-  { name: 'bare proxy', url: `http://127.0.0.1:${barePort}/v1` },
-  { name: 'llmscope', url: `http://127.0.0.1:${scopePort}/v1` },
+  { name: 'bare proxy', url: `http://127.0.0.1:${barePort}/v1`, proc: bare },
+  { name: 'llmscope', url: `http://127.0.0.1:${scopePort}/v1`, proc: scope },
 ];
+
+/** CPU seconds a child process has used (Linux /proc; null elsewhere). On a shared machine req/s swings with the
+ * neighbours' load, while a proxy's CPU per request is steadier: it is the cost that bounds its throughput. */
+function cpuSeconds(proc) {
+  try {
+    const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(v[11]) + Number(v[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 for (const t of targets) t.pool = new Pool(new URL(t.url).origin, { connections: CONCURRENCY, pipelining: 1 });
 
 const body = (stream) =>
-  JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Benchmark me.' }], stream, ...(stream ? {} : {}) });
+  JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'Benchmark me.' }],
+    stream,
+    ...(stream ? {} : {}),
+  });
 const headers = { 'content-type': 'application/json' };
 
 async function sequential(stream) {
@@ -79,15 +114,30 @@ async function sequential(stream) {
 }
 
 async function throughput(stream) {
-  const total = Object.fromEntries(targets.map((t) => [t.name, { n: 0, s: 0, errors: 0 }]));
+  const total = Object.fromEntries(targets.map((t) => [t.name, { n: 0, s: 0, errors: 0, cpu: 0 }]));
   for (let r = 0; r < ROUNDS; r++)
     for (const t of targets) {
-      const { summary } = await runLoad({ url: t.url, pool: t.pool, concurrency: CONCURRENCY, durationMs: ROUND_MS, stream });
+      const c0 = t.proc ? cpuSeconds(t.proc) : null;
+      const { summary } = await runLoad({
+        url: t.url,
+        pool: t.pool,
+        concurrency: CONCURRENCY,
+        durationMs: ROUND_MS,
+        stream,
+      });
+      const c1 = t.proc ? cpuSeconds(t.proc) : null;
       total[t.name].n += summary.requests;
       total[t.name].s += summary.durationS;
       total[t.name].errors += summary.errors;
+      total[t.name].cpu =
+        c0 === null || c1 === null || total[t.name].cpu === null ? null : total[t.name].cpu + (c1 - c0);
     }
-  return Object.fromEntries(Object.entries(total).map(([k, v]) => [k, { rps: v.n / v.s, errors: v.errors }]));
+  return Object.fromEntries(
+    Object.entries(total).map(([k, v]) => [
+      k,
+      { rps: v.n / v.s, errors: v.errors, cpuUs: v.cpu === null || v.n === 0 ? null : (v.cpu / v.n) * 1e6 },
+    ]),
+  );
 }
 
 const f = (x) => x.toFixed(3);
@@ -112,7 +162,10 @@ try {
     const vsBare = tp.llmscope.rps / tp['bare proxy'].rps;
     const errors = Object.values(tp).reduce((a, v) => a + v.errors, 0);
     const checks = [
-      [`added p50 ≤ 1.5× bare proxy's (${f(addScope.p50)} vs ${f(addBare.p50)} ms)`, addScope.p50 <= 1.5 * Math.max(addBare.p50, 0.001)],
+      [
+        `added p50 ≤ 1.5× bare proxy's (${f(addScope.p50)} vs ${f(addBare.p50)} ms)`,
+        addScope.p50 <= 1.5 * Math.max(addBare.p50, 0.001),
+      ],
       [`added p99 ≤ 2 ms (${f(addScope.p99)} ms)`, addScope.p99 <= 2],
       ...(stream ? [[`first byte within 0.5 ms of the bare proxy's (${f(fbDelta)} ms)`, fbDelta <= 0.5]] : []),
       [`throughput ≥ 85% of the bare proxy's (${(vsBare * 100).toFixed(1)}%)`, vsBare >= 0.85],
@@ -122,11 +175,13 @@ try {
     report.push(
       `### ${kind}`,
       '',
-      '| target | latency p50 ms | p99 ms | first byte p50 ms | added p50 ms | added p99 ms | req/s at c=32 | kept of direct |',
-      '|---|---|---|---|---|---|---|---|',
+      '| target | latency p50 ms | p99 ms | first byte p50 ms | added p50 ms | added p99 ms | req/s at c=32 | kept of direct | proxy CPU µs/req at c=32 |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...targets.map((t) => {
-        const add = t.name === 'direct' ? ['–', '–'] : [f(p[t.name].p50 - p.direct.p50), f(p[t.name].p99 - p.direct.p99)];
-        return `| ${t.name} | ${f(p[t.name].p50)} | ${f(p[t.name].p99)} | ${f(pf[t.name].p50)} | ${add[0]} | ${add[1]} | ${tp[t.name].rps.toFixed(0)} | ${((tp[t.name].rps / tp.direct.rps) * 100).toFixed(1)}% |`;
+        const add =
+          t.name === 'direct' ? ['–', '–'] : [f(p[t.name].p50 - p.direct.p50), f(p[t.name].p99 - p.direct.p99)];
+        const cpu = tp[t.name].cpuUs === null ? '–' : tp[t.name].cpuUs.toFixed(0);
+        return `| ${t.name} | ${f(p[t.name].p50)} | ${f(p[t.name].p99)} | ${f(pf[t.name].p50)} | ${add[0]} | ${add[1]} | ${tp[t.name].rps.toFixed(0)} | ${((tp[t.name].rps / tp.direct.rps) * 100).toFixed(1)}% | ${cpu} |`;
       }),
       '',
       ...checks.map(([label, ok]) => `- ${ok ? '✅' : '❌'} ${label}`),
@@ -149,7 +204,9 @@ const section = [
 ].join('\n');
 process.stdout.write(`${section}\n`);
 const file = join(ROOT, 'bench', 'RESULTS.md');
-let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`).\n';
+let doc = existsSync(file)
+  ? readFileSync(file, 'utf8')
+  : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`).\n';
 const re = /## Gateway\n[\s\S]*?(?=\n## |$)/;
 doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
 writeFileSync(file, doc);
