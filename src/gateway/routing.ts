@@ -8,7 +8,10 @@ export interface Resolved {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const esc = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const esc = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${esc}$`, 'i');
 }
 
@@ -24,7 +27,8 @@ export class ModelRouter {
       const provider = byName.get(route.provider);
       if (provider) this.routes.push({ re: globToRegExp(route.model), route, provider });
     }
-    for (const p of providers) for (const m of p.models) this.patterns.push({ re: globToRegExp(m), pattern: m, provider: p });
+    for (const p of providers)
+      for (const m of p.models) this.patterns.push({ re: globToRegExp(m), pattern: m, provider: p });
     const open = providers.filter((p) => p.models.length === 0);
     this.catchAll = open.length === 1 && open[0] ? open[0] : null;
   }

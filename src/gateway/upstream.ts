@@ -1,7 +1,7 @@
 // Upstreams: one undici Pool per configured provider (keep-alive, bounded connections), and the headers we send.
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
-import { type ProviderConfig, durationMs } from '../config/index.js';
+import { durationMs, type ProviderConfig } from '../config/index.js';
 
 export interface Upstream {
   provider: ProviderConfig;
@@ -78,9 +78,20 @@ export function upstreamHeaders(
 }
 
 /** Response headers not passed back to the client (hop-by-hop; length/encoding are set by Node). */
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-connection', 'upgrade', 'trailer']);
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'proxy-connection',
+  'upgrade',
+  'trailer',
+]);
 
-export function clientHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>, keepLength: boolean): Record<string, string | string[]> {
+export function clientHeaders(
+  upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  keepLength: boolean,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(upstream)) {
     if (v === undefined) continue;
