@@ -21,7 +21,14 @@ export {
 export { SpaceSaving } from './heavy-hitters.js';
 export { createCostHooks } from './hooks.js';
 export { hashKey, KeyRing, newKey } from './keys.js';
-export { buildCostModule, type CostModule, createCostModule, restoreBudgets, spendStoreFor } from './module.js';
+export {
+  buildCostModule,
+  type CostModule,
+  createCostModule,
+  restoreBudgets,
+  sharedLedgerFor,
+  spendStoreFor,
+} from './module.js';
 export { accrueNonApi, parseCostItems } from './non-api.js';
 export { costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
 export { formatReport, type ReconciliationReport, reconcile } from './reconcile.js';

@@ -6,6 +6,9 @@ import { Counter, Gauge } from 'prom-client';
 import { signalsOf } from '../alerts/signals.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { PostgresBudgetLedger } from '../store/postgres/budget-ledger.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { PostgresSpendStore } from '../store/postgres/spend-store.js';
 import { type Budget, periodStart } from './budgets.js';
 import { type CostConfig, costDurationMs } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
@@ -26,10 +29,25 @@ const SCOPE_DIMENSION: Record<Budget['scope'], SpendDimension> = {
   key: 'key',
 };
 
-/** The spend store for an app's store: SQLite tables in the same database when it has one, else memory. */
+/**
+ * The spend store for an app's store: tables in the same database (SQLite, or PostgreSQL shared by every replica:
+ * `await migrate()` it first), else memory.
+ */
 export function spendStoreFor(ctx: Pick<AppContext, 'store'>): SpendStore {
+  if (ctx.store instanceof PostgresStore) return new PostgresSpendStore(ctx.store);
   const db = (ctx.store as { db?: Database }).db;
   return db ? new SqliteSpendStore(db) : new MemorySpendStore();
+}
+
+/**
+ * On PostgreSQL, the budget ledger every replica shares (its tables migrated); null on other stores, whose
+ * single process keeps the ledger in memory.
+ */
+export async function sharedLedgerFor(ctx: Pick<AppContext, 'store' | 'clock'>): Promise<PostgresBudgetLedger | null> {
+  if (!(ctx.store instanceof PostgresStore)) return null;
+  const ledger = new PostgresBudgetLedger(ctx.store, { now: () => ctx.clock.now() });
+  await ledger.migrate();
+  return ledger;
 }
 
 /** Restores each budget's spend in its current period from the store, so a restart does not reset budgets. */
@@ -60,11 +78,20 @@ export interface CostModule extends Module {
   readonly sink: Sink;
 }
 
-/** Builds the module; `createCostModule` is this with the store chosen from the app's. */
-export async function buildCostModule(ctx: AppContext, spend: SpendStore = spendStoreFor(ctx)): Promise<CostModule> {
+/**
+ * Builds the module; `createCostModule` is this with the stores chosen from the app's. On PostgreSQL both the spend
+ * aggregates and the budget ledger live in the database, so every replica sees and enforces the same figures
+ * (unless the runtime was given a ledger of its own).
+ */
+export async function buildCostModule(ctx: AppContext, spend?: SpendStore): Promise<CostModule> {
   const config: CostConfig = ctx.config;
   const rt = costRuntime(config);
   rt.clock = ctx.clock;
+  if (!spend) {
+    spend = spendStoreFor(ctx);
+    if (spend instanceof PostgresSpendStore) await spend.migrate();
+  }
+  if (!rt.ledgerFixed) rt.useLedger(await sharedLedgerFor(ctx));
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 

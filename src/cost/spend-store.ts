@@ -86,7 +86,7 @@ export interface CostItem {
 }
 
 export interface SpendStore {
-  readonly kind: 'memory' | 'sqlite';
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Adds deltas to the minute and daily aggregates in one transaction. */
   apply(deltas: readonly SpendDelta[]): Promise<void>;
   /** Daily rows whose day overlaps [from, to). */

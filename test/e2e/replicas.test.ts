@@ -1,17 +1,20 @@
 // Two llmscope replicas on one PostgreSQL, behind a round-robin balancer in the test, the simulator upstream: calls
 // spread over both; each replica's /api/stats/summary, /api/cost/summary and /api/requests, and the rollups, count
 // every call sent exactly once; and a block budget shared through the database holds against 2 × 25 concurrent calls.
+// Each replica is assembled as `llmscope serve` assembles it (the built-in modules and hooks): the cost module and
+// the budget hooks pick the PostgreSQL ledger and spend store themselves.
 import OpenAI from 'openai';
 import type { DestinationStream } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
+import { builtinHooks, builtinModules } from '../../src/cli/modules.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { estimateInputTokens } from '../../src/cost/budgets.js';
-import { buildCostModule, costOf, costRuntime, createCostHooks } from '../../src/cost/index.js';
+import { costOf, costRuntime } from '../../src/cost/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { PostgresBudgetLedger, PostgresSpendStore, PostgresStore } from '../../src/store/index.js';
+import { PostgresBudgetLedger, PostgresStore } from '../../src/store/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
 import { configOf } from './helpers.js';
 
@@ -25,7 +28,7 @@ interface Replica {
   calls: LlmCall[];
 }
 
-/** One llmscope replica on the shared database, with the cost module on PostgreSQL (ledger and spend). */
+/** One llmscope replica on the shared database, with the built-in modules and hooks, as `serve` runs them. */
 async function startReplica(url: string, sim: Simulator, extra: Partial<ConfigInput> = {}): Promise<Replica> {
   const cfg = configOf({
     server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
@@ -36,23 +39,20 @@ async function startReplica(url: string, sim: Simulator, extra: Partial<ConfigIn
     ...extra,
   } as ConfigInput);
   const store = new PostgresStore(url);
-  await store.migrate();
-  const ledger = new PostgresBudgetLedger(store);
-  await ledger.migrate();
-  const spend = new PostgresSpendStore(store);
-  await spend.migrate();
-  costRuntime(cfg, { ledger }); // the hooks and the module find this runtime through the config
   const calls: LlmCall[] = [];
   const capture: Sink = { name: 'test-capture', write: (b) => void calls.push(...b) };
   const app = await createApp(cfg, {
     store,
-    modules: [(ctx) => buildCostModule(ctx, spend.asSpendStore())],
-    hooks: createCostHooks(cfg),
+    modules: builtinModules(),
+    hooks: builtinHooks(cfg),
     logDestination: silent,
     sinks: [capture],
   });
   const base = await app.listen();
-  return { app, base, store, ledger, calls };
+  // the cost module chose the shared ledger itself
+  const ledger = costRuntime(cfg).currentLedger();
+  expect(ledger).toBeInstanceOf(PostgresBudgetLedger);
+  return { app, base, store, ledger: ledger as PostgresBudgetLedger, calls };
 }
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
@@ -224,6 +224,18 @@ describe('a block budget shared by two replicas', () => {
       const bucket = b.budgets[0]?.buckets[0];
       expect(bucket).toMatchObject({ reserved_usd: 0, in_flight: 0 });
       expect(bucket?.spent_usd).toBeCloseTo(spent, 12);
+    }
+    // and both report the same spend: the aggregates are the database's, not each replica's
+    const range = `from=${Date.now() - 600_000}&to=${Date.now() + 600_000}`;
+    const summaries = await Promise.all(
+      replicas.map(
+        async (r) =>
+          (await getJson(`${r.base}/api/cost/summary?${range}`)) as { total: { requests: number; cost_usd: number } },
+      ),
+    );
+    for (const sum of summaries) {
+      expect(sum.total.requests).toBe(calls.length);
+      expect(sum.total.cost_usd).toBeCloseTo(spent, 12);
     }
   });
 });

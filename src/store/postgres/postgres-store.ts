@@ -26,6 +26,7 @@ import type {
   Store,
 } from '../store.js';
 import { histogramsOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
+import { LeaderElector, type LeaderElectorOptions } from './leader.js';
 import { applyPgMigrations, lockKeySql, type PgMigration, validatePgMigrations } from './migrations.js';
 import { createPartitions, DAY_MS, dayOf, listPartitions } from './partitions.js';
 import { PG_CORE_MIGRATIONS } from './schema.js';
@@ -502,6 +503,7 @@ export class PostgresStore implements Store {
   /** The URL with its password masked. */
   readonly displayUrl: string;
   private readonly extraMigrations = new Map<string, readonly PgMigration[]>();
+  private readonly url: string;
   private migrated = false;
   private closed = false;
   /** Day starts whose partition is known to exist. */
@@ -509,6 +511,7 @@ export class PostgresStore implements Store {
 
   constructor(url: string, opts: PostgresStoreOptions = {}) {
     this.displayUrl = redactPgUrl(url);
+    this.url = url;
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.queueMigrations(ns, list);
     this.pool = new pg.Pool({
       connectionString: url,
@@ -520,6 +523,14 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, failover) is replaced on next use; without a listener the pool
     // would throw the error at the process.
     this.pool.on('error', () => {});
+  }
+
+  /**
+   * A `LeaderElector` on this store's database (its own dedicated connection, not one of the pool's): replicas
+   * electing for the same `name` compete for one lock. Call `start()` on it, and `stop()` before closing the store.
+   */
+  leaderElector(opts: Omit<LeaderElectorOptions, 'connection'>): LeaderElector {
+    return new LeaderElector({ ...opts, connection: this.url });
   }
 
   private queueMigrations(namespace: string, migrations: readonly PgMigration[]): readonly PgMigration[] {
