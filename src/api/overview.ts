@@ -97,62 +97,93 @@ const SIZE = MAX_BUCKET + 1;
 const VALUES = Float64Array.from({ length: SIZE }, (_, i) => bucketValue(i));
 
 /**
- * Adds a histogram in the store's packed form (histogram.ts: format byte 1, then LEB128 varint pairs of
- * index delta and count) into a dense array, without allocating. Returns the number of observations added.
+ * A histogram as a dense array over the bucket indexes, remembering the range of indexes it touched, so resetting,
+ * merging and reading quantiles cost the span of the data (a few hundred buckets), not all ~1,040.
  */
-export function addPacked(acc: Float64Array, buf: Uint8Array | null): number {
-  if (!buf || buf.length < 2) return 0;
-  if (buf[0] !== 1) throw new Error(`unknown histogram format ${buf[0]}`);
-  let pos = 1;
-  let index = -1;
-  let n = 0;
-  const len = buf.length;
-  while (pos < len) {
-    let delta = 0;
-    let mul = 1;
-    let b: number;
-    do {
-      b = buf[pos++] as number;
-      delta += (b & 0x7f) * mul;
-      mul *= 128;
-    } while (b >= 0x80 && pos < len);
-    if (b >= 0x80 || pos >= len) break;
-    let count = 0;
-    mul = 1;
-    do {
-      b = buf[pos++] as number;
-      count += (b & 0x7f) * mul;
-      mul *= 128;
-    } while (b >= 0x80 && pos < len);
-    if (b >= 0x80) break;
-    index = index < 0 ? delta : index + delta;
-    if (index < SIZE) acc[index] = (acc[index] as number) + count;
-    n += count;
-  }
-  return n;
-}
+export class Dense {
+  readonly a = new Float64Array(SIZE);
+  n = 0;
+  lo = SIZE;
+  hi = -1;
 
-/** p50, p95, p99 of a dense histogram, with histogram.ts's definition (lower rank quantile, bucket value). */
-function pcts(acc: Float64Array, n: number): [number | null, number | null, number | null] {
-  if (n <= 0) return [null, null, null];
-  const ranks = [Math.floor(0.5 * (n - 1)), Math.floor(0.95 * (n - 1)), Math.floor(0.99 * (n - 1))];
-  const out: [number | null, number | null, number | null] = [null, null, null];
-  let cum = 0;
-  let k = 0;
-  for (let i = 0; i < SIZE && k < 3; i++) {
-    cum += acc[i] as number;
-    while (k < 3 && cum > (ranks[k] as number)) out[k++] = Math.round((VALUES[i] as number) * 1000) / 1000;
+  reset(): void {
+    if (this.hi >= this.lo) this.a.fill(0, this.lo, this.hi + 1);
+    this.n = 0;
+    this.lo = SIZE;
+    this.hi = -1;
   }
-  return out;
-}
 
-const sparse = (acc: Float64Array): HistogramCounts => {
-  const h: HistogramCounts = {};
-  for (let i = 0; i < SIZE; i++) if (acc[i]) h[i] = acc[i] as number;
-  return h;
-};
+  /**
+   * Adds a histogram in the store's packed form (histogram.ts: format byte 1, then LEB128 varint pairs of index
+   * delta and count) without allocating.
+   */
+  addPacked(buf: Uint8Array | null): void {
+    if (!buf || buf.length < 2) return;
+    if (buf[0] !== 1) throw new Error(`unknown histogram format ${buf[0]}`);
+    const a = this.a;
+    let pos = 1;
+    let index = -1;
+    const len = buf.length;
+    while (pos < len) {
+      let delta = 0;
+      let mul = 1;
+      let b: number;
+      do {
+        b = buf[pos++] as number;
+        delta += (b & 0x7f) * mul;
+        mul *= 128;
+      } while (b >= 0x80 && pos < len);
+      if (b >= 0x80 || pos >= len) break;
+      let count = 0;
+      mul = 1;
+      do {
+        b = buf[pos++] as number;
+        count += (b & 0x7f) * mul;
+        mul *= 128;
+      } while (b >= 0x80 && pos < len);
+      if (b >= 0x80) break;
+      index = index < 0 ? delta : index + delta;
+      if (index >= SIZE || count <= 0) continue;
+      a[index] = (a[index] as number) + count;
+      this.n += count;
+      if (index < this.lo) this.lo = index;
+      if (index > this.hi) this.hi = index;
+    }
+  }
+
+  merge(d: Dense): void {
+    for (let i = d.lo; i <= d.hi; i++) this.a[i] = (this.a[i] as number) + (d.a[i] as number);
+    this.n += d.n;
+    if (d.lo < this.lo) this.lo = d.lo;
+    if (d.hi > this.hi) this.hi = d.hi;
+  }
+
+  /** p50, p95, p99 with histogram.ts's definition (lower rank quantile, the bucket's representative value). */
+  pcts(): [number | null, number | null, number | null] {
+    const n = this.n;
+    if (n <= 0) return [null, null, null];
+    const ranks = [Math.floor(0.5 * (n - 1)), Math.floor(0.95 * (n - 1)), Math.floor(0.99 * (n - 1))];
+    const out: [number | null, number | null, number | null] = [null, null, null];
+    let cum = 0;
+    let k = 0;
+    for (let i = this.lo; i <= this.hi && k < 3; i++) {
+      cum += this.a[i] as number;
+      while (k < 3 && cum > (ranks[k] as number)) out[k++] = Math.round((VALUES[i] as number) * 100) / 100;
+    }
+    return out;
+  }
+
+  sparse(): HistogramCounts {
+    const h: HistogramCounts = {};
+    for (let i = this.lo; i <= this.hi; i++) if (this.a[i]) h[i] = this.a[i] as number;
+    return h;
+  }
+}
 
 // ---- buckets ------------------------------------------------------------------------------------------------
+
+/** Rates and per-second figures keep 4 significant digits: enough for any chart, and half the JSON. */
+const sig = (x: number): number => (x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(4)));
 
 /** One bucket's sums and histograms, accumulated from any number of rollup rows. */
 class Bucket {
@@ -163,19 +194,16 @@ class Bucket {
   cachedInputTokens = 0;
   costUsd = 0;
   refusals = 0;
-  nLatency = 0;
-  nTtft = 0;
-  nTpot = 0;
-  readonly latency = new Float64Array(SIZE);
-  readonly ttft = new Float64Array(SIZE);
-  readonly tpot = new Float64Array(SIZE);
+  readonly latency = new Dense();
+  readonly ttft = new Dense();
+  readonly tpot = new Dense();
 
   reset(): this {
     this.requests = this.errors = this.inputTokens = this.outputTokens = this.cachedInputTokens = 0;
-    this.costUsd = this.refusals = this.nLatency = this.nTtft = this.nTpot = 0;
-    this.latency.fill(0);
-    this.ttft.fill(0);
-    this.tpot.fill(0);
+    this.costUsd = this.refusals = 0;
+    this.latency.reset();
+    this.ttft.reset();
+    this.tpot.reset();
     return this;
   }
 
@@ -187,9 +215,9 @@ class Bucket {
     this.cachedInputTokens += r[5];
     this.costUsd += r[6];
     this.refusals += r[7];
-    this.nLatency += addPacked(this.latency, r[8]);
-    this.nTtft += addPacked(this.ttft, r[9]);
-    this.nTpot += addPacked(this.tpot, r[10]);
+    this.latency.addPacked(r[8]);
+    this.ttft.addPacked(r[9]);
+    this.tpot.addPacked(r[10]);
   }
 
   /** Adds another bucket (for the window's totals). */
@@ -201,33 +229,28 @@ class Bucket {
     this.cachedInputTokens += b.cachedInputTokens;
     this.costUsd += b.costUsd;
     this.refusals += b.refusals;
-    this.nLatency += b.nLatency;
-    this.nTtft += b.nTtft;
-    this.nTpot += b.nTpot;
-    for (let i = 0; i < SIZE; i++) {
-      this.latency[i] = (this.latency[i] as number) + (b.latency[i] as number);
-      this.ttft[i] = (this.ttft[i] as number) + (b.ttft[i] as number);
-      this.tpot[i] = (this.tpot[i] as number) + (b.tpot[i] as number);
-    }
+    this.latency.merge(b.latency);
+    this.ttft.merge(b.ttft);
+    this.tpot.merge(b.tpot);
   }
 
   figures(seconds: number): OverviewFigures {
-    const [l50, l95, l99] = pcts(this.latency, this.nLatency);
-    const [f50, f95, f99] = pcts(this.ttft, this.nTtft);
-    const [t50, t95, t99] = pcts(this.tpot, this.nTpot);
+    const [l50, l95, l99] = this.latency.pcts();
+    const [f50, f95, f99] = this.ttft.pcts();
+    const [t50, t95, t99] = this.tpot.pcts();
     const r = this.requests;
     return {
       requests: r,
       errors: this.errors,
-      error_rate: r ? this.errors / r : null,
+      error_rate: r ? sig(this.errors / r) : null,
       refusals: this.refusals,
-      refusal_rate: r ? this.refusals / r : null,
-      rps: r / seconds,
+      refusal_rate: r ? sig(this.refusals / r) : null,
+      rps: sig(r / seconds),
       input_tokens: this.inputTokens,
       output_tokens: this.outputTokens,
       cached_input_tokens: this.cachedInputTokens,
-      tokens_per_s: (this.inputTokens + this.outputTokens) / seconds,
-      output_tokens_per_s: this.outputTokens / seconds,
+      tokens_per_s: sig((this.inputTokens + this.outputTokens) / seconds),
+      output_tokens_per_s: sig(this.outputTokens / seconds),
       cost_usd: Math.round(this.costUsd * 1e6) / 1e6,
       latency_p50: l50,
       latency_p95: l95,
@@ -387,9 +410,9 @@ export class OverviewSeries {
         b.cachedInputTokens,
         b.costUsd,
         b.refusals,
-        encodeHistogram(sparse(b.latency)),
-        encodeHistogram(sparse(b.ttft)),
-        encodeHistogram(sparse(b.tpot)),
+        encodeHistogram(b.latency.sparse()),
+        encodeHistogram(b.ttft.sparse()),
+        encodeHistogram(b.tpot.sparse()),
       );
     this.db.transaction(() => {
       del.run(from, to);

@@ -18,6 +18,8 @@ export interface SeedOptions extends SeedPlan {
   spanDays?: number;
   /** Per-minute spend is kept this long by the cost module (default 2 days); older spend is written per day. */
   spendMinuteMs?: number;
+  /** Retention applied at the end, as a running server would have (default: the config defaults 30d / 7d / 400d). */
+  retentionMs?: { raw: number; minute: number; hour: number };
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -79,6 +81,12 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
       opts.onProgress?.(done, opts.calls);
     }
     if (spend) await spend.pruneMinutes(minuteFrom);
+    const keep = opts.retentionMs ?? { raw: 30 * DAY, minute: 7 * DAY, hour: 400 * DAY };
+    await store.applyRetention({
+      rawBefore: opts.end - keep.raw,
+      minuteBefore: opts.end - keep.minute,
+      hourBefore: opts.end - keep.hour,
+    });
     if (sqlite) {
       // Compact the overview's series now, as a running server would have done over time (api/overview.ts).
       const overview = new OverviewSeries(sqlite, () => opts.end);

@@ -9,6 +9,7 @@ import type { Page } from './page.js';
 
 const STATUSES = ['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled'];
 const KEYS = ['model', 'provider', 'status', 'user', 'team', 'feature', 'endpoint', 'q'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface ListBody {
   data: CallRecord[];
@@ -27,6 +28,16 @@ export const requestsPage: Page = {
     for (const k of KEYS) {
       const v = route.params.get(k);
       if (v) query[k] = v;
+    }
+    // A pasted full request id opens its page: a key lookup, where a substring search scans the whole window.
+    const text = route.params.get('q')?.trim() ?? '';
+    if (UUID.test(text)) {
+      const one = await get<CallRecord>(`/api/requests/${encodeURIComponent(text)}`);
+      if (!ctx.current()) return;
+      if (one.ok) {
+        location.replace(href('requests', carried(route.params), one.data.request_id));
+        return;
+      }
     }
     const t0 = performance.now();
     const first = await get<ListBody>(`/api/requests${qs(query)}`);
