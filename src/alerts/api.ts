@@ -114,6 +114,8 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
     const health = new Map(service.engine.ruleHealth().map((h) => [h.ruleId, h]));
     sendJson(res, 200, {
       enabled: service.config.enabled,
+      /** Whether this replica evaluates the rules (false on the replicas that are not the elected evaluator). */
+      evaluator: service.config.enabled && service.isEvaluator(),
       evaluated_at: iso(Math.max(0, ...[...health.values()].map((h) => h.lastEvaluatedAt ?? 0)) || null),
       firing: active.filter((a) => a.state === 'firing').map((a) => alertJson(a, service, now)),
       pending: active.filter((a) => a.state === 'pending').map((a) => alertJson(a, service, now)),

@@ -85,6 +85,11 @@ export interface DispatcherOptions {
   externalUrl?: string;
   /** Called after every delivery attempt (metrics). */
   onResult?: (receiver: string, ok: boolean, error?: string) => void;
+  /**
+   * Asked right before each notification is sent: false holds it back (this replica is no longer the elected
+   * evaluator; the one that is will send it, knowing from the shared notification log what went out already).
+   */
+  maySend?: () => Promise<boolean>;
 }
 
 /** Whether a receiver needs to be told (Alertmanager's DedupStage). */
@@ -114,7 +119,10 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {}
 
+  /** Loads the notification log, forgetting groups and alerts held from before (a takeover starts afresh). */
   async restore(): Promise<void> {
+    this.groups.clear();
+    this.alerts.clear();
     this.nflog.clear();
     for (const e of await this.opts.state.loadNotifyLog()) this.nflog.set(e.key, e);
   }
@@ -216,6 +224,7 @@ export class Dispatcher {
     if (visible.length > 0 && needsUpdate(entry, firingSet, resolvedSet, now, g.route.repeatIntervalMs, sendResolved)) {
       const payload = sendResolved ? [...firing, ...resolved] : firing;
       if (payload.length > 0) {
+        if (this.opts.maySend && !(await this.opts.maySend())) return;
         const n = this.notification(g, receiver, payload);
         const notifier = this.opts.notifiers.get(receiver);
         const result = notifier ? await safeSend(notifier, n) : { ok: false, error: `no receiver named ${receiver}` };

@@ -16,6 +16,14 @@ import { SignalRegistry } from './signals.js';
 import { Silences } from './silences.js';
 import type { AlertStateStore, NotificationRecord } from './state/types.js';
 
+/** The election among replicas sharing one database (a `LeaderElector`): only the leader evaluates and notifies. */
+export interface Leadership {
+  /** This replica's leadership as of the last check. */
+  isLeader(): boolean;
+  /** Asks the database whether this replica still leads (before sending a notification). */
+  confirm(): Promise<boolean>;
+}
+
 export interface AlertsServiceOptions {
   config: AlertsConfig;
   store: Store;
@@ -25,6 +33,11 @@ export interface AlertsServiceOptions {
   registry?: Registry;
   signals?: SignalRegistry;
   callCosts?: CallCostTracker;
+  /**
+   * With several replicas on one database: evaluate only while leading; on taking over, reload the shared state
+   * (active alerts, notification log, silences) first. Followers reload active alerts each interval for the API.
+   */
+  leadership?: Leadership;
   /** Replaces the notifiers built from config (tests, backtests). */
   notifiers?: Map<string, Notifier>;
   env?: NodeJS.ProcessEnv;
@@ -48,12 +61,16 @@ export class AlertsService {
   private ticking: Promise<unknown> | null = null;
   private lastPrune = 0;
   private stopped = false;
+  private readonly leadership: Leadership | null;
+  /** Whether this replica evaluated as the leader last time (so a takeover reloads the shared state). */
+  private leading = false;
 
   constructor(opts: AlertsServiceOptions) {
     this.config = opts.config;
     this.clock = opts.clock;
     this.logger = opts.logger ?? null;
     this.state = opts.state;
+    this.leadership = opts.leadership ?? null;
     const { rules, issues } = compileRules(opts.config);
     if (issues.length)
       throw new LlmscopeError(
@@ -110,6 +127,7 @@ export class AlertsService {
       notifiers: this.notifiers,
       state: opts.state,
       sendResolved: (r) => sendResolved.get(r) ?? true,
+      ...(this.leadership ? { maySend: () => (this.leadership as Leadership).confirm() } : {}),
       externalUrl: opts.config.externalUrl,
       onResult: (receiver, ok, error) => {
         this.notificationsTotal?.inc({ receiver, result: ok ? 'success' : 'failure' });
@@ -129,10 +147,29 @@ export class AlertsService {
     await this.silences.load();
   }
 
+  /** Whether this replica evaluates: always, unless it is one of several electing a leader and not it. */
+  isEvaluator(): boolean {
+    return this.leadership?.isLeader() ?? true;
+  }
+
   /** One evaluation: rules → alerts → dispatcher (and due notifications). Never throws. */
   async evaluate(): Promise<NotificationRecord[]> {
-    const now = this.clock.now();
     try {
+      if (this.leadership) {
+        if (!this.leadership.isLeader()) {
+          // a follower: show the leader's alerts in the API
+          this.leading = false;
+          await this.engine.restore();
+          return [];
+        }
+        if (!this.leading) {
+          // taking over: continue from what the previous leader left in the database
+          await this.init();
+          this.leading = true;
+          this.logger?.info({ event: 'alerts_leader' }, 'this replica now evaluates the alert rules');
+        } else await this.silences.load(); // silences may have been created through another replica
+      }
+      const now = this.clock.now();
       const { alerts, events } = await this.engine.evaluate(now);
       for (const h of this.engine.ruleHealth())
         if (h.health === 'err' && h.lastEvaluatedAt === now) this.evalFailures?.inc({ rule: h.ruleId });
@@ -154,6 +191,7 @@ export class AlertsService {
 
   /** Flushes due groups (between evaluations). Never throws. */
   async tick(): Promise<NotificationRecord[]> {
+    if (this.leadership && (!this.leading || !this.leadership.isLeader())) return [];
     try {
       return await this.dispatcher.tick(this.clock.now());
     } catch (err) {
@@ -173,17 +211,7 @@ export class AlertsService {
   /** Evaluates now and then every evaluationInterval; flushes due groups every second. */
   start(): void {
     this.stopped = false;
-    const run = () => {
-      if (this.running || this.stopped) return;
-      this.running = this.evaluate().then(
-        () => {
-          this.running = null;
-        },
-        () => {
-          this.running = null;
-        },
-      );
-    };
+    const run = () => this.evaluateSoon();
     run();
     this.evalTimer = setInterval(run, Math.max(100, ms(this.config.evaluationInterval)));
     this.evalTimer.unref();
@@ -194,6 +222,19 @@ export class AlertsService {
       });
     }, 1000);
     this.tickTimer.unref();
+  }
+
+  /** Starts an evaluation now unless one is running (e.g. when this replica has just been elected). */
+  evaluateSoon(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.evaluate().then(
+      () => {
+        this.running = null;
+      },
+      () => {
+        this.running = null;
+      },
+    );
   }
 
   async stop(): Promise<void> {

@@ -73,7 +73,7 @@ export interface TimeRange {
 }
 
 export interface AlertStateStore {
-  readonly kind: 'memory' | 'sqlite';
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
   loadActive(): Promise<ActiveAlert[]>;
   /** Replaces the set of active alerts. */
   saveActive(alerts: readonly ActiveAlert[]): Promise<void>;
