@@ -10,7 +10,6 @@ import type {
   CallStatus,
   Endpoint,
   LlmCall,
-  SpanRecord,
   TokenSource,
 } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
@@ -28,6 +27,7 @@ import type {
 } from '../store.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
+import { decodeSpans, encodeSpans } from './spans-codec.js';
 
 export const CORE_NAMESPACE = 'core';
 /** Rows deleted per statement by retention; each chunk is its own short write transaction. */
@@ -202,7 +202,7 @@ function rowValues(c: LlmCall): CallValue[] {
     c.requestBytes ?? 0,
     c.responseBytes ?? 0,
     c.source,
-    JSON.stringify(c.spans ?? []),
+    encodeSpans(c.spans),
     JSON.stringify(c.events ?? []),
     c.content ? JSON.stringify(c.content) : null,
   ];
@@ -242,7 +242,7 @@ function callOf(r: CallRow): LlmCall {
     requestBytes: r.request_bytes,
     responseBytes: r.response_bytes,
     source: r.source as LlmCall['source'],
-    spans: JSON.parse(r.spans) as SpanRecord[],
+    spans: decodeSpans(r.spans),
     events: JSON.parse(r.events) as CallEvent[],
     content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
   };
