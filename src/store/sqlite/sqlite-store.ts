@@ -4,14 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type {
-  AppliedPrice,
-  CallEvent,
-  CallStatus,
-  Endpoint,
-  LlmCall,
-  TokenSource,
-} from '../../calls/index.js';
+import type { AppliedPrice, CallEvent, CallStatus, Endpoint, LlmCall, TokenSource } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
@@ -25,6 +18,12 @@ import type {
   RollupQuery,
   Store,
 } from '../store.js';
+import {
+  BACKSTOP_AUTOCHECKPOINT,
+  type Checkpointer,
+  DEFAULT_AUTOCHECKPOINT,
+  startCheckpointer,
+} from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
 import { decodeSpans, encodeSpans } from './spans-codec.js';
@@ -38,6 +37,11 @@ export interface SqliteStoreOptions {
   migrations?: Record<string, readonly SqliteMigration[]>;
   /** How long a writer waits for another connection's lock (default 5000 ms). */
   busyTimeoutMs?: number;
+  /**
+   * How often a worker thread checkpoints the WAL of a file database, in ms (default 200; 0: SQLite's automatic
+   * checkpoints, inside commits on the event loop). See checkpointer.ts.
+   */
+  checkpointIntervalMs?: number;
 }
 
 interface CallRow {
@@ -410,6 +414,7 @@ export class SqliteStore implements Store {
   /** Prepared statements for the dynamic queries, by SQL text (the set of filter combinations is small and fixed). */
   private readonly dynamic = new Map<string, Statement>();
   private readonly insertTx: BetterSqlite3.Transaction<(calls: readonly LlmCall[]) => void>;
+  private readonly checkpointer: Checkpointer | null = null;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     const memory = path === ':memory:' || path === '';
@@ -438,6 +443,14 @@ export class SqliteStore implements Store {
     });
     this.insertTx = this.db.transaction((calls: readonly LlmCall[]) => this.insertBatch(calls));
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
+    const interval = opts.checkpointIntervalMs ?? 200;
+    if (!memory && interval > 0) {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
+      this.checkpointer = startCheckpointer(this.path, interval, () => {
+        // Without the worker, SQLite checkpoints inside commits again, as by default.
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+      });
+    }
   }
 
   /**
@@ -572,6 +585,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    // The worker's connection goes first, so closing this last one checkpoints and removes the WAL.
+    await this.checkpointer?.stop();
     try {
       this.db.pragma('optimize');
     } catch {
