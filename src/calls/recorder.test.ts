@@ -20,7 +20,12 @@ describe('Recorder', () => {
 
   it('never blocks record(): a stalled sink fills its own bounded queue and counts what it drops', async () => {
     const dropped: Record<string, number> = {};
-    const r = new Recorder({ capacity: 100, onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const r = new Recorder({
+      capacity: 100,
+      onDrop: (s, n) => {
+        dropped[s] = (dropped[s] ?? 0) + n;
+      },
+    });
     let release!: () => void;
     const stalled = new Promise<void>((ok) => (release = ok));
     const fast: string[] = [];
@@ -41,7 +46,11 @@ describe('Recorder', () => {
 
   it('counts a failing sink batch as dropped without affecting others', async () => {
     const dropped: Record<string, number> = {};
-    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const r = new Recorder({
+      onDrop: (s, n) => {
+        dropped[s] = (dropped[s] ?? 0) + n;
+      },
+    });
     const ok: string[] = [];
     r.addSink({ name: 'broken', write: () => Promise.reject(new Error('disk full')) });
     r.addSink({ name: 'ok', write: (cs) => void ok.push(...cs.map((c) => c.requestId)) });
@@ -68,13 +77,19 @@ describe('Recorder', () => {
 
   it('close() flushes, closes sinks and counts calls recorded afterwards as dropped', async () => {
     const dropped: Record<string, number> = {};
-    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const r = new Recorder({
+      onDrop: (s, n) => {
+        dropped[s] = (dropped[s] ?? 0) + n;
+      },
+    });
     let closed = false;
     const got: string[] = [];
     r.addSink({
       name: 's',
       write: (cs) => void got.push(...cs.map((c) => c.requestId)),
-      close: () => void (closed = true),
+      close: () => {
+        closed = true;
+      },
     });
     r.record(call('a'));
     await r.close();
