@@ -3,9 +3,9 @@ import { Command } from 'commander';
 import { registerAlertsCommand } from '../alerts/cli.js';
 import { registerExportCommand } from '../alerts/export/cli.js';
 import { LlmscopeError } from '../errors.js';
-import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerBenchCommand } from '../loadgen/cli.js';
 import { registerQualityCommand } from '../quality/cli.js';
+import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerReconcileCommand } from './reconcile.js';
@@ -29,7 +29,7 @@ registerQualityCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const msg = err instanceof LlmscopeError ? err.message : (err as Error)?.message ?? String(err);
+  const msg = err instanceof LlmscopeError ? err.message : ((err as Error)?.message ?? String(err));
   process.stderr.write(`llmscope: ${msg}\n`);
   process.exit(1);
 }

@@ -144,7 +144,8 @@ export class Metrics {
     if (call.tpotMs !== null) this.tpot.observe({ provider: p, model: m }, call.tpotMs / 1000);
     if (call.inputTokens) this.tokens.inc({ provider: p, model: m, type: 'input' }, call.inputTokens);
     if (call.outputTokens) this.tokens.inc({ provider: p, model: m, type: 'output' }, call.outputTokens);
-    if (call.cachedInputTokens) this.tokens.inc({ provider: p, model: m, type: 'cached_input' }, call.cachedInputTokens);
+    if (call.cachedInputTokens)
+      this.tokens.inc({ provider: p, model: m, type: 'cached_input' }, call.cachedInputTokens);
     if (call.costUsd) {
       const feature = g.value('feature', call.feature);
       this.cost.inc({ provider: p, model: m, feature }, call.costUsd);

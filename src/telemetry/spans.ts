@@ -56,7 +56,11 @@ export function spansOf(call: LlmCall): SpanRecord[] {
     events: [],
   };
   if (i.firstContentAt !== null)
-    root.events.push({ name: 'gen_ai.first_token', time: i.firstContentAt, attributes: { 'llmscope.ttft_ms': call.ttftMs ?? 0 } });
+    root.events.push({
+      name: 'gen_ai.first_token',
+      time: i.firstContentAt,
+      attributes: { 'llmscope.ttft_ms': call.ttftMs ?? 0 },
+    });
   if (call.status === 'cancelled') root.events.push({ name: 'llmscope.client_cancelled', time: call.endedAt });
   const spans = [root];
   if (i.routedAt !== null)
@@ -103,10 +107,7 @@ export function spansOf(call: LlmCall): SpanRecord[] {
         endTime: i.upstreamEndAt ?? call.endedAt,
         status: failed ? 'error' : 'unset',
         attributes: { 'gen_ai.usage.output_tokens': call.outputTokens ?? 0 },
-        events:
-          i.firstContentAt !== null
-            ? [{ name: 'gen_ai.first_token', time: i.firstContentAt }]
-            : [],
+        events: i.firstContentAt !== null ? [{ name: 'gen_ai.first_token', time: i.firstContentAt }] : [],
       });
   }
   return spans;

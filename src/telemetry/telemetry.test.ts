@@ -46,7 +46,9 @@ describe('LabelGuard', () => {
 
 describe('redactText', () => {
   it('masks keys, bearer tokens, emails and card numbers', () => {
-    const s = redactText('key sk-proj-abcdefghijklmnop, Bearer abc.def, mail bob@example.com, card 4111 1111 1111 1111');
+    const s = redactText(
+      'key sk-proj-abcdefghijklmnop, Bearer abc.def, mail bob@example.com, card 4111 1111 1111 1111',
+    );
     expect(s).not.toMatch(/sk-proj|abc\.def|bob@|4111/);
   });
 });
@@ -63,7 +65,10 @@ describe('ModelRouter', () => {
   });
 
   it('routes explicit routes first, then provider patterns', () => {
-    const r = new ModelRouter([p('openai', ['gpt-*']), p('vllm', ['meta-llama/*'])], [{ model: 'fast', provider: 'vllm', upstreamModel: 'meta-llama/x' }]);
+    const r = new ModelRouter(
+      [p('openai', ['gpt-*']), p('vllm', ['meta-llama/*'])],
+      [{ model: 'fast', provider: 'vllm', upstreamModel: 'meta-llama/x' }],
+    );
     expect(r.resolve('gpt-4o')?.provider.name).toBe('openai');
     expect(r.resolve('meta-llama/Llama-3')?.provider.name).toBe('vllm');
     expect(r.resolve('fast')).toMatchObject({ upstreamModel: 'meta-llama/x' });

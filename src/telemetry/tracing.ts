@@ -28,7 +28,11 @@ export function toReadableSpan(s: SpanRecord, resource: Resource, sampled = true
   return {
     name: s.name,
     kind: KIND[s.kind],
-    spanContext: () => ({ traceId: s.traceId, spanId: s.spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE }),
+    spanContext: () => ({
+      traceId: s.traceId,
+      spanId: s.spanId,
+      traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    }),
     parentSpanContext: s.parentSpanId
       ? { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }
       : undefined,
