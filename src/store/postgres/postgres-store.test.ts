@@ -125,8 +125,11 @@ describe('several replicas on one database', () => {
       const hist = points.reduce<HistogramCounts>((h, p) => merge(h, p.latency), {});
       expect(hist).toEqual(histogramOf(calls.map((x) => x.latencyMs)));
     }
-    const migrations = await a.store.pool.query('SELECT namespace, version FROM schema_migrations');
-    expect(migrations.rows).toEqual([{ namespace: 'core', version: 1 }]);
+    const migrations = await a.store.pool.query('SELECT namespace, version FROM schema_migrations ORDER BY version');
+    expect(migrations.rows).toEqual([
+      { namespace: 'core', version: 1 },
+      { namespace: 'core', version: 2 },
+    ]);
   });
 
   it('count a call sent by two replicas at once (a retried ingest) once', async () => {
@@ -164,9 +167,10 @@ describe('migrations', () => {
     await store.pool.query('INSERT INTO gpu_samples VALUES (1)');
     await store.pool.query('INSERT INTO cost_things VALUES (1)');
     await store.migrate(); // safe on every start
-    const rows = await store.pool.query('SELECT namespace, version FROM schema_migrations ORDER BY namespace');
+    const rows = await store.pool.query('SELECT namespace, version FROM schema_migrations ORDER BY namespace, version');
     expect(rows.rows).toEqual([
       { namespace: 'core', version: 1 },
+      { namespace: 'core', version: 2 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

@@ -440,13 +440,10 @@ export function pgRollupSql(query: RollupQuery): { text: string; values: (string
   return { text, values };
 }
 
-/** Escapes LIKE wildcards so a search for `a_b` finds exactly that text. */
-const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-
 /**
  * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id) —
  * the primary key walked backwards, partitions in order, stopping at the page size; the cursor is a row-value
- * bound. The text search is a case-insensitive substring match (ILIKE, wildcards escaped) and uses no index.
+ * bound. The text search is a prefix of a request id, trace id or session id (case-sensitive), served by their indexes.
  */
 export function pgListCallsSql(query: CallQuery, rows: number): { text: string; values: (string | number)[] } {
   const where: string[] = [];
@@ -468,9 +465,10 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   eq('feature', query.feature);
   eq('endpoint', query.endpoint);
   if (query.text) {
-    const like = p(`%${likeEscape(req(query.text))}%`);
+    // a prefix of an id: byte-order ranges (the columns are COLLATE "C") that the id indexes serve
+    const [lo, hi] = [p(req(query.text)), p(`${req(query.text)}\uffff`)];
     where.push(
-      `(request_id ILIKE ${like} ESCAPE '\\' OR trace_id ILIKE ${like} ESCAPE '\\' OR session ILIKE ${like} ESCAPE '\\')`,
+      `((request_id >= ${lo} AND request_id < ${hi}) OR (trace_id >= ${lo} AND trace_id < ${hi}) OR (session >= ${lo} AND session < ${hi}))`,
     );
   }
   if (query.cursor) {

@@ -124,4 +124,13 @@ ${totalTable('calls_total_minute')}
 ${totalTable('calls_total_hour')}
 `,
   },
+  {
+    version: 2,
+    name: 'id prefix search: trace_id and session indexes',
+    up: `
+-- GET /api/requests?q= looks ids up by prefix (columns are COLLATE "C": byte-order ranges use these b-trees)
+CREATE INDEX calls_trace_id ON calls (trace_id);
+CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
+`,
+  },
 ];

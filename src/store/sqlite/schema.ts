@@ -84,4 +84,13 @@ ${rollupTable('calls_rollup_minute')}
 ${rollupTable('calls_rollup_hour')}
 `,
   },
+  {
+    version: 2,
+    name: 'id prefix search: trace_id and session indexes',
+    up: `
+-- GET /api/requests?q= looks ids up by prefix: request_id is the primary key; these serve the other two
+CREATE INDEX calls_trace ON calls (trace_id);
+CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
+`,
+  },
 ];

@@ -7,7 +7,7 @@ import { encodeCursor } from '../cursor.js';
 import { createStore, SqliteStore } from '../index.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { CallQuery } from '../store.js';
-import { listCallsSql, RETENTION_CHUNK } from './sqlite-store.js';
+import { listCallsSql, PREFIX_CANDIDATES, RETENTION_CHUNK } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,8 +67,9 @@ describe('migrations', () => {
     const b = track(new SqliteStore(path));
     await b.migrate();
     expect(await b.getCall('req-00001')).not.toBeNull();
-    expect(b.db.prepare('SELECT namespace, version FROM schema_migrations').all()).toEqual([
+    expect(b.db.prepare('SELECT namespace, version FROM schema_migrations ORDER BY version').all()).toEqual([
       { namespace: 'core', version: 1 },
+      { namespace: 'core', version: 2 },
     ]);
   });
 
@@ -90,6 +91,7 @@ describe('migrations', () => {
       .all();
     expect(rows).toEqual([
       { namespace: 'core', version: 1, name: 'calls ledger and per-minute/per-hour rollups' },
+      { namespace: 'core', version: 2, name: 'id prefix search: trace_id and session indexes' },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
       { namespace: 'gpu', version: 1, name: 'samples' },
@@ -196,8 +198,42 @@ describe('query plans', () => {
     expect(page({ model: 'x', cursor })).toMatch(/SEARCH calls USING INDEX calls_model \(model=\? AND started_at<\?\)/);
     for (const q of [{ user: 'x' }, { team: 'x' }, { feature: 'x' }, { status: 'timeout' as const }])
       expect(page({ ...q, from: T0 })).toMatch(/SEARCH calls USING INDEX calls_(user|team|feature|status) /);
+    // q: the candidates plan drives the primary key from the three id indexes; the scan plan walks the time index
+    const candidates = listCallsSql({ text: 'abc', from: T0 }, 51, 'candidates');
+    const cp = plan(store, candidates.sql, ...candidates.params);
+    expect(cp).toMatch(/SEARCH calls USING INDEX sqlite_autoindex_calls_1 \(request_id=\?\)/);
+    expect(cp).toMatch(/calls_trace \(trace_id>\? AND trace_id<\?\)/);
+    expect(cp).toMatch(/calls_session \(session>\? AND session<\?\)/);
+    expect(cp).not.toMatch(/SCAN calls(?! USING)/);
+    const scan = listCallsSql({ text: 'abc', from: T0 }, 51, 'scan');
+    expect(plan(store, scan.sql, ...scan.params)).toMatch(/calls_started|MULTI-INDEX OR/);
     expect(plan(store, 'SELECT * FROM calls_rollup_minute WHERE t >= ? AND t < ?', 0, 1)).toMatch(
       /calls_rollup_minute_key/,
     );
+  });
+});
+
+describe('id prefix search (q)', () => {
+  it('gives the same pages whichever plan it takes, and takes the scan past PREFIX_CANDIDATES matches', async () => {
+    const store = track(new SqliteStore(':memory:'));
+    await store.migrate();
+    const n = PREFIX_CANDIDATES + 500;
+    // every id starts with "req-"; one in 100 sessions starts with "vip-"
+    const calls = Array.from({ length: n }, (_, i) => makeCall(i, { session: i % 100 === 0 ? `vip-${i}` : `s-${i}` }));
+    for (let i = 0; i < n; i += 500) await store.insertCalls(calls.slice(i, i + 500));
+    const rows = (q: CallQuery, p: 'candidates' | 'scan') => {
+      const { sql, params } = listCallsSql(q, 1000, p);
+      return (store.db.prepare(sql).all(...params) as { request_id: string }[]).map((r) => r.request_id);
+    };
+    for (const q of [{ text: 'req-' }, { text: 'vip-' }, { text: 'req-001', model: 'gpt-4o' }, { text: 'nothing' }]) {
+      const a = rows(q, 'candidates');
+      expect(rows(q, 'scan')).toEqual(a);
+      expect((await store.listCalls({ ...q, limit: 500 })).items.map((c) => c.requestId)).toEqual(a.slice(0, 500));
+    }
+    expect(rows({ text: 'vip-' }, 'scan')).toHaveLength(n / 100);
+    // "req-" matches every call: listCalls reads in time order (the candidates would be the whole table)
+    expect(store.prefixPlan('req-')).toBe('scan');
+    expect(store.prefixPlan('vip-')).toBe('candidates');
+    expect(store.prefixPlan('nothing')).toBe('candidates');
   });
 });

@@ -340,24 +340,49 @@ export function rollupSql(query: RollupQuery): { sql: string; params: (string | 
   return { sql, params };
 }
 
-/** Escapes LIKE wildcards so a search for `a_b` finds exactly that text. */
-const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** The id columns `q` searches by prefix; each has an index (request_id its primary key). */
+const ID_COLUMNS = ['request_id', 'trace_id', 'session'] as const;
+/** Past this many calls whose ids start with `q`, a page is read in time order and filtered instead. */
+export const PREFIX_CANDIDATES = 2000;
+
+/** The exclusive upper bound of the strings that start with `prefix`, in binary (UTF-8 byte) order. */
+export const prefixEnd = (prefix: string): string => `${prefix}\uffff`;
 
 /**
  * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id); the
  * cursor is a row-value bound, so SQLite seeks the index straight to it instead of scanning earlier pages.
- * The text search is a case-insensitive substring match (LIKE, wildcards escaped) and cannot use an index:
- * it scans newest-first within the other filters until the page is full.
+ *
+ * The text search `q` is a prefix of a request id, trace id or session id (case-sensitive, as ids are), served by
+ * those columns' indexes. With `plan: 'candidates'` the page is drawn from the calls whose ids start with the text
+ * (the primary key driven by the three index ranges, then sorted) — fast when they are few; with `'scan'` the
+ * time index is walked and the prefixes tested — fast when they are many, since the page then fills quickly.
+ * `listCalls` counts the candidates first (index ranges, capped) to choose.
  */
-export function listCallsSql(query: CallQuery, rows: number): { sql: string; params: (string | number)[] } {
+export function listCallsSql(
+  query: CallQuery,
+  rows: number,
+  plan: 'candidates' | 'scan' = 'candidates',
+): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
+  let from = 'calls';
   const eq = (col: string, v: string | undefined) => {
     if (v === undefined) return;
     where.push(`${col} = ?`);
     params.push(v);
   };
+  if (query.text) {
+    const [lo, hi] = [query.text, prefixEnd(query.text)];
+    if (plan === 'candidates') {
+      from = 'calls INDEXED BY sqlite_autoindex_calls_1';
+      where.push(
+        `request_id IN (${ID_COLUMNS.map((c) => `SELECT request_id FROM calls WHERE ${c} >= ? AND ${c} < ?`).join(' UNION ')})`,
+      );
+    } else where.push(`(${ID_COLUMNS.map((c) => `(${c} >= ? AND ${c} < ?)`).join(' OR ')})`);
+    for (const _ of ID_COLUMNS) params.push(lo, hi);
+  }
   if (query.from !== undefined) {
     where.push('started_at >= ?');
     params.push(query.from);
@@ -373,19 +398,19 @@ export function listCallsSql(query: CallQuery, rows: number): { sql: string; par
   eq('team', query.team);
   eq('feature', query.feature);
   eq('endpoint', query.endpoint);
-  if (query.text) {
-    const like = `%${likeEscape(query.text)}%`;
-    where.push("(request_id LIKE ? ESCAPE '\\' OR trace_id LIKE ? ESCAPE '\\' OR session LIKE ? ESCAPE '\\')");
-    params.push(like, like, like);
-  }
   if (query.cursor) {
     const c = decodeCursor(query.cursor);
     where.push('(started_at, request_id) < (?, ?)');
     params.push(c.startedAt, c.requestId);
   }
   params.push(rows);
-  const sql = `SELECT * FROM calls${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, request_id DESC LIMIT ?`;
+  const sql = `SELECT * FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, request_id DESC LIMIT ?`;
   return { sql, params };
+}
+
+/** How many calls have an id starting with `prefix`, counting each index range up to `cap` (so at most 3×cap). */
+export function prefixCandidatesSql(cap: number): string {
+  return `SELECT ${ID_COLUMNS.map((c) => `(SELECT count(*) FROM (SELECT 1 FROM calls WHERE ${c} >= ? AND ${c} < ? LIMIT ${cap}))`).join(' + ')} AS n`;
 }
 
 interface Statements {
@@ -529,9 +554,22 @@ export class SqliteStore implements Store {
     return row ? callOf(row) : null;
   }
 
+  /**
+   * How `listCalls` finds calls whose ids start with `text`: from the matching ids when there are at most
+   * PREFIX_CANDIDATES of them (three capped index-range counts), else by walking the time index.
+   */
+  prefixPlan(text: string): 'candidates' | 'scan' {
+    const bounds = [text, prefixEnd(text)];
+    const { n } = this.prepared(prefixCandidatesSql(PREFIX_CANDIDATES + 1)).get(...bounds, ...bounds, ...bounds) as {
+      n: number;
+    };
+    return n > PREFIX_CANDIDATES ? 'scan' : 'candidates';
+  }
+
   async listCalls(query: CallQuery): Promise<CallPage> {
     const limit = pageSize(query.limit);
-    const { sql, params } = listCallsSql(query, limit + 1);
+    const plan = query.text ? this.prefixPlan(query.text) : 'candidates';
+    const { sql, params } = listCallsSql(query, limit + 1, plan);
     const rows = this.prepared(sql).all(...params) as CallRow[];
     const more = rows.length > limit;
     const items = (more ? rows.slice(0, limit) : rows).map(callOf);

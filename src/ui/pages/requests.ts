@@ -45,7 +45,7 @@ export const requestsPage: Page = {
     if (!ctx.current()) return;
     const bar = filterBar(
       [
-        { name: 'q', label: 'id', placeholder: 'request, trace or session id' },
+        { name: 'q', label: 'id', placeholder: 'start of a request, trace or session id' },
         { name: 'model', label: 'model' },
         { name: 'provider', label: 'provider' },
         { name: 'status', label: 'status', options: STATUSES },
