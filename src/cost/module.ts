@@ -171,6 +171,8 @@ export async function buildCostModule(ctx: AppContext, spend?: SpendStore): Prom
   const sink: Sink = {
     name: 'cost',
     maxBatch: 1024,
+    // one spend upsert transaction per batch: wait a little for a fuller one
+    lingerMs: 50,
     async write(calls) {
       for (const c of calls) if (c.costUsd && c.user) sketch.add(c.user, c.costUsd);
       await spend.apply(deltasOf(calls, (c) => unpricedCalls.has(c)));

@@ -166,7 +166,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   const runner = new BoundedRunner({
     concurrency: cfg.concurrency,
     maxPending: cfg.maxPending,
-    onDrop: () => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }),
+    onDrop: (n) => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n),
     onError: (err) =>
       ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
   });

@@ -3,7 +3,8 @@
 export interface RunnerOptions {
   concurrency: number;
   maxPending: number;
-  onDrop?: () => void;
+  /** Called with the weight of each job dropped (how many items it carried). */
+  onDrop?: (count: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -12,23 +13,32 @@ export class BoundedRunner {
   private active = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** The weight of each queued job, and their sum (what maxPending bounds). */
+  private readonly weights: number[] = [];
+  private queued = 0;
 
   constructor(private readonly opts: RunnerOptions) {}
 
+  /** Items waiting (the sum of queued jobs' weights). */
   get pending(): number {
-    return this.queue.length;
+    return this.queued;
   }
 
   get running(): number {
     return this.active;
   }
 
-  /** Queues a job; false (and counted) when the queue is full or closed. */
-  submit(job: () => Promise<void>): boolean {
-    if (this.closed || this.queue.length >= this.opts.maxPending) {
-      this.opts.onDrop?.();
+  /**
+   * Queues a job carrying `weight` items (the queue's bound counts items); false, and the items counted as dropped,
+   * when that would overfill the queue or it is closed.
+   */
+  submit(job: () => Promise<void>, weight = 1): boolean {
+    if (this.closed || this.queued + weight > this.opts.maxPending) {
+      this.opts.onDrop?.(weight);
       return false;
     }
+    this.queued += weight;
+    this.weights.push(weight);
     this.queue.push(job);
     this.pump();
     return true;
@@ -37,6 +47,7 @@ export class BoundedRunner {
   private pump(): void {
     while (this.active < this.opts.concurrency && this.queue.length > 0) {
       const job = this.queue.shift() as () => Promise<void>;
+      this.queued -= this.weights.shift() ?? 1;
       this.active++;
       // setImmediate: each job starts on a fresh turn, so a burst of CPU-bound checks never starves the gateway.
       setImmediate(() => {
@@ -69,8 +80,10 @@ export class BoundedRunner {
   async close(timeoutMs = 5_000): Promise<number> {
     this.closed = true;
     await this.idle(timeoutMs);
-    const left = this.queue.length;
+    const left = this.queued;
     this.queue.length = 0;
+    this.weights.length = 0;
+    this.queued = 0;
     return left;
   }
 }

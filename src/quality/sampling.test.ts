@@ -53,6 +53,20 @@ describe('BoundedRunner', () => {
     expect(await r.close()).toBe(0);
     expect(r.submit(job())).toBe(false);
   });
+
+  it('bounds the queue by items when a job carries several, and counts a dropped job by its items', async () => {
+    const dropped: number[] = [];
+    const r = new BoundedRunner({ concurrency: 1, maxPending: 5, onDrop: (n) => dropped.push(n) });
+    const job = () => new Promise<void>((res) => setTimeout(res, 5));
+    expect(r.submit(job, 3)).toBe(true); // runs at once
+    expect(r.submit(job, 3)).toBe(true); // waits: 3 queued
+    expect(r.submit(job, 3)).toBe(false); // 6 > 5
+    expect(r.submit(job, 2)).toBe(true); // 5 queued
+    expect(r.pending).toBe(5);
+    expect(dropped).toEqual([3]);
+    expect(await r.idle(2000)).toBe(true);
+    expect(r.pending).toBe(0);
+  });
 });
 
 describe('review statistics', () => {

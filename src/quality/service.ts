@@ -38,6 +38,9 @@ export interface CapturedText {
   evaluators: string[];
 }
 
+/** Calls per evaluation job: the runner's unit of concurrency, and of the writes of their results. */
+const EVALUATION_BATCH = 32;
+
 /** The hallucination evaluators a call may be sampled for, in run order. */
 export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge'] as const;
 export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
@@ -172,12 +175,14 @@ export class QualityService {
 
   /** The recorder sink: counts, review sampling, and evaluation hand-off. Never waits for evaluations. */
   sink(): Sink {
-    return { name: 'quality', maxBatch: 512, write: (calls) => this.onCalls(calls) };
+    // lingers like the store: its writes (counts, review queue) cost per batch, not per call
+    return { name: 'quality', maxBatch: 512, lingerMs: 50, write: (calls) => this.onCalls(calls) };
   }
 
   async onCalls(calls: readonly LlmCall[]): Promise<void> {
     const counts = new Map<string, QualityCountRow>();
     const reviews: ReviewEnqueue[] = [];
+    const toEvaluate: { call: LlmCall; text: CapturedText }[] = [];
     const rate = this.d.config.reviewRate;
     for (const call of calls) {
       if (call.feature === EVAL_FEATURE || call.endpoint === 'embeddings') continue;
@@ -203,7 +208,11 @@ export class QualityService {
         reviews.push({ ...base, reason: 'refusal', refusal: true });
       }
       if (sampled(call.requestId, rate, 'review')) reviews.push({ ...base, reason: 'sample', refusal: call.refusal });
-      if (text) this.d.runner.submit(async () => void (await this.evaluate(call, text)));
+      if (text) toEvaluate.push({ call, text });
+    }
+    for (let i = 0; i < toEvaluate.length; i += EVALUATION_BATCH) {
+      const batch = toEvaluate.slice(i, i + EVALUATION_BATCH);
+      this.d.runner.submit(() => this.evaluateMany(batch), batch.length);
     }
     await this.d.store.addCounts([...counts.values()]);
     await this.d.store.enqueueReview(reviews);
@@ -211,6 +220,22 @@ export class QualityService {
 
   /** Runs the chosen evaluators on one call; results are stored and counted; nothing is thrown. */
   async evaluate(call: LlmCall, text: CapturedText): Promise<EvaluationResult[]> {
+    const results = await this.runEvaluators(call, text);
+    await this.storeResults([{ call, results }]);
+    return results;
+  }
+
+  /**
+   * Evaluates a batch of calls one after another, then stores all their results at once (a transaction per table
+   * per batch rather than per call: under load most of an evaluation's cost was its writes).
+   */
+  async evaluateMany(items: readonly { call: LlmCall; text: CapturedText }[]): Promise<void> {
+    const done: { call: LlmCall; results: EvaluationResult[] }[] = [];
+    for (const { call, text } of items) done.push({ call, results: await this.runEvaluators(call, text) });
+    await this.storeResults(done);
+  }
+
+  private async runEvaluators(call: LlmCall, text: CapturedText): Promise<EvaluationResult[]> {
     const input: EvaluationInput = {
       context: text.prompt ? [text.prompt] : [],
       response: text.output,
@@ -231,11 +256,18 @@ export class QualityService {
       // Yield between evaluators so CPU-bound checks never hold the event loop for long.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (results.length === 0) return results;
+    return results;
+  }
+
+  /** Stores evaluation results with their counts and review flags; a failure is logged, never thrown. */
+  private async storeResults(done: readonly { call: LlmCall; results: EvaluationResult[] }[]): Promise<void> {
     const now = this.d.clock.now();
-    try {
-      await this.d.store.putEvaluations(
-        results.map((r) => ({
+    const evaluations: StoredEvaluation[] = [];
+    const counts = new Map<string, QualityCountRow>();
+    const reviews: ReviewEnqueue[] = [];
+    for (const { call, results } of done) {
+      for (const r of results)
+        evaluations.push({
           requestId: call.requestId,
           evaluator: r.evaluator,
           verdict: r.verdict,
@@ -244,33 +276,38 @@ export class QualityService {
           createdAt: now,
           model: call.model,
           feature: call.feature,
-        })),
-      );
+        });
       const failed = results.filter((r) => r.verdict === 'fail').map((r) => r.evaluator);
-      const decisive = results.some((r) => r.verdict === 'pass' || r.verdict === 'fail');
-      if (decisive) {
-        const row = countRow(call.startedAt, call.model, call.feature);
-        row.evaluated = 1;
-        row.flagged = failed.length > 0 ? 1 : 0;
-        await this.d.store.addCounts([row]);
+      if (results.some((r) => r.verdict === 'pass' || r.verdict === 'fail')) {
+        const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
+        let row = counts.get(key);
+        if (!row) {
+          row = countRow(call.startedAt, call.model, call.feature);
+          counts.set(key, row);
+        }
+        row.evaluated++;
+        if (failed.length > 0) row.flagged++;
       }
-      if (failed.length > 0)
-        await this.d.store.enqueueReview(
-          failed.map((f) => ({
-            requestId: call.requestId,
-            reason: `flag:${f}` as const,
-            callAt: call.startedAt,
-            model: call.model,
-            provider: call.provider,
-            feature: call.feature,
-            flaggedBy: failed,
-            refusal: call.refusal,
-          })),
-        );
+      for (const f of failed)
+        reviews.push({
+          requestId: call.requestId,
+          reason: `flag:${f}` as const,
+          callAt: call.startedAt,
+          model: call.model,
+          provider: call.provider,
+          feature: call.feature,
+          flaggedBy: failed,
+          refusal: call.refusal,
+        });
+    }
+    if (evaluations.length === 0) return;
+    try {
+      await this.d.store.putEvaluations(evaluations);
+      await this.d.store.addCounts([...counts.values()]);
+      await this.d.store.enqueueReview(reviews);
     } catch (err) {
       this.warn('evaluation_store_failed', err);
     }
-    return results;
   }
 
   async giveFeedback(body: FeedbackBody): Promise<{ created: boolean; feedback: ReturnType<typeof feedbackToWire> }> {
