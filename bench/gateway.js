@@ -61,10 +61,20 @@ const sim = await start(
   /127\.0\.0\.1/,
 );
 const bare = await start(['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`], /ready/);
+const PROFILE = join(dir, 'llmscope');
 const scope = await start(
-  ['bin/llmscope.js', 'serve', '--port', String(scopePort), '--upstream', `http://127.0.0.1:${simPort}/v1`],
+  [
+    '--require',
+    './bench/profile-hook.cjs',
+    'bin/llmscope.js',
+    'serve',
+    '--port',
+    String(scopePort),
+    '--upstream',
+    `http://127.0.0.1:${simPort}/v1`,
+  ],
   /serving on/,
-  { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'bench.db')}` },
+  { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'bench.db')}`, LLMSCOPE_BENCH_PROFILE: PROFILE },
 );
 // llmscope's JSON logs are written (to a pipe we drain), as in production.
 scope.stdout.resume();
@@ -140,6 +150,65 @@ async function throughput(stream) {
   );
 }
 
+// ---- where llmscope's CPU goes: a V8 CPU profile of one more round at c=32 (bench/profile-hook.cjs) ----------
+/** The area a profile node's time belongs to: the first frame up its stack that has a script, by path. */
+const AREAS = [
+  [/\/dist\/(gateway|providers)\//, 'gateway: proxy, relay, SSE metering'],
+  [/\/dist\/calls\//, 'recorder: queue, enrichers, tokens'],
+  [/\/dist\/store\/|better-sqlite3/, 'store: SQLite calls + rollups'],
+  [/\/dist\/quality\//, 'quality: refusals, evaluators, their writes'],
+  [/\/dist\/cost\//, 'cost: pricing, spend writes, budgets'],
+  [/\/dist\/telemetry\/|prom-client|pino|@opentelemetry|sonic-boom/, 'telemetry: metrics, JSON log, spans'],
+  [/undici/, 'undici: requests to the upstream'],
+  [/gpt-tokenizer/, 'tokenizer'],
+  [/^node:/, 'Node: HTTP server, sockets, streams'],
+  [/\/dist\//, 'other llmscope code'],
+];
+let profiles = 0;
+async function profileRound(stream) {
+  const file = `${PROFILE}.${++profiles}.cpuprofile`;
+  scope.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 100));
+  const { summary } = await runLoad({
+    url: targets[2].url,
+    pool: targets[2].pool,
+    concurrency: CONCURRENCY,
+    durationMs: ROUND_MS,
+    stream,
+  });
+  scope.kill('SIGUSR2');
+  for (let i = 0; i < 200 && !existsSync(`${file}.done`); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(file)) return null;
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const areaOf = new Map();
+  const resolve = (id) => {
+    if (areaOf.has(id)) return areaOf.get(id);
+    const n = nodes.get(id);
+    const fn = n.callFrame.functionName;
+    let area;
+    if (fn === '(idle)') area = null;
+    else if (fn === '(garbage collector)') area = 'garbage collection';
+    else if (fn === '(program)') area = 'V8/native, unattributed';
+    else if (n.callFrame.url) area = AREAS.find(([re]) => re.test(n.callFrame.url))?.[1] ?? 'other libraries';
+    else area = parent.has(id) ? resolve(parent.get(id)) : 'V8/native, unattributed';
+    areaOf.set(id, area);
+    return area;
+  };
+  const us = new Map();
+  let busy = 0;
+  prof.samples.forEach((id, i) => {
+    const area = resolve(id);
+    const d = prof.timeDeltas[i] ?? 0;
+    if (area === null) return;
+    busy += d;
+    us.set(area, (us.get(area) ?? 0) + d);
+  });
+  return { requests: summary.requests, busy, areas: [...us].sort((a, b) => b[1] - a[1]) };
+}
+
 const f = (x) => x.toFixed(3);
 const report = [];
 let pass = true;
@@ -188,6 +257,20 @@ try {
       `- bare proxy keeps ${(keptBare * 100).toFixed(1)}% of direct throughput; llmscope ${(keptScope * 100).toFixed(1)}%`,
       '',
     );
+    process.stderr.write(`${kind}: CPU profile of llmscope at concurrency ${CONCURRENCY}...\n`);
+    const prof = await profileRound(stream);
+    if (prof && prof.requests > 0)
+      report.push(
+        `Where llmscope's CPU goes (${kind}): a V8 CPU profile of one more ${ROUND_MS / 1000} s round at c=${CONCURRENCY} (${prof.requests} calls; each sample charged to the first llmscope or library frame on its stack). The bare proxy needs ${tp['bare proxy'].cpuUs?.toFixed(0) ?? '–'} µs per request in all.`,
+        '',
+        '| area | share of busy CPU | µs per request |',
+        '|---|---|---|',
+        ...prof.areas.map(
+          ([area, t]) => `| ${area} | ${((t / prof.busy) * 100).toFixed(1)}% | ${(t / prof.requests).toFixed(1)} |`,
+        ),
+        `| **total** | 100% | ${(prof.busy / prof.requests).toFixed(1)} |`,
+        '',
+      );
   }
 } finally {
   for (const t of targets) await t.pool.close();

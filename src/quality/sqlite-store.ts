@@ -237,7 +237,7 @@ export class SqliteQualityStore implements QualityStore {
     );
     const putEvaluation = db.prepare(
       `INSERT OR REPLACE INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
-       VALUES (@request_id, @evaluator, @verdict, @score, @result, @created_at, @model, @feature)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const addCount = db.prepare(
       `INSERT INTO quality_rollup_minute (t, model, feature, responses, refusals, evaluated, flagged, feedback_up, feedback_down)
@@ -284,17 +284,18 @@ export class SqliteQualityStore implements QualityStore {
         }
       }),
       evaluationsTx: db.transaction((rs: readonly StoredEvaluation[]) => {
+        // bound positionally: cheaper than named parameters, and this runs for every evaluation
         for (const r of rs)
-          putEvaluation.run({
-            request_id: r.requestId,
-            evaluator: r.evaluator,
-            verdict: r.verdict,
-            score: r.score,
-            result: JSON.stringify(r.result),
-            created_at: r.createdAt,
-            model: r.model,
-            feature: r.feature,
-          });
+          putEvaluation.run(
+            r.requestId,
+            r.evaluator,
+            r.verdict,
+            r.score,
+            JSON.stringify(r.result),
+            r.createdAt,
+            r.model,
+            r.feature,
+          );
       }),
       countsTx: db.transaction((rows: readonly QualityCountRow[]) => {
         for (const r of rows)
