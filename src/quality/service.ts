@@ -132,6 +132,17 @@ const countRow = (t: number, model: string, feature: string | null): QualityCoun
   ...emptyCounts(),
 });
 
+/** The count row of a call's minute, model and feature in `counts`, added at zero if new. */
+function countFor(counts: Map<string, QualityCountRow>, call: LlmCall): QualityCountRow {
+  const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
+  let row = counts.get(key);
+  if (!row) {
+    row = countRow(call.startedAt, call.model, call.feature);
+    counts.set(key, row);
+  }
+  return row;
+}
+
 export class QualityService {
   private lastWarn = 0;
 
@@ -189,12 +200,7 @@ export class QualityService {
       const text = call.internal?.hooks?.[TEXT_HOOK] as CapturedText | undefined;
       if (text && call.internal?.hooks) delete call.internal.hooks[TEXT_HOOK];
       if (call.status !== 'ok') continue;
-      const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
-      let row = counts.get(key);
-      if (!row) {
-        row = countRow(call.startedAt, call.model, call.feature);
-        counts.set(key, row);
-      }
+      const row = countFor(counts, call);
       row.responses++;
       const base = {
         requestId: call.requestId,
@@ -279,12 +285,7 @@ export class QualityService {
         });
       const failed = results.filter((r) => r.verdict === 'fail').map((r) => r.evaluator);
       if (results.some((r) => r.verdict === 'pass' || r.verdict === 'fail')) {
-        const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
-        let row = counts.get(key);
-        if (!row) {
-          row = countRow(call.startedAt, call.model, call.feature);
-          counts.set(key, row);
-        }
+        const row = countFor(counts, call);
         row.evaluated++;
         if (failed.length > 0) row.flagged++;
       }
