@@ -7,7 +7,14 @@ export { registerQualityCommand } from './cli.js';
 export { type JudgeConfig, type QualityConfig, qualityConfigSchema } from './config.js';
 export * from './evaluators/index.js';
 export { KnowledgeBase, type KnowledgeDocument, type Passage } from './knowledge.js';
-export { buildQualityModule, createQualityModule, type QualityModule, type QualityModuleOptions } from './module.js';
+export {
+  buildQualityModule,
+  createQualityModule,
+  type QualityModule,
+  type QualityModuleOptions,
+  qualityStoreFor,
+} from './module.js';
+export { PostgresQualityStore, QUALITY_MIGRATIONS, QUALITY_NAMESPACE } from './postgres-store.js';
 export { classifyRefusal, detectRefusal, REFUSAL_HOOK, type RefusalVerdict, refusalEnricher } from './refusal.js';
 export { createScorer, scoreFile } from './score.js';
 export { QualityService } from './service.js';

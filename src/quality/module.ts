@@ -1,7 +1,7 @@
 // The quality capability, assembled: refusal and capture enrichers (added when the module is built, so they run
-// before the `content` enricher clears the text), the quality sink, the evaluation runner, the store (SQLite in the
-// ledger's database when there is one, else memory), the knowledge base, the judge, the API routes, and the
-// hallucination and thumbs-down signals for alert rules.
+// before the `content` enricher clears the text), the quality sink, the evaluation runner, the store (PostgreSQL,
+// shared by the replicas, when the app's store is; SQLite in the ledger's database; else memory), the knowledge
+// base, the judge, the API routes, and the hallucination and thumbs-down signals for alert rules.
 import type { Database } from 'better-sqlite3';
 import { signalsOf } from '../alerts/signals.js';
 import type { DetailExtra } from '../api/requests.js';
@@ -9,6 +9,7 @@ import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
 import { durationMs } from '../config/index.js';
 import { ModelRouter } from '../gateway/routing.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { registerQualityRoutes } from './api.js';
 import { ChatClient } from './chat-client.js';
 import { type QualityConfig, qualityConfigSchema } from './config.js';
@@ -18,6 +19,7 @@ import { GroundingEvaluator } from './evaluators/grounding.js';
 import { LlmJudgeEvaluator } from './evaluators/judge.js';
 import type { Evaluator } from './evaluators/types.js';
 import { KnowledgeBase } from './knowledge.js';
+import { PostgresQualityStore } from './postgres-store.js';
 import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
@@ -52,7 +54,9 @@ export interface QualityModuleOptions {
   evaluators?: Partial<Record<EvaluatorName, Evaluator>>;
 }
 
-function storeFor(ctx: AppContext): QualityStore {
+/** The app store's database: PostgreSQL (its `quality` migrations; `migrate()` applies them), SQLite, or memory. */
+export function qualityStoreFor(ctx: Pick<AppContext, 'store' | 'clock'>): QualityStore {
+  if (ctx.store instanceof PostgresStore) return new PostgresQualityStore(ctx.store, () => ctx.clock.now());
   const db = (ctx.store as { db?: Database }).db;
   if (db && typeof db.exec === 'function') return new SqliteQualityStore(db, () => ctx.clock.now());
   return new MemoryQualityStore(() => ctx.clock.now());
@@ -93,7 +97,7 @@ function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {
 export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOptions = {}): Promise<QualityModule> {
   // Parsed here too, so the module works whether or not the app's schema validated the section.
   const cfg = qualityConfigSchema.parse(ctx.config.quality ?? {});
-  const store = opts.store ?? storeFor(ctx);
+  const store = opts.store ?? qualityStoreFor(ctx);
   await store.migrate();
 
   let knowledge = opts.knowledge;

@@ -1,5 +1,6 @@
 // QualityStore: feedback, evaluation results, the review queue and per-minute quality counts. One interface, an
-// in-memory implementation (tests, no database) here, and a SQLite one (sqlite-store.ts) in the ledger's database.
+// in-memory implementation (tests, no database) here, a SQLite one (sqlite-store.ts) in the ledger's database, and
+// a PostgreSQL one (postgres-store.ts) that every replica on the database shares.
 import type { EvaluationResult, Verdict } from './evaluators/types.js';
 
 export type Rating = 'up' | 'down';
@@ -116,7 +117,7 @@ export interface ReviewQuery {
 }
 
 export interface QualityStore {
-  readonly kind: 'memory' | 'sqlite';
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   /** Inserts or updates feedback for (requestId, source); says whether it was new and what it replaced. */
   putFeedback(f: FeedbackRecord): Promise<{ created: boolean; previous: FeedbackRecord | null }>;
