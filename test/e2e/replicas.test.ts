@@ -1,6 +1,7 @@
 // Two llmscope replicas on one PostgreSQL, behind a round-robin balancer in the test, the simulator upstream: calls
 // spread over both; each replica's /api/stats/summary, /api/cost/summary and /api/requests, and the rollups, count
-// every call sent exactly once; and a block budget shared through the database holds against 2 × 25 concurrent calls.
+// every call sent exactly once; feedback given through one replica on a call the other served shows on both (the
+// quality store is shared); and a block budget shared through the database holds against 2 × 25 concurrent calls.
 // Each replica is assembled as `llmscope serve` assembles it (the built-in modules and hooks): the cost module and
 // the budget hooks pick the PostgreSQL ledger and spend store themselves.
 import OpenAI from 'openai';
@@ -160,6 +161,50 @@ describe('two replicas on one PostgreSQL', () => {
       expect(points.reduce((a, p) => a + p.requests, 0)).toBe(N);
       for (const m of models)
         expect(points.filter((p) => p.group.model === m).reduce((a, p) => a + p.requests, 0)).toBe(N / 3);
+    }
+  });
+
+  it('share quality: a thumbs-down given through A on a call B served shows in both summaries and call details', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const t0 = Date.now();
+    const before = b.calls.length;
+    const total = replicas.reduce((n, r) => n + r.calls.length, 0);
+    const client = new OpenAI({ baseURL: `${b.base}/v1`, apiKey: 'sk-test-not-a-real-key', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'rate me' }] });
+    const all = await settle(replicas, total + 1);
+    const call = b.calls[before] as LlmCall;
+    expect(call.status).toBe('ok');
+    expect(a.calls.some((c) => c.requestId === call.requestId)).toBe(false);
+
+    const post = async (r: Replica) => {
+      const res = await request(`${r.base}/api/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request_id: call.requestId, rating: 'down', comment: 'wrong', source: 'app' }),
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+    };
+    const first = await post(a);
+    expect(first).toMatchObject({ status: 201, body: { created: true, rating: 'down' } });
+    // the same feedback again, through the other replica: the one row already there is updated, not added
+    expect(await post(b)).toMatchObject({ status: 200, body: { created: false } });
+
+    const range = `from=${t0 - 3_600_000}&to=${Date.now() + 120_000}`;
+    for (const r of replicas) {
+      const summary = (await getJson(`${r.base}/api/quality/summary?${range}`)) as {
+        total: { responses: number; feedback: { up: number; down: number } };
+      };
+      expect(summary.total.feedback).toMatchObject({ up: 0, down: 1 });
+      // every call either replica served is counted once, wherever the summary is asked
+      expect(summary.total.responses).toBe(all.filter((c) => c.status === 'ok').length);
+      const detail = (await getJson(`${r.base}/api/requests/${call.requestId}`)) as {
+        feedback: { rating: string; comment: string; source: string }[];
+      };
+      expect(detail.feedback).toEqual([expect.objectContaining({ rating: 'down', comment: 'wrong', source: 'app' })]);
+      const review = (await getJson(`${r.base}/api/quality/review?reason=thumbs_down`)) as {
+        data: { request_id: string; rating: string }[];
+      };
+      expect(review.data).toEqual([expect.objectContaining({ request_id: call.requestId, rating: 'down' })]);
     }
   });
 });
