@@ -1,11 +1,11 @@
 // Fills a store with seeded history through the Store's own batch insert (so raw calls and both rollups are
-// exactly what the gateway would have written), plus the cost module's spend aggregates in the same database and
-// the overview's compacted series.
+// exactly what the gateway would have written), plus the cost module's spend aggregates in the same database (SQLite
+// or PostgreSQL) and, on SQLite, the overview's compacted series.
 import { OverviewSeries } from '../api/overview.js';
 import type { LlmCall } from '../calls/index.js';
-import { deltasOf, type SpendDelta } from '../cost/spend-store.js';
+import { deltasOf, type SpendDelta, type SpendStore } from '../cost/spend-store.js';
 import { SqliteSpendStore } from '../cost/sqlite-spend-store.js';
-import { SqliteStore } from '../store/index.js';
+import { PostgresSpendStore, PostgresStore, SqliteStore } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { type SeedPlan, seedCalls } from './generate.js';
 
@@ -62,7 +62,13 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
   const batch = opts.batch ?? 5000;
   const spanDays = opts.spanDays ?? 1;
   const sqlite = store instanceof SqliteStore ? store : null;
-  const spend = sqlite ? new SqliteSpendStore(sqlite.db) : null;
+  // the cost module's spend store in the same database (as cost/module.ts spendStoreFor picks it)
+  let spend: SpendStore | null = sqlite ? new SqliteSpendStore(sqlite.db) : null;
+  if (store instanceof PostgresStore) {
+    const pgSpend = new PostgresSpendStore(store);
+    await pgSpend.migrate();
+    spend = pgSpend;
+  }
   const minuteFrom = opts.end - (opts.spendMinuteMs ?? 2 * DAY);
   if (sqlite) {
     sqlite.db.pragma('synchronous = OFF');
