@@ -98,6 +98,46 @@ describe('overview series', () => {
     expect(END - 40 * 60_000).toBeLessThan(END - SEAL_LAG_MS);
   });
 
+  it('on other stores (PostgreSQL), read from queryRollups, the body is the compacted one', async () => {
+    const store = await storeWith(calls(4000, 30));
+    const series = new OverviewSeries(store, () => END);
+    // not a SqliteStore: the route reads the store's rollups (histograms as objects) instead of a compacted series
+    const other = { queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q) };
+    const router = new Router();
+    registerOverviewRoutes(router, other as never, () => END);
+    const m = router.match('GET', '/api/overview');
+    for (const [from, filter] of [
+      [END - 6 * HOUR, ''],
+      [END - 30 * HOUR, ''],
+      [END - 6 * HOUR, '&model=gpt-4o'],
+    ] as const) {
+      let sent: { source: unknown } | null = null;
+      const res = {
+        writeHead: () => res,
+        end: (body: string) => {
+          sent = JSON.parse(body);
+        },
+      };
+      const url = new URL(`http://x/api/overview?from=${from}&to=${END}${filter}`);
+      if (m && m !== 'method') await m.handler({ req: {} as never, res: res as never, url, params: {} });
+      const want = await series.query(parseOverviewQuery(url, END));
+      // costs are summed in another order (the compacted series sums them once more): equal to a few 1e-6
+      const costs = (b: typeof want) => [b.summary, ...b.points].map((p) => p.cost_usd);
+      const strip = (b: typeof want) => ({
+        ...b,
+        source: null,
+        summary: { ...b.summary, cost_usd: 0 },
+        points: b.points.map((p) => ({ ...p, cost_usd: 0 })),
+      });
+      const got = sent as unknown as typeof want;
+      expect(strip(got)).toEqual(JSON.parse(JSON.stringify(strip(want))));
+      const c = costs(want);
+      costs(got).forEach((x, i) => {
+        expect(Math.abs(x - (c[i] as number))).toBeLessThan(5e-6);
+      });
+    }
+  });
+
   it('answers over HTTP with every bucket of the window, empty ones included', async () => {
     const store = await storeWith([]);
     const router = new Router();

@@ -151,6 +151,26 @@ export class Dense {
     }
   }
 
+  /** Adds a histogram in its object form (what `Store.queryRollups` returns). */
+  addCounts(h: HistogramCounts): void {
+    const a = this.a;
+    for (const k in h) {
+      const index = Number(k);
+      const count = Math.round(h[index] ?? 0);
+      if (!(index >= 0 && index < SIZE) || !(count > 0)) continue;
+      a[index] = (a[index] as number) + count;
+      this.n += count;
+      if (index < this.lo) this.lo = index;
+      if (index > this.hi) this.hi = index;
+    }
+  }
+
+  /** Either form: the packed bytes (SQLite) or the object (other stores). */
+  add(h: Uint8Array | HistogramCounts | null): void {
+    if (h instanceof Uint8Array || h === null) this.addPacked(h);
+    else this.addCounts(h);
+  }
+
   merge(d: Dense): void {
     for (let i = d.lo; i <= d.hi; i++) this.a[i] = (this.a[i] as number) + (d.a[i] as number);
     this.n += d.n;
@@ -215,9 +235,9 @@ class Bucket {
     this.cachedInputTokens += r[5];
     this.costUsd += r[6];
     this.refusals += r[7];
-    this.latency.addPacked(r[8]);
-    this.ttft.addPacked(r[9]);
-    this.tpot.addPacked(r[10]);
+    this.latency.add(r[8]);
+    this.ttft.add(r[9]);
+    this.tpot.add(r[10]);
   }
 
   /** Adds another bucket (for the window's totals). */
@@ -301,8 +321,12 @@ export interface OverviewBody {
   points: ({ t: number } & OverviewFigures)[];
 }
 
-/** t, requests, errors, input, output, cached input, cost, refusals, latency, ttft, tpot. */
-type RawRow = [number, number, number, number, number, number, number, number, Buffer, Buffer, Buffer];
+/**
+ * t, requests, errors, input, output, cached input, cost, refusals, latency, ttft, tpot. Histograms are packed
+ * (SQLite's tables) or objects (`queryRollups` on other stores: no round trip through the packed form).
+ */
+type Hist = Buffer | HistogramCounts;
+type RawRow = [number, number, number, number, number, number, number, number, Hist, Hist, Hist];
 
 // ---- reading ------------------------------------------------------------------------------------------------
 
@@ -557,7 +581,6 @@ async function overviewFromStore(store: Store, q: OverviewQuery): Promise<Overvi
   const size = q.step === 'minute' ? MINUTE_MS : HOUR_MS;
   const start = Math.floor(q.from / size) * size;
   const points = await store.queryRollups({ from: start, to: q.to, step: q.step, filter: q.filter });
-  const pack = (h: HistogramCounts) => encodeHistogram(h);
   const rows: RawRow[] = points.map((p) => [
     p.t,
     p.requests,
@@ -567,9 +590,9 @@ async function overviewFromStore(store: Store, q: OverviewQuery): Promise<Overvi
     p.cachedInputTokens,
     p.costUsd,
     p.refusals,
-    pack(p.latency),
-    pack(p.ttft),
-    pack(p.tpot),
+    p.latency,
+    p.ttft,
+    p.tpot,
   ]);
   return assemble(q, start, size, rows, 0, rows.length);
 }
