@@ -109,11 +109,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       'LLMSCOPE_ERR_CONFIG_INVALID',
       `server.host is ${config.server.host} (not loopback), so the dashboard and /api need server.adminToken (or LLMSCOPE_ADMIN_TOKEN)`,
     );
-  const logger = createLogger({
-    level: config.telemetry.logLevel,
-    format: config.telemetry.logFormat,
-    destination: opts.logDestination,
-  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // These prom-client gauges end in _total, which Prometheus reserves for counters (promtool rejects them).
@@ -122,6 +117,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics = new Metrics(registry, {
     labelBudget: config.telemetry.labelBudget,
     labelHardCap: config.telemetry.labelHardCap,
+  });
+  // Lines stdout could not take in time (its reader lagging past the buffer limit) count as the logs sink's drops.
+  const logger = createLogger({
+    level: config.telemetry.logLevel,
+    format: config.telemetry.logFormat,
+    destination: opts.logDestination,
+    onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
   });
   const store = opts.store ?? createStore(config.storage.url);
   await store.migrate();
