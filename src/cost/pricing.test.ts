@@ -237,4 +237,12 @@ describe('costOf', () => {
     const prices = { input: 2, cachedInput: 1, output: 4, cacheWrite: null };
     expect(costOf({ input: 100, cachedInput: 500, output: 0 }, prices)).toBeCloseTo(100 / 1e6, 15);
   });
+
+  it('gives the decimal figure, without binary-fraction noise, for what logs, APIs and exports show', () => {
+    const prices = { input: 0.15, cachedInput: 0.075, output: 0.6, cacheWrite: null };
+    // 119 × 0.15 + 21 × 0.6 in floating point is 30.449999999999996 per million.
+    expect(String(costOf({ input: 119, cachedInput: 0, output: 21 }, prices))).toBe('0.00003045');
+    expect(String(costOf({ input: 1000, cachedInput: 300, output: 7 }, prices))).toBe('0.0001317');
+    expect(costOf({ input: 2e9, cachedInput: 0, output: 0 }, { ...prices, input: 75 })).toBe(150_000);
+  });
 });

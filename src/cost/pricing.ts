@@ -73,8 +73,10 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
 export function costOf(tokens: TokenCounts, prices: PerMillion): number {
   const cached = Math.min(Math.max(0, tokens.cachedInput), Math.max(0, tokens.input));
   const uncached = Math.max(0, tokens.input) - cached;
-  // Sum in per-million units first: the products are exact more often than per-token fractions are.
-  return (uncached * prices.input + cached * prices.cachedInput + Math.max(0, tokens.output) * prices.output) / 1e6;
+  // Sum in per-million units, then round to a millionth of those (1e-12 USD, far below a token of the cheapest
+  // model) so binary fractions do not show: 119 × 0.15 + 21 × 0.6 is 0.00003045, not 0.000030449999999999995.
+  const perMillion = uncached * prices.input + cached * prices.cachedInput + Math.max(0, tokens.output) * prices.output;
+  return Math.round(perMillion * 1e6) / 1e12;
 }
 
 function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
