@@ -198,6 +198,8 @@ export interface CostConfig {
   pricing: PricingConfig;
   budgets: BudgetConfig[];
   costs: CostsConfig;
+  /** The gateway's providers (from the app's config): their base URLs tell which catalog provider bills them. */
+  providers?: readonly { name: string; baseUrl: string }[];
 }
 
 /** Parses the cost sections alone (tests, tools); the app gets them through the main schema. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CATALOG, CATALOG_FILES } from './catalog/index.js';
 import { costConfigOf } from './config.js';
 import { fakeCall } from './fake-call.js';
-import { candidateNames, costOf, PriceBook } from './pricing.js';
+import { billersOf, candidateNames, costOf, PriceBook } from './pricing.js';
 
 const book = (pricing: unknown = {}) => new PriceBook(costConfigOf({ pricing }).pricing);
 const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
@@ -244,5 +244,36 @@ describe('costOf', () => {
     expect(String(costOf({ input: 119, cachedInput: 0, output: 21 }, prices))).toBe('0.00003045');
     expect(String(costOf({ input: 1000, cachedInput: 300, output: 7 }, prices))).toBe('0.0001317');
     expect(costOf({ input: 2e9, cachedInput: 0, output: 0 }, { ...prices, input: 75 })).toBe(150_000);
+  });
+});
+
+describe('open-weight models: a reseller prices only what it serves', () => {
+  const now = at('2026-06-01');
+  it('leaves self-hosted copies unpriced instead of borrowing Groq or Together rates', () => {
+    expect(book().resolve('Qwen/Qwen3-32B', 'vllm', now)).toBeNull();
+    expect(book().resolve('deepseek-ai/DeepSeek-V3', 'ollama', now)).toBeNull();
+    expect(book().resolve('llama-3.3-70b-versatile', 'upstream', now)).toBeNull();
+  });
+
+  it('prices them when the host serves them: by provider name, base URL or a host-prefixed model', () => {
+    expect(book().resolve('qwen/qwen3-32b', 'groq', now)?.source).toBe('groq/qwen3-32b');
+    const byUrl = new PriceBook(
+      costConfigOf({}).pricing,
+      undefined,
+      billersOf([
+        { name: 'upstream', baseUrl: 'https://api.groq.com/openai/v1' },
+        { name: 'tg', baseUrl: 'https://api.together.xyz/v1' },
+        { name: 'gpu-box', baseUrl: 'http://10.0.0.5:8000/v1' },
+      ]),
+    );
+    expect(byUrl.resolve('llama-3.3-70b-versatile', 'upstream', now)?.source).toBe('groq/llama-3.3-70b-versatile');
+    expect(byUrl.resolve('deepseek-ai/DeepSeek-V3', 'tg', now)?.source).toBe('together/deepseek-v3');
+    expect(byUrl.resolve('deepseek-ai/DeepSeek-V3', 'gpu-box', now)).toBeNull();
+    expect(book().resolve('together/deepseek-v3', 'gpu-box', now)?.source).toBe('together/deepseek-v3');
+  });
+
+  it("still prices a vendor's own models through any provider name (the zero-config --upstream case)", () => {
+    expect(book().resolve('gpt-4o-mini', 'upstream', now)?.source).toBe('openai/gpt-4o-mini');
+    expect(book().resolve('deepseek-chat', 'my-proxy', now)?.source).toMatch(/^deepseek\//);
   });
 });

@@ -137,15 +137,52 @@ interface Override {
 }
 
 /** Resolves model names to prices: config overrides first, then the catalog (aliases, snapshots, effective dates). */
+/** Catalog providers by the host names of their APIs. */
+const API_HOSTS: readonly [RegExp, string][] = [
+  [/(^|\.)openai\.com$/, 'openai'],
+  [/(^|\.)anthropic\.com$/, 'anthropic'],
+  [/(^|\.)googleapis\.com$/, 'google'],
+  [/(^|\.)mistral\.ai$/, 'mistral'],
+  [/(^|\.)deepseek\.com$/, 'deepseek'],
+  [/(^|\.)groq\.com$/, 'groq'],
+  [/(^|\.)together\.(xyz|ai)$/, 'together'],
+  [/(^|\.)fireworks\.ai$/, 'fireworks'],
+];
+
+/** Which catalog provider bills each gateway provider, told by its base URL's host (others are left out). */
+export function billersOf(providers: readonly { name: string; baseUrl: string }[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of providers) {
+    let host: string;
+    try {
+      host = new URL(p.baseUrl).hostname.toLowerCase();
+    } catch {
+      continue;
+    }
+    const hit = API_HOSTS.find(([re]) => re.test(host));
+    if (hit) out.set(p.name, hit[1]);
+  }
+  return out;
+}
+
+/**
+ * Catalog providers that resell open-weight models under their own prices (open-models.ts). Their entries price a
+ * call only when that host serves it (by provider name or base URL) or the model is named with the host's prefix:
+ * the same weights on a team's own vLLM or Ollama are not billed at Groq's or Together's rates.
+ */
+const RESELLERS = new Set(['groq', 'together', 'fireworks']);
+
 export class PriceBook {
   private readonly index = new Map<string, CatalogEntry[]>();
   private readonly overrides: Override[];
   private readonly aliases: Map<string, string>;
   private readonly cache = new Map<string, CatalogEntry | null>();
 
+  /** `billers`: the catalog provider billing each gateway provider, when its name alone does not say (billersOf). */
   constructor(
     pricing: Pick<PricingConfig, 'catalog' | 'models' | 'aliases'>,
     readonly catalog: readonly CatalogEntry[] = CATALOG,
+    private readonly billers: ReadonlyMap<string, string> = new Map(),
   ) {
     if (pricing.catalog)
       for (const e of catalog)
@@ -165,12 +202,16 @@ export class PriceBook {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const target = this.aliases.get(model.toLowerCase()) ?? model;
+    const biller = provider === null ? null : (this.billers.get(provider) ?? provider);
     let found: CatalogEntry | null = null;
     for (const name of candidateNames(target)) {
       const list = this.index.get(name);
       if (!list || list.length === 0) continue;
-      found = list.find((e) => e.provider === provider) ?? (list[0] as CatalogEntry);
-      break;
+      found =
+        list.find((e) => e.provider === biller) ??
+        list.find((e) => !RESELLERS.has(e.provider) || e.id.toLowerCase() === name) ??
+        null;
+      if (found) break;
     }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, found);

@@ -19,7 +19,7 @@ import {
 } from './budgets.js';
 import type { CostConfig } from './config.js';
 import { KeyRing } from './keys.js';
-import { PriceBook } from './pricing.js';
+import { billersOf, PriceBook } from './pricing.js';
 
 export interface CostRuntime {
   readonly config: CostConfig;
@@ -79,7 +79,7 @@ class LedgerSlot implements BudgetLedger {
 export function costRuntime(config: CostConfig, opts: RuntimeOptions = {}): CostRuntime {
   const found = runtimes.get(config);
   if (found) return found;
-  const prices = new PriceBook(config.pricing);
+  const prices = new PriceBook(config.pricing, undefined, billersOf(config.providers ?? []));
   const budgetList = budgetsFrom(config.budgets, config.keys);
   const inProcess = opts.ledger ?? new InProcessBudgetLedger();
   const ledger = new LedgerSlot(inProcess);

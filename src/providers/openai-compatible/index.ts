@@ -20,13 +20,22 @@ export function usageOf(u: unknown): Usage | null {
   if (!o) return null;
   const details = obj(o.prompt_tokens_details) ?? obj(o.input_tokens_details);
   const outDetails = obj(o.completion_tokens_details) ?? obj(o.output_tokens_details);
-  const input = num(o.prompt_tokens) ?? num(o.input_tokens);
+  let input = num(o.prompt_tokens) ?? num(o.input_tokens);
   const output = num(o.completion_tokens) ?? num(o.output_tokens) ?? (input !== null ? 0 : null);
   if (input === null && output === null) return null;
+  let cached = num(details?.cached_tokens);
+  // Anthropic's names: its `input_tokens` leaves out the tokens read from and written to the prompt cache, which
+  // OpenAI's `prompt_tokens` includes; add them back so input is every prompt token, as everywhere else.
+  const cacheRead = num(o.cache_read_input_tokens);
+  const cacheWrite = num(o.cache_creation_input_tokens);
+  if (num(o.prompt_tokens) === null && (cacheRead !== null || cacheWrite !== null)) {
+    input = (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0);
+    cached ??= cacheRead;
+  }
   return {
     inputTokens: input,
     outputTokens: output,
-    cachedInputTokens: num(details?.cached_tokens) ?? num(o.cache_read_input_tokens) ?? 0,
+    cachedInputTokens: cached ?? 0,
     reasoningTokens: num(outDetails?.reasoning_tokens) ?? 0,
   };
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { usageOf } from './index.js';
+
+describe('usageOf', () => {
+  it('reads OpenAI chat usage, cached and reasoning tokens included', () => {
+    expect(
+      usageOf({
+        prompt_tokens: 1200,
+        completion_tokens: 300,
+        prompt_tokens_details: { cached_tokens: 1024 },
+        completion_tokens_details: { reasoning_tokens: 200 },
+      }),
+    ).toEqual({ inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024, reasoningTokens: 200 });
+  });
+
+  it("reads the Responses API's names, where input_tokens already counts the cached ones", () => {
+    expect(
+      usageOf({ input_tokens: 1200, output_tokens: 30, input_tokens_details: { cached_tokens: 1000 } }),
+    ).toEqual({ inputTokens: 1200, outputTokens: 30, cachedInputTokens: 1000, reasoningTokens: 0 });
+  });
+
+  it("adds Anthropic's cache reads and writes to its input_tokens, which leaves them out", () => {
+    expect(
+      usageOf({
+        input_tokens: 10,
+        cache_read_input_tokens: 5000,
+        cache_creation_input_tokens: 2000,
+        output_tokens: 5,
+      }),
+    ).toEqual({ inputTokens: 7010, outputTokens: 5, cachedInputTokens: 5000, reasoningTokens: 0 });
+  });
+
+  it('reads embeddings usage (no completion tokens) and gives null for no usage', () => {
+    expect(usageOf({ prompt_tokens: 8, total_tokens: 8 })).toEqual({
+      inputTokens: 8,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+    });
+    expect(usageOf(null)).toBeNull();
+    expect(usageOf({ total_tokens: 3 })).toBeNull();
+  });
+});
