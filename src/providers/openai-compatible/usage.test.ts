@@ -14,9 +14,12 @@ describe('usageOf', () => {
   });
 
   it("reads the Responses API's names, where input_tokens already counts the cached ones", () => {
-    expect(
-      usageOf({ input_tokens: 1200, output_tokens: 30, input_tokens_details: { cached_tokens: 1000 } }),
-    ).toEqual({ inputTokens: 1200, outputTokens: 30, cachedInputTokens: 1000, reasoningTokens: 0 });
+    expect(usageOf({ input_tokens: 1200, output_tokens: 30, input_tokens_details: { cached_tokens: 1000 } })).toEqual({
+      inputTokens: 1200,
+      outputTokens: 30,
+      cachedInputTokens: 1000,
+      reasoningTokens: 0,
+    });
   });
 
   it("adds Anthropic's cache reads and writes to its input_tokens, which leaves them out", () => {
