@@ -188,7 +188,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now(), config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {
     const { ingestCalls } = await import('./api/ingest.js');
-    await ingestCalls(req, res, config.server.bodyLimit, recorder);
+    await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
   });
 
   const ui = uiRoot();

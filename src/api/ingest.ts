@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CALL_STATUSES, ENDPOINTS, type LlmCall, type Recorder, statusOf } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
 import { readJson, sendJson } from './http.js';
 
@@ -97,7 +98,18 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
   };
 }
 
-export async function ingestCalls(req: IncomingMessage, res: ServerResponse, limit: number, recorder: Recorder) {
+/**
+ * Records the calls in the body. A request id the store already holds, or that came earlier in the same body, is
+ * skipped and listed in `duplicates`: a batch retried after a timeout (or sent to two replicas) then counts once in
+ * spend, budgets and metrics too, not only in the store, which ignores the second row.
+ */
+export async function ingestCalls(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  recorder: Recorder,
+  store: Pick<Store, 'knownIds'>,
+) {
   const body = await readJson(req, limit);
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
@@ -108,11 +120,20 @@ export async function ingestCalls(req: IncomingMessage, res: ServerResponse, lim
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid call record(s): ${list}`);
   }
   const records = Array.isArray(parsed.data) ? parsed.data : 'calls' in parsed.data ? parsed.data.calls : [parsed.data];
+  const calls = records.map(recordToCall);
+  const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
+  // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
+  const known = given.length > 0 ? await store.knownIds(given).catch(() => new Set<string>()) : new Set<string>();
   const ids: string[] = [];
-  for (const r of records) {
-    const call = recordToCall(r);
+  const duplicates: string[] = [];
+  for (const call of calls) {
+    if (known.has(call.requestId)) {
+      duplicates.push(call.requestId);
+      continue;
+    }
+    known.add(call.requestId);
     ids.push(call.requestId);
     recorder.record(call);
   }
-  sendJson(res, 202, { accepted: ids.length, request_ids: ids });
+  sendJson(res, 202, { accepted: ids.length, request_ids: ids, duplicates });
 }

@@ -50,6 +50,7 @@ export function rollupStore(
     migrate: async () => undefined,
     insertCalls: async () => undefined,
     getCall: async () => null,
+    knownIds: async () => new Set<string>(),
     listCalls: async () => ({ items: [], nextCursor: null }),
     queryRollups: async (q: RollupQuery): Promise<RollupPoint[]> =>
       points.map((p) => ({

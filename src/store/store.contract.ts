@@ -175,6 +175,16 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         }
       });
 
+      it('tells which request ids it already holds, in batches larger than one statement takes', async () => {
+        await store.insertCalls([makeCall(1), makeCall(2)]);
+        expect(await store.knownIds([])).toEqual(new Set());
+        const many = [...Array.from({ length: 1200 }, (_, i) => `other-${i}`), makeCall(2).requestId, 'nope'];
+        expect(await store.knownIds(many)).toEqual(new Set([makeCall(2).requestId]));
+        expect(await store.knownIds([makeCall(1).requestId, makeCall(1).requestId])).toEqual(
+          new Set([makeCall(1).requestId]),
+        );
+      });
+
       it('rejects inserts once closed (the recorder counts them as dropped), and ping turns false', async () => {
         expect(await store.ping()).toBe(true);
         await store.close();

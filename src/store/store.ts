@@ -73,6 +73,8 @@ export interface Store {
   /** Inserts calls and updates their rollups in one transaction. Duplicate request ids are ignored. */
   insertCalls(calls: readonly LlmCall[]): Promise<void>;
   getCall(requestId: string): Promise<LlmCall | null>;
+  /** Which of these request ids the store already holds (ingestion skips them, so a retried batch counts once). */
+  knownIds(requestIds: readonly string[]): Promise<Set<string>>;
   listCalls(query: CallQuery): Promise<CallPage>;
   queryRollups(query: RollupQuery): Promise<RollupPoint[]>;
   /** Deletes raw calls older than `rawBefore` and minute rollups older than `minuteBefore` (hour rollups by `hourBefore`). */

@@ -453,3 +453,50 @@ describe('ingested calls, restarts and total cost by day', () => {
     }
   });
 });
+
+describe('ingesting a call twice', () => {
+  it('counts it once in the store and in spend, and says which ids were duplicates', async () => {
+    const s = await startCostStack({ ttftMs: 1, tpotMs: 1, outputTokens: 5 });
+    try {
+      const record = {
+        request_id: 'dup-1',
+        started_at: new Date().toISOString(),
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        input_tokens: 1_000_000,
+        output_tokens: 0,
+      };
+      const post = async (body: unknown) => {
+        const r = await request(`${s.base}/api/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(r.statusCode).toBe(202);
+        return (await r.body.json()) as { accepted: number; request_ids: string[]; duplicates: string[] };
+      };
+      // Twice in one body, then the whole body again (a client retrying after a timeout).
+      const other = { ...record, request_id: 'dup-2' };
+      expect(await post({ calls: [record, record, other] })).toEqual({
+        accepted: 2,
+        request_ids: ['dup-1', 'dup-2'],
+        duplicates: ['dup-1'],
+      });
+      await s.settle(2);
+      expect(await post({ calls: [record, other] })).toEqual({
+        accepted: 0,
+        request_ids: [],
+        duplicates: ['dup-1', 'dup-2'],
+      });
+      await s.app.ctx.recorder.flush();
+      const summary = await getJson(`${s.base}/api/cost/summary`);
+      const total = summary.body.total as { cost_usd: number; requests: number };
+      // 2 calls × 1M input tokens × $0.15/M
+      expect(total.requests).toBe(2);
+      expect(total.cost_usd).toBeCloseTo(0.3, 12);
+      expect((await s.app.ctx.store.listCalls({})).items).toHaveLength(2);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -669,6 +669,15 @@ export class PostgresStore implements Store {
     return rows[0] ? callOf(rows[0]) : null;
   }
 
+  async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
+    if (requestIds.length === 0) return new Set();
+    const rows = await this.query<{ request_id: string }>(
+      'SELECT DISTINCT request_id FROM calls WHERE request_id = ANY($1::text[])',
+      [requestIds.map(req)],
+    );
+    return new Set(rows.map((r) => r.request_id));
+  }
+
   async listCalls(query: CallQuery): Promise<CallPage> {
     const limit = pageSize(query.limit);
     const { text, values } = pgListCallsSql(query, limit + 1);

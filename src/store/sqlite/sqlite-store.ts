@@ -554,6 +554,19 @@ export class SqliteStore implements Store {
     return row ? callOf(row) : null;
   }
 
+  async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    // Chunks of 500 stay well under SQLite's limit on bound parameters.
+    for (let i = 0; i < requestIds.length; i += 500) {
+      const chunk = requestIds.slice(i, i + 500);
+      const rows = this.prepared(
+        `SELECT request_id FROM calls WHERE request_id IN (${chunk.map(() => '?').join(', ')})`,
+      ).all(...chunk) as { request_id: string }[];
+      for (const r of rows) out.add(r.request_id);
+    }
+    return out;
+  }
+
   /**
    * How `listCalls` finds calls whose ids start with `text`: from the matching ids when there are at most
    * PREFIX_CANDIDATES of them (three capped index-range counts), else by walking the time index.
