@@ -81,6 +81,7 @@ const contentEnricher = (capture: boolean) => ({
         output: i.outputText ? redactText(i.outputText) : null,
       };
     i.promptText = null;
+    i.contextText = null;
     i.outputText = null;
   },
 });

@@ -74,6 +74,18 @@ describe('llmscope quality score', () => {
     expect(stderr).toMatch(/scored 3 response\(s\).*2 flagged, 2 bad line\(s\)/);
   });
 
+  it('leaves an answer with nothing to check it against unknown, even when it does not contradict itself', async () => {
+    const bare = join(dir, 'bare.jsonl');
+    writeFileSync(
+      bare,
+      JSON.stringify({ id: 'e', response: 'Paris is the capital of Germany. It has 90 million residents.' }),
+    );
+    const { stdout } = await run(['quality', 'score', '--input', bare]);
+    const row = JSON.parse(stdout.trim());
+    expect(row.evaluations.consistency.verdict).toBe('pass');
+    expect(row).toMatchObject({ verdict: 'unknown', hallucination_score: 0 });
+  });
+
   it('writes to stdout without --output', async () => {
     const { stdout } = await run(['quality', 'score', '--input', input]);
     expect(stdout.trim().split('\n')).toHaveLength(3);

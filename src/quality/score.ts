@@ -51,6 +51,13 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
 }
 
 /** One result from several evaluators: failures raise the score; verdict is the worst decisive one. */
+/**
+ * Evaluators whose pass says the answer was checked against something outside it (knowledge, a judge). A pass of
+ * the others (no self-contradiction, no broken citation) says nothing about whether the answer is true, so on its
+ * own it leaves an otherwise unverifiable answer `unknown`.
+ */
+const VERIFYING = new Set(['grounding', 'judge']);
+
 export function combine(input: Record<string, unknown>, results: readonly EvaluationResult[]): ScoreOutput {
   const [first] = results;
   let score = first?.verdict === 'unknown' || first?.verdict === 'error' ? 0 : (first?.score ?? 0);
@@ -63,7 +70,7 @@ export function combine(input: Record<string, unknown>, results: readonly Evalua
     if (r.verdict === 'fail') {
       score = Math.max(score, r.score);
       verdict = 'fail';
-    } else if (r.verdict === 'pass' && verdict === 'unknown') verdict = 'pass';
+    } else if (r.verdict === 'pass' && verdict === 'unknown' && VERIFYING.has(r.evaluator)) verdict = 'pass';
     for (const c of r.claims ?? []) if (r === first || c.status !== 'supported') claims.push(c);
     if (r.verdict === 'fail' || r === first) explanations.push(`${r.evaluator}: ${r.explanation}`);
   }

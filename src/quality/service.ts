@@ -173,7 +173,7 @@ export class QualityService {
         if (chosen.length === 0) return;
         const output = call.internal?.outputText ?? call.content?.output ?? null;
         if (!output || !call.internal) return;
-        const prompt = call.internal.promptText ?? call.content?.input ?? '';
+        const prompt = call.internal.contextText ?? call.internal.promptText ?? call.content?.input ?? '';
         call.internal.hooks ??= {};
         call.internal.hooks[TEXT_HOOK] = {
           prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,

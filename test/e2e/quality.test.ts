@@ -54,15 +54,13 @@ describe('quality through the gateway', () => {
     reply: string | null,
     extra: Record<string, string> = {},
     content = 'When was the Eiffel Tower completed?',
+    history: { role: 'user' | 'assistant'; content: string }[] = [],
   ) => {
     const { response } = await client.chat.completions
       .create(
         {
           model: 'gpt-4o-mini',
-          messages: [
-            { role: 'system', content: SOURCES },
-            { role: 'user', content },
-          ],
+          messages: [{ role: 'system', content: SOURCES }, ...history, { role: 'user', content }],
         },
         {
           headers: {
@@ -96,7 +94,16 @@ describe('quality through the gateway', () => {
     }));
     client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
     ids.faithful = await ask("The Eiffel Tower was completed in 1889 for the World's Fair [1].");
-    ids.fabricated = await ask('The Eiffel Tower was completed in 1901 [1]. It was repainted gold in 2019 [4].');
+    // The model said 1901 in an earlier turn: its own words are no evidence, the sources (1889) still contradict it.
+    ids.fabricated = await ask(
+      'The Eiffel Tower was completed in 1901 [1]. It was repainted gold in 2019 [4].',
+      {},
+      'Are you sure?',
+      [
+        { role: 'user', content: 'When was the Eiffel Tower completed?' },
+        { role: 'assistant', content: 'The Eiffel Tower was completed in 1901.' },
+      ],
+    );
     ids.refusal = await ask(null, { 'x-simulator-fault': 'refusal' });
     ids.phrase = await ask("I'm sorry, but I can't help with that request.");
     await settle(4);

@@ -209,6 +209,16 @@ export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
   return info;
 }
 
+/**
+ * The chat prompt without assistant messages (the model's own earlier turns), or null when it has none (then the
+ * whole prompt is the same thing): the evidence quality checks may use.
+ */
+export function contextText(body: Json, endpoint: Endpoint): string | null {
+  if (endpoint !== 'chat.completions' || !Array.isArray(body.messages)) return null;
+  if (!body.messages.some((m) => obj(m)?.role === 'assistant')) return null;
+  return promptText({ messages: body.messages.filter((m) => obj(m)?.role !== 'assistant') }, endpoint);
+}
+
 /** The text of the request's prompt, for counting input tokens when the upstream gives no usage. */
 export function promptText(body: Json, endpoint: Endpoint): string {
   if (endpoint === 'chat.completions') {

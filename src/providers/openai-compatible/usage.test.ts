@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageOf } from './index.js';
+import { contextText, promptText, usageOf } from './index.js';
 
 describe('usageOf', () => {
   it('reads OpenAI chat usage, cached and reasoning tokens included', () => {
@@ -42,5 +42,24 @@ describe('usageOf', () => {
     });
     expect(usageOf(null)).toBeNull();
     expect(usageOf({ total_tokens: 3 })).toBeNull();
+  });
+});
+
+describe('promptText and contextText', () => {
+  const body = {
+    messages: [
+      { role: 'system', content: 'Sources: opened in 1937.' },
+      { role: 'user', content: 'When did it open?' },
+      { role: 'assistant', content: 'It opened in 1952.' },
+      { role: 'user', content: [{ type: 'text', text: 'Sure?' }] },
+    ],
+  };
+  it('counts every message for tokens, but leaves the model’s own turns out of the evidence', () => {
+    expect(promptText(body, 'chat.completions')).toBe(
+      'Sources: opened in 1937.\nWhen did it open?\nIt opened in 1952.\nSure?\n',
+    );
+    expect(contextText(body, 'chat.completions')).toBe('Sources: opened in 1937.\nWhen did it open?\nSure?\n');
+    expect(contextText({ messages: body.messages.slice(0, 2) }, 'chat.completions')).toBeNull();
+    expect(contextText({ prompt: 'x' }, 'completions')).toBeNull();
   });
 });

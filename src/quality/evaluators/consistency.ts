@@ -19,9 +19,27 @@ interface SentenceInfo {
   text: string;
   stems: Set<string>;
   negated: boolean;
+  /** Years the sentence names: two sentences about different years do not contradict each other. */
+  years: Set<number>;
+  /** Whether it also gives a figure that is not a year. */
+  figures: boolean;
 }
 
 const WINDOW = 4;
+/** Sentences compared (all pairs): a long list-like answer is checked in its first part, in bounded time. */
+const MAX_SENTENCES = 200;
+/** Contradictions reported per answer: enough to judge and to show, a bounded size to store. */
+const MAX_CLAIMS = 20;
+
+/**
+ * A series, not a contradiction: both sentences name years and no year is in both ("5 million in 2019", "7 million
+ * in 2020"). Their figures differ by year, and so do the years themselves when both sentences give a figure too.
+ */
+function differentYears(a: SentenceInfo, b: SentenceInfo): boolean {
+  if (a.years.size === 0 || b.years.size === 0) return false;
+  for (const y of a.years) if (b.years.has(y)) return false;
+  return true;
+}
 
 function isYear(v: number): boolean {
   return Number.isInteger(v) && v >= 1000 && v <= 2100;
@@ -98,18 +116,24 @@ export class SelfConsistencyEvaluator implements Evaluator {
 
   /** The model-free part: contradictions within the response. */
   check(response: string): EvaluationResult {
-    const sents: SentenceInfo[] = sentences(response).map((s) => {
+    const all = sentences(response);
+    const sents: SentenceInfo[] = all.slice(0, MAX_SENTENCES).map((s) => {
       const ws = words(s.text);
       const stems = new Set<string>();
       for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
-      return { text: s.text, stems, negated: hasNegation(ws) };
+      const years = new Set<number>();
+      let figures = false;
+      for (const n of numberMentions(s.text))
+        if (n.digits && isYear(n.value)) years.add(n.value);
+        else if (n.digits || n.value > 10) figures = true;
+      return { text: s.text, stems, negated: hasNegation(ws), years, figures };
     });
     const claims: ClaimResult[] = [];
     const seen = new Set<string>();
     // Numbers: the same context given different values.
     const mentions = sents.flatMap((s, i) => mentionsOf(s.text, i));
-    for (let a = 0; a < mentions.length; a++)
-      for (let b = a + 1; b < mentions.length; b++) {
+    for (let a = 0; a < mentions.length && claims.length < MAX_CLAIMS; a++)
+      for (let b = a + 1; b < mentions.length && claims.length < MAX_CLAIMS; b++) {
         const x = mentions[a] as Mention;
         const y = mentions[b] as Mention;
         if (x.sentence === y.sentence || x.kind !== y.kind || x.value === y.value) continue;
@@ -117,9 +141,10 @@ export class SelfConsistencyEvaluator implements Evaluator {
         if (shared < 2) continue;
         const key = `${x.sentence}:${y.sentence}`;
         if (seen.has(key)) continue;
-        seen.add(key);
         const sx = sents[x.sentence] as SentenceInfo;
         const sy = sents[y.sentence] as SentenceInfo;
+        if (differentYears(sx, sy) && (x.kind === 'number' || (sx.figures && sy.figures))) continue;
+        seen.add(key);
         const evidence: Evidence[] = [
           { source: 'response', id: `sentence#${x.sentence}`, text: sx.text, note: `says ${x.value}` },
         ];
@@ -132,11 +157,11 @@ export class SelfConsistencyEvaluator implements Evaluator {
         });
       }
     // Negated repeats: near-identical statements with opposite polarity.
-    for (let a = 0; a < sents.length; a++)
-      for (let b = a + 1; b < sents.length; b++) {
+    for (let a = 0; a < sents.length && claims.length < MAX_CLAIMS; a++)
+      for (let b = a + 1; b < sents.length && claims.length < MAX_CLAIMS; b++) {
         const x = sents[a] as SentenceInfo;
         const y = sents[b] as SentenceInfo;
-        if (x.negated === y.negated || x.stems.size < 3 || y.stems.size < 3) continue;
+        if (x.negated === y.negated || x.stems.size < 3 || y.stems.size < 3 || differentYears(x, y)) continue;
         const shared = overlap(x.stems, y.stems);
         const jaccard = shared / (x.stems.size + y.stems.size - shared);
         if (jaccard < 0.6) continue;
@@ -158,7 +183,10 @@ export class SelfConsistencyEvaluator implements Evaluator {
           reasons: ['negates an earlier sentence'],
         });
       }
-    const score = claims.length === 0 ? 0 : Math.max(...claims.map((c) => c.score));
+    let score = 0;
+    for (const c of claims) score = Math.max(score, c.score);
+    const checked =
+      all.length > sents.length ? `the first ${sents.length} of ${all.length} sentences` : `${sents.length} sentences`;
     return {
       evaluator: this.name,
       verdict: sents.length < 2 ? 'unknown' : claims.length > 0 ? 'fail' : 'pass',
@@ -169,8 +197,8 @@ export class SelfConsistencyEvaluator implements Evaluator {
         sents.length < 2
           ? 'a single sentence cannot contradict itself'
           : claims.length === 0
-            ? `no contradiction among ${sents.length} sentences`
-            : `${claims.length} contradiction(s): ${claims
+            ? `no contradiction among ${checked}`
+            : `${claims.length}${claims.length >= MAX_CLAIMS ? '+' : ''} contradiction(s) among ${checked}: ${claims
                 .slice(0, 3)
                 .map((c) => `"${c.text.slice(0, 80)}" (${(c.reasons ?? []).join('; ')})`)
                 .join(', ')}`,

@@ -190,6 +190,28 @@ describe('self-consistency', () => {
     expect(r.verdict).toBe('fail');
   });
 
+  it('does not take figures for different years as a contradiction', async () => {
+    const r = await c.evaluate({
+      context: [],
+      response:
+        'Annual revenue was 5 million dollars in 2019. Annual revenue was 7 million dollars in 2020. The company grew in 2021. The company did not grow in 2022.',
+    });
+    expect(r.verdict).toBe('pass');
+  });
+
+  it('checks a long list-like answer in bounded time, with a bounded number of claims', async () => {
+    const response = Array.from(
+      { length: 600 },
+      (_, i) => `The service handled ${5000 + i} requests in region ${i % 7} during the nightly batch window.`,
+    ).join(' ');
+    const r = await c.evaluate({ context: [], response });
+    expect(r.verdict).toBe('fail');
+    expect(r.claims?.length).toBe(20);
+    expect(r.explanation).toMatch(/^20\+ contradiction\(s\) among the first 200 of 600 sentences/);
+    // Unbounded, this answer gave tens of thousands of claims (megabytes stored per call), then overflowed the stack.
+    expect(JSON.stringify(r).length).toBeLessThan(50_000);
+  });
+
   it('passes a consistent answer', async () => {
     const r = await c.evaluate({
       context: [],
