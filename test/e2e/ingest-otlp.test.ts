@@ -42,7 +42,7 @@ describe('POST /api/ingest', () => {
         { request_id: 'ext-2', started_at: started, provider: 'anthropic', model: 'claude-sonnet-4', http_status: 529 },
       ],
     });
-    expect(r).toEqual({ status: 202, json: { accepted: 2, request_ids: ['ext-1', 'ext-2'] } });
+    expect(r).toEqual({ status: 202, json: { accepted: 2, request_ids: ['ext-1', 'ext-2'], duplicates: [] } });
     await s.app.ctx.recorder.flush();
     const one = (await (await request(`${s.base}/api/requests/ext-1`)).body.json()) as Record<string, unknown>;
     expect(one).toMatchObject({
