@@ -98,6 +98,28 @@ describe('overview series', () => {
     expect(END - 40 * 60_000).toBeLessThan(END - SEAL_LAG_MS);
   });
 
+  it('calls written days back into compacted hours (ingested late, seeded into a used store) are picked up', async () => {
+    const store = await storeWith(calls(500, 24));
+    let now = END;
+    const series = new OverviewSeries(store, () => now);
+    const q = (days: number) =>
+      parseOverviewQuery(new URL(`http://x/?from=${END - days * 24 * HOUR}&to=${END}&step=hour`), now);
+    // The server's warm-up compacts the last 30 days of hours, most of them empty.
+    const before = await series.query(q(30));
+    // Then 2,000 calls land 3 to 9 days back, far behind the recent re-check window.
+    const old = calls(2000, 6 * 24, 7).map((c, i) => ({
+      ...c,
+      requestId: `old-${i}`,
+      startedAt: c.startedAt - 3 * 24 * HOUR,
+    }));
+    await store.insertCalls(old);
+    now = END + 5_000; // within the minute: a view reaching further back re-checks its older part at once
+    const after = await series.query(q(10));
+    expect(after.summary.requests).toBe(before.summary.requests + 2000);
+    const want = await expected(store, END - 10 * 24 * HOUR, END, 'hour');
+    expect(after.summary.requests).toBe(want.requests);
+  });
+
   it('on other stores (PostgreSQL), read from queryRollups, the body is the compacted one', async () => {
     const store = await storeWith(calls(4000, 30));
     const series = new OverviewSeries(store, () => END);

@@ -364,7 +364,8 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 export class OverviewSeries {
   private readonly db: Database;
   private busy: Promise<void> = Promise.resolve();
-  private lastCheck = { minute: 0, hour: 0 };
+  /** When each step was last re-checked, and from where (a wider view re-checks its older part at once). */
+  private lastCheck = { minute: { at: 0, from: Infinity }, hour: { at: 0, from: Infinity } };
   private readonly scratch = new Bucket();
 
   constructor(
@@ -469,9 +470,13 @@ export class OverviewSeries {
     }
   }
 
-  /** Re-checks the recent sealed past against the store's counts (late calls) and drops what retention removed. */
-  private recheck(step: RollupStep, cov: { lo: number; hi: number }): void {
-    const from = Math.max(cov.lo, cov.hi - RECHECK_MS[step]);
+  /**
+   * Re-checks compacted buckets from `from` (at least the recent sealed past) against the store's counts, and
+   * compacts again those that differ: calls recorded late, ingested with old timestamps, or seeded into a store
+   * already compacted. One grouped read of each table; once a minute per step, or when a view reaches further back.
+   */
+  private recheck(step: RollupStep, cov: { lo: number; hi: number }, from: number): void {
+    from = Math.max(cov.lo, Math.min(from, cov.hi - RECHECK_MS[step]));
     const theirs = this.db
       .prepare(`SELECT t, SUM(requests) FROM ${ROLLUP_TABLE[step]} WHERE t >= ? AND t < ? GROUP BY t`)
       .raw()
@@ -500,9 +505,15 @@ export class OverviewSeries {
         this.setCoverage(step, a, b);
         return;
       }
-      if (this.now() - this.lastCheck[step] > 60_000) {
-        this.lastCheck[step] = this.now();
-        this.recheck(step, cov);
+      const last = this.lastCheck[step];
+      const checkFrom = Math.max(cov.lo, Math.min(a, cov.hi - RECHECK_MS[step]));
+      const stale = this.now() - last.at > 60_000;
+      if (stale || checkFrom < last.from) {
+        this.recheck(step, cov, checkFrom);
+        this.lastCheck[step] = {
+          at: stale ? this.now() : last.at,
+          from: stale ? checkFrom : Math.min(checkFrom, last.from),
+        };
       }
       if (a < cov.lo) {
         await this.compactChunked(step, a, cov.lo);
