@@ -205,7 +205,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       });
       return;
     }
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `the path ${url.pathname} is not valid percent-encoding`);
+    }
+    const rel = normalize(path).replace(/^(\.\.[/\\])+/, '');
     let file = resolve(ui, `.${rel}`);
     if (!file.startsWith(ui) || !existsSync(file) || statSync(file).isDirectory()) file = join(ui, 'index.html');
     const body = readFileSync(file);

@@ -381,6 +381,14 @@ describe('bad input gets an OpenAI-shaped error that says what to fix', () => {
     expect(Object.keys(r.json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
   });
 
+  it('a page path that is not valid percent-encoding is a 400, not a server error', async () => {
+    const r = await fetch(`${s.base}/%E0%A4%A`);
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_query');
+    expect(body.error.message).toContain('percent-encoding');
+  });
+
   it('a model no provider serves is a 404 naming the model', async () => {
     const sOnly = await startStack({
       config: {
