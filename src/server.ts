@@ -81,7 +81,7 @@ const contentEnricher = (capture: boolean) => ({
         output: i.outputText ? redactText(i.outputText) : null,
       };
     i.promptText = null;
-    i.contextText = null;
+    i.assistantRanges = null;
     i.outputText = null;
   },
 });

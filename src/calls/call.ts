@@ -109,10 +109,11 @@ export interface CallInternals {
   /** Prompt and output text, kept only until tokens are counted (or content captured). */
   promptText: string | null;
   /**
-   * The prompt without the model's own earlier turns (assistant messages), when it had any: what quality checks
-   * take as evidence. An answer repeating what the model said before is not grounded by it.
+   * Where the model's own earlier turns (assistant messages) lie in `promptText`, as [start, end) pairs, when it
+   * had any: quality checks leave them out of the evidence. An answer repeating what the model said before is not
+   * grounded by it.
    */
-  contextText?: string | null;
+  assistantRanges?: number[] | null;
   outputText: string | null;
   /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
   hooks?: Record<string, unknown>;

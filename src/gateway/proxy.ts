@@ -9,13 +9,7 @@ import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.
 import { statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import {
-  contextText,
-  errorTypeOf,
-  promptText,
-  responseInfo,
-  type Usage,
-} from '../providers/openai-compatible/index.js';
+import { errorTypeOf, promptText, responseInfo, type Usage } from '../providers/openai-compatible/index.js';
 import { type RequestContext, requestContext } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
 import { now } from './now.js';
@@ -323,8 +317,9 @@ export class GatewayProxy {
       const v = body[k];
       if (typeof v === 'number') i.params[k === 'max_completion_tokens' ? 'max_tokens' : k] = v;
     }
-    i.promptText = promptText(body, flight.endpoint);
-    i.contextText = contextText(body, flight.endpoint);
+    const assistant: number[] = [];
+    i.promptText = promptText(body, flight.endpoint, assistant);
+    if (assistant.length > 0) i.assistantRanges = assistant;
 
     // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
     let forward: Buffer | string = raw;

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import { withoutRanges } from '../providers/openai-compatible/index.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { EVAL_FEATURE } from './chat-client.js';
@@ -173,7 +174,11 @@ export class QualityService {
         if (chosen.length === 0) return;
         const output = call.internal?.outputText ?? call.content?.output ?? null;
         if (!output || !call.internal) return;
-        const prompt = call.internal.contextText ?? call.internal.promptText ?? call.content?.input ?? '';
+        const { promptText, assistantRanges } = call.internal;
+        const prompt =
+          (promptText !== null && assistantRanges ? withoutRanges(promptText, assistantRanges) : promptText) ??
+          call.content?.input ??
+          '';
         call.internal.hooks ??= {};
         call.internal.hooks[TEXT_HOOK] = {
           prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,

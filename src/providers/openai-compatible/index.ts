@@ -28,10 +28,10 @@ export function usageOf(u: unknown): Usage | null {
   // OpenAI's `prompt_tokens` includes; add them back so input is every prompt token, as everywhere else.
   const cacheRead = num(o.cache_read_input_tokens);
   const cacheWrite = num(o.cache_creation_input_tokens);
-  if (num(o.prompt_tokens) === null && (cacheRead !== null || cacheWrite !== null)) {
+  if (num(o.prompt_tokens) === null && (cacheRead !== null || cacheWrite !== null))
     input = (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0);
-    cached ??= cacheRead;
-  }
+  // Servers that report `prompt_tokens` beside Anthropic's cache field (LiteLLM) give their cached count there.
+  cached ??= cacheRead;
   return {
     inputTokens: input,
     outputTokens: output,
@@ -210,29 +210,24 @@ export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
 }
 
 /**
- * The chat prompt without assistant messages (the model's own earlier turns), or null when it has none (then the
- * whole prompt is the same thing): the evidence quality checks may use.
+ * The text of the request's prompt, for counting input tokens when the upstream gives no usage. `assistant`, when
+ * given, receives the [start, end) offsets of the assistant messages' text in it (see `withoutRanges`).
  */
-export function contextText(body: Json, endpoint: Endpoint): string | null {
-  if (endpoint !== 'chat.completions' || !Array.isArray(body.messages)) return null;
-  if (!body.messages.some((m) => obj(m)?.role === 'assistant')) return null;
-  return promptText({ messages: body.messages.filter((m) => obj(m)?.role !== 'assistant') }, endpoint);
-}
-
-/** The text of the request's prompt, for counting input tokens when the upstream gives no usage. */
-export function promptText(body: Json, endpoint: Endpoint): string {
+export function promptText(body: Json, endpoint: Endpoint, assistant?: number[]): string {
   if (endpoint === 'chat.completions') {
     const msgs = Array.isArray(body.messages) ? body.messages : [];
     let s = '';
     for (const m of msgs) {
       const mo = obj(m);
       if (!mo) continue;
+      const start = s.length;
       if (typeof mo.content === 'string') s += `${mo.content}\n`;
       else if (Array.isArray(mo.content))
         for (const part of mo.content) {
           const p = obj(part);
           if (p && typeof p.text === 'string') s += `${p.text}\n`;
         }
+      if (assistant && mo.role === 'assistant' && s.length > start) assistant.push(start, s.length);
     }
     return s;
   }
@@ -240,6 +235,20 @@ export function promptText(body: Json, endpoint: Endpoint): string {
   if (typeof input === 'string') return input;
   if (Array.isArray(input)) return input.filter((x) => typeof x === 'string').join('\n');
   return '';
+}
+
+/**
+ * `text` without the [start, end) ranges in `ranges` (ascending, as promptText gives them): the chat prompt without
+ * the model's own earlier turns, the evidence quality checks may use.
+ */
+export function withoutRanges(text: string, ranges: readonly number[]): string {
+  let out = '';
+  let at = 0;
+  for (let k = 0; k + 1 < ranges.length; k += 2) {
+    out += text.slice(at, ranges[k]);
+    at = ranges[k + 1] as number;
+  }
+  return out + text.slice(at);
 }
 
 /** Upstream error type from an OpenAI-shaped error body, if any. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextText, promptText, usageOf } from './index.js';
+import { promptText, usageOf, withoutRanges } from './index.js';
 
 describe('usageOf', () => {
   it('reads OpenAI chat usage, cached and reasoning tokens included', () => {
@@ -33,6 +33,15 @@ describe('usageOf', () => {
     ).toEqual({ inputTokens: 7010, outputTokens: 5, cachedInputTokens: 5000, reasoningTokens: 0 });
   });
 
+  it("takes the cached count from Anthropic's field when prompt_tokens (which includes it) is given too", () => {
+    expect(usageOf({ prompt_tokens: 5010, completion_tokens: 5, cache_read_input_tokens: 5000 })).toEqual({
+      inputTokens: 5010,
+      outputTokens: 5,
+      cachedInputTokens: 5000,
+      reasoningTokens: 0,
+    });
+  });
+
   it('reads embeddings usage (no completion tokens) and gives null for no usage', () => {
     expect(usageOf({ prompt_tokens: 8, total_tokens: 8 })).toEqual({
       inputTokens: 8,
@@ -45,7 +54,7 @@ describe('usageOf', () => {
   });
 });
 
-describe('promptText and contextText', () => {
+describe('promptText and the assistant ranges', () => {
   const body = {
     messages: [
       { role: 'system', content: 'Sources: opened in 1937.' },
@@ -55,11 +64,15 @@ describe('promptText and contextText', () => {
     ],
   };
   it('counts every message for tokens, but leaves the model’s own turns out of the evidence', () => {
-    expect(promptText(body, 'chat.completions')).toBe(
-      'Sources: opened in 1937.\nWhen did it open?\nIt opened in 1952.\nSure?\n',
-    );
-    expect(contextText(body, 'chat.completions')).toBe('Sources: opened in 1937.\nWhen did it open?\nSure?\n');
-    expect(contextText({ messages: body.messages.slice(0, 2) }, 'chat.completions')).toBeNull();
-    expect(contextText({ prompt: 'x' }, 'completions')).toBeNull();
+    const ranges: number[] = [];
+    const text = promptText(body, 'chat.completions', ranges);
+    expect(text).toBe('Sources: opened in 1937.\nWhen did it open?\nIt opened in 1952.\nSure?\n');
+    expect(withoutRanges(text, ranges)).toBe('Sources: opened in 1937.\nWhen did it open?\nSure?\n');
+    const none: number[] = [];
+    promptText({ messages: body.messages.slice(0, 2) }, 'chat.completions', none);
+    expect(none).toEqual([]);
+    const completions: number[] = [];
+    expect(promptText({ prompt: 'x' }, 'completions', completions)).toBe('x');
+    expect(completions).toEqual([]);
   });
 });
