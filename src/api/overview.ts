@@ -471,12 +471,11 @@ export class OverviewSeries {
   }
 
   /**
-   * Re-checks compacted buckets from `from` (at least the recent sealed past) against the store's counts, and
+   * Re-checks compacted buckets from `from` (ensure: at least the recent sealed past) against the store's counts, and
    * compacts again those that differ: calls recorded late, ingested with old timestamps, or seeded into a store
    * already compacted. One grouped read of each table; once a minute per step, or when a view reaches further back.
    */
   private recheck(step: RollupStep, cov: { lo: number; hi: number }, from: number): void {
-    from = Math.max(cov.lo, Math.min(from, cov.hi - RECHECK_MS[step]));
     const theirs = this.db
       .prepare(`SELECT t, SUM(requests) FROM ${ROLLUP_TABLE[step]} WHERE t >= ? AND t < ? GROUP BY t`)
       .raw()

@@ -2,6 +2,7 @@
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, LlmCall } from '../calls/index.js';
 import { CATALOG, type CatalogEntry, type PriceTier, type PriceVersion } from './catalog/index.js';
+import { openModelsCatalog } from './catalog/open-models.js';
 import type { PriceOverride, PricingConfig } from './config.js';
 
 const DAY = 86_400_000;
@@ -170,7 +171,7 @@ export function billersOf(providers: readonly { name: string; baseUrl: string }[
  * call only when that host serves it (by provider name or base URL) or the model is named with the host's prefix:
  * the same weights on a team's own vLLM or Ollama are not billed at Groq's or Together's rates.
  */
-const RESELLERS = new Set(['groq', 'together', 'fireworks']);
+const RESELLERS: ReadonlySet<string> = new Set(openModelsCatalog.entries.map((e) => e.provider));
 
 export class PriceBook {
   private readonly index = new Map<string, CatalogEntry[]>();

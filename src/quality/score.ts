@@ -50,7 +50,6 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
   };
 }
 
-/** One result from several evaluators: failures raise the score; verdict is the worst decisive one. */
 /**
  * Evaluators whose pass says the answer was checked against something outside it (knowledge, a judge). A pass of
  * the others (no self-contradiction, no broken citation) says nothing about whether the answer is true, so on its
@@ -58,6 +57,7 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
  */
 const VERIFYING = new Set(['grounding', 'judge']);
 
+/** One result from several evaluators: failures raise the score; verdict is the worst decisive one. */
 export function combine(input: Record<string, unknown>, results: readonly EvaluationResult[]): ScoreOutput {
   const [first] = results;
   let score = first?.verdict === 'unknown' || first?.verdict === 'error' ? 0 : (first?.score ?? 0);

@@ -17,7 +17,7 @@ export interface LogOptions {
   onDrop?: (lines: number) => void;
 }
 
-export const LOG_BUFFER_LIMIT_BYTES = 16 * 1024 * 1024;
+const LOG_BUFFER_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /** Counts the lines in a dropped chunk (every line ends in a newline; a chunk holds whole lines). */
 function linesIn(data: unknown): number {

@@ -12,6 +12,8 @@ interface Mention {
   sentence: number;
   value: number;
   kind: 'year' | 'number';
+  /** Written in digits (not in words). */
+  digits: boolean;
   context: Set<string>;
 }
 
@@ -45,9 +47,8 @@ function isYear(v: number): boolean {
   return Number.isInteger(v) && v >= 1000 && v <= 2100;
 }
 
-/** Number mentions with the content stems around them (numbers themselves left out). */
-function mentionsOf(text: string, sentence: number): Mention[] {
-  const ws = words(text);
+/** Number mentions with the content stems around them (numbers themselves left out); `ws` = words(text). */
+function mentionsOf(text: string, ws: readonly string[], sentence: number): Mention[] {
   const out: Mention[] = [];
   for (const n of numberMentions(text)) {
     if (!n.digits && n.value <= 10) continue;
@@ -56,7 +57,7 @@ function mentionsOf(text: string, sentence: number): Mention[] {
       const x = ws[j] as string;
       if (j !== n.index && isContent(x) && !/^\d/.test(x)) context.add(stem(x));
     }
-    out.push({ sentence, value: n.value, kind: isYear(n.value) ? 'year' : 'number', context });
+    out.push({ sentence, value: n.value, kind: isYear(n.value) ? 'year' : 'number', digits: n.digits, context });
   }
   return out;
 }
@@ -117,21 +118,23 @@ export class SelfConsistencyEvaluator implements Evaluator {
   /** The model-free part: contradictions within the response. */
   check(response: string): EvaluationResult {
     const all = sentences(response);
-    const sents: SentenceInfo[] = all.slice(0, MAX_SENTENCES).map((s) => {
+    const mentions: Mention[] = [];
+    const sents: SentenceInfo[] = all.slice(0, MAX_SENTENCES).map((s, i) => {
       const ws = words(s.text);
       const stems = new Set<string>();
       for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
+      const own = mentionsOf(s.text, ws, i);
+      mentions.push(...own);
       const years = new Set<number>();
       let figures = false;
-      for (const n of numberMentions(s.text))
-        if (n.digits && isYear(n.value)) years.add(n.value);
-        else if (n.digits || n.value > 10) figures = true;
+      for (const m of own)
+        if (m.digits && m.kind === 'year') years.add(m.value);
+        else figures = true;
       return { text: s.text, stems, negated: hasNegation(ws), years, figures };
     });
     const claims: ClaimResult[] = [];
     const seen = new Set<string>();
     // Numbers: the same context given different values.
-    const mentions = sents.flatMap((s, i) => mentionsOf(s.text, i));
     for (let a = 0; a < mentions.length && claims.length < MAX_CLAIMS; a++)
       for (let b = a + 1; b < mentions.length && claims.length < MAX_CLAIMS; b++) {
         const x = mentions[a] as Mention;

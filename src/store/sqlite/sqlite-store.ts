@@ -555,16 +555,11 @@ export class SqliteStore implements Store {
   }
 
   async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    // Chunks of 500 stay well under SQLite's limit on bound parameters.
-    for (let i = 0; i < requestIds.length; i += 500) {
-      const chunk = requestIds.slice(i, i + 500);
-      const rows = this.prepared(
-        `SELECT request_id FROM calls WHERE request_id IN (${chunk.map(() => '?').join(', ')})`,
-      ).all(...chunk) as { request_id: string }[];
-      for (const r of rows) out.add(r.request_id);
-    }
-    return out;
+    // One statement for any number of ids (no limit on bound parameters): the list as one JSON parameter.
+    const rows = this.prepared('SELECT request_id FROM calls WHERE request_id IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(requestIds),
+    ) as { request_id: string }[];
+    return new Set(rows.map((r) => r.request_id));
   }
 
   /**
