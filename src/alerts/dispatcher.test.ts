@@ -36,9 +36,8 @@ function alert(name: string, labels: Record<string, string>, o: Partial<NotifyAl
   };
 }
 
-function setup(extra: Partial<AlertsConfigInput> = {}) {
+function setup(extra: Partial<AlertsConfigInput> = {}, state = new MemoryAlertStateStore()) {
   const config = alertsConfigOf({ route: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' }, ...extra });
-  const state = new MemoryAlertStateStore();
   const silences = new Silences(state);
   const page = new Rec();
   const notify = new Rec();
@@ -121,6 +120,29 @@ describe('dispatcher', () => {
     for (let t = T0 + 11 * 60 * S + S; t < T0 + 20 * 60 * S; t += S) await d.tick(t);
     expect(notify.sent.map((n) => n.status)).toEqual(['firing', 'firing', 'resolved']);
     expect(d.snapshot()).toEqual([]);
+  });
+
+  it('after a restart, tells a receiver an alert resolved that it was told fired before, and nothing else', async () => {
+    const route = { groupWait: '10s', groupInterval: '1m', repeatInterval: '4h' };
+    const { d, notify, state } = setup({ route });
+    const a = alert('HighTTFT', { model: 'a' });
+    await run(d, () => [a], T0, T0 + 60 * S);
+    expect(notify.sent.map((n) => n.status)).toEqual(['firing']);
+    // A new process (or a new leader) on the same state: the notification log is all it knows of the past.
+    const { d: d2, notify: notify2 } = setup({ route }, state);
+    await d2.restore();
+    const at = T0 + 10 * 60 * S;
+    const never = alert('HighTTFT', { model: 'b' }); // resolved without ever having been notified
+    d2.ingest(
+      [
+        { ...a, status: 'resolved', endsAt: at },
+        { ...never, status: 'resolved', endsAt: at },
+      ],
+      at,
+    );
+    for (let t = at; t < at + 5 * 60 * S; t += S) await d2.tick(t);
+    expect(notify2.sent.map((n) => [n.status, n.groupLabels.model])).toEqual([['resolved', 'a']]);
+    expect(d2.snapshot()).toEqual([]);
   });
 
   it('ServiceDegraded inhibits HighLatency and HighErrorRate of the same model only', async () => {

@@ -145,17 +145,19 @@ export class Dispatcher {
     return out;
   }
 
-  /** Takes the engine's alerts (firing ones refreshed, resolved ones once). */
+  /**
+   * Takes the engine's alerts (firing ones refreshed, resolved ones once). A resolved alert is taken even when this
+   * dispatcher never held it (it fired before a restart or under another leader): the notification log, restored
+   * from the store, decides whether a receiver was told it fired and so must be told it resolved (needsUpdate).
+   */
   ingest(alerts: readonly NotifyAlert[], now: number): void {
     for (const a of alerts) {
-      if (a.status === 'resolved' && !this.alerts.has(a.fingerprint)) continue;
       this.alerts.set(a.fingerprint, a);
       for (const route of this.routesFor(a.labels)) {
         const labels = this.groupLabels(route, a.labels);
         const key = `${route.id}:${JSON.stringify(Object.entries(labels).sort(([x], [y]) => x.localeCompare(y)))}`;
         let g = this.groups.get(key);
         if (!g) {
-          if (a.status === 'resolved') continue;
           // an alert that has fired for longer than group_wait already (e.g. after a restart) is not held back
           const wait = a.startsAt + route.groupWaitMs < now ? 0 : route.groupWaitMs;
           g = { key, route, labels, alerts: new Map(), nextFlush: now + wait, failures: 0 };
