@@ -124,14 +124,18 @@ export class LeaderElector {
         }
         this.client = client;
       }
+      // An answer is applied only while its connection is still ours: one that arrives after the connection was
+      // dropped (the backend terminated right after answering) would make a replica that lost the lock a leader
+      // again until its next check.
       if (this.leader) {
         // still holding it? (a terminated backend shows up here if the 'error' event has not already)
-        this.setLeader(await this.holds(client));
+        const held = await this.holds(client);
+        if (this.client === client) this.setLeader(held);
       } else {
         const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int8) AS ok', [
           this.lock.key.toString(),
         ]);
-        this.setLeader(r.rows[0]?.ok === true);
+        if (this.client === client) this.setLeader(r.rows[0]?.ok === true);
       }
     } catch (err) {
       if (client) this.drop(client, err as Error);
