@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/app-context.js';
 import { EVAL_FEATURE } from '../../src/quality/chat-client.js';
 import { buildQualityModule, type QualityModule } from '../../src/quality/module.js';
+import { sampled } from '../../src/quality/sampling.js';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 const SOURCES = `Answer only from these sources and cite them.
@@ -42,6 +43,8 @@ const json = async (url: string, init?: { method?: string; body?: unknown }) => 
   });
   return { status: r.status, body: (await r.json()) as Json };
 };
+
+const REVIEW_RATE = 0.02;
 
 describe('quality through the gateway', () => {
   let s: Stack;
@@ -84,7 +87,7 @@ describe('quality through the gateway', () => {
 
   beforeAll(async () => {
     ({ s, qm } = await startQualityStack({
-      reviewRate: 0.02,
+      reviewRate: REVIEW_RATE,
       sampling: { judge: 1 },
       judge: {
         provider: 'simulator',
@@ -93,7 +96,13 @@ describe('quality through the gateway', () => {
       },
     }));
     client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-    ids.faithful = await ask("The Eiffel Tower was completed in 1889 for the World's Fair [1].");
+    // The faithful answer must stay out of the review sample (drawn by request id), so that labelling it later is
+    // a `manual` addition and no test depends on which 2% random ids fall into the sample.
+    let faithfulId = '';
+    for (let k = 0; !faithfulId || sampled(faithfulId, REVIEW_RATE, 'review'); k++) faithfulId = `faithful-${k}`;
+    ids.faithful = await ask("The Eiffel Tower was completed in 1889 for the World's Fair [1].", {
+      'x-request-id': faithfulId,
+    });
     // The model said 1901 in an earlier turn: its own words are no evidence, the sources (1889) still contradict it.
     ids.fabricated = await ask(
       'The Eiffel Tower was completed in 1901 [1]. It was repainted gold in 2019 [4].',
