@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Router } from './api/http.js';
 import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
+import type { SignalRegistry } from './signals/index.js';
 import type { Store } from './store/store.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -23,6 +24,8 @@ export interface AppContext {
   /** Routes under /api/* (guarded by the admin token when not on loopback). */
   api: Router;
   clock: Clock;
+  /** Signals the call store does not hold: capabilities publish them here (cost, quality, gpu), alerts reads them. */
+  signals: SignalRegistry;
   /**
    * Contributions to `GET /api/requests/:id` (evaluations, feedback, ...): each returns fields merged into the
    * detail; a failing one is left out, never failing the page.

@@ -20,6 +20,7 @@ import { LlmscopeError } from './errors.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
+import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { createLogger, redactText } from './telemetry/logging.js';
@@ -146,7 +147,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
-  const ctx: AppContext = { config, store, recorder, registry, metrics, logger, api, clock, detailExtras: [] };
+  const ctx: AppContext = {
+    config,
+    store,
+    recorder,
+    registry,
+    metrics,
+    logger,
+    api,
+    clock,
+    signals: new SignalRegistry(),
+    detailExtras: [],
+  };
 
   const modules: Module[] = [];
   for (const f of opts.modules ?? []) modules.push(await f(ctx));

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SignalRegistry } from '../signals/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { AlertsConfigInput, RuleInput } from './config.js';
 import { alertsConfigOf } from './config.js';
@@ -9,7 +10,6 @@ import { Engine } from './engine.js';
 import type { Notification, Notifier } from './notifiers/notifier.js';
 import { compileRules } from './rules.js';
 import { AlertsService } from './service.js';
-import { SignalRegistry } from './signals.js';
 import { MemoryAlertStateStore, SqliteAlertStateStore } from './state/index.js';
 import { callAt, ManualClock } from './testing.js';
 

@@ -4,11 +4,11 @@
 // `keep_firing_for` keeps a firing alert firing after its condition clears. State is persisted after every
 // evaluation, so a restart resumes pending clocks and firing alerts instead of starting over.
 import { createHash } from 'node:crypto';
+import { SignalRegistry } from '../signals/index.js';
 import type { RollupPoint, RollupQuery, Store } from '../store/store.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 import { type EvalEnv, evaluateConditions, KINDS } from './kinds/index.js';
 import type { Condition, Rule, Sample } from './model.js';
-import { SignalRegistry } from './signals.js';
 import type { ActiveAlert, AlertEvent, AlertStateStore } from './state/types.js';
 import { renderAnnotations } from './template.js';
 

@@ -1,4 +1,5 @@
 // The compiled rule model: config rules with defaults applied, durations in ms and thresholds in base units.
+import type { SignalSample } from '../signals/index.js';
 import type { Dimension, KindName, Op, RuleFilter, Severity } from './config.js';
 
 export interface SloSpec {
@@ -42,14 +43,7 @@ export interface Rule {
 }
 
 /** A value of the signal for one group (label set), with how many requests/evaluations it rests on. */
-export interface Sample {
-  labels: Record<string, string>;
-  value: number;
-  /** Requests (or evaluations, feedback) behind the value; null when the kind has no such count. */
-  samples: number | null;
-  /** Set by kinds whose condition is not a plain comparison (slo_burn); otherwise `value op threshold` decides. */
-  holds?: boolean;
-}
+export type Sample = SignalSample;
 
 export const ERROR_STATUSES = ['upstream_error', 'rate_limited', 'timeout'] as const;
 

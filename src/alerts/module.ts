@@ -8,7 +8,6 @@ import { registerAlertRoutes } from './api.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 import { alertsConfigOf, ms } from './config.js';
 import { AlertsService } from './service.js';
-import { signalsOf } from './signals.js';
 import { alertStateStoreFor, PostgresAlertStateStore } from './state/index.js';
 
 export const createAlertsModule: ModuleFactory = async (ctx: AppContext): Promise<Module> => {
@@ -50,7 +49,7 @@ export const createAlertsModule: ModuleFactory = async (ctx: AppContext): Promis
     clock: ctx.clock,
     logger: ctx.logger,
     registry: ctx.registry,
-    signals: signalsOf(ctx),
+    signals: ctx.signals,
     callCosts,
     ...(elector ? { leadership: elector } : {}),
   });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../app-context.js';
 import { LlmscopeError } from '../errors.js';
+import { SignalRegistry } from '../signals/index.js';
 import type { Store } from '../store/store.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 import { type AlertsConfig, ms } from './config.js';
@@ -12,7 +13,6 @@ import { Engine } from './engine.js';
 import type { Rule } from './model.js';
 import { buildNotifiers, type Notifier } from './notifiers/index.js';
 import { compileRules } from './rules.js';
-import { SignalRegistry } from './signals.js';
 import { Silences } from './silences.js';
 import type { AlertStateStore, NotificationRecord } from './state/types.js';
 

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { Counter, Gauge } from 'prom-client';
-import { signalsOf } from '../alerts/signals.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
 import { PostgresBudgetLedger } from '../store/postgres/budget-ledger.js';
@@ -202,7 +201,7 @@ export async function buildCostModule(ctx: AppContext, spend?: SpendStore): Prom
     onReconciled: noteReconciliation,
   });
 
-  signalsOf(ctx).register({
+  ctx.signals.register({
     name: 'cost',
     signals: ['budget_ratio', 'reconciliation_gap'],
     async query(q) {

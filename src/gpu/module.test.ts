@@ -11,6 +11,7 @@ import { Router, sendError } from '../api/http.js';
 import type { AppContext } from '../app-context.js';
 import { Recorder } from '../calls/index.js';
 import { validateConfig } from '../config/index.js';
+import { SignalRegistry } from '../signals/index.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { MemoryGpuStore } from './gpu-store.js';
 import { buildGpuModule, type GpuModule } from './module.js';
@@ -51,6 +52,7 @@ async function harness(
     logger: pino({ level: 'debug' }, sink),
     api: new Router(),
     clock: { now: () => Date.now() },
+    signals: new SignalRegistry(),
     detailExtras: [],
   };
   const gpu = buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
@@ -233,6 +235,7 @@ describe('gpu sample storage', () => {
       logger: pino({ level: 'silent' }),
       api: new Router(),
       clock: { now: () => Date.now() },
+      signals: new SignalRegistry(),
       detailExtras: [],
     });
     expect(gpu.gpuStore).toBeInstanceOf(SqliteGpuStore);

@@ -2,7 +2,6 @@
 // serves GET /api/gpu, and feeds the GPU alert signals. Plugs in through `createGpuModule: ModuleFactory`.
 import { hostname as osHostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
-import { signalsOf } from '../alerts/signals.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import { registerGpuRoutes } from './api.js';
 import { type GpuConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
@@ -137,7 +136,7 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
   });
 
   // The gpu_utilization and gpu_memory alert rules read the GPU rollups through this source.
-  signalsOf(ctx).register(gpuSignalSource(gpuStore, gpu.hosts));
+  ctx.signals.register(gpuSignalSource(gpuStore, gpu.hosts));
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retain = async (): Promise<void> => {

@@ -1,8 +1,7 @@
 // The gpu module's alert signals, from the per-minute GPU rollups over the rule's window: `gpu_utilization` (average
 // utilization 0–1) and `gpu_memory` (average memory used / total), per gpu and host as the exported PromQL computes
 // them (the mean of each GPU's average over the window; memory as the sum of averages used over the sum of totals).
-import type { Sample } from '../alerts/model.js';
-import type { SignalQuery, SignalSource } from '../alerts/signals.js';
+import type { SignalSample as Sample, SignalQuery, SignalSource } from '../signals/index.js';
 import type { GpuHostConfig } from './config.js';
 import { matchesPattern } from './efficiency.js';
 import { type GpuStore, type GpuUsage, MINUTE_MS } from './gpu-store.js';

@@ -3,7 +3,6 @@
 // shared by the replicas, when the app's store is; SQLite in the ledger's database; else memory), the knowledge
 // base, the judge, the API routes, and the hallucination and thumbs-down signals for alert rules.
 import type { Database } from 'better-sqlite3';
-import { signalsOf } from '../alerts/signals.js';
 import type { DetailExtra } from '../api/requests.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
@@ -191,7 +190,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   ctx.recorder.addSink(service.sink());
   registerQualityRoutes(ctx.api, service, { bodyLimit: ctx.config.server.bodyLimit, now: () => ctx.clock.now() });
   // The hallucination_rate and thumbs_down_rate alert rules read the quality rollups through this source.
-  signalsOf(ctx).register(qualitySignalSource(store));
+  ctx.signals.register(qualitySignalSource(store));
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const detailExtra: DetailExtra = async (requestId) => {

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { alertsConfigOf, type RuleInput } from '../alerts/config.js';
 import { Engine } from '../alerts/engine.js';
 import { compileRules } from '../alerts/rules.js';
-import { signalsOf } from '../alerts/signals.js';
 import { MemoryAlertStateStore } from '../alerts/state/index.js';
 import { callAt, ManualClock } from '../alerts/testing.js';
 import { validateConfig } from '../config/index.js';
@@ -66,7 +65,7 @@ async function harness(rules: RuleInput[], defaultRules = false): Promise<Harnes
     rules: compiled.rules,
     store: app.ctx.store,
     state: new MemoryAlertStateStore(),
-    signals: signalsOf(app.ctx),
+    signals: app.ctx.signals,
     evaluationIntervalMs: MIN,
   });
   return { app, quality: quality as QualityModule, clock, engine };

@@ -2,8 +2,7 @@
 // verdict, as /api/quality/summary computes it) and `thumbs_down_rate` (down / (up + down)), read from the per-minute
 // quality rollups over the rule's window, split by the rule's model/feature groupBy.
 
-import type { Sample } from '../alerts/model.js';
-import type { SignalQuery, SignalSource } from '../alerts/signals.js';
+import type { SignalSample as Sample, SignalQuery, SignalSource } from '../signals/index.js';
 import { MINUTE_MS, type QualityCounts, type QualityGroupBy, type QualityStore } from './store.js';
 
 /** Dimensions the quality rollups keep; a filter or groupBy on any other call dimension cannot be answered. */

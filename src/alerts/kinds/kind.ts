@@ -1,12 +1,12 @@
 // What a rule kind declares: how to compute its value per group over rollups (or a registered signal), the PromQL
 // that computes the same value in Prometheus (when its series exist there), and promtool test inputs.
 
+import type { SignalRegistry } from '../../signals/index.js';
 import { merge, quantile } from '../../store/histogram.js';
 import type { RollupPoint, RollupQuery } from '../../store/store.js';
 import type { CallCostTracker } from '../call-cost-tracker.js';
 import type { KindName, Op } from '../config.js';
 import { type Condition, ERROR_STATUSES, isDimension, type Sample } from '../model.js';
-import type { SignalRegistry } from '../signals.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SignalRegistry } from '../../signals/index.js';
 import { histogramOf } from '../../store/histogram.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { CallCostTracker } from '../call-cost-tracker.js';
 import { alertsConfigOf, type RuleInput } from '../config.js';
 import type { Condition } from '../model.js';
 import { compileRules } from '../rules.js';
-import { SignalRegistry } from '../signals.js';
 import { callAt } from '../testing.js';
 import { median, robustScore } from './cost-anomaly.js';
 import { type EvalEnv, evaluateConditions, KINDS, shareAbove } from './index.js';

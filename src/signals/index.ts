@@ -1,8 +1,7 @@
-// Signals the store does not hold (quality, GPUs, budgets, reconciliation): their modules register a SignalSource
-// here, and rules of those kinds read through it. Until a source registers, such rules have no data (never fire).
-import type { AppContext } from '../app-context.js';
-import type { RuleFilter } from './config.js';
-import type { Sample } from './model.js';
+// The signals registry: figures the call store does not hold (quality, GPUs, budgets, reconciliation), published by
+// the capability that owns them and read by whoever needs them (the alert rules of those kinds). It lives outside
+// every capability so that publishers and readers depend on it, never on each other: the app makes one per context
+// (`ctx.signals`). Until a source registers, its signals have no data (rules reading them never fire).
 
 /** Signal names the built-in rule kinds read. */
 export type SignalName =
@@ -14,13 +13,32 @@ export type SignalName =
   | 'reconciliation_gap'
   | (string & {});
 
+/** The call dimensions a query may be narrowed by (an alert rule's `filter`). */
+export interface SignalFilter {
+  provider?: string;
+  model?: string;
+  endpoint?: string;
+  feature?: string;
+  team?: string;
+}
+
+/** One group's figure: its labels, the value in the signal's base unit (ratios 0–1) and the count behind it. */
+export interface SignalSample {
+  labels: Record<string, string>;
+  value: number;
+  /** Requests (or evaluations, feedback) behind the value; null when the signal has no such count. */
+  samples: number | null;
+  /** Set by readers whose condition is not a plain comparison (slo_burn); otherwise `value op threshold` decides. */
+  holds?: boolean;
+}
+
 export interface SignalQuery {
   signal: SignalName;
   /** Evaluation time, epoch ms. */
   now: number;
   /** The rule's window, ms (a gauge source may ignore it and return the latest value). */
   windowMs: number;
-  filter: RuleFilter;
+  filter: SignalFilter;
   /** Labels the rule splits its alerts by; each sample should carry them. */
   groupBy: readonly string[];
 }
@@ -32,7 +50,7 @@ export interface SignalQuery {
 export interface SignalSource {
   readonly name: string;
   readonly signals: readonly SignalName[];
-  query(q: SignalQuery): Promise<Sample[]> | Sample[];
+  query(q: SignalQuery): Promise<SignalSample[]> | SignalSample[];
 }
 
 export class SignalRegistry {
@@ -50,22 +68,10 @@ export class SignalRegistry {
     return this.sources.has(signal);
   }
 
-  /** Samples of a signal; [] when no source has registered it. Errors propagate to the engine (rule health). */
-  async query(q: SignalQuery): Promise<Sample[]> {
+  /** Samples of a signal; [] when no source has registered it. Errors propagate to the caller (rule health). */
+  async query(q: SignalQuery): Promise<SignalSample[]> {
     const src = this.sources.get(q.signal);
     if (!src) return [];
     return await src.query(q);
   }
-}
-
-const registries = new WeakMap<AppContext, SignalRegistry>();
-
-/** The signal registry of an assembled app: other modules call `signalsOf(ctx).register(...)`, in any order. */
-export function signalsOf(ctx: AppContext): SignalRegistry {
-  let r = registries.get(ctx);
-  if (!r) {
-    r = new SignalRegistry();
-    registries.set(ctx, r);
-  }
-  return r;
 }
