@@ -3,11 +3,11 @@
 import { z } from 'zod';
 import { type Router, readJson, sendJson } from '../api/http.js';
 import { LlmscopeError } from '../errors.js';
-import { durationSchema, matchersSchema, ms } from './config.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
 import { type Silence, silenceStatus } from './silences.js';
+import { durationSchema, matchersSchema, ms } from './spec.js';
 import type { ActiveAlert, AlertEvent } from './state/types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());

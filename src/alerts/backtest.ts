@@ -1,9 +1,9 @@
 // Backtest: runs the rules over stored history (rollups) on a virtual clock, with the real grouping, inhibition
 // and routing, and counts the notifications they would have sent — so thresholds can be tuned before they page.
 import type { Store } from '../store/store.js';
-import { type AlertsConfig, ms } from './config.js';
 import type { Notifier, NotifyResult } from './notifiers/notifier.js';
 import { AlertsService } from './service.js';
+import { type AlertsConfig, ms } from './spec.js';
 import { MemoryAlertStateStore } from './state/memory.js';
 import type { NotificationRecord } from './state/types.js';
 

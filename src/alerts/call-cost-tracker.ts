@@ -1,8 +1,8 @@
 // The single-call cost signal: the most expensive call per minute and group, kept in memory from the recorder
 // (rollups hold sums, not maxima). Bounded: minutes past the horizon are dropped, and groups per minute are capped.
 import type { LlmCall, Sink } from '../calls/index.js';
-import type { Dimension } from './config.js';
-import { MINUTE } from './kinds/kind.js';
+import { MINUTE_MS as MINUTE } from '../time.js';
+import type { Dimension } from './spec.js';
 
 const DIMS: readonly Dimension[] = ['provider', 'model', 'endpoint', 'feature', 'team'];
 const MAX_GROUPS_PER_MINUTE = 2000;

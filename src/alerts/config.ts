@@ -1,352 +1,108 @@
-// The `alerts` config section (zod): rules, the default pack switch and overrides, SLOs, routing, receivers,
-// inhibition. Every key is optional; defaults give the default pack routed by severity to log-only receivers.
+// The `alerts` config section (zod): its shapes (spec.ts) with the checks across fields, including what only compiling
+// the rules finds, so check-config reports every problem. Every key is optional; defaults give the default pack
+// routed by severity to log-only receivers.
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
-import { z } from 'zod';
-import { BUCKETS } from '../telemetry/metrics.js';
 import { parseMatchers } from './matchers.js';
 import { compileRules } from './rules.js';
+import { type AlertsConfig, alertsShapeSchema, LATENCY_SLO_BOUNDS, type MatchersInput, ms } from './spec.js';
 
-export const SEVERITIES = ['critical', 'warning', 'info'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export * from './spec.js';
 
-/** Rollup dimensions a rule can filter on and group by. */
-export const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
-
-export const OPS = ['>', '>=', '<', '<='] as const;
-export type Op = (typeof OPS)[number];
-
-export const KIND_NAMES = [
-  'latency_quantile',
-  'ttft_quantile',
-  'tpot_quantile',
-  'error_rate',
-  'request_rate',
-  'spend_day',
-  'spend_mtd',
-  'spend_forecast',
-  'single_call_cost',
-  'cost_anomaly',
-  'refusal_rate',
-  'thumbs_down_rate',
-  'hallucination_rate',
-  'gpu_utilization',
-  'gpu_memory',
-  'budget_ratio',
-  'reconciliation_gap',
-  'slo_burn',
-  'all',
-] as const;
-export type KindName = (typeof KIND_NAMES)[number];
-
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-/** A duration: milliseconds as a number, or `500ms`, `30s`, `10m`, `2h`, `7d`. */
-export const durationSchema = z.union([
-  z.number().nonnegative(),
-  z.string().regex(DURATION_RE, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
-]);
-export type Duration = z.infer<typeof durationSchema>;
-
-/** Milliseconds of a duration value. */
-export function ms(d: Duration): number {
-  if (typeof d === 'number') return d;
-  const m = DURATION_RE.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
-
-const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
-const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_" (a Prometheus alert name)');
-
-export const filterSchema = z
-  .object({
-    provider: z.string().min(1),
-    model: z.string().min(1),
-    endpoint: z.string().min(1),
-    feature: z.string().min(1),
-    team: z.string().min(1),
-  })
-  .partial()
-  .strict();
-export type RuleFilter = z.infer<typeof filterSchema>;
-
-/** Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`), or a label → value map. */
-export const matchersSchema = z.union([
-  z.array(
-    z.string().regex(/^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*".*"\s*$/, 'a matcher like severity="critical"'),
-  ),
-  z.record(labelName, z.string()),
-]);
-export type MatchersInput = z.infer<typeof matchersSchema>;
-
-/** The signal and comparison part of a rule (also one condition of an `all` rule). */
-const conditionShape = {
-  kind: z.enum(KIND_NAMES),
-  /** Window the signal is computed over (default per kind, e.g. 5m). */
-  window: durationSchema.optional(),
-  /** For quantile kinds (default 0.95). */
-  quantile: z.number().gt(0).lt(1).optional(),
-  op: z.enum(OPS).optional(),
-  /** In the kind's base unit: seconds (a duration such as "2s" is accepted), ratio 0–1, USD, requests/s, score. */
-  threshold: z.union([z.number(), z.string().regex(DURATION_RE, 'a number or a duration like 500ms')]).optional(),
-  /** Fewest requests (or evaluations, feedback) in the window for the rule to judge at all. */
-  minSamples: z.number().int().nonnegative().optional(),
-  filter: filterSchema.optional(),
-  /** cost_anomaly: days of history at the same hour (default 7) and how many must have data (default 3). */
-  baselineDays: z.number().int().min(2).max(28).optional(),
-  minHistory: z.number().int().min(2).max(28).optional(),
-  /** slo_burn: the SLO's name and which window pair (fast = page, slow = ticket). */
-  slo: z.string().optional(),
-  burn: z.enum(['fast', 'slow']).optional(),
-};
-export const conditionSchema = z.object(conditionShape).strict();
-export type ConditionInput = z.infer<typeof conditionSchema>;
-
-const annotationsSchema = z.record(z.string(), z.string());
-
-export const ruleSchema = z
-  .object({
-    /** The alert name (`alertname` label). */
-    name: alertName,
-    enabled: z.boolean().optional(),
-    ...conditionShape,
-    /** For kind `all`: every condition must hold on the same group (e.g. the same model). */
-    conditions: z.array(conditionSchema).min(2).optional(),
-    for: durationSchema.optional(),
-    keepFiringFor: durationSchema.optional(),
-    severity: z.enum(SEVERITIES).optional(),
-    /** Labels the alert is split by (default per kind, e.g. [model]). */
-    groupBy: z.array(z.string()).optional(),
-    labels: z.record(labelName, z.string()).optional(),
-    /** summary, description, runbook_url; `{{ $labels.model }}` and `{{ $value }}` are filled in. */
-    annotations: annotationsSchema.optional(),
-  })
-  .strict();
-export type RuleInput = z.infer<typeof ruleSchema>;
-
-export const sloSchema = z
-  .object({
-    name: labelName,
-    kind: z.enum(['availability', 'latency']),
-    /** Target share of good requests, e.g. 0.995. */
-    objective: z.number().gt(0.5).lt(1),
-    /** latency: a request is good when faster than this (must be a bucket bound of llm_request_duration_seconds). */
-    threshold: z.union([z.number().positive(), z.string().regex(DURATION_RE)]).optional(),
-    filter: filterSchema.optional(),
-  })
-  .strict();
-export type SloInput = z.infer<typeof sloSchema>;
-
-const routeShape = {
-  receiver: z.string().min(1).optional(),
-  matchers: matchersSchema.optional(),
-  groupBy: z.array(z.string()).optional(),
-  groupWait: durationSchema.optional(),
-  groupInterval: durationSchema.optional(),
-  repeatInterval: durationSchema.optional(),
-  /** Keep matching sibling routes after this one. */
-  continue: z.boolean().optional(),
-};
-export const childRouteSchema = z.object(routeShape).strict();
-export type ChildRouteInput = z.infer<typeof childRouteSchema>;
-
-const envOrValue = { url: z.url().optional(), urlEnv: z.string().optional() };
-
-export const receiverSchema = z
-  .object({
-    name: z.string().min(1),
-    /** Send resolved notifications too (default true). */
-    sendResolved: z.boolean().default(true),
-    /** Alertmanager-compatible webhook (POST JSON, version 4). */
-    webhook: z.object(envOrValue).strict().optional(),
-    /** PagerDuty Events API v2. */
-    pagerduty: z
-      .object({
-        routingKeyEnv: z.string().min(1),
-        url: z.url().default('https://events.pagerduty.com/v2/enqueue'),
-      })
-      .strict()
-      .optional(),
-    /** Slack incoming webhook (the URL is a secret: prefer urlEnv). */
-    slack: z.object(envOrValue).strict().optional(),
-    email: z
-      .object({
-        to: z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]),
-        from: z.string().min(3),
-        smtp: z
-          .object({
-            host: z.string().min(1),
-            port: z.number().int().min(1).max(65535).default(587),
-            secure: z.boolean().default(false),
-            requireTLS: z.boolean().default(false),
-            userEnv: z.string().optional(),
-            passwordEnv: z.string().optional(),
-          })
-          .strict(),
-      })
-      .strict()
-      .optional(),
-    /** Log only (the default for `info`). */
-    log: z.object({}).strict().optional(),
-  })
-  .strict();
-export type ReceiverConfig = z.infer<typeof receiverSchema>;
-
-export const inhibitRuleSchema = z
-  .object({
-    sourceMatchers: matchersSchema,
-    targetMatchers: matchersSchema,
-    equal: z.array(labelName).default([]),
-  })
-  .strict();
-export type InhibitRuleConfig = z.infer<typeof inhibitRuleSchema>;
-
-export const DEFAULT_SLOS: SloInput[] = [
-  { name: 'availability', kind: 'availability', objective: 0.995 },
-  { name: 'latency', kind: 'latency', objective: 0.99, threshold: '10.24s' },
-];
-
-export const alertsSchema = z
-  .object({
-    /** Run the built-in alert engine inside `serve`. */
-    enabled: z.boolean().default(true),
-    evaluationInterval: durationSchema.default('30s'),
-    /** The default rule pack (p95 latency, error rate, TTFT, TPOT, spend, quality, GPU, ServiceDegraded, SLOs). */
-    defaultRules: z.boolean().default(true),
-    /** Partial changes to default-pack rules by name, e.g. `HighLatency: {threshold: 3, for: 5m}` or `{enabled: false}`. */
-    overrides: z.record(z.string(), ruleSchema.partial().strict()).default({}),
-    rules: z.array(ruleSchema).default([]),
-    slos: z.array(sloSchema).default(DEFAULT_SLOS),
-    route: z
-      .object({
-        receiver: z.string().min(1).default('log'),
-        groupBy: z.array(z.string()).default(['alertname', 'model']),
-        groupWait: durationSchema.default('30s'),
-        groupInterval: durationSchema.default('5m'),
-        repeatInterval: durationSchema.default('4h'),
-        routes: z.array(childRouteSchema).default([
-          { matchers: ['severity="critical"'], receiver: 'page' },
-          { matchers: ['severity="warning"'], receiver: 'notify' },
-          { matchers: ['severity="info"'], receiver: 'log' },
-        ]),
-      })
-      .strict()
-      .prefault({}),
-    /** `log` always exists; `page` and `notify` log only until declared here. */
-    receivers: z.array(receiverSchema).default([]),
-    inhibitRules: z.array(inhibitRuleSchema).default([
-      {
-        sourceMatchers: ['alertname="ServiceDegraded"'],
-        targetMatchers: ['alertname=~"HighLatency|HighErrorRate"'],
-        equal: ['model'],
-      },
-    ]),
-    /** Where the default rules' runbook_url points (anchors are the alert names in lower case). */
-    runbookBaseUrl: z.url().default('https://github.com/llmscope/llmscope/blob/main/docs/alerts.md'),
-    /** Link put in notifications (the dashboard's URL). */
-    externalUrl: z.url().optional(),
-    /** How long alert history and the notification log are kept. */
-    historyRetention: durationSchema.default('30d'),
-  })
-  .strict()
-  .superRefine((a, raw) => {
-    let failed = false;
-    const ctx = {
-      addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }) {
-        failed = true;
-        raw.addIssue(i);
-      },
-    };
-    const names = new Set<string>();
-    a.rules.forEach((r, i) => {
-      if (names.has(r.name))
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
-      names.add(r.name);
-      if (r.kind === undefined)
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'kind'], message: 'a rule needs a kind' });
-      if (r.kind === 'all' && !r.conditions)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'conditions'],
-          message: 'kind "all" needs at least two conditions',
-        });
-      if (r.kind !== 'all' && r.kind !== 'slo_burn' && r.threshold === undefined)
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'threshold'], message: 'a rule needs a threshold' });
-    });
-    const receivers = new Set(['log', 'page', 'notify', ...a.receivers.map((r) => r.name)]);
-    a.receivers.forEach((r, i) => {
-      const kinds = ['webhook', 'pagerduty', 'slack', 'email', 'log'].filter(
-        (k) => r[k as keyof typeof r] !== undefined,
-      );
-      if (kinds.length !== 1)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['receivers', i],
-          message: 'a receiver has exactly one of webhook, pagerduty, slack, email, log',
-        });
-      for (const k of ['webhook', 'slack'] as const) {
-        const c = r[k];
-        if (c && !c.url && !c.urlEnv)
-          ctx.addIssue({ code: 'custom', path: ['receivers', i, k], message: 'give url or urlEnv' });
-      }
-    });
-    const checkReceiver = (name: string | undefined, path: (string | number)[]) => {
-      if (name !== undefined && !receivers.has(name))
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          message: `unknown receiver "${name}"; declared: ${[...receivers].join(', ')}`,
-        });
-    };
-    const checkMatchers = (m: MatchersInput | undefined, path: (string | number)[]) => {
-      if (!m) return;
-      try {
-        parseMatchers(m);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path, message: (err as Error).message });
-      }
-    };
-    a.route.routes.forEach((r, i) => {
-      checkMatchers(r.matchers, ['route', 'routes', i, 'matchers']);
-    });
-    a.inhibitRules.forEach((r, i) => {
-      checkMatchers(r.sourceMatchers, ['inhibitRules', i, 'sourceMatchers']);
-      checkMatchers(r.targetMatchers, ['inhibitRules', i, 'targetMatchers']);
-    });
-    checkReceiver(a.route.receiver, ['route', 'receiver']);
-    a.route.routes.forEach((r, i) => {
-      checkReceiver(r.receiver, ['route', 'routes', i, 'receiver']);
-    });
-    const slos = new Set<string>();
-    a.slos.forEach((s, i) => {
-      if (slos.has(s.name))
-        ctx.addIssue({ code: 'custom', path: ['slos', i, 'name'], message: `duplicate SLO "${s.name}"` });
-      slos.add(s.name);
-      if (s.kind === 'latency' && s.threshold === undefined)
+export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
+  let failed = false;
+  const ctx = {
+    addIssue(i: { code: 'custom'; path: (string | number)[]; message: string }) {
+      failed = true;
+      raw.addIssue(i);
+    },
+  };
+  const names = new Set<string>();
+  a.rules.forEach((r, i) => {
+    if (names.has(r.name))
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
+    names.add(r.name);
+    if (r.kind === undefined)
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'kind'], message: 'a rule needs a kind' });
+    if (r.kind === 'all' && !r.conditions)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rules', i, 'conditions'],
+        message: 'kind "all" needs at least two conditions',
+      });
+    if (r.kind !== 'all' && r.kind !== 'slo_burn' && r.threshold === undefined)
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'threshold'], message: 'a rule needs a threshold' });
+  });
+  const receivers = new Set(['log', 'page', 'notify', ...a.receivers.map((r) => r.name)]);
+  a.receivers.forEach((r, i) => {
+    const kinds = ['webhook', 'pagerduty', 'slack', 'email', 'log'].filter((k) => r[k as keyof typeof r] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['receivers', i],
+        message: 'a receiver has exactly one of webhook, pagerduty, slack, email, log',
+      });
+    for (const k of ['webhook', 'slack'] as const) {
+      const c = r[k];
+      if (c && !c.url && !c.urlEnv)
+        ctx.addIssue({ code: 'custom', path: ['receivers', i, k], message: 'give url or urlEnv' });
+    }
+  });
+  const checkReceiver = (name: string | undefined, path: (string | number)[]) => {
+    if (name !== undefined && !receivers.has(name))
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `unknown receiver "${name}"; declared: ${[...receivers].join(', ')}`,
+      });
+  };
+  const checkMatchers = (m: MatchersInput | undefined, path: (string | number)[]) => {
+    if (!m) return;
+    try {
+      parseMatchers(m);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path, message: (err as Error).message });
+    }
+  };
+  a.route.routes.forEach((r, i) => {
+    checkMatchers(r.matchers, ['route', 'routes', i, 'matchers']);
+  });
+  a.inhibitRules.forEach((r, i) => {
+    checkMatchers(r.sourceMatchers, ['inhibitRules', i, 'sourceMatchers']);
+    checkMatchers(r.targetMatchers, ['inhibitRules', i, 'targetMatchers']);
+  });
+  checkReceiver(a.route.receiver, ['route', 'receiver']);
+  a.route.routes.forEach((r, i) => {
+    checkReceiver(r.receiver, ['route', 'routes', i, 'receiver']);
+  });
+  const slos = new Set<string>();
+  a.slos.forEach((s, i) => {
+    if (slos.has(s.name))
+      ctx.addIssue({ code: 'custom', path: ['slos', i, 'name'], message: `duplicate SLO "${s.name}"` });
+    slos.add(s.name);
+    if (s.kind === 'latency' && s.threshold === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slos', i, 'threshold'],
+        message: 'a latency SLO needs a threshold, e.g. 10.24s',
+      });
+    if (s.kind === 'latency' && s.threshold !== undefined) {
+      const sec = typeof s.threshold === 'number' ? s.threshold : ms(s.threshold) / 1000;
+      if (!LATENCY_SLO_BOUNDS.includes(sec))
         ctx.addIssue({
           code: 'custom',
           path: ['slos', i, 'threshold'],
-          message: 'a latency SLO needs a threshold, e.g. 10.24s',
+          message: `must be a bucket bound of llm_request_duration_seconds so Prometheus can count it: ${LATENCY_SLO_BOUNDS.join(', ')} (seconds)`,
         });
-      if (s.kind === 'latency' && s.threshold !== undefined) {
-        const sec = typeof s.threshold === 'number' ? s.threshold : ms(s.threshold) / 1000;
-        if (!LATENCY_SLO_BOUNDS.includes(sec))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['slos', i, 'threshold'],
-            message: `must be a bucket bound of llm_request_duration_seconds so Prometheus can count it: ${LATENCY_SLO_BOUNDS.join(', ')} (seconds)`,
-          });
-      }
-    });
-    // what only compiling the rules finds (a duration on a kind that is not a latency, a groupBy the kind cannot
-    // split by, an override of no default rule), so check-config reports it too
-    if (!failed)
-      for (const i of compileRules(a as AlertsConfig).issues) {
-        const path = pathOf(i.path);
-        ctx.addIssue({ code: 'custom', path, message: path.length ? i.message : `${i.path}: ${i.message}` });
-      }
+    }
   });
+  // what only compiling the rules finds (a duration on a kind that is not a latency, a groupBy the kind cannot
+  // split by, an override of no default rule), so check-config reports it too
+  if (!failed)
+    for (const i of compileRules(a as AlertsConfig).issues) {
+      const path = pathOf(i.path);
+      ctx.addIssue({ code: 'custom', path, message: path.length ? i.message : `${i.path}: ${i.message}` });
+    }
+});
 
 /** `alerts.rules[0].threshold` → ['rules', 0, 'threshold'] (paths under `alerts`); other paths → []. */
 function pathOf(p: string): (string | number)[] {
@@ -357,12 +113,6 @@ function pathOf(p: string): (string | number)[] {
     .filter((x) => x !== undefined && x !== '')
     .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
 }
-
-/** llm_request_duration_seconds bucket bounds: a latency SLO threshold must be one of them. */
-export const LATENCY_SLO_BOUNDS: readonly number[] = BUCKETS.duration;
-
-export type AlertsConfig = z.infer<typeof alertsSchema>;
-export type AlertsConfigInput = z.input<typeof alertsSchema>;
 
 /** The alerts config with every default filled in (for when the `alerts` key is absent). */
 export function alertsConfigOf(raw: unknown): AlertsConfig {

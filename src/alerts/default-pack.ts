@@ -1,6 +1,6 @@
 // The default rule pack: common practice for LLM services, plus the ServiceDegraded composite. SLO burn-rate rules
 // are generated from `alerts.slos` (rules.ts). Thresholds are in base units: seconds, ratios, US dollars.
-import type { RuleInput } from './config.js';
+import type { RuleInput } from './spec.js';
 import { USD_VALUE } from './template.js';
 
 const MODEL = '{{ $labels.model }}';

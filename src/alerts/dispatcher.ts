@@ -3,12 +3,13 @@
 // and notified only when its set of firing alerts grew, or resolved alerts are to be told, or repeat_interval has
 // passed. Silenced and inhibited alerts are left out. What each receiver was last told per group (the
 // notification log) is persisted, so after a restart nothing already sent goes out again.
-import type { AlertsConfig, ChildRouteInput, MatchersInput } from './config.js';
-import { ms } from './config.js';
+
 import type { NotifyAlert } from './engine.js';
 import { type Matcher, matchesAll, parseMatchers } from './matchers.js';
 import { type Notification, type Notifier, safeSend } from './notifiers/notifier.js';
 import type { Silences } from './silences.js';
+import type { AlertsConfig, ChildRouteInput, MatchersInput } from './spec.js';
+import { ms } from './spec.js';
 import type { AlertStateStore, NotificationRecord, NotifyLogEntry } from './state/types.js';
 
 export interface ResolvedRoute {

@@ -1,6 +1,6 @@
 // Label matchers as Alertmanager writes them: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`
 // (regexes anchored), or a `{name: value}` map of equality matchers. Used by routes, inhibition and silences.
-import type { MatchersInput } from './config.js';
+import type { MatchersInput } from './spec.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 

@@ -1,6 +1,6 @@
 // The compiled rule model: config rules with defaults applied, durations in ms and thresholds in base units.
 import type { SignalSample } from '../signals/index.js';
-import type { Dimension, KindName, Op, RuleFilter, Severity } from './config.js';
+import type { Dimension, KindName, Op, RuleFilter, Severity } from './spec.js';
 
 export interface SloSpec {
   name: string;

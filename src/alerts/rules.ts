@@ -1,9 +1,10 @@
 // Compiles the `alerts` config into rules: the default pack (with overrides), the user's rules, and two burn-rate
 // rules per SLO; defaults per kind filled in, durations in ms, thresholds in base units. Problems come back with paths.
-import { type AlertsConfig, type ConditionInput, type Duration, ms, type RuleInput, type SloInput } from './config.js';
+
 import { DEFAULT_PACK, sloAnnotations } from './default-pack.js';
 import { KINDS } from './kinds/index.js';
 import type { Condition, Rule, SloSpec } from './model.js';
+import { type AlertsConfig, type ConditionInput, type Duration, ms, type RuleInput, type SloInput } from './spec.js';
 import { USD_VALUE } from './template.js';
 
 export interface CompiledRules {

@@ -7,13 +7,13 @@ import { LlmscopeError } from '../errors.js';
 import { SignalRegistry } from '../signals/index.js';
 import type { Store } from '../store/store.js';
 import { CallCostTracker } from './call-cost-tracker.js';
-import { type AlertsConfig, ms } from './config.js';
 import { Dispatcher, inhibitRulesOf, routesOf } from './dispatcher.js';
 import { Engine } from './engine.js';
 import type { Rule } from './model.js';
 import { buildNotifiers, type Notifier } from './notifiers/index.js';
 import { compileRules } from './rules.js';
 import { Silences } from './silences.js';
+import { type AlertsConfig, ms } from './spec.js';
 import type { AlertStateStore, NotificationRecord } from './state/types.js';
 
 /** The election among replicas sharing one database (a `LeaderElector`): only the leader evaluates and notifies. */

@@ -1,8 +1,8 @@
 // Silences: matchers plus a time range; an alert they match is not notified while the silence is active.
 // Expiring one (DELETE) ends it now, as Alertmanager does; expired silences stay listed until pruned.
 import { randomUUID } from 'node:crypto';
-import type { MatchersInput } from './config.js';
 import { type Matcher, matcherText, matchesAll, parseMatchers } from './matchers.js';
+import type { MatchersInput } from './spec.js';
 import type { AlertStateStore, SilenceRecord } from './state/types.js';
 
 export interface Silence extends SilenceRecord {

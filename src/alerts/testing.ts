@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { request } from 'undici';
 import type { CallStatus, LlmCall } from '../calls/index.js';
-import type { AlertsConfigInput } from './config.js';
+import type { AlertsConfigInput } from './spec.js';
 
 export class ManualClock {
   constructor(public t: number) {}

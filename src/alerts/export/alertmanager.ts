@@ -1,9 +1,10 @@
 // `llmscope export alertmanager`: alertmanager.yml with llmscope's routing (severity routes, grouping, timings),
 // the inhibition rules (ServiceDegraded replaces its components) and receivers mapped from llmscope's receivers,
 // plus the notification templates they use. Secrets are read from files (`*_file`), never written here.
-import type { AlertsConfig, MatchersInput, ReceiverConfig } from '../config.js';
-import { ms } from '../config.js';
+
 import { promDuration } from '../kinds/kind.js';
+import type { AlertsConfig, MatchersInput, ReceiverConfig } from '../spec.js';
+import { ms } from '../spec.js';
 import type { ExportFile } from './prometheus.js';
 import { toYaml } from './prometheus.js';
 

@@ -1,7 +1,7 @@
 // Writing export files, and the three targets together (used by the deploy/ freshness test).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { AlertsConfig } from '../config.js';
+import type { AlertsConfig } from '../spec.js';
 import { alertmanagerFiles } from './alertmanager.js';
 import { grafanaFiles } from './grafana.js';
 import { type ExportFile, prometheusFiles } from './prometheus.js';

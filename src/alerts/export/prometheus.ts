@@ -1,10 +1,10 @@
 // `llmscope export prometheus`: recording rules, alerting rules equivalent to the built-in rules, a promtool unit test
 // per exported alert (firing, quiet, and too-few-samples cases), and a prometheus.yml for the compose stack.
 import { stringify } from 'yaml';
-import type { AlertsConfig } from '../config.js';
 import { allPromCase, allPromql, KINDS, type PromCase, type PromCaseMode, promDuration } from '../kinds/index.js';
 import type { Condition, Rule } from '../model.js';
 import { compileRules } from '../rules.js';
+import type { AlertsConfig } from '../spec.js';
 import { renderAnnotations } from '../template.js';
 import { recordingGroups } from './recording.js';
 

@@ -1,10 +1,11 @@
 // Prometheus recording rules, named level:metric:operations (the level is the labels kept; `_total` is dropped under
 // rate). Dashboards read these; SLO rules add one error-ratio series per SLO and window (Sloth's naming).
-import type { AlertsConfig } from '../config.js';
+
 import { COST_PER_REQUEST_RECORD } from '../kinds/cost-anomaly.js';
 import { ERROR_STATUS_RE, fmt } from '../kinds/kind.js';
 import { SLO_WINDOWS, sloErrorRatioExpr, sloRecordName } from '../kinds/slo-burn.js';
 import { sloSpecOf } from '../rules.js';
+import type { AlertsConfig } from '../spec.js';
 
 export interface RecordingRule {
   record: string;

@@ -1,5 +1,5 @@
 // The rule kinds, one file each; this registry maps a kind name to its definition.
-import type { KindName } from '../config.js';
+import type { KindName } from '../spec.js';
 import { allKind } from './all.js';
 import { budgetRatio } from './budget-ratio.js';
 import { costAnomaly } from './cost-anomaly.js';

@@ -4,13 +4,14 @@
 import type { SignalRegistry } from '../../signals/index.js';
 import { merge, quantile } from '../../store/histogram.js';
 import type { RollupPoint, RollupQuery } from '../../store/store.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { CallCostTracker } from '../call-cost-tracker.js';
-import type { KindName, Op } from '../config.js';
 import { type Condition, ERROR_STATUSES, isDimension, type Sample } from '../model.js';
+import type { KindName, Op } from '../spec.js';
 
-export const MINUTE = 60_000;
-export const HOUR = 3_600_000;
-export const DAY = 86_400_000;
+export const MINUTE = MINUTE_MS;
+export const HOUR = HOUR_MS;
+export const DAY = DAY_MS;
 
 export interface EvalEnv {
   now: number;

@@ -1,8 +1,8 @@
 // Shared shape of the quantile kinds (latency, TTFT, TPOT): a quantile of a mergeable rollup histogram, and the
 // matching histogram_quantile over the Prometheus histogram's buckets.
 import type { RollupPoint } from '../../store/store.js';
-import type { KindName } from '../config.js';
 import type { Condition } from '../model.js';
+import type { KindName } from '../spec.js';
 import {
   by,
   canGroup,

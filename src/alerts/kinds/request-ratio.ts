@@ -1,7 +1,7 @@
 // Shared shape of kinds that are a share of requests (error rate, refusal rate), over rollups and in PromQL.
 import type { RollupPoint } from '../../store/store.js';
-import type { KindName } from '../config.js';
 import type { Sample } from '../model.js';
+import type { KindName } from '../spec.js';
 import {
   badRatio,
   by,

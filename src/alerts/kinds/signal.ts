@@ -1,6 +1,7 @@
 // Shared shape of kinds whose data comes from a registered SignalSource (quality, GPUs, budgets, reconciliation).
-import type { KindName } from '../config.js';
+
 import type { Condition } from '../model.js';
+import type { KindName } from '../spec.js';
 import type { KindDef, PromCase, PromCaseMode, Unit } from './kind.js';
 
 export interface SignalKindSpec {

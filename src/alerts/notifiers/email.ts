@@ -1,6 +1,6 @@
 // Email over SMTP (nodemailer): the title as subject, text and HTML bodies. Credentials come from the environment.
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { ReceiverConfig } from '../config.js';
+import type { ReceiverConfig } from '../spec.js';
 import type { Notification, Notifier, NotifyResult } from './notifier.js';
 import { htmlOf, textOf, titleOf } from './render.js';
 

@@ -1,6 +1,6 @@
 // Builds a notifier per receiver from config; secrets are read from the environment here and nowhere else.
 import type { Logger } from 'pino';
-import type { ReceiverConfig } from '../config.js';
+import type { ReceiverConfig } from '../spec.js';
 import { EmailNotifier } from './email.js';
 import { LogNotifier } from './log.js';
 import type { Notifier } from './notifier.js';

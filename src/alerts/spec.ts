@@ -1,0 +1,259 @@
+// The `alerts` config section's shapes (zod): rules, the default pack switch and overrides, SLOs, routing,
+// receivers, inhibition, and the types the rule compiler and the kinds read. The checks that need the compiler
+// (alertsSchema's refinement) are in config.ts, which imports this file and the compiler: nothing the compiler
+// imports depends on config.ts, so the two do not import each other.
+// Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
+import { z } from 'zod';
+import { BUCKETS } from '../telemetry/metrics.js';
+
+export const SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Rollup dimensions a rule can filter on and group by. */
+export const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const OPS = ['>', '>=', '<', '<='] as const;
+export type Op = (typeof OPS)[number];
+
+export const KIND_NAMES = [
+  'latency_quantile',
+  'ttft_quantile',
+  'tpot_quantile',
+  'error_rate',
+  'request_rate',
+  'spend_day',
+  'spend_mtd',
+  'spend_forecast',
+  'single_call_cost',
+  'cost_anomaly',
+  'refusal_rate',
+  'thumbs_down_rate',
+  'hallucination_rate',
+  'gpu_utilization',
+  'gpu_memory',
+  'budget_ratio',
+  'reconciliation_gap',
+  'slo_burn',
+  'all',
+] as const;
+export type KindName = (typeof KIND_NAMES)[number];
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+/** A duration: milliseconds as a number, or `500ms`, `30s`, `10m`, `2h`, `7d`. */
+export const durationSchema = z.union([
+  z.number().nonnegative(),
+  z.string().regex(DURATION_RE, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
+]);
+export type Duration = z.infer<typeof durationSchema>;
+
+/** Milliseconds of a duration value. */
+export function ms(d: Duration): number {
+  if (typeof d === 'number') return d;
+  const m = DURATION_RE.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
+const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_" (a Prometheus alert name)');
+
+export const filterSchema = z
+  .object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    endpoint: z.string().min(1),
+    feature: z.string().min(1),
+    team: z.string().min(1),
+  })
+  .partial()
+  .strict();
+export type RuleFilter = z.infer<typeof filterSchema>;
+
+/** Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`), or a label → value map. */
+export const matchersSchema = z.union([
+  z.array(
+    z.string().regex(/^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*".*"\s*$/, 'a matcher like severity="critical"'),
+  ),
+  z.record(labelName, z.string()),
+]);
+export type MatchersInput = z.infer<typeof matchersSchema>;
+
+/** The signal and comparison part of a rule (also one condition of an `all` rule). */
+const conditionShape = {
+  kind: z.enum(KIND_NAMES),
+  /** Window the signal is computed over (default per kind, e.g. 5m). */
+  window: durationSchema.optional(),
+  /** For quantile kinds (default 0.95). */
+  quantile: z.number().gt(0).lt(1).optional(),
+  op: z.enum(OPS).optional(),
+  /** In the kind's base unit: seconds (a duration such as "2s" is accepted), ratio 0–1, USD, requests/s, score. */
+  threshold: z.union([z.number(), z.string().regex(DURATION_RE, 'a number or a duration like 500ms')]).optional(),
+  /** Fewest requests (or evaluations, feedback) in the window for the rule to judge at all. */
+  minSamples: z.number().int().nonnegative().optional(),
+  filter: filterSchema.optional(),
+  /** cost_anomaly: days of history at the same hour (default 7) and how many must have data (default 3). */
+  baselineDays: z.number().int().min(2).max(28).optional(),
+  minHistory: z.number().int().min(2).max(28).optional(),
+  /** slo_burn: the SLO's name and which window pair (fast = page, slow = ticket). */
+  slo: z.string().optional(),
+  burn: z.enum(['fast', 'slow']).optional(),
+};
+export const conditionSchema = z.object(conditionShape).strict();
+export type ConditionInput = z.infer<typeof conditionSchema>;
+
+const annotationsSchema = z.record(z.string(), z.string());
+
+export const ruleSchema = z
+  .object({
+    /** The alert name (`alertname` label). */
+    name: alertName,
+    enabled: z.boolean().optional(),
+    ...conditionShape,
+    /** For kind `all`: every condition must hold on the same group (e.g. the same model). */
+    conditions: z.array(conditionSchema).min(2).optional(),
+    for: durationSchema.optional(),
+    keepFiringFor: durationSchema.optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    /** Labels the alert is split by (default per kind, e.g. [model]). */
+    groupBy: z.array(z.string()).optional(),
+    labels: z.record(labelName, z.string()).optional(),
+    /** summary, description, runbook_url; `{{ $labels.model }}` and `{{ $value }}` are filled in. */
+    annotations: annotationsSchema.optional(),
+  })
+  .strict();
+export type RuleInput = z.infer<typeof ruleSchema>;
+
+export const sloSchema = z
+  .object({
+    name: labelName,
+    kind: z.enum(['availability', 'latency']),
+    /** Target share of good requests, e.g. 0.995. */
+    objective: z.number().gt(0.5).lt(1),
+    /** latency: a request is good when faster than this (must be a bucket bound of llm_request_duration_seconds). */
+    threshold: z.union([z.number().positive(), z.string().regex(DURATION_RE)]).optional(),
+    filter: filterSchema.optional(),
+  })
+  .strict();
+export type SloInput = z.infer<typeof sloSchema>;
+
+const routeShape = {
+  receiver: z.string().min(1).optional(),
+  matchers: matchersSchema.optional(),
+  groupBy: z.array(z.string()).optional(),
+  groupWait: durationSchema.optional(),
+  groupInterval: durationSchema.optional(),
+  repeatInterval: durationSchema.optional(),
+  /** Keep matching sibling routes after this one. */
+  continue: z.boolean().optional(),
+};
+export const childRouteSchema = z.object(routeShape).strict();
+export type ChildRouteInput = z.infer<typeof childRouteSchema>;
+
+const envOrValue = { url: z.url().optional(), urlEnv: z.string().optional() };
+
+export const receiverSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Send resolved notifications too (default true). */
+    sendResolved: z.boolean().default(true),
+    /** Alertmanager-compatible webhook (POST JSON, version 4). */
+    webhook: z.object(envOrValue).strict().optional(),
+    /** PagerDuty Events API v2. */
+    pagerduty: z
+      .object({
+        routingKeyEnv: z.string().min(1),
+        url: z.url().default('https://events.pagerduty.com/v2/enqueue'),
+      })
+      .strict()
+      .optional(),
+    /** Slack incoming webhook (the URL is a secret: prefer urlEnv). */
+    slack: z.object(envOrValue).strict().optional(),
+    email: z
+      .object({
+        to: z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]),
+        from: z.string().min(3),
+        smtp: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false),
+            requireTLS: z.boolean().default(false),
+            userEnv: z.string().optional(),
+            passwordEnv: z.string().optional(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
+    /** Log only (the default for `info`). */
+    log: z.object({}).strict().optional(),
+  })
+  .strict();
+export type ReceiverConfig = z.infer<typeof receiverSchema>;
+
+export const inhibitRuleSchema = z
+  .object({
+    sourceMatchers: matchersSchema,
+    targetMatchers: matchersSchema,
+    equal: z.array(labelName).default([]),
+  })
+  .strict();
+export type InhibitRuleConfig = z.infer<typeof inhibitRuleSchema>;
+
+export const DEFAULT_SLOS: SloInput[] = [
+  { name: 'availability', kind: 'availability', objective: 0.995 },
+  { name: 'latency', kind: 'latency', objective: 0.99, threshold: '10.24s' },
+];
+
+/** The section's shape, before the checks across fields (config.ts `alertsSchema`). */
+export const alertsShapeSchema = z
+  .object({
+    /** Run the built-in alert engine inside `serve`. */
+    enabled: z.boolean().default(true),
+    evaluationInterval: durationSchema.default('30s'),
+    /** The default rule pack (p95 latency, error rate, TTFT, TPOT, spend, quality, GPU, ServiceDegraded, SLOs). */
+    defaultRules: z.boolean().default(true),
+    /** Partial changes to default-pack rules by name, e.g. `HighLatency: {threshold: 3, for: 5m}` or `{enabled: false}`. */
+    overrides: z.record(z.string(), ruleSchema.partial().strict()).default({}),
+    rules: z.array(ruleSchema).default([]),
+    slos: z.array(sloSchema).default(DEFAULT_SLOS),
+    route: z
+      .object({
+        receiver: z.string().min(1).default('log'),
+        groupBy: z.array(z.string()).default(['alertname', 'model']),
+        groupWait: durationSchema.default('30s'),
+        groupInterval: durationSchema.default('5m'),
+        repeatInterval: durationSchema.default('4h'),
+        routes: z.array(childRouteSchema).default([
+          { matchers: ['severity="critical"'], receiver: 'page' },
+          { matchers: ['severity="warning"'], receiver: 'notify' },
+          { matchers: ['severity="info"'], receiver: 'log' },
+        ]),
+      })
+      .strict()
+      .prefault({}),
+    /** `log` always exists; `page` and `notify` log only until declared here. */
+    receivers: z.array(receiverSchema).default([]),
+    inhibitRules: z.array(inhibitRuleSchema).default([
+      {
+        sourceMatchers: ['alertname="ServiceDegraded"'],
+        targetMatchers: ['alertname=~"HighLatency|HighErrorRate"'],
+        equal: ['model'],
+      },
+    ]),
+    /** Where the default rules' runbook_url points (anchors are the alert names in lower case). */
+    runbookBaseUrl: z.url().default('https://github.com/llmscope/llmscope/blob/main/docs/alerts.md'),
+    /** Link put in notifications (the dashboard's URL). */
+    externalUrl: z.url().optional(),
+    /** How long alert history and the notification log are kept. */
+    historyRetention: durationSchema.default('30d'),
+  })
+  .strict();
+
+/** llm_request_duration_seconds bucket bounds: a latency SLO threshold must be one of them. */
+export const LATENCY_SLO_BOUNDS: readonly number[] = BUCKETS.duration;
+
+export type AlertsConfig = z.infer<typeof alertsShapeSchema>;
+export type AlertsConfigInput = z.input<typeof alertsShapeSchema>;
