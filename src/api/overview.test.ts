@@ -5,7 +5,14 @@ import type { LlmCall } from '../calls/index.js';
 import { seedCalls } from '../seed/generate.js';
 import { SqliteStore } from '../store/index.js';
 import { Router } from './http.js';
-import { OverviewSeries, parseOverviewQuery, registerOverviewRoutes, SEAL_LAG_MS } from './overview.js';
+import {
+  fitStep,
+  OverviewSeries,
+  parseOverviewQuery,
+  registerOverviewRoutes,
+  SEAL_LAG_MS,
+  SETTLE_MS,
+} from './overview.js';
 import { figuresOf } from './stats.js';
 
 const HOUR = 3_600_000;
@@ -124,7 +131,10 @@ describe('overview series', () => {
     const store = await storeWith(calls(4000, 30));
     const series = new OverviewSeries(store, () => END);
     // not a SqliteStore: the route reads the store's rollups (histograms as objects) instead of a compacted series
-    const other = { queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q) };
+    const other = {
+      queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q),
+      listCalls: (q: Parameters<SqliteStore['listCalls']>[0]) => store.listCalls(q),
+    };
     const router = new Router();
     registerOverviewRoutes(router, other as never, () => END);
     const m = router.match('GET', '/api/overview');
@@ -182,5 +192,89 @@ describe('overview series', () => {
     expect(body.points).toHaveLength(60);
     expect(body.summary.requests).toBe(0);
     expect(body.points.every((p) => p.requests === 0 && p.latency_p95 === null)).toBe(true);
+  });
+});
+
+describe('overview numbers at any age', () => {
+  /** `n` calls at `rps` per second, the last starting `endAgoMs` before END, each lasting 300 ms. */
+  function steady(n: number, rps: number, endAgoMs: number, prefix = 'r'): LlmCall[] {
+    const base = calls(n, 1, 3);
+    const first = END - endAgoMs - ((n - 1) * 1000) / rps;
+    return base.map((c, i) => {
+      const startedAt = first + (i * 1000) / rps;
+      return { ...c, requestId: `${prefix}-${i}`, startedAt, endedAt: startedAt + 300, latencyMs: 300 };
+    });
+  }
+  const view = (qs: string, now = END) => parseOverviewQuery(new URL(`http://x/?${qs}`), now);
+
+  it('a 24 h view of 2 minutes of data: the current rate is the rate sent, the points are minutes from the first call', async () => {
+    const sent = steady(600, 5, 5_000); // 5 calls/s for 2 minutes, up to 5 s ago
+    const store = await storeWith(sent);
+    const series = new OverviewSeries(store, () => END);
+    const body = await series.query(view(`from=${END - 24 * HOUR}&to=${END}&step=fit`));
+    const firstAt = (sent[0] as LlmCall).startedAt;
+    expect(body.data_from).toBe(firstAt);
+    expect(body.step_ms).toBe(60_000); // fits the 2 minutes holding data, not the 24 h window
+    expect(body.current?.partial).toBe(false);
+    expect(Math.abs((body.current?.rps ?? 0) - 5) / 5).toBeLessThan(0.1);
+    // the window's average over 24 h is what the cards used to show
+    expect(body.summary.rps).toBeLessThan(0.01);
+    expect(body.summary.requests).toBe(600);
+    // the bucket still filling (the current minute) is marked, the ones before it are not
+    const withData = body.points.filter((p) => p.requests > 0);
+    for (const p of body.points) expect(p.partial).toBe(p.t + 60_000 > END - SETTLE_MS);
+    // rates per second of data: the first minute (data began partway) reads 5/s too, not a diluted fraction
+    const firstPoint = withData[0];
+    expect(firstPoint?.t).toBe(Math.floor(firstAt / 60_000) * 60_000);
+    expect(Math.abs((firstPoint?.rps ?? 0) - 5)).toBeLessThan(0.5);
+    for (const p of withData.filter((x) => !x.partial)) expect(Math.abs(p.rps - 5)).toBeLessThan(0.5);
+  });
+
+  it('the same numbers from other stores (queryRollups and listCalls)', async () => {
+    const store = await storeWith(steady(600, 5, 5_000));
+    const other = {
+      queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q),
+      listCalls: (q: Parameters<SqliteStore['listCalls']>[0]) => store.listCalls(q),
+    };
+    const router = new Router();
+    registerOverviewRoutes(router, other as never, () => END);
+    const m = router.match('GET', '/api/overview');
+    let sent: { data_from: number; current: { rps: number }; step_ms: number } | null = null;
+    const res = { writeHead: () => res, end: (b: string) => void (sent = JSON.parse(b)) };
+    const url = new URL(`http://x/api/overview?from=${END - 24 * HOUR}&to=${END}&step=fit`);
+    if (m && m !== 'method') await m.handler({ req: {} as never, res: res as never, url, params: {} });
+    const want = await new OverviewSeries(store, () => END).query(parseOverviewQuery(url, END));
+    const got = sent as unknown as typeof want;
+    expect(got.data_from).toBe(want.data_from);
+    expect(got.step_ms).toBe(want.step_ms);
+    expect(got.current).toEqual(want.current);
+  });
+
+  it('data from before the window: data_from is the window start and steps coarsen with the range', async () => {
+    const store = await storeWith(calls(3000, 30));
+    const series = new OverviewSeries(store, () => END);
+    const day = await series.query(view(`from=${END - 24 * HOUR}&to=${END}&step=fit`));
+    expect(day.data_from).toBe(END - 24 * HOUR);
+    expect(day.step_ms).toBe(5 * 60_000);
+    expect(day.points).toHaveLength(288);
+    expect(day.summary.requests).toBe(day.points.reduce((n, p) => n + p.requests, 0));
+    expect((await series.query(view(`from=${END - 6 * HOUR}&to=${END}&step=fit`))).step_ms).toBe(60_000);
+    // a 20-day view of 30 hours of data: steps fit the 30 hours, not the 20 days
+    expect((await series.query(view(`from=${END - 20 * 24 * HOUR}&to=${END}&step=fit`))).step_ms).toBe(10 * 60_000);
+    expect(fitStep(20 * 24 * HOUR)).toEqual({ step: 'hour', stepMs: 3 * HOUR });
+    // an explicit step_ms is a multiple of the rollups' step
+    expect(() => view(`from=${END - HOUR}&to=${END}&step=minute&step_ms=90000`)).toThrow(/multiple/);
+    const fifteen = await series.query(view(`from=${END - 6 * HOUR}&to=${END}&step=minute&step_ms=900000`));
+    expect(fifteen.points).toHaveLength(24);
+  });
+
+  it('young data younger than a complete minute: the current rate from the seconds so far, marked partial', async () => {
+    const store = await storeWith(steady(40, 2, 1_000)); // 20 s of calls, up to 1 s ago
+    const body = await new OverviewSeries(store, () => END).query(view(`from=${END - HOUR}&to=${END}&step=fit`));
+    expect(body.current?.partial).toBe(true);
+    expect(Math.abs((body.current?.rps ?? 0) - 2)).toBeLessThan(0.3);
+    const empty = await new OverviewSeries(await storeWith([]), () => END).query(view(`from=${END - HOUR}&to=${END}`));
+    expect(empty.data_from).toBeNull();
+    expect(empty.current).toBeNull();
   });
 });

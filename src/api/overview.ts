@@ -12,6 +12,12 @@
 // backlog in the recorder) would be missed, so the recent sealed past is re-checked against the store's request
 // counts at most once a minute and recompacted where they differ. Filtered views (model=..., team=...) are not
 // compacted: they read the store's rollups directly, which is fast enough when a filter narrows the rows.
+//
+// Truthful numbers at any age: the body says when the window's data begins (`data_from`, the first call's start),
+// which points are still filling (`partial`: calls land in the bucket of their start, so the last bucket lacks the
+// calls still in flight and the time not yet passed), and the `current` rate over the last few complete minutes.
+// `step=fit` picks a bucket size that fits the span holding data (1 minute up to 6 hours, coarser beyond), so
+// young data in a 24-hour view is drawn in minutes, not squeezed into a few coarse buckets.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
@@ -23,6 +29,7 @@ import {
   MAX_BUCKET,
   MINUTE_MS,
   type RollupDimension,
+  type RollupPoint,
   type RollupStep,
   SqliteStore,
   type Store,
@@ -37,6 +44,12 @@ const RECHECK_MS = { minute: 3 * HOUR_MS, hour: 6 * HOUR_MS } as const;
 /** Compaction works in chunks of this span, yielding to the event loop between them. */
 const CHUNK_MS = { minute: HOUR_MS, hour: 24 * HOUR_MS } as const;
 const MAX_POINTS = 20_000;
+/** A bucket is complete once it ended this long ago: calls land in the bucket of their start, when they end. */
+export const SETTLE_MS = 30_000;
+/** The `current` rate spans the last this-many complete minutes. */
+export const CURRENT_MS = 5 * MINUTE_MS;
+/** The current rate needs at least this much complete data; else it is read from the still-filling minutes. */
+const CURRENT_MIN_MS = 20_000;
 
 const time = z.union([
   z.coerce.number().int().nonnegative(),
@@ -45,7 +58,8 @@ const time = z.union([
 const querySchema = z.object({
   from: time.optional(),
   to: time.optional(),
-  step: z.enum(['minute', 'hour', 'auto']).default('auto'),
+  step: z.enum(['minute', 'hour', 'auto', 'fit']).default('auto'),
+  step_ms: z.coerce.number().int().positive().optional(),
   provider: z.string().max(256).optional(),
   model: z.string().max(256).optional(),
   endpoint: z.string().max(256).optional(),
@@ -56,8 +70,33 @@ const querySchema = z.object({
 export interface OverviewQuery {
   from: number;
   to: number;
+  /** The rollups read (their bucket size is the base of `stepMs`). */
   step: RollupStep;
+  /** The points' bucket size: the rollups' size or a multiple of it. */
+  stepMs: number;
+  /** `step=fit`: step and stepMs are chosen once the data's start is known (fitStep). */
+  fit: boolean;
   filter: Partial<Record<RollupDimension, string>>;
+}
+
+const baseMs = (step: RollupStep): number => (step === 'minute' ? MINUTE_MS : HOUR_MS);
+
+/**
+ * The bucket size that fits a span: 1 minute up to 6 hours, 5 minutes up to a day, 10 minutes up to two days,
+ * 1 hour up to a week, 3 hours beyond (a few hundred points at most, each wide enough to see).
+ */
+export function fitStep(spanMs: number): { step: RollupStep; stepMs: number } {
+  if (spanMs <= 6 * HOUR_MS) return { step: 'minute', stepMs: MINUTE_MS };
+  if (spanMs <= 24 * HOUR_MS) return { step: 'minute', stepMs: 5 * MINUTE_MS };
+  if (spanMs <= 48 * HOUR_MS) return { step: 'minute', stepMs: 10 * MINUTE_MS };
+  if (spanMs <= 7 * 24 * HOUR_MS) return { step: 'hour', stepMs: HOUR_MS };
+  return { step: 'hour', stepMs: 3 * HOUR_MS };
+}
+
+/** The query with its step fitted to the span that holds data (`dataFrom` to `to`). */
+function fitted(q: OverviewQuery, dataFrom: number | null): OverviewQuery {
+  if (!q.fit) return q;
+  return { ...q, ...fitStep(q.to - Math.max(q.from, dataFrom ?? q.from)) };
 }
 
 export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
@@ -77,18 +116,32 @@ export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
   const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
-  const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : q.step;
-  if ((to - from) / (step === 'minute' ? MINUTE_MS : HOUR_MS) > MAX_POINTS)
+  const fit = q.step === 'fit';
+  const step: RollupStep = fit
+    ? fitStep(to - from).step
+    : q.step === 'auto'
+      ? to - from <= 2 * 24 * HOUR_MS
+        ? 'minute'
+        : 'hour'
+      : q.step;
+  const stepMs = fit ? fitStep(to - from).stepMs : (q.step_ms ?? baseMs(step));
+  if (stepMs % baseMs(step) !== 0)
     throw new LlmscopeError(
       'LLMSCOPE_ERR_INVALID_QUERY',
-      `more than ${MAX_POINTS} ${step}s; use step=hour or a shorter range`,
+      `step_ms must be a multiple of the ${step} (${baseMs(step)} ms)`,
+      { param: 'step_ms' },
+    );
+  if ((to - from) / stepMs > MAX_POINTS)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      `more than ${MAX_POINTS} points; use step=hour, a larger step_ms or a shorter range`,
       {
         param: 'step',
       },
     );
   const filter: Partial<Record<RollupDimension, string>> = {};
   for (const d of DIMENSIONS) if (q[d]) filter[d] = q[d];
-  return { from, to, step, filter };
+  return { from, to, step, stepMs, fit, filter };
 }
 
 // ---- dense histograms ---------------------------------------------------------------------------------------
@@ -318,7 +371,35 @@ export interface OverviewBody {
   /** How the points were read: `compacted` (sealed buckets) + `rollups` (recent or filtered), for diagnosis. */
   source: { compacted_buckets: number; rollup_rows: number };
   summary: OverviewFigures;
-  points: ({ t: number } & OverviewFigures)[];
+  /**
+   * When the window's data begins: the first call's start when the data begins inside the window, `from` when
+   * calls came before it too, null when the window holds no calls.
+   */
+  data_from: number | null;
+  /** Buckets ending after this are still filling (`partial`): now − SETTLE_MS, or `to` for a window in the past. */
+  complete_to: number;
+  /** The rate now: the last few complete minutes (or, for data younger than that, the minutes so far). */
+  current: CurrentRate | null;
+  /**
+   * Every bucket of the window. Rates (rps, tokens/s) are per second of the bucket that held data: a first bucket
+   * whose data began partway through, or a last one still filling, is not diluted by the time without data.
+   */
+  points: ({ t: number; partial: boolean } & OverviewFigures)[];
+}
+
+export interface CurrentRate {
+  /** The span measured (epoch ms): from max(data_from, to − 5 min) to the end of the last complete minute. */
+  from: number;
+  to: number;
+  seconds: number;
+  /** True when no complete minute had enough data and the still-filling minutes were used. */
+  partial: boolean;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  rps: number;
+  tokens_per_s: number;
+  output_tokens_per_s: number;
 }
 
 /**
@@ -529,11 +610,56 @@ export class OverviewSeries {
     return p;
   }
 
+  /** Filters as SQL conditions on the columns named like the dimensions (the calls table and the rollups). */
+  private static where(filter: Partial<Record<RollupDimension, string>>): { sql: string; params: string[] } {
+    let sql = '';
+    const params: string[] = [];
+    for (const d of DIMENSIONS) {
+      const v = filter[d];
+      if (v === undefined) continue;
+      sql += ` AND ${d} = ?`;
+      params.push(v);
+    }
+    return { sql, params };
+  }
+
+  /**
+   * When the data of [from, to) begins (see OverviewBody.data_from): the first raw call's start where the ledger
+   * still holds it, else the first rollup bucket's start (raw calls are kept for a shorter time than rollups).
+   */
+  dataFrom(from: number, to: number, filter: Partial<Record<RollupDimension, string>> = {}): number | null {
+    const w = OverviewSeries.where(filter);
+    const one = (sql: string, ...params: (string | number)[]) =>
+      (
+        this.db
+          .prepare(sql)
+          .raw()
+          .get(...params, ...w.params) as [number | null] | undefined
+      )?.[0] ?? null;
+    const mStart = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+    const hStart = Math.floor(from / HOUR_MS) * HOUR_MS;
+    const before =
+      one(`SELECT 1 FROM calls WHERE started_at < ?${w.sql} LIMIT 1`, from) !== null ||
+      one(`SELECT 1 FROM calls_rollup_minute WHERE t < ?${w.sql} LIMIT 1`, mStart) !== null ||
+      one(`SELECT 1 FROM calls_rollup_hour WHERE t < ?${w.sql} LIMIT 1`, hStart) !== null;
+    const raw = one(`SELECT MIN(started_at) FROM calls WHERE started_at >= ? AND started_at < ?${w.sql}`, from, to);
+    const minute = one(`SELECT MIN(t) FROM calls_rollup_minute WHERE t >= ? AND t < ?${w.sql}`, mStart, to);
+    const hour =
+      minute === null ? one(`SELECT MIN(t) FROM calls_rollup_hour WHERE t >= ? AND t < ?${w.sql}`, hStart, to) : null;
+    const bucket = minute ?? hour;
+    const size = minute !== null ? MINUTE_MS : HOUR_MS;
+    if (raw === null && bucket === null) return null;
+    if (before) return from;
+    const first = raw !== null && (bucket === null || raw < bucket + size) ? raw : (bucket as number);
+    return Math.max(from, first);
+  }
+
   /** The overview for a query: compacted buckets where sealed and unfiltered, store rollups elsewhere. */
-  async query(q: OverviewQuery): Promise<OverviewBody> {
+  async query(query: OverviewQuery): Promise<OverviewBody> {
+    const dataFrom = this.dataFrom(query.from, query.to, query.filter);
+    const q = fitted(query, dataFrom);
     const filtered = Object.keys(q.filter).length > 0;
-    const size = q.step === 'minute' ? MINUTE_MS : HOUR_MS;
-    const start = Math.floor(q.from / size) * size;
+    const start = Math.floor(q.from / q.stepMs) * q.stepMs;
     let compacted: RawRow[] = [];
     let liveFrom = start;
     if (!filtered) {
@@ -545,34 +671,87 @@ export class OverviewSeries {
       }
     }
     const live = liveFrom < q.to ? this.rollupRows(q.step, liveFrom, q.to, q.filter) : [];
-    return assemble(q, start, size, compacted.concat(live), compacted.length, live.length);
+    const now = this.now();
+    const current = currentOf(q, now, dataFrom, (a, b) => this.rollupRows('minute', a, b, q.filter));
+    return assemble(q, start, compacted.concat(live), compacted.length, live.length, { now, dataFrom, current });
   }
+}
+
+/**
+ * The rate now: the minute rollups of the last CURRENT_MS ending at the last complete minute, over the seconds that
+ * held data; for data younger than CURRENT_MIN_MS of complete minutes, the minutes so far (marked partial).
+ */
+function currentOf(
+  q: OverviewQuery,
+  now: number,
+  dataFrom: number | null,
+  minuteRows: (from: number, to: number) => RawRow[],
+): CurrentRate | null {
+  if (dataFrom === null) return null;
+  const end = Math.min(q.to, now);
+  let to = Math.floor(Math.min(q.to, now - SETTLE_MS) / MINUTE_MS) * MINUTE_MS;
+  let from = Math.max(to - CURRENT_MS, dataFrom);
+  let partial = false;
+  if (to - from < CURRENT_MIN_MS) {
+    partial = true;
+    to = end;
+    from = Math.max(dataFrom, end - CURRENT_MS);
+    if (to - from <= 0) return null;
+  }
+  const b = new Bucket();
+  for (const r of minuteRows(Math.floor(from / MINUTE_MS) * MINUTE_MS, to)) b.add(r);
+  const seconds = (to - from) / 1000;
+  return {
+    from,
+    to,
+    seconds,
+    partial,
+    requests: b.requests,
+    errors: b.errors,
+    error_rate: b.requests ? sig(b.errors / b.requests) : null,
+    rps: sig(b.requests / seconds),
+    tokens_per_s: sig((b.inputTokens + b.outputTokens) / seconds),
+    output_tokens_per_s: sig(b.outputTokens / seconds),
+  };
+}
+
+interface Timing {
+  now: number;
+  dataFrom: number | null;
+  current: CurrentRate | null;
 }
 
 /** Points for every bucket of the window (empty ones included) and the window's totals. */
 function assemble(
   q: OverviewQuery,
   start: number,
-  size: number,
   rows: RawRow[],
   compactedRows: number,
   rollupRows: number,
+  timing: Timing,
 ): OverviewBody {
+  const size = q.stepMs;
   const bucket = new Bucket();
   const total = new Bucket();
-  const points: ({ t: number } & OverviewFigures)[] = [];
+  const points: OverviewBody['points'] = [];
+  const completeTo = Math.min(q.to, timing.now - SETTLE_MS);
+  // Data that began before the window fills its first bucket from that bucket's start.
+  const began = timing.dataFrom !== null && timing.dataFrom > q.from ? timing.dataFrom : null;
   let i = 0;
   for (let t = start; t < q.to; t += size) {
     bucket.reset();
     while (i < rows.length && (rows[i] as RawRow)[0] < t) i++;
     let any = false;
-    while (i < rows.length && (rows[i] as RawRow)[0] === t) {
+    while (i < rows.length && (rows[i] as RawRow)[0] < t + size) {
       bucket.add(rows[i] as RawRow);
       any = true;
       i++;
     }
     if (any) total.merge(bucket);
-    points.push({ t, ...bucket.figures(size / 1000) });
+    // Rates per second of the bucket that held data (and had passed): not diluted at the data's start or now.
+    const held = Math.min(t + size, timing.now) - Math.max(t, began ?? t);
+    const seconds = any && held > 0 ? Math.max(1, held / 1000) : size / 1000;
+    points.push({ t, partial: t + size > completeTo, ...bucket.figures(seconds) });
   }
   return {
     from: q.from,
@@ -582,29 +761,77 @@ function assemble(
     filter: q.filter,
     source: { compacted_buckets: compactedRows, rollup_rows: rollupRows },
     summary: total.figures((q.to - q.from) / 1000),
+    data_from: timing.dataFrom,
+    complete_to: completeTo,
+    current: timing.current,
     points,
   };
 }
 
+const rawRowOf = (p: RollupPoint): RawRow => [
+  p.t,
+  p.requests,
+  p.errors,
+  p.inputTokens,
+  p.outputTokens,
+  p.cachedInputTokens,
+  p.costUsd,
+  p.refusals,
+  p.latency,
+  p.ttft,
+  p.tpot,
+];
+
+/**
+ * data_from on other stores: the first hour with calls, its first minute, and the first call there (when the
+ * store lists calls and that minute holds at most a page of them; else the minute's start).
+ */
+async function dataFromStore(store: Store, q: OverviewQuery): Promise<number | null> {
+  const f = q.filter;
+  const firstT = (ps: RollupPoint[]) =>
+    ps.reduce<number | null>((m, p) => (p.requests > 0 && (m === null || p.t < m) ? p.t : m), null);
+  const hour = firstT(
+    await store.queryRollups({ from: Math.floor(q.from / HOUR_MS) * HOUR_MS, to: q.to, step: 'hour', filter: f }),
+  );
+  if (hour === null) return null;
+  const minute =
+    firstT(
+      await store.queryRollups({
+        from: Math.max(hour, Math.floor(q.from / MINUTE_MS) * MINUTE_MS),
+        to: Math.min(q.to, hour + HOUR_MS),
+        step: 'minute',
+        filter: f,
+      }),
+    ) ?? hour;
+  if (typeof store.listCalls !== 'function') return Math.max(q.from, minute);
+  if ((await store.listCalls({ ...f, to: q.from, limit: 1 } as never)).items.length > 0) return q.from;
+  const page = await store.listCalls({
+    ...f,
+    from: Math.max(q.from, minute),
+    to: minute + MINUTE_MS,
+    limit: 500,
+  } as never);
+  const exact =
+    page.nextCursor === null && page.items.length > 0 ? Math.min(...page.items.map((c) => c.startedAt)) : null;
+  return Math.max(q.from, exact ?? minute);
+}
+
 /** Fallback for stores other than SQLite: the same body from `queryRollups` (slower on large windows). */
-async function overviewFromStore(store: Store, q: OverviewQuery): Promise<OverviewBody> {
-  const size = q.step === 'minute' ? MINUTE_MS : HOUR_MS;
-  const start = Math.floor(q.from / size) * size;
+async function overviewFromStore(store: Store, query: OverviewQuery, now: number): Promise<OverviewBody> {
+  const dataFrom = await dataFromStore(store, query);
+  const q = fitted(query, dataFrom);
+  const start = Math.floor(q.from / q.stepMs) * q.stepMs;
   const points = await store.queryRollups({ from: start, to: q.to, step: q.step, filter: q.filter });
-  const rows: RawRow[] = points.map((p) => [
-    p.t,
-    p.requests,
-    p.errors,
-    p.inputTokens,
-    p.outputTokens,
-    p.cachedInputTokens,
-    p.costUsd,
-    p.refusals,
-    p.latency,
-    p.ttft,
-    p.tpot,
-  ]);
-  return assemble(q, start, size, rows, 0, rows.length);
+  const rows = points.map(rawRowOf).sort((a, b) => a[0] - b[0]);
+  let minutes: RawRow[] = [];
+  const range = {
+    from: Math.floor((Math.min(q.to, now) - CURRENT_MS - SETTLE_MS - 2 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS,
+    to: q.to,
+  };
+  if (dataFrom !== null)
+    minutes = (await store.queryRollups({ ...range, step: 'minute', filter: q.filter })).map(rawRowOf);
+  const current = currentOf(q, now, dataFrom, (a, b) => minutes.filter((r) => r[0] >= a && r[0] < b));
+  return assemble(q, start, rows, 0, rows.length, { now, dataFrom, current });
 }
 
 export interface OverviewRoutes {
@@ -626,7 +853,7 @@ export function registerOverviewRoutes(
   router.get('/api/ui/config', ({ res }) => sendJson(res, 200, { trace_url_template: ui.traceUrlTemplate ?? null }));
   router.get('/api/overview', async ({ res, url }) => {
     const q = parseOverviewQuery(url, now());
-    sendJson(res, 200, series ? await series.query(q) : await overviewFromStore(store, q));
+    sendJson(res, 200, series ? await series.query(q) : await overviewFromStore(store, q, now()));
   });
   if (series) {
     const warm = setTimeout(() => {
