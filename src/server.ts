@@ -1,14 +1,10 @@
 // Assembles llmscope from its parts, in one place: config → logger, metrics, store, recorder (enrichers + sinks),
 // gateway, API, dashboard, capability modules; then serves them on one node:http server with graceful shutdown.
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { type Handler, Router, sendError, sendJson } from './api/http.js';
 import { registerRequestRoutes } from './api/requests.js';
 import { registerStatsRoutes } from './api/stats.js';
 import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
@@ -17,9 +13,20 @@ import { type Endpoint, type LlmCall, Recorder, type Sink } from './calls/index.
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { LlmscopeError } from './errors.js';
+import { sendModels } from './gateway/models.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
+import {
+  AdminAuth,
+  findUiRoot,
+  loadStaticSite,
+  Router,
+  sendError,
+  sendHealth,
+  sendMetrics,
+  sendReadiness,
+} from './http/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -86,23 +93,6 @@ const contentEnricher = (capture: boolean) => ({
     i.outputText = null;
   },
 });
-
-function uiRoot(): string | null {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const p of [join(here, 'ui'), join(here, '..', 'dist', 'ui')]) if (existsSync(join(p, 'index.html'))) return p;
-  return null;
-}
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.map': 'application/json',
-};
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const loopback = isLoopback(config.server.host);
@@ -204,81 +194,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
   });
 
-  const ui = uiRoot();
-  const serveUi: Handler = ({ res, url }) => {
-    if (!ui) {
-      sendJson(res, 404, {
-        error: {
-          message: 'the dashboard is not built; run `npm run build`',
-          type: 'not_found_error',
-          code: 'not_found',
-          param: null,
-        },
-      });
-      return;
-    }
-    let path: string;
-    try {
-      path = decodeURIComponent(url.pathname);
-    } catch {
-      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `the path ${url.pathname} is not valid percent-encoding`);
-    }
-    const rel = normalize(path).replace(/^(\.\.[/\\])+/, '');
-    let file = resolve(ui, `.${rel}`);
-    if (!file.startsWith(ui) || !existsSync(file) || statSync(file).isDirectory()) file = join(ui, 'index.html');
-    const body = readFileSync(file);
-    res.writeHead(200, {
-      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-      'content-length': body.length,
-      'cache-control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=3600',
-      'x-content-type-options': 'nosniff',
-    });
-    res.end(body);
-  };
-
-  const authorized = (req: IncomingMessage, url: URL): boolean => {
-    if (loopback) return true;
-    const token = config.server.adminToken as string;
-    const auth = req.headers.authorization;
-    if (auth === `Bearer ${token}`) return true;
-    const cookie = req.headers.cookie ?? '';
-    if (cookie.split(/;\s*/).includes(`llmscope_token=${encodeURIComponent(token)}`)) return true;
-    return url.searchParams.get('token') === token && url.pathname === '/';
-  };
-
-  const models = async (res: ServerResponse): Promise<void> => {
-    const seen = new Map<string, unknown>();
-    let ok = 0;
-    await Promise.all(
-      [...upstreams.values()].map(async (up) => {
-        try {
-          const r = await up.pool.request({
-            path: `${up.basePath}/models`,
-            method: 'GET',
-            headers: up.authorization ? { authorization: up.authorization } : {},
-            headersTimeout: 5000,
-            bodyTimeout: 5000,
-          });
-          const j = (await r.body.json()) as { data?: { id?: string }[] };
-          if (r.statusCode < 300 && Array.isArray(j.data)) {
-            ok++;
-            for (const m of j.data) if (m && typeof m.id === 'string' && !seen.has(m.id)) seen.set(m.id, m);
-          }
-        } catch {
-          /* one unreachable provider does not hide the others */
-        }
-      }),
-    );
-    for (const route of config.routes)
-      if (!route.model.includes('*') && !seen.has(route.model))
-        seen.set(route.model, { id: route.model, object: 'model', created: 0, owned_by: route.provider });
-    if (ok === 0 && seen.size === 0 && upstreams.size > 0)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
-        'no provider answered GET /models; check that the upstreams are running',
-      );
-    sendJson(res, 200, { object: 'list', data: [...seen.values()] });
-  };
+  const site = loadStaticSite(findUiRoot());
+  const auth = new AdminAuth(config.server.adminToken, loopback);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://llmscope');
@@ -290,59 +207,32 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       proxy.handle(req, res, endpoint);
       return;
     }
-    if (path === '/v1/models' && req.method === 'GET') return models(res);
-    if (path === '/metrics' && req.method === 'GET') {
-      for (const [sink, depth] of Object.entries(recorder.depths()))
-        if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
-      const text = await registry.metrics();
-      res.writeHead(200, { 'content-type': registry.contentType });
-      res.end(text);
-      return;
-    }
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/readyz') {
-      const storeOk = await store.ping();
-      const ready = storeOk && upstreams.size > 0 && !draining;
-      return sendJson(res, ready ? 200 : 503, {
-        status: ready ? 'ready' : 'not_ready',
-        store: storeOk ? 'ok' : 'unreachable',
-        upstreams: upstreams.size,
-        draining,
+    if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
+    if (path === '/metrics' && req.method === 'GET') return sendMetrics(res, { registry, recorder, metrics });
+    if (path === '/healthz') return sendHealth(res);
+    if (path === '/readyz')
+      return sendReadiness(res, {
+        ping: () => store.ping(),
+        upstreams: () => upstreams.size,
+        draining: () => draining,
       });
-    }
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
         `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`,
       );
     if (path.startsWith('/api/')) {
-      if (!authorized(req, url))
+      if (!auth.authorized(req, url))
         throw new LlmscopeError(
           'LLMSCOPE_ERR_UNAUTHORIZED',
           'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>"',
         );
-      const m = api.match(req.method ?? 'GET', path);
-      if (m === null) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
-      if (m === 'method')
-        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} does not take ${req.method}`);
-      await m.handler({ req, res, url, params: m.params });
-      return;
+      return api.dispatch(req, res, url);
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      if (!authorized(req, url)) {
-        res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(LOGIN_PAGE);
-        return;
-      }
-      if (url.searchParams.get('token') && !loopback) {
-        res.writeHead(302, {
-          location: '/',
-          'set-cookie': `llmscope_token=${encodeURIComponent(url.searchParams.get('token') ?? '')}; HttpOnly; SameSite=Strict; Path=/`,
-        });
-        res.end();
-        return;
-      }
-      return serveUi({ req, res, url, params: {} });
+      if (!auth.authorized(req, url)) return auth.sendLoginPage(res);
+      if (auth.finishLogin(url, res)) return;
+      return site.serve(req, res, url);
     }
     throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
   };
@@ -430,9 +320,3 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   };
 }
-
-const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
-<body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
-<h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken).</p>
-<form method="get" action="/"><input name="token" type="password" placeholder="admin token" autofocus style="width:100%;padding:.5rem">
-<button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form></body></html>`;

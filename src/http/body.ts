@@ -1,0 +1,61 @@
+// Request bodies: read with a limit (413 past it, without buffering the rest), JSON with a content-type check.
+import type { IncomingMessage } from 'node:http';
+import { LlmscopeError } from '../errors.js';
+
+/** Reads the whole body as a Buffer, refusing (413) past `limit` bytes without buffering the rest. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+    });
+  });
+}
+
+function tooLarge(limit: number): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_BODY_TOO_LARGE',
+    `request body is larger than the limit of ${limit} bytes; send a smaller body or raise server.bodyLimit in the config`,
+  );
+}
+
+/** Parses a JSON request body, requiring a JSON content type; errors say what to fix. */
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const ct = String(req.headers['content-type'] ?? '');
+  if (!/^application\/(.+\+)?json\b/i.test(ct)) {
+    req.resume();
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `expected a JSON body with content-type application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
+    );
+  }
+  const buf = await readBody(req, limit);
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_JSON',
+      `request body is not valid JSON (${(err as Error).message}); send a JSON object`,
+    );
+  }
+}

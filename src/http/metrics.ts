@@ -1,0 +1,16 @@
+// GET /metrics: the Prometheus exposition, with the recorder's queue depths sampled at scrape time.
+import type { ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Recorder } from '../calls/index.js';
+import type { Metrics } from '../telemetry/metrics.js';
+
+export async function sendMetrics(
+  res: ServerResponse,
+  parts: { registry: Registry; recorder: Pick<Recorder, 'depths'>; metrics: Pick<Metrics, 'queueDepth'> },
+): Promise<void> {
+  for (const [sink, depth] of Object.entries(parts.recorder.depths()))
+    if (sink !== '_pending') parts.metrics.queueDepth.set({ sink }, depth);
+  const text = await parts.registry.metrics();
+  res.writeHead(200, { 'content-type': parts.registry.contentType });
+  res.end(text);
+}
