@@ -240,7 +240,12 @@ describe('overview numbers at any age', () => {
     registerOverviewRoutes(router, other as never, () => END);
     const m = router.match('GET', '/api/overview');
     let sent: { data_from: number; current: { rps: number }; step_ms: number } | null = null;
-    const res = { writeHead: () => res, end: (b: string) => void (sent = JSON.parse(b)) };
+    const res = {
+      writeHead: () => res,
+      end: (b: string) => {
+        sent = JSON.parse(b);
+      },
+    };
     const url = new URL(`http://x/api/overview?from=${END - 24 * HOUR}&to=${END}&step=fit`);
     if (m && m !== 'method') await m.handler({ req: {} as never, res: res as never, url, params: {} });
     const want = await new OverviewSeries(store, () => END).query(parseOverviewQuery(url, END));

@@ -117,13 +117,10 @@ export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
   if (from >= to)
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
   const fit = q.step === 'fit';
-  const step: RollupStep = fit
-    ? fitStep(to - from).step
-    : q.step === 'auto'
-      ? to - from <= 2 * 24 * HOUR_MS
-        ? 'minute'
-        : 'hour'
-      : q.step;
+  let step: RollupStep;
+  if (q.step === 'fit') step = fitStep(to - from).step;
+  else if (q.step === 'auto') step = to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour';
+  else step = q.step;
   const stepMs = fit ? fitStep(to - from).stepMs : (q.step_ms ?? baseMs(step));
   if (stepMs % baseMs(step) !== 0)
     throw new LlmscopeError(
