@@ -1,10 +1,22 @@
 // Builds each call's spans from the gateway's timing marks, named and attributed per the OpenTelemetry GenAI
 // semantic conventions: `{operation} {model}` for the call, children for routing, the upstream wait and the
 // stream, and a `gen_ai.first_token` event. Runs as an enricher, after tokens are known.
+//
+// Child span ids are derived from the minted ones (so the spans of a call are the same however often they are
+// built) by flipping bits of the last byte: never equal to the id they come from. (They used to replace the last
+// byte, which gave the child its parent's id whenever that byte already was 01 or 02: 1 call in 128.)
 import type { Enricher, LlmCall, SpanRecord } from '../calls/index.js';
 import { operationName } from '../providers/openai-compatible/index.js';
 
 type Attrs = Record<string, string | number | boolean>;
+
+/** A span id derived from `id`: its last byte XOR `n` (1..255), so it always differs from `id`. */
+export function derivedSpanId(id: string, n: number): string {
+  const last = Number.parseInt(id.slice(-2), 16) ^ n;
+  const out = `${id.slice(0, -2)}${last.toString(16).padStart(2, '0')}`;
+  // all zeros is not a valid span id (only when id was 00…0n): flip another bit instead
+  return /^0+$/.test(out) ? derivedSpanId(id, n | 0x80) : out;
+}
 
 function genAiAttributes(call: LlmCall): Attrs {
   const i = call.internal;
@@ -66,7 +78,7 @@ export function spansOf(call: LlmCall): SpanRecord[] {
   if (i.routedAt !== null)
     spans.push({
       traceId,
-      spanId: `${i.spanId.slice(0, 14)}01`,
+      spanId: derivedSpanId(i.spanId, 1),
       parentSpanId: i.spanId,
       name: 'llmscope.route',
       kind: 'internal',
@@ -99,7 +111,7 @@ export function spansOf(call: LlmCall): SpanRecord[] {
     if (i.upstreamHeadersAt !== null)
       spans.push({
         traceId,
-        spanId: `${i.upstreamSpanId.slice(0, 14)}02`,
+        spanId: derivedSpanId(i.upstreamSpanId, 2),
         parentSpanId: i.spanId,
         name: call.stream ? 'llmscope.stream' : 'llmscope.response',
         kind: 'internal',
@@ -107,7 +119,8 @@ export function spansOf(call: LlmCall): SpanRecord[] {
         endTime: i.upstreamEndAt ?? call.endedAt,
         status: failed ? 'error' : 'unset',
         attributes: { 'gen_ai.usage.output_tokens': call.outputTokens ?? 0 },
-        events: i.firstContentAt !== null ? [{ name: 'gen_ai.first_token', time: i.firstContentAt }] : [],
+        // the first token is one event, on the call's span (with its TTFT), not repeated here
+        events: [],
       });
   }
   return spans;

@@ -1,0 +1,72 @@
+// Each span of a call has its own id, and each event is recorded once (issue 18: 3 of 600 calls had two spans
+// sharing an id; the first token was listed twice).
+import { describe, expect, it } from 'vitest';
+import type { CallInternals, LlmCall } from '../calls/index.js';
+import { seedCalls } from '../seed/generate.js';
+import { derivedSpanId, spansOf } from './spans.js';
+
+const END = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+function seeded(n: number): LlmCall[] {
+  return [...seedCalls({ calls: n, days: 1, end: END, seed: 4, users: 20 }, n, { spansFrom: 0 })].flat();
+}
+
+describe('spans of a call', () => {
+  it('have distinct span ids in 5,000 calls, and the first token is one event', () => {
+    let streamed = 0;
+    for (const c of seeded(5000)) {
+      const ids = c.spans.map((s) => s.spanId);
+      expect(new Set(ids).size, c.requestId).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+      const firstTokens = c.spans.flatMap((s) => s.events).filter((e) => e.name === 'gen_ai.first_token');
+      expect(firstTokens.length).toBeLessThanOrEqual(1);
+      if (c.stream && c.ttftMs !== null) {
+        expect(firstTokens).toHaveLength(1);
+        streamed++;
+      }
+    }
+    expect(streamed).toBeGreaterThan(100);
+  });
+
+  it('keeps ids apart when the minted ids end in the bytes children used to take (01, 02)', () => {
+    const call = seeded(50).find((c) => c.stream && c.status === 'ok') as LlmCall;
+    const t = call.startedAt;
+    const internal: CallInternals = {
+      arrivalAt: t,
+      routedAt: t + 1,
+      upstreamStartAt: t + 2,
+      upstreamHeadersAt: t + 50,
+      firstContentAt: t + 60,
+      lastContentAt: t + 200,
+      upstreamEndAt: t + 210,
+      spanId: 'aaaaaaaaaaaaaa01',
+      upstreamSpanId: 'bbbbbbbbbbbbbb02',
+      parentSpanId: null,
+      params: {},
+      serverAddress: null,
+      serverPort: null,
+      responseModel: null,
+      responseId: null,
+      promptText: null,
+      outputText: null,
+    };
+    const spans = spansOf({ ...call, internal });
+    expect(spans.map((s) => s.name)).toEqual([
+      expect.stringContaining(call.model),
+      'llmscope.route',
+      'llmscope.upstream.wait',
+      'llmscope.stream',
+    ]);
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(4);
+    // children point at the spans that exist
+    const ids = new Set(spans.map((s) => s.spanId));
+    for (const s of spans.slice(1)) expect(ids.has(s.parentSpanId as string)).toBe(true);
+  });
+
+  it('derives ids that differ from their source and are never all zeros', () => {
+    expect(derivedSpanId('00000000000000ff', 1)).toBe('00000000000000fe');
+    expect(derivedSpanId('0000000000000001', 1)).not.toMatch(/^0+$/);
+    for (const id of ['0123456789abcdef', 'ffffffffffffffff', '0000000000000002'])
+      for (const n of [1, 2]) expect(derivedSpanId(id, n)).not.toBe(id);
+  });
+});
