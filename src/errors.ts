@@ -31,6 +31,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_INVALID_QUERY: { status: 400, type: 'invalid_request_error', code: 'invalid_query' },
   LLMSCOPE_ERR_UNAUTHORIZED: { status: 401, type: 'authentication_error', code: 'unauthorized' },
   LLMSCOPE_ERR_INVALID_API_KEY: { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
+  LLMSCOPE_ERR_CSRF_REJECTED: { status: 403, type: 'permission_error', code: 'csrf_rejected' },
   LLMSCOPE_ERR_BUDGET_EXCEEDED: { status: 429, type: 'budget_exceeded', code: 'budget_exceeded' },
   LLMSCOPE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', code: 'upstream_unreachable' },
   LLMSCOPE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', code: 'upstream_timeout' },

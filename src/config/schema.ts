@@ -52,6 +52,19 @@ export const configSchema = z
           .positive()
           .default(50 * 1024 * 1024),
         shutdownGrace: duration.default('30s'),
+        /** How long a dashboard sign-in lasts. */
+        sessionTtl: duration.default('12h'),
+        /**
+         * Whether to believe X-Forwarded-Proto / X-Forwarded-Host: `true` for any peer, or the proxies' addresses.
+         * Decides the session cookie's `Secure` flag and the host cross-origin requests are checked against.
+         */
+        trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+        /** Browser origins (e.g. https://grafana.example.com) allowed to call /api with a bearer token (CORS). */
+        corsOrigins: z
+          .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://host:port (no path)'))
+          .default([]),
+        /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (or the admin token). */
+        metricsToken: z.string().min(8, 'at least 8 characters').optional(),
       })
       .strict()
       .prefault({}),
