@@ -3,7 +3,8 @@
 
 export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
-export type TokenSource = 'usage' | 'tokenizer';
+/** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
+export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
 
 export const ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
 export const CALL_STATUSES: readonly CallStatus[] = [
@@ -106,8 +107,12 @@ export interface CallInternals {
   serverPort: number | null;
   responseModel: string | null;
   responseId: string | null;
-  /** Prompt and output text, kept only until tokens are counted (or content captured). */
+  /**
+   * Prompt and output text, kept only until tokens are counted (or content captured), bounded: at most the head and
+   * tail of a long text (see bounded-text.ts), with the whole text's length in `promptChars`/`outputChars` when cut.
+   */
   promptText: string | null;
+  promptChars?: number;
   /**
    * Where the model's own earlier turns (assistant messages) lie in `promptText`, as [start, end) pairs, when it
    * had any: quality checks leave them out of the evidence. An answer repeating what the model said before is not
@@ -115,6 +120,8 @@ export interface CallInternals {
    */
   assistantRanges?: number[] | null;
   outputText: string | null;
+  /** Length of the whole output; set when `outputText` is cut, or (alone) for an answer too large to parse. */
+  outputChars?: number;
   /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
   hooks?: Record<string, unknown>;
 }

@@ -1,11 +1,58 @@
 // Token counts when the upstream gave no usage: counted with gpt-tokenizer (o200k_base) after the response,
 // never on the hot path. Also completes TPOT, which needs the output token count.
+// The work per call is bounded: counting is linear in the text (BPE is quadratic in the length of one
+// pre-tokenizer piece, so runs of 129+ non-space or space characters are counted in 128-character slices), and
+// at most COUNT_CAP_CHARS of a text are counted; the rest is extrapolated and the call says `token_source:
+// estimate`.
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { type Enricher, tpotOf } from './index.js';
+import { OMITTED_MARK } from './bounded-text.js';
+import { type Enricher, type TokenSource, tpotOf } from './index.js';
 
+/** Characters of one text counted exactly; beyond, the count is extrapolated from what was counted. */
+export const COUNT_CAP_CHARS = 64 * 1024;
+/** Longest run of non-space (or space) characters given to the tokenizer whole. */
+const SLICE = 128;
+const LONG_RUN = /\S{129,}|\s{129,}/g;
+/** Bytes of a JSON answer per output token, for an answer too large to parse (it has no usage to read). */
+const BYTES_PER_TOKEN = 4;
+
+const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
+const enc = (s: string): number => (s ? encode(s, NO_SPECIAL).length : 0);
+
+/** Tokens in `text`, in time linear in its length (exact for text without runs of 129+ like characters). */
 export function countTokens(text: string): number {
   if (!text) return 0;
-  return encode(text, { disallowedSpecial: new Set() }).length;
+  let n = 0;
+  let at = 0;
+  LONG_RUN.lastIndex = 0;
+  for (let m = LONG_RUN.exec(text); m !== null; m = LONG_RUN.exec(text)) {
+    n += enc(text.slice(at, m.index));
+    const end = m.index + m[0].length;
+    for (let k = m.index; k < end; k += SLICE) n += enc(text.slice(k, Math.min(k + SLICE, end)));
+    at = end;
+  }
+  return n + enc(at === 0 ? text : text.slice(at));
+}
+
+/**
+ * Tokens of a text of `totalChars` characters of which `kept` is what was kept (all of it, or head + OMITTED_MARK +
+ * tail): counted exactly up to COUNT_CAP_CHARS, else extrapolated by tokens per character of the counted part.
+ */
+export function countKeptTokens(kept: string, totalChars: number): { tokens: number; estimated: boolean } {
+  const whole = kept.length === totalChars;
+  if (whole && kept.length <= COUNT_CAP_CHARS) return { tokens: countTokens(kept), estimated: false };
+  let sample = whole ? kept : kept.replace(OMITTED_MARK, '\n');
+  if (sample.length > COUNT_CAP_CHARS) {
+    const tail = COUNT_CAP_CHARS >> 2;
+    sample = sample.slice(0, COUNT_CAP_CHARS - tail) + sample.slice(sample.length - tail);
+  }
+  const counted = countTokens(sample);
+  return { tokens: Math.round((counted * totalChars) / Math.max(1, sample.length)), estimated: true };
+}
+
+function tokensOf(text: string | null, totalChars: number | undefined): { tokens: number; estimated: boolean } {
+  if (text === null) return { tokens: 0, estimated: false };
+  return countKeptTokens(text, totalChars ?? text.length);
 }
 
 export const tokenEnricher: Enricher = {
@@ -17,11 +64,19 @@ export const tokenEnricher: Enricher = {
     const producedOutput =
       call.httpStatus < 400 || call.status === 'cancelled' || call.errorType === 'upstream_stream_cut';
     if (call.tokenSource === null && producedOutput) {
-      call.inputTokens = countTokens(i.promptText ?? '');
-      call.outputTokens = call.endpoint === 'embeddings' ? 0 : countTokens(i.outputText ?? '');
+      const input = tokensOf(i.promptText, i.promptChars);
+      let output = { tokens: 0, estimated: false };
+      if (call.endpoint !== 'embeddings') {
+        if (i.outputText !== null) output = tokensOf(i.outputText, i.outputChars);
+        // An answer too large to keep for parsing: its size is all there is to go by.
+        else if (i.outputChars) output = { tokens: Math.ceil(i.outputChars / BYTES_PER_TOKEN), estimated: true };
+      }
+      call.inputTokens = input.tokens;
+      call.outputTokens = output.tokens;
       call.cachedInputTokens = 0;
       call.reasoningTokens = 0;
-      call.tokenSource = 'tokenizer';
+      const source: TokenSource = input.estimated || output.estimated ? 'estimate' : 'tokenizer';
+      call.tokenSource = source;
     }
     if (call.stream && call.tpotMs === null) call.tpotMs = tpotOf(i.firstContentAt, i.lastContentAt, call.outputTokens);
   },

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { readBody, sendError } from '../api/http.js';
+import { keepText } from '../calls/bounded-text.js';
 import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.js';
 import { statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
@@ -318,7 +319,9 @@ export class GatewayProxy {
       if (typeof v === 'number') i.params[k === 'max_completion_tokens' ? 'max_tokens' : k] = v;
     }
     const assistant: number[] = [];
-    i.promptText = promptText(body, flight.endpoint, assistant);
+    const prompt = keepText(promptText(body, flight.endpoint, assistant), assistant);
+    i.promptText = prompt.text;
+    if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
     if (assistant.length > 0) i.assistantRanges = assistant;
 
     // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
@@ -381,7 +384,14 @@ export class GatewayProxy {
     if (meter) {
       i.firstContentAt = meter.firstContentAt;
       i.lastContentAt = meter.lastContentAt;
-      i.outputText = meter.text;
+      const kept = meter.text.kept();
+      i.outputText = kept.text;
+      if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
+      if (meter.failure)
+        this.d.logger.warn(
+          { event: 'stream_meter_failed', err: meter.failure.message },
+          'stream passed through unread',
+        );
       flight.usage = meter.usage;
       flight.finishReason = meter.finishReason;
       flight.refusal = meter.refusal !== null;
@@ -401,12 +411,16 @@ export class GatewayProxy {
         flight.usage = info.usage;
         flight.finishReason = info.finishReason;
         flight.refusal = info.refusal !== null;
-        i.outputText = info.text;
+        const kept = keepText(info.text);
+        i.outputText = kept.text;
+        if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
         const o = json as Json | null;
         if (o && typeof o.model === 'string') i.responseModel = o.model;
         if (o && typeof o.id === 'string') i.responseId = o.id;
       }
     } else if (status >= 400) flight.errorType = `http_${status}`;
+    // An answer too large to keep for reading: its size is what its output tokens are estimated from.
+    else if (relay.keptBytes >= MAX_PARSE_BYTES) i.outputChars = flight.responseBytes;
     this.record(flight);
   }
 }

@@ -87,6 +87,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     else if (this.keptBytes < MAX_PARSE_BYTES) {
       this.kept.push(chunk);
       this.keptBytes += chunk.length;
+      // Too large to read usage from: let go of it now rather than when the call ends.
+      if (this.keptBytes >= MAX_PARSE_BYTES) this.kept.length = 0;
     }
     if (out.length === 0) return;
     this.call.responseBytes += out.length;

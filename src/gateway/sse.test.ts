@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StreamMeter } from './sse.js';
+import { OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from '../calls/bounded-text.js';
+import { MAX_EVENT_CHARS, StreamMeter } from './sse.js';
 
 const chunk = (o: unknown): string => `data: ${JSON.stringify(o)}\n\n`;
 const content = (text: string, withUsage = false) =>
@@ -26,7 +27,7 @@ describe('StreamMeter', () => {
     const out: Buffer[] = [];
     for (let i = 0; i < wire.length; i += 7) out.push(m.push(wire.subarray(i, i + 7), i) as Buffer);
     expect(Buffer.concat(out).equals(wire)).toBe(true);
-    expect(m.text).toBe('Hello');
+    expect(m.text.toString()).toBe('Hello');
     expect(m.usage?.outputTokens).toBe(2);
     expect(m.finishReason).toBe('stop');
     expect(m.firstContentAt).toBeGreaterThan(0);
@@ -66,7 +67,7 @@ describe('StreamMeter', () => {
     let out = '';
     for (let i = 0; i < buf.length; i++) out += m.push(buf.subarray(i, i + 1), i).toString();
     expect(out).toBe(content('héllo → 世界'));
-    expect(m.text).toBe('héllo → 世界');
+    expect(m.text.toString()).toBe('héllo → 世界');
   });
 
   it('marks refusals and tool calls as content', () => {
@@ -88,7 +89,7 @@ describe('StreamMeter', () => {
       Buffer.from(chunk({ object: 'text_completion', choices: [{ index: 0, text: 'abc', finish_reason: null }] })),
       1,
     );
-    expect(m.text).toBe('abc');
+    expect(m.text.toString()).toBe('abc');
   });
 
   it('reads CRLF-delimited events and multi-line data the same way', () => {
@@ -102,9 +103,53 @@ describe('StreamMeter', () => {
     ];
     const wire = Buffer.from(events.join(''));
     for (let i = 0; i < wire.length; i += 5) m.push(wire.subarray(i, i + 5), i);
-    expect(m.text).toBe('ab');
+    expect(m.text.toString()).toBe('ab');
     expect(m.events).toBe(3);
     expect(m.finishReason).toBe('stop');
     expect(m.done).toBe(true);
+  });
+});
+
+describe('StreamMeter bounds', () => {
+  it('passes an event longer than MAX_EVENT_CHARS through unread, then reads the events after it', () => {
+    for (const filter of [false, true]) {
+      const m = new StreamMeter('chat.completions', filter);
+      const huge = `data: ${'x'.repeat(2 * MAX_EVENT_CHARS)}\n\n`;
+      const wire = Buffer.from(content('a') + huge + content('b'));
+      const out: string[] = [];
+      for (let i = 0; i < wire.length; i += 65_536) out.push(String(m.push(wire.subarray(i, i + 65_536), i)));
+      out.push(m.end(1));
+      expect(out.join('')).toBe(wire.toString());
+      expect(m.overlong).toBe(1);
+      expect(m.text.toString()).toBe('ab');
+    }
+  });
+
+  it('keeps the head and tail of an endless answer, and its whole length', () => {
+    const m = new StreamMeter('chat.completions', false);
+    const piece = 'y'.repeat(1000);
+    for (let i = 0; i < 2000; i++)
+      m.push(Buffer.from(content(i === 0 ? `START${piece}` : i === 1999 ? `${piece}END` : piece)), i);
+    const kept = m.text.kept();
+    expect(kept.totalChars).toBe(2_000_000 + 8);
+    expect(kept.text.length).toBe(TEXT_HEAD_CHARS + OMITTED_MARK.length + TEXT_TAIL_CHARS);
+    expect(kept.text.startsWith('START')).toBe(true);
+    expect(kept.text.endsWith('END')).toBe(true);
+  });
+
+  it('when reading fails, the bytes still flow (filtered streams keep what was not yet sent)', () => {
+    const m = new StreamMeter('chat.completions', true);
+    const first = content('a');
+    expect(m.push(Buffer.from(first), 1)).toBe(first);
+    // Make the next read throw, as a bug in metering would.
+    (m as unknown as { onEvent: () => never }).onEvent = () => {
+      throw new Error('boom');
+    };
+    const rest = content('b') + content('c');
+    const half = Buffer.from(rest);
+    const out = String(m.push(half.subarray(0, 10), 2)) + String(m.push(half.subarray(10), 3)) + m.end(4);
+    expect(out).toBe(rest);
+    expect(m.failure?.message).toBe('boom');
+    expect(m.text.toString()).toBe('a');
   });
 });

@@ -1,25 +1,37 @@
 // Server-sent events metering for pass-through streams. Bytes go to the client as they arrive; events are
 // split and read beside them. When llmscope itself asked for usage, the extra usage chunk and the
 // `"usage":null` fields it caused are removed, so the client sees exactly what it would have seen direct.
+// The metering is bounded whatever the upstream sends: the text kept is a BoundedText, an event longer than
+// MAX_EVENT_CHARS is passed through unread, and if reading ever fails the bytes still flow, unread.
 import { StringDecoder } from 'node:string_decoder';
+import { BoundedText } from '../calls/bounded-text.js';
 import type { Endpoint } from '../calls/index.js';
 import { type ChunkInfo, chunkInfo, fastChunkInfo, type Usage } from '../providers/openai-compatible/index.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
 const USAGE_NULL_TEXT = '"usage":null';
+/** Longest event read; a longer one (no blank line in sight) goes to the client as it comes, unread. */
+export const MAX_EVENT_CHARS = 1024 * 1024;
 
 export class StreamMeter {
   firstContentAt: number | null = null;
   lastContentAt: number | null = null;
-  text = '';
+  /** The content text seen, bounded (head and tail of a long answer). */
+  readonly text = new BoundedText();
   refusal: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
   events = 0;
   done = false;
+  /** Events passed through unread because they were longer than MAX_EVENT_CHARS. */
+  overlong = 0;
+  /** Set when reading failed: from then on bytes pass through unread (the call keeps what was read before). */
+  failure: Error | null = null;
   private readonly decoder = new StringDecoder('utf8');
   private carry = '';
+  /** Inside an overlong event: pass text through until the blank line that ends it. */
+  private skipping = false;
 
   /** `filterUsage`: strip the usage llmscope asked for on the client's behalf. */
   constructor(
@@ -32,8 +44,33 @@ export class StreamMeter {
    * otherwise the complete events in it, filtered (possibly '').
    */
   push(chunk: Buffer, at: number): Buffer | string {
-    const text = this.decoder.write(chunk);
+    if (this.failure) return this.filterUsage ? this.decoder.write(chunk) : chunk;
+    let text = this.decoder.write(chunk);
+    let out = '';
+    if (this.skipping) {
+      // The rest of an overlong event, up to and including the blank line that ends it, passes unread.
+      const end = eventEnd(text);
+      if (end === -1) return this.filterUsage ? text : chunk;
+      this.skipping = false;
+      if (this.filterUsage) out = text.slice(0, end);
+      text = text.slice(end);
+    }
+    try {
+      out += this.read(text, at);
+    } catch (err) {
+      // llmscope's own bookkeeping never ends or slows the client's stream: what was not sent yet goes unread.
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      const rest = this.carry;
+      this.carry = '';
+      return this.filterUsage ? out + rest : chunk;
+    }
+    return this.filterUsage ? out : chunk;
+  }
+
+  /** Reads the complete events in carry + `text`; returns them (filtered) when filtering, else ''. */
+  private read(text: string, at: number): string {
     const carry = this.carry.length > 0 ? this.carry + text : text;
+    this.carry = carry;
     let out = '';
     let start = 0;
     const event = (end: number): void => {
@@ -50,7 +87,14 @@ export class StreamMeter {
       for (let m = EVENT_END.exec(carry); m !== null; m = EVENT_END.exec(carry)) event(m.index + m[0].length);
     }
     this.carry = start === 0 ? carry : carry.slice(start);
-    return this.filterUsage ? out : chunk;
+    if (this.carry.length > MAX_EVENT_CHARS) {
+      // No event end in a megabyte: pass the event on unread (and the rest of it as it comes).
+      this.overlong++;
+      if (this.filterUsage) out += this.carry;
+      this.carry = '';
+      this.skipping = true;
+    }
+    return out;
   }
 
   /** Whatever is left when the upstream ends (an unterminated last event). */
@@ -58,7 +102,14 @@ export class StreamMeter {
     const rest = this.carry + this.decoder.end();
     this.carry = '';
     if (!rest) return '';
-    const keep = this.onEvent(rest, at);
+    if (this.failure || this.skipping) return this.filterUsage ? rest : '';
+    let keep: boolean | string;
+    try {
+      keep = this.onEvent(rest, at);
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      keep = true;
+    }
     if (!this.filterUsage) return '';
     return keep === true ? rest : keep || '';
   }
@@ -86,7 +137,7 @@ export class StreamMeter {
     if (info.content) {
       if (this.firstContentAt === null) this.firstContentAt = at;
       this.lastContentAt = at;
-      this.text += info.text;
+      this.text.append(info.text);
     }
     if (info.refusal) this.refusal = (this.refusal ?? '') + info.refusal;
     if (info.finishReason) this.finishReason = info.finishReason;
@@ -100,6 +151,15 @@ export class StreamMeter {
       return raw.slice(0, i - 1) + raw.slice(i + USAGE_NULL_TEXT.length);
     return raw.replace(USAGE_NULL, '');
   }
+}
+
+/** The index just past the first blank line (event end) in `text`, or -1. */
+function eventEnd(text: string): number {
+  const lf = text.indexOf('\n\n');
+  if (!text.includes('\r')) return lf === -1 ? -1 : lf + 2;
+  EVENT_END.lastIndex = 0;
+  const m = EVENT_END.exec(text);
+  return m === null ? -1 : m.index + m[0].length;
 }
 
 /** The event's data: its `data:` lines joined by newlines ('' when none). */
