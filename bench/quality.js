@@ -1,11 +1,6 @@
-// Quality benchmark: the grounding check vs the plain baseline on ../shared/datasets (BEGIN dev, HaluEval QA).
-// The code lives in src/quality/bench.ts; run `npm run build` first. `node bench/quality.js [DATASETS_DIR] [--no-write]`.
-import { existsSync } from 'node:fs';
+// Quality benchmark: the learned grounding scorer vs the plain baseline on ../shared/datasets (BEGIN dev, HaluEval
+// QA), out-of-fold (grouped cross-validation and leave-one-set-out). The code lives in src/quality/bench.ts, bundled
+// from source with esbuild (no build needed). `node bench/quality.js [DATASETS_DIR] [--no-write] [--machine=TEXT]`.
+import { runTs } from '../scripts/train-quality.js';
 
-const compiled = new URL('../dist/quality/bench.js', import.meta.url);
-if (!existsSync(compiled)) {
-  process.stderr.write('bench/quality.js: dist/quality/bench.js is missing; run `npm run build` first\n');
-  process.exit(1);
-}
-const { main } = await import(compiled.href);
-await main();
+await runTs('../src/quality/bench.ts', process.argv.slice(2));

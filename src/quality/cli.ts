@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/grounding.js';
 import { KnowledgeBase } from './knowledge.js';
 import { createScorer, scoreFile } from './score.js';
 
@@ -33,7 +34,11 @@ export function registerQualityCommand(
       '--knowledge <dir>',
       'folder of .txt/.md/.jsonl documents to check claims against, besides each line’s context',
     )
-    .option('--threshold <t>', 'grounding score at or above which a response fails (0..1)', '0.4')
+    .option(
+      '--threshold <t>',
+      'calibrated probability of hallucination at or above which a response fails (0..1)',
+      String(DEFAULT_GROUNDING_THRESHOLD),
+    )
     .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string }) => {
       const threshold = Number(o.threshold);
       if (!(threshold >= 0 && threshold <= 1))

@@ -42,8 +42,11 @@ export const qualityConfigSchema = z
       .prefault({}),
     /** Extra samples per checked response when consistencySamples picks it. */
     consistencySampleCount: z.number().int().min(1).max(5).default(2),
-    /** Grounding score at or above which a response is flagged. */
-    groundingThreshold: rate.default(0.4),
+    /**
+     * Grounding score at or above which a response is flagged. The score is the learned scorer's calibrated
+     * probability that the answer is not supported, so 0.5 means the same on every labelled set.
+     */
+    groundingThreshold: rate.default(0.5),
     /**
      * Without a knowledge base, a prompt with fewer distinct content words than this carries no sources (a bare
      * question, "write a poem"): grounding and attribution say `unknown` rather than flag every claim.

@@ -7,11 +7,18 @@
 // Weights were set on principle and checked on four labelled sets (BEGIN wow / cmu-dog / topicalchat, HaluEval QA);
 // each stayed within ±0.01 ROC-AUC of its neighbours, so none is tuned to one set (see bench/RESULTS.md).
 import type { KnowledgeBase } from '../knowledge.js';
+import { type ClaimSignals, responseFeatures } from '../model/features.js';
+import { type GroundingModel, predict, SHIPPED_MODEL } from '../model/scorer.js';
 import { hasNegation, isContent, numberMentions, sentences, stem, words } from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
-/** The shipped threshold: the score at or above which a response fails (see bench/RESULTS.md). */
-export const DEFAULT_GROUNDING_THRESHOLD = 0.4;
+/**
+ * The shipped threshold: the score at or above which a response fails. With the learned model (the default) the
+ * score is a calibrated probability of hallucination, so 0.5 means the same on every set (see bench/RESULTS.md).
+ */
+export const DEFAULT_GROUNDING_THRESHOLD = 0.5;
+/** The old hand-weighted score's threshold (`model: null`). */
+export const LEXICAL_GROUNDING_THRESHOLD = 0.4;
 
 export interface GroundingOptions {
   /** Response score at or above which the verdict is `fail` (default DEFAULT_GROUNDING_THRESHOLD). */
@@ -24,6 +31,11 @@ export interface GroundingOptions {
    * Default 0 (always check); the online module uses `quality.minContextWords`.
    */
   minContextWords?: number;
+  /**
+   * The learned scorer that turns the per-claim signals into a calibrated probability (default: the shipped model,
+   * src/quality/model/grounding-model.json). `null` keeps the hand-weighted lexical score (the old check).
+   */
+  model?: GroundingModel | null;
 }
 
 interface Unit {
@@ -34,9 +46,14 @@ interface Unit {
   pairs: Set<string>;
   numbers: number[];
   negated: boolean;
+  /** All words, in order: its trigrams are indexed when a claim first shares a content word with the unit. */
+  ws: string[];
+  gramsIndexed: boolean;
 }
 
 interface ClaimTokens {
+  /** All words, in order. */
+  ws: string[];
   stems: string[];
   /** Adjacent content stems (order kept), the unit of "copied fact". */
   pairs: string[];
@@ -78,6 +95,7 @@ function tokensOf(text: string): ClaimTokens {
   const { stems, pairs } = stemsAndPairs(ws);
   const nums = numberMentions(ws);
   return {
+    ws,
     stems,
     pairs,
     numbers: nums.map((n) => n.value),
@@ -109,6 +127,8 @@ function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
     pairs: new Set(pairs),
     numbers: numberMentions(ws).map((n) => n.value),
     negated: polarityOf(ws),
+    ws,
+    gramsIndexed: false,
   };
 }
 
@@ -119,6 +139,9 @@ class EvidencePool {
   readonly prefixes = new Set<string>();
   readonly pairs = new Set<string>();
   readonly numbers = new Set<number>();
+  readonly grams = new Set<string>();
+  /** Every word as written (lowercased, unstemmed): the plain baseline's view of the evidence. */
+  readonly words = new Set<string>();
   /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
   readonly postings = new Map<string, number[]>();
   private readonly kbSeen = new Set<string>();
@@ -145,6 +168,18 @@ class EvidencePool {
     }
     for (const p of u.pairs) this.pairs.add(p);
     for (const v of u.numbers) this.numbers.add(v);
+    for (const w of u.ws) this.words.add(w);
+  }
+
+  /**
+   * Adds a unit's word trigrams to `grams` (once). Only units sharing a content word with some claim are indexed:
+   * a copied span has a content word, so the others cannot hold it, and long evidence is not tokenised twice.
+   */
+  indexGrams(u: Unit): void {
+    if (u.gramsIndexed) return;
+    u.gramsIndexed = true;
+    const ws = u.ws;
+    for (let i = 0; i + 2 < ws.length; i++) this.grams.add(`${ws[i]} ${ws[i + 1]} ${ws[i + 2]}`);
   }
 
   addKb(kb: KnowledgeBase, stems: readonly string[], k: number): void {
@@ -179,6 +214,7 @@ interface QuestionTerms {
 interface ClaimScore {
   result: ClaimResult;
   weight: number;
+  signals: ClaimSignals;
 }
 
 export class GroundingEvaluator implements Evaluator {
@@ -186,9 +222,11 @@ export class GroundingEvaluator implements Evaluator {
   private readonly threshold: number;
   private readonly kbTopK: number;
   private readonly minContextWords: number;
+  private readonly model: GroundingModel | null;
 
   constructor(opts: GroundingOptions = {}) {
-    this.threshold = opts.threshold ?? DEFAULT_GROUNDING_THRESHOLD;
+    this.model = opts.model === undefined ? SHIPPED_MODEL : opts.model;
+    this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
     this.minContextWords = opts.minContextWords ?? 0;
   }
@@ -213,21 +251,45 @@ export class GroundingEvaluator implements Evaluator {
   }
 
   /** The check as steps: it yields after every claim and every 64 context sentences. */
-  private *steps(input: EvaluationInput): Generator<void, EvaluationResult> {
+  /**
+   * The model's inputs for one response (FEATURE_NAMES order), or null when there is nothing to check against or
+   * no checkable claim (the verdict would be `unknown`). The training script and the benchmark call this.
+   */
+  features(input: EvaluationInput): number[] | null {
+    const a = this.analyse(input);
+    for (let r = a.next(); ; r = a.next())
+      if (r.done)
+        return 'scored' in r.value
+          ? responseFeatures(
+              r.value.scored.map((c) => c.signals),
+              r.value.evidenceWords,
+            )
+          : null;
+  }
+
+  /** Evidence pool and scored claims, or the `unknown` result when there is nothing to check. */
+  private *analyse(
+    input: EvaluationInput,
+  ): Generator<void, { unknown: EvaluationResult } | { scored: ClaimScore[]; evidenceWords: number; t0: number }> {
     const t0 = performance.now();
     const pool = new EvidencePool();
     yield* pool.addContext(input.context);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
-    if (!kb && pool.stems.size < this.minContextWords)
-      return {
+    const unknown = (explanation: string, claims: ClaimResult[] = []) => ({
+      unknown: {
         evaluator: this.name,
-        verdict: 'unknown',
+        verdict: 'unknown' as const,
         score: 0,
         evidence: [],
-        claims: [],
-        explanation: `the request carries too little context to check against (${pool.stems.size} distinct content words, fewer than ${this.minContextWords}) and no knowledge base is configured`,
+        claims,
+        explanation,
         durationMs: performance.now() - t0,
-      };
+      },
+    });
+    if (!kb && pool.stems.size < this.minContextWords)
+      return unknown(
+        `the request carries too little context to check against (${pool.stems.size} distinct content words, fewer than ${this.minContextWords}) and no knowledge base is configured`,
+      );
     const qt = input.question ? tokensOf(input.question) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
     const scored: ClaimScore[] = [];
@@ -238,38 +300,59 @@ export class GroundingEvaluator implements Evaluator {
       scored.push(this.scoreClaim(s, tokens, pool, question));
       yield;
     }
-    const durationMs = performance.now() - t0;
     if (pool.units.length === 0)
-      return {
-        evaluator: this.name,
-        verdict: 'unknown',
-        score: 0,
-        evidence: [],
-        claims: scored.map((c) => c.result),
-        explanation: 'no context in the request and no knowledge base configured: nothing to check the answer against',
-        durationMs,
-      };
-    if (scored.length === 0)
-      return {
-        evaluator: this.name,
-        verdict: 'unknown',
-        score: 0,
-        evidence: [],
-        claims: [],
-        explanation: 'the response makes no checkable claim (only questions or small talk)',
-        durationMs,
-      };
-    const score = aggregate(scored);
+      return unknown(
+        'no context in the request and no knowledge base configured: nothing to check the answer against',
+        scored.map((c) => c.result),
+      );
+    if (scored.length === 0) return unknown('the response makes no checkable claim (only questions or small talk)');
+    return { scored, evidenceWords: pool.stems.size, t0 };
+  }
+
+  /** The check as steps: it yields after every claim and every 64 context sentences. */
+  private *steps(input: EvaluationInput): Generator<void, EvaluationResult> {
+    const a = yield* this.analyse(input);
+    if ('unknown' in a) return a.unknown;
+    const { scored, evidenceWords, t0 } = a;
+    let score: number;
+    if (this.model) {
+      // Each claim is scored by the model as if it were the whole answer; the response by its aggregate features.
+      score = round3(
+        predict(
+          this.model,
+          responseFeatures(
+            scored.map((c) => c.signals),
+            evidenceWords,
+          ),
+        ),
+      );
+      for (const c of scored) {
+        const p = round3(predict(this.model, responseFeatures([c.signals], evidenceWords)));
+        c.result.score = p;
+        if (c.result.status === 'supported' && p >= this.threshold) c.result.status = 'unsupported';
+        else if (c.result.status === 'unsupported' && p < this.threshold) c.result.status = 'supported';
+      }
+    } else score = aggregate(scored);
     const flagged = scored.filter((c) => c.result.status !== 'supported');
     const verdict = score >= this.threshold ? 'fail' : 'pass';
-    const evidence = flagged.flatMap((c) => c.result.evidence).slice(0, 10);
+    // The claim that decides: the worst sentence, with the evidence passage that best matches it.
+    let worst = 0;
+    for (let i = 1; i < scored.length; i++)
+      if ((scored[i] as ClaimScore).result.score > (scored[worst] as ClaimScore).result.score) worst = i;
+    const w = scored[worst] as ClaimScore;
+    const evidence = [...w.result.evidence, ...flagged.filter((c) => c !== w).flatMap((c) => c.result.evidence)].slice(
+      0,
+      10,
+    );
+    const best = w.result.evidence[0];
+    const decisive = `worst claim: sentence ${worst + 1} of ${scored.length} (score ${w.result.score}; "${clip(w.result.text, 80)}"); evidence: ${best ? `${best.id ?? best.source} (match ${best.score ?? 0})` : 'none found'}`;
     const explanation =
       flagged.length === 0
-        ? `all ${scored.length} claim(s) supported by the evidence`
+        ? `all ${scored.length} claim(s) supported by the evidence; ${decisive}`
         : `${flagged.length} of ${scored.length} claim(s) not supported: ${flagged
             .slice(0, 3)
             .map((c) => `"${clip(c.result.text, 80)}" (${c.result.status}; ${(c.result.reasons ?? []).join('; ')})`)
-            .join(', ')}`;
+            .join(', ')}; ${decisive}`;
     return {
       evaluator: this.name,
       verdict,
@@ -277,10 +360,9 @@ export class GroundingEvaluator implements Evaluator {
       evidence,
       claims: scored.map((c) => c.result),
       explanation,
-      durationMs,
+      durationMs: performance.now() - t0,
     };
   }
-
   private scoreClaim(text: string, t: ClaimTokens, pool: EvidencePool, question: QuestionTerms | null): ClaimScore {
     const questionNumbers = question?.numbers;
     // Best single unit: the one covering most of the claim's weight.
@@ -298,6 +380,7 @@ export class GroundingEvaluator implements Evaluator {
     let bestIndex = -1;
     let secondIndex = -1;
     for (const [i, c] of cover) {
+      pool.indexGrams(pool.units[i] as Unit);
       if (c > bestCov || (c === bestCov && i < bestIndex)) {
         secondIndex = bestIndex;
         secondCov = bestCov;
@@ -339,8 +422,12 @@ export class GroundingEvaluator implements Evaluator {
     const near = [best, second].filter((u): u is Unit => u !== null && bestCov > 0);
     const nearNumbers = new Set(near.flatMap((u) => u.numbers));
     const strange = t.checkable.filter((v) => !pool.numbers.has(v) && !questionNumbers?.has(v));
+    let numbersContradicted = 0;
+    let namesApart = 0;
+    let negationFlip = 0;
     if (strange.length > 0) {
       if (nearNumbers.size > 0 && bestShare >= 0.3) {
+        numbersContradicted = 1;
         status = 'contradicted';
         score = Math.max(score, 0.9);
         reasons.push(`number ${strange.join(', ')} in claim, evidence says ${[...nearNumbers].slice(0, 4).join(', ')}`);
@@ -356,6 +443,7 @@ export class GroundingEvaluator implements Evaluator {
         t.names.every((n) => (pool.units[i] as Unit).stems.has(n)),
       );
       if (!together) {
+        namesApart = 1;
         score = Math.max(score, 0.6);
         if (status === 'supported') status = 'unsupported';
         reasons.push(`the evidence never mentions ${t.names.join(', ')} together`);
@@ -370,6 +458,7 @@ export class GroundingEvaluator implements Evaluator {
       best.negated !== t.negated
     ) {
       status = 'contradicted';
+      negationFlip = 1;
       score = Math.max(score, 0.85);
       reasons.push(best.negated ? 'evidence negates this statement' : 'claim negates what the evidence states');
     }
@@ -382,9 +471,47 @@ export class GroundingEvaluator implements Evaluator {
         score: round3(bestShare),
         note: status === 'supported' ? 'supports the claim' : reasons.join('; '),
       });
+    // Word trigrams: the share not found in the evidence, and the longest run copied from it.
+    let novel = 0;
+    let run = 0;
+    let longest = 0;
+    for (let i = 0; i + 2 < t.ws.length; i++) {
+      if (pool.grams.has(`${t.ws[i]} ${t.ws[i + 1]} ${t.ws[i + 2]}`)) longest = Math.max(longest, ++run);
+      else {
+        novel++;
+        run = 0;
+      }
+    }
+    const nGrams = Math.max(0, t.ws.length - 2);
+    let plain = 0;
+    let plainMissing = 0;
+    for (const w of t.ws)
+      if (isContent(w)) {
+        plain++;
+        if (!pool.words.has(w)) plainMissing++;
+      }
+    let namesMissing = 0;
+    for (const n of t.names) if (!pool.stems.has(n)) namesMissing++;
+    const signals: ClaimSignals = {
+      uncovered: 1 - coverage,
+      plainMissing: plain > 0 ? plainMissing / plain : 0,
+      unsupportedBest: 1 - bestShare,
+      novelPairs: 1 - pairShare,
+      novelTrigrams: nGrams > 0 ? novel / nGrams : 1 - coverage,
+      copyRatio: longest > 0 ? (longest + 2) / t.ws.length : 0,
+      numbersUnsupported: strange.length > 0 && numbersContradicted === 0 ? 1 : 0,
+      numbersContradicted,
+      entitiesMissing: t.names.length > 0 ? namesMissing / t.names.length : 0,
+      namesApart,
+      negationFlip,
+      firstPerson: t.firstPerson ? 1 : 0,
+      contentWords: t.stems.length,
+      weight: Math.max(1, weight),
+    };
     return {
       result: { text, status, evidence, score: round3(score), reasons },
       weight: Math.max(1, weight),
+      signals,
     };
   }
 }

@@ -1,0 +1,31 @@
+// `npm run train:quality [-- DATASETS_DIR] [--seed=N] [--dry-run]`: trains the learned grounding scorer on the
+// labelled dev sets and writes src/quality/model/grounding-model.json. The TypeScript source is bundled with esbuild
+// (no full build needed, no network) into a temporary file and run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+export async function runTs(entry, argv) {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-quality-'));
+  const out = join(dir, 'main.mjs');
+  try {
+    await build({
+      entryPoints: [new URL(entry, import.meta.url).pathname],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: out,
+      logLevel: 'warning',
+    });
+    const { main } = await import(out);
+    await main(argv, new URL('..', import.meta.url).pathname.replace(/\/$/, ''));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`)
+  await runTs('../src/quality/model/train.ts', process.argv.slice(2));

@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadAllSets } from '../datasets.js';
+import { GroundingEvaluator } from '../evaluators/grounding.js';
+import { FEATURE_NAMES } from './features.js';
+import { fitLogistic, fitPlatt, logitOf } from './logistic.js';
+import { predict, SHIPPED_MODEL, validateModel } from './scorer.js';
+import { DEFAULT_SEED, featurise, groupedFolds, trainModel } from './train.js';
+
+const KNOWLEDGE =
+  'The Eiffel Tower was completed in 1889 for the World’s Fair in Paris. It is 330 metres tall. Gustave Eiffel’s company designed and built the tower.';
+
+describe('learned grounding scorer', () => {
+  const g = new GroundingEvaluator();
+
+  it('loads the shipped model file, whose features match this build', () => {
+    const file = JSON.parse(readFileSync(new URL('./grounding-model.json', import.meta.url), 'utf8'));
+    expect(SHIPPED_MODEL.features).toEqual([...FEATURE_NAMES]);
+    expect(validateModel(file).weights).toEqual(SHIPPED_MODEL.weights);
+    // Missing content words and novel trigrams must push towards "hallucinated".
+    const w = (f: string) =>
+      SHIPPED_MODEL.weights[FEATURE_NAMES.indexOf(f as (typeof FEATURE_NAMES)[number])] as number;
+    expect(w('uncovered') + w('plain_missing')).toBeGreaterThan(0);
+    expect(w('novel_trigrams')).toBeGreaterThan(0);
+  });
+
+  it('rejects a model file of the wrong shape with a clear message', () => {
+    expect(() => validateModel({ ...SHIPPED_MODEL, weights: [1, 2] })).toThrow(/mean, scale, weights need/);
+    expect(() => validateModel({ ...SHIPPED_MODEL, features: ['x'] })).toThrow(/retrain with npm run train:quality/);
+    expect(() => validateModel({ version: 2 })).toThrow(/version 1/);
+  });
+
+  it('scores a faithful answer low and an invented one high, as calibrated probabilities', () => {
+    const ok = g.check({
+      context: [KNOWLEDGE],
+      response: 'The Eiffel Tower was completed in 1889. It is 330 metres tall.',
+    });
+    const bad = g.check({
+      context: [KNOWLEDGE],
+      response: 'The tower was painted gold by Napoleon Bonaparte to celebrate his coronation in Rome.',
+    });
+    const wrongNumber = g.check({
+      context: [KNOWLEDGE],
+      response: 'The Eiffel Tower was completed in 1901 for the World’s Fair in Paris.',
+    });
+    expect(ok.verdict).toBe('pass');
+    expect(ok.score).toBeLessThan(0.2);
+    expect(bad.verdict).toBe('fail');
+    expect(bad.score).toBeGreaterThan(0.8);
+    expect(wrongNumber.score).toBeGreaterThan(ok.score);
+    expect(wrongNumber.claims?.[0]?.status).toBe('contradicted');
+  });
+
+  it('is deterministic and names the worst claim and its evidence', () => {
+    const input = {
+      context: [KNOWLEDGE],
+      response: 'The Eiffel Tower is 330 metres tall. The Eiffel Tower was moved to London by Queen Victoria in 1901.',
+    };
+    const a = g.check(input);
+    const b = g.check(input);
+    expect({ ...a, durationMs: 0 }).toEqual({ ...b, durationMs: 0 });
+    expect(a.verdict).toBe('fail');
+    expect(a.explanation).toMatch(/worst claim: sentence 2 of 2/);
+    expect(a.claims?.[1]?.score).toBeGreaterThan(a.claims?.[0]?.score as number);
+    expect(a.evidence[0]?.id).toMatch(/^context#/);
+  });
+
+  it('keeps the old lexical score with model: null', () => {
+    const lexical = new GroundingEvaluator({ model: null });
+    const r = lexical.check({ context: [KNOWLEDGE], response: 'The Eiffel Tower was completed in 1889.' });
+    expect(r.verdict).toBe('pass');
+  });
+});
+
+describe('logistic regression and Platt scaling', () => {
+  it('separates a separable feature and calibrates to the base rate', () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ x: [i % 2, (i * 7) % 13], y: (i % 2) as 0 | 1, w: 1 }));
+    const fit = fitLogistic(rows, 1);
+    expect(logitOf(fit, [1, 3])).toBeGreaterThan(2);
+    expect(logitOf(fit, [0, 3])).toBeLessThan(-2);
+    // A logit that carries no information calibrates to the base rate (here 25%).
+    const p = fitPlatt(Array.from({ length: 400 }, (_, i) => ({ z: i % 5, y: (i % 4 === 0 ? 1 : 0) as 0 | 1, w: 1 })));
+    expect(1 / (1 + Math.exp(-(p.a * 2 + p.b)))).toBeCloseTo(0.25, 2);
+  });
+
+  it('deals groups to folds whole', () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ group: `g${i % 10}` }));
+    const folds = groupedFolds(items, 5, 1);
+    for (let i = 0; i < 50; i++) expect(folds[i]).toBe(folds[i % 10]);
+    expect(new Set(folds).size).toBe(5);
+    expect(groupedFolds(items, 5, 1)).toEqual(folds);
+  });
+});
+
+const datasets = resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'datasets');
+
+describe.skipIf(!existsSync(datasets))('training on the labelled sets', () => {
+  it('reproduces the committed model for its seed', () => {
+    const m = trainModel(featurise(loadAllSets(datasets)), (SHIPPED_MODEL.trained?.seed as number) ?? DEFAULT_SEED);
+    expect(m.features).toEqual(SHIPPED_MODEL.features);
+    for (const [i, w] of m.weights.entries()) expect(w).toBeCloseTo(SHIPPED_MODEL.weights[i] as number, 6);
+    expect(m.bias).toBeCloseTo(SHIPPED_MODEL.bias, 6);
+    expect(m.calibration.a).toBeCloseTo(SHIPPED_MODEL.calibration.a, 6);
+    expect(m.calibration.b).toBeCloseTo(SHIPPED_MODEL.calibration.b, 6);
+    expect(predict(m, new Array(FEATURE_NAMES.length).fill(0.5))).toBeCloseTo(
+      predict(SHIPPED_MODEL, new Array(FEATURE_NAMES.length).fill(0.5)),
+      6,
+    );
+  });
+});

@@ -1,0 +1,57 @@
+// The runtime side of the learned grounding scorer: the model file (logistic regression over standardised
+// features, then Platt calibration) and the prediction. Trained by `npm run train:quality` (src/quality/model/
+// train.ts); the weights are data in grounding-model.json, so no network and no training at run time.
+
+import { FEATURE_NAMES } from './features.js';
+import shipped from './grounding-model.json' with { type: 'json' };
+
+export interface GroundingModel {
+  version: 1;
+  kind: 'logistic';
+  features: string[];
+  /** Standardisation: x' = (x − mean) / scale. */
+  mean: number[];
+  scale: number[];
+  weights: number[];
+  bias: number;
+  /** Platt scaling of the logit: p = σ(a·z + b), fit on out-of-fold logits. */
+  calibration: { a: number; b: number };
+  /** Training facts (seed, sets, L2, items); informative only. */
+  trained?: Record<string, unknown>;
+}
+
+/** Checks a model object's shape against the features this build computes; throws with what is wrong. */
+export function validateModel(m: unknown): GroundingModel {
+  const o = m as Partial<GroundingModel>;
+  const n = FEATURE_NAMES.length;
+  const vec = (k: 'mean' | 'scale' | 'weights') =>
+    Array.isArray(o[k]) && o[k].length === n && o[k].every(Number.isFinite);
+  if (o?.version !== 1 || o.kind !== 'logistic')
+    throw new Error('grounding model: expected version 1, kind "logistic"');
+  if (!Array.isArray(o.features) || o.features.join(',') !== FEATURE_NAMES.join(','))
+    throw new Error(
+      `grounding model: features must be ${FEATURE_NAMES.join(', ')} (retrain with npm run train:quality)`,
+    );
+  if (!vec('mean') || !vec('scale') || !vec('weights'))
+    throw new Error(`grounding model: mean, scale, weights need ${n} numbers`);
+  if (!Number.isFinite(o.bias) || !Number.isFinite(o.calibration?.a) || !Number.isFinite(o.calibration?.b))
+    throw new Error('grounding model: bias and calibration {a, b} must be numbers');
+  return o as GroundingModel;
+}
+
+export const SHIPPED_MODEL: GroundingModel = validateModel(shipped);
+
+/** The uncalibrated logit. */
+export function logit(m: GroundingModel, x: readonly number[]): number {
+  let z = m.bias;
+  for (let i = 0; i < x.length; i++)
+    z += (m.weights[i] as number) * (((x[i] as number) - (m.mean[i] as number)) / (m.scale[i] as number));
+  return z;
+}
+
+export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/** Calibrated probability that the response (or claim) is not supported by the evidence. */
+export function predict(m: GroundingModel, x: readonly number[]): number {
+  return sigmoid(m.calibration.a * logit(m, x) + m.calibration.b);
+}

@@ -1,0 +1,172 @@
+// Training and cross-validation of the learned grounding scorer on the labelled dev sets (../shared/datasets).
+// `npm run train:quality` runs `main` here: features for every item, a logistic regression over all sets (each set
+// and each class weighted equally, so no set dominates and 0.5 sits between the classes), Platt calibration fit on
+// out-of-fold logits from cross-validation grouped by knowledge (the same passage never sits in train and test),
+// written to src/quality/model/grounding-model.json. Deterministic for a seed: the seed only orders the folds.
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LabelledItem, type LabelledSet, loadAllSets } from '../datasets.js';
+import { GroundingEvaluator } from '../evaluators/grounding.js';
+import { hash32 } from '../text.js';
+import { FEATURE_NAMES } from './features.js';
+import { fitLogistic, fitPlatt, logitOf, type Row } from './logistic.js';
+import { type GroundingModel, predict } from './scorer.js';
+
+export const DEFAULT_SEED = 14;
+/** L2 penalty on standardised weights (rows' weights sum to the row count): mild, fixed, not tuned per set. */
+export const DEFAULT_L2 = 10;
+export const FOLDS = 5;
+
+export interface FeaturedItem {
+  set: string;
+  /** Cross-validation group: the set and its knowledge passage (a BEGIN dialogue turn's knowledge, a HaluEval question's). */
+  group: string;
+  label: 0 | 1;
+  /** null when the check has nothing to score (no claim): scored 0 (pass). */
+  x: number[] | null;
+  item: LabelledItem;
+}
+
+export function featurise(sets: readonly LabelledSet[]): FeaturedItem[] {
+  const g = new GroundingEvaluator({ model: null });
+  const out: FeaturedItem[] = [];
+  for (const s of sets)
+    for (const it of s.items)
+      out.push({
+        set: s.name,
+        group: `${s.name}:${hash32(it.knowledge).toString(36)}:${it.knowledge.length}`,
+        label: it.hallucinated ? 1 : 0,
+        x: g.features({ context: [it.knowledge], question: it.question, response: it.response }),
+        item: it,
+      });
+  return out;
+}
+
+/** mulberry32. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fold of each item, by group: groups sorted, shuffled with the seed, dealt round-robin. */
+export function groupedFolds(items: readonly { group: string }[], k: number, seed: number): number[] {
+  const groups = [...new Set(items.map((i) => i.group))].sort();
+  const r = rng(seed);
+  for (let i = groups.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [groups[i], groups[j]] = [groups[j] as string, groups[i] as string];
+  }
+  const fold = new Map(groups.map((g, i) => [g, i % k]));
+  return items.map((i) => fold.get(i.group) as number);
+}
+
+/** Rows with weights that give each set, and each class within a set, the same total weight. */
+function rowsOf(items: readonly FeaturedItem[]): Row[] {
+  const n = new Map<string, number>();
+  for (const it of items) if (it.x) n.set(`${it.set}|${it.label}`, (n.get(`${it.set}|${it.label}`) ?? 0) + 1);
+  return items
+    .filter((it) => it.x)
+    .map((it) => ({ x: it.x as number[], y: it.label, w: 1 / (n.get(`${it.set}|${it.label}`) as number) }));
+}
+
+/** Trains a model on these items: the regression on all of them, calibration on grouped out-of-fold logits. */
+export function trainModel(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): GroundingModel {
+  const usable = items.filter((it) => it.x);
+  const rows = rowsOf(usable);
+  const fit = fitLogistic(rows, l2);
+  const folds = groupedFolds(usable, FOLDS, seed);
+  const oof: { z: number; y: 0 | 1; w: number }[] = [];
+  for (let f = 0; f < FOLDS; f++) {
+    const train = usable.filter((_, i) => folds[i] !== f);
+    const inner = fitLogistic(rowsOf(train), l2);
+    usable.forEach((it, i) => {
+      if (folds[i] === f) oof.push({ z: logitOf(inner, it.x as number[]), y: it.label, w: (rows[i] as Row).w });
+    });
+  }
+  const round = (v: number) => Number(v.toPrecision(10));
+  return {
+    version: 1,
+    kind: 'logistic',
+    features: [...FEATURE_NAMES],
+    mean: fit.mean.map(round),
+    scale: fit.scale.map(round),
+    weights: fit.weights.map(round),
+    bias: round(fit.bias),
+    calibration: Object.fromEntries(Object.entries(fitPlatt(oof)).map(([k, v]) => [k, round(v)])) as {
+      a: number;
+      b: number;
+    },
+    trained: {
+      seed,
+      l2,
+      sets: [...new Set(usable.map((it) => it.set))],
+      items: usable.length,
+      by: 'npm run train:quality (src/quality/model/train.ts)',
+    },
+  };
+}
+
+/** Probability for an item (0 when the check found nothing to score). */
+export function scoreItem(m: GroundingModel, it: FeaturedItem): number {
+  return it.x ? predict(m, it.x) : 0;
+}
+
+/** Out-of-fold probabilities: grouped k-fold over all sets pooled (each fold's model is trained and calibrated on the rest). */
+export function crossValidate(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): number[] {
+  const folds = groupedFolds(items, FOLDS, seed);
+  const out = new Array<number>(items.length).fill(0);
+  for (let f = 0; f < FOLDS; f++) {
+    const m = trainModel(
+      items.filter((_, i) => folds[i] !== f),
+      seed + 1,
+      l2,
+    );
+    items.forEach((it, i) => {
+      if (folds[i] === f) out[i] = scoreItem(m, it);
+    });
+  }
+  return out;
+}
+
+/** Leave one set out: each set scored by a model trained on the other sets only. */
+export function leaveOneSetOut(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): number[] {
+  const out = new Array<number>(items.length).fill(0);
+  for (const set of new Set(items.map((i) => i.set))) {
+    const m = trainModel(
+      items.filter((i) => i.set !== set),
+      seed,
+      l2,
+    );
+    items.forEach((it, i) => {
+      if (it.set === set) out[i] = scoreItem(m, it);
+    });
+  }
+  return out;
+}
+
+export const MODEL_FILE = 'src/quality/model/grounding-model.json';
+
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+): Promise<void> {
+  const seedArg = argv.find((a) => a.startsWith('--seed='));
+  const seed = seedArg ? Number(seedArg.slice(7)) : DEFAULT_SEED;
+  const datasets = argv.find((a) => !a.startsWith('--')) ?? resolve(repo, '..', 'shared', 'datasets');
+  if (!existsSync(datasets))
+    throw new Error(`no datasets at ${datasets}; pass the folder holding begin-dev/ and halueval-qa/`);
+  const items = featurise(loadAllSets(datasets));
+  const model = trainModel(items, seed);
+  const file = resolve(repo, MODEL_FILE);
+  if (!argv.includes('--dry-run')) writeFileSync(file, `${JSON.stringify(model, null, 2)}\n`);
+  process.stdout.write(
+    `${FEATURE_NAMES.map((f, i) => `${f.padEnd(22)} ${(model.weights[i] as number).toFixed(3)}`).join('\n')}\nbias ${model.bias.toFixed(3)}  calibration a=${model.calibration.a.toFixed(3)} b=${model.calibration.b.toFixed(3)}\n${argv.includes('--dry-run') ? '(dry run, not written)' : `wrote ${file}`}\n`,
+  );
+}
