@@ -61,9 +61,12 @@ const WORD = /[\p{L}\p{N}]+(?:['’.,-][\p{L}\p{N}]+)*/gu;
 /** Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers). */
 export function words(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(WORD)) {
-    let w = m[0].toLowerCase().replace(/’/g, "'");
-    if (/[.,]/.test(w) && !/^\d[\d.,]*\d$/.test(w)) {
+  // exec on the one global regex (no per-call clone as matchAll makes): words runs on every evidence sentence.
+  WORD.lastIndex = 0;
+  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
+    let w = m[0].toLowerCase();
+    if (w.includes('’')) w = w.replace(/’/g, "'");
+    if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d$/.test(w)) {
       // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5
       for (const part of w.split(/[.,]/)) if (part) out.push(part);
       continue;
@@ -79,7 +82,21 @@ export function words(text: string): string[] {
  * "countries"/"country" meet. Not Porter: it must be fast and predictable, not linguistically complete.
  */
 export function stem(w: string): string {
-  if (w.length <= 3 || /\d/.test(w)) return w;
+  if (w.length <= 3) return w;
+  const hit = STEMS.get(w);
+  if (hit !== undefined) return hit;
+  const s = stemUncached(w);
+  if (STEMS.size >= STEM_CACHE) STEMS.clear();
+  STEMS.set(w, s);
+  return s;
+}
+
+/** Memo of stems: the same words recur across sentences and calls; bounded, cleared when full. */
+const STEMS = new Map<string, string>();
+const STEM_CACHE = 50_000;
+
+function stemUncached(w: string): string {
+  if (/\d/.test(w)) return w;
   let s = w;
   if (s.endsWith("'")) s = s.slice(0, -1);
   if (s.endsWith('ies') && s.length > 4) s = `${s.slice(0, -3)}i`;
