@@ -36,6 +36,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', code: 'upstream_unreachable' },
   LLMSCOPE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', code: 'upstream_timeout' },
   LLMSCOPE_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error', code: 'shutting_down' },
+  LLMSCOPE_ERR_OVERLOADED: { status: 503, type: 'server_error', code: 'overloaded' },
   LLMSCOPE_ERR_CONFIG_INVALID: { status: 500, type: 'server_error', code: 'config_invalid' },
   LLMSCOPE_ERR_INTERNAL: { status: 500, type: 'server_error', code: 'internal_error' },
 } as const satisfies Record<string, ErrorSpec>;

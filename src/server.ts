@@ -184,6 +184,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     hooks: opts.hooks ?? [],
     draining: () => draining,
     inflight,
+    onShed: (reason) => metrics.shed.inc({ reason }),
   });
 
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });

@@ -52,6 +52,17 @@ export const configSchema = z
           .positive()
           .default(50 * 1024 * 1024),
         shutdownGrace: duration.default('30s'),
+        /**
+         * Gateway calls in flight at once; past it, a new call gets 503 with Retry-After (overload protection: memory
+         * and latency stay bounded instead of growing with the queue).
+         */
+        maxConcurrentCalls: z.number().int().positive().default(4096),
+        /** Request-body bytes that calls in flight may hold in all; past it, a new call gets 503 with Retry-After. */
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(512 * 1024 * 1024),
         /** How long a dashboard sign-in lasts. */
         sessionTtl: duration.default('12h'),
         /**

@@ -68,7 +68,14 @@ export interface ProxyDeps {
   /** True while shutting down: new calls get 503. */
   draining: () => boolean;
   inflight: Set<ServerResponse>;
+  /** Told of each call refused at a limit (`server.maxConcurrentCalls`, `server.maxBufferedBytes`). */
+  onShed?: (reason: ShedReason) => void;
 }
+
+export type ShedReason = 'concurrency' | 'memory';
+
+/** Seconds a client refused at a limit is asked to wait before retrying. */
+const RETRY_AFTER_S = 1;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UPSTREAM_PATH: Record<Endpoint, string> = {
@@ -96,6 +103,8 @@ class Flight {
   refusal = false;
   usage: Usage | null = null;
   requestBytes = 0;
+  /** Request-body bytes this call counts against `server.maxBufferedBytes` while in flight (-1 once released). */
+  heldBytes = 0;
   responseBytes = 0;
   cancelled = false;
   timedOut = false;
@@ -201,25 +210,53 @@ class Flight {
 }
 
 export class GatewayProxy {
+  /** Request-body bytes held by calls in flight (declared or read). */
+  private buffered = 0;
+
   constructor(private readonly d: ProxyDeps) {}
 
   /** Entry point for one gateway call; never throws. */
   handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
+    const limits = this.d.config.server;
+    const declared = Math.min(Number(req.headers['content-length']) || 0, limits.bodyLimit);
+    if (this.d.inflight.size >= limits.maxConcurrentCalls) return this.shed(req, res, requestId, 'concurrency');
+    if (this.buffered + declared > limits.maxBufferedBytes) return this.shed(req, res, requestId, 'memory');
     const parent = parseTraceparent(req.headers.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
     const flight = new Flight(requestId, traceId, endpoint, req.headers, parent?.parentSpanId ?? null);
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
     res.setHeader('x-request-id', requestId);
     this.d.inflight.add(res);
+    flight.heldBytes = declared;
+    this.buffered += declared;
     res.once('close', () => {
       this.d.inflight.delete(res);
+      this.buffered -= flight.heldBytes;
+      flight.heldBytes = -1;
       flight.clientGone(res);
     });
     requestContext.run(ctx, () => {
       this.serve(req, res, flight, ctx).catch((err) => this.fail(res, flight, err));
     });
+  }
+
+  /** Refuses a call at a limit: 503 with Retry-After in the OpenAI error shape, counted; the body is not read. */
+  private shed(req: IncomingMessage, res: ServerResponse, requestId: string, reason: ShedReason): void {
+    this.d.onShed?.(reason);
+    const limit =
+      reason === 'concurrency'
+        ? `${this.d.config.server.maxConcurrentCalls} calls are in flight (server.maxConcurrentCalls)`
+        : `calls in flight hold ${this.d.config.server.maxBufferedBytes} bytes of request bodies (server.maxBufferedBytes)`;
+    // The unread body is not wanted: close the connection after the answer rather than read it.
+    sendError(res, new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`), {
+      'retry-after': String(RETRY_AFTER_S),
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    req.resume();
   }
 
   private record(flight: Flight): void {
@@ -255,6 +292,11 @@ export class GatewayProxy {
     }
     const raw = await readBody(req, d.config.server.bodyLimit);
     flight.requestBytes = raw.length;
+    if (raw.length > flight.heldBytes && flight.heldBytes !== -1) {
+      // A body sent without (or beyond) its content-length counts once read.
+      this.buffered += raw.length - flight.heldBytes;
+      flight.heldBytes = raw.length;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.toString('utf8'));

@@ -32,6 +32,7 @@ export class Metrics {
   readonly overhead: Histogram<'endpoint'>;
   readonly queueDepth: Gauge<'sink'>;
   readonly dropped: Counter<'sink'>;
+  readonly shed: Counter<'reason'>;
 
   constructor(
     readonly registry: Registry,
@@ -127,6 +128,12 @@ export class Metrics {
       name: 'llmscope_recorder_dropped_total',
       help: 'Calls a sink could not record (queue full, sink error, shutdown).',
       labelNames: ['sink'],
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'llmscope_gateway_shed_total',
+      help: 'Gateway calls answered 503 before reaching an upstream because llmscope was at a limit (concurrency: server.maxConcurrentCalls; memory: server.maxBufferedBytes).',
+      labelNames: ['reason'],
       registers,
     });
   }
