@@ -182,6 +182,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     config: judge ? cfg : { ...cfg, sampling: { ...cfg.sampling, judge: 0 } },
     runner,
     knowledge,
+    captureContent: ctx.config.telemetry?.captureContent === true,
     evaluatorFor,
   });
 

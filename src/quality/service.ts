@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { EVAL_FEATURE } from './chat-client.js';
 import type { QualityConfig } from './config.js';
+import { withoutQuotes } from './evaluators/redact.js';
 import { type EvaluationInput, type EvaluationResult, type Evaluator, errorResult } from './evaluators/types.js';
 import type { KnowledgeBase } from './knowledge.js';
 import type { BoundedRunner } from './runner.js';
@@ -55,6 +56,11 @@ export interface QualityServiceDeps {
   config: QualityConfig;
   runner: BoundedRunner;
   knowledge?: KnowledgeBase;
+  /**
+   * `telemetry.captureContent`: when false (the default), stored evaluations keep no quotes of the prompt, the
+   * answer or the sources — ids, scores, statuses and counts only.
+   */
+  captureContent?: boolean;
   /** The evaluator for a name, for this call (consistency may fetch samples for the call's model). */
   evaluatorFor: (name: EvaluatorName, call: LlmCall) => Evaluator | null;
 }
@@ -262,7 +268,7 @@ export class QualityService {
       } catch (err) {
         r = errorResult(name, err);
       }
-      results.push(r);
+      results.push(this.d.captureContent ? r : withoutQuotes(r));
       this.d.metrics.evaluations.inc({ evaluator: r.evaluator, verdict: r.verdict });
       // Yield between evaluators so CPU-bound checks never hold the event loop for long.
       await new Promise((resolve) => setImmediate(resolve));

@@ -15,11 +15,14 @@ const SOURCES = `Answer only from these sources and cite them.
 [2] Gustave Eiffel's company designed and built the tower. About seven million people visit it every year,
 and its wrought-iron lattice is repainted every seven years to protect it from rust.`;
 
-async function startQualityStack(quality: Record<string, unknown>): Promise<{ s: Stack; qm: () => QualityModule }> {
+async function startQualityStack(
+  quality: Record<string, unknown>,
+  captureContent = true,
+): Promise<{ s: Stack; qm: () => QualityModule }> {
   let qm: QualityModule | undefined;
   const s = await startStack({
     sim: { ttftMs: 0, tpotMs: 0, outputTokens: 8 },
-    config: { quality } as never,
+    config: { quality, telemetry: { logLevel: 'info', captureContent } } as never,
     app: {
       modules: [
         async (ctx: AppContext) => {
@@ -268,6 +271,41 @@ describe('quality through the gateway', () => {
     expect(sum.body.total.reviewed.labeled_total).toBe(3);
     const pending = await json(`${s.base}/api/quality/review?status=labeled`);
     expect(pending.body.data).toHaveLength(3);
+  });
+});
+
+describe('content capture off', () => {
+  it('stores evaluations with ids, scores and counts only: no quote of the prompt, answer or sources', async () => {
+    const { s, qm } = await startQualityStack({ reviewRate: 0 }, false);
+    try {
+      const client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+      const { response } = await client.chat.completions
+        .create(
+          {
+            model: 'gpt-4o-mini',
+            messages: [
+              { role: 'system', content: SOURCES },
+              { role: 'user', content: 'When was the Eiffel Tower completed?' },
+            ],
+          },
+          { headers: { 'x-simulator-reply': 'The Eiffel Tower was completed in 1901 by Napoleon [4].' } },
+        )
+        .withResponse();
+      const id = response.headers.get('x-request-id') as string;
+      await s.waitForCalls(1);
+      await s.app.ctx.recorder.flush();
+      await qm().idle();
+      await s.app.ctx.recorder.flush();
+      const r = await json(`${s.base}/api/requests/${id}`);
+      const byName = Object.fromEntries((r.body.evaluations as Json[]).map((e) => [e.evaluator, e]));
+      expect(byName.grounding).toMatchObject({ verdict: 'fail' });
+      expect(byName.grounding.claims[0]).toMatchObject({ text: 'claim#1', status: 'contradicted' });
+      expect(byName.grounding.explanation).toMatch(/worst claim#1 score [\d.]+, evidence context#\d/);
+      const stored = JSON.stringify(r.body.evaluations);
+      for (const quote of ['Eiffel', 'Napoleon', '1901', '1889', 'completed']) expect(stored).not.toContain(quote);
+    } finally {
+      await s.close();
+    }
   });
 });
 
