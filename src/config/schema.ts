@@ -76,6 +76,11 @@ export const configSchema = z
           .default([]),
         /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (or the admin token). */
         metricsToken: z.string().min(8, 'at least 8 characters').optional(),
+        /**
+         * Off loopback, a provider with a server-side key (apiKeyEnv) and no virtual keys would relay anyone's calls
+         * on that key; `serve` refuses to start so unless this says the exposure is intended.
+         */
+        allowUnauthenticatedGateway: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
