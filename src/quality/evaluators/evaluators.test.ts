@@ -87,7 +87,7 @@ describe('grounding', () => {
       response: 'The waves roll in, silver and slow.',
     });
     expect(r.verdict).toBe('unknown');
-    expect(r.explanation).toMatch(/too little context/);
+    expect(r.explanation).toMatch(/too little knowledge/);
     expect((await online.evaluate({ context: CONTEXT, response: 'It was completed in 1925.' })).verdict).toBe('fail');
   });
 

@@ -142,6 +142,8 @@ class EvidencePool {
   readonly grams = new Set<string>();
   /** Every word as written (lowercased, unstemmed): the plain baseline's view of the evidence. */
   readonly words = new Set<string>();
+  /** Content stems of the units that read as prose, not code: what counts as knowledge to check against. */
+  readonly proseStems = new Set<string>();
   /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
   readonly postings = new Map<string, number[]>();
   private readonly kbSeen = new Set<string>();
@@ -159,6 +161,7 @@ class EvidencePool {
   addUnit(u: Unit): void {
     const index = this.units.length;
     this.units.push(u);
+    if (!looksLikeCode(u.text)) for (const s of u.stems) this.proseStems.add(s);
     for (const s of u.stems) {
       const p = this.postings.get(s);
       if (p) p.push(index);
@@ -198,6 +201,18 @@ class EvidencePool {
     if (!inUnit && s.length >= PREFIX + 1 && this.prefixes.has(s.slice(0, PREFIX))) return 0.6;
     return 0;
   }
+}
+
+/**
+ * A line of code or a diff rather than prose (many brackets, operators, semicolons, or a diff marker): claims about
+ * code cannot be checked word by word, so code is no knowledge for the `unknown` decision (it stays evidence).
+ */
+export function looksLikeCode(line: string): boolean {
+  const t = line.trim();
+  if (/^(?:[+-]\s|@@|```|diff --git|#include|import\s.+from\s|def\s\w+\(|function\s\w*\()/.test(t)) return true;
+  let sym = 0;
+  for (let i = 0; i < t.length; i++) if ('{}[]();=<>&|_$'.includes(t[i] as string)) sym++;
+  return t.length > 0 && sym / t.length > 0.06;
 }
 
 /** A stem's weight in coverage: longer words and digits carry facts; short ones are mostly glue. */
@@ -286,9 +301,9 @@ export class GroundingEvaluator implements Evaluator {
         durationMs: performance.now() - t0,
       },
     });
-    if (!kb && pool.stems.size < this.minContextWords)
+    if (!kb && pool.proseStems.size < this.minContextWords)
       return unknown(
-        `the request carries too little context to check against (${pool.stems.size} distinct content words, fewer than ${this.minContextWords}) and no knowledge base is configured`,
+        `the request carries too little knowledge to check against (${pool.proseStems.size} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
       );
     const qt = input.question ? tokensOf(input.question) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;

@@ -109,3 +109,32 @@ describe.skipIf(!existsSync(datasets))('training on the labelled sets', () => {
     );
   });
 });
+
+describe('nothing to check against', () => {
+  const g = new GroundingEvaluator({ minContextWords: 20 });
+  it('says unknown (not fail) when the context is a diff or code, however long', () => {
+    const diff = [
+      '- for (let i = 0; i <= items.length; i++) { total += items[i].price * items[i].quantity; }',
+      '+ for (let i = 0; i < items.length; i++) { total += items[i].price * items[i].quantity; }',
+      '+ const timeout = config.http.timeoutMs ?? 30000;',
+      '+ await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { authorization: token } });',
+      '+ if (!response.ok) throw new HttpError(response.status, await response.text());',
+    ].join('\n');
+    const r = g.check({
+      context: ['Review this diff.', diff],
+      response: 'Good catch: the old loop read one element past the end.',
+    });
+    expect(r.verdict).toBe('unknown');
+    expect(r.explanation).toMatch(/too little knowledge/);
+  });
+  it('says unknown for a bare question, and checks a prose passage of the same length', () => {
+    expect(
+      g.check({ context: ['What should I cook tonight?'], response: 'Try a mushroom risotto with parmesan.' }).verdict,
+    ).toBe('unknown');
+    const r = g.check({
+      context: [KNOWLEDGE, 'Visitors climb the stairs or take lifts to three public levels with restaurants.'],
+      response: 'The tower was painted gold by Napoleon.',
+    });
+    expect(r.verdict).toBe('fail');
+  });
+});
