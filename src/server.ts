@@ -68,8 +68,6 @@ const GATEWAY_ROUTES: Record<string, Endpoint> = {
   '/v1/embeddings': 'embeddings',
 };
 
-/** How long the store sink waits to gather a batch (calls show up in /api/requests at most this much later). */
-const STORE_LINGER_MS = 50;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -158,11 +156,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   recorder.addSink(metrics.sink());
   recorder.addSink(requestLogSink(logger, config.telemetry.logFormat));
   // A store write costs mostly per transaction (≈100 µs CPU for one call alone, ≈20 µs per call in batches of
-  // 64+), so the store lane waits up to STORE_LINGER_MS for a fuller batch; flush() and shutdown never wait.
+  // 64+), so the store lane waits up to storage.flushInterval for a fuller batch (calls show up in /api/requests at
+  // most that much later, and a crash loses at most that much); flush() and shutdown never wait.
   recorder.addSink({
     name: 'store',
     maxBatch: 512,
-    lingerMs: STORE_LINGER_MS,
+    lingerMs: config.storage.durability === 'every-call' ? 0 : durationMs(config.storage.flushInterval),
     write: (calls) => store.insertCalls(calls),
   });
   const exporter =

@@ -89,6 +89,14 @@ export const configSchema = z
     storage: z
       .object({
         url: z.string().default('sqlite:./llmscope-data/llmscope.db'),
+        /**
+         * How long finished calls wait to be written together (one transaction per batch is far cheaper than one per
+         * call). A crash (SIGKILL, OOM kill, power loss of the process) loses at most the calls that finished in the
+         * last flushInterval, plus those finished while the last write ran.
+         */
+        flushInterval: duration.default('50ms'),
+        /** `every-call`: write as soon as calls finish (flushInterval 0): less lost in a crash, more CPU per call. */
+        durability: z.enum(['batch', 'every-call']).default('batch'),
         retention: z
           .object({
             raw: duration.default('30d'),
