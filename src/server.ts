@@ -17,16 +17,7 @@ import { sendModels } from './gateway/models.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
-import {
-  AdminAuth,
-  findUiRoot,
-  loadStaticSite,
-  Router,
-  sendError,
-  sendHealth,
-  sendMetrics,
-  sendReadiness,
-} from './http/index.js';
+import { AdminAuth, findUiRoot, loadStaticSite, Router, sendError, sendMetrics, webHandler } from './http/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -194,8 +185,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
   });
 
-  const site = loadStaticSite(findUiRoot());
-  const auth = new AdminAuth(config.server.adminToken, loopback);
+  const web = webHandler({
+    api,
+    site: loadStaticSite(findUiRoot()),
+    auth: new AdminAuth({
+      adminToken: config.server.adminToken,
+      open: loopback,
+      sessionTtlMs: durationMs(config.server.sessionTtl),
+      trustProxy: config.server.trustProxy,
+      corsOrigins: config.server.corsOrigins,
+      metricsToken: config.server.metricsToken,
+    }),
+    readiness: { ping: () => store.ping(), upstreams: () => upstreams.size, draining: () => draining },
+    metrics: (res) => sendMetrics(res, { registry, recorder, metrics }),
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://llmscope');
@@ -208,33 +211,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return;
     }
     if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
-    if (path === '/metrics' && req.method === 'GET') return sendMetrics(res, { registry, recorder, metrics });
-    if (path === '/healthz') return sendHealth(res);
-    if (path === '/readyz')
-      return sendReadiness(res, {
-        ping: () => store.ping(),
-        upstreams: () => upstreams.size,
-        draining: () => draining,
-      });
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
         `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`,
       );
-    if (path.startsWith('/api/')) {
-      if (!auth.authorized(req, url))
-        throw new LlmscopeError(
-          'LLMSCOPE_ERR_UNAUTHORIZED',
-          'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>"',
-        );
-      return api.dispatch(req, res, url);
-    }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      if (!auth.authorized(req, url)) return auth.sendLoginPage(res);
-      if (auth.finishLogin(url, res)) return;
-      return site.serve(req, res, url);
-    }
-    throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
+    return web(req, res, url);
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {

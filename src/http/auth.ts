@@ -1,7 +1,22 @@
-// Who may see the dashboard and /api: everyone on a loopback bind; otherwise the admin token, as a bearer
-// header or the session cookie the login page sets. Token comparisons are constant-time.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Who may use the dashboard and /api, and how a browser signs in. On a loopback bind everyone may; otherwise the
+// admin token, sent as a bearer header by API clients, or exchanged once by the login form (POST /login) for a
+// signed session cookie (HttpOnly, SameSite=Strict, Secure over TLS or behind a trusted https proxy, expiring).
+// State-changing requests must come from this host (Origin/Referer/Sec-Fetch-Site) or a configured CORS origin,
+// and a cookie session must also send its CSRF token; bearer clients are exempt (no ambient credential).
+// Sessions are stateless HMACs keyed on the admin token, so every worker and replica accepts them; a logout
+// revokes the session in this process and clears the browser's cookies.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { LlmscopeError } from '../errors.js';
+import { readBody } from './body.js';
+
+export const SESSION_COOKIE = 'llmscope_session';
+export const CSRF_COOKIE = 'llmscope_csrf';
+export const CSRF_HEADER = 'x-llmscope-csrf';
+const LOGIN_BODY_LIMIT = 16 * 1024;
+const FAILED_LOGIN_DELAY_MS = 300;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Constant-time string equality (over SHA-256 digests, so unequal lengths take the same time too). */
 export function safeEqual(a: string, b: string): boolean {
@@ -10,7 +25,7 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
-function cookieValue(req: IncomingMessage, name: string): string | null {
+export function cookieValue(req: IncomingMessage, name: string): string | null {
   for (const part of (req.headers.cookie ?? '').split(/;\s*/)) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq) === name) {
@@ -24,42 +39,291 @@ function cookieValue(req: IncomingMessage, name: string): string | null {
   return null;
 }
 
-export class AdminAuth {
-  constructor(
-    private readonly token: string | undefined,
-    private readonly open: boolean,
-  ) {}
+export interface AuthOptions {
+  adminToken?: string;
+  /** Loopback bind: no credentials needed (cross-origin writes are still refused). */
+  open: boolean;
+  sessionTtlMs: number;
+  trustProxy: boolean | string[];
+  corsOrigins: string[];
+  metricsToken?: string;
+  now?: () => number;
+}
 
-  authorized(req: IncomingMessage, url: URL): boolean {
-    if (this.open || !this.token) return this.open;
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ') && safeEqual(auth.slice(7), this.token)) return true;
-    const cookie = cookieValue(req, 'llmscope_token');
-    if (cookie !== null && safeEqual(cookie, this.token)) return true;
-    const q = url.searchParams.get('token');
-    return q !== null && url.pathname === '/' && safeEqual(q, this.token);
+export type Principal = { kind: 'open' } | { kind: 'bearer' } | { kind: 'session'; id: string; expires: number };
+
+export class AdminAuth {
+  private readonly key: Buffer | null;
+  private readonly cors: Set<string>;
+  private readonly revoked = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: AuthOptions) {
+    this.key = opts.adminToken ? createHmac('sha256', 'llmscope-session-v1').update(opts.adminToken).digest() : null;
+    this.cors = new Set(opts.corsOrigins.map((o) => new URL(o).origin));
+    this.now = opts.now ?? Date.now;
   }
 
-  /** After a login by query string, moves the token into the cookie and the browser back to `/`. */
-  finishLogin(url: URL, res: ServerResponse): boolean {
-    const q = url.searchParams.get('token');
-    if (this.open || !q) return false;
-    res.writeHead(302, {
-      location: '/',
-      'set-cookie': `llmscope_token=${encodeURIComponent(q)}; HttpOnly; SameSite=Strict; Path=/`,
+  /** Who is asking: the open bind, a bearer holding the admin token, a signed-in browser, or nobody (null). */
+  principal(req: IncomingMessage): Principal | null {
+    const bearer = bearerOf(req);
+    if (bearer !== null && this.opts.adminToken && safeEqual(bearer, this.opts.adminToken)) return { kind: 'bearer' };
+    if (this.opts.open) return { kind: 'open' };
+    const s = this.session(req);
+    return s ? { kind: 'session', ...s } : null;
+  }
+
+  /**
+   * Guards /api: answers a CORS preflight from a configured origin (returns true: handled), sets CORS headers
+   * for such origins, and throws 401 without credentials or 403 for a cross-site or token-less write.
+   */
+  guardApi(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    const corsOk = origin !== undefined && this.cors.has(origin);
+    if (corsOk) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', 'x-request-id');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+          'access-control-allow-headers': 'authorization, content-type',
+          'access-control-max-age': '600',
+        });
+        res.end();
+        return true;
+      }
+    }
+    const write = !SAFE_METHODS.has(req.method ?? 'GET');
+    // A write from another site is refused before anything else, whatever credentials it carries.
+    if (write && !corsOk && !this.sameOrigin(req))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CSRF_REJECTED',
+        `${req.method} ${req.url?.split('?')[0]} came from another site (${req.headers.origin ?? req.headers.referer ?? req.headers['sec-fetch-site']}); add its origin to server.corsOrigins if it is yours`,
+      );
+    const p = this.principal(req);
+    if (!p)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UNAUTHORIZED',
+        'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>", or sign in at /',
+        { headers: { 'www-authenticate': 'Bearer realm="llmscope"' } },
+      );
+    if (write && p.kind === 'session') this.checkCsrfToken(req, p.id);
+    return false;
+  }
+
+  /** For a page request: true when the visitor may see the dashboard; otherwise answers with the login page. */
+  guardPage(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.principal(req)) return true;
+    sendLoginPage(res, 401);
+    return false;
+  }
+
+  /** POST /login: a form (or JSON) with `token`; on success a session cookie and a 303 back to the dashboard. */
+  async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.sameOrigin(req))
+      throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign in from this llmscope’s own login page');
+    const fields = await loginFields(req);
+    const back = `/${/^#\/[\w\-./?=&%:]*$/.test(fields.hash ?? '') ? fields.hash : ''}`;
+    if (this.opts.open || !this.key) {
+      res.writeHead(303, { location: back, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    const token = fields.token ?? '';
+    if (!safeEqual(token, this.opts.adminToken as string)) {
+      await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+      sendLoginPage(res, 401, 'That is not the admin token.');
+      return;
+    }
+    const expires = this.now() + this.opts.sessionTtlMs;
+    const id = randomBytes(18).toString('base64url');
+    const payload = `v1.${expires.toString(36)}.${id}`;
+    const maxAge = Math.floor(this.opts.sessionTtlMs / 1000);
+    const flags = `Path=/; Max-Age=${maxAge}; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
+    res.writeHead(303, {
+      location: back,
+      'cache-control': 'no-store',
+      'set-cookie': [
+        `${SESSION_COOKIE}=${payload}.${this.mac(payload)}; ${flags}; HttpOnly`,
+        // Readable by the dashboard's script, which echoes it in x-llmscope-csrf; another site can neither read
+        // it nor make the browser send it.
+        `${CSRF_COOKIE}=${this.csrfOf(id)}; ${flags}`,
+      ],
     });
     res.end();
-    return true;
   }
 
-  sendLoginPage(res: ServerResponse): void {
-    res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(LOGIN_PAGE);
+  /** POST /logout: revokes the session here, clears both cookies, back to the login page. */
+  logout(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.sameOrigin(req))
+      throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign out from this llmscope’s own pages');
+    req.resume();
+    const s = this.session(req);
+    if (s) {
+      this.revoked.set(s.id, s.expires);
+      const t = this.now();
+      for (const [id, exp] of this.revoked) if (exp < t) this.revoked.delete(id);
+    }
+    const flags = `Path=/; Max-Age=0; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
+    res.writeHead(303, {
+      location: '/',
+      'cache-control': 'no-store',
+      'set-cookie': [`${SESSION_COOKIE}=; ${flags}; HttpOnly`, `${CSRF_COOKIE}=; ${flags}`],
+    });
+    res.end();
+  }
+
+  /** With `server.metricsToken` set, /metrics needs it (or the admin token) as a bearer; throws 401 otherwise. */
+  guardMetrics(req: IncomingMessage): void {
+    const need = this.opts.metricsToken;
+    if (!need) return;
+    const bearer = bearerOf(req);
+    if (
+      bearer !== null &&
+      (safeEqual(bearer, need) || (this.opts.adminToken && safeEqual(bearer, this.opts.adminToken)))
+    )
+      return;
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_UNAUTHORIZED',
+      '/metrics needs "Authorization: Bearer <server.metricsToken>" (set bearer_token in the Prometheus scrape config)',
+      { headers: { 'www-authenticate': 'Bearer realm="llmscope-metrics"' } },
+    );
+  }
+
+  private checkCsrfToken(req: IncomingMessage, id: string): void {
+    const sent = req.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || !safeEqual(sent, this.csrfOf(id)))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CSRF_REJECTED',
+        `a signed-in dashboard's ${req.method} needs the ${CSRF_HEADER} header (the ${CSRF_COOKIE} cookie's value); API clients send "Authorization: Bearer <token>" instead`,
+      );
+  }
+
+  private session(req: IncomingMessage): { id: string; expires: number } | null {
+    if (!this.key) return null;
+    const raw = cookieValue(req, SESSION_COOKIE);
+    if (!raw) return null;
+    const m = /^(v1\.([0-9a-z]+)\.([\w-]+))\.([\w-]+)$/.exec(raw);
+    if (!m) return null;
+    const [, payload, exp, id, mac] = m as unknown as [string, string, string, string, string];
+    if (!safeEqual(mac, this.mac(payload))) return null;
+    const expires = Number.parseInt(exp, 36);
+    if (!(expires > this.now()) || this.revoked.has(id)) return null;
+    return { id, expires };
+  }
+
+  private mac(s: string): string {
+    return createHmac('sha256', this.key as Buffer)
+      .update(s)
+      .digest('base64url');
+  }
+
+  private csrfOf(id: string): string {
+    return this.mac(`csrf.${id}`);
+  }
+
+  private trusted(req: IncomingMessage): boolean {
+    const t = this.opts.trustProxy;
+    if (t === true) return true;
+    if (t === false) return false;
+    const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    return t.includes(peer);
+  }
+
+  /** Whether the browser reached us over https: TLS here, or an https hop before a trusted proxy. */
+  secure(req: IncomingMessage): boolean {
+    if ((req.socket as TLSSocket).encrypted) return true;
+    if (!this.trusted(req)) return false;
+    return firstValue(req.headers['x-forwarded-proto'])?.toLowerCase() === 'https';
+  }
+
+  private hostOf(req: IncomingMessage): string | null {
+    const h = (this.trusted(req) && firstValue(req.headers['x-forwarded-host'])) || req.headers.host;
+    if (!h) return null;
+    try {
+      return new URL(`http://${h}`).host;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Same-origin by Sec-Fetch-Site, Origin, then Referer; a request with none of them is not from a browser. */
+  sameOrigin(req: IncomingMessage): boolean {
+    const site = req.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') return false;
+    const host = this.hostOf(req);
+    const origin = req.headers.origin;
+    const from = origin ?? req.headers.referer;
+    if (from === undefined) return true;
+    if (from === 'null' || !host) return false;
+    try {
+      return new URL(from).host === host;
+    } catch {
+      return false;
+    }
   }
 }
 
-const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
+function bearerOf(req: IncomingMessage): string | null {
+  const a = req.headers.authorization;
+  return a && /^Bearer /i.test(a) ? a.slice(7).trim() : null;
+}
+
+function firstValue(h: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(h) ? h[0] : h;
+  return v?.split(',')[0]?.trim() || undefined;
+}
+
+async function loginFields(req: IncomingMessage): Promise<{ token?: string; hash?: string }> {
+  const ct = String(req.headers['content-type'] ?? '').toLowerCase();
+  const body = (await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8');
+  if (ct.startsWith('application/x-www-form-urlencoded')) {
+    const p = new URLSearchParams(body);
+    return { token: p.get('token') ?? undefined, hash: p.get('hash') ?? undefined };
+  }
+  if (/^application\/(.+\+)?json/.test(ct)) {
+    try {
+      const j = JSON.parse(body) as { token?: unknown };
+      return { token: typeof j.token === 'string' ? j.token : undefined };
+    } catch {
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_JSON', 'the login body is not valid JSON; send {"token": "..."}');
+    }
+  }
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+    'POST /login takes a form (application/x-www-form-urlencoded) or JSON with "token"',
+  );
+}
+
+// The form posts the token in the body, never in a URL; the script only carries the dashboard page (#/...) over.
+const LOGIN_SCRIPT = "document.getElementById('hash').value = location.hash;";
+const LOGIN_CSP = [
+  "default-src 'none'",
+  "style-src 'unsafe-inline'",
+  `script-src 'sha256-${createHash('sha256').update(LOGIN_SCRIPT).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+function sendLoginPage(res: ServerResponse, status: number, problem?: string): void {
+  const body = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
 <body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
 <h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken).</p>
-<form method="get" action="/"><input name="token" type="password" placeholder="admin token" autofocus style="width:100%;padding:.5rem">
-<button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form></body></html>`;
+${problem ? `<p role="alert" style="color:#b00">${problem}</p>` : ''}
+<form method="post" action="/login"><input name="token" type="password" placeholder="admin token" autocomplete="current-password" autofocus required style="width:100%;padding:.5rem">
+<input type="hidden" name="hash" id="hash">
+<button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form>
+<script>${LOGIN_SCRIPT}</script></body></html>`;
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    'content-security-policy': LOGIN_CSP,
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+  });
+  res.end(body);
+}

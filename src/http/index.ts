@@ -1,11 +1,20 @@
 // Neutral HTTP helpers shared by the gateway, the API and the dashboard: replies, bodies, the /api router,
 // zod mapping, static files, health, metrics and the admin's sessions.
 
-export { AdminAuth, safeEqual } from './auth.js';
+export {
+  AdminAuth,
+  type AuthOptions,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  type Principal,
+  SESSION_COOKIE,
+  safeEqual,
+} from './auth.js';
 export { readBody, readJson } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
 export { sendMetrics } from './metrics.js';
 export { sendError, sendJson } from './reply.js';
 export { type Handler, type HttpContext, type RouteMatch, Router } from './router.js';
 export { findUiRoot, loadStaticSite, type StaticSite } from './static.js';
+export { type WebHandler, type WebParts, webHandler } from './web.js';
 export { type FromZodOptions, fromZod, parseBody, parseQuery } from './zod.js';

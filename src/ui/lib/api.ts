@@ -6,13 +6,23 @@ export type Result<T> = { ok: true; data: T } | { ok: false; status: number; mes
 /** Set when any call answers 401, so the shell can say "sign in" once instead of every panel failing. */
 export const auth = { unauthorized: false, onUnauthorized: (): void => {} };
 
+/** The signed-in session's CSRF token (a cookie the server set at login), echoed on every write. */
+function csrfHeader(method: string): Record<string, string> {
+  if (method === 'GET') return {};
+  const m = /(?:^|;\s*)llmscope_csrf=([^;]+)/.exec(document.cookie);
+  return m?.[1] ? { 'x-llmscope-csrf': decodeURIComponent(m[1]) } : {};
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<Result<T>> {
   let r: Response;
   try {
     r = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+        ...csrfHeader(method),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

@@ -1,0 +1,55 @@
+// Everything the server answers besides the gateway's /v1: health, /metrics, sign-in, /api and the dashboard,
+// each behind the guard it needs.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LlmscopeError } from '../errors.js';
+import type { AdminAuth } from './auth.js';
+import { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
+import type { Router } from './router.js';
+import type { StaticSite } from './static.js';
+
+export interface WebParts {
+  auth: AdminAuth;
+  api: Router;
+  site: StaticSite;
+  readiness: ReadinessProbe;
+  /** Writes the Prometheus exposition. */
+  metrics(res: ServerResponse): Promise<void>;
+}
+
+export type WebHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+export function webHandler(p: WebParts): WebHandler {
+  const only = (method: string, req: IncomingMessage, path: string) => {
+    if (req.method !== method)
+      throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes ${method}, not ${req.method}`, {
+        headers: { allow: method },
+      });
+  };
+  return async (req, res, url) => {
+    const path = url.pathname;
+    if (path === '/healthz') return sendHealth(res);
+    if (path === '/readyz') return sendReadiness(res, p.readiness);
+    if (path === '/metrics') {
+      only('GET', req, path);
+      p.auth.guardMetrics(req);
+      return p.metrics(res);
+    }
+    if (path.startsWith('/api/')) {
+      if (p.auth.guardApi(req, res)) return;
+      return p.api.dispatch(req, res, url);
+    }
+    if (path === '/login') {
+      only('POST', req, path);
+      return p.auth.login(req, res);
+    }
+    if (path === '/logout') {
+      only('POST', req, path);
+      return p.auth.logout(req, res);
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (!p.auth.guardPage(req, res)) return;
+      return p.site.serve(req, res, url);
+    }
+    throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${req.method} ${path}`);
+  };
+}
