@@ -99,7 +99,7 @@ export class AdminAuth {
     if (write && !corsOk && !this.sameOrigin(req))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_CSRF_REJECTED',
-        `${req.method} ${req.url?.split('?')[0]} came from another site (${req.headers.origin ?? req.headers.referer ?? req.headers['sec-fetch-site']}); add its origin to server.corsOrigins if it is yours`,
+        `${req.method} ${req.url?.split('?')[0]} came from another site (${req.headers.origin ?? req.headers.referer ?? req.headers['sec-fetch-site']}, this host is ${req.headers.host}); add its origin to server.corsOrigins if it is yours, or behind a proxy that rewrites Host, forward it (X-Forwarded-Host) and set server.trustProxy`,
       );
     const p = this.principal(req);
     if (!p)
@@ -238,11 +238,13 @@ export class AdminAuth {
     return firstValue(req.headers['x-forwarded-proto'])?.toLowerCase() === 'https';
   }
 
-  private hostOf(req: IncomingMessage): string | null {
+  /** The host the browser addressed; a proxy that sends `Host: $host` drops the port, so then only the name counts. */
+  private hostOf(req: IncomingMessage): { host: string; name: string; port: boolean } | null {
     const h = (this.trusted(req) && firstValue(req.headers['x-forwarded-host'])) || req.headers.host;
     if (!h) return null;
     try {
-      return new URL(`http://${h}`).host;
+      const u = new URL(`http://${h}`);
+      return { host: u.host, name: u.hostname, port: /:\d+$/.test(h) };
     } catch {
       return null;
     }
@@ -258,7 +260,8 @@ export class AdminAuth {
     if (from === undefined) return true;
     if (from === 'null' || !host) return false;
     try {
-      return new URL(from).host === host;
+      const o = new URL(from);
+      return host.port ? o.host === host.host : o.hostname === host.name;
     } catch {
       return false;
     }

@@ -115,6 +115,15 @@ describe('paths, router and static files (loopback)', () => {
       ingestBody('x-same'),
     );
     expect(same.status).toBe(202);
+    // Without server.trustProxy, X-Forwarded-Host is not believed.
+    const untrusted = await raw(
+      s.base,
+      'POST',
+      '/api/ingest',
+      { 'content-type': 'application/json', 'x-forwarded-host': 'evil.example', origin: 'http://evil.example' },
+      ingestBody('x-evil-3'),
+    );
+    expect(untrusted.status).toBe(403);
     const pre = await raw(s.base, 'OPTIONS', '/api/requests', {
       origin: 'http://evil.example',
       'access-control-request-method': 'GET',
@@ -255,6 +264,26 @@ describe('sessions off loopback', () => {
     expect((await raw(base, 'GET', '/api/requests', { cookie: later })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 2100));
     expect((await raw(base, 'GET', '/api/requests', { cookie: later })).status).toBe(401);
+  });
+
+  it('checks Origin against the host the browser used: a proxy dropping the port, or X-Forwarded-Host from a trusted proxy', async () => {
+    const post = (id: string, headers: Record<string, string>) =>
+      raw(
+        base,
+        'POST',
+        '/api/ingest',
+        { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+        ingestBody(id),
+      );
+    expect((await post('h-1', { host: '127.0.0.1', origin: 'http://127.0.0.1:9999' })).status).toBe(202);
+    expect((await post('h-2', { host: '127.0.0.1:1234', origin: 'http://127.0.0.1:9999' })).status).toBe(403);
+    const fwd = {
+      host: 'llmscope-internal:8080',
+      'x-forwarded-host': 'llmscope.example.com',
+      origin: 'https://llmscope.example.com',
+    };
+    expect((await post('h-3', fwd)).status).toBe(202);
+    expect((await post('h-4', { ...fwd, origin: 'https://evil.example.com' })).status).toBe(403);
   });
 
   it('/metrics needs its token when one is configured', async () => {
