@@ -7,6 +7,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { AlertsConfigInput, RuleInput } from './config.js';
 import { alertsConfigOf } from './config.js';
 import { Engine } from './engine.js';
+import { noiseReport } from './noise.js';
 import type { Notification, Notifier } from './notifiers/notifier.js';
 import { compileRules } from './rules.js';
 import { AlertsService } from './service.js';
@@ -174,6 +175,72 @@ describe('engine', () => {
     expect(signals.has('gpu_utilization')).toBe(false);
   });
 
+  it('budget_ratio and reconciliation_gap fire from the signals cost publishes, per budget and per provider', async () => {
+    const signals = new SignalRegistry();
+    const rules = compileRules(
+      cfg([
+        { name: 'BudgetNearlySpent', kind: 'budget_ratio', threshold: 0.9, severity: 'warning' },
+        { name: 'BillGap', kind: 'reconciliation_gap', threshold: 0.1, severity: 'warning' },
+      ]),
+    ).rules;
+    const engine = new Engine({ rules, store, state: new MemoryAlertStateStore(), signals });
+    const ratios: Record<string, number> = { 'team-a': 0.5, 'team-b': 0.95 };
+    const gaps: Record<string, number> = { openai: 0.04, anthropic: 0.3 };
+    signals.register({
+      name: 'test-cost',
+      signals: ['budget_ratio', 'reconciliation_gap'],
+      query: (q) =>
+        q.signal === 'budget_ratio'
+          ? Object.entries(ratios).map(([budget, value]) => ({ labels: { budget }, value, samples: null }))
+          : Object.entries(gaps).map(([provider, value]) => ({ labels: { provider }, value, samples: null })),
+    });
+    const r = await engine.evaluate(T0);
+    const firing = r.alerts.map((a) => [a.labels.alertname, a.labels.budget ?? a.labels.provider, a.value]).sort();
+    expect(firing).toEqual([
+      ['BillGap', 'anthropic', 0.3],
+      ['BudgetNearlySpent', 'team-b', 0.95],
+    ]);
+    // Back under the thresholds: both resolve at the next evaluation.
+    ratios['team-b'] = 0.2;
+    gaps.anthropic = 0.05;
+    const next = await engine.evaluate(T0 + MIN);
+    expect(
+      next.alerts
+        .filter((a) => a.status === 'resolved')
+        .map((a) => a.labels.alertname)
+        .sort(),
+    ).toEqual(['BillGap', 'BudgetNearlySpent']);
+    expect(engine.activeAlerts()).toEqual([]);
+  });
+
+  it('a pending alert restored after a downtime longer than alerts.forOutageTolerance restarts its `for`', async () => {
+    const rules = compileRules(cfg([slow], { forOutageTolerance: '1h' })).rules;
+    const state = new MemoryAlertStateStore();
+    const engine = new Engine({ rules, store, state, forOutageToleranceMs: 3_600_000 });
+    for (let m = 0; m < 5; m++) {
+      await minuteOf(m, 20, { latencyMs: 3000 });
+      await engine.evaluate(T0 + m * MIN + 59_000);
+    }
+    expect(engine.activeAlerts()).toMatchObject([{ state: 'pending', activeAt: T0 + 59_000 }]);
+    // Short outage (10 minutes): the clock resumes, and the alert fires 10 minutes after it first held.
+    const back = T0 + 15 * MIN;
+    const resumed = new Engine({ rules, store, state, forOutageToleranceMs: 3_600_000 });
+    await resumed.restore(back);
+    expect(resumed.activeAlerts()).toMatchObject([{ state: 'pending', activeAt: T0 + 59_000 }]);
+    // Long outage (3 hours): nobody knows whether it held meanwhile; `for` starts again at the first evaluation.
+    const later = T0 + 4 * 60 * MIN;
+    const restarted = new Engine({ rules, store, state, forOutageToleranceMs: 3_600_000 });
+    await restarted.restore(later);
+    expect(restarted.activeAlerts()).toMatchObject([{ state: 'pending', activeAt: later }]);
+    const kinds: string[] = [];
+    for (let m = 0; m <= 10; m++) {
+      await minuteOf(240 + m, 20, { latencyMs: 3000 });
+      for (const e of (await restarted.evaluate(later + m * MIN + 59_000)).events) kinds.push(`${m}:${e.kind}`);
+    }
+    // Not firing at once (it would have with the old activeAt): only when the condition held for 10 more minutes.
+    expect(kinds).toEqual(['10:firing']);
+  });
+
   it('single_call_cost reads the calls the recorder saw', async () => {
     const rules = compileRules(cfg([{ name: 'PriceyCall', kind: 'single_call_cost', threshold: 1 }])).rules;
     const engine = new Engine({ rules, store, state: new MemoryAlertStateStore() });
@@ -237,6 +304,15 @@ describe('alerts service', () => {
     const events = await s.state.listEvents({ from: 0, to: Date.now() * 2 });
     expect(events.filter((e) => e.kind === 'firing')).toEqual([]);
     expect(events.filter((e) => e.kind === 'pending_aborted').length).toBeGreaterThanOrEqual(25);
+    // The noise report names it as flapping: it keeps abandoning pending.
+    const noise = noiseReport(
+      events,
+      await s.state.listNotifications({ from: 0, to: Date.now() * 2 }),
+      T0,
+      T0 + 60 * MIN,
+    );
+    expect(noise.flapping).toEqual(['HighLatency']);
+    expect(noise.rules[0]).toMatchObject({ alertname: 'HighLatency', flapping: true, firings: 0 });
   });
 
   it('pages once, and a restart neither re-pages nor forgets', async () => {

@@ -42,6 +42,8 @@ export interface EngineOptions {
   callCosts?: CallCostTracker;
   /** Used for endsAt of firing alerts (default 30 s). */
   evaluationIntervalMs?: number;
+  /** A pending alert last seen longer ago than this when restored restarts its `for` (default 1 h). */
+  forOutageToleranceMs?: number;
 }
 
 export function fingerprintOf(labels: Record<string, string>): string {
@@ -63,6 +65,7 @@ export class Engine {
   readonly signals: SignalRegistry;
   readonly callCosts: CallCostTracker;
   private readonly intervalMs: number;
+  private readonly outageToleranceMs: number;
   /** ruleId → fingerprint → alert. */
   private readonly active = new Map<string, Map<string, ActiveAlert>>();
   private readonly health = new Map<string, RuleHealth>();
@@ -74,6 +77,7 @@ export class Engine {
     this.signals = opts.signals ?? new SignalRegistry();
     this.callCosts = opts.callCosts ?? new CallCostTracker();
     this.intervalMs = opts.evaluationIntervalMs ?? 30_000;
+    this.outageToleranceMs = opts.forOutageToleranceMs ?? 3_600_000;
     for (const r of this.rules)
       this.health.set(r.id, {
         ruleId: r.id,
@@ -84,12 +88,20 @@ export class Engine {
       });
   }
 
-  /** Loads persisted alerts (those of rules that no longer exist are dropped). */
-  async restore(): Promise<void> {
+  /**
+   * Loads persisted alerts (those of rules that no longer exist are dropped). Given `now`, a pending alert not seen
+   * for longer than the outage tolerance restarts its `for` at `now`, as Prometheus forgets such pending state: the
+   * condition may not have held while nothing evaluated it. Firing alerts stay firing until an evaluation says.
+   */
+  async restore(now?: number): Promise<void> {
     const ids = new Set(this.rules.map((r) => r.id));
     this.active.clear();
     for (const a of await this.state.loadActive()) {
       if (!ids.has(a.ruleId)) continue;
+      if (now !== undefined && a.state === 'pending' && now - a.lastSeenAt > this.outageToleranceMs) {
+        a.activeAt = now;
+        a.lastSeenAt = now;
+      }
       let m = this.active.get(a.ruleId);
       if (!m) {
         m = new Map();

@@ -85,6 +85,7 @@ export class AlertsService {
       signals: opts.signals ?? new SignalRegistry(),
       callCosts: opts.callCosts ?? new CallCostTracker(),
       evaluationIntervalMs: ms(opts.config.evaluationInterval),
+      forOutageToleranceMs: ms(opts.config.forOutageTolerance),
     });
     if (opts.notifiers) this.notifiers = opts.notifiers;
     else {
@@ -142,7 +143,7 @@ export class AlertsService {
 
   /** Loads persisted alerts, the notification log and silences. */
   async init(): Promise<void> {
-    await this.engine.restore();
+    await this.engine.restore(this.clock.now());
     await this.dispatcher.restore();
     await this.silences.load();
   }

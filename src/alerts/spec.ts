@@ -213,6 +213,11 @@ export const alertsShapeSchema = z
     /** Run the built-in alert engine inside `serve`. */
     enabled: z.boolean().default(true),
     evaluationInterval: durationSchema.default('30s'),
+    /**
+     * After a downtime longer than this, a pending alert restarts its `for` clock at the first evaluation instead of
+     * resuming it (Prometheus's --rules.alert.for-outage-tolerance): whether the condition held meanwhile is unknown.
+     */
+    forOutageTolerance: durationSchema.default('1h'),
     /** The default rule pack (p95 latency, error rate, TTFT, TPOT, spend, quality, GPU, ServiceDegraded, SLOs). */
     defaultRules: z.boolean().default(true),
     /** Partial changes to default-pack rules by name, e.g. `HighLatency: {threshold: 3, for: 5m}` or `{enabled: false}`. */
