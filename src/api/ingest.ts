@@ -3,10 +3,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CALL_STATUSES, ENDPOINTS, type LlmCall, type Recorder, statusOf } from '../calls/index.js';
-import { LlmscopeError } from '../errors.js';
+import { parseBody, readJson, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
-import { readJson, sendJson } from './http.js';
 
 const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative()]);
 const count = z.number().int().nonnegative().nullable().optional();
@@ -111,15 +110,8 @@ export async function ingestCalls(
   store: Pick<Store, 'knownIds'>,
 ) {
   const body = await readJson(req, limit);
-  const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) {
-    const list = parsed.error.issues
-      .slice(0, 20)
-      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-      .join('; ');
-    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid call record(s): ${list}`);
-  }
-  const records = Array.isArray(parsed.data) ? parsed.data : 'calls' in parsed.data ? parsed.data.calls : [parsed.data];
+  const data = parseBody(bodySchema, body);
+  const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
   const calls = records.map(recordToCall);
   const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
   // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).

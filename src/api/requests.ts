@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { CALL_STATUSES, type CallEvent, callToWire, ENDPOINTS, type LlmCall, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type CallQuery, MAX_PAGE_SIZE, type Store } from '../store/index.js';
-import { type Router, sendJson } from './http.js';
 
 /**
  * Adds fields to the detail view of one call (e.g. quality's `{ evaluations, feedback }`); its keys are merged
@@ -60,20 +60,7 @@ const listQuery = z.object({
 
 /** Parses the search parameters of GET /api/requests; empty values count as absent; unknown ones are ignored. */
 export function parseRequestsQuery(url: URL): CallQuery {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) if (v !== '') raw[k] = v;
-  const r = listQuery.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const param = String(issue?.path[0] ?? '');
-    const got = raw[param];
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_INVALID_QUERY',
-      `invalid query parameter "${param}": ${issue?.message ?? 'invalid value'}${got === undefined ? '' : `, got "${got.slice(0, 100)}"`}`,
-      { param },
-    );
-  }
-  const q = r.data;
+  const q = parseQuery(listQuery, url);
   if (q.from !== undefined && q.to !== undefined && q.from >= q.to)
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'invalid query parameters: "from" must be before "to"', {
       param: 'from',
