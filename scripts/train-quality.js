@@ -1,13 +1,15 @@
 // `npm run train:quality [-- DATASETS_DIR] [--seed=N] [--dry-run]`: trains the learned grounding scorer on the
 // labelled dev sets and writes src/quality/model/grounding-model.json. The TypeScript source is bundled with esbuild
 // (no full build needed, no network) into a temporary file and run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
 export async function runTs(entry, argv) {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-quality-'));
+  // Inside the repository (node_modules/.cache), so the bundle's external packages resolve from node_modules.
+  const cache = new URL('../node_modules/.cache/', import.meta.url).pathname;
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'llmscope-quality-'));
   const out = join(dir, 'main.mjs');
   try {
     await build({

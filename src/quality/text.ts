@@ -278,6 +278,12 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i] as string;
     const c = t.charCodeAt(0);
+    if (t.includes('-') && /\d/.test(t)) {
+      // A hyphenated name or range: "AES-256", "COVID-19", "INV-20931", "1990-1995" — each all-digit part counts.
+      for (const part of t.split('-'))
+        if (/^\d+(?:\.\d+)?$/.test(part)) out.push({ value: Number(part), digits: true, index: i });
+      continue;
+    }
     if (!(c >= 48 && c <= 57) && !Object.hasOwn(NUMBER_WORDS, t)) continue;
     let v: number | null = null;
     let digits = false;

@@ -16,6 +16,12 @@ export interface GroundingModel {
   bias: number;
   /** Platt scaling of the logit: p = σ(a·z + b), fit on out-of-fold logits. */
   calibration: { a: number; b: number };
+  /**
+   * Rules the regression shrinks because they fire rarely, but that are nearly always right when they do (a number
+   * the evidence contradicts): when the feature is above 0, the probability is at least `min` — the rule's
+   * precision on the dev sets with equal class weights and one pseudo false positive.
+   */
+  floors: { feature: string; min: number }[];
   /** Training facts (seed, sets, L2, items); informative only. */
   trained?: Record<string, unknown>;
 }
@@ -36,6 +42,11 @@ export function validateModel(m: unknown): GroundingModel {
     throw new Error(`grounding model: mean, scale, weights need ${n} numbers`);
   if (!Number.isFinite(o.bias) || !Number.isFinite(o.calibration?.a) || !Number.isFinite(o.calibration?.b))
     throw new Error('grounding model: bias and calibration {a, b} must be numbers');
+  if (
+    !Array.isArray(o.floors) ||
+    !o.floors.every((f) => FEATURE_NAMES.includes(f?.feature as never) && f.min >= 0 && f.min <= 1)
+  )
+    throw new Error('grounding model: floors must be [{feature, min}] over known features, min in 0..1');
   return o as GroundingModel;
 }
 
@@ -53,5 +64,8 @@ export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Calibrated probability that the response (or claim) is not supported by the evidence. */
 export function predict(m: GroundingModel, x: readonly number[]): number {
-  return sigmoid(m.calibration.a * logit(m, x) + m.calibration.b);
+  let p = sigmoid(m.calibration.a * logit(m, x) + m.calibration.b);
+  for (const f of m.floors)
+    if ((x[FEATURE_NAMES.indexOf(f.feature as (typeof FEATURE_NAMES)[number])] as number) > 0) p = Math.max(p, f.min);
+  return p;
 }

@@ -17,6 +17,8 @@ export const DEFAULT_SEED = 14;
 /** L2 penalty on standardised weights (rows' weights sum to the row count): mild, fixed, not tuned per set. */
 export const DEFAULT_L2 = 10;
 export const FOLDS = 5;
+/** Rare, precise rules that get a probability floor (see GroundingModel.floors). */
+export const FLOOR_RULES = ['numbers_contradicted', 'numbers_unsupported'] as const;
 
 export interface FeaturedItem {
   set: string;
@@ -91,6 +93,28 @@ export function trainModel(items: readonly FeaturedItem[], seed = DEFAULT_SEED, 
     });
   }
   const round = (v: number) => Number(v.toPrecision(10));
+  const floors: { feature: string; min: number }[] = [];
+  for (const rule of FLOOR_RULES) {
+    const j = FEATURE_NAMES.indexOf(rule);
+    let pos = 0;
+    let neg = 0;
+    let posFire = 0;
+    let negFire = 0;
+    let negCount = 0;
+    for (const r of rows)
+      if (r.y === 1) {
+        pos += r.w;
+        if ((r.x[j] as number) > 0) posFire += r.w;
+      } else {
+        neg += r.w;
+        negCount++;
+        if ((r.x[j] as number) > 0) negFire += r.w;
+      }
+    const tpr = posFire / pos;
+    const fpr = (negFire + neg / negCount) / neg;
+    const min = tpr / (tpr + fpr);
+    if (min > 0.5) floors.push({ feature: rule, min: Math.round(min * 1000) / 1000 });
+  }
   return {
     version: 1,
     kind: 'logistic',
@@ -103,6 +127,7 @@ export function trainModel(items: readonly FeaturedItem[], seed = DEFAULT_SEED, 
       a: number;
       b: number;
     },
+    floors,
     trained: {
       seed,
       l2,
