@@ -142,8 +142,7 @@ class EvidencePool {
   readonly grams = new Set<string>();
   /** Every word as written (lowercased, unstemmed): the plain baseline's view of the evidence. */
   readonly words = new Set<string>();
-  /** Content stems of the units that read as prose, not code: what counts as knowledge to check against. */
-  readonly proseStems = new Set<string>();
+
   /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
   readonly postings = new Map<string, number[]>();
   private readonly kbSeen = new Set<string>();
@@ -161,7 +160,7 @@ class EvidencePool {
   addUnit(u: Unit): void {
     const index = this.units.length;
     this.units.push(u);
-    if (!looksLikeCode(u.text)) for (const s of u.stems) this.proseStems.add(s);
+
     for (const s of u.stems) {
       const p = this.postings.get(s);
       if (p) p.push(index);
@@ -210,9 +209,19 @@ class EvidencePool {
 export function looksLikeCode(line: string): boolean {
   const t = line.trim();
   if (/^(?:[+-]\s|@@|```|diff --git|#include|import\s.+from\s|def\s\w+\(|function\s\w*\()/.test(t)) return true;
-  let sym = 0;
-  for (let i = 0; i < t.length; i++) if ('{}[]();=<>&|_$'.includes(t[i] as string)) sym++;
+  const sym = t.match(/[{}[\]();=<>&|_$]/g)?.length ?? 0;
   return t.length > 0 && sym / t.length > 0.06;
+}
+
+/** Distinct content stems in the evidence's prose units (not code), counted up to `enough`. */
+function proseWords(pool: EvidencePool, enough: number): number {
+  const seen = new Set<string>();
+  for (const u of pool.units) {
+    if (looksLikeCode(u.text)) continue;
+    for (const s of u.stems) seen.add(s);
+    if (seen.size >= enough) break;
+  }
+  return seen.size;
 }
 
 /** A stem's weight in coverage: longer words and digits carry facts; short ones are mostly glue. */
@@ -301,9 +310,10 @@ export class GroundingEvaluator implements Evaluator {
         durationMs: performance.now() - t0,
       },
     });
-    if (!kb && pool.proseStems.size < this.minContextWords)
+    const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
+    if (!kb && prose < this.minContextWords)
       return unknown(
-        `the request carries too little knowledge to check against (${pool.proseStems.size} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
+        `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
       );
     const qt = input.question ? tokensOf(input.question) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
