@@ -2,9 +2,9 @@
 // computed from the store's rollups (mergeable histograms), never from raw calls.
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
-import { type Router, sendJson } from './http.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -36,16 +36,7 @@ export interface StatsQuery {
 }
 
 export function parseStatsQuery(url: URL, now = Date.now()): StatsQuery {
-  const r = querySchema.safeParse(Object.fromEntries(url.searchParams));
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_INVALID_QUERY',
-      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
-      { param: String(i?.path[0] ?? '') },
-    );
-  }
-  const q = r.data;
+  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR;
   if (from >= to)

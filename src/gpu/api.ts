@@ -1,8 +1,8 @@
 // GET /api/gpu?from&to[&step]: live GPUs, their per-minute (or per-hour) history, self-hosted cost per 1K output
 // tokens beside API spend, and the low-utilization / high-memory signals.
 import { z } from 'zod';
-import { type Router, sendJson } from '../api/http.js';
 import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import type { GpuConfig } from './config.js';
 import { computeEfficiency, type EfficiencyRow, type GpuSignal, gpuSignals, type ModelTokens } from './efficiency.js';
@@ -27,20 +27,12 @@ export interface GpuQuery {
 }
 
 export function parseGpuQuery(url: URL, now: number): GpuQuery {
-  const r = querySchema.safeParse(Object.fromEntries(url.searchParams));
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_INVALID_QUERY',
-      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
-      { param: String(i?.path[0] ?? '') },
-    );
-  }
-  const to = r.data.to ?? now;
-  const from = r.data.from ?? to - 24 * HOUR_MS;
+  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
+  const to = q.to ?? now;
+  const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
-  const step = r.data.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : r.data.step;
+  const step = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : q.step;
   return { from, to, step };
 }
 
