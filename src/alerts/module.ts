@@ -3,7 +3,6 @@
 // database) the state is shared and exactly one replica evaluates: the one holding the `alerts` advisory lock.
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LeaderElector } from '../store/postgres/leader.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { registerAlertRoutes } from './api.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 import { alertsConfigOf, ms } from './config.js';
@@ -14,13 +13,14 @@ export const createAlertsModule: ModuleFactory = async (ctx: AppContext): Promis
   const config = alertsConfigOf(ctx.config.alerts);
   const callCosts = new CallCostTracker();
   ctx.recorder.addSink(callCosts.sink());
-  const state = alertStateStoreFor(ctx.store);
+  const backend = ctx.store.backend;
+  const state = alertStateStoreFor(backend);
   if (state instanceof PostgresAlertStateStore) await state.migrate();
   const log = ctx.logger.child({ module: 'alerts' });
   let service: AlertsService | undefined;
   let elector: LeaderElector | null = null;
-  if (ctx.store instanceof PostgresStore && config.enabled)
-    elector = ctx.store.leaderElector({
+  if (backend.kind === 'postgres' && config.enabled)
+    elector = backend.leader({
       name: 'alerts',
       // a follower tries for the lock once per evaluation: it takes over within one interval of the leader's death
       intervalMs: Math.max(100, ms(config.evaluationInterval)),
@@ -37,11 +37,6 @@ export const createAlertsModule: ModuleFactory = async (ctx: AppContext): Promis
           'alert leader election: connection failed',
         ),
     });
-  if (state.kind === 'memory')
-    ctx.logger.warn(
-      { event: 'alerts_state_in_memory', store: ctx.store.kind },
-      'alert state is kept in memory with this store: a restart forgets pending and firing alerts',
-    );
   service = new AlertsService({
     config,
     store: ctx.store,

@@ -132,6 +132,7 @@ describe('overview series', () => {
     const series = new OverviewSeries(store, () => END);
     // not a SqliteStore: the route reads the store's rollups (histograms as objects) instead of a compacted series
     const other = {
+      backend: { kind: 'postgres' },
       queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q),
       listCalls: (q: Parameters<SqliteStore['listCalls']>[0]) => store.listCalls(q),
     };
@@ -233,6 +234,7 @@ describe('overview numbers at any age', () => {
   it('the same numbers from other stores (queryRollups and listCalls)', async () => {
     const store = await storeWith(steady(600, 5, 5_000));
     const other = {
+      backend: { kind: 'postgres' },
       queryRollups: (q: Parameters<SqliteStore['queryRollups']>[0]) => store.queryRollups(q),
       listCalls: (q: Parameters<SqliteStore['listCalls']>[0]) => store.listCalls(q),
     };

@@ -31,7 +31,7 @@ import {
   type RollupDimension,
   type RollupPoint,
   type RollupStep,
-  SqliteStore,
+  type SqliteBackend,
   type Store,
 } from '../store/index.js';
 import { type Router, sendJson } from './http.js';
@@ -447,11 +447,11 @@ export class OverviewSeries {
   private readonly scratch = new Bucket();
 
   constructor(
-    store: SqliteStore,
+    store: { readonly backend: SqliteBackend },
     private readonly now: () => number,
   ) {
-    this.db = store.db;
-    store.registerMigrations('overview', OVERVIEW_MIGRATIONS);
+    this.db = store.backend.db;
+    store.backend.migrations.register('overview', OVERVIEW_MIGRATIONS);
   }
 
   private coverage(step: RollupStep): { lo: number; hi: number } | null {
@@ -845,7 +845,8 @@ export function registerOverviewRoutes(
   now: () => number = Date.now,
   ui: { traceUrlTemplate?: string | null } = {},
 ): OverviewRoutes {
-  const series = store instanceof SqliteStore ? new OverviewSeries(store, now) : null;
+  const backend = store.backend;
+  const series = backend.kind === 'sqlite' ? new OverviewSeries({ backend }, now) : null;
   // What the dashboard needs from the config (and nothing secret): the link template to the user's tracing UI.
   router.get('/api/ui/config', ({ res }) => sendJson(res, 200, { trace_url_template: ui.traceUrlTemplate ?? null }));
   router.get('/api/overview', async ({ res, url }) => {

@@ -26,8 +26,6 @@ export {
   type CostModule,
   createCostModule,
   restoreBudgets,
-  sharedLedgerFor,
-  spendStoreFor,
 } from './module.js';
 export { accrueNonApi, parseCostItems } from './non-api.js';
 export { costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
@@ -35,5 +33,12 @@ export { formatReport, type ReconciliationReport, reconcile } from './reconcile.
 export { runReconciliation } from './reconcile-run.js';
 export { type CostRuntime, costRuntime } from './runtime.js';
 export { SpendQueries } from './spend-queries.js';
-export { MemorySpendStore, type SpendStore } from './spend-store.js';
-export { SqliteSpendStore } from './sqlite-spend-store.js';
+export {
+  MemorySpendStore,
+  PostgresBudgetLedger,
+  PostgresSpendStore,
+  type SpendStore,
+  SqliteSpendStore,
+  sharedLedgerFor,
+  spendStoreFor,
+} from './storage/index.js';

@@ -1,13 +1,9 @@
 // The cost module: prices every call (enricher), aggregates spend (sink → SpendStore), keeps budgets' ledger in step
 // with the store at start, exposes /api/cost/*, the cost metrics, and the budget and reconciliation alert signals.
 import { readFileSync } from 'node:fs';
-import type { Database } from 'better-sqlite3';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
-import { PostgresBudgetLedger } from '../store/postgres/budget-ledger.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { PostgresSpendStore } from '../store/postgres/spend-store.js';
 import { type Budget, periodStart } from './budgets.js';
 import { type CostConfig, costDurationMs } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
@@ -15,8 +11,7 @@ import { parseCostItems } from './non-api.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, costRuntime } from './runtime.js';
 import { SpendQueries } from './spend-queries.js';
-import { deltasOf, MemorySpendStore, type SpendDimension, type SpendStore } from './spend-store.js';
-import { SqliteSpendStore } from './sqlite-spend-store.js';
+import { deltasOf, type SpendDimension, type SpendStore, sharedLedgerFor, spendStoreFor } from './storage/index.js';
 
 const MAX_UNPRICED_MODELS = 1000;
 
@@ -27,27 +22,6 @@ const SCOPE_DIMENSION: Record<Budget['scope'], SpendDimension> = {
   feature: 'feature',
   key: 'key',
 };
-
-/**
- * The spend store for an app's store: tables in the same database (SQLite, or PostgreSQL shared by every replica:
- * `await migrate()` it first), else memory.
- */
-export function spendStoreFor(ctx: Pick<AppContext, 'store'>): SpendStore {
-  if (ctx.store instanceof PostgresStore) return new PostgresSpendStore(ctx.store);
-  const db = (ctx.store as { db?: Database }).db;
-  return db ? new SqliteSpendStore(db) : new MemorySpendStore();
-}
-
-/**
- * On PostgreSQL, the budget ledger every replica shares (its tables migrated); null on other stores, whose
- * single process keeps the ledger in memory.
- */
-export async function sharedLedgerFor(ctx: Pick<AppContext, 'store' | 'clock'>): Promise<PostgresBudgetLedger | null> {
-  if (!(ctx.store instanceof PostgresStore)) return null;
-  const ledger = new PostgresBudgetLedger(ctx.store, { now: () => ctx.clock.now() });
-  await ledger.migrate();
-  return ledger;
-}
 
 /** Restores each budget's spend in its current period from the store, so a restart does not reset budgets. */
 export async function restoreBudgets(rt: CostRuntime, store: SpendStore): Promise<void> {
@@ -86,11 +60,8 @@ export async function buildCostModule(ctx: AppContext, spend?: SpendStore): Prom
   const config: CostConfig = ctx.config;
   const rt = costRuntime(config);
   rt.clock = ctx.clock;
-  if (!spend) {
-    spend = spendStoreFor(ctx);
-    if (spend instanceof PostgresSpendStore) await spend.migrate();
-  }
-  if (!rt.ledgerFixed) rt.useLedger(await sharedLedgerFor(ctx));
+  spend ??= await spendStoreFor(ctx.store.backend);
+  if (!rt.ledgerFixed) rt.useLedger(await sharedLedgerFor(ctx.store.backend, () => ctx.clock.now()));
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 

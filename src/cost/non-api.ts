@@ -4,7 +4,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { CostsConfig, PriceOverride } from './config.js';
 import { dayOf, dayStart, daysBetween } from './pricing.js';
-import type { CostItem } from './spend-store.js';
+import type { CostItem } from './storage/index.js';
 
 const DAY = 86_400_000;
 

@@ -5,7 +5,7 @@ import { BillError, type BillFormat, parseBill } from './bills.js';
 import type { PriceBook } from './pricing.js';
 import { type ReconciliationReport, reconcile } from './reconcile.js';
 import type { SpendQueries } from './spend-queries.js';
-import type { ReconciliationRecord } from './spend-store.js';
+import type { ReconciliationRecord } from './storage/index.js';
 
 export interface ReconcileRunOptions {
   format?: BillFormat;

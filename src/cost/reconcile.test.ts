@@ -7,7 +7,7 @@ import { dayStart, daysBetween, PriceBook } from './pricing.js';
 import { formatReport, type ReconciliationReport, reconcile, type TrackedCell } from './reconcile.js';
 import { runReconciliation } from './reconcile-run.js';
 import { SpendQueries } from './spend-queries.js';
-import { deltasOf, MemorySpendStore } from './spend-store.js';
+import { deltasOf, MemorySpendStore } from './storage/index.js';
 
 const FT = 'ft:gpt-4o-mini-2024-07-18:acme:support:A1b2C3';
 const prices = new PriceBook(costConfigOf({}).pricing);

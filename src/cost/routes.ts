@@ -11,7 +11,7 @@ import { dayOf, pricesFor } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import type { CostRuntime } from './runtime.js';
 import type { SpendQueries } from './spend-queries.js';
-import { GROUP_DIMENSIONS, type ReconciliationRecord } from './spend-store.js';
+import { GROUP_DIMENSIONS, type ReconciliationRecord } from './storage/index.js';
 
 const DAY = 86_400_000;
 

@@ -13,7 +13,7 @@ import {
   type SpendFigures,
   type SpendRow,
   type SpendStore,
-} from './spend-store.js';
+} from './storage/index.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

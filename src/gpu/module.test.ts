@@ -220,9 +220,15 @@ describe('gpu sample storage', () => {
     const db = new Database(':memory:');
     const registered: Array<[string, number[]]> = [];
     const store = Object.assign(rollupStore([]), {
-      db,
-      registerMigrations: (ns: string, m: readonly { version: number }[]) =>
-        registered.push([ns, m.map((x) => x.version)]),
+      backend: {
+        kind: 'sqlite' as const,
+        db,
+        migrations: {
+          register: (ns: string, m: readonly { version: number }[]) => {
+            registered.push([ns, m.map((x) => x.version)]);
+          },
+        },
+      },
     });
     const r = validateConfig({ gpu: { collector: 'none' } });
     if (!r.ok) throw new Error('bad config');

@@ -1,7 +1,6 @@
 // The gpu capability: builds the collectors from config, polls them, exports gauges, keeps samples with rollups,
 // serves GET /api/gpu, and feeds the GPU alert signals. Plugs in through `createGpuModule: ModuleFactory`.
 import { hostname as osHostname } from 'node:os';
-import type { Database } from 'better-sqlite3';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import { registerGpuRoutes } from './api.js';
 import { type GpuConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
@@ -11,7 +10,7 @@ import { GpuMetrics } from './metrics.js';
 import { NvidiaSmiCollector } from './nvidia-smi.js';
 import { Poller, type PollOutcome } from './poller.js';
 import { gpuSignalSource } from './signals.js';
-import { type GpuMigration, SqliteGpuStore } from './sqlite-store.js';
+import { SqliteGpuStore } from './sqlite-store.js';
 import { GpuState } from './state.js';
 import type { GpuCollector } from './types.js';
 
@@ -52,14 +51,10 @@ export function collectorsFromConfig(
 }
 
 function storeFor(ctx: AppContext): GpuStore {
-  const app = ctx.store as {
-    db?: Database;
-    registerMigrations?: (namespace: string, migrations: readonly GpuMigration[]) => void;
-  };
-  if (app.db && typeof app.db.exec === 'function') {
+  const backend = ctx.store.backend;
+  if (backend.kind === 'sqlite') {
     try {
-      const register = app.registerMigrations?.bind(app);
-      return new SqliteGpuStore(app.db, register ? (m) => register('gpu', m) : undefined);
+      return new SqliteGpuStore(backend.db, (m) => backend.migrations.register('gpu', m));
     } catch (err) {
       ctx.logger.warn(
         { event: 'gpu_store_fallback', err: (err as Error).message },

@@ -47,6 +47,14 @@ export function rollupStore(
   };
   return {
     kind: 'sqlite',
+    // no database: a module that wants one for its own tables fails loudly
+    backend: {
+      kind: 'sqlite',
+      get db(): never {
+        return unused();
+      },
+      migrations: { register: unused },
+    },
     migrate: async () => undefined,
     insertCalls: async () => undefined,
     getCall: async () => null,

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../test/pg.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { PostgresSpendStore } from '../store/postgres/spend-store.js';
+import { PostgresSpendStore } from '../cost/storage/index.js';
 import { seedStore } from './seed.js';
 
 const DAY = 86_400_000;
@@ -28,7 +28,7 @@ describe('seedStore on PostgreSQL', () => {
       const requests = points.reduce((n, p) => n + p.requests, 0);
       expect(requests).toBe(3000);
       const cost = points.reduce((n, p) => n + p.costUsd, 0);
-      const spend = new PostgresSpendStore(store);
+      const spend = new PostgresSpendStore(store.backend);
       const daily = await spend.daily({ dimension: 'all', from: end - 4 * DAY, to: end + 1 });
       expect(daily.reduce((n, d) => n + d.requests, 0)).toBe(3000);
       expect(daily.reduce((n, d) => n + d.costUsd, 0)).toBeCloseTo(cost, 6);

@@ -3,9 +3,7 @@
 // or PostgreSQL) and, on SQLite, the overview's compacted series.
 import { OverviewSeries } from '../api/overview.js';
 import type { LlmCall } from '../calls/index.js';
-import { deltasOf, type SpendDelta, type SpendStore } from '../cost/spend-store.js';
-import { SqliteSpendStore } from '../cost/sqlite-spend-store.js';
-import { PostgresSpendStore, PostgresStore, SqliteStore } from '../store/index.js';
+import { deltasOf, type SpendDelta, type SpendStore, spendStoreFor } from '../cost/storage/index.js';
 import type { Store } from '../store/store.js';
 import { type SeedPlan, seedCalls } from './generate.js';
 
@@ -61,14 +59,9 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
   const t0 = performance.now();
   const batch = opts.batch ?? 5000;
   const spanDays = opts.spanDays ?? 1;
-  const sqlite = store instanceof SqliteStore ? store : null;
-  // the cost module's spend store in the same database (as cost/module.ts spendStoreFor picks it)
-  let spend: SpendStore | null = sqlite ? new SqliteSpendStore(sqlite.db) : null;
-  if (store instanceof PostgresStore) {
-    const pgSpend = new PostgresSpendStore(store);
-    await pgSpend.migrate();
-    spend = pgSpend;
-  }
+  const sqlite = store.backend.kind === 'sqlite' ? store.backend : null;
+  // the cost module's spend store in the same database, as the cost module picks it
+  const spend: SpendStore = await spendStoreFor(store.backend);
   const minuteFrom = opts.end - (opts.spendMinuteMs ?? 2 * DAY);
   if (sqlite) {
     sqlite.db.pragma('synchronous = OFF');
@@ -80,13 +73,13 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
   try {
     for (const calls of seedCalls(opts, batch, { spansFrom: spanDays > 0 ? opts.end - spanDays * DAY : null })) {
       await store.insertCalls(calls);
-      if (spend) await spend.apply(spendDeltas(calls, minuteFrom));
+      await spend.apply(spendDeltas(calls, minuteFrom));
       done += calls.length;
       first = Math.min(first, (calls[0] as LlmCall).startedAt);
       last = Math.max(last, (calls[calls.length - 1] as LlmCall).startedAt);
       opts.onProgress?.(done, opts.calls);
     }
-    if (spend) await spend.pruneMinutes(minuteFrom);
+    await spend.pruneMinutes(minuteFrom);
     const keep = opts.retentionMs ?? { raw: 30 * DAY, minute: 7 * DAY, hour: 400 * DAY };
     await store.applyRetention({
       rawBefore: opts.end - keep.raw,
@@ -95,7 +88,7 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
     });
     if (sqlite) {
       // Compact the overview's series now, as a running server would have done over time (api/overview.ts).
-      const overview = new OverviewSeries(sqlite, () => opts.end);
+      const overview = new OverviewSeries({ backend: sqlite }, () => opts.end);
       await overview.ensure('minute', opts.end - 2 * DAY, opts.end);
       await overview.ensure('hour', opts.end - opts.days * DAY, opts.end);
     }

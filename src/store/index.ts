@@ -5,13 +5,12 @@ import { PostgresStore, type PostgresStoreOptions } from './postgres/postgres-st
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
+export type { PostgresBackend, SqliteBackend, StoreBackend } from './backend.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './cursor.js';
 export * from './histogram.js';
-export { LEDGER_NAMESPACE, type PgReservation, PostgresBudgetLedger } from './postgres/budget-ledger.js';
 export { LeaderElector, type LeaderElectorOptions, lockKeyOf } from './postgres/leader.js';
 export type { PgMigration } from './postgres/migrations.js';
 export { PostgresStore, type PostgresStoreOptions, redactPgUrl } from './postgres/postgres-store.js';
-export { PostgresSpendStore, SPEND_NAMESPACE } from './postgres/spend-store.js';
 export { ERROR_STATUSES, HOUR_MS, MINUTE_MS, ROLLUP_DIMENSIONS, stepMs } from './rollup.js';
 export type { SqliteMigration } from './sqlite/migrations.js';
 export { CORE_NAMESPACE, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';

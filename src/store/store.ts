@@ -1,6 +1,7 @@
 // The Store interface: the ledger of calls, their rollups and retention. SQLite implements it now,
 // PostgreSQL later; one contract suite (store.contract.ts) runs against every implementation.
 import type { CallStatus, Endpoint, LlmCall } from '../calls/index.js';
+import type { StoreBackend } from './backend.js';
 
 export interface CallQuery {
   /** Epoch ms, inclusive. */
@@ -68,6 +69,8 @@ export interface RetentionResult {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** The database underneath, for capabilities that keep their own tables there (src/store/backend.ts). */
+  readonly backend: StoreBackend;
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
   /** Inserts calls and updates their rollups in one transaction. Duplicate request ids are ignored. */

@@ -1,7 +1,6 @@
 // GPUs end to end: a fake `nvidia-smi` on PATH printing a recorded 8-GPU output drives /metrics and /api/gpu of the
 // assembled app (createApp + createGpuModule, SQLite store), with output tokens ingested through /api/ingest;
 // a fake that never answers leaves the server answering promptly and is counted as a failure.
-import type { Database } from 'better-sqlite3';
 import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigInput, validateConfig } from '../../src/config/index.js';
@@ -120,8 +119,9 @@ describe('GPU metrics end to end', () => {
     expect(gpuLines).toContain(`gpu_memory_total_bytes{gpu="3",host="dgx-1"} ${81559 * MIB}`);
     expect(metrics).toContain('llmscope_gpu_collector_errors_total{collector="nvidia-smi"} 0');
     // Samples live in the app store's SQLite database, beside the ledger.
-    const db = (app.ctx.store as unknown as { db?: Database }).db;
-    expect(db?.prepare('SELECT count(*) AS n FROM gpu_samples_minute').get()).toEqual({ n: 8 });
+    const backend = app.ctx.store.backend;
+    if (backend.kind !== 'sqlite') throw new Error('expected the SQLite store');
+    expect(backend.db.prepare('SELECT count(*) AS n FROM gpu_samples_minute').get()).toEqual({ n: 8 });
 
     expect(body).toMatchObject({ available: true, collector: 'auto' });
     expect(body.reason).toBeUndefined();

@@ -12,10 +12,10 @@ import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { builtinHooks, builtinModules } from '../../src/cli/modules.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { estimateInputTokens } from '../../src/cost/budgets.js';
-import { costOf, costRuntime } from '../../src/cost/index.js';
+import { costOf, costRuntime, PostgresBudgetLedger } from '../../src/cost/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { PostgresBudgetLedger, PostgresStore } from '../../src/store/index.js';
+import { PostgresStore } from '../../src/store/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
 import { configOf } from './helpers.js';
 

@@ -1,8 +1,9 @@
 // AlertStateStore on PostgreSQL, shared by every replica: the elected evaluator writes active alerts and the
 // notification log here, so the replica that takes over when it dies continues its firing alerts (same fired_at)
 // and knows what each receiver was already told. Tables of its own, through the store's `alerts` migrations.
+
+import type { PostgresBackend } from '../../store/backend.js';
 import type { PgMigration } from '../../store/postgres/migrations.js';
-import type { PostgresStore } from '../../store/postgres/postgres-store.js';
 import type {
   ActiveAlert,
   AlertEvent,
@@ -37,15 +38,15 @@ CREATE TABLE alert_silences (id text PRIMARY KEY, ends_at bigint NOT NULL, body 
 export class PostgresAlertStateStore implements AlertStateStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly store: PostgresStore) {}
+  constructor(private readonly backend: PostgresBackend) {}
 
   /** Creates the tables (safe on every start, and from every replica at once). */
   async migrate(): Promise<void> {
-    await this.store.registerMigrations(ALERTS_NAMESPACE, ALERT_STATE_MIGRATIONS);
+    await this.backend.migrations.register(ALERTS_NAMESPACE, ALERT_STATE_MIGRATIONS);
   }
 
   private async bodies<T>(text: string, values: unknown[] = []): Promise<T[]> {
-    const r = await this.store.pool.query<{ body: string }>(text, values);
+    const r = await this.backend.pool.query<{ body: string }>(text, values);
     return r.rows.map((x) => JSON.parse(x.body) as T);
   }
 
@@ -54,7 +55,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
   }
 
   async saveActive(alerts: readonly ActiveAlert[]): Promise<void> {
-    const c = await this.store.pool.connect();
+    const c = await this.backend.pool.connect();
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
@@ -77,7 +78,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
 
   async appendEvents(events: readonly AlertEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.store.pool.query(
+    await this.backend.pool.query(
       'INSERT INTO alert_events (time, kind, rule_id, body) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])',
       [
         events.map((e) => e.time),
@@ -100,7 +101,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
   }
 
   async putNotifyLog(entry: NotifyLogEntry): Promise<void> {
-    await this.store.pool.query(
+    await this.backend.pool.query(
       `INSERT INTO alert_nflog (key, sent_at, body) VALUES ($1, $2, $3)
        ON CONFLICT (key) DO UPDATE SET sent_at = EXCLUDED.sent_at, body = EXCLUDED.body`,
       [entry.key, entry.sentAt, JSON.stringify(entry)],
@@ -108,7 +109,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
   }
 
   async appendNotification(n: NotificationRecord): Promise<void> {
-    await this.store.pool.query(
+    await this.backend.pool.query(
       'INSERT INTO alert_notifications (time, receiver, result, body) VALUES ($1, $2, $3, $4)',
       [n.time, n.receiver, n.result, JSON.stringify(n)],
     );
@@ -126,7 +127,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
   }
 
   async putSilence(s: SilenceRecord): Promise<void> {
-    await this.store.pool.query(
+    await this.backend.pool.query(
       `INSERT INTO alert_silences (id, ends_at, body) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET ends_at = EXCLUDED.ends_at, body = EXCLUDED.body`,
       [s.id, s.endsAt, JSON.stringify(s)],
@@ -134,7 +135,7 @@ export class PostgresAlertStateStore implements AlertStateStore {
   }
 
   async prune(before: number): Promise<void> {
-    await this.store.pool.query(
+    await this.backend.pool.query(
       `WITH e AS (DELETE FROM alert_events WHERE time < $1), n AS (DELETE FROM alert_notifications WHERE time < $1),
        l AS (DELETE FROM alert_nflog WHERE sent_at < $1)
        DELETE FROM alert_silences WHERE ends_at < $1`,

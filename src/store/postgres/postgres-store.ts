@@ -13,6 +13,7 @@ import type {
   TokenSource,
 } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
+import type { PostgresBackend } from '../backend.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { mergeInto } from '../histogram.js';
 import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
@@ -498,6 +499,7 @@ const codeOf = (err: unknown): string | undefined => (err instanceof pg.Database
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: Pool;
+  readonly backend: PostgresBackend;
   /** The URL with its password masked. */
   readonly displayUrl: string;
   private readonly extraMigrations = new Map<string, readonly PgMigration[]>();
@@ -521,6 +523,12 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, failover) is replaced on next use; without a listener the pool
     // would throw the error at the process.
     this.pool.on('error', () => {});
+    this.backend = {
+      kind: 'postgres',
+      pool: this.pool,
+      migrations: { register: (namespace, migrations) => this.registerMigrations(namespace, migrations) },
+      leader: (opts) => this.leaderElector(opts),
+    };
   }
 
   /**

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { AppliedPrice, CallEvent, CallStatus, Endpoint, LlmCall, TokenSource } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
+import type { SqliteBackend } from '../backend.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
 import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
@@ -432,6 +433,7 @@ interface Statements {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database;
+  readonly backend: SqliteBackend;
   readonly path: string;
   private readonly extraMigrations = new Map<string, readonly SqliteMigration[]>();
   private migrated = false;
@@ -466,6 +468,11 @@ export class SqliteStore implements Store {
       start: () => null,
       step: (acc: unknown, h: unknown) => mergeEncoded(acc as Buffer | null, h as Buffer | null),
     });
+    this.backend = {
+      kind: 'sqlite',
+      db: this.db,
+      migrations: { register: (namespace, migrations) => this.registerMigrations(namespace, migrations) },
+    };
     this.insertTx = this.db.transaction((calls: readonly LlmCall[]) => this.insertBatch(calls));
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
     const interval = opts.checkpointIntervalMs ?? 200;

@@ -1,7 +1,7 @@
 // Spend in SQLite: its own tables in the store's database (created if missing), written in one transaction per
 // batch with upserts that add to the existing figures.
 import type { Database } from 'better-sqlite3';
-import { dayOf } from './pricing.js';
+import { dayOf } from '../pricing.js';
 import type {
   CostItem,
   ReconciliationRecord,
@@ -10,7 +10,7 @@ import type {
   SpendQuery,
   SpendRow,
   SpendStore,
-} from './spend-store.js';
+} from './types.js';
 
 const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
 const FIGURE_COLUMNS = `cost_usd REAL NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0, unpriced INTEGER NOT NULL DEFAULT 0,

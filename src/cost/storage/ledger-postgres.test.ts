@@ -2,10 +2,9 @@
 // (two pools) reserve at once, all-or-nothing across lines, and the sweep of reservations nobody settled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import type { BudgetKey, ReserveLine } from '../../cost/budgets.js';
-import { InProcessBudgetLedger } from '../../cost/index.js';
-import { PostgresBudgetLedger } from './budget-ledger.js';
-import { PostgresStore } from './postgres-store.js';
+import { PostgresStore } from '../../store/index.js';
+import { type BudgetKey, InProcessBudgetLedger, type ReserveLine } from '../budgets.js';
+import { PostgresBudgetLedger } from './ledger-postgres.js';
 
 let pg: TestPostgres;
 const stores: PostgresStore[] = [];
@@ -25,7 +24,7 @@ async function ledgers(n: number, opts: ConstructorParameters<typeof PostgresBud
     const store = new PostgresStore(url, { maxConnections: 30 });
     stores.push(store);
     await store.migrate();
-    const ledger = new PostgresBudgetLedger(store, opts);
+    const ledger = new PostgresBudgetLedger(store.backend, opts);
     await ledger.migrate();
     out.push(ledger);
   }

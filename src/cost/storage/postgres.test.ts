@@ -2,10 +2,11 @@
 // replicas add to the same minutes at once, and reconciliations and cost items kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import { fakeCall } from '../../cost/fake-call.js';
-import { deltasOf, MemorySpendStore, SPEND_DIMENSIONS } from '../../cost/spend-store.js';
-import { PostgresStore } from './postgres-store.js';
-import { PostgresSpendStore } from './spend-store.js';
+import { PostgresStore } from '../../store/index.js';
+import { fakeCall } from '../fake-call.js';
+import { MemorySpendStore } from './memory.js';
+import { PostgresSpendStore } from './postgres.js';
+import { deltasOf, SPEND_DIMENSIONS } from './types.js';
 
 const T = Date.parse('2025-07-15T10:00:00Z');
 const MIN = 60_000;
@@ -28,7 +29,7 @@ async function spendStores(n: number): Promise<PostgresSpendStore[]> {
     const store = new PostgresStore(url);
     stores.push(store);
     await store.migrate();
-    const spend = new PostgresSpendStore(store);
+    const spend = new PostgresSpendStore(store.backend);
     await spend.migrate();
     out.push(spend);
   }

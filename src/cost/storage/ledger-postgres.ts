@@ -5,16 +5,8 @@
 // in one statement. Reservations are rows with an expiry, so those of a replica that died mid-call are swept.
 import { randomUUID } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
-import type {
-  BucketState,
-  BudgetKey,
-  BudgetLedger,
-  Reservation,
-  ReserveLine,
-  ReserveOutcome,
-} from '../../cost/budgets.js';
-import type { PgMigration } from './migrations.js';
-import type { PostgresStore } from './postgres-store.js';
+import type { PgMigration, PostgresBackend } from '../../store/index.js';
+import type { BucketState, BudgetKey, BudgetLedger, Reservation, ReserveLine, ReserveOutcome } from '../budgets.js';
 
 export const LEDGER_NAMESPACE = 'cost.ledger';
 
@@ -112,8 +104,8 @@ const RELEASE = `
           GROUP BY budget, value, period_start)`;
 
 /**
- * `BudgetLedger` on the store's PostgreSQL. Build it with the app's `PostgresStore`, then `await migrate()` (it
- * registers its own migration namespace, `cost.ledger`). Semantics match `InProcessBudgetLedger`, except `load`,
+ * `BudgetLedger` on the store's PostgreSQL. Build it on the app store's backend (`ctx.store.backend`), then
+ * `await migrate()` (it registers its own migration namespace, `cost.ledger`). Semantics match `InProcessBudgetLedger`, except `load`,
  * which only seeds a bucket the database does not have yet: the database, not one replica's memory, is the truth.
  */
 export class PostgresBudgetLedger implements BudgetLedger {
@@ -121,7 +113,7 @@ export class PostgresBudgetLedger implements BudgetLedger {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: PostgresStore,
+    private readonly backend: PostgresBackend,
     opts: PostgresBudgetLedgerOptions = {},
   ) {
     this.ttlMs = opts.reservationTtlMs ?? 30 * 60_000;
@@ -130,12 +122,12 @@ export class PostgresBudgetLedger implements BudgetLedger {
 
   /** Creates the ledger's tables (safe on every start, and from every replica at once). */
   async migrate(): Promise<void> {
-    await this.store.registerMigrations(LEDGER_NAMESPACE, LEDGER_MIGRATIONS);
+    await this.backend.migrations.register(LEDGER_NAMESPACE, LEDGER_MIGRATIONS);
   }
 
   private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const c = await this.store.pool.connect();
+      const c = await this.backend.pool.connect();
       try {
         await c.query('BEGIN');
         const out = await fn(c);
@@ -155,7 +147,7 @@ export class PostgresBudgetLedger implements BudgetLedger {
   private async run(text: string, values: unknown[]): Promise<pg.QueryResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.store.pool.query({ text, values, types: TYPES });
+        return await this.backend.pool.query({ text, values, types: TYPES });
       } catch (err) {
         const code = err instanceof pg.DatabaseError ? err.code : undefined;
         if (attempt >= 4 || !code || !RETRYABLE.has(code)) throw err;

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { costConfigOf } from './config.js';
-import { fakeCall } from './fake-call.js';
-import { SpendQueries } from './spend-queries.js';
-import { deltasOf, MemorySpendStore, type SpendStore } from './spend-store.js';
-import { SqliteSpendStore } from './sqlite-spend-store.js';
+import { costConfigOf } from '../config.js';
+import { fakeCall } from '../fake-call.js';
+import { SpendQueries } from '../spend-queries.js';
+import { MemorySpendStore } from './memory.js';
+import { SqliteSpendStore } from './sqlite.js';
+import { deltasOf, type SpendStore } from './types.js';
 
 const T = Date.parse('2025-07-15T10:00:00Z');
 const MIN = 60_000;

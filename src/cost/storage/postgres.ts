@@ -3,6 +3,8 @@
 // once lose nothing; plus reconciliation reports and imported cost items. Same tables and semantics as the cost
 // module's SqliteSpendStore.
 import pg, { type PoolClient } from 'pg';
+import type { PgMigration, PostgresBackend } from '../../store/index.js';
+import { dayOf } from '../pricing.js';
 import type {
   CostItem,
   ReconciliationRecord,
@@ -11,14 +13,9 @@ import type {
   SpendQuery,
   SpendRow,
   SpendStore,
-} from '../../cost/spend-store.js';
-import type { PgMigration } from './migrations.js';
-import type { PostgresStore } from './postgres-store.js';
+} from './types.js';
 
 export const SPEND_NAMESPACE = 'cost.spend';
-
-/** `YYYY-MM-DD` (UTC), as the cost module's `dayOf` (not imported: the store stays free of the price catalog). */
-const dayOf = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 const FIGURE_COLUMNS = `cost_usd double precision NOT NULL DEFAULT 0, requests bigint NOT NULL DEFAULT 0,
   unpriced bigint NOT NULL DEFAULT 0, input_tokens double precision NOT NULL DEFAULT 0,
@@ -131,10 +128,10 @@ function folded(deltas: readonly SpendDelta[], keyOf: (d: SpendDelta) => number 
 export class PostgresSpendStore implements SpendStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly store: PostgresStore) {}
+  constructor(private readonly backend: PostgresBackend) {}
 
   async migrate(): Promise<void> {
-    await this.store.registerMigrations(SPEND_NAMESPACE, SPEND_MIGRATIONS);
+    await this.backend.migrations.register(SPEND_NAMESPACE, SPEND_MIGRATIONS);
   }
 
   /** This store as the cost module's `SpendStore` (kept for callers from before it implemented it directly). */
@@ -143,7 +140,7 @@ export class PostgresSpendStore implements SpendStore {
   }
 
   private async rows(text: string, values: unknown[]): Promise<RawRow[]> {
-    return (await this.store.pool.query<RawRow>({ text, values, types: TYPES })).rows;
+    return (await this.backend.pool.query<RawRow>({ text, values, types: TYPES })).rows;
   }
 
   async apply(deltas: readonly SpendDelta[]): Promise<void> {
@@ -151,7 +148,7 @@ export class PostgresSpendStore implements SpendStore {
     const minute = folded(deltas, (d) => d.minute);
     const daily = folded(deltas, (d) => dayOf(d.minute));
     for (let attempt = 0; ; attempt++) {
-      const c: PoolClient = await this.store.pool.connect();
+      const c: PoolClient = await this.backend.pool.connect();
       try {
         await c.query('BEGIN');
         await c.query(UPSERT_MINUTE, minute);
@@ -206,12 +203,12 @@ export class PostgresSpendStore implements SpendStore {
   }
 
   async pruneMinutes(before: number): Promise<number> {
-    const r = await this.store.pool.query('DELETE FROM spend_minute WHERE minute < ceil($1::float8)::int8', [before]);
+    const r = await this.backend.pool.query('DELETE FROM spend_minute WHERE minute < ceil($1::float8)::int8', [before]);
     return r.rowCount ?? 0;
   }
 
   async saveReconciliation(r: ReconciliationRecord): Promise<void> {
-    await this.store.pool.query(
+    await this.backend.pool.query(
       `INSERT INTO reconciliations (id, created_at, source, from_day, to_day, billed_usd, tracked_usd, gap_usd, gap_ratio, report)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at, source = EXCLUDED.source,
@@ -249,12 +246,12 @@ export class PostgresSpendStore implements SpendStore {
   }
 
   async listReconciliations(limit: number): Promise<ReconciliationRecord[]> {
-    const r = await this.store.pool.query('SELECT * FROM reconciliations ORDER BY created_at DESC LIMIT $1', [limit]);
+    const r = await this.backend.pool.query('SELECT * FROM reconciliations ORDER BY created_at DESC LIMIT $1', [limit]);
     return r.rows.map(PostgresSpendStore.toRecord);
   }
 
   async getReconciliation(id: string): Promise<ReconciliationRecord | null> {
-    const r = await this.store.pool.query('SELECT * FROM reconciliations WHERE id = $1', [id]);
+    const r = await this.backend.pool.query('SELECT * FROM reconciliations WHERE id = $1', [id]);
     return r.rows[0] ? PostgresSpendStore.toRecord(r.rows[0]) : null;
   }
 
@@ -264,7 +261,7 @@ export class PostgresSpendStore implements SpendStore {
     const byKey = new Map<string, CostItem>();
     for (const i of items) byKey.set([i.day, i.category, i.name, i.provider ?? '', i.source].join('\u0000'), i);
     const rows = [...byKey.values()];
-    await this.store.pool.query(
+    await this.backend.pool.query(
       `INSERT INTO cost_items (day, category, name, provider, source, amount_usd)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
        ON CONFLICT (day, category, name, provider, source) DO UPDATE SET amount_usd = EXCLUDED.amount_usd`,
@@ -281,7 +278,7 @@ export class PostgresSpendStore implements SpendStore {
   }
 
   async costItems(fromDay: string, toDay: string): Promise<CostItem[]> {
-    const r = await this.store.pool.query(
+    const r = await this.backend.pool.query(
       'SELECT * FROM cost_items WHERE day >= $1 AND day <= $2 ORDER BY day, category, name',
       [fromDay, toDay],
     );
