@@ -1,42 +1,256 @@
-// `llmscope demo`: serve with the simulator as upstream and a traffic generator, so the dashboard fills in seconds.
+// `llmscope demo`: serve with the simulator as upstream, production-like traffic, a scripted incident and a simulated
+// DCGM exporter, so every page of the dashboard fills within seconds and the alerts have something true to say.
+//
+// Three providers share the simulator (openai, anthropic, and a self-hosted vLLM whose GPUs the exporter reports).
+// The traffic is RAG-style with grounded answers and a few hallucinations (src/simulator/production.ts); the
+// scenario (src/simulator/scenario.ts) slows then fails one provider and makes one user's cost spike, every cycle.
+// The default rules keep their thresholds; only their `for` is shortened (demo tempo) so an incident fires and
+// resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
 import type { Command } from 'commander';
-import { startSimulator, startTraffic } from '../simulator/index.js';
+import type { Config, ConfigInput } from '../config/index.js';
+import { type App, createApp } from '../server.js';
+import {
+  conditionsAt,
+  type DcgmExporter,
+  SCENARIOS,
+  type ScenarioName,
+  type Simulator,
+  startDcgmExporter,
+  startSimulator,
+  startTraffic,
+  type Traffic,
+} from '../simulator/index.js';
+import { builtinHooks, builtinModules } from './modules.js';
 import { addServeOptions, configFromFlags, runApp, type ServeFlags } from './serve.js';
 
+export interface DemoOptions {
+  scenario: ScenarioName;
+  /** Requests per second of generated traffic. */
+  rps: number;
+  /** Length of one incident cycle in ms. */
+  cycleMs: number;
+  /** Share of grounded answers that are hallucinated. */
+  hallucinationRate: number;
+  /** Share of answered chats given a thumbs up or down. */
+  feedbackShare?: number;
+  seed?: number;
+}
+
+export interface Demo {
+  app: App;
+  /** llmscope's base URL (no /v1). */
+  base: string;
+  sim: Simulator;
+  dcgm: DcgmExporter;
+  traffic: Traffic;
+  /** The scenario's current phase. */
+  phase(): string;
+  /** Stops the traffic, the simulator and the exporter (not the app: its owner closes it). */
+  stop(): Promise<void>;
+}
+
+interface DemoFlags extends ServeFlags {
+  rps: string;
+  scenario: string;
+  incidentEvery: string;
+  hallucinationRate: string;
+}
+
+/** The self-hosted model and the host whose GPUs serve it. */
+const SELF_HOSTED = { provider: 'vllm', model: 'llama-3.1-8b-instruct', host: 'gpu-node-1', share: 0.23 };
+
+/** Parses `90s`, `10m`, `1h` or a number of seconds. */
+export function parseCycle(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const v = m ? Number(m[1]) * unit : Number.NaN;
+  if (!(v >= 20_000 && v <= 24 * 3_600_000))
+    throw new Error(`--incident-every must be a duration from 20s to 24h, such as 10m or 90s; got "${text}"`);
+  return v;
+}
+
+const seconds = (msv: number) => `${Math.max(1, Math.round(msv / 1000))}s`;
+
+/**
+ * Alert timing for the demo's tempo. Thresholds stay the default pack's; `for` drops from 10m to 1m so an incident
+ * fires within its own phase, and SingleCallCostHigh looks back less than a cycle so a spike resolves before the
+ * next one. A short cycle (tests, under 5 minutes) also shortens the windows to 1 minute and evaluates every 2 s.
+ */
+export function demoAlerts(cycleMs: number): NonNullable<ConfigInput['alerts']> {
+  const fast = cycleMs < 5 * 60_000;
+  const holdFor = fast ? seconds(Math.min(60_000, cycleMs / 10)) : '1m';
+  const windowed = fast ? { window: '1m' } : {};
+  return {
+    evaluationInterval: fast ? '2s' : '10s',
+    overrides: {
+      HighLatency: { for: holdFor, ...windowed },
+      HighErrorRate: { for: holdFor, ...windowed },
+      HighTTFT: { for: holdFor, ...windowed },
+      HighTPOT: { for: holdFor, ...windowed },
+      ServiceDegraded: fast
+        ? {
+            for: holdFor,
+            conditions: [
+              { kind: 'latency_quantile', quantile: 0.95, window: '1m', op: '>', threshold: 2, minSamples: 10 },
+              { kind: 'error_rate', window: '1m', op: '>', threshold: 0.01, minSamples: 20 },
+            ],
+          }
+        : { for: holdFor },
+      SingleCallCostHigh: { window: fast ? '10s' : seconds(Math.min(5 * 60_000, cycleMs * 0.3)) },
+    },
+  };
+}
+
+/** The demo's config: the user's file and flags, with the demo's defaults where they set nothing. */
+export function demoConfig(flags: ServeFlags, opts: DemoOptions, urls: { sim: string; dcgm: string }): Config {
+  return configFromFlags({ ...flags, upstream: undefined }, (raw) => {
+    const r = raw as ConfigInput & Record<string, unknown>;
+    r.providers = [
+      { name: 'openai', baseUrl: urls.sim, models: ['gpt-*', 'o1*', 'o3*', 'o4*', 'text-embedding-*'] },
+      { name: 'anthropic', baseUrl: urls.sim, models: ['claude-*'] },
+      { name: SELF_HOSTED.provider, baseUrl: urls.sim, models: ['llama-*'] },
+    ];
+    r.routes = [];
+    // Prompts and answers are kept (redacted) so the request page and the review queue show text.
+    r.telemetry = { captureContent: true, ...(r.telemetry ?? {}) };
+    // The self-hosted Llama at a hosted open-model rate.
+    r.pricing ??= { models: [{ model: SELF_HOSTED.model, input: 0.05, output: 0.08 }] };
+    // Sized for the demo's own spend (about $30 an hour at 8 requests/s), so budgets show progress, not alarms.
+    r.budgets ??= [
+      { name: 'demo-monthly', scope: 'global', period: 'month', limit: 25_000, action: 'alert' },
+      { name: 'per-team-daily', scope: 'team', period: 'day', limit: 400, action: 'alert' },
+    ];
+    r.gpu ??= {
+      collector: 'dcgm',
+      interval: '5s',
+      dcgmUrls: [urls.dcgm],
+      hosts: [
+        { host: SELF_HOSTED.host, providers: [SELF_HOSTED.provider], models: [SELF_HOSTED.model], gpuHourPrice: 2.49 },
+      ],
+    };
+    r.alerts ??= demoAlerts(opts.cycleMs);
+  });
+}
+
+/** Starts the simulator, the exporter, llmscope (through `start`) and the traffic. */
+export async function startDemo(
+  flags: ServeFlags,
+  opts: DemoOptions,
+  start: (config: Config, onStop: () => Promise<void>) => Promise<App>,
+): Promise<Demo> {
+  const sim = await startSimulator({ port: 0, ttftMs: 180, tpotMs: 12, jitter: true, seed: opts.seed ?? 42 });
+  // The self-hosted model's load: its requests over the last 15 s against what the traffic is meant to send.
+  const recent: number[] = [];
+  const WINDOW_MS = 15_000;
+  const started = Date.now();
+  sim.events.on('request', (r) => {
+    if ((r.body as { model?: unknown } | null)?.model === SELF_HOSTED.model) recent.push(Date.now());
+  });
+  const load = () => {
+    const now = Date.now();
+    while (recent.length > 0 && recent[0]! < now - WINDOW_MS) recent.shift();
+    const span = Math.min(WINDOW_MS, Math.max(1000, now - started));
+    return recent.length / ((span / 1000) * opts.rps * SELF_HOSTED.share * 0.95);
+  };
+  let dcgm: DcgmExporter;
+  try {
+    dcgm = await startDcgmExporter({ hostname: SELF_HOSTED.host, gpus: 4, load, seed: opts.seed ?? 42 });
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  let traffic: Traffic | undefined;
+  const stop = async () => {
+    await traffic?.stop();
+    await sim.close();
+    await dcgm.close();
+  };
+  let app: App;
+  let config: Config;
+  try {
+    config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url });
+    app = await start(config, stop);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const address = app.server.address() as { port: number };
+  const base = `http://${config.server.host}:${address.port}`;
+  const scenario = { name: opts.scenario, cycleMs: opts.cycleMs };
+  const t0 = Date.now();
+  traffic = startTraffic({
+    baseUrl: `${base}/v1`,
+    rps: opts.rps,
+    seed: opts.seed ?? 7,
+    style: 'production',
+    hallucinationRate: opts.hallucinationRate,
+    conditions: (elapsed) => conditionsAt(scenario, elapsed),
+    feedbackUrl: `${base}/api/feedback`,
+    feedbackShare: opts.feedbackShare,
+    // On the fast tempo's 1-minute windows, one background error among a model's calls would cross the 1% rule.
+    backgroundErrors: opts.cycleMs >= 5 * 60_000,
+    feedbackToken: config.server.adminToken,
+  });
+  return {
+    app,
+    base,
+    sim,
+    dcgm,
+    traffic,
+    phase: () => conditionsAt(scenario, Date.now() - t0).phase,
+    stop,
+  };
+}
+
+/** Starts llmscope in this process without signal handlers (tests); the caller closes the app. */
+export async function startDemoApp(config: Config): Promise<App> {
+  const app = await createApp(config, { modules: builtinModules(), hooks: builtinHooks(config) });
+  await app.listen();
+  return app;
+}
+
 export function registerDemoCommand(program: Command): void {
-  addServeOptions(program.command('demo').description('serve with a simulated LLM upstream and generated traffic'))
+  addServeOptions(
+    program.command('demo').description('serve with a simulated LLM upstream, production-like traffic and incidents'),
+  )
     .option('--rps <n>', 'generated requests per second', '8')
-    .action(async (flags: ServeFlags & { rps: string }) => {
+    .option('--scenario <name>', `what happens: ${SCENARIOS.join(', ')}`, 'incident')
+    .option('--incident-every <duration>', 'length of one incident cycle (incident and cost-spike scenarios)', '10m')
+    .option('--hallucination-rate <share>', 'share of grounded answers that are hallucinated', '0.04')
+    .action(async (flags: DemoFlags) => {
       const rps = Number(flags.rps);
-      if (!Number.isFinite(rps) || rps <= 0) throw new Error(`--rps must be a positive number, got "${flags.rps}"`);
-      const sim = await startSimulator({ port: 0, ttftMs: 180, tpotMs: 18, jitter: true, seed: 42 });
-      const config = configFromFlags({ ...flags, upstream: undefined }, (raw) => {
-        raw.providers = [{ name: 'simulator', baseUrl: sim.url }];
-        raw.routes = [];
-        // The simulated models are priced like the real ones; the self-hosted Llama at a hosted open-model rate.
-        raw.pricing ??= { models: [{ model: 'llama-3.1-8b-instruct', input: 0.05, output: 0.08 }] };
-        raw.budgets ??= [
-          { name: 'demo-monthly', scope: 'global', period: 'month', limit: 50, action: 'alert' },
-          { name: 'per-team-daily', scope: 'team', period: 'day', limit: 5, action: 'alert' },
-        ];
-      });
-      let traffic: { stop(): Promise<void> } | undefined;
-      const app = await runApp(config, async () => {
-        await traffic?.stop();
-        await sim.close();
-      });
-      const port = (app.server.address() as { port: number }).port;
-      const base = `http://${config.server.host}:${port}`;
-      traffic = startTraffic({ baseUrl: `${base}/v1`, rps, seed: 7 });
+      if (!Number.isFinite(rps) || rps <= 0 || rps > 1000)
+        throw new Error(`--rps must be a number from 0 to 1000, got "${flags.rps}"`);
+      if (!(SCENARIOS as readonly string[]).includes(flags.scenario))
+        throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got "${flags.scenario}"`);
+      const hallucinationRate = Number(flags.hallucinationRate);
+      if (!(hallucinationRate >= 0 && hallucinationRate <= 1))
+        throw new Error(`--hallucination-rate must be a share from 0 to 1, got "${flags.hallucinationRate}"`);
+      const cycleMs = parseCycle(flags.incidentEvery);
+      const opts: DemoOptions = { scenario: flags.scenario as ScenarioName, rps, cycleMs, hallucinationRate };
+      const demo = await startDemo(flags, opts, runApp);
+      const { base } = demo;
+      const minutes = Math.round((cycleMs / 60_000) * 10) / 10;
+      const story =
+        opts.scenario === 'healthy'
+          ? 'healthy traffic only: no alert should fire'
+          : opts.scenario === 'incident'
+            ? `every ${minutes} min user-07's agent runs up a bill; then the anthropic provider slows, fails, and recovers`
+            : `every ${minutes} min user-07's agent runs up a bill`;
       process.stderr.write(
         [
           '',
-          `  llmscope demo is running (simulated upstream at ${sim.url}, ~${rps} requests/s of generated traffic)`,
+          `  llmscope demo is running: ~${rps} requests/s of production-like traffic (scenario ${opts.scenario})`,
+          `  ${story}`,
+          opts.scenario === 'healthy'
+            ? ''
+            : `  alert rules run on demo tempo (\`for\` shortened${cycleMs < 5 * 60_000 ? ', 1-minute windows' : ''}); pass --config to use your own`,
           '',
           `  dashboard   ${base}/`,
           `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
           `  metrics     ${base}/metrics`,
-          `  requests    ${base}/api/requests`,
+          `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
+          `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,
           '',
           '  Ctrl-C to stop.',
           '',

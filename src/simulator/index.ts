@@ -1,5 +1,14 @@
-// The simulator's public face: the simulated OpenAI-compatible upstream, its CLI command, and the traffic generator.
+// The simulator's public face: the simulated OpenAI-compatible upstream, its CLI command, the traffic generator
+// (load and production styles), the demo's scenarios, and a simulated DCGM exporter.
 export { registerSimulateCommand, type SimulateIo } from './cli.js';
+export { PASSAGES, type Passage, PRODUCT } from './corpus.js';
+export {
+  type DcgmExporter,
+  type DcgmExporterOptions,
+  renderDcgmPage,
+  startDcgmExporter,
+  utilizationAt,
+} from './dcgm-exporter.js';
 export {
   MAX_DELAY_MS,
   MAX_DIMENSIONS,
@@ -10,6 +19,17 @@ export {
   SimulatorOptionError,
   type SimulatorOptions,
 } from './options.js';
+export { type AnswerKind, PRODUCTION_MODELS, PRODUCTION_PROFILES } from './production.js';
+export {
+  conditionsAt,
+  DEFAULT_CYCLE_MS,
+  SCENARIOS,
+  type ScenarioName,
+  type ScenarioOptions,
+  SPIKE_MODEL,
+  SPIKE_USER,
+  type TrafficConditions,
+} from './scenario.js';
 export {
   type CancelRecord,
   DEFAULT_JUDGE_REPLY,

@@ -6,6 +6,7 @@
 //   x-simulator-ttft-ms, x-simulator-tpot-ms, x-simulator-output-tokens   override the timing and length
 //   x-simulator-reply: <text>          the content is exactly this text, streamed one real token per chunk
 //   x-simulator-cached-tokens: N       reported as usage.prompt_tokens_details.cached_tokens (at most the prompt)
+//   x-simulator-tool-call: <name> or {"name":..., "arguments":...}   chat only: the model calls this tool
 // A chat whose last message (or a prompt) contains `[[llmscope-judge]]` is answered with x-simulator-reply if
 // given, else with the JSON written after the marker, else with DEFAULT_JUDGE_REPLY.
 import { randomBytes } from 'node:crypto';
@@ -38,6 +39,7 @@ import {
   type ChatUsage,
   chatCompletion,
   chatStream,
+  chatToolCompletion,
   chatUsage,
   completionStream,
   completionUsage,
@@ -53,7 +55,9 @@ import {
   SSE_DONE,
   type StreamFormat,
   serverErrorBody,
+  type ToolCall,
   textCompletion,
+  toolCallStream,
   vectorBase64,
   vectorFloats,
 } from './wire.js';
@@ -402,6 +406,7 @@ interface Directives {
   outputTokens: number;
   reply: string | null;
   cachedTokens: number;
+  toolCall: { name: string; arguments: string } | null;
 }
 
 function readDirectives(headers: IncomingHttpHeaders, opts: ResolvedSimulatorOptions): Directives {
@@ -421,7 +426,30 @@ function readDirectives(headers: IncomingHttpHeaders, opts: ResolvedSimulatorOpt
     outputTokens: num('x-simulator-output-tokens', 'tokens', opts.outputTokens),
     reply: reply === null ? null : utf8FromLatin1(reply),
     cachedTokens: num('x-simulator-cached-tokens', 'tokens', 0),
+    toolCall: toolCallOf(headerText(headers['x-simulator-tool-call'])),
   };
+}
+
+/** `x-simulator-tool-call`: a bare tool name (arguments `{}`), or JSON `{"name", "arguments"}` (text or object). */
+function toolCallOf(v: string | null): Directives['toolCall'] {
+  if (v === null) return null;
+  const text = utf8FromLatin1(v).trim();
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(text)) return { name: text, arguments: '{}' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (typeof o.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(o.name)) {
+    throw new SimulatorOptionError(
+      'x-simulator-tool-call must be a tool name (letters, digits, "_" or "-") or JSON {"name": ..., "arguments": ...}',
+    );
+  }
+  const args =
+    o.arguments === undefined ? '{}' : typeof o.arguments === 'string' ? o.arguments : JSON.stringify(o.arguments);
+  return { name: o.name, arguments: args };
 }
 
 function safeDecode(s: string): string {
@@ -567,9 +595,12 @@ async function generate(
     String(b.seed ?? ''),
   );
 
-  // What to say: an explicit reply (or judge verdict) first, then a refusal, else pseudo-English.
+  // What to say: a tool call (chat), an explicit reply (or judge verdict), then a refusal, else pseudo-English.
   const refusal = fault === 'refusal';
-  const reply = d.reply ?? judgeReply(lastText) ?? (refusal ? pick(mulberry32(seed), REFUSALS) : null);
+  const tool: ToolCall | null =
+    route === 'chat' && d.toolCall && !refusal ? { id: openAiId('call_', 24), ...d.toolCall } : null;
+  const reply =
+    tool?.arguments ?? d.reply ?? judgeReply(lastText) ?? (refusal ? pick(mulberry32(seed), REFUSALS) : null);
   let chunks: string[];
   let perChunk: number[] | null = null; // tokens carried by each chunk; null: one each
   if (reply !== null) {
@@ -582,7 +613,7 @@ async function generate(
 
   // How it ends: the max_tokens cap, a content filter half-way, or naturally.
   const cap = (b.max_completion_tokens ?? b.max_tokens ?? null) as number | null;
-  let finish: FinishReason = 'stop';
+  let finish: FinishReason = tool ? 'tool_calls' : 'stop';
   let n = chunks.length; // chunks to send
   const tokensOf = (count: number) => (perChunk ? perChunk.slice(0, count).reduce((s, t) => s + t, 0) : count);
   if (cap !== null && tokensOf(n) > cap) {
@@ -615,15 +646,20 @@ async function generate(
     await ex.waitUntil(cutAfter !== null ? dueAt(Math.min(cutAfter, n) - 1) : dueAt(n - 1));
     if (ex.stopped) return;
     if (cutAfter !== null) return ex.cut();
-    const payload =
-      route === 'chat'
+    const payload = tool
+      ? chatToolCompletion(meta, tool, text, finish, usage)
+      : route === 'chat'
         ? chatCompletion(meta, text, refusal ? text : null, finish, usage)
         : textCompletion(meta, text, finish, usage);
     return sendJson(ex.res, 200, payload);
   }
 
   const includeUsage = (b.stream_options as { include_usage?: unknown } | null)?.include_usage === true;
-  const format: StreamFormat = route === 'chat' ? chatStream(meta, includeUsage) : completionStream(meta, includeUsage);
+  const format: StreamFormat = tool
+    ? toolCallStream(meta, includeUsage, tool)
+    : route === 'chat'
+      ? chatStream(meta, includeUsage)
+      : completionStream(meta, includeUsage);
   ex.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   ex.res.flushHeaders();
   await play(ex, streamEvents(format, chunks, n, dueAt, refusal, finish, includeUsage ? usage : null, cutAfter));

@@ -1,8 +1,14 @@
 // Traffic generator for `llmscope demo` and load tests: a steady, seeded mix of models, users, teams, features,
 // endpoints, streaming and not, with a few faults (via x-simulator-fault) and clients that hang up mid-stream.
+// Two styles: `load` (pseudo-English prompts and a heavy fault mix, to exercise a gateway) and `production` (RAG
+// prompts and grounded answers with a few hallucinations, refusals and tool calls, the demo's; production.ts), which
+// also follows scripted conditions (scenario.ts) and gives thumbs up/down on some answers.
 // Open loop at a fixed rate with bounded concurrency: when the cap is reached a request is skipped and counted.
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
+import { type AnswerKind, type Planned, PRODUCTION_MODELS, planProduction, planSpike } from './production.js';
+import type { TrafficConditions } from './scenario.js';
 import type { Fault } from './server.js';
 import { mulberry32, pick, prose, type Rng, randInt } from './text.js';
 
@@ -21,6 +27,23 @@ export interface TrafficOptions {
   apiKey?: string;
   /** Stops the traffic when aborted (same as stop()). */
   signal?: AbortSignal;
+  /** `load` (default) or `production` (the demo's realistic traffic; see production.ts). */
+  style?: 'load' | 'production';
+  /** production: share of grounded answers made into hallucinations (default 0.04). */
+  hallucinationRate?: number;
+  /** production: the conditions at a time since the start (scenario.ts); default healthy throughout. */
+  conditions?: (elapsedMs: number) => TrafficConditions;
+  /** production: llmscope's `POST /api/feedback` URL; when set, some answers get a thumbs up or down. */
+  feedbackUrl?: string;
+  /** production: share of answered chats given feedback (default 0.05). */
+  feedbackShare?: number;
+  /**
+   * production: the background faults of healthy times (about 0.16% 429s, 500s and cuts; default true). A test
+   * judging error-rate rules over 1-minute windows turns them off: one error among a minute's calls can cross 1%.
+   */
+  backgroundErrors?: boolean;
+  /** production: bearer token for the feedback API (llmscope's admin token when it listens off loopback). */
+  feedbackToken?: string;
 }
 
 export interface TrafficStats {
@@ -41,6 +64,12 @@ export interface TrafficStats {
   inFlight: number;
   /** Responses by HTTP status. */
   byStatus: Record<number, number>;
+  /** Requests started, by what their answer was planned to be (production style; `load` otherwise). */
+  byKind: Partial<Record<AnswerKind, number>>;
+  /** The latest connection error's message (what `errors` counts), or null. */
+  lastError: string | null;
+  /** Feedback posted (2xx) and failed (production style with feedbackUrl). */
+  feedback: { up: number; down: number; failed: number };
 }
 
 export interface Traffic {
@@ -85,28 +114,32 @@ const FAULT_MIX: [Fault, number][] = [
   ['cut', 0.005],
 ];
 const CANCEL_SHARE = 0.03;
-
-interface Planned {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  stream: boolean;
-  /** Abort after this many received chunks (an impatient user), or null. */
-  cancelAfterChunks: number | null;
-}
+/** Feedback is posted this long after the answer, once the call is recorded. */
+const FEEDBACK_DELAY_MS = 1500;
 
 /** Starts generating traffic; throws only on invalid options. */
 export function startTraffic(opts: TrafficOptions): Traffic {
   if (!(Number.isFinite(opts.rps) && opts.rps >= 0.01 && opts.rps <= 10_000)) {
     throw new RangeError(`rps must be a number from 0.01 to 10000, got ${opts.rps}`);
   }
+  const hallucinationRate = opts.hallucinationRate ?? 0.04;
+  if (!(hallucinationRate >= 0 && hallucinationRate <= 1)) {
+    throw new RangeError(`hallucinationRate must be from 0 to 1, got ${hallucinationRate}`);
+  }
+  const production = opts.style === 'production';
   const models = opts.models?.length ? opts.models : DEFAULT_TRAFFIC_MODELS;
+  const productionModels = opts.models?.length
+    ? opts.models.map((m, i) => [m, 1 / (i + 1)] as const)
+    : PRODUCTION_MODELS;
+  const embeddingModel = opts.embeddingModel ?? 'text-embedding-3-small';
+  const feedbackShare = opts.feedbackShare ?? 0.05;
   const concurrency = opts.concurrency ?? Math.min(512, Math.max(16, Math.ceil(opts.rps * 4)));
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
   const base = opts.baseUrl.replace(/\/+$/, '');
   const rng = mulberry32(opts.seed ?? 1);
+  const feedbackRng = mulberry32(((opts.seed ?? 1) ^ 0x5bd1e995) >>> 0);
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 4000 });
   const stats: TrafficStats = {
     sent: 0,
@@ -118,7 +151,13 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     aborted: 0,
     inFlight: 0,
     byStatus: {},
+    byKind: {},
+    lastError: null,
+    feedback: { up: 0, down: 0, failed: 0 },
   };
+  const feedbackTimers = new Set<NodeJS.Timeout>();
+  let spike: { since: number; step: number } | null = null;
+  const t0 = performance.now();
   const running = new Set<Promise<void>>();
   const controllers = new Set<AbortController>();
   const interval = 1000 / opts.rps;
@@ -136,17 +175,43 @@ export function startTraffic(opts: TrafficOptions): Traffic {
       start = now;
       k = 0;
     }
-    while (start + k * interval <= now) {
-      k++;
-      const plan = planRequest(rng, models, opts.embeddingModel ?? 'text-embedding-3-small', opts.apiKey);
+    const conditions = production ? (opts.conditions?.(now - t0) ?? { phase: 'healthy' }) : null;
+    const launch = (plan: Planned) => {
       if (stats.inFlight >= concurrency) {
         stats.skipped++;
-        continue;
+        return;
       }
+      stats.byKind[plan.kind] = (stats.byKind[plan.kind] ?? 0) + 1;
       const p = send(plan);
       running.add(p);
       void p.finally(() => running.delete(p));
+    };
+    while (start + k * interval <= now) {
+      k++;
+      launch(
+        conditions
+          ? planProduction(
+              rng,
+              {
+                hallucinationRate,
+                models: productionModels,
+                embeddingModel,
+                apiKey: opts.apiKey,
+                backgroundErrors: opts.backgroundErrors,
+              },
+              conditions,
+            )
+          : planRequest(rng, models, embeddingModel, opts.apiKey),
+      );
     }
+    // The spiking user's calls run on their own clock, on top of the steady traffic.
+    const sp = conditions?.spike;
+    if (sp) {
+      spike ??= { since: now, step: 0 };
+      while (spike.step < Math.floor(((now - spike.since) / 1000) * sp.rps) + 1) {
+        launch(planSpike(sp, spike.step++, opts.apiKey));
+      }
+    } else spike = null;
     timer = setTimeout(tick, Math.max(0, start + k * interval - performance.now()));
   };
 
@@ -156,6 +221,9 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     stats.sent++;
     stats.inFlight++;
     let cancelling = false;
+    let answered = false;
+    const requestId = production ? randomUUID() : null;
+    if (requestId) plan.headers['x-request-id'] = requestId;
     try {
       const res = await request(`${base}${plan.path}`, {
         method: 'POST',
@@ -181,18 +249,60 @@ export function startTraffic(opts: TrafficOptions): Traffic {
           }
         }
         if (cancelling) stats.cancelled++;
-        else stats.ok++;
+        else {
+          stats.ok++;
+          answered = true;
+        }
       } else {
         await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
         stats.ok++;
+        answered = true;
       }
-    } catch {
+    } catch (err) {
       if (cancelling) stats.cancelled++;
       else if (stopped) stats.aborted++;
-      else stats.errors++;
+      else {
+        stats.errors++;
+        stats.lastError = `${plan.path}: ${(err as Error)?.message ?? String(err)}`;
+      }
     } finally {
       stats.inFlight--;
       controllers.delete(controller);
+    }
+    // A separate generator: answers finish in an order timing decides, which must not shift the plans' draws.
+    if (answered && requestId && opts.feedbackUrl && !stopped && feedbackRng() < feedbackShare) {
+      const rating = ratingOf(plan.kind, feedbackRng);
+      if (rating) {
+        const timer = setTimeout(() => {
+          feedbackTimers.delete(timer);
+          void postFeedback(requestId, rating, plan.kind);
+        }, FEEDBACK_DELAY_MS);
+        feedbackTimers.add(timer);
+      }
+    }
+  }
+
+  async function postFeedback(requestId: string, rating: 'up' | 'down', kind: AnswerKind): Promise<void> {
+    if (stopped || !opts.feedbackUrl) return;
+    const body: Record<string, unknown> = { request_id: requestId, rating };
+    if (rating === 'down' && kind === 'hallucinated') {
+      body.comment = 'The answer does not match the documentation.';
+      body.labels = ['hallucination'];
+    } else if (rating === 'down') body.comment = 'Not helpful.';
+    try {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (opts.feedbackToken) headers.authorization = `Bearer ${opts.feedbackToken}`;
+      const res = await request(opts.feedbackUrl, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        dispatcher: agent,
+      });
+      await res.body.dump();
+      if (res.statusCode < 300) stats.feedback[rating]++;
+      else stats.feedback.failed++;
+    } catch {
+      stats.feedback.failed++;
     }
   }
 
@@ -201,6 +311,8 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     stopping ??= (async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      for (const t of feedbackTimers) clearTimeout(t);
+      feedbackTimers.clear();
       for (const c of controllers) c.abort();
       await Promise.allSettled([...running]);
       await agent.close().catch(() => {});
@@ -214,6 +326,14 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     timer = setTimeout(tick, 0);
   }
   return { stats, stop };
+}
+
+/** How a user rates an answer they bothered to rate: hallucinations mostly down, good answers mostly up. */
+function ratingOf(kind: AnswerKind, rng: Rng): 'up' | 'down' | null {
+  if (kind === 'hallucinated') return rng() < 0.8 ? 'down' : 'up';
+  if (kind === 'refusal') return rng() < 0.6 ? 'down' : 'up';
+  if (kind === 'grounded' || kind === 'tool_call' || kind === 'no_knowledge') return rng() < 0.9 ? 'up' : 'down';
+  return null;
 }
 
 function planRequest(rng: Rng, models: readonly string[], embeddingModel: string, apiKey?: string): Planned {
@@ -234,7 +354,14 @@ function planRequest(rng: Rng, models: readonly string[], embeddingModel: string
   if (kind >= 0.92) {
     const inputs = Array.from({ length: randInt(rng, 1, 4) }, () => prose(rng, randInt(rng, 8, 120)));
     const body = { model: embeddingModel, input: inputs.length === 1 ? inputs[0] : inputs };
-    return { path: '/embeddings', headers, body: JSON.stringify(body), stream: false, cancelAfterChunks: null };
+    return {
+      path: '/embeddings',
+      headers,
+      body: JSON.stringify(body),
+      stream: false,
+      cancelAfterChunks: null,
+      kind: 'load',
+    };
   }
   const chat = kind < 0.85;
   // Earlier models in the list are busier: weights 1, 1/2, 1/3, ...
@@ -276,6 +403,7 @@ function planRequest(rng: Rng, models: readonly string[], embeddingModel: string
     body: JSON.stringify(body),
     stream,
     cancelAfterChunks,
+    kind: 'load',
   };
 }
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { gaussian, hash32, mulberry32 } from './text.js';
 
-export type FinishReason = 'stop' | 'length' | 'content_filter';
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls';
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -24,9 +24,9 @@ export interface ChatUsage {
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** An id like OpenAI's: `prefix` + 29 alphanumerics (e.g. `chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT`). */
-export function openAiId(prefix: string): string {
-  const bytes = randomBytes(29);
+/** An id like OpenAI's: `prefix` + 29 (or `length`) alphanumerics (e.g. `chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT`). */
+export function openAiId(prefix: string, length = 29): string {
+  const bytes = randomBytes(length);
   let s = prefix;
   for (const b of bytes) s += ID_CHARS[b % ID_CHARS.length];
   return s;
@@ -113,6 +113,42 @@ export function chatCompletion(
   };
 }
 
+/** A tool the model calls instead of answering (`x-simulator-tool-call`). */
+export interface ToolCall {
+  /** `call_` + 24 alphanumerics, as OpenAI's. */
+  id: string;
+  name: string;
+  /** The arguments as JSON text. */
+  arguments: string;
+}
+
+/** A chat completion that calls a tool: no content, `tool_calls`, finish reason `tool_calls` (unless cut short). */
+export function chatToolCompletion(
+  meta: ResponseMeta,
+  call: ToolCall,
+  args: string,
+  finishReason: FinishReason,
+  usage: ChatUsage,
+) {
+  const body = chatCompletion(meta, '', null, finishReason, usage);
+  const choice = body.choices[0]!;
+  return {
+    ...body,
+    choices: [
+      {
+        ...choice,
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: args } }],
+          refusal: null,
+          annotations: [],
+        },
+      },
+    ],
+  };
+}
+
 export function textCompletion(meta: ResponseMeta, text: string, finishReason: FinishReason, usage: ChatUsage) {
   return {
     id: meta.id,
@@ -160,6 +196,31 @@ export function chatStream(meta: ResponseMeta, includeUsage: boolean): StreamFor
     },
     finish: (reason) => `${head}{},"logprobs":null,"finish_reason":"${reason}"${tail}`,
     usage: (u) => `${usageHead},"choices":[],"usage":${JSON.stringify(u)}}\n\n`,
+  };
+}
+
+/** Chat chunks of a tool call: the first names the tool, the rest stream its arguments. */
+export function toolCallStream(meta: ResponseMeta, includeUsage: boolean, call: ToolCall): StreamFormat {
+  const chat = chatStream(meta, includeUsage);
+  const head = `data: ${JSON.stringify({
+    id: meta.id,
+    object: 'chat.completion.chunk',
+    created: meta.created,
+    model: meta.model,
+    service_tier: 'default',
+    system_fingerprint: meta.systemFingerprint,
+  }).slice(0, -1)},"choices":[{"index":0,"delta":`;
+  const tail = includeUsage ? '}],"usage":null}\n\n' : '}]}\n\n';
+  const named = JSON.stringify([
+    { index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } },
+  ]);
+  return {
+    start: () =>
+      `${head}{"role":"assistant","content":null,"tool_calls":${named},"refusal":null},"logprobs":null,"finish_reason":null${tail}`,
+    content: (text) =>
+      `${head}{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]},"logprobs":null,"finish_reason":null${tail}`,
+    finish: chat.finish,
+    usage: chat.usage,
   };
 }
 
