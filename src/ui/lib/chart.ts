@@ -1,5 +1,7 @@
 // Time-series charts with uPlot, colored from the page's CSS variables so they follow the light/dark theme, and
 // resized with their container. A chart with no data at all shows an empty state instead of a blank frame.
+// Sparse series (a handful of calls, gaps between them) draw points, since a lone value between gaps draws no line;
+// markers (where the data starts) are dashed vertical lines with a label.
 import uPlot from 'uplot';
 import { h } from './dom.js';
 
@@ -26,6 +28,25 @@ export interface ChartSpec {
   id?: string;
   /** The x range shown (epoch ms), so a sparse series still spans the chosen time range. */
   xRange?: { from: number; to: number };
+  /** Vertical markers (epoch ms) with a label, e.g. where the data starts. */
+  markers?: { at: number; label: string }[];
+  /** A line under the title (what the points are, what is left out). */
+  note?: string | null;
+}
+
+/** True when a series has few values or a value with no neighbour: a line alone would not show it. */
+export function isSparse(ys: (number | null)[]): boolean {
+  let n = 0;
+  let lone = false;
+  for (let i = 0; i < ys.length; i++) {
+    const v = ys[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    n++;
+    const prev = ys[i - 1];
+    const next = ys[i + 1];
+    if ((prev === null || prev === undefined) && (next === null || next === undefined)) lone = true;
+  }
+  return lone || (n > 0 && n <= 60);
 }
 
 const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
@@ -56,8 +77,13 @@ export function chart(spec: ChartSpec): HTMLElement {
   const body = h('div', { class: 'plot' });
   const fig = h(
     'figure',
-    { class: 'chart', id: spec.id ?? null, 'data-points': String(hasData ? spec.x.length : 0) },
-    h('figcaption', null, spec.title),
+    {
+      class: 'chart',
+      id: spec.id ?? null,
+      'data-points': String(hasData ? spec.x.length : 0),
+      'data-markers': String(spec.markers?.length ?? 0),
+    },
+    h('figcaption', null, spec.title, spec.note ? h('span', { class: 'muted note' }, spec.note) : null),
     body,
   );
   if (!hasData) {
@@ -95,7 +121,7 @@ export function chart(spec: ChartSpec): HTMLElement {
             dash: s.dash ? [4, 3] : undefined,
             fill: s.fill ? `${color}22` : undefined,
             spanGaps: false,
-            points: { size: 4 },
+            points: isSparse(spec.ys[i] ?? []) ? { show: true, size: 6, fill: color } : { size: 4 },
             value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.fmt ?? spec.yFmt ?? String)(v)),
           };
         }),
@@ -110,6 +136,7 @@ export function chart(spec: ChartSpec): HTMLElement {
           values: (_u, vals) => vals.map((v) => (spec.yFmt ? spec.yFmt(v) : String(v))),
         },
       ],
+      hooks: spec.markers?.length ? { draw: [(u: uPlot) => drawMarkers(u, spec.markers ?? [], axis)] } : {},
     };
     const data = [spec.x.map((t) => t / 1000), ...spec.ys] as uPlot.AlignedData;
     const plot = new uPlot(opts, data, body);
@@ -119,4 +146,29 @@ export function chart(spec: ChartSpec): HTMLElement {
     observer.observe(body);
   });
   return fig;
+}
+
+/** Dashed vertical lines with a label at the top, inside the plotting area. */
+function drawMarkers(u: uPlot, markers: { at: number; label: string }[], color: string): void {
+  const ctx = u.ctx;
+  const { top, height, left, width } = u.bbox;
+  ctx.save();
+  for (const m of markers) {
+    const x = Math.round(u.valToPos(m.at / 1000, 'x', true));
+    if (x < left - 1 || x > left + width + 1) continue;
+    ctx.strokeStyle = color;
+    ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+    ctx.lineWidth = devicePixelRatio;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = color;
+    ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+    const tw = ctx.measureText(m.label).width;
+    const tx = x + 4 * devicePixelRatio + tw > left + width ? x - 4 * devicePixelRatio - tw : x + 4 * devicePixelRatio;
+    ctx.fillText(m.label, tx, top + 12 * devicePixelRatio);
+  }
+  ctx.restore();
 }

@@ -53,14 +53,21 @@ export function card(title: string, ...content: Children[]): HTMLElement {
   return h('section', { class: 'card' }, h('h3', null, title), ...content);
 }
 
-/** A figure tile: big value, label, optional note. */
-export function tile(label: string, value: string, note?: string | null, cls?: string): HTMLElement {
+/** A figure tile: big value, label, optional note lines (each its own line), optional id. */
+export function tile(
+  label: string,
+  value: string,
+  note?: string | (string | null)[] | null,
+  cls?: string,
+  id?: string,
+): HTMLElement {
+  const notes = (Array.isArray(note) ? note : [note]).filter((n): n is string => !!n);
   return h(
     'div',
-    { class: `tile${cls ? ` ${cls}` : ''}` },
+    { class: `tile${cls ? ` ${cls}` : ''}`, id: id ?? null },
     h('div', { class: 'v' }, value),
     h('div', { class: 'k' }, label),
-    note ? h('div', { class: 'n muted' }, note) : null,
+    notes.map((n) => h('div', { class: 'n muted', title: n }, n)),
   );
 }
 
@@ -167,6 +174,17 @@ export function time(iso: string | number | null | undefined, withDate = true): 
         second: '2-digit',
       })
     : d.toLocaleTimeString();
+}
+
+/** A rate with its unit: `7.93 req/s`, `1.52k tokens/s`. */
+export function rate(v: number | null | undefined, unit: string): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  return `${v !== 0 && Math.abs(v) < 0.01 ? v.toPrecision(2) : compact(v)} ${unit}`;
+}
+
+/** A bucket size in words: 1 min, 5 min, 1 h, 3 h. */
+export function stepWords(stepMs: number): string {
+  return stepMs < 3_600_000 ? `${Math.round(stepMs / 60_000)} min` : `${Math.round(stepMs / 3_600_000)} h`;
 }
 
 export function duration(seconds: number | null | undefined): string {

@@ -23,11 +23,30 @@ export interface Figures {
   tpot_p99: number | null;
 }
 
+export interface CurrentRate {
+  from: number;
+  to: number;
+  seconds: number;
+  partial: boolean;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  rps: number;
+  tokens_per_s: number;
+  output_tokens_per_s: number;
+}
+
 export interface Overview {
+  from: number;
+  to: number;
   step: 'minute' | 'hour';
   step_ms: number;
   summary: Figures;
-  points: ({ t: number } & Figures)[];
+  /** When the window's data begins (the first call's start; `from` when data came before; null: none). */
+  data_from?: number | null;
+  complete_to?: number;
+  current?: CurrentRate | null;
+  points: ({ t: number; partial?: boolean } & Figures)[];
 }
 
 export interface CostFigures {
@@ -262,6 +281,8 @@ export interface Span {
 }
 
 export interface CallDetail extends CallRecord {
+  /** The upstream's own error message, when the gateway keeps it (not yet in every build). */
+  error_message?: string | null;
   spans: Span[];
   events: { time: string; name: string; attributes: Record<string, unknown> }[];
   evaluations: Evaluation[];

@@ -1,8 +1,9 @@
 // Alerts: firing and pending alerts, recent history, rules and their health, silences (create, expire) and the
 // noise report (how much each rule talks). From /api/alerts, /api/alerts/silences and /api/alerts/noise.
 import { del, get, post, qs, type Result, why } from '../lib/api.js';
-import { card, compact, duration, empty, fill, h, table, time } from '../lib/dom.js';
+import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
 import type { Alert, AlertsBody, Silence } from '../lib/types.js';
+import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
 import type { Page, PageContext } from './page.js';
 
 interface Noise {
@@ -54,18 +55,19 @@ export const alertsPage: Page = {
             'alerting is switched off (alerts.enabled: false); rules are listed but not evaluated',
           ),
       h('p', { class: 'muted' }, `rules evaluated ${a.evaluated_at ? time(a.evaluated_at) : 'not yet'}`),
-      card('Firing', alertTable(a.firing, 'firing', form)),
-      card('Pending', alertTable(a.pending, 'pending', form)),
+      card('Firing', alertTable(a.firing, 'firing', form, a.rules)),
+      card('Pending', alertTable(a.pending, 'pending', form, a.rules)),
       h('div', { class: 'grid2' }, card('Silences', silencesTable(silences, ctx), form), noiseCard(noise)),
       card(
         'History (resolved)',
         a.history.length === 0
           ? empty('no resolved alerts yet')
           : table(
-              ['alert', 'labels', 'fired', 'resolved', 'lasted'],
+              ['alert', 'labels', 'value', 'fired', 'resolved', 'lasted'],
               a.history.map((e) => [
                 h('strong', null, e.alertname),
                 labelsOf(e.labels),
+                withUnit(e.value, unitOfKind(a.rules.find((r) => r.alertname === e.alertname)?.kinds[0])),
                 time(e.fired_at),
                 time(e.resolved_at),
                 duration(e.duration_s),
@@ -103,14 +105,14 @@ function labelsOf(labels: Record<string, string>): HTMLElement {
   );
 }
 
-function alertTable(list: Alert[], state: string, form: HTMLElement): HTMLElement {
+function alertTable(list: Alert[], state: string, form: HTMLElement, rules: AlertsBody['rules']): HTMLElement {
   if (list.length === 0) return empty(state === 'firing' ? 'nothing firing' : 'nothing pending');
   return table(
     ['alert', 'severity', 'value', 'labels', state === 'firing' ? 'firing since' : 'active since', 'summary', ''],
     list.map((a) => [
       h('strong', null, a.alertname),
       h('span', { class: `sev ${a.severity}` }, a.severity),
-      compact(a.value),
+      alertValue(a.value, a.rule, rules),
       labelsOf(a.labels),
       time(a.fired_at ?? a.active_at),
       a.annotations.summary ?? a.annotations.description ?? '',

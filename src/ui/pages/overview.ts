@@ -1,12 +1,32 @@
 // Overview: latency/TTFT/TPOT percentiles, throughput and error rate over time (one /api/overview call over the
 // compacted rollups), spend today and month to date against budgets, quality rates, GPUs and firing alerts.
 // Each capability's panel fills in on its own; one that is missing or failing shows why, the rest still show.
+//
+// Numbers that tell the truth at any age: the rate cards show the rate now (the last complete minutes) with the
+// window's average beneath; charts leave out the bucket still filling, draw points where a series is sparse, mark
+// where the data starts, and for data younger than the window start their time axis at the first call (saying so).
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
-import { card, compact, empty, fill, h, ms, pct, table, tile, time, usd } from '../lib/dom.js';
+import {
+  card,
+  compact,
+  duration,
+  empty,
+  fill,
+  h,
+  ms,
+  pct,
+  rate,
+  stepWords,
+  table,
+  tile,
+  time,
+  usd,
+} from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
-import { filtersOf, href } from '../lib/state.js';
+import { filtersOf, href, type TimeRange } from '../lib/state.js';
 import type { AlertsBody, Budget, CostSummary, GpuBody, Overview, QualityStats } from '../lib/types.js';
+import { alertValue } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const utcDayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
@@ -19,7 +39,7 @@ export const overviewPage: Page = {
     const window = { from: Math.round(range.from), to: Math.round(range.to) };
     const now = Date.now();
     const [ov, cost, budgets, quality, gpu, alerts] = await Promise.all([
-      get<Overview>(`/api/overview${qs({ ...window, ...filters })}`),
+      get<Overview>(`/api/overview${qs({ ...window, ...filters, step: 'fit' })}`),
       get<CostSummary>(`/api/cost/summary${qs({ from: utcDayStart(now), to: now })}`),
       get<{ budgets: Budget[] }>('/api/cost/budgets'),
       get<{ total: QualityStats }>(`/api/quality/summary${qs(window)}`),
@@ -40,8 +60,8 @@ export const overviewPage: Page = {
         route.params,
       ),
       alertStrip(alerts),
-      tiles(ov, cost, budgets, quality, gpu),
-      charts(ov, window),
+      tiles(ov, cost, budgets, quality, gpu, range),
+      charts(ov, window, range, Object.keys(filters).length > 0),
       h('div', { class: 'grid2' }, gpuCard(gpu, { from: now - 3_600_000, to: now }), alertsCard(alerts)),
     );
   },
@@ -66,16 +86,40 @@ function tiles(
   budgets: Result<{ budgets: Budget[] }>,
   quality: Result<{ total: QualityStats }>,
   gpu: Result<GpuBody>,
+  range: TimeRange,
 ): HTMLElement {
   const s = ov.ok ? ov.data.summary : null;
+  const cur = ov.ok ? (ov.data.current ?? null) : null;
   const out = h('section', { class: 'tiles', id: 'tiles' });
+  const over = windowWords(range);
+  const nowNote = cur
+    ? cur.partial
+      ? `now: the first ${duration(cur.seconds)} of data (still filling)`
+      : `now: last ${duration(cur.seconds)} of complete minutes`
+    : 'no calls in this range';
   out.append(
-    tile('requests', compact(s?.requests), s ? `${s.rps.toFixed(2)} req/s` : null),
-    tile('tokens / s', compact(s?.tokens_per_s), s ? `${compact(s.output_tokens_per_s)} output tokens/s` : null),
+    tile('requests', compact(s?.requests), s ? `in ${over}` : null, undefined, 'tile-requests'),
+    tile(
+      'request rate',
+      rate(cur ? cur.rps : s ? 0 : null, 'req/s'),
+      [nowNote, s ? `average over ${over}: ${rate(s.rps, 'req/s')}` : null],
+      undefined,
+      'tile-rps',
+    ),
+    tile(
+      'token rate',
+      rate(cur ? cur.tokens_per_s : s ? 0 : null, 'tok/s'),
+      [
+        cur ? `output ${rate(cur.output_tokens_per_s, 'tokens/s')} now` : null,
+        s ? `average over ${over}: ${rate(s.tokens_per_s, 'tokens/s')}` : null,
+      ],
+      undefined,
+      'tile-tokens',
+    ),
     tile(
       'error rate',
       pct(s?.error_rate, 2),
-      s ? `${compact(s.errors)} errors` : null,
+      s ? `${compact(s.errors)} errors of ${compact(s.requests)} calls` : null,
       s && (s.error_rate ?? 0) > 0.05 ? 'bad' : undefined,
     ),
     tile('latency p95', ms(s?.latency_p95), s ? `p50 ${ms(s.latency_p50)} · p99 ${ms(s.latency_p99)}` : null),
@@ -130,64 +174,123 @@ function tiles(
   return out;
 }
 
-function charts(ov: Result<Overview>, w: { from: number; to: number }): HTMLElement {
+/** "24 h", "the custom range". */
+function windowWords(range: TimeRange): string {
+  return range.label === 'custom'
+    ? `the chosen ${duration((range.to - range.from) / 1000)}`
+    : `the last ${range.label}`;
+}
+
+/**
+ * The time axis: the window, or, when the data began in its last half, from just before the first call (young
+ * data squeezed into a sliver at the right edge reads as nothing).
+ */
+export function shownRange(
+  o: Pick<Overview, 'data_from' | 'step_ms'>,
+  w: { from: number; to: number },
+): { from: number; to: number; young: boolean } {
+  const df = o.data_from ?? null;
+  if (df === null || df <= w.from || w.to - df > (w.to - w.from) / 2) return { ...w, young: false };
+  const pad = Math.max(o.step_ms, (w.to - df) * 0.05);
+  return { from: Math.max(w.from, df - pad), to: w.to, young: true };
+}
+
+function charts(
+  ov: Result<Overview>,
+  w: { from: number; to: number },
+  range: TimeRange,
+  filtered: boolean,
+): HTMLElement {
   if (!ov.ok) return empty(why(ov, 'request figures'));
-  const pts = ov.data.points;
-  const x = pts.map((p) => p.t);
-  const col = (k: keyof Overview['points'][number]) => pts.map((p) => p[k] as number | null);
-  const nullIfNoReq = (k: keyof Overview['points'][number]) => pts.map((p) => (p.requests ? (p[k] as number) : null));
-  const step = ov.data.step === 'minute' ? 'per-minute' : 'hourly';
-  const none = `no requests in this range — point an OpenAI client at ${location.origin}/v1`;
-  const perc = (id: string, title: string, k: 'latency' | 'ttft' | 'tpot') =>
+  const o = ov.data;
+  // The bucket still filling holds only the calls that already ended: left out, not drawn as a cliff.
+  const pts = o.points;
+  const df = o.data_from ?? null;
+  // Drawn: complete buckets from the one holding the first call (before it there was no service to measure, not
+  // "0 req/s"). Each point sits at its bucket's middle: it stands for the whole bucket.
+  const firstBucket = df === null ? Number.POSITIVE_INFINITY : Math.floor(df / o.step_ms) * o.step_ms;
+  const done = pts.map((p) => !p.partial && p.t >= firstBucket);
+  const x = pts.map((p) => p.t + o.step_ms / 2);
+  type Key = keyof Overview['points'][number];
+  const col = (k: Key) => pts.map((p, i) => (done[i] ? (p[k] as number | null) : null));
+  const nullIfNoReq = (k: Key) => pts.map((p, i) => (done[i] && p.requests ? (p[k] as number) : null));
+  const shown = shownRange(o, w);
+  const markers = df !== null && df > w.from ? [{ at: df, label: 'first call' }] : [];
+  const left = pts.some((p) => p.partial && p.requests > 0);
+  const note = [
+    `${stepWords(o.step_ms)} buckets`,
+    left ? `the last ${stepWords(o.step_ms)}, still filling, is left out` : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const anyCalls = o.summary.requests > 0;
+  const none = anyCalls
+    ? `calls began ${df !== null ? time(df) : 'just now'}; the first ${stepWords(o.step_ms)} bucket draws once it is complete (the cards above show the figures so far)`
+    : filtered
+      ? `no requests match these filters in ${windowWords(range)} — clear a filter or widen the range`
+      : `no requests in ${windowWords(range)} — point an OpenAI client at ${location.origin}/v1 (or run llmscope demo)`;
+  const streamNone =
+    anyCalls && !pts.some((p) => p.ttft_p50 !== null)
+      ? 'no streamed calls in this range: TTFT and TPOT are measured on streamed responses only'
+      : none;
+  const base = { xRange: { from: shown.from, to: shown.to }, x, markers, note };
+  const perc = (id: string, title: string, k: 'latency' | 'ttft' | 'tpot', emptyText: string) =>
     chart({
-      xRange: w,
+      ...base,
       id,
-      title: `${title} (${step})`,
-      x,
+      title,
       ys: [col(`${k}_p50`), col(`${k}_p95`), col(`${k}_p99`)],
       series: [{ label: 'p50' }, { label: 'p95' }, { label: 'p99', dash: true }],
       yFmt: ms,
-      emptyText: none,
+      emptyText,
     });
   return h(
-    'section',
-    { class: 'charts', id: 'charts' },
-    perc('chart-latency', 'Latency', 'latency'),
-    perc('chart-ttft', 'Time to first token', 'ttft'),
-    perc('chart-tpot', 'Time per output token', 'tpot'),
-    chart({
-      xRange: w,
-      id: 'chart-rps',
-      title: 'Requests / s',
-      x,
-      ys: [col('rps')],
-      series: [{ label: 'req/s', fill: true }],
-      yFmt: (v) => compact(v),
-      emptyText: none,
-    }),
-    chart({
-      xRange: w,
-      id: 'chart-tokens',
-      title: 'Tokens / s',
-      x,
-      ys: [col('tokens_per_s'), col('output_tokens_per_s')],
-      series: [{ label: 'all tokens/s' }, { label: 'output tokens/s', color: '--c3' }],
-      yFmt: (v) => compact(v),
-      emptyText: none,
-    }),
-    chart({
-      xRange: w,
-      id: 'chart-errors',
-      title: 'Error and refusal rate',
-      x,
-      ys: [nullIfNoReq('error_rate'), nullIfNoReq('refusal_rate')],
-      series: [
-        { label: 'errors', color: '--bad' },
-        { label: 'refusals', color: '--c4' },
-      ],
-      yFmt: (v) => pct(v, 1),
-      emptyText: none,
-    }),
+    'div',
+    null,
+    shown.young
+      ? h(
+          'p',
+          { class: 'range-note', id: 'young-note' },
+          `Data starts ${time(df)} (the dashed line): the charts begin there, not at the start of ${windowWords(range)}.`,
+        )
+      : null,
+    h(
+      'section',
+      { class: 'charts', id: 'charts' },
+      perc('chart-latency', 'Latency', 'latency', none),
+      perc('chart-ttft', 'Time to first token', 'ttft', streamNone),
+      perc('chart-tpot', 'Time per output token', 'tpot', streamNone),
+      chart({
+        ...base,
+        id: 'chart-rps',
+        title: 'Requests / s',
+        ys: [col('rps')],
+        series: [{ label: 'req/s', fill: true }],
+        yFmt: (v) => rate(v, 'req/s'),
+        emptyText: none,
+      }),
+      chart({
+        ...base,
+        id: 'chart-tokens',
+        title: 'Tokens / s',
+        ys: [col('tokens_per_s'), col('output_tokens_per_s')],
+        series: [{ label: 'all tokens/s' }, { label: 'output tokens/s', color: '--c3' }],
+        yFmt: (v) => rate(v, 'tok/s'),
+        emptyText: none,
+      }),
+      chart({
+        ...base,
+        id: 'chart-errors',
+        title: 'Error and refusal rate (share of calls)',
+        ys: [nullIfNoReq('error_rate'), nullIfNoReq('refusal_rate')],
+        series: [
+          { label: 'errors', color: '--bad' },
+          { label: 'refusals', color: '--c4' },
+        ],
+        yFmt: (v) => pct(v, 1),
+        emptyText: none,
+      }),
+    ),
   );
 }
 
@@ -232,7 +335,7 @@ function alertsCard(alerts: Result<AlertsBody>): HTMLElement {
             .filter(([k]) => k !== 'alertname' && k !== 'severity')
             .map(([k, v]) => h('code', null, `${k}=${v}`)),
         ),
-        compact(a.value),
+        alertValue(a.value, a.rule, alerts.data.rules),
         time(a.fired_at),
         a.silenced_by.length ? h('span', { class: 'muted' }, 'silenced') : '',
       ]),

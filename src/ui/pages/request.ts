@@ -1,8 +1,10 @@
 // One request: its record, timings, tokens and price breakdown, the trace as a waterfall, events, captured
 // prompt/response (as text), evaluations with their evidence, feedback (with thumbs up/down), and a link to the
 // trace in the user's tracing UI when telemetry.traceUrlTemplate is configured.
+// Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
+// each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 import { get, post, why } from '../lib/api.js';
-import { card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
+import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
 import type { CallDetail, Evaluation, Feedback, Span } from '../lib/types.js';
 import type { Page, PageContext } from './page.js';
@@ -34,7 +36,7 @@ export const requestPage: Page = {
         tile('latency', ms(c.latency_ms)),
         tile('TTFT', ms(c.ttft_ms), c.stream ? null : 'not streamed'),
         tile('TPOT', ms(c.tpot_ms)),
-        tile('llmscope overhead', ms(c.overhead_ms)),
+        overheadTile(c),
         tile(
           'tokens in / out',
           `${num(c.input_tokens)} / ${num(c.output_tokens)}`,
@@ -88,6 +90,14 @@ function header(c: CallDetail, template: string | null): HTMLElement {
       ['started', time(c.started_at)],
       ['HTTP status', String(c.http_status)],
       ['error', c.error_type],
+      [
+        'upstream message',
+        c.error_message
+          ? h('span', { id: 'error-message' }, c.error_message)
+          : c.status !== 'ok' && c.error_type
+            ? h('span', { class: 'muted', id: 'error-message' }, 'not kept: this llmscope records the error type only')
+            : null,
+      ],
       ['finish reason', c.finish_reason],
       ['user', c.user],
       ['team', c.team],
@@ -227,11 +237,45 @@ function priceTable(c: CallDetail): HTMLElement {
   );
 }
 
+const EVENT_MEANING: Record<string, string> = {
+  'gen_ai.first_token': 'the first content-bearing chunk arrived from the upstream (TTFT)',
+  'llmscope.client_cancelled': 'the client closed the connection before the answer ended',
+};
+
+/** The overhead, and exactly why the response header says less. */
+export const OVERHEAD_EXPLAINED =
+  "Time spent in llmscope during this call: latency − the time waiting on the upstream (from sending the request to the upstream's last byte). " +
+  'It holds the work before the request goes upstream (reading and parsing the body, keys and budget hooks, routing) and the work after ' +
+  "the upstream's last byte (parsing a non-streamed body for usage, ending the response, finishing the record). " +
+  'The x-llmscope-overhead-ms response header is sent with the response headers, before any body byte, so it counts only the work up ' +
+  "to the first byte: the time before the request went upstream plus the time from the upstream's headers to ours. " +
+  "The work after the upstream's last byte cannot be in it, so the header is smaller than this figure.";
+
+function overheadTile(c: CallDetail): HTMLElement {
+  const t = tile(
+    'llmscope overhead',
+    ms(c.overhead_ms),
+    'whole call; the header counts to the first byte',
+    undefined,
+    'overhead',
+  );
+  t.title = OVERHEAD_EXPLAINED;
+  t.classList.add('explained');
+  return t;
+}
+
 function events(c: CallDetail): HTMLElement {
-  const all = [
+  // Each event once: calls recorded before the fix carry the first token on two spans (same name, same time).
+  const seen = new Map<string, { time: string; name: string; attrs: Record<string, unknown> | undefined }>();
+  for (const e of [
     ...c.events.map((e) => ({ time: e.time, name: e.name, attrs: e.attributes })),
     ...c.spans.flatMap((s) => s.events.map((e) => ({ time: e.time, name: e.name, attrs: e.attributes }))),
-  ].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  ]) {
+    const key = `${e.name}@${Date.parse(e.time)}`;
+    const had = seen.get(key);
+    if (!had || Object.keys(had.attrs ?? {}).length < Object.keys(e.attrs ?? {}).length) seen.set(key, e);
+  }
+  const all = [...seen.values()].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   if (all.length === 0) return empty('no events');
   const t0 = Date.parse(c.started_at);
   return h(
@@ -245,6 +289,7 @@ function events(c: CallDetail): HTMLElement {
         ' ',
         h('strong', null, e.name),
         Object.keys(e.attrs ?? {}).length ? h('code', null, ` ${JSON.stringify(e.attrs)}`) : null,
+        EVENT_MEANING[e.name] ? h('span', { class: 'muted' }, ` — ${EVENT_MEANING[e.name]}`) : null,
       ),
     ),
   );
@@ -265,24 +310,60 @@ function content(c: CallDetail): HTMLElement {
   );
 }
 
+/** What each check looks at, and what its score measures (every score: 0..1, higher = more likely hallucinated). */
+export const EVALUATOR_MEANING: Record<string, { checks: string; score: string }> = {
+  grounding: {
+    checks: "is each claim of the answer backed by the prompt's context or the knowledge base?",
+    score: 'the calibrated probability that the answer is not grounded (fails at 0.5 unless configured otherwise)',
+  },
+  consistency: {
+    checks: 'does the answer contradict itself (different numbers for the same thing, a statement and its negation)?',
+    score: 'the strength of the worst contradiction found; 0 = none',
+  },
+  attribution: {
+    checks: 'do its citations (URLs, [n] markers, quotes, document ids) exist, and back the sentence that cites them?',
+    score: 'the share of citations that are invented or do not back their sentence',
+  },
+  judge: {
+    checks: "an LLM judge's grade of the answer against the context",
+    score: "1 − the judge's faithfulness grade",
+  },
+};
+
 export function evaluations(list: Evaluation[]): HTMLElement {
   if (list.length === 0)
     return empty('no evaluations for this call', 'evaluators run on a sample of calls (quality.sampling)');
   return h(
     'div',
     { class: 'evals' },
-    list.map((e) =>
-      h(
+    h(
+      'p',
+      { class: 'muted', id: 'score-legend' },
+      'Each check gives a verdict and a score from 0 to 1: higher = more likely hallucinated (0 = no problem found, 1 = certainly a problem). ',
+      '"pass" and "fail" compare the score with the check\'s threshold; "unknown" means there was nothing to check against.',
+    ),
+    list.map((e) => {
+      const m = EVALUATOR_MEANING[e.evaluator];
+      return h(
         'div',
-        { class: 'eval' },
+        { class: 'eval', 'data-evaluator': e.evaluator },
         h(
           'div',
           null,
           h('strong', null, e.evaluator),
           ' ',
           h('span', { class: `badge ${e.verdict === 'pass' ? 'good' : e.verdict === 'fail' ? 'bad' : ''}` }, e.verdict),
-          e.score === null ? null : h('span', { class: 'muted' }, ` score ${e.score.toFixed(2)}`),
+          e.score === null
+            ? null
+            : h(
+                'span',
+                { class: 'score', title: m ? `score: ${m.score}` : 'score: 0..1, higher = more likely hallucinated' },
+                ` hallucination score ${e.score.toFixed(2)} `,
+                bar(e.score, `${e.score.toFixed(2)} of 1`),
+                h('span', { class: 'muted' }, ' (0 good … 1 bad)'),
+              ),
         ),
+        m ? h('p', { class: 'muted small' }, `Checks: ${m.checks} Score: ${m.score}.`) : null,
         e.explanation ? h('p', null, e.explanation) : null,
         e.claims?.length
           ? h(
@@ -295,8 +376,8 @@ export function evaluations(list: Evaluation[]): HTMLElement {
         e.evidence
           ? h('details', null, h('summary', null, 'evidence'), h('pre', null, JSON.stringify(e.evidence, null, 2)))
           : null,
-      ),
-    ),
+      );
+    }),
   );
 }
 

@@ -1,0 +1,260 @@
+// Every dashboard page in real Chromium, with data and without, over a preset and a custom range, in the light
+// and the dark theme: no page errors, each page's content present, and a screenshot of each under
+// test/output/ui/ (git-ignored) to look at. Plus the truthful-numbers checks of issue 18: on a 24 h view of
+// 2 minutes of calls sent at 5/s, the request-rate card reads 5/s (±10%), the charts start at the first call and
+// say so, and a call's page lists each event once, explains its scores and its overhead.
+// Needs `npm run build` first (npm test builds).
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as ModulesTs from '../../src/cli/modules.js';
+import type * as ConfigTs from '../../src/config/index.js';
+import type { ConfigInput } from '../../src/config/index.js';
+import type * as ServerTs from '../../src/server.js';
+import type * as SimulatorTs from '../../src/simulator/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
+const built = existsSync(fileURLToPath(dist('ui/index.html'))) && existsSync(fileURLToPath(dist('server.js')));
+const OUT = fileURLToPath(new URL('../output/ui/', import.meta.url));
+const load = async <T>(p: string): Promise<T> => (await import(dist(p).href)) as T;
+
+interface Stack {
+  base: string;
+  close(): Promise<void>;
+}
+
+async function startStack(traffic: number): Promise<Stack> {
+  const { createApp } = await load<typeof ServerTs>('server.js');
+  const { builtinModules, builtinHooks } = await load<typeof ModulesTs>('cli/modules.js');
+  const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
+  const { startSimulator, startTraffic } = await load<typeof SimulatorTs>('simulator/index.js');
+  const sim = await startSimulator({ port: 0, ttftMs: 30, tpotMs: 2, jitter: true, seed: 9 });
+  const r = validateConfig({
+    server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
+    providers: [{ name: 'simulator', baseUrl: sim.url }],
+    storage: { url: 'sqlite::memory:' },
+    telemetry: { logLevel: 'silent', captureContent: true },
+    quality: { reviewRate: 1 },
+    gpu: { collector: 'none' },
+    alerts: {
+      evaluationInterval: '1s',
+      defaultRules: false,
+      rules: [
+        {
+          name: 'SlowAnswers',
+          kind: 'latency_quantile',
+          quantile: 0.95,
+          op: '>',
+          threshold: 0.001,
+          window: '1m',
+          for: '0s',
+          severity: 'warning',
+          groupBy: [],
+          annotations: { summary: 'p95 latency above 1 ms' },
+        },
+      ],
+    },
+  } as ConfigInput);
+  if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
+  const app = await createApp(r.config, { modules: builtinModules(), hooks: builtinHooks(r.config) });
+  const base = await app.listen();
+  const t = traffic > 0 ? startTraffic({ baseUrl: `${base}/v1`, rps: traffic, seed: 3 }) : null;
+  return {
+    base,
+    async close() {
+      await t?.stop();
+      await app.close();
+      await sim.close();
+    },
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
+  const r = await fetch(url, init);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+};
+
+/** `n` calls at `rps` per second ending `endAgoMs` ago, as the load generator would have sent them. */
+function history(n: number, rps: number, endAgoMs: number) {
+  const now = Date.now();
+  const first = now - endAgoMs - ((n - 1) * 1000) / rps;
+  return Array.from({ length: n }, (_, i) => {
+    const started = Math.round(first + (i * 1000) / rps);
+    return {
+      request_id: `hist-${i}-${now}`,
+      started_at: started,
+      ended_at: started + 400,
+      provider: 'simulator',
+      model: i % 3 ? 'gpt-4o-mini' : 'gpt-4o',
+      stream: i % 2 === 0,
+      http_status: i % 50 === 0 ? 500 : 200,
+      input_tokens: 120,
+      output_tokens: 80,
+      ttft_ms: i % 2 === 0 ? 90 + (i % 7) * 10 : null,
+      tpot_ms: i % 2 === 0 ? 4 : null,
+      latency_ms: 400,
+      team: i % 2 ? 'search' : 'support',
+      feature: 'chat',
+    };
+  });
+}
+
+const PAGES = ['overview', 'requests', 'request', 'cost', 'quality', 'alerts', 'gpus'] as const;
+
+describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and without', () => {
+  let empty: Stack;
+  let data: Stack;
+  let browser: Browser;
+  const errors: string[] = [];
+  let callId = '';
+  let errorId = '';
+
+  beforeAll(async () => {
+    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
+    mkdirSync(OUT, { recursive: true });
+    [empty, data] = await Promise.all([startStack(0), startStack(3)]);
+    // 2 minutes of history at 5 calls/s, the last 5 s ago: what a load generator started 2 minutes ago sent
+    const r = await fetch(`${data.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(history(600, 5, 5_000)),
+    });
+    expect(r.status, await r.text()).toBeLessThan(300);
+    // an upstream error, through the gateway
+    const bad = await fetch(`${data.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-simulator-fault': 'server_error' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await bad.text();
+    errorId = bad.headers.get('x-request-id') as string;
+    const list = await until('a streamed call with spans', async () => {
+      const l = await json<{ data: { request_id: string; stream: boolean; status: string }[] }>(
+        `${data.base}/api/requests?status=ok&endpoint=chat.completions&limit=50`,
+      );
+      return l.data.find((c) => c.stream && !c.request_id.startsWith('hist-'));
+    });
+    callId = list.request_id;
+    await until('the error call recorded', async () => (await fetch(`${data.base}/api/requests/${errorId}`)).ok);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([empty?.close(), data?.close()]);
+  });
+
+  async function pageIn(theme: 'light' | 'dark'): Promise<Page> {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 }, colorScheme: theme });
+    await ctx.addInitScript((t) => {
+      try {
+        localStorage.setItem('llmscope.theme', t);
+        localStorage.setItem('llmscope.refresh', '0');
+      } catch {}
+    }, theme);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/404|Failed to load resource/.test(m.text()))
+        errors.push(`${page.url()}: console ${m.text()}`);
+    });
+    return page;
+  }
+
+  async function show(page: Page, url: string, shot: string): Promise<void> {
+    await page.goto('about:blank');
+    await page.goto(url);
+    await page.waitForSelector('#view[data-ready]', { timeout: 20_000 });
+    // charts draw on the next animation frame
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `${OUT}${shot}.png`, fullPage: true });
+  }
+
+  it('on a 24 h view of 2 minutes of data the rate card reads the rate sent (5/s ± 10%)', async () => {
+    const page = await pageIn('light');
+    await show(page, `${data.base}/#/overview?range=24h`, 'overview-24h-young-data');
+    const v = (await page.textContent('#tile-rps .v')) as string;
+    expect(v).toMatch(/req\/s$/);
+    const rps = Number.parseFloat(v);
+    // live traffic (3/s) joins in the last seconds; the card reads the last complete minutes
+    expect(Math.abs(rps - 5) / 5, v).toBeLessThan(0.1);
+    const notes = await page.$$eval('#tile-rps .n', (els) => els.map((e) => e.textContent));
+    expect(notes.join(' ')).toMatch(/average over the last 24h: 0\.0\d+ req\/s/);
+    // the charts start at the first call, say so, and mark it
+    expect(await page.textContent('#young-note')).toMatch(/Data starts/);
+    expect(await page.getAttribute('#chart-rps', 'data-markers')).toBe('1');
+    for (const id of ['chart-latency', 'chart-ttft', 'chart-tpot', 'chart-rps', 'chart-tokens', 'chart-errors']) {
+      await page.waitForSelector(`#${id} .plot[data-drawn] canvas`, { timeout: 10_000 });
+      expect(Number(await page.getAttribute(`#${id} .plot`, 'data-drawn')), id).toBeGreaterThan(0);
+    }
+    // the last, still-filling minute is left out, so the error chart does not jump at its end
+    expect(await page.textContent('#chart-rps figcaption')).toMatch(/1 min buckets/);
+    await page.context().close();
+  });
+
+  it("a call's page: each event once, scores explained, the overhead explained, an upstream error shown", async () => {
+    const page = await pageIn('light');
+    await show(page, `${data.base}/#/requests/${callId}`, 'request-streamed');
+    const events = await page.$$eval('.events li strong', (els) => els.map((e) => e.textContent));
+    expect(events.filter((e) => e === 'gen_ai.first_token')).toHaveLength(1);
+    const ids = await page.$$eval('#waterfall .span-attrs', (els) =>
+      els.map((e) => [...e.querySelectorAll('dt')].find((d) => d.textContent === 'span id')?.nextSibling?.textContent),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(await page.getAttribute('#overhead', 'title')).toMatch(/x-llmscope-overhead-ms.*first byte/);
+    await until('evaluations', async () => {
+      await show(page, `${data.base}/#/requests/${callId}`, 'request-streamed');
+      return (await page.$$('.eval')).length > 0;
+    });
+    expect(await page.textContent('#score-legend')).toMatch(/higher = more likely hallucinated/);
+    await show(page, `${data.base}/#/requests/${errorId}`, 'request-upstream-error');
+    expect(await page.textContent('#call-status')).toBe('upstream_error');
+    await page.context().close();
+  });
+
+  for (const theme of ['light', 'dark'] as const)
+    for (const which of ['data', 'empty'] as const)
+      it(`every page renders (${which}, ${theme} theme, preset and custom range)`, async () => {
+        const stack = which === 'data' ? data : empty;
+        const page = await pageIn(theme);
+        const to = Date.now();
+        const custom = `from=${to - 3 * 3_600_000}&to=${to}`;
+        for (const p of PAGES) {
+          const path = p === 'request' ? `requests/${which === 'data' ? callId : 'no-such-request'}` : `${p}`;
+          for (const [rname, q] of [
+            ['1h', 'range=1h'],
+            ['custom', custom],
+          ] as const) {
+            await show(page, `${stack.base}/#/${path}?${q}`, `${p}-${which}-${theme}-${rname}`);
+            const text = (await page.textContent('#view')) as string;
+            expect(text, `${p} ${which}`).not.toMatch(/This page failed to load|undefined|NaN/);
+            expect(text.trim().length).toBeGreaterThan(20);
+            if (rname === 'custom' && p !== 'request')
+              expect(await page.getAttribute('button[data-range="custom"]', 'class')).toContain('active');
+          }
+          if (theme === 'dark') expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+        }
+        if (which === 'empty') {
+          await show(page, `${stack.base}/#/overview?range=24h`, `overview-empty-${theme}-24h`);
+          expect(await page.textContent('#chart-latency')).toMatch(/no requests in the last 24h/);
+        }
+        await page.context().close();
+        expect(errors).toEqual([]);
+      });
+});
