@@ -1,8 +1,8 @@
 // GET /api/alerts (firing, pending, history, rules), silences (GET, POST, DELETE /api/alerts/silences[/:id]) and
 // the noise report (GET /api/alerts/noise). Wire format is snake_case; times are ISO 8601.
 import { z } from 'zod';
-import { type Router, readJson, sendJson } from '../api/http.js';
 import { LlmscopeError } from '../errors.js';
+import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -31,14 +31,6 @@ const silenceBody = z
     created_by: z.string().max(200).optional(),
   })
   .strict();
-
-function invalid(err: z.ZodError): LlmscopeError {
-  const i = err.issues[0];
-  const path = i?.path.join('.') ?? '';
-  return new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid ${path || 'body'}: ${i?.message}`, {
-    param: path || null,
-  });
-}
 
 function alertJson(a: ActiveAlert, service: AlertsService, now: number) {
   const muted =
@@ -151,7 +143,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
 
   router.post('/api/alerts/silences', async ({ req, res }) => {
     const parsed = silenceBody.safeParse(await readJson(req, bodyLimit));
-    if (!parsed.success) throw invalid(parsed.error);
+    if (!parsed.success) throw fromZod(parsed.error, 'LLMSCOPE_ERR_INVALID_BODY');
     const b = parsed.data;
     const now = service.clock.now();
     const startsAt = b.starts_at ?? now;
@@ -180,15 +172,13 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
 
   router.get('/api/alerts/noise', async ({ res, url }) => {
     const now = service.clock.now();
-    const q = z
-      .object({ from: queryTime.optional(), to: queryTime.optional() })
-      .safeParse(Object.fromEntries(url.searchParams));
-    if (!q.success)
-      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'from and to are epoch milliseconds or ISO 8601 times', {
-        param: String(q.error.issues[0]?.path[0] ?? 'from'),
-      });
-    const to = q.data.to ?? now;
-    const from = q.data.from ?? to - 7 * 86_400_000;
+    const q = parseQuery(
+      z.object({ from: queryTime.optional(), to: queryTime.optional() }),
+      url,
+      'from and to are epoch milliseconds or ISO 8601 times',
+    );
+    const to = q.to ?? now;
+    const from = q.from ?? to - 7 * 86_400_000;
     if (from >= to)
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
     const [events, notifications] = await Promise.all([

@@ -6,8 +6,8 @@
 //   GET  /api/quality/series               the same counts over time (?step=minute|hour&group_by)
 //   GET  /api/quality/requests/:id         evaluations and feedback of one call
 import { z } from 'zod';
-import { type Router, readJson, sendJson } from '../api/http.js';
 import { LlmscopeError } from '../errors.js';
+import { parseBody, type Router, readJson, sendJson } from '../http/index.js';
 import { type QualityService, reviewToWire } from './service.js';
 import type { QualityGroupBy } from './store.js';
 
@@ -30,18 +30,6 @@ const labelSchema = z
     reviewer: z.string().max(128).nullable().optional(),
   })
   .strict();
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const param = issue?.path.join('.') || null;
-  throw new LlmscopeError(
-    'LLMSCOPE_ERR_INVALID_BODY',
-    r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
-    { param },
-  );
-}
 
 function invalidQuery(param: string, message: string): LlmscopeError {
   return new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `invalid query parameter "${param}": ${message}`, { param });
