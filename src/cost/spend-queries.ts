@@ -209,7 +209,7 @@ export class SpendQueries {
     const windowStartDay = dayOf(now - windowMs);
     const recent = rows.filter((r) => r.day >= windowStartDay);
     const recentSpend = recent.reduce((s, r) => s + r.costUsd, 0);
-    const coveredMs = now - dayStart(windowStartDay);
+    const coveredMs = now - (await this.rateFrom(windowStartDay, recent));
     const rate = coveredMs > 0 ? recentSpend / coveredMs : 0;
     const forecastApi = mtd + rate * (monthEnd - now);
     const firstDay = dayOf(monthStart);
@@ -228,6 +228,28 @@ export class SpendQueries {
       forecast_total_usd: r9(forecastApi + nonFull),
       rate_window_days: r9(windowMs / DAY),
     };
+  }
+
+  /**
+   * Where the forecast's rate starts: the window's first day, or the first minute with spend when spending began
+   * inside the window (a service started minutes ago has spent for minutes, not since the window's first midnight).
+   */
+  private async rateFrom(windowStartDay: string, recent: readonly SpendRow[]): Promise<number> {
+    const windowStart = dayStart(windowStartDay);
+    const firstDay = recent
+      .filter((r) => r.requests > 0)
+      .reduce<string | null>((m, r) => (m === null || r.day < m ? r.day : m), null);
+    if (firstDay === null) return windowStart;
+    const before = await this.store.daily({ dimension: 'all', from: windowStart - 400 * DAY, to: windowStart });
+    if (before.some((r) => r.requests > 0)) return windowStart;
+    const minutes = await this.store.minutes({
+      dimension: 'all',
+      from: dayStart(firstDay),
+      to: dayStart(firstDay) + DAY,
+    });
+    const first = minutes.filter((r) => r.requests > 0).reduce((m, r) => Math.min(m, r.t), Number.POSITIVE_INFINITY);
+    const from = Number.isFinite(first) ? first : dayStart(firstDay);
+    return Math.min(from, this.now() - MINUTE);
   }
 
   /** Tracked spend by (day, provider, model), what reconciliation compares with a bill. */

@@ -122,8 +122,14 @@ describe.each(stores)('%s spend store', (_name, make) => {
     const f = await q.forecast();
     expect(f.month).toBe('2025-07');
     expect(f.api_usd_mtd).toBe(15);
-    // 15 spent over the last 7 days' window (July 9 00:00 → July 16 11:00) continues to the month's end.
-    const rate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
+    // 15 spent since the first call (July 15 10:00; nothing before it) continues to the month's end: the rate
+    // starts at the first data, not at the start of the 7 days' window (July 9 00:00)
+    const rate = 15 / (now - T);
     expect(f.forecast_api_usd).toBeCloseTo(15 + rate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+    // with spend before the window (July 1), the window's 7 days are the rate's span again
+    await s.apply(deltasOf([fakeCall({ startedAt: Date.parse('2025-07-01T12:00:00Z'), costUsd: 1 })], () => false));
+    const g = await q.forecast();
+    const weekRate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
+    expect(g.forecast_api_usd).toBeCloseTo(16 + weekRate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
   });
 });
