@@ -2,13 +2,11 @@
 // before the `content` enricher clears the text), the quality sink, the evaluation runner, the store (PostgreSQL,
 // shared by the replicas, when the app's store is; SQLite in the ledger's database; else memory), the knowledge
 // base, the judge, the API routes, and the hallucination and thumbs-down signals for alert rules.
-import type { Database } from 'better-sqlite3';
 import type { DetailExtra } from '../api/requests.js';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
 import { durationMs } from '../config/index.js';
 import { ModelRouter } from '../gateway/routing.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { registerQualityRoutes } from './api.js';
 import { ChatClient } from './chat-client.js';
 import { type QualityConfig, qualityConfigSchema } from './config.js';
@@ -25,7 +23,7 @@ import { sampled } from './sampling.js';
 import { type EvaluatorName, QualityService } from './service.js';
 import { qualitySignalSource } from './signals.js';
 import { SqliteQualityStore } from './sqlite-store.js';
-import { MemoryQualityStore, type QualityStore } from './store.js';
+import type { QualityStore } from './store.js';
 
 export interface QualityModule extends Module {
   readonly service: QualityService;
@@ -53,12 +51,11 @@ export interface QualityModuleOptions {
   evaluators?: Partial<Record<EvaluatorName, Evaluator>>;
 }
 
-/** The app store's database: PostgreSQL (its `quality` migrations; `migrate()` applies them), SQLite, or memory. */
+/** The app store's database: PostgreSQL (its `quality` migrations; `migrate()` applies them) or SQLite. */
 export function qualityStoreFor(ctx: Pick<AppContext, 'store' | 'clock'>): QualityStore {
-  if (ctx.store instanceof PostgresStore) return new PostgresQualityStore(ctx.store, () => ctx.clock.now());
-  const db = (ctx.store as { db?: Database }).db;
-  if (db && typeof db.exec === 'function') return new SqliteQualityStore(db, () => ctx.clock.now());
-  return new MemoryQualityStore(() => ctx.clock.now());
+  const backend = ctx.store.backend;
+  const now = () => ctx.clock.now();
+  return backend.kind === 'postgres' ? new PostgresQualityStore(backend, now) : new SqliteQualityStore(backend.db, now);
 }
 
 function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {

@@ -4,8 +4,7 @@
 // the statement, so replicas writing at once lose nothing: counts add (`x = q.x + EXCLUDED.x`), review items merge
 // their reasons and flags in the upsert, and feedback is created exactly once per (request_id, source).
 import pg from 'pg';
-import type { PgMigration } from '../store/postgres/migrations.js';
-import type { PostgresStore } from '../store/postgres/postgres-store.js';
+import type { PgMigration, PostgresBackend } from '../store/index.js';
 import type { EvaluationResult, Verdict } from './evaluators/types.js';
 import {
   type CountQuery,
@@ -234,8 +233,8 @@ function sortedValues<T>(m: Map<string, T>): T[] {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v);
 }
 
-/** Per PostgresStore: its `quality` migrations, registered once however many quality stores sit on it. */
-const registered = new WeakMap<PostgresStore, Promise<void>>();
+/** Per database (the app store's backend): its `quality` migrations, registered once however many quality stores sit on it. */
+const registered = new WeakMap<PostgresBackend, Promise<void>>();
 
 /**
  * The quality module's store on the app's PostgreSQL. `await migrate()` once (it registers the `quality`
@@ -245,28 +244,28 @@ export class PostgresQualityStore implements QualityStore {
   readonly kind = 'postgres' as const;
 
   constructor(
-    private readonly store: PostgresStore,
+    private readonly backend: PostgresBackend,
     private readonly now: () => number = Date.now,
   ) {}
 
   async migrate(): Promise<void> {
-    let done = registered.get(this.store);
+    let done = registered.get(this.backend);
     if (!done) {
-      done = this.store.registerMigrations(QUALITY_NAMESPACE, QUALITY_MIGRATIONS);
-      registered.set(this.store, done);
+      done = this.backend.migrations.register(QUALITY_NAMESPACE, QUALITY_MIGRATIONS);
+      registered.set(this.backend, done);
     }
     await done;
   }
 
   private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
-    return (await this.store.pool.query<R>({ text, values, types: TYPES })).rows;
+    return (await this.backend.pool.query<R>({ text, values, types: TYPES })).rows;
   }
 
   /** A single-statement write, run again after a deadlock or serialization failure. */
   private async write(text: string, values: unknown[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.pool.query({ text, values });
+        await this.backend.pool.query({ text, values });
         return;
       } catch (err) {
         const code = err instanceof pg.DatabaseError ? err.code : undefined;

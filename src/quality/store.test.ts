@@ -28,7 +28,7 @@ async function pgQualityStores(n: number, now: () => number = () => T0): Promise
     const store = new PostgresStore(url);
     open.push(store);
     await store.migrate();
-    out.push(new PostgresQualityStore(store, now));
+    out.push(new PostgresQualityStore(store.backend, now));
   }
   return out;
 }
@@ -323,7 +323,7 @@ describe('PostgresQualityStore: two replicas on one database', () => {
   it('writes each batch in one statement, and keeps NULs and fractional times from failing it', async () => {
     const [s] = (await pgQualityStores(1)) as [PostgresQualityStore];
     await s.migrate();
-    const pool = (s as unknown as { store: PostgresStore }).store.pool;
+    const pool = (s as unknown as { backend: PostgresStore['backend'] }).backend.pool;
     const query = pool.query.bind(pool);
     let statements = 0;
     pool.query = ((...args: Parameters<typeof query>) => {
