@@ -20,6 +20,7 @@ import { createUpstream, type Upstream } from './gateway/upstream.js';
 import { AdminAuth, findUiRoot, loadStaticSite, Router, sendError, sendMetrics, webHandler } from './http/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
+import { isTransientStoreError } from './store/transient.js';
 import type { Store } from './store/store.js';
 import { createLogger, redactText } from './telemetry/logging.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -59,6 +60,9 @@ const GATEWAY_ROUTES: Record<string, Endpoint> = {
   '/v1/embeddings': 'embeddings',
 };
 
+
+/** How long a batch of calls is retried while the store is unreachable, before it is dropped and counted. */
+const STORE_RETRY_MS = 5 * 60_000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -154,6 +158,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     maxBatch: 512,
     lingerMs: config.storage.durability === 'every-call' ? 0 : durationMs(config.storage.flushInterval),
     write: (calls) => store.insertCalls(calls),
+    // A database restarting or out of reach, or a full disk, passes: its batches wait (bounded by the recorder's
+    // capacity) and are written when it is back, instead of being dropped at the first failure.
+    retry: { retryForMs: STORE_RETRY_MS, retryable: isTransientStoreError },
   });
   const exporter =
     opts.spanExporter ?? (config.telemetry.otlpEndpoint ? otlpExporter(config.telemetry.otlpEndpoint) : undefined);

@@ -2,7 +2,7 @@
 // started with pg_ctl (as the `postgres` OS user when we are root: the server refuses to run as root), one database
 // to work in. Start one per test file (beforeAll) and `stop()` it in afterAll; an exit hook stops it too, and a
 // server whose test process was killed outright is stopped by the next start (owner.pid in its directory).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -30,6 +30,10 @@ export interface TestPostgres {
   freshSchemaUrl(): Promise<string>;
   /** A URL on a fresh, empty database. */
   freshDatabaseUrl(): Promise<string>;
+  /** Stops the server (fast shutdown: clients are disconnected), keeping its data, to start it again with `resume`. */
+  pause(): Promise<void>;
+  /** Starts a paused server again, on the same port. */
+  resume(): Promise<void>;
   /** Stops the server (immediate shutdown) and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -95,6 +99,16 @@ function runPg(bin: string, args: string[]): void {
   execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
 }
 
+/** runPg without blocking the event loop (servers under test in this process keep serving meanwhile). */
+function runPgAsync(bin: string, args: string[]): Promise<void> {
+  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  return new Promise((resolve, reject) =>
+    execFile(cmd, argv, { timeout: 60_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`${bin} ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(),
+    ),
+  );
+}
+
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin)
@@ -143,9 +157,10 @@ export async function startPostgres(): Promise<TestPostgres> {
       '--no-sync',
     ]);
     let port = 0;
+    let opts = '';
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
-      const opts = [
+      opts = [
         `-p ${port}`,
         `-k ${dir}`,
         "-c listen_addresses='127.0.0.1'",
@@ -180,6 +195,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       port,
       socketDir: dir,
       query: (sql, params) => pool.query(sql, params),
+      pause: () => runPgAsync(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']),
+      resume: () => runPgAsync(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', log, '-w', '-t', '30', 'start']),
       async freshSchemaUrl() {
         const name = `t${++schemas}_${process.pid}`;
         await pool.query(`CREATE SCHEMA ${name}`);

@@ -123,3 +123,56 @@ describe('Recorder', () => {
     expect(batches).toEqual([50, 5, 1]);
   });
 });
+
+describe('Recorder retries', () => {
+  const transient = Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+  const retry = { retryForMs: 5_000, retryable: (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED' };
+
+  it('writes a failed batch again while the failure is transient; calls recorded meanwhile wait, none lost', async () => {
+    const dropped: Record<string, number> = {};
+    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const stored: string[] = [];
+    let down = true;
+    let attempts = 0;
+    r.addSink({
+      name: 'db',
+      retry,
+      write: (cs) => {
+        attempts++;
+        if (down) throw transient;
+        stored.push(...cs.map((c) => c.requestId));
+      },
+    });
+    for (let i = 0; i < 10; i++) r.record(call(`a${i}`));
+    await new Promise((ok) => setTimeout(ok, 400));
+    for (let i = 0; i < 10; i++) r.record(call(`b${i}`));
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(stored).toEqual([]);
+    down = false;
+    expect(await r.flush(5_000)).toBe(true);
+    expect(stored.sort()).toEqual(
+      [...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)].sort(),
+    );
+    expect(dropped).toEqual({});
+  });
+
+  it('drops (and counts) at once on a failure that is not transient, after retryForMs, and at shutdown', async () => {
+    const dropped: Record<string, number> = {};
+    const r = new Recorder({
+      onDrop: (s, n, why) => void (dropped[`${s}:${why}`] = (dropped[`${s}:${why}`] ?? 0) + n),
+    });
+    r.addSink({ name: 'bug', retry, write: () => Promise.reject(new Error('constraint violated')) });
+    r.addSink({ name: 'short', retry: { ...retry, retryForMs: 150 }, write: () => Promise.reject(transient) });
+    r.addSink({ name: 'long', retry: { ...retry, retryForMs: 60_000 }, write: () => Promise.reject(transient) });
+    for (let i = 0; i < 5; i++) r.record(call(String(i)));
+    await new Promise((ok) => setTimeout(ok, 600));
+    expect(dropped['bug:sink_error']).toBe(5);
+    expect(dropped['short:sink_error']).toBe(5);
+    expect(dropped['long:sink_error']).toBeUndefined();
+    const t0 = Date.now();
+    await r.close(200);
+    await new Promise((ok) => setTimeout(ok, 100));
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(dropped['long:shutdown']).toBe(5);
+  });
+});

@@ -20,6 +20,12 @@ export interface Sink {
    * and `flush()`/`close()` never wait for it.
    */
   readonly lingerMs?: number;
+  /**
+   * For a sink whose failures pass (a database restarting, a full disk being cleared): a failed batch for which
+   * `retryable(err)` holds is written again, with backoff (100 ms doubling to 5 s), for up to `retryForMs`, while
+   * later calls wait in the lane's bounded queue; then, or at shutdown, it is dropped and counted.
+   */
+  readonly retry?: { retryForMs: number; retryable(err: unknown): boolean };
   write(calls: readonly LlmCall[]): void | Promise<void>;
   close?(): void | Promise<void>;
 }
@@ -48,6 +54,7 @@ export class Recorder {
   private readonly pending: LlmCall[] = [];
   private scheduled = false;
   private closed = false;
+  private closing = false;
   readonly capacity: number;
 
   constructor(private readonly opts: RecorderOptions = {}) {
@@ -140,7 +147,7 @@ export class Recorder {
   private async drain(lane: Lane): Promise<void> {
     lane.running = true;
     const max = lane.sink.maxBatch ?? 256;
-    while (lane.queue.length > lane.head) {
+    while (lane.queue.length > lane.head && !this.closing) {
       const end = Math.min(lane.queue.length, lane.head + max);
       const batch = lane.queue.slice(lane.head, end);
       lane.head = end;
@@ -148,17 +155,36 @@ export class Recorder {
         lane.queue = lane.queue.slice(lane.head);
         lane.head = 0;
       }
-      try {
-        await lane.sink.write(batch);
-      } catch (err) {
-        this.opts.onSinkError?.(lane.sink.name, err);
-        this.opts.onDrop?.(lane.sink.name, batch.length, 'sink_error');
-      }
+      await this.write(lane, batch);
     }
     lane.queue = [];
     lane.head = 0;
     lane.running = false;
     for (const resolve of lane.idle.splice(0)) resolve();
+  }
+
+  /** Writes one batch, retrying it while the sink says its failure may pass; never throws. */
+  private async write(lane: Lane, batch: LlmCall[]): Promise<void> {
+    const retry = lane.sink.retry;
+    let firstFailure = 0;
+    let backoff = 100;
+    for (;;) {
+      try {
+        await lane.sink.write(batch);
+        return;
+      } catch (err) {
+        this.opts.onSinkError?.(lane.sink.name, err);
+        const at = Date.now();
+        if (firstFailure === 0) firstFailure = at;
+        if (!retry || !retry.retryable(err) || at - firstFailure >= retry.retryForMs || this.closing) {
+          this.opts.onDrop?.(lane.sink.name, batch.length, this.closing ? 'shutdown' : 'sink_error');
+          return;
+        }
+      }
+      // Sleep in short steps, so shutdown need not wait out a long backoff.
+      for (let slept = 0; slept < backoff && !this.closing; slept += 50) await new Promise((r) => setTimeout(r, 50));
+      backoff = Math.min(backoff * 2, 5_000);
+    }
   }
 
   /** Waits until every queued call has reached its sinks, or until timeoutMs; returns true if fully flushed. */
@@ -182,6 +208,8 @@ export class Recorder {
   async close(timeoutMs = 10_000): Promise<void> {
     await this.flush(timeoutMs);
     this.closed = true;
+    // A lane still retrying a failed write gives up now (its batch counts as dropped at shutdown).
+    this.closing = true;
     for (const lane of this.lanes) {
       const left = lane.queue.length - lane.head;
       if (left > 0) this.opts.onDrop?.(lane.sink.name, left, 'shutdown');

@@ -523,6 +523,10 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, failover) is replaced on next use; without a listener the pool
     // would throw the error at the process.
     this.pool.on('error', () => {});
+    // A connection that dies while checked out (inside a transaction) emits 'error' on its client, which the pool no
+    // longer listens to then: a database restart mid-write would crash the process. The query in flight rejects
+    // anyway, and the pool drops the broken client when it is released.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
     this.backend = {
       kind: 'postgres',
       pool: this.pool,
