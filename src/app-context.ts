@@ -1,9 +1,9 @@
 // What a capability module gets when the server is assembled (src/server.ts): the shared parts, passed in, never global.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Router } from './api/http.js';
 import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
+import type { Router } from './http/index.js';
 import type { SignalRegistry } from './signals/index.js';
 import type { Store } from './store/store.js';
 import type { Metrics } from './telemetry/metrics.js';

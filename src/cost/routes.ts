@@ -1,8 +1,8 @@
 // GET/POST /api/cost/*: spend summaries, top spenders, time series, forecast, total cost by day, budgets, prices,
 // reconciliations and cost item imports, for the dashboard and for users.
 import { z } from 'zod';
-import { type Router, readBody, sendJson } from '../api/http.js';
 import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, readBody, sendJson } from '../http/index.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
@@ -26,16 +26,7 @@ const time = z.union([
 const rangeSchema = { from: time.optional(), to: time.optional() };
 
 function parse<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
-  const r = schema.safeParse(Object.fromEntries(url.searchParams));
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_INVALID_QUERY',
-      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds, ISO 8601 or YYYY-MM-DD`,
-      { param: String(i?.path[0] ?? '') },
-    );
-  }
-  return r.data;
+  return parseQuery(schema, url, 'times are epoch milliseconds, ISO 8601 or YYYY-MM-DD');
 }
 
 function monthStart(t: number): number {

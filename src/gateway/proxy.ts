@@ -4,12 +4,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
-import { readBody, sendError } from '../api/http.js';
 import { keepText } from '../calls/bounded-text.js';
 import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.js';
 import { statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
+import { readBody, sendError } from '../http/index.js';
 import { errorTypeOf, promptText, responseInfo, type Usage } from '../providers/openai-compatible/index.js';
 import { type RequestContext, requestContext } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
