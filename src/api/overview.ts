@@ -21,6 +21,7 @@
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, sendJson } from '../http/index.js';
 import {
   bucketValue,
   encodeHistogram,
@@ -34,7 +35,6 @@ import {
   type SqliteBackend,
   type Store,
 } from '../store/index.js';
-import { type Router, sendJson } from './http.js';
 
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 /** A bucket is compacted once it ended this long ago. */
@@ -100,18 +100,7 @@ function fitted(q: OverviewQuery, dataFrom: number | null): OverviewQuery {
 }
 
 export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) if (v !== '') raw[k] = v;
-  const r = querySchema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_INVALID_QUERY',
-      `invalid query parameter ${i?.path.join('.') ?? ''}: ${i?.message}; times are epoch milliseconds or ISO 8601`,
-      { param: String(i?.path[0] ?? '') },
-    );
-  }
-  const q = r.data;
+  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)
