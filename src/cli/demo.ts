@@ -139,9 +139,9 @@ export async function startDemo(
   start: (config: Config, onStop: () => Promise<void>) => Promise<App>,
 ): Promise<Demo> {
   const sim = await startSimulator({ port: 0, ttftMs: 180, tpotMs: 12, jitter: true, seed: opts.seed ?? 42 });
-  // The self-hosted model's load: its requests over the last 15 s against what the traffic is meant to send.
+  // The self-hosted model's load: its requests over the last minute against what the traffic is meant to send.
   const recent: number[] = [];
-  const WINDOW_MS = 15_000;
+  const WINDOW_MS = 60_000;
   const started = Date.now();
   sim.events.on('request', (r) => {
     if ((r.body as { model?: unknown } | null)?.model === SELF_HOSTED.model) recent.push(Date.now());

@@ -61,11 +61,11 @@ const FIELDS: readonly [string, 'gauge' | 'counter', string][] = [
 
 /**
  * Utilization (0..1) of a GPU serving an LLM at `load` (1 = expected): a continuously batching server keeps its GPUs
- * busy, so utilization climbs fast with load and saturates (0.90 at the expected load, 0 when idle).
+ * busy, so utilization climbs fast with load and saturates (0.93 at the expected load, 0 when idle).
  */
 export function utilizationAt(load: number): number {
   if (!(load > 0)) return 0;
-  return Math.min(0.99, 1 - Math.exp(-2.3 * load));
+  return Math.min(0.99, 1 - Math.exp(-2.7 * load));
 }
 
 export function renderDcgmPage(
@@ -125,7 +125,7 @@ export async function startDcgmExporter(opts: DcgmExporterOptions = {}): Promise
     index: i,
     uuid: `GPU-${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`,
     busId: `00000000:${(0x18 + i * 0x12).toString(16).toUpperCase().padStart(2, '0')}:00.0`,
-    weight: 1.03 - i * 0.02,
+    weight: 1.02 - i * 0.01,
     energyMj: 5e9 + i * 1e8,
     lastAt: now,
   }));
