@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Router, sendError } from '../api/http.js';
+import { Router, sendError } from '../http/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { registerAlertRoutes } from './api.js';
 import { alertsConfigOf } from './config.js';

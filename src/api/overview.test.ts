@@ -2,9 +2,9 @@
 // (histogram.ts's definition), whether a bucket was read compacted or live, and after late calls land in it.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
+import { Router } from '../http/index.js';
 import { seedCalls } from '../seed/generate.js';
 import { SqliteStore } from '../store/index.js';
-import { Router } from './http.js';
 import {
   fitStep,
   OverviewSeries,

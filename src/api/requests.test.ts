@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
+import { Router, sendError, sendJson } from '../http/index.js';
 import { createStore, type Store } from '../store/index.js';
 import { makeBareCall, makeCall, T0 } from '../store/store.contract.js';
-import { Router, sendError, sendJson } from './http.js';
 import { type DetailExtra, registerRequestRoutes } from './requests.js';
 
 let store: Store;
