@@ -1,0 +1,137 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { LlmscopeError } from '../errors.js';
+import { AdminAuth, safeEqual } from './auth.js';
+
+const TOKEN = 'unit-admin-token-123';
+
+function req(method: string, headers: Record<string, string> = {}, body = '', peer = '10.1.2.3'): IncomingMessage {
+  const r = Readable.from(body ? [Buffer.from(body)] : []) as unknown as IncomingMessage;
+  Object.assign(r, {
+    method,
+    url: '/',
+    headers: { host: 'llmscope.test:8080', ...headers },
+    socket: { remoteAddress: peer },
+  });
+  return r;
+}
+
+function res() {
+  const out = { status: 0, headers: {} as Record<string, string | string[]>, set: {} as Record<string, string> };
+  const r = {
+    setHeader(k: string, v: string) {
+      out.set[k] = v;
+    },
+    writeHead(status: number, h: Record<string, string | string[]>) {
+      out.status = status;
+      out.headers = h;
+    },
+    end() {},
+  } as unknown as ServerResponse;
+  return { r, out };
+}
+
+async function signIn(auth: AdminAuth, headers: Record<string, string> = {}, peer?: string) {
+  const { r, out } = res();
+  await auth.login(
+    req('POST', { 'content-type': 'application/x-www-form-urlencoded', ...headers }, `token=${TOKEN}`, peer),
+    r,
+  );
+  const cookies = (out.headers['set-cookie'] ?? []) as string[];
+  return {
+    status: out.status,
+    cookies,
+    cookie: cookies.map((c) => c.split(';')[0]).join('; '),
+    csrf: /llmscope_csrf=([^;]+)/.exec(cookies.join('\n'))?.[1] ?? '',
+  };
+}
+
+const make = (over: Partial<ConstructorParameters<typeof AdminAuth>[0]> = {}) => {
+  let t = 1_000_000;
+  const auth = new AdminAuth({
+    adminToken: TOKEN,
+    open: false,
+    sessionTtlMs: 60_000,
+    trustProxy: false,
+    corsOrigins: [],
+    now: () => t,
+    ...over,
+  });
+  return { auth, advance: (ms: number) => (t += ms) };
+};
+
+const status = (fn: () => unknown): number => {
+  try {
+    fn();
+    return 0;
+  } catch (err) {
+    return (err as LlmscopeError).status;
+  }
+};
+
+describe('AdminAuth', () => {
+  it('compares in constant time whatever the lengths', () => {
+    expect(safeEqual('abc', 'abc')).toBe(true);
+    expect(safeEqual('abc', 'abd')).toBe(false);
+    expect(safeEqual('abc', 'abcd')).toBe(false);
+    expect(safeEqual('', '')).toBe(true);
+  });
+
+  it('sessions expire, and a logout revokes them', async () => {
+    const { auth, advance } = make();
+    const s = await signIn(auth);
+    expect(s.status).toBe(303);
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).toMatchObject({ kind: 'session' });
+    advance(59_000);
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).not.toBeNull();
+    advance(2_000);
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).toBeNull();
+    const s2 = await signIn(auth);
+    auth.logout(req('POST', { cookie: s2.cookie }), res().r);
+    expect(auth.principal(req('GET', { cookie: s2.cookie }))).toBeNull();
+  });
+
+  it('a session from another admin token, or a tampered one, is nobody', async () => {
+    const s = await signIn(make().auth);
+    const other = make({ adminToken: 'another-admin-token' }).auth;
+    expect(other.principal(req('GET', { cookie: s.cookie }))).toBeNull();
+    const { auth } = make();
+    const tampered = s.cookie.replace(/v1\.([0-9a-z]+)\./, (_m, exp: string) => `v1.${exp}0.`);
+    expect(auth.principal(req('GET', { cookie: tampered }))).toBeNull();
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).toMatchObject({ kind: 'session' });
+  });
+
+  it('the CSRF token is bound to its session', async () => {
+    const { auth } = make();
+    const a = await signIn(auth);
+    const b = await signIn(auth);
+    const write = (cookie: string, csrf: string) =>
+      status(() => auth.guardApi(req('DELETE', { cookie, 'x-llmscope-csrf': csrf }), res().r));
+    expect(write(a.cookie, a.csrf)).toBe(0);
+    expect(write(a.cookie, b.csrf)).toBe(403);
+    expect(write(a.cookie, '')).toBe(403);
+    expect(status(() => auth.guardApi(req('GET', { cookie: a.cookie }), res().r))).toBe(0);
+    expect(status(() => auth.guardApi(req('GET'), res().r))).toBe(401);
+  });
+
+  it('Secure only over TLS or from a trusted proxy that says https', async () => {
+    const xfp = { 'x-forwarded-proto': 'https' };
+    const secure = (cookies: string[]) => cookies.every((c) => c.includes('; Secure'));
+    expect(secure((await signIn(make().auth, xfp)).cookies)).toBe(false);
+    expect(secure((await signIn(make({ trustProxy: true }).auth, xfp)).cookies)).toBe(true);
+    expect(secure((await signIn(make({ trustProxy: ['10.9.9.9'] }).auth, xfp)).cookies)).toBe(false);
+    expect(secure((await signIn(make({ trustProxy: ['10.9.9.9'] }).auth, xfp, '::ffff:10.9.9.9')).cookies)).toBe(true);
+    expect(secure((await signIn(make({ trustProxy: true }).auth)).cookies)).toBe(false);
+  });
+
+  it('/metrics takes its own token or the admin token when metricsToken is set, and anyone otherwise', () => {
+    const open = make().auth;
+    expect(status(() => open.guardMetrics(req('GET')))).toBe(0);
+    const { auth } = make({ metricsToken: 'scrape-token-1' });
+    expect(status(() => auth.guardMetrics(req('GET')))).toBe(401);
+    expect(status(() => auth.guardMetrics(req('GET', { authorization: 'Bearer scrape-token-2' })))).toBe(401);
+    expect(status(() => auth.guardMetrics(req('GET', { authorization: 'Bearer scrape-token-1' })))).toBe(0);
+    expect(status(() => auth.guardMetrics(req('GET', { authorization: `Bearer ${TOKEN}` })))).toBe(0);
+  });
+});
