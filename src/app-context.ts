@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
+import type { GatewayHook } from './gateway/proxy.js';
 import type { Router } from './http/index.js';
 import type { SignalRegistry } from './signals/index.js';
 import type { Store } from './store/store.js';
@@ -24,6 +25,8 @@ export interface AppContext {
   /** Routes under /api/* (guarded by the admin token when not on loopback). */
   api: Router;
   clock: Clock;
+  /** The /v1 gateway: modules add hooks (virtual keys, budgets) that run on every call, in the order added. */
+  gateway: { addHook(hook: GatewayHook): void };
   /** Signals the call store does not hold: capabilities publish them here (cost, quality, gpu), alerts reads them. */
   signals: SignalRegistry;
   /**

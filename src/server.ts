@@ -20,8 +20,8 @@ import { createUpstream, type Upstream } from './gateway/upstream.js';
 import { AdminAuth, findUiRoot, loadStaticSite, Router, sendError, sendMetrics, webHandler } from './http/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
-import { isTransientStoreError } from './store/transient.js';
 import type { Store } from './store/store.js';
+import { isTransientStoreError } from './store/transient.js';
 import { createLogger, redactText } from './telemetry/logging.js';
 import { Metrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
@@ -31,8 +31,6 @@ import { otlpExporter, traceSink } from './telemetry/tracing.js';
 export interface AppOptions {
   /** Capability modules (cost, quality, alerts, gpu, ...). */
   modules?: ModuleFactory[];
-  /** Gateway hooks (virtual keys, budgets). */
-  hooks?: GatewayHook[];
   /** Log destination (default stdout). */
   logDestination?: DestinationStream;
   /** Use this store instead of opening `storage.url`. */
@@ -48,6 +46,8 @@ export interface App {
   readonly ctx: AppContext;
   readonly server: Server;
   readonly upstreams: Map<string, Upstream>;
+  /** The capability modules, as their factories built them (in `opts.modules` order). */
+  readonly modules: readonly Module[];
   /** Listens on config host/port (port 0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
@@ -59,7 +59,6 @@ const GATEWAY_ROUTES: Record<string, Endpoint> = {
   '/v1/completions': 'completions',
   '/v1/embeddings': 'embeddings',
 };
-
 
 /** How long a batch of calls is retried while the store is unreachable, before it is dropped and counted. */
 const STORE_RETRY_MS = 5 * 60_000;
@@ -130,6 +129,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
+  // Gateway hooks come from the modules (ctx.gateway.addHook), in the order they add them.
+  const hooks: GatewayHook[] = [];
   const ctx: AppContext = {
     config,
     store,
@@ -139,6 +140,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     api,
     clock,
+    gateway: { addHook: (hook) => void hooks.push(hook) },
     signals: new SignalRegistry(),
     detailExtras: [],
   };
@@ -178,7 +180,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     router,
     upstreams,
-    hooks: opts.hooks ?? [],
+    hooks,
     draining: () => draining,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
@@ -257,6 +259,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     server,
     upstreams,
+    modules,
     async listen() {
       await new Promise<void>((ok, fail) => {
         server.once('error', fail);

@@ -20,7 +20,7 @@ import {
   startTraffic,
   type Traffic,
 } from '../simulator/index.js';
-import { builtinHooks, builtinModules } from './modules.js';
+import { builtinModules } from './modules.js';
 import { addServeOptions, configFromFlags, runApp, type ServeFlags } from './serve.js';
 
 export interface DemoOptions {
@@ -204,7 +204,7 @@ export async function startDemo(
 
 /** Starts llmscope in this process without signal handlers (tests); the caller closes the app. */
 export async function startDemoApp(config: Config): Promise<App> {
-  const app = await createApp(config, { modules: builtinModules(), hooks: builtinHooks(config) });
+  const app = await createApp(config, { modules: builtinModules() });
   await app.listen();
   return app;
 }

@@ -1,16 +1,11 @@
-// The capability modules and gateway hooks `serve` and `demo` run with. Each capability adds itself here.
+// The capability modules `serve` and `demo` run with. Each capability adds itself here; a module registers its own
+// gateway hooks, signals and routes through the context it is built with.
 import { createAlertsModule } from '../alerts/index.js';
 import type { ModuleFactory } from '../app-context.js';
-import type { Config } from '../config/index.js';
-import { createCostHooks, createCostModule } from '../cost/index.js';
-import type { GatewayHook } from '../gateway/proxy.js';
+import { createCostModule } from '../cost/index.js';
 import { createGpuModule } from '../gpu/index.js';
 import { createQualityModule } from '../quality/index.js';
 
 export function builtinModules(): ModuleFactory[] {
   return [createCostModule, createGpuModule, createQualityModule, createAlertsModule];
-}
-
-export function builtinHooks(config: Config): GatewayHook[] {
-  return [...createCostHooks(config)];
 }

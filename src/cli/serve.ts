@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
-import { builtinHooks, builtinModules } from './modules.js';
+import { builtinModules } from './modules.js';
 
 export interface ServeFlags {
   config?: string;
@@ -69,7 +69,7 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
 
 /** Starts the app and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. */
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
-  const app = await createApp(config, { modules: builtinModules(), hooks: builtinHooks(config) });
+  const app = await createApp(config, { modules: builtinModules() });
   await app.listen();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -1,8 +1,8 @@
-// The cost capability's gateway hooks: virtual keys (authenticate) and budgets (admit, settle).
+// The cost capability's gateway hooks: virtual keys (authenticate) and budgets (admit, settle). The cost module
+// registers them with `ctx.gateway.addHook`.
 import type { GatewayHook } from '../gateway/proxy.js';
-import type { CostConfig } from './config.js';
 import { keyHook } from './keys.js';
-import { type CostRuntime, costRuntime, type RuntimeOptions } from './runtime.js';
+import type { CostRuntime } from './runtime.js';
 
 /** Settles at the end of the call when its usage is known; calls counted by the tokenizer settle in the cost enricher. */
 function budgetHook(rt: CostRuntime): GatewayHook {
@@ -18,11 +18,10 @@ function budgetHook(rt: CostRuntime): GatewayHook {
   };
 }
 
-/** Hooks for `createApp`: keys when `keys` are configured (then every call needs one), budgets when any exist. */
-export function createCostHooks(config: CostConfig, opts: RuntimeOptions = {}): GatewayHook[] {
-  const rt = costRuntime(config, opts);
+/** Keys when `keys` are configured (then every call needs one), then budgets when any exist. */
+export function costHooks(rt: CostRuntime): GatewayHook[] {
   const hooks: GatewayHook[] = [];
-  if (config.keys.length > 0) hooks.push(keyHook(rt.keys, true));
+  if (rt.config.keys.length > 0) hooks.push(keyHook(rt.keys, true));
   if (rt.budgetList.length > 0) hooks.push(budgetHook(rt));
   return hooks;
 }

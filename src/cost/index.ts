@@ -19,11 +19,12 @@ export {
   pricingSchema,
 } from './config.js';
 export { SpaceSaving } from './heavy-hitters.js';
-export { createCostHooks } from './hooks.js';
+export { costHooks } from './hooks.js';
 export { hashKey, KeyRing, newKey } from './keys.js';
 export {
   buildCostModule,
   type CostModule,
+  type CostModuleOptions,
   createCostModule,
   restoreBudgets,
 } from './module.js';
@@ -31,7 +32,7 @@ export { accrueNonApi, parseCostItems } from './non-api.js';
 export { costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
 export { formatReport, type ReconciliationReport, reconcile } from './reconcile.js';
 export { runReconciliation } from './reconcile-run.js';
-export { type CostRuntime, costRuntime } from './runtime.js';
+export { type CostRuntime, createCostRuntime } from './runtime.js';
 export { SpendQueries } from './spend-queries.js';
 export {
   MemorySpendStore,

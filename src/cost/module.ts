@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
-import { type Budget, periodStart } from './budgets.js';
+import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import { type CostConfig, costDurationMs } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
+import { costHooks } from './hooks.js';
 import { parseCostItems } from './non-api.js';
 import { registerCostRoutes } from './routes.js';
-import { type CostRuntime, costRuntime } from './runtime.js';
+import { type CostRuntime, createCostRuntime } from './runtime.js';
 import { SpendQueries } from './spend-queries.js';
 import { deltasOf, type SpendDimension, type SpendStore, sharedLedgerFor, spendStoreFor } from './storage/index.js';
 
@@ -51,17 +52,25 @@ export interface CostModule extends Module {
   readonly sink: Sink;
 }
 
+export interface CostModuleOptions {
+  /** Spend aggregates (default: tables in the app's database). */
+  spend?: SpendStore;
+  /** The budget ledger (default: the shared one on PostgreSQL, else in-process). */
+  ledger?: BudgetLedger;
+}
+
 /**
  * Builds the module; `createCostModule` is this with the stores chosen from the app's. On PostgreSQL both the spend
- * aggregates and the budget ledger live in the database, so every replica sees and enforces the same figures
- * (unless the runtime was given a ledger of its own).
+ * aggregates and the budget ledger live in the database, so every replica sees and enforces the same figures.
+ * Registers the virtual-key and budget hooks with the gateway.
  */
-export async function buildCostModule(ctx: AppContext, spend?: SpendStore): Promise<CostModule> {
+export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions = {}): Promise<CostModule> {
   const config: CostConfig = ctx.config;
-  const rt = costRuntime(config);
-  rt.clock = ctx.clock;
-  spend ??= await spendStoreFor(ctx.store.backend);
-  if (!rt.ledgerFixed) rt.useLedger(await sharedLedgerFor(ctx.store.backend, () => ctx.clock.now()));
+  const spend = opts.spend ?? (await spendStoreFor(ctx.store.backend));
+  const ledger =
+    opts.ledger ?? (await sharedLedgerFor(ctx.store.backend, () => ctx.clock.now())) ?? new InProcessBudgetLedger();
+  const rt = createCostRuntime(config, { ledger, clock: ctx.clock });
+  for (const hook of costHooks(rt)) ctx.gateway.addHook(hook);
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 

@@ -52,6 +52,7 @@ async function harness(
     logger: pino({ level: 'debug' }, sink),
     api: new Router(),
     clock: { now: () => Date.now() },
+    gateway: { addHook() {} },
     signals: new SignalRegistry(),
     detailExtras: [],
   };
@@ -241,6 +242,7 @@ describe('gpu sample storage', () => {
       logger: pino({ level: 'silent' }),
       api: new Router(),
       clock: { now: () => Date.now() },
+      gateway: { addHook() {} },
       signals: new SignalRegistry(),
       detailExtras: [],
     });

@@ -13,7 +13,7 @@ import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { reconcileCommand } from '../../src/cli/reconcile.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { estimateInputTokens } from '../../src/cost/budgets.js';
-import { costOf, createCostHooks, createCostModule, hashKey, PriceBook } from '../../src/cost/index.js';
+import { costOf, createCostModule, hashKey, PriceBook } from '../../src/cost/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { configOf, metricValue, parseMetrics } from './helpers.js';
@@ -49,7 +49,6 @@ async function startCostStack(sim: SimulatorOptions, config: Partial<ConfigInput
   } as ConfigInput);
   const app = await createApp(cfg, {
     modules: [createCostModule],
-    hooks: createCostHooks(cfg),
     logDestination: destination,
     sinks: [capture],
   });

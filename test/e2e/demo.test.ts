@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, startDemo } from '../../src/cli/demo.js';
-import { builtinHooks, builtinModules } from '../../src/cli/modules.js';
+import { builtinModules } from '../../src/cli/modules.js';
 import { type App, createApp } from '../../src/server.js';
 
 const CYCLE_MS = 60_000;
@@ -51,7 +51,7 @@ describe('llmscope demo', () => {
       { config },
       { scenario: 'incident', rps: 8, cycleMs: CYCLE_MS, hallucinationRate: 0.05, feedbackShare: 0.1, seed: 3 },
       async (cfg) => {
-        app = await createApp(cfg, { modules: builtinModules(), hooks: builtinHooks(cfg) });
+        app = await createApp(cfg, { modules: builtinModules() });
         await app.listen();
         return app;
       },

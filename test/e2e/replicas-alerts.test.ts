@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpSink, httpSink, waitUntil } from '../../src/alerts/testing.js';
-import { builtinHooks, builtinModules } from '../../src/cli/modules.js';
+import { builtinModules } from '../../src/cli/modules.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
@@ -71,7 +71,6 @@ async function startReplica(url: string): Promise<Replica> {
   const app = await createApp(cfg, {
     store: new PostgresStore(url),
     modules: builtinModules(),
-    hooks: builtinHooks(cfg),
     logDestination: silent,
   });
   const r: Replica = { app, base: await app.listen(), closed: false };

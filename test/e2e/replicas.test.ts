@@ -9,10 +9,10 @@ import type { DestinationStream } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
-import { builtinHooks, builtinModules } from '../../src/cli/modules.js';
+import { builtinModules } from '../../src/cli/modules.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { estimateInputTokens } from '../../src/cost/budgets.js';
-import { costOf, costRuntime, PostgresBudgetLedger } from '../../src/cost/index.js';
+import { type CostModule, costOf, PostgresBudgetLedger } from '../../src/cost/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { PostgresStore } from '../../src/store/index.js';
@@ -45,13 +45,12 @@ async function startReplica(url: string, sim: Simulator, extra: Partial<ConfigIn
   const app = await createApp(cfg, {
     store,
     modules: builtinModules(),
-    hooks: builtinHooks(cfg),
     logDestination: silent,
     sinks: [capture],
   });
   const base = await app.listen();
   // the cost module chose the shared ledger itself
-  const ledger = costRuntime(cfg).currentLedger();
+  const ledger = (app.modules.find((m) => m.name === 'cost') as CostModule).runtime.ledger;
   expect(ledger).toBeInstanceOf(PostgresBudgetLedger);
   return { app, base, store, ledger: ledger as PostgresBudgetLedger, calls };
 }

@@ -27,7 +27,7 @@ interface Stack {
 
 async function startStack(traffic: number): Promise<Stack> {
   const { createApp } = await load<typeof ServerTs>('server.js');
-  const { builtinModules, builtinHooks } = await load<typeof ModulesTs>('cli/modules.js');
+  const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
   const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
   const { startSimulator, startTraffic } = await load<typeof SimulatorTs>('simulator/index.js');
   const sim = await startSimulator({ port: 0, ttftMs: 30, tpotMs: 2, jitter: true, seed: 9 });
@@ -58,7 +58,7 @@ async function startStack(traffic: number): Promise<Stack> {
     },
   } as ConfigInput);
   if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-  const app = await createApp(r.config, { modules: builtinModules(), hooks: builtinHooks(r.config) });
+  const app = await createApp(r.config, { modules: builtinModules() });
   const base = await app.listen();
   const t = traffic > 0 ? startTraffic({ baseUrl: `${base}/v1`, rps: traffic, seed: 3 }) : null;
   return {

@@ -27,7 +27,7 @@ interface Stack {
 
 async function startStack(extra: Partial<ConfigInput> = {}, traffic = true): Promise<Stack> {
   const { createApp } = await load<typeof ServerTs>('server.js');
-  const { builtinModules, builtinHooks } = await load<typeof ModulesTs>('cli/modules.js');
+  const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
   const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
   const { startSimulator, startTraffic } = await load<typeof SimulatorTs>('simulator/index.js');
   const sim = await startSimulator({ port: 0, ttftMs: 40, tpotMs: 3, jitter: true, seed: 5 });
@@ -58,7 +58,7 @@ async function startStack(extra: Partial<ConfigInput> = {}, traffic = true): Pro
     ...extra,
   } as ConfigInput);
   if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-  const app = await createApp(r.config, { modules: builtinModules(), hooks: builtinHooks(r.config) });
+  const app = await createApp(r.config, { modules: builtinModules() });
   const base = await app.listen();
   const t = traffic ? startTraffic({ baseUrl: `${base}/v1`, rps: 6, seed: 11 }) : null;
   return {
