@@ -160,7 +160,15 @@ function renderTools(): void {
     },
     themeLabel(),
   );
-  $('#tools').replaceChildren(refresh, theme);
+  // A signed-in session (off loopback) can end itself; the server clears the cookies and shows the login page.
+  const signOut = /(?:^|;\s*)llmscope_csrf=/.test(document.cookie)
+    ? h(
+        'form',
+        { method: 'post', action: '/logout', id: 'sign-out' },
+        h('button', { type: 'submit', title: 'end this dashboard session' }, 'Sign out'),
+      )
+    : null;
+  $('#tools').replaceChildren(...[refresh, theme, signOut].filter((x) => x !== null));
 }
 
 function schedule(every: number): void {

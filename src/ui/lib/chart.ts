@@ -32,6 +32,31 @@ export interface ChartSpec {
   markers?: { at: number; label: string }[];
   /** A line under the title (what the points are, what is left out). */
   note?: string | null;
+  /**
+   * Start the x range at the first value (with a marker) when the data began in the range's last half: young
+   * data squeezed into a sliver at the right edge reads as nothing.
+   */
+  fromFirstData?: boolean;
+}
+
+/** The range to show for a spec with `fromFirstData`, and the marker it adds (null: the whole range). */
+export function firstDataRange(
+  x: number[],
+  ys: (number | null)[][],
+  range: { from: number; to: number },
+): { from: number; to: number; first: number } | null {
+  let first = Number.POSITIVE_INFINITY;
+  for (const s of ys)
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i];
+      if (v !== null && v !== undefined && Number.isFinite(v) && v !== 0) {
+        first = Math.min(first, x[i] as number);
+        break;
+      }
+    }
+  if (!Number.isFinite(first) || first <= range.from || range.to - first > (range.to - range.from) / 2) return null;
+  const step = x.length > 1 ? (x[1] as number) - (x[0] as number) : 60_000;
+  return { from: Math.max(range.from, first - Math.max(step, (range.to - first) * 0.05)), to: range.to, first };
 }
 
 /** True when a series has few values or a value with no neighbour: a line alone would not show it. */
@@ -72,7 +97,20 @@ export function destroyCharts(): void {
 }
 
 /** A chart card: title, then the plot (or an empty state when every series is empty). */
-export function chart(spec: ChartSpec): HTMLElement {
+export function chart(input: ChartSpec): HTMLElement {
+  let spec = input;
+  if (input.fromFirstData && input.xRange) {
+    const r = firstDataRange(input.x, input.ys, input.xRange);
+    if (r)
+      spec = {
+        ...input,
+        xRange: { from: r.from, to: r.to },
+        markers: [...(input.markers ?? []), { at: r.first, label: 'first data' }],
+        note: [input.note, `starts at the first data (${new Date(r.first).toLocaleTimeString()})`]
+          .filter(Boolean)
+          .join(' · '),
+      };
+  }
   const hasData = spec.ys.some((s) => s.some((v) => v !== null && Number.isFinite(v)));
   const body = h('div', { class: 'plot' });
   const fig = h(
@@ -127,12 +165,12 @@ export function chart(spec: ChartSpec): HTMLElement {
         }),
       ],
       axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 70 },
         {
           stroke: axis,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          size: 72,
+          size: 84,
           values: (_u, vals) => vals.map((v) => (spec.yFmt ? spec.yFmt(v) : String(v))),
         },
       ],

@@ -34,6 +34,7 @@ interface Reconciliation {
 }
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
+const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
 export const costPage: Page = {
   title: () => 'Cost',
@@ -51,6 +52,8 @@ export const costPage: Page = {
       ...DIMS.map((d) => get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: d, limit: 10 })}`)),
     ]);
     if (!ctx.current()) return;
+    // Calls are priced when they end: a bucket ending less than 30 s ago is still filling (drawn, it is a cliff).
+    const filling = Date.now() - 30_000;
     if (!total.ok) {
       fill(
         root,
@@ -87,10 +90,12 @@ export const costPage: Page = {
       series.ok
         ? chart({
             xRange: w,
+            fromFirstData: true,
             id: 'chart-cost',
             title: `Spend per ${step}`,
+            note: `the ${step} still filling is left out`,
             x: series.data.points.map((p) => Date.parse(p.t)),
-            ys: [series.data.points.map((p) => p.cost_usd)],
+            ys: [series.data.points.map((p) => (Date.parse(p.t) + STEP_MS[step] > filling ? null : p.cost_usd))],
             series: [{ label: 'USD', fill: true }],
             yFmt: usd,
             emptyText: 'no spend in this range',

@@ -207,10 +207,10 @@ function charts(
   const pts = o.points;
   const df = o.data_from ?? null;
   // Drawn: complete buckets from the one holding the first call (before it there was no service to measure, not
-  // "0 req/s"). Each point sits at its bucket's middle: it stands for the whole bucket.
+  // "0 req/s"). Each point sits in the middle of the time its bucket held data: it stands for all of it.
   const firstBucket = df === null ? Number.POSITIVE_INFINITY : Math.floor(df / o.step_ms) * o.step_ms;
   const done = pts.map((p) => !p.partial && p.t >= firstBucket);
-  const x = pts.map((p) => p.t + o.step_ms / 2);
+  const x = pts.map((p) => (Math.max(p.t, df ?? p.t) + p.t + o.step_ms) / 2);
   type Key = keyof Overview['points'][number];
   const col = (k: Key) => pts.map((p, i) => (done[i] ? (p[k] as number | null) : null));
   const nullIfNoReq = (k: Key) => pts.map((p, i) => (done[i] && p.requests ? (p[k] as number) : null));

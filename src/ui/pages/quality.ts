@@ -96,6 +96,7 @@ function figuresOf(
       { class: 'grid2' },
       chart({
         xRange: w,
+        fromFirstData: true,
         id: 'chart-quality',
         title: 'Rates over time',
         x: pts.map((p) => Date.parse(p.t)),
