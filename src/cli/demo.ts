@@ -115,10 +115,11 @@ export function demoConfig(flags: ServeFlags, opts: DemoOptions, urls: { sim: st
     r.telemetry = { captureContent: true, ...(r.telemetry ?? {}) };
     // The self-hosted Llama at a hosted open-model rate.
     r.pricing ??= { models: [{ model: SELF_HOSTED.model, input: 0.05, output: 0.08 }] };
-    // Sized for the demo's own spend (about $30 an hour at 8 requests/s), so budgets show progress, not alarms.
+    // Sized for the demo's own spend (about $6 an hour of traffic at 8 requests/s, plus $25 an hour of cost spikes
+    // in the incident scenario: under DailySpendHigh's $1000 a day), so budgets show progress, not alarms.
     r.budgets ??= [
-      { name: 'demo-monthly', scope: 'global', period: 'month', limit: 25_000, action: 'alert' },
-      { name: 'per-team-daily', scope: 'team', period: 'day', limit: 400, action: 'alert' },
+      { name: 'demo-monthly', scope: 'global', period: 'month', limit: 30_000, action: 'alert' },
+      { name: 'per-team-daily', scope: 'team', period: 'day', limit: 1000, action: 'alert' },
     ];
     r.gpu ??= {
       collector: 'dcgm',

@@ -31,8 +31,8 @@ export const DEFAULT_CYCLE_MS = 10 * 60_000;
 export const SPIKE_USER = { user: 'user-07', team: 'research' };
 /** The expensive model the spiking user's agent calls. */
 export const SPIKE_MODEL = 'o1-pro';
-/** Calls the runaway agent makes in one spike. */
-export const SPIKE_CALLS = 5;
+/** Calls the runaway agent makes in one spike (each over $1; about $4 a spike, $25 an hour at a 10-minute cycle). */
+export const SPIKE_CALLS = 3;
 
 /** Phases of one cycle as [start, end) shares of it. */
 export const TIMELINE = {
@@ -56,7 +56,9 @@ export function conditionsAt(opts: ScenarioOptions, elapsedMs: number): TrafficC
       phases.push('provider slow');
     }
     if (within(TIMELINE.errors)) {
-      c.errors = { models, rate: 0.08 };
+      // 6% of the model's calls: well over HighErrorRate's 1%, while the whole service stays inside the default
+      // availability SLO's budget (0.5%): the slow-burn ErrorBudgetBurn must not fire on a demo left running.
+      c.errors = { models, rate: 0.06 };
       phases.push('provider failing');
     }
   }

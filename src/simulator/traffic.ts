@@ -38,7 +38,7 @@ export interface TrafficOptions {
   /** production: share of answered chats given feedback (default 0.05). */
   feedbackShare?: number;
   /**
-   * production: the background faults of healthy times (about 0.16% 429s, 500s and cuts; default true). A test
+   * production: the background faults of healthy times (about 0.08% 429s, 500s and cuts; default true). A test
    * judging error-rate rules over 1-minute windows turns them off: one error among a minute's calls can cross 1%.
    */
   backgroundErrors?: boolean;

@@ -84,7 +84,7 @@ describe('llmscope demo', () => {
     expect(s.feedback.up + s.feedback.down).toBeGreaterThan(10);
     expect(s.feedback.failed).toBe(0);
     expect(s.errors).toBe(0);
-    // Failures come from the incident only: 8% of claude-sonnet-4's calls while it fails.
+    // Failures come from the incident only: 6% of claude-sonnet-4's calls while it fails.
     expect(s.failed / s.sent).toBeLessThan(0.01);
   });
 
