@@ -8,6 +8,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/grounding.js';
 import { KnowledgeBase } from './knowledge.js';
+import { NliEvaluator } from './nli/evaluator.js';
 import { createScorer, scoreFile } from './score.js';
 
 /** Files above this size get a progress bar. */
@@ -39,7 +40,11 @@ export function registerQualityCommand(
       'calibrated probability of hallucination at or above which a response fails (0..1)',
       String(DEFAULT_GROUNDING_THRESHOLD),
     )
-    .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string }) => {
+    .option(
+      '--nli-model <file>',
+      'an ONNX NLI cross-encoder to run too (its tokenizer.json beside it); see docs/quality.md',
+    )
+    .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string; nliModel?: string }) => {
       const threshold = Number(o.threshold);
       if (!(threshold >= 0 && threshold <= 1))
         throw new Error(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);
@@ -67,7 +72,8 @@ export function registerQualityCommand(
       bar?.start(Math.ceil(size / 1024), 0);
       const badLines: string[] = [];
       const t0 = performance.now();
-      const r = await scoreFile(o.input, out, createScorer({ knowledge, threshold }), {
+      const nli = o.nliModel ? await NliEvaluator.load({ model: o.nliModel }) : undefined;
+      const r = await scoreFile(o.input, out, createScorer({ knowledge, threshold, nli }), {
         onProgress: (bytes) => bar?.update(Math.ceil(bytes / 1024)),
         onBadLine: (line, error) => {
           const msg = `${o.input}:${line}: ${error}`;
@@ -76,6 +82,7 @@ export function registerQualityCommand(
         },
       });
       bar?.stop();
+      await nli?.close();
       for (const m of badLines) io.stderr.write(`${m}\n`);
       if (o.output)
         await new Promise<void>((resolve, reject) =>

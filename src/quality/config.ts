@@ -22,6 +22,25 @@ export const judgeConfigSchema = z
   })
   .strict();
 
+/** `quality.evaluators.nli`: a user-supplied ONNX NLI cross-encoder (see docs/quality.md for exporting one). */
+export const nliConfigSchema = z
+  .object({
+    /** Path of the .onnx file. */
+    model: z.string().min(1),
+    /** Its tokenizer.json (default: tokenizer.json beside the model). */
+    tokenizer: z.string().min(1).optional(),
+    /** Which logit means entailment for a 3-label model (default: from config.json's id2label beside the model). */
+    entailmentIndex: z.number().int().min(0).max(2).optional(),
+    maxLength: z.number().int().min(16).max(4096).default(512),
+    batchSize: z.number().int().min(1).max(256).default(8),
+    /** Longest one evaluation may take; past it the verdict is `unknown`. */
+    budgetMs: z.number().int().positive().default(2000),
+    /** Score (1 − best entailment of the weakest sentence) at or above which the verdict is `fail`. */
+    threshold: rate.default(0.5),
+    maxChunks: z.number().int().min(1).max(64).default(8),
+  })
+  .strict();
+
 export const qualityConfigSchema = z
   .object({
     /** Detect refusals (phrase classifier) on every response. */
@@ -37,6 +56,8 @@ export const qualityConfigSchema = z
         judge: rate.default(0),
         /** Share of consistency checks that also fetch extra samples from the upstream (costed as llmscope-eval). */
         consistencySamples: rate.default(0),
+        /** The NLI model, when `evaluators.nli` is configured (it costs CPU: lower it for heavy traffic). */
+        nli: rate.default(1),
       })
       .strict()
       .prefault({}),
@@ -53,6 +74,8 @@ export const qualityConfigSchema = z
      */
     minContextWords: z.number().int().min(0).default(20),
     judge: judgeConfigSchema.optional(),
+    /** Model-backed evaluators; each is off until configured. */
+    evaluators: z.object({ nli: nliConfigSchema.optional() }).strict().prefault({}),
     /** Share of all calls sent to human review (deterministic by request id); thumbs-down and flags always go. */
     reviewRate: rate.default(0.02),
     /** Evaluations running at once; beyond `maxPending` waiting, new ones are dropped and counted. */
@@ -65,3 +88,4 @@ export const qualityConfigSchema = z
 
 export type QualityConfig = z.infer<typeof qualityConfigSchema>;
 export type JudgeConfig = z.infer<typeof judgeConfigSchema>;
+export type NliConfig = z.infer<typeof nliConfigSchema>;

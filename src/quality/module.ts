@@ -16,6 +16,7 @@ import { GroundingEvaluator } from './evaluators/grounding.js';
 import { LlmJudgeEvaluator } from './evaluators/judge.js';
 import type { Evaluator } from './evaluators/types.js';
 import { KnowledgeBase } from './knowledge.js';
+import { NliEvaluator } from './nli/evaluator.js';
 import { PostgresQualityStore } from './postgres-store.js';
 import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
@@ -90,6 +91,23 @@ function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {
   return new LlmJudgeEvaluator({ client, model: j.model, maxRetries: j.maxRetries, temperature: j.temperature });
 }
 
+/** The NLI evaluator when configured; a model that cannot be loaded is logged with why, and NLI is off. */
+async function nliFrom(ctx: AppContext, cfg: QualityConfig): Promise<Evaluator | null> {
+  const n = cfg.evaluators.nli;
+  if (!n || cfg.sampling.nli <= 0) return null;
+  try {
+    const nli = await NliEvaluator.load(n);
+    ctx.logger.info({ event: 'quality_nli_loaded', model: n.model }, `NLI model loaded: ${n.model}`);
+    return nli;
+  } catch (err) {
+    ctx.logger.error(
+      { event: 'quality_nli_disabled', err: (err as Error).message },
+      `quality.evaluators.nli is off: ${(err as Error).message}`,
+    );
+    return null;
+  }
+}
+
 export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOptions = {}): Promise<QualityModule> {
   // Parsed here too, so the module works whether or not the app's schema validated the section.
   const cfg = qualityConfigSchema.parse(ctx.config.quality ?? {});
@@ -121,6 +139,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     opts.evaluators?.attribution ?? new SourceAttributionEvaluator({ minContextWords: cfg.minContextWords });
   const consistency = opts.evaluators?.consistency ?? new SelfConsistencyEvaluator();
   const judge = opts.evaluators?.judge ?? judgeFrom(ctx, cfg);
+  const nli = opts.evaluators?.nli ?? (await nliFrom(ctx, cfg));
   const router = new ModelRouter(ctx.config.providers, ctx.config.routes);
 
   /** Extra answers to the same prompt from the call's own upstream (recorded as llmscope-eval calls). */
@@ -160,6 +179,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
           : consistency;
       case 'judge':
         return judge;
+      case 'nli':
+        return nli;
     }
   };
 
@@ -176,7 +197,10 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     metrics: ctx.metrics,
     clock: ctx.clock,
     logger: ctx.logger,
-    config: judge ? cfg : { ...cfg, sampling: { ...cfg.sampling, judge: 0 } },
+    config: {
+      ...cfg,
+      sampling: { ...cfg.sampling, judge: judge ? cfg.sampling.judge : 0, nli: nli ? cfg.sampling.nli : 0 },
+    },
     runner,
     knowledge,
     captureContent: ctx.config.telemetry?.captureContent === true,
@@ -227,6 +251,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     async stop() {
       clearInterval(retentionTimer);
       const abandoned = await runner.close(5_000);
+      if (nli instanceof NliEvaluator) await nli.close();
       if (abandoned > 0) ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
     },
   };

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { SourceAttributionEvaluator } from './evaluators/attribution.js';
 import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
 import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
-import type { ClaimResult, EvaluationResult, Verdict } from './evaluators/types.js';
+import type { ClaimResult, EvaluationResult, Evaluator, Verdict } from './evaluators/types.js';
 import type { KnowledgeBase } from './knowledge.js';
 
 export const scoreInputSchema = z
@@ -33,11 +33,14 @@ export interface ScoreOutput extends Record<string, unknown> {
 }
 
 export interface Scorer {
-  score(input: ScoreInput): ScoreOutput;
+  score(input: ScoreInput): ScoreOutput | Promise<ScoreOutput>;
 }
 
-/** Builds the offline scorer (synchronous: all three evaluators are model-free). */
-export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: number } = {}): Scorer {
+/**
+ * Builds the offline scorer: the model-free evaluators (grounding with the learned scorer, attribution,
+ * consistency), synchronous; with `nli` (a loaded NLI model) the NLI evaluator runs too, asynchronously.
+ */
+export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: number; nli?: Evaluator } = {}): Scorer {
   const grounding = new GroundingEvaluator({ threshold: opts.threshold ?? DEFAULT_GROUNDING_THRESHOLD });
   const attribution = new SourceAttributionEvaluator();
   const consistency = new SelfConsistencyEvaluator();
@@ -45,7 +48,9 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
     score(input) {
       const context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
       const ev = { context, question: input.question, response: input.response, knowledge: opts.knowledge };
-      return combine(input, [grounding.check(ev), attribution.check(ev), consistency.check(input.response)]);
+      const results = [grounding.check(ev), attribution.check(ev), consistency.check(input.response)];
+      if (!opts.nli) return combine(input, results);
+      return opts.nli.evaluate(ev).then((r) => combine(input, [...results, r]));
     },
   };
 }
@@ -55,7 +60,7 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
  * the others (no self-contradiction, no broken citation) says nothing about whether the answer is true, so on its
  * own it leaves an otherwise unverifiable answer `unknown`.
  */
-const VERIFYING = new Set(['grounding', 'judge']);
+const VERIFYING = new Set(['grounding', 'judge', 'nli']);
 
 /** One result from several evaluators: failures raise the score; verdict is the worst decisive one. */
 export function combine(input: Record<string, unknown>, results: readonly EvaluationResult[]): ScoreOutput {
@@ -131,7 +136,7 @@ export async function scoreFile(
     }
     let o: ScoreOutput;
     try {
-      o = scorer.score(parsed.data);
+      o = await scorer.score(parsed.data);
     } catch (err) {
       bad(`scoring failed: ${(err as Error).message}`);
       continue;

@@ -44,7 +44,7 @@ export interface CapturedText {
 const EVALUATION_BATCH = 32;
 
 /** The hallucination evaluators a call may be sampled for, in run order. */
-export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge'] as const;
+export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge', 'nli'] as const;
 export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
 
 export interface QualityServiceDeps {
@@ -164,7 +164,7 @@ export class QualityService {
 
   private names(): EvaluatorName[] {
     const s = this.d.config.sampling;
-    return EVALUATOR_NAMES.filter((n) => s[n] > 0);
+    return EVALUATOR_NAMES.filter((n) => s[n] > 0 && (n !== 'nli' || this.d.config.evaluators.nli !== undefined));
   }
 
   /** The enricher keeping the text of calls sampled for evaluation (before the content enricher clears it). */

@@ -186,3 +186,88 @@ describe('chunks and entailment', () => {
     expect(entailment([0, 0, Math.log(2)], 2)).toBeCloseTo(0.5);
   });
 });
+
+describe('quality.evaluators.nli in the module', () => {
+  it('loads the configured model and runs it on sampled calls; a missing file is logged and NLI stays off', async () => {
+    const { validateConfig } = await import('../../config/index.js');
+    const { createApp } = await import('../../server.js');
+    const { buildQualityModule } = await import('../module.js');
+    const { callAt } = await import('../../alerts/testing.js');
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-nli-module-'));
+    writeFileSync(join(dir, 'model.onnx'), tinyNliModel([0, 0], [0, 3]));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordPieceJson));
+    const start = async (model: string) => {
+      const r = validateConfig({
+        storage: { url: 'sqlite::memory:' },
+        telemetry: { logLevel: 'silent', captureContent: true },
+        quality: { evaluators: { nli: { model } } },
+      });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      let q: Awaited<ReturnType<typeof buildQualityModule>> | undefined;
+      const app = await createApp(r.config, {
+        modules: [
+          async (ctx) => {
+            q = await buildQualityModule(ctx);
+            return q;
+          },
+        ],
+      });
+      return { app, q: q as NonNullable<typeof q> };
+    };
+    const on = await start(join(dir, 'model.onnx'));
+    const off = await start(join(dir, 'missing.onnx'));
+    try {
+      const call = callAt(Date.now(), {});
+      const text = { prompt: 'The tower was built in 1889.', output: 'It is tall.', evaluators: ['grounding', 'nli'] };
+      const [, nliResult] = await on.q.service.evaluate(call, text);
+      // Logits [0, 3]: entailment = softmax index 1 ≈ 0.953, so the answer passes with score ≈ 0.047.
+      expect(nliResult).toMatchObject({ evaluator: 'nli', verdict: 'pass' });
+      expect(nliResult?.score).toBeCloseTo(0.047, 3);
+      const offResults = await off.q.service.evaluate(call, text);
+      expect(offResults.map((r) => r.evaluator)).toEqual(['grounding']);
+    } finally {
+      await on.app.close();
+      await off.app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('llmscope quality score --nli-model', () => {
+  it('adds the NLI evaluation to each scored line', async () => {
+    const { Command } = await import('commander');
+    const { PassThrough } = await import('node:stream');
+    const { registerQualityCommand } = await import('../cli.js');
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-nli-cli-'));
+    try {
+      writeFileSync(join(dir, 'model.onnx'), tinyNliModel([0, 0], [3, 0]));
+      writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordPieceJson));
+      writeFileSync(
+        join(dir, 'in.jsonl'),
+        `${JSON.stringify({ id: 1, context: 'The tower was built in 1889.', response: 'It is tall.' })}\n`,
+      );
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      stdout.on('data', (d) => {
+        out += String(d);
+      });
+      stderr.resume();
+      const program = new Command().exitOverride();
+      registerQualityCommand(program, { stdout, stderr });
+      await program.parseAsync(
+        ['quality', 'score', '--input', join(dir, 'in.jsonl'), '--nli-model', join(dir, 'model.onnx')],
+        {
+          from: 'user',
+        },
+      );
+      const line = JSON.parse(out.trim());
+      // Logits [3, 0]: entailment (index 1 of 2) ≈ 0.047, so NLI fails the answer and the line fails.
+      expect(line.evaluations.nli).toMatchObject({ verdict: 'fail' });
+      expect(line.evaluations.nli.score).toBeCloseTo(0.953, 3);
+      expect(line.verdict).toBe('fail');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
