@@ -43,12 +43,14 @@ interface Unit {
   source: 'context' | 'kb';
   text: string;
   stems: Set<string>;
-  pairs: Set<string>;
+  /** Content stems in order (pairs are formed from them when the unit is first a candidate). */
+  seq: string[];
   numbers: number[];
   negated: boolean;
   /** All words, in order: its trigrams are indexed when a claim first shares a content word with the unit. */
   ws: string[];
-  gramsIndexed: boolean;
+  /** Whether its pairs, trigrams and words are in the pool's sets (done once, when a claim first shares a stem). */
+  detailed: boolean;
 }
 
 interface ClaimTokens {
@@ -118,17 +120,18 @@ function namesIn(text: string): string[] {
 
 function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
   const ws = words(text);
-  const { stems, pairs } = stemsAndPairs(ws);
+  const stems: string[] = [];
+  for (const w of ws) if (isContent(w)) stems.push(stem(w));
   return {
     id,
     source,
     text,
     stems: new Set(stems),
-    pairs: new Set(pairs),
+    seq: stems,
     numbers: numberMentions(ws).map((n) => n.value),
     negated: polarityOf(ws),
     ws,
-    gramsIndexed: false,
+    detailed: false,
   };
 }
 
@@ -168,20 +171,21 @@ class EvidencePool {
       this.stems.add(s);
       if (s.length >= PREFIX) this.prefixes.add(s.slice(0, PREFIX));
     }
-    for (const p of u.pairs) this.pairs.add(p);
     for (const v of u.numbers) this.numbers.add(v);
-    for (const w of u.ws) this.words.add(w);
   }
 
   /**
-   * Adds a unit's word trigrams to `grams` (once). Only units sharing a content word with some claim are indexed:
-   * a copied span has a content word, so the others cannot hold it, and long evidence is not tokenised twice.
+   * Adds a unit's adjacent stem pairs, word trigrams and words to the pool's sets (once). Only units that share a
+   * content stem with some claim are indexed — the only ones that can hold a claim's pair, content word or copied
+   * span — so long evidence is not turned into strings it never needs.
    */
-  indexGrams(u: Unit): void {
-    if (u.gramsIndexed) return;
-    u.gramsIndexed = true;
+  indexDetail(u: Unit): void {
+    if (u.detailed) return;
+    u.detailed = true;
     const ws = u.ws;
     for (let i = 0; i + 2 < ws.length; i++) this.grams.add(`${ws[i]} ${ws[i + 1]} ${ws[i + 2]}`);
+    for (let i = 1; i < u.seq.length; i++) this.pairs.add(`${u.seq[i - 1]} ${u.seq[i]}`);
+    for (const w of ws) this.words.add(w);
   }
 
   addKb(kb: KnowledgeBase, stems: readonly string[], k: number): void {
@@ -405,7 +409,7 @@ export class GroundingEvaluator implements Evaluator {
     let bestIndex = -1;
     let secondIndex = -1;
     for (const [i, c] of cover) {
-      pool.indexGrams(pool.units[i] as Unit);
+      pool.indexDetail(pool.units[i] as Unit);
       if (c > bestCov || (c === bestCov && i < bestIndex)) {
         secondIndex = bestIndex;
         secondCov = bestCov;
