@@ -802,6 +802,35 @@ async function dataFromStore(store: Store, q: OverviewQuery): Promise<number | n
   return Math.max(q.from, exact ?? minute);
 }
 
+/** The current rate from any store's minute rollups (the last few minutes before `now` or the window's end). */
+async function currentFromStore(
+  store: Store,
+  q: OverviewQuery,
+  now: number,
+  dataFrom: number | null,
+): Promise<CurrentRate | null> {
+  if (dataFrom === null) return null;
+  const from = Math.floor((Math.min(q.to, now) - CURRENT_MS - SETTLE_MS - 2 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+  const minutes = (await store.queryRollups({ from, to: q.to, step: 'minute', filter: q.filter })).map(rawRowOf);
+  return currentOf(q, now, dataFrom, (a, b) => minutes.filter((r) => r[0] >= a && r[0] < b));
+}
+
+/**
+ * When the data of [from, to) begins and the rate now, on any store: what /api/stats/summary adds to its figures
+ * (the same `data_from` and `current` as /api/overview).
+ */
+export async function dataAgeOf(
+  store: Store,
+  from: number,
+  to: number,
+  filter: Partial<Record<RollupDimension, string>>,
+  now: number,
+): Promise<{ data_from: number | null; current: CurrentRate | null }> {
+  const q: OverviewQuery = { from, to, step: 'minute', stepMs: MINUTE_MS, fit: false, filter };
+  const dataFrom = await dataFromStore(store, q);
+  return { data_from: dataFrom, current: await currentFromStore(store, q, now, dataFrom) };
+}
+
 /** Fallback for stores other than SQLite: the same body from `queryRollups` (slower on large windows). */
 async function overviewFromStore(store: Store, query: OverviewQuery, now: number): Promise<OverviewBody> {
   const dataFrom = await dataFromStore(store, query);
@@ -809,14 +838,7 @@ async function overviewFromStore(store: Store, query: OverviewQuery, now: number
   const start = Math.floor(q.from / q.stepMs) * q.stepMs;
   const points = await store.queryRollups({ from: start, to: q.to, step: q.step, filter: q.filter });
   const rows = points.map(rawRowOf).sort((a, b) => a[0] - b[0]);
-  let minutes: RawRow[] = [];
-  const range = {
-    from: Math.floor((Math.min(q.to, now) - CURRENT_MS - SETTLE_MS - 2 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS,
-    to: q.to,
-  };
-  if (dataFrom !== null)
-    minutes = (await store.queryRollups({ ...range, step: 'minute', filter: q.filter })).map(rawRowOf);
-  const current = currentOf(q, now, dataFrom, (a, b) => minutes.filter((r) => r[0] >= a && r[0] < b));
+  const current = await currentFromStore(store, q, now, dataFrom);
   return assemble(q, start, rows, 0, rows.length, { now, dataFrom, current });
 }
 

@@ -1,10 +1,13 @@
 // GET /api/stats/timeseries and /api/stats/summary: latency percentiles, TTFT/TPOT, throughput and error rate,
 // computed from the store's rollups (mergeable histograms), never from raw calls.
+// The summary's rps and tokens_per_s average over the whole window; `current` is the rate now and `data_from` when
+// the window's data begins (as /api/overview), and a timeseries point still filling says so (`partial`).
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
+import { dataAgeOf, SETTLE_MS } from './overview.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -119,16 +122,24 @@ export function figuresOf(points: readonly RollupPoint[], seconds: number): Figu
   };
 }
 
-export function registerStatsRoutes(router: Router, store: Store): void {
+export function registerStatsRoutes(router: Router, store: Store, now: () => number = Date.now): void {
   router.get('/api/stats/summary', async ({ res, url }) => {
-    const sq = parseStatsQuery(url);
+    const sq = parseStatsQuery(url, now());
     const points = await store.queryRollups({ from: sq.from, to: sq.to, step: sq.step, filter: sq.filter });
-    sendJson(res, 200, { from: sq.from, to: sq.to, step: sq.step, ...figuresOf(points, (sq.to - sq.from) / 1000) });
+    const age = await dataAgeOf(store, sq.from, sq.to, sq.filter, now());
+    sendJson(res, 200, {
+      from: sq.from,
+      to: sq.to,
+      step: sq.step,
+      ...figuresOf(points, (sq.to - sq.from) / 1000),
+      ...age,
+    });
   });
 
   router.get('/api/stats/timeseries', async ({ res, url }) => {
-    const sq = parseStatsQuery(url);
+    const sq = parseStatsQuery(url, now());
     const size = sq.step === 'minute' ? MINUTE : HOUR;
+    const completeTo = Math.min(sq.to, now() - SETTLE_MS);
     const start = Math.floor(sq.from / size) * size;
     const points = await store.queryRollups({
       from: start,
@@ -151,8 +162,9 @@ export function registerStatsRoutes(router: Router, store: Store): void {
     }
     if (groups.size === 0) groups.set('all', new Map());
     const series = [...groups.entries()].map(([key, byT]) => {
-      const out: ({ t: number } & Figures)[] = [];
-      for (let t = start; t < sq.to; t += size) out.push({ t, ...figuresOf(byT.get(t) ?? [], size / 1000) });
+      const out: ({ t: number; partial: boolean } & Figures)[] = [];
+      for (let t = start; t < sq.to; t += size)
+        out.push({ t, partial: t + size > completeTo, ...figuresOf(byT.get(t) ?? [], size / 1000) });
       return { group: key, points: out };
     });
     sendJson(res, 200, {
