@@ -5,6 +5,7 @@
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
 import { z } from 'zod';
 import { BUCKETS } from '../telemetry/metrics.js';
+import { DURATION_PATTERN, durationSchema } from '../time.js';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -39,22 +40,7 @@ export const KIND_NAMES = [
 ] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-/** A duration: milliseconds as a number, or `500ms`, `30s`, `10m`, `2h`, `7d`. */
-export const durationSchema = z.union([
-  z.number().nonnegative(),
-  z.string().regex(DURATION_RE, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
-]);
-export type Duration = z.infer<typeof durationSchema>;
-
-/** Milliseconds of a duration value. */
-export function ms(d: Duration): number {
-  if (typeof d === 'number') return d;
-  const m = DURATION_RE.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
+export { type Duration, durationMs as ms, durationSchema } from '../time.js';
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
 const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_" (a Prometheus alert name)');
@@ -89,7 +75,7 @@ const conditionShape = {
   quantile: z.number().gt(0).lt(1).optional(),
   op: z.enum(OPS).optional(),
   /** In the kind's base unit: seconds (a duration such as "2s" is accepted), ratio 0–1, USD, requests/s, score. */
-  threshold: z.union([z.number(), z.string().regex(DURATION_RE, 'a number or a duration like 500ms')]).optional(),
+  threshold: z.union([z.number(), z.string().regex(DURATION_PATTERN, 'a number or a duration like 500ms')]).optional(),
   /** Fewest requests (or evaluations, feedback) in the window for the rule to judge at all. */
   minSamples: z.number().int().nonnegative().optional(),
   filter: filterSchema.optional(),
@@ -132,7 +118,7 @@ export const sloSchema = z
     /** Target share of good requests, e.g. 0.995. */
     objective: z.number().gt(0.5).lt(1),
     /** latency: a request is good when faster than this (must be a bucket bound of llm_request_duration_seconds). */
-    threshold: z.union([z.number().positive(), z.string().regex(DURATION_RE)]).optional(),
+    threshold: z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]).optional(),
     filter: filterSchema.optional(),
   })
   .strict();

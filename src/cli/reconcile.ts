@@ -5,7 +5,6 @@ import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { costDurationMs } from '../cost/config.js';
 import {
   BILL_FORMATS,
   BillError,
@@ -18,6 +17,7 @@ import {
 } from '../cost/index.js';
 import { LlmscopeError } from '../errors.js';
 import { sqlitePathOf } from '../store/index.js';
+import { durationMs } from '../time.js';
 
 export interface ReconcileFlags {
   bill: string;
@@ -66,7 +66,7 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
       config.costs,
       gpuPriced,
       Date.now,
-      costDurationMs(config.costs.minuteRetention),
+      durationMs(config.costs.minuteRetention),
     );
     const { record, report } = await runReconciliation(
       readFileSync(flags.bill, 'utf8'),

@@ -4,11 +4,9 @@ import { alertsSchema } from '../alerts/config.js';
 import { budgetsSchema, costsSchema, keysSchema, pricingSchema } from '../cost/config.js';
 import { gpuConfigSchema } from '../gpu/config.js';
 import { qualityConfigSchema } from '../quality/config.js';
+import { durationSchema } from '../time.js';
 
-const duration = z.union([
-  z.number().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
-]);
+const duration = durationSchema;
 
 export const providerSchema = z
   .object({
@@ -142,12 +140,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
 
-/** Milliseconds of a duration value (`30s`, `10m`, or a number of milliseconds). */
-export function durationMs(d: number | string): number {
-  if (typeof d === 'number') return d;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return n * unit;
-}
+export { durationMs } from '../time.js';

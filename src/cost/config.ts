@@ -2,24 +2,15 @@
 // `budgets`, and `costs` (non-API cost sources, spend storage, reconciliation). Every key is optional.
 // Self-contained (imports only zod) because config/schema.ts imports this file.
 import { z } from 'zod';
+import { durationSchema } from '../time.js';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const duration = z.union([z.number().nonnegative(), z.string().regex(DURATION, 'a duration like 30s, 10m, 2h or 7d')]);
+const duration = durationSchema;
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2025-01-31');
 const money = z.number().nonnegative();
 const perMillion = z.number().nonnegative();
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'letters, digits, "_", ".", ":" or "-" (at most 64)');
-
-/** Milliseconds of a duration value. */
-export function costDurationMs(d: number | string): number {
-  if (typeof d === 'number') return d;
-  const m = DURATION.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
 
 export const BUDGET_SCOPES = ['global', 'user', 'team', 'feature', 'key'] as const;
 export type BudgetScope = (typeof BUDGET_SCOPES)[number];

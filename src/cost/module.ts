@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
-import { type CostConfig, costDurationMs } from './config.js';
+import type { CostConfig } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
 import { costHooks } from './hooks.js';
 import { parseCostItems } from './non-api.js';
@@ -159,7 +160,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   };
   ctx.recorder.addSink(sink);
 
-  const minuteRetention = costDurationMs(config.costs.minuteRetention);
+  const minuteRetention = durationMs(config.costs.minuteRetention);
   const gpuPriced = config.pricing.models.filter((m) => m.gpuHours !== undefined);
   const queries = new SpendQueries(spend, config.costs, gpuPriced, () => ctx.clock.now(), minuteRetention);
 

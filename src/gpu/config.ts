@@ -1,21 +1,9 @@
 // The `gpu` config section: which collector, how often, which hosts serve which models, and what a GPU-hour costs.
 // Self-contained (no import from config/) because config/schema.ts imports this file.
 import { z } from 'zod';
+import { durationMs, durationSchema } from '../time.js';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const duration = z.union([
-  z.number().nonnegative(),
-  z.string().regex(DURATION, 'a duration like 500ms, 30s, 10m, 2h or 7d'),
-]);
-
-/** Milliseconds of a duration value (`15s`, or a number of milliseconds). */
-export function gpuDurationMs(d: number | string): number {
-  if (typeof d === 'number') return d;
-  const m = DURATION.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
+const duration = durationSchema;
 
 export const gpuHostSchema = z
   .object({
@@ -45,9 +33,9 @@ export const gpuConfigSchema = z
   .object({
     /** auto: nvidia-smi on this host plus every `dcgmUrls` exporter; none: no GPU collection. */
     collector: z.enum(['auto', 'nvidia-smi', 'dcgm', 'none']).default('auto'),
-    interval: duration.default('15s').refine((d) => gpuDurationMs(d) >= 100, 'at least 100ms'),
+    interval: duration.default('15s').refine((d) => durationMs(d) >= 100, 'at least 100ms'),
     /** A poll running longer than this is aborted and counted as a failure. */
-    timeout: duration.default('5s').refine((d) => gpuDurationMs(d) >= 10, 'at least 10ms'),
+    timeout: duration.default('5s').refine((d) => durationMs(d) >= 10, 'at least 10ms'),
     nvidiaSmiPath: z.string().min(1).default('nvidia-smi'),
     /** Name of this host in the `host` label (default: the OS host name). */
     hostname: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 // Public face of gpu/: the module factory, the config schema, and the collector interface with its implementations.
 export { type GpuApiBody, gpuReport, parseGpuQuery, registerGpuRoutes } from './api.js';
-export { type GpuConfig, type GpuHostConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
+export { type GpuConfig, type GpuHostConfig, gpuConfigSchema } from './config.js';
 export { DcgmCollector, parseDcgm } from './dcgm.js';
 export {
   computeEfficiency,

@@ -2,8 +2,9 @@
 // serves GET /api/gpu, and feeds the GPU alert signals. Plugs in through `createGpuModule: ModuleFactory`.
 import { hostname as osHostname } from 'node:os';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
+import { durationMs } from '../time.js';
 import { registerGpuRoutes } from './api.js';
-import { type GpuConfig, gpuConfigSchema, gpuDurationMs } from './config.js';
+import { type GpuConfig, gpuConfigSchema } from './config.js';
 import { DcgmCollector } from './dcgm.js';
 import { type GpuStore, HOUR_MS, MemoryGpuStore } from './gpu-store.js';
 import { GpuMetrics } from './metrics.js';
@@ -37,7 +38,7 @@ export function collectorsFromConfig(
 ): { collectors: GpuCollector[]; disabledReason?: string } {
   if (gpu.collector === 'none')
     return { collectors: [], disabledReason: 'GPU collection is off (gpu.collector: none)' };
-  const timeoutMs = gpuDurationMs(gpu.timeout);
+  const timeoutMs = durationMs(gpu.timeout);
   const collectors: GpuCollector[] = [];
   if (gpu.collector === 'auto' || gpu.collector === 'nvidia-smi')
     collectors.push(new NvidiaSmiCollector({ path: gpu.nvidiaSmiPath, host: opts.host, now: opts.now }));
@@ -69,8 +70,8 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
   // The config section is parsed here too, so the module works whether or not the app's schema validated it.
   const gpu = gpuConfigSchema.parse(ctx.config.gpu ?? {});
   const now = () => ctx.clock.now();
-  const intervalMs = gpuDurationMs(gpu.interval);
-  const timeoutMs = gpuDurationMs(gpu.timeout);
+  const intervalMs = durationMs(gpu.interval);
+  const timeoutMs = durationMs(gpu.timeout);
   const built = opts.collectors
     ? {
         collectors: opts.collectors,
@@ -138,8 +139,8 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
     const t = now();
     try {
       await gpuStore.applyRetention({
-        rawBefore: t - gpuDurationMs(gpu.retention.raw),
-        minuteBefore: t - gpuDurationMs(gpu.retention.minute),
+        rawBefore: t - durationMs(gpu.retention.raw),
+        minuteBefore: t - durationMs(gpu.retention.minute),
       });
     } catch (err) {
       ctx.logger.warn({ event: 'gpu_retention_failed', err: (err as Error).message }, 'GPU sample retention failed');
