@@ -1,6 +1,6 @@
 // Assembles llmscope from its parts, in one place: config → logger, metrics, store, recorder (enrichers + sinks),
 // gateway, API, dashboard, capability modules; then serves them on one node:http server with graceful shutdown.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
@@ -17,7 +17,17 @@ import { sendModels } from './gateway/models.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
-import { AdminAuth, findUiRoot, loadStaticSite, Router, sendError, sendMetrics, webHandler } from './http/index.js';
+import {
+  AdminAuth,
+  createListener,
+  findUiRoot,
+  loadStaticSite,
+  Router,
+  schemeOf,
+  sendError,
+  sendMetrics,
+  webHandler,
+} from './http/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -228,7 +238,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     return web(req, res, url);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  const server = createListener(config.server.tls, (req, res) => {
     handle(req, res).catch((err) => {
       if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
       sendError(res, err);
@@ -274,7 +284,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       void runRetention();
       const a = server.address() as AddressInfo;
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      const base = `http://${host}:${a.port}`;
+      const base = `${schemeOf(server)}://${host}:${a.port}`;
       logger.info(
         { event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind },
         `llmscope listening on ${base}`,

@@ -14,7 +14,8 @@ export const providerSchema = z
       .string()
       .min(1)
       .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'),
-    type: z.enum(['openai-compatible']).default('openai-compatible'),
+    /** The wire format the upstream speaks: its calls come in on that format's routes (docs/send-calls.md). */
+    type: z.enum(['openai-compatible', 'anthropic', 'openai-responses']).default('openai-compatible'),
     baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }),
     /** Name of the environment variable holding the upstream's API key (the key itself never sits in config). */
     apiKeyEnv: z.string().optional(),
@@ -74,6 +75,11 @@ export const configSchema = z
           .default([]),
         /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (or the admin token). */
         metricsToken: z.string().min(8, 'at least 8 characters').optional(),
+        /** Serve HTTPS with this PEM certificate (chain) and key, for setups without a TLS-terminating proxy. */
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
         /**
          * Off loopback, a provider with a server-side key (apiKeyEnv) and no virtual keys would relay anyone's calls
          * on that key; `serve` refuses to start so unless this says the exposure is intended.

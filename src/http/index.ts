@@ -12,6 +12,7 @@ export {
 } from './auth.js';
 export { readBody, readJson } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
+export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { sendMetrics } from './metrics.js';
 export { sendError, sendJson } from './reply.js';
 export { type Handler, type HttpContext, type RouteMatch, Router } from './router.js';

@@ -3,10 +3,16 @@
 // validators, and off loopback the admin signs in by POST for a session cookie that is HttpOnly, SameSite=Strict,
 // Secure behind a trusted https proxy, expires, logs out, and needs its CSRF token for writes; cross-site writes
 // are refused; /metrics may need its own token; CORS headers only for configured origins.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers.js';
+import { createApp } from '../../src/server.js';
+import { configOf, type Stack, startStack } from './helpers.js';
 
 interface Raw {
   status: number;
@@ -318,5 +324,75 @@ describe('sessions off loopback', () => {
     });
     expect(other.status).toBe(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('HTTPS with server.tls', () => {
+  it('serves over TLS and marks the session cookie Secure without a proxy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const TOKEN = 'tls-admin-token-55';
+    const s = await startStack({
+      sim: { ttftMs: 0, tpotMs: 0 },
+      config: { server: { host: '0.0.0.0', port: 0, adminToken: TOKEN, tls: { cert, key } } },
+    });
+    try {
+      expect(s.base).toMatch(/^https:\/\//);
+      const port = Number(new URL(s.base).port);
+      const r = await new Promise<{ status: number; cookies: string[] }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/login',
+            rejectUnauthorized: false,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, cookies: (res.headers['set-cookie'] ?? []) as string[] });
+          },
+        );
+        req.on('error', reject);
+        req.end(`token=${TOKEN}`);
+      });
+      expect(r.status).toBe(303);
+      expect(r.cookies).toHaveLength(2);
+      for (const c of r.cookies) expect(c).toMatch(/; Secure/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an unreadable certificate is a config error naming the key', async () => {
+    const config = configOf({
+      server: { host: '127.0.0.1', port: 0, tls: { cert: '/nope/cert.pem', key: '/nope/key.pem' } },
+      storage: { url: 'sqlite::memory:' },
+      telemetry: { logLevel: 'silent' },
+    });
+    await expect(createApp(config)).rejects.toThrow(/server\.tls\.cert: cannot read \/nope\/cert\.pem/);
   });
 });

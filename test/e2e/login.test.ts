@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findUiRoot } from '../../src/http/index.js';
+import { createQualityModule } from '../../src/quality/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -24,6 +25,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !findUiRoot())('dashboard sign-in in Ch
     s = await startStack({
       sim: { ttftMs: 0, tpotMs: 0 },
       config: { server: { host: '0.0.0.0', port: 0, adminToken: TOKEN }, telemetry: { logLevel: 'silent' } },
+      app: { modules: [createQualityModule] },
     });
     base = `http://127.0.0.1:${new URL(s.base).port}`;
     // Another site (localhost is not 127.0.0.1 to the browser) whose pages post forms at llmscope.
@@ -95,6 +97,30 @@ describe.skipIf(!existsSync(CHROMIUM) || !findUiRoot())('dashboard sign-in in Ch
       }, withToken);
     expect(await write(false)).toBe(403);
     expect(await write(true)).toBe(202);
+
+    // The dashboard's own writes carry the token: a thumbs-down on a call's page lands.
+    const call = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const id = call.headers.get('x-request-id') as string;
+    await call.text();
+    await s.waitForCalls(1);
+    await s.app.ctx.recorder.flush();
+    await page.goto(`${base}/#/requests/${encodeURIComponent(id)}`);
+    await page.waitForSelector('#thumbs-down', { timeout: 15_000 });
+    const [fb] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/api/feedback`),
+      page.click('#thumbs-down'),
+    ]);
+    expect(fb.status()).toBe(201);
+
+    // Sign out: the cookies go and the dashboard asks for the token again.
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#sign-out button')]);
+    expect(await page.textContent('body')).toContain('needs the admin token');
+    expect((await context.cookies(base)).map((c) => c.name)).toEqual([]);
+    for (const u of urls) expect(u).not.toContain(TOKEN);
     await context.close();
   });
 
