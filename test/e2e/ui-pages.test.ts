@@ -29,15 +29,17 @@ async function startStack(traffic: number): Promise<Stack> {
   const { createApp } = await load<typeof ServerTs>('server.js');
   const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
   const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-  const { startSimulator, startTraffic } = await load<typeof SimulatorTs>('simulator/index.js');
+  const { startSimulator, startTraffic, startDcgmExporter } = await load<typeof SimulatorTs>('simulator/index.js');
   const sim = await startSimulator({ port: 0, ttftMs: 30, tpotMs: 2, jitter: true, seed: 9 });
+  // with traffic, a simulated DCGM exporter: 2 GPUs serving a self-hosted model
+  const dcgm = traffic > 0 ? await startDcgmExporter({ hostname: 'gpu-node-1', gpus: 2, seed: 4 }) : null;
   const r = validateConfig({
     server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
     providers: [{ name: 'simulator', baseUrl: sim.url }],
     storage: { url: 'sqlite::memory:' },
     telemetry: { logLevel: 'silent', captureContent: true },
     quality: { reviewRate: 1 },
-    gpu: { collector: 'none' },
+    gpu: dcgm ? { collector: 'dcgm', interval: '1s', dcgmUrls: [dcgm.url] } : { collector: 'none' },
     alerts: {
       evaluationInterval: '1s',
       defaultRules: false,
@@ -67,6 +69,7 @@ async function startStack(traffic: number): Promise<Stack> {
       await t?.stop();
       await app.close();
       await sim.close();
+      await dcgm?.close();
     },
   };
 }
@@ -149,6 +152,10 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
     });
     callId = list.request_id;
     await until('the error call recorded', async () => (await fetch(`${data.base}/api/requests/${errorId}`)).ok);
+    await until('GPU samples', async () => {
+      const g = await json<{ gpus: unknown[] }>(`${data.base}/api/gpu`);
+      return g.gpus.length > 0;
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -79,15 +79,17 @@ export const gpusPage: Page = {
         { class: 'grid2' },
         chart({
           xRange: ctx.range,
+          fromFirstData: true,
           id: 'chart-gpu-util',
           title: `Utilization (${g.step})`,
           x,
           ys: g.series.map((s) => s.points.map((p) => p.utilization_avg)),
           series: g.series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
-          yFmt: (v) => pct(v, 0),
+          yFmt: (v) => pct(v, 1),
         }),
         chart({
           xRange: ctx.range,
+          fromFirstData: true,
           id: 'chart-gpu-mem',
           title: `Memory used (${g.step})`,
           x,

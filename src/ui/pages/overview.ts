@@ -304,6 +304,7 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
     'GPUs (last hour)',
     chart({
       xRange: w,
+      fromFirstData: true,
       id: 'chart-gpu',
       title: 'Utilization',
       x,
