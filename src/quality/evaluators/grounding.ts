@@ -1,11 +1,12 @@
 // Grounding: is each claim of the response backed by the request's own context or the knowledge base?
-// The response is split into claims (sentences; questions and claim-free chatter are skipped); for each claim the
-// best evidence is retrieved (context sentences by overlap, knowledge-base passages by BM25), and support is scored
-// from content-word coverage (stemmed, with a prefix fallback for inflections the stemmer misses), word pairs kept in
-// order (copied facts vs recombined words), numbers that agree or disagree, and negation that flips a statement.
-// Every claim is marked supported / unsupported / contradicted with the evidence that decided it.
-// Weights were set on principle and checked on four labelled sets (BEGIN wow / cmu-dog / topicalchat, HaluEval QA);
-// each stayed within ±0.01 ROC-AUC of its neighbours, so none is tuned to one set (see bench/RESULTS.md).
+// The response is split into claims (sentences); for each claim the best evidence is retrieved (context sentences by
+// overlap, knowledge-base passages by BM25) and signals are measured: content-word coverage (as written, and stemmed
+// with a prefix fallback for inflections the stemmer misses), support by the single best sentence, word pairs and
+// trigrams kept in order (copied facts vs recombined words), numbers that agree or disagree, names, negation that
+// flips a statement, first-person statements, length against the evidence. The learned scorer (../model/, trained
+// by `npm run train:quality`) turns them into a calibrated probability per claim and per answer; `model: null`
+// keeps the old hand-weighted score. Every claim is marked supported / unsupported / contradicted with the evidence
+// that decided it, and the verdict names the worst claim and its best evidence.
 import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, SHIPPED_MODEL } from '../model/scorer.js';

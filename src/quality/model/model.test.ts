@@ -148,3 +148,29 @@ describe('nothing to check against', () => {
     expect(r.verdict).toBe('fail');
   });
 });
+
+describe('evaluations without quotes (content capture off)', () => {
+  it('keeps statuses, scores, ids and counts, and no text of the answer or the evidence', async () => {
+    const { withoutQuotes } = await import('../evaluators/redact.js');
+    const g = new GroundingEvaluator();
+    const r = g.check({
+      context: [KNOWLEDGE],
+      response: 'The Eiffel Tower is 330 metres tall. The Eiffel Tower was completed in 1901.',
+    });
+    const q = withoutQuotes(r);
+    expect(q).toMatchObject({ evaluator: 'grounding', verdict: r.verdict, score: r.score });
+    expect(q.claims?.map((c) => c.text)).toEqual(['claim#1', 'claim#2']);
+    expect(q.claims?.map((c) => c.status)).toEqual(r.claims?.map((c) => c.status));
+    expect(q.claims?.[1]?.evidence[0]).toEqual({
+      source: 'context',
+      id: 'context#0',
+      text: '',
+      score: expect.any(Number),
+    });
+    expect(q.explanation).toMatch(
+      /2 claim\(s\), 1 not supported \(1 contradicted\); worst claim#2 score [\d.]+, evidence context#0/,
+    );
+    const all = JSON.stringify(q);
+    for (const quote of ['Eiffel', 'metres', '1901', '1889', 'tall']) expect(all).not.toContain(quote);
+  });
+});
