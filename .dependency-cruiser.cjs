@@ -6,7 +6,8 @@
 // gateway, telemetry, signals, providers, api) is what capabilities build on, so it imports none of them.
 const CAPABILITIES = ['cost', 'quality', 'gpu', 'alerts'];
 const CORE = ['store', 'calls', 'gateway', 'telemetry', 'signals', 'providers', 'api'];
-const TEST = '\\.(test|contract)\\.ts$';
+// Test code: test files, contract suites, and each folder's test helpers (testing.ts), which dist leaves out.
+const TEST = '(\\.(test|contract)\\.ts|/testing\\.ts)$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -25,6 +26,13 @@ module.exports = {
       from: { path: `^src/${cap}/`, pathNot: TEST },
       to: { path: `^src/(${CAPABILITIES.filter((c) => c !== cap).join('|')})/` },
     })),
+    {
+      name: 'test-code-in-production',
+      comment: 'Test helpers (testing.ts) and suites are not built into dist: production code cannot import them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: TEST },
+      to: { path: TEST },
+    },
     {
       name: 'core-to-capability',
       comment:

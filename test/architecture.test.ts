@@ -1,5 +1,9 @@
 // The layer rules of .dependency-cruiser.cjs (docs/architecture.md): no import cycles in src/, no capability
-// importing another, no core folder importing a capability. Checked over src/ itself, and over a small tree made to
+// importing another, no core folder importing a capability, no production file importing test code. Checked over
+// src/ itself, and over a small tree made to break every rule, so a checker that silently matched nothing (a renamed
+// folder, a resolver that no longer follows `.js` specifiers to `.ts` files) fails here instead of passing.
+import cycles in src/, no capability
+// importing another, no core folder importing a capability, no production file importing test code. Checked over src/ itself, and over a small tree made to
 // break every rule, so a checker that silently matched nothing (a renamed folder, a resolver that no longer follows
 // `.js` specifiers to `.ts` files) fails here instead of passing.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +50,7 @@ describe('import boundaries', () => {
     expect(found.map((v) => `${v.rule}: ${v.from} → ${v.to}`)).toEqual([]);
   });
 
-  it('reports a cycle, a capability importing another and the store importing a capability', async () => {
+  it('reports a cycle, a capability importing another, the store importing a capability and production code importing a test helper', async () => {
     const file = (path: string, text: string) => {
       mkdirSync(dirname(join(tmp, path)), { recursive: true });
       writeFileSync(join(tmp, path), text);
@@ -64,6 +68,9 @@ describe('import boundaries', () => {
     // the store importing the cost capability's code
     file('src/cost/budgets.ts', 'export const ledger = 1;\n');
     file('src/store/ledger.ts', "import { ledger } from '../cost/budgets.js';\nexport const l = ledger;\n");
+    // production code using a test helper (not built into dist)
+    file('src/gpu/testing.ts', 'export const fake = 1;\n');
+    file('src/gpu/poller.ts', "import { fake } from './testing.js';\nexport const p = fake;\n");
     // allowed: a capability's test may drive another capability, a capability uses the core
     file('src/gpu/signals.test.ts', "import { engine } from '../alerts/engine.js';\nexport const t = engine;\n");
     file('src/cost/module.ts', "import type { A } from '../signals/a.js';\nexport type C = A;\n");
@@ -73,6 +80,7 @@ describe('import boundaries', () => {
       'capability-to-capability: src/quality/module.ts → src/alerts/engine.ts',
       'core-to-capability: src/store/ledger.ts → src/cost/budgets.ts',
       'no-circular: src/signals/a.ts → src/signals/b.ts → src/signals/a.ts',
+      'test-code-in-production: src/gpu/poller.ts → src/gpu/testing.ts',
     ]);
   });
 });

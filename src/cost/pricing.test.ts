@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG, CATALOG_FILES } from './catalog/index.js';
 import { costConfigOf } from './config.js';
-import { fakeCall } from './fake-call.js';
 import { billersOf, candidateNames, costOf, PriceBook } from './pricing.js';
+import { fakeCall } from './testing.js';
 
 const book = (pricing: unknown = {}) => new PriceBook(costConfigOf({ pricing }).pricing);
 const at = (d: string) => Date.parse(`${d}T12:00:00Z`);

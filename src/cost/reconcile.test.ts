@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { parseBill } from './bills.js';
 import { costConfigOf } from './config.js';
-import { fakeCall } from './fake-call.js';
 import { dayStart, daysBetween, PriceBook } from './pricing.js';
 import { formatReport, type ReconciliationReport, reconcile, type TrackedCell } from './reconcile.js';
 import { runReconciliation } from './reconcile-run.js';
 import { SpendQueries } from './spend-queries.js';
 import { deltasOf, MemorySpendStore } from './storage/index.js';
+import { fakeCall } from './testing.js';
 
 const FT = 'ft:gpt-4o-mini-2024-07-18:acme:support:A1b2C3';
 const prices = new PriceBook(costConfigOf({}).pricing);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DcgmCollector, parseDcgm } from './dcgm.js';
 import { parsePromLine, parsePromText } from './prom-text.js';
-import { fixture } from './test-helpers.js';
+import { fixture } from './testing.js';
 import { GpuUnavailableError, MIB } from './types.js';
 
 const AT = Date.parse('2026-11-28T12:00:00Z');

@@ -16,7 +16,7 @@ import { Metrics } from '../telemetry/metrics.js';
 import { MemoryGpuStore } from './gpu-store.js';
 import { buildGpuModule, type GpuModule } from './module.js';
 import { SqliteGpuStore } from './sqlite-store.js';
-import { fakeNvidiaSmi, rollupStore } from './test-helpers.js';
+import { fakeNvidiaSmi, rollupStore } from './testing.js';
 import { MIB } from './types.js';
 
 interface Harness {

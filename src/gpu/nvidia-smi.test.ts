@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NvidiaSmiCollector, noGpuReason, parseNvidiaSmi } from './nvidia-smi.js';
-import { fakeNvidiaSmi, fixture } from './test-helpers.js';
+import { fakeNvidiaSmi, fixture } from './testing.js';
 import { GpuUnavailableError, MIB } from './types.js';
 
 const AT = Date.parse('2026-11-28T12:00:00Z');

@@ -11,7 +11,7 @@ import { ManualClock } from '../alerts/testing.js';
 import { validateConfig } from '../config/index.js';
 import { type App, createApp } from '../server.js';
 import { buildGpuModule, type GpuModule } from './module.js';
-import { fakeNvidiaSmi } from './test-helpers.js';
+import { fakeNvidiaSmi } from './testing.js';
 
 const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
 const MIN = 60_000;

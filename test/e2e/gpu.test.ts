@@ -5,7 +5,7 @@ import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigInput, validateConfig } from '../../src/config/index.js';
 import { createGpuModule } from '../../src/gpu/index.js';
-import { fakeNvidiaSmi } from '../../src/gpu/test-helpers.js';
+import { fakeNvidiaSmi } from '../../src/gpu/testing.js';
 import { MIB } from '../../src/gpu/types.js';
 import { type App, createApp } from '../../src/server.js';
 

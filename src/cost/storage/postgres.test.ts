@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
 import { PostgresStore } from '../../store/index.js';
-import { fakeCall } from '../fake-call.js';
+import { fakeCall } from '../testing.js';
 import { MemorySpendStore } from './memory.js';
 import { PostgresSpendStore } from './postgres.js';
 import { deltasOf, SPEND_DIMENSIONS } from './types.js';

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { costConfigOf } from '../config.js';
-import { fakeCall } from '../fake-call.js';
 import { SpendQueries } from '../spend-queries.js';
+import { fakeCall } from '../testing.js';
 import { MemorySpendStore } from './memory.js';
 import { SqliteSpendStore } from './sqlite.js';
 import { deltasOf, type SpendStore } from './types.js';
