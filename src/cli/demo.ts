@@ -243,9 +243,11 @@ export function registerDemoCommand(program: Command): void {
           '',
           `  llmscope demo is running: ~${rps} requests/s of production-like traffic (scenario ${opts.scenario})`,
           `  ${story}`,
-          opts.scenario === 'healthy'
-            ? ''
-            : `  alert rules run on demo tempo (\`for\` shortened${cycleMs < 5 * 60_000 ? ', 1-minute windows' : ''}); pass --config to use your own`,
+          ...(opts.scenario === 'healthy'
+            ? []
+            : [
+                `  alert rules run on demo tempo (\`for\` shortened${cycleMs < 5 * 60_000 ? ', 1-minute windows' : ''}); pass --config to use your own`,
+              ]),
           '',
           `  dashboard   ${base}/`,
           `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
