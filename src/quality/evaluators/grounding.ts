@@ -141,11 +141,14 @@ class EvidencePool {
   readonly units: Unit[] = [];
   readonly stems = new Set<string>();
   readonly prefixes = new Set<string>();
-  readonly pairs = new Set<string>();
+  /** Adjacent stem pairs as numbers over `stemIds`. */
+  readonly pairs = new Set<number>();
+  readonly stemIds = new Map<string, number>();
   readonly numbers = new Set<number>();
-  readonly grams = new Set<string>();
+  /** Word trigrams as numbers over `wordIds` (no strings built per trigram). */
+  readonly grams = new Set<number>();
   /** Every word as written (lowercased, unstemmed): the plain baseline's view of the evidence. */
-  readonly words = new Set<string>();
+  readonly wordIds = new Map<string, number>();
 
   /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
   readonly postings = new Map<string, number[]>();
@@ -168,7 +171,10 @@ class EvidencePool {
     for (const s of u.stems) {
       const p = this.postings.get(s);
       if (p) p.push(index);
-      else this.postings.set(s, [index]);
+      else {
+        this.postings.set(s, [index]);
+        this.stemIds.set(s, this.stemIds.size);
+      }
       this.stems.add(s);
       if (s.length >= PREFIX) this.prefixes.add(s.slice(0, PREFIX));
     }
@@ -184,9 +190,24 @@ class EvidencePool {
     if (u.detailed) return;
     u.detailed = true;
     const ws = u.ws;
-    for (let i = 0; i + 2 < ws.length; i++) this.grams.add(`${ws[i]} ${ws[i + 1]} ${ws[i + 2]}`);
-    for (let i = 1; i < u.seq.length; i++) this.pairs.add(`${u.seq[i - 1]} ${u.seq[i]}`);
-    for (const w of ws) this.words.add(w);
+    const ids = ws.map((w) => this.wordId(w));
+    for (let i = 0; i + 2 < ids.length; i++) {
+      const key = gramKey(ids[i] as number, ids[i + 1] as number, ids[i + 2] as number);
+      if (key >= 0) this.grams.add(key);
+    }
+    for (let i = 1; i < u.seq.length; i++)
+      this.pairs.add(
+        pairKey(this.stemIds.get(u.seq[i - 1] as string) ?? -1, this.stemIds.get(u.seq[i] as string) ?? -1),
+      );
+  }
+
+  private wordId(w: string): number {
+    let id = this.wordIds.get(w);
+    if (id === undefined) {
+      id = this.wordIds.size;
+      this.wordIds.set(w, id);
+    }
+    return id;
   }
 
   addKb(kb: KnowledgeBase, stems: readonly string[], k: number): void {
@@ -228,6 +249,19 @@ function proseWords(pool: EvidencePool, enough: number): number {
   }
   return seen.size;
 }
+
+/**
+ * Three word ids as one number (17 bits each, exact below 2^51); -1 when a word is unknown or the evidence has more
+ * than 131072 distinct words (such trigrams count as novel).
+ */
+function gramKey(a: number, b: number, c: number): number {
+  if (a < 0 || b < 0 || c < 0 || a >= GRAM_BASE || b >= GRAM_BASE || c >= GRAM_BASE) return -1;
+  return (a * GRAM_BASE + b) * GRAM_BASE + c;
+}
+const GRAM_BASE = 131_072;
+
+/** Two stem ids as one number (exact: ids stay far below 2^26). */
+const pairKey = (a: number, b: number): number => a * 67_108_864 + b;
 
 /** A stem's weight in coverage: longer words and digits carry facts; short ones are mostly glue. */
 function weightOf(s: string): number {
@@ -438,7 +472,11 @@ export class GroundingEvaluator implements Evaluator {
     const coverage = weight > 0 ? covered / weight : 1;
     const bestShare = total > 0 && bestCov > 0 ? bestCov / total : 0;
     let pairHits = 0;
-    for (const p of t.pairs) if (pool.pairs.has(p)) pairHits++;
+    for (let i = 1; i < t.stems.length; i++) {
+      const a = pool.stemIds.get(t.stems[i - 1] as string);
+      const b = pool.stemIds.get(t.stems[i] as string);
+      if (a !== undefined && b !== undefined && pool.pairs.has(pairKey(a, b))) pairHits++;
+    }
     const pairShare = t.pairs.length > 0 ? pairHits / t.pairs.length : coverage;
     const support = 0.5 * coverage + 0.25 * bestShare + 0.25 * pairShare;
     let score = clamp01(1 - support);
@@ -506,7 +544,12 @@ export class GroundingEvaluator implements Evaluator {
     let run = 0;
     let longest = 0;
     for (let i = 0; i + 2 < t.ws.length; i++) {
-      if (pool.grams.has(`${t.ws[i]} ${t.ws[i + 1]} ${t.ws[i + 2]}`)) longest = Math.max(longest, ++run);
+      const key = gramKey(
+        pool.wordIds.get(t.ws[i] as string) ?? -1,
+        pool.wordIds.get(t.ws[i + 1] as string) ?? -1,
+        pool.wordIds.get(t.ws[i + 2] as string) ?? -1,
+      );
+      if (key >= 0 && pool.grams.has(key)) longest = Math.max(longest, ++run);
       else {
         novel++;
         run = 0;
@@ -518,7 +561,7 @@ export class GroundingEvaluator implements Evaluator {
     for (const w of t.ws)
       if (isContent(w)) {
         plain++;
-        if (!pool.words.has(w)) plainMissing++;
+        if (!pool.wordIds.has(w)) plainMissing++;
       }
     let namesMissing = 0;
     for (const n of t.names) if (!pool.stems.has(n)) namesMissing++;
