@@ -2,10 +2,6 @@
 // importing another, no core folder importing a capability, no production file importing test code. Checked over
 // src/ itself, and over a small tree made to break every rule, so a checker that silently matched nothing (a renamed
 // folder, a resolver that no longer follows `.js` specifiers to `.ts` files) fails here instead of passing.
-import cycles in src/, no capability
-// importing another, no core folder importing a capability, no production file importing test code. Checked over src/ itself, and over a small tree made to
-// break every rule, so a checker that silently matched nothing (a renamed folder, a resolver that no longer follows
-// `.js` specifiers to `.ts` files) fails here instead of passing.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
