@@ -32,15 +32,16 @@ function res() {
   return { r, out };
 }
 
-async function signIn(auth: AdminAuth, headers: Record<string, string> = {}, peer?: string) {
+async function signIn(auth: AdminAuth, headers: Record<string, string> = {}, peer?: string, token = TOKEN) {
   const { r, out } = res();
   await auth.login(
-    req('POST', { 'content-type': 'application/x-www-form-urlencoded', ...headers }, `token=${TOKEN}`, peer),
+    req('POST', { 'content-type': 'application/x-www-form-urlencoded', ...headers }, `token=${token}`, peer),
     r,
   );
   const cookies = (out.headers['set-cookie'] ?? []) as string[];
   return {
     status: out.status,
+    retryAfter: out.headers['retry-after'],
     cookies,
     cookie: cookies.map((c) => c.split(';')[0]).join('; '),
     csrf: /llmscope_csrf=([^;]+)/.exec(cookies.join('\n'))?.[1] ?? '',
@@ -56,6 +57,7 @@ const make = (over: Partial<ConstructorParameters<typeof AdminAuth>[0]> = {}) =>
     trustProxy: false,
     corsOrigins: [],
     now: () => t,
+    failedLoginDelayMs: 0,
     ...over,
   });
   return { auth, advance: (ms: number) => (t += ms) };
@@ -133,5 +135,23 @@ describe('AdminAuth', () => {
     expect(status(() => auth.guardMetrics(req('GET', { authorization: 'Bearer scrape-token-2' })))).toBe(401);
     expect(status(() => auth.guardMetrics(req('GET', { authorization: 'Bearer scrape-token-1' })))).toBe(0);
     expect(status(() => auth.guardMetrics(req('GET', { authorization: `Bearer ${TOKEN}` })))).toBe(0);
+  });
+
+  it('after 10 failed sign-ins a client waits out the window, even with the right token; others are not held up', async () => {
+    const { auth, advance } = make();
+    for (let i = 0; i < 10; i++) expect((await signIn(auth, {}, '10.0.0.1', 'wrong-token-x')).status).toBe(401);
+    const blocked = await signIn(auth, {}, '10.0.0.1');
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.retryAfter)).toBeGreaterThan(500);
+    expect(blocked.cookies).toEqual([]);
+    expect((await signIn(auth, {}, '10.0.0.2')).status).toBe(303);
+    advance(10 * 60_000);
+    expect((await signIn(auth, {}, '10.0.0.1')).status).toBe(303);
+    // Behind a trusted proxy the client is the first X-Forwarded-For hop, not the proxy.
+    const proxied = make({ trustProxy: ['10.9.9.9'] }).auth;
+    for (let i = 0; i < 10; i++)
+      await signIn(proxied, { 'x-forwarded-for': '203.0.113.7, 10.9.9.9' }, '10.9.9.9', 'wrong-token-x');
+    expect((await signIn(proxied, { 'x-forwarded-for': '203.0.113.7' }, '10.9.9.9')).status).toBe(429);
+    expect((await signIn(proxied, { 'x-forwarded-for': '203.0.113.8' }, '10.9.9.9')).status).toBe(303);
   });
 });

@@ -16,6 +16,11 @@ export const CSRF_COOKIE = 'llmscope_csrf';
 export const CSRF_HEADER = 'x-llmscope-csrf';
 const LOGIN_BODY_LIMIT = 16 * 1024;
 const FAILED_LOGIN_DELAY_MS = 300;
+/** Failed sign-ins one client may make per window before it must wait for the window to end. */
+const LOGIN_FAILURES_ALLOWED = 10;
+const LOGIN_WINDOW_MS = 10 * 60_000;
+/** Clients tracked at most (a flood of addresses evicts the oldest, never grows memory). */
+const LOGIN_CLIENTS_TRACKED = 10_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Constant-time string equality (over SHA-256 digests, so unequal lengths take the same time too). */
@@ -48,6 +53,8 @@ export interface AuthOptions {
   corsOrigins: string[];
   metricsToken?: string;
   now?: () => number;
+  /** How long a failed sign-in waits before its answer (default 300 ms; tests use 0). */
+  failedLoginDelayMs?: number;
 }
 
 export type Principal = { kind: 'open' } | { kind: 'bearer' } | { kind: 'session'; id: string; expires: number };
@@ -56,6 +63,7 @@ export class AdminAuth {
   private readonly key: Buffer | null;
   private readonly cors: Set<string>;
   private readonly revoked = new Map<string, number>();
+  private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly now: () => number;
 
   constructor(private readonly opts: AuthOptions) {
@@ -130,12 +138,29 @@ export class AdminAuth {
       res.end();
       return;
     }
+    const client = this.clientOf(req);
+    const t = this.now();
+    const seen = this.failures.get(client);
+    if (seen && seen.until <= t) this.failures.delete(client);
+    else if (seen && seen.count >= LOGIN_FAILURES_ALLOWED) {
+      const wait = Math.ceil((seen.until - t) / 1000);
+      sendLoginPage(res, 429, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
+        'retry-after': String(wait),
+      });
+      return;
+    }
     const token = fields.token ?? '';
     if (!safeEqual(token, this.opts.adminToken as string)) {
-      await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+      const f = this.failures.get(client) ?? { count: 0, until: t + LOGIN_WINDOW_MS };
+      f.count++;
+      this.failures.delete(client);
+      this.failures.set(client, f);
+      if (this.failures.size > LOGIN_CLIENTS_TRACKED) this.failures.delete(this.failures.keys().next().value as string);
+      await new Promise((r) => setTimeout(r, this.opts.failedLoginDelayMs ?? FAILED_LOGIN_DELAY_MS));
       sendLoginPage(res, 401, 'That is not the admin token.');
       return;
     }
+    this.failures.delete(client);
     const expires = this.now() + this.opts.sessionTtlMs;
     const id = randomBytes(18).toString('base64url');
     const payload = `v1.${expires.toString(36)}.${id}`;
@@ -221,6 +246,12 @@ export class AdminAuth {
 
   private csrfOf(id: string): string {
     return this.mac(`csrf.${id}`);
+  }
+
+  /** The client's address: the peer, or the first X-Forwarded-For hop when the peer is a trusted proxy. */
+  private clientOf(req: IncomingMessage): string {
+    const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    return (this.trusted(req) && firstValue(req.headers['x-forwarded-for'])) || peer;
   }
 
   private trusted(req: IncomingMessage): boolean {
@@ -310,7 +341,12 @@ const LOGIN_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-function sendLoginPage(res: ServerResponse, status: number, problem?: string): void {
+function sendLoginPage(
+  res: ServerResponse,
+  status: number,
+  problem?: string,
+  headers: Record<string, string> = {},
+): void {
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
 <body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
 <h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken).</p>
@@ -327,6 +363,7 @@ ${problem ? `<p role="alert" style="color:#b00">${problem}</p>` : ''}
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'same-origin',
+    ...headers,
   });
   res.end(body);
 }
