@@ -248,10 +248,16 @@ export class AdminAuth {
     return this.mac(`csrf.${id}`);
   }
 
-  /** The client's address: the peer, or the first X-Forwarded-For hop when the peer is a trusted proxy. */
+  /**
+   * The client's address: the peer, or, when the peer is a trusted proxy, the address that proxy saw (the last
+   * X-Forwarded-For entry: the ones before it are whatever the client claimed, so they cannot key a limit).
+   */
   private clientOf(req: IncomingMessage): string {
     const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    return (this.trusted(req) && firstValue(req.headers['x-forwarded-for'])) || peer;
+    if (!this.trusted(req)) return peer;
+    const xff = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',');
+    return hops[hops.length - 1]?.trim() || peer;
   }
 
   private trusted(req: IncomingMessage): boolean {
