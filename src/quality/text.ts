@@ -62,10 +62,12 @@ const WORD = /[\p{L}\p{N}]+(?:['’.,-][\p{L}\p{N}]+)*/gu;
 export function words(text: string): string[] {
   const out: string[] = [];
   // exec on the one global regex (no per-call clone as matchAll makes): words runs on every evidence sentence.
+  // The text is lowercased and its ’ folded once, not token by token.
+  let lower = text.toLowerCase();
+  if (lower.includes('’')) lower = lower.replace(/’/g, "'");
   WORD.lastIndex = 0;
-  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
-    let w = m[0].toLowerCase();
-    if (w.includes('’')) w = w.replace(/’/g, "'");
+  for (let m = WORD.exec(lower); m !== null; m = WORD.exec(lower)) {
+    let w = m[0];
     if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d$/.test(w)) {
       // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5
       for (const part of w.split(/[.,]/)) if (part) out.push(part);
