@@ -1,11 +1,37 @@
-// `llmscope check-config`: validates a config file and prints every problem with its path.
+// `llmscope check-config`: validates a config file and prints every problem with its path — the schema's, then the
+// start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
 import type { Command } from 'commander';
 import { applyEnv, readConfigFile, validateConfig } from '../config/index.js';
+import { startupChecks } from './startup-checks.js';
+
+export interface CheckConfigIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Checks one config file; returns the exit code (0 ok, 1 problems). */
+export function checkConfig(file: string, io: CheckConfigIo): number {
+  const r = validateConfig(applyEnv(readConfigFile(file), io.env));
+  if (!r.ok) {
+    for (const i of r.issues) io.err(`${file}: ${i.path}: ${i.message}\n`);
+    return 1;
+  }
+  const { errors, warnings } = startupChecks(r.config, io.env);
+  for (const w of warnings) io.err(`${file}: warning: ${w.path}: ${w.message}\n`);
+  if (errors.length > 0) {
+    for (const e of errors) io.err(`${file}: ${e.path}: ${e.message}\n`);
+    io.err(`${file}: serve would not start with this config (${errors.length} problem(s))\n`);
+    return 1;
+  }
+  io.out(`${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`);
+  return 0;
+}
 
 export function registerCheckConfigCommand(program: Command): void {
   program
     .command('check-config')
-    .description('validate a config file; exit non-zero with the path of each error')
+    .description('validate a config file with the checks serve makes; exit non-zero with the path of each error')
     .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
     .action((flags: { config?: string }) => {
       const file = flags.config ?? process.env.LLMSCOPE_CONFIG;
@@ -13,14 +39,11 @@ export function registerCheckConfigCommand(program: Command): void {
         process.stderr.write('check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
         process.exit(2);
       }
-      const r = validateConfig(applyEnv(readConfigFile(file), process.env));
-      if (r.ok) {
-        process.stdout.write(
-          `${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`,
-        );
-        return;
-      }
-      for (const i of r.issues) process.stderr.write(`${file}: ${i.path}: ${i.message}\n`);
-      process.exit(1);
+      const code = checkConfig(file, {
+        out: (s) => process.stdout.write(s),
+        err: (s) => process.stderr.write(s),
+        env: process.env,
+      });
+      if (code !== 0) process.exitCode = code;
     });
 }

@@ -1,9 +1,11 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
 import { builtinModules } from './modules.js';
+import { formatProblems, startupChecks } from './startup-checks.js';
 
 export interface ServeFlags {
   config?: string;
@@ -67,10 +69,72 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
   });
 }
 
+/**
+ * Runs serve's start-up checks (the ones `check-config` reports): throws one error listing every problem, and writes
+ * the warnings to `warn`.
+ */
+export function assertStartable(config: Config, warn: (line: string) => void = (l) => process.stderr.write(l)): void {
+  const { errors, warnings } = startupChecks(config);
+  for (const w of warnings) warn(`warning: ${w.path}: ${w.message}\n`);
+  if (errors.length > 0)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      errors.length === 1
+        ? `cannot start: ${formatProblems(errors)}`
+        : `cannot start:\n${formatProblems(errors, '  ')}`,
+    );
+}
+
+/** A listen error as one line that says which address and what to do; other errors as they are. */
+export function listenError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const where = `${host}:${port}`;
+  if (code === 'EADDRINUSE')
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `port ${port} is already in use on ${host} (another llmscope, or another program); stop it, or pick a free port with --port N (or LLMSCOPE_PORT)`,
+    );
+  if (code === 'EACCES')
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `not allowed to listen on ${where} (ports below 1024 need privileges); pick another port with --port N`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `cannot listen on ${where}: ${host} is not an address of this machine; use --host 127.0.0.1 or 0.0.0.0`,
+    );
+  return err as Error;
+}
+
+/** Throws listenError's message when host:port cannot be listened on, before anything (store, modules) is opened. */
+export async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((ok, fail) => {
+      probe.once('error', fail);
+      probe.listen(port, host, () => ok());
+    });
+  } catch (err) {
+    throw listenError(err, host, port);
+  } finally {
+    await new Promise<void>((ok) => probe.close(() => ok()));
+  }
+}
+
 /** Starts the app and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. */
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
+  assertStartable(config);
+  await assertCanListen(config.server.host, config.server.port);
   const app = await createApp(config, { modules: builtinModules() });
-  await app.listen();
+  try {
+    await app.listen();
+  } catch (err) {
+    await app.close().catch(() => {});
+    await onStop?.().catch(() => {});
+    throw listenError(err, config.server.host, config.server.port);
+  }
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -103,10 +167,6 @@ export function registerServeCommand(program: Command): void {
   addServeOptions(program.command('serve').description('run the gateway, API, dashboard and alert engine')).action(
     async (flags: ServeFlags) => {
       const config = configFromFlags(flags);
-      if (config.providers.length === 0)
-        process.stderr.write(
-          'warning: no providers configured, so /v1/* has nowhere to go; pass --upstream URL or a config file with providers\n',
-        );
       const app = await runApp(config);
       const base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
       process.stderr.write(

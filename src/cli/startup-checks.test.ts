@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type ConfigInput, validateConfig } from '../config/index.js';
+import { checkConfig } from './check-config.js';
+import { startupChecks, storageUrlProblem } from './startup-checks.js';
+
+const cfg = (input: ConfigInput) => {
+  const r = validateConfig(input);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+};
+const keyed = { name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' };
+const offLoopback = { host: '0.0.0.0', adminToken: 'a-long-admin-token' };
+const hash = `sha256:${'a'.repeat(64)}`;
+
+describe('startupChecks', () => {
+  it('rejects a storage URL serve cannot open, such as mysql://', () => {
+    const r = startupChecks(cfg({ storage: { url: 'mysql://u:p@db/llm' } }));
+    expect(r.errors.map((e) => e.path)).toEqual(['storage.url']);
+    expect(r.errors[0]?.message).toContain('is not supported');
+    expect(storageUrlProblem('sqlite:')).toContain('names no file');
+    expect(storageUrlProblem('postgres://u:p@h:5432/db')).toBeNull();
+    expect(storageUrlProblem('sqlite:./x.db')).toBeNull();
+  });
+
+  it('off loopback needs the admin token', () => {
+    const r = startupChecks(cfg({ server: { host: '0.0.0.0' } }));
+    expect(r.errors.map((e) => e.path)).toContain('server.adminToken');
+  });
+
+  it('refuses an open relay: off loopback, a server-side key, no virtual keys', () => {
+    const r = startupChecks(cfg({ server: offLoopback, providers: [keyed] }), { OPENAI_API_KEY: 'sk-x' });
+    expect(r.errors).toHaveLength(1);
+    const e = r.errors[0];
+    expect(e?.path).toBe('keys');
+    expect(e?.message).toContain('providers[0].apiKeyEnv');
+    expect(e?.message).toContain('anyone who can reach this port');
+    expect(e?.message).toContain('server.allowUnauthenticatedGateway: true');
+    expect(e?.message).toContain('virtual keys');
+  });
+
+  it('counts a credential header as a server-side key', () => {
+    const p = { name: 'a', baseUrl: 'https://x.example/v1', headers: { 'X-Api-Key': 'k' } };
+    const r = startupChecks(cfg({ server: offLoopback, providers: [p] }));
+    expect(r.errors[0]?.message).toContain('providers[0].headers.X-Api-Key');
+  });
+
+  it('allows the relay with virtual keys, with the explicit opt-in, on loopback, or without a server-side key', () => {
+    const env = { OPENAI_API_KEY: 'sk-x' };
+    const ok = (c: ConfigInput) => expect(startupChecks(cfg(c), env).errors).toEqual([]);
+    ok({ server: offLoopback, providers: [keyed], keys: [{ id: 'k1', hash }] });
+    ok({ server: { ...offLoopback, allowUnauthenticatedGateway: true }, providers: [keyed] });
+    ok({ server: { host: '127.0.0.1' }, providers: [keyed] });
+    ok({ server: offLoopback, providers: [{ name: 'sim', baseUrl: 'http://127.0.0.1:9/v1' }] });
+  });
+
+  it('warns about a key variable that is not set and about no providers', () => {
+    const r = startupChecks(cfg({ providers: [keyed] }), {});
+    expect(r.warnings.map((w) => w.path)).toEqual(['providers[0].apiKeyEnv']);
+    expect(startupChecks(cfg({}), {}).warnings.map((w) => w.path)).toEqual(['providers']);
+  });
+});
+
+describe('checkConfig runs the start-up checks too', () => {
+  const run = (yaml: string, env: NodeJS.ProcessEnv = {}) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'llmscope-cc-')), 'c.yaml');
+    writeFileSync(file, yaml);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = checkConfig(file, { out: (s) => out.push(s), err: (s) => err.push(s), env });
+    return { code, out: out.join(''), err: err.join(''), file };
+  };
+
+  it('fails a mysql:// store with the path', () => {
+    const r = run('storage:\n  url: mysql://x/y\n');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${r.file}: storage.url:`);
+    expect(r.out).toBe('');
+  });
+
+  it('fails an open relay and passes once opted in', () => {
+    const base =
+      'server:\n  host: 0.0.0.0\n  adminToken: abcdefghijk\nproviders:\n  - name: openai\n    baseUrl: https://api.openai.com/v1\n    apiKeyEnv: K\n';
+    expect(run(base, { K: 'x' }).code).toBe(1);
+    const opted = run(base.replace('abcdefghijk\n', 'abcdefghijk\n  allowUnauthenticatedGateway: true\n'), { K: 'x' });
+    expect(opted.code).toBe(0);
+    expect(opted.out).toContain(': ok (1 providers');
+  });
+});

@@ -1,0 +1,106 @@
+// The checks `serve` runs on a validated config before it opens anything, shared with `check-config` so that a
+// config check-config passes is one serve starts with. Pure: reads the config (and the environment for warnings),
+// opens no store, socket or file. (Alert rules are checked by the schema itself, in validateConfig.)
+import type { Config } from '../config/index.js';
+import { isLoopback } from '../server.js';
+
+export interface StartupProblem {
+  /** Config path the problem is about, e.g. `storage.url` or `providers[0].apiKeyEnv`. */
+  path: string;
+  message: string;
+}
+
+export interface StartupReport {
+  /** Problems that stop `serve` from starting. */
+  errors: StartupProblem[];
+  /** Things `serve` starts with but that are likely mistakes. */
+  warnings: StartupProblem[];
+}
+
+/** Headers in `providers[].headers` that carry a credential to the upstream. */
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
+
+/** Why `storage.url` cannot be opened, or null when its scheme is one serve knows. */
+export function storageUrlProblem(url: string): string | null {
+  const u = url.trim();
+  if (u.startsWith('sqlite:')) {
+    let rest = u.slice('sqlite:'.length);
+    if (rest.startsWith('//')) rest = rest.slice(2);
+    return rest
+      ? null
+      : `storage.url "${url}" names no file; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db) or sqlite::memory:`;
+  }
+  if (/^postgres(ql)?:\/\//i.test(u)) {
+    try {
+      new URL(u);
+      return null;
+    } catch {
+      return `storage.url is not a valid PostgreSQL URL; use postgres://USER:PASSWORD@HOST:5432/DB`;
+    }
+  }
+  return `storage.url "${url}" is not supported; use sqlite:PATH (e.g. sqlite:./llmscope-data/llmscope.db), sqlite::memory: or postgres://USER:PASSWORD@HOST:5432/DB`;
+}
+
+/** Providers that send a key of llmscope's own upstream (so callers need none), with the config path of that key. */
+export function serverKeyedProviders(config: Config): { name: string; path: string }[] {
+  const out: { name: string; path: string }[] = [];
+  config.providers.forEach((p, i) => {
+    if (p.apiKeyEnv) out.push({ name: p.name, path: `providers[${i}].apiKeyEnv` });
+    else {
+      const h = Object.keys(p.headers).find((k) => KEY_HEADERS.has(k.toLowerCase()));
+      if (h) out.push({ name: p.name, path: `providers[${i}].headers.${h}` });
+    }
+  });
+  return out;
+}
+
+/** Every check `serve` makes before starting; `env` is only read for warnings (keys named but not set). */
+export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.env): StartupReport {
+  const errors: StartupProblem[] = [];
+  const warnings: StartupProblem[] = [];
+  const loopback = isLoopback(config.server.host);
+
+  const storage = storageUrlProblem(config.storage.url);
+  if (storage) errors.push({ path: 'storage.url', message: storage });
+
+  if (!loopback && !config.server.adminToken)
+    errors.push({
+      path: 'server.adminToken',
+      message: `server.host is ${config.server.host} (not loopback), so the dashboard and /api need server.adminToken (or LLMSCOPE_ADMIN_TOKEN)`,
+    });
+
+  // No open relay: off loopback, a server-side provider key with no virtual keys lets anyone who reaches the port
+  // spend on that key.
+  const keyed = serverKeyedProviders(config);
+  if (!loopback && keyed.length > 0 && config.keys.length === 0 && !config.server.allowUnauthenticatedGateway)
+    errors.push({
+      path: 'keys',
+      message:
+        `server.host is ${config.server.host} (not loopback) and provider(s) ${keyed.map((k) => k.name).join(', ')} ` +
+        `call upstream with llmscope's own key (${keyed.map((k) => k.path).join(', ')}), but no virtual keys are ` +
+        'configured: anyone who can reach this port could make LLM calls billed to that key. Fix: add virtual keys ' +
+        '(keys: [{id, hash: "sha256:..."}], see docs/cost.md "Virtual keys"; callers then send ' +
+        '"Authorization: Bearer lsk_..."), or, if a firewall or proxy in front of llmscope already decides who may ' +
+        'call it, say so with server.allowUnauthenticatedGateway: true',
+    });
+
+  if (config.providers.length === 0)
+    warnings.push({
+      path: 'providers',
+      message:
+        'no providers configured, so /v1/* has nowhere to go; pass --upstream URL or a config file with providers',
+    });
+  config.providers.forEach((p, i) => {
+    if (p.apiKeyEnv && !env[p.apiKeyEnv])
+      warnings.push({
+        path: `providers[${i}].apiKeyEnv`,
+        message: `${p.apiKeyEnv} is not set in this environment, so calls to ${p.name} go without llmscope's key (the caller's Authorization is passed on)`,
+      });
+  });
+  return { errors, warnings };
+}
+
+/** One line per problem, `path: message`. */
+export function formatProblems(problems: readonly StartupProblem[], prefix = ''): string {
+  return problems.map((p) => `${prefix}${p.path}: ${p.message}`).join('\n');
+}
