@@ -14,6 +14,8 @@ export interface BacktestOptions {
   to: number;
   /** Time between evaluations (default: the evaluation interval, at least 1 minute). */
   stepMs?: number;
+  /** Called after each evaluation with how many are done of how many in all (for progress bars). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface BacktestResult {
@@ -25,6 +27,8 @@ export interface BacktestResult {
   byReceiver: Record<string, number>;
   /** alertname → notifications that mention it, and how often it started firing. */
   byRule: Record<string, { notifications: number; firings: number }>;
+  /** How many rules were evaluated. */
+  rules: number;
   /** Rules that never had data over the period (e.g. signals not in the store, or minute rollups past retention). */
   withoutData: string[];
   sent: NotificationRecord[];
@@ -62,6 +66,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   const byRule: Record<string, { notifications: number; firings: number }> = {};
   const hadData = new Set<string>();
   let evaluations = 0;
+  const total = Math.floor((opts.to - opts.from) / stepMs) + 1;
   for (let t = opts.from; t <= opts.to; t += stepMs) {
     now = t;
     const { alerts, events } = await service.engine.evaluate(t);
@@ -86,6 +91,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
       sent.push(...out);
       if (out.length === 0 && service.dispatcher.nextDue() === due) break;
     }
+    opts.onProgress?.(evaluations, total);
   }
   const byReceiver: Record<string, number> = {};
   for (const n of sent) {
@@ -104,6 +110,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     notifications: sent.length,
     byReceiver,
     byRule,
+    rules: service.rules.length,
     withoutData: service.rules.filter((r) => !hadData.has(r.id)).map((r) => r.id),
     sent,
   };

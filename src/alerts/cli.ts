@@ -1,8 +1,9 @@
 // `llmscope alerts backtest --from D --to D`: how many notifications the rules would have sent over stored history.
 import type { Command } from 'commander';
+import { openExistingStore } from '../cli/existing-store.js';
+import { progressBar } from '../cli/progress.js';
 import { loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { createStore } from '../store/index.js';
 import { backtest } from './backtest.js';
 import { alertsConfigOf, ms } from './config.js';
 
@@ -19,6 +20,88 @@ export function parseWhen(text: string, now: number, flag: string): number {
   return t;
 }
 
+export interface BacktestFlags {
+  from: string;
+  to?: string;
+  config?: string;
+  step?: string;
+  json?: boolean;
+}
+
+export interface BacktestIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env?: NodeJS.ProcessEnv;
+  now?: number;
+  /** Where the progress bar goes (drawn only on a terminal; default stderr). */
+  progressStream?: NodeJS.WriteStream;
+}
+
+/** `alerts backtest`: refuses a store that does not exist yet (it never creates one), shows progress on a terminal. */
+export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Promise<void> {
+  const now = io.now ?? Date.now();
+  const from = parseWhen(opts.from, now, '--from');
+  const to = opts.to ? parseWhen(opts.to, now, '--to') : now;
+  if (from >= to) throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', '--from must be before --to');
+  let stepMs: number | undefined;
+  if (opts.step) {
+    if (!/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(opts.step) || ms(opts.step) <= 0)
+      throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `--step must be a duration like 1m, got "${opts.step}"`);
+    stepMs = ms(opts.step);
+  }
+  const config = loadConfig({ file: opts.config, env: io.env });
+  const store = await openExistingStore(config.storage.url, 'alerts backtest');
+  const bar = progressBar('backtest [{bar}] {percentage}% | {value}/{total} evaluations | ETA {eta_formatted}', {
+    stream: io.progressStream,
+    quiet: opts.json,
+  });
+  let r: Awaited<ReturnType<typeof backtest>>;
+  try {
+    r = await backtest({
+      config: alertsConfigOf(config.alerts),
+      store,
+      from,
+      to,
+      stepMs,
+      onProgress: (done, total) => {
+        if (done === 1) bar.start(total);
+        bar.update(done);
+      },
+    });
+  } finally {
+    bar.stop();
+    await store.close();
+  }
+  const noData = r.rules > 0 && r.withoutData.length >= r.rules;
+  if (opts.json) {
+    const { sent: _sent, ...rest } = r;
+    io.out(
+      `${JSON.stringify({ ...rest, from: new Date(from).toISOString(), to: new Date(to).toISOString(), no_data: noData }, null, 2)}\n`,
+    );
+    return;
+  }
+  const days = (to - from) / 86_400_000;
+  io.out(
+    `${new Date(from).toISOString()} .. ${new Date(to).toISOString()} (${days.toFixed(2)} days, ${r.evaluations} evaluations every ${r.stepMs / 1000}s)\n`,
+  );
+  if (noData) {
+    io.out(
+      'no rule had data over this period, so there is nothing to count: the store holds no calls (or rollups) between these times\n',
+    );
+    return;
+  }
+  io.out(`notifications: ${r.notifications} (${(r.notifications / Math.max(days, 1 / 24)).toFixed(1)} per day)\n`);
+  for (const [rc, n] of Object.entries(r.byReceiver).sort((a, b) => b[1] - a[1])) io.out(`  to ${rc}: ${n}\n`);
+  const rows = Object.entries(r.byRule).sort((a, b) => b[1].notifications - a[1].notifications);
+  if (rows.length) {
+    io.out('by alert (notifications / times it started firing):\n');
+    for (const [name, v] of rows)
+      io.out(`  ${name.padEnd(28)} ${String(v.notifications).padStart(5)} / ${v.firings}\n`);
+  }
+  if (r.withoutData.length)
+    io.out(`no data for: ${r.withoutData.join(', ')} (signals from other modules, or rollups past retention)\n`);
+}
+
 export function registerAlertsCommand(program: Command): void {
   const alerts = program.command('alerts').description('the built-in alert rules');
   alerts
@@ -29,53 +112,10 @@ export function registerAlertsCommand(program: Command): void {
     .option('--config <file>', 'llmscope config file (rules, routes, storage)')
     .option('--step <duration>', 'time between evaluations (default: alerts.evaluationInterval, at least 1m)')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { from: string; to?: string; config?: string; step?: string; json?: boolean }) => {
-      const now = Date.now();
-      const from = parseWhen(opts.from, now, '--from');
-      const to = opts.to ? parseWhen(opts.to, now, '--to') : now;
-      if (from >= to) throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', '--from must be before --to');
-      let stepMs: number | undefined;
-      if (opts.step) {
-        if (!/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(opts.step))
-          throw new LlmscopeError(
-            'LLMSCOPE_ERR_CONFIG_INVALID',
-            `--step must be a duration like 1m, got "${opts.step}"`,
-          );
-        stepMs = ms(opts.step);
-      }
-      const config = loadConfig({ file: opts.config });
-      const store = createStore(config.storage.url);
-      try {
-        await store.migrate();
-        const r = await backtest({ config: alertsConfigOf(config.alerts), store, from, to, stepMs });
-        const out = process.stdout;
-        if (opts.json) {
-          const { sent: _sent, ...rest } = r;
-          out.write(
-            `${JSON.stringify({ ...rest, from: new Date(from).toISOString(), to: new Date(to).toISOString() }, null, 2)}\n`,
-          );
-          return;
-        }
-        const days = (to - from) / 86_400_000;
-        out.write(
-          `${new Date(from).toISOString()} .. ${new Date(to).toISOString()} (${days.toFixed(2)} days, ${r.evaluations} evaluations every ${r.stepMs / 1000}s)\n`,
-        );
-        out.write(
-          `notifications: ${r.notifications} (${(r.notifications / Math.max(days, 1 / 24)).toFixed(1)} per day)\n`,
-        );
-        for (const [rc, n] of Object.entries(r.byReceiver).sort((a, b) => b[1] - a[1])) out.write(`  to ${rc}: ${n}\n`);
-        const rows = Object.entries(r.byRule).sort((a, b) => b[1].notifications - a[1].notifications);
-        if (rows.length) {
-          out.write('by alert (notifications / times it started firing):\n');
-          for (const [name, v] of rows)
-            out.write(`  ${name.padEnd(28)} ${String(v.notifications).padStart(5)} / ${v.firings}\n`);
-        }
-        if (r.withoutData.length)
-          out.write(
-            `no data for: ${r.withoutData.join(', ')} (signals from other modules, or rollups past retention)\n`,
-          );
-      } finally {
-        await store.close();
-      }
+    .action(async (opts: BacktestFlags) => {
+      await backtestCommand(opts, {
+        out: (s) => process.stdout.write(s),
+        err: (s) => process.stderr.write(s),
+      });
     });
 }

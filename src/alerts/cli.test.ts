@@ -1,0 +1,77 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { backtestCommand } from './cli.js';
+import { callAt } from './testing.js';
+
+const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
+
+function io(env: NodeJS.ProcessEnv, progressStream?: NodeJS.WriteStream) {
+  const out: string[] = [];
+  return { out, io: { out: (s: string) => out.push(s), err: () => {}, env, now: T0 + 3 * 3600_000, progressStream } };
+}
+
+/** A stream that says it is a terminal, to see the progress bar. */
+function fakeTty(): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const w = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  Object.assign(w, { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  return { stream: w, text: () => chunks.join('') };
+}
+
+describe('llmscope alerts backtest', () => {
+  it('refuses a store that does not exist, and creates nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-bt-'));
+    const path = join(dir, 'data', 'llmscope.db');
+    const { io: i } = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` });
+    await expect(backtestCommand({ from: '2h' }, i)).rejects.toThrow(
+      /no llmscope data at .*llmscope\.db; run `llmscope serve`/,
+    );
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('refuses an in-memory store, which holds no history', async () => {
+    const { io: i } = io({ LLMSCOPE_STORAGE_URL: 'sqlite::memory:' });
+    await expect(backtestCommand({ from: '2h' }, i)).rejects.toThrow(/keeps none on disk/);
+  });
+
+  it('says so when the store has no data over the period instead of "0 notifications"', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'llmscope-bt-')), 'x.db');
+    const s = new SqliteStore(path);
+    await s.migrate();
+    await s.close();
+    const { io: i, out } = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` });
+    await backtestCommand({ from: '2h' }, i);
+    expect(out.join('')).toContain('no rule had data over this period');
+    expect(out.join('')).not.toContain('notifications: 0');
+  });
+
+  it('counts over stored history, with a progress bar on a terminal only', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'llmscope-bt-')), 'x.db');
+    const s = new SqliteStore(path);
+    await s.migrate();
+    const calls = [];
+    for (let m = 0; m < 180; m++) for (let k = 0; k < 10; k++) calls.push(callAt(T0 + m * 60_000 + k * 5000, {}));
+    await s.insertCalls(calls);
+    await s.close();
+    const tty = fakeTty();
+    const { io: i, out } = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` }, tty.stream);
+    await backtestCommand({ from: String(T0), to: String(T0 + 3 * 3600_000), step: '5m' }, i);
+    expect(out.join('')).toContain('37 evaluations every 300s');
+    expect(out.join('')).toContain('notifications: 0 (0.0 per day)');
+    expect(tty.text()).toContain('evaluations');
+    const quiet = fakeTty();
+    const j = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` }, quiet.stream);
+    await backtestCommand({ from: String(T0), to: String(T0 + 3600_000), step: '10m', json: true }, j.io);
+    expect(JSON.parse(j.out.join('')).evaluations).toBe(7);
+    expect(quiet.text()).toBe('');
+  });
+});
