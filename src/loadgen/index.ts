@@ -21,6 +21,8 @@ export interface LoadOptions {
   onResult?: (r: RequestResult, done: number) => void;
   /** Reuse a pool (benchmarks keep one per target). */
   pool?: Pool;
+  /** Give up on a request that waits longer than this for its headers, or between body chunks (default 300 s). */
+  timeoutMs?: number;
 }
 
 export interface RequestResult {
@@ -33,19 +35,58 @@ export interface RequestResult {
   latencyMs: number;
   outputTokens: number;
   tpotMs: number | null;
+  /** Why it failed, as counted in the summary: `ECONNREFUSED`, `HTTP 429`, `timeout`, ... */
+  cause?: string;
+  /** The failure's own words: the error's message, or the upstream's error message. */
   error?: string;
+}
+
+export interface ErrorCause {
+  cause: string;
+  count: number;
+  /** One message seen for this cause. */
+  example: string;
 }
 
 export interface Summary {
   requests: number;
+  /** Requests that got a 2xx answer read to its end. */
+  ok: number;
   errors: number;
+  /** Failed requests by cause, most frequent first. */
+  errorCauses: ErrorCause[];
   durationS: number;
-  requestsPerS: number;
-  outputTokensPerS: number;
-  latencyMs: Percentiles;
+  /** Successful requests per second; null when none succeeded (there is no throughput to report). */
+  requestsPerS: number | null;
+  /** Output tokens of successful requests per second; null when none succeeded. */
+  outputTokensPerS: number | null;
+  /** Percentiles over successful requests; null when none succeeded. */
+  latencyMs: Percentiles | null;
   ttftMs: Percentiles | null;
   tpotMs: Percentiles | null;
   firstByteMs: Percentiles | null;
+}
+
+/** The cause a request error counts under: the system error code, `timeout`, or the error's class. */
+export function causeOf(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
+  if (/TIMEOUT/i.test(code) || e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timeout';
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_CLOSED') return 'connection closed';
+  if (/^E[A-Z]+$/.test(code)) return code;
+  if (code) return code;
+  return typeof e?.name === 'string' && e.name !== 'Error' ? e.name : 'error';
+}
+
+/** The message of an OpenAI-shaped error body (`{"error": {"message"}}`), else the body's start. */
+function upstreamMessage(body: string): string {
+  try {
+    const j = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof j.error === 'string') return j.error;
+    if (typeof j.error?.message === 'string') return j.error.message;
+    if (typeof j.message === 'string') return j.message;
+  } catch {}
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 export interface Percentiles {
@@ -128,9 +169,11 @@ export async function oneRequest(
       if (u) usageTokens = Number(u[1]);
     }
     const tokens = usageTokens ?? contentChunks;
+    const ok = r.statusCode >= 200 && r.statusCode < 300;
     return {
-      ok: r.statusCode < 300,
+      ok,
       status: r.statusCode,
+      ...(ok ? {} : { cause: `HTTP ${r.statusCode}`, error: upstreamMessage(carry) }),
       firstByteMs: firstByte,
       ttftMs: firstContent === null ? null : firstContent - t0,
       latencyMs: end - t0,
@@ -149,20 +192,33 @@ export async function oneRequest(
       latencyMs: performance.now() - t0,
       outputTokens: 0,
       tpotMs: null,
-      error: (err as Error).message,
+      cause: causeOf(err),
+      error: (err as Error)?.message ?? String(err),
     };
   }
 }
 
 export function summarize(results: RequestResult[], durationS: number): Summary {
   const ok = results.filter((r) => r.ok);
+  const causes = new Map<string, ErrorCause>();
+  for (const r of results) {
+    if (r.ok) continue;
+    const cause = r.cause ?? (r.status ? `HTTP ${r.status}` : 'error');
+    const c = causes.get(cause) ?? { cause, count: 0, example: r.error ?? '' };
+    c.count++;
+    if (!c.example && r.error) c.example = r.error;
+    causes.set(cause, c);
+  }
+  const any = ok.length > 0 && durationS > 0;
   return {
     requests: results.length,
+    ok: ok.length,
     errors: results.length - ok.length,
+    errorCauses: [...causes.values()].sort((a, b) => b.count - a.count || a.cause.localeCompare(b.cause)),
     durationS,
-    requestsPerS: results.length / durationS,
-    outputTokensPerS: ok.reduce((a, r) => a + r.outputTokens, 0) / durationS,
-    latencyMs: percentiles(ok.map((r) => r.latencyMs)) ?? { p50: 0, p90: 0, p95: 0, p99: 0, mean: 0, max: 0 },
+    requestsPerS: any ? ok.length / durationS : null,
+    outputTokensPerS: any ? ok.reduce((a, r) => a + r.outputTokens, 0) / durationS : null,
+    latencyMs: percentiles(ok.map((r) => r.latencyMs)),
     ttftMs: percentiles(ok.flatMap((r) => (r.ttftMs === null ? [] : [r.ttftMs]))),
     tpotMs: percentiles(ok.flatMap((r) => (r.tpotMs === null ? [] : [r.tpotMs]))),
     firstByteMs: percentiles(ok.flatMap((r) => (r.firstByteMs === null ? [] : [r.firstByteMs]))),
@@ -174,7 +230,10 @@ export async function runLoad(o: LoadOptions): Promise<{ results: RequestResult[
   if (!o.requests && !o.durationMs) throw new Error('give requests or durationMs');
   const u = new URL(o.url);
   const concurrency = o.concurrency ?? 8;
-  const pool = o.pool ?? new Pool(u.origin, { connections: concurrency, pipelining: 1 });
+  const timeout = o.timeoutMs ?? 300_000;
+  const pool =
+    o.pool ??
+    new Pool(u.origin, { connections: concurrency, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout });
   const path = `${u.pathname.replace(/\/$/, '')}/chat/completions`;
   const body = bodyFor(o);
   const headers: Record<string, string> = {
