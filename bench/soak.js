@@ -1,0 +1,388 @@
+// npm run bench:soak [-- --minutes N] [--rate R] — does llmscope stay flat? Runs the real `llmscope serve` (SQLite
+// store, every module on, JSON logs to a separate reader) in front of the simulator, measures the most it serves
+// (20 s at full concurrency), then drives mixed traffic at 70% of that for N minutes (default 10): streaming and not,
+// cancelled streams, upstream errors, 10,000 users, thumbs up/down, and batches through /api/ingest.
+// Every 10 s it samples RSS, heap, event-loop delay p99, open handles, store size, queue depths and drops (from
+// llmscope's own /metrics and /proc), writes them to bench/out/soak-<time>.csv (plot-ready) and a plot beside it,
+// and writes the summary into bench/RESULTS.md (section "Soak").
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const MINUTES = arg('minutes', 10);
+const SAMPLE_MS = 10_000;
+const USERS = 10_000;
+const CONCURRENCY = 64;
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+function start(args, readyPattern, env = {}, stdout = 'pipe') {
+  const p = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d.toString();
+      if (readyPattern.test(out)) resolve(p);
+    };
+    p.stdout?.on('data', onData);
+    p.stderr.on('data', onData);
+    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-2000)}`)));
+  });
+}
+
+if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  console.error('bench:soak runs the built CLI: run `npm run build` first');
+  process.exit(1);
+}
+const [simPort, scopePort] = [await freePort(), await freePort()];
+const dir = mkdtempSync(join(tmpdir(), 'llmscope-soak-'));
+const db = join(dir, 'soak.db');
+writeFileSync(
+  join(dir, 'llmscope.yaml'),
+  [
+    `server: { host: 127.0.0.1, port: ${scopePort} }`,
+    `providers: [{ name: simulator, baseUrl: 'http://127.0.0.1:${simPort}/v1' }]`,
+    `storage: { url: 'sqlite:${db}' }`,
+    'telemetry: { captureContent: true }',
+  ].join('\n'),
+);
+const sim = await start(
+  [
+    'bin/llmscope.js',
+    'simulate',
+    '--port',
+    String(simPort),
+    '--ttft-ms',
+    '20',
+    '--tpot-ms',
+    '2',
+    '--output-tokens',
+    '24',
+  ],
+  /127\.0\.0\.1/,
+);
+const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const scope = await start(
+  ['bin/llmscope.js', 'serve', '--config', join(dir, 'llmscope.yaml')],
+  /serving on/,
+  {},
+  shipper.stdin,
+);
+const base = `http://127.0.0.1:${scopePort}`;
+const agent = new Agent({ connections: CONCURRENCY * 2, pipelining: 1 });
+
+// One call of the mix; `k` picks its kind. Returns the request id when the call completed.
+let seq = 0;
+const counts = { ok: 0, upstream_error: 0, cancelled: 0, failed: 0, feedback: 0, ingested: 0, shed: 0 };
+async function call() {
+  const k = seq++;
+  const id = `soak-${k}`;
+  const user = `user-${(k * 7919) % USERS}`;
+  const kind = k % 20;
+  const stream = kind % 2 === 0;
+  const headers = {
+    'content-type': 'application/json',
+    'x-request-id': id,
+    'x-llmscope-user': user,
+    'x-llmscope-team': `team-${k % 7}`,
+    'x-llmscope-feature': ['chat', 'search', 'summarize'][k % 3],
+  };
+  if (kind === 5) headers['x-simulator-fault'] = 'server_error';
+  if (kind === 15) headers['x-simulator-fault'] = 'rate_limit';
+  const ac = new AbortController();
+  try {
+    const r = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers,
+      signal: ac.signal,
+      body: JSON.stringify({
+        model: k % 4 === 0 ? 'gpt-4o' : 'gpt-4o-mini',
+        messages: [
+          {
+            role: 'system',
+            content: 'Answer from the context. Context: the soak test keeps llmscope busy for ten minutes.',
+          },
+          { role: 'user', content: `question ${k}: how long does the soak run?` },
+        ],
+        stream,
+      }),
+    });
+    if (kind === 10 && stream) {
+      // Cancelled: read the first chunk, then hang up.
+      for await (const _ of r.body) break;
+      ac.abort();
+      counts.cancelled++;
+      return null;
+    }
+    await r.body.text();
+    if (r.statusCode === 200) counts.ok++;
+    else if (r.statusCode === 503) counts.shed++;
+    else counts.upstream_error++;
+    return r.statusCode === 200 ? id : null;
+  } catch {
+    if (!ac.signal.aborted) counts.failed++;
+    return null;
+  }
+}
+
+async function feedback(id) {
+  const r = await request(`${base}/api/feedback`, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ request_id: id, rating: seq % 3 === 0 ? 'down' : 'up' }),
+  });
+  await r.body.text();
+  if (r.statusCode < 300) counts.feedback++;
+}
+
+let ingestSeq = 0;
+async function ingest() {
+  const now = Date.now();
+  const calls = Array.from({ length: 50 }, (_, i) => ({
+    request_id: `soak-ingest-${ingestSeq++}`,
+    started_at: new Date(now - 2_000).toISOString(),
+    ended_at: new Date(now - 1_000 + i).toISOString(),
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    status: 'ok',
+    http_status: 200,
+    user: `user-${(ingestSeq * 31) % USERS}`,
+    input_tokens: 120,
+    output_tokens: 40,
+    latency_ms: 1000,
+  }));
+  const r = await request(`${base}/api/ingest`, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ calls }),
+  });
+  await r.body.text();
+  if (r.statusCode < 300) counts.ingested += calls.length;
+}
+
+/** Closed loop at full concurrency for `ms`: the most llmscope serves of this mix on this machine. */
+async function calibrate(ms) {
+  const until = Date.now() + ms;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < until) {
+        await call();
+        done++;
+      }
+    }),
+  );
+  return done / (ms / 1000);
+}
+
+/** Open loop at `rate` calls/s for `ms`, with feedback on 5% of completed calls and a 50-call ingest batch a second. */
+async function drive(rate, ms, onTick) {
+  const t0 = Date.now();
+  const inflight = new Set();
+  let sent = 0;
+  let lastIngest = t0;
+  while (Date.now() - t0 < ms) {
+    const due = Math.floor(((Date.now() - t0) / 1000) * rate);
+    while (sent < due && inflight.size < CONCURRENCY * 4) {
+      const mine = ++sent;
+      const p = call().then((id) => {
+        if (id && mine % 20 === 0) return feedback(id);
+      });
+      inflight.add(p);
+      p.finally(() => inflight.delete(p));
+    }
+    if (Date.now() - lastIngest >= 1000) {
+      lastIngest = Date.now();
+      const p = ingest().catch(() => {});
+      inflight.add(p);
+      p.finally(() => inflight.delete(p));
+    }
+    onTick?.();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(inflight);
+}
+
+const metricLine = (text, name, labels = '') => {
+  const re = new RegExp(`^${name}${labels ? `\\{${labels}\\}` : '(\\{[^}]*\\})?'} ([0-9.e+-]+)$`, 'gm');
+  let sum = 0;
+  let any = false;
+  for (const m of text.matchAll(re)) {
+    sum += Number(m[2] ?? m[1]);
+    any = true;
+  }
+  return any ? sum : null;
+};
+
+async function sample(t0) {
+  const r = await request(`${base}/metrics`, { dispatcher: agent });
+  const text = await r.body.text();
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${scope.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const size = (f) => (existsSync(f) ? statSync(f).size : 0);
+  const queue = [...text.matchAll(/^llmscope_recorder_queue_depth\{sink="([^"]+)"\} ([0-9.e+-]+)$/gm)];
+  return {
+    t_s: Math.round((Date.now() - t0) / 1000),
+    rss_mb: +(rssKb / 1024).toFixed(1),
+    heap_used_mb: +((metricLine(text, 'nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20).toFixed(1),
+    eventloop_p99_ms: +((metricLine(text, 'nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000).toFixed(2),
+    active_handles: metricLine(text, 'nodejs_active_resources_total') ?? 0,
+    store_mb: +((size(db) + size(`${db}-wal`)) / 2 ** 20).toFixed(1),
+    queue_max: Math.max(0, ...queue.map((m) => Number(m[2]))),
+    dropped: metricLine(text, 'llmscope_recorder_dropped_total') ?? 0,
+    shed: metricLine(text, 'llmscope_gateway_shed_total') ?? 0,
+    calls_ok: counts.ok,
+    calls_error: counts.upstream_error,
+    calls_cancelled: counts.cancelled,
+    client_failures: counts.failed,
+  };
+}
+
+try {
+  process.stderr.write('calibrating (20 s at full concurrency)...\n');
+  const max = await calibrate(20_000);
+  const rate = arg('rate', Math.round(max * 0.7));
+  process.stderr.write(`max ${max.toFixed(0)} calls/s; soaking ${MINUTES} min at ${rate} calls/s\n`);
+  Object.assign(counts, { ok: 0, upstream_error: 0, cancelled: 0, failed: 0, feedback: 0, ingested: 0, shed: 0 });
+  const t0 = Date.now();
+  const rows = [];
+  let next = t0;
+  let busy = false;
+  const total = MINUTES * 60_000;
+  await drive(rate, total, () => {
+    if (busy || Date.now() < next) return;
+    busy = true;
+    next += SAMPLE_MS;
+    sample(t0)
+      .then((s) => {
+        rows.push(s);
+        if (process.stderr.isTTY)
+          process.stderr.write(
+            `\r${Math.round((100 * (Date.now() - t0)) / total)}%  RSS ${s.rss_mb} MB  heap ${s.heap_used_mb} MB  ELD p99 ${s.eventloop_p99_ms} ms  drops ${s.dropped}   `,
+          );
+      })
+      .catch(() => {})
+      .finally(() => {
+        busy = false;
+      });
+  });
+  rows.push(await sample(t0));
+  if (process.stderr.isTTY) process.stderr.write('\n');
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+  const cols = Object.keys(rows[0]);
+  const csvFile = join(ROOT, 'bench', 'out', `soak-${stamp}.csv`);
+  writeFileSync(csvFile, [cols.join(','), ...rows.map((r) => cols.map((c) => r[c]).join(','))].join('\n') + '\n');
+  writeFileSync(csvFile.replace(/\.csv$/, '.svg'), plot(rows));
+
+  // Flatness: RSS growth from the first minute on; the event loop's worst p99; what was dropped or shed.
+  const afterMinute = rows.filter((r) => r.t_s >= 60);
+  const rss0 = afterMinute[0]?.rss_mb ?? rows[0].rss_mb;
+  const rssEnd = rows.at(-1).rss_mb;
+  const rssMax = Math.max(rss0, ...afterMinute.map((r) => r.rss_mb));
+  const growth = ((rssEnd - rss0) / rss0) * 100;
+  const eldMax = Math.max(...rows.map((r) => r.eventloop_p99_ms));
+  const eldP99s = rows.map((r) => r.eventloop_p99_ms).sort((a, b) => a - b);
+  const eldMedian = eldP99s[Math.floor(eldP99s.length / 2)];
+  const last = rows.at(-1);
+  const achieved = (counts.ok + counts.upstream_error + counts.cancelled) / (total / 1000);
+  const ok = (b) => (b ? '✅' : '❌');
+  const cpu = cpus();
+  const lines = [
+    '## Soak',
+    '',
+    `\`npm run bench:soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ` +
+      `${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}; llmscope, the simulator and this ` +
+      'load generator share the machine. Mixed traffic: half streaming, 1 in 20 cancelled after its first chunk, 1 in 10 ' +
+      'an upstream error (500 or 429), 10,000 users, 7 teams, feedback on 5% of calls, a 50-call /api/ingest batch every second; ' +
+      'SQLite store, every module on, content captured, JSON logs to a separate reader.',
+    '',
+    `Calibrated maximum ${max.toFixed(0)} calls/s (20 s at ${CONCURRENCY} concurrent); soaked at ${rate} calls/s ` +
+      `(${Math.round((rate / max) * 100)}%), achieved ${achieved.toFixed(0)} calls/s.`,
+    '',
+    '| figure | value | target |',
+    '|---|---|---|',
+    `| RSS after the first minute → end (max) | ${rss0} → ${rssEnd} MB (${rssMax}) | |`,
+    `| RSS growth after the first minute | ${growth.toFixed(1)}% | < 5% ${ok(growth < 5)} |`,
+    `| event-loop delay p99, per 10 s sample: median / worst | ${eldMedian} / ${eldMax} ms | worst < 20 ms ${ok(eldMax < 20)} |`,
+    `| heap used at the end | ${last.heap_used_mb} MB | |`,
+    `| open handles (active resources) at the end | ${last.active_handles} | |`,
+    `| store at the end (db + WAL) | ${last.store_mb} MB | |`,
+    `| deepest recorder queue in any sample | ${Math.max(...rows.map((r) => r.queue_max))} | |`,
+    `| calls dropped by any sink / shed at the door | ${last.dropped} / ${last.shed} | 0 ${ok(last.dropped === 0 && last.shed === 0)} |`,
+    `| client failures (connection errors) | ${counts.failed} | 0 ${ok(counts.failed === 0)} |`,
+    `| calls ok / upstream errors / cancelled / feedback / ingested | ${counts.ok} / ${counts.upstream_error} / ${counts.cancelled} / ${counts.feedback} / ${counts.ingested} | |`,
+    '',
+    `Samples every 10 s: \`bench/out/soak-<time>.csv\` (columns ${cols.join(', ')}) and a plot beside it (not in git).`,
+    '',
+  ];
+  const file = join(ROOT, 'bench', 'RESULTS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const re = /## Soak\n[\s\S]*?(?=\n## |$)/;
+  writeFileSync(file, re.test(old) ? old.replace(re, lines.join('\n')) : `${old.trimEnd()}\n\n${lines.join('\n')}`);
+  console.log(lines.join('\n'));
+  console.log(`samples: ${csvFile}`);
+} finally {
+  await agent.close();
+  scope.kill('SIGTERM');
+  sim.kill('SIGTERM');
+  await new Promise((r) => scope.once('exit', r));
+  shipper.kill();
+  if (!process.env.LLMSCOPE_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+
+/** An SVG of RSS, heap and event-loop p99 over time (two panels), for a look rather than a read. */
+function plot(rows) {
+  const W = 800;
+  const H = 220;
+  const pad = 40;
+  const tMax = Math.max(1, rows.at(-1).t_s);
+  const x = (t) => pad + ((W - 2 * pad) * t) / tMax;
+  const panel = (y0, series, unit) => {
+    const max = Math.max(1, ...series.flatMap((s) => rows.map((r) => r[s.key])));
+    const y = (v) => y0 + H - pad - ((H - 2 * pad) * v) / max;
+    const lines = series
+      .map(
+        (s) =>
+          `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${rows.map((r) => `${x(r.t_s).toFixed(1)},${y(r[s.key]).toFixed(1)}`).join(' ')}"/>` +
+          `<text x="${W - pad - 150}" y="${y0 + 20 + 14 * series.indexOf(s)}" fill="${s.color}" font-size="12">${s.label}</text>`,
+      )
+      .join('');
+    return (
+      `<line x1="${pad}" y1="${y0 + H - pad}" x2="${W - pad}" y2="${y0 + H - pad}" stroke="#999"/>` +
+      `<line x1="${pad}" y1="${y0 + pad}" x2="${pad}" y2="${y0 + H - pad}" stroke="#999"/>` +
+      `<text x="4" y="${y0 + pad}" font-size="11">${max.toFixed(0)} ${unit}</text>` +
+      `<text x="${W - pad - 30}" y="${y0 + H - pad + 14}" font-size="11">${tMax} s</text>${lines}`
+    );
+  };
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H}" font-family="sans-serif">${panel(
+    0,
+    [
+      { key: 'rss_mb', label: 'RSS (MB)', color: '#1f77b4' },
+      { key: 'heap_used_mb', label: 'heap used (MB)', color: '#2ca02c' },
+    ],
+    'MB',
+  )}${panel(H, [{ key: 'eventloop_p99_ms', label: 'event-loop p99 (ms)', color: '#d62728' }], 'ms')}</svg>\n`;
+}
