@@ -264,4 +264,29 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
         await page.context().close();
         expect(errors).toEqual([]);
       });
+
+  it('five calls just made: every overview chart draws them (as still filling) while the cards show them', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${empty.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `hi ${i}` }] }),
+      });
+      await r.text();
+    }
+    await until('5 calls recorded', async () => {
+      const l = await json<{ data: unknown[] }>(`${empty.base}/api/requests?limit=10`);
+      return l.data.length >= 5;
+    });
+    const page = await pageIn('light');
+    await show(page, `${empty.base}/#/overview?range=24h`, 'overview-five-calls');
+    expect(await page.textContent('#tile-requests .v')).toBe('5');
+    for (const id of ['chart-latency', 'chart-ttft', 'chart-tpot', 'chart-rps', 'chart-tokens', 'chart-errors']) {
+      await page.waitForSelector(`#${id} .plot[data-drawn] canvas`, { timeout: 10_000 });
+      expect(Number(await page.getAttribute(`#${id} .plot`, 'data-drawn')), id).toBeGreaterThan(0);
+    }
+    expect(await page.textContent('#chart-rps figcaption')).toMatch(/still filling/);
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
 });

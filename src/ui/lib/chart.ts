@@ -37,6 +37,11 @@ export interface ChartSpec {
    * data squeezed into a sliver at the right edge reads as nothing.
    */
   fromFirstData?: boolean;
+  /**
+   * Start the y axis at 0 (non-negative figures: an honest baseline, and a lone value does not get a range of its
+   * own rounding); the number is the top when every value is 0.
+   */
+  yZero?: number;
 }
 
 /** The range to show for a spec with `fromFirstData`, and the marker it adds (null: the whole range). */
@@ -147,6 +152,16 @@ export function chart(input: ChartSpec): HTMLElement {
       legend: { live: true },
       scales: {
         x: spec.xRange ? { time: true, range: [spec.xRange.from / 1000, spec.xRange.to / 1000] } : { time: true },
+        ...(spec.yZero !== undefined
+          ? {
+              y: {
+                range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [
+                  0,
+                  max > 0 ? max * 1.15 : (spec.yZero as number),
+                ],
+              },
+            }
+          : {}),
       },
       series: [
         { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString()) },

@@ -76,7 +76,9 @@ export const costPage: Page = {
         tile(
           'month to date',
           usd(t.month_to_date_usd),
-          t.forecast_month_end_usd === undefined ? null : `forecast ${usd(t.forecast_month_end_usd)}`,
+          t.forecast_month_end_usd === undefined
+            ? null
+            : `month-end forecast ${usd(t.forecast_month_end_usd)} at the spend rate since the first call (up to 7 days)`,
         ),
         t.total.unpriced_requests
           ? tile(

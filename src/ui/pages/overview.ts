@@ -138,7 +138,9 @@ function tiles(
       tile(
         'month to date',
         usd(c.month_to_date_usd),
-        forecast === null ? null : `forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}`,
+        forecast === null
+          ? null
+          : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)`,
         over ? 'bad' : undefined,
       ),
     );
@@ -209,17 +211,20 @@ function charts(
   // Drawn: complete buckets from the one holding the first call (before it there was no service to measure, not
   // "0 req/s"). Each point sits in the middle of the time its bucket held data: it stands for all of it.
   const firstBucket = df === null ? Number.POSITIVE_INFINITY : Math.floor(df / o.step_ms) * o.step_ms;
-  const done = pts.map((p) => !p.partial && p.t >= firstBucket);
-  const x = pts.map((p) => (Math.max(p.t, df ?? p.t) + p.t + o.step_ms) / 2);
+  // Data younger than one complete bucket: its buckets still filling are drawn (and said to be), not a blank chart.
+  const young = !pts.some((p) => !p.partial && p.requests > 0);
+  const done = pts.map((p) => (young || !p.partial) && p.t >= firstBucket);
+  const x = pts.map((p) => (Math.max(p.t, df ?? p.t) + Math.min(p.t + o.step_ms, o.to ?? p.t + o.step_ms)) / 2);
   type Key = keyof Overview['points'][number];
   const col = (k: Key) => pts.map((p, i) => (done[i] ? (p[k] as number | null) : null));
   const nullIfNoReq = (k: Key) => pts.map((p, i) => (done[i] && p.requests ? (p[k] as number) : null));
   const shown = shownRange(o, w);
   const markers = df !== null && df > w.from ? [{ at: df, label: 'first call' }] : [];
-  const left = pts.some((p) => p.partial && p.requests > 0);
+  const left = !young && pts.some((p) => p.partial && p.requests > 0);
   const note = [
     `${stepWords(o.step_ms)} buckets`,
     left ? `the last ${stepWords(o.step_ms)}, still filling, is left out` : null,
+    young && o.summary.requests > 0 ? 'still filling: these figures will change as calls end' : null,
   ]
     .filter(Boolean)
     .join(' · ');
@@ -242,6 +247,7 @@ function charts(
       ys: [col(`${k}_p50`), col(`${k}_p95`), col(`${k}_p99`)],
       series: [{ label: 'p50' }, { label: 'p95' }, { label: 'p99', dash: true }],
       yFmt: ms,
+      yZero: 100,
       emptyText,
     });
   return h(
@@ -267,6 +273,7 @@ function charts(
         ys: [col('rps')],
         series: [{ label: 'req/s', fill: true }],
         yFmt: (v) => rate(v, 'req/s'),
+        yZero: 1,
         emptyText: none,
       }),
       chart({
@@ -276,6 +283,7 @@ function charts(
         ys: [col('tokens_per_s'), col('output_tokens_per_s')],
         series: [{ label: 'all tokens/s' }, { label: 'output tokens/s', color: '--c3' }],
         yFmt: (v) => rate(v, 'tok/s'),
+        yZero: 10,
         emptyText: none,
       }),
       chart({
@@ -288,6 +296,7 @@ function charts(
           { label: 'refusals', color: '--c4' },
         ],
         yFmt: (v) => pct(v, 1),
+        yZero: 0.05,
         emptyText: none,
       }),
     ),
