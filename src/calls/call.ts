@@ -1,12 +1,19 @@
 // The LlmCall: one typed record per LLM request, whichever way it came in (gateway or ingestion API).
 // Every sink (metrics, logs, traces, store, cost, quality) consumes this record; wire form is snake_case.
 
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
+/** `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API. */
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
 
-export const ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
+export const ENDPOINTS: readonly Endpoint[] = [
+  'chat.completions',
+  'completions',
+  'embeddings',
+  'messages',
+  'responses',
+];
 export const CALL_STATUSES: readonly CallStatus[] = [
   'ok',
   'client_error',
@@ -67,6 +74,11 @@ export interface LlmCall {
   inputTokens: number | null;
   outputTokens: number | null;
   cachedInputTokens: number | null;
+  /**
+   * Prompt tokens written to the provider's prompt cache (Anthropic's cache_creation_input_tokens), part of
+   * inputTokens and priced at the cache-write rate; null (or absent) when unknown.
+   */
+  cacheWriteInputTokens?: number | null;
   reasoningTokens: number | null;
   tokenSource: TokenSource | null;
   ttftMs: number | null;

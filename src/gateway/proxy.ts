@@ -1,5 +1,6 @@
-// The gateway's hot path for POST /v1/{chat/completions,completions,embeddings}: parse, route, forward,
-// pass bytes through, timestamp, enqueue. Everything else (tokens, spans, cost, metrics, store, logs) runs
+// The gateway's hot path for every gateway route (/v1/chat/completions, /v1/messages, ...): parse, route, forward,
+// pass bytes through, timestamp, enqueue. It is one path for every wire format: what differs (upstream path,
+// prompt, usage, stream events, error shape) is the call's ProviderAdapter (src/providers/). Everything else (tokens, spans, cost, metrics, store, logs) runs
 // later on the finished LlmCall, in the recorder's enrichers and sinks.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -9,13 +10,13 @@ import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.
 import { statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { readBody, sendError } from '../http/index.js';
-import { errorTypeOf, promptText, responseInfo, type Usage } from '../providers/openai-compatible/index.js';
+import { readBody, sendJson } from '../http/index.js';
+import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { type RequestContext, requestContext } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
-import type { ModelRouter } from './routing.js';
+import { ModelRouter } from './routing.js';
 import { type Upstream, upstreamHeaders } from './upstream.js';
 
 type Json = Record<string, unknown>;
@@ -62,6 +63,7 @@ export interface ProxyDeps {
   config: Config;
   recorder: Recorder;
   logger: Logger;
+  /** Routes calls in the OpenAI-compatible format; the proxy builds the other formats' routers from the config. */
   router: ModelRouter;
   upstreams: Map<string, Upstream>;
   hooks: GatewayHook[];
@@ -78,10 +80,14 @@ export type ShedReason = 'concurrency' | 'memory';
 const RETRY_AFTER_S = 1;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UPSTREAM_PATH: Record<Endpoint, string> = {
-  'chat.completions': '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
+/**
+ * The provider types that serve calls in each format. An OpenAI-compatible upstream serves the Responses API too
+ * (OpenAI, vLLM, ...); a provider of type openai-responses serves only it.
+ */
+const PROVIDER_TYPES: Record<WireFormat, readonly WireFormat[]> = {
+  'openai-compatible': ['openai-compatible'],
+  anthropic: ['anthropic'],
+  'openai-responses': ['openai-responses', 'openai-compatible'],
 };
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
@@ -101,6 +107,8 @@ class Flight {
   errorType: string | null = null;
   finishReason: string | null = null;
   refusal = false;
+  /** The upstream's stream or body said the call failed although its HTTP status was 2xx. */
+  failedInBody = false;
   usage: Usage | null = null;
   requestBytes = 0;
   /** Request-body bytes this call counts against `server.maxBufferedBytes` while in flight (-1 once released). */
@@ -118,6 +126,7 @@ class Flight {
     readonly requestId: string,
     readonly traceId: string,
     readonly endpoint: Endpoint,
+    readonly adapter: ProviderAdapter,
     headers: IncomingHttpHeaders,
     parentSpanId: string | null,
   ) {
@@ -165,7 +174,10 @@ class Flight {
     const u = this.usage;
     const latency = endedAt - this.arrivalAt;
     const upstreamMs = i.upstreamStartAt !== null ? (i.upstreamEndAt ?? endedAt) - i.upstreamStartAt : 0;
-    const status = statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
+    const status =
+      this.failedInBody && !this.cancelled && !this.timedOut
+        ? 'upstream_error'
+        : statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
     const outputTokens = u?.outputTokens ?? null;
     const call: LlmCall = {
       requestId: this.requestId,
@@ -183,6 +195,7 @@ class Flight {
       inputTokens: u?.inputTokens ?? null,
       outputTokens,
       cachedInputTokens: u?.cachedInputTokens ?? null,
+      cacheWriteInputTokens: u?.cacheWriteInputTokens ?? null,
       reasoningTokens: u?.reasoningTokens ?? null,
       tokenSource: u ? 'usage' : null,
       ttftMs: this.stream && i.firstContentAt !== null ? i.firstContentAt - this.arrivalAt : null,
@@ -212,21 +225,43 @@ class Flight {
 export class GatewayProxy {
   /** Request-body bytes held by calls in flight (declared or read). */
   private buffered = 0;
+  /** Model routing per wire format: a call goes only to a provider that speaks its format. */
+  private readonly routers = new Map<WireFormat, ModelRouter>();
 
-  constructor(private readonly d: ProxyDeps) {}
+  constructor(private readonly d: ProxyDeps) {
+    this.routers.set('openai-compatible', d.router);
+  }
+
+  private routerFor(format: WireFormat): ModelRouter {
+    let r = this.routers.get(format);
+    if (!r) {
+      r = new ModelRouter(this.d.config.providers, this.d.config.routes, PROVIDER_TYPES[format]);
+      this.routers.set(format, r);
+    }
+    return r;
+  }
 
   /** Entry point for one gateway call; never throws. */
   handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
+    const adapter = adapterFor(endpoint);
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
     const limits = this.d.config.server;
     const declared = Math.min(Number(req.headers['content-length']) || 0, limits.bodyLimit);
-    if (this.d.inflight.size >= limits.maxConcurrentCalls) return this.shed(req, res, requestId, 'concurrency');
-    if (this.buffered + declared > limits.maxBufferedBytes) return this.shed(req, res, requestId, 'memory');
+    const shed: ShedReason | null =
+      this.d.inflight.size >= limits.maxConcurrentCalls
+        ? 'concurrency'
+        : this.buffered + declared > limits.maxBufferedBytes
+          ? 'memory'
+          : null;
+    if (shed !== null) {
+      this.shed(req, res, requestId, shed, adapter);
+      return;
+    }
     const parent = parseTraceparent(req.headers.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
-    const flight = new Flight(requestId, traceId, endpoint, req.headers, parent?.parentSpanId ?? null);
+    const flight = new Flight(requestId, traceId, endpoint, adapter, req.headers, parent?.parentSpanId ?? null);
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
     res.setHeader('x-request-id', requestId);
     this.d.inflight.add(res);
@@ -243,19 +278,26 @@ export class GatewayProxy {
     });
   }
 
-  /** Refuses a call at a limit: 503 with Retry-After in the OpenAI error shape, counted; the body is not read. */
-  private shed(req: IncomingMessage, res: ServerResponse, requestId: string, reason: ShedReason): void {
+  /** Refuses a call at a limit: 503 with Retry-After in the route's error shape, counted; the body is not read. */
+  private shed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    reason: ShedReason,
+    adapter: ProviderAdapter,
+  ): void {
     this.d.onShed?.(reason);
     const limit =
       reason === 'concurrency'
         ? `${this.d.config.server.maxConcurrentCalls} calls are in flight (server.maxConcurrentCalls)`
         : `calls in flight hold ${this.d.config.server.maxBufferedBytes} bytes of request bodies (server.maxBufferedBytes)`;
     // The unread body is not wanted: close the connection after the answer rather than read it.
-    sendError(res, new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`), {
-      'retry-after': String(RETRY_AFTER_S),
-      'x-request-id': requestId,
-      connection: 'close',
-    });
+    sendErrorAs(
+      adapter,
+      res,
+      new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`),
+      { 'retry-after': String(RETRY_AFTER_S), 'x-request-id': requestId, connection: 'close' },
+    );
     req.resume();
   }
 
@@ -272,7 +314,7 @@ export class GatewayProxy {
     flight.httpStatus = err instanceof LlmscopeError ? err.status : 500;
     flight.errorType = code;
     if (err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_UPSTREAM_TIMEOUT') flight.timedOut = true;
-    sendError(res, err, { 'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3) });
+    sendErrorAs(flight.adapter, res, err, { 'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3) });
     this.record(flight);
   }
 
@@ -335,15 +377,19 @@ export class GatewayProxy {
     flight.admission = admission;
     for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
 
-    const resolved = d.router.resolve(flight.model);
+    const adapter = flight.adapter;
+    const router = this.routerFor(adapter.format);
+    const resolved = router.resolve(flight.model);
     if (!resolved) {
-      const known = d.router.knownPatterns();
+      const known = router.knownPatterns();
       throw new LlmscopeError(
         'LLMSCOPE_ERR_UNROUTABLE_MODEL',
-        `no provider serves model "${flight.model}"; ` +
+        `no provider of type ${adapter.format} serves model "${flight.model}"; ` +
           (known.length
             ? `configured models: ${known.slice(0, 20).join(', ')}`
-            : 'configure providers/routes in the config file, or start with --upstream URL'),
+            : adapter.format === 'openai-compatible'
+              ? 'configure providers/routes in the config file, or start with --upstream URL'
+              : `configure a provider with type: ${adapter.format} in the config file`),
         { param: 'model' },
       );
     }
@@ -356,12 +402,9 @@ export class GatewayProxy {
     i.routedAt = now();
     i.serverAddress = up.host;
     i.serverPort = up.port;
-    for (const k of ['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed'] as const) {
-      const v = body[k];
-      if (typeof v === 'number') i.params[k === 'max_completion_tokens' ? 'max_tokens' : k] = v;
-    }
+    i.params = adapter.params(body);
     const assistant: number[] = [];
-    const prompt = keepText(promptText(body, flight.endpoint, assistant), assistant);
+    const prompt = keepText(adapter.promptText(body, flight.endpoint, assistant), assistant);
     i.promptText = prompt.text;
     if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
     if (assistant.length > 0) i.assistantRanges = assistant;
@@ -370,7 +413,7 @@ export class GatewayProxy {
     let forward: Buffer | string = raw;
     let injectedUsage = false;
     let rewrite = resolved.upstreamModel !== flight.model;
-    if (flight.stream && flight.endpoint !== 'embeddings') {
+    if (flight.stream && adapter.injectsStreamUsage && flight.endpoint !== 'embeddings') {
       const so = body.stream_options;
       const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
       if (!asked) {
@@ -396,7 +439,7 @@ export class GatewayProxy {
     flight.relay = relay;
     i.upstreamStartAt = now();
     up.pool.dispatch(
-      { path: up.basePath + UPSTREAM_PATH[flight.endpoint], method: 'POST', headers, body: forward },
+      { path: up.basePath + adapter.upstreamPath(flight.endpoint), method: 'POST', headers, body: forward },
       relay,
     );
     const err = await relay.done;
@@ -437,6 +480,10 @@ export class GatewayProxy {
       flight.usage = meter.usage;
       flight.finishReason = meter.finishReason;
       flight.refusal = meter.refusal !== null;
+      if (meter.error !== null && !err) {
+        flight.failedInBody = true;
+        flight.errorType = meter.error;
+      }
     } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
       let json: unknown;
       try {
@@ -447,9 +494,13 @@ export class GatewayProxy {
       } catch {
         json = null;
       }
-      if (status >= 400) flight.errorType = errorTypeOf(json) ?? `http_${status}`;
+      if (status >= 400) flight.errorType = adapter.errorTypeOf(json) ?? `http_${status}`;
       else {
-        const info = responseInfo(json, flight.endpoint);
+        const info = adapter.responseInfo(json, flight.endpoint);
+        if (info.error) {
+          flight.failedInBody = true;
+          flight.errorType = info.error;
+        }
         flight.usage = info.usage;
         flight.finishReason = info.finishReason;
         flight.refusal = info.refusal !== null;
@@ -478,6 +529,21 @@ export function withIncludeUsage(raw: Buffer): Buffer {
   let at = 0;
   while (at < raw.length && raw[at] !== 0x7b) at++;
   return Buffer.concat([raw.subarray(0, at + 1), INCLUDE_USAGE, raw.subarray(at + 1)]);
+}
+
+/** Answers with llmscope's own error in the route's shape (unless the answer already started). */
+function sendErrorAs(
+  adapter: ProviderAdapter,
+  res: ServerResponse,
+  err: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const r = adapter.renderError(err);
+  sendJson(res, r.status, r.body, { ...headers, ...r.headers });
 }
 
 function upstreamFailure(err: unknown, up: Upstream): LlmscopeError {

@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { type Dispatcher, errors as undiciErrors } from 'undici';
 import type { CallInternals, Endpoint } from '../calls/index.js';
+import type { ProviderAdapter } from '../providers/index.js';
 import { now } from './now.js';
 import { StreamMeter } from './sse.js';
 import { clientHeaders } from './upstream.js';
@@ -15,6 +16,8 @@ export const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 export interface RelayCall {
   readonly requestId: string;
   readonly endpoint: Endpoint;
+  /** The call's wire format: its reader meters the stream. */
+  readonly adapter: ProviderAdapter;
   readonly arrivalAt: number;
   readonly internal: CallInternals;
   httpStatus: number;
@@ -77,7 +80,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       return;
     }
     this.res.writeHead(statusCode, out);
-    if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage);
+    if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage, c.adapter.streamReader(c.endpoint));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -1,5 +1,6 @@
 // Model → provider routing: explicit `routes` first (in order), then each provider's `models` patterns; with a
-// single provider that declares no patterns (the `--upstream` case) every model goes to it.
+// single provider that declares no patterns (the `--upstream` case) every model goes to it. Each wire format has its
+// own router: only providers of the types that serve it (and routes to them) take part.
 import type { ProviderConfig, RouteConfig } from '../config/index.js';
 
 export interface Resolved {
@@ -21,7 +22,12 @@ export class ModelRouter {
   private readonly catchAll: ProviderConfig | null;
   private readonly cache = new Map<string, Resolved | null>();
 
-  constructor(providers: readonly ProviderConfig[], routes: readonly RouteConfig[]) {
+  constructor(
+    all: readonly ProviderConfig[],
+    routes: readonly RouteConfig[],
+    types: readonly ProviderConfig['type'][] = ['openai-compatible'],
+  ) {
+    const providers = all.filter((p) => types.includes(p.type ?? 'openai-compatible'));
     const byName = new Map(providers.map((p) => [p.name, p]));
     for (const route of routes) {
       const provider = byName.get(route.provider);

@@ -58,7 +58,13 @@ describe('StreamMeter', () => {
     for (let i = 0; i < buf.length; i += 13) out += m.push(buf.subarray(i, i + 13), 1).toString();
     out += m.end(2);
     expect(out).toBe(direct);
-    expect(m.usage).toEqual({ inputTokens: 3, outputTokens: 1, cachedInputTokens: 0, reasoningTokens: 0 });
+    expect(m.usage).toEqual({
+      inputTokens: 3,
+      outputTokens: 1,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+      cacheWriteInputTokens: 0,
+    });
   });
 
   it('keeps multi-byte characters split across chunks intact', () => {

@@ -6,7 +6,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { BoundedText } from '../calls/bounded-text.js';
 import type { Endpoint } from '../calls/index.js';
-import { type ChunkInfo, chunkInfo, fastChunkInfo, type Usage } from '../providers/openai-compatible/index.js';
+import type { StreamReader, Usage } from '../providers/index.js';
+import { openaiCompatible } from '../providers/index.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
@@ -22,6 +23,8 @@ export class StreamMeter {
   refusal: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
+  /** The error type when the stream itself reported that the call failed (an `error` event, `response.failed`). */
+  error: string | null = null;
   events = 0;
   done = false;
   /** Events passed through unread because they were longer than MAX_EVENT_CHARS. */
@@ -33,11 +36,19 @@ export class StreamMeter {
   /** Inside an overlong event: pass text through until the blank line that ends it. */
   private skipping = false;
 
-  /** `filterUsage`: strip the usage llmscope asked for on the client's behalf. */
+  private readonly reader: StreamReader;
+
+  /**
+   * `filterUsage`: strip the usage llmscope asked for on the client's behalf. `reader` reads the events' data in the
+   * call's wire format (default: OpenAI-compatible for `endpoint`).
+   */
   constructor(
-    private readonly endpoint: Endpoint,
+    endpoint: Endpoint,
     readonly filterUsage: boolean,
-  ) {}
+    reader?: StreamReader,
+  ) {
+    this.reader = reader ?? openaiCompatible.openaiCompatibleAdapter.streamReader(endpoint);
+  }
 
   /**
    * Reads a chunk that arrived at `at` (epoch ms). Returns what to forward: the chunk itself when not filtering;
@@ -122,17 +133,9 @@ export class StreamMeter {
       this.done = true;
       return true;
     }
-    // Most chunks are one text delta: read without parsing; parse the rest (usage, tool calls, refusals, ...).
-    let info: ChunkInfo | null = fastChunkInfo(data, this.endpoint);
-    if (info === null) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        return true;
-      }
-      info = chunkInfo(parsed, this.endpoint);
-    }
+    // The format's reader: OpenAI's reads the common text delta without parsing it (fastChunkInfo).
+    const info = this.reader.read(data);
+    if (info === null) return true;
     this.events++;
     if (info.content) {
       if (this.firstContentAt === null) this.firstContentAt = at;
@@ -142,6 +145,7 @@ export class StreamMeter {
     if (info.refusal) this.refusal = (this.refusal ?? '') + info.refusal;
     if (info.finishReason) this.finishReason = info.finishReason;
     if (info.usage) this.usage = info.usage;
+    if (info.error) this.error = info.error;
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
     const i = raw.indexOf(USAGE_NULL_TEXT);

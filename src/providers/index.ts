@@ -1,4 +1,47 @@
-// Public face of providers/: protocol adapters. Only the OpenAI-compatible protocol for now.
+// Public face of providers/: one folder per wire format behind the ProviderAdapter interface, and the lookups
+// the gateway uses (which adapter serves a route, which format an endpoint belongs to).
+import type { Endpoint } from '../calls/index.js';
+import type { ProviderAdapter, WireFormat } from './adapter.js';
+import { openaiCompatibleAdapter } from './openai-compatible/index.js';
 
-export type { ChunkInfo, ResponseInfo, Usage } from './openai-compatible/index.js';
+export type {
+  ChunkInfo,
+  ProviderAdapter,
+  RenderedError,
+  ResponseInfo,
+  StreamReader,
+  Usage,
+  WireFormat,
+} from './adapter.js';
+export { WIRE_FORMATS } from './adapter.js';
 export * as openaiCompatible from './openai-compatible/index.js';
+
+/** Every adapter, one per wire format. */
+export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter];
+
+const byEndpoint = new Map<Endpoint, ProviderAdapter>();
+const byPath = new Map<string, { adapter: ProviderAdapter; endpoint: Endpoint }>();
+for (const a of ADAPTERS)
+  for (const [path, endpoint] of Object.entries(a.routes)) {
+    byEndpoint.set(endpoint, a);
+    byPath.set(path, { adapter: a, endpoint });
+  }
+
+/** The adapter of the format a call on `endpoint` is written in. */
+export function adapterFor(endpoint: Endpoint): ProviderAdapter {
+  return byEndpoint.get(endpoint) ?? openaiCompatibleAdapter;
+}
+
+/** The gateway route at `path` (`/v1/chat/completions`, `/v1/messages`, ...), if it is one. */
+export function gatewayRoute(path: string): { adapter: ProviderAdapter; endpoint: Endpoint } | undefined {
+  return byPath.get(path);
+}
+
+/** The prompt text of a call on `endpoint`, in its own format (budgets estimate tokens from it). */
+export function promptTextOf(body: Record<string, unknown>, endpoint: Endpoint): string {
+  return adapterFor(endpoint).promptText(body, endpoint);
+}
+
+export function formatOf(endpoint: Endpoint): WireFormat {
+  return adapterFor(endpoint).format;
+}

@@ -1,18 +1,21 @@
 // The OpenAI-compatible protocol (OpenAI, vLLM, Ollama, llama.cpp, TGI, Groq, Together, ...): what the gateway
-// needs to read from requests and responses — usage, content, finish reason, refusal — as small pure functions.
+// needs to read from requests and responses — usage, content, finish reason, refusal — as small pure functions,
+// and the adapter that puts them behind the ProviderAdapter interface.
 import type { Endpoint } from '../../calls/index.js';
+import { renderError } from '../../errors.js';
+import {
+  type ChunkInfo,
+  type Json,
+  num,
+  numericParams,
+  obj,
+  type ProviderAdapter,
+  type ResponseInfo,
+  type StreamReader,
+  type Usage,
+} from '../adapter.js';
 
-export interface Usage {
-  inputTokens: number | null;
-  outputTokens: number | null;
-  cachedInputTokens: number | null;
-  reasoningTokens: number | null;
-}
-
-type Json = Record<string, unknown>;
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
+export type { ChunkInfo, ResponseInfo, Usage };
 
 /** Reads an OpenAI `usage` object (chat, completions, embeddings; also Anthropic-style names some servers use). */
 export function usageOf(u: unknown): Usage | null {
@@ -37,20 +40,8 @@ export function usageOf(u: unknown): Usage | null {
     outputTokens: output,
     cachedInputTokens: cached ?? 0,
     reasoningTokens: num(outDetails?.reasoning_tokens) ?? 0,
+    cacheWriteInputTokens: cacheWrite ?? 0,
   };
-}
-
-/** What one streamed chunk (already JSON-parsed) says. */
-export interface ChunkInfo {
-  /** Text delta carried by this chunk ('' when none). */
-  text: string;
-  /** True when the chunk carries output: text, a refusal, tool calls or a function call. */
-  content: boolean;
-  finishReason: string | null;
-  usage: Usage | null;
-  refusal: string | null;
-  /** True for the extra usage-only chunk (`choices: []` with usage). */
-  usageOnly: boolean;
 }
 
 export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
@@ -177,14 +168,6 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
   return info;
 }
 
-/** What a non-streamed response body says. */
-export interface ResponseInfo {
-  text: string;
-  finishReason: string | null;
-  usage: Usage | null;
-  refusal: string | null;
-}
-
 export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
   const o = obj(body);
   const info: ResponseInfo = { text: '', finishReason: null, usage: null, refusal: null };
@@ -262,5 +245,52 @@ export function errorTypeOf(body: unknown): string | null {
 
 /** The OpenTelemetry GenAI operation name for an endpoint. */
 export function operationName(endpoint: Endpoint): 'chat' | 'text_completion' | 'embeddings' {
-  return endpoint === 'chat.completions' ? 'chat' : endpoint === 'completions' ? 'text_completion' : 'embeddings';
+  return endpoint === 'completions' ? 'text_completion' : endpoint === 'embeddings' ? 'embeddings' : 'chat';
 }
+
+const PARAMS = {
+  max_tokens: 'max_tokens',
+  max_completion_tokens: 'max_tokens',
+  temperature: 'temperature',
+  top_p: 'top_p',
+  seed: 'seed',
+};
+const UPSTREAM_PATH: Partial<Record<Endpoint, string>> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/** Reads a chat or completions stream: the common text chunk without parsing it, anything else parsed. */
+function streamReader(endpoint: Endpoint): StreamReader {
+  return {
+    read(data) {
+      const fast = fastChunkInfo(data, endpoint);
+      if (fast !== null) return fast;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        return null;
+      }
+      return chunkInfo(parsed, endpoint);
+    },
+  };
+}
+
+export const openaiCompatibleAdapter: ProviderAdapter = {
+  format: 'openai-compatible',
+  routes: {
+    '/v1/chat/completions': 'chat.completions',
+    '/v1/completions': 'completions',
+    '/v1/embeddings': 'embeddings',
+  },
+  upstreamPath: (endpoint) => UPSTREAM_PATH[endpoint] ?? '/chat/completions',
+  injectsStreamUsage: true,
+  params: (body) => numericParams(body, PARAMS),
+  promptText,
+  responseInfo,
+  streamReader,
+  errorTypeOf,
+  renderError,
+};

@@ -10,7 +10,13 @@ describe('usageOf', () => {
         prompt_tokens_details: { cached_tokens: 1024 },
         completion_tokens_details: { reasoning_tokens: 200 },
       }),
-    ).toEqual({ inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024, reasoningTokens: 200 });
+    ).toEqual({
+      inputTokens: 1200,
+      outputTokens: 300,
+      cachedInputTokens: 1024,
+      reasoningTokens: 200,
+      cacheWriteInputTokens: 0,
+    });
   });
 
   it("reads the Responses API's names, where input_tokens already counts the cached ones", () => {
@@ -19,6 +25,7 @@ describe('usageOf', () => {
       outputTokens: 30,
       cachedInputTokens: 1000,
       reasoningTokens: 0,
+      cacheWriteInputTokens: 0,
     });
   });
 
@@ -30,7 +37,13 @@ describe('usageOf', () => {
         cache_creation_input_tokens: 2000,
         output_tokens: 5,
       }),
-    ).toEqual({ inputTokens: 7010, outputTokens: 5, cachedInputTokens: 5000, reasoningTokens: 0 });
+    ).toEqual({
+      inputTokens: 7010,
+      outputTokens: 5,
+      cachedInputTokens: 5000,
+      reasoningTokens: 0,
+      cacheWriteInputTokens: 2000,
+    });
   });
 
   it("takes the cached count from Anthropic's field when prompt_tokens (which includes it) is given too", () => {
@@ -39,6 +52,7 @@ describe('usageOf', () => {
       outputTokens: 5,
       cachedInputTokens: 5000,
       reasoningTokens: 0,
+      cacheWriteInputTokens: 0,
     });
   });
 
@@ -48,6 +62,7 @@ describe('usageOf', () => {
       outputTokens: 0,
       cachedInputTokens: 0,
       reasoningTokens: 0,
+      cacheWriteInputTokens: 0,
     });
     expect(usageOf(null)).toBeNull();
     expect(usageOf({ total_tokens: 3 })).toBeNull();

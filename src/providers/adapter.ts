@@ -1,0 +1,98 @@
+// The one interface every wire format implements (OpenAI-compatible, Anthropic Messages, OpenAI Responses, ...):
+// where a call goes upstream, what its prompt is, what a finished body or a streamed event says (usage, finish
+// reason, refusal, failure), and how llmscope's own errors look on that route. The gateway's hot path is one path
+// that takes an adapter; a new format is a new folder with one of these.
+import type { Endpoint } from '../calls/index.js';
+
+/** The wire format an upstream speaks (`providers[].type`). */
+export type WireFormat = 'openai-compatible' | 'anthropic' | 'openai-responses';
+
+export const WIRE_FORMATS: readonly WireFormat[] = ['openai-compatible', 'anthropic', 'openai-responses'];
+
+export interface Usage {
+  /** Every prompt token, cached (read or written) ones included (OpenAI's `prompt_tokens` convention). */
+  inputTokens: number | null;
+  outputTokens: number | null;
+  /** Prompt tokens read from the provider's prompt cache. */
+  cachedInputTokens: number | null;
+  reasoningTokens: number | null;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`). */
+  cacheWriteInputTokens: number | null;
+}
+
+/** What one streamed event says. */
+export interface ChunkInfo {
+  /** Text delta carried by this event ('' when none). */
+  text: string;
+  /** True when the event carries output: text, a refusal, tool calls or a function call. */
+  content: boolean;
+  finishReason: string | null;
+  /** The usage known so far (a reader merges partial reports), or null when this event says nothing of it. */
+  usage: Usage | null;
+  refusal: string | null;
+  /** True for OpenAI's extra usage-only chunk (`choices: []` with usage), removed when llmscope asked for it. */
+  usageOnly: boolean;
+  /** The stream reports that the call failed (an `error` event, `response.failed`): the error type. */
+  error?: string | null;
+}
+
+/** Reads the `data` of a stream's events, one call's stream per reader (a reader may keep state). */
+export interface StreamReader {
+  /** What the event says, or null when its data is not JSON (passed through unread). */
+  read(data: string): ChunkInfo | null;
+}
+
+/** What a non-streamed response body says. */
+export interface ResponseInfo {
+  text: string;
+  finishReason: string | null;
+  usage: Usage | null;
+  refusal: string | null;
+  /** The body reports that the call failed although its HTTP status is 2xx (a Responses `status: failed`). */
+  error?: string | null;
+}
+
+/** An error rendered in a route's own shape. */
+export interface RenderedError {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface ProviderAdapter {
+  readonly format: WireFormat;
+  /** The client routes this format serves (path → endpoint). */
+  readonly routes: Readonly<Record<string, Endpoint>>;
+  /** The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...). */
+  upstreamPath(endpoint: Endpoint): string;
+  /** True when llmscope asks for usage on streams itself and removes what that adds (OpenAI's include_usage). */
+  readonly injectsStreamUsage: boolean;
+  /** Numeric request parameters worth a span attribute, by their GenAI names (max_tokens, temperature, ...). */
+  params(body: Record<string, unknown>): Record<string, number>;
+  /**
+   * The request's prompt text, for counting input tokens when the upstream gives no usage. `assistant`, when given,
+   * receives the [start, end) offsets of the model's own earlier turns in it.
+   */
+  promptText(body: Record<string, unknown>, endpoint: Endpoint, assistant?: number[]): string;
+  responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo;
+  /** A reader for one call's stream. */
+  streamReader(endpoint: Endpoint): StreamReader;
+  /** The error type of an upstream error body, if it says one. */
+  errorTypeOf(body: unknown): string | null;
+  /** llmscope's own error in this route's error shape. */
+  renderError(err: unknown): RenderedError;
+}
+
+export type Json = Record<string, unknown>;
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
+
+/** The numeric parameters in `names` (body key → GenAI name) that the body has. */
+export function numericParams(body: Json, names: Readonly<Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in names) {
+    const v = body[k];
+    if (typeof v === 'number') out[names[k] as string] = v;
+  }
+  return out;
+}
