@@ -1,7 +1,7 @@
 // The single-call cost signal: the most expensive call per minute and group, kept in memory from the recorder
 // (rollups hold sums, not maxima). Bounded: minutes past the horizon are dropped, and groups per minute are capped.
 import type { LlmCall, Sink } from '../calls/index.js';
-import { MINUTE_MS as MINUTE } from '../time.js';
+import { MINUTE_MS } from '../time.js';
 import type { Dimension } from './spec.js';
 
 const DIMS: readonly Dimension[] = ['provider', 'model', 'endpoint', 'feature', 'team'];
@@ -20,7 +20,7 @@ export class CallCostTracker {
 
   observe(call: LlmCall): void {
     if (call.costUsd === null || call.costUsd === undefined) return;
-    const t = Math.floor(call.endedAt / MINUTE) * MINUTE;
+    const t = Math.floor(call.endedAt / MINUTE_MS) * MINUTE_MS;
     let m = this.minutes.get(t);
     if (!m) {
       m = new Map();
@@ -51,7 +51,7 @@ export class CallCostTracker {
   ): { labels: Record<string, string>; max: number; count: number }[] {
     const out = new Map<string, { labels: Record<string, string>; max: number; count: number }>();
     for (const [t, m] of this.minutes) {
-      if (t + MINUTE <= from || t >= to) continue;
+      if (t + MINUTE_MS <= from || t >= to) continue;
       for (const e of m.values()) {
         if (DIMS.some((d) => filter[d] !== undefined && filter[d] !== e.labels[d])) continue;
         const labels: Record<string, string> = {};

@@ -29,7 +29,7 @@ export {
   restoreBudgets,
 } from './module.js';
 export { accrueNonApi, parseCostItems } from './non-api.js';
-export { costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
+export { billersOf, costOf, dayOf, PriceBook, type ResolvedPrice } from './pricing.js';
 export { formatReport, type ReconciliationReport, reconcile } from './reconcile.js';
 export { runReconciliation } from './reconcile-run.js';
 export { type CostRuntime, createCostRuntime } from './runtime.js';

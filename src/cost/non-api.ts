@@ -2,11 +2,10 @@
 // gateway, fixed monthly items, self-hosted models priced by GPU-hours, and imported cost line items. All accrue by
 // day (UTC); today's share grows with the hours elapsed, so "so far" figures never count time that has not passed.
 import { parse as parseCsv } from 'csv-parse/sync';
+import { DAY_MS } from '../time.js';
 import type { CostsConfig, PriceOverride } from './config.js';
 import { dayOf, dayStart, daysBetween } from './pricing.js';
 import type { CostItem } from './storage/index.js';
-
-const DAY = 86_400_000;
 
 export interface NonApiLine {
   day: string;
@@ -42,7 +41,7 @@ export function accrueNonApi(fromDay: string, toDay: string, input: AccrueInput)
   const { costs } = input;
   for (const day of daysBetween(fromDay, toDay)) {
     const start = dayStart(day);
-    const share = input.now === undefined ? 1 : Math.min(1, Math.max(0, (input.now - start) / DAY));
+    const share = input.now === undefined ? 1 : Math.min(1, Math.max(0, (input.now - start) / DAY_MS));
     if (share <= 0) continue;
     const month = daysInMonth(day);
     const push = (category: string, name: string, provider: string | null | undefined, amountUsd: number): void => {

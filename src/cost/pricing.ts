@@ -1,11 +1,10 @@
 // Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, LlmCall } from '../calls/index.js';
+import { DAY_MS } from '../time.js';
 import { CATALOG, type CatalogEntry, type PriceTier, type PriceVersion } from './catalog/index.js';
 import { openModelsCatalog } from './catalog/open-models.js';
 import type { PriceOverride, PricingConfig } from './config.js';
-
-const DAY = 86_400_000;
 
 /** USD per 1M tokens, the unit providers publish. */
 export interface PerMillion {
@@ -313,6 +312,6 @@ function applied(r: ResolvedPrice, promptTokens: number): AppliedPrice {
 /** Whole days between two UTC dates, inclusive. */
 export function daysBetween(fromDay: string, toDay: string): string[] {
   const out: string[] = [];
-  for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY) out.push(dayOf(t));
+  for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY_MS) out.push(dayOf(t));
   return out;
 }

@@ -21,7 +21,7 @@ export interface ReconcileRunOptions {
 
 export async function runReconciliation(
   billText: string,
-  deps: { queries: SpendQueries; prices: PriceBook },
+  deps: { queries: SpendQueries; prices: PriceBook; billers?: ReadonlyMap<string, string> },
   opts: ReconcileRunOptions,
 ): Promise<{ record: ReconciliationRecord; report: ReconciliationReport }> {
   const bill = parseBill(billText, opts.format);
@@ -30,7 +30,16 @@ export async function runReconciliation(
   const to = opts.to ?? days.at(-1);
   if (!from || !to) throw new BillError('the bill has no dated lines; give --from and --to');
   const [tracked, nonApi] = await Promise.all([deps.queries.trackedCells(from, to), deps.queries.nonApi(from, to)]);
-  const report = reconcile({ bill, tracked, nonApi, prices: deps.prices, from, to, threshold: opts.threshold });
+  const report = reconcile({
+    bill,
+    tracked,
+    nonApi,
+    prices: deps.prices,
+    billers: deps.billers,
+    from,
+    to,
+    threshold: opts.threshold,
+  });
   const record: ReconciliationRecord = {
     id: `rec_${randomUUID()}`,
     createdAt: opts.now ?? Date.now(),

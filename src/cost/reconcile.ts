@@ -49,10 +49,17 @@ export interface ReconciliationReport extends GapRow {
   to: string;
   providers: string[];
   causes: Cause[];
-  /** Add this share to tracked spend to expect the bill (gap / tracked, rounded up to 0.5%). */
+  /**
+   * Add this share to tracked spend to expect the bill (gap / tracked, rounded up to 0.5%, at most MAX_BUFFER_RATIO);
+   * null when nothing was tracked.
+   */
   recommended_buffer_ratio: number | null;
-  /** The buffer still needed once the named causes are fixed (unexplained gap / tracked). */
+  /** The buffer still needed once the named causes are fixed (unexplained gap / tracked), capped the same way. */
   residual_buffer_ratio: number | null;
+  /** True when gap / tracked was above MAX_BUFFER_RATIO, so the recommended buffer is the cap, not the gap. */
+  buffer_capped: boolean;
+  /** Why there is no buffer, or why it is capped; null when the buffer is simply gap / tracked. */
+  buffer_note: string | null;
   by_day: (GapRow & { day: string })[];
   by_model: (GapRow & { provider: string; model: string; requests: number; unpriced_requests: number })[];
   /** True when |gap_ratio| is over the configured threshold (the reconciliation_gap alert signal). */
@@ -69,6 +76,49 @@ export interface ReconcileInput {
   to?: string;
   /** Share of the bill above which the gap is flagged (default 0.05). */
   threshold?: number;
+  /** The catalog provider billing each gateway provider, when its name alone does not say (pricing billersOf). */
+  billers?: ReadonlyMap<string, string>;
+}
+
+/**
+ * A recommended buffer above this share of tracked spend is no buffer at all: the tracking is missing most of what is
+ * billed, and the causes have to be fixed instead.
+ */
+export const MAX_BUFFER_RATIO = 0.5;
+
+/** Provider names as OpenTelemetry's GenAI conventions (and users) write them → the catalog's names. */
+const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
+  mistral_ai: 'mistral',
+  mistralai: 'mistral',
+  'gcp.gemini': 'google',
+  'gcp.vertex_ai': 'google',
+  'gcp.gen_ai': 'google',
+  gemini: 'google',
+  vertex_ai: 'google',
+  vertexai: 'google',
+  google_ai: 'google',
+  together_ai: 'together',
+  togetherai: 'together',
+  fireworks_ai: 'fireworks',
+  deepseek_ai: 'deepseek',
+  'anthropic.claude': 'anthropic',
+  open_ai: 'openai',
+};
+
+/** A provider's name as reconciliation compares it: lower case, GenAI-convention names mapped to the catalog's. */
+export function providerKey(name: string): string {
+  const n = name.trim().toLowerCase();
+  return PROVIDER_ALIASES[n] ?? n;
+}
+
+/** A model name the catalog does not know, without its date or `-latest` (gpt-x-2025-01-31, claude-y@20250101). */
+function undatedModel(model: string): string {
+  return model
+    .trim()
+    .toLowerCase()
+    .replace(/@.*$/, '')
+    .replace(/-(\d{4}-\d{2}-\d{2}|\d{8})$/, '')
+    .replace(/-latest$/, '');
 }
 
 const OTHER = '(non-token items)';
@@ -105,12 +155,13 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   const from = input.from ?? billDays[0];
   const to = input.to ?? billDays.at(-1);
   if (!from || !to) throw new BillError('the bill has no lines; give --from and --to');
-  const providers = [...new Set(bill.lines.map((l) => l.provider))].sort();
+  const providers = [...new Set(bill.lines.map((l) => providerKey(l.provider)))].sort();
   const inRange = (d: string): boolean => d >= from && d <= to;
 
-  // Model names differ between the bill (dated snapshots) and calls (aliases): compare catalog ids where known.
+  // Model names differ between the bill (dated snapshots) and calls (aliases): compare catalog ids where known,
+  // else the name without its date.
   const canonical = (model: string, provider: string | null): string =>
-    prices.entryFor(model, provider)?.model ?? model.toLowerCase();
+    prices.entryFor(model, provider)?.model ?? undatedModel(model);
   const cells = new Map<string, Cell>();
   const cell = (day: string, provider: string, model: string): Cell => {
     const k = `${day}\u0000${provider}\u0000${model}`;
@@ -123,21 +174,29 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   };
   for (const l of bill.lines as BillLine[]) {
     if (!inRange(l.day)) continue;
-    cell(l.day, l.provider, l.model === null ? OTHER : canonical(l.model, l.provider)).billed += l.amountUsd;
+    const p = providerKey(l.provider);
+    cell(l.day, p, l.model === null ? OTHER : canonical(l.model, l.provider)).billed += l.amountUsd;
   }
+  // A tracked call counts against the bill of its gateway provider's name (simulator, openai-prod), else of the
+  // provider that provider's base URL bills through, else of the catalog provider of its model.
+  const billerOf = (t: TrackedCell): string | null => {
+    const entry = prices.entryFor(t.model, t.provider);
+    for (const p of [t.provider, input.billers?.get(t.provider), entry?.provider])
+      if (p && providers.includes(providerKey(p))) return providerKey(p);
+    return null;
+  };
   for (const t of input.tracked) {
     if (!inRange(t.day)) continue;
-    const entry = prices.entryFor(t.model, t.provider);
-    const billedBy = entry?.provider ?? t.provider;
-    if (!providers.includes(billedBy)) continue;
-    const c = cell(t.day, billedBy, entry?.model ?? t.model.toLowerCase());
+    const billedBy = billerOf(t);
+    if (billedBy === null) continue;
+    const c = cell(t.day, billedBy, canonical(t.model, t.provider));
     c.tracked += t.costUsd;
     c.requests += t.requests;
     c.unpriced += t.unpriced;
   }
   for (const n of input.nonApi ?? [])
-    if (n.provider && providers.includes(n.provider) && inRange(n.day))
-      cell(n.day, n.provider, OTHER).tracked += n.amountUsd;
+    if (n.provider && providers.includes(providerKey(n.provider)) && inRange(n.day))
+      cell(n.day, providerKey(n.provider), OTHER).tracked += n.amountUsd;
 
   const all = [...cells.values()];
   const billed = all.reduce((s, c) => s + c.billed, 0);
@@ -307,8 +366,18 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     m.unpriced += c.unpriced;
     byModelRows.set(k, m);
   }
-  const buffer = (g: number): number | null => (tracked > 0 ? Math.max(0, Math.ceil((g / tracked) * 200) / 200) : null);
+  const buffer = (g: number): number | null =>
+    tracked > 0 ? Math.min(MAX_BUFFER_RATIO, Math.max(0, Math.ceil((g / tracked) * 200) / 200)) : null;
   const top = gapRow(billed, tracked);
+  const bufferCapped = tracked > 0 && gap / tracked > MAX_BUFFER_RATIO;
+  const largest = causes.find((c) => c.kind !== 'unexplained') ?? causes[0];
+  const fix = largest ? `fix the causes listed (the largest: ${largest.kind}) and reconcile again` : 'check the data';
+  const bufferNote =
+    tracked <= 0 && billed > 0
+      ? `nothing was tracked for ${providers.join(', ')} over these days, so no buffer can be derived; ${fix}`
+      : bufferCapped
+        ? `the gap is ${(gap / tracked).toFixed(1)}× tracked spend, too large for a buffer to stand in for tracking, so it is capped at ${MAX_BUFFER_RATIO * 100}%; ${fix}`
+        : null;
   return {
     format: bill.format,
     from,
@@ -318,6 +387,8 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     causes,
     recommended_buffer_ratio: buffer(gap),
     residual_buffer_ratio: buffer(causes.find((c) => c.kind === 'unexplained')?.gap_usd ?? 0),
+    buffer_capped: bufferCapped,
+    buffer_note: bufferNote,
     by_day: [...byDay].map(([day, v]) => ({ day, ...gapRow(v.billed, v.tracked) })),
     by_model: [...byModelRows.values()]
       .map((m) => ({
@@ -342,8 +413,12 @@ export function formatReport(r: ReconciliationReport): string {
     `  tracked  ${usd(r.tracked_usd)}`,
     `  gap      ${usd(r.gap_usd)} (${pct(r.gap_ratio)} of the bill)${r.over_threshold ? '  ← over threshold' : ''}`,
     `  buffer   ${pct(r.recommended_buffer_ratio)} on tracked spend` +
-      (r.residual_buffer_ratio !== null ? ` (${pct(r.residual_buffer_ratio)} once the causes below are fixed)` : ''),
+      (r.buffer_capped ? ' (capped)' : '') +
+      (r.residual_buffer_ratio !== null && !r.buffer_capped
+        ? ` (${pct(r.residual_buffer_ratio)} once the causes below are fixed)`
+        : ''),
   ];
+  if (r.buffer_note) lines.push(`           ${r.buffer_note}`);
   if (r.causes.length > 0) {
     lines.push('', 'Likely causes:');
     for (const c of r.causes) lines.push(`  ${usd(c.gap_usd).padStart(12)}  ${c.kind}: ${c.message}`);

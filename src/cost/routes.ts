@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, readBody, sendJson } from '../http/index.js';
+import { DAY_MS } from '../time.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
@@ -12,8 +13,6 @@ import { runReconciliation } from './reconcile-run.js';
 import type { CostRuntime } from './runtime.js';
 import type { SpendQueries } from './spend-queries.js';
 import { GROUP_DIMENSIONS, type ReconciliationRecord } from './storage/index.js';
-
-const DAY = 86_400_000;
 
 const time = z.union([
   z.coerce.number().int().nonnegative(),
@@ -119,10 +118,10 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
 
   api.get('/api/cost/timeseries', async ({ res, url }) => {
     const q = parse(seriesSchema, url);
-    const { from, to } = range(q, now(), (t) => t - DAY);
+    const { from, to } = range(q, now(), (t) => t - DAY_MS);
     const span = to - from;
-    const step = q.step ?? (span <= 6 * 3_600_000 ? 'minute' : span <= 7 * DAY ? 'hour' : 'day');
-    if ((to - from) / { minute: 60_000, hour: 3_600_000, day: DAY }[step] > 10_000)
+    const step = q.step ?? (span <= 6 * 3_600_000 ? 'minute' : span <= 7 * DAY_MS ? 'hour' : 'day');
+    if ((to - from) / { minute: 60_000, hour: 3_600_000, day: DAY_MS }[step] > 10_000)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_INVALID_QUERY',
         `too many ${step} steps; use a larger step or a shorter range`,

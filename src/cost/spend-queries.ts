@@ -1,6 +1,8 @@
 // Reading spend back: totals grouped by a dimension or by day, time series with $/request and $/1K tokens,
 // month-to-date with a month-end forecast, and total cost (API + non-API) by day. Minute aggregates serve recent
 // ranges exactly; older ranges are read from the daily aggregates in whole UTC days.
+
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.js';
 import type { CostsConfig, PriceOverride } from './config.js';
 import { accrueNonApi, type NonApiLine } from './non-api.js';
 import { dayOf, dayStart } from './pricing.js';
@@ -14,10 +16,6 @@ import {
   type SpendRow,
   type SpendStore,
 } from './storage/index.js';
-
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 
 export interface FiguresWire {
   cost_usd: number;
@@ -97,7 +95,7 @@ export class SpendQueries {
 
   /** Minute rows when the whole range is within minute retention, else whole-day rows. */
   private async rows(dimension: SpendDimension, from: number, to: number, value?: string, preferDaily = false) {
-    const minuteOk = !preferDaily && from >= this.now() - this.minuteRetentionMs + MINUTE;
+    const minuteOk = !preferDaily && from >= this.now() - this.minuteRetentionMs + MINUTE_MS;
     if (minuteOk)
       return { resolution: 'minute' as const, rows: await this.store.minutes({ dimension, from, to, value }) };
     return { resolution: 'day' as const, rows: await this.store.daily({ dimension, from, to, value }) };
@@ -146,7 +144,7 @@ export class SpendQueries {
     const dim: SpendDimension = q.dimension ?? 'all';
     const value = q.dimension ? (q.value ?? '') : '';
     const { rows } = await this.rows(dim, q.from, q.to, value, q.step === 'day');
-    const size = q.step === 'minute' ? MINUTE : q.step === 'hour' ? HOUR : DAY;
+    const size = q.step === 'minute' ? MINUTE_MS : q.step === 'hour' ? HOUR_MS : DAY_MS;
     const buckets = new Map<number, SpendFigures>();
     const start = Math.floor(q.from / size) * size;
     for (let t = start; t < q.to && buckets.size < 10_000; t += size) buckets.set(t, emptyFigures());
@@ -161,7 +159,7 @@ export class SpendQueries {
   /** Non-API cost lines for a range of days, accrued up to now. */
   async nonApi(fromDay: string, toDay: string, accrueUntil = this.now()): Promise<NonApiLine[]> {
     const from = dayStart(fromDay);
-    const to = dayStart(toDay) + DAY;
+    const to = dayStart(toDay) + DAY_MS;
     const bytesByDay = new Map<string, number>();
     if (this.costs.egress)
       for (const r of await this.store.daily({ dimension: 'all', from, to })) bytesByDay.set(r.day, r.bytes);
@@ -177,11 +175,11 @@ export class SpendQueries {
 
   async daily(fromDay: string, toDay: string): Promise<DailyCost[]> {
     const api = new Map<string, number>();
-    for (const r of await this.store.daily({ dimension: 'all', from: dayStart(fromDay), to: dayStart(toDay) + DAY }))
+    for (const r of await this.store.daily({ dimension: 'all', from: dayStart(fromDay), to: dayStart(toDay) + DAY_MS }))
       api.set(r.day, r.costUsd);
     const non = await this.nonApi(fromDay, toDay);
     const out: DailyCost[] = [];
-    for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY) {
+    for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY_MS) {
       const day = dayOf(t);
       const lines = non.filter((l) => l.day === day);
       const nonApi = lines.reduce((s, l) => s + l.amountUsd, 0);
@@ -205,7 +203,7 @@ export class SpendQueries {
     const rows = await this.store.daily({ dimension: 'all', from: monthStart, to: now + 1 });
     const mtd = rows.reduce((s, r) => s + r.costUsd, 0);
     // Rate: the last 7 days (or the month so far, if shorter), so a quiet first week does not drag the forecast.
-    const windowMs = Math.min(7 * DAY, Math.max(now - monthStart, HOUR));
+    const windowMs = Math.min(7 * DAY_MS, Math.max(now - monthStart, HOUR_MS));
     const windowStartDay = dayOf(now - windowMs);
     const recent = rows.filter((r) => r.day >= windowStartDay);
     const recentSpend = recent.reduce((s, r) => s + r.costUsd, 0);
@@ -226,7 +224,7 @@ export class SpendQueries {
       forecast_api_usd: r9(forecastApi),
       forecast_non_api_usd: r9(nonFull),
       forecast_total_usd: r9(forecastApi + nonFull),
-      rate_window_days: r9(windowMs / DAY),
+      rate_window_days: r9(windowMs / DAY_MS),
     };
   }
 
@@ -240,16 +238,16 @@ export class SpendQueries {
       .filter((r) => r.requests > 0)
       .reduce<string | null>((m, r) => (m === null || r.day < m ? r.day : m), null);
     if (firstDay === null) return windowStart;
-    const before = await this.store.daily({ dimension: 'all', from: windowStart - 400 * DAY, to: windowStart });
+    const before = await this.store.daily({ dimension: 'all', from: windowStart - 400 * DAY_MS, to: windowStart });
     if (before.some((r) => r.requests > 0)) return windowStart;
     const minutes = await this.store.minutes({
       dimension: 'all',
       from: dayStart(firstDay),
-      to: dayStart(firstDay) + DAY,
+      to: dayStart(firstDay) + DAY_MS,
     });
     const first = minutes.filter((r) => r.requests > 0).reduce((m, r) => Math.min(m, r.t), Number.POSITIVE_INFINITY);
     const from = Number.isFinite(first) ? first : dayStart(firstDay);
-    return Math.min(from, this.now() - MINUTE);
+    return Math.min(from, this.now() - MINUTE_MS);
   }
 
   /** Tracked spend by (day, provider, model), what reconciliation compares with a bill. */
@@ -257,7 +255,7 @@ export class SpendQueries {
     const rows: SpendRow[] = await this.store.daily({
       dimension: 'provider_model',
       from: dayStart(fromDay),
-      to: dayStart(toDay) + DAY,
+      to: dayStart(toDay) + DAY_MS,
     });
     return rows.map((r) => {
       const tab = r.value.indexOf('\t');

@@ -1,10 +1,11 @@
 // Where GPU samples are kept: raw samples for a short while, per-minute rollups (avg/max utilization, avg memory,
 // sample count, seconds covered) for the dashboard and the cost figures. An interface with an in-memory version;
 // SQLite in sqlite-store.ts, PostgreSQL can implement it later.
+
+import { HOUR_MS, MINUTE_MS } from '../time.js';
 import type { GpuSample } from './types.js';
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS, MINUTE_MS };
 
 export interface GpuPoint {
   /** Bucket start, epoch ms. */

@@ -1,11 +1,11 @@
 // Rollup arithmetic shared by every Store implementation: which bucket a call lands in, how a batch of calls is
 // folded into one row per rollup key before it touches the database, and how stored rows become query points.
 import { CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
+import { HOUR_MS, MINUTE_MS } from '../time.js';
 import { addTo, mergeInto } from './histogram.js';
 import type { HistogramCounts, RollupDimension, RollupPoint, RollupStep } from './store.js';
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS, MINUTE_MS };
 export const ROLLUP_DIMENSIONS: readonly RollupDimension[] = ['provider', 'model', 'endpoint', 'feature', 'team'];
 /** Statuses counted in `errors`. `cancelled` is not one: the client went away, the service did not fail. */
 export const ERROR_STATUSES: readonly CallStatus[] = ['client_error', 'upstream_error', 'rate_limited', 'timeout'];

@@ -3,12 +3,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import { HOUR_MS } from '../time.js';
 import { count, quantile, RELATIVE_ACCURACY } from './histogram.js';
 import type { CallQuery, RollupPoint, Store } from './store.js';
 
 export const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
 const MIN = 60_000;
-const HOUR = 3_600_000;
 
 /** A complete call with every optional field filled, varied by `i`; `over` replaces any field. */
 export function makeCall(i: number, over: Partial<LlmCall> = {}): LlmCall {
@@ -168,7 +168,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.getCall(a.requestId))?.model).toBe(a.model);
         expect((await store.listCalls({})).items.map((c) => c.requestId)).toEqual(['req-00002', 'req-00001']);
         for (const step of ['minute', 'hour'] as const) {
-          const points = await store.queryRollups({ from: T0 - HOUR, to: T0 + HOUR, step });
+          const points = await store.queryRollups({ from: T0 - HOUR_MS, to: T0 + HOUR_MS, step });
           expect(sumOf(points, (p) => p.requests)).toBe(2);
           expect(sumOf(points, (p) => count(p.latency))).toBe(2);
           expect(sumOf(points, (p) => p.inputTokens)).toBe(a.inputTokens! + makeCall(2).inputTokens!);
@@ -275,7 +275,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
       it('a cursor keeps its place while newer calls arrive', async () => {
         const first = await store.listCalls({ limit: 100 });
-        await store.insertCalls([makeCall(999, { startedAt: T0 + 10 * HOUR })]);
+        await store.insertCalls([makeCall(999, { startedAt: T0 + 10 * HOUR_MS })]);
         const second = await store.listCalls({ limit: 100, cursor: first.nextCursor ?? undefined });
         expect(second.items[0]?.requestId).toBe(expected(() => true)[100]);
       });
@@ -304,7 +304,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       beforeEach(async () => {
         for (let i = 0; i < calls.length; i += 100) await store.insertCalls(calls.slice(i, i + 100));
       });
-      const all = { from: T0, to: T0 + 3 * HOUR };
+      const all = { from: T0, to: T0 + 3 * HOUR_MS };
 
       it('count requests, tokens, cost, refusals and statuses, the same at minute and hour step', async () => {
         for (const step of ['minute', 'hour'] as const) {
@@ -335,8 +335,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const hour = await store.queryRollups({ ...all, step: 'hour' });
         expect(hour.map((p) => [p.t, p.requests])).toEqual([
           [T0, 180],
-          [T0 + HOUR, 180],
-          [T0 + 2 * HOUR, 180],
+          [T0 + HOUR_MS, 180],
+          [T0 + 2 * HOUR_MS, 180],
         ]);
         // from inclusive, to exclusive, on bucket starts
         const window = await store.queryRollups({ from: T0 + 10 * MIN, to: T0 + 15 * MIN, step: 'minute' });
@@ -438,9 +438,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.insertCalls(calls.slice(0, 30));
         await store.insertCalls(calls.slice(30));
         const r = await store.applyRetention({
-          rawBefore: T0 + 5 * HOUR, // calls 0..29 go
-          minuteBefore: T0 + 8 * HOUR, // minute rows 0..47 go
-          hourBefore: T0 + 2 * HOUR, // hour rows 0,1 go
+          rawBefore: T0 + 5 * HOUR_MS, // calls 0..29 go
+          minuteBefore: T0 + 8 * HOUR_MS, // minute rows 0..47 go
+          hourBefore: T0 + 2 * HOUR_MS, // hour rows 0,1 go
         });
         expect(r.deletedCalls).toBe(30);
         expect(r.deletedRollups).toBe(48 + 2);
@@ -451,15 +451,15 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
             .sort(newestFirst)
             .map((c) => c.requestId),
         );
-        const minute = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR, step: 'minute' });
+        const minute = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR_MS, step: 'minute' });
         expect(minute.map((p) => p.t)).toEqual(calls.slice(48).map((c) => c.startedAt));
-        const hour = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR, step: 'hour' });
-        expect(hour.map((p) => p.t)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((h) => T0 + h * HOUR));
+        const hour = await store.queryRollups({ from: 0, to: T0 + 24 * HOUR_MS, step: 'hour' });
+        expect(hour.map((p) => p.t)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((h) => T0 + h * HOUR_MS));
         expect(sumOf(hour, (p) => p.requests)).toBe(48);
         const again = await store.applyRetention({
-          rawBefore: T0 + 5 * HOUR,
-          minuteBefore: T0 + 8 * HOUR,
-          hourBefore: T0 + 2 * HOUR,
+          rawBefore: T0 + 5 * HOUR_MS,
+          minuteBefore: T0 + 8 * HOUR_MS,
+          hourBefore: T0 + 2 * HOUR_MS,
         });
         expect(again).toEqual({ deletedCalls: 0, deletedRollups: 0 });
       });

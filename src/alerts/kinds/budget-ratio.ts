@@ -1,14 +1,14 @@
 // budget_ratio: spend in the budget's period over its limit (1 = budget used up), per budget (signal from cost).
-
+import { MINUTE_MS } from '../../time.js';
 import { gaugeCase } from './gpu-utilization.js';
-import { by, canGroup, MINUTE, seriesText } from './kind.js';
+import { by, canGroup, seriesText } from './kind.js';
 import { signalKind, unfiltered } from './signal.js';
 
 export const budgetRatio = signalKind({
   kind: 'budget_ratio',
   unit: 'ratio',
   signal: 'budget_ratio',
-  windowMs: 5 * MINUTE,
+  windowMs: 5 * MINUTE_MS,
   op: '>=',
   groupBy: ['budget'],
   minSamples: 0,

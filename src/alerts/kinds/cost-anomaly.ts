@@ -1,17 +1,15 @@
 // cost_anomaly: how far cost per request over the last hour sits from the same hour on the previous days, as a
 // robust z-score: (x − median) / (1.4826 · MAD), the MAD floored at 5% of the median so a flat history does not
 // turn a cent's change into infinity. Medians ignore one odd day; a mean and standard deviation would not.
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { Condition, Sample } from '../model.js';
 import {
   by,
   canGroup,
   caseLabels,
-  DAY,
   type EvalEnv,
   fmt,
-  HOUR,
   type KindDef,
-  MINUTE,
   rollupGroups,
   selector,
   seriesText,
@@ -62,7 +60,7 @@ export const COST_PER_REQUEST_RECORD = (level: 'job' | 'model') => `${level}:llm
 
 /** The recorded series a condition can read (with `offset` for history), when it matches one exactly. */
 function recordedCostPerRequest(c: Condition, groupBy: string[]): string | null {
-  if (c.windowMs !== HOUR || Object.values(c.filter).some((v) => v !== undefined)) return null;
+  if (c.windowMs !== HOUR_MS || Object.values(c.filter).some((v) => v !== undefined)) return null;
   if (groupBy.length === 0) return COST_PER_REQUEST_RECORD('job');
   if (groupBy.length === 1 && groupBy[0] === 'model') return COST_PER_REQUEST_RECORD('model');
   return null;
@@ -72,14 +70,14 @@ export const costAnomaly: KindDef = {
   kind: 'cost_anomaly',
   unit: 'score',
   source: 'rollups',
-  defaults: { windowMs: HOUR, op: '>', groupBy: ['model'], minSamples: 50 },
+  defaults: { windowMs: HOUR_MS, op: '>', groupBy: ['model'], minSamples: 50 },
   groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
   async evaluate(c, groupBy, env) {
     const current = await costPerRequest(env, c, groupBy, env.now, 'minute');
     const history = new Map<string, number[]>();
     for (let k = 1; k <= c.baselineDays; k++) {
       // hourly rollups: minute rollups may be gone a week back
-      for (const [key, v] of await costPerRequest(env, c, groupBy, env.now - k * DAY, 'hour')) {
+      for (const [key, v] of await costPerRequest(env, c, groupBy, env.now - k * DAY_MS, 'hour')) {
         const h = history.get(key);
         if (h) h.push(v.value);
         else history.set(key, [v.value]);
@@ -94,8 +92,8 @@ export const costAnomaly: KindDef = {
   },
   promql(c, groupBy) {
     const sel = selector(c, LABELS);
-    if (sel === null || !canGroup(groupBy, LABELS) || c.windowMs % MINUTE !== 0) return null;
-    const w = `${c.windowMs / MINUTE}m`;
+    if (sel === null || !canGroup(groupBy, LABELS) || c.windowMs % MINUTE_MS !== 0) return null;
+    const w = `${c.windowMs / MINUTE_MS}m`;
     const g = groupBy.join(', ');
     const recorded = recordedCostPerRequest(c, groupBy);
     const x = (days: number) => {
@@ -118,9 +116,9 @@ export const costAnomaly: KindDef = {
     if (mode === 'few' || c.op === '<' || c.op === '<=') return null;
     // 5-minute samples: a 1h rate has several, and an alert evaluated before the recording rule of the same tick
     // still sees the previous tick's value (5m lookback). The spike covers the last window plus `for`.
-    const step = 5 * MINUTE;
+    const step = 5 * MINUTE_MS;
     if (c.windowMs % step !== 0) return null;
-    const warmupMs = (c.baselineDays + 1) * DAY;
+    const warmupMs = (c.baselineDays + 1) * DAY_MS;
     const spikeSteps = Math.ceil((c.windowMs + forMs) / step) + 2;
     const reqPerStep = 300;
     const base = 0.001 * reqPerStep;

@@ -1,7 +1,7 @@
 // gpu_memory: GPU memory used over total (0–1), averaged over the window, per GPU (signal from the gpu module).
-
+import { MINUTE_MS } from '../../time.js';
 import { GPU_LABELS, gaugeCase } from './gpu-utilization.js';
-import { by, canGroup, MINUTE, promDuration, seriesText } from './kind.js';
+import { by, canGroup, promDuration, seriesText } from './kind.js';
 import { signalKind, unfiltered } from './signal.js';
 
 const TOTAL = 80 * 2 ** 30;
@@ -10,7 +10,7 @@ export const gpuMemory = signalKind({
   kind: 'gpu_memory',
   unit: 'ratio',
   signal: 'gpu_memory',
-  windowMs: 5 * MINUTE,
+  windowMs: 5 * MINUTE_MS,
   op: '>',
   groupBy: ['gpu', 'host'],
   minSamples: 0,

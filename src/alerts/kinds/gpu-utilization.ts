@@ -1,8 +1,8 @@
 // gpu_utilization: average GPU utilization (0–1) over the window, per GPU (signal from the gpu module).
-
+import { MINUTE_MS } from '../../time.js';
 import type { Condition } from '../model.js';
 import type { PromCaseMode } from './kind.js';
-import { by, canGroup, gaugeValues, MINUTE, type PromCase, promDuration, seriesText } from './kind.js';
+import { by, canGroup, gaugeValues, type PromCase, promDuration, seriesText } from './kind.js';
 import { signalKind, unfiltered } from './signal.js';
 
 export const GPU_LABELS = ['gpu', 'host'] as const;
@@ -19,7 +19,7 @@ export function gaugeCase(
   const wantHigh = mode === 'good' ? !high : high;
   const v = value(wantHigh);
   return {
-    intervalMs: MINUTE,
+    intervalMs: MINUTE_MS,
     warmupMs: c.windowMs,
     value: v,
     series: series(v).map((s) => ({ series: s.series, values: gaugeValues(s.value) })),
@@ -30,7 +30,7 @@ export const gpuUtilization = signalKind({
   kind: 'gpu_utilization',
   unit: 'ratio',
   signal: 'gpu_utilization',
-  windowMs: 5 * MINUTE,
+  windowMs: 5 * MINUTE_MS,
   op: '<',
   groupBy: ['gpu', 'host'],
   minSamples: 0,

@@ -1,18 +1,8 @@
 // hallucination_rate: share of hallucination evaluations that failed (signal from the quality module). In Prometheus:
 // llm_evaluations_total{verdict="fail"} over verdicts pass|fail (unknown and error are no verdict) of the
 // quality module's hallucination evaluators.
-import {
-  badRatio,
-  by,
-  canGroup,
-  counterValues,
-  goodRatio,
-  HOUR,
-  MINUTE,
-  promDuration,
-  seriesText,
-  withMinSamples,
-} from './kind.js';
+import { HOUR_MS, MINUTE_MS } from '../../time.js';
+import { badRatio, by, canGroup, counterValues, goodRatio, promDuration, seriesText, withMinSamples } from './kind.js';
 import { signalKind, unfiltered } from './signal.js';
 
 /** The quality module's hallucination evaluators (src/quality/evaluators). */
@@ -24,7 +14,7 @@ export const hallucinationRate = signalKind({
   kind: 'hallucination_rate',
   unit: 'ratio',
   signal: 'hallucination_rate',
-  windowMs: HOUR,
+  windowMs: HOUR_MS,
   op: '>',
   groupBy: [],
   minSamples: 20,
@@ -39,12 +29,12 @@ export const hallucinationRate = signalKind({
   promCase(c, labels, mode) {
     if (mode === 'few' && c.minSamples <= 1) return null;
     const ratio = mode === 'good' ? goodRatio(c) : badRatio(c);
-    const steps = c.windowMs / MINUTE;
+    const steps = c.windowMs / MINUTE_MS;
     const total = mode === 'few' ? Math.min(4, (c.minSamples - 1) / 2) / steps : 60;
     const bad = mode === 'few' ? total * 0.75 : total * ratio;
     const l = { evaluator: 'grounding', ...labels };
     return {
-      intervalMs: MINUTE,
+      intervalMs: MINUTE_MS,
       warmupMs: c.windowMs,
       value: ratio,
       series: [

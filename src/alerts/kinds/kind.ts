@@ -1,6 +1,5 @@
 // What a rule kind declares: how to compute its value per group over rollups (or a registered signal), the PromQL
 // that computes the same value in Prometheus (when its series exist there), and promtool test inputs.
-
 import type { SignalRegistry } from '../../signals/index.js';
 import { merge, quantile } from '../../store/histogram.js';
 import type { RollupPoint, RollupQuery } from '../../store/store.js';
@@ -8,10 +7,6 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { CallCostTracker } from '../call-cost-tracker.js';
 import { type Condition, ERROR_STATUSES, isDimension, type Sample } from '../model.js';
 import type { KindName, Op } from '../spec.js';
-
-export const MINUTE = MINUTE_MS;
-export const HOUR = HOUR_MS;
-export const DAY = DAY_MS;
 
 export interface EvalEnv {
   now: number;
@@ -73,8 +68,8 @@ export async function rollupGroups(
   end: number = env.now,
   stepOverride?: 'minute' | 'hour',
 ): Promise<Map<string, { labels: Record<string, string>; points: RollupPoint[] }>> {
-  const step = stepOverride ?? (windowMs > 6 * HOUR ? 'hour' : 'minute');
-  const size = step === 'hour' ? HOUR : MINUTE;
+  const step = stepOverride ?? (windowMs > 6 * HOUR_MS ? 'hour' : 'minute');
+  const size = step === 'hour' ? HOUR_MS : MINUTE_MS;
   // whole buckets only: the one holding the window's start counts when most of it lies inside the window, so the
   // data covered is the window ± half a bucket (a 1-minute window at 12:00:40 reads the 12:00 bucket only)
   const from = Math.round((end - windowMs) / size) * size;
@@ -147,9 +142,9 @@ export const ERROR_STATUS_RE = ERROR_STATUSES.join('|');
 
 /** Prometheus duration of a window (`5m`, `1h`, `1d`, `90s`). */
 export function promDuration(msv: number): string {
-  if (msv % DAY === 0) return `${msv / DAY}d`;
-  if (msv % HOUR === 0) return `${msv / HOUR}h`;
-  if (msv % MINUTE === 0) return `${msv / MINUTE}m`;
+  if (msv % DAY_MS === 0) return `${msv / DAY_MS}d`;
+  if (msv % HOUR_MS === 0) return `${msv / HOUR_MS}h`;
+  if (msv % MINUTE_MS === 0) return `${msv / MINUTE_MS}m`;
   if (msv % 1000 === 0) return `${msv / 1000}s`;
   return `${Math.round(msv)}ms`;
 }

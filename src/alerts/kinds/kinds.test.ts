@@ -12,7 +12,7 @@ import { type EvalEnv, evaluateConditions, KINDS, shareAbove } from './index.js'
 
 const T0 = Date.UTC(2025, 0, 20, 12, 0, 0);
 const MIN = 60_000;
-const DAY = 86_400_000;
+const DAY_MS = 86_400_000;
 
 describe('robust statistics', () => {
   it('median and robust z-score ignore one odd day', () => {
@@ -64,7 +64,7 @@ describe('kinds over rollups', () => {
     const calls = [];
     for (let d = 1; d <= 7; d++)
       for (let i = 0; i < 60; i++)
-        calls.push(callAt(T0 - d * DAY - 30 * MIN + i * 1000, { costUsd: d === 3 ? 0.05 : 0.001 }));
+        calls.push(callAt(T0 - d * DAY_MS - 30 * MIN + i * 1000, { costUsd: d === 3 ? 0.05 : 0.001 }));
     for (let i = 0; i < 60; i++) calls.push(callAt(T0 - 30 * MIN + i * 1000, { costUsd: 0.004 }));
     await store.insertCalls(calls);
     const r = await evalRule({ name: 'A', kind: 'cost_anomaly', threshold: 3.5, minSamples: 50 }, T0);
@@ -76,7 +76,7 @@ describe('kinds over rollups', () => {
 
   it('spend_day sums cost over the trailing day; spend_mtd from the start of the month', async () => {
     await store.insertCalls([
-      callAt(T0 - 2 * DAY, { costUsd: 5 }),
+      callAt(T0 - 2 * DAY_MS, { costUsd: 5 }),
       callAt(T0 - 3 * 3600_000, { costUsd: 2.5 }),
       callAt(T0 - MIN, { costUsd: 1 }),
     ]);

@@ -1,6 +1,7 @@
 // Shared shape of the quantile kinds (latency, TTFT, TPOT): a quantile of a mergeable rollup histogram, and the
 // matching histogram_quantile over the Prometheus histogram's buckets.
 import type { RollupPoint } from '../../store/store.js';
+import { MINUTE_MS } from '../../time.js';
 import type { Condition } from '../model.js';
 import type { KindName } from '../spec.js';
 import {
@@ -10,7 +11,6 @@ import {
   counterValues,
   gaugeValues,
   type KindDef,
-  MINUTE,
   type PromCase,
   type PromCaseMode,
   promDuration,
@@ -35,7 +35,7 @@ export function quantileKind(spec: QuantileKindSpec): KindDef {
     kind: spec.kind,
     unit: 'seconds',
     source: 'rollups',
-    defaults: { windowMs: 5 * MINUTE, op: '>', groupBy: ['model'], minSamples: 10 },
+    defaults: { windowMs: 5 * MINUTE_MS, op: '>', groupBy: ['model'], minSamples: 10 },
     groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
     async evaluate(c, groupBy, env) {
       const groups = await rollupGroups(env, c, groupBy);
@@ -83,7 +83,7 @@ function histogramCase(
   const lower = idx === 0 ? 0 : (b[idx - 1] as number);
   const upper = b[idx] as number;
   const value = lower + (upper - lower) * c.quantile;
-  const steps = c.windowMs / MINUTE;
+  const steps = c.windowMs / MINUTE_MS;
   const perStep = mode === 'few' ? Math.max(0.1, (c.minSamples - 1) / 2 / steps) : 60;
   if (mode === 'few' && c.minSamples <= 1) return null;
   const l = caseLabels(c, labels);
@@ -95,5 +95,5 @@ function histogramCase(
     });
   series.push({ series: seriesText(`${spec.metric}_bucket`, { ...l, le: '+Inf' }), values: counterValues(perStep) });
   series.push({ series: seriesText(`${spec.metric}_count`, l), values: counterValues(perStep) });
-  return { intervalMs: MINUTE, series, value, warmupMs: c.windowMs };
+  return { intervalMs: MINUTE_MS, series, value, warmupMs: c.windowMs };
 }

@@ -1,16 +1,17 @@
 // request_rate: requests per second over the window (a traffic drop or surge).
+import { MINUTE_MS } from '../../time.js';
 import type { Sample } from '../model.js';
-import { by, canGroup, caseLabels, type KindDef, MINUTE, promDuration, rollupGroups, selector, sum } from './kind.js';
+import { by, canGroup, caseLabels, type KindDef, promDuration, rollupGroups, selector, sum } from './kind.js';
 import { REQUEST_LABELS, seriesOf } from './request-ratio.js';
 
 export const requestRate: KindDef = {
   kind: 'request_rate',
   unit: 'rps',
   source: 'rollups',
-  defaults: { windowMs: 5 * MINUTE, op: '<', groupBy: ['model'], minSamples: 0 },
+  defaults: { windowMs: 5 * MINUTE_MS, op: '<', groupBy: ['model'], minSamples: 0 },
   groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
   async evaluate(c, groupBy, env) {
-    const from = Math.round((env.now - c.windowMs) / MINUTE) * MINUTE;
+    const from = Math.round((env.now - c.windowMs) / MINUTE_MS) * MINUTE_MS;
     const seconds = Math.max(1, (env.now - from) / 1000);
     const out: Sample[] = [];
     for (const g of (await rollupGroups(env, c, groupBy)).values()) {
@@ -31,7 +32,7 @@ export const requestRate: KindDef = {
     const rps = wantHigh ? Math.max(c.threshold * 4, 1) : c.threshold / 4;
     if (!wantHigh && rps <= 0) return null;
     return {
-      intervalMs: MINUTE,
+      intervalMs: MINUTE_MS,
       series: [
         seriesOf(
           'llm_requests_total',

@@ -1,5 +1,6 @@
 // Shared shape of kinds that are a share of requests (error rate, refusal rate), over rollups and in PromQL.
 import type { RollupPoint } from '../../store/store.js';
+import { MINUTE_MS } from '../../time.js';
 import type { Sample } from '../model.js';
 import type { KindName } from '../spec.js';
 import {
@@ -10,7 +11,6 @@ import {
   counterValues,
   goodRatio,
   type KindDef,
-  MINUTE,
   type PromSeries,
   promDuration,
   rollupGroups,
@@ -37,7 +37,7 @@ export function requestRatioKind(spec: RequestRatioSpec): KindDef {
     kind: spec.kind,
     unit: 'ratio',
     source: 'rollups',
-    defaults: { windowMs: 5 * MINUTE, op: '>', groupBy: ['model'], minSamples: spec.minSamples },
+    defaults: { windowMs: 5 * MINUTE_MS, op: '>', groupBy: ['model'], minSamples: spec.minSamples },
     groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
     async evaluate(c, groupBy, env) {
       const out: Sample[] = [];
@@ -61,13 +61,13 @@ export function requestRatioKind(spec: RequestRatioSpec): KindDef {
     },
     promCase(c, labels, mode) {
       const ratio = mode === 'good' ? goodRatio(c) : badRatio(c);
-      const steps = c.windowMs / MINUTE;
+      const steps = c.windowMs / MINUTE_MS;
       if (mode === 'few' && c.minSamples <= 1) return null;
       // few: 3 bad in 4 calls over the window, or fewer than minSamples calls
       const total = mode === 'few' ? Math.min(4, (c.minSamples - 1) / 2) / steps : 60;
       const bad = mode === 'few' ? total * 0.75 : total * ratio;
       return {
-        intervalMs: MINUTE,
+        intervalMs: MINUTE_MS,
         series: spec.promSeries(caseLabels(c, labels), total, bad),
         value: ratio,
         warmupMs: c.windowMs,

@@ -3,17 +3,15 @@
 // 14.4, 6h/30m at 6), `slow` opens a ticket (1d/2h at 3, 3d/6h at 1). The value is the worst long-window ratio.
 import { merge } from '../../store/histogram.js';
 import type { RollupPoint } from '../../store/store.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { Condition, SloSpec } from '../model.js';
 import {
   counterValues,
-  DAY,
   ERROR_STATUS_RE,
   type EvalEnv,
   errorsOf,
   fmt,
-  HOUR,
   type KindDef,
-  MINUTE,
   promDuration,
   rollupGroups,
   selector,
@@ -30,17 +28,17 @@ export interface BurnWindow {
 
 export const BURN_WINDOWS: Record<'fast' | 'slow', BurnWindow[]> = {
   fast: [
-    { longMs: HOUR, shortMs: 5 * MINUTE, burn: 14.4 },
-    { longMs: 6 * HOUR, shortMs: 30 * MINUTE, burn: 6 },
+    { longMs: HOUR_MS, shortMs: 5 * MINUTE_MS, burn: 14.4 },
+    { longMs: 6 * HOUR_MS, shortMs: 30 * MINUTE_MS, burn: 6 },
   ],
   slow: [
-    { longMs: DAY, shortMs: 2 * HOUR, burn: 3 },
-    { longMs: 3 * DAY, shortMs: 6 * HOUR, burn: 1 },
+    { longMs: DAY_MS, shortMs: 2 * HOUR_MS, burn: 3 },
+    { longMs: 3 * DAY_MS, shortMs: 6 * HOUR_MS, burn: 1 },
   ],
 };
 
 /** Every window an SLO's recording rules cover. */
-export const SLO_WINDOWS = [5 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY];
+export const SLO_WINDOWS = [5 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS];
 
 /** Error-ratio threshold of a burn rate, rounded the same way in PromQL and in the engine. */
 export function burnThreshold(slo: SloSpec, burn: number): number {
@@ -52,7 +50,7 @@ const REQUEST_LABELS = ['provider', 'model', 'endpoint', 'status'];
 function sloCondition(slo: SloSpec): Condition {
   return {
     kind: 'slo_burn',
-    windowMs: HOUR,
+    windowMs: HOUR_MS,
     quantile: 0.95,
     op: '>',
     threshold: 0,
@@ -107,7 +105,7 @@ export const sloBurn: KindDef = {
   kind: 'slo_burn',
   unit: 'ratio',
   source: 'rollups',
-  defaults: { windowMs: HOUR, op: '>', groupBy: [], minSamples: 20 },
+  defaults: { windowMs: HOUR_MS, op: '>', groupBy: [], minSamples: 20 },
   groupable: [],
   async evaluate(c, _groupBy, env) {
     const slo = c.slo;
@@ -130,7 +128,7 @@ export const sloBurn: KindDef = {
     const slo = c.slo;
     if (!slo) return null;
     const sel = selector(c, REQUEST_LABELS);
-    if (sel === null || sloErrorRatioExpr(slo, HOUR) === null) return null;
+    if (sel === null || sloErrorRatioExpr(slo, HOUR_MS) === null) return null;
     const s = `{slo="${slo.name}"}`;
     const branches = BURN_WINDOWS[c.burn].map((w) => {
       const t = fmt(burnThreshold(slo, w.burn));
@@ -188,6 +186,6 @@ export const sloBurn: KindDef = {
               values: counterValues(total),
             },
           ];
-    return { intervalMs: MINUTE, series, value: ratio, warmupMs: 10 * MINUTE };
+    return { intervalMs: MINUTE_MS, series, value: ratio, warmupMs: 10 * MINUTE_MS };
   },
 };

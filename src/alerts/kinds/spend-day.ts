@@ -1,12 +1,11 @@
 // spend_day: US dollars spent over the window (default the trailing 24 hours), from rollups.
+import { DAY_MS, HOUR_MS } from '../../time.js';
 import type { Sample } from '../model.js';
 import {
   by,
   canGroup,
   caseLabels,
   counterValues,
-  DAY,
-  HOUR,
   type KindDef,
   promDuration,
   rollupGroups,
@@ -21,7 +20,7 @@ export const spendDay: KindDef = {
   kind: 'spend_day',
   unit: 'usd',
   source: 'rollups',
-  defaults: { windowMs: DAY, op: '>', groupBy: [], minSamples: 0 },
+  defaults: { windowMs: DAY_MS, op: '>', groupBy: [], minSamples: 0 },
   groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
   async evaluate(c, groupBy, env) {
     const out: Sample[] = [];
@@ -39,9 +38,9 @@ export const spendDay: KindDef = {
     const high = c.op === '>' || c.op === '>=';
     const wantHigh = mode === 'good' ? !high : high;
     const total = wantHigh ? c.threshold * 2 : c.threshold / 4;
-    const steps = c.windowMs / HOUR;
+    const steps = c.windowMs / HOUR_MS;
     return {
-      intervalMs: HOUR,
+      intervalMs: HOUR_MS,
       series: [
         { series: seriesText('llm_cost_usd_total', caseLabels(c, labels)), values: counterValues(total / steps) },
       ],

@@ -1,7 +1,8 @@
 // spend_mtd: US dollars spent since the start of the month (UTC), from hourly rollups. Built-in only: Prometheus
 // sees month-to-date spend through llm_budget_spend_ratio (the budget_ratio kind).
+import { HOUR_MS } from '../../time.js';
 import type { Condition, Sample } from '../model.js';
-import { type EvalEnv, HOUR, type KindDef, rollupGroups, sum } from './kind.js';
+import { type EvalEnv, type KindDef, rollupGroups, sum } from './kind.js';
 
 export function monthStart(now: number): number {
   const d = new Date(now);
@@ -28,7 +29,7 @@ export const spendMtd: KindDef = {
   kind: 'spend_mtd',
   unit: 'usd',
   source: 'rollups',
-  defaults: { windowMs: HOUR, op: '>', groupBy: [], minSamples: 0 },
+  defaults: { windowMs: HOUR_MS, op: '>', groupBy: [], minSamples: 0 },
   groupable: ['provider', 'model', 'endpoint', 'feature', 'team'],
   evaluate: monthToDate,
   promql: () => null,

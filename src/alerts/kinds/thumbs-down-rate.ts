@@ -1,12 +1,13 @@
 // thumbs_down_rate: share of user feedback that is a thumbs-down (signal from the quality module's feedback).
-import { badRatio, counterValues, goodRatio, HOUR, MINUTE, promDuration, seriesText, withMinSamples } from './kind.js';
+import { HOUR_MS, MINUTE_MS } from '../../time.js';
+import { badRatio, counterValues, goodRatio, promDuration, seriesText, withMinSamples } from './kind.js';
 import { signalKind, unfiltered } from './signal.js';
 
 export const thumbsDownRate = signalKind({
   kind: 'thumbs_down_rate',
   unit: 'ratio',
   signal: 'thumbs_down_rate',
-  windowMs: HOUR,
+  windowMs: HOUR_MS,
   op: '>',
   groupBy: [],
   minSamples: 20,
@@ -19,11 +20,11 @@ export const thumbsDownRate = signalKind({
   promCase(c, _labels, mode) {
     if (mode === 'few' && c.minSamples <= 1) return null;
     const ratio = mode === 'good' ? goodRatio(c) : badRatio(c);
-    const steps = c.windowMs / MINUTE;
+    const steps = c.windowMs / MINUTE_MS;
     const total = mode === 'few' ? Math.min(4, (c.minSamples - 1) / 2) / steps : 60;
     const bad = mode === 'few' ? total * 0.75 : total * ratio;
     return {
-      intervalMs: MINUTE,
+      intervalMs: MINUTE_MS,
       warmupMs: c.windowMs,
       value: ratio,
       series: [

@@ -1,9 +1,10 @@
 // Day partitions of the `calls` table: one per UTC day of started_at (epoch ms), named calls_pYYYYMMDD. They are
 // created ahead by the store's maintenance and on demand for each batch's days; retention drops whole ones.
 import type { Pool, PoolClient } from 'pg';
+import { DAY_MS } from '../../time.js';
 import { schemaLockSql } from './migrations.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 export const dayOf = (t: number): number => Math.floor(t / DAY_MS) * DAY_MS;
 
