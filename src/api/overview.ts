@@ -624,19 +624,25 @@ export class OverviewSeries {
       )?.[0] ?? null;
     const mStart = Math.floor(from / MINUTE_MS) * MINUTE_MS;
     const hStart = Math.floor(from / HOUR_MS) * HOUR_MS;
-    const before =
-      one(`SELECT 1 FROM calls WHERE started_at < ?${w.sql} LIMIT 1`, from) !== null ||
-      one(`SELECT 1 FROM calls_rollup_minute WHERE t < ?${w.sql} LIMIT 1`, mStart) !== null ||
-      one(`SELECT 1 FROM calls_rollup_hour WHERE t < ?${w.sql} LIMIT 1`, hStart) !== null;
-    const raw = one(`SELECT MIN(started_at) FROM calls WHERE started_at >= ? AND started_at < ?${w.sql}`, from, to);
+    // Every search is bounded (a filter matching nothing must not scan the ledger): the first rollup bucket with
+    // calls, then the raw calls of that one bucket.
     const minute = one(`SELECT MIN(t) FROM calls_rollup_minute WHERE t >= ? AND t < ?${w.sql}`, mStart, to);
     const hour =
       minute === null ? one(`SELECT MIN(t) FROM calls_rollup_hour WHERE t >= ? AND t < ?${w.sql}`, hStart, to) : null;
     const bucket = minute ?? hour;
-    const size = minute !== null ? MINUTE_MS : HOUR_MS;
-    if (raw === null && bucket === null) return null;
+    if (bucket === null) return null;
+    const before =
+      one(`SELECT 1 FROM calls WHERE started_at >= ? AND started_at < ?${w.sql} LIMIT 1`, mStart, from) !== null ||
+      one(`SELECT 1 FROM calls_rollup_minute WHERE t >= ? AND t < ?${w.sql} LIMIT 1`, hStart, mStart) !== null ||
+      one(`SELECT 1 FROM calls_rollup_hour WHERE t < ?${w.sql} LIMIT 1`, hStart) !== null;
     if (before) return from;
-    const first = raw !== null && (bucket === null || raw < bucket + size) ? raw : (bucket as number);
+    const size = minute !== null ? MINUTE_MS : HOUR_MS;
+    const raw = one(
+      `SELECT MIN(started_at) FROM calls WHERE started_at >= ? AND started_at < ?${w.sql}`,
+      Math.max(from, bucket),
+      Math.min(to, bucket + size),
+    );
+    const first = raw ?? bucket;
     return Math.max(from, first);
   }
 
