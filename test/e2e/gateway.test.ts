@@ -301,7 +301,9 @@ describe('bounded cardinality, logs and failures', () => {
   });
 
   it('keeps serving when the store becomes unwritable, and counts every record it lost', async () => {
-    const db = (s.app.ctx.store as unknown as { db: { pragma(s: string): unknown } }).db;
+    const backend = s.app.ctx.store.backend;
+    if (backend.kind !== 'sqlite') throw new Error('expected the SQLite store');
+    const db = backend.db;
     const dropped = async () =>
       metricValue(
         parseMetrics(await (await request(`${s.base}/metrics`)).body.text()),
