@@ -32,7 +32,8 @@ import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
-import { createLogger, redactText } from './telemetry/logging.js';
+import { privacyEnricher, Redactor } from './privacy/index.js';
+import { createLogger } from './telemetry/logging.js';
 import { Metrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
 import { spanEnricher } from './telemetry/spans.js';
@@ -79,7 +80,10 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
-/** Drops the hot-path scratch once every enricher has used it, so stored calls stay small. */
+/**
+ * Keeps the call's text as its content when capture is on (already redacted by the privacy enricher, unless
+ * `privacy.redact` is off), then drops the hot-path scratch, so stored calls stay small.
+ */
 const contentEnricher = (capture: boolean) => ({
   name: 'content',
   enrich(call: LlmCall) {
@@ -87,8 +91,8 @@ const contentEnricher = (capture: boolean) => ({
     if (!i) return;
     if (capture && call.content === null)
       call.content = {
-        input: i.promptText ? redactText(i.promptText) : null,
-        output: i.outputText ? redactText(i.outputText) : null,
+        input: i.promptText || null,
+        output: i.outputText || null,
       };
     i.promptText = null;
     i.assistantRanges = null;
@@ -136,6 +140,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.warn({ event: 'enricher_error', enricher, err: (err as Error)?.message }, `enricher ${enricher} failed`),
   });
   recorder.addEnricher(tokenEnricher);
+  // Right after tokens are counted on the text as sent: everything after sees only redacted text.
+  if (config.privacy.redact)
+    recorder.addEnricher(
+      privacyEnricher(
+        new Redactor({
+          patterns: config.privacy.patterns,
+          onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
+        }),
+      ),
+    );
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;

@@ -130,6 +130,40 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    privacy: z
+      .object({
+        /**
+         * Redact personal data and secrets (emails, phones, payment cards, IBANs, national ids, IP addresses, keys and
+         * tokens, plus `patterns`) in a call's text before anything keeps or sends it on: captured content, quality
+         * evidence and the review queue, LLM-judge requests. Counted in llmscope_redactions_total{kind}.
+         */
+        redact: z.boolean().default(true),
+        /** Extra patterns: a kind name (a metric label value) and a JavaScript regular expression. */
+        patterns: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'lowercase letters, digits and _ (at most 32)'),
+                pattern: z.string().min(1),
+              })
+              .strict()
+              .refine(
+                (p) => {
+                  try {
+                    new RegExp(p.pattern, 'g');
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                },
+                { message: 'not a valid regular expression', path: ['pattern'] },
+              ),
+          )
+          .max(50)
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     // Sections owned by later capabilities; validated by their own schemas as they land.
     keys: keysSchema.default([]),
     pricing: pricingSchema.prefault({}),

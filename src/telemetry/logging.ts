@@ -93,17 +93,5 @@ export function createLogger(opts: LogOptions = {}): Logger {
   );
 }
 
-/**
- * Masks API keys and bearer tokens, and common PII, in captured text. Linear in the text: every pattern starts at a
- * boundary its first part cannot extend past (a lookbehind, a literal, `\b`), and runs are bounded, so a long word
- * is not rescanned from each of its characters.
- */
-export function redactText(text: string): string {
-  return text
-    .replace(/\b(sk|lsk|pk|rk)[-_][A-Za-z0-9_-]{8,}\b/g, '[redacted-key]')
-    .replace(/\bBearer\s+[A-Za-z0-9._~+/-]+=*/gi, 'Bearer [redacted]')
-    .replace(/\bAKIA[0-9A-Z]{16}\b/g, '[redacted-key]')
-    .replace(/(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}/g, '[redacted-email]')
-    .replace(/\b(?:\d[ -]?){13,16}\b/g, '[redacted-card]')
-    .replace(/\+?\b\d{1,3}[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b/g, '[redacted-phone]');
-}
+/** Masks API keys and bearer tokens, and common PII, in captured text (the built-in patterns of privacy/). */
+export { redactText } from '../privacy/redact.js';

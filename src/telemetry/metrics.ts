@@ -33,6 +33,7 @@ export class Metrics {
   readonly queueDepth: Gauge<'sink'>;
   readonly dropped: Counter<'sink'>;
   readonly shed: Counter<'reason'>;
+  readonly redactions: Counter<'kind'>;
 
   constructor(
     readonly registry: Registry,
@@ -128,6 +129,12 @@ export class Metrics {
       name: 'llmscope_recorder_dropped_total',
       help: 'Calls a sink could not record (queue full, sink error, shutdown).',
       labelNames: ['sink'],
+      registers,
+    });
+    this.redactions = new Counter({
+      name: 'llmscope_redactions_total',
+      help: 'Personal data and secrets redacted from call text before it was kept or sent on, by kind.',
+      labelNames: ['kind'],
       registers,
     });
     this.shed = new Counter({

@@ -1,0 +1,141 @@
+// Redaction of personal data and secrets in text that leaves the hot path (captured content, quality evidence and
+// the review queue, LLM-judge requests): emails, phone numbers, payment cards (Luhn-checked), IBANs (mod-97
+// checked), national ids (US SSN, UK NINO), IP addresses, API keys and tokens, plus patterns the user configures.
+// Each match becomes `[redacted-<kind>]` and is counted by kind. Every pattern is linear in the text: it starts at a
+// boundary its first part cannot extend past (a lookbehind, a literal, `\b`) and its runs are bounded, so a long
+// word is never rescanned from each of its characters.
+
+export const BUILTIN_KINDS = ['secret', 'email', 'card', 'iban', 'national_id', 'ip', 'phone'] as const;
+export type BuiltinKind = (typeof BUILTIN_KINDS)[number];
+
+interface Rule {
+  kind: string;
+  re: RegExp;
+  /** A second check on a match (checksums); a match it rejects is left as it is. */
+  valid?: (match: string) => boolean;
+}
+
+/** Luhn checksum over the digits of `s` (payment cards). */
+export function luhnValid(s: string): boolean {
+  const digits = s.replace(/\D/g, '');
+  if (digits.length < 13 || digits.length > 19) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616 mod-97 check of an IBAN (spaces allowed). */
+export function ibanValid(s: string): boolean {
+  const iban = s.replace(/ /g, '').toUpperCase();
+  if (iban.length < 15 || iban.length > 34) return false;
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (const ch of moved) {
+    const v = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
+    for (const d of v) rem = (rem * 10 + (d.charCodeAt(0) - 48)) % 97;
+  }
+  return rem === 1;
+}
+
+const HEX = '[0-9A-Fa-f]{1,4}';
+const BUILTIN: readonly Rule[] = [
+  // Secrets first: a key may contain what looks like a phone number or an email.
+  {
+    kind: 'secret',
+    re: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[\s\S]{0,20000}?-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
+  },
+  {
+    kind: 'secret',
+    re: /\b(?:(?:sk|lsk|pk|rk)[-_][A-Za-z0-9_-]{8,200}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|xox[abprs]-[A-Za-z0-9-]{10,200}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000})/g,
+  },
+  { kind: 'secret', re: /\bBearer\s{1,10}[A-Za-z0-9._~+/-]{1,2000}=*/gi },
+  { kind: 'email', re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\b/g },
+  { kind: 'card', re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])/g, valid: luhnValid },
+  { kind: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, valid: ibanValid },
+  {
+    kind: 'national_id',
+    // US SSN (not 000/666/9xx area, 00 group, 0000 serial); UK National Insurance number.
+    re: /\b(?:(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}|(?![DFIQUV])[A-CEGHJ-PR-TW-Z](?![DFIQUVO])[A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D])\b/g,
+  },
+  {
+    kind: 'ip',
+    re: new RegExp(
+      `(?<![\\w.:])(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?![\\w.])` +
+        `|(?<![\\w:])(?:(?:${HEX}:){7}${HEX}|(?:${HEX}:){1,6}:(?:${HEX}(?::${HEX}){0,5})?|::${HEX}(?::${HEX}){1,6})(?![\\w:])`,
+      'g',
+    ),
+  },
+  // Phone numbers last: by then cards, IBANs and ids are placeholders. International (+CC ...) or NANP shapes.
+  {
+    kind: 'phone',
+    re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,4}){2,5}(?!\d)/g,
+  },
+];
+
+export interface RedactorOptions {
+  /** Extra patterns (regular expressions), each with its own kind name. */
+  patterns?: readonly { name: string; pattern: string }[];
+  /** Told the count of each kind redacted in one text. */
+  onRedact?: (kind: string, count: number) => void;
+}
+
+export class Redactor {
+  private readonly rules: Rule[];
+  readonly kinds: readonly string[];
+
+  constructor(private readonly opts: RedactorOptions = {}) {
+    const custom = (opts.patterns ?? []).map((p) => ({ kind: p.name, re: new RegExp(p.pattern, 'g') }));
+    // Custom patterns run first: they name what the user knows is sensitive (order numbers, employee ids).
+    this.rules = [...custom, ...BUILTIN];
+    this.kinds = [...new Set(this.rules.map((r) => r.kind))];
+  }
+
+  /** `text` with every match replaced by `[redacted-<kind>]`; counts go to `onRedact`. */
+  redact(text: string): string {
+    if (!text) return text;
+    let out = text;
+    const counts = new Map<string, number>();
+    for (const r of this.rules) {
+      r.re.lastIndex = 0;
+      if (!r.re.test(out)) continue;
+      r.re.lastIndex = 0;
+      out = out.replace(r.re, (m) => {
+        if (r.valid && !r.valid(m)) return m;
+        counts.set(r.kind, (counts.get(r.kind) ?? 0) + 1);
+        return `[redacted-${r.kind}]`;
+      });
+    }
+    if (this.opts.onRedact) for (const [k, n] of counts) this.opts.onRedact(k, n);
+    return out;
+  }
+}
+
+const plain = new Redactor();
+
+/** Redacts with the built-in patterns only, counting nothing. */
+export function redactText(text: string): string {
+  return plain.redact(text);
+}
+
+/**
+ * `text` redacted piece by piece between the [start, end) offsets in `ranges` (which move in place to the redacted
+ * text), so offsets into a prompt (where its assistant turns lie) stay true after redaction.
+ */
+export function redactWithRanges(r: Redactor, text: string, ranges: number[]): string {
+  let out = '';
+  let at = 0;
+  for (let k = 0; k < ranges.length; k++) {
+    const end = ranges[k] as number;
+    out += r.redact(text.slice(at, end));
+    at = end;
+    ranges[k] = out.length;
+  }
+  return out + r.redact(text.slice(at));
+}
