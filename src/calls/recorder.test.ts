@@ -130,7 +130,11 @@ describe('Recorder retries', () => {
 
   it('writes a failed batch again while the failure is transient; calls recorded meanwhile wait, none lost', async () => {
     const dropped: Record<string, number> = {};
-    const r = new Recorder({ onDrop: (s, n) => void (dropped[s] = (dropped[s] ?? 0) + n) });
+    const r = new Recorder({
+      onDrop: (s, n) => {
+        dropped[s] = (dropped[s] ?? 0) + n;
+      },
+    });
     const stored: string[] = [];
     let down = true;
     let attempts = 0;
@@ -159,7 +163,9 @@ describe('Recorder retries', () => {
   it('drops (and counts) at once on a failure that is not transient, after retryForMs, and at shutdown', async () => {
     const dropped: Record<string, number> = {};
     const r = new Recorder({
-      onDrop: (s, n, why) => void (dropped[`${s}:${why}`] = (dropped[`${s}:${why}`] ?? 0) + n),
+      onDrop: (s, n, why) => {
+        dropped[`${s}:${why}`] = (dropped[`${s}:${why}`] ?? 0) + n;
+      },
     });
     r.addSink({ name: 'bug', retry, write: () => Promise.reject(new Error('constraint violated')) });
     r.addSink({ name: 'short', retry: { ...retry, retryForMs: 150 }, write: () => Promise.reject(transient) });

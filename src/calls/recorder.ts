@@ -176,7 +176,7 @@ export class Recorder {
         this.opts.onSinkError?.(lane.sink.name, err);
         const at = Date.now();
         if (firstFailure === 0) firstFailure = at;
-        if (!retry || !retry.retryable(err) || at - firstFailure >= retry.retryForMs || this.closing) {
+        if (!retry?.retryable(err) || at - firstFailure >= retry.retryForMs || this.closing) {
           this.opts.onDrop?.(lane.sink.name, batch.length, this.closing ? 'shutdown' : 'sink_error');
           return;
         }

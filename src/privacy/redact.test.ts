@@ -4,7 +4,11 @@ import { ibanValid, luhnValid, Redactor, redactText, redactWithRanges } from './
 describe('Redactor', () => {
   const counted = () => {
     const counts: Record<string, number> = {};
-    const r = new Redactor({ onRedact: (k, n) => void (counts[k] = (counts[k] ?? 0) + n) });
+    const r = new Redactor({
+      onRedact: (k, n) => {
+        counts[k] = (counts[k] ?? 0) + n;
+      },
+    });
     return { r, counts };
   };
 
@@ -57,7 +61,9 @@ describe('Redactor', () => {
     const counts: Record<string, number> = {};
     const r = new Redactor({
       patterns: [{ name: 'employee_id', pattern: 'EMP-\\d{6}' }],
-      onRedact: (k, n) => void (counts[k] = n),
+      onRedact: (k, n) => {
+        counts[k] = n;
+      },
     });
     expect(r.redact('ask EMP-123456 about it')).toBe('ask [redacted-employee_id] about it');
     expect(counts).toEqual({ employee_id: 1 });
