@@ -9,6 +9,7 @@ import {
   BILL_FORMATS,
   BillError,
   type BillFormat,
+  billersOf,
   formatReport,
   PriceBook,
   runReconciliation,
@@ -48,6 +49,12 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
   if (flags.format !== undefined && !BILL_FORMATS.includes(flags.format as BillFormat))
     fail(`--format must be one of ${BILL_FORMATS.join(', ')}, got "${flags.format}"`);
   if (!existsSync(flags.bill)) fail(`no bill at ${flags.bill}`);
+  let billText: string;
+  try {
+    billText = readFileSync(flags.bill, 'utf8');
+  } catch (err) {
+    fail(`cannot read the bill ${flags.bill}: ${(err as Error).message}`);
+  }
   const config = loadConfig({ file: flags.config, env: io.env });
   const url = config.storage.url.trim();
   if (!url.startsWith('sqlite:'))
@@ -68,9 +75,10 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
       Date.now,
       durationMs(config.costs.minuteRetention),
     );
+    const billers = billersOf(config.providers);
     const { record, report } = await runReconciliation(
-      readFileSync(flags.bill, 'utf8'),
-      { queries, prices: new PriceBook(config.pricing) },
+      billText,
+      { queries, prices: new PriceBook(config.pricing, undefined, billers), billers },
       {
         format: flags.format as BillFormat | undefined,
         from: flags.from,
@@ -83,7 +91,12 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
     if (flags.json) io.out(`${JSON.stringify({ id: record.id, ...report }, null, 2)}\n`);
     else io.out(`${formatReport(report)}\n${flags.save !== false ? `\nSaved as ${record.id}.\n` : ''}`);
   } catch (err) {
-    if (err instanceof BillError) fail(`${flags.bill}: ${err.message}`);
+    if (err instanceof BillError)
+      fail(
+        err.line === undefined
+          ? `${flags.bill}: ${err.message}`
+          : `${flags.bill}:${err.line}: ${err.message.replace(/^line \d+: /, '')}`,
+      );
     throw err;
   } finally {
     db.close();

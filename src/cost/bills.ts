@@ -1,7 +1,8 @@
 // Reads a provider's bill into dated lines: OpenAI's cost export (CSV from the usage dashboard, or the Costs API's
 // JSON), Anthropic's cost report (CSV or the Cost Report API's JSON), and a generic CSV (date, provider, model,
 // amount_usd). The format is detected from the header or the JSON shape unless given.
-import { amountFrom, csvRecords, dayFrom } from './non-api.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { amountFrom, dayFrom } from './non-api.js';
 
 export type BillFormat = 'openai' | 'anthropic' | 'generic';
 export const BILL_FORMATS: readonly BillFormat[] = ['openai', 'anthropic', 'generic'];
@@ -22,9 +23,52 @@ export interface Bill {
   lines: BillLine[];
 }
 
-export class BillError extends Error {}
+/** A bill that cannot be read; `line` is the file line (CSV) it is about, when there is one. */
+export class BillError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
 
 type Row = Record<string, unknown>;
+
+/** The file line each CSV row came from (JSON rows have none). */
+const LINES = new WeakMap<Row, number>();
+
+/** Where a row is, for error messages: `line 7` of a CSV file, `entry 3` of a JSON bill. */
+function where(r: Row, i: number): string {
+  const line = LINES.get(r);
+  return line === undefined ? `entry ${i + 1}` : `line ${line}`;
+}
+
+function rowError(r: Row, i: number, message: string): BillError {
+  return new BillError(`${where(r, i)}: ${message}`, LINES.get(r));
+}
+
+/** CSV rows keyed by lower-cased, trimmed header names, each remembering its line in the file. */
+function csvRows(text: string): Row[] {
+  let parsed: { record: Row; info: { lines: number } }[];
+  try {
+    parsed = parseCsv(text.replace(/^\uFEFF/, ''), {
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      info: true,
+    }) as { record: Row; info: { lines: number } }[];
+  } catch (err) {
+    const line = (err as { lines?: unknown }).lines;
+    const at = typeof line === 'number' ? line : undefined;
+    throw new BillError(`${at === undefined ? '' : `line ${at}: `}not valid CSV: ${(err as Error).message}`, at);
+  }
+  return parsed.map(({ record, info }) => {
+    LINES.set(record, info.lines);
+    return record;
+  });
+}
 
 const first = (r: Row, names: readonly string[]): unknown => {
   for (const n of names) if (r[n] !== undefined && r[n] !== '') return r[n];
@@ -45,11 +89,11 @@ function openaiRows(rows: readonly Row[]): BillLine[] {
   return rows.flatMap((r, i) => {
     const day = dayFrom(first(r, ['start_time_iso', 'start_time', 'date', 'day']));
     const amount = amountFrom(first(r, ['amount_value', 'amount', 'cost', 'cost_usd']));
-    if (day === null) throw new BillError(`OpenAI bill, row ${i + 1}: no start_time/start_time_iso date`);
-    if (amount === null) throw new BillError(`OpenAI bill, row ${i + 1}: no amount_value`);
+    if (day === null) throw rowError(r, i, 'OpenAI bill: no start_time/start_time_iso date');
+    if (amount === null) throw rowError(r, i, 'OpenAI bill: no amount_value');
     const currency = first(r, ['amount_currency', 'currency']);
     if (typeof currency === 'string' && currency.toLowerCase() !== 'usd')
-      throw new BillError(`OpenAI bill, row ${i + 1}: currency ${currency}; only USD bills are supported`);
+      throw rowError(r, i, `OpenAI bill: currency ${currency}; only USD bills are supported`);
     const item = String(first(r, ['line_item']) ?? 'total');
     const { model } = item === 'total' ? { model: null } : openaiLine(item);
     return [{ day, provider: 'openai', model, item, amountUsd: amount }];
@@ -59,11 +103,11 @@ function openaiRows(rows: readonly Row[]): BillLine[] {
 function anthropicRows(rows: readonly Row[], centsField: boolean): BillLine[] {
   return rows.flatMap((r, i) => {
     const day = dayFrom(first(r, ['usage_date_utc', 'date', 'day', 'starting_at', 'start_time']));
-    if (day === null) throw new BillError(`Anthropic bill, row ${i + 1}: no usage_date_utc/starting_at date`);
+    if (day === null) throw rowError(r, i, 'Anthropic bill: no usage_date_utc/starting_at date');
     const dollars = amountFrom(first(r, ['cost_usd', 'amount_usd', 'cost']));
     const cents = centsField ? amountFrom(r.amount) : null;
     const amount = dollars ?? (cents === null ? null : cents / 100);
-    if (amount === null) throw new BillError(`Anthropic bill, row ${i + 1}: no cost_usd (or amount in cents)`);
+    if (amount === null) throw rowError(r, i, 'Anthropic bill: no cost_usd (or amount in cents)');
     const costType = String(first(r, ['cost_type', 'usage_type']) ?? 'tokens').toLowerCase();
     const modelField = first(r, ['model']);
     const tokens = !/search|execution|session|storage|tool/.test(costType);
@@ -80,9 +124,9 @@ function genericRows(rows: readonly Row[]): BillLine[] {
     const day = dayFrom(r.date);
     const amount = amountFrom(r.amount_usd);
     const provider = typeof r.provider === 'string' ? r.provider.trim().toLowerCase() : '';
-    if (day === null) throw new BillError(`bill row ${i + 1}: "date" must be a date like 2025-01-31`);
-    if (amount === null) throw new BillError(`bill row ${i + 1}: "amount_usd" must be a number`);
-    if (!provider) throw new BillError(`bill row ${i + 1}: "provider" is required`);
+    if (day === null) throw rowError(r, i, `"date" must be a date like 2025-01-31, got "${String(r.date ?? '')}"`);
+    if (amount === null) throw rowError(r, i, `"amount_usd" must be a number, got "${String(r.amount_usd ?? '')}"`);
+    if (!provider) throw rowError(r, i, '"provider" is required');
     const m = typeof r.model === 'string' ? r.model.trim() : '';
     return [{ day, provider, model: m || null, item: m || 'other', amountUsd: amount }];
   });
@@ -150,7 +194,7 @@ export function parseBill(text: string, format?: BillFormat): Bill {
     // The Cost Report API gives `amount` in cents as a string.
     return { format: f, lines: read(f, rows, true) };
   }
-  const rows = csvRecords(t);
+  const rows = csvRows(text.trimEnd());
   const header = rows.length > 0 ? Object.keys(rows[0] as Row) : [];
   const f = format ?? detectCsv(header);
   if (!f)

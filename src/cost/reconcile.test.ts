@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
-import { parseBill } from './bills.js';
+import { type BillError, parseBill } from './bills.js';
 import { costConfigOf } from './config.js';
 import { dayStart, daysBetween, PriceBook } from './pricing.js';
 import { formatReport, type ReconciliationReport, reconcile, type TrackedCell } from './reconcile.js';
@@ -278,7 +278,78 @@ describe('bill formats', () => {
       { day: '2025-06-01', provider: 'mistral', model: null, item: 'other', amountUsd: 3 },
     ]);
     expect(() => parseBill('when,what\n1,2')).toThrow(/generic CSV: date,provider,model,amount_usd/);
-    expect(() => parseBill('date,provider,model,amount_usd\nyesterday,openai,gpt-4o,1')).toThrow(/row 1: "date"/);
+    expect(() => parseBill('date,provider,model,amount_usd\nyesterday,openai,gpt-4o,1')).toThrow(
+      /^line 2: "date" must be a date like 2025-01-31, got "yesterday"/,
+    );
+    // the file line, counting the header and blank lines before the bad row
+    const bad = (() => {
+      try {
+        parseBill('date,provider,model,amount_usd\n2025-06-01,openai,gpt-4o,1\n\n2025-06-02,openai,gpt-4o,lots\n');
+      } catch (err) {
+        return err as BillError;
+      }
+    })();
+    expect(bad?.line).toBe(4);
+    expect(bad?.message).toBe('line 4: "amount_usd" must be a number, got "lots"');
+    expect(() => parseBill('date,provider,model,amount_usd\n2025-06-01,"openai,gpt-4o,1\n')).toThrow(/not valid CSV/);
     expect(() => parseBill(`${HEADER}\n1,2,,,5,eur,"gpt-4o, input",p,p,o,o`)).toThrow(/only USD/);
+  });
+});
+
+describe('matching calls to the bill by provider and model aliases', () => {
+  const cells = (provider: string, model: string, costUsd: number, requests = 900): TrackedCell[] =>
+    DAYS.map((day) => ({ day, provider, model, costUsd, requests, unpriced: 0 }));
+  const generic = (provider: string, model: string, amount: number) =>
+    parseBill(['date,provider,model,amount_usd', ...DAYS.map((d) => `${d},${provider},${model},${amount}`)].join('\n'));
+
+  it('a gateway provider named simulator, billed as simulator with dated model names: every call is seen', () => {
+    const r = reconcile({
+      bill: generic('simulator', 'gpt-4o-2024-08-06', 10),
+      tracked: cells('simulator', 'gpt-4o', 10),
+      prices,
+    });
+    expect(r.tracked_usd).toBeCloseTo(100, 6);
+    expect(r.gap_usd).toBeCloseTo(0, 6);
+    expect(r.causes).toEqual([]);
+    expect(r.by_model).toMatchObject([{ provider: 'simulator', model: 'gpt-4o', requests: 9000 }]);
+  });
+
+  it('calls through a provider named after its host count against that host’s bill', () => {
+    const r = reconcile({
+      bill: generic('openai', 'gpt-4o-2024-08-06', 10),
+      tracked: cells('openai-prod', 'gpt-4o', 10),
+      prices,
+      billers: new Map([['openai-prod', 'openai']]),
+    });
+    expect(r.gap_usd).toBeCloseTo(0, 6);
+    expect(byKind(r, 'untracked_models')).toBeUndefined();
+  });
+
+  it('GenAI-convention provider names (mistral_ai, gcp.gemini) match the catalog’s, and unknown models match undated', () => {
+    const r = reconcile({
+      bill: generic('mistral', 'my-model-2025-01-31', 4),
+      tracked: cells('mistral_ai', 'my-model', 4),
+      prices,
+    });
+    expect(r.providers).toEqual(['mistral']);
+    expect(r.gap_usd).toBeCloseTo(0, 6);
+  });
+
+  it('caps the buffer it recommends when tracking misses most of the bill, and says why', () => {
+    const r = reconcile({ bill: generic('openai', 'gpt-4o', 895), tracked: cells('openai', 'gpt-4o', 1), prices });
+    expect(r.gap_usd / r.tracked_usd).toBeCloseTo(894, 6);
+    expect(r.recommended_buffer_ratio).toBe(0.5);
+    expect(r.buffer_capped).toBe(true);
+    expect(r.buffer_note).toContain('894.0× tracked spend');
+    const text = formatReport(r);
+    expect(text).toContain('buffer   50.0% on tracked spend (capped)');
+    expect(text).not.toMatch(/\d{4,}\.\d%/);
+    const none = reconcile({ bill: generic('openai', 'gpt-4o', 5), tracked: [], prices });
+    expect(none.recommended_buffer_ratio).toBeNull();
+    expect(none.buffer_note).toContain('nothing was tracked for openai');
+    const fine = reconcile({ bill: generic('openai', 'gpt-4o', 10.5), tracked: cells('openai', 'gpt-4o', 10), prices });
+    expect(fine.recommended_buffer_ratio).toBe(0.05);
+    expect(fine.buffer_capped).toBe(false);
+    expect(fine.buffer_note).toBeNull();
   });
 });
