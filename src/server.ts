@@ -28,11 +28,11 @@ import {
   sendMetrics,
   webHandler,
 } from './http/index.js';
+import { privacyEnricher, Redactor } from './privacy/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
-import { privacyEnricher, Redactor } from './privacy/index.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
