@@ -21,9 +21,10 @@ async function run(args: string[]) {
   const stdout = sink();
   const stderr = sink();
   const program = new Command('llmscope').exitOverride();
-  registerQualityCommand(program, { stdout, stderr });
+  let exitCode = 0;
+  registerQualityCommand(program, { stdout, stderr, setExitCode: (c) => (exitCode = c) });
   await program.parseAsync(['node', 'llmscope', ...args]);
-  return { stdout: stdout.text, stderr: stderr.text };
+  return { stdout: stdout.text, stderr: stderr.text, exitCode };
 }
 
 describe('llmscope quality score', () => {
@@ -56,7 +57,10 @@ describe('llmscope quality score', () => {
 
   it('adds hallucination_score, verdict and claims with evidence; reports bad lines by number', async () => {
     const output = join(dir, 'out.jsonl');
-    const { stderr } = await run(['quality', 'score', '--input', input, '--output', output]);
+    const { stderr, exitCode } = await run(['quality', 'score', '--input', input, '--output', output]);
+    // the good lines are written, and the bad ones fail the run
+    expect(exitCode).toBe(1);
+    expect(stderr).toContain(`${input}: 2 line(s) could not be scored`);
     const rows = readFileSync(output, 'utf8')
       .trim()
       .split('\n')
@@ -80,7 +84,8 @@ describe('llmscope quality score', () => {
       bare,
       JSON.stringify({ id: 'e', response: 'Paris is the capital of Germany. It has 90 million residents.' }),
     );
-    const { stdout } = await run(['quality', 'score', '--input', bare]);
+    const { stdout, exitCode } = await run(['quality', 'score', '--input', bare]);
+    expect(exitCode).toBe(0);
     const row = JSON.parse(stdout.trim());
     expect(row.evaluations.consistency.verdict).toBe('pass');
     expect(row).toMatchObject({ verdict: 'unknown', hallucination_score: 0 });

@@ -1,6 +1,6 @@
 // `llmscope quality score --input FILE.jsonl [--output FILE]`: offline hallucination scoring of JSONL records.
-// A progress bar goes to stderr for long files (when stderr is a terminal); bad lines are reported with their line
-// numbers and skipped, never a crash.
+// A progress bar goes to stderr for long files (when stderr is a terminal); bad lines are reported as FILE:LINE and
+// skipped, never a crash, and make the exit code 1 (the good lines are still written).
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
@@ -17,11 +17,19 @@ const BAR_BYTES = 256 * 1024;
 export interface QualityCliIo {
   stdout: Writable;
   stderr: Writable & { isTTY?: boolean };
+  /** Sets the exit code (default: process.exitCode). */
+  setExitCode?: (code: number) => void;
 }
 
 export function registerQualityCommand(
   program: Command,
-  io: QualityCliIo = { stdout: process.stdout, stderr: process.stderr },
+  io: QualityCliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+  },
 ): void {
   const quality = program.command('quality').description('response quality: offline hallucination scoring');
   quality
@@ -92,6 +100,12 @@ export function registerQualityCommand(
       io.stderr.write(
         `scored ${r.scored} response(s) in ${s} s: ${r.failed} flagged, ${r.bad.length} bad line(s)${o.output ? ` → ${o.output}` : ''}\n`,
       );
-      if (r.scored === 0 && r.bad.length > 0) process.exitCode = 1;
+      // Bad lines are input errors: the good lines are still scored and written, but the run does not pass.
+      if (r.bad.length > 0) {
+        io.stderr.write(
+          `${o.input}: ${r.bad.length} line(s) could not be scored (listed above); fix them and score again\n`,
+        );
+        io.setExitCode?.(1);
+      }
     });
 }
