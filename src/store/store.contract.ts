@@ -132,6 +132,32 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await store.close();
     });
 
+    describe('backend handle (what capabilities keep their tables on)', () => {
+      it('names its kind, and applies a namespace of migrations at once after migrate(), read back through it', async () => {
+        const b = store.backend;
+        expect(b.kind).toBe(store.kind);
+        const up = 'CREATE TABLE contract_probe (v integer NOT NULL)';
+        let values: number[];
+        if (b.kind === 'sqlite') {
+          b.migrations.register('contract.probe', [{ version: 1, name: 'probe', up }]);
+          b.db.prepare('INSERT INTO contract_probe (v) VALUES (?), (?)').run(1, 2);
+          values = (b.db.prepare('SELECT v FROM contract_probe ORDER BY v').all() as { v: number }[]).map((r) => r.v);
+        } else {
+          await b.migrations.register('contract.probe', [{ version: 1, name: 'probe', up }]);
+          await b.pool.query('INSERT INTO contract_probe (v) VALUES (1), (2)');
+          values = (await b.pool.query<{ v: number }>('SELECT v FROM contract_probe ORDER BY v')).rows.map((r) => r.v);
+          expect(typeof b.leader({ name: 'contract', intervalMs: 1000 }).start).toBe('function');
+        }
+        expect(values).toEqual([1, 2]);
+        // the core namespace is the store's own
+        const core = async () => {
+          if (b.kind === 'sqlite') b.migrations.register('core', []);
+          else await b.migrations.register('core', []);
+        };
+        await expect(core()).rejects.toThrow(/belongs to the store/);
+      });
+    });
+
     describe('insert and read back', () => {
       it('round-trips every field of a call, filled or null', async () => {
         const full = makeCall(12);
