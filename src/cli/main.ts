@@ -8,6 +8,7 @@ import { registerQualityCommand } from '../quality/cli.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerReconcileCommand } from './reconcile.js';
 import { registerServeCommand } from './serve.js';
 
@@ -25,6 +26,7 @@ registerAlertsCommand(program);
 registerReconcileCommand(program);
 registerBenchCommand(program);
 registerQualityCommand(program);
+registerMigrateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
