@@ -1,9 +1,13 @@
+// The SpendStore contract: the same answers from every backend (memory, SQLite, PostgreSQL) for the same calls.
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../../../test/pg.js';
+import { PostgresStore } from '../../store/index.js';
 import { costConfigOf } from '../config.js';
 import { SpendQueries } from '../spend-queries.js';
 import { fakeCall } from '../testing.js';
 import { MemorySpendStore } from './memory.js';
+import { PostgresSpendStore } from './postgres.js';
 import { SqliteSpendStore } from './sqlite.js';
 import { deltasOf, type SpendStore } from './types.js';
 
@@ -11,9 +15,30 @@ const T = Date.parse('2025-07-15T10:00:00Z');
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-const stores: [string, () => SpendStore][] = [
-  ['memory', () => new MemorySpendStore()],
-  ['sqlite', () => new SqliteSpendStore(new Database(':memory:'))],
+let pg: TestPostgres | undefined;
+const open: PostgresStore[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  for (const s of open.splice(0)) await s.close().catch(() => {});
+  await pg?.stop();
+});
+
+const stores: [string, () => Promise<SpendStore>][] = [
+  ['memory', async () => new MemorySpendStore()],
+  ['sqlite', async () => new SqliteSpendStore(new Database(':memory:'))],
+  [
+    'postgres',
+    async () => {
+      const store = new PostgresStore(await (pg as TestPostgres).freshSchemaUrl());
+      open.push(store);
+      await store.migrate();
+      const spend = new PostgresSpendStore(store.backend);
+      await spend.migrate();
+      return spend;
+    },
+  ],
 ];
 
 describe.each(stores)('%s spend store', (_name, make) => {
@@ -35,7 +60,7 @@ describe.each(stores)('%s spend store', (_name, make) => {
   ];
 
   it('aggregates by every dimension, per minute and per day, adding to what is there', async () => {
-    const s = make();
+    const s = await make();
     const cs = calls();
     await s.apply(deltasOf(cs.slice(0, 3), () => false));
     await s.apply(deltasOf(cs.slice(3), (c) => c.model === 'mystery'));
@@ -62,7 +87,7 @@ describe.each(stores)('%s spend store', (_name, make) => {
   });
 
   it('keeps reconciliations and cost items', async () => {
-    const s = make();
+    const s = await make();
     const rec = (id: string, createdAt: number) => ({
       id,
       createdAt,
@@ -94,7 +119,7 @@ describe.each(stores)('%s spend store', (_name, make) => {
   });
 
   it('answers summaries, top spenders, time series and a forecast', async () => {
-    const s = make();
+    const s = await make();
     await s.apply(deltasOf(calls(), (c) => c.model === 'mystery'));
     const now = T + DAY + 3_600_000;
     const q = new SpendQueries(s, costConfigOf({}).costs, [], () => now, 2 * DAY);
