@@ -67,6 +67,8 @@ const BACKGROUND_FAULTS: readonly (readonly [string, number])[] = [
   ['cut', 0.0001],
 ];
 const REFUSAL_SHARE = 0.01;
+/** Support questions that start with the user's e-mail address, as people write them (captured content redacts it). */
+const CONTACT_SHARE = 0.15;
 const TOOL_SHARE = 0.1;
 const CANCEL_SHARE = 0.01;
 
@@ -244,9 +246,10 @@ export function planProduction(rng: Rng, o: ProductionOptions, conditions: Traff
       sentences = sentencesFor(passage, 0, randInt(rng, 1, 3));
     } else {
       const [question, lead] = pick(rng, passage.questions);
+      const contact = feature === 'support-bot' && rng() < CONTACT_SHARE ? `Hi, ${user}@example.com here. ` : '';
       messages = [
         { role: 'system', content: `${RAG_SYSTEM}\n\nSources:\n${sourcesBlock(sources)}` },
-        { role: 'user', content: question },
+        { role: 'user', content: contact + question },
       ];
       sentences = groundedAnswer(rng, passage, lead, source, rng() < 0.7);
       if (feature === 'support-bot') {
