@@ -28,6 +28,8 @@ export interface AppliedPrice {
   input: number;
   cachedInput: number;
   output: number;
+  /** Per prompt token written to the prompt cache, when the model has such a price. */
+  cacheWrite?: number;
   /** Where the price came from: a catalog entry id or `config`. */
   source: string;
 }
@@ -158,6 +160,7 @@ export interface LlmCallWire {
   input_tokens: number | null;
   output_tokens: number | null;
   cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
   reasoning_tokens: number | null;
   token_source: TokenSource | null;
   ttft_ms: number | null;
@@ -165,7 +168,7 @@ export interface LlmCallWire {
   latency_ms: number;
   overhead_ms: number;
   cost_usd: number | null;
-  price: { input: number; cached_input: number; output: number; source: string } | null;
+  price: { input: number; cached_input: number; cache_write?: number; output: number; source: string } | null;
   finish_reason: string | null;
   refusal: boolean;
   source: 'gateway' | 'ingest';
@@ -194,6 +197,7 @@ export function callToWire(c: LlmCall): LlmCallWire {
     input_tokens: c.inputTokens,
     output_tokens: c.outputTokens,
     cached_input_tokens: c.cachedInputTokens,
+    cache_write_input_tokens: c.cacheWriteInputTokens ?? null,
     reasoning_tokens: c.reasoningTokens,
     token_source: c.tokenSource,
     ttft_ms: round3OrNull(c.ttftMs),
@@ -202,7 +206,13 @@ export function callToWire(c: LlmCall): LlmCallWire {
     overhead_ms: round3(c.overheadMs),
     cost_usd: c.costUsd,
     price: c.price
-      ? { input: c.price.input, cached_input: c.price.cachedInput, output: c.price.output, source: c.price.source }
+      ? {
+          input: c.price.input,
+          cached_input: c.price.cachedInput,
+          ...(c.price.cacheWrite !== undefined ? { cache_write: c.price.cacheWrite } : {}),
+          output: c.price.output,
+          source: c.price.source,
+        }
       : null,
     finish_reason: c.finishReason,
     refusal: c.refusal,

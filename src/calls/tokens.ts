@@ -78,6 +78,13 @@ export const tokenEnricher: Enricher = {
       const source: TokenSource = input.estimated || output.estimated ? 'estimate' : 'tokenizer';
       call.tokenSource = source;
     }
+    // A stream that reported its input usage but ended before its output count (an Anthropic stream cancelled
+    // before message_delta): the output seen so far is counted, and the record says the tokenizer was used.
+    else if (call.tokenSource === 'usage' && call.outputTokens === null && producedOutput && i.outputText !== null) {
+      const output = tokensOf(i.outputText, i.outputChars);
+      call.outputTokens = output.tokens;
+      call.tokenSource = output.estimated ? 'estimate' : 'tokenizer';
+    }
     if (call.stream && call.tpotMs === null) call.tpotMs = tpotOf(i.firstContentAt, i.lastContentAt, call.outputTokens);
   },
 };

@@ -33,6 +33,8 @@ export interface TokenCounts {
   input: number;
   cachedInput: number;
   output: number;
+  /** Prompt tokens written to the prompt cache (part of `input`), priced at the cache-write rate. */
+  cacheWriteInput?: number;
 }
 
 export interface CallPrice {
@@ -66,16 +68,23 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
 }
 
 /**
- * Cost in USD: uncached input × input price + cached input × cached price + output × output price.
- * `input` includes the cached tokens (as providers report `prompt_tokens`), so only the rest pays the full price.
- * Reasoning tokens are part of `output` (OpenAI counts them in completion_tokens).
+ * Cost in USD: uncached input × input price + cached input × cached price + cache-write input × cache-write price
+ * + output × output price. `input` includes the cached and cache-written tokens (as providers report
+ * `prompt_tokens`), so only the rest pays the full price; a model without a cache-write price charges its input
+ * price for them. Reasoning tokens are part of `output` (OpenAI counts them in completion_tokens).
  */
 export function costOf(tokens: TokenCounts, prices: PerMillion): number {
-  const cached = Math.min(Math.max(0, tokens.cachedInput), Math.max(0, tokens.input));
-  const uncached = Math.max(0, tokens.input) - cached;
+  const input = Math.max(0, tokens.input);
+  const cached = Math.min(Math.max(0, tokens.cachedInput), input);
+  const written = Math.min(Math.max(0, tokens.cacheWriteInput ?? 0), input - cached);
+  const uncached = input - cached - written;
   // Sum in per-million units, then round to a millionth of those (1e-12 USD, far below a token of the cheapest
   // model) so binary fractions do not show: 119 × 0.15 + 21 × 0.6 is 0.00003045, not 0.000030449999999999995.
-  const perMillion = uncached * prices.input + cached * prices.cachedInput + Math.max(0, tokens.output) * prices.output;
+  const perMillion =
+    uncached * prices.input +
+    cached * prices.cachedInput +
+    written * (prices.cacheWrite ?? prices.input) +
+    Math.max(0, tokens.output) * prices.output;
   return Math.round(perMillion * 1e6) / 1e12;
 }
 
@@ -294,6 +303,7 @@ export class PriceBook {
     const tokens: TokenCounts = {
       input: call.inputTokens ?? 0,
       cachedInput: call.cachedInputTokens ?? 0,
+      cacheWriteInput: call.cacheWriteInputTokens ?? 0,
       output: call.endpoint === 'embeddings' ? 0 : (call.outputTokens ?? 0),
     };
     const prices = pricesFor(resolved, tokens.input);
@@ -302,7 +312,9 @@ export class PriceBook {
 }
 
 function toApplied(p: PerMillion, source: string): AppliedPrice {
-  return { input: p.input / 1e6, cachedInput: p.cachedInput / 1e6, output: p.output / 1e6, source };
+  const out: AppliedPrice = { input: p.input / 1e6, cachedInput: p.cachedInput / 1e6, output: p.output / 1e6, source };
+  if (p.cacheWrite !== null) out.cacheWrite = p.cacheWrite / 1e6;
+  return out;
 }
 
 function applied(r: ResolvedPrice, promptTokens: number): AppliedPrice {

@@ -80,6 +80,7 @@ interface CallRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
   reasoning_tokens: number | null;
   token_source: string | null;
   ttft_ms: number | null;
@@ -119,6 +120,7 @@ const CALL_COLUMNS: readonly (readonly [keyof CallRow, string])[] = [
   ['input_tokens', 'float8'],
   ['output_tokens', 'float8'],
   ['cached_input_tokens', 'float8'],
+  ['cache_write_input_tokens', 'float8'],
   ['reasoning_tokens', 'float8'],
   ['token_source', 'text'],
   ['ttft_ms', 'float8'],
@@ -213,6 +215,7 @@ function rowOf(c: LlmCall): CallRow {
     input_tokens: num(c.inputTokens),
     output_tokens: num(c.outputTokens),
     cached_input_tokens: num(c.cachedInputTokens),
+    cache_write_input_tokens: num(c.cacheWriteInputTokens),
     reasoning_tokens: num(c.reasoningTokens),
     token_source: txt(c.tokenSource),
     ttft_ms: num(c.ttftMs),
@@ -253,6 +256,7 @@ function callOf(r: CallRow): LlmCall {
     inputTokens: r.input_tokens,
     outputTokens: r.output_tokens,
     cachedInputTokens: r.cached_input_tokens,
+    cacheWriteInputTokens: r.cache_write_input_tokens,
     reasoningTokens: r.reasoning_tokens,
     tokenSource: r.token_source as TokenSource | null,
     ttftMs: r.ttft_ms,

@@ -133,4 +133,9 @@ CREATE INDEX calls_trace_id ON calls (trace_id);
 CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
 `,
   },
+  {
+    version: 3,
+    name: 'cache_write_input_tokens: prompt tokens written to the provider cache (Anthropic)',
+    up: `ALTER TABLE calls ADD COLUMN cache_write_input_tokens double precision;`,
+  },
 ];

@@ -70,6 +70,7 @@ describe('migrations', () => {
     expect(b.db.prepare('SELECT namespace, version FROM schema_migrations ORDER BY version').all()).toEqual([
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
+      { namespace: 'core', version: 3 },
     ]);
   });
 
@@ -92,6 +93,11 @@ describe('migrations', () => {
     expect(rows).toEqual([
       { namespace: 'core', version: 1, name: 'calls ledger and per-minute/per-hour rollups' },
       { namespace: 'core', version: 2, name: 'id prefix search: trace_id and session indexes' },
+      {
+        namespace: 'core',
+        version: 3,
+        name: 'cache_write_input_tokens: prompt tokens written to the provider cache (Anthropic)',
+      },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
       { namespace: 'gpu', version: 1, name: 'samples' },

@@ -65,6 +65,7 @@ interface CallRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
   reasoning_tokens: number | null;
   token_source: string | null;
   ttft_ms: number | null;
@@ -127,6 +128,7 @@ const CALL_COLUMNS = [
   'input_tokens',
   'output_tokens',
   'cached_input_tokens',
+  'cache_write_input_tokens',
   'reasoning_tokens',
   'token_source',
   'ttft_ms',
@@ -194,6 +196,7 @@ function rowValues(c: LlmCall): CallValue[] {
     n(c.inputTokens),
     n(c.outputTokens),
     n(c.cachedInputTokens),
+    n(c.cacheWriteInputTokens),
     n(c.reasoningTokens),
     s(c.tokenSource),
     n(c.ttftMs),
@@ -234,6 +237,7 @@ function callOf(r: CallRow): LlmCall {
     inputTokens: r.input_tokens,
     outputTokens: r.output_tokens,
     cachedInputTokens: r.cached_input_tokens,
+    cacheWriteInputTokens: r.cache_write_input_tokens,
     reasoningTokens: r.reasoning_tokens,
     tokenSource: r.token_source as TokenSource | null,
     ttftMs: r.ttft_ms,
