@@ -1,5 +1,8 @@
 // The cost capability's gateway hooks: virtual keys (authenticate) and budgets (admit, settle). The cost module
-// registers them with `ctx.gateway.addHook`.
+// registers them with `ctx.gateway.addHook`. Budget settlement, in one place: a gateway call's reservation settles
+// when the call ends if its usage is known then (budgetHook), or else once the recorder's tokenizer has counted it
+// (settleRecorded, from the cost enricher); an ingested call was never reserved and is added as it is.
+import type { LlmCall } from '../calls/index.js';
 import type { GatewayHook } from '../gateway/proxy.js';
 import { keyHook } from './keys.js';
 import type { CostRuntime } from './runtime.js';
@@ -16,6 +19,13 @@ function budgetHook(rt: CostRuntime): GatewayHook {
       rt.budgets.settle(a.state, rt.prices.priceCall(call).costUsd);
     },
   };
+}
+
+/** The cost enricher's part, once the call is priced: the reservation the hook left pending, or an ingested call. */
+export function settleRecorded(rt: CostRuntime, call: LlmCall): void {
+  const hooks = call.internal?.hooks;
+  if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd);
+  else if (call.source === 'ingest') rt.budgets.addUnreserved(call);
 }
 
 /** Keys when `keys` are configured (then every call needs one), then budgets when any exist. */

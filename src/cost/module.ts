@@ -8,7 +8,7 @@ import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
-import { costHooks } from './hooks.js';
+import { costHooks, settleRecorded } from './hooks.js';
 import { parseCostItems } from './non-api.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, createCostRuntime } from './runtime.js';
@@ -141,9 +141,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
           }
         }
       }
-      const hooks = call.internal?.hooks;
-      if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd);
-      else if (call.source === 'ingest') rt.budgets.addUnreserved(call);
+      settleRecorded(rt, call);
     },
   };
   ctx.recorder.addEnricher(enricher);
