@@ -60,6 +60,10 @@ describe('startupChecks', () => {
     const r = startupChecks(cfg({ providers: [keyed] }), {});
     expect(r.warnings.map((w) => w.path)).toEqual(['providers[0].apiKeyEnv']);
     expect(startupChecks(cfg({}), {}).warnings.map((w) => w.path)).toEqual(['providers']);
+    const keys = cfg({ providers: [keyed], keys: [{ id: 'app', keyEnv: 'APP_KEY' }] });
+    expect(startupChecks(keys, { OPENAI_API_KEY: 'x' }).warnings).toEqual([
+      { path: 'keys[0].keyEnv', message: expect.stringContaining('virtual key "app" is disabled') },
+    ]);
   });
 });
 

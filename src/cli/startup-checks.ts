@@ -97,6 +97,13 @@ export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.e
         message: `${p.apiKeyEnv} is not set in this environment, so calls to ${p.name} go without llmscope's key (the caller's Authorization is passed on)`,
       });
   });
+  config.keys.forEach((k, i) => {
+    if (k.keyEnv && !env[k.keyEnv])
+      warnings.push({
+        path: `keys[${i}].keyEnv`,
+        message: `${k.keyEnv} is not set in this environment, so virtual key "${k.id}" is disabled (calls with it get 401)`,
+      });
+  });
   return { errors, warnings };
 }
 
