@@ -347,6 +347,8 @@ describe('matching calls to the bill by provider and model aliases', () => {
     const none = reconcile({ bill: generic('openai', 'gpt-4o', 5), tracked: [], prices });
     expect(none.recommended_buffer_ratio).toBeNull();
     expect(none.buffer_note).toContain('nothing was tracked for openai');
+    const most = reconcile({ bill: generic('openai', 'gpt-4o', 18), tracked: cells('openai', 'gpt-4o', 10), prices });
+    expect(most.buffer_note).toContain('the gap is 80% of tracked spend');
     const fine = reconcile({ bill: generic('openai', 'gpt-4o', 10.5), tracked: cells('openai', 'gpt-4o', 10), prices });
     expect(fine.recommended_buffer_ratio).toBe(0.05);
     expect(fine.buffer_capped).toBe(false);

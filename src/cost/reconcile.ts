@@ -376,7 +376,7 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     tracked <= 0 && billed > 0
       ? `nothing was tracked for ${providers.join(', ')} over these days, so no buffer can be derived; ${fix}`
       : bufferCapped
-        ? `the gap is ${(gap / tracked).toFixed(1)}× tracked spend, too large for a buffer to stand in for tracking, so it is capped at ${MAX_BUFFER_RATIO * 100}%; ${fix}`
+        ? `the gap is ${gap / tracked >= 2 ? `${(gap / tracked).toFixed(1)}×` : `${Math.round((gap / tracked) * 100)}% of`} tracked spend, too large for a buffer to stand in for tracking, so it is capped at ${MAX_BUFFER_RATIO * 100}%; ${fix}`
         : null;
   return {
     format: bill.format,
