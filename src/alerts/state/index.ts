@@ -1,6 +1,6 @@
 // Public face of the alert state stores.
 import type { StoreBackend } from '../../store/backend.js';
-import { PostgresAlertStateStore } from './postgres.js';
+import { ALERTS_NAMESPACE, PostgresAlertStateStore } from './postgres.js';
 import { SqliteAlertStateStore } from './sqlite.js';
 import type { AlertStateStore } from './types.js';
 
@@ -11,5 +11,6 @@ export * from './types.js';
 
 /** State on the store's own database: SQLite, or PostgreSQL shared by the replicas (`await migrate()` it first). */
 export function alertStateStoreFor(backend: StoreBackend): AlertStateStore {
-  return backend.kind === 'postgres' ? new PostgresAlertStateStore(backend) : new SqliteAlertStateStore(backend.db);
+  if (backend.kind === 'postgres') return new PostgresAlertStateStore(backend);
+  return new SqliteAlertStateStore(backend.db, (m) => backend.migrations.register(ALERTS_NAMESPACE, m));
 }

@@ -1,5 +1,6 @@
 // SQLite AlertStateStore on the store's own database (better-sqlite3 handle), in tables of its own.
 import type { Database, Statement } from 'better-sqlite3';
+import type { SqliteMigration } from '../../store/index.js';
 import type {
   ActiveAlert,
   AlertEvent,
@@ -45,6 +46,11 @@ CREATE TABLE IF NOT EXISTS alert_silences (
 );
 `;
 
+/** The `alerts` namespace's SQLite migrations; never edit a shipped one, add a new version. */
+export const SQLITE_ALERT_STATE_MIGRATIONS: readonly SqliteMigration[] = [
+  { version: 1, name: 'active alerts, history, notification log, silences', up: SCHEMA },
+];
+
 export class SqliteAlertStateStore implements AlertStateStore {
   readonly kind = 'sqlite' as const;
   private readonly s: {
@@ -61,7 +67,15 @@ export class SqliteAlertStateStore implements AlertStateStore {
     putSilence: Statement<[string, number, string]>;
   };
 
-  constructor(private readonly db: Database) {
+  /**
+   * On the app's store, `register` (its backend's migrations, bound to the `alerts` namespace) versions the schema
+   * in schema_migrations as on PostgreSQL; the tables are created here either way (IF NOT EXISTS).
+   */
+  constructor(
+    private readonly db: Database,
+    register?: (migrations: readonly SqliteMigration[]) => void,
+  ) {
+    register?.(SQLITE_ALERT_STATE_MIGRATIONS);
     db.exec(SCHEMA);
     this.s = {
       loadActive: db.prepare('SELECT body FROM alert_active'),

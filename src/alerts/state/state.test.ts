@@ -1,8 +1,9 @@
 // The alert state contract on every backend: memory, SQLite, and PostgreSQL (shared by replicas).
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import { PostgresStore } from '../../store/index.js';
+import { PostgresStore, SqliteStore } from '../../store/index.js';
+import { alertStateStoreFor } from './index.js';
 import { MemoryAlertStateStore } from './memory.js';
 import { PostgresAlertStateStore } from './postgres.js';
 import { SqliteAlertStateStore } from './sqlite.js';
@@ -36,3 +37,15 @@ const backends: [string, () => Promise<AlertStateStore>][] = [
 ];
 
 describe.each(backends)('%s', (name, make) => alertStateContract(name, make));
+
+describe('alert state on the app store', () => {
+  it('is versioned in schema_migrations (alerts) on SQLite, as on PostgreSQL', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const state = alertStateStoreFor(store.backend);
+    await state.saveActive([]);
+    const versions = store.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'alerts'").all();
+    expect(versions).toEqual([{ version: 1 }]);
+    await store.close();
+  });
+});

@@ -3,7 +3,7 @@
 // handle (`ctx.store.backend`), under its own migration namespace.
 import type { StoreBackend } from '../../store/index.js';
 import { PostgresBudgetLedger } from './ledger-postgres.js';
-import { PostgresSpendStore } from './postgres.js';
+import { PostgresSpendStore, SPEND_NAMESPACE } from './postgres.js';
 import { SqliteSpendStore } from './sqlite.js';
 import type { SpendStore } from './types.js';
 
@@ -15,7 +15,8 @@ export * from './types.js';
 
 /** The spend store on the app's database, its tables migrated (on PostgreSQL, shared by every replica). */
 export async function spendStoreFor(backend: StoreBackend): Promise<SpendStore> {
-  if (backend.kind === 'sqlite') return new SqliteSpendStore(backend.db);
+  if (backend.kind === 'sqlite')
+    return new SqliteSpendStore(backend.db, (m) => backend.migrations.register(SPEND_NAMESPACE, m));
   const spend = new PostgresSpendStore(backend);
   await spend.migrate();
   return spend;

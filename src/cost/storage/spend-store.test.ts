@@ -2,10 +2,11 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import { PostgresStore } from '../../store/index.js';
+import { PostgresStore, SqliteStore } from '../../store/index.js';
 import { costConfigOf } from '../config.js';
 import { SpendQueries } from '../spend-queries.js';
 import { fakeCall } from '../testing.js';
+import { spendStoreFor } from './index.js';
 import { MemorySpendStore } from './memory.js';
 import { PostgresSpendStore } from './postgres.js';
 import { SqliteSpendStore } from './sqlite.js';
@@ -156,5 +157,20 @@ describe.each(stores)('%s spend store', (_name, make) => {
     const g = await q.forecast();
     const weekRate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
     expect(g.forecast_api_usd).toBeCloseTo(16 + weekRate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+  });
+});
+
+describe('spend tables on the app store', () => {
+  it('are versioned in schema_migrations (cost.spend) on SQLite, also over tables made before versioning', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    // a database from before: the tables exist, no version recorded
+    new SqliteSpendStore(store.db);
+    const spend = await spendStoreFor(store.backend);
+    await spend.apply(deltasOf([fakeCall({ startedAt: T, costUsd: 1 })], () => false));
+    const versions = store.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'cost.spend'").all();
+    expect(versions).toEqual([{ version: 1 }]);
+    expect((await spend.daily({ dimension: 'all', from: T, to: T + DAY })).map((r) => r.costUsd)).toEqual([1]);
+    await store.close();
   });
 });

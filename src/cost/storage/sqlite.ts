@@ -1,6 +1,7 @@
 // Spend in SQLite: its own tables in the store's database (created if missing), written in one transaction per
 // batch with upserts that add to the existing figures.
 import type { Database } from 'better-sqlite3';
+import type { SqliteMigration } from '../../store/index.js';
 import { dayOf } from '../pricing.js';
 import type {
   CostItem,
@@ -51,30 +52,46 @@ function toRow(r: RawRow, daily: boolean): SpendRow {
   };
 }
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS spend_minute (
+    minute INTEGER NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, ${FIGURE_COLUMNS},
+    PRIMARY KEY (minute, dimension, value)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS spend_minute_dim ON spend_minute (dimension, minute);
+  CREATE TABLE IF NOT EXISTS spend_daily (
+    day TEXT NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, ${FIGURE_COLUMNS},
+    PRIMARY KEY (day, dimension, value)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS spend_daily_dim ON spend_daily (dimension, day);
+  CREATE TABLE IF NOT EXISTS reconciliations (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, source TEXT NOT NULL, from_day TEXT NOT NULL,
+    to_day TEXT NOT NULL, billed_usd REAL NOT NULL, tracked_usd REAL NOT NULL, gap_usd REAL NOT NULL,
+    gap_ratio REAL NOT NULL, report TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS reconciliations_created ON reconciliations (created_at);
+  CREATE TABLE IF NOT EXISTS cost_items (
+    day TEXT NOT NULL, category TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL, amount_usd REAL NOT NULL,
+    PRIMARY KEY (day, category, name, provider, source));
+`;
+
+/** The `cost.spend` namespace's SQLite migrations; never edit a shipped one, add a new version. */
+export const SQLITE_SPEND_MIGRATIONS: readonly SqliteMigration[] = [
+  { version: 1, name: 'spend per minute and per day, reconciliations, cost items', up: SCHEMA },
+];
+
 export class SqliteSpendStore implements SpendStore {
   readonly kind = 'sqlite' as const;
   private readonly applyTx: (deltas: readonly SpendDelta[]) => void;
 
-  constructor(private readonly db: Database) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS spend_minute (
-        minute INTEGER NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, ${FIGURE_COLUMNS},
-        PRIMARY KEY (minute, dimension, value)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS spend_minute_dim ON spend_minute (dimension, minute);
-      CREATE TABLE IF NOT EXISTS spend_daily (
-        day TEXT NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, ${FIGURE_COLUMNS},
-        PRIMARY KEY (day, dimension, value)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS spend_daily_dim ON spend_daily (dimension, day);
-      CREATE TABLE IF NOT EXISTS reconciliations (
-        id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, source TEXT NOT NULL, from_day TEXT NOT NULL,
-        to_day TEXT NOT NULL, billed_usd REAL NOT NULL, tracked_usd REAL NOT NULL, gap_usd REAL NOT NULL,
-        gap_ratio REAL NOT NULL, report TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS reconciliations_created ON reconciliations (created_at);
-      CREATE TABLE IF NOT EXISTS cost_items (
-        day TEXT NOT NULL, category TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL, amount_usd REAL NOT NULL,
-        PRIMARY KEY (day, category, name, provider, source));
-    `);
+  /**
+   * On the app's store, `register` (its backend's migrations, bound to the `cost.spend` namespace) versions the
+   * schema in schema_migrations as on PostgreSQL; the tables are created here either way (IF NOT EXISTS), so a
+   * standalone database (the reconcile command's) works too and the statements below can be prepared now.
+   */
+  constructor(
+    private readonly db: Database,
+    register?: (migrations: readonly SqliteMigration[]) => void,
+  ) {
+    register?.(SQLITE_SPEND_MIGRATIONS);
+    db.exec(SCHEMA);
     const minute = db.prepare(
       `INSERT INTO spend_minute (minute, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (minute, dimension, value) DO UPDATE SET ${ADD}`,
