@@ -528,13 +528,19 @@ export function registerMigrateCommand(program: Command): void {
       'copy a SQLite store (calls, rollups, spend, quality data, alert state) into PostgreSQL; safe to run again',
     )
     .requiredOption('--from <url>', 'the SQLite store serve wrote, e.g. sqlite:./llmscope-data/llmscope.db')
-    .requiredOption('--to <url>', 'the PostgreSQL database, e.g. postgres://llmscope:PASSWORD@db:5432/llmscope')
+    .option(
+      '--to <url>',
+      'the PostgreSQL database, e.g. postgres://llmscope:PASSWORD@db:5432/llmscope (default: $LLMSCOPE_STORAGE_URL)',
+    )
     .option('--batch <n>', 'calls per transaction (1-500)', (v) => Number.parseInt(v, 10), 500)
     .option('--json', 'print the summary as JSON')
-    .action(async (flags: { from: string; to: string; batch: number; json?: boolean }) => {
+    .action(async (flags: { from: string; to?: string; batch: number; json?: boolean }) => {
+      // the default keeps the password off the command line where the environment already holds the URL
+      const to = flags.to ?? process.env.LLMSCOPE_STORAGE_URL;
+      if (!to) fail('say where to copy to: --to postgres://USER:PASSWORD@HOST:5432/DB (or set LLMSCOPE_STORAGE_URL)');
       const s = await migrateStores({
         from: flags.from,
-        to: flags.to,
+        to,
         batch: flags.batch,
         progress: progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}', { quiet: flags.json }),
       });
