@@ -141,16 +141,21 @@ export async function startDemo(
 ): Promise<Demo> {
   const sim = await startSimulator({ port: 0, ttftMs: 180, tpotMs: 12, jitter: true, seed: opts.seed ?? 42 });
   // The self-hosted model's load: its requests over the last minute against what the traffic is meant to send.
+  // Measured from the first request on; until then the host reads as it would have been serving before the demo
+  // started (the expected load), so the seconds of start-up do not pull GpuUnderutilized's 5-minute average down.
   const recent: number[] = [];
   const WINDOW_MS = 60_000;
-  const started = Date.now();
+  let first: number | null = null;
   sim.events.on('request', (r) => {
-    if ((r.body as { model?: unknown } | null)?.model === SELF_HOSTED.model) recent.push(Date.now());
+    if ((r.body as { model?: unknown } | null)?.model !== SELF_HOSTED.model) return;
+    first ??= Date.now();
+    recent.push(Date.now());
   });
   const load = () => {
     const now = Date.now();
     while (recent.length > 0 && recent[0]! < now - WINDOW_MS) recent.shift();
-    const span = Math.min(WINDOW_MS, Math.max(1000, now - started));
+    if (first === null) return 1;
+    const span = Math.min(WINDOW_MS, Math.max(1000, now - first));
     return recent.length / ((span / 1000) * opts.rps * SELF_HOSTED.share * 0.95);
   };
   let dcgm: DcgmExporter;
