@@ -7,10 +7,9 @@ import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
+import { HOUR_MS, MINUTE_MS } from '../time.js';
 import { dataAgeOf, SETTLE_MS } from './overview.js';
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 
 const time = z.union([
@@ -41,10 +40,10 @@ export interface StatsQuery {
 export function parseStatsQuery(url: URL, now = Date.now()): StatsQuery {
   const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
   const to = q.to ?? now;
-  const from = q.from ?? to - 24 * HOUR;
+  const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must be before "to"', { param: 'from' });
-  const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR ? 'minute' : 'hour') : q.step;
+  const step: RollupStep = q.step === 'auto' ? (to - from <= 2 * 24 * HOUR_MS ? 'minute' : 'hour') : q.step;
   const filter: Partial<Record<RollupDimension, string>> = {};
   for (const d of DIMENSIONS) if (q[d]) filter[d] = q[d];
   return { from, to, step, filter, groupBy: q.group_by };
@@ -138,7 +137,7 @@ export function registerStatsRoutes(router: Router, store: Store, now: () => num
 
   router.get('/api/stats/timeseries', async ({ res, url }) => {
     const sq = parseStatsQuery(url, now());
-    const size = sq.step === 'minute' ? MINUTE : HOUR;
+    const size = sq.step === 'minute' ? MINUTE_MS : HOUR_MS;
     const completeTo = Math.min(sq.to, now() - SETTLE_MS);
     const start = Math.floor(sq.from / size) * size;
     const points = await store.queryRollups({

@@ -35,10 +35,10 @@ import {
   type Store,
 } from '../store/index.js';
 import { pgHistogramLiteral } from '../store/postgres/histogram-pg.js';
+import { DAY_MS } from '../time.js';
 import { openExistingStore } from './existing-store.js';
 import { type Progress, progressBar } from './progress.js';
 
-const DAY = 86_400_000;
 /** Far enough ahead to hold anything a clock could have stamped. */
 const FAR = Date.UTC(9999, 0, 1);
 
@@ -195,13 +195,13 @@ async function copyRollups(src: Store, dst: Store, progress: Progress, s: Migrat
   const pg = dst.backend;
   // the days that hold any rollup at all: one ungrouped pass over the hour rollups
   const hours = await src.queryRollups({ from: 0, to: FAR, step: 'hour' });
-  const days = [...new Set(hours.map((p) => Math.floor(p.t / DAY) * DAY))].sort((a, b) => a - b);
+  const days = [...new Set(hours.map((p) => Math.floor(p.t / DAY_MS) * DAY_MS))].sort((a, b) => a - b);
   const oldest = { minute: Number.POSITIVE_INFINITY, hour: Number.POSITIVE_INFINITY };
   for (const step of ['hour', 'minute'] as const) {
     progress.start(days.length, { phase: `${step} rollups` });
     let done = 0;
     // a week of hours or a day of minutes per round: bounded memory on long histories
-    const span = step === 'hour' ? 7 * DAY : DAY;
+    const span = step === 'hour' ? 7 * DAY_MS : DAY_MS;
     const windows = [...new Set(days.map((d) => Math.floor(d / span) * span))];
     for (const from of windows) {
       const q = { from, to: from + span, step, groupBy: [...DIMS] };

@@ -1,6 +1,7 @@
 // QualityStore: feedback, evaluation results, the review queue and per-minute quality counts. One interface, an
 // in-memory implementation (tests, no database) here, a SQLite one (sqlite-store.ts) in the ledger's database, and
 // a PostgreSQL one (postgres-store.ts) that every replica on the database shares.
+import { HOUR_MS, MINUTE_MS } from '../time.js';
 import type { EvaluationResult, Verdict } from './evaluators/types.js';
 
 export type Rating = 'up' | 'down';
@@ -142,8 +143,7 @@ export interface QualityStore {
   close?(): Promise<void>;
 }
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS, MINUTE_MS };
 export const COUNT_FIELDS = ['responses', 'refusals', 'evaluated', 'flagged', 'feedbackUp', 'feedbackDown'] as const;
 
 export const minuteOf = (t: number): number => Math.floor(t / MINUTE_MS) * MINUTE_MS;

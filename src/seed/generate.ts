@@ -3,9 +3,7 @@
 // errors, cancellations, refusals, and two incidents (an upstream outage and a latency regression) to find.
 import type { CallStatus, Endpoint, LlmCall, SpanRecord } from '../calls/index.js';
 import { spansOf } from '../telemetry/spans.js';
-
-const MINUTE = 60_000;
-const DAY = 86_400_000;
+import { DAY_MS, MINUTE_MS } from '../time.js';
 
 /** A PRNG returning floats in [0, 1) (mulberry32). */
 export type Rng = () => number;
@@ -137,7 +135,7 @@ export interface SeedPlan {
 
 /** Relative traffic at a minute: busy afternoons (UTC), quiet nights and weekends, ~25% growth over the range. */
 export function trafficWeight(t: number, start: number, end: number): number {
-  const hour = (t % DAY) / 3_600_000;
+  const hour = (t % DAY_MS) / 3_600_000;
   const diurnal = 0.3 + 0.7 * Math.max(0, Math.sin(((hour - 7) / 14) * Math.PI)) ** 1.5;
   const dow = new Date(t).getUTCDay();
   const weekly = dow === 0 || dow === 6 ? 0.55 : 1;
@@ -147,13 +145,13 @@ export function trafficWeight(t: number, start: number, end: number): number {
 
 /** Calls per minute over the plan, summing exactly to `plan.calls` (largest-remainder rounding, in order). */
 export function minuteCounts(plan: SeedPlan): { start: number; counts: Uint32Array } {
-  const end = Math.floor(plan.end / MINUTE) * MINUTE;
-  const minutes = Math.max(1, Math.round((plan.days * DAY) / MINUTE));
-  const start = end - minutes * MINUTE;
+  const end = Math.floor(plan.end / MINUTE_MS) * MINUTE_MS;
+  const minutes = Math.max(1, Math.round((plan.days * DAY_MS) / MINUTE_MS));
+  const start = end - minutes * MINUTE_MS;
   const w = new Float64Array(minutes);
   let total = 0;
   for (let i = 0; i < minutes; i++) {
-    const x = trafficWeight(start + i * MINUTE, start, end);
+    const x = trafficWeight(start + i * MINUTE_MS, start, end);
     w[i] = x;
     total += x;
   }
@@ -190,7 +188,7 @@ export function incidentsOf(end: number, days: number): Incident[] {
     { from: at(30), to: at(27), model: 'gpt-4o', slowdown: 2.2 },
   ];
   if (days >= 10) list.push({ from: at(24 * 9), to: at(24 * 9 - 2), provider: 'openai', errorRate: 0.2 });
-  return list.filter((i) => i.to > end - days * DAY);
+  return list.filter((i) => i.to > end - days * DAY_MS);
 }
 
 const HEX = '0123456789abcdef';
@@ -246,10 +244,10 @@ export function* seedCalls(plan: SeedPlan, batch: number, opts: CallOptions = { 
   for (let m = 0; m < counts.length; m++) {
     const n = counts[m] as number;
     if (n === 0) continue;
-    const minuteStart = start + m * MINUTE;
-    const active = incidents.filter((i) => i.from < minuteStart + MINUTE && i.to > minuteStart);
+    const minuteStart = start + m * MINUTE_MS;
+    const active = incidents.filter((i) => i.from < minuteStart + MINUTE_MS && i.to > minuteStart);
     const times = new Float64Array(n);
-    for (let k = 0; k < n; k++) times[k] = minuteStart + rng() * MINUTE;
+    for (let k = 0; k < n; k++) times[k] = minuteStart + rng() * MINUTE_MS;
     times.sort();
     for (let k = 0; k < n; k++) {
       out.push(oneCall(rng, times[k] as number, { modelCdf, userCdf, userTeam, active, opts }));

@@ -5,9 +5,8 @@ import { OverviewSeries } from '../api/overview.js';
 import type { LlmCall } from '../calls/index.js';
 import { deltasOf, type SpendDelta, type SpendStore, spendStoreFor } from '../cost/storage/index.js';
 import type { Store } from '../store/store.js';
+import { DAY_MS } from '../time.js';
 import { type SeedPlan, seedCalls } from './generate.js';
-
-const DAY = 86_400_000;
 
 export interface SeedOptions extends SeedPlan {
   /** Calls per insert transaction. */
@@ -37,7 +36,7 @@ function spendDeltas(calls: readonly LlmCall[], minuteFrom: number): SpendDelta[
       out.set(`${d.minute}\u0000${d.dimension}\u0000${d.value}`, d);
       continue;
     }
-    const day = Math.floor(d.minute / DAY) * DAY;
+    const day = Math.floor(d.minute / DAY_MS) * DAY_MS;
     const k = `${day}\u0000${d.dimension}\u0000${d.value}`;
     const e = out.get(k);
     if (!e) out.set(k, { ...d, minute: day });
@@ -62,7 +61,7 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
   const sqlite = store.backend.kind === 'sqlite' ? store.backend : null;
   // the cost module's spend store in the same database, as the cost module picks it
   const spend: SpendStore = await spendStoreFor(store.backend);
-  const minuteFrom = opts.end - (opts.spendMinuteMs ?? 2 * DAY);
+  const minuteFrom = opts.end - (opts.spendMinuteMs ?? 2 * DAY_MS);
   if (sqlite) {
     sqlite.db.pragma('synchronous = OFF');
     sqlite.db.pragma('cache_size = -262144');
@@ -71,7 +70,7 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
   let first = Number.POSITIVE_INFINITY;
   let last = 0;
   try {
-    for (const calls of seedCalls(opts, batch, { spansFrom: spanDays > 0 ? opts.end - spanDays * DAY : null })) {
+    for (const calls of seedCalls(opts, batch, { spansFrom: spanDays > 0 ? opts.end - spanDays * DAY_MS : null })) {
       await store.insertCalls(calls);
       await spend.apply(spendDeltas(calls, minuteFrom));
       done += calls.length;
@@ -80,7 +79,7 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
       opts.onProgress?.(done, opts.calls);
     }
     await spend.pruneMinutes(minuteFrom);
-    const keep = opts.retentionMs ?? { raw: 30 * DAY, minute: 7 * DAY, hour: 400 * DAY };
+    const keep = opts.retentionMs ?? { raw: 30 * DAY_MS, minute: 7 * DAY_MS, hour: 400 * DAY_MS };
     await store.applyRetention({
       rawBefore: opts.end - keep.raw,
       minuteBefore: opts.end - keep.minute,
@@ -89,8 +88,8 @@ export async function seedStore(store: Store, opts: SeedOptions): Promise<SeedRe
     if (sqlite) {
       // Compact the overview's series now, as a running server would have done over time (api/overview.ts).
       const overview = new OverviewSeries({ backend: sqlite }, () => opts.end);
-      await overview.ensure('minute', opts.end - 2 * DAY, opts.end);
-      await overview.ensure('hour', opts.end - opts.days * DAY, opts.end);
+      await overview.ensure('minute', opts.end - 2 * DAY_MS, opts.end);
+      await overview.ensure('hour', opts.end - opts.days * DAY_MS, opts.end);
     }
   } finally {
     if (sqlite) {
