@@ -9,7 +9,7 @@ import { registerRequestRoutes } from './api/requests.js';
 import { registerStatsRoutes } from './api/stats.js';
 import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
-import { type Endpoint, type LlmCall, Recorder, type Sink } from './calls/index.js';
+import { type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { LlmscopeError } from './errors.js';
@@ -29,6 +29,7 @@ import {
   webHandler,
 } from './http/index.js';
 import { privacyEnricher, Redactor } from './privacy/index.js';
+import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -64,12 +65,6 @@ export interface App {
   /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
   close(): Promise<void>;
 }
-
-const GATEWAY_ROUTES: Record<string, Endpoint> = {
-  '/v1/chat/completions': 'chat.completions',
-  '/v1/completions': 'completions',
-  '/v1/embeddings': 'embeddings',
-};
 
 /** How long a batch of calls is retried while the store is unreachable, before it is dropped and counted. */
 const STORE_RETRY_MS = 5 * 60_000;
@@ -236,18 +231,25 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
-    const endpoint = GATEWAY_ROUTES[path];
-    if (endpoint) {
+    // Gateway routes come from the providers' adapters (src/providers/), one per wire format.
+    const route = gatewayRoute(path);
+    if (route) {
       if (req.method !== 'POST')
-        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`);
-      proxy.handle(req, res, endpoint);
+        return proxy.refuse(
+          res,
+          route.endpoint,
+          new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
+        );
+      proxy.handle(req, res, route.endpoint);
       return;
     }
+    const passThrough = passThroughRoute(path);
+    if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
     if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models`,
+        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/models`,
       );
     return web(req, res, url);
   };

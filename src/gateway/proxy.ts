@@ -17,7 +17,7 @@ import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } fr
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
 import { ModelRouter } from './routing.js';
-import { type Upstream, upstreamHeaders } from './upstream.js';
+import { clientHeaders, type Upstream, upstreamHeaders } from './upstream.js';
 
 type Json = Record<string, unknown>;
 
@@ -276,6 +276,90 @@ export class GatewayProxy {
     requestContext.run(ctx, () => {
       this.serve(req, res, flight, ctx).catch((err) => this.fail(res, flight, err));
     });
+  }
+
+  /** Answers a request on a gateway route with llmscope's own error, in the route's shape (unrecorded). */
+  refuse(res: ServerResponse, endpoint: Endpoint, err: LlmscopeError): void {
+    sendErrorAs(adapterFor(endpoint), res, err);
+  }
+
+  /**
+   * Relays a request that is not an LLM call (count_tokens, GET /v1/responses/{id}, cancel) to a provider of the
+   * format, unrecorded: to the provider of the body's model when it names one, else the format's default provider.
+   * Virtual keys are checked as for calls (authenticate hooks); errors come in the format's shape.
+   */
+  async passThrough(req: IncomingMessage, res: ServerResponse, adapter: ProviderAdapter, path: string): Promise<void> {
+    const incomingId = header(req.headers, 'x-request-id');
+    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    res.setHeader('x-request-id', requestId);
+    try {
+      const method = req.method ?? 'GET';
+      const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
+      const raw = hasBody ? await readBody(req, this.d.config.server.bodyLimit) : null;
+      if (!hasBody) req.resume();
+      let model: string | null = null;
+      let body: Json = {};
+      if (raw && raw.length > 0) {
+        try {
+          const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Json;
+        } catch {
+          /* the upstream answers a malformed body itself */
+        }
+        if (typeof body.model === 'string' && body.model) model = body.model;
+      }
+      const admission: Admission = {
+        requestId,
+        endpoint: Object.values(adapter.routes)[0] as Endpoint,
+        model: model ?? '',
+        provider: '',
+        body,
+        headers: req.headers,
+        attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
+        forwardClientAuth: true,
+        state: {},
+      };
+      for (const h of this.d.hooks) if (h.authenticate) await h.authenticate(admission);
+      const router = this.routerFor(adapter.format);
+      const provider = model ? (router.resolve(model)?.provider ?? null) : router.defaultProvider();
+      if (!provider)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+          model
+            ? `no provider of type ${adapter.format} serves model "${model}"`
+            : `no provider of type ${adapter.format} is configured; add one to providers in the config file`,
+          { param: model ? 'model' : null },
+        );
+      const up = this.d.upstreams.get(provider.name) as Upstream;
+      const headers = upstreamHeaders(req.headers, up, {
+        traceparent: formatTraceparent(newTraceId(), newSpanId()),
+        requestId,
+        forwardClientAuth: admission.forwardClientAuth,
+        bodyLength: raw?.length ?? 0,
+      });
+      if (!raw) {
+        delete headers['content-type'];
+        delete headers['content-length'];
+      }
+      let answer: Awaited<ReturnType<typeof up.pool.request>>;
+      try {
+        answer = await up.pool.request({
+          path: up.basePath + path,
+          method: method as 'GET',
+          headers,
+          body: raw ?? undefined,
+        });
+      } catch (err) {
+        throw upstreamFailure(err, up);
+      }
+      res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
+      for await (const chunk of answer.body) res.write(chunk);
+      res.end();
+    } catch (err) {
+      if (!(err instanceof LlmscopeError))
+        this.d.logger.error({ event: 'gateway_error', err }, 'pass-through request failed');
+      sendErrorAs(adapter, res, err);
+    }
   }
 
   /** Refuses a call at a limit: 503 with Retry-After in the route's error shape, counted; the body is not read. */

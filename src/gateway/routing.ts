@@ -20,6 +20,7 @@ export class ModelRouter {
   private readonly routes: { re: RegExp; route: RouteConfig; provider: ProviderConfig }[] = [];
   private readonly patterns: { re: RegExp; pattern: string; provider: ProviderConfig }[] = [];
   private readonly catchAll: ProviderConfig | null;
+  private readonly first: ProviderConfig | null;
   private readonly cache = new Map<string, Resolved | null>();
 
   constructor(
@@ -37,6 +38,7 @@ export class ModelRouter {
       for (const m of p.models) this.patterns.push({ re: globToRegExp(m), pattern: m, provider: p });
     const open = providers.filter((p) => p.models.length === 0);
     this.catchAll = open.length === 1 && open[0] ? open[0] : null;
+    this.first = providers[0] ?? null;
   }
 
   resolve(model: string): Resolved | null {
@@ -57,6 +59,11 @@ export class ModelRouter {
   /** Every model name pattern that routes somewhere (for error messages and /v1/models). */
   knownPatterns(): string[] {
     return [...this.routes.map((r) => r.route.model), ...this.patterns.map((p) => p.pattern)];
+  }
+
+  /** The provider for a call that names no model (GET /v1/responses/{id}, ...): the catch-all, else the first. */
+  defaultProvider(): ProviderConfig | null {
+    return this.catchAll ?? this.first;
   }
 
   hasCatchAll(): boolean {

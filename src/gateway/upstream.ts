@@ -11,8 +11,12 @@ export interface Upstream {
   host: string;
   port: number;
   timeoutMs: number;
-  /** `Bearer <key>` from the provider's apiKeyEnv, when set. */
+  /** `Bearer <key>` from the provider's apiKeyEnv, when set (OpenAI-style providers). */
   authorization: string | null;
+  /** The headers carrying the provider's key upstream: `authorization`, or Anthropic's `x-api-key`. */
+  auth: Record<string, string>;
+  /** True when the provider has its own key (apiKeyEnv set and present). */
+  hasKey: boolean;
   extraHeaders: Record<string, string>;
 }
 
@@ -34,7 +38,9 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
     host: u.hostname,
     port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
     timeoutMs,
-    authorization: key ? `Bearer ${key}` : null,
+    authorization: key && provider.type !== 'anthropic' ? `Bearer ${key}` : null,
+    hasKey: !!key,
+    auth: !key ? {} : provider.type === 'anthropic' ? { 'x-api-key': key } : { authorization: `Bearer ${key}` },
     extraHeaders: provider.headers,
   };
 }
@@ -64,11 +70,12 @@ export function upstreamHeaders(
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(incoming)) {
     if (v === undefined || DROP_REQUEST.has(k) || k.startsWith('x-llmscope-')) continue;
-    if (k === 'authorization' && !opts.forwardClientAuth) continue;
+    // The provider's own key (apiKeyEnv) replaces whatever key the client sent, in either header.
+    if ((k === 'authorization' || k === 'x-api-key') && (!opts.forwardClientAuth || up.hasKey)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   Object.assign(out, up.extraHeaders);
-  if (up.authorization) out.authorization = up.authorization;
+  Object.assign(out, up.auth);
   out.traceparent = opts.traceparent;
   if (opts.tracestate) out.tracestate = opts.tracestate;
   out['x-request-id'] = opts.requestId;

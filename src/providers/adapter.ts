@@ -63,6 +63,11 @@ export interface ProviderAdapter {
   readonly format: WireFormat;
   /** The client routes this format serves (path → endpoint). */
   readonly routes: Readonly<Record<string, Endpoint>>;
+  /**
+   * Client path prefixes passed through to a provider of this format unrecorded (`/v1/messages/` for count_tokens):
+   * the upstream path is the client's without its leading `/v1`.
+   */
+  readonly passThrough: readonly string[];
   /** The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...). */
   upstreamPath(endpoint: Endpoint): string;
   /** True when llmscope asks for usage on streams itself and removes what that adds (OpenAI's include_usage). */

@@ -2,6 +2,7 @@
 // the gateway uses (which adapter serves a route, which format an endpoint belongs to).
 import type { Endpoint } from '../calls/index.js';
 import type { ProviderAdapter, WireFormat } from './adapter.js';
+import { anthropicAdapter } from './anthropic/index.js';
 import { openaiCompatibleAdapter } from './openai-compatible/index.js';
 
 export type {
@@ -14,10 +15,11 @@ export type {
   WireFormat,
 } from './adapter.js';
 export { WIRE_FORMATS } from './adapter.js';
+export * as anthropic from './anthropic/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';
 
 /** Every adapter, one per wire format. */
-export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter];
+export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter, anthropicAdapter];
 
 const byEndpoint = new Map<Endpoint, ProviderAdapter>();
 const byPath = new Map<string, { adapter: ProviderAdapter; endpoint: Endpoint }>();
@@ -35,6 +37,12 @@ export function adapterFor(endpoint: Endpoint): ProviderAdapter {
 /** The gateway route at `path` (`/v1/chat/completions`, `/v1/messages`, ...), if it is one. */
 export function gatewayRoute(path: string): { adapter: ProviderAdapter; endpoint: Endpoint } | undefined {
   return byPath.get(path);
+}
+
+/** The adapter whose pass-through prefixes `path` falls under (`/v1/messages/count_tokens`, ...), if any. */
+export function passThroughRoute(path: string): ProviderAdapter | undefined {
+  for (const a of ADAPTERS) for (const prefix of a.passThrough) if (path.startsWith(prefix)) return a;
+  return undefined;
 }
 
 /** The prompt text of a call on `endpoint`, in its own format (budgets estimate tokens from it). */

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
 import {
   checkNumber,
   parseNumber,
@@ -262,11 +263,14 @@ class Exchange {
   }
 }
 
-type Route = 'chat' | 'completions' | 'embeddings';
+type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens';
 const POST_ROUTES: Record<string, Route> = {
   '/v1/chat/completions': 'chat',
   '/v1/completions': 'completions',
   '/v1/embeddings': 'embeddings',
+  // Anthropic's Messages API (anthropic.ts)
+  '/v1/messages': 'messages',
+  '/v1/messages/count_tokens': 'count_tokens',
 };
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -335,7 +339,12 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 400, invalidRequest('Invalid request body: expected a JSON object.', null, 'invalid_type'));
   }
   const b = body as Record<string, unknown>;
-  const problem = validate(route, b);
+  if (route === 'messages' || route === 'count_tokens') {
+    const wrong = messagesProblem(path, b);
+    if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));
+    if (route === 'count_tokens') return countMessageTokens(ex, b);
+  }
+  const problem = route === 'messages' ? null : validate(route, b);
   if (problem) return sendJson(res, 400, problem);
 
   let directives: Directives;
@@ -349,6 +358,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   const fault = directives.fault ?? drawn;
   if (fault && !(route === 'embeddings' && (fault === 'refusal' || fault === 'content_filter'))) {
     state.stats.faults[fault]++;
+  }
+  if (route === 'messages') {
+    state.sequence++;
+    const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+    return anthropicMessages(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
   }
   if (fault === 'rate_limit') {
     res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));

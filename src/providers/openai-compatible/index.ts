@@ -286,6 +286,7 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
     '/v1/embeddings': 'embeddings',
   },
   upstreamPath: (endpoint) => UPSTREAM_PATH[endpoint] ?? '/chat/completions',
+  passThrough: [],
   injectsStreamUsage: true,
   params: (body) => numericParams(body, PARAMS),
   promptText,

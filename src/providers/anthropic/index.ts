@@ -1,0 +1,213 @@
+// Anthropic's Messages API (POST /v1/messages): usage with cache reads and writes, content blocks (text, tool_use,
+// thinking), stop_reason as finish reason (`refusal` is a refusal), the event stream (message_start,
+// content_block_delta, message_delta, error), and Anthropic's error shape for llmscope's own errors.
+import type { Endpoint } from '../../calls/index.js';
+import { renderError as renderOpenAiError } from '../../errors.js';
+import {
+  type ChunkInfo,
+  type Json,
+  num,
+  numericParams,
+  obj,
+  type ProviderAdapter,
+  type RenderedError,
+  type ResponseInfo,
+  type StreamReader,
+  type Usage,
+} from '../adapter.js';
+
+/**
+ * Reads an Anthropic `usage` object. Its `input_tokens` leaves out the tokens read from and written to the prompt
+ * cache; the record's input counts every prompt token (as OpenAI's `prompt_tokens` does), so they are added back.
+ */
+export function usageOf(u: unknown): Usage | null {
+  const o = obj(u);
+  if (!o) return null;
+  const input = num(o.input_tokens);
+  const output = num(o.output_tokens);
+  if (input === null && output === null) return null;
+  const read = num(o.cache_read_input_tokens) ?? 0;
+  const write = num(o.cache_creation_input_tokens) ?? 0;
+  return {
+    inputTokens: input === null ? null : input + read + write,
+    outputTokens: output,
+    cachedInputTokens: read,
+    reasoningTokens: 0,
+    cacheWriteInputTokens: write,
+  };
+}
+
+/** Text of a `content` value: a string, or blocks whose text (and tool results' text) is read. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let s = '';
+  for (const part of content) {
+    const p = obj(part);
+    if (!p) continue;
+    if (typeof p.text === 'string') s += s ? `\n${p.text}` : p.text;
+    else if (p.type === 'tool_result') {
+      const t = contentText(p.content);
+      if (t) s += s ? `\n${t}` : t;
+    }
+  }
+  return s;
+}
+
+export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]): string {
+  let s = '';
+  const system = contentText(body.system);
+  if (system) s += `${system}\n`;
+  const msgs = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of msgs) {
+    const mo = obj(m);
+    if (!mo) continue;
+    const start = s.length;
+    const t = contentText(mo.content);
+    if (t) s += `${t}\n`;
+    if (assistant && mo.role === 'assistant' && s.length > start) assistant.push(start, s.length);
+  }
+  return s;
+}
+
+export function responseInfo(body: unknown): ResponseInfo {
+  const o = obj(body);
+  const info: ResponseInfo = { text: '', finishReason: null, usage: null, refusal: null };
+  if (!o) return info;
+  info.usage = usageOf(o.usage);
+  const blocks = Array.isArray(o.content) ? o.content : [];
+  for (const b of blocks) {
+    const block = obj(b);
+    if (block?.type === 'text' && typeof block.text === 'string') info.text += block.text;
+  }
+  if (typeof o.stop_reason === 'string') info.finishReason = o.stop_reason;
+  if (info.finishReason === 'refusal') info.refusal = info.text || 'refusal';
+  return info;
+}
+
+/** Upstream error type from Anthropic's `{"type":"error","error":{"type","message"}}`, if any. */
+export function errorTypeOf(body: unknown): string | null {
+  const e = obj(obj(body)?.error);
+  return e && typeof e.type === 'string' ? e.type : null;
+}
+
+const emptyInfo = (): ChunkInfo => ({
+  text: '',
+  content: false,
+  finishReason: null,
+  usage: null,
+  refusal: null,
+  usageOnly: false,
+});
+
+/**
+ * One stream's reader. Usage comes in two parts: `message_start` has the input (and cache) tokens, `message_delta`
+ * the final output count (and, lately, the input counts again); later fields win. Until `message_delta` the output
+ * count is unknown (message_start's is a placeholder), so a stream cut short reports input from usage and leaves
+ * output to the tokenizer.
+ */
+export class AnthropicStreamReader implements StreamReader {
+  private usage: Usage | null = null;
+
+  read(data: string): ChunkInfo | null {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    const o = obj(parsed);
+    const info = emptyInfo();
+    if (!o) return info;
+    switch (o.type) {
+      case 'content_block_delta': {
+        const d = obj(o.delta);
+        if (!d) break;
+        if (d.type === 'text_delta' && typeof d.text === 'string') {
+          info.text = d.text;
+          info.content = d.text.length > 0;
+        } else if (d.type === 'input_json_delta' || d.type === 'thinking_delta' || d.type === 'citations_delta')
+          info.content = true;
+        break;
+      }
+      case 'message_start': {
+        const u = usageOf(obj(o.message)?.usage);
+        if (u) {
+          this.usage = { ...u, outputTokens: null };
+          info.usage = this.usage;
+        }
+        break;
+      }
+      case 'message_delta': {
+        const d = obj(o.delta);
+        if (d && typeof d.stop_reason === 'string') {
+          info.finishReason = d.stop_reason;
+          if (d.stop_reason === 'refusal') info.refusal = 'stop_reason: refusal';
+        }
+        const u = obj(o.usage);
+        if (u) {
+          // Fields message_delta leaves out keep message_start's values.
+          const prev = this.usage;
+          const read = num(u.cache_read_input_tokens) ?? prev?.cachedInputTokens ?? 0;
+          const write = num(u.cache_creation_input_tokens) ?? prev?.cacheWriteInputTokens ?? 0;
+          const input = num(u.input_tokens);
+          this.usage = {
+            inputTokens: input !== null ? input + read + write : (prev?.inputTokens ?? null),
+            outputTokens: num(u.output_tokens) ?? prev?.outputTokens ?? null,
+            cachedInputTokens: read,
+            reasoningTokens: 0,
+            cacheWriteInputTokens: write,
+          };
+          info.usage = this.usage;
+        }
+        break;
+      }
+      case 'error': {
+        const e = obj(o.error);
+        info.error = e && typeof e.type === 'string' ? e.type : 'error';
+        break;
+      }
+    }
+    return info;
+  }
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  405: 'invalid_request_error',
+  413: 'request_too_large',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+  503: 'overloaded_error',
+  504: 'timeout_error',
+};
+
+/** llmscope's own error in Anthropic's shape: `{"type":"error","error":{"type","message"}}`, same status. */
+export function renderError(err: unknown): RenderedError {
+  const r = renderOpenAiError(err);
+  const type = ERROR_TYPES[r.status] ?? 'api_error';
+  return {
+    status: r.status,
+    headers: r.headers,
+    body: { type: 'error', error: { type, message: r.body.error.message } },
+  };
+}
+
+const PARAMS = { max_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p', top_k: 'top_k' };
+
+export const anthropicAdapter: ProviderAdapter = {
+  format: 'anthropic',
+  routes: { '/v1/messages': 'messages' },
+  upstreamPath: () => '/messages',
+  passThrough: ['/v1/messages/'],
+  injectsStreamUsage: false,
+  params: (body) => numericParams(body, PARAMS),
+  promptText,
+  responseInfo,
+  streamReader: () => new AnthropicStreamReader(),
+  errorTypeOf,
+  renderError,
+};

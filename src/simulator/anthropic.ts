@@ -1,0 +1,228 @@
+// The simulator's Anthropic Messages API (POST /v1/messages, /v1/messages/count_tokens): Anthropic's wire format
+// with the simulator's exact timing, usage with prompt-cache reads and writes, tool_use blocks and refusals, so
+// tests of the gateway's /v1/messages run offline with the official @anthropic-ai/sdk.
+//
+// Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
+// -cached-tokens, -tool-call):
+//   x-simulator-cache-write-tokens: N   reported as usage.cache_creation_input_tokens (at most the uncached prompt)
+//   x-simulator-stream-error: <type>    a stream ends half-way with Anthropic's `event: error` of this type
+//                                       (e.g. overloaded_error) instead of message_stop
+// `x-simulator-cached-tokens` is reported as usage.cache_read_input_tokens. Faults: rate_limit (429), server_error
+// (500), timeout, cut, refusal and content_filter (both: stop_reason `refusal`).
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  countChatTokens,
+  countTokens,
+  generateTokens,
+  hash32,
+  mulberry32,
+  pick,
+  REFUSALS,
+  tokenChunks,
+} from './text.js';
+import { openAiId } from './wire.js';
+
+/** What the simulator's exchange offers a handler (see server.ts). */
+export interface SimExchange {
+  readonly res: ServerResponse;
+  readonly t0: number;
+  readonly stopped: boolean;
+  waitUntil(offsetMs: number): Promise<void>;
+  drain(): Promise<void>;
+  cut(): void;
+}
+
+export interface MessagesDirectives {
+  fault: string | null;
+  outputTokens: number;
+  reply: string | null;
+  cachedTokens: number;
+  toolCall: { name: string; arguments: string } | null;
+}
+
+/** When token `i` (0-based) is due, in ms after the request arrived. */
+export type SimClock = (i: number) => number;
+
+type Json = Record<string, unknown>;
+
+/** Anthropic's error body. */
+export const anthropicError = (type: string, message: string) => ({ type: 'error', error: { type, message } });
+
+/** The reason a Messages request is invalid, in Anthropic's words, or null. */
+export function messagesProblem(path: string, b: Json): string | null {
+  if (typeof b.model !== 'string' || b.model === '') return 'model: Field required';
+  if (!Array.isArray(b.messages)) return 'messages: Field required';
+  if (path === '/v1/messages') {
+    if (typeof b.max_tokens !== 'number' || !Number.isInteger(b.max_tokens) || b.max_tokens < 1)
+      return 'max_tokens: Field required';
+    if (b.stream !== undefined && typeof b.stream !== 'boolean') return 'stream: Input should be a valid boolean';
+  }
+  return null;
+}
+
+function promptTokens(b: Json): number {
+  const system = b.system;
+  let n = countChatTokens(b.messages as unknown[]);
+  if (typeof system === 'string') n += countTokens(system);
+  else if (Array.isArray(system))
+    for (const p of system) if (typeof (p as Json)?.text === 'string') n += countTokens((p as Json).text as string);
+  if (Array.isArray(b.tools)) n += countTokens(JSON.stringify(b.tools));
+  return n;
+}
+
+function headerNumber(h: IncomingHttpHeaders, name: string): number {
+  const v = h[name];
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const sse = (type: string, data: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+
+/** Answers POST /v1/messages/count_tokens. */
+export function countMessageTokens(ex: SimExchange, b: Json): void {
+  sendJson(ex.res, 200, { input_tokens: promptTokens(b) });
+}
+
+/** Answers POST /v1/messages, streamed or not, with the fault (if any) applied. */
+export async function anthropicMessages(
+  ex: SimExchange,
+  headers: IncomingHttpHeaders,
+  b: Json,
+  d: MessagesDirectives,
+  clock: SimClock,
+  seed: number,
+): Promise<void> {
+  const { res } = ex;
+  const fault = d.fault;
+  const model = b.model as string;
+  if (fault === 'rate_limit') {
+    res.setHeader('retry-after', '1');
+    return sendJson(res, 429, anthropicError('rate_limit_error', 'Number of requests has exceeded your rate limit.'));
+  }
+  if (fault === 'server_error') return sendJson(res, 500, anthropicError('api_error', 'Internal server error'));
+  if (fault === 'timeout') return;
+
+  const prompt = promptTokens(b);
+  const read = Math.min(d.cachedTokens, prompt);
+  const write = Math.min(headerNumber(headers, 'x-simulator-cache-write-tokens'), prompt - read);
+  const input = prompt - read - write;
+  const refusal = fault === 'refusal' || fault === 'content_filter';
+  const tool = d.toolCall && !refusal ? { id: openAiId('toolu_', 24), ...d.toolCall } : null;
+  const rng = mulberry32(hash32(seed, 'anthropic', model, JSON.stringify(b.messages)));
+  const reply = tool?.arguments ?? d.reply ?? (refusal ? pick(rng, REFUSALS) : null);
+  let chunks: string[];
+  let perChunk: number[];
+  if (reply !== null) {
+    const split = tokenChunks(reply);
+    chunks = split.chunks;
+    perChunk = split.tokens;
+  } else {
+    chunks = generateTokens(hash32(seed, 'anthropic', model, JSON.stringify(b.messages)), d.outputTokens);
+    perChunk = chunks.map(() => 1);
+  }
+  let stop = tool ? 'tool_use' : refusal ? 'refusal' : 'end_turn';
+  let n = chunks.length;
+  const tokensOf = (count: number) => perChunk.slice(0, count).reduce((s, t) => s + t, 0);
+  const cap = b.max_tokens as number;
+  if (tokensOf(n) > cap) {
+    while (n > 0 && tokensOf(n) > cap) n--;
+    stop = 'max_tokens';
+  }
+  const output = tokensOf(n);
+  const lastToken: number[] = [];
+  for (let k = 0, t = -1; k < n; k++) {
+    t += perChunk[k] as number;
+    lastToken.push(t);
+  }
+  const dueAt = (k: number) => clock(lastToken[k] ?? 0);
+  const usage = { input_tokens: input, cache_creation_input_tokens: write, cache_read_input_tokens: read };
+  const id = openAiId('msg_', 24);
+  const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
+  const streamError = headers['x-simulator-stream-error'];
+
+  if (b.stream !== true) {
+    await ex.waitUntil(dueAt((cutAfter ?? n) - 1));
+    if (ex.stopped) return;
+    if (cutAfter !== null) return ex.cut();
+    const text = chunks.slice(0, n).join('');
+    let input: unknown = {};
+    if (tool) {
+      try {
+        input = JSON.parse(text);
+      } catch {
+        input = {};
+      }
+    }
+    const content = tool ? [{ type: 'tool_use', id: tool.id, name: tool.name, input }] : [{ type: 'text', text }];
+    return sendJson(res, 200, {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stop,
+      stop_sequence: null,
+      usage: { ...usage, output_tokens: output },
+    });
+  }
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'request-id': `req_${id.slice(4)}`,
+  });
+  const block = tool ? { type: 'tool_use', id: tool.id, name: tool.name, input: {} } : { type: 'text', text: '' };
+  res.write(
+    sse('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    }) +
+      sse('content_block_start', { index: 0, content_block: block }) +
+      sse('ping', {}),
+  );
+  const sent = cutAfter ?? (typeof streamError === 'string' ? Math.max(1, Math.floor(n / 2)) : n);
+  for (let k = 0; k < sent && k < n; k++) {
+    await ex.waitUntil(dueAt(k));
+    if (ex.stopped) return;
+    const delta = tool
+      ? { type: 'input_json_delta', partial_json: chunks[k] }
+      : { type: 'text_delta', text: chunks[k] };
+    if (!res.write(sse('content_block_delta', { index: 0, delta }))) {
+      await ex.drain();
+      if (ex.stopped) return;
+    }
+  }
+  if (cutAfter !== null) {
+    await ex.waitUntil(Math.max(clock((lastToken[cutAfter - 1] ?? -1) + 1), performance.now() - ex.t0 + 10));
+    if (!ex.stopped) ex.cut();
+    return;
+  }
+  if (typeof streamError === 'string') {
+    res.end(sse('error', { error: { type: streamError, message: 'Overloaded' } }));
+    return;
+  }
+  res.end(
+    sse('content_block_stop', { index: 0 }) +
+      sse('message_delta', {
+        delta: { stop_reason: stop, stop_sequence: null },
+        usage: { output_tokens: output },
+      }) +
+      sse('message_stop', {}),
+  );
+}
