@@ -44,7 +44,7 @@ describe('import boundaries', () => {
   it('src/ keeps every layer rule', async () => {
     const found = await violations(root);
     expect(found.map((v) => `${v.rule}: ${v.from} → ${v.to}`)).toEqual([]);
-  });
+  }, 120_000);
 
   it('reports a cycle, a capability importing another, the store importing a capability and production code importing a test helper', async () => {
     const file = (path: string, text: string) => {
