@@ -2,8 +2,8 @@
 // aggregates land in the same database, so /api/cost/* answers from what was seeded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../test/pg.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { PostgresSpendStore } from '../cost/storage/index.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { seedStore } from './seed.js';
 
 const DAY = 86_400_000;
