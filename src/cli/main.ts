@@ -6,6 +6,7 @@ import { LlmscopeError } from '../errors.js';
 import { registerBenchCommand } from '../loadgen/cli.js';
 import { registerQualityCommand } from '../quality/cli.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
+import { registerBackupCommand } from './backup.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -27,6 +28,7 @@ registerReconcileCommand(program);
 registerBenchCommand(program);
 registerQualityCommand(program);
 registerMigrateCommand(program);
+registerBackupCommand(program);
 
 try {
   await program.parseAsync(process.argv);
