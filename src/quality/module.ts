@@ -17,7 +17,7 @@ import { LlmJudgeEvaluator } from './evaluators/judge.js';
 import type { Evaluator } from './evaluators/types.js';
 import { KnowledgeBase } from './knowledge.js';
 import { NliEvaluator } from './nli/evaluator.js';
-import { PostgresQualityStore } from './postgres-store.js';
+import { PostgresQualityStore, QUALITY_NAMESPACE } from './postgres-store.js';
 import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
@@ -56,7 +56,8 @@ export interface QualityModuleOptions {
 export function qualityStoreFor(ctx: Pick<AppContext, 'store' | 'clock'>): QualityStore {
   const backend = ctx.store.backend;
   const now = () => ctx.clock.now();
-  return backend.kind === 'postgres' ? new PostgresQualityStore(backend, now) : new SqliteQualityStore(backend.db, now);
+  if (backend.kind === 'postgres') return new PostgresQualityStore(backend, now);
+  return new SqliteQualityStore(backend.db, now, (m) => backend.migrations.register(QUALITY_NAMESPACE, m));
 }
 
 function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {

@@ -1,6 +1,7 @@
 // QualityStore on SQLite (better-sqlite3), in the ledger's own database: the tables are created here with
 // CREATE TABLE IF NOT EXISTS, so the quality capability does not depend on the store's migrations.
 import type { Database, Statement } from 'better-sqlite3';
+import type { SqliteMigration } from '../store/index.js';
 import type { EvaluationResult, Verdict } from './evaluators/types.js';
 import {
   type CountQuery,
@@ -194,17 +195,29 @@ const fromReview = (i: ReviewItem) => ({
   labeled_at: i.labels?.labeledAt ?? null,
 });
 
+/** The `quality` namespace's SQLite migrations; never edit a shipped one, add a new version. */
+export const SQLITE_QUALITY_MIGRATIONS: readonly SqliteMigration[] = [
+  { version: 1, name: 'feedback, evaluations and their rollups', up: QUALITY_SCHEMA },
+];
+
 export class SqliteQualityStore implements QualityStore {
   readonly kind = 'sqlite' as const;
   private s: ReturnType<SqliteQualityStore['prepare']> | null = null;
   private readonly countStatements = new Map<string, Statement>();
 
+  /**
+   * On the app's store, `register` (its backend's migrations, bound to the `quality` namespace) versions the schema
+   * in schema_migrations as on PostgreSQL; the tables are created either way (IF NOT EXISTS).
+   */
   constructor(
     private readonly db: Database,
     private readonly now: () => number = Date.now,
+    private register?: (migrations: readonly SqliteMigration[]) => void,
   ) {}
 
   async migrate(): Promise<void> {
+    this.register?.(SQLITE_QUALITY_MIGRATIONS);
+    this.register = undefined;
     this.db.exec(QUALITY_SCHEMA);
     this.s = this.prepare();
   }

@@ -3,7 +3,9 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../test/pg.js';
+import { SqliteStore } from '../store/index.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { qualityStoreFor } from './module.js';
 import { PostgresQualityStore } from './postgres-store.js';
 import { SqliteQualityStore } from './sqlite-store.js';
 import { type FeedbackRecord, MemoryQualityStore, type QualityCountRow, type QualityStore } from './store.js';
@@ -379,5 +381,18 @@ describe('PostgresQualityStore: two replicas on one database', () => {
       labels: ['x\uFFFD'],
       createdAt: T0 + 0.5,
     });
+  });
+});
+
+describe('quality tables on the app store', () => {
+  it('are versioned in schema_migrations (quality) on SQLite, as on PostgreSQL', async () => {
+    const app = new SqliteStore(':memory:');
+    await app.migrate();
+    const store = qualityStoreFor({ store: app, clock: { now: () => T0 } });
+    await store.migrate();
+    await store.migrate();
+    const versions = app.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'quality'").all();
+    expect(versions).toEqual([{ version: 1 }]);
+    await app.close();
   });
 });
