@@ -14,6 +14,7 @@ import {
   PostgresAlertStateStore,
   SqliteAlertStateStore,
 } from '../alerts/state/index.js';
+import type { LlmCall } from '../calls/index.js';
 import {
   PostgresSpendStore,
   SPEND_DIMENSIONS,
@@ -54,6 +55,8 @@ export interface MigrateSummary {
   from: string;
   to: string;
   seconds: number;
+  /** Wall time of each part (calls include their feedback and evaluations). */
+  phaseSeconds: { calls: number; rollups: number; spend: number; quality: number; alerts: number };
   calls: { read: number; copied: number; alreadyThere: number; perSecond: number };
   rollups: Record<RollupStep, { rows: number; rewritten: number }>;
   spend: { minuteRows: number; dailyRows: number; adjusted: number };
@@ -72,7 +75,15 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Ma
 
 // ---------------------------------------------------------------------------------------------------------- calls
 
-async function copyCalls(src: Store, dst: Store, batch: number, progress: Progress, s: MigrateSummary) {
+/** Pages through the source's calls (newest first), inserting those the target lacks; `perPage` sees every page. */
+async function copyCalls(
+  src: Store,
+  dst: Store,
+  batch: number,
+  progress: Progress,
+  s: MigrateSummary,
+  perPage: (calls: readonly LlmCall[]) => Promise<void>,
+) {
   const db = src.backend.kind === 'sqlite' ? src.backend.db : null;
   const total = db ? (db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n : 0;
   progress.start(total, { phase: 'calls' });
@@ -87,6 +98,7 @@ async function copyCalls(src: Store, dst: Store, batch: number, progress: Progre
       s.calls.read += page.items.length;
       s.calls.copied += fresh.length;
       s.calls.alreadyThere += page.items.length - fresh.length;
+      await perPage(page.items);
       progress.update(s.calls.read, { phase: 'calls' });
     }
     if (!page.nextCursor) break;
@@ -311,37 +323,21 @@ async function copySpend(src: SpendStore, dst: SpendStore, progress: Progress, s
 
 // -------------------------------------------------------------------------------------------------------- quality
 
-async function copyQuality(
-  calls: Store,
-  src: QualityStore,
-  dst: QualityStore,
-  setNow: (t: number) => void,
-  progress: Progress,
-  s: MigrateSummary,
-) {
-  // feedback and evaluations hang off calls: walk the source's calls again, reading each one's
-  progress.start(s.calls.read, { phase: 'feedback, evaluations' });
-  let cursor: string | undefined;
-  let seen = 0;
-  for (;;) {
-    const page = await calls.listCalls({ limit: 500, cursor });
-    const evaluations = [];
-    for (const c of page.items) {
-      for (const f of await src.feedbackFor(c.requestId)) {
-        await dst.putFeedback(f);
-        s.quality.feedback++;
-      }
-      evaluations.push(...(await src.evaluationsFor(c.requestId)));
+/** Feedback and evaluations hang off calls: copied page by page as the calls go (feedback upserts per source). */
+async function copyCallQuality(calls: readonly LlmCall[], src: QualityStore, dst: QualityStore, s: MigrateSummary) {
+  const evaluations = [];
+  for (const c of calls) {
+    for (const f of await src.feedbackFor(c.requestId)) {
+      await dst.putFeedback(f);
+      s.quality.feedback++;
     }
-    await dst.putEvaluations(evaluations);
-    s.quality.evaluations += evaluations.length;
-    seen += page.items.length;
-    progress.update(seen, { phase: 'feedback, evaluations' });
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
+    evaluations.push(...(await src.evaluationsFor(c.requestId)));
   }
-  progress.stop();
+  await dst.putEvaluations(evaluations);
+  s.quality.evaluations += evaluations.length;
+}
 
+async function copyQuality(src: QualityStore, dst: QualityStore, setNow: (t: number) => void, s: MigrateSummary) {
   // review items: their reasons merge (a set), labels replace; created_at kept through the target's clock
   let rc: string | undefined;
   for (;;) {
@@ -453,6 +449,7 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     from: opts.from,
     to: redactPgUrl(opts.to),
     seconds: 0,
+    phaseSeconds: { calls: 0, rollups: 0, spend: 0, quality: 0, alerts: 0 },
     calls: { read: 0, copied: 0, alreadyThere: 0, perSecond: 0 },
     rollups: { minute: { rows: 0, rewritten: 0 }, hour: { rows: 0, rewritten: 0 } },
     spend: { minuteRows: 0, dailyRows: 0, adjusted: 0 },
@@ -471,33 +468,38 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     const pgBackend = dst.backend;
     const db = src.backend.db;
 
-    await copyCalls(src, dst, batch, progress, s);
-    progress.stop();
-    await copyRollups(src, dst, progress, s);
-
-    const dstSpend = new PostgresSpendStore(pgBackend);
-    await dstSpend.migrate();
-    await copySpend(new SqliteSpendStore(db), dstSpend, progress, s);
-
     let now = Number.NaN;
     const dstQuality = new PostgresQualityStore(pgBackend, () => (Number.isNaN(now) ? Date.now() : now));
     await dstQuality.migrate();
     const srcQuality = new SqliteQualityStore(db);
     await srcQuality.migrate();
-    await copyQuality(
-      src,
-      srcQuality,
-      dstQuality,
-      (t) => {
-        now = t;
-      },
-      progress,
-      s,
-    );
-
+    const dstSpend = new PostgresSpendStore(pgBackend);
+    await dstSpend.migrate();
     const dstAlerts = new PostgresAlertStateStore(pgBackend);
     await dstAlerts.migrate();
-    await copyAlerts(new SqliteAlertStateStore(db), dstAlerts, s);
+
+    const phase = async (name: keyof MigrateSummary['phaseSeconds'], run: () => Promise<void>) => {
+      const t = performance.now();
+      await run();
+      progress.stop();
+      s.phaseSeconds[name] = Math.round((performance.now() - t) / 100) / 10;
+    };
+    await phase('calls', () =>
+      copyCalls(src, dst as Store, batch, progress, s, (calls) => copyCallQuality(calls, srcQuality, dstQuality, s)),
+    );
+    await phase('rollups', () => copyRollups(src, dst as Store, progress, s));
+    await phase('spend', () => copySpend(new SqliteSpendStore(db), dstSpend, progress, s));
+    await phase('quality', () =>
+      copyQuality(
+        srcQuality,
+        dstQuality,
+        (t) => {
+          now = t;
+        },
+        s,
+      ),
+    );
+    await phase('alerts', () => copyAlerts(new SqliteAlertStateStore(db), dstAlerts, s));
   } finally {
     progress.stop();
     await src.close().catch(() => {});
@@ -517,6 +519,7 @@ export function formatSummary(s: MigrateSummary): string {
     `  cost           ${s.reconciliations} reconciliations, ${s.costItems} cost items`,
     `  quality        ${s.quality.feedback} feedback, ${s.quality.evaluations} evaluations, ${s.quality.reviewItems} review items, ${s.quality.countRows} count rows (${s.quality.adjusted} adjusted)`,
     `  alerts         ${s.alerts.active} active, ${s.alerts.events} events and ${s.alerts.notifications} notifications added, ${s.alerts.notifyLog} notification-log entries, ${s.alerts.silences} silences`,
+    `  time           calls ${s.phaseSeconds.calls} s, rollups ${s.phaseSeconds.rollups} s, spend ${s.phaseSeconds.spend} s, quality ${s.phaseSeconds.quality} s, alerts ${s.phaseSeconds.alerts} s`,
     '',
   ].join('\n');
 }
