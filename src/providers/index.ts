@@ -4,6 +4,7 @@ import type { Endpoint } from '../calls/index.js';
 import type { ProviderAdapter, WireFormat } from './adapter.js';
 import { anthropicAdapter } from './anthropic/index.js';
 import { openaiCompatibleAdapter } from './openai-compatible/index.js';
+import { openaiResponsesAdapter } from './openai-responses/index.js';
 
 export type {
   ChunkInfo,
@@ -17,9 +18,10 @@ export type {
 export { WIRE_FORMATS } from './adapter.js';
 export * as anthropic from './anthropic/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';
+export * as openaiResponses from './openai-responses/index.js';
 
 /** Every adapter, one per wire format. */
-export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter, anthropicAdapter];
+export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter, anthropicAdapter, openaiResponsesAdapter];
 
 const byEndpoint = new Map<Endpoint, ProviderAdapter>();
 const byPath = new Map<string, { adapter: ProviderAdapter; endpoint: Endpoint }>();

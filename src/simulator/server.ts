@@ -23,6 +23,7 @@ import {
   SimulatorOptionError,
   type SimulatorOptions,
 } from './options.js';
+import { openaiResponses, responseById, responsesProblem } from './responses.js';
 import {
   countChatTokens,
   countTokens,
@@ -263,7 +264,7 @@ class Exchange {
   }
 }
 
-type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens';
+type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens' | 'responses';
 const POST_ROUTES: Record<string, Route> = {
   '/v1/chat/completions': 'chat',
   '/v1/completions': 'completions',
@@ -271,6 +272,8 @@ const POST_ROUTES: Record<string, Route> = {
   // Anthropic's Messages API (anthropic.ts)
   '/v1/messages': 'messages',
   '/v1/messages/count_tokens': 'count_tokens',
+  // OpenAI's Responses API (responses.ts)
+  '/v1/responses': 'responses',
 };
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -309,6 +312,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (method === 'GET' && path.startsWith('/v1/models/') && path.length > '/v1/models/'.length) {
     return sendJson(res, 200, modelObject(safeDecode(path.slice('/v1/models/'.length)), created));
   }
+  if (path.startsWith('/v1/responses/')) return responseById(ex, method, path);
   const route = method === 'POST' ? POST_ROUTES[path] : undefined;
   if (!route) return sendJson(res, 404, invalidRequest(`Invalid URL (${method} ${path})`));
 
@@ -344,7 +348,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));
     if (route === 'count_tokens') return countMessageTokens(ex, b);
   }
-  const problem = route === 'messages' ? null : validate(route, b);
+  const problem = route === 'messages' ? null : route === 'responses' ? responsesProblem(b) : validate(route, b);
   if (problem) return sendJson(res, 400, problem);
 
   let directives: Directives;
@@ -363,6 +367,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     state.sequence++;
     const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
     return anthropicMessages(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
+  }
+  if (route === 'responses') {
+    state.sequence++;
+    const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+    return openaiResponses(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
   }
   if (fault === 'rate_limit') {
     res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));

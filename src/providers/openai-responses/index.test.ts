@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { promptText, responseInfo, responsesStreamReader } from './index.js';
+
+const read = (o: unknown) => responsesStreamReader.read(JSON.stringify(o));
+const usage = {
+  input_tokens: 100,
+  input_tokens_details: { cached_tokens: 40 },
+  output_tokens: 30,
+  output_tokens_details: { reasoning_tokens: 20 },
+};
+
+describe('openai-responses adapter', () => {
+  it('reads usage with cached and reasoning tokens, and the status as finish reason', () => {
+    const ok = responseInfo({
+      status: 'completed',
+      usage,
+      output: [{ type: 'message', content: [{ type: 'output_text', text: 'hi' }] }],
+    });
+    expect(ok).toMatchObject({ text: 'hi', finishReason: 'stop', refusal: null });
+    expect(ok.usage).toEqual({
+      inputTokens: 100,
+      outputTokens: 30,
+      cachedInputTokens: 40,
+      reasoningTokens: 20,
+      cacheWriteInputTokens: 0,
+    });
+    expect(responseInfo({ status: 'completed', output: [{ type: 'function_call', name: 'f' }] }).finishReason).toBe(
+      'tool_calls',
+    );
+    expect(
+      responseInfo({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }).finishReason,
+    ).toBe('max_output_tokens');
+    const failed = responseInfo({ status: 'failed', error: { code: 'server_error', message: 'x' } });
+    expect(failed).toMatchObject({ finishReason: 'error', error: 'server_error' });
+    const refused = responseInfo({
+      status: 'completed',
+      output: [{ type: 'message', content: [{ type: 'refusal', refusal: 'No.' }] }],
+    });
+    expect(refused.refusal).toBe('No.');
+  });
+
+  it('meters the stream: text deltas, tool arguments, the final event, failures and error events', () => {
+    expect(read({ type: 'response.output_text.delta', delta: 'He' })).toMatchObject({ text: 'He', content: true });
+    expect(read({ type: 'response.function_call_arguments.delta', delta: '{' })?.content).toBe(true);
+    expect(read({ type: 'response.created', response: { status: 'in_progress' } })).toMatchObject({
+      content: false,
+      usage: null,
+    });
+    expect(read({ type: 'response.completed', response: { status: 'completed', usage, output: [] } })).toMatchObject({
+      finishReason: 'stop',
+      usage: { outputTokens: 30, reasoningTokens: 20 },
+    });
+    expect(
+      read({ type: 'response.failed', response: { status: 'failed', error: { code: 'rate_limit_exceeded' } } })?.error,
+    ).toBe('rate_limit_exceeded');
+    expect(read({ type: 'error', code: 'server_error', message: 'x' })?.error).toBe('server_error');
+    expect(responsesStreamReader.read('[DONE')).toBeNull();
+  });
+
+  it('reads instructions and input items (text parts, tool outputs), marking assistant turns', () => {
+    const ranges: number[] = [];
+    const text = promptText(
+      {
+        instructions: 'Be brief.',
+        input: [
+          { role: 'user', content: [{ type: 'input_text', text: 'Q' }] },
+          { role: 'assistant', content: [{ type: 'output_text', text: 'A' }] },
+          { type: 'function_call_output', call_id: 'c', output: 'out' },
+        ],
+      },
+      'responses',
+      ranges,
+    );
+    expect(text).toBe('Be brief.\nQ\nA\nout\n');
+    expect(ranges).toEqual([12, 14]);
+    expect(promptText({ input: 'just text' }, 'responses')).toBe('just text');
+  });
+});

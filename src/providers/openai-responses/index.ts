@@ -1,0 +1,146 @@
+// OpenAI's Responses API (POST /v1/responses): the prompt from `instructions` and `input` items, the response's
+// status as finish reason (completed → stop or tool_calls, incomplete → its reason, failed → error), usage with
+// cached and reasoning tokens, refusal parts, and the event stream (response.output_text.delta,
+// response.completed, response.incomplete, response.failed, error). Errors are OpenAI's shape, as on chat.
+import type { Endpoint } from '../../calls/index.js';
+import { renderError } from '../../errors.js';
+import {
+  type ChunkInfo,
+  type Json,
+  numericParams,
+  obj,
+  type ProviderAdapter,
+  type ResponseInfo,
+  type StreamReader,
+} from '../adapter.js';
+import { errorTypeOf, usageOf } from '../openai-compatible/index.js';
+
+/** Text of an input item's `content`: a string, or parts with `text` (input_text, output_text). */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let s = '';
+  for (const part of content) {
+    const p = obj(part);
+    if (p && typeof p.text === 'string') s += s ? `\n${p.text}` : p.text;
+  }
+  return s;
+}
+
+export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]): string {
+  let s = typeof body.instructions === 'string' && body.instructions ? `${body.instructions}\n` : '';
+  const input = body.input;
+  if (typeof input === 'string') return `${s}${input}`;
+  if (!Array.isArray(input)) return s;
+  for (const item of input) {
+    const o = obj(item);
+    if (!o) continue;
+    const start = s.length;
+    const t = o.type === 'function_call_output' && typeof o.output === 'string' ? o.output : contentText(o.content);
+    if (t) s += `${t}\n`;
+    if (assistant && o.role === 'assistant' && s.length > start) assistant.push(start, s.length);
+  }
+  return s;
+}
+
+/** What a Response object (the body, or the `response` of a stream's final event) says. */
+export function responseInfo(body: unknown): ResponseInfo {
+  const o = obj(body);
+  const info: ResponseInfo = { text: '', finishReason: null, usage: null, refusal: null };
+  if (!o) return info;
+  info.usage = usageOf(o.usage);
+  let toolCall = false;
+  for (const item of Array.isArray(o.output) ? o.output : []) {
+    const it = obj(item);
+    if (!it) continue;
+    if (it.type === 'function_call' || (typeof it.type === 'string' && it.type.endsWith('_call'))) toolCall = true;
+    if (it.type !== 'message' || !Array.isArray(it.content)) continue;
+    for (const part of it.content) {
+      const p = obj(part);
+      if (p?.type === 'output_text' && typeof p.text === 'string') info.text += p.text;
+      if (p?.type === 'refusal' && typeof p.refusal === 'string') info.refusal = (info.refusal ?? '') + p.refusal;
+    }
+  }
+  const reason = obj(o.incomplete_details)?.reason;
+  if (o.status === 'completed') info.finishReason = toolCall ? 'tool_calls' : 'stop';
+  else if (o.status === 'incomplete') info.finishReason = typeof reason === 'string' ? reason : 'incomplete';
+  else if (o.status === 'failed' || o.status === 'cancelled') {
+    info.finishReason = o.status === 'failed' ? 'error' : 'cancelled';
+    const e = obj(o.error);
+    info.error =
+      typeof e?.code === 'string' ? e.code : o.status === 'failed' ? 'response_failed' : 'response_cancelled';
+  }
+  if (info.finishReason === 'content_filter' && info.refusal === null) info.refusal = 'content_filter';
+  return info;
+}
+
+const info = (): ChunkInfo => ({
+  text: '',
+  content: false,
+  finishReason: null,
+  usage: null,
+  refusal: null,
+  usageOnly: false,
+});
+
+const OUTPUT_DELTAS = new Set([
+  'response.function_call_arguments.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+  'response.custom_tool_call_input.delta',
+  'response.audio.delta',
+]);
+
+/** Reads one Responses stream's events (stateless: the final event carries the whole response). */
+export const responsesStreamReader: StreamReader = {
+  read(data) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    const o = obj(parsed);
+    const out = info();
+    if (!o || typeof o.type !== 'string') return out;
+    const type = o.type;
+    if (type === 'response.output_text.delta') {
+      if (typeof o.delta === 'string') {
+        out.text = o.delta;
+        out.content = o.delta.length > 0;
+      }
+    } else if (type === 'response.refusal.delta') {
+      if (typeof o.delta === 'string' && o.delta) {
+        out.refusal = o.delta;
+        out.content = true;
+      }
+    } else if (OUTPUT_DELTAS.has(type)) out.content = true;
+    else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      const r = responseInfo(o.response);
+      out.usage = r.usage;
+      out.finishReason = r.finishReason;
+      if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
+      if (r.error) out.error = r.error;
+      else if (type === 'response.failed') out.error = 'response_failed';
+    } else if (type === 'error') {
+      out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
+    }
+    return out;
+  },
+};
+
+const PARAMS = { max_output_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p' };
+
+export const openaiResponsesAdapter: ProviderAdapter = {
+  format: 'openai-responses',
+  routes: { '/v1/responses': 'responses' },
+  passThrough: ['/v1/responses/'],
+  upstreamPath: () => '/responses',
+  injectsStreamUsage: false,
+  params: (body) => numericParams(body, PARAMS),
+  promptText,
+  responseInfo,
+  streamReader: () => responsesStreamReader,
+  errorTypeOf,
+  renderError,
+};

@@ -1,0 +1,258 @@
+// The simulator's OpenAI Responses API (POST /v1/responses, GET /v1/responses/{id}, POST /v1/responses/{id}/cancel):
+// OpenAI's Response objects and event stream with the simulator's exact timing, usage with cached and reasoning
+// tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, so tests of the gateway's
+// /v1/responses run offline with the official `openai` client.
+//
+// Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
+// -cached-tokens, -tool-call):
+//   x-simulator-reasoning-tokens: N     reported as output_tokens_details.reasoning_tokens (and in output_tokens)
+//   x-simulator-stream-error: <code>    the response fails half-way: `response.failed` with error.code <code>
+//                                       (a non-streamed one answers the failed Response object)
+// Faults: rate_limit (429), server_error (500), timeout, cut, refusal and content_filter (a refusal part).
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { MessagesDirectives as Directives, SimClock, SimExchange } from './anthropic.js';
+import {
+  countChatTokens,
+  countTokens,
+  generateTokens,
+  hash32,
+  mulberry32,
+  pick,
+  REFUSALS,
+  tokenChunks,
+} from './text.js';
+import { errorBody, invalidRequest, openAiId, rateLimitBody, serverErrorBody } from './wire.js';
+
+type Json = Record<string, unknown>;
+
+/** Responses kept for GET /v1/responses/{id}, oldest dropped first. */
+const MAX_KEPT = 1000;
+const kept = new Map<string, Json>();
+
+function keep(r: Json): void {
+  kept.set(r.id as string, r);
+  if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value as string);
+}
+
+function sendJson(ex: SimExchange, status: number, body: unknown): void {
+  if (ex.res.destroyed) return;
+  const text = JSON.stringify(body);
+  ex.res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  ex.res.end(text);
+}
+
+/** The reason a Responses request is invalid, in OpenAI's words, or null. */
+export function responsesProblem(b: Json): Json | null {
+  if (typeof b.model !== 'string' || b.model === '')
+    return invalidRequest('Missing required parameter: model.', 'model');
+  if (b.input !== undefined && typeof b.input !== 'string' && !Array.isArray(b.input))
+    return invalidRequest("Invalid type for 'input': expected a string or an array.", 'input');
+  const cap = b.max_output_tokens;
+  if (cap !== undefined && cap !== null && (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 16))
+    return invalidRequest(
+      `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got ${String(cap)} instead.`,
+      'max_output_tokens',
+    );
+  return null;
+}
+
+/** GET /v1/responses/{id} and POST /v1/responses/{id}/cancel. */
+export function responseById(ex: SimExchange, method: string, path: string): void {
+  const m = /^\/v1\/responses\/([^/]+)(\/cancel)?$/.exec(path);
+  const r = m ? kept.get(m[1] as string) : undefined;
+  if (!m || !r || (m[2] ? method !== 'POST' : method !== 'GET'))
+    return sendJson(ex, 404, errorBody(`No response found with id '${m?.[1] ?? ''}'.`, 'invalid_request_error'));
+  if (m[2] && r.background !== true)
+    return sendJson(ex, 400, invalidRequest('Only responses created with background=true can be cancelled.'));
+  sendJson(ex, 200, r);
+}
+
+function inputTokens(b: Json): number {
+  let n = typeof b.instructions === 'string' ? countTokens(b.instructions) : 0;
+  if (typeof b.input === 'string') return n + countTokens(b.input) + 7;
+  if (Array.isArray(b.input)) {
+    n += countChatTokens(b.input.filter((x) => (x as Json | null)?.role !== undefined));
+    for (const x of b.input)
+      if ((x as Json | null)?.type === 'function_call_output') n += countTokens(String((x as Json).output ?? ''));
+  }
+  return n;
+}
+
+function headerNumber(h: IncomingHttpHeaders, name: string): number {
+  const v = h[name];
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+/** Answers POST /v1/responses, streamed or not, with the fault (if any) applied. */
+export async function openaiResponses(
+  ex: SimExchange,
+  headers: IncomingHttpHeaders,
+  b: Json,
+  d: Directives,
+  clock: SimClock,
+  seed: number,
+): Promise<void> {
+  const { res } = ex;
+  const fault = d.fault;
+  const model = b.model as string;
+  if (fault === 'rate_limit') {
+    res.setHeader('retry-after', '1');
+    return sendJson(ex, 429, rateLimitBody(model, 1000));
+  }
+  if (fault === 'server_error') return sendJson(ex, 500, serverErrorBody());
+  if (fault === 'timeout') return;
+
+  const input = inputTokens(b);
+  const cached = Math.min(d.cachedTokens, input);
+  const reasoning = headerNumber(headers, 'x-simulator-reasoning-tokens');
+  const refusal = fault === 'refusal' || fault === 'content_filter';
+  const tool = d.toolCall && !refusal ? d.toolCall : null;
+  const rngSeed = hash32(seed, 'responses', model, JSON.stringify(b.input ?? ''), JSON.stringify(b.instructions ?? ''));
+  const reply = tool?.arguments ?? d.reply ?? (refusal ? pick(mulberry32(rngSeed), REFUSALS) : null);
+  let chunks: string[];
+  let perChunk: number[];
+  if (reply !== null) {
+    const split = tokenChunks(reply);
+    chunks = split.chunks;
+    perChunk = split.tokens;
+  } else {
+    chunks = generateTokens(rngSeed, d.outputTokens);
+    perChunk = chunks.map(() => 1);
+  }
+  const tokensOf = (count: number) => perChunk.slice(0, count).reduce((s, t) => s + t, 0);
+  const cap = typeof b.max_output_tokens === 'number' ? b.max_output_tokens - reasoning : null;
+  let n = chunks.length;
+  let incomplete = false;
+  if (cap !== null && tokensOf(n) > cap) {
+    while (n > 0 && tokensOf(n) > cap) n--;
+    incomplete = true;
+  }
+  const streamError = headers['x-simulator-stream-error'];
+  const failCode = typeof streamError === 'string' ? streamError : null;
+  if (failCode !== null) n = Math.max(1, Math.floor(n / 2));
+  const lastToken: number[] = [];
+  for (let k = 0, t = -1; k < n; k++) {
+    t += perChunk[k] as number;
+    lastToken.push(t);
+  }
+  const dueAt = (k: number) => clock(reasoning + (lastToken[k] ?? 0));
+  const output = tokensOf(n) + reasoning;
+  const id = openAiId('resp_', 48);
+  const itemId = tool ? openAiId('fc_', 48) : openAiId('msg_', 48);
+  const callId = openAiId('call_', 24);
+  const text = chunks.slice(0, n).join('');
+  const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
+  const status = failCode !== null ? 'failed' : incomplete ? 'incomplete' : 'completed';
+  const usage = {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: reasoning },
+    total_tokens: input + output,
+  };
+  const itemDone = (done: string): Json =>
+    tool
+      ? { id: itemId, type: 'function_call', status: 'completed', arguments: done, call_id: callId, name: tool.name }
+      : {
+          id: itemId,
+          type: 'message',
+          status: status === 'completed' ? 'completed' : 'incomplete',
+          role: 'assistant',
+          content: [
+            refusal
+              ? { type: 'refusal', refusal: done }
+              : { type: 'output_text', annotations: [], logprobs: [], text: done },
+          ],
+        };
+  const response = (st: string, out: Json[], u: Json | null): Json => ({
+    id,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: st,
+    background: b.background === true,
+    error: st === 'failed' ? { code: failCode, message: `The response failed: ${failCode}.` } : null,
+    incomplete_details: st === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: b.instructions ?? null,
+    max_output_tokens: b.max_output_tokens ?? null,
+    model,
+    output: out,
+    parallel_tool_calls: true,
+    previous_response_id: b.previous_response_id ?? null,
+    reasoning: { effort: (b.reasoning as Json | undefined)?.effort ?? null, summary: null },
+    store: b.store !== false,
+    temperature: b.temperature ?? 1,
+    text: { format: { type: 'text' } },
+    tool_choice: b.tool_choice ?? 'auto',
+    tools: b.tools ?? [],
+    top_p: b.top_p ?? 1,
+    truncation: 'disabled',
+    usage: u,
+    user: b.user ?? null,
+    metadata: b.metadata ?? {},
+  });
+  const final = response(status, [itemDone(text)], usage);
+  if (b.store !== false) keep(final);
+
+  if (b.stream !== true) {
+    await ex.waitUntil(dueAt(n - 1));
+    if (ex.stopped) return;
+    if (cutAfter !== null) return ex.cut();
+    return sendJson(ex, 200, final);
+  }
+
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  let seq = 0;
+  const ev = (type: string, data: Json): string =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const started = response('in_progress', [], null);
+  const addedItem = tool
+    ? { id: itemId, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name: tool.name }
+    : { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+  const part = refusal
+    ? { type: 'refusal', refusal: '' }
+    : { type: 'output_text', annotations: [], logprobs: [], text: '' };
+  let head =
+    ev('response.created', { response: started }) +
+    ev('response.in_progress', { response: started }) +
+    ev('response.output_item.added', { output_index: 0, item: addedItem });
+  if (!tool) head += ev('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part });
+  res.write(head);
+  const deltaType = tool
+    ? 'response.function_call_arguments.delta'
+    : refusal
+      ? 'response.refusal.delta'
+      : 'response.output_text.delta';
+  const sent = cutAfter ?? n;
+  for (let k = 0; k < sent; k++) {
+    await ex.waitUntil(dueAt(k));
+    if (ex.stopped) return;
+    const at = tool ? { item_id: itemId, output_index: 0 } : { item_id: itemId, output_index: 0, content_index: 0 };
+    const extra = deltaType === 'response.output_text.delta' ? { logprobs: [] } : {};
+    if (!res.write(ev(deltaType, { ...at, delta: chunks[k], ...extra }))) {
+      await ex.drain();
+      if (ex.stopped) return;
+    }
+  }
+  if (cutAfter !== null) {
+    await ex.waitUntil(
+      Math.max(clock(reasoning + (lastToken[cutAfter - 1] ?? -1) + 1), performance.now() - ex.t0 + 10),
+    );
+    if (!ex.stopped) ex.cut();
+    return;
+  }
+  let tail = '';
+  const item = itemDone(text);
+  if (tool) tail += ev('response.function_call_arguments.done', { item_id: itemId, output_index: 0, arguments: text });
+  else {
+    const donePart = (item.content as Json[])[0] as Json;
+    tail += refusal
+      ? ev('response.refusal.done', { item_id: itemId, output_index: 0, content_index: 0, refusal: text })
+      : ev('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
+    tail += ev('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part: donePart });
+  }
+  tail += ev('response.output_item.done', { output_index: 0, item });
+  tail += ev(`response.${status}`, { response: final });
+  res.end(tail);
+}
