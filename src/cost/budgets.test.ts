@@ -162,3 +162,23 @@ describe('budget service', () => {
     await svc.admit(admission());
   });
 });
+
+describe('estimates for Anthropic Messages and OpenAI Responses calls', () => {
+  it('reads the prompt and the output cap in each format', () => {
+    const text = 'word '.repeat(300);
+    const floor = Math.ceil(text.length / 3);
+    // Before, these formats' prompts were read as chat's and estimated at almost nothing.
+    expect(
+      estimateInputTokens({ system: text, messages: [{ role: 'user', content: text }] }, 'messages'),
+    ).toBeGreaterThan(2 * floor);
+    expect(
+      estimateInputTokens(
+        { instructions: text, input: [{ role: 'user', content: [{ type: 'input_text', text }] }] },
+        'responses',
+      ),
+    ).toBeGreaterThan(2 * floor);
+    expect(estimateInputTokens({ input: text }, 'responses')).toBeGreaterThan(floor);
+    expect(maxOutputTokens({ max_output_tokens: 50 }, 'responses', 4096)).toBe(50);
+    expect(maxOutputTokens({ max_tokens: 70 }, 'messages', 4096)).toBe(70);
+  });
+});

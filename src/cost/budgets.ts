@@ -7,7 +7,7 @@
 import type { Endpoint, LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, Attribution } from '../gateway/proxy.js';
-import { openaiCompatible } from '../providers/index.js';
+import { promptTextOf } from '../providers/index.js';
 import type { BudgetConfig, BudgetScope, KeyConfig } from './config.js';
 import { costOf, type PriceBook, pricesFor } from './pricing.js';
 
@@ -203,15 +203,25 @@ export class InProcessBudgetLedger implements BudgetLedger {
   }
 }
 
+const TEXT_PARTS = new Set(['text', 'input_text', 'output_text']);
+
 /** Tokens a prompt will likely count, on the high side: chars/3 plus per-message, tool and image overheads. */
 export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
-  const text = openaiCompatible.promptText(body, endpoint);
+  // The prompt in the call's own format (chat messages, Anthropic messages + system, Responses instructions + input).
+  const text = promptTextOf(body, endpoint);
   let tokens = Math.ceil(text.length / 3) + 3;
-  if (endpoint === 'chat.completions' && Array.isArray(body.messages)) {
-    tokens += 4 * body.messages.length;
-    for (const m of body.messages) {
+  const items =
+    endpoint === 'responses'
+      ? body.input
+      : endpoint === 'chat.completions' || endpoint === 'messages'
+        ? body.messages
+        : null;
+  if (Array.isArray(items)) {
+    tokens += 4 * items.length;
+    for (const m of items) {
       const content = (m as Json | null)?.content;
-      if (Array.isArray(content)) for (const p of content) if ((p as Json | null)?.type !== 'text') tokens += 1100; // an image or audio part
+      if (Array.isArray(content))
+        for (const p of content) if (!TEXT_PARTS.has(String((p as Json | null)?.type))) tokens += 1100; // an image, audio or document part
     }
   }
   if (Array.isArray(body.tools)) tokens += Math.ceil(JSON.stringify(body.tools).length / 3);
@@ -221,7 +231,7 @@ export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
 /** Output tokens a request may produce: its max_tokens (× n choices), else the budget's cap. */
 export function maxOutputTokens(body: Json, endpoint: Endpoint, cap: number): number {
   if (endpoint === 'embeddings') return 0;
-  const m = body.max_completion_tokens ?? body.max_tokens;
+  const m = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
   const n = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
   return (typeof m === 'number' && m > 0 ? Math.floor(m) : cap) * n;
 }
