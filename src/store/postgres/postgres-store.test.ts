@@ -129,6 +129,7 @@ describe('several replicas on one database', () => {
     expect(migrations.rows).toEqual([
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
+      { namespace: 'core', version: 3 },
     ]);
   });
 
@@ -171,6 +172,7 @@ describe('migrations', () => {
     expect(rows.rows).toEqual([
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
+      { namespace: 'core', version: 3 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);
