@@ -131,6 +131,33 @@ describe('Dockerfile', () => {
       }
   });
 
+  it('keeps what production code imports after `npm prune --omit=dev`', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    const kept = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]);
+    const missing: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (p !== join(ROOT, 'src', 'ui')) walk(p); // the dashboard is bundled by Vite into dist/ui
+        } else if (/\.ts$/.test(e.name) && !/(\.test|\.contract)\.ts$|^testing\.ts$/.test(e.name)) {
+          const text = readFileSync(p, 'utf8');
+          const specs = [
+            ...text.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'";]*?from\s+'([^'.][^']*)'/gm),
+            ...text.matchAll(/\bimport\(\s*'([^'.][^']*)'\s*\)/g),
+          ].map((m) => m[1] as string);
+          for (const spec of specs) {
+            if (spec.startsWith('node:')) continue;
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
+            if (!kept.has(name)) missing.push(`${p.slice(ROOT.length + 1)} imports ${spec}`);
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'src'));
+    expect(missing, 'move these packages to "dependencies", or the image cannot run them').toEqual([]);
+  });
+
   it.runIf(existsSync('/bin/sh'))('its entrypoint script parses', () => {
     const r = spawnSync('sh', ['-n', join(DEPLOY, 'docker', 'entrypoint.sh')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
