@@ -50,6 +50,14 @@ describe('virtual keys', () => {
     expect(a.forwardClientAuth).toBe(false);
   });
 
+  it("takes the key from Anthropic's x-api-key header too (Anthropic SDKs, Claude Code)", () => {
+    const hook = keyHook(ring([{ id: 'claude-code', hash: hashKey(KEY), team: 'dev' }]), true);
+    const a = admission({ 'x-api-key': KEY });
+    hook.authenticate?.(a);
+    expect(a.attribution.apiKeyId).toBe('claude-code');
+    expect(a.forwardClientAuth).toBe(false);
+  });
+
   it('honours headers only for what the key trusts them with', () => {
     const hook = keyHook(ring([{ id: 'app', hash: hashKey(KEY), team: 'web', trustHeaders: ['user'] }]), true);
     const a = admission({ authorization: `Bearer ${KEY}`, 'x-llmscope-feature': 'x' }, 'end-user-42');

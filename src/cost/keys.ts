@@ -66,10 +66,15 @@ export class KeyRing {
   }
 }
 
+/** The client's key: `Authorization: Bearer <key>`, or Anthropic's `x-api-key: <key>` (Anthropic SDKs, Claude Code). */
 function bearer(a: Admission): string | null {
   const h = a.headers.authorization;
   const v = Array.isArray(h) ? h[0] : h;
-  if (!v) return null;
+  if (!v) {
+    const x = a.headers['x-api-key'];
+    const k = (Array.isArray(x) ? x[0] : x)?.trim();
+    return k ? k : null;
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(v);
   return m ? (m[1] as string) : null;
 }

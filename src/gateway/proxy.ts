@@ -3,6 +3,7 @@
 // prompt, usage, stream events, error shape) is the call's ProviderAdapter (src/providers/). Everything else (tokens, spans, cost, metrics, store, logs) runs
 // later on the finished LlmCall, in the recorder's enrichers and sinks.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { keepText } from '../calls/bounded-text.js';
@@ -353,8 +354,7 @@ export class GatewayProxy {
         throw upstreamFailure(err, up);
       }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
-      for await (const chunk of answer.body) res.write(chunk);
-      res.end();
+      await pipeline(answer.body, res);
     } catch (err) {
       if (!(err instanceof LlmscopeError))
         this.d.logger.error({ event: 'gateway_error', err }, 'pass-through request failed');

@@ -260,6 +260,29 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     });
   });
 
+  it('takes cache_write_input_tokens on /api/ingest too, priced at the cache-write rate', async () => {
+    const r = await request(`${s.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        request_id: 'anth-ingest',
+        started_at: new Date().toISOString(),
+        provider: 'anthropic',
+        model: MODEL,
+        endpoint: 'messages',
+        input_tokens: 1000,
+        cached_input_tokens: 600,
+        cache_write_input_tokens: 300,
+        output_tokens: 50,
+      }),
+    });
+    expect(r.statusCode).toBe(202);
+    await r.body.text();
+    const call = await callOf('anth-ingest');
+    expect(call.cacheWriteInputTokens).toBe(300);
+    expect(call.costUsd).toBeCloseTo((100 * 3 + 600 * 0.3 + 300 * 3.75 + 50 * 15) / 1e6, 12);
+  });
+
   it('passes count_tokens through to the Anthropic provider', async () => {
     const body = { model: MODEL, messages: [{ role: 'user' as const, content: 'How many tokens is this?' }] };
     const a = await direct.messages.countTokens(body);
