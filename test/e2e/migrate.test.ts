@@ -366,8 +366,15 @@ describe('llmscope migrate (SQLite → PostgreSQL)', () => {
       const program = new Command('llmscope').exitOverride();
       registerMigrateCommand(program);
       await program.parseAsync(['node', 'llmscope', 'migrate', '--from', sqliteUrl, '--to', pgUrl]);
-      await program.parseAsync(['node', 'llmscope', 'migrate', '--from', sqliteUrl, '--to', pgUrl, '--json']);
+      // --to from the environment (where the replicas' storage URL already is), so no password on the command line
+      process.env.LLMSCOPE_STORAGE_URL = pgUrl;
+      await program.parseAsync(['node', 'llmscope', 'migrate', '--from', sqliteUrl, '--json']);
+      delete process.env.LLMSCOPE_STORAGE_URL;
+      await expect(program.parseAsync(['node', 'llmscope', 'migrate', '--from', sqliteUrl])).rejects.toThrow(
+        /--to postgres:\/\/.*LLMSCOPE_STORAGE_URL/,
+      );
     } finally {
+      delete process.env.LLMSCOPE_STORAGE_URL;
       spy.mockRestore();
     }
     const text = out.join('');
