@@ -40,6 +40,7 @@ function genAiAttributes(call: LlmCall): Attrs {
   if (call.inputTokens !== null) a['gen_ai.usage.input_tokens'] = call.inputTokens;
   if (call.outputTokens !== null) a['gen_ai.usage.output_tokens'] = call.outputTokens;
   if (call.cachedInputTokens) a['gen_ai.usage.cache_read.input_tokens'] = call.cachedInputTokens;
+  if (call.cacheWriteInputTokens) a['gen_ai.usage.cache_creation.input_tokens'] = call.cacheWriteInputTokens;
   if (call.reasoningTokens) a['gen_ai.usage.reasoning.output_tokens'] = call.reasoningTokens;
   if (call.errorType) a['error.type'] = call.errorType;
   if (call.ttftMs !== null) a['llmscope.ttft_ms'] = call.ttftMs;

@@ -98,6 +98,9 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
       costOf({ input: u.input_tokens + 30, cachedInput: 20, cacheWriteInput: 10, output: OUT }, { ...PRICE }),
     );
     expect(call.price?.cacheWrite).toBeCloseTo(PRICE.cacheWrite / 1e6, 15);
+    const server = call.spans.find((sp) => sp.kind === 'server');
+    expect(server?.attributes['gen_ai.usage.cache_creation.input_tokens']).toBe(10);
+    expect(server?.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(20);
     // The record as the API serves it, from the store (written within storage.flushInterval).
     let wire: Record<string, unknown> = {};
     for (let t = 0; t < 100 && wire.request_id === undefined; t++) {
