@@ -36,7 +36,7 @@ import {
   type Store,
 } from '../store/index.js';
 import { pgHistogramLiteral } from '../store/postgres/histogram-pg.js';
-import { DAY_MS } from '../time.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.js';
 import { openExistingStore } from './existing-store.js';
 import { type Progress, progressBar } from './progress.js';
 
@@ -58,7 +58,8 @@ export interface MigrateSummary {
   /** Wall time of each part (calls include their feedback and evaluations). */
   phaseSeconds: { calls: number; rollups: number; spend: number; quality: number; alerts: number };
   calls: { read: number; copied: number; alreadyThere: number; perSecond: number };
-  rollups: Record<RollupStep, { rows: number; rewritten: number }>;
+  /** Rollup rows compared with the source (those up to its oldest raw call) and how many were set to its figures. */
+  rollups: Record<RollupStep, { compared: number; rewritten: number }>;
   spend: { minuteRows: number; dailyRows: number; adjusted: number };
   reconciliations: number;
   costItems: number;
@@ -83,11 +84,12 @@ async function copyCalls(
   progress: Progress,
   s: MigrateSummary,
   perPage: (calls: readonly LlmCall[]) => Promise<void>,
-) {
+): Promise<number> {
   const db = src.backend.kind === 'sqlite' ? src.backend.db : null;
   const total = db ? (db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n : 0;
   progress.start(total, { phase: 'calls' });
   let cursor: string | undefined;
+  let oldestCall = Number.POSITIVE_INFINITY;
   const t0 = performance.now();
   for (;;) {
     const page = await src.listCalls({ limit: batch, cursor });
@@ -99,6 +101,7 @@ async function copyCalls(
       s.calls.copied += fresh.length;
       s.calls.alreadyThere += page.items.length - fresh.length;
       await perPage(page.items);
+      for (const c of page.items) oldestCall = Math.min(oldestCall, c.startedAt);
       progress.update(s.calls.read, { phase: 'calls' });
     }
     if (!page.nextCursor) break;
@@ -106,6 +109,7 @@ async function copyCalls(
   }
   const secs = (performance.now() - t0) / 1000;
   s.calls.perSecond = secs > 0 ? Math.round(s.calls.read / secs) : 0;
+  return oldestCall;
 }
 
 // -------------------------------------------------------------------------------------------------------- rollups
@@ -202,21 +206,39 @@ async function overwriteRollups(pg: PostgresBackend, step: RollupStep, points: R
   }
 }
 
-async function copyRollups(src: Store, dst: Store, progress: Progress, s: MigrateSummary) {
+/**
+ * After the calls, the target's rollups equal the source's for every bucket after the one holding the source's oldest
+ * raw call: both were summed from the same calls. Buckets up to it (where the source's retention deleted raw calls
+ * and kept their rollups) are compared and, where they differ, set to the source's figures. `oldestCall` is the
+ * source's oldest raw call (Infinity when it kept none: then every bucket is compared).
+ */
+async function copyRollups(src: Store, dst: Store, oldestCall: number, progress: Progress, s: MigrateSummary) {
   if (dst.backend.kind !== 'postgres') fail('migrate writes to PostgreSQL only');
   const pg = dst.backend;
   // the days that hold any rollup at all: one ungrouped pass over the hour rollups
   const hours = await src.queryRollups({ from: 0, to: FAR, step: 'hour' });
   const days = [...new Set(hours.map((p) => Math.floor(p.t / DAY_MS) * DAY_MS))].sort((a, b) => a - b);
-  const oldest = { minute: Number.POSITIVE_INFINITY, hour: Number.POSITIVE_INFINITY };
+  const oldest = { minute: Number.POSITIVE_INFINITY, hour: hours[0]?.t ?? Number.POSITIVE_INFINITY };
+  // the source's oldest minute rollup: the first day that has any (minute rollups are kept for less time)
+  for (const d of days) {
+    const first = (await src.queryRollups({ from: d, to: d + DAY_MS, step: 'minute' }))[0];
+    if (first) {
+      oldest.minute = first.t;
+      break;
+    }
+  }
   for (const step of ['hour', 'minute'] as const) {
-    progress.start(days.length, { phase: `${step} rollups` });
-    let done = 0;
+    const size = step === 'hour' ? HOUR_MS : MINUTE_MS;
+    const last = Number.isFinite(oldestCall) ? Math.floor(oldestCall / size) * size : Number.POSITIVE_INFINITY;
     // a week of hours or a day of minutes per round: bounded memory on long histories
     const span = step === 'hour' ? 7 * DAY_MS : DAY_MS;
-    const windows = [...new Set(days.map((d) => Math.floor(d / span) * span))];
+    const windows = [...new Set(days.map((d) => Math.floor(d / span) * span))].filter(
+      (from) => from <= last && from + span > oldest[step],
+    );
+    progress.start(windows.length, { phase: `${step} rollups` });
+    let done = 0;
     for (const from of windows) {
-      const q = { from, to: from + span, step, groupBy: [...DIMS] };
+      const q = { from, to: Math.min(from + span, last + size), step, groupBy: [...DIMS] };
       const [a, b] = await Promise.all([src.queryRollups(q), dst.queryRollups(q)]);
       const there = new Map(b.map((p) => [keyOf(p), p]));
       const differ = a.filter((p) => {
@@ -224,11 +246,9 @@ async function copyRollups(src: Store, dst: Store, progress: Progress, s: Migrat
         return !t || !samePoint(p, t);
       });
       await overwriteRollups(pg, step, differ);
-      for (const p of a) oldest[step] = Math.min(oldest[step], p.t);
-      s.rollups[step].rows += a.length;
+      s.rollups[step].compared += a.length;
       s.rollups[step].rewritten += differ.length;
-      done += days.filter((d) => d >= from && d < from + span).length;
-      progress.update(done, { phase: `${step} rollups` });
+      progress.update(++done, { phase: `${step} rollups` });
     }
     progress.stop();
   }
@@ -451,7 +471,7 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     seconds: 0,
     phaseSeconds: { calls: 0, rollups: 0, spend: 0, quality: 0, alerts: 0 },
     calls: { read: 0, copied: 0, alreadyThere: 0, perSecond: 0 },
-    rollups: { minute: { rows: 0, rewritten: 0 }, hour: { rows: 0, rewritten: 0 } },
+    rollups: { minute: { compared: 0, rewritten: 0 }, hour: { compared: 0, rewritten: 0 } },
     spend: { minuteRows: 0, dailyRows: 0, adjusted: 0 },
     reconciliations: 0,
     costItems: 0,
@@ -484,10 +504,13 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
       progress.stop();
       s.phaseSeconds[name] = Math.round((performance.now() - t) / 100) / 10;
     };
-    await phase('calls', () =>
-      copyCalls(src, dst as Store, batch, progress, s, (calls) => copyCallQuality(calls, srcQuality, dstQuality, s)),
-    );
-    await phase('rollups', () => copyRollups(src, dst as Store, progress, s));
+    let oldestCall = Number.POSITIVE_INFINITY;
+    await phase('calls', async () => {
+      oldestCall = await copyCalls(src, dst as Store, batch, progress, s, (calls) =>
+        copyCallQuality(calls, srcQuality, dstQuality, s),
+      );
+    });
+    await phase('rollups', () => copyRollups(src, dst as Store, oldestCall, progress, s));
     await phase('spend', () => copySpend(new SqliteSpendStore(db), dstSpend, progress, s));
     await phase('quality', () =>
       copyQuality(
@@ -514,7 +537,7 @@ export function formatSummary(s: MigrateSummary): string {
   return [
     `migrated ${s.from} → ${s.to} in ${s.seconds.toFixed(1)} s`,
     `  calls          ${s.calls.read} read, ${s.calls.copied} copied, ${s.calls.alreadyThere} already there (${s.calls.perSecond} calls/s)`,
-    `  rollups        ${s.rollups.minute.rows} minute rows (${s.rollups.minute.rewritten} set from the source), ${s.rollups.hour.rows} hour rows (${s.rollups.hour.rewritten} set)`,
+    `  rollups        built from the calls; where the source kept rollups without their calls: ${s.rollups.minute.compared} minute rows compared (${s.rollups.minute.rewritten} set from the source), ${s.rollups.hour.compared} hour rows (${s.rollups.hour.rewritten} set)`,
     `  spend          ${s.spend.minuteRows} minute rows, ${s.spend.dailyRows} daily rows (${s.spend.adjusted} adjusted)`,
     `  cost           ${s.reconciliations} reconciliations, ${s.costItems} cost items`,
     `  quality        ${s.quality.feedback} feedback, ${s.quality.evaluations} evaluations, ${s.quality.reviewItems} review items, ${s.quality.countRows} count rows (${s.quality.adjusted} adjusted)`,
