@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { backtest } from './backtest.js';
+import type { RollupPoint, RollupQuery } from '../store/store.js';
+import { backtest, RollupWindows } from './backtest.js';
 import { alertsConfigOf } from './config.js';
 import { callAt } from './testing.js';
 
@@ -115,4 +116,63 @@ describe('llmscope alerts backtest', () => {
     expect(out).toContain('to page: 2');
     expect(out).toMatch(/ServiceDegraded\s+2 \/ 1/);
   });
+});
+
+describe('backtest rollup windows', () => {
+  const H = 3600_000;
+  let store: SqliteStore;
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+    // two days, two models on two providers, an hour of slow failing calls to one of them on day 2, costs rising
+    const calls = [];
+    for (let m = 0; m < 2 * 24 * 60; m += 2)
+      for (let i = 0; i < 6; i++) {
+        const incident = m >= 30 * 60 && m < 31 * 60 && i % 2 === 0;
+        calls.push(
+          callAt(T0 + m * MIN + i * 7000, {
+            model: i % 2 ? 'gpt-4o-mini' : 'claude-sonnet-4',
+            provider: i % 2 ? 'openai' : 'anthropic',
+            latencyMs: incident ? 9000 : 300 + (m % 50),
+            status: incident && i % 4 === 0 ? 'upstream_error' : 'ok',
+            costUsd: 0.001 * (1 + m / 1000),
+          }),
+        );
+      }
+    await store.insertCalls(calls);
+  });
+  afterEach(() => store.close());
+
+  it('answers every window exactly as the store does, reading each shape only a few times', async () => {
+    const windows = new RollupWindows(store);
+    const sorted = (ps: RollupPoint[]) =>
+      [...ps].sort((a, b) => a.t - b.t || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)));
+    let asked = 0;
+    for (let now = T0 + 20 * H; now <= T0 + 40 * H; now += 13 * MIN) {
+      const queries: RollupQuery[] = [
+        { from: now - 5 * MIN, to: now, step: 'minute' },
+        { from: now - 6 * H, to: now, step: 'minute', groupBy: ['model'] },
+        { from: now - H, to: now, step: 'minute', filter: { provider: 'anthropic' } },
+        { from: Math.floor((now - 24 * H) / H) * H, to: now, step: 'hour' },
+        { from: now - 25 * H, to: now - 24 * H, step: 'hour', groupBy: ['model'] },
+      ];
+      for (const q of queries) {
+        asked++;
+        expect(sorted(await windows.query(q))).toEqual(sorted(await store.queryRollups(q)));
+      }
+      windows.evict();
+    }
+    expect(windows.reads).toBeLessThan(asked / 20);
+  });
+
+  it('gives the same notifications as reading the store directly', async () => {
+    const config = alertsConfigOf({});
+    const from = T0 + 29 * H;
+    const to = T0 + 33 * H;
+    const fast = await backtest({ config, store, from, to });
+    const direct = await backtest({ config, store, from, to, direct: true });
+    expect(fast.notifications).toBeGreaterThan(0);
+    expect(fast.sent).toEqual(direct.sent);
+    expect(fast.byRule).toEqual(direct.byRule);
+  }, 120_000);
 });

@@ -30,6 +30,12 @@ registerQualityCommand(program);
 registerMigrateCommand(program);
 registerBackupCommand(program);
 
+// `llmscope ... | head`: when the reader goes away early, stop quietly (as other command-line tools do), no EPIPE stack.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
