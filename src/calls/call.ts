@@ -67,6 +67,8 @@ export interface LlmCall {
   status: CallStatus;
   httpStatus: number;
   errorType: string | null;
+  /** The upstream's error message (or llmscope's own) of a failed call: at most 512 characters, redacted. */
+  errorMessage?: string | null;
   user: string | null;
   team: string | null;
   feature: string | null;
@@ -153,6 +155,7 @@ export interface LlmCallWire {
   status: CallStatus;
   http_status: number;
   error_type: string | null;
+  error_message: string | null;
   user: string | null;
   team: string | null;
   feature: string | null;
@@ -190,6 +193,7 @@ export function callToWire(c: LlmCall): LlmCallWire {
     status: c.status,
     http_status: c.httpStatus,
     error_type: c.errorType,
+    error_message: c.errorMessage ?? null,
     user: c.user,
     team: c.team,
     feature: c.feature,

@@ -130,6 +130,7 @@ describe('several replicas on one database', () => {
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
+      { namespace: 'core', version: 4 },
     ]);
   });
 
@@ -173,6 +174,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
+      { namespace: 'core', version: 4 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

@@ -72,6 +72,7 @@ interface CallRow {
   status: string;
   http_status: number;
   error_type: string | null;
+  error_message: string | null;
   user: string | null;
   team: string | null;
   feature: string | null;
@@ -112,6 +113,7 @@ const CALL_COLUMNS: readonly (readonly [keyof CallRow, string])[] = [
   ['status', 'text'],
   ['http_status', 'int4'],
   ['error_type', 'text'],
+  ['error_message', 'text'],
   ['user', 'text'],
   ['team', 'text'],
   ['feature', 'text'],
@@ -207,6 +209,7 @@ function rowOf(c: LlmCall): CallRow {
     status: req(c.status),
     http_status: c.httpStatus,
     error_type: txt(c.errorType),
+    error_message: txt(c.errorMessage),
     user: txt(c.user),
     team: txt(c.team),
     feature: txt(c.feature),
@@ -248,6 +251,7 @@ function callOf(r: CallRow): LlmCall {
     status: r.status as CallStatus,
     httpStatus: r.http_status,
     errorType: r.error_type,
+    errorMessage: r.error_message ?? null,
     user: r.user,
     team: r.team,
     feature: r.feature,

@@ -98,4 +98,9 @@ CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
     name: 'cache_write_input_tokens: prompt tokens written to the provider cache (Anthropic)',
     up: `ALTER TABLE calls ADD COLUMN cache_write_input_tokens INTEGER;`,
   },
+  {
+    version: 4,
+    name: "error_message: the upstream's (or llmscope's) error message of a failed call, clipped and redacted",
+    up: `ALTER TABLE calls ADD COLUMN error_message TEXT;`,
+  },
 ];

@@ -71,6 +71,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 1 },
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
+      { namespace: 'core', version: 4 },
     ]);
   });
 
@@ -97,6 +98,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 3,
         name: 'cache_write_input_tokens: prompt tokens written to the provider cache (Anthropic)',
+      },
+      {
+        namespace: 'core',
+        version: 4,
+        name: "error_message: the upstream's (or llmscope's) error message of a failed call, clipped and redacted",
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },

@@ -57,6 +57,7 @@ interface CallRow {
   status: string;
   http_status: number;
   error_type: string | null;
+  error_message: string | null;
   user: string | null;
   team: string | null;
   feature: string | null;
@@ -120,6 +121,7 @@ const CALL_COLUMNS = [
   'status',
   'http_status',
   'error_type',
+  'error_message',
   'user',
   'team',
   'feature',
@@ -188,6 +190,7 @@ function rowValues(c: LlmCall): CallValue[] {
     c.status,
     c.httpStatus,
     s(c.errorType),
+    c.errorMessage ?? null,
     s(c.user),
     s(c.team),
     s(c.feature),
@@ -229,6 +232,7 @@ function callOf(r: CallRow): LlmCall {
     status: r.status as CallStatus,
     httpStatus: r.http_status,
     errorType: r.error_type,
+    errorMessage: r.error_message ?? null,
     user: r.user,
     team: r.team,
     feature: r.feature,
