@@ -158,10 +158,37 @@ describe('Dockerfile', () => {
     expect(missing, 'move these packages to "dependencies", or the image cannot run them').toEqual([]);
   });
 
-  it.runIf(existsSync('/bin/sh'))('its entrypoint script parses', () => {
-    const r = spawnSync('sh', ['-n', join(DEPLOY, 'docker', 'entrypoint.sh')], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  });
+  it.runIf(existsSync('/bin/sh'))(
+    'its entrypoint turns NAME_FILE secrets into NAME, and stops on an unreadable one',
+    () => {
+      const script = join(DEPLOY, 'docker', 'entrypoint.sh');
+      expect(spawnSync('sh', ['-n', script], { encoding: 'utf8' }).status).toBe(0);
+      // a stand-in `node` first on PATH shows what llmscope would be started with
+      const bin = join(tmp, 'bin');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "args: $*"\nenv | sort\n', { mode: 0o755 });
+      const secret = join(tmp, 'admin_token');
+      writeFileSync(secret, 'from-the-secret-file\n');
+      const run = (env: Record<string, string>) =>
+        spawnSync('sh', [script, 'serve', '--host', '0.0.0.0'], {
+          encoding: 'utf8',
+          env: { PATH: `${bin}:/usr/bin:/bin`, ...env },
+        });
+      const ok = run({ LLMSCOPE_ADMIN_TOKEN_FILE: secret, OPENAI_API_KEY_FILE: secret, CA_BUNDLE_FILE: '/etc/hosts' });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('args: /app/bin/llmscope.js serve --host 0.0.0.0');
+      expect(ok.stdout).toMatch(/^LLMSCOPE_ADMIN_TOKEN=from-the-secret-file$/m);
+      expect(ok.stdout).toMatch(/^OPENAI_API_KEY=from-the-secret-file$/m);
+      expect(ok.stdout).not.toContain('LLMSCOPE_ADMIN_TOKEN_FILE=');
+      // other *_FILE variables keep their meaning
+      expect(ok.stdout).toMatch(/^CA_BUNDLE_FILE=\/etc\/hosts$/m);
+      expect(ok.stdout).not.toMatch(/^CA_BUNDLE=/m);
+      const bad = run({ LLMSCOPE_ADMIN_TOKEN_FILE: join(tmp, 'missing') });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('LLMSCOPE_ADMIN_TOKEN_FILE');
+      expect(bad.stdout).toBe('');
+    },
+  );
 });
 
 // --------------------------------------------------------------------------------------- configs: no open relay
