@@ -1,7 +1,7 @@
 // What a rule kind declares: how to compute its value per group over rollups (or a registered signal), the PromQL
 // that computes the same value in Prometheus (when its series exist there), and promtool test inputs.
 import type { SignalRegistry } from '../../signals/index.js';
-import { merge, quantile } from '../../store/histogram.js';
+import { mergeInto, quantile } from '../../store/histogram.js';
 import type { RollupPoint, RollupQuery } from '../../store/store.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { CallCostTracker } from '../call-cost-tracker.js';
@@ -105,8 +105,9 @@ export function quantileSeconds(
   pick: (p: RollupPoint) => RollupPoint['latency'],
   q: number,
 ): { value: number | null; count: number } {
-  let h: RollupPoint['latency'] = {};
-  for (const p of points) h = merge(h, pick(p));
+  // one accumulator merged into in place (merge() copies it for every point: quadratic over a 6-hour window)
+  const h: RollupPoint['latency'] = {};
+  for (const p of points) mergeInto(h, pick(p));
   let count = 0;
   for (const v of Object.values(h)) count += v;
   if (count === 0) return { value: null, count };

@@ -1,7 +1,7 @@
 // slo_burn: multi-window multi-burn-rate alerts on a declared SLO (SRE workbook, 30-day SLO): fire when the error
 // ratio exceeds burn × (1 − objective) over both the long and the short window of a pair. `fast` pages (1h/5m at
 // 14.4, 6h/30m at 6), `slow` opens a ticket (1d/2h at 3, 3d/6h at 1). The value is the worst long-window ratio.
-import { merge } from '../../store/histogram.js';
+import { mergeInto } from '../../store/histogram.js';
 import type { RollupPoint } from '../../store/store.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { Condition, SloSpec } from '../model.js';
@@ -75,8 +75,8 @@ async function errorRatio(
   const requests = sum(points, (p) => p.requests);
   if (requests === 0) return null;
   if (slo.kind === 'availability') return { ratio: sum(points, errorsOf) / requests, requests };
-  let h: RollupPoint['latency'] = {};
-  for (const p of points) h = merge(h, p.latency);
+  const h: RollupPoint['latency'] = {};
+  for (const p of points) mergeInto(h, p.latency);
   return { ratio: shareAbove(h, (slo.thresholdSec as number) * 1000), requests };
 }
 
