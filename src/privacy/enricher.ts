@@ -8,6 +8,8 @@ export function privacyEnricher(redactor: Redactor): Enricher {
   return {
     name: 'privacy',
     enrich(call) {
+      // An upstream's error message may quote the request (an invalid value, a content-policy excerpt).
+      if (call.errorMessage) call.errorMessage = redactor.redact(call.errorMessage);
       const i = call.internal;
       if (!i) return;
       if (i.promptText)
