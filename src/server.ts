@@ -249,7 +249,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/models`,
+        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent, /v1/models`,
       );
     return web(req, res, url);
   };

@@ -1,8 +1,11 @@
 // The LlmCall: one typed record per LLM request, whichever way it came in (gateway or ingestion API).
 // Every sink (metrics, logs, traces, store, cost, quality) consumes this record; wire form is snake_case.
 
-/** `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API. */
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
+/**
+ * `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API; `generate_content`: Gemini's
+ * generateContent / streamGenerateContent.
+ */
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'generate_content';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
@@ -13,6 +16,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   'embeddings',
   'messages',
   'responses',
+  'generate_content',
 ];
 export const CALL_STATUSES: readonly CallStatus[] = [
   'ok',

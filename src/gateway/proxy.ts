@@ -89,6 +89,7 @@ const PROVIDER_TYPES: Record<WireFormat, readonly WireFormat[]> = {
   'openai-compatible': ['openai-compatible'],
   anthropic: ['anthropic'],
   'openai-responses': ['openai-responses', 'openai-compatible'],
+  gemini: ['gemini'],
 };
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
@@ -435,7 +436,9 @@ export class GatewayProxy {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
     const body = parsed as Json;
-    const model = body.model;
+    // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
+    const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
+    const model = facts ? facts.model : body.model;
     if (typeof model !== 'string' || model.length === 0)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_MISSING_MODEL',
@@ -444,7 +447,7 @@ export class GatewayProxy {
       );
     flight.model = model.slice(0, 256);
     ctx.model = flight.model;
-    flight.stream = body.stream === true;
+    flight.stream = facts ? facts.stream : body.stream === true;
     if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
 
     const admission: Admission = {
@@ -509,7 +512,8 @@ export class GatewayProxy {
         }
       }
     }
-    if (resolved.upstreamModel !== flight.model) body.model = resolved.upstreamModel;
+    if (resolved.upstreamModel !== flight.model && !facts) body.model = resolved.upstreamModel;
+    else if (facts) rewrite = false;
     if (rewrite) forward = JSON.stringify(body);
 
     const headers = upstreamHeaders(req.headers, up, {
@@ -523,7 +527,12 @@ export class GatewayProxy {
     flight.relay = relay;
     i.upstreamStartAt = now();
     up.pool.dispatch(
-      { path: up.basePath + adapter.upstreamPath(flight.endpoint), method: 'POST', headers, body: forward },
+      {
+        path: up.basePath + adapter.upstreamPath(flight.endpoint, req.url ?? '', resolved.upstreamModel),
+        method: 'POST',
+        headers,
+        body: forward,
+      },
       relay,
     );
     const err = await relay.done;

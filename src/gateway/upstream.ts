@@ -13,7 +13,7 @@ export interface Upstream {
   timeoutMs: number;
   /** `Bearer <key>` from the provider's apiKeyEnv, when set (OpenAI-style providers). */
   authorization: string | null;
-  /** The headers carrying the provider's key upstream: `authorization`, or Anthropic's `x-api-key`. */
+  /** The headers carrying the provider's key upstream: `authorization`, Anthropic's `x-api-key` or Gemini's `x-goog-api-key`. */
   auth: Record<string, string>;
   /** True when the provider has its own key (apiKeyEnv set and present). */
   hasKey: boolean;
@@ -38,9 +38,15 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
     host: u.hostname,
     port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
     timeoutMs,
-    authorization: key && provider.type !== 'anthropic' ? `Bearer ${key}` : null,
+    authorization: key && provider.type !== 'anthropic' && provider.type !== 'gemini' ? `Bearer ${key}` : null,
     hasKey: !!key,
-    auth: !key ? {} : provider.type === 'anthropic' ? { 'x-api-key': key } : { authorization: `Bearer ${key}` },
+    auth: !key
+      ? {}
+      : provider.type === 'anthropic'
+        ? { 'x-api-key': key }
+        : provider.type === 'gemini'
+          ? { 'x-goog-api-key': key }
+          : { authorization: `Bearer ${key}` },
     extraHeaders: provider.headers,
   };
 }
@@ -71,7 +77,11 @@ export function upstreamHeaders(
   for (const [k, v] of Object.entries(incoming)) {
     if (v === undefined || DROP_REQUEST.has(k) || k.startsWith('x-llmscope-')) continue;
     // The provider's own key (apiKeyEnv) replaces whatever key the client sent, in either header.
-    if ((k === 'authorization' || k === 'x-api-key') && (!opts.forwardClientAuth || up.hasKey)) continue;
+    if (
+      (k === 'authorization' || k === 'x-api-key' || k === 'x-goog-api-key') &&
+      (!opts.forwardClientAuth || up.hasKey)
+    )
+      continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   Object.assign(out, up.extraHeaders);

@@ -5,9 +5,9 @@
 import type { Endpoint } from '../calls/index.js';
 
 /** The wire format an upstream speaks (`providers[].type`). */
-export type WireFormat = 'openai-compatible' | 'anthropic' | 'openai-responses';
+export type WireFormat = 'openai-compatible' | 'anthropic' | 'openai-responses' | 'gemini';
 
-export const WIRE_FORMATS: readonly WireFormat[] = ['openai-compatible', 'anthropic', 'openai-responses'];
+export const WIRE_FORMATS: readonly WireFormat[] = ['openai-compatible', 'anthropic', 'openai-responses', 'gemini'];
 
 export interface Usage {
   /** Every prompt token, cached (read or written) ones included (OpenAI's `prompt_tokens` convention). */
@@ -68,8 +68,20 @@ export interface ProviderAdapter {
    * the upstream path is the client's without its leading `/v1`.
    */
   readonly passThrough: readonly string[];
-  /** The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...). */
-  upstreamPath(endpoint: Endpoint): string;
+  /** Client routes matched by pattern, for formats whose path names the model (Gemini's `models/{m}:method`). */
+  matchPath?(path: string): Endpoint | null;
+  /** The endpoints `matchPath` answers with. */
+  readonly endpoints?: readonly Endpoint[];
+  /**
+   * The model and streaming the request's URL (path and query) says, for formats whose path names them; null when
+   * the URL is not one of the format's (absent: the body's `model` and `stream` say).
+   */
+  requestFacts?(url: string): { model: string; stream: boolean } | null;
+  /**
+   * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
+   * the client's (path and query), `model` the one to send upstream.
+   */
+  upstreamPath(endpoint: Endpoint, url: string, model: string): string;
   /** True when llmscope asks for usage on streams itself and removes what that adds (OpenAI's include_usage). */
   readonly injectsStreamUsage: boolean;
   /** Numeric request parameters worth a span attribute, by their GenAI names (max_tokens, temperature, ...). */

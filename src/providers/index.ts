@@ -3,6 +3,7 @@
 import type { Endpoint } from '../calls/index.js';
 import type { ProviderAdapter, WireFormat } from './adapter.js';
 import { anthropicAdapter } from './anthropic/index.js';
+import { geminiAdapter } from './gemini/index.js';
 import { openaiCompatibleAdapter } from './openai-compatible/index.js';
 import { openaiResponsesAdapter } from './openai-responses/index.js';
 
@@ -17,19 +18,27 @@ export type {
 } from './adapter.js';
 export { WIRE_FORMATS } from './adapter.js';
 export * as anthropic from './anthropic/index.js';
+export * as gemini from './gemini/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';
 export * as openaiResponses from './openai-responses/index.js';
 
 /** Every adapter, one per wire format. */
-export const ADAPTERS: readonly ProviderAdapter[] = [openaiCompatibleAdapter, anthropicAdapter, openaiResponsesAdapter];
+export const ADAPTERS: readonly ProviderAdapter[] = [
+  openaiCompatibleAdapter,
+  anthropicAdapter,
+  openaiResponsesAdapter,
+  geminiAdapter,
+];
 
 const byEndpoint = new Map<Endpoint, ProviderAdapter>();
 const byPath = new Map<string, { adapter: ProviderAdapter; endpoint: Endpoint }>();
-for (const a of ADAPTERS)
+for (const a of ADAPTERS) {
+  for (const e of a.endpoints ?? []) byEndpoint.set(e, a);
   for (const [path, endpoint] of Object.entries(a.routes)) {
     byEndpoint.set(endpoint, a);
     byPath.set(path, { adapter: a, endpoint });
   }
+}
 
 /** The adapter of the format a call on `endpoint` is written in. */
 export function adapterFor(endpoint: Endpoint): ProviderAdapter {
@@ -38,7 +47,13 @@ export function adapterFor(endpoint: Endpoint): ProviderAdapter {
 
 /** The gateway route at `path` (`/v1/chat/completions`, `/v1/messages`, ...), if it is one. */
 export function gatewayRoute(path: string): { adapter: ProviderAdapter; endpoint: Endpoint } | undefined {
-  return byPath.get(path);
+  const exact = byPath.get(path);
+  if (exact) return exact;
+  for (const adapter of ADAPTERS) {
+    const endpoint = adapter.matchPath?.(path);
+    if (endpoint) return { adapter, endpoint };
+  }
+  return undefined;
 }
 
 /** The adapter whose pass-through prefixes `path` falls under (`/v1/messages/count_tokens`, ...), if any. */

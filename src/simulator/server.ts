@@ -15,6 +15,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
+import { geminiGenerate, geminiProblem, geminiRoute } from './gemini.js';
 import {
   checkNumber,
   parseNumber,
@@ -264,7 +265,7 @@ class Exchange {
   }
 }
 
-type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens' | 'responses';
+type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens' | 'responses' | 'gemini';
 const POST_ROUTES: Record<string, Route> = {
   '/v1/chat/completions': 'chat',
   '/v1/completions': 'completions',
@@ -313,7 +314,9 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, modelObject(safeDecode(path.slice('/v1/models/'.length)), created));
   }
   if (path.startsWith('/v1/responses/')) return responseById(ex, method, path);
-  const route = method === 'POST' ? POST_ROUTES[path] : undefined;
+  // Gemini's routes name the model in the path (gemini.ts)
+  const gemini = method === 'POST' ? geminiRoute(path) : null;
+  const route = gemini ? 'gemini' : method === 'POST' ? POST_ROUTES[path] : undefined;
   if (!route) return sendJson(res, 404, invalidRequest(`Invalid URL (${method} ${path})`));
 
   const raw = await readBody(req);
@@ -348,7 +351,14 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));
     if (route === 'count_tokens') return countMessageTokens(ex, b);
   }
-  const problem = route === 'messages' ? null : route === 'responses' ? responsesProblem(b) : validate(route, b);
+  const problem =
+    route === 'messages'
+      ? null
+      : route === 'responses'
+        ? responsesProblem(b)
+        : route === 'gemini'
+          ? geminiProblem(b)
+          : validate(route, b);
   if (problem) return sendJson(res, 400, problem);
 
   let directives: Directives;
@@ -367,6 +377,12 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     state.sequence++;
     const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
     return anthropicMessages(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
+  }
+  if (route === 'gemini') {
+    state.sequence++;
+    const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+    const at = gemini ?? { model: String(b.model), stream: false };
+    return geminiGenerate(ex, req.headers, at, b, { ...directives, fault }, clock, state.opts.seed);
   }
   if (route === 'responses') {
     state.sequence++;

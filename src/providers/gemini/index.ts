@@ -1,0 +1,204 @@
+// Google's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse): the model
+// and streaming from the path, `usageMetadata` (prompt, candidates, cached, thoughts tokens), the first candidate's
+// finishReason, safety blocks as refusals, and Google's error shape for llmscope's own errors.
+import type { Endpoint } from '../../calls/index.js';
+import { renderError as renderOpenAiError } from '../../errors.js';
+import {
+  type ChunkInfo,
+  type Json,
+  num,
+  obj,
+  type ProviderAdapter,
+  type RenderedError,
+  type ResponseInfo,
+  type StreamReader,
+  type Usage,
+} from '../adapter.js';
+
+/** `/v1beta/models/{model}:{method}` (also `/v1/...`), the model possibly with slashes (`tunedModels/x`). */
+const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
+
+/** Finish reasons that mean the model's output was blocked (a refusal). */
+const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
+
+/**
+ * Reads `usageMetadata`. Thinking tokens are billed as output: output = candidates + thoughts, reasoning = thoughts;
+ * `promptTokenCount` already includes the cached content's tokens.
+ */
+export function usageOf(u: unknown): Usage | null {
+  const o = obj(u);
+  if (!o) return null;
+  const input = num(o.promptTokenCount);
+  const candidates = num(o.candidatesTokenCount);
+  const thoughts = num(o.thoughtsTokenCount) ?? 0;
+  if (input === null && candidates === null) return null;
+  return {
+    inputTokens: input ?? 0,
+    outputTokens: (candidates ?? 0) + thoughts,
+    cachedInputTokens: num(o.cachedContentTokenCount) ?? 0,
+    reasoningTokens: thoughts,
+    cacheWriteInputTokens: 0,
+  };
+}
+
+function partsText(content: unknown): string {
+  const parts = obj(content)?.parts;
+  if (!Array.isArray(parts)) return '';
+  let s = '';
+  for (const p of parts) {
+    const po = obj(p);
+    if (po && typeof po.text === 'string' && po.thought !== true) s += po.text;
+  }
+  return s;
+}
+
+export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]): string {
+  let s = '';
+  const system = partsText(body.systemInstruction ?? body.system_instruction);
+  if (system) s += `${system}\n`;
+  const contents = Array.isArray(body.contents) ? body.contents : [];
+  for (const c of contents) {
+    const start = s.length;
+    const t = partsText(c);
+    if (t) s += `${t}\n`;
+    if (assistant && obj(c)?.role === 'model' && s.length > start) assistant.push(start, s.length);
+  }
+  return s;
+}
+
+/** What one GenerateContentResponse (a body, or a stream chunk) says. */
+function chunkOf(body: unknown): ChunkInfo {
+  const o = obj(body);
+  const info: ChunkInfo = {
+    text: '',
+    content: false,
+    finishReason: null,
+    usage: null,
+    refusal: null,
+    usageOnly: false,
+  };
+  if (!o) return info;
+  info.usage = usageOf(o.usageMetadata);
+  const cand = obj(Array.isArray(o.candidates) ? o.candidates[0] : null);
+  if (cand) {
+    const parts = obj(cand.content)?.parts;
+    if (Array.isArray(parts))
+      for (const p of parts) {
+        const po = obj(p);
+        if (!po) continue;
+        if (typeof po.text === 'string' && po.text.length > 0) {
+          info.content = true;
+          if (po.thought !== true) info.text += po.text;
+        } else if (po.functionCall || po.inlineData || po.executableCode) info.content = true;
+      }
+    if (typeof cand.finishReason === 'string') {
+      info.finishReason = cand.finishReason;
+      if (BLOCKED.has(cand.finishReason)) info.refusal = cand.finishReason;
+    }
+  }
+  const blocked = obj(o.promptFeedback)?.blockReason;
+  if (typeof blocked === 'string') {
+    info.refusal = blocked;
+    info.finishReason ??= blocked;
+  }
+  return info;
+}
+
+export function responseInfo(body: unknown): ResponseInfo {
+  const c = chunkOf(body);
+  return { text: c.text, finishReason: c.finishReason, usage: c.usage, refusal: c.refusal };
+}
+
+/** Reads a Gemini stream: every chunk is a whole GenerateContentResponse; its usageMetadata is cumulative. */
+export const geminiStreamReader: StreamReader = {
+  read(data) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    const info = chunkOf(parsed);
+    const e = obj(obj(parsed)?.error);
+    if (e) info.error = typeof e.status === 'string' ? e.status : 'error';
+    return info;
+  },
+};
+
+/** Upstream error type from Google's `{"error": {"code", "message", "status"}}`. */
+export function errorTypeOf(body: unknown): string | null {
+  const e = obj(obj(body)?.error);
+  return e && typeof e.status === 'string' ? e.status : null;
+}
+
+const STATUSES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'INVALID_ARGUMENT',
+  413: 'INVALID_ARGUMENT',
+  415: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  502: 'UNAVAILABLE',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+/** llmscope's own error in Google's shape: `{"error": {"code", "message", "status"}}`, same HTTP status. */
+export function renderError(err: unknown): RenderedError {
+  const r = renderOpenAiError(err);
+  return {
+    status: r.status,
+    headers: r.headers,
+    body: { error: { code: r.status, message: r.body.error.message, status: STATUSES[r.status] ?? 'INTERNAL' } },
+  };
+}
+
+function requestFacts(url: string): { model: string; stream: boolean } | null {
+  const q = url.indexOf('?');
+  const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+  if (!m) return null;
+  let model = m[2] as string;
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    /* as sent */
+  }
+  return { model, stream: m[3] === 'streamGenerateContent' };
+}
+
+export const geminiAdapter: ProviderAdapter = {
+  format: 'gemini',
+  routes: {},
+  passThrough: [],
+  matchPath: (path) => (PATH.test(path) ? 'generate_content' : null),
+  endpoints: ['generate_content'],
+  requestFacts,
+  // The provider's baseUrl ends in /v1beta (or /v1); the method and query (alt=sse, key) are the client's.
+  upstreamPath(_endpoint, url, model) {
+    const q = url.indexOf('?');
+    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+    return `/models/${model}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
+  },
+  injectsStreamUsage: false,
+  params(body) {
+    const g = obj(body.generationConfig ?? body.generation_config);
+    const out: Record<string, number> = {};
+    if (!g) return out;
+    const names: Record<string, string> = {
+      maxOutputTokens: 'max_tokens',
+      temperature: 'temperature',
+      topP: 'top_p',
+      topK: 'top_k',
+      seed: 'seed',
+    };
+    for (const k in names) if (typeof g[k] === 'number') out[names[k] as string] = g[k] as number;
+    return out;
+  },
+  promptText,
+  responseInfo,
+  streamReader: () => geminiStreamReader,
+  errorTypeOf,
+  renderError,
+};

@@ -1,0 +1,178 @@
+// The simulator's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse):
+// Google's GenerateContentResponse with the simulator's exact timing, usageMetadata with cached and thoughts
+// tokens, function calls and safety blocks, so tests of the gateway's Gemini route run offline with @google/genai.
+//
+// Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
+// -cached-tokens, -tool-call):
+//   x-simulator-reasoning-tokens: N     reported as usageMetadata.thoughtsTokenCount
+// Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), timeout, cut, refusal and content_filter (both:
+// finishReason SAFETY with no content).
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { MessagesDirectives as Directives, SimClock, SimExchange } from './anthropic.js';
+import { countTokens, generateTokens, hash32, tokenChunks } from './text.js';
+import { openAiId } from './wire.js';
+
+type Json = Record<string, unknown>;
+
+const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
+
+/** The model and method of a Gemini path, or null. */
+export function geminiRoute(path: string): { model: string; stream: boolean } | null {
+  const m = PATH.exec(path);
+  return m ? { model: decodeURIComponent(m[2] as string), stream: m[3] === 'streamGenerateContent' } : null;
+}
+
+export const googleError = (code: number, status: string, message: string) => ({ error: { code, message, status } });
+
+/** The reason a generateContent request is invalid, in Google's words, or null. */
+export function geminiProblem(b: Json): Json | null {
+  if (!Array.isArray(b.contents) || b.contents.length === 0)
+    return googleError(400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified\n');
+  return null;
+}
+
+function sendJson(ex: SimExchange, status: number, body: unknown): void {
+  if (ex.res.destroyed) return;
+  const text = JSON.stringify(body);
+  ex.res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  ex.res.end(text);
+}
+
+function partsText(content: unknown): string {
+  const parts = (content as Json | null)?.parts;
+  if (!Array.isArray(parts)) return '';
+  return parts.map((p) => (typeof (p as Json)?.text === 'string' ? ((p as Json).text as string) : '')).join('');
+}
+
+function promptTokens(b: Json): number {
+  let n = countTokens(partsText(b.systemInstruction));
+  for (const c of b.contents as unknown[]) n += countTokens(partsText(c)) + 2;
+  return n;
+}
+
+function headerNumber(h: IncomingHttpHeaders, name: string): number {
+  const v = h[name];
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+/** Answers generateContent / streamGenerateContent, with the fault (if any) applied. */
+export async function geminiGenerate(
+  ex: SimExchange,
+  headers: IncomingHttpHeaders,
+  route: { model: string; stream: boolean },
+  b: Json,
+  d: Directives,
+  clock: SimClock,
+  seed: number,
+): Promise<void> {
+  const fault = d.fault;
+  if (fault === 'rate_limit')
+    return sendJson(ex, 429, googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).'));
+  if (fault === 'server_error')
+    return sendJson(ex, 500, googleError(500, 'INTERNAL', 'An internal error has occurred.'));
+  if (fault === 'timeout') return;
+
+  const prompt = promptTokens(b);
+  const cached = Math.min(d.cachedTokens, prompt);
+  const thoughts = headerNumber(headers, 'x-simulator-reasoning-tokens');
+  const blocked = fault === 'refusal' || fault === 'content_filter';
+  const tool = d.toolCall && !blocked ? d.toolCall : null;
+  let chunks: string[];
+  let perChunk: number[];
+  if (blocked) {
+    chunks = [];
+    perChunk = [];
+  } else if (tool || d.reply !== null) {
+    const split = tokenChunks(tool ? tool.arguments : (d.reply as string));
+    chunks = tool ? [split.chunks.join('')] : split.chunks;
+    perChunk = tool ? [split.tokens.reduce((s, t) => s + t, 0)] : split.tokens;
+  } else {
+    chunks = generateTokens(hash32(seed, 'gemini', route.model, JSON.stringify(b.contents)), d.outputTokens);
+    perChunk = chunks.map(() => 1);
+  }
+  const tokensOf = (count: number) => perChunk.slice(0, count).reduce((s, t) => s + t, 0);
+  const cap = ((b.generationConfig as Json | undefined)?.maxOutputTokens ?? null) as number | null;
+  let n = chunks.length;
+  let finish = blocked ? 'SAFETY' : 'STOP';
+  if (cap !== null && tokensOf(n) > cap) {
+    while (n > 0 && tokensOf(n) > cap) n--;
+    finish = 'MAX_TOKENS';
+  }
+  const lastToken: number[] = [];
+  for (let k = 0, t = -1; k < n; k++) {
+    t += perChunk[k] as number;
+    lastToken.push(t);
+  }
+  const dueAt = (k: number) => clock(thoughts + (lastToken[k] ?? 0));
+  const responseId = openAiId('', 22);
+  const usage = (out: number): Json => ({
+    promptTokenCount: prompt,
+    candidatesTokenCount: out,
+    totalTokenCount: prompt + out + thoughts,
+    ...(cached ? { cachedContentTokenCount: cached } : {}),
+    ...(thoughts ? { thoughtsTokenCount: thoughts } : {}),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+  });
+  const parts = (text: string): Json[] =>
+    tool ? [{ functionCall: { name: tool.name, args: JSON.parse(text || '{}') } }] : [{ text }];
+  const candidate = (text: string | null, end: string | null): Json => ({
+    ...(text === null ? {} : { content: { parts: parts(text), role: 'model' } }),
+    ...(end ? { finishReason: end } : {}),
+    ...(end === 'SAFETY'
+      ? { safetyRatings: [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }] }
+      : {}),
+    index: 0,
+  });
+  const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
+
+  if (!route.stream) {
+    await ex.waitUntil(dueAt(n - 1));
+    if (ex.stopped) return;
+    if (cutAfter !== null) return ex.cut();
+    const text = chunks.slice(0, n).join('');
+    return sendJson(ex, 200, {
+      candidates: [candidate(blocked ? null : text, finish)],
+      usageMetadata: usage(tokensOf(n)),
+      modelVersion: route.model,
+      responseId,
+    });
+  }
+
+  ex.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const event = (o: Json): string => `data: ${JSON.stringify(o)}\r\n\r\n`;
+  if (n === 0) {
+    await ex.waitUntil(clock(0));
+    if (ex.stopped) return;
+    ex.res.end(
+      event({ candidates: [candidate(null, finish)], usageMetadata: usage(0), modelVersion: route.model, responseId }),
+    );
+    return;
+  }
+  const sent = cutAfter ?? n;
+  for (let k = 0; k < sent; k++) {
+    await ex.waitUntil(dueAt(k));
+    if (ex.stopped) return;
+    const last = k === n - 1;
+    const data = event({
+      candidates: [candidate(chunks[k] as string, last ? finish : null)],
+      usageMetadata: usage(tokensOf(k + 1)),
+      modelVersion: route.model,
+      responseId,
+    });
+    if (!ex.res.write(data)) {
+      await ex.drain();
+      if (ex.stopped) return;
+    }
+  }
+  if (cutAfter !== null) {
+    await ex.waitUntil(Math.max(clock(thoughts + (lastToken[cutAfter - 1] ?? -1) + 1), performance.now() - ex.t0 + 10));
+    if (!ex.stopped) ex.cut();
+    return;
+  }
+  ex.res.end();
+}

@@ -1,0 +1,160 @@
+// Gemini's generateContent / streamGenerateContent through llmscope with the official @google/genai client, against
+// the simulator speaking Gemini's wire format: the same answers as direct, the model and streaming from the path,
+// TTFT against the simulator's exact delay, usageMetadata with cached and thoughts tokens, exact cost, safety
+// blocks as refusals, and Google's error shape for llmscope's own errors.
+import { GoogleGenAI } from '@google/genai';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../src/calls/index.js';
+import { costOf, createCostModule } from '../../src/cost/index.js';
+import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
+import { type Stack, startStack } from './helpers.js';
+
+const TTFT = 40;
+const TPOT = 4;
+const OUT = 12;
+const MODEL = 'gemini-2.5-flash';
+/** gemini-2.5-flash's catalog prices, USD per 1M tokens. */
+const PRICE = { input: 0.3, cachedInput: 0.03, cacheWrite: null, output: 2.5 };
+
+const comparable = (x: unknown) => JSON.parse(JSON.stringify(x).replace(/"responseId":"[^"]*"/g, '"responseId":"X"'));
+
+describe('gateway: Gemini generateContent with @google/genai', () => {
+  let s: Stack;
+  let direct: GoogleGenAI;
+  let via: GoogleGenAI;
+  const seen: RequestRecord[] = [];
+  const client = (baseUrl: string) => new GoogleGenAI({ apiKey: 'gemini-test-key', httpOptions: { baseUrl } });
+  const callOf = async (id: string): Promise<LlmCall> => {
+    for (let t = 0; t < 200; t++) {
+      const c = s.calls.find((x) => x.requestId === id);
+      if (c) return c;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`call ${id} not recorded`);
+  };
+
+  beforeAll(async () => {
+    const sim = await startSimulator({ port: 0, seed: 1, ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT });
+    s = await startStack({
+      sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
+      config: {
+        providers: [
+          { name: 'openai-sim', baseUrl: sim.url },
+          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
+        ],
+      },
+      app: { modules: [createCostModule] },
+    });
+    const close = s.close;
+    s.close = async () => {
+      await close();
+      await sim.close();
+    };
+    sim.events.on('request', (r) => seen.push(r));
+    direct = client(sim.url.replace(/\/v1$/, ''));
+    via = client(s.base);
+  });
+  afterAll(() => s.close());
+
+  it('answers generateContent like the upstream, with cached and thoughts tokens and exact cost', async () => {
+    const headers = { 'x-simulator-cached-tokens': '8', 'x-simulator-reasoning-tokens': '5' };
+    const req = { model: MODEL, contents: 'Tell me about rivers, please, in a few words. '.repeat(4) };
+    const a = await direct.models.generateContent({ ...req, config: { httpOptions: { headers } } });
+    const b = await via.models.generateContent({
+      ...req,
+      config: { httpOptions: { headers: { ...headers, 'x-request-id': 'gem-plain' } } },
+    });
+    expect(comparable(b.candidates)).toEqual(comparable(a.candidates));
+    expect(b.usageMetadata).toEqual(a.usageMetadata);
+    expect(b.text).toBe(a.text);
+    const u = b.usageMetadata;
+    const call = await callOf('gem-plain');
+    expect(call).toMatchObject({
+      provider: 'gemini-sim',
+      model: MODEL,
+      endpoint: 'generate_content',
+      stream: false,
+      status: 'ok',
+      inputTokens: u?.promptTokenCount,
+      outputTokens: OUT + 5,
+      cachedInputTokens: 8,
+      reasoningTokens: 5,
+      tokenSource: 'usage',
+      finishReason: 'STOP',
+      refusal: false,
+    });
+    const up = seen.find((r) => r.requestId === 'gem-plain');
+    expect(up?.path).toBe(`/v1beta/models/${MODEL}:generateContent`);
+    expect(up?.headers['x-goog-api-key']).toBe('gemini-test-key');
+    expect(call.costUsd).toBe(costOf({ input: u?.promptTokenCount ?? 0, cachedInput: 8, output: OUT + 5 }, PRICE));
+  });
+
+  it('streams the same chunks as direct, with TTFT from the first text chunk', async () => {
+    const req = { model: MODEL, contents: 'Stream a poem' };
+    const drain = async (it: AsyncIterable<unknown>) => {
+      const out: unknown[] = [];
+      for await (const c of it) out.push((c as { candidates?: unknown; usageMetadata?: unknown }).candidates);
+      return out;
+    };
+    await drain(await via.models.generateContentStream(req)); // warm-up
+    const a = await drain(await direct.models.generateContentStream(req));
+    const ids = ['gem-stream-1', 'gem-stream-2', 'gem-stream-3'];
+    const b = await drain(
+      await via.models.generateContentStream({
+        ...req,
+        config: { httpOptions: { headers: { 'x-request-id': ids[0] as string } } },
+      }),
+    );
+    expect(comparable(b)).toEqual(comparable(a));
+    for (const id of ids.slice(1))
+      await drain(
+        await via.models.generateContentStream({
+          ...req,
+          config: { httpOptions: { headers: { 'x-request-id': id } } },
+        }),
+      );
+    const calls = await Promise.all(ids.map(callOf));
+    for (const c of calls) {
+      expect(c).toMatchObject({
+        stream: true,
+        status: 'ok',
+        outputTokens: OUT,
+        finishReason: 'STOP',
+        tokenSource: 'usage',
+      });
+      expect(c.ttftMs).toBeGreaterThanOrEqual(TTFT);
+    }
+    expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? 0) - TTFT)))).toBeLessThan(5);
+    expect(seen.find((r) => r.requestId === 'gem-stream-1')?.path).toBe(
+      `/v1beta/models/${MODEL}:streamGenerateContent`,
+    );
+  });
+
+  it('records a safety block as a refusal', async () => {
+    const r = await via.models.generateContent({
+      model: MODEL,
+      contents: 'Something unsafe',
+      config: { httpOptions: { headers: { 'x-request-id': 'gem-safety', 'x-simulator-fault': 'refusal' } } },
+    });
+    expect(r.candidates?.[0]?.finishReason).toBe('SAFETY');
+    expect(await callOf('gem-safety')).toMatchObject({ refusal: true, finishReason: 'SAFETY', status: 'ok' });
+  });
+
+  it("answers llmscope's own errors in Google's shape", async () => {
+    const r = await request(`${s.base}/v1beta/models/claude-x:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
+    });
+    expect(r.statusCode).toBe(404);
+    expect(await r.body.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    const bad = await request(`${s.base}/v1beta/models/${MODEL}:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"contents": [',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(await bad.body.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+  });
+});
