@@ -160,6 +160,8 @@ export class Metrics {
     if (call.outputTokens) this.tokens.inc({ provider: p, model: m, type: 'output' }, call.outputTokens);
     if (call.cachedInputTokens)
       this.tokens.inc({ provider: p, model: m, type: 'cached_input' }, call.cachedInputTokens);
+    if (call.cacheWriteInputTokens)
+      this.tokens.inc({ provider: p, model: m, type: 'cache_write_input' }, call.cacheWriteInputTokens);
     if (call.costUsd) {
       const feature = g.value('feature', call.feature);
       this.cost.inc({ provider: p, model: m, feature }, call.costUsd);

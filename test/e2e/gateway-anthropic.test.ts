@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 const TTFT = 40;
 const TPOT = 4;
@@ -109,6 +109,10 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
       if (wire.request_id === undefined) await new Promise((ok) => setTimeout(ok, 50));
     }
     expect(wire.cache_write_input_tokens).toBe(10);
+    const m = parseMetrics(await (await request(`${s.base}/metrics`)).body.text());
+    const labels = { provider: 'anthropic-sim', model: MODEL };
+    expect(metricValue(m, 'llm_tokens_total', { ...labels, type: 'cache_write_input' })).toBe(10);
+    expect(metricValue(m, 'llm_tokens_total', { ...labels, type: 'cached_input' })).toBe(20);
     expect(wire.endpoint).toBe('messages');
   });
 
@@ -284,6 +288,38 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     const call = await callOf('anth-ingest');
     expect(call.cacheWriteInputTokens).toBe(300);
     expect(call.costUsd).toBeCloseTo((100 * 3 + 600 * 0.3 + 300 * 3.75 + 50 * 15) / 1e6, 12);
+  });
+
+  it("forwards Claude Code's request shape unchanged: tools, tool results, thinking, cache_control, metadata", async () => {
+    const body = {
+      model: MODEL,
+      max_tokens: 4096,
+      system: [{ type: 'text' as const, text: 'You are Claude Code.', cache_control: { type: 'ephemeral' as const } }],
+      messages: [
+        { role: 'user' as const, content: 'List the files' },
+        {
+          role: 'assistant' as const,
+          content: [{ type: 'tool_use' as const, id: 'toolu_1', name: 'Bash', input: { command: 'ls' } }],
+        },
+        {
+          role: 'user' as const,
+          content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_1', content: 'a.ts\nb.ts' }],
+        },
+      ],
+      tools: [
+        { name: 'Bash', description: 'Run a command', input_schema: { type: 'object' as const, properties: {} } },
+      ],
+      thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+      metadata: { user_id: 'user_abc' },
+      stream: true as const,
+    };
+    const stream = await via.messages.create(body, { headers: { 'x-request-id': 'anth-claude-code' } });
+    for await (const _ of stream) {
+      /* drain */
+    }
+    expect(seen.find((r) => r.requestId === 'anth-claude-code')?.body).toEqual(body);
+    const call = await callOf('anth-claude-code');
+    expect(call).toMatchObject({ status: 'ok', endpoint: 'messages', tokenSource: 'usage' });
   });
 
   it('passes count_tokens through to the Anthropic provider', async () => {
