@@ -55,7 +55,11 @@ export const overviewPage: Page = {
           { name: 'provider', label: 'provider' },
           { name: 'team', label: 'team' },
           { name: 'feature', label: 'feature' },
-          { name: 'endpoint', label: 'endpoint', options: ['chat.completions', 'completions', 'embeddings'] },
+          {
+            name: 'endpoint',
+            label: 'endpoint',
+            options: ['chat.completions', 'completions', 'embeddings', 'responses', 'messages', 'generate_content'],
+          },
         ],
         route.params,
       ),

@@ -52,7 +52,11 @@ export const requestsPage: Page = {
         { name: 'user', label: 'user' },
         { name: 'team', label: 'team' },
         { name: 'feature', label: 'feature' },
-        { name: 'endpoint', label: 'endpoint', options: ['chat.completions', 'completions', 'embeddings'] },
+        {
+          name: 'endpoint',
+          label: 'endpoint',
+          options: ['chat.completions', 'completions', 'embeddings', 'responses', 'messages', 'generate_content'],
+        },
       ],
       route.params,
       'request-filters',
