@@ -5,7 +5,13 @@
  * `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API; `generate_content`: Gemini's
  * generateContent / streamGenerateContent.
  */
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'generate_content';
+export type Endpoint =
+  | 'chat.completions'
+  | 'completions'
+  | 'embeddings'
+  | 'messages'
+  | 'responses'
+  | 'generate_content';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';

@@ -62,10 +62,10 @@ export function responseById(ex: SimExchange, method: string, path: string): voi
   const m = /^\/v1\/responses\/([^/]+)(\/cancel)?$/.exec(path);
   const r = m ? kept.get(m[1] as string) : undefined;
   if (!m || !r || (m[2] ? method !== 'POST' : method !== 'GET'))
-    return sendJson(ex, 404, errorBody(`No response found with id '${m?.[1] ?? ''}'.`, 'invalid_request_error'));
-  if (m[2] && r.background !== true)
-    return sendJson(ex, 400, invalidRequest('Only responses created with background=true can be cancelled.'));
-  sendJson(ex, 200, r);
+    sendJson(ex, 404, errorBody(`No response found with id '${m?.[1] ?? ''}'.`, 'invalid_request_error'));
+  else if (m[2] && r.background !== true)
+    sendJson(ex, 400, invalidRequest('Only responses created with background=true can be cancelled.'));
+  else sendJson(ex, 200, r);
 }
 
 function inputTokens(b: Json): number {
