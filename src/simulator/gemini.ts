@@ -20,7 +20,14 @@ const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateCon
 /** The model and method of a Gemini path, or null. */
 export function geminiRoute(path: string): { model: string; stream: boolean } | null {
   const m = PATH.exec(path);
-  return m ? { model: decodeURIComponent(m[2] as string), stream: m[3] === 'streamGenerateContent' } : null;
+  if (!m) return null;
+  let model = m[2] as string;
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    /* as sent */
+  }
+  return { model, stream: m[3] === 'streamGenerateContent' };
 }
 
 export const googleError = (code: number, status: string, message: string) => ({ error: { code, message, status } });
