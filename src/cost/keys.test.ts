@@ -56,6 +56,9 @@ describe('virtual keys', () => {
     hook.authenticate?.(a);
     expect(a.attribution.apiKeyId).toBe('claude-code');
     expect(a.forwardClientAuth).toBe(false);
+    const g = admission({ 'x-goog-api-key': KEY });
+    hook.authenticate?.(g);
+    expect(g.attribution.apiKeyId).toBe('claude-code');
   });
 
   it('honours headers only for what the key trusts them with', () => {

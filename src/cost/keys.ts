@@ -66,12 +66,15 @@ export class KeyRing {
   }
 }
 
-/** The client's key: `Authorization: Bearer <key>`, or Anthropic's `x-api-key: <key>` (Anthropic SDKs, Claude Code). */
+/**
+ * The client's key: `Authorization: Bearer <key>`, Anthropic's `x-api-key: <key>` (Anthropic SDKs, Claude Code) or
+ * Gemini's `x-goog-api-key: <key>` (@google/genai).
+ */
 function bearer(a: Admission): string | null {
   const h = a.headers.authorization;
   const v = Array.isArray(h) ? h[0] : h;
   if (!v) {
-    const x = a.headers['x-api-key'];
+    const x = a.headers['x-api-key'] ?? a.headers['x-goog-api-key'];
     const k = (Array.isArray(x) ? x[0] : x)?.trim();
     return k ? k : null;
   }
