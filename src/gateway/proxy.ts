@@ -107,6 +107,7 @@ class Flight {
   stream = false;
   httpStatus = 0;
   errorType: string | null = null;
+  errorMessage: string | null = null;
   finishReason: string | null = null;
   refusal = false;
   /** The upstream's stream or body said the call failed although its HTTP status was 2xx. */
@@ -193,6 +194,7 @@ class Flight {
       status,
       httpStatus: this.httpStatus,
       errorType: this.errorType,
+      errorMessage: this.errorMessage,
       ...this.attribution,
       inputTokens: u?.inputTokens ?? null,
       outputTokens,
@@ -398,6 +400,7 @@ export class GatewayProxy {
     const code = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';
     flight.httpStatus = err instanceof LlmscopeError ? err.status : 500;
     flight.errorType = code;
+    flight.errorMessage = clip(err instanceof Error ? err.message : String(err));
     if (err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_UPSTREAM_TIMEOUT') flight.timedOut = true;
     sendErrorAs(flight.adapter, res, err, { 'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3) });
     this.record(flight);
@@ -554,6 +557,7 @@ export class GatewayProxy {
         flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
         flight.errorType = 'upstream_stream_cut';
       }
+      flight.errorMessage = clip(err.message);
       this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
     }
 
@@ -579,16 +583,18 @@ export class GatewayProxy {
       }
     } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
       let json: unknown;
+      const kept = relay.kept;
+      const text = (kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept, relay.keptBytes)).toString('utf8');
       try {
-        const kept = relay.kept;
-        json = JSON.parse(
-          (kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept, relay.keptBytes)).toString('utf8'),
-        );
+        json = JSON.parse(text);
       } catch {
         json = null;
       }
-      if (status >= 400) flight.errorType = adapter.errorTypeOf(json) ?? `http_${status}`;
-      else {
+      if (status >= 400) {
+        flight.errorType = adapter.errorTypeOf(json) ?? `http_${status}`;
+        // What the upstream said, for the request page: its error message, else the start of a body that is not JSON.
+        flight.errorMessage = errorMessageOf(json) ?? (json === null ? clip(text) : null);
+      } else {
         const info = adapter.responseInfo(json, flight.endpoint);
         if (info.error) {
           flight.failedInBody = true;
@@ -609,6 +615,26 @@ export class GatewayProxy {
     else if (relay.keptBytes >= MAX_PARSE_BYTES) i.outputChars = flight.responseBytes;
     this.record(flight);
   }
+}
+
+/** Longest error message kept on a call. */
+const ERROR_MESSAGE_CHARS = 512;
+const clip = (s: string): string | null => {
+  const t = s.trim();
+  return t ? (t.length > ERROR_MESSAGE_CHARS ? `${t.slice(0, ERROR_MESSAGE_CHARS - 1)}…` : t) : null;
+};
+
+/**
+ * The message of an error body, in any provider's shape: OpenAI's and Anthropic's `{error: {message}}`, Gemini's
+ * `{error: {message}}` (or a one-element array of it), a bare `{error: "..."}` or `{message}`.
+ */
+export function errorMessageOf(body: unknown): string | null {
+  const b = (Array.isArray(body) ? body[0] : body) as Json | null;
+  if (!b || typeof b !== 'object') return null;
+  const e = b.error;
+  if (typeof e === 'string') return clip(e);
+  if (e && typeof e === 'object' && typeof (e as Json).message === 'string') return clip((e as Json).message as string);
+  return typeof b.message === 'string' ? clip(b.message) : null;
 }
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');

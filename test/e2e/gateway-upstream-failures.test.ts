@@ -158,4 +158,48 @@ describe('gateway upstream failures', () => {
     for (let i = 0; i < 50 && !upstreamClosed; i++) await new Promise((r) => setTimeout(r, 10));
     expect(upstreamClosed).toBe(true);
   });
+  it("keeps what went wrong on the call: the upstream's error message (redacted), a non-JSON body's start, llmscope's own", async () => {
+    behaviour = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: {
+            message: "Invalid 'user': ann@example.com is not allowed",
+            type: 'invalid_request_error',
+            code: null,
+          },
+        }),
+      );
+    };
+    const bad = await post('err-json', {});
+    expect(bad.statusCode).toBe(400);
+    await bad.body.text();
+    const a = await callFor('err-json');
+    expect(a).toMatchObject({
+      errorType: 'invalid_request_error',
+      errorMessage: "Invalid 'user': [redacted-email] is not allowed",
+    });
+
+    behaviour = (_req, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' });
+      res.end(`<html><body>502 Bad Gateway ${'x'.repeat(2000)}</body></html>`);
+    };
+    await (await post('err-html', {})).body.text();
+    const b = await callFor('err-html');
+    expect(b.errorType).toBe('http_502');
+    expect(b.errorMessage?.startsWith('<html><body>502 Bad Gateway')).toBe(true);
+    expect(b.errorMessage?.length).toBeLessThanOrEqual(512);
+
+    const r = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'err-own' },
+      body: JSON.stringify({ model: 'gone-1', messages: [] }),
+    });
+    await r.body.text();
+    expect((await callFor('err-own')).errorMessage).toContain('cannot reach provider "gone"');
+    // The stored record and the API carry it too.
+    await app.ctx.recorder.flush();
+    const detail = (await (await request(`${base}/api/requests/err-json`)).body.json()) as { error_message: string };
+    expect(detail.error_message).toBe("Invalid 'user': [redacted-email] is not allowed");
+  });
 });
