@@ -2,7 +2,7 @@
 // direct to the simulator (zero delay), a bare reference proxy (bench/bare-proxy.js), and llmscope with full
 // recording on (SQLite store, metrics, JSON logs). Targets are interleaved so machine noise hits all of them.
 // Writes the figures into bench/RESULTS.md (section "Gateway").
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
@@ -12,6 +12,14 @@ import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
+// --compare DIR: also run the llmscope built in DIR (a checkout of an earlier commit, after `npm run build` there),
+// as a fourth target interleaved with the others, so a change's cost is measured side by side in one run.
+const compareAt = process.argv.indexOf('--compare');
+const compareDir = compareAt === -1 ? null : process.argv[compareAt + 1];
+if (compareAt !== -1 && (!compareDir || !existsSync(join(compareDir, 'dist', 'cli', 'main.js')))) {
+  console.error('--compare DIR needs a built llmscope checkout in DIR (run `npm run build` there)');
+  process.exit(2);
+}
 const SEQ = quick ? 200 : 1500;
 const ROUNDS = quick ? 1 : 3;
 const ROUND_MS = quick ? 1500 : 4000;
@@ -87,6 +95,32 @@ const targets = [
   { name: 'bare proxy', url: `http://127.0.0.1:${barePort}/v1`, proc: bare },
   { name: 'llmscope', url: `http://127.0.0.1:${scopePort}/v1`, proc: scope },
 ];
+let before = null;
+let beforeShipper = null;
+let beforeCommit = null;
+if (compareDir) {
+  const port = await freePort();
+  beforeShipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  before = await start(
+    [
+      join(compareDir, 'bin', 'llmscope.js'),
+      'serve',
+      '--port',
+      String(port),
+      '--upstream',
+      `http://127.0.0.1:${simPort}/v1`,
+    ],
+    /serving on/,
+    { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'before.db')}` },
+    beforeShipper.stdin,
+  );
+  try {
+    beforeCommit = execFileSync('git', ['-C', compareDir, 'rev-parse', '--short', 'HEAD']).toString().trim();
+  } catch {
+    beforeCommit = null;
+  }
+  targets.push({ name: 'llmscope (before)', url: `http://127.0.0.1:${port}/v1`, proc: before });
+}
 
 /** CPU seconds a child process has used (Linux /proc; null elsewhere). On a shared machine req/s swings with the
  * neighbours' load, while a proxy's CPU per request is steadier: it is the cost that bounds its throughput. */
@@ -257,6 +291,13 @@ try {
       }),
       '',
       ...checks.map(([label, ok]) => `- ${ok ? '✅' : '❌'} ${label}`),
+      ...(before
+        ? [
+            `- llmscope now vs before (${beforeCommit ?? compareDir}): added p50 ${f(addScope.p50)} vs ${f(p['llmscope (before)'].p50 - p.direct.p50)} ms, ` +
+              `throughput ${((tp.llmscope.rps / tp['llmscope (before)'].rps) * 100).toFixed(1)}% of before's, ` +
+              `CPU ${tp.llmscope.cpuUs?.toFixed(0) ?? '–'} vs ${tp['llmscope (before)'].cpuUs?.toFixed(0) ?? '–'} µs per request`,
+          ]
+        : []),
       `- bare proxy keeps ${(keptBare * 100).toFixed(1)}% of direct throughput; llmscope ${(keptScope * 100).toFixed(1)}%`,
       '',
     );
@@ -277,7 +318,9 @@ try {
   }
 } finally {
   for (const t of targets) await t.pool.close();
-  for (const p of [scope, bare, sim, shipper]) p.kill('SIGTERM');
+  for (const p of [scope, bare, sim, shipper, before, beforeShipper]) p?.kill('SIGTERM');
+  if (before && before.exitCode === null && before.signalCode === null)
+    await new Promise((r) => before.once('exit', r));
   // The store holds every call of the run (hundreds of MB): remove it once llmscope has shut down, unless
   // LLMSCOPE_BENCH_KEEP is set (to look into the store or the CPU profiles).
   if (scope.exitCode === null && scope.signalCode === null) await new Promise((r) => scope.once('exit', r));
