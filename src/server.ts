@@ -6,12 +6,15 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerRequestRoutes } from './api/requests.js';
+import { registerSessionRoutes } from './api/sessions.js';
 import { registerStatsRoutes } from './api/stats.js';
+import { registerUserRoutes } from './api/users.js';
 import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
 import { type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
+import type { CostModule } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
 import { sendModels } from './gateway/models.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
@@ -207,6 +210,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
+  registerSessionRoutes(api, store, { detailExtras: ctx.detailExtras });
+  // The user page's spend and budgets come from the cost capability, when it is loaded.
+  const cost = modules.find((m): m is CostModule => m.name === 'cost' && 'spend' in m);
+  registerUserRoutes(api, store, {
+    now: () => clock.now(),
+    detailExtras: ctx.detailExtras,
+    spend: cost?.spend,
+    budgets: cost?.runtime,
+  });
   (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now(), config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {
     const { ingestCalls } = await import('./api/ingest.js');

@@ -1,0 +1,225 @@
+// GET /api/users/:id: one user's spend (today and this month from the cost capability's daily aggregates; the
+// window's by model and by feature from the calls), calls (count, error rate, latency p50/p95, the most recent
+// ones), feedback and evaluation verdicts on their recent calls, and the budgets that apply to them.
+// Bounded: the window's calls are read through the Store interface (the ledger's user index) up to MAX_USER_SCAN
+// calls (`truncated` says when a window holds more; window figures then cover the newest MAX_USER_SCAN), and the
+// quality extras are read for the newest QUALITY_CALLS of them.
+import { z } from 'zod';
+import { callToWire, type LlmCall } from '../calls/index.js';
+import { type Budget, type BudgetKey, periodEnd, periodStart, type SpendStore } from '../cost/index.js';
+import { LlmscopeError } from '../errors.js';
+import { parseQuery, type Router, sendJson } from '../http/index.js';
+import type { Store } from '../store/index.js';
+import type { DetailExtra } from './requests.js';
+import { qualityOf, withExtras } from './sessions.js';
+
+export const MAX_USER_SCAN = 5_000;
+export const QUALITY_CALLS = 200;
+export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+const SCAN_PAGE = 500;
+
+export interface UserRoutesOptions {
+  now: () => number;
+  /** The same extras as `/api/requests/:id` (evaluations, feedback); read on every request. */
+  detailExtras?: DetailExtra[];
+  onExtraError?: (err: unknown) => void;
+  /** The cost capability's daily spend aggregates (dimension `user`), when it is loaded. */
+  spend?: Pick<SpendStore, 'daily'>;
+  /** The budgets and their ledger, when the cost capability is loaded. */
+  budgets?: {
+    readonly budgetList: readonly Budget[];
+    readonly ledger: {
+      state(key: BudgetKey): { spent: number; reserved: number } | Promise<{ spent: number; reserved: number }>;
+    };
+  };
+}
+
+const TIME_FORM = 'an ISO 8601 date-time (e.g. 2025-01-31T12:00:00Z) or epoch milliseconds';
+const time = z
+  .string()
+  .transform((s) => (/^\d{1,16}$/.test(s) ? Number(s) : Date.parse(s)))
+  .refine((n) => Number.isFinite(n) && n <= 8.64e15, { message: `expected ${TIME_FORM}` });
+
+const userQuery = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  recent: z
+    .string()
+    .regex(/^\d+$/, { message: 'expected an integer from 1 to 100' })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, { message: 'expected an integer from 1 to 100' })
+    .optional(),
+});
+
+interface Group {
+  calls: number;
+  errors: number;
+  cost: number;
+  unpriced: number;
+  input: number;
+  output: number;
+}
+
+const r9 = (n: number): number => Math.round(n * 1e9) / 1e9;
+const r3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+function groupWire(key: string, k: string | null, g: Group) {
+  return {
+    [key]: k,
+    calls: g.calls,
+    errors: g.errors,
+    cost_usd: r9(g.cost),
+    unpriced_calls: g.unpriced,
+    input_tokens: g.input,
+    output_tokens: g.output,
+  };
+}
+
+function addTo(map: Map<string | null, Group>, k: string | null, c: LlmCall): void {
+  let g = map.get(k);
+  if (!g) {
+    g = { calls: 0, errors: 0, cost: 0, unpriced: 0, input: 0, output: 0 };
+    map.set(k, g);
+  }
+  g.calls++;
+  if (c.status !== 'ok') g.errors++;
+  if (c.costUsd === null) g.unpriced++;
+  else g.cost += c.costUsd;
+  g.input += c.inputTokens ?? 0;
+  g.output += c.outputTokens ?? 0;
+}
+
+/** The nearest-rank quantile of sorted values. */
+function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+async function spentUsd(spend: Pick<SpendStore, 'daily'>, user: string, from: number, to: number): Promise<number> {
+  const rows = await spend.daily({ dimension: 'user', value: user, from, to });
+  return r9(rows.reduce((s, r) => s + r.costUsd, 0));
+}
+
+export function registerUserRoutes(router: Router, store: Store, opts: UserRoutesOptions): void {
+  router.get('/api/users/:id', async ({ res, url, params }) => {
+    const user = params['id'] ?? '';
+    const q = parseQuery(userQuery, url);
+    const now = opts.now();
+    const to = q.to ?? now;
+    const from = q.from ?? to - DEFAULT_WINDOW_MS;
+    if (from >= to)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'invalid query parameters: "from" must be before "to"', {
+        param: 'from',
+      });
+
+    const calls: LlmCall[] = [];
+    let cursor: string | undefined;
+    let truncated = false;
+    for (;;) {
+      const page = await store.listCalls({ user, from, to, limit: SCAN_PAGE, cursor });
+      calls.push(...page.items);
+      if (!page.nextCursor) break;
+      if (calls.length >= MAX_USER_SCAN) {
+        truncated = true;
+        break;
+      }
+      cursor = page.nextCursor;
+    }
+
+    const today = periodStart('day', now);
+    const month = periodStart('month', now);
+    const [todayUsd, monthUsd] = opts.spend
+      ? await Promise.all([spentUsd(opts.spend, user, today, now + 1), spentUsd(opts.spend, user, month, now + 1)])
+      : [null, null];
+    if (calls.length === 0 && !monthUsd) {
+      const ever = await store.listCalls({ user, limit: 1 });
+      if (ever.items.length === 0)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_NOT_FOUND',
+          `no call from user "${user}" in the store; calls carry a user from the x-llmscope-user header, the body's "user" field or a virtual key`,
+        );
+    }
+
+    const byModel = new Map<string | null, Group>();
+    const byFeature = new Map<string | null, Group>();
+    const byStatus: Record<string, number> = {};
+    const latencies: number[] = [];
+    let errors = 0;
+    let cost = 0;
+    let unpriced = 0;
+    for (const c of calls) {
+      addTo(byModel, c.model, c);
+      addTo(byFeature, c.feature, c);
+      byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
+      latencies.push(c.latencyMs);
+      if (c.status !== 'ok') errors++;
+      if (c.costUsd === null) unpriced++;
+      else cost += c.costUsd;
+    }
+    latencies.sort((a, b) => a - b);
+    const order = (m: Map<string | null, Group>) =>
+      [...m].sort((a, b) => b[1].cost - a[1].cost || b[1].calls - a[1].calls);
+    const p = (v: number | null) => (v === null ? null : r3(v));
+
+    const examined = await withExtras(
+      calls.slice(0, QUALITY_CALLS),
+      (c) => ({ request_id: c.requestId }),
+      opts.detailExtras ?? [],
+      opts.onExtraError,
+    );
+    const quality = qualityOf(examined);
+
+    const budgets = [];
+    for (const b of opts.budgets?.budgetList ?? []) {
+      if (b.scope !== 'global' && !(b.scope === 'user' && (b.match === null || b.match === user))) continue;
+      const key: BudgetKey = {
+        budget: b.name,
+        value: b.scope === 'global' ? '' : user,
+        periodStart: periodStart(b.period, now),
+      };
+      const s = await opts.budgets?.ledger.state(key);
+      const spent = s?.spent ?? 0;
+      budgets.push({
+        name: b.name,
+        scope: b.scope,
+        period: b.period,
+        limit_usd: b.limit,
+        action: b.action,
+        spent_usd: r9(spent),
+        reserved_usd: r9(s?.reserved ?? 0),
+        ratio: b.limit > 0 ? spent / b.limit : null,
+        resets_at: new Date(periodEnd(b.period, now)).toISOString(),
+      });
+    }
+
+    sendJson(res, 200, {
+      user,
+      window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+      spend: {
+        today_usd: todayUsd,
+        month_usd: monthUsd,
+        window_usd: r9(cost),
+        window_unpriced_calls: unpriced,
+        by_model: order(byModel).map(([k, g]) => groupWire('model', k, g)),
+        by_feature: order(byFeature).map(([k, g]) => groupWire('feature', k, g)),
+      },
+      calls: {
+        count: calls.length,
+        errors,
+        error_rate: calls.length ? errors / calls.length : null,
+        by_status: byStatus,
+        latency_p50_ms: p(quantile(latencies, 0.5)),
+        latency_p95_ms: p(quantile(latencies, 0.95)),
+        truncated,
+      },
+      recent: calls.slice(0, q.recent ?? 20).map(callToWire),
+      feedback: quality.feedback,
+      quality: {
+        calls_examined: quality.calls_examined,
+        verdicts: quality.verdicts,
+        by_evaluator: quality.by_evaluator,
+      },
+      budgets,
+    });
+  });
+}
