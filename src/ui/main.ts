@@ -15,6 +15,8 @@ import type { Page } from './pages/page.js';
 import { qualityPage } from './pages/quality.js';
 import { requestPage } from './pages/request.js';
 import { requestsPage } from './pages/requests.js';
+import { sessionPage } from './pages/session.js';
+import { userPage } from './pages/user.js';
 
 const PAGES: Record<string, Page> = {
   overview: overviewPage,
@@ -45,6 +47,8 @@ let lastRoute = '';
 
 function pageOf(r: Route): Page {
   if (r.page === 'requests' && r.id) return requestPage;
+  if ((r.page === 'sessions' || r.page === 'traces') && r.id) return sessionPage;
+  if (r.page === 'users' && r.id) return userPage;
   return PAGES[r.page] ?? overviewPage;
 }
 

@@ -115,7 +115,37 @@ function history(n: number, rps: number, endAgoMs: number) {
   });
 }
 
-const PAGES = ['overview', 'requests', 'request', 'cost', 'quality', 'alerts', 'gpus'] as const;
+/** An agent session: 5 calls of one user across 2 traces, 3 s apart, ending `endAgoMs` ago. */
+function agentSession(endAgoMs: number) {
+  const now = Date.now();
+  return Array.from({ length: 5 }, (_, i) => {
+    const started = now - endAgoMs - (4 - i) * 3000;
+    return {
+      request_id: `agent-${i}-${now}`,
+      trace_id: (i < 3 ? 'a' : 'b').repeat(32),
+      started_at: started,
+      ended_at: started + 800 + i * 200,
+      provider: 'simulator',
+      model: i === 2 ? 'gpt-4o' : 'gpt-4o-mini',
+      http_status: i === 3 ? 500 : 200,
+      input_tokens: 300 + i * 50,
+      output_tokens: 60 + i * 10,
+      latency_ms: 800 + i * 200,
+      user: 'ui-user',
+      session: 'ui-session',
+      feature: i % 2 ? 'planner' : 'tools',
+    };
+  });
+}
+
+const PAGES = ['overview', 'requests', 'request', 'session', 'user', 'cost', 'quality', 'alerts', 'gpus'] as const;
+/** The hash path of each page, on the stack with data or on the empty one. */
+const pathOf = (p: (typeof PAGES)[number], which: 'data' | 'empty', callId: string): string => {
+  if (p === 'request') return `requests/${which === 'data' ? callId : 'no-such-request'}`;
+  if (p === 'session') return `sessions/${which === 'data' ? 'ui-session' : 'no-such-session'}`;
+  if (p === 'user') return `users/${which === 'data' ? 'ui-user' : 'no-such-user'}`;
+  return p;
+};
 
 describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and without', () => {
   let empty: Stack;
@@ -126,6 +156,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
   const errors: string[] = [];
   let callId = '';
   let errorId = '';
+  let agentCalls: ReturnType<typeof agentSession> = [];
 
   beforeAll(async () => {
     if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
@@ -141,6 +172,13 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
       });
       expect(r.status, await r.text()).toBeLessThan(300);
     }
+    agentCalls = agentSession(20_000);
+    const agent = await fetch(`${data.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(agentCalls),
+    });
+    expect(agent.status, await agent.text()).toBeLessThan(300);
     // an upstream error, through the gateway
     const bad = await fetch(`${data.base}/v1/chat/completions`, {
       method: 'POST',
@@ -239,6 +277,54 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
     await page.context().close();
   });
 
+  it('a session page: its 5 calls in order on one waterfall, totals; its user page: spend, calls, links', async () => {
+    const page = await pageIn('light');
+    await until('the agent session recorded', async () => (await fetch(`${data.base}/api/sessions/ui-session`)).ok);
+    const thumbs = await fetch(`${data.base}/api/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request_id: agentCalls[1]?.request_id, rating: 'up' }),
+    });
+    expect(thumbs.status, await thumbs.text()).toBeLessThan(300);
+    // the requests list links the session and the user
+    await show(page, `${data.base}/#/requests?range=1h&q=ui-session`, 'requests-session-links');
+    expect(await page.getAttribute('#requests a.session-link', 'href')).toBe('#/sessions/ui-session?range=1h');
+    expect(await page.getAttribute('#requests a.user-link', 'href')).toBe('#/users/ui-user?range=1h');
+    await page.click('#requests a.session-link');
+    await page.waitForSelector('#session-steps');
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `${OUT}session-data.png`, fullPage: true });
+    const rows = await page.$$eval('#session-steps tbody tr', (els) => els.map((e) => e.getAttribute('data-id')));
+    expect(rows).toHaveLength(5);
+    expect(rows.map((id) => id?.replace(/-\d+$/, ''))).toEqual(['agent-0', 'agent-1', 'agent-2', 'agent-3', 'agent-4']);
+    expect(await page.textContent('#tile-calls .v')).toBe('5');
+    expect(await page.textContent('#session-totals')).toMatch(/1 not ok/);
+    expect(await page.textContent('#session-steps tbody tr:nth-child(2) td:nth-child(9)')).toBe('▲1');
+    // every call's spans on the one waterfall: at least one root row per call
+    expect((await page.$$('#session-waterfall .span-row')).length).toBeGreaterThanOrEqual(5);
+    // a step's trace opens the trace page with that trace's calls only
+    await page.click('#session-steps tbody tr:last-child a[href^="#/traces/"]');
+    await page.waitForFunction(() => document.querySelector('#session-id')?.textContent?.startsWith('trace '));
+    await page.waitForSelector('#session-steps');
+    expect(await page.$$eval('#session-steps tbody tr', (els) => els.length)).toBe(2);
+    await page.screenshot({ path: `${OUT}trace-data.png`, fullPage: true });
+    // a step's request page links back to its session, user and trace
+    await show(page, `${data.base}/#/requests/${agentCalls[0]?.request_id}?range=1h`, 'request-agent-step');
+    expect(await page.getAttribute('#session-link', 'href')).toBe('#/sessions/ui-session?range=1h');
+    expect(await page.getAttribute('#user-link', 'href')).toBe('#/users/ui-user?range=1h');
+    expect(await page.getAttribute('#trace-page-link', 'href')).toBe(`#/traces/${'a'.repeat(32)}?range=1h`);
+    // the user page
+    await show(page, `${data.base}/#/users/ui-user?range=1h`, 'user-data');
+    expect(await page.textContent('#tile-user-calls .v')).toBe('5');
+    expect(await page.textContent('#user-by-model')).toMatch(/gpt-4o-mini/);
+    expect(await page.textContent('#user-by-feature')).toMatch(/planner/);
+    expect(await page.$$eval('#user-recent tbody tr', (els) => els.length)).toBe(5);
+    expect(await page.textContent('#tile-feedback .v')).toBe('▲ 1 / ▼ 0');
+    expect(await page.getAttribute('#user-recent a[href^="#/requests/"]', 'href')).toMatch(/^#\/requests\/agent-4-/);
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+
   for (const theme of ['light', 'dark'] as const)
     for (const which of ['data', 'empty'] as const)
       it(`every page renders (${which}, ${theme} theme, preset and custom range)`, async () => {
@@ -247,7 +333,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
         const to = Date.now();
         const custom = `from=${to - 3 * 3_600_000}&to=${to}`;
         for (const p of PAGES) {
-          const path = p === 'request' ? `requests/${which === 'data' ? callId : 'no-such-request'}` : `${p}`;
+          const path = pathOf(p, which, callId);
           for (const [rname, q] of [
             ['1h', 'range=1h'],
             ['custom', custom],
@@ -256,7 +342,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
             const text = (await page.textContent('#view')) as string;
             expect(text, `${p} ${which}`).not.toMatch(/This page failed to load|undefined|NaN/);
             expect(text.trim().length).toBeGreaterThan(20);
-            if (rname === 'custom' && p !== 'request')
+            if (rname === 'custom' && !['request', 'session'].includes(p))
               expect(await page.getAttribute('button[data-range="custom"]', 'class')).toContain('active');
           }
           if (theme === 'dark') expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');

@@ -1,6 +1,7 @@
 // One request: its record, timings, tokens and price breakdown, the trace as a waterfall, events, captured
 // prompt/response (as text), evaluations with their evidence, feedback (with thumbs up/down), and a link to the
-// trace in the user's tracing UI when telemetry.traceUrlTemplate is configured.
+// trace in the user's tracing UI when telemetry.traceUrlTemplate is configured. Its user, session and trace id link
+// to the user's, the session's and the trace's pages.
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 import { get, post, why } from '../lib/api.js';
@@ -29,7 +30,7 @@ export const requestPage: Page = {
     fill(
       root,
       back,
-      header(c, template),
+      header(c, template, carried(ctx.route.params)),
       h(
         'section',
         { class: 'tiles' },
@@ -63,7 +64,7 @@ function kv(pairs: [string, string | Node | null | undefined][]): HTMLElement {
   );
 }
 
-function header(c: CallDetail, template: string | null): HTMLElement {
+function header(c: CallDetail, template: string | null, keep: URLSearchParams): HTMLElement {
   const traceLink =
     c.trace_id && template
       ? h(
@@ -99,11 +100,29 @@ function header(c: CallDetail, template: string | null): HTMLElement {
             : null,
       ],
       ['finish reason', c.finish_reason],
-      ['user', c.user],
+      ['user', c.user ? h('a', { href: href('users', keep, c.user), id: 'user-link' }, c.user) : null],
       ['team', c.team],
       ['feature', c.feature],
-      ['session', c.session],
-      ['trace id', c.trace_id ? h('span', null, h('code', null, c.trace_id), ' ', traceLink) : null],
+      [
+        'session',
+        c.session ? h('a', { href: href('sessions', keep, c.session), id: 'session-link' }, c.session) : null,
+      ],
+      [
+        'trace id',
+        c.trace_id
+          ? h(
+              'span',
+              null,
+              h(
+                'a',
+                { href: href('traces', keep, c.trace_id), id: 'trace-page-link', title: 'every call of this trace' },
+                h('code', null, c.trace_id),
+              ),
+              ' ',
+              traceLink,
+            )
+          : null,
+      ],
       ['logs', h('span', { class: 'muted' }, `llmscope's log lines for this call carry request_id=${c.request_id}`)],
     ]),
   );

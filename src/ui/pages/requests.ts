@@ -1,5 +1,6 @@
 // Requests: search the ledger (time range, model, provider, status, user, team, feature, endpoint, text in
-// request/trace/session ids), newest first, a page at a time; a row opens the request's own page.
+// request/trace/session ids), newest first, a page at a time; a row opens the request's own page, its user and
+// session cells the user's and the session's pages.
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
@@ -85,9 +86,14 @@ export const requestsPage: Page = {
             h('td', null, c.model),
             h('td', null, c.provider),
             h('td', { class: c.status === 'ok' ? null : 'bad' }, c.status),
-            h('td', null, c.user ?? '–'),
+            h('td', null, c.user ? h('a', { href: href('users', keep, c.user), class: 'user-link' }, c.user) : '–'),
             h('td', null, c.team ?? '–'),
             h('td', null, c.feature ?? '–'),
+            h(
+              'td',
+              { class: 'mono' },
+              c.session ? h('a', { href: href('sessions', keep, c.session), class: 'session-link' }, c.session) : '–',
+            ),
             h('td', { class: 'num' }, `${num(c.input_tokens)} / ${num(c.output_tokens)}`),
             h('td', { class: 'num' }, ms(c.ttft_ms)),
             h('td', { class: 'num' }, ms(c.latency_ms)),
@@ -159,6 +165,7 @@ export const requestsPage: Page = {
                     'user',
                     'team',
                     'feature',
+                    'session',
                     'tokens in/out',
                     'TTFT',
                     'latency',
