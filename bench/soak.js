@@ -6,7 +6,16 @@
 // llmscope's own /metrics and /proc), writes them to bench/out/soak-<time>.csv (plot-ready) and a plot beside it,
 // and writes the summary into bench/RESULTS.md (section "Soak").
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -207,8 +216,12 @@ async function drive(rate, ms, onTick) {
     const due = Math.floor(((Date.now() - t0) / 1000) * rate);
     while (sent < due && inflight.size < CONCURRENCY * 4) {
       const mine = ++sent;
-      const p = call().then((id) => {
-        if (id && mine % 20 === 0) return feedback(id);
+      const p = call().then(async (id) => {
+        // Thumbs come a little after the answer, once the call is in the store (as from a user reading it).
+        if (id && mine % 20 === 0) {
+          await new Promise((r) => setTimeout(r, 1_000));
+          await feedback(id);
+        }
       });
       inflight.add(p);
       p.finally(() => inflight.delete(p));
@@ -247,7 +260,8 @@ async function sample(t0) {
     rss_mb: +(rssKb / 1024).toFixed(1),
     heap_used_mb: +((metricLine(text, 'nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20).toFixed(1),
     eventloop_p99_ms: +((metricLine(text, 'nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000).toFixed(2),
-    active_handles: metricLine(text, 'nodejs_active_resources_total') ?? 0,
+    // Open file descriptors of the llmscope process (sockets, files, pipes), as the OS counts them.
+    open_fds: readdirSync(`/proc/${scope.pid}/fd`).length,
     store_mb: +((size(db) + size(`${db}-wal`)) / 2 ** 20).toFixed(1),
     queue_max: Math.max(0, ...queue.map((m) => Number(m[2]))),
     dropped: metricLine(text, 'llmscope_recorder_dropped_total') ?? 0,
@@ -328,7 +342,7 @@ try {
     `| RSS growth after the first minute | ${growth.toFixed(1)}% | < 5% ${ok(growth < 5)} |`,
     `| event-loop delay p99, per 10 s sample: median / worst | ${eldMedian} / ${eldMax} ms | worst < 20 ms ${ok(eldMax < 20)} |`,
     `| heap used at the end | ${last.heap_used_mb} MB | |`,
-    `| open handles (active resources) at the end | ${last.active_handles} | |`,
+    `| open file descriptors at the end (max) | ${last.open_fds} (${Math.max(...rows.map((r) => r.open_fds))}) | |`,
     `| store at the end (db + WAL) | ${last.store_mb} MB | |`,
     `| deepest recorder queue in any sample | ${Math.max(...rows.map((r) => r.queue_max))} | |`,
     `| calls dropped by any sink / shed at the door | ${last.dropped} / ${last.shed} | 0 ${ok(last.dropped === 0 && last.shed === 0)} |`,
