@@ -14,7 +14,7 @@ import { systemClock } from './app-context.js';
 import { type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
-import type { CostModule } from './cost/index.js';
+import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
 import { sendModels } from './gateway/models.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
@@ -216,8 +216,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   registerUserRoutes(api, store, {
     now: () => clock.now(),
     detailExtras: ctx.detailExtras,
-    spend: cost?.spend,
-    budgets: cost?.runtime,
+    cost: cost ? userCostSource(cost.spend, cost.runtime) : undefined,
   });
   (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now(), config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {

@@ -6,7 +6,6 @@
 // quality extras are read for the newest QUALITY_CALLS of them.
 import { z } from 'zod';
 import { callToWire, type LlmCall } from '../calls/index.js';
-import { type Budget, type BudgetKey, periodEnd, periodStart, type SpendStore } from '../cost/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import type { Store } from '../store/index.js';
@@ -23,14 +22,13 @@ export interface UserRoutesOptions {
   /** The same extras as `/api/requests/:id` (evaluations, feedback); read on every request. */
   detailExtras?: DetailExtra[];
   onExtraError?: (err: unknown) => void;
-  /** The cost capability's daily spend aggregates (dimension `user`), when it is loaded. */
-  spend?: Pick<SpendStore, 'daily'>;
-  /** The budgets and their ledger, when the cost capability is loaded. */
-  budgets?: {
-    readonly budgetList: readonly Budget[];
-    readonly ledger: {
-      state(key: BudgetKey): { spent: number; reserved: number } | Promise<{ spent: number; reserved: number }>;
-    };
+  /**
+   * The user's spend and budgets, from the cost capability when it is loaded (src/cost/user-facts.ts gives this
+   * shape; the core API imports no capability).
+   */
+  cost?: {
+    spentUsd(user: string, from: number, to: number): Promise<number>;
+    budgets(user: string, now: number): Promise<Record<string, unknown>[]>;
   };
 }
 
@@ -95,11 +93,6 @@ function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-async function spentUsd(spend: Pick<SpendStore, 'daily'>, user: string, from: number, to: number): Promise<number> {
-  const rows = await spend.daily({ dimension: 'user', value: user, from, to });
-  return r9(rows.reduce((s, r) => s + r.costUsd, 0));
-}
-
 export function registerUserRoutes(router: Router, store: Store, opts: UserRoutesOptions): void {
   router.get('/api/users/:id', async ({ res, url, params }) => {
     const user = params['id'] ?? '';
@@ -126,10 +119,11 @@ export function registerUserRoutes(router: Router, store: Store, opts: UserRoute
       cursor = page.nextCursor;
     }
 
-    const today = periodStart('day', now);
-    const month = periodStart('month', now);
-    const [todayUsd, monthUsd] = opts.spend
-      ? await Promise.all([spentUsd(opts.spend, user, today, now + 1), spentUsd(opts.spend, user, month, now + 1)])
+    const d = new Date(now);
+    const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const [todayUsd, monthUsd] = opts.cost
+      ? await Promise.all([opts.cost.spentUsd(user, today, now + 1), opts.cost.spentUsd(user, month, now + 1)])
       : [null, null];
     if (calls.length === 0 && !monthUsd) {
       const ever = await store.listCalls({ user, limit: 1 });
@@ -169,28 +163,7 @@ export function registerUserRoutes(router: Router, store: Store, opts: UserRoute
     );
     const quality = qualityOf(examined);
 
-    const budgets = [];
-    for (const b of opts.budgets?.budgetList ?? []) {
-      if (b.scope !== 'global' && !(b.scope === 'user' && (b.match === null || b.match === user))) continue;
-      const key: BudgetKey = {
-        budget: b.name,
-        value: b.scope === 'global' ? '' : user,
-        periodStart: periodStart(b.period, now),
-      };
-      const s = await opts.budgets?.ledger.state(key);
-      const spent = s?.spent ?? 0;
-      budgets.push({
-        name: b.name,
-        scope: b.scope,
-        period: b.period,
-        limit_usd: b.limit,
-        action: b.action,
-        spent_usd: r9(spent),
-        reserved_usd: r9(s?.reserved ?? 0),
-        ratio: b.limit > 0 ? spent / b.limit : null,
-        resets_at: new Date(periodEnd(b.period, now)).toISOString(),
-      });
-    }
+    const budgets = opts.cost ? await opts.cost.budgets(user, now) : [];
 
     sendJson(res, 200, {
       user,

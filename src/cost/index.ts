@@ -43,3 +43,4 @@ export {
   sharedLedgerFor,
   spendStoreFor,
 } from './storage/index.js';
+export { type UserCostSource, userCostSource } from './user-facts.js';

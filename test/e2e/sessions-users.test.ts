@@ -3,14 +3,14 @@
 // must stay out), a user with spend, a budget, feedback and an evaluation; bounded pages with a cursor; 404 and 400
 // in the error shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../test/pg.js';
-import type { LlmCall } from '../calls/index.js';
-import { validateConfig } from '../config/index.js';
-import { buildCostModule } from '../cost/index.js';
-import type { EvaluationResult, Evaluator } from '../quality/evaluators/types.js';
-import { buildQualityModule, type QualityModule } from '../quality/index.js';
-import { type App, createApp } from '../server.js';
-import { makeCall } from '../store/store.contract.js';
+import type { LlmCall } from '../../src/calls/index.js';
+import { validateConfig } from '../../src/config/index.js';
+import { buildCostModule } from '../../src/cost/index.js';
+import type { EvaluationResult, Evaluator } from '../../src/quality/evaluators/types.js';
+import { buildQualityModule, type QualityModule } from '../../src/quality/index.js';
+import { type App, createApp } from '../../src/server.js';
+import { makeCall } from '../../src/store/store.contract.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
 
 const NOW = Date.now();
 const TRACE_A = 'a'.repeat(32);
