@@ -4,11 +4,11 @@
 // Writes the figures into bench/RESULTS.md (section "Gateway").
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
+import { freePort, start } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
@@ -24,32 +24,6 @@ const SEQ = quick ? 200 : 1500;
 const ROUNDS = quick ? 1 : 3;
 const ROUND_MS = quick ? 1500 : 4000;
 const CONCURRENCY = 32;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-function start(args, readyPattern, env = {}, stdout = 'pipe') {
-  const p = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', stdout, 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      if (readyPattern.test(out)) resolve(p);
-    };
-    p.stdout?.on('data', onData);
-    p.stderr.on('data', onData);
-    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-2000)}`)));
-  });
-}
 
 const [simPort, barePort, scopePort] = [await freePort(), await freePort(), await freePort()];
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-'));

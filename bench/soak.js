@@ -16,10 +16,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { freePort, start } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const arg = (name, fallback) => {
@@ -30,32 +30,6 @@ const MINUTES = arg('minutes', 10);
 const SAMPLE_MS = 10_000;
 const USERS = 10_000;
 const CONCURRENCY = 64;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-function start(args, readyPattern, env = {}, stdout = 'pipe') {
-  const p = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', stdout, 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      if (readyPattern.test(out)) resolve(p);
-    };
-    p.stdout?.on('data', onData);
-    p.stderr.on('data', onData);
-    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-2000)}`)));
-  });
-}
 
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   console.error('bench:soak runs the built CLI: run `npm run build` first');

@@ -10,10 +10,10 @@
 // your own server (nothing started; seeded when it has no calls; --reseed refused). Writes "Dashboard on PostgreSQL".
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { freePort } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -296,13 +296,6 @@ if (PG) await preparePostgres();
 else await prepareSqlite();
 
 // ---- 2. the server ------------------------------------------------------------------------------------------
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 const port = await freePort();
 const server = spawn(
   process.execPath,
