@@ -1,7 +1,6 @@
 // What a crash loses: the real `llmscope serve` is SIGKILLed under load, then started again on the same SQLite file.
 // Calls the clients saw succeed but that are not stored must all have finished within storage.flushInterval (plus
 // the event loop's lag) of the kill; the database passes integrity_check, and the rollups agree with the calls table.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,30 +8,10 @@ import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { startServeProcess } from './helpers.js';
 
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 /** Lag allowed beyond flushInterval between a call's end at the client and its write (a loaded 2-core machine). */
 const SLACK_MS = 500;
-
-function startServe(config: string): Promise<{ proc: ChildProcess; base: string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--config', config], {
-    env: { ...process.env, LLMSCOPE_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20_000);
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ proc, base: m[1] as string });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
 
 describe('crash (SIGKILL) under load', () => {
   let sim: Simulator;
@@ -59,7 +38,7 @@ describe('crash (SIGKILL) under load', () => {
           'telemetry: { logLevel: warn }',
         ].join('\n'),
       );
-      const { proc, base } = await startServe(config);
+      const { proc, base } = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--config', config]);
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       const agent = new Agent({ connections: 16 });
       const succeeded = new Map<string, number>();
@@ -95,7 +74,7 @@ describe('crash (SIGKILL) under load', () => {
       await agent.close();
 
       // Start again on the same file: it opens (WAL recovered) and serves.
-      const again = await startServe(config);
+      const again = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--config', config]);
       const ready = await request(`${again.base}/readyz`);
       expect(ready.statusCode).toBe(200);
       await ready.body.text();

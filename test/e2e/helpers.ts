@@ -1,5 +1,6 @@
 // Shared set-up for end-to-end tests: the simulator as upstream, llmscope in front of it, captured logs,
 // finished calls, and the official OpenAI client pointed at either.
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { DestinationStream } from 'pino';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type Config, type ConfigInput, validateConfig } from '../../src/config/index.js';
@@ -105,4 +106,40 @@ export function metricValue(m: Map<string, number>, name: string, labels: Record
     if (Object.entries(labels).every(([lk, lv]) => k.includes(`${lk}="${lv}"`))) sum += v;
   }
   return sum;
+}
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+
+/** A real `llmscope serve` process (the built CLI), and what it has written so far. */
+export interface ServeProcess {
+  proc: ChildProcess;
+  base: string;
+  stdout: string[];
+  /** Everything it wrote to stderr. */
+  stderr(): string;
+}
+
+/** Starts `llmscope serve ARGS` with ENV added; resolves once it says where it serves (or rejects with its output). */
+export function startServeProcess(env: NodeJS.ProcessEnv, args: string[]): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
+    proc.stderr?.on('data', () => {
+      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve({ proc, base: m[1] as string, stdout, stderr: () => err });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
 }

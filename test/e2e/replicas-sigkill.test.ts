@@ -2,7 +2,7 @@
 // advisory lock first), a second replica follows. After the kill, PostgreSQL releases the dead session's lock, the
 // follower takes over, continues the firing alert from the shared state and, when the errors stop, sends the
 // resolution to the receiver the dead leader told — exactly one firing and one resolved notification.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,16 +14,14 @@ import type { ConfigInput } from '../../src/config/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
-import { configOf } from './helpers.js';
-
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+import { configOf, type ServeProcess, startServeProcess } from './helpers.js';
 
 let pg: TestPostgres;
 let sim: Simulator;
 let hook: HttpSink;
 let follower: App | null = null;
 let leader: ChildProcess | null = null;
-let leaderLog = '';
+let leaderProcess: ServeProcess | null = null;
 
 const alerts = (url: string) => ({
   evaluationInterval: '1s',
@@ -52,28 +50,6 @@ const alerts = (url: string) => ({
   inhibitRules: [],
   receivers: [{ name: 'hook', webhook: { url } }],
 });
-
-function startLeader(config: string): Promise<string> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--config', config], {
-    env: { ...process.env, LLMSCOPE_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  leader = proc;
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      leaderLog += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1] as string);
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -124,7 +100,9 @@ describe('alert leader SIGKILLed while its alert fires', () => {
         alerts: alerts(`${hook.url}/hook`),
       }),
     );
-    const leaderBase = await startLeader(config);
+    leaderProcess = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--config', config]);
+    leader = leaderProcess.proc;
+    const leaderBase = leaderProcess.base;
     await until(() => evaluator(leaderBase), 10_000);
     follower = await createApp(
       configOf({
@@ -146,7 +124,9 @@ describe('alert leader SIGKILLed while its alert fires', () => {
     const hooks = () => hook.received.filter((x) => x.path === '/hook').map((x) => x.body as { status: string });
     await waitUntil(() => hooks().length >= 1, 15_000).catch(async (e) => {
       const a = await (await request(`${leaderBase}/api/alerts`)).body.text();
-      throw new Error(`${e.message}; the leader said: ${leaderLog.slice(-3000)}; its alerts: ${a.slice(0, 3000)}`);
+      throw new Error(
+        `${e.message}; the leader said: ${leaderProcess?.stderr().slice(-3000)}; its alerts: ${a.slice(0, 3000)}`,
+      );
     });
     expect(hooks()[0]?.status).toBe('firing');
 

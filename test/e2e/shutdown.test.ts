@@ -1,6 +1,5 @@
 // SIGTERM during streaming load, on the real `llmscope serve` process: every stream in flight completes,
 // the process exits 0, and every completed call is in the store.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,33 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createStore } from '../../src/store/index.js';
-
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
-
-function startServe(
-  env: NodeJS.ProcessEnv,
-  args: string[],
-): Promise<{ proc: ChildProcess; base: string; stdout: string[] }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20_000);
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ proc, base: m[1] as string, stdout });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
+import { startServeProcess } from './helpers.js';
 
 describe('graceful shutdown', () => {
   let sim: Simulator;
@@ -46,10 +19,10 @@ describe('graceful shutdown', () => {
   it('SIGTERM during streaming load: streams complete and every completed call is stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmscope-shutdown-'));
     const db = join(dir, 'calls.db');
-    const { proc, base, stdout } = await startServe({ LLMSCOPE_STORAGE_URL: `sqlite:${db}`, LLMSCOPE_PORT: '0' }, [
-      '--upstream',
-      sim.url,
-    ]);
+    const { proc, base, stdout } = await startServeProcess(
+      { LLMSCOPE_STORAGE_URL: `sqlite:${db}`, LLMSCOPE_PORT: '0' },
+      ['--upstream', sim.url],
+    );
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const N = 24;
     const streams = Array.from({ length: N }, async (_, i) => {
