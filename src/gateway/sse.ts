@@ -90,13 +90,8 @@ export class StreamMeter {
       if (this.filterUsage && keep) out += keep === true ? raw : keep;
       start = end;
     };
-    if (!carry.includes('\r')) {
-      // The common case, LF line ends: same events as EVENT_END finds, without the regex.
-      for (let i = carry.indexOf('\n\n'); i !== -1; i = carry.indexOf('\n\n', start)) event(i + 2);
-    } else {
-      EVENT_END.lastIndex = 0;
-      for (let m = EVENT_END.exec(carry); m !== null; m = EVENT_END.exec(carry)) event(m.index + m[0].length);
-    }
+    const crlf = carry.includes('\r');
+    for (let end = eventEnd(carry, 0, crlf); end !== -1; end = eventEnd(carry, start, crlf)) event(end);
     this.carry = start === 0 ? carry : carry.slice(start);
     if (this.carry.length > MAX_EVENT_CHARS) {
       // No event end in a megabyte: pass the event on unread (and the rest of it as it comes).
@@ -157,11 +152,16 @@ export class StreamMeter {
   }
 }
 
-/** The index just past the first blank line (event end) in `text`, or -1. */
-function eventEnd(text: string): number {
-  const lf = text.indexOf('\n\n');
-  if (!text.includes('\r')) return lf === -1 ? -1 : lf + 2;
-  EVENT_END.lastIndex = 0;
+/**
+ * The index just past the first blank line (an event's end) in `text` at or after `from`, or -1. `crlf`: whether the
+ * text has CRs; without, the common case, a plain search finds the same ends as EVENT_END without the regex.
+ */
+function eventEnd(text: string, from = 0, crlf = text.includes('\r')): number {
+  if (!crlf) {
+    const i = text.indexOf('\n\n', from);
+    return i === -1 ? -1 : i + 2;
+  }
+  EVENT_END.lastIndex = from;
   const m = EVENT_END.exec(text);
   return m === null ? -1 : m.index + m[0].length;
 }

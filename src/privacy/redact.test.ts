@@ -100,3 +100,12 @@ describe('Redactor', () => {
     expect(ibanValid('GB82WEST12345698765431')).toBe(false);
   });
 });
+
+describe('redactText (the built-in patterns, as the content enricher used them)', () => {
+  it('masks keys, bearer tokens, emails and card numbers', () => {
+    const s = redactText(
+      'key sk-proj-abcdefghijklmnop, Bearer abc.def, mail bob@example.com, card 4111 1111 1111 1111',
+    );
+    expect(s).not.toMatch(/sk-proj|abc\.def|bob@|4111/);
+  });
+});

@@ -92,6 +92,3 @@ export function createLogger(opts: LogOptions = {}): Logger {
     destination,
   );
 }
-
-/** Masks API keys and bearer tokens, and common PII, in captured text (the built-in patterns of privacy/). */
-export { redactText } from '../privacy/redact.js';
