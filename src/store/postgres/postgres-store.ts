@@ -3,17 +3,18 @@
 // merge histograms in SQL, so replicas writing the same minute at once never lose an increment. Only calls that
 // were actually inserted (`RETURNING request_id`) feed the rollups, so a retried batch counts once.
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
-import type {
-  AppliedPrice,
-  CallEvent,
-  CallStatus,
-  Endpoint,
-  LlmCall,
-  SpanRecord,
-  TokenSource,
-} from '../../calls/index.js';
+import type { CallStatus, LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { PostgresBackend } from '../backend.js';
+import {
+  CALL_COLUMN_LIST,
+  CALL_COLUMNS,
+  type CallRow,
+  callOfRow,
+  callRowValues,
+  POSTGRES_ROW,
+  storedText,
+} from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { mergeInto } from '../histogram.js';
 import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
@@ -60,90 +61,7 @@ const NUMERIC_TYPES = {
   },
 } as unknown as QueryConfig['types'];
 
-interface CallRow {
-  request_id: string;
-  trace_id: string | null;
-  started_at: number;
-  ended_at: number;
-  provider: string;
-  model: string;
-  endpoint: string;
-  stream: boolean;
-  status: string;
-  http_status: number;
-  error_type: string | null;
-  error_message: string | null;
-  user: string | null;
-  team: string | null;
-  feature: string | null;
-  session: string | null;
-  api_key_id: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cached_input_tokens: number | null;
-  cache_write_input_tokens: number | null;
-  reasoning_tokens: number | null;
-  token_source: string | null;
-  ttft_ms: number | null;
-  tpot_ms: number | null;
-  latency_ms: number;
-  overhead_ms: number;
-  cost_usd: number | null;
-  price: string | null;
-  finish_reason: string | null;
-  refusal: boolean;
-  request_bytes: number;
-  response_bytes: number;
-  source: string;
-  spans: string;
-  events: string;
-  content: string | null;
-}
-
-/** Column → SQL array type of its `unnest` parameter, in insert order. */
-const CALL_COLUMNS: readonly (readonly [keyof CallRow, string])[] = [
-  ['request_id', 'text'],
-  ['trace_id', 'text'],
-  ['started_at', 'float8'],
-  ['ended_at', 'float8'],
-  ['provider', 'text'],
-  ['model', 'text'],
-  ['endpoint', 'text'],
-  ['stream', 'bool'],
-  ['status', 'text'],
-  ['http_status', 'int4'],
-  ['error_type', 'text'],
-  ['error_message', 'text'],
-  ['user', 'text'],
-  ['team', 'text'],
-  ['feature', 'text'],
-  ['session', 'text'],
-  ['api_key_id', 'text'],
-  ['input_tokens', 'float8'],
-  ['output_tokens', 'float8'],
-  ['cached_input_tokens', 'float8'],
-  ['cache_write_input_tokens', 'float8'],
-  ['reasoning_tokens', 'float8'],
-  ['token_source', 'text'],
-  ['ttft_ms', 'float8'],
-  ['tpot_ms', 'float8'],
-  ['latency_ms', 'float8'],
-  ['overhead_ms', 'float8'],
-  ['cost_usd', 'float8'],
-  ['price', 'text'],
-  ['finish_reason', 'text'],
-  ['refusal', 'bool'],
-  ['request_bytes', 'float8'],
-  ['response_bytes', 'float8'],
-  ['source', 'text'],
-  ['spans', 'text'],
-  ['events', 'text'],
-  ['content', 'text'],
-];
-
-const quoteCol = (c: string) => (c === 'user' ? '"user"' : c);
-
-const INSERT_CALLS_SQL = `INSERT INTO calls (${CALL_COLUMNS.map(([c]) => quoteCol(c)).join(', ')})
+const INSERT_CALLS_SQL = `INSERT INTO calls (${CALL_COLUMN_LIST})
   SELECT * FROM unnest(${CALL_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})
   ON CONFLICT DO NOTHING RETURNING request_id`;
 
@@ -189,96 +107,8 @@ const UPSERT_SQL = {
   totalHour: upsertRollupSql(TOTAL_TABLES.hour, false),
 };
 
-/** Optional numbers: a non-finite value (NaN from a bad measurement) is stored as unknown, not as a failed batch. */
-const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-/** PostgreSQL text cannot hold NUL; a stray one (a model name from a request body) must not fail the whole batch. */
-const txt = (v: string | null | undefined): string | null =>
-  v === undefined || v === null ? null : v.includes('\u0000') ? v.replace(/\u0000/g, '\uFFFD') : v;
-const req = (v: string): string => txt(v) as string;
-
-function rowOf(c: LlmCall): CallRow {
-  return {
-    request_id: req(c.requestId),
-    trace_id: txt(c.traceId),
-    started_at: c.startedAt,
-    ended_at: c.endedAt,
-    provider: req(c.provider),
-    model: req(c.model),
-    endpoint: req(c.endpoint),
-    stream: c.stream,
-    status: req(c.status),
-    http_status: c.httpStatus,
-    error_type: txt(c.errorType),
-    error_message: txt(c.errorMessage),
-    user: txt(c.user),
-    team: txt(c.team),
-    feature: txt(c.feature),
-    session: txt(c.session),
-    api_key_id: txt(c.apiKeyId),
-    input_tokens: num(c.inputTokens),
-    output_tokens: num(c.outputTokens),
-    cached_input_tokens: num(c.cachedInputTokens),
-    cache_write_input_tokens: num(c.cacheWriteInputTokens),
-    reasoning_tokens: num(c.reasoningTokens),
-    token_source: txt(c.tokenSource),
-    ttft_ms: num(c.ttftMs),
-    tpot_ms: num(c.tpotMs),
-    latency_ms: c.latencyMs,
-    overhead_ms: c.overheadMs,
-    cost_usd: num(c.costUsd),
-    price: c.price ? JSON.stringify(c.price) : null,
-    finish_reason: txt(c.finishReason),
-    refusal: c.refusal,
-    request_bytes: c.requestBytes ?? 0,
-    response_bytes: c.responseBytes ?? 0,
-    source: req(c.source),
-    spans: JSON.stringify(c.spans ?? []),
-    events: JSON.stringify(c.events ?? []),
-    content: c.content ? JSON.stringify(c.content) : null,
-  };
-}
-
-function callOf(r: CallRow): LlmCall {
-  return {
-    requestId: r.request_id,
-    traceId: r.trace_id,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    provider: r.provider,
-    model: r.model,
-    endpoint: r.endpoint as Endpoint,
-    stream: r.stream,
-    status: r.status as CallStatus,
-    httpStatus: r.http_status,
-    errorType: r.error_type,
-    errorMessage: r.error_message ?? null,
-    user: r.user,
-    team: r.team,
-    feature: r.feature,
-    session: r.session,
-    apiKeyId: r.api_key_id,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    cachedInputTokens: r.cached_input_tokens,
-    cacheWriteInputTokens: r.cache_write_input_tokens,
-    reasoningTokens: r.reasoning_tokens,
-    tokenSource: r.token_source as TokenSource | null,
-    ttftMs: r.ttft_ms,
-    tpotMs: r.tpot_ms,
-    latencyMs: r.latency_ms,
-    overheadMs: r.overhead_ms,
-    costUsd: r.cost_usd,
-    price: r.price ? (JSON.parse(r.price) as AppliedPrice) : null,
-    finishReason: r.finish_reason,
-    refusal: r.refusal,
-    requestBytes: r.request_bytes,
-    responseBytes: r.response_bytes,
-    source: r.source as LlmCall['source'],
-    spans: JSON.parse(r.spans) as SpanRecord[],
-    events: JSON.parse(r.events) as CallEvent[],
-    content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
-  };
-}
+/** A text value as stored (NUL replaced), for lookups and rollup keys. */
+const req = (v: string): string => storedText(v, POSTGRES_ROW);
 
 interface StoredRollupRow {
   t: number;
@@ -640,8 +470,8 @@ export class PostgresStore implements Store {
         unique.push(c);
       }
     unique.sort((a, b) => a.startedAt - b.startedAt || (a.requestId < b.requestId ? -1 : 1));
-    const rows = unique.map(rowOf);
-    const params = CALL_COLUMNS.map(([col]) => rows.map((r) => r[col]));
+    const rows = unique.map((c) => callRowValues(c, POSTGRES_ROW));
+    const params = CALL_COLUMNS.map((_, i) => rows.map((r) => r[i]));
     for (let attempt = 0; ; attempt++) {
       await this.ensurePartitions(unique.map((c) => dayOf(c.startedAt)));
       try {
@@ -686,7 +516,7 @@ export class PostgresStore implements Store {
 
   async getCall(requestId: string): Promise<LlmCall | null> {
     const rows = await this.query<CallRow>('SELECT * FROM calls WHERE request_id = $1 LIMIT 1', [req(requestId)]);
-    return rows[0] ? callOf(rows[0]) : null;
+    return rows[0] ? callOfRow(rows[0]) : null;
   }
 
   async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
@@ -703,7 +533,7 @@ export class PostgresStore implements Store {
     const { text, values } = pgListCallsSql(query, limit + 1);
     const rows = await this.query<CallRow>(text, values);
     const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(callOf);
+    const items = (more ? rows.slice(0, limit) : rows).map(callOfRow);
     const last = items[items.length - 1];
     return {
       items,

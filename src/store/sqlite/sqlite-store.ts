@@ -4,9 +4,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type { AppliedPrice, CallEvent, CallStatus, Endpoint, LlmCall, TokenSource } from '../../calls/index.js';
+import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { SqliteBackend } from '../backend.js';
+import {
+  CALL_COLUMN_LIST,
+  CALL_COLUMNS,
+  type CallRow,
+  type CallValue,
+  callOfRow,
+  callRowValues,
+  SQLITE_ROW,
+} from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
 import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
@@ -27,7 +36,6 @@ import {
 } from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
-import { decodeSpans, encodeSpans } from './spans-codec.js';
 
 export const CORE_NAMESPACE = 'core';
 /** Rows deleted per statement by retention; each chunk is its own short write transaction. */
@@ -43,46 +51,6 @@ export interface SqliteStoreOptions {
    * checkpoints, inside commits on the event loop). See checkpointer.ts.
    */
   checkpointIntervalMs?: number;
-}
-
-interface CallRow {
-  request_id: string;
-  trace_id: string | null;
-  started_at: number;
-  ended_at: number;
-  provider: string;
-  model: string;
-  endpoint: string;
-  stream: number;
-  status: string;
-  http_status: number;
-  error_type: string | null;
-  error_message: string | null;
-  user: string | null;
-  team: string | null;
-  feature: string | null;
-  session: string | null;
-  api_key_id: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cached_input_tokens: number | null;
-  cache_write_input_tokens: number | null;
-  reasoning_tokens: number | null;
-  token_source: string | null;
-  ttft_ms: number | null;
-  tpot_ms: number | null;
-  latency_ms: number;
-  overhead_ms: number;
-  cost_usd: number | null;
-  price: string | null;
-  finish_reason: string | null;
-  refusal: number;
-  request_bytes: number;
-  response_bytes: number;
-  source: string;
-  spans: string;
-  events: string;
-  content: string | null;
 }
 
 interface StoredRollupRow {
@@ -109,46 +77,6 @@ interface StoredRollupRow {
   tpot: Buffer;
 }
 
-const CALL_COLUMNS = [
-  'request_id',
-  'trace_id',
-  'started_at',
-  'ended_at',
-  'provider',
-  'model',
-  'endpoint',
-  'stream',
-  'status',
-  'http_status',
-  'error_type',
-  'error_message',
-  'user',
-  'team',
-  'feature',
-  'session',
-  'api_key_id',
-  'input_tokens',
-  'output_tokens',
-  'cached_input_tokens',
-  'cache_write_input_tokens',
-  'reasoning_tokens',
-  'token_source',
-  'ttft_ms',
-  'tpot_ms',
-  'latency_ms',
-  'overhead_ms',
-  'cost_usd',
-  'price',
-  'finish_reason',
-  'refusal',
-  'request_bytes',
-  'response_bytes',
-  'source',
-  'spans',
-  'events',
-  'content',
-] as const satisfies readonly (keyof CallRow)[];
-
 const ROLLUP_SUMS = [
   'requests',
   'ok',
@@ -166,100 +94,6 @@ const ROLLUP_SUMS = [
 const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
 const ROLLUP_KEY = ['t', 'provider', 'model', 'endpoint', 'feature', 'team'] as const;
 const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
-
-/** Optional numbers: a non-finite value (NaN from a bad measurement) is stored as unknown, not as a failed batch. */
-const n = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const s = (v: string | null | undefined): string | null => (v === undefined || v === null ? null : v);
-
-type CallValue = string | number | null;
-
-/**
- * A call's column values in CALL_COLUMNS order, bound positionally: better-sqlite3 binds an array faster than it
- * looks up 35 named parameters on an object (about 1.5 µs a row).
- */
-function rowValues(c: LlmCall): CallValue[] {
-  return [
-    c.requestId,
-    s(c.traceId),
-    c.startedAt,
-    c.endedAt,
-    c.provider,
-    c.model,
-    c.endpoint,
-    c.stream ? 1 : 0,
-    c.status,
-    c.httpStatus,
-    s(c.errorType),
-    c.errorMessage ?? null,
-    s(c.user),
-    s(c.team),
-    s(c.feature),
-    s(c.session),
-    s(c.apiKeyId),
-    n(c.inputTokens),
-    n(c.outputTokens),
-    n(c.cachedInputTokens),
-    n(c.cacheWriteInputTokens),
-    n(c.reasoningTokens),
-    s(c.tokenSource),
-    n(c.ttftMs),
-    n(c.tpotMs),
-    c.latencyMs,
-    c.overheadMs,
-    n(c.costUsd),
-    c.price ? JSON.stringify(c.price) : null,
-    s(c.finishReason),
-    c.refusal ? 1 : 0,
-    c.requestBytes ?? 0,
-    c.responseBytes ?? 0,
-    c.source,
-    encodeSpans(c.spans),
-    JSON.stringify(c.events ?? []),
-    c.content ? JSON.stringify(c.content) : null,
-  ];
-}
-
-function callOf(r: CallRow): LlmCall {
-  return {
-    requestId: r.request_id,
-    traceId: r.trace_id,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    provider: r.provider,
-    model: r.model,
-    endpoint: r.endpoint as Endpoint,
-    stream: r.stream === 1,
-    status: r.status as CallStatus,
-    httpStatus: r.http_status,
-    errorType: r.error_type,
-    errorMessage: r.error_message ?? null,
-    user: r.user,
-    team: r.team,
-    feature: r.feature,
-    session: r.session,
-    apiKeyId: r.api_key_id,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    cachedInputTokens: r.cached_input_tokens,
-    cacheWriteInputTokens: r.cache_write_input_tokens,
-    reasoningTokens: r.reasoning_tokens,
-    tokenSource: r.token_source as TokenSource | null,
-    ttftMs: r.ttft_ms,
-    tpotMs: r.tpot_ms,
-    latencyMs: r.latency_ms,
-    overheadMs: r.overhead_ms,
-    costUsd: r.cost_usd,
-    price: r.price ? (JSON.parse(r.price) as AppliedPrice) : null,
-    finishReason: r.finish_reason,
-    refusal: r.refusal === 1,
-    requestBytes: r.request_bytes,
-    responseBytes: r.response_bytes,
-    source: r.source as LlmCall['source'],
-    spans: decodeSpans(r.spans),
-    events: JSON.parse(r.events) as CallEvent[],
-    content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
-  };
-}
 
 function rollupOf(r: StoredRollupRow): RollupRow {
   const statuses = emptyStatuses();
@@ -514,7 +348,6 @@ export class SqliteStore implements Store {
 
   private statements(): Statements {
     if (this.stmts) return this.stmts;
-    const cols = CALL_COLUMNS.map((c) => (c === 'user' ? '"user"' : c));
     const upsert = (table: string) => {
       const all = [...ROLLUP_KEY, ...ROLLUP_SUMS, ...ROLLUP_HISTOGRAMS];
       return this.db.prepare<[StoredRollupRow]>(
@@ -526,7 +359,7 @@ export class SqliteStore implements Store {
     };
     this.stmts = {
       insertCall: this.db.prepare<[CallValue[]]>(
-        `INSERT OR IGNORE INTO calls (${cols.join(', ')}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`,
+        `INSERT OR IGNORE INTO calls (${CALL_COLUMN_LIST}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`,
       ),
       upsertMinute: upsert(ROLLUP_TABLES.minute),
       upsertHour: upsert(ROLLUP_TABLES.hour),
@@ -551,7 +384,7 @@ export class SqliteStore implements Store {
     const hour = new RollupBatch(HOUR_MS);
     for (const c of calls) {
       // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-      if (st.insertCall.run(rowValues(c)).changes === 0) continue;
+      if (st.insertCall.run(callRowValues(c, SQLITE_ROW)).changes === 0) continue;
       minute.add(c);
       hour.add(c);
     }
@@ -566,7 +399,7 @@ export class SqliteStore implements Store {
 
   async getCall(requestId: string): Promise<LlmCall | null> {
     const row = this.statements().getCall.get(requestId) as CallRow | undefined;
-    return row ? callOf(row) : null;
+    return row ? callOfRow(row) : null;
   }
 
   async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
@@ -595,7 +428,7 @@ export class SqliteStore implements Store {
     const { sql, params } = listCallsSql(query, limit + 1, plan);
     const rows = this.prepared(sql).all(...params) as CallRow[];
     const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(callOf);
+    const items = (more ? rows.slice(0, limit) : rows).map(callOfRow);
     const last = items[items.length - 1];
     return {
       items,

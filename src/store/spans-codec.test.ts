@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SpanRecord } from '../../calls/index.js';
+import type { SpanRecord } from '../calls/index.js';
 import { decodeSpans, encodeSpans } from './spans-codec.js';
 
 const span = (over: Partial<SpanRecord> = {}): SpanRecord => ({

@@ -2,7 +2,7 @@
 // objects they repeat the trace id and ten property names per span, about a third of the row: a streamed call's
 // row then no longer fits two to a 4 KiB page, so every call cost a page of WAL. The compact form keeps the trace
 // id once and each span as a tuple; rows written before it (an array of span objects) read as before.
-import type { SpanRecord } from '../../calls/index.js';
+import type { SpanRecord } from '../calls/index.js';
 
 /** Marks the compact form: its first element is this number (the object form's are spans). */
 const COMPACT = 0;
