@@ -25,8 +25,13 @@ import {
   SqliteSpendStore,
 } from '../cost/storage/index.js';
 import { LlmscopeError } from '../errors.js';
-import { PostgresQualityStore, type QualityStore, SqliteQualityStore } from '../quality/index.js';
-import type { QualityCountRow, ReviewItem } from '../quality/store.js';
+import {
+  PostgresQualityStore,
+  type QualityCountRow,
+  type QualityStore,
+  type ReviewItem,
+  SqliteQualityStore,
+} from '../quality/storage/index.js';
 import {
   createStore,
   type PostgresBackend,

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseBody, type Router, readJson, sendJson } from '../http/index.js';
 import { type QualityService, reviewToWire } from './service.js';
-import type { QualityGroupBy } from './store.js';
+import type { QualityGroupBy } from './storage/index.js';
 
 const feedbackSchema = z
   .object({

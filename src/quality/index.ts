@@ -12,12 +12,18 @@ export {
   createQualityModule,
   type QualityModule,
   type QualityModuleOptions,
-  qualityStoreFor,
 } from './module.js';
-export { PostgresQualityStore, QUALITY_MIGRATIONS, QUALITY_NAMESPACE } from './postgres-store.js';
 export { classifyRefusal, detectRefusal, REFUSAL_HOOK, type RefusalVerdict, refusalEnricher } from './refusal.js';
 export { createScorer, scoreFile } from './score.js';
 export { QualityService } from './service.js';
-export { QUALITY_SCHEMA, SqliteQualityStore } from './sqlite-store.js';
 export { balancedAccuracy, precisionRecall, rocAuc, wilson } from './stats.js';
-export { MemoryQualityStore, type QualityStore } from './store.js';
+export {
+  MemoryQualityStore,
+  PostgresQualityStore,
+  QUALITY_MIGRATIONS,
+  QUALITY_NAMESPACE,
+  QUALITY_SCHEMA,
+  type QualityStore,
+  qualityStoreFor,
+  SqliteQualityStore,
+} from './storage/index.js';

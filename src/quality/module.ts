@@ -17,14 +17,12 @@ import { LlmJudgeEvaluator } from './evaluators/judge.js';
 import type { Evaluator } from './evaluators/types.js';
 import { KnowledgeBase } from './knowledge.js';
 import { NliEvaluator } from './nli/evaluator.js';
-import { PostgresQualityStore, QUALITY_NAMESPACE } from './postgres-store.js';
 import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
 import { type EvaluatorName, QualityService } from './service.js';
 import { qualitySignalSource } from './signals.js';
-import { SqliteQualityStore } from './sqlite-store.js';
-import type { QualityStore } from './store.js';
+import { type QualityStore, qualityStoreFor } from './storage/index.js';
 
 export interface QualityModule extends Module {
   readonly service: QualityService;
@@ -50,14 +48,6 @@ export interface QualityModuleOptions {
   knowledge?: KnowledgeBase;
   /** Replace an evaluator (tests). */
   evaluators?: Partial<Record<EvaluatorName, Evaluator>>;
-}
-
-/** The app store's database: PostgreSQL (its `quality` migrations; `migrate()` applies them) or SQLite. */
-export function qualityStoreFor(ctx: Pick<AppContext, 'store' | 'clock'>): QualityStore {
-  const backend = ctx.store.backend;
-  const now = () => ctx.clock.now();
-  if (backend.kind === 'postgres') return new PostgresQualityStore(backend, now);
-  return new SqliteQualityStore(backend.db, now, (m) => backend.migrations.register(QUALITY_NAMESPACE, m));
 }
 
 function judgeFrom(ctx: AppContext, cfg: QualityConfig): Evaluator | null {
@@ -112,8 +102,8 @@ async function nliFrom(ctx: AppContext, cfg: QualityConfig): Promise<Evaluator |
 export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOptions = {}): Promise<QualityModule> {
   // Parsed here too, so the module works whether or not the app's schema validated the section.
   const cfg = qualityConfigSchema.parse(ctx.config.quality ?? {});
-  const store = opts.store ?? qualityStoreFor(ctx);
-  await store.migrate();
+  const store = opts.store ?? (await qualityStoreFor(ctx.store.backend, () => ctx.clock.now()));
+  if (opts.store) await opts.store.migrate();
 
   let knowledge = opts.knowledge;
   if (!knowledge && cfg.knowledgeBase) {

@@ -3,7 +3,7 @@ import { uuidv7 } from '../telemetry/ids.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
 import { wilson } from './stats.js';
-import type { ReviewItem } from './store.js';
+import type { ReviewItem } from './storage/index.js';
 import { statsOf } from './summary.js';
 
 describe('sampled', () => {

@@ -28,7 +28,7 @@ import {
   type ReviewItem,
   type ReviewQuery,
   type StoredEvaluation,
-} from './store.js';
+} from './storage/index.js';
 import { type QualityStats, type SummaryGroup, summarize } from './summary.js';
 
 /** Where the capture enricher leaves the text for the quality sink (call.internal.hooks). */

@@ -3,7 +3,8 @@
 // quality rollups over the rule's window, split by the rule's model/feature groupBy.
 
 import type { SignalSample as Sample, SignalQuery, SignalSource } from '../signals/index.js';
-import { MINUTE_MS, type QualityCounts, type QualityGroupBy, type QualityStore } from './store.js';
+import { MINUTE_MS } from '../time.js';
+import type { QualityCounts, QualityGroupBy, QualityStore } from './storage/index.js';
 
 /** Dimensions the quality rollups keep; a filter or groupBy on any other call dimension cannot be answered. */
 const DIMS: readonly QualityGroupBy[] = ['model', 'feature'];

@@ -9,7 +9,7 @@ import {
   type QualityCounts,
   type QualityGroupBy,
   type ReviewItem,
-} from './store.js';
+} from './storage/index.js';
 
 export interface Interval {
   low: number;

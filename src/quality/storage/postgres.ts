@@ -1,20 +1,21 @@
 // QualityStore on PostgreSQL, shared by every replica: feedback, evaluations, the review queue and the per-minute
 // quality counts live in the store's database (migration namespace `quality`), with the same semantics as
-// sqlite-store.ts. Each method is one statement per batch (arrays through `unnest`), and every merge happens inside
+// sqlite.ts. Each method is one statement per batch (arrays through `unnest`), and every merge happens inside
 // the statement, so replicas writing at once lose nothing: counts add (`x = q.x + EXCLUDED.x`), review items merge
 // their reasons and flags in the upsert, and feedback is created exactly once per (request_id, source).
 import pg from 'pg';
-import type { PgMigration, PostgresBackend } from '../store/index.js';
-import type { EvaluationResult, Verdict } from './evaluators/types.js';
+import type { PgMigration, PostgresBackend } from '../../store/index.js';
+import { HOUR_MS } from '../../time.js';
+import type { EvaluationResult, Verdict } from '../evaluators/types.js';
 import {
   type CountQuery,
   decodeCursor,
   encodeCursor,
   type FeedbackRecord,
   groupsBy,
-  HOUR_MS,
   mergeReview,
   minuteOf,
+  QUALITY_NAMESPACE,
   type QualityCountRow,
   type QualityStore,
   type Rating,
@@ -24,9 +25,7 @@ import {
   type ReviewQuery,
   type ReviewReason,
   type StoredEvaluation,
-} from './store.js';
-
-export const QUALITY_NAMESPACE = 'quality';
+} from './types.js';
 
 // Times are epoch ms: `t` (a minute start, whole by construction) is bigint as the spend tables' `minute`; the
 // others come from clocks and call starts and are double precision, as the ledger's `started_at`.

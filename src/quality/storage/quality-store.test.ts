@@ -1,16 +1,21 @@
-// The QualityStore contract, on memory, SQLite and PostgreSQL; then what only PostgreSQL has to show: two replicas
-// (two stores on one database) writing the same counts, feedback and review items at once.
+// The QualityStore contract (quality.contract.ts) on every backend: memory, SQLite (alone and on the app store) and
+// PostgreSQL; databases an older llmscope made open and migrate in place; then what only PostgreSQL has to show:
+// two replicas (two stores on one database) writing the same counts, feedback and review items at once.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../test/pg.js';
-import { SqliteStore } from '../store/index.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { qualityStoreFor } from './module.js';
-import { PostgresQualityStore } from './postgres-store.js';
-import { SqliteQualityStore } from './sqlite-store.js';
-import { type FeedbackRecord, MemoryQualityStore, type QualityCountRow, type QualityStore } from './store.js';
-
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+import { startPostgres, type TestPostgres } from '../../../test/pg.js';
+import { SqliteStore } from '../../store/index.js';
+import { PostgresStore } from '../../store/postgres/postgres-store.js';
+import { qualityStoreFor } from './index.js';
+import { MemoryQualityStore } from './memory.js';
+import { PostgresQualityStore, QUALITY_MIGRATIONS } from './postgres.js';
+import { fb, qualityStoreContract, T0 } from './quality.contract.js';
+import { QUALITY_SCHEMA, SQLITE_QUALITY_MIGRATIONS, SqliteQualityStore } from './sqlite.js';
+import type { QualityCountRow, QualityStore } from './types.js';
 
 let pg: TestPostgres;
 const open: PostgresStore[] = [];
@@ -35,160 +40,19 @@ async function pgQualityStores(n: number, now: () => number = () => T0): Promise
   return out;
 }
 
-const fb = (over: Partial<FeedbackRecord> = {}): FeedbackRecord => ({
-  requestId: 'r1',
-  source: 'app',
-  rating: 'up',
-  comment: null,
-  labels: [],
-  createdAt: T0,
-  updatedAt: T0,
-  model: 'gpt-4o',
-  provider: 'openai',
-  feature: 'chat',
-  ...over,
-});
-
 describe.each([
   ['memory', async () => new MemoryQualityStore(() => T0)],
   ['sqlite', async () => new SqliteQualityStore(new Database(':memory:'), () => T0)],
+  [
+    'sqlite (app store)',
+    async () => {
+      const app = new SqliteStore(':memory:');
+      await app.migrate();
+      return qualityStoreFor(app.backend, () => T0);
+    },
+  ],
   ['postgres', async () => (await pgQualityStores(1))[0] as PostgresQualityStore],
-] as [string, () => Promise<QualityStore>][])('QualityStore contract: %s', (_name, make) => {
-  const fresh = async () => {
-    const s = await make();
-    await s.migrate();
-    return s;
-  };
-
-  it('keeps one feedback per (request, source), reporting what it replaced', async () => {
-    const s = await fresh();
-    expect(await s.putFeedback(fb())).toEqual({ created: true, previous: null });
-    const again = await s.putFeedback(fb({ rating: 'down', comment: 'wrong', updatedAt: T0 + 5 }));
-    expect(again.created).toBe(false);
-    expect(again.previous?.rating).toBe('up');
-    await s.putFeedback(fb({ source: 'widget' }));
-    const list = await s.feedbackFor('r1');
-    expect(list).toHaveLength(2);
-    expect(list.find((f) => f.source === 'app')).toMatchObject({ rating: 'down', comment: 'wrong', createdAt: T0 });
-  });
-
-  it('stores one evaluation per evaluator per call (latest wins)', async () => {
-    const s = await fresh();
-    const result = { evaluator: 'grounding', verdict: 'fail' as const, score: 0.8, evidence: [], explanation: 'x' };
-    const base = {
-      requestId: 'r1',
-      evaluator: 'grounding',
-      verdict: 'fail' as const,
-      score: 0.8,
-      result,
-      createdAt: T0,
-      model: 'm',
-      feature: null,
-    };
-    await s.putEvaluations([base, { ...base, evaluator: 'judge', verdict: 'pass', score: 0.1 }]);
-    await s.putEvaluations([{ ...base, score: 0.9 }]);
-    const list = await s.evaluationsFor('r1');
-    expect(list.map((e) => [e.evaluator, e.score])).toEqual([
-      ['grounding', 0.9],
-      ['judge', 0.1],
-    ]);
-    expect(list[0]?.result.explanation).toBe('x');
-  });
-
-  it('merges review reasons, lists pending/labeled with pages, labels items', async () => {
-    const s = await fresh();
-    const base = { model: 'm', provider: 'p', feature: null };
-    await s.enqueueReview([
-      { requestId: 'a', reason: 'sample', callAt: T0 + 1, ...base },
-      { requestId: 'b', reason: 'thumbs_down', callAt: T0 + 2, rating: 'down', ...base },
-      { requestId: 'c', reason: 'flag:grounding', callAt: T0 + 3, flaggedBy: ['grounding'], ...base },
-    ]);
-    await s.enqueueReview([{ requestId: 'a', reason: 'flag:judge', callAt: T0 + 1, flaggedBy: ['judge'], ...base }]);
-    const a = await s.getReview('a');
-    expect(a?.reasons).toEqual(['sample', 'flag:judge']);
-    expect(a?.flaggedBy).toEqual(['judge']);
-    const p1 = await s.listReview({ limit: 2 });
-    expect(p1.items.map((i) => i.requestId)).toEqual(['c', 'b']);
-    const p2 = await s.listReview({ limit: 2, cursor: p1.nextCursor ?? undefined });
-    expect(p2.items.map((i) => i.requestId)).toEqual(['a']);
-    expect(p2.nextCursor).toBeNull();
-    expect((await s.listReview({ reason: 'flag' })).items.map((i) => i.requestId)).toEqual(['c', 'a']);
-    const labeled = await s.labelReview('b', {
-      hallucination: true,
-      refusalCorrect: null,
-      notes: 'made up',
-      reviewer: 'ann',
-      labeledAt: T0 + 10,
-    });
-    expect(labeled?.labels).toMatchObject({ hallucination: true, refusalCorrect: null, notes: 'made up' });
-    expect((await s.listReview({})).items.map((i) => i.requestId)).toEqual(['c', 'a']);
-    expect((await s.listReview({ status: 'labeled' })).items.map((i) => i.requestId)).toEqual(['b']);
-    expect(
-      await s.labelReview('zzz', {
-        hallucination: true,
-        refusalCorrect: null,
-        notes: null,
-        reviewer: null,
-        labeledAt: 0,
-      }),
-    ).toBeNull();
-    expect((await s.labeledReviews({ from: T0, to: T0 + 100 })).map((i) => i.requestId)).toEqual(['b']);
-  });
-
-  it('adds counts into minute buckets and folds them by step and group', async () => {
-    const s = await fresh();
-    const row = { responses: 1, refusals: 0, evaluated: 1, flagged: 0, feedbackUp: 0, feedbackDown: 0 };
-    await s.addCounts([
-      { t: T0 + 1000, model: 'a', feature: 'x', ...row },
-      { t: T0 + 2000, model: 'a', feature: 'y', ...row, flagged: 1 },
-      { t: T0 + 61_000, model: 'b', feature: 'x', ...row, refusals: 1 },
-      { t: T0 + 62_000, model: 'b', feature: 'x', ...row, responses: -1 },
-    ]);
-    const total = await s.queryCounts({ from: T0, to: T0 + 3_600_000, step: 'total' });
-    expect(total).toEqual([
-      {
-        t: 0,
-        model: '',
-        feature: '',
-        responses: 2,
-        refusals: 1,
-        evaluated: 4,
-        flagged: 1,
-        feedbackUp: 0,
-        feedbackDown: 0,
-      },
-    ]);
-    const byModel = await s.queryCounts({ from: T0, to: T0 + 3_600_000, step: 'total', groupBy: 'model' });
-    expect(byModel.map((r) => [r.model, r.responses])).toEqual([
-      ['a', 2],
-      ['b', 0],
-    ]);
-    const minutes = await s.queryCounts({ from: T0, to: T0 + 3_600_000, step: 'minute', groupBy: 'feature' });
-    expect(minutes.map((r) => [r.t - T0, r.feature, r.evaluated])).toEqual([
-      [0, 'x', 1],
-      [0, 'y', 1],
-      [60_000, 'x', 2],
-    ]);
-    const both = await s.queryCounts({ from: T0, to: T0 + 3_600_000, step: 'total', groupBy: ['model', 'feature'] });
-    expect(both.map((r) => [r.model, r.feature, r.flagged, r.evaluated])).toEqual([
-      ['a', 'x', 0, 1],
-      ['a', 'y', 1, 1],
-      ['b', 'x', 0, 2],
-    ]);
-    expect(await s.queryCounts({ from: T0 + 120_000, to: T0 + 3_600_000, step: 'total' })).toEqual([]);
-  });
-
-  it('applies retention', async () => {
-    const s = await fresh();
-    await s.putFeedback(fb());
-    await s.enqueueReview([
-      { requestId: 'r1', reason: 'sample', callAt: T0, model: 'm', provider: 'p', feature: null },
-    ]);
-    expect(await s.applyRetention(T0 + 1)).toBeGreaterThanOrEqual(2);
-    expect(await s.feedbackFor('r1')).toEqual([]);
-    expect(await s.getReview('r1')).toBeNull();
-  });
-});
+] as [string, () => Promise<QualityStore>][])('%s', (name, make) => qualityStoreContract(name, make));
 
 describe('PostgresQualityStore: two replicas on one database', () => {
   const counts = (over: Partial<QualityCountRow>): QualityCountRow => ({
@@ -384,15 +248,89 @@ describe('PostgresQualityStore: two replicas on one database', () => {
   });
 });
 
-describe('quality tables on the app store', () => {
-  it('are versioned in schema_migrations (quality) on SQLite, as on PostgreSQL', async () => {
+describe('quality migrations', () => {
+  const sha = (sql: unknown) => createHash('sha256').update(String(sql)).digest('hex').slice(0, 16);
+
+  it('never change once shipped (add a version instead)', () => {
+    expect(SQLITE_QUALITY_MIGRATIONS.map((m) => [m.version, sha(m.up)])).toEqual([[1, '83a5e2a2a87ca60a']]);
+    expect(QUALITY_MIGRATIONS.map((m) => [m.version, sha(m.up)])).toEqual([[1, '7233e35b320e2338']]);
+  });
+
+  it('are versioned in schema_migrations (quality) on the app store, as on PostgreSQL', async () => {
     const app = new SqliteStore(':memory:');
     await app.migrate();
-    const store = qualityStoreFor({ store: app, clock: { now: () => T0 } });
+    const store = await qualityStoreFor(app.backend, () => T0);
     await store.migrate();
-    await store.migrate();
+    await new SqliteQualityStore(app.db).migrate();
     const versions = app.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'quality'").all();
     expect(versions).toEqual([{ version: 1 }]);
     await app.close();
+  });
+
+  it('an SQLite database whose quality tables an older llmscope made without recording a version opens, data kept', async () => {
+    // What the standalone SqliteQualityStore of earlier releases left: the tables, and no schema_migrations row.
+    const db = new Database(':memory:');
+    db.exec(QUALITY_SCHEMA);
+    db.prepare(
+      `INSERT INTO quality_feedback (request_id, source, rating, comment, labels, created_at, updated_at, model, provider, feature)
+       VALUES ('r1', 'app', 'down', 'old', '["x"]', ?, ?, 'gpt-4o', 'openai', null)`,
+    ).run(T0, T0);
+    db.prepare(`INSERT INTO quality_rollup_minute (t, model, feature, responses) VALUES (?, 'gpt-4o', '', 3)`).run(T0);
+    const store = new SqliteQualityStore(db, () => T0);
+    await store.migrate();
+    expect(db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'quality'").all()).toEqual([
+      { version: 1 },
+    ]);
+    expect(await store.feedbackFor('r1')).toEqual([
+      fb({ rating: 'down', comment: 'old', labels: ['x'], feature: null }),
+    ]);
+    const [total] = await store.queryCounts({ from: T0, to: T0 + 60_000, step: 'total' });
+    expect(total?.responses).toBe(3);
+    expect((await store.putFeedback(fb({ source: 'widget' }))).created).toBe(true);
+  });
+
+  it('an SQLite app database an older llmscope migrated (quality at version 1) opens on the app store, data kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-quality-'));
+    const path = join(dir, 'old.db');
+    try {
+      const before = new SqliteStore(path, { checkpointIntervalMs: 0 });
+      before.registerMigrations('quality', SQLITE_QUALITY_MIGRATIONS);
+      await before.migrate();
+      before.db
+        .prepare(
+          `INSERT INTO quality_review_queue (request_id, reasons, call_at, created_at, model, provider, feature, refusal, flagged_by, rating)
+           VALUES ('r9', '["thumbs_down"]', ?, ?, 'm', 'p', null, 0, '[]', 'down')`,
+        )
+        .run(T0, T0);
+      await before.close();
+
+      const app = new SqliteStore(path, { checkpointIntervalMs: 0 });
+      await app.migrate();
+      const store = await qualityStoreFor(app.backend, () => T0);
+      expect((await store.getReview('r9'))?.reasons).toEqual(['thumbs_down']);
+      expect(app.db.prepare("SELECT count(*) AS n FROM schema_migrations WHERE namespace = 'quality'").get()).toEqual({
+        n: 1,
+      });
+      await app.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a PostgreSQL database at quality version 1 opens on a new replica, data kept', async () => {
+    const url = await pg.freshSchemaUrl();
+    const before = new PostgresStore(url);
+    await before.migrate();
+    await before.backend.migrations.register('quality', QUALITY_MIGRATIONS);
+    await new PostgresQualityStore(before.backend, () => T0).putFeedback(fb());
+    await before.close();
+
+    const app = new PostgresStore(url);
+    open.push(app);
+    await app.migrate();
+    const store = await qualityStoreFor(app.backend, () => T0);
+    expect(await store.feedbackFor('r1')).toEqual([fb()]);
+    const { rows } = await app.backend.pool.query("SELECT version FROM schema_migrations WHERE namespace = 'quality'");
+    expect(rows).toEqual([{ version: 1 }]);
   });
 });

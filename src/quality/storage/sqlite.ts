@@ -1,17 +1,19 @@
-// QualityStore on SQLite (better-sqlite3), in the ledger's own database: the tables are created here with
-// CREATE TABLE IF NOT EXISTS, so the quality capability does not depend on the store's migrations.
+// QualityStore on SQLite (better-sqlite3), in the app's database: its tables are the `quality` migration
+// namespace, versioned in that database's schema_migrations as on PostgreSQL.
 import type { Database, Statement } from 'better-sqlite3';
-import type { SqliteMigration } from '../store/index.js';
-import type { EvaluationResult, Verdict } from './evaluators/types.js';
+import type { SqliteMigration } from '../../store/index.js';
+import { applyMigrations } from '../../store/sqlite/migrations.js';
+import { HOUR_MS } from '../../time.js';
+import type { EvaluationResult, Verdict } from '../evaluators/types.js';
 import {
   type CountQuery,
   decodeCursor,
   encodeCursor,
   type FeedbackRecord,
   groupsBy,
-  HOUR_MS,
   mergeReview,
   minuteOf,
+  QUALITY_NAMESPACE,
   type QualityCountRow,
   type QualityStore,
   type Rating,
@@ -21,7 +23,7 @@ import {
   type ReviewQuery,
   type ReviewReason,
   type StoredEvaluation,
-} from './store.js';
+} from './types.js';
 
 export const QUALITY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS quality_feedback (
@@ -206,8 +208,10 @@ export class SqliteQualityStore implements QualityStore {
   private readonly countStatements = new Map<string, Statement>();
 
   /**
-   * On the app's store, `register` (its backend's migrations, bound to the `quality` namespace) versions the schema
-   * in schema_migrations as on PostgreSQL; the tables are created either way (IF NOT EXISTS).
+   * On the app's store, `register` (its backend's migrations, bound to the `quality` namespace) adds the schema to
+   * the store's own migrations. Either way `migrate()` applies what is pending to this database, versioned in its
+   * schema_migrations: a database an older llmscope made (the tables there, with or without their version recorded)
+   * is brought up to date in place.
    */
   constructor(
     private readonly db: Database,
@@ -216,18 +220,19 @@ export class SqliteQualityStore implements QualityStore {
   ) {}
 
   async migrate(): Promise<void> {
+    this.migrateNow();
+  }
+
+  private migrateNow() {
     this.register?.(SQLITE_QUALITY_MIGRATIONS);
     this.register = undefined;
-    this.db.exec(QUALITY_SCHEMA);
+    applyMigrations(this.db, QUALITY_NAMESPACE, SQLITE_QUALITY_MIGRATIONS);
     this.s = this.prepare();
+    return this.s;
   }
 
   private st() {
-    if (!this.s) {
-      this.db.exec(QUALITY_SCHEMA);
-      this.s = this.prepare();
-    }
-    return this.s;
+    return this.s ?? this.migrateNow();
   }
 
   private prepare() {
