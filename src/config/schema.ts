@@ -38,6 +38,36 @@ export const routeSchema = z
   })
   .strict();
 
+/**
+ * A token for /api and the dashboard with its own role and optional scope (docs/security.md). The token itself never
+ * sits in the config: `tokenHash` is its `sha256:<hex>` (`llmscope tokens create` prints both once), or `tokenEnv`
+ * names the environment variable holding it.
+ */
+export const authTokenSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._@-]*$/, 'lowercase letters, digits, ".", "_", "@" or "-"')
+      .max(64)
+      .refine((n) => n !== 'admin', { message: '"admin" is the name of server.adminToken; choose another' }),
+    role: z.enum(['viewer', 'operator', 'admin']),
+    tokenHash: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" and 64 lowercase hex digits (llmscope tokens create prints it)')
+      .optional(),
+    tokenEnv: z.string().min(1).optional(),
+    /** Only calls, spend, quality and alerts of these teams (and features) are visible. */
+    teams: z.array(z.string().min(1)).min(1).optional(),
+    features: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict()
+  .refine((t) => (t.tokenHash === undefined) !== (t.tokenEnv === undefined), {
+    message: 'give exactly one of tokenHash or tokenEnv',
+  })
+  .refine((t) => t.role !== 'admin' || (t.teams === undefined && t.features === undefined), {
+    message: 'an admin sees every team; give teams/features to viewer or operator tokens only',
+  });
+
 export const configSchema = z
   .object({
     server: z
@@ -85,6 +115,15 @@ export const configSchema = z
          * on that key; `serve` refuses to start so unless this says the exposure is intended.
          */
         allowUnauthenticatedGateway: z.boolean().default(false),
+        /**
+         * Gateway processes sharing the port (`serve --workers`): 1 serves everything in one process; N ≥ 2 runs N
+         * workers for /v1 plus one recorder process (store, enrichers, sinks, modules); `auto` is one per core, less one.
+         */
+        workers: z
+          .union([z.number().int().min(1).max(256), z.literal('auto')], {
+            error: 'a whole number of gateway processes from 1 to 256, or "auto" (one per core, less one)',
+          })
+          .default(1),
       })
       .strict()
       .prefault({}),
@@ -172,6 +211,15 @@ export const configSchema = z
     quality: qualityConfigSchema.prefault({}),
     alerts: alertsSchema.prefault({}),
     gpu: gpuConfigSchema.prefault({}),
+    auth: z
+      .object({
+        tokens: z
+          .array(authTokenSchema)
+          .default([])
+          .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, { message: 'token names must be unique' }),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

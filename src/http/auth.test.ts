@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LlmscopeError } from '../errors.js';
+import { hashToken, TokenTable } from './access.js';
 import { AdminAuth, safeEqual } from './auth.js';
 
 const TOKEN = 'unit-admin-token-123';
@@ -154,5 +155,46 @@ describe('AdminAuth', () => {
       await signIn(proxied, { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` }, '10.9.9.9', 'wrong-token-x');
     expect((await signIn(proxied, { 'x-forwarded-for': '203.0.113.7' }, '10.9.9.9')).status).toBe(429);
     expect((await signIn(proxied, { 'x-forwarded-for': '203.0.113.8' }, '10.9.9.9')).status).toBe(303);
+  });
+
+  it('configured tokens are principals with their role and scope, by bearer and by session', async () => {
+    const viewer = 'viewer-token-of-team-a-0001';
+    const tokens = new TokenTable([
+      { name: 'team-a', role: 'viewer', teams: ['a'], tokenHash: hashToken(viewer) },
+      { name: 'ops', role: 'operator', tokenHash: hashToken('operator-token-0000001') },
+    ]);
+    const { auth } = make({ tokens });
+    const bearer = (t: string) => auth.principal(req('GET', { authorization: `Bearer ${t}` }));
+    expect(bearer(viewer)).toEqual({ kind: 'bearer', name: 'team-a', role: 'viewer', scope: { teams: ['a'] } });
+    expect(bearer('operator-token-0000001')).toMatchObject({ name: 'ops', role: 'operator', scope: null });
+    expect(bearer(TOKEN)).toMatchObject({ name: 'admin', role: 'admin', scope: null });
+    expect(bearer(`${viewer}x`)).toBeNull();
+    const s = await signIn(auth, {}, undefined, viewer);
+    expect(s.status).toBe(303);
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).toMatchObject({
+      kind: 'session',
+      name: 'team-a',
+      role: 'viewer',
+      scope: { teams: ['a'] },
+    });
+    // The name in the cookie is signed: changing it to another principal's makes it nobody.
+    const forged = s.cookie.replace('.team-a.', '.ops.');
+    expect(forged).not.toBe(s.cookie);
+    expect(auth.principal(req('GET', { cookie: forged }))).toBeNull();
+    // A token dropped from the config ends its sessions (the key changes with the table, too).
+    const without = make({ tokens: new TokenTable([]) }).auth;
+    expect(without.principal(req('GET', { cookie: s.cookie }))).toBeNull();
+    // The admin token's sessions stay admin.
+    const a = await signIn(auth);
+    expect(auth.principal(req('GET', { cookie: a.cookie }))).toMatchObject({ name: 'admin', role: 'admin' });
+  });
+
+  it('with only configured tokens (no admin token) sign-in and bearer still work; the admin token is nobody', async () => {
+    const tokens = new TokenTable([{ name: 'v', role: 'viewer', tokenHash: hashToken('only-viewer-token-01') }]);
+    const { auth } = make({ adminToken: undefined, tokens });
+    expect(auth.principal(req('GET', { authorization: `Bearer ${TOKEN}` }))).toBeNull();
+    const s = await signIn(auth, {}, undefined, 'only-viewer-token-01');
+    expect(auth.principal(req('GET', { cookie: s.cookie }))).toMatchObject({ name: 'v', role: 'viewer' });
+    expect((await signIn(auth, {}, undefined, TOKEN)).status).toBe(401);
   });
 });

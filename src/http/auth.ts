@@ -3,12 +3,15 @@
 // signed session cookie (HttpOnly, SameSite=Strict, Secure over TLS or behind a trusted https proxy, expiring).
 // State-changing requests must come from this host (Origin/Referer/Sec-Fetch-Site) or a configured CORS origin,
 // and a cookie session must also send its CSRF token; bearer clients are exempt (no ambient credential).
-// Sessions are stateless HMACs keyed on the admin token, so every worker and replica accepts them; a logout
-// revokes the session in this process and clears the browser's cookies.
+// Sessions are stateless HMACs keyed on the admin token (and the configured tokens' hashes), so every worker and
+// replica accepts them; a session carries its principal's name, whose role and scope are looked up on each request.
+// A logout revokes the session in this process and clears the browser's cookies. Besides the admin token, the
+// tokens of `auth.tokens` (src/http/access.ts) sign in and call /api with their own role and scope.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { LlmscopeError } from '../errors.js';
+import { ADMIN_NAME, type Principal, principalOf, type TokenTable } from './access.js';
 import { readBody } from './body.js';
 
 export const SESSION_COOKIE = 'llmscope_session';
@@ -55,9 +58,11 @@ export interface AuthOptions {
   now?: () => number;
   /** How long a failed sign-in waits before its answer (default 300 ms; tests use 0). */
   failedLoginDelayMs?: number;
+  /** Tokens with their own role and scope (`auth.tokens`), besides the admin token. */
+  tokens?: TokenTable;
 }
 
-export type Principal = { kind: 'open' } | { kind: 'bearer' } | { kind: 'session'; id: string; expires: number };
+const ADMIN: Omit<Principal, 'kind'> = { name: ADMIN_NAME, role: 'admin', scope: null };
 
 export class AdminAuth {
   private readonly key: Buffer | null;
@@ -67,25 +72,48 @@ export class AdminAuth {
   private readonly now: () => number;
 
   constructor(private readonly opts: AuthOptions) {
-    this.key = opts.adminToken ? createHmac('sha256', 'llmscope-session-v1').update(opts.adminToken).digest() : null;
+    const tokens = opts.tokens && opts.tokens.size > 0 ? opts.tokens : null;
+    this.key =
+      opts.adminToken || tokens
+        ? createHmac('sha256', 'llmscope-session-v1')
+            .update(opts.adminToken ?? '')
+            .update(tokens ? `\n${tokens.fingerprint()}` : '')
+            .digest()
+        : null;
     this.cors = new Set(opts.corsOrigins.map((o) => new URL(o).origin));
     this.now = opts.now ?? Date.now;
   }
 
-  /** Who is asking: the open bind, a bearer holding the admin token, a signed-in browser, or nobody (null). */
+  /**
+   * Who is asking: a bearer holding the admin token or a configured token, a signed-in browser, the open bind
+   * (admin), or nobody (null).
+   */
   principal(req: IncomingMessage): Principal | null {
     const bearer = bearerOf(req);
-    if (bearer !== null && this.opts.adminToken && safeEqual(bearer, this.opts.adminToken)) return { kind: 'bearer' };
-    if (this.opts.open) return { kind: 'open' };
+    if (bearer !== null) {
+      const p = this.byToken(bearer);
+      if (p) return { kind: 'bearer', ...p };
+    }
     const s = this.session(req);
-    return s ? { kind: 'session', ...s } : null;
+    if (s) return s;
+    if (this.opts.open) return { kind: 'open', ...ADMIN };
+    return null;
+  }
+
+  /** The admin token's principal, or a configured token's (checked in constant time), or null. */
+  private byToken(token: string): Omit<Principal, 'kind'> | null {
+    const admin = this.opts.adminToken !== undefined && safeEqual(token, this.opts.adminToken);
+    const t = this.opts.tokens?.find(token) ?? null;
+    if (admin) return ADMIN;
+    return t ? principalOf(t, 'bearer') : null;
   }
 
   /**
-   * Guards /api: answers a CORS preflight from a configured origin (returns true: handled), sets CORS headers
-   * for such origins, and throws 401 without credentials or 403 for a cross-site or token-less write.
+   * Guards /api: answers a CORS preflight from a configured origin (returns null: handled), sets CORS headers
+   * for such origins, and throws 401 without credentials or 403 for a cross-site or token-less write. Returns the
+   * principal, whose role and scope the router checks against the route.
    */
-  guardApi(req: IncomingMessage, res: ServerResponse): boolean {
+  guardApi(req: IncomingMessage, res: ServerResponse): Principal | null {
     const origin = req.headers.origin;
     const corsOk = origin !== undefined && this.cors.has(origin);
     if (corsOk) {
@@ -99,7 +127,7 @@ export class AdminAuth {
           'access-control-max-age': '600',
         });
         res.end();
-        return true;
+        return null;
       }
     }
     const write = !SAFE_METHODS.has(req.method ?? 'GET');
@@ -113,11 +141,11 @@ export class AdminAuth {
     if (!p)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_UNAUTHORIZED',
-        'this llmscope needs the admin token: send "Authorization: Bearer <server.adminToken>", or sign in at /',
+        'this llmscope needs a token: send "Authorization: Bearer <token>" (server.adminToken or one of auth.tokens), or sign in at /',
         { headers: { 'www-authenticate': 'Bearer realm="llmscope"' } },
       );
-    if (write && p.kind === 'session') this.checkCsrfToken(req, p.id);
-    return false;
+    if (write && p.kind === 'session') this.checkCsrfToken(req, p.id as string);
+    return p;
   }
 
   /** For a page request: true when the visitor may see the dashboard; otherwise answers with the login page. */
@@ -133,7 +161,8 @@ export class AdminAuth {
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign in from this llmscope’s own login page');
     const fields = await loginFields(req);
     const back = `/${/^#\/[\w\-./?=&%:]*$/.test(fields.hash ?? '') ? fields.hash : ''}`;
-    if (this.opts.open || !this.key) {
+    // On the loopback bind everyone is admin already; a token, when one is sent, still signs in as its principal.
+    if (!this.key || (this.opts.open && !fields.token)) {
       res.writeHead(303, { location: back, 'cache-control': 'no-store' });
       res.end();
       return;
@@ -150,20 +179,22 @@ export class AdminAuth {
       return;
     }
     const token = fields.token ?? '';
-    if (!safeEqual(token, this.opts.adminToken as string)) {
+    const who = this.byToken(token);
+    if (!who) {
       const f = this.failures.get(client) ?? { count: 0, until: t + LOGIN_WINDOW_MS };
       f.count++;
       this.failures.delete(client);
       this.failures.set(client, f);
       if (this.failures.size > LOGIN_CLIENTS_TRACKED) this.failures.delete(this.failures.keys().next().value as string);
       await new Promise((r) => setTimeout(r, this.opts.failedLoginDelayMs ?? FAILED_LOGIN_DELAY_MS));
-      sendLoginPage(res, 401, 'That is not the admin token.');
+      sendLoginPage(res, 401, 'That token is not known here.');
       return;
     }
     this.failures.delete(client);
     const expires = this.now() + this.opts.sessionTtlMs;
     const id = randomBytes(18).toString('base64url');
-    const payload = `v1.${expires.toString(36)}.${id}`;
+    // The principal's name rides in the signed payload; its role and scope are read from the config on each request.
+    const payload = `v1.${expires.toString(36)}.${id}${who.name === ADMIN_NAME ? '' : `.${who.name}`}`;
     const maxAge = Math.floor(this.opts.sessionTtlMs / 1000);
     const flags = `Path=/; Max-Age=${maxAge}; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
     res.writeHead(303, {
@@ -185,8 +216,8 @@ export class AdminAuth {
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign out from this llmscope’s own pages');
     req.resume();
     const s = this.session(req);
-    if (s) {
-      this.revoked.set(s.id, s.expires);
+    if (s?.id !== undefined) {
+      this.revoked.set(s.id, s.expires ?? 0);
       const t = this.now();
       for (const [id, exp] of this.revoked) if (exp < t) this.revoked.delete(id);
     }
@@ -225,17 +256,27 @@ export class AdminAuth {
       );
   }
 
-  private session(req: IncomingMessage): { id: string; expires: number } | null {
+  private session(req: IncomingMessage): Principal | null {
     if (!this.key) return null;
     const raw = cookieValue(req, SESSION_COOKIE);
     if (!raw) return null;
-    const m = /^(v1\.([0-9a-z]+)\.([\w-]+))\.([\w-]+)$/.exec(raw);
+    const m = /^(v1\.([0-9a-z]+)\.([\w-]+)(?:\.([a-z0-9][a-z0-9._@-]*))?)\.([\w-]+)$/.exec(raw);
     if (!m) return null;
-    const [, payload, exp, id, mac] = m as unknown as [string, string, string, string, string];
+    const [, payload, exp, id, name, mac] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
     if (!safeEqual(mac, this.mac(payload))) return null;
     const expires = Number.parseInt(exp, 36);
     if (!(expires > this.now()) || this.revoked.has(id)) return null;
-    return { id, expires };
+    if (name === undefined) return this.opts.adminToken ? { kind: 'session', ...ADMIN, id, expires } : null;
+    // A token removed from the config since sign-in ends its sessions.
+    const t = this.opts.tokens?.byName(name);
+    return t ? { ...principalOf(t, 'session'), id, expires } : null;
   }
 
   private mac(s: string): string {

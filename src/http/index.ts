@@ -2,14 +2,23 @@
 // zod mapping, static files, health, metrics and the admin's sessions.
 
 export {
-  AdminAuth,
-  type AuthOptions,
-  CSRF_COOKIE,
-  CSRF_HEADER,
+  ADMIN_NAME,
+  hashToken,
+  inScope,
   type Principal,
-  SESSION_COOKIE,
-  safeEqual,
-} from './auth.js';
+  principalOf,
+  ROLES,
+  ROUTE_ACCESS,
+  type Role,
+  type RouteAccess,
+  roleAllows,
+  routeAccess,
+  type Scope,
+  type ScopeRule,
+  type TokenPrincipal,
+  TokenTable,
+} from './access.js';
+export { AdminAuth, type AuthOptions, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, safeEqual } from './auth.js';
 export { readBody, readJson } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';

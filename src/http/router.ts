@@ -1,16 +1,26 @@
 // The /api router: find-my-way's radix tree under the small registration API modules use (get/post/delete with
-// `:param` segments), with prefix scoping, 405 with `Allow`, and 400 (not 500) for a path that is not valid
-// percent-encoding. The gateway's /v1 hot path does not go through it.
+// `:param` segments), with prefix scoping, one sub-app per module (`module(name)`: its routes carry their owner),
+// 405 with `Allow`, 400 (not 500) for a path that is not valid percent-encoding, and the route → role table
+// (src/http/access.ts) enforced before any handler runs. The gateway's /v1 hot path does not go through it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import { LlmscopeError } from '../errors.js';
+import { ADMIN_NAME, type Principal, type RouteAccess, roleAllows, routeAccess, UNLISTED } from './access.js';
 
 export interface HttpContext {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
   params: Record<string, string>;
+  /**
+   * Who is asking (already checked against the route's role); `principal.scope` narrows what a `filter` route
+   * answers. Always set by `dispatch`; absent only where a test calls a handler directly (then: unscoped).
+   */
+  principal?: Principal;
 }
+
+/** The principal of a dispatch made without one (in-process callers and unit tests: the guard is webHandler's). */
+const IN_PROCESS: Principal = { kind: 'open', name: ADMIN_NAME, role: 'admin', scope: null };
 
 export type Handler = (ctx: HttpContext) => void | Promise<void>;
 
@@ -19,12 +29,22 @@ type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export interface RouteMatch {
   handler: Handler;
   params: Record<string, string>;
+  /** The route's method and pattern, as registered (HEAD matched to GET says GET). */
+  route: { method: string; path: string };
+}
+
+interface Entry {
+  method: Method;
+  path: string;
+  handler: Handler;
+  /** The module whose sub-app registered it (`core` for the app's own routes). */
+  module: string;
 }
 
 interface Table {
   fmw: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
   methods: Set<Method>;
-  routes: { method: Method; path: string }[];
+  routes: Entry[];
 }
 
 const noop = () => undefined;
@@ -33,11 +53,13 @@ const noop = () => undefined;
 export class Router {
   private readonly table: Table;
   readonly prefix: string;
+  private readonly owner: { name: string };
 
-  constructor(prefix = '', table?: Table) {
+  constructor(prefix = '', table?: Table, owner: { name: string } = { name: 'core' }) {
     if (prefix && (!prefix.startsWith('/') || prefix.endsWith('/')))
       throw new Error(`a router prefix starts with "/" and does not end with one, got "${prefix}"`);
     this.prefix = prefix;
+    this.owner = owner;
     this.table = table ?? {
       fmw: FindMyWay({ ignoreDuplicateSlashes: true, maxParamLength: 1000 }),
       methods: new Set(),
@@ -47,15 +69,38 @@ export class Router {
 
   /** A view of this router whose patterns are relative to `prefix` (e.g. `api.scope('/cost').get('/summary')`). */
   scope(prefix: string): Router {
-    return new Router(this.prefix + prefix, this.table);
+    return new Router(this.prefix + prefix, this.table, this.owner);
+  }
+
+  /**
+   * A module's sub-app: a view of this router whose routes are recorded as the module's (`routes()` says whose each
+   * is). The name may be given later with `named()`, once the module says what it is called.
+   */
+  module(name: string): Router {
+    return new Router(this.prefix, this.table, { name });
+  }
+
+  /** Renames this sub-app's owner (routes it registered included). */
+  named(name: string): this {
+    this.owner.name = name;
+    return this;
   }
 
   add(method: string, pattern: string, handler: Handler): this {
     const m = method.toUpperCase() as Method;
     const path = trimSlash(this.prefix + (pattern === '/' ? '' : pattern)) || '/';
-    this.table.fmw.on(m, path, noop, handler);
+    const owner = this.owner;
+    const entry: Entry = {
+      method: m,
+      path,
+      handler,
+      get module() {
+        return owner.name;
+      },
+    };
+    this.table.fmw.on(m, path, noop, entry);
     this.table.methods.add(m);
-    this.table.routes.push({ method: m, path });
+    this.table.routes.push(entry);
     return this;
   }
 
@@ -79,9 +124,9 @@ export class Router {
     return this.add('DELETE', pattern, handler);
   }
 
-  /** Every registered route (method and full pattern), in registration order. */
-  routes(): readonly { method: string; path: string }[] {
-    return this.table.routes;
+  /** Every registered route (method, full pattern, owning module), in registration order. */
+  routes(): readonly { method: string; path: string; module: string }[] {
+    return this.table.routes.map((e) => ({ method: e.method, path: e.path, module: e.module }));
   }
 
   /**
@@ -105,8 +150,16 @@ export class Router {
     return out;
   }
 
-  /** Runs the route for this request, or throws the coded 404 / 405 (with `Allow`) / 400. */
-  async dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /**
+   * Runs the route for this request, or throws the coded 404 / 405 (with `Allow`) / 400, or 403 `forbidden` when
+   * the principal's role is below the route's (src/http/access.ts) or its scope cannot be applied to the route.
+   */
+  async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    principal: Principal = IN_PROCESS,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const m = this.match(method, url.pathname);
     if (m === null) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `unknown route ${method} ${url.pathname}`);
@@ -118,12 +171,16 @@ export class Router {
         { headers: { allow: allow.join(', ') } },
       );
     }
-    await m.handler({ req, res, url, params: m.params });
+    checkAccess(principal, m.route, routeAccess(m.route.method, m.route.path) ?? UNLISTED);
+    await m.handler({ req, res, url, params: m.params, principal });
   }
 
   private find(method: Method, path: string): RouteMatch | null {
     const r = this.table.fmw.find(method, path);
-    if (r) return { handler: r.store as Handler, params: r.params as Record<string, string> };
+    if (r) {
+      const e = r.store as Entry;
+      return { handler: e.handler, params: r.params as Record<string, string>, route: { method, path: e.path } };
+    }
     // find-my-way answers "no route" for a parameter it cannot decode; say what is wrong instead.
     if (path.includes('%')) {
       try {
@@ -137,6 +194,26 @@ export class Router {
     }
     return null;
   }
+}
+
+function checkAccess(p: Principal, route: { method: string; path: string }, need: RouteAccess): void {
+  if (!roleAllows(p.role, need.role))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_FORBIDDEN',
+      `${route.method} ${route.path} needs the ${need.role} role; "${p.name}" is ${p.role === 'admin' ? 'an' : 'a'} ${p.role}`,
+    );
+  if (p.scope && need.scoped === 'refuse')
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_FORBIDDEN',
+      `${route.method} ${route.path} answers for every team (its figures are not kept per team), so "${p.name}", scoped to ${scopeText(p)}, may not read it`,
+    );
+}
+
+function scopeText(p: Principal): string {
+  const parts: string[] = [];
+  if (p.scope?.teams) parts.push(`teams ${p.scope.teams.join(', ') || '(none)'}`);
+  if (p.scope?.features) parts.push(`features ${p.scope.features.join(', ') || '(none)'}`);
+  return parts.join(' and ');
 }
 
 function trimSlash(p: string): string {

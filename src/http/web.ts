@@ -35,8 +35,9 @@ export function webHandler(p: WebParts): WebHandler {
       return p.metrics(res);
     }
     if (path.startsWith('/api/')) {
-      if (p.auth.guardApi(req, res)) return;
-      return p.api.dispatch(req, res, url);
+      const principal = p.auth.guardApi(req, res);
+      if (!principal) return;
+      return p.api.dispatch(req, res, url, principal);
     }
     if (path === '/login') {
       only('POST', req, path);
