@@ -9,7 +9,7 @@
 // that decided it, and the verdict names the worst claim and its best evidence.
 import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
-import { type GroundingModel, predict, SHIPPED_MODEL } from '../model/scorer.js';
+import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
 import { hasNegation, isContent, numberMentions, sentences, stem, words } from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
@@ -65,6 +65,10 @@ interface ClaimTokens {
   checkable: number[];
   negated: boolean;
   firstPerson: boolean;
+  /** Ends with a question mark. */
+  question: boolean;
+  /** Softened ("I think", "maybe", "probably"). */
+  hedged: boolean;
   names: string[];
 }
 
@@ -72,6 +76,26 @@ const PREFIX = 5;
 /** Longest the online check runs before letting the event loop turn. */
 const SLICE_MS = 4;
 const FIRST_PERSON = new Set(['i', "i'm", "i've", "i'd", "i'll", 'im', 'ive', 'me', 'my', 'mine', 'myself']);
+/** Words that soften a statement into an opinion or a guess. */
+const HEDGES = new Set([
+  'think',
+  'believe',
+  'guess',
+  'maybe',
+  'perhaps',
+  'probably',
+  'possibly',
+  'might',
+  'seems',
+  'seem',
+  'suppose',
+  'apparently',
+  'likely',
+  'bet',
+  'hope',
+  'wonder',
+  'feel',
+]);
 
 /** Content stems in order and the adjacent pairs among them. */
 function stemsAndPairs(ws: readonly string[]): { stems: string[]; pairs: string[] } {
@@ -105,6 +129,8 @@ function tokensOf(text: string): ClaimTokens {
     checkable: nums.filter((n) => n.digits || n.value > 10).map((n) => n.value),
     negated: polarityOf(ws),
     firstPerson: ws.some((w) => FIRST_PERSON.has(w)),
+    question: /\?["')\]]*\s*$/.test(text),
+    hedged: ws.some((w) => HEDGES.has(w)),
     names: namesIn(text),
   };
 }
@@ -288,7 +314,7 @@ export class GroundingEvaluator implements Evaluator {
   private readonly model: GroundingModel | null;
 
   constructor(opts: GroundingOptions = {}) {
-    this.model = opts.model === undefined ? SHIPPED_MODEL : opts.model;
+    this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
     this.minContextWords = opts.minContextWords ?? 0;
@@ -319,14 +345,17 @@ export class GroundingEvaluator implements Evaluator {
    * no checkable claim (the verdict would be `unknown`). The training script and the benchmark call this.
    */
   features(input: EvaluationInput): number[] | null {
+    const s = this.signals(input);
+    return s ? responseFeatures(s.claims) : null;
+  }
+
+  /** The per-claim signals and the evidence's size (distinct content stems), or null as for `features`. */
+  signals(input: EvaluationInput): { claims: ClaimSignals[]; evidenceWords: number } | null {
     const a = this.analyse(input);
     for (let r = a.next(); ; r = a.next())
       if (r.done)
         return 'scored' in r.value
-          ? responseFeatures(
-              r.value.scored.map((c) => c.signals),
-              r.value.evidenceWords,
-            )
+          ? { claims: r.value.scored.map((c) => c.signals), evidenceWords: r.value.evidenceWords }
           : null;
   }
 
@@ -377,21 +406,13 @@ export class GroundingEvaluator implements Evaluator {
   private *steps(input: EvaluationInput): Generator<void, EvaluationResult> {
     const a = yield* this.analyse(input);
     if ('unknown' in a) return a.unknown;
-    const { scored, evidenceWords, t0 } = a;
+    const { scored, t0 } = a;
     let score: number;
     if (this.model) {
       // Each claim is scored by the model as if it were the whole answer; the response by its aggregate features.
-      score = round3(
-        predict(
-          this.model,
-          responseFeatures(
-            scored.map((c) => c.signals),
-            evidenceWords,
-          ),
-        ),
-      );
+      score = round3(predict(this.model, responseFeatures(scored.map((c) => c.signals))));
       for (const c of scored) {
-        const p = round3(predict(this.model, responseFeatures([c.signals], evidenceWords)));
+        const p = round3(predict(this.model, responseFeatures([c.signals])));
         c.result.score = p;
         if (c.result.status === 'supported' && p >= this.threshold) c.result.status = 'unsupported';
         else if (c.result.status === 'unsupported' && p < this.threshold) c.result.status = 'supported';
@@ -565,6 +586,14 @@ export class GroundingEvaluator implements Evaluator {
       }
     let namesMissing = 0;
     for (const n of t.names) if (!pool.stems.has(n)) namesMissing++;
+    // A name the evidence never mentions where the closest evidence names someone or something else: a swap.
+    let namesSwapped = 0;
+    if (namesMissing > 0 && best && bestShare >= 0.3) {
+      const own = new Set(t.names);
+      if (namesIn(best.text).some((n) => !own.has(n))) namesSwapped = 1;
+    }
+    let missingMass = 0;
+    for (const s of missing) missingMass += weightOf(s);
     const signals: ClaimSignals = {
       uncovered: 1 - coverage,
       plainMissing: plain > 0 ? plainMissing / plain : 0,
@@ -578,6 +607,12 @@ export class GroundingEvaluator implements Evaluator {
       namesApart,
       negationFlip,
       firstPerson: t.firstPerson ? 1 : 0,
+      namesSwapped,
+      missingMass,
+      plainWords: plain,
+      plainMissingWords: plainMissing,
+      question: t.question ? 1 : 0,
+      hedged: t.hedged ? 1 : 0,
       contentWords: t.stems.length,
       weight: Math.max(1, weight),
     };

@@ -46,9 +46,31 @@ function solve(a: number[][], b: number[]): number[] {
 /**
  * Fits weights and bias minimising Σ w·logloss + (l2/2)·|weights|² over standardised features (weights normalised
  * to sum to the row count, so l2 means the same whatever the weighting). A feature constant in the data gets scale 1
- * and weight 0.
+ * and weight 0. `signs[j]` = +1 / −1 keeps weight j ≥ 0 / ≤ 0 (0 or absent: free).
  */
-export function fitLogistic(rows: readonly Row[], l2: number): LogisticFit {
+export function fitLogistic(rows: readonly Row[], l2: number, signs?: readonly number[]): LogisticFit {
+  if (!signs?.some((x) => x !== 0)) return fitFree(rows, l2, new Set());
+  // Monotonic constraints by active set: a weight whose sign comes out against its constraint is fixed at 0 and the
+  // rest refit, until every constrained weight agrees (at most one pass per feature; deterministic).
+  const fixed = new Set<number>();
+  for (;;) {
+    const fit = fitFree(rows, l2, fixed);
+    let worst = -1;
+    let worstValue = 0;
+    fit.weights.forEach((w, j) => {
+      const v = w * ((signs[j] as number) || 0);
+      if (v < worstValue - 1e-12) {
+        worstValue = v;
+        worst = j;
+      }
+    });
+    if (worst < 0) return fit;
+    fixed.add(worst);
+  }
+}
+
+/** The unconstrained fit, with the weights in `fixed` held at 0. */
+function fitFree(rows: readonly Row[], l2: number, fixed: ReadonlySet<number>): LogisticFit {
   const d = (rows[0]?.x.length ?? 0) as number;
   const total = rows.reduce((s, r) => s + r.w, 0);
   const norm = rows.length / total;
@@ -91,6 +113,15 @@ export function fitLogistic(rows: readonly Row[], l2: number): LogisticFit {
       (h[j] as number[])[j] = ((h[j] as number[])[j] as number) + l2;
     }
     (h[d] as number[])[d] = ((h[d] as number[])[d] as number) + 1e-9;
+    for (const j of fixed) {
+      g[j] = 0;
+      const hj = h[j] as number[];
+      for (let k = 0; k <= d; k++) {
+        hj[k] = 0;
+        (h[k] as number[])[j] = 0;
+      }
+      hj[j] = 1;
+    }
     const step = solve(h, g);
     beta = beta.map((b, j) => b - (step[j] as number));
     if (Math.max(...step.map(Math.abs)) < 1e-10) break;

@@ -50,7 +50,15 @@ export function validateModel(m: unknown): GroundingModel {
   return o as GroundingModel;
 }
 
-export const SHIPPED_MODEL: GroundingModel = validateModel(shipped);
+let loaded: GroundingModel | undefined;
+/**
+ * The shipped model (grounding-model.json), validated on first use rather than at import, so that training can run
+ * (and rewrite the file) after the features changed.
+ */
+export function shippedModel(): GroundingModel {
+  loaded ??= validateModel(shipped);
+  return loaded;
+}
 
 /** The uncalibrated logit. */
 export function logit(m: GroundingModel, x: readonly number[]): number {

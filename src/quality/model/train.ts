@@ -8,14 +8,20 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LabelledItem, type LabelledSet, loadAllSets } from '../datasets.js';
 import { GroundingEvaluator } from '../evaluators/grounding.js';
+import { rocAuc } from '../stats.js';
 import { hash32 } from '../text.js';
-import { FEATURE_NAMES } from './features.js';
+import { FEATURE_NAMES, FEATURE_SIGNS } from './features.js';
 import { fitLogistic, fitPlatt, logitOf, type Row } from './logistic.js';
 import { type GroundingModel, predict } from './scorer.js';
 
 export const DEFAULT_SEED = 14;
-/** L2 penalty on standardised weights (rows' weights sum to the row count): mild, fixed, not tuned per set. */
-export const DEFAULT_L2 = 10;
+/** FEATURE_SIGNS in FEATURE_NAMES order: the monotonic constraints every fit of the scorer obeys. */
+const SIGNS = FEATURE_NAMES.map((f) => FEATURE_SIGNS[f]);
+/**
+ * L2 penalties on standardised weights (rows' weights sum to the row count) that training chooses from, by grouped
+ * cross-validation inside the training data (nested: the test fold of an outer CV never takes part in the choice).
+ */
+export const L2_GRID = [100, 30, 10, 3, 1] as const;
 export const FOLDS = 5;
 /** Rare, precise rules that get a probability floor (see GroundingModel.floors). */
 export const FLOOR_RULES = ['numbers_contradicted', 'numbers_unsupported'] as const;
@@ -78,16 +84,66 @@ function rowsOf(items: readonly FeaturedItem[]): Row[] {
     .map((it) => ({ x: it.x as number[], y: it.label, w: 1 / (n.get(`${it.set}|${it.label}`) as number) }));
 }
 
-/** Trains a model on these items: the regression on all of them, calibration on grouped out-of-fold logits. */
-export function trainModel(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): GroundingModel {
+/** Mean over sets of the ROC-AUC of these scores (sets with one class left out). */
+function meanSetAuc(items: readonly FeaturedItem[], scores: readonly number[]): number {
+  const by = new Map<string, { score: number; label: boolean }[]>();
+  items.forEach((it, i) => {
+    const a = by.get(it.set) ?? [];
+    a.push({ score: scores[i] as number, label: it.label === 1 });
+    by.set(it.set, a);
+  });
+  let sum = 0;
+  let n = 0;
+  for (const a of by.values()) {
+    const auc = rocAuc(a);
+    if (Number.isFinite(auc)) {
+      sum += auc;
+      n++;
+    }
+  }
+  return n ? sum / n : 0;
+}
+
+/**
+ * The L2 penalty for these training items: each value of L2_GRID scored by grouped k-fold CV on them (out-of-fold
+ * logits, mean ROC-AUC over the sets, each set counting once); the best wins, a tie going to the stronger penalty.
+ */
+export function selectL2(items: readonly FeaturedItem[], seed = DEFAULT_SEED): number {
   const usable = items.filter((it) => it.x);
+  const folds = groupedFolds(usable, FOLDS, seed + 7);
+  let best: number = L2_GRID[0];
+  let bestAuc = Number.NEGATIVE_INFINITY;
+  for (const l2 of L2_GRID) {
+    const z = new Array<number>(usable.length).fill(0);
+    for (let f = 0; f < FOLDS; f++) {
+      const fit = fitLogistic(rowsOf(usable.filter((_, i) => folds[i] !== f)), l2, SIGNS);
+      usable.forEach((it, i) => {
+        if (folds[i] === f) z[i] = logitOf(fit, it.x as number[]);
+      });
+    }
+    const auc = meanSetAuc(usable, z);
+    if (auc > bestAuc + 1e-9) {
+      bestAuc = auc;
+      best = l2;
+    }
+  }
+  return best;
+}
+
+/**
+ * Trains a model on these items: the regression on all of them, calibration on grouped out-of-fold logits. Without
+ * `l2`, the penalty is chosen by `selectL2` on these items alone.
+ */
+export function trainModel(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2?: number): GroundingModel {
+  const usable = items.filter((it) => it.x);
+  if (l2 === undefined) l2 = selectL2(usable, seed);
   const rows = rowsOf(usable);
-  const fit = fitLogistic(rows, l2);
+  const fit = fitLogistic(rows, l2, SIGNS);
   const folds = groupedFolds(usable, FOLDS, seed);
   const oof: { z: number; y: 0 | 1; w: number }[] = [];
   for (let f = 0; f < FOLDS; f++) {
     const train = usable.filter((_, i) => folds[i] !== f);
-    const inner = fitLogistic(rowsOf(train), l2);
+    const inner = fitLogistic(rowsOf(train), l2, SIGNS);
     usable.forEach((it, i) => {
       if (folds[i] === f) oof.push({ z: logitOf(inner, it.x as number[]), y: it.label, w: (rows[i] as Row).w });
     });
@@ -144,7 +200,7 @@ export function scoreItem(m: GroundingModel, it: FeaturedItem): number {
 }
 
 /** Out-of-fold probabilities: grouped k-fold over all sets pooled (each fold's model is trained and calibrated on the rest). */
-export function crossValidate(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): number[] {
+export function crossValidate(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2?: number): number[] {
   const folds = groupedFolds(items, FOLDS, seed);
   const out = new Array<number>(items.length).fill(0);
   for (let f = 0; f < FOLDS; f++) {
@@ -161,7 +217,7 @@ export function crossValidate(items: readonly FeaturedItem[], seed = DEFAULT_SEE
 }
 
 /** Leave one set out: each set scored by a model trained on the other sets only. */
-export function leaveOneSetOut(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2 = DEFAULT_L2): number[] {
+export function leaveOneSetOut(items: readonly FeaturedItem[], seed = DEFAULT_SEED, l2?: number): number[] {
   const out = new Array<number>(items.length).fill(0);
   for (const set of new Set(items.map((i) => i.set))) {
     const m = trainModel(
@@ -192,6 +248,6 @@ export async function main(
   const file = resolve(repo, MODEL_FILE);
   if (!argv.includes('--dry-run')) writeFileSync(file, `${JSON.stringify(model, null, 2)}\n`);
   process.stdout.write(
-    `${FEATURE_NAMES.map((f, i) => `${f.padEnd(22)} ${(model.weights[i] as number).toFixed(3)}`).join('\n')}\nbias ${model.bias.toFixed(3)}  calibration a=${model.calibration.a.toFixed(3)} b=${model.calibration.b.toFixed(3)}\n${argv.includes('--dry-run') ? '(dry run, not written)' : `wrote ${file}`}\n`,
+    `${FEATURE_NAMES.map((f, i) => `${f.padEnd(22)} ${(model.weights[i] as number).toFixed(3)}`).join('\n')}\nL2 ${model.trained?.l2} (chosen by grouped CV from ${L2_GRID.join(', ')})  bias ${model.bias.toFixed(3)}  calibration a=${model.calibration.a.toFixed(3)} b=${model.calibration.b.toFixed(3)}\n${argv.includes('--dry-run') ? '(dry run, not written)' : `wrote ${file}`}\n`,
   );
 }
