@@ -1,0 +1,154 @@
+// OTLP/HTTP JSON: the protobuf JSON mapping of ExportTraceServiceRequest as the OTLP specification defines it
+// (lowerCamelCase keys, trace and span ids as hex strings, 64-bit integers as decimal strings or numbers, enums as
+// integers). snake_case keys and enum names are accepted too, as the Collector's decoder does. Any value of the wrong
+// type makes the whole body malformed (400, nothing stored), as a protobuf decode error would.
+import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpEvent, type OtlpSpan } from './model.js';
+
+type Obj = Record<string, unknown>;
+const MAX_VALUE_DEPTH = 8;
+
+function bad(where: string, what: string): never {
+  throw new MalformedOtlpError(`not an OTLP JSON ExportTraceServiceRequest: ${where} ${what}`);
+}
+
+/** The field under its lowerCamelCase name, or its proto (snake_case) name. */
+function field(o: Obj, camel: string): unknown {
+  if (camel in o) return o[camel];
+  const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return o[snake];
+}
+
+function obj(v: unknown, where: string): Obj {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) bad(where, 'is not an object');
+  return v as Obj;
+}
+
+function list(v: unknown, where: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) bad(where, 'is not an array');
+  return v;
+}
+
+function str(v: unknown, where: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') bad(where, 'is not a string');
+  return v;
+}
+
+function nanos(v: unknown, where: string): bigint {
+  if (v === undefined || v === null || v === '') return 0n;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v);
+  return bad(where, 'is not a time in unix nanoseconds');
+}
+
+function int(v: unknown, where: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return Number(v);
+  return bad(where, 'is not an integer');
+}
+
+const KINDS: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+function enumValue(v: unknown, names: Record<string, number>, where: string): number {
+  if (typeof v === 'string' && v in names) return names[v] as number;
+  return int(v, where);
+}
+
+function anyValue(v: unknown, where: string, depth: number): AttrValue {
+  if (depth > MAX_VALUE_DEPTH) return null;
+  const o = obj(v, where);
+  const s = field(o, 'stringValue');
+  if (s !== undefined) return str(s, `${where}.stringValue`);
+  const b = field(o, 'boolValue');
+  if (b !== undefined) {
+    if (typeof b !== 'boolean') bad(`${where}.boolValue`, 'is not a boolean');
+    return b;
+  }
+  const i = field(o, 'intValue');
+  if (i !== undefined) return int(i, `${where}.intValue`);
+  const d = field(o, 'doubleValue');
+  if (d !== undefined) {
+    if (typeof d === 'number') return d;
+    if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
+    return bad(`${where}.doubleValue`, 'is not a number');
+  }
+  const a = field(o, 'arrayValue');
+  if (a !== undefined)
+    return list(field(obj(a, where), 'values'), `${where}.arrayValue.values`).map((x, n) =>
+      anyValue(x, `${where}.arrayValue.values[${n}]`, depth + 1),
+    );
+  const kv = field(o, 'kvlistValue');
+  if (kv !== undefined) return attributes(field(obj(kv, where), 'values'), `${where}.kvlistValue.values`, depth + 1);
+  const bytes = field(o, 'bytesValue');
+  if (bytes !== undefined) return str(bytes, `${where}.bytesValue`);
+  return null;
+}
+
+function attributes(v: unknown, where: string, depth = 0): Attributes {
+  const out: Attributes = {};
+  list(v, where).forEach((kv, n) => {
+    const o = obj(kv, `${where}[${n}]`);
+    const key = str(field(o, 'key'), `${where}[${n}].key`);
+    if (key) out[key] = anyValue(field(o, 'value'), `${where}[${n}].value`, depth);
+  });
+  return out;
+}
+
+/** The spans of a JSON ExportTraceServiceRequest (already parsed); throws MalformedOtlpError when it is not one. */
+export function decodeJson(body: unknown): OtlpSpan[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('the body', 'is not a JSON object');
+  const spans: OtlpSpan[] = [];
+  list(field(body as Obj, 'resourceSpans'), 'resourceSpans').forEach((rsv, r) => {
+    const rw = `resourceSpans[${r}]`;
+    const rs = obj(rsv, rw);
+    const resource = attributes(field(obj(field(rs, 'resource'), `${rw}.resource`), 'attributes'), `${rw}.resource`);
+    list(field(rs, 'scopeSpans'), `${rw}.scopeSpans`).forEach((ssv, s) => {
+      const sw = `${rw}.scopeSpans[${s}]`;
+      const ss = obj(ssv, sw);
+      const sc = obj(field(ss, 'scope'), `${sw}.scope`);
+      const scope = { name: str(field(sc, 'name'), `${sw}.scope.name`), version: str(field(sc, 'version'), sw) };
+      list(field(ss, 'spans'), `${sw}.spans`).forEach((spv, n) => {
+        const w = `${sw}.spans[${n}]`;
+        const sp = obj(spv, w);
+        const status = obj(field(sp, 'status'), `${w}.status`);
+        const events: OtlpEvent[] = list(field(sp, 'events'), `${w}.events`).map((ev, e) => {
+          const eo = obj(ev, `${w}.events[${e}]`);
+          return {
+            name: str(field(eo, 'name'), `${w}.events[${e}].name`),
+            timeNs: nanos(field(eo, 'timeUnixNano'), `${w}.events[${e}].timeUnixNano`),
+            attributes: attributes(field(eo, 'attributes'), `${w}.events[${e}].attributes`),
+          };
+        });
+        spans.push({
+          traceId: str(field(sp, 'traceId'), `${w}.traceId`).toLowerCase(),
+          spanId: str(field(sp, 'spanId'), `${w}.spanId`).toLowerCase(),
+          parentSpanId: str(field(sp, 'parentSpanId'), `${w}.parentSpanId`).toLowerCase() || null,
+          name: str(field(sp, 'name'), `${w}.name`),
+          kind: enumValue(field(sp, 'kind'), KINDS, `${w}.kind`),
+          startNs: nanos(field(sp, 'startTimeUnixNano'), `${w}.startTimeUnixNano`),
+          endNs: nanos(field(sp, 'endTimeUnixNano'), `${w}.endTimeUnixNano`),
+          attributes: attributes(field(sp, 'attributes'), `${w}.attributes`),
+          events,
+          status: {
+            code: enumValue(field(status, 'code'), CODES, `${w}.status.code`),
+            message: str(field(status, 'message'), `${w}.status.message`),
+          },
+          resource,
+          scope,
+        });
+      });
+    });
+  });
+  return spans;
+}

@@ -1,0 +1,375 @@
+// Which OTLP spans are LLM calls, and the LlmCall each becomes. Reads the conventions instrumentations emit today:
+// - OpenTelemetry GenAI (gen_ai.*), current names and the older ones still sent (gen_ai.system, *_prompt_tokens);
+// - OpenInference (openinference.span.kind = LLM | EMBEDDING, llm.model_name, llm.provider, llm.token_count.*);
+// - OpenLLMetry (gen_ai.* plus llm.usage.*, llm.request.type);
+// - the Vercel AI SDK (ai.*: only the provider calls, ai.*.doGenerate / doStream / doEmbed, are calls; the outer
+//   ai.generateText span sums them and stays a trace span, so nothing counts twice).
+// Attribution comes from the documented `llmscope.*` attributes first (on the span, in the AI SDK's
+// `ai.telemetry.metadata.*`, or on the resource), then user.id / enduser.id, session.id / gen_ai.conversation.id,
+// and the resource's service.name as the feature.
+import { type CallStatus, type Endpoint, type LlmCall, type SpanRecord, statusOf } from '../calls/index.js';
+import type { Attributes, AttrValue, OtlpSpan } from './model.js';
+
+/** Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in). */
+const CONTENT_KEY =
+  /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text))(\.|$)/;
+const MAX_ATTRIBUTES = 64;
+const MAX_EVENTS = 16;
+const MAX_STRING = 1024;
+const MAX_FIELD = 256;
+const MAX_ERROR_MESSAGE = 512;
+
+const CALL_OPERATIONS = new Set(['chat', 'text_completion', 'completion', 'embeddings', 'generate_content']);
+/** GenAI operations that are not model calls (their spans are kept with the trace). */
+const OTHER_OPERATIONS = new Set(['execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow']);
+const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/** Why a span cannot be taken at all (counted as rejected in the export's partial_success), or null when it can. */
+export function invalidReason(s: OtlpSpan): string | null {
+  if (!HEX32.test(s.traceId) || /^0+$/.test(s.traceId)) return 'trace_id is not 16 non-zero bytes';
+  if (!HEX16.test(s.spanId) || /^0+$/.test(s.spanId)) return 'span_id is not 8 non-zero bytes';
+  if (s.parentSpanId !== null && !HEX16.test(s.parentSpanId)) return 'parent_span_id is not 8 bytes';
+  if (s.startNs <= 0n) return 'start_time_unix_nano is missing';
+  if (s.endNs < s.startNs) return 'end_time_unix_nano is before start_time_unix_nano';
+  return null;
+}
+
+const asString = (v: AttrValue | undefined): string | null =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
+
+function asCount(v: AttrValue | undefined): number | null {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : null;
+}
+
+function asNumber(v: AttrValue | undefined): number | null {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : null;
+}
+
+/** The span's own attribute, or the same key in the AI SDK's telemetry metadata. */
+function own(a: Attributes, key: string): AttrValue | undefined {
+  return a[key] ?? a[`ai.telemetry.metadata.${key}`];
+}
+
+function first<T>(read: (v: AttrValue | undefined) => T | null, a: Attributes, keys: readonly string[]): T | null {
+  for (const k of keys) {
+    const v = read(a[k]);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+const clip = (s: string | null, n: number): string | null => (s === null ? null : s.slice(0, n));
+
+/** True when the span is a model call (not llmscope's own gateway span sent back, not an agent/tool/chain step). */
+export function isLlmSpan(s: OtlpSpan): boolean {
+  const a = s.attributes;
+  // llmscope's own gateway spans (exported by telemetry.otlpEndpoint): the gateway already recorded the call.
+  if (a['llmscope.request_id'] !== undefined) return false;
+  const oi = asString(a['openinference.span.kind']);
+  if (oi !== null) return oi.toUpperCase() === 'LLM' || oi.toUpperCase() === 'EMBEDDING';
+  const aiOp = asString(a['ai.operationId']);
+  if (aiOp !== null) return AI_SDK_CALL.test(aiOp);
+  const op = asString(a['gen_ai.operation.name']);
+  if (op !== null && OTHER_OPERATIONS.has(op)) return false;
+  const hasModel =
+    asString(a['gen_ai.request.model']) !== null ||
+    asString(a['gen_ai.response.model']) !== null ||
+    asString(a['llm.model_name']) !== null;
+  if (op !== null && CALL_OPERATIONS.has(op)) return hasModel || asString(a['gen_ai.provider.name']) !== null;
+  // Older instrumentations: a system/provider and a model, or a request type.
+  const hasSystem =
+    asString(a['gen_ai.system']) !== null ||
+    asString(a['gen_ai.provider.name']) !== null ||
+    asString(a['llm.request.type']) !== null;
+  return hasModel && hasSystem;
+}
+
+/** The call's id: the same span always gives the same id, so a re-sent export counts once. */
+export const requestIdOf = (s: Pick<OtlpSpan, 'traceId' | 'spanId'>): string => `otlp-${s.traceId}-${s.spanId}`;
+
+const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
+
+function endpointOf(a: Attributes, provider: string): Endpoint {
+  const op = asString(a['gen_ai.operation.name']);
+  const oi = asString(a['openinference.span.kind'])?.toUpperCase();
+  const aiOp = asString(a['ai.operationId']) ?? '';
+  const reqType = asString(a['llm.request.type']);
+  if (op === 'embeddings' || oi === 'EMBEDDING' || aiOp.endsWith('.doEmbed') || reqType === 'embedding')
+    return 'embeddings';
+  if (op === 'text_completion' || op === 'completion' || reqType === 'completion') return 'completions';
+  if (op === 'generate_content' || /gemini|vertex|google/.test(provider)) return 'generate_content';
+  if (provider === 'anthropic' || provider.endsWith('.anthropic')) return 'messages';
+  return 'chat.completions';
+}
+
+function providerOf(a: Attributes): string {
+  const p = first(asString, a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
+  if (p !== null) return p.toLowerCase();
+  // The AI SDK names providers "openai.chat", "anthropic.messages", ...
+  const ai = asString(a['ai.model.provider']);
+  if (ai !== null) return (ai.split('.')[0] ?? ai).toLowerCase();
+  return 'unknown';
+}
+
+function invocationParameters(a: Attributes): Record<string, unknown> {
+  const v = a['llm.invocation_parameters'];
+  if (typeof v !== 'string' || v.length > 65_536) return {};
+  try {
+    const p = JSON.parse(v) as unknown;
+    return typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function finishReasonOf(a: Attributes): string | null {
+  for (const k of [
+    'gen_ai.response.finish_reasons',
+    'ai.response.finishReason',
+    'llm.response.finish_reason',
+    'gen_ai.completion.0.finish_reason',
+  ]) {
+    const v = a[k];
+    if (Array.isArray(v)) {
+      const s = v.map(asString).find((x) => x !== null);
+      if (s) return s;
+    } else if (asString(v) !== null) return asString(v);
+  }
+  return null;
+}
+
+const FIRST_TOKEN_EVENT = /first[ _.-]?(token|chunk)|^ai\.stream\.firstChunk$/i;
+
+function ttftOf(s: OtlpSpan, latencyMs: number): number | null {
+  const a = s.attributes;
+  let ttft = first(asNumber, a, ['llmscope.ttft_ms', 'ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
+  if (ttft === null) {
+    const sec = first(asNumber, a, ['gen_ai.server.time_to_first_token', 'gen_ai.response.time_to_first_chunk']);
+    if (sec !== null) ttft = sec * 1000;
+  }
+  if (ttft === null) {
+    const e = s.events.find((ev) => FIRST_TOKEN_EVENT.test(ev.name));
+    if (e && e.timeNs >= s.startNs) ttft = nsToMs(e.timeNs - s.startNs);
+  }
+  return ttft !== null && ttft >= 0 && ttft <= latencyMs + 1 ? ttft : null;
+}
+
+function statusOfSpan(s: OtlpSpan, errorType: string | null): { status: CallStatus; httpStatus: number } {
+  const a = s.attributes;
+  const code = first(asCount, a, ['http.response.status_code', 'http.status_code']);
+  const failed = s.status.code === 2 || errorType !== null;
+  if (!failed) {
+    const http = code !== null && code >= 100 && code <= 599 ? code : 200;
+    return { status: statusOf(http), httpStatus: http };
+  }
+  const et = errorType ?? '';
+  const http =
+    code !== null && code >= 400 && code <= 599
+      ? code
+      : /^[45]\d\d$/.test(et)
+        ? Number(et)
+        : /rate.?limit/i.test(et)
+          ? 429
+          : /timeout|timed.?out/i.test(et)
+            ? 504
+            : 500;
+  if (/abort|cancel/i.test(et)) return { status: 'cancelled', httpStatus: 499 };
+  return { status: statusOf(http), httpStatus: http };
+}
+
+/** user / session / team / feature: the llmscope.* attribute, the conventional ones, then the resource's. */
+function attribution(s: OtlpSpan) {
+  const pick = (keys: string[], resourceKeys: string[] = keys): string | null => {
+    for (const k of keys) {
+      const v = asString(own(s.attributes, k));
+      if (v !== null) return clip(v, MAX_FIELD);
+    }
+    for (const k of resourceKeys) {
+      const v = asString(s.resource[k]);
+      if (v !== null) return clip(v, MAX_FIELD);
+    }
+    return null;
+  };
+  const service = asString(s.resource['service.name']);
+  return {
+    user: pick(['llmscope.user', 'user.id', 'enduser.id', 'userId']),
+    session: pick(['llmscope.session', 'session.id', 'gen_ai.conversation.id', 'sessionId']),
+    team: pick(['llmscope.team']),
+    feature:
+      pick(['llmscope.feature']) ??
+      (service !== null && !service.startsWith('unknown_service') ? clip(service, MAX_FIELD) : null),
+  };
+}
+
+/** The LlmCall an LLM span stands for (priced, counted and stored by the recorder like an ingested call). */
+export function spanToCall(s: OtlpSpan): LlmCall {
+  const a = s.attributes;
+  const startedAt = nsToMs(s.startNs);
+  const endedAt = nsToMs(s.endNs);
+  const latencyMs = Math.max(0, endedAt - startedAt);
+  const provider = clip(providerOf(a), 128) as string;
+  const params = invocationParameters(a);
+  const model =
+    clip(
+      first(asString, a, ['gen_ai.request.model', 'ai.model.id', 'gen_ai.response.model', 'llm.model_name']) ??
+        (typeof params['model'] === 'string' ? params['model'] : null) ??
+        'unknown',
+      MAX_FIELD,
+    ) ?? 'unknown';
+  const endpoint = endpointOf(a, provider);
+  const aiOp = asString(a['ai.operationId']) ?? '';
+  const stream =
+    a['gen_ai.request.stream'] === true ||
+    a['llm.is_streaming'] === true ||
+    params['stream'] === true ||
+    aiOp.endsWith('.doStream');
+  const input = first(asCount, a, [
+    'gen_ai.usage.input_tokens',
+    'gen_ai.usage.prompt_tokens',
+    'llm.token_count.prompt',
+    'llm.usage.prompt_tokens',
+    'ai.usage.inputTokens',
+    'ai.usage.promptTokens',
+    'ai.usage.tokens',
+  ]);
+  const output =
+    endpoint === 'embeddings'
+      ? first(asCount, a, ['gen_ai.usage.output_tokens'])
+      : first(asCount, a, [
+          'gen_ai.usage.output_tokens',
+          'gen_ai.usage.completion_tokens',
+          'llm.token_count.completion',
+          'llm.usage.completion_tokens',
+          'ai.usage.outputTokens',
+          'ai.usage.completionTokens',
+        ]);
+  const cached = first(asCount, a, [
+    'gen_ai.usage.cache_read.input_tokens',
+    'gen_ai.usage.cache_read_input_tokens',
+    'llm.token_count.prompt_details.cache_read',
+    'llm.usage.cache_read_input_tokens',
+    'ai.usage.cachedInputTokens',
+  ]);
+  const cacheWrite = first(asCount, a, [
+    'gen_ai.usage.cache_creation.input_tokens',
+    'gen_ai.usage.cache_creation_input_tokens',
+    'llm.token_count.prompt_details.cache_write',
+    'llm.usage.cache_creation_input_tokens',
+  ]);
+  const reasoning = first(asCount, a, [
+    'gen_ai.usage.reasoning.output_tokens',
+    'llm.token_count.completion_details.reasoning',
+    'ai.usage.reasoningTokens',
+  ]);
+  const exception = s.events.find((e) => e.name === 'exception');
+  const errorType = clip(
+    asString(a['error.type']) ??
+      (exception ? asString(exception.attributes['exception.type']) : null) ??
+      (s.status.code === 2 ? 'error' : null),
+    MAX_FIELD,
+  );
+  const { status, httpStatus } = statusOfSpan(s, errorType);
+  const errorMessage =
+    status === 'ok'
+      ? null
+      : clip(
+          s.status.message || (exception ? asString(exception.attributes['exception.message']) : null) || null,
+          MAX_ERROR_MESSAGE,
+        );
+  const ttftMs = ttftOf(s, latencyMs);
+  const given = asNumber(a['llmscope.tpot_ms']);
+  const tpotMs =
+    given !== null && given >= 0
+      ? given
+      : stream && ttftMs !== null && output !== null && output >= 2
+        ? (latencyMs - ttftMs) / (output - 1)
+        : null;
+  const finishReason = clip(finishReasonOf(a), MAX_FIELD);
+  return {
+    requestId: requestIdOf(s),
+    traceId: s.traceId,
+    startedAt,
+    endedAt,
+    provider,
+    model,
+    endpoint,
+    stream,
+    status,
+    httpStatus,
+    errorType: status === 'ok' ? null : errorType,
+    errorMessage,
+    ...attribution(s),
+    apiKeyId: null,
+    inputTokens: input,
+    outputTokens: output,
+    cachedInputTokens: cached,
+    cacheWriteInputTokens: cacheWrite,
+    reasoningTokens: reasoning,
+    tokenSource: input !== null || output !== null ? 'usage' : null,
+    ttftMs,
+    tpotMs,
+    latencyMs,
+    overheadMs: 0,
+    costUsd: null,
+    price: null,
+    finishReason,
+    refusal:
+      finishReason !== null && /^(content_filter|refusal|safety|prohibited_content|blocklist)$/i.test(finishReason),
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'ingest',
+    spans: [toSpanRecord(s)],
+    events: [],
+    content: null,
+  };
+}
+
+function flatValue(v: AttrValue): string | number | boolean | null {
+  if (v === null) return null;
+  if (typeof v === 'string') return v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}…` : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  const json = JSON.stringify(v);
+  return json.length > MAX_STRING ? `${json.slice(0, MAX_STRING)}…` : json;
+}
+
+function flatAttributes(a: Attributes, max: number): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(a)) {
+    if (n >= max) break;
+    if (CONTENT_KEY.test(k)) continue;
+    const f = flatValue(v);
+    if (f === null) continue;
+    out[k] = f;
+    n++;
+  }
+  return out;
+}
+
+/** The span as the call record keeps spans: times in ms, content attributes left out, values bounded. */
+export function toSpanRecord(s: OtlpSpan): SpanRecord {
+  const attributes = flatAttributes(s.attributes, MAX_ATTRIBUTES);
+  if (s.scope.name && !('otel.scope.name' in attributes)) attributes['otel.scope.name'] = s.scope.name;
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    name: s.name.slice(0, MAX_FIELD),
+    kind: s.kind === 2 ? 'server' : s.kind === 3 ? 'client' : 'internal',
+    startTime: nsToMs(s.startNs),
+    endTime: nsToMs(s.endNs),
+    status: s.status.code === 1 ? 'ok' : s.status.code === 2 ? 'error' : 'unset',
+    attributes,
+    events: s.events.slice(0, MAX_EVENTS).map((e) => {
+      const ea = flatAttributes(e.attributes, 16);
+      return Object.keys(ea).length > 0
+        ? { name: e.name.slice(0, MAX_FIELD), time: nsToMs(e.timeNs), attributes: ea }
+        : { name: e.name.slice(0, MAX_FIELD), time: nsToMs(e.timeNs) };
+    }),
+  };
+}

@@ -1,0 +1,296 @@
+import { context, type Attributes as OtelAttributes, SpanStatusCode, trace } from '@opentelemetry/api';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import {
+  decodeJson,
+  decodeProtobuf,
+  isLlmSpan,
+  MAX_TRACE_SPANS,
+  OtlpReceiver,
+  type OtlpSpan,
+  requestIdOf,
+  spanToCall,
+} from './index.js';
+
+/** Finished SDK spans: a parent "agent" span and children with the given attributes. */
+function sdkSpans(children: { name: string; attributes: OtelAttributes; error?: string }[]): ReadableSpan[] {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'support-bot', 'llmscope.team': 'growth' }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('test-scope');
+  const root = tracer.startSpan('agent.run');
+  const ctx = trace.setSpan(context.active(), root);
+  for (const c of children) {
+    const s = tracer.startSpan(c.name, { attributes: c.attributes }, ctx);
+    if (c.error) {
+      s.recordException(new Error(c.error));
+      s.setStatus({ code: SpanStatusCode.ERROR, message: c.error });
+    }
+    s.end();
+  }
+  root.end();
+  return exporter.getFinishedSpans();
+}
+
+function viaProtobuf(spans: ReadableSpan[]): OtlpSpan[] {
+  return decodeProtobuf(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+}
+function viaJson(spans: ReadableSpan[]): OtlpSpan[] {
+  const bytes = JsonTraceSerializer.serializeRequest(spans) as Uint8Array;
+  return decodeJson(JSON.parse(Buffer.from(bytes).toString('utf8')));
+}
+
+const genAi = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.request.model': 'gpt-4o-mini',
+  'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+  'gen_ai.usage.input_tokens': 120,
+  'gen_ai.usage.output_tokens': 30,
+  'gen_ai.usage.cache_read.input_tokens': 64,
+  'gen_ai.response.finish_reasons': ['stop'],
+  'gen_ai.conversation.id': 'conv-9',
+  'user.id': 'alice',
+  'gen_ai.input.messages': '[{"role":"user","content":"secret prompt"}]',
+};
+
+describe('OTLP decoding (the SDK’s own serializers)', () => {
+  for (const [name, decode] of [
+    ['protobuf', viaProtobuf],
+    ['json', viaJson],
+  ] as const)
+    it(`${name}: ids, parentage, times, typed attributes, resource and scope`, () => {
+      const sdk = sdkSpans([{ name: 'chat gpt-4o-mini', attributes: { ...genAi, 'x.ratio': 0.5, 'x.flag': true } }]);
+      const spans = decode(sdk);
+      expect(spans).toHaveLength(2);
+      const call = spans.find((s) => s.name === 'chat gpt-4o-mini') as OtlpSpan;
+      const root = spans.find((s) => s.name === 'agent.run') as OtlpSpan;
+      const sdkCall = sdk.find((s) => s.name === 'chat gpt-4o-mini') as ReadableSpan;
+      expect(call.traceId).toBe(sdkCall.spanContext().traceId);
+      expect(call.spanId).toBe(sdkCall.spanContext().spanId);
+      expect(call.parentSpanId).toBe(root.spanId);
+      expect(root.parentSpanId).toBeNull();
+      expect(call.attributes['gen_ai.usage.input_tokens']).toBe(120);
+      expect(call.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+      expect(call.attributes['x.ratio']).toBe(0.5);
+      expect(call.attributes['x.flag']).toBe(true);
+      expect(call.resource['service.name']).toBe('support-bot');
+      expect(call.scope.name).toBe('test-scope');
+      const startNs = BigInt(sdkCall.startTime[0]) * 1_000_000_000n + BigInt(sdkCall.startTime[1]);
+      expect(call.startNs).toBe(startNs);
+      expect(call.endNs >= call.startNs).toBe(true);
+    });
+
+  it('throws on bytes that are not an export request, and on JSON of the wrong shape', () => {
+    expect(() => decodeProtobuf(Buffer.from('this is not protobuf at all, not even close'))).toThrow(/not an OTLP/);
+    expect(() => decodeJson({ resourceSpans: {} })).toThrow(/resourceSpans is not an array/);
+    expect(() => decodeJson({ resourceSpans: [{ scopeSpans: [{ spans: [{ startTimeUnixNano: 'soon' }] }] }] })).toThrow(
+      /startTimeUnixNano/,
+    );
+    expect(decodeJson({})).toEqual([]);
+  });
+});
+
+function span(attributes: Record<string, unknown>, over: Partial<OtlpSpan> = {}): OtlpSpan {
+  return {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: '00f067aa0ba902b7',
+    name: 'x',
+    kind: 3,
+    startNs: 1_700_000_000_000_000_000n,
+    endNs: 1_700_000_001_250_000_000n,
+    attributes: attributes as OtlpSpan['attributes'],
+    events: [],
+    status: { code: 0, message: '' },
+    resource: {},
+    scope: { name: '', version: '' },
+    ...over,
+  };
+}
+
+describe('LLM spans to calls', () => {
+  it('GenAI semconv (current names): tokens, model, provider, latency, attribution, content left out', () => {
+    const [s] = viaProtobuf(sdkSpans([{ name: 'chat gpt-4o-mini', attributes: genAi }])).filter(isLlmSpan);
+    const c = spanToCall(s as OtlpSpan);
+    expect(c).toMatchObject({
+      requestId: requestIdOf(s as OtlpSpan),
+      traceId: s?.traceId,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      endpoint: 'chat.completions',
+      status: 'ok',
+      httpStatus: 200,
+      inputTokens: 120,
+      outputTokens: 30,
+      cachedInputTokens: 64,
+      finishReason: 'stop',
+      user: 'alice',
+      session: 'conv-9',
+      team: 'growth',
+      feature: 'support-bot',
+      source: 'ingest',
+      costUsd: null,
+    });
+    expect(c.latencyMs).toBeCloseTo(c.endedAt - c.startedAt, 6);
+    expect(c.spans[0]?.attributes['gen_ai.input.messages']).toBeUndefined();
+    expect(c.spans[0]?.attributes['gen_ai.usage.input_tokens']).toBe(120);
+  });
+
+  it('older GenAI names and OpenLLMetry (gen_ai.system, prompt/completion tokens, llm.usage.*)', () => {
+    const s = span({
+      'gen_ai.system': 'OpenAI',
+      'llm.request.type': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.prompt_tokens': 11,
+      'gen_ai.usage.completion_tokens': 7,
+      'llm.usage.total_tokens': 18,
+      'gen_ai.prompt.0.content': 'hello',
+    });
+    expect(isLlmSpan(s)).toBe(true);
+    const c = spanToCall(s);
+    expect(c).toMatchObject({ provider: 'openai', model: 'gpt-4o', inputTokens: 11, outputTokens: 7 });
+    expect(c.latencyMs).toBeCloseTo(1250, 6);
+    expect(c.spans[0]?.attributes['gen_ai.prompt.0.content']).toBeUndefined();
+  });
+
+  it('OpenInference: LLM and EMBEDDING kinds are calls, CHAIN/TOOL/AGENT are not', () => {
+    const llm = span({
+      'openinference.span.kind': 'LLM',
+      'llm.model_name': 'gpt-4o-mini-2024-07-18',
+      'llm.provider': 'openai',
+      'llm.token_count.prompt': 40,
+      'llm.token_count.completion': 9,
+      'llm.token_count.prompt_details.cache_read': 32,
+      'llm.invocation_parameters': '{"model":"gpt-4o-mini","stream":true}',
+      'session.id': 's-1',
+    });
+    expect(isLlmSpan(llm)).toBe(true);
+    expect(spanToCall(llm)).toMatchObject({
+      model: 'gpt-4o-mini-2024-07-18',
+      provider: 'openai',
+      stream: true,
+      inputTokens: 40,
+      outputTokens: 9,
+      cachedInputTokens: 32,
+      session: 's-1',
+    });
+    for (const k of ['CHAIN', 'TOOL', 'AGENT', 'RETRIEVER'])
+      expect(isLlmSpan(span({ 'openinference.span.kind': k, 'llm.model_name': 'gpt-4o' }))).toBe(false);
+    expect(spanToCall(span({ 'openinference.span.kind': 'EMBEDDING', 'llm.model_name': 'e' })).endpoint).toBe(
+      'embeddings',
+    );
+  });
+
+  it('Vercel AI SDK: doStream is the call (TTFT from msToFirstChunk), the outer generateText is not', () => {
+    const outer = span({ 'ai.operationId': 'ai.streamText', 'ai.model.id': 'gpt-4o-mini', 'ai.usage.inputTokens': 5 });
+    const inner = span({
+      'ai.operationId': 'ai.streamText.doStream',
+      'ai.model.id': 'gpt-4o-mini',
+      'ai.model.provider': 'openai.chat',
+      'ai.usage.inputTokens': 5,
+      'ai.usage.outputTokens': 21,
+      'ai.response.msToFirstChunk': 180.5,
+      'ai.response.finishReason': 'stop',
+      'ai.telemetry.metadata.llmscope.user': 'bob',
+      'ai.telemetry.metadata.llmscope.feature': 'search',
+      'ai.prompt.messages': '[...]',
+      'ai.response.text': 'the answer',
+    });
+    expect(isLlmSpan(outer)).toBe(false);
+    expect(isLlmSpan(inner)).toBe(true);
+    const c = spanToCall(inner);
+    expect(c).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      stream: true,
+      inputTokens: 5,
+      outputTokens: 21,
+      ttftMs: 180.5,
+      finishReason: 'stop',
+      user: 'bob',
+      feature: 'search',
+    });
+    expect(c.tpotMs).toBeCloseTo((1250 - 180.5) / 20, 6);
+    expect(c.spans[0]?.attributes['ai.response.text']).toBeUndefined();
+    expect(c.spans[0]?.attributes['ai.prompt.messages']).toBeUndefined();
+  });
+
+  it('status: an error span with error.type, a rate limit, an HTTP status; tool and agent spans are not calls', () => {
+    const err = spanToCall(
+      span({ ...genAi, 'error.type': 'RateLimitError' }, { status: { code: 2, message: '429 Rate limit reached' } }),
+    );
+    expect(err).toMatchObject({
+      status: 'rate_limited',
+      httpStatus: 429,
+      errorType: 'RateLimitError',
+      errorMessage: '429 Rate limit reached',
+    });
+    const bad = spanToCall(span({ ...genAi, 'http.response.status_code': 400 }, { status: { code: 2, message: '' } }));
+    expect(bad).toMatchObject({ status: 'client_error', httpStatus: 400, errorType: 'error' });
+    expect(isLlmSpan(span({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' }))).toBe(false);
+    expect(isLlmSpan(span({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.request.model': 'gpt-4o' }))).toBe(false);
+    // llmscope's own gateway span, exported back: the gateway already recorded that call
+    expect(isLlmSpan(span({ ...genAi, 'llmscope.request_id': 'r1' }))).toBe(false);
+  });
+});
+
+describe('OtlpReceiver.accept', () => {
+  const setup = (known: string[] = []) => {
+    const recorded: LlmCall[] = [];
+    const registry = new Registry();
+    const r = new OtlpReceiver({
+      recorder: { record: (c) => void recorded.push(c) },
+      store: { knownIds: async (ids) => new Set(ids.filter((i) => known.includes(i))) },
+      registry,
+      bodyLimit: 1 << 20,
+    });
+    return { r, recorded, registry };
+  };
+
+  it('records each call once, keeps the trace’s other spans with its first call, counts every span', async () => {
+    const { r, recorded, registry } = setup();
+    const spans = viaJson(
+      sdkSpans([
+        { name: 'chat gpt-4o-mini', attributes: genAi },
+        { name: 'tool', attributes: {} },
+      ]),
+    );
+    const out = await r.accept(spans);
+    expect(out.counts).toMatchObject({ call: 1, trace: 2, rejected: 0 });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.spans.map((s) => s.name).sort()).toEqual(['agent.run', 'chat gpt-4o-mini', 'tool']);
+    const again = await r.accept(spans);
+    expect(again.counts).toMatchObject({ call: 0, duplicate: 1 });
+    expect(recorded).toHaveLength(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/llmscope_otlp_spans_total\{result="call"\} 1/);
+    expect(text).toMatch(/llmscope_otlp_spans_total\{result="duplicate"\} 1/);
+  });
+
+  it('skips calls the store already holds; rejects bad ids; bounds the spans kept per trace', async () => {
+    const llm = span(genAi);
+    const { r, recorded } = setup([requestIdOf(llm)]);
+    expect((await r.accept([llm])).counts.duplicate).toBe(1);
+    expect(recorded).toHaveLength(0);
+    const fresh = span(genAi, { spanId: '1111111111111111' });
+    const others = Array.from({ length: MAX_TRACE_SPANS + 5 }, (_, i) =>
+      span({}, { spanId: (0x2000000000000000n + BigInt(i)).toString(16), name: `step ${i}` }),
+    );
+    const out = await r.accept([fresh, ...others, span(genAi, { traceId: '0'.repeat(32) })]);
+    expect(out.counts).toMatchObject({ call: 1, trace: MAX_TRACE_SPANS, dropped: 5, rejected: 1 });
+    expect(out.rejectedMessage).toMatch(/trace_id/);
+    expect(recorded[0]?.spans).toHaveLength(MAX_TRACE_SPANS + 1);
+  });
+});

@@ -1,0 +1,167 @@
+// OTLP/HTTP protobuf: the trace export request and response messages, decoded and encoded by protobufjs.
+// The schema is the part of opentelemetry-proto's trace, common, resource and collector/trace/v1 packages a
+// receiver reads (same package, message and field numbers, so the wire format is the official one); fields it
+// does not name (links, dropped counts, trace state) are skipped by the decoder as unknown fields.
+import protobuf from 'protobufjs';
+import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
+
+const SCHEMA = `
+syntax = "proto3";
+package opentelemetry.proto.collector.trace.v1;
+
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message InstrumentationScope {
+  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
+}
+message Span {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+  string trace_state = 3;
+  bytes parent_span_id = 4;
+  string name = 5;
+  int32 kind = 6;
+  fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9;
+  uint32 dropped_attributes_count = 10;
+  repeated Event events = 11;
+  uint32 dropped_events_count = 12;
+  uint32 dropped_links_count = 14;
+  Status status = 15;
+  fixed32 flags = 16;
+}
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
+message Status { string message = 2; int32 code = 3; }
+message AnyValue {
+  oneof value {
+    string string_value = 1;
+    bool bool_value = 2;
+    int64 int_value = 3;
+    double double_value = 4;
+    ArrayValue array_value = 5;
+    KeyValueList kvlist_value = 6;
+    bytes bytes_value = 7;
+  }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+`;
+
+const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
+const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+const Response = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+
+/** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
+const MAX_VALUE_DEPTH = 8;
+
+interface PbAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+  arrayValue?: { values?: PbAnyValue[] };
+  kvlistValue?: { values?: PbKeyValue[] };
+  bytesValue?: Uint8Array;
+}
+interface PbKeyValue {
+  key?: string;
+  value?: PbAnyValue;
+}
+interface PbSpan {
+  traceId?: Uint8Array;
+  spanId?: Uint8Array;
+  parentSpanId?: Uint8Array;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
+  attributes?: PbKeyValue[];
+  events?: { timeUnixNano?: string; name?: string; attributes?: PbKeyValue[] }[];
+  status?: { message?: string; code?: number };
+}
+interface PbRequest {
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[] };
+    scopeSpans?: { scope?: { name?: string; version?: string }; spans?: PbSpan[] }[];
+  }[];
+}
+
+function anyValue(v: PbAnyValue | undefined, depth: number): AttrValue {
+  if (!v || depth > MAX_VALUE_DEPTH) return null;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map((x) => anyValue(x, depth + 1));
+  if (v.kvlistValue !== undefined) return attributes(v.kvlistValue.values, depth + 1);
+  if (v.bytesValue !== undefined) return Buffer.from(v.bytesValue).toString('base64');
+  return null;
+}
+
+function attributes(kvs: PbKeyValue[] | undefined, depth = 0): Attributes {
+  const out: Attributes = {};
+  for (const kv of kvs ?? []) if (kv.key) out[kv.key] = anyValue(kv.value, depth);
+  return out;
+}
+
+const hex = (b: Uint8Array | undefined): string => (b && b.length > 0 ? Buffer.from(b).toString('hex') : '');
+const nanos = (s: string | undefined): bigint => (s ? BigInt(s) : 0n);
+
+/** The spans of a protobuf ExportTraceServiceRequest; throws MalformedOtlpError when the bytes are not one. */
+export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
+  let msg: PbRequest;
+  try {
+    msg = Request.toObject(Request.decode(body), { longs: String, defaults: false }) as PbRequest;
+  } catch (err) {
+    throw new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
+  }
+  const spans: OtlpSpan[] = [];
+  for (const rs of msg.resourceSpans ?? []) {
+    const resource = attributes(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? []) {
+      const scope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
+      for (const s of ss.spans ?? [])
+        spans.push({
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId) || null,
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
+          startNs: nanos(s.startTimeUnixNano),
+          endNs: nanos(s.endTimeUnixNano),
+          attributes: attributes(s.attributes),
+          events: (s.events ?? []).map((e) => ({
+            name: e.name ?? '',
+            timeNs: nanos(e.timeUnixNano),
+            attributes: attributes(e.attributes),
+          })),
+          status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+          resource,
+          scope,
+        });
+    }
+  }
+  return spans;
+}
+
+/** An ExportTraceServiceResponse in protobuf: empty when all spans were accepted, else with partial_success. */
+export function encodeProtobufResponse(rejected: number, message: string): Uint8Array {
+  const body = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage: message } } : {};
+  return Response.encode(Response.fromObject(body)).finish();
+}
+
+/** Decodes a protobuf ExportTraceServiceResponse (tests read the receiver's answers with it). */
+export function decodeProtobufResponse(body: Uint8Array): { rejectedSpans: number; errorMessage: string } | null {
+  const r = Response.toObject(Response.decode(body), { longs: Number }) as {
+    partialSuccess?: { rejectedSpans?: number; errorMessage?: string };
+  };
+  if (!r.partialSuccess) return null;
+  return { rejectedSpans: r.partialSuccess.rejectedSpans ?? 0, errorMessage: r.partialSuccess.errorMessage ?? '' };
+}

@@ -1,0 +1,217 @@
+// POST /v1/traces: an OTLP/HTTP trace receiver, as an OpenTelemetry Collector serves it. Bodies in protobuf
+// (application/x-protobuf) or JSON (application/json), plain or gzip/deflate encoded, bounded before and after
+// decompression by server.bodyLimit. A body that does not decode is answered 400 and nothing of it is stored.
+//
+// Spans that are LLM calls (map.ts) become LlmCall records and go through the recorder, the same path as
+// /api/ingest: priced, counted, stored. The other spans of the same trace in the export (agent steps, tool calls,
+// retrieval) are kept with the trace's first call of the export (at most MAX_TRACE_SPANS per trace), so its trace
+// page draws the whole waterfall. A call's id comes from its trace and span ids: a re-sent export counts once
+// (ids already stored or seen lately are skipped). Spans that cannot be taken (bad ids or times) are rejected and
+// reported in the answer's partial_success; every span is counted in llmscope_otlp_spans_total{result}.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import { Counter, type Registry } from 'prom-client';
+import type { LlmCall, Recorder } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
+import { readBody } from '../http/index.js';
+import type { Store } from '../store/store.js';
+import { decodeJson } from './json.js';
+import { invalidReason, isLlmSpan, spanToCall, toSpanRecord } from './map.js';
+import { MalformedOtlpError, type OtlpSpan } from './model.js';
+import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
+
+/** Spans kept with one trace from one export, besides its calls' own (the rest are counted as dropped). */
+export const MAX_TRACE_SPANS = 256;
+/** Call ids remembered after they were recorded, so a retry arriving before the store has them counts once. */
+const RECENT_IDS = 100_000;
+
+export type SpanResult = 'call' | 'duplicate' | 'trace' | 'dropped' | 'unrecognised' | 'rejected';
+export const SPAN_RESULTS: readonly SpanResult[] = [
+  'call',
+  'duplicate',
+  'trace',
+  'dropped',
+  'unrecognised',
+  'rejected',
+];
+
+export interface OtlpReceiverOptions {
+  recorder: Pick<Recorder, 'record'>;
+  store: Pick<Store, 'knownIds'>;
+  registry: Registry;
+  /** Largest body taken, compressed or not (server.bodyLimit). */
+  bodyLimit: number;
+}
+
+export interface ExportOutcome {
+  counts: Record<SpanResult, number>;
+  requestIds: string[];
+  rejectedMessage: string;
+}
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+type Format = 'protobuf' | 'json';
+
+function formatOf(req: IncomingMessage): Format {
+  const ct = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  if (ct === 'application/x-protobuf' || ct === 'application/protobuf') return 'protobuf';
+  if (ct === 'application/json') return 'json';
+  req.resume();
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+    `/v1/traces takes OTLP/HTTP as application/x-protobuf or application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
+  );
+}
+
+async function decompress(req: IncomingMessage, body: Buffer, limit: number): Promise<Buffer> {
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (enc === 'identity' || enc === '') return body;
+  if (enc !== 'gzip' && enc !== 'deflate')
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `/v1/traces takes content-encoding gzip or deflate (or none), got "${enc}"`,
+    );
+  try {
+    return await (enc === 'gzip' ? gunzipAsync : inflateAsync)(body, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_BODY_TOO_LARGE',
+        `the ${enc}-decoded body is larger than the limit of ${limit} bytes; export smaller batches (the exporter's maxExportBatchSize) or raise server.bodyLimit`,
+      );
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_BODY',
+      `the body is not valid ${enc} data (${(err as Error).message}); nothing was stored`,
+    );
+  }
+}
+
+export class OtlpReceiver {
+  private readonly spansTotal: Counter<'result'>;
+  private readonly recent = new Set<string>();
+
+  constructor(private readonly opts: OtlpReceiverOptions) {
+    this.spansTotal = new Counter({
+      name: 'llmscope_otlp_spans_total',
+      help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), dropped (over the per-trace bound), unrecognised (not a call, no call of its trace in the export), rejected (invalid ids or times)',
+      labelNames: ['result'],
+      registers: [opts.registry],
+    });
+    for (const r of SPAN_RESULTS) this.spansTotal.inc({ result: r }, 0);
+  }
+
+  /** Handles one POST /v1/traces. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const format = formatOf(req);
+    const raw = await readBody(req, this.opts.bodyLimit);
+    const body = await decompress(req, raw, this.opts.bodyLimit);
+    let spans: OtlpSpan[];
+    try {
+      spans = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(parseJson(body));
+    } catch (err) {
+      if (err instanceof MalformedOtlpError)
+        throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `${err.message}; nothing was stored`);
+      throw err;
+    }
+    const outcome = await this.accept(spans);
+    const rejected = outcome.counts.rejected;
+    if (format === 'protobuf') {
+      const out = encodeProtobufResponse(rejected, outcome.rejectedMessage);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
+      res.end(out);
+      return;
+    }
+    const text = JSON.stringify(
+      rejected > 0
+        ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: outcome.rejectedMessage } }
+        : {},
+    );
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** Records the calls among `spans` and keeps their traces' other spans; returns what became of each span. */
+  async accept(spans: readonly OtlpSpan[]): Promise<ExportOutcome> {
+    const counts: Record<SpanResult, number> = {
+      call: 0,
+      duplicate: 0,
+      trace: 0,
+      dropped: 0,
+      unrecognised: 0,
+      rejected: 0,
+    };
+    const reasons = new Map<string, number>();
+    const calls: LlmCall[] = [];
+    const others: OtlpSpan[] = [];
+    for (const s of spans) {
+      const why = invalidReason(s);
+      if (why !== null) {
+        counts.rejected++;
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      } else if (isLlmSpan(s)) calls.push(spanToCall(s));
+      else others.push(s);
+    }
+    // The trace's earliest call of this export carries the trace's other spans.
+    const anchors = new Map<string, LlmCall>();
+    for (const c of calls) {
+      const t = c.traceId as string;
+      const a = anchors.get(t);
+      if (!a || c.startedAt < a.startedAt) anchors.set(t, c);
+    }
+    const kept = new Map<string, number>();
+    for (const s of others) {
+      const anchor = anchors.get(s.traceId);
+      if (!anchor) {
+        counts.unrecognised++;
+        continue;
+      }
+      const n = kept.get(s.traceId) ?? 0;
+      if (n >= MAX_TRACE_SPANS) {
+        counts.dropped++;
+        continue;
+      }
+      kept.set(s.traceId, n + 1);
+      anchor.spans.push(toSpanRecord(s));
+      counts.trace++;
+    }
+    const ids = calls.map((c) => c.requestId);
+    // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
+    const known = ids.length > 0 ? await this.opts.store.knownIds(ids).catch(() => new Set<string>()) : new Set();
+    const requestIds: string[] = [];
+    for (const c of calls) {
+      if (known.has(c.requestId) || this.recent.has(c.requestId)) {
+        counts.duplicate++;
+        continue;
+      }
+      known.add(c.requestId);
+      this.remember(c.requestId);
+      requestIds.push(c.requestId);
+      counts.call++;
+      this.opts.recorder.record(c);
+    }
+    for (const r of SPAN_RESULTS) if (counts[r] > 0) this.spansTotal.inc({ result: r }, counts[r]);
+    const rejectedMessage = [...reasons].map(([why, n]) => `${n} span${n === 1 ? '' : 's'}: ${why}`).join('; ');
+    return { counts, requestIds, rejectedMessage };
+  }
+
+  private remember(id: string): void {
+    this.recent.add(id);
+    if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value as string);
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new MalformedOtlpError(`the body is not valid JSON (${(err as Error).message})`);
+  }
+}
