@@ -24,15 +24,14 @@ import {
   AdminAuth,
   createListener,
   findUiRoot,
-  hashToken,
   loadStaticSite,
   Router,
   schemeOf,
-  TokenTable,
   sendError,
   sendMetrics,
   webHandler,
 } from './http/index.js';
+import { OtlpReceiver } from './otlp/index.js';
 import { privacyEnricher, Redactor } from './privacy/index.js';
 import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
@@ -170,13 +169,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
 
   const modules: Module[] = [];
-  // Each module registers its /api routes on its own sub-app (ctx.api), so every route knows which module serves it.
-  for (const f of opts.modules ?? []) {
-    const sub = api.module('module');
-    const m = await f({ ...ctx, api: sub });
-    sub.named(m.name);
-    modules.push(m);
-  }
+  for (const f of opts.modules ?? []) modules.push(await f(ctx));
   // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
   recorder.addEnricher(spanEnricher);
   recorder.addEnricher(contentEnricher(config.telemetry.captureContent));
@@ -231,13 +224,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const { ingestCalls } = await import('./api/ingest.js');
     await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
   });
+  // OTLP/HTTP traces: LLM spans become calls through the recorder, as ingested ones do. Served at /v1/traces (where
+  // exporters send by default) and at /api/otlp/v1/traces, behind the same guard as /api/ingest.
+  const otlp = new OtlpReceiver({ recorder, store, registry, bodyLimit: config.server.bodyLimit });
+  api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
 
   const web = webHandler({
     api,
     site: loadStaticSite(findUiRoot()),
     auth: new AdminAuth({
       adminToken: config.server.adminToken,
-      tokens: tokenTable(config),
       open: loopback,
       sessionTtlMs: durationMs(config.server.sessionTtl),
       trustProxy: config.server.trustProxy,
@@ -266,10 +262,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const passThrough = passThroughRoute(path);
     if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
     if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
+    if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent, /v1/models`,
+        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent, /v1/models, /v1/traces (OTLP)`,
       );
     return web(req, res, url);
   };
@@ -357,23 +354,4 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.flush();
     },
   };
-}
-
-/** `auth.tokens` as a table of hashes; a `tokenEnv` token is read (and hashed) here, at start. */
-function tokenTable(config: Config): TokenTable {
-  return new TokenTable(
-    config.auth.tokens.map((t) => {
-      let tokenHash = t.tokenHash;
-      if (t.tokenEnv !== undefined) {
-        const v = process.env[t.tokenEnv];
-        if (!v || v.length < 16)
-          throw new LlmscopeError(
-            'LLMSCOPE_ERR_CONFIG_INVALID',
-            `auth.tokens "${t.name}": the environment variable ${t.tokenEnv} is ${v ? 'shorter than 16 characters' : 'not set'}`,
-          );
-        tokenHash = hashToken(v);
-      }
-      return { name: t.name, role: t.role, teams: t.teams, features: t.features, tokenHash: tokenHash as string };
-    }),
-  );
 }
