@@ -67,6 +67,10 @@ export const keySchema = z
     trustHeaders: z.array(z.enum(['user', 'team', 'feature', 'session'])).default(['feature', 'session']),
     /** This key's own budget. */
     budget: z.object(budgetFields).strict().optional(),
+    /** Requests per minute this key may send (429 with Retry-After beyond it; docs/keys.md). */
+    rpm: z.number().int().positive().optional(),
+    /** Tokens (input + output) per minute this key may use. */
+    tpm: z.number().int().positive().optional(),
     disabled: z.boolean().default(false),
   })
   .strict()

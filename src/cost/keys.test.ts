@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Admission } from '../gateway/proxy.js';
 import { costConfigOf } from './config.js';
-import { hashKey, KeyRing, keyHook, newKey } from './keys.js';
+import { createKey, revokeKey, rotateKey } from './key-admin.js';
+import { admittedKey, hashKey, KEY_CACHE_MS, KeyDirectory, KeyRing, keyHook, newKey, sameHash } from './keys.js';
+import { MemoryKeyStore } from './storage/index.js';
 
 const KEY = 'lsk_test_0123456789abcdef';
 
@@ -33,13 +35,13 @@ describe('virtual keys', () => {
     expect(newKey()).toMatch(/^lsk_[A-Za-z0-9_-]{40}$/);
   });
 
-  it("takes user and team from the key, over headers, and keeps the client's key from the upstream", () => {
-    const hook = keyHook(ring([{ id: 'search-prod', hash: hashKey(KEY), user: 'svc-search', team: 'search' }]), true);
+  it("takes user and team from the key, over headers, and keeps the client's key from the upstream", async () => {
+    const hook = keyHook(ring([{ id: 'search-prod', hash: hashKey(KEY), user: 'svc-search', team: 'search' }]));
     const a = admission(
       { authorization: `Bearer ${KEY}`, 'x-llmscope-team': 'finance', 'x-llmscope-feature': 'autocomplete' },
       'mallory',
     );
-    hook.authenticate?.(a);
+    await hook.authenticate?.(a);
     expect(a.attribution).toEqual({
       user: 'svc-search',
       team: 'search',
@@ -50,38 +52,38 @@ describe('virtual keys', () => {
     expect(a.forwardClientAuth).toBe(false);
   });
 
-  it("takes the key from Anthropic's x-api-key header too (Anthropic SDKs, Claude Code)", () => {
-    const hook = keyHook(ring([{ id: 'claude-code', hash: hashKey(KEY), team: 'dev' }]), true);
+  it("takes the key from Anthropic's x-api-key header too (Anthropic SDKs, Claude Code)", async () => {
+    const hook = keyHook(ring([{ id: 'claude-code', hash: hashKey(KEY), team: 'dev' }]));
     const a = admission({ 'x-api-key': KEY });
-    hook.authenticate?.(a);
+    await hook.authenticate?.(a);
     expect(a.attribution.apiKeyId).toBe('claude-code');
     expect(a.forwardClientAuth).toBe(false);
     const g = admission({ 'x-goog-api-key': KEY });
-    hook.authenticate?.(g);
+    await hook.authenticate?.(g);
     expect(g.attribution.apiKeyId).toBe('claude-code');
   });
 
-  it('honours headers only for what the key trusts them with', () => {
-    const hook = keyHook(ring([{ id: 'app', hash: hashKey(KEY), team: 'web', trustHeaders: ['user'] }]), true);
+  it('honours headers only for what the key trusts them with', async () => {
+    const hook = keyHook(ring([{ id: 'app', hash: hashKey(KEY), team: 'web', trustHeaders: ['user'] }]));
     const a = admission({ authorization: `Bearer ${KEY}`, 'x-llmscope-feature': 'x' }, 'end-user-42');
-    hook.authenticate?.(a);
+    await hook.authenticate?.(a);
     expect(a.attribution).toMatchObject({ user: 'end-user-42', team: 'web', feature: null, session: null });
   });
 
-  it('refuses unknown, disabled, missing and provider keys with 401 when keys are configured', () => {
-    const hook = keyHook(ring([{ id: 'off', hash: hashKey(KEY), disabled: true }]), true);
-    const code = (h: Record<string, string>) => {
+  it('refuses unknown, disabled, missing and provider keys with 401 when keys are configured', async () => {
+    const hook = keyHook(ring([{ id: 'off', hash: hashKey(KEY), disabled: true }]));
+    const code = async (h: Record<string, string>) => {
       try {
-        hook.authenticate?.(admission(h));
+        await hook.authenticate?.(admission(h));
         return 'ok';
       } catch (e) {
         return `${(e as { code: string }).code}: ${(e as Error).message}`;
       }
     };
-    expect(code({ authorization: 'Bearer lsk_nope' })).toMatch(/INVALID_API_KEY: unknown virtual key/);
-    expect(code({ authorization: `Bearer ${KEY}` })).toMatch(/disabled/);
-    expect(code({})).toMatch(/needs a virtual key/);
-    expect(code({ authorization: 'Bearer sk-proj-123' })).toMatch(/not provider keys/);
+    expect(await code({ authorization: 'Bearer lsk_nope' })).toMatch(/INVALID_API_KEY: unknown virtual key/);
+    expect(await code({ authorization: `Bearer ${KEY}` })).toMatch(/disabled/);
+    expect(await code({})).toMatch(/needs a virtual key/);
+    expect(await code({ authorization: 'Bearer sk-proj-123' })).toMatch(/not provider keys/);
   });
 
   it('reads a plain key from an environment variable, and reports a missing one', () => {
@@ -100,5 +102,119 @@ describe('virtual keys', () => {
   it('requires exactly one of hash or keyEnv, and a well-formed hash', () => {
     expect(() => costConfigOf({ keys: [{ id: 'x' }] })).toThrow(/exactly one/);
     expect(() => costConfigOf({ keys: [{ id: 'x', hash: 'md5:00' }] })).toThrow(/sha256/);
+  });
+});
+
+describe('keys kept in the store', () => {
+  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
+  const now = () => clock.t;
+
+  async function setup(config: unknown[] = []) {
+    const store = new MemoryKeyStore();
+    const dir = new KeyDirectory(ring(config), store, now);
+    return { store, dir, hook: keyHook(dir, now) };
+  }
+  const outcome = async (hook: ReturnType<typeof keyHook>, h: Record<string, string>) => {
+    const a = admission(h);
+    try {
+      await hook.authenticate?.(a);
+      return a.attribution.apiKeyId ?? 'passed';
+    } catch (e) {
+      return `${(e as { code: string }).code}: ${(e as Error).message}`;
+    }
+  };
+
+  it('lets calls through with their own key until a key exists, then needs one (revoked keys still count)', async () => {
+    const { store, dir, hook } = await setup();
+    expect(await outcome(hook, { authorization: 'Bearer sk-provider' })).toBe('passed');
+    const { key, secret } = await createKey(store, { name: 'ci' }, { now: now(), by: 'cli' });
+    dir.invalidate();
+    expect(await outcome(hook, { authorization: 'Bearer sk-provider' })).toMatch(
+      /INVALID_API_KEY: .*not provider keys/,
+    );
+    expect(await outcome(hook, { authorization: `Bearer ${secret}` })).toBe(key.id);
+    await revokeKey(store, key, now());
+    dir.invalidate();
+    expect(await outcome(hook, {})).toMatch(/needs a virtual key/);
+  });
+
+  it('takes attribution and limits from the stored key and never keeps the secret', async () => {
+    const { store, hook } = await setup();
+    const { key, secret } = await createKey(
+      store,
+      { name: 'search', user: 'svc', team: 'search', rpm: 10, tpm: 1000, trust_headers: ['user'] },
+      { now: now(), by: 'admin' },
+    );
+    expect(JSON.stringify(await store.list())).not.toContain(secret);
+    expect(key.prefix).toBe(secret.slice(0, 12));
+    expect(key.hash).toBe(hashKey(secret));
+    const a = admission({ authorization: `Bearer ${secret}` }, 'end-user');
+    await hook.authenticate?.(a);
+    expect(a.attribution).toMatchObject({ user: 'end-user', team: 'search', apiKeyId: key.id, session: null });
+    expect(admittedKey(a.state)).toMatchObject({ rpm: 10, tpm: 1000, name: 'search' });
+  });
+
+  it('sees a revocation made elsewhere within the cache time, and refuses expired keys', async () => {
+    const { store, hook } = await setup();
+    const { key, secret } = await createKey(store, { name: 'a' }, { now: now(), by: null });
+    const auth = { authorization: `Bearer ${secret}` };
+    expect(await outcome(hook, auth)).toBe(key.id);
+    await store.revoke(key.id, now()); // another replica revokes it: this one still has it cached
+    clock.t += KEY_CACHE_MS - 1;
+    expect(await outcome(hook, auth)).toBe(key.id);
+    clock.t += 1;
+    expect(await outcome(hook, auth)).toMatch(/INVALID_API_KEY: this virtual key was revoked at/);
+
+    const e = await createKey(store, { name: 'short', expires_in: '1m' }, { now: now(), by: null });
+    expect(await outcome(hook, { authorization: `Bearer ${e.secret}` })).toBe(e.key.id);
+    clock.t += 60_000;
+    expect(await outcome(hook, { authorization: `Bearer ${e.secret}` })).toMatch(/expired at/);
+  });
+
+  it('rotation gives a new secret for the same key; the old one stops', async () => {
+    const { store, dir, hook } = await setup();
+    const { key, secret } = await createKey(store, { name: 'r', team: 't' }, { now: now(), by: null });
+    const next = await rotateKey(store, key, now());
+    dir.invalidate();
+    expect(next.key.id).toBe(key.id);
+    expect(next.secret).not.toBe(secret);
+    expect(await outcome(hook, { authorization: `Bearer ${secret}` })).toMatch(/unknown virtual key/);
+    expect(await outcome(hook, { authorization: `Bearer ${next.secret}` })).toBe(key.id);
+  });
+
+  it('serves what the store last said while it is down, and 503 for a key it never answered for', async () => {
+    const { store, hook } = await setup();
+    const { key, secret } = await createKey(store, { name: 'x' }, { now: now(), by: null });
+    expect(await outcome(hook, { authorization: `Bearer ${secret}` })).toBe(key.id);
+    store.byHash = async () => {
+      throw new Error('connection refused');
+    };
+    clock.t += 10 * KEY_CACHE_MS;
+    expect(await outcome(hook, { authorization: `Bearer ${secret}` })).toBe(key.id);
+    expect(await outcome(hook, { authorization: 'Bearer lsk_other' })).toMatch(/KEY_STORE_UNAVAILABLE/);
+  });
+
+  it('checks what a key is created with', async () => {
+    const { store } = await setup();
+    const code = async (b: unknown) => {
+      try {
+        await createKey(store, b, { now: now(), by: null });
+        return 'ok';
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      }
+    };
+    expect(await code({ name: 'n', rpm: 0 })).toMatch(/INVALID_BODY: invalid key "rpm"/);
+    expect(await code({ name: 'n', expires_at: '2020-01-01T00:00:00Z' })).toMatch(/expire before/);
+    expect(await code({ name: 'n', expires_in: '30d', expires_at: Date.now() })).toMatch(/not both/);
+    expect(await code({ name: 'n', secret: 'x' })).toMatch(/INVALID_BODY/);
+    expect(await code({ name: 'dup' })).toBe('ok');
+    expect(await code({ name: 'dup' })).toMatch(/KEY_NAME_TAKEN/);
+  });
+
+  it('compares hashes in constant time, equal or not', () => {
+    expect(sameHash(hashKey('a'), hashKey('a'))).toBe(true);
+    expect(sameHash(hashKey('a'), hashKey('b'))).toBe(false);
+    expect(sameHash('sha256:ab', hashKey('b'))).toBe(false);
   });
 });

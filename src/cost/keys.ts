@@ -1,39 +1,70 @@
 // Virtual keys (`lsk_...`): a client presents one instead of a provider key; llmscope knows it only by its SHA-256,
 // takes user and team from it (so headers cannot claim someone else's identity), and sends the provider llmscope's
 // own upstream key. The key itself is never stored, logged or forwarded.
-import { createHash, randomBytes } from 'node:crypto';
+//
+// Keys come from two places: the config (`keys:`, read once at start) and the store (`llmscope keys create`,
+// POST /api/keys), looked up by hash and cached for at most KEY_CACHE_MS, so a key revoked on any replica stops on
+// every replica within a second. Once any key exists, every gateway call needs one.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
 import type { KeyConfig } from './config.js';
+import type { AttributionHeader, KeyStore, StoredKey } from './storage/keys-types.js';
 
 export const KEY_PREFIX = 'lsk_';
+/** Characters of a key shown to recognise it: `lsk_` and 8 more. */
+export const SHOWN_PREFIX_CHARS = 12;
+/** How long a key looked up in the store is trusted before it is read again: revocation reaches here within it. */
+export const KEY_CACHE_MS = 500;
+/** Most lookups cached (known and unknown keys); beyond it the cache is cleared. */
+const MAX_CACHED = 10_000;
 
-/** `sha256:<hex>` of a key, the form config holds. */
+/** `sha256:<hex>` of a key, the form config and the store hold. */
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
 }
 
-/** A new random key (`lsk_` + 40 base62-ish characters). */
+/** A new random key (`lsk_` + 40 base64url characters: 240 bits). */
 export function newKey(): string {
   return KEY_PREFIX + randomBytes(30).toString('base64url');
 }
 
+/** The part of a key shown in lists. */
+export function prefixOf(key: string): string {
+  return key.slice(0, SHOWN_PREFIX_CHARS);
+}
+
+/** Equal hashes, compared in constant time. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export interface VirtualKey {
   id: string;
+  name: string;
   user: string | null;
   team: string | null;
   feature: string | null;
   trustHeaders: ReadonlySet<string>;
   disabled: boolean;
+  rpm: number | null;
+  tpm: number | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  source: 'config' | 'store';
 }
 
 /** The configured keys by hash. Keys given by `keyEnv` are read and hashed once, here. */
 export class KeyRing {
   private readonly byHash = new Map<string, VirtualKey>();
+  readonly ids = new Set<string>();
   readonly problems: string[] = [];
 
   constructor(keys: readonly KeyConfig[], env: NodeJS.ProcessEnv = process.env) {
     for (const k of keys) {
+      this.ids.add(k.id);
       let hash = k.hash?.toLowerCase();
       if (k.keyEnv !== undefined) {
         const plain = env[k.keyEnv];
@@ -48,11 +79,17 @@ export class KeyRing {
       if (!hash) continue;
       this.byHash.set(hash, {
         id: k.id,
+        name: k.id,
         user: k.user ?? null,
         team: k.team ?? null,
         feature: k.feature ?? null,
         trustHeaders: new Set(k.trustHeaders),
         disabled: k.disabled,
+        rpm: k.rpm ?? null,
+        tpm: k.tpm ?? null,
+        expiresAt: null,
+        revokedAt: null,
+        source: 'config',
       });
     }
   }
@@ -64,6 +101,89 @@ export class KeyRing {
   lookup(key: string): VirtualKey | null {
     return this.byHash.get(hashKey(key)) ?? null;
   }
+}
+
+export function virtualKeyOf(k: StoredKey): VirtualKey {
+  return {
+    id: k.id,
+    name: k.name,
+    user: k.user,
+    team: k.team,
+    feature: k.feature,
+    trustHeaders: new Set(k.trustHeaders),
+    disabled: false,
+    rpm: k.rpm,
+    tpm: k.tpm,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
+    source: 'store',
+  };
+}
+
+/**
+ * Every key the gateway accepts: the config's, then the store's (by hash, cached for at most `KEY_CACHE_MS`). A
+ * store that cannot be read serves what it last said about a key; a key it never answered for is refused with 503.
+ */
+export class KeyDirectory {
+  private readonly cache = new Map<string, { key: VirtualKey | null; at: number }>();
+  private stored: { count: number; at: number } | null = null;
+
+  constructor(
+    readonly ring: KeyRing,
+    private readonly store: KeyStore | null,
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs = KEY_CACHE_MS,
+  ) {}
+
+  /** True when calls need a key: the config has keys, or the store has ever held one (revoked ones count). */
+  async required(): Promise<boolean> {
+    if (this.ring.size > 0) return true;
+    if (!this.store) return false;
+    const t = this.now();
+    if (this.stored && (this.stored.count > 0 || t - this.stored.at < this.ttlMs)) return this.stored.count > 0;
+    try {
+      this.stored = { count: await this.store.count(), at: t };
+    } catch (err) {
+      if (!this.stored) throw unavailable(err);
+    }
+    return this.stored.count > 0;
+  }
+
+  /** The key for a presented `lsk_...` token, or null when no key has that hash. */
+  async lookup(token: string): Promise<VirtualKey | null> {
+    const fromConfig = this.ring.lookup(token);
+    if (fromConfig || !this.store) return fromConfig;
+    const hash = hashKey(token);
+    const t = this.now();
+    const hit = this.cache.get(hash);
+    if (hit && t - hit.at < this.ttlMs) return hit.key;
+    let row: StoredKey | null;
+    try {
+      row = await this.store.byHash(hash);
+    } catch (err) {
+      if (hit) return hit.key;
+      throw unavailable(err);
+    }
+    const key = row && sameHash(row.hash, hash) ? virtualKeyOf(row) : null;
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(hash, { key, at: t });
+    if (key) this.stored = { count: Math.max(1, this.stored?.count ?? 1), at: t };
+    return key;
+  }
+
+  /** Forgets cached lookups (after this process revoked, rotated or created a key). */
+  invalidate(): void {
+    this.cache.clear();
+    this.stored = null;
+  }
+}
+
+function unavailable(err: unknown): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_KEY_STORE_UNAVAILABLE',
+    `llmscope cannot read its virtual keys from the store (${(err as Error)?.message ?? String(err)}); retry shortly`,
+    { headers: { 'retry-after': '1' } },
+  );
 }
 
 /**
@@ -82,17 +202,29 @@ function bearer(a: Admission): string | null {
   return m ? (m[1] as string) : null;
 }
 
+/** What the key hook leaves in `Admission.state` for the hooks after it (rate limits). */
+export const KEY_STATE = 'virtualKey';
+
+/** The key a call was admitted with, from its admission state. */
+export function admittedKey(state: Record<string, unknown> | undefined): VirtualKey | null {
+  return (state?.[KEY_STATE] as VirtualKey | undefined) ?? null;
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
 /**
- * The `authenticate` hook: with keys configured, every gateway call needs a known, enabled `lsk_` key; attribution
- * then comes from the key (headers only for what the key trusts them with), and the client's Authorization stays here.
+ * The `authenticate` hook: once keys exist (config or store), every gateway call needs a known, live `lsk_` key;
+ * attribution then comes from the key (headers only for what the key trusts them with), and the client's
+ * Authorization stays here. Without keys, calls pass with the client's own Authorization.
  */
-export function keyHook(ring: KeyRing, required: boolean): GatewayHook {
+export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.now): GatewayHook {
+  const dir = keys instanceof KeyRing ? new KeyDirectory(keys, null, now) : keys;
   return {
     name: 'virtual-keys',
-    authenticate(a) {
+    async authenticate(a) {
       const token = bearer(a);
       if (token === null || !token.startsWith(KEY_PREFIX)) {
-        if (!required) return;
+        if (!(await dir.required())) return;
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_API_KEY',
           token === null
@@ -100,12 +232,18 @@ export function keyHook(ring: KeyRing, required: boolean): GatewayHook {
             : 'this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys; the provider key is kept in llmscope’s config',
         );
       }
-      const key = ring.lookup(token);
-      if (!key || key.disabled)
-        throw new LlmscopeError(
-          'LLMSCOPE_ERR_INVALID_API_KEY',
-          key ? 'this virtual key is disabled' : 'unknown virtual key; check the lsk_ key you were given',
-        );
+      const key = await dir.lookup(token);
+      const t = now();
+      const why = !key
+        ? 'unknown virtual key; check the lsk_ key you were given'
+        : key.disabled
+          ? 'this virtual key is disabled'
+          : key.revokedAt !== null
+            ? `this virtual key was revoked at ${iso(key.revokedAt)}; ask your llmscope admin for a new one`
+            : key.expiresAt !== null && key.expiresAt <= t
+              ? `this virtual key expired at ${iso(key.expiresAt)}; ask your llmscope admin for a new one`
+              : null;
+      if (why !== null || !key) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_API_KEY', why ?? 'unknown virtual key');
       const at = a.attribution;
       const trust = key.trustHeaders;
       at.apiKeyId = key.id;
@@ -114,6 +252,9 @@ export function keyHook(ring: KeyRing, required: boolean): GatewayHook {
       at.feature = trust.has('feature') ? (at.feature ?? key.feature) : key.feature;
       if (!trust.has('session')) at.session = null;
       a.forwardClientAuth = false;
+      a.state[KEY_STATE] = key;
     },
   };
 }
+
+export type { AttributionHeader };

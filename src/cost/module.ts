@@ -1,5 +1,6 @@
 // The cost module: prices every call (enricher), aggregates spend (sink → SpendStore), keeps budgets' ledger in step
-// with the store at start, exposes /api/cost/*, the cost metrics, and the budget and reconciliation alert signals.
+// with the store at start, checks virtual keys and their rate limits, exposes /api/cost/* and /api/keys, the cost
+// metrics, and the budget and reconciliation alert signals.
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
@@ -9,11 +10,22 @@ import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } fr
 import type { CostConfig } from './config.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
 import { costHooks, settleRecorded } from './hooks.js';
+import { registerKeyRoutes } from './key-routes.js';
+import type { RateLimiter } from './limits/limiter.js';
 import { parseCostItems } from './non-api.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, createCostRuntime } from './runtime.js';
 import { SpendQueries } from './spend-queries.js';
-import { deltasOf, type SpendDimension, type SpendStore, sharedLedgerFor, spendStoreFor } from './storage/index.js';
+import {
+  deltasOf,
+  type KeyStore,
+  keyStoreFor,
+  type SpendDimension,
+  type SpendStore,
+  sharedLedgerFor,
+  sharedRateLimiterFor,
+  spendStoreFor,
+} from './storage/index.js';
 
 const MAX_UNPRICED_MODELS = 1000;
 
@@ -58,6 +70,13 @@ export interface CostModuleOptions {
   spend?: SpendStore;
   /** The budget ledger (default: the shared one on PostgreSQL, else in-process). */
   ledger?: BudgetLedger;
+  /** Virtual keys kept in the store (default: a table in the app's database). */
+  keyStore?: KeyStore;
+  /**
+   * Per-key rate limit buckets (default: the shared limiter on PostgreSQL, else in-process). A gateway worker passes
+   * one that forwards `take`/`settle` to the process holding the buckets.
+   */
+  limiter?: RateLimiter;
 }
 
 /**
@@ -70,7 +89,9 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   const spend = opts.spend ?? (await spendStoreFor(ctx.store.backend));
   const ledger =
     opts.ledger ?? (await sharedLedgerFor(ctx.store.backend, () => ctx.clock.now())) ?? new InProcessBudgetLedger();
-  const rt = createCostRuntime(config, { ledger, clock: ctx.clock });
+  const keyStore = opts.keyStore ?? (await keyStoreFor(ctx.store.backend));
+  const limiter = opts.limiter ?? (await sharedRateLimiterFor(ctx.store.backend)) ?? undefined;
+  const rt = createCostRuntime(config, { ledger, clock: ctx.clock, keyStore, limiter });
   for (const hook of costHooks(rt)) ctx.gateway.addHook(hook);
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
@@ -94,6 +115,17 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     labelNames: ['provider'],
     registers: [ctx.registry],
   });
+  const rateLimited = new Counter({
+    name: 'llmscope_rate_limited_total',
+    help: 'Calls refused with 429 rate_limit_exceeded, by virtual key and the limit that refused (requests or tokens).',
+    labelNames: ['key', 'limit'],
+    registers: [ctx.registry],
+  });
+  const limiterErrors = new Counter({
+    name: 'llmscope_rate_limiter_errors_total',
+    help: 'Rate limit checks that failed (the store unreachable); those calls went through unlimited.',
+    registers: [ctx.registry],
+  });
   const sketch = new SpaceSaving(config.pricing.topUsers);
   userCostMetric(ctx.registry, sketch);
 
@@ -111,6 +143,14 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
         `budget ${b.name}${b.scope === 'global' ? '' : ` (${b.scope} ${key.value})`} reached ${Math.round(ratio * 100)}% of $${b.limit}`,
       ),
     onRatio: (b, ratio) => ctx.metrics.budgetRatio.set({ budget: b.name }, ratio),
+    onRateLimited: (key, by) => rateLimited.inc({ key: ctx.metrics.guard.value('key', key.id), limit: by }),
+    onRateLimitError: (err) => {
+      limiterErrors.inc();
+      log.warn(
+        { event: 'rate_limiter_failed', err: (err as Error)?.message },
+        'rate limit check failed; call let through',
+      );
+    },
   };
   for (const b of rt.budgetList) ctx.metrics.budgetRatio.set({ budget: b.name }, 0);
 
@@ -179,6 +219,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     unpriced: unpricedSeen,
     onReconciled: noteReconciliation,
   });
+
+  registerKeyRoutes(ctx.api, { rt, keyStore, bodyLimit: ctx.config.server.bodyLimit });
 
   ctx.signals.register({
     name: 'cost',

@@ -45,6 +45,8 @@ export interface Admission {
   forwardClientAuth: boolean;
   /** Scratch space kept on the call (`internal.hooks`) for `settle`. */
   state: Record<string, unknown>;
+  /** Headers a hook adds to the answer of an admitted call (e.g. `x-ratelimit-*`); the upstream's own win. */
+  responseHeaders?: Record<string, string>;
 }
 
 /**
@@ -488,6 +490,7 @@ export class GatewayProxy {
     ctx.provider = flight.provider;
     (admission as { provider: string }).provider = flight.provider;
     for (const h of d.hooks) if (h.admit) await h.admit(admission);
+    if (admission.responseHeaders) for (const [k, v] of Object.entries(admission.responseHeaders)) res.setHeader(k, v);
     const i = flight.internal;
     i.routedAt = now();
     i.serverAddress = up.host;

@@ -1,0 +1,143 @@
+// The per-key rate limit hook: at admission a call with a key that has `rpm` or `tpm` takes one request and its
+// estimated tokens (prompt estimate + max_tokens) from the key's buckets; a call that does not fit is refused with
+// 429 rate_limit_exceeded, `Retry-After` and OpenAI's `x-ratelimit-*` headers (which every admitted call gets too).
+// When the call ends, its actual tokens are settled against the estimate — at once when the usage is known, or
+// once the recorder's tokenizer counted them (the cost enricher calls `settleRecorded`). A limiter that fails
+// (the database is down) lets the call through: rate limits fail open, as the rest of the hot path does.
+import type { LlmCall } from '../../calls/index.js';
+import { LlmscopeError } from '../../errors.js';
+import type { Admission, GatewayHook } from '../../gateway/proxy.js';
+import { estimateInputTokens, maxOutputTokens } from '../budgets.js';
+import { admittedKey, type VirtualKey } from '../keys.js';
+import { formatReset, type RateLimiter, type RateLimits, type TakeResult } from './limiter.js';
+
+const STATE = 'rateLimit';
+
+interface RateState {
+  keyId: string;
+  limits: RateLimits;
+  estimate: number;
+  settled: boolean;
+}
+
+export interface RateLimitEvents {
+  /** A call was refused. */
+  onLimited?(key: VirtualKey, by: 'requests' | 'tokens'): void;
+  /** The limiter failed; the call went through. */
+  onError?(err: unknown): void;
+}
+
+/** The OpenAI `x-ratelimit-*` headers for a take's result (only the kinds the key limits). */
+export function rateLimitHeaders(r: TakeResult): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const kind of ['requests', 'tokens'] as const) {
+    const s = r[kind];
+    if (!s) continue;
+    h[`x-ratelimit-limit-${kind}`] = String(s.limit);
+    h[`x-ratelimit-remaining-${kind}`] = String(s.remaining);
+    h[`x-ratelimit-reset-${kind}`] = formatReset(s.resetMs);
+  }
+  return h;
+}
+
+/** Tokens a call is expected to use: its prompt (estimated on the high side) and its max_tokens, if it sets one. */
+export function estimateTokens(a: Pick<Admission, 'body' | 'endpoint'>): number {
+  return estimateInputTokens(a.body, a.endpoint) + maxOutputTokens(a.body, a.endpoint, 0);
+}
+
+const unit = { requests: 'requests per min (RPM)', tokens: 'tokens per min (TPM)' } as const;
+
+export class RateLimitService {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly now: () => number,
+    private readonly events: RateLimitEvents = {},
+  ) {}
+
+  /** Takes from the key's buckets; throws LLMSCOPE_ERR_RATE_LIMITED when the call does not fit. */
+  async admit(a: Admission): Promise<void> {
+    const key = admittedKey(a.state);
+    if (!key || (!key.rpm && !key.tpm)) return;
+    const limits: RateLimits = { rpm: key.rpm, tpm: key.tpm };
+    const estimate = key.tpm ? estimateTokens(a) : 0;
+    const who = `virtual key "${key.name}"${key.name === key.id ? '' : ` (${key.id})`}`;
+    if (key.tpm && estimate > key.tpm)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_RATE_LIMITED',
+        `Request too large for ${who} on ${unit.tokens}: Limit ${key.tpm}, Requested ${estimate} (prompt estimate + max_tokens). Send a shorter prompt or a lower max_tokens.`,
+      );
+    let r: TakeResult;
+    try {
+      r = await this.limiter.take({ keyId: key.id, now: this.now(), limits, requests: 1, tokens: estimate });
+    } catch (err) {
+      this.events.onError?.(err);
+      return;
+    }
+    const headers = rateLimitHeaders(r);
+    if (!r.ok) {
+      const by = r.refusedBy ?? 'requests';
+      this.events.onLimited?.(key, by);
+      const limit = by === 'requests' ? key.rpm : key.tpm;
+      const requested = by === 'requests' ? 1 : estimate;
+      const remaining = r[by]?.remaining ?? 0;
+      const wait = Math.max(1, r.retryAfterMs);
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_RATE_LIMITED',
+        `Rate limit reached for ${who} on ${unit[by]}: Limit ${limit}, Remaining ${remaining}, Requested ${requested}. Please try again in ${formatReset(wait)}.`,
+        {
+          headers: {
+            ...headers,
+            'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+            'retry-after-ms': String(wait),
+          },
+        },
+      );
+    }
+    a.state[STATE] = { keyId: key.id, limits, estimate, settled: false } satisfies RateState;
+    a.responseHeaders = { ...a.responseHeaders, ...headers };
+  }
+
+  /** True when the call took tokens that are not settled yet. */
+  pending(state: Record<string, unknown> | undefined): boolean {
+    const s = state?.[STATE] as RateState | undefined;
+    return !!s && !s.settled;
+  }
+
+  /** Settles the call's actual tokens (null: none counted) against its estimate; once. */
+  settle(state: Record<string, unknown> | undefined, actualTokens: number | null): void {
+    const s = state?.[STATE] as RateState | undefined;
+    if (!s || s.settled) return;
+    s.settled = true;
+    if (!s.limits.tpm) return;
+    const delta = (actualTokens ?? 0) - s.estimate;
+    if (delta === 0) return;
+    this.limiter
+      .settle({ keyId: s.keyId, now: this.now(), limits: s.limits, tokens: delta })
+      .catch((err) => this.events.onError?.(err));
+  }
+}
+
+const tokensOf = (call: LlmCall): number | null =>
+  call.inputTokens === null && call.outputTokens === null ? null : (call.inputTokens ?? 0) + (call.outputTokens ?? 0);
+
+/** The gateway hook: admits against the key's limits; settles when the call ends if its usage is known then. */
+export function rateLimitHook(svc: RateLimitService): GatewayHook {
+  return {
+    name: 'rate-limits',
+    admit: (a) => svc.admit(a),
+    settle(a, call) {
+      if (!svc.pending(a.state)) return;
+      const reached = call.internal?.upstreamStartAt !== null && call.internal?.upstreamStartAt !== undefined;
+      const tokens = tokensOf(call);
+      // reached the upstream but no usage: the recorder's tokenizer counts it, and the cost enricher settles
+      if (reached && tokens === null) return;
+      svc.settle(a.state, tokens);
+    },
+  };
+}
+
+/** The cost enricher's part, once the tokenizer has counted the call: the reservation the hook left pending. */
+export function settleRecordedTokens(svc: RateLimitService, call: LlmCall): void {
+  const hooks = call.internal?.hooks;
+  if (svc.pending(hooks)) svc.settle(hooks, tokensOf(call));
+}

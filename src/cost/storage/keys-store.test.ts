@@ -1,0 +1,102 @@
+// The KeyStore contract: memory, SQLite (on the app store's backend, migrated) and PostgreSQL keep, find, list,
+// revoke and rotate keys alike; a live name is unique, a revoked key's name is free again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../../../test/pg.js';
+import { PostgresStore, SqliteStore } from '../../store/index.js';
+import { keyStoreFor } from './index.js';
+import { MemoryKeyStore } from './keys-memory.js';
+import { KeyConflictError, type KeyStore, type StoredKey } from './keys-types.js';
+
+let pg: TestPostgres | undefined;
+const open: { close(): Promise<void> }[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  for (const s of open.splice(0)) await s.close().catch(() => {});
+  await pg?.stop();
+});
+
+const stores: [string, () => Promise<KeyStore>][] = [
+  ['memory', async () => new MemoryKeyStore()],
+  [
+    'sqlite',
+    async () => {
+      const store = new SqliteStore(':memory:');
+      open.push(store);
+      await store.migrate();
+      return keyStoreFor(store.backend);
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const store = new PostgresStore(await (pg as TestPostgres).freshSchemaUrl());
+      open.push(store);
+      await store.migrate();
+      return keyStoreFor(store.backend);
+    },
+  ],
+];
+
+const T = Date.parse('2026-03-01T00:00:00Z');
+const key = (i: number, over: Partial<StoredKey> = {}): StoredKey => ({
+  id: `key_${i}`,
+  name: `k${i}`,
+  prefix: `lsk_abcdef${i}`,
+  hash: `sha256:${String(i).padStart(64, '0')}`,
+  user: i % 2 ? `u${i}` : null,
+  team: 'search',
+  feature: null,
+  trustHeaders: ['feature', 'session'],
+  rpm: i % 2 ? 60 : null,
+  tpm: i % 2 ? null : 100_000,
+  createdAt: T + i,
+  createdBy: 'admin',
+  expiresAt: i === 3 ? T + 86_400_000 : null,
+  revokedAt: null,
+  rotatedAt: null,
+  ...over,
+});
+
+describe.each(stores)('KeyStore on %s', (_name, make) => {
+  it('keeps keys and finds them by hash and id, newest first', async () => {
+    const s = await make();
+    expect(await s.count()).toBe(0);
+    for (let i = 1; i <= 3; i++) await s.insert(key(i));
+    expect(await s.byHash(key(2).hash)).toEqual(key(2));
+    expect(await s.byId('key_3')).toEqual(key(3));
+    expect(await s.byHash(`sha256:${'f'.repeat(64)}`)).toBeNull();
+    expect((await s.list()).map((k) => k.id)).toEqual(['key_3', 'key_2', 'key_1']);
+    expect(await s.count()).toBe(3);
+  });
+
+  it('revokes once (the first time stays), lists revoked keys only when asked, and frees the name', async () => {
+    const s = await make();
+    await s.insert(key(1));
+    await s.insert(key(2));
+    expect((await s.revoke('key_1', T + 100))?.revokedAt).toBe(T + 100);
+    expect((await s.revoke('key_1', T + 200))?.revokedAt).toBe(T + 100);
+    expect(await s.revoke('key_nope', T)).toBeNull();
+    expect((await s.list()).map((k) => k.id)).toEqual(['key_2']);
+    expect((await s.list({ includeRevoked: true })).map((k) => k.id)).toEqual(['key_2', 'key_1']);
+    await expect(s.insert(key(9, { name: 'k2' }))).rejects.toBeInstanceOf(KeyConflictError);
+    await s.insert(key(8, { name: 'k1' }));
+    expect(await s.count()).toBe(3);
+  });
+
+  it('rotates the secret of a live key, not of a revoked one', async () => {
+    const s = await make();
+    await s.insert(key(1));
+    await s.insert(key(2));
+    const fresh = { hash: `sha256:${'a'.repeat(64)}`, prefix: 'lsk_newprefi' };
+    const r = await s.rotate('key_1', fresh, T + 5);
+    expect(r).toMatchObject({ id: 'key_1', name: 'k1', rpm: 60, ...fresh, rotatedAt: T + 5 });
+    expect(await s.byHash(key(1).hash)).toBeNull();
+    expect((await s.byHash(fresh.hash))?.id).toBe('key_1');
+    await s.revoke('key_2', T);
+    const r2 = await s.rotate('key_2', { hash: `sha256:${'b'.repeat(64)}`, prefix: 'x' }, T);
+    expect(r2?.hash).toBe(key(2).hash);
+    expect(await s.rotate('key_nope', fresh, T)).toBeNull();
+  });
+});
