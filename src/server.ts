@@ -24,9 +24,11 @@ import {
   AdminAuth,
   createListener,
   findUiRoot,
+  hashToken,
   loadStaticSite,
   Router,
   schemeOf,
+  TokenTable,
   sendError,
   sendMetrics,
   webHandler,
@@ -169,7 +171,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
 
   const modules: Module[] = [];
-  for (const f of opts.modules ?? []) modules.push(await f(ctx));
+  // Each module registers its /api routes on its own sub-app (ctx.api), so every route knows which module serves it.
+  for (const f of opts.modules ?? []) {
+    const sub = api.module('module');
+    const m = await f({ ...ctx, api: sub });
+    sub.named(m.name);
+    modules.push(m);
+  }
   // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
   recorder.addEnricher(spanEnricher);
   recorder.addEnricher(contentEnricher(config.telemetry.captureContent));
@@ -234,6 +242,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     site: loadStaticSite(findUiRoot()),
     auth: new AdminAuth({
       adminToken: config.server.adminToken,
+      tokens: tokenTable(config),
       open: loopback,
       sessionTtlMs: durationMs(config.server.sessionTtl),
       trustProxy: config.server.trustProxy,
@@ -354,4 +363,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.flush();
     },
   };
+}
+
+/** `auth.tokens` as a table of hashes; a `tokenEnv` token is read (and hashed) here, at start. */
+function tokenTable(config: Config): TokenTable {
+  return new TokenTable(
+    config.auth.tokens.map((t) => {
+      let tokenHash = t.tokenHash;
+      if (t.tokenEnv !== undefined) {
+        const v = process.env[t.tokenEnv];
+        if (!v || v.length < 16)
+          throw new LlmscopeError(
+            'LLMSCOPE_ERR_CONFIG_INVALID',
+            `auth.tokens "${t.name}": the environment variable ${t.tokenEnv} is ${v ? 'shorter than 16 characters' : 'not set'}`,
+          );
+        tokenHash = hashToken(v);
+      }
+      return { name: t.name, role: t.role, teams: t.teams, features: t.features, tokenHash: tokenHash as string };
+    }),
+  );
 }
