@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
+import { HOUR_MS } from '../time.js';
 import type { GpuConfig } from './config.js';
 import { computeEfficiency, type EfficiencyRow, type GpuSignal, gpuSignals, type ModelTokens } from './efficiency.js';
-import { type GpuStore, HOUR_MS } from './gpu-store.js';
 import type { GpuState } from './state.js';
+import type { GpuStore } from './storage/index.js';
 
 const time = z.union([
   z.coerce.number().int().nonnegative(),

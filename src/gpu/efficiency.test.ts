@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuHostConfig } from './config.js';
 import { computeEfficiency, gpuSignals, hostServes, matchesPattern } from './efficiency.js';
-import type { GpuUsage } from './gpu-store.js';
+import type { GpuUsage } from './storage/index.js';
 import type { GpuSample } from './types.js';
 
 const usage = (host: string, gpu: string, hours: number, util: number | null): GpuUsage => ({

@@ -2,7 +2,7 @@
 // divided by the model's output tokens; shown beside API models' spend per 1K output tokens. Plus the alert
 // signals: GPUs busy less than the low-utilization threshold, and GPUs whose memory is nearly full. Pure functions.
 import type { GpuHostConfig } from './config.js';
-import type { GpuUsage } from './gpu-store.js';
+import type { GpuUsage } from './storage/index.js';
 import type { GpuSample } from './types.js';
 
 /** Output tokens and spend of one provider/model over the window (from the store's rollups). */

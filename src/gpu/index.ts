@@ -10,7 +10,6 @@ export {
   hostServes,
   type ModelTokens,
 } from './efficiency.js';
-export { type GpuPoint, type GpuSeries, type GpuStore, type GpuUsage, MemoryGpuStore } from './gpu-store.js';
 export { GpuMetrics } from './metrics.js';
 export {
   buildGpuModule,
@@ -22,6 +21,15 @@ export {
 export { NVIDIA_SMI_ARGS, NvidiaSmiCollector, noGpuReason, parseNvidiaSmi } from './nvidia-smi.js';
 export { Poller, type PollOutcome } from './poller.js';
 export { parsePromText } from './prom-text.js';
-export { SqliteGpuStore } from './sqlite-store.js';
 export { GpuState } from './state.js';
+export {
+  type GpuPoint,
+  type GpuSeries,
+  type GpuStore,
+  type GpuUsage,
+  gpuStoreFor,
+  MemoryGpuStore,
+  PostgresGpuStore,
+  SqliteGpuStore,
+} from './storage/index.js';
 export { type CollectorKind, type GpuCollector, type GpuSample, GpuUnavailableError } from './types.js';

@@ -1,18 +1,25 @@
 // The gpu capability: builds the collectors from config, polls them, exports gauges, keeps samples with rollups,
 // serves GET /api/gpu, and feeds the GPU alert signals. Plugs in through `createGpuModule: ModuleFactory`.
+//
+// Samples are kept in the app's database (storage/: SQLite, or PostgreSQL shared by the replicas). On PostgreSQL
+// every replica polls its collectors (its own gauges, and the live readings its GET /api/gpu shows) but only one,
+// elected with `backend.leader({ name: 'gpu' })`, writes samples and runs their retention: replicas polling the same
+// DCGM exporters would otherwise store each GPU-second once per replica, and the GPU cost figures would grow with
+// the replica count. So on PostgreSQL the GPUs whose history is kept are those the elected replica can read: list
+// the DCGM exporters (gpu.dcgmUrls) on every replica rather than rely on nvidia-smi on each replica's own host.
 import { hostname as osHostname } from 'node:os';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
-import { durationMs } from '../time.js';
+import type { LeaderElector } from '../store/index.js';
+import { durationMs, HOUR_MS } from '../time.js';
 import { registerGpuRoutes } from './api.js';
 import { type GpuConfig, gpuConfigSchema } from './config.js';
 import { DcgmCollector } from './dcgm.js';
-import { type GpuStore, HOUR_MS, MemoryGpuStore } from './gpu-store.js';
 import { GpuMetrics } from './metrics.js';
 import { NvidiaSmiCollector } from './nvidia-smi.js';
 import { Poller, type PollOutcome } from './poller.js';
 import { gpuSignalSource } from './signals.js';
-import { SqliteGpuStore } from './sqlite-store.js';
 import { GpuState } from './state.js';
+import { type GpuStore, gpuStoreFor, MemoryGpuStore } from './storage/index.js';
 import type { GpuCollector } from './types.js';
 
 export interface GpuModule extends Module {
@@ -22,6 +29,8 @@ export interface GpuModule extends Module {
   readonly collectors: readonly GpuCollector[];
   /** Polls every collector once now (a poll already running is not doubled); resolves when they have settled. */
   pollAll(): Promise<void>;
+  /** On PostgreSQL (with collectors): the election of the one replica that writes samples. */
+  readonly leadership?: LeaderElector;
 }
 
 export interface GpuModuleOptions {
@@ -51,22 +60,19 @@ export function collectorsFromConfig(
   return { collectors };
 }
 
-function storeFor(ctx: AppContext): GpuStore {
-  const backend = ctx.store.backend;
-  if (backend.kind === 'sqlite') {
-    try {
-      return new SqliteGpuStore(backend.db, (m) => backend.migrations.register('gpu', m));
-    } catch (err) {
-      ctx.logger.warn(
-        { event: 'gpu_store_fallback', err: (err as Error).message },
-        'cannot keep GPU samples in the database; keeping them in memory',
-      );
-    }
+async function storeFor(ctx: AppContext): Promise<GpuStore> {
+  try {
+    return await gpuStoreFor(ctx.store.backend);
+  } catch (err) {
+    ctx.logger.warn(
+      { event: 'gpu_store_fallback', err: (err as Error).message },
+      'cannot keep GPU samples in the database; keeping them in memory',
+    );
+    return new MemoryGpuStore();
   }
-  return new MemoryGpuStore();
 }
 
-export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): GpuModule {
+export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Promise<GpuModule> {
   // The config section is parsed here too, so the module works whether or not the app's schema validated it.
   const gpu = gpuConfigSchema.parse(ctx.config.gpu ?? {});
   const now = () => ctx.clock.now();
@@ -84,7 +90,27 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
     now,
     disabledReason: built.disabledReason,
   });
-  const gpuStore = opts.gpuStore ?? storeFor(ctx);
+  const gpuStore = opts.gpuStore ?? (await storeFor(ctx));
+  const backend = ctx.store.backend;
+  // Shared samples have one writer among the replicas (see the top of this file).
+  const elector =
+    backend.kind === 'postgres' && gpuStore.kind === 'postgres' && built.collectors.length > 0
+      ? backend.leader({
+          name: 'gpu',
+          intervalMs: Math.max(1000, Math.min(intervalMs, 5000)),
+          onChange: (leader) =>
+            ctx.logger.info(
+              { event: 'gpu_leadership', leader },
+              leader ? 'elected to store GPU samples' : 'no longer storing GPU samples',
+            ),
+          onError: (err) =>
+            ctx.logger.warn(
+              { event: 'gpu_leader_connection_failed', err: err.message },
+              'GPU sample leader election: connection failed',
+            ),
+        })
+      : null;
+  const writer = (): boolean => elector === null || elector.isLeader();
   const metrics = new GpuMetrics(ctx.registry, ctx.metrics.guard, () => state.latest());
 
   if (built.disabledReason && built.collectors.length === 0)
@@ -98,7 +124,7 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
     metrics.pollDuration.observe({ collector: c.kind }, o.durationMs / 1000);
     if (o.kind === 'error') metrics.errors.inc({ collector: c.kind });
     state.update(c.kind, c.source, o);
-    if (o.kind === 'ok')
+    if (o.kind === 'ok' && writer())
       gpuStore.insertSamples(o.samples, intervalMs).catch((err) => {
         const t = Date.now();
         if (t - lastStoreWarn < 600_000) return;
@@ -136,6 +162,7 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retain = async (): Promise<void> => {
+    if (!writer()) return;
     const t = now();
     try {
       await gpuStore.applyRetention({
@@ -153,7 +180,9 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
     gpuStore,
     metrics,
     collectors: built.collectors,
-    start() {
+    ...(elector ? { leadership: elector } : {}),
+    async start() {
+      await elector?.start(); // resolves after the first try: the leader knows it before its first poll
       for (const p of pollers) p.start();
       if (pollers.length) {
         retentionTimer = setInterval(() => void retain(), HOUR_MS);
@@ -164,6 +193,8 @@ export function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {}): Gp
     async stop() {
       clearInterval(retentionTimer);
       await Promise.all(pollers.map((p) => p.stop()));
+      // after the last poll: the lock goes with the connection, and another replica takes over
+      await elector?.stop();
     },
     async pollAll() {
       await Promise.all(pollers.map((p) => p.poll()));

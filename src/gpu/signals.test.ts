@@ -50,8 +50,8 @@ async function harness(rules: RuleInput[], gpu: Record<string, unknown> = {}): P
   const app = await createApp(r.config, {
     clock,
     modules: [
-      (ctx) => {
-        gpuModule = buildGpuModule(ctx);
+      async (ctx) => {
+        gpuModule = await buildGpuModule(ctx);
         return gpuModule;
       },
     ],

@@ -2,9 +2,10 @@
 // utilization 0–1) and `gpu_memory` (average memory used / total), per gpu and host as the exported PromQL computes
 // them (the mean of each GPU's average over the window; memory as the sum of averages used over the sum of totals).
 import type { SignalSample as Sample, SignalQuery, SignalSource } from '../signals/index.js';
+import { MINUTE_MS } from '../time.js';
 import type { GpuHostConfig } from './config.js';
 import { matchesPattern } from './efficiency.js';
-import { type GpuStore, type GpuUsage, MINUTE_MS } from './gpu-store.js';
+import type { GpuStore, GpuUsage } from './storage/index.js';
 
 /** The signals this source answers. */
 export const GPU_SIGNALS = ['gpu_utilization', 'gpu_memory'] as const;

@@ -1,11 +1,13 @@
 // Where GPU samples are kept: raw samples for a short while, per-minute rollups (avg/max utilization, avg memory,
-// sample count, seconds covered) for the dashboard and the cost figures. An interface with an in-memory version;
-// SQLite in sqlite-store.ts, PostgreSQL can implement it later.
+// sample count, seconds covered) for the dashboard and the cost figures. The interface and the rollup arithmetic
+// every backend shares; the backends sit beside it: memory.ts, sqlite.ts (the app's SQLite database) and
+// postgres.ts (the app's PostgreSQL, shared by every replica).
 
-import { HOUR_MS, MINUTE_MS } from '../time.js';
-import type { GpuSample } from './types.js';
+import { HOUR_MS, MINUTE_MS } from '../../time.js';
+import type { GpuSample } from '../types.js';
 
-export { HOUR_MS, MINUTE_MS };
+/** The migration namespace of the GPU tables, on SQLite and PostgreSQL alike. */
+export const GPU_NAMESPACE = 'gpu';
 
 export interface GpuPoint {
   /** Bucket start, epoch ms. */
@@ -45,6 +47,7 @@ export interface GpuRange {
 }
 
 export interface GpuStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Stores samples and folds them into the minute rollups; each sample stands for `intervalMs` of GPU time. */
   insertSamples(samples: readonly GpuSample[], intervalMs: number): Promise<void>;
   /** Minute or hour points per GPU, from the minute rollups whose minute starts in [from, to). */
@@ -209,67 +212,4 @@ export function seriesOf(rows: readonly MinuteRow[], step: 'minute' | 'hour'): G
     for (const r of g) name = r.name ?? name;
     return { host: first.host, gpu: first.gpu, name, points: pointsOf(g, stepMs) };
   });
-}
-
-/**
- * Keeps everything in memory: for tests, and for app stores that cannot hold GPU samples. Raw samples and minute
- * rows are capped (oldest dropped first) so memory stays bounded whatever the retention says.
- */
-export class MemoryGpuStore implements GpuStore {
-  private raw: GpuSample[] = [];
-  private readonly minutes = new Map<string, MinuteRow>();
-
-  constructor(
-    private readonly maxRaw = 50_000,
-    private readonly maxMinuteRows = 100_000,
-  ) {}
-
-  async insertSamples(samples: readonly GpuSample[], intervalMs: number): Promise<void> {
-    for (const s of samples) {
-      this.raw.push(s);
-      const key = `${s.host}\u0000${s.gpu}\u0000${minuteOf(s.at)}`;
-      this.minutes.set(key, foldSample(this.minutes.get(key), s, intervalMs));
-    }
-    if (this.raw.length > this.maxRaw) this.raw.splice(0, this.raw.length - this.maxRaw);
-    // Map order is insertion order, which is time order for rows of a running poller.
-    for (const k of this.minutes.keys()) {
-      if (this.minutes.size <= this.maxMinuteRows) break;
-      this.minutes.delete(k);
-    }
-  }
-
-  private rows(q: GpuRange): MinuteRow[] {
-    return [...this.minutes.values()].filter((r) => r.t >= q.from && r.t < q.to);
-  }
-
-  async querySeries(q: GpuRange & { step: 'minute' | 'hour' }): Promise<GpuSeries[]> {
-    return seriesOf(this.rows(q), q.step);
-  }
-
-  async usage(q: GpuRange): Promise<GpuUsage[]> {
-    return byGpu(this.rows(q))
-      .map(usageOf)
-      .filter((u): u is GpuUsage => u !== null);
-  }
-
-  async applyRetention(opts: {
-    rawBefore: number;
-    minuteBefore: number;
-  }): Promise<{ deletedSamples: number; deletedMinutes: number }> {
-    const before = this.raw.length;
-    const keep = this.raw.filter((s) => s.at >= opts.rawBefore);
-    this.raw = keep;
-    let deletedMinutes = 0;
-    for (const [k, r] of this.minutes)
-      if (r.t < opts.minuteBefore) {
-        this.minutes.delete(k);
-        deletedMinutes++;
-      }
-    return { deletedSamples: before - keep.length, deletedMinutes };
-  }
-
-  /** Raw samples kept (for tests). */
-  rawCount(): number {
-    return this.raw.length;
-  }
 }

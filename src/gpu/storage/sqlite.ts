@@ -1,28 +1,24 @@
-// GpuStore on SQLite (better-sqlite3): the tables live in the same database as the ledger, created here with
-// CREATE TABLE IF NOT EXISTS so this capability does not depend on the store's migrations.
+// GpuStore on SQLite (better-sqlite3), in the app's database: its tables are the `gpu` migration namespace,
+// versioned in that database's schema_migrations as on PostgreSQL.
 import type { Database, Statement } from 'better-sqlite3';
+import type { SqliteMigration } from '../../store/index.js';
+import { applyMigrations } from '../../store/sqlite/migrations.js';
+import { HOUR_MS } from '../../time.js';
+import type { GpuSample } from '../types.js';
 import {
   byGpu,
+  GPU_NAMESPACE,
   type GpuRange,
   type GpuSeries,
   type GpuStore,
   type GpuUsage,
-  HOUR_MS,
   type MinuteRow,
   minuteOf,
   seriesOf,
   usageOf,
-} from './gpu-store.js';
-import type { GpuSample } from './types.js';
+} from './types.js';
 
-/** A versioned migration, in the shape SqliteStore.registerMigrations takes (declared here to stay independent). */
-export interface GpuMigration {
-  version: number;
-  name: string;
-  up: string;
-}
-
-const SCHEMA = `
+export const GPU_SCHEMA = `
 CREATE TABLE IF NOT EXISTS gpu_samples (
   host TEXT NOT NULL,
   gpu TEXT NOT NULL,
@@ -54,9 +50,9 @@ CREATE TABLE IF NOT EXISTS gpu_samples_minute (
 CREATE INDEX IF NOT EXISTS gpu_samples_minute_t ON gpu_samples_minute (t);
 `;
 
-/** The `gpu` namespace's migrations; never edit a shipped one, add a new version. */
-export const GPU_MIGRATIONS: readonly GpuMigration[] = [
-  { version: 1, name: 'gpu samples and minute rollups', up: SCHEMA },
+/** The `gpu` namespace's SQLite migrations; never edit a shipped one, add a new version. */
+export const SQLITE_GPU_MIGRATIONS: readonly SqliteMigration[] = [
+  { version: 1, name: 'gpu samples and minute rollups', up: GPU_SCHEMA },
 ];
 
 interface Row {
@@ -94,6 +90,7 @@ const greater = (col: string): string =>
   `${col} = CASE WHEN ${col} IS NULL THEN excluded.${col} WHEN excluded.${col} IS NULL THEN ${col} ELSE max(${col}, excluded.${col}) END`;
 
 export class SqliteGpuStore implements GpuStore {
+  readonly kind = 'sqlite' as const;
   private readonly insertRaw: Statement;
   private readonly upsertMinute: Statement;
   private readonly selectMinutes: Statement;
@@ -102,15 +99,17 @@ export class SqliteGpuStore implements GpuStore {
   private readonly insertMany: (samples: readonly GpuSample[], intervalMs: number) => void;
 
   /**
-   * `registerMigrations` (SqliteStore's, bound to the `gpu` namespace) records the schema version when the app
-   * store offers it; the tables are created here either way, so the statements below can be prepared now.
+   * On the app's store, `register` (its backend's migrations, bound to the `gpu` namespace) adds the schema to the
+   * store's own migrations. Either way what is pending is applied to this database now, versioned in its
+   * schema_migrations, so the statements below can be prepared: a database an older llmscope made (the tables
+   * there, with or without their version recorded) is brought up to date in place.
    */
   constructor(
     private readonly db: Database,
-    registerMigrations?: (migrations: readonly GpuMigration[]) => void,
+    register?: (migrations: readonly SqliteMigration[]) => void,
   ) {
-    registerMigrations?.(GPU_MIGRATIONS);
-    db.exec(SCHEMA);
+    register?.(SQLITE_GPU_MIGRATIONS);
+    applyMigrations(db, GPU_NAMESPACE, SQLITE_GPU_MIGRATIONS);
     this.insertRaw = db.prepare(
       `INSERT INTO gpu_samples (host, gpu, at, uuid, name, utilization, memory_used_bytes, memory_total_bytes, temperature_c, power_w)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
