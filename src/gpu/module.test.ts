@@ -13,9 +13,8 @@ import { validateConfig } from '../config/index.js';
 import { Router, sendError } from '../http/index.js';
 import { SignalRegistry } from '../signals/index.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { MemoryGpuStore } from './gpu-store.js';
 import { buildGpuModule, type GpuModule } from './module.js';
-import { SqliteGpuStore } from './sqlite-store.js';
+import { MemoryGpuStore, SqliteGpuStore } from './storage/index.js';
 import { fakeNvidiaSmi, rollupStore } from './testing.js';
 import { MIB } from './types.js';
 
@@ -56,7 +55,7 @@ async function harness(
     signals: new SignalRegistry(),
     detailExtras: [],
   };
-  const gpu = buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
+  const gpu = await buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/metrics') {
@@ -233,7 +232,7 @@ describe('gpu sample storage', () => {
     });
     const r = validateConfig({ gpu: { collector: 'none' } });
     if (!r.ok) throw new Error('bad config');
-    const gpu = buildGpuModule({
+    const gpu = await buildGpuModule({
       config: r.config,
       store,
       recorder: new Recorder(),
