@@ -34,6 +34,7 @@ import {
   type RollupStep,
   type SqliteBackend,
   type Store,
+  scopedStore,
 } from '../store/index.js';
 
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
@@ -866,8 +867,12 @@ export function registerOverviewRoutes(
   const series = backend.kind === 'sqlite' ? new OverviewSeries({ backend }, now) : null;
   // What the dashboard needs from the config (and nothing secret): the link template to the user's tracing UI.
   router.get('/api/ui/config', ({ res }) => sendJson(res, 200, { trace_url_template: ui.traceUrlTemplate ?? null }));
-  router.get('/api/overview', async ({ res, url }) => {
+  router.get('/api/overview', async ({ res, url, principal }) => {
     const q = parseOverviewQuery(url, now());
+    // The compacted series (SQLite) is kept per deployment, not per team: a scoped principal's overview is built from
+    // the rollups, narrowed to its scope.
+    if (principal?.scope)
+      return sendJson(res, 200, await overviewFromStore(scopedStore(store, principal.scope), q, now()));
     sendJson(res, 200, series ? await series.query(q) : await overviewFromStore(store, q, now()));
   });
   if (series) {

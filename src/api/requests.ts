@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CALL_STATUSES, type CallEvent, callToWire, ENDPOINTS, type LlmCall, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
-import { type CallQuery, MAX_PAGE_SIZE, type Store } from '../store/index.js';
+import { type CallQuery, MAX_PAGE_SIZE, type Store, scopedStore } from '../store/index.js';
 
 /**
  * Adds fields to the detail view of one call (e.g. quality's `{ evaluations, feedback }`); its keys are merged
@@ -118,14 +118,16 @@ export function callDetail(c: LlmCall): Record<string, unknown> {
 }
 
 export function registerRequestRoutes(router: Router, store: Store, opts: RequestRoutesOptions = {}): void {
-  router.get('/api/requests', async ({ res, url }) => {
-    const page = await store.listCalls(parseRequestsQuery(url));
+  // A team-scoped principal reads through a store narrowed to its teams and features (src/store/scoped.ts).
+  router.get('/api/requests', async ({ res, url, principal }) => {
+    const page = await scopedStore(store, principal?.scope).listCalls(parseRequestsQuery(url));
     sendJson(res, 200, { data: page.items.map(callToWire), next_cursor: page.nextCursor });
   });
 
-  router.get('/api/requests/:id', async ({ res, params }) => {
+  router.get('/api/requests/:id', async ({ res, params, principal }) => {
     const id = params['id'] ?? '';
-    const call = await store.getCall(id);
+    // Out of scope reads as unknown (404), so ids of other teams' calls cannot be probed.
+    const call = await scopedStore(store, principal?.scope).getCall(id);
     if (!call)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',

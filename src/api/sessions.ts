@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { callToWire, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
-import type { Store } from '../store/index.js';
+import { type Store, scopedStore } from '../store/index.js';
 import { type DetailExtra, spanToWire } from './requests.js';
 
 export const MAX_SESSION_PAGE = 500;
@@ -236,11 +236,18 @@ export async function readSession(
 
 export function registerSessionRoutes(router: Router, store: Store, opts: SessionRoutesOptions = {}): void {
   const handler = (kind: SessionKind) =>
-    (async ({ res, url, params }) => {
+    (async ({ res, url, params, principal }) => {
       const id = params['id'] ?? '';
       const q = parseQuery(pageQuery, url);
       const cursor = q.cursor ? decodeSessionCursor(q.cursor) : null;
-      const page = await readSession(store, kind, id, q.limit ?? DEFAULT_SESSION_PAGE, cursor);
+      // Only the scope's calls of the session (a session spanning teams shows each principal its own part).
+      const page = await readSession(
+        scopedStore(store, principal?.scope),
+        kind,
+        id,
+        q.limit ?? DEFAULT_SESSION_PAGE,
+        cursor,
+      );
       if (page.totals.calls === 0)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_NOT_FOUND',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
+import { scopedStore } from '../store/scoped.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
 import { HOUR_MS, MINUTE_MS } from '../time.js';
 import { dataAgeOf, SETTLE_MS } from './overview.js';
@@ -121,8 +122,9 @@ export function figuresOf(points: readonly RollupPoint[], seconds: number): Figu
   };
 }
 
-export function registerStatsRoutes(router: Router, store: Store, now: () => number = Date.now): void {
-  router.get('/api/stats/summary', async ({ res, url }) => {
+export function registerStatsRoutes(router: Router, all: Store, now: () => number = Date.now): void {
+  router.get('/api/stats/summary', async ({ res, url, principal }) => {
+    const store = scopedStore(all, principal?.scope);
     const sq = parseStatsQuery(url, now());
     const points = await store.queryRollups({ from: sq.from, to: sq.to, step: sq.step, filter: sq.filter });
     const age = await dataAgeOf(store, sq.from, sq.to, sq.filter, now());
@@ -135,7 +137,8 @@ export function registerStatsRoutes(router: Router, store: Store, now: () => num
     });
   });
 
-  router.get('/api/stats/timeseries', async ({ res, url }) => {
+  router.get('/api/stats/timeseries', async ({ res, url, principal }) => {
+    const store = scopedStore(all, principal?.scope);
     const sq = parseStatsQuery(url, now());
     const size = sq.step === 'minute' ? MINUTE_MS : HOUR_MS;
     const completeTo = Math.min(sq.to, now() - SETTLE_MS);

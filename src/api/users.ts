@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { callToWire, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
-import type { Store } from '../store/index.js';
+import { type Store, scopedStore } from '../store/index.js';
 import type { DetailExtra } from './requests.js';
 import { qualityOf, withExtras } from './sessions.js';
 
@@ -93,9 +93,13 @@ function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-export function registerUserRoutes(router: Router, store: Store, opts: UserRoutesOptions): void {
-  router.get('/api/users/:id', async ({ res, url, params }) => {
+export function registerUserRoutes(router: Router, all: Store, opts: UserRoutesOptions): void {
+  router.get('/api/users/:id', async ({ res, url, params, principal }) => {
     const user = params['id'] ?? '';
+    // A scoped principal sees the user's calls in its scope; the per-user spend aggregates and budgets span every
+    // team, so they are left out (null, []) for it, and the window's spend comes from the scope's calls.
+    const store = scopedStore(all, principal?.scope);
+    const spend = principal?.scope ? undefined : opts.cost;
     const q = parseQuery(userQuery, url);
     const now = opts.now();
     const to = q.to ?? now;
@@ -122,8 +126,8 @@ export function registerUserRoutes(router: Router, store: Store, opts: UserRoute
     const d = new Date(now);
     const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
     const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-    const [todayUsd, monthUsd] = opts.cost
-      ? await Promise.all([opts.cost.spentUsd(user, today, now + 1), opts.cost.spentUsd(user, month, now + 1)])
+    const [todayUsd, monthUsd] = spend
+      ? await Promise.all([spend.spentUsd(user, today, now + 1), spend.spentUsd(user, month, now + 1)])
       : [null, null];
     if (calls.length === 0 && !monthUsd) {
       const ever = await store.listCalls({ user, limit: 1 });
@@ -163,7 +167,7 @@ export function registerUserRoutes(router: Router, store: Store, opts: UserRoute
     );
     const quality = qualityOf(examined);
 
-    const budgets = opts.cost ? await opts.cost.budgets(user, now) : [];
+    const budgets = spend ? await spend.budgets(user, now) : [];
 
     sendJson(res, 200, {
       user,

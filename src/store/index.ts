@@ -12,6 +12,7 @@ export { LeaderElector, type LeaderElectorOptions, lockKeyOf } from './postgres/
 export type { PgMigration } from './postgres/migrations.js';
 export { PostgresStore, type PostgresStoreOptions, redactPgUrl } from './postgres/postgres-store.js';
 export { ERROR_STATUSES, HOUR_MS, MINUTE_MS, ROLLUP_DIMENSIONS, stepMs } from './rollup.js';
+export { type CallScope, callInScope, scopedStore } from './scoped.js';
 export type { SqliteMigration } from './sqlite/migrations.js';
 export { CORE_NAMESPACE, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export type * from './store.js';
