@@ -15,6 +15,7 @@ import {
   type StreamReader,
   type Usage,
 } from '../adapter.js';
+import { leadingType, stringAt, stringEnd } from '../scan.js';
 
 /**
  * Reads an Anthropic `usage` object. Its `input_tokens` leaves out the tokens read from and written to the prompt
@@ -100,6 +101,34 @@ const emptyInfo = (): ChunkInfo => ({
   usageOnly: false,
 });
 
+/** Events that say nothing the reader keeps (the parser answers an empty info for each). */
+const QUIET_EVENTS = new Set(['ping', 'content_block_start', 'content_block_stop', 'message_stop']);
+const TEXT_DELTA = ',"delta":{"type":"text_delta","text":"';
+const INDEX = '{"type":"content_block_delta","index":';
+
+/**
+ * The common events read without parsing: a text delta written as Anthropic writes it
+ * (`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"..."}}`, checked to the last byte)
+ * and the events that carry nothing llmscope reads. Null for anything else, which the caller parses. Agrees with the
+ * parser on every well-formed event it answers for.
+ */
+export function fastAnthropicEvent(data: string): ChunkInfo | null {
+  const type = leadingType(data);
+  if (type === null) return null;
+  if (QUIET_EVENTS.has(type)) return emptyInfo();
+  if (type !== 'content_block_delta' || !data.startsWith(INDEX)) return null;
+  let at = INDEX.length;
+  while (at < data.length && data.charCodeAt(at) >= 48 && data.charCodeAt(at) <= 57) at++;
+  if (at === INDEX.length || !data.startsWith(TEXT_DELTA, at)) return null;
+  const from = at + TEXT_DELTA.length;
+  const end = stringEnd(data, from);
+  if (end === -1 || end + 3 !== data.length || !data.startsWith('}}', end + 1)) return null;
+  const info = emptyInfo();
+  info.text = stringAt(data, from, end);
+  info.content = info.text.length > 0;
+  return info;
+}
+
 /**
  * One stream's reader. Usage comes in two parts: `message_start` has the input (and cache) tokens, `message_delta`
  * the final output count (and, lately, the input counts again); later fields win. Until `message_delta` the output
@@ -110,6 +139,11 @@ export class AnthropicStreamReader implements StreamReader {
   private usage: Usage | null = null;
 
   read(data: string): ChunkInfo | null {
+    return fastAnthropicEvent(data) ?? this.readParsed(data);
+  }
+
+  /** What the event says, read by parsing it (what `read` does for any event the fast reader leaves). */
+  readParsed(data: string): ChunkInfo | null {
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);

@@ -14,6 +14,7 @@ import {
   type StreamReader,
   type Usage,
 } from '../adapter.js';
+import { keyAt, stringAt, stringEnd } from '../scan.js';
 
 export type { ChunkInfo, ResponseInfo, Usage };
 
@@ -84,35 +85,6 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
   info.usage = usageOf(o.usage);
   info.usageOnly = choices.length === 0 && info.usage !== null;
   return info;
-}
-
-/** Index of the quote closing the JSON string whose contents start at `from`, or -1. */
-function stringEnd(s: string, from: number): number {
-  for (let i = from; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch === 34) return i;
-    if (ch === 92) i++;
-  }
-  return -1;
-}
-
-/** The value of the JSON string whose contents start at `from` and end at the quote `end`. */
-function stringAt(s: string, from: number, end: number): string {
-  const raw = s.slice(from, end);
-  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-}
-
-/**
- * Where the key `"name":` (given with its quotes and colon) is, searching from `from`, once and as a key: -1 when
- * it is nowhere in `s`, null when unsure (twice — several choices —, after a backslash, before `from`, or written
- * otherwise, e.g. with a space before the colon). Inside a JSON string every quote is escaped, so `"name":` not
- * preceded by a backslash cannot be inside one.
- */
-function keyAt(s: string, key: string, from: number): number | null {
-  const k = s.indexOf(key, from);
-  if (k === -1) return s.includes(key.slice(0, -1)) ? null : -1;
-  if (s.charCodeAt(k - 1) === 92 || s.indexOf(key, k + key.length) !== -1) return null;
-  return k;
 }
 
 const DELTA = '"delta":{';

@@ -14,6 +14,7 @@ import {
   type StreamReader,
 } from '../adapter.js';
 import { errorTypeOf, usageOf } from '../openai-compatible/index.js';
+import { keyAt, leadingType, stringAt, stringEnd } from '../scan.js';
 
 /** Text of an input item's `content`: a string, or parts with `text` (input_text, output_text). */
 function contentText(content: unknown): string {
@@ -91,43 +92,85 @@ const OUTPUT_DELTAS = new Set([
   'response.audio.delta',
 ]);
 
+/** Event types the reader parses; every other type says nothing it keeps. */
+const READ_EVENTS = new Set([
+  'response.output_text.delta',
+  'response.refusal.delta',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+  'error',
+]);
+const DELTA = '"delta":"';
+
+/**
+ * The common events read without parsing: a text delta (its `delta` string found once, as a key), the output deltas
+ * that only mark content, and every event that says nothing the reader keeps — among them `response.created`,
+ * `response.output_item.done` and `response.output_text.done`, which repeat the whole answer and would cost a parse
+ * of it each. Null for anything else, which the caller parses. Agrees with the parser on every well-formed event it
+ * answers for.
+ */
+export function fastResponsesEvent(data: string): ChunkInfo | null {
+  const type = leadingType(data);
+  if (type === null) return null;
+  if (OUTPUT_DELTAS.has(type)) {
+    const out = info();
+    out.content = true;
+    return out;
+  }
+  if (!READ_EVENTS.has(type)) return info();
+  if (type !== 'response.output_text.delta') return null;
+  const k = keyAt(data, DELTA, 0);
+  if (k === null || k === -1) return null;
+  const from = k + DELTA.length;
+  const end = stringEnd(data, from);
+  if (end === -1) return null;
+  const out = info();
+  out.text = stringAt(data, from, end);
+  out.content = out.text.length > 0;
+  return out;
+}
+
 /** Reads one Responses stream's events (stateless: the final event carries the whole response). */
 export const responsesStreamReader: StreamReader = {
-  read(data) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return null;
-    }
-    const o = obj(parsed);
-    const out = info();
-    if (!o || typeof o.type !== 'string') return out;
-    const type = o.type;
-    if (type === 'response.output_text.delta') {
-      if (typeof o.delta === 'string') {
-        out.text = o.delta;
-        out.content = o.delta.length > 0;
-      }
-    } else if (type === 'response.refusal.delta') {
-      if (typeof o.delta === 'string' && o.delta) {
-        out.refusal = o.delta;
-        out.content = true;
-      }
-    } else if (OUTPUT_DELTAS.has(type)) out.content = true;
-    else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
-      const r = responseInfo(o.response);
-      out.usage = r.usage;
-      out.finishReason = r.finishReason;
-      if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
-      if (r.error) out.error = r.error;
-      else if (type === 'response.failed') out.error = 'response_failed';
-    } else if (type === 'error') {
-      out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
-    }
-    return out;
-  },
+  read: (data) => fastResponsesEvent(data) ?? readParsedEvent(data),
 };
+
+/** What a Responses event says, read by parsing it (what the reader does for any event the fast reader leaves). */
+export function readParsedEvent(data: string): ChunkInfo | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  const o = obj(parsed);
+  const out = info();
+  if (!o || typeof o.type !== 'string') return out;
+  const type = o.type;
+  if (type === 'response.output_text.delta') {
+    if (typeof o.delta === 'string') {
+      out.text = o.delta;
+      out.content = o.delta.length > 0;
+    }
+  } else if (type === 'response.refusal.delta') {
+    if (typeof o.delta === 'string' && o.delta) {
+      out.refusal = o.delta;
+      out.content = true;
+    }
+  } else if (OUTPUT_DELTAS.has(type)) out.content = true;
+  else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+    const r = responseInfo(o.response);
+    out.usage = r.usage;
+    out.finishReason = r.finishReason;
+    if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
+    if (r.error) out.error = r.error;
+    else if (type === 'response.failed') out.error = 'response_failed';
+  } else if (type === 'error') {
+    out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
+  }
+  return out;
+}
 
 const PARAMS = { max_output_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p' };
 
