@@ -1,6 +1,7 @@
 // What a capability module gets when the server is assembled (src/server.ts): the shared parts, passed in, never global.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Audit } from './audit/index.js';
 import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { GatewayHook } from './gateway/proxy.js';
@@ -34,6 +35,11 @@ export interface AppContext {
    * detail; a failing one is left out, never failing the page.
    */
   detailExtras: Array<(requestId: string, call: LlmCall) => Promise<Record<string, unknown>>>;
+  /**
+   * The append-only audit log: a module records each admin or operator action it serves (`ctx.audit.record(http,
+   * { action, target, result, detail })`, with the route's HttpContext as the source, or `'cli'`).
+   */
+  audit: Audit;
 }
 
 /**

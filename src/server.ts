@@ -11,6 +11,7 @@ import { registerStatsRoutes } from './api/stats.js';
 import { registerUserRoutes } from './api/users.js';
 import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
+import { createAuditLog, registerAuditRoutes } from './audit/index.js';
 import { type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
@@ -154,6 +155,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
+  const audit = await createAuditLog({
+    backend: store.backend,
+    registry,
+    logger,
+    now: () => clock.now(),
+    trustProxy: config.server.trustProxy,
+  });
   // Gateway hooks come from the modules (ctx.gateway.addHook), in the order they add them.
   const hooks: GatewayHook[] = [];
   const ctx: AppContext = {
@@ -168,6 +176,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     gateway: { addHook: (hook) => void hooks.push(hook) },
     signals: new SignalRegistry(),
     detailExtras: [],
+    audit,
   };
 
   const modules: Module[] = [];
@@ -219,6 +228,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
+  registerAuditRoutes(api, audit);
   registerSessionRoutes(api, store, { detailExtras: ctx.detailExtras });
   // The user page's spend and budgets come from the cost capability, when it is loaded.
   const cost = modules.find((m): m is CostModule => m.name === 'cost' && 'spend' in m);

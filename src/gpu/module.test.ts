@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../app-context.js';
+import { memoryAudit } from '../audit/testing.js';
 import { Recorder } from '../calls/index.js';
 import { validateConfig } from '../config/index.js';
 import { Router, sendError } from '../http/index.js';
@@ -54,6 +55,7 @@ async function harness(
     gateway: { addHook() {} },
     signals: new SignalRegistry(),
     detailExtras: [],
+    audit: memoryAudit(),
   };
   const gpu = await buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
   const server = createServer((req, res) => {
@@ -244,6 +246,7 @@ describe('gpu sample storage', () => {
       gateway: { addHook() {} },
       signals: new SignalRegistry(),
       detailExtras: [],
+      audit: memoryAudit(),
     });
     expect(gpu.gpuStore).toBeInstanceOf(SqliteGpuStore);
     expect(registered).toEqual([['gpu', [1]]]);
