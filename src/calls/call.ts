@@ -1,5 +1,6 @@
 // The LlmCall: one typed record per LLM request, whichever way it came in (gateway or ingestion API).
 // Every sink (metrics, logs, traces, store, cost, quality) consumes this record; wire form is snake_case.
+import type { Metadata } from './metadata.js';
 
 /**
  * `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API; `generate_content`: Gemini's
@@ -85,6 +86,11 @@ export interface LlmCall {
   session: string | null;
   /** Virtual key id (never the key itself), when keys are configured. */
   apiKeyId: string | null;
+  /**
+   * Free-form string metadata (`x-llmscope-meta-<key>` headers, `/api/ingest`'s `metadata`): at most 20 keys, values
+   * of at most 256 characters, redacted (calls/metadata.ts); null (or absent) when none. Never a metric label.
+   */
+  metadata?: Metadata | null;
   inputTokens: number | null;
   outputTokens: number | null;
   cachedInputTokens: number | null;
@@ -170,6 +176,8 @@ export interface LlmCallWire {
   team: string | null;
   feature: string | null;
   session: string | null;
+  /** `{}` when the call has none. */
+  metadata: Metadata;
   input_tokens: number | null;
   output_tokens: number | null;
   cached_input_tokens: number | null;
@@ -208,6 +216,7 @@ export function callToWire(c: LlmCall): LlmCallWire {
     team: c.team,
     feature: c.feature,
     session: c.session,
+    metadata: c.metadata ?? {},
     input_tokens: c.inputTokens,
     output_tokens: c.outputTokens,
     cached_input_tokens: c.cachedInputTokens,

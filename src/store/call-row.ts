@@ -8,6 +8,7 @@ import type {
   CallStatus,
   Endpoint,
   LlmCall,
+  Metadata,
   SpanRecord,
   TokenSource,
 } from '../calls/index.js';
@@ -54,6 +55,8 @@ export interface CallRow {
   spans: string;
   events: string;
   content: string | null;
+  /** SQLite: JSON text; PostgreSQL: jsonb, parsed by the driver. */
+  metadata: string | Record<string, string> | null;
 }
 
 /** The columns in insert order, each with the SQL array type of its PostgreSQL `unnest` parameter. */
@@ -95,6 +98,7 @@ export const CALL_COLUMNS = [
   ['spans', 'text'],
   ['events', 'text'],
   ['content', 'text'],
+  ['metadata', 'jsonb'],
 ] as const satisfies readonly (readonly [keyof CallRow, string])[];
 
 /** A column name as SQL: `user` is a reserved word on both engines. */
@@ -174,7 +178,19 @@ export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
     d.compactSpans ? encodeSpans(c.spans) : JSON.stringify(c.spans ?? []),
     JSON.stringify(c.events ?? []),
     c.content ? JSON.stringify(c.content) : null,
+    metadataColumn(c.metadata, nul),
   ];
+}
+
+/** The metadata column: NULL when there is none; PostgreSQL's jsonb cannot hold NUL either. */
+function metadataColumn(m: Metadata | null | undefined, nul: boolean): string | null {
+  if (!m) return null;
+  let out: Metadata | null = null;
+  for (const k in m) {
+    out ??= nul ? {} : m;
+    if (nul) out[text(k, true)] = text(m[k] as string, true);
+  }
+  return out === null ? null : JSON.stringify(out);
 }
 
 /** The value a text key column is stored under (PostgreSQL: NUL replaced), for lookups by it. */
@@ -222,5 +238,11 @@ export function callOfRow(r: CallRow): LlmCall {
     spans: decodeSpans(r.spans) as SpanRecord[],
     events: JSON.parse(r.events) as CallEvent[],
     content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
+    metadata:
+      r.metadata === null || r.metadata === undefined
+        ? null
+        : typeof r.metadata === 'string'
+          ? (JSON.parse(r.metadata) as Metadata)
+          : r.metadata,
   };
 }

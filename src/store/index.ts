@@ -8,6 +8,11 @@ import type { Store } from './store.js';
 export type { PostgresBackend, SqliteBackend, StoreBackend } from './backend.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './cursor.js';
 export * from './histogram.js';
+export {
+  type MetadataSumQuery,
+  type MetadataSumRow,
+  sumCallsByMetadata,
+} from './metadata-query.js';
 export { LeaderElector, type LeaderElectorOptions, lockKeyOf } from './postgres/leader.js';
 export type { PgMigration } from './postgres/migrations.js';
 export { PostgresStore, type PostgresStoreOptions, redactPgUrl } from './postgres/postgres-store.js';

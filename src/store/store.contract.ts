@@ -5,6 +5,7 @@ import { CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js'
 import { LlmscopeError } from '../errors.js';
 import { HOUR_MS } from '../time.js';
 import { count, quantile, RELATIVE_ACCURACY } from './histogram.js';
+import { sumCallsByMetadata } from './metadata-query.js';
 import type { CallQuery, RollupPoint, Store } from './store.js';
 
 export const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
@@ -65,6 +66,7 @@ export function makeCall(i: number, over: Partial<LlmCall> = {}): LlmCall {
     ],
     events: [{ time: startedAt + 1, name: 'routed', attributes: { provider: 'openai', fallback: null } }],
     content: { input: `hello ${i}`, output: i % 2 === 0 ? `world ${i}` : null },
+    metadata: i % 3 === 0 ? null : { tenant: `tenant-${i % 4}`, 'exp.arm': i % 2 === 0 ? 'a' : 'b' },
     ...over,
   };
 }
@@ -93,6 +95,7 @@ export function makeBareCall(i: number): LlmCall {
     spans: [],
     events: [],
     content: null,
+    metadata: null,
   });
 }
 
@@ -491,6 +494,82 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           hourBefore: T0 + 2 * HOUR_MS,
         });
         expect(again).toEqual({ deletedCalls: 0, deletedRollups: 0 });
+      });
+    });
+
+    describe('metadata', () => {
+      const meta = (i: number): Record<string, string> | null =>
+        i % 5 === 0 ? null : { tenant: `t${i % 3}`, 'exp.arm': i % 2 === 0 ? 'a' : 'b', "o'k": 'q"uote' };
+      const calls = Array.from({ length: 60 }, (_, i) =>
+        makeCall(i, { metadata: meta(i), costUsd: i % 7 === 0 ? null : 0.001 * (i + 1), price: null }),
+      );
+
+      it('round-trips keys with any token character, values with quotes and NUL-free text', async () => {
+        const c = makeCall(1, { metadata: { "a!#$%&'*+.^_`|~-z": 'x "y" \\ z', unicode: 'żółw ✓' } });
+        await store.insertCalls([c]);
+        expect((await store.getCall(c.requestId))?.metadata).toEqual(c.metadata);
+      });
+
+      it('filters listCalls by every given key → value pair, paging the same way, beside other filters', async () => {
+        await store.insertCalls(calls);
+        const want = (f: (i: number) => boolean) =>
+          calls
+            .filter((_, i) => f(i))
+            .sort(newestFirst)
+            .map((c) => c.requestId);
+        const t1 = (i: number) => i % 5 !== 0 && i % 3 === 1;
+        expect((await listAll(store, { metadata: { tenant: 't1' }, limit: 4 })).ids).toEqual(want(t1));
+        expect((await listAll(store, { metadata: { tenant: 't1', 'exp.arm': 'a' }, limit: 3 })).ids).toEqual(
+          want((i) => t1(i) && i % 2 === 0),
+        );
+        expect((await listAll(store, { metadata: { tenant: 't1' }, team: 'team-1' })).ids).toEqual(
+          want((i) => t1(i) && i % 2 === 1),
+        );
+        expect((await listAll(store, { metadata: { "o'k": 'q"uote' } })).ids).toEqual(want((i) => i % 5 !== 0));
+        expect((await store.listCalls({ metadata: { tenant: 'nobody' } })).items).toEqual([]);
+        await expect(store.listCalls({ metadata: { 'Bad Key': 'x' } })).rejects.toBeInstanceOf(LlmscopeError);
+      });
+
+      it('sums spend per value of one key over a time range, calls without the key as null, largest first', async () => {
+        await store.insertCalls(calls);
+        const to = T0 + 50 * 1000;
+        const rows = await sumCallsByMetadata(store.backend, { from: T0, to, key: 'tenant' });
+        const inRange = calls.filter((c) => c.startedAt < to);
+        const expected = new Map<string | null, { requests: number; cost: number; input: number }>();
+        for (const c of inRange) {
+          const k = c.metadata?.['tenant'] ?? null;
+          const e = expected.get(k) ?? { requests: 0, cost: 0, input: 0 };
+          e.requests++;
+          e.cost += c.costUsd ?? 0;
+          e.input += c.inputTokens ?? 0;
+          expected.set(k, e);
+        }
+        expect(rows.map((r) => r.value).sort()).toEqual([...expected.keys()].sort());
+        for (const r of rows) {
+          const e = expected.get(r.value);
+          expect(r.requests).toBe(e?.requests);
+          expect(r.costUsd).toBeCloseTo(e?.cost ?? -1, 9);
+          expect(r.inputTokens).toBe(e?.input);
+        }
+        expect(rows.reduce((a, r) => a + r.unpriced, 0)).toBe(inRange.filter((c) => c.costUsd === null).length);
+        const costs = rows.map((r) => r.costUsd);
+        expect(costs).toEqual([...costs].sort((a, b) => b - a));
+        const team = await sumCallsByMetadata(store.backend, { from: T0, to, key: 'exp.arm', teams: ['team-0'] });
+        expect(team.reduce((a, r) => a + r.requests, 0)).toBe(inRange.filter((c) => c.team === 'team-0').length);
+        expect(team.find((r) => r.value === 'b')).toBeUndefined(); // team-0 is the even calls: arm a
+        expect(await sumCallsByMetadata(store.backend, { from: T0, to, key: 'tenant', teams: [] })).toEqual([]);
+        const feature = await sumCallsByMetadata(store.backend, {
+          from: T0,
+          to,
+          key: 'tenant',
+          features: ['feature-1'],
+        });
+        expect(feature.reduce((a, r) => a + r.requests, 0)).toBe(
+          inRange.filter((c) => c.feature === 'feature-1').length,
+        );
+        await expect(sumCallsByMetadata(store.backend, { from: T0, to, key: '$.x"' })).rejects.toBeInstanceOf(
+          LlmscopeError,
+        );
       });
     });
   });

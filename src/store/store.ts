@@ -17,6 +17,8 @@ export interface CallQuery {
   endpoint?: Endpoint;
   /** Substring match on request_id / trace_id / session. */
   text?: string;
+  /** Calls whose metadata has every one of these key → value pairs (exact match). */
+  metadata?: Readonly<Record<string, string>>;
   /** Page size (default 50, max 500). */
   limit?: number;
   /** Opaque cursor from a previous page's `nextCursor`. */

@@ -131,6 +131,7 @@ describe('several replicas on one database', () => {
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
+      { namespace: 'core', version: 5 },
     ]);
   });
 
@@ -175,6 +176,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
+      { namespace: 'core', version: 5 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

@@ -17,6 +17,7 @@ import {
 } from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { mergeInto } from '../histogram.js';
+import { metadataFilter } from '../metadata-query.js';
 import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
@@ -303,6 +304,13 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   eq('team', query.team);
   eq('feature', query.feature);
   eq('endpoint', query.endpoint);
+  const meta = metadataFilter(query.metadata);
+  if (meta.length > 0) {
+    // one containment test for every pair, served by the GIN index on metadata
+    const want: Record<string, string> = {};
+    for (const [k, v] of meta) want[k] = req(v);
+    where.push(`metadata @> ${p(JSON.stringify(want))}::jsonb`);
+  }
   if (query.text) {
     // a prefix of an id: byte-order ranges (the columns are COLLATE "C") that the id indexes serve
     const [lo, hi] = [p(req(query.text)), p(`${req(query.text)}\uffff`)];

@@ -143,4 +143,13 @@ CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
     name: "error_message: the upstream's (or llmscope's) error message of a failed call, clipped and redacted",
     up: `ALTER TABLE calls ADD COLUMN error_message text;`,
   },
+  {
+    version: 5,
+    name: "metadata: a call's string key/value metadata as jsonb (NULL when it has none), GIN-indexed for meta.* filters",
+    up: `
+ALTER TABLE calls ADD COLUMN metadata jsonb;
+-- GET /api/requests?meta.<key>=<value> is a containment test (metadata @> '{"key": "value"}'), which this serves
+CREATE INDEX calls_metadata ON calls USING gin (metadata jsonb_path_ops);
+`,
+  },
 ];

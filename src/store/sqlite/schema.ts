@@ -103,4 +103,9 @@ CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
     name: "error_message: the upstream's (or llmscope's) error message of a failed call, clipped and redacted",
     up: `ALTER TABLE calls ADD COLUMN error_message TEXT;`,
   },
+  {
+    version: 5,
+    name: "metadata: a call's string key/value metadata as a JSON object (NULL when it has none)",
+    up: `ALTER TABLE calls ADD COLUMN metadata TEXT;`,
+  },
 ];

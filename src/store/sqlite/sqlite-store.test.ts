@@ -72,6 +72,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 2 },
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
+      { namespace: 'core', version: 5 },
     ]);
   });
 
@@ -103,6 +104,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 4,
         name: "error_message: the upstream's (or llmscope's) error message of a failed call, clipped and redacted",
+      },
+      {
+        namespace: 'core',
+        version: 5,
+        name: "metadata: a call's string key/value metadata as a JSON object (NULL when it has none)",
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },

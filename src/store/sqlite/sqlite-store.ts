@@ -18,6 +18,7 @@ import {
 } from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
+import { metadataFilter, metadataPath } from '../metadata-query.js';
 import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
@@ -241,6 +242,10 @@ export function listCallsSql(
   eq('team', query.team);
   eq('feature', query.feature);
   eq('endpoint', query.endpoint);
+  for (const [k, v] of metadataFilter(query.metadata)) {
+    where.push('json_extract(metadata, ?) = ?');
+    params.push(metadataPath(k), v);
+  }
   if (query.cursor) {
     const c = decodeCursor(query.cursor);
     where.push('(started_at, request_id) < (?, ?)');
