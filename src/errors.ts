@@ -23,6 +23,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error', code: 'invalid_json' },
   LLMSCOPE_ERR_INVALID_BODY: { status: 400, type: 'invalid_request_error', code: 'invalid_body' },
   LLMSCOPE_ERR_MISSING_MODEL: { status: 400, type: 'invalid_request_error', code: 'missing_model' },
+  LLMSCOPE_ERR_INVALID_METADATA: { status: 400, type: 'invalid_request_error', code: 'invalid_metadata' },
   LLMSCOPE_ERR_UNROUTABLE_MODEL: { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
   LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
   LLMSCOPE_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
