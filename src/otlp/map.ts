@@ -108,12 +108,11 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
 }
 
 function providerOf(a: Attributes): string {
-  const p = first(asString, a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
-  if (p !== null) return p.toLowerCase();
-  // The AI SDK names providers "openai.chat", "anthropic.messages", ...
+  // The AI SDK names providers "openai.chat", "anthropic.messages", ... (in gen_ai.system too): the part before the dot.
   const ai = asString(a['ai.model.provider']);
   if (ai !== null) return (ai.split('.')[0] ?? ai).toLowerCase();
-  return 'unknown';
+  const p = first(asString, a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
+  return p !== null ? p.toLowerCase() : 'unknown';
 }
 
 function invocationParameters(a: Attributes): Record<string, unknown> {
