@@ -9,6 +9,7 @@ import { registerSimulateCommand } from '../simulator/cli.js';
 import { registerBackupCommand } from './backup.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import { registerDemoCommand } from './demo.js';
+import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReconcileCommand } from './reconcile.js';
 import { registerServeCommand } from './serve.js';
@@ -29,6 +30,7 @@ registerBenchCommand(program);
 registerQualityCommand(program);
 registerMigrateCommand(program);
 registerBackupCommand(program);
+registerKeysCommand(program);
 
 // `llmscope ... | head`: when the reader goes away early, stop quietly (as other command-line tools do), no EPIPE stack.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

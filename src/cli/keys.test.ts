@@ -1,0 +1,128 @@
+// `llmscope keys` on a config's SQLite store: create prints the key once (alone on stdout, or in --json), list never
+// shows it (only its prefix) and lists config keys beside stored ones, revoke and rotate find a key by id or name,
+// and bad input fails with a message that says what to fix. The stored row holds the hash, never the key.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { hashKey } from '../cost/index.js';
+import { keysCreate, keysList, keysRevoke, keysRotate } from './keys.js';
+
+let dir: string;
+let config: string;
+const T = Date.parse('2026-05-01T12:00:00Z');
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s), env: {}, now: () => T },
+  };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmscope-keys-'));
+  config = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    config,
+    `storage:\n  url: sqlite:${join(dir, 'data.db')}\nkeys:\n  - id: legacy\n    hash: ${hashKey('lsk_legacy_key_0000')}\n    team: ops\n    rpm: 30\n`,
+  );
+});
+
+describe('llmscope keys', () => {
+  it('creates a key, prints it once, stores only its hash, and lists it by prefix', async () => {
+    const c = io();
+    expect(
+      await keysCreate(
+        'search-prod',
+        { config, team: 'search', user: 'svc', rpm: '60', tpm: '90000', expiresIn: '30d' },
+        c.io,
+      ),
+    ).toBe(0);
+    const key = c.out.join('').trim();
+    expect(key).toMatch(/^lsk_[A-Za-z0-9_-]{40}$/);
+    expect(c.err.join('')).toMatch(
+      /created key search-prod \(key_[0-9a-f]{20}\), prefix lsk_.{8}…, user svc, team search, 60 requests\/min, 90000 tokens\/min, expires 2026-05-31T12:00:00.000Z/,
+    );
+    expect(c.err.join('')).toMatch(/shown this once/);
+
+    const db = new Database(join(dir, 'data.db'), { readonly: true });
+    const rows = db.prepare('SELECT * FROM api_keys').all() as Record<string, unknown>[];
+    db.close();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.hash).toBe(hashKey(key));
+    expect(JSON.stringify(rows)).not.toContain(key);
+    expect(readFileSync(join(dir, 'data.db')).includes(Buffer.from(key))).toBe(false);
+
+    const l = io();
+    expect(await keysList({ config }, l.io)).toBe(0);
+    const text = l.out.join('');
+    expect(text).not.toContain(key);
+    expect(text).toContain(key.slice(0, 12));
+    expect(text).toMatch(
+      /search-prod\s+lsk_\S+\s+active\s+svc\s+search\s+60\s+90000\s+2026-05-31T12:00:00.000Z\s+store/,
+    );
+    expect(text).toMatch(/legacy\s+legacy\s+-\s+active\s+-\s+ops\s+30\s+-\s+-\s+config/);
+
+    const j = io();
+    await keysList({ config, json: true }, j.io);
+    const views = JSON.parse(j.out.join('')) as Record<string, unknown>[];
+    expect(views.map((v) => v.name)).toEqual(['search-prod', 'legacy']);
+    expect(JSON.stringify(views)).not.toContain(key);
+    expect(views[0]).not.toHaveProperty('hash');
+  });
+
+  it('revokes by name or id; revoked keys leave the list unless --all', async () => {
+    const c = io();
+    await keysCreate('ci', { config, json: true }, c.io);
+    const created = JSON.parse(c.out.join('')) as { id: string; key: string; prefix: string };
+    expect(created.key.startsWith(created.prefix)).toBe(true);
+    const r = io();
+    expect(await keysRevoke('ci', { config }, r.io)).toBe(0);
+    expect(r.out.join('')).toMatch(/revoked key ci \(key_\w+\).*within a second/);
+    const again = io();
+    await keysRevoke(created.id, { config }, again.io);
+    expect(again.out.join('')).toMatch(/already revoked at 2026-05-01T12:00:00.000Z/);
+    const l = io();
+    await keysList({ config }, l.io);
+    expect(l.out.join('')).not.toContain(created.id);
+    const all = io();
+    await keysList({ config, all: true }, all.io);
+    expect(all.out.join('')).toMatch(/ci\s+lsk_\S+\s+revoked/);
+    // the name is free again
+    expect(await keysCreate('ci', { config }, io().io)).toBe(0);
+  });
+
+  it('rotates: a new key printed once for the same id', async () => {
+    const c = io();
+    await keysCreate('app', { config, json: true }, c.io);
+    const first = JSON.parse(c.out.join('')) as { id: string; key: string };
+    const r = io();
+    expect(await keysRotate('app', { config }, r.io)).toBe(0);
+    const second = r.out.join('').trim();
+    expect(second).toMatch(/^lsk_/);
+    expect(second).not.toBe(first.key);
+    expect(r.err.join('')).toContain(`app (${first.id})`);
+    const db = new Database(join(dir, 'data.db'), { readonly: true });
+    const row = db.prepare('SELECT hash, rotated_at FROM api_keys WHERE id = ?').get(first.id) as {
+      hash: string;
+      rotated_at: number;
+    };
+    db.close();
+    expect(row).toEqual({ hash: hashKey(second), rotated_at: T });
+  });
+
+  it('says what is wrong: a taken name, a bad limit, an unknown key, a config key', async () => {
+    await keysCreate('dup', { config }, io().io);
+    await expect(keysCreate('dup', { config }, io().io)).rejects.toThrow(/a key named "dup" already exists/);
+    await expect(keysCreate('x', { config, rpm: '1.5' }, io().io)).rejects.toThrow(
+      /--rpm takes a positive whole number/,
+    );
+    await expect(keysCreate('x', { config, trustHeaders: 'user,bogus' }, io().io)).rejects.toThrow(/trust_headers/);
+    await expect(keysRevoke('nope', { config }, io().io)).rejects.toThrow(/no stored key has id or name "nope"/);
+    await expect(keysRevoke('legacy', { config }, io().io)).rejects.toThrow(/defined in the config file/);
+  });
+});

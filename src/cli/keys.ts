@@ -1,0 +1,251 @@
+// `llmscope keys create|list|revoke|rotate`: manage the virtual keys kept in the configured store (storage.url), the
+// same keys /api/keys manages. `create` and `rotate` print the new key once, alone on stdout (so
+// `KEY=$(llmscope keys create ci)` works), with what it is on stderr; nothing ever prints a key again. Serving
+// replicas see a revocation within a second.
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../config/index.js';
+import {
+  configKeyView,
+  createKey,
+  findKey,
+  type KeyStore,
+  type KeyView,
+  keyStoreFor,
+  keyView,
+  revokeKey,
+  rotateKey,
+} from '../cost/index.js';
+import { LlmscopeError } from '../errors.js';
+import { createStore, type Store } from '../store/index.js';
+
+export interface KeysIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+interface Common {
+  config?: string;
+  json?: boolean;
+}
+
+export interface CreateFlags extends Common {
+  user?: string;
+  team?: string;
+  feature?: string;
+  trustHeaders?: string;
+  rpm?: string;
+  tpm?: string;
+  expiresIn?: string;
+  expiresAt?: string;
+}
+
+interface KeysAt {
+  keys: KeyStore;
+  config: Config;
+  configIds: Set<string>;
+}
+
+/** Opens the configured store (creating it if this is its first use: keys may be made before the first serve). */
+async function openKeys(flags: Common, io: KeysIo): Promise<{ store: Store } & KeysAt> {
+  const config = loadConfig({ file: flags.config, env: io.env });
+  const store = createStore(config.storage.url);
+  try {
+    await store.migrate();
+    const keys = await keyStoreFor(store.backend);
+    return { store, keys, config, configIds: new Set(config.keys.map((k) => k.id)) };
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function withKeys<T>(flags: Common, io: KeysIo, fn: (k: KeysAt) => Promise<T>): Promise<T> {
+  const { store, ...at } = await openKeys(flags, io);
+  try {
+    return await fn(at);
+  } finally {
+    await store.close();
+  }
+}
+
+const intFlag = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `--${name} takes a positive whole number, got "${v}"`);
+  return n;
+};
+
+const describeKey = (v: KeyView): string =>
+  [
+    `${v.name} (${v.id})`,
+    v.prefix ? `prefix ${v.prefix}…` : null,
+    v.user ? `user ${v.user}` : null,
+    v.team ? `team ${v.team}` : null,
+    v.feature ? `feature ${v.feature}` : null,
+    v.rpm ? `${v.rpm} requests/min` : null,
+    v.tpm ? `${v.tpm} tokens/min` : null,
+    v.expires_at ? `expires ${v.expires_at}` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+
+function printSecret(view: KeyView, secret: string, verb: string, flags: Common, io: KeysIo): void {
+  if (flags.json) {
+    io.out(`${JSON.stringify({ ...view, key: secret }, null, 2)}\n`);
+    return;
+  }
+  io.err(`${verb} key ${describeKey(view)}\n`);
+  io.err('the key is shown this once and cannot be shown again; store it now:\n');
+  io.out(`${secret}\n`);
+}
+
+export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): Promise<number> {
+  const now = io.now?.() ?? Date.now();
+  const body: Record<string, unknown> = {
+    name,
+    user: flags.user,
+    team: flags.team,
+    feature: flags.feature,
+    rpm: intFlag(flags.rpm, 'rpm'),
+    tpm: intFlag(flags.tpm, 'tpm'),
+    expires_in: flags.expiresIn,
+    expires_at: flags.expiresAt,
+  };
+  if (flags.trustHeaders !== undefined)
+    body.trust_headers = flags.trustHeaders
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  return withKeys(flags, io, async ({ keys, configIds }) => {
+    const { key, secret } = await createKey(keys, body, { now, by: 'cli', configIds });
+    printSecret(keyView(key, now), secret, 'created', flags, io);
+    return 0;
+  });
+}
+
+export async function keysList(flags: Common & { all?: boolean }, io: KeysIo): Promise<number> {
+  const now = io.now?.() ?? Date.now();
+  return withKeys(flags, io, async ({ keys, config }) => {
+    const views = [
+      ...(await keys.list({ includeRevoked: flags.all })).map((k) => keyView(k, now)),
+      ...config.keys.map(configKeyView),
+    ];
+    if (flags.json) {
+      io.out(`${JSON.stringify(views, null, 2)}\n`);
+      return 0;
+    }
+    if (views.length === 0) {
+      io.out('no keys yet; `llmscope keys create NAME` makes one\n');
+      return 0;
+    }
+    const rows = [
+      ['ID', 'NAME', 'PREFIX', 'STATUS', 'USER', 'TEAM', 'RPM', 'TPM', 'EXPIRES', 'SOURCE'],
+      ...views.map((v) => [
+        v.id,
+        v.name,
+        v.prefix ?? '-',
+        v.status,
+        v.user ?? '-',
+        v.team ?? '-',
+        v.rpm === null ? '-' : String(v.rpm),
+        v.tpm === null ? '-' : String(v.tpm),
+        v.expires_at ?? '-',
+        v.source,
+      ]),
+    ];
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+    for (const r of rows)
+      io.out(
+        `${r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
+    return 0;
+  });
+}
+
+export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
+  const now = io.now?.() ?? Date.now();
+  return withKeys(flags, io, async ({ keys, configIds }) => {
+    const k = await findKey(keys, idOrName, configIds);
+    const revoked = await revokeKey(keys, k, now);
+    const view = keyView(revoked, now);
+    if (flags.json) io.out(`${JSON.stringify(view, null, 2)}\n`);
+    else
+      io.out(
+        k.revokedAt !== null
+          ? `key ${describeKey(view)} was already revoked at ${view.revoked_at}\n`
+          : `revoked key ${describeKey(view)}; serving replicas refuse it within a second\n`,
+      );
+    return 0;
+  });
+}
+
+export async function keysRotate(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
+  const now = io.now?.() ?? Date.now();
+  return withKeys(flags, io, async ({ keys, configIds }) => {
+    const k = await findKey(keys, idOrName, configIds);
+    const { key, secret } = await rotateKey(keys, k, now);
+    printSecret(keyView(key, now), secret, 'rotated (the previous key stops within a second)', flags, io);
+    return 0;
+  });
+}
+
+const processIo = (): KeysIo => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  env: process.env,
+});
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program
+    .command('keys')
+    .description('manage virtual keys (lsk_...) kept in the store: create, list, revoke, rotate');
+  const common = (c: Command) =>
+    c
+      .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG), for storage.url')
+      .option('--json', 'print JSON');
+  const run = (p: Promise<number>) =>
+    p.then((code) => {
+      if (code !== 0) process.exitCode = code;
+    });
+
+  common(
+    keys
+      .command('create <name>')
+      .description('create a key and print it once (alone on stdout)')
+      .option('--user <id>', 'calls with this key are attributed to this user')
+      .option('--team <name>', 'calls with this key are attributed to this team')
+      .option('--feature <name>', 'calls with this key are attributed to this feature')
+      .option(
+        '--trust-headers <list>',
+        'attribution headers calls may still set: user,team,feature,session (default feature,session)',
+      )
+      .option('--rpm <n>', 'requests per minute this key may send')
+      .option('--tpm <n>', 'tokens per minute this key may use')
+      .option('--expires-in <duration>', 'lifetime, e.g. 30d, 12h')
+      .option('--expires-at <iso>', 'expiry time, ISO 8601'),
+  ).action((name: string, flags: CreateFlags) => run(keysCreate(name, flags, processIo())));
+
+  common(
+    keys
+      .command('list')
+      .description('list keys (never the keys themselves: id, name, prefix, owner, limits, expiry)')
+      .option('--all', 'include revoked keys'),
+  ).action((flags: Common & { all?: boolean }) => run(keysList(flags, processIo())));
+
+  common(
+    keys.command('revoke <id-or-name>').description('revoke a key; serving replicas refuse it within a second'),
+  ).action((id: string, flags: Common) => run(keysRevoke(id, flags, processIo())));
+
+  common(
+    keys
+      .command('rotate <id-or-name>')
+      .description('give a key a new secret (same id, owner and limits) and print it once; the old one stops'),
+  ).action((id: string, flags: Common) => run(keysRotate(id, flags, processIo())));
+}
