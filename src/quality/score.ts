@@ -48,7 +48,7 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
     score(input) {
       const context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
       const ev = { context, question: input.question, response: input.response, knowledge: opts.knowledge };
-      const results = [grounding.check(ev), attribution.check(ev), consistency.check(input.response)];
+      const results = [grounding.check(ev), attribution.check(ev), consistency.check(input.response, ev)];
       if (!opts.nli) return combine(input, results);
       return opts.nli.evaluate(ev).then((r) => combine(input, [...results, r]));
     },

@@ -4,17 +4,19 @@
 //  - a statement repeated with the opposite polarity ("X supports Y" ... "X does not support Y").
 // Optionally (sampleAgreement), the answer is compared with extra samples of the same prompt from the upstream:
 // claims the samples do not back are inconsistent (SelfCheckGPT-style), scored with the grounding check.
-import { hasNegation, isContent, numberMentions, sentences, stem, words } from '../text.js';
+import { hasNegation, isContent, numberMentions, STOPWORDS, sentences, stem, words } from '../text.js';
 import { GroundingEvaluator } from './grounding.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 interface Mention {
   sentence: number;
   value: number;
-  kind: 'year' | 'number';
+  kind: 'year' | 'day' | 'number';
   /** Written in digits (not in words). */
   digits: boolean;
   context: Set<string>;
+  /** The content word right after the number (its unit: "21 wins", "$150 million extension"), stemmed; '' if none. */
+  unit: string;
 }
 
 interface SentenceInfo {
@@ -25,6 +27,10 @@ interface SentenceInfo {
   years: Set<number>;
   /** Whether it also gives a figure that is not a year. */
   figures: boolean;
+  /** Every value it states (a value stated in both sentences is no contradiction between them). */
+  values: Set<number>;
+  /** Capitalised words (names), lowercased: sentences naming different things are about different things. */
+  names: Set<string>;
 }
 
 const WINDOW = 4;
@@ -47,17 +53,77 @@ function isYear(v: number): boolean {
   return Number.isInteger(v) && v >= 1000 && v <= 2100;
 }
 
+const MONTHS = new Set([
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]);
+const SCALE_WORDS = new Set(['hundred', 'thousand', 'million', 'billion', 'trillion']);
+
+/**
+ * Numbers that are part of a name rather than a quantity: right after a capitalised word or a label ("Super Bowl
+ * 46", "Hot 100", "No. 1", "#1", "Windows 11"). Values as numberMentions gives them.
+ */
+function labelNumbers(text: string): Set<number> {
+  const out = new Set<number>();
+  for (const m of text.matchAll(/(?:\b\p{Lu}[\p{L}'’-]*\.?|#)\s*(\d[\d,]*(?:\.\d+)?)\b/gu)) {
+    const v = Number((m[1] as string).replace(/,/g, ''));
+    if (Number.isFinite(v) && !isYear(v)) out.add(v);
+  }
+  return out;
+}
+
 /** Number mentions with the content stems around them (numbers themselves left out); `ws` = words(text). */
 function mentionsOf(text: string, ws: readonly string[], sentence: number): Mention[] {
   const out: Mention[] = [];
-  for (const n of numberMentions(text)) {
+  const labels = labelNumbers(text);
+  for (const n of numberMentions(ws)) {
     if (!n.digits && n.value <= 10) continue;
+    // A day of the month ("August 27, 1990") is compared only with other days.
+    const day = MONTHS.has(ws[n.index - 1] as string) && n.value <= 31;
+    if (!day && n.digits && labels.has(n.value)) continue;
     const context = new Set<string>();
     for (let j = Math.max(0, n.index - WINDOW); j <= Math.min(ws.length - 1, n.index + WINDOW); j++) {
       const x = ws[j] as string;
       if (j !== n.index && isContent(x) && !/^\d/.test(x)) context.add(stem(x));
     }
-    out.push({ sentence, value: n.value, kind: isYear(n.value) ? 'year' : 'number', digits: n.digits, context });
+    let u = n.index + 1;
+    if (SCALE_WORDS.has(ws[u] as string)) u++;
+    const next = ws[u];
+    const unit = next !== undefined && isContent(next) && !/^\d/.test(next) && !MONTHS.has(next) ? stem(next) : '';
+    const kind = day ? 'day' : isYear(n.value) ? 'year' : 'number';
+    out.push({ sentence, value: n.value, kind, digits: n.digits, context, unit });
+  }
+  return out;
+}
+
+/** Capitalised words of a sentence that are not function words ("The", "It", "Since"): its names, lowercased. */
+function namesOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\p{Lu}[\p{L}'’-]+/gu)) {
+    const w = (m[0] as string).toLowerCase().replace(/['’]s$/, '');
+    if (!STOPWORDS.has(w) && !MONTHS.has(w)) out.add(w);
   }
   return out;
 }
@@ -66,6 +132,11 @@ function overlap(a: Set<string>, b: Set<string>): number {
   let n = 0;
   for (const x of a) if (b.has(x)) n++;
   return n;
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  const shared = overlap(a, b);
+  return shared / (a.size + b.size - shared || 1);
 }
 
 export interface ConsistencyOptions {
@@ -84,7 +155,7 @@ export class SelfConsistencyEvaluator implements Evaluator {
 
   async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
     const t0 = performance.now();
-    const internal = this.check(input.response);
+    const internal = this.check(input.response, input);
     if (!this.opts.samples) return { ...internal, durationMs: performance.now() - t0 };
     let samples: string[];
     try {
@@ -115,9 +186,22 @@ export class SelfConsistencyEvaluator implements Evaluator {
     };
   }
 
-  /** The model-free part: contradictions within the response. */
-  check(response: string): EvaluationResult {
+  /**
+   * The model-free part: contradictions within the response. With `sources` (the request's context, the knowledge
+   * base), two figures that the sources both state are no contradiction: the answer is reporting two facts ("the
+   * stadium seats 65,000; the record crowd was 72,000").
+   */
+  check(response: string, sources: Partial<Pick<EvaluationInput, 'context' | 'knowledge'>> = {}): EvaluationResult {
     const all = sentences(response);
+    let contextNumbers: Set<number> | undefined;
+    /** Whether the sources state this value near these words (the context anywhere; the KB's passages about them). */
+    const sourced = (v: number, about: Iterable<string>): boolean => {
+      contextNumbers ??= new Set((sources.context ?? []).flatMap((c) => numberMentions(c).map((n) => n.value)));
+      if (contextNumbers.has(v)) return true;
+      const kb = sources.knowledge;
+      if (!kb || kb.size === 0) return false;
+      return kb.search([...about], 3).some((h) => numberMentions(h.doc.text).some((n) => n.value === v));
+    };
     const mentions: Mention[] = [];
     const sents: SentenceInfo[] = all.slice(0, MAX_SENTENCES).map((s, i) => {
       const ws = words(s.text);
@@ -130,7 +214,15 @@ export class SelfConsistencyEvaluator implements Evaluator {
       for (const m of own)
         if (m.digits && m.kind === 'year') years.add(m.value);
         else figures = true;
-      return { text: s.text, stems, negated: hasNegation(ws), years, figures };
+      return {
+        text: s.text,
+        stems,
+        negated: hasNegation(ws),
+        years,
+        figures,
+        values: new Set(numberMentions(ws).map((n) => n.value)),
+        names: namesOf(s.text),
+      };
     });
     const claims: ClaimResult[] = [];
     const seen = new Set<string>();
@@ -147,6 +239,16 @@ export class SelfConsistencyEvaluator implements Evaluator {
         const sx = sents[x.sentence] as SentenceInfo;
         const sy = sents[y.sentence] as SentenceInfo;
         if (differentYears(sx, sy) && (x.kind === 'number' || (sx.figures && sy.figures))) continue;
+        // Not a contradiction: each sentence also states the other's value ("the 1988 and 1994 champion"); the two
+        // are figures of different things (units "15 titles" / "21 wins"); the sentences name different things
+        // (both name something, nothing in common); a sentence listing several years is a timeline, unless the other
+        // says the same with one year changed.
+        if (sx.values.has(y.value) || sy.values.has(x.value)) continue;
+        if (x.unit && y.unit && x.unit !== y.unit) continue;
+        if (sx.names.size > 0 && sy.names.size > 0 && overlap(sx.names, sy.names) === 0) continue;
+        if (x.kind === 'year' && (sx.years.size > 1 || sy.years.size > 1) && jaccard(sx.stems, sy.stems) < 0.6)
+          continue;
+        if (sourced(x.value, [...x.context, ...sx.stems]) && sourced(y.value, [...y.context, ...sy.stems])) continue;
         seen.add(key);
         const evidence: Evidence[] = [
           { source: 'response', id: `sentence#${x.sentence}`, text: sx.text, note: `says ${x.value}` },
@@ -165,9 +267,7 @@ export class SelfConsistencyEvaluator implements Evaluator {
         const x = sents[a] as SentenceInfo;
         const y = sents[b] as SentenceInfo;
         if (x.negated === y.negated || x.stems.size < 3 || y.stems.size < 3 || differentYears(x, y)) continue;
-        const shared = overlap(x.stems, y.stems);
-        const jaccard = shared / (x.stems.size + y.stems.size - shared);
-        if (jaccard < 0.6) continue;
+        if (jaccard(x.stems, y.stems) < 0.6) continue;
         const key = `${a}:${b}`;
         if (seen.has(key)) continue;
         seen.add(key);

@@ -3,6 +3,7 @@ import type { LlmCall } from '../../calls/index.js';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { ChatClient, EVAL_FEATURE } from '../chat-client.js';
 import { KnowledgeBase } from '../knowledge.js';
+import { createScorer, type ScoreOutput } from '../score.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
 import { GroundingEvaluator } from './grounding.js';
@@ -210,6 +211,50 @@ describe('self-consistency', () => {
     expect(r.explanation).toMatch(/^20\+ contradiction\(s\) among the first 200 of 600 sentences/);
     // Unbounded, this answer gave tens of thousands of claims (megabytes stored per call), then overflowed the stack.
     expect(JSON.stringify(r).length).toBeLessThan(50_000);
+  });
+
+  it('does not flag two figures that the sources both state', async () => {
+    const response =
+      'The stadium seats 65,000 fans for football games. The record crowd at the stadium was 72,000 fans for a football game.';
+    // Alone, the two figures look like one thing said twice ...
+    expect((await c.evaluate({ context: [], response })).verdict).toBe('fail');
+    // ... but the context states both: two facts, not a contradiction.
+    const context = [
+      'The stadium seats 65,000 fans. For a 1987 football game, extra stands lifted the record crowd to 72,000 fans.',
+    ];
+    expect((await c.evaluate({ context, response })).verdict).toBe('pass');
+    // A figure the sources do not state is still caught.
+    const changed = response.replace('72,000', '92,000').replace('65,000', '85,000');
+    const r = await c.evaluate({ context, response: changed });
+    expect(r.verdict).toBe('fail');
+    expect(r.claims?.[0]?.reasons?.[0]).toMatch(/92000.*85000/);
+    // The offline scorer passes the context along too.
+    expect(createScorer().score({ context, response }) as ScoreOutput).toMatchObject({
+      evaluations: { consistency: { verdict: 'pass' } },
+    });
+  });
+
+  it('does not take names, units, repeated values or timelines for contradictions', async () => {
+    for (const response of [
+      // a number in a name
+      'The Patriots won Super Bowl 46 coverage awards. The Patriots had 20 wins with the New England coaching staff.',
+      // both sentences state both values
+      'Together with her partner she was the 1988 and 1994 Olympic Champion. Her partner was also the 1994 and 1988 Olympic Champion in pairs.',
+      // figures of different things
+      'The Patriots have won 15 AFC East titles in the NFL. Belichick has 21 postseason wins in the NFL with the Patriots.',
+      // different subjects
+      'Linkin Park played 324 concerts in one year. The Ramones played 2,263 concerts in total.',
+      // a day of the month is no count
+      'The album was released on August 27, 1990 in stores. The album sold 6 million copies in stores that year.',
+    ])
+      expect((await c.evaluate({ context: [], response })).verdict, response).toBe('pass');
+    // The same statement with one year changed is still a contradiction, even in a sentence with several years.
+    const r = await c.evaluate({
+      context: [],
+      response:
+        'He directed pediatric neurosurgery at Johns Hopkins from 1984 until his retirement in 2013. He directed pediatric neurosurgery at Johns Hopkins from 1987 until his retirement in 2013.',
+    });
+    expect(r.verdict).toBe('fail');
   });
 
   it('passes a consistent answer', async () => {
