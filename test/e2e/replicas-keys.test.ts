@@ -1,0 +1,144 @@
+// Keys and their rate limits across two llmscope replicas on one PostgreSQL, with the OpenAI client: a key made
+// through one replica's /api/keys works on the other; clients hammering both replicas for a few seconds get the
+// key's rpm (its burst plus its refill over the run) within 5%; a key revoked through one replica is refused by the
+// other within one second. Each replica is assembled as `llmscope serve` assembles it (the built-in modules).
+import OpenAI from 'openai';
+import type { DestinationStream } from 'pino';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModules } from '../../src/cli/modules.js';
+import { type App, createApp } from '../../src/server.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { PostgresStore } from '../../src/store/index.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
+import { configOf } from './helpers.js';
+
+const silent: DestinationStream = { write() {} };
+
+async function startReplica(url: string, sim: Simulator): Promise<{ app: App; base: string }> {
+  const cfg = configOf({
+    server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
+    providers: [{ name: 'openai', baseUrl: sim.url }],
+    storage: { url },
+    telemetry: { logLevel: 'warn' },
+    gpu: { collector: 'none' },
+  });
+  const app = await createApp(cfg, {
+    store: new PostgresStore(url),
+    modules: builtinModules(),
+    logDestination: silent,
+  });
+  return { app, base: await app.listen() };
+}
+
+async function post(url: string, body?: unknown): Promise<Record<string, unknown>> {
+  const r = await request(url, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await r.body.json()) as Record<string, unknown>;
+  expect(r.statusCode, JSON.stringify(json)).toBeLessThan(300);
+  return json;
+}
+
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError) return err.status ?? 0;
+    throw err;
+  }
+}
+
+let pg: TestPostgres;
+let sim: Simulator;
+const replicas: { app: App; base: string }[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+  sim = await startSimulator({ port: 0, seed: 4, ttftMs: 2, tpotMs: 0, outputTokens: 4 });
+  const url = await pg.freshDatabaseUrl();
+  replicas.push(...(await Promise.all([startReplica(url, sim), startReplica(url, sim)])));
+});
+afterAll(async () => {
+  for (const r of replicas) await r.app.close();
+  await sim?.close();
+  await pg?.stop();
+});
+
+const ask = (c: OpenAI) =>
+  c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+describe('keys on two replicas sharing PostgreSQL', () => {
+  it("holds a key's requests per minute within 5% across both replicas", async () => {
+    const [a, b] = replicas as [{ base: string }, { base: string }];
+    const rpm = 60;
+    const made = await post(`${a.base}/api/keys`, { name: 'shared', rpm });
+    const clients = [a, b].map(
+      (r) => new OpenAI({ baseURL: `${r.base}/v1`, apiKey: made.key as string, maxRetries: 0 }),
+    );
+    const counts = [
+      { ok: 0, limited: 0 },
+      { ok: 0, limited: 0 },
+    ];
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    const runMs = 4_000;
+    const start = Date.now();
+    // 2 × 12 clients, each sending one call after another until the run ends
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const r = i % 2;
+        const c = clients[r] as OpenAI;
+        while (Date.now() - start < runMs) {
+          const sent = Date.now();
+          const s = await statusOf(ask(c));
+          if (s === 200) {
+            counts[r]!.ok++;
+            first = Math.min(first, sent);
+            last = Math.max(last, sent);
+          } else {
+            expect(s).toBe(429);
+            counts[r]!.limited++;
+          }
+        }
+      }),
+    );
+    const ok = counts[0]!.ok + counts[1]!.ok;
+    // the burst (a minute's allowance), plus what refilled between the first admitted call and the last
+    const expected = rpm + (rpm * (last - first)) / 60_000;
+    console.log(`rate limit across 2 replicas: ${ok} admitted, ${expected.toFixed(1)} expected`, counts);
+    expect(counts[0]!.ok).toBeGreaterThan(0);
+    expect(counts[1]!.ok).toBeGreaterThan(0);
+    expect(counts[0]!.limited + counts[1]!.limited).toBeGreaterThan(20);
+    expect(Math.abs(ok - expected) / expected).toBeLessThanOrEqual(0.05);
+  });
+
+  it('a key revoked through one replica is refused by the other within one second', async () => {
+    const [a, b] = replicas as [{ base: string }, { base: string }];
+    const made = await post(`${a.base}/api/keys`, { name: 'to-revoke' });
+    const onB = new OpenAI({ baseURL: `${b.base}/v1`, apiKey: made.key as string, maxRetries: 0 });
+    // B knows the key (and has it cached)
+    expect(await statusOf(ask(onB))).toBe(200);
+    const revokedAt = Date.now();
+    await post(`${a.base}/api/keys/${made.id}/revoke`);
+    let refusedAfter = -1;
+    while (Date.now() - revokedAt < 3_000) {
+      const s = await statusOf(ask(onB));
+      if (s === 401) {
+        refusedAfter = Date.now() - revokedAt;
+        break;
+      }
+      expect(s).toBe(200);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    console.log(`revocation reached the other replica after ${refusedAfter} ms`);
+    expect(refusedAfter).toBeGreaterThanOrEqual(0);
+    expect(refusedAfter).toBeLessThan(1_000);
+    // and it stays refused, on both
+    expect(await statusOf(ask(onB))).toBe(401);
+    const onA = new OpenAI({ baseURL: `${a.base}/v1`, apiKey: made.key as string, maxRetries: 0 });
+    expect(await statusOf(ask(onA))).toBe(401);
+  });
+});
