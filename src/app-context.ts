@@ -6,6 +6,7 @@ import type { LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { GatewayHook } from './gateway/proxy.js';
 import type { Router } from './http/index.js';
+import type { UserDataEraser } from './privacy/index.js';
 import type { SignalRegistry } from './signals/index.js';
 import type { Store } from './store/store.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -40,6 +41,11 @@ export interface AppContext {
    * { action, target, result, detail })`, with the route's HttpContext as the source, or `'cli'`).
    */
   audit: Audit;
+  /**
+   * What `DELETE /api/users/{id}/data` runs besides deleting the user's calls: each capability that keeps rows about
+   * a user or their calls (feedback, evaluations, review items, per-user spend) adds its eraser here.
+   */
+  erasers: UserDataEraser[];
 }
 
 /**

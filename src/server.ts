@@ -35,7 +35,7 @@ import {
   webHandler,
 } from './http/index.js';
 import { OtlpReceiver } from './otlp/index.js';
-import { privacyEnricher, Redactor } from './privacy/index.js';
+import { privacyEnricher, Redactor, registerEraseRoute } from './privacy/index.js';
 import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -177,6 +177,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     signals: new SignalRegistry(),
     detailExtras: [],
     audit,
+    erasers: [],
   };
 
   const modules: Module[] = [];
@@ -229,6 +230,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
   registerAuditRoutes(api, audit);
+  registerEraseRoute(api, { store, erasers: ctx.erasers, audit });
   registerSessionRoutes(api, store, { detailExtras: ctx.detailExtras });
   // The user page's spend and budgets come from the cost capability, when it is loaded.
   const cost = modules.find((m): m is CostModule => m.name === 'cost' && 'spend' in m);

@@ -56,6 +56,7 @@ async function harness(
     signals: new SignalRegistry(),
     detailExtras: [],
     audit: memoryAudit(),
+    erasers: [],
   };
   const gpu = await buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
   const server = createServer((req, res) => {
@@ -247,6 +248,7 @@ describe('gpu sample storage', () => {
       signals: new SignalRegistry(),
       detailExtras: [],
       audit: memoryAudit(),
+      erasers: [],
     });
     expect(gpu.gpuStore).toBeInstanceOf(SqliteGpuStore);
     expect(registered).toEqual([['gpu', [1]]]);

@@ -59,6 +59,8 @@ export function rollupStore(
     insertCalls: async () => undefined,
     getCall: async () => null,
     knownIds: async () => new Set<string>(),
+    userCallIds: unused,
+    deleteCalls: unused,
     listCalls: async () => ({ items: [], nextCursor: null }),
     queryRollups: async (q: RollupQuery): Promise<RollupPoint[]> =>
       points.map((p) => ({

@@ -1,3 +1,5 @@
-// Public face of privacy/: redaction of personal data and secrets, and the enricher that applies it to each call.
+// Public face of privacy/: redaction of personal data and secrets, the enricher that applies it to each call, and
+// the erase of one user's data.
 export * from './enricher.js';
+export * from './erase.js';
 export * from './redact.js';

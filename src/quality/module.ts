@@ -215,6 +215,14 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   };
   // `/api/requests/:id` shows each call's evaluations and feedback.
   ctx.detailExtras?.push(detailExtra);
+  // DELETE /api/users/{id}/data: the erased user's calls' feedback, evaluations and review items go too.
+  ctx.erasers?.push({
+    name: 'quality',
+    erase: async (_user, requestIds) => {
+      const r = await store.eraseCalls(requestIds);
+      return { feedback: r.feedback, evaluations: r.evaluations, review_items: r.reviewItems };
+    },
+  });
 
   return {
     name: 'quality',

@@ -82,6 +82,10 @@ export interface Store {
   knownIds(requestIds: readonly string[]): Promise<Set<string>>;
   listCalls(query: CallQuery): Promise<CallPage>;
   queryRollups(query: RollupQuery): Promise<RollupPoint[]>;
+  /** Request ids of every call attributed to `user` (what an erase also removes from other tables). */
+  userCallIds(user: string): Promise<string[]>;
+  /** Deletes these calls, their content and spans with them (rollups keep their user-less aggregates); returns how many. */
+  deleteCalls(requestIds: readonly string[]): Promise<number>;
   /** Deletes raw calls older than `rawBefore` and minute rollups older than `minuteBefore` (hour rollups by `hourBefore`). */
   applyRetention(opts: { rawBefore: number; minuteBefore: number; hourBefore: number }): Promise<RetentionResult>;
   /** True when the store can be read and written. */

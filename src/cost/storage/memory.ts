@@ -73,6 +73,17 @@ export class MemorySpendStore implements SpendStore {
     return n;
   }
 
+  async eraseUser(user: string): Promise<number> {
+    let n = 0;
+    for (const rows of [this.minuteRows, this.dailyRows])
+      for (const [k, r] of rows)
+        if (r.dimension === 'user' && r.value === user) {
+          rows.delete(k);
+          n++;
+        }
+    return n;
+  }
+
   async saveReconciliation(r: ReconciliationRecord): Promise<void> {
     const i = this.recs.findIndex((x) => x.id === r.id);
     if (i >= 0) this.recs.splice(i, 1);

@@ -207,6 +207,16 @@ export class PostgresSpendStore implements SpendStore {
     return r.rowCount ?? 0;
   }
 
+  async eraseUser(user: string): Promise<number> {
+    const r = await this.backend.pool.query<{ n: string }>(
+      `WITH m AS (DELETE FROM spend_minute WHERE dimension = 'user' AND value = $1 RETURNING 1),
+         d AS (DELETE FROM spend_daily WHERE dimension = 'user' AND value = $1 RETURNING 1)
+       SELECT ((SELECT count(*) FROM m) + (SELECT count(*) FROM d))::int8 AS n`,
+      [user],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
   async saveReconciliation(r: ReconciliationRecord): Promise<void> {
     await this.backend.pool.query(
       `INSERT INTO reconciliations (id, created_at, source, from_day, to_day, billed_usd, tracked_usd, gap_usd, gap_ratio, report)

@@ -153,6 +153,15 @@ export class SqliteSpendStore implements SpendStore {
     return this.db.prepare('DELETE FROM spend_minute WHERE minute < ?').run(before).changes;
   }
 
+  async eraseUser(user: string): Promise<number> {
+    return this.db.transaction(() =>
+      ['spend_minute', 'spend_daily'].reduce(
+        (n, t) => n + this.db.prepare(`DELETE FROM ${t} WHERE dimension = 'user' AND value = ?`).run(user).changes,
+        0,
+      ),
+    )();
+  }
+
   async saveReconciliation(r: ReconciliationRecord): Promise<void> {
     this.db
       .prepare(

@@ -94,6 +94,8 @@ export interface SpendStore {
   minutes(q: SpendQuery): Promise<SpendRow[]>;
   /** Drops minute rows older than `before`. */
   pruneMinutes(before: number): Promise<number>;
+  /** Deletes the per-user rows (minute and daily) of this user (their data erased); returns rows deleted. */
+  eraseUser(user: string): Promise<number>;
   saveReconciliation(r: ReconciliationRecord): Promise<void>;
   listReconciliations(limit: number): Promise<ReconciliationRecord[]>;
   getReconciliation(id: string): Promise<ReconciliationRecord | null>;

@@ -119,6 +119,18 @@ export class MemoryQualityStore implements QualityStore {
     return foldCounts(this.counts.values(), q);
   }
 
+  async eraseCalls(requestIds: readonly string[]) {
+    const ids = new Set(requestIds);
+    const out = { feedback: 0, evaluations: 0, reviewItems: 0 };
+    for (const [k, v] of this.feedback) if (ids.has(v.requestId) && this.feedback.delete(k)) out.feedback++;
+    for (const id of ids) {
+      out.evaluations += this.evaluations.get(id)?.length ?? 0;
+      this.evaluations.delete(id);
+      if (this.review.delete(id)) out.reviewItems++;
+    }
+    return out;
+  }
+
   async applyRetention(before: number) {
     let n = 0;
     for (const [k, v] of this.counts) if (v.t < before && this.counts.delete(k)) n++;

@@ -473,4 +473,16 @@ export class PostgresQualityStore implements QualityStore {
     const rows = await this.rows<{ n: number }>(RETENTION, [before]);
     return rows[0]?.n ?? 0;
   }
+
+  async eraseCalls(requestIds: readonly string[]) {
+    const rows = await this.rows<{ f: number; e: number; r: number }>(
+      `WITH f AS (DELETE FROM quality_feedback WHERE request_id = ANY($1::text[]) RETURNING 1),
+         e AS (DELETE FROM quality_evaluations WHERE request_id = ANY($1::text[]) RETURNING 1),
+         r AS (DELETE FROM quality_review_queue WHERE request_id = ANY($1::text[]) RETURNING 1)
+       SELECT (SELECT count(*) FROM f)::int8 AS f, (SELECT count(*) FROM e)::int8 AS e, (SELECT count(*) FROM r)::int8 AS r`,
+      [requestIds],
+    );
+    const r = rows[0];
+    return { feedback: Number(r?.f ?? 0), evaluations: Number(r?.e ?? 0), reviewItems: Number(r?.r ?? 0) };
+  }
 }

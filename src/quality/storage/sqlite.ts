@@ -329,6 +329,15 @@ export class SqliteQualityStore implements QualityStore {
             feedback_down: r.feedbackDown,
           });
       }),
+      eraseTx: db.transaction((ids: string) => {
+        const of = (table: string) =>
+          db.prepare(`DELETE FROM ${table} WHERE request_id IN (SELECT value FROM json_each(?))`).run(ids).changes;
+        return {
+          feedback: of('quality_feedback'),
+          evaluations: of('quality_evaluations'),
+          reviewItems: of('quality_review_queue'),
+        };
+      }),
       retentionTx: db.transaction((before: number) => {
         let n = 0;
         n += db.prepare('DELETE FROM quality_rollup_minute WHERE t < ?').run(before).changes;
@@ -439,5 +448,9 @@ export class SqliteQualityStore implements QualityStore {
 
   async applyRetention(before: number) {
     return this.st().retentionTx(before);
+  }
+
+  async eraseCalls(requestIds: readonly string[]) {
+    return this.st().eraseTx(JSON.stringify(requestIds));
   }
 }

@@ -121,6 +121,12 @@ export interface ReviewQuery {
   cursor?: string;
 }
 
+export interface ErasedQuality {
+  feedback: number;
+  evaluations: number;
+  reviewItems: number;
+}
+
 export interface QualityStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -144,6 +150,8 @@ export interface QualityStore {
   queryCounts(q: CountQuery): Promise<QualityCountRow[]>;
   /** Deletes everything about calls before `before` (epoch ms); returns rows deleted. */
   applyRetention(before: number): Promise<number>;
+  /** Deletes the feedback, evaluations and review items of these calls (a user's data erased); counts by kind. */
+  eraseCalls(requestIds: readonly string[]): Promise<ErasedQuality>;
   close?(): Promise<void>;
 }
 

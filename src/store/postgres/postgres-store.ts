@@ -610,6 +610,26 @@ export class PostgresStore implements Store {
     return result;
   }
 
+  async userCallIds(user: string): Promise<string[]> {
+    const rows = await this.query<{ request_id: string }>('SELECT request_id FROM calls WHERE "user" = $1', [
+      req(user),
+    ]);
+    return rows.map((r) => r.request_id);
+  }
+
+  async deleteCalls(requestIds: readonly string[]): Promise<number> {
+    let n = 0;
+    // In slices, so one erase of a heavy user holds no lock on a huge statement's worth of rows.
+    for (let i = 0; i < requestIds.length; i += 5000) {
+      const rows = await this.query<{ n: number }>(
+        'WITH d AS (DELETE FROM calls WHERE request_id = ANY($1::text[]) RETURNING 1) SELECT count(*)::int AS n FROM d',
+        [requestIds.slice(i, i + 5000).map(req)],
+      );
+      n += rows[0]?.n ?? 0;
+    }
+    return n;
+  }
+
   async ping(): Promise<boolean> {
     if (this.closed) return false;
     try {

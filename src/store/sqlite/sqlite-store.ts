@@ -472,6 +472,19 @@ export class SqliteStore implements Store {
     return { deletedCalls, deletedRollups: minute + hour };
   }
 
+  async userCallIds(user: string): Promise<string[]> {
+    const rows = this.prepared('SELECT request_id FROM calls WHERE "user" = ?').all(user) as { request_id: string }[];
+    return rows.map((r) => r.request_id);
+  }
+
+  async deleteCalls(requestIds: readonly string[]): Promise<number> {
+    if (requestIds.length === 0) return 0;
+    const r = this.prepared('DELETE FROM calls WHERE request_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(requestIds),
+    );
+    return r.changes;
+  }
+
   async ping(): Promise<boolean> {
     try {
       if (!this.db.open) return false;

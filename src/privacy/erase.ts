@@ -1,0 +1,68 @@
+// DELETE /api/users/{id}/data (admin): erases what llmscope keeps about one end user — their calls (with content and
+// spans), and whatever the capabilities keep about those calls or that user (feedback, evaluations, review items,
+// per-user spend rows), each through the eraser it added to `ctx.erasers` — answers with what it removed, and records
+// the erase in the audit log. The audit entry names the user by a hash of their id, not the id: the log keeps that
+// the erase happened without keeping the identifier it was asked to forget (anyone holding the id can check it).
+import { createHash } from 'node:crypto';
+import type { Audit } from '../audit/index.js';
+import { LlmscopeError } from '../errors.js';
+import { type HttpContext, type Router, sendJson } from '../http/index.js';
+import type { Store } from '../store/index.js';
+
+/** What a capability erases about one user: its rows about them and about their calls. */
+export interface UserDataEraser {
+  name: string;
+  /** Deletes what it keeps about `user`, whose calls have these request ids; returns counts by kind (snake_case). */
+  erase(user: string, requestIds: readonly string[]): Promise<Record<string, number>>;
+}
+
+/** How an erased user is named in the audit log: `user:sha256:` and the first 16 hex digits of the id's SHA-256. */
+export function erasedUserTarget(user: string): string {
+  return `user:sha256:${createHash('sha256').update(user).digest('hex').slice(0, 16)}`;
+}
+
+export interface EraseResult {
+  calls: number;
+  [kind: string]: number;
+}
+
+/**
+ * Erases one user's data: the capabilities' rows first (they are found through the user's call ids), the calls
+ * last, so an erase that fails half-way can be run again and still finds everything.
+ */
+export async function eraseUser(store: Store, erasers: readonly UserDataEraser[], user: string): Promise<EraseResult> {
+  const ids = await store.userCallIds(user);
+  const out: EraseResult = { calls: 0 };
+  for (const e of erasers) {
+    const counts = await e.erase(user, ids);
+    for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+  }
+  out.calls = await store.deleteCalls(ids);
+  return out;
+}
+
+export function registerEraseRoute(
+  api: Router,
+  opts: { store: Store; erasers: readonly UserDataEraser[]; audit: Audit },
+): void {
+  api.delete('/api/users/:id/data', async (http: HttpContext) => {
+    const user = http.params['id'] ?? '';
+    if (user.length > 256)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'a user id is at most 256 characters', { param: 'id' });
+    const target = erasedUserTarget(user);
+    let erased: EraseResult;
+    try {
+      erased = await eraseUser(opts.store, opts.erasers, user);
+    } catch (err) {
+      await opts.audit.record(http, {
+        action: 'user.erase',
+        target,
+        result: 'failed',
+        detail: { error: (err as Error).message?.slice(0, 300) ?? String(err) },
+      });
+      throw err;
+    }
+    await opts.audit.record(http, { action: 'user.erase', target, detail: { ...erased } });
+    sendJson(http.res, 200, { user, erased, audit_target: target });
+  });
+}

@@ -1,0 +1,154 @@
+// DELETE /api/users/{id}/data on SQLite and PostgreSQL: one user's calls (content, spans), feedback, evaluations,
+// review items and per-user spend rows are erased — afterwards no row of any table holds the user's id or one of
+// their request ids — other users' data is intact, the answer says what was removed, and the audit log records it
+// (naming the user by a hash of the id).
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModules } from '../../src/cli/modules.js';
+import { erasedUserTarget } from '../../src/privacy/index.js';
+import type { StoreBackend } from '../../src/store/index.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
+import { type Stack, startStack } from './helpers.js';
+
+const ERASED = 'user-ann-7f3a9';
+const KEPT = 'user-bob-20c1e';
+const CONTEXT =
+  'The Eiffel Tower in Paris was completed in 1889 for the World Fair. It is 330 metres tall, made of wrought ' +
+  'iron, and was designed by the engineering company of Gustave Eiffel. Millions of visitors climb it each year.';
+
+/** Every row of every table, as JSON text per table. */
+async function everyTable(b: StoreBackend): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (b.kind === 'sqlite') {
+    const tables = b.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    for (const { name } of tables) out[name] = JSON.stringify(b.db.prepare(`SELECT * FROM "${name}"`).all());
+  } else {
+    const tables = await b.pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    );
+    for (const { table_name } of tables.rows)
+      out[table_name] = JSON.stringify((await b.pool.query(`SELECT * FROM "${table_name}"`)).rows);
+  }
+  return out;
+}
+
+let pg: TestPostgres | undefined;
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  await pg?.stop();
+});
+
+describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (kind) => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({
+      sim: { ttftMs: 0, tpotMs: 0, outputTokens: 8 },
+      config: {
+        storage: { url: kind === 'sqlite' ? 'sqlite::memory:' : await (pg as TestPostgres).freshSchemaUrl() },
+        telemetry: { captureContent: true },
+        quality: { reviewRate: 1 },
+      } as never,
+      app: { modules: builtinModules() },
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const call = async (id: string, user: string) => {
+    const r = await request(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': id,
+        'x-simulator-reply': 'The Eiffel Tower was completed in 1889 and is 330 metres tall.',
+      },
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        user,
+        messages: [
+          { role: 'system', content: `Answer from this context: ${CONTEXT}` },
+          { role: 'user', content: 'When was the Eiffel Tower completed and how tall is it?' },
+        ],
+      }),
+    });
+    expect(r.statusCode).toBe(200);
+    await r.body.dump();
+  };
+  const feedback = async (id: string, rating: 'up' | 'down') => {
+    const r = await request(`${s.base}/api/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request_id: id, rating, comment: 'noted' }),
+    });
+    expect(r.statusCode).toBe(201);
+    await r.body.dump();
+  };
+
+  it('removes every row of that user and nothing of anyone else, and says what it removed', async () => {
+    for (let i = 0; i < 3; i++) await call(`ann-req-${i}`, ERASED);
+    for (let i = 0; i < 2; i++) await call(`bob-req-${i}`, KEPT);
+    await s.waitForCalls(5);
+    await s.app.ctx.recorder.flush();
+    await feedback('ann-req-0', 'down');
+    await feedback('bob-req-0', 'down');
+    // Evaluations run in the background after the call is stored.
+    const detail = async (id: string) => (await (await request(`${s.base}/api/requests/${id}`)).body.json()) as never;
+    for (let i = 0; i < 100; i++) {
+      const d = (await detail('ann-req-2')) as { evaluations?: unknown[] };
+      if ((d.evaluations?.length ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await s.app.ctx.recorder.flush();
+
+    const before = await everyTable(s.app.ctx.store.backend);
+    const holding = (tables: Record<string, string>, needle: string) =>
+      Object.entries(tables)
+        .filter(([, rows]) => rows.includes(needle))
+        .map(([t]) => t);
+    // The user and their calls really were in the calls, feedback, evaluations, review and spend tables.
+    expect(holding(before, ERASED)).toEqual(expect.arrayContaining(['spend_daily', 'spend_minute']));
+    expect(holding(before, 'ann-req-')).toEqual(
+      expect.arrayContaining(['quality_feedback', 'quality_evaluations', 'quality_review_queue']),
+    );
+
+    const r = await request(`${s.base}/api/users/${ERASED}/data`, { method: 'DELETE' });
+    expect(r.statusCode).toBe(200);
+    const body = (await r.body.json()) as { user: string; erased: Record<string, number>; audit_target: string };
+    expect(body.user).toBe(ERASED);
+    expect(body.erased).toMatchObject({ calls: 3, feedback: 1, review_items: 3 });
+    expect(body.erased.evaluations).toBeGreaterThanOrEqual(3);
+    expect(body.erased.spend_rows).toBeGreaterThanOrEqual(2);
+
+    const after = await everyTable(s.app.ctx.store.backend);
+    expect(holding(after, ERASED)).toEqual([]);
+    expect(holding(after, 'ann-req-')).toEqual([]);
+    // The other user's data is all still there, row for row.
+    for (const [table, rows] of Object.entries(before))
+      if (rows.includes(KEPT) || rows.includes('bob-req-'))
+        expect(after[table], table).toSatisfy((t: string) => t.includes(KEPT) || t.includes('bob-req-'));
+    expect((await s.app.ctx.store.listCalls({ user: KEPT })).items).toHaveLength(2);
+    expect((await request(`${s.base}/api/requests/ann-req-0`)).statusCode).toBe(404);
+    expect(((await detail('bob-req-0')) as { feedback: unknown[] }).feedback).toHaveLength(1);
+
+    // Recorded in the audit log, by a hash of the user's id.
+    const audit = (await (await request(`${s.base}/api/audit?action=user.erase`)).body.json()) as {
+      data: { target: string; result: string; detail: Record<string, number> }[];
+    };
+    expect(audit.data).toHaveLength(1);
+    expect(audit.data[0]).toMatchObject({ target: erasedUserTarget(ERASED), result: 'ok', detail: body.erased });
+    expect(body.audit_target).toBe(erasedUserTarget(ERASED));
+
+    // A second erase finds nothing left, and is recorded too.
+    const again = await request(`${s.base}/api/users/${ERASED}/data`, { method: 'DELETE' });
+    expect(((await again.body.json()) as typeof body).erased).toMatchObject({
+      calls: 0,
+      feedback: 0,
+      evaluations: 0,
+      review_items: 0,
+      spend_rows: 0,
+    });
+  }, 60_000);
+});
