@@ -93,6 +93,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   const limiter = opts.limiter ?? (await sharedRateLimiterFor(ctx.store.backend)) ?? undefined;
   const rt = createCostRuntime(config, { ledger, clock: ctx.clock, keyStore, limiter });
   for (const hook of costHooks(rt)) ctx.gateway.addHook(hook);
+  // Whether calls need a key is known from the start, so a store outage later never leaves it unknown.
+  await rt.directory.required();
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 
@@ -245,9 +247,6 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       log.warn({ event: 'cost_maintenance_failed', err: (err as Error).message }, 'cost maintenance failed');
     }
   };
-
-  // DELETE /api/users/{id}/data: the erased user's per-user spend rows go too.
-  ctx.erasers?.push({ name: 'cost', erase: async (user) => ({ spend_rows: await spend.eraseUser(user) }) });
 
   return {
     name: 'cost',
