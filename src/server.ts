@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { registerRequestRoutes } from './api/requests.js';
 import { registerSessionRoutes } from './api/sessions.js';
 import { registerStatsRoutes } from './api/stats.js';
@@ -42,7 +42,7 @@ import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
-import { Metrics } from './telemetry/metrics.js';
+import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
 import { spanEnricher } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
@@ -59,6 +59,15 @@ export interface AppOptions {
   clock?: Clock;
   /** Extra sinks (tests use this to observe finished calls). */
   sinks?: Sink[];
+  /**
+   * Listen here instead of config host/port (plain HTTP when `plain`): `serve --workers` puts the recorder process
+   * on loopback, for its workers, while `server.host` still decides whether /api needs the admin token.
+   */
+  listenOn?: { host: string; port: number; plain?: boolean };
+  /** When set, every request must carry it in `x-llmscope-internal` (the recorder process's listener, for its workers). */
+  internalToken?: string;
+  /** The gateway workers' metrics, added to this process's in `GET /metrics` (`serve --workers`). */
+  workerMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
 }
 
 export interface App {
@@ -67,6 +76,8 @@ export interface App {
   readonly upstreams: Map<string, Upstream>;
   /** The capability modules, as their factories built them (in `opts.modules` order). */
   readonly modules: readonly Module[];
+  /** The gateway hooks the modules added, in order (`serve --workers` runs them here for every worker). */
+  readonly hooks: readonly GatewayHook[];
   /** Listens on config host/port (port 0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
@@ -262,10 +273,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       metricsToken: config.server.metricsToken,
     }),
     readiness: { ping: () => store.ping(), upstreams: () => upstreams.size, draining: () => draining },
-    metrics: (res) => sendMetrics(res, { registry, recorder, metrics }),
+    metrics: (res) =>
+      opts.workerMetrics
+        ? sendFleetMetrics(res, { registry, recorder, metrics }, opts.workerMetrics)
+        : sendMetrics(res, { registry, recorder, metrics }),
   });
 
+  const internal = opts.internalToken;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (internal !== undefined && req.headers['x-llmscope-internal'] !== internal)
+      throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this listener serves llmscope workers only');
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
     // Gateway routes come from the providers' adapters (src/providers/), one per wire format.
@@ -292,7 +309,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     return web(req, res, url);
   };
 
-  const server = createListener(config.server.tls, (req, res) => {
+  const server = createListener(opts.listenOn?.plain ? undefined : config.server.tls, (req, res) => {
     handle(req, res).catch((err) => {
       if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
       sendError(res, err);
@@ -324,10 +341,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     server,
     upstreams,
     modules,
+    hooks,
     async listen() {
       await new Promise<void>((ok, fail) => {
         server.once('error', fail);
-        server.listen(config.server.port, config.server.host, () => {
+        server.listen(opts.listenOn?.port ?? config.server.port, opts.listenOn?.host ?? config.server.host, () => {
           server.off('error', fail);
           ok();
         });

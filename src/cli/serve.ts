@@ -1,6 +1,7 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { type Fleet, startFleet, workerCount } from '../cluster/primary.js';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
@@ -13,6 +14,7 @@ export interface ServeFlags {
   host?: string;
   upstream?: string;
   providerName?: string;
+  workers?: string;
 }
 
 export function parsePort(v: string | undefined): number | undefined {
@@ -20,6 +22,18 @@ export function parsePort(v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `--port must be an integer 0-65535, got "${v}"`);
+  return n;
+}
+
+/** `--workers N|auto` as the config value (the config's checks then say what is out of range). */
+export function parseWorkers(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isInteger(n) || n < 1)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `--workers must be a whole number of gateway processes (1 or more) or "auto" (one per core, less one), got "${v}"`,
+    );
   return n;
 }
 
@@ -58,6 +72,7 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
       const server = { ...((r.server as object) ?? {}) } as Record<string, unknown>;
       if (port !== undefined) server.port = port;
       if (flags.host) server.host = flags.host;
+      if (flags.workers !== undefined) server.workers = parseWorkers(flags.workers);
       r.server = server as ConfigInput['server'];
       if (flags.upstream) {
         r.providers = [{ name: flags.providerName ?? providerNameFor(flags.upstream), baseUrl: flags.upstream }];
@@ -123,6 +138,37 @@ export async function assertCanListen(host: string, port: number): Promise<void>
   }
 }
 
+/**
+ * `serve` with `server.workers` ≥ 2: the recorder process and its gateway workers (src/cluster/); SIGTERM/SIGINT
+ * drain every worker, then the recorder, and exit 0.
+ */
+export async function runFleet(config: Config, n: number): Promise<Fleet> {
+  assertStartable(config);
+  await assertCanListen(config.server.host, config.server.port);
+  let fleet: Fleet;
+  try {
+    fleet = await startFleet(config, n, { modules: builtinModules() });
+  } catch (err) {
+    throw listenError(err, config.server.host, config.server.port);
+  }
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    fleet.app.ctx.logger.info({ event: 'shutdown', signal }, `received ${signal}, draining ${n} workers`);
+    try {
+      await fleet.close();
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return fleet;
+}
+
 /** Starts the app and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. */
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
   assertStartable(config);
@@ -160,17 +206,26 @@ export function addServeOptions(cmd: Command): Command {
     .option('-p, --port <n>', 'port to listen on (default 8080, env LLMSCOPE_PORT)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1, env LLMSCOPE_HOST)')
     .option('--upstream <url>', 'route every model to this OpenAI-compatible base URL (no config needed)')
-    .option('--provider-name <name>', 'provider name recorded for --upstream (default: from the host)');
+    .option('--provider-name <name>', 'provider name recorded for --upstream (default: from the host)')
+    .option(
+      '--workers <n>',
+      'gateway processes sharing the port: N ≥ 2 adds a recorder process, "auto" = cores − 1 (default 1, env LLMSCOPE_WORKERS)',
+    );
 }
 
 export function registerServeCommand(program: Command): void {
   addServeOptions(program.command('serve').description('run the gateway, API, dashboard and alert engine')).action(
     async (flags: ServeFlags) => {
       const config = configFromFlags(flags);
-      const app = await runApp(config);
-      const base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
+      const n = workerCount(config.server.workers);
+      let base: string;
+      if (n >= 2) base = (await runFleet(config, n)).base;
+      else {
+        const app = await runApp(config);
+        base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
+      }
       process.stderr.write(
-        `llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)\n`,
+        `llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)${n >= 2 ? ` with ${n} gateway workers` : ''}\n`,
       );
     },
   );

@@ -44,6 +44,8 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   };
   if (env.LLMSCOPE_HOST) section('server').host = env.LLMSCOPE_HOST;
   if (env.LLMSCOPE_PORT) section('server').port = Number(env.LLMSCOPE_PORT);
+  if (env.LLMSCOPE_WORKERS)
+    section('server').workers = env.LLMSCOPE_WORKERS === 'auto' ? 'auto' : Number(env.LLMSCOPE_WORKERS);
   if (env.LLMSCOPE_ADMIN_TOKEN) section('server').adminToken = env.LLMSCOPE_ADMIN_TOKEN;
   if (env.LLMSCOPE_METRICS_TOKEN) section('server').metricsToken = env.LLMSCOPE_METRICS_TOKEN;
   if (env.LLMSCOPE_STORAGE_URL) section('storage').url = env.LLMSCOPE_STORAGE_URL;

@@ -1,7 +1,16 @@
 // Prometheus metrics (prom-client) with DESIGN's names, REFERENCE's buckets and the label guard.
 // Built on a Registry passed in (never the global one); call metrics are observed by the metrics sink, off the hot path.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { LlmCall, Sink } from '../calls/index.js';
+import type { ServerResponse } from 'node:http';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
+import type { LlmCall, Recorder, Sink } from '../calls/index.js';
 import { LabelGuard } from './label-guard.js';
 
 export const BUCKETS = {
@@ -179,4 +188,22 @@ export class Metrics {
       },
     };
   }
+}
+
+/**
+ * GET /metrics for `serve --workers`: this (the recorder) process's registry and every gateway worker's, added up
+ * (prom-client's AggregatorRegistry: counters and histograms summed per label set, gauges summed unless the metric
+ * says otherwise), so one scrape covers the whole deployment.
+ */
+export async function sendFleetMetrics(
+  res: ServerResponse,
+  parts: { registry: Registry; recorder: Pick<Recorder, 'depths'>; metrics: Pick<Metrics, 'queueDepth'> },
+  workers: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>,
+): Promise<void> {
+  for (const [sink, depth] of Object.entries(parts.recorder.depths()))
+    if (sink !== '_pending') parts.metrics.queueDepth.set({ sink }, depth);
+  const [own, others] = await Promise.all([parts.registry.getMetricsAsJSON(), workers()]);
+  const text = await AggregatorRegistry.aggregate([own, ...others]).metrics();
+  res.writeHead(200, { 'content-type': parts.registry.contentType });
+  res.end(text);
 }

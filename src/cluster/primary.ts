@@ -1,0 +1,250 @@
+// `serve --workers N` (N ≥ 2): the primary process. It is the recorder: it owns the store (the single SQLite
+// writer, or a PostgreSQL client), the enrichers and sinks, the modules' background work (one alert evaluator, one
+// GPU poller, one set of rollups, reconciliation) and the one budget ledger. N gateway workers (worker.ts) share the
+// public port through node:cluster, run the /v1 hot path, and hand finished calls here over IPC; their admission
+// hooks run here (one RPC per phase), so budgets and rate limits are exact across workers. The primary's own
+// listener is on loopback, for the workers only: they relay /api, the dashboard, /metrics (which adds every
+// worker's metrics to the primary's), /readyz, OTLP and ingest to it. A worker that exits unexpectedly is started
+// again (with backoff) and its calls in flight are counted; close() drains every worker, then the primary.
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { LlmCall } from '../calls/index.js';
+import type { Config } from '../config/index.js';
+import { durationMs } from '../config/index.js';
+import { LlmscopeError } from '../errors.js';
+import { type App, type AppOptions, createApp } from '../server.js';
+import { Rpc } from './rpc.js';
+import { type AdmissionSnapshot, type CallsMessage, runHooksFor, settleFor, type WorkerInit } from './worker.js';
+
+/** The number of gateway workers `server.workers` asks for (`auto`: one per core, less one for the recorder). */
+export function workerCount(workers: Config['server']['workers'], cores = availableParallelism()): number {
+  return workers === 'auto' ? Math.max(1, cores - 1) : workers;
+}
+
+/** The compiled worker entry beside this file (worker-main.js in dist; .ts when run from source). */
+function workerEntry(): string {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`./worker-main.${ext}`, import.meta.url));
+}
+
+export interface Fleet {
+  readonly app: App;
+  /** The public base URL the workers serve on. */
+  readonly base: string;
+  /** Process ids of the workers now running. */
+  pids(): number[];
+  /** Drains every worker (their finished calls recorded), then closes the primary's app. */
+  close(): Promise<void>;
+}
+
+interface Member {
+  worker: Worker;
+  rpc: Rpc;
+  inflight: number;
+  startedAt: number;
+  drained: boolean;
+}
+
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 10_000;
+/** A worker that lived this long is healthy: its next restart starts from the shortest backoff again. */
+const HEALTHY_MS = 30_000;
+const METRICS_TIMEOUT_MS = 2_000;
+
+export async function startFleet(
+  config: Config,
+  n: number,
+  opts: Pick<AppOptions, 'modules' | 'logDestination'> = {},
+): Promise<Fleet> {
+  const internalToken = randomBytes(24).toString('base64url');
+  const members = new Map<number, Member>();
+  // The primary trusts forwarding headers from loopback only: its listener takes requests from its workers alone
+  // (each carries internalToken), and they say who the client is.
+  const primaryConfig: Config = {
+    ...config,
+    server: { ...config.server, trustProxy: ['127.0.0.1', '::1'] },
+  };
+  const app = await createApp(primaryConfig, {
+    ...opts,
+    listenOn: { host: '127.0.0.1', port: 0, plain: true },
+    internalToken,
+    workerMetrics: () => collectWorkerMetrics(),
+  });
+  const { logger, registry } = app.ctx;
+  const log = logger.child({ module: 'cluster' });
+  const running = new Gauge({
+    name: 'llmscope_workers',
+    help: 'Gateway worker processes serving (serve --workers).',
+    registers: [registry],
+  });
+  const restarts = new Counter({
+    name: 'llmscope_worker_restarts_total',
+    help: 'Gateway workers started again after exiting unexpectedly (a crash, an OOM kill, SIGKILL).',
+    registers: [registry],
+  });
+  const lost = new Counter({
+    name: 'llmscope_worker_lost_calls_total',
+    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, every 0.5 s): their clients saw the connection close and they were not recorded.',
+    registers: [registry],
+  });
+
+  async function collectWorkerMetrics(): Promise<MetricObjectWithValues<MetricValue<string>>[][]> {
+    const live = [...members.values()].filter((m) => m.worker.isConnected());
+    const got = await Promise.all(
+      live.map((m) =>
+        m.rpc
+          .call<MetricObjectWithValues<MetricValue<string>>[]>('metrics', null, METRICS_TIMEOUT_MS)
+          .catch(() => null),
+      ),
+    );
+    return got.filter((g) => g !== null);
+  }
+
+  const internalUrl = await app.listen();
+  const hooks = app.hooks;
+  const phases = {
+    authenticate: hooks.some((h) => h.authenticate),
+    admit: hooks.some((h) => h.admit),
+  };
+  const recorder = app.ctx.recorder;
+  const receiveCalls = (calls: LlmCall[]): void => {
+    for (const call of calls) {
+      try {
+        settleFor(hooks, call);
+      } catch (err) {
+        log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');
+      }
+      recorder.record(call);
+    }
+  };
+
+  cluster.setupPrimary({ exec: workerEntry(), args: [], serialization: 'advanced' });
+  let stopping = false;
+  let backoff = RESTART_MIN_MS;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let base = '';
+  let firstReady: ((port: number) => void) | null = null;
+  let firstFailed: ((err: Error) => void) | null = null;
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
+    const member: Member = { worker, rpc, inflight: 0, startedAt: Date.now(), drained: false };
+    members.set(worker.id, member);
+    rpc.on('hooks.authenticate', (a) => runHooksFor(hooks, 'authenticate', a as AdmissionSnapshot));
+    rpc.on('hooks.admit', (a) => runHooksFor(hooks, 'admit', a as AdmissionSnapshot));
+    worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
+      if (rpc.receive(msg)) return;
+      switch (msg?.t) {
+        case 'calls': {
+          const m = msg as unknown as CallsMessage;
+          member.inflight = m.inflight;
+          receiveCalls(m.calls);
+          break;
+        }
+        case 'inflight':
+          member.inflight = msg.inflight as number;
+          break;
+        case 'hello': {
+          const init: WorkerInit = { t: 'init', config, internalUrl, internalToken, phases };
+          worker.send(init);
+          break;
+        }
+        case 'listening':
+          running.set([...members.values()].filter((m) => m.worker.isConnected()).length);
+          firstReady?.(msg.port as number);
+          break;
+        case 'failed':
+          firstFailed?.(
+            new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `a gateway worker could not start: ${msg.message}`),
+          );
+          break;
+        case 'drained':
+          member.drained = true;
+          break;
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      members.delete(worker.id);
+      rpc.close();
+      running.set(members.size);
+      if (stopping) return;
+      if (member.inflight > 0) lost.inc(member.inflight);
+      log.warn(
+        { event: 'worker_exited', pid: worker.process.pid, code, signal, lost_calls: member.inflight },
+        `gateway worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`,
+      );
+      if (Date.now() - member.startedAt > HEALTHY_MS) backoff = RESTART_MIN_MS;
+      const wait = backoff;
+      backoff = Math.min(backoff * 2, RESTART_MAX_MS);
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        if (stopping) return;
+        restarts.inc();
+        fork();
+      }, wait);
+    });
+  };
+
+  try {
+    const port = await new Promise<number>((ok, fail) => {
+      let ready = 0;
+      firstReady = (p) => {
+        if (++ready === n) ok(p);
+      };
+      firstFailed = fail;
+      for (let i = 0; i < n; i++) fork();
+    });
+    firstReady = null;
+    firstFailed = null;
+    const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    base = `${config.server.tls ? 'https' : 'http'}://${host}:${port}`;
+  } catch (err) {
+    stopping = true;
+    for (const m of members.values()) m.worker.process.kill('SIGKILL');
+    await app.close().catch(() => {});
+    throw err;
+  }
+  log.info({ event: 'workers_started', workers: n, url: base }, `${n} gateway workers serving on ${base}`);
+
+  let closed: Promise<void> | null = null;
+  return {
+    app,
+    base,
+    pids: () => [...members.values()].map((m) => m.worker.process.pid as number),
+    close() {
+      closed ??= (async () => {
+        stopping = true;
+        if (restartTimer) clearTimeout(restartTimer);
+        // Each worker stops taking calls, finishes those in flight, and sends what it recorded; its channel closes
+        // after its last message, so once every worker has disconnected every finished call is in the recorder.
+        const limit = durationMs(config.server.shutdownGrace) + 10_000;
+        await Promise.all(
+          [...members.values()].map(
+            (m) =>
+              new Promise<void>((ok) => {
+                const t = setTimeout(() => {
+                  log.warn({ event: 'worker_kill', pid: m.worker.process.pid }, 'worker did not drain in time');
+                  m.worker.process.kill('SIGKILL');
+                  ok();
+                }, limit);
+                const done = () => {
+                  clearTimeout(t);
+                  ok();
+                };
+                if (!m.worker.isConnected()) return done();
+                m.worker.once('disconnect', done);
+                m.worker.send({ t: 'drain' });
+              }),
+          ),
+        );
+        running.set(0);
+        await app.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Request/response calls over a node:cluster IPC channel (a worker's `process`, or the primary's `Worker` handle),
+// beside the one-way messages the channel carries. Either side may call the other: workers ask the primary to run
+// the gateway hooks (virtual keys, budgets, rate limits) on the one ledger it owns; the primary asks each worker for
+// its metrics. An LlmscopeError thrown by a handler arrives on the caller's side as the same LlmscopeError (code,
+// message, param, headers), so a hook run in the primary refuses a call in the worker exactly as it would in one
+// process.
+import { ERRORS, type ErrorCode, LlmscopeError } from '../errors.js';
+
+/** A thrown value as it crosses the channel. */
+export interface WireError {
+  message: string;
+  code?: ErrorCode;
+  param?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface RpcRequest {
+  t: 'rpc';
+  id: number;
+  op: string;
+  arg: unknown;
+}
+
+export interface RpcResponse {
+  t: 'rpc-res';
+  id: number;
+  value?: unknown;
+  error?: WireError;
+}
+
+export type RpcHandler = (arg: unknown) => unknown | Promise<unknown>;
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof LlmscopeError)
+    return { message: err.message, code: err.code, param: err.param, headers: err.headers };
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.code && w.code in ERRORS) return new LlmscopeError(w.code, w.message, { param: w.param, headers: w.headers });
+  return new Error(w.message);
+}
+
+export class RpcClosedError extends Error {}
+
+/**
+ * One side of the channel. `send` puts a message on it (false when it is gone); `receive` is given every message
+ * that arrives and returns true when it was an RPC message (answered or dispatched here).
+ */
+export class Rpc {
+  private next = 1;
+  private readonly waiting = new Map<
+    number,
+    { ok: (v: unknown) => void; fail: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+  private readonly handlers = new Map<string, RpcHandler>();
+
+  constructor(private readonly send: (msg: RpcRequest | RpcResponse) => boolean) {}
+
+  on(op: string, handler: RpcHandler): this {
+    this.handlers.set(op, handler);
+    return this;
+  }
+
+  /** Calls `op` on the other side; rejects after `timeoutMs`, or at once when the channel is closed. */
+  call<T>(op: string, arg: unknown, timeoutMs: number): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((ok, fail) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        fail(new Error(`${op} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, { ok: ok as (v: unknown) => void, fail, timer });
+      let sent = false;
+      try {
+        sent = this.send({ t: 'rpc', id, op, arg });
+      } catch {
+        sent = false;
+      }
+      if (!sent) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        fail(new RpcClosedError(`${op}: the other process is gone`));
+      }
+    });
+  }
+
+  receive(msg: unknown): boolean {
+    const m = msg as RpcRequest | RpcResponse | null;
+    if (!m || typeof m !== 'object') return false;
+    if (m.t === 'rpc-res') {
+      const w = this.waiting.get(m.id);
+      if (!w) return true;
+      this.waiting.delete(m.id);
+      clearTimeout(w.timer);
+      if (m.error) w.fail(fromWire(m.error));
+      else w.ok(m.value);
+      return true;
+    }
+    if (m.t !== 'rpc') return false;
+    const handler = this.handlers.get(m.op);
+    const answer = (r: Omit<RpcResponse, 't' | 'id'>): void => {
+      try {
+        this.send({ t: 'rpc-res', id: m.id, ...r });
+      } catch {
+        /* the caller is gone: nobody waits for the answer */
+      }
+    };
+    if (!handler) {
+      answer({ error: { message: `unknown operation ${m.op}` } });
+      return true;
+    }
+    try {
+      Promise.resolve(handler(m.arg)).then(
+        (value) => answer({ value }),
+        (err) => answer({ error: toWire(err) }),
+      );
+    } catch (err) {
+      answer({ error: toWire(err) });
+    }
+    return true;
+  }
+
+  /** Fails every call still waiting (the other side exited). */
+  close(): void {
+    for (const [id, w] of this.waiting) {
+      clearTimeout(w.timer);
+      w.fail(new RpcClosedError('the other process exited before answering'));
+      this.waiting.delete(id);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// The entry point node:cluster runs for each gateway worker (src/cluster/primary.ts forks it). It says hello, waits
+// for its config from the primary, starts serving, and drains when the primary asks (or on its own SIGTERM); if the
+// primary goes away it stops taking calls, finishes those in flight and exits.
+import { Rpc } from './rpc.js';
+import { type GatewayWorker, startWorker, type WorkerInit } from './worker.js';
+
+const send = (msg: unknown, cb: (err: Error | null) => void = () => {}): boolean => {
+  if (!process.connected || !process.send) {
+    cb(new Error('the recorder process is gone'));
+    return false;
+  }
+  try {
+    return process.send(msg, undefined, {}, (err) => cb(err ?? null));
+  } catch (err) {
+    cb(err as Error);
+    return false;
+  }
+};
+const rpc = new Rpc((m) => send(m));
+let worker: GatewayWorker | null = null;
+let exiting = false;
+
+async function stop(code: number): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  try {
+    await worker?.drain();
+  } finally {
+    // Everything this worker finished is on the channel before it says so; the primary waits for this line.
+    send({ t: 'drained' }, () => {
+      process.disconnect?.();
+      process.exit(code);
+    });
+    setTimeout(() => process.exit(code), 2000).unref();
+  }
+}
+
+process.on('message', (msg: { t?: string }) => {
+  if (rpc.receive(msg)) return;
+  if (msg?.t === 'init' && !worker) {
+    startWorker(msg as WorkerInit, { send, connected: () => process.connected }, rpc).then(
+      (w) => {
+        worker = w;
+        const a = w.server.address() as { port: number };
+        send({ t: 'listening', port: a.port });
+        if (exiting) void w.drain();
+      },
+      (err: Error) => {
+        send({ t: 'failed', message: err.message }, () => process.exit(1));
+      },
+    );
+  } else if (msg?.t === 'drain') void stop(0);
+});
+process.on('disconnect', () => {
+  rpc.close();
+  void stop(1);
+});
+// The primary decides when the whole deployment stops (a terminal's Ctrl-C reaches every process of the group);
+// a SIGTERM sent to this worker alone drains and ends it, and the primary starts another.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => void stop(0));
+send({ t: 'hello' });

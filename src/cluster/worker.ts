@@ -1,0 +1,327 @@
+// A gateway worker (`serve --workers N`, N ≥ 2): one of N processes sharing the public port through node:cluster. It
+// runs only what a client waits for on /v1 (parse, admit, forward, pass bytes, timestamps) and hands each finished
+// call to the primary (the recorder process) over IPC, in bounded batches; tokens, cost, quality, spans, logs and
+// store writes run there. Admission hooks (virtual keys, budgets, rate limits) run in the primary too, one RPC per
+// phase, so every worker reserves on the one ledger. Anything else (/api, the dashboard, /metrics, /readyz, OTLP,
+// ingest) is relayed to the primary's loopback listener, which answers for the whole deployment.
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import type { TLSSocket } from 'node:tls';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Pool } from 'undici';
+import { type LlmCall, Recorder } from '../calls/index.js';
+import type { Config } from '../config/index.js';
+import { durationMs } from '../config/index.js';
+import { LlmscopeError } from '../errors.js';
+import { sendModels } from '../gateway/models.js';
+import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
+import { ModelRouter } from '../gateway/routing.js';
+import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
+import { createListener, sendError } from '../http/index.js';
+import { gatewayRoute, passThroughRoute } from '../providers/index.js';
+import { createLogger } from '../telemetry/logging.js';
+import { Metrics } from '../telemetry/metrics.js';
+import type { Rpc } from './rpc.js';
+
+/** The header that proves a request to the primary's loopback listener came from one of its workers. */
+export const INTERNAL_HEADER = 'x-llmscope-internal';
+
+/** What the primary sends a worker once it says hello. */
+export interface WorkerInit {
+  t: 'init';
+  config: Config;
+  /** The primary's loopback listener, for everything that is not a /v1 call. */
+  internalUrl: string;
+  internalToken: string;
+  /** Which admission phases have hooks in the primary (no hooks: no round trip). */
+  phases: { authenticate: boolean; admit: boolean };
+}
+
+/** Finished calls, batched, and how many calls this worker has in flight. */
+export interface CallsMessage {
+  t: 'calls';
+  calls: LlmCall[];
+  inflight: number;
+}
+
+/** The fields of an admission a hook may change; they travel back from the primary. */
+export type AdmissionSnapshot = Omit<Admission, 'headers' | 'body'> & { headers: IncomingHttpHeaders; body: unknown };
+
+/** How long a worker waits for the primary to run the admission hooks before answering 503. */
+const ADMIT_TIMEOUT_MS = 10_000;
+/** How often a worker tells the primary how many calls it has in flight (also sent with every batch). */
+const INFLIGHT_EVERY_MS = 500;
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+  'expect',
+]);
+
+/** The gateway hook that runs the primary's hooks for one phase: the admission goes there and its changes come back. */
+export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook {
+  const run = async (phase: 'authenticate' | 'admit', a: Admission): Promise<void> => {
+    const snapshot: AdmissionSnapshot = {
+      requestId: a.requestId,
+      endpoint: a.endpoint,
+      model: a.model,
+      provider: a.provider,
+      body: a.body,
+      headers: a.headers,
+      attribution: a.attribution,
+      forwardClientAuth: a.forwardClientAuth,
+      state: a.state,
+    };
+    let changed: Record<string, unknown>;
+    try {
+      changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, ADMIT_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof LlmscopeError) throw err;
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_OVERLOADED',
+        `llmscope's recorder process did not admit the call (${(err as Error).message}); retry shortly`,
+        { headers: { 'retry-after': '1' } },
+      );
+    }
+    // The attribution object is the flight's own: change it in place, as a hook in this process would.
+    const { attribution, ...rest } = changed as { attribution?: Admission['attribution'] };
+    if (attribution) Object.assign(a.attribution, attribution);
+    Object.assign(a, rest);
+  };
+  return {
+    name: 'primary',
+    ...(phases.authenticate ? { authenticate: (a: Admission) => run('authenticate', a) } : {}),
+    ...(phases.admit ? { admit: (a: Admission) => run('admit', a) } : {}),
+  };
+}
+
+/** What the primary receives from a hook phase run for a worker: every field a hook may have changed. */
+export async function runHooksFor(
+  hooks: readonly GatewayHook[],
+  phase: 'authenticate' | 'admit',
+  snapshot: AdmissionSnapshot,
+): Promise<Record<string, unknown>> {
+  const a = { ...snapshot } as Admission;
+  for (const h of hooks) {
+    const f = h[phase];
+    if (f) await f.call(h, a);
+  }
+  const { body: _b, headers: _h, requestId: _r, endpoint: _e, model: _m, provider: _p, ...changed } = a;
+  return changed;
+}
+
+/** Runs the primary's `settle` hooks on a call a worker finished (what `Flight.finish` does in one process). */
+export function settleFor(hooks: readonly GatewayHook[], call: LlmCall): void {
+  const state = call.internal?.hooks;
+  if (!state) return;
+  const a: Admission = {
+    requestId: call.requestId,
+    endpoint: call.endpoint,
+    model: call.model,
+    provider: call.provider,
+    body: {},
+    headers: {},
+    attribution: {
+      user: call.user,
+      team: call.team,
+      feature: call.feature,
+      session: call.session,
+      apiKeyId: call.apiKeyId,
+    },
+    forwardClientAuth: true,
+    state,
+  };
+  for (const h of hooks) h.settle?.(a, call);
+}
+
+export interface GatewayWorker {
+  readonly server: Server;
+  /** Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Starts the worker's listener on the public host and port (shared with the other workers by node:cluster).
+ * `send` puts a message on the channel to the primary; `rpc` is the channel's RPC side.
+ */
+export async function startWorker(
+  init: WorkerInit,
+  channel: { send(msg: unknown, cb: (err: Error | null) => void): boolean; connected(): boolean },
+  rpc: Rpc,
+): Promise<GatewayWorker> {
+  const config = init.config;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
+  const metrics = new Metrics(registry, {
+    labelBudget: config.telemetry.labelBudget,
+    labelHardCap: config.telemetry.labelHardCap,
+  });
+  const logger = createLogger({
+    level: config.telemetry.logLevel,
+    format: config.telemetry.logFormat,
+    onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
+  }).child({ worker: process.pid });
+  const inflight = new Set<ServerResponse>();
+
+  // One sink: the hand-off to the primary, bounded (recorder.capacity) and counted when shed, like any sink.
+  const recorder = new Recorder({
+    capacity: config.recorder.capacity,
+    onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
+  });
+  recorder.addSink({
+    name: 'primary',
+    maxBatch: 256,
+    lingerMs: config.storage.durability === 'every-call' ? 0 : 5,
+    write: (calls) =>
+      new Promise<void>((ok, fail) => {
+        if (!channel.connected()) return fail(new Error('the recorder process is gone'));
+        const msg: CallsMessage = { t: 'calls', calls: calls as LlmCall[], inflight: inflight.size };
+        channel.send(msg, (err) => (err ? fail(err) : ok()));
+      }),
+  });
+  rpc.on('metrics', async () => {
+    for (const [sink, depth] of Object.entries(recorder.depths()))
+      if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
+    return registry.getMetricsAsJSON();
+  });
+
+  const upstreams = new Map<string, Upstream>();
+  for (const p of config.providers) upstreams.set(p.name, createUpstream(p));
+  const hooks: GatewayHook[] = init.phases.authenticate || init.phases.admit ? [remoteHook(rpc, init.phases)] : [];
+  let draining = false;
+  const proxy = new GatewayProxy({
+    config,
+    recorder,
+    logger,
+    router: new ModelRouter(config.providers, config.routes),
+    upstreams,
+    hooks,
+    draining: () => draining,
+    inflight,
+    onShed: (reason) => metrics.shed.inc({ reason }),
+  });
+
+  const primary = new Pool(init.internalUrl, { connections: 64, bodyTimeout: 0, headersTimeout: 0 });
+  const trust = config.server.trustProxy;
+  const peerOf = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const trusted = (req: IncomingMessage): boolean =>
+    trust === true ? true : trust === false ? false : trust.includes(peerOf(req));
+  const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)?.split(',')[0];
+
+  /** Relays a request the primary answers, saying who the client is as the primary would have seen it. */
+  const relay = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined && !HOP_BY_HOP.has(k) && !k.startsWith('x-forwarded-'))
+        headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    // The primary trusts only its workers' forwarding headers; they carry what the client's hop said (or what a
+    // proxy this deployment trusts said), so its sign-in limits, cookies and origin checks see the same client.
+    const t = trusted(req);
+    const xff = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',');
+    headers['x-forwarded-for'] = (t && hops[hops.length - 1]?.trim()) || peerOf(req);
+    headers['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted
+      ? 'https'
+      : (t && first(req.headers['x-forwarded-proto'])?.trim()) || 'http';
+    const host = (t && first(req.headers['x-forwarded-host'])) || req.headers.host;
+    if (host) headers['x-forwarded-host'] = host;
+    headers[INTERNAL_HEADER] = init.internalToken;
+    const method = req.method ?? 'GET';
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const answer = await primary.request({
+      path: req.url ?? '/',
+      method: method as 'GET',
+      headers,
+      body: hasBody ? req : undefined,
+    });
+    if (!hasBody) req.resume();
+    res.writeHead(answer.statusCode, clientHeaders(answer.headers, true));
+    await pipeline(answer.body, res);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://llmscope');
+    const path = url.pathname;
+    const route = gatewayRoute(path);
+    if (route) {
+      if (req.method !== 'POST')
+        return proxy.refuse(
+          res,
+          route.endpoint,
+          new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
+        );
+      proxy.handle(req, res, route.endpoint);
+      return;
+    }
+    const passThrough = passThroughRoute(path);
+    if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
+    if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
+    // A draining worker is not ready, whatever the primary says.
+    if (path === '/readyz' && draining)
+      throw new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'this llmscope worker is shutting down');
+    return relay(req, res);
+  };
+
+  const server = createListener(config.server.tls, (req, res) => {
+    handle(req, res).catch((err) => {
+      if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
+      if (res.headersSent) res.destroy();
+      else sendError(res, err);
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const beat = setInterval(() => {
+    if (channel.connected()) channel.send({ t: 'inflight', inflight: inflight.size }, () => {});
+  }, INFLIGHT_EVERY_MS);
+  beat.unref();
+
+  let drained: Promise<void> | null = null;
+  return {
+    server,
+    drain() {
+      drained ??= (async () => {
+        draining = true;
+        clearInterval(beat);
+        const grace = durationMs(config.server.shutdownGrace);
+        const stopped = new Promise<void>((ok) => server.close(() => ok()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + grace;
+        while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        const abandoned = inflight.size;
+        server.closeAllConnections();
+        await stopped;
+        await recorder.close(Math.max(1000, deadline - Date.now()));
+        await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
+        await primary.close().catch(() => undefined);
+        if (abandoned > 0) logger.warn({ event: 'worker_stopped', abandoned_calls: abandoned }, 'worker stopped');
+        logger.flush();
+      })();
+      return drained;
+    },
+  };
+}
+
+/** The address a worker listens on, as the base URL clients use. */
+export function baseUrlOf(server: Server): string {
+  const a = server.address() as AddressInfo;
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return `${'setSecureContext' in server ? 'https' : 'http'}://${host}:${a.port}`;
+}
