@@ -2,7 +2,17 @@
 // Accepts one record, an array, or {"calls": [...]}; every record is validated and all problems are reported.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CALL_STATUSES, ENDPOINTS, type LlmCall, type Recorder, statusOf } from '../calls/index.js';
+import {
+  CALL_STATUSES,
+  ENDPOINTS,
+  type LlmCall,
+  METADATA_MAX_KEYS,
+  METADATA_MAX_VALUE,
+  metadataProblem,
+  type Recorder,
+  statusOf,
+} from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
 import { parseBody, readJson, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
@@ -45,6 +55,8 @@ export const ingestRecordSchema = z
     cost_usd: z.number().nonnegative().nullable().optional(),
     finish_reason: text,
     refusal: z.boolean().default(false),
+    // keys, their number and value lengths are checked after parsing, as LLMSCOPE_ERR_INVALID_METADATA
+    metadata: z.record(z.string(), z.string()).nullable().optional(),
   })
   .strict();
 
@@ -98,7 +110,23 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     spans: [],
     events: [],
     content: null,
+    metadata: r.metadata && Object.keys(r.metadata).length > 0 ? r.metadata : null,
   };
+}
+
+/** Refuses the body when a record's metadata breaks the rules every way in shares (calls/metadata.ts). */
+function checkMetadata(records: readonly z.infer<typeof ingestRecordSchema>[], pathOf: (i: number) => string): void {
+  for (let i = 0; i < records.length; i++) {
+    const m = records[i]?.metadata;
+    if (!m) continue;
+    const bad = metadataProblem(m, (k) => `${pathOf(i)}metadata.${k}`);
+    if (bad)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_METADATA',
+        `invalid metadata in "${bad.param}": ${bad.message}; a call takes at most ${METADATA_MAX_KEYS} keys (lowercase header tokens) with values of at most ${METADATA_MAX_VALUE} characters`,
+        { param: bad.param },
+      );
+  }
 }
 
 /**
@@ -116,6 +144,7 @@ export async function ingestCalls(
   const body = await readJson(req, limit);
   const data = parseBody(bodySchema, body);
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
+  checkMetadata(records, Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '');
   const calls = records.map(recordToCall);
   const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
   // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).

@@ -1,7 +1,16 @@
 // GET /api/requests (ledger search, newest first, keyset pages) and GET /api/requests/:id (one call with its
 // spans, events, and whatever later capabilities attach: evaluations, feedback, ...).
 import { z } from 'zod';
-import { CALL_STATUSES, type CallEvent, callToWire, ENDPOINTS, type LlmCall, type SpanRecord } from '../calls/index.js';
+import {
+  CALL_STATUSES,
+  type CallEvent,
+  callToWire,
+  ENDPOINTS,
+  type LlmCall,
+  METADATA_MAX_VALUE,
+  metadataKeyProblem,
+  type SpanRecord,
+} from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type CallQuery, MAX_PAGE_SIZE, type Store, scopedStore } from '../store/index.js';
@@ -78,7 +87,24 @@ export function parseRequestsQuery(url: URL): CallQuery {
     text: q.q,
     limit: q.limit,
     cursor: q.cursor,
+    metadata: metadataQuery(url),
   };
+}
+
+/** The `meta.<key>=<value>` filters of a query string (the store refuses more than a call can carry). */
+function metadataQuery(url: URL): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [param, v] of url.searchParams) {
+    if (!param.startsWith('meta.') || v === '') continue;
+    const bad =
+      metadataKeyProblem(param.slice(5)) ??
+      (v.length > METADATA_MAX_VALUE ? `expected at most ${METADATA_MAX_VALUE} characters` : null);
+    if (bad)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `invalid query parameter "${param}": ${bad}`, { param });
+    out ??= {};
+    out[param.slice(5)] = v;
+  }
+  return out;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

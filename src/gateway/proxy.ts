@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { keepText } from '../calls/bounded-text.js';
-import type { CallInternals, Endpoint, LlmCall, Recorder } from '../calls/index.js';
-import { statusOf, tpotOf } from '../calls/index.js';
+import type { CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
+import { METADATA_MAX_KEYS, METADATA_MAX_VALUE, metadataOfHeaders, statusOf, tpotOf } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
 import { readBody, sendJson } from '../http/index.js';
@@ -125,6 +125,9 @@ class Flight {
   /** The upstream exchange while it runs (the client going away then cancels it). */
   relay: Relay | null = null;
   attribution: Attribution;
+  /** From `x-llmscope-meta-<key>` headers; a problem with them refuses the call (400 invalid_metadata). */
+  metadata: Metadata | null = null;
+  metadataProblem: { message: string; param: string } | null = null;
   private ended = false;
 
   constructor(
@@ -161,6 +164,11 @@ class Flight {
       session: header(headers, 'x-llmscope-session'),
       apiKeyId: null,
     };
+    const meta = metadataOfHeaders(headers);
+    if (meta) {
+      if (meta.problem) this.metadataProblem = meta.problem;
+      else this.metadata = meta.metadata;
+    }
   }
 
   /** The client connection closed: if the upstream exchange is still running, the call is cancelled. */
@@ -198,6 +206,7 @@ class Flight {
       errorType: this.errorType,
       errorMessage: this.errorMessage,
       ...this.attribution,
+      metadata: this.metadata,
       inputTokens: u?.inputTokens ?? null,
       outputTokens,
       cachedInputTokens: u?.cachedInputTokens ?? null,
@@ -454,6 +463,12 @@ export class GatewayProxy {
     ctx.model = flight.model;
     flight.stream = facts ? facts.stream : body.stream === true;
     if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
+    if (flight.metadataProblem)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_METADATA',
+        `invalid metadata: ${flight.metadataProblem.message}; send at most ${METADATA_MAX_KEYS} x-llmscope-meta-<key> headers with values of at most ${METADATA_MAX_VALUE} characters`,
+        { param: flight.metadataProblem.param },
+      );
 
     const admission: Admission = {
       requestId: flight.requestId,

@@ -10,6 +10,9 @@ export function privacyEnricher(redactor: Redactor): Enricher {
     enrich(call) {
       // An upstream's error message may quote the request (an invalid value, a content-policy excerpt).
       if (call.errorMessage) call.errorMessage = redactor.redact(call.errorMessage);
+      // Metadata is the caller's free text too (an email as a customer id, a token in a trace note).
+      const meta = call.metadata;
+      if (meta) for (const k in meta) meta[k] = redactor.redact(meta[k] as string);
       const i = call.internal;
       if (!i) return;
       if (i.promptText)
