@@ -1,8 +1,9 @@
 // GET /api/alerts (firing, pending, history, rules), silences (GET, POST, DELETE /api/alerts/silences[/:id]) and
 // the noise report (GET /api/alerts/noise). Wire format is snake_case; times are ISO 8601.
 import { z } from 'zod';
+import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
-import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
+import { fromZod, inScope, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -93,15 +94,27 @@ function silenceJson(s: Silence, now: number) {
   };
 }
 
-export function registerAlertRoutes(router: Router, service: AlertsService, bodyLimit: number): void {
+export function registerAlertRoutes(
+  router: Router,
+  service: AlertsService,
+  bodyLimit: number,
+  audit?: Audit,
+): void {
   const exported = new Set(exportedRules(service.config).exported.map((e) => e.rule.id));
 
-  router.get('/api/alerts', async ({ res, url }) => {
+  router.get('/api/alerts', async ({ res, url, principal }) => {
     const now = service.clock.now();
     const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('history_limit') ?? 100) || 100));
-    const active = service.engine.activeAlerts().sort((a, b) => a.activeAt - b.activeAt);
+    // A team-scoped principal sees the alerts whose labels name one of its teams (and features): rules grouped by
+    // team; an alert over every team names none, so it is not shown to it.
+    const mine = (labels: Readonly<Record<string, string>>) =>
+      inScope(principal?.scope, labels['team'] ?? null, labels['feature'] ?? null);
+    const active = service.engine
+      .activeAlerts()
+      .filter((a) => mine(a.labels))
+      .sort((a, b) => a.activeAt - b.activeAt);
     const history = (await service.state.listEvents({ from: 0, to: now + 1, limit: limit * 4 }))
-      .filter((e) => e.kind === 'resolved')
+      .filter((e) => e.kind === 'resolved' && mine(e.labels))
       .slice(0, limit);
     const health = new Map(service.engine.ruleHealth().map((h) => [h.ruleId, h]));
     sendJson(res, 200, {
@@ -126,13 +139,16 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
           exported_to_prometheus: exported.has(r.id),
         };
       }),
-      groups: service.dispatcher.snapshot().map((g) => ({
-        key: g.key,
-        receiver: g.receiver,
-        labels: g.labels,
-        alerts: g.alerts,
-        next_flush_at: iso(g.nextFlush),
-      })),
+      groups: service.dispatcher
+        .snapshot()
+        .filter((g) => !principal?.scope || mine(g.labels))
+        .map((g) => ({
+          key: g.key,
+          receiver: g.receiver,
+          labels: g.labels,
+          alerts: g.alerts,
+          next_flush_at: iso(g.nextFlush),
+        })),
     });
   });
 
@@ -141,7 +157,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
     sendJson(res, 200, { silences: service.silences.all().map((s) => silenceJson(s, now)) });
   });
 
-  router.post('/api/alerts/silences', async ({ req, res }) => {
+  router.post('/api/alerts/silences', async ({ req, res, principal }) => {
     const parsed = silenceBody.safeParse(await readJson(req, bodyLimit));
     if (!parsed.success) throw fromZod(parsed.error, 'LLMSCOPE_ERR_INVALID_BODY');
     const b = parsed.data;
@@ -157,16 +173,25 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
         { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: b.created_by },
         now,
       );
+      await audit?.record(
+        { req, principal },
+        {
+          action: 'silence.create',
+          target: `silence:${s.id}`,
+          detail: { matchers: b.matchers, ends_at: new Date(endsAt).toISOString() },
+        },
+      );
       sendJson(res, 201, silenceJson(s, now));
     } catch (err) {
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', (err as Error).message, { param: 'matchers' });
     }
   });
 
-  router.delete('/api/alerts/silences/:id', async ({ res, params }) => {
+  router.delete('/api/alerts/silences/:id', async ({ req, res, params, principal }) => {
     const now = service.clock.now();
     const s = await service.silences.expire(params.id ?? '', now);
     if (!s) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no silence with id ${params.id}`);
+    await audit?.record({ req, principal }, { action: 'silence.expire', target: `silence:${s.id}` });
     sendJson(res, 200, silenceJson(s, now));
   });
 

@@ -13,6 +13,7 @@ import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReconcileCommand } from './reconcile.js';
 import { registerServeCommand } from './serve.js';
+import { registerTokensCommand } from './tokens.js';
 
 const program = new Command('llmscope')
   .description('observability for LLM services: an OpenAI-compatible gateway that measures every call')
@@ -31,6 +32,7 @@ registerQualityCommand(program);
 registerMigrateCommand(program);
 registerBackupCommand(program);
 registerKeysCommand(program);
+registerTokensCommand(program);
 
 // `llmscope ... | head`: when the reader goes away early, stop quietly (as other command-line tools do), no EPIPE stack.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

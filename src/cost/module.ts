@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { scopedStore } from '../store/index.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
@@ -15,6 +16,7 @@ import type { RateLimiter } from './limits/limiter.js';
 import { parseCostItems } from './non-api.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, createCostRuntime } from './runtime.js';
+import { rollupSpendQueries } from './scoped-spend.js';
 import { SpendQueries } from './spend-queries.js';
 import {
   deltasOf,
@@ -93,8 +95,6 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   const limiter = opts.limiter ?? (await sharedRateLimiterFor(ctx.store.backend)) ?? undefined;
   const rt = createCostRuntime(config, { ledger, clock: ctx.clock, keyStore, limiter });
   for (const hook of costHooks(rt)) ctx.gateway.addHook(hook);
-  // Whether calls need a key is known from the start, so a store outage later never leaves it unknown.
-  await rt.directory.required();
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 
@@ -220,6 +220,13 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     bodyLimit: ctx.config.server.bodyLimit,
     unpriced: unpricedSeen,
     onReconciled: noteReconciliation,
+    // A team-scoped principal's spend comes from the call rollups, narrowed to its scope (src/cost/scoped-spend.ts).
+    scopedQueries: (scope) =>
+      rollupSpendQueries(scopedStore(ctx.store, scope), {
+        costs: config.costs,
+        now: () => ctx.clock.now(),
+        minuteRetentionMs: durationMs(ctx.config.storage.retention.minute),
+      }),
   });
 
   registerKeyRoutes(ctx.api, { rt, keyStore, bodyLimit: ctx.config.server.bodyLimit });

@@ -2,7 +2,7 @@
 // reconciliations and cost item imports, for the dashboard and for users.
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
-import { parseQuery, type Router, readBody, sendJson } from '../http/index.js';
+import { type HttpContext, parseQuery, type Router, readBody, type Scope, sendJson } from '../http/index.js';
 import { DAY_MS } from '../time.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
@@ -95,28 +95,42 @@ export interface CostRouteDeps {
   /** Unpriced models seen since start: `provider/model` → calls. */
   unpriced: ReadonlyMap<string, number>;
   onReconciled?: (r: ReconciliationRecord) => void;
+  /** Spend queries narrowed to a team scope (from the call rollups); without it, scoped principals are refused. */
+  scopedQueries?: (scope: Scope) => SpendQueries;
 }
 
 export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
   const { rt, queries } = d;
   const now = (): number => rt.clock.now();
+  /** The spend a principal may read: everything, or its scope's (403 when scopes cannot be answered). */
+  const spendFor = ({ principal }: Pick<HttpContext, 'principal'>): SpendQueries => {
+    if (!principal?.scope) return d.queries;
+    if (d.scopedQueries) return d.scopedQueries(principal.scope);
+    throw new LlmscopeError('LLMSCOPE_ERR_FORBIDDEN', 'spend is not available to team-scoped principals here');
+  };
 
-  api.get('/api/cost/summary', async ({ res, url }) => {
+  api.get('/api/cost/summary', async (http) => {
+    const { res, url } = http;
     const q = parse(summarySchema, url);
     const { from, to } = range(q, now(), monthStart);
-    const s = await queries.summary({ from, to, groupBy: q.group_by, limit: q.limit });
-    const f = await queries.forecast();
+    const s = await spendFor(http).summary({ from, to, groupBy: q.group_by, limit: q.limit });
+    // The month's total and forecast include non-API costs and every team: a scoped principal gets null.
+    if (http.principal?.scope)
+      return sendJson(res, 200, { ...s, month_to_date_usd: null, forecast_month_end_usd: null });
+    const f = await d.queries.forecast();
     sendJson(res, 200, { ...s, month_to_date_usd: f.total_usd_mtd, forecast_month_end_usd: f.forecast_total_usd });
   });
 
-  api.get('/api/cost/top', async ({ res, url }) => {
+  api.get('/api/cost/top', async (http) => {
+    const { res, url } = http;
     const q = parse(topSchema, url);
     const { from, to } = range(q, now(), monthStart);
-    const s = await queries.summary({ from, to, groupBy: q.dimension, limit: q.limit });
+    const s = await spendFor(http).summary({ from, to, groupBy: q.dimension, limit: q.limit });
     sendJson(res, 200, { from: s.from, to: s.to, dimension: q.dimension, resolution: s.resolution, top: s.groups });
   });
 
-  api.get('/api/cost/timeseries', async ({ res, url }) => {
+  api.get('/api/cost/timeseries', async (http) => {
+    const { res, url } = http;
     const q = parse(seriesSchema, url);
     const { from, to } = range(q, now(), (t) => t - DAY_MS);
     const span = to - from;
@@ -129,7 +143,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
           param: 'step',
         },
       );
-    const points = await queries.timeseries({ from, to, step, dimension: q.dimension, value: q.value });
+    const points = await spendFor(http).timeseries({ from, to, step, dimension: q.dimension, value: q.value });
     sendJson(res, 200, { from: new Date(from).toISOString(), to: new Date(to).toISOString(), step, points });
   });
 

@@ -82,6 +82,15 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/overview': viewer('filter'),
   'GET /api/ui/config': viewer('global'),
   'POST /api/ingest': admin(),
+  'POST /api/otlp/v1/traces': admin(),
+  // privacy and audit (src/privacy/, src/audit/)
+  'DELETE /api/users/:id/data': admin(),
+  'GET /api/audit': admin(),
+  // virtual keys (src/cost/key-routes.ts)
+  'GET /api/keys': admin(),
+  'POST /api/keys': admin(),
+  'POST /api/keys/:id/revoke': admin(),
+  'POST /api/keys/:id/rotate': admin(),
   // cost (src/cost/routes.ts): spend by one dimension is kept per dimension, so a scoped principal gets it from the
   // call rollups (team, feature, model, provider), and the routes whose figures are deployment-wide are refused.
   'GET /api/cost/summary': viewer('filter'),
@@ -92,7 +101,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/cost/budgets': viewer('refuse'),
   'GET /api/cost/prices': viewer('global'),
   'GET /api/cost/catalog': viewer('global'),
-  'GET /api/cost/unpriced': viewer('global'),
+  // models seen without a price: a model only one team calls would tell another team about it
+  'GET /api/cost/unpriced': viewer('refuse'),
   'GET /api/cost/reconciliations': viewer('refuse'),
   'GET /api/cost/reconciliations/:id': viewer('refuse'),
   'POST /api/cost/reconciliations': admin(),
