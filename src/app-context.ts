@@ -24,7 +24,11 @@ export interface AppContext {
   registry: Registry;
   metrics: Metrics;
   logger: Logger;
-  /** Routes under /api/* (guarded by the admin token when not on loopback). */
+  /**
+   * This module's sub-app of the /api router. Every route needs a row in ROUTE_ACCESS (src/http/access.ts: its role,
+   * and what it does for a team-scoped principal; an unlisted route is admin-only); a route serving team data reads
+   * through `scopedStore(store, http.principal?.scope)`.
+   */
   api: Router;
   clock: Clock;
   /** The /v1 gateway: modules add hooks (virtual keys, budgets) that run on every call, in the order added. */
