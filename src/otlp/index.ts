@@ -3,4 +3,12 @@ export { decodeJson } from './json.js';
 export { invalidReason, isLlmSpan, requestIdOf, spanToCall, toSpanRecord } from './map.js';
 export { MalformedOtlpError, type OtlpSpan } from './model.js';
 export { decodeProtobuf, decodeProtobufResponse, encodeProtobufResponse } from './proto.js';
-export { type ExportOutcome, MAX_TRACE_SPANS, OtlpReceiver, SPAN_RESULTS, type SpanResult } from './receiver.js';
+export {
+  type ExportOutcome,
+  MAX_TRACE_SPANS,
+  OtlpReceiver,
+  PENDING_MS,
+  SPAN_RESULTS,
+  type SpanResult,
+} from './receiver.js';
+export { type TraceSpanStore, traceSpanStoreFor } from './storage/index.js';

@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
-import type { LlmCall, Recorder } from '../calls/index.js';
+import { spanToWire } from '../api/requests.js';
+import type { LlmCall, Recorder, SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
 import type { Store } from '../store/store.js';
@@ -20,17 +21,23 @@ import { decodeJson } from './json.js';
 import { invalidReason, isLlmSpan, spanToCall, toSpanRecord } from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
+import type { TraceSpanStore } from './storage/types.js';
 
 /** Spans kept with one trace from one export, besides its calls' own (the rest are counted as dropped). */
 export const MAX_TRACE_SPANS = 256;
 /** Call ids remembered after they were recorded, so a retry arriving before the store has them counts once. */
 const RECENT_IDS = 100_000;
 
-export type SpanResult = 'call' | 'duplicate' | 'trace' | 'dropped' | 'unrecognised' | 'rejected';
+/** Spans of a trace with no call yet are kept this long for one to arrive (then forgotten). */
+export const PENDING_MS = 15 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+
+export type SpanResult = 'call' | 'duplicate' | 'trace' | 'pending' | 'dropped' | 'unrecognised' | 'rejected';
 export const SPAN_RESULTS: readonly SpanResult[] = [
   'call',
   'duplicate',
   'trace',
+  'pending',
   'dropped',
   'unrecognised',
   'rejected',
@@ -42,6 +49,15 @@ export interface OtlpReceiverOptions {
   registry: Registry;
   /** Largest body taken, compressed or not (server.bodyLimit). */
   bodyLimit: number;
+  /**
+   * Keeps the spans of a trace that come in another export than its calls (without it, such spans are only
+   * counted as unrecognised).
+   */
+  traceSpans?: TraceSpanStore;
+  /** How long kept trace spans live (storage.retention.raw, as the calls). */
+  retainMs?: number;
+  now?: () => number;
+  onError?: (err: unknown) => void;
 }
 
 export interface ExportOutcome {
@@ -101,7 +117,7 @@ export class OtlpReceiver {
   constructor(private readonly opts: OtlpReceiverOptions) {
     this.spansTotal = new Counter({
       name: 'llmscope_otlp_spans_total',
-      help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), dropped (over the per-trace bound), unrecognised (not a call, no call of its trace in the export), rejected (invalid ids or times)',
+      help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid ids or times)',
       labelNames: ['result'],
       registers: [opts.registry],
     });
@@ -144,6 +160,7 @@ export class OtlpReceiver {
       call: 0,
       duplicate: 0,
       trace: 0,
+      pending: 0,
       dropped: 0,
       unrecognised: 0,
       rejected: 0,
@@ -159,47 +176,105 @@ export class OtlpReceiver {
       } else if (isLlmSpan(s)) calls.push(spanToCall(s));
       else others.push(s);
     }
-    // The trace's earliest call of this export carries the trace's other spans.
-    const anchors = new Map<string, LlmCall>();
-    for (const c of calls) {
-      const t = c.traceId as string;
-      const a = anchors.get(t);
-      if (!a || c.startedAt < a.startedAt) anchors.set(t, c);
-    }
-    const kept = new Map<string, number>();
-    for (const s of others) {
-      const anchor = anchors.get(s.traceId);
-      if (!anchor) {
-        counts.unrecognised++;
-        continue;
-      }
-      const n = kept.get(s.traceId) ?? 0;
-      if (n >= MAX_TRACE_SPANS) {
-        counts.dropped++;
-        continue;
-      }
-      kept.set(s.traceId, n + 1);
-      anchor.spans.push(toSpanRecord(s));
-      counts.trace++;
-    }
     const ids = calls.map((c) => c.requestId);
     // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
     const known = ids.length > 0 ? await this.opts.store.knownIds(ids).catch(() => new Set<string>()) : new Set();
-    const requestIds: string[] = [];
+    const fresh: LlmCall[] = [];
     for (const c of calls) {
       if (known.has(c.requestId) || this.recent.has(c.requestId)) {
         counts.duplicate++;
         continue;
       }
       known.add(c.requestId);
+      fresh.push(c);
+    }
+    const byTrace = new Map<string, { calls: LlmCall[]; others: SpanRecord[] }>();
+    const group = (t: string) => {
+      let g = byTrace.get(t);
+      if (!g) byTrace.set(t, (g = { calls: [], others: [] }));
+      return g;
+    };
+    for (const c of fresh) group(c.traceId as string).calls.push(c);
+    for (const s of others) group(s.traceId).others.push(toSpanRecord(s));
+    const store = this.opts.traceSpans;
+    const anchors = store
+      ? await store.anchors([...byTrace.keys()]).catch(this.failed(new Map<string, string>()))
+      : null;
+    const now = (this.opts.now ?? Date.now)();
+    for (const [traceId, g] of byTrace) {
+      const anchor = anchors?.get(traceId);
+      if (anchor === undefined && g.calls.length > 0) {
+        // The trace's earliest new call carries its other spans: this export's and those that came before it.
+        const first = g.calls.reduce((a, c) => (c.startedAt < a.startedAt ? c : a));
+        const pending = store
+          ? await store.claim(traceId, first.requestId, now).catch(this.failed([] as SpanRecord[]))
+          : [];
+        const have = new Set(first.spans.map((x) => x.spanId));
+        for (const x of g.others) {
+          if (have.size > MAX_TRACE_SPANS) counts.dropped++;
+          else if (have.has(x.spanId)) counts.duplicate++;
+          else {
+            have.add(x.spanId);
+            first.spans.push(x);
+            counts.trace++;
+          }
+        }
+        // pending spans were counted when they came
+        for (const x of pending)
+          if (have.size <= MAX_TRACE_SPANS && !have.has(x.spanId)) {
+            have.add(x.spanId);
+            first.spans.push(x);
+          }
+      } else if (g.others.length > 0) {
+        if (!store) {
+          counts.unrecognised += g.others.length;
+          continue;
+        }
+        // After the trace's calls (kept beside its anchor call), or before any (pending until one arrives).
+        const r = await store
+          .add(traceId, anchor ?? null, g.others, MAX_TRACE_SPANS, now)
+          .catch(this.failed({ kept: 0, duplicates: 0 }));
+        counts[anchor === undefined ? 'pending' : 'trace'] += r.kept;
+        counts.duplicate += r.duplicates;
+        counts.dropped += g.others.length - r.kept - r.duplicates;
+      }
+    }
+    const requestIds: string[] = [];
+    for (const c of fresh) {
       this.remember(c.requestId);
       requestIds.push(c.requestId);
       counts.call++;
       this.opts.recorder.record(c);
     }
+    if (store && now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      void store.prune(now - (this.opts.retainMs ?? 30 * 86_400_000), now - PENDING_MS).catch(this.failed(0));
+    }
     for (const r of SPAN_RESULTS) if (counts[r] > 0) this.spansTotal.inc({ result: r }, counts[r]);
     const rejectedMessage = [...reasons].map(([why, n]) => `${n} span${n === 1 ? '' : 's'}: ${why}`).join('; ');
     return { counts, requestIds, rejectedMessage };
+  }
+
+  /**
+   * A detail extra (`ctx.detailExtras`): the spans of the call's trace that came after it, on the trace's anchor
+   * call, merged into its `spans` (each span once), so its page and its trace's page draw the whole waterfall.
+   */
+  readonly detailExtra = async (requestId: string, call: LlmCall): Promise<Record<string, unknown>> => {
+    const store = this.opts.traceSpans;
+    if (!store || !call.traceId || !requestId.startsWith('otlp-')) return {};
+    const later = await store.spansOf(call.traceId, requestId);
+    if (later.length === 0) return {};
+    const have = new Set(call.spans.map((s) => s.spanId));
+    return { spans: [...call.spans, ...later.filter((s) => !have.has(s.spanId))].map(spanToWire) };
+  };
+
+  private prunedAt = 0;
+
+  private failed<T>(fallback: T): (err: unknown) => T {
+    return (err) => {
+      this.opts.onError?.(err);
+      return fallback;
+    };
   }
 
   private remember(id: string): void {

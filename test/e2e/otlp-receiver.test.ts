@@ -45,6 +45,7 @@ interface Wire {
   status: string;
   input_tokens: number | null;
   output_tokens: number | null;
+  latency_ms: number;
   cost_usd: number | null;
   price: { input: number; output: number; cached_input: number } | null;
   ttft_ms: number | null;
@@ -164,6 +165,89 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
       expect.arrayContaining(['agent.run', 'ai.generateText', 'ai.streamText']),
     );
   }, 90_000);
+
+  it('spans of the trace exported before and after its call (separate batches) still join its waterfall', async () => {
+    const traceId = 'dd'.repeat(16);
+    const rootId = '1000000000000001';
+    const t0 = 1_700_000_100_000_000_000n;
+    const kv = (key: string, v: string | number) => ({
+      key,
+      value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
+    });
+    const exportOf = (spans: Record<string, unknown>[]) =>
+      fetch(`${s.base}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          resourceSpans: [{ resource: { attributes: [kv('service.name', 'late-agent')] }, scopeSpans: [{ spans }] }],
+        }),
+      });
+    const at = (ms: number) => String(t0 + BigInt(ms) * 1_000_000n);
+    // 1. a retrieval step, exported while the model call still runs: pending
+    const retrieval = {
+      traceId,
+      spanId: '1000000000000002',
+      parentSpanId: rootId,
+      name: 'retrieve docs',
+      kind: 1,
+      startTimeUnixNano: at(0),
+      endTimeUnixNano: at(40),
+      attributes: [kv('openinference.span.kind', 'RETRIEVER')],
+    };
+    expect((await exportOf([retrieval])).status).toBe(200);
+    // 2. the model call
+    const llm = {
+      traceId,
+      spanId: '1000000000000003',
+      parentSpanId: rootId,
+      name: 'chat gpt-4o-mini',
+      kind: 3,
+      startTimeUnixNano: at(50),
+      endTimeUnixNano: at(850),
+      attributes: [
+        kv('gen_ai.operation.name', 'chat'),
+        kv('gen_ai.provider.name', 'openai'),
+        kv('gen_ai.request.model', 'gpt-4o-mini'),
+        kv('gen_ai.usage.input_tokens', 200),
+        kv('gen_ai.usage.output_tokens', 20),
+      ],
+    };
+    expect((await exportOf([llm])).status).toBe(200);
+    // 3. the agent's root span, which ends last, and a tool step after the call
+    const tool = {
+      traceId,
+      spanId: '1000000000000004',
+      parentSpanId: rootId,
+      name: 'tool.search',
+      kind: 1,
+      startTimeUnixNano: at(860),
+      endTimeUnixNano: at(900),
+      attributes: [kv('gen_ai.operation.name', 'execute_tool')],
+    };
+    const root = {
+      traceId,
+      spanId: rootId,
+      name: 'agent.run',
+      kind: 1,
+      startTimeUnixNano: at(0),
+      endTimeUnixNano: at(1000),
+      attributes: [],
+    };
+    expect((await exportOf([tool, root])).status).toBe(200);
+    // re-sent: nothing twice
+    expect((await exportOf([tool, root])).status).toBe(200);
+    const calls = await callsOfTrace(s, traceId, 1);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ feature: 'late-agent', input_tokens: 200, latency_ms: 800 });
+    const t = await getJson<{ calls: { spans: { name: string; span_id: string }[] }[] }>(
+      `${s.base}/api/traces/${traceId}`,
+    );
+    const names = t.calls.flatMap((c) => c.spans.map((x) => x.name)).sort();
+    expect(names).toEqual(['agent.run', 'chat gpt-4o-mini', 'retrieve docs', 'tool.search']);
+    const detail = await getJson<{ spans: { name: string }[] }>(`${s.base}/api/requests/${calls[0]?.request_id}`);
+    expect(detail.spans.map((x) => x.name).sort()).toEqual(names);
+    expect(await otlpSpans(s, 'pending')).toBeGreaterThanOrEqual(1);
+  });
 
   it('a malformed body gets 400 and nothing is stored; partial success names the spans rejected', async () => {
     await s.app.ctx.recorder.flush();

@@ -1,0 +1,32 @@
+// Where the OTLP receiver keeps the spans of a trace that arrive in another export than the trace's calls: before
+// them (a retrieval step exported while the model call still ran), pending until a call of the trace arrives and
+// takes them; or after them (the agent's root span ends last), kept beside the trace's anchor call (the first call
+// recorded for it), whose detail and trace pages show them. Bounded per trace.
+import type { SpanRecord } from '../../calls/index.js';
+
+export interface TraceSpanStore {
+  /** The anchor call (request id) of each of these traces that has one. */
+  anchors(traceIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Makes `requestId` the anchor of `traceId` unless the trace has one, and returns (and forgets) the spans that
+   * were pending for the trace, which the caller puts on that call.
+   */
+  claim(traceId: string, requestId: string, now: number): Promise<SpanRecord[]>;
+  /**
+   * Keeps spans of a trace, beside its anchor call (or pending when `anchor` is null), at most `maxPerTrace` per
+   * trace in all; a span already kept is not kept twice. Returns how many were kept, and how many were kept already.
+   */
+  add(
+    traceId: string,
+    anchor: string | null,
+    spans: readonly SpanRecord[],
+    maxPerTrace: number,
+    now: number,
+  ): Promise<{ kept: number; duplicates: number }>;
+  /** The spans kept beside this anchor call. */
+  spansOf(traceId: string, anchor: string): Promise<SpanRecord[]>;
+  /** Forgets spans and anchors received before `before`, and pending spans received before `pendingBefore`. */
+  prune(before: number, pendingBefore: number): Promise<number>;
+}
+
+export const TRACE_SPANS_NAMESPACE = 'otlp';
