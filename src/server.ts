@@ -34,7 +34,7 @@ import {
   sendMetrics,
   webHandler,
 } from './http/index.js';
-import { OtlpReceiver } from './otlp/index.js';
+import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import { privacyEnricher, Redactor, registerEraseRoute } from './privacy/index.js';
 import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
@@ -257,7 +257,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   // OTLP/HTTP traces: LLM spans become calls through the recorder, as ingested ones do. Served at /v1/traces (where
   // exporters send by default) and at /api/otlp/v1/traces, behind the same guard as /api/ingest.
-  const otlp = new OtlpReceiver({ recorder, store, registry, bodyLimit: config.server.bodyLimit });
+  const otlp = new OtlpReceiver({
+    recorder,
+    store,
+    registry,
+    bodyLimit: config.server.bodyLimit,
+    traceSpans: await traceSpanStoreFor(store.backend),
+    retainMs: durationMs(config.storage.retention.raw),
+    onError: (err) =>
+      logger.warn({ event: 'otlp_trace_spans_failed', err: (err as Error)?.message }, 'OTLP trace spans not kept'),
+  });
+  ctx.detailExtras.push(otlp.detailExtra);
   api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
 
   const web = webHandler({
