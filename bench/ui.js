@@ -46,14 +46,14 @@ const PAGE_LOADS = quick ? 5 : 10;
 const CHROMIUM = '/usr/bin/chromium';
 const DAY = 86_400_000;
 
-for (const f of ['dist/seed/index.js', 'dist/ui/index.html', 'dist/api/overview.js'])
+for (const f of ['dist/seed/index.js', 'dist/ui/index.html', 'dist/api/overview/index.js'])
   if (!existsSync(join(ROOT, f))) {
     process.stderr.write(`bench:ui needs the build (${f} is missing): run \`npm run build\` first\n`);
     process.exit(1);
   }
 const { seedStore } = await import('../dist/seed/index.js');
 const { SqliteStore, createStore, redactPgUrl } = await import('../dist/store/index.js');
-const { OverviewSeries } = await import('../dist/api/overview.js');
+const { OverviewSeries } = await import('../dist/api/overview/index.js');
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const pctl = (xs, q) => {

@@ -250,7 +250,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     detailExtras: ctx.detailExtras,
     cost: cost ? userCostSource(cost.spend, cost.runtime) : undefined,
   });
-  (await import('./api/overview.js')).registerOverviewRoutes(api, store, () => clock.now(), config.telemetry);
+  const { registerOverviewRoutes, registerUiConfigRoute } = await import('./api/overview/index.js');
+  const overview = registerOverviewRoutes(api, store, () => clock.now());
+  registerUiConfigRoute(api, config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {
     const { ingestCalls } = await import('./api/ingest.js');
     await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
@@ -361,6 +363,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         });
       });
       for (const m of modules) await m.start?.();
+      overview.start();
       retentionTimer = setInterval(runRetention, 3_600_000);
       retentionTimer.unref();
       void runRetention();
@@ -378,6 +381,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       closed = true;
       draining = true;
       clearInterval(retentionTimer);
+      overview.stop();
       const grace = durationMs(config.server.shutdownGrace);
       const stopped = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();

@@ -12,7 +12,7 @@ import {
   registerOverviewRoutes,
   SEAL_LAG_MS,
   SETTLE_MS,
-} from './overview.js';
+} from './overview/index.js';
 import { figuresOf } from './stats.js';
 
 const HOUR = 3_600_000;

@@ -5,7 +5,7 @@ import type { LlmCall } from '../calls/index.js';
 import { Router } from '../http/index.js';
 import { seedCalls } from '../seed/generate.js';
 import { SqliteStore } from '../store/index.js';
-import { SETTLE_MS } from './overview.js';
+import { SETTLE_MS } from './overview/index.js';
 import { registerStatsRoutes } from './stats.js';
 
 const END = Date.UTC(2026, 0, 15, 12, 0, 30);

@@ -9,7 +9,7 @@ import { mergeInto, quantiles } from '../store/histogram.js';
 import { scopedStore } from '../store/scoped.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
 import { HOUR_MS, MINUTE_MS } from '../time.js';
-import { dataAgeOf, SETTLE_MS } from './overview.js';
+import { dataAgeOf, SETTLE_MS } from './overview/index.js';
 
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 

@@ -1,7 +1,7 @@
 // Fills a store with seeded history through the Store's own batch insert (so raw calls and both rollups are
 // exactly what the gateway would have written), plus the cost module's spend aggregates in the same database (SQLite
 // or PostgreSQL) and, on SQLite, the overview's compacted series.
-import { OverviewSeries } from '../api/overview.js';
+import { OverviewSeries } from '../api/overview/index.js';
 import type { LlmCall } from '../calls/index.js';
 import { deltasOf, type SpendDelta, type SpendStore, spendStoreFor } from '../cost/storage/index.js';
 import type { Store } from '../store/store.js';

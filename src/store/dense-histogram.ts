@@ -1,0 +1,111 @@
+// Dense histograms: a histogram as a Float64Array over the bucket indexes (histogram.ts's log-linear buckets), for
+// merging many packed histograms fast (the overview's compaction and reads) and reading quantiles from the merge.
+import { bucketValue, MAX_BUCKET } from './histogram.js';
+import type { HistogramCounts } from './store.js';
+
+const SIZE = MAX_BUCKET + 1;
+const VALUES = Float64Array.from({ length: SIZE }, (_, i) => bucketValue(i));
+
+/**
+ * A histogram as a dense array over the bucket indexes, remembering the range of indexes it touched, so resetting,
+ * merging and reading quantiles cost the span of the data (a few hundred buckets), not all ~1,040.
+ */
+export class Dense {
+  readonly a = new Float64Array(SIZE);
+  n = 0;
+  lo = SIZE;
+  hi = -1;
+
+  reset(): void {
+    if (this.hi >= this.lo) this.a.fill(0, this.lo, this.hi + 1);
+    this.n = 0;
+    this.lo = SIZE;
+    this.hi = -1;
+  }
+
+  /**
+   * Adds a histogram in the store's packed form (histogram.ts: format byte 1, then LEB128 varint pairs of index
+   * delta and count) without allocating.
+   */
+  addPacked(buf: Uint8Array | null): void {
+    if (!buf || buf.length < 2) return;
+    if (buf[0] !== 1) throw new Error(`unknown histogram format ${buf[0]}`);
+    const a = this.a;
+    let pos = 1;
+    let index = -1;
+    const len = buf.length;
+    while (pos < len) {
+      let delta = 0;
+      let mul = 1;
+      let b: number;
+      do {
+        b = buf[pos++] as number;
+        delta += (b & 0x7f) * mul;
+        mul *= 128;
+      } while (b >= 0x80 && pos < len);
+      if (b >= 0x80 || pos >= len) break;
+      let count = 0;
+      mul = 1;
+      do {
+        b = buf[pos++] as number;
+        count += (b & 0x7f) * mul;
+        mul *= 128;
+      } while (b >= 0x80 && pos < len);
+      if (b >= 0x80) break;
+      index = index < 0 ? delta : index + delta;
+      if (index >= SIZE || count <= 0) continue;
+      a[index] = (a[index] as number) + count;
+      this.n += count;
+      if (index < this.lo) this.lo = index;
+      if (index > this.hi) this.hi = index;
+    }
+  }
+
+  /** Adds a histogram in its object form (what `Store.queryRollups` returns). */
+  addCounts(h: HistogramCounts): void {
+    const a = this.a;
+    for (const k in h) {
+      const index = Number(k);
+      const count = Math.round(h[index] ?? 0);
+      if (!(index >= 0 && index < SIZE) || !(count > 0)) continue;
+      a[index] = (a[index] as number) + count;
+      this.n += count;
+      if (index < this.lo) this.lo = index;
+      if (index > this.hi) this.hi = index;
+    }
+  }
+
+  /** Either form: the packed bytes (SQLite) or the object (other stores). */
+  add(h: Uint8Array | HistogramCounts | null): void {
+    if (h instanceof Uint8Array || h === null) this.addPacked(h);
+    else this.addCounts(h);
+  }
+
+  merge(d: Dense): void {
+    for (let i = d.lo; i <= d.hi; i++) this.a[i] = (this.a[i] as number) + (d.a[i] as number);
+    this.n += d.n;
+    if (d.lo < this.lo) this.lo = d.lo;
+    if (d.hi > this.hi) this.hi = d.hi;
+  }
+
+  /** p50, p95, p99 with histogram.ts's definition (lower rank quantile, the bucket's representative value). */
+  pcts(): [number | null, number | null, number | null] {
+    const n = this.n;
+    if (n <= 0) return [null, null, null];
+    const ranks = [Math.floor(0.5 * (n - 1)), Math.floor(0.95 * (n - 1)), Math.floor(0.99 * (n - 1))];
+    const out: [number | null, number | null, number | null] = [null, null, null];
+    let cum = 0;
+    let k = 0;
+    for (let i = this.lo; i <= this.hi && k < 3; i++) {
+      cum += this.a[i] as number;
+      while (k < 3 && cum > (ranks[k] as number)) out[k++] = Math.round((VALUES[i] as number) * 100) / 100;
+    }
+    return out;
+  }
+
+  sparse(): HistogramCounts {
+    const h: HistogramCounts = {};
+    for (let i = this.lo; i <= this.hi; i++) if (this.a[i]) h[i] = this.a[i] as number;
+    return h;
+  }
+}
