@@ -49,7 +49,7 @@ export const createAlertsModule: ModuleFactory = async (ctx: AppContext): Promis
     ...(elector ? { leadership: elector } : {}),
   });
   const svc = service;
-  registerAlertRoutes(ctx.api, svc, ctx.config.server.bodyLimit);
+  registerAlertRoutes(ctx.api, svc, ctx.config.server.bodyLimit, ctx.audit);
   return {
     name: 'alerts',
     async start() {

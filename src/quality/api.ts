@@ -6,6 +6,7 @@
 //   GET  /api/quality/series               the same counts over time (?step=minute|hour&group_by)
 //   GET  /api/quality/requests/:id         evaluations and feedback of one call
 import { z } from 'zod';
+import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseBody, type Router, readJson, sendJson } from '../http/index.js';
 import { type QualityService, reviewToWire } from './service.js';
@@ -62,11 +63,20 @@ function parseGroupBy(url: URL): QualityGroupBy | undefined {
 export function registerQualityRoutes(
   api: Router,
   service: QualityService,
-  opts: { bodyLimit: number; now: () => number },
+  opts: { bodyLimit: number; now: () => number; audit?: Audit },
 ): void {
-  api.post('/api/feedback', async ({ req, res }) => {
+  api.post('/api/feedback', async ({ req, res, principal }) => {
     const body = parseBody(feedbackSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
     const r = await service.giveFeedback(body);
+    // The comment is the giver's free text: the log keeps that feedback was given, not what it said.
+    await opts.audit?.record(
+      { req, principal },
+      {
+        action: 'feedback.put',
+        target: `request:${body.request_id}`,
+        detail: { rating: body.rating, source: body.source ?? null, created: r.created },
+      },
+    );
     sendJson(res, r.created ? 201 : 200, { ...r.feedback, created: r.created });
   });
 
@@ -93,9 +103,17 @@ export function registerQualityRoutes(
     );
   });
 
-  api.post('/api/quality/review', async ({ req, res }) => {
+  api.post('/api/quality/review', async ({ req, res, principal }) => {
     const body = parseBody(labelSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
     const item = await service.label(body);
+    await opts.audit?.record(
+      { req, principal },
+      {
+        action: 'review.label',
+        target: `request:${body.request_id}`,
+        detail: { hallucination: body.hallucination ?? null, refusal_correct: body.refusal_correct ?? null },
+      },
+    );
     sendJson(res, 200, reviewToWire(item));
   });
 

@@ -201,7 +201,11 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   if (cfg.refusals) ctx.recorder.addEnricher(refusalEnricher());
   ctx.recorder.addEnricher(service.captureEnricher());
   ctx.recorder.addSink(service.sink());
-  registerQualityRoutes(ctx.api, service, { bodyLimit: ctx.config.server.bodyLimit, now: () => ctx.clock.now() });
+  registerQualityRoutes(ctx.api, service, {
+    bodyLimit: ctx.config.server.bodyLimit,
+    now: () => ctx.clock.now(),
+    audit: ctx.audit,
+  });
   // The hallucination_rate and thumbs_down_rate alert rules read the quality rollups through this source.
   ctx.signals.register(qualitySignalSource(store));
 

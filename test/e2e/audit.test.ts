@@ -2,6 +2,9 @@
 // first, filtered, paged), with who, when, what, from where and how it ended; and nothing in the API can change it.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModules } from '../../src/cli/modules.js';
+import { hashToken } from '../../src/http/index.js';
+import { erasedUserTarget } from '../../src/privacy/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 describe('audit log API', () => {
@@ -91,5 +94,100 @@ describe('audit log API', () => {
       await one.body.dump();
     }
     expect((await get('')).body.data).toEqual(before);
+  });
+});
+
+describe('what operators and admins do is recorded, under their own names', () => {
+  const TOKENS = { operator: 'op-token-0123456789abcdef', viewer: 'viewer-token-0123456789abcdef' };
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({
+      sim: { ttftMs: 0, tpotMs: 0, outputTokens: 4 },
+      config: {
+        auth: {
+          tokens: [
+            { name: 'olga', role: 'operator', tokenHash: hashToken(TOKENS.operator) },
+            { name: 'vic', role: 'viewer', tokenHash: hashToken(TOKENS.viewer) },
+          ],
+        },
+      } as never,
+      app: { modules: builtinModules() },
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const send = async (method: string, path: string, token?: string, body?: unknown) => {
+    const r = await request(`${s.base}${path}`, {
+      method: method as 'GET',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'audit-test/1',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.body.text();
+    return { status: r.statusCode, body: text ? JSON.parse(text) : null };
+  };
+
+  it('feedback, review labels, silences and erases, with who, role, target and result', async () => {
+    const call = await request(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'audited-1' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await call.body.dump();
+    await s.waitForCalls(1);
+    await s.app.ctx.recorder.flush();
+
+    const op = TOKENS.operator;
+    expect(
+      (
+        await send('POST', '/api/feedback', op, {
+          request_id: 'audited-1',
+          rating: 'down',
+          comment: 'my mail is a@b.io',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await send('POST', '/api/quality/review', op, { request_id: 'audited-1', hallucination: true })).status,
+    ).toBe(200);
+    const silence = await send('POST', '/api/alerts/silences', op, { matchers: ['alertname="X"'], duration: '1h' });
+    expect(silence.status).toBe(201);
+    expect((await send('DELETE', `/api/alerts/silences/${silence.body.id}`, op)).status).toBe(200);
+    // An operator may not erase or read the log; a viewer may not either.
+    expect((await send('DELETE', '/api/users/someone/data', op)).status).toBe(403);
+    expect((await send('GET', '/api/audit', op)).status).toBe(403);
+    expect((await send('GET', '/api/audit', TOKENS.viewer)).status).toBe(403);
+    expect((await send('DELETE', '/api/users/someone/data')).status).toBe(200);
+
+    const log = (await send('GET', '/api/audit')).body.data as Record<string, unknown>[];
+    expect(log.map((e) => e.action)).toEqual([
+      'user.erase',
+      'silence.expire',
+      'silence.create',
+      'review.label',
+      'feedback.put',
+    ]);
+    for (const e of log.slice(1))
+      expect(e).toMatchObject({
+        actor: 'olga',
+        role: 'operator',
+        ip: '127.0.0.1',
+        user_agent: 'audit-test/1',
+        result: 'ok',
+      });
+    expect(log[0]).toMatchObject({ actor: 'admin', role: 'admin', target: erasedUserTarget('someone') });
+    expect(log[1]?.target).toBe(`silence:${silence.body.id}`);
+    expect(log[3]).toMatchObject({
+      target: 'request:audited-1',
+      detail: { hallucination: true, refusal_correct: null },
+    });
+    expect(log[4]).toMatchObject({ target: 'request:audited-1', detail: { rating: 'down', created: true } });
+    // The feedback's free text is not copied into the log.
+    expect(JSON.stringify(log)).not.toContain('a@b.io');
   });
 });
