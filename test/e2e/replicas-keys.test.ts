@@ -15,7 +15,12 @@ import { configOf } from './helpers.js';
 
 const silent: DestinationStream = { write() {} };
 
-async function startReplica(url: string, sim: Simulator): Promise<{ app: App; base: string }> {
+interface Replica {
+  app: App;
+  base: string;
+}
+
+async function startReplica(url: string, sim: Simulator): Promise<Replica> {
   const cfg = configOf({
     server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
     providers: [{ name: 'openai', baseUrl: sim.url }],
@@ -54,7 +59,7 @@ async function statusOf(p: Promise<unknown>): Promise<number> {
 
 let pg: TestPostgres;
 let sim: Simulator;
-const replicas: { app: App; base: string }[] = [];
+const replicas: Replica[] = [];
 beforeAll(async () => {
   pg = await startPostgres();
   sim = await startSimulator({ port: 0, seed: 4, ttftMs: 2, tpotMs: 0, outputTokens: 4 });
@@ -72,7 +77,7 @@ const ask = (c: OpenAI) =>
 
 describe('keys on two replicas sharing PostgreSQL', () => {
   it("holds a key's requests per minute within 5% across both replicas", async () => {
-    const [a, b] = replicas as [{ base: string }, { base: string }];
+    const [a, b] = replicas as [Replica, Replica];
     const rpm = 60;
     const made = await post(`${a.base}/api/keys`, { name: 'shared', rpm });
     const clients = [a, b].map(
@@ -116,7 +121,7 @@ describe('keys on two replicas sharing PostgreSQL', () => {
   });
 
   it('a key revoked through one replica is refused by the other within one second', async () => {
-    const [a, b] = replicas as [{ base: string }, { base: string }];
+    const [a, b] = replicas as [Replica, Replica];
     const made = await post(`${a.base}/api/keys`, { name: 'to-revoke' });
     const onB = new OpenAI({ baseURL: `${b.base}/v1`, apiKey: made.key as string, maxRetries: 0 });
     // B knows the key (and has it cached)

@@ -1,0 +1,120 @@
+// Keys and rate limits under `llmscope serve --workers 4` (the built CLI as a real process tree): a key made with
+// `llmscope keys create` before the start holds its rpm within 5% while many OpenAI clients call all four workers at
+// once (the buckets are one set, in the recorder process the workers admit through), and revoking it through
+// /api/keys stops it on every worker within one second.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysCreate } from '../../src/cli/keys.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type ServeProcess, startServeProcess } from './helpers.js';
+
+let sim: Simulator;
+let serve: ServeProcess;
+let key: { id: string; key: string };
+const RPM = 60;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-keys-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s', workers: 4 },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, 'calls.db')}` },
+      telemetry: { logLevel: 'warn' },
+      gpu: { collector: 'none' },
+    }),
+  );
+  const out: string[] = [];
+  await keysCreate(
+    'shared',
+    { config: file, rpm: String(RPM), json: true },
+    {
+      out: (s) => void out.push(s),
+      err: () => {},
+      env: {},
+    },
+  );
+  key = JSON.parse(out.join('')) as { id: string; key: string };
+  serve = await startServeProcess({}, ['-c', file]);
+}, 60_000);
+afterAll(async () => {
+  serve?.proc.kill('SIGTERM');
+  await new Promise((r) => serve?.proc.once('exit', r));
+  await sim?.close();
+});
+
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError) return err.status ?? 0;
+    throw err;
+  }
+}
+
+const ask = (c: OpenAI) =>
+  c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+describe('keys under serve --workers 4', () => {
+  it("holds the key's requests per minute within 5% across the workers", async () => {
+    // a client per connection, so the kernel spreads them over the workers
+    const clients = Array.from(
+      { length: 16 },
+      () => new OpenAI({ baseURL: `${serve.base}/v1`, apiKey: key.key, maxRetries: 0 }),
+    );
+    let ok = 0;
+    let limited = 0;
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    const start = Date.now();
+    await Promise.all(
+      clients.map(async (c) => {
+        while (Date.now() - start < 4_000) {
+          const sent = Date.now();
+          const s = await statusOf(ask(c));
+          if (s === 200) {
+            ok++;
+            first = Math.min(first, sent);
+            last = Math.max(last, sent);
+          } else {
+            expect(s).toBe(429);
+            limited++;
+          }
+        }
+      }),
+    );
+    const expected = RPM + (RPM * (last - first)) / 60_000;
+    console.log(`rate limit across 4 workers: ${ok} admitted, ${expected.toFixed(1)} expected, ${limited} refused`);
+    expect(limited).toBeGreaterThan(20);
+    expect(Math.abs(ok - expected) / expected).toBeLessThanOrEqual(0.05);
+  });
+
+  it('a key revoked through /api/keys is refused on every worker within one second', async () => {
+    const revokedAt = Date.now();
+    const r = await request(`${serve.base}/api/keys/${key.id}/revoke`, { method: 'POST' });
+    expect(r.statusCode).toBe(200);
+    await r.body.dump();
+    // 16 fresh connections (spread over the workers), each asking until refused
+    const after = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const c = new OpenAI({ baseURL: `${serve.base}/v1`, apiKey: key.key, maxRetries: 0 });
+        for (;;) {
+          const s = await statusOf(ask(c));
+          if (s === 401) return Date.now() - revokedAt;
+          if (Date.now() - revokedAt > 3_000) return Number.POSITIVE_INFINITY;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+      }),
+    );
+    console.log(`revocation reached every worker within ${Math.max(...after)} ms`);
+    expect(Math.max(...after)).toBeLessThan(1_000);
+  });
+});
