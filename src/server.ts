@@ -283,6 +283,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       trustProxy: config.server.trustProxy,
       corsOrigins: config.server.corsOrigins,
       metricsToken: config.server.metricsToken,
+      onAuthEvent: (req, e) =>
+        void audit.record(
+          { req, principal: e.principal },
+          { action: e.action, result: e.result, detail: e.reason ? { reason: e.reason } : null },
+        ),
     }),
     readiness: { ping: () => store.ping(), upstreams: () => upstreams.size, draining: () => draining },
     metrics: (res) =>

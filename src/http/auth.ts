@@ -60,6 +60,17 @@ export interface AuthOptions {
   failedLoginDelayMs?: number;
   /** Tokens with their own role and scope (`auth.tokens`), besides the admin token. */
   tokens?: TokenTable;
+  /** Told of each sign-in, refused sign-in and sign-out (the audit log records them). */
+  onAuthEvent?: (req: IncomingMessage, e: AuthEvent) => void;
+}
+
+/** A sign-in or sign-out: who (null when the token was not known), and whether it was let in. */
+export interface AuthEvent {
+  action: 'login' | 'logout';
+  principal: { name: string; role: string } | null;
+  result: 'ok' | 'denied';
+  /** Why a sign-in was refused. */
+  reason?: 'unknown_token' | 'too_many_failures';
 }
 
 const ADMIN: Omit<Principal, 'kind'> = { name: ADMIN_NAME, role: 'admin', scope: null };
@@ -173,6 +184,7 @@ export class AdminAuth {
     if (seen && seen.until <= t) this.failures.delete(client);
     else if (seen && seen.count >= LOGIN_FAILURES_ALLOWED) {
       const wait = Math.ceil((seen.until - t) / 1000);
+      this.opts.onAuthEvent?.(req, { action: 'login', principal: null, result: 'denied', reason: 'too_many_failures' });
       sendLoginPage(res, 429, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
         'retry-after': String(wait),
       });
@@ -186,11 +198,13 @@ export class AdminAuth {
       this.failures.delete(client);
       this.failures.set(client, f);
       if (this.failures.size > LOGIN_CLIENTS_TRACKED) this.failures.delete(this.failures.keys().next().value as string);
+      this.opts.onAuthEvent?.(req, { action: 'login', principal: null, result: 'denied', reason: 'unknown_token' });
       await new Promise((r) => setTimeout(r, this.opts.failedLoginDelayMs ?? FAILED_LOGIN_DELAY_MS));
       sendLoginPage(res, 401, 'That token is not known here.');
       return;
     }
     this.failures.delete(client);
+    this.opts.onAuthEvent?.(req, { action: 'login', principal: { name: who.name, role: who.role }, result: 'ok' });
     const expires = this.now() + this.opts.sessionTtlMs;
     const id = randomBytes(18).toString('base64url');
     // The principal's name rides in the signed payload; its role and scope are read from the config on each request.
@@ -216,6 +230,9 @@ export class AdminAuth {
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign out from this llmscope’s own pages');
     req.resume();
     const s = this.session(req);
+    const who = this.principal(req);
+    if (who)
+      this.opts.onAuthEvent?.(req, { action: 'logout', principal: { name: who.name, role: who.role }, result: 'ok' });
     if (s?.id !== undefined) {
       this.revoked.set(s.id, s.expires ?? 0);
       const t = this.now();

@@ -190,4 +190,32 @@ describe('what operators and admins do is recorded, under their own names', () =
     // The feedback's free text is not copied into the log.
     expect(JSON.stringify(log)).not.toContain('a@b.io');
   });
+
+  it('sign-ins, refused sign-ins and sign-outs', async () => {
+    const login = async (token: string) => {
+      const r = await request(`${s.base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'browser/1' },
+        body: JSON.stringify({ token }),
+      });
+      await r.body.dump();
+      return r;
+    };
+    expect((await login('not-a-token')).statusCode).toBe(401);
+    const ok = await login(TOKENS.operator);
+    expect(ok.statusCode).toBe(303);
+    const cookies = ([] as string[]).concat(ok.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+    const out = await request(`${s.base}/logout`, { method: 'POST', headers: { cookie: cookies.join('; ') } });
+    await out.body.dump();
+    expect(out.statusCode).toBe(303);
+
+    const log = (await send('GET', '/api/audit?limit=3')).body.data as Record<string, unknown>[];
+    expect(log.map((e) => [e.action, e.actor, e.role, e.result])).toEqual([
+      ['logout', 'olga', 'operator', 'ok'],
+      ['login', 'olga', 'operator', 'ok'],
+      ['login', 'anonymous', null, 'denied'],
+    ]);
+    expect(log[2]).toMatchObject({ detail: { reason: 'unknown_token' }, user_agent: 'browser/1' });
+    expect(JSON.stringify(log)).not.toContain('not-a-token');
+  });
 });
