@@ -220,6 +220,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     bodyLimit: ctx.config.server.bodyLimit,
     unpriced: unpricedSeen,
     onReconciled: noteReconciliation,
+    calls: ctx.store.backend,
     // A team-scoped principal's spend comes from the call rollups, narrowed to its scope (src/cost/scoped-spend.ts).
     scopedQueries: (scope) =>
       rollupSpendQueries(scopedStore(ctx.store, scope), {

@@ -1,8 +1,10 @@
 // GET/POST /api/cost/*: spend summaries, top spenders, time series, forecast, total cost by day, budgets, prices,
 // reconciliations and cost item imports, for the dashboard and for users.
 import { z } from 'zod';
+import { METADATA_HEADER_PREFIX, metadataKeyProblem } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type HttpContext, parseQuery, type Router, readBody, type Scope, sendJson } from '../http/index.js';
+import type { StoreBackend } from '../store/index.js';
 import { DAY_MS } from '../time.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
@@ -11,8 +13,8 @@ import { CostItemsError, parseCostItems } from './non-api.js';
 import { dayOf, pricesFor } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import type { CostRuntime } from './runtime.js';
-import type { SpendQueries } from './spend-queries.js';
-import { GROUP_DIMENSIONS, type ReconciliationRecord } from './storage/index.js';
+import { metadataSummary, type SpendQueries } from './spend-queries.js';
+import { GROUP_DIMENSIONS, type GroupDimension, type ReconciliationRecord } from './storage/index.js';
 
 const time = z.union([
   z.coerce.number().int().nonnegative(),
@@ -41,9 +43,16 @@ function range(q: { from?: number; to?: number }, now: number, defaultFrom: (to:
   return { from, to };
 }
 
+const GROUPS: readonly string[] = [...GROUP_DIMENSIONS, 'day'];
 const summarySchema = z.object({
   ...rangeSchema,
-  group_by: z.enum([...GROUP_DIMENSIONS, 'day']).optional(),
+  // meta.<key>: a metadata key (x-llmscope-meta-<key>), summed from raw calls
+  group_by: z
+    .string()
+    .refine((g) => GROUPS.includes(g) || (g.startsWith('meta.') && metadataKeyProblem(g.slice(5)) === null), {
+      message: `expected one of ${GROUPS.join(', ')}, or meta.<key> with <key> a metadata key (a lowercase header token, as in ${METADATA_HEADER_PREFIX}<key>)`,
+    })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 const topSchema = z.object({
@@ -95,6 +104,8 @@ export interface CostRouteDeps {
   /** Unpriced models seen since start: `provider/model` → calls. */
   unpriced: ReadonlyMap<string, number>;
   onReconciled?: (r: ReconciliationRecord) => void;
+  /** The app's database: `group_by=meta.<key>` sums its raw calls (spend aggregates hold no metadata). */
+  calls?: StoreBackend;
   /** Spend queries narrowed to a team scope (from the call rollups); without it, scoped principals are refused. */
   scopedQueries?: (scope: Scope) => SpendQueries;
 }
@@ -113,7 +124,34 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     const { res, url } = http;
     const q = parse(summarySchema, url);
     const { from, to } = range(q, now(), monthStart);
-    const s = await spendFor(http).summary({ from, to, groupBy: q.group_by, limit: q.limit });
+    if (q.group_by?.startsWith('meta.')) {
+      if (!d.calls)
+        throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'group_by=meta.<key> is not available here', {
+          param: 'group_by',
+        });
+      const scope = http.principal?.scope;
+      const s = await metadataSummary(d.calls, {
+        from,
+        to,
+        key: q.group_by.slice(5),
+        limit: q.limit,
+        teams: scope?.teams,
+        features: scope?.features,
+      });
+      if (scope) return sendJson(res, 200, { ...s, month_to_date_usd: null, forecast_month_end_usd: null });
+      const f = await d.queries.forecast();
+      return sendJson(res, 200, {
+        ...s,
+        month_to_date_usd: f.total_usd_mtd,
+        forecast_month_end_usd: f.forecast_total_usd,
+      });
+    }
+    const s = await spendFor(http).summary({
+      from,
+      to,
+      groupBy: q.group_by as GroupDimension | 'day' | undefined,
+      limit: q.limit,
+    });
     // The month's total and forecast include non-API costs and every team: a scoped principal gets null.
     if (http.principal?.scope)
       return sendJson(res, 200, { ...s, month_to_date_usd: null, forecast_month_end_usd: null });

@@ -2,6 +2,7 @@
 // month-to-date with a month-end forecast, and total cost (API + non-API) by day. Minute aggregates serve recent
 // ranges exactly; older ranges are read from the daily aggregates in whole UTC days.
 
+import { type StoreBackend, sumCallsByMetadata } from '../store/index.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.js';
 import type { CostsConfig, PriceOverride } from './config.js';
 import { accrueNonApi, type NonApiLine } from './non-api.js';
@@ -55,7 +56,8 @@ export interface SummaryQuery {
 export interface Summary {
   from: string;
   to: string;
-  resolution: 'minute' | 'day';
+  /** `call`: summed from raw calls (group_by=meta.<key>), so only as far back as raw calls are kept. */
+  resolution: 'minute' | 'day' | 'call';
   group_by: string | null;
   total: FiguresWire;
   groups: (FiguresWire & { key: string | null; share: number | null })[];
@@ -82,6 +84,40 @@ export interface DailyCost {
   non_api_usd: number;
   total_usd: number;
   non_api: { category: string; name: string; amount_usd: number }[];
+}
+
+/**
+ * The spend summary grouped by one metadata key (`group_by=meta.<key>`): the raw calls of the range summed per value
+ * of the key (spend aggregates are kept per fixed dimension; metadata keys are the caller's). Calls without the key
+ * are the group with key null. A scope narrows it to its teams and features.
+ */
+export async function metadataSummary(
+  backend: StoreBackend,
+  q: { from: number; to: number; key: string; limit?: number; teams?: readonly string[]; features?: readonly string[] },
+): Promise<Summary> {
+  const rows = await sumCallsByMetadata(backend, q);
+  const total = emptyFigures();
+  const figures = rows.map((r): [string | null, SpendFigures] => {
+    const f: SpendFigures = { ...emptyFigures(), ...r };
+    addFigures(total, f);
+    return [r.value, f];
+  });
+  const limit = q.limit ?? 100;
+  const hidden = figures.slice(limit);
+  const rest = hidden.length > 0 ? hidden.reduce((acc, [, f]) => addFigures(acc, f), emptyFigures()) : null;
+  return {
+    from: new Date(q.from).toISOString(),
+    to: new Date(q.to).toISOString(),
+    resolution: 'call',
+    group_by: `meta.${q.key}`,
+    total: figuresWire(total),
+    groups: figures.slice(0, limit).map(([key, f]) => ({
+      key,
+      ...figuresWire(f),
+      share: total.costUsd > 0 ? r9(f.costUsd / total.costUsd) : null,
+    })),
+    rest: rest ? figuresWire(rest) : null,
+  };
 }
 
 export class SpendQueries {
