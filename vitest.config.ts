@@ -11,6 +11,9 @@ export const TIMING_FILES = [
   // About 65 s of demo traffic judged by the default alert rules (p95 TTFT under 500 ms): alone, so load does not
   // make healthy traffic look slow.
   'test/e2e/demo.test.ts',
+  // A recorder process and four gateway workers under 2,000 calls, a worker SIGKILLed mid-load and a drain: alone, so
+  // its process tree does not share the cores with other files' servers.
+  'test/e2e/workers.test.ts',
 ];
 const set = process.env.LLMSCOPE_TEST_SET;
 

@@ -1,0 +1,328 @@
+// `llmscope serve --workers 4` as a real process tree: a recorder process (the primary) and four gateway workers
+// sharing one port. Many OpenAI clients at once get exact totals in the store, /metrics and /api/cost; a budget with
+// room for 10 calls admits 10 of 50 sent at once across the workers (one ledger); the alert engine notifies once (one
+// evaluator); a worker SIGKILLed mid-load is replaced while the others keep serving, and what it had finished is
+// stored; SIGTERM drains every worker and then the recorder, with every completed call stored.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import OpenAI from 'openai';
+import { Pool } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpSink, httpSink } from '../../src/alerts/testing.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { metricValue, parseMetrics, type ServeProcess, startServeProcess } from './helpers.js';
+
+const WORKERS = 4;
+
+/** The worker processes of a primary (Linux: /proc/PID/task/PID/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function until<T>(f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('serve --workers 4', () => {
+  let sim: Simulator;
+  let slow: Simulator;
+  let hook: HttpSink;
+  let serve: ServeProcess;
+  let db: string;
+  let sql: Database.Database;
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 16 });
+    slow = await startSimulator({ port: 0, ttftMs: 150, tpotMs: 10, outputTokens: 20 });
+    hook = await httpSink();
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-'));
+    db = join(dir, 'calls.db');
+    const file = join(dir, 'llmscope.yaml');
+    // JSON is YAML.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { host: '127.0.0.1', port: 0, shutdownGrace: '10s', workers: WORKERS },
+        providers: [
+          { name: 'sim', baseUrl: sim.url },
+          { name: 'slow', baseUrl: slow.url, models: ['slow-*'] },
+        ],
+        routes: [{ model: 'slow-*', provider: 'slow' }],
+        storage: { url: `sqlite:${db}` },
+        telemetry: { logLevel: 'warn' },
+        gpu: { collector: 'none' },
+        // $1 per 1M output tokens, input free: a call with max_tokens 16 reserves exactly what it then costs
+        // (16 output tokens), so the budget below holds exactly 10 calls whatever the timing.
+        pricing: { models: [{ model: 'capped-model', input: 0, output: 1 }] },
+        budgets: [
+          { name: 'capped', scope: 'feature', match: 'capped', period: 'day', limit: 0.00016, action: 'block' },
+        ],
+        alerts: {
+          evaluationInterval: '1s',
+          defaultRules: false,
+          slos: [],
+          rules: [
+            {
+              name: 'AnyTraffic',
+              kind: 'error_rate',
+              window: '5m',
+              op: '>=',
+              threshold: 0,
+              minSamples: 5,
+              for: '1s',
+              severity: 'info',
+              // One series for the whole deployment (not one per model), so one alert.
+              groupBy: [],
+            },
+          ],
+          route: {
+            receiver: 'hook',
+            groupBy: ['alertname'],
+            groupWait: '0s',
+            groupInterval: '1s',
+            repeatInterval: '1h',
+            routes: [],
+          },
+          receivers: [{ name: 'hook', webhook: { url: `${hook.url}/hook` } }],
+          inhibitRules: [],
+        },
+      }),
+    );
+    serve = await startServeProcess({}, ['-c', file]);
+    exited = new Promise((resolve) => serve.proc.once('exit', (code) => resolve(code)));
+    sql = new Database(db, { readonly: true, fileMustExist: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    sql?.close();
+    if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) {
+      serve.proc.kill('SIGKILL');
+      for (const pid of childrenOf(serve.proc.pid as number)) process.kill(pid, 'SIGKILL');
+    }
+    await Promise.all([sim?.close(), slow?.close(), hook?.close()]);
+  });
+
+  const metrics = async () => parseMetrics(await (await fetch(`${serve.base}/metrics`)).text());
+  const stored = (where = '1=1', ...args: unknown[]) =>
+    sql.prepare(`SELECT count(*) AS n FROM calls WHERE ${where}`).get(...args) as { n: number };
+
+  it('runs one recorder process and four gateway workers on one port', async () => {
+    expect(serve.stderr()).toContain(`with ${WORKERS} gateway workers`);
+    await until(async () => childrenOf(serve.proc.pid as number).length === WORKERS);
+    expect(metricValue(await metrics(), 'llmscope_workers')).toBe(WORKERS);
+  });
+
+  it('2,000 calls from 20 OpenAI clients: exact totals in the store, /metrics and /api/cost', async () => {
+    const CLIENTS = 20;
+    const PER = 100;
+    let input = 0;
+    let output = 0;
+    const ids = new Set<string>();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, c) => {
+        const client = new OpenAI({
+          baseURL: `${serve.base}/v1`,
+          apiKey: 'sk-test',
+          maxRetries: 0,
+          defaultHeaders: { 'x-llmscope-user': `client-${c}`, 'x-llmscope-feature': 'load' },
+        });
+        for (let i = 0; i < PER; i++) {
+          const messages = [{ role: 'user' as const, content: `client ${c} call ${i}: say something` }];
+          if (i % 2 === 0) {
+            const { data, response } = await client.chat.completions
+              .create({ model: 'gpt-4o-mini', messages })
+              .withResponse();
+            input += data.usage?.prompt_tokens ?? Number.NaN;
+            output += data.usage?.completion_tokens ?? Number.NaN;
+            ids.add(response.headers.get('x-request-id') as string);
+          } else {
+            const { data: stream, response } = await client.chat.completions
+              .create({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } })
+              .withResponse();
+            for await (const chunk of stream)
+              if (chunk.usage) {
+                input += chunk.usage.prompt_tokens;
+                output += chunk.usage.completion_tokens;
+              }
+            ids.add(response.headers.get('x-request-id') as string);
+          }
+        }
+      }),
+    );
+    const N = CLIENTS * PER;
+    expect(ids.size).toBe(N);
+    expect(output).toBe(N * 16);
+
+    // The store: every call once, with the tokens the clients were told.
+    await until(async () => stored("feature = 'load'").n === N);
+    const row = sql
+      .prepare(
+        "SELECT count(*) AS n, count(DISTINCT request_id) AS ids, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_usd) AS cost FROM calls WHERE feature = 'load'",
+      )
+      .get() as { n: number; ids: number; input: number; output: number; cost: number };
+    expect(row).toMatchObject({ n: N, ids: N, input, output });
+    const storedIds = new Set(
+      (sql.prepare("SELECT request_id FROM calls WHERE feature = 'load'").all() as { request_id: string }[]).map(
+        (r) => r.request_id,
+      ),
+    );
+    expect([...ids].filter((id) => !storedIds.has(id))).toEqual([]);
+    expect(row.cost).toBeGreaterThan(0);
+
+    // /metrics: one answer for the whole fleet (the recorder's call metrics plus every worker's own).
+    const m = await metrics();
+    expect(metricValue(m, 'llm_requests_total', { model: 'gpt-4o-mini', status: 'ok' })).toBe(N);
+    expect(metricValue(m, 'llm_tokens_total', { model: 'gpt-4o-mini', type: 'input' })).toBe(input);
+    expect(metricValue(m, 'llm_tokens_total', { model: 'gpt-4o-mini', type: 'output' })).toBe(output);
+    expect(metricValue(m, 'llm_cost_usd_total', { model: 'gpt-4o-mini' })).toBeCloseTo(row.cost, 9);
+    expect(metricValue(m, 'llmscope_recorder_dropped_total')).toBe(0);
+
+    // /api/cost (spend aggregates, written by the recorder process's cost sink).
+    const summary = await until(async () => {
+      const r = (await (await fetch(`${serve.base}/api/cost/summary?group_by=feature`)).json()) as {
+        groups: { key: string; requests: number; cost_usd: number; input_tokens: number; output_tokens: number }[];
+      };
+      const g = r.groups.find((x) => x.key === 'load');
+      return g && g.requests === N ? g : null;
+    });
+    expect(summary).toMatchObject({ requests: N, input_tokens: input, output_tokens: output });
+    expect(summary.cost_usd).toBeCloseTo(row.cost, 9);
+  }, 120_000);
+
+  it('a budget with room for 10 calls admits 10 of 50 sent at once across the workers', async () => {
+    const client = new OpenAI({
+      baseURL: `${serve.base}/v1`,
+      apiKey: 'sk-test',
+      maxRetries: 0,
+      defaultHeaders: { 'x-llmscope-feature': 'capped' },
+    });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        client.chat.completions
+          .create({ model: 'capped-model', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+          .then(
+            () => 200,
+            (err: { status?: number }) => err.status ?? 0,
+          ),
+      ),
+    );
+    expect(results.filter((s) => s === 200)).toHaveLength(10);
+    expect(results.filter((s) => s === 429)).toHaveLength(40);
+    await until(async () => stored("feature = 'capped'").n === 50);
+    expect(stored("feature = 'capped' AND status = 'ok'").n).toBe(10);
+    const m = await metrics();
+    expect(metricValue(m, 'llmscope_budget_blocked_total', { budget: 'capped' })).toBe(40);
+  }, 60_000);
+
+  it('the alert engine runs once for the fleet: one notification', async () => {
+    await hook.waitFor(1, 20_000);
+    // Several more evaluation intervals: a second evaluator (one per worker) would have notified again by now.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(hook.received.filter((x) => JSON.stringify(x.body).includes('AnyTraffic'))).toHaveLength(1);
+  }, 40_000);
+
+  it('a worker SIGKILLed mid-load is replaced; the others keep serving; what it had finished is stored', async () => {
+    const primary = serve.proc.pid as number;
+    const before = childrenOf(primary);
+    expect(before).toHaveLength(WORKERS);
+    const pool = new Pool(serve.base, { connections: 16 });
+    const done: { id: string; at: number }[] = [];
+    let failed = 0;
+    let killedAt = 0;
+    const failedAfter: number[] = [];
+    const deadline = Date.now() + 4_000;
+    const victim = before[0] as number;
+    setTimeout(() => {
+      killedAt = Date.now();
+      process.kill(victim, 'SIGKILL');
+    }, 1_200);
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, c) => {
+        let i = 0;
+        while (Date.now() < deadline) {
+          const id = `kill-${c}-${i++}`;
+          const startedAt = Date.now();
+          try {
+            const r = await pool.request({
+              path: '/v1/chat/completions',
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-request-id': id, 'x-llmscope-feature': 'kill' },
+              body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `kill ${c} ${i}` }] }),
+            });
+            await r.body.text();
+            if (r.statusCode === 200) done.push({ id, at: Date.now() });
+            else failed++;
+          } catch {
+            failed++;
+            if (killedAt && startedAt > killedAt + 500) failedAfter.push(startedAt);
+          }
+        }
+      }),
+    );
+    await pool.close();
+    expect(killedAt).toBeGreaterThan(0);
+    // Replaced: four workers again, one of them new.
+    const after = await until(async () => {
+      const now = childrenOf(primary);
+      return now.length === WORKERS && !now.includes(victim) ? now : null;
+    });
+    expect(after.filter((p) => !before.includes(p))).toHaveLength(1);
+    const m = await metrics();
+    expect(metricValue(m, 'llmscope_worker_restarts_total')).toBe(1);
+    // The fleet kept serving: only calls on the killed worker's connections failed, none started well after the kill.
+    expect(failedAfter).toEqual([]);
+    expect(failed).toBeLessThanOrEqual(16);
+    expect(done.filter((d) => d.at > killedAt + 500).length).toBeGreaterThan(50);
+    // What the killed worker had finished is lost only for its last few milliseconds (docs/deploy.md): every call
+    // answered more than 100 ms before the kill, and every call answered after it, is in the store.
+    const mustHave = done.filter((d) => d.at < killedAt - 100 || d.at > killedAt);
+    await until(async () => stored("feature = 'kill'").n >= mustHave.length);
+    await new Promise((r) => setTimeout(r, 300));
+    const have = new Set(
+      (sql.prepare("SELECT request_id FROM calls WHERE feature = 'kill'").all() as { request_id: string }[]).map(
+        (r) => r.request_id,
+      ),
+    );
+    expect(mustHave.filter((d) => !have.has(d.id)).map((d) => d.id)).toEqual([]);
+    expect(stored("feature = 'kill'").n).toBeLessThanOrEqual(done.length + failed);
+  }, 60_000);
+
+  it('SIGTERM drains every worker, then the recorder: streams in flight complete and every one is stored', async () => {
+    const primary = serve.proc.pid as number;
+    const workers = childrenOf(primary);
+    const N = 24;
+    const streams = Array.from({ length: N }, async (_, i) => {
+      const r = await fetch(`${serve.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': `term-${i}`, 'x-llmscope-feature': 'term' },
+        body: JSON.stringify({
+          model: 'slow-model',
+          messages: [{ role: 'user', content: `story ${i}` }],
+          stream: true,
+        }),
+      });
+      const text = await r.text();
+      return { status: r.status, done: text.trimEnd().endsWith('data: [DONE]') };
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    serve.proc.kill('SIGTERM');
+    const results = await Promise.all(streams);
+    expect(await exited).toBe(0);
+    for (const r of results) expect(r).toEqual({ status: 200, done: true });
+    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+    expect(stored("feature = 'term' AND status = 'ok'").n).toBe(N);
+  }, 60_000);
+});
