@@ -190,8 +190,10 @@ export class OtlpReceiver {
     }
     const byTrace = new Map<string, { calls: LlmCall[]; others: SpanRecord[] }>();
     const group = (t: string) => {
-      let g = byTrace.get(t);
-      if (!g) byTrace.set(t, (g = { calls: [], others: [] }));
+      const had = byTrace.get(t);
+      if (had) return had;
+      const g = { calls: [] as LlmCall[], others: [] as SpanRecord[] };
+      byTrace.set(t, g);
       return g;
     };
     for (const c of fresh) group(c.traceId as string).calls.push(c);
@@ -266,6 +268,17 @@ export class OtlpReceiver {
     if (later.length === 0) return {};
     const have = new Set(call.spans.map((s) => s.spanId));
     return { spans: [...call.spans, ...later.filter((s) => !have.has(s.spanId))].map(spanToWire) };
+  };
+
+  /**
+   * For DELETE /api/users/{id}/data (`ctx.erasers`): the trace spans kept beside the erased user's calls go with
+   * them (they may carry the user's id in their attributes).
+   */
+  readonly eraser = {
+    name: 'otlp',
+    erase: async (_user: string, requestIds: readonly string[]): Promise<Record<string, number>> => ({
+      trace_spans: this.opts.traceSpans ? await this.opts.traceSpans.eraseCalls(requestIds) : 0,
+    }),
   };
 
   private prunedAt = 0;

@@ -254,7 +254,11 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     const count = async () => (await getJson<{ data: unknown[] }>(`${s.base}/api/requests?limit=500`)).data.length;
     const before = await count();
     const post = (body: Buffer | string, headers: Record<string, string>) =>
-      fetch(`${s.base}/v1/traces`, { method: 'POST', body, headers });
+      fetch(`${s.base}/v1/traces`, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+        headers,
+      });
     const garbage = await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), {
       'content-type': 'application/x-protobuf',
     });

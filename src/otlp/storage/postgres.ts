@@ -77,6 +77,17 @@ export class PostgresTraceSpanStore implements TraceSpanStore {
     return r.rows.map((row) => row.span);
   }
 
+  async eraseCalls(requestIds: readonly string[]): Promise<number> {
+    if (requestIds.length === 0) return 0;
+    const r = await this.backend.pool.query('DELETE FROM otlp_trace_spans WHERE anchor = ANY($1::text[])', [
+      [...requestIds],
+    ]);
+    await this.backend.pool.query('DELETE FROM otlp_trace_anchors WHERE request_id = ANY($1::text[])', [
+      [...requestIds],
+    ]);
+    return r.rowCount ?? 0;
+  }
+
   async prune(before: number, pendingBefore: number): Promise<number> {
     const a = await this.backend.pool.query(
       'DELETE FROM otlp_trace_spans WHERE received_at < $1 OR (anchor IS NULL AND received_at < $2)',

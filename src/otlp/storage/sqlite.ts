@@ -78,6 +78,19 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     return rows.map((r) => JSON.parse(r.span) as SpanRecord);
   }
 
+  async eraseCalls(requestIds: readonly string[]): Promise<number> {
+    return this.db.transaction(() => {
+      const spans = this.db.prepare('DELETE FROM otlp_trace_spans WHERE anchor = ?');
+      const anchors = this.db.prepare('DELETE FROM otlp_trace_anchors WHERE request_id = ?');
+      let n = 0;
+      for (const id of requestIds) {
+        n += spans.run(id).changes;
+        anchors.run(id);
+      }
+      return n;
+    })();
+  }
+
   async prune(before: number, pendingBefore: number): Promise<number> {
     return this.db.transaction(() => {
       const a = this.db.prepare('DELETE FROM otlp_trace_spans WHERE received_at < ?').run(before).changes;

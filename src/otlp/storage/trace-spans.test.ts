@@ -64,6 +64,13 @@ describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
     await s.add('a'.repeat(32), null, [span('0000000000000009')], 5, 1500);
     expect(await s.prune(0, 1600)).toBe(1);
     expect(await s.spansOf(T, 'otlp-a')).toHaveLength(5);
+    // a user's data erased: the spans beside their calls go, and the anchor
+    await s.add('b'.repeat(32), null, [span('0000000000000007')], 5, 2500);
+    await s.claim('b'.repeat(32), 'otlp-erased', 2500);
+    await s.add('b'.repeat(32), 'otlp-erased', [span('0000000000000008')], 5, 2500);
+    expect(await s.eraseCalls(['otlp-erased', 'otlp-other'])).toBe(1);
+    expect(await s.spansOf('b'.repeat(32), 'otlp-erased')).toEqual([]);
+    expect(await s.anchors(['b'.repeat(32)])).toEqual(new Map());
     await s.prune(3000, 3000);
     expect(await s.spansOf(T, 'otlp-a')).toEqual([]);
     expect(await s.anchors([T])).toEqual(new Map());

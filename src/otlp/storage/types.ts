@@ -25,6 +25,8 @@ export interface TraceSpanStore {
   ): Promise<{ kept: number; duplicates: number }>;
   /** The spans kept beside this anchor call. */
   spansOf(traceId: string, anchor: string): Promise<SpanRecord[]>;
+  /** Forgets the spans kept beside these calls, and the anchors they are (a user's data erased); returns spans removed. */
+  eraseCalls(requestIds: readonly string[]): Promise<number>;
   /** Forgets spans and anchors received before `before`, and pending spans received before `pendingBefore`. */
   prune(before: number, pendingBefore: number): Promise<number>;
 }
