@@ -270,6 +270,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.warn({ event: 'otlp_trace_spans_failed', err: (err as Error)?.message }, 'OTLP trace spans not kept'),
   });
   ctx.detailExtras.push(otlp.detailExtra);
+  ctx.erasers.push(otlp.eraser);
   api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
 
   const web = webHandler({
