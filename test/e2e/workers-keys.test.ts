@@ -75,9 +75,11 @@ describe('keys under serve --workers 4', () => {
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
     const start = Date.now();
+    // at least 3 s, and until the limit has refused 30 calls (a loaded machine sends fewer per second), at most 20 s
+    const running = () => Date.now() - start < 3_000 || (Date.now() - start < 20_000 && limited < 30);
     await Promise.all(
       clients.map(async (c) => {
-        while (Date.now() - start < 4_000) {
+        while (running()) {
           const sent = Date.now();
           const s = await statusOf(ask(c));
           if (s === 200) {
@@ -93,9 +95,9 @@ describe('keys under serve --workers 4', () => {
     );
     const expected = RPM + (RPM * (last - first)) / 60_000;
     console.log(`rate limit across 4 workers: ${ok} admitted, ${expected.toFixed(1)} expected, ${limited} refused`);
-    expect(limited).toBeGreaterThan(20);
+    expect(limited).toBeGreaterThanOrEqual(30);
     expect(Math.abs(ok - expected) / expected).toBeLessThanOrEqual(0.05);
-  });
+  }, 45_000);
 
   it('a key revoked through /api/keys is refused on every worker within one second', async () => {
     const revokedAt = Date.now();
