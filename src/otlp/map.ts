@@ -7,7 +7,15 @@
 // Attribution comes from the documented `llmscope.*` attributes first (on the span, in the AI SDK's
 // `ai.telemetry.metadata.*`, or on the resource), then user.id / enduser.id, session.id / gen_ai.conversation.id,
 // and the resource's service.name as the feature.
-import { type CallStatus, type Endpoint, type LlmCall, type SpanRecord, statusOf } from '../calls/index.js';
+import {
+  type CallStatus,
+  type Endpoint,
+  type LlmCall,
+  type Metadata,
+  metadataProblem,
+  type SpanRecord,
+  statusOf,
+} from '../calls/index.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /** Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in). */
@@ -205,6 +213,33 @@ function attribution(s: OtlpSpan) {
   };
 }
 
+const META_PREFIX = 'llmscope.meta.';
+const AI_META_PREFIX = `ai.telemetry.metadata.${META_PREFIX}`;
+
+/**
+ * The call's metadata from `llmscope.meta.<key>` attributes (on the resource, then the span, then the AI SDK's
+ * telemetry metadata, later ones winning), checked by the same rules as the gateway's headers; `problem` says why
+ * the span cannot be taken (it is rejected, as a gateway call with such headers is refused).
+ */
+export function metadataOfSpan(s: OtlpSpan): { metadata: Metadata | null; problem: string | null } {
+  let m: Record<string, unknown> | null = null;
+  const take = (a: Attributes, prefix: string) => {
+    for (const k in a)
+      if (k.startsWith(prefix)) {
+        m ??= {};
+        const v = a[k];
+        m[k.slice(prefix.length)] = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+      }
+  };
+  take(s.resource, META_PREFIX);
+  take(s.attributes, META_PREFIX);
+  take(s.attributes, AI_META_PREFIX);
+  if (m === null) return { metadata: null, problem: null };
+  const p = metadataProblem(m, (key) => `${META_PREFIX}${key}`);
+  if (p) return { metadata: null, problem: `${p.message} (${p.param})` };
+  return { metadata: m as Metadata, problem: null };
+}
+
 /** The LlmCall an LLM span stands for (priced, counted and stored by the recorder like an ingested call). */
 export function spanToCall(s: OtlpSpan): LlmCall {
   const a = s.attributes;
@@ -303,6 +338,7 @@ export function spanToCall(s: OtlpSpan): LlmCall {
     errorType: status === 'ok' ? null : errorType,
     errorMessage,
     ...attribution(s),
+    metadata: metadataOfSpan(s).metadata,
     apiKeyId: null,
     inputTokens: input,
     outputTokens: output,

@@ -246,6 +246,37 @@ describe('LLM spans to calls', () => {
   });
 });
 
+describe('metadata from llmscope.meta.* attributes', () => {
+  it('resource, span and AI SDK metadata merge into the call; a bad key or a long value rejects the span', async () => {
+    const s = span(
+      {
+        ...genAi,
+        'llmscope.meta.tenant': 'acme',
+        'ai.telemetry.metadata.llmscope.meta.arm': 'b',
+        'llmscope.meta.n': 3,
+      },
+      { resource: { 'llmscope.meta.tenant': 'ignored', 'llmscope.meta.region': 'eu' } },
+    );
+    expect(spanToCall(s).metadata).toEqual({ tenant: 'acme', arm: 'b', n: '3', region: 'eu' });
+    expect(spanToCall(span(genAi)).metadata).toBeNull();
+    const recorded: LlmCall[] = [];
+    const r = new OtlpReceiver({
+      recorder: { record: (c) => void recorded.push(c) },
+      store: { knownIds: async () => new Set() },
+      registry: new Registry(),
+      bodyLimit: 1 << 20,
+    });
+    const out = await r.accept([
+      span({ ...genAi, 'llmscope.meta.Tenant': 'x' }),
+      span({ ...genAi, 'llmscope.meta.note': 'x'.repeat(257) }, { spanId: '2222222222222222' }),
+      span({ ...genAi, 'llmscope.meta.ok': 'yes' }, { spanId: '3333333333333333' }),
+    ]);
+    expect(out.counts).toMatchObject({ call: 1, rejected: 2 });
+    expect(out.rejectedMessage).toMatch(/llmscope\.meta\.Tenant/);
+    expect(recorded[0]?.metadata).toEqual({ ok: 'yes' });
+  });
+});
+
 describe('OtlpReceiver.accept', () => {
   const setup = (known: string[] = []) => {
     const recorded: LlmCall[] = [];

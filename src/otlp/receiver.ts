@@ -18,7 +18,7 @@ import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { decodeJson } from './json.js';
-import { invalidReason, isLlmSpan, spanToCall, toSpanRecord } from './map.js';
+import { invalidReason, isLlmSpan, metadataOfSpan, spanToCall, toSpanRecord } from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
 import type { TraceSpanStore } from './storage/types.js';
@@ -169,11 +169,12 @@ export class OtlpReceiver {
     const calls: LlmCall[] = [];
     const others: OtlpSpan[] = [];
     for (const s of spans) {
-      const why = invalidReason(s);
+      const llm = invalidReason(s) === null && isLlmSpan(s);
+      const why = invalidReason(s) ?? (llm ? metadataOfSpan(s).problem : null);
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      } else if (isLlmSpan(s)) calls.push(spanToCall(s));
+      } else if (llm) calls.push(spanToCall(s));
       else others.push(s);
     }
     const ids = calls.map((c) => c.requestId);
