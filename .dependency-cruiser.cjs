@@ -34,6 +34,22 @@ module.exports = {
       to: { path: TEST },
     },
     {
+      name: 'wire-is-neutral',
+      comment:
+        'src/wire/ (the /api answer shapes the handlers and the dashboard share) imports nothing of llmscope, so anything may import it.',
+      severity: 'error',
+      from: { path: '^src/wire/' },
+      to: { path: '^src/', pathNot: '^src/wire/' },
+    },
+    {
+      name: 'ui-to-server',
+      comment:
+        'The dashboard (src/ui/, built for the browser) takes only the wire shapes from the server code (src/wire/).',
+      severity: 'error',
+      from: { path: '^src/ui/' },
+      to: { path: '^src/', pathNot: '^src/(ui|wire)/' },
+    },
+    {
       name: 'core-to-capability',
       comment:
         'The core imports no capability: a capability keeps its own storage (<capability>/storage/) on ctx.store.backend.',

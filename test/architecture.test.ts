@@ -46,7 +46,7 @@ describe('import boundaries', () => {
     expect(found.map((v) => `${v.rule}: ${v.from} → ${v.to}`)).toEqual([]);
   }, 120_000);
 
-  it('reports a cycle, a capability importing another, the store importing a capability and production code importing a test helper', async () => {
+  it('reports a cycle, a capability importing another, the store importing a capability, production code importing a test helper, the wire shapes importing the server and the dashboard importing past them', async () => {
     const file = (path: string, text: string) => {
       mkdirSync(dirname(join(tmp, path)), { recursive: true });
       writeFileSync(join(tmp, path), text);
@@ -67,7 +67,14 @@ describe('import boundaries', () => {
     // production code using a test helper (not built into dist)
     file('src/gpu/testing.ts', 'export const fake = 1;\n');
     file('src/gpu/poller.ts', "import { fake } from './testing.js';\nexport const p = fake;\n");
-    // allowed: a capability's test may drive another capability, a capability uses the core
+    // the wire shapes reaching into the server, and the dashboard into the store
+    file('src/wire/gpu.ts', "import type { A } from '../signals/a.js';\nexport type G = A;\n");
+    file('src/store/rows.ts', 'export const rows = 1;\n');
+    file('src/ui/pages/x.ts', "import { rows } from '../../store/rows.js';\nexport const x = rows;\n");
+    // allowed: a capability's test may drive another capability, a capability uses the core; the dashboard, the core
+    // and capabilities read the wire shapes
+    file('src/ui/pages/y.ts', "import type { G } from '../../wire/gpu.js';\nexport type Y = G;\n");
+    file('src/api/z.ts', "import type { G } from '../wire/gpu.js';\nexport type Z = G;\n");
     file('src/gpu/signals.test.ts', "import { engine } from '../alerts/engine.js';\nexport const t = engine;\n");
     file('src/cost/module.ts', "import type { A } from '../signals/a.js';\nexport type C = A;\n");
 
@@ -77,6 +84,8 @@ describe('import boundaries', () => {
       'core-to-capability: src/store/ledger.ts → src/cost/budgets.ts',
       'no-circular: src/signals/a.ts → src/signals/b.ts → src/signals/a.ts',
       'test-code-in-production: src/gpu/poller.ts → src/gpu/testing.ts',
+      'ui-to-server: src/ui/pages/x.ts → src/store/rows.ts',
+      'wire-is-neutral: src/wire/gpu.ts → src/signals/a.ts',
     ]);
   });
 });

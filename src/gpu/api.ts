@@ -5,8 +5,9 @@ import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { HOUR_MS } from '../time.js';
+import type { GpuBody } from '../wire/index.js';
 import type { GpuConfig } from './config.js';
-import { computeEfficiency, type EfficiencyRow, type GpuSignal, gpuSignals, type ModelTokens } from './efficiency.js';
+import { computeEfficiency, gpuSignals, type ModelTokens } from './efficiency.js';
 import type { GpuState } from './state.js';
 import type { GpuStore } from './storage/index.js';
 
@@ -47,42 +48,8 @@ export interface GpuApiDeps {
   onTokensError?: (err: unknown) => void;
 }
 
-export interface GpuApiBody {
-  available: boolean;
-  reason?: string;
-  collector: GpuConfig['collector'];
-  collectors: Array<{ kind: string; source: string; status: string; reason: string | null; last_ok_at: string | null }>;
-  from: string;
-  to: string;
-  step: 'minute' | 'hour';
-  gpus: Array<{
-    host: string;
-    gpu: string;
-    uuid: string | null;
-    name: string | null;
-    utilization: number | null;
-    memory_used_bytes: number | null;
-    memory_total_bytes: number | null;
-    temperature_c: number | null;
-    power_w: number | null;
-    updated_at: string;
-  }>;
-  series: Array<{
-    host: string;
-    gpu: string;
-    name: string | null;
-    points: Array<{
-      t: number;
-      utilization_avg: number | null;
-      utilization_max: number | null;
-      memory_used_avg: number | null;
-      memory_total: number | null;
-      samples: number;
-    }>;
-  }>;
-  efficiency: EfficiencyRow[];
-  signals: GpuSignal[];
-}
+/** The answer's shape is declared once, in src/wire/gpu.ts (the dashboard reads the same type). */
+export type GpuApiBody = GpuBody;
 
 const r4 = (v: number | null): number | null => (v === null ? null : Math.round(v * 10_000) / 10_000);
 

@@ -1,26 +1,11 @@
 // Alerts: firing and pending alerts, recent history, rules and their health, silences (create, expire) and the
 // noise report (how much each rule talks). From /api/alerts, /api/alerts/silences and /api/alerts/noise.
+
+import type { Alert, AlertsBody, Noise, Silence } from '../../wire/index.js';
 import { del, get, post, qs, type Result, why } from '../lib/api.js';
 import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
-import type { Alert, AlertsBody, Silence } from '../lib/types.js';
 import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
 import type { Page, PageContext } from './page.js';
-
-interface Noise {
-  days: number;
-  notifications: number;
-  notifications_per_day: number;
-  rules: {
-    alertname: string;
-    notifications: number;
-    firings: number;
-    resolved: number;
-    pending_aborted: number;
-    flapping: boolean;
-    time_to_resolve_s: { median: number | null; p90: number | null; max: number | null };
-  }[];
-  flapping: string[];
-}
 
 let silenceForm: HTMLElement | null = null;
 

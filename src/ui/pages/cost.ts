@@ -1,37 +1,12 @@
 // Cost: spend over time, by model, user, team and feature (with shares), by day (API and non-API), budgets with
 // their burn, and bill reconciliations. All from /api/cost/*; without the cost capability it says so.
+
+import type { Budget, CostDaily, CostPoint, CostSummary, Reconciliation } from '../../wire/index.js';
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
 import { href } from '../lib/state.js';
-import type { Budget, CostSummary } from '../lib/types.js';
 import type { Page } from './page.js';
-
-interface CostPoint {
-  t: string;
-  cost_usd: number;
-  requests: number;
-  cost_per_request: number | null;
-}
-interface Daily {
-  days: { day: string; api_usd: number; non_api_usd: number; total_usd: number }[];
-  api_usd: number;
-  non_api_usd: number;
-  total_usd: number;
-}
-interface Reconciliation {
-  id: string;
-  created_at: string;
-  source: string;
-  from: string;
-  to: string;
-  billed_usd: number;
-  tracked_usd: number;
-  gap_usd: number;
-  gap_ratio: number;
-  over_threshold: boolean;
-  causes: string[];
-}
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
 const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -46,7 +21,7 @@ export const costPage: Page = {
     const [total, series, daily, budgets, recs, ...groups] = await Promise.all([
       get<CostSummary>(`/api/cost/summary${qs(w)}`),
       get<{ points: CostPoint[] }>(`/api/cost/timeseries${qs({ ...w, step })}`),
-      get<Daily>(`/api/cost/daily${qs(w)}`),
+      get<CostDaily>(`/api/cost/daily${qs(w)}`),
       get<{ budgets: Budget[] }>('/api/cost/budgets'),
       get<{ reconciliations: Reconciliation[] }>('/api/cost/reconciliations?limit=20'),
       ...DIMS.map((d) => get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: d, limit: 10 })}`)),
@@ -160,7 +135,7 @@ function budgetsCard(r: Result<{ budgets: Budget[] }>): HTMLElement {
   );
 }
 
-function dailyCard(r: Result<Daily>): HTMLElement {
+function dailyCard(r: Result<CostDaily>): HTMLElement {
   if (!r.ok) return card('By day', empty(why(r, 'daily cost')));
   const days = r.data.days.filter((d) => d.total_usd > 0).reverse();
   if (days.length === 0) return card('By day', empty('no spend in this range'));

@@ -1,9 +1,10 @@
 // GPUs: each GPU's utilization and memory now and over the range, what self-hosted output costs per 1K tokens
 // beside API spend, and the low-utilization / high-memory signals. From /api/gpu.
+
+import type { GpuBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { bar, bytes, card, compact, empty, fill, h, pct, table, time, usd } from '../lib/dom.js';
-import type { GpuBody } from '../lib/types.js';
 import type { Page } from './page.js';
 
 export const gpusPage: Page = {

@@ -5,6 +5,8 @@
 // Numbers that tell the truth at any age: the rate cards show the rate now (the last complete minutes) with the
 // window's average beneath; charts leave out the bucket still filling, draw points where a series is sparse, mark
 // where the data starts, and for data younger than the window start their time axis at the first call (saying so).
+
+import type { AlertsBody, Budget, CostSummary, GpuBody, Overview, QualityStats } from '../../wire/index.js';
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import {
@@ -25,7 +27,6 @@ import {
 } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { filtersOf, href, type TimeRange } from '../lib/state.js';
-import type { AlertsBody, Budget, CostSummary, GpuBody, Overview, QualityStats } from '../lib/types.js';
 import { alertValue } from '../lib/units.js';
 import type { Page } from './page.js';
 

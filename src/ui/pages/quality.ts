@@ -1,22 +1,15 @@
 // Quality: satisfaction, refusal and hallucination rates (and over time), each detector's precision against
 // human labels, and the review queue with one-key labeling: h = hallucinated, g = grounded (no hallucination),
 // r / w = the refusal was right / wrong, j / k = next / previous, s = skip. Labels go to POST /api/quality/review.
+
+import type { QualityStats, ReviewItem, ReviewList, QualitySeriesPoint as SeriesPoint } from '../../wire/index.js';
 import { get, post, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { card, compact, empty, fill, h, pct, table, tile, time } from '../lib/dom.js';
 import { setKeyHandler } from '../lib/keys.js';
 import { carried, href, setParams } from '../lib/state.js';
-import type { QualityStats, ReviewItem } from '../lib/types.js';
 import type { Page, PageContext } from './page.js';
 import { evaluations, feedbackList } from './request.js';
-
-interface SeriesPoint {
-  t: string;
-  responses: number;
-  refusal_rate: number | null;
-  satisfaction_rate: number | null;
-  hallucination_rate: number | null;
-}
 
 let figures: HTMLElement | null = null;
 
@@ -32,7 +25,7 @@ export const qualityPage: Page = {
       get<{ data: SeriesPoint[] }>(`/api/quality/series${qs({ ...w, step })}`),
       ctx.refresh && figures?.isConnected
         ? Promise.resolve(null)
-        : get<{ data: ReviewItem[]; next_cursor: string | null }>(`/api/quality/review${qs({ status, limit: 100 })}`),
+        : get<ReviewList>(`/api/quality/review${qs({ status, limit: 100 })}`),
     ]);
     if (!ctx.current()) return;
     const fig = figuresOf(summary, series, w);
@@ -128,11 +121,7 @@ function figuresOf(
   );
 }
 
-function reviewQueue(
-  queue: Result<{ data: ReviewItem[]; next_cursor: string | null }>,
-  status: string,
-  ctx: PageContext,
-): HTMLElement {
+function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext): HTMLElement {
   const tabs = h(
     'div',
     { class: 'seg' },

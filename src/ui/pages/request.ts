@@ -4,10 +4,11 @@
 // to the user's, the session's and the trace's pages.
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
+
+import type { CallDetail, Evaluation, Feedback, Span } from '../../wire/index.js';
 import { get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
-import type { CallDetail, Evaluation, Feedback, Span } from '../lib/types.js';
 import type { Page, PageContext } from './page.js';
 
 export const requestPage: Page = {
@@ -212,7 +213,7 @@ function priceTable(c: CallDetail): HTMLElement {
   if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
   const cached = c.cached_input_tokens ?? 0;
   const input = Math.max(0, (c.input_tokens ?? 0) - cached);
-  const cachedPrice = p.cached_input ?? p.cachedInput ?? p.input;
+  const cachedPrice = p.cached_input;
   const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
   const lines: [string, number, number][] = [
     ['input', input, p.input],

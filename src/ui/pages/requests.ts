@@ -1,21 +1,17 @@
 // Requests: search the ledger (time range, model, provider, status, user, team, feature, endpoint, text in
 // request/trace/session ids), newest first, a page at a time; a row opens the request's own page, its user and
 // session cells the user's and the session's pages.
+
+import type { CallRecord, CallList as ListBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { carried, href } from '../lib/state.js';
-import type { CallRecord } from '../lib/types.js';
 import type { Page } from './page.js';
 
 const STATUSES = ['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled'];
 const KEYS = ['model', 'provider', 'status', 'user', 'team', 'feature', 'endpoint', 'q'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface ListBody {
-  data: CallRecord[];
-  next_cursor: string | null;
-}
 
 export const requestsPage: Page = {
   title: () => 'Requests',

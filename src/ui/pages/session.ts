@@ -2,44 +2,13 @@
 // (each call's spans on one time axis, drawn by the request page's waterfall), tokens, cost, verdicts and feedback
 // per step, and the totals of the whole session. Pages of calls come from /api/sessions/:id (or /api/traces/:id);
 // "load more" appends the next page to the steps and the waterfall.
+
+import type { Evaluation, Feedback, SessionBody, SessionCall, Span } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
-import type { CallRecord, Evaluation, Feedback, Span } from '../lib/types.js';
 import type { Page } from './page.js';
 import { waterfall } from './request.js';
-
-export interface SessionCall extends CallRecord {
-  spans: Span[];
-  evaluations: Evaluation[];
-  feedback: Feedback[];
-}
-
-export interface SessionBody {
-  kind: 'session' | 'trace';
-  id: string;
-  totals: {
-    calls: number;
-    errors: number;
-    input_tokens: number;
-    output_tokens: number;
-    cached_input_tokens: number;
-    cost_usd: number;
-    unpriced_calls: number;
-    latency_ms: number;
-    started_at: string | null;
-    ended_at: string | null;
-    wall_ms: number | null;
-    models: Record<string, number>;
-    traces: string[];
-    sessions: string[];
-    users: string[];
-  };
-  quality: { calls_examined: number; verdicts: Record<string, number>; feedback: { up: number; down: number } };
-  calls: SessionCall[];
-  next_cursor: string | null;
-  truncated: boolean;
-}
 
 const PAGE = 200;
 

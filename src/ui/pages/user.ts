@@ -1,60 +1,15 @@
 // One user (`#/users/<id>`): spend today, this month and in the chosen range (by model and by feature), their calls
 // in the range (count, error rate, p50/p95 latency, the most recent ones linking to the request page), feedback
 // and evaluation verdicts on their recent calls, and the budgets that apply to them. Data: /api/users/:id.
+
+import type { UserBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, pct, table, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
-import type { CallRecord } from '../lib/types.js';
 import type { Page } from './page.js';
 
-interface Group {
-  calls: number;
-  errors: number;
-  cost_usd: number;
-  unpriced_calls: number;
-  input_tokens: number;
-  output_tokens: number;
-}
-
-export interface UserBody {
-  user: string;
-  window: { from: string; to: string };
-  spend: {
-    today_usd: number | null;
-    month_usd: number | null;
-    window_usd: number;
-    window_unpriced_calls: number;
-    by_model: (Group & { model: string })[];
-    by_feature: (Group & { feature: string | null })[];
-  };
-  calls: {
-    count: number;
-    errors: number;
-    error_rate: number | null;
-    by_status: Record<string, number>;
-    latency_p50_ms: number | null;
-    latency_p95_ms: number | null;
-    truncated: boolean;
-  };
-  recent: CallRecord[];
-  feedback: { up: number; down: number };
-  quality: {
-    calls_examined: number;
-    verdicts: Record<string, number>;
-    by_evaluator: Record<string, Record<string, number>>;
-  };
-  budgets: {
-    name: string;
-    scope: string;
-    period: string;
-    limit_usd: number;
-    action: string;
-    spent_usd: number;
-    reserved_usd: number;
-    ratio: number | null;
-    resets_at: string;
-  }[];
-}
+/** One row of spend by model or by feature, without its key. */
+type Group = Omit<UserBody['spend']['by_model'][number], 'model'>;
 
 function groupTable(rows: (Group & { key: string })[], id: string, what: string): HTMLElement {
   if (rows.length === 0) return empty(`no calls in this range, so no spend by ${what}`);

@@ -1,0 +1,108 @@
+// The cost capability's answers (cost/routes.ts): summaries, time series, days, budgets, reconciliations.
+import { z } from 'zod';
+import { count, isoDay, isoTime, maybe } from './common.js';
+
+export const costFiguresSchema = z.strictObject({
+  cost_usd: z.number(),
+  requests: count,
+  unpriced_requests: count,
+  input_tokens: count,
+  output_tokens: count,
+  cached_input_tokens: count,
+  cost_per_request: maybe(z.number()),
+  cost_per_1k_tokens: maybe(z.number()),
+});
+export type CostFigures = z.infer<typeof costFiguresSchema>;
+
+/** GET /api/cost/summary. */
+export const costSummarySchema = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  /** `call`: summed from raw calls (group_by=meta.<key>), so only as far back as raw calls are kept. */
+  resolution: z.enum(['minute', 'day', 'call']),
+  group_by: maybe(z.string()),
+  total: costFiguresSchema,
+  groups: z.array(costFiguresSchema.extend({ key: maybe(z.string()), share: maybe(z.number()) })),
+  /** The groups past `limit`, summed. */
+  rest: maybe(costFiguresSchema),
+  /** The month's total and forecast (every team, non-API costs too); null for a team-scoped principal. */
+  month_to_date_usd: maybe(z.number()),
+  forecast_month_end_usd: maybe(z.number()),
+});
+export type CostSummary = z.infer<typeof costSummarySchema>;
+
+/** GET /api/cost/timeseries. */
+export const costTimeseriesSchema = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  step: z.enum(['minute', 'hour', 'day']),
+  points: z.array(costFiguresSchema.extend({ t: isoTime })),
+});
+export type CostTimeseries = z.infer<typeof costTimeseriesSchema>;
+export type CostPoint = CostTimeseries['points'][number];
+
+const dailyCostSchema = z.strictObject({
+  day: isoDay,
+  api_usd: z.number(),
+  non_api_usd: z.number(),
+  total_usd: z.number(),
+  non_api: z.array(z.strictObject({ category: z.string(), name: z.string(), amount_usd: z.number() })),
+});
+
+/** GET /api/cost/daily. */
+export const costDailySchema = z.strictObject({
+  from: isoDay,
+  to: isoDay,
+  api_usd: z.number(),
+  non_api_usd: z.number(),
+  total_usd: z.number(),
+  days: z.array(dailyCostSchema),
+});
+export type CostDaily = z.infer<typeof costDailySchema>;
+
+export const budgetSchema = z.strictObject({
+  name: z.string(),
+  scope: z.string(),
+  match: maybe(z.string()),
+  period: z.string(),
+  limit_usd: z.number(),
+  action: z.enum(['alert', 'block']),
+  warn: z.array(z.number()),
+  ratio: z.number(),
+  resets_at: isoTime,
+  buckets: z.array(
+    z.strictObject({
+      value: maybe(z.string()),
+      period_start: isoTime,
+      spent_usd: z.number(),
+      reserved_usd: z.number(),
+      in_flight: count,
+      ratio: maybe(z.number()),
+    }),
+  ),
+});
+export type Budget = z.infer<typeof budgetSchema>;
+
+/** GET /api/cost/budgets. */
+export const budgetsSchema = z.strictObject({ budgets: z.array(budgetSchema) });
+export type Budgets = z.infer<typeof budgetsSchema>;
+
+export const reconciliationSchema = z.strictObject({
+  id: z.string(),
+  created_at: isoTime,
+  source: z.string(),
+  from: isoDay,
+  to: isoDay,
+  providers: z.array(z.string()),
+  billed_usd: z.number(),
+  tracked_usd: z.number(),
+  gap_usd: z.number(),
+  gap_ratio: z.number(),
+  over_threshold: z.boolean(),
+  causes: z.array(z.string()),
+});
+export type Reconciliation = z.infer<typeof reconciliationSchema>;
+
+/** GET /api/cost/reconciliations. */
+export const reconciliationsSchema = z.strictObject({ reconciliations: z.array(reconciliationSchema) });
+export type Reconciliations = z.infer<typeof reconciliationsSchema>;
