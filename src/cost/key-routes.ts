@@ -1,41 +1,32 @@
 // /api/keys (admin): list the virtual keys (the store's and the config's; never a secret), create one (its secret
 // is in this one answer only), revoke and rotate one. A key revoked or rotated here stops on this replica at once
 // and on every other within a second (their lookups are cached for at most KEY_CACHE_MS).
-import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import type { AppContext } from '../app-context.js';
 import { type HttpContext, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { configKeyView, createKey, findKey, keyView, revokeKey, rotateKey } from './key-admin.js';
 import type { CostRuntime } from './runtime.js';
 import type { KeyStore } from './storage/keys-types.js';
 
-/** The audit log as these routes use it (`ctx.audit`). */
-export interface KeyAudit {
-  record(
-    source: { req: IncomingMessage; principal?: { name: string; role: string | null } | null },
-    what: { action: string; target?: string | null; detail?: Record<string, unknown> | null },
-  ): Promise<void>;
-}
+type Audit = AppContext['audit'];
 
 export interface KeyRouteDeps {
   rt: CostRuntime;
   keyStore: KeyStore;
   bodyLimit: number;
-  audit?: KeyAudit;
+  /** The audit log (`ctx.audit`): each create, revoke and rotate is recorded with who asked and from where. */
+  audit?: Audit;
 }
 
 const listSchema = z.object({
   include_revoked: z.enum(['true', 'false', '1', '0']).optional(),
 });
 
-/** The name of the principal making the request, when the router has one. */
-const principalOf = (http: HttpContext): { name: string; role: string | null } | null =>
-  (http as HttpContext & { principal?: { name: string; role: string | null } | null }).principal ?? null;
-
 export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
   const { rt, keyStore } = d;
   const now = (): number => rt.clock.now();
   const audit = (http: HttpContext, action: string, target: string, detail?: Record<string, unknown>) =>
-    d.audit?.record({ req: http.req, principal: principalOf(http) }, { action, target: `key:${target}`, detail });
+    d.audit?.record(http, { action, target: `key:${target}`, detail });
 
   api.get('/api/keys', async ({ res, url }) => {
     const q = parseQuery(listSchema, url);
@@ -50,7 +41,7 @@ export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
     const t = now();
     const { key, secret } = await createKey(keyStore, body, {
       now: t,
-      by: principalOf(http)?.name ?? null,
+      by: http.principal?.name ?? null,
       configIds: rt.keys.ids,
     });
     rt.directory.invalidate();

@@ -95,6 +95,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   const limiter = opts.limiter ?? (await sharedRateLimiterFor(ctx.store.backend)) ?? undefined;
   const rt = createCostRuntime(config, { ledger, clock: ctx.clock, keyStore, limiter });
   for (const hook of costHooks(rt)) ctx.gateway.addHook(hook);
+  // Whether calls need a key is known from the start, so a store outage later never leaves it unknown.
+  await rt.directory.required();
   const log = ctx.logger.child({ module: 'cost' });
   for (const p of rt.keys.problems) log.warn({ event: 'config_warning' }, p);
 
@@ -230,7 +232,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       }),
   });
 
-  registerKeyRoutes(ctx.api, { rt, keyStore, bodyLimit: ctx.config.server.bodyLimit });
+  registerKeyRoutes(ctx.api, { rt, keyStore, bodyLimit: ctx.config.server.bodyLimit, audit: ctx.audit });
 
   ctx.signals.register({
     name: 'cost',
