@@ -27,11 +27,12 @@ import {
   findUiRoot,
   hashToken,
   loadStaticSite,
+  OidcClient,
   Router,
   schemeOf,
-  TokenTable,
   sendError,
   sendMetrics,
+  TokenTable,
   webHandler,
 } from './http/index.js';
 import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
@@ -279,6 +280,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     auth: new AdminAuth({
       adminToken: config.server.adminToken,
       tokens: tokenTable(config),
+      oidc: oidcClient(config),
       open: loopback,
       sessionTtlMs: durationMs(config.server.sessionTtl),
       trustProxy: config.server.trustProxy,
@@ -432,4 +434,22 @@ function tokenTable(config: Config): TokenTable {
       return { name: t.name, role: t.role, teams: t.teams, features: t.features, tokenHash: tokenHash as string };
     }),
   );
+}
+
+/** `auth.oidc` as a client (the issuer is read at the first sign-in); its sessions are signed with the admin token. */
+function oidcClient(config: Config): OidcClient | undefined {
+  const o = config.auth.oidc;
+  if (!o) return undefined;
+  if (!config.server.adminToken)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      'auth.oidc needs server.adminToken (or LLMSCOPE_ADMIN_TOKEN): sign-in sessions are signed with a key derived from it',
+    );
+  const secret = o.clientSecretEnv === undefined ? undefined : process.env[o.clientSecretEnv];
+  if (o.clientSecretEnv !== undefined && !secret)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `auth.oidc.clientSecretEnv: the environment variable ${o.clientSecretEnv} is not set`,
+    );
+  return new OidcClient({ ...o, clientSecret: secret });
 }

@@ -68,6 +68,44 @@ export const authTokenSchema = z
     message: 'an admin sees every team; give teams/features to viewer or operator tokens only',
   });
 
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
+
+/** Sign-in with an OpenID Connect issuer (authorization code + PKCE); groups map to roles (docs/security.md). */
+export const oidcSchema = z
+  .object({
+    /** The issuer URL (its /.well-known/openid-configuration is read); https, or http on loopback for development. */
+    issuer: z.url().refine((u) => u.startsWith('https://') || LOOPBACK_HOST.test(new URL(u).hostname), {
+      message: 'https (plain http only for an issuer on loopback)',
+    }),
+    clientId: z.string().min(1),
+    /** Environment variable holding the client secret; without it llmscope is a public client (PKCE only). */
+    clientSecretEnv: z.string().min(1).optional(),
+    /** This llmscope's callback as registered with the issuer, ending in /auth/oidc/callback. */
+    redirectUrl: z.url().refine((u) => new URL(u).pathname === '/auth/oidc/callback', {
+      message: 'the URL of /auth/oidc/callback on this llmscope, e.g. https://llmscope.example.com/auth/oidc/callback',
+    }),
+    scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+    groupsClaim: z.string().min(1).default('groups'),
+    nameClaim: z.string().min(1).default('email'),
+    /** Group → role (and scope); the first entry whose group the user is in wins; in none of them: no sign-in. */
+    groups: z
+      .array(
+        z
+          .object({
+            group: z.string().min(1),
+            role: z.enum(['viewer', 'operator', 'admin']),
+            teams: z.array(z.string().min(1)).min(1).optional(),
+            features: z.array(z.string().min(1)).min(1).optional(),
+          })
+          .strict()
+          .refine((g) => g.role !== 'admin' || (g.teams === undefined && g.features === undefined), {
+            message: 'an admin sees every team; give teams/features to viewer or operator groups only',
+          }),
+      )
+      .min(1),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -200,6 +238,11 @@ export const configSchema = z
           )
           .max(50)
           .default([]),
+        /**
+         * Also redact the prompt before it goes upstream, so the provider never receives what the patterns find. It
+         * costs time on every call (docs/privacy.md) and changes what the model sees (`[redacted-email]`).
+         */
+        maskUpstream: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -217,6 +260,7 @@ export const configSchema = z
           .array(authTokenSchema)
           .default([])
           .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, { message: 'token names must be unique' }),
+        oidc: oidcSchema.optional(),
       })
       .strict()
       .prefault({}),

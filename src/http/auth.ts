@@ -11,12 +11,17 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { LlmscopeError } from '../errors.js';
-import { ADMIN_NAME, type Principal, principalOf, type TokenTable } from './access.js';
+import { ADMIN_NAME, type Principal, principalOf, ROLES, type Role, type TokenTable } from './access.js';
 import { readBody } from './body.js';
+import type { OidcClient, OidcPending } from './oidc.js';
 
 export const SESSION_COOKIE = 'llmscope_session';
 export const CSRF_COOKIE = 'llmscope_csrf';
 export const CSRF_HEADER = 'x-llmscope-csrf';
+/** Holds the OIDC state, nonce and PKCE verifier between the redirect to the issuer and the callback. */
+export const OIDC_COOKIE = 'llmscope_oidc';
+const OIDC_PENDING_MS = 10 * 60_000;
+const BACK = /^#\/[\w\-./?=&%:]*$/;
 const LOGIN_BODY_LIMIT = 16 * 1024;
 const FAILED_LOGIN_DELAY_MS = 300;
 /** Failed sign-ins one client may make per window before it must wait for the window to end. */
@@ -62,6 +67,8 @@ export interface AuthOptions {
   tokens?: TokenTable;
   /** Told of each sign-in, refused sign-in and sign-out (the audit log records them). */
   onAuthEvent?: (req: IncomingMessage, e: AuthEvent) => void;
+  /** OIDC sign-in (`auth.oidc`); its sessions carry the role and scope its groups mapped to. */
+  oidc?: OidcClient;
 }
 
 /** A sign-in or sign-out: who (null when the token was not known), and whether it was let in. */
@@ -162,7 +169,7 @@ export class AdminAuth {
   /** For a page request: true when the visitor may see the dashboard; otherwise answers with the login page. */
   guardPage(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.principal(req)) return true;
-    sendLoginPage(res, 401);
+    this.loginPage(res, 401);
     return false;
   }
 
@@ -171,7 +178,7 @@ export class AdminAuth {
     if (!this.sameOrigin(req))
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign in from this llmscope’s own login page');
     const fields = await loginFields(req);
-    const back = `/${/^#\/[\w\-./?=&%:]*$/.test(fields.hash ?? '') ? fields.hash : ''}`;
+    const back = `/${BACK.test(fields.hash ?? '') ? fields.hash : ''}`;
     // On the loopback bind everyone is admin already; a token, when one is sent, still signs in as its principal.
     if (!this.key || (this.opts.open && !fields.token)) {
       res.writeHead(303, { location: back, 'cache-control': 'no-store' });
@@ -185,7 +192,7 @@ export class AdminAuth {
     else if (seen && seen.count >= LOGIN_FAILURES_ALLOWED) {
       const wait = Math.ceil((seen.until - t) / 1000);
       this.opts.onAuthEvent?.(req, { action: 'login', principal: null, result: 'denied', reason: 'too_many_failures' });
-      sendLoginPage(res, 429, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
+      this.loginPage(res, 429, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
         'retry-after': String(wait),
       });
       return;
@@ -200,28 +207,109 @@ export class AdminAuth {
       if (this.failures.size > LOGIN_CLIENTS_TRACKED) this.failures.delete(this.failures.keys().next().value as string);
       this.opts.onAuthEvent?.(req, { action: 'login', principal: null, result: 'denied', reason: 'unknown_token' });
       await new Promise((r) => setTimeout(r, this.opts.failedLoginDelayMs ?? FAILED_LOGIN_DELAY_MS));
-      sendLoginPage(res, 401, 'That token is not known here.');
+      this.loginPage(res, 401, 'That is not the admin token nor one of auth.tokens.');
       return;
     }
     this.failures.delete(client);
     this.opts.onAuthEvent?.(req, { action: 'login', principal: { name: who.name, role: who.role }, result: 'ok' });
+    // The principal's name rides in the signed payload; its role and scope are read from the config on each request.
+    const cookies = this.sessionCookies(req, who.name === ADMIN_NAME ? '' : who.name);
+    res.writeHead(303, { location: back, 'cache-control': 'no-store', 'set-cookie': cookies });
+    res.end();
+  }
+
+  /** The session and CSRF cookies of a new session whose payload ends with `part` (a principal's name, or none). */
+  private sessionCookies(req: IncomingMessage, part: string): string[] {
     const expires = this.now() + this.opts.sessionTtlMs;
     const id = randomBytes(18).toString('base64url');
-    // The principal's name rides in the signed payload; its role and scope are read from the config on each request.
-    const payload = `v1.${expires.toString(36)}.${id}${who.name === ADMIN_NAME ? '' : `.${who.name}`}`;
+    const payload = `v1.${expires.toString(36)}.${id}${part ? `.${part}` : ''}`;
     const maxAge = Math.floor(this.opts.sessionTtlMs / 1000);
     const flags = `Path=/; Max-Age=${maxAge}; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
-    res.writeHead(303, {
-      location: back,
+    return [
+      `${SESSION_COOKIE}=${payload}.${this.mac(payload)}; ${flags}; HttpOnly`,
+      // Readable by the dashboard's script, which echoes it in x-llmscope-csrf; another site can neither read
+      // it nor make the browser send it.
+      `${CSRF_COOKIE}=${this.csrfOf(id)}; ${flags}`,
+    ];
+  }
+
+  /** GET /auth/oidc/login: to the issuer (code flow, PKCE S256, state, nonce); `?hash=#/page` returns to that page. */
+  async oidcStart(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const oidc = this.requireOidc();
+    const hash = url.searchParams.get('hash') ?? '';
+    const { url: to, pending } = await oidc.start(`/${BACK.test(hash) ? hash : ''}`);
+    const payload = Buffer.from(JSON.stringify({ ...pending, e: this.now() + OIDC_PENDING_MS })).toString('base64url');
+    // Lax, not Strict: the issuer's redirect back is a cross-site navigation, which must bring this cookie along.
+    const flags = `Path=/auth/oidc; Max-Age=${OIDC_PENDING_MS / 1000}; HttpOnly; SameSite=Lax${this.secure(req) ? '; Secure' : ''}`;
+    res.writeHead(302, {
+      location: to.href,
       'cache-control': 'no-store',
-      'set-cookie': [
-        `${SESSION_COOKIE}=${payload}.${this.mac(payload)}; ${flags}; HttpOnly`,
-        // Readable by the dashboard's script, which echoes it in x-llmscope-csrf; another site can neither read
-        // it nor make the browser send it.
-        `${CSRF_COOKIE}=${this.csrfOf(id)}; ${flags}`,
-      ],
+      'set-cookie': `${OIDC_COOKIE}=${payload}.${this.mac(`oidc.${payload}`)}; ${flags}`,
     });
     res.end();
+  }
+
+  /**
+   * GET /auth/oidc/callback: checks the issuer's answer against the pending sign-in, maps the ID token's groups to a
+   * principal and starts a session. Answers a page that moves on to the dashboard by itself (a same-site navigation,
+   * so the SameSite=Strict session cookie goes with it; a redirect would still count as the issuer's cross-site one).
+   */
+  async oidcCallback(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const oidc = this.requireOidc();
+    const gone = `${OIDC_COOKIE}=; Path=/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax${this.secure(req) ? '; Secure' : ''}`;
+    const fail = (status: number, problem: string) => this.loginPage(res, status, problem, { 'set-cookie': gone });
+    const pending = this.pendingOidc(req);
+    if (!pending) return fail(400, 'This sign-in expired or did not start here; sign in again.');
+    const error = url.searchParams.get('error');
+    if (error) return fail(401, `The identity provider refused: ${url.searchParams.get('error_description') ?? error}`);
+    let claims: Record<string, unknown>;
+    try {
+      claims = await oidc.finish(url, pending);
+    } catch (err) {
+      if (err instanceof LlmscopeError) throw err;
+      return fail(401, `The identity provider's answer did not check out: ${(err as Error).message}`);
+    }
+    const who = oidc.principalOf(claims);
+    if (!who)
+      return fail(
+        403,
+        `Your account is in none of the groups auth.oidc.groups names (claim "${oidc.settings.groupsClaim}").`,
+      );
+    const part = `O${Buffer.from(
+      JSON.stringify({ n: who.name, r: who.role, t: who.scope?.teams, f: who.scope?.features }),
+    ).toString('base64url')}`;
+    const body = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${pending.back}"><title>llmscope</title></head><body><a href="${pending.back}">Continue to llmscope</a></body></html>`;
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'",
+      'referrer-policy': 'no-referrer',
+      'set-cookie': [...this.sessionCookies(req, part), gone],
+    });
+    res.end(body);
+  }
+
+  private requireOidc(): OidcClient {
+    if (!this.opts.oidc || !this.key)
+      throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', 'OIDC sign-in is not configured here (auth.oidc)');
+    return this.opts.oidc;
+  }
+
+  private pendingOidc(req: IncomingMessage): OidcPending | null {
+    const raw = cookieValue(req, OIDC_COOKIE);
+    const m = raw ? /^([\w-]+)\.([\w-]+)$/.exec(raw) : null;
+    if (!m || !safeEqual(m[2] as string, this.mac(`oidc.${m[1]}`))) return null;
+    try {
+      const p = JSON.parse(Buffer.from(m[1] as string, 'base64url').toString('utf8')) as OidcPending & { e: number };
+      return p.e > this.now() ? p : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private loginPage(res: ServerResponse, status: number, problem?: string, headers: Record<string, string> = {}): void {
+    sendLoginPage(res, status, problem, headers, this.opts.oidc !== undefined && this.key !== null);
   }
 
   /** POST /logout: revokes the session here, clears both cookies, back to the login page. */
@@ -277,7 +365,7 @@ export class AdminAuth {
     if (!this.key) return null;
     const raw = cookieValue(req, SESSION_COOKIE);
     if (!raw) return null;
-    const m = /^(v1\.([0-9a-z]+)\.([\w-]+)(?:\.([a-z0-9][a-z0-9._@-]*))?)\.([\w-]+)$/.exec(raw);
+    const m = /^(v1\.([0-9a-z]+)\.([\w-]+)(?:\.([a-z0-9][a-z0-9._@-]*|O[\w-]+))?)\.([\w-]+)$/.exec(raw);
     if (!m) return null;
     const [, payload, exp, id, name, mac] = m as unknown as [
       string,
@@ -291,6 +379,7 @@ export class AdminAuth {
     const expires = Number.parseInt(exp, 36);
     if (!(expires > this.now()) || this.revoked.has(id)) return null;
     if (name === undefined) return this.opts.adminToken ? { kind: 'session', ...ADMIN, id, expires } : null;
+    if (name.startsWith('O')) return this.opts.oidc ? oidcPrincipal(name.slice(1), id, expires) : null;
     // A token removed from the config since sign-in ends its sessions.
     const t = this.opts.tokens?.byName(name);
     return t ? { ...principalOf(t, 'session'), id, expires } : null;
@@ -363,6 +452,23 @@ export class AdminAuth {
   }
 }
 
+/** An OIDC session's principal, as mapped at sign-in (signed with the session; group changes apply at the next). */
+function oidcPrincipal(part: string, id: string, expires: number): Principal | null {
+  try {
+    const j = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as {
+      n: string;
+      r: Role;
+      t?: string[];
+      f?: string[];
+    };
+    if (typeof j.n !== 'string' || !ROLES.includes(j.r)) return null;
+    const scope = j.t || j.f ? { ...(j.t ? { teams: j.t } : {}), ...(j.f ? { features: j.f } : {}) } : null;
+    return { kind: 'session', name: j.n, role: j.r, scope, id, expires };
+  } catch {
+    return null;
+  }
+}
+
 function bearerOf(req: IncomingMessage): string | null {
   const a = req.headers.authorization;
   return a && /^Bearer /i.test(a) ? a.slice(7).trim() : null;
@@ -395,7 +501,8 @@ async function loginFields(req: IncomingMessage): Promise<{ token?: string; hash
 }
 
 // The form posts the token in the body, never in a URL; the script only carries the dashboard page (#/...) over.
-const LOGIN_SCRIPT = "document.getElementById('hash').value = location.hash;";
+const LOGIN_SCRIPT =
+  "document.getElementById('hash').value = location.hash; var sso = document.getElementById('sso'); if (sso && location.hash) sso.href += '?hash=' + encodeURIComponent(location.hash);";
 const LOGIN_CSP = [
   "default-src 'none'",
   "style-src 'unsafe-inline'",
@@ -405,16 +512,21 @@ const LOGIN_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
+const escapeHtml = (t: string): string =>
+  t.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
 function sendLoginPage(
   res: ServerResponse,
   status: number,
   problem?: string,
   headers: Record<string, string> = {},
+  sso = false,
 ): void {
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
 <body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
-<h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken).</p>
-${problem ? `<p role="alert" style="color:#b00">${problem}</p>` : ''}
+<h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken) or a token from auth.tokens.</p>
+${problem ? `<p role="alert" style="color:#b00">${escapeHtml(problem)}</p>` : ''}
+${sso ? '<p><a id="sso" href="/auth/oidc/login">Sign in with your identity provider</a></p>' : ''}
 <form method="post" action="/login"><input name="token" type="password" placeholder="admin token" autocomplete="current-password" autofocus required style="width:100%;padding:.5rem">
 <input type="hidden" name="hash" id="hash">
 <button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form>

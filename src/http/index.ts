@@ -18,11 +18,20 @@ export {
   type TokenPrincipal,
   TokenTable,
 } from './access.js';
-export { AdminAuth, type AuthOptions, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, safeEqual } from './auth.js';
+export {
+  AdminAuth,
+  type AuthOptions,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  OIDC_COOKIE,
+  SESSION_COOKIE,
+  safeEqual,
+} from './auth.js';
 export { readBody, readJson } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { sendMetrics } from './metrics.js';
+export { issuerAllowed, OidcClient, type OidcGroupRule, type OidcSettings } from './oidc.js';
 export { sendError, sendJson } from './reply.js';
 export { type Handler, type HttpContext, type RouteMatch, Router } from './router.js';
 export { findUiRoot, loadStaticSite, type StaticSite } from './static.js';

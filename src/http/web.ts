@@ -43,6 +43,14 @@ export function webHandler(p: WebParts): WebHandler {
       only('POST', req, path);
       return p.auth.login(req, res);
     }
+    if (path === '/auth/oidc/login') {
+      only('GET', req, path);
+      return p.auth.oidcStart(req, res, url);
+    }
+    if (path === '/auth/oidc/callback') {
+      only('GET', req, path);
+      return p.auth.oidcCallback(req, res, url);
+    }
     if (path === '/logout') {
       only('POST', req, path);
       return p.auth.logout(req, res);
