@@ -52,6 +52,7 @@ function callOf(team: 'red' | 'blue' | 'green', i: number, over: Record<string, 
     team,
     feature: `${team}-feature`,
     session: i < 2 ? 'shared-session' : `${team}-session`,
+    metadata: { project: `${team}-project` },
     ...over,
   };
 }
@@ -279,6 +280,10 @@ describe('what a scoped principal sees', () => {
     const byUser = await call('GET', '/api/cost/top?dimension=user', viewerRed);
     expect(byUser.status).toBe(403);
     expect(byUser.json()).toMatchObject({ error: { code: 'forbidden' } });
+    const byMeta = (await call('GET', '/api/cost/summary?group_by=meta.project', viewerRed)).json() as {
+      groups: { key: string }[];
+    };
+    expect(byMeta.groups.map((g) => g.key)).toEqual(['red-project']);
     const series = (await call('GET', '/api/stats/timeseries?group_by=team', viewerRed)).json() as {
       series: { group: string }[];
     };
