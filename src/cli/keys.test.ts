@@ -113,6 +113,15 @@ describe('llmscope keys', () => {
     };
     db.close();
     expect(row).toEqual({ hash: hashKey(second), rotated_at: T });
+    // both actions are in the audit log, by cli, never with the key
+    const audit = new Database(join(dir, 'data.db'), { readonly: true });
+    const entries = audit.prepare('SELECT * FROM audit_log ORDER BY id').all() as Record<string, unknown>[];
+    audit.close();
+    expect(entries.map((e) => [e.action, e.actor, e.target])).toEqual([
+      ['key.create', 'cli', `key:${first.id}`],
+      ['key.rotate', 'cli', `key:${first.id}`],
+    ]);
+    expect(JSON.stringify(entries)).not.toContain(second);
   });
 
   it('says what is wrong: a taken name, a bad limit, an unknown key, a config key', async () => {

@@ -3,6 +3,9 @@
 // `KEY=$(llmscope keys create ci)` works), with what it is on stderr; nothing ever prints a key again. Serving
 // replicas see a revocation within a second.
 import type { Command } from 'commander';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { type Audit, createAuditLog } from '../audit/index.js';
 import { type Config, loadConfig } from '../config/index.js';
 import {
   configKeyView,
@@ -43,6 +46,8 @@ export interface CreateFlags extends Common {
 
 interface KeysAt {
   keys: KeyStore;
+  /** The store's audit log: the command's actions are recorded as the API's are, by `cli`. */
+  audit: Audit;
   config: Config;
   configIds: Set<string>;
 }
@@ -54,7 +59,14 @@ async function openKeys(flags: Common, io: KeysIo): Promise<{ store: Store } & K
   try {
     await store.migrate();
     const keys = await keyStoreFor(store.backend);
-    return { store, keys, config, configIds: new Set(config.keys.map((k) => k.id)) };
+    const audit = await createAuditLog({
+      backend: store.backend,
+      registry: new Registry(),
+      logger: pino({ level: 'silent' }),
+      now: io.now ?? Date.now,
+      trustProxy: false,
+    });
+    return { store, keys, audit, config, configIds: new Set(config.keys.map((k) => k.id)) };
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
@@ -120,8 +132,13 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
       .map((s) => s.trim())
       .filter(Boolean);
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
-  return withKeys(flags, io, async ({ keys, configIds }) => {
+  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
     const { key, secret } = await createKey(keys, body, { now, by: 'cli', configIds });
+    await audit.record('cli', {
+      action: 'key.create',
+      target: `key:${key.id}`,
+      detail: { name: key.name, rpm: key.rpm, tpm: key.tpm },
+    });
     printSecret(keyView(key, now), secret, 'created', flags, io);
     return 0;
   });
@@ -171,9 +188,10 @@ export async function keysList(flags: Common & { all?: boolean }, io: KeysIo): P
 
 export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
-  return withKeys(flags, io, async ({ keys, configIds }) => {
+  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
     const k = await findKey(keys, idOrName, configIds);
     const revoked = await revokeKey(keys, k, now);
+    await audit.record('cli', { action: 'key.revoke', target: `key:${k.id}`, detail: { name: k.name } });
     const view = keyView(revoked, now);
     if (flags.json) io.out(`${JSON.stringify(view, null, 2)}\n`);
     else
@@ -188,9 +206,10 @@ export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): P
 
 export async function keysRotate(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
-  return withKeys(flags, io, async ({ keys, configIds }) => {
+  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
     const k = await findKey(keys, idOrName, configIds);
     const { key, secret } = await rotateKey(keys, k, now);
+    await audit.record('cli', { action: 'key.rotate', target: `key:${k.id}`, detail: { name: k.name } });
     printSecret(keyView(key, now), secret, 'rotated (the previous key stops within a second)', flags, io);
     return 0;
   });
