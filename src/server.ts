@@ -28,6 +28,7 @@ import {
   hashToken,
   loadStaticSite,
   OidcClient,
+  registerMeRoute,
   Router,
   schemeOf,
   sendError,
@@ -242,6 +243,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
   registerAuditRoutes(api, audit);
+  registerMeRoute(api);
   registerEraseRoute(api, { store, erasers: ctx.erasers, audit });
   registerSessionRoutes(api, store, { detailExtras: ctx.detailExtras });
   // The user page's spend and budgets come from the cost capability, when it is loaded.

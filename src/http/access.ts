@@ -81,6 +81,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/stats/timeseries': viewer('filter'),
   'GET /api/overview': viewer('filter'),
   'GET /api/ui/config': viewer('global'),
+  'GET /api/me': viewer('global'),
   'POST /api/ingest': admin(),
   'POST /api/otlp/v1/traces': admin(),
   // privacy and audit (src/privacy/, src/audit/)

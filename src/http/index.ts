@@ -30,6 +30,7 @@ export {
 export { readBody, readJson } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
+export { principalWire, registerMeRoute } from './me.js';
 export { sendMetrics } from './metrics.js';
 export { issuerAllowed, OidcClient, type OidcGroupRule, type OidcSettings } from './oidc.js';
 export { sendError, sendJson } from './reply.js';

@@ -68,6 +68,7 @@ const SAMPLES: Record<string, { path: string; body?: () => unknown; ok: number |
   'GET /api/stats/timeseries': { path: '/api/stats/timeseries?group_by=team', ok: 200 },
   'GET /api/overview': { path: '/api/overview', ok: 200 },
   'GET /api/ui/config': { path: '/api/ui/config', ok: 200 },
+  'GET /api/me': { path: '/api/me', ok: 200 },
   'POST /api/ingest': { path: '/api/ingest', body: () => callOf('red', 100 + seq++), ok: 202 },
   'GET /api/cost/summary': { path: '/api/cost/summary?group_by=team', ok: 200 },
   'GET /api/cost/top': { path: '/api/cost/top?dimension=team', ok: 200 },
@@ -295,6 +296,18 @@ describe('what a scoped principal sees', () => {
     expect(a.firing.map((f) => f.labels['team'])).toEqual(['red']);
     const b = (await call('GET', '/api/alerts', admin)).json() as { firing: { labels: Record<string, string> }[] };
     expect(b.firing.map((f) => f.labels['team']).sort()).toEqual(['blue', 'red']);
+  });
+
+  it('GET /api/me says who it is', async () => {
+    expect((await call('GET', '/api/me', viewerRed)).json()).toEqual({
+      name: 'viewer-red',
+      role: 'viewer',
+      via: 'bearer',
+      teams: ['red'],
+      features: null,
+      session_expires_at: null,
+    });
+    expect((await call('GET', '/api/me', admin)).json()).toMatchObject({ name: 'admin', role: 'admin', teams: null });
   });
 
   it('signs in with its token and keeps its scope in the session', async () => {
