@@ -258,6 +258,9 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     }
   };
 
+  // DELETE /api/users/{id}/data: the erased user's per-user spend rows go too.
+  ctx.erasers?.push({ name: 'cost', erase: async (user) => ({ spend_rows: await spend.eraseUser(user) }) });
+
   return {
     name: 'cost',
     runtime: rt,
