@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baselineScore } from './baseline.js';
-import { replaceSection } from './bench.js';
+import { bootstrapAuc, consistencyReport, expectedCalibrationError, replaceSection } from './bench.js';
 import { loadAllSets } from './datasets.js';
-import { crossValidate, featurise } from './model/train.js';
+import { shippedModel } from './model/scorer.js';
+import { crossValidate, DEFAULT_SEED, featurise } from './model/train.js';
 import { rocAuc } from './stats.js';
 
 describe('replaceSection', () => {
@@ -25,13 +26,66 @@ describe('replaceSection', () => {
   });
 });
 
+describe('benchmark statistics', () => {
+  it('gives each AUC and the paired gain an interval around the point figure', () => {
+    const ours = Array.from({ length: 200 }, (_, i) => ({ score: (i % 10) + (i % 2) * 6, label: i % 2 === 1 }));
+    const base = ours.map((o, i) => ({ score: (i * 7) % 13, label: o.label }));
+    const groups = ours.map((_, i) => `g${i % 40}`);
+    const b = bootstrapAuc(ours, base, 300, 1, groups);
+    const a = rocAuc(ours);
+    expect(b.ours.low).toBeLessThanOrEqual(a);
+    expect(b.ours.high).toBeGreaterThanOrEqual(a);
+    expect(b.delta.low).toBeGreaterThan(0);
+    expect(b.base.low).toBeLessThan(0.7);
+    expect(bootstrapAuc(ours, base, 300, 1, groups)).toEqual(b);
+  });
+
+  it('measures calibration error: 0 when p matches the rate, large when it does not', () => {
+    const good = Array.from({ length: 1000 }, (_, i) => ({ score: 0.25, label: i % 4 === 0 }));
+    expect(expectedCalibrationError(good)).toBeCloseTo(0, 6);
+    const bad = good.map((g) => ({ ...g, score: 0.95 }));
+    expect(expectedCalibrationError(bad)).toBeCloseTo(0.7, 6);
+  });
+
+  it('counts false flags on faithful passages and catches of a changed figure', () => {
+    const set = {
+      name: 'tiny',
+      items: [
+        {
+          id: '1',
+          knowledge: 'The stadium seats 65,000 fans. The record crowd at the stadium was 72,000 fans in 1987.',
+          response: 'x',
+          hallucinated: false,
+        },
+      ],
+    };
+    const calls: [string, string[] | undefined][] = [];
+    const r = consistencyReport([set], (response, context) => {
+      calls.push([response, context]);
+      return { verdict: context ? 'pass' : 'fail' };
+    });
+    expect(r).toEqual({
+      faithful: 1,
+      flaggedAlone: 1,
+      flaggedWithSources: 0,
+      altered: 1,
+      caughtAlone: 1,
+      caughtWithSources: 0,
+    });
+    // The changed copy is the first sentence with its figure doubled, on a line of its own.
+    expect(calls[2]?.[0]).toMatch(/\nThe stadium seats 130000 fans\.$/);
+  });
+});
+
 const datasets = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'datasets');
 
 describe.skipIf(!existsSync(datasets))('learned scorer vs the plain baseline on the labelled sets', () => {
   it('has a higher out-of-fold ROC-AUC on every set (grouped cross-validation)', () => {
     const sets = loadAllSets(datasets);
     const items = featurise(sets);
-    const cv = crossValidate(items);
+    // The shipped model's L2 for every fold (the nested choice of L2 is what bench:quality measures; here it would
+    // only add minutes on a shared machine).
+    const cv = crossValidate(items, DEFAULT_SEED, shippedModel().trained?.l2 as number);
     for (const set of sets) {
       const ours = items.flatMap((it, i) =>
         it.set === set.name ? [{ score: cv[i] as number, label: it.label === 1 }] : [],

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAllSets } from '../datasets.js';
 import { GroundingEvaluator } from '../evaluators/grounding.js';
+import { fitStumps } from './ablation.js';
 import { FEATURE_NAMES, FEATURE_SIGNS } from './features.js';
 import { fitLogistic, fitPlatt, logitOf } from './logistic.js';
 import { predict, shippedModel, validateModel } from './scorer.js';
@@ -122,6 +123,18 @@ describe('logistic regression and Platt scaling', () => {
     const mono = fitLogistic(rows, 0.01, [1, 1]);
     expect(mono.weights.every((w) => w >= 0)).toBe(true);
     expect(mono.weights.some((w) => w > 0)).toBe(true);
+  });
+
+  it('boosts stumps that find a threshold a linear score cannot', () => {
+    // Positive only in the middle band of feature 0: no monotone score separates it, stumps do.
+    const rows = Array.from({ length: 300 }, (_, i) => {
+      const a = (i * 37) % 100;
+      return { x: [a, (i * 11) % 7], y: (a >= 30 && a < 70 ? 1 : 0) as 0 | 1, w: 1 };
+    });
+    const f = fitStumps(rows, 60, 0.3);
+    expect(f([50, 0])).toBeGreaterThan(1);
+    expect(f([10, 0])).toBeLessThan(-1);
+    expect(f([90, 0])).toBeLessThan(-1);
   });
 
   it('deals groups to folds whole', () => {

@@ -10,7 +10,7 @@ import { type LabelledItem, type LabelledSet, loadAllSets } from '../datasets.js
 import { GroundingEvaluator } from '../evaluators/grounding.js';
 import { rocAuc } from '../stats.js';
 import { hash32 } from '../text.js';
-import { FEATURE_NAMES, FEATURE_SIGNS } from './features.js';
+import { type ClaimSignals, FEATURE_NAMES, FEATURE_SIGNS, responseFeatures } from './features.js';
 import { fitLogistic, fitPlatt, logitOf, type Row } from './logistic.js';
 import { type GroundingModel, predict } from './scorer.js';
 
@@ -33,6 +33,8 @@ export interface FeaturedItem {
   label: 0 | 1;
   /** null when the check has nothing to score (no claim): scored 0 (pass). */
   x: number[] | null;
+  /** The per-claim signals behind `x` (the benchmark's ablations aggregate them other ways). */
+  signals: { claims: ClaimSignals[]; evidenceWords: number } | null;
   item: LabelledItem;
 }
 
@@ -40,14 +42,17 @@ export function featurise(sets: readonly LabelledSet[]): FeaturedItem[] {
   const g = new GroundingEvaluator({ model: null });
   const out: FeaturedItem[] = [];
   for (const s of sets)
-    for (const it of s.items)
+    for (const it of s.items) {
+      const signals = g.signals({ context: [it.knowledge], question: it.question, response: it.response });
       out.push({
         set: s.name,
         group: `${s.name}:${hash32(it.knowledge).toString(36)}:${it.knowledge.length}`,
         label: it.hallucinated ? 1 : 0,
-        x: g.features({ context: [it.knowledge], question: it.question, response: it.response }),
+        x: signals ? responseFeatures(signals.claims) : null,
+        signals,
         item: it,
       });
+    }
   return out;
 }
 
@@ -76,7 +81,7 @@ export function groupedFolds(items: readonly { group: string }[], k: number, see
 }
 
 /** Rows with weights that give each set, and each class within a set, the same total weight. */
-function rowsOf(items: readonly FeaturedItem[]): Row[] {
+export function rowsOf(items: readonly { set: string; label: 0 | 1; x: number[] | null }[]): Row[] {
   const n = new Map<string, number>();
   for (const it of items) if (it.x) n.set(`${it.set}|${it.label}`, (n.get(`${it.set}|${it.label}`) ?? 0) + 1);
   return items
