@@ -1,7 +1,7 @@
 // Alerts: firing and pending alerts, recent history, rules and their health, silences (create, expire) and the
 // noise report (how much each rule talks). From /api/alerts, /api/alerts/silences and /api/alerts/noise.
 
-import type { Alert, AlertsBody, Noise, Silence } from '../../wire/index.js';
+import type { Alert, AlertsBody, Noise, Silence, Silences } from '../../wire/index.js';
 import { del, get, post, qs, type Result, why } from '../lib/api.js';
 import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
 import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
@@ -15,7 +15,7 @@ export const alertsPage: Page = {
     const w = { from: Math.round(ctx.range.from), to: Math.round(ctx.range.to) };
     const [alerts, silences, noise] = await Promise.all([
       get<AlertsBody>('/api/alerts'),
-      get<{ silences: Silence[] }>('/api/alerts/silences'),
+      get<Silences>('/api/alerts/silences'),
       get<Noise>(`/api/alerts/noise${qs(w)}`),
     ]);
     if (!ctx.current()) return;

@@ -1,7 +1,15 @@
 // Cost: spend over time, by model, user, team and feature (with shares), by day (API and non-API), budgets with
 // their burn, and bill reconciliations. All from /api/cost/*; without the cost capability it says so.
 
-import type { Budget, CostDaily, CostPoint, CostSummary, Reconciliation } from '../../wire/index.js';
+import type {
+  Budget,
+  Budgets,
+  CostDaily,
+  CostSummary,
+  CostTimeseries,
+  Reconciliation,
+  Reconciliations,
+} from '../../wire/index.js';
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
@@ -20,10 +28,10 @@ export const costPage: Page = {
       range.to - range.from <= 6 * 3_600_000 ? 'minute' : range.to - range.from <= 7 * 86_400_000 ? 'hour' : 'day';
     const [total, series, daily, budgets, recs, ...groups] = await Promise.all([
       get<CostSummary>(`/api/cost/summary${qs(w)}`),
-      get<{ points: CostPoint[] }>(`/api/cost/timeseries${qs({ ...w, step })}`),
+      get<CostTimeseries>(`/api/cost/timeseries${qs({ ...w, step })}`),
       get<CostDaily>(`/api/cost/daily${qs(w)}`),
-      get<{ budgets: Budget[] }>('/api/cost/budgets'),
-      get<{ reconciliations: Reconciliation[] }>('/api/cost/reconciliations?limit=20'),
+      get<Budgets>('/api/cost/budgets'),
+      get<Reconciliations>('/api/cost/reconciliations?limit=20'),
       ...DIMS.map((d) => get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: d, limit: 10 })}`)),
     ]);
     if (!ctx.current()) return;

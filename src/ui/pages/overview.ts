@@ -6,7 +6,16 @@
 // window's average beneath; charts leave out the bucket still filling, draw points where a series is sparse, mark
 // where the data starts, and for data younger than the window start their time axis at the first call (saying so).
 
-import type { AlertsBody, Budget, CostSummary, GpuBody, Overview, QualityStats } from '../../wire/index.js';
+import type {
+  AlertsBody,
+  Budget,
+  Budgets,
+  CostSummary,
+  GpuBody,
+  Overview,
+  QualityStats,
+  QualitySummary,
+} from '../../wire/index.js';
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import {
@@ -42,8 +51,8 @@ export const overviewPage: Page = {
     const [ov, cost, budgets, quality, gpu, alerts] = await Promise.all([
       get<Overview>(`/api/overview${qs({ ...window, ...filters, step: 'fit' })}`),
       get<CostSummary>(`/api/cost/summary${qs({ from: utcDayStart(now), to: now })}`),
-      get<{ budgets: Budget[] }>('/api/cost/budgets'),
-      get<{ total: QualityStats }>(`/api/quality/summary${qs(window)}`),
+      get<Budgets>('/api/cost/budgets'),
+      get<QualitySummary>(`/api/quality/summary${qs(window)}`),
       get<GpuBody>(`/api/gpu${qs({ from: now - 3_600_000, to: now })}`),
       get<AlertsBody>('/api/alerts'),
     ]);

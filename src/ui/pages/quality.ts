@@ -2,7 +2,14 @@
 // human labels, and the review queue with one-key labeling: h = hallucinated, g = grounded (no hallucination),
 // r / w = the refusal was right / wrong, j / k = next / previous, s = skip. Labels go to POST /api/quality/review.
 
-import type { QualityStats, ReviewItem, ReviewList, QualitySeriesPoint as SeriesPoint } from '../../wire/index.js';
+import type {
+  QualitySeries,
+  QualityStats,
+  QualitySummary,
+  ReviewItem,
+  ReviewList,
+  QualitySeriesPoint as SeriesPoint,
+} from '../../wire/index.js';
 import { get, post, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { card, compact, empty, fill, h, pct, table, tile, time } from '../lib/dom.js';
@@ -21,8 +28,8 @@ export const qualityPage: Page = {
     const step = range.to - range.from <= 6 * 3_600_000 ? 'minute' : 'hour';
     const status = ctx.route.params.get('review') === 'labeled' ? 'labeled' : 'pending';
     const [summary, series, queue] = await Promise.all([
-      get<{ total: QualityStats }>(`/api/quality/summary${qs(w)}`),
-      get<{ data: SeriesPoint[] }>(`/api/quality/series${qs({ ...w, step })}`),
+      get<QualitySummary>(`/api/quality/summary${qs(w)}`),
+      get<QualitySeries>(`/api/quality/series${qs({ ...w, step })}`),
       ctx.refresh && figures?.isConnected
         ? Promise.resolve(null)
         : get<ReviewList>(`/api/quality/review${qs({ status, limit: 100 })}`),

@@ -5,7 +5,7 @@
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 
-import type { CallDetail, Evaluation, Feedback, Span } from '../../wire/index.js';
+import type { CallDetail, Evaluation, Feedback, Span, UiConfig } from '../../wire/index.js';
 import { get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
@@ -18,7 +18,7 @@ export const requestPage: Page = {
     const id = ctx.route.id ?? '';
     const [r, ui] = await Promise.all([
       get<CallDetail>(`/api/requests/${encodeURIComponent(id)}`),
-      get<{ trace_url_template: string | null }>('/api/ui/config'),
+      get<UiConfig>('/api/ui/config'),
     ]);
     if (!ctx.current()) return;
     const back = h('a', { href: href('requests', carried(ctx.route.params)), class: 'back' }, '← requests');
