@@ -109,14 +109,14 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /api/cost/reconciliations': admin(),
   'GET /api/cost/items': viewer('refuse'),
   'POST /api/cost/items': admin(),
-  // quality (src/quality/api.ts): its counts, review queue and feedback carry model and feature but no team; a
-  // scoped principal sees a call's evaluations and feedback on /api/requests/:id.
-  'POST /api/feedback': operator('refuse'),
+  // quality (src/quality/api.ts): its counts and review queue carry model and feature but no team; feedback, labels
+  // and one call's evaluations are reached through the call, so a scoped principal reaches those of its teams' calls.
+  'POST /api/feedback': operator('filter'),
   'GET /api/quality/review': viewer('refuse'),
-  'POST /api/quality/review': operator('refuse'),
+  'POST /api/quality/review': operator('filter'),
   'GET /api/quality/summary': viewer('refuse'),
   'GET /api/quality/series': viewer('refuse'),
-  'GET /api/quality/requests/:id': viewer('refuse'),
+  'GET /api/quality/requests/:id': viewer('filter'),
   // alerts (src/alerts/api.ts): alerts are shown when their labels name a team (and feature) in scope.
   'GET /api/alerts': viewer('filter'),
   'GET /api/alerts/noise': viewer('refuse'),

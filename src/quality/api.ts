@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
-import { parseBody, type Router, readJson, sendJson } from '../http/index.js';
+import { type Principal, parseBody, type Router, readJson, type Scope, sendJson } from '../http/index.js';
 import { type QualityService, reviewToWire } from './service.js';
 import type { QualityGroupBy } from './storage/index.js';
 
@@ -63,10 +63,24 @@ function parseGroupBy(url: URL): QualityGroupBy | undefined {
 export function registerQualityRoutes(
   api: Router,
   service: QualityService,
-  opts: { bodyLimit: number; now: () => number; audit?: Audit },
+  opts: {
+    bodyLimit: number;
+    now: () => number;
+    audit?: Audit;
+    /** Whether a team scope holds this call (without it, scoped principals reach no call here). */
+    visible?: (scope: Scope, requestId: string) => Promise<boolean>;
+  },
 ): void {
+  /** A team-scoped principal reaches only its teams' calls: another team's is a 404, as on /api/requests/:id. */
+  const mustSee = async (principal: Principal | undefined, requestId: string): Promise<void> => {
+    if (!principal?.scope) return;
+    if (opts.visible && (await opts.visible(principal.scope, requestId))) return;
+    throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no call with request_id "${requestId}" in the store`);
+  };
+
   api.post('/api/feedback', async ({ req, res, principal }) => {
     const body = parseBody(feedbackSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
+    await mustSee(principal, body.request_id);
     const r = await service.giveFeedback(body);
     // The comment is the giver's free text: the log keeps that feedback was given, not what it said.
     await opts.audit?.record(
@@ -105,6 +119,7 @@ export function registerQualityRoutes(
 
   api.post('/api/quality/review', async ({ req, res, principal }) => {
     const body = parseBody(labelSchema, await readJson(req, Math.min(opts.bodyLimit, 1024 * 1024)));
+    await mustSee(principal, body.request_id);
     const item = await service.label(body);
     await opts.audit?.record(
       { req, principal },
@@ -147,8 +162,9 @@ export function registerQualityRoutes(
     });
   });
 
-  api.get('/api/quality/requests/:id', async ({ res, params }) => {
+  api.get('/api/quality/requests/:id', async ({ res, params, principal }) => {
     const id = params.id ?? '';
+    await mustSee(principal, id);
     const [evaluations, feedback] = await Promise.all([service.evaluationsFor(id), service.feedbackFor(id)]);
     sendJson(res, 200, { request_id: id, evaluations, feedback });
   });

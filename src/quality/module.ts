@@ -7,6 +7,7 @@ import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
 import { durationMs } from '../config/index.js';
 import { ModelRouter } from '../gateway/routing.js';
+import { scopedStore } from '../store/index.js';
 import { registerQualityRoutes } from './api.js';
 import { ChatClient } from './chat-client.js';
 import { type QualityConfig, qualityConfigSchema } from './config.js';
@@ -205,6 +206,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     bodyLimit: ctx.config.server.bodyLimit,
     now: () => ctx.clock.now(),
     audit: ctx.audit,
+    visible: async (scope, id) => (await scopedStore(ctx.store, scope).getCall(id)) !== null,
   });
   // The hallucination_rate and thumbs_down_rate alert rules read the quality rollups through this source.
   ctx.signals.register(qualitySignalSource(store));

@@ -298,6 +298,22 @@ describe('what a scoped principal sees', () => {
     expect(b.firing.map((f) => f.labels['team']).sort()).toEqual(['blue', 'red']);
   });
 
+  it('feedback, labels and one call’s evaluations: on its teams’ calls only', async () => {
+    const opRed = WHO.find((w) => w.name === 'operator-red') as Who;
+    const fb = (id: string) => call('POST', '/api/feedback', opRed, { request_id: id, rating: 'down' });
+    expect([200, 201]).toContain((await fb('red-2')).status);
+    const other = await fb('blue-2');
+    expect(other.status).toBe(404);
+    expect(other.text).not.toMatch(/rating/);
+    const label = await call('POST', '/api/quality/review', opRed, { request_id: 'blue-2', hallucination: true });
+    expect(label.status).toBe(404);
+    expect((await call('GET', '/api/quality/requests/blue-2', viewerRed)).status).toBe(404);
+    expect((await call('GET', '/api/quality/requests/red-2', viewerRed)).status).toBe(200);
+    // The blue call has no feedback from the scoped operator's attempts.
+    const blue = (await call('GET', '/api/quality/requests/blue-2', admin)).json() as { feedback: unknown[] };
+    expect(blue.feedback).toEqual([]);
+  });
+
   it('GET /api/me says who it is', async () => {
     expect((await call('GET', '/api/me', viewerRed)).json()).toEqual({
       name: 'viewer-red',
