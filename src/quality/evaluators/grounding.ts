@@ -388,7 +388,7 @@ export class GroundingEvaluator implements Evaluator {
     const scored: ClaimScore[] = [];
     for (const s of claimsOf(input.response)) {
       const tokens = tokensOf(s);
-      if (tokens.stems.length === 0) continue;
+      if (tokens.stems.length === 0 || isPleasantry(s, tokens)) continue;
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
       scored.push(this.scoreClaim(s, tokens, pool, question));
       yield;
@@ -622,6 +622,19 @@ export class GroundingEvaluator implements Evaluator {
       signals,
     };
   }
+}
+
+/**
+ * An offer, a follow-up or a pleasantry addressed to the user ("Would you like me to help you upgrade?", "Anything
+ * else?", "Let me know if …", "Hope this helps!") that states no number and no name: it claims nothing, so it is not
+ * checked. Preference questions ("Do you like football?") and "Did you know …?" are not on the list: they are
+ * claims' carriers in dialogue, and BEGIN's annotators count them.
+ */
+const PLEASANTRY =
+  /^(?:(?:so|and|also|well|ok(?:ay)?|oh)[,\s]+)?(?:would you (?:like|want|prefer)\b|do you (?:want|need) (?:me|any|more|help)\b|want me to\b|(?:shall|should|can|could|may) i\b|is there (?:anything|something) else\b|anything else\b|(?:do you have )?any (?:other |more |further )?questions\b|how (?:else )?can i (?:help|assist)\b|what else can i\b|let me know\b|(?:i )?hope (?:this|that|it) helps\b|feel free to\b|(?:i'?m )?happy to help\b|glad (?:i could|to) help\b|thanks?(?: you)?(?: for| so much|!|\.|$)|good luck\b)/i;
+
+function isPleasantry(text: string, t: ClaimTokens): boolean {
+  return t.checkable.length === 0 && t.names.length === 0 && PLEASANTRY.test(text.trim());
 }
 
 /**

@@ -79,6 +79,33 @@ describe('learned grounding scorer', () => {
     expect(cipher.verdict).toBe('fail');
   });
 
+  it('does not check offers and pleasantries, but does check questions that bring in facts', () => {
+    const context = [
+      'Our premium plan costs $49 per month and includes 10 seats, priority support and a 99.9% uptime SLA. Annual billing saves 20%.',
+    ];
+    const faithful = 'The premium plan costs $49 per month and includes 10 seats and priority support.';
+    const plain = g.check({ context, response: faithful });
+    for (const tail of [
+      'Would you like me to help you upgrade?',
+      'Anything else?',
+      'Hope this helps!',
+      'Let me know.',
+    ]) {
+      const r = g.check({ context, response: `${faithful} ${tail}` });
+      expect(r.score, tail).toBe(plain.score);
+      expect(r.claims).toHaveLength(1);
+    }
+    expect(g.check({ context, response: 'Anything else I can help with?' }).verdict).toBe('unknown');
+    // A question that brings in what the context never says is a claim, and fails.
+    const r = g.check({
+      context,
+      response: 'The premium plan costs $49 per month. Do you want unlimited seats and free onboarding too?',
+    });
+    expect(r.verdict).toBe('fail');
+    // An offer that names a figure is checked.
+    expect(g.check({ context, response: `${faithful} Would you like the $99 plan instead?` }).claims).toHaveLength(2);
+  });
+
   it('is deterministic and names the worst claim and its evidence', () => {
     const input = {
       context: [KNOWLEDGE],
