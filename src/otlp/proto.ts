@@ -61,18 +61,26 @@ const Response = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportT
 /** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
 const MAX_VALUE_DEPTH = 8;
 
+// The decoded messages, read directly (no toObject copy). Unset scalar fields read as their defaults (from the
+// prototype), 64-bit integers as Long (or number), bytes as Uint8Array, and `value` names AnyValue's set field.
+interface LongLike {
+  low: number;
+  high: number;
+}
+type Int64 = LongLike | number | string;
 interface PbAnyValue {
+  value?: string;
   stringValue?: string;
   boolValue?: boolean;
-  intValue?: string;
+  intValue?: Int64;
   doubleValue?: number;
-  arrayValue?: { values?: PbAnyValue[] };
-  kvlistValue?: { values?: PbKeyValue[] };
+  arrayValue?: { values?: PbAnyValue[] } | null;
+  kvlistValue?: { values?: PbKeyValue[] } | null;
   bytesValue?: Uint8Array;
 }
 interface PbKeyValue {
   key?: string;
-  value?: PbAnyValue;
+  value?: PbAnyValue | null;
 }
 interface PbSpan {
   traceId?: Uint8Array;
@@ -80,45 +88,71 @@ interface PbSpan {
   parentSpanId?: Uint8Array;
   name?: string;
   kind?: number;
-  startTimeUnixNano?: string;
-  endTimeUnixNano?: string;
+  startTimeUnixNano?: Int64;
+  endTimeUnixNano?: Int64;
   attributes?: PbKeyValue[];
-  events?: { timeUnixNano?: string; name?: string; attributes?: PbKeyValue[] }[];
-  status?: { message?: string; code?: number };
+  events?: { timeUnixNano?: Int64; name?: string; attributes?: PbKeyValue[] }[];
+  status?: { message?: string; code?: number } | null;
 }
 interface PbRequest {
   resourceSpans?: {
-    resource?: { attributes?: PbKeyValue[] };
-    scopeSpans?: { scope?: { name?: string; version?: string }; spans?: PbSpan[] }[];
+    resource?: { attributes?: PbKeyValue[] } | null;
+    scopeSpans?: { scope?: { name?: string; version?: string } | null; spans?: PbSpan[] }[];
   }[];
 }
 
-function anyValue(v: PbAnyValue | undefined, depth: number): AttrValue {
+/** A 64-bit integer as bigint (unsigned: OTLP times are fixed64). */
+function big(v: Int64 | undefined): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  if (typeof v === 'string') return BigInt(v);
+  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+}
+
+/** A signed 64-bit integer attribute as a number (exact up to 2^53). */
+function int64(v: Int64 | undefined): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return v.high * 4_294_967_296 + (v.low >>> 0);
+}
+
+function anyValue(v: PbAnyValue | null | undefined, depth: number): AttrValue {
   if (!v || depth > MAX_VALUE_DEPTH) return null;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map((x) => anyValue(x, depth + 1));
-  if (v.kvlistValue !== undefined) return attributes(v.kvlistValue.values, depth + 1);
-  if (v.bytesValue !== undefined) return Buffer.from(v.bytesValue).toString('base64');
-  return null;
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue ?? '';
+    case 'boolValue':
+      return v.boolValue ?? false;
+    case 'intValue':
+      return int64(v.intValue);
+    case 'doubleValue':
+      return v.doubleValue ?? 0;
+    case 'arrayValue':
+      return (v.arrayValue?.values ?? []).map((x) => anyValue(x, depth + 1));
+    case 'kvlistValue':
+      return attributes(v.kvlistValue?.values, depth + 1);
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue ?? []).toString('base64');
+    default:
+      return null;
+  }
 }
 
 function attributes(kvs: PbKeyValue[] | undefined, depth = 0): Attributes {
   const out: Attributes = {};
-  for (const kv of kvs ?? []) if (kv.key) out[kv.key] = anyValue(kv.value, depth);
+  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = anyValue(kv.value, depth);
   return out;
 }
 
-const hex = (b: Uint8Array | undefined): string => (b && b.length > 0 ? Buffer.from(b).toString('hex') : '');
-const nanos = (s: string | undefined): bigint => (s ? BigInt(s) : 0n);
+const hex = (b: Uint8Array | undefined): string =>
+  b && b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
 
 /** The spans of a protobuf ExportTraceServiceRequest; throws MalformedOtlpError when the bytes are not one. */
 export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
   let msg: PbRequest;
   try {
-    msg = Request.toObject(Request.decode(body), { longs: String, defaults: false }) as PbRequest;
+    msg = Request.decode(body) as unknown as PbRequest;
   } catch (err) {
     throw new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
   }
@@ -134,12 +168,12 @@ export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
           parentSpanId: hex(s.parentSpanId) || null,
           name: s.name ?? '',
           kind: s.kind ?? 0,
-          startNs: nanos(s.startTimeUnixNano),
-          endNs: nanos(s.endTimeUnixNano),
+          startNs: big(s.startTimeUnixNano),
+          endNs: big(s.endTimeUnixNano),
           attributes: attributes(s.attributes),
           events: (s.events ?? []).map((e) => ({
             name: e.name ?? '',
-            timeNs: nanos(e.timeUnixNano),
+            timeNs: big(e.timeUnixNano),
             attributes: attributes(e.attributes),
           })),
           status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },

@@ -169,8 +169,9 @@ export class OtlpReceiver {
     const calls: LlmCall[] = [];
     const others: OtlpSpan[] = [];
     for (const s of spans) {
-      const llm = invalidReason(s) === null && isLlmSpan(s);
-      const why = invalidReason(s) ?? (llm ? metadataOfSpan(s).problem : null);
+      const invalid = invalidReason(s);
+      const llm = invalid === null && isLlmSpan(s);
+      const why = invalid ?? (llm ? metadataOfSpan(s).problem : null);
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
@@ -204,14 +205,29 @@ export class OtlpReceiver {
       ? await store.anchors([...byTrace.keys()]).catch(this.failed(new Map<string, string>()))
       : null;
     const now = (this.opts.now ?? Date.now)();
+    // A trace's earliest new call carries its other spans (this export's and those that came before it), and
+    // becomes its anchor for those that come later; all the export's anchors are claimed in one write.
+    const firsts = new Map<string, LlmCall>();
+    for (const [traceId, g] of byTrace)
+      if (anchors?.get(traceId) === undefined && g.calls.length > 0)
+        firsts.set(
+          traceId,
+          g.calls.reduce((a, c) => (c.startedAt < a.startedAt ? c : a)),
+        );
+    const claimed =
+      store && firsts.size > 0
+        ? await store
+            .claim(
+              [...firsts].map(([traceId, c]) => ({ traceId, requestId: c.requestId })),
+              now,
+            )
+            .catch(this.failed(new Map<string, SpanRecord[]>()))
+        : new Map<string, SpanRecord[]>();
     for (const [traceId, g] of byTrace) {
       const anchor = anchors?.get(traceId);
-      if (anchor === undefined && g.calls.length > 0) {
-        // The trace's earliest new call carries its other spans: this export's and those that came before it.
-        const first = g.calls.reduce((a, c) => (c.startedAt < a.startedAt ? c : a));
-        const pending = store
-          ? await store.claim(traceId, first.requestId, now).catch(this.failed([] as SpanRecord[]))
-          : [];
+      const first = firsts.get(traceId);
+      if (first) {
+        const pending = claimed.get(traceId) ?? [];
         const have = new Set(first.spans.map((x) => x.spanId));
         for (const x of g.others) {
           if (have.size > MAX_TRACE_SPANS) counts.dropped++;

@@ -32,16 +32,29 @@ export class PostgresTraceSpanStore implements TraceSpanStore {
     return out;
   }
 
-  async claim(traceId: string, requestId: string, now: number): Promise<SpanRecord[]> {
+  async claim(
+    anchors: readonly { traceId: string; requestId: string }[],
+    now: number,
+  ): Promise<Map<string, SpanRecord[]>> {
+    const out = new Map<string, SpanRecord[]>();
+    if (anchors.length === 0) return out;
+    const traces = anchors.map((a) => a.traceId);
     await this.backend.pool.query(
-      'INSERT INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [traceId, requestId, now],
+      `INSERT INTO otlp_trace_anchors (trace_id, request_id, received_at)
+       SELECT t, r, $3 FROM unnest($1::text[], $2::text[]) AS a(t, r) ON CONFLICT DO NOTHING`,
+      [traces, anchors.map((a) => a.requestId), now],
     );
-    const r = await this.backend.pool.query<{ span: SpanRecord }>(
-      'DELETE FROM otlp_trace_spans WHERE trace_id = $1 AND anchor IS NULL RETURNING span',
-      [traceId],
+    const r = await this.backend.pool.query<{ trace_id: string; span: SpanRecord }>(
+      'DELETE FROM otlp_trace_spans WHERE trace_id = ANY($1::text[]) AND anchor IS NULL RETURNING trace_id, span',
+      [traces],
     );
-    return r.rows.map((row) => row.span).sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
+    for (const row of r.rows) {
+      const list = out.get(row.trace_id) ?? [];
+      list.push(row.span);
+      out.set(row.trace_id, list);
+    }
+    for (const list of out.values()) list.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
+    return out;
   }
 
   async add(

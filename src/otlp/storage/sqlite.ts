@@ -32,17 +32,30 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     return out;
   }
 
-  async claim(traceId: string, requestId: string, now: number): Promise<SpanRecord[]> {
+  async claim(
+    anchors: readonly { traceId: string; requestId: string }[],
+    now: number,
+  ): Promise<Map<string, SpanRecord[]>> {
+    const insert = this.db.prepare(
+      'INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)',
+    );
+    const pending = this.db.prepare(
+      'SELECT span FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL ORDER BY span_id',
+    );
+    const remove = this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL');
     return this.db.transaction(() => {
-      this.db
-        .prepare('INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)')
-        .run(traceId, requestId, now);
-      const rows = this.db
-        .prepare('SELECT span FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL ORDER BY span_id')
-        .all(traceId) as { span: string }[];
-      if (rows.length > 0)
-        this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL').run(traceId);
-      return rows.map((r) => JSON.parse(r.span) as SpanRecord);
+      const out = new Map<string, SpanRecord[]>();
+      for (const { traceId, requestId } of anchors) {
+        insert.run(traceId, requestId, now);
+        const rows = pending.all(traceId) as { span: string }[];
+        if (rows.length === 0) continue;
+        remove.run(traceId);
+        out.set(
+          traceId,
+          rows.map((r) => JSON.parse(r.span) as SpanRecord),
+        );
+      }
+      return out;
     })();
   }
 

@@ -46,11 +46,11 @@ describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
       kept: 2,
       duplicates: 0,
     });
-    const taken = await s.claim(T, 'otlp-a', 1000);
+    const taken = (await s.claim([{ traceId: T, requestId: 'otlp-a' }], 1000)).get(T) ?? [];
     expect(taken.map((x) => x.spanId)).toEqual(['0000000000000001', '0000000000000002']);
     expect(taken[0]).toEqual(span('0000000000000001'));
     // a second claim neither moves the anchor nor finds the spans again
-    expect(await s.claim(T, 'otlp-b', 1000)).toEqual([]);
+    expect(await s.claim([{ traceId: T, requestId: 'otlp-b' }], 1000)).toEqual(new Map());
     expect(await s.anchors([T, 'f'.repeat(32)])).toEqual(new Map([[T, 'otlp-a']]));
     const later = ['0000000000000003', '0000000000000004', '0000000000000003'].map((id) => span(id));
     expect(await s.add(T, 'otlp-a', later, 5, 2000)).toEqual({ kept: 2, duplicates: 1 });
@@ -66,7 +66,7 @@ describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
     expect(await s.spansOf(T, 'otlp-a')).toHaveLength(5);
     // a user's data erased: the spans beside their calls go, and the anchor
     await s.add('b'.repeat(32), null, [span('0000000000000007')], 5, 2500);
-    await s.claim('b'.repeat(32), 'otlp-erased', 2500);
+    await s.claim([{ traceId: 'b'.repeat(32), requestId: 'otlp-erased' }], 2500);
     await s.add('b'.repeat(32), 'otlp-erased', [span('0000000000000008')], 5, 2500);
     expect(await s.eraseCalls(['otlp-erased', 'otlp-other'])).toBe(1);
     expect(await s.spansOf('b'.repeat(32), 'otlp-erased')).toEqual([]);

@@ -8,10 +8,10 @@ export interface TraceSpanStore {
   /** The anchor call (request id) of each of these traces that has one. */
   anchors(traceIds: readonly string[]): Promise<Map<string, string>>;
   /**
-   * Makes `requestId` the anchor of `traceId` unless the trace has one, and returns (and forgets) the spans that
-   * were pending for the trace, which the caller puts on that call.
+   * Makes each `requestId` the anchor of its `traceId` unless the trace has one, and returns (and forgets) the spans
+   * that were pending for those traces, by trace, which the caller puts on the anchor calls. One write for a batch.
    */
-  claim(traceId: string, requestId: string, now: number): Promise<SpanRecord[]>;
+  claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Map<string, SpanRecord[]>>;
   /**
    * Keeps spans of a trace, beside its anchor call (or pending when `anchor` is null), at most `maxPerTrace` per
    * trace in all; a span already kept is not kept twice. Returns how many were kept, and how many were kept already.
