@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { NoiseReport } from '../../src/alerts/noise.js';
+import type { OverviewBody } from '../../src/api/overview/index.js';
 import type { LlmCallWire } from '../../src/calls/call.js';
 import { builtinModules } from '../../src/cli/modules.js';
 import { type ConfigInput, validateConfig } from '../../src/config/index.js';
@@ -232,6 +233,7 @@ describe('the /api answers the dashboard reads fit their declared shapes (src/wi
 // `npm run typecheck`), so a change on either side shows before any test runs.
 const typed: [
   (x: LlmCallWire) => wire.CallRecord,
+  (x: OverviewBody) => wire.Overview,
   (x: GpuApiBody) => wire.GpuBody,
   (x: NoiseReport) => wire.Noise,
   (x: QualityStats) => wire.QualityStats,
@@ -239,8 +241,8 @@ const typed: [
   (x: ReturnType<typeof feedbackToWire>) => wire.Feedback,
   (x: ReturnType<typeof reviewToWire>) => wire.ReviewItem,
   (x: Summary) => Omit<wire.CostSummary, 'month_to_date_usd' | 'forecast_month_end_usd'>,
-] = [(x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x];
+] = [(x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x, (x) => x];
 
 it('the server types behind some answers are assignable to their declared shapes (typecheck)', () => {
-  expect(typed).toHaveLength(8);
+  expect(typed).toHaveLength(9);
 });
