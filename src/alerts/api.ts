@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
-import { fromZod, inScope, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
+import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
+import { callInScope } from '../store/index.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -94,12 +95,7 @@ function silenceJson(s: Silence, now: number) {
   };
 }
 
-export function registerAlertRoutes(
-  router: Router,
-  service: AlertsService,
-  bodyLimit: number,
-  audit?: Audit,
-): void {
+export function registerAlertRoutes(router: Router, service: AlertsService, bodyLimit: number, audit?: Audit): void {
   const exported = new Set(exportedRules(service.config).exported.map((e) => e.rule.id));
 
   router.get('/api/alerts', async ({ res, url, principal }) => {
@@ -108,7 +104,7 @@ export function registerAlertRoutes(
     // A team-scoped principal sees the alerts whose labels name one of its teams (and features): rules grouped by
     // team; an alert over every team names none, so it is not shown to it.
     const mine = (labels: Readonly<Record<string, string>>) =>
-      inScope(principal?.scope, labels['team'] ?? null, labels['feature'] ?? null);
+      callInScope(principal?.scope, labels['team'] ?? null, labels['feature'] ?? null);
     const active = service.engine
       .activeAlerts()
       .filter((a) => mine(a.labels))

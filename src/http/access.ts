@@ -39,14 +39,6 @@ export interface Principal {
 /** The principal of the loopback bind and of the admin token. */
 export const ADMIN_NAME = 'admin';
 
-/** Whether a call with this team and feature is inside the scope (null scope: everything is). */
-export function inScope(scope: Scope | null | undefined, team: string | null, feature: string | null): boolean {
-  if (!scope) return true;
-  if (scope.teams && (team === null || !scope.teams.includes(team))) return false;
-  if (scope.features && (feature === null || !scope.features.includes(feature))) return false;
-  return true;
-}
-
 /**
  * What a route does for a scoped principal:
  * - `filter`: answers with the scope's data only (the handler narrows its store queries with the principal's scope);

@@ -4,7 +4,6 @@
 export {
   ADMIN_NAME,
   hashToken,
-  inScope,
   type Principal,
   principalOf,
   ROLES,
