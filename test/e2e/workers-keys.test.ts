@@ -75,6 +75,13 @@ describe('keys under serve --workers 4', () => {
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
     const start = Date.now();
+    // an admitted call carries the key's x-ratelimit headers from the recorder process through the worker
+    const { response } = await ask(clients[0] as OpenAI).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe(String(RPM));
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe(String(RPM - 1));
+    ok++;
+    first = start;
+    last = start;
     // at least 3 s, and until the limit has refused 30 calls (a loaded machine sends fewer per second), at most 20 s
     const running = () => Date.now() - start < 3_000 || (Date.now() - start < 20_000 && limited < 30);
     await Promise.all(
