@@ -1,7 +1,10 @@
+// scopedStore on both backends: lists (one team and several, across pages), single calls and rollups hold the
+// scope's calls only, and store methods it does not narrow are refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../../test/pg.js';
 import type { LlmCall } from '../calls/index.js';
+import { createStore } from './index.js';
 import { scopedStore } from './scoped.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
 import { makeCall } from './store.contract.js';
 import type { Store } from './store.js';
 
@@ -14,13 +17,18 @@ const calls: LlmCall[] = Array.from({ length: 90 }, (_, i) =>
 const T_FROM = Math.min(...calls.map((c) => c.startedAt)) - 60 * 60_000;
 const T_TO = Math.max(...calls.map((c) => c.startedAt)) + 60 * 60_000;
 
-let store: SqliteStore;
+let pg: TestPostgres | undefined;
 beforeAll(async () => {
-  store = new SqliteStore(':memory:');
-  await store.migrate();
-  await store.insertCalls(calls);
+  pg = await startPostgres();
 });
-afterAll(() => store.close());
+afterAll(async () => {
+  await pg?.stop();
+});
+
+const backends: [string, () => Promise<Store>][] = [
+  ['sqlite', async () => createStore('sqlite::memory:')],
+  ['postgres', async () => createStore(await (pg as TestPostgres).freshSchemaUrl())],
+];
 
 async function everyPage(s: Store, q: Parameters<Store['listCalls']>[0]): Promise<LlmCall[]> {
   const out: LlmCall[] = [];
@@ -37,7 +45,15 @@ const ids = (cs: LlmCall[]) => cs.map((c) => c.requestId);
 const expected = (keep: (c: LlmCall) => boolean) =>
   ids([...calls].filter(keep).sort((a, b) => b.startedAt - a.startedAt));
 
-describe('scopedStore', () => {
+describe.each(backends)('scopedStore on %s', (_name, make) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await make();
+    await store.migrate();
+    await store.insertCalls(calls);
+  });
+  afterAll(() => store.close());
+
   it('lists only the scope’s calls, in the store’s order, across pages, for one team or several', async () => {
     const one = scopedStore(store, { teams: ['a'] });
     expect(ids(await everyPage(one, { limit: 7 }))).toEqual(expected((c) => c.team === 'a'));
