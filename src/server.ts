@@ -37,7 +37,7 @@ import {
   webHandler,
 } from './http/index.js';
 import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
-import { privacyEnricher, Redactor, registerEraseRoute } from './privacy/index.js';
+import { maskUpstreamHook, privacyEnricher, Redactor, registerEraseRoute } from './privacy/index.js';
 import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -156,15 +156,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   recorder.addEnricher(tokenEnricher);
   // Right after tokens are counted on the text as sent: everything after sees only redacted text.
-  if (config.privacy.redact)
-    recorder.addEnricher(
-      privacyEnricher(
-        new Redactor({
-          patterns: config.privacy.patterns,
-          onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
-        }),
-      ),
-    );
+  const redactor = new Redactor({
+    patterns: config.privacy.patterns,
+    onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
+  });
+  if (config.privacy.redact) recorder.addEnricher(privacyEnricher(redactor));
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
@@ -201,6 +197,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     sub.named(m.name);
     modules.push(m);
   }
+  // After the modules' hooks: a call refused by a key or a budget is not worth masking.
+  if (config.privacy.maskUpstream) hooks.push(maskUpstreamHook(redactor));
   // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
   recorder.addEnricher(spanEnricher);
   recorder.addEnricher(contentEnricher(config.telemetry.captureContent));

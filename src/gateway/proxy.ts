@@ -43,6 +43,8 @@ export interface Admission {
   attribution: Attribution;
   /** Set false when a hook consumed the client's Authorization (a virtual key). */
   forwardClientAuth: boolean;
+  /** Set true when a hook rewrote `body` in place (privacy.maskUpstream): the upstream then gets it re-serialized. */
+  bodyChanged?: boolean;
   /** Scratch space kept on the call (`internal.hooks`) for `settle`. */
   state: Record<string, unknown>;
   /** Headers a hook adds to the answer of an admitted call (e.g. `x-ratelimit-*`); the upstream's own win. */
@@ -535,7 +537,7 @@ export class GatewayProxy {
     }
     if (resolved.upstreamModel !== flight.model && !facts) body.model = resolved.upstreamModel;
     else if (facts) rewrite = false;
-    if (rewrite) forward = JSON.stringify(body);
+    if (rewrite || admission.bodyChanged) forward = JSON.stringify(body);
 
     const headers = upstreamHeaders(req.headers, up, {
       traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),

@@ -10,6 +10,7 @@ describe('privacyEnricher', () => {
     const end = prompt.indexOf('ok');
     const call = {
       errorMessage: "Invalid value for 'user': bob@example.com",
+      spans: [],
       internal: { promptText: prompt, assistantRanges: [start, end], outputText: 'mail c@d.io' },
     } as unknown as LlmCall;
     privacyEnricher(new Redactor()).enrich(call);
@@ -18,5 +19,27 @@ describe('privacyEnricher', () => {
     expect(i.promptText?.slice(i.assistantRanges?.[0], i.assistantRanges?.[1])).toBe('I said call [redacted-phone]\n');
     expect(i.outputText).toBe('mail [redacted-email]');
     expect(call.errorMessage).toBe("Invalid value for 'user': [redacted-email]");
+  });
+
+  it('redacts the string attributes of spans a call arrives with (OTLP), and of their events', () => {
+    const call = {
+      errorMessage: null,
+      spans: [
+        {
+          attributes: { 'enduser.email': 'ann@example.com', 'gen_ai.usage.input_tokens': 12, 'app.route': '/chat' },
+          events: [
+            { name: 'exception', attributes: { 'exception.message': 'bad card 4111 1111 1111 1111' } },
+            { name: 'x' },
+          ],
+        },
+      ],
+    } as unknown as LlmCall;
+    privacyEnricher(new Redactor()).enrich(call);
+    expect(call.spans[0]?.attributes).toEqual({
+      'enduser.email': '[redacted-email]',
+      'gen_ai.usage.input_tokens': 12,
+      'app.route': '/chat',
+    });
+    expect(call.spans[0]?.events[0]?.attributes).toEqual({ 'exception.message': 'bad card [redacted-card]' });
   });
 });

@@ -4,6 +4,13 @@
 import type { Enricher } from '../calls/index.js';
 import { type Redactor, redactWithRanges } from './redact.js';
 
+function redactAttributes(r: Redactor, attrs: Record<string, unknown>): void {
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (typeof v === 'string') attrs[k] = r.redact(v);
+  }
+}
+
 export function privacyEnricher(redactor: Redactor): Enricher {
   return {
     name: 'privacy',
@@ -13,6 +20,13 @@ export function privacyEnricher(redactor: Redactor): Enricher {
       // Metadata is the caller's free text too (an email as a customer id, a token in a trace note).
       const meta = call.metadata;
       if (meta) for (const k in meta) meta[k] = redactor.redact(meta[k] as string);
+      // Spans a call arrives with (OTLP from an instrumented app) may carry personal data in any attribute or event
+      // (an end user's email, an exception quoting the input); the gateway's own spans are built later, from
+      // redacted figures.
+      for (const sp of call.spans) {
+        redactAttributes(redactor, sp.attributes);
+        for (const e of sp.events) if (e.attributes) redactAttributes(redactor, e.attributes);
+      }
       const i = call.internal;
       if (!i) return;
       if (i.promptText)

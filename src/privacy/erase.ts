@@ -30,15 +30,40 @@ export interface EraseResult {
  * Erases one user's data: the capabilities' rows first (they are found through the user's call ids), the calls
  * last, so an erase that fails half-way can be run again and still finds everything.
  */
-export async function eraseUser(store: Store, erasers: readonly UserDataEraser[], user: string): Promise<EraseResult> {
-  const ids = await store.userCallIds(user);
-  const out: EraseResult = { calls: 0 };
-  for (const e of erasers) {
-    const counts = await e.erase(user, ids);
-    for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+export async function eraseUser(
+  store: Store,
+  erasers: readonly UserDataEraser[],
+  user: string,
+  opts: { vacuum?: boolean } = {},
+): Promise<EraseResult> {
+  const b = store.backend;
+  // SQLite keeps a deleted row's bytes in free pages (and so in every later backup) until they are reused: with
+  // secure_delete on, the deletes below overwrite them with zeros; the checkpoint then moves them out of the WAL.
+  const sqlite = b.kind === 'sqlite' ? b.db : null;
+  const was = sqlite ? Number(sqlite.pragma('secure_delete', { simple: true })) : 0;
+  sqlite?.pragma('secure_delete = ON');
+  try {
+    const ids = await store.userCallIds(user);
+    const out: EraseResult = { calls: 0 };
+    for (const e of erasers) {
+      const counts = await e.erase(user, ids);
+      for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+    }
+    out.calls = await store.deleteCalls(ids);
+    // Copies a row left behind earlier, when SQLite moved it between pages, sit in unused space that secure_delete
+    // does not reach; VACUUM rewrites the whole file without them (it holds the store for its duration).
+    if (sqlite && opts.vacuum) sqlite.exec('VACUUM');
+    return out;
+  } finally {
+    if (sqlite) {
+      sqlite.pragma(`secure_delete = ${was ? 'ON' : 'OFF'}`);
+      try {
+        sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        /* an in-memory database has no WAL; a busy one checkpoints later by itself */
+      }
+    }
   }
-  out.calls = await store.deleteCalls(ids);
-  return out;
 }
 
 export function registerEraseRoute(
@@ -49,10 +74,19 @@ export function registerEraseRoute(
     const user = http.params['id'] ?? '';
     if (user.length > 256)
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', 'a user id is at most 256 characters', { param: 'id' });
+    const vacuum = http.url.searchParams.get('vacuum');
+    if (vacuum !== null && vacuum !== 'true' && vacuum !== 'false')
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        'invalid query parameter "vacuum": expected true or false',
+        {
+          param: 'vacuum',
+        },
+      );
     const target = erasedUserTarget(user);
     let erased: EraseResult;
     try {
-      erased = await eraseUser(opts.store, opts.erasers, user);
+      erased = await eraseUser(opts.store, opts.erasers, user, { vacuum: vacuum === 'true' });
     } catch (err) {
       await opts.audit.record(http, {
         action: 'user.erase',

@@ -1,5 +1,6 @@
 // Public face of privacy/: redaction of personal data and secrets, the enricher that applies it to each call, and
-// the erase of one user's data.
+// masking the prompt before it goes upstream (privacy.maskUpstream), and the erase of one user's data.
 export * from './enricher.js';
 export * from './erase.js';
+export * from './mask.js';
 export * from './redact.js';

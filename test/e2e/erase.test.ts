@@ -2,6 +2,9 @@
 // review items and per-user spend rows are erased — afterwards no row of any table holds the user's id or one of
 // their request ids — other users' data is intact, the answer says what was removed, and the audit log records it
 // (naming the user by a hash of the id).
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModules } from '../../src/cli/modules.js';
@@ -42,11 +45,12 @@ afterAll(async () => {
 
 describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (kind) => {
   let s: Stack;
+  const dbFile = join(mkdtempSync(join(tmpdir(), 'llmscope-erase-')), 'llmscope.db');
   beforeAll(async () => {
     s = await startStack({
       sim: { ttftMs: 0, tpotMs: 0, outputTokens: 8 },
       config: {
-        storage: { url: kind === 'sqlite' ? 'sqlite::memory:' : await (pg as TestPostgres).freshSchemaUrl() },
+        storage: { url: kind === 'sqlite' ? `sqlite:${dbFile}` : await (pg as TestPostgres).freshSchemaUrl() },
         telemetry: { captureContent: true },
         quality: { reviewRate: 1 },
       } as never,
@@ -70,7 +74,7 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
         user,
         messages: [
           { role: 'system', content: `Answer from this context: ${CONTEXT}` },
-          { role: 'user', content: 'When was the Eiffel Tower completed and how tall is it?' },
+          { role: 'user', content: `When was the Eiffel Tower completed and how tall is it? (asked by ${user})` },
         ],
       }),
     });
@@ -114,7 +118,8 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
       expect.arrayContaining(['quality_feedback', 'quality_evaluations', 'quality_review_queue']),
     );
 
-    const r = await request(`${s.base}/api/users/${ERASED}/data`, { method: 'DELETE' });
+    // On SQLite, vacuum: no copy of the rows is left in the file's unused space either.
+    const r = await request(`${s.base}/api/users/${ERASED}/data?vacuum=true`, { method: 'DELETE' });
     expect(r.statusCode).toBe(200);
     const body = (await r.body.json()) as { user: string; erased: Record<string, number>; audit_target: string };
     expect(body.user).toBe(ERASED);
@@ -124,7 +129,18 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
 
     const after = await everyTable(s.app.ctx.store.backend);
     expect(holding(after, ERASED)).toEqual([]);
-    expect(holding(after, 'ann-req-')).toEqual([]);
+    // Request ids stay only where operators' actions on them were audited (feedback given): the log is append-only,
+    // and an id names no one once its call is gone.
+    expect(holding(after, 'ann-req-')).toEqual(['audit_log']);
+    if (kind === 'sqlite') {
+      // Not in the file's free pages or its WAL either (what a backup would copy).
+      const bytes = Buffer.concat(
+        ['', '-wal'].filter((x) => existsSync(dbFile + x)).map((x) => readFileSync(dbFile + x)),
+      ).toString('latin1');
+      expect(bytes).toContain(KEPT);
+      expect(bytes).not.toContain(ERASED);
+      expect(bytes).toContain(`(asked by ${KEPT})`);
+    }
     // The other user's data is all still there, row for row.
     for (const [table, rows] of Object.entries(before))
       if (rows.includes(KEPT) || rows.includes('bob-req-'))
