@@ -310,6 +310,31 @@ describe('OtlpReceiver.accept', () => {
     expect(text).toMatch(/llmscope_otlp_spans_total\{result="duplicate"\} 1/);
   });
 
+  it('spans of a trace with no call: only AI spans wait for one (pending), plain HTTP spans are unrecognised', async () => {
+    const { SqliteTraceSpanStore } = await import('./storage/index.js');
+    const { default: Database } = await import('better-sqlite3');
+    const { SQLITE_MIGRATIONS } = await import('./storage/sqlite.js');
+    const db = new Database(':memory:');
+    for (const m of SQLITE_MIGRATIONS) db.exec(m.up as string);
+    const r = new OtlpReceiver({
+      recorder: { record() {} },
+      store: { knownIds: async () => new Set() },
+      registry: new Registry(),
+      bodyLimit: 1 << 20,
+      traceSpans: new SqliteTraceSpanStore(db),
+    });
+    const out = await r.accept([
+      span({ 'http.request.method': 'GET', 'url.path': '/health' }, { spanId: '4444444444444444' }),
+      span({ 'openinference.span.kind': 'RETRIEVER' }, { spanId: '5555555555555555' }),
+    ]);
+    expect(out.counts).toMatchObject({ pending: 1, unrecognised: 1 });
+    // once the trace has its call, every later span of it is kept beside the call
+    await r.accept([span(genAi, { spanId: '6666666666666666' })]);
+    const late = await r.accept([span({ 'http.request.method': 'GET' }, { spanId: '7777777777777777' })]);
+    expect(late.counts).toMatchObject({ trace: 1, unrecognised: 0 });
+    db.close();
+  });
+
   it('skips calls the store already holds; rejects bad ids; bounds the spans kept per trace', async () => {
     const llm = span(genAi);
     const { r, recorded } = setup([requestIdOf(llm)]);

@@ -245,17 +245,21 @@ export class OtlpReceiver {
             first.spans.push(x);
           }
       } else if (g.others.length > 0) {
-        if (!store) {
-          counts.unrecognised += g.others.length;
+        // Before any call of the trace, only spans an AI instrumentation made wait for one: an app exporting all its
+        // traces here does not fill the database with its HTTP and database spans.
+        const keep = anchor === undefined ? g.others.filter(isAiSpanRecord) : g.others;
+        counts.unrecognised += g.others.length - keep.length;
+        if (!store || keep.length === 0) {
+          counts.unrecognised += keep.length;
           continue;
         }
         // After the trace's calls (kept beside its anchor call), or before any (pending until one arrives).
         const r = await store
-          .add(traceId, anchor ?? null, g.others, MAX_TRACE_SPANS, now)
+          .add(traceId, anchor ?? null, keep, MAX_TRACE_SPANS, now)
           .catch(this.failed({ kept: 0, duplicates: 0 }));
         counts[anchor === undefined ? 'pending' : 'trace'] += r.kept;
         counts.duplicate += r.duplicates;
-        counts.dropped += g.others.length - r.kept - r.duplicates;
+        counts.dropped += keep.length - r.kept - r.duplicates;
       }
     }
     const requestIds: string[] = [];
@@ -312,6 +316,10 @@ export class OtlpReceiver {
     if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value as string);
   }
 }
+
+/** Attributes only AI instrumentations (and llmscope's own namespace) set. */
+const AI_ATTRIBUTE = /^(gen_ai|llm|ai|openinference|traceloop|llmscope|retrieval|embedding|reranker|tool)\./;
+const isAiSpanRecord = (s: SpanRecord): boolean => Object.keys(s.attributes).some((k) => AI_ATTRIBUTE.test(k));
 
 function parseJson(body: Buffer): unknown {
   try {
