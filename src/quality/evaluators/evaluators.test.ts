@@ -228,6 +228,10 @@ describe('self-consistency', () => {
     const r = await c.evaluate({ context, response: changed });
     expect(r.verdict).toBe('fail');
     expect(r.claims?.[0]?.reasons?.[0]).toMatch(/92000.*85000/);
+    // The knowledge base's passages about them count as sources too.
+    const kb = KnowledgeBase.fromDocuments([{ id: 'stadium.md', text: context[0] as string }]);
+    expect((await c.evaluate({ context: [], knowledge: kb, response })).verdict).toBe('pass');
+    expect((await c.evaluate({ context: [], knowledge: kb, response: changed })).verdict).toBe('fail');
     // The offline scorer passes the context along too.
     expect(createScorer().score({ context, response }) as ScoreOutput).toMatchObject({
       evaluations: { consistency: { verdict: 'pass' } },
