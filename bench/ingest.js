@@ -1,0 +1,225 @@
+// npm run bench:ingest — how many calls per second llmscope stores when they arrive batched: through
+// POST /api/ingest (JSON records) and, when the OTLP receiver is built, POST /v1/traces (OTLP/HTTP protobuf spans
+// with GenAI attributes). A real `llmscope serve` (SQLite file store, every default module, JSON logs down a pipe)
+// takes batches from a few concurrent senders for a fixed time; then the bench waits until the store holds every
+// accepted call and counts the rows itself (read-only, from the database file), so "stored" means rows on disk and
+// anything lost shows as a difference. Writes bench/RESULTS.md's "Ingest" section.
+//
+// Options: --quick (short run), --batch N (records per request, default 1000), --concurrency N (requests in flight,
+// default 4), --seconds N (sending time per path, default 10), --no-write (print only).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Pool } from 'undici';
+import { freePort, start } from './processes.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? dflt : Number(process.argv[i + 1]);
+};
+const quick = process.argv.includes('--quick');
+const BATCH = arg('--batch', 1000);
+const CONCURRENCY = arg('--concurrency', 4);
+const SECONDS = arg('--seconds', quick ? 4 : 10);
+const WRITE = !process.argv.includes('--no-write');
+
+if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  console.error('build first: npm run build');
+  process.exit(2);
+}
+
+const port = await freePort();
+const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-ingest-'));
+const dbPath = join(dir, 'bench.db');
+// Logs go to a process of their own that discards them, as a log shipper would (see bench/gateway.js).
+const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const server = await start(
+  ['bin/llmscope.js', 'serve', '--port', String(port), '--upstream', 'http://127.0.0.1:9/v1'],
+  /serving on/,
+  { LLMSCOPE_STORAGE_URL: `sqlite:${dbPath}` },
+  shipper.stdin,
+);
+const base = `http://127.0.0.1:${port}`;
+const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
+
+/** CPU seconds (user + system) the server process has used so far, from /proc. */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function metric(name) {
+  const { body } = await pool.request({ path: '/metrics', method: 'GET' });
+  const text = await body.text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash'];
+const PROVIDERS = ['openai', 'openai', 'anthropic', 'gemini'];
+
+/** One /api/ingest body of BATCH records with ids `${prefix}-${n}…`: built as text, cheaply, so the sender stays light. */
+function ingestBody(prefix, n, now) {
+  const parts = [];
+  for (let i = 0; i < BATCH; i++) {
+    const k = n + i;
+    const m = k % 4;
+    parts.push(
+      `{"request_id":"${prefix}${k}","started_at":${now - 2000 + (k % 1000)},"latency_ms":${200 + (k % 700)},` +
+        `"provider":"${PROVIDERS[m]}","model":"${MODELS[m]}","endpoint":"chat.completions","stream":${k % 2 === 0},` +
+        `"input_tokens":${100 + (k % 900)},"output_tokens":${20 + (k % 300)},"cached_input_tokens":${k % 50},` +
+        `"ttft_ms":${30 + (k % 200)},"user":"user-${k % 5000}","team":"team-${k % 20}","feature":"feature-${k % 8}",` +
+        `"session":"s-${Math.floor(k / 10)}","finish_reason":"stop","metadata":{"tenant":"t-${k % 50}"}}`,
+    );
+  }
+  return `{"calls":[${parts.join(',')}]}`;
+}
+
+/** Sends batches from CONCURRENCY loops for SECONDS; returns what was accepted and how long sending took. */
+async function drive(path, contentType, makeBody, countOf, seconds = SECONDS) {
+  let n = 0;
+  let accepted = 0;
+  let failed = 0;
+  let requests = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < until) {
+      const first = n;
+      n += BATCH;
+      const body = makeBody(first);
+      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': contentType }, body });
+      const text = await r.body.text();
+      requests++;
+      if (r.statusCode >= 300) {
+        failed++;
+        if (failed <= 3) console.error(`${path}: ${r.statusCode} ${text.slice(0, 300)}`);
+        continue;
+      }
+      accepted += countOf(text);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  return { accepted, failed, requests, sendSeconds: (performance.now() - t0) / 1000, t0 };
+}
+
+const db = () => new Database(dbPath, { readonly: true, fileMustExist: true });
+const rowsLike = (prefix) => {
+  const d = db();
+  try {
+    return d
+      .prepare('SELECT count(*) AS n FROM calls WHERE request_id >= ? AND request_id < ?')
+      .get(prefix, `${prefix}\uffff`).n;
+  } finally {
+    d.close();
+  }
+};
+
+/** Waits until the store holds `want` rows with the prefix (or stops growing for 5 s); returns when that was. */
+async function stored(prefix, want) {
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    const n = rowsLike(prefix);
+    const at = performance.now();
+    if (n >= want) return { rows: n, at };
+    if (n !== last) {
+      last = n;
+      lastChange = at;
+    } else if (at - lastChange > 5000) return { rows: n, at: lastChange };
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Warms up, sends for SECONDS, then waits until every accepted call is a row; `idPrefix` of a run's request ids. */
+async function measure(name, path, contentType, run, makeBody, countOf, idPrefix) {
+  // warm-up (JIT, prepared statements, first WAL pages) under a run of its own
+  await drive(path, contentType, makeBody(`warm-${run}`), countOf, quick ? 1 : 2);
+  const droppedBefore = await metric('llmscope_recorder_dropped_total');
+  const cpu0 = cpuSeconds(server.pid);
+  const sent = await drive(path, contentType, makeBody(run), countOf);
+  const done = await stored(idPrefix(run), sent.accepted);
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const seconds = (done.at - sent.t0) / 1000;
+  const dropped = (await metric('llmscope_recorder_dropped_total')) - droppedBefore;
+  const r = {
+    name,
+    batch: BATCH,
+    concurrency: CONCURRENCY,
+    requests: sent.requests,
+    failed: sent.failed,
+    accepted: sent.accepted,
+    stored: done.rows,
+    lost: sent.accepted - done.rows,
+    dropped,
+    acceptedPerSecond: Math.round(sent.accepted / sent.sendSeconds),
+    storedPerSecond: Math.round(done.rows / seconds),
+    serverCpuUsPerCall: done.rows > 0 ? Math.round((cpu / done.rows) * 1e6 * 10) / 10 : null,
+  };
+  console.log(JSON.stringify(r));
+  return r;
+}
+
+const now = Date.now();
+const results = [];
+results.push(
+  await measure(
+    '/api/ingest (JSON)',
+    '/api/ingest',
+    'application/json',
+    `ingest-${now}`,
+    (run) => (first) => ingestBody(`${run}-`, first, Date.now()),
+    (text) => JSON.parse(text).accepted,
+    (run) => `${run}-`,
+  ),
+);
+
+// OTLP/HTTP protobuf, when this build has the receiver: spans with GenAI attributes, each an LLM call.
+const otlp = await import('./ingest-otlp.js').catch(() => null);
+if (otlp && existsSync(join(ROOT, 'dist', 'otlp'))) {
+  const spans = otlp.spanEncoder(BATCH);
+  results.push(
+    await measure(
+      'POST /v1/traces (OTLP protobuf)',
+      '/v1/traces',
+      'application/x-protobuf',
+      `otlp-${now}`,
+      (run) => (first) => spans.encode(run, first, Date.now()),
+      () => BATCH,
+      (run) => spans.idPrefix(run),
+    ),
+  );
+}
+
+await pool.close();
+server.kill('SIGTERM');
+await new Promise((r) => server.once('exit', r));
+shipper.stdin.end();
+rmSync(dir, { recursive: true, force: true });
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+const table = [
+  '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call |',
+  '|---|---|---|---|---|---|---|---|',
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${r.batch} × ${r.concurrency} | ${r.requests}${r.failed ? ` (${r.failed} failed)` : ''} | ${r.acceptedPerSecond.toLocaleString('en')} | **${r.storedPerSecond.toLocaleString('en')}** | ${r.lost} | ${r.dropped} | ${r.serverCpuUsPerCall} |`,
+  ),
+].join('\n');
+console.log(`\n${machine}\n${table}`);
+
+if (WRITE && !quick) {
+  const file = join(ROOT, 'bench', 'RESULTS.md');
+  const text = readFileSync(file, 'utf8');
+  const section = `## Ingest\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (SQLite file store, default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the rows counted in the database file divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
+  const re = /## Ingest\n[\s\S]*?(?=\n## |$)/;
+  writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
+}
