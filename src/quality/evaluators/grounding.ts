@@ -577,6 +577,9 @@ export class GroundingEvaluator implements Evaluator {
       }
     }
     const nGrams = Math.max(0, t.ws.length - 2);
+    // The learned scorer counts a question in the answer's own words against it (features.ts, question_novel).
+    if (t.question && nGrams > 0 && novel / nGrams >= 0.5)
+      reasons.push('a question in words the evidence does not use (it brings in something the evidence does not say)');
     let plain = 0;
     let plainMissing = 0;
     for (const w of t.ws)

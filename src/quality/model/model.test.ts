@@ -102,6 +102,9 @@ describe('learned grounding scorer', () => {
       response: 'The premium plan costs $49 per month. Do you want unlimited seats and free onboarding too?',
     });
     expect(r.verdict).toBe('fail');
+    expect(r.claims?.[1]?.reasons).toContain(
+      'a question in words the evidence does not use (it brings in something the evidence does not say)',
+    );
     // An offer that names a figure is checked.
     expect(g.check({ context, response: `${faithful} Would you like the $99 plan instead?` }).claims).toHaveLength(2);
   });
