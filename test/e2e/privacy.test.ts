@@ -1,11 +1,14 @@
-// Privacy on every path: personal data and secrets planted in prompts and answers never reach the store, the logs,
-// the spans sent over OTLP (captured by a test receiver), the LLM judge's requests, or what the API hands out (the
-// request detail, the review queue); each kind is redacted and counted in llmscope_redactions_total{kind}.
+// Privacy on every path: personal data and secrets planted in prompts and answers never reach the store (any row of
+// any table), the logs, the spans sent over OTLP (captured by a test receiver), the LLM judge's requests, or what the
+// API hands out (request detail and list, trace, session and user pages, the review queue, quality detail, the audit
+// log); spans an instrumented app sends to /v1/traces are redacted the same way; each kind is redacted and counted in
+// llmscope_redactions_total{kind}. With privacy.maskUpstream the provider itself never receives them.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModules } from '../../src/cli/modules.js';
+import type { StoreBackend } from '../../src/store/index.js';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 const PII = {
@@ -20,6 +23,15 @@ const PII = {
 const planted = Object.values(PII).join(', ');
 /** Distinct fragments of each planted value: none may appear anywhere. */
 const LEAKS = ['jane.doe', '4111 1111', '555-0132', 'WEST 1234', '123-45-6789', '203.0.113', 'sk-live-abc'];
+
+/** Every row of every table of the store's database, as JSON text. */
+function everyRow(b: StoreBackend): string {
+  if (b.kind !== 'sqlite') throw new Error('this test runs on SQLite');
+  const tables = b.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+  return tables
+    .map(({ name }) => `${name}: ${JSON.stringify(b.db.prepare(`SELECT * FROM "${name}"`).all())}`)
+    .join('\n');
+}
 
 /** A server that keeps every request body it gets and answers with `reply`. */
 async function capture(reply: (path: string) => string): Promise<{ server: Server; url: string; bodies: string[] }> {
@@ -84,10 +96,12 @@ describe('privacy on every path', () => {
         headers: {
           'content-type': 'application/json',
           'x-request-id': id,
+          'x-llmscope-session': 'pii-session',
           'x-simulator-reply': `Sure. I have noted ${planted}.`,
         },
         body: JSON.stringify({
           model: 'gpt-4o-mini',
+          user: 'pii-user',
           stream: k === 1,
           messages: [
             { role: 'system', content: `Context: the customer's details are ${planted}.` },
@@ -99,14 +113,76 @@ describe('privacy on every path', () => {
       const body = await r.body.text();
       if (k === 0) expect(body).toContain('jane.doe');
     }
-    await s.waitForCalls(2);
+    // An instrumented app's own span, sent over OTLP: personal data in its attributes and an exception event.
+    const kv = (key: string, v: string | number) => ({
+      key,
+      value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
+    });
+    const t0 = BigInt(Date.now()) * 1_000_000n;
+    const otlpIn = await request(`${s.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [kv('service.name', 'pii-app')] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: 'ee'.repeat(16),
+                    spanId: '2000000000000001',
+                    name: 'chat gpt-4o-mini',
+                    kind: 3,
+                    startTimeUnixNano: String(t0),
+                    endTimeUnixNano: String(t0 + 500_000_000n),
+                    attributes: [
+                      kv('gen_ai.operation.name', 'chat'),
+                      kv('gen_ai.system', 'openai'),
+                      kv('gen_ai.request.model', 'gpt-4o-mini'),
+                      kv('gen_ai.usage.input_tokens', 12),
+                      kv('gen_ai.usage.output_tokens', 3),
+                      // The user id is attribution, kept as sent (per-user spend, erase): apps send a pseudonymous one.
+                      kv('enduser.id', 'otlp-user-1'),
+                      kv('app.customer_email', PII.email),
+                      kv('app.note', `customer said ${planted}`),
+                    ],
+                    events: [
+                      {
+                        name: 'exception',
+                        timeUnixNano: String(t0),
+                        attributes: [kv('exception.message', `bad ${PII.card}`)],
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(otlpIn.statusCode).toBe(200);
+    await otlpIn.body.dump();
+    await s.waitForCalls(3);
     for (let i = 0; i < 100 && judge.bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await s.app.ctx.recorder.flush();
     await new Promise((r) => setTimeout(r, 500));
     await s.app.ctx.recorder.flush();
 
+    const text = async (path: string) => (await request(`${s.base}${path}`)).body.text();
+    const call = await s.app.ctx.store.getCall('pii-1');
+    const received = (await s.app.ctx.store.listCalls({ text: 'ee'.repeat(16) })).items;
+    expect(received).toHaveLength(1);
     const places: Record<string, string> = {
       store: JSON.stringify(await Promise.all(ids.map((id) => s.app.ctx.store.getCall(id)))),
+      tables: everyRow(s.app.ctx.store.backend),
+      trace: await text(`/api/traces/${call?.traceId}`),
+      otlpTrace: await text(`/api/traces/${'ee'.repeat(16)}`),
+      session: await text('/api/sessions/pii-session'),
+      user: await text('/api/users/pii-user'),
+      quality: (await Promise.all(ids.map((id) => text(`/api/quality/requests/${id}`)))).join(),
+      audit: await text('/api/audit'),
       logs: JSON.stringify(s.logs),
       otlp: otlp.bodies.join('\n'),
       judge: judge.bodies.join('\n'),
@@ -121,6 +197,8 @@ describe('privacy on every path', () => {
     expect(places.judge).toContain('[redacted-card]');
     expect(otlp.bodies.length).toBeGreaterThan(0);
     expect(places.review).toContain('pii-');
+    expect(places.session).toContain('pii-1');
+    expect(places.otlpTrace).toContain('[redacted-email]');
     for (const [where, text] of Object.entries(places))
       for (const leak of LEAKS) expect(text, `${leak} in ${where}`).not.toContain(leak);
 
@@ -129,4 +207,70 @@ describe('privacy on every path', () => {
     for (const kind of Object.keys(PII))
       expect(metricValue(m, 'llmscope_redactions_total', { kind }), kind).toBeGreaterThanOrEqual(6);
   }, 60_000);
+});
+
+describe('privacy.maskUpstream', () => {
+  let s: Stack;
+  let upstream: Awaited<ReturnType<typeof capture>>;
+  beforeAll(async () => {
+    upstream = await capture(() =>
+      JSON.stringify({
+        id: 'u',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Noted.' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 30, completion_tokens: 2, total_tokens: 32 },
+      }),
+    );
+    s = await startStack({
+      config: {
+        providers: [{ name: 'captured', baseUrl: `${upstream.url}/v1` }],
+        privacy: { maskUpstream: true },
+      } as never,
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await new Promise((r) => upstream?.server.close(r));
+  });
+
+  it('redacts the prompt before the provider gets it, counting each kind, and leaves a clean prompt as sent', async () => {
+    const send = async (content: string) => {
+      const r = await request(`${s.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [
+            { role: 'system', content: 'You are a helpful assistant.' },
+            { role: 'user', content },
+          ],
+        }),
+      });
+      expect(r.statusCode).toBe(200);
+      return r.body.json() as Promise<{ choices: { message: { content: string } }[] }>;
+    };
+    const answer = await send(`Please remember ${planted} for me.`);
+    expect(answer.choices[0]?.message.content).toBe('Noted.');
+    expect(upstream.bodies).toHaveLength(1);
+    const sent = JSON.parse(upstream.bodies[0] as string) as { model: string; messages: { content: string }[] };
+    for (const leak of LEAKS) expect(upstream.bodies[0], leak).not.toContain(leak);
+    expect(sent.model).toBe('gpt-4o-mini');
+    expect(sent.messages[1]?.content).toContain('[redacted-email]');
+    expect(sent.messages[0]?.content).toBe('You are a helpful assistant.');
+
+    const clean = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"what is 2 + 2?"}]}';
+    const r = await request(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: clean,
+    });
+    await r.body.dump();
+    // Nothing to mask: the client's bytes go upstream as they came.
+    expect(upstream.bodies[1]).toBe(clean);
+
+    await s.waitForCalls(2);
+    const m = parseMetrics(await (await request(`${s.base}/metrics`)).body.text());
+    for (const kind of Object.keys(PII)) expect(metricValue(m, 'llmscope_redactions_total', { kind }), kind).toBe(1);
+  });
 });
