@@ -1,31 +1,11 @@
 // The noise report: how much each alert talks. Notifications per rule per day, firings, pending alerts that never
 // fired (a threshold the signal keeps crossing), flapping rules, and how long alerts take to resolve.
+import type { Noise } from '../wire/index.js';
 import type { AlertEvent, NotificationRecord } from './state/types.js';
 
-export interface RuleNoise {
-  alertname: string;
-  notifications: number;
-  /** UTC day (YYYY-MM-DD) → notifications that day. */
-  notifications_per_day: Record<string, number>;
-  firings: number;
-  firings_per_day: Record<string, number>;
-  resolved: number;
-  pending_aborted: number;
-  flapping: boolean;
-  /** Seconds from firing to resolved. */
-  time_to_resolve_s: { median: number | null; p90: number | null; max: number | null };
-}
-
-export interface NoiseReport {
-  from: string;
-  to: string;
-  days: number;
-  notifications: number;
-  notifications_per_day: number;
-  by_receiver: Record<string, { success: number; failure: number }>;
-  rules: RuleNoise[];
-  flapping: string[];
-}
+/** The report's shape is declared once, in src/wire/alerts.ts (the dashboard reads the same type). */
+export type NoiseReport = Noise;
+export type RuleNoise = Noise['rules'][number];
 
 /** A rule flaps when it starts firing this often in one day, or keeps abandoning pending this often. */
 export const FLAP_FIRINGS_PER_DAY = 3;

@@ -2,6 +2,7 @@
 // hallucination rate with its 95% Wilson interval, and each detector's precision against human labels.
 // Only review items that came in by random sample estimate the production rate: thumbs-down and flagged calls are
 // chosen for being suspicious, so they would bias it (they still count for detector precision).
+import type { QualityStats as WireQualityStats } from '../wire/index.js';
 import { wilson } from './stats.js';
 import {
   emptyCounts,
@@ -11,39 +12,10 @@ import {
   type ReviewItem,
 } from './storage/index.js';
 
-export interface Interval {
-  low: number;
-  high: number;
-}
-
-export interface DetectorPrecision {
-  /** Reviewed calls this detector flagged (and a reviewer judged). */
-  flagged_reviewed: number;
-  /** Of those, how many the reviewer confirmed. */
-  confirmed: number;
-  precision: number | null;
-  ci95: Interval | null;
-}
-
-export interface QualityStats {
-  responses: number;
-  refusals: number;
-  refusal_rate: number | null;
-  feedback: { up: number; down: number; satisfaction_rate: number | null };
-  evaluated: number;
-  flagged: number;
-  hallucination_rate: number | null;
-  reviewed: {
-    /** Randomly sampled calls with a hallucination label: the unbiased estimate. */
-    sampled: number;
-    hallucinated: number;
-    rate: number | null;
-    ci95: Interval | null;
-    /** Every labelled call, whatever brought it to review. */
-    labeled_total: number;
-  };
-  detectors: Record<string, DetectorPrecision>;
-}
+// The figures' shape is declared once, in src/wire/quality.ts (the dashboard reads the same type).
+export type QualityStats = WireQualityStats;
+export type DetectorPrecision = QualityStats['detectors'][string];
+export type Interval = NonNullable<DetectorPrecision['ci95']>;
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? round4(a / b) : null);
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
