@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
-import { type Principal, parseBody, type Router, readJson, type Scope, sendJson } from '../http/index.js';
+import { type Principal, parseBody, parseQuery, type Router, readJson, type Scope, sendJson } from '../http/index.js';
 import { type QualityService, reviewToWire } from './service.js';
 import type { QualityGroupBy } from './storage/index.js';
 
@@ -32,32 +32,48 @@ const labelSchema = z
   })
   .strict();
 
-function invalidQuery(param: string, message: string): LlmscopeError {
-  return new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `invalid query parameter "${param}": ${message}`, { param });
+const toMs = (v: string): number => (/^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v));
+const time = z
+  .string()
+  .refine((v) => Number.isFinite(toMs(v)), { message: 'expected an ISO 8601 date-time or epoch milliseconds' })
+  .transform(toMs);
+const rangeSchema = z.object({ from: time.optional(), to: time.optional() });
+const groupBy = z.enum(['model', 'feature'], { message: 'expected "model" or "feature"' }).optional();
+const summarySchema = rangeSchema.extend({ group_by: groupBy });
+const seriesSchema = summarySchema.extend({
+  step: z.enum(['minute', 'hour'], { message: 'expected minute or hour' }).optional(),
+});
+const LIMIT = 'expected an integer from 1 to 500';
+const reviewSchema = rangeSchema.extend({
+  status: z.enum(['pending', 'labeled', 'all'], { message: 'expected pending, labeled or all' }).default('pending'),
+  reason: z.string().optional(),
+  cursor: z.string().optional(),
+  limit: z.coerce
+    .number({ message: LIMIT })
+    .int({ message: LIMIT })
+    .min(1, { message: LIMIT })
+    .max(500, { message: LIMIT })
+    .default(50),
+});
+
+/** The window of a parsed query: `to` defaults to now, `from` to `defaultMs` before it. */
+function windowOf(q: { from?: number; to?: number }, now: number, defaultMs: number): { from: number; to: number } {
+  const to = q.to ?? now;
+  const from = q.from ?? to - defaultMs;
+  if (from >= to)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_QUERY',
+      'invalid query parameter "from": "from" must be before "to"',
+      {
+        param: 'from',
+      },
+    );
+  return { from, to };
 }
 
 /** `from`/`to` as ISO 8601 or epoch milliseconds; the default window is the last 24 hours. */
 export function parseRange(url: URL, now: number, defaultMs = 86_400_000): { from: number; to: number } {
-  const time = (name: string): number | undefined => {
-    const v = url.searchParams.get(name);
-    if (v === null || v === '') return undefined;
-    const n = /^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-    if (!Number.isFinite(n))
-      throw invalidQuery(name, `expected an ISO 8601 date-time or epoch milliseconds, got "${v.slice(0, 64)}"`);
-    return n;
-  };
-  const to = time('to') ?? now;
-  const from = time('from') ?? to - defaultMs;
-  if (from >= to) throw invalidQuery('from', '"from" must be before "to"');
-  return { from, to };
-}
-
-function parseGroupBy(url: URL): QualityGroupBy | undefined {
-  const g = url.searchParams.get('group_by');
-  if (g === null || g === '') return undefined;
-  if (g !== 'model' && g !== 'feature')
-    throw invalidQuery('group_by', `expected "model" or "feature", got "${g.slice(0, 64)}"`);
-  return g;
+  return windowOf(parseQuery(rangeSchema, url), now, defaultMs);
 }
 
 export function registerQualityRoutes(
@@ -95,25 +111,13 @@ export function registerQualityRoutes(
   });
 
   api.get('/api/quality/review', async ({ res, url }) => {
-    const status = url.searchParams.get('status') || 'pending';
-    if (status !== 'pending' && status !== 'labeled' && status !== 'all')
-      throw invalidQuery('status', `expected pending, labeled or all, got "${status.slice(0, 64)}"`);
-    const limitRaw = url.searchParams.get('limit');
-    const limit = limitRaw ? Number(limitRaw) : 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-      throw invalidQuery('limit', 'expected an integer from 1 to 500');
-    const hasRange = url.searchParams.has('from') || url.searchParams.has('to');
-    const range = hasRange ? parseRange(url, opts.now(), Number.MAX_SAFE_INTEGER / 2) : {};
+    const q = parseQuery(reviewSchema, url);
+    const range =
+      q.from !== undefined || q.to !== undefined ? windowOf(q, opts.now(), Number.MAX_SAFE_INTEGER / 2) : {};
     sendJson(
       res,
       200,
-      await service.listReview({
-        status,
-        reason: url.searchParams.get('reason') || undefined,
-        limit,
-        cursor: url.searchParams.get('cursor') || undefined,
-        ...range,
-      }),
+      await service.listReview({ status: q.status, reason: q.reason, limit: q.limit, cursor: q.cursor, ...range }),
     );
   });
 
@@ -133,8 +137,9 @@ export function registerQualityRoutes(
   });
 
   api.get('/api/quality/summary', async ({ res, url }) => {
-    const { from, to } = parseRange(url, opts.now());
-    const groupBy = parseGroupBy(url);
+    const q = parseQuery(summarySchema, url);
+    const { from, to } = windowOf(q, opts.now(), 86_400_000);
+    const groupBy: QualityGroupBy | undefined = q.group_by;
     const s = await service.summary({ from, to, groupBy });
     sendJson(res, 200, {
       from: new Date(from).toISOString(),
@@ -145,14 +150,17 @@ export function registerQualityRoutes(
   });
 
   api.get('/api/quality/series', async ({ res, url }) => {
-    const { from, to } = parseRange(url, opts.now());
-    const stepRaw = url.searchParams.get('step') || (to - from <= 6 * 3_600_000 ? 'minute' : 'hour');
-    if (stepRaw !== 'minute' && stepRaw !== 'hour')
-      throw invalidQuery('step', `expected minute or hour, got "${stepRaw.slice(0, 64)}"`);
+    const q = parseQuery(seriesSchema, url);
+    const { from, to } = windowOf(q, opts.now(), 86_400_000);
+    const stepRaw = q.step ?? (to - from <= 6 * 3_600_000 ? 'minute' : 'hour');
     const points = (to - from) / (stepRaw === 'minute' ? 60_000 : 3_600_000);
     if (points > 20_000)
-      throw invalidQuery('step', `${Math.ceil(points)} points is too many; use a shorter range or step=hour`);
-    const groupBy = parseGroupBy(url);
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        `invalid query parameter "step": ${Math.ceil(points)} points is too many; use a shorter range or step=hour`,
+        { param: 'step' },
+      );
+    const groupBy: QualityGroupBy | undefined = q.group_by;
     sendJson(res, 200, {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
