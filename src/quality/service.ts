@@ -10,6 +10,7 @@ import { LlmscopeError } from '../errors.js';
 import { withoutRanges } from '../providers/openai-compatible/index.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { Evaluation, Feedback, ReviewItem as WireReviewItem } from '../wire/index.js';
 import { EVAL_FEATURE } from './chat-client.js';
 import type { QualityConfig } from './config.js';
 import { withoutQuotes } from './evaluators/redact.js';
@@ -83,7 +84,7 @@ export interface LabelBody {
 
 const iso = (t: number): string => new Date(t).toISOString();
 
-export function evaluationToWire(e: StoredEvaluation) {
+export function evaluationToWire(e: StoredEvaluation): Evaluation {
   return {
     evaluator: e.evaluator,
     verdict: e.verdict,
@@ -96,7 +97,7 @@ export function evaluationToWire(e: StoredEvaluation) {
   };
 }
 
-export function feedbackToWire(f: FeedbackRecord) {
+export function feedbackToWire(f: FeedbackRecord): Feedback {
   return {
     request_id: f.requestId,
     source: f.source,
@@ -108,7 +109,7 @@ export function feedbackToWire(f: FeedbackRecord) {
   };
 }
 
-export function reviewToWire(r: ReviewItem) {
+export function reviewToWire(r: ReviewItem): WireReviewItem {
   return {
     request_id: r.requestId,
     reasons: r.reasons,
