@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
-import { scopedStore } from '../store/index.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
@@ -225,7 +224,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     calls: ctx.store.backend,
     // A team-scoped principal's spend comes from the call rollups, narrowed to its scope (src/cost/scoped-spend.ts).
     scopedQueries: (scope) =>
-      rollupSpendQueries(scopedStore(ctx.store, scope), {
+      rollupSpendQueries(ctx.store, scope, {
         costs: config.costs,
         now: () => ctx.clock.now(),
         minuteRetentionMs: durationMs(ctx.config.storage.retention.minute),

@@ -277,10 +277,14 @@ describe('what a scoped principal sees', () => {
     };
     expect(byModel.groups.map((g) => g.key)).toEqual(['gpt-4o-mini']);
     expect(byModel.month_to_date_usd).toBeNull();
-    // Spend by user or key is kept for every team together: refused, not answered.
-    const byUser = await call('GET', '/api/cost/top?dimension=user', viewerRed);
-    expect(byUser.status).toBe(403);
-    expect(byUser.json()).toMatchObject({ error: { code: 'forbidden' } });
+    // Spend by user comes from the scope's raw calls (the spend aggregates by user span every team).
+    const byUser = (await call('GET', '/api/cost/top?dimension=user', viewerRed)).json() as {
+      top: { key: string; requests: number }[];
+    };
+    expect(byUser.top.map((t) => t.key)).toEqual(['red-user']);
+    expect(byUser.top[0]?.requests).toBe(redCalls);
+    const adminByUser = (await call('GET', '/api/cost/top?dimension=user', admin)).json() as { top: { key: string }[] };
+    expect(adminByUser.top.map((t) => t.key)).toContain('blue-user');
     const byMeta = (await call('GET', '/api/cost/summary?group_by=meta.project', viewerRed)).json() as {
       groups: { key: string }[];
     };
