@@ -91,8 +91,18 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook 
       );
     }
     // The attribution object is the flight's own: change it in place, as a hook in this process would.
-    const { attribution, ...rest } = changed as { attribution?: Admission['attribution'] };
+    const { attribution, body, ...rest } = changed as {
+      attribution?: Admission['attribution'];
+      body?: Record<string, unknown>;
+    };
     if (attribution) Object.assign(a.attribution, attribution);
+    // A hook that rewrote the body (privacy.maskUpstream) sends it back; its contents replace the flight's in place,
+    // since the gateway goes on with the same object.
+    if (body) {
+      const own = a.body as Record<string, unknown>;
+      for (const k of Object.keys(own)) delete own[k];
+      Object.assign(own, body);
+    }
     Object.assign(a, rest);
   };
   return {
@@ -113,8 +123,9 @@ export async function runHooksFor(
     const f = h[phase];
     if (f) await f.call(h, a);
   }
-  const { body: _b, headers: _h, requestId: _r, endpoint: _e, model: _m, provider: _p, ...changed } = a;
-  return changed;
+  const { body, headers: _h, requestId: _r, endpoint: _e, model: _m, provider: _p, ...changed } = a;
+  // The body goes back only when a hook rewrote it (privacy.maskUpstream): most calls' bodies cross once.
+  return a.bodyChanged ? { ...changed, body } : changed;
 }
 
 /** Runs the primary's `settle` hooks on a call a worker finished (what `Flight.finish` does in one process). */

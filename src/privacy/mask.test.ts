@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { maskBody } from './mask.js';
+import type { Rpc } from '../cluster/rpc.js';
+import { remoteHook, runHooksFor } from '../cluster/worker.js';
+import type { Admission } from '../gateway/proxy.js';
+import { maskBody, maskUpstreamHook } from './mask.js';
 import { Redactor } from './redact.js';
 
 describe('maskBody (privacy.maskUpstream)', () => {
@@ -42,5 +45,32 @@ describe('maskBody (privacy.maskUpstream)', () => {
     const body = { model: 'm', messages: [{ role: 'user', content: 'what is 2 + 2?' }] };
     expect(maskBody(new Redactor(), body)).toBe(false);
     expect(body.messages[0]?.content).toBe('what is 2 + 2?');
+  });
+});
+
+describe('maskUpstream with gateway workers (serve --workers)', () => {
+  it('the primary sends the masked body back and the worker’s flight body is replaced in place', async () => {
+    const hook = maskUpstreamHook(new Redactor());
+    const body = { model: 'm', messages: [{ role: 'user', content: 'mail ann@example.com' }] };
+    const a = {
+      requestId: 'r',
+      endpoint: 'chat.completions',
+      model: 'm',
+      provider: 'p',
+      body,
+      headers: {},
+      attribution: {},
+      forwardClientAuth: true,
+      state: {},
+    } as unknown as Admission;
+    // The primary runs its hooks on a copy that crossed the IPC channel.
+    const rpc = {
+      call: async (_op: string, snapshot: unknown) =>
+        runHooksFor([hook], 'admit', structuredClone(snapshot) as Parameters<typeof runHooksFor>[2]),
+    } as unknown as Rpc;
+    await remoteHook(rpc, { authenticate: false, admit: true }).admit?.(a);
+    expect(a.body).toBe(body);
+    expect(body.messages[0]?.content).toBe('mail [redacted-email]');
+    expect(a.bodyChanged).toBe(true);
   });
 });
