@@ -8,7 +8,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
-import { freePort, start } from './processes.js';
+import { cpuSeconds, freePort, processTree, start } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
@@ -20,15 +20,44 @@ if (compareAt !== -1 && (!compareDir || !existsSync(join(compareDir, 'dist', 'cl
   console.error('--compare DIR needs a built llmscope checkout in DIR (run `npm run build` there)');
   process.exit(2);
 }
+// --workers N: llmscope serves with N gateway workers (plus its recorder process) and the bare proxy with N
+// processes; CPU per request counts every process of each. The figures go to a section of their own.
+const workersAt = process.argv.indexOf('--workers');
+const workers = workersAt === -1 ? null : Number(process.argv[workersAt + 1]);
+if (workers !== null && !(Number.isInteger(workers) && workers >= 1)) {
+  console.error('--workers N needs a whole number of processes, 1 or more');
+  process.exit(2);
+}
 const SEQ = quick ? 200 : 1500;
 const ROUNDS = quick ? 1 : 3;
 const ROUND_MS = quick ? 1500 : 4000;
-const CONCURRENCY = 32;
+/** `--NAME N` as a whole number ≥ 1, or `dflt`. */
+function numberFlag(name, dflt) {
+  const at = process.argv.indexOf(name);
+  if (at === -1) return dflt;
+  const v = Number(process.argv[at + 1]);
+  if (!(Number.isInteger(v) && v >= 1)) {
+    console.error(`${name} N needs a whole number, 1 or more`);
+    process.exit(2);
+  }
+  return v;
+}
+// On a machine with many cores one load-generating event loop, or one simulator process, caps what N proxy processes
+// can pass: --load-processes K splits the throughput rounds' load over K processes (started together), and
+// --sim-processes M runs the simulator as M node:cluster workers on one port (default with --workers N ≥ 2: N/2, at
+// most 4). --concurrency C is the calls in flight in the throughput rounds, over all load processes (default 32).
+const CONCURRENCY = numberFlag('--concurrency', 32);
+const LOAD_PROCESSES = numberFlag('--load-processes', 1);
+const SIM_PROCESSES = numberFlag(
+  '--sim-processes',
+  workers >= 2 ? Math.min(4, Math.max(1, Math.floor(workers / 2))) : 1,
+);
 
 const [simPort, barePort, scopePort] = [await freePort(), await freePort(), await freePort()];
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-'));
 const sim = await start(
   [
+    ...(SIM_PROCESSES > 1 ? ['bench/cluster.js', String(SIM_PROCESSES)] : []),
     'bin/llmscope.js',
     'simulate',
     '--port',
@@ -40,9 +69,12 @@ const sim = await start(
     '--output-tokens',
     '16',
   ],
-  /127\.0\.0\.1/,
+  SIM_PROCESSES > 1 ? /ready/ : /127\.0\.0\.1/,
 );
-const bare = await start(['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`], /ready/);
+const bare = await start(
+  ['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`, String(workers ?? 1)],
+  /ready/,
+);
 const PROFILE = join(dir, 'llmscope');
 // llmscope's JSON logs go down a pipe to a process of their own that reads and discards them, as a log shipper
 // (Docker's log driver, journald, Vector, Fluent Bit) would. Draining the pipe in this process instead would
@@ -58,6 +90,7 @@ const scope = await start(
     String(scopePort),
     '--upstream',
     `http://127.0.0.1:${simPort}/v1`,
+    ...(workers !== null ? ['--workers', String(workers)] : []),
   ],
   /serving on/,
   { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'bench.db')}`, LLMSCOPE_BENCH_PROFILE: PROFILE },
@@ -96,17 +129,6 @@ if (compareDir) {
   targets.push({ name: 'llmscope (before)', url: `http://127.0.0.1:${port}/v1`, proc: before });
 }
 
-/** CPU seconds a child process has used (Linux /proc; null elsewhere). On a shared machine req/s swings with the
- * neighbours' load, while a proxy's CPU per request is steadier: it is the cost that bounds its throughput. */
-function cpuSeconds(proc) {
-  try {
-    const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
-    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(v[11]) + Number(v[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 for (const t of targets) t.pool = new Pool(new URL(t.url).origin, { connections: CONCURRENCY, pipelining: 1 });
 
 const body = (stream) =>
@@ -134,19 +156,48 @@ async function sequential(stream) {
   return { lat, fb };
 }
 
+/** One throughput round driven by LOAD_PROCESSES processes at once (CONCURRENCY split between them). */
+async function loadFromProcesses(url, stream) {
+  const startAt = Date.now() + 1500;
+  const runs = Array.from({ length: LOAD_PROCESSES }, (_, i) => {
+    const concurrency = Math.floor(CONCURRENCY / LOAD_PROCESSES) + (i < CONCURRENCY % LOAD_PROCESSES ? 1 : 0);
+    const p = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bench', 'load-process.js'),
+        JSON.stringify({ url, concurrency, durationMs: ROUND_MS, stream, startAt }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    return new Promise((resolve, reject) =>
+      p.once('exit', (code) =>
+        code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load process exited ${code}`)),
+      ),
+    );
+  });
+  const got = await Promise.all(runs);
+  return {
+    requests: got.reduce((a, g) => a + g.requests, 0),
+    errors: got.reduce((a, g) => a + g.errors, 0),
+    durationS: Math.max(...got.map((g) => g.durationS)),
+  };
+}
+
 async function throughput(stream) {
   const total = Object.fromEntries(targets.map((t) => [t.name, { n: 0, s: 0, errors: 0, cpu: 0 }]));
   for (let r = 0; r < ROUNDS; r++)
     for (const t of targets) {
-      const c0 = t.proc ? cpuSeconds(t.proc) : null;
-      const { summary } = await runLoad({
-        url: t.url,
-        pool: t.pool,
-        concurrency: CONCURRENCY,
-        durationMs: ROUND_MS,
-        stream,
-      });
-      const c1 = t.proc ? cpuSeconds(t.proc) : null;
+      const c0 = t.proc ? cpuSeconds(t.proc.pid) : null;
+      const summary =
+        LOAD_PROCESSES > 1
+          ? await loadFromProcesses(t.url, stream)
+          : (await runLoad({ url: t.url, pool: t.pool, concurrency: CONCURRENCY, durationMs: ROUND_MS, stream }))
+              .summary;
+      const c1 = t.proc ? cpuSeconds(t.proc.pid) : null;
       total[t.name].n += summary.requests;
       total[t.name].s += summary.durationS;
       total[t.name].errors += summary.errors;
@@ -170,6 +221,7 @@ const AREAS = [
   [/\/dist\/quality\//, 'quality: refusals, evaluators, their writes'],
   [/\/dist\/cost\//, 'cost: pricing, spend writes, budgets'],
   [/\/dist\/telemetry\/|prom-client|pino|@opentelemetry|sonic-boom/, 'telemetry: metrics, JSON log, spans'],
+  [/\/dist\/cluster\//, 'workers: hand-off to the recorder, admission RPC, relay'],
   [/undici/, 'undici: requests to the upstream'],
   [/gpt-tokenizer/, 'tokenizer'],
   [/^node:/, 'Node: HTTP server, sockets, streams'],
@@ -177,8 +229,10 @@ const AREAS = [
 ];
 let profiles = 0;
 async function profileRound(stream) {
-  const file = `${PROFILE}.${++profiles}.cpuprofile`;
-  scope.kill('SIGUSR2');
+  const round = ++profiles;
+  // Every llmscope process: with --workers, the recorder and each worker (each writes its own profile).
+  const pids = processTree(scope.pid);
+  for (const pid of pids) process.kill(pid, 'SIGUSR2');
   await new Promise((r) => setTimeout(r, 100));
   const { summary } = await runLoad({
     url: targets[2].url,
@@ -187,10 +241,22 @@ async function profileRound(stream) {
     durationMs: ROUND_MS,
     stream,
   });
-  scope.kill('SIGUSR2');
-  for (let i = 0; i < 200 && !existsSync(`${file}.done`); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(file)) return null;
-  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  for (const pid of pids) process.kill(pid, 'SIGUSR2');
+  const files = pids.map((pid) => `${PROFILE}.${round}.${pid}.cpuprofile`);
+  for (let i = 0; i < 200 && !files.every((f) => existsSync(`${f}.done`)); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  const us = new Map();
+  let busy = 0;
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    busy += chargeProfile(JSON.parse(readFileSync(file, 'utf8')), us);
+  }
+  if (busy === 0) return null;
+  return { requests: summary.requests, busy, processes: pids.length, areas: [...us].sort((a, b) => b[1] - a[1]) };
+}
+
+/** Adds one V8 CPU profile's busy time to `us` by area; returns its busy microseconds. */
+function chargeProfile(prof, us) {
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -208,7 +274,6 @@ async function profileRound(stream) {
     areaOf.set(id, area);
     return area;
   };
-  const us = new Map();
   let busy = 0;
   prof.samples.forEach((id, i) => {
     const area = resolve(id);
@@ -217,7 +282,7 @@ async function profileRound(stream) {
     busy += d;
     us.set(area, (us.get(area) ?? 0) + d);
   });
-  return { requests: summary.requests, busy, areas: [...us].sort((a, b) => b[1] - a[1]) };
+  return busy;
 }
 
 const f = (x) => x.toFixed(3);
@@ -255,7 +320,7 @@ try {
     report.push(
       `### ${kind}`,
       '',
-      '| target | latency p50 ms | p99 ms | first byte p50 ms | added p50 ms | added p99 ms | req/s at c=32 | kept of direct | proxy CPU µs/req at c=32 |',
+      `| target | latency p50 ms | p99 ms | first byte p50 ms | added p50 ms | added p99 ms | req/s at c=${CONCURRENCY} | kept of direct | proxy CPU µs/req at c=${CONCURRENCY} |`,
       '|---|---|---|---|---|---|---|---|---|',
       ...targets.map((t) => {
         const add =
@@ -279,7 +344,7 @@ try {
     const prof = await profileRound(stream);
     if (prof && prof.requests > 0)
       report.push(
-        `Where llmscope's CPU goes (${kind}): a V8 CPU profile of one more ${ROUND_MS / 1000} s round at c=${CONCURRENCY} (${prof.requests} calls; each sample charged to the first llmscope or library frame on its stack). The bare proxy needs ${tp['bare proxy'].cpuUs?.toFixed(0) ?? '–'} µs per request in all.`,
+        `Where llmscope's CPU goes (${kind}): a V8 CPU profile of one more ${ROUND_MS / 1000} s round at c=${CONCURRENCY} (${prof.requests} calls; ${prof.processes > 1 ? `${prof.processes} processes' profiles added up; ` : ''}each sample charged to the first llmscope or library frame on its stack). The bare proxy needs ${tp['bare proxy'].cpuUs?.toFixed(0) ?? '–'} µs per request in all.`,
         '',
         '| area | share of busy CPU | µs per request |',
         '|---|---|---|',
@@ -303,10 +368,21 @@ try {
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+const heading = workers === null ? '## Gateway' : `## Gateway with ${workers} worker${workers === 1 ? '' : 's'}`;
+const load =
+  LOAD_PROCESSES > 1 || SIM_PROCESSES > 1
+    ? ` Load from ${LOAD_PROCESSES} process${LOAD_PROCESSES === 1 ? '' : 'es'}; simulator as ${SIM_PROCESSES} process${SIM_PROCESSES === 1 ? '' : 'es'}.`
+    : '';
+const processes =
+  workers === null
+    ? ''
+    : workers >= 2
+      ? ` \`serve --workers ${workers}\`: ${workers} gateway workers and the recorder process; the bare proxy as ${workers} node:cluster workers and their primary; CPU per request counts every process of each.`
+      : ' `serve --workers 1`: one process, as without the flag; the bare proxy one process.';
 const section = [
-  '## Gateway',
+  heading,
   '',
-  `Run ${new Date().toISOString()} on ${machine}${quick ? ' (--quick)' : ''}. Simulator with zero delay, 16 output tokens; ${SEQ} sequential requests per target (interleaved), then ${ROUNDS}×${ROUND_MS / 1000} s per target at concurrency ${CONCURRENCY} (interleaved rounds). llmscope with full recording: SQLite store, metrics, JSON logs to a pipe read by a separate process (\`cat > /dev/null\`, standing in for a log shipper).`,
+  `Run ${new Date().toISOString()} on ${machine}${quick ? ' (--quick)' : ''}.${processes}${load} Simulator with zero delay, 16 output tokens; ${SEQ} sequential requests per target (interleaved), then ${ROUNDS}×${ROUND_MS / 1000} s per target at concurrency ${CONCURRENCY} (interleaved rounds). llmscope with full recording: SQLite store, metrics, JSON logs to a pipe read by a separate process (\`cat > /dev/null\`, standing in for a log shipper).`,
   '',
   ...report,
 ].join('\n');
@@ -315,7 +391,7 @@ const file = join(ROOT, 'bench', 'RESULTS.md');
 let doc = existsSync(file)
   ? readFileSync(file, 'utf8')
   : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`).\n';
-const re = /## Gateway\n[\s\S]*?(?=\n## |$)/;
+const re = new RegExp(`${heading.replace(/[()]/g, '\\$&')}\n[\\s\\S]*?(?=\n## |$)`);
 doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
 writeFileSync(file, doc);
 process.exitCode = pass ? 0 : 1;

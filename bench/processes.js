@@ -1,6 +1,7 @@
 // Shared by the benchmarks: a free loopback port, and a child Node process started from the repository root that
 // resolves once its output matches a readiness pattern (and rejects, with its last output, if it exits first).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -30,4 +31,38 @@ export function start(args, readyPattern, env = {}, stdout = 'pipe') {
     p.stderr.on('data', onData);
     p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-2000)}`)));
   });
+}
+
+/** A process and every process under it (Linux /proc; just the process elsewhere). */
+export function processTree(pid) {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const kids = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    } catch {
+      /* gone, or not Linux */
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds a process and its children now running have used (Linux /proc; null elsewhere). On a shared machine
+ * req/s swings with the neighbours' load, while a proxy's CPU per request is steadier: it is the cost that bounds
+ * its throughput. With workers, every process counts, so N llmscope workers and their recorder are compared with N
+ * bare proxy processes and their primary.
+ */
+export function cpuSeconds(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      total += (Number(v[11]) + Number(v[12])) / 100;
+    } catch {
+      if (p === pid) return null;
+    }
+  }
+  return total;
 }
