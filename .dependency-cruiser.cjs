@@ -3,9 +3,9 @@
 //
 // Capabilities are the folders that plug into the app as modules; they meet only through the context
 // (ctx.signals, ctx.gateway, ctx.api, ctx.store.backend), never by importing one another. The core (store, calls,
-// gateway, telemetry, signals, providers, api) is what capabilities build on, so it imports none of them.
+// gateway, telemetry, signals, providers, api, audit, privacy) is what capabilities build on, so it imports none of them.
 const CAPABILITIES = ['cost', 'quality', 'gpu', 'alerts'];
-const CORE = ['store', 'calls', 'gateway', 'telemetry', 'signals', 'providers', 'api'];
+const CORE = ['store', 'calls', 'gateway', 'telemetry', 'signals', 'providers', 'api', 'audit', 'privacy'];
 // Test code: test files, contract suites, and each folder's test helpers (testing.ts), which dist leaves out.
 const TEST = '(\\.(test|contract)\\.ts|/testing\\.ts)$';
 
