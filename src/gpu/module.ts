@@ -110,7 +110,17 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
             ),
         })
       : null;
-  const writer = (): boolean => elector === null || elector.isLeader();
+  // The election starts with the first poll that read GPUs: a replica on a host without any (nvidia-smi finding no
+  // driver, no exporter configured) holds no extra connection and takes no lock.
+  let electing: Promise<void> | null = null;
+  let stopped = false;
+  const writer = async (): Promise<boolean> => {
+    if (elector === null) return true;
+    if (stopped) return false;
+    electing ??= elector.start(); // resolves after the first try: the first samples are stored by the leader
+    await electing;
+    return elector.isLeader();
+  };
   const metrics = new GpuMetrics(ctx.registry, ctx.metrics.guard, () => state.latest());
 
   if (built.disabledReason && built.collectors.length === 0)
@@ -124,13 +134,15 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     metrics.pollDuration.observe({ collector: c.kind }, o.durationMs / 1000);
     if (o.kind === 'error') metrics.errors.inc({ collector: c.kind });
     state.update(c.kind, c.source, o);
-    if (o.kind === 'ok' && writer())
-      gpuStore.insertSamples(o.samples, intervalMs).catch((err) => {
-        const t = Date.now();
-        if (t - lastStoreWarn < 600_000) return;
-        lastStoreWarn = t;
-        ctx.logger.warn({ event: 'gpu_store_failed', err: (err as Error).message }, 'storing GPU samples failed');
-      });
+    if (o.kind === 'ok')
+      void writer()
+        .then((w) => (w ? gpuStore.insertSamples(o.samples, intervalMs) : undefined))
+        .catch((err) => {
+          const t = Date.now();
+          if (t - lastStoreWarn < 600_000) return;
+          lastStoreWarn = t;
+          ctx.logger.warn({ event: 'gpu_store_failed', err: (err as Error).message }, 'storing GPU samples failed');
+        });
   };
   const pollers = built.collectors.map((collector) => {
     state.register(collector.kind, collector.source);
@@ -162,7 +174,8 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retain = async (): Promise<void> => {
-    if (!writer()) return;
+    // only the replica that stores samples prunes them (one that never read a GPU has nothing to prune)
+    if (elector !== null && !elector.isLeader()) return;
     const t = now();
     try {
       await gpuStore.applyRetention({
@@ -182,7 +195,6 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     collectors: built.collectors,
     ...(elector ? { leadership: elector } : {}),
     async start() {
-      await elector?.start(); // resolves after the first try: the leader knows it before its first poll
       for (const p of pollers) p.start();
       if (pollers.length) {
         retentionTimer = setInterval(() => void retain(), HOUR_MS);
@@ -194,7 +206,9 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
       clearInterval(retentionTimer);
       await Promise.all(pollers.map((p) => p.stop()));
       // after the last poll: the lock goes with the connection, and another replica takes over
-      await elector?.stop();
+      stopped = true;
+      await electing?.catch(() => {});
+      if (electing) await elector?.stop();
     },
     async pollAll() {
       await Promise.all(pollers.map((p) => p.poll()));

@@ -1,10 +1,16 @@
 // GPU samples on PostgreSQL, end to end: two replicas (two assembled apps on one database) poll the same GPUs, as
-// they would the same DCGM exporters. Only the elected replica stores samples, so the shared history counts each
+// they would the same DCGM exporters; a third on a host without GPUs takes no part in the election. Only the elected replica stores samples, so the shared history counts each
 // poll once (not once per replica), and either replica's GET /api/gpu shows it; when the writer stops, the other
 // takes over and the history goes on.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigInput, validateConfig } from '../../src/config/index.js';
-import { buildGpuModule, type GpuCollector, type GpuModule, type GpuSample } from '../../src/gpu/index.js';
+import {
+  buildGpuModule,
+  type GpuCollector,
+  type GpuModule,
+  type GpuSample,
+  GpuUnavailableError,
+} from '../../src/gpu/index.js';
 import { type App, createApp } from '../../src/server.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
 
@@ -23,14 +29,15 @@ afterEach(async () => {
 });
 
 /** A collector reading two GPUs of one host, counting its reads. */
-function collector(): GpuCollector & { reads: number } {
+function collector(gpus: string[]): GpuCollector & { reads: number } {
   const c = {
     kind: 'dcgm' as const,
     source: 'http://dcgm.test:9400/metrics',
     reads: 0,
     async collect(): Promise<GpuSample[]> {
       c.reads++;
-      return ['0', '1'].map((gpu) => ({
+      if (gpus.length === 0) throw new GpuUnavailableError('no GPU on this host');
+      return gpus.map((gpu) => ({
         host: 'gpu-node-1',
         gpu,
         uuid: `GPU-${gpu}`,
@@ -47,7 +54,7 @@ function collector(): GpuCollector & { reads: number } {
   return c;
 }
 
-async function replica(url: string) {
+async function replica(url: string, gpus = ['0', '1']) {
   const r = validateConfig({
     server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
     storage: { url },
@@ -55,7 +62,7 @@ async function replica(url: string) {
     gpu: { interval: '1h' },
   } as ConfigInput);
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  const c = collector();
+  const c = collector(gpus);
   let gpu: GpuModule | undefined;
   const app = await createApp(r.config, {
     modules: [
@@ -90,9 +97,12 @@ describe('GPU samples shared by replicas on PostgreSQL', () => {
     const url = await pg.freshSchemaUrl();
     const a = await replica(url);
     const b = await replica(url);
-    const leaders = [a, b].filter((x) => x.gpu.leadership?.isLeader());
-    expect(leaders).toHaveLength(1);
-    const [leader, follower] = leaders[0] === a ? [a, b] : [b, a];
+    // each replica enters the election with its first poll that read GPUs (at start)
+    const leaders = () => [a, b].filter((x) => x.gpu.leadership?.isLeader());
+    await until('one replica elected', () => leaders().length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(leaders()).toHaveLength(1);
+    const [leader, follower] = leaders()[0] === a ? [a, b] : [b, a];
 
     for (let i = 0; i < 3; i++) await Promise.all([a.gpu.pollAll(), b.gpu.pollAll()]);
     // both read their collectors (their gauges and live readings), only the leader's reads were stored
@@ -110,6 +120,11 @@ describe('GPU samples shared by replicas on PostgreSQL', () => {
         ['1', leader.collector.reads],
       ]);
     }
+
+    // a replica whose collectors read no GPU holds no election connection
+    const bare = await replica(url, []);
+    await bare.gpu.pollAll();
+    expect(bare.gpu.leadership?.backendPid ?? null).toBeNull();
 
     const before = await storedSamples(url);
     await leader.app.close();
