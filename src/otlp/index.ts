@@ -1,6 +1,14 @@
 // The OTLP/HTTP trace receiver (POST /v1/traces): LLM spans become calls, their traces' other spans stay with them.
 export { decodeJson } from './json.js';
-export { invalidReason, isLlmSpan, metadataOfSpan, requestIdOf, spanToCall, toSpanRecord } from './map.js';
+export {
+  invalidReason,
+  isLlmSpan,
+  metadataOfSpan,
+  requestIdOf,
+  spanToCall,
+  textsOfSpan,
+  toSpanRecord,
+} from './map.js';
 export { MalformedOtlpError, type OtlpSpan } from './model.js';
 export { decodeProtobuf, decodeProtobufResponse, encodeProtobufResponse } from './proto.js';
 export {

@@ -7,7 +7,9 @@
 // Attribution comes from the documented `llmscope.*` attributes first (on the span, in the AI SDK's
 // `ai.telemetry.metadata.*`, or on the resource), then user.id / enduser.id, session.id / gen_ai.conversation.id,
 // and the resource's service.name as the feature.
+import { keepText } from '../calls/bounded-text.js';
 import {
+  type CallInternals,
   type CallStatus,
   type Endpoint,
   type LlmCall,
@@ -213,6 +215,112 @@ function attribution(s: OtlpSpan) {
   };
 }
 
+/** Texts of a message list (JSON): every string under a `content` or `text` key, in order, bounded in depth. */
+function textsIn(v: unknown, out: string[], depth = 0): void {
+  if (depth > 8 || v === null || v === undefined) return;
+  if (Array.isArray(v)) for (const x of v) textsIn(x, out, depth + 1);
+  else if (typeof v === 'object')
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if ((k === 'content' || k === 'text') && typeof x === 'string') out.push(x);
+      else if (typeof x === 'object') textsIn(x, out, depth + 1);
+    }
+}
+
+/** A JSON attribute's texts, or the attribute itself when it is plain text. */
+function textOfValue(v: AttrValue | undefined): string[] {
+  if (typeof v !== 'string' || v === '') return [];
+  const t = v.trimStart();
+  if (t.startsWith('[') || t.startsWith('{'))
+    try {
+      const out: string[] = [];
+      textsIn(JSON.parse(v), out);
+      return out;
+    } catch {
+      // not JSON: the text itself
+    }
+  return [v];
+}
+
+/** `prefix.N.suffix` attributes (OpenLLMetry's gen_ai.prompt.0.content, OpenInference's llm.input_messages.0...). */
+function indexed(a: Attributes, prefix: string, suffix: RegExp): string[] {
+  const found: [number, number, string][] = [];
+  for (const k in a) {
+    if (!k.startsWith(prefix)) continue;
+    const m = /^(\d+)\.(.+)$/.exec(k.slice(prefix.length));
+    const v = a[k];
+    if (m && suffix.test(m[2] as string) && typeof v === 'string') found.push([Number(m[1]), k.length, v]);
+  }
+  return found.sort((x, y) => x[0] - y[0] || x[1] - y[1]).map((f) => f[2]);
+}
+
+/**
+ * The prompt and the answer a span carries, when its instrumentation records content (GenAI's
+ * gen_ai.input/output.messages, OpenLLMetry's gen_ai.prompt/completion.N, OpenInference's llm.input/output_messages
+ * and input/output.value, the AI SDK's ai.prompt and ai.response.text). Never stored from the span: like a proxied
+ * call's text it feeds token counting when usage is missing, quality checks, and captured content when
+ * telemetry.captureContent is on, after redaction.
+ */
+export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: string | null } {
+  const a = s.attributes;
+  const first = (...lists: (() => string[])[]): string | null => {
+    for (const l of lists) {
+      const t = l().filter((x) => x !== '');
+      if (t.length > 0) return t.join('\n');
+    }
+    return null;
+  };
+  const prompt = first(
+    () => [...textOfValue(a['gen_ai.system_instructions']), ...textOfValue(a['gen_ai.input.messages'])],
+    () => indexed(a, 'gen_ai.prompt.', /^content$/),
+    () => indexed(a, 'llm.input_messages.', /^message\.(content|contents\.\d+\.message_content\.text)$/),
+    () => textOfValue(a['ai.prompt.messages']),
+    () => textOfValue(a['ai.prompt']),
+    () => textOfValue(a['input.value']),
+  );
+  const output = first(
+    () => textOfValue(a['gen_ai.output.messages']),
+    () => indexed(a, 'gen_ai.completion.', /^content$/),
+    () => indexed(a, 'llm.output_messages.', /^message\.(content|contents\.\d+\.message_content\.text)$/),
+    () => textOfValue(a['ai.response.text']),
+    () => textOfValue(a['output.value']),
+  );
+  return { prompt, output };
+}
+
+function internalsOf(
+  s: OtlpSpan,
+  startedAt: number,
+  endedAt: number,
+  ttftMs: number | null,
+): CallInternals | undefined {
+  const { prompt, output } = textsOfSpan(s);
+  if (prompt === null && output === null) return undefined;
+  const p = prompt === null ? null : keepText(prompt);
+  const o = output === null ? null : keepText(output);
+  const a = s.attributes;
+  return {
+    arrivalAt: startedAt,
+    routedAt: null,
+    upstreamStartAt: startedAt,
+    upstreamHeadersAt: null,
+    firstContentAt: ttftMs === null ? null : startedAt + ttftMs,
+    lastContentAt: ttftMs === null ? null : endedAt,
+    upstreamEndAt: endedAt,
+    spanId: s.spanId,
+    upstreamSpanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    params: {},
+    serverAddress: asString(a['server.address']),
+    serverPort: asCount(a['server.port']),
+    responseModel: asString(a['gen_ai.response.model']),
+    responseId: asString(a['gen_ai.response.id']),
+    promptText: p?.text ?? null,
+    ...(p && p.totalChars > p.text.length ? { promptChars: p.totalChars } : {}),
+    outputText: o?.text ?? null,
+    ...(o && o.totalChars > o.text.length ? { outputChars: o.totalChars } : {}),
+  };
+}
+
 const META_PREFIX = 'llmscope.meta.';
 const AI_META_PREFIX = `ai.telemetry.metadata.${META_PREFIX}`;
 
@@ -324,6 +432,7 @@ export function spanToCall(s: OtlpSpan): LlmCall {
         ? (latencyMs - ttftMs) / (output - 1)
         : null;
   const finishReason = clip(finishReasonOf(a), MAX_FIELD);
+  const internal = internalsOf(s, startedAt, endedAt, ttftMs);
   return {
     requestId: requestIdOf(s),
     traceId: s.traceId,
@@ -361,6 +470,7 @@ export function spanToCall(s: OtlpSpan): LlmCall {
     spans: [toSpanRecord(s)],
     events: [],
     content: null,
+    ...(internal ? { internal } : {}),
   };
 }
 

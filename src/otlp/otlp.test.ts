@@ -19,6 +19,7 @@ import {
   type OtlpSpan,
   requestIdOf,
   spanToCall,
+  textsOfSpan,
 } from './index.js';
 
 /** Finished SDK spans: a parent "agent" span and children with the given attributes. */
@@ -243,6 +244,65 @@ describe('LLM spans to calls', () => {
     expect(isLlmSpan(span({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.request.model': 'gpt-4o' }))).toBe(false);
     // llmscope's own gateway span, exported back: the gateway already recorded that call
     expect(isLlmSpan(span({ ...genAi, 'llmscope.request_id': 'r1' }))).toBe(false);
+  });
+});
+
+describe('prompt and answer text from content attributes (never stored with the span)', () => {
+  it('reads GenAI messages, OpenLLMetry and OpenInference indexed attributes, and the AI SDK', () => {
+    expect(
+      textsOfSpan(
+        span({
+          'gen_ai.system_instructions': '[{"type":"text","content":"Be brief."}]',
+          'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"Capital of France?"}]}]',
+          'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Paris."}]}]',
+        }),
+      ),
+    ).toEqual({ prompt: 'Be brief.\nCapital of France?', output: 'Paris.' });
+    expect(
+      textsOfSpan(
+        span({
+          'gen_ai.prompt.1.content': 'second',
+          'gen_ai.prompt.0.content': 'first',
+          'gen_ai.prompt.0.role': 'user',
+          'gen_ai.completion.0.content': 'answer',
+        }),
+      ),
+    ).toEqual({ prompt: 'first\nsecond', output: 'answer' });
+    expect(
+      textsOfSpan(
+        span({
+          'llm.input_messages.0.message.role': 'user',
+          'llm.input_messages.0.message.content': 'hi there',
+          'llm.output_messages.0.message.contents.0.message_content.text': 'hello',
+          'input.value': '{"messages":[{"content":"ignored, the messages came first"}]}',
+        }),
+      ),
+    ).toEqual({ prompt: 'hi there', output: 'hello' });
+    expect(
+      textsOfSpan(
+        span({
+          'ai.prompt.messages': '[{"role":"user","content":[{"type":"text","text":"Write a haiku"}]}]',
+          'ai.response.text': 'Rain on the roof',
+        }),
+      ),
+    ).toEqual({ prompt: 'Write a haiku', output: 'Rain on the roof' });
+    expect(textsOfSpan(span(genAi))).toEqual({ prompt: 'secret prompt', output: null });
+    expect(textsOfSpan(span({ 'gen_ai.request.model': 'x' }))).toEqual({ prompt: null, output: null });
+  });
+
+  it('a call with text but no usage is counted by the tokenizer; its span keeps no text', () => {
+    const c = spanToCall(
+      span({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.input.messages': '[{"role":"user","content":"Name three rivers."}]',
+        'gen_ai.output.messages': '[{"role":"assistant","content":"Rhine, Danube, Seine."}]',
+      }),
+    );
+    expect(c.tokenSource).toBeNull();
+    expect(c.internal?.promptText).toBe('Name three rivers.');
+    expect(c.internal?.outputText).toBe('Rhine, Danube, Seine.');
+    expect(JSON.stringify(c.spans)).not.toMatch(/rivers|Rhine/);
   });
 });
 

@@ -45,6 +45,7 @@ interface Wire {
   status: string;
   input_tokens: number | null;
   output_tokens: number | null;
+  token_source: string | null;
   latency_ms: number;
   cost_usd: number | null;
   price: { input: number; output: number; cached_input: number } | null;
@@ -247,6 +248,56 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     const detail = await getJson<{ spans: { name: string }[] }>(`${s.base}/api/requests/${calls[0]?.request_id}`);
     expect(detail.spans.map((x) => x.name).sort()).toEqual(names);
     expect(await otlpSpans(s, 'pending')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a span with the prompt and answer but no usage: tokens counted by the tokenizer and priced; no text stored', async () => {
+    const traceId = 'ee'.repeat(16);
+    const kv = (key: string, v: string) => ({ key, value: { stringValue: v } });
+    const r = await fetch(`${s.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId,
+                    spanId: 'ee'.repeat(8),
+                    name: 'chat gpt-4o-mini',
+                    kind: 3,
+                    startTimeUnixNano: '1700000200000000000',
+                    endTimeUnixNano: '1700000200900000000',
+                    attributes: [
+                      kv('gen_ai.operation.name', 'chat'),
+                      kv('gen_ai.provider.name', 'openai'),
+                      kv('gen_ai.request.model', 'gpt-4o-mini'),
+                      kv(
+                        'gen_ai.input.messages',
+                        '[{"role":"user","parts":[{"type":"text","content":"Name three rivers in Europe, please."}]}]',
+                      ),
+                      kv(
+                        'gen_ai.output.messages',
+                        '[{"role":"assistant","parts":[{"type":"text","content":"The Rhine, the Danube and the Seine."}]}]',
+                      ),
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(r.status).toBe(200);
+    const [c] = await callsOfTrace(s, traceId, 1);
+    expect(c).toMatchObject({ token_source: 'tokenizer', status: 'ok' });
+    expect(c?.input_tokens).toBeGreaterThan(5);
+    expect(c?.output_tokens).toBeGreaterThan(5);
+    expect(c?.cost_usd).toBeCloseTo(expectedCost(c as Wire), 12);
+    const detail = await (await fetch(`${s.base}/api/requests/${c?.request_id}`)).text();
+    expect(detail).not.toMatch(/Danube|rivers/);
   });
 
   it('a malformed body gets 400 and nothing is stored; partial success names the spans rejected', async () => {
