@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { applyEnv, readConfigFile, validateConfig } from '../config/index.js';
 import { startupChecks } from './startup-checks.js';
+import { storedKeyCount } from './stored-keys.js';
 
 export interface CheckConfigIo {
   out: (s: string) => void;
@@ -10,14 +11,17 @@ export interface CheckConfigIo {
   env: NodeJS.ProcessEnv;
 }
 
-/** Checks one config file; returns the exit code (0 ok, 1 problems). */
-export function checkConfig(file: string, io: CheckConfigIo): number {
+/**
+ * Checks one config file; returns the exit code (0 ok, 1 problems). Opens the configured store only to count its
+ * virtual keys when the no-open-relay rule depends on them, as serve does.
+ */
+export async function checkConfig(file: string, io: CheckConfigIo): Promise<number> {
   const r = validateConfig(applyEnv(readConfigFile(file), io.env));
   if (!r.ok) {
     for (const i of r.issues) io.err(`${file}: ${i.path}: ${i.message}\n`);
     return 1;
   }
-  const { errors, warnings } = startupChecks(r.config, io.env);
+  const { errors, warnings } = startupChecks(r.config, io.env, await storedKeyCount(r.config));
   for (const w of warnings) io.err(`${file}: warning: ${w.path}: ${w.message}\n`);
   if (errors.length > 0) {
     for (const e of errors) io.err(`${file}: ${e.path}: ${e.message}\n`);
@@ -33,13 +37,13 @@ export function registerCheckConfigCommand(program: Command): void {
     .command('check-config')
     .description('validate a config file with the checks serve makes; exit non-zero with the path of each error')
     .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
-    .action((flags: { config?: string }) => {
+    .action(async (flags: { config?: string }) => {
       const file = flags.config ?? process.env.LLMSCOPE_CONFIG;
       if (!file) {
         process.stderr.write('check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
         process.exit(2);
       }
-      const code = checkConfig(file, {
+      const code = await checkConfig(file, {
         out: (s) => process.stdout.write(s),
         err: (s) => process.stderr.write(s),
         env: process.env,

@@ -7,6 +7,7 @@ import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
 import { builtinModules } from './modules.js';
 import { formatProblems, startupChecks } from './startup-checks.js';
+import { storedKeyCount } from './stored-keys.js';
 
 export interface ServeFlags {
   config?: string;
@@ -88,8 +89,12 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
  * Runs serve's start-up checks (the ones `check-config` reports): throws one error listing every problem, and writes
  * the warnings to `warn`.
  */
-export function assertStartable(config: Config, warn: (line: string) => void = (l) => process.stderr.write(l)): void {
-  const { errors, warnings } = startupChecks(config);
+export function assertStartable(
+  config: Config,
+  warn: (line: string) => void = (l) => process.stderr.write(l),
+  storedKeys = 0,
+): void {
+  const { errors, warnings } = startupChecks(config, process.env, storedKeys);
   for (const w of warnings) warn(`warning: ${w.path}: ${w.message}\n`);
   if (errors.length > 0)
     throw new LlmscopeError(
@@ -143,7 +148,7 @@ export async function assertCanListen(host: string, port: number): Promise<void>
  * drain every worker, then the recorder, and exit 0.
  */
 export async function runFleet(config: Config, n: number): Promise<Fleet> {
-  assertStartable(config);
+  assertStartable(config, undefined, await storedKeyCount(config));
   await assertCanListen(config.server.host, config.server.port);
   let fleet: Fleet;
   try {
@@ -171,7 +176,7 @@ export async function runFleet(config: Config, n: number): Promise<Fleet> {
 
 /** Starts the app and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. */
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
-  assertStartable(config);
+  assertStartable(config, undefined, await storedKeyCount(config));
   await assertCanListen(config.server.host, config.server.port);
   const app = await createApp(config, { modules: builtinModules() });
   try {

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ConfigInput, validateConfig } from '../config/index.js';
 import { checkConfig } from './check-config.js';
+import { keysCreate } from './keys.js';
 import { startupChecks, storageUrlProblem } from './startup-checks.js';
 
 const cfg = (input: ConfigInput) => {
@@ -68,28 +69,49 @@ describe('startupChecks', () => {
 });
 
 describe('checkConfig runs the start-up checks too', () => {
-  const run = (yaml: string, env: NodeJS.ProcessEnv = {}) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'llmscope-cc-')), 'c.yaml');
+  const run = async (yaml: string, env: NodeJS.ProcessEnv = {}, dir = mkdtempSync(join(tmpdir(), 'llmscope-cc-'))) => {
+    const file = join(dir, 'c.yaml');
     writeFileSync(file, yaml);
     const out: string[] = [];
     const err: string[] = [];
-    const code = checkConfig(file, { out: (s) => out.push(s), err: (s) => err.push(s), env });
+    const code = await checkConfig(file, { out: (s) => out.push(s), err: (s) => err.push(s), env });
     return { code, out: out.join(''), err: err.join(''), file };
   };
 
-  it('fails a mysql:// store with the path', () => {
-    const r = run('storage:\n  url: mysql://x/y\n');
+  it('fails a mysql:// store with the path', async () => {
+    const r = await run('storage:\n  url: mysql://x/y\n');
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${r.file}: storage.url:`);
     expect(r.out).toBe('');
   });
 
-  it('fails an open relay and passes once opted in', () => {
+  it('fails an open relay and passes once opted in', async () => {
     const base =
       'server:\n  host: 0.0.0.0\n  adminToken: abcdefghijk\nproviders:\n  - name: openai\n    baseUrl: https://api.openai.com/v1\n    apiKeyEnv: K\n';
-    expect(run(base, { K: 'x' }).code).toBe(1);
-    const opted = run(base.replace('abcdefghijk\n', 'abcdefghijk\n  allowUnauthenticatedGateway: true\n'), { K: 'x' });
+    expect((await run(base, { K: 'x' })).code).toBe(1);
+    const opted = await run(base.replace('abcdefghijk\n', 'abcdefghijk\n  allowUnauthenticatedGateway: true\n'), {
+      K: 'x',
+    });
     expect(opted.code).toBe(0);
     expect(opted.out).toContain(': ok (1 providers');
+  });
+
+  it('counts virtual keys kept in the store (llmscope keys create): then it is no open relay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-cc-'));
+    const db = join(dir, 'llmscope.db');
+    const yaml =
+      `storage:\n  url: sqlite:${db}\n` +
+      'server:\n  host: 0.0.0.0\n  adminToken: abcdefghijk\nproviders:\n  - name: openai\n    baseUrl: https://api.openai.com/v1\n    apiKeyEnv: K\n';
+    const before = await run(yaml, { K: 'x' }, dir);
+    expect(before.code).toBe(1);
+    expect(before.err).toContain('no virtual keys are configured or stored');
+    // Counting keys never creates a store that is not there yet.
+    expect(existsSync(db)).toBe(false);
+    writeFileSync(join(dir, 'c.yaml'), yaml);
+    const io = { out: () => {}, err: () => {}, env: { K: 'x' } };
+    expect(await keysCreate('app', { config: join(dir, 'c.yaml') }, io)).toBe(0);
+    const after = await run(yaml, { K: 'x' }, dir);
+    expect(after.err).toBe('');
+    expect(after.code).toBe(0);
   });
 });

@@ -54,8 +54,25 @@ export function serverKeyedProviders(config: Config): { name: string; path: stri
   return out;
 }
 
-/** Every check `serve` makes before starting; `env` is only read for warnings (keys named but not set). */
-export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.env): StartupReport {
+/**
+ * Whether the no-open-relay rule depends on keys kept in the store: off loopback, a provider sends llmscope's own key,
+ * no virtual key is in the config and nothing allows an unauthenticated gateway. `serve` then counts the store's keys
+ * (made with `llmscope keys create` or /api/keys) and passes the count to `startupChecks`.
+ */
+export function relayNeedsStoredKeys(config: Config): boolean {
+  return (
+    !isLoopback(config.server.host) &&
+    config.keys.length === 0 &&
+    !config.server.allowUnauthenticatedGateway &&
+    serverKeyedProviders(config).length > 0
+  );
+}
+
+/**
+ * Every check `serve` makes before starting; `env` is only read for warnings (keys named but not set). `storedKeys`:
+ * how many virtual keys the store holds, when the caller counted them (see relayNeedsStoredKeys).
+ */
+export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.env, storedKeys = 0): StartupReport {
   const errors: StartupProblem[] = [];
   const warnings: StartupProblem[] = [];
   const loopback = isLoopback(config.server.host);
@@ -72,15 +89,16 @@ export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.e
   // No open relay: off loopback, a server-side provider key with no virtual keys lets anyone who reaches the port
   // spend on that key.
   const keyed = serverKeyedProviders(config);
-  if (!loopback && keyed.length > 0 && config.keys.length === 0 && !config.server.allowUnauthenticatedGateway)
+  if (relayNeedsStoredKeys(config) && storedKeys === 0)
     errors.push({
       path: 'keys',
       message:
         `server.host is ${config.server.host} (not loopback) and provider(s) ${keyed.map((k) => k.name).join(', ')} ` +
         `call upstream with llmscope's own key (${keyed.map((k) => k.path).join(', ')}), but no virtual keys are ` +
-        'configured: anyone who can reach this port could make LLM calls billed to that key. Fix: add virtual keys ' +
-        '(keys: [{id, hash: "sha256:..."}], see docs/cost.md "Virtual keys"; callers then send ' +
-        '"Authorization: Bearer lsk_..."), or, if a firewall or proxy in front of llmscope already decides who may ' +
+        'configured or stored: anyone who can reach this port could make LLM calls billed to that key. Fix: create a ' +
+        'key with `llmscope keys create NAME` (docs/keys.md) or add virtual keys to the config (keys: [{id, hash: ' +
+        '"sha256:..."}], docs/cost.md "Virtual keys"), and callers send "Authorization: Bearer lsk_..."; or, if a ' +
+        'firewall or proxy in front of llmscope already decides who may ' +
         'call it, say so with server.allowUnauthenticatedGateway: true',
     });
 
