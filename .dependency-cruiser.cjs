@@ -5,7 +5,7 @@
 // (ctx.signals, ctx.gateway, ctx.api, ctx.store.backend), never by importing one another. The core (store, calls,
 // gateway, telemetry, signals, providers, api, audit, privacy) is what capabilities build on, so it imports none of them.
 const CAPABILITIES = ['cost', 'quality', 'gpu', 'alerts'];
-const CORE = ['store', 'calls', 'gateway', 'telemetry', 'signals', 'providers', 'api', 'audit', 'privacy'];
+const CORE = ['store', 'calls', 'gateway', 'telemetry', 'signals', 'providers', 'api', 'audit', 'privacy', 'otlp'];
 // Test code: test files, contract suites, and each folder's test helpers (testing.ts), which dist leaves out.
 const TEST = '(\\.(test|contract)\\.ts|/testing\\.ts)$';
 
