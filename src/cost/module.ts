@@ -218,6 +218,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   registerCostRoutes(ctx.api, {
     rt,
     queries,
+    audit: ctx.audit,
     bodyLimit: ctx.config.server.bodyLimit,
     unpriced: unpricedSeen,
     onReconciled: noteReconciliation,

@@ -1,6 +1,7 @@
 // GET/POST /api/cost/*: spend summaries, top spenders, time series, forecast, total cost by day, budgets, prices,
 // reconciliations and cost item imports, for the dashboard and for users.
 import { z } from 'zod';
+import type { Audit } from '../audit/index.js';
 import { METADATA_HEADER_PREFIX, metadataKeyProblem } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type HttpContext, parseQuery, type Router, readBody, type Scope, sendJson } from '../http/index.js';
@@ -108,6 +109,8 @@ export interface CostRouteDeps {
   calls?: StoreBackend;
   /** Spend queries narrowed to a team scope (from the call rollups); without it, scoped principals are refused. */
   scopedQueries?: (scope: Scope) => SpendQueries;
+  /** Where bill imports and cost items are recorded (who, from where, what). */
+  audit?: Audit;
 }
 
 export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
@@ -294,7 +297,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     sendJson(res, 200, { ...recordSummary(r), report: r.report });
   });
 
-  api.post('/api/cost/reconciliations', async ({ req, res, url }) => {
+  api.post('/api/cost/reconciliations', async ({ req, res, url, principal }) => {
     const q = parse(reconcileSchema, url);
     const text = (await readBody(req, d.bodyLimit)).toString('utf8');
     try {
@@ -312,6 +315,14 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         },
       );
       if (q.save !== 'false') d.onReconciled?.(record);
+      await d.audit?.record(
+        { req, principal },
+        {
+          action: 'reconciliation.create',
+          target: `reconciliation:${record.id}`,
+          detail: { from: record.fromDay, to: record.toDay, saved: q.save !== 'false', gap_usd: record.gapUsd },
+        },
+      );
       sendJson(res, 201, { ...recordSummary(record), report });
     } catch (err) {
       if (err instanceof BillError) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', err.message);
@@ -319,11 +330,12 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     }
   });
 
-  api.post('/api/cost/items', async ({ req, res }) => {
+  api.post('/api/cost/items', async ({ req, res, principal }) => {
     const text = (await readBody(req, d.bodyLimit)).toString('utf8');
     try {
       const items = parseCostItems(text, 'api');
       const n = await queries.store.addCostItems(items);
+      await d.audit?.record({ req, principal }, { action: 'cost_items.add', detail: { imported: n } });
       sendJson(res, 201, { imported: n });
     } catch (err) {
       if (err instanceof CostItemsError) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', err.message);

@@ -163,15 +163,25 @@ describe('what operators and admins do is recorded, under their own names', () =
     expect((await send('GET', '/api/audit', op)).status).toBe(403);
     expect((await send('GET', '/api/audit', TOKENS.viewer)).status).toBe(403);
     expect((await send('DELETE', '/api/users/someone/data')).status).toBe(200);
+    const items = await request(`${s.base}/api/cost/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: `date,name,amount_usd,category\n${new Date().toISOString().slice(0, 10)},pinecone,4.5,vector_db`,
+    });
+    expect(items.statusCode).toBe(201);
+    await items.body.dump();
 
     const log = (await send('GET', '/api/audit')).body.data as Record<string, unknown>[];
     expect(log.map((e) => e.action)).toEqual([
+      'cost_items.add',
       'user.erase',
       'silence.expire',
       'silence.create',
       'review.label',
       'feedback.put',
     ]);
+    expect(log[0]).toMatchObject({ actor: 'admin', role: 'admin', detail: { imported: 1 } });
+    log.shift();
     for (const e of log.slice(1))
       expect(e).toMatchObject({
         actor: 'olga',
