@@ -129,6 +129,25 @@ function checkMetadata(records: readonly z.infer<typeof ingestRecordSchema>[], p
   }
 }
 
+/** How long a batch waits for room in the store's lane before it is refused with 503 and Retry-After. */
+export const INGEST_ROOM_WAIT_MS = 10_000;
+const ROOM_POLL_MS = 5;
+
+/** The recorder sink that writes calls to the store (src/server.ts): the ledger, whose lane ingestion waits for. */
+export const STORE_SINK = 'store';
+
+/**
+ * Whether the store's lane can take `n` more calls now (calls not yet dispatched count as queued; a batch larger
+ * than the lane holds waits for it to be empty). Exporters (logs, traces) are not waited for: they drop and count
+ * when they lag, as for gateway calls. True when there is no store lane.
+ */
+export function roomFor(recorder: Pick<Recorder, 'depths' | 'capacity'>, n: number): boolean {
+  const d = recorder.depths();
+  const lane = d[STORE_SINK];
+  if (lane === undefined) return true;
+  return lane + (d['_pending'] ?? 0) + Math.min(n, recorder.capacity) <= recorder.capacity;
+}
+
 /**
  * Records the calls in the body. A request id the store already holds, or that came earlier in the same body, is
  * skipped and listed in `duplicates`: a batch retried after a timeout (or sent to two replicas) then counts once in
@@ -140,6 +159,7 @@ export async function ingestCalls(
   limit: number,
   recorder: Recorder,
   store: Pick<Store, 'knownIds'>,
+  roomWaitMs = INGEST_ROOM_WAIT_MS,
 ) {
   const body = await readJson(req, limit);
   const data = parseBody(bodySchema, body);
@@ -149,6 +169,21 @@ export async function ingestCalls(
   const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
   // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
   const known = given.length > 0 ? await store.knownIds(given).catch(() => new Set<string>()) : new Set<string>();
+  // Accepted means stored: a batch the store's lane cannot take now waits for it to drain (backpressure on the
+  // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. Nothing
+  // awaits between the last check and the record() calls below, so concurrent batches cannot overfill the lanes.
+  const deadline = Date.now() + roomWaitMs;
+  while (!roomFor(recorder, calls.length)) {
+    if (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, ROOM_POLL_MS));
+      continue;
+    }
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_OVERLOADED',
+      `llmscope cannot store calls as fast as they arrive (its store queue stayed full for ${roomWaitMs / 1000} s); retry this batch shortly (calls with a request_id are recorded once)`,
+      { headers: { 'retry-after': '1' } },
+    );
+  }
   const ids: string[] = [];
   const duplicates: string[] = [];
   for (const call of calls) {
