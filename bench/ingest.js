@@ -6,9 +6,10 @@
 // anything lost shows as a difference. Writes bench/RESULTS.md's "Ingest" section.
 //
 // Options: --quick (short run), --batch N (records per request, default 1000), --concurrency N (requests in flight,
-// default 4), --seconds N (sending time per path, default 10), --no-write (print only).
+// default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
+// bench/pg-cluster.js, instead of the SQLite file), --no-write (print only).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,6 +26,11 @@ const BATCH = arg('--batch', 1000);
 const CONCURRENCY = arg('--concurrency', 4);
 const SECONDS = arg('--seconds', quick ? 4 : 10);
 const WRITE = !process.argv.includes('--no-write');
+const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'postgres') {
+  console.error('--store sqlite|postgres');
+  process.exit(2);
+}
 
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   console.error('build first: npm run build');
@@ -34,12 +40,19 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
 const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-ingest-'));
 const dbPath = join(dir, 'bench.db');
+let cluster = null;
+if (STORE === 'postgres') {
+  const { startCluster } = await import('./pg-cluster.js');
+  chmodSync(dir, 0o755); // the cluster runs as the postgres user, in a directory below this one
+  cluster = await startCluster({ dir: join(dir, 'pg'), database: 'llmscope_ingest' });
+}
+const storageUrl = cluster ? cluster.url : `sqlite:${dbPath}`;
 // Logs go to a process of their own that discards them, as a log shipper would (see bench/gateway.js).
 const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
 const server = await start(
   ['bin/llmscope.js', 'serve', '--port', String(port), '--upstream', 'http://127.0.0.1:9/v1'],
   /serving on/,
-  { LLMSCOPE_STORAGE_URL: `sqlite:${dbPath}` },
+  { LLMSCOPE_STORAGE_URL: storageUrl },
   shipper.stdin,
 );
 const base = `http://127.0.0.1:${port}`;
@@ -55,12 +68,24 @@ function cpuSeconds(pid) {
   }
 }
 
+/** A counter's value per label set (`{sink="store"}` → n), from /metrics. */
 async function metric(name) {
   const { body } = await pool.request({ path: '/metrics', method: 'GET' });
   const text = await body.text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
+  const out = {};
+  for (const line of text.split('\n'))
+    if (line.startsWith(name)) {
+      const labels = line.slice(name.length, line.lastIndexOf(' ')) || '{}';
+      out[labels] = (out[labels] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  return out;
+}
+
+/** What grew between two metric() readings, as `label=n` text ('0' when nothing did). */
+function grew(before, after) {
+  const parts = [];
+  for (const [k, v] of Object.entries(after)) if (v > (before[k] ?? 0)) parts.push(`${k} ${v - (before[k] ?? 0)}`);
+  return parts.length ? parts.join(', ') : '0';
 }
 
 const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash'];
@@ -111,24 +136,32 @@ async function drive(path, contentType, makeBody, countOf, seconds = SECONDS) {
   return { accepted, failed, requests, sendSeconds: (performance.now() - t0) / 1000, t0 };
 }
 
-const db = () => new Database(dbPath, { readonly: true, fileMustExist: true });
-const rowsLike = (prefix) => {
-  const d = db();
+/** How many calls the store holds whose request id starts with `prefix` (read by the bench itself, not llmscope). */
+let pgClient = null;
+async function rowsLike(prefix) {
+  const sql = 'SELECT count(*) AS n FROM calls WHERE request_id >= $1 AND request_id < $2';
+  if (cluster) {
+    if (!pgClient) {
+      const { default: pg } = await import('pg');
+      pgClient = new pg.Client({ connectionString: cluster.url });
+      await pgClient.connect();
+    }
+    return Number((await pgClient.query(sql, [prefix, `${prefix}\uffff`])).rows[0].n);
+  }
+  const d = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    return d
-      .prepare('SELECT count(*) AS n FROM calls WHERE request_id >= ? AND request_id < ?')
-      .get(prefix, `${prefix}\uffff`).n;
+    return d.prepare(sql.replace(/\$\d/g, '?')).get(prefix, `${prefix}\uffff`).n;
   } finally {
     d.close();
   }
-};
+}
 
 /** Waits until the store holds `want` rows with the prefix (or stops growing for 5 s); returns when that was. */
 async function stored(prefix, want) {
   let last = -1;
   let lastChange = performance.now();
   for (;;) {
-    const n = rowsLike(prefix);
+    const n = await rowsLike(prefix);
     const at = performance.now();
     if (n >= want) return { rows: n, at };
     if (n !== last) {
@@ -149,7 +182,7 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
   const done = await stored(idPrefix(run), sent.accepted);
   const cpu = cpuSeconds(server.pid) - cpu0;
   const seconds = (done.at - sent.t0) / 1000;
-  const dropped = (await metric('llmscope_recorder_dropped_total')) - droppedBefore;
+  const dropped = grew(droppedBefore, await metric('llmscope_recorder_dropped_total'));
   const r = {
     name,
     batch: BATCH,
@@ -203,9 +236,11 @@ await pool.close();
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 shipper.stdin.end();
+await pgClient?.end();
+await cluster?.stop();
 rmSync(dir, { recursive: true, force: true });
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+const machine = `${STORE === 'postgres' ? 'PostgreSQL (a local scratch cluster on the same cores)' : 'SQLite file'} store; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
 const table = [
   '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call |',
   '|---|---|---|---|---|---|---|---|',
@@ -219,7 +254,8 @@ console.log(`\n${machine}\n${table}`);
 if (WRITE && !quick) {
   const file = join(ROOT, 'bench', 'RESULTS.md');
   const text = readFileSync(file, 'utf8');
-  const section = `## Ingest\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (SQLite file store, default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the rows counted in the database file divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
-  const re = /## Ingest\n[\s\S]*?(?=\n## |$)/;
+  const title = STORE === 'postgres' ? 'Ingest on PostgreSQL' : 'Ingest';
+  const section = `## ${title}\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the rows counted in the database file divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
+  const re = new RegExp(`## ${title}\\n[\\s\\S]*?(?=\\n## |$)`);
   writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
 }
