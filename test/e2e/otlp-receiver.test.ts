@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { decodeProtobufResponse } from '../../src/otlp/index.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 interface AppRun {
@@ -79,6 +80,90 @@ const otlpSpans = async (s: Stack, result: string) =>
 /** The cost the catalog's prices give these tokens (the call's own applied price). */
 const expectedCost = (c: Wire) =>
   (c.input_tokens ?? 0) * (c.price?.input ?? Number.NaN) + (c.output_tokens ?? 0) * (c.price?.output ?? Number.NaN);
+
+/** A retrieval span before its trace's call, the call, then the tool and root spans after it (sent twice). */
+async function lateSpansScenario(s: Stack): Promise<void> {
+  const traceId = 'dd'.repeat(16);
+  const rootId = '1000000000000001';
+  const t0 = 1_700_000_100_000_000_000n;
+  const kv = (key: string, v: string | number) => ({
+    key,
+    value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
+  });
+  const exportOf = (spans: Record<string, unknown>[]) =>
+    fetch(`${s.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [{ resource: { attributes: [kv('service.name', 'late-agent')] }, scopeSpans: [{ spans }] }],
+      }),
+    });
+  const at = (ms: number) => String(t0 + BigInt(ms) * 1_000_000n);
+  // 1. a retrieval step, exported while the model call still runs: pending
+  const retrieval = {
+    traceId,
+    spanId: '1000000000000002',
+    parentSpanId: rootId,
+    name: 'retrieve docs',
+    kind: 1,
+    startTimeUnixNano: at(0),
+    endTimeUnixNano: at(40),
+    attributes: [kv('openinference.span.kind', 'RETRIEVER')],
+  };
+  expect((await exportOf([retrieval])).status).toBe(200);
+  // 2. the model call
+  const llm = {
+    traceId,
+    spanId: '1000000000000003',
+    parentSpanId: rootId,
+    name: 'chat gpt-4o-mini',
+    kind: 3,
+    startTimeUnixNano: at(50),
+    endTimeUnixNano: at(850),
+    attributes: [
+      kv('gen_ai.operation.name', 'chat'),
+      kv('gen_ai.provider.name', 'openai'),
+      kv('gen_ai.request.model', 'gpt-4o-mini'),
+      kv('gen_ai.usage.input_tokens', 200),
+      kv('gen_ai.usage.output_tokens', 20),
+    ],
+  };
+  expect((await exportOf([llm])).status).toBe(200);
+  // 3. the agent's root span, which ends last, and a tool step after the call
+  const tool = {
+    traceId,
+    spanId: '1000000000000004',
+    parentSpanId: rootId,
+    name: 'tool.search',
+    kind: 1,
+    startTimeUnixNano: at(860),
+    endTimeUnixNano: at(900),
+    attributes: [kv('gen_ai.operation.name', 'execute_tool')],
+  };
+  const root = {
+    traceId,
+    spanId: rootId,
+    name: 'agent.run',
+    kind: 1,
+    startTimeUnixNano: at(0),
+    endTimeUnixNano: at(1000),
+    attributes: [],
+  };
+  expect((await exportOf([tool, root])).status).toBe(200);
+  // re-sent: nothing twice
+  expect((await exportOf([tool, root])).status).toBe(200);
+  const calls = await callsOfTrace(s, traceId, 1);
+  expect(calls).toHaveLength(1);
+  expect(calls[0]).toMatchObject({ feature: 'late-agent', input_tokens: 200, latency_ms: 800 });
+  const t = await getJson<{ calls: { spans: { name: string; span_id: string }[] }[] }>(
+    `${s.base}/api/traces/${traceId}`,
+  );
+  const names = t.calls.flatMap((c) => c.spans.map((x) => x.name)).sort();
+  expect(names).toEqual(['agent.run', 'chat gpt-4o-mini', 'retrieve docs', 'tool.search']);
+  const detail = await getJson<{ spans: { name: string }[] }>(`${s.base}/api/requests/${calls[0]?.request_id}`);
+  expect(detail.spans.map((x) => x.name).sort()).toEqual(names);
+  expect(await otlpSpans(s, 'pending')).toBeGreaterThanOrEqual(1);
+}
 
 describe('OTLP receiver with real instrumentations and exporters', () => {
   let s: Stack;
@@ -167,88 +252,8 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     );
   }, 90_000);
 
-  it('spans of the trace exported before and after its call (separate batches) still join its waterfall', async () => {
-    const traceId = 'dd'.repeat(16);
-    const rootId = '1000000000000001';
-    const t0 = 1_700_000_100_000_000_000n;
-    const kv = (key: string, v: string | number) => ({
-      key,
-      value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
-    });
-    const exportOf = (spans: Record<string, unknown>[]) =>
-      fetch(`${s.base}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          resourceSpans: [{ resource: { attributes: [kv('service.name', 'late-agent')] }, scopeSpans: [{ spans }] }],
-        }),
-      });
-    const at = (ms: number) => String(t0 + BigInt(ms) * 1_000_000n);
-    // 1. a retrieval step, exported while the model call still runs: pending
-    const retrieval = {
-      traceId,
-      spanId: '1000000000000002',
-      parentSpanId: rootId,
-      name: 'retrieve docs',
-      kind: 1,
-      startTimeUnixNano: at(0),
-      endTimeUnixNano: at(40),
-      attributes: [kv('openinference.span.kind', 'RETRIEVER')],
-    };
-    expect((await exportOf([retrieval])).status).toBe(200);
-    // 2. the model call
-    const llm = {
-      traceId,
-      spanId: '1000000000000003',
-      parentSpanId: rootId,
-      name: 'chat gpt-4o-mini',
-      kind: 3,
-      startTimeUnixNano: at(50),
-      endTimeUnixNano: at(850),
-      attributes: [
-        kv('gen_ai.operation.name', 'chat'),
-        kv('gen_ai.provider.name', 'openai'),
-        kv('gen_ai.request.model', 'gpt-4o-mini'),
-        kv('gen_ai.usage.input_tokens', 200),
-        kv('gen_ai.usage.output_tokens', 20),
-      ],
-    };
-    expect((await exportOf([llm])).status).toBe(200);
-    // 3. the agent's root span, which ends last, and a tool step after the call
-    const tool = {
-      traceId,
-      spanId: '1000000000000004',
-      parentSpanId: rootId,
-      name: 'tool.search',
-      kind: 1,
-      startTimeUnixNano: at(860),
-      endTimeUnixNano: at(900),
-      attributes: [kv('gen_ai.operation.name', 'execute_tool')],
-    };
-    const root = {
-      traceId,
-      spanId: rootId,
-      name: 'agent.run',
-      kind: 1,
-      startTimeUnixNano: at(0),
-      endTimeUnixNano: at(1000),
-      attributes: [],
-    };
-    expect((await exportOf([tool, root])).status).toBe(200);
-    // re-sent: nothing twice
-    expect((await exportOf([tool, root])).status).toBe(200);
-    const calls = await callsOfTrace(s, traceId, 1);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ feature: 'late-agent', input_tokens: 200, latency_ms: 800 });
-    const t = await getJson<{ calls: { spans: { name: string; span_id: string }[] }[] }>(
-      `${s.base}/api/traces/${traceId}`,
-    );
-    const names = t.calls.flatMap((c) => c.spans.map((x) => x.name)).sort();
-    expect(names).toEqual(['agent.run', 'chat gpt-4o-mini', 'retrieve docs', 'tool.search']);
-    const detail = await getJson<{ spans: { name: string }[] }>(`${s.base}/api/requests/${calls[0]?.request_id}`);
-    expect(detail.spans.map((x) => x.name).sort()).toEqual(names);
-    expect(await otlpSpans(s, 'pending')).toBeGreaterThanOrEqual(1);
-  });
+  it('spans of the trace exported before and after its call (separate batches) still join its waterfall', () =>
+    lateSpansScenario(s));
 
   it('a span with the prompt and answer but no usage: tokens counted by the tokenizer and priced; no text stored', async () => {
     const traceId = 'ee'.repeat(16);
@@ -408,4 +413,22 @@ describe('OTLP receiver off loopback', () => {
       await s.close();
     }
   });
+});
+
+describe('OTLP receiver on PostgreSQL', () => {
+  let pg: TestPostgres;
+  let s: Stack;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    s = await startStack({
+      app: { modules: [createCostModule] },
+      config: { storage: { url: await pg.freshSchemaUrl() } },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+    await pg?.stop();
+  });
+
+  it('spans before and after the call join its waterfall, a re-sent batch counts once', () => lateSpansScenario(s));
 });
