@@ -77,7 +77,7 @@ export interface AuthEvent {
   principal: { name: string; role: string } | null;
   result: 'ok' | 'denied';
   /** Why a sign-in was refused. */
-  reason?: 'unknown_token' | 'too_many_failures';
+  reason?: 'unknown_token' | 'too_many_failures' | 'oidc_refused' | 'oidc_invalid' | 'oidc_no_group';
 }
 
 const ADMIN: Omit<Principal, 'kind'> = { name: ADMIN_NAME, role: 'admin', scope: null };
@@ -257,24 +257,34 @@ export class AdminAuth {
   async oidcCallback(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const oidc = this.requireOidc();
     const gone = `${OIDC_COOKIE}=; Path=/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax${this.secure(req) ? '; Secure' : ''}`;
-    const fail = (status: number, problem: string) => this.loginPage(res, status, problem, { 'set-cookie': gone });
+    const fail = (status: number, problem: string, reason?: AuthEvent['reason']) => {
+      if (reason) this.opts.onAuthEvent?.(req, { action: 'login', principal: null, result: 'denied', reason });
+      return this.loginPage(res, status, problem, { 'set-cookie': gone });
+    };
     const pending = this.pendingOidc(req);
     if (!pending) return fail(400, 'This sign-in expired or did not start here; sign in again.');
     const error = url.searchParams.get('error');
-    if (error) return fail(401, `The identity provider refused: ${url.searchParams.get('error_description') ?? error}`);
+    if (error)
+      return fail(
+        401,
+        `The identity provider refused: ${url.searchParams.get('error_description') ?? error}`,
+        'oidc_refused',
+      );
     let claims: Record<string, unknown>;
     try {
       claims = await oidc.finish(url, pending);
     } catch (err) {
       if (err instanceof LlmscopeError) throw err;
-      return fail(401, `The identity provider's answer did not check out: ${(err as Error).message}`);
+      return fail(401, `The identity provider's answer did not check out: ${(err as Error).message}`, 'oidc_invalid');
     }
     const who = oidc.principalOf(claims);
     if (!who)
       return fail(
         403,
         `Your account is in none of the groups auth.oidc.groups names (claim "${oidc.settings.groupsClaim}").`,
+        'oidc_no_group',
       );
+    this.opts.onAuthEvent?.(req, { action: 'login', principal: { name: who.name, role: who.role }, result: 'ok' });
     const part = `O${Buffer.from(
       JSON.stringify({ n: who.name, r: who.role, t: who.scope?.teams, f: who.scope?.features }),
     ).toString('base64url')}`;

@@ -278,4 +278,13 @@ describe('OIDC sign-in', () => {
     expect(refused.status).toBe(401);
     expect(refused.text).toContain('the user said no &lt;b&gt;');
   });
+
+  it('each sign-in through the issuer, and each refused one, is in the audit log', async () => {
+    const logins = (await app.ctx.audit.list({ action: 'login', limit: 500 })).entries;
+    expect(logins.filter((e) => e.result === 'ok').map((e) => e.actor)).toContain('oidc:ada@example.com');
+    expect(logins.find((e) => e.actor === 'oidc:ada@example.com')?.role).toBe('admin');
+    expect(logins.filter((e) => e.result === 'denied').map((e) => e.detail?.['reason'])).toEqual(
+      expect.arrayContaining(['oidc_no_group', 'oidc_invalid', 'oidc_refused']),
+    );
+  });
 });
