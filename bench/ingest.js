@@ -255,7 +255,7 @@ if (WRITE && !quick) {
   const file = join(ROOT, 'bench', 'RESULTS.md');
   const text = readFileSync(file, 'utf8');
   const title = STORE === 'postgres' ? 'Ingest on PostgreSQL' : 'Ingest';
-  const section = `## ${title}\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the rows counted in the database file divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
+  const section = `## ${title}\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the run's rows counted in the store by the bench itself divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
   const re = new RegExp(`## ${title}\\n[\\s\\S]*?(?=\\n## |$)`);
   writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
 }
