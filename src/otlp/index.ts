@@ -14,6 +14,7 @@ export { decodeProtobuf, decodeProtobufResponse, encodeProtobufResponse } from '
 export {
   type ExportOutcome,
   MAX_TRACE_SPANS,
+  OTLP_BODY_LIMIT,
   OtlpReceiver,
   PENDING_MS,
   SPAN_RESULTS,

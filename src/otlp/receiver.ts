@@ -1,6 +1,7 @@
 // POST /v1/traces: an OTLP/HTTP trace receiver, as an OpenTelemetry Collector serves it. Bodies in protobuf
 // (application/x-protobuf) or JSON (application/json), plain or gzip/deflate encoded, bounded before and after
-// decompression by server.bodyLimit. A body that does not decode is answered 400 and nothing of it is stored.
+// decompression by server.bodyLimit (at most OTLP_BODY_LIMIT: a body is decoded in one go on the event loop, so a
+// huge one would stall other requests; exporters send batches of 512 spans, well under it). A body that does not decode is answered 400 and nothing of it is stored.
 //
 // Spans that are LLM calls (map.ts) become LlmCall records and go through the recorder, the same path as
 // /api/ingest: priced, counted, stored. The other spans of the same trace in the export (agent steps, tool calls,
@@ -23,6 +24,8 @@ import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
 import type { TraceSpanStore } from './storage/types.js';
 
+/** The largest OTLP body taken, compressed or decompressed, whatever server.bodyLimit allows (the Collector's 20 MiB default is close). */
+export const OTLP_BODY_LIMIT = 16 * 1024 * 1024;
 /** Spans kept with one trace from one export, besides its calls' own (the rest are counted as dropped). */
 export const MAX_TRACE_SPANS = 256;
 /** Call ids remembered after they were recorded, so a retry arriving before the store has them counts once. */
@@ -101,7 +104,7 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number): Pr
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_BODY_TOO_LARGE',
-        `the ${enc}-decoded body is larger than the limit of ${limit} bytes; export smaller batches (the exporter's maxExportBatchSize) or raise server.bodyLimit`,
+        `the ${enc}-decoded body is larger than the limit of ${limit} bytes; export smaller batches (the exporter's maxExportBatchSize) (at most ${OTLP_BODY_LIMIT} bytes are taken)`,
       );
     throw new LlmscopeError(
       'LLMSCOPE_ERR_INVALID_BODY',
@@ -127,8 +130,9 @@ export class OtlpReceiver {
   /** Handles one POST /v1/traces. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const format = formatOf(req);
-    const raw = await readBody(req, this.opts.bodyLimit);
-    const body = await decompress(req, raw, this.opts.bodyLimit);
+    const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
+    const raw = await readBody(req, limit);
+    const body = await decompress(req, raw, limit);
     let spans: OtlpSpan[];
     try {
       spans = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(parseJson(body));

@@ -409,6 +409,17 @@ describe('OTLP receiver off loopback', () => {
       const r = await post({ authorization: 'Bearer admin-token-0123456789' });
       expect(r.status).toBe(200);
       expect(await r.json()).toEqual({});
+      // server.bodyLimit is 50 MiB here; OTLP bodies stop at 16 MiB, decompressed too
+      const big = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        body: new Uint8Array(gzipSync(Buffer.alloc(17 * 1024 * 1024, 0x20))),
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          authorization: 'Bearer admin-token-0123456789',
+        },
+      });
+      expect(big.status).toBe(413);
     } finally {
       await s.close();
     }
