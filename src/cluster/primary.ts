@@ -11,13 +11,21 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { LlmCall } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, type AppOptions, createApp } from '../server.js';
 import { Rpc } from './rpc.js';
-import { type AdmissionSnapshot, type CallsMessage, runHooksFor, settleFor, type WorkerInit } from './worker.js';
+import {
+  type AdmissionSnapshot,
+  type CallsMessage,
+  fromWire,
+  pack,
+  runHooksFor,
+  settleFor,
+  unpack,
+  type WorkerInit,
+} from './worker.js';
 
 /** The number of gateway workers `server.workers` asks for (`auto`: one per core, less one for the recorder). */
 export function workerCount(workers: Config['server']['workers'], cores = availableParallelism()): number {
@@ -110,8 +118,9 @@ export async function startFleet(
     admit: hooks.some((h) => h.admit),
   };
   const recorder = app.ctx.recorder;
-  const receiveCalls = (calls: LlmCall[]): void => {
-    for (const call of calls) {
+  const receiveCalls = (calls: CallsMessage['calls']): void => {
+    for (const wire of calls) {
+      const call = fromWire(wire);
       try {
         settleFor(hooks, call);
       } catch (err) {
@@ -121,7 +130,7 @@ export async function startFleet(
     }
   };
 
-  cluster.setupPrimary({ exec: workerEntry(), args: [], serialization: 'advanced' });
+  cluster.setupPrimary({ exec: workerEntry(), args: [], serialization: 'json' });
   let stopping = false;
   let backoff = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -134,8 +143,10 @@ export async function startFleet(
     const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
     const member: Member = { worker, rpc, inflight: 0, startedAt: Date.now(), drained: false };
     members.set(worker.id, member);
-    rpc.on('hooks.authenticate', (a) => runHooksFor(hooks, 'authenticate', a as AdmissionSnapshot));
-    rpc.on('hooks.admit', (a) => runHooksFor(hooks, 'admit', a as AdmissionSnapshot));
+    rpc.on('hooks.authenticate', async (a) =>
+      pack(await runHooksFor(hooks, 'authenticate', unpack<AdmissionSnapshot>(a as string))),
+    );
+    rpc.on('hooks.admit', async (a) => pack(await runHooksFor(hooks, 'admit', unpack<AdmissionSnapshot>(a as string))));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
       if (rpc.receive(msg)) return;
       switch (msg?.t) {

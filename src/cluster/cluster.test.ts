@@ -1,0 +1,128 @@
+// The pieces of `serve --workers` that need no process tree: the RPC over a channel (answers, coded errors, a peer
+// that is gone), calls and admissions as they cross the JSON channel (a virtual key's Set intact), and the primary's
+// run of the hooks for a worker. The process tree itself is test/e2e/workers.test.ts.
+import { describe, expect, it } from 'vitest';
+import { fakeCall } from '../cost/testing.js';
+import { LlmscopeError } from '../errors.js';
+import type { Admission, GatewayHook } from '../gateway/proxy.js';
+import { workerCount } from './primary.js';
+import { Rpc, RpcClosedError } from './rpc.js';
+import { type AdmissionSnapshot, fromWire, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
+
+/** Two Rpc ends joined by a JSON channel, as node:cluster's IPC with serialization 'json'. */
+function pair(): [Rpc, Rpc, () => void] {
+  let open = true;
+  const a: Rpc = new Rpc((m) => open && (setImmediate(() => b.receive(JSON.parse(JSON.stringify(m)))), true));
+  const b: Rpc = new Rpc((m) => open && (setImmediate(() => a.receive(JSON.parse(JSON.stringify(m)))), true));
+  return [a, b, () => (open = false)];
+}
+
+describe('Rpc', () => {
+  it('answers a call, and an LlmscopeError arrives as the same coded error with its headers', async () => {
+    const [worker, primary] = pair();
+    primary.on('double', (n) => (n as number) * 2);
+    primary.on('refuse', () => {
+      throw new LlmscopeError('LLMSCOPE_ERR_BUDGET_EXCEEDED', 'budget "b" is used up', {
+        headers: { 'retry-after': '7' },
+      });
+    });
+    expect(await worker.call('double', 21, 1000)).toBe(42);
+    const err = await worker.call('refuse', null, 1000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmscopeError);
+    expect(err).toMatchObject({ code: 'LLMSCOPE_ERR_BUDGET_EXCEEDED', status: 429, headers: { 'retry-after': '7' } });
+    await expect(worker.call('nope', null, 1000)).rejects.toThrow('unknown operation nope');
+  });
+
+  it('fails at once when the other side is gone, after the timeout when it does not answer, and on close', async () => {
+    const [worker, primary, cut] = pair();
+    primary.on('slow', () => new Promise(() => {}));
+    await expect(worker.call('slow', null, 50)).rejects.toThrow('no answer within 50 ms');
+    const waiting = worker.call('slow', null, 5000);
+    worker.close();
+    await expect(waiting).rejects.toBeInstanceOf(RpcClosedError);
+    cut();
+    await expect(worker.call('slow', null, 5000)).rejects.toBeInstanceOf(RpcClosedError);
+  });
+});
+
+describe('calls and admissions on the JSON channel', () => {
+  const key = { id: 'k1', trustHeaders: new Set(['x-llmscope-feature']) };
+
+  it('a call keeps what the hooks kept on it, Sets included; a call without hooks goes as it is', () => {
+    const call = fakeCall({ requestId: 'r1' });
+    call.internal = { ...(call.internal ?? {}), hooks: { virtualKey: key, n: 1 } } as typeof call.internal;
+    const wire = JSON.parse(JSON.stringify(toWire(call))) as WireCall;
+    expect(call.internal?.hooks).toBeDefined();
+    const back = fromWire(wire);
+    expect(back.requestId).toBe('r1');
+    expect((back.internal?.hooks?.virtualKey as typeof key).trustHeaders).toEqual(new Set(['x-llmscope-feature']));
+    const plain = fakeCall({ requestId: 'r2' });
+    expect(toWire(plain)).toBe(plain);
+  });
+
+  it("the primary runs every hook's phase in order and returns what they changed, not the request", async () => {
+    const order: string[] = [];
+    const hooks: GatewayHook[] = [
+      {
+        name: 'keys',
+        authenticate(a) {
+          order.push('keys');
+          a.attribution.user = 'ann';
+          a.forwardClientAuth = false;
+          a.state.virtualKey = key;
+        },
+      },
+      {
+        name: 'limits',
+        authenticate(a) {
+          order.push('limits');
+          a.responseHeaders = { 'x-ratelimit-remaining-requests': '9' };
+        },
+        admit() {
+          throw new Error('not this phase');
+        },
+      },
+    ];
+    const snapshot: AdmissionSnapshot = {
+      requestId: 'r',
+      endpoint: 'chat.completions',
+      model: 'm',
+      provider: 'p',
+      body: { messages: [] },
+      headers: { authorization: 'Bearer lsk_x' },
+      attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
+      forwardClientAuth: true,
+      state: {},
+    };
+    const changed = await runHooksFor(hooks, 'authenticate', snapshot);
+    expect(order).toEqual(['keys', 'limits']);
+    expect(changed).toEqual({
+      attribution: { user: 'ann', team: null, feature: null, session: null, apiKeyId: null },
+      forwardClientAuth: false,
+      state: { virtualKey: key },
+      responseHeaders: { 'x-ratelimit-remaining-requests': '9' },
+    });
+    await expect(runHooksFor(hooks, 'admit', snapshot)).rejects.toThrow('not this phase');
+  });
+
+  it('settles a worker’s call with the state its admission left, once per hook', () => {
+    const seen: Admission[] = [];
+    const call = fakeCall({ user: 'ann' });
+    call.internal = { ...(call.internal ?? {}), hooks: { budget: 1 } } as typeof call.internal;
+    settleFor([{ name: 'budgets', settle: (a) => void seen.push(a) }], call);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.state).toBe(call.internal?.hooks);
+    expect(seen[0]?.attribution.user).toBe('ann');
+    settleFor([{ name: 'budgets', settle: (a) => void seen.push(a) }], fakeCall({}));
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe('workerCount', () => {
+  it('auto is one per core less one for the recorder, never below 1', () => {
+    expect(workerCount('auto', 16)).toBe(15);
+    expect(workerCount('auto', 2)).toBe(1);
+    expect(workerCount('auto', 1)).toBe(1);
+    expect(workerCount(4, 16)).toBe(4);
+  });
+});
