@@ -313,6 +313,10 @@ describe('query plans', () => {
     const id = await explain('SELECT * FROM calls WHERE request_id = $1 LIMIT 1', ['req-00001']);
     expect(id).toMatch(/request_id_idx/);
   });
+  it('a meta.<key> filter on a rare value is served by the GIN index on metadata', async () => {
+    const page = pgListCallsSql({ metadata: { job: 'nightly-42' } }, 51);
+    expect(await explain(page.text, page.values)).toMatch(/Bitmap Index Scan on calls_p\d+_metadata_idx/);
+  });
 });
 
 describe('schema isolation', () => {
