@@ -448,6 +448,12 @@ describe('faults', () => {
   });
 });
 
+function median(xs: readonly number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? (a[m] as number) : ((a[m - 1] as number) + (a[m] as number)) / 2;
+}
+
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
@@ -482,22 +488,32 @@ describe('timing', () => {
     const c = new OpenAI({ baseURL: timed.url, apiKey: 'x', maxRetries: 0 });
     // Warm the connection and the code paths (client and server), so the measure is of the simulator's timing.
     await measure(c, { 'x-simulator-ttft-ms': '0', 'x-simulator-tpot-ms': '0' });
-    const { fromCall, fromArrival } = await measure(c);
-    expect(fromCall).toHaveLength(40);
-    // From just before the SDK call, which adds its own work (usually 1–3 ms, more on a busy machine).
-    expect(fromCall[0]).toBeGreaterThanOrEqual(120);
-    expect(fromCall[0]).toBeLessThan(140);
-    expect(fromCall[39]).toBeGreaterThanOrEqual(120 + 39 * 15);
-    expect(fromCall[39]).toBeLessThan(120 + 39 * 15 + 20);
-    // From the request's arrival at the simulator: every token on time (typically < 1 ms late; the margin is for
-    // busy CI machines) and no drift (sleeping tpot after each token would be 40+ ms late by the last one).
-    for (const [i, t] of fromArrival.entries()) {
-      expect(t).toBeGreaterThanOrEqual(120 + i * 15);
-      expect(t).toBeLessThan(120 + i * 15 + 8);
+    // Never early, in every attempt. On time to a few ms in at least one: on a loaded machine another process can
+    // hold the CPU when a token is due, and any one stream can be late by that, but a simulator that waits too long
+    // (or drifts) is late in every attempt; a quiet machine passes the first.
+    const misses: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const { fromCall, fromArrival } = await measure(c);
+      expect(fromCall).toHaveLength(40);
+      expect(fromCall[0]).toBeGreaterThanOrEqual(120);
+      expect(fromCall[39]).toBeGreaterThanOrEqual(120 + 39 * 15);
+      const late = fromArrival.map((t, i) => t - (120 + i * 15));
+      for (const l of late) expect(l).toBeGreaterThanOrEqual(0);
+      // From just before the SDK call, which adds its own work (usually 1–3 ms, more on a busy machine).
+      // From the request's arrival at the simulator: tokens on time (typically < 1 ms late) and no drift: sleeping
+      // tpot after each token would make the last tokens 30+ ms later than the first ones, a tpot over 15.2 ms.
+      const drift = median(late.slice(-10)) - median(late.slice(0, 10));
+      const tpot = 15 + drift / 30;
+      const miss = [
+        fromCall[0]! < 140 ? '' : `first token ${fromCall[0]!.toFixed(1)} ms after the call`,
+        fromCall[39]! < 120 + 39 * 15 + 20 ? '' : `last token ${fromCall[39]!.toFixed(1)} ms after the call`,
+        median(late) < 8 ? '' : `tokens ${median(late).toFixed(1)} ms late (median)`,
+        tpot > 14.8 && tpot < 15.2 ? '' : `tpot ${tpot.toFixed(2)} ms`,
+      ].filter(Boolean);
+      if (miss.length === 0) break;
+      misses.push(`attempt ${attempt}: ${miss.join(', ')}`);
+      if (attempt === 8) expect.fail(`late in every attempt:\n${misses.join('\n')}`);
     }
-    const tpot = (fromArrival[39]! - fromArrival[0]!) / 39;
-    expect(tpot).toBeGreaterThan(14.8);
-    expect(tpot).toBeLessThan(15.2);
   });
 
   it('sends non-streaming answers after ttft + (n − 1) × tpot, and honours timing headers', async () => {
@@ -506,19 +522,25 @@ describe('timing', () => {
       { model: 'm', messages: MESSAGES },
       { headers: { 'x-simulator-ttft-ms': '0', 'x-simulator-tpot-ms': '0' } },
     );
-    let t0 = performance.now();
-    await c.chat.completions.create({ model: 'm', messages: MESSAGES });
-    let took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(705);
-    expect(took).toBeLessThan(725);
-    t0 = performance.now();
-    await c.chat.completions.create(
-      { model: 'm', messages: MESSAGES },
-      { headers: { 'x-simulator-ttft-ms': '30', 'x-simulator-tpot-ms': '2', 'x-simulator-output-tokens': '11' } },
+    /** ms one call takes; never less than `min`, within 20 ms of it in at least one of 8 attempts (see above). */
+    const onTime = async (min: number, call: () => Promise<unknown>) => {
+      const took: number[] = [];
+      for (let attempt = 1; attempt <= 8; attempt++) {
+        const t0 = performance.now();
+        await call();
+        took.push(performance.now() - t0);
+        expect(took.at(-1)).toBeGreaterThanOrEqual(min);
+        if ((took.at(-1) as number) < min + 20) return;
+      }
+      expect.fail(`took ${took.map((t) => t.toFixed(1)).join(', ')} ms, expected ${min} to ${min + 20}`);
+    };
+    await onTime(705, () => c.chat.completions.create({ model: 'm', messages: MESSAGES }));
+    await onTime(50, () =>
+      c.chat.completions.create(
+        { model: 'm', messages: MESSAGES },
+        { headers: { 'x-simulator-ttft-ms': '30', 'x-simulator-tpot-ms': '2', 'x-simulator-output-tokens': '11' } },
+      ),
     );
-    took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(50);
-    expect(took).toBeLessThan(70);
   });
 
   it('with jitter, varies delays around the means, reproducibly', async () => {
