@@ -2,14 +2,17 @@
 // theme, and the hash router that mounts one page at a time. Pages live in ./pages, one file each.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { auth } from './lib/api.js';
+import { can, currentMe, denied, deniedText, type Me, setMe } from './lib/access.js';
+import { auth, get } from './lib/api.js';
 import { destroyCharts } from './lib/chart.js';
 import { $, h } from './lib/dom.js';
 import { setKeyHandler } from './lib/keys.js';
 import { carried, currentRoute, href, localInput, PRESETS, type Route, rangeOf, setParams } from './lib/state.js';
 import { alertsPage } from './pages/alerts.js';
+import { auditPage } from './pages/audit.js';
 import { costPage } from './pages/cost.js';
 import { gpusPage } from './pages/gpus.js';
+import { keysPage } from './pages/keys.js';
 import { overviewPage } from './pages/overview.js';
 import type { Page } from './pages/page.js';
 import { qualityPage } from './pages/quality.js';
@@ -25,15 +28,32 @@ const PAGES: Record<string, Page> = {
   quality: qualityPage,
   alerts: alertsPage,
   gpus: gpusPage,
+  keys: keysPage,
+  audit: auditPage,
 };
-const NAV: [string, string][] = [
-  ['overview', 'Overview'],
-  ['requests', 'Requests'],
-  ['cost', 'Cost'],
-  ['quality', 'Quality'],
-  ['alerts', 'Alerts'],
-  ['gpus', 'GPUs'],
+/** Page, label, and the route the page cannot do without: a principal that may not call it is not offered the page. */
+const NAV: [string, string, string][] = [
+  ['overview', 'Overview', 'GET /api/overview'],
+  ['requests', 'Requests', 'GET /api/requests'],
+  ['cost', 'Cost', 'GET /api/cost/summary'],
+  ['quality', 'Quality', 'GET /api/quality/summary'],
+  ['alerts', 'Alerts', 'GET /api/alerts'],
+  ['gpus', 'GPUs', 'GET /api/gpu'],
+  ['keys', 'Keys', 'GET /api/keys'],
+  ['audit', 'Audit', 'GET /api/audit'],
 ];
+const NEEDS: Record<string, string> = {
+  ...Object.fromEntries(NAV.map(([page, , route]) => [page, route])),
+  sessions: 'GET /api/sessions/:id',
+  traces: 'GET /api/traces/:id',
+  users: 'GET /api/users/:id',
+};
+
+/** Who is signed in: read once, before the first page renders (pages ask ./lib/access.js what they may do). */
+const whoami = get<Me | null>('/api/me').then((r) => {
+  setMe(r.ok ? r.data : null);
+  renderTools();
+});
 const REFRESH_CHOICES: [string, number][] = [
   ['off', 0],
   ['10s', 10_000],
@@ -66,7 +86,7 @@ function storedRefresh(): number {
 function renderNav(r: Route): void {
   const keep = carried(r.params);
   $('#nav').replaceChildren(
-    ...NAV.map(([page, label]) =>
+    ...NAV.filter(([, , route]) => can(route)).map(([page, label]) =>
       h('a', { href: href(page, keep), class: r.page === page ? 'active' : null, 'data-page': page }, label),
     ),
   );
@@ -165,14 +185,44 @@ function renderTools(): void {
     themeLabel(),
   );
   // A signed-in session (off loopback) can end itself; the server clears the cookies and shows the login page.
-  const signOut = /(?:^|;\s*)llmscope_csrf=/.test(document.cookie)
+  const me = currentMe();
+  const who = me
     ? h(
-        'form',
-        { method: 'post', action: '/logout', id: 'sign-out' },
-        h('button', { type: 'submit', title: 'end this dashboard session' }, 'Sign out'),
+        'span',
+        {
+          id: 'whoami',
+          class: 'whoami',
+          title: `signed in ${me.via === 'open' ? 'on the loopback bind (no credentials)' : me.via === 'bearer' ? 'with a bearer token' : 'with a dashboard session'}${me.session_expires_at ? ` until ${new Date(me.session_expires_at).toLocaleString()}` : ''}`,
+        },
+        h('strong', { 'data-who': 'name' }, me.name),
+        ' · ',
+        h('span', { 'data-who': 'role' }, me.role),
+        me.teams || me.features
+          ? [
+              ' · ',
+              h(
+                'span',
+                { 'data-who': 'scope', class: 'badge' },
+                [
+                  me.teams ? `teams: ${me.teams.join(', ')}` : null,
+                  me.features ? `features: ${me.features.join(', ')}` : null,
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
+              ),
+            ]
+          : null,
       )
     : null;
-  $('#tools').replaceChildren(...[refresh, theme, signOut].filter((x) => x !== null));
+  const signOut =
+    me?.via === 'session' || /(?:^|;\s*)llmscope_csrf=/.test(document.cookie)
+      ? h(
+          'form',
+          { method: 'post', action: '/logout', id: 'sign-out' },
+          h('button', { type: 'submit', title: 'end this dashboard session' }, 'Sign out'),
+        )
+      : null;
+  $('#tools').replaceChildren(...[who, refresh, theme, signOut].filter((x) => x !== null));
 }
 
 function schedule(every: number): void {
@@ -192,6 +242,8 @@ export function setStatus(text: string): void {
 
 async function load(refresh: boolean): Promise<void> {
   const gen = ++generation;
+  await whoami;
+  if (gen !== generation) return;
   const route = currentRoute();
   const page = pageOf(route);
   const view = $('#view');
@@ -208,6 +260,20 @@ async function load(refresh: boolean): Promise<void> {
     window.scrollTo(0, 0);
   }
   const t0 = performance.now();
+  const needs = NEEDS[route.page];
+  const no = needs ? denied(needs) : null;
+  if (needs && no) {
+    // A page the principal cannot read (a link from elsewhere, a bookmark): say so plainly, not as an error.
+    view.replaceChildren(
+      h(
+        'div',
+        { class: 'empty', id: 'not-available' },
+        h('p', null, `${page.title(route)}: ${deniedText(no, needs)}.`),
+      ),
+    );
+    view.dataset.ready = String(gen);
+    return;
+  }
   try {
     await page.render(view, {
       route,

@@ -7,6 +7,7 @@ export * from './calls.js';
 export * from './common.js';
 export * from './cost.js';
 export * from './gpu.js';
+export * from './keys.js';
 export * from './overview.js';
 export * from './quality.js';
 export * from './sessions.js';

@@ -1,7 +1,16 @@
 // Fetching /api/*: JSON with the session cookie, errors as values, and the two answers the dashboard treats
-// specially — 401 (sign in again) and 404 (that capability is not in this build or not configured).
+// specially — 401 (sign in again) and 404 (that capability is not in this build or not configured). A route the
+// signed-in principal may not call (./access.ts) is not asked for: it answers 403 here, without a request.
+import { type Denial, denied, deniedText, routeKey } from './access.js';
 
-export type Result<T> = { ok: true; data: T } | { ok: false; status: number; message: string };
+export type Result<T> =
+  | { ok: true; data: T }
+  | {
+      ok: false;
+      status: number;
+      message: string /** Set when the dashboard did not ask: the principal may not. */;
+      denied?: Denial;
+    };
 
 /** Set when any call answers 401, so the shell can say "sign in" once instead of every panel failing. */
 export const auth = { unauthorized: false, onUnauthorized: (): void => {} };
@@ -14,6 +23,9 @@ function csrfHeader(method: string): Record<string, string> {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<Result<T>> {
+  const key = routeKey(method, path);
+  const no = key ? denied(key) : null;
+  if (key && no) return { ok: false, status: 403, message: deniedText(no, key), denied: no };
   let r: Response;
   try {
     r = await fetch(path, {
@@ -59,7 +71,8 @@ export function qs(params: Record<string, string | number | null | undefined>): 
 }
 
 /** A short reason for an empty state when a call failed. */
-export function why(r: { status: number; message: string }, what: string): string {
+export function why(r: { status: number; message: string; denied?: Denial }, what: string): string {
+  if (r.denied) return r.message;
   if (r.status === 404) return `no ${what} yet — this llmscope does not serve it (capability not enabled)`;
   if (r.status === 401) return 'sign in with the admin token to see this';
   return `could not load ${what}: ${r.message}`;

@@ -2,6 +2,7 @@
 // noise report (how much each rule talks). From /api/alerts, /api/alerts/silences and /api/alerts/noise.
 
 import type { Alert, AlertsBody, Noise, Silence, Silences } from '../../wire/index.js';
+import { can } from '../lib/access.js';
 import { del, get, post, qs, type Result, why } from '../lib/api.js';
 import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
 import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
@@ -28,7 +29,12 @@ export const alertsPage: Page = {
     }
     const a = alerts.data;
     // Keep a half-typed silence across auto-refreshes.
-    const form = ctx.refresh && silenceForm?.isConnected ? silenceForm : silenceFormOf(ctx);
+    // Silencing is an operator's (and refused to a team-scoped sign-in): others see no form and no buttons.
+    const form = !can('POST /api/alerts/silences')
+      ? null
+      : ctx.refresh && silenceForm?.isConnected
+        ? silenceForm
+        : silenceFormOf(ctx);
     silenceForm = form;
     fill(
       root,
@@ -90,7 +96,7 @@ function labelsOf(labels: Record<string, string>): HTMLElement {
   );
 }
 
-function alertTable(list: Alert[], state: string, form: HTMLElement, rules: AlertsBody['rules']): HTMLElement {
+function alertTable(list: Alert[], state: string, form: HTMLElement | null, rules: AlertsBody['rules']): HTMLElement {
   if (list.length === 0) return empty(state === 'firing' ? 'nothing firing' : 'nothing pending');
   return table(
     ['alert', 'severity', 'value', 'labels', state === 'firing' ? 'firing since' : 'active since', 'summary', ''],
@@ -103,21 +109,23 @@ function alertTable(list: Alert[], state: string, form: HTMLElement, rules: Aler
       a.annotations.summary ?? a.annotations.description ?? '',
       a.silenced_by.length
         ? h('span', { class: 'muted' }, 'silenced')
-        : h(
-            'button',
-            {
-              type: 'button',
-              class: 'small',
-              'data-silence': a.alertname,
-              onclick: () => {
-                const ta = form.querySelector('textarea') as HTMLTextAreaElement;
-                ta.value = `alertname=${JSON.stringify(a.alertname)}`;
-                form.scrollIntoView({ block: 'center' });
-                (form.querySelector('input[name=comment]') as HTMLInputElement).focus();
+        : !form
+          ? ''
+          : h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                'data-silence': a.alertname,
+                onclick: () => {
+                  const ta = form.querySelector('textarea') as HTMLTextAreaElement;
+                  ta.value = `alertname=${JSON.stringify(a.alertname)}`;
+                  form.scrollIntoView({ block: 'center' });
+                  (form.querySelector('input[name=comment]') as HTMLInputElement).focus();
+                },
               },
-            },
-            'silence…',
-          ),
+              'silence…',
+            ),
     ]),
     { id: `alerts-${state}` },
   );
@@ -141,7 +149,7 @@ function silencesTable(r: Result<{ silences: Silence[] }>, ctx: PageContext): HT
       time(s.ends_at),
       s.created_by ?? '–',
       s.comment ?? '',
-      s.status === 'expired'
+      s.status === 'expired' || !can('DELETE /api/alerts/silences/:id')
         ? ''
         : h(
             'button',

@@ -10,6 +10,7 @@ import type {
   ReviewList,
   QualitySeriesPoint as SeriesPoint,
 } from '../../wire/index.js';
+import { can } from '../lib/access.js';
 import { get, post, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { card, compact, empty, fill, h, pct, table, tile, time } from '../lib/dom.js';
@@ -202,9 +203,10 @@ function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext
 
   const notes = h('input', { placeholder: 'notes (optional)', id: 'review-notes', maxlength: 4000 });
   const msg = h('span', { class: 'muted', id: 'review-msg' });
+  const mayLabel = can('POST /api/quality/review');
   const label = async (body: { hallucination?: boolean; refusal_correct?: boolean }) => {
     const it = items[index];
-    if (!it) return;
+    if (!it || !mayLabel) return;
     msg.textContent = 'saving…';
     const r = await post<ReviewItem>('/api/quality/review', {
       request_id: it.request_id,
@@ -252,36 +254,43 @@ function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext
         : empty('content was not captured for this call', 'switch on telemetry.captureContent to review text here'),
       evaluations(it.evaluations ?? []),
       feedbackList(it.feedback ?? []),
-      h(
-        'div',
-        { class: 'row actions' },
-        h(
-          'button',
-          { type: 'button', id: 'label-hallucinated', onclick: () => void label({ hallucination: true }) },
-          'h · hallucinated',
-        ),
-        h(
-          'button',
-          { type: 'button', id: 'label-grounded', onclick: () => void label({ hallucination: false }) },
-          'g · grounded',
-        ),
-        it.refusal
-          ? [
-              h(
-                'button',
-                { type: 'button', id: 'label-refusal-right', onclick: () => void label({ refusal_correct: true }) },
-                'r · refusal right',
-              ),
-              h(
-                'button',
-                { type: 'button', id: 'label-refusal-wrong', onclick: () => void label({ refusal_correct: false }) },
-                'w · refusal wrong',
-              ),
-            ]
-          : null,
-        notes,
-        msg,
-      ),
+      // Labeling is an operator's: a viewer reads the queue without the buttons (and its keys do nothing).
+      !mayLabel
+        ? null
+        : h(
+            'div',
+            { class: 'row actions' },
+            h(
+              'button',
+              { type: 'button', id: 'label-hallucinated', onclick: () => void label({ hallucination: true }) },
+              'h · hallucinated',
+            ),
+            h(
+              'button',
+              { type: 'button', id: 'label-grounded', onclick: () => void label({ hallucination: false }) },
+              'g · grounded',
+            ),
+            it.refusal
+              ? [
+                  h(
+                    'button',
+                    { type: 'button', id: 'label-refusal-right', onclick: () => void label({ refusal_correct: true }) },
+                    'r · refusal right',
+                  ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      id: 'label-refusal-wrong',
+                      onclick: () => void label({ refusal_correct: false }),
+                    },
+                    'w · refusal wrong',
+                  ),
+                ]
+              : null,
+            notes,
+            msg,
+          ),
       it.labels
         ? h('p', { class: 'muted' }, `labeled: ${labelText(it)}${it.labels.notes ? ` — ${it.labels.notes}` : ''}`)
         : null,

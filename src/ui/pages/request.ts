@@ -6,6 +6,7 @@
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 
 import type { CallDetail, Evaluation, Feedback, Span, UiConfig } from '../../wire/index.js';
+import { can } from '../lib/access.js';
 import { get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
@@ -438,6 +439,8 @@ function feedbackCard(c: CallDetail, ctx: PageContext): HTMLElement {
     msg.textContent = 'thanks — recorded';
     ctx.reload();
   };
+  // Giving feedback is an operator's: others see the feedback, not the buttons.
+  if (!can('POST /api/feedback')) return card('Feedback', feedbackList(c.feedback));
   return card(
     'Feedback',
     feedbackList(c.feedback),
