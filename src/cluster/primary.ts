@@ -20,10 +20,8 @@ import {
   type AdmissionSnapshot,
   type CallsMessage,
   fromWire,
-  pack,
   runHooksFor,
   settleFor,
-  unpack,
   type WorkerInit,
 } from './worker.js';
 
@@ -143,10 +141,8 @@ export async function startFleet(
     const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
     const member: Member = { worker, rpc, inflight: 0, startedAt: Date.now(), drained: false };
     members.set(worker.id, member);
-    rpc.on('hooks.authenticate', async (a) =>
-      pack(await runHooksFor(hooks, 'authenticate', unpack<AdmissionSnapshot>(a as string))),
-    );
-    rpc.on('hooks.admit', async (a) => pack(await runHooksFor(hooks, 'admit', unpack<AdmissionSnapshot>(a as string))));
+    rpc.on('hooks.authenticate', (a) => runHooksFor(hooks, 'authenticate', a as AdmissionSnapshot));
+    rpc.on('hooks.admit', (a) => runHooksFor(hooks, 'admit', a as AdmissionSnapshot));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
       if (rpc.receive(msg)) return;
       switch (msg?.t) {

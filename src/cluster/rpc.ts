@@ -4,7 +4,12 @@
 // its metrics. An LlmscopeError thrown by a handler arrives on the caller's side as the same LlmscopeError (code,
 // message, param, headers), so a hook run in the primary refuses a call in the worker exactly as it would in one
 // process.
+import { deserialize, serialize } from 'node:v8';
 import { ERRORS, type ErrorCode, LlmscopeError } from '../errors.js';
+
+/** Any value (Sets, Maps, undefined included) as a string a JSON channel carries intact. */
+export const pack = (v: unknown): string => serialize(v).toString('base64');
+export const unpack = <T>(s: string): T => deserialize(Buffer.from(s, 'base64')) as T;
 
 /** A thrown value as it crosses the channel. */
 export interface WireError {
@@ -45,7 +50,8 @@ export class RpcClosedError extends Error {}
 
 /**
  * One side of the channel. `send` puts a message on it (false when it is gone); `receive` is given every message
- * that arrives and returns true when it was an RPC message (answered or dispatched here).
+ * that arrives and returns true when it was an RPC message (answered or dispatched here). Arguments and answers
+ * travel packed (`pack`), so a JSON channel carries what a hook keeps in an admission (a virtual key's Set) intact.
  */
 export class Rpc {
   private next = 1;
@@ -73,7 +79,7 @@ export class Rpc {
       this.waiting.set(id, { ok: ok as (v: unknown) => void, fail, timer });
       let sent = false;
       try {
-        sent = this.send({ t: 'rpc', id, op, arg });
+        sent = this.send({ t: 'rpc', id, op, arg: pack(arg) });
       } catch {
         sent = false;
       }
@@ -94,7 +100,7 @@ export class Rpc {
       this.waiting.delete(m.id);
       clearTimeout(w.timer);
       if (m.error) w.fail(fromWire(m.error));
-      else w.ok(m.value);
+      else w.ok(unpack(m.value as string));
       return true;
     }
     if (m.t !== 'rpc') return false;
@@ -111,8 +117,8 @@ export class Rpc {
       return true;
     }
     try {
-      Promise.resolve(handler(m.arg)).then(
-        (value) => answer({ value }),
+      Promise.resolve(handler(unpack(m.arg as string))).then(
+        (value) => answer({ value: pack(value) }),
         (err) => answer({ error: toWire(err) }),
       );
     } catch (err) {

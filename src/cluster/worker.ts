@@ -8,7 +8,6 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
-import { deserialize, serialize } from 'node:v8';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { type LlmCall, Recorder } from '../calls/index.js';
@@ -23,7 +22,7 @@ import { createListener, sendError } from '../http/index.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
-import type { Rpc } from './rpc.js';
+import { pack, type Rpc, unpack } from './rpc.js';
 
 /** The header that proves a request to the primary's loopback listener came from one of its workers. */
 export const INTERNAL_HEADER = 'x-llmscope-internal';
@@ -51,10 +50,6 @@ export interface CallsMessage {
 }
 
 export type WireCall = LlmCall & { hooksPacked?: string };
-
-/** Any value (Sets, Maps, undefined included) as a string the JSON channel carries intact. */
-export const pack = (v: unknown): string => serialize(v).toString('base64');
-export const unpack = <T>(s: string): T => deserialize(Buffer.from(s, 'base64')) as T;
 
 /** A call as it goes on the channel. */
 export function toWire(call: LlmCall): WireCall {
@@ -107,9 +102,7 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook 
     };
     let changed: Record<string, unknown>;
     try {
-      changed = unpack<Record<string, unknown>>(
-        await rpc.call<string>(`hooks.${phase}`, pack(snapshot), ADMIT_TIMEOUT_MS),
-      );
+      changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, ADMIT_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof LlmscopeError) throw err;
       throw new LlmscopeError(
