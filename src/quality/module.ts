@@ -7,6 +7,7 @@ import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { LlmCall } from '../calls/index.js';
 import { durationMs } from '../config/index.js';
 import { ModelRouter } from '../gateway/routing.js';
+import { Redactor } from '../privacy/index.js';
 import { scopedStore } from '../store/index.js';
 import { registerQualityRoutes } from './api.js';
 import { ChatClient } from './chat-client.js';
@@ -98,6 +99,17 @@ async function nliFrom(ctx: AppContext, cfg: QualityConfig): Promise<Evaluator |
     );
     return null;
   }
+}
+
+/** Redaction of feedback comments and review notes, with the app's patterns and counts; none with privacy.redact off. */
+function textRedactor(ctx: AppContext): ((text: string) => string) | undefined {
+  const p = ctx.config.privacy;
+  if (p && !p.redact) return undefined;
+  const r = new Redactor({
+    patterns: p?.patterns ?? [],
+    onRedact: (kind, n) => ctx.metrics.redactions.inc({ kind }, n),
+  });
+  return (text) => r.redact(text);
 }
 
 export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOptions = {}): Promise<QualityModule> {
@@ -196,6 +208,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     runner,
     knowledge,
     captureContent: ctx.config.telemetry?.captureContent === true,
+    redact: textRedactor(ctx),
     evaluatorFor,
   });
 

@@ -62,6 +62,8 @@ export interface QualityServiceDeps {
    * answer or the sources — ids, scores, statuses and counts only.
    */
   captureContent?: boolean;
+  /** Redacts what people write about a call (feedback comments, review notes) before it is kept (`privacy.redact`). */
+  redact?: (text: string) => string;
   /** The evaluator for a name, for this call (consistency may fetch samples for the call's model). */
   evaluatorFor: (name: EvaluatorName, call: LlmCall) => Evaluator | null;
 }
@@ -323,6 +325,11 @@ export class QualityService {
     }
   }
 
+  /** Free text a person wrote, redacted like the call's own text. */
+  private free(text: string): string {
+    return this.d.redact ? this.d.redact(text) : text;
+  }
+
   async giveFeedback(body: FeedbackBody): Promise<{ created: boolean; feedback: ReturnType<typeof feedbackToWire> }> {
     const call = await this.d.calls.getCall(body.request_id);
     if (!call)
@@ -336,7 +343,7 @@ export class QualityService {
       requestId: call.requestId,
       source: body.source ?? 'default',
       rating: body.rating,
-      comment: body.comment ?? null,
+      comment: body.comment ? this.free(body.comment) : (body.comment ?? null),
       labels: body.labels ?? [],
       createdAt: now,
       updatedAt: now,
@@ -398,7 +405,7 @@ export class QualityService {
     const labeled = await this.d.store.labelReview(body.request_id, {
       hallucination: body.hallucination !== undefined ? body.hallucination : (prev?.hallucination ?? null),
       refusalCorrect: body.refusal_correct !== undefined ? body.refusal_correct : (prev?.refusalCorrect ?? null),
-      notes: body.notes !== undefined ? body.notes : (prev?.notes ?? null),
+      notes: body.notes !== undefined ? (body.notes ? this.free(body.notes) : body.notes) : (prev?.notes ?? null),
       reviewer: body.reviewer !== undefined ? body.reviewer : (prev?.reviewer ?? null),
       labeledAt: this.d.clock.now(),
     });

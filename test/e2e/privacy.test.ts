@@ -170,6 +170,18 @@ describe('privacy on every path', () => {
     await new Promise((r) => setTimeout(r, 500));
     await s.app.ctx.recorder.flush();
 
+    // What people write about a call is free text too: a thumbs-down comment and a reviewer's notes.
+    const post = async (path: string, body: unknown) => {
+      const r = await request(`${s.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.statusCode, path).toBeLessThan(300);
+      await r.body.dump();
+    };
+    await post('/api/feedback', { request_id: 'pii-1', rating: 'down', comment: `it repeated ${planted}` });
+    await post('/api/quality/review', { request_id: 'pii-2', hallucination: false, notes: `customer: ${planted}` });
     const text = async (path: string) => (await request(`${s.base}${path}`)).body.text();
     const call = await s.app.ctx.store.getCall('pii-1');
     const received = (await s.app.ctx.store.listCalls({ text: 'ee'.repeat(16) })).items;
