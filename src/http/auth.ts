@@ -319,7 +319,8 @@ export class AdminAuth {
   }
 
   private loginPage(res: ServerResponse, status: number, problem?: string, headers: Record<string, string> = {}): void {
-    sendLoginPage(res, status, problem, headers, this.opts.oidc !== undefined && this.key !== null);
+    const oidc = this.opts.oidc && this.key !== null ? this.opts.oidc : null;
+    sendLoginPage(res, status, problem, headers, oidc ? new URL(oidc.settings.issuer).host : null);
   }
 
   /** POST /logout: revokes the session here, clears both cookies, back to the login page. */
@@ -530,13 +531,14 @@ function sendLoginPage(
   status: number,
   problem?: string,
   headers: Record<string, string> = {},
-  sso = false,
+  /** The OIDC issuer's host when auth.oidc is set: the page offers "Sign in with <host>" beside the token form. */
+  sso: string | null = null,
 ): void {
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>llmscope — sign in</title></head>
 <body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
 <h1>llmscope</h1><p>This dashboard needs the admin token (server.adminToken) or a token from auth.tokens.</p>
 ${problem ? `<p role="alert" style="color:#b00">${escapeHtml(problem)}</p>` : ''}
-${sso ? '<p><a id="sso" href="/auth/oidc/login">Sign in with your identity provider</a></p>' : ''}
+${sso ? `<p><a id="sso" href="/auth/oidc/login">Sign in with ${escapeHtml(sso)}</a></p>` : ''}
 <form method="post" action="/login"><input name="token" type="password" placeholder="admin token" autocomplete="current-password" autofocus required style="width:100%;padding:.5rem">
 <input type="hidden" name="hash" id="hash">
 <button style="margin-top:.5rem;padding:.5rem 1rem">Sign in</button></form>

@@ -91,6 +91,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
           { name: 'operator', role: 'operator', tokenHash: hashToken(TOKENS.operator) },
           { name: 'viewer-red', role: 'viewer', teams: ['red'], tokenHash: hashToken(TOKENS['viewer-red']) },
         ],
+        // Offered on the sign-in page; never contacted here (discovery happens when someone follows the link).
+        oidc: {
+          issuer: 'http://127.0.0.1:9/realms/acme',
+          clientId: 'llmscope',
+          redirectUrl: 'http://127.0.0.1:9/auth/oidc/callback',
+          groups: [{ group: 'llm-admins', role: 'admin' }],
+        },
       },
     } as ConfigInput);
     if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
@@ -146,6 +153,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
       if (u.pathname.startsWith('/api/')) answers.push(`${r.status()} ${r.request().method()} ${u.pathname}`);
     });
     await page.goto(`${base}/#/overview?range=1h`);
+    // auth.oidc is set: the sign-in page offers the issuer beside the token form, back to the same page after.
+    expect(await page.textContent('#sso')).toBe('Sign in with 127.0.0.1:9');
+    expect(await page.getAttribute('#sso', 'href')).toBe(
+      `${base}/auth/oidc/login?hash=${encodeURIComponent('#/overview?range=1h')}`,
+    );
     await page.fill('input[name=token]', token);
     await Promise.all([page.waitForURL(/#\/overview/), page.click('button')]);
     await page.waitForSelector('#view[data-ready]', { timeout: 15_000 });
