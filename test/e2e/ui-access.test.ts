@@ -16,6 +16,7 @@ import { ROUTE_ACCESS } from '../../src/http/access.js';
 import type * as HttpTs from '../../src/http/index.js';
 import type * as ServerTs from '../../src/server.js';
 import { ACCESS, routeKey } from '../../src/ui/lib/access.js';
+import { auditPageSchema, keyListSchema } from '../../src/wire/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
@@ -246,17 +247,29 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     const id = (JSON.parse(listed.text) as { keys: { id: string; name: string }[] }).keys.find(
       (k) => k.name === 'ui-made-key',
     )?.id as string;
+    expect(keyListSchema.safeParse(JSON.parse(listed.text)).error).toBeUndefined();
     await page.reload();
     await page.waitForSelector('#view[data-ready]');
     expect(await page.$('#key-secret')).toBeNull();
     expect(await page.content()).not.toContain(secret);
+
+    // Rotating shows the new secret once, under a new prefix; the old one is gone from the page.
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`[data-rotate="${id}"]`);
+    await page.waitForSelector('#key-secret #new-key');
+    const rotated = await page.inputValue('#new-key');
+    expect(rotated).toMatch(/^lsk_/);
+    expect(rotated).not.toBe(secret);
+    expect(await page.textContent('#keys')).toContain(`${rotated.slice(0, 12)}…`);
+    await open(page, '#/keys');
+    expect(await page.content()).not.toContain(rotated);
 
     page.once('dialog', (d) => void d.accept());
     await page.click(`[data-revoke="${id}"]`);
     await page.waitForFunction((k) => !document.querySelector(`[data-revoke="${k}"]`), id);
     await page.check('#show-revoked');
     await page.waitForFunction(() => /revoked/.test(document.querySelector('#keys')?.textContent ?? ''));
-    expect(await page.content()).not.toContain(secret);
+    expect(await page.content()).not.toContain(rotated);
 
     await open(page, '#/audit?range=1h&action=key.revoke');
     const audit = await page.$$eval('#audit tbody tr', (els) => els.map((e) => e.textContent ?? ''));
@@ -266,6 +279,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     // The filter is real: key.create is there too, under its own action.
     await open(page, '#/audit?range=1h&action=key.create');
     expect(await page.$$eval('#audit tbody tr', (els) => els.length)).toBe(1);
+    const log = await call('GET', '/api/audit');
+    expect(auditPageSchema.safeParse(JSON.parse(log.text)).error).toBeUndefined();
+    // Paging: with more entries than a page, "older" appends the next page.
+    for (let i = 0; i < 55; i++) expect((await call('POST', '/api/keys', { name: `paged-${i}` })).status).toBe(201);
+    await open(page, '#/audit?range=1h&action=key.create');
+    expect(await page.$$eval('#audit tbody tr', (els) => els.length)).toBe(50);
+    await page.click('#audit-more');
+    await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length === 56);
+    expect(await page.isHidden('#audit-more')).toBe(true);
     await s.context.close();
     expect(errors).toEqual([]);
   });
