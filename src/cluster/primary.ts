@@ -179,6 +179,16 @@ export async function startFleet(
       rpc.close();
       running.set(members.size);
       if (stopping) return;
+      // A worker that dies before the fleet is up fails the start, rather than being restarted for ever.
+      if (firstFailed) {
+        firstFailed(
+          new LlmscopeError(
+            'LLMSCOPE_ERR_CONFIG_INVALID',
+            `a gateway worker exited while starting (${signal ?? `code ${code}`}); its error is above`,
+          ),
+        );
+        return;
+      }
       if (member.inflight > 0) lost.inc(member.inflight);
       log.warn(
         { event: 'worker_exited', pid: worker.process.pid, code, signal, lost_calls: member.inflight },
