@@ -28,8 +28,8 @@ import {
   hashToken,
   loadStaticSite,
   OidcClient,
-  registerMeRoute,
   Router,
+  registerMeRoute,
   schemeOf,
   sendError,
   sendMetrics,
@@ -37,7 +37,7 @@ import {
   webHandler,
 } from './http/index.js';
 import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
-import { maskUpstreamHook, privacyEnricher, Redactor, registerEraseRoute } from './privacy/index.js';
+import { maskUpstreamHook, privacyEnricher, Redactor, redactSpan, registerEraseRoute } from './privacy/index.js';
 import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -266,6 +266,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     registry,
     bodyLimit: config.server.bodyLimit,
     traceSpans: await traceSpanStoreFor(store.backend),
+    redactSpan: config.privacy.redact ? (span) => redactSpan(redactor, span) : undefined,
     retainMs: durationMs(config.storage.retention.raw),
     onError: (err) =>
       logger.warn({ event: 'otlp_trace_spans_failed', err: (err as Error)?.message }, 'OTLP trace spans not kept'),

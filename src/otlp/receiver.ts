@@ -61,6 +61,8 @@ export interface OtlpReceiverOptions {
   retainMs?: number;
   now?: () => number;
   onError?: (err: unknown) => void;
+  /** Redacts a span an app sent before it is kept beside its trace (privacy.redact): calls' spans are redacted by the recorder. */
+  redactSpan?: (span: SpanRecord) => void;
 }
 
 export interface ExportOutcome {
@@ -203,7 +205,11 @@ export class OtlpReceiver {
       return g;
     };
     for (const c of fresh) group(c.traceId as string).calls.push(c);
-    for (const s of others) group(s.traceId).others.push(toSpanRecord(s));
+    for (const s of others) {
+      const rec = toSpanRecord(s);
+      this.opts.redactSpan?.(rec);
+      group(s.traceId).others.push(rec);
+    }
     const store = this.opts.traceSpans;
     const anchors = store
       ? await store.anchors([...byTrace.keys()]).catch(this.failed(new Map<string, string>()))

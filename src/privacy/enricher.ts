@@ -1,7 +1,7 @@
 // The privacy enricher: right after tokens are counted, a call's prompt and answer text is redacted in place, so
 // everything downstream — captured content, quality evidence and the review queue, LLM-judge requests — only ever
 // sees the redacted text. Counts per kind go to `llmscope_redactions_total{kind}`.
-import type { Enricher } from '../calls/index.js';
+import type { Enricher, SpanRecord } from '../calls/index.js';
 import { type Redactor, redactWithRanges } from './redact.js';
 
 function redactAttributes(r: Redactor, attrs: Record<string, unknown>): void {
@@ -9,6 +9,12 @@ function redactAttributes(r: Redactor, attrs: Record<string, unknown>): void {
     const v = attrs[k];
     if (typeof v === 'string') attrs[k] = r.redact(v);
   }
+}
+
+/** Redacts a span's string attributes and its events' in place (spans an instrumented app sent over OTLP). */
+export function redactSpan(r: Redactor, span: SpanRecord): void {
+  redactAttributes(r, span.attributes);
+  for (const e of span.events) if (e.attributes) redactAttributes(r, e.attributes);
 }
 
 export function privacyEnricher(redactor: Redactor): Enricher {
@@ -23,10 +29,7 @@ export function privacyEnricher(redactor: Redactor): Enricher {
       // Spans a call arrives with (OTLP from an instrumented app) may carry personal data in any attribute or event
       // (an end user's email, an exception quoting the input); the gateway's own spans are built later, from
       // redacted figures.
-      for (const sp of call.spans) {
-        redactAttributes(redactor, sp.attributes);
-        for (const e of sp.events) if (e.attributes) redactAttributes(redactor, e.attributes);
-      }
+      for (const sp of call.spans) redactSpan(redactor, sp);
       const i = call.internal;
       if (!i) return;
       if (i.promptText)

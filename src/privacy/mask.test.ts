@@ -8,7 +8,11 @@ import { Redactor } from './redact.js';
 describe('maskBody (privacy.maskUpstream)', () => {
   it('redacts the text of every wire format in place, keeping structure, ids and binary payloads', () => {
     const counts: Record<string, number> = {};
-    const r = new Redactor({ onRedact: (k, n) => void (counts[k] = (counts[k] ?? 0) + n) });
+    const r = new Redactor({
+      onRedact: (k, n) => {
+        counts[k] = (counts[k] ?? 0) + n;
+      },
+    });
     const png = 'iVBORw0KGgo/555-123-4567/AAAANSUhEUgAAAAEAAAAB';
     const body = {
       model: 'gpt-4o-mini',

@@ -165,6 +165,36 @@ describe('privacy on every path', () => {
     expect(otlpIn.statusCode).toBe(200);
     await otlpIn.body.dump();
     await s.waitForCalls(3);
+    await s.app.ctx.recorder.flush();
+    // A later export of the same trace: a retrieval span, kept beside the call it belongs to.
+    const later = await request(`${s.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: 'ee'.repeat(16),
+                    spanId: '2000000000000002',
+                    parentSpanId: '2000000000000001',
+                    name: 'retrieve customer',
+                    kind: 1,
+                    startTimeUnixNano: String(t0 + 600_000_000n),
+                    endTimeUnixNano: String(t0 + 700_000_000n),
+                    attributes: [kv('openinference.span.kind', 'RETRIEVER'), kv('db.query.text', `find ${planted}`)],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(later.statusCode).toBe(200);
+    await later.body.dump();
     for (let i = 0; i < 100 && judge.bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await s.app.ctx.recorder.flush();
     await new Promise((r) => setTimeout(r, 500));
@@ -211,6 +241,7 @@ describe('privacy on every path', () => {
     expect(places.review).toContain('pii-');
     expect(places.session).toContain('pii-1');
     expect(places.otlpTrace).toContain('[redacted-email]');
+    expect(places.otlpTrace).toContain('retrieve customer');
     for (const [where, text] of Object.entries(places))
       for (const leak of LEAKS) expect(text, `${leak} in ${where}`).not.toContain(leak);
 
