@@ -247,12 +247,22 @@ async function profileRound(stream) {
     await new Promise((r) => setTimeout(r, 50));
   const us = new Map();
   let busy = 0;
+  // Busy time per process: with workers, the recorder (the process bench started) apart from the workers.
+  const perProcess = [];
   for (const file of files) {
     if (!existsSync(file)) continue;
-    busy += chargeProfile(JSON.parse(readFileSync(file, 'utf8')), us);
+    const b = chargeProfile(JSON.parse(readFileSync(file, 'utf8')), us);
+    perProcess.push(b);
+    busy += b;
   }
   if (busy === 0) return null;
-  return { requests: summary.requests, busy, processes: pids.length, areas: [...us].sort((a, b) => b[1] - a[1]) };
+  return {
+    requests: summary.requests,
+    busy,
+    processes: pids.length,
+    perProcess,
+    areas: [...us].sort((a, b) => b[1] - a[1]),
+  };
 }
 
 /** Adds one V8 CPU profile's busy time to `us` by area; returns its busy microseconds. */
@@ -353,6 +363,17 @@ try {
         ),
         `| **total** | 100% | ${(prof.busy / prof.requests).toFixed(1)} |`,
         '',
+        ...(prof.perProcess.length > 1
+          ? [
+              `By process: the recorder was busy ${((prof.perProcess[0] / (ROUND_MS * 1000)) * 100).toFixed(0)}% of the round (${(prof.perProcess[0] / prof.requests).toFixed(1)} µs per call); the ${prof.perProcess.length - 1} workers ${prof.perProcess
+                .slice(1)
+                .map((b) => `${((b / (ROUND_MS * 1000)) * 100).toFixed(0)}%`)
+                .join(
+                  ', ',
+                )} (${(prof.perProcess.slice(1).reduce((a, b) => a + b, 0) / prof.requests).toFixed(1)} µs per call together).`,
+              '',
+            ]
+          : []),
       );
   }
 } finally {
