@@ -9,14 +9,22 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { auditEntryToWire } from '../../src/audit/routes.js';
 import type * as ModulesTs from '../../src/cli/modules.js';
 import type * as ConfigTs from '../../src/config/index.js';
 import type { ConfigInput } from '../../src/config/index.js';
+import type { KeyView as ServerKeyView } from '../../src/cost/key-admin.js';
 import { ROUTE_ACCESS } from '../../src/http/access.js';
 import type * as HttpTs from '../../src/http/index.js';
 import type * as ServerTs from '../../src/server.js';
 import { ACCESS, routeKey } from '../../src/ui/lib/access.js';
-import { auditPageSchema, keyListSchema } from '../../src/wire/index.js';
+import { type AuditEntryWire, auditPageSchema, type KeyView, keyListSchema } from '../../src/wire/index.js';
+
+// The wire shapes the Keys and Audit pages read are the handlers' own, both ways (a compile error otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameKey: Same<KeyView, ServerKeyView> = true;
+const sameAudit: Same<AuditEntryWire, ReturnType<typeof auditEntryToWire>> = true;
+void [sameKey, sameAudit];
 
 const CHROMIUM = '/usr/bin/chromium';
 const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
