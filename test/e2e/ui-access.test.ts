@@ -93,6 +93,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent', captureContent: true },
       gpu: { collector: 'none' },
+      quality: { reviewRate: 1 },
       alerts: { defaultRules: false },
       auth: {
         tokens: [
@@ -216,6 +217,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     expect(await v.page.$('#request-detail, main .card')).not.toBeNull();
     expect(await v.page.$('#thumbs-up')).toBeNull();
     expect(await v.page.$('#thumbs-down')).toBeNull();
+    await open(v.page, '#/quality?range=1h');
+    await v.page.waitForSelector('#review-list li', { timeout: 5_000 });
+    expect(await v.page.$('#label-hallucinated')).toBeNull();
+    expect(await v.page.$('#label-grounded')).toBeNull();
     await open(v.page, '#/alerts?range=1h');
     expect(await v.page.$('#silence-form')).toBeNull();
     expect(await v.page.textContent('main')).not.toMatch(/could not load/);
@@ -226,6 +231,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     expect(await navOf(o.page)).not.toContain('keys');
     await open(o.page, '#/requests/red-1?range=1h');
     expect(await o.page.$('#thumbs-up')).not.toBeNull();
+    await open(o.page, '#/quality?range=1h');
+    await o.page.waitForSelector('#label-hallucinated');
     await open(o.page, '#/alerts?range=1h');
     expect(await o.page.$('#silence-form')).not.toBeNull();
     await o.context.close();
