@@ -35,7 +35,10 @@ export function spanEncoder(batch) {
   const tags = new Map();
   const tagOf = (prefix) => {
     let t = tags.get(prefix);
-    if (!t) tags.set(prefix, (t = randomBytes(6)));
+    if (!t) {
+      t = randomBytes(6);
+      tags.set(prefix, t);
+    }
     return t;
   };
   return {

@@ -12,9 +12,20 @@ import { type AdmissionSnapshot, fromWire, runHooksFor, settleFor, toWire, type 
 /** Two Rpc ends joined by a JSON channel, as node:cluster's IPC with serialization 'json'. */
 function pair(): [Rpc, Rpc, () => void] {
   let open = true;
-  const a: Rpc = new Rpc((m) => open && (setImmediate(() => b.receive(JSON.parse(JSON.stringify(m)))), true));
-  const b: Rpc = new Rpc((m) => open && (setImmediate(() => a.receive(JSON.parse(JSON.stringify(m)))), true));
-  return [a, b, () => (open = false)];
+  const channel = (to: () => Rpc) => (m: unknown) => {
+    if (!open) return false;
+    setImmediate(() => to().receive(JSON.parse(JSON.stringify(m))));
+    return true;
+  };
+  const a: Rpc = new Rpc(channel(() => b));
+  const b: Rpc = new Rpc(channel(() => a));
+  return [
+    a,
+    b,
+    () => {
+      open = false;
+    },
+  ];
 }
 
 describe('Rpc', () => {
@@ -55,7 +66,7 @@ describe('calls and admissions on the JSON channel', () => {
     expect(call.internal?.hooks).toBeDefined();
     const back = fromWire(wire);
     expect(back.requestId).toBe('r1');
-    expect((back.internal?.hooks?.virtualKey as typeof key).trustHeaders).toEqual(new Set(['x-llmscope-feature']));
+    expect((back.internal?.hooks?.virtualKey as typeof key | undefined)?.trustHeaders).toEqual(new Set(['x-llmscope-feature']));
     const plain = fakeCall({ requestId: 'r2' });
     expect(toWire(plain)).toBe(plain);
   });
