@@ -251,6 +251,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     const secret = await page.inputValue('#new-key');
     expect(secret).toMatch(/^lsk_[A-Za-z0-9_-]{40}$/);
     expect(await page.textContent('#key-secret')).toMatch(/will not be shown again/);
+    await s.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await page.click('#copy-key');
+    await page.waitForFunction(() => document.querySelector('#copy-msg')?.textContent === 'copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     const row = await page.textContent('#keys');
     expect(row).toContain('ui-made-key');
     expect(row).toContain(`${secret.slice(0, 12)}…`);
