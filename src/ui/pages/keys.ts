@@ -47,13 +47,24 @@ export const keysPage: Page = {
   },
 };
 
-function owner(k: KeyView): string {
+function owner(k: KeyView): HTMLElement {
   const parts = [
     k.user ? `user ${k.user}` : null,
     k.team ? `team ${k.team}` : null,
     k.feature ? `feature ${k.feature}` : null,
   ];
-  return parts.filter(Boolean).join(' · ') || '–';
+  return h(
+    'span',
+    null,
+    parts.filter(Boolean).join(' · ') || '–',
+    k.trust_headers.length
+      ? h(
+          'span',
+          { class: 'muted', title: 'attribution headers its calls may still set' },
+          ` (sets: ${k.trust_headers.join(', ')})`,
+        )
+      : null,
+  );
 }
 
 function limits(k: KeyView): string {
@@ -195,11 +206,21 @@ function createFormOf(ctx: PageContext): HTMLElement {
     { name: 'expires_in' },
     EXPIRIES.map(([v, label]) => h('option', { value: v }, label)),
   );
+  // Attribution headers calls with this key may still set (the server's default: feature and session).
+  const trust = (['user', 'team', 'feature', 'session'] as const).map((x) =>
+    h('input', { type: 'checkbox', name: 'trust', value: x, checked: x === 'feature' || x === 'session' }),
+  );
   const msg = h('span', { class: 'muted', id: 'create-key-msg' });
   const form = h(
     'form',
     { id: 'create-key', class: 'silence-form' },
     h('div', { class: 'row' }, name, user, team, feature),
+    h(
+      'div',
+      { class: 'row', title: 'x-llmscope-* headers a call with this key may still set; the key decides the rest' },
+      h('span', { class: 'muted' }, 'calls may set:'),
+      trust.map((c) => h('label', null, c, ` ${c.value}`)),
+    ),
     h(
       'div',
       { class: 'row' },
@@ -227,6 +248,7 @@ function createFormOf(ctx: PageContext): HTMLElement {
       rpm: int(rpm),
       tpm: int(tpm),
       expires_in: expires.value || undefined,
+      trust_headers: trust.filter((c) => c.checked).map((c) => c.value),
     });
     if (!r.ok) {
       msg.textContent = why(r, 'the key');
