@@ -66,7 +66,9 @@ describe('calls and admissions on the JSON channel', () => {
     expect(call.internal?.hooks).toBeDefined();
     const back = fromWire(wire);
     expect(back.requestId).toBe('r1');
-    expect((back.internal?.hooks?.virtualKey as typeof key | undefined)?.trustHeaders).toEqual(new Set(['x-llmscope-feature']));
+    expect((back.internal?.hooks?.virtualKey as typeof key | undefined)?.trustHeaders).toEqual(
+      new Set(['x-llmscope-feature']),
+    );
     const plain = fakeCall({ requestId: 'r2' });
     expect(toWire(plain)).toBe(plain);
   });
