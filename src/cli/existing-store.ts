@@ -7,10 +7,14 @@ import pg from 'pg';
 import { LlmscopeError } from '../errors.js';
 import { createStore, redactPgUrl, type Store, sqlitePathOf } from '../store/index.js';
 
-const hint = 'run `llmscope serve` (or `llmscope demo`) first, or pass --config with the storage.url it writes to';
+const pointAt = '--config with the storage.url it writes to';
 
-/** Throws when `url` names no store with llmscope data yet; never creates a file, directory or table. */
-export async function assertStoreExists(url: string, command: string): Promise<void> {
+/**
+ * Throws when `url` names no store with llmscope data yet; never creates a file, directory or table. `point` is how
+ * this command is pointed at another store (migrate has --from, not --config).
+ */
+export async function assertStoreExists(url: string, command: string, point = pointAt): Promise<void> {
+  const hint = `run \`llmscope serve\` (or \`llmscope demo\`) first, or pass ${point}`;
   const u = url.trim();
   if (u.startsWith('sqlite:')) {
     const path = sqlitePathOf(u);
@@ -46,8 +50,8 @@ export async function assertStoreExists(url: string, command: string): Promise<v
 }
 
 /** The store at `url`, migrated, when it already exists (see assertStoreExists). */
-export async function openExistingStore(url: string, command: string): Promise<Store> {
-  await assertStoreExists(url, command);
+export async function openExistingStore(url: string, command: string, point = pointAt): Promise<Store> {
+  await assertStoreExists(url, command, point);
   const store = createStore(url);
   try {
     await store.migrate();

@@ -483,7 +483,7 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     quality: { feedback: 0, evaluations: 0, reviewItems: 0, countRows: 0, adjusted: 0 },
     alerts: { active: 0, events: 0, notifications: 0, notifyLog: 0, silences: 0 },
   };
-  const src = await openExistingStore(opts.from, 'migrate');
+  const src = await openExistingStore(opts.from, 'migrate', '--from sqlite:PATH naming the store it writes to');
   let dst: Store | undefined;
   try {
     if (src.backend.kind !== 'sqlite') fail('migrate reads from SQLite only');
