@@ -51,3 +51,53 @@ describe('demo config', () => {
     expect(() => parseCycle('soon')).toThrow(/--incident-every/);
   });
 });
+
+describe('demo on a store that has virtual keys', () => {
+  it("sends its traffic with a key of its own (config only, in memory), so calls are not refused and keep the traffic's attribution", async () => {
+    const { startDemo } = await import('./demo.js');
+    const { keysCreate } = await import('./keys.js');
+    const { builtinModules } = await import('./modules.js');
+    const { createApp } = await import('../server.js');
+    const sub = mkdtempSync(join(dir, 'keys-'));
+    const file = join(sub, 'c.yaml');
+    writeFileSync(
+      file,
+      `server: {host: 127.0.0.1, port: 0}\nstorage: {url: "sqlite:${join(sub, 'l.db')}"}\ntelemetry: {logLevel: warn}\ngpu: {collector: none}\n`,
+    );
+    // What a user who followed docs/keys.md in the llmscope folder has: a key in the store the demo writes to.
+    const quiet = { out: () => {}, err: () => {}, env: {} };
+    expect(await keysCreate('mine', { config: file }, quiet)).toBe(0);
+    let app: Awaited<ReturnType<typeof createApp>> | undefined;
+    const demo = await startDemo(
+      { config: file },
+      { scenario: 'healthy', rps: 20, cycleMs: 600_000, hallucinationRate: 0, feedbackShare: 0 },
+      async (cfg) => {
+        app = await createApp(cfg, { modules: builtinModules() });
+        await app.listen();
+        return app;
+      },
+    );
+    try {
+      let calls: { status: string; user: string | null; api_key_id: string | null }[] = [];
+      for (let i = 0; i < 40 && calls.length < 10; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        calls = ((await (await fetch(`${demo.base}/api/requests?limit=50`)).json()) as { data: typeof calls }).data;
+      }
+      expect(calls.length).toBeGreaterThanOrEqual(10);
+      const statuses = new Set(calls.map((c) => c.status));
+      expect(statuses.has('client_error')).toBe(false);
+      expect(statuses.has('ok')).toBe(true);
+      expect(calls.some((c) => c.user?.startsWith('user-'))).toBe(true);
+      // The user's own keyless call is still refused: the store's keys keep guarding the gateway.
+      const res = await fetch(`${demo.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(401);
+    } finally {
+      await demo.stop();
+      await app?.close();
+    }
+  }, 30_000);
+});

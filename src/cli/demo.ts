@@ -8,6 +8,7 @@
 // resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
 import type { Command } from 'commander';
 import type { Config, ConfigInput } from '../config/index.js';
+import { hashKey, newKey } from '../cost/index.js';
 import { type App, createApp } from '../server.js';
 import {
   conditionsAt,
@@ -22,6 +23,7 @@ import {
 } from '../simulator/index.js';
 import { builtinModules } from './modules.js';
 import { addServeOptions, configFromFlags, runApp, type ServeFlags } from './serve.js';
+import { storedKeyCount } from './stored-keys.js';
 
 export interface DemoOptions {
   scenario: ScenarioName;
@@ -43,6 +45,8 @@ export interface Demo {
   sim: Simulator;
   dcgm: DcgmExporter;
   traffic: Traffic;
+  /** The gateway needs virtual keys (the store or the config has some): the traffic sends a key of its own. */
+  keyed: boolean;
   /** The scenario's current phase. */
   phase(): string;
   /** Stops the traffic, the simulator and the exporter (not the app: its owner closes it). */
@@ -101,10 +105,26 @@ export function demoAlerts(cycleMs: number): NonNullable<ConfigInput['alerts']> 
   };
 }
 
-/** The demo's config: the user's file and flags, with the demo's defaults where they set nothing. */
-export function demoConfig(flags: ServeFlags, opts: DemoOptions, urls: { sim: string; dcgm: string }): Config {
+/** The config key id the demo's traffic calls with when the gateway needs virtual keys. */
+export const DEMO_TRAFFIC_KEY_ID = 'demo-traffic';
+
+/**
+ * The demo's config: the user's file and flags, with the demo's defaults where they set nothing. `trafficKeyHash`:
+ * a config key for the demo's own traffic (kept in memory only, never in the store), trusting its attribution headers.
+ */
+export function demoConfig(
+  flags: ServeFlags,
+  opts: DemoOptions,
+  urls: { sim: string; dcgm: string },
+  trafficKeyHash?: string,
+): Config {
   return configFromFlags({ ...flags, upstream: undefined }, (raw) => {
     const r = raw as ConfigInput & Record<string, unknown>;
+    if (trafficKeyHash)
+      r.keys = [
+        ...(r.keys ?? []),
+        { id: DEMO_TRAFFIC_KEY_ID, hash: trafficKeyHash, trustHeaders: ['user', 'team', 'feature', 'session'] },
+      ];
     r.providers = [
       { name: 'openai', baseUrl: urls.sim, models: ['gpt-*', 'o1*', 'o3*', 'o4*', 'text-embedding-*'] },
       { name: 'anthropic', baseUrl: urls.sim, models: ['claude-*'] },
@@ -173,8 +193,15 @@ export async function startDemo(
   };
   let app: App;
   let config: Config;
+  let trafficKey: string | undefined;
   try {
     config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url });
+    // Once the store has a virtual key (`llmscope keys create`, even revoked) or the config lists one, every gateway
+    // call needs one: the traffic gets its own, or all of it would be refused with 401.
+    if (config.keys.length > 0 || (await storedKeyCount(config, true)) > 0) {
+      trafficKey = newKey();
+      config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, hashKey(trafficKey));
+    }
     app = await start(config, stop);
   } catch (err) {
     await stop();
@@ -196,6 +223,7 @@ export async function startDemo(
     // On the fast tempo's 1-minute windows, one background error among a model's calls would cross the 1% rule.
     backgroundErrors: opts.cycleMs >= 5 * 60_000,
     feedbackToken: config.server.adminToken,
+    apiKey: trafficKey,
   });
   return {
     app,
@@ -203,6 +231,7 @@ export async function startDemo(
     sim,
     dcgm,
     traffic,
+    keyed: trafficKey !== undefined,
     phase: () => conditionsAt(scenario, Date.now() - t0).phase,
     stop,
   };
@@ -255,7 +284,13 @@ export function registerDemoCommand(program: Command): void {
               ]),
           '',
           `  dashboard   ${base}/`,
-          `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
+          `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json'${demo.keyed ? " -H 'authorization: Bearer lsk_...'" : ''} -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
+          ...(demo.keyed
+            ? [
+                '              this store has virtual keys, so calls need one (llmscope keys create NAME); the demo traffic uses',
+                `              its own, "${DEMO_TRAFFIC_KEY_ID}", kept in memory only`,
+              ]
+            : []),
           `  metrics     ${base}/metrics`,
           `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
           `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,

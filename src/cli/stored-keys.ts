@@ -15,12 +15,12 @@ function sqliteFile(url: string): string | null {
 
 /**
  * The store's virtual keys (revoked ones too: a store whose keys are all revoked still refuses keyless calls), counted
- * only when the no-open-relay rule depends on them; 0 otherwise, without opening anything. A SQLite file that does
+ * only when the no-open-relay rule depends on them (or `always`); 0 otherwise, without opening anything. A SQLite file that does
  * not exist yet holds none and is not created here.
  */
-export async function storedKeyCount(config: Config): Promise<number> {
+export async function storedKeyCount(config: Config, always = false): Promise<number> {
   const url = config.storage.url;
-  if (!relayNeedsStoredKeys(config) || storageUrlProblem(url)) return 0;
+  if ((!always && !relayNeedsStoredKeys(config)) || storageUrlProblem(url)) return 0;
   const file = sqliteFile(url);
   if (url.startsWith('sqlite:') && (file === null || !existsSync(file))) return 0;
   const store = createStore(url);
