@@ -96,6 +96,26 @@ describe('checkConfig runs the start-up checks too', () => {
     expect(opted.out).toContain(': ok (1 providers');
   });
 
+  it('fails an auth.tokens tokenEnv that is unset or short, and auth.oidc without what serve needs', async () => {
+    const tokens =
+      'auth:\n  tokens:\n    - { name: team-search, role: viewer, teams: [search], tokenEnv: SEARCH_TOKEN }\n';
+    const unset = await run(tokens);
+    expect(unset.code).toBe(1);
+    expect(unset.err).toContain(
+      `${unset.file}: auth.tokens[0].tokenEnv: the environment variable SEARCH_TOKEN is not set`,
+    );
+    expect((await run(tokens, { SEARCH_TOKEN: 'short' })).err).toContain('shorter than 16 characters');
+    expect((await run(tokens, { SEARCH_TOKEN: '0123456789abcdef' })).code).toBe(0);
+    const oidc =
+      'auth:\n  oidc:\n    issuer: https://login.example.com\n    clientId: llmscope\n    clientSecretEnv: OIDC_SECRET\n' +
+      '    redirectUrl: https://llmscope.example.com/auth/oidc/callback\n    groups: [{ group: admins, role: admin }]\n';
+    const o = await run(oidc);
+    expect(o.code).toBe(1);
+    expect(o.err).toContain('auth.oidc: auth.oidc needs server.adminToken');
+    expect(o.err).toContain('auth.oidc.clientSecretEnv: the environment variable OIDC_SECRET is not set');
+    expect((await run(`server:\n  adminToken: abcdefghijklmnop\n${oidc}`, { OIDC_SECRET: 's' })).code).toBe(0);
+  });
+
   it('counts virtual keys kept in the store (llmscope keys create): then it is no open relay', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmscope-cc-'));
     const db = join(dir, 'llmscope.db');

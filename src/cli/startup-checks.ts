@@ -69,7 +69,8 @@ export function relayNeedsStoredKeys(config: Config): boolean {
 }
 
 /**
- * Every check `serve` makes before starting; `env` is only read for warnings (keys named but not set). `storedKeys`:
+ * Every check `serve` makes before starting; `env` is read for variables the config names (auth tokens, the OIDC
+ * secret: errors; provider and virtual keys: warnings). `storedKeys`:
  * how many virtual keys the store holds, when the caller counted them (see relayNeedsStoredKeys).
  */
 export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.env, storedKeys = 0): StartupReport {
@@ -100,6 +101,29 @@ export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.e
         '"sha256:..."}], docs/cost.md "Virtual keys"), and callers send "Authorization: Bearer lsk_..."; or, if a ' +
         'firewall or proxy in front of llmscope already decides who may ' +
         'call it, say so with server.allowUnauthenticatedGateway: true',
+    });
+
+  // What createApp refuses to start without (src/server.ts tokenTable, oidcClient), so check-config says so too.
+  config.auth.tokens.forEach((t, i) => {
+    if (t.tokenEnv === undefined) return;
+    const v = env[t.tokenEnv];
+    if (!v || v.length < 16)
+      errors.push({
+        path: `auth.tokens[${i}].tokenEnv`,
+        message: `the environment variable ${t.tokenEnv} is ${v ? 'shorter than 16 characters' : 'not set'} (token "${t.name}")`,
+      });
+  });
+  const oidc = config.auth.oidc;
+  if (oidc && !config.server.adminToken)
+    errors.push({
+      path: 'auth.oidc',
+      message:
+        'auth.oidc needs server.adminToken (or LLMSCOPE_ADMIN_TOKEN): sign-in sessions are signed with a key derived from it',
+    });
+  if (oidc?.clientSecretEnv !== undefined && !env[oidc.clientSecretEnv])
+    errors.push({
+      path: 'auth.oidc.clientSecretEnv',
+      message: `the environment variable ${oidc.clientSecretEnv} is not set`,
     });
 
   if (config.providers.length === 0)
