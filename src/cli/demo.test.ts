@@ -101,3 +101,13 @@ describe('demo on a store that has virtual keys', () => {
     }
   }, 30_000);
 });
+
+describe('demo and --workers', () => {
+  it('says that it runs in one process when workers are asked for (serve --workers runs them), and nothing otherwise', async () => {
+    const { demoNotices } = await import('./demo.js');
+    expect(demoNotices(demoConfig({ port: '0', workers: '2' }, opts, urls))).toEqual([
+      expect.stringMatching(/demo runs in one process: --workers \/ server\.workers \(2\) is for .*serve --workers/),
+    ]);
+    expect(demoNotices(demoConfig({ port: '0' }, opts, urls))).toEqual([]);
+  });
+});

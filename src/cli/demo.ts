@@ -7,6 +7,7 @@
 // The default rules keep their thresholds; only their `for` is shortened (demo tempo) so an incident fires and
 // resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
 import type { Command } from 'commander';
+import { workerCount } from '../cluster/primary.js';
 import type { Config, ConfigInput } from '../config/index.js';
 import { hashKey, newKey } from '../cost/index.js';
 import { type App, createApp } from '../server.js';
@@ -47,6 +48,8 @@ export interface Demo {
   traffic: Traffic;
   /** The gateway needs virtual keys (the store or the config has some): the traffic sends a key of its own. */
   keyed: boolean;
+  /** Settings the demo does not follow, said in its banner (demoNotices). */
+  notices: string[];
   /** The scenario's current phase. */
   phase(): string;
   /** Stops the traffic, the simulator and the exporter (not the app: its owner closes it). */
@@ -153,6 +156,16 @@ export function demoConfig(
   });
 }
 
+/** What the demo tells its user about settings it does not follow (the banner prints them). */
+export function demoNotices(config: Config): string[] {
+  const n = workerCount(config.server.workers);
+  return n >= 2
+    ? [
+        `demo runs in one process: --workers / server.workers (${n}) is for \`llmscope serve --workers N\` (with \`llmscope simulate\` as its upstream)`,
+      ]
+    : [];
+}
+
 /** Starts the simulator, the exporter, llmscope (through `start`) and the traffic. */
 export async function startDemo(
   flags: ServeFlags,
@@ -232,6 +245,7 @@ export async function startDemo(
     dcgm,
     traffic,
     keyed: trafficKey !== undefined,
+    notices: demoNotices(config),
     phase: () => conditionsAt(scenario, Date.now() - t0).phase,
     stop,
   };
@@ -294,6 +308,7 @@ export function registerDemoCommand(program: Command): void {
           `  metrics     ${base}/metrics`,
           `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
           `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,
+          ...demo.notices.map((n) => `  note: ${n}`),
           '',
           '  Ctrl-C to stop.',
           '',
