@@ -1,7 +1,7 @@
 // `llmscope keys` on a config's SQLite store: create prints the key once (alone on stdout, or in --json), list never
 // shows it (only its prefix) and lists config keys beside stored ones, revoke and rotate find a key by id or name,
 // and bad input fails with a message that says what to fix. The stored row holds the hash, never the key.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -133,5 +133,30 @@ describe('llmscope keys', () => {
     await expect(keysCreate('x', { config, trustHeaders: 'user,bogus' }, io().io)).rejects.toThrow(/trust_headers/);
     await expect(keysRevoke('nope', { config }, io().io)).rejects.toThrow(/no stored key has id or name "nope"/);
     await expect(keysRevoke('legacy', { config }, io().io)).rejects.toThrow(/defined in the config file/);
+  });
+});
+
+describe('llmscope keys where no store is', () => {
+  it('list, revoke and rotate create nothing and say where they looked; create makes the store', async () => {
+    const none = mkdtempSync(join(tmpdir(), 'llmscope-keys-none-'));
+    const bare = join(none, 'bare.yaml');
+    writeFileSync(bare, `storage:\n  url: sqlite:${join(none, 'llmscope-data', 'llmscope.db')}\n`);
+    const where = join(none, 'llmscope-data', 'llmscope.db');
+    const noStore = new RegExp(`no llmscope data at ${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*--config FILE`);
+    await expect(keysList({ config: bare }, io().io)).rejects.toThrow(noStore);
+    await expect(keysRevoke('ci', { config: bare }, io().io)).rejects.toThrow(noStore);
+    await expect(keysRotate('ci', { config: bare }, io().io)).rejects.toThrow(noStore);
+    expect(existsSync(join(none, 'llmscope-data'))).toBe(false);
+
+    // config keys are still listed, with the missing store said on stderr and a failing exit code
+    const l = io();
+    expect(await keysList({ config }, l.io)).toBe(1);
+    expect(l.err.join('')).toMatch(/no llmscope data at .*data\.db.*\nonly the keys in the config file are listed/);
+    expect(l.out.join('')).toMatch(/legacy\s+legacy\s+-\s+active/);
+    expect(existsSync(join(dir, 'data.db'))).toBe(false);
+
+    expect(await keysCreate('ci', { config: bare }, io().io)).toBe(0);
+    expect(existsSync(where)).toBe(true);
+    expect(await keysRevoke('ci', { config: bare }, io().io)).toBe(0);
   });
 });

@@ -20,6 +20,7 @@ import {
 } from '../cost/index.js';
 import { LlmscopeError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
+import { assertStoreExists } from './existing-store.js';
 
 export interface KeysIo {
   out: (s: string) => void;
@@ -52,9 +53,21 @@ interface KeysAt {
   configIds: Set<string>;
 }
 
-/** Opens the configured store (creating it if this is its first use: keys may be made before the first serve). */
-async function openKeys(flags: Common, io: KeysIo): Promise<{ store: Store } & KeysAt> {
-  const config = loadConfig({ file: flags.config, env: io.env });
+/** How a keys command is pointed at the store serve uses, for the message when there is none where it looked. */
+const POINT_AT_STORE =
+  '--config FILE (or set LLMSCOPE_CONFIG, or LLMSCOPE_STORAGE_URL) naming the storage.url `llmscope serve` uses';
+
+/**
+ * Opens the configured store. `create` makes it if this is its first use (keys may be made before the first serve);
+ * the other commands need it to exist: listing or revoking in the wrong folder must say so, not leave an empty store.
+ */
+async function openKeys(
+  flags: Common,
+  io: KeysIo,
+  command: string | null,
+  config = loadConfig({ file: flags.config, env: io.env }),
+): Promise<{ store: Store } & KeysAt> {
+  if (command !== null) await assertStoreExists(config.storage.url, `keys ${command}`, POINT_AT_STORE);
   const store = createStore(config.storage.url);
   try {
     await store.migrate();
@@ -73,8 +86,14 @@ async function openKeys(flags: Common, io: KeysIo): Promise<{ store: Store } & K
   }
 }
 
-async function withKeys<T>(flags: Common, io: KeysIo, fn: (k: KeysAt) => Promise<T>): Promise<T> {
-  const { store, ...at } = await openKeys(flags, io);
+/** `command` null: create the store when missing; otherwise the store must exist (the name is for the message). */
+async function withKeys<T>(
+  flags: Common,
+  io: KeysIo,
+  command: string | null,
+  fn: (k: KeysAt) => Promise<T>,
+): Promise<T> {
+  const { store, ...at } = await openKeys(flags, io, command);
   try {
     return await fn(at);
   } finally {
@@ -132,7 +151,7 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
       .map((s) => s.trim())
       .filter(Boolean);
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
-  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
+  return withKeys(flags, io, null, async ({ keys, audit, configIds }) => {
     const { key, secret } = await createKey(keys, body, { now, by: 'cli', configIds });
     await audit.record('cli', {
       action: 'key.create',
@@ -144,51 +163,67 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
   });
 }
 
+/**
+ * Lists stored keys and the config file's. With no store where the config points, nothing is created: stderr says
+ * where it looked and how to point at the store, the config's keys (if any) are still listed, and the exit code is 1.
+ */
 export async function keysList(flags: Common & { all?: boolean }, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
-  return withKeys(flags, io, async ({ keys, config }) => {
-    const views = [
-      ...(await keys.list({ includeRevoked: flags.all })).map((k) => keyView(k, now)),
-      ...config.keys.map(configKeyView),
-    ];
-    if (flags.json) {
-      io.out(`${JSON.stringify(views, null, 2)}\n`);
-      return 0;
-    }
-    if (views.length === 0) {
-      io.out('no keys yet; `llmscope keys create NAME` makes one\n');
-      return 0;
-    }
-    const rows = [
-      ['ID', 'NAME', 'PREFIX', 'STATUS', 'USER', 'TEAM', 'RPM', 'TPM', 'EXPIRES', 'SOURCE'],
-      ...views.map((v) => [
-        v.id,
-        v.name,
-        v.prefix ?? '-',
-        v.status,
-        v.user ?? '-',
-        v.team ?? '-',
-        v.rpm === null ? '-' : String(v.rpm),
-        v.tpm === null ? '-' : String(v.tpm),
-        v.expires_at ?? '-',
-        v.source,
-      ]),
-    ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    for (const r of rows)
-      io.out(
-        `${r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd()}\n`,
-      );
-    return 0;
-  });
+  const config = loadConfig({ file: flags.config, env: io.env });
+  try {
+    await assertStoreExists(config.storage.url, 'keys list', POINT_AT_STORE);
+  } catch (err) {
+    if (!(err instanceof LlmscopeError) || config.keys.length === 0) throw err;
+    io.err(`llmscope: ${err.message}\nonly the keys in the config file are listed:\n`);
+    printKeys(config.keys.map(configKeyView), flags, io);
+    return 1;
+  }
+  const { store, keys } = await openKeys(flags, io, null, config);
+  let stored: KeyView[];
+  try {
+    stored = (await keys.list({ includeRevoked: flags.all })).map((k) => keyView(k, now));
+  } finally {
+    await store.close();
+  }
+  const views = [...stored, ...config.keys.map(configKeyView)];
+  if (views.length === 0 && !flags.json) io.out('no keys yet; `llmscope keys create NAME` makes one\n');
+  else printKeys(views, flags, io);
+  return 0;
+}
+
+function printKeys(views: KeyView[], flags: Common, io: KeysIo): void {
+  if (flags.json) {
+    io.out(`${JSON.stringify(views, null, 2)}\n`);
+    return;
+  }
+  const rows = [
+    ['ID', 'NAME', 'PREFIX', 'STATUS', 'USER', 'TEAM', 'RPM', 'TPM', 'EXPIRES', 'SOURCE'],
+    ...views.map((v) => [
+      v.id,
+      v.name,
+      v.prefix ?? '-',
+      v.status,
+      v.user ?? '-',
+      v.team ?? '-',
+      v.rpm === null ? '-' : String(v.rpm),
+      v.tpm === null ? '-' : String(v.tpm),
+      v.expires_at ?? '-',
+      v.source,
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const r of rows)
+    io.out(
+      `${r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }
 
 export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
-  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
+  return withKeys(flags, io, 'revoke', async ({ keys, audit, configIds }) => {
     const k = await findKey(keys, idOrName, configIds);
     const revoked = await revokeKey(keys, k, now);
     await audit.record('cli', { action: 'key.revoke', target: `key:${k.id}`, detail: { name: k.name } });
@@ -206,7 +241,7 @@ export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): P
 
 export async function keysRotate(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
-  return withKeys(flags, io, async ({ keys, audit, configIds }) => {
+  return withKeys(flags, io, 'rotate', async ({ keys, audit, configIds }) => {
     const k = await findKey(keys, idOrName, configIds);
     const { key, secret } = await rotateKey(keys, k, now);
     await audit.record('cli', { action: 'key.rotate', target: `key:${k.id}`, detail: { name: k.name } });
