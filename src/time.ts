@@ -12,6 +12,9 @@ const UNIT_MS = { ms: 1, s: SECOND_MS, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS } as 
 /** `500ms`, `30s`, `10m`, `2h`, `7d`: a number and one unit. */
 export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
+/** What DURATION_PATTERN accepts, in words, for messages that refuse a duration. */
+export const DURATION_FORMS = 'a number and one unit, ms, s, m, h or d: 500ms, 30s, 10m, 2h, 7d, 1.5h';
+
 /** A duration in the config: milliseconds as a number, or `500ms`, `30s`, `10m`, `2h`, `7d`. */
 export const durationSchema = z.union([
   z.number().nonnegative(),

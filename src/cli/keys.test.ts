@@ -130,7 +130,22 @@ describe('llmscope keys', () => {
     await expect(keysCreate('x', { config, rpm: '1.5' }, io().io)).rejects.toThrow(
       /--rpm takes a positive whole number/,
     );
-    await expect(keysCreate('x', { config, trustHeaders: 'user,bogus' }, io().io)).rejects.toThrow(/trust_headers/);
+    await expect(keysCreate('x', { config, trustHeaders: 'user,bogus' }, io().io)).rejects.toThrow(
+      /invalid --trust-headers: /,
+    );
+    // a bad expiry names the flag and the forms it takes, never the API's field name
+    const soon = keysCreate('y', { config, expiresIn: 'soon' }, io().io);
+    await expect(soon).rejects.toThrow(/--expires-in takes a duration, .*30s, 10m, 2h, 7d.*; got "soon"/);
+    await expect(soon).rejects.not.toThrow(/expires_in/);
+    await expect(keysCreate('y', { config, expiresAt: 'tomorrow' }, io().io)).rejects.toThrow(
+      /--expires-at takes an ISO 8601 time .*2026-12-31T23:59:59Z.*; got "tomorrow"/,
+    );
+    await expect(
+      keysCreate('y', { config, expiresIn: '1d', expiresAt: '2027-01-01T00:00:00Z' }, io().io),
+    ).rejects.toThrow(/give --expires-in or --expires-at, not both/);
+    await expect(keysCreate('y', { config, expiresAt: '2020-01-01T00:00:00Z' }, io().io)).rejects.toThrow(
+      /^--expires-at: the key would expire before it is created/,
+    );
     await expect(keysRevoke('nope', { config }, io().io)).rejects.toThrow(/no stored key has id or name "nope"/);
     await expect(keysRevoke('legacy', { config }, io().io)).rejects.toThrow(/defined in the config file/);
   });

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { z } from 'zod';
 import { type Audit, createAuditLog } from '../audit/index.js';
 import { type Config, loadConfig } from '../config/index.js';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../cost/index.js';
 import { LlmscopeError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
+import { DURATION_FORMS, DURATION_PATTERN } from '../time.js';
 import { assertStoreExists } from './existing-store.js';
 
 export interface KeysIo {
@@ -133,6 +135,43 @@ function printSecret(view: KeyView, secret: string, verb: string, flags: Common,
   io.out(`${secret}\n`);
 }
 
+/** The create flag that sets each /api/keys body field: a refused value is named as the user typed it. */
+const FLAG_OF: Record<string, string> = {
+  name: 'NAME',
+  user: '--user',
+  team: '--team',
+  feature: '--feature',
+  trust_headers: '--trust-headers',
+  rpm: '--rpm',
+  tpm: '--tpm',
+  expires_in: '--expires-in',
+  expires_at: '--expires-at',
+};
+
+/** An error about a body field (`invalid key "expires_in": ...`) restated with the flag that gave it. */
+function asFlagError(err: unknown): unknown {
+  if (!(err instanceof LlmscopeError) || err.param === null) return err;
+  const flag = FLAG_OF[err.param.split('.')[0] ?? ''];
+  if (!flag) return err;
+  const said = err.message.replace(`invalid key "${err.param}"`, `invalid ${flag}`);
+  const message = said.includes(flag) ? said : `${flag}: ${said}`;
+  return new LlmscopeError(err.code, message, { param: err.param, headers: err.headers });
+}
+
+/** --expires-in and --expires-at, checked here so that a bad one is refused with its accepted forms. */
+function checkExpiry(flags: CreateFlags): void {
+  const bad = (msg: string, param: string) => new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', msg, { param });
+  if (flags.expiresIn !== undefined && flags.expiresAt !== undefined)
+    throw bad('give --expires-in or --expires-at, not both', 'expires_in');
+  if (flags.expiresIn !== undefined && !DURATION_PATTERN.test(flags.expiresIn))
+    throw bad(`--expires-in takes a duration, ${DURATION_FORMS}; got "${flags.expiresIn}"`, 'expires_in');
+  if (flags.expiresAt !== undefined && !z.iso.datetime({ offset: true }).safeParse(flags.expiresAt).success)
+    throw bad(
+      `--expires-at takes an ISO 8601 time with a zone, e.g. 2026-12-31T23:59:59Z or 2026-12-31T23:59:59+02:00; got "${flags.expiresAt}"`,
+      'expires_at',
+    );
+}
+
 export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): Promise<number> {
   const now = io.now?.() ?? Date.now();
   const body: Record<string, unknown> = {
@@ -151,8 +190,11 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
       .map((s) => s.trim())
       .filter(Boolean);
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  checkExpiry(flags);
   return withKeys(flags, io, null, async ({ keys, audit, configIds }) => {
-    const { key, secret } = await createKey(keys, body, { now, by: 'cli', configIds });
+    const { key, secret } = await createKey(keys, body, { now, by: 'cli', configIds }).catch((err: unknown) => {
+      throw asFlagError(err);
+    });
     await audit.record('cli', {
       action: 'key.create',
       target: `key:${key.id}`,
@@ -282,8 +324,8 @@ export function registerKeysCommand(program: Command): void {
       )
       .option('--rpm <n>', 'requests per minute this key may send')
       .option('--tpm <n>', 'tokens per minute this key may use')
-      .option('--expires-in <duration>', 'lifetime, e.g. 30d, 12h')
-      .option('--expires-at <iso>', 'expiry time, ISO 8601'),
+      .option('--expires-in <duration>', 'lifetime: a number and a unit (ms, s, m, h, d), e.g. 30d, 12h')
+      .option('--expires-at <iso>', 'expiry time, ISO 8601 with a zone, e.g. 2026-12-31T23:59:59Z'),
   ).action((name: string, flags: CreateFlags) => run(keysCreate(name, flags, processIo())));
 
   common(
