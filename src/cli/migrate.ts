@@ -51,6 +51,8 @@ const FAR = Date.UTC(9999, 0, 1);
 export interface MigrateOptions {
   from: string;
   to: string;
+  /** What gave `to`, for messages about it: `--to` (the default), or `LLMSCOPE_STORAGE_URL` when the flag was left out. */
+  toSource?: string;
   /** Calls per page read and per insert transaction (default 500, the most a page holds). */
   batch?: number;
   progress?: Progress;
@@ -461,12 +463,25 @@ async function copyAlerts(src: AlertStateStore, dst: AlertStateStore, s: Migrate
 
 // ------------------------------------------------------------------------------------------------------------ run
 
+/**
+ * A store's open error as migrate's user needs it: the store says "check storage.url" (what serve is pointed with),
+ * but migrate was pointed with `flag`, so the advice names that. Other errors pass as they are.
+ */
+function pointedBy(err: unknown, flag: string): unknown {
+  if (!(err instanceof LlmscopeError) || !err.message.includes('check storage.url')) return err;
+  return new LlmscopeError(err.code, err.message.replaceAll('check storage.url', `check ${flag}`), {
+    param: err.param,
+    headers: err.headers,
+  });
+}
+
 /** Copies everything from the SQLite store at `from` into the PostgreSQL at `to`; safe to run again. */
 export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummary> {
+  const toFlag = opts.toSource ?? '--to';
   if (!opts.from.trim().startsWith('sqlite:'))
     fail(`--from must be a SQLite store (sqlite:PATH, the storage.url serve used), got "${opts.from}"`);
   if (!/^postgres(ql)?:\/\//i.test(opts.to.trim()))
-    fail(`--to must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB), got "${redactPgUrl(opts.to)}"`);
+    fail(`${toFlag} must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB), got "${redactPgUrl(opts.to)}"`);
   const batch = Math.min(Math.max(Math.floor(opts.batch ?? 500), 1), 500);
   const progress = opts.progress ?? progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}');
   const t0 = performance.now();
@@ -483,12 +498,18 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     quality: { feedback: 0, evaluations: 0, reviewItems: 0, countRows: 0, adjusted: 0 },
     alerts: { active: 0, events: 0, notifications: 0, notifyLog: 0, silences: 0 },
   };
-  const src = await openExistingStore(opts.from, 'migrate', '--from sqlite:PATH naming the store it writes to');
+  const src = await openExistingStore(opts.from, 'migrate', '--from sqlite:PATH naming the store it writes to').catch(
+    (err: unknown) => {
+      throw pointedBy(err, '--from');
+    },
+  );
   let dst: Store | undefined;
   try {
     if (src.backend.kind !== 'sqlite') fail('migrate reads from SQLite only');
     dst = createStore(opts.to);
-    await dst.migrate();
+    await dst.migrate().catch((err: unknown) => {
+      throw pointedBy(err, toFlag);
+    });
     if (dst.backend.kind !== 'postgres') fail('migrate writes to PostgreSQL only');
     const pgBackend = dst.backend;
     const db = src.backend.db;
@@ -572,6 +593,7 @@ export function registerMigrateCommand(program: Command): void {
       const s = await migrateStores({
         from: flags.from,
         to,
+        toSource: flags.to === undefined ? 'LLMSCOPE_STORAGE_URL' : '--to',
         batch: flags.batch,
         progress: progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}', { quiet: flags.json }),
       });
