@@ -18,6 +18,7 @@ import {
   type SpanRecord,
   statusOf,
 } from '../calls/index.js';
+import { countKeptTokens, countTokens } from '../calls/tokens.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /** Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in). */
@@ -287,6 +288,90 @@ export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: strin
   return { prompt, output };
 }
 
+interface ChatMessage {
+  role: string;
+  text: string;
+}
+
+/** A JSON message list (`[{role, content|parts}]`, or a request body's `{messages: [...]}`), or null if it is none. */
+function messagesOfJson(v: AttrValue | undefined): ChatMessage[] | null {
+  if (typeof v !== 'string' || !/^\s*[[{]/.test(v)) return null;
+  let j: unknown;
+  try {
+    j = JSON.parse(v);
+  } catch {
+    return null;
+  }
+  const list = Array.isArray(j) ? j : (j as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(list) || list.length === 0) return null;
+  const out: ChatMessage[] = [];
+  for (const m of list) {
+    const role = (m as { role?: unknown } | null)?.role;
+    if (typeof role !== 'string') return null;
+    const texts: string[] = [];
+    textsIn(m, texts);
+    out.push({ role, text: texts.join('\n') });
+  }
+  return out;
+}
+
+/** `prefix.N.<role>` / `prefix.N.<content>` attributes as messages, or null when they carry no roles. */
+function indexedMessages(a: Attributes, prefix: string, role: string, content: RegExp): ChatMessage[] | null {
+  const byIndex = new Map<number, { role: string | null; texts: string[] }>();
+  for (const k in a) {
+    if (!k.startsWith(prefix)) continue;
+    const m = /^(\d+)\.(.+)$/.exec(k.slice(prefix.length));
+    const v = a[k];
+    if (!m || typeof v !== 'string') continue;
+    const at = byIndex.get(Number(m[1])) ?? { role: null, texts: [] };
+    byIndex.set(Number(m[1]), at);
+    if (m[2] === role) at.role = v;
+    else if (content.test(m[2] as string)) at.texts.push(v);
+  }
+  if (byIndex.size === 0) return null;
+  const out: ChatMessage[] = [];
+  for (const [, m] of [...byIndex].sort((x, y) => x[0] - y[0])) {
+    if (m.role === null) return null;
+    out.push({ role: m.role, text: m.texts.join('\n') });
+  }
+  return out;
+}
+
+/**
+ * The chat prompt of a span as messages with their roles, when its instrumentation records them (the same
+ * attributes textsOfSpan reads, in the same order), or null.
+ */
+export function chatMessagesOfSpan(s: OtlpSpan): ChatMessage[] | null {
+  const a = s.attributes;
+  const genAi = messagesOfJson(a['gen_ai.input.messages']);
+  if (genAi !== null) {
+    const system = textOfValue(a['gen_ai.system_instructions']).join('\n');
+    return system !== '' ? [{ role: 'system', text: system }, ...genAi] : genAi;
+  }
+  return (
+    indexedMessages(a, 'gen_ai.prompt.', 'role', /^content$/) ??
+    indexedMessages(
+      a,
+      'llm.input_messages.',
+      'message.role',
+      /^message\.(content|contents\.\d+\.message_content\.text)$/,
+    ) ??
+    messagesOfJson(a['ai.prompt.messages']) ??
+    messagesOfJson(a['input.value'])
+  );
+}
+
+/**
+ * Input tokens of a chat prompt as OpenAI's chat completions bill them: the messages' text, each message's role and
+ * 3 tokens of framing a message, and 3 that prime the reply ("Say hi" alone is 2 tokens; sent as one user message it
+ * is billed 9). A span without usage carries only the messages, so this is an estimate of what the provider counted.
+ */
+export function chatInputTokens(messages: readonly ChatMessage[]): number {
+  let n = 3;
+  for (const m of messages) n += 3 + countTokens(m.role) + countKeptTokens(m.text, m.text.length).tokens;
+  return n;
+}
+
 function internalsOf(
   s: OtlpSpan,
   startedAt: number,
@@ -433,6 +518,21 @@ export function spanToCall(s: OtlpSpan): LlmCall {
         : null;
   const finishReason = clip(finishReasonOf(a), MAX_FIELD);
   const internal = internalsOf(s, startedAt, endedAt, ttftMs);
+  // No usage on an OpenAI-style chat span: counting only the messages' text (as the tokenizer enricher does) misses
+  // the chat framing the provider bills, so the input is counted from the whole chat prompt here, and the call says
+  // `token_source: estimate`. Other spans without usage are counted by the tokenizer from their text.
+  let counted: { input: number; output: number } | null = null;
+  if (input === null && output === null && status === 'ok' && endpoint === 'chat.completions' && internal) {
+    const messages = chatMessagesOfSpan(s);
+    if (messages !== null)
+      counted = {
+        input: chatInputTokens(messages),
+        output:
+          internal.outputText === null
+            ? 0
+            : countKeptTokens(internal.outputText, internal.outputChars ?? internal.outputText.length).tokens,
+      };
+  }
   return {
     requestId: requestIdOf(s),
     traceId: s.traceId,
@@ -449,12 +549,12 @@ export function spanToCall(s: OtlpSpan): LlmCall {
     ...attribution(s),
     metadata: metadataOfSpan(s).metadata,
     apiKeyId: null,
-    inputTokens: input,
-    outputTokens: output,
-    cachedInputTokens: cached,
+    inputTokens: counted?.input ?? input,
+    outputTokens: counted?.output ?? output,
+    cachedInputTokens: counted ? 0 : cached,
     cacheWriteInputTokens: cacheWrite,
-    reasoningTokens: reasoning,
-    tokenSource: input !== null || output !== null ? 'usage' : null,
+    reasoningTokens: counted ? 0 : reasoning,
+    tokenSource: input !== null || output !== null ? 'usage' : counted ? 'estimate' : null,
     ttftMs,
     tpotMs,
     latencyMs,

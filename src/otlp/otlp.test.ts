@@ -290,7 +290,7 @@ describe('prompt and answer text from content attributes (never stored with the 
     expect(textsOfSpan(span({ 'gen_ai.request.model': 'x' }))).toEqual({ prompt: null, output: null });
   });
 
-  it('a call with text but no usage is counted by the tokenizer; its span keeps no text', () => {
+  it('a chat call with text but no usage is estimated from its messages; its span keeps no text', () => {
     const c = spanToCall(
       span({
         'gen_ai.operation.name': 'chat',
@@ -299,10 +299,60 @@ describe('prompt and answer text from content attributes (never stored with the 
         'gen_ai.output.messages': '[{"role":"assistant","content":"Rhine, Danube, Seine."}]',
       }),
     );
-    expect(c.tokenSource).toBeNull();
+    // a chat prompt is counted whole, with the framing OpenAI bills: 3 + (3 + "user" 1 + 4 text) = 11
+    expect(c).toMatchObject({ tokenSource: 'estimate', inputTokens: 11, outputTokens: 8 });
     expect(c.internal?.promptText).toBe('Name three rivers.');
     expect(c.internal?.outputText).toBe('Rhine, Danube, Seine.');
     expect(JSON.stringify(c.spans)).not.toMatch(/rivers|Rhine/);
+    // text that is not a chat (a completion's prompt) is left to the tokenizer enricher
+    const plain = spanToCall(
+      span({
+        'gen_ai.operation.name': 'text_completion',
+        'gen_ai.prompt.0.content': 'Say hi',
+        'gen_ai.request.model': 'x',
+      }),
+    );
+    expect(plain).toMatchObject({ tokenSource: null, inputTokens: null });
+  });
+
+  it('an OpenInference streamed span without token counts: input counted from the whole chat prompt (9, as billed)', () => {
+    const oi = {
+      'openinference.span.kind': 'LLM',
+      'llm.provider': 'openai',
+      'llm.model_name': 'gpt-4o-mini',
+      'llm.invocation_parameters': '{"model":"gpt-4o-mini","stream":true}',
+      'output.value': 'Hi!',
+    };
+    // the provider reported 9 prompt tokens for one user message "Say hi" (2 tokens of text)
+    for (const prompt of [
+      { 'llm.input_messages.0.message.role': 'user', 'llm.input_messages.0.message.content': 'Say hi' },
+      {
+        'llm.input_messages.0.message.role': 'user',
+        'llm.input_messages.0.message.contents.0.message_content.type': 'text',
+        'llm.input_messages.0.message.contents.0.message_content.text': 'Say hi',
+      },
+      { 'input.value': '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hi"}]}' },
+    ]) {
+      const c = spanToCall(span({ ...oi, ...prompt }));
+      expect(c).toMatchObject({ stream: true, tokenSource: 'estimate', inputTokens: 9, outputTokens: 2 });
+      expect(c.internal?.promptText).toBe('Say hi');
+    }
+    // a system message and a user message: 3 + (3 + 1 + 5) + (3 + 1 + 2)
+    const two = spanToCall(
+      span({
+        ...oi,
+        'llm.input_messages.0.message.role': 'system',
+        'llm.input_messages.0.message.content': 'You are terse today.',
+        'llm.input_messages.1.message.role': 'user',
+        'llm.input_messages.1.message.content': 'Say hi',
+      }),
+    );
+    expect(two).toMatchObject({ tokenSource: 'estimate', inputTokens: 18 });
+    // reported counts win
+    expect(spanToCall(span({ ...oi, 'llm.token_count.prompt': 9, 'llm.token_count.completion': 2 }))).toMatchObject({
+      tokenSource: 'usage',
+      inputTokens: 9,
+    });
   });
 });
 
