@@ -1,4 +1,5 @@
-// The simulator's OpenAI Responses API (POST /v1/responses, GET /v1/responses/{id}, POST /v1/responses/{id}/cancel):
+// The simulator's OpenAI Responses API (POST /v1/responses, GET and DELETE /v1/responses/{id},
+// GET /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel):
 // OpenAI's Response objects and event stream with the simulator's exact timing, usage with cached and reasoning
 // tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, so tests of the gateway's
 // /v1/responses run offline with the official `openai` client.
@@ -26,13 +27,81 @@ import { errorBody, invalidRequest, openAiId, rateLimitBody, serverErrorBody } f
 
 type Json = Record<string, unknown>;
 
-/** Responses kept for GET /v1/responses/{id}, oldest dropped first. */
+/** Responses kept (with their input items) for GET /v1/responses/{id} and the rest, oldest dropped first. */
 const MAX_KEPT = 1000;
-const kept = new Map<string, Json>();
+const kept = new Map<string, { response: Json; input: Json[] }>();
 
-function keep(r: Json): void {
-  kept.set(r.id as string, r);
+function keep(r: Json, input: Json[]): void {
+  kept.set(r.id as string, { response: r, input });
   if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value as string);
+}
+
+const ITEM_ID_PREFIX: Record<string, string> = { message: 'msg_', function_call: 'fc_', function_call_output: 'fco_' };
+
+/**
+ * A request's `input` as OpenAI lists it back (GET /v1/responses/{id}/input_items): a string is one user message of
+ * `input_text`, a message's string content becomes one text part, and every item has an id (its own when it was
+ * sent with one).
+ */
+function inputItemsOf(input: unknown): Json[] {
+  const list: unknown[] =
+    typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : Array.isArray(input) ? input : [];
+  return list
+    .filter((x): x is Json => typeof x === 'object' && x !== null)
+    .map((x) => {
+      const type = typeof x.type === 'string' ? x.type : 'message';
+      const id = typeof x.id === 'string' ? x.id : openAiId(ITEM_ID_PREFIX[type] ?? 'item_', 48);
+      if (type !== 'message') return { ...x, id };
+      const content =
+        typeof x.content === 'string'
+          ? [{ type: x.role === 'assistant' ? 'output_text' : 'input_text', text: x.content }]
+          : x.content;
+      return { id, type: 'message', role: x.role, content, status: 'completed' };
+    });
+}
+
+const noResponse = (id: string) => errorBody(`No response found with id '${id}'.`, 'invalid_request_error');
+
+/** GET /v1/responses/{id}/input_items: `order` (desc by default), `after` an item id, `limit` 1-100 (20). */
+function listInputItems(items: Json[], query: URLSearchParams): { status: number; body: Json } {
+  const order = query.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc')
+    return {
+      status: 400,
+      body: invalidRequest(
+        `Invalid value: '${order}'. Supported values are: 'asc' and 'desc'.`,
+        'order',
+        'invalid_value',
+      ),
+    };
+  const limitText = query.get('limit');
+  const limit = limitText === null ? 20 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    return {
+      status: 400,
+      body: invalidRequest(
+        `Invalid 'limit': expected an integer between 1 and 100, but got ${limitText} instead.`,
+        'limit',
+        'invalid_value',
+      ),
+    };
+  let ordered = order === 'asc' ? items : [...items].reverse();
+  const after = query.get('after');
+  if (after !== null) {
+    const at = ordered.findIndex((x) => x.id === after);
+    ordered = at < 0 ? [] : ordered.slice(at + 1);
+  }
+  const data = ordered.slice(0, limit);
+  return {
+    status: 200,
+    body: {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: ordered.length > limit,
+    },
+  };
 }
 
 function sendJson(ex: SimExchange, status: number, body: unknown): void {
@@ -57,15 +126,46 @@ export function responsesProblem(b: Json): Json | null {
   return null;
 }
 
-/** GET /v1/responses/{id} and POST /v1/responses/{id}/cancel. */
-export function responseById(ex: SimExchange, method: string, path: string): void {
-  const m = /^\/v1\/responses\/([^/]+)(\/cancel)?$/.exec(path);
-  const r = m ? kept.get(m[1] as string) : undefined;
-  if (!m || !r || (m[2] ? method !== 'POST' : method !== 'GET'))
-    sendJson(ex, 404, errorBody(`No response found with id '${m?.[1] ?? ''}'.`, 'invalid_request_error'));
-  else if (m[2] && r.background !== true)
-    sendJson(ex, 400, invalidRequest('Only responses created with background=true can be cancelled.'));
-  else sendJson(ex, 200, r);
+/**
+ * GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items and POST /v1/responses/{id}/cancel, for the
+ * responses this simulator created and stored; an unknown id is a 404 in OpenAI's shape.
+ */
+export function responseById(ex: SimExchange, method: string, path: string, query: URLSearchParams): void {
+  const { status, body } = answerById(method, path, query);
+  sendJson(ex, status, body);
+}
+
+function answerById(method: string, path: string, query: URLSearchParams): { status: number; body: Json } {
+  const m = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/.exec(path);
+  const id = m ? safeDecode(m[1] as string) : '';
+  const action = m?.[2] ?? null;
+  const allowed =
+    action === 'cancel'
+      ? method === 'POST'
+      : action === 'input_items'
+        ? method === 'GET'
+        : method === 'GET' || method === 'DELETE';
+  if (!m || !allowed) return { status: 404, body: invalidRequest(`Invalid URL (${method} ${path})`) };
+  const r = kept.get(id);
+  if (!r) return { status: 404, body: noResponse(id) };
+  if (action === 'input_items') return listInputItems(r.input, query);
+  if (action === 'cancel')
+    return r.response.background === true
+      ? { status: 200, body: r.response }
+      : { status: 400, body: invalidRequest('Only responses created with background=true can be cancelled.') };
+  if (method === 'DELETE') {
+    kept.delete(id);
+    return { status: 200, body: { id, object: 'response.deleted', deleted: true } };
+  }
+  return { status: 200, body: r.response };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function inputTokens(b: Json): number {
@@ -193,7 +293,7 @@ export async function openaiResponses(
     metadata: b.metadata ?? {},
   });
   const final = response(status, [itemDone(text)], usage);
-  if (b.store !== false) keep(final);
+  if (b.store !== false) keep(final, inputItemsOf(b.input));
 
   if (b.stream !== true) {
     await ex.waitUntil(dueAt(n - 1));

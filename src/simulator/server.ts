@@ -313,7 +313,8 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (method === 'GET' && path.startsWith('/v1/models/') && path.length > '/v1/models/'.length) {
     return sendJson(res, 200, modelObject(safeDecode(path.slice('/v1/models/'.length)), created));
   }
-  if (path.startsWith('/v1/responses/')) return responseById(ex, method, path);
+  if (path.startsWith('/v1/responses/'))
+    return responseById(ex, method, path, new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? ''));
   // Gemini's routes name the model in the path (gemini.ts)
   const gemini = method === 'POST' ? geminiRoute(path) : null;
   const route = gemini ? 'gemini' : method === 'POST' ? POST_ROUTES[path] : undefined;

@@ -184,16 +184,27 @@ describe('gateway: OpenAI Responses API with the openai client', () => {
     expect(call.ttftMs).not.toBeNull();
   });
 
-  it('passes GET /v1/responses/{id} and cancel through to the upstream', async () => {
+  it('passes GET /v1/responses/{id}, input_items, cancel and DELETE through to the upstream', async () => {
     const created = await via.responses.create({ model: 'gpt-4o-mini', input: 'Remember me' });
     const got = await via.responses.retrieve(created.id);
     expect(got.id).toBe(created.id);
     expect(got.output_text).toBe(created.output_text);
+    const items = await via.responses.inputItems.list(created.id);
+    expect(items.data).toMatchObject([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Remember me' }] },
+    ]);
     const err = await via.responses.cancel(created.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    const missing = await request(`${s.base}/v1/responses/resp_nope`);
+    const del = await request(`${s.base}/v1/responses/${created.id}`, { method: 'DELETE' });
+    expect(del.statusCode).toBe(200);
+    expect(await del.body.json()).toEqual({ id: created.id, object: 'response.deleted', deleted: true });
+    const gone = await via.responses.retrieve(created.id).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+    const missing = await request(`${s.base}/v1/responses/resp_nope/input_items`);
     expect(missing.statusCode).toBe(404);
-    await missing.body.text();
+    expect(await missing.body.json()).toMatchObject({
+      error: { message: "No response found with id 'resp_nope'.", type: 'invalid_request_error' },
+    });
   });
 
   it("answers llmscope's own errors in OpenAI's shape", async () => {
