@@ -35,6 +35,7 @@ export {
   DEFAULT_JUDGE_REPLY,
   FAULTS,
   type Fault,
+  type FirstTokenRecord,
   JUDGE_MARKER,
   MAX_BODY_BYTES,
   RATE_LIMIT_RETRY_MS,

@@ -115,9 +115,19 @@ export interface SimulatorStats {
   cancellations: CancelRecord[];
 }
 
+/** When a chat or completions stream's first token went out, against when it was due (both from the request's arrival). */
+export interface FirstTokenRecord {
+  requestId: string;
+  path: string;
+  dueMs: number;
+  sentMs: number;
+}
+
 export interface SimulatorEvents {
   request: [RequestRecord];
   cancel: [CancelRecord];
+  /** A stream's first token written: how late the simulator itself was (a loaded machine's timers fire late). */
+  'first-token': [FirstTokenRecord];
 }
 
 export interface Simulator {
@@ -214,6 +224,8 @@ class Exchange {
   readonly closed: Promise<void>;
   private timer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  /** Told when a stream's first token is written (see `play`). */
+  onFirstToken: ((dueMs: number, sentMs: number) => void) | null = null;
 
   constructor(
     readonly res: ServerResponse,
@@ -285,6 +297,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   const requestId = headerText(req.headers['x-request-id']) ?? `req_${randomBytes(16).toString('hex')}`;
   const path = (req.url ?? '/').split('?', 1)[0]!;
   const ex = new Exchange(res, t0, requestId);
+  ex.onFirstToken = (dueMs, sentMs) => state.events.emit('first-token', { requestId, path, dueMs, sentMs });
   state.active.add(ex);
   res.on('close', () => {
     state.active.delete(ex);
@@ -766,15 +779,22 @@ const BATCH_BYTES = 64 * 1024;
  */
 async function play(ex: Exchange, events: Iterator<TimedEvent>): Promise<void> {
   let next = events.next();
+  let first = true;
   while (!next.done) {
     await ex.waitUntil(next.value.at);
     if (ex.stopped) return;
+    const due = next.value.at;
     let batch = '';
     do {
       batch += next.value.data;
       next = events.next();
     } while (!next.done && batch.length < BATCH_BYTES && ex.t0 + next.value.at <= performance.now());
-    if (!ex.res.write(batch)) {
+    const written = ex.res.write(batch);
+    if (first) {
+      first = false;
+      ex.onFirstToken?.(due, performance.now() - ex.t0);
+    }
+    if (!written) {
       await ex.drain();
       if (ex.stopped) return;
     }

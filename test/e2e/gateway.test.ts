@@ -8,6 +8,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FirstTokenRecord } from '../../src/simulator/index.js';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 const clientFor = (baseURL: string, headers: Record<string, string> = {}) =>
@@ -167,6 +168,11 @@ describe('measurements against exact simulator delays', () => {
 
   it('records TTFT and TPOT within 5 ms of the simulator and counts the call in /metrics', async () => {
     const client = clientFor(`${s.base}/v1`);
+    // When the simulator actually wrote each stream's first token (llmscope sends its request id upstream): on a
+    // loaded machine its timer fires late, and llmscope's TTFT is then measured against what was really sent.
+    const firstSent = new Map<string, number>();
+    const onFirst = (r: FirstTokenRecord) => firstSent.set(r.requestId, r.sentMs);
+    s.sim.events.on('first-token', onFirst);
     // one warm-up call on another model: the first call through a fresh process also pays for JIT compilation and
     // the upstream connection, which is not what this measures
     await collect(
@@ -187,10 +193,13 @@ describe('measurements against exact simulator delays', () => {
     }
     const calls = (await s.waitForCalls(3)).filter((c) => c.model === 'gpt-4o-mini');
     expect(calls).toHaveLength(2);
+    s.sim.events.off('first-token', onFirst);
     for (const c of calls) {
       expect(c.outputTokens).toBe(40);
       expect(c.ttftMs as number).toBeGreaterThanOrEqual(120);
-      expect(Math.abs((c.ttftMs as number) - 120)).toBeLessThan(5);
+      const sent = firstSent.get(c.requestId);
+      expect(sent).toBeGreaterThanOrEqual(120);
+      expect(Math.abs((c.ttftMs as number) - (sent as number))).toBeLessThan(5);
       expect(Math.abs((c.tpotMs as number) - 15)).toBeLessThan(5);
       expect(c.latencyMs).toBeGreaterThanOrEqual(120 + 39 * 15);
       expect(c.overheadMs).toBeLessThan(c.latencyMs);
