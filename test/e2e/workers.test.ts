@@ -239,7 +239,8 @@ describe('serve --workers 4', () => {
     const before = childrenOf(primary);
     expect(before).toHaveLength(WORKERS);
     const pool = new Pool(serve.base, { connections: 16 });
-    const done: { id: string; at: number }[] = [];
+    // When each call was sent and when its client had read the whole answer (Date.now(), this process).
+    const done: { id: string; sentAt: number; at: number }[] = [];
     let failed = 0;
     let killedAt = 0;
     const failedAfter: number[] = [];
@@ -263,7 +264,7 @@ describe('serve --workers 4', () => {
               body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `kill ${c} ${i}` }] }),
             });
             await r.body.text();
-            if (r.statusCode === 200) done.push({ id, at: Date.now() });
+            if (r.statusCode === 200) done.push({ id, sentAt: startedAt, at: Date.now() });
             else failed++;
           } catch {
             failed++;
@@ -286,17 +287,28 @@ describe('serve --workers 4', () => {
     expect(failedAfter).toEqual([]);
     expect(failed).toBeLessThanOrEqual(16);
     expect(done.filter((d) => d.at > killedAt + 500).length).toBeGreaterThan(50);
-    // What the killed worker had finished is lost only for its last few milliseconds (docs/deploy.md): every call
-    // answered more than 100 ms before the kill, and every call answered after it, is in the store.
-    const mustHave = done.filter((d) => d.at < killedAt - 100 || d.at > killedAt);
-    await until(async () => stored("feature = 'kill'").n >= mustHave.length);
+    // What the killed worker had finished is lost only for its last few milliseconds (docs/deploy.md: 5 ms, more
+    // while it waits for a CPU; 100 ms allowed here for a loaded host). So every call whose client had read the answer
+    // more than 100 ms before the kill is in the store, and so is every call sent after the kill (a live worker
+    // answered it). Not "every call read after the kill": the killed worker may have answered a call just before it
+    // died, within its hand-off window, and the client (this process, its event loop busy with 16 clients) read that
+    // answer only after the kill; such a call may be lost as documented.
+    const sentAfter = done.filter((d) => d.sentAt > killedAt);
+    expect(sentAfter.length).toBeGreaterThan(50);
+    const mustHave = done.filter((d) => d.at < killedAt - 100 || d.sentAt > killedAt);
+    // Each call not (yet) stored, as id@sent..read in ms from the kill, so a failure says how far from the kill it was.
+    const missing = (): string[] => {
+      const have = new Set(
+        (sql.prepare("SELECT request_id FROM calls WHERE feature = 'kill'").all() as { request_id: string }[]).map(
+          (r) => r.request_id,
+        ),
+      );
+      return mustHave.filter((d) => !have.has(d.id)).map((d) => `${d.id}@${d.sentAt - killedAt}..${d.at - killedAt}`);
+    };
+    await until(async () => missing().length === 0).catch(() => undefined);
+    expect(missing()).toEqual([]);
+    // Time for any late batch to land before checking nothing was stored twice.
     await new Promise((r) => setTimeout(r, 300));
-    const have = new Set(
-      (sql.prepare("SELECT request_id FROM calls WHERE feature = 'kill'").all() as { request_id: string }[]).map(
-        (r) => r.request_id,
-      ),
-    );
-    expect(mustHave.filter((d) => !have.has(d.id)).map((d) => d.id)).toEqual([]);
     expect(stored("feature = 'kill'").n).toBeLessThanOrEqual(done.length + failed);
   }, 60_000);
 
