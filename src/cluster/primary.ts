@@ -237,7 +237,8 @@ export async function startFleet(
         stopping = true;
         if (restartTimer) clearTimeout(restartTimer);
         // Each worker stops taking calls, finishes those in flight, and sends what it recorded; its channel closes
-        // after its last message, so once every worker has disconnected every finished call is in the recorder.
+        // after its last message, so once every worker has disconnected every finished call is in the recorder. The
+        // recorder also waits for each worker's exit (it follows the disconnect), so none outlives it.
         const limit = durationMs(config.server.shutdownGrace) + 10_000;
         await Promise.all(
           [...members.values()].map(
@@ -248,10 +249,14 @@ export async function startFleet(
                   m.worker.process.kill('SIGKILL');
                   ok();
                 }, limit);
+                let waiting = 2;
                 const done = () => {
+                  if (--waiting > 0) return;
                   clearTimeout(t);
                   ok();
                 };
+                if (m.worker.isDead()) done();
+                else m.worker.once('exit', done);
                 if (!m.worker.isConnected()) return done();
                 m.worker.once('disconnect', done);
                 m.worker.send({ t: 'drain' });
