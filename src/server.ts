@@ -17,7 +17,7 @@ import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
-import { sendModels } from './gateway/models.js';
+import { serveGateway } from './gateway/dispatch.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
@@ -38,7 +38,6 @@ import {
 } from './http/index.js';
 import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import { maskUpstreamHook, privacyEnricher, Redactor, redactSpan, registerEraseRoute } from './privacy/index.js';
-import { gatewayRoute, passThroughRoute } from './providers/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -306,21 +305,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this listener serves llmscope workers only');
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
-    // Gateway routes come from the providers' adapters (src/providers/), one per wire format.
-    const route = gatewayRoute(path);
-    if (route) {
-      if (req.method !== 'POST')
-        return proxy.refuse(
-          res,
-          route.endpoint,
-          new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
-        );
-      proxy.handle(req, res, route.endpoint);
-      return;
-    }
-    const passThrough = passThroughRoute(path);
-    if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
-    if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
+    const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
+    if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(

@@ -14,12 +14,11 @@ import { type LlmCall, Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { sendModels } from '../gateway/models.js';
+import { serveGateway } from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { createListener, sendError } from '../http/index.js';
-import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, unpack } from './rpc.js';
@@ -283,20 +282,8 @@ export async function startWorker(
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
-    const route = gatewayRoute(path);
-    if (route) {
-      if (req.method !== 'POST')
-        return proxy.refuse(
-          res,
-          route.endpoint,
-          new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
-        );
-      proxy.handle(req, res, route.endpoint);
-      return;
-    }
-    const passThrough = passThroughRoute(path);
-    if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
-    if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, config.routes);
+    const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
+    if (gateway !== false) return gateway === true ? undefined : gateway;
     // A draining worker is not ready, whatever the primary says.
     if (path === '/readyz' && draining)
       throw new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'this llmscope worker is shutting down');
