@@ -1,0 +1,218 @@
+// npm run bench:recorder — main-thread CPU per recorded call, per enricher and per sink, in-process.
+// Builds the app as `llmscope serve` does (createApp with every built-in module, a SQLite file store, JSON logs to
+// /dev/null), then pushes N ingest-shaped calls (varied provider/model/team/feature/user, as bench/ingest.js sends)
+// through its Recorder in bursts of 1000 (one /api/ingest request's worth) and reports, per enricher and per sink,
+// the µs of CPU each call cost there. Every sink's write is run one at a time (a lane waits while another lane
+// writes), so a write's time from start to settled is its own CPU: the event loop has nothing else to do.
+// The calls are built before the clock starts; "total" is the process's CPU (user + system) from the first record()
+// until every lane is empty, so it includes the recorder itself and garbage collection, which the rows do not.
+//
+// Options: --calls N (default 40000), --rounds N (default 2; the median round is shown), --root DIR (a built llmscope
+// checkout to measure instead of this one), --compare DIR (also measure the llmscope built in DIR, e.g. an earlier
+// commit: `git archive <commit> | tar -x -C DIR`, symlink node_modules, `npx tsc -p tsconfig.build.json` there;
+// the two run alternately, each round in a fresh process), --json (one JSON line per round, for scripts).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const HERE = new URL('..', import.meta.url).pathname;
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i === -1 ? dflt : argv[i + 1];
+};
+const CALLS = Number(opt('--calls', 40_000));
+const ROUNDS = Number(opt('--rounds', 2));
+const ROOT = resolve(opt('--root', HERE));
+const COMPARE = opt('--compare', null);
+const BURST = 1000;
+
+const built = (dir) => existsSync(join(dir, 'dist', 'server.js'));
+
+if (argv.includes('--child')) {
+  const r = await measure(ROOT);
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.exit(0);
+}
+
+for (const dir of [ROOT, COMPARE].filter(Boolean))
+  if (!built(dir)) {
+    console.error(`${dir}: build first (npx tsc -p tsconfig.build.json there)`);
+    process.exit(2);
+  }
+
+const label = (dir) => {
+  try {
+    const head = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+    return dir === HERE ? `this tree (${head}+)` : `${dir} (${head})`;
+  } catch {
+    return dir;
+  }
+};
+
+const targets = COMPARE ? [COMPARE, ROOT] : [ROOT];
+const results = new Map(targets.map((t) => [t, []]));
+for (let round = 0; round < ROUNDS; round++)
+  for (const dir of round % 2 === 0 ? targets : [...targets].reverse()) {
+    const child = spawnSync(
+      process.execPath,
+      [new URL(import.meta.url).pathname, '--child', '--root', dir, '--calls', String(CALLS)],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    if (child.status !== 0) {
+      console.error(child.stderr || child.stdout);
+      process.exit(1);
+    }
+    const r = JSON.parse(child.stdout.trim().split('\n').pop());
+    results.get(dir).push(r);
+    if (argv.includes('--json')) console.log(JSON.stringify({ target: dir, round, ...r }));
+  }
+
+/** The round whose total is the median one. */
+const median = (rs) => [...rs].sort((a, b) => a.totalUs - b.totalUs)[Math.floor((rs.length - 1) / 2)];
+const chosen = targets.map((t) => ({ t, r: median(results.get(t)) }));
+const names = [];
+for (const { r } of chosen) for (const n of Object.keys(r.parts)) if (!names.includes(n)) names.push(n);
+const f = (v) => (v === undefined ? '–' : v.toFixed(2));
+console.log(
+  `\n${CALLS} calls, bursts of ${BURST}, ${ROUNDS} rounds each (median round shown); ${cpus()[0]?.model}, Node ${process.version}\n`,
+);
+const head = chosen.map(({ t }) => label(t));
+console.log(`| enricher / sink | ${head.join(' | ')} |`);
+console.log(`|---|${head.map(() => '---|').join('')}`);
+for (const n of names) console.log(`| ${n} | ${chosen.map(({ r }) => f(r.parts[n])).join(' | ')} |`);
+console.log(
+  `| sum of the above | ${chosen.map(({ r }) => f(Object.values(r.parts).reduce((a, b) => a + b, 0))).join(' | ')} |`,
+);
+console.log(`| **process CPU, all of it** | ${chosen.map(({ r }) => `**${f(r.totalUs)}**`).join(' | ')} |`);
+console.log(
+  '\n(µs of main-thread CPU per call; all rounds:',
+  JSON.stringify([...results].map(([t, rs]) => [label(t), rs.map((r) => r.totalUs.toFixed(1))])),
+  ')',
+);
+
+/** One round in this process: builds the app from `root`'s dist, records CALLS calls, returns µs per call per part. */
+async function measure(root) {
+  const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
+  const { createApp } = await dist('server.js');
+  const { builtinModules } = await dist('cli/modules.js');
+  const { loadConfig } = await dist('config/index.js');
+  const { ingestRecordSchema, recordToCall } = await dist('api/ingest.js');
+  const { default: pino } = await import(pathToFileURL(join(root, 'node_modules', 'pino', 'pino.js')).href);
+
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-recorder-'));
+  const config = loadConfig({
+    env: { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'bench.db')}` },
+    overrides: (raw) => ({
+      ...raw,
+      server: { ...(raw.server ?? {}), port: 0 },
+      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
+    }),
+  });
+  const app = await createApp(config, {
+    modules: builtinModules(),
+    logDestination: pino.destination({ dest: '/dev/null', sync: true }),
+  });
+  const recorder = app.ctx.recorder;
+
+  // Accounting: wrap every enricher (per call) and every sink's write (serialised, start to settled).
+  const spent = new Map();
+  const add = (name, ms) => spent.set(name, (spent.get(name) ?? 0) + ms);
+  for (const e of recorder.enrichers) {
+    const enrich = e.enrich.bind(e);
+    e.enrich = (call) => {
+      const t0 = performance.now();
+      try {
+        enrich(call);
+      } finally {
+        add(`enricher: ${e.name}`, performance.now() - t0);
+      }
+    };
+  }
+  let chain = Promise.resolve();
+  for (const lane of recorder.lanes) {
+    const sink = lane.sink;
+    const write = sink.write.bind(sink);
+    lane.sink = {
+      ...sink,
+      name: sink.name,
+      write(batch) {
+        const run = chain.then(async () => {
+          const t0 = performance.now();
+          try {
+            await write(batch);
+          } finally {
+            add(`sink: ${sink.name}`, performance.now() - t0);
+          }
+        });
+        chain = run.catch(() => {});
+        return run;
+      },
+    };
+  }
+
+  const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash'];
+  const PROVIDERS = ['openai', 'openai', 'anthropic', 'gemini'];
+  const now = Date.now();
+  const makeCalls = (prefix, n) => {
+    const out = [];
+    for (let k = 0; k < n; k++) {
+      const m = k % 4;
+      const rec = ingestRecordSchema.parse({
+        request_id: `${prefix}${k}`,
+        started_at: now - 2000 + (k % 1000),
+        latency_ms: 200 + (k % 700),
+        provider: PROVIDERS[m],
+        model: MODELS[m],
+        endpoint: 'chat.completions',
+        stream: k % 2 === 0,
+        input_tokens: 100 + (k % 900),
+        output_tokens: 20 + (k % 300),
+        cached_input_tokens: k % 50,
+        ttft_ms: 30 + (k % 200),
+        user: `user-${k % 5000}`,
+        team: `team-${k % 20}`,
+        feature: `feature-${k % 8}`,
+        session: `s-${Math.floor(k / 10)}`,
+        finish_reason: 'stop',
+        metadata: { tenant: `t-${k % 50}` },
+      });
+      out.push(recordToCall(rec));
+    }
+    return out;
+  };
+  const drive = async (calls) => {
+    for (let i = 0; i < calls.length; i += BURST) {
+      for (let j = i; j < Math.min(calls.length, i + BURST); j++) recorder.record(calls[j]);
+      await new Promise((r) => setImmediate(r));
+      // /api/ingest waits for room in the store's lane; so does this
+      while (Math.max(...Object.values(recorder.depths())) > recorder.capacity - 2 * BURST)
+        await new Promise((r) => setTimeout(r, 2));
+    }
+    await recorder.flush(60_000);
+  };
+
+  // warm-up (JIT, prepared statements), then the measured run
+  await drive(makeCalls('warm-', Math.min(CALLS, 10_000)));
+  const calls = makeCalls('run-', CALLS);
+  spent.clear();
+  const cpu0 = process.cpuUsage();
+  await drive(calls);
+  const cpu = process.cpuUsage(cpu0);
+  const parts = {};
+  for (const [name, ms] of spent) parts[name] = (ms * 1000) / CALLS;
+  const dropped = (await app.ctx.registry.getSingleMetric('llmscope_recorder_dropped_total').get()).values;
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    parts,
+    totalUs: (cpu.user + cpu.system) / CALLS,
+    dropped: dropped.reduce((n, v) => n + v.value, 0),
+  };
+}
