@@ -123,6 +123,77 @@ function undouble(s: string): string {
   return s;
 }
 
+/**
+ * Numbers written as words, folded to digits for matching: "twelve" meets "12", "third" meets "3rd". Only words that
+ * are numbers whatever the context ("one" is a stopword, "second" is also a unit of time, so neither is here).
+ */
+const NUMBER_STEMS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    zero: 0,
+    two: 2,
+    three: 3,
+    four: 4,
+    five: 5,
+    six: 6,
+    seven: 7,
+    eight: 8,
+    nine: 9,
+    ten: 10,
+    eleven: 11,
+    twelve: 12,
+    thirteen: 13,
+    fourteen: 14,
+    fifteen: 15,
+    sixteen: 16,
+    seventeen: 17,
+    eighteen: 18,
+    nineteen: 19,
+    twenty: 20,
+    thirty: 30,
+    forty: 40,
+    fifty: 50,
+    sixty: 60,
+    seventy: 70,
+    eighty: 80,
+    ninety: 90,
+    first: 1,
+    third: 3,
+    fourth: 4,
+    fifth: 5,
+    sixth: 6,
+    seventh: 7,
+    eighth: 8,
+    ninth: 9,
+    tenth: 10,
+  }).map(([k, v]) => [k, String(v)]),
+);
+
+/**
+ * The stem a word is matched by in the grounding check: `stem`, with numbers folded to one spelling — number words to
+ * digits ("twelve" → "12"), ordinals to their number ("7th" → "7"), thousands separators dropped ("1,000" → "1000")
+ * — so an answer that writes a figure differently from its source still counts as supported.
+ */
+export function matchStem(w: string): string {
+  const c = w.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    const m = /^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th)?$/.exec(w);
+    return m ? `${(m[1] as string).replace(/,/g, '')}${m[2] ?? ''}` : w;
+  }
+  return NUMBER_STEMS.get(w) ?? stem(w);
+}
+
+/**
+ * The match stems of one word token: a hyphenated word gives its content parts ("twelve-bar" → 12, bar;
+ * "action-adventure" → action, adventur), so "a 12 bar blues" and "an action film" meet their source; `out` gets them.
+ */
+export function pushMatchStems(w: string, out: string[]): void {
+  if (!w.includes('-')) {
+    if (isContent(w)) out.push(matchStem(w));
+    return;
+  }
+  for (const part of w.split('-')) if (part && isContent(part)) out.push(matchStem(part));
+}
+
 /** Stems of the content words (stopwords and one-letter tokens dropped). */
 export function contentStems(text: string): string[] {
   const out: string[] = [];
@@ -287,6 +358,16 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
       // A hyphenated name or range: "AES-256", "COVID-19", "INV-20931", "1990-1995" — each all-digit part counts.
       for (const part of t.split('-'))
         if (/^\d+(?:\.\d+)?$/.test(part)) out.push({ value: Number(part), digits: true, index: i });
+      continue;
+    }
+    if (t.includes('-') && c >= 97 && c <= 122) {
+      // "twelve-bar", "twenty-five": a number word joined to another word or to its units ("well-known": none).
+      const [head = '', tail = ''] = t.split('-');
+      if (NUMBER_WORD_SET.has(head) && !Object.hasOwn(SCALE, head)) {
+        const a = NUMBER_WORDS[head] as number;
+        const b = NUMBER_WORD_SET.has(tail) ? (NUMBER_WORDS[tail] as number) : undefined;
+        out.push({ value: a >= 20 && a < 100 && b !== undefined && b < 10 ? a + b : a, digits: false, index: i });
+      }
       continue;
     }
     if (!(c >= 48 && c <= 57) && !NUMBER_WORD_SET.has(t)) continue;

@@ -97,6 +97,31 @@ describe('grounding', () => {
     expect(r.verdict).toBe('unknown');
   });
 
+  it('counts a figure written another way, and a part of a hyphenated word, as supported', () => {
+    const r = g.check({
+      context: ['Hound Dog is a twelve-bar blues song. The duo has earned two platinum and five gold albums.'],
+      response: 'Hound Dog is a 12 bar blues song. They have earned 2 platinum and 5 gold albums.',
+    });
+    expect(r.verdict).toBe('pass');
+    expect(r.claims?.every((c) => c.status === 'supported')).toBe(true);
+    expect(r.explanation).not.toMatch(/number 12|not in evidence: 2/);
+  });
+
+  it('takes names in one sentence split at a semicolon as mentioned together', () => {
+    const context = [
+      "Dylan's Candy Bar is a chain of candy shops located in New York City; East Hampton, New York; and Miami Beach.",
+      'Miami Beach is a coastal resort city.',
+    ];
+    const together = g.check({ context, response: 'The chain has shops in New York City and East Hampton.' });
+    expect(together.explanation).not.toMatch(/never mentions .* together/);
+    // Two sentences are not one: names from different sentences still count as apart.
+    const apart = g.check({
+      context: ['Alice Smith lives in Paris. Bob Jones lives in Berlin.'],
+      response: 'She said Alice Smith lives in Berlin.',
+    });
+    expect(apart.explanation).toMatch(/never mentions .* together/);
+  });
+
   it('runs well under a millisecond per sentence', () => {
     const response =
       'The Eiffel Tower was completed in 1889. It is 330 metres tall. Eiffel designed it. It was the tallest until 1930.';

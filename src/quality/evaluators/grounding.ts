@@ -10,7 +10,7 @@
 import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
-import { hasNegation, isContent, numberMentions, sentences, stem, words } from '../text.js';
+import { hasNegation, isContent, numberMentions, pushMatchStems, sentences, words } from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 /**
@@ -52,6 +52,8 @@ interface Unit {
   ws: string[];
   /** Whether its pairs, trigrams and words are in the pool's sets (done once, when a claim first shares a stem). */
   detailed: boolean;
+  /** Whether it continues the previous unit's sentence (that one ended in a semicolon): one sentence for names. */
+  continues: boolean;
 }
 
 interface ClaimTokens {
@@ -100,15 +102,9 @@ const HEDGES = new Set([
 /** Content stems in order and the adjacent pairs among them. */
 function stemsAndPairs(ws: readonly string[]): { stems: string[]; pairs: string[] } {
   const stems: string[] = [];
+  for (const w of ws) pushMatchStems(w, stems);
   const pairs: string[] = [];
-  let prev: string | null = null;
-  for (const w of ws) {
-    if (!isContent(w)) continue;
-    const s = stem(w);
-    stems.push(s);
-    if (prev !== null) pairs.push(`${prev} ${s}`);
-    prev = s;
-  }
+  for (let i = 1; i < stems.length; i++) pairs.push(`${stems[i - 1]} ${stems[i]}`);
   return { stems, pairs };
 }
 
@@ -140,7 +136,9 @@ function namesIn(text: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/(?<![.!?]\s|^)(?<=\s|["'(])(\p{Lu}[\p{L}\p{N}'’-]*)/gu)) {
     const w = (m[1] as string).toLowerCase().replace(/’/g, "'").replace(/'s$/, '');
-    if (isContent(w)) out.add(stem(w));
+    const parts: string[] = [];
+    pushMatchStems(w, parts);
+    for (const p of parts) out.add(p);
   }
   return [...out];
 }
@@ -148,7 +146,7 @@ function namesIn(text: string): string[] {
 function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
   const ws = words(text);
   const stems: string[] = [];
-  for (const w of ws) if (isContent(w)) stems.push(stem(w));
+  for (const w of ws) pushMatchStems(w, stems);
   return {
     id,
     source,
@@ -159,6 +157,7 @@ function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
     negated: polarityOf(ws),
     ws,
     detailed: false,
+    continues: false,
   };
 }
 
@@ -183,14 +182,18 @@ class EvidencePool {
   /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
   *addContext(context: readonly string[]): Generator<void, void> {
     let n = 0;
-    for (const passage of context)
+    for (const passage of context) {
+      let prev = '';
       for (const s of sentences(passage)) {
-        this.addUnit(unitOf(`context#${n++}`, 'context', s.text));
+        this.addUnit(unitOf(`context#${n++}`, 'context', s.text), prev.endsWith(';'));
+        prev = s.text;
         if (n % 64 === 0) yield;
       }
+    }
   }
 
-  addUnit(u: Unit): void {
+  addUnit(u: Unit, continues = false): void {
+    u.continues = continues;
     const index = this.units.length;
     this.units.push(u);
 
@@ -242,8 +245,21 @@ class EvidencePool {
       if (this.kbSeen.has(p.id)) continue;
       this.kbSeen.add(p.id);
       // Sentence units, as for the context, so negation and numbers are compared with the right sentence.
-      for (const sent of sentences(p.text)) this.addUnit(unitOf(p.id, 'kb', sent.text));
+      let prev = '';
+      for (const sent of sentences(p.text)) {
+        this.addUnit(unitOf(p.id, 'kb', sent.text), prev.endsWith(';'));
+        prev = sent.text;
+      }
     }
+  }
+
+  /** Whether the sentence holding unit i (units split at semicolons count as one sentence) has this stem. */
+  sentenceHas(i: number, s: string): boolean {
+    let a = i;
+    while (a > 0 && (this.units[a] as Unit).continues) a--;
+    for (let j = a; j < this.units.length && (j === a || (this.units[j] as Unit).continues); j++)
+      if ((this.units[j] as Unit).stems.has(s)) return true;
+    return false;
   }
 
   /** 1 when the stem occurs in the evidence, 0.6 when only a word sharing its first letters does, else 0. */
@@ -529,7 +545,7 @@ export class GroundingEvaluator implements Evaluator {
     // Names the evidence knows, but never together: the claim relates things the evidence does not relate.
     if (t.names.length >= 2 && t.names.every((n) => pool.stems.has(n))) {
       const together = (pool.postings.get(t.names[0] as string) ?? []).some((i) =>
-        t.names.every((n) => (pool.units[i] as Unit).stems.has(n)),
+        t.names.every((n) => pool.sentenceHas(i, n)),
       );
       if (!together) {
         namesApart = 1;
