@@ -122,6 +122,25 @@ describe('grounding', () => {
     expect(apart.explanation).toMatch(/never mentions .* together/);
   });
 
+  it('does not check a reaction or agreement beside real claims', () => {
+    const context = ['The 2010 film was directed by Christopher Nolan and grossed over 800 million dollars.'];
+    const r = g.check({ context, response: 'I agree. That is so cool! It was directed by Christopher Nolan.' });
+    expect(r.claims?.map((c) => c.text)).toEqual(['It was directed by Christopher Nolan.']);
+    expect(r.verdict).toBe('pass');
+    // Alone, a reaction is all there is to check, so it is checked.
+    expect(g.check({ context, response: 'I agree with you.' }).claims).toHaveLength(1);
+  });
+
+  it('does not take a first-person title quoted from the evidence for a statement about the speaker', () => {
+    const context = [
+      'Heartbreak Express featured her re-recording of "I Will Always Love You" from the soundtrack of the film.',
+    ];
+    const quoted = g.signals({ context, question: 'Which song did she re-record?', response: 'I Will Always Love You' });
+    expect(quoted?.claims[0]?.firstPerson).toBe(0);
+    const own = g.signals({ context, question: 'Which song did she re-record?', response: 'I love that song.' });
+    expect(own?.claims[0]?.firstPerson).toBe(1);
+  });
+
   it('runs well under a millisecond per sentence', () => {
     const response =
       'The Eiffel Tower was completed in 1889. It is 330 metres tall. Eiffel designed it. It was the tallest until 1930.';

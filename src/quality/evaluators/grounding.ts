@@ -402,9 +402,14 @@ export class GroundingEvaluator implements Evaluator {
     const qt = input.question ? tokensOf(input.question) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
     const scored: ClaimScore[] = [];
+    const claims: { s: string; tokens: ClaimTokens }[] = [];
     for (const s of claimsOf(input.response)) {
       const tokens = tokensOf(s);
-      if (tokens.stems.length === 0 || isPleasantry(s, tokens)) continue;
+      if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
+    }
+    // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
+    const substantive = claims.filter((c) => !isPhatic(c.s));
+    for (const { s, tokens } of substantive.length > 0 ? substantive : claims) {
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
       scored.push(this.scoreClaim(s, tokens, pool, question));
       yield;
@@ -580,17 +585,42 @@ export class GroundingEvaluator implements Evaluator {
     let novel = 0;
     let run = 0;
     let longest = 0;
+    // Words inside a trigram copied from the evidence ("I Will Always Love You" quoted from it is no first-person claim).
+    let copiedUpTo = -1;
+    let ownFirstPerson = 0;
     for (let i = 0; i + 2 < t.ws.length; i++) {
       const key = gramKey(
         pool.wordIds.get(t.ws[i] as string) ?? -1,
         pool.wordIds.get(t.ws[i + 1] as string) ?? -1,
         pool.wordIds.get(t.ws[i + 2] as string) ?? -1,
       );
-      if (key >= 0 && pool.grams.has(key)) longest = Math.max(longest, ++run);
-      else {
+      if (key >= 0 && pool.grams.has(key)) {
+        longest = Math.max(longest, ++run);
+        copiedUpTo = i + 2;
+      } else {
         novel++;
         run = 0;
       }
+      if (i > copiedUpTo && FIRST_PERSON.has(t.ws[i] as string)) ownFirstPerson = 1;
+    }
+    if (t.ws.length < 3) ownFirstPerson = t.firstPerson ? 1 : 0;
+    else
+      for (let i = Math.max(copiedUpTo + 1, t.ws.length - 2); i < t.ws.length; i++)
+        if (FIRST_PERSON.has(t.ws[i] as string)) ownFirstPerson = 1;
+    // The question's terms near the evidence that backs the claim: an answer whose evidence is about something else
+    // than what was asked (a wrong pick among the passage's entities) finds few of them there.
+    let questionApart = 0;
+    if (question && best && bestCov > 0) {
+      const own = new Set(t.stems);
+      let asked = 0;
+      let near = 0;
+      for (const q of question.stems) {
+        if (own.has(q) || !pool.stems.has(q)) continue;
+        asked++;
+        if (pool.sentenceHas(bestIndex, q) || (second && secondCov >= bestCov && pool.sentenceHas(secondIndex, q)))
+          near++;
+      }
+      questionApart = asked > 0 ? 1 - near / asked : 0;
     }
     const nGrams = Math.max(0, t.ws.length - 2);
     // The learned scorer counts a question in the answer's own words against it (features.ts, question_novel).
@@ -625,13 +655,14 @@ export class GroundingEvaluator implements Evaluator {
       entitiesMissing: t.names.length > 0 ? namesMissing / t.names.length : 0,
       namesApart,
       negationFlip,
-      firstPerson: t.firstPerson ? 1 : 0,
+      firstPerson: ownFirstPerson,
       namesSwapped,
       missingMass,
       plainWords: plain,
       plainMissingWords: plainMissing,
       question: t.question ? 1 : 0,
       hedged: t.hedged ? 1 : 0,
+      questionApart,
       contentWords: t.stems.length,
       weight: Math.max(1, weight),
     };
@@ -651,6 +682,14 @@ export class GroundingEvaluator implements Evaluator {
  */
 const PLEASANTRY =
   /^(?:(?:so|and|also|well|ok(?:ay)?|oh)[,\s]+)?(?:would you (?:like|want|prefer)\b|do you (?:want|need) (?:me|any|more|help)\b|want me to\b|(?:shall|should|can|could|may) i\b|is there (?:anything|something) else\b|anything else\b|(?:do you have )?any (?:other |more |further )?questions\b|how (?:else )?can i (?:help|assist)\b|what else can i\b|let me know\b|(?:i )?hope (?:this|that|it) helps\b|feel free to\b|(?:i'?m )?happy to help\b|glad (?:i could|to) help\b|thanks?(?: you)?(?: for| so much|!|\.|$)|good luck\b)/i;
+
+/** A reaction or agreement that states nothing ("I agree.", "That's so cool!", "I know, right?", "lol"). */
+const PHATIC =
+  /^(?:(?:yes|yeah|yea|yep|yup|no|nope|oh|ah|wow|haha|hah|lol|ok|okay|sure|well|so|and|but|really|true|indeed|exactly|absolutely|definitely|totally|right|cool|nice|great|awesome|neat|interesting|funny|crazy|amazing|hmm|i agree(?: with you)?|me too|same here|i know(?: right)?|i see|i bet|i guess|good (?:point|question)|that(?:'s| is| was| sounds)(?: (?:so|very|really|pretty|quite))? (?:cool|nice|great|awesome|neat|interesting|funny|crazy|amazing|wild|true|fun|good|right|sad|weird|strange|surprising|impressive)|(?:it|that) makes sense)[\s,!.?]*)+$/i;
+
+export function isPhatic(text: string): boolean {
+  return PHATIC.test(text.trim());
+}
 
 function isPleasantry(text: string, t: ClaimTokens): boolean {
   return t.checkable.length === 0 && t.names.length === 0 && PLEASANTRY.test(text.trim());

@@ -26,7 +26,10 @@ export interface ClaimSignals {
   namesApart: number;
   /** 1 when the claim says the best evidence's words with the opposite polarity. */
   negationFlip: number;
-  /** 1 when the claim is about the speaker (I, my, me), which no source backs. */
+  /**
+   * 1 when the claim is about the speaker (I, my, me), which no source backs: a first-person word outside every span
+   * copied from the evidence (a title quoted from it, "I Will Always Love You", is not about the speaker).
+   */
   firstPerson: number;
   /** 1 when a name the evidence never mentions stands where the closest evidence names another. */
   namesSwapped: number;
@@ -39,6 +42,8 @@ export interface ClaimSignals {
   question: number;
   /** 1 when the claim is softened ("I think", "maybe", "probably"). */
   hedged: number;
+  /** Share of the question's terms (those the evidence has and the claim does not repeat) missing from the claim's best evidence sentence. */
+  questionApart: number;
   /** Content words in the claim. */
   contentWords: number;
   /** The claim's weight in averages (its content words, question words at half). */
