@@ -7,19 +7,11 @@ import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { SqliteBackend } from '../backend.js';
-import {
-  CALL_COLUMN_LIST,
-  CALL_COLUMNS,
-  type CallRow,
-  type CallValue,
-  callOfRow,
-  callRowValues,
-  SQLITE_ROW,
-} from '../call-row.js';
+import { type CallRow, callOfRow } from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
-import { decodeHistogram, encodeHistogram, mergeEncoded } from '../histogram.js';
+import { decodeHistogram } from '../histogram.js';
 import { metadataFilter, metadataPath } from '../metadata-query.js';
-import { emptyStatuses, HOUR_MS, MINUTE_MS, pointsOf, RollupBatch, type RollupRow } from '../rollup.js';
+import { emptyStatuses, pointsOf, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
   CallQuery,
@@ -30,6 +22,15 @@ import type {
   Store,
 } from '../store.js';
 import {
+  CallWriter,
+  ROLLUP_HISTOGRAMS,
+  ROLLUP_KEY,
+  ROLLUP_SUMS,
+  ROLLUP_TABLES,
+  registerHistogramFunctions,
+  type StoredRollupRow,
+} from './call-writer.js';
+import {
   BACKSTOP_AUTOCHECKPOINT,
   type Checkpointer,
   DEFAULT_AUTOCHECKPOINT,
@@ -37,6 +38,7 @@ import {
 } from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
+import { startWriterThread, type WriterThread } from './writer.js';
 
 export const CORE_NAMESPACE = 'core';
 /** Rows deleted per statement by retention; each chunk is its own short write transaction. */
@@ -52,49 +54,12 @@ export interface SqliteStoreOptions {
    * checkpoints, inside commits on the event loop). See checkpointer.ts.
    */
   checkpointIntervalMs?: number;
+  /**
+   * Write calls from a worker thread with its own connection (writer.ts), so the transactions run beside the event
+   * loop instead of on it (default true; a file database only — an in-memory one has no second connection).
+   */
+  writerThread?: boolean;
 }
-
-interface StoredRollupRow {
-  t: number;
-  provider: string;
-  model: string;
-  endpoint: string;
-  feature: string;
-  team: string;
-  requests: number;
-  ok: number;
-  client_error: number;
-  upstream_error: number;
-  rate_limited: number;
-  timeout: number;
-  cancelled: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
-  cost_usd: number;
-  refusals: number;
-  latency: Buffer;
-  ttft: Buffer;
-  tpot: Buffer;
-}
-
-const ROLLUP_SUMS = [
-  'requests',
-  'ok',
-  'client_error',
-  'upstream_error',
-  'rate_limited',
-  'timeout',
-  'cancelled',
-  'input_tokens',
-  'output_tokens',
-  'cached_input_tokens',
-  'cost_usd',
-  'refusals',
-] as const;
-const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
-const ROLLUP_KEY = ['t', 'provider', 'model', 'endpoint', 'feature', 'team'] as const;
-const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
 
 function rollupOf(r: StoredRollupRow): RollupRow {
   const statuses = emptyStatuses();
@@ -121,32 +86,6 @@ function rollupOf(r: StoredRollupRow): RollupRow {
     latency: decodeHistogram(r.latency),
     ttft: decodeHistogram(r.ttft),
     tpot: decodeHistogram(r.tpot),
-  };
-}
-
-function storedRollupOf(r: RollupRow): StoredRollupRow {
-  return {
-    t: r.t,
-    provider: r.provider,
-    model: r.model,
-    endpoint: r.endpoint,
-    feature: r.feature,
-    team: r.team,
-    requests: r.requests,
-    ok: r.statuses.ok,
-    client_error: r.statuses.client_error,
-    upstream_error: r.statuses.upstream_error,
-    rate_limited: r.statuses.rate_limited,
-    timeout: r.statuses.timeout,
-    cancelled: r.statuses.cancelled,
-    input_tokens: r.inputTokens,
-    output_tokens: r.outputTokens,
-    cached_input_tokens: r.cachedInputTokens,
-    cost_usd: r.costUsd,
-    refusals: r.refusals,
-    latency: encodeHistogram(r.latency),
-    ttft: encodeHistogram(r.ttft),
-    tpot: encodeHistogram(r.tpot),
   };
 }
 
@@ -262,9 +201,6 @@ export function prefixCandidatesSql(cap: number): string {
 }
 
 interface Statements {
-  insertCall: Statement<[CallValue[]]>;
-  upsertMinute: Statement<[StoredRollupRow]>;
-  upsertHour: Statement<[StoredRollupRow]>;
   getCall: Statement<[string]>;
   ping: Statement<[]>;
 }
@@ -287,7 +223,12 @@ export class SqliteStore implements Store {
   private stmts: Statements | null = null;
   /** Prepared statements for the dynamic queries, by SQL text (the set of filter combinations is small and fixed). */
   private readonly dynamic = new Map<string, Statement>();
-  private readonly insertTx: BetterSqlite3.Transaction<(calls: readonly LlmCall[]) => void>;
+  /** Writes calls on this connection: an in-memory database, before migrate(), or without the writer thread. */
+  private readonly callWriter: CallWriter;
+  /** The writer thread, once started (on the first write after migrate()); null when off or failed. */
+  private writer: Promise<WriterThread | null> | null = null;
+  private readonly writerThreadOn: boolean;
+  private readonly busyTimeoutMs: number;
   private readonly checkpointer: Checkpointer | null = null;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -296,7 +237,8 @@ export class SqliteStore implements Store {
     try {
       if (!memory) mkdirSync(dirname(this.path), { recursive: true });
       this.db = new BetterSqlite3(this.path);
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      this.busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
       if (!memory) this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('temp_store = MEMORY');
@@ -307,20 +249,14 @@ export class SqliteStore implements Store {
         `cannot open the SQLite database at ${this.path} (${(err as Error).message}); check storage.url (sqlite:PATH) and that its directory is writable`,
       );
     }
-    // Merges two stored histograms inside the rollup upsert, so a batch costs one statement per rollup key.
-    this.db.function('llmscope_hist_merge', { deterministic: true }, (a: unknown, b: unknown) =>
-      mergeEncoded(a as Buffer | null, b as Buffer | null),
-    );
-    this.db.aggregate('llmscope_hist_sum', {
-      start: () => null,
-      step: (acc: unknown, h: unknown) => mergeEncoded(acc as Buffer | null, h as Buffer | null),
-    });
+    registerHistogramFunctions(this.db);
     this.backend = {
       kind: 'sqlite',
       db: this.db,
       migrations: { register: (namespace, migrations) => this.registerMigrations(namespace, migrations) },
     };
-    this.insertTx = this.db.transaction((calls: readonly LlmCall[]) => this.insertBatch(calls));
+    this.callWriter = new CallWriter(this.db);
+    this.writerThreadOn = !memory && opts.writerThread !== false;
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
     const interval = opts.checkpointIntervalMs ?? 200;
     if (!memory && interval > 0) {
@@ -353,21 +289,7 @@ export class SqliteStore implements Store {
 
   private statements(): Statements {
     if (this.stmts) return this.stmts;
-    const upsert = (table: string) => {
-      const all = [...ROLLUP_KEY, ...ROLLUP_SUMS, ...ROLLUP_HISTOGRAMS];
-      return this.db.prepare<[StoredRollupRow]>(
-        `INSERT INTO ${table} (${all.join(', ')}) VALUES (${all.map((c) => `@${c}`).join(', ')})
-         ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET
-         ${ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
-         ${ROLLUP_HISTOGRAMS.map((c) => `${c} = llmscope_hist_merge(${c}, excluded.${c})`).join(', ')}`,
-      );
-    };
     this.stmts = {
-      insertCall: this.db.prepare<[CallValue[]]>(
-        `INSERT OR IGNORE INTO calls (${CALL_COLUMN_LIST}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`,
-      ),
-      upsertMinute: upsert(ROLLUP_TABLES.minute),
-      upsertHour: upsert(ROLLUP_TABLES.hour),
       getCall: this.db.prepare<[string]>('SELECT * FROM calls WHERE request_id = ?'),
       ping: this.db.prepare<[]>('SELECT 1'),
     };
@@ -383,23 +305,30 @@ export class SqliteStore implements Store {
     return st;
   }
 
-  private insertBatch(calls: readonly LlmCall[]): void {
-    const st = this.statements();
-    const minute = new RollupBatch(MINUTE_MS);
-    const hour = new RollupBatch(HOUR_MS);
-    for (const c of calls) {
-      // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-      if (st.insertCall.run(callRowValues(c, SQLITE_ROW)).changes === 0) continue;
-      minute.add(c);
-      hour.add(c);
-    }
-    for (const r of minute.values()) st.upsertMinute.run(storedRollupOf(r));
-    for (const r of hour.values()) st.upsertHour.run(storedRollupOf(r));
+  /** The writer thread, started once, after migrate() (its statements need the schema); null if off or failed. */
+  private writerThread(): Promise<WriterThread | null> | null {
+    if (!this.writerThreadOn || !this.migrated) return null;
+    this.writer ??= startWriterThread({
+      path: this.path,
+      busyTimeoutMs: this.busyTimeoutMs,
+      autocheckpoint: this.checkpointer ? BACKSTOP_AUTOCHECKPOINT : DEFAULT_AUTOCHECKPOINT,
+      // From then on, calls are written on this connection, as without the thread.
+      onFailure: () => (this.writer = Promise.resolve(null)),
+    }).catch(() => null);
+    return this.writer;
+  }
+
+  /** The thread writing calls (started by the first write after migrate()); null while calls are written here. */
+  async callWriterThread(): Promise<WriterThread | null> {
+    return (await this.writer) ?? null;
   }
 
   async insertCalls(calls: readonly LlmCall[]): Promise<void> {
     if (calls.length === 0) return;
-    this.insertTx.immediate(calls);
+    // A closed or read-only (query_only) store refuses here, as SQLite does, whatever thread would write.
+    const thread = this.db.open && !this.db.pragma('query_only', { simple: true }) ? await this.writerThread() : null;
+    if (thread) return thread.write(calls);
+    this.callWriter.insert(calls);
   }
 
   async getCall(requestId: string): Promise<LlmCall | null> {
@@ -497,7 +426,10 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    // The worker's connection goes first, so closing this last one checkpoints and removes the WAL.
+    // The workers' connections go first (the writer's after its last batch), so closing this last one checkpoints
+    // and removes the WAL.
+    const writer = await this.writer;
+    await writer?.stop();
     await this.checkpointer?.stop();
     try {
       this.db.pragma('optimize');

@@ -1,0 +1,131 @@
+// The SQLite writer thread: calls written from a worker thread land exactly as the store's own connection writes
+// them (rows and rollups), a failing batch rejects with SQLite's code, and a thread that dies costs no call.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { makeCall, T0 } from '../store.contract.js';
+import { isTransientStoreError } from '../transient.js';
+import { SqliteStore } from './sqlite-store.js';
+import { startWriterThread } from './writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llmscope-writer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const tempPath = () => join(dir, `case-${++n}.db`);
+const open: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+async function store(opts: { writerThread?: boolean } = {}): Promise<SqliteStore> {
+  const s = new SqliteStore(tempPath(), opts);
+  open.push(s);
+  await s.migrate();
+  return s;
+}
+const calls = (from: number, count: number) => Array.from({ length: count }, (_, i) => makeCall(from + i));
+const hour = { from: T0 - 3_600_000, to: T0 + 86_400_000 };
+
+describe('the SQLite writer thread', () => {
+  it('writes the same rows and rollups as the store’s own connection, duplicates counted once', async () => {
+    const threaded = await store();
+    const direct = await store({ writerThread: false });
+    for (const s of [threaded, direct]) {
+      await s.insertCalls(calls(0, 300));
+      await s.insertCalls(calls(250, 100)); // 50 ids again: ignored, and not in the rollups
+      // A call carrying the gateway's internals (prompt text, hook facts) is stored without them, and keeps them.
+      const c = makeCall(900);
+      c.internal = { promptText: 'secret prompt', hooks: { f: () => 1 } } as unknown as typeof c.internal;
+      await s.insertCalls([c]);
+      expect(c.internal?.promptText).toBe('secret prompt');
+    }
+    expect(await threaded.callWriterThread()).not.toBeNull();
+    expect(await direct.callWriterThread()).toBeNull();
+    const page = async (s: SqliteStore) => (await s.listCalls({ limit: 500 })).items;
+    expect(await page(threaded)).toEqual(await page(direct));
+    expect((await page(threaded)).length).toBe(351);
+    for (const step of ['minute', 'hour'] as const) {
+      const q = { ...hour, step, groupBy: ['model' as const, 'team' as const] };
+      expect(await threaded.queryRollups(q)).toEqual(await direct.queryRollups(q));
+    }
+    const [total] = await threaded.queryRollups({ ...hour, step: 'hour' });
+    expect(total?.requests).toBe(351);
+  });
+
+  it('makes a batch visible to the store’s reads as soon as insertCalls resolves', async () => {
+    const s = await store();
+    for (let b = 0; b < 20; b++) {
+      await s.insertCalls(calls(b * 10, 10));
+      expect(await s.getCall(`req-${String(b * 10 + 9).padStart(5, '0')}`)).not.toBeNull();
+    }
+  });
+
+  it('writes while the main connection writes other tables (each waits for the other’s lock)', async () => {
+    const s = await store();
+    s.db.exec('CREATE TABLE side (n INTEGER)');
+    const side = s.db.prepare('INSERT INTO side VALUES (?)');
+    const writes = Array.from({ length: 20 }, (_, b) => s.insertCalls(calls(b * 50, 50)));
+    for (let i = 0; i < 200; i++) side.run(i);
+    await Promise.all(writes);
+    expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(1000);
+    expect((s.db.prepare('SELECT count(*) AS n FROM side').get() as { n: number }).n).toBe(200);
+  });
+
+  it('rejects a failing batch with SQLite’s code and writes nothing of it', async () => {
+    const s = await store();
+    await s.insertCalls(calls(0, 1));
+    s.db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON calls WHEN NEW.model = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END",
+    );
+    const bad = [makeCall(1), makeCall(2, { model: 'refused' })];
+    await expect(s.insertCalls(bad)).rejects.toMatchObject({
+      message: 'refused by trigger',
+      code: 'SQLITE_CONSTRAINT_TRIGGER',
+    });
+    expect(await s.getCall('req-00001')).toBeNull();
+    const [p] = await s.queryRollups({ ...hour, step: 'hour' });
+    expect(p?.requests).toBe(1);
+  });
+
+  it('when the thread dies, its batch in flight fails with a passing error and later calls are written here', async () => {
+    const s = await store();
+    await s.insertCalls(calls(0, 10));
+    const thread = await s.callWriterThread();
+    expect(thread).not.toBeNull();
+    const inFlight = s.insertCalls(calls(10, 500));
+    await thread?.terminate();
+    const err = await inFlight.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // Either the batch was committed before the thread ended, or it failed with an error the recorder retries.
+    if (err) expect(isTransientStoreError(err)).toBe(true);
+    else expect(await s.getCall('req-00509')).not.toBeNull();
+    expect(await s.callWriterThread()).toBeNull();
+    await s.insertCalls(calls(10, 500)); // the recorder's retry, now on the store's own connection
+    expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(510);
+  });
+
+  it('a thread that cannot open the database reports the failure, and its writes fail with a passing error', async () => {
+    const failures: Error[] = [];
+    const thread = await startWriterThread({
+      path: join(dir, 'missing', 'none.db'),
+      busyTimeoutMs: 100,
+      autocheckpoint: 1000,
+      onFailure: (err) => failures.push(err),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failures.length).toBe(1);
+    const err = await thread.write(calls(0, 1)).catch((e: unknown) => e);
+    expect(isTransientStoreError(err)).toBe(true);
+    await thread.stop();
+  });
+
+  it('refuses writes once the store is closing, as a closed connection does', async () => {
+    const s = new SqliteStore(tempPath());
+    await s.migrate();
+    await s.insertCalls(calls(0, 5));
+    await s.close();
+    await expect(s.insertCalls(calls(5, 1))).rejects.toThrow(/not open/);
+  });
+});

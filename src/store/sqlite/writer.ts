@@ -1,0 +1,165 @@
+// Calls written to SQLite off the event loop. A batch of calls is one transaction of about 20–40 µs per call (the
+// row, its indexes and the rollup upserts): on the main thread that is most of what recording a call costs, and the
+// gateway's next request waits behind it. Here a worker thread with its own connection to the same WAL file runs
+// the batch (writer-thread.ts, the same CallWriter the store uses), and the main thread only posts the calls (a
+// structured clone, a few µs per call). The promise settles when the batch is committed or has failed, so the
+// recorder's flush, retries and drop counts mean what they meant before, and a read after it sees the rows.
+//
+// If the thread cannot start or dies, its batches in flight fail with a passing error (the recorder writes them
+// again) and `onFailure` tells the store to write on its own connection from then on.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LlmCall } from '../../calls/index.js';
+import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
+
+export interface WriterThread {
+  /** Writes one batch in one transaction on the thread; rejects with SQLite's error (message and code). */
+  write(calls: readonly LlmCall[]): Promise<void>;
+  /** Batches posted and not yet answered. */
+  readonly inFlight: number;
+  /** Waits for the batches in flight, then closes the thread's connection and ends the thread. */
+  stop(): Promise<void>;
+  /** Ends the thread at once, as a crash would: batches in flight fail with a passing error. */
+  terminate(): Promise<void>;
+}
+
+/** An error as SQLite gave it on the thread, with its `code` (SQLITE_BUSY, SQLITE_FULL, ...). */
+class WriterError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
+    super(message);
+    this.name = 'SqliteError';
+  }
+}
+
+/**
+ * The thread's entry: writer-thread.js beside this file in dist. Run from source (the test runner), that file is
+ * TypeScript, which Node 20 cannot load in a worker, so it is bundled once per content with esbuild (a development
+ * dependency, present wherever the source is) into a file of its own.
+ */
+async function entry(): Promise<string> {
+  const here = new URL('./writer-thread.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return fileURLToPath(here);
+  const esbuild = await import('esbuild');
+  const built = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('./writer-thread.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = built.outputFiles[0]?.text ?? '';
+  const dir = join(tmpdir(), 'llmscope-writer-thread');
+  const file = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, code);
+  }
+  return file;
+}
+
+export async function startWriterThread(
+  opts: Omit<WriterThreadData, 'driver'> & { onFailure: (err: Error) => void },
+): Promise<WriterThread> {
+  const data: WriterThreadData = {
+    path: opts.path,
+    driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+    busyTimeoutMs: opts.busyTimeoutMs,
+    autocheckpoint: opts.autocheckpoint,
+  };
+  const worker = new Worker(await entry(), { workerData: data });
+  worker.unref();
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+  let stopping = false;
+  let idle: (() => void) | null = null;
+
+  const settle = (id: number, err: Error | null) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (err) p.reject(err);
+    else p.resolve();
+    if (pending.size === 0) idle?.();
+  };
+  const die = (err: Error) => {
+    if (dead) return;
+    dead = err;
+    // A passing error (SQLITE_IOERR): the recorder writes these batches again, on the store's own connection.
+    for (const id of [...pending.keys()])
+      settle(id, new WriterError(`the SQLite writer thread stopped: ${err.message}`, 'SQLITE_IOERR_WRITER'));
+    if (!stopping) opts.onFailure(err);
+  };
+  worker.on('message', (reply: WriterReply) =>
+    settle(reply.id, reply.error ? new WriterError(reply.error.message, reply.error.code) : null),
+  );
+  worker.on('error', die);
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      die(new Error(`exited with code ${code}`));
+      resolve();
+    }),
+  );
+  // The thread opens its connection as it starts: a database it cannot open is a failure now, not at the first batch.
+  await new Promise<void>((resolve) => {
+    worker.once('online', resolve);
+    worker.once('error', () => resolve());
+  });
+
+  return {
+    get inFlight() {
+      return pending.size;
+    },
+    write(calls) {
+      if (stopping) return Promise.reject(new WriterError('The database connection is not open', null));
+      if (dead)
+        return Promise.reject(
+          new WriterError(`the SQLite writer thread stopped: ${dead.message}`, 'SQLITE_IOERR_WRITER'),
+        );
+      const id = nextId++;
+      // What the gateway left for enrichers (prompt and output text, hook facts) is never stored: it is not sent.
+      const internals = calls.map((c) => c.internal);
+      for (const c of calls) if (c.internal !== undefined) c.internal = undefined;
+      try {
+        const msg: WriterRequest = { id, calls: calls as LlmCall[] };
+        worker.postMessage(msg);
+      } catch (err) {
+        return Promise.reject(err);
+      } finally {
+        calls.forEach((c, i) => {
+          if (internals[i] !== undefined) c.internal = internals[i];
+        });
+      }
+      return new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));
+    },
+    async terminate() {
+      await worker.terminate();
+      await exited;
+    },
+    async stop() {
+      if (stopping) return exited;
+      stopping = true;
+      if (pending.size > 0 && !dead) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000))),
+        ]);
+        clearTimeout(timer);
+      }
+      worker.postMessage({ stop: true } satisfies WriterRequest);
+      const timeout = setTimeout(() => void worker.terminate(), 5000);
+      await exited;
+      clearTimeout(timeout);
+    },
+  };
+}
