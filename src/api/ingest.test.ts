@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LlmCall, Recorder } from '../calls/index.js';
 import { renderError } from '../errors.js';
-import { ingestCalls, roomFor } from './ingest.js';
+import { ingestCalls } from './ingest.js';
 
 /** A store sink that holds each write until `open()`; what it was given, and what the recorder dropped. */
 function gatedStore() {
@@ -56,17 +56,25 @@ const post = (url: string, from: number, n: number) =>
   });
 
 describe('ingest backpressure', () => {
-  it('roomFor counts the store lane and undispatched calls, and only the store lane', () => {
+  it('hasRoom counts the store lane, undispatched calls and held room, and only the store lane', async () => {
     const dropped: number[] = [];
     const rec = new Recorder({ capacity: 10, onDrop: (_s, n) => dropped.push(n) });
-    expect(roomFor(rec, 5)).toBe(true); // no store lane at all
+    const roomFor = (n: number) => rec.hasRoom('store', n);
+    expect(roomFor(5)).toBe(true); // no store lane at all
     const g = gatedStore();
     rec.addSink(g.sink);
     rec.addSink({ name: 'traces', write: () => new Promise(() => {}) }); // a stuck exporter is not waited for
     for (let i = 0; i < 6; i++) rec.record({ requestId: `x${i}` } as LlmCall);
-    expect(roomFor(rec, 4)).toBe(true);
-    expect(roomFor(rec, 5)).toBe(false);
-    expect(roomFor(rec, 50)).toBe(false); // larger than a lane: waits for an empty one
+    expect(roomFor(4)).toBe(true);
+    expect(roomFor(5)).toBe(false);
+    expect(roomFor(50)).toBe(false); // larger than a lane: waits for an empty one
+    // Room held for a batch not yet recorded counts as queued, until released.
+    const release = await rec.holdRoom('store', 3, 0);
+    expect(release).not.toBeNull();
+    expect(roomFor(2)).toBe(false);
+    expect(await rec.holdRoom('store', 2, 0)).toBeNull();
+    release?.();
+    expect(roomFor(4)).toBe(true);
     expect(dropped).toEqual([]);
   });
 

@@ -131,21 +131,20 @@ function checkMetadata(records: readonly z.infer<typeof ingestRecordSchema>[], p
 
 /** How long a batch waits for room in the store's lane before it is refused with 503 and Retry-After. */
 export const INGEST_ROOM_WAIT_MS = 10_000;
-const ROOM_POLL_MS = 5;
-
-/** The recorder sink that writes calls to the store (src/server.ts): the ledger, whose lane ingestion waits for. */
-export const STORE_SINK = 'store';
 
 /**
- * Whether the store's lane can take `n` more calls now (calls not yet dispatched count as queued; a batch larger
- * than the lane holds waits for it to be empty). Exporters (logs, traces) are not waited for: they drop and count
- * when they lag, as for gateway calls. True when there is no store lane.
+ * The recorder sink that writes calls to the store (src/server.ts): the ledger, whose lane ingestion waits for.
+ * Exporters (logs, traces) are not waited for: they drop and count when they lag, as for gateway calls.
  */
-export function roomFor(recorder: Pick<Recorder, 'depths' | 'capacity'>, n: number): boolean {
-  const d = recorder.depths();
-  const lane = d[STORE_SINK];
-  if (lane === undefined) return true;
-  return lane + (d['_pending'] ?? 0) + Math.min(n, recorder.capacity) <= recorder.capacity;
+export const STORE_SINK = 'store';
+
+/** The 503 a batch gets when the store's lane stayed full for `waitMs`: the sender should retry it shortly. */
+export function overloaded(waitMs: number): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_OVERLOADED',
+    `llmscope cannot store calls as fast as they arrive (its store queue stayed full for ${waitMs / 1000} s); retry this batch shortly (calls with a request_id are recorded once)`,
+    { headers: { 'retry-after': '1' } },
+  );
 }
 
 /**
@@ -170,30 +169,24 @@ export async function ingestCalls(
   // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
   const known = given.length > 0 ? await store.knownIds(given).catch(() => new Set<string>()) : new Set<string>();
   // Accepted means stored: a batch the store's lane cannot take now waits for it to drain (backpressure on the
-  // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. Nothing
-  // awaits between the last check and the record() calls below, so concurrent batches cannot overfill the lanes.
-  const deadline = Date.now() + roomWaitMs;
-  while (!roomFor(recorder, calls.length)) {
-    if (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, ROOM_POLL_MS));
-      continue;
-    }
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_OVERLOADED',
-      `llmscope cannot store calls as fast as they arrive (its store queue stayed full for ${roomWaitMs / 1000} s); retry this batch shortly (calls with a request_id are recorded once)`,
-      { headers: { 'retry-after': '1' } },
-    );
-  }
+  // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. The room is
+  // held until the calls are recorded, so concurrent batches cannot overfill the lanes.
+  const release = await recorder.holdRoom(STORE_SINK, calls.length, roomWaitMs);
+  if (!release) throw overloaded(roomWaitMs);
   const ids: string[] = [];
   const duplicates: string[] = [];
-  for (const call of calls) {
-    if (known.has(call.requestId)) {
-      duplicates.push(call.requestId);
-      continue;
+  try {
+    for (const call of calls) {
+      if (known.has(call.requestId)) {
+        duplicates.push(call.requestId);
+        continue;
+      }
+      known.add(call.requestId);
+      ids.push(call.requestId);
+      recorder.record(call);
     }
-    known.add(call.requestId);
-    ids.push(call.requestId);
-    recorder.record(call);
+  } finally {
+    release();
   }
   sendJson(res, 202, { accepted: ids.length, request_ids: ids, duplicates });
 }

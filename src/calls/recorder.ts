@@ -83,6 +83,42 @@ export class Recorder {
     return out;
   }
 
+  /** Room in lanes promised by holdRoom() to callers that have not yet recorded, by sink. */
+  private readonly held = new Map<string, number>();
+
+  /**
+   * Whether `sink`'s lane can take `n` more calls now: calls not yet dispatched and room other callers hold count
+   * as queued, and a batch larger than the lane waits for it to be empty. True when there is no such sink.
+   */
+  hasRoom(sink: string, n: number): boolean {
+    const lane = this.lanes.find((l) => l.sink.name === sink);
+    if (!lane) return true;
+    const queued = lane.queue.length - lane.head + this.pending.length + (this.held.get(sink) ?? 0);
+    return queued + Math.min(n, this.capacity) <= this.capacity;
+  }
+
+  /**
+   * For senders of batches (ingest, OTLP) that must be slowed to a sink's pace rather than have their calls
+   * dropped: waits, polling every 5 ms for at most `timeoutMs`, until `sink`'s lane has room for `n` calls, and holds
+   * that room, so concurrent batches cannot overfill the lane while each awaits before recording. Returns the
+   * function that releases it (call it once the calls are recorded), or null when the lane stayed full.
+   */
+  async holdRoom(sink: string, n: number, timeoutMs: number): Promise<(() => void) | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.hasRoom(sink, n)) {
+      if (Date.now() >= deadline) return null;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const size = Math.min(n, this.capacity);
+    this.held.set(sink, (this.held.get(sink) ?? 0) + size);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held.set(sink, (this.held.get(sink) ?? 0) - size);
+    };
+  }
+
   /** Hot path: O(1), never throws, never awaits. */
   record(call: LlmCall): void {
     if (this.closed) {

@@ -9,7 +9,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { LlmCall } from '../calls/index.js';
+import { type LlmCall, Recorder } from '../calls/index.js';
 import {
   decodeJson,
   decodeProtobuf,
@@ -458,5 +458,41 @@ describe('OtlpReceiver.accept', () => {
     expect(out.counts).toMatchObject({ call: 1, trace: MAX_TRACE_SPANS, dropped: 5, rejected: 1 });
     expect(out.rejectedMessage).toMatch(/trace_id/);
     expect(recorded[0]?.spans).toHaveLength(MAX_TRACE_SPANS + 1);
+  });
+});
+
+describe('OtlpReceiver backpressure', () => {
+  it('holds an export until the store lane has room, and refuses it with 503 (nothing recorded) when it stays full', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const stored: string[] = [];
+    const rec = new Recorder({ capacity: 4 });
+    rec.addSink({
+      name: 'store',
+      write: async (calls) => {
+        await gate;
+        for (const c of calls) stored.push(c.requestId);
+      },
+    });
+    const r = new OtlpReceiver({
+      recorder: rec,
+      store: { knownIds: async () => new Set() },
+      registry: new Registry(),
+      bodyLimit: 1 << 20,
+      roomWaitMs: 50,
+    });
+    const spans = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => span(genAi, { spanId: (from + i + 1).toString(16).padStart(16, '0') }));
+    expect((await r.accept(spans(0, 3))).counts.call).toBe(3); // being written: the store holds them
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await r.accept(spans(3, 4))).counts.call).toBe(4); // queued behind them: the lane (4) is full
+    await expect(r.accept(spans(10, 2))).rejects.toMatchObject({ code: 'LLMSCOPE_ERR_OVERLOADED', status: 503 });
+    const waiting = r.accept(spans(20, 2)); // waits for room instead of being dropped
+    open();
+    await rec.flush();
+    expect((await waiting).counts.call).toBe(2);
+    await rec.flush();
+    expect(stored).toHaveLength(9);
+    expect(stored.some((id) => id.endsWith('00000000000b'))).toBe(false); // the refused export left nothing
   });
 });
