@@ -1,6 +1,34 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
+import { type HeavyHitter, SpaceSaving, userCostMetric } from './heavy-hitters.js';
+
+/** The sketch as first written (a scan of the map for the minimum): the heap must pick the same item every time. */
+class ScanSpaceSaving {
+  readonly entries = new Map<string, HeavyHitter>();
+  total = 0;
+  constructor(readonly k: number) {}
+  add(item: string, weight: number): void {
+    if (!(weight > 0)) return;
+    this.total += weight;
+    const e = this.entries.get(item);
+    if (e) {
+      e.count += weight;
+      return;
+    }
+    if (this.entries.size < this.k) {
+      this.entries.set(item, { item, count: weight, error: 0 });
+      return;
+    }
+    let min: HeavyHitter | null = null;
+    for (const x of this.entries.values()) if (!min || x.count < min.count) min = x;
+    const m = min as HeavyHitter;
+    this.entries.delete(m.item);
+    this.entries.set(item, { item, count: m.count + weight, error: m.count });
+  }
+  top(): HeavyHitter[] {
+    return [...this.entries.values()].sort((a, b) => b.count - a.count);
+  }
+}
 
 describe('heavy hitters', () => {
   it('keeps every user spending more than total/K among the K, in bounded memory', () => {
@@ -23,6 +51,35 @@ describe('heavy hitters', () => {
       .sort();
     expect(names).toEqual(['whale-0', 'whale-1', 'whale-2', 'whale-3', 'whale-4']);
     for (const h of top) expect(h.count - h.error).toBeLessThanOrEqual(h.count);
+  });
+
+  it('tracks exactly what a scan for the minimum would (ties, evictions, re-entries), at every step', () => {
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (const [k, integers] of [
+      [1, false],
+      [2, false],
+      [7, true],
+      [7, false],
+      [100, true],
+      [100, false],
+    ] as const) {
+      const heap = new SpaceSaving(k);
+      const scan = new ScanSpaceSaving(k);
+      for (let i = 0; i < 30_000; i++) {
+        // integer weights make ties common; a few zero/negative weights are ignored by both
+        const r = rand();
+        const item = r < 0.3 ? `hot-${Math.floor(rand() * 5)}` : `u-${Math.floor(rand() * 400)}`;
+        const weight = r < 0.02 ? 0 : r < 0.5 || integers ? Math.ceil(rand() * 3) : rand() * 0.01;
+        heap.add(item, weight);
+        scan.add(item, weight);
+        if (i % 997 === 0 || i === 29_999) expect(heap.top()).toEqual(scan.top());
+      }
+      expect(heap.totalWeight).toBe(scan.total);
+    }
   });
 
   it('exposes the top users and __other__ as counters that only grow', async () => {

@@ -11,8 +11,19 @@ export interface HeavyHitter {
   error: number;
 }
 
+/** A tracked item in the heap: ordered by count, ties by when it started being tracked (the map's order). */
+interface Slot {
+  hit: HeavyHitter;
+  seq: number;
+  pos: number;
+}
+
 export class SpaceSaving {
-  private readonly entries = new Map<string, HeavyHitter>();
+  /** In the order items started being tracked (top() breaks ties by it). */
+  private readonly entries = new Map<string, Slot>();
+  /** A binary min-heap of the tracked items by (count, seq): the root is the one a newcomer replaces. */
+  private readonly heap: Slot[] = [];
+  private seq = 0;
   private total = 0;
 
   constructor(readonly k: number) {
@@ -24,24 +35,70 @@ export class SpaceSaving {
     this.total += weight;
     const e = this.entries.get(item);
     if (e) {
-      e.count += weight;
+      e.hit.count += weight;
+      this.down(e.pos);
       return;
     }
     if (this.entries.size < this.k) {
-      this.entries.set(item, { item, count: weight, error: 0 });
+      const slot: Slot = { hit: { item, count: weight, error: 0 }, seq: this.seq++, pos: this.heap.length };
+      this.entries.set(item, slot);
+      this.heap.push(slot);
+      this.up(slot.pos);
       return;
     }
-    // K is small (100 by default): a linear scan for the minimum is cheaper than keeping a heap in step.
-    let min: HeavyHitter | null = null;
-    for (const x of this.entries.values()) if (!min || x.count < min.count) min = x;
-    const m = min as HeavyHitter;
+    // The smallest count, the earliest tracked among equals: the same item a scan of the map in order would pick.
+    const m = (this.heap[0] as Slot).hit;
     this.entries.delete(m.item);
-    this.entries.set(item, { item, count: m.count + weight, error: m.count });
+    const slot: Slot = { hit: { item, count: m.count + weight, error: m.count }, seq: this.seq++, pos: 0 };
+    this.entries.set(item, slot);
+    this.heap[0] = slot;
+    this.down(0);
+  }
+
+  private static less(a: Slot, b: Slot): boolean {
+    return a.hit.count < b.hit.count || (!(b.hit.count < a.hit.count) && a.seq < b.seq);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const x = h[i] as Slot;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = h[p] as Slot;
+      if (!SpaceSaving.less(x, parent)) break;
+      h[i] = parent;
+      parent.pos = i;
+      i = p;
+    }
+    h[i] = x;
+    x.pos = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const x = h[i] as Slot;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && SpaceSaving.less(h[r] as Slot, h[l] as Slot) ? r : l;
+      const child = h[c] as Slot;
+      if (!SpaceSaving.less(child, x)) break;
+      h[i] = child;
+      child.pos = i;
+      i = c;
+    }
+    h[i] = x;
+    x.pos = i;
   }
 
   /** Tracked items, largest first. */
   top(n = this.k): HeavyHitter[] {
-    return [...this.entries.values()].sort((a, b) => b.count - a.count).slice(0, n);
+    return [...this.entries.values()]
+      .map((s) => s.hit)
+      .sort((a, b) => b.count - a.count)
+      .slice(0, n);
   }
 
   get totalWeight(): number {

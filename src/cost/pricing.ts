@@ -44,9 +44,19 @@ export interface CallPrice {
   unpriced: boolean;
 }
 
+/** The day `dayOf` last answered for, and its answer: calls, spend rows and prices mostly fall on one day. */
+let lastDay = Number.NaN;
+let lastDayText = '';
+
 /** UTC date `YYYY-MM-DD` of an epoch-ms time. */
 export function dayOf(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
+  // Date truncates a fractional time toward zero; past ±8.64e15 toISOString throws, so those never match.
+  const d = Math.abs(t) <= 8.64e15 ? Math.floor(Math.trunc(t) / DAY_MS) : Number.NaN;
+  if (d === lastDay) return lastDayText;
+  const text = new Date(t).toISOString().slice(0, 10);
+  lastDay = d;
+  lastDayText = text;
+  return text;
 }
 
 export function dayStart(day: string): number {
@@ -186,6 +196,8 @@ export class PriceBook {
   private readonly overrides: Override[];
   private readonly aliases: Map<string, string>;
   private readonly cache = new Map<string, CatalogEntry | null>();
+  /** resolveForCall's answers by provider and model, with the day (a day number) each is for. */
+  private readonly resolved = new Map<string, { day: number; price: ResolvedPrice | null }>();
 
   /** `billers`: the catalog provider billing each gateway provider, when its name alone does not say (billersOf). */
   constructor(
@@ -289,12 +301,27 @@ export class PriceBook {
       .filter((d) => d > a && d <= b);
   }
 
+  /**
+   * `resolve` for pricing calls, remembered per provider and model for the day (what it answers depends on the
+   * model, the provider and the day only): one map lookup per call instead of the override scan and two dates.
+   */
+  private resolveForCall(model: string, provider: string, t: number): ResolvedPrice | null {
+    const key = `${provider}\u0000${model}`;
+    const hit = this.resolved.get(key);
+    const day = Math.abs(t) <= 8.64e15 ? Math.floor(Math.trunc(t) / DAY_MS) : Number.NaN;
+    if (hit !== undefined && hit.day === day) return hit.price;
+    const price = this.resolve(model, provider, t);
+    if (this.resolved.size > 10_000) this.resolved.clear();
+    this.resolved.set(key, { day, price });
+    return price;
+  }
+
   /** The cost of a finished call and the prices applied. */
   priceCall(call: LlmCall): CallPrice {
     // A call llmscope refused before it reached the provider cost nothing.
     if (call.internal && call.internal.upstreamStartAt === null && call.source === 'gateway')
       return { costUsd: 0, price: null, unpriced: false };
-    const resolved = this.resolve(call.model, call.provider, call.startedAt);
+    const resolved = this.resolveForCall(call.model, call.provider, call.startedAt);
     if (call.inputTokens === null && call.outputTokens === null) {
       // Unknown usage: the cost is unknown, never a silent 0.
       return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: false };

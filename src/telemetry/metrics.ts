@@ -11,7 +11,10 @@ import {
   type Registry,
 } from 'prom-client';
 import type { LlmCall, Recorder, Sink } from '../calls/index.js';
-import { LabelGuard } from './label-guard.js';
+import { LabelGuard, OTHER } from './label-guard.js';
+
+/** A token count the batch fold may add up exactly: absent, or a whole number within the safe integer range. */
+const wholeOrNull = (v: number | null | undefined): boolean => v === null || v === undefined || Number.isSafeInteger(v);
 
 export const BUCKETS = {
   ttft: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80],
@@ -160,7 +163,7 @@ export class Metrics {
     const provider = g.value('provider', call.provider);
     const model = g.value('model', call.model);
     const endpoint = call.endpoint;
-    const [p, m] = g.series_('llm_requests_total', [provider, model]);
+    const [p, m] = g.series_('llm_requests_total', [provider, model] as [string, string]);
     this.requests.inc({ provider: p, model: m, endpoint, status: call.status });
     this.duration.observe({ provider: p, model: m, endpoint, stream: String(call.stream) }, call.latencyMs / 1000);
     if (call.ttftMs !== null) this.ttft.observe({ provider: p, model: m }, call.ttftMs / 1000);
@@ -179,13 +182,103 @@ export class Metrics {
     if (call.source === 'gateway') this.overhead.observe({ endpoint }, call.overheadMs / 1000);
   }
 
+  /**
+   * Observes a batch of finished calls: the same metric values as `observe` on each in turn, with the counters
+   * whose increments are whole numbers (requests, tokens, refusals) added once per label set per batch rather than
+   * once per call. Integer sums are exact in any order, so nothing changes but the number of prom-client label
+   * lookups. Cost and the histograms (fractional values, whose float sums depend on the order of additions) are
+   * still observed call by call, in order; so are the label guard's admissions, whose order decides which values
+   * fit the budget. A batch with a fractional token count is observed call by call throughout.
+   */
+  observeBatch(calls: readonly LlmCall[]): void {
+    for (const c of calls)
+      if (
+        !wholeOrNull(c.inputTokens) ||
+        !wholeOrNull(c.outputTokens) ||
+        !wholeOrNull(c.cachedInputTokens) ||
+        !wholeOrNull(c.cacheWriteInputTokens)
+      ) {
+        for (const call of calls) this.observe(call);
+        return;
+      }
+    const g = this.guard;
+    /** Guarded [provider, model] per raw pair, kept only once the guard let both through unchanged. */
+    const admitted = new Map<string, [string, string]>();
+    const sums = new Map<string, { counter: Counter<string>; labels: Record<string, string>; n: number }>();
+    const add = (counter: Counter<string>, key: string, labels: () => Record<string, string>, n: number): void => {
+      const s = sums.get(key);
+      if (s) s.n += n;
+      else sums.set(key, { counter, labels: labels(), n });
+    };
+    // If an observation throws (a non-finite latency), the counts of the calls before it (and of its own, up to
+    // where it threw) are still added, as call-by-call observing would have left them.
+    try {
+      for (const call of calls) {
+        // the provider's length first: names may hold any character, so no separator alone keeps pairs apart
+        const raw = `${call.provider.length}:${call.provider}\u0000${call.model}`;
+        let pm = admitted.get(raw);
+        if (pm === undefined) {
+          const provider = g.value('provider', call.provider);
+          const model = g.value('model', call.model);
+          const guarded = g.series_('llm_requests_total', [provider, model] as [string, string]);
+          // A value or series the guard admitted is seen again without side effects; one it folded into __other__
+          // counts an overflow each time, so those calls go back to the guard every time.
+          if (guarded[0] !== OTHER && guarded[1] !== OTHER && provider !== OTHER && model !== OTHER)
+            admitted.set(raw, guarded);
+          pm = guarded;
+        }
+        const [p, m] = pm;
+        const endpoint = call.endpoint;
+        const pmKey = `${p.length}:${p}\u0000${m}`;
+        add(
+          this.requests,
+          `r\u0000${pmKey}\u0000${endpoint}\u0000${call.status}`,
+          () => ({
+            provider: p,
+            model: m,
+            endpoint,
+            status: call.status,
+          }),
+          1,
+        );
+        this.duration.observe({ provider: p, model: m, endpoint, stream: String(call.stream) }, call.latencyMs / 1000);
+        if (call.ttftMs !== null) this.ttft.observe({ provider: p, model: m }, call.ttftMs / 1000);
+        if (call.tpotMs !== null) this.tpot.observe({ provider: p, model: m }, call.tpotMs / 1000);
+        if (call.inputTokens)
+          add(this.tokens, `i\u0000${pmKey}`, () => ({ provider: p, model: m, type: 'input' }), call.inputTokens);
+        if (call.outputTokens)
+          add(this.tokens, `o\u0000${pmKey}`, () => ({ provider: p, model: m, type: 'output' }), call.outputTokens);
+        if (call.cachedInputTokens)
+          add(
+            this.tokens,
+            `c\u0000${pmKey}`,
+            () => ({ provider: p, model: m, type: 'cached_input' }),
+            call.cachedInputTokens,
+          );
+        if (call.cacheWriteInputTokens)
+          add(
+            this.tokens,
+            `w\u0000${pmKey}`,
+            () => ({ provider: p, model: m, type: 'cache_write_input' }),
+            call.cacheWriteInputTokens,
+          );
+        if (call.costUsd) {
+          const feature = g.value('feature', call.feature);
+          this.cost.inc({ provider: p, model: m, feature }, call.costUsd);
+        }
+        if (call.refusal) add(this.refusals, `f\u0000${pmKey}`, () => ({ provider: p, model: m }), 1);
+        if (call.source === 'gateway') this.overhead.observe({ endpoint }, call.overheadMs / 1000);
+      }
+    } finally {
+      for (const s of sums.values()) s.counter.inc(s.labels, s.n);
+    }
+  }
+
   sink(): Sink {
     return {
       name: 'metrics',
       maxBatch: 1024,
-      write: (calls) => {
-        for (const c of calls) this.observe(c);
-      },
+      write: (calls) => this.observeBatch(calls),
     };
   }
 }

@@ -102,9 +102,32 @@ export class SqliteSpendStore implements SpendStore {
     );
     this.applyTx = db.transaction((deltas: readonly SpendDelta[]) => {
       for (const d of deltas) {
-        const f = [d.costUsd, d.requests, d.unpriced, d.inputTokens, d.outputTokens, d.cachedInputTokens, d.bytes];
-        minute.run(d.minute, d.dimension, d.value, ...f);
-        daily.run(dayOf(d.minute), d.dimension, d.value, ...f);
+        const { dimension, value, costUsd, requests, unpriced, inputTokens, outputTokens, cachedInputTokens, bytes } =
+          d;
+        minute.run(
+          d.minute,
+          dimension,
+          value,
+          costUsd,
+          requests,
+          unpriced,
+          inputTokens,
+          outputTokens,
+          cachedInputTokens,
+          bytes,
+        );
+        daily.run(
+          dayOf(d.minute),
+          dimension,
+          value,
+          costUsd,
+          requests,
+          unpriced,
+          inputTokens,
+          outputTokens,
+          cachedInputTokens,
+          bytes,
+        );
       }
     });
   }

@@ -144,25 +144,59 @@ export function dimensionValue(call: LlmCall, d: SpendDimension): string {
 
 /** Sums a batch of calls into deltas, one per (minute, dimension, value). `unpriced` marks calls with no price. */
 export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => boolean): SpendDelta[] {
-  const out = new Map<string, SpendDelta>();
+  // Per minute, one map per dimension (in SPEND_DIMENSIONS order) from value to its delta: no key strings to build.
+  // Deltas come out in the order they were first met, and each one's figures are added call by call, in order.
+  const out: SpendDelta[] = [];
+  const minutes = new Map<number, Map<string, SpendDelta>[]>();
+  let lastMinute = Number.NaN;
+  let maps: Map<string, SpendDelta>[] = [];
   for (const c of calls) {
     const minute = Math.floor(c.startedAt / MINUTE) * MINUTE;
-    const f: SpendFigures = {
-      costUsd: c.costUsd ?? 0,
-      requests: 1,
-      unpriced: unpriced(c) ? 1 : 0,
-      inputTokens: c.inputTokens ?? 0,
-      outputTokens: c.outputTokens ?? 0,
-      cachedInputTokens: c.cachedInputTokens ?? 0,
-      bytes: (c.requestBytes ?? 0) + (c.responseBytes ?? 0),
-    };
-    for (const dimension of SPEND_DIMENSIONS) {
+    if (minute !== lastMinute) {
+      let m = minutes.get(minute);
+      if (!m) {
+        m = SPEND_DIMENSIONS.map(() => new Map<string, SpendDelta>());
+        minutes.set(minute, m);
+      }
+      maps = m;
+      lastMinute = minute;
+    }
+    const costUsd = c.costUsd ?? 0;
+    const unpricedN = unpriced(c) ? 1 : 0;
+    const inputTokens = c.inputTokens ?? 0;
+    const outputTokens = c.outputTokens ?? 0;
+    const cachedInputTokens = c.cachedInputTokens ?? 0;
+    const bytes = (c.requestBytes ?? 0) + (c.responseBytes ?? 0);
+    for (let i = 0; i < SPEND_DIMENSIONS.length; i++) {
+      const dimension = SPEND_DIMENSIONS[i] as SpendDimension;
       const value = dimensionValue(c, dimension);
-      const k = `${minute}\u0000${dimension}\u0000${value}`;
-      const d = out.get(k);
-      if (d) addFigures(d, f);
-      else out.set(k, { minute, dimension, value, ...f });
+      const map = maps[i] as Map<string, SpendDelta>;
+      const d = map.get(value);
+      if (d) {
+        d.costUsd += costUsd;
+        d.requests += 1;
+        d.unpriced += unpricedN;
+        d.inputTokens += inputTokens;
+        d.outputTokens += outputTokens;
+        d.cachedInputTokens += cachedInputTokens;
+        d.bytes += bytes;
+      } else {
+        const nd: SpendDelta = {
+          minute,
+          dimension,
+          value,
+          costUsd,
+          requests: 1,
+          unpriced: unpricedN,
+          inputTokens,
+          outputTokens,
+          cachedInputTokens,
+          bytes,
+        };
+        map.set(value, nd);
+        out.push(nd);
+      }
     }
   }
-  return [...out.values()];
+  return out;
 }

@@ -1,0 +1,130 @@
+// The metrics sink folds whole-number counters per batch (Metrics.observeBatch): every metric must read exactly as
+// observing the same calls one by one leaves it, whatever the batch holds.
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import { Metrics } from './metrics.js';
+
+let seq = 0;
+function call(over: Partial<LlmCall> = {}): LlmCall {
+  const startedAt = 1_750_000_000_000 + seq;
+  return {
+    requestId: `r-${++seq}`,
+    traceId: null,
+    startedAt,
+    endedAt: startedAt + 800,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 'ok',
+    httpStatus: 200,
+    errorType: null,
+    user: null,
+    team: null,
+    feature: null,
+    session: null,
+    apiKeyId: null,
+    inputTokens: 100,
+    outputTokens: 20,
+    cachedInputTokens: 0,
+    reasoningTokens: 0,
+    tokenSource: 'usage',
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: 800,
+    overheadMs: 0.4,
+    costUsd: null,
+    price: null,
+    finishReason: 'stop',
+    refusal: false,
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'ingest',
+    spans: [],
+    events: [],
+    content: null,
+    ...over,
+  };
+}
+
+/** Varied calls: many label sets, fractional costs and latencies, refusals, nulls, names past the label budget. */
+function varied(n: number, seed = 3): LlmCall[] {
+  let s = seed;
+  const rand = () => {
+    s = (s * 48271) % 2147483647;
+    return s / 2147483647;
+  };
+  const out: LlmCall[] = [];
+  for (let i = 0; i < n; i++) {
+    const stream = rand() < 0.5;
+    out.push(
+      call({
+        provider: ['openai', 'anthropic', 'gemini', 'vllm-a', 'vllm-b'][Math.floor(rand() * 5)] as string,
+        model: `model-${Math.floor(rand() * 9)}`,
+        endpoint: rand() < 0.8 ? 'chat.completions' : 'embeddings',
+        status: rand() < 0.9 ? 'ok' : 'upstream_error',
+        stream,
+        inputTokens: rand() < 0.1 ? null : Math.floor(rand() * 5000),
+        outputTokens: rand() < 0.1 ? null : Math.floor(rand() * 800),
+        cachedInputTokens: rand() < 0.5 ? 0 : Math.floor(rand() * 300),
+        cacheWriteInputTokens: rand() < 0.7 ? null : Math.floor(rand() * 200),
+        ttftMs: stream ? rand() * 900 : null,
+        tpotMs: stream && rand() < 0.8 ? rand() * 40 : null,
+        latencyMs: rand() * 20_000,
+        overheadMs: rand() * 3,
+        costUsd: rand() < 0.15 ? null : rand() < 0.05 ? 0 : rand() * 0.01,
+        feature: rand() < 0.3 ? null : `feature-${Math.floor(rand() * 12)}`,
+        refusal: rand() < 0.07,
+        source: rand() < 0.5 ? 'gateway' : 'ingest',
+      }),
+    );
+  }
+  return out;
+}
+
+const fresh = () => {
+  const registry = new Registry();
+  // a small budget and cap, so some values and series overflow into __other__ part-way through
+  return new Metrics(registry, { labelBudget: 7, labelHardCap: 20 });
+};
+
+describe('metrics sink batches', () => {
+  it('leaves every metric as observing the calls one by one does, in batches of any size', async () => {
+    const calls = varied(3000);
+    const one = fresh();
+    for (const c of calls) one.observe(c);
+    const want = await one.registry.metrics();
+    expect(want).toContain('__other__');
+    expect(want).toContain('llm_refusals_total{');
+    for (const size of [1, 7, 256, 1024, 3000]) {
+      const m = fresh();
+      const sink = m.sink();
+      for (let i = 0; i < calls.length; i += size) await sink.write(calls.slice(i, i + size));
+      expect(await m.registry.metrics()).toBe(want);
+    }
+  });
+
+  it('observes a batch with a fractional token count call by call (its sums would not be exact)', async () => {
+    const calls = varied(200, 9);
+    calls[50] = { ...(calls[50] as LlmCall), inputTokens: 0.1, outputTokens: 0.2 };
+    calls[51] = { ...(calls[51] as LlmCall), inputTokens: 2 ** 53 + 2 };
+    const one = fresh();
+    for (const c of calls) one.observe(c);
+    const m = fresh();
+    m.observeBatch(calls);
+    expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+  });
+
+  it('keeps what was counted before an observation that throws, as one by one would', async () => {
+    const calls = varied(100, 5);
+    calls[60] = { ...(calls[60] as LlmCall), latencyMs: Number.NaN };
+    const one = fresh();
+    expect(() => {
+      for (const c of calls) one.observe(c);
+    }).toThrow(/not a valid number/);
+    const m = fresh();
+    expect(() => m.observeBatch(calls)).toThrow(/not a valid number/);
+    expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+  });
+});
