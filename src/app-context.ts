@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Audit } from './audit/index.js';
-import type { LlmCall, Recorder } from './calls/index.js';
+import type { Enricher, LlmCall, Recorder } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { GatewayHook } from './gateway/proxy.js';
 import type { Router } from './http/index.js';
@@ -50,6 +50,33 @@ export interface AppContext {
    * a user or their calls (feedback, evaluations, review items, per-user spend) adds its eraser here.
    */
   erasers: UserDataEraser[];
+  /**
+   * A module's per-call work that needs only the config and the call (pricing, refusal detection, capturing text for
+   * evaluation): added here rather than to `recorder`, its enrichers run in order with the others wherever calls are
+   * finished. With `serve --workers` that is each gateway worker (built there from the config by the part's name),
+   * and the recorder process runs them only on calls that did not come from a worker (ingest, OTLP, a module's own).
+   */
+  perCall: { add(part: CallPart): void };
+}
+
+/** What a per-call part is built with in every process that finishes calls: no store, routes, hooks or timers. */
+export interface CallContext {
+  config: Config;
+  /** This process's registry and metrics: `/metrics` adds the processes up, so count each call where it runs. */
+  registry: Registry;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+}
+
+/**
+ * The per-call part of a module: enrichers that read and write only the call, built from the config. `name` finds
+ * the same part in a gateway worker (src/cli/modules.ts lists the built-in ones), where `build` runs without the
+ * module; in one process the module may pass a `build` using what it knows beyond the config (evaluators it loaded).
+ */
+export interface CallPart {
+  readonly name: string;
+  build(ctx: CallContext): Enricher[];
 }
 
 /**

@@ -3,16 +3,16 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { registerRequestRoutes } from './api/requests.js';
 import { registerSessionRoutes } from './api/sessions.js';
 import { registerStatsRoutes } from './api/stats.js';
 import { registerUserRoutes } from './api/users.js';
-import type { AppContext, Clock, Module, ModuleFactory } from './app-context.js';
+import type { AppContext, CallContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
 import { createAuditLog, registerAuditRoutes } from './audit/index.js';
-import { type LlmCall, Recorder, type Sink } from './calls/index.js';
+import { type Enricher, type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
@@ -69,6 +69,12 @@ export interface AppOptions {
   internalToken?: string;
   /** The gateway workers' metrics, added to this process's in `GET /metrics` (`serve --workers`). */
   workerMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
+  /**
+   * This is the recorder process of `serve --workers`: calls handed to `recordFromWorker` had their per-call work
+   * done in a gateway worker (callWork, and the modules' `ctx.perCall` parts), so here they only reach the
+   * recorder-side enrichers and the sinks that are one per deployment.
+   */
+  recordsForWorkers?: boolean;
 }
 
 export interface App {
@@ -79,6 +85,10 @@ export interface App {
   readonly modules: readonly Module[];
   /** The gateway hooks the modules added, in order (`serve --workers` runs them here for every worker). */
   readonly hooks: readonly GatewayHook[];
+  /** The names of the modules' per-call parts (`ctx.perCall`), in order: each gateway worker builds the same. */
+  readonly callParts: readonly string[];
+  /** Records a call a gateway worker finished and ran the per-call work on (`opts.recordsForWorkers`). */
+  recordFromWorker(call: LlmCall): void;
   /** Listens on config host/port (port 0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
@@ -113,6 +123,32 @@ const contentEnricher = (capture: boolean) => ({
     i.outputText = null;
   },
 });
+
+/**
+ * The per-call work that needs only the config and the call, and whose figures add up across processes: the same in
+ * one process and in every gateway worker of `serve --workers` (src/cluster/worker.ts). `head` runs before the
+ * modules' enrichers (tokens, then privacy redaction, so everything after sees only redacted text), `tail` after
+ * them (spans and content last, so they see final figures); `sinks` are the metrics and the request log, counted or
+ * written by the process that ran the rest (`/metrics` adds the processes up; each writes its own log lines).
+ */
+export function callWork(
+  config: Config,
+  parts: { metrics: Metrics; logger: Logger; redactor: Redactor },
+): { head: Enricher[]; tail: Enricher[]; sinks: Sink[] } {
+  return {
+    head: [tokenEnricher, ...(config.privacy.redact ? [privacyEnricher(parts.redactor)] : [])],
+    tail: [spanEnricher, contentEnricher(config.telemetry.captureContent)],
+    sinks: [parts.metrics.sink(), requestLogSink(parts.logger, config.telemetry.logFormat)],
+  };
+}
+
+/** The redactor for a process's call text, counting into its metrics. */
+export function redactorOf(config: Config, metrics: Metrics): Redactor {
+  return new Redactor({
+    patterns: config.privacy.patterns,
+    onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
+  });
+}
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const loopback = isLoopback(config.server.host);
@@ -153,13 +189,36 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     onEnricherError: (enricher, err) =>
       logger.warn({ event: 'enricher_error', enricher, err: (err as Error)?.message }, `enricher ${enricher} failed`),
   });
-  recorder.addEnricher(tokenEnricher);
-  // Right after tokens are counted on the text as sent: everything after sees only redacted text.
-  const redactor = new Redactor({
-    patterns: config.privacy.patterns,
-    onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
-  });
-  if (config.privacy.redact) recorder.addEnricher(privacyEnricher(redactor));
+  const redactor = redactorOf(config, metrics);
+  const work = callWork(config, { metrics, logger, redactor });
+  // In the recorder process of `serve --workers`, the per-call work skips calls a worker already did it on.
+  const fromWorkers = opts.recordsForWorkers ? new WeakSet<LlmCall>() : null;
+  const local = (e: Enricher): Enricher =>
+    fromWorkers
+      ? {
+          name: e.name,
+          enrich: (call) => {
+            if (!fromWorkers.has(call)) e.enrich(call);
+          },
+        }
+      : e;
+  const localSink = (s: Sink): Sink =>
+    fromWorkers
+      ? {
+          name: s.name,
+          maxBatch: s.maxBatch,
+          lingerMs: s.lingerMs,
+          retry: s.retry,
+          write: (calls) => {
+            const own = calls.filter((c) => !fromWorkers.has(c));
+            return own.length > 0 ? s.write(own) : undefined;
+          },
+          close: s.close ? () => s.close?.() : undefined,
+        }
+      : s;
+  for (const e of work.head) recorder.addEnricher(local(e));
+  const callParts: string[] = [];
+  const callCtx: CallContext = { config, registry, metrics, logger, clock: opts.clock ?? systemClock };
 
   const api = new Router();
   const clock = opts.clock ?? systemClock;
@@ -186,6 +245,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     detailExtras: [],
     audit,
     erasers: [],
+    perCall: {
+      add(part) {
+        callParts.push(part.name);
+        for (const e of part.build(callCtx)) recorder.addEnricher(local(e));
+      },
+    },
   };
 
   const modules: Module[] = [];
@@ -199,10 +264,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // After the modules' hooks: a call refused by a key or a budget is not worth masking.
   if (config.privacy.maskUpstream) hooks.push(maskUpstreamHook(redactor));
   // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
-  recorder.addEnricher(spanEnricher);
-  recorder.addEnricher(contentEnricher(config.telemetry.captureContent));
-  recorder.addSink(metrics.sink());
-  recorder.addSink(requestLogSink(logger, config.telemetry.logFormat));
+  for (const e of work.tail) recorder.addEnricher(local(e));
+  for (const s of work.sinks) recorder.addSink(localSink(s));
   // A store write costs mostly per transaction (≈100 µs CPU for one call alone, ≈20 µs per call in batches of
   // 64+), so the store lane waits up to storage.flushInterval for a fuller batch (calls show up in /api/requests at
   // most that much later, and a crash loses at most that much); flush() and shutdown never wait.
@@ -349,6 +412,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     upstreams,
     modules,
     hooks,
+    callParts,
+    recordFromWorker(call) {
+      fromWorkers?.add(call);
+      recorder.record(call);
+    },
     async listen() {
       await new Promise<void>((ok, fail) => {
         server.once('error', fail);

@@ -1,7 +1,8 @@
 // `serve --workers N` (N ≥ 2): the primary process. It is the recorder: it owns the store (the single SQLite
-// writer, or a PostgreSQL client), the enrichers and sinks, the modules' background work (one alert evaluator, one
-// GPU poller, one set of rollups, reconciliation) and the one budget ledger. N gateway workers (worker.ts) share the
-// public port through node:cluster, run the /v1 hot path, and hand finished calls here over IPC; their admission
+// writer, or a PostgreSQL client), the sinks that are one per deployment, the modules' background work (one alert
+// evaluator, one GPU poller, one set of rollups, reconciliation) and the one budget ledger. N gateway workers
+// (worker.ts) share the public port through node:cluster, run the /v1 hot path and each call's per-call work
+// (tokens, redaction, pricing, refusals, spans, metrics, request log), and hand enriched calls here over IPC; their admission
 // hooks run here (one RPC per phase), so budgets and rate limits are exact across workers. The primary's own
 // listener is on loopback, for the workers only: they relay /api, the dashboard, /metrics (which adds every
 // worker's metrics to the primary's), /readyz, OTLP and ingest to it. A worker that exits unexpectedly is started
@@ -78,6 +79,7 @@ export async function startFleet(
     listenOn: { host: '127.0.0.1', port: 0, plain: true },
     internalToken,
     workerMetrics: () => collectWorkerMetrics(),
+    recordsForWorkers: true,
   });
   const { logger, registry } = app.ctx;
   const log = logger.child({ module: 'cluster' });
@@ -115,7 +117,6 @@ export async function startFleet(
     authenticate: hooks.some((h) => h.authenticate),
     admit: hooks.some((h) => h.admit),
   };
-  const recorder = app.ctx.recorder;
   const receiveCalls = (calls: CallsMessage['calls']): void => {
     for (const wire of calls) {
       const call = fromWire(wire);
@@ -124,7 +125,7 @@ export async function startFleet(
       } catch (err) {
         log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');
       }
-      recorder.record(call);
+      app.recordFromWorker(call);
     }
   };
 
@@ -156,7 +157,14 @@ export async function startFleet(
           member.inflight = msg.inflight as number;
           break;
         case 'hello': {
-          const init: WorkerInit = { t: 'init', config, internalUrl, internalToken, phases };
+          const init: WorkerInit = {
+            t: 'init',
+            config,
+            internalUrl,
+            internalToken,
+            phases,
+            callParts: [...app.callParts],
+          };
           worker.send(init);
           break;
         }

@@ -1,16 +1,21 @@
 // A gateway worker (`serve --workers N`, N ≥ 2): one of N processes sharing the public port through node:cluster. It
-// runs only what a client waits for on /v1 (parse, admit, forward, pass bytes, timestamps) and hands each finished
-// call to the primary (the recorder process) over IPC, in bounded batches; tokens, cost, quality, spans, logs and
-// store writes run there. Admission hooks (virtual keys, budgets, rate limits) run in the primary too, one RPC per
-// phase, so every worker reserves on the one ledger. Anything else (/api, the dashboard, /metrics, /readyz, OTLP,
-// ingest) is relayed to the primary's loopback listener, which answers for the whole deployment.
+// runs what a client waits for on /v1 (parse, admit, forward, pass bytes, timestamps) and, off the request path, the
+// per-call work that needs only the config and the call: tokens, redaction, the modules' per-call parts (pricing,
+// refusals, text sampled for evaluation), spans, content, this worker's metrics and request log lines. It hands
+// each enriched call to the primary (the recorder process) over IPC, in bounded batches; what must be one per
+// deployment runs there: settling budgets, the store, spend, quality evaluations, alerts, OTLP export. Admission
+// hooks (virtual keys, budgets, rate limits) run in the primary too, one RPC per phase, so every worker reserves on
+// the one ledger. Anything else (/api, the dashboard, /metrics, /readyz, OTLP, ingest) is relayed to the primary's
+// loopback listener, which answers for the whole deployment.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Pool } from 'undici';
+import type { CallContext } from '../app-context.js';
 import { type LlmCall, Recorder } from '../calls/index.js';
+import { builtinCallParts } from '../cli/modules.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -19,6 +24,7 @@ import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { createListener, sendError } from '../http/index.js';
+import { callWork, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, unpack } from './rpc.js';
@@ -35,6 +41,8 @@ export interface WorkerInit {
   internalToken: string;
   /** Which admission phases have hooks in the primary (no hooks: no round trip). */
   phases: { authenticate: boolean; admit: boolean };
+  /** The primary's modules' per-call parts (`ctx.perCall`), by name, in order: this worker runs them on its calls. */
+  callParts: string[];
 }
 
 /**
@@ -172,6 +180,33 @@ export function settleFor(hooks: readonly GatewayHook[], call: LlmCall): void {
   for (const h of hooks) h.settle?.(a, call);
 }
 
+/**
+ * Adds to a worker's recorder the per-call work one process runs on its calls (server.ts callWork: tokens, redaction,
+ * then the modules' per-call parts named by the recorder process, in its order, then spans and content; the metrics
+ * and request log sinks). A part with no built-in build (src/cli/modules.ts builtinCallParts) fails the worker's start.
+ */
+export function addCallWork(recorder: Recorder, ctx: CallContext, callParts: readonly string[]): void {
+  const work = callWork(ctx.config, {
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    redactor: redactorOf(ctx.config, ctx.metrics),
+  });
+  const builtin = new Map(builtinCallParts().map((p) => [p.name, p]));
+  const parts = callParts.map((name) => {
+    const part = builtin.get(name);
+    if (!part)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `the module part "${name}" cannot run in a gateway worker: serve --workers runs the built-in modules' per-call parts only`,
+      );
+    return part;
+  });
+  for (const e of work.head) recorder.addEnricher(e);
+  for (const part of parts) for (const e of part.build(ctx)) recorder.addEnricher(e);
+  for (const e of work.tail) recorder.addEnricher(e);
+  for (const s of work.sinks) recorder.addSink(s);
+}
+
 export interface GatewayWorker {
   readonly server: Server;
   /** Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on. */
@@ -203,11 +238,23 @@ export async function startWorker(
   }).child({ worker: process.pid });
   const inflight = new Set<ServerResponse>();
 
-  // One sink: the hand-off to the primary, bounded (recorder.capacity) and counted when shed, like any sink.
+  // The per-call work, as in one process (server.ts callWork and the modules' parts), then three sinks: this
+  // worker's metrics and request log, and the hand-off to the primary, each bounded (recorder.capacity) and counted
+  // when shed, like any sink.
+  let lastWarn = 0;
   const recorder = new Recorder({
     capacity: config.recorder.capacity,
     onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
+    onSinkError: (sink, err) => {
+      const t = Date.now();
+      if (t - lastWarn < 10_000) return;
+      lastWarn = t;
+      logger.warn({ event: 'sink_error', sink, err: (err as Error)?.message ?? String(err) }, `sink ${sink} failed`);
+    },
+    onEnricherError: (enricher, err) =>
+      logger.warn({ event: 'enricher_error', enricher, err: (err as Error)?.message }, `enricher ${enricher} failed`),
   });
+  addCallWork(recorder, { config, registry, metrics, logger, clock: { now: () => Date.now() } }, init.callParts);
   recorder.addSink({
     name: 'primary',
     maxBatch: 256,

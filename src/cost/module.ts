@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
-import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import type { Enricher, Sink } from '../calls/index.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
@@ -13,6 +13,7 @@ import { costHooks, settleRecorded } from './hooks.js';
 import { registerKeyRoutes } from './key-routes.js';
 import type { RateLimiter } from './limits/limiter.js';
 import { parseCostItems } from './non-api.js';
+import { costCallPart, isUnpriced, priceEnricher } from './per-call.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, createCostRuntime } from './runtime.js';
 import { rollupSpendQueries } from './scoped-spend.js';
@@ -160,28 +161,25 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   await restoreBudgets(rt, spend);
 
   const unpricedSeen = new Map<string, number>();
-  const unpricedCalls = new WeakSet<LlmCall>();
+  // Pricing is the module's per-call part (per-call.ts: in each gateway worker with `serve --workers`); this
+  // enricher, in the recorder process only, does what is one per deployment: unpriced models counted, budgets and
+  // rate limits settled on the one ledger.
+  ctx.perCall.add({ name: costCallPart.name, build: () => [priceEnricher(rt.prices)] });
   const enricher: Enricher = {
-    name: 'cost',
+    name: 'cost-settle',
     enrich(call) {
-      if (call.costUsd === null) {
-        const p = rt.prices.priceCall(call);
-        call.costUsd = p.costUsd;
-        call.price = p.price;
-        if (p.unpriced) {
-          unpricedCalls.add(call);
-          const g = ctx.metrics.guard;
-          unpricedTotal.inc({ provider: g.value('provider', call.provider), model: g.value('model', call.model) });
-          const k = `${call.provider}/${call.model}`;
-          const n = unpricedSeen.get(k);
-          if (n !== undefined) unpricedSeen.set(k, n + 1);
-          else if (unpricedSeen.size < MAX_UNPRICED_MODELS) {
-            unpricedSeen.set(k, 1);
-            log.warn(
-              { event: 'unpriced_model', provider: call.provider, model: call.model },
-              `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
-            );
-          }
+      if (isUnpriced(call)) {
+        const g = ctx.metrics.guard;
+        unpricedTotal.inc({ provider: g.value('provider', call.provider), model: g.value('model', call.model) });
+        const k = `${call.provider}/${call.model}`;
+        const n = unpricedSeen.get(k);
+        if (n !== undefined) unpricedSeen.set(k, n + 1);
+        else if (unpricedSeen.size < MAX_UNPRICED_MODELS) {
+          unpricedSeen.set(k, 1);
+          log.warn(
+            { event: 'unpriced_model', provider: call.provider, model: call.model },
+            `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
+          );
         }
       }
       settleRecorded(rt, call);
@@ -196,7 +194,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     lingerMs: 50,
     async write(calls) {
       for (const c of calls) if (c.costUsd && c.user) sketch.add(c.user, c.costUsd);
-      await spend.apply(deltasOf(calls, (c) => unpricedCalls.has(c)));
+      await spend.apply(deltasOf(calls, isUnpriced));
     },
   };
   ctx.recorder.addSink(sink);

@@ -57,6 +57,7 @@ async function harness(
     detailExtras: [],
     audit: memoryAudit(),
     erasers: [],
+    perCall: { add() {} },
   };
   const gpu = await buildGpuModule(ctx, { gpuStore: new MemoryGpuStore() });
   const server = createServer((req, res) => {
@@ -249,6 +250,7 @@ describe('gpu sample storage', () => {
       detailExtras: [],
       audit: memoryAudit(),
       erasers: [],
+      perCall: { add() {} },
     });
     expect(gpu.gpuStore).toBeInstanceOf(SqliteGpuStore);
     expect(registered).toEqual([['gpu', [1]]]);

@@ -19,6 +19,7 @@ import { LlmJudgeEvaluator } from './evaluators/judge.js';
 import type { Evaluator } from './evaluators/types.js';
 import { KnowledgeBase } from './knowledge.js';
 import { NliEvaluator } from './nli/evaluator.js';
+import { qualityCallPart } from './per-call.js';
 import { refusalEnricher } from './refusal.js';
 import { BoundedRunner } from './runner.js';
 import { sampled } from './sampling.js';
@@ -212,8 +213,12 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     evaluatorFor,
   });
 
-  if (cfg.refusals) ctx.recorder.addEnricher(refusalEnricher());
-  ctx.recorder.addEnricher(service.captureEnricher());
+  // Refusals and text capture are the module's per-call part (per-call.ts: in each gateway worker with
+  // `serve --workers`); in one process they run here with the evaluators this module has.
+  ctx.perCall.add({
+    name: qualityCallPart.name,
+    build: () => [...(cfg.refusals ? [refusalEnricher()] : []), service.captureEnricher()],
+  });
   ctx.recorder.addSink(service.sink());
   registerQualityRoutes(ctx.api, service, {
     bodyLimit: ctx.config.server.bodyLimit,

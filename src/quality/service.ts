@@ -48,6 +48,36 @@ const EVALUATION_BATCH = 32;
 export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge', 'nli'] as const;
 export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
 
+/**
+ * The enricher keeping the text of calls sampled for `names` in `call.internal.hooks` for the quality sink; it must
+ * run before the content enricher clears the text. It reads only the config and the call, so it is part of the
+ * module's per-call part (per-call.ts), which runs in each gateway worker with `serve --workers`.
+ */
+export function textCaptureEnricher(cfg: QualityConfig, names: readonly EvaluatorName[]): Enricher {
+  return {
+    name: 'quality-capture',
+    enrich: (call) => {
+      if (names.length === 0 || call.endpoint === 'embeddings' || call.status !== 'ok') return;
+      if (call.feature === EVAL_FEATURE || call.refusal) return;
+      const chosen = names.filter((n) => sampled(call.requestId, cfg.sampling[n], n));
+      if (chosen.length === 0) return;
+      const output = call.internal?.outputText ?? call.content?.output ?? null;
+      if (!output || !call.internal) return;
+      const { promptText, assistantRanges } = call.internal;
+      const prompt =
+        (promptText !== null && assistantRanges ? withoutRanges(promptText, assistantRanges) : promptText) ??
+        call.content?.input ??
+        '';
+      call.internal.hooks ??= {};
+      call.internal.hooks[TEXT_HOOK] = {
+        prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,
+        output: output.length > cfg.maxChars ? output.slice(0, cfg.maxChars) : output,
+        evaluators: chosen,
+      } satisfies CapturedText;
+    },
+  };
+}
+
 export interface QualityServiceDeps {
   store: QualityStore;
   calls: Store;
@@ -172,30 +202,7 @@ export class QualityService {
 
   /** The enricher keeping the text of calls sampled for evaluation (before the content enricher clears it). */
   captureEnricher(): Enricher {
-    const names = this.names();
-    const cfg = this.d.config;
-    return {
-      name: 'quality-capture',
-      enrich: (call) => {
-        if (names.length === 0 || call.endpoint === 'embeddings' || call.status !== 'ok') return;
-        if (call.feature === EVAL_FEATURE || call.refusal) return;
-        const chosen = names.filter((n) => sampled(call.requestId, cfg.sampling[n], n));
-        if (chosen.length === 0) return;
-        const output = call.internal?.outputText ?? call.content?.output ?? null;
-        if (!output || !call.internal) return;
-        const { promptText, assistantRanges } = call.internal;
-        const prompt =
-          (promptText !== null && assistantRanges ? withoutRanges(promptText, assistantRanges) : promptText) ??
-          call.content?.input ??
-          '';
-        call.internal.hooks ??= {};
-        call.internal.hooks[TEXT_HOOK] = {
-          prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,
-          output: output.length > cfg.maxChars ? output.slice(0, cfg.maxChars) : output,
-          evaluators: chosen,
-        } satisfies CapturedText;
-      },
-    };
+    return textCaptureEnricher(this.d.config, this.names());
   }
 
   /** The recorder sink: counts, review sampling, and evaluation hand-off. Never waits for evaluations. */
