@@ -54,6 +54,7 @@ export function rollupStore(
         return unused();
       },
       migrations: { register: unused },
+      write: unused,
     },
     migrate: async () => undefined,
     insertCalls: async () => undefined,

@@ -14,6 +14,14 @@ export interface SqliteBackend {
     /** Adds migrations under `namespace` (not `core`): applied by the store's `migrate()`, or at once after it. */
     register(namespace: string, migrations: readonly SqliteMigration[]): void;
   };
+  /**
+   * Runs a write job off the event loop: `job` is a module (`new URL('./x-job.js', import.meta.url)`) exporting
+   * `run(db, payload)`, which writes `payload` in a transaction of its own and returns a value; it runs on the store's
+   * writer thread (its own connection, in order with the store's call batches), or on `db` when the thread is off (an
+   * in-memory database). `payload` and the result are structured-cloned. Rejects with SQLite's error (and `code`).
+   * For a capability's per-call writes (spend, evaluations): the event loop serving calls waits for none of them.
+   */
+  write<T>(job: URL, payload: unknown): Promise<T>;
 }
 
 export interface PostgresBackend {

@@ -16,7 +16,12 @@ export async function qualityStoreFor(backend: StoreBackend, now: () => number =
   const store =
     backend.kind === 'postgres'
       ? new PostgresQualityStore(backend, now)
-      : new SqliteQualityStore(backend.db, now, (m) => backend.migrations.register(QUALITY_NAMESPACE, m));
+      : new SqliteQualityStore(
+          backend.db,
+          now,
+          (m) => backend.migrations.register(QUALITY_NAMESPACE, m),
+          (job, payload) => backend.write(job, payload),
+        );
   await store.migrate();
   return store;
 }

@@ -51,8 +51,54 @@ describe.each([
       return qualityStoreFor(app.backend, () => T0);
     },
   ],
+  [
+    'sqlite file (app store: evaluations and counts written by its writer thread)',
+    async () => {
+      const app = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'llmscope-quality-')), 'app.db'));
+      await app.migrate();
+      return qualityStoreFor(app.backend, () => T0);
+    },
+  ],
   ['postgres', async () => (await pgQualityStores(1))[0] as PostgresQualityStore],
 ] as [string, () => Promise<QualityStore>][])('%s', (name, make) => qualityStoreContract(name, make));
+
+describe('SqliteQualityStore on a file database', () => {
+  it('writes evaluations and counts on the store’s writer thread, visible to reads when the write resolves', async () => {
+    const app = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'llmscope-quality-')), 'app.db'));
+    await app.migrate();
+    const store = await qualityStoreFor(app.backend, () => T0);
+    await store.putEvaluations([
+      {
+        requestId: 'r1',
+        evaluator: 'grounding',
+        verdict: 'fail',
+        score: 0.25,
+        result: { verdict: 'fail', score: 0.25, reason: 'unsupported: "Paris"' } as never,
+        createdAt: T0,
+        model: 'm',
+        feature: 'f',
+      },
+    ]);
+    expect(await app.callWriterThread()).not.toBeNull();
+    expect((await store.evaluationsFor('r1')).map((e) => e.score)).toEqual([0.25]);
+    await store.addCounts([
+      {
+        t: T0,
+        model: 'm',
+        feature: 'f',
+        responses: 2,
+        refusals: 1,
+        evaluated: 1,
+        flagged: 1,
+        feedbackUp: 0,
+        feedbackDown: 0,
+      },
+    ]);
+    const rows = app.db.prepare('SELECT responses, refusals FROM quality_rollup_minute').all();
+    expect(rows).toEqual([{ responses: 2, refusals: 1 }]);
+    await app.close();
+  });
+});
 
 describe('PostgresQualityStore: two replicas on one database', () => {
   const counts = (over: Partial<QualityCountRow>): QualityCountRow => ({

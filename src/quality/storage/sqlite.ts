@@ -1,10 +1,11 @@
 // QualityStore on SQLite (better-sqlite3), in the app's database: its tables are the `quality` migration
 // namespace, versioned in that database's schema_migrations as on PostgreSQL.
 import type { Database, Statement } from 'better-sqlite3';
-import type { SqliteMigration } from '../../store/index.js';
+import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
 import { applyMigrations } from '../../store/sqlite/migrations.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
+import { type QualityWrite, run as runWrite } from './sqlite-write-job.js';
 import {
   type CountQuery,
   decodeCursor,
@@ -12,7 +13,6 @@ import {
   type FeedbackRecord,
   groupsBy,
   mergeReview,
-  minuteOf,
   QUALITY_NAMESPACE,
   type QualityCountRow,
   type QualityStore,
@@ -197,6 +197,9 @@ const fromReview = (i: ReviewItem) => ({
   labeled_at: i.labels?.labeledAt ?? null,
 });
 
+/** The per-call writes' job module (store/backend.ts `write`). */
+const WRITE_JOB = new URL('./sqlite-write-job.js', import.meta.url);
+
 /** The `quality` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_QUALITY_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'feedback, evaluations and their rollups', up: QUALITY_SCHEMA },
@@ -217,7 +220,16 @@ export class SqliteQualityStore implements QualityStore {
     private readonly db: Database,
     private readonly now: () => number = Date.now,
     private register?: (migrations: readonly SqliteMigration[]) => void,
+    /** The store backend's `write` (its writer thread): the per-call writes run there; without it, on `db`. */
+    private readonly write?: SqliteBackend['write'],
   ) {}
+
+  /** Evaluations and counts: on the writer thread when there is one (sqlite-write-job.ts), else here. */
+  private async writeJob(w: QualityWrite): Promise<void> {
+    this.st(); // the tables exist before the thread's first statement
+    if (this.write) await this.write(WRITE_JOB, w);
+    else runWrite(this.db, w);
+  }
 
   async migrate(): Promise<void> {
     this.migrateNow();
@@ -252,18 +264,6 @@ export class SqliteQualityStore implements QualityStore {
          flagged_by, rating, labeled, hallucination, refusal_correct, notes, reviewer, labeled_at)
        VALUES (@request_id, @reasons, @call_at, @created_at, @model, @provider, @feature, @refusal, @flagged_by, @rating,
          @labeled, @hallucination, @refusal_correct, @notes, @reviewer, @labeled_at)`,
-    );
-    const putEvaluation = db.prepare(
-      `INSERT OR REPLACE INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const addCount = db.prepare(
-      `INSERT INTO quality_rollup_minute (t, model, feature, responses, refusals, evaluated, flagged, feedback_up, feedback_down)
-       VALUES (@t, @model, @feature, @responses, @refusals, @evaluated, @flagged, @feedback_up, @feedback_down)
-       ON CONFLICT (t, model, feature) DO UPDATE SET responses = responses + excluded.responses,
-         refusals = refusals + excluded.refusals, evaluated = evaluated + excluded.evaluated,
-         flagged = flagged + excluded.flagged, feedback_up = feedback_up + excluded.feedback_up,
-         feedback_down = feedback_down + excluded.feedback_down`,
     );
     return {
       getFeedback,
@@ -301,34 +301,6 @@ export class SqliteQualityStore implements QualityStore {
           putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
         }
       }),
-      evaluationsTx: db.transaction((rs: readonly StoredEvaluation[]) => {
-        // bound positionally: cheaper than named parameters, and this runs for every evaluation
-        for (const r of rs)
-          putEvaluation.run(
-            r.requestId,
-            r.evaluator,
-            r.verdict,
-            r.score,
-            JSON.stringify(r.result),
-            r.createdAt,
-            r.model,
-            r.feature,
-          );
-      }),
-      countsTx: db.transaction((rows: readonly QualityCountRow[]) => {
-        for (const r of rows)
-          addCount.run({
-            t: minuteOf(r.t),
-            model: r.model,
-            feature: r.feature,
-            responses: r.responses,
-            refusals: r.refusals,
-            evaluated: r.evaluated,
-            flagged: r.flagged,
-            feedback_up: r.feedbackUp,
-            feedback_down: r.feedbackDown,
-          });
-      }),
       eraseTx: db.transaction((ids: string) => {
         const of = (table: string) =>
           db.prepare(`DELETE FROM ${table} WHERE request_id IN (SELECT value FROM json_each(?))`).run(ids).changes;
@@ -359,7 +331,7 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async putEvaluations(rs: readonly StoredEvaluation[]) {
-    if (rs.length) this.st().evaluationsTx(rs);
+    if (rs.length) await this.writeJob({ kind: 'evaluations', rows: rs });
   }
 
   async evaluationsFor(requestId: string) {
@@ -424,7 +396,7 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async addCounts(rows: readonly QualityCountRow[]) {
-    if (rows.length) this.st().countsTx(rows);
+    if (rows.length) await this.writeJob({ kind: 'counts', rows });
   }
 
   async queryCounts(q: CountQuery) {

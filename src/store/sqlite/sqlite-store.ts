@@ -38,7 +38,8 @@ import {
 } from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
-import { startWriterThread, type WriterThread } from './writer.js';
+import { localModule, startWriterThread, type WriterThread } from './writer.js';
+import type { WriteJobModule } from './writer-thread.js';
 
 export const CORE_NAMESPACE = 'core';
 /** Rows deleted per statement by retention; each chunk is its own short write transaction. */
@@ -254,6 +255,7 @@ export class SqliteStore implements Store {
       kind: 'sqlite',
       db: this.db,
       migrations: { register: (namespace, migrations) => this.registerMigrations(namespace, migrations) },
+      write: (job, payload) => this.runJob(job, payload),
     };
     this.callWriter = new CallWriter(this.db);
     this.writerThreadOn = !memory && opts.writerThread !== false;
@@ -321,6 +323,14 @@ export class SqliteStore implements Store {
   /** The thread writing calls (started by the first write after migrate()); null while calls are written here. */
   async callWriterThread(): Promise<WriterThread | null> {
     return (await this.writer) ?? null;
+  }
+
+  private async runJob<T>(job: URL, payload: unknown): Promise<T> {
+    const thread = this.db.open && !this.db.pragma('query_only', { simple: true }) ? await this.writerThread() : null;
+    if (thread) return thread.job<T>(job, payload);
+    // Here, as on the thread: the payload is a copy, so a job cannot keep or change the caller's objects.
+    const mod = (await import(localModule(job).href)) as WriteJobModule;
+    return mod.run(this.db, structuredClone(payload)) as T;
   }
 
   async insertCalls(calls: readonly LlmCall[]): Promise<void> {

@@ -1,8 +1,10 @@
 // The SQLite writer thread's entry (see writer.ts): its own connection to the store's file, the same CallWriter as
-// the store's, and one transaction per batch posted to it. Answers `{ id }` when a batch is committed, or
-// `{ id, error }` with SQLite's message and code, so the store can reject (and the recorder retry) exactly as if
-// the write had failed on the main thread.
+// the store's, and one transaction per batch posted to it; write jobs (a capability's module exporting
+// `run(db, payload)`, see backend.ts) run here too, in the order they were posted. Answers `{ id, result }` when a
+// batch or job is done, or `{ id, error }` with SQLite's message and code, so the store can reject (and the recorder
+// retry) exactly as if the write had failed on the main thread.
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
@@ -17,8 +19,16 @@ export interface WriterThreadData {
   autocheckpoint: number;
 }
 
-export type WriterRequest = { id: number; calls: LlmCall[] } | { stop: true };
-export type WriterReply = { id: number; error?: { message: string; code: string | null } };
+/** A write job's module: `run` writes `payload` on `db` (in a transaction of its own) and returns a clonable value. */
+export interface WriteJobModule {
+  run(db: BetterSqlite3.Database, payload: unknown): unknown;
+}
+
+export type WriterRequest =
+  | { id: number; calls: LlmCall[] }
+  | { id: number; job: string; payload: unknown }
+  | { stop: true };
+export type WriterReply = { id: number; result?: unknown; error?: { message: string; code: string | null } };
 
 const data = workerData as WriterThreadData;
 const port = parentPort;
@@ -32,27 +42,44 @@ db.pragma('cache_size = -16000');
 db.pragma(`wal_autocheckpoint = ${data.autocheckpoint}`);
 registerHistogramFunctions(db);
 const writer = new CallWriter(db);
+const jobs = new Map<string, WriteJobModule>();
 
-port.on('message', (msg: WriterRequest) => {
-  if ('stop' in msg) {
-    try {
-      db.close();
-    } catch {
-      // closing is best effort: the store's own connection checkpoints at its close
-    }
-    port.close();
-    return;
-  }
-  let reply: WriterReply;
+/** Messages are handled one at a time, in order: a job's module is imported (once) before its first run. */
+let queue: Promise<void> = Promise.resolve();
+
+async function handle(msg: Exclude<WriterRequest, { stop: true }>): Promise<WriterReply> {
   try {
-    writer.insert(msg.calls);
-    reply = { id: msg.id };
+    if ('calls' in msg) {
+      writer.insert(msg.calls);
+      return { id: msg.id };
+    }
+    let job = jobs.get(msg.job);
+    if (!job) {
+      job = (await import(pathToFileURL(msg.job).href)) as WriteJobModule;
+      jobs.set(msg.job, job);
+    }
+    return { id: msg.id, result: job.run(db, msg.payload) };
   } catch (err) {
     const e = err as { message?: unknown; code?: unknown };
-    reply = {
+    return {
       id: msg.id,
       error: { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : null },
     };
   }
-  port.postMessage(reply);
+}
+
+port.on('message', (msg: WriterRequest) => {
+  if ('stop' in msg) {
+    queue = queue.then(() => {
+      try {
+        db.close();
+      } catch {
+        // closing is best effort: the store's own connection checkpoints at its close
+      }
+      port.close();
+    });
+    return;
+  }
+  // A batch of calls needs no import: it is written at once when nothing is ahead of it.
+  queue = queue.then(async () => port.postMessage(await handle(msg)));
 });

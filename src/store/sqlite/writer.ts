@@ -20,6 +20,8 @@ import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thre
 export interface WriterThread {
   /** Writes one batch in one transaction on the thread; rejects with SQLite's error (message and code). */
   write(calls: readonly LlmCall[]): Promise<void>;
+  /** Runs a write job (backend.ts) on the thread; resolves with what its `run` returned. */
+  job<T>(job: URL, payload: unknown): Promise<T>;
   /** Batches posted and not yet answered. */
   readonly inFlight: number;
   /** Waits for the batches in flight, then closes the thread's connection and ends the thread. */
@@ -40,16 +42,23 @@ class WriterError extends Error {
 }
 
 /**
- * The thread's entry: writer-thread.js beside this file in dist. Run from source (the test runner), that file is
- * TypeScript, which Node 20 cannot load in a worker, so it is bundled once per content with esbuild (a development
- * dependency, present wherever the source is) into a file of its own.
+ * A file the thread can load for the module at `url` (a `.js` URL, as `new URL('./x.js', import.meta.url)` gives):
+ * the file itself in dist. Run from source (the test runner), the module is TypeScript, which Node 20 cannot load in
+ * a worker, so the `.ts` beside it is bundled, once per content, with esbuild (a development dependency, present
+ * wherever the source is) into a file of its own.
  */
-async function entry(): Promise<string> {
-  const here = new URL('./writer-thread.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return fileURLToPath(here);
+/** The module at `url` for this thread's own import(): the `.ts` beside a `.js` URL when run from source. */
+export function localModule(url: URL): URL {
+  if (!import.meta.url.endsWith('.ts') || existsSync(fileURLToPath(url))) return url;
+  return new URL(url.href.replace(/\.js$/, '.ts'));
+}
+
+export async function loadable(url: URL): Promise<string> {
+  const file = fileURLToPath(url);
+  if (!import.meta.url.endsWith('.ts') || existsSync(file)) return file;
   const esbuild = await import('esbuild');
   const built = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('./writer-thread.ts', import.meta.url))],
+    entryPoints: [file.replace(/\.js$/, '.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -58,12 +67,12 @@ async function entry(): Promise<string> {
   });
   const code = built.outputFiles[0]?.text ?? '';
   const dir = join(tmpdir(), 'llmscope-writer-thread');
-  const file = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(file)) {
+  const out = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(out)) {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, code);
+    writeFileSync(out, code);
   }
-  return file;
+  return out;
 }
 
 export async function startWriterThread(
@@ -75,20 +84,20 @@ export async function startWriterThread(
     busyTimeoutMs: opts.busyTimeoutMs,
     autocheckpoint: opts.autocheckpoint,
   };
-  const worker = new Worker(await entry(), { workerData: data });
+  const worker = new Worker(await loadable(new URL('./writer-thread.js', import.meta.url)), { workerData: data });
   worker.unref();
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let dead: Error | null = null;
   let stopping = false;
   let idle: (() => void) | null = null;
 
-  const settle = (id: number, err: Error | null) => {
+  const settle = (id: number, err: Error | null, result?: unknown) => {
     const p = pending.get(id);
     if (!p) return;
     pending.delete(id);
     if (err) p.reject(err);
-    else p.resolve();
+    else p.resolve(result);
     if (pending.size === 0) idle?.();
   };
   const die = (err: Error) => {
@@ -100,7 +109,7 @@ export async function startWriterThread(
     if (!stopping) opts.onFailure(err);
   };
   worker.on('message', (reply: WriterReply) =>
-    settle(reply.id, reply.error ? new WriterError(reply.error.message, reply.error.code) : null),
+    settle(reply.id, reply.error ? new WriterError(reply.error.message, reply.error.code) : null, reply.result),
   );
   worker.on('error', die);
   const exited = new Promise<void>((resolve) =>
@@ -115,31 +124,43 @@ export async function startWriterThread(
     worker.once('error', () => resolve());
   });
 
+  /** Posts one request (built for its id); the promise settles with the thread's answer. */
+  const post = <T>(request: (id: number) => WriterRequest): Promise<T> => {
+    if (stopping) return Promise.reject(new WriterError('The database connection is not open', null));
+    if (dead)
+      return Promise.reject(
+        new WriterError(`the SQLite writer thread stopped: ${dead.message}`, 'SQLITE_IOERR_WRITER'),
+      );
+    const id = nextId++;
+    try {
+      worker.postMessage(request(id));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) =>
+      pending.set(id, { resolve: resolve as (result: unknown) => void, reject }),
+    );
+  };
+
   return {
     get inFlight() {
       return pending.size;
     },
     write(calls) {
-      if (stopping) return Promise.reject(new WriterError('The database connection is not open', null));
-      if (dead)
-        return Promise.reject(
-          new WriterError(`the SQLite writer thread stopped: ${dead.message}`, 'SQLITE_IOERR_WRITER'),
-        );
-      const id = nextId++;
       // What the gateway left for enrichers (prompt and output text, hook facts) is never stored: it is not sent.
       const internals = calls.map((c) => c.internal);
       for (const c of calls) if (c.internal !== undefined) c.internal = undefined;
       try {
-        const msg: WriterRequest = { id, calls: calls as LlmCall[] };
-        worker.postMessage(msg);
-      } catch (err) {
-        return Promise.reject(err);
+        return post<void>((id) => ({ id, calls: calls as LlmCall[] }));
       } finally {
         calls.forEach((c, i) => {
           if (internals[i] !== undefined) c.internal = internals[i];
         });
       }
-      return new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));
+    },
+    async job<T>(job: URL, payload: unknown) {
+      const file = await loadable(job);
+      return post<T>((id) => ({ id, job: file, payload }));
     },
     async terminate() {
       await worker.terminate();

@@ -1,0 +1,75 @@
+// The quality store's per-call SQLite writes — evaluations and the per-minute counts — as a write job
+// (store/backend.ts `write`): they run on the store's writer thread, beside its call batches, not on the event loop
+// that serves calls. SqliteQualityStore runs the same `run` on its own connection where there is no thread.
+import type { Database, Statement } from 'better-sqlite3';
+import { minuteOf, type QualityCountRow, type StoredEvaluation } from './types.js';
+
+export type QualityWrite =
+  | { kind: 'evaluations'; rows: readonly StoredEvaluation[] }
+  | { kind: 'counts'; rows: readonly QualityCountRow[] };
+
+interface Statements {
+  evaluations: (rows: readonly StoredEvaluation[]) => void;
+  counts: (rows: readonly QualityCountRow[]) => void;
+}
+
+/** Prepared once per connection (the thread's, or the store's own). */
+const prepared = new WeakMap<Database, Statements>();
+
+function statements(db: Database): Statements {
+  const had = prepared.get(db);
+  if (had) return had;
+  const putEvaluation: Statement = db.prepare(
+    `INSERT OR REPLACE INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const addCount: Statement = db.prepare(
+    `INSERT INTO quality_rollup_minute (t, model, feature, responses, refusals, evaluated, flagged, feedback_up, feedback_down)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (t, model, feature) DO UPDATE SET responses = responses + excluded.responses,
+       refusals = refusals + excluded.refusals, evaluated = evaluated + excluded.evaluated,
+       flagged = flagged + excluded.flagged, feedback_up = feedback_up + excluded.feedback_up,
+       feedback_down = feedback_down + excluded.feedback_down`,
+  );
+  const evaluations = db.transaction((rows: readonly StoredEvaluation[]) => {
+    // bound positionally: cheaper than named parameters, and this runs for every evaluation
+    for (const r of rows)
+      putEvaluation.run(
+        r.requestId,
+        r.evaluator,
+        r.verdict,
+        r.score,
+        JSON.stringify(r.result),
+        r.createdAt,
+        r.model,
+        r.feature,
+      );
+  });
+  const counts = db.transaction((rows: readonly QualityCountRow[]) => {
+    for (const r of rows)
+      addCount.run(
+        minuteOf(r.t),
+        r.model,
+        r.feature,
+        r.responses,
+        r.refusals,
+        r.evaluated,
+        r.flagged,
+        r.feedbackUp,
+        r.feedbackDown,
+      );
+  });
+  const s: Statements = {
+    evaluations: (rows) => evaluations.immediate(rows),
+    counts: (rows) => counts.immediate(rows),
+  };
+  prepared.set(db, s);
+  return s;
+}
+
+/** Writes one batch of evaluations or counts on `db`, in one transaction. */
+export function run(db: Database, w: QualityWrite): void {
+  if (w.rows.length === 0) return;
+  if (w.kind === 'evaluations') statements(db).evaluations(w.rows);
+  else statements(db).counts(w.rows as readonly QualityCountRow[]);
+}
