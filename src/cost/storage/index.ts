@@ -25,7 +25,11 @@ export * from './types.js';
 /** The spend store on the app's database, its tables migrated (on PostgreSQL, shared by every replica). */
 export async function spendStoreFor(backend: StoreBackend): Promise<SpendStore> {
   if (backend.kind === 'sqlite')
-    return new SqliteSpendStore(backend.db, (m) => backend.migrations.register(SPEND_NAMESPACE, m));
+    return new SqliteSpendStore(
+      backend.db,
+      (m) => backend.migrations.register(SPEND_NAMESPACE, m),
+      (job, payload) => backend.write(job, payload),
+    );
   const spend = new PostgresSpendStore(backend);
   await spend.migrate();
   return spend;

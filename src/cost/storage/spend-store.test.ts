@@ -1,4 +1,7 @@
 // The SpendStore contract: the same answers from every backend (memory, SQLite, PostgreSQL) for the same calls.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
@@ -29,6 +32,16 @@ afterAll(async () => {
 const stores: [string, () => Promise<SpendStore>][] = [
   ['memory', async () => new MemorySpendStore()],
   ['sqlite', async () => new SqliteSpendStore(new Database(':memory:'))],
+  [
+    'sqlite file (app store: batches applied by its writer thread)',
+    async () => {
+      const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'llmscope-spend-')), 'app.db'));
+      await store.migrate();
+      const spend = await spendStoreFor(store.backend);
+      await spend.apply([]);
+      return spend;
+    },
+  ],
   [
     'postgres',
     async () => {
@@ -171,6 +184,19 @@ describe('spend tables on the app store', () => {
     const versions = store.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'cost.spend'").all();
     expect(versions).toEqual([{ version: 1 }]);
     expect((await spend.daily({ dimension: 'all', from: T, to: T + DAY })).map((r) => r.costUsd)).toEqual([1]);
+    await store.close();
+  });
+
+  it('on a file database, applies each batch on the store’s writer thread, visible when apply resolves', async () => {
+    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'llmscope-spend-')), 'app.db'));
+    await store.migrate();
+    const spend = await spendStoreFor(store.backend);
+    for (let i = 1; i <= 3; i++) {
+      await spend.apply(deltasOf([fakeCall({ startedAt: T, costUsd: i })], () => false));
+      const [day] = await spend.daily({ dimension: 'all', from: T, to: T + DAY });
+      expect(day?.costUsd).toBe((i * (i + 1)) / 2);
+    }
+    expect(await store.callWriterThread()).not.toBeNull();
     await store.close();
   });
 });

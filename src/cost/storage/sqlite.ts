@@ -1,8 +1,9 @@
 // Spend in SQLite: its own tables in the store's database (created if missing), written in one transaction per
 // batch with upserts that add to the existing figures.
 import type { Database } from 'better-sqlite3';
-import type { SqliteMigration } from '../../store/index.js';
+import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
 import { dayOf } from '../pricing.js';
+import { run as applyDeltas, FIGURES } from './sqlite-spend-job.js';
 import type {
   CostItem,
   ReconciliationRecord,
@@ -13,14 +14,11 @@ import type {
   SpendStore,
 } from './types.js';
 
-const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
 const FIGURE_COLUMNS = `cost_usd REAL NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0, unpriced INTEGER NOT NULL DEFAULT 0,
   input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
   cached_input_tokens INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0`;
-const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests,
-  unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
-  output_tokens = output_tokens + excluded.output_tokens,
-  cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes`;
+/** The per-batch upserts' job module (store/backend.ts `write`). */
+const APPLY_JOB = new URL('./sqlite-spend-job.js', import.meta.url);
 
 interface RawRow {
   t: number | string;
@@ -79,61 +77,27 @@ export const SQLITE_SPEND_MIGRATIONS: readonly SqliteMigration[] = [
 
 export class SqliteSpendStore implements SpendStore {
   readonly kind = 'sqlite' as const;
-  private readonly applyTx: (deltas: readonly SpendDelta[]) => void;
 
   /**
    * On the app's store, `register` (its backend's migrations, bound to the `cost.spend` namespace) versions the
    * schema in schema_migrations as on PostgreSQL; the tables are created here either way (IF NOT EXISTS), so a
-   * standalone database (the reconcile command's) works too and the statements below can be prepared now.
+   * standalone database (the reconcile command's) works too.
    */
   constructor(
     private readonly db: Database,
     register?: (migrations: readonly SqliteMigration[]) => void,
+    /** The store backend's `write` (its writer thread): batches of deltas are applied there; without it, on `db`. */
+    private readonly write?: SqliteBackend['write'],
   ) {
     register?.(SQLITE_SPEND_MIGRATIONS);
     db.exec(SCHEMA);
-    const minute = db.prepare(
-      `INSERT INTO spend_minute (minute, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (minute, dimension, value) DO UPDATE SET ${ADD}`,
-    );
-    const daily = db.prepare(
-      `INSERT INTO spend_daily (day, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (day, dimension, value) DO UPDATE SET ${ADD}`,
-    );
-    this.applyTx = db.transaction((deltas: readonly SpendDelta[]) => {
-      for (const d of deltas) {
-        const { dimension, value, costUsd, requests, unpriced, inputTokens, outputTokens, cachedInputTokens, bytes } =
-          d;
-        minute.run(
-          d.minute,
-          dimension,
-          value,
-          costUsd,
-          requests,
-          unpriced,
-          inputTokens,
-          outputTokens,
-          cachedInputTokens,
-          bytes,
-        );
-        daily.run(
-          dayOf(d.minute),
-          dimension,
-          value,
-          costUsd,
-          requests,
-          unpriced,
-          inputTokens,
-          outputTokens,
-          cachedInputTokens,
-          bytes,
-        );
-      }
-    });
   }
 
+  /** One batch's deltas: on the writer thread when there is one (sqlite-spend-job.ts), else on `db`. */
   async apply(deltas: readonly SpendDelta[]): Promise<void> {
-    if (deltas.length > 0) this.applyTx(deltas);
+    if (deltas.length === 0) return;
+    if (this.write) await this.write(APPLY_JOB, deltas);
+    else applyDeltas(this.db, deltas);
   }
 
   async daily(q: SpendQuery): Promise<SpendRow[]> {
