@@ -159,3 +159,76 @@ describe('StreamMeter bounds', () => {
     expect(m.text.toString()).toBe('a');
   });
 });
+
+describe('StreamMeter on an OpenAI stream read by the scan', () => {
+  const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
+  const ev = (choices: unknown[], usage?: unknown) =>
+    chunk({ ...head, choices, ...(usage === undefined ? {} : { usage }) });
+  const texts = ['Hé', 'llo "wor', 'ld" \\ ', '世界🙂', ''];
+  /** The stream as the upstream writes it when asked for usage, and as the client would see it direct. */
+  const stream = (withUsage: boolean) =>
+    [
+      ev(
+        [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, finish_reason: null }],
+        withUsage ? null : undefined,
+      ),
+      ...texts.map((t) => ev([{ index: 0, delta: { content: t }, finish_reason: null }], withUsage ? null : undefined)),
+      ev(
+        [
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, id: 't', function: { name: 'f', arguments: '{"a":"\\"}' } }] },
+          },
+        ],
+        withUsage ? null : undefined,
+      ),
+      ev([{ index: 0, delta: {}, finish_reason: 'tool_calls' }], withUsage ? null : undefined),
+      ...(withUsage
+        ? [
+            ev([], {
+              prompt_tokens: 7,
+              completion_tokens: 9,
+              total_tokens: 16,
+              prompt_tokens_details: { cached_tokens: 2 },
+            }),
+          ]
+        : []),
+      'data: [DONE]\n\n',
+    ].join('');
+
+  it('gives the direct stream and the same text, usage, finish and times however the bytes are split', () => {
+    const wire = Buffer.from(stream(true));
+    const direct = stream(false);
+    for (const size of [1, 2, 3, 5, 17, 64, wire.length]) {
+      const m = new StreamMeter('chat.completions', true);
+      let out = '';
+      let t = 0;
+      for (let i = 0; i < wire.length; i += size) out += m.push(wire.subarray(i, i + size), ++t).toString();
+      out += m.end(++t);
+      expect(out, `split every ${size} bytes`).toBe(direct);
+      expect(m.text.toString()).toBe(texts.join(''));
+      expect(m.usage).toEqual({
+        inputTokens: 7,
+        outputTokens: 9,
+        cachedInputTokens: 2,
+        reasoningTokens: 0,
+        cacheWriteInputTokens: 0,
+      });
+      expect(m.finishReason).toBe('tool_calls');
+      expect(m.events).toBe(texts.length + 4);
+      expect(m.failure).toBeNull();
+      // Content starts with the first text and ends with the tool call (times are the read counter here).
+      expect(m.firstContentAt).toBeGreaterThan(0);
+      expect(m.lastContentAt).toBeGreaterThanOrEqual(m.firstContentAt as number);
+      if (size === 1) expect(m.lastContentAt).toBeGreaterThan(m.firstContentAt as number);
+    }
+  });
+
+  it('cuts `,"usage":null` only where it is a member, and leaves the text that spells it', () => {
+    const m = new StreamMeter('chat.completions', true);
+    const spelled = ev([{ index: 0, delta: { content: 'the "usage":null field' }, finish_reason: null }], null);
+    const out = m.push(Buffer.from(spelled), 1);
+    expect(out).toBe(ev([{ index: 0, delta: { content: 'the "usage":null field' }, finish_reason: null }]));
+    expect(m.text.toString()).toBe('the "usage":null field');
+  });
+});

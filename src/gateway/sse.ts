@@ -12,6 +12,7 @@ import { openaiCompatible } from '../providers/index.js';
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
 const USAGE_NULL_TEXT = '"usage":null';
+const USAGE_NULL_WORD = 'usage":null';
 /** Longest event read; a longer one (no blank line in sight) goes to the client as it comes, unread. */
 export const MAX_EVENT_CHARS = 1024 * 1024;
 
@@ -143,10 +144,17 @@ export class StreamMeter {
     if (info.error) this.error = info.error;
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
-    const i = raw.indexOf(USAGE_NULL_TEXT);
-    if (i === -1) return true;
+    // Searched from the letter: V8's indexOf is many times slower for a pattern that starts with a quote, a character
+    // every event is full of.
+    const u = raw.indexOf(USAGE_NULL_WORD);
+    if (u === -1) return true;
     // The usual single `,"usage":null` is cut out directly; anything else goes through the regex.
-    if (raw.charCodeAt(i - 1) === 44 && raw.indexOf(USAGE_NULL_TEXT, i + USAGE_NULL_TEXT.length) === -1)
+    const i = u - 1;
+    if (
+      raw.charCodeAt(i) === 34 &&
+      raw.charCodeAt(i - 1) === 44 &&
+      raw.indexOf(USAGE_NULL_WORD, u + USAGE_NULL_WORD.length) === -1
+    )
       return raw.slice(0, i - 1) + raw.slice(i + USAGE_NULL_TEXT.length);
     return raw.replace(USAGE_NULL, '');
   }

@@ -2,14 +2,41 @@
 // text delta, an event that says nothing llmscope keeps) are read by position, and anything unexpected is left to
 // JSON.parse. Each reader that uses these agrees with its parser whenever it answers; its tests check that.
 
-/** Index of the quote closing the JSON string whose contents start at `from`, or -1. */
+/**
+ * Index of the quote closing the JSON string whose contents start at `from`, or -1: the first quote after an even
+ * number of backslashes. Found with indexOf, which V8 runs far faster than a loop over charCodeAt.
+ */
 export function stringEnd(s: string, from: number): number {
-  for (let i = from; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch === 34) return i;
-    if (ch === 92) i++;
+  for (let q = s.indexOf('"', from); q !== -1; q = s.indexOf('"', q + 1)) {
+    let i = q - 1;
+    while (i >= from && s.charCodeAt(i) === 92) i--;
+    if ((q - 1 - i) % 2 === 0) return q;
   }
   return -1;
+}
+
+/** Whether `s` holds `lit` at `at` (a slice compared: much cheaper in V8 than startsWith with a position). */
+export function has(s: string, at: number, lit: string): boolean {
+  return s.slice(at, at + lit.length) === lit;
+}
+
+/** Just past the plain JSON value (string, number, true, false, null) at `at`; -1 for an object, array or anything else. */
+export function valueEnd(s: string, at: number): number {
+  const c = s.charCodeAt(at);
+  if (c === 34) {
+    const e = stringEnd(s, at + 1);
+    return e === -1 ? -1 : e + 1;
+  }
+  if (c === 110) return has(s, at, 'null') ? at + 4 : -1;
+  if (c === 116) return has(s, at, 'true') ? at + 4 : -1;
+  if (c === 102) return has(s, at, 'false') ? at + 5 : -1;
+  if (c !== 45 && (c < 48 || c > 57)) return -1;
+  let i = at + 1;
+  for (; i < s.length; i++) {
+    const d = s.charCodeAt(i);
+    if ((d < 48 || d > 57) && d !== 46 && d !== 101 && d !== 69 && d !== 43 && d !== 45) break;
+  }
+  return i;
 }
 
 /** The value of the JSON string whose contents start at `from` and end at the quote `end`. */

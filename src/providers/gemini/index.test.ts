@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LlmscopeError } from '../../errors.js';
-import { geminiAdapter, geminiStreamReader, promptText, responseInfo, usageOf } from './index.js';
+import {
+  fastGeminiChunk,
+  geminiAdapter,
+  geminiStreamReader,
+  promptText,
+  readParsedChunk,
+  responseInfo,
+  usageOf,
+} from './index.js';
 
 describe('gemini adapter', () => {
   it('takes the model and streaming from the path, and builds the upstream path with the routed model', () => {
@@ -64,5 +72,79 @@ describe('gemini adapter', () => {
       status: 429,
       body: { error: { code: 429, message: 'spent', status: 'RESOURCE_EXHAUSTED' } },
     });
+  });
+});
+
+describe('fastGeminiChunk', () => {
+  const usage = {
+    promptTokenCount: 3,
+    candidatesTokenCount: 2,
+    totalTokenCount: 5,
+    thoughtsTokenCount: 1,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: 3 }],
+  };
+  const chunk = (text: string, extra: Record<string, unknown> = {}, finish?: string) =>
+    JSON.stringify({
+      candidates: [
+        { content: { parts: [{ text }], role: 'model' }, ...(finish ? { finishReason: finish } : {}), index: 0 },
+      ],
+      usageMetadata: usage,
+      modelVersion: 'gemini-2.5-flash',
+      responseId: 'r1',
+      ...extra,
+    });
+  const answered: [string, string][] = [
+    ['a text chunk as the simulator and Google write it', chunk('Many')],
+    ['escaped quotes, backslashes and unicode', chunk('say "hi" \\ é 世界 🙂 {"text":"x"}')],
+    ['an empty text', chunk('')],
+    ['the last chunk with its finish reason', chunk('.', {}, 'STOP')],
+    ['a safety stop (a refusal)', chunk('', {}, 'SAFETY')],
+    [
+      'usage as the last member',
+      JSON.stringify({ candidates: [{ content: { parts: [{ text: 'x' }], role: 'model' } }], usageMetadata: usage }),
+    ],
+    ['no usage', JSON.stringify({ candidates: [{ content: { parts: [{ text: 'x' }], role: 'model' }, index: 0 }] })],
+  ];
+  it.each(answered)('reads %s as the parser does', (_name, data) => {
+    const fast = fastGeminiChunk(data);
+    expect(fast).not.toBeNull();
+    expect(fast).toEqual(readParsedChunk(data));
+  });
+
+  const left: [string, string][] = [
+    [
+      'a thought part',
+      JSON.stringify({ candidates: [{ content: { parts: [{ text: 'hmm', thought: true }], role: 'model' } }] }),
+    ],
+    [
+      'two parts',
+      JSON.stringify({ candidates: [{ content: { parts: [{ text: 'a' }, { text: 'b' }], role: 'model' } }] }),
+    ],
+    [
+      'a function call',
+      JSON.stringify({
+        candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} } }], role: 'model' } }],
+      }),
+    ],
+    ['safety ratings', chunk('x', {}).replace('"index":0', '"index":0,"safetyRatings":[]')],
+    ['a prompt feedback', chunk('x', { promptFeedback: { blockReason: 'SAFETY' } })],
+    ['an error member', chunk('x', { error: { code: 500, status: 'INTERNAL' } })],
+    ['a second candidates member', chunk('x', { candidates: [] }).replace(/^\{"candidates":\[\],/, '{')],
+    ['usage followed by an object', chunk('x').replace('"modelVersion"', '"x":{"modelVersion":1},"modelVersion"')],
+    ['spaces', JSON.stringify(JSON.parse(chunk('x')), null, 1)],
+    ['not JSON', chunk('x').slice(0, -3)],
+  ];
+  it.each(left)('leaves %s to the parser', (_name, data) => {
+    const fast = fastGeminiChunk(data);
+    if (fast !== null) expect(fast).toEqual(readParsedChunk(data));
+    else expect(fast).toBeNull();
+  });
+
+  it('reads a whole simulated stream as the parser does', () => {
+    const reader = geminiAdapter.streamReader('generate_content');
+    for (const [i, t] of ['Many', ' stop', ' often', '.'].entries()) {
+      const data = chunk(t, {}, i === 3 ? 'STOP' : undefined);
+      expect(reader.read(data)).toEqual(readParsedChunk(data));
+    }
   });
 });

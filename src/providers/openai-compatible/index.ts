@@ -14,7 +14,7 @@ import {
   type StreamReader,
   type Usage,
 } from '../adapter.js';
-import { keyAt, stringAt, stringEnd } from '../scan.js';
+import { has, stringAt, stringEnd, valueEnd } from '../scan.js';
 
 export type { ChunkInfo, ResponseInfo, Usage };
 
@@ -87,21 +87,22 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
   return info;
 }
 
-const DELTA = '"delta":{';
-const CONTENT = '"content":"';
-const FINISH = '"finish_reason":';
-const USAGE = '"usage":';
-
 /**
- * `chunkInfo` of the common chat chunk, read without parsing it: one choice whose delta is `{}` or only a text
- * `content`, then a finish reason or none, then usage null or none. Returns null for anything else (a role,
- * refusal, tool call or reasoning delta, several choices, usage, other endpoints, other key orders, JSON written
- * with spaces), which the caller then parses. Agrees with `chunkInfo(JSON.parse(data))` whenever it answers.
+ * `chunkInfo` of a chat or completions chunk, read without parsing the whole of it: the top level up to
+ * `"choices":[` is skipped unread once it is known to hold only plain values (no `{` or `[` in it at all, even inside a
+ * string), then at most one choice and the members after it are read value by value — a delta's content, refusal and
+ * reasoning, the finish reason, a text, and usage (its object alone parsed). Returns null for anything else (a tool
+ * call or other object or array value, several choices, escapes in keys, JSON written with spaces, other endpoints),
+ * which the caller then parses. Agrees with `chunkInfo(JSON.parse(data))` on every well-formed chunk it answers.
  */
 export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | null {
-  if (endpoint !== 'chat.completions' || data.charCodeAt(0) !== 123) return null;
-  const d = data.indexOf(DELTA);
-  if (d === -1 || data.charCodeAt(d - 1) === 92) return null;
+  if ((endpoint !== 'chat.completions' && endpoint !== 'completions') || data.charCodeAt(0) !== 123) return null;
+  const b = data.indexOf('[');
+  if (b < 11 || !has(data, b - CHOICES.length, CHOICES)) return null;
+  const before = data.charCodeAt(b - CHOICES.length - 1);
+  if (before !== 44 && before !== 123) return null;
+  const brace = data.indexOf('{', 1);
+  if (brace !== -1 && brace < b) return null;
   const info: ChunkInfo = {
     text: '',
     content: false,
@@ -110,34 +111,189 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
     refusal: null,
     usageOnly: false,
   };
-  let at = d + DELTA.length;
-  if (data.startsWith(CONTENT, at)) {
-    const from = at + CONTENT.length;
-    const end = stringEnd(data, from);
-    if (end === -1 || data.charCodeAt(end + 1) !== 125) return null;
-    info.text = stringAt(data, from, end);
-    info.content = info.text.length > 0;
-    at = end + 2;
-  } else if (data.startsWith('"content":null}', at)) at += 15;
-  else if (data.charCodeAt(at) === 125) at += 1;
-  else return null;
-  // What follows the delta, in OpenAI's key order; anything before it was only ids, index and the like.
-  if (data.indexOf('"delta":', at) !== -1) return null;
-  const f = keyAt(data, FINISH, at);
-  if (f === null) return null;
-  if (f !== -1) {
-    const from = f + FINISH.length;
-    if (data.charCodeAt(from) === 34) {
-      const end = stringEnd(data, from + 1);
-      if (end === -1) return null;
-      info.finishReason = stringAt(data, from + 1, end);
-      at = end + 1;
-    } else if (data.startsWith('null', from)) at = from + 4;
-    else return null;
+  let at = b + 1;
+  // The common chat chunk as OpenAI and vLLM write it, matched piece by piece.
+  if (endpoint === 'chat.completions') {
+    const end = commonChoice(data, at, info);
+    if (
+      end !== -1 &&
+      (end === data.length - 1 || (end === data.length - 14 && has(data, data.length - 14, USAGE_NULL_END)))
+    )
+      return info;
+    info.text = '';
+    info.content = false;
+    info.finishReason = null;
   }
-  const u = keyAt(data, USAGE, at);
-  if (u === null || (u !== -1 && !data.startsWith('null', u + USAGE.length))) return null;
+  const bs = data.indexOf('\\', at);
+  let choices = 0;
+  if (data.charCodeAt(at) !== 93) {
+    if (data.charCodeAt(at) !== 123) return null;
+    at = readChoice(data, at + 1, info, endpoint, bs);
+    if (at === -1 || data.charCodeAt(at) !== 93) return null;
+    choices = 1;
+  }
+  at++;
+  // The top level's members after the choices: plain values, and usage.
+  for (;;) {
+    const c = data.charCodeAt(at);
+    if (c === 125) {
+      if (at !== data.length - 1) return null;
+      break;
+    }
+    if (c !== 44 || data.charCodeAt(at + 1) !== 34) return null;
+    const k = at + 2;
+    const ke = keyEnd(data, k, bs);
+    if (ke === -1) return null;
+    const v = ke + 2;
+    if (ke - k === 5 && has(data, k, 'usage') && data.charCodeAt(v) === 123) {
+      // Usage as the last member (OpenAI's final chunk): its object alone is parsed; written otherwise, the whole is.
+      let u: unknown;
+      try {
+        u = JSON.parse(data.slice(v, data.length - 1));
+      } catch {
+        return null;
+      }
+      info.usage = usageOf(u);
+      break;
+    }
+    // A plain usage value (null) is no usage; a later usage member wins, as in JSON.parse.
+    if (ke - k === 5 && has(data, k, 'usage')) info.usage = null;
+    at = valueEnd(data, v);
+    if (at === -1) return null;
+  }
+  info.usageOnly = choices === 0 && info.usage !== null;
   return info;
+}
+
+const CHOICES = '"choices":';
+
+const USAGE_NULL_END = ',"usage":null}';
+
+/**
+ * `[{"index":N,"delta":{"content":"..."}` (or `{}`), then `,"logprobs":null` and `,"finish_reason":...` if there,
+ * then `}]`: the index of the `}` or `,` after that, or -1 when the choice is written otherwise.
+ */
+function commonChoice(data: string, from: number, info: ChunkInfo): number {
+  if (!has(data, from, '{"index":')) return -1;
+  let at = from + 9;
+  while (data.charCodeAt(at) >= 48 && data.charCodeAt(at) <= 57) at++;
+  if (!has(data, at, ',"delta":{')) return -1;
+  at += 10;
+  if (has(data, at, '"content":"')) {
+    const s = at + 11;
+    const e = stringEnd(data, s);
+    if (e === -1 || data.charCodeAt(e + 1) !== 125) return -1;
+    info.text = stringAt(data, s, e);
+    info.content = info.text.length > 0;
+    at = e + 2;
+  } else if (data.charCodeAt(at) === 125) at++;
+  else return -1;
+  if (has(data, at, ',"logprobs":null')) at += 16;
+  if (has(data, at, ',"finish_reason":')) {
+    at += 17;
+    if (data.charCodeAt(at) === 34) {
+      const e = stringEnd(data, at + 1);
+      if (e === -1) return -1;
+      info.finishReason = stringAt(data, at + 1, e);
+      at = e + 1;
+    } else if (has(data, at, 'null')) at += 4;
+    else return -1;
+  }
+  return data.charCodeAt(at) === 125 && data.charCodeAt(at + 1) === 93 ? at + 2 : -1;
+}
+
+/** One choice's members, from just after its `{`: returns the index just past its `}`, or -1 (leave it to the parser). */
+function readChoice(data: string, from: number, info: ChunkInfo, endpoint: Endpoint, bs: number): number {
+  let at = from;
+  if (data.charCodeAt(at) === 125) return at + 1;
+  let delta = false;
+  let text: string | null = null;
+  for (;;) {
+    if (data.charCodeAt(at) !== 34) return -1;
+    const ke = keyEnd(data, at + 1, bs);
+    if (ke === -1) return -1;
+    const name = data.slice(at + 1, ke);
+    const v = ke + 2;
+    let e: number;
+    if (name === 'finish_reason' || (name === 'text' && endpoint === 'completions')) {
+      e = valueEnd(data, v);
+      if (e === -1) return -1;
+      const value = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, e - 1) : null;
+      if (name === 'text') text = value;
+      else info.finishReason = value;
+    } else if (name === 'delta' && endpoint === 'chat.completions') {
+      // A second delta would replace the first in JSON.parse: leave that to it.
+      if (delta || data.charCodeAt(v) !== 123) return -1;
+      delta = true;
+      e = readDelta(data, v + 1, info, bs);
+    } else e = valueEnd(data, v);
+    if (e === -1) return -1;
+    const c = data.charCodeAt(e);
+    if (c === 125) {
+      if (text) {
+        info.text += text;
+        info.content = true;
+      }
+      return e + 1;
+    }
+    if (c !== 44) return -1;
+    at = e + 1;
+  }
+}
+
+/** A delta's members, from just after its `{`: returns the index just past its `}`, or -1. Later members win. */
+function readDelta(data: string, from: number, info: ChunkInfo, bs: number): number {
+  let at = from;
+  if (data.charCodeAt(at) === 125) return at + 1;
+  let content: string | null = null;
+  let refusal: string | null = null;
+  let reasoning: string | null = null;
+  for (;;) {
+    if (data.charCodeAt(at) !== 34) return -1;
+    const ke = keyEnd(data, at + 1, bs);
+    if (ke === -1) return -1;
+    const v = ke + 2;
+    const e = valueEnd(data, v);
+    if (e === -1) return -1;
+    const n = ke - at - 1;
+    if (n === 7 || n === 17) {
+      const name = data.slice(at + 1, ke);
+      const value = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, e - 1) : null;
+      if (name === 'content') content = value;
+      else if (name === 'refusal') refusal = value;
+      else if (name === 'reasoning_content') reasoning = value;
+    }
+    const c = data.charCodeAt(e);
+    if (c === 125) {
+      if (content) {
+        info.text += content;
+        info.content = true;
+      }
+      if (refusal) {
+        info.refusal = (info.refusal ?? '') + refusal;
+        info.content = true;
+      }
+      if (reasoning) info.content = true;
+      return e + 1;
+    }
+    if (c !== 44) return -1;
+    at = e + 1;
+  }
+}
+
+/**
+ * The closing quote of the member name whose characters start at `from`, when a colon follows it at once; -1 for
+ * anything else, and for a name with an escape in it (it could spell a name read here). `bs`: the first backslash
+ * at or after the choices (-1: none), so the common chunk is not searched for one per name.
+ */
+function keyEnd(s: string, from: number, bs: number): number {
+  const q = s.indexOf('"', from);
+  if (q === -1 || s.charCodeAt(q + 1) !== 58) return -1;
+  if (bs !== -1 && bs < q) {
+    const e = s.indexOf('\\', from);
+    if (e !== -1 && e < q) return -1;
+  }
+  return q;
 }
 
 export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
