@@ -137,16 +137,26 @@ export class KeyDirectory {
 
   /** True when calls need a key: the config has keys, or the store has ever held one (revoked ones count). */
   async required(): Promise<boolean> {
+    const known = this.requiredNow();
+    if (known !== null || !this.store) return known === true;
+    const t = this.now();
+    let stored = this.stored;
+    try {
+      stored = { count: await this.store.count(), at: t };
+      this.stored = stored;
+    } catch (err) {
+      if (!stored) throw unavailable(err);
+    }
+    return stored.count > 0;
+  }
+
+  /** What `required()` answers without asking the store (from the config or a fresh count), else null. */
+  requiredNow(): boolean | null {
     if (this.ring.size > 0) return true;
     if (!this.store) return false;
-    const t = this.now();
-    if (this.stored && (this.stored.count > 0 || t - this.stored.at < this.ttlMs)) return this.stored.count > 0;
-    try {
-      this.stored = { count: await this.store.count(), at: t };
-    } catch (err) {
-      if (!this.stored) throw unavailable(err);
-    }
-    return this.stored.count > 0;
+    const s = this.stored;
+    if (s && (s.count > 0 || this.now() - s.at < this.ttlMs)) return s.count > 0;
+    return null;
   }
 
   /** The key for a presented `lsk_...` token, or null when no key has that hash. */
@@ -221,40 +231,51 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
   const dir = keys instanceof KeyRing ? new KeyDirectory(keys, null, now) : keys;
   return {
     name: 'virtual-keys',
-    async authenticate(a) {
+    authenticate(a) {
       const token = bearer(a);
-      if (token === null || !token.startsWith(KEY_PREFIX)) {
-        if (!(await dir.required())) return;
-        throw new LlmscopeError(
-          'LLMSCOPE_ERR_INVALID_API_KEY',
-          token === null
-            ? 'this llmscope gateway needs a virtual key: send "Authorization: Bearer lsk_..." (ask your llmscope admin for one)'
-            : 'this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys; the provider key is kept in llmscope’s config',
-        );
-      }
-      const key = await dir.lookup(token);
-      const t = now();
-      const why = !key
-        ? 'unknown virtual key; check the lsk_ key you were given'
-        : key.disabled
-          ? 'this virtual key is disabled'
-          : key.revokedAt !== null
-            ? `this virtual key was revoked at ${iso(key.revokedAt)}; ask your llmscope admin for a new one`
-            : key.expiresAt !== null && key.expiresAt <= t
-              ? `this virtual key expired at ${iso(key.expiresAt)}; ask your llmscope admin for a new one`
-              : null;
-      if (why !== null || !key) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_API_KEY', why ?? 'unknown virtual key');
-      const at = a.attribution;
-      const trust = key.trustHeaders;
-      at.apiKeyId = key.id;
-      at.user = trust.has('user') ? (at.user ?? key.user) : key.user;
-      at.team = trust.has('team') ? (at.team ?? key.team) : key.team;
-      at.feature = trust.has('feature') ? (at.feature ?? key.feature) : key.feature;
-      if (!trust.has('session')) at.session = null;
-      a.forwardClientAuth = false;
-      a.state[KEY_STATE] = key;
+      if (token?.startsWith(KEY_PREFIX)) return admitKey(a, token);
+      // No llmscope key presented: the common call of a gateway without keys passes at once, without a promise.
+      const known = dir.requiredNow();
+      if (known === false) return;
+      if (known === true) return Promise.reject(keyNeeded(token));
+      return dir.required().then((required) => {
+        if (required) throw keyNeeded(token);
+      });
     },
   };
+
+  async function admitKey(a: Admission, token: string): Promise<void> {
+    const key = await dir.lookup(token);
+    const t = now();
+    const why = !key
+      ? 'unknown virtual key; check the lsk_ key you were given'
+      : key.disabled
+        ? 'this virtual key is disabled'
+        : key.revokedAt !== null
+          ? `this virtual key was revoked at ${iso(key.revokedAt)}; ask your llmscope admin for a new one`
+          : key.expiresAt !== null && key.expiresAt <= t
+            ? `this virtual key expired at ${iso(key.expiresAt)}; ask your llmscope admin for a new one`
+            : null;
+    if (why !== null || !key) throw new LlmscopeError('LLMSCOPE_ERR_INVALID_API_KEY', why ?? 'unknown virtual key');
+    const at = a.attribution;
+    const trust = key.trustHeaders;
+    at.apiKeyId = key.id;
+    at.user = trust.has('user') ? (at.user ?? key.user) : key.user;
+    at.team = trust.has('team') ? (at.team ?? key.team) : key.team;
+    at.feature = trust.has('feature') ? (at.feature ?? key.feature) : key.feature;
+    if (!trust.has('session')) at.session = null;
+    a.forwardClientAuth = false;
+    a.state[KEY_STATE] = key;
+  }
+}
+
+function keyNeeded(token: string | null): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_INVALID_API_KEY',
+    token === null
+      ? 'this llmscope gateway needs a virtual key: send "Authorization: Bearer lsk_..." (ask your llmscope admin for one)'
+      : 'this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys; the provider key is kept in llmscope’s config',
+  );
 }
 
 export type { AttributionHeader };

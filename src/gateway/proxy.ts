@@ -280,7 +280,8 @@ export class GatewayProxy {
     const traceId = parent?.traceId ?? newTraceId();
     const flight = new Flight(requestId, traceId, endpoint, adapter, req.headers, parent?.parentSpanId ?? null);
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
-    res.setHeader('x-request-id', requestId);
+    // x-request-id goes with the answer's own headers (the relay's writeHead, or the error): a header set on `res`
+    // beforehand would make Node merge every upstream header into it one setHeader at a time.
     this.d.inflight.add(res);
     flight.heldBytes = declared;
     this.buffered += declared;
@@ -415,7 +416,11 @@ export class GatewayProxy {
     flight.errorType = code;
     flight.errorMessage = clip(err instanceof Error ? err.message : String(err));
     if (err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_UPSTREAM_TIMEOUT') flight.timedOut = true;
-    sendErrorAs(flight.adapter, res, err, { 'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3) });
+    sendErrorAs(flight.adapter, res, err, {
+      'x-request-id': flight.requestId,
+      ...flight.admission?.responseHeaders,
+      'x-llmscope-overhead-ms': (now() - flight.arrivalAt).toFixed(3),
+    });
     this.record(flight);
   }
 
@@ -484,7 +489,12 @@ export class GatewayProxy {
       state: {},
     };
     flight.admission = admission;
-    for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
+    // A hook that has nothing to wait for answers at once (no promise, no turn of the event loop).
+    for (const h of d.hooks)
+      if (h.authenticate) {
+        const wait = h.authenticate(admission);
+        if (wait) await wait;
+      }
 
     const adapter = flight.adapter;
     const router = this.routerFor(adapter.format);
@@ -506,8 +516,11 @@ export class GatewayProxy {
     flight.provider = resolved.provider.name;
     ctx.provider = flight.provider;
     (admission as { provider: string }).provider = flight.provider;
-    for (const h of d.hooks) if (h.admit) await h.admit(admission);
-    if (admission.responseHeaders) for (const [k, v] of Object.entries(admission.responseHeaders)) res.setHeader(k, v);
+    for (const h of d.hooks)
+      if (h.admit) {
+        const wait = h.admit(admission);
+        if (wait) await wait;
+      }
     const i = flight.internal;
     i.routedAt = now();
     i.serverAddress = up.host;
@@ -546,7 +559,7 @@ export class GatewayProxy {
       forwardClientAuth: admission.forwardClientAuth,
       bodyLength: Buffer.byteLength(forward),
     });
-    const relay = new Relay(res, flight, injectedUsage);
+    const relay = new Relay(res, flight, injectedUsage, admission.responseHeaders ?? null);
     flight.relay = relay;
     i.upstreamStartAt = now();
     up.pool.dispatch(

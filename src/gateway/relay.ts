@@ -37,11 +37,15 @@ export class Relay implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private cancelRequested = false;
 
-  /** `injectedUsage`: llmscope asked for usage on the client's behalf (strip it from the stream). */
+  /**
+   * `injectedUsage`: llmscope asked for usage on the client's behalf (strip it from the stream). `extraHeaders`: the
+   * admission hooks' headers for the answer (`x-ratelimit-*`); the upstream's own headers of the same name win.
+   */
   constructor(
     private readonly res: ServerResponse,
     private readonly call: RelayCall,
     private readonly injectedUsage: boolean,
+    private readonly extraHeaders: Record<string, string> | null = null,
   ) {
     this.done = new Promise((resolve) => {
       this.settle = resolve;
@@ -67,6 +71,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.headersReceived = true;
     const streaming = statusCode < 300 && String(headers['content-type'] ?? '').startsWith('text/event-stream');
     const out = clientHeaders(headers, !streaming && !this.injectedUsage);
+    const extra = this.extraHeaders;
+    if (extra !== null) for (const k in extra) if (out[k] === undefined) out[k] = extra[k] as string;
     out['x-request-id'] = c.requestId;
     // Overhead up to the first byte (the record holds the whole call's): before the upstream, and since its headers.
     out['x-llmscope-overhead-ms'] = (

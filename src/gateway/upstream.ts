@@ -74,7 +74,8 @@ export function upstreamHeaders(
   opts: { traceparent: string; tracestate?: string; requestId: string; forwardClientAuth: boolean; bodyLength: number },
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(incoming)) {
+  for (const k in incoming) {
+    const v = incoming[k];
     if (v === undefined || DROP_REQUEST.has(k) || k.startsWith('x-llmscope-')) continue;
     // The provider's own key (apiKeyEnv) replaces whatever key the client sent, in either header.
     if (
@@ -110,7 +111,8 @@ export function clientHeaders(
   keepLength: boolean,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(upstream)) {
+  for (const k in upstream) {
+    const v = upstream[k];
     if (v === undefined) continue;
     if (DROP_RESPONSE.has(k) && !(keepLength && k === 'content-length')) continue;
     out[k] = v;

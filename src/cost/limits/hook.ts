@@ -54,6 +54,12 @@ export class RateLimitService {
     private readonly events: RateLimitEvents = {},
   ) {}
 
+  /** True when the call's key has a limit to take from. */
+  limits(a: Admission): boolean {
+    const key = admittedKey(a.state);
+    return !!key && !!(key.rpm || key.tpm);
+  }
+
   /** Takes from the key's buckets; throws LLMSCOPE_ERR_RATE_LIMITED when the call does not fit. */
   async admit(a: Admission): Promise<void> {
     const key = admittedKey(a.state);
@@ -124,7 +130,8 @@ const tokensOf = (call: LlmCall): number | null =>
 export function rateLimitHook(svc: RateLimitService): GatewayHook {
   return {
     name: 'rate-limits',
-    admit: (a) => svc.admit(a),
+    // A call without a rate-limited key passes at once, without a promise.
+    admit: (a) => (svc.limits(a) ? svc.admit(a) : undefined),
     settle(a, call) {
       if (!svc.pending(a.state)) return;
       const reached = call.internal?.upstreamStartAt !== null && call.internal?.upstreamStartAt !== undefined;
