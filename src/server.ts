@@ -271,6 +271,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // most that much later, and a crash loses at most that much); flush() and shutdown never wait.
   recorder.addSink({
     name: 'store',
+    // ingest and OTLP senders wait for room in this lane rather than have it drop their calls
+    lossless: true,
     maxBatch: 512,
     lingerMs: config.storage.durability === 'every-call' ? 0 : durationMs(config.storage.flushInterval),
     write: (calls) => store.insertCalls(calls),

@@ -21,6 +21,7 @@ function gatedStore() {
     },
     sink: {
       name: 'store',
+      lossless: true,
       maxBatch: 1000,
       async write(calls: readonly LlmCall[]) {
         await gate;
@@ -56,11 +57,11 @@ const post = (url: string, from: number, n: number) =>
   });
 
 describe('ingest backpressure', () => {
-  it('hasRoom counts the store lane, undispatched calls and held room, and only the store lane', async () => {
+  it('hasRoom counts lossless lanes (the store), undispatched calls and held room, and not exporters', async () => {
     const dropped: number[] = [];
     const rec = new Recorder({ capacity: 10, onDrop: (_s, n) => dropped.push(n) });
-    const roomFor = (n: number) => rec.hasRoom('store', n);
-    expect(roomFor(5)).toBe(true); // no store lane at all
+    const roomFor = (n: number) => rec.hasRoom(n);
+    expect(roomFor(5)).toBe(true); // no lossless lane at all
     const g = gatedStore();
     rec.addSink(g.sink);
     rec.addSink({ name: 'traces', write: () => new Promise(() => {}) }); // a stuck exporter is not waited for
@@ -69,13 +70,23 @@ describe('ingest backpressure', () => {
     expect(roomFor(5)).toBe(false);
     expect(roomFor(50)).toBe(false); // larger than a lane: waits for an empty one
     // Room held for a batch not yet recorded counts as queued, until released.
-    const release = await rec.holdRoom('store', 3, 0);
+    const release = await rec.holdRoom(3, 0);
     expect(release).not.toBeNull();
     expect(roomFor(2)).toBe(false);
-    expect(await rec.holdRoom('store', 2, 0)).toBeNull();
+    expect(await rec.holdRoom(2, 0)).toBeNull();
     release?.();
     expect(roomFor(4)).toBe(true);
     expect(dropped).toEqual([]);
+    // Every lossless lane counts: a spend or quality lane that lags holds senders back as the store's does.
+    const two = new Recorder({ capacity: 10 });
+    two.addSink({ name: 'store', lossless: true, write: () => {} });
+    two.addSink({ name: 'quality', lossless: true, write: () => new Promise(() => {}) });
+    for (let i = 0; i < 12; i++) two.record({ requestId: `a${i}` } as LlmCall);
+    await new Promise((r) => setImmediate(r)); // the quality lane takes its first batch, and hangs on it
+    for (let i = 0; i < 8; i++) two.record({ requestId: `b${i}` } as LlmCall);
+    await new Promise((r) => setImmediate(r));
+    expect(two.hasRoom(2)).toBe(true);
+    expect(two.hasRoom(3)).toBe(false);
   });
 
   it('holds a batch until the store drains, then accepts it: every call stored, none dropped', async () => {

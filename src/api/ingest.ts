@@ -129,16 +129,14 @@ function checkMetadata(records: readonly z.infer<typeof ingestRecordSchema>[], p
   }
 }
 
-/** How long a batch waits for room in the store's lane before it is refused with 503 and Retry-After. */
+/**
+ * How long a batch waits for room in the ledgers' lanes (the recorder's lossless sinks: store, spend, quality) before
+ * it is refused with 503 and Retry-After. Exporters (logs, traces) are not waited for: they drop and count when they
+ * lag, as for gateway calls.
+ */
 export const INGEST_ROOM_WAIT_MS = 10_000;
 
-/**
- * The recorder sink that writes calls to the store (src/server.ts): the ledger, whose lane ingestion waits for.
- * Exporters (logs, traces) are not waited for: they drop and count when they lag, as for gateway calls.
- */
-export const STORE_SINK = 'store';
-
-/** The 503 a batch gets when the store's lane stayed full for `waitMs`: the sender should retry it shortly. */
+/** The 503 a batch gets when a ledger's lane stayed full for `waitMs`: the sender should retry it shortly. */
 export function overloaded(waitMs: number): LlmscopeError {
   return new LlmscopeError(
     'LLMSCOPE_ERR_OVERLOADED',
@@ -168,10 +166,10 @@ export async function ingestCalls(
   const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
   // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
   const known = given.length > 0 ? await store.knownIds(given).catch(() => new Set<string>()) : new Set<string>();
-  // Accepted means stored: a batch the store's lane cannot take now waits for it to drain (backpressure on the
+  // Accepted means stored: a batch the ledgers' lanes cannot take now waits for it to drain (backpressure on the
   // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. The room is
   // held until the calls are recorded, so concurrent batches cannot overfill the lanes.
-  const release = await recorder.holdRoom(STORE_SINK, calls.length, roomWaitMs);
+  const release = await recorder.holdRoom(calls.length, roomWaitMs);
   if (!release) throw overloaded(roomWaitMs);
   const ids: string[] = [];
   const duplicates: string[] = [];

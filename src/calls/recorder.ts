@@ -26,6 +26,11 @@ export interface Sink {
    * later calls wait in the lane's bounded queue; then, or at shutdown, it is dropped and counted.
    */
   readonly retry?: { retryForMs: number; retryable(err: unknown): boolean };
+  /**
+   * A ledger (the store, spend, quality counts) rather than an exporter (logs, traces): senders of batches (ingest,
+   * OTLP) wait for room in its lane (Recorder.holdRoom) instead of having it drop their calls.
+   */
+  readonly lossless?: boolean;
   write(calls: readonly LlmCall[]): void | Promise<void>;
   close?(): void | Promise<void>;
 }
@@ -83,39 +88,40 @@ export class Recorder {
     return out;
   }
 
-  /** Room in lanes promised by holdRoom() to callers that have not yet recorded, by sink. */
-  private readonly held = new Map<string, number>();
+  /** Room promised by holdRoom() to callers that have not yet recorded. */
+  private held = 0;
 
   /**
-   * Whether `sink`'s lane can take `n` more calls now: calls not yet dispatched and room other callers hold count
-   * as queued, and a batch larger than the lane waits for it to be empty. True when there is no such sink.
+   * Whether every lossless lane can take `n` more calls now: calls not yet dispatched and room other callers hold
+   * count as queued, and a batch larger than a lane waits for it to be empty. True when no sink is lossless.
    */
-  hasRoom(sink: string, n: number): boolean {
-    const lane = this.lanes.find((l) => l.sink.name === sink);
-    if (!lane) return true;
-    const queued = lane.queue.length - lane.head + this.pending.length + (this.held.get(sink) ?? 0);
-    return queued + Math.min(n, this.capacity) <= this.capacity;
+  hasRoom(n: number): boolean {
+    const size = Math.min(n, this.capacity);
+    for (const l of this.lanes)
+      if (l.sink.lossless && l.queue.length - l.head + this.pending.length + this.held + size > this.capacity)
+        return false;
+    return true;
   }
 
   /**
-   * For senders of batches (ingest, OTLP) that must be slowed to a sink's pace rather than have their calls
-   * dropped: waits, polling every 5 ms for at most `timeoutMs`, until `sink`'s lane has room for `n` calls, and holds
-   * that room, so concurrent batches cannot overfill the lane while each awaits before recording. Returns the
-   * function that releases it (call it once the calls are recorded), or null when the lane stayed full.
+   * For senders of batches (ingest, OTLP) that must be slowed to the ledgers' pace rather than have their calls
+   * dropped: waits, polling every 5 ms for at most `timeoutMs`, until every lossless lane has room for `n` calls, and
+   * holds that room, so concurrent batches cannot overfill a lane while each awaits before recording. Returns the
+   * function that releases it (call it once the calls are recorded), or null when a lane stayed full.
    */
-  async holdRoom(sink: string, n: number, timeoutMs: number): Promise<(() => void) | null> {
+  async holdRoom(n: number, timeoutMs: number): Promise<(() => void) | null> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.hasRoom(sink, n)) {
+    while (!this.hasRoom(n)) {
       if (Date.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, 5));
     }
     const size = Math.min(n, this.capacity);
-    this.held.set(sink, (this.held.get(sink) ?? 0) + size);
+    this.held += size;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.held.set(sink, (this.held.get(sink) ?? 0) - size);
+      this.held -= size;
     };
   }
 

@@ -189,6 +189,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
 
   const sink: Sink = {
     name: 'cost',
+    lossless: true,
     maxBatch: 1024,
     // one spend upsert transaction per batch: wait a little for a fuller one
     lingerMs: 50,

@@ -469,6 +469,7 @@ describe('OtlpReceiver backpressure', () => {
     const rec = new Recorder({ capacity: 4 });
     rec.addSink({
       name: 'store',
+      lossless: true,
       write: async (calls) => {
         await gate;
         for (const c of calls) stored.push(c.requestId);

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
-import { INGEST_ROOM_WAIT_MS, overloaded, STORE_SINK } from '../api/ingest.js';
+import { INGEST_ROOM_WAIT_MS, overloaded } from '../api/ingest.js';
 import { spanToWire } from '../api/requests.js';
 import type { LlmCall, Recorder, SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -48,10 +48,10 @@ export const SPAN_RESULTS: readonly SpanResult[] = [
 ];
 
 export interface OtlpReceiverOptions {
-  /** With holdRoom (a real Recorder), exports wait for room in the store's lane (backpressure). */
+  /** With holdRoom (a real Recorder), exports wait for room in the ledgers' lanes (backpressure). */
   recorder: Pick<Recorder, 'record'> & Partial<Pick<Recorder, 'holdRoom'>>;
   store: Pick<Store, 'knownIds'>;
-  /** How long an export waits for room in the store's lane before it gets 503 (default: /api/ingest's 10 s). */
+  /** How long an export waits for room in the ledgers' lanes before it gets 503 (default: /api/ingest's 10 s). */
   roomWaitMs?: number;
   registry: Registry;
   /** Largest body taken, compressed or not (server.bodyLimit). */
@@ -188,11 +188,11 @@ export class OtlpReceiver {
       } else if (llm) calls.push(spanToCall(s));
       else others.push(s);
     }
-    // As for /api/ingest: an export whose calls the store's lane cannot take waits for it to drain, and is refused
+    // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused
     // (503, Retry-After: the exporter retries, and ids make a retry count once) before anything of it is kept.
     const waitMs = this.opts.roomWaitMs ?? INGEST_ROOM_WAIT_MS;
     const hold = this.opts.recorder.holdRoom?.bind(this.opts.recorder);
-    const release = hold && calls.length > 0 ? await hold(STORE_SINK, calls.length, waitMs) : () => {};
+    const release = hold && calls.length > 0 ? await hold(calls.length, waitMs) : () => {};
     if (!release) throw overloaded(waitMs);
     try {
       return await this.acceptHeld(calls, others, counts, reasons);

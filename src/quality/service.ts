@@ -208,7 +208,7 @@ export class QualityService {
   /** The recorder sink: counts, review sampling, and evaluation hand-off. Never waits for evaluations. */
   sink(): Sink {
     // lingers like the store: its writes (counts, review queue) cost per batch, not per call
-    return { name: 'quality', maxBatch: 512, lingerMs: 50, write: (calls) => this.onCalls(calls) };
+    return { name: 'quality', lossless: true, maxBatch: 512, lingerMs: 50, write: (calls) => this.onCalls(calls) };
   }
 
   async onCalls(calls: readonly LlmCall[]): Promise<void> {
