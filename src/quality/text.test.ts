@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchStem, numberMentions, pushMatchStems, stem } from './text.js';
+import { matchStem, numberMentions, pushMatchStems, sentences, stem, words } from './text.js';
 
 describe('match stems (the grounding check matches words by them)', () => {
   it('folds numbers to one spelling: words, ordinals and thousands separators', () => {
@@ -29,5 +29,56 @@ describe('match stems (the grounding check matches words by them)', () => {
     expect(numberMentions('twenty-five years').map((n) => n.value)).toEqual([25]);
     expect(numberMentions('a well-known fact')).toEqual([]);
     expect(numberMentions('AES-256').map((n) => n.value)).toEqual([256]);
+  });
+});
+
+describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
+  /** The pattern the scanner replaces, with the same post-processing: the reference it must agree with. */
+  function reference(text: string): string[] {
+    const out: string[] = [];
+    const lower = text.toLowerCase().replace(/’/g, "'");
+    for (const m of lower.matchAll(/[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*/gu)) {
+      let w = m[0];
+      if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d$/.test(w)) {
+        for (const part of w.split(/[.,]/)) if (part) out.push(part);
+        continue;
+      }
+      if (w.endsWith("'s")) w = w.slice(0, -2);
+      out.push(w);
+    }
+    return out;
+  }
+
+  it('gives the same tokens as the Unicode pattern, on ASCII, accents, scripts, emoji and joiners', () => {
+    const texts = [
+      'Hello — world’s “best” 1,000.5 U.S. e.g. end.Start x-ray COVID-19',
+      "naïve café l’été don't -lead trail- a..b a,,b 1,2,3 'quoted' it's",
+      '日本語のテキスト。😀emoji𝒜b Ǆemo ﬁne 𝟙𝟚 Ünïcödé ÀB-ÇD',
+      '',
+      '...',
+    ];
+    // Deterministic random strings over a mixed alphabet, joiners included.
+    const alphabet = "ab Z9.,-'’é日😀𝒜\n!?;";
+    let x = 7;
+    for (let k = 0; k < 300; k++) {
+      let t = '';
+      for (let i = 0; i < 24; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        t += Array.from(alphabet)[x % Array.from(alphabet).length];
+      }
+      texts.push(t);
+    }
+    for (const t of texts) expect(words(t), JSON.stringify(t)).toEqual(reference(t));
+  });
+
+  it('splits sentences at . ! ? newlines, semicolons and a period glued to the next sentence, not at abbreviations', () => {
+    expect(
+      sentences('Dr. Smith went to the U.S. in 1990. It cost $5.5 million!Really? Yes; no.').map((s) => s.text),
+    ).toEqual(['Dr. Smith went to the U.S. in 1990.', 'It cost $5.5 million!Really?', 'Yes;', 'no.']);
+    expect(sentences('the end of the century.First for Women was next').map((s) => s.text)).toEqual([
+      'the end of the century.',
+      'First for Women was next',
+    ]);
+    expect(sentences('... !!! ??')).toEqual([]);
   });
 });

@@ -56,19 +56,57 @@ export const NEGATIONS: ReadonlySet<string> = new Set([
   'cant',
 ]);
 
-const WORD = /[\p{L}\p{N}]+(?:['’.,-][\p{L}\p{N}]+)*/gu;
+/** A letter or digit beyond ASCII (tested one code point at a time). */
+const WORD_CHAR = /^[\p{L}\p{N}]$/u;
 
-/** Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers). */
+/** Length in UTF-16 units of the letter or digit at i (1, or 2 for a surrogate pair), 0 when it is neither. */
+function wordCharAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) ? 1 : 0;
+  const cp = s.codePointAt(i) as number;
+  const n = cp > 0xffff ? 2 : 1;
+  return WORD_CHAR.test(s.slice(i, i + n)) ? n : 0;
+}
+
+/** `'`, `.`, `,` and `-` join letters and digits into one token ("don't", "1,000.5", "u.s", "covid-19"). */
+const isJoiner = (c: number): boolean => c === 39 || c === 46 || c === 44 || c === 45;
+
+/**
+ * Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers): runs of letters and
+ * digits, joined by single `'` `.` `,` `-`. A hand-written scanner (the same tokens as the pattern
+ * /[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*\/u): words runs on every evidence sentence, and a scanner costs less than a
+ * Unicode regex.
+ */
 export function words(text: string): string[] {
   const out: string[] = [];
-  // exec on the one global regex (no per-call clone as matchAll makes): words runs on every evidence sentence.
   // The text is lowercased and its ’ folded once, not token by token.
   let lower = text.toLowerCase();
   if (lower.includes('’')) lower = lower.replace(/’/g, "'");
-  WORD.lastIndex = 0;
-  for (let m = WORD.exec(lower); m !== null; m = WORD.exec(lower)) {
-    let w = m[0];
-    if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d$/.test(w)) {
+  const n = lower.length;
+  let i = 0;
+  while (i < n) {
+    let k = wordCharAt(lower, i);
+    if (k === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let joined = false;
+    for (;;) {
+      while (k > 0) {
+        i += k;
+        k = i < n ? wordCharAt(lower, i) : 0;
+      }
+      // A joiner followed by a letter or digit continues the token.
+      if (i + 1 < n && isJoiner(lower.charCodeAt(i)) && (k = wordCharAt(lower, i + 1)) > 0) {
+        if (lower.charCodeAt(i) !== 39 && lower.charCodeAt(i) !== 45) joined = true;
+        i++;
+        continue;
+      }
+      break;
+    }
+    let w = lower.slice(start, i);
+    if (joined && !/^\d[\d.,]*\d$/.test(w)) {
       // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5
       for (const part of w.split(/[.,]/)) if (part) out.push(part);
       continue;
@@ -187,12 +225,24 @@ export function matchStem(w: string): string {
  * "action-adventure" → action, adventur), so "a 12 bar blues" and "an action film" meet their source; `out` gets them.
  */
 export function pushMatchStems(w: string, out: string[]): void {
-  if (!w.includes('-')) {
-    if (isContent(w)) out.push(matchStem(w));
-    return;
+  let m = MATCHES.get(w);
+  if (m === undefined) {
+    if (!w.includes('-')) m = isContent(w) ? matchStem(w) : '';
+    else {
+      const parts: string[] = [];
+      for (const part of w.split('-')) if (part && isContent(part)) parts.push(matchStem(part));
+      m = parts.length === 1 ? (parts[0] as string) : parts;
+    }
+    if (MATCHES.size >= STEM_CACHE) MATCHES.clear();
+    MATCHES.set(w, m);
   }
-  for (const part of w.split('-')) if (part && isContent(part)) out.push(matchStem(part));
+  if (typeof m === 'string') {
+    if (m) out.push(m);
+  } else for (const x of m) out.push(x);
 }
+
+/** Memo of pushMatchStems per word ('' = not a content word): one lookup per word instead of three. */
+const MATCHES = new Map<string, string | string[]>();
 
 /** Stems of the content words (stopwords and one-letter tokens dropped). */
 export function contentStems(text: string): string[] {
@@ -202,14 +252,18 @@ export function contentStems(text: string): string[] {
 }
 
 export function isContent(w: string): boolean {
-  return (w.length > 1 && !STOPWORDS.has(w)) || /^\d$/.test(w);
+  if (w.length > 1) return !STOPWORDS.has(w);
+  const c = w.charCodeAt(0);
+  return c >= 48 && c <= 57;
 }
 
 /** Sentences, split at . ! ? (not inside numbers, initials or common abbreviations), newlines and semicolons. */
 export function sentences(text: string): { text: string; start: number }[] {
   const out: { text: string; start: number }[] = [];
   // Also at a period glued to the next sentence ("...century.First for Women"), common in pasted text.
-  const re = /[.!?]+["')\]]*(?=\s+|$)|(?<=\p{Ll}{2})\.(?=\p{Lu}\p{Ll})|\n+|;\s/gu;
+  // Every alternative starts with one of . ! ? newline ; (the glued period checks the letters before it after matching
+  // it), so the engine can skip ahead to those characters instead of trying a lookbehind at every position.
+  const re = /[.!?]+["')\]]*(?=\s|$)|\.(?<=\p{Ll}{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s/gu;
   let last = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length;
@@ -225,7 +279,12 @@ export function sentences(text: string): { text: string; start: number }[] {
 function pushSentence(out: { text: string; start: number }[], piece: string, offset: number): void {
   const lead = piece.length - piece.trimStart().length;
   const t = piece.trim();
-  if (t && /[\p{L}\p{N}]/u.test(t)) out.push({ text: t, start: offset + lead });
+  if (t && hasWordChar(t)) out.push({ text: t, start: offset + lead });
+}
+
+function hasWordChar(t: string): boolean {
+  for (let i = 0; i < t.length; i++) if (wordCharAt(t, i) > 0) return true;
+  return false;
 }
 
 const ABBREV = new Set([

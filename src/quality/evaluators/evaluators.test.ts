@@ -4,9 +4,10 @@ import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { ChatClient, EVAL_FEATURE } from '../chat-client.js';
 import { KnowledgeBase } from '../knowledge.js';
 import { createScorer, type ScoreOutput } from '../score.js';
+import { words } from '../text.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
-import { GroundingEvaluator } from './grounding.js';
+import { GroundingEvaluator, isPhatic } from './grounding.js';
 import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
 
 const CONTEXT = [
@@ -131,11 +132,36 @@ describe('grounding', () => {
     expect(g.check({ context, response: 'I agree with you.' }).claims).toHaveLength(1);
   });
 
+  it('tells a reaction from a statement', () => {
+    for (const t of [
+      'I agree.',
+      "That's so cool!",
+      'Yeah, me too.',
+      'I know, right?',
+      'lol yeah',
+      'It makes sense.',
+      'I guess so.',
+    ])
+      expect(isPhatic(words(t)), t).toBe(true);
+    for (const t of [
+      'That is a great film by Nolan.',
+      'I know he won in 1990.',
+      'It is 330 metres tall.',
+      'Yes, he did.',
+      '',
+    ])
+      expect(isPhatic(words(t)), t).toBe(false);
+  });
+
   it('does not take a first-person title quoted from the evidence for a statement about the speaker', () => {
     const context = [
       'Heartbreak Express featured her re-recording of "I Will Always Love You" from the soundtrack of the film.',
     ];
-    const quoted = g.signals({ context, question: 'Which song did she re-record?', response: 'I Will Always Love You' });
+    const quoted = g.signals({
+      context,
+      question: 'Which song did she re-record?',
+      response: 'I Will Always Love You',
+    });
     expect(quoted?.claims[0]?.firstPerson).toBe(0);
     const own = g.signals({ context, question: 'Which song did she re-record?', response: 'I love that song.' });
     expect(own?.claims[0]?.firstPerson).toBe(1);

@@ -46,8 +46,9 @@ interface Unit {
   stems: Set<string>;
   /** Content stems in order (pairs are formed from them when the unit is first a candidate). */
   seq: string[];
-  numbers: number[];
-  negated: boolean;
+  /** Its numbers and polarity, computed when first needed (most units are never a claim's best evidence). */
+  numbers?: number[];
+  negated?: boolean;
   /** All words, in order: its trigrams are indexed when a claim first shares a content word with the unit. */
   ws: string[];
   /** Whether its pairs, trigrams and words are in the pool's sets (done once, when a claim first shares a stem). */
@@ -153,23 +154,34 @@ function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
     text,
     stems: new Set(stems),
     seq: stems,
-    numbers: numberMentions(ws).map((n) => n.value),
-    negated: polarityOf(ws),
     ws,
     detailed: false,
     continues: false,
   };
 }
 
+function unitNumbers(u: Unit): number[] {
+  u.numbers ??= numberMentions(u.ws).map((n) => n.value);
+  return u.numbers;
+}
+
+function unitNegated(u: Unit): boolean {
+  u.negated ??= polarityOf(u.ws);
+  return u.negated;
+}
+
 /** The evidence a response is checked against: context sentences, plus KB passages fetched per claim. */
 class EvidencePool {
   readonly units: Unit[] = [];
   readonly stems = new Set<string>();
-  readonly prefixes = new Set<string>();
+  /** First letters of the evidence's stems (built when a claim first misses a stem, then kept up to date). */
+  private readonly prefixSet = new Set<string>();
+  private prefixedUnits = 0;
   /** Adjacent stem pairs as numbers over `stemIds`. */
   readonly pairs = new Set<number>();
   readonly stemIds = new Map<string, number>();
-  readonly numbers = new Set<number>();
+  private readonly numberSet = new Set<number>();
+  private numberedUnits = 0;
   /** Word trigrams as numbers over `wordIds` (no strings built per trigram). */
   readonly grams = new Set<number>();
   /** Every word as written (lowercased, unstemmed): the plain baseline's view of the evidence. */
@@ -205,9 +217,7 @@ class EvidencePool {
         this.stemIds.set(s, this.stemIds.size);
       }
       this.stems.add(s);
-      if (s.length >= PREFIX) this.prefixes.add(s.slice(0, PREFIX));
     }
-    for (const v of u.numbers) this.numbers.add(v);
   }
 
   /**
@@ -253,6 +263,20 @@ class EvidencePool {
     }
   }
 
+  /** Every number the evidence states (computed for the units added since the last call). */
+  numbers(): Set<number> {
+    for (; this.numberedUnits < this.units.length; this.numberedUnits++)
+      for (const v of unitNumbers(this.units[this.numberedUnits] as Unit)) this.numberSet.add(v);
+    return this.numberSet;
+  }
+
+  private prefixes(): Set<string> {
+    for (; this.prefixedUnits < this.units.length; this.prefixedUnits++)
+      for (const s of (this.units[this.prefixedUnits] as Unit).stems)
+        if (s.length >= PREFIX) this.prefixSet.add(s.slice(0, PREFIX));
+    return this.prefixSet;
+  }
+
   /** Whether the sentence holding unit i (units split at semicolons count as one sentence) has this stem. */
   sentenceHas(i: number, s: string): boolean {
     let a = i;
@@ -265,7 +289,7 @@ class EvidencePool {
   /** 1 when the stem occurs in the evidence, 0.6 when only a word sharing its first letters does, else 0. */
   presence(s: string, inUnit?: Unit): number {
     if (inUnit ? inUnit.stems.has(s) : this.stems.has(s)) return 1;
-    if (!inUnit && s.length >= PREFIX + 1 && this.prefixes.has(s.slice(0, PREFIX))) return 0.6;
+    if (!inUnit && s.length >= PREFIX + 1 && this.prefixes().has(s.slice(0, PREFIX))) return 0.6;
     return 0;
   }
 }
@@ -408,7 +432,7 @@ export class GroundingEvaluator implements Evaluator {
       if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
-    const substantive = claims.filter((c) => !isPhatic(c.s));
+    const substantive = claims.filter((c) => !isPhatic(c.tokens.ws));
     for (const { s, tokens } of substantive.length > 0 ? substantive : claims) {
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
       scored.push(this.scoreClaim(s, tokens, pool, question));
@@ -530,8 +554,9 @@ export class GroundingEvaluator implements Evaluator {
 
     // Numbers: one the evidence never states, where the evidence for this claim states others, contradicts it.
     const near = [best, second].filter((u): u is Unit => u !== null && bestCov > 0);
-    const nearNumbers = new Set(near.flatMap((u) => u.numbers));
-    const strange = t.checkable.filter((v) => !pool.numbers.has(v) && !questionNumbers?.has(v));
+    const strange =
+      t.checkable.length > 0 ? t.checkable.filter((v) => !pool.numbers().has(v) && !questionNumbers?.has(v)) : [];
+    const nearNumbers = new Set(strange.length > 0 ? near.flatMap(unitNumbers) : []);
     let numbersContradicted = 0;
     let namesApart = 0;
     let negationFlip = 0;
@@ -565,12 +590,12 @@ export class GroundingEvaluator implements Evaluator {
       bestShare >= 0.8 &&
       t.stems.length >= 3 &&
       best.stems.size <= 3 * t.stems.length &&
-      best.negated !== t.negated
+      unitNegated(best) !== t.negated
     ) {
       status = 'contradicted';
       negationFlip = 1;
       score = Math.max(score, 0.85);
-      reasons.push(best.negated ? 'evidence negates this statement' : 'claim negates what the evidence states');
+      reasons.push(unitNegated(best) ? 'evidence negates this statement' : 'claim negates what the evidence states');
     }
     const evidence: Evidence[] = [];
     if (best && bestCov > 0)
@@ -607,21 +632,6 @@ export class GroundingEvaluator implements Evaluator {
     else
       for (let i = Math.max(copiedUpTo + 1, t.ws.length - 2); i < t.ws.length; i++)
         if (FIRST_PERSON.has(t.ws[i] as string)) ownFirstPerson = 1;
-    // The question's terms near the evidence that backs the claim: an answer whose evidence is about something else
-    // than what was asked (a wrong pick among the passage's entities) finds few of them there.
-    let questionApart = 0;
-    if (question && best && bestCov > 0) {
-      const own = new Set(t.stems);
-      let asked = 0;
-      let near = 0;
-      for (const q of question.stems) {
-        if (own.has(q) || !pool.stems.has(q)) continue;
-        asked++;
-        if (pool.sentenceHas(bestIndex, q) || (second && secondCov >= bestCov && pool.sentenceHas(secondIndex, q)))
-          near++;
-      }
-      questionApart = asked > 0 ? 1 - near / asked : 0;
-    }
     const nGrams = Math.max(0, t.ws.length - 2);
     // The learned scorer counts a question in the answer's own words against it (features.ts, question_novel).
     if (t.question && nGrams > 0 && novel / nGrams >= 0.5)
@@ -662,7 +672,6 @@ export class GroundingEvaluator implements Evaluator {
       plainMissingWords: plainMissing,
       question: t.question ? 1 : 0,
       hedged: t.hedged ? 1 : 0,
-      questionApart,
       contentWords: t.stems.length,
       weight: Math.max(1, weight),
     };
@@ -683,12 +692,69 @@ export class GroundingEvaluator implements Evaluator {
 const PLEASANTRY =
   /^(?:(?:so|and|also|well|ok(?:ay)?|oh)[,\s]+)?(?:would you (?:like|want|prefer)\b|do you (?:want|need) (?:me|any|more|help)\b|want me to\b|(?:shall|should|can|could|may) i\b|is there (?:anything|something) else\b|anything else\b|(?:do you have )?any (?:other |more |further )?questions\b|how (?:else )?can i (?:help|assist)\b|what else can i\b|let me know\b|(?:i )?hope (?:this|that|it) helps\b|feel free to\b|(?:i'?m )?happy to help\b|glad (?:i could|to) help\b|thanks?(?: you)?(?: for| so much|!|\.|$)|good luck\b)/i;
 
-/** A reaction or agreement that states nothing ("I agree.", "That's so cool!", "I know, right?", "lol"). */
-const PHATIC =
-  /^(?:(?:yes|yeah|yea|yep|yup|no|nope|oh|ah|wow|haha|hah|lol|ok|okay|sure|well|so|and|but|really|true|indeed|exactly|absolutely|definitely|totally|right|cool|nice|great|awesome|neat|interesting|funny|crazy|amazing|hmm|i agree(?: with you)?|me too|same here|i know(?: right)?|i see|i bet|i guess|good (?:point|question)|that(?:'s| is| was| sounds)(?: (?:so|very|really|pretty|quite))? (?:cool|nice|great|awesome|neat|interesting|funny|crazy|amazing|wild|true|fun|good|right|sad|weird|strange|surprising|impressive)|(?:it|that) makes sense)[\s,!.?]*)+$/i;
+/** Words that are a reaction on their own ("Yeah.", "Wow!", "Interesting.", "So true."). */
+const REACTIONS = new Set(
+  'yes yeah yea yep yup no nope oh ah wow haha hah lol ok okay sure well so and but really true indeed exactly absolutely definitely totally right cool nice great awesome neat interesting funny crazy amazing hmm'.split(
+    ' ',
+  ),
+);
+/** What "that is …" may call something in a reaction. */
+const REACTION_ADJECTIVES = new Set(
+  'cool nice great awesome neat interesting funny crazy amazing wild true fun good right sad weird strange surprising impressive'.split(
+    ' ',
+  ),
+);
+const INTENSIFIERS = new Set(['so', 'very', 'really', 'pretty', 'quite', 'super']);
+const COPULAS = new Set(['is', 'was', 'sounds', 'seems']);
+/** After "I": agreement and acknowledgement ("I agree (with you)", "I know (right)", "I see", "I bet", "I guess (so)"). */
+const I_REACTIONS: Record<string, readonly string[][]> = {
+  agree: [['with', 'you'], []],
+  know: [['right'], []],
+  see: [[]],
+  bet: [[]],
+  guess: [['so'], []],
+};
 
-export function isPhatic(text: string): boolean {
-  return PHATIC.test(text.trim());
+/**
+ * A reaction or agreement that states nothing ("I agree.", "That's so cool!", "I know, right?", "lol"), read from its
+ * words (`words(text)`) phrase by phrase: every word must belong to one.
+ */
+export function isPhatic(ws: readonly string[]): boolean {
+  let i = 0;
+  const at = (k: number, seq: readonly string[]) => seq.every((w, j) => ws[k + j] === w);
+  while (i < ws.length) {
+    const w = ws[i] as string;
+    if (REACTIONS.has(w)) {
+      i++;
+      continue;
+    }
+    if (w === 'i') {
+      const options = I_REACTIONS[ws[i + 1] as string];
+      const tail = options?.find((o) => at(i + 2, o));
+      if (!tail) return false;
+      i += 2 + tail.length;
+      continue;
+    }
+    if (at(i, ['me', 'too']) || at(i, ['same', 'here']) || at(i, ['good', 'point']) || at(i, ['good', 'question'])) {
+      i += 2;
+      continue;
+    }
+    if (w === 'that' || w === 'it' || w === 'this') {
+      // words() drops "'s": "that's so cool" reads "that so cool".
+      let k = i + 1;
+      if (at(k, ['makes', 'sense'])) {
+        i = k + 2;
+        continue;
+      }
+      if (COPULAS.has(ws[k] as string)) k++;
+      if (INTENSIFIERS.has(ws[k] as string)) k++;
+      if (!REACTION_ADJECTIVES.has(ws[k] as string)) return false;
+      i = k + 1;
+      continue;
+    }
+    return false;
+  }
+  return ws.length > 0;
 }
 
 function isPleasantry(text: string, t: ClaimTokens): boolean {

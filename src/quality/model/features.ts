@@ -42,8 +42,6 @@ export interface ClaimSignals {
   question: number;
   /** 1 when the claim is softened ("I think", "maybe", "probably"). */
   hedged: number;
-  /** Share of the question's terms (those the evidence has and the claim does not repeat) missing from the claim's best evidence sentence. */
-  questionApart: number;
   /** Content words in the claim. */
   contentWords: number;
   /** The claim's weight in averages (its content words, question words at half). */
