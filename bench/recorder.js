@@ -1,18 +1,18 @@
 // npm run bench:recorder — main-thread CPU per recorded call, per enricher and per sink, in-process.
 // Builds the app as `llmscope serve` does (createApp with every built-in module, a SQLite file store, JSON logs to
-// /dev/null), then pushes N ingest-shaped calls (varied provider/model/team/feature/user, as bench/ingest.js sends)
+// /dev/null, asynchronously as on stdout), then pushes N ingest-shaped calls (varied provider/model/team/feature/user, as bench/ingest.js sends)
 // through its Recorder in bursts of 1000 (one /api/ingest request's worth) and reports, per enricher and per sink,
 // the µs of CPU each call cost there (process.cpuUsage, read per batch: each enricher runs over a whole batch in
 // turn; each sink's write is run one at a time, a lane waiting while another lane writes, and read start to settled).
 // The calls are built before the clock starts; "total" is the process's CPU (user + system) from the first record()
 // until every lane is empty, so it includes the recorder itself and garbage collection, which the rows do not.
 //
-// Options: --calls N (default 40000), --rounds N (default 2; the median round is shown), --root DIR (a built llmscope
+// Options: --calls N (default 40000), --rounds N (default 3; each row is its median over the rounds), --root DIR (a built llmscope
 // checkout to measure instead of this one), --compare DIR (also measure the llmscope built in DIR, e.g. an earlier
 // commit: `git archive <commit> | tar -x -C DIR`, symlink node_modules, `npx tsc -p tsconfig.build.json` there;
 // the two run alternately, each round in a fresh process), --json (one JSON line per round, for scripts).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,7 +24,7 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : argv[i + 1];
 };
 const CALLS = Number(opt('--calls', 40_000));
-const ROUNDS = Number(opt('--rounds', 2));
+const ROUNDS = Number(opt('--rounds', 3));
 const ROOT = resolve(opt('--root', HERE));
 const COMPARE = opt('--compare', null);
 const BURST = 1000;
@@ -74,25 +74,42 @@ for (let round = 0; round < ROUNDS; round++)
     if (argv.includes('--json')) console.log(JSON.stringify({ target: dir, round, ...r }));
   }
 
-/** The round whose total is the median one. */
-const median = (rs) => [...rs].sort((a, b) => a.totalUs - b.totalUs)[Math.floor((rs.length - 1) / 2)];
-const chosen = targets.map((t) => ({ t, r: median(results.get(t)) }));
+/** Each row's median over the rounds (a shared machine's noise hits rounds unevenly). */
+const med = (xs) => {
+  const v = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  return v.length === 0
+    ? undefined
+    : v.length % 2
+      ? v[(v.length - 1) / 2]
+      : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
 const names = [];
-for (const { r } of chosen) for (const n of Object.keys(r.parts)) if (!names.includes(n)) names.push(n);
+for (const rs of results.values())
+  for (const r of rs) for (const n of Object.keys(r.parts)) if (!names.includes(n)) names.push(n);
+const cols = targets.map((t) => {
+  const rs = results.get(t);
+  const parts = Object.fromEntries(names.map((n) => [n, med(rs.map((r) => r.parts[n]))]));
+  return {
+    t,
+    parts,
+    sum: Object.values(parts).reduce((a, b) => a + (b ?? 0), 0),
+    total: med(rs.map((r) => r.totalUs)),
+    process: med(rs.map((r) => r.processUs)),
+  };
+});
 const f = (v) => (v === undefined ? '–' : v.toFixed(2));
 console.log(
-  `\n${CALLS} calls, bursts of ${BURST}, ${ROUNDS} rounds each (median round shown); ${cpus()[0]?.model}, Node ${process.version}\n`,
+  `\n${CALLS} calls, bursts of ${BURST}, ${ROUNDS} rounds each (medians); ${cpus()[0]?.model}, Node ${process.version}\n`,
 );
-const head = chosen.map(({ t }) => label(t));
-console.log(`| enricher / sink | ${head.join(' | ')} |`);
-console.log(`|---|${head.map(() => '---|').join('')}`);
-for (const n of names) console.log(`| ${n} | ${chosen.map(({ r }) => f(r.parts[n])).join(' | ')} |`);
+const head = cols.map(({ t }) => label(t));
+console.log(`| µs of main-thread CPU per call | ${head.join(' | ')} |`);
+console.log(`|---|${head.map(() => '---:|').join('')}`);
+for (const n of names) console.log(`| ${n} | ${cols.map((c) => f(c.parts[n])).join(' | ')} |`);
+console.log(`| rest of the main thread (GC, timers, promises) | ${cols.map((c) => f(c.total - c.sum)).join(' | ')} |`);
+console.log(`| **main thread, all of it** | ${cols.map((c) => `**${f(c.total)}**`).join(' | ')} |`);
+console.log(`| process, every thread | ${cols.map((c) => f(c.process)).join(' | ')} |`);
 console.log(
-  `| sum of the above | ${chosen.map(({ r }) => f(Object.values(r.parts).reduce((a, b) => a + b, 0))).join(' | ')} |`,
-);
-console.log(`| **process CPU, all of it** | ${chosen.map(({ r }) => `**${f(r.totalUs)}**`).join(' | ')} |`);
-console.log(
-  '\n(µs of main-thread CPU per call; all rounds:',
+  '\n(main thread µs per call, every round:',
   JSON.stringify([...results].map(([t, rs]) => [label(t), rs.map((r) => r.totalUs.toFixed(1))])),
   ')',
 );
@@ -117,23 +134,26 @@ async function measure(root) {
   });
   const app = await createApp(config, {
     modules: builtinModules(),
-    logDestination: pino.destination({ dest: '/dev/null', sync: true }),
+    // as serve's stdout destination (asynchronous sonic-boom, 16 MiB bound), on /dev/null
+    logDestination: pino.destination({ dest: openSync('/dev/null', 'w'), sync: false, maxLength: 16 * 1024 * 1024 }),
   });
   const recorder = app.ctx.recorder;
 
-  // Accounting in CPU time (process.cpuUsage: a machine shared with other work stretches wall time, not this).
+  // Accounting in this (the main) thread's CPU time, from /proc/thread-self/schedstat (ns on a CPU): a machine
+  // shared with other work stretches wall time, not this, and the store's writer thread, libuv's pool and V8's
+  // helper threads are not counted (they are the process CPU's rest, shown apart).
   // Enrichers: the recorder's dispatch is replaced by one running each enricher over the whole batch in turn
-  // (each call still sees the enrichers in their order), so one CPU reading per enricher per batch suffices.
-  // Sinks: every write is serialised (a lane waits while another writes) and read start to settled.
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
+  // (each call still sees the enrichers in their order), so one reading per enricher per batch suffices.
+  // Sinks: every write is serialised (a lane waits while another writes) and read from start to settled, less
+  // what ran meanwhile and is counted elsewhere (the recorder's dispatch, the bench's record() bursts).
+  const cpuMs = () => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6;
   const spent = new Map();
+  let elsewhere = 0;
   const add = (name, ms) => spent.set(name, (spent.get(name) ?? 0) + ms);
   const enrichers = recorder.enrichers;
   const dispatch = recorder.dispatch;
   recorder.dispatch = () => {
+    const start = cpuMs();
     const batch = recorder.pending.slice();
     const saved = recorder.enrichers;
     recorder.enrichers = [];
@@ -149,8 +169,10 @@ async function measure(root) {
     }
     const t0 = cpuMs();
     dispatch(); // queues the (now enriched) batch on every lane, with no enrichers left to run
-    add('recorder: queueing', cpuMs() - t0);
+    const end = cpuMs();
+    add('recorder: queueing', end - t0);
     recorder.enrichers = saved;
+    elsewhere += end - start;
   };
   let chain = Promise.resolve();
   for (const lane of recorder.lanes) {
@@ -162,10 +184,11 @@ async function measure(root) {
       write(batch) {
         const run = chain.then(async () => {
           const t0 = cpuMs();
+          const e0 = elsewhere;
           try {
             await write(batch);
           } finally {
-            add(`sink: ${sink.name}`, cpuMs() - t0);
+            add(`sink: ${sink.name}`, cpuMs() - t0 - (elsewhere - e0));
           }
         });
         chain = run.catch(() => {});
@@ -206,7 +229,11 @@ async function measure(root) {
   };
   const drive = async (calls) => {
     for (let i = 0; i < calls.length; i += BURST) {
+      const t0 = cpuMs();
       for (let j = i; j < Math.min(calls.length, i + BURST); j++) recorder.record(calls[j]);
+      const t1 = cpuMs();
+      add('recorder: record()', t1 - t0);
+      elsewhere += t1 - t0;
       await new Promise((r) => setImmediate(r));
       // /api/ingest waits for room in the store's lane; so does this
       while (Math.max(...Object.values(recorder.depths())) > recorder.capacity - 2 * BURST)
@@ -220,7 +247,9 @@ async function measure(root) {
   const calls = makeCalls('run-', CALLS);
   spent.clear();
   const cpu0 = process.cpuUsage();
+  const main0 = cpuMs();
   await drive(calls);
+  const mainMs = cpuMs() - main0;
   const cpu = process.cpuUsage(cpu0);
   const parts = {};
   for (const [name, ms] of spent) parts[name] = (ms * 1000) / CALLS;
@@ -229,7 +258,8 @@ async function measure(root) {
   rmSync(dir, { recursive: true, force: true });
   return {
     parts,
-    totalUs: (cpu.user + cpu.system) / CALLS,
+    totalUs: (mainMs * 1000) / CALLS,
+    processUs: (cpu.user + cpu.system) / CALLS,
     dropped: dropped.reduce((n, v) => n + v.value, 0),
   };
 }

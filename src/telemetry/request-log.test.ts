@@ -131,6 +131,43 @@ describe('request log sink', () => {
     },
   );
 
+  it('writes each string field exactly as JSON.stringify does (escapes, controls, DEL, unicode, lone surrogates)', async () => {
+    const tricky = [
+      'plain-1',
+      'a"b',
+      'back\\slash',
+      'tab\there',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      'é',
+      '\u2028',
+      '\ud800',
+      'x\udfffy',
+      '😀',
+      '',
+    ];
+    const writes: string[] = [];
+    const logger = createLogger({ destination: { write: (l: string) => void writes.push(l) } });
+    const batch = tricky.map((v) => ({
+      ...base,
+      requestId: v || 'r',
+      provider: v,
+      model: v,
+      user: v,
+      team: v,
+      feature: v,
+    }));
+    await requestLogSink(logger).write(batch);
+    const lines = (writes[0] as string).split('\n');
+    tricky.forEach((v, i) => {
+      const line = lines[i] as string;
+      for (const field of ['provider', 'model', 'user', 'team', 'feature'])
+        expect(line).toContain(`"${field}":${JSON.stringify(v)}`);
+      expect(JSON.parse(line).user).toBe(v);
+    });
+  });
+
   it('writes nothing when info is disabled', async () => {
     const writes: string[] = [];
     const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void writes.push(l) } });

@@ -7,7 +7,10 @@
 import { type Logger, symbols } from 'pino';
 import type { LlmCall, Sink } from '../calls/index.js';
 
-const str = JSON.stringify;
+/** Characters JSON.stringify may escape (quote, backslash, controls) or that need a closer look (anything past ASCII). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+/** JSON.stringify of a string: printable ASCII without a quote or backslash is written as is, the rest by JSON.stringify. */
+const str = (s: string): string => (typeof s === 'string' && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s));
 /** A JSON number as pino writes one: non-finite becomes null. */
 const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'null' : String(v));
 const ms = (v: number | null): string => (v === null ? 'null' : num(Math.round(v * 1000) / 1000));
