@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
-import { classifyRefusal, detectRefusal, REFUSAL_HOOK, refusalEnricher } from './refusal.js';
+import { classifyRefusal, classifyRefusalFully, detectRefusal, REFUSAL_HOOK, refusalEnricher } from './refusal.js';
 import { precisionRecall } from './stats.js';
 
 const fixture = readFileSync(new URL('./fixtures/refusals.jsonl', import.meta.url), 'utf8')
@@ -54,6 +54,109 @@ describe('classifyRefusal', () => {
   it('reads only the opening: a disclaimer deep inside a helpful answer is not a refusal', () => {
     const long = `${'Here is a detailed walkthrough of the setup. '.repeat(12)}Note that I can't provide legal advice.`;
     expect(classifyRefusal(long).refusal).toBe(false);
+  });
+});
+
+describe('the early word check', () => {
+  // Phrases every rule is built from, and text around them, recombined with the things the classifier undoes
+  // (case, curly apostrophes, quotes, code, line breaks, sentence ends), so each rule is met in many shapes.
+  const pieces = [
+    "I'm sorry, but",
+    'Unfortunately,',
+    'I’m afraid',
+    'As an AI language model,',
+    'I can’t',
+    'I CANNOT',
+    'I can not',
+    'we will not',
+    "I won't be able to",
+    'I am unable to',
+    "I'm not able to",
+    'I must decline to',
+    'I have to pass',
+    "I'd rather not",
+    "I don't feel comfortable",
+    "I don't think I should",
+    "isn't something I can",
+    'outside what I can',
+    "it wouldn't be appropriate for me to",
+    'this violates our usage policies',
+    'against my guidelines',
+    'my programming does not allow',
+    'that breaches the terms of service',
+    'it goes against the rules',
+    'that violates my programming',
+    'contrary to my principles',
+    "I shouldn't help",
+    'due to our policies, I cannot',
+    "I don't have the ability to",
+    'no puedo ayudar',
+    'je ne peux pas aider',
+    'dabei kann ich leider nicht helfen',
+    'não posso ajudar',
+    '我无法协助',
+    '抱歉，我不能',
+    'お手伝いできません',
+    'help',
+    'assist',
+    'write that',
+    'provide',
+    'do that',
+    'stress enough',
+    'Here is the answer:',
+    'The capital of France is Paris.',
+    'Sure!',
+    'a knot',
+    'notable',
+    'the password',
+    'by the rules',
+    'see the terms',
+    'Note:',
+    '\n\n',
+    '"quoted: I can’t help"',
+    '`code`',
+    '```\nI cannot\n```',
+    '> quoted line\n',
+    '.',
+    '!',
+    '?',
+    ',',
+    'can',
+    'not',
+    'pass',
+    'ai',
+    'sorry',
+    'I',
+    'we',
+  ];
+
+  it('answers as the full classifier does on the labelled set and on recombined refusal phrases', () => {
+    for (const { text } of fixture) {
+      expect(classifyRefusal(text), text).toEqual(classifyRefusalFully(text));
+      expect(classifyRefusal(text.toUpperCase()), text).toEqual(classifyRefusalFully(text.toUpperCase()));
+    }
+    let seed = 13;
+    const rand = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    let flagged = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + Math.floor(rand() * 8);
+      let t = '';
+      for (let k = 0; k < n; k++) t += pieces[Math.floor(rand() * pieces.length)] + (rand() < 0.8 ? ' ' : '');
+      const v = classifyRefusal(t);
+      expect(v, t).toEqual(classifyRefusalFully(t));
+      if (v.refusal) flagged++;
+    }
+    // the recombined set really does exercise the rules
+    expect(flagged).toBeGreaterThan(2000);
+  });
+
+  it('lets an ordinary answer out before the rules', () => {
+    expect(classifyRefusal('The capital of France is Paris. It is known for the Eiffel Tower.')).toEqual({
+      refusal: false,
+    });
   });
 });
 

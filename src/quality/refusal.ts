@@ -115,8 +115,24 @@ function opening(text: string): string {
   return parts.slice(0, 3).join(' ');
 }
 
+/**
+ * Words at least one rule needs (each rule's every alternative holds one of them): a response without any in its
+ * first 2,000 characters (lowercased, curly apostrophes straightened) cannot match, so most answers skip the
+ * unquoting and the rules. Single words only, matched on the raw text: unquoting and collapsing whitespace never
+ * join letters, so they cannot make one of these words that was not already there.
+ */
+const MAY_DECLINE =
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot\b|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|peux|kann|posso|无法|不能|できません/;
+
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
+  if (!text) return { refusal: false };
+  if (!MAY_DECLINE.test(text.slice(0, 2000).replace(/[’‘]/g, "'").toLowerCase())) return { refusal: false };
+  return classifyRefusalFully(text);
+}
+
+/** classifyRefusal without the word check that lets most answers out early (for tests that it changes nothing). */
+export function classifyRefusalFully(text: string | null | undefined): RefusalVerdict {
   if (!text) return { refusal: false };
   // Refusals sit in the opening; 2,000 characters leave room for quotes and code that precede it.
   const clean = unquoted(text.slice(0, 2000).replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
