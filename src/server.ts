@@ -128,8 +128,10 @@ const contentEnricher = (capture: boolean) => ({
  * The per-call work that needs only the config and the call, and whose figures add up across processes: the same in
  * one process and in every gateway worker of `serve --workers` (src/cluster/worker.ts). `head` runs before the
  * modules' enrichers (tokens, then privacy redaction, so everything after sees only redacted text), `tail` after
- * them (spans and content last, so they see final figures); `sinks` are the metrics and the request log, counted or
- * written by the process that ran the rest (`/metrics` adds the processes up; each writes its own log lines).
+ * them (content last, so it sees final figures); `sinks` are the metrics and the request log, counted or written by
+ * the process that ran the rest (`/metrics` adds the processes up; each writes its own log lines). Spans are not
+ * in it: the recorder process builds them from the call's timing marks, which cross the IPC channel anyway, while
+ * the spans themselves would more than double a call's bytes on it (bench/workers-recorder.js).
  */
 export function callWork(
   config: Config,
@@ -137,7 +139,7 @@ export function callWork(
 ): { head: Enricher[]; tail: Enricher[]; sinks: Sink[] } {
   return {
     head: [tokenEnricher, ...(config.privacy.redact ? [privacyEnricher(parts.redactor)] : [])],
-    tail: [spanEnricher, contentEnricher(config.telemetry.captureContent)],
+    tail: [contentEnricher(config.telemetry.captureContent)],
     sinks: [parts.metrics.sink(), requestLogSink(parts.logger, config.telemetry.logFormat)],
   };
 }
@@ -263,7 +265,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   }
   // After the modules' hooks: a call refused by a key or a budget is not worth masking.
   if (config.privacy.maskUpstream) hooks.push(maskUpstreamHook(redactor));
-  // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures.
+  // Spans and content last among enrichers (modules may add cost, refusal, ...), so they see final figures. Spans
+  // are built here for calls from the gateway workers too (callWork).
+  recorder.addEnricher(spanEnricher);
   for (const e of work.tail) recorder.addEnricher(local(e));
   for (const s of work.sinks) recorder.addSink(localSink(s));
   // A store write costs mostly per transaction (≈100 µs CPU for one call alone, ≈20 µs per call in batches of

@@ -7,7 +7,7 @@ import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
 import { workerCount } from './primary.js';
 import { Rpc, RpcClosedError } from './rpc.js';
-import { type AdmissionSnapshot, fromWire, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
+import { type AdmissionSnapshot, fromWire, jsonSafe, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
 
 /** Two Rpc ends joined by a JSON channel, as node:cluster's IPC with serialization 'json'. */
 function pair(): [Rpc, Rpc, () => void] {
@@ -71,6 +71,21 @@ describe('calls and admissions on the JSON channel', () => {
     );
     const plain = fakeCall({ requestId: 'r2' });
     expect(toWire(plain)).toBe(plain);
+  });
+
+  it('hooks JSON carries intact go as they are; anything else (NaN, undefined, a Map) goes packed', () => {
+    const text = { prompt: 'p', output: 'o', evaluators: ['grounding'], n: 2, ok: true, none: null };
+    const call = fakeCall({ requestId: 'r3' });
+    call.internal = { ...(call.internal ?? {}), hooks: { 'quality.text': text } } as typeof call.internal;
+    expect(toWire(call)).toBe(call);
+    expect(jsonSafe({ a: [1, 'x', { b: null }] })).toBe(true);
+    for (const bad of [{ a: Number.NaN }, { a: undefined }, { a: new Map() }, [new Date(0)], { a: 1n }]) {
+      expect(jsonSafe(bad)).toBe(false);
+      const c = fakeCall({});
+      c.internal = { ...(c.internal ?? {}), hooks: { x: bad } } as typeof c.internal;
+      const back = fromWire(JSON.parse(JSON.stringify(toWire(c))) as WireCall);
+      expect(back.internal?.hooks?.x).toEqual(bad);
+    }
   });
 
   it("the primary runs every hook's phase in order and returns what they changed, not the request", async () => {

@@ -2,7 +2,7 @@
 // writer, or a PostgreSQL client), the sinks that are one per deployment, the modules' background work (one alert
 // evaluator, one GPU poller, one set of rollups, reconciliation) and the one budget ledger. N gateway workers
 // (worker.ts) share the public port through node:cluster, run the /v1 hot path and each call's per-call work
-// (tokens, redaction, pricing, refusals, spans, metrics, request log), and hand enriched calls here over IPC; their admission
+// (tokens, redaction, pricing, refusals, metrics, request log), and hand enriched calls here over IPC; their admission
 // hooks run here (one RPC per phase), so budgets and rate limits are exact across workers. The primary's own
 // listener is on loopback, for the workers only: they relay /api, the dashboard, /metrics (which adds every
 // worker's metrics to the primary's), /readyz, OTLP and ingest to it. A worker that exits unexpectedly is started

@@ -1,7 +1,7 @@
 // A gateway worker (`serve --workers N`, N ≥ 2): one of N processes sharing the public port through node:cluster. It
 // runs what a client waits for on /v1 (parse, admit, forward, pass bytes, timestamps) and, off the request path, the
 // per-call work that needs only the config and the call: tokens, redaction, the modules' per-call parts (pricing,
-// refusals, text sampled for evaluation), spans, content, this worker's metrics and request log lines. It hands
+// refusals, text sampled for evaluation), content, this worker's metrics and request log lines. It hands
 // each enriched call to the primary (the recorder process) over IPC, in bounded batches; what must be one per
 // deployment runs there: settling budgets, the store, spend, quality evaluations, alerts, OTLP export. Admission
 // hooks (virtual keys, budgets, rate limits) run in the primary too, one RPC per phase, so every worker reserves on
@@ -48,7 +48,8 @@ export interface WorkerInit {
 /**
  * Finished calls, batched, and how many calls this worker has in flight. The channel carries JSON (measured on 16
  * cores: the recorder spent 146 µs per call with it against 164 with V8's structured clone, and the fleet passed 19%
- * more calls), so what hooks kept on a call (`internal.hooks`: a virtual key, with a Set in it) travels packed.
+ * more calls). What hooks and per-call parts kept on a call (`internal.hooks`) goes as it is when JSON carries it
+ * intact (quality's sampled text, a refusal's verdict), and packed when it does not (a virtual key, with a Set in it).
  */
 export interface CallsMessage {
   t: 'calls';
@@ -58,10 +59,35 @@ export interface CallsMessage {
 
 export type WireCall = LlmCall & { hooksPacked?: string };
 
+/** Whether JSON carries `v` intact: null, strings, booleans, finite numbers, and arrays and plain objects of them. */
+export function jsonSafe(v: unknown, depth = 0): boolean {
+  if (v === null) return true;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (depth > 16) return false;
+      if (Array.isArray(v)) {
+        for (const x of v) if (!jsonSafe(x, depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** A call as it goes on the channel. */
 export function toWire(call: LlmCall): WireCall {
   const hooks = call.internal?.hooks;
-  if (!hooks || !call.internal) return call;
+  if (!hooks || !call.internal || jsonSafe(hooks)) return call;
   return { ...call, internal: { ...call.internal, hooks: undefined }, hooksPacked: pack(hooks) };
 }
 
@@ -182,7 +208,7 @@ export function settleFor(hooks: readonly GatewayHook[], call: LlmCall): void {
 
 /**
  * Adds to a worker's recorder the per-call work one process runs on its calls (server.ts callWork: tokens, redaction,
- * then the modules' per-call parts named by the recorder process, in its order, then spans and content; the metrics
+ * then the modules' per-call parts named by the recorder process, in its order, then content; the metrics
  * and request log sinks). A part with no built-in build (src/cli/modules.ts builtinCallParts) fails the worker's start.
  */
 export function addCallWork(recorder: Recorder, ctx: CallContext, callParts: readonly string[]): void {
