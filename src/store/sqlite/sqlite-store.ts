@@ -38,7 +38,7 @@ import {
 } from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
 import { CORE_MIGRATIONS } from './schema.js';
-import { localModule, startWriterThread, type WriterThread } from './writer.js';
+import { guardWrites, localModule, startWriterThread, type WriterThread, writeGate } from './writer.js';
 import type { WriteJobModule } from './writer-thread.js';
 
 export const CORE_NAMESPACE = 'core';
@@ -229,6 +229,7 @@ export class SqliteStore implements Store {
   /** The writer thread, once started (on the first write after migrate()); null when off or failed. */
   private writer: Promise<WriterThread | null> | null = null;
   private readonly writerThreadOn: boolean;
+  private readonly gate = writeGate();
   private readonly busyTimeoutMs: number;
   private readonly checkpointer: Checkpointer | null = null;
 
@@ -259,6 +260,8 @@ export class SqliteStore implements Store {
     };
     this.callWriter = new CallWriter(this.db);
     this.writerThreadOn = !memory && opts.writerThread !== false;
+    // This connection's writes (the store's and the capabilities' own tables) let the writer thread pause for them.
+    if (this.writerThreadOn) guardWrites(this.db, this.gate);
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
     const interval = opts.checkpointIntervalMs ?? 200;
     if (!memory && interval > 0) {
@@ -314,6 +317,7 @@ export class SqliteStore implements Store {
       path: this.path,
       busyTimeoutMs: this.busyTimeoutMs,
       autocheckpoint: this.checkpointer ? BACKSTOP_AUTOCHECKPOINT : DEFAULT_AUTOCHECKPOINT,
+      gate: this.gate,
       // From then on, calls are written on this connection, as without the thread.
       onFailure: () => (this.writer = Promise.resolve(null)),
     }).catch(() => null);

@@ -17,6 +17,8 @@ export interface WriterThreadData {
   busyTimeoutMs: number;
   /** The connection's automatic checkpoint threshold, in WAL pages (the store's own connection's). */
   autocheckpoint: number;
+  /** Writes the main connection has waiting (writer.ts guardWrites): the thread starts no transaction while > 0. */
+  gate: Int32Array;
 }
 
 /** A write job's module: `run` writes `payload` on `db` (in a transaction of its own) and returns a clonable value. */
@@ -47,7 +49,20 @@ const jobs = new Map<string, WriteJobModule>();
 /** Messages are handled one at a time, in order: a job's module is imported (once) before its first run. */
 let queue: Promise<void> = Promise.resolve();
 
+/**
+ * Waits while the main connection has a write waiting, so it gets the lock at its next try instead of finding one
+ * batch after another holding it (SQLite's busy handler polls; a busy thread would starve it up to busy_timeout).
+ * Bounded: at most 1 s in all, should the main thread stop in the middle of a write.
+ */
+function yieldToMain(): void {
+  const gate = data.gate;
+  const until = Date.now() + 1000;
+  for (let v = Atomics.load(gate, 0); v > 0 && Date.now() < until; v = Atomics.load(gate, 0))
+    Atomics.wait(gate, 0, v, 20);
+}
+
 async function handle(msg: Exclude<WriterRequest, { stop: true }>): Promise<WriterReply> {
+  yieldToMain();
   try {
     if ('calls' in msg) {
       writer.insert(msg.calls);

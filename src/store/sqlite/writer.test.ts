@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeCall, T0 } from '../store.contract.js';
 import { isTransientStoreError } from '../transient.js';
 import { SqliteStore } from './sqlite-store.js';
-import { startWriterThread } from './writer.js';
+import { startWriterThread, writeGate } from './writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +17,7 @@ const open: SqliteStore[] = [];
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
 });
-async function store(opts: { writerThread?: boolean } = {}): Promise<SqliteStore> {
+async function store(opts: { writerThread?: boolean; busyTimeoutMs?: number } = {}): Promise<SqliteStore> {
   const s = new SqliteStore(tempPath(), opts);
   open.push(s);
   await s.migrate();
@@ -71,6 +71,29 @@ describe('the SQLite writer thread', () => {
     expect((s.db.prepare('SELECT count(*) AS n FROM side').get() as { n: number }).n).toBe(200);
   });
 
+  it('lets a main-connection write in between a backlog of batches, instead of starving it until busy_timeout', async () => {
+    // busy_timeout 300 ms against seconds of queued batches: without the gate, the main connection's
+    // polling busy handler finds one batch after another holding the lock, and fails with "database is locked".
+    const s = await store({ busyTimeoutMs: 300 });
+    s.db.exec('CREATE TABLE side (n INTEGER)');
+    const side = s.db.prepare('INSERT INTO side VALUES (?)');
+    await s.insertCalls(calls(100_000, 1)); // the thread is up
+    const writes = Array.from({ length: 300 }, (_, b) => s.insertCalls(calls(b * 100, 100)));
+    await new Promise((r) => setTimeout(r, 100)); // the thread is busy with the backlog
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      side.run(i);
+      waits.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Each waited for at most the thread's transaction in hand (a batch of 100), far under busy_timeout.
+    expect(Math.max(...waits)).toBeLessThan(300);
+    await Promise.all(writes);
+    expect((s.db.prepare('SELECT count(*) AS n FROM side').get() as { n: number }).n).toBe(10);
+    expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(30_001);
+  }, 60_000);
+
   it('rejects a failing batch with SQLite’s code and writes nothing of it', async () => {
     const s = await store();
     await s.insertCalls(calls(0, 1));
@@ -112,6 +135,7 @@ describe('the SQLite writer thread', () => {
       path: join(dir, 'missing', 'none.db'),
       busyTimeoutMs: 100,
       autocheckpoint: 1000,
+      gate: writeGate(),
       onFailure: (err) => failures.push(err),
     });
     await new Promise((r) => setTimeout(r, 300));

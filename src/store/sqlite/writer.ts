@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
@@ -75,6 +76,39 @@ export async function loadable(url: URL): Promise<string> {
   return out;
 }
 
+/** The count of main-connection writes waiting or running, shared with the writer thread (see guardWrites). */
+export function writeGate(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/**
+ * Makes every write statement `db` prepares (and `exec`) raise `gate` while it runs, so the writer thread starts no
+ * new transaction meanwhile: the main connection's write then waits for at most the thread's transaction in hand,
+ * never for a backlog of them (SQLite's busy handler only polls, so behind a busy thread it could wait the whole
+ * busy_timeout and fail with "database is locked"). Reads are not touched. Statements a capability prepares on
+ * `backend.db` are guarded like the store's own.
+ */
+export function guardWrites(db: Database, gate: Int32Array): void {
+  const raise = <T>(write: () => T): T => {
+    Atomics.add(gate, 0, 1);
+    try {
+      return write();
+    } finally {
+      if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
+    }
+  };
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const st = prepare(source);
+    if (st.reader) return st;
+    const run = st.run.bind(st);
+    st.run = (...params: unknown[]) => raise(() => run(...params));
+    return st;
+  }) as Database['prepare'];
+  const exec = db.exec.bind(db);
+  db.exec = (source: string) => raise(() => exec(source));
+}
+
 export async function startWriterThread(
   opts: Omit<WriterThreadData, 'driver'> & { onFailure: (err: Error) => void },
 ): Promise<WriterThread> {
@@ -83,6 +117,7 @@ export async function startWriterThread(
     driver: createRequire(import.meta.url).resolve('better-sqlite3'),
     busyTimeoutMs: opts.busyTimeoutMs,
     autocheckpoint: opts.autocheckpoint,
+    gate: opts.gate,
   };
   const worker = new Worker(await loadable(new URL('./writer-thread.js', import.meta.url)), { workerData: data });
   worker.unref();
