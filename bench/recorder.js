@@ -7,6 +7,9 @@
 // The calls are built before the clock starts; "total" is the process's CPU (user + system) from the first record()
 // until every lane is empty, so it includes the recorder itself and garbage collection, which the rows do not.
 //
+// --gateway: gateway-shaped calls instead (source gateway, the prompt and answer text and timing marks still on
+// them, usage reported), so text work (redaction, refusal detection, spans) shows; evaluators sampled at 0.
+//
 // Options: --calls N (default 40000), --rounds N (default 3; each row is its median over the rounds), --root DIR (a built llmscope
 // checkout to measure instead of this one), --compare DIR (also measure the llmscope built in DIR, e.g. an earlier
 // commit: `git archive <commit> | tar -x -C DIR`, symlink node_modules, `npx tsc -p tsconfig.build.json` there;
@@ -28,6 +31,7 @@ const ROUNDS = Number(opt('--rounds', 3));
 const ROOT = resolve(opt('--root', HERE));
 const COMPARE = opt('--compare', null);
 const BURST = 1000;
+const GATEWAY = argv.includes('--gateway');
 
 const built = (dir) => existsSync(join(dir, 'dist', 'server.js'));
 
@@ -62,7 +66,15 @@ for (let round = 0; round < ROUNDS; round++)
   for (const dir of round % 2 === 0 ? targets : [...targets].reverse()) {
     const child = spawnSync(
       process.execPath,
-      [new URL(import.meta.url).pathname, '--child', '--root', dir, '--calls', String(CALLS)],
+      [
+        new URL(import.meta.url).pathname,
+        '--child',
+        '--root',
+        dir,
+        '--calls',
+        String(CALLS),
+        ...(GATEWAY ? ['--gateway'] : []),
+      ],
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     if (child.status !== 0) {
@@ -99,7 +111,7 @@ const cols = targets.map((t) => {
 });
 const f = (v) => (v === undefined ? '–' : v.toFixed(2));
 console.log(
-  `\n${CALLS} calls, bursts of ${BURST}, ${ROUNDS} rounds each (medians); ${cpus()[0]?.model}, Node ${process.version}\n`,
+  `\n${CALLS} ${GATEWAY ? 'gateway-shaped' : 'ingest-shaped'} calls, bursts of ${BURST}, ${ROUNDS} rounds each (medians); ${cpus()[0]?.model}, Node ${process.version}\n`,
 );
 const head = cols.map(({ t }) => label(t));
 console.log(`| µs of main-thread CPU per call | ${head.join(' | ')} |`);
@@ -130,6 +142,8 @@ async function measure(root) {
       ...raw,
       server: { ...(raw.server ?? {}), port: 0 },
       providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
+      // --gateway: the recording path only; the evaluators (quality.sampling, default 1) are bench:quality's
+      ...(GATEWAY ? { quality: { sampling: { grounding: 0, consistency: 0, attribution: 0, nli: 0, judge: 0 } } } : {}),
     }),
   });
   const app = await createApp(config, {
@@ -197,6 +211,24 @@ async function measure(root) {
     };
   }
 
+  const PROMPTS = [
+    'You are a helpful assistant.\nWhat is the capital of France, and what is it known for?',
+    'Summarise the following support ticket in two sentences: the customer cannot log in after resetting their password and the reset email arrives late.',
+    'Write a haiku about autumn leaves.',
+    'Explain the difference between a process and a thread, with an example in Node.js.',
+  ];
+  const ANSWERS = [
+    'The capital of France is Paris. It is known for the Eiffel Tower, the Louvre, its cafés and its cuisine, and it has been the country’s political and cultural centre for centuries.',
+    'The customer is locked out after a password reset. The reset email is delayed, so they cannot complete the reset in time; we should check the mail queue and extend the link’s validity.',
+    'Crimson leaves drifting\nsoft on the cold morning wind\nthe year exhales slow',
+    'A process has its own memory; threads share their process’s memory. In Node.js, `child_process.fork()` starts a process, while `new Worker()` from worker_threads starts a thread:\n\n```js\nconst { Worker } = require("node:worker_threads");\nnew Worker("./task.js");\n```\n\nUse threads for CPU-bound work that shares data, processes for isolation.',
+    'Here are three ideas for a weekend project: 1. Build a birdhouse from scrap wood. 2. Start a small herb garden on a windowsill. 3. Write a short story and share it with friends.',
+    'Sure! To reverse a string in Python, use slicing: `s[::-1]`. For example, `"hello"[::-1]` gives `"olleh"`. This works because slicing with a step of -1 walks the string backwards.',
+    'The mitochondria is the powerhouse of the cell: it turns nutrients into ATP, the energy currency cells use for almost everything they do.',
+    'Note that this approach does not handle time zones: convert both dates to UTC first, then subtract them to get the difference in milliseconds.',
+    "I'm sorry, but I can't help with that request.",
+    'To install the package, run `npm install left-pad`, then import it with `import leftPad from "left-pad"` and call `leftPad("5", 3, "0")` to get "005".',
+  ];
   const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash'];
   const PROVIDERS = ['openai', 'openai', 'anthropic', 'gemini'];
   const now = Date.now();
@@ -223,7 +255,35 @@ async function measure(root) {
         finish_reason: 'stop',
         metadata: { tenant: `t-${k % 50}` },
       });
-      out.push(recordToCall(rec));
+      const call = recordToCall(rec);
+      if (GATEWAY) {
+        // as the gateway hands a finished call over: its text and timing marks still on it (usage was reported)
+        const t = call.startedAt;
+        call.source = 'gateway';
+        call.overheadMs = 0.2 + (k % 10) / 50;
+        call.traceId = (k + 1).toString(16).padStart(32, '0');
+        call.internal = {
+          arrivalAt: t,
+          routedAt: t + 0.05,
+          upstreamStartAt: t + 0.1,
+          upstreamHeadersAt: t + 20,
+          firstContentAt: t + call.ttftMs,
+          lastContentAt: t + call.latencyMs - 1,
+          upstreamEndAt: t + call.latencyMs - 0.5,
+          spanId: (k + 1).toString(16).padStart(16, '0'),
+          upstreamSpanId: (k + 2).toString(16).padStart(16, '0'),
+          parentSpanId: null,
+          params: { max_tokens: 512, temperature: 0.7 },
+          serverAddress: 'api.example.com',
+          serverPort: 443,
+          responseModel: call.model,
+          responseId: `resp-${k}`,
+          promptText: PROMPTS[k % PROMPTS.length],
+          assistantRanges: null,
+          outputText: ANSWERS[k % ANSWERS.length],
+        };
+      }
+      out.push(call);
     }
     return out;
   };
