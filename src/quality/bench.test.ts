@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baselineScore } from './baseline.js';
-import { bootstrapAuc, consistencyReport, expectedCalibrationError, replaceSection } from './bench.js';
+import { againstTarget, bootstrapAuc, consistencyReport, expectedCalibrationError, replaceSection } from './bench.js';
 import { loadAllSets } from './datasets.js';
 import { shippedModel } from './model/scorer.js';
 import { crossValidate, DEFAULT_SEED, featurise } from './model/train.js';
@@ -38,6 +38,12 @@ describe('benchmark statistics', () => {
     expect(b.delta.low).toBeGreaterThan(0);
     expect(b.base.low).toBeLessThan(0.7);
     expect(bootstrapAuc(ours, base, 300, 1, groups)).toEqual(b);
+  });
+
+  it('writes a figure under its target with the digits that show the miss', () => {
+    expect(againstTarget(0.98996, 0.99)).toBe('0.98996, 0.00004 under');
+    expect(againstTarget(0.946, 0.95)).toBe('0.946, 0.004 under');
+    expect(againstTarget(0.9523, 0.95)).toBe('0.952');
   });
 
   it('measures calibration error: 0 when p matches the rate, large when it does not', () => {
@@ -92,6 +98,9 @@ describe.skipIf(!existsSync(datasets))('learned scorer vs the plain baseline on 
       );
       const base = set.items.map((it) => ({ score: baselineScore(it.response, it.knowledge), label: it.hallucinated }));
       expect(rocAuc(ours), set.name).toBeGreaterThan(rocAuc(base));
+      // Issue 14's levels (0.95 on each BEGIN set; HaluEval measured 0.98996 at this L2, a hair under its 0.99): a
+      // change to the signals that loses them fails here before the benchmark is rerun.
+      expect(rocAuc(ours), set.name).toBeGreaterThanOrEqual(set.name.startsWith('begin/') ? 0.95 : 0.985);
     }
   });
 });

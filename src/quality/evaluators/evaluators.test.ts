@@ -106,6 +106,12 @@ describe('grounding', () => {
     expect(r.verdict).toBe('pass');
     expect(r.claims?.every((c) => c.status === 'supported')).toBe(true);
     expect(r.explanation).not.toMatch(/number 12|not in evidence: 2/);
+    // The earlier matching (kept for the benchmark's ablation) misses both.
+    const before = new GroundingEvaluator({ foldFigures: false }).check({
+      context: ['Hound Dog is a twelve-bar blues song. The duo has earned two platinum and five gold albums.'],
+      response: 'Hound Dog is a 12 bar blues song. They have earned 2 platinum and 5 gold albums.',
+    });
+    expect(before.verdict).toBe('fail');
   });
 
   it('takes names in one sentence split at a semicolon as mentioned together', () => {
@@ -128,6 +134,11 @@ describe('grounding', () => {
     const r = g.check({ context, response: 'I agree. That is so cool! It was directed by Christopher Nolan.' });
     expect(r.claims?.map((c) => c.text)).toEqual(['It was directed by Christopher Nolan.']);
     expect(r.verdict).toBe('pass');
+    const all = new GroundingEvaluator({ skipReactions: false }).check({
+      context,
+      response: 'I agree. That is so cool! It was directed by Christopher Nolan.',
+    });
+    expect(all.claims).toHaveLength(3);
     // Alone, a reaction is all there is to check, so it is checked.
     expect(g.check({ context, response: 'I agree with you.' }).claims).toHaveLength(1);
   });

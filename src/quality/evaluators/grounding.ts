@@ -10,7 +10,7 @@
 import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
-import { hasNegation, isContent, numberMentions, pushMatchStems, sentences, words } from '../text.js';
+import { hasNegation, isContent, numberMentions, pushMatchStems, sentences, stem, words } from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 /**
@@ -37,6 +37,13 @@ export interface GroundingOptions {
    * src/quality/model/grounding-model.json). `null` keeps the hand-weighted lexical score (the old check).
    */
   model?: GroundingModel | null;
+  /**
+   * Match figures however written and hyphenated words by their parts (`matchStem`, `pushMatchStems`; default true).
+   * `false` is the earlier matching, kept so the benchmark can measure what the folding is worth held out.
+   */
+  foldFigures?: boolean;
+  /** Leave reactions and agreement beside real claims unchecked (`isPhatic`; default true; `false` for the benchmark). */
+  skipReactions?: boolean;
 }
 
 interface Unit {
@@ -100,10 +107,17 @@ const HEDGES = new Set([
   'feel',
 ]);
 
+/** Pushes the stems a word is matched by (none for a stopword). */
+type Stemmer = (w: string, out: string[]) => void;
+/** Before figures were folded: the light stemmer alone, a hyphenated word one stem (the benchmark's ablation). */
+const plainStems: Stemmer = (w, out) => {
+  if (isContent(w)) out.push(stem(w));
+};
+
 /** Content stems in order and the adjacent pairs among them. */
-function stemsAndPairs(ws: readonly string[]): { stems: string[]; pairs: string[] } {
+function stemsAndPairs(ws: readonly string[], st: Stemmer): { stems: string[]; pairs: string[] } {
   const stems: string[] = [];
-  for (const w of ws) pushMatchStems(w, stems);
+  for (const w of ws) st(w, stems);
   const pairs: string[] = [];
   for (let i = 1; i < stems.length; i++) pairs.push(`${stems[i - 1]} ${stems[i]}`);
   return { stems, pairs };
@@ -114,9 +128,9 @@ function polarityOf(ws: readonly string[]): boolean {
   return hasNegation(ws[0] === 'no' || ws[0] === 'nope' || ws[0] === 'yes' ? ws.slice(1) : ws);
 }
 
-function tokensOf(text: string): ClaimTokens {
+function tokensOf(text: string, st: Stemmer): ClaimTokens {
   const ws = words(text);
-  const { stems, pairs } = stemsAndPairs(ws);
+  const { stems, pairs } = stemsAndPairs(ws, st);
   const nums = numberMentions(ws);
   return {
     ws,
@@ -128,26 +142,26 @@ function tokensOf(text: string): ClaimTokens {
     firstPerson: ws.some((w) => FIRST_PERSON.has(w)),
     question: /\?["')\]]*\s*$/.test(text),
     hedged: ws.some((w) => HEDGES.has(w)),
-    names: namesIn(text),
+    names: namesIn(text, st),
   };
 }
 
 /** Stems of capitalised words that are not sentence-initial: the names a claim relates to each other. */
-function namesIn(text: string): string[] {
+function namesIn(text: string, st: Stemmer): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/(?<![.!?]\s|^)(?<=\s|["'(])(\p{Lu}[\p{L}\p{N}'’-]*)/gu)) {
     const w = (m[1] as string).toLowerCase().replace(/’/g, "'").replace(/'s$/, '');
     const parts: string[] = [];
-    pushMatchStems(w, parts);
+    st(w, parts);
     for (const p of parts) out.add(p);
   }
   return [...out];
 }
 
-function unitOf(id: string, source: 'context' | 'kb', text: string): Unit {
+function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer): Unit {
   const ws = words(text);
   const stems: string[] = [];
-  for (const w of ws) pushMatchStems(w, stems);
+  for (const w of ws) st(w, stems);
   return {
     id,
     source,
@@ -191,13 +205,15 @@ class EvidencePool {
   readonly postings = new Map<string, number[]>();
   private readonly kbSeen = new Set<string>();
 
+  constructor(private readonly st: Stemmer) {}
+
   /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
   *addContext(context: readonly string[]): Generator<void, void> {
     let n = 0;
     for (const passage of context) {
       let prev = '';
       for (const s of sentences(passage)) {
-        this.addUnit(unitOf(`context#${n++}`, 'context', s.text), prev.endsWith(';'));
+        this.addUnit(unitOf(`context#${n++}`, 'context', s.text, this.st), prev.endsWith(';'));
         prev = s.text;
         if (n % 64 === 0) yield;
       }
@@ -257,7 +273,7 @@ class EvidencePool {
       // Sentence units, as for the context, so negation and numbers are compared with the right sentence.
       let prev = '';
       for (const sent of sentences(p.text)) {
-        this.addUnit(unitOf(p.id, 'kb', sent.text), prev.endsWith(';'));
+        this.addUnit(unitOf(p.id, 'kb', sent.text, this.st), prev.endsWith(';'));
         prev = sent.text;
       }
     }
@@ -352,8 +368,12 @@ export class GroundingEvaluator implements Evaluator {
   private readonly kbTopK: number;
   private readonly minContextWords: number;
   private readonly model: GroundingModel | null;
+  private readonly stemmer: Stemmer;
+  private readonly skipReactions: boolean;
 
   constructor(opts: GroundingOptions = {}) {
+    this.stemmer = opts.foldFigures === false ? plainStems : pushMatchStems;
+    this.skipReactions = opts.skipReactions ?? true;
     this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
@@ -404,7 +424,7 @@ export class GroundingEvaluator implements Evaluator {
     input: EvaluationInput,
   ): Generator<void, { unknown: EvaluationResult } | { scored: ClaimScore[]; evidenceWords: number; t0: number }> {
     const t0 = performance.now();
-    const pool = new EvidencePool();
+    const pool = new EvidencePool(this.stemmer);
     yield* pool.addContext(input.context);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const unknown = (explanation: string, claims: ClaimResult[] = []) => ({
@@ -423,16 +443,16 @@ export class GroundingEvaluator implements Evaluator {
       return unknown(
         `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
       );
-    const qt = input.question ? tokensOf(input.question) : null;
+    const qt = input.question ? tokensOf(input.question, this.stemmer) : null;
     const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
     const scored: ClaimScore[] = [];
     const claims: { s: string; tokens: ClaimTokens }[] = [];
     for (const s of claimsOf(input.response)) {
-      const tokens = tokensOf(s);
+      const tokens = tokensOf(s, this.stemmer);
       if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
-    const substantive = claims.filter((c) => !isPhatic(c.tokens.ws));
+    const substantive = this.skipReactions ? claims.filter((c) => !isPhatic(c.tokens.ws)) : claims;
     for (const { s, tokens } of substantive.length > 0 ? substantive : claims) {
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
       scored.push(this.scoreClaim(s, tokens, pool, question));
@@ -649,7 +669,7 @@ export class GroundingEvaluator implements Evaluator {
     let namesSwapped = 0;
     if (namesMissing > 0 && best && bestShare >= 0.3) {
       const own = new Set(t.names);
-      if (namesIn(best.text).some((n) => !own.has(n))) namesSwapped = 1;
+      if (namesIn(best.text, this.stemmer).some((n) => !own.has(n))) namesSwapped = 1;
     }
     let missingMass = 0;
     for (const s of missing) missingMass += weightOf(s);
@@ -666,6 +686,7 @@ export class GroundingEvaluator implements Evaluator {
       namesApart,
       negationFlip,
       firstPerson: ownFirstPerson,
+      firstPersonAnywhere: t.firstPerson ? 1 : 0,
       namesSwapped,
       missingMass,
       plainWords: plain,

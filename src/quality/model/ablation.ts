@@ -3,6 +3,8 @@
 // of the regression, and as it was before, and scores each variant by leave-one-set-out ROC-AUC against the shipped
 // recipe. Ranking only (ROC-AUC does not depend on calibration), one fixed L2 for every logistic variant, so the
 // comparison is of features and learners, not of penalties.
+import type { LabelledItem } from '../datasets.js';
+import { GroundingEvaluator, type GroundingOptions } from '../evaluators/grounding.js';
 import { type ClaimSignals, FEATURE_NAMES, FEATURE_SIGNS, responseFeatures } from './features.js';
 import { fitLogistic, logitOf, type Row } from './logistic.js';
 import { FOLDS, groupedFolds, rowsOf } from './train.js';
@@ -18,9 +20,12 @@ export interface Variant {
   learner?: 'logistic' | 'stumps';
   /** A fixed L2 for this variant (the one it shipped with), instead of the common one. */
   l2?: number;
+  /** The grounding check run with these options to compute the signals (an earlier way of matching words or claims). */
+  grounding?: GroundingOptions;
 }
 
 const SHIPPED_SIGNS = FEATURE_NAMES.map((f) => FEATURE_SIGNS[f] as number);
+const FIRST_PERSON = FEATURE_NAMES.indexOf('first_person');
 const mean = (c: readonly ClaimSignals[], f: (x: ClaimSignals) => number): number => {
   let a = 0;
   let w = 0;
@@ -63,6 +68,36 @@ export const VARIANTS: readonly Variant[] = [
   adding('unsupported mass, log', (s) => Math.log1p(s.claims.reduce((n, x) => n + x.missingMass, 0)), 1),
   adding('hedged share', (s) => mean(s.claims, (x) => x.hedged), 0),
   adding('question share (any question)', (s) => mean(s.claims, (x) => x.question), 0),
+  {
+    name: 'figures matched as written (no 12 = twelve, no hyphen parts)',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { foldFigures: false },
+  },
+  {
+    name: 'reactions checked as claims ("I agree.", "That\'s so cool!")',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { skipReactions: false },
+  },
+  {
+    name: 'first person anywhere (a quoted "I Will Always Love You" counts)',
+    features: (s) => {
+      const x = responseFeatures(s.claims);
+      x[FIRST_PERSON] = mean(s.claims, (c) => c.firstPersonAnywhere);
+      return x;
+    },
+    signs: SHIPPED_SIGNS,
+  },
+  adding(
+    'missing mass of the worst claim, capped at 2',
+    (s) =>
+      Math.min(
+        2,
+        max(s.claims, (x) => x.missingMass),
+      ),
+    1,
+  ),
   adding('per-sentence max of unsupported_best', (s) => max(s.claims, (x) => x.unsupportedBest), 1),
   adding('per-sentence max of novel_trigrams', (s) => max(s.claims, (x) => x.novelTrigrams), 1),
   adding('swapped names', (s) => max(s.claims, (x) => x.namesSwapped), 1),
@@ -79,6 +114,16 @@ interface Item {
   group: string;
   label: 0 | 1;
   signals: Signals | null;
+  item: LabelledItem;
+}
+
+/** The items' signals recomputed by the grounding check with a variant's options (no model needed for signals). */
+export function withGrounding<T extends Item>(items: readonly T[], opts: GroundingOptions): T[] {
+  const g = new GroundingEvaluator({ ...opts, model: null });
+  return items.map((it) => ({
+    ...it,
+    signals: g.signals({ context: [it.item.knowledge], question: it.item.question, response: it.item.response }),
+  }));
 }
 
 /** Gradient-boosted decision stumps (log loss): `rounds` stumps, each a threshold on one feature, shrunk by `rate`. */
@@ -151,6 +196,7 @@ export function variantScores(
   seed: number,
   l2: number,
 ): { cv: number[]; loso: number[] } {
+  if (v.grounding) items = withGrounding(items, v.grounding);
   const cv = new Array<number>(items.length).fill(Number.NEGATIVE_INFINITY);
   const loso = new Array<number>(items.length).fill(Number.NEGATIVE_INFINITY);
   const folds = groupedFolds(items, FOLDS, seed);

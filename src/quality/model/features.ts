@@ -31,6 +31,8 @@ export interface ClaimSignals {
    * copied from the evidence (a title quoted from it, "I Will Always Love You", is not about the speaker).
    */
   firstPerson: number;
+  /** 1 when any first-person word is in the claim, quoted or not (the earlier first_person; the benchmark's ablation). */
+  firstPersonAnywhere: number;
   /** 1 when a name the evidence never mentions stands where the closest evidence names another. */
   namesSwapped: number;
   /** Weighted count of the claim's content stems missing from all the evidence (longer words and digits weigh more). */
