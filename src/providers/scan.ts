@@ -46,16 +46,18 @@ export function stringAt(s: string, from: number, end: number): string {
 }
 
 /**
- * Where the key `"name":` (given with its quotes and colon) is, searching from `from`, once and as a key: -1 when
- * it is nowhere in `s`, null when unsure (twice — several choices —, after a backslash, before `from`, or written
- * otherwise, e.g. with a space before the colon). Inside a JSON string every quote is escaped, so `"name":` not
- * preceded by a backslash cannot be inside one.
+ * Where the key `"name":` is, searching from `from`, once and as a key: -1 when it is nowhere in `s`, null when unsure
+ * (twice — several choices —, after a backslash, before `from`, or written otherwise, e.g. with a space before the
+ * colon). `word` is the key without its opening quote (`name":`, possibly with more after the colon): the search
+ * starts from its letter, as V8's indexOf is many times slower for a pattern that starts with a quote. Returns the
+ * index of the opening quote. Inside a JSON string every quote is escaped, so `name":` not preceded by a backslash
+ * cannot be inside one.
  */
-export function keyAt(s: string, key: string, from: number): number | null {
-  const k = s.indexOf(key, from);
-  if (k === -1) return s.includes(key.slice(0, -1)) ? null : -1;
-  if (s.charCodeAt(k - 1) === 92 || s.indexOf(key, k + key.length) !== -1) return null;
-  return k;
+export function keyAt(s: string, word: string, from: number): number | null {
+  const k = s.indexOf(word, from);
+  if (k === -1) return s.includes(word.slice(0, word.indexOf('"') + 2)) ? null : -1;
+  if (s.charCodeAt(k - 1) !== 34 || s.charCodeAt(k - 2) === 92 || s.indexOf(word, k + word.length) !== -1) return null;
+  return k - 1;
 }
 
 const TYPE = '{"type":"';
@@ -65,7 +67,7 @@ const TYPE = '{"type":"';
  * every event), else null. The value is read as is: one with escapes gives null.
  */
 export function leadingType(data: string): string | null {
-  if (!data.startsWith(TYPE)) return null;
+  if (!has(data, 0, TYPE)) return null;
   const end = data.indexOf('"', TYPE.length);
   if (end === -1) return null;
   const next = data.charCodeAt(end + 1);

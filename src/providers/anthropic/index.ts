@@ -15,7 +15,7 @@ import {
   type StreamReader,
   type Usage,
 } from '../adapter.js';
-import { leadingType, stringAt, stringEnd } from '../scan.js';
+import { has, leadingType, stringAt, stringEnd } from '../scan.js';
 
 /**
  * Reads an Anthropic `usage` object. Its `input_tokens` leaves out the tokens read from and written to the prompt
@@ -116,13 +116,13 @@ export function fastAnthropicEvent(data: string): ChunkInfo | null {
   const type = leadingType(data);
   if (type === null) return null;
   if (QUIET_EVENTS.has(type)) return emptyInfo();
-  if (type !== 'content_block_delta' || !data.startsWith(INDEX)) return null;
+  if (type !== 'content_block_delta' || !has(data, 0, INDEX)) return null;
   let at = INDEX.length;
   while (at < data.length && data.charCodeAt(at) >= 48 && data.charCodeAt(at) <= 57) at++;
-  if (at === INDEX.length || !data.startsWith(TEXT_DELTA, at)) return null;
+  if (at === INDEX.length || !has(data, at, TEXT_DELTA)) return null;
   const from = at + TEXT_DELTA.length;
   const end = stringEnd(data, from);
-  if (end === -1 || end + 3 !== data.length || !data.startsWith('}}', end + 1)) return null;
+  if (end === -1 || end + 3 !== data.length || !has(data, end + 1, '}}')) return null;
   const info = emptyInfo();
   info.text = stringAt(data, from, end);
   info.content = info.text.length > 0;

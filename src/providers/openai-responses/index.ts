@@ -102,6 +102,7 @@ const READ_EVENTS = new Set([
   'error',
 ]);
 const DELTA = '"delta":"';
+const DELTA_WORD = DELTA.slice(1);
 
 /**
  * The common events read without parsing: a text delta (its `delta` string found once, as a key), the output deltas
@@ -120,7 +121,7 @@ export function fastResponsesEvent(data: string): ChunkInfo | null {
   }
   if (!READ_EVENTS.has(type)) return info();
   if (type !== 'response.output_text.delta') return null;
-  const k = keyAt(data, DELTA, 0);
+  const k = keyAt(data, DELTA_WORD, 0);
   if (k === null || k === -1) return null;
   const from = k + DELTA.length;
   const end = stringEnd(data, from);
