@@ -183,6 +183,17 @@ function countFor(counts: Map<string, QualityCountRow>, call: LlmCall): QualityC
   return row;
 }
 
+/** A call's entry in the review queue. */
+const reviewOf = (call: LlmCall, reason: 'refusal' | 'sample', refusal: boolean): ReviewEnqueue => ({
+  requestId: call.requestId,
+  callAt: call.startedAt,
+  model: call.model,
+  provider: call.provider,
+  feature: call.feature,
+  reason,
+  refusal,
+});
+
 export class QualityService {
   private lastWarn = 0;
 
@@ -223,18 +234,12 @@ export class QualityService {
       if (call.status !== 'ok') continue;
       const row = countFor(counts, call);
       row.responses++;
-      const base = {
-        requestId: call.requestId,
-        callAt: call.startedAt,
-        model: call.model,
-        provider: call.provider,
-        feature: call.feature,
-      };
+      // Review entries are built only for the calls that get one (refusals, and the sampled share).
       if (call.refusal) {
         row.refusals++;
-        reviews.push({ ...base, reason: 'refusal', refusal: true });
+        reviews.push(reviewOf(call, 'refusal', true));
       }
-      if (sampled(call.requestId, rate, 'review')) reviews.push({ ...base, reason: 'sample', refusal: call.refusal });
+      if (sampled(call.requestId, rate, 'review')) reviews.push(reviewOf(call, 'sample', call.refusal));
       if (text) toEvaluate.push({ call, text });
     }
     for (let i = 0; i < toEvaluate.length; i += EVALUATION_BATCH) {
