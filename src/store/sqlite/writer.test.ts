@@ -94,6 +94,29 @@ describe('the SQLite writer thread', () => {
     expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(30_001);
   }, 60_000);
 
+  it('runs a main-connection transaction that reads, then writes, while the thread commits (IMMEDIATE by default)', async () => {
+    // Begun DEFERRED, the read takes a snapshot; a commit by the thread before its write makes that write fail at
+    // once with "database is locked" (a snapshot cannot be upgraded; no busy handler).
+    const s = await store();
+    s.db.exec('CREATE TABLE side (n INTEGER)');
+    const count = s.db.prepare('SELECT count(*) AS n FROM calls');
+    const put = s.db.prepare('INSERT INTO side VALUES (?)');
+    const readThenWrite = s.db.transaction((i: number) => {
+      const { n } = count.get() as { n: number };
+      const until = performance.now() + 15;
+      while (performance.now() < until); // the thread would commit meanwhile
+      put.run(i * 1_000_000 + n);
+    });
+    await s.insertCalls(calls(100_000, 1));
+    const writes = Array.from({ length: 100 }, (_, b) => s.insertCalls(calls(b * 100, 100)));
+    for (let i = 0; i < 10; i++) {
+      readThenWrite(i);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(writes);
+    expect((s.db.prepare('SELECT count(*) AS n FROM side').get() as { n: number }).n).toBe(10);
+  }, 60_000);
+
   it('rejects a failing batch with SQLite’s code and writes nothing of it', async () => {
     const s = await store();
     await s.insertCalls(calls(0, 1));

@@ -82,7 +82,7 @@ export function writeGate(): Int32Array {
 }
 
 /**
- * Makes every write statement `db` prepares (and `exec`) raise `gate` while it runs, so the writer thread starts no
+ * Makes every write statement `db` prepares (and `exec`, and each transaction) raise `gate` while it runs, so the writer thread starts no
  * new transaction meanwhile: the main connection's write then waits for at most the thread's transaction in hand,
  * never for a backlog of them (SQLite's busy handler only polls, so behind a busy thread it could wait the whole
  * busy_timeout and fail with "database is locked"). Reads are not touched. Statements a capability prepares on
@@ -107,6 +107,22 @@ export function guardWrites(db: Database, gate: Int32Array): void {
   }) as Database['prepare'];
   const exec = db.exec.bind(db);
   db.exec = (source: string) => raise(() => exec(source));
+  // A transaction that reads before it writes would, begun DEFERRED, fail at its first write with SQLITE_BUSY
+  // ("database is locked", the busy handler never called) whenever the thread committed since its read: a snapshot
+  // cannot be upgraded. So the default is IMMEDIATE here (the write lock first, waiting as a single write does);
+  // `.deferred` stays for a caller that asks for it.
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+    const tx = transaction(fn);
+    const immediate = (...args: unknown[]) => raise(() => tx.immediate(...args));
+    return Object.assign(immediate, {
+      default: immediate,
+      immediate,
+      deferred: tx.deferred,
+      exclusive: (...args: unknown[]) => raise(() => tx.exclusive(...args)),
+      database: db,
+    });
+  }) as Database['transaction'];
 }
 
 export async function startWriterThread(
