@@ -28,6 +28,7 @@ describe('match stems (the grounding check matches words by them)', () => {
     expect(numberMentions('a twelve-bar blues').map((n) => n.value)).toEqual([12]);
     expect(numberMentions('twenty-five years').map((n) => n.value)).toEqual([25]);
     expect(numberMentions('a well-known fact')).toEqual([]);
+    expect(numberMentions('a one-time, first-class, second-largest, fifth-generation thing')).toEqual([]);
     expect(numberMentions('AES-256').map((n) => n.value)).toEqual([256]);
   });
 });

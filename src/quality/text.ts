@@ -420,9 +420,15 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
       continue;
     }
     if (t.includes('-') && c >= 97 && c <= 122) {
-      // "twelve-bar", "twenty-five": a number word joined to another word or to its units ("well-known": none).
+      // "twelve-bar", "twenty-five": a cardinal from two up joined to another word or to its units. Not "one-time",
+      // "second-largest" or "first-class" (no quantity), nor "well-known".
       const [head = '', tail = ''] = t.split('-');
-      if (NUMBER_WORD_SET.has(head) && !Object.hasOwn(SCALE, head)) {
+      if (
+        NUMBER_WORD_SET.has(head) &&
+        !Object.hasOwn(SCALE, head) &&
+        (NUMBER_WORDS[head] as number) >= 2 &&
+        !/(?:first|second|rd|th)$/.test(head)
+      ) {
         const a = NUMBER_WORDS[head] as number;
         const b = NUMBER_WORD_SET.has(tail) ? (NUMBER_WORDS[tail] as number) : undefined;
         out.push({ value: a >= 20 && a < 100 && b !== undefined && b < 10 ? a + b : a, digits: false, index: i });
