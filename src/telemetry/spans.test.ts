@@ -70,3 +70,23 @@ describe('spans of a call', () => {
       for (const n of [1, 2]) expect(derivedSpanId(id, n)).not.toBe(id);
   });
 });
+
+describe('derivedSpanId', () => {
+  /** As first written: parse, XOR, format, and a regex over the whole id for the all-zero case. */
+  const reference = (id: string, n: number): string => {
+    const last = Number.parseInt(id.slice(-2), 16) ^ n;
+    const out = `${id.slice(0, -2)}${last.toString(16).padStart(2, '0')}`;
+    return /^0+$/.test(out) ? reference(id, n | 0x80) : out;
+  };
+
+  it('derives the same id as before for every last byte and flip, all-zero prefixes included', () => {
+    for (const head of ['00f067aa0ba902', '00000000000000', '', '0', 'ffffffffffffff'])
+      for (let b = 0; b < 256; b++)
+        for (const n of [1, 2, 3, 0x40, 0x7f]) {
+          const id = `${head}${b.toString(16).padStart(2, '0')}`;
+          expect(derivedSpanId(id, n), `${id} ^ ${n}`).toBe(reference(id, n));
+        }
+    for (const odd of ['abc-1', 'zz', 'x', '0000000000000001'])
+      for (const n of [1, 2, 300]) expect(derivedSpanId(odd, n)).toBe(reference(odd, n));
+  });
+});

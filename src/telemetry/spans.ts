@@ -10,12 +10,16 @@ import { operationName } from '../providers/openai-compatible/index.js';
 
 type Attrs = Record<string, string | number | boolean>;
 
+/** Two hex digits per byte value. */
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** A span id derived from `id`: its last byte XOR `n` (1..255), so it always differs from `id`. */
 export function derivedSpanId(id: string, n: number): string {
   const last = Number.parseInt(id.slice(-2), 16) ^ n;
-  const out = `${id.slice(0, -2)}${last.toString(16).padStart(2, '0')}`;
+  const head = id.slice(0, -2);
+  const out = `${head}${HEX2[last] ?? last.toString(16).padStart(2, '0')}`;
   // all zeros is not a valid span id (only when id was 00…0n): flip another bit instead
-  return /^0+$/.test(out) ? derivedSpanId(id, n | 0x80) : out;
+  return last === 0 && /^0*$/.test(head) ? derivedSpanId(id, n | 0x80) : out;
 }
 
 function genAiAttributes(call: LlmCall): Attrs {
@@ -100,14 +104,11 @@ export function spansOf(call: LlmCall): SpanRecord[] {
       startTime: i.upstreamStartAt,
       endTime: headersAt,
       status: i.upstreamHeadersAt === null ? 'error' : 'unset',
-      attributes: {
-        'http.request.method': 'POST',
-        'http.response.status_code': call.httpStatus,
-        ...(i.serverAddress ? { 'server.address': i.serverAddress } : {}),
-        ...(i.serverPort ? { 'server.port': i.serverPort } : {}),
-      },
+      attributes: { 'http.request.method': 'POST', 'http.response.status_code': call.httpStatus },
       events: [],
     };
+    if (i.serverAddress) upstream.attributes['server.address'] = i.serverAddress;
+    if (i.serverPort) upstream.attributes['server.port'] = i.serverPort;
     spans.push(upstream);
     if (i.upstreamHeadersAt !== null)
       spans.push({
