@@ -11,7 +11,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -53,6 +53,8 @@ interface Member {
   inflight: number;
   startedAt: number;
   drained: boolean;
+  /** The worker's metrics as it last reported them. */
+  last?: Snapshot;
 }
 
 const RESTART_MIN_MS = 100;
@@ -60,6 +62,10 @@ const RESTART_MAX_MS = 10_000;
 /** A worker that lived this long is healthy: its next restart starts from the shortest backoff again. */
 const HEALTHY_MS = 30_000;
 const METRICS_TIMEOUT_MS = 2_000;
+/** How often the primary takes each worker's metrics, so what a worker that dies had counted is kept (all but the last few seconds). */
+const METRICS_REFRESH_MS = 5_000;
+
+type Snapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 export async function startFleet(
   config: Config,
@@ -99,17 +105,37 @@ export async function startFleet(
     registers: [registry],
   });
 
-  async function collectWorkerMetrics(): Promise<MetricObjectWithValues<MetricValue<string>>[][]> {
+  // Each worker counts its own calls. When one exits, the counters and histograms it last reported (in its last
+  // message when it drained, else at the last refresh) are kept here and added to every answer, so the fleet's
+  // totals never go down (Prometheus would take that for a counter reset); gauges go with the process.
+  let retired: Snapshot = [];
+  let retiring: Promise<void> = Promise.resolve();
+  const retire = (snap: Snapshot | undefined): void => {
+    // prom-client types `type` as a numeric enum, but its JSON has the names
+    const keep = (snap ?? []).filter((m) => ['counter', 'histogram'].includes(String(m.type)));
+    if (keep.length === 0) return;
+    retiring = retiring.then(async () => {
+      retired = await AggregatorRegistry.aggregate(retired.length > 0 ? [retired, keep] : [keep]).getMetricsAsJSON();
+    });
+  };
+  const refresh = async (): Promise<Snapshot[]> => {
     const live = [...members.values()].filter((m) => m.worker.isConnected());
     const got = await Promise.all(
-      live.map((m) =>
-        m.rpc
-          .call<MetricObjectWithValues<MetricValue<string>>[]>('metrics', null, METRICS_TIMEOUT_MS)
-          .catch(() => null),
-      ),
+      live.map(async (m) => {
+        const snap = await m.rpc.call<Snapshot>('metrics', null, METRICS_TIMEOUT_MS).catch(() => null);
+        if (snap && !m.drained) m.last = snap;
+        return snap;
+      }),
     );
     return got.filter((g) => g !== null);
+  };
+  async function collectWorkerMetrics(): Promise<Snapshot[]> {
+    const got = await refresh();
+    await retiring;
+    return retired.length > 0 ? [...got, retired] : got;
   }
+  const refresher = setInterval(() => void refresh(), METRICS_REFRESH_MS);
+  refresher.unref();
 
   const internalUrl = await app.listen();
   const hooks = app.hooks;
@@ -179,12 +205,14 @@ export async function startFleet(
           break;
         case 'drained':
           member.drained = true;
+          if (msg.metrics) member.last = msg.metrics as Snapshot;
           break;
       }
     });
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
       rpc.close();
+      retire(member.last);
       running.set(members.size);
       if (stopping) return;
       // A worker that dies before the fleet is up fails the start, rather than being restarted for ever.
@@ -243,6 +271,7 @@ export async function startFleet(
     close() {
       closed ??= (async () => {
         stopping = true;
+        clearInterval(refresher);
         if (restartTimer) clearTimeout(restartTimer);
         // Each worker stops taking calls, finishes those in flight, and sends what it recorded; its channel closes
         // after its last message, so once every worker has disconnected every finished call is in the recorder. The

@@ -23,11 +23,14 @@ let exiting = false;
 async function stop(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
+  let metrics: unknown = null;
   try {
     await worker?.drain();
+    metrics = (await worker?.metrics().catch(() => null)) ?? null;
   } finally {
-    // Everything this worker finished is on the channel before it says so; the primary waits for this line.
-    send({ t: 'drained' }, () => {
+    // Everything this worker finished is on the channel before it says so; the primary waits for this line. Its
+    // last metrics come with it, so the fleet's counters keep what it counted.
+    send({ t: 'drained', metrics }, () => {
       process.disconnect?.();
       process.exit(code);
     });

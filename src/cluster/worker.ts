@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { Pool } from 'undici';
 import type { CallContext } from '../app-context.js';
 import { type LlmCall, Recorder } from '../calls/index.js';
@@ -237,6 +237,8 @@ export interface GatewayWorker {
   readonly server: Server;
   /** Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on. */
   drain(): Promise<void>;
+  /** This worker's metrics, as `GET /metrics` adds them up (also sent with its last message when it drains). */
+  metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 }
 
 /**
@@ -292,11 +294,12 @@ export async function startWorker(
         channel.send(msg, (err) => (err ? fail(err) : ok()));
       }),
   });
-  rpc.on('metrics', async () => {
+  const snapshot = async (): Promise<MetricObjectWithValues<MetricValue<string>>[]> => {
     for (const [sink, depth] of Object.entries(recorder.depths()))
       if (sink !== '_pending') metrics.queueDepth.set({ sink }, depth);
     return registry.getMetricsAsJSON();
-  });
+  };
+  rpc.on('metrics', snapshot);
 
   const upstreams = new Map<string, Upstream>();
   for (const p of config.providers) upstreams.set(p.name, createUpstream(p));
@@ -388,6 +391,7 @@ export async function startWorker(
   let drained: Promise<void> | null = null;
   return {
     server,
+    metrics: snapshot,
     drain() {
       drained ??= (async () => {
         draining = true;

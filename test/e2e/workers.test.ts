@@ -246,7 +246,11 @@ describe('serve --workers 4', () => {
     const failedAfter: number[] = [];
     const deadline = Date.now() + 4_000;
     const victim = before[0] as number;
-    setTimeout(() => {
+    // The fleet's call count just before the kill: each worker counts its own calls, and a worker that dies must not
+    // take its counts out of /metrics (a counter going down reads as a reset to Prometheus).
+    let countedBeforeKill = 0;
+    setTimeout(async () => {
+      countedBeforeKill = metricValue(await metrics(), 'llm_requests_total');
       killedAt = Date.now();
       process.kill(victim, 'SIGKILL');
     }, 1_200);
@@ -295,6 +299,9 @@ describe('serve --workers 4', () => {
     // answer only after the kill; such a call may be lost as documented.
     const sentAfter = done.filter((d) => d.sentAt > killedAt);
     expect(sentAfter.length).toBeGreaterThan(50);
+    // /metrics kept what the killed worker had counted by the last scrape, and the live workers counted the rest.
+    expect(countedBeforeKill).toBeGreaterThan(50);
+    expect(metricValue(m, 'llm_requests_total')).toBeGreaterThanOrEqual(countedBeforeKill + sentAfter.length);
     const mustHave = done.filter((d) => d.at < killedAt - 100 || d.sentAt > killedAt);
     // Each call not (yet) stored, as id@sent..read in ms from the kill, so a failure says how far from the kill it was.
     const missing = (): string[] => {
@@ -310,6 +317,39 @@ describe('serve --workers 4', () => {
     // Time for any late batch to land before checking nothing was stored twice.
     await new Promise((r) => setTimeout(r, 300));
     expect(stored("feature = 'kill'").n).toBeLessThanOrEqual(done.length + failed);
+  }, 60_000);
+
+  it('a worker drained with SIGTERM is replaced, and /metrics keeps every call it counted', async () => {
+    const primary = serve.proc.pid as number;
+    const before = await until(async () => {
+      const now = childrenOf(primary);
+      return now.length === WORKERS ? now : null;
+    });
+    const counted = metricValue(await metrics(), 'llm_requests_total');
+    const pool = new Pool(serve.base, { connections: 8 });
+    const N = 200;
+    await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const r = await pool.request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-llmscope-feature': 'drain-one' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `one ${i}` }] }),
+        });
+        await r.body.text();
+        expect(r.statusCode).toBe(200);
+      }),
+    );
+    await pool.close();
+    // Each worker counts the calls it served; the one stopped sends its last metrics as it drains.
+    const victim = before[1] as number;
+    process.kill(victim, 'SIGTERM');
+    await until(async () => {
+      const now = childrenOf(primary);
+      return now.length === WORKERS && !now.includes(victim);
+    });
+    expect(metricValue(await metrics(), 'llm_requests_total')).toBe(counted + N);
+    await until(async () => stored("feature = 'drain-one'").n === N);
   }, 60_000);
 
   it('SIGTERM drains every worker, then the recorder: streams in flight complete and every one is stored', async () => {
