@@ -100,9 +100,15 @@ export function guardWrites(db: Database, gate: Int32Array): void {
   const prepare = db.prepare.bind(db);
   db.prepare = ((source: string) => {
     const st = prepare(source);
-    if (st.reader) return st;
+    if (st.readonly) return st;
     const run = st.run.bind(st);
     st.run = (...params: unknown[]) => raise(() => run(...params));
+    if (!st.reader) return st;
+    // A write with RETURNING is read with get() or all()
+    const get = st.get.bind(st);
+    st.get = (...params: unknown[]) => raise(() => get(...params));
+    const all = st.all.bind(st);
+    st.all = (...params: unknown[]) => raise(() => all(...params));
     return st;
   }) as Database['prepare'];
   const exec = db.exec.bind(db);
