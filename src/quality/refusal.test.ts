@@ -141,16 +141,26 @@ describe('the early word check', () => {
       return seed / 2147483647;
     };
     let flagged = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const n = 1 + Math.floor(rand() * 8);
+    for (let i = 0; i < 40_000; i++) {
+      const n = 1 + Math.floor(rand() * 10);
       let t = '';
-      for (let k = 0; k < n; k++) t += pieces[Math.floor(rand() * pieces.length)] + (rand() < 0.8 ? ' ' : '');
+      for (let k = 0; k < n; k++) t += pieces[Math.floor(rand() * pieces.length)] + (rand() < 0.7 ? ' ' : '');
       const v = classifyRefusal(t);
       expect(v, t).toEqual(classifyRefusalFully(t));
       if (v.refusal) flagged++;
     }
     // the recombined set really does exercise the rules
-    expect(flagged).toBeGreaterThan(2000);
+    expect(flagged).toBeGreaterThan(4000);
+  });
+
+  it('answers as the full classifier does where a word runs into the next one', () => {
+    for (const t of [
+      'Unfortunately, we will notI’m afraid write that',
+      'Sorry, I will notwrite that',
+      'I am notable to help',
+    ])
+      expect(classifyRefusal(t), t).toEqual(classifyRefusalFully(t));
+    expect(classifyRefusal('Unfortunately, we will notI’m afraid write that').refusal).toBe(true);
   });
 
   it('lets an ordinary answer out before the rules', () => {

@@ -98,14 +98,15 @@ const IDIOM =
 
 /** Removes what the model quotes or shows as code, so reported refusals are not taken for the model's own. */
 function unquoted(text: string): string {
-  return text
-    .replace(/```[\s\S]*?(?:```|$)/g, ' ')
-    .replace(/`[^`\n]*`/g, ' ')
-    .replace(/^\s*>.*$/gm, ' ')
-    .replace(/"[^"\n]{0,600}"/g, ' ')
-    .replace(/“[^”]{0,600}”/g, ' ')
-    .replace(/«[^»]{0,600}»/g, ' ')
-    .replace(/「[^」]{0,600}」/g, ' ');
+  // Each pattern starts with its quote character: a text without it is left as it is, without a scan.
+  let t = text;
+  if (t.includes('`')) t = t.replace(/```[\s\S]*?(?:```|$)/g, ' ').replace(/`[^`\n]*`/g, ' ');
+  if (t.includes('>')) t = t.replace(/^\s*>.*$/gm, ' ');
+  if (t.includes('"')) t = t.replace(/"[^"\n]{0,600}"/g, ' ');
+  if (t.includes('“')) t = t.replace(/“[^”]{0,600}”/g, ' ');
+  if (t.includes('«')) t = t.replace(/«[^»]{0,600}»/g, ' ');
+  if (t.includes('「')) t = t.replace(/「[^」]{0,600}」/g, ' ');
+  return t;
 }
 
 /** The opening a refusal would sit in: the first three sentences within the first 400 characters. */
@@ -119,10 +120,11 @@ function opening(text: string): string {
  * Words at least one rule needs (each rule's every alternative holds one of them): a response without any in its
  * first 2,000 characters (lowercased, curly apostrophes straightened) cannot match, so most answers skip the
  * unquoting and the rules. Single words only, matched on the raw text: unquoting and collapsing whitespace never
- * join letters, so they cannot make one of these words that was not already there.
+ * join letters, so they cannot make one of these words that was not already there. A \b only where every rule
+ * has a space there ("not" may run on: "we will notI'm" matches "will not").
  */
 const MAY_DECLINE =
-  /can't|won't|shouldn't|don't|isn't|cannot|\bnot\b|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|peux|kann|posso|无法|不能|できません/;
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|peux|kann|posso|无法|不能|できません/;
 
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
