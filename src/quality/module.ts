@@ -208,6 +208,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     },
     runner,
     knowledge,
+    flushCalls: () => ctx.recorder.flush(2_000),
     captureContent: ctx.config.telemetry?.captureContent === true,
     redact: textRedactor(ctx),
     evaluatorFor,

@@ -96,6 +96,11 @@ export interface QualityServiceDeps {
   redact?: (text: string) => string;
   /** The evaluator for a name, for this call (consistency may fetch samples for the call's model). */
   evaluatorFor: (name: EvaluatorName, call: LlmCall) => Evaluator | null;
+  /**
+   * Writes the calls still on their way to the store now (the recorder's flush, bounded): feedback that follows an
+   * answer within storage.flushInterval names a call not stored yet.
+   */
+  flushCalls?: () => Promise<unknown>;
 }
 
 export interface FeedbackBody {
@@ -342,12 +347,20 @@ export class QualityService {
     return this.d.redact ? this.d.redact(text) : text;
   }
 
+  /** The stored call, or, when it is not stored yet, the same after the calls on their way are written. */
+  private async recordedCall(requestId: string): Promise<LlmCall | null> {
+    const call = await this.d.calls.getCall(requestId);
+    if (call || !this.d.flushCalls) return call;
+    await this.d.flushCalls();
+    return this.d.calls.getCall(requestId);
+  }
+
   async giveFeedback(body: FeedbackBody): Promise<{ created: boolean; feedback: ReturnType<typeof feedbackToWire> }> {
-    const call = await this.d.calls.getCall(body.request_id);
+    const call = await this.recordedCall(body.request_id);
     if (!call)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `no call with request_id "${body.request_id}"; feedback needs the x-request-id of a recorded call (calls are recorded within a second of finishing)`,
+        `no call with request_id "${body.request_id}"; feedback needs the x-request-id of a call this llmscope recorded`,
         { param: 'request_id' },
       );
     const now = this.d.clock.now();
@@ -395,7 +408,7 @@ export class QualityService {
   async label(body: LabelBody): Promise<ReviewItem> {
     let item = await this.d.store.getReview(body.request_id);
     if (!item) {
-      const call = await this.d.calls.getCall(body.request_id);
+      const call = await this.recordedCall(body.request_id);
       if (!call)
         throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no call with request_id "${body.request_id}" to label`, {
           param: 'request_id',

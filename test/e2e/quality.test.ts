@@ -428,3 +428,23 @@ describe('self-consistency with extra samples from the upstream', () => {
     }
   });
 });
+
+describe('feedback as soon as the answer shows', () => {
+  it('writes the call still on its way to the store first, instead of answering 404', async () => {
+    const { s } = await startQualityStack({});
+    try {
+      const client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+      for (let i = 0; i < 3; i++) {
+        const { response } = await client.chat.completions
+          .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+          .withResponse();
+        const id = response.headers.get('x-request-id') as string;
+        // Clicked at once: the store's lane is still lingering (storage.flushInterval) with the call.
+        const r = await json(`${s.base}/api/feedback`, { method: 'POST', body: { request_id: id, rating: 'up' } });
+        expect(r.status).toBe(201);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
