@@ -8,7 +8,7 @@
 // If the thread cannot start or dies, its batches in flight fail with a passing error (the recorder writes them
 // again) and `onFailure` tells the store to write on its own connection from then on.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,18 +42,18 @@ class WriterError extends Error {
   }
 }
 
-/**
- * A file the thread can load for the module at `url` (a `.js` URL, as `new URL('./x.js', import.meta.url)` gives):
- * the file itself in dist. Run from source (the test runner), the module is TypeScript, which Node 20 cannot load in
- * a worker, so the `.ts` beside it is bundled, once per content, with esbuild (a development dependency, present
- * wherever the source is) into a file of its own.
- */
 /** The module at `url` for this thread's own import(): the `.ts` beside a `.js` URL when run from source. */
 export function localModule(url: URL): URL {
   if (!import.meta.url.endsWith('.ts') || existsSync(fileURLToPath(url))) return url;
   return new URL(url.href.replace(/\.js$/, '.ts'));
 }
 
+/**
+ * A file the thread can load for the module at `url` (a `.js` URL, as `new URL('./x.js', import.meta.url)` gives):
+ * the file itself in dist. Run from source (the test runner), the module is TypeScript, which Node 20 cannot load in
+ * a worker, so the `.ts` beside it is bundled, once per content, with esbuild (a development dependency, present
+ * wherever the source is) into a file of its own.
+ */
 export async function loadable(url: URL): Promise<string> {
   const file = fileURLToPath(url);
   if (!import.meta.url.endsWith('.ts') || existsSync(file)) return file;
@@ -71,7 +71,10 @@ export async function loadable(url: URL): Promise<string> {
   const out = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
   if (!existsSync(out)) {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(out, code);
+    // Written whole, then renamed: test files bundle the same module at once, in parallel processes.
+    const part = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    writeFileSync(part, code);
+    renameSync(part, out);
   }
   return out;
 }
@@ -82,8 +85,9 @@ export function writeGate(): Int32Array {
 }
 
 /**
- * Makes every write statement `db` prepares (and `exec`, and each transaction) raise `gate` while it runs, so the writer thread starts no
- * new transaction meanwhile: the main connection's write then waits for at most the thread's transaction in hand,
+ * Makes every write statement `db` prepares (and `exec`, and each transaction) raise `gate` while it runs, so the
+ * writer thread starts no new transaction meanwhile: the main connection's write then waits for at most the thread's
+ * transaction in hand,
  * never for a backlog of them (SQLite's busy handler only polls, so behind a busy thread it could wait the whole
  * busy_timeout and fail with "database is locked"). Reads are not touched. Statements a capability prepares on
  * `backend.db` are guarded like the store's own.
@@ -175,7 +179,7 @@ export async function startWriterThread(
       resolve();
     }),
   );
-  // The thread opens its connection as it starts: a database it cannot open is a failure now, not at the first batch.
+  // Running before the first batch is posted; a database it then cannot open fails it (onFailure) and its batches.
   await new Promise<void>((resolve) => {
     worker.once('online', resolve);
     worker.once('error', () => resolve());
