@@ -10,12 +10,18 @@
 // --gateway: gateway-shaped calls instead (source gateway, the prompt and answer text and timing marks still on
 // them, usage reported), so text work (redaction, refusal detection, spans) shows; evaluators sampled at 0.
 //
+// --child --root DIR --dump FILE [--gateway]: one round of DIR's build on a fixed clock, writing every llm_* metric
+// series, the spend rows and quality's counts to FILE, so two builds can be checked to leave the same results.
+//
+// --check --compare DIR [--gateway]: both builds record the same calls that way; exits 1 unless every metric line
+// and quality count is identical and the spend rows equal (costs within 1e-12, see below).
+//
 // Options: --calls N (default 40000), --rounds N (default 3; each row is its median over the rounds), --root DIR (a built llmscope
 // checkout to measure instead of this one), --compare DIR (also measure the llmscope built in DIR, e.g. an earlier
 // commit: `git archive <commit> | tar -x -C DIR`, symlink node_modules, `npx tsc -p tsconfig.build.json` there;
 // the two run alternately, each round in a fresh process), --json (one JSON line per round, for scripts).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +38,7 @@ const ROOT = resolve(opt('--root', HERE));
 const COMPARE = opt('--compare', null);
 const BURST = 1000;
 const GATEWAY = argv.includes('--gateway');
+const DUMP = opt('--dump', null);
 
 const built = (dir) => existsSync(join(dir, 'dist', 'server.js'));
 
@@ -39,6 +46,59 @@ if (argv.includes('--child')) {
   const r = await measure(ROOT);
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
+}
+
+if (argv.includes('--check')) {
+  // Same results as COMPARE's build? Each build records the same calls on a fixed clock and dumps what they left.
+  if (!COMPARE) {
+    console.error('--check needs --compare DIR');
+    process.exit(2);
+  }
+  const dumps = [COMPARE, ROOT].map((dir, i) => {
+    const file = join(tmpdir(), `llmscope-bench-recorder-dump-${process.pid}-${i}.json`);
+    const child = spawnSync(
+      process.execPath,
+      [
+        new URL(import.meta.url).pathname,
+        ...['--child', '--root', dir, '--calls', String(CALLS), '--dump', file],
+        ...(GATEWAY ? ['--gateway'] : []),
+      ],
+      { encoding: 'utf8' },
+    );
+    if (child.status !== 0) {
+      console.error(child.stderr || child.stdout);
+      process.exit(1);
+    }
+    const d = JSON.parse(readFileSync(file, 'utf8'));
+    rmSync(file);
+    return d;
+  });
+  const [a, b] = dumps;
+  let ok = true;
+  for (const k of Object.keys(a)) {
+    if (k === 'spendMinute' || k === 'spendDaily') {
+      // A spend row's cost is a sum of fractions whose grouping follows the sink's batches, which follow timing:
+      // two runs of one build differ in the last bits. Everything else in the row must be equal.
+      let worst = 0;
+      const same =
+        a[k].length === b[k].length &&
+        a[k].every((x, i) => {
+          const y = b[k][i];
+          worst = Math.max(worst, Math.abs(x.cost_usd - y.cost_usd) / Math.max(Math.abs(x.cost_usd), 1e-300));
+          return JSON.stringify({ ...x, cost_usd: 0 }) === JSON.stringify({ ...y, cost_usd: 0 });
+        });
+      ok &&= same && worst < 1e-12;
+      console.log(
+        `${k}: ${a[k].length} rows, ${same ? 'equal' : 'DIFFERENT'}; cost_usd within ${worst.toExponential(1)}`,
+      );
+    } else {
+      const same = JSON.stringify(a[k]) === JSON.stringify(b[k]);
+      ok &&= same;
+      console.log(`${k}: ${a[k].length} lines, ${same ? 'identical' : 'DIFFERENT'}`);
+    }
+  }
+  console.log(ok ? 'same results' : 'RESULTS DIFFER');
+  process.exit(ok ? 0 : 1);
 }
 
 for (const dir of [ROOT, COMPARE].filter(Boolean))
@@ -231,7 +291,8 @@ async function measure(root) {
   ];
   const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash'];
   const PROVIDERS = ['openai', 'openai', 'anthropic', 'gemini'];
-  const now = Date.now();
+  // --dump: a fixed clock, so two builds' results can be compared byte for byte
+  const now = DUMP ? Date.parse('2026-12-04T12:00:30.000Z') : Date.now();
   const makeCalls = (prefix, n) => {
     const out = [];
     for (let k = 0; k < n; k++) {
@@ -315,6 +376,30 @@ async function measure(root) {
   for (const [name, ms] of spent) parts[name] = (ms * 1000) / CALLS;
   const dropped = (await app.ctx.registry.getSingleMetric('llmscope_recorder_dropped_total').get()).values;
   await app.close();
+  if (DUMP) {
+    // What the calls left behind, for comparing builds: every llm_* series, the spend rows, quality's counts.
+    const text = await app.ctx.registry.metrics();
+    const { default: Database } = await import(
+      pathToFileURL(join(root, 'node_modules', 'better-sqlite3', 'lib', 'index.js')).href
+    );
+    const db = new Database(join(dir, 'bench.db'), { readonly: true });
+    const rows = (sql) => db.prepare(sql).all();
+    writeFileSync(
+      DUMP,
+      `${JSON.stringify(
+        {
+          metrics: text.split('\n').filter((l) => l.startsWith('llm_') || l.startsWith('llmscope_label_overflow')),
+          spendMinute: rows('SELECT * FROM spend_minute ORDER BY minute, dimension, value'),
+          spendDaily: rows('SELECT * FROM spend_daily ORDER BY day, dimension, value'),
+          qualityCounts: rows('SELECT * FROM quality_rollup_minute ORDER BY 1, 2, 3'),
+          calls: rows('SELECT count(*) AS n, sum(cost_usd) AS cost, sum(refusal) AS refusals FROM calls'),
+        },
+        null,
+        1,
+      )}\n`,
+    );
+    db.close();
+  }
   rmSync(dir, { recursive: true, force: true });
   return {
     parts,
