@@ -477,24 +477,29 @@ export class GatewayProxy {
         { param: flight.metadataProblem.param },
       );
 
-    const admission: Admission = {
-      requestId: flight.requestId,
-      endpoint: flight.endpoint,
-      model: flight.model,
-      provider: '',
-      body,
-      headers: req.headers,
-      attribution: flight.attribution,
-      forwardClientAuth: true,
-      state: {},
-    };
+    // Without hooks (no keys, budgets or masking configured) there is nothing to admit: no admission at all.
+    const admission: Admission | null =
+      d.hooks.length === 0
+        ? null
+        : {
+            requestId: flight.requestId,
+            endpoint: flight.endpoint,
+            model: flight.model,
+            provider: '',
+            body,
+            headers: req.headers,
+            attribution: flight.attribution,
+            forwardClientAuth: true,
+            state: {},
+          };
     flight.admission = admission;
     // A hook that has nothing to wait for answers at once (no promise, no turn of the event loop).
-    for (const h of d.hooks)
-      if (h.authenticate) {
-        const wait = h.authenticate(admission);
-        if (wait) await wait;
-      }
+    if (admission)
+      for (const h of d.hooks)
+        if (h.authenticate) {
+          const wait = h.authenticate(admission);
+          if (wait) await wait;
+        }
 
     const adapter = flight.adapter;
     const router = this.routerFor(adapter.format);
@@ -515,12 +520,14 @@ export class GatewayProxy {
     const up = d.upstreams.get(resolved.provider.name) as Upstream;
     flight.provider = resolved.provider.name;
     ctx.provider = flight.provider;
-    (admission as { provider: string }).provider = flight.provider;
-    for (const h of d.hooks)
-      if (h.admit) {
-        const wait = h.admit(admission);
-        if (wait) await wait;
-      }
+    if (admission) {
+      (admission as { provider: string }).provider = flight.provider;
+      for (const h of d.hooks)
+        if (h.admit) {
+          const wait = h.admit(admission);
+          if (wait) await wait;
+        }
+    }
     const i = flight.internal;
     i.routedAt = now();
     i.serverAddress = up.host;
@@ -550,16 +557,16 @@ export class GatewayProxy {
     }
     if (resolved.upstreamModel !== flight.model && !facts) body.model = resolved.upstreamModel;
     else if (facts) rewrite = false;
-    if (rewrite || admission.bodyChanged) forward = JSON.stringify(body);
+    if (rewrite || admission?.bodyChanged) forward = JSON.stringify(body);
 
     const headers = upstreamHeaders(req.headers, up, {
       traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
       tracestate: header(req.headers, 'tracestate') ?? undefined,
       requestId: flight.requestId,
-      forwardClientAuth: admission.forwardClientAuth,
+      forwardClientAuth: admission?.forwardClientAuth ?? true,
       bodyLength: Buffer.byteLength(forward),
     });
-    const relay = new Relay(res, flight, injectedUsage, admission.responseHeaders ?? null);
+    const relay = new Relay(res, flight, injectedUsage, admission?.responseHeaders ?? null);
     flight.relay = relay;
     i.upstreamStartAt = now();
     up.pool.dispatch(

@@ -176,8 +176,8 @@ function eventEnd(text: string, from = 0, crlf = text.includes('\r')): number {
 
 /** The event's data: its `data:` lines joined by newlines ('' when none). */
 function dataOf(raw: string): string {
-  // The common event, one `data: ...` line and the blank line ending it.
-  if (raw.startsWith('data:')) {
+  // The common event, one `data: ...` line and the blank line ending it (checked by slice: V8's startsWith is slower).
+  if (raw.slice(0, 5) === 'data:') {
     const nl = raw.indexOf('\n');
     if ((nl === -1 || nl >= raw.length - 2) && !raw.includes('\r'))
       return raw.slice(raw[5] === ' ' ? 6 : 5, nl === -1 ? raw.length : nl);
