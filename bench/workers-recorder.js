@@ -212,6 +212,9 @@ async function recorderSide(mode, prefix) {
     add('ipc: fromWire, settle, record', performance.now() - t1);
     // the channel delivers one message per event-loop turn at most
     await new Promise((r) => setImmediate(r));
+    // and a fleet sends no faster than the recorder's slowest lane keeps up (else its lane drops): wait for room
+    while (Math.max(...Object.values(recorder.depths())) > recorder.capacity - 4 * BATCH)
+      await new Promise((r) => setTimeout(r, 2));
   }
   await recorder.flush(120_000);
   const cpuSinks = process.cpuUsage(cpu0);

@@ -2,10 +2,11 @@
 // that is gone), calls and admissions as they cross the JSON channel (a virtual key's Set intact), and the primary's
 // run of the hooks for a worker. The process tree itself is test/e2e/workers.test.ts.
 import { describe, expect, it } from 'vitest';
+import { type LlmCall, Recorder } from '../calls/index.js';
 import { fakeCall } from '../cost/testing.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
-import { workerCount } from './primary.js';
+import { takeBatch, workerCount } from './primary.js';
 import { Rpc, RpcClosedError } from './rpc.js';
 import { type AdmissionSnapshot, fromWire, jsonSafe, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
 
@@ -143,6 +144,44 @@ describe('calls and admissions on the JSON channel', () => {
     expect(seen[0]?.attribution.user).toBe('ann');
     settleFor([{ name: 'budgets', settle: (a) => void seen.push(a) }], fakeCall({}));
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('the hand-off from a worker', () => {
+  it('takes a batch at once while the lossless lanes have room, else once they do, dropping nothing', async () => {
+    const dropped: string[] = [];
+    const recorder = new Recorder({ capacity: 300, onDrop: (sink, n) => dropped.push(`${sink} ${n}`) });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const written: LlmCall[] = [];
+    recorder.addSink({
+      name: 'store',
+      lossless: true,
+      maxBatch: 100,
+      write: (b) => gate.then(() => void written.push(...b)),
+    });
+    const take = (n: number) =>
+      takeBatch(recorder, n, () => {
+        for (let i = 0; i < n; i++) recorder.record(fakeCall());
+      });
+    expect(take(200)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    // 100 being written and 100 queued in a lane of 300: a batch of 250 more waits for the write
+    const second = take(250);
+    expect(second).not.toBe(true);
+    let done = false;
+    void (second as Promise<void>).then(() => {
+      done = true;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(done).toBe(false);
+    release();
+    await second;
+    await recorder.flush();
+    expect(written).toHaveLength(450);
+    expect(dropped).toEqual([]);
   });
 });
 

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -21,6 +22,7 @@ import {
   type AdmissionSnapshot,
   type CallsMessage,
   fromWire,
+  HANDOFF_WAIT_MS,
   runHooksFor,
   settleFor,
   type WorkerInit,
@@ -35,6 +37,29 @@ export function workerCount(workers: Config['server']['workers'], cores = availa
 function workerEntry(): string {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   return fileURLToPath(new URL(`./worker-main.${ext}`, import.meta.url));
+}
+
+/**
+ * Records a worker's batch of `n` calls (`record`) once the recorder's lossless lanes (store, spend, quality) have room
+ * for it, waiting up to HANDOFF_WAIT_MS, then recording it anyway (those lanes drop and count what does not fit).
+ * True when it was recorded at once; else a promise that settles once it is. The worker sends its next batch then.
+ */
+export function takeBatch(
+  recorder: Pick<Recorder, 'hasRoom' | 'holdRoom'>,
+  n: number,
+  record: () => void,
+): true | Promise<void> {
+  if (recorder.hasRoom(n)) {
+    record();
+    return true;
+  }
+  return recorder.holdRoom(n, HANDOFF_WAIT_MS).then((release) => {
+    try {
+      record();
+    } finally {
+      release?.();
+    }
+  });
 }
 
 export interface Fleet {
@@ -143,6 +168,7 @@ export async function startFleet(
     authenticate: hooks.some((h) => h.authenticate),
     admit: hooks.some((h) => h.admit),
   };
+  const recorder = app.ctx.recorder;
   const receiveCalls = (calls: CallsMessage['calls']): void => {
     for (const wire of calls) {
       const call = fromWire(wire);
@@ -176,7 +202,14 @@ export async function startFleet(
         case 'calls': {
           const m = msg as unknown as CallsMessage;
           member.inflight = m.inflight;
-          receiveCalls(m.calls);
+          // Recorded once the lossless lanes (store, spend, quality) have room, then acked: the worker sends its
+          // next batch only then, so a fleet faster than the store is slowed rather than losing calls here.
+          const ack = (): void => {
+            if (worker.isConnected()) worker.send({ t: 'calls-ack', id: m.id });
+          };
+          const taken = takeBatch(recorder, m.calls.length, () => receiveCalls(m.calls));
+          if (taken === true) ack();
+          else void taken.then(ack);
           break;
         }
         case 'inflight':

@@ -52,10 +52,12 @@ process.on('message', (msg: { t?: string }) => {
         send({ t: 'failed', message: err.message }, () => process.exit(1));
       },
     );
-  } else if (msg?.t === 'drain') void stop(0);
+  } else if (msg?.t === 'calls-ack') worker?.acked((msg as { id: number }).id);
+  else if (msg?.t === 'drain') void stop(0);
 });
 process.on('disconnect', () => {
   rpc.close();
+  worker?.disconnected();
   void stop(1);
 });
 // The primary decides when the whole deployment stops (a terminal's Ctrl-C reaches every process of the group);

@@ -53,9 +53,17 @@ export interface WorkerInit {
  */
 export interface CallsMessage {
   t: 'calls';
+  /** The batch's number: the primary answers `{ t: 'calls-ack', id }` once its calls are recorded. */
+  id: number;
   calls: WireCall[];
   inflight: number;
 }
+
+/**
+ * How long the primary waits for room in its lossless lanes (store, spend, quality) before recording a worker's
+ * batch anyway (its lanes then drop and count what does not fit), and how long a worker waits for the ack.
+ */
+export const HANDOFF_WAIT_MS = 10_000;
 
 export type WireCall = LlmCall & { hooksPacked?: string };
 
@@ -239,6 +247,10 @@ export interface GatewayWorker {
   drain(): Promise<void>;
   /** This worker's metrics, as `GET /metrics` adds them up (also sent with its last message when it drains). */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  /** The primary recorded batch `id` (its `calls-ack`). */
+  acked(id: number): void;
+  /** The channel to the primary closed: batches waiting for an ack fail (and are counted as dropped). */
+  disconnected(): void;
 }
 
 /**
@@ -283,6 +295,19 @@ export async function startWorker(
       logger.warn({ event: 'enricher_error', enricher, err: (err as Error)?.message }, `enricher ${enricher} failed`),
   });
   addCallWork(recorder, { config, registry, metrics, logger, clock: { now: () => Date.now() } }, init.callParts);
+  // The hand-off waits for the primary's ack of each batch, which comes once the batch is recorded there with room
+  // in its lossless lanes: a recorder slower than the fleet slows this lane (bounded by recorder.capacity, then
+  // dropped and counted here) instead of its own lanes overflowing and losing calls the workers sent.
+  let batches = 0;
+  const acks = new Map<number, { ok: () => void; fail: (err: Error) => void; timer: NodeJS.Timeout }>();
+  const settle = (id: number, err?: Error): void => {
+    const a = acks.get(id);
+    if (!a) return;
+    acks.delete(id);
+    clearTimeout(a.timer);
+    if (err) a.fail(err);
+    else a.ok();
+  };
   recorder.addSink({
     name: 'primary',
     maxBatch: 256,
@@ -290,8 +315,16 @@ export async function startWorker(
     write: (calls) =>
       new Promise<void>((ok, fail) => {
         if (!channel.connected()) return fail(new Error('the recorder process is gone'));
-        const msg: CallsMessage = { t: 'calls', calls: calls.map(toWire), inflight: inflight.size };
-        channel.send(msg, (err) => (err ? fail(err) : ok()));
+        const id = ++batches;
+        const timer = setTimeout(
+          () => settle(id, new Error('the recorder process did not take the batch in time')),
+          HANDOFF_WAIT_MS * 2,
+        );
+        acks.set(id, { ok, fail, timer });
+        const msg: CallsMessage = { t: 'calls', id, calls: calls.map(toWire), inflight: inflight.size };
+        channel.send(msg, (err) => {
+          if (err) settle(id, err);
+        });
       }),
   });
   const snapshot = async (): Promise<MetricObjectWithValues<MetricValue<string>>[]> => {
@@ -392,6 +425,10 @@ export async function startWorker(
   return {
     server,
     metrics: snapshot,
+    acked: (id) => settle(id),
+    disconnected() {
+      for (const id of [...acks.keys()]) settle(id, new Error('the recorder process is gone'));
+    },
     drain() {
       drained ??= (async () => {
         draining = true;
