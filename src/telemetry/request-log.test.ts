@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { requestContext } from './context.js';
 import { createLogger } from './logging.js';
-import { requestLogSink } from './request-log.js';
+import { formatMs, requestLogSink } from './request-log.js';
 
 const base: LlmCall = {
   requestId: 'req-1',
@@ -166,6 +166,43 @@ describe('request log sink', () => {
         expect(line).toContain(`"${field}":${JSON.stringify(v)}`);
       expect(JSON.parse(line).user).toBe(v);
     });
+  });
+
+  it('writes milliseconds as String(Math.round(v * 1000) / 1000) does, at every magnitude', () => {
+    const reference = (v: number): string => {
+      const x = Math.round(v * 1000) / 1000;
+      return Number.isFinite(x) ? String(x) : 'null';
+    };
+    let seed = 21;
+    const rand = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    const values = [
+      0,
+      -0,
+      0.0004,
+      0.0005,
+      -0.0005,
+      0.001,
+      0.01,
+      0.1,
+      1,
+      1.5,
+      2.675,
+      999.9995,
+      1e6,
+      1e9 - 0.0001,
+      1e9,
+      1e12,
+    ];
+    values.push(Number.NaN, Number.POSITIVE_INFINITY, -1e300, 1e300, 123456789.123456, -705.98765);
+    for (let i = 0; i < 100_000; i++) {
+      const scale = 10 ** Math.floor(rand() * 16 - 4);
+      values.push((rand() - 0.1) * scale, Math.round(rand() * 1e6) / 1000, Math.floor(rand() * 1e9) / 1000 + 0.0005);
+    }
+    for (const v of values) expect(formatMs(v), String(v)).toBe(reference(v));
+    expect(formatMs(null)).toBe('null');
   });
 
   it('writes nothing when info is disabled', async () => {

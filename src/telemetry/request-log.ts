@@ -13,7 +13,21 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 const str = (s: string): string => (typeof s === 'string' && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s));
 /** A JSON number as pino writes one: non-finite becomes null. */
 const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'null' : String(v));
-const ms = (v: number | null): string => (v === null ? 'null' : num(Math.round(v * 1000) / 1000));
+/**
+ * Milliseconds rounded to 3 decimals, as String(Math.round(v * 1000) / 1000) writes them: from the integer count of
+ * microseconds, without formatting a double (for |v| under 1e9 ms, where that string is exactly those digits).
+ */
+const ms = (v: number | null): string => {
+  if (v === null) return 'null';
+  const r = Math.round(v * 1000);
+  if (!(r > -1e12 && r < 1e12)) return num(r / 1000);
+  const a = r < 0 ? -r : r;
+  const frac = a % 1000;
+  const whole = `${r < 0 ? '-' : ''}${(a - frac) / 1000}`;
+  if (frac === 0) return whole;
+  const f = frac < 10 ? `00${frac}` : frac < 100 ? `0${frac}` : `${frac}`;
+  return `${whole}.${f.endsWith('00') ? f.slice(0, 1) : f.endsWith('0') ? f.slice(0, 2) : f}`;
+};
 
 interface Parts {
   /** `{"level":"info"` (or the ECS form), as the logger writes it. */
@@ -31,6 +45,9 @@ function partsOf(logger: Logger): Parts {
     messageKey: l[symbols.messageKeySym] as string,
   };
 }
+
+/** For tests: the `ms` fields' formatting. */
+export const formatMs = (v: number | null): string => ms(v);
 
 /** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
 export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
