@@ -211,6 +211,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           maxBatch: s.maxBatch,
           lingerMs: s.lingerMs,
           retry: s.retry,
+          lossless: s.lossless,
           write: (calls) => {
             const own = calls.filter((c) => !fromWorkers.has(c));
             return own.length > 0 ? s.write(own) : undefined;
