@@ -174,6 +174,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     format: config.telemetry.logFormat,
     destination: opts.logDestination,
     onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
+    sharedStdout: opts.recordsForWorkers,
   });
   const store = opts.store ?? createStore(config.storage.url);
   await store.migrate();

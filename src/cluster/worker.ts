@@ -275,6 +275,8 @@ export async function startWorker(
     level: config.telemetry.logLevel,
     format: config.telemetry.logFormat,
     onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
+    // the recorder and every worker write request lines to the one stdout
+    sharedStdout: true,
   }).child({ worker: process.pid });
   const inflight = new Set<ServerResponse>();
 

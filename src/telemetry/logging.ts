@@ -15,6 +15,38 @@ export interface LogOptions {
   bufferLimitBytes?: number;
   /** Told how many lines the default destination dropped, each time it drops some. */
   onDrop?: (lines: number) => void;
+  /**
+   * The default destination's stdout is shared with other processes (`serve --workers`: the recorder and each
+   * worker write their own lines): every write is whole lines of at most PIPE_BUF bytes, which a pipe never
+   * interleaves with another writer's, so no line is torn.
+   */
+  sharedStdout?: boolean;
+}
+
+/** The most bytes one write to a pipe puts in whole, never interleaved with another process's (POSIX PIPE_BUF on Linux). */
+export const PIPE_BUF = 4096;
+/** Characters that are at most PIPE_BUF bytes in UTF-8 whatever they are (three bytes per UTF-16 unit at most). */
+const PIPE_BUF_CHARS = Math.floor(PIPE_BUF / 3);
+
+/** Hands `s` (whole lines) to `write` in pieces of whole lines of at most PIPE_BUF bytes (a longer line alone). */
+export function writeLines(write: (piece: string) => boolean, s: string): boolean {
+  if (s.length <= PIPE_BUF_CHARS) return write(s);
+  let ok = true;
+  for (let start = 0; start < s.length; ) {
+    let end = start + PIPE_BUF_CHARS;
+    if (end >= s.length) end = s.length;
+    else {
+      const nl = s.lastIndexOf('\n', end - 1);
+      if (nl >= start) end = nl + 1;
+      else {
+        const next = s.indexOf('\n', end);
+        end = next === -1 ? s.length : next + 1;
+      }
+    }
+    ok = write(s.slice(start, end));
+    start = end;
+  }
+  return ok;
 }
 
 const LOG_BUFFER_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -37,9 +69,15 @@ function stdoutDestination(opts: LogOptions): DestinationStream {
     dest: opts.fd ?? 1,
     sync: false,
     maxLength: opts.bufferLimitBytes ?? LOG_BUFFER_LIMIT_BYTES,
+    // sonic-boom writes whole write() calls together up to maxWrite bytes at a time
+    ...(opts.sharedStdout ? { maxWrite: PIPE_BUF } : {}),
   });
   const onDrop = opts.onDrop;
   if (onDrop) dest.on('drop', (data: unknown) => onDrop(linesIn(data)));
+  if (opts.sharedStdout) {
+    const write = dest.write.bind(dest);
+    dest.write = (s: string) => writeLines(write, s);
+  }
   return dest;
 }
 
