@@ -109,3 +109,42 @@ describe('redactText (the built-in patterns, as the content enricher used them)'
     expect(s).not.toMatch(/sk-proj|abc\.def|bob@|4111/);
   });
 });
+
+describe('rules skipped for texts without what they need (a digit, an @, a colon)', () => {
+  it('gives what running every rule gives, on texts with and without each', () => {
+    const pieces = [
+      'hello',
+      'The tower',
+      'bob@example.com',
+      'mail me at ann.lee@corp.example.org',
+      '4111 1111 1111 1111',
+      'GB82WEST12345698765432',
+      '123-45-6789',
+      'AB 12 34 56 C',
+      '192.168.1.20',
+      'fe80::abcd:ef',
+      '::beef:cafe',
+      '+44 20 7946 0958',
+      '(415) 555-2671',
+      'sk-proj-abcdefghijklmnop',
+      'Bearer abc.def',
+      'at 10:30',
+      'ratio 3:2',
+      'no digits here at all',
+      '@handle',
+      'x:y',
+    ];
+    const r = new Redactor({ patterns: [{ name: 'order', pattern: 'ORD-[A-Z]{4}' }] });
+    // With a tail holding a digit, an '@' and a colon on lines of their own, every rule runs; the tail cannot join a
+    // match (no pattern crosses a newline next to those characters) and comes back unchanged.
+    const tail = '\n0\n@\n:';
+    const texts = pieces.flatMap((a) => [a, ...pieces.flatMap((b) => [`${a} ${b}`, `${a}, ${b}`])]);
+    for (const text of texts) {
+      const all = r.redact(text + tail);
+      expect(all.endsWith(tail)).toBe(true);
+      expect(r.redact(text)).toBe(all.slice(0, -tail.length));
+    }
+    expect(r.redact('ORD-ABCD at 10:30')).toBe('[redacted-order] at 10:30');
+    expect(r.redact('host fe80::abcd:ef')).toBe('host [redacted-ip]');
+  });
+});

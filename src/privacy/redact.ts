@@ -13,6 +13,11 @@ interface Rule {
   re: RegExp;
   /** A second check on a match (checksums); a match it rejects is left as it is. */
   valid?: (match: string) => boolean;
+  /**
+   * What every match contains, so the pattern is not run over a text without it (most prompts hold no '@', many no
+   * digit): 'digit', '@', or 'digit-or-colon' (an IPv6 address may be all letters and colons).
+   */
+  needs?: 'digit' | '@' | 'digit-or-colon';
 }
 
 /** Luhn checksum over the digits of `s` (payment cards). */
@@ -56,16 +61,22 @@ const BUILTIN: readonly Rule[] = [
     re: /\b(?:(?:sk|lsk|pk|rk)[-_][A-Za-z0-9_-]{8,200}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|xox[abprs]-[A-Za-z0-9-]{10,200}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000})/g,
   },
   { kind: 'secret', re: /\bBearer\s{1,10}[A-Za-z0-9._~+/-]{1,2000}=*/gi },
-  { kind: 'email', re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\b/g },
-  { kind: 'card', re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])/g, valid: luhnValid },
-  { kind: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, valid: ibanValid },
+  {
+    kind: 'email',
+    re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\b/g,
+    needs: '@',
+  },
+  { kind: 'card', re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])/g, valid: luhnValid, needs: 'digit' },
+  { kind: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, valid: ibanValid, needs: 'digit' },
   {
     kind: 'national_id',
+    needs: 'digit',
     // US SSN (not 000/666/9xx area, 00 group, 0000 serial); UK National Insurance number.
     re: /\b(?:(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}|(?![DFIQUV])[A-CEGHJ-PR-TW-Z](?![DFIQUVO])[A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D])\b/g,
   },
   {
     kind: 'ip',
+    needs: 'digit-or-colon',
     re: new RegExp(
       `(?<![\\w.:])(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?![\\w.])` +
         `|(?<![\\w:])(?:(?:${HEX}:){7}${HEX}|(?:${HEX}:){1,6}:(?:${HEX}(?::${HEX}){0,5})?|::${HEX}(?::${HEX}){1,6})(?![\\w:])`,
@@ -75,6 +86,7 @@ const BUILTIN: readonly Rule[] = [
   // Phone numbers last: by then cards, IBANs and ids are placeholders. International (+CC ...) or NANP shapes.
   {
     kind: 'phone',
+    needs: 'digit',
     re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,4}){2,5}(?!\d)/g,
   },
 ];
@@ -102,7 +114,14 @@ export class Redactor {
     if (!text) return text;
     let out = text;
     const counts = new Map<string, number>();
+    // What the text holds, read when the first rule that needs it comes (after the custom patterns, whose
+    // placeholders may hold digits); the built-in placeholders ("[redacted-email]") add no digit, '@' or ':'.
+    let has: { digit: boolean; at: boolean; colon: boolean } | null = null;
     for (const r of this.rules) {
+      if (r.needs) {
+        has ??= { digit: /\d/.test(out), at: out.includes('@'), colon: out.includes(':') };
+        if (r.needs === 'digit' ? !has.digit : r.needs === '@' ? !has.at : !(has.digit || has.colon)) continue;
+      }
       r.re.lastIndex = 0;
       if (!r.re.test(out)) continue;
       r.re.lastIndex = 0;
