@@ -1,16 +1,19 @@
-// The quality store's per-call SQLite writes — evaluations and the per-minute counts — as a write job
-// (store/backend.ts `write`): they run on the store's writer thread, beside its call batches, not on the event loop
-// that serves calls. SqliteQualityStore runs the same `run` on its own connection where there is no thread.
+// The quality store's per-call SQLite writes — evaluations, the per-minute counts and review-queue entries — as a
+// write job (store/backend.ts `write`): they run on the store's writer thread, beside its call batches, not on the
+// event loop that serves calls. SqliteQualityStore runs the same `run` on its own connection where there is no thread.
 import type { Database, Statement } from 'better-sqlite3';
-import { minuteOf, type QualityCountRow, type StoredEvaluation } from './types.js';
+import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
+import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type StoredEvaluation } from './types.js';
 
 export type QualityWrite =
   | { kind: 'evaluations'; rows: readonly StoredEvaluation[] }
-  | { kind: 'counts'; rows: readonly QualityCountRow[] };
+  | { kind: 'counts'; rows: readonly QualityCountRow[] }
+  | { kind: 'review'; items: readonly ReviewEnqueue[]; now: number };
 
 interface Statements {
   evaluations: (rows: readonly StoredEvaluation[]) => void;
   counts: (rows: readonly QualityCountRow[]) => void;
+  review: (items: readonly ReviewEnqueue[], now: number) => void;
 }
 
 /** Prepared once per connection (the thread's, or the store's own). */
@@ -59,17 +62,29 @@ function statements(db: Database): Statements {
         r.feedbackDown,
       );
   });
+  const getReview = db.prepare<[string], ReviewRow>(GET_REVIEW_SQL);
+  const putReview = db.prepare(PUT_REVIEW_SQL);
+  // A call already queued (sampled, then thumbs-down) keeps one entry with every reason (mergeReview).
+  const review = db.transaction((items: readonly ReviewEnqueue[], now: number) => {
+    for (const e of items) {
+      const prev = getReview.get(e.requestId);
+      putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
+    }
+  });
   const s: Statements = {
     evaluations: (rows) => evaluations.immediate(rows),
     counts: (rows) => counts.immediate(rows),
+    review: (items, now) => review.immediate(items, now),
   };
   prepared.set(db, s);
   return s;
 }
 
-/** Writes one batch of evaluations or counts on `db`, in one transaction. */
+/** Writes one batch of evaluations, counts or review entries on `db`, in one transaction. */
 export function run(db: Database, w: QualityWrite): void {
-  if (w.rows.length === 0) return;
-  if (w.kind === 'evaluations') statements(db).evaluations(w.rows);
-  else statements(db).counts(w.rows as readonly QualityCountRow[]);
+  if (w.kind === 'review') {
+    if (w.items.length > 0) statements(db).review(w.items, w.now);
+  } else if (w.rows.length === 0) return;
+  else if (w.kind === 'evaluations') statements(db).evaluations(w.rows);
+  else statements(db).counts(w.rows);
 }

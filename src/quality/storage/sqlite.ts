@@ -5,6 +5,7 @@ import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
 import { applyMigrations } from '../../store/sqlite/migrations.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
+import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
 import { type QualityWrite, run as runWrite } from './sqlite-write-job.js';
 import {
   type CountQuery,
@@ -12,16 +13,13 @@ import {
   encodeCursor,
   type FeedbackRecord,
   groupsBy,
-  mergeReview,
   QUALITY_NAMESPACE,
   type QualityCountRow,
   type QualityStore,
   type Rating,
   type ReviewEnqueue,
-  type ReviewItem,
   type ReviewLabels,
   type ReviewQuery,
-  type ReviewReason,
   type StoredEvaluation,
 } from './types.js';
 
@@ -110,28 +108,6 @@ interface EvaluationRow {
   feature: string | null;
 }
 
-interface ReviewRow {
-  request_id: string;
-  reasons: string;
-  call_at: number;
-  created_at: number;
-  model: string;
-  provider: string;
-  feature: string | null;
-  refusal: number;
-  flagged_by: string;
-  rating: string | null;
-  labeled: number;
-  hallucination: number | null;
-  refusal_correct: number | null;
-  notes: string | null;
-  reviewer: string | null;
-  labeled_at: number | null;
-}
-
-const boolOrNull = (v: number | null): boolean | null => (v === null ? null : v !== 0);
-const intOrNull = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
-
 const toFeedback = (r: FeedbackRow): FeedbackRecord => ({
   requestId: r.request_id,
   source: r.source,
@@ -154,47 +130,6 @@ const toEvaluation = (r: EvaluationRow): StoredEvaluation => ({
   createdAt: r.created_at,
   model: r.model,
   feature: r.feature,
-});
-
-const toReview = (r: ReviewRow): ReviewItem => ({
-  requestId: r.request_id,
-  reasons: JSON.parse(r.reasons) as ReviewReason[],
-  callAt: r.call_at,
-  createdAt: r.created_at,
-  model: r.model,
-  provider: r.provider,
-  feature: r.feature,
-  refusal: r.refusal !== 0,
-  flaggedBy: JSON.parse(r.flagged_by) as string[],
-  rating: r.rating as Rating | null,
-  labels: r.labeled
-    ? {
-        hallucination: boolOrNull(r.hallucination),
-        refusalCorrect: boolOrNull(r.refusal_correct),
-        notes: r.notes,
-        reviewer: r.reviewer,
-        labeledAt: r.labeled_at ?? 0,
-      }
-    : null,
-});
-
-const fromReview = (i: ReviewItem) => ({
-  request_id: i.requestId,
-  reasons: JSON.stringify(i.reasons),
-  call_at: i.callAt,
-  created_at: i.createdAt,
-  model: i.model,
-  provider: i.provider,
-  feature: i.feature,
-  refusal: i.refusal ? 1 : 0,
-  flagged_by: JSON.stringify(i.flaggedBy),
-  rating: i.rating,
-  labeled: i.labels ? 1 : 0,
-  hallucination: intOrNull(i.labels?.hallucination ?? null),
-  refusal_correct: intOrNull(i.labels?.refusalCorrect ?? null),
-  notes: i.labels?.notes ?? null,
-  reviewer: i.labels?.reviewer ?? null,
-  labeled_at: i.labels?.labeledAt ?? null,
 });
 
 /** The per-call writes' job module (store/backend.ts `write`). */
@@ -258,13 +193,8 @@ export class SqliteQualityStore implements QualityStore {
        ON CONFLICT (request_id, source) DO UPDATE SET rating = excluded.rating, comment = excluded.comment,
          labels = excluded.labels, updated_at = excluded.updated_at`,
     );
-    const getReview = db.prepare<[string], ReviewRow>('SELECT * FROM quality_review_queue WHERE request_id = ?');
-    const putReview = db.prepare(
-      `INSERT OR REPLACE INTO quality_review_queue (request_id, reasons, call_at, created_at, model, provider, feature, refusal,
-         flagged_by, rating, labeled, hallucination, refusal_correct, notes, reviewer, labeled_at)
-       VALUES (@request_id, @reasons, @call_at, @created_at, @model, @provider, @feature, @refusal, @flagged_by, @rating,
-         @labeled, @hallucination, @refusal_correct, @notes, @reviewer, @labeled_at)`,
-    );
+    const getReview = db.prepare<[string], ReviewRow>(GET_REVIEW_SQL);
+    const putReview = db.prepare(PUT_REVIEW_SQL);
     return {
       getFeedback,
       upsertFeedback,
@@ -294,12 +224,6 @@ export class SqliteQualityStore implements QualityStore {
           feature: f.feature,
         });
         return prev ? toFeedback(prev) : null;
-      }),
-      enqueueTx: db.transaction((items: readonly ReviewEnqueue[], now: number) => {
-        for (const e of items) {
-          const prev = getReview.get(e.requestId);
-          putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
-        }
       }),
       eraseTx: db.transaction((ids: string) => {
         const of = (table: string) =>
@@ -339,7 +263,7 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async enqueueReview(items: readonly ReviewEnqueue[]) {
-    if (items.length) this.st().enqueueTx(items, this.now());
+    if (items.length) await this.writeJob({ kind: 'review', items, now: this.now() });
   }
 
   async getReview(requestId: string) {
