@@ -176,7 +176,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
     sharedStdout: opts.recordsForWorkers,
   });
-  const store = opts.store ?? createStore(config.storage.url);
+  const store = opts.store ?? createStore(config.storage.url, { writerThread: config.storage.writerThread });
   await store.migrate();
 
   let lastSinkWarn = 0;

@@ -178,6 +178,12 @@ export const configSchema = z
         flushInterval: duration.default('50ms'),
         /** `every-call`: write as soon as calls finish (flushInterval 0): less lost in a crash, more CPU per call. */
         durability: z.enum(['batch', 'every-call']).default('batch'),
+        /**
+         * SQLite: write calls, spend and quality records from a thread of their own (its own connection), so the
+         * event loop serving calls never runs a transaction. `false` writes them on the event loop, as one thread:
+         * less CPU per call, for a host with no core to spare.
+         */
+        writerThread: z.boolean().default(true),
         retention: z
           .object({
             raw: duration.default('30d'),
