@@ -48,13 +48,32 @@ export const emptyStatuses = (): Record<CallStatus, number> => ({
 /** Unknown or non-finite figures add nothing, so one bad record cannot poison a rollup with NaN. */
 const finite = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
+/** What a rollup reads of a call (an LlmCall, or a stored row's values read back by column). */
+export type RollupInput = Pick<
+  LlmCall,
+  | 'startedAt'
+  | 'provider'
+  | 'model'
+  | 'endpoint'
+  | 'feature'
+  | 'team'
+  | 'status'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cachedInputTokens'
+  | 'costUsd'
+  | 'latencyMs'
+  | 'ttftMs'
+  | 'tpotMs'
+> & { refusal: boolean | number };
+
 /** Folds calls into one row per rollup key for buckets of `bucketMs`, so a batch costs one upsert per key. */
 export class RollupBatch {
   private readonly rows = new Map<string, RollupRow>();
 
   constructor(readonly bucketMs: number) {}
 
-  add(c: LlmCall): void {
+  add(c: RollupInput): void {
     const t = Math.floor(c.startedAt / this.bucketMs) * this.bucketMs;
     const feature = c.feature ?? '';
     const team = c.team ?? '';

@@ -6,7 +6,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import { CALL_COLUMN_LIST, CALL_COLUMNS, type CallValue, callRowValues, SQLITE_ROW } from '../call-row.js';
 import { encodeHistogram, mergeEncoded } from '../histogram.js';
-import { HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
+import { HOUR_MS, MINUTE_MS, RollupBatch, type RollupInput, type RollupRow } from '../rollup.js';
 
 export interface StoredRollupRow {
   t: number;
@@ -76,6 +76,58 @@ export function storedRollupOf(r: RollupRow): StoredRollupRow {
   };
 }
 
+/** The calls' `calls` rows, as SQLite stores them. */
+export function rowsOf(calls: readonly LlmCall[]): CallValue[][] {
+  return calls.map((c) => callRowValues(c, SQLITE_ROW));
+}
+
+const col = (name: string): number => {
+  const i = CALL_COLUMNS.findIndex(([c]) => c === name);
+  if (i < 0) throw new Error(`no column ${name} in calls`);
+  return i;
+};
+const C = {
+  startedAt: col('started_at'),
+  provider: col('provider'),
+  model: col('model'),
+  endpoint: col('endpoint'),
+  feature: col('feature'),
+  team: col('team'),
+  status: col('status'),
+  inputTokens: col('input_tokens'),
+  outputTokens: col('output_tokens'),
+  cachedInputTokens: col('cached_input_tokens'),
+  costUsd: col('cost_usd'),
+  refusal: col('refusal'),
+  latencyMs: col('latency_ms'),
+  ttftMs: col('ttft_ms'),
+  tpotMs: col('tpot_ms'),
+};
+
+/**
+ * What the rollups read of a call, from its row: the same figures (a non-finite number is null in the row, and
+ * counts nothing in a rollup either way; refusal is 1/0).
+ */
+function rollupInputOf(row: readonly CallValue[]): RollupInput {
+  return {
+    startedAt: row[C.startedAt] as number,
+    provider: row[C.provider] as string,
+    model: row[C.model] as string,
+    endpoint: row[C.endpoint] as LlmCall['endpoint'],
+    feature: row[C.feature] as string | null,
+    team: row[C.team] as string | null,
+    status: row[C.status] as LlmCall['status'],
+    inputTokens: row[C.inputTokens] as number | null,
+    outputTokens: row[C.outputTokens] as number | null,
+    cachedInputTokens: row[C.cachedInputTokens] as number | null,
+    costUsd: row[C.costUsd] as number | null,
+    refusal: row[C.refusal] as number,
+    latencyMs: row[C.latencyMs] as number,
+    ttftMs: row[C.ttftMs] as number | null,
+    tpotMs: row[C.tpotMs] as number | null,
+  };
+}
+
 /** Registers the histogram merge function and aggregate the rollup upserts and queries use, on one connection. */
 export function registerHistogramFunctions(db: Database): void {
   // Merges two stored histograms inside the rollup upsert, so a batch costs one statement per rollup key.
@@ -95,15 +147,22 @@ export function registerHistogramFunctions(db: Database): void {
  */
 export class CallWriter {
   private stmts: { insertCall: Statement<[CallValue[]]>; minute: Statement; hour: Statement } | null = null;
-  private readonly tx: (calls: readonly LlmCall[]) => void;
+  private readonly tx: (rows: readonly CallValue[][], calls: readonly LlmCall[] | null) => void;
 
   constructor(private readonly db: Database) {
-    const run = db.transaction((calls: readonly LlmCall[]) => this.insertBatch(calls));
-    this.tx = (calls) => run.immediate(calls);
+    const run = db.transaction((rows: readonly CallValue[][], calls: readonly LlmCall[] | null) =>
+      this.insertBatch(rows, calls),
+    );
+    this.tx = (rows, calls) => run.immediate(rows, calls);
   }
 
   insert(calls: readonly LlmCall[]): void {
-    if (calls.length > 0) this.tx(calls);
+    if (calls.length > 0) this.tx(rowsOf(calls), calls);
+  }
+
+  /** Calls as rowsOf() gave them (the writer thread's form: flat values, cheap to copy between threads). */
+  insertRows(rows: readonly CallValue[][]): void {
+    if (rows.length > 0) this.tx(rows, null);
   }
 
   private statements() {
@@ -127,13 +186,15 @@ export class CallWriter {
     return this.stmts;
   }
 
-  private insertBatch(calls: readonly LlmCall[]): void {
+  private insertBatch(rows: readonly CallValue[][], calls: readonly LlmCall[] | null): void {
     const st = this.statements();
     const minute = new RollupBatch(MINUTE_MS);
     const hour = new RollupBatch(HOUR_MS);
-    for (const c of calls) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as CallValue[];
       // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-      if (st.insertCall.run(callRowValues(c, SQLITE_ROW)).changes === 0) continue;
+      if (st.insertCall.run(row).changes === 0) continue;
+      const c = calls ? (calls[i] as LlmCall) : rollupInputOf(row);
       minute.add(c);
       hour.add(c);
     }

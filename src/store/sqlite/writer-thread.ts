@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { LlmCall } from '../../calls/index.js';
+import type { CallValue } from '../call-row.js';
 import { CallWriter, registerHistogramFunctions } from './call-writer.js';
 
 export interface WriterThreadData {
@@ -27,7 +27,7 @@ export interface WriteJobModule {
 }
 
 export type WriterRequest =
-  | { id: number; calls: LlmCall[] }
+  | { id: number; rows: CallValue[][] }
   | { id: number; job: string; payload: unknown }
   | { stop: true };
 export type WriterReply = { id: number; result?: unknown; error?: { message: string; code: string | null } };
@@ -64,8 +64,8 @@ function yieldToMain(): void {
 async function handle(msg: Exclude<WriterRequest, { stop: true }>): Promise<WriterReply> {
   yieldToMain();
   try {
-    if ('calls' in msg) {
-      writer.insert(msg.calls);
+    if ('rows' in msg) {
+      writer.insertRows(msg.rows);
       return { id: msg.id };
     }
     let job = jobs.get(msg.job);

@@ -1,9 +1,10 @@
 // Calls written to SQLite off the event loop. A batch of calls is one transaction of about 20–40 µs per call (the
 // row, its indexes and the rollup upserts): on the main thread that is most of what recording a call costs, and the
 // gateway's next request waits behind it. Here a worker thread with its own connection to the same WAL file runs
-// the batch (writer-thread.ts, the same CallWriter the store uses), and the main thread only posts the calls (a
-// structured clone, a few µs per call). The promise settles when the batch is committed or has failed, so the
-// recorder's flush, retries and drop counts mean what they meant before, and a read after it sees the rows.
+// the batch (writer-thread.ts, the same CallWriter the store uses), and the main thread only encodes the calls'
+// rows and posts them (a structured clone of flat values). The promise settles when the batch is committed or has
+// failed, so the recorder's flush, retries and drop counts mean what they meant before, and a read after it sees
+// the rows.
 //
 // If the thread cannot start or dies, its batches in flight fail with a passing error (the recorder writes them
 // again) and `onFailure` tells the store to write on its own connection from then on.
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
+import { rowsOf } from './call-writer.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
 export interface WriterThread {
@@ -208,16 +210,9 @@ export async function startWriterThread(
       return pending.size;
     },
     write(calls) {
-      // What the gateway left for enrichers (prompt and output text, hook facts) is never stored: it is not sent.
-      const internals = calls.map((c) => c.internal);
-      for (const c of calls) if (c.internal !== undefined) c.internal = undefined;
-      try {
-        return post<void>((id) => ({ id, calls: calls as LlmCall[] }));
-      } finally {
-        calls.forEach((c, i) => {
-          if (internals[i] !== undefined) c.internal = internals[i];
-        });
-      }
+      // The rows, not the calls: flat values cost a fraction to copy across and rebuild on the thread, and the
+      // gateway's internals (prompt and output text, hook facts), never stored, are not in them.
+      return post<void>((id) => ({ id, rows: rowsOf(calls) }));
     },
     async job<T>(job: URL, payload: unknown) {
       const file = await loadable(job);
