@@ -180,8 +180,8 @@ export const configSchema = z
         durability: z.enum(['batch', 'every-call']).default('batch'),
         /**
          * SQLite: write calls, spend and quality records from a thread of their own (its own connection), so the
-         * event loop serving calls never runs a transaction. `false` writes them on the event loop, as one thread:
-         * less CPU per call, for a host with no core to spare.
+         * event loop serving calls never runs a transaction. `false` writes them on the event loop, one thread, for a
+         * host that cannot give the thread a core.
          */
         writerThread: z.boolean().default(true),
         retention: z
