@@ -56,8 +56,9 @@ export interface SqliteStoreOptions {
    */
   checkpointIntervalMs?: number;
   /**
-   * Write calls from a worker thread with its own connection (writer.ts), so the transactions run beside the event
-   * loop instead of on it (default true; a file database only — an in-memory one has no second connection).
+   * Write calls, and run write jobs (`backend.write`), on a worker thread with its own connection (writer.ts), so the
+   * transactions run beside the event loop instead of on it (default true, `storage.writerThread`; a file database
+   * only — an in-memory one has no second connection).
    */
   writerThread?: boolean;
 }
