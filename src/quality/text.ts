@@ -98,7 +98,9 @@ export function words(text: string): string[] {
         k = i < n ? wordCharAt(lower, i) : 0;
       }
       // A joiner followed by a letter or digit continues the token.
-      if (i + 1 < n && isJoiner(lower.charCodeAt(i)) && (k = wordCharAt(lower, i + 1)) > 0) {
+      const next = i + 1 < n && isJoiner(lower.charCodeAt(i)) ? wordCharAt(lower, i + 1) : 0;
+      if (next > 0) {
+        k = next;
         if (lower.charCodeAt(i) !== 39 && lower.charCodeAt(i) !== 45) joined = true;
         i++;
         continue;
