@@ -25,5 +25,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Lets modules that run on a worker thread (the SQLite writer's) load from TypeScript source.
+    setupFiles: ['test/setup/worker-bundler.ts'],
   },
 });

@@ -8,11 +8,8 @@
 //
 // If the thread cannot start or dies, its batches in flight fail with a passing error (the recorder writes them
 // again) and `onFailure` tells the store to write on its own connection from then on.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
@@ -50,35 +47,25 @@ export function localModule(url: URL): URL {
   return new URL(url.href.replace(/\.js$/, '.ts'));
 }
 
+/** Where a test setup puts the bundler that lets modules run from TypeScript source load on a thread. */
+export const SOURCE_BUNDLER = Symbol.for('llmscope.sourceBundler');
+/** Bundles the TypeScript module at `entry` (a path) into a file a worker thread can load; returns that file. */
+export type SourceBundler = (entry: string) => Promise<string>;
+
 /**
  * A file the thread can load for the module at `url` (a `.js` URL, as `new URL('./x.js', import.meta.url)` gives):
  * the file itself in dist. Run from source (the test runner), the module is TypeScript, which Node 20 cannot load in
- * a worker, so the `.ts` beside it is bundled, once per content, with esbuild (a development dependency, present
- * wherever the source is) into a file of its own.
+ * a worker: the test setup's bundler (test/setup/worker-bundler.ts) turns the `.ts` beside it into a file that can.
  */
 export async function loadable(url: URL): Promise<string> {
   const file = fileURLToPath(url);
   if (!import.meta.url.endsWith('.ts') || existsSync(file)) return file;
-  const esbuild = await import('esbuild');
-  const built = await esbuild.build({
-    entryPoints: [file.replace(/\.js$/, '.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const code = built.outputFiles[0]?.text ?? '';
-  const dir = join(tmpdir(), 'llmscope-writer-thread');
-  const out = join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(out)) {
-    mkdirSync(dir, { recursive: true });
-    // Written whole, then renamed: test files bundle the same module at once, in parallel processes.
-    const part = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-    writeFileSync(part, code);
-    renameSync(part, out);
-  }
-  return out;
+  const bundle = (globalThis as Record<symbol, SourceBundler | undefined>)[SOURCE_BUNDLER];
+  if (!bundle)
+    throw new Error(
+      `${file} does not exist: run llmscope from its build (npm run build), or from source under the test runner`,
+    );
+  return bundle(file.replace(/\.js$/, '.ts'));
 }
 
 /** The count of main-connection writes waiting or running, shared with the writer thread (see guardWrites). */
