@@ -330,8 +330,16 @@ export class SqliteStore implements Store {
     return (await this.writer) ?? null;
   }
 
+  /**
+   * The writer thread for a write now, or null to write on this connection: always so for a closed or read-only
+   * (query_only) store, which then refuses here, as SQLite does, whatever thread would have written.
+   */
+  private async threadForWrite(): Promise<WriterThread | null> {
+    return this.db.open && !this.db.pragma('query_only', { simple: true }) ? this.writerThread() : null;
+  }
+
   private async runJob<T>(job: URL, payload: unknown): Promise<T> {
-    const thread = this.db.open && !this.db.pragma('query_only', { simple: true }) ? await this.writerThread() : null;
+    const thread = await this.threadForWrite();
     if (thread) return thread.job<T>(job, payload);
     // Here, as on the thread: the payload is a copy, so a job cannot keep or change the caller's objects.
     const mod = (await import(localModule(job).href)) as WriteJobModule;
@@ -340,8 +348,7 @@ export class SqliteStore implements Store {
 
   async insertCalls(calls: readonly LlmCall[]): Promise<void> {
     if (calls.length === 0) return;
-    // A closed or read-only (query_only) store refuses here, as SQLite does, whatever thread would write.
-    const thread = this.db.open && !this.db.pragma('query_only', { simple: true }) ? await this.writerThread() : null;
+    const thread = await this.threadForWrite();
     if (thread) return thread.write(calls);
     this.callWriter.insert(calls);
   }
