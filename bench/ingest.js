@@ -7,7 +7,8 @@
 //
 // Options: --quick (short run), --batch N (records per request, default 1000), --concurrency N (requests in flight,
 // default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
-// bench/pg-cluster.js, instead of the SQLite file), --no-write (print only).
+// bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
+// profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's).
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
@@ -26,6 +27,7 @@ const BATCH = arg('--batch', 1000);
 const CONCURRENCY = arg('--concurrency', 4);
 const SECONDS = arg('--seconds', quick ? 4 : 10);
 const WRITE = !process.argv.includes('--no-write');
+const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : null;
 const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'sqlite';
 if (STORE !== 'sqlite' && STORE !== 'postgres') {
   console.error('--store sqlite|postgres');
@@ -50,7 +52,15 @@ const storageUrl = cluster ? cluster.url : `sqlite:${dbPath}`;
 // Logs go to a process of their own that discards them, as a log shipper would (see bench/gateway.js).
 const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
 const server = await start(
-  ['bin/llmscope.js', 'serve', '--port', String(port), '--upstream', 'http://127.0.0.1:9/v1'],
+  [
+    ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []),
+    'bin/llmscope.js',
+    'serve',
+    '--port',
+    String(port),
+    '--upstream',
+    'http://127.0.0.1:9/v1',
+  ],
   /serving on/,
   { LLMSCOPE_STORAGE_URL: storageUrl },
   shipper.stdin,
