@@ -79,7 +79,8 @@ export interface ProviderAdapter {
   requestFacts?(url: string): { model: string; stream: boolean } | null;
   /**
    * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
-   * the client's (path and query), `model` the one to send upstream.
+   * the client's (path and query), `model` the one to send upstream. The client's query string goes on with it
+   * (Azure OpenAI's `api-version`, Claude Code's `?beta=true`, Gemini's `alt=sse`).
    */
   upstreamPath(endpoint: Endpoint, url: string, model: string): string;
   /** True when llmscope asks for usage on streams itself and removes what that adds (OpenAI's include_usage). */
@@ -101,6 +102,12 @@ export interface ProviderAdapter {
 }
 
 export type Json = Record<string, unknown>;
+
+/** The query string of a client URL (path and query), `?` included, or '' when it has none: passed on upstream. */
+export const queryOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q);
+};
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 export const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
 

@@ -95,6 +95,8 @@ export interface RequestRecord {
   requestId: string;
   method: string;
   path: string;
+  /** The path with its query string, as received. */
+  url: string;
   headers: IncomingHttpHeaders;
   body: unknown;
   at: number;
@@ -352,6 +354,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     requestId,
     method,
     path,
+    url: req.url ?? path,
     headers: req.headers,
     body,
     at: performance.timeOrigin + t0,

@@ -313,11 +313,17 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
       metadata: { user_id: 'user_abc' },
       stream: true as const,
     };
-    const stream = await via.messages.create(body, { headers: { 'x-request-id': 'anth-claude-code' } });
+    // Claude Code posts to /v1/messages?beta=true: the query reaches the upstream too.
+    const stream = await via.messages.create(body, {
+      headers: { 'x-request-id': 'anth-claude-code' },
+      query: { beta: 'true' },
+    });
     for await (const _ of stream) {
       /* drain */
     }
-    expect(seen.find((r) => r.requestId === 'anth-claude-code')?.body).toEqual(body);
+    const up = seen.find((r) => r.requestId === 'anth-claude-code');
+    expect(up?.body).toEqual(body);
+    expect(up?.url).toBe('/v1/messages?beta=true');
     const call = await callOf('anth-claude-code');
     expect(call).toMatchObject({ status: 'ok', endpoint: 'messages', tokenSource: 'usage' });
   });

@@ -10,6 +10,7 @@ import {
   numericParams,
   obj,
   type ProviderAdapter,
+  queryOf,
   type RenderedError,
   type ResponseInfo,
   type StreamReader,
@@ -235,7 +236,7 @@ const PARAMS = { max_tokens: 'max_tokens', temperature: 'temperature', top_p: 't
 export const anthropicAdapter: ProviderAdapter = {
   format: 'anthropic',
   routes: { '/v1/messages': 'messages' },
-  upstreamPath: () => '/messages',
+  upstreamPath: (_endpoint, url) => `/messages${queryOf(url)}`,
   passThrough: ['/v1/messages/'],
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),

@@ -10,6 +10,7 @@ import {
   numericParams,
   obj,
   type ProviderAdapter,
+  queryOf,
   type ResponseInfo,
   type StreamReader,
 } from '../adapter.js';
@@ -179,7 +180,7 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   format: 'openai-responses',
   routes: { '/v1/responses': 'responses' },
   passThrough: ['/v1/responses/'],
-  upstreamPath: () => '/responses',
+  upstreamPath: (_endpoint, url) => `/responses${queryOf(url)}`,
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
   promptText,
