@@ -379,6 +379,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));
+    // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
+    if (path.startsWith('/v1beta/')) {
+      proxy.refuse(
+        res,
+        'generate_content',
+        new LlmscopeError(
+          'LLMSCOPE_ERR_NOT_FOUND',
+          `unknown route ${req.method} ${path}; llmscope serves Gemini's POST /v1beta/models/{model}:generateContent and :streamGenerateContent`,
+        ),
+      );
+      return;
+    }
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',

@@ -156,5 +156,27 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(await bad.body.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    // A method or path under /v1beta that llmscope does not serve: a 404 in Google's shape too, which
+    // @google/genai reads as an ApiError with status 404.
+    for (const [method, path] of [
+      ['POST', `/v1beta/models/${MODEL}:countTokens`],
+      ['POST', `/v1beta/models/${MODEL}`],
+      ['GET', '/v1beta/models'],
+    ] as const) {
+      const r404 = await request(`${s.base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'POST' ? '{"contents":[{"parts":[{"text":"hi"}]}]}' : undefined,
+      });
+      expect(r404.statusCode).toBe(404);
+      const b = (await r404.body.json()) as { error: { code: number; status: string; message: string } };
+      expect(b).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+      expect(b.error.message).toContain(path);
+    }
+    const err = await new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: s.base } }).models
+      .countTokens({ model: MODEL, contents: 'hi' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 404 });
+    expect((err as Error).message).toMatch(/NOT_FOUND/);
   });
 });
