@@ -31,6 +31,40 @@ describe('match stems (the grounding check matches words by them)', () => {
     expect(numberMentions('a one-time, first-class, second-largest, fifth-generation thing')).toEqual([]);
     expect(numberMentions('AES-256').map((n) => n.value)).toEqual([256]);
   });
+
+  it('reads a figure with a unit glued on, and both readings of an ambiguous one', () => {
+    const read = (t: string) => numberMentions(t).map((n) => (n.alt === undefined ? n.value : [n.value, n.alt]));
+    // A unit glued on: the figure ("5km" was no number at all, "3.5km" split into 3 and 5km).
+    expect(read('a 5km run, 3.5km away, 10kg, 3.5GHz, 5mm')).toEqual([5, 3.5, 10, 3.5, 5]);
+    // "m" and "k" are a scale or a unit: 330 million or 330 metres; 5 thousand or a 5 km run.
+    expect(read('330m tall')).toEqual([[330e6, 330]]);
+    expect(read('a 5k run')).toEqual([[5000, 5]]);
+    expect(read('$2bn')).toEqual([2e9]);
+    // Separators: English thousands, European thousands and decimal commas, and the one-group cases read both ways.
+    expect(read('1,200 and 1,000,000.5')).toEqual([[1200, 1.2], 1000000.5]);
+    expect(read('1.000.000 and 10.100,5 and 2,5')).toEqual([1e6, 10100.5, 2.5]);
+    expect(read('10.100')).toEqual([[10.1, 10100]]);
+    expect(read('10,100')).toEqual([[10100, 10.1]]);
+    expect(read('3.5 million')).toEqual([3.5e6]);
+    // Decades and ordinals as before; a list of figures; versions and addresses are no figure.
+    expect(read('the 1990s, the 3rd')).toEqual([1990, 3]);
+    expect(read('1,2,3')).toEqual([1, 2, 3]);
+    expect(read('version 1.5.3 at 192.168.0.1')).toEqual([]);
+    expect(words('3.5km and 1,000.5')).toEqual(['3.5km', 'and', '1,000.5']);
+  });
+
+  it('matches a figure with a glued unit by the figure and the unit, and a decade by its year', () => {
+    const stems = (w: string) => {
+      const out: string[] = [];
+      pushMatchStems(w, out);
+      return out;
+    };
+    expect(stems('5km')).toEqual(['5', 'km']);
+    expect(stems('330m')).toEqual(['330']);
+    expect(stems('1,000kg')).toEqual(['1000', 'kg']);
+    expect(stems('1960s')).toEqual(['1960']);
+    expect(stems('3rd')).toEqual(['3']);
+  });
 });
 
 describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
@@ -40,7 +74,7 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
     const lower = text.toLowerCase().replace(/’/g, "'");
     for (const m of lower.matchAll(/[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*/gu)) {
       let w = m[0];
-      if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d$/.test(w)) {
+      if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
         for (const part of w.split(/[.,]/)) if (part) out.push(part);
         continue;
       }

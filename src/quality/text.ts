@@ -108,8 +108,8 @@ export function words(text: string): string[] {
       break;
     }
     let w = lower.slice(start, i);
-    if (joined && !/^\d[\d.,]*\d$/.test(w)) {
-      // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5
+    if (joined && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
+      // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5 (or 3.5km)
       for (const part of w.split(/[.,]/)) if (part) out.push(part);
       continue;
     }
@@ -210,13 +210,13 @@ const NUMBER_STEMS: ReadonlyMap<string, string> = new Map(
 
 /**
  * The stem a word is matched by in the grounding check: `stem`, with numbers folded to one spelling — number words to
- * digits ("twelve" → "12"), ordinals to their number ("7th" → "7"), thousands separators dropped ("1,000" → "1000")
- * — so an answer that writes a figure differently from its source still counts as supported.
+ * digits ("twelve" → "12"), ordinals and decades to their number ("7th" → "7", "1960s" → "1960"), thousands
+ * separators dropped ("1,000" → "1000") — so an answer that writes a figure differently from its source still counts as supported.
  */
 export function matchStem(w: string): string {
   const c = w.charCodeAt(0);
   if (c >= 48 && c <= 57) {
-    const m = /^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th)?$/.exec(w);
+    const m = /^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th|s)?$/.exec(w);
     return m ? `${(m[1] as string).replace(/,/g, '')}${m[2] ?? ''}` : w;
   }
   return NUMBER_STEMS.get(w) ?? stem(w);
@@ -224,12 +224,18 @@ export function matchStem(w: string): string {
 
 /**
  * The match stems of one word token: a hyphenated word gives its content parts ("twelve-bar" → 12, bar;
- * "action-adventure" → action, adventur), so "a 12 bar blues" and "an action film" meet their source; `out` gets them.
+ * "action-adventure" → action, adventur), a figure with a unit glued on gives the figure and the unit ("5km" → 5,
+ * km), so "a 12 bar blues" and "an action film" meet their source; `out` gets them.
  */
 export function pushMatchStems(w: string, out: string[]): void {
   let m = MATCHES.get(w);
   if (m === undefined) {
-    if (!w.includes('-')) m = isContent(w) ? matchStem(w) : '';
+    const unit = /^(\d[\d,.]*)([a-z]{1,5})$/.exec(w);
+    if (unit && !/^(?:st|nd|rd|th|s)$/.test(unit[2] as string)) {
+      // A figure with its unit glued on ("330m", "5km", "10kg"): the figure, and the unit when it is a content word.
+      const u = unit[2] as string;
+      m = isContent(u) ? [matchStem(unit[1] as string), stem(u)] : matchStem(unit[1] as string);
+    } else if (!w.includes('-')) m = isContent(w) ? matchStem(w) : '';
     else {
       const parts: string[] = [];
       for (const part of w.split('-')) if (part && isContent(part)) parts.push(matchStem(part));
@@ -402,10 +408,42 @@ export function numbersIn(text: string): number[] {
 
 export interface NumberMention {
   value: number;
+  /**
+   * Another reading of the same figure when the way it is written is ambiguous: "10.100" (ten point one, or ten
+   * thousand one hundred with a European thousands dot), "10,100" (or ten point one with a decimal comma), "330m"
+   * (330 metres, or 330 million), "5k" (five kilometres, or five thousand). A claim's figure agrees with the evidence
+   * when either reading does.
+   */
+  alt?: number;
   /** Written with digits (a date, a count, a measure) rather than as a word ("one", "third"). */
   digits: boolean;
   /** Index of its token in `words(text)`. */
   index: number;
+}
+
+/** Letters glued to a figure that make it a count of thousands, millions or billions: "5k", "$3m", "2bn". */
+const GLUED_SCALE: Record<string, number> = { k: 1e3, m: 1e6, bn: 1e9 };
+/** Of those, the ones that are also units ("330m" tall, a "5k" run): read both ways. "5mm" is millimetres. */
+const GLUED_UNIT_TOO = new Set(['k', 'm']);
+
+/**
+ * The value of a figure written in digits (no letters): "1,200" → 1200, "1.000.000" → 1000000, "2,5" → 2.5, with the
+ * other reading of an ambiguous one ("10.100", "10,100"); null for lists like "1,2,3" (split by the caller).
+ */
+function digitValue(s: string): { value: number; alt?: number } | null {
+  if (/^\d+(?:\.\d+)?$/.test(s)) {
+    const value = Number(s);
+    // One dot before exactly three digits: a decimal in English, thousands in German, French, Spanish...
+    return /^[1-9]\d{0,2}\.\d{3}$/.test(s) ? { value, alt: Number(s.replace('.', '')) } : { value };
+  }
+  if (/^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) {
+    const value = Number(s.replace(/,/g, ''));
+    return /^[1-9]\d{0,2},\d{3}$/.test(s) ? { value, alt: Number(s.replace(',', '.')) } : { value };
+  }
+  // European: thousands dots and / or a decimal comma ("1.000.000", "10.100,5", "2,5").
+  if (/^\d{1,3}(?:\.\d{3})+(?:,\d+)?$/.test(s) || /^\d+,\d{1,2}$/.test(s))
+    return { value: Number(s.replace(/\./g, '').replace(',', '.')) };
+  return null;
 }
 
 /** Like numbersIn (on text or on its `words`), saying which were written in digits (word numbers are often not quantities: "one of them"). */
@@ -439,21 +477,40 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
     }
     if (!(c >= 48 && c <= 57) && !NUMBER_WORD_SET.has(t)) continue;
     let v: number | null = null;
+    let alt: number | undefined;
     let digits = false;
-    const m = /^(\d[\d,]*(?:\.\d+)?)(s|st|nd|rd|th|k|m|bn|%)?$/.exec(t);
+    // Digits, then letters glued to them: a decade ("1990s"), an ordinal ("3rd"), a scale ("5k", "2bn") or a unit
+    // ("330m", "5km", "10kg", "3.5GHz": the figure is the number before the unit).
+    const m = /^(\d[\d,.]*\d|\d)([a-z]{1,5})?$/.exec(t);
     if (m) {
-      v = Number((m[1] as string).replace(/,/g, ''));
+      const d = digitValue(m[1] as string);
+      if (d === null) {
+        // "1,2,3": a list of figures; "1.5.3" (a version) or "192.168.0.1": none.
+        const parts = (m[1] as string).split(',');
+        if (parts.every((p) => /^\d+(?:\.\d+)?$/.test(p)))
+          for (const part of parts) out.push({ value: Number(part), digits: true, index: i });
+        continue;
+      }
+      v = d.value;
+      alt = d.alt;
       digits = true;
-      if (m[2] && SCALE[m[2]]) v *= SCALE[m[2]] as number;
+      const suffix = m[2];
+      const scale = suffix ? GLUED_SCALE[suffix] : undefined;
+      if (scale !== undefined) {
+        if (GLUED_UNIT_TOO.has(suffix as string)) alt = v;
+        else if (alt !== undefined) alt *= scale;
+        v *= scale;
+      }
     } else if (Object.hasOwn(NUMBER_WORDS, t) && !Object.hasOwn(SCALE, t)) v = NUMBER_WORDS[t] as number;
     if (v === null || !Number.isFinite(v)) continue;
     const index = i;
     const next = toks[i + 1];
     if (next && Object.hasOwn(SCALE, next) && next.length > 2) {
       v *= SCALE[next] as number;
+      if (alt !== undefined) alt *= SCALE[next] as number;
       i++;
     }
-    out.push({ value: v, digits, index });
+    out.push(alt !== undefined && alt !== v ? { value: v, alt, digits, index } : { value: v, digits, index });
   }
   return out;
 }

@@ -114,6 +114,26 @@ describe('grounding', () => {
     expect(before.verdict).toBe('fail');
   });
 
+  it('reads figures however they are written: units glued on, separators, scale words', () => {
+    const context = [
+      'The Eiffel Tower is 330 metres tall and was completed in 1889. It weighs 10,100 tonnes. A ticket costs 26.80 euros.',
+    ];
+    const check = (response: string) => g.check({ context, response });
+    // "330m" is 330 metres here, not 330 million; "10.1 thousand" and "10.100" are the evidence's 10,100.
+    for (const response of ['It is 330m tall.', 'It weighs 10.1 thousand tonnes.', 'It weighs 10.100 tonnes.']) {
+      const r = check(response);
+      expect(r.verdict, response).toBe('pass');
+      expect(r.explanation, response).not.toMatch(/number/);
+    }
+    // A figure the evidence contradicts is still caught, and the reason gives the evidence's figure as written.
+    const wrong = check('It weighs 10,500 tonnes.');
+    expect(wrong.verdict).toBe('fail');
+    expect(wrong.claims?.[0]?.status).toBe('contradicted');
+    expect(wrong.explanation).toMatch(/number 10500 in claim, evidence says 10100(?!, 10\.1)/);
+    expect(check('It is 450m tall.').claims?.[0]?.status).toBe('contradicted');
+    expect(check('A ticket costs 28.60 euros.').claims?.[0]?.status).toBe('contradicted');
+  });
+
   it('takes names in one sentence split at a semicolon as mentioned together', () => {
     const context = [
       "Dylan's Candy Bar is a chain of candy shops located in New York City; East Hampton, New York; and Miami Beach.",

@@ -10,7 +10,16 @@
 import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
-import { hasNegation, isContent, numberMentions, pushMatchStems, sentences, stem, words } from '../text.js';
+import {
+  hasNegation,
+  isContent,
+  type NumberMention,
+  numberMentions,
+  pushMatchStems,
+  sentences,
+  stem,
+  words,
+} from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 /**
@@ -38,7 +47,8 @@ export interface GroundingOptions {
    */
   model?: GroundingModel | null;
   /**
-   * Match figures however written and hyphenated words by their parts (`matchStem`, `pushMatchStems`; default true).
+   * Match figures however written and hyphenated words by their parts (`matchStem`, `pushMatchStems`), and count a
+   * figure's words as present when the evidence states its value ("10.1 thousand" for "10,100"); default true.
    * `false` is the earlier matching, kept so the benchmark can measure what the folding is worth held out.
    */
   foldFigures?: boolean;
@@ -70,9 +80,12 @@ interface ClaimTokens {
   stems: string[];
   /** Adjacent content stems (order kept), the unit of "copied fact". */
   pairs: string[];
+  /** Every reading of its figures (`NumberMention.alt` too). */
   numbers: number[];
-  /** Numbers written in digits or as words above ten: the ones worth checking. */
-  checkable: number[];
+  /** Figures written in digits or as words above ten: the ones worth checking (with their other reading). */
+  checkable: { value: number; alt?: number }[];
+  /** The stems that write a figure ("10.1" and "thousand" in "10.1 thousand"), with the figure's readings. */
+  figureStems: Map<string, number[]>;
   negated: boolean;
   firstPerson: boolean;
   /** Ends with a question mark. */
@@ -136,8 +149,9 @@ function tokensOf(text: string, st: Stemmer): ClaimTokens {
     ws,
     stems,
     pairs,
-    numbers: nums.map((n) => n.value),
-    checkable: nums.filter((n) => n.digits || n.value > 10).map((n) => n.value),
+    numbers: nums.flatMap(readings),
+    checkable: nums.filter((n) => n.digits || n.value > 10),
+    figureStems: figureStems(ws, nums, st),
     negated: polarityOf(ws),
     firstPerson: ws.some((w) => FIRST_PERSON.has(w)),
     question: /\?["')\]]*\s*$/.test(text),
@@ -158,6 +172,24 @@ function namesIn(text: string, st: Stemmer): string[] {
   return [...out];
 }
 
+/** A figure's readings: its value, and its other reading when the way it is written is ambiguous. */
+const readings = (n: NumberMention): number[] => (n.alt === undefined ? [n.value] : [n.value, n.alt]);
+
+const SCALE_WORDS = new Set(['hundred', 'thousand', 'million', 'billion', 'trillion']);
+
+/** The stems of the words that write each figure (the scale word after it too), with the figure's readings. */
+function figureStems(ws: readonly string[], nums: readonly NumberMention[], st: Stemmer): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const n of nums) {
+    const stems: string[] = [];
+    st(ws[n.index] as string, stems);
+    const next = ws[n.index + 1];
+    if (next !== undefined && SCALE_WORDS.has(next)) st(next, stems);
+    for (const s of stems) out.set(s, [...(out.get(s) ?? []), ...readings(n)]);
+  }
+  return out;
+}
+
 function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer): Unit {
   const ws = words(text);
   const stems: string[] = [];
@@ -175,7 +207,7 @@ function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer)
 }
 
 function unitNumbers(u: Unit): number[] {
-  u.numbers ??= numberMentions(u.ws).map((n) => n.value);
+  u.numbers ??= numberMentions(u.ws).flatMap(readings);
   return u.numbers;
 }
 
@@ -369,10 +401,12 @@ export class GroundingEvaluator implements Evaluator {
   private readonly minContextWords: number;
   private readonly model: GroundingModel | null;
   private readonly stemmer: Stemmer;
+  private readonly foldFigures: boolean;
   private readonly skipReactions: boolean;
 
   constructor(opts: GroundingOptions = {}) {
-    this.stemmer = opts.foldFigures === false ? plainStems : pushMatchStems;
+    this.foldFigures = opts.foldFigures !== false;
+    this.stemmer = this.foldFigures ? pushMatchStems : plainStems;
     this.skipReactions = opts.skipReactions ?? true;
     this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
@@ -551,7 +585,9 @@ export class GroundingEvaluator implements Evaluator {
     for (const s of t.stems) {
       const w = weightOf(s) * (question?.stems.has(s) ? 0.5 : 1);
       weight += w;
-      const p = pool.presence(s);
+      let p = pool.presence(s);
+      // A figure written another way ("10.1 thousand" for "10,100", "10.100" for "10,100"): the evidence states its value.
+      if (p === 0 && this.foldFigures && t.figureStems.get(s)?.some((v) => pool.numbers().has(v))) p = 1;
       covered += w * p;
       if (p === 0) missing.push(s);
     }
@@ -574,9 +610,15 @@ export class GroundingEvaluator implements Evaluator {
 
     // Numbers: one the evidence never states, where the evidence for this claim states others, contradicts it.
     const near = [best, second].filter((u): u is Unit => u !== null && bestCov > 0);
+    const known = (v: number) => pool.numbers().has(v) || questionNumbers?.has(v) === true;
     const strange =
-      t.checkable.length > 0 ? t.checkable.filter((v) => !pool.numbers().has(v) && !questionNumbers?.has(v)) : [];
-    const nearNumbers = new Set(strange.length > 0 ? near.flatMap(unitNumbers) : []);
+      t.checkable.length > 0
+        ? t.checkable.filter((n) => !known(n.value) && !(n.alt !== undefined && known(n.alt))).map((n) => n.value)
+        : [];
+    // Their values as written, for the reason (their other readings count as agreeing, not as what the evidence says).
+    const nearNumbers = new Set(
+      strange.length > 0 ? near.flatMap((u) => numberMentions(u.ws).map((n) => n.value)) : [],
+    );
     let numbersContradicted = 0;
     let namesApart = 0;
     let negationFlip = 0;
