@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchStem, numberMentions, pushMatchStems, sentences, stem, words } from './text.js';
+import { isContent, matchStem, numberMentions, pushMatchStems, sentences, stem, words } from './text.js';
 
 describe('match stems (the grounding check matches words by them)', () => {
   it('folds numbers to one spelling: words, ordinals and thousands separators', () => {
@@ -75,13 +75,27 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
     for (const m of lower.matchAll(/[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*/gu)) {
       let w = m[0];
       if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
-        for (const part of w.split(/[.,]/)) if (part) out.push(part);
+        for (const part of w.split(/[.,]/)) if (part) cjk(part);
         continue;
       }
       if (w.endsWith("'s")) w = w.slice(0, -2);
-      out.push(w);
+      cjk(w);
     }
     return out;
+    // Runs of Han and kana become overlapping pairs (one character alone stays one token).
+    function cjk(w: string): void {
+      for (const piece of w.match(
+        /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+/gu,
+      ) ?? []) {
+        const cs = Array.from(piece);
+        if (
+          !/^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]/u.test(piece) ||
+          cs.length === 1
+        )
+          out.push(piece);
+        else for (let k = 1; k < cs.length; k++) out.push(`${cs[k - 1]}${cs[k]}`);
+      }
+    }
   }
 
   it('gives the same tokens as the Unicode pattern, on ASCII, accents, scripts, emoji and joiners', () => {
@@ -93,7 +107,7 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
       '...',
     ];
     // Deterministic random strings over a mixed alphabet, joiners included.
-    const alphabet = "ab Z9.,-'’é日😀𝒜\n!?;";
+    const alphabet = "ab Z9.,-'’é日本カ😀𝒜\n!?;한";
     let x = 7;
     for (let k = 0; k < 300; k++) {
       let t = '';
@@ -115,5 +129,33 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
       'First for Women was next',
     ]);
     expect(sentences('... !!! ??')).toEqual([]);
+  });
+
+  it('reads Chinese and Japanese as character pairs, and splits sentences at their full stops', () => {
+    expect(words('東京タワーは高さ333メートル')).toEqual([
+      '東京',
+      '京タ',
+      'タワ',
+      'ワー',
+      'ーは',
+      'は高',
+      '高さ',
+      '333',
+      'メー',
+      'ート',
+      'トル',
+    ]);
+    expect(words('长城 in China')).toEqual(['长城', 'in', 'china']);
+    // A character alone stays one token, and a Chinese one is a content word (a kana alone is mostly a particle).
+    expect(words('猫')).toEqual(['猫']);
+    expect(isContent('猫')).toBe(true);
+    expect(isContent('は')).toBe(false);
+    // Korean is written with spaces: its words stay whole.
+    expect(words('서울은 한국의 수도이다')).toEqual(['서울은', '한국의', '수도이다']);
+    expect(sentences('长城全长21196公里。它建于公元前7世纪！真的吗？').map((s) => s.text)).toEqual([
+      '长城全长21196公里。',
+      '它建于公元前7世纪！',
+      '真的吗？',
+    ]);
   });
 });

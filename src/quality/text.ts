@@ -71,11 +71,52 @@ function wordCharAt(s: string, i: number): number {
 /** `'`, `.`, `,` and `-` join letters and digits into one token ("don't", "1,000.5", "u.s", "covid-19"). */
 const isJoiner = (c: number): boolean => c === 39 || c === 46 || c === 44 || c === 45;
 
+/** Han ideographs and kana: scripts written without spaces between words (a code point). */
+function isCjk(cp: number): boolean {
+  return (
+    (cp >= 0x3040 && cp <= 0x30ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xff66 && cp <= 0xff9f) ||
+    (cp >= 0x20000 && cp <= 0x3134f)
+  );
+}
+
+/**
+ * Pushes a token, splitting the runs of Chinese and Japanese characters in it into overlapping character pairs
+ * ("東京タワー" → 東京, 京タ, タワ, ワー), the usual unit of matching for text without spaces (a whole clause would
+ * otherwise be one "word" that never matches); the digits and Latin letters between them stay tokens of their own.
+ */
+function pushCjk(out: string[], w: string): void {
+  let run: string[] = [];
+  let other = '';
+  const flush = () => {
+    if (run.length === 1) out.push(run[0] as string);
+    else for (let k = 1; k < run.length; k++) out.push(`${run[k - 1]}${run[k]}`);
+    run = [];
+  };
+  for (const ch of w) {
+    if (isCjk(ch.codePointAt(0) as number)) {
+      if (other) {
+        out.push(other);
+        other = '';
+      }
+      run.push(ch);
+    } else {
+      if (run.length) flush();
+      other += ch;
+    }
+  }
+  if (run.length) flush();
+  if (other) out.push(other);
+}
+
 /**
  * Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers): runs of letters and
- * digits, joined by single `'` `.` `,` `-`. A hand-written scanner (the same tokens as the pattern
- * /[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*\/u): words runs on every evidence sentence, and a scanner costs less than a
- * Unicode regex.
+ * digits, joined by single `'` `.` `,` `-`; Chinese and Japanese text as overlapping character pairs (`pushCjk`). A
+ * hand-written scanner (the same tokens as the pattern /[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*\/u, then the pairs):
+ * words runs on every evidence sentence, and a scanner costs less than a Unicode regex.
  */
 export function words(text: string): string[] {
   const out: string[] = [];
@@ -92,8 +133,11 @@ export function words(text: string): string[] {
     }
     const start = i;
     let joined = false;
+    // Whether the token may hold Chinese or Japanese characters (a code unit at or above U+3040).
+    let wide = false;
     for (;;) {
       while (k > 0) {
+        if (lower.charCodeAt(i) >= 0x3040) wide = true;
         i += k;
         k = i < n ? wordCharAt(lower, i) : 0;
       }
@@ -110,11 +154,16 @@ export function words(text: string): string[] {
     let w = lower.slice(start, i);
     if (joined && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
       // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5 (or 3.5km)
-      for (const part of w.split(/[.,]/)) if (part) out.push(part);
+      for (const part of w.split(/[.,]/))
+        if (part) {
+          if (wide) pushCjk(out, part);
+          else out.push(part);
+        }
       continue;
     }
     if (w.endsWith("'s")) w = w.slice(0, -2);
-    out.push(w);
+    if (wide) pushCjk(out, w);
+    else out.push(w);
   }
   return out;
 }
@@ -262,16 +311,20 @@ export function contentStems(text: string): string[] {
 export function isContent(w: string): boolean {
   if (w.length > 1) return !STOPWORDS.has(w);
   const c = w.charCodeAt(0);
-  return c >= 48 && c <= 57;
+  // A digit, or a Chinese character standing alone (a kana alone is mostly a particle).
+  return (c >= 48 && c <= 57) || (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff);
 }
 
-/** Sentences, split at . ! ? (not inside numbers, initials or common abbreviations), newlines and semicolons. */
+/**
+ * Sentences, split at . ! ? (not inside numbers, initials or common abbreviations), newlines, semicolons and the
+ * Chinese and Japanese full stops 。！？ (no space follows them).
+ */
 export function sentences(text: string): { text: string; start: number }[] {
   const out: { text: string; start: number }[] = [];
   // Also at a period glued to the next sentence ("...century.First for Women"), common in pasted text.
-  // Every alternative starts with one of . ! ? newline ; (the glued period checks the letters before it after matching
+  // Every alternative starts with one of . ! ? newline ; 。！？ (the glued period checks the letters before it after matching
   // it), so the engine can skip ahead to those characters instead of trying a lookbehind at every position.
-  const re = /[.!?]+["')\]]*(?=\s|$)|\.(?<=\p{Ll}{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s/gu;
+  const re = /[.!?]+["')\]]*(?=\s|$)|\.(?<=\p{Ll}{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s|[。！？]+[」』）]*/gu;
   let last = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length;

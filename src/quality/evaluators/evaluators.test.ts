@@ -134,6 +134,19 @@ describe('grounding', () => {
     expect(check('A ticket costs 28.60 euros.').claims?.[0]?.status).toBe('contradicted');
   });
 
+  it('checks Chinese and Japanese answers against their sources (no spaces between words)', () => {
+    const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
+    expect(g.check({ context: ja, response: '東京タワーは高さ333メートルです。' }).verdict).toBe('pass');
+    const jaWrong = g.check({ context: ja, response: '東京タワーは高さ500メートルで、大阪にあります。' });
+    expect(jaWrong.verdict).toBe('fail');
+    expect(jaWrong.explanation).toMatch(/number 500 in claim, evidence says 333/);
+    const zh = ['长城全长21196公里。它建于公元前7世纪。'];
+    const zhOk = g.check({ context: zh, response: '长城全长21196公里。它建于公元前7世纪。' });
+    expect(zhOk.verdict).toBe('pass');
+    expect(zhOk.claims).toHaveLength(2);
+    expect(g.check({ context: zh, response: '长城位于日本。' }).verdict).toBe('fail');
+  });
+
   it('takes names in one sentence split at a semicolon as mentioned together', () => {
     const context = [
       "Dylan's Candy Bar is a chain of candy shops located in New York City; East Hampton, New York; and Miami Beach.",
