@@ -445,6 +445,40 @@ describe('OtlpReceiver.accept', () => {
     db.close();
   });
 
+  it('an export re-sent while the first is still being taken counts once (stores that answer later, as PostgreSQL does)', async () => {
+    const { SqliteTraceSpanStore } = await import('./storage/index.js');
+    const { default: Database } = await import('better-sqlite3');
+    const { SQLITE_MIGRATIONS } = await import('./storage/sqlite.js');
+    const db = new Database(':memory:');
+    for (const m of SQLITE_MIGRATIONS) db.exec(m.up as string);
+    const sqlite = new SqliteTraceSpanStore(db);
+    // every look-up answers after a round trip, so two exports taken at once interleave
+    const later = <T>(v: Promise<T>): Promise<T> => new Promise((ok) => setTimeout(() => ok(v), 10));
+    const recorded: LlmCall[] = [];
+    const registry = new Registry();
+    const r = new OtlpReceiver({
+      recorder: { record: (c) => void recorded.push(c) },
+      store: { knownIds: () => later(Promise.resolve(new Set<string>())) },
+      registry,
+      bodyLimit: 1 << 20,
+      traceSpans: {
+        ...sqlite,
+        anchors: (t) => later(sqlite.anchors(t)),
+        claim: (a, now) => later(sqlite.claim(a, now)),
+        add: (...a) => later(sqlite.add(...a)),
+        prune: (...a) => sqlite.prune(...a),
+      } as typeof sqlite,
+    });
+    const llm = span(genAi, { spanId: '8888888888888888' });
+    const tool = span({ 'tool.name': 'search' }, { spanId: '9999999999999999', name: 'tool' });
+    const [a, b] = await Promise.all([r.accept([llm, tool]), r.accept([llm, tool])]);
+    expect(recorded).toHaveLength(1);
+    expect(a.counts.call + b.counts.call).toBe(1);
+    expect(a.counts.duplicate + b.counts.duplicate).toBeGreaterThanOrEqual(1);
+    expect(await registry.metrics()).toMatch(/llmscope_otlp_spans_total\{result="call"\} 1\n/);
+    db.close();
+  });
+
   it('skips calls the store already holds; rejects bad ids; bounds the spans kept per trace', async () => {
     const llm = span(genAi);
     const { r, recorded } = setup([requestIdOf(llm)]);

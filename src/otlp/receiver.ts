@@ -122,6 +122,8 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number): Pr
 export class OtlpReceiver {
   private readonly spansTotal: Counter<'result'>;
   private readonly recent = new Set<string>();
+  /** Call ids of exports being taken now (between their duplicate check and their recording). */
+  private readonly taking = new Set<string>();
 
   constructor(private readonly opts: OtlpReceiverOptions) {
     this.spansTotal = new Counter({
@@ -207,12 +209,35 @@ export class OtlpReceiver {
     counts: Record<SpanResult, number>,
     reasons: Map<string, number>,
   ): Promise<ExportOutcome> {
+    // Ids this export takes are claimed before its first wait, so an export re-sent while this one still waits on
+    // the store (an exporter's retry after its timeout) finds them taken and counts them as duplicates.
+    const taking: LlmCall[] = [];
+    for (const c of calls) {
+      if (this.recent.has(c.requestId) || this.taking.has(c.requestId)) counts.duplicate++;
+      else {
+        this.taking.add(c.requestId);
+        taking.push(c);
+      }
+    }
+    try {
+      return await this.acceptTaking(taking, others, counts, reasons);
+    } finally {
+      for (const c of taking) this.taking.delete(c.requestId);
+    }
+  }
+
+  private async acceptTaking(
+    calls: LlmCall[],
+    others: OtlpSpan[],
+    counts: Record<SpanResult, number>,
+    reasons: Map<string, number>,
+  ): Promise<ExportOutcome> {
     const ids = calls.map((c) => c.requestId);
     // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
     const known = ids.length > 0 ? await this.opts.store.knownIds(ids).catch(() => new Set<string>()) : new Set();
     const fresh: LlmCall[] = [];
     for (const c of calls) {
-      if (known.has(c.requestId) || this.recent.has(c.requestId)) {
+      if (known.has(c.requestId)) {
         counts.duplicate++;
         continue;
       }
