@@ -7,7 +7,7 @@ import { createScorer, type ScoreOutput } from '../score.js';
 import { words } from '../text.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
-import { GroundingEvaluator, isPhatic } from './grounding.js';
+import { claimsOf, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
 import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
 
 const CONTEXT = [
@@ -145,6 +145,39 @@ describe('grounding', () => {
     expect(zhOk.verdict).toBe('pass');
     expect(zhOk.claims).toHaveLength(2);
     expect(g.check({ context: zh, response: '长城位于日本。' }).verdict).toBe('fail');
+  });
+
+  it('reads a markdown answer as prose: list markers, headings, table rules and code are no claims', () => {
+    const context = ['The Eiffel Tower is 330 metres tall and was completed in 1889. It weighs 10,100 tonnes.'];
+    const list = g.check({
+      context,
+      response: '## The tower\n\n1. It is 330 metres tall.\n2. It was completed in 1889.\n3) It weighs 10,100 tonnes.',
+    });
+    expect(list.claims?.map((c) => c.text)).toEqual([
+      'It is 330 metres tall.',
+      'It was completed in 1889.',
+      'It weighs 10,100 tonnes.',
+    ]);
+    expect(list.verdict).toBe('pass');
+    // The numbering is no figure: "2." was once a claim of its own, a number the evidence never states.
+    expect(list.explanation).not.toMatch(/number/);
+    const table = g.check({
+      context,
+      response: '| What | Figure |\n|---|---|\n| height | 330 metres |\n| completed | 1899 |',
+    });
+    expect(table.claims?.map((c) => c.text)).toEqual(['height, 330 metres', 'completed, 1899']);
+    expect(table.claims?.[1]?.status).toBe('contradicted');
+    const code = g.check({
+      context: ['The add function returns the sum of its two arguments.'],
+      response: 'It returns the sum:\n```js\nfunction add(a, b) { return a + b; }\n```\nconst x = add(1, 2);',
+    });
+    expect(code.claims?.map((c) => c.text)).toEqual(['It returns the sum:']);
+    expect(code.verdict).toBe('pass');
+    // Only code: nothing to check, not a failure.
+    expect(g.check({ context, response: '```\nprint(330)\n```' }).verdict).toBe('unknown');
+    // Prose with a date in brackets stays a claim; plain prose comes back as it was.
+    expect(claimsOf('Glassroth v Moore (2002) was about a monument (the Ten Commandments).')).toHaveLength(1);
+    expect(proseOf('One line. Two (2) lines.')).toBe('One line. Two (2) lines.');
   });
 
   it('takes names in one sentence split at a semicolon as mentioned together', () => {

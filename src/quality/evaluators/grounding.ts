@@ -826,10 +826,70 @@ function isPleasantry(text: string, t: ClaimTokens): boolean {
 
 /**
  * Claims: the response's sentences. Questions stay in: one that presupposes facts ("Did you know he won in
- * 1998?") asserts them, and measured on BEGIN, skipping questions lost 0.04–0.1 ROC-AUC.
+ * 1998?") asserts them, and measured on BEGIN, skipping questions lost 0.04–0.1 ROC-AUC. Markdown is read as prose
+ * (`proseOf`): list markers, headings and code are no claims.
  */
 export function claimsOf(response: string): string[] {
-  return sentences(response).map((s) => s.text);
+  return sentences(proseOf(response)).map((s) => s.text);
+}
+
+/**
+ * A line of an answer that is code, not prose: a statement a language starts with, or one ending in ; { } with
+ * brackets and operators in it, or mostly symbols. Stricter than `looksLikeCode` (for the context): a sentence with
+ * a date in brackets stays a claim.
+ */
+function isCodeLine(line: string): boolean {
+  const t = line.trim();
+  if (!t) return false;
+  if (
+    /^(?:import\s.+\sfrom\s|from\s\S+\simport\s|def\s\w+\(|function\s*\w*\(|class\s\w+\s*[:({]|#include\b|(?:const|let|var)\s+\w+\s*=|\$\s|>>>\s)/.test(
+      t,
+    )
+  )
+    return true;
+  const sym = t.match(/[{}[\]();=<>&|_$]/g)?.length ?? 0;
+  return (/[;{}]$/.test(t) && sym / t.length > 0.06) || sym / t.length > 0.15;
+}
+
+/** A list item's marker: "- ", "* ", "• ", "1. ", "2) ", "(a) ", "a. " at the start of a line. */
+const LIST_MARKER = /^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s+/;
+
+/**
+ * The prose of an answer in markdown or plain text, line by line: fenced code blocks, lines of code and headings
+ * ("## Summary") left out, list markers taken off (a numbered item's "1." is no claim with a figure in it), a table
+ * row's cells joined by commas. Plain prose comes back unchanged.
+ */
+export function proseOf(response: string): string {
+  if (!/[`#|\n]|^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s/.test(response)) return response;
+  const out: string[] = [];
+  let fenced = false;
+  let headerAt = -1;
+  for (const raw of response.split('\n')) {
+    if (/^\s*(?:```|~~~)/.test(raw)) {
+      fenced = !fenced;
+      continue;
+    }
+    if (fenced || /^\s{0,3}#{1,6}\s/.test(raw)) continue;
+    let line = raw.replace(LIST_MARKER, '');
+    // A table's header row (the row before the |---|---| line) names columns; it claims nothing.
+    if (/^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$/.test(line)) {
+      if (headerAt === out.length - 1) out.pop();
+      continue;
+    }
+    if (/^\s*\|.*\|\s*$/.test(line)) {
+      headerAt = out.length;
+      line = line
+        .trim()
+        .replace(/^\||\|$/g, '')
+        .split('|')
+        .map((c) => c.trim())
+        .filter((c) => c && !/^:?-+:?$/.test(c))
+        .join(', ');
+    }
+    if (isCodeLine(line)) continue;
+    out.push(line);
+  }
+  return out.join('\n');
 }
 
 /** Response score: mostly the weighted mean of claim scores, pulled up by the worst claim. */
