@@ -36,9 +36,13 @@ const record = (i: number) => ({ request_id: `r-${i}`, started_at: 1_700_000_000
 let server: Server | undefined;
 afterEach(() => server?.close());
 
-async function serve(recorder: Recorder, waitMs: number): Promise<string> {
+async function serve(
+  recorder: Recorder,
+  waitMs: number,
+  knownIds: (ids: string[]) => Promise<Set<string>> = async () => new Set(),
+): Promise<string> {
   server = createServer((req, res) => {
-    ingestCalls(req, res, 1 << 20, recorder, { knownIds: async () => new Set() }, waitMs).catch((err) => {
+    ingestCalls(req, res, 1 << 20, recorder, { knownIds }, waitMs).catch((err) => {
       const r = renderError(err);
       res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
       res.end(JSON.stringify(r.body));
@@ -125,5 +129,40 @@ describe('ingest backpressure', () => {
     g.open();
     await rec.flush();
     expect(g.written).toHaveLength(80);
+  });
+});
+
+describe('ingest: a request id counts once', () => {
+  it('a batch re-sent before the store has written it, or while the first still waits, is recorded once', async () => {
+    const rec = new Recorder({ capacity: 50 });
+    const g = gatedStore(); // the store has written nothing yet: it cannot tell the retry from the first
+    rec.addSink(g.sink);
+    const counted: string[] = []; // what metrics and spend would count
+    rec.addSink({ name: 'metrics', write: (calls) => void counted.push(...calls.map((c) => c.requestId)) });
+    const url = await serve(
+      rec,
+      5000,
+      async (ids) => new Set(ids.filter((i) => g.written.some((c) => c.requestId === i))),
+    );
+    const first = await post(url, 0, 3);
+    expect(first.status).toBe(202);
+    expect(await first.json()).toMatchObject({ accepted: 3, duplicates: [] });
+    const again = await post(url, 0, 3);
+    expect(await again.json()).toEqual({ accepted: 0, request_ids: [], duplicates: ['r-0', 'r-1', 'r-2'] });
+    // sent twice at once (a retry racing the first): one of them takes each call
+    const both = await Promise.all([post(url, 3, 2), post(url, 3, 2)]);
+    const answers = (await Promise.all(both.map((r) => r.json()))) as { accepted: number; duplicates: string[] }[];
+    expect(answers.map((a) => a.accepted).sort()).toEqual([0, 2]);
+    // within one body, the second copy is the duplicate
+    const twice = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([record(9), record(9)]),
+    });
+    expect(await twice.json()).toEqual({ accepted: 1, request_ids: ['r-9'], duplicates: ['r-9'] });
+    g.open();
+    await rec.flush();
+    expect(counted.sort()).toEqual(['r-0', 'r-1', 'r-2', 'r-3', 'r-4', 'r-9']);
+    expect(g.written).toHaveLength(6);
   });
 });

@@ -146,8 +146,9 @@ export function overloaded(waitMs: number): LlmscopeError {
 }
 
 /**
- * Records the calls in the body. A request id the store already holds, or that came earlier in the same body, is
- * skipped and listed in `duplicates`: a batch retried after a timeout (or sent to two replicas) then counts once in
+ * Records the calls in the body. A request id the store already holds, that this server recorded lately (its batch
+ * not yet written), that another batch is taking now, or that came earlier in the same body, is skipped and listed in
+ * `duplicates`: a batch retried after a timeout (or sent to two replicas) then counts once in
  * spend, budgets and metrics too, not only in the store, which ignores the second row.
  */
 export async function ingestCalls(
@@ -163,28 +164,68 @@ export async function ingestCalls(
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
   checkMetadata(records, Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '');
   const calls = records.map(recordToCall);
-  const given = records.flatMap((r, i) => (r.request_id ? [(calls[i] as LlmCall).requestId] : []));
-  // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
-  const known = given.length > 0 ? await store.knownIds(given).catch(() => new Set<string>()) : new Set<string>();
-  // Accepted means stored: a batch the ledgers' lanes cannot take now waits for it to drain (backpressure on the
-  // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. The room is
-  // held until the calls are recorded, so concurrent batches cannot overfill the lanes.
-  const release = await recorder.holdRoom(calls.length, roomWaitMs);
-  if (!release) throw overloaded(roomWaitMs);
-  const ids: string[] = [];
-  const duplicates: string[] = [];
-  try {
-    for (const call of calls) {
-      if (known.has(call.requestId)) {
-        duplicates.push(call.requestId);
-        continue;
-      }
-      known.add(call.requestId);
-      ids.push(call.requestId);
-      recorder.record(call);
+  // A given id recorded lately, or taken by a batch still in progress (a retry racing the first send), is a
+  // duplicate before any wait: the store alone cannot tell, as it holds a call only once its batch is written.
+  const seen = seenIdsOf(recorder);
+  const dup = new Set<number>();
+  const taking: string[] = [];
+  records.forEach((r, i) => {
+    if (!r.request_id) return;
+    const id = (calls[i] as LlmCall).requestId;
+    if (seen.recent.has(id) || seen.taking.has(id)) dup.add(i);
+    else {
+      seen.taking.add(id);
+      taking.push(id);
     }
+  });
+  try {
+    // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
+    const known = taking.length > 0 ? await store.knownIds(taking).catch(() => new Set<string>()) : new Set<string>();
+    // Accepted means stored: a batch the ledgers' lanes cannot take now waits for it to drain (backpressure on the
+    // sender), and is refused (503, retry; ids make a retry count once) rather than accepted and dropped. The room is
+    // held until the calls are recorded, so concurrent batches cannot overfill the lanes.
+    const release = await recorder.holdRoom(calls.length, roomWaitMs);
+    if (!release) throw overloaded(roomWaitMs);
+    const ids: string[] = [];
+    const duplicates: string[] = [];
+    try {
+      calls.forEach((call, i) => {
+        if (dup.has(i) || known.has(call.requestId)) {
+          duplicates.push(call.requestId);
+          return;
+        }
+        ids.push(call.requestId);
+        if (records[i]?.request_id) seen.remember(call.requestId);
+        recorder.record(call);
+      });
+    } finally {
+      release();
+    }
+    sendJson(res, 202, { accepted: ids.length, request_ids: ids, duplicates });
   } finally {
-    release();
+    for (const id of taking) seen.taking.delete(id);
   }
-  sendJson(res, 202, { accepted: ids.length, request_ids: ids, duplicates });
+}
+
+/** Given ids recorded lately (until the store surely holds them), and those batches in progress are taking. */
+class SeenIds {
+  readonly recent = new Set<string>();
+  readonly taking = new Set<string>();
+  remember(id: string): void {
+    this.recent.add(id);
+    if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value as string);
+  }
+}
+
+/** Ids remembered after they were recorded, so a retry arriving before the store has them counts once. */
+const RECENT_IDS = 100_000;
+const seenIds = new WeakMap<object, SeenIds>();
+/** One set of seen ids per recorder (per server). */
+function seenIdsOf(recorder: object): SeenIds {
+  let s = seenIds.get(recorder);
+  if (!s) {
+    s = new SeenIds();
+    seenIds.set(recorder, s);
+  }
+  return s;
 }
