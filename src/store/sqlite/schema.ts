@@ -108,4 +108,19 @@ CREATE INDEX calls_session ON calls (session) WHERE session IS NOT NULL;
     name: "metadata: a call's string key/value metadata as a JSON object (NULL when it has none)",
     up: `ALTER TABLE calls ADD COLUMN metadata TEXT;`,
   },
+  {
+    version: 6,
+    name: 'partial indexes: calls_status holds only calls that did not succeed, calls_trace only calls with a trace id',
+    // Each index is a b-tree insert in every call's write transaction (the writer thread's main cost). Most calls
+    // succeed, and a status=ok filter is served by the time index (nearly every row matches, so a page fills at
+    // once); listCallsSql adds the status <> 'ok' term that lets the other statuses use this index. Calls sent to
+    // /api/ingest without a trace id need no entry in calls_trace: it serves only the id prefix search, whose range
+    // terms imply trace_id IS NOT NULL.
+    up: `
+DROP INDEX calls_status;
+CREATE INDEX calls_status ON calls (status, started_at) WHERE status <> 'ok';
+DROP INDEX calls_trace;
+CREATE INDEX calls_trace ON calls (trace_id) WHERE trace_id IS NOT NULL;
+`,
+  },
 ];

@@ -3,10 +3,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../calls/index.js';
 import { encodeCursor } from '../cursor.js';
 import { createStore, SqliteStore } from '../index.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { CallQuery } from '../store.js';
+import { applyMigrations } from './migrations.js';
+import { CORE_MIGRATIONS } from './schema.js';
 import { listCallsSql, PREFIX_CANDIDATES, RETENTION_CHUNK } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-sqlite-'));
@@ -73,6 +76,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
+      { namespace: 'core', version: 6 },
     ]);
   });
 
@@ -110,6 +114,11 @@ describe('migrations', () => {
         version: 5,
         name: "metadata: a call's string key/value metadata as a JSON object (NULL when it has none)",
       },
+      {
+        namespace: 'core',
+        version: 6,
+        name: 'partial indexes: calls_status holds only calls that did not succeed, calls_trace only calls with a trace id',
+      },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
       { namespace: 'gpu', version: 1, name: 'samples' },
@@ -129,6 +138,43 @@ describe('migrations', () => {
     ).toThrow(/already exists/);
     expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'broken_a'").all()).toEqual([]);
     expect(store.db.prepare("SELECT * FROM schema_migrations WHERE namespace = 'broken'").all()).toEqual([]);
+  });
+
+  it('upgrades a version 5 database to the partial status and trace indexes, with the same answers', async () => {
+    const path = tempPath();
+    // a database as the previous release left it: core migrations 1–5, calls of every status, some without a trace
+    const old = new SqliteStore(path, { writerThread: false });
+    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 5));
+    const statuses = ['ok', 'ok', 'ok', 'upstream_error', 'timeout', 'rate_limited', 'client_error', 'cancelled'];
+    const calls = Array.from({ length: 400 }, (_, i) =>
+      makeCall(i, {
+        status: statuses[i % statuses.length] as LlmCall['status'],
+        traceId: i % 3 ? makeCall(i).traceId : null,
+      }),
+    );
+    await old.insertCalls(calls);
+    const queries: CallQuery[] = [
+      ...[...new Set(statuses)].map((status) => ({ status: status as LlmCall['status'], limit: 500 })),
+      { status: 'timeout', model: 'gpt-4o', limit: 500 },
+      { text: '0000000', limit: 500 },
+      { text: '00000', status: 'upstream_error', limit: 500 },
+    ];
+    const ids = async (s: SqliteStore, q: CallQuery) => (await s.listCalls(q)).items.map((c) => c.requestId);
+    const before = await Promise.all(queries.map((q) => ids(old, q)));
+    expect(before[3]?.length).toBe(50);
+    await old.close();
+
+    const store = track(new SqliteStore(path));
+    await store.migrate();
+    const indexSql = (name: string) =>
+      (store.db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string }).sql;
+    expect(indexSql('calls_status')).toMatch(/WHERE status <> 'ok'/);
+    expect(indexSql('calls_trace')).toMatch(/WHERE trace_id IS NOT NULL/);
+    expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(await Promise.all(queries.map((q) => ids(store, q)))).toEqual(before);
+    // and new calls are found the same way
+    await store.insertCalls([makeCall(1000, { status: 'timeout', traceId: null })]);
+    expect((await ids(store, { status: 'timeout', limit: 500 }))[0]).toBe('req-01000');
   });
 
   it('refuses a database that a newer llmscope upgraded', async () => {
@@ -216,6 +262,9 @@ describe('query plans', () => {
     expect(page({ model: 'x', cursor })).toMatch(/SEARCH calls USING INDEX calls_model \(model=\? AND started_at<\?\)/);
     for (const q of [{ user: 'x' }, { team: 'x' }, { feature: 'x' }, { status: 'timeout' as const }])
       expect(page({ ...q, from: T0 })).toMatch(/SEARCH calls USING INDEX calls_(user|team|feature|status) /);
+    // calls_status holds only calls that did not succeed (partial): status=ok, nearly every row, walks the time index
+    expect(page({ status: 'upstream_error', cursor })).toMatch(/SEARCH calls USING INDEX calls_status \(status=\?/);
+    expect(page({ status: 'ok', cursor })).toMatch(/SEARCH calls USING INDEX calls_started /);
     // q: the candidates plan drives the primary key from the three id indexes; the scan plan walks the time index
     const candidates = listCallsSql({ text: 'abc', from: T0 }, 51, 'candidates');
     const cp = plan(store, candidates.sql, ...candidates.params);

@@ -179,6 +179,8 @@ export function listCallsSql(
   eq('model', query.model);
   eq('provider', query.provider);
   eq('status', query.status);
+  // calls_status is partial (WHERE status <> 'ok', schema.ts v6): this implied term lets the planner use it
+  if (query.status !== undefined && query.status !== 'ok') where.push("status <> 'ok'");
   eq('"user"', query.user);
   eq('team', query.team);
   eq('feature', query.feature);
