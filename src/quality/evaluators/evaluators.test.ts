@@ -7,7 +7,7 @@ import { createScorer, type ScoreOutput } from '../score.js';
 import { words } from '../text.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
-import { claimsOf, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
+import { claimsOf, firstPersonMask, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
 import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
 
 const CONTEXT = [
@@ -242,6 +242,37 @@ describe('grounding', () => {
     expect(quoted?.claims[0]?.firstPerson).toBe(0);
     const own = g.signals({ context, question: 'Which song did she re-record?', response: 'I love that song.' });
     expect(own?.claims[0]?.firstPerson).toBe(1);
+  });
+
+  it('does not take a name, a numeral or a pit for the speaker ("Barton Mine", "World War I", "the gold mine")', () => {
+    const context = [
+      'Barton Mine is an abandoned mine in Ontario; a fire closed it in the early 1900s.',
+      'Its owner served in World War I. The film Despicable Me was shown at the mine in 2010.',
+    ];
+    const first = (response: string, opts = {}) =>
+      new GroundingEvaluator(opts).signals({ context, question: 'Which mine closed after a fire?', response })
+        ?.claims[0]?.firstPerson;
+    expect(first('Barton Mine')).toBe(0);
+    expect(first('The owner of the mine served in World War I.')).toBe(0);
+    expect(first('They showed Despicable Me at the mine.')).toBe(0);
+    expect(g.check({ context, question: 'Which mine closed after a fire?', response: 'Barton Mine' }).verdict).toBe(
+      'pass',
+    );
+    // About the speaker, as before: the pronoun "mine", "I" and "my" are still first person.
+    expect(first('That theory of the fire is mine.')).toBe(1);
+    expect(first('I think Barton Mine closed after a fire.')).toBe(1);
+    expect(first('My guess is Barton Mine.')).toBe(1);
+    // The earlier reading (the benchmark's ablation) took the name for the speaker.
+    expect(first('Barton Mine', { namesNotFirstPerson: false })).toBe(1);
+    expect(firstPersonMask('Elizabeth I was queen; I was not.', words('Elizabeth I was queen; I was not.'))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('runs well under a millisecond per sentence', () => {

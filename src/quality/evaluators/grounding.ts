@@ -54,6 +54,11 @@ export interface GroundingOptions {
   foldFigures?: boolean;
   /** Leave reactions and agreement beside real claims unchecked (`isPhatic`; default true; `false` for the benchmark). */
   skipReactions?: boolean;
+  /**
+   * Tell a first-person word that is part of a name ("Barton Mine", "Despicable Me", "World War I") or "mine" the noun
+   * from one about the speaker (`firstPersonMask`; default true). `false` is the earlier reading, for the benchmark.
+   */
+  namesNotFirstPerson?: boolean;
 }
 
 interface Unit {
@@ -88,6 +93,8 @@ interface ClaimTokens {
   figureStems: Map<string, number[]>;
   negated: boolean;
   firstPerson: boolean;
+  /** Per word of `ws`: a first-person word about the speaker (not part of a name: "Barton Mine", "World War I"). */
+  fp: boolean[];
   /** Ends with a question mark. */
   question: boolean;
   /** Softened ("I think", "maybe", "probably"). */
@@ -141,10 +148,11 @@ function polarityOf(ws: readonly string[]): boolean {
   return hasNegation(ws[0] === 'no' || ws[0] === 'nope' || ws[0] === 'yes' ? ws.slice(1) : ws);
 }
 
-function tokensOf(text: string, st: Stemmer): ClaimTokens {
+function tokensOf(text: string, st: Stemmer, namesNotFirstPerson = true): ClaimTokens {
   const ws = words(text);
   const { stems, pairs } = stemsAndPairs(ws, st);
   const nums = numberMentions(ws);
+  const fp = namesNotFirstPerson ? firstPersonMask(text, ws) : ws.map((w) => FIRST_PERSON.has(w));
   return {
     ws,
     stems,
@@ -153,11 +161,41 @@ function tokensOf(text: string, st: Stemmer): ClaimTokens {
     checkable: nums.filter((n) => n.digits || n.value > 10),
     figureStems: figureStems(ws, nums, st),
     negated: polarityOf(ws),
-    firstPerson: ws.some((w) => FIRST_PERSON.has(w)),
+    firstPerson: fp.includes(true),
+    fp,
     question: /\?["')\]]*\s*$/.test(text),
     hedged: ws.some((w) => HEDGES.has(w)),
     names: namesIn(text, st),
   };
+}
+
+/** A capitalised first-person word inside a sentence: part of a name or title ("Barton Mine", "Despicable Me"). */
+const NAMED_FIRST_PERSON = /(?<![.!?]\s|^)(?<=\s|["'(“‘])(?:Mine|Me|My|Myself)\b/g;
+/** "I" as a numeral after a word it numbers ("World War I", "Part I", "Elizabeth I"). */
+const ROMAN_I =
+  /(?<=\b(?:War|Part|Chapter|Vol\.?|Volume|Book|Act|Phase|Type|Class|Title|Season|Series|Stage|Level|Division|Article|Section|Bowl|Henry|George|Charles|James|Edward|William|Elizabeth|Louis|Richard|Napoleon)\s+)I\b(?!['’])/g;
+/** The words before "mine" that make it the pronoun ("a friend of mine", "it is mine"); after others it is a pit. */
+const BEFORE_PRONOUN_MINE = new Set(
+  'of is was are were be been being and or like than as not too with unlike yours hers his ours theirs also all'.split(
+    ' ',
+  ),
+);
+
+/**
+ * Per word of `words(text)`: whether it is a first-person word about the speaker. Not when it is part of a name or
+ * title written with a capital inside a sentence ("the Barton Mine", "Despicable Me"), a numeral ("World War I"), or
+ * "mine" the noun ("the gold mine"); those are facts the evidence can back like any other word.
+ */
+export function firstPersonMask(text: string, ws: readonly string[]): boolean[] {
+  const plain = ws.map((w) => FIRST_PERSON.has(w));
+  if (!plain.includes(true)) return plain;
+  // Each name-part replaced by one placeholder word, so the words stay aligned with `ws`.
+  const masked = text.replace(NAMED_FIRST_PERSON, 'Zzname').replace(ROMAN_I, 'Zzname');
+  const mw = masked === text ? ws : words(masked);
+  const base = mw.length === ws.length ? mw : ws;
+  return base.map(
+    (w, i) => FIRST_PERSON.has(w) && (w !== 'mine' || i === 0 || BEFORE_PRONOUN_MINE.has(base[i - 1] as string)),
+  );
 }
 
 /** Stems of capitalised words that are not sentence-initial: the names a claim relates to each other. */
@@ -403,11 +441,13 @@ export class GroundingEvaluator implements Evaluator {
   private readonly stemmer: Stemmer;
   private readonly foldFigures: boolean;
   private readonly skipReactions: boolean;
+  private readonly namesNotFirstPerson: boolean;
 
   constructor(opts: GroundingOptions = {}) {
     this.foldFigures = opts.foldFigures !== false;
     this.stemmer = this.foldFigures ? pushMatchStems : plainStems;
     this.skipReactions = opts.skipReactions ?? true;
+    this.namesNotFirstPerson = opts.namesNotFirstPerson ?? true;
     this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
@@ -482,7 +522,7 @@ export class GroundingEvaluator implements Evaluator {
     const scored: ClaimScore[] = [];
     const claims: { s: string; tokens: ClaimTokens }[] = [];
     for (const s of claimsOf(input.response)) {
-      const tokens = tokensOf(s, this.stemmer);
+      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson);
       if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
@@ -688,12 +728,10 @@ export class GroundingEvaluator implements Evaluator {
         novel++;
         run = 0;
       }
-      if (i > copiedUpTo && FIRST_PERSON.has(t.ws[i] as string)) ownFirstPerson = 1;
+      if (i > copiedUpTo && t.fp[i]) ownFirstPerson = 1;
     }
     if (t.ws.length < 3) ownFirstPerson = t.firstPerson ? 1 : 0;
-    else
-      for (let i = Math.max(copiedUpTo + 1, t.ws.length - 2); i < t.ws.length; i++)
-        if (FIRST_PERSON.has(t.ws[i] as string)) ownFirstPerson = 1;
+    else for (let i = Math.max(copiedUpTo + 1, t.ws.length - 2); i < t.ws.length; i++) if (t.fp[i]) ownFirstPerson = 1;
     const nGrams = Math.max(0, t.ws.length - 2);
     // The learned scorer counts a question in the answer's own words against it (features.ts, question_novel).
     if (t.question && nGrams > 0 && novel / nGrams >= 0.5)

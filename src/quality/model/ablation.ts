@@ -81,6 +81,12 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
+    name: 'first-person words in names counted ("Barton Mine", "Despicable Me", "World War I", "the gold mine")',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { namesNotFirstPerson: false },
+  },
+  {
     name: 'first person anywhere (a quoted "I Will Always Love You" counts)',
     features: (s) => {
       const x = responseFeatures(s.claims);
