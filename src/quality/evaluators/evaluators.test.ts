@@ -180,6 +180,30 @@ describe('grounding', () => {
     expect(proseOf('One line. Two (2) lines.')).toBe('One line. Two (2) lines.');
   });
 
+  it('takes a figure as stated only in or beside a sentence about the answer, however long the source', () => {
+    const inventory = Array.from(
+      { length: 2000 },
+      (_, i) => `Item ${i} is kept in warehouse ${i % 97} and costs ${i * 3} dollars.`,
+    ).join(' ');
+    const context = [inventory, 'The Eiffel Tower is 330 metres tall. It was completed in 1889.'];
+    // 450 is stated (item 150 costs 450 dollars), but in a sentence about something else: the tower's figure is 330.
+    const wrong = g.check({ context, response: 'The Eiffel Tower is 450 metres tall.' });
+    expect(wrong.claims?.[0]?.status).toBe('contradicted');
+    expect(wrong.explanation).toMatch(/number 450 in claim, evidence says 330/);
+    expect(
+      new GroundingEvaluator({ figuresNearby: false }).check({
+        context,
+        response: 'The Eiffel Tower is 450 metres tall.',
+      }).explanation,
+    ).not.toMatch(/number 450/);
+    // A figure in the sentence beside one about the answer ("It was completed in 1889") is stated.
+    const right = g.check({ context, response: 'The Eiffel Tower is 330 metres tall. It was finished in 1889.' });
+    expect(right.explanation).not.toMatch(/number/);
+    // A bare figure answering the question is looked for anywhere.
+    const bare = g.check({ context, question: 'What does item 150 cost?', response: '450 dollars' });
+    expect(bare.explanation).not.toMatch(/number/);
+  });
+
   it('takes names in one sentence split at a semicolon as mentioned together', () => {
     const context = [
       "Dylan's Candy Bar is a chain of candy shops located in New York City; East Hampton, New York; and Miami Beach.",

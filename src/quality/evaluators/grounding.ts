@@ -59,6 +59,11 @@ export interface GroundingOptions {
    * from one about the speaker (`firstPersonMask`; default true). `false` is the earlier reading, for the benchmark.
    */
   namesNotFirstPerson?: boolean;
+  /**
+   * A claim's figure counts as stated only in a sentence about the claim (`statesNear`; default true): in a long
+   * source nearly every figure is stated somewhere. `false` is the earlier check (anywhere), for the benchmark.
+   */
+  figuresNearby?: boolean;
 }
 
 interface Unit {
@@ -265,6 +270,8 @@ class EvidencePool {
   readonly pairs = new Set<number>();
   readonly stemIds = new Map<string, number>();
   private readonly numberSet = new Set<number>();
+  /** Figure → the units stating it. */
+  private readonly numberUnits = new Map<number, number[]>();
   private numberedUnits = 0;
   /** Word trigrams as numbers over `wordIds` (no strings built per trigram). */
   readonly grams = new Set<number>();
@@ -351,9 +358,31 @@ class EvidencePool {
 
   /** Every number the evidence states (computed for the units added since the last call). */
   numbers(): Set<number> {
-    for (; this.numberedUnits < this.units.length; this.numberedUnits++)
-      for (const v of unitNumbers(this.units[this.numberedUnits] as Unit)) this.numberSet.add(v);
+    for (; this.numberedUnits < this.units.length; this.numberedUnits++) {
+      const i = this.numberedUnits;
+      for (const v of unitNumbers(this.units[i] as Unit)) {
+        this.numberSet.add(v);
+        const at = this.numberUnits.get(v);
+        if (at) at.push(i);
+        else this.numberUnits.set(v, [i]);
+      }
+    }
     return this.numberSet;
+  }
+
+  /**
+   * Whether the evidence states this figure in or beside a sentence about the answer: one that shares a word (not a
+   * figure) with the answer or the question. In a long source nearly every figure is stated somewhere; in a
+   * sentence about something else it backs nothing.
+   */
+  statesNear(v: number, about: readonly ReadonlySet<string>[]): boolean {
+    if (!this.numbers().has(v)) return false;
+    for (const i of this.numberUnits.get(v) ?? [])
+      for (let j = Math.max(0, i - 1); j <= i + 1 && j < this.units.length; j++) {
+        const u = this.units[j] as Unit;
+        for (const s of about) for (const x of s) if (u.stems.has(x)) return true;
+      }
+    return false;
   }
 
   private prefixes(): Set<string> {
@@ -423,6 +452,8 @@ function weightOf(s: string): number {
 
 interface QuestionTerms {
   stems: Set<string>;
+  /** Its stems other than figures. */
+  words: Set<string>;
   numbers: Set<number>;
 }
 
@@ -442,12 +473,14 @@ export class GroundingEvaluator implements Evaluator {
   private readonly foldFigures: boolean;
   private readonly skipReactions: boolean;
   private readonly namesNotFirstPerson: boolean;
+  private readonly figuresNearby: boolean;
 
   constructor(opts: GroundingOptions = {}) {
     this.foldFigures = opts.foldFigures !== false;
     this.stemmer = this.foldFigures ? pushMatchStems : plainStems;
     this.skipReactions = opts.skipReactions ?? true;
     this.namesNotFirstPerson = opts.namesNotFirstPerson ?? true;
+    this.figuresNearby = opts.figuresNearby ?? true;
     this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
@@ -518,7 +551,13 @@ export class GroundingEvaluator implements Evaluator {
         `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
       );
     const qt = input.question ? tokensOf(input.question, this.stemmer) : null;
-    const question: QuestionTerms | null = qt ? { stems: new Set(qt.stems), numbers: new Set(qt.numbers) } : null;
+    const question: QuestionTerms | null = qt
+      ? {
+          stems: new Set(qt.stems),
+          words: new Set(qt.stems.filter((x) => !qt.figureStems.has(x))),
+          numbers: new Set(qt.numbers),
+        }
+      : null;
     const scored: ClaimScore[] = [];
     const claims: { s: string; tokens: ClaimTokens }[] = [];
     for (const s of claimsOf(input.response)) {
@@ -527,9 +566,13 @@ export class GroundingEvaluator implements Evaluator {
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
     const substantive = this.skipReactions ? claims.filter((c) => !isPhatic(c.tokens.ws)) : claims;
-    for (const { s, tokens } of substantive.length > 0 ? substantive : claims) {
+    const checked = substantive.length > 0 ? substantive : claims;
+    // The answer's words other than figures: a sentence stating a claim's figure must be about them (statesNear).
+    const answerWords = new Set<string>();
+    for (const c of checked) for (const x of c.tokens.stems) if (!c.tokens.figureStems.has(x)) answerWords.add(x);
+    for (const { s, tokens } of checked) {
       if (kb) pool.addKb(kb, tokens.stems, this.kbTopK);
-      scored.push(this.scoreClaim(s, tokens, pool, question));
+      scored.push(this.scoreClaim(s, tokens, pool, question, answerWords));
       yield;
     }
     if (pool.units.length === 0)
@@ -587,7 +630,13 @@ export class GroundingEvaluator implements Evaluator {
       durationMs: performance.now() - t0,
     };
   }
-  private scoreClaim(text: string, t: ClaimTokens, pool: EvidencePool, question: QuestionTerms | null): ClaimScore {
+  private scoreClaim(
+    text: string,
+    t: ClaimTokens,
+    pool: EvidencePool,
+    question: QuestionTerms | null,
+    answerWords: ReadonlySet<string>,
+  ): ClaimScore {
     const questionNumbers = question?.numbers;
     // Best single unit: the one covering most of the claim's weight.
     let best: Unit | null = null;
@@ -650,7 +699,12 @@ export class GroundingEvaluator implements Evaluator {
 
     // Numbers: one the evidence never states, where the evidence for this claim states others, contradicts it.
     const near = [best, second].filter((u): u is Unit => u !== null && bestCov > 0);
-    const known = (v: number) => pool.numbers().has(v) || questionNumbers?.has(v) === true;
+    // A figure counts as stated in or beside a sentence about the answer (its words or the question's, other than
+    // figures), or anywhere when the claim is a bare figure ("1932", "0.9 s").
+    const nearby = this.figuresNearby && t.stems.some((x) => !t.figureStems.has(x));
+    const about = [answerWords, question?.words ?? new Set<string>()];
+    const known = (v: number) =>
+      questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about) : pool.numbers().has(v));
     const strange =
       t.checkable.length > 0
         ? t.checkable.filter((n) => !known(n.value) && !(n.alt !== undefined && known(n.alt))).map((n) => n.value)

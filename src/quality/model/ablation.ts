@@ -81,6 +81,12 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
+    name: 'figures counted wherever the evidence states them (not only in or beside a sentence about the answer)',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { figuresNearby: false },
+  },
+  {
     name: 'first-person words in names counted ("Barton Mine", "Despicable Me", "World War I", "the gold mine")',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
