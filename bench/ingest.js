@@ -10,8 +10,8 @@
 // bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
 // profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
@@ -76,6 +76,40 @@ function cpuSeconds(pid) {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU seconds each thread of the server has used so far (Linux /proc: tid → seconds). */
+function threadCpu(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    /* not Linux */
+  }
+  return out;
+}
+
+/**
+ * µs per call of the main thread, of the busiest other thread (under this bench, the SQLite writer thread: it
+ * writes every call) and of all the rest together, between two threadCpu() readings.
+ */
+function threadSplit(pid, before, after, calls) {
+  const us = (s) => Math.round((s / calls) * 1e6 * 10) / 10;
+  let main = 0;
+  let top = 0;
+  let rest = 0;
+  for (const [tid, s] of after) {
+    const d = s - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else if (d > top) {
+      rest += top;
+      top = d;
+    } else rest += d;
+  }
+  return { mainUs: us(main), writerUs: us(top), restUs: us(rest) };
 }
 
 /** A counter's value per label set (`{sink="store"}` → n), from /metrics. */
@@ -188,9 +222,12 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
   await drive(path, contentType, makeBody(`warm-${run}`), countOf, quick ? 1 : 2);
   const droppedBefore = await metric('llmscope_recorder_dropped_total');
   const cpu0 = cpuSeconds(server.pid);
+  const threads0 = threadCpu(server.pid);
+  const load0 = loadavg()[0];
   const sent = await drive(path, contentType, makeBody(run), countOf);
   const done = await stored(idPrefix(run), sent.accepted);
   const cpu = cpuSeconds(server.pid) - cpu0;
+  const split = threadSplit(server.pid, threads0, threadCpu(server.pid), Math.max(1, done.rows));
   const seconds = (done.at - sent.t0) / 1000;
   const dropped = grew(droppedBefore, await metric('llmscope_recorder_dropped_total'));
   const r = {
@@ -206,6 +243,8 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
     acceptedPerSecond: Math.round(sent.accepted / sent.sendSeconds),
     storedPerSecond: Math.round(done.rows / seconds),
     serverCpuUsPerCall: done.rows > 0 ? Math.round((cpu / done.rows) * 1e6 * 10) / 10 : null,
+    ...split,
+    load: `${load0.toFixed(1)}–${loadavg()[0].toFixed(1)}`,
   };
   console.log(JSON.stringify(r));
   return r;
@@ -252,11 +291,11 @@ rmSync(dir, { recursive: true, force: true });
 
 const machine = `${STORE === 'postgres' ? 'PostgreSQL (a local scratch cluster on the same cores)' : 'SQLite file'} store; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
 const table = [
-  '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call |',
-  '|---|---|---|---|---|---|---|---|',
+  '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call | main thread | writer thread | other threads | load average |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.name} | ${r.batch} × ${r.concurrency} | ${r.requests}${r.failed ? ` (${r.failed} failed)` : ''} | ${r.acceptedPerSecond.toLocaleString('en')} | **${r.storedPerSecond.toLocaleString('en')}** | ${r.lost} | ${r.dropped} | ${r.serverCpuUsPerCall} |`,
+      `| ${r.name} | ${r.batch} × ${r.concurrency} | ${r.requests}${r.failed ? ` (${r.failed} failed)` : ''} | ${r.acceptedPerSecond.toLocaleString('en')} | **${r.storedPerSecond.toLocaleString('en')}** | ${r.lost} | ${r.dropped} | ${r.serverCpuUsPerCall} | ${r.mainUs} | ${r.writerUs} | ${r.restUs} | ${r.load} |`,
   ),
 ].join('\n');
 console.log(`\n${machine}\n${table}`);
