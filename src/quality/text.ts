@@ -170,23 +170,37 @@ export function words(text: string): string[] {
 
 /**
  * A light stemmer: folds plurals, -ing, -ed, -ly and a few derivational endings so "published"/"publishes",
- * "countries"/"country" meet. Not Porter: it must be fast and predictable, not linguistically complete.
+ * "countries"/"country", "located"/"location"/"locator" meet. Not Porter: it must be fast and predictable, not
+ * linguistically complete.
  */
 export function stem(w: string): string {
   if (w.length <= 3) return w;
   const hit = STEMS.get(w);
   if (hit !== undefined) return hit;
-  const s = stemUncached(w);
+  const s = stemUncached(w, true);
   if (STEMS.size >= STEM_CACHE) STEMS.clear();
   STEMS.set(w, s);
   return s;
 }
 
+/** The stemmer as it was before a stem's -at was folded ("located" ≠ "location"): the benchmark's ablation. */
+export function stemKeepingAt(w: string): string {
+  if (w.length <= 3) return w;
+  let s = STEMS_KEEPING_AT.get(w);
+  if (s === undefined) {
+    s = stemUncached(w, false);
+    if (STEMS_KEEPING_AT.size >= STEM_CACHE) STEMS_KEEPING_AT.clear();
+    STEMS_KEEPING_AT.set(w, s);
+  }
+  return s;
+}
+const STEMS_KEEPING_AT = new Map<string, string>();
+
 /** Memo of stems: the same words recur across sentences and calls; bounded, cleared when full. */
 const STEMS = new Map<string, string>();
 const STEM_CACHE = 50_000;
 
-function stemUncached(w: string): string {
+function stemUncached(w: string, foldAt: boolean): string {
   if (/\d/.test(w)) return w;
   let s = w;
   if (s.endsWith("'")) s = s.slice(0, -1);
@@ -199,10 +213,14 @@ function stemUncached(w: string): string {
   if (s.endsWith('ly') && s.length > 5) s = s.slice(0, -2);
   if (s.endsWith('ment') && s.length > 7) s = s.slice(0, -4);
   else if (s.endsWith('ation') && s.length > 7) s = s.slice(0, -5);
+  else if (foldAt && s.endsWith('ator') && s.length > 6) s = s.slice(0, -4);
   else if (s.endsWith('ness') && s.length > 6) s = s.slice(0, -4);
   else if (s.endsWith('er') && s.length > 5) s = undouble(s.slice(0, -2));
   if (s.endsWith('e') && s.length > 3) s = s.slice(0, -1);
   if (s.endsWith('y') && s.length > 3) s = `${s.slice(0, -1)}i`;
+  // "located", "locates", "locating", "locator" meet "location" (whose -ation went above): a stem's -at goes too
+  // (so "treat" and "treated", "private" and "privately" still meet each other).
+  if (foldAt && s.endsWith('at') && s.length >= 5) s = s.slice(0, -2);
   return s;
 }
 
@@ -262,13 +280,13 @@ const NUMBER_STEMS: ReadonlyMap<string, string> = new Map(
  * digits ("twelve" → "12"), ordinals and decades to their number ("7th" → "7", "1960s" → "1960"), thousands
  * separators dropped ("1,000" → "1000") — so an answer that writes a figure differently from its source still counts as supported.
  */
-export function matchStem(w: string): string {
+export function matchStem(w: string, st: (w: string) => string = stem): string {
   const c = w.charCodeAt(0);
   if (c >= 48 && c <= 57) {
     const m = /^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th|s)?$/.exec(w);
     return m ? `${(m[1] as string).replace(/,/g, '')}${m[2] ?? ''}` : w;
   }
-  return NUMBER_STEMS.get(w) ?? stem(w);
+  return NUMBER_STEMS.get(w) ?? st(w);
 }
 
 /**
@@ -276,30 +294,36 @@ export function matchStem(w: string): string {
  * "action-adventure" → action, adventur), a figure with a unit glued on gives the figure and the unit ("5km" → 5,
  * km), so "a 12 bar blues" and "an action film" meet their source; `out` gets them.
  */
-export function pushMatchStems(w: string, out: string[]): void {
-  let m = MATCHES.get(w);
-  if (m === undefined) {
-    const unit = /^(\d[\d,.]*)([a-z]{1,5})$/.exec(w);
-    if (unit && !/^(?:st|nd|rd|th|s)$/.test(unit[2] as string)) {
-      // A figure with its unit glued on ("330m", "5km", "10kg"): the figure, and the unit when it is a content word.
-      const u = unit[2] as string;
-      m = isContent(u) ? [matchStem(unit[1] as string), stem(u)] : matchStem(unit[1] as string);
-    } else if (!w.includes('-')) m = isContent(w) ? matchStem(w) : '';
-    else {
-      const parts: string[] = [];
-      for (const part of w.split('-')) if (part && isContent(part)) parts.push(matchStem(part));
-      m = parts.length === 1 ? (parts[0] as string) : parts;
-    }
-    if (MATCHES.size >= STEM_CACHE) MATCHES.clear();
-    MATCHES.set(w, m);
-  }
-  if (typeof m === 'string') {
-    if (m) out.push(m);
-  } else for (const x of m) out.push(x);
-}
+export const pushMatchStems: (w: string, out: string[]) => void = matchStemmer(stem);
 
-/** Memo of pushMatchStems per word ('' = not a content word): one lookup per word instead of three. */
-const MATCHES = new Map<string, string | string[]>();
+/** pushMatchStems over the stemmer as it was before -at was folded (`stemKeepingAt`): the benchmark's ablation. */
+export const pushMatchStemsKeepingAt: (w: string, out: string[]) => void = matchStemmer(stemKeepingAt);
+
+function matchStemmer(st: (w: string) => string): (w: string, out: string[]) => void {
+  /** Memo per word ('' = not a content word): one lookup per word instead of three. */
+  const MATCHES = new Map<string, string | string[]>();
+  return (w, out) => {
+    let m = MATCHES.get(w);
+    if (m === undefined) {
+      const unit = /^(\d[\d,.]*)([a-z]{1,5})$/.exec(w);
+      if (unit && !/^(?:st|nd|rd|th|s)$/.test(unit[2] as string)) {
+        // A figure with its unit glued on ("330m", "5km", "10kg"): the figure, and the unit when it is a content word.
+        const u = unit[2] as string;
+        m = isContent(u) ? [matchStem(unit[1] as string, st), st(u)] : matchStem(unit[1] as string, st);
+      } else if (!w.includes('-')) m = isContent(w) ? matchStem(w, st) : '';
+      else {
+        const parts: string[] = [];
+        for (const part of w.split('-')) if (part && isContent(part)) parts.push(matchStem(part, st));
+        m = parts.length === 1 ? (parts[0] as string) : parts;
+      }
+      if (MATCHES.size >= STEM_CACHE) MATCHES.clear();
+      MATCHES.set(w, m);
+    }
+    if (typeof m === 'string') {
+      if (m) out.push(m);
+    } else for (const x of m) out.push(x);
+  };
+}
 
 /** Stems of the content words (stopwords and one-letter tokens dropped). */
 export function contentStems(text: string): string[] {

@@ -16,8 +16,10 @@ import {
   type NumberMention,
   numberMentions,
   pushMatchStems,
+  pushMatchStemsKeepingAt,
   sentences,
   stem,
+  stemKeepingAt,
   words,
 } from '../text.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
@@ -64,6 +66,11 @@ export interface GroundingOptions {
    * source nearly every figure is stated somewhere. `false` is the earlier check (anywhere), for the benchmark.
    */
   figuresNearby?: boolean;
+  /**
+   * The stemmer folds a stem's -at ("located", "locator" meet "location"; default true). `false` is the earlier
+   * stemmer (`stemKeepingAt`), for the benchmark's ablation.
+   */
+  foldAt?: boolean;
 }
 
 interface Unit {
@@ -137,6 +144,9 @@ type Stemmer = (w: string, out: string[]) => void;
 /** Before figures were folded: the light stemmer alone, a hyphenated word one stem (the benchmark's ablation). */
 const plainStems: Stemmer = (w, out) => {
   if (isContent(w)) out.push(stem(w));
+};
+const plainStemsKeepingAt: Stemmer = (w, out) => {
+  if (isContent(w)) out.push(stemKeepingAt(w));
 };
 
 /** Content stems in order and the adjacent pairs among them. */
@@ -477,7 +487,13 @@ export class GroundingEvaluator implements Evaluator {
 
   constructor(opts: GroundingOptions = {}) {
     this.foldFigures = opts.foldFigures !== false;
-    this.stemmer = this.foldFigures ? pushMatchStems : plainStems;
+    this.stemmer = this.foldFigures
+      ? opts.foldAt === false
+        ? pushMatchStemsKeepingAt
+        : pushMatchStems
+      : opts.foldAt === false
+        ? plainStemsKeepingAt
+        : plainStems;
     this.skipReactions = opts.skipReactions ?? true;
     this.namesNotFirstPerson = opts.namesNotFirstPerson ?? true;
     this.figuresNearby = opts.figuresNearby ?? true;

@@ -81,6 +81,12 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
+    name: 'stemmer keeps -at ("located", "locator" ≠ "location")',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { foldAt: false },
+  },
+  {
     name: 'figures counted wherever the evidence states them (not only in or beside a sentence about the answer)',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
