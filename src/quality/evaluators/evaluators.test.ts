@@ -204,6 +204,21 @@ describe('grounding', () => {
     expect(bare.explanation).not.toMatch(/number/);
   });
 
+  it('reads the joined-up words of JSON keys and names by their parts too ("movieName", "releaseYear")', () => {
+    const context = [
+      '{"movieName": "Batman Begins", "releaseYear": 2005, "genre": "SuperHero", "director": "Christopher Nolan"}',
+    ];
+    const r = g.check({ context, response: 'The movie name is Batman Begins, a superhero film released in 2005.' });
+    expect(r.explanation).not.toMatch(/not in evidence: .*(movi|releas)/);
+    const earlier = new GroundingEvaluator({ camelParts: false }).check({
+      context,
+      response: 'The movie name is Batman Begins, a superhero film released in 2005.',
+    });
+    expect(earlier.explanation).toMatch(/not in evidence: .*movi/);
+    // The whole word still matches a claim that writes it whole.
+    expect(g.check({ context: ['He works at YouTube.'], response: 'He works at YouTube.' }).verdict).toBe('pass');
+  });
+
   it('takes names in one sentence split at a semicolon as mentioned together', () => {
     const context = [
       "Dylan's Candy Bar is a chain of candy shops located in New York City; East Hampton, New York; and Miami Beach.",

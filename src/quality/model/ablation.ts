@@ -81,6 +81,12 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
+    name: 'evidence\'s joined-up words whole only ("movieName" ≠ "movie name")',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { camelParts: false },
+  },
+  {
     name: 'stemmer keeps -at ("located", "locator" ≠ "location")',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
