@@ -44,6 +44,9 @@ export interface CapturedText {
 /** Calls per evaluation job: the runner's unit of concurrency, and of the writes of their results. */
 const EVALUATION_BATCH = 32;
 
+/** Longest stretch, in ms, evaluations hold the event loop before they yield to it (between two evaluators). */
+export const EVALUATION_SLICE_MS = 1;
+
 /** The hallucination evaluators a call may be sampled for, in run order. */
 export const EVALUATOR_NAMES = ['grounding', 'attribution', 'consistency', 'judge', 'nli'] as const;
 export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
@@ -201,6 +204,8 @@ const reviewOf = (call: LlmCall, reason: 'refusal' | 'sample', refusal: boolean)
 
 export class QualityService {
   private lastWarn = 0;
+  /** When the evaluations now holding the event loop resumed (performance.now()); see runEvaluators. */
+  private sliceStartedAt = 0;
 
   constructor(private readonly d: QualityServiceDeps) {}
 
@@ -289,15 +294,40 @@ export class QualityService {
         r = errorResult(name, err);
       }
       results.push(this.d.captureContent ? r : withoutQuotes(r));
-      this.d.metrics.evaluations.inc({ evaluator: r.evaluator, verdict: r.verdict });
-      // Yield between evaluators so CPU-bound checks never hold the event loop for long.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Between evaluators, once evaluations have held the event loop for a slice, yield to it (setImmediate), so
+      // CPU-bound checks never hold it long. The slice is the service's, shared by the runner's concurrent jobs:
+      // those that run in one turn yield together. Yielding after every evaluator instead cost a macrotask and two
+      // promises per evaluator and call.
+      if (performance.now() - this.sliceStartedAt >= EVALUATION_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        this.sliceStartedAt = performance.now();
+      }
     }
     return results;
   }
 
+  /**
+   * `llm_evaluations_total`: each evaluator and verdict of the batch added once, with how many times it came
+   * (whole numbers, so the same totals as one increment per evaluation, for a label lookup per pair).
+   */
+  private countVerdicts(done: readonly { results: EvaluationResult[] }[]): void {
+    const n = new Map<string, Map<string, number>>();
+    for (const { results } of done)
+      for (const r of results) {
+        let byVerdict = n.get(r.evaluator);
+        if (!byVerdict) {
+          byVerdict = new Map();
+          n.set(r.evaluator, byVerdict);
+        }
+        byVerdict.set(r.verdict, (byVerdict.get(r.verdict) ?? 0) + 1);
+      }
+    for (const [evaluator, byVerdict] of n)
+      for (const [verdict, count] of byVerdict) this.d.metrics.evaluations.inc({ evaluator, verdict }, count);
+  }
+
   /** Stores evaluation results with their counts and review flags; a failure is logged, never thrown. */
   private async storeResults(done: readonly { call: LlmCall; results: EvaluationResult[] }[]): Promise<void> {
+    this.countVerdicts(done);
     const now = this.d.clock.now();
     const evaluations: StoredEvaluation[] = [];
     const counts = new Map<string, QualityCountRow>();

@@ -1,0 +1,121 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { qualityConfigSchema } from './config.js';
+import type { EvaluationResult, Evaluator, Verdict } from './evaluators/types.js';
+import type { BoundedRunner } from './runner.js';
+import { type CapturedText, EVALUATION_SLICE_MS, type EvaluatorName, QualityService } from './service.js';
+import type { QualityStore } from './storage/index.js';
+
+/** An evaluator answering `verdicts` in turn, spinning `busyMs` of CPU per call (a CPU-bound check). */
+function fakeEvaluator(name: string, verdicts: Verdict[], busyMs = 0): Evaluator {
+  let i = 0;
+  return {
+    name,
+    async evaluate(): Promise<EvaluationResult> {
+      const until = performance.now() + busyMs;
+      while (performance.now() < until) {
+        /* spin */
+      }
+      const verdict = verdicts[i++ % verdicts.length] as Verdict;
+      return { evaluator: name, verdict, score: verdict === 'fail' ? 0.9 : 0.1, evidence: [], explanation: name };
+    },
+  };
+}
+
+function service(evaluators: Record<string, Evaluator>) {
+  const metrics = new Metrics(new Registry());
+  const stored: unknown[] = [];
+  const store = {
+    putEvaluations: async (e: unknown[]) => {
+      stored.push(...e);
+    },
+    addCounts: async () => {},
+    enqueueReview: async () => {},
+  } as unknown as QualityStore;
+  const svc = new QualityService({
+    store,
+    calls: {} as never,
+    metrics,
+    clock: { now: () => Date.now() },
+    logger: pino({ level: 'silent' }),
+    config: qualityConfigSchema.parse({}),
+    runner: {} as BoundedRunner,
+    evaluatorFor: (name: EvaluatorName) => evaluators[name] ?? null,
+  });
+  return { svc, metrics, stored };
+}
+
+const items = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    call: {
+      requestId: `req-${i}`,
+      model: 'm',
+      provider: 'p',
+      feature: null,
+      startedAt: Date.now(),
+      refusal: false,
+    } as unknown as LlmCall,
+    text: { prompt: 'a question', output: 'an answer', evaluators: ['grounding', 'attribution'] } as CapturedText,
+  }));
+
+const count = async (m: Metrics, evaluator: string, verdict: string) =>
+  (await m.evaluations.get()).values.find((v) => v.labels.evaluator === evaluator && v.labels.verdict === verdict)
+    ?.value ?? 0;
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('QualityService evaluations', () => {
+  it('counts llm_evaluations_total once per evaluation, by evaluator and verdict, and stores every result', async () => {
+    const { svc, metrics, stored } = service({
+      grounding: fakeEvaluator('grounding', ['pass', 'fail', 'pass']),
+      attribution: fakeEvaluator('attribution', ['unknown', 'error']),
+    });
+    await svc.evaluateMany(items(30));
+    await svc.evaluateMany(items(6));
+    expect(stored).toHaveLength(72);
+    expect(await count(metrics, 'grounding', 'pass')).toBe(24);
+    expect(await count(metrics, 'grounding', 'fail')).toBe(12);
+    expect(await count(metrics, 'attribution', 'unknown')).toBe(18);
+    expect(await count(metrics, 'attribution', 'error')).toBe(18);
+  });
+
+  it('yields to the event loop by time, not after every evaluator', async () => {
+    const { svc } = service({
+      grounding: fakeEvaluator('grounding', ['pass']),
+      attribution: fakeEvaluator('attribution', ['pass']),
+    });
+    const immediate = vi.spyOn(globalThis, 'setImmediate');
+    await svc.evaluateMany(items(32));
+    // 64 fast evaluations: at most a yield or two (one at the start, a stale slice), not 64.
+    expect(immediate.mock.calls.length).toBeLessThanOrEqual(4);
+  });
+
+  it('never holds the event loop much longer than a slice while CPU-bound evaluators run', async () => {
+    const { svc } = service({
+      grounding: fakeEvaluator('grounding', ['pass'], 0.3),
+      attribution: fakeEvaluator('attribution', ['fail'], 0.3),
+    });
+    // Two jobs at once, as the runner runs them: they share the slice.
+    const gaps: number[] = [];
+    let last = performance.now();
+    let ticking = true;
+    const tick = () => {
+      const t = performance.now();
+      gaps.push(t - last);
+      last = t;
+      if (ticking) setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    await Promise.all([svc.evaluateMany(items(32)), svc.evaluateMany(items(32))]);
+    ticking = false;
+    // 128 evaluations of 0.3 ms (about 38 ms of CPU) ran, and timers kept firing between them: without yields the
+    // timer would wait for all of it. The median gap (robust to a busy machine's scheduling) is a slice and an
+    // evaluator or two.
+    expect(gaps.length).toBeGreaterThan(10);
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
+    expect(median).toBeLessThan(EVALUATION_SLICE_MS + 0.3 * 2 + 8);
+  });
+});
