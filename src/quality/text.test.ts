@@ -89,8 +89,8 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
   /** The pattern the scanner replaces, with the same post-processing: the reference it must agree with. */
   function reference(text: string): string[] {
     const out: string[] = [];
-    const lower = text.toLowerCase().replace(/’/g, "'");
-    for (const m of lower.matchAll(/[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*/gu)) {
+    const lower = text.toLowerCase().replace(/’/g, "'").normalize('NFC');
+    for (const m of lower.matchAll(/[\p{L}\p{N}\p{M}]+(?:['.,-][\p{L}\p{N}\p{M}]+)*/gu)) {
       let w = m[0];
       if ((w.includes('.') || w.includes(',')) && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
         for (const part of w.split(/[.,]/)) if (part) cjk(part);
@@ -103,11 +103,13 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
     // Runs of Han and kana become overlapping pairs (one character alone stays one token).
     function cjk(w: string): void {
       for (const piece of w.match(
-        /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+/gu,
+        /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uac00-\ud7a3\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+|[^\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uac00-\ud7a3\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]+/gu,
       ) ?? []) {
         const cs = Array.from(piece);
         if (
-          !/^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]/u.test(piece) ||
+          !/^[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uac00-\ud7a3\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{3134f}]/u.test(
+            piece,
+          ) ||
           cs.length === 1
         )
           out.push(piece);
@@ -125,7 +127,7 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
       '...',
     ];
     // Deterministic random strings over a mixed alphabet, joiners included.
-    const alphabet = "ab Z9.,-'’é日本カ😀𝒜\n!?;한";
+    const alphabet = "ab Z9.,-'’é日本カ😀𝒜\n!?;한กั\u0301";
     let x = 7;
     for (let k = 0; k < 300; k++) {
       let t = '';
@@ -168,8 +170,11 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
     expect(words('猫')).toEqual(['猫']);
     expect(isContent('猫')).toBe(true);
     expect(isContent('は')).toBe(false);
-    // Korean is written with spaces: its words stay whole.
-    expect(words('서울은 한국의 수도이다')).toEqual(['서울은', '한국의', '수도이다']);
+    // Korean glues particles to its words: pairs let "에펠탑의" meet "에펠탑은", and a figure's unit comes apart.
+    expect(words('에펠탑의 330미터')).toEqual(['에펠', '펠탑', '탑의', '330', '미터']);
+    // A combining mark continues its word (Hindi's vowel signs, an accent typed apart), and is composed (NFC).
+    expect(words('नमस्ते दुनिया')).toEqual(['नमस्ते', 'दुनिया']);
+    expect(words('cafe\u0301 au lait')).toEqual(['café', 'au', 'lait']);
     expect(sentences('长城全长21196公里。它建于公元前7世纪！真的吗？').map((s) => s.text)).toEqual([
       '长城全长21196公里。',
       '它建于公元前7世纪！',

@@ -56,8 +56,11 @@ export const NEGATIONS: ReadonlySet<string> = new Set([
   'cant',
 ]);
 
-/** A letter or digit beyond ASCII (tested one code point at a time). */
-const WORD_CHAR = /^[\p{L}\p{N}]$/u;
+/**
+ * A letter, digit or combining mark beyond ASCII (tested one code point at a time): a mark continues its word (the
+ * vowel signs of Hindi and Thai, an accent typed as a separate character), it does not split it.
+ */
+const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
 
 /** Length in UTF-16 units of the letter or digit at i (1, or 2 for a surrogate pair), 0 when it is neither. */
 function wordCharAt(s: string, i: number): number {
@@ -68,12 +71,21 @@ function wordCharAt(s: string, i: number): number {
   return WORD_CHAR.test(s.slice(i, i + n)) ? n : 0;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** `'`, `.`, `,` and `-` join letters and digits into one token ("don't", "1,000.5", "u.s", "covid-19"). */
 const isJoiner = (c: number): boolean => c === 39 || c === 46 || c === 44 || c === 45;
 
-/** Han ideographs and kana: scripts written without spaces between words (a code point). */
+/**
+ * Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer) or with particles glued to
+ * them (Hangul: "에펠탑의", "에펠탑은"): a code point of theirs.
+ */
 function isCjk(cp: number): boolean {
   return (
+    (cp >= 0x0e00 && cp <= 0x0eff) ||
+    (cp >= 0x1000 && cp <= 0x109f) ||
+    (cp >= 0x1780 && cp <= 0x17ff) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
     (cp >= 0x3040 && cp <= 0x30ff) ||
     (cp >= 0x3400 && cp <= 0x4dbf) ||
     (cp >= 0x4e00 && cp <= 0x9fff) ||
@@ -84,9 +96,10 @@ function isCjk(cp: number): boolean {
 }
 
 /**
- * Pushes a token, splitting the runs of Chinese and Japanese characters in it into overlapping character pairs
- * ("東京タワー" → 東京, 京タ, タワ, ワー), the usual unit of matching for text without spaces (a whole clause would
- * otherwise be one "word" that never matches); the digits and Latin letters between them stay tokens of their own.
+ * Pushes a token, splitting the runs of Chinese, Japanese, Korean, Thai... characters in it (`isCjk`) into
+ * overlapping character pairs ("東京タワー" → 東京, 京タ, タワ, ワー), the usual unit of matching for text without
+ * spaces (a whole clause would otherwise be one "word" that never matches); the digits and Latin letters between them
+ * stay tokens of their own ("330미터" → 330, 미터).
  */
 function pushCjk(out: string[], w: string): void {
   let run: string[] = [];
@@ -114,14 +127,17 @@ function pushCjk(out: string[], w: string): void {
 
 /**
  * Lowercased word tokens (apostrophes normalised, internal `.`/`,` kept only inside numbers): runs of letters and
- * digits, joined by single `'` `.` `,` `-`; Chinese and Japanese text as overlapping character pairs (`pushCjk`). A
+ * digits (and combining marks), joined by single `'` `.` `,` `-`; Chinese, Japanese, Korean, Thai... as overlapping
+ * character pairs (`pushCjk`). A
  * hand-written scanner (the same tokens as the pattern /[\p{L}\p{N}]+(?:['.,-][\p{L}\p{N}]+)*\/u, then the pairs):
  * words runs on every evidence sentence, and a scanner costs less than a Unicode regex.
  */
 export function words(text: string): string[] {
   const out: string[] = [];
-  // The text is lowercased and its ’ folded once, not token by token.
+  // The text is lowercased and its ’ folded once, not token by token; text beyond ASCII is composed (NFC), so an
+  // accent typed as its own character meets the accented letter.
   let lower = text.toLowerCase();
+  if (!ASCII.test(lower)) lower = lower.normalize('NFC');
   if (lower.includes('’')) lower = lower.replace(/’/g, "'");
   const n = lower.length;
   let i = 0;
@@ -133,11 +149,11 @@ export function words(text: string): string[] {
     }
     const start = i;
     let joined = false;
-    // Whether the token may hold Chinese or Japanese characters (a code unit at or above U+3040).
+    // Whether the token may hold characters of those scripts (a code unit at or above U+0E00).
     let wide = false;
     for (;;) {
       while (k > 0) {
-        if (lower.charCodeAt(i) >= 0x3040) wide = true;
+        if (lower.charCodeAt(i) >= 0x0e00) wide = true;
         i += k;
         k = i < n ? wordCharAt(lower, i) : 0;
       }
@@ -335,8 +351,10 @@ export function contentStems(text: string): string[] {
 export function isContent(w: string): boolean {
   if (w.length > 1) return !STOPWORDS.has(w);
   const c = w.charCodeAt(0);
-  // A digit, or a Chinese character standing alone (a kana alone is mostly a particle).
-  return (c >= 48 && c <= 57) || (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff);
+  // A digit, or a Chinese character or Hangul syllable standing alone (a kana alone is mostly a particle).
+  return (
+    (c >= 48 && c <= 57) || (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xac00 && c <= 0xd7a3)
+  );
 }
 
 /**

@@ -134,7 +134,7 @@ describe('grounding', () => {
     expect(check('A ticket costs 28.60 euros.').claims?.[0]?.status).toBe('contradicted');
   });
 
-  it('checks Chinese and Japanese answers against their sources (no spaces between words)', () => {
+  it('checks Chinese, Japanese, Korean and Thai answers against their sources (no spaces between words)', () => {
     const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
     expect(g.check({ context: ja, response: '東京タワーは高さ333メートルです。' }).verdict).toBe('pass');
     const jaWrong = g.check({ context: ja, response: '東京タワーは高さ500メートルで、大阪にあります。' });
@@ -145,6 +145,13 @@ describe('grounding', () => {
     expect(zhOk.verdict).toBe('pass');
     expect(zhOk.claims).toHaveLength(2);
     expect(g.check({ context: zh, response: '长城位于日本。' }).verdict).toBe('fail');
+    // Korean glues particles to its words ("높이는"/"높이가", "330미터이며"/"330미터이다"); Thai writes no spaces.
+    const ko = ['에펠탑의 높이는 330미터이며 1889년에 완공되었다.'];
+    expect(g.check({ context: ko, response: '에펠탑의 높이는 330미터이다.' }).verdict).toBe('pass');
+    expect(g.check({ context: ko, response: '에펠탑의 높이가 450미터이다.' }).claims?.[0]?.status).toBe('contradicted');
+    const th = ['หอไอเฟลสูง 330 เมตร สร้างเสร็จในปี 1889'];
+    expect(g.check({ context: th, response: 'หอไอเฟลสร้างเสร็จในปี 1889' }).verdict).toBe('pass');
+    expect(g.check({ context: th, response: 'หอไอเฟลสร้างเสร็จในปี 1901' }).verdict).toBe('fail');
   });
 
   it('reads a markdown answer as prose: list markers, headings, table rules and code are no claims', () => {
