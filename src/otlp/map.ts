@@ -56,6 +56,57 @@ function asCount(v: AttrValue | undefined): number | null {
   return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : null;
 }
 
+const INPUT_TOKENS = [
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'llm.token_count.prompt',
+  'llm.usage.prompt_tokens',
+  'ai.usage.inputTokens',
+  'ai.usage.promptTokens',
+  'ai.usage.tokens',
+];
+const OUTPUT_TOKENS = [
+  'gen_ai.usage.output_tokens',
+  'gen_ai.usage.completion_tokens',
+  'llm.token_count.completion',
+  'llm.usage.completion_tokens',
+  'ai.usage.outputTokens',
+  'ai.usage.completionTokens',
+];
+const CACHED_TOKENS = [
+  'gen_ai.usage.cache_read.input_tokens',
+  'gen_ai.usage.cache_read_input_tokens',
+  'llm.token_count.prompt_details.cache_read',
+  'llm.usage.cache_read_input_tokens',
+  'ai.usage.cachedInputTokens',
+];
+const CACHE_WRITE_TOKENS = [
+  'gen_ai.usage.cache_creation.input_tokens',
+  'gen_ai.usage.cache_creation_input_tokens',
+  'llm.token_count.prompt_details.cache_write',
+  'llm.usage.cache_creation_input_tokens',
+];
+const REASONING_TOKENS = [
+  'gen_ai.usage.reasoning.output_tokens',
+  'llm.token_count.completion_details.reasoning',
+  'ai.usage.reasoningTokens',
+];
+const TOKEN_KEYS = [...INPUT_TOKENS, ...OUTPUT_TOKENS, ...CACHED_TOKENS, ...CACHE_WRITE_TOKENS, ...REASONING_TOKENS];
+
+/**
+ * Why an LLM span's token counts cannot be taken, or null: a count past 2^53 − 1 (the most /api/ingest takes) is
+ * no count a call had, and priced it would swamp every spend total, so the span is rejected rather than recorded.
+ */
+export function usageProblem(s: OtlpSpan): string | null {
+  for (const k of TOKEN_KEYS) {
+    const v = s.attributes[k];
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n === 'number' && n > Number.MAX_SAFE_INTEGER)
+      return `${k} is ${v}, not a token count (at most ${Number.MAX_SAFE_INTEGER})`;
+  }
+  return null;
+}
+
 function asNumber(v: AttrValue | undefined): number | null {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
@@ -455,44 +506,12 @@ export function spanToCall(s: OtlpSpan): LlmCall {
     a['llm.is_streaming'] === true ||
     params['stream'] === true ||
     aiOp.endsWith('.doStream');
-  const input = first(asCount, a, [
-    'gen_ai.usage.input_tokens',
-    'gen_ai.usage.prompt_tokens',
-    'llm.token_count.prompt',
-    'llm.usage.prompt_tokens',
-    'ai.usage.inputTokens',
-    'ai.usage.promptTokens',
-    'ai.usage.tokens',
-  ]);
+  const input = first(asCount, a, INPUT_TOKENS);
   const output =
-    endpoint === 'embeddings'
-      ? first(asCount, a, ['gen_ai.usage.output_tokens'])
-      : first(asCount, a, [
-          'gen_ai.usage.output_tokens',
-          'gen_ai.usage.completion_tokens',
-          'llm.token_count.completion',
-          'llm.usage.completion_tokens',
-          'ai.usage.outputTokens',
-          'ai.usage.completionTokens',
-        ]);
-  const cached = first(asCount, a, [
-    'gen_ai.usage.cache_read.input_tokens',
-    'gen_ai.usage.cache_read_input_tokens',
-    'llm.token_count.prompt_details.cache_read',
-    'llm.usage.cache_read_input_tokens',
-    'ai.usage.cachedInputTokens',
-  ]);
-  const cacheWrite = first(asCount, a, [
-    'gen_ai.usage.cache_creation.input_tokens',
-    'gen_ai.usage.cache_creation_input_tokens',
-    'llm.token_count.prompt_details.cache_write',
-    'llm.usage.cache_creation_input_tokens',
-  ]);
-  const reasoning = first(asCount, a, [
-    'gen_ai.usage.reasoning.output_tokens',
-    'llm.token_count.completion_details.reasoning',
-    'ai.usage.reasoningTokens',
-  ]);
+    endpoint === 'embeddings' ? first(asCount, a, ['gen_ai.usage.output_tokens']) : first(asCount, a, OUTPUT_TOKENS);
+  const cached = first(asCount, a, CACHED_TOKENS);
+  const cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
+  const reasoning = first(asCount, a, REASONING_TOKENS);
   const exception = s.events.find((e) => e.name === 'exception');
   const errorType = clip(
     asString(a['error.type']) ??

@@ -479,6 +479,43 @@ describe('OtlpReceiver.accept', () => {
     db.close();
   });
 
+  it('rejects a call span whose token count is past what a count can be, so no spend total is swamped', async () => {
+    const { r, recorded } = setup();
+    // an intValue as OTLP/JSON writes it, decoded as the receiver does
+    const json = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '0af7651916cd43dd8448eb211c80319c',
+                  spanId: 'abababababababab',
+                  name: 'chat',
+                  startTimeUnixNano: '1700000000000000000',
+                  endTimeUnixNano: '1700000001000000000',
+                  attributes: [
+                    { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+                    { key: 'gen_ai.system', value: { stringValue: 'openai' } },
+                    { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
+                    { key: 'gen_ai.usage.input_tokens', value: { intValue: '99999999999999999999' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const big = span({ ...genAi, 'gen_ai.usage.output_tokens': '9007199254740993' }, { spanId: 'cdcdcdcdcdcdcdcd' });
+    const ok = span({ ...genAi, 'gen_ai.usage.input_tokens': Number.MAX_SAFE_INTEGER }, { spanId: 'efefefefefefefef' });
+    const out = await r.accept([...decodeJson(json), big, ok]);
+    expect(out.counts).toMatchObject({ call: 1, rejected: 2 });
+    expect(out.rejectedMessage).toMatch(/gen_ai\.usage\.input_tokens is .*not a token count/);
+    expect(out.rejectedMessage).toMatch(/gen_ai\.usage\.output_tokens is 9007199254740993/);
+    expect(recorded.map((c) => c.inputTokens)).toEqual([Number.MAX_SAFE_INTEGER]);
+  });
+
   it('skips calls the store already holds; rejects bad ids; bounds the spans kept per trace', async () => {
     const llm = span(genAi);
     const { r, recorded } = setup([requestIdOf(llm)]);

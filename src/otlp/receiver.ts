@@ -20,7 +20,7 @@ import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { decodeJson } from './json.js';
-import { invalidReason, isLlmSpan, metadataOfSpan, spanToCall, toSpanRecord } from './map.js';
+import { invalidReason, isLlmSpan, metadataOfSpan, spanToCall, toSpanRecord, usageProblem } from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
 import type { TraceSpanStore } from './storage/types.js';
@@ -183,7 +183,7 @@ export class OtlpReceiver {
     for (const s of spans) {
       const invalid = invalidReason(s);
       const llm = invalid === null && isLlmSpan(s);
-      const why = invalid ?? (llm ? metadataOfSpan(s).problem : null);
+      const why = invalid ?? (llm ? (usageProblem(s) ?? metadataOfSpan(s).problem) : null);
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
