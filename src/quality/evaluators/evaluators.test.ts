@@ -211,7 +211,7 @@ describe('grounding', () => {
     expect(bare.explanation).not.toMatch(/number/);
   });
 
-  it('reads the joined-up words of JSON keys and names by their parts too ("movieName", "releaseYear")', () => {
+  it('reads the joined-up words of JSON keys and names by their parts too ("movieName"), and symbols as words ("$")', () => {
     const context = [
       '{"movieName": "Batman Begins", "releaseYear": 2005, "genre": "SuperHero", "director": "Christopher Nolan"}',
     ];
@@ -222,6 +222,12 @@ describe('grounding', () => {
       response: 'The movie name is Batman Begins, a superhero film released in 2005.',
     });
     expect(earlier.explanation).toMatch(/not in evidence: .*movi/);
+    // A symbol in the evidence is the word an answer writes for it.
+    const price = g.check({
+      context: ['The ticket costs $1,299.99, up 12% on last year.'],
+      response: 'The ticket costs 1299.99 dollars, 12 percent more than last year.',
+    });
+    expect(price.explanation).not.toMatch(/not in evidence: .*(dollar|percent)/);
     // The whole word still matches a claim that writes it whole.
     expect(g.check({ context: ['He works at YouTube.'], response: 'He works at YouTube.' }).verdict).toBe('pass');
   });

@@ -72,8 +72,9 @@ export interface GroundingOptions {
    */
   foldAt?: boolean;
   /**
-   * The evidence's joined-up words count by their parts too ("movieName" → movie, name; `pushCamelParts`; default
-   * true). `false` is the earlier reading, for the benchmark's ablation.
+   * The evidence's joined-up words count by their parts too ("movieName" → movie, name; `pushCamelParts`) and its
+   * symbols by their words ("$" → dollar, "%" → percent; `pushSymbolWords`); default true. `false` is the earlier
+   * reading, for the benchmark's ablation.
    */
   camelParts?: boolean;
 }
@@ -262,12 +263,34 @@ function pushCamelParts(text: string, st: Stemmer, out: Set<string>): void {
   }
 }
 
+/** Symbols the evidence writes where an answer writes a word: "$5" is "5 dollars", "67%" is "67 percent". */
+const SYMBOL_WORDS: Readonly<Record<string, readonly string[]>> = {
+  $: ['dollar', 'usd'],
+  '€': ['euro', 'eur'],
+  '£': ['pound', 'gbp'],
+  '¥': ['yen', 'yuan'],
+  '₹': ['rupee', 'inr'],
+  '%': ['percent', 'percentage'],
+  '°': ['degree'],
+};
+
+/** The words of the symbols in the evidence (`SYMBOL_WORDS`), added to the unit's stems. */
+function pushSymbolWords(text: string, st: Stemmer, out: Set<string>): void {
+  if (!/[$€£¥₹%°]/.test(text)) return;
+  const parts: string[] = [];
+  for (const [sym, ws] of Object.entries(SYMBOL_WORDS)) if (text.includes(sym)) for (const w of ws) st(w, parts);
+  for (const p of parts) out.add(p);
+}
+
 function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer, camel = true): Unit {
   const ws = words(text);
   const stems: string[] = [];
   for (const w of ws) st(w, stems);
   const set = new Set(stems);
-  if (camel) pushCamelParts(text, st, set);
+  if (camel) {
+    pushCamelParts(text, st, set);
+    pushSymbolWords(text, st, set);
+  }
   return {
     id,
     source,

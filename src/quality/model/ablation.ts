@@ -81,7 +81,7 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
-    name: 'evidence\'s joined-up words whole only ("movieName" ≠ "movie name")',
+    name: 'evidence\'s joined-up words and symbols as written ("movieName" ≠ "movie name", "$5" ≠ "5 dollars")',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
     grounding: { camelParts: false },
