@@ -15,7 +15,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
-import { geminiGenerate, geminiProblem, geminiRoute } from './gemini.js';
+import { geminiGenerate, geminiProblem, geminiRoute, googleError } from './gemini.js';
 import {
   checkNumber,
   parseNumber,
@@ -291,6 +291,26 @@ const POST_ROUTES: Record<string, Route> = {
   '/v1/responses': 'responses',
 };
 
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+};
+const GOOGLE_STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 404: 'NOT_FOUND', 413: 'INVALID_ARGUMENT' };
+
+/**
+ * The simulator's own error (a malformed body, one too large, an unknown path, a bad x-simulator-* header) in the
+ * shape of the API `path` belongs to, as that provider answers: Anthropic's under /v1/messages, Google's under
+ * /v1beta (and Gemini's /v1/models/{m}:method), OpenAI's elsewhere. `openai` is the OpenAI-shaped body.
+ */
+function ownError(path: string, status: number, message: string, openai: unknown): unknown {
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/'))
+    return anthropicError(ANTHROPIC_TYPES[status] ?? 'invalid_request_error', message);
+  if (path.startsWith('/v1beta/') || geminiRoute(path))
+    return googleError(status, GOOGLE_STATUS[status] ?? 'INVALID_ARGUMENT', message);
+  return openai;
+}
+
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t0 = performance.now();
   const { stats } = state;
@@ -333,22 +353,26 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   // Gemini's routes name the model in the path (gemini.ts)
   const gemini = method === 'POST' ? geminiRoute(path) : null;
   const route = gemini ? 'gemini' : method === 'POST' ? POST_ROUTES[path] : undefined;
-  if (!route) return sendJson(res, 404, invalidRequest(`Invalid URL (${method} ${path})`));
+  if (!route) {
+    const message = `Invalid URL (${method} ${path})`;
+    return sendJson(res, 404, ownError(path, 404, message, invalidRequest(message)));
+  }
 
   const raw = await readBody(req);
   if (raw === null) return; // client went away while sending; counted by the 'close' handler
   if (raw === 'too_large') {
-    return sendJson(
-      res,
-      413,
-      invalidRequest(`Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`),
-    );
+    const message = `Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`;
+    return sendJson(res, 413, ownError(path, 413, message, invalidRequest(message)));
   }
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    return sendJson(res, 400, invalidRequest(INVALID_JSON_MESSAGE));
+    return sendJson(
+      res,
+      400,
+      ownError(path, 400, 'The request body is not valid JSON.', invalidRequest(INVALID_JSON_MESSAGE)),
+    );
   }
   state.events.emit('request', {
     requestId,
@@ -360,7 +384,8 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     at: performance.timeOrigin + t0,
   });
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return sendJson(res, 400, invalidRequest('Invalid request body: expected a JSON object.', null, 'invalid_type'));
+    const message = 'Invalid request body: expected a JSON object.';
+    return sendJson(res, 400, ownError(path, 400, message, invalidRequest(message, null, 'invalid_type')));
   }
   const b = body as Record<string, unknown>;
   if (route === 'messages' || route === 'count_tokens') {
@@ -383,7 +408,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     directives = readDirectives(req.headers, state.opts);
   } catch (err) {
     if (!(err instanceof SimulatorOptionError)) throw err;
-    return sendJson(res, 400, invalidRequest(err.message, null, 'invalid_simulator_header'));
+    return sendJson(
+      res,
+      400,
+      ownError(path, 400, err.message, invalidRequest(err.message, null, 'invalid_simulator_header')),
+    );
   }
   const drawn = drawFault(state);
   const fault = directives.fault ?? drawn;

@@ -1,0 +1,61 @@
+// The simulator's own errors (a malformed body, a body too large, an unknown path) come in the shape of the API the
+// path belongs to, as the real provider answers: Anthropic's under /v1/messages, Google's under /v1beta, OpenAI's
+// elsewhere. A gateway passing count_tokens through, or a test going direct, sees what the provider would send.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from './server.js';
+
+let sim: Simulator;
+let origin: string;
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0 });
+  origin = sim.url.replace(/\/v1$/, '');
+});
+afterAll(() => sim.close());
+
+const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+  const r = await fetch(origin + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+};
+
+describe("simulator errors in the route's own shape", () => {
+  it("Anthropic's under /v1/messages", async () => {
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const bad = await post(path, '{"model": ');
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+      const arr = await post(path, '[]');
+      expect(arr.status).toBe(400);
+      expect(arr.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    }
+    const unknown = await post('/v1/messages/batches', '{}');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const header = await post('/v1/messages', JSON.stringify({ model: 'claude-x', max_tokens: 5, messages: [] }), {
+      'x-simulator-ttft-ms': 'soon',
+    });
+    expect(header.status).toBe(400);
+    expect(header.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it("Google's under /v1beta", async () => {
+    const bad = await post('/v1beta/models/gemini-2.5-flash:generateContent', '{"contents": [');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    const unknown = await post('/v1beta/models/gemini-2.5-flash:countTokens', '{}');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+  });
+
+  it("OpenAI's elsewhere, as before", async () => {
+    const bad = await post('/v1/chat/completions', '{"model": ');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { type: 'invalid_request_error' } });
+    const unknown = await post('/v1/nothing', '{}');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: { type: 'invalid_request_error' } });
+  });
+});
