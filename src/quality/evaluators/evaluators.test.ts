@@ -7,7 +7,7 @@ import { createScorer, type ScoreOutput } from '../score.js';
 import { words } from '../text.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
-import { claimsOf, firstPersonMask, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
+import { capitalisesNouns, claimsOf, firstPersonMask, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
 import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
 
 const CONTEXT = [
@@ -134,7 +134,7 @@ describe('grounding', () => {
     expect(check('A ticket costs 28.60 euros.').claims?.[0]?.status).toBe('contradicted');
   });
 
-  it('checks Chinese, Japanese, Korean and Thai answers against their sources (no spaces between words)', () => {
+  it('checks German, Chinese, Japanese, Korean and Thai answers against their sources (nouns capitalised, no spaces)', () => {
     const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
     expect(g.check({ context: ja, response: '東京タワーは高さ333メートルです。' }).verdict).toBe('pass');
     const jaWrong = g.check({ context: ja, response: '東京タワーは高さ500メートルで、大阪にあります。' });
@@ -145,6 +145,16 @@ describe('grounding', () => {
     expect(zhOk.verdict).toBe('pass');
     expect(zhOk.claims).toHaveLength(2);
     expect(g.check({ context: zh, response: '长城位于日本。' }).verdict).toBe('fail');
+    // German writes every noun with a capital: "Tonnen" and "Meter" are no names that the evidence keeps apart.
+    const de = ['Der Eiffelturm ist 330 Meter hoch und wurde 1889 fertiggestellt. Er wiegt 10.100 Tonnen.'];
+    const deOk = g.check({ context: de, response: 'Er wiegt 10.100 Tonnen und ist 330 Meter hoch.' });
+    expect(deOk.verdict).toBe('pass');
+    expect(deOk.explanation).not.toMatch(/together/);
+    expect(g.check({ context: de, response: 'Der Eiffelturm ist 450 Meter hoch und steht in Berlin.' }).verdict).toBe(
+      'fail',
+    );
+    expect(capitalisesNouns('Er wiegt 10.100 Tonnen und ist 330 Meter hoch.')).toBe(true);
+    expect(capitalisesNouns('Alice Smith lives in Berlin and Bob Jones in Paris.')).toBe(false);
     // Korean glues particles to its words ("높이는"/"높이가", "330미터이며"/"330미터이다"); Thai writes no spaces.
     const ko = ['에펠탑의 높이는 330미터이며 1889년에 완공되었다.'];
     expect(g.check({ context: ko, response: '에펠탑의 높이는 330미터이다.' }).verdict).toBe('pass');

@@ -169,7 +169,7 @@ function polarityOf(ws: readonly string[]): boolean {
   return hasNegation(ws[0] === 'no' || ws[0] === 'nope' || ws[0] === 'yes' ? ws.slice(1) : ws);
 }
 
-function tokensOf(text: string, st: Stemmer, namesNotFirstPerson = true): ClaimTokens {
+function tokensOf(text: string, st: Stemmer, namesNotFirstPerson = true, capitalsAreNames = true): ClaimTokens {
   const ws = words(text);
   const { stems, pairs } = stemsAndPairs(ws, st);
   const nums = numberMentions(ws);
@@ -186,7 +186,7 @@ function tokensOf(text: string, st: Stemmer, namesNotFirstPerson = true): ClaimT
     fp,
     question: /\?["')\]]*\s*$/.test(text),
     hedged: ws.some((w) => HEDGES.has(w)),
-    names: namesIn(text, st),
+    names: capitalsAreNames ? namesIn(text, st) : [],
   };
 }
 
@@ -217,6 +217,24 @@ export function firstPersonMask(text: string, ws: readonly string[]): boolean[] 
   return base.map(
     (w, i) => FIRST_PERSON.has(w) && (w !== 'mine' || i === 0 || BEFORE_PRONOUN_MINE.has(base[i - 1] as string)),
   );
+}
+
+/** German's commonest function words (none of them an English word but "die"). */
+const GERMAN = new Set(
+  'der die das den dem des und ist sind nicht ein eine einen einem einer eines mit von zu zum zur im auf für sich auch als wurde wird werden waren bei nach aus über oder aber wie dass noch nur schon hat haben'.split(
+    ' ',
+  ),
+);
+
+/**
+ * Whether the text is German, where every noun is written with a capital ("330 Meter", "10.100 Tonnen"): there a
+ * capital does not mark a name, and the checks on names (missing, apart, swapped) would read every noun as one.
+ */
+export function capitalisesNouns(text: string): boolean {
+  const ws = words(text);
+  let n = 0;
+  for (const w of ws) if (GERMAN.has(w)) n++;
+  return n >= 2 && n >= 0.08 * ws.length;
 }
 
 /** Stems of capitalised words that are not sentence-initial: the names a claim relates to each other. */
@@ -625,8 +643,9 @@ export class GroundingEvaluator implements Evaluator {
       : null;
     const scored: ClaimScore[] = [];
     const claims: { s: string; tokens: ClaimTokens }[] = [];
+    const capitalsAreNames = !capitalisesNouns(input.response);
     for (const s of claimsOf(input.response)) {
-      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson);
+      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson, capitalsAreNames);
       if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
