@@ -342,6 +342,177 @@ export function benchSets(
   });
 }
 
+export interface UnlikeCase {
+  name: string;
+  context: string[];
+  question?: string;
+  response: string;
+  /** What a sane check says: the verdict, and for a failure which status its worst claim must have. */
+  expect: 'pass' | 'fail' | 'unknown';
+}
+
+export interface UnlikeRow {
+  name: string;
+  expect: UnlikeCase['expect'];
+  verdict: string;
+  score: number;
+  claims: number;
+  ms: number;
+  /** The reason of its worst flagged claim (or the explanation for `unknown`), clipped. */
+  why: string;
+}
+
+const TOWER =
+  'The Eiffel Tower is 330 metres tall and was completed in 1889. It weighs 10,100 tonnes. A ticket costs €26.80.';
+
+/**
+ * Inputs unlike the dev sets (which are short English prose): figures written other ways, other languages and
+ * scripts, markdown lists and tables, code, empty and very long knowledge. Each with the verdict a sane check gives;
+ * the benchmark prints what the shipped scorer says and how long it takes (src/quality/evaluators tests hold the same
+ * behaviour).
+ */
+export function unlikeCases(): UnlikeCase[] {
+  const inventory = Array.from(
+    { length: 20_000 },
+    (_, i) => `Item ${i} is kept in warehouse ${i % 97} and costs ${i * 3} dollars.`,
+  ).join(' ');
+  const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
+  const zh = ['长城全长21196公里。它建于公元前7世纪。'];
+  const ko = ['에펠탑의 높이는 330미터이며 1889년에 완공되었다.'];
+  const de = ['Der Eiffelturm ist 330 Meter hoch und wurde 1889 fertiggestellt. Er wiegt 10.100 Tonnen.'];
+  const ru = ['Эйфелева башня имеет высоту 330 метров и была построена в 1889 году.'];
+  return [
+    { name: 'figure with a unit glued on ("330m")', context: [TOWER], response: 'It is 330m tall.', expect: 'pass' },
+    {
+      name: 'figure in words and scale ("10.1 thousand tonnes")',
+      context: [TOWER],
+      response: 'It weighs about 10.1 thousand tonnes.',
+      expect: 'pass',
+    },
+    {
+      name: 'symbol written as a word ("26.80 euros")',
+      context: [TOWER],
+      response: 'A ticket costs 26.80 euros.',
+      expect: 'pass',
+    },
+    {
+      name: 'figure contradicted ("10,500 tonnes")',
+      context: [TOWER],
+      response: 'It weighs 10,500 tonnes.',
+      expect: 'fail',
+    },
+    {
+      name: 'numbered list, faithful',
+      context: [TOWER],
+      response: '1. It is 330 metres tall.\n2. It was completed in 1889.\n3. It weighs 10,100 tonnes.',
+      expect: 'pass',
+    },
+    {
+      name: 'markdown table with a wrong year',
+      context: [TOWER],
+      response: '| What | Figure |\n|---|---|\n| height | 330 metres |\n| completed | 1899 |',
+      expect: 'fail',
+    },
+    { name: 'answer that is only code', context: [TOWER], response: '```python\nprint(330)\n```', expect: 'unknown' },
+    {
+      name: 'prose with a code block',
+      context: ['The add function returns the sum of its two arguments.'],
+      response: 'It returns the sum:\n```js\nfunction add(a, b) { return a + b; }\n```',
+      expect: 'pass',
+    },
+    { name: 'empty knowledge', context: [''], response: 'It is 330 metres tall.', expect: 'unknown' },
+    {
+      name: 'JSON knowledge (camelCase keys)',
+      context: ['{"towerName": "Eiffel Tower", "heightMetres": 330, "completedYear": 1889}'],
+      response: 'The tower name is Eiffel Tower; its height is 330 metres.',
+      expect: 'pass',
+    },
+    {
+      name: 'German, faithful (10.100 = 10,100)',
+      context: de,
+      response: 'Er wiegt 10.100 Tonnen und ist 330 Meter hoch.',
+      expect: 'pass',
+    },
+    {
+      name: 'German, wrong height and city',
+      context: de,
+      response: 'Der Eiffelturm ist 450 Meter hoch und steht in Berlin.',
+      expect: 'fail',
+    },
+    { name: 'Russian, faithful', context: ru, response: 'Эйфелева башня имеет высоту 330 метров.', expect: 'pass' },
+    {
+      name: 'Russian, wrong height and city',
+      context: ru,
+      response: 'Эйфелева башня имеет высоту 450 метров и находится в Берлине.',
+      expect: 'fail',
+    },
+    { name: 'Japanese, faithful', context: ja, response: '東京タワーは高さ333メートルです。', expect: 'pass' },
+    {
+      name: 'Japanese, wrong height and city',
+      context: ja,
+      response: '東京タワーは高さ500メートルで、大阪にあります。',
+      expect: 'fail',
+    },
+    { name: 'Chinese, faithful', context: zh, response: '长城全长21196公里。', expect: 'pass' },
+    {
+      name: 'Chinese, wrong length and country',
+      context: zh,
+      response: '长城全长5000公里，位于日本。',
+      expect: 'fail',
+    },
+    {
+      name: 'Korean, faithful (particles differ)',
+      context: ko,
+      response: '에펠탑의 높이는 330미터이다.',
+      expect: 'pass',
+    },
+    { name: 'Korean, wrong height', context: ko, response: '에펠탑의 높이가 450미터이다.', expect: 'fail' },
+    {
+      name: '20,000-sentence knowledge (1.2 MB), faithful',
+      context: [inventory, TOWER],
+      response: 'The Eiffel Tower is 330 metres tall.',
+      expect: 'pass',
+    },
+    {
+      name: '20,000-sentence knowledge, a figure stated elsewhere (450)',
+      context: [inventory, TOWER],
+      response: 'The Eiffel Tower is 450 metres tall.',
+      expect: 'fail',
+    },
+    {
+      name: '300-sentence answer',
+      context: [TOWER],
+      response: Array.from({ length: 300 }, () => 'The Eiffel Tower is 330 metres tall.').join(' '),
+      expect: 'pass',
+    },
+  ];
+}
+
+/** The shipped scorer on `unlikeCases` (fastest of three runs each). */
+export function unlikeReport(cases: readonly UnlikeCase[] = unlikeCases()): UnlikeRow[] {
+  const g = new GroundingEvaluator();
+  return cases.map((c) => {
+    let ms = Number.POSITIVE_INFINITY;
+    let r = g.check(c);
+    for (let k = 0; k < 3; k++) {
+      const t = performance.now();
+      r = g.check(c);
+      ms = Math.min(ms, performance.now() - t);
+    }
+    const flagged = r.claims?.find((x) => x.status !== 'supported');
+    const why = r.verdict === 'unknown' ? r.explanation : (flagged?.reasons ?? []).join('; ') || 'all claims supported';
+    return {
+      name: c.name,
+      expect: c.expect,
+      verdict: r.verdict,
+      score: r.score,
+      claims: r.claims?.length ?? 0,
+      ms,
+      why: why.length > 90 ? `${why.slice(0, 89)}…` : why,
+    };
+  });
+}
+
 export interface AblationRow {
   name: string;
   /** Per set: out-of-fold AUC in pooled CV and held out (LOSO), and the LOSO gain over the shipped recipe. */
@@ -408,6 +579,7 @@ export function renderReport(
   meta: ReportMeta,
   ablation: readonly AblationRow[] = [],
   consistency?: { before?: ConsistencyReport; after: ConsistencyReport },
+  unlike: readonly UnlikeRow[] = [],
 ): string {
   const lines = [
     '## Quality',
@@ -511,6 +683,22 @@ export function renderReport(
     }
     lines.push('');
   }
+  if (unlike.length > 0) {
+    const ok = unlike.filter((u) => u.verdict === u.expect).length;
+    lines.push(
+      '### Inputs unlike the dev sets',
+      '',
+      `The dev sets are short English prose. These inputs are not (src/quality/bench.ts \`unlikeCases\`; the grounding tests in src/quality/evaluators hold the same behaviour): each with the verdict a sane check gives, what the shipped scorer says, and its time (one thread, fastest of three). ${ok} of ${unlike.length} as expected.`,
+      '',
+      "| input | expected | verdict (score) | claims | ms | worst claim's reason |",
+      '|---|---|---|---|---|---|',
+      ...unlike.map(
+        (u) =>
+          `| ${u.name} | ${u.expect} | ${u.verdict === u.expect ? '' : '**'}${u.verdict}${u.verdict === u.expect ? '' : '**'} (${u.score}) | ${u.claims} | ${u.ms.toFixed(2)} | ${u.why.replace(/\|/g, '\\|')} |`,
+      ),
+      '',
+    );
+  }
   if (consistency) {
     const c = consistency.after;
     const b = consistency.before;
@@ -566,6 +754,11 @@ export async function main(
       `${row.name.padEnd(48)} ${row.sets.map((x) => `${x.name.replace('begin/', '')} ${f3(x.loso)} ${civ(x.delta, x.ci)}`).join('  ')}\n`,
     );
   process.stdout.write(`consistency ${JSON.stringify(consistency)}\n`);
+  const unlike = unlikeReport();
+  for (const u of unlike)
+    process.stdout.write(
+      `${u.verdict === u.expect ? 'ok  ' : 'BAD '} ${u.name.padEnd(60)} ${u.verdict} ${u.score} ${u.ms.toFixed(2)} ms  ${u.why}\n`,
+    );
   for (const r of reports)
     process.stdout.write(
       `${r.name.padEnd(18)} AUC baseline ${f3(r.baselineAuc)}  model CV ${f3(r.cv.auc)} ${ci(r.cv)}  LOSO ${f3(r.lodo.auc)} ${ci(r.lodo)}  bacc@0.5 ${f3(r.cv.bacc)}  ${r.msPerSentence.toFixed(3)} ms/sentence\n`,
@@ -587,6 +780,7 @@ export async function main(
     },
     ablation,
     { after: consistency },
+    unlike,
   );
   writeFileSync(file, replaceSection(existing, section));
   process.stdout.write(`wrote the Quality section of ${file}\n`);
