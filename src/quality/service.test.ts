@@ -5,8 +5,8 @@ import type { LlmCall } from '../calls/index.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { qualityConfigSchema } from './config.js';
 import type { EvaluationResult, Evaluator, Verdict } from './evaluators/types.js';
-import type { BoundedRunner } from './runner.js';
-import { type CapturedText, EVALUATION_SLICE_MS, type EvaluatorName, QualityService } from './service.js';
+import { BoundedRunner } from './runner.js';
+import { type CapturedText, EVALUATION_SLICE_MS, type EvaluatorName, QualityService, TEXT_HOOK } from './service.js';
 import type { QualityStore } from './storage/index.js';
 
 /** An evaluator answering `verdicts` in turn, spinning `busyMs` of CPU per call (a CPU-bound check). */
@@ -25,12 +25,14 @@ function fakeEvaluator(name: string, verdicts: Verdict[], busyMs = 0): Evaluator
   };
 }
 
-function service(evaluators: Record<string, Evaluator>) {
+function service(evaluators: Record<string, Evaluator>, runner = {} as BoundedRunner) {
   const metrics = new Metrics(new Registry());
   const stored: unknown[] = [];
+  const writes: number[] = [];
   const store = {
     putEvaluations: async (e: unknown[]) => {
       stored.push(...e);
+      writes.push(e.length);
     },
     addCounts: async () => {},
     enqueueReview: async () => {},
@@ -42,10 +44,10 @@ function service(evaluators: Record<string, Evaluator>) {
     clock: { now: () => Date.now() },
     logger: pino({ level: 'silent' }),
     config: qualityConfigSchema.parse({}),
-    runner: {} as BoundedRunner,
+    runner,
     evaluatorFor: (name: EvaluatorName) => evaluators[name] ?? null,
   });
-  return { svc, metrics, stored };
+  return { svc, metrics, stored, writes };
 }
 
 const items = (n: number) =>
@@ -64,6 +66,15 @@ const items = (n: number) =>
 const count = async (m: Metrics, evaluator: string, verdict: string) =>
   (await m.evaluations.get()).values.find((v) => v.labels.evaluator === evaluator && v.labels.verdict === verdict)
     ?.value ?? 0;
+
+/** Finished calls as the quality sink gets them, each with its text captured for grounding and attribution. */
+const sinkCalls = (n: number) =>
+  items(n).map(({ call, text }) => ({
+    ...call,
+    endpoint: 'chat.completions',
+    status: 'ok',
+    internal: { hooks: { [TEXT_HOOK]: text } },
+  })) as unknown as LlmCall[];
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -117,5 +128,29 @@ describe('QualityService evaluations', () => {
     expect(gaps.length).toBeGreaterThan(10);
     const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
     expect(median).toBeLessThan(EVALUATION_SLICE_MS + 0.3 * 2 + 8);
+  });
+
+  it("stores a sink batch's evaluations in one write once its last job is done, not one per job of 32", async () => {
+    const runner = new BoundedRunner({ concurrency: 4, maxPending: 1000 });
+    const { svc, stored, writes } = service(
+      { grounding: fakeEvaluator('grounding', ['pass']), attribution: fakeEvaluator('attribution', ['fail']) },
+      runner,
+    );
+    await svc.onCalls(sinkCalls(100));
+    await svc.onCalls(sinkCalls(10));
+    expect(await runner.idle()).toBe(true);
+    expect(writes).toEqual([200, 20]);
+    expect(stored).toHaveLength(220);
+  });
+
+  it('still stores the results of the jobs the runner took when it dropped one (queue full)', async () => {
+    const dropped: number[] = [];
+    const runner = new BoundedRunner({ concurrency: 1, maxPending: 40, onDrop: (n) => dropped.push(n) });
+    const { svc, writes } = service({ grounding: fakeEvaluator('grounding', ['pass']) }, runner);
+    // Jobs of 32, 32, 32 and 4 calls: the first runs, the second waits, the third would overfill the queue.
+    await svc.onCalls(sinkCalls(100));
+    expect(await runner.idle()).toBe(true);
+    expect(dropped).toEqual([32]);
+    expect(writes).toEqual([68]);
   });
 });
