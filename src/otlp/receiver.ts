@@ -94,7 +94,20 @@ function formatOf(req: IncomingMessage): Format {
   );
 }
 
-async function decompress(req: IncomingMessage, body: Buffer, limit: number): Promise<Buffer> {
+/** An export over the limit, saying what helps: smaller batches, or a larger server.bodyLimit only while it is the bound. */
+function tooLarge(bodyLimit: number, decoded = ''): LlmscopeError {
+  const limit = Math.min(bodyLimit, OTLP_BODY_LIMIT);
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_BODY_TOO_LARGE',
+    `the ${decoded}export is larger than the limit of ${limit} bytes; export smaller batches (the exporter's maxExportBatchSize)${
+      bodyLimit < OTLP_BODY_LIMIT
+        ? ` or raise server.bodyLimit (OTLP takes at most ${OTLP_BODY_LIMIT} bytes)`
+        : ` (OTLP takes at most ${OTLP_BODY_LIMIT} bytes, whatever server.bodyLimit says)`
+    }`,
+  );
+}
+
+async function decompress(req: IncomingMessage, body: Buffer, limit: number, bodyLimit: number): Promise<Buffer> {
   const enc = String(req.headers['content-encoding'] ?? 'identity')
     .trim()
     .toLowerCase();
@@ -108,10 +121,7 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number): Pr
     return await (enc === 'gzip' ? gunzipAsync : inflateAsync)(body, { maxOutputLength: limit });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_BODY_TOO_LARGE',
-        `the ${enc}-decoded body is larger than the limit of ${limit} bytes; export smaller batches (the exporter's maxExportBatchSize) (at most ${OTLP_BODY_LIMIT} bytes are taken)`,
-      );
+      throw tooLarge(bodyLimit, `${enc}-decoded `);
     throw new LlmscopeError(
       'LLMSCOPE_ERR_INVALID_BODY',
       `the body is not valid ${enc} data (${(err as Error).message}); nothing was stored`,
@@ -139,8 +149,12 @@ export class OtlpReceiver {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const format = formatOf(req);
     const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
-    const raw = await readBody(req, limit);
-    const body = await decompress(req, raw, limit);
+    const raw = await readBody(req, limit).catch((err: unknown) => {
+      throw err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_BODY_TOO_LARGE'
+        ? tooLarge(this.opts.bodyLimit)
+        : err;
+    });
+    const body = await decompress(req, raw, limit, this.opts.bodyLimit);
     let spans: OtlpSpan[];
     try {
       spans = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(parseJson(body));

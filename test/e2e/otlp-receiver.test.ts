@@ -420,6 +420,17 @@ describe('OTLP receiver off loopback', () => {
         },
       });
       expect(big.status).toBe(413);
+      // as sent: the answer says what helps (smaller batches), not to raise server.bodyLimit, which is already past it
+      const raw = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        body: new Uint8Array(Buffer.alloc(17 * 1024 * 1024, 0x20)),
+        headers: { 'content-type': 'application/json', authorization: 'Bearer admin-token-0123456789' },
+      });
+      expect(raw.status).toBe(413);
+      const message = ((await raw.json()) as { error: { message: string; code: string } }).error;
+      expect(message.code).toBe('request_too_large');
+      expect(message.message).toMatch(/16777216 bytes.*maxExportBatchSize/);
+      expect(message.message).not.toMatch(/raise server\.bodyLimit/);
     } finally {
       await s.close();
     }
