@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CallValue } from '../call-row.js';
 import { CallWriter, registerHistogramFunctions } from './call-writer.js';
+import { type PackedRows, unpackRows } from './row-pack.js';
 
 export interface WriterThreadData {
   path: string;
@@ -32,6 +33,7 @@ export interface WriteJobModule {
 
 export type WriterRequest =
   | { id: number; rows: CallValue[][] }
+  | { id: number; packed: PackedRows }
   | { id: number; job: string; payload: unknown }
   | { stop: true };
 export type WriterReply = { id: number; result?: unknown; error?: { message: string; code: string | null } };
@@ -91,6 +93,10 @@ function write(msg: Request): WriterReply {
       writer.insertRows(msg.rows);
       return { id: msg.id };
     }
+    if ('packed' in msg) {
+      writer.insertRows(unpackRows(msg.packed));
+      return { id: msg.id };
+    }
     const job = jobs.get(msg.job);
     if (!job) throw new Error(`the write job ${msg.job} is not loaded`);
     return { id: msg.id, result: job.run(db, msg.payload) };
@@ -137,7 +143,7 @@ function nextGroup(): Request[] {
   while (n < pending.length && n < GROUP_REQUESTS && rows < GROUP_ROWS) {
     if (n > 0 && Atomics.load(data.gate, 0) > 0) break;
     const msg = pending[n] as Request;
-    rows += 'rows' in msg ? msg.rows.length : 1;
+    rows += 'rows' in msg ? msg.rows.length : 'packed' in msg ? msg.packed.kinds.length / (msg.packed.width || 1) : 1;
     n++;
   }
   return pending.splice(0, Math.max(1, n));

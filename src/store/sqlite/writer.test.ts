@@ -54,6 +54,27 @@ describe('the SQLite writer thread', () => {
     expect(total?.requests).toBe(351);
   });
 
+  it('hands the thread every value exactly: texts of any content, fractions, nulls (rows packed for the thread)', async () => {
+    const threaded = await store();
+    const direct = await store({ writerThread: false });
+    const odd = Array.from({ length: 50 }, (_, i) =>
+      makeCall(i, {
+        model: ['é😀-model', '', 'm\u0000nul', '\ud800lone'][i % 4] as string,
+        user: i % 3 ? `ユーザー-${i}` : null,
+        errorMessage: i % 5 ? null : 'x'.repeat(5000),
+        metadata: i % 2 ? { clé: 'välue 😀', empty: '' } : null,
+        costUsd: i % 7 ? 0.1 + 0.2 : null,
+        startedAt: T0 + i * 1000 + 0.123456789,
+        latencyMs: -0,
+      }),
+    );
+    for (const s of [threaded, direct]) await s.insertCalls(odd);
+    expect(await threaded.callWriterThread()).not.toBeNull();
+    for (const c of odd) expect(await threaded.getCall(c.requestId)).toEqual(await direct.getCall(c.requestId));
+    const raw = (s: SqliteStore) => s.db.prepare('SELECT * FROM calls ORDER BY request_id').raw().all();
+    expect(raw(threaded)).toEqual(raw(direct));
+  });
+
   it('makes a batch visible to the store’s reads as soon as insertCalls resolves', async () => {
     const s = await store();
     for (let b = 0; b < 20; b++) {
