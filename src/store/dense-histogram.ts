@@ -61,6 +61,42 @@ export class Dense {
     }
   }
 
+  /** Adds one observation in bucket `index` (histogram.ts `bucketOf`). */
+  addIndex(index: number): void {
+    this.a[index] = (this.a[index] as number) + 1;
+    this.n++;
+    if (index < this.lo) this.lo = index;
+    if (index > this.hi) this.hi = index;
+  }
+
+  /** histogram.ts's packed form (`encodeHistogram` of `sparse()`, byte for byte), in one pass over the span. */
+  encode(): Buffer {
+    // at most 3 bytes a delta and 8 a count (counts below 2^53), per bucket in the span, and the format byte
+    const out = Buffer.allocUnsafe(1 + Math.max(0, this.hi - this.lo + 1) * 11);
+    out[0] = 1;
+    let pos = 1;
+    let prev = -1;
+    const a = this.a;
+    for (let i = this.lo; i <= this.hi; i++) {
+      const c = a[i] as number;
+      if (!(c > 0)) continue;
+      let x = prev < 0 ? i : i - prev;
+      while (x >= 0x80) {
+        out[pos++] = (x % 0x80) | 0x80;
+        x = Math.floor(x / 0x80);
+      }
+      out[pos++] = x;
+      x = Math.round(c);
+      while (x >= 0x80) {
+        out[pos++] = (x % 0x80) | 0x80;
+        x = Math.floor(x / 0x80);
+      }
+      out[pos++] = x;
+      prev = i;
+    }
+    return Buffer.from(out.subarray(0, pos));
+  }
+
   /** Adds a histogram in its object form (what `Store.queryRollups` returns). */
   addCounts(h: HistogramCounts): void {
     const a = this.a;

@@ -5,8 +5,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import { CALL_COLUMN_LIST, CALL_COLUMNS, type CallValue, callRowValues, SQLITE_ROW } from '../call-row.js';
-import { encodeHistogram, mergeEncoded } from '../histogram.js';
-import { HOUR_MS, MINUTE_MS, RollupBatch, type RollupInput, type RollupRow } from '../rollup.js';
+import { Dense } from '../dense-histogram.js';
+import { bucketOf, encodeHistogram, mergeEncoded } from '../histogram.js';
+import { emptyStatuses, HOUR_MS, MINUTE_MS, type RollupInput, type RollupRow } from '../rollup.js';
 
 export interface StoredRollupRow {
   t: number;
@@ -128,6 +129,130 @@ function rollupInputOf(row: readonly CallValue[]): RollupInput {
   };
 }
 
+/** One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold). */
+interface FoldRow {
+  t: number;
+  provider: string;
+  model: string;
+  endpoint: string;
+  feature: string;
+  team: string;
+  requests: number;
+  statuses: Record<LlmCall['status'], number>;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number;
+  refusals: number;
+  latency: Dense;
+  ttft: Dense;
+  tpot: Dense;
+}
+
+const finite = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * A batch's minute and hour rollup rows, folded as RollupBatch folds them (rollup.ts: the same keys, sums and
+ * histograms; storedRollupOf of its rows, byte for byte) at less cost for the writer: a call's key text and its
+ * histogram buckets are worked out once for both steps, and the histograms are dense arrays (reused batch after
+ * batch) packed in one pass, not objects sorted to be packed.
+ */
+export class RollupFold {
+  private readonly minute = new Map<number, Map<string, FoldRow>>();
+  private readonly hour = new Map<number, Map<string, FoldRow>>();
+  private readonly pool: Dense[] = [];
+
+  add(c: RollupInput): void {
+    const feature = c.feature ?? '';
+    const team = c.team ?? '';
+    const dims = `${c.provider}\u0000${c.model}\u0000${c.endpoint}\u0000${feature}\u0000${team}`;
+    const latency = Number.isFinite(c.latencyMs) ? bucketOf(c.latencyMs) : -1;
+    const ttft = c.ttftMs !== null && Number.isFinite(c.ttftMs) ? bucketOf(c.ttftMs) : -1;
+    const tpot = c.tpotMs !== null && Number.isFinite(c.tpotMs) ? bucketOf(c.tpotMs) : -1;
+    for (const [rows, bucketMs] of [
+      [this.minute, MINUTE_MS],
+      [this.hour, HOUR_MS],
+    ] as const) {
+      const t = Math.floor(c.startedAt / bucketMs) * bucketMs;
+      let byDims = rows.get(t);
+      if (!byDims) {
+        byDims = new Map();
+        rows.set(t, byDims);
+      }
+      let r = byDims.get(dims);
+      if (!r) {
+        r = {
+          t,
+          provider: c.provider,
+          model: c.model,
+          endpoint: c.endpoint,
+          feature,
+          team,
+          requests: 0,
+          statuses: emptyStatuses(),
+          inputTokens: 0,
+          outputTokens: 0,
+          cachedInputTokens: 0,
+          costUsd: 0,
+          refusals: 0,
+          latency: this.pool.pop() ?? new Dense(),
+          ttft: this.pool.pop() ?? new Dense(),
+          tpot: this.pool.pop() ?? new Dense(),
+        };
+        byDims.set(dims, r);
+      }
+      r.requests++;
+      if (c.status in r.statuses) r.statuses[c.status]++;
+      r.inputTokens += finite(c.inputTokens);
+      r.outputTokens += finite(c.outputTokens);
+      r.cachedInputTokens += finite(c.cachedInputTokens);
+      r.costUsd += finite(c.costUsd);
+      if (c.refusal) r.refusals++;
+      if (latency >= 0) r.latency.addIndex(latency);
+      if (ttft >= 0) r.ttft.addIndex(ttft);
+      if (tpot >= 0) r.tpot.addIndex(tpot);
+    }
+  }
+
+  /** The stored rows of one step, in the order their keys were first met; the fold is empty after both are taken. */
+  take(step: 'minute' | 'hour'): StoredRollupRow[] {
+    const rows = step === 'minute' ? this.minute : this.hour;
+    const out: StoredRollupRow[] = [];
+    for (const byDims of rows.values())
+      for (const r of byDims.values()) {
+        out.push({
+          t: r.t,
+          provider: r.provider,
+          model: r.model,
+          endpoint: r.endpoint,
+          feature: r.feature,
+          team: r.team,
+          requests: r.requests,
+          ok: r.statuses.ok,
+          client_error: r.statuses.client_error,
+          upstream_error: r.statuses.upstream_error,
+          rate_limited: r.statuses.rate_limited,
+          timeout: r.statuses.timeout,
+          cancelled: r.statuses.cancelled,
+          input_tokens: r.inputTokens,
+          output_tokens: r.outputTokens,
+          cached_input_tokens: r.cachedInputTokens,
+          cost_usd: r.costUsd,
+          refusals: r.refusals,
+          latency: r.latency.encode(),
+          ttft: r.ttft.encode(),
+          tpot: r.tpot.encode(),
+        });
+        for (const d of [r.latency, r.ttft, r.tpot]) {
+          d.reset();
+          this.pool.push(d);
+        }
+      }
+    rows.clear();
+    return out;
+  }
+}
+
 /** Registers the histogram merge function and aggregate the rollup upserts and queries use, on one connection. */
 export function registerHistogramFunctions(db: Database): void {
   // Merges two stored histograms inside the rollup upsert, so a batch costs one statement per rollup key.
@@ -148,6 +273,7 @@ export function registerHistogramFunctions(db: Database): void {
 export class CallWriter {
   private stmts: { insertCall: Statement<[CallValue[]]>; minute: Statement; hour: Statement } | null = null;
   private readonly tx: (rows: readonly CallValue[][], calls: readonly LlmCall[] | null) => void;
+  private readonly fold = new RollupFold();
 
   constructor(private readonly db: Database) {
     const run = db.transaction((rows: readonly CallValue[][], calls: readonly LlmCall[] | null) =>
@@ -188,17 +314,21 @@ export class CallWriter {
 
   private insertBatch(rows: readonly CallValue[][], calls: readonly LlmCall[] | null): void {
     const st = this.statements();
-    const minute = new RollupBatch(MINUTE_MS);
-    const hour = new RollupBatch(HOUR_MS);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as CallValue[];
-      // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-      if (st.insertCall.run(row).changes === 0) continue;
-      const c = calls ? (calls[i] as LlmCall) : rollupInputOf(row);
-      minute.add(c);
-      hour.add(c);
+    const fold = this.fold;
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as CallValue[];
+        // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
+        if (st.insertCall.run(row).changes === 0) continue;
+        fold.add(calls ? (calls[i] as LlmCall) : rollupInputOf(row));
+      }
+    } catch (err) {
+      // emptied, so the next batch starts from nothing
+      fold.take('minute');
+      fold.take('hour');
+      throw err;
     }
-    for (const r of minute.values()) st.minute.run(storedRollupOf(r));
-    for (const r of hour.values()) st.hour.run(storedRollupOf(r));
+    for (const r of fold.take('minute')) st.minute.run(r);
+    for (const r of fold.take('hour')) st.hour.run(r);
   }
 }
