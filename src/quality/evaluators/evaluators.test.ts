@@ -227,7 +227,7 @@ describe('grounding', () => {
     ];
     const r = g.check({ context, response: 'The movie name is Batman Begins, a superhero film released in 2005.' });
     expect(r.explanation).not.toMatch(/not in evidence: .*(movi|releas)/);
-    const earlier = new GroundingEvaluator({ camelParts: false }).check({
+    const earlier = new GroundingEvaluator({ spellings: false }).check({
       context,
       response: 'The movie name is Batman Begins, a superhero film released in 2005.',
     });
@@ -238,6 +238,12 @@ describe('grounding', () => {
       response: 'The ticket costs 1299.99 dollars, 12 percent more than last year.',
     });
     expect(price.explanation).not.toMatch(/not in evidence: .*(dollar|percent)/);
+    // A name of several capitalised words is also its initials.
+    const usa = g.check({
+      context: ['The game was developed in the United States by the National Football League.'],
+      response: 'It was developed in the USA by the NFL.',
+    });
+    expect(usa.explanation).not.toMatch(/not in evidence/);
     // The whole word still matches a claim that writes it whole.
     expect(g.check({ context: ['He works at YouTube.'], response: 'He works at YouTube.' }).verdict).toBe('pass');
   });

@@ -72,11 +72,12 @@ export interface GroundingOptions {
    */
   foldAt?: boolean;
   /**
-   * The evidence's joined-up words count by their parts too ("movieName" → movie, name; `pushCamelParts`) and its
-   * symbols by their words ("$" → dollar, "%" → percent; `pushSymbolWords`); default true. `false` is the earlier
-   * reading, for the benchmark's ablation.
+   * The evidence's other spellings count: its joined-up words by their parts ("movieName" → movie, name;
+   * `pushCamelParts`), its symbols by their words ("$" → dollar, "%" → percent; `pushSymbolWords`), a capitalised
+   * name of several words by its initials ("United States of America" → usa; `pushInitials`); default true. `false`
+   * is the earlier reading, for the benchmark's ablation.
    */
-  camelParts?: boolean;
+  spellings?: boolean;
 }
 
 interface Unit {
@@ -300,14 +301,38 @@ function pushSymbolWords(text: string, st: Stemmer, out: Set<string>): void {
   for (const p of parts) out.add(p);
 }
 
-function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer, camel = true): Unit {
+/** Small words a name's initials skip ("United States of America" → USA). */
+const INITIALS_SKIP = new Set(['of', 'the', 'and', 'for', 'de', 'du', 'la', 'le', 'von', 'van', '&']);
+
+/**
+ * The initials of the evidence's names of two or more capitalised words ("National Football League" → nfl, "United
+ * Kingdom" → uk, "United States" → usa), added to the unit's stems: an answer writes the acronym.
+ */
+function pushInitials(text: string, st: Stemmer, out: Set<string>): void {
+  if (!/\p{Lu}\p{Ll}+\s+(?:(?:of|the|and|for|&)\s+)?\p{Lu}/u.test(text)) return;
+  for (const m of text.matchAll(
+    /\p{Lu}[\p{L}'’-]*(?:\s+(?:(?:of|the|and|for|de|du|la|le|von|van|&)\s+)*\p{Lu}[\p{L}'’-]*)+/gu,
+  )) {
+    let initials = '';
+    for (const w of m[0].split(/\s+/)) if (!INITIALS_SKIP.has(w)) initials += w[0] as string;
+    const lower = initials.toLowerCase();
+    // Two letters are mostly something else ("St", "Jr", "DC"): only the two that everyone writes.
+    if (lower.length > 6 || (lower.length < 3 && lower !== 'us' && lower !== 'uk')) continue;
+    const parts: string[] = [];
+    st(lower === 'us' ? 'usa' : lower, parts);
+    for (const p of parts) out.add(p);
+  }
+}
+
+function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer, spellings = true): Unit {
   const ws = words(text);
   const stems: string[] = [];
   for (const w of ws) st(w, stems);
   const set = new Set(stems);
-  if (camel) {
+  if (spellings) {
     pushCamelParts(text, st, set);
     pushSymbolWords(text, st, set);
+    pushInitials(text, st, set);
   }
   return {
     id,
@@ -356,7 +381,7 @@ class EvidencePool {
 
   constructor(
     private readonly st: Stemmer,
-    private readonly camel = true,
+    private readonly spellings = true,
   ) {}
 
   /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
@@ -365,7 +390,7 @@ class EvidencePool {
     for (const passage of context) {
       let prev = '';
       for (const s of sentences(passage)) {
-        this.addUnit(unitOf(`context#${n++}`, 'context', s.text, this.st, this.camel), prev.endsWith(';'));
+        this.addUnit(unitOf(`context#${n++}`, 'context', s.text, this.st, this.spellings), prev.endsWith(';'));
         prev = s.text;
         if (n % 64 === 0) yield;
       }
@@ -425,7 +450,7 @@ class EvidencePool {
       // Sentence units, as for the context, so negation and numbers are compared with the right sentence.
       let prev = '';
       for (const sent of sentences(p.text)) {
-        this.addUnit(unitOf(p.id, 'kb', sent.text, this.st, this.camel), prev.endsWith(';'));
+        this.addUnit(unitOf(p.id, 'kb', sent.text, this.st, this.spellings), prev.endsWith(';'));
         prev = sent.text;
       }
     }
@@ -549,7 +574,7 @@ export class GroundingEvaluator implements Evaluator {
   private readonly skipReactions: boolean;
   private readonly namesNotFirstPerson: boolean;
   private readonly figuresNearby: boolean;
-  private readonly camelParts: boolean;
+  private readonly spellings: boolean;
 
   constructor(opts: GroundingOptions = {}) {
     this.foldFigures = opts.foldFigures !== false;
@@ -563,7 +588,7 @@ export class GroundingEvaluator implements Evaluator {
     this.skipReactions = opts.skipReactions ?? true;
     this.namesNotFirstPerson = opts.namesNotFirstPerson ?? true;
     this.figuresNearby = opts.figuresNearby ?? true;
-    this.camelParts = opts.camelParts ?? true;
+    this.spellings = opts.spellings ?? true;
     this.model = opts.model === undefined ? shippedModel() : opts.model;
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
@@ -614,7 +639,7 @@ export class GroundingEvaluator implements Evaluator {
     input: EvaluationInput,
   ): Generator<void, { unknown: EvaluationResult } | { scored: ClaimScore[]; evidenceWords: number; t0: number }> {
     const t0 = performance.now();
-    const pool = new EvidencePool(this.stemmer, this.camelParts);
+    const pool = new EvidencePool(this.stemmer, this.spellings);
     yield* pool.addContext(input.context);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const unknown = (explanation: string, claims: ClaimResult[] = []) => ({

@@ -81,10 +81,10 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
-    name: 'evidence\'s joined-up words and symbols as written ("movieName" ≠ "movie name", "$5" ≠ "5 dollars")',
+    name: 'evidence\'s other spellings not read ("movieName" ≠ "movie name", "$5" ≠ "5 dollars", "United States" ≠ "USA")',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
-    grounding: { camelParts: false },
+    grounding: { spellings: false },
   },
   {
     name: 'stemmer keeps -at ("located", "locator" ≠ "location")',
