@@ -163,7 +163,11 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
   const reqType = asString(a['llm.request.type']);
   if (op === 'embeddings' || oi === 'EMBEDDING' || aiOp.endsWith('.doEmbed') || reqType === 'embedding')
     return 'embeddings';
-  if (op === 'text_completion' || op === 'completion' || reqType === 'completion') return 'completions';
+  // The AI SDK's provider names the API it called: openai.responses (openai('m') in @ai-sdk/openai 2), openai.completion
+  const api = asString(a['ai.model.provider'])?.split('.')[1];
+  if (api === 'responses') return 'responses';
+  if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
+    return 'completions';
   if (op === 'generate_content' || /gemini|vertex|google/.test(provider)) return 'generate_content';
   if (provider === 'anthropic' || provider.endsWith('.anthropic')) return 'messages';
   return 'chat.completions';

@@ -228,6 +228,25 @@ describe('LLM spans to calls', () => {
     expect(c.spans[0]?.attributes['ai.prompt.messages']).toBeUndefined();
   });
 
+  it("Vercel AI SDK: the provider's API names the endpoint (openai('m') is the Responses API in @ai-sdk/openai 2)", () => {
+    const call = (provider: string) =>
+      spanToCall(
+        span({
+          'ai.operationId': 'ai.generateText.doGenerate',
+          'ai.model.id': 'gpt-4o-mini',
+          'ai.model.provider': provider,
+          'ai.usage.inputTokens': 5,
+          'ai.usage.outputTokens': 7,
+        }),
+      );
+    expect(call('openai.responses')).toMatchObject({ provider: 'openai', endpoint: 'responses' });
+    expect(call('azure.responses')).toMatchObject({ provider: 'azure', endpoint: 'responses' });
+    expect(call('openai.chat')).toMatchObject({ provider: 'openai', endpoint: 'chat.completions' });
+    expect(call('openai.completion')).toMatchObject({ endpoint: 'completions' });
+    expect(call('anthropic.messages')).toMatchObject({ provider: 'anthropic', endpoint: 'messages' });
+    expect(call('google.generative-ai')).toMatchObject({ provider: 'google', endpoint: 'generate_content' });
+  });
+
   it('status: an error span with error.type, a rate limit, an HTTP status; tool and agent spans are not calls', () => {
     const err = spanToCall(
       span({ ...genAi, 'error.type': 'RateLimitError' }, { status: { code: 2, message: '429 Rate limit reached' } }),
