@@ -138,7 +138,7 @@ export class OtlpReceiver {
   constructor(private readonly opts: OtlpReceiverOptions) {
     this.spansTotal = new Counter({
       name: 'llmscope_otlp_spans_total',
-      help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid ids or times)',
+      help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid: ids, times, metadata or token counts; named in partial_success)',
       labelNames: ['result'],
       registers: [opts.registry],
     });
