@@ -70,6 +70,15 @@ describe('simulator: stored responses', () => {
     ]);
   });
 
+  it('answers a background response queued at once; GET then has it completed, with its usage', async () => {
+    const r = await client.responses.create({ model: 'gpt-4o-mini', input: 'Later, please', background: true });
+    expect(r).toMatchObject({ status: 'queued', background: true, output: [], usage: null });
+    const done = await client.responses.retrieve(r.id);
+    expect(done).toMatchObject({ id: r.id, status: 'completed', background: true });
+    expect(done.usage?.output_tokens).toBe(5);
+    expect((await client.responses.cancel(r.id)).status).toBe('completed');
+  });
+
   it('deletes a response; an unknown or deleted id is a 404 in OpenAI shape', async () => {
     const r = await client.responses.create({ model: 'gpt-4o-mini', input: 'Delete me' });
     expect((await client.responses.retrieve(r.id)).id).toBe(r.id);

@@ -1,7 +1,8 @@
 // The simulator's OpenAI Responses API (POST /v1/responses, GET and DELETE /v1/responses/{id},
 // GET /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel):
 // OpenAI's Response objects and event stream with the simulator's exact timing, usage with cached and reasoning
-// tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, so tests of the gateway's
+// tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, background ones (answered
+// `queued` at once, stored finished), so tests of the gateway's
 // /v1/responses run offline with the official `openai` client.
 //
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
@@ -296,6 +297,8 @@ export async function openaiResponses(
   if (b.store !== false) keep(final, inputItemsOf(b.input));
 
   if (b.stream !== true) {
+    // background: answered queued at once; the stored response (GET) is the finished one
+    if (b.background === true) return sendJson(ex, 200, response('queued', [], null));
     await ex.waitUntil(dueAt(n - 1));
     if (ex.stopped) return;
     if (cutAfter !== null) return ex.cut();

@@ -207,6 +207,18 @@ describe('gateway: OpenAI Responses API with the openai client', () => {
     });
   });
 
+  it('records a background response as queued (nothing generated yet); GET and cancel reach the upstream', async () => {
+    const r = await via.responses.create(
+      { model: 'gpt-4o-mini', input: 'Work on this later', background: true },
+      { headers: { 'x-request-id': 'resp-background' } },
+    );
+    expect(r).toMatchObject({ status: 'queued', background: true, usage: null });
+    const call = await callOf('resp-background');
+    expect(call).toMatchObject({ endpoint: 'responses', status: 'ok', finishReason: 'queued', outputTokens: 0 });
+    expect((await via.responses.retrieve(r.id)).status).toBe('completed');
+    expect((await via.responses.cancel(r.id)).id).toBe(r.id);
+  });
+
   it("answers llmscope's own errors in OpenAI's shape", async () => {
     const r = await request(`${s.base}/v1/responses`, {
       method: 'POST',

@@ -32,6 +32,13 @@ describe('openai-responses adapter', () => {
     ).toBe('max_output_tokens');
     const failed = responseInfo({ status: 'failed', error: { code: 'server_error', message: 'x' } });
     expect(failed).toMatchObject({ finishReason: 'error', error: 'server_error' });
+    // a background response is answered queued (or in progress), before anything is generated
+    for (const status of ['queued', 'in_progress'])
+      expect(responseInfo({ status, background: true, output: [], usage: null })).toMatchObject({
+        finishReason: status,
+        usage: null,
+        text: '',
+      });
     const refused = responseInfo({
       status: 'completed',
       output: [{ type: 'message', content: [{ type: 'refusal', refusal: 'No.' }] }],

@@ -66,6 +66,8 @@ export function responseInfo(body: unknown): ResponseInfo {
   const reason = obj(o.incomplete_details)?.reason;
   if (o.status === 'completed') info.finishReason = toolCall ? 'tool_calls' : 'stop';
   else if (o.status === 'incomplete') info.finishReason = typeof reason === 'string' ? reason : 'incomplete';
+  // A background response is answered before it is generated: its status says so (its usage comes with a later GET)
+  else if (o.status === 'queued' || o.status === 'in_progress') info.finishReason = o.status;
   else if (o.status === 'failed' || o.status === 'cancelled') {
     info.finishReason = o.status === 'failed' ? 'error' : 'cancelled';
     const e = obj(o.error);
