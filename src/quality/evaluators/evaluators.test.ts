@@ -216,6 +216,11 @@ describe('grounding', () => {
     // A figure in the sentence beside one about the answer ("It was completed in 1889") is stated.
     const right = g.check({ context, response: 'The Eiffel Tower is 330 metres tall. It was finished in 1889.' });
     expect(right.explanation).not.toMatch(/number/);
+    // A claim sharing words with every line of the source is checked against the lines that share most with it.
+    expect(g.check({ context, response: 'Item 5 costs 15 dollars.' }).verdict).toBe('pass');
+    const price = g.check({ context, response: 'Item 5 costs 7000 dollars.' });
+    expect(price.claims?.[0]?.status).toBe('contradicted');
+    expect(price.explanation).toMatch(/number 7000 in claim, evidence says 5, 15/);
     // A bare figure answering the question is looked for anywhere.
     const bare = g.check({ context, question: 'What does item 150 cost?', response: '450 dollars' });
     expect(bare.explanation).not.toMatch(/number/);
