@@ -4,12 +4,13 @@
 // test), plus a leave-one-set-out row (trained on the other sets only). Gains carry paired bootstrap 95% intervals
 // resampling groups. Writes the "## Quality" section of bench/RESULTS.md (other sections are left as they are).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { baselineScore } from './baseline.js';
 import { type LabelledSet, loadAllSets } from './datasets.js';
 import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
 import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
+import type { ClaimResult } from './evaluators/types.js';
 import { VARIANTS, variantScores } from './model/ablation.js';
 import { shippedModel } from './model/scorer.js';
 import {
@@ -499,7 +500,10 @@ export function unlikeReport(cases: readonly UnlikeCase[] = unlikeCases()): Unli
       r = g.check(c);
       ms = Math.min(ms, performance.now() - t);
     }
-    const flagged = r.claims?.find((x) => x.status !== 'supported');
+    // The worst flagged claim (the one that decides the verdict).
+    const flagged = r.claims
+      ?.filter((x) => x.status !== 'supported')
+      .reduce<ClaimResult | undefined>((w, x) => (w && w.score >= x.score ? w : x), undefined);
     const why = r.verdict === 'unknown' ? r.explanation : (flagged?.reasons ?? []).join('; ') || 'all claims supported';
     return {
       name: c.name,
@@ -742,6 +746,7 @@ export async function main(
   const datasets = argv.find((a) => !a.startsWith('--')) ?? resolve(repo, '..', 'shared', 'datasets');
   if (!existsSync(datasets))
     throw new Error(`no datasets at ${datasets}; pass the folder holding begin-dev/ and halueval-qa/`);
+  const loadAtStart = loadavg()[0] as number;
   const sets = loadAllSets(datasets);
   const items = featurise(sets);
   const reports = benchSets(sets, DEFAULT_SEED, items);
@@ -767,7 +772,7 @@ export async function main(
   const file = join(repo, 'bench', 'RESULTS.md');
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const machine = argv.find((a) => a.startsWith('--machine='))?.slice(10) ?? `${cpu}, ${cpus().length} cores shared`;
+  const machine = `${argv.find((a) => a.startsWith('--machine='))?.slice(10) ?? `${cpu}, ${cpus().length} cores shared`}; load average ${loadAtStart.toFixed(1)} at the start of the run, ${(loadavg()[0] as number).toFixed(1)} at the end`;
   const section = renderReport(
     reports,
     {
