@@ -249,6 +249,22 @@ describe('grounding', () => {
       response: 'It was developed in the USA by the NFL.',
     });
     expect(usa.explanation).not.toMatch(/not in evidence/);
+    // Text all in lower case still names the two everyone abbreviates; a lifespan in brackets says born and died.
+    expect(
+      g.check({ context: ['it was first developed in the united states.'], response: 'It was developed in the USA.' })
+        .explanation,
+    ).not.toMatch(/not in evidence/);
+    const life = g.check({
+      context: ['Elvis Aaron Presley (January 8, 1935 – August 16, 1977) was an American singer.'],
+      response: 'Elvis was born in 1935 and died in 1977.',
+    });
+    expect(life.explanation).not.toMatch(/not in evidence/);
+    expect(
+      g.check({
+        context: ['Glenn Hughes (born 21 August 1951) is an English bassist.'],
+        response: 'Glenn Hughes died in 1951.',
+      }).claims?.[0]?.reasons?.join('; '),
+    ).toMatch(/not in evidence: died/);
     // The whole word still matches a claim that writes it whole.
     expect(g.check({ context: ['He works at YouTube.'], response: 'He works at YouTube.' }).verdict).toBe('pass');
   });

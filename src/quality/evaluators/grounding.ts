@@ -297,6 +297,20 @@ const SYMBOL_WORDS: Readonly<Record<string, readonly string[]>> = {
   '°': ['degree'],
 };
 
+/**
+ * A lifespan in brackets, as encyclopedias write it ("Elvis Presley (January 8, 1935 – August 16, 1977)", "(born 21
+ * August 1951)", "(1867–1934)"): the words an answer uses for it (born, died, birth, death), added to the unit's stems.
+ */
+function pushLifespan(text: string, st: Stemmer, out: Set<string>): void {
+  if (!text.includes('(')) return;
+  const range = /\([^()]*\b\d{3,4}\s*[–—-]\s*[^()]*\b\d{3,4}\s*\)/.test(text);
+  const born = /\((?:[^()]*;\s*)?(?:born|b\.)\s[^()]*\d{3,4}[^()]*\)/i.test(text);
+  if (!range && !born) return;
+  const parts: string[] = [];
+  for (const w of range ? ['born', 'birth', 'died', 'death'] : ['born', 'birth']) st(w, parts);
+  for (const p of parts) out.add(p);
+}
+
 /** The words of the symbols in the evidence (`SYMBOL_WORDS`), added to the unit's stems. */
 function pushSymbolWords(text: string, st: Stemmer, out: Set<string>): void {
   if (!/[$€£¥₹%°]/.test(text)) return;
@@ -313,6 +327,13 @@ const INITIALS_SKIP = new Set(['of', 'the', 'and', 'for', 'de', 'du', 'la', 'le'
  * Kingdom" → uk, "United States" → usa), added to the unit's stems: an answer writes the acronym.
  */
 function pushInitials(text: string, st: Stemmer, out: Set<string>): void {
+  // The two that text written all in lower case names too.
+  if (/\bunited (?:states|kingdom)\b/i.test(text)) {
+    const parts: string[] = [];
+    if (/\bunited states\b/i.test(text)) st('usa', parts);
+    if (/\bunited kingdom\b/i.test(text)) st('uk', parts);
+    for (const p of parts) out.add(p);
+  }
   if (!/\p{Lu}\p{Ll}+\s+(?:(?:of|the|and|for|&)\s+)?\p{Lu}/u.test(text)) return;
   for (const m of text.matchAll(
     /\p{Lu}[\p{L}'’-]*(?:\s+(?:(?:of|the|and|for|de|du|la|le|von|van|&)\s+)*\p{Lu}[\p{L}'’-]*)+/gu,
@@ -337,6 +358,7 @@ function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer,
     pushCamelParts(text, st, set);
     pushSymbolWords(text, st, set);
     pushInitials(text, st, set);
+    pushLifespan(text, st, set);
   }
   return {
     id,
