@@ -34,6 +34,7 @@ import {
   BACKSTOP_AUTOCHECKPOINT,
   type Checkpointer,
   DEFAULT_AUTOCHECKPOINT,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
   startCheckpointer,
 } from './checkpointer.js';
 import { applyMigrations, type SqliteMigration, validateMigrations } from './migrations.js';
@@ -51,7 +52,7 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another connection's lock (default 5000 ms). */
   busyTimeoutMs?: number;
   /**
-   * How often a worker thread checkpoints the WAL of a file database, in ms (default 200; 0: SQLite's automatic
+   * How often a worker thread checkpoints the WAL of a file database, in ms (default 500; 0: SQLite's automatic
    * checkpoints, inside commits on the event loop). See checkpointer.ts.
    */
   checkpointIntervalMs?: number;
@@ -266,7 +267,7 @@ export class SqliteStore implements Store {
     // This connection's writes (the store's and the capabilities' own tables) let the writer thread pause for them.
     if (this.writerThreadOn) guardWrites(this.db, this.gate);
     for (const [ns, list] of Object.entries(opts.migrations ?? {})) this.registerMigrations(ns, list);
-    const interval = opts.checkpointIntervalMs ?? 200;
+    const interval = opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     if (!memory && interval > 0) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
       this.checkpointer = startCheckpointer(this.path, interval, () => {
