@@ -149,6 +149,17 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
       'First for Women was next',
     ]);
     expect(sentences('... !!! ??')).toEqual([]);
+    // Passages pasted together: a period glued to a capitalised word after a number or an abbreviation ends one.
+    expect(sentences('It started on 30 March 2013.Reggie Yates is an actor.').map((s) => s.text)).toEqual([
+      'It started on 30 March 2013.',
+      'Reggie Yates is an actor.',
+    ]);
+    expect(sentences('bands such as Mumford & sons, etc.Twenty One Pilots is a duo.').map((s) => s.text)).toHaveLength(
+      2,
+    );
+    expect(sentences('It started on 30 March 2013.Reggie Yates is an actor.', false)).toHaveLength(1);
+    // Not inside numbers, initials or before a space after an abbreviation.
+    expect(sentences('It cost 3.5 million in the U.S. and Dr. Smith paid.').map((s) => s.text)).toHaveLength(1);
   });
 
   it('reads Chinese and Japanese as character pairs, and splits sentences at their full stops', () => {

@@ -359,25 +359,33 @@ export function isContent(w: string): boolean {
 
 /**
  * Sentences, split at . ! ? (not inside numbers, initials or common abbreviations), newlines, semicolons and the
- * Chinese and Japanese full stops 。！？ (no space follows them).
+ * Chinese and Japanese full stops 。！？ (no space follows them). Also at a period glued to the next sentence
+ * ("...century.First for Women", "in 2013.Reggie Yates", "etc.Twenty One Pilots"), common in pasted text: after a
+ * number or an abbreviation too. `glued: false` is the earlier splitting (after two lower-case letters only, and
+ * not after an abbreviation), kept for the benchmark's ablation.
  */
-export function sentences(text: string): { text: string; start: number }[] {
+export function sentences(text: string, glued = true): { text: string; start: number }[] {
   const out: { text: string; start: number }[] = [];
-  // Also at a period glued to the next sentence ("...century.First for Women"), common in pasted text.
   // Every alternative starts with one of . ! ? newline ; 。！？ (the glued period checks the letters before it after matching
   // it), so the engine can skip ahead to those characters instead of trying a lookbehind at every position.
-  const re = /[.!?]+["')\]]*(?=\s|$)|\.(?<=\p{Ll}{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s|[。！？]+[」』）]*/gu;
+  const re = glued ? SENTENCE_END : SENTENCE_END_BEFORE;
+  re.lastIndex = 0;
   let last = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length;
     const piece = text.slice(last, end);
-    if (m[0][0] === '.' && isAbbreviationEnd(text.slice(Math.max(last, m.index - 12), m.index))) continue;
+    // An abbreviation's period ("Dr. Smith", "etc. and") ends no sentence; one glued to a capitalised word does.
+    const isGlued = glued && m[0] === '.' && end < text.length && !/\s/.test(text[end] as string);
+    if (!isGlued && m[0][0] === '.' && isAbbreviationEnd(text.slice(Math.max(last, m.index - 12), m.index))) continue;
     pushSentence(out, piece, last);
     last = end;
   }
   if (last < text.length) pushSentence(out, text.slice(last), last);
   return out;
 }
+
+const SENTENCE_END = /[.!?]+["')\]]*(?=\s|$)|\.(?<=[\p{Ll}\d]{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s|[。！？]+[」』）]*/gu;
+const SENTENCE_END_BEFORE = /[.!?]+["')\]]*(?=\s|$)|\.(?<=\p{Ll}{2}\.)(?=\p{Lu}\p{Ll})|\n+|;\s|[。！？]+[」』）]*/gu;
 
 function pushSentence(out: { text: string; start: number }[], piece: string, offset: number): void {
   const lead = piece.length - piece.trimStart().length;

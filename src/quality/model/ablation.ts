@@ -81,6 +81,12 @@ export const VARIANTS: readonly Variant[] = [
     grounding: { skipReactions: false },
   },
   {
+    name: 'sentences glued after a number or an abbreviation not split ("in 2013.Reggie Yates", "etc.Twenty One")',
+    features: (s) => responseFeatures(s.claims),
+    signs: SHIPPED_SIGNS,
+    grounding: { gluedSentences: false },
+  },
+  {
     name: 'evidence\'s other spellings not read ("movieName" ≠ "movie name", "$5" ≠ "5 dollars", "United States" ≠ "USA")',
     features: (s) => responseFeatures(s.claims),
     signs: SHIPPED_SIGNS,
