@@ -663,7 +663,7 @@ export function renderReport(
       ]
         .filter(Boolean)
         .join('; ') || 'nowhere on these sets'
-    }. These are four sets of two kinds (knowledge-grounded dialogue, extractive QA); held-out sets of other kinds (summaries, subtle errors by strong models) can be expected to score lower, and lexical signals cannot see a paraphrase that changes the meaning.`,
+    }. These are four sets of two kinds (knowledge-grounded dialogue, extractive QA); held-out sets of other kinds (summaries, subtle errors by strong models) can be expected to score lower, and lexical signals cannot see a paraphrase that changes the meaning. All four are English: in other languages only shared words and figures are checked (the stemmer, negation, name and first-person rules are English ones), so a paraphrase or a flipped negation there passes.`,
     '',
   );
   if (ablation.length > 0) {
