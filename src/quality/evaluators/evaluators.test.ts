@@ -7,7 +7,15 @@ import { createScorer, type ScoreOutput } from '../score.js';
 import { words } from '../text.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
-import { capitalisesNouns, claimsOf, firstPersonMask, GroundingEvaluator, isPhatic, proseOf } from './grounding.js';
+import {
+  capitalisesNouns,
+  claimsOf,
+  firstPersonMask,
+  GroundingEvaluator,
+  isPhatic,
+  piecesOf,
+  proseOf,
+} from './grounding.js';
 import { LlmJudgeEvaluator, parseJudgeReply } from './judge.js';
 
 const CONTEXT = [
@@ -260,13 +268,33 @@ describe('grounding', () => {
     });
     expect(life.explanation).not.toMatch(/not in evidence/);
     expect(
-      g.check({
-        context: ['Glenn Hughes (born 21 August 1951) is an English bassist.'],
-        response: 'Glenn Hughes died in 1951.',
-      }).claims?.[0]?.reasons?.join('; '),
+      g
+        .check({
+          context: ['Glenn Hughes (born 21 August 1951) is an English bassist.'],
+          response: 'Glenn Hughes died in 1951.',
+        })
+        .claims?.[0]?.reasons?.join('; '),
     ).toMatch(/not in evidence: died/);
     // The whole word still matches a claim that writes it whole.
     expect(g.check({ context: ['He works at YouTube.'], response: 'He works at YouTube.' }).verdict).toBe('pass');
+  });
+
+  it('cuts a sentence of megabytes (minified JSON, text without full stops) into pieces, still one sentence', () => {
+    const prose = 'word '.repeat(1000);
+    const pieces = piecesOf(prose);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.every((p) => p.length <= 2000)).toBe(true);
+    expect(pieces.join('')).toBe(prose);
+    const json = JSON.stringify(
+      Array.from({ length: 3000 }, (_, i) => ({ id: i, city: i === 2500 ? 'Lisbon' : 'Porto' })),
+    );
+    const cut = piecesOf(json);
+    expect(cut.join('')).toBe(json);
+    expect(cut.slice(0, -1).every((p) => /[,}\]]$/.test(p))).toBe(true);
+    // The figure and the names in a piece far into the blob are found, and pieces count as one sentence for names.
+    const context = [`${json} The record for id 2500 lists Lisbon and Porto.`];
+    expect(g.check({ context, response: 'The record lists Lisbon.' }).verdict).toBe('pass');
+    expect(g.check({ context: [json], response: 'They list Lisbon and Porto.' }).explanation).not.toMatch(/together/);
   });
 
   it('takes names in one sentence split at a semicolon as mentioned together', () => {

@@ -420,12 +420,26 @@ class EvidencePool {
   /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
   *addContext(context: readonly string[]): Generator<void, void> {
     let n = 0;
+    let chars = 0;
     for (const passage of context) {
       let prev = '';
       for (const s of sentences(passage, this.glued)) {
-        this.addUnit(unitOf(`context#${n++}`, 'context', s.text, this.st, this.spellings), prev.endsWith(';'));
+        // A "sentence" longer than UNIT_CHARS (minified JSON, a log line, text without full stops) goes in pieces,
+        // read as one sentence for names (`continues`), so that no single step indexes a megabyte.
+        const pieces = s.text.length > UNIT_CHARS ? piecesOf(s.text) : [s.text];
+        for (let k = 0; k < pieces.length; k++) {
+          const piece = pieces[k] as string;
+          this.addUnit(
+            unitOf(`context#${n++}`, 'context', piece, this.st, this.spellings),
+            k > 0 || prev.endsWith(';'),
+          );
+          chars += piece.length;
+          if (n % 64 === 0 || chars >= 16_384) {
+            chars = 0;
+            yield;
+          }
+        }
         prev = s.text;
-        if (n % 64 === 0) yield;
       }
     }
   }
@@ -483,7 +497,9 @@ class EvidencePool {
       // Sentence units, as for the context, so negation and numbers are compared with the right sentence.
       let prev = '';
       for (const sent of sentences(p.text, this.glued)) {
-        this.addUnit(unitOf(p.id, 'kb', sent.text, this.st, this.spellings), prev.endsWith(';'));
+        const pieces = sent.text.length > UNIT_CHARS ? piecesOf(sent.text) : [sent.text];
+        for (let k = 0; k < pieces.length; k++)
+          this.addUnit(unitOf(p.id, 'kb', pieces[k] as string, this.st, this.spellings), k > 0 || prev.endsWith(';'));
         prev = sent.text;
       }
     }
@@ -559,6 +575,28 @@ class EvidencePool {
     if (!inUnit && s.length >= PREFIX + 1 && this.prefixes().has(s.slice(0, PREFIX))) return 0.6;
     return 0;
   }
+}
+
+/** Longest evidence unit, in characters; a longer sentence is cut in pieces (`piecesOf`). */
+const UNIT_CHARS = 2000;
+
+/**
+ * A sentence longer than UNIT_CHARS in pieces of at most that length, each cut after the last space (else comma,
+ * bracket or brace) in its second half, else at the limit.
+ */
+export function piecesOf(text: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (text.length - at > UNIT_CHARS) {
+    const window = text.slice(at, at + UNIT_CHARS);
+    let cut = window.lastIndexOf(' ');
+    if (cut < UNIT_CHARS / 2) cut = Math.max(window.lastIndexOf(','), window.lastIndexOf('}'), window.lastIndexOf(']'));
+    cut = cut < UNIT_CHARS / 2 ? UNIT_CHARS : cut + 1;
+    out.push(text.slice(at, at + cut));
+    at += cut;
+  }
+  out.push(text.slice(at));
+  return out;
 }
 
 /**
