@@ -3,7 +3,77 @@
 // that serves calls. SqliteSpendStore runs the same `run` on its own connection where there is no thread.
 import type { Database } from 'better-sqlite3';
 import { dayOf } from '../pricing.js';
-import type { SpendDelta } from './types.js';
+import { SPEND_DIMENSIONS, type SpendDelta, type SpendDimension } from './types.js';
+
+/**
+ * A batch's deltas as the thread receives them cheaply: flat numbers and one string of the values, instead of an
+ * object per delta (about 1,000 a batch of 1,000 calls with per-user spend), which the structured clone made cost
+ * about 0.5 µs a delta to send and 0.85 to rebuild on the thread.
+ */
+export interface PackedDeltas {
+  /** Each delta's minute, then its seven figures (FIGURES' order): 8 numbers a delta. */
+  numbers: Float64Array;
+  /** Each delta's dimension, as its index in SPEND_DIMENSIONS. */
+  dimensions: Uint8Array;
+  /** Each value's UTF-16 length; the values follow one another in `values`. */
+  lengths: Uint32Array;
+  values: string;
+}
+
+const STRIDE = 8;
+const DIMENSION_INDEX = new Map<string, number>(SPEND_DIMENSIONS.map((d, i) => [d, i]));
+
+/** The deltas packed, or null when one has a dimension this form does not know (then send them as they are). */
+export function packDeltas(deltas: readonly SpendDelta[]): PackedDeltas | null {
+  const n = deltas.length;
+  const numbers = new Float64Array(n * STRIDE);
+  const dimensions = new Uint8Array(n);
+  const lengths = new Uint32Array(n);
+  const values: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = deltas[i] as SpendDelta;
+    const dim = DIMENSION_INDEX.get(d.dimension);
+    if (dim === undefined || typeof d.value !== 'string') return null;
+    const o = i * STRIDE;
+    numbers[o] = d.minute;
+    numbers[o + 1] = d.costUsd;
+    numbers[o + 2] = d.requests;
+    numbers[o + 3] = d.unpriced;
+    numbers[o + 4] = d.inputTokens;
+    numbers[o + 5] = d.outputTokens;
+    numbers[o + 6] = d.cachedInputTokens;
+    numbers[o + 7] = d.bytes;
+    dimensions[i] = dim;
+    lengths[i] = d.value.length;
+    values[i] = d.value;
+  }
+  return { numbers, dimensions, lengths, values: values.join('') };
+}
+
+/** The deltas `packDeltas` packed, figure for figure. */
+export function unpackDeltas(p: PackedDeltas): SpendDelta[] {
+  const out: SpendDelta[] = new Array(p.dimensions.length);
+  let pos = 0;
+  for (let i = 0; i < out.length; i++) {
+    const o = i * STRIDE;
+    const end = pos + (p.lengths[i] as number);
+    const nums = p.numbers;
+    out[i] = {
+      minute: nums[o] as number,
+      dimension: SPEND_DIMENSIONS[p.dimensions[i] as number] as SpendDimension,
+      value: p.values.slice(pos, end),
+      costUsd: nums[o + 1] as number,
+      requests: nums[o + 2] as number,
+      unpriced: nums[o + 3] as number,
+      inputTokens: nums[o + 4] as number,
+      outputTokens: nums[o + 5] as number,
+      cachedInputTokens: nums[o + 6] as number,
+      bytes: nums[o + 7] as number,
+    };
+    pos = end;
+  }
+  return out;
+}
 
 export const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
 const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests,
@@ -59,7 +129,8 @@ function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
   return apply;
 }
 
-/** Adds one batch's deltas to the spend tables on `db`, in one transaction. */
-export function run(db: Database, deltas: readonly SpendDelta[]): void {
+/** Adds one batch's deltas (as they are, or packed) to the spend tables on `db`, in one transaction. */
+export function run(db: Database, payload: readonly SpendDelta[] | PackedDeltas): void {
+  const deltas = Array.isArray(payload) ? payload : unpackDeltas(payload as PackedDeltas);
   if (deltas.length > 0) applier(db)(deltas);
 }

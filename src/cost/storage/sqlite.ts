@@ -3,7 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
 import { dayOf } from '../pricing.js';
-import { run as applyDeltas, FIGURES } from './sqlite-spend-job.js';
+import { run as applyDeltas, FIGURES, packDeltas } from './sqlite-spend-job.js';
 import type {
   CostItem,
   ReconciliationRecord,
@@ -96,7 +96,7 @@ export class SqliteSpendStore implements SpendStore {
   /** One batch's deltas: on the writer thread when there is one (sqlite-spend-job.ts), else on `db`. */
   async apply(deltas: readonly SpendDelta[]): Promise<void> {
     if (deltas.length === 0) return;
-    if (this.write) await this.write(APPLY_JOB, deltas);
+    if (this.write) await this.write(APPLY_JOB, packDeltas(deltas) ?? deltas);
     else applyDeltas(this.db, deltas);
   }
 
