@@ -359,6 +359,8 @@ export interface UnlikeRow {
   score: number;
   claims: number;
   ms: number;
+  /** Online (`evaluate`): the most CPU the check used between two turns of the event loop, in ms. */
+  longestStepMs: number;
   /** The reason of its worst flagged claim (or the explanation for `unknown`), clipped. */
   why: string;
 }
@@ -377,6 +379,11 @@ export function unlikeCases(): UnlikeCase[] {
     { length: 20_000 },
     (_, i) => `Item ${i} is kept in warehouse ${i % 97} and costs ${i * 3} dollars.`,
   ).join(' ');
+  const json = JSON.stringify(
+    Array.from({ length: 16_000 }, (_, i) => ({ item: i, city: i === 2500 ? 'Lisbon' : 'Porto', dollars: i * 3 })),
+  );
+  const filler = 'alpha beta gamma delta river mountain city station bridge lake forest'.split(' ');
+  const nostop = Array.from({ length: 200_000 }, (_, i) => filler[(i * 7) % filler.length]).join(' ');
   const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
   const zh = ['长城全长21196公里。它建于公元前7世纪。'];
   const ko = ['에펠탑의 높이는 330미터이며 1889년에 완공되었다.'];
@@ -481,6 +488,18 @@ export function unlikeCases(): UnlikeCase[] {
       expect: 'fail',
     },
     {
+      name: '1 MB minified JSON (no full stop), faithful',
+      context: [json, TOWER],
+      response: 'Item 2500 is in Lisbon and costs 7500 dollars.',
+      expect: 'pass',
+    },
+    {
+      name: '200,000 words without a full stop, a figure it never states',
+      context: [`${nostop} the tower is 330 metres tall`],
+      response: 'The tower is 450 metres tall.',
+      expect: 'fail',
+    },
+    {
       name: '300-sentence answer',
       context: [TOWER],
       response: Array.from({ length: 300 }, () => 'The Eiffel Tower is 330 metres tall.').join(' '),
@@ -489,10 +508,34 @@ export function unlikeCases(): UnlikeCase[] {
   ];
 }
 
-/** The shipped scorer on `unlikeCases` (fastest of three runs each). */
-export function unlikeReport(cases: readonly UnlikeCase[] = unlikeCases()): UnlikeRow[] {
+/**
+ * The most process CPU (ms) that `evaluate` uses between two turns of the event loop: how long the online check can
+ * hold the gateway (a timer on setImmediate reads the CPU used since its last turn).
+ */
+export async function longestStep(g: GroundingEvaluator, c: UnlikeCase): Promise<number> {
+  let max = 0;
+  let last = process.cpuUsage();
+  let stop = false;
+  const tick = (): void => {
+    const d = process.cpuUsage(last);
+    max = Math.max(max, (d.user + d.system) / 1000);
+    last = process.cpuUsage();
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await g.evaluate(c);
+  stop = true;
+  // The last step, finished before the timer's next turn.
+  const d = process.cpuUsage(last);
+  return Math.max(max, (d.user + d.system) / 1000);
+}
+
+/** The shipped scorer on `unlikeCases` (fastest of three runs each; the longest online step, best of two). */
+export async function unlikeReport(cases: readonly UnlikeCase[] = unlikeCases()): Promise<UnlikeRow[]> {
   const g = new GroundingEvaluator();
-  return cases.map((c) => {
+  const rows: UnlikeRow[] = [];
+  for (const c of cases) {
+    const longestStepMs = Math.min(await longestStep(g, c), await longestStep(g, c));
     let ms = Number.POSITIVE_INFINITY;
     let r = g.check(c);
     for (let k = 0; k < 3; k++) {
@@ -505,16 +548,18 @@ export function unlikeReport(cases: readonly UnlikeCase[] = unlikeCases()): Unli
       ?.filter((x) => x.status !== 'supported')
       .reduce<ClaimResult | undefined>((w, x) => (w && w.score >= x.score ? w : x), undefined);
     const why = r.verdict === 'unknown' ? r.explanation : (flagged?.reasons ?? []).join('; ') || 'all claims supported';
-    return {
+    rows.push({
       name: c.name,
       expect: c.expect,
       verdict: r.verdict,
       score: r.score,
       claims: r.claims?.length ?? 0,
       ms,
+      longestStepMs,
       why: why.length > 90 ? `${why.slice(0, 89)}…` : why,
-    };
-  });
+    });
+  }
+  return rows;
 }
 
 export interface AblationRow {
@@ -692,13 +737,13 @@ export function renderReport(
     lines.push(
       '### Inputs unlike the dev sets',
       '',
-      `The dev sets are short English prose. These inputs are not (src/quality/bench.ts \`unlikeCases\`; the grounding tests in src/quality/evaluators hold the same behaviour): each with the verdict a sane check gives, what the shipped scorer says, and its time (one thread, fastest of three). ${ok} of ${unlike.length} as expected.`,
+      `The dev sets are short English prose. These inputs are not (src/quality/bench.ts \`unlikeCases\`; the grounding tests in src/quality/evaluators hold the same behaviour): each with the verdict a sane check gives, what the shipped scorer says, its time (one thread, fastest of three) and, online (\`evaluate\`, which lets the event loop turn between steps), the most CPU one step takes (best of two): how long it can hold the gateway. ${ok} of ${unlike.length} as expected.`,
       '',
-      "| input | expected | verdict (score) | claims | ms | worst claim's reason |",
-      '|---|---|---|---|---|---|',
+      "| input | expected | verdict (score) | claims | ms | longest online step, ms CPU | worst claim's reason |",
+      '|---|---|---|---|---|---|---|',
       ...unlike.map(
         (u) =>
-          `| ${u.name} | ${u.expect} | ${u.verdict === u.expect ? '' : '**'}${u.verdict}${u.verdict === u.expect ? '' : '**'} (${u.score}) | ${u.claims} | ${u.ms.toFixed(2)} | ${u.why.replace(/\|/g, '\\|')} |`,
+          `| ${u.name} | ${u.expect} | ${u.verdict === u.expect ? '' : '**'}${u.verdict}${u.verdict === u.expect ? '' : '**'} (${u.score}) | ${u.claims} | ${u.ms.toFixed(2)} | ${u.longestStepMs.toFixed(1)} | ${u.why.replace(/\|/g, '\\|')} |`,
       ),
       '',
     );
@@ -759,10 +804,10 @@ export async function main(
       `${row.name.padEnd(48)} ${row.sets.map((x) => `${x.name.replace('begin/', '')} ${f3(x.loso)} ${civ(x.delta, x.ci)}`).join('  ')}\n`,
     );
   process.stdout.write(`consistency ${JSON.stringify(consistency)}\n`);
-  const unlike = unlikeReport();
+  const unlike = await unlikeReport();
   for (const u of unlike)
     process.stdout.write(
-      `${u.verdict === u.expect ? 'ok  ' : 'BAD '} ${u.name.padEnd(60)} ${u.verdict} ${u.score} ${u.ms.toFixed(2)} ms  ${u.why}\n`,
+      `${u.verdict === u.expect ? 'ok  ' : 'BAD '} ${u.name.padEnd(60)} ${u.verdict} ${u.score} ${u.ms.toFixed(2)} ms (longest online step ${u.longestStepMs.toFixed(1)} ms)  ${u.why}\n`,
     );
   for (const r of reports)
     process.stdout.write(
