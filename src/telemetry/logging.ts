@@ -1,5 +1,6 @@
 // Structured JSON logs (pino): `time`, `level`, `msg`, `event` on every line, request fields from the context,
 // secrets redacted. ECS field names on request for Elasticsearch.
+import { writeSync } from 'node:fs';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { requestContext } from './context.js';
 
@@ -78,7 +79,93 @@ function stdoutDestination(opts: LogOptions): DestinationStream {
     const write = dest.write.bind(dest);
     dest.write = (s: string) => writeLines(write, s);
   }
+  endOnWriteError(dest as unknown as Boom, (n) => onDrop?.(n));
   return dest;
+}
+
+/** The parts of a sonic-boom destination that a failed write leaves behind (its own fields, stable since 2.x). */
+interface Boom {
+  fd: number;
+  _bufs: unknown[];
+  _writingBuf: unknown;
+  _writing: boolean;
+  _len: number;
+  write(s: string): boolean;
+  flush(cb?: (err?: Error) => void): void;
+  flushSync(): void;
+  end(): void;
+  destroy(): void;
+  on(event: 'error', f: (err: NodeJS.ErrnoException) => void): void;
+}
+
+/** Lines waiting in `b` (sent or not), removed from it. */
+function takePending(b: Boom): number {
+  let n = 0;
+  const take = (d: unknown) => {
+    if (d !== undefined && d !== null && String(d).length > 0) n += linesIn(d);
+  };
+  take(b._writingBuf);
+  if (Array.isArray(b._bufs)) for (const d of b._bufs) take(d);
+  b._writingBuf = '';
+  b._bufs = [];
+  b._len = 0;
+  return n;
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * A stdout whose reader has gone (`serve | head`, a log shipper that exited: EPIPE) or that fails otherwise ends the
+ * destination: the lines waiting and every later line are dropped and counted (`onDrop`), and nothing is written
+ * again. pino's own EPIPE handling drops them uncounted, and sonic-boom's flushSync — which pino's exit handler calls
+ * at `process.exit` — retries a write that failed with EPIPE every 100 ms for ever, so a process whose last lines
+ * were still waiting when the reader went hung at exit (a SIGTERM seemed ignored). flushSync here tries each write
+ * once (EAGAIN: for up to a second) and drops what it could not write.
+ */
+function endOnWriteError(b: Boom, dropped: (lines: number) => void): void {
+  let ended = false;
+  const end = () => {
+    ended = true;
+    b.write = (s: string) => {
+      dropped(linesIn(s));
+      return true;
+    };
+    b.flush = (cb) => cb?.();
+    b.flushSync = () => {};
+    b.end = () => {};
+    b.destroy = () => {};
+  };
+  b.on('error', () => {
+    const lost = takePending(b);
+    if (lost > 0) dropped(lost);
+    if (!ended) end();
+  });
+  const flushSync = b.flushSync.bind(b);
+  b.flushSync = () => {
+    if (ended) return;
+    if (!Array.isArray(b._bufs)) return flushSync();
+    // an async write still in flight keeps its buffer (as sonic-boom's flushSync does): it may yet land
+    const waiting = b._writing ? '' : String(b._writingBuf ?? '');
+    const data = Buffer.from(waiting + b._bufs.map((d) => String(d)).join(''));
+    if (!b._writing) b._writingBuf = '';
+    b._bufs = [];
+    b._len = 0;
+    let off = 0;
+    const giveUpAt = Date.now() + 1000;
+    while (off < data.length) {
+      try {
+        off += writeSync(b.fd, data, off);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && Date.now() < giveUpAt) {
+          pause(10);
+          continue;
+        }
+        dropped(linesIn(data.subarray(off).toString()));
+        end();
+        return;
+      }
+    }
+  };
 }
 
 /** Paths whose values never reach a log line. */
