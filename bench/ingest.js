@@ -8,7 +8,8 @@
 // Options: --quick (short run), --batch N (records per request, default 1000), --concurrency N (requests in flight,
 // default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
 // bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
-// profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's).
+// profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's), --writer [ROUNDS] (no
+// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only).
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -37,6 +38,16 @@ if (STORE !== 'sqlite' && STORE !== 'postgres') {
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   console.error('build first: npm run build');
   process.exit(2);
+}
+
+if (process.argv.includes('--writer')) {
+  const { writerBench } = await import('./ingest-writer.js');
+  const rounds = Number(process.argv[process.argv.indexOf('--writer') + 1]) || 3;
+  for (let r = 0; r < rounds; r++)
+    console.log(
+      JSON.stringify({ round: r + 1, ...(await writerBench({ batches: quick ? 80 : 240 })), load: loadavg()[0] }),
+    );
+  process.exit(0);
 }
 
 const port = await freePort();
