@@ -153,4 +153,26 @@ describe('QualityService evaluations', () => {
     expect(dropped).toEqual([32]);
     expect(writes).toEqual([68]);
   });
+
+  it('stores the finished evaluations of a batch whose other jobs the runner dropped at shutdown', async () => {
+    const runner = new BoundedRunner({ concurrency: 1, maxPending: 1000 });
+    let evaluated = 0;
+    const slow: Evaluator = {
+      name: 'grounding',
+      async evaluate() {
+        await new Promise((r) => setTimeout(r, 1));
+        evaluated++;
+        return { evaluator: 'grounding', verdict: 'pass', score: 0, evidence: [], explanation: '' };
+      },
+    };
+    const { svc, writes } = service({ grounding: slow }, runner);
+    // Jobs of 32, 32, 32 and 4 calls, one at a time: shut down while the second runs.
+    await svc.onCalls(sinkCalls(100));
+    while (evaluated < 40) await new Promise((r) => setTimeout(r, 1));
+    expect(await runner.close(1)).toBe(36);
+    while (evaluated < 64) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(evaluated).toBe(64);
+    expect(writes).toEqual([64]);
+  });
 });

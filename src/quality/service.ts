@@ -259,26 +259,38 @@ export class QualityService {
 
   /**
    * Hands a sink batch's calls to the runner in jobs of EVALUATION_BATCH calls (its unit of concurrency and of
-   * yielding), and stores all their results at once when the last job is done: a transaction per table per sink
+   * yielding), and stores their results together once the batch's last job is done: a transaction per table per sink
    * batch (up to 512 calls) rather than per job of 32. Storing 3 evaluations per call in one write of 512 calls
    * rather than 16 of 32 cost 17.5 instead of 26.7 µs of CPU per call (SQLite writer thread and its hand-off).
-   * A job the runner drops (queue full) is counted there; the others' results are still stored.
+   * A job the runner refuses (queue full) is counted there. When the runner shuts down and drops the batch's jobs not
+   * started yet (counted as abandoned), the last of its jobs still running stores what the batch has, so finished
+   * evaluations are not lost with them.
    */
   private submitEvaluations(items: readonly { call: LlmCall; text: CapturedText }[]): void {
     const done: { call: LlmCall; results: EvaluationResult[] }[] = [];
-    let running = 0;
+    let submitted = 0;
+    let started = 0;
+    let finished = 0;
     for (let i = 0; i < items.length; i += EVALUATION_BATCH) {
       const batch = items.slice(i, i + EVALUATION_BATCH);
       const job = async (): Promise<void> => {
+        started++;
         try {
           for (const { call, text } of batch) done.push({ call, results: await this.runEvaluators(call, text) });
         } finally {
-          // Every job is submitted before any runs (the runner starts each on a later turn), so `running` is final.
-          if (--running === 0) await this.storeResults(done);
+          finished++;
+          // None of the batch's jobs running, and none left to run: every job was submitted before any ran (the
+          // runner starts each on a later turn), or the runner's queue is empty, so those not started were dropped.
+          // (A job the runner has just taken but not yet started also reads as dropped: then this stores what the
+          // batch has so far, and that job stores its own; an extra write, nothing lost.)
+          if (finished === started && (started === submitted || this.d.runner.pending === 0)) {
+            const results = done.splice(0);
+            if (results.length > 0) await this.storeResults(results);
+          }
         }
       };
-      running++;
-      if (!this.d.runner.submit(job, batch.length)) running--;
+      submitted++;
+      if (!this.d.runner.submit(job, batch.length)) submitted--;
     }
   }
 
