@@ -35,7 +35,8 @@ export function serveGateway(
     return true;
   }
   const passThrough = passThroughRoute(path);
-  if (passThrough) return proxy.passThrough(req, res, passThrough, path.slice(3) + url.search);
+  if (passThrough)
+    return proxy.passThrough(req, res, passThrough.adapter, passThrough.path + url.search, passThrough.model);
   if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes);
   return false;
 }

@@ -302,11 +302,18 @@ export class GatewayProxy {
   }
 
   /**
-   * Relays a request that is not an LLM call (count_tokens, GET /v1/responses/{id}, cancel) to a provider of the
-   * format, unrecorded: to the provider of the body's model when it names one, else the format's default provider.
-   * Virtual keys are checked as for calls (authenticate hooks); errors come in the format's shape.
+   * Relays a request that is not an LLM call (count_tokens, GET /v1/responses/{id}, cancel, Gemini's countTokens and
+   * embedContent) to a provider of the format, unrecorded: to the provider of the model the path names (`pathModel`)
+   * or the body's, when one does, else the format's default provider. Virtual keys are checked as for calls
+   * (authenticate hooks); errors come in the format's shape.
    */
-  async passThrough(req: IncomingMessage, res: ServerResponse, adapter: ProviderAdapter, path: string): Promise<void> {
+  async passThrough(
+    req: IncomingMessage,
+    res: ServerResponse,
+    adapter: ProviderAdapter,
+    path: string,
+    pathModel: string | null = null,
+  ): Promise<void> {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     res.setHeader('x-request-id', requestId);
@@ -315,7 +322,7 @@ export class GatewayProxy {
       const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
       const raw = hasBody ? await readBody(req, this.d.config.server.bodyLimit) : null;
       if (!hasBody) req.resume();
-      let model: string | null = null;
+      let model: string | null = pathModel || null;
       let body: Json = {};
       if (raw && raw.length > 0) {
         try {
@@ -324,11 +331,11 @@ export class GatewayProxy {
         } catch {
           /* the upstream answers a malformed body itself */
         }
-        if (typeof body.model === 'string' && body.model) model = body.model;
+        if (model === null && typeof body.model === 'string' && body.model) model = body.model;
       }
       const admission: Admission = {
         requestId,
-        endpoint: Object.values(adapter.routes)[0] as Endpoint,
+        endpoint: (Object.values(adapter.routes)[0] ?? adapter.endpoints?.[0]) as Endpoint,
         model: model ?? '',
         provider: '',
         body,

@@ -68,6 +68,12 @@ export interface ProviderAdapter {
    * the upstream path is the client's without its leading `/v1`.
    */
   readonly passThrough: readonly string[];
+  /**
+   * Client paths passed through unrecorded that a prefix does not describe, for formats whose path names the model
+   * (Gemini's `models/{m}:countTokens`, `GET models`): the upstream path (after the provider's base path, without the
+   * query) and the model the path names, by which the provider is chosen (null: the format's default provider).
+   */
+  passThroughPath?(path: string): { path: string; model: string | null } | null;
   /** Client routes matched by pattern, for formats whose path names the model (Gemini's `models/{m}:method`). */
   matchPath?(path: string): Endpoint | null;
   /** The endpoints `matchPath` answers with. */

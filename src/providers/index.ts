@@ -56,9 +56,26 @@ export function gatewayRoute(path: string): { adapter: ProviderAdapter; endpoint
   return undefined;
 }
 
-/** The adapter whose pass-through prefixes `path` falls under (`/v1/messages/count_tokens`, ...), if any. */
-export function passThroughRoute(path: string): ProviderAdapter | undefined {
-  for (const a of ADAPTERS) for (const prefix of a.passThrough) if (path.startsWith(prefix)) return a;
+/** A client path passed through to a provider unrecorded: the format's adapter, the upstream path, the model it names. */
+export interface PassThrough {
+  adapter: ProviderAdapter;
+  /** After the provider's base path, without the query. */
+  path: string;
+  /** The model the path names (Gemini's `models/{m}:countTokens`); null when the body's `model` says, or none. */
+  model: string | null;
+}
+
+/**
+ * The pass-through `path` is, if any: under an adapter's prefixes (`/v1/messages/count_tokens`: the upstream path is
+ * the client's without its leading `/v1`) or one of an adapter's own paths (Gemini's `/v1beta/models/{m}:countTokens`).
+ */
+export function passThroughRoute(path: string): PassThrough | undefined {
+  for (const adapter of ADAPTERS) {
+    for (const prefix of adapter.passThrough)
+      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null };
+    const own = adapter.passThroughPath?.(path);
+    if (own) return { adapter, ...own };
+  }
   return undefined;
 }
 

@@ -183,3 +183,89 @@ export async function geminiGenerate(
   }
   ex.res.end();
 }
+
+// ---------- the routes beside generateContent: models, countTokens, embeddings ----------
+
+const METHOD_PATH = /^\/(v1beta|v1)\/models\/([^:]+):(countTokens|embedContent|batchEmbedContents)$/;
+
+export type GeminiMethod = 'countTokens' | 'embedContent' | 'batchEmbedContents';
+
+/** The model and method of a Gemini countTokens / embedContent / batchEmbedContents path, or null. */
+export function geminiMethodRoute(path: string): { model: string; method: GeminiMethod } | null {
+  const m = METHOD_PATH.exec(path);
+  if (!m) return null;
+  let model = m[2] as string;
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    /* as sent */
+  }
+  return { model, method: m[3] as GeminiMethod };
+}
+
+/** Google's Model resource for `id` (GET /v1beta/models/{id}, and each entry of the list). */
+export function geminiModel(id: string): Json {
+  const embedding = id.includes('embedding');
+  return {
+    name: `models/${id}`,
+    baseModelId: id,
+    version: '001',
+    displayName: id,
+    description: 'A model of the llmscope simulator.',
+    inputTokenLimit: embedding ? 2048 : 1048576,
+    outputTokenLimit: embedding ? 1 : 65536,
+    supportedGenerationMethods: embedding
+      ? ['embedContent', 'batchEmbedContents', 'countTokens']
+      : ['generateContent', 'countTokens', 'createCachedContent'],
+  };
+}
+
+/** GET /v1beta/models: the simulator's models, one page. */
+export function geminiModelList(ids: readonly string[]): Json {
+  return { models: ids.map(geminiModel) };
+}
+
+/** The reason a countTokens / embedContent / batchEmbedContents body is invalid, in Google's words, or null. */
+export function geminiMethodProblem(method: GeminiMethod, b: Json): Json | null {
+  const bad = (m: string) => googleError(400, 'INVALID_ARGUMENT', m);
+  if (method === 'countTokens') {
+    const inner = b.generateContentRequest as Json | undefined;
+    if (!Array.isArray(b.contents) && !Array.isArray(inner?.contents))
+      return bad('* CountTokensRequest: contents or generateContentRequest is not specified\n');
+    return null;
+  }
+  if (method === 'embedContent') {
+    if (!Array.isArray((b.content as Json | undefined)?.parts))
+      return bad('* EmbedContentRequest.content: content is not specified\n');
+    return null;
+  }
+  if (!Array.isArray(b.requests) || b.requests.length === 0)
+    return bad('* BatchEmbedContentsRequest.requests: requests is not specified\n');
+  for (const r of b.requests as unknown[])
+    if (!Array.isArray(((r as Json | null)?.content as Json | undefined)?.parts))
+      return bad('* BatchEmbedContentsRequest.requests[].content: content is not specified\n');
+  return null;
+}
+
+/** Answers a (valid) countTokens, embedContent or batchEmbedContents request. */
+export function geminiMethod(
+  ex: SimExchange,
+  route: { model: string; method: GeminiMethod },
+  b: Json,
+  seed: number,
+  vector: (seed: number, model: string, text: string, dimensions: number) => number[],
+): void {
+  if (route.method === 'countTokens') {
+    const inner = (b.generateContentRequest as Json | undefined) ?? b;
+    const totalTokens = promptTokens({ contents: inner.contents ?? [], systemInstruction: inner.systemInstruction });
+    sendJson(ex, 200, { totalTokens });
+    return;
+  }
+  const embed = (r: Json) => {
+    const dims =
+      typeof r.outputDimensionality === 'number' && r.outputDimensionality > 0 ? r.outputDimensionality : 768;
+    return { values: vector(seed, route.model, partsText(r.content), Math.floor(dims)) };
+  };
+  if (route.method === 'embedContent') sendJson(ex, 200, { embedding: embed(b) });
+  else sendJson(ex, 200, { embeddings: (b.requests as Json[]).map(embed) });
+}

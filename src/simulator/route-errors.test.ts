@@ -45,9 +45,50 @@ describe("simulator errors in the route's own shape", () => {
     const bad = await post('/v1beta/models/gemini-2.5-flash:generateContent', '{"contents": [');
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
-    const unknown = await post('/v1beta/models/gemini-2.5-flash:countTokens', '{}');
+    const unknown = await post('/v1beta/models/gemini-2.5-flash:predict', '{}');
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    for (const [path, body] of [
+      ['/v1beta/models/gemini-2.5-flash:countTokens', '{}'],
+      ['/v1beta/models/gemini-embedding-001:embedContent', '{"content": {}}'],
+      ['/v1beta/models/gemini-embedding-001:batchEmbedContents', '{"requests": []}'],
+    ] as const) {
+      const missing = await post(path, body);
+      expect(missing.status).toBe(400);
+      expect(missing.body).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    }
+  });
+
+  it("answers Gemini's countTokens, embedContent, batchEmbedContents and model routes", async () => {
+    const count = await post(
+      '/v1beta/models/gemini-2.5-flash:countTokens',
+      '{"contents":[{"parts":[{"text":"a b c"}]}]}',
+    );
+    expect(count.status).toBe(200);
+    expect(count.body.totalTokens).toBeGreaterThan(0);
+    const inner = await post(
+      '/v1beta/models/gemini-2.5-flash:countTokens',
+      '{"generateContentRequest":{"model":"models/gemini-2.5-flash","contents":[{"parts":[{"text":"a b c"}]}]}}',
+    );
+    expect(inner.body.totalTokens).toBe(count.body.totalTokens);
+    const one = await post(
+      '/v1beta/models/gemini-embedding-001:embedContent',
+      '{"content":{"parts":[{"text":"rivers"}]},"outputDimensionality":4}',
+    );
+    expect(one.status).toBe(200);
+    const values = (one.body.embedding as { values: number[] }).values;
+    expect(values).toHaveLength(4);
+    const batch = await post(
+      '/v1beta/models/gemini-embedding-001:batchEmbedContents',
+      '{"requests":[{"content":{"parts":[{"text":"rivers"}]},"outputDimensionality":4},{"content":{"parts":[{"text":"hills"}]}}]}',
+    );
+    const embeddings = batch.body.embeddings as { values: number[] }[];
+    expect(embeddings[0]?.values).toEqual(values);
+    expect(embeddings[1]?.values).toHaveLength(768);
+    const list = (await (await fetch(`${origin}/v1beta/models`)).json()) as { models: { name: string }[] };
+    expect(list.models.length).toBeGreaterThan(0);
+    const model = (await (await fetch(`${origin}/v1beta/models/gemini-2.5-flash`)).json()) as { name: string };
+    expect(model.name).toBe('models/gemini-2.5-flash');
   });
 
   it("OpenAI's elsewhere, as before", async () => {

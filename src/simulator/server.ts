@@ -15,7 +15,17 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
-import { geminiGenerate, geminiProblem, geminiRoute, googleError } from './gemini.js';
+import {
+  geminiGenerate,
+  geminiMethod,
+  geminiMethodProblem,
+  geminiMethodRoute,
+  geminiModel,
+  geminiModelList,
+  geminiProblem,
+  geminiRoute,
+  googleError,
+} from './gemini.js';
 import {
   checkNumber,
   parseNumber,
@@ -279,7 +289,15 @@ class Exchange {
   }
 }
 
-type Route = 'chat' | 'completions' | 'embeddings' | 'messages' | 'count_tokens' | 'responses' | 'gemini';
+type Route =
+  | 'chat'
+  | 'completions'
+  | 'embeddings'
+  | 'messages'
+  | 'count_tokens'
+  | 'responses'
+  | 'gemini'
+  | 'gemini_method';
 const POST_ROUTES: Record<string, Route> = {
   '/v1/chat/completions': 'chat',
   '/v1/completions': 'completions',
@@ -351,8 +369,12 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (path.startsWith('/v1/responses/'))
     return responseById(ex, method, path, new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? ''));
   // Gemini's routes name the model in the path (gemini.ts)
+  if (method === 'GET' && path === '/v1beta/models') return sendJson(res, 200, geminiModelList(state.opts.models));
+  if (method === 'GET' && /^\/v1beta\/models\/[^:/]+$/.test(path))
+    return sendJson(res, 200, geminiModel(safeDecode(path.slice('/v1beta/models/'.length))));
   const gemini = method === 'POST' ? geminiRoute(path) : null;
-  const route = gemini ? 'gemini' : method === 'POST' ? POST_ROUTES[path] : undefined;
+  const geminiOther = method === 'POST' && !gemini ? geminiMethodRoute(path) : null;
+  const route = gemini ? 'gemini' : geminiOther ? 'gemini_method' : method === 'POST' ? POST_ROUTES[path] : undefined;
   if (!route) {
     const message = `Invalid URL (${method} ${path})`;
     return sendJson(res, 404, ownError(path, 404, message, invalidRequest(message)));
@@ -388,6 +410,14 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 400, ownError(path, 400, message, invalidRequest(message, null, 'invalid_type')));
   }
   const b = body as Record<string, unknown>;
+  if (route === 'gemini_method') {
+    const at = geminiOther!;
+    const wrong = geminiMethodProblem(at.method, b);
+    if (wrong) return sendJson(res, 400, wrong);
+    return geminiMethod(ex, at, b, state.opts.seed, (seed, model, text, dims) =>
+      vectorFloats(embeddingVector(seed, model, text, dims)),
+    );
+  }
   if (route === 'messages' || route === 'count_tokens') {
     const wrong = messagesProblem(path, b);
     if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));

@@ -156,12 +156,12 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(await bad.body.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
-    // A method or path under /v1beta that llmscope does not serve: a 404 in Google's shape too, which
-    // @google/genai reads as an ApiError with status 404.
+    // A path under /v1beta that llmscope does not serve, or one the upstream does not (passed through): a 404 in
+    // Google's shape too, which @google/genai reads as an ApiError with status 404.
     for (const [method, path] of [
-      ['POST', `/v1beta/models/${MODEL}:countTokens`],
+      ['GET', '/v1beta/files'],
+      ['POST', '/v1beta/cachedContents'],
       ['POST', `/v1beta/models/${MODEL}`],
-      ['GET', '/v1beta/models'],
     ] as const) {
       const r404 = await request(`${s.base}${path}`, {
         method,
@@ -173,10 +173,64 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
       expect(b).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
       expect(b.error.message).toContain(path);
     }
+    // A pass-through for a model no Gemini provider serves
     const err = await new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: s.base } }).models
-      .countTokens({ model: MODEL, contents: 'hi' })
+      .countTokens({ model: 'claude-x', contents: 'hi' })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404 });
-    expect((err as Error).message).toMatch(/NOT_FOUND/);
+    expect((err as Error).message).toMatch(/no provider of type gemini serves model .*claude-x/);
+  });
+
+  it('passes countTokens, embedContent and the model list through to the Gemini provider, unrecorded', async () => {
+    const id = (x: string) => ({ httpOptions: { headers: { 'x-request-id': x } } });
+    const contents = 'How many tokens is this sentence, please?';
+    const a = await direct.models.countTokens({ model: MODEL, contents });
+    const b = await via.models.countTokens({ model: MODEL, contents, config: id('gem-count') });
+    expect(b.totalTokens).toBeGreaterThan(0);
+    expect(b.totalTokens).toBe(a.totalTokens);
+
+    // @google/genai's embedContent is batchEmbedContents on the Gemini API
+    const EMBED = 'gemini-embedding-001';
+    const req = { model: EMBED, contents: ['rivers', 'mountains'], config: { outputDimensionality: 8 } };
+    const ea = await direct.models.embedContent(req);
+    const eb = await via.models.embedContent({ ...req, config: { ...req.config, ...id('gem-embed') } });
+    expect(eb.embeddings).toHaveLength(2);
+    expect(eb.embeddings?.[0]?.values).toHaveLength(8);
+    expect(eb.embeddings).toEqual(ea.embeddings);
+    // and :embedContent itself, as Google's REST docs and other clients send it
+    const one = await request(`${s.base}/v1beta/models/${EMBED}:embedContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k', 'x-request-id': 'gem-embed-1' },
+      body: JSON.stringify({ content: { parts: [{ text: 'rivers' }] }, outputDimensionality: 8 }),
+    });
+    expect(one.statusCode).toBe(200);
+    expect(((await one.body.json()) as { embedding: unknown }).embedding).toEqual({
+      values: ea.embeddings?.[0]?.values,
+    });
+
+    const model = await via.models.get({ model: MODEL, config: id('gem-model') });
+    expect(model).toMatchObject({ name: `models/${MODEL}` });
+    expect(model).toEqual(await direct.models.get({ model: MODEL }));
+    const names = async (c: GoogleGenAI) => {
+      const out: string[] = [];
+      for await (const m of await c.models.list()) out.push(m.name as string);
+      return out;
+    };
+    const listed = await names(via);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed).toEqual(await names(direct));
+
+    const paths = Object.fromEntries(
+      ['gem-count', 'gem-embed', 'gem-embed-1', 'gem-model'].map((x) => [x, seen.find((r) => r.requestId === x)]),
+    );
+    expect(paths['gem-count']?.path).toBe(`/v1beta/models/${MODEL}:countTokens`);
+    expect(paths['gem-count']?.headers['x-goog-api-key']).toBe('gemini-test-key');
+    expect(paths['gem-embed']?.path).toBe(`/v1beta/models/${EMBED}:batchEmbedContents`);
+    expect(paths['gem-embed-1']?.path).toBe(`/v1beta/models/${EMBED}:embedContent`);
+    // none of them is an LLM call
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.calls.filter((c) => c.requestId.startsWith('gem-count') || c.requestId.startsWith('gem-embed'))).toEqual(
+      [],
+    );
   });
 });

@@ -239,6 +239,28 @@ export function renderError(err: unknown): RenderedError {
   };
 }
 
+/**
+ * Gemini's routes beside generateContent, passed through unrecorded: anything under `/v1beta/models` (the model list,
+ * one model, countTokens, embedContent, batchEmbedContents, ...), and those three methods under `/v1` (whose
+ * `/v1/models` is otherwise OpenAI's model list).
+ */
+const PASS_V1BETA = /^\/v1beta\/models(?:\/([^:]+)(:[A-Za-z]+)?)?$/;
+const PASS_V1 = /^\/v1\/models\/([^:]+)(:(?:countTokens|embedContent|batchEmbedContents))$/;
+
+function passThroughPath(path: string): { path: string; model: string | null } | null {
+  const m = PASS_V1BETA.exec(path) ?? PASS_V1.exec(path);
+  if (!m) return null;
+  let model = m[1] ?? null;
+  if (model !== null) {
+    try {
+      model = decodeURIComponent(model);
+    } catch {
+      /* as sent */
+    }
+  }
+  return { path: path.slice(path.indexOf('/models')), model };
+}
+
 function requestFacts(url: string): { model: string; stream: boolean } | null {
   const q = url.indexOf('?');
   const m = PATH.exec(q === -1 ? url : url.slice(0, q));
@@ -256,6 +278,7 @@ export const geminiAdapter: ProviderAdapter = {
   format: 'gemini',
   routes: {},
   passThrough: [],
+  passThroughPath,
   matchPath: (path) => (PATH.test(path) ? 'generate_content' : null),
   endpoints: ['generate_content'],
   requestFacts,
