@@ -467,6 +467,12 @@ export class GatewayProxy {
     // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
     const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
     const model = facts ? facts.model : body.model;
+    if (model !== undefined && model !== null && typeof model !== 'string')
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_BODY',
+        `"model" must be a string naming the model to call, e.g. "model": "gpt-4o-mini"; got ${Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `the ${typeof model} ${JSON.stringify(model)}`}`,
+        { param: 'model' },
+      );
     if (typeof model !== 'string' || model.length === 0)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_MISSING_MODEL',
