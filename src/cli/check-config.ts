@@ -1,7 +1,7 @@
 // `llmscope check-config`: validates a config file and prints every problem with its path — the schema's, then the
 // start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
 import type { Command } from 'commander';
-import { applyEnv, readConfigFile, validateConfig } from '../config/index.js';
+import { applyEnv, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
 import { startupChecks } from './startup-checks.js';
 import { storedKeyCount } from './stored-keys.js';
 
@@ -16,9 +16,11 @@ export interface CheckConfigIo {
  * virtual keys when the no-open-relay rule depends on them, as serve does.
  */
 export async function checkConfig(file: string, io: CheckConfigIo): Promise<number> {
-  const r = validateConfig(applyEnv(readConfigFile(file), io.env));
+  const raw = applyEnv(readConfigFile(file), io.env);
+  const r = validateConfig(raw);
   if (!r.ok) {
-    for (const i of r.issues) io.err(`${file}: ${i.path}: ${i.message}\n`);
+    // a value from an environment variable is named by the variable, not by the file it is not in
+    for (const i of r.issues) io.err(`${envSourceOf(i.path, raw, io.env) ?? file}: ${i.path}: ${i.message}\n`);
     return 1;
   }
   const { errors, warnings } = startupChecks(r.config, io.env, await storedKeyCount(r.config));

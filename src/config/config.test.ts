@@ -54,6 +54,50 @@ describe('config', () => {
     expect(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file/);
   });
 
+  it('names the environment variable a bad value came from, not the config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-cfg-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'server:\n  port: 9000\n');
+    const message = (opts: Parameters<typeof loadConfig>[0]) => {
+      try {
+        loadConfig(opts);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('loaded');
+    };
+    const m = message({ file, env: { LLMSCOPE_WORKERS: 'x' } });
+    expect(m).toMatch(/^invalid config from the environment:/);
+    expect(m).toContain('server.workers (from the environment variable LLMSCOPE_WORKERS="x"): a whole number');
+    expect(m).not.toContain(file);
+    expect(message({ env: { LLMSCOPE_PORT: 'abc' } })).toContain(
+      'server.port (from the environment variable LLMSCOPE_PORT="abc")',
+    );
+    expect(message({ env: { LLMSCOPE_LOG_LEVEL: 'loud' } })).toContain('LLMSCOPE_LOG_LEVEL="loud"');
+    // a secret's value is never repeated, only its name
+    const secret = message({ env: { LLMSCOPE_ADMIN_TOKEN: 'hunter2' } });
+    expect(secret).toContain('server.adminToken (from the environment variable LLMSCOPE_ADMIN_TOKEN): at least 8');
+    expect(secret).not.toContain('hunter2');
+    // the file's own mistakes still name the file; a flag's value over the variable's is not the variable's
+    writeFileSync(file, 'server:\n  port: eighty\n');
+    const both = message({ file, env: { LLMSCOPE_WORKERS: 'x' } });
+    expect(both).toContain(`invalid config in ${file}:`);
+    expect(both).toMatch(/server\.port: /);
+    expect(both).toContain('LLMSCOPE_WORKERS="x"');
+    const flag = message({
+      env: { LLMSCOPE_WORKERS: '2' },
+      overrides: (raw) => ({ ...raw, server: { ...(raw.server as object), workers: 999 } }),
+    });
+    expect(flag).not.toContain('LLMSCOPE_WORKERS');
+    // check-config says the same
+    const { checkConfig } = await import('../cli/check-config.js');
+    writeFileSync(file, 'server:\n  port: 9000\n');
+    const err: string[] = [];
+    const code = await checkConfig(file, { out: () => {}, err: (s) => err.push(s), env: { LLMSCOPE_WORKERS: 'x' } });
+    expect(code).toBe(1);
+    expect(err.join('')).toMatch(/^LLMSCOPE_WORKERS="x": server\.workers: /);
+  });
+
   it('parses durations', () => {
     expect(durationMs('30s')).toBe(30_000);
     expect(durationMs('10m')).toBe(600_000);

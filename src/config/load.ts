@@ -32,6 +32,48 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** The environment overrides: which variable sets which config key, and how its text is read. */
+const ENV_OVERRIDES: readonly {
+  variable: string;
+  section: string;
+  key: string;
+  read?: (v: string) => unknown;
+  /** Its value is never repeated in a message (a token, a URL that may hold a password). */
+  secret?: boolean;
+}[] = [
+  { variable: 'LLMSCOPE_HOST', section: 'server', key: 'host' },
+  { variable: 'LLMSCOPE_PORT', section: 'server', key: 'port', read: Number },
+  { variable: 'LLMSCOPE_WORKERS', section: 'server', key: 'workers', read: (v) => (v === 'auto' ? 'auto' : Number(v)) },
+  { variable: 'LLMSCOPE_ADMIN_TOKEN', section: 'server', key: 'adminToken', secret: true },
+  { variable: 'LLMSCOPE_METRICS_TOKEN', section: 'server', key: 'metricsToken', secret: true },
+  { variable: 'LLMSCOPE_STORAGE_URL', section: 'storage', key: 'url', secret: true },
+  { variable: 'LLMSCOPE_LOG_LEVEL', section: 'telemetry', key: 'logLevel' },
+  { variable: 'LLMSCOPE_OTLP_ENDPOINT', section: 'telemetry', key: 'otlpEndpoint' },
+  { variable: 'OTEL_EXPORTER_OTLP_ENDPOINT', section: 'telemetry', key: 'otlpEndpoint' },
+];
+
+/** The overrides `env` makes, in the order they apply (a later one for the same key is ignored, as applyEnv does). */
+function overridesIn(env: NodeJS.ProcessEnv) {
+  const seen = new Set<string>();
+  const out: {
+    variable: string;
+    path: string;
+    text: string;
+    value: unknown;
+    secret: boolean;
+    section: string;
+    key: string;
+  }[] = [];
+  for (const o of ENV_OVERRIDES) {
+    const text = env[o.variable];
+    const path = `${o.section}.${o.key}`;
+    if (!text || seen.has(path)) continue;
+    seen.add(path);
+    out.push({ ...o, path, text, value: o.read ? o.read(text) : text, secret: o.secret === true });
+  }
+  return out;
+}
+
 /** Applies LLMSCOPE_* environment overrides onto raw (unvalidated) config. */
 export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(raw);
@@ -42,17 +84,24 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     out[k] = fresh;
     return fresh;
   };
-  if (env.LLMSCOPE_HOST) section('server').host = env.LLMSCOPE_HOST;
-  if (env.LLMSCOPE_PORT) section('server').port = Number(env.LLMSCOPE_PORT);
-  if (env.LLMSCOPE_WORKERS)
-    section('server').workers = env.LLMSCOPE_WORKERS === 'auto' ? 'auto' : Number(env.LLMSCOPE_WORKERS);
-  if (env.LLMSCOPE_ADMIN_TOKEN) section('server').adminToken = env.LLMSCOPE_ADMIN_TOKEN;
-  if (env.LLMSCOPE_METRICS_TOKEN) section('server').metricsToken = env.LLMSCOPE_METRICS_TOKEN;
-  if (env.LLMSCOPE_STORAGE_URL) section('storage').url = env.LLMSCOPE_STORAGE_URL;
-  if (env.LLMSCOPE_LOG_LEVEL) section('telemetry').logLevel = env.LLMSCOPE_LOG_LEVEL;
-  const otlp = env.LLMSCOPE_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (otlp) section('telemetry').otlpEndpoint = otlp;
+  for (const o of overridesIn(env)) section(o.section)[o.key] = o.value;
   return out;
+}
+
+/**
+ * The environment variable the value behind a config issue came from, as it reads in a message (`LLMSCOPE_WORKERS="x"`,
+ * a secret's name alone), or null when the value is the file's or a flag's: `raw` is the config as validated, so a
+ * value a flag put over the variable's is the flag's.
+ */
+export function envSourceOf(issuePath: string, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string | null {
+  for (const o of overridesIn(env)) {
+    if (issuePath !== o.path && !issuePath.startsWith(`${o.path}.`) && !issuePath.startsWith(`${o.path}[`)) continue;
+    const sec = raw[o.section];
+    const now = sec && typeof sec === 'object' ? (sec as Record<string, unknown>)[o.key] : undefined;
+    if (!Object.is(now, o.value)) return null;
+    return o.secret ? o.variable : `${o.variable}=${JSON.stringify(o.text)}`;
+  }
+  return null;
 }
 
 /** Validates raw config; every problem comes back with its path. */
@@ -115,8 +164,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (opts.overrides) raw = opts.overrides(raw);
   const r = validateConfig(raw);
   if (!r.ok) {
-    const list = r.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
-    throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `invalid config${file ? ` in ${file}` : ''}:\n${list}`);
+    // A value from an environment variable is named by the variable, not by the file it is not in.
+    const from = r.issues.map((i) => envSourceOf(i.path, raw, env));
+    const list = r.issues
+      .map((i, n) => `  ${i.path}${from[n] ? ` (from the environment variable ${from[n]})` : ''}: ${i.message}`)
+      .join('\n');
+    const where = from.every((f) => f !== null) ? ' from the environment' : file ? ` in ${file}` : '';
+    throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `invalid config${where}:\n${list}`);
   }
   return deepFreeze(r.config);
 }
