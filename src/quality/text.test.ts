@@ -24,6 +24,18 @@ describe('match stems (the grounding check matches words by them)', () => {
     expect(plain).toEqual([stem('albums')]);
   });
 
+  it('keeps a minus sign on its figure, and reads "minus" before one', () => {
+    const read = (t: string) => numberMentions(t).map((n) => n.value);
+    expect(read('-5 °C, −12.5 °C, (-3), minus 7, minus seven degrees')).toEqual([-5, -12.5, -3, -7, -7]);
+    // A hyphen between words or figures is no sign: COVID-19, 1990-1995, x-5, 10 - 5.
+    expect(read('COVID-19 in 1990-1995, x-5, 10 - 5')).toEqual([19, 1990, 1995, 5, 10, 5]);
+    expect(words('It was −5 degrees, not 5')).toEqual(['it', 'was', '-5', 'degrees', 'not', '5']);
+    const out: string[] = [];
+    for (const w of ['-5', '−5', '-1,000', '5', '-5km']) pushMatchStems(words(w)[0] as string, out);
+    expect(out).toEqual(['-5', '-5', '-1000', '5', '-5', 'km']);
+    expect(matchStem('-5')).not.toBe(matchStem('5'));
+  });
+
   it('reads a number word joined by a hyphen as a number', () => {
     expect(numberMentions('a twelve-bar blues').map((n) => n.value)).toEqual([12]);
     expect(numberMentions('twenty-five years').map((n) => n.value)).toEqual([25]);

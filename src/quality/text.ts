@@ -73,6 +73,13 @@ function wordCharAt(s: string, i: number): number {
 
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** A '-' at i that is a minus sign: a digit follows, and no letter or digit comes before it. */
+function isSignedFigureAt(s: string, i: number): boolean {
+  if (s.charCodeAt(i) !== 45) return false;
+  const d = s.charCodeAt(i + 1);
+  return d >= 48 && d <= 57 && (i === 0 || wordCharAt(s, i - 1) === 0);
+}
+
 /** `'`, `.`, `,` and `-` join letters and digits into one token ("don't", "1,000.5", "u.s", "covid-19"). */
 const isJoiner = (c: number): boolean => c === 39 || c === 46 || c === 44 || c === 45;
 
@@ -139,15 +146,23 @@ export function words(text: string): string[] {
   let lower = text.toLowerCase();
   if (!ASCII.test(lower)) lower = lower.normalize('NFC');
   if (lower.includes('’')) lower = lower.replace(/’/g, "'");
+  // The minus sign (U+2212, as encyclopedias write "−5 °C") is a hyphen-minus here.
+  if (lower.includes('−')) lower = lower.replace(/−/g, '-');
   const n = lower.length;
   let i = 0;
   while (i < n) {
     let k = wordCharAt(lower, i);
-    if (k === 0) {
-      i++;
-      continue;
-    }
     const start = i;
+    if (k === 0) {
+      // A minus sign before a figure, not joining two words ("-5", "(-12.5)"; not "covid-19"): part of the figure's
+      // token, so that -5 and 5 are different figures.
+      if (!isSignedFigureAt(lower, i)) {
+        i++;
+        continue;
+      }
+      i++;
+      k = 1;
+    }
     let joined = false;
     // Whether the token may hold characters of those scripts (a code unit at or above U+0E00).
     let wide = false;
@@ -168,7 +183,7 @@ export function words(text: string): string[] {
       break;
     }
     let w = lower.slice(start, i);
-    if (joined && !/^\d[\d.,]*\d[a-z]*$/.test(w)) {
+    if (joined && !/^-?\d[\d.,]*\d[a-z]*$/.test(w)) {
       // "U.S." / "e.g." / "end.Start" — split on the dots/commas unless it is a number like 1,000.5 (or 3.5km)
       for (const part of w.split(/[.,]/))
         if (part) {
@@ -298,6 +313,8 @@ const NUMBER_STEMS: ReadonlyMap<string, string> = new Map(
  */
 export function matchStem(w: string, st: (w: string) => string = stem): string {
   const c = w.charCodeAt(0);
+  // A negative figure keeps its sign: "-5" never meets "5".
+  if (c === 45 && /^-\d/.test(w)) return `-${matchStem(w.slice(1), st)}`;
   if (c >= 48 && c <= 57) {
     const m = /^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th|s)?$/.exec(w);
     return m ? `${(m[1] as string).replace(/,/g, '')}${m[2] ?? ''}` : w;
@@ -321,12 +338,12 @@ function matchStemmer(st: (w: string) => string): (w: string, out: string[]) => 
   return (w, out) => {
     let m = MATCHES.get(w);
     if (m === undefined) {
-      const unit = /^(\d[\d,.]*)([a-z]{1,5})$/.exec(w);
+      const unit = /^(-?\d[\d,.]*)([a-z]{1,5})$/.exec(w);
       if (unit && !/^(?:st|nd|rd|th|s)$/.test(unit[2] as string)) {
         // A figure with its unit glued on ("330m", "5km", "10kg"): the figure, and the unit when it is a content word.
         const u = unit[2] as string;
         m = isContent(u) ? [matchStem(unit[1] as string, st), st(u)] : matchStem(unit[1] as string, st);
-      } else if (!w.includes('-')) m = isContent(w) ? matchStem(w, st) : '';
+      } else if (!w.includes('-') || /^-\d[\d,.]*(?:st|nd|rd|th|s)?$/.test(w)) m = isContent(w) ? matchStem(w, st) : '';
       else {
         const parts: string[] = [];
         for (const part of w.split('-')) if (part && isContent(part)) parts.push(matchStem(part, st));
@@ -554,7 +571,13 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
   const out: NumberMention[] = [];
   const toks = typeof text === 'string' ? words(text) : text;
   for (let i = 0; i < toks.length; i++) {
-    const t = toks[i] as string;
+    let t = toks[i] as string;
+    // Negative: a minus sign ("-5", "−5": `words` keeps it on the figure) or the word before it ("minus 5").
+    let sign = 1;
+    if (t.charCodeAt(0) === 45 && /^-\d[^-]*$/.test(t)) {
+      t = t.slice(1);
+      sign = -1;
+    } else if (i > 0 && toks[i - 1] === 'minus') sign = -1;
     const c = t.charCodeAt(0);
     if (t.includes('-') && /\d/.test(t)) {
       // A hyphenated name or range: "AES-256", "COVID-19", "INV-20931", "1990-1995" — each all-digit part counts.
@@ -591,7 +614,7 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
         // "1,2,3": a list of figures; "1.5.3" (a version) or "192.168.0.1": none.
         const parts = (m[1] as string).split(',');
         if (parts.every((p) => /^\d+(?:\.\d+)?$/.test(p)))
-          for (const part of parts) out.push({ value: Number(part), digits: true, index: i });
+          for (const part of parts) out.push({ value: sign * Number(part), digits: true, index: i });
         continue;
       }
       v = d.value;
@@ -612,6 +635,10 @@ export function numberMentions(text: string | readonly string[]): NumberMention[
       v *= SCALE[next] as number;
       if (alt !== undefined) alt *= SCALE[next] as number;
       i++;
+    }
+    if (sign < 0) {
+      v = -v;
+      if (alt !== undefined) alt = -alt;
     }
     out.push(alt !== undefined && alt !== v ? { value: v, alt, digits, index } : { value: v, digits, index });
   }

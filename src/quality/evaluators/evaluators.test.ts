@@ -142,6 +142,29 @@ describe('grounding', () => {
     expect(check('A ticket costs 28.60 euros.').claims?.[0]?.status).toBe('contradicted');
   });
 
+  it('keeps the sign of a figure: -5, −5 and minus 5 are one figure, 5 another', () => {
+    for (const source of ['-5', '−5', 'minus 5']) {
+      const context = [`On 3 January the lowest temperature in Oslo was ${source} degrees Celsius.`];
+      const check = (response: string) => g.check({ context, response });
+      for (const same of ['-5', '−5', 'minus 5', 'minus five']) {
+        const r = check(`The lowest temperature in Oslo was ${same} degrees Celsius.`);
+        expect(r.verdict, `${source} / ${same}`).toBe('pass');
+        expect(r.explanation, `${source} / ${same}`).not.toMatch(/number/);
+      }
+      const wrong = check('The lowest temperature in Oslo was 5 degrees Celsius.');
+      expect(wrong.verdict, source).toBe('fail');
+      expect(wrong.claims?.[0]?.status, source).toBe('contradicted');
+      expect(wrong.explanation, source).toMatch(/number 5 in claim, evidence says (3, )?-5\b/);
+    }
+    // And the other way round: the evidence says 5, the answer -5.
+    const plus = g.check({
+      context: ['On 3 January the lowest temperature in Oslo was 5 degrees Celsius.'],
+      response: 'The lowest temperature in Oslo was −5 degrees Celsius.',
+    });
+    expect(plus.claims?.[0]?.status).toBe('contradicted');
+    expect(plus.explanation).toMatch(/number -5 in claim, evidence says (3, )?5\b/);
+  });
+
   it('checks German, Chinese, Japanese, Korean and Thai answers against their sources (nouns capitalised, no spaces)', () => {
     const ja = ['東京タワーは高さ333メートルで、1958年に完成しました。'];
     expect(g.check({ context: ja, response: '東京タワーは高さ333メートルです。' }).verdict).toBe('pass');

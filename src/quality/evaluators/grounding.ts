@@ -190,7 +190,7 @@ function tokensOf(text: string, st: Stemmer, namesNotFirstPerson = true, capital
     stems,
     pairs,
     numbers: nums.flatMap(readings),
-    checkable: nums.filter((n) => n.digits || n.value > 10),
+    checkable: nums.filter((n) => n.digits || n.value > 10 || n.value < 0),
     figureStems: figureStems(ws, nums, st),
     negated: polarityOf(ws),
     firstPerson: fp.includes(true),
@@ -273,6 +273,8 @@ function figureStems(ws: readonly string[], nums: readonly NumberMention[], st: 
     st(ws[n.index] as string, stems);
     const next = ws[n.index + 1];
     if (next !== undefined && SCALE_WORDS.has(next)) st(next, stems);
+    // "minus 5" writes the figure -5 in two words (the evidence may write "-5" or "−5").
+    if (n.value < 0 && ws[n.index - 1] === 'minus') st('minus', stems);
     for (const s of stems) out.set(s, [...(out.get(s) ?? []), ...readings(n)]);
   }
   return out;
