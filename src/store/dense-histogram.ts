@@ -4,6 +4,8 @@ import { bucketValue, MAX_BUCKET } from './histogram.js';
 import type { HistogramCounts } from './store.js';
 
 const SIZE = MAX_BUCKET + 1;
+/** Where `encode` writes before copying out: at most 2 bytes a delta and 8 a count (below 2^53) a bucket, and the format byte. */
+const SCRATCH = Buffer.alloc(1 + SIZE * 10);
 const VALUES = Float64Array.from({ length: SIZE }, (_, i) => bucketValue(i));
 
 /**
@@ -71,8 +73,7 @@ export class Dense {
 
   /** histogram.ts's packed form (`encodeHistogram` of `sparse()`, byte for byte), in one pass over the span. */
   encode(): Buffer {
-    // at most 3 bytes a delta and 8 a count (counts below 2^53), per bucket in the span, and the format byte
-    const out = Buffer.allocUnsafe(1 + Math.max(0, this.hi - this.lo + 1) * 11);
+    const out = SCRATCH;
     out[0] = 1;
     let pos = 1;
     let prev = -1;
