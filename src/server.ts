@@ -17,7 +17,7 @@ import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
-import { serveGateway } from './gateway/dispatch.js';
+import { refuseEmptySegment, serveGateway } from './gateway/dispatch.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
@@ -374,6 +374,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (internal !== undefined && req.headers['x-llmscope-internal'] !== internal)
       throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this listener serves llmscope workers only');
+    if (refuseEmptySegment(proxy, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);

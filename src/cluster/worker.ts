@@ -19,7 +19,7 @@ import { builtinCallParts } from '../cli/modules.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { serveGateway } from '../gateway/dispatch.js';
+import { refuseEmptySegment, serveGateway } from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
@@ -391,6 +391,7 @@ export async function startWorker(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (refuseEmptySegment(proxy, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);

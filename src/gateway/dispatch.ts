@@ -1,12 +1,42 @@
 // The /v1 gateway's own routes, for every listener that serves them (the single process in server.ts, and each
 // worker under `serve --workers`): a wire format's call route, a path passed through to its provider, GET /v1/models.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Endpoint } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { sendModels } from './models.js';
 import type { GatewayProxy } from './proxy.js';
 import type { Upstream } from './upstream.js';
+
+/**
+ * Refuses a request whose path has an empty segment (`//v1/traces`, `/v1/responses//cancel`), before its URL is
+ * parsed: `new URL('//v1/traces', base)` reads `v1` as a host and `/traces` as the path, and collapsing the slashes
+ * could make another route of it (`/v1/responses/cancel`). A 404 in the shape of the route the path would be
+ * without them, naming that path (a client's base URL ending in `/` is the usual cause). True when refused.
+ */
+export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, res: ServerResponse): boolean {
+  const raw = req.url ?? '/';
+  if (raw[0] !== '/') return false; // absolute-form (a forward proxy's request line): parsed as it is
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  if (!path.includes('//')) return false;
+  const meant = path.replace(/\/{2,}/g, '/');
+  const pass = passThroughRoute(meant)?.adapter;
+  const endpoint: Endpoint =
+    gatewayRoute(meant)?.endpoint ??
+    (pass ? ((Object.values(pass.routes)[0] ?? pass.endpoints?.[0]) as Endpoint) : undefined) ??
+    (meant.startsWith('/v1beta/') ? 'generate_content' : 'chat.completions');
+  proxy.refuse(
+    res,
+    endpoint,
+    new LlmscopeError(
+      'LLMSCOPE_ERR_NOT_FOUND',
+      `no route at ${req.method} ${path}: a path with an empty segment (two slashes together) is not served; did you mean ${meant}? (check that the client's base URL does not end in "/" where the client adds one)`,
+    ),
+  );
+  return true;
+}
 
 /**
  * Answers `req` when `url` is one of the gateway's routes: true when answered at once (a call is handed to the proxy,

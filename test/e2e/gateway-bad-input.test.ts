@@ -47,4 +47,35 @@ describe('gateway: bad input in the route’s shape', () => {
     const missing = await post('/v1/chat/completions', '{"model": null, "messages": []}');
     expect(openAiError(missing.body).code).toBe('missing_model');
   });
+
+  it('a path with an empty segment is a 404 naming the path meant, never another route', async () => {
+    const otlp = await post('//v1/traces', '{"resourceSpans":[]}');
+    expect(otlp.status).toBe(404);
+    const e = openAiError(otlp.body);
+    expect(e.code).toBe('not_found');
+    expect(e.message).toContain('did you mean /v1/traces?');
+    expect(e.message).toContain('//v1/traces');
+
+    const chat = await post('//v1/chat/completions', '{"model": "m", "messages": []}');
+    expect(chat.status).toBe(404);
+    expect(openAiError(chat.body).message).toContain('did you mean /v1/chat/completions?');
+    const msgs = await post('/v1//messages', '{"model": "claude", "max_tokens": 5, "messages": []}');
+    expect(msgs.status).toBe(404);
+    expect(anthropicError(msgs.body)).toMatchObject({ type: 'not_found_error' });
+    const gem = await post('//v1beta/models/gemini-2.5-flash:generateContent', '{"contents": []}');
+    expect(gem.status).toBe(404);
+    expect(gem.body).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    // collapsing the slashes would make another route of it: GET /v1/responses/cancel passed through
+    const cancel = await post('/v1/responses//cancel', '{}');
+    expect(cancel.status).toBe(404);
+    expect(openAiError(cancel.body).code).toBe('not_found');
+    const api = await request(`${s.base}//api/requests?limit=1`);
+    expect(api.statusCode).toBe(404);
+    await api.body.dump();
+    // nothing reached the upstream, nothing was recorded
+    expect(s.sim.stats.requests).toBe(0);
+    // and the server goes on serving the path meant
+    const ok = await post('/v1/chat/completions', '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}');
+    expect(ok.status).toBe(200);
+  });
 });
