@@ -7,7 +7,14 @@ describe('metadataOfHeaders', () => {
     expect(
       metadataOfHeaders({ 'content-type': 'application/json', 'x-llmscope-user': 'u', 'x-llmscope-meta': 'v' }),
     ).toBeNull();
-    expect(metadataOfHeaders({ 'x-llmscope-meta-': 'no key' })).toBeNull();
+  });
+
+  it('refuses an x-llmscope-meta- header with no key, whatever its value', () => {
+    for (const v of ['no key', ''])
+      expect(metadataOfHeaders({ 'x-llmscope-meta-a': 'b', 'x-llmscope-meta-': v })?.problem).toEqual({
+        message: expect.stringMatching(/has no key after the prefix/),
+        param: 'x-llmscope-meta-',
+      });
   });
 
   it('takes every x-llmscope-meta-<key> header, joins repeats, decodes UTF-8, skips empty values', () => {

@@ -56,7 +56,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /**
  * The metadata of a gateway request's `x-llmscope-meta-<key>` headers: null when there are none (the common case
  * costs one pass over the header names), else the keys and values, or the problem that refuses the call. Node
- * lowercases header names; a value sent as UTF-8 (read by Node as latin1) is decoded back; empty values are ignored.
+ * lowercases header names; a value sent as UTF-8 (read by Node as latin1) is decoded back; empty values are ignored; a header with no key
+ * (`x-llmscope-meta-` alone) refuses the call.
  */
 export function metadataOfHeaders(
   headers: IncomingHttpHeaders,
@@ -64,7 +65,15 @@ export function metadataOfHeaders(
   let out: Metadata | null = null;
   for (const name in headers) {
     // 'x-llmscope-meta-' is 16 characters; most headers fail on the length or the 10th character
-    if (name.length <= 16 || name.charCodeAt(10) !== 45 || !name.startsWith(METADATA_HEADER_PREFIX)) continue;
+    if (name.length < 16 || name.charCodeAt(10) !== 45 || !name.startsWith(METADATA_HEADER_PREFIX)) continue;
+    if (name.length === 16)
+      return {
+        metadata: out ?? {},
+        problem: {
+          message: `a ${METADATA_HEADER_PREFIX} header has no key after the prefix; name the key in the header: ${METADATA_HEADER_PREFIX}<key>: value`,
+          param: METADATA_HEADER_PREFIX,
+        },
+      };
     const raw = headers[name];
     let v = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!v) continue;

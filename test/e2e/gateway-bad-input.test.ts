@@ -48,6 +48,23 @@ describe('gateway: bad input in the route’s shape', () => {
     expect(openAiError(missing.body).code).toBe('missing_model');
   });
 
+  it('an x-llmscope-meta- header with no key is a 400 invalid_metadata, as other bad metadata', async () => {
+    const body = '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}';
+    for (const value of ['v', '']) {
+      const r = await post('/v1/chat/completions', body, { 'x-llmscope-meta-': value, 'x-llmscope-meta-ok': 'yes' });
+      expect(r.status).toBe(400);
+      const e = openAiError(r.body);
+      expect(e).toMatchObject({ code: 'invalid_metadata', param: 'x-llmscope-meta-' });
+      expect(e.message).toMatch(/has no key after the prefix.*x-llmscope-meta-<key>: value/);
+    }
+    const m = await post('/v1/messages', '{"model": "claude", "max_tokens": 5, "messages": []}', {
+      'x-llmscope-meta-': 'v',
+    });
+    expect(m.status).toBe(400);
+    expect(anthropicError(m.body).message).toMatch(/has no key/);
+    expect(s.sim.stats.requests).toBe(0);
+  });
+
   it('a path with an empty segment is a 404 naming the path meant, never another route', async () => {
     const otlp = await post('//v1/traces', '{"resourceSpans":[]}');
     expect(otlp.status).toBe(404);
