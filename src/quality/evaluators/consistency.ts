@@ -145,6 +145,11 @@ export interface ConsistencyOptions {
    * them too. The module fetches these at `quality.sampling.consistencySamples` rate.
    */
   samples?: (input: EvaluationInput) => Promise<string[]>;
+  /**
+   * Tokenise and compare every sentence even when the verdict is known before (fewer than two sentences). Only for
+   * the test that checks the shortcut gives the same results; default false.
+   */
+  fullScan?: boolean;
 }
 
 export class SelfConsistencyEvaluator implements Evaluator {
@@ -193,6 +198,9 @@ export class SelfConsistencyEvaluator implements Evaluator {
    */
   check(response: string, sources: Partial<Pick<EvaluationInput, 'context' | 'knowledge'>> = {}): EvaluationResult {
     const all = sentences(response);
+    // One sentence (or none): no pair to compare, so the verdict is known before any sentence is tokenised (words,
+    // stems, numbers, names). The full path below returns the same for it; `fullScan` keeps it for the sameness test.
+    if (all.length < 2 && !this.opts.fullScan) return this.single();
     let contextNumbers: Set<number> | undefined;
     /** Whether the sources state this value near these words (the context anywhere; the KB's passages about them). */
     const sourced = (v: number, about: Iterable<string>): boolean => {
@@ -305,6 +313,18 @@ export class SelfConsistencyEvaluator implements Evaluator {
                 .slice(0, 3)
                 .map((c) => `"${c.text.slice(0, 80)}" (${(c.reasons ?? []).join('; ')})`)
                 .join(', ')}`,
+    };
+  }
+
+  /** The result for an answer of fewer than two sentences. */
+  private single(): EvaluationResult {
+    return {
+      evaluator: this.name,
+      verdict: 'unknown',
+      score: 0,
+      evidence: [],
+      claims: [],
+      explanation: 'a single sentence cannot contradict itself',
     };
   }
 }
