@@ -75,11 +75,11 @@ export interface ProxyDeps {
   /** True while shutting down: new calls get 503. */
   draining: () => boolean;
   inflight: Set<ServerResponse>;
-  /** Told of each call refused at a limit (`server.maxConcurrentCalls`, `server.maxBufferedBytes`). */
+  /** Told of each call refused at a limit (`server.maxConcurrentCalls`, `server.maxBufferedBytes`) or while draining. */
   onShed?: (reason: ShedReason) => void;
 }
 
-export type ShedReason = 'concurrency' | 'memory';
+export type ShedReason = 'concurrency' | 'memory' | 'shutting_down';
 
 /** Seconds a client refused at a limit is asked to wait before retrying. */
 const RETRY_AFTER_S = 1;
@@ -266,8 +266,11 @@ export class GatewayProxy {
     // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
     const limits = this.d.config.server;
     const declared = Math.min(Number(req.headers['content-length']) || 0, limits.bodyLimit);
-    const shed: ShedReason | null =
-      this.d.inflight.size >= limits.maxConcurrentCalls
+    // While draining, a call is refused at the door like one over a limit: the upstream never sees it, so it is no
+    // LLM call to record (as upstream_error it blamed the upstream for llmscope's own shutdown), only counted.
+    const shed: ShedReason | null = this.d.draining()
+      ? 'shutting_down'
+      : this.d.inflight.size >= limits.maxConcurrentCalls
         ? 'concurrency'
         : this.buffered + declared > limits.maxBufferedBytes
           ? 'memory'
@@ -403,7 +406,9 @@ export class GatewayProxy {
     sendErrorAs(
       adapter,
       res,
-      new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`),
+      reason === 'shutting_down'
+        ? new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'llmscope is shutting down; retry against another replica')
+        : new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`),
       { 'retry-after': String(RETRY_AFTER_S), 'x-request-id': requestId, connection: 'close' },
     );
     req.resume();
@@ -433,10 +438,6 @@ export class GatewayProxy {
 
   private async serve(req: IncomingMessage, res: ServerResponse, flight: Flight, ctx: RequestContext): Promise<void> {
     const d = this.d;
-    if (d.draining()) {
-      req.resume();
-      throw new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'llmscope is shutting down; retry against another replica');
-    }
     const ct = String(req.headers['content-type'] ?? '');
     if (!/^application\/(.+\+)?json\b/i.test(ct)) {
       req.resume();

@@ -151,7 +151,7 @@ export class Metrics {
     });
     this.shed = new Counter({
       name: 'llmscope_gateway_shed_total',
-      help: 'Gateway calls answered 503 before reaching an upstream because llmscope was at a limit (concurrency: server.maxConcurrentCalls; memory: server.maxBufferedBytes).',
+      help: 'Gateway calls answered 503 before reaching an upstream, not recorded as calls: llmscope was at a limit (concurrency: server.maxConcurrentCalls; memory: server.maxBufferedBytes) or shutting down (shutting_down).',
       labelNames: ['reason'],
       registers,
     });
