@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { baselineScore } from './baseline.js';
 import {
   againstTarget,
+  betterCalibrations,
   bootstrapAuc,
+  type CalibrationReport,
   consistencyReport,
   expectedCalibrationError,
   replaceSection,
@@ -88,6 +90,72 @@ describe('benchmark statistics', () => {
     });
     // The changed copy is the first sentence with its figure doubled, on a line of its own.
     expect(calls[2]?.[0]).toMatch(/\nThe stadium seats 130000 fans\.$/);
+  });
+});
+
+describe('calibration held out', () => {
+  const set = (name: string, bacc: number, auc: number) => ({
+    name,
+    auc,
+    bacc,
+    tpr: bacc,
+    fpr: 1 - bacc,
+    ece: 0,
+    aucDelta: 0,
+    aucCi: { low: 0, high: 0 },
+  });
+  const report = (rows: [string, boolean, [number, number][]][]): CalibrationReport => ({
+    rows: rows.map(([name, monotone, sets]) => ({
+      name,
+      monotone,
+      sets: sets.map(([b, a], j) => set(`s${j}`, b, a)),
+    })),
+    oracle: [],
+  });
+  it('replaces the shipped calibration only with a rule at least as good on every held-out set, ROC-AUC kept', () => {
+    const r = report([
+      [
+        'shipped',
+        true,
+        [
+          [0.88, 0.95],
+          [0.89, 0.97],
+        ],
+      ],
+      [
+        'trades one set for another',
+        true,
+        [
+          [0.9, 0.95],
+          [0.88, 0.97],
+        ],
+      ],
+      [
+        'better everywhere but loses ranking',
+        false,
+        [
+          [0.9, 0.94],
+          [0.92, 0.97],
+        ],
+      ],
+      [
+        'same everywhere',
+        true,
+        [
+          [0.88, 0.95],
+          [0.89, 0.97],
+        ],
+      ],
+      [
+        'better on one, same on the other',
+        true,
+        [
+          [0.88, 0.95],
+          [0.9, 0.97],
+        ],
+      ],
+    ]);
+    expect(betterCalibrations(r)).toEqual(['better on one, same on the other']);
   });
 });
 

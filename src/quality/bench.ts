@@ -12,6 +12,7 @@ import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
 import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
 import type { ClaimResult } from './evaluators/types.js';
 import { VARIANTS, variantScores } from './model/ablation.js';
+import { CALIBRATION_RULES, cvLogits, losoLogits } from './model/calibration.js';
 import { shippedModel } from './model/scorer.js';
 import {
   crossValidate,
@@ -21,6 +22,7 @@ import {
   featurise,
   L2_GRID,
   leaveOneSetOut,
+  trainModel,
 } from './model/train.js';
 import { balancedAccuracy, rocAuc } from './stats.js';
 import { numberMentions, sentences } from './text.js';
@@ -599,6 +601,114 @@ export function ablationReport(items: readonly FeaturedItem[], seed: number, l2:
   });
 }
 
+export interface CalibrationRow {
+  name: string;
+  monotone: boolean;
+  /**
+   * Per held-out set (trained and calibrated on the others): ROC-AUC, balanced accuracy, TPR and FPR when flagging
+   * at 0.5, ECE; for a rule that changes the ranking, its AUC minus the shipped one's with a paired 95% interval.
+   */
+  sets: {
+    name: string;
+    auc: number;
+    bacc: number;
+    tpr: number;
+    fpr: number;
+    ece: number;
+    aucDelta: number;
+    aucCi: Interval;
+  }[];
+}
+
+export interface CalibrationReport {
+  rows: CalibrationRow[];
+  /** Per held-out set, the threshold on the shipped probability that would suit it best (an oracle) and its bal. acc. */
+  oracle: { name: string; threshold: number; bacc: number; tpr: number; fpr: number }[];
+}
+
+/**
+ * Each CALIBRATION_RULES rule held out: for every set, the model trained on the other sets (as `leaveOneSetOut`),
+ * the rule fitted on them alone, the set scored with it. The first rule is the shipped calibration.
+ */
+export function calibrationReport(
+  items: readonly FeaturedItem[],
+  seed = DEFAULT_SEED,
+  rounds = 500,
+): CalibrationReport {
+  const names = [...new Set(items.map((it) => it.set))];
+  const scores = CALIBRATION_RULES.map(() => new Array<number>(items.length).fill(0));
+  for (const name of names) {
+    const train = items.filter((it) => it.set !== name);
+    const m = trainModel(train, seed);
+    const l2 = m.trained?.l2 as number;
+    const oof = { cv: cvLogits(train, l2, seed), loso: losoLogits(train, l2) };
+    CALIBRATION_RULES.forEach((rule, k) => {
+      const p = rule.fit(m, oof);
+      items.forEach((it, i) => {
+        if (it.set === name) (scores[k] as number[])[i] = p(it);
+      });
+    });
+  }
+  const pick = (a: readonly number[], idx: readonly number[]) =>
+    idx.map((i) => ({ score: a[i] as number, label: items[i]?.label === 1 }));
+  const rows = CALIBRATION_RULES.map((rule, k) => ({
+    name: rule.name,
+    monotone: rule.monotone,
+    sets: names.map((name) => {
+      const idx = items.map((it, i) => (it.set === name ? i : -1)).filter((i) => i >= 0);
+      const ours = pick(scores[k] as number[], idx);
+      const ref = pick(scores[0] as number[], idx);
+      const auc = rocAuc(ours);
+      const ranked = k > 0 && !rule.monotone;
+      return {
+        name,
+        auc,
+        bacc: balancedAccuracy(ours, 0.5),
+        ...rates(ours, 0.5),
+        ece: expectedCalibrationError(ours),
+        aucDelta: auc - rocAuc(ref),
+        aucCi: ranked
+          ? bootstrapAuc(
+              ours,
+              ref,
+              rounds,
+              44,
+              idx.map((i) => (items[i] as FeaturedItem).group),
+            ).delta
+          : { low: 0, high: 0 },
+      };
+    }),
+  }));
+  const oracle = names.map((name) => {
+    const idx = items.map((it, i) => (it.set === name ? i : -1)).filter((i) => i >= 0);
+    const ours = pick(scores[0] as number[], idx);
+    let best = { threshold: 0.5, bacc: balancedAccuracy(ours, 0.5) };
+    for (let t = 0.01; t < 0.995; t += 0.01) {
+      const b = balancedAccuracy(ours, t);
+      if (b > best.bacc + 1e-12) best = { threshold: t, bacc: b };
+    }
+    return { name, ...best, ...rates(ours, best.threshold) };
+  });
+  return { rows, oracle };
+}
+
+/**
+ * Rules that would replace the shipped calibration: balanced accuracy at 0.5 at least the shipped one's on every
+ * held-out set and higher on one, and ROC-AUC no lower on any.
+ */
+export function betterCalibrations(report: CalibrationReport): string[] {
+  const shipped = report.rows[0];
+  if (!shipped) return [];
+  return report.rows.slice(1).flatMap((r) => {
+    const ok = r.sets.every((x, j) => {
+      const s = shipped.sets[j] as CalibrationRow['sets'][number];
+      return x.bacc >= s.bacc - 1e-12 && x.auc >= s.auc - 1e-12;
+    });
+    const gain = r.sets.some((x, j) => x.bacc > (shipped.sets[j]?.bacc ?? 1) + 1e-12);
+    return ok && gain ? [r.name] : [];
+  });
+}
+
 const f3 = (x: number): string => x.toFixed(3);
 const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 const ci = (s: Scored): string => `${sign(s.delta)} [${sign(s.ci.low)}, ${sign(s.ci.high)}]`;
@@ -629,6 +739,7 @@ export function renderReport(
   ablation: readonly AblationRow[] = [],
   consistency?: { before?: ConsistencyReport; after: ConsistencyReport },
   unlike: readonly UnlikeRow[] = [],
+  calibration?: CalibrationReport,
 ): string {
   const lines = [
     '## Quality',
@@ -711,6 +822,60 @@ export function renderReport(
     }. These are four sets of two kinds (knowledge-grounded dialogue, extractive QA); held-out sets of other kinds (summaries, subtle errors by strong models) can be expected to score lower, and lexical signals cannot see a paraphrase that changes the meaning. All four are English: in other languages only shared words and figures are checked (the stemmer, negation, name and first-person rules are English ones), so a paraphrase or a flipped negation there passes.`,
     '',
   );
+  if (calibration && calibration.rows.length > 0) {
+    const names = calibration.rows[0]?.sets.map((x) => x.name) ?? [];
+    const better = betterCalibrations(calibration);
+    const shipped = calibration.rows[0] as CalibrationRow;
+    lines.push(
+      '### Calibration held out: does 0.5 mean the same on a set never seen?',
+      '',
+      "Each rule turns the scorer's logit into a probability and flags at 0.5; each is fitted on the three training sets alone (src/quality/model/calibration.ts `CALIBRATION_RULES`, stated before being scored here), then the fourth set is scored: bal. acc. · TPR / FPR at 0.5 · ECE, per held-out set. Rules that map the logit monotonically keep the ranking, so their held-out ROC-AUC is the shipped one's; for the others the column gives the change with a paired bootstrap 95% interval (500 resamples of knowledge groups). A rule replaces the shipped one only if its balanced accuracy is at least the shipped one's on every held-out set, and higher on one, with no ROC-AUC lost.",
+      '',
+      `| rule | ${names.map((n) => `${n}: bal. acc. · TPR / FPR · ECE`).join(' | ')} | mean bal. acc. | held-out ROC-AUC |`,
+      `|---|${names.map(() => '---').join('|')}|---|---|`,
+    );
+    calibration.rows.forEach((r, k) => {
+      const cell = (x: CalibrationRow['sets'][number], j: number) => {
+        const s = shipped.sets[j] as CalibrationRow['sets'][number];
+        const b = k === 0 ? `**${f3(x.bacc)}**` : `${f3(x.bacc)} (${sign3(x.bacc - s.bacc)})`;
+        return `${b} · ${f3(x.tpr)} / ${f3(x.fpr)} · ${f3(x.ece)}`;
+      };
+      const auc =
+        k === 0
+          ? r.sets.map((x) => f3(x.auc)).join(', ')
+          : r.monotone
+            ? 'unchanged (monotone)'
+            : r.sets.map((x) => civ(x.aucDelta, x.aucCi)).join(', ');
+      lines.push(
+        `| ${k === 0 ? `**${r.name}**` : r.name} | ${r.sets.map(cell).join(' | ')} | ${f3(r.sets.reduce((t, x) => t + x.bacc, 0) / r.sets.length)} | ${auc} |`,
+      );
+    });
+    lines.push(
+      '',
+      `The threshold on the shipped probability that would suit each held-out set best (an oracle: it reads the labels of the set it is scored on): ${calibration.oracle
+        .map(
+          (o) => `${o.name} ${o.threshold.toFixed(2)} (bal. acc. ${f3(o.bacc)}, TPR / FPR ${f3(o.tpr)} / ${f3(o.fpr)})`,
+        )
+        .join('; ')}. ${
+        calibration.oracle.some((o) => o.threshold < 0.5) && calibration.oracle.some((o) => o.threshold > 0.5)
+          ? `They lie on both sides of 0.5 (${calibration.oracle
+              .filter((o) => o.threshold > 0.5)
+              .map((o) => o.name)
+              .join(', ')} above, ${calibration.oracle
+              .filter((o) => o.threshold < 0.5)
+              .map((o) => o.name)
+              .join(
+                ', ',
+              )} below), so a single threshold fitted on the other sets, or any monotone recalibration of the logit, moves one held-out set away from its best as it moves another towards its own.`
+          : 'They lie on one side of 0.5.'
+      } ${
+        better.length
+          ? `Better than the shipped calibration held out on every set: ${better.join('; ')}.`
+          : 'No rule is better held out on every set without losing ROC-AUC, so the shipped calibration stays.'
+      }`,
+      '',
+    );
+  }
   if (ablation.length > 0) {
     const names = ablation[0]?.sets.map((x) => x.name) ?? [];
     lines.push(
@@ -797,6 +962,11 @@ export async function main(
   const reports = benchSets(sets, DEFAULT_SEED, items);
   const l2 = (shippedModel().trained?.l2 as number | undefined) ?? 10;
   const ablation = argv.includes('--no-ablation') ? [] : ablationReport(items, DEFAULT_SEED, l2);
+  const calibration = argv.includes('--no-calibration') ? undefined : calibrationReport(items, DEFAULT_SEED);
+  for (const row of calibration?.rows ?? [])
+    process.stdout.write(
+      `${row.name.slice(0, 60).padEnd(60)} ${row.sets.map((x) => `${x.name.replace('begin/', '')} ${f3(x.bacc)} ${f3(x.tpr)}/${f3(x.fpr)} ece ${f3(x.ece)} auc ${f3(x.auc)}`).join('  ')}\n`,
+    );
   const consistencyCheck = new SelfConsistencyEvaluator();
   const consistency = consistencyReport(sets, (r, context) => consistencyCheck.check(r, { context }));
   for (const row of ablation)
@@ -831,6 +1001,7 @@ export async function main(
     ablation,
     { after: consistency },
     unlike,
+    calibration,
   );
   writeFileSync(file, replaceSection(existing, section));
   process.stdout.write(`wrote the Quality section of ${file}\n`);

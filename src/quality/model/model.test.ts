@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAllSets } from '../datasets.js';
 import { GroundingEvaluator } from '../evaluators/grounding.js';
 import { fitStumps } from './ablation.js';
+import { CALIBRATION_RULES, cvLogits, fitIsotonic, isotonicAt, logitAtFpr, losoLogits } from './calibration.js';
 import { FEATURE_NAMES, FEATURE_SIGNS } from './features.js';
 import { fitLogistic, fitPlatt, logitOf } from './logistic.js';
 import { predict, shippedModel, validateModel } from './scorer.js';
@@ -247,5 +248,57 @@ describe('evaluations without quotes (content capture off)', () => {
     // Without the duration: a time such as 0.3221889 ms would hold "1889" by chance.
     const all = JSON.stringify({ ...q, durationMs: 0 });
     for (const quote of ['Eiffel', 'metres', '1901', '1889', 'tall']) expect(all).not.toContain(quote);
+  });
+});
+
+describe('calibration rules (src/quality/model/calibration.ts)', () => {
+  it('fits isotonic regression by pooling adjacent violators, weights counted', () => {
+    const iso = fitIsotonic([
+      { z: 1, y: 0, w: 1 },
+      { z: 2, y: 1, w: 1 },
+      { z: 3, y: 0, w: 3 },
+      { z: 4, y: 1, w: 1 },
+    ]);
+    // 2 and 3 violate the order and pool: (1·1 + 3·0) / 4.
+    expect(iso).toEqual({ z: [1, 3, 4], p: [0, 0.25, 1] });
+    expect([0, 1, 1.5, 3, 3.5, 9].map((z) => isotonicAt(iso, z))).toEqual([0, 0, 0.25, 0.25, 1, 1]);
+  });
+
+  it('puts the threshold of an FPR budget where each set counts the same, ties flagged together', () => {
+    // Set A: 10 faithful answers (weight 1/10 each) with logits 0..9; set B: 100 (weight 1/100) with logits 0..0.99.
+    const a = Array.from({ length: 10 }, (_, i) => ({ z: i, y: 0 as const, w: 0.1 }));
+    const b = Array.from({ length: 100 }, (_, i) => ({ z: i / 100, y: 0 as const, w: 0.01 }));
+    const t = logitAtFpr([...a, ...b, { z: 50, y: 1, w: 1 }], 0.05);
+    const flagged = [...a, ...b].filter((o) => o.z >= t).reduce((s, o) => s + o.w, 0) / 2;
+    expect(flagged).toBeLessThanOrEqual(0.05 + 1e-12);
+    // Each set weighs 1 of 2 in all: A's top answer alone is 0.05 of it, the budget; B's answers sit below A's 1..9.
+    expect(a.filter((o) => o.z >= t).map((o) => o.z)).toEqual([9]);
+    expect(b.filter((o) => o.z >= t)).toEqual([]);
+    expect(
+      logitAtFpr(
+        [
+          { z: 1, y: 0, w: 1 },
+          { z: 1, y: 0, w: 1 },
+        ],
+        0.4,
+      ),
+    ).toBeGreaterThan(1);
+  });
+
+  it('lists the shipped calibration first, and fits each rule on training items alone', () => {
+    expect(CALIBRATION_RULES[0]?.name).toMatch(/^shipped/);
+    const sets = loadAllSets(resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'datasets'));
+    if (sets.length === 0) return;
+    const items = featurise(sets).filter((it) => it.set !== 'halueval-qa');
+    const m = trainModel(items, DEFAULT_SEED, 1);
+    const oof = { cv: cvLogits(items, 1, DEFAULT_SEED), loso: losoLogits(items, 1) };
+    // The shipped rule is the model's own calibration.
+    const shipped = (CALIBRATION_RULES[0] as (typeof CALIBRATION_RULES)[number]).fit(m, oof);
+    for (const it of items.slice(0, 50)) expect(shipped(it)).toBeCloseTo(it.x ? predict(m, it.x) : 0, 12);
+    // cvLogits are the out-of-fold logits trainModel calibrates on: Platt on them gives the model's a and b.
+    const c = fitPlatt(oof.cv);
+    expect(c.a).toBeCloseTo(m.calibration.a, 6);
+    expect(c.b).toBeCloseTo(m.calibration.b, 6);
+    expect(new Set(oof.loso.map((o) => o.item.set)).size).toBe(3);
   });
 });
