@@ -71,6 +71,11 @@ export interface AttributionOptions {
    * Default 0; the online module uses `quality.minContextWords`.
    */
   minContextWords?: number;
+  /**
+   * Index the context even when the answer cites nothing (the verdict is `unknown` either way). Only for the test
+   * that checks the shortcut gives the same results; default false.
+   */
+  fullScan?: boolean;
 }
 
 export class SourceAttributionEvaluator implements Evaluator {
@@ -86,7 +91,11 @@ export class SourceAttributionEvaluator implements Evaluator {
     const t0 = performance.now();
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const min = this.opts.minContextWords ?? 0;
-    if (!kb && min > 0 && new Set(contentStems(input.context.join('\n'))).size < min)
+    if (
+      !kb &&
+      min > 0 &&
+      (this.opts.fullScan ? distinctStems(input.context.join('\n')) < min : thin(input.context, min))
+    )
       return {
         evaluator: this.name,
         verdict: 'unknown',
@@ -96,6 +105,9 @@ export class SourceAttributionEvaluator implements Evaluator {
         explanation: 'no sources in the request and no knowledge base: citations cannot be verified',
         durationMs: performance.now() - t0,
       };
+    // No URL, [n] marker, quoted passage or document id anywhere in the answer: nothing is checked below, so the
+    // verdict is known before the context is indexed (its URLs, folded text, numbered sources and their stems).
+    if (!this.opts.fullScan && !mayCite(input.response)) return this.noCitations(t0);
     const contextText = input.context.join('\n');
     const contextUrls = new Set((contextText.match(URL_RE) ?? []).map(normalizeUrl));
     const contextFolded = foldForQuote(contextText);
@@ -193,18 +205,9 @@ export class SourceAttributionEvaluator implements Evaluator {
         ]);
     }
 
+    if (checked === 0) return this.noCitations(t0);
     const bad = claims.filter((c) => c.status !== 'supported');
     const durationMs = performance.now() - t0;
-    if (checked === 0)
-      return {
-        evaluator: this.name,
-        verdict: 'unknown',
-        score: 0,
-        evidence: [],
-        claims: [],
-        explanation: 'no citations to check',
-        durationMs,
-      };
     const score = round3(bad.length / checked);
     return {
       evaluator: this.name,
@@ -222,7 +225,48 @@ export class SourceAttributionEvaluator implements Evaluator {
       durationMs,
     };
   }
+
+  /** The result for an answer that cites nothing. */
+  private noCitations(t0: number): EvaluationResult {
+    return {
+      evaluator: this.name,
+      verdict: 'unknown',
+      score: 0,
+      evidence: [],
+      claims: [],
+      explanation: 'no citations to check',
+      durationMs: performance.now() - t0,
+    };
+  }
 }
+
+const distinctStems = (text: string): number => new Set(contentStems(text)).size;
+
+/**
+ * Whether the context has fewer than `min` distinct content words. A long one is first counted in a prefix that ends
+ * at a whitespace: no word spans whitespace, so the prefix's words are words of the whole, and `min` of them settle
+ * it without tokenising the rest.
+ */
+function thin(context: readonly string[], min: number): boolean {
+  const text = context.join('\n');
+  const cut = min * 10;
+  if (text.length > cut * 2) {
+    let i = cut;
+    while (i > 0 && !/\s/.test(text[i] as string)) i--;
+    if (i > 0 && distinctStems(text.slice(0, i)) >= min) return false;
+  }
+  return distinctStems(text) < min;
+}
+
+/**
+ * Whether the answer may cite anything `check` looks at: a match of any of its patterns (a quote of fewer than four
+ * words, or a document id that is a URL, still counts here; `check` then skips it as before). One test per pattern,
+ * with no `g` flag, so no lastIndex is shared with the global patterns above.
+ */
+function mayCite(response: string): boolean {
+  return CITES.some((re) => re.test(response));
+}
+const CITES = [URL_RE, MARKER, QUOTE, DOC_ID].map((re) => new RegExp(re.source, re.flags.replace('g', '')));
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -1,4 +1,4 @@
-// The evaluators' shortcuts (an answer of one sentence) decide the verdict before the
+// The evaluators' shortcuts (an answer of one sentence, an answer that cites nothing) decide the verdict before the
 // answer and the context are tokenised. They must change nothing but the time taken: every verdict, score, claim,
 // piece of evidence and explanation equals the full path's (`fullScan`), on the labelled sets and on gateway-shaped
 // calls, with content capture on and off.
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { generateTokens } from '../../simulator/text.js';
 import { loadAllSets } from '../datasets.js';
 import { KnowledgeBase } from '../knowledge.js';
+import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
 import { withoutQuotes } from './redact.js';
 import type { EvaluationInput, EvaluationResult } from './types.js';
@@ -29,7 +30,14 @@ const kb = KnowledgeBase.fromDocuments([
 ]);
 
 /** Each pair of evaluators (shortcuts on, full path) and how the online module and the offline scorer build them. */
-const pairs = [[new SelfConsistencyEvaluator(), new SelfConsistencyEvaluator({ fullScan: true })]] as const;
+const pairs = [
+  [new SelfConsistencyEvaluator(), new SelfConsistencyEvaluator({ fullScan: true })],
+  [new SourceAttributionEvaluator(), new SourceAttributionEvaluator({ fullScan: true })],
+  [
+    new SourceAttributionEvaluator({ minContextWords: 20 }),
+    new SourceAttributionEvaluator({ minContextWords: 20, fullScan: true }),
+  ],
+] as const;
 
 /** Runs every pair on the inputs; returns how many results were compared and how many of them were `unknown`. */
 async function compare(inputs: readonly EvaluationInput[]): Promise<{ compared: number; unknown: number }> {
@@ -73,6 +81,9 @@ function gatewayInputs(): EvaluationInput[] {
     '',
     'You are a helpful assistant.\n\nWhat is the refund policy?',
     '[1] Refunds are issued within 14 days of a return.\n[2] The warranty covers parts and labour for two years. https://example.com/handbook handbook.md',
+    // long: many distinct words (settled in a prefix), and few (the whole is counted)
+    generateTokens(42, 600).join(''),
+    `${'the refund of the return is the refund. '.repeat(60)}Warranty.`,
   ];
   const out: EvaluationInput[] = [];
   for (const p of prompts)
@@ -86,7 +97,7 @@ function gatewayInputs(): EvaluationInput[] {
 describe('evaluator shortcuts give the full path results', () => {
   it('on gateway-shaped calls (the simulator answer to bench:gateway prompt, and answers that cite)', async () => {
     const { compared, unknown } = await compare(gatewayInputs());
-    expect(compared).toBe(314 * 8 * pairs.length);
+    expect(compared).toBe(314 * 12 * pairs.length);
     // the shortcuts are taken (many of these answers are one sentence or cite nothing) and not everything is unknown
     expect(unknown).toBeGreaterThan(200);
     expect(unknown).toBeLessThan(compared);
