@@ -161,7 +161,11 @@ export class SelfConsistencyEvaluator implements Evaluator {
   async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
     const t0 = performance.now();
     const internal = this.check(input.response, input);
-    if (!this.opts.samples) return { ...internal, durationMs: performance.now() - t0 };
+    if (!this.opts.samples) {
+      // check() returns a new object: timed in place rather than copied (durationMs is its last key either way)
+      internal.durationMs = performance.now() - t0;
+      return internal;
+    }
     let samples: string[];
     try {
       samples = (await this.opts.samples(input)).filter((s) => s.trim().length > 0);

@@ -12,6 +12,7 @@ const evidenceIds = (e: Evidence): Evidence => ({
 
 /** The same result with claims named `claim#N`, evidence by id, and an explanation made of counts and ids. */
 export function withoutQuotes(r: EvaluationResult): EvaluationResult {
+  if (r.evidence.length === 0 && !r.claims?.length) return bare(r);
   const claims: ClaimResult[] | undefined = r.claims?.map((c, i) => ({
     text: `claim#${i + 1}`,
     status: c.status,
@@ -43,4 +44,24 @@ export function withoutQuotes(r: EvaluationResult): EvaluationResult {
     explanation: parts.join('; '),
     ...(r.durationMs === undefined ? {} : { durationMs: r.durationMs }),
   };
+}
+
+const NOT_KEPT = 'text not kept (content capture is off)';
+/** The explanation of a result with no claims, for the common verdicts at score 0 (`unknown`, `pass`). */
+const BARE_ZERO = new Map(
+  (['pass', 'fail', 'unknown', 'error'] as const).map((v) => [v, `verdict ${v}, score 0; ${NOT_KEPT}`]),
+);
+
+/**
+ * withoutQuotes of a result with no claims and no evidence (most `unknown` ones): the same object, keys in the same
+ * order, built without the general path's arrays and spreads.
+ */
+function bare(r: EvaluationResult): EvaluationResult {
+  const explanation =
+    (r.score === 0 && BARE_ZERO.get(r.verdict)) || `verdict ${r.verdict}, score ${r.score}; ${NOT_KEPT}`;
+  const out: EvaluationResult = r.claims
+    ? { evaluator: r.evaluator, verdict: r.verdict, score: r.score, evidence: [], claims: [], explanation }
+    : { evaluator: r.evaluator, verdict: r.verdict, score: r.score, evidence: [], explanation };
+  if (r.durationMs !== undefined) out.durationMs = r.durationMs;
+  return out;
 }

@@ -121,3 +121,28 @@ describe('evaluator shortcuts give the full path results', () => {
     120_000,
   );
 });
+
+describe('withoutQuotes of a result with no claims and no evidence', () => {
+  const base = { evaluator: 'grounding', evidence: [], explanation: 'the request carries too little knowledge' };
+  it('is the general path result, keys in the same order', () => {
+    const cases: [EvaluationResult, string][] = [
+      [
+        { ...base, verdict: 'unknown', score: 0, claims: [], durationMs: 1.5 },
+        '{"evaluator":"grounding","verdict":"unknown","score":0,"evidence":[],"claims":[],"explanation":"verdict unknown, score 0; text not kept (content capture is off)","durationMs":1.5}',
+      ],
+      [
+        { ...base, verdict: 'unknown', score: 0 },
+        '{"evaluator":"grounding","verdict":"unknown","score":0,"evidence":[],"explanation":"verdict unknown, score 0; text not kept (content capture is off)"}',
+      ],
+      [
+        { ...base, verdict: 'fail', score: 0.42, claims: [] },
+        '{"evaluator":"grounding","verdict":"fail","score":0.42,"evidence":[],"claims":[],"explanation":"verdict fail, score 0.42; text not kept (content capture is off)"}',
+      ],
+      [
+        { ...base, verdict: 'error', score: 0, durationMs: 0 },
+        '{"evaluator":"grounding","verdict":"error","score":0,"evidence":[],"explanation":"verdict error, score 0; text not kept (content capture is off)","durationMs":0}',
+      ],
+    ];
+    for (const [r, json] of cases) expect(JSON.stringify(withoutQuotes(r))).toBe(json);
+  });
+});
