@@ -1,0 +1,189 @@
+// Test-only reference: the receiver's first protobuf decoder, protobufjs's reflective decode into message objects
+// then converted to OtlpSpan. proto.ts now reads the wire directly; equivalence.test.ts checks both give the same
+// spans (and the same errors) on varied exports. Also encodes export requests for tests (fromObject + encode).
+import protobuf from 'protobufjs';
+import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
+
+const SCHEMA = `
+syntax = "proto3";
+package opentelemetry.proto.collector.trace.v1;
+
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message InstrumentationScope {
+  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
+}
+message Span {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+  string trace_state = 3;
+  bytes parent_span_id = 4;
+  string name = 5;
+  int32 kind = 6;
+  fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9;
+  uint32 dropped_attributes_count = 10;
+  repeated Event events = 11;
+  uint32 dropped_events_count = 12;
+  uint32 dropped_links_count = 14;
+  Status status = 15;
+  fixed32 flags = 16;
+}
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
+message Status { string message = 2; int32 code = 3; }
+message AnyValue {
+  oneof value {
+    string string_value = 1;
+    bool bool_value = 2;
+    int64 int_value = 3;
+    double double_value = 4;
+    ArrayValue array_value = 5;
+    KeyValueList kvlist_value = 6;
+    bytes bytes_value = 7;
+  }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+`;
+
+const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
+const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+
+/** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
+const MAX_VALUE_DEPTH = 8;
+
+// The decoded messages, read directly (no toObject copy). Unset scalar fields read as their defaults (from the
+// prototype), 64-bit integers as Long (or number), bytes as Uint8Array, and `value` names AnyValue's set field.
+interface LongLike {
+  low: number;
+  high: number;
+}
+type Int64 = LongLike | number | string;
+interface PbAnyValue {
+  value?: string;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Int64;
+  doubleValue?: number;
+  arrayValue?: { values?: PbAnyValue[] } | null;
+  kvlistValue?: { values?: PbKeyValue[] } | null;
+  bytesValue?: Uint8Array;
+}
+interface PbKeyValue {
+  key?: string;
+  value?: PbAnyValue | null;
+}
+interface PbSpan {
+  traceId?: Uint8Array;
+  spanId?: Uint8Array;
+  parentSpanId?: Uint8Array;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: Int64;
+  endTimeUnixNano?: Int64;
+  attributes?: PbKeyValue[];
+  events?: { timeUnixNano?: Int64; name?: string; attributes?: PbKeyValue[] }[];
+  status?: { message?: string; code?: number } | null;
+}
+interface PbRequest {
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[] } | null;
+    scopeSpans?: { scope?: { name?: string; version?: string } | null; spans?: PbSpan[] }[];
+  }[];
+}
+
+/** A 64-bit integer as bigint (unsigned: OTLP times are fixed64). */
+function big(v: Int64 | undefined): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  if (typeof v === 'string') return BigInt(v);
+  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+}
+
+/** A signed 64-bit integer attribute as a number (exact up to 2^53). */
+function int64(v: Int64 | undefined): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return v.high * 4_294_967_296 + (v.low >>> 0);
+}
+
+function anyValue(v: PbAnyValue | null | undefined, depth: number): AttrValue {
+  if (!v || depth > MAX_VALUE_DEPTH) return null;
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue ?? '';
+    case 'boolValue':
+      return v.boolValue ?? false;
+    case 'intValue':
+      return int64(v.intValue);
+    case 'doubleValue':
+      return v.doubleValue ?? 0;
+    case 'arrayValue':
+      return (v.arrayValue?.values ?? []).map((x) => anyValue(x, depth + 1));
+    case 'kvlistValue':
+      return attributes(v.kvlistValue?.values, depth + 1);
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue ?? []).toString('base64');
+    default:
+      return null;
+  }
+}
+
+function attributes(kvs: PbKeyValue[] | undefined, depth = 0): Attributes {
+  const out: Attributes = {};
+  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = anyValue(kv.value, depth);
+  return out;
+}
+
+const hex = (b: Uint8Array | undefined): string =>
+  b && b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
+
+/** The spans of a protobuf ExportTraceServiceRequest; throws MalformedOtlpError when the bytes are not one. */
+export function referenceDecodeProtobuf(body: Uint8Array): OtlpSpan[] {
+  let msg: PbRequest;
+  try {
+    msg = Request.decode(body) as unknown as PbRequest;
+  } catch (err) {
+    throw new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
+  }
+  const spans: OtlpSpan[] = [];
+  for (const rs of msg.resourceSpans ?? []) {
+    const resource = attributes(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? []) {
+      const scope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
+      for (const s of ss.spans ?? [])
+        spans.push({
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId) || null,
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
+          startNs: big(s.startTimeUnixNano),
+          endNs: big(s.endTimeUnixNano),
+          attributes: attributes(s.attributes),
+          events: (s.events ?? []).map((e) => ({
+            name: e.name ?? '',
+            timeNs: big(e.timeUnixNano),
+            attributes: attributes(e.attributes),
+          })),
+          status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+          resource,
+          scope,
+        });
+    }
+  }
+  return spans;
+}
+
+/** An ExportTraceServiceRequest in protobuf from its protobufjs object form (ids as bytes, times as decimal strings). */
+export function encodeExportRequest(msg: Record<string, unknown>): Uint8Array {
+  return Request.encode(Request.fromObject(msg)).finish();
+}
