@@ -9,7 +9,8 @@
 // default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
 // bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
 // profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's), --writer [ROUNDS] (no
-// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only).
+// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only), --only ingest|otlp
+// (one path; prints only).
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -29,6 +30,11 @@ const CONCURRENCY = arg('--concurrency', 4);
 const SECONDS = arg('--seconds', quick ? 4 : 10);
 const WRITE = !process.argv.includes('--no-write');
 const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : null;
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (ONLY !== null && ONLY !== 'ingest' && ONLY !== 'otlp') {
+  console.error('--only ingest|otlp');
+  process.exit(2);
+}
 const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'sqlite';
 if (STORE !== 'sqlite' && STORE !== 'postgres') {
   console.error('--store sqlite|postgres');
@@ -263,20 +269,21 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
 
 const now = Date.now();
 const results = [];
-results.push(
-  await measure(
-    '/api/ingest (JSON)',
-    '/api/ingest',
-    'application/json',
-    `ingest-${now}`,
-    (run) => (first) => ingestBody(`${run}-`, first, Date.now()),
-    (text) => JSON.parse(text).accepted,
-    (run) => `${run}-`,
-  ),
-);
+if (ONLY !== 'otlp')
+  results.push(
+    await measure(
+      '/api/ingest (JSON)',
+      '/api/ingest',
+      'application/json',
+      `ingest-${now}`,
+      (run) => (first) => ingestBody(`${run}-`, first, Date.now()),
+      (text) => JSON.parse(text).accepted,
+      (run) => `${run}-`,
+    ),
+  );
 
 // OTLP/HTTP protobuf, when this build has the receiver: spans with GenAI attributes, each an LLM call.
-const otlp = await import('./ingest-otlp.js').catch(() => null);
+const otlp = ONLY === 'ingest' ? null : await import('./ingest-otlp.js').catch(() => null);
 if (otlp && existsSync(join(ROOT, 'dist', 'otlp'))) {
   const spans = otlp.spanEncoder(BATCH);
   results.push(
@@ -311,7 +318,7 @@ const table = [
 ].join('\n');
 console.log(`\n${machine}\n${table}`);
 
-if (WRITE && !quick) {
+if (WRITE && !quick && ONLY === null) {
   const file = join(ROOT, 'bench', 'RESULTS.md');
   const text = readFileSync(file, 'utf8');
   const title = STORE === 'postgres' ? 'Ingest on PostgreSQL' : 'Ingest';
