@@ -5,13 +5,25 @@ import type { Database, Statement } from 'better-sqlite3';
 import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
 import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type StoredEvaluation } from './types.js';
 
+/**
+ * An evaluation row as its column values (request_id, evaluator, verdict, score, result as JSON, created_at, model,
+ * feature): the writer thread receives strings and numbers, not the result's nested objects, whose structured clone
+ * cost more than the JSON.stringify that replaces it (evaluationValues).
+ */
+export type EvaluationValues = [string, string, string, number, string, number, string, string | null];
+
+/** A stored evaluation's column values, its result serialised here (on the thread that hands it off). */
+export function evaluationValues(r: StoredEvaluation): EvaluationValues {
+  return [r.requestId, r.evaluator, r.verdict, r.score, JSON.stringify(r.result), r.createdAt, r.model, r.feature];
+}
+
 export type QualityWrite =
-  | { kind: 'evaluations'; rows: readonly StoredEvaluation[] }
+  | { kind: 'evaluations'; rows: readonly EvaluationValues[] }
   | { kind: 'counts'; rows: readonly QualityCountRow[] }
   | { kind: 'review'; items: readonly ReviewEnqueue[]; now: number };
 
 interface Statements {
-  evaluations: (rows: readonly StoredEvaluation[]) => void;
+  evaluations: (rows: readonly EvaluationValues[]) => void;
   counts: (rows: readonly QualityCountRow[]) => void;
   review: (items: readonly ReviewEnqueue[], now: number) => void;
 }
@@ -34,19 +46,9 @@ function statements(db: Database): Statements {
        flagged = flagged + excluded.flagged, feedback_up = feedback_up + excluded.feedback_up,
        feedback_down = feedback_down + excluded.feedback_down`,
   );
-  const evaluations = db.transaction((rows: readonly StoredEvaluation[]) => {
+  const evaluations = db.transaction((rows: readonly EvaluationValues[]) => {
     // bound positionally: cheaper than named parameters, and this runs for every evaluation
-    for (const r of rows)
-      putEvaluation.run(
-        r.requestId,
-        r.evaluator,
-        r.verdict,
-        r.score,
-        JSON.stringify(r.result),
-        r.createdAt,
-        r.model,
-        r.feature,
-      );
+    for (const r of rows) putEvaluation.run(r);
   });
   const counts = db.transaction((rows: readonly QualityCountRow[]) => {
     for (const r of rows)

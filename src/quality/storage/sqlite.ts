@@ -6,7 +6,7 @@ import { applyMigrations } from '../../store/sqlite/migrations.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
 import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
-import { type QualityWrite, run as runWrite } from './sqlite-write-job.js';
+import { evaluationValues, type QualityWrite, run as runWrite } from './sqlite-write-job.js';
 import {
   type CountQuery,
   decodeCursor,
@@ -255,7 +255,7 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async putEvaluations(rs: readonly StoredEvaluation[]) {
-    if (rs.length) await this.writeJob({ kind: 'evaluations', rows: rs });
+    if (rs.length) await this.writeJob({ kind: 'evaluations', rows: rs.map(evaluationValues) });
   }
 
   async evaluationsFor(requestId: string) {
