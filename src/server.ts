@@ -23,6 +23,7 @@ import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
 import {
   AdminAuth,
+  checkGatewayLoopbackHost,
   createListener,
   findUiRoot,
   hashToken,
@@ -377,6 +378,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (refuseEmptySegment(proxy, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
+    // On the loopback bind a gateway call without a virtual key rides on loopback trust: it needs a loopback Host
+    // (DNS rebinding, docs/security.md). /v1/traces is the dashboard's guard's (below).
+    if (loopback && path !== '/v1/traces' && (path.startsWith('/v1/') || path.startsWith('/v1beta/')))
+      checkGatewayLoopbackHost(req);
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));

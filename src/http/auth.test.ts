@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LlmscopeError } from '../errors.js';
 import { hashToken, TokenTable } from './access.js';
-import { AdminAuth, safeEqual } from './auth.js';
+import { AdminAuth, isLoopbackHost, safeEqual } from './auth.js';
 
 const TOKEN = 'unit-admin-token-123';
 
@@ -196,5 +196,93 @@ describe('AdminAuth', () => {
     const s = await signIn(auth, {}, undefined, 'only-viewer-token-01');
     expect(auth.principal(req('GET', { cookie: s.cookie }))).toMatchObject({ name: 'v', role: 'viewer' });
     expect((await signIn(auth, {}, undefined, TOKEN)).status).toBe(401);
+  });
+
+  it('the open bind trusts only requests addressed to a loopback name (no DNS rebinding)', () => {
+    for (const h of [
+      'localhost',
+      'localhost:8080',
+      'app.localhost:3000',
+      '127.0.0.1:8080',
+      '127.3.2.1',
+      '[::1]:8080',
+      'LOCALHOST.',
+    ])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of [
+      'evil.example',
+      'evil.example:8080',
+      '127.0.0.1.evil.example',
+      'localhost.evil.example',
+      '10.0.0.1:8080',
+      '[::2]',
+      'a b',
+    ])
+      expect(isLoopbackHost(h), h).toBe(false);
+    const { auth } = make({ open: true });
+    const { r } = res();
+    expect(auth.guardApi(req('GET', { host: 'localhost:8080' }), r)).toMatchObject({ kind: 'open', role: 'admin' });
+    expect(auth.guardApi(req('GET', { host: '127.0.0.1:8080' }), r)).toMatchObject({ kind: 'open' });
+    let err: LlmscopeError | undefined;
+    try {
+      auth.guardApi(req('GET', { host: 'rebind.evil.example:8080' }), r);
+    } catch (e) {
+      err = e as LlmscopeError;
+    }
+    expect(err).toMatchObject({ status: 403, code: 'LLMSCOPE_ERR_HOST_REJECTED' });
+    expect(err?.message).toContain('rebind.evil.example:8080');
+    // A same-origin write from the rebound page is refused too, and so is the dashboard page.
+    expect(status(() => auth.guardApi(req('DELETE', { host: 'evil.example', origin: 'http://evil.example' }), r))).toBe(
+      403,
+    );
+    expect(status(() => auth.guardPage(req('GET', { host: 'evil.example' }), r))).toBe(403);
+    // A valid token is not about loopback trust: it works whatever the Host.
+    expect(auth.guardApi(req('GET', { host: 'evil.example', authorization: `Bearer ${TOKEN}` }), r)).toMatchObject({
+      kind: 'bearer',
+      role: 'admin',
+    });
+  });
+
+  it('a wrong token or session cookie on the open bind gets 401, never the open admin', async () => {
+    const tokens = new TokenTable([{ name: 'grafana', role: 'viewer', tokenHash: hashToken('grafana-token-12345') }]);
+    const { auth, advance } = make({ open: true, tokens });
+    const local = { host: 'localhost:8080' };
+    const { r } = res();
+    const refused = (headers: Record<string, string>) => {
+      try {
+        auth.guardApi(req('GET', { ...local, ...headers }), r);
+      } catch (e) {
+        return e as LlmscopeError;
+      }
+      return undefined;
+    };
+    const e = refused({ authorization: `Bearer ${TOKEN}x` });
+    expect(e).toMatchObject({ status: 401, code: 'LLMSCOPE_ERR_UNAUTHORIZED' });
+    expect(e?.headers['www-authenticate']).toContain('invalid_token');
+    expect(auth.principal(req('GET', { ...local, authorization: 'Bearer nope' }))).toBeNull();
+    // Even with a good session cookie beside it: the wrong bearer decides.
+    const s = await signIn(auth, local);
+    expect(auth.guardApi(req('GET', { ...local, cookie: s.cookie }), r)).toMatchObject({ kind: 'session' });
+    expect(refused({ cookie: s.cookie, authorization: 'Bearer nope' })?.status).toBe(401);
+    // A tampered, expired or signed-out session cookie is refused rather than ignored.
+    expect(
+      refused({ cookie: `${s.cookie.replace(/llmscope_session=[^;]+/, (m) => `${m.slice(0, -2)}xx`)}` })?.status,
+    ).toBe(401);
+    const viewer = await signIn(auth, local, undefined, 'grafana-token-12345');
+    auth.logout(req('POST', { ...local, cookie: viewer.cookie }), res().r);
+    expect(refused({ cookie: viewer.cookie })?.message).toMatch(/signed out/);
+    advance(61_000);
+    expect(refused({ cookie: s.cookie })?.status).toBe(401);
+    // The dashboard page answers the login page and clears the stale cookies; without them the visitor is in.
+    const page = res();
+    expect(auth.guardPage(req('GET', { ...local, cookie: s.cookie }), page.r)).toBe(false);
+    expect(page.out.status).toBe(401);
+    expect(String(page.out.headers['set-cookie'])).toMatch(/llmscope_session=; Path=\/; Max-Age=0/);
+    expect(auth.guardPage(req('GET', local), res().r)).toBe(true);
+    // A right bearer is its own principal there, a viewer stays a viewer.
+    expect(auth.guardApi(req('GET', { ...local, authorization: 'Bearer grafana-token-12345' }), r)).toMatchObject({
+      kind: 'bearer',
+      role: 'viewer',
+    });
   });
 });

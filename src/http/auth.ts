@@ -1,4 +1,5 @@
-// Who may use the dashboard and /api, and how a browser signs in. On a loopback bind everyone may; otherwise the
+// Who may use the dashboard and /api, and how a browser signs in. On a loopback bind everyone may (when they address
+// it by a loopback name: DNS rebinding; and a wrong token sent there is refused, not ignored); otherwise the
 // admin token, sent as a bearer header by API clients, or exchanged once by the login form (POST /login) for a
 // signed session cookie (HttpOnly, SameSite=Strict, Secure over TLS or behind a trusted https proxy, expiring).
 // State-changing requests must come from this host (Origin/Referer/Sec-Fetch-Site) or a configured CORS origin,
@@ -104,18 +105,34 @@ export class AdminAuth {
 
   /**
    * Who is asking: a bearer holding the admin token or a configured token, a signed-in browser, the open bind
-   * (admin), or nobody (null).
+   * (admin), or nobody (null). A token that is sent and wrong (an unknown bearer; a session cookie that is forged,
+   * expired, revoked or from another server) makes the caller nobody, on the open bind too: it never falls back to
+   * loopback trust. The open bind's trust needs a loopback Host (throws 403 otherwise: DNS rebinding).
    */
   principal(req: IncomingMessage): Principal | null {
+    const who = this.identify(req);
+    return 'refused' in who ? null : who.p;
+  }
+
+  /** The principal, or why the credentials sent were refused (null: none were sent and the bind is not open). */
+  private identify(req: IncomingMessage): { p: Principal | null } | { refused: string } {
     const bearer = bearerOf(req);
     if (bearer !== null) {
       const p = this.byToken(bearer);
-      if (p) return { kind: 'bearer', ...p };
+      if (p) return { p: { kind: 'bearer', ...p } };
+      return { refused: 'the bearer token sent is neither server.adminToken nor one of auth.tokens' };
     }
-    const s = this.session(req);
-    if (s) return s;
-    if (this.opts.open) return { kind: 'open', ...ADMIN };
-    return null;
+    // A session cookie counts only where sessions can exist (a token is configured).
+    if (this.key && cookieValue(req, SESSION_COOKIE) !== null) {
+      const s = this.session(req);
+      if (s) return { p: s };
+      return { refused: 'the session cookie sent is expired, signed out or not from this server; sign in again' };
+    }
+    if (this.opts.open) {
+      checkLoopbackHost(req);
+      return { p: { kind: 'open', ...ADMIN } };
+    }
+    return { p: null };
   }
 
   /** The admin token's principal, or a configured token's (checked in constant time), or null. */
@@ -155,12 +172,19 @@ export class AdminAuth {
         'LLMSCOPE_ERR_CSRF_REJECTED',
         `${req.method} ${req.url?.split('?')[0]} came from another site (${req.headers.origin ?? req.headers.referer ?? req.headers['sec-fetch-site']}, this host is ${req.headers.host}); add its origin to server.corsOrigins if it is yours, or behind a proxy that rewrites Host, forward it (X-Forwarded-Host) and set server.trustProxy`,
       );
-    const p = this.principal(req);
+    const who = this.identify(req);
+    const p = 'refused' in who ? null : who.p;
     if (!p)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_UNAUTHORIZED',
-        'this llmscope needs a token: send "Authorization: Bearer <token>" (server.adminToken or one of auth.tokens), or sign in at /',
-        { headers: { 'www-authenticate': 'Bearer realm="llmscope"' } },
+        'refused' in who
+          ? `${who.refused}: send "Authorization: Bearer <token>" with server.adminToken or one of auth.tokens, or sign in at /`
+          : 'this llmscope needs a token: send "Authorization: Bearer <token>" (server.adminToken or one of auth.tokens), or sign in at /',
+        {
+          headers: {
+            'www-authenticate': `Bearer realm="llmscope"${'refused' in who && bearerOf(req) !== null ? ', error="invalid_token"' : ''}`,
+          },
+        },
       );
     if (write && p.kind === 'session') this.checkCsrfToken(req, p.id as string);
     return p;
@@ -168,8 +192,17 @@ export class AdminAuth {
 
   /** For a page request: true when the visitor may see the dashboard; otherwise answers with the login page. */
   guardPage(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.principal(req)) return true;
-    this.loginPage(res, 401);
+    const who = this.identify(req);
+    if (!('refused' in who)) {
+      if (who.p) return true;
+      this.loginPage(res, 401);
+      return false;
+    }
+    // A stale session cookie is cleared with the answer, so the next visit starts afresh (on the open bind: in).
+    const flags = `Path=/; Max-Age=0; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
+    this.loginPage(res, 401, who.refused.replace(/^the /, 'The ').concat('.'), {
+      'set-cookie': [`${SESSION_COOKIE}=; ${flags}; HttpOnly`, `${CSRF_COOKIE}=; ${flags}`],
+    });
     return false;
   }
 
@@ -318,7 +351,12 @@ export class AdminAuth {
     }
   }
 
-  private loginPage(res: ServerResponse, status: number, problem?: string, headers: Record<string, string> = {}): void {
+  private loginPage(
+    res: ServerResponse,
+    status: number,
+    problem?: string,
+    headers: Record<string, string | string[]> = {},
+  ): void {
     const oidc = this.opts.oidc && this.key !== null ? this.opts.oidc : null;
     sendLoginPage(res, status, problem, headers, oidc ? new URL(oidc.settings.issuer).host : null);
   }
@@ -480,6 +518,48 @@ function oidcPrincipal(part: string, id: string, expires: number): Principal | n
   }
 }
 
+/**
+ * Whether a Host header names this machine's loopback: `localhost`, a `*.localhost` name, 127.0.0.0/8 or `[::1]`,
+ * with any port (a request without Host is no browser's, and passes).
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * Trust given for being on loopback needs a loopback Host: a page on another site whose name resolves to 127.0.0.1
+ * (DNS rebinding) reaches the port as a "same-origin" browser request, but with its own name in Host.
+ */
+export function checkLoopbackHost(req: IncomingMessage): void {
+  if (isLoopbackHost(req.headers.host)) return;
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_HOST_REJECTED',
+    `this llmscope listens on loopback and lets callers in without a token only when they address it by a loopback name (localhost, *.localhost, 127.0.0.1, [::1]); this request's Host is ${JSON.stringify(req.headers.host)}. Use http://localhost:<port>, or set server.adminToken and send it`,
+  );
+}
+
+/**
+ * For a gateway call on the loopback bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
+ * it: Authorization, x-api-key or x-goog-api-key) is judged by that key, whatever its Host; one without relies on
+ * loopback trust (the gateway relays on llmscope's provider keys where no virtual keys are required), so needs a
+ * loopback Host.
+ */
+export function checkGatewayLoopbackHost(req: IncomingMessage): void {
+  if (isLoopbackHost(req.headers.host)) return;
+  const h = req.headers;
+  const sent = [bearerOf(req), h['x-api-key'], h['x-goog-api-key']].flat();
+  if (sent.some((v) => typeof v === 'string' && v.trim().startsWith('lsk_'))) return;
+  checkLoopbackHost(req);
+}
+
 function bearerOf(req: IncomingMessage): string | null {
   const a = req.headers.authorization;
   return a && /^Bearer /i.test(a) ? a.slice(7).trim() : null;
@@ -530,7 +610,7 @@ function sendLoginPage(
   res: ServerResponse,
   status: number,
   problem?: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | string[]> = {},
   /** The OIDC issuer's host when auth.oidc is set: the page offers "Sign in with <host>" beside the token form. */
   sso: string | null = null,
 ): void {
