@@ -1,7 +1,9 @@
 // The receiver's decode-and-map path against references: protobuf decoding against protobufjs's reflective decoder
 // (testing.ts, the receiver's first decoder), JSON against protobuf, and the calls, trace spans and counts an export
 // gives against a snapshot taken from the path before it was made faster (all four conventions, both encodings).
+
 import { Registry } from 'prom-client';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { decodeJson, decodeProtobuf, OtlpReceiver, type OtlpSpan } from './index.js';
@@ -483,6 +485,66 @@ function generated(n: number): Value {
   return { resourceSpans: [{ resource: { attributes: [s('service.name', 'gen')] }, scopeSpans: [{ spans }] }] };
 }
 
+/** Wire forms an encoder would not write but a decoder meets: fields out of order, repeated, unknown, deep. */
+function handMade(): Uint8Array[] {
+  const ld = (field: number, ...parts: Uint8Array[]) => {
+    const body = Buffer.concat(parts);
+    return protobuf.Writer.create()
+      .uint32((field << 3) | 2)
+      .bytes(body)
+      .finish();
+  };
+  const str = (field: number, v: string) =>
+    protobuf.Writer.create()
+      .uint32((field << 3) | 2)
+      .string(v)
+      .finish();
+  const varint = (field: number, v: number) =>
+    protobuf.Writer.create()
+      .uint32(field << 3)
+      .int64(v)
+      .finish();
+  const fixed = (field: number, v: string) =>
+    protobuf.Writer.create()
+      .uint32((field << 3) | 1)
+      .fixed64(v)
+      .finish();
+  const kv = (key: string, value: Uint8Array) => ld(9, str(1, key), ld(2, value));
+  const nested = (depth: number): Uint8Array => (depth === 0 ? str(1, 'leaf') : ld(5, ld(1, nested(depth - 1))));
+  const spanBody = (...extra: Uint8Array[]) =>
+    Buffer.concat([
+      ld(1, id(5, 16)),
+      ld(2, id(6, 8)),
+      str(5, 'hand'),
+      fixed(7, ns(0)),
+      fixed(8, ns(5)),
+      kv('gen_ai.request.model', Buffer.concat([str(1, 'a'), varint(3, 5), str(1, 'b')])),
+      kv('x.bool-then-double', Buffer.concat([varint(2, 1), ld(7, Buffer.from([9])), varint(2, 0)])),
+      kv('x.deep', nested(12)),
+      ...extra,
+    ]);
+  const resource = ld(1, ld(1, str(1, 'service.name'), ld(2, str(1, 'svc'))), varint(2, 3));
+  const scope = ld(1, str(1, 'sc'), str(2, '1'), ld(3, str(1, 'k'), ld(2, str(1, 'v'))), varint(4, 1));
+  return [
+    // scope spans before the resource, the resource twice, unknown fields (links, a field 40) and a status twice
+    ld(
+      1,
+      ld(
+        2,
+        ld(2, spanBody(ld(13, str(1, 'link')), ld(15, varint(3, 2)), ld(15, str(2, 'later')), varint(40, 1))),
+        scope,
+      ),
+      resource,
+      ld(1, ld(1, str(1, 'service.name'), ld(2, str(1, 'svc2')))),
+      str(3, 'schema'),
+    ),
+    // nesting past protobufjs's recursion limit
+    ld(1, ld(2, ld(2, spanBody(kv('x.too-deep', nested(60)))))),
+    // a known field of the wrong wire type
+    ld(1, ld(2, ld(2, Buffer.concat([spanBody(), varint(5, 3)])))),
+  ];
+}
+
 async function accepted(spans: OtlpSpan[]) {
   const recorded: LlmCall[] = [];
   const r = new OtlpReceiver({
@@ -521,15 +583,15 @@ describe('OTLP decode-and-map equivalence', () => {
     const outcome = (f: (b: Uint8Array) => OtlpSpan[], b: Uint8Array) => {
       try {
         return f(b);
-      } catch {
-        return 'throws';
+      } catch (err) {
+        return `throws: ${(err as Error).message}`;
       }
     };
     let threw = 0;
     let n = 0;
     const check = (b: Uint8Array) => {
       const want = outcome(referenceDecodeProtobuf, b);
-      if (want === 'throws') threw++;
+      if (typeof want === 'string') threw++;
       n++;
       expect(outcome(decodeProtobuf, b)).toEqual(want);
     };
@@ -544,6 +606,7 @@ describe('OTLP decode-and-map equivalence', () => {
       check(b);
     }
     check(Buffer.from('not protobuf at all'));
+    for (const b of handMade()) check(b);
     check(Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
     check(Uint8Array.from([0x0f]));
     expect(threw).toBeGreaterThan(10);

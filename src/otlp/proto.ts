@@ -3,7 +3,7 @@
 // receiver reads (same package, message and field numbers, so the wire format is the official one); fields it
 // does not name (links, dropped counts, trace state) are skipped by the decoder as unknown fields.
 import protobuf from 'protobufjs';
-import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
+import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpEvent, type OtlpSpan } from './model.js';
 
 const SCHEMA = `
 syntax = "proto3";
@@ -55,132 +55,416 @@ message KeyValue { string key = 1; AnyValue value = 2; }
 `;
 
 const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
-const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 const Response = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
 
 /** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
 const MAX_VALUE_DEPTH = 8;
 
-// The decoded messages, read directly (no toObject copy). Unset scalar fields read as their defaults (from the
-// prototype), 64-bit integers as Long (or number), bytes as Uint8Array, and `value` names AnyValue's set field.
+// The request is read straight off the wire into OtlpSpan objects with protobufjs's Reader, one function per message
+// of the schema above, instead of protobufjs decoding message objects (and a Long per time) that were then copied
+// into spans: the same spans, and the same errors, as protobufjs's decoder (src/otlp/testing.ts keeps it; the
+// equivalence test compares them). Like protobufjs's generated code, each function switches on the field number
+// only (a known field is read as its declared type whatever the wire type says), skips unknown fields (links,
+// dropped counts of messages not named), a repeated message field appends and a singular one replaces, counts
+// nesting (`n`, at most Reader.recursionLimit) and bounds every nested message by its length.
+type Reader = protobuf.Reader;
+const { Reader } = protobuf;
+
 interface LongLike {
   low: number;
   high: number;
 }
-type Int64 = LongLike | number | string;
-interface PbAnyValue {
-  value?: string;
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: Int64;
-  doubleValue?: number;
-  arrayValue?: { values?: PbAnyValue[] } | null;
-  kvlistValue?: { values?: PbKeyValue[] } | null;
-  bytesValue?: Uint8Array;
-}
-interface PbKeyValue {
-  key?: string;
-  value?: PbAnyValue | null;
-}
-interface PbSpan {
-  traceId?: Uint8Array;
-  spanId?: Uint8Array;
-  parentSpanId?: Uint8Array;
-  name?: string;
-  kind?: number;
-  startTimeUnixNano?: Int64;
-  endTimeUnixNano?: Int64;
-  attributes?: PbKeyValue[];
-  events?: { timeUnixNano?: Int64; name?: string; attributes?: PbKeyValue[] }[];
-  status?: { message?: string; code?: number } | null;
-}
-interface PbRequest {
-  resourceSpans?: {
-    resource?: { attributes?: PbKeyValue[] } | null;
-    scopeSpans?: { scope?: { name?: string; version?: string } | null; spans?: PbSpan[] }[];
-  }[];
+
+/** Enters a nested message of `len` bytes: checks depth and length as protobufjs's decoders do; returns its end. */
+function enter(r: Reader, n: number): number {
+  const len = r.uint32();
+  if (n > Reader.recursionLimit) throw Error('maximum nesting depth exceeded');
+  const end = r.pos + len;
+  if (end > r.len) throw RangeError('index out of range');
+  return end;
 }
 
-/** A 64-bit integer as bigint (unsigned: OTLP times are fixed64). */
-function big(v: Int64 | undefined): bigint {
-  if (v === undefined || v === null) return 0n;
+/** Leaves a nested message entered with `enter` (its reader length was set to `end`), restoring `outer`. */
+function leave(r: Reader, end: number, outer: number): void {
+  if (r.pos !== end) throw RangeError('index out of range');
+  r.len = outer;
+}
+
+/** fixed64 as an unsigned bigint (OTLP times). */
+function fixed64(r: Reader): bigint {
+  const v = r.fixed64() as unknown as LongLike | number;
   if (typeof v === 'number') return BigInt(Math.trunc(v));
-  if (typeof v === 'string') return BigInt(v);
   return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
 }
 
-/** A signed 64-bit integer attribute as a number (exact up to 2^53). */
-function int64(v: Int64 | undefined): number {
-  if (v === undefined || v === null) return 0;
+/** int64 as a number (exact up to 2^53), as attributes carry it. */
+function int64(r: Reader): number {
+  const v = r.int64() as unknown as LongLike | number;
   if (typeof v === 'number') return v;
-  if (typeof v === 'string') return Number(v);
   return v.high * 4_294_967_296 + (v.low >>> 0);
 }
 
-function anyValue(v: PbAnyValue | null | undefined, depth: number): AttrValue {
-  if (!v || depth > MAX_VALUE_DEPTH) return null;
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue ?? '';
-    case 'boolValue':
-      return v.boolValue ?? false;
-    case 'intValue':
-      return int64(v.intValue);
-    case 'doubleValue':
-      return v.doubleValue ?? 0;
-    case 'arrayValue':
-      return (v.arrayValue?.values ?? []).map((x) => anyValue(x, depth + 1));
-    case 'kvlistValue':
-      return attributes(v.kvlistValue?.values, depth + 1);
-    case 'bytesValue':
-      return Buffer.from(v.bytesValue ?? []).toString('base64');
+const hex = (b: Uint8Array): string =>
+  b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
+
+// AnyValue's oneof: protobufjs's message reports the member first set last (its own keys' order), so the value taken
+// is the last value of that member.
+const STRING = 1;
+const BOOL = 2;
+const INT = 3;
+const DOUBLE = 4;
+const ARRAY = 5;
+const KVLIST = 6;
+const BYTES = 7;
+
+function anyValue(r: Reader, n: number, depth: number): AttrValue {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  let set = 0;
+  let which = 0;
+  let str = '';
+  let bool = false;
+  let int = 0;
+  let dbl = 0;
+  let list: AttrValue[] = [];
+  let kv: Attributes = {};
+  let bytes: Uint8Array | null = null;
+  while (r.pos < end) {
+    const t = r.uint32();
+    const f = t >>> 3;
+    switch (f) {
+      case STRING:
+        str = r.string();
+        break;
+      case BOOL:
+        bool = r.bool();
+        break;
+      case INT:
+        int = int64(r);
+        break;
+      case DOUBLE:
+        dbl = r.double();
+        break;
+      case ARRAY:
+        list = arrayValue(r, n + 1, depth + 1);
+        break;
+      case KVLIST:
+        kv = keyValueList(r, n + 1, depth + 1);
+        break;
+      case BYTES:
+        bytes = r.bytes();
+        break;
+      default:
+        r.skipType(t & 7, n);
+        continue;
+    }
+    if ((set & (1 << f)) === 0) {
+      set |= 1 << f;
+      which = f;
+    }
+  }
+  leave(r, end, outer);
+  if (depth > MAX_VALUE_DEPTH) return null;
+  switch (which) {
+    case STRING:
+      return str;
+    case BOOL:
+      return bool;
+    case INT:
+      return int;
+    case DOUBLE:
+      return dbl;
+    case ARRAY:
+      return list;
+    case KVLIST:
+      return kv;
+    case BYTES:
+      return Buffer.from(bytes ?? []).toString('base64');
     default:
       return null;
   }
 }
 
-function attributes(kvs: PbKeyValue[] | undefined, depth = 0): Attributes {
-  const out: Attributes = {};
-  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = anyValue(kv.value, depth);
+function arrayValue(r: Reader, n: number, depth: number): AttrValue[] {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  const out: AttrValue[] = [];
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) out.push(anyValue(r, n + 1, depth));
+    else r.skipType(t & 7, n);
+  }
+  leave(r, end, outer);
   return out;
 }
 
-const hex = (b: Uint8Array | undefined): string =>
-  b && b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
+function keyValueList(r: Reader, n: number, depth: number): Attributes {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  const out: Attributes = {};
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) keyValue(r, n + 1, depth, out);
+    else r.skipType(t & 7, n);
+  }
+  leave(r, end, outer);
+  return out;
+}
+
+/** One KeyValue into `out` (a key-less one is left out; a later value of a key replaces the earlier). */
+function keyValue(r: Reader, n: number, depth: number, out: Attributes): void {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  let key = '';
+  let value: AttrValue = null;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1:
+        key = r.string();
+        break;
+      case 2:
+        value = anyValue(r, n + 1, depth);
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  if (key) out[key] = value;
+}
+
+/** Resource or InstrumentationScope: its attributes (field `attrField`), and the scope's name and version. */
+function resourceOrScope(
+  r: Reader,
+  n: number,
+  scope: boolean,
+): { attributes: Attributes; name: string; version: string } {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  const attributes: Attributes = {};
+  let name = '';
+  let version = '';
+  while (r.pos < end) {
+    const t = r.uint32();
+    const f = t >>> 3;
+    if (scope ? f === 3 : f === 1) keyValue(r, n + 1, 0, attributes);
+    else if (scope ? f === 4 : f === 2) r.uint32();
+    else if (scope && f === 1) name = r.string();
+    else if (scope && f === 2) version = r.string();
+    else r.skipType(t & 7, n);
+  }
+  leave(r, end, outer);
+  return { attributes, name, version };
+}
+
+function event(r: Reader, n: number): OtlpEvent {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  let timeNs = 0n;
+  let name = '';
+  const attributes: Attributes = {};
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1:
+        timeNs = fixed64(r);
+        break;
+      case 2:
+        name = r.string();
+        break;
+      case 3:
+        keyValue(r, n + 1, 0, attributes);
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  return { name, timeNs, attributes };
+}
+
+function status(r: Reader, n: number): { code: number; message: string } {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  let code = 0;
+  let message = '';
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 2:
+        message = r.string();
+        break;
+      case 3:
+        code = r.int32();
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  return { code, message };
+}
+
+const NO_ATTRIBUTES: Attributes = {};
+const NO_SCOPE = { name: '', version: '' };
+
+/** A Span, its resource and scope filled in by the caller once their messages are read (they may come after). */
+function span(r: Reader, n: number): OtlpSpan {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  let traceId = '';
+  let spanId = '';
+  let parentSpanId = '';
+  let name = '';
+  let kind = 0;
+  let startNs = 0n;
+  let endNs = 0n;
+  const attributes: Attributes = {};
+  const events: OtlpEvent[] = [];
+  let st = { code: 0, message: '' };
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1:
+        traceId = hex(r.bytes());
+        break;
+      case 2:
+        spanId = hex(r.bytes());
+        break;
+      case 3:
+        r.string();
+        break;
+      case 4:
+        parentSpanId = hex(r.bytes());
+        break;
+      case 5:
+        name = r.string();
+        break;
+      case 6:
+        kind = r.int32();
+        break;
+      case 7:
+        startNs = fixed64(r);
+        break;
+      case 8:
+        endNs = fixed64(r);
+        break;
+      case 9:
+        keyValue(r, n + 1, 0, attributes);
+        break;
+      case 10:
+      case 12:
+      case 14:
+        r.uint32();
+        break;
+      case 11:
+        events.push(event(r, n + 1));
+        break;
+      case 15:
+        st = status(r, n + 1);
+        break;
+      case 16:
+        r.fixed32();
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  return {
+    traceId,
+    spanId,
+    parentSpanId: parentSpanId || null,
+    name,
+    kind,
+    startNs,
+    endNs,
+    attributes,
+    events,
+    status: st,
+    resource: NO_ATTRIBUTES,
+    scope: NO_SCOPE,
+  };
+}
+
+function scopeSpans(r: Reader, n: number, out: OtlpSpan[]): OtlpSpan[] {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  const from = out.length;
+  let scope = NO_SCOPE;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: {
+        const sc = resourceOrScope(r, n + 1, true);
+        scope = { name: sc.name, version: sc.version };
+        break;
+      }
+      case 2:
+        out.push(span(r, n + 1));
+        break;
+      case 3:
+        r.string();
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  if (scope === NO_SCOPE) scope = { name: '', version: '' };
+  for (let k = from; k < out.length; k++) (out[k] as OtlpSpan).scope = scope;
+  return out;
+}
+
+function resourceSpans(r: Reader, n: number, out: OtlpSpan[]): void {
+  const end = enter(r, n);
+  const outer = r.len;
+  r.len = end;
+  const from = out.length;
+  let resource: Attributes | null = null;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1:
+        resource = resourceOrScope(r, n + 1, false).attributes;
+        break;
+      case 2:
+        scopeSpans(r, n + 1, out);
+        break;
+      case 3:
+        r.string();
+        break;
+      default:
+        r.skipType(t & 7, n);
+    }
+  }
+  leave(r, end, outer);
+  const shared = resource ?? {};
+  for (let k = from; k < out.length; k++) (out[k] as OtlpSpan).resource = shared;
+}
 
 /** The spans of a protobuf ExportTraceServiceRequest; throws MalformedOtlpError when the bytes are not one. */
 export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
-  let msg: PbRequest;
+  const spans: OtlpSpan[] = [];
   try {
-    msg = Request.decode(body) as unknown as PbRequest;
+    const r = Reader.create(body);
+    while (r.pos < r.len) {
+      const t = r.uint32();
+      if (t >>> 3 === 1) resourceSpans(r, 1, spans);
+      else r.skipType(t & 7, 0);
+    }
   } catch (err) {
     throw new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
-  }
-  const spans: OtlpSpan[] = [];
-  for (const rs of msg.resourceSpans ?? []) {
-    const resource = attributes(rs.resource?.attributes);
-    for (const ss of rs.scopeSpans ?? []) {
-      const scope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
-      for (const s of ss.spans ?? [])
-        spans.push({
-          traceId: hex(s.traceId),
-          spanId: hex(s.spanId),
-          parentSpanId: hex(s.parentSpanId) || null,
-          name: s.name ?? '',
-          kind: s.kind ?? 0,
-          startNs: big(s.startTimeUnixNano),
-          endNs: big(s.endTimeUnixNano),
-          attributes: attributes(s.attributes),
-          events: (s.events ?? []).map((e) => ({
-            name: e.name ?? '',
-            timeNs: big(e.timeUnixNano),
-            attributes: attributes(e.attributes),
-          })),
-          status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
-          resource,
-          scope,
-        });
-    }
   }
   return spans;
 }
