@@ -139,6 +139,11 @@ export interface BudgetLedger {
   buckets(): BucketState[] | Promise<BucketState[]>;
   /** Forgets buckets of periods that ended before `before` and hold no reservation. */
   prune(before: (k: BudgetKey) => boolean): void | Promise<void>;
+  /**
+   * Forgets every bucket (and reservation) of these budgets for this value, in any period: erasing a user drops
+   * their per-user budget rows (their spend in the current period starts again from 0). Returns the buckets dropped.
+   */
+  forget?(budgets: readonly string[], value: string): number | Promise<number>;
 }
 
 /** The ledger for one process: a map, with every operation synchronous, so nothing interleaves inside one. */
@@ -200,6 +205,17 @@ export class InProcessBudgetLedger implements BudgetLedger {
 
   prune(before: (k: BudgetKey) => boolean): void {
     for (const [k, b] of this.buckets_) if (b.inFlight === 0 && before(b.key)) this.buckets_.delete(k);
+  }
+
+  forget(budgets: readonly string[], value: string): number {
+    const names = new Set(budgets);
+    let n = 0;
+    for (const [k, b] of this.buckets_)
+      if (b.key.value === value && names.has(b.key.budget)) {
+        this.buckets_.delete(k);
+        n++;
+      }
+    return n;
   }
 }
 

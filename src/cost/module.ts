@@ -257,8 +257,16 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     }
   };
 
-  // DELETE /api/users/{id}/data: the erased user's per-user spend rows go too.
-  ctx.erasers?.push({ name: 'cost', erase: async (user) => ({ spend_rows: await spend.eraseUser(user) }) });
+  // DELETE /api/users/{id}/data: the erased user's per-user spend rows go too, and their per-user budgets' buckets
+  // (on PostgreSQL, rows of budget_buckets and budget_reservations keyed by the user's id).
+  const userBudgets = rt.budgetList.filter((b) => b.scope === 'user').map((b) => b.name);
+  ctx.erasers?.push({
+    name: 'cost',
+    erase: async (user) => ({
+      spend_rows: await spend.eraseUser(user),
+      budget_rows: (await rt.ledger.forget?.(userBudgets, user)) ?? 0,
+    }),
+  });
 
   return {
     name: 'cost',

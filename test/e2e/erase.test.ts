@@ -53,6 +53,8 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
         storage: { url: kind === 'sqlite' ? `sqlite:${dbFile}` : await (pg as TestPostgres).freshSchemaUrl() },
         telemetry: { captureContent: true },
         quality: { reviewRate: 1 },
+        // A per-user budget: its buckets are keyed by the user's id (rows of budget_buckets on PostgreSQL).
+        budgets: [{ name: 'per-user-daily', scope: 'user', period: 'day', limit: 100, action: 'block' }],
       } as never,
       app: { modules: builtinModules() },
     });
@@ -113,7 +115,9 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
         .filter(([, rows]) => rows.includes(needle))
         .map(([t]) => t);
     // The user and their calls really were in the calls, feedback, evaluations, review and spend tables.
-    expect(holding(before, ERASED)).toEqual(expect.arrayContaining(['spend_daily', 'spend_minute']));
+    expect(holding(before, ERASED)).toEqual(
+      expect.arrayContaining(['spend_daily', 'spend_minute', ...(kind === 'postgres' ? ['budget_buckets'] : [])]),
+    );
     expect(holding(before, 'ann-req-')).toEqual(
       expect.arrayContaining(['quality_feedback', 'quality_evaluations', 'quality_review_queue']),
     );
@@ -126,6 +130,8 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
     expect(body.erased).toMatchObject({ calls: 3, feedback: 1, review_items: 3 });
     expect(body.erased.evaluations).toBeGreaterThanOrEqual(3);
     expect(body.erased.spend_rows).toBeGreaterThanOrEqual(2);
+    // The per-user budget's bucket for today (SQLite: the in-process ledger's; PostgreSQL: budget_buckets's row).
+    expect(body.erased.budget_rows).toBe(1);
 
     const after = await everyTable(s.app.ctx.store.backend);
     expect(holding(after, ERASED)).toEqual([]);
@@ -165,6 +171,7 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
       evaluations: 0,
       review_items: 0,
       spend_rows: 0,
+      budget_rows: 0,
     });
   }, 60_000);
 });

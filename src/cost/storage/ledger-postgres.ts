@@ -281,4 +281,14 @@ export class PostgresBudgetLedger implements BudgetLedger {
       keyArrays(old.map((b) => b.key)),
     );
   }
+
+  async forget(budgets: readonly string[], value: string): Promise<number> {
+    if (budgets.length === 0) return 0;
+    const r = await this.run(
+      `WITH r AS (DELETE FROM budget_reservations WHERE budget = ANY($1::text[]) AND value = $2)
+       DELETE FROM budget_buckets WHERE budget = ANY($1::text[]) AND value = $2`,
+      [budgets, value],
+    );
+    return r.rowCount ?? 0;
+  }
 }
