@@ -4,7 +4,8 @@
 // and document ids / file names (must name a context or KB document). An invented citation is flagged with what
 // was cited and where it was looked for; a real source cited for something it does not say is `unsupported`.
 import { foldForQuote, normalizeUrl, URL_RE } from '../knowledge.js';
-import { contentStems, sentences } from '../text.js';
+import { contentStems } from '../text.js';
+import { answerSentences } from './answer.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 /** How the context numbers its sources: "[1] ...", "Source 1:", "Document 2:", "(3) ..." at a line start. */
@@ -131,7 +132,7 @@ export class SourceAttributionEvaluator implements Evaluator {
         ]);
     }
     // [n] markers, checked sentence by sentence so the cited claim can be compared with its source.
-    for (const s of sentences(input.response)) {
+    for (const s of answerSentences(input.response)) {
       for (const m of s.text.matchAll(MARKER)) {
         for (const n of markerNumbers(m[1] as string)) {
           checked++;

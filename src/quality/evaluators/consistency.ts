@@ -4,7 +4,8 @@
 //  - a statement repeated with the opposite polarity ("X supports Y" ... "X does not support Y").
 // Optionally (sampleAgreement), the answer is compared with extra samples of the same prompt from the upstream:
 // claims the samples do not back are inconsistent (SelfCheckGPT-style), scored with the grounding check.
-import { hasNegation, isContent, numberMentions, STOPWORDS, sentences, stem, words } from '../text.js';
+import { hasNegation, isContent, numberMentions, STOPWORDS, stem, words } from '../text.js';
+import { answerSentences } from './answer.js';
 import { GroundingEvaluator } from './grounding.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
@@ -201,7 +202,7 @@ export class SelfConsistencyEvaluator implements Evaluator {
    * stadium seats 65,000; the record crowd was 72,000").
    */
   check(response: string, sources: Partial<Pick<EvaluationInput, 'context' | 'knowledge'>> = {}): EvaluationResult {
-    const all = sentences(response);
+    const all = answerSentences(response);
     // One sentence (or none): no pair to compare, so the verdict is known before any sentence is tokenised (words,
     // stems, numbers, names). The full path below returns the same for it; `fullScan` keeps it for the sameness test.
     if (all.length < 2 && !this.opts.fullScan) return this.single();
