@@ -112,10 +112,12 @@ function asNumber(v: AttrValue | undefined): number | null {
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
 }
 
-/** The span's own attribute, or the same key in the AI SDK's telemetry metadata. */
-function own(a: Attributes, key: string): AttrValue | undefined {
-  return a[key] ?? a[`ai.telemetry.metadata.${key}`];
-}
+/** Attribution keys with their AI SDK telemetry-metadata forms, made once (not a new string per lookup). */
+const ownKeys = (keys: string[]): [string, string][] => keys.map((k) => [k, `ai.telemetry.metadata.${k}`]);
+const USER_KEYS = ownKeys(['llmscope.user', 'user.id', 'enduser.id', 'userId']);
+const SESSION_KEYS = ownKeys(['llmscope.session', 'session.id', 'gen_ai.conversation.id', 'sessionId']);
+const TEAM_KEYS = ownKeys(['llmscope.team']);
+const FEATURE_KEYS = ownKeys(['llmscope.feature']);
 
 function first<T>(read: (v: AttrValue | undefined) => T | null, a: Attributes, keys: readonly string[]): T | null {
   for (const k of keys) {
@@ -249,12 +251,14 @@ function statusOfSpan(s: OtlpSpan, errorType: string | null): { status: CallStat
 
 /** user / session / team / feature: the llmscope.* attribute, the conventional ones, then the resource's. */
 function attribution(s: OtlpSpan) {
-  const pick = (keys: string[], resourceKeys: string[] = keys): string | null => {
-    for (const k of keys) {
-      const v = asString(own(s.attributes, k));
+  // The span's own attribute, or the same key in the AI SDK's telemetry metadata; then the resource's.
+  const pick = (keys: [string, string][]): string | null => {
+    const a = s.attributes;
+    for (const [k, ai] of keys) {
+      const v = asString(a[k] ?? a[ai]);
       if (v !== null) return clip(v, MAX_FIELD);
     }
-    for (const k of resourceKeys) {
+    for (const [k] of keys) {
       const v = asString(s.resource[k]);
       if (v !== null) return clip(v, MAX_FIELD);
     }
@@ -262,11 +266,11 @@ function attribution(s: OtlpSpan) {
   };
   const service = asString(s.resource['service.name']);
   return {
-    user: pick(['llmscope.user', 'user.id', 'enduser.id', 'userId']),
-    session: pick(['llmscope.session', 'session.id', 'gen_ai.conversation.id', 'sessionId']),
-    team: pick(['llmscope.team']),
+    user: pick(USER_KEYS),
+    session: pick(SESSION_KEYS),
+    team: pick(TEAM_KEYS),
     feature:
-      pick(['llmscope.feature']) ??
+      pick(FEATURE_KEYS) ??
       (service !== null && !service.startsWith('unknown_service') ? clip(service, MAX_FIELD) : null),
   };
 }
@@ -318,29 +322,51 @@ function indexed(a: Attributes, prefix: string, suffix: RegExp): string[] {
  */
 export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: string | null } {
   const a = s.attributes;
-  const first = (...lists: (() => string[])[]): string | null => {
-    for (const l of lists) {
-      const t = l().filter((x) => x !== '');
-      if (t.length > 0) return t.join('\n');
-    }
-    return null;
-  };
-  const prompt = first(
-    () => [...textOfValue(a['gen_ai.system_instructions']), ...textOfValue(a['gen_ai.input.messages'])],
-    () => indexed(a, 'gen_ai.prompt.', /^content$/),
-    () => indexed(a, 'llm.input_messages.', /^message\.(content|contents\.\d+\.message_content\.text)$/),
-    () => textOfValue(a['ai.prompt.messages']),
-    () => textOfValue(a['ai.prompt']),
-    () => textOfValue(a['input.value']),
-  );
-  const output = first(
-    () => textOfValue(a['gen_ai.output.messages']),
-    () => indexed(a, 'gen_ai.completion.', /^content$/),
-    () => indexed(a, 'llm.output_messages.', /^message\.(content|contents\.\d+\.message_content\.text)$/),
-    () => textOfValue(a['ai.response.text']),
-    () => textOfValue(a['output.value']),
-  );
+  // Indexed attributes are looked for (a walk over every key each) only when some key has their prefix; each list
+  // in order, the first with a non-empty text wins.
+  const has = indexedPrefixes(a);
+  let prompt = joined([...textOfValue(a['gen_ai.system_instructions']), ...textOfValue(a['gen_ai.input.messages'])]);
+  if (prompt === null && has & GEN_AI_PROMPT) prompt = joined(indexed(a, 'gen_ai.prompt.', /^content$/));
+  if (prompt === null && has & LLM_INPUT) prompt = joined(indexed(a, 'llm.input_messages.', MESSAGE_CONTENT));
+  prompt ??= joined(textOfValue(a['ai.prompt.messages']));
+  prompt ??= joined(textOfValue(a['ai.prompt']));
+  prompt ??= joined(textOfValue(a['input.value']));
+  let output = joined(textOfValue(a['gen_ai.output.messages']));
+  if (output === null && has & GEN_AI_COMPLETION) output = joined(indexed(a, 'gen_ai.completion.', /^content$/));
+  if (output === null && has & LLM_OUTPUT) output = joined(indexed(a, 'llm.output_messages.', MESSAGE_CONTENT));
+  output ??= joined(textOfValue(a['ai.response.text']));
+  output ??= joined(textOfValue(a['output.value']));
   return { prompt, output };
+}
+
+const MESSAGE_CONTENT = /^message\.(content|contents\.\d+\.message_content\.text)$/;
+
+/** The non-empty texts joined by newlines, or null when there are none. */
+function joined(texts: string[]): string | null {
+  if (texts.length === 0) return null;
+  const t = texts.filter((x) => x !== '');
+  return t.length > 0 ? t.join('\n') : null;
+}
+
+const GEN_AI_PROMPT = 1;
+const GEN_AI_COMPLETION = 2;
+const LLM_INPUT = 4;
+const LLM_OUTPUT = 8;
+
+/** Which of the indexed-content prefixes some key of `a` has (one walk over the keys). */
+function indexedPrefixes(a: Attributes): number {
+  let has = 0;
+  for (const k in a) {
+    const c = k.charCodeAt(0);
+    if (c === 103 /* g */) {
+      if (k.startsWith('gen_ai.prompt.')) has |= GEN_AI_PROMPT;
+      else if (k.startsWith('gen_ai.completion.')) has |= GEN_AI_COMPLETION;
+    } else if (c === 108 /* l */) {
+      if (k.startsWith('llm.input_messages.')) has |= LLM_INPUT;
+      else if (k.startsWith('llm.output_messages.')) has |= LLM_OUTPUT;
+    }
+  }
+  return has;
 }
 
 interface ChatMessage {
@@ -480,16 +506,37 @@ export function metadataOfSpan(s: OtlpSpan): { metadata: Metadata | null; proble
       }
   };
   take(s.resource, META_PREFIX);
-  take(s.attributes, META_PREFIX);
-  take(s.attributes, AI_META_PREFIX);
+  // The span's llmscope.meta.* keys, then its AI SDK ones (which win), in one walk over its attributes.
+  let ai: string[] | null = null;
+  const a = s.attributes;
+  for (const k in a) {
+    const c = k.charCodeAt(0);
+    if (c === 108 /* l */ && k.startsWith(META_PREFIX)) {
+      m ??= {};
+      const v = a[k];
+      m[k.slice(META_PREFIX.length)] = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+    } else if (c === 97 /* a */ && k.startsWith(AI_META_PREFIX)) {
+      ai ??= [];
+      ai.push(k);
+    }
+  }
+  if (ai !== null)
+    for (const k of ai) {
+      m ??= {};
+      const v = a[k];
+      m[k.slice(AI_META_PREFIX.length)] = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+    }
   if (m === null) return { metadata: null, problem: null };
   const p = metadataProblem(m, (key) => `${META_PREFIX}${key}`);
   if (p) return { metadata: null, problem: `${p.message} (${p.param})` };
   return { metadata: m as Metadata, problem: null };
 }
 
-/** The LlmCall an LLM span stands for (priced, counted and stored by the recorder like an ingested call). */
-export function spanToCall(s: OtlpSpan): LlmCall {
+/**
+ * The LlmCall an LLM span stands for (priced, counted and stored by the recorder like an ingested call). `metadata`:
+ * the span's metadataOfSpan(s).metadata when the caller has it already.
+ */
+export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSpan(s).metadata): LlmCall {
   const a = s.attributes;
   const startedAt = nsToMs(s.startNs);
   const endedAt = nsToMs(s.endNs);
@@ -570,7 +617,7 @@ export function spanToCall(s: OtlpSpan): LlmCall {
     errorType: status === 'ok' ? null : errorType,
     errorMessage,
     ...attribution(s),
-    metadata: metadataOfSpan(s).metadata,
+    metadata,
     apiKeyId: null,
     inputTokens: counted?.input ?? input,
     outputTokens: counted?.output ?? output,
@@ -605,13 +652,25 @@ function flatValue(v: AttrValue): string | number | boolean | null {
   return json.length > MAX_STRING ? `${json.slice(0, MAX_STRING)}…` : json;
 }
 
+/** CONTENT_KEY's answer per attribute name seen lately (names repeat across spans; bounded). */
+const contentKeys = new Map<string, boolean>();
+function isContentKey(k: string): boolean {
+  let c = contentKeys.get(k);
+  if (c === undefined) {
+    c = CONTENT_KEY.test(k);
+    if (contentKeys.size >= 10_000) contentKeys.clear();
+    contentKeys.set(k, c);
+  }
+  return c;
+}
+
 function flatAttributes(a: Attributes, max: number): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   let n = 0;
-  for (const [k, v] of Object.entries(a)) {
+  for (const k of Object.keys(a)) {
     if (n >= max) break;
-    if (CONTENT_KEY.test(k)) continue;
-    const f = flatValue(v);
+    if (isContentKey(k)) continue;
+    const f = flatValue(a[k] as AttrValue);
     if (f === null) continue;
     out[k] = f;
     n++;

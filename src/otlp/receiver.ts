@@ -197,11 +197,12 @@ export class OtlpReceiver {
     for (const s of spans) {
       const invalid = invalidReason(s);
       const llm = invalid === null && isLlmSpan(s);
-      const why = invalid ?? (llm ? (usageProblem(s) ?? metadataOfSpan(s).problem) : null);
+      const meta = llm ? metadataOfSpan(s) : null;
+      const why = invalid ?? (llm ? (usageProblem(s) ?? meta?.problem ?? null) : null);
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      } else if (llm) calls.push(spanToCall(s));
+      } else if (llm) calls.push(spanToCall(s, meta?.metadata ?? null));
       else others.push(s);
     }
     // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused
