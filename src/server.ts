@@ -38,7 +38,14 @@ import {
   webHandler,
 } from './http/index.js';
 import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
-import { maskUpstreamHook, privacyEnricher, Redactor, redactSpan, registerEraseRoute } from './privacy/index.js';
+import {
+  maskUpstreamHook,
+  privacyEnricher,
+  Redactor,
+  redactSpan,
+  registerEraseRoute,
+  scrubErrorMessage,
+} from './privacy/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -113,6 +120,14 @@ const contentEnricher = (capture: boolean) => ({
   name: 'content',
   enrich(call: LlmCall) {
     const i = call.internal;
+    // Capture off: an upstream's error message may quote the call's text; its quotes and the call's words go.
+    if (!capture && call.errorMessage)
+      call.errorMessage = scrubErrorMessage(call.errorMessage, [
+        i?.promptText,
+        i?.outputText,
+        call.content?.input,
+        call.content?.output,
+      ]);
     if (!i) return;
     if (capture && call.content === null)
       call.content = {

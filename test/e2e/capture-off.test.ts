@@ -113,3 +113,66 @@ describe('content capture off', () => {
       for (const w of [...PROMPT_WORDS, ...ANSWER_WORDS]) expect(t, `${w} in ${where}`).not.toContain(w);
   }, 60_000);
 });
+
+describe('content capture off: an upstream error that quotes the prompt', () => {
+  let s: Stack;
+  let upstream: Server;
+  beforeAll(async () => {
+    // An upstream whose 400 quotes the prompt, as content-policy and invalid-value errors do.
+    upstream = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c) => parts.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { messages: { content: string }[] };
+        const quoted = body.messages.at(-1)?.content ?? '';
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `Your request was rejected by the safety system. Flagged text: ${quoted} (also '${quoted.slice(0, 30)}')`,
+              type: 'invalid_request_error',
+              code: 'content_policy_violation',
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    s = await startStack({
+      config: {
+        providers: [{ name: 'quoting', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }],
+        storage: { url: 'sqlite::memory:' },
+        telemetry: { logLevel: 'debug', captureContent: false },
+      } as never,
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await new Promise((r) => upstream?.close(r));
+  });
+
+  it('keeps the error’s own words, none of the prompt’s, in the store, the API and the logs', async () => {
+    const r = await request(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'quoted-1' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: CONTEXT }] }),
+    });
+    expect(r.statusCode).toBe(400);
+    // The client itself gets the upstream's answer unchanged.
+    expect(await r.body.text()).toContain('Zorvath');
+    await s.waitForCalls(1);
+    await s.app.ctx.recorder.flush();
+    const detail = (await (await request(`${s.base}/api/requests/quoted-1`)).body.json()) as Record<string, unknown>;
+    const message = String(detail.error_message);
+    expect(message).toBe('Your request was rejected by the safety system. Flagged text: The …. (also "…")');
+    expect(message).toContain('"…"');
+    expect(message.length).toBeLessThanOrEqual(256);
+    const places = {
+      api: JSON.stringify(detail),
+      logs: JSON.stringify(s.logs),
+      stored: JSON.stringify((await s.app.ctx.store.listCalls({})).items),
+    };
+    for (const [where, t] of Object.entries(places))
+      for (const w of [...PROMPT_WORDS, 'riveted', 'commuters']) expect(t, `${w} in ${where}`).not.toContain(w);
+  });
+});

@@ -1,0 +1,54 @@
+// With content capture off, no text of a prompt or an answer is kept — but an upstream's error message can quote the
+// prompt (an invalid value, a content-policy excerpt, a tokenizer complaint). Redaction (src/privacy/redact.ts) only
+// removes what its patterns know (emails, keys, ...), so it cannot promise that; this does, at the word level: every
+// quoted span is replaced by "…", and so is every word of the message that also occurs anywhere in the call's text
+// (its prompt or answer, compared case-insensitively; function words such as "the" excepted), before the message
+// is clipped. What is left says what went wrong in the upstream's own words ("This model's maximum context length is 8192 tokens") without the call's.
+
+/** Longest error message kept on a call with content capture off. */
+export const CAPTURE_OFF_ERROR_CHARS = 256;
+
+const WORD = /[\p{L}\p{N}_]{2,}/gu;
+// "…", “…”, ‘…’, `…`, «…», and '…' where the quotes are not apostrophes (not inside a word).
+const QUOTED = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|«[^»\n]*»|(?<![\p{L}\p{N}_])'[^'\n]*'(?![\p{L}\p{N}_])/gu;
+/** Function words, kept even when the call's text has them too: they tell nothing about it and keep the message readable. */
+const KEEP = new Set(
+  'a an and are as at be been by for from has have in is it its may must not of on or that the this to was were will with your you'.split(
+    ' ',
+  ),
+);
+/** Elisions with only punctuation or function words between them become one. */
+const ELIDED_RUN = new RegExp(
+  `…(?:(?:[\\s\\p{P}]|(?<![\\p{L}\\p{N}_])(?:${[...KEEP].join('|')})(?![\\p{L}\\p{N}_]))*…)+`,
+  'giu',
+);
+
+/**
+ * The error message as kept when capture is off: quoted spans and the call's words elided, clipped. `texts` are the
+ * call's prompt and answer text (whatever of them is known; none known: only quotes are elided).
+ */
+export function scrubErrorMessage(message: string, texts: readonly (string | null | undefined)[]): string | null {
+  const unquoted = message.replace(QUOTED, '"…"');
+  const words = new Set<string>();
+  for (const m of unquoted.matchAll(WORD)) {
+    const w = m[0].toLowerCase();
+    if (!KEEP.has(w)) words.add(w);
+  }
+  // One pass over the call's text: which of the message's words it holds.
+  const found = new Set<string>();
+  for (const t of texts) {
+    if (!t || found.size === words.size) continue;
+    for (const m of t.matchAll(WORD)) {
+      const w = m[0].toLowerCase();
+      if (words.has(w)) {
+        found.add(w);
+        if (found.size === words.size) break;
+      }
+    }
+  }
+  const out = (found.size > 0 ? unquoted.replace(WORD, (w) => (found.has(w.toLowerCase()) ? '…' : w)) : unquoted)
+    .replace(ELIDED_RUN, '…')
+    .trim();
+  if (!out) return null;
+  return out.length > CAPTURE_OFF_ERROR_CHARS ? `${out.slice(0, CAPTURE_OFF_ERROR_CHARS - 1)}…` : out;
+}
