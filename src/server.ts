@@ -31,6 +31,7 @@ import {
   OidcClient,
   Router,
   registerMeRoute,
+  SharedSessionRevocations,
   schemeOf,
   sendError,
   sendMetrics,
@@ -361,10 +362,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   ctx.erasers.push(otlp.eraser);
   api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
 
+  // Signed-out sessions: on PostgreSQL in the store, so every replica refuses them (within its refresh interval).
+  const revocations =
+    store.backend.kind === 'postgres'
+      ? await SharedSessionRevocations.open(store.backend, {
+          now: () => clock.now(),
+          onError: (err) =>
+            logger.warn(
+              { event: 'session_revocations_refresh_failed', err: (err as Error)?.message },
+              'could not read signed-out sessions from the store; using the last copy',
+            ),
+        })
+      : undefined;
   const web = webHandler({
     api,
     site: loadStaticSite(findUiRoot()),
     auth: new AdminAuth({
+      revocations,
       adminToken: config.server.adminToken,
       tokens: tokenTable(config),
       oidc: oidcClient(config),
@@ -486,6 +500,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       draining = true;
       clearInterval(retentionTimer);
       overview.stop();
+      revocations?.close();
       const grace = durationMs(config.server.shutdownGrace);
       const stopped = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();

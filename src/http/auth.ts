@@ -15,6 +15,7 @@ import { LlmscopeError } from '../errors.js';
 import { ADMIN_NAME, type Principal, principalOf, ROLES, type Role, type TokenTable } from './access.js';
 import { readBody } from './body.js';
 import type { OidcClient, OidcPending } from './oidc.js';
+import { LocalSessionRevocations, type SessionRevocations } from './sessions.js';
 
 export const SESSION_COOKIE = 'llmscope_session';
 export const CSRF_COOKIE = 'llmscope_csrf';
@@ -70,6 +71,8 @@ export interface AuthOptions {
   onAuthEvent?: (req: IncomingMessage, e: AuthEvent) => void;
   /** OIDC sign-in (`auth.oidc`); its sessions carry the role and scope its groups mapped to. */
   oidc?: OidcClient;
+  /** Where signed-out sessions are kept (default: this process; on PostgreSQL the store's, shared by replicas). */
+  revocations?: SessionRevocations;
 }
 
 /** A sign-in or sign-out: who (null when the token was not known), and whether it was let in. */
@@ -86,7 +89,7 @@ const ADMIN: Omit<Principal, 'kind'> = { name: ADMIN_NAME, role: 'admin', scope:
 export class AdminAuth {
   private readonly key: Buffer | null;
   private readonly cors: Set<string>;
-  private readonly revoked = new Map<string, number>();
+  private readonly revocations: SessionRevocations;
   private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly now: () => number;
 
@@ -101,6 +104,7 @@ export class AdminAuth {
         : null;
     this.cors = new Set(opts.corsOrigins.map((o) => new URL(o).origin));
     this.now = opts.now ?? Date.now;
+    this.revocations = opts.revocations ?? new LocalSessionRevocations(this.now);
   }
 
   /**
@@ -361,8 +365,8 @@ export class AdminAuth {
     sendLoginPage(res, status, problem, headers, oidc ? new URL(oidc.settings.issuer).host : null);
   }
 
-  /** POST /logout: revokes the session here, clears both cookies, back to the login page. */
-  logout(req: IncomingMessage, res: ServerResponse): void {
+  /** POST /logout: revokes the session (on every replica sharing the store), clears both cookies, back to login. */
+  async logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.sameOrigin(req))
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign out from this llmscope’s own pages');
     req.resume();
@@ -370,11 +374,9 @@ export class AdminAuth {
     const who = this.principal(req);
     if (who)
       this.opts.onAuthEvent?.(req, { action: 'logout', principal: { name: who.name, role: who.role }, result: 'ok' });
-    if (s?.id !== undefined) {
-      this.revoked.set(s.id, s.expires ?? 0);
-      const t = this.now();
-      for (const [id, exp] of this.revoked) if (exp < t) this.revoked.delete(id);
-    }
+    // Refused here at once; if the shared list cannot be written, the answer is an error (the browser keeps its
+    // cookie and can sign out again) rather than a sign-out other replicas would not know of.
+    if (s?.id !== undefined) await this.revocations.revoke(s.id, s.expires ?? 0);
     const flags = `Path=/; Max-Age=0; SameSite=Strict${this.secure(req) ? '; Secure' : ''}`;
     res.writeHead(303, {
       location: '/',
@@ -426,7 +428,7 @@ export class AdminAuth {
     ];
     if (!safeEqual(mac, this.mac(payload))) return null;
     const expires = Number.parseInt(exp, 36);
-    if (!(expires > this.now()) || this.revoked.has(id)) return null;
+    if (!(expires > this.now()) || this.revocations.has(id)) return null;
     if (name === undefined) return this.opts.adminToken ? { kind: 'session', ...ADMIN, id, expires } : null;
     if (name.startsWith('O')) return this.opts.oidc ? oidcPrincipal(name.slice(1), id, expires) : null;
     // A token removed from the config since sign-in ends its sessions.

@@ -37,6 +37,11 @@ export { sendMetrics } from './metrics.js';
 export { issuerAllowed, OidcClient, type OidcGroupRule, type OidcSettings } from './oidc.js';
 export { sendError, sendJson } from './reply.js';
 export { type Handler, type HttpContext, type RouteMatch, Router } from './router.js';
+export {
+  LocalSessionRevocations,
+  type SessionRevocations,
+  SharedSessionRevocations,
+} from './sessions.js';
 export { findUiRoot, loadStaticSite, type StaticSite } from './static.js';
 export { type WebHandler, type WebParts, webHandler } from './web.js';
 export { type FromZodOptions, fromZod, parseBody, parseQuery } from './zod.js';
