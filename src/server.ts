@@ -379,6 +379,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     site: loadStaticSite(findUiRoot()),
     auth: new AdminAuth({
       revocations,
+      // The primary of `serve --workers` hears from its workers, which pass the client's Host as X-Forwarded-Host.
+      clientHost:
+        opts.internalToken === undefined
+          ? undefined
+          : (req) => {
+              const h = req.headers['x-forwarded-host'];
+              return (Array.isArray(h) ? h[0] : h)?.split(',')[0]?.trim();
+            },
       adminToken: config.server.adminToken,
       tokens: tokenTable(config),
       oidc: oidcClient(config),
@@ -408,9 +416,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
     // On the loopback bind a gateway call without a virtual key rides on loopback trust: it needs a loopback Host
-    // (DNS rebinding, docs/security.md). /v1/traces is the dashboard's guard's (below).
-    if (loopback && path !== '/v1/traces' && (path.startsWith('/v1/') || path.startsWith('/v1beta/')))
-      checkGatewayLoopbackHost(req);
+    // (DNS rebinding, docs/security.md).
+    if (loopback) checkGatewayLoopbackHost(req, path);
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));

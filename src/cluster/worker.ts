@@ -23,8 +23,8 @@ import { refuseEmptySegment, serveGateway } from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { createListener, sendError } from '../http/index.js';
-import { callWork, redactorOf } from '../server.js';
+import { checkGatewayLoopbackHost, createListener, sendError } from '../http/index.js';
+import { callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, unpack } from './rpc.js';
@@ -390,10 +390,13 @@ export async function startWorker(
     await pipeline(answer.body, res);
   };
 
+  const loopback = isLoopback(config.server.host);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (refuseEmptySegment(proxy, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
+    // As src/server.ts: on the loopback bind a gateway call without a virtual key needs a loopback Host.
+    if (loopback) checkGatewayLoopbackHost(req, path);
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     // A draining worker is not ready, whatever the primary says.

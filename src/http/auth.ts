@@ -71,6 +71,11 @@ export interface AuthOptions {
   onAuthEvent?: (req: IncomingMessage, e: AuthEvent) => void;
   /** OIDC sign-in (`auth.oidc`); its sessions carry the role and scope its groups mapped to. */
   oidc?: OidcClient;
+  /**
+   * The Host the client sent, when this listener is not the client's first hop (the primary of `serve --workers`,
+   * whose workers relay it as X-Forwarded-Host); default: the Host header.
+   */
+  clientHost?: (req: IncomingMessage) => string | undefined;
   /** Where signed-out sessions are kept (default: this process; on PostgreSQL the store's, shared by replicas). */
   revocations?: SessionRevocations;
 }
@@ -133,7 +138,7 @@ export class AdminAuth {
       return { refused: 'the session cookie sent is expired, signed out or not from this server; sign in again' };
     }
     if (this.opts.open) {
-      checkLoopbackHost(req);
+      checkLoopbackHost(req, this.opts.clientHost ? (this.opts.clientHost(req) ?? req.headers.host) : req.headers.host);
       return { p: { kind: 'open', ...ADMIN } };
     }
     return { p: null };
@@ -540,21 +545,23 @@ export function isLoopbackHost(host: string | undefined): boolean {
  * Trust given for being on loopback needs a loopback Host: a page on another site whose name resolves to 127.0.0.1
  * (DNS rebinding) reaches the port as a "same-origin" browser request, but with its own name in Host.
  */
-export function checkLoopbackHost(req: IncomingMessage): void {
-  if (isLoopbackHost(req.headers.host)) return;
+export function checkLoopbackHost(req: IncomingMessage, host: string | undefined = req.headers.host): void {
+  if (isLoopbackHost(host)) return;
   throw new LlmscopeError(
     'LLMSCOPE_ERR_HOST_REJECTED',
-    `this llmscope listens on loopback and lets callers in without a token only when they address it by a loopback name (localhost, *.localhost, 127.0.0.1, [::1]); this request's Host is ${JSON.stringify(req.headers.host)}. Use http://localhost:<port>, or set server.adminToken and send it`,
+    `this llmscope listens on loopback and lets callers in without a token only when they address it by a loopback name (localhost, *.localhost, 127.0.0.1, [::1]); this request's Host is ${JSON.stringify(host)}. Use http://localhost:<port>, or set server.adminToken and send it`,
   );
 }
 
 /**
- * For a gateway call on the loopback bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
+ * For a gateway call (`/v1/...`, `/v1beta/...`; not `/v1/traces`, which the dashboard's guard judges) on the loopback
+ * bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
  * it: Authorization, x-api-key or x-goog-api-key) is judged by that key, whatever its Host; one without relies on
  * loopback trust (the gateway relays on llmscope's provider keys where no virtual keys are required), so needs a
  * loopback Host.
  */
-export function checkGatewayLoopbackHost(req: IncomingMessage): void {
+export function checkGatewayLoopbackHost(req: IncomingMessage, path: string): void {
+  if (path === '/v1/traces' || !(path.startsWith('/v1/') || path.startsWith('/v1beta/'))) return;
   if (isLoopbackHost(req.headers.host)) return;
   const h = req.headers;
   const sent = [bearerOf(req), h['x-api-key'], h['x-goog-api-key']].flat();

@@ -3,7 +3,8 @@
 // gets 401 there instead of the open admin (docs/security.md).
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers.js';
+import { type App, createApp } from '../../src/server.js';
+import { configOf, type Stack, startStack } from './helpers.js';
 
 type Reply = Record<string, unknown> & { error: { type: string; code: string; message: string } };
 
@@ -76,5 +77,30 @@ describe('loopback trust', () => {
     const cookie = await call('GET', '/api/me', { ...local, cookie: 'llmscope_session=v1.zzzzzzzz.abc.forged' });
     expect(cookie.status).toBe(401);
     expect(cookie.body?.error.message).toMatch(/session cookie/);
+  });
+
+  it('the primary of serve --workers judges the Host its workers relay (X-Forwarded-Host), not its own', async () => {
+    const primary: App = await createApp(
+      configOf({ server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' }, storage: { url: 'sqlite::memory:' } }),
+      {
+        listenOn: { host: '127.0.0.1', port: 0, plain: true },
+        internalToken: 'fleet-token',
+        logDestination: { write() {} },
+      },
+    );
+    try {
+      const base = await primary.listen();
+      const relayed = async (clientHost: string) => {
+        const r = await request(`${base}/api/me`, {
+          headers: { 'x-llmscope-internal': 'fleet-token', 'x-forwarded-host': clientHost },
+        });
+        await r.body.dump();
+        return r.statusCode;
+      };
+      expect(await relayed('localhost:8080')).toBe(200);
+      expect(await relayed(`${EVIL}:8080`)).toBe(403);
+    } finally {
+      await primary.close();
+    }
   });
 });
