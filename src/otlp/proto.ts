@@ -214,6 +214,38 @@ function keyValueList(r: Reader, n: number, depth: number): Attributes {
   return out;
 }
 
+/** Attribute names read lately, by a hash of their bytes (the same few dozen names come in every span). */
+const keyCache = new Map<number, { bytes: Uint8Array; name: string }>();
+
+/**
+ * An attribute's name: the string already made for the same bytes when there is one (no UTF-8 decoding, and the
+ * same string each time, which V8 finds faster as a property name), else decoded. Reads exactly as protobufjs's
+ * BufferReader.string does, which clamps a length past the message's end (a plain Uint8Array's reader throws there:
+ * its own string() is used for those).
+ */
+function attributeName(r: Reader): string {
+  const buf = (r as unknown as { buf: Uint8Array }).buf;
+  if (!Buffer.isBuffer(buf)) return r.string();
+  const len = r.uint32();
+  const start = r.pos;
+  const end = Math.min(start + len, r.len);
+  r.pos = end;
+  const n = end - start;
+  if (n <= 0 || n > 96) return buf.toString('utf8', start, end);
+  const h =
+    (n << 20) ^ ((buf[start] as number) << 12) ^ ((buf[start + (n >> 1)] as number) << 6) ^ (buf[end - 1] as number);
+  const had = keyCache.get(h);
+  if (had !== undefined && had.bytes.length === n) {
+    let k = 0;
+    while (k < n && had.bytes[k] === buf[start + k]) k++;
+    if (k === n) return had.name;
+  }
+  const name = buf.toString('utf8', start, end);
+  if (keyCache.size >= 4096) keyCache.clear();
+  keyCache.set(h, { bytes: Uint8Array.prototype.slice.call(buf, start, end), name });
+  return name;
+}
+
 /** One KeyValue into `out` (a key-less one is left out; a later value of a key replaces the earlier). */
 function keyValue(r: Reader, n: number, depth: number, out: Attributes): void {
   const end = enter(r, n);
@@ -225,7 +257,7 @@ function keyValue(r: Reader, n: number, depth: number, out: Attributes): void {
     const t = r.uint32();
     switch (t >>> 3) {
       case 1:
-        key = r.string();
+        key = attributeName(r);
         break;
       case 2:
         value = anyValue(r, n + 1, depth);
