@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { demoAlerts, demoConfig, parseCycle } from './demo.js';
+import { demoAlerts, demoConfig, demoStoreLine, parseCycle } from './demo.js';
 
 const urls = { sim: 'http://127.0.0.1:9/v1', dcgm: 'http://127.0.0.1:9400/metrics' };
 const opts = { scenario: 'incident' as const, rps: 8, cycleMs: 600_000, hallucinationRate: 0.04 };
@@ -109,5 +109,20 @@ describe('demo and --workers', () => {
       expect.stringMatching(/demo runs in one process: --workers \/ server\.workers \(2\) is for .*serve --workers/),
     ]);
     expect(demoNotices(demoConfig({ port: '0' }, opts, urls))).toEqual([]);
+  });
+});
+
+describe("the demo banner's store line", () => {
+  it('names the store the demo writes to, and that serve in the same folder shares it; never a password', () => {
+    const line = demoStoreLine(demoConfig({ port: '0' }, opts, urls), '/home/ann/llmscope');
+    expect(line).toMatch(/^\/home\/ann\/llmscope\/llmscope-data\/llmscope\.db \(simulated calls/);
+    expect(line).toMatch(/`llmscope serve` run from this folder uses the same store/);
+    const file = join(dir, 'pg.yaml');
+    writeFileSync(file, 'storage: {url: "postgres://llmscope:s3cret-pw@db.internal:5432/llmscope"}\n');
+    const pgLine = demoStoreLine(demoConfig({ config: file }, opts, urls));
+    expect(pgLine).toContain('db.internal:5432/llmscope');
+    expect(pgLine).not.toContain('s3cret-pw');
+    writeFileSync(file, 'storage: {url: "sqlite::memory:"}\n');
+    expect(demoStoreLine(demoConfig({ config: file }, opts, urls))).toMatch(/^in memory/);
   });
 });

@@ -6,6 +6,7 @@
 // scenario (src/simulator/scenario.ts) slows then fails one provider and makes one user's cost spike, every cycle.
 // The default rules keep their thresholds; only their `for` is shortened (demo tempo) so an incident fires and
 // resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { workerCount } from '../cluster/primary.js';
 import type { Config, ConfigInput } from '../config/index.js';
@@ -22,6 +23,7 @@ import {
   startTraffic,
   type Traffic,
 } from '../simulator/index.js';
+import { redactPgUrl, sqlitePathOf } from '../store/index.js';
 import { builtinModules } from './modules.js';
 import { addServeOptions, configFromFlags, runApp, type ServeFlags } from './serve.js';
 import { storedKeyCount } from './stored-keys.js';
@@ -48,6 +50,8 @@ export interface Demo {
   traffic: Traffic;
   /** The gateway needs virtual keys (the store or the config has some): the traffic sends a key of its own. */
   keyed: boolean;
+  /** Where the demo's data goes, for its banner (demoStoreLine). */
+  store: string;
   /** Settings the demo does not follow, said in its banner (demoNotices). */
   notices: string[];
   /** The scenario's current phase. */
@@ -166,6 +170,25 @@ export function demoNotices(config: Config): string[] {
     : [];
 }
 
+/**
+ * The banner's store line: where the demo's simulated calls, spend and alert history go. By default that is the
+ * store `llmscope serve` in the same folder uses (./llmscope-data/llmscope.db), so a user who tries the demo and then
+ * serves real traffic there would see both mixed; the line says so. A PostgreSQL URL is shown without its password.
+ */
+export function demoStoreLine(config: Config, cwd = process.cwd()): string {
+  const u = config.storage.url.trim();
+  if (u.startsWith('sqlite:')) {
+    const path = sqlitePathOf(u);
+    if (!path || path === ':memory:') return 'in memory (nothing is kept after Ctrl-C)';
+    return (
+      `${resolve(cwd, path)} (simulated calls, spend and alerts)\n` +
+      '              `llmscope serve` run from this folder uses the same store: serve real traffic from another folder, or\n' +
+      '              with its own storage.url in a config, to keep the two apart'
+    );
+  }
+  return `${redactPgUrl(u)} (simulated calls, spend and alerts go into this database)`;
+}
+
 /** Starts the simulator, the exporter, llmscope (through `start`) and the traffic. */
 export async function startDemo(
   flags: ServeFlags,
@@ -245,6 +268,7 @@ export async function startDemo(
     dcgm,
     traffic,
     keyed: trafficKey !== undefined,
+    store: demoStoreLine(config),
     notices: demoNotices(config),
     phase: () => conditionsAt(scenario, Date.now() - t0).phase,
     stop,
@@ -308,6 +332,7 @@ export function registerDemoCommand(program: Command): void {
           `  metrics     ${base}/metrics`,
           `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
           `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,
+          `  store       ${demo.store}`,
           ...demo.notices.map((n) => `  note: ${n}`),
           '',
           '  Ctrl-C to stop.',
