@@ -60,7 +60,7 @@ export interface SharedSessionRevocationsOptions {
   /** How often the replica reads revocations made elsewhere (default 2000 ms). */
   refreshMs?: number;
   now?: () => number;
-  /** Told when a refresh or a prune fails (the last copy stays in use). */
+  /** Told when refreshes start failing (once until one succeeds again; the last copy stays in use). */
   onError?: (err: unknown) => void;
 }
 
@@ -87,8 +87,18 @@ export class SharedSessionRevocations extends LocalSessionRevocations {
     await backend.migrations.register(SESSIONS_NAMESPACE, PG_SESSION_MIGRATIONS);
     const r = new SharedSessionRevocations(backend, opts);
     await r.refresh();
+    // A store that is down fails every refresh: told once per outage, not every 2 s.
+    let failing = false;
     r.timer = setInterval(() => {
-      r.refresh().catch((err) => opts.onError?.(err));
+      r.refresh().then(
+        () => {
+          failing = false;
+        },
+        (err) => {
+          if (!failing) opts.onError?.(err);
+          failing = true;
+        },
+      );
     }, opts.refreshMs ?? 2000);
     r.timer.unref();
     return r;
