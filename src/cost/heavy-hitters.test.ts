@@ -104,4 +104,32 @@ describe('heavy hitters', () => {
     s.add('dan', 0.5); // replaces ann? no: ann 5 < cid 14, so ann (5) is evicted
     expect(await read()).toEqual({ cid: 11, dan: 0.5, __other__: 8 });
   });
+
+  it('forgets an erased user: its series goes, its spend counts as __other__, the heap stays a heap', async () => {
+    const registry = new Registry();
+    const s = new SpaceSaving(3);
+    userCostMetric(registry, s);
+    for (const [u, w] of [
+      ['ann', 5],
+      ['bob', 3],
+      ['cid', 1],
+    ] as const)
+      s.add(u, w);
+    expect(s.forget('bob')).toBe(true);
+    expect(s.forget('bob')).toBe(false);
+    const m = await registry.getSingleMetricAsString('llm_user_cost_usd_total');
+    expect(m).not.toContain('user="bob"');
+    expect(m).toContain('llm_user_cost_usd_total{user="__other__"} 3');
+    // The freed slot takes a newcomer without evicting anyone; then the smallest (cid) is the one replaced.
+    s.add('dan', 2);
+    expect(s.top().map((h) => h.item)).toEqual(['ann', 'dan', 'cid']);
+    s.add('eve', 4);
+    expect(s.top().map((h) => [h.item, h.count, h.error])).toEqual([
+      ['ann', 5, 0],
+      ['eve', 5, 1],
+      ['dan', 2, 0],
+    ]);
+    for (const u of ['ann', 'eve', 'dan']) s.forget(u);
+    expect(s.top()).toEqual([]);
+  });
 });

@@ -93,6 +93,24 @@ export class SpaceSaving {
     x.pos = i;
   }
 
+  /**
+   * Stops tracking `item` (an erased user): its slot is freed, and its weight stays in the total, so it counts as
+   * everyone else's from now on (`__other__` grows by it: the counters still only grow). Returns whether it was tracked.
+   */
+  forget(item: string): boolean {
+    const e = this.entries.get(item);
+    if (!e) return false;
+    this.entries.delete(item);
+    const last = this.heap.pop() as Slot;
+    if (last !== e) {
+      this.heap[e.pos] = last;
+      last.pos = e.pos;
+      this.up(last.pos);
+      this.down(last.pos);
+    }
+    return true;
+  }
+
   /** Tracked items, largest first. */
   top(n = this.k): HeavyHitter[] {
     return [...this.entries.values()]

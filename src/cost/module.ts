@@ -262,10 +262,14 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   const userBudgets = rt.budgetList.filter((b) => b.scope === 'user').map((b) => b.name);
   ctx.erasers?.push({
     name: 'cost',
-    erase: async (user) => ({
-      spend_rows: await spend.eraseUser(user),
-      budget_rows: (await rt.ledger.forget?.(userBudgets, user)) ?? 0,
-    }),
+    erase: async (user) => {
+      // Not a row, but the user's id as a label of llm_user_cost_usd_total on /metrics: the series goes too.
+      sketch.forget(user);
+      return {
+        spend_rows: await spend.eraseUser(user),
+        budget_rows: (await rt.ledger.forget?.(userBudgets, user)) ?? 0,
+      };
+    },
   });
 
   return {

@@ -109,6 +109,8 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
     }
     await s.app.ctx.recorder.flush();
 
+    const metrics = async () => (await (await request(`${s.base}/metrics`)).body.text()).includes(`user="${ERASED}"`);
+    expect(await metrics()).toBe(true);
     const before = await everyTable(s.app.ctx.store.backend);
     const holding = (tables: Record<string, string>, needle: string) =>
       Object.entries(tables)
@@ -134,6 +136,8 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
     expect(body.erased.budget_rows).toBe(1);
 
     const after = await everyTable(s.app.ctx.store.backend);
+    // Nor on /metrics (llm_user_cost_usd_total{user}).
+    expect(await metrics()).toBe(false);
     expect(holding(after, ERASED)).toEqual([]);
     // Request ids stay only where operators' actions on them were audited (feedback given): the log is append-only,
     // and an id names no one once its call is gone.
