@@ -410,7 +410,8 @@ function pushSentence(out: { text: string; start: number }[], piece: string, off
   if (t && hasWordChar(t)) out.push({ text: t, start: offset + lead });
 }
 
-function hasWordChar(t: string): boolean {
+/** Whether the text has a letter or digit: a passage without one has no sentence (`sentences` gives none). */
+export function hasWordChar(t: string): boolean {
   for (let i = 0; i < t.length; i++) if (wordCharAt(t, i) > 0) return true;
   return false;
 }

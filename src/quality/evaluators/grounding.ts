@@ -12,6 +12,7 @@ import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
 import {
   hasNegation,
+  hasWordChar,
   isContent,
   type NumberMention,
   numberMentions,
@@ -84,6 +85,12 @@ export interface GroundingOptions {
    * benchmark's ablation.
    */
   gluedSentences?: boolean;
+  /**
+   * Take no shortcut: build the evidence pool before finding the context too thin (`minContextWords`) or the answer
+   * without a checkable claim. The results are the same, only slower; kept so that a test holds the shortcuts to the
+   * full path's results (shortcuts.test.ts).
+   */
+  fullScan?: boolean;
 }
 
 interface Unit {
@@ -357,17 +364,20 @@ function pushInitials(text: string, st: Stemmer, out: Set<string>): void {
   }
 }
 
+/** The stems a unit of this text is matched by beyond its words' own: its other spellings (`spellings`). */
+function pushSpellings(text: string, st: Stemmer, out: Set<string>): void {
+  pushCamelParts(text, st, out);
+  pushSymbolWords(text, st, out);
+  pushInitials(text, st, out);
+  pushLifespan(text, st, out);
+}
+
 function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer, spellings = true): Unit {
   const ws = words(text);
   const stems: string[] = [];
   for (const w of ws) st(w, stems);
   const set = new Set(stems);
-  if (spellings) {
-    pushCamelParts(text, st, set);
-    pushSymbolWords(text, st, set);
-    pushInitials(text, st, set);
-    pushLifespan(text, st, set);
-  }
+  if (spellings) pushSpellings(text, st, set);
   return {
     id,
     source,
@@ -419,29 +429,25 @@ class EvidencePool {
     private readonly glued = true,
   ) {}
 
-  /** Adds the context's sentences, yielding every 64 so a caller may pause between steps. */
-  *addContext(context: readonly string[]): Generator<void, void> {
+  /**
+   * Adds the context's units (`contextUnits`; those already taken from it first), yielding every 64 units or 16 KB so
+   * a caller may pause between steps.
+   */
+  *addContext(taken: readonly Unit[], rest: Iterator<Unit>): Generator<void, void> {
     let n = 0;
     let chars = 0;
-    for (const passage of context) {
-      let prev = '';
-      for (const s of sentences(passage, this.glued)) {
-        // A "sentence" longer than UNIT_CHARS (minified JSON, a log line, text without full stops) goes in pieces,
-        // read as one sentence for names (`continues`), so that no single step indexes a megabyte.
-        const pieces = s.text.length > UNIT_CHARS ? piecesOf(s.text) : [s.text];
-        for (let k = 0; k < pieces.length; k++) {
-          const piece = pieces[k] as string;
-          this.addUnit(
-            unitOf(`context#${n++}`, 'context', piece, this.st, this.spellings),
-            k > 0 || prev.endsWith(';'),
-          );
-          chars += piece.length;
-          if (n % 64 === 0 || chars >= 16_384) {
-            chars = 0;
-            yield;
-          }
-        }
-        prev = s.text;
+    for (let i = 0; ; i++) {
+      let u = taken[i];
+      if (u === undefined) {
+        const r = rest.next();
+        if (r.done) return;
+        u = r.value;
+      }
+      this.addUnit(u, u.continues);
+      chars += u.text.length;
+      if (++n % 64 === 0 || chars >= 16_384) {
+        chars = 0;
+        yield;
       }
     }
   }
@@ -624,6 +630,32 @@ function proseWords(pool: EvidencePool, enough: number): number {
 }
 
 /**
+ * The context's evidence units in order: its sentences, a sentence longer than UNIT_CHARS (minified JSON, a log line,
+ * text without full stops) in pieces read as one sentence for names (`continues`), so that no single step indexes a
+ * megabyte.
+ */
+function* contextUnits(
+  context: readonly string[],
+  st: Stemmer,
+  spellings: boolean,
+  glued: boolean,
+): Generator<Unit, void, undefined> {
+  let n = 0;
+  for (const passage of context) {
+    let prev = '';
+    for (const s of sentences(passage, glued)) {
+      const pieces = s.text.length > UNIT_CHARS ? piecesOf(s.text) : [s.text];
+      for (let k = 0; k < pieces.length; k++) {
+        const u = unitOf(`context#${n++}`, 'context', pieces[k] as string, st, spellings);
+        u.continues = k > 0 || prev.endsWith(';');
+        yield u;
+      }
+      prev = s.text;
+    }
+  }
+}
+
+/**
  * Three word ids as one number (17 bits each, exact below 2^51); -1 when a word is unknown or the evidence has more
  * than 131072 distinct words (such trigrams count as novel).
  */
@@ -668,6 +700,7 @@ export class GroundingEvaluator implements Evaluator {
   private readonly figuresNearby: boolean;
   private readonly spellings: boolean;
   private readonly gluedSentences: boolean;
+  private readonly fullScan: boolean;
 
   constructor(opts: GroundingOptions = {}) {
     this.foldFigures = opts.foldFigures !== false;
@@ -687,6 +720,7 @@ export class GroundingEvaluator implements Evaluator {
     this.threshold = opts.threshold ?? (this.model ? DEFAULT_GROUNDING_THRESHOLD : LEXICAL_GROUNDING_THRESHOLD);
     this.kbTopK = opts.kbTopK ?? 3;
     this.minContextWords = opts.minContextWords ?? 0;
+    this.fullScan = opts.fullScan ?? false;
   }
 
   /** Online use: the same work as `check`, pausing for the event loop every few milliseconds. */
@@ -733,8 +767,6 @@ export class GroundingEvaluator implements Evaluator {
     input: EvaluationInput,
   ): Generator<void, { unknown: EvaluationResult } | { scored: ClaimScore[]; evidenceWords: number; t0: number }> {
     const t0 = performance.now();
-    const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences);
-    yield* pool.addContext(input.context);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const unknown = (explanation: string, claims: ClaimResult[] = []) => ({
       unknown: {
@@ -747,11 +779,48 @@ export class GroundingEvaluator implements Evaluator {
         durationMs: performance.now() - t0,
       },
     });
-    const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
-    if (!kb && prose < this.minContextWords)
-      return unknown(
+    const thin = (prose: number) =>
+      unknown(
         `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
       );
+    const noContext = 'no context in the request and no knowledge base configured: nothing to check the answer against';
+    const noClaims = 'the response makes no checkable claim (only questions or small talk)';
+    // The shortcuts (the full path gives the same results, `fullScan`): a thin context is counted, and the answer's
+    // claims are found, before the evidence pool is built; either may decide `unknown` on its own.
+    const units = contextUnits(input.context, this.stemmer, this.spellings, this.gluedSentences);
+    // The units taken to count the prose (`proseWords` as the pool would count it, up to enough), then pooled first.
+    const taken: Unit[] = [];
+    let checked: { s: string; tokens: ClaimTokens }[] | undefined;
+    if (!this.fullScan) {
+      const enough = this.minContextWords;
+      if (!kb && enough > 0) {
+        const seen = new Set<string>();
+        let chars = 0;
+        for (let r = units.next(); !r.done; r = units.next()) {
+          const u = r.value;
+          taken.push(u);
+          if (!looksLikeCode(u.text)) {
+            for (const x of u.stems) seen.add(x);
+            if (seen.size >= enough) break;
+          }
+          chars += u.text.length;
+          if (taken.length % 64 === 0 || chars >= 16_384) {
+            chars = 0;
+            yield;
+          }
+        }
+        if (seen.size < enough) return thin(seen.size);
+      }
+      checked = this.claimsToCheck(input.response);
+      // No claim: nothing is scored, and the pool holds the context's units alone (KB passages come per claim).
+      if (checked.length === 0) return unknown(input.context.some(hasWordChar) ? noClaims : noContext);
+    }
+    const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences);
+    yield* pool.addContext(taken, units);
+    if (this.fullScan) {
+      const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
+      if (!kb && prose < this.minContextWords) return thin(prose);
+    }
     const qt = input.question ? tokensOf(input.question, this.stemmer) : null;
     const question: QuestionTerms | null = qt
       ? {
@@ -761,15 +830,7 @@ export class GroundingEvaluator implements Evaluator {
         }
       : null;
     const scored: ClaimScore[] = [];
-    const claims: { s: string; tokens: ClaimTokens }[] = [];
-    const capitalsAreNames = !capitalisesNouns(input.response);
-    for (const s of claimsOf(input.response, this.gluedSentences)) {
-      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson, capitalsAreNames);
-      if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
-    }
-    // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
-    const substantive = this.skipReactions ? claims.filter((c) => !isPhatic(c.tokens.ws)) : claims;
-    const checked = substantive.length > 0 ? substantive : claims;
+    checked ??= this.claimsToCheck(input.response);
     // The answer's words other than figures: a sentence stating a claim's figure must be about them (statesNear).
     const answerWords = new Set<string>();
     for (const c of checked) for (const x of c.tokens.stems) if (!c.tokens.figureStems.has(x)) answerWords.add(x);
@@ -781,11 +842,24 @@ export class GroundingEvaluator implements Evaluator {
     }
     if (pool.units.length === 0)
       return unknown(
-        'no context in the request and no knowledge base configured: nothing to check the answer against',
+        noContext,
         scored.map((c) => c.result),
       );
-    if (scored.length === 0) return unknown('the response makes no checkable claim (only questions or small talk)');
+    if (scored.length === 0) return unknown(noClaims);
     return { scored, evidenceWords: pool.stems.size, t0 };
+  }
+
+  /** The answer's claims that are checked: sentences with a content word, not pleasantries, reactions only if alone. */
+  private claimsToCheck(response: string): { s: string; tokens: ClaimTokens }[] {
+    const claims: { s: string; tokens: ClaimTokens }[] = [];
+    const capitalsAreNames = !capitalisesNouns(response);
+    for (const s of claimsOf(response, this.gluedSentences)) {
+      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson, capitalsAreNames);
+      if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
+    }
+    // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
+    const substantive = this.skipReactions ? claims.filter((c) => !isPhatic(c.tokens.ws)) : claims;
+    return substantive.length > 0 ? substantive : claims;
   }
 
   /** The check as steps: it yields after every claim and every 64 context sentences. */

@@ -1,5 +1,6 @@
-// The evaluators' shortcuts (an answer of one sentence, an answer that cites nothing) decide the verdict before the
-// answer and the context are tokenised. They must change nothing but the time taken: every verdict, score, claim,
+// The evaluators' shortcuts (an answer of one sentence, an answer that cites nothing, a prompt too thin to check
+// against, an answer with no checkable claim) decide the verdict before the answer and the context are tokenised or
+// the evidence is indexed. They must change nothing but the time taken: every verdict, score, claim,
 // piece of evidence and explanation equals the full path's (`fullScan`), on the labelled sets and on gateway-shaped
 // calls, with content capture on and off.
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { sentences } from '../text.js';
 import { answerSentences } from './answer.js';
 import { SourceAttributionEvaluator } from './attribution.js';
 import { SelfConsistencyEvaluator } from './consistency.js';
+import { GroundingEvaluator } from './grounding.js';
 import { withoutQuotes } from './redact.js';
 import type { EvaluationInput, EvaluationResult } from './types.js';
 
@@ -39,12 +41,22 @@ const pairs = [
     new SourceAttributionEvaluator({ minContextWords: 20 }),
     new SourceAttributionEvaluator({ minContextWords: 20, fullScan: true }),
   ],
+  // as the online module (quality.minContextWords 20), the offline scorer (0) and the training script (no model)
+  [new GroundingEvaluator({ minContextWords: 20 }), new GroundingEvaluator({ minContextWords: 20, fullScan: true })],
+  [new GroundingEvaluator(), new GroundingEvaluator({ fullScan: true })],
+  [new GroundingEvaluator({ model: null }), new GroundingEvaluator({ model: null, fullScan: true })],
 ] as const;
 
-/** Runs every pair on the inputs; returns how many results were compared and how many of them were `unknown`. */
-async function compare(inputs: readonly EvaluationInput[]): Promise<{ compared: number; unknown: number }> {
+/**
+ * Runs every pair on the inputs; returns how many results were compared, how many of them were `unknown`, and how
+ * many of grounding's `unknown` results (shortcuts on) gave each reason.
+ */
+async function compare(
+  inputs: readonly EvaluationInput[],
+): Promise<{ compared: number; unknown: number; grounding: Map<string, number> }> {
   let compared = 0;
   let unknown = 0;
+  const grounding = new Map<string, number>();
   for (const input of inputs)
     for (const [fast, full] of pairs) {
       const a = await fast.evaluate(input);
@@ -54,8 +66,12 @@ async function compare(inputs: readonly EvaluationInput[]): Promise<{ compared: 
       expect(same(withoutQuotes(a)), where).toEqual(same(withoutQuotes(b)));
       compared++;
       if (a.verdict === 'unknown') unknown++;
+      if (a.verdict === 'unknown' && a.evaluator === 'grounding') {
+        const why = a.explanation.replace(/ \(.*/, '');
+        grounding.set(why, (grounding.get(why) ?? 0) + 1);
+      }
     }
-  return { compared, unknown };
+  return { compared, unknown, grounding };
 }
 
 /** Answers shaped like the gateway's: the simulator's pseudo-English of 1 to 300 tokens, and a few that cite. */
@@ -77,6 +93,12 @@ function gatewayInputs(): EvaluationInput[] {
     'Per handbook.md and doc-42, refunds take 14 days.',
     'Dr. Smith arrived at 5 p.m. and left.',
     'Line one\nLine two\nLine three',
+    // no checkable claim: small talk, a reaction, punctuation, stopwords only
+    'Hope this helps!',
+    'I agree.',
+    '?!',
+    'It is what it is.',
+    'Would you like me to help you with anything else?',
   );
   const prompts = [
     'Benchmark me.',
@@ -86,12 +108,28 @@ function gatewayInputs(): EvaluationInput[] {
     // long: many distinct words (settled in a prefix), and few (the whole is counted)
     generateTokens(42, 600).join(''),
     `${'the refund of the return is the refund. '.repeat(60)}Warranty.`,
+    // no sentence at all; code only (no prose words); 19 and 20 distinct content words; code, then prose
+    ' \n\t ',
+    '... --- !!!',
+    'const x = foo(bar[0]); if (a && b) { return c; }\nimport x from "y";',
+    'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra.',
+    'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango.',
+    // 18 words and the parts of a joined-up one (release, year): 20 only with the evidence's other spellings
+    'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec: releaseYear.',
+    `${'x = f(y[0]); z = {a: 1};\n'.repeat(200)}The warranty covers parts and labour for two years; refunds are issued within 14 days of a return, by the shop that sold it, in cash or to the card used.`,
   ];
   const out: EvaluationInput[] = [];
-  for (const p of prompts)
+  const contexts: string[][] = prompts.map((p) => (p ? [p] : []));
+  // passages that are thin alone and not together, and an empty one beside a thin one
+  contexts.push([
+    'Refunds are issued within 14 days of a return.',
+    'The warranty covers parts and labour for two years.',
+  ]);
+  contexts.push(['', 'Benchmark me.']);
+  for (const context of contexts)
     for (const response of answers) {
-      out.push({ context: p ? [p] : [], response });
-      out.push({ context: p ? [p] : [], response, knowledge: kb });
+      out.push({ context, response });
+      out.push({ context, response, knowledge: kb });
     }
   return out;
 }
@@ -99,10 +137,16 @@ function gatewayInputs(): EvaluationInput[] {
 describe('evaluator shortcuts give the full path results', () => {
   it('on gateway-shaped calls (the simulator answer to bench:gateway prompt, and answers that cite)', async () => {
     const inputs = gatewayInputs();
-    const { compared, unknown } = await compare(inputs);
+    const { compared, unknown, grounding } = await compare(inputs);
     // the evaluators share one split of the answer and leave it as sentences() gives it
     for (const { response } of inputs.slice(-40)) expect(answerSentences(response)).toEqual(sentences(response));
-    expect(compared).toBe(314 * 12 * pairs.length);
+    expect(compared).toBe(319 * 30 * pairs.length);
+    // grounding's shortcuts are taken: a thin prompt, no claim to check (with and without a context)
+    expect(grounding.get('the request carries too little knowledge to check against')).toBeGreaterThan(1000);
+    expect(grounding.get('the response makes no checkable claim')).toBeGreaterThan(100);
+    expect(
+      grounding.get('no context in the request and no knowledge base configured: nothing to check the answer against'),
+    ).toBeGreaterThan(10);
     // the shortcuts are taken (many of these answers are one sentence or cite nothing) and not everything is unknown
     expect(unknown).toBeGreaterThan(200);
     expect(unknown).toBeLessThan(compared);
