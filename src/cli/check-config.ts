@@ -1,14 +1,48 @@
 // `llmscope check-config`: validates a config file and prints every problem with its path — the schema's, then the
 // start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
 import type { Command } from 'commander';
-import { applyEnv, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
-import { startupChecks } from './startup-checks.js';
+import { applyEnv, type Config, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
+import { type StartupProblem, startupChecks } from './startup-checks.js';
 import { storedKeyCount } from './stored-keys.js';
 
 export interface CheckConfigIo {
   out: (s: string) => void;
   err: (s: string) => void;
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Alert receivers whose secret's environment variable is not set. `serve` starts with them (its alert engine logs
+ * the same warning, and such a receiver only logs), but a notification that was meant to page someone would not:
+ * check-config says so before. An email receiver without its SMTP user or password variable sends without
+ * authentication, which most SMTP servers refuse.
+ */
+export function receiverEnvWarnings(config: Config, env: NodeJS.ProcessEnv): StartupProblem[] {
+  if (!config.alerts.enabled) return [];
+  const out: StartupProblem[] = [];
+  config.alerts.receivers.forEach((r, i) => {
+    const check = (
+      path: string,
+      name: string | undefined,
+      what: string,
+      consequence = 'only logs (as serve warns at start-up)',
+    ) => {
+      if (name && !env[name])
+        out.push({
+          path: `alerts.receivers[${i}].${path}`,
+          message: `${name} (${what}) is not set in this environment, so receiver "${r.name}" ${consequence}`,
+        });
+    };
+    if (r.webhook && !r.webhook.url) check('webhook.urlEnv', r.webhook.urlEnv, 'webhook URL');
+    if (r.pagerduty) check('pagerduty.routingKeyEnv', r.pagerduty.routingKeyEnv, 'PagerDuty routing key');
+    if (r.slack && !r.slack.url) check('slack.urlEnv', r.slack.urlEnv, 'Slack webhook URL');
+    if (r.email) {
+      const noAuth = 'sends without SMTP authentication';
+      check('email.smtp.userEnv', r.email.smtp.userEnv, 'SMTP user', noAuth);
+      check('email.smtp.passwordEnv', r.email.smtp.passwordEnv, 'SMTP password', noAuth);
+    }
+  });
+  return out;
 }
 
 /**
@@ -24,7 +58,8 @@ export async function checkConfig(file: string, io: CheckConfigIo): Promise<numb
     return 1;
   }
   const { errors, warnings } = startupChecks(r.config, io.env, await storedKeyCount(r.config));
-  for (const w of warnings) io.err(`${file}: warning: ${w.path}: ${w.message}\n`);
+  for (const w of [...warnings, ...receiverEnvWarnings(r.config, io.env)])
+    io.err(`${file}: warning: ${w.path}: ${w.message}\n`);
   if (errors.length > 0) {
     for (const e of errors) io.err(`${file}: ${e.path}: ${e.message}\n`);
     io.err(`${file}: serve would not start with this config (${errors.length} problem(s))\n`);

@@ -78,6 +78,26 @@ describe('checkConfig runs the start-up checks too', () => {
     return { code, out: out.join(''), err: err.join(''), file };
   };
 
+  it('warns about alert receivers whose secret variable is not set (serve starts; they would only log)', async () => {
+    const yaml =
+      'providers: [{ name: openai, baseUrl: http://127.0.0.1:9/v1 }]\n' +
+      'alerts:\n  receivers:\n' +
+      '    - { name: page, pagerduty: { routingKeyEnv: PD_KEY } }\n' +
+      '    - { name: chat, slack: { urlEnv: SLACK_URL } }\n' +
+      '    - { name: hook, webhook: { url: https://hooks.example.com/x } }\n' +
+      '    - name: notify\n      email: { to: [a@example.com], from: b@example.com, smtp: { host: smtp.example.com, userEnv: SMTP_USER, passwordEnv: SMTP_PASSWORD } }\n';
+    const r = await run(yaml);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`${r.file}: warning: alerts.receivers[0].pagerduty.routingKeyEnv: PD_KEY (PagerDuty`);
+    expect(r.err).toContain('alerts.receivers[1].slack.urlEnv: SLACK_URL');
+    expect(r.err).not.toContain('receivers[2]');
+    expect(r.err).toContain('alerts.receivers[3].email.smtp.userEnv: SMTP_USER (SMTP user) is not set');
+    expect(r.err).toContain('sends without SMTP authentication');
+    const all = { PD_KEY: 'k', SLACK_URL: 'https://hooks.slack.com/x', SMTP_USER: 'u', SMTP_PASSWORD: 'p' };
+    expect((await run(yaml, all)).err).not.toContain('alerts.receivers');
+    expect((await run(`${yaml}  enabled: false\n`)).err).not.toContain('alerts.receivers');
+  });
+
   it('fails a mysql:// store with the path', async () => {
     const r = await run('storage:\n  url: mysql://x/y\n');
     expect(r.code).toBe(1);
