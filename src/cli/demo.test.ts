@@ -113,11 +113,28 @@ describe('demo and --workers', () => {
 });
 
 describe("the demo banner's store line", () => {
-  it('names the store the demo writes to, and that serve in the same folder shares it; never a password', () => {
-    const line = demoStoreLine(demoConfig({ port: '0' }, opts, urls), '/home/ann/llmscope');
-    expect(line).toMatch(/^\/home\/ann\/llmscope\/llmscope-data\/llmscope\.db \(simulated calls/);
-    expect(line).toMatch(/`llmscope serve` run from this folder uses the same store/);
+  it('names the store the demo writes to (its own file unless one is named), how to read it, and never a password', () => {
+    const config = demoConfig({ port: '0' }, opts, urls);
+    expect(config.storage.url).toBe('sqlite:./llmscope-data/demo.db');
+    const line = demoStoreLine(config, '/home/ann/llmscope');
+    expect(line).toMatch(/^\/home\/ann\/llmscope\/llmscope-data\/demo\.db \(simulated calls/);
+    expect(line).toContain('LLMSCOPE_STORAGE_URL=sqlite:./llmscope-data/demo.db');
     const file = join(dir, 'pg.yaml');
+    // A store named in a config (or LLMSCOPE_STORAGE_URL) is used as it is, and the line says serve may share it.
+    writeFileSync(file, 'storage: {url: "sqlite:./llmscope-data/llmscope.db"}\n');
+    const named = demoConfig({ config: file }, opts, urls);
+    expect(named.storage.url).toBe('sqlite:./llmscope-data/llmscope.db');
+    expect(demoStoreLine(named, '/home/ann/llmscope')).toMatch(
+      /llmscope\.db \(simulated calls[\s\S]*mixed into its totals/,
+    );
+    const prev = process.env.LLMSCOPE_STORAGE_URL;
+    process.env.LLMSCOPE_STORAGE_URL = 'sqlite:/srv/real.db';
+    try {
+      expect(demoConfig({ port: '0' }, opts, urls).storage.url).toBe('sqlite:/srv/real.db');
+    } finally {
+      if (prev === undefined) delete process.env.LLMSCOPE_STORAGE_URL;
+      else process.env.LLMSCOPE_STORAGE_URL = prev;
+    }
     writeFileSync(file, 'storage: {url: "postgres://llmscope:s3cret-pw@db.internal:5432/llmscope"}\n');
     const pgLine = demoStoreLine(demoConfig({ config: file }, opts, urls));
     expect(pgLine).toContain('db.internal:5432/llmscope');

@@ -138,6 +138,11 @@ export function demoConfig(
       { name: SELF_HOSTED.provider, baseUrl: urls.sim, models: ['llama-*'] },
     ];
     r.routes = [];
+    // Simulated calls, spend and alert history go to a store of their own unless a config file or
+    // LLMSCOPE_STORAGE_URL names one: `llmscope serve` run later from the same folder must not find them in its totals.
+    const storage = { ...((r.storage as object) ?? {}) } as Record<string, unknown>;
+    storage.url ??= DEMO_STORAGE_URL;
+    r.storage = storage as ConfigInput['storage'];
     // Prompts and answers are kept (redacted) so the request page and the review queue show text.
     r.telemetry = { captureContent: true, ...(r.telemetry ?? {}) };
     // The self-hosted Llama at a hosted open-model rate.
@@ -170,20 +175,29 @@ export function demoNotices(config: Config): string[] {
     : [];
 }
 
+/** The demo's own store when nothing names one (beside serve's default, ./llmscope-data/llmscope.db). */
+export const DEMO_STORAGE_URL = 'sqlite:./llmscope-data/demo.db';
+
 /**
- * The banner's store line: where the demo's simulated calls, spend and alert history go. By default that is the
- * store `llmscope serve` in the same folder uses (./llmscope-data/llmscope.db), so a user who tries the demo and then
- * serves real traffic there would see both mixed; the line says so. A PostgreSQL URL is shown without its password.
+ * The banner's store line: where the demo's simulated calls, spend and alerts go, and how other commands read them.
+ * By default a file of its own (DEMO_STORAGE_URL); a config or LLMSCOPE_STORAGE_URL may name serve's store instead,
+ * and then the line says the two are mixed. A PostgreSQL URL is shown without its password.
  */
 export function demoStoreLine(config: Config, cwd = process.cwd()): string {
   const u = config.storage.url.trim();
   if (u.startsWith('sqlite:')) {
     const path = sqlitePathOf(u);
     if (!path || path === ':memory:') return 'in memory (nothing is kept after Ctrl-C)';
+    const file = resolve(cwd, path);
+    if (file === resolve(cwd, sqlitePathOf(DEMO_STORAGE_URL)))
+      return (
+        `${file} (simulated calls, spend and alerts; \`llmscope serve\` keeps its own in llmscope.db)\n` +
+        `              other commands read it with LLMSCOPE_STORAGE_URL=${DEMO_STORAGE_URL}`
+      );
     return (
-      `${resolve(cwd, path)} (simulated calls, spend and alerts)\n` +
-      '              `llmscope serve` run from this folder uses the same store: serve real traffic from another folder, or\n' +
-      '              with its own storage.url in a config, to keep the two apart'
+      `${file} (simulated calls, spend and alerts)\n` +
+      '              this is the store your config or LLMSCOPE_STORAGE_URL names: if `llmscope serve` uses it too,\n' +
+      '              the simulated calls and spend are mixed into its totals'
     );
   }
   return `${redactPgUrl(u)} (simulated calls, spend and alerts go into this database)`;
