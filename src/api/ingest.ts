@@ -9,6 +9,7 @@ import {
   METADATA_MAX_KEYS,
   METADATA_MAX_VALUE,
   metadataProblem,
+  RecentIds,
   type Recorder,
   statusOf,
 } from '../calls/index.js';
@@ -209,11 +210,10 @@ export async function ingestCalls(
 
 /** Given ids recorded lately (until the store surely holds them), and those batches in progress are taking. */
 class SeenIds {
-  readonly recent = new Set<string>();
+  readonly recent = new RecentIds(RECENT_IDS);
   readonly taking = new Set<string>();
   remember(id: string): void {
     this.recent.add(id);
-    if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value as string);
   }
 }
 

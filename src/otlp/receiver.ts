@@ -15,7 +15,7 @@ import { gunzip, inflate } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
 import { INGEST_ROOM_WAIT_MS, overloaded } from '../api/ingest.js';
 import { spanToWire } from '../api/requests.js';
-import type { LlmCall, Recorder, SpanRecord } from '../calls/index.js';
+import { type LlmCall, RecentIds, type Recorder, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
 import type { Store } from '../store/store.js';
@@ -133,19 +133,12 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number, bod
 
 export class OtlpReceiver {
   private readonly spansTotal: Counter<'result'>;
-  private readonly recent = new Set<string>();
-  /**
-   * The remembered ids in the order they came, oldest at `recentAt` once full: the one to forget next. (Forgetting the
-   * Set's first id instead, through a new iterator each time, walked past every id deleted before it: about 40 µs a
-   * call once 100,000 had been remembered.)
-   */
-  private readonly recentOrder: (string | undefined)[];
-  private recentAt = 0;
+  private readonly recent: RecentIds;
   /** Call ids of exports being taken now (between their duplicate check and their recording). */
   private readonly taking = new Set<string>();
 
   constructor(private readonly opts: OtlpReceiverOptions) {
-    this.recentOrder = new Array(Math.max(1, opts.recentIds ?? RECENT_IDS));
+    this.recent = new RecentIds(opts.recentIds ?? RECENT_IDS);
     this.spansTotal = new Counter({
       name: 'llmscope_otlp_spans_total',
       help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid: ids, times, metadata or token counts; named in partial_success)',
@@ -395,11 +388,6 @@ export class OtlpReceiver {
   }
 
   private remember(id: string): void {
-    if (this.recent.has(id)) return;
-    const oldest = this.recentOrder[this.recentAt];
-    if (oldest !== undefined) this.recent.delete(oldest);
-    this.recentOrder[this.recentAt] = id;
-    this.recentAt = (this.recentAt + 1) % this.recentOrder.length;
     this.recent.add(id);
   }
 }
