@@ -681,6 +681,44 @@ interface QuestionTerms {
   numbers: Set<number>;
 }
 
+/** Where the check goes on from after its shortcuts (`GroundingEvaluator.start`). */
+interface Head {
+  t0: number;
+  /** The context's units (`contextUnits`), those in `taken` already taken from it. */
+  units: Generator<Unit, void, undefined>;
+  taken: Unit[];
+  /** The distinct stems of the prose units taken (`proseWords` as the pool would count them, up to enough). */
+  seen: Set<string>;
+  /** The answer's claims that are checked, when found before the pool (`claimsToCheck`). */
+  checked?: { s: string; tokens: ClaimTokens }[];
+}
+
+/** A context of up to this many characters is counted at once, before the check's steps are set up. */
+const QUICK_CHARS = 16_384;
+const NO_CONTEXT = 'no context in the request and no knowledge base configured: nothing to check the answer against';
+const NO_CLAIMS = 'the response makes no checkable claim (only questions or small talk)';
+
+/**
+ * Takes the context's units into `head.taken`, counting the distinct stems of its prose ones (not code) into
+ * `head.seen` as `proseWords` counts them, until there are `enough` of them or the units run out (false), or 64 units
+ * or `chars` characters have been taken (true: there may be more).
+ */
+function countProse(head: Head, enough: number, chars: number): boolean {
+  let n = 0;
+  let c = 0;
+  for (let r = head.units.next(); !r.done; r = head.units.next()) {
+    const u = r.value;
+    head.taken.push(u);
+    if (!looksLikeCode(u.text)) {
+      for (const x of u.stems) head.seen.add(x);
+      if (head.seen.size >= enough) return false;
+    }
+    c += u.text.length;
+    if (++n >= 64 || c >= chars) return true;
+  }
+  return false;
+}
+
 interface ClaimScore {
   result: ClaimResult;
   weight: number;
@@ -725,7 +763,9 @@ export class GroundingEvaluator implements Evaluator {
 
   /** Online use: the same work as `check`, pausing for the event loop every few milliseconds. */
   async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
-    const steps = this.steps(input);
+    const head = this.start(input);
+    if ('evaluator' in head) return head;
+    const steps = this.steps(input, head);
     let since = performance.now();
     for (let r = steps.next(); ; r = steps.next()) {
       if (r.done) return r.value;
@@ -738,7 +778,9 @@ export class GroundingEvaluator implements Evaluator {
 
   /** Synchronous core (the offline scorer and the benchmark call this directly). */
   check(input: EvaluationInput): EvaluationResult {
-    const steps = this.steps(input);
+    const head = this.start(input);
+    if ('evaluator' in head) return head;
+    const steps = this.steps(input, head);
     for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
   }
 
@@ -754,7 +796,9 @@ export class GroundingEvaluator implements Evaluator {
 
   /** The per-claim signals and the evidence's size (distinct content stems), or null as for `features`. */
   signals(input: EvaluationInput): { claims: ClaimSignals[]; evidenceWords: number } | null {
-    const a = this.analyse(input);
+    const head = this.start(input);
+    if ('evaluator' in head) return null;
+    const a = this.analyse(input, head);
     for (let r = a.next(); ; r = a.next())
       if (r.done)
         return 'scored' in r.value
@@ -762,64 +806,76 @@ export class GroundingEvaluator implements Evaluator {
           : null;
   }
 
+  /**
+   * The shortcuts (the full path gives the same results, `fullScan`): without a KB, a thin context is counted, then
+   * the answer's claims are found, before the evidence pool is built; either may decide `unknown` on its own. A
+   * context of up to QUICK_CHARS is settled here at once, before the check's steps are set up; a longer one is
+   * counted in steps (`analyse`). Returns the `unknown` result, or where the check goes on from.
+   */
+  private start(input: EvaluationInput): EvaluationResult | Head {
+    const head: Head = {
+      t0: performance.now(),
+      units: contextUnits(input.context, this.stemmer, this.spellings, this.gluedSentences),
+      taken: [],
+      seen: new Set(),
+    };
+    if (this.fullScan) return head;
+    let chars = 0;
+    for (const p of input.context) chars += p.length;
+    if (chars > QUICK_CHARS) return head;
+    const kb = input.knowledge !== undefined && input.knowledge.size > 0;
+    if (!kb && this.minContextWords > 0) {
+      while (countProse(head, this.minContextWords, Number.POSITIVE_INFINITY));
+      if (head.seen.size < this.minContextWords) return this.unknown(head.t0, this.thin(head.seen.size));
+    }
+    head.checked = this.claimsToCheck(input.response);
+    if (head.checked.length === 0)
+      return this.unknown(head.t0, input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
+    return head;
+  }
+
+  private unknown(t0: number, explanation: string, claims: ClaimResult[] = []): EvaluationResult {
+    return {
+      evaluator: this.name,
+      verdict: 'unknown',
+      score: 0,
+      evidence: [],
+      claims,
+      explanation,
+      durationMs: performance.now() - t0,
+    };
+  }
+
+  private thin(prose: number): string {
+    return `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`;
+  }
+
   /** Evidence pool and scored claims, or the `unknown` result when there is nothing to check. */
   private *analyse(
     input: EvaluationInput,
+    head: Head,
   ): Generator<void, { unknown: EvaluationResult } | { scored: ClaimScore[]; evidenceWords: number; t0: number }> {
-    const t0 = performance.now();
+    const { t0, units, taken } = head;
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const unknown = (explanation: string, claims: ClaimResult[] = []) => ({
-      unknown: {
-        evaluator: this.name,
-        verdict: 'unknown' as const,
-        score: 0,
-        evidence: [],
-        claims,
-        explanation,
-        durationMs: performance.now() - t0,
-      },
+      unknown: this.unknown(t0, explanation, claims),
     });
-    const thin = (prose: number) =>
-      unknown(
-        `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`,
-      );
-    const noContext = 'no context in the request and no knowledge base configured: nothing to check the answer against';
-    const noClaims = 'the response makes no checkable claim (only questions or small talk)';
-    // The shortcuts (the full path gives the same results, `fullScan`): a thin context is counted, and the answer's
-    // claims are found, before the evidence pool is built; either may decide `unknown` on its own.
-    const units = contextUnits(input.context, this.stemmer, this.spellings, this.gluedSentences);
-    // The units taken to count the prose (`proseWords` as the pool would count it, up to enough), then pooled first.
-    const taken: Unit[] = [];
-    let checked: { s: string; tokens: ClaimTokens }[] | undefined;
-    if (!this.fullScan) {
-      const enough = this.minContextWords;
-      if (!kb && enough > 0) {
-        const seen = new Set<string>();
-        let chars = 0;
-        for (let r = units.next(); !r.done; r = units.next()) {
-          const u = r.value;
-          taken.push(u);
-          if (!looksLikeCode(u.text)) {
-            for (const x of u.stems) seen.add(x);
-            if (seen.size >= enough) break;
-          }
-          chars += u.text.length;
-          if (taken.length % 64 === 0 || chars >= 16_384) {
-            chars = 0;
-            yield;
-          }
-        }
-        if (seen.size < enough) return thin(seen.size);
+    let checked = head.checked;
+    if (!this.fullScan && checked === undefined) {
+      // Not settled at once (`start`): a long context is counted in steps of 64 units or 16 KB.
+      if (!kb && this.minContextWords > 0) {
+        while (countProse(head, this.minContextWords, 16_384)) yield;
+        if (head.seen.size < this.minContextWords) return unknown(this.thin(head.seen.size));
       }
       checked = this.claimsToCheck(input.response);
       // No claim: nothing is scored, and the pool holds the context's units alone (KB passages come per claim).
-      if (checked.length === 0) return unknown(input.context.some(hasWordChar) ? noClaims : noContext);
+      if (checked.length === 0) return unknown(input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
     }
     const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences);
     yield* pool.addContext(taken, units);
     if (this.fullScan) {
       const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
-      if (!kb && prose < this.minContextWords) return thin(prose);
+      if (!kb && prose < this.minContextWords) return unknown(this.thin(prose));
     }
     const qt = input.question ? tokensOf(input.question, this.stemmer) : null;
     const question: QuestionTerms | null = qt
@@ -842,10 +898,10 @@ export class GroundingEvaluator implements Evaluator {
     }
     if (pool.units.length === 0)
       return unknown(
-        noContext,
+        NO_CONTEXT,
         scored.map((c) => c.result),
       );
-    if (scored.length === 0) return unknown(noClaims);
+    if (scored.length === 0) return unknown(NO_CLAIMS);
     return { scored, evidenceWords: pool.stems.size, t0 };
   }
 
@@ -863,8 +919,8 @@ export class GroundingEvaluator implements Evaluator {
   }
 
   /** The check as steps: it yields after every claim and every 64 context sentences. */
-  private *steps(input: EvaluationInput): Generator<void, EvaluationResult> {
-    const a = yield* this.analyse(input);
+  private *steps(input: EvaluationInput, head: Head): Generator<void, EvaluationResult> {
+    const a = yield* this.analyse(input, head);
     if ('unknown' in a) return a.unknown;
     const { scored, t0 } = a;
     let score: number;

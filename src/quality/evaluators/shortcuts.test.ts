@@ -105,18 +105,21 @@ function gatewayInputs(): EvaluationInput[] {
     '',
     'You are a helpful assistant.\n\nWhat is the refund policy?',
     '[1] Refunds are issued within 14 days of a return.\n[2] The warranty covers parts and labour for two years. https://example.com/handbook handbook.md',
-    // long: many distinct words (settled in a prefix), and few (the whole is counted)
+    // long: many distinct words (settled in a prefix), and few in over 16 KB (the whole is counted, in steps)
     generateTokens(42, 600).join(''),
-    `${'the refund of the return is the refund. '.repeat(60)}Warranty.`,
-    // no sentence at all; code only (no prose words); 19 and 20 distinct content words; code, then prose
+    `${'the refund of the return is the refund. '.repeat(450)}Warranty.`,
+    // no sentence at all; code only (no prose words); 19 and 20 distinct content words
     ' \n\t ',
     '... --- !!!',
     'const x = foo(bar[0]); if (a && b) { return c; }\nimport x from "y";',
     'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra.',
     'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango.',
+    // more than 64 sentences before the 20th word (counted in more than one step)
+    `${'Yes. '.repeat(100)}Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango.`,
     // 18 words and the parts of a joined-up one (release, year): 20 only with the evidence's other spellings
     'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec: releaseYear.',
-    `${'x = f(y[0]); z = {a: 1};\n'.repeat(200)}The warranty covers parts and labour for two years; refunds are issued within 14 days of a return, by the shop that sold it, in cash or to the card used.`,
+    // over 16 KB of code before the prose (counted in steps)
+    `${'x = f(y[0]); z = {a: 1};\n'.repeat(700)}The warranty covers parts and labour for two years; refunds are issued within 14 days of a return, by the shop that sold it, in cash or to the card used.`,
   ];
   const out: EvaluationInput[] = [];
   const contexts: string[][] = prompts.map((p) => (p ? [p] : []));
@@ -140,7 +143,7 @@ describe('evaluator shortcuts give the full path results', () => {
     const { compared, unknown, grounding } = await compare(inputs);
     // the evaluators share one split of the answer and leave it as sentences() gives it
     for (const { response } of inputs.slice(-40)) expect(answerSentences(response)).toEqual(sentences(response));
-    expect(compared).toBe(319 * 30 * pairs.length);
+    expect(compared).toBe(319 * 32 * pairs.length);
     // grounding's shortcuts are taken: a thin prompt, no claim to check (with and without a context)
     expect(grounding.get('the request carries too little knowledge to check against')).toBeGreaterThan(1000);
     expect(grounding.get('the response makes no checkable claim')).toBeGreaterThan(100);
@@ -150,7 +153,7 @@ describe('evaluator shortcuts give the full path results', () => {
     // the shortcuts are taken (many of these answers are one sentence or cite nothing) and not everything is unknown
     expect(unknown).toBeGreaterThan(200);
     expect(unknown).toBeLessThan(compared);
-  });
+  }, 120_000);
 
   it.skipIf(!existsSync(datasets))(
     'on the labelled sets, with the knowledge as context and as a thin prompt',
