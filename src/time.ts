@@ -29,3 +29,36 @@ export function durationMs(d: number | string): number {
   if (!m) throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `not a duration: ${d}`);
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
+
+/** What a `from`/`to` (or other time) query parameter accepts, in words, for the message that refuses one. */
+export const TIME_PARAM_FORMS =
+  'an ISO 8601 date-time with Z or an offset (e.g. 2026-01-31T12:00:00Z), a date (2026-01-31, midnight UTC) or epoch milliseconds';
+
+const EPOCH_MS = /^\d{1,16}$/;
+const isoDateTime = z.iso.datetime({ offset: true });
+const isoDate = z.iso.date();
+const MAX_TIME_MS = 8.64e15; // the largest time a JS Date can hold
+
+/** Epoch milliseconds of a time query parameter in one of TIME_PARAM_FORMS, or null when it is none of them. */
+export function timeParamMs(s: string): number | null {
+  const ms = EPOCH_MS.test(s)
+    ? Number(s)
+    : isoDateTime.safeParse(s).success || isoDate.safeParse(s).success
+      ? Date.parse(s)
+      : Number.NaN;
+  return Number.isFinite(ms) && ms <= MAX_TIME_MS ? ms : null;
+}
+
+/**
+ * The one schema for a time in a query string (every /api route's `from` and `to`): epoch milliseconds, an ISO 8601
+ * date-time, or a date. A bad value fails with one message naming the accepted forms, which `parseQuery` prefixes
+ * with the parameter's name and suffixes with the value sent.
+ */
+export const timeParamSchema = z.string().transform((s, ctx) => {
+  const ms = timeParamMs(s);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected ${TIME_PARAM_FORMS}` });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -5,6 +5,7 @@ import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
 import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { callInScope } from '../store/index.js';
+import { timeParamSchema } from '../time.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -15,10 +16,6 @@ import type { ActiveAlert, AlertEvent } from './state/types.js';
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const time = z.union([
   z.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
-const queryTime = z.union([
-  z.coerce.number().int().nonnegative(),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
 
@@ -193,11 +190,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
 
   router.get('/api/alerts/noise', async ({ res, url }) => {
     const now = service.clock.now();
-    const q = parseQuery(
-      z.object({ from: queryTime.optional(), to: queryTime.optional() }),
-      url,
-      'from and to are epoch milliseconds or ISO 8601 times',
-    );
+    const q = parseQuery(z.object({ from: timeParamSchema.optional(), to: timeParamSchema.optional() }), url);
     const to = q.to ?? now;
     const from = q.from ?? to - 7 * 86_400_000;
     if (from >= to)

@@ -14,6 +14,7 @@ import {
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type CallQuery, MAX_PAGE_SIZE, type Store, scopedStore } from '../store/index.js';
+import { timeParamSchema } from '../time.js';
 
 /**
  * Adds fields to the detail view of one call (e.g. quality's `{ evaluations, feedback }`); its keys are merged
@@ -27,19 +28,7 @@ export interface RequestRoutesOptions {
   onExtraError?: (err: unknown) => void;
 }
 
-const TIME_FORM = 'an ISO 8601 date-time (e.g. 2025-01-31T12:00:00Z) or epoch milliseconds';
-const EPOCH_MS = /^\d{1,16}$/;
-const isoDateTime = z.iso.datetime({ offset: true });
-const isoDate = z.iso.date();
-const MAX_TIME = 8.64e15; // the largest time a JS Date can hold
-
-const time = z
-  .string()
-  .refine((s) => EPOCH_MS.test(s) || isoDateTime.safeParse(s).success || isoDate.safeParse(s).success, {
-    message: `expected ${TIME_FORM}`,
-  })
-  .transform((s) => (EPOCH_MS.test(s) ? Number(s) : Date.parse(s)))
-  .refine((n) => Number.isFinite(n) && n <= MAX_TIME, { message: `expected ${TIME_FORM} within the range of dates` });
+const time = timeParamSchema;
 
 const text = (max: number) => z.string().max(max, { message: `expected at most ${max} characters` });
 

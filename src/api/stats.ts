@@ -8,15 +8,12 @@ import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
 import { scopedStore } from '../store/scoped.js';
 import type { RollupDimension, RollupPoint, RollupStep, Store } from '../store/store.js';
-import { HOUR_MS, MINUTE_MS } from '../time.js';
+import { HOUR_MS, MINUTE_MS, timeParamSchema } from '../time.js';
 import { dataAgeOf, SETTLE_MS } from './overview/index.js';
 
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 
-const time = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const time = timeParamSchema;
 
 const querySchema = z.object({
   from: time.optional(),
@@ -39,7 +36,7 @@ export interface StatsQuery {
 }
 
 export function parseStatsQuery(url: URL, now = Date.now()): StatsQuery {
-  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
+  const q = parseQuery(querySchema, url);
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)

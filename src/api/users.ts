@@ -9,6 +9,7 @@ import { callToWire, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type Store, scopedStore } from '../store/index.js';
+import { timeParamSchema } from '../time.js';
 import type { DetailExtra } from './requests.js';
 import { qualityOf, withExtras } from './sessions.js';
 
@@ -32,11 +33,7 @@ export interface UserRoutesOptions {
   };
 }
 
-const TIME_FORM = 'an ISO 8601 date-time (e.g. 2025-01-31T12:00:00Z) or epoch milliseconds';
-const time = z
-  .string()
-  .transform((s) => (/^\d{1,16}$/.test(s) ? Number(s) : Date.parse(s)))
-  .refine((n) => Number.isFinite(n) && n <= 8.64e15, { message: `expected ${TIME_FORM}` });
+const time = timeParamSchema;
 
 const userQuery = z.object({
   from: time.optional(),

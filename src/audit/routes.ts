@@ -3,15 +3,11 @@
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
+import { timeParamSchema } from '../time.js';
 import type { Audit } from './log.js';
 import { AUDIT_RESULTS, type AuditEntry, MAX_AUDIT_PAGE } from './storage/index.js';
 
-const TIME_FORM = 'an ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds';
-const isoDateTime = z.iso.datetime({ offset: true });
-const time = z
-  .string()
-  .refine((s) => /^\d{1,16}$/.test(s) || isoDateTime.safeParse(s).success, { message: `expected ${TIME_FORM}` })
-  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)));
+const time = timeParamSchema;
 
 const query = z.object({
   from: time.optional(),

@@ -6,7 +6,7 @@ import { METADATA_HEADER_PREFIX, metadataKeyProblem } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type HttpContext, parseQuery, type Router, readBody, type Scope, sendJson } from '../http/index.js';
 import type { StoreBackend } from '../store/index.js';
-import { DAY_MS } from '../time.js';
+import { DAY_MS, timeParamSchema } from '../time.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
@@ -17,18 +17,11 @@ import type { CostRuntime } from './runtime.js';
 import { metadataSummary, type SpendQueries } from './spend-queries.js';
 import { GROUP_DIMENSIONS, type GroupDimension, type ReconciliationRecord } from './storage/index.js';
 
-const time = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-  z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/)
-    .transform((s) => Date.parse(`${s}T00:00:00Z`)),
-]);
+const time = timeParamSchema;
 const rangeSchema = { from: time.optional(), to: time.optional() };
 
 function parse<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
-  return parseQuery(schema, url, 'times are epoch milliseconds, ISO 8601 or YYYY-MM-DD');
+  return parseQuery(schema, url);
 }
 
 function monthStart(t: number): number {

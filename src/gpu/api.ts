@@ -4,17 +4,14 @@ import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
-import { HOUR_MS } from '../time.js';
+import { HOUR_MS, timeParamSchema } from '../time.js';
 import type { GpuBody } from '../wire/index.js';
 import type { GpuConfig } from './config.js';
 import { computeEfficiency, gpuSignals, type ModelTokens } from './efficiency.js';
 import type { GpuState } from './state.js';
 import type { GpuStore } from './storage/index.js';
 
-const time = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const time = timeParamSchema;
 
 const querySchema = z.object({
   from: time.optional(),
@@ -29,7 +26,7 @@ export interface GpuQuery {
 }
 
 export function parseGpuQuery(url: URL, now: number): GpuQuery {
-  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
+  const q = parseQuery(querySchema, url);
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)

@@ -64,7 +64,11 @@ describe('quality API queries', () => {
       ['/api/quality/review?limit=0', 'limit', /expected an integer from 1 to 500/],
       ['/api/quality/review?limit=ten', 'limit', /expected an integer from 1 to 500/],
       ['/api/quality/summary?group_by=user', 'group_by', /expected "model" or "feature", got "user"/],
-      ['/api/quality/summary?from=yesterday', 'from', /ISO 8601 date-time or epoch milliseconds/],
+      [
+        '/api/quality/summary?from=yesterday',
+        'from',
+        /ISO 8601 date-time .*, a date .* or epoch milliseconds, got "yesterday"/,
+      ],
       ['/api/quality/summary?from=2000&to=1000', 'from', /"from" must be before "to"/],
       ['/api/quality/series?step=day', 'step', /expected minute or hour/],
       ['/api/quality/series?step=minute&from=0', 'step', /points is too many/],

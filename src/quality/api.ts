@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type Principal, parseBody, parseQuery, type Router, readJson, type Scope, sendJson } from '../http/index.js';
+import { timeParamSchema } from '../time.js';
 import { type QualityService, reviewToWire } from './service.js';
 import type { QualityGroupBy } from './storage/index.js';
 
@@ -32,11 +33,7 @@ const labelSchema = z
   })
   .strict();
 
-const toMs = (v: string): number => (/^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v));
-const time = z
-  .string()
-  .refine((v) => Number.isFinite(toMs(v)), { message: 'expected an ISO 8601 date-time or epoch milliseconds' })
-  .transform(toMs);
+const time = timeParamSchema;
 const rangeSchema = z.object({ from: time.optional(), to: time.optional() });
 const groupBy = z.enum(['model', 'feature'], { message: 'expected "model" or "feature"' }).optional();
 const summarySchema = rangeSchema.extend({ group_by: groupBy });

@@ -10,6 +10,7 @@ import {
   type RollupPoint,
   type RollupStep,
 } from '../../store/index.js';
+import { timeParamSchema } from '../../time.js';
 
 export const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
 /** A bucket is compacted once it ended this long ago. */
@@ -22,10 +23,7 @@ export const CURRENT_MS = 5 * MINUTE_MS;
 /** The current rate needs at least this much complete data; else it is read from the still-filling minutes. */
 const CURRENT_MIN_MS = 20_000;
 
-const time = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const time = timeParamSchema;
 const querySchema = z.object({
   from: time.optional(),
   to: time.optional(),
@@ -71,7 +69,7 @@ export function fitted(q: OverviewQuery, dataFrom: number | null): OverviewQuery
 }
 
 export function parseOverviewQuery(url: URL, now: number): OverviewQuery {
-  const q = parseQuery(querySchema, url, 'times are epoch milliseconds or ISO 8601');
+  const q = parseQuery(querySchema, url);
   const to = q.to ?? now;
   const from = q.from ?? to - 24 * HOUR_MS;
   if (from >= to)
