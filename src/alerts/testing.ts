@@ -121,6 +121,8 @@ export interface SmtpMessage {
   to: string[];
   data: string;
   subject: string;
+  /** Who signed in (AUTH PLAIN) before sending it, and with what password; null: sent without authentication. */
+  auth: { user: string; pass: string } | null;
 }
 
 export interface SmtpSink {
@@ -131,8 +133,11 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A minimal SMTP server (no TLS, no auth) on 127.0.0.1:0 that keeps every message it is given. */
-export async function smtpSink(): Promise<SmtpSink> {
+/**
+ * A minimal SMTP server (no TLS) on 127.0.0.1:0 that keeps every message it is given. With `auth`, it offers
+ * AUTH PLAIN, takes any user and password, and notes them on the messages sent after.
+ */
+export async function smtpSink(opts: { auth?: boolean } = {}): Promise<SmtpSink> {
   const messages: SmtpMessage[] = [];
   const sockets = new Set<Socket>();
   const server: NetServer = createNetServer((socket) => {
@@ -142,6 +147,7 @@ export async function smtpSink(): Promise<SmtpSink> {
     let buf = '';
     let inData = false;
     let msg: { from: string; to: string[]; data: string } = { from: '', to: [], data: '' };
+    let auth: SmtpMessage['auth'] = null;
     const reply = (line: string) => socket.write(`${line}\r\n`);
     reply('220 llmscope-test-smtp ESMTP');
     socket.on('data', (chunk: string) => {
@@ -154,7 +160,7 @@ export async function smtpSink(): Promise<SmtpSink> {
           buf = buf.slice(end + 5);
           inData = false;
           const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/im.exec(msg.data)?.[1]?.replace(/\r\n[ \t]/g, ' ') ?? '';
-          messages.push({ ...msg, subject });
+          messages.push({ ...msg, subject, auth });
           msg = { from: '', to: [], data: '' };
           reply('250 OK: queued');
           continue;
@@ -164,8 +170,12 @@ export async function smtpSink(): Promise<SmtpSink> {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 2);
         const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO') reply('250-llmscope-test-smtp\r\n250 8BITMIME');
-        else if (cmd === 'HELO') reply('250 llmscope-test-smtp');
+        if (cmd === 'EHLO') reply(`250-llmscope-test-smtp\r\n${opts.auth ? '250-AUTH PLAIN\r\n' : ''}250 8BITMIME`);
+        else if (cmd === 'AUTH' && opts.auth && /^AUTH PLAIN \S+$/i.test(line)) {
+          const [, user = '', pass = ''] = Buffer.from(line.slice(11), 'base64').toString('utf8').split('\0');
+          auth = { user, pass };
+          reply('235 Authentication successful');
+        } else if (cmd === 'HELO') reply('250 llmscope-test-smtp');
         else if (cmd === 'MAIL') {
           msg.from = /<(.*)>/.exec(line)?.[1] ?? '';
           reply('250 OK');

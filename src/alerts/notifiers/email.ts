@@ -16,12 +16,15 @@ export class EmailNotifier implements Notifier {
   ) {
     const user = cfg.smtp.userEnv ? env[cfg.smtp.userEnv] : undefined;
     const pass = cfg.smtp.passwordEnv ? env[cfg.smtp.passwordEnv] : undefined;
+    // A named variable that is unset means no authentication at all (as start-up and check-config warn), not a
+    // sign-in with a user and no password that every server refuses.
+    const unset = (name: string | undefined) => name !== undefined && !env[name];
     this.transport = nodemailer.createTransport({
       host: cfg.smtp.host,
       port: cfg.smtp.port,
       secure: cfg.smtp.secure,
       requireTLS: cfg.smtp.requireTLS,
-      auth: user ? { user, pass } : undefined,
+      auth: user && !unset(cfg.smtp.passwordEnv) ? { user, pass } : undefined,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 20_000,

@@ -13,7 +13,10 @@ export * from './render.js';
 
 export interface BuiltNotifiers {
   notifiers: Map<string, Notifier>;
-  /** Receivers that could not be built (e.g. a missing environment variable); they log instead. */
+  /**
+   * Receivers that could not be built as configured (a missing environment variable): they log instead, or for
+   * email, send without SMTP authentication.
+   */
   problems: string[];
 }
 
@@ -45,6 +48,17 @@ export function buildNotifiers(
       const url = r.slack.url ?? fromEnv(r.slack.urlEnv, 'Slack webhook URL');
       if (url) n = new SlackNotifier(url);
     } else if (r.email) {
+      // An email receiver still sends without its SMTP user or password, but without authentication (which most
+      // SMTP servers refuse): warned at start-up as a missing page secret is, and as check-config says.
+      const { userEnv, passwordEnv } = r.email.smtp;
+      for (const [name, what] of [
+        [userEnv, 'SMTP user'],
+        [passwordEnv, 'SMTP password'],
+      ] as const)
+        if (name && !env[name])
+          problems.push(
+            `receiver ${r.name}: environment variable ${name} (${what}) is not set; it sends without SMTP authentication`,
+          );
       n = new EmailNotifier(r.email, env);
     }
     notifiers.set(r.name, n ?? log);

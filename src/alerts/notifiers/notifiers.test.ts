@@ -140,4 +140,50 @@ describe('notifiers', () => {
       'receiver notify: environment variable SLACK_URL (Slack webhook URL) is not set; it logs instead',
     ]);
   });
+
+  it('warns about an email receiver whose SMTP variables are unset, and sends without authentication', async () => {
+    const email = (userEnv?: string, passwordEnv?: string) => ({
+      to: 'oncall@example.com',
+      from: 'llmscope@example.com',
+      smtp: { host: smtp.host, port: smtp.port, secure: false, requireTLS: false, userEnv, passwordEnv },
+    });
+    const built = buildNotifiers(
+      [
+        { name: 'mail', sendResolved: true, email: email('SMTP_USER', 'SMTP_PASS') },
+        { name: 'half', sendResolved: true, email: email('SMTP_USER2', 'SMTP_PASS2') },
+        { name: 'set', sendResolved: true, email: email('SMTP_USER2', 'SMTP_PASS3') },
+        { name: 'open', sendResolved: true, email: email() },
+      ],
+      null,
+      { SMTP_USER2: 'alerts', SMTP_PASS3: 'secret' },
+    );
+    expect(built.problems).toEqual([
+      'receiver mail: environment variable SMTP_USER (SMTP user) is not set; it sends without SMTP authentication',
+      'receiver mail: environment variable SMTP_PASS (SMTP password) is not set; it sends without SMTP authentication',
+      'receiver half: environment variable SMTP_PASS2 (SMTP password) is not set; it sends without SMTP authentication',
+    ]);
+    expect(built.notifiers.get('mail')?.kind).toBe('email');
+    // Against a server that offers AUTH: a user whose password is unset does not sign in with no password (which
+    // fails every send); it sends as the warning says, without authentication. Both set: it signs in.
+    const authed = await smtpSink({ auth: true });
+    try {
+      const at = (u?: string, p?: string) =>
+        new EmailNotifier(
+          { ...email(u, p), smtp: { ...email(u, p).smtp, port: authed.port } },
+          { SMTP_USER2: 'alerts', SMTP_PASS3: 'secret' },
+        );
+      for (const [u, p] of [
+        ['SMTP_USER2', 'SMTP_PASS2'],
+        ['SMTP_USER', 'SMTP_PASS3'],
+        ['SMTP_USER2', 'SMTP_PASS3'],
+      ]) {
+        const n = at(u, p);
+        expect(await n.send(notification())).toEqual({ ok: true });
+        await n.close();
+      }
+      expect(authed.messages.map((m) => m.auth)).toEqual([null, null, { user: 'alerts', pass: 'secret' }]);
+    } finally {
+      await authed.close();
+    }
+  });
 });
