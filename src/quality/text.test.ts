@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { isContent, matchStem, numberMentions, pushMatchStems, sentences, stem, stemKeepingAt, words } from './text.js';
+import {
+  abbreviationByPattern,
+  isAbbreviationEnd,
+  isContent,
+  matchStem,
+  numberMentions,
+  pushMatchStems,
+  sentences,
+  stem,
+  stemKeepingAt,
+  words,
+} from './text.js';
 
 describe('match stems (the grounding check matches words by them)', () => {
   it('folds numbers to one spelling: words, ordinals and thousands separators', () => {
@@ -203,5 +214,31 @@ describe('words and sentences (hand-written scanner, hoisted pattern)', () => {
       '它建于公元前7世纪！',
       '真的吗？',
     ]);
+  });
+});
+
+describe('abbreviation before a period (read by a scan, the pattern beyond ASCII)', () => {
+  it('the scan agrees with the pattern on every window before a period', () => {
+    const texts = [
+      'Dr. Smith met Mr. Jones at 5 p.m. and left. J. R. R. Tolkien wrote it, e.g. this one. See Fig. 3 etc. Approx. 5.',
+      'He went to the U.S. in Jan. 1990 vs. Feb. Sept. and Oct. were cold; St. Louis, Co. Inc. Ltd. no. 5 prof. X.',
+      'Benchmark me. A. B.C. abc.def. x. Zz. MRS. mrs. APPROX. approximately. Mme. Dupont à Paris. Ç. É. Ölçü. ß.',
+      'Köln. Éric. São Paulo. Москва. Dr.Ж. 東京. ABC. ΑΒΓ. ok.Σ. 1.2. x_y. a-b. it’s. Mr.𝐀. 𝐀. e.g. i.e. u.s.',
+    ];
+    let checked = 0;
+    for (const text of texts)
+      for (let to = 0; to <= text.length; to++)
+        if (text[to] === '.')
+          for (let from = Math.max(0, to - 12); from <= to; from++) {
+            expect(isAbbreviationEnd(text, from, to), JSON.stringify(text.slice(from, to))).toBe(
+              abbreviationByPattern(text.slice(from, to)),
+            );
+            checked++;
+          }
+    expect(checked).toBeGreaterThan(800);
+    expect(isAbbreviationEnd('Dr. Smith', 0, 2)).toBe(true);
+    expect(isAbbreviationEnd('J. R.', 0, 1)).toBe(true);
+    expect(isAbbreviationEnd('Benchmark me.', 0, 12)).toBe(false);
+    expect(isAbbreviationEnd('à Paris É.', 0, 9)).toBe(true);
   });
 });

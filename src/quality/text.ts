@@ -393,7 +393,7 @@ export function sentences(text: string, glued = true): { text: string; start: nu
     const piece = text.slice(last, end);
     // An abbreviation's period ("Dr. Smith", "etc. and") ends no sentence; one glued to a capitalised word does.
     const isGlued = glued && m[0] === '.' && end < text.length && !/\s/.test(text[end] as string);
-    if (!isGlued && m[0][0] === '.' && isAbbreviationEnd(text.slice(Math.max(last, m.index - 12), m.index))) continue;
+    if (!isGlued && m[0][0] === '.' && isAbbreviationEnd(text, Math.max(last, m.index - 12), m.index)) continue;
     pushSentence(out, piece, last);
     last = end;
   }
@@ -450,7 +450,32 @@ const ABBREV = new Set([
   'dec',
 ]);
 
-function isAbbreviationEnd(before: string): boolean {
+/** Longest entry of ABBREV. */
+const ABBREV_CHARS = Math.max(...[...ABBREV].map((w) => w.length));
+
+/**
+ * Whether text[from, to) ends in an abbreviation or a single capital (an initial): its trailing run of letters and
+ * dots. Read without a copy or a pattern when that run and the character before it are ASCII (nearly always: a run
+ * longer than any abbreviation is no abbreviation); the pattern reads the rest.
+ */
+export function isAbbreviationEnd(text: string, from: number, to: number): boolean {
+  let i = to;
+  for (; i > from; i--) {
+    const c = text.charCodeAt(i - 1);
+    if (c >= 128) return abbreviationByPattern(text.slice(from, to));
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 46)) break;
+  }
+  const n = to - i;
+  if (n === 0 || n > ABBREV_CHARS) return false;
+  if (n === 1) {
+    const c = text.charCodeAt(i);
+    return c >= 65 && c <= 90;
+  }
+  return ABBREV.has(text.slice(i, to).toLowerCase());
+}
+
+/** `isAbbreviationEnd` read by pattern, for text beyond ASCII. */
+export function abbreviationByPattern(before: string): boolean {
   const m = /([\p{L}.]+)$/u.exec(before);
   if (!m) return false;
   const w = (m[1] as string).toLowerCase();
