@@ -121,8 +121,9 @@ const contentEnricher = (capture: boolean) => ({
   name: 'content',
   enrich(call: LlmCall) {
     const i = call.internal;
-    // Capture off: an upstream's error message may quote the call's text; its quotes and the call's words go.
-    if (!capture && call.errorMessage)
+    // Capture off: an upstream's error message may quote the call's text; its quotes and the call's words go
+    // (llmscope's own messages hold none and stay whole).
+    if (!capture && call.errorMessage && !i?.ownError)
       call.errorMessage = scrubErrorMessage(call.errorMessage, [
         i?.promptText,
         i?.outputText,

@@ -156,6 +156,11 @@ export interface CallInternals {
   outputChars?: number;
   /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
   hooks?: Record<string, unknown>;
+  /**
+   * Set when `errorMessage` is llmscope's own (an LlmscopeError's message, naming a provider, a model or a limit),
+   * not words from the upstream or the client: it holds no text of the call, so capture-off scrubbing leaves it whole.
+   */
+  ownError?: boolean;
 }
 
 /** The snake_case wire form of a call (DESIGN §3, "The call record"). */

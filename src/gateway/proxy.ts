@@ -427,6 +427,7 @@ export class GatewayProxy {
     flight.httpStatus = err instanceof LlmscopeError ? err.status : 500;
     flight.errorType = code;
     flight.errorMessage = clip(err instanceof Error ? err.message : String(err));
+    if (err instanceof LlmscopeError) flight.internal.ownError = true;
     if (err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_UPSTREAM_TIMEOUT') flight.timedOut = true;
     sendErrorAs(flight.adapter, res, err, {
       'x-request-id': flight.requestId,

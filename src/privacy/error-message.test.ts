@@ -8,15 +8,27 @@ describe('scrubErrorMessage (capture off)', () => {
     const msg =
       "Invalid value for 'messages[0].content': the Zorvath bridge report for Tessaridge council is flagged by the content policy.";
     const out = scrubErrorMessage(msg, [PROMPT, null]) as string;
-    for (const w of ['Zorvath', 'Tessaridge', 'council', 'bridge', 'report', 'messages[0]'])
-      expect(out).not.toContain(w);
-    expect(out).toContain('Invalid value');
+    for (const w of ['Zorvath', 'Tessaridge', 'council', 'bridge', 'report']) expect(out).not.toContain(w);
+    // The quoted parameter path says where the input was wrong, not what it held: it stays.
+    expect(out).toContain("Invalid value for 'messages[0].content':");
     expect(out).toContain('flagged');
     expect(out).toContain('content policy');
     // Words are compared case-insensitively, and a word of the answer goes too.
     expect(scrubErrorMessage('ZORVATH rejected: marrowlight', [PROMPT, 'painted in marrowlight'])).toBe(
       '… rejected: …',
     );
+  });
+
+  it('a quoted parameter name stays only when the call’s text is known and lacks its words', () => {
+    expect(scrubErrorMessage("Invalid 'user': bad value", [PROMPT])).toBe("Invalid 'user': bad value");
+    expect(scrubErrorMessage('Unknown parameter: `tools[2].function.name`.', [PROMPT])).toBe(
+      'Unknown parameter: `tools[2].function.name`.',
+    );
+    // A one-word quote that is the call's own word, or any quote with a space in it, goes.
+    expect(scrubErrorMessage("Invalid value 'Zorvath'", [PROMPT])).toBe("Invalid value '…'");
+    expect(scrubErrorMessage("Invalid value 'bridge report'", ['something else'])).toBe('Invalid value "…"');
+    // The call's text unknown: every quote goes.
+    expect(scrubErrorMessage("Invalid 'user': bad value", [])).toBe('Invalid "…": bad value');
   });
 
   it('keeps a message that quotes nothing of the call, and apostrophes are not quotes', () => {

@@ -1,7 +1,7 @@
 // With content capture off, no text of a prompt or an answer is kept — but an upstream's error message can quote the
 // prompt (an invalid value, a content-policy excerpt, a tokenizer complaint). Redaction (src/privacy/redact.ts) only
 // removes what its patterns know (emails, keys, ...), so it cannot promise that; this does, at the word level: every
-// quoted span is replaced by "…", and so is every word of the message that also occurs anywhere in the call's text
+// quoted span but a parameter name ('messages[0].content') is replaced by "…", and so is every word of the message that also occurs anywhere in the call's text
 // (its prompt or answer, compared case-insensitively; function words such as "the" excepted), before the message
 // is clipped. What is left says what went wrong in the upstream's own words ("This model's maximum context length is 8192 tokens") without the call's.
 
@@ -11,6 +11,8 @@ export const CAPTURE_OFF_ERROR_CHARS = 256;
 const WORD = /[\p{L}\p{N}_]{2,}/gu;
 // "…", “…”, ‘…’, `…`, «…», and '…' where the quotes are not apostrophes (not inside a word).
 const QUOTED = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|«[^»\n]*»|(?<![\p{L}\p{N}_])'[^'\n]*'(?![\p{L}\p{N}_])/gu;
+/** A parameter name or path as APIs quote them in errors: `user`, `messages[0].content`, `tools.0.function.name`. */
+const PARAMETER = /^[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\]|\.[A-Za-z0-9_]+)*$/;
 /** Function words, kept even when the call's text has them too: they tell nothing about it and keep the message readable. */
 const KEEP = new Set(
   'a an and are as at be been by for from has have in is it its may must not of on or that the this to was were will with your you'.split(
@@ -28,7 +30,10 @@ const ELIDED_RUN = new RegExp(
  * call's prompt and answer text (whatever of them is known; none known: only quotes are elided).
  */
 export function scrubErrorMessage(message: string, texts: readonly (string | null | undefined)[]): string | null {
-  const unquoted = message.replace(QUOTED, '"…"');
+  // A quoted parameter name or path ('user', 'messages[0].content') says where the input was wrong, not what it held:
+  // it stays when the call's text is known (its words then go below if the call has them), any other quote goes.
+  const known = texts.some((t) => !!t);
+  const unquoted = message.replace(QUOTED, (q) => (known && PARAMETER.test(q.slice(1, -1)) ? q : '"…"'));
   const words = new Set<string>();
   for (const m of unquoted.matchAll(WORD)) {
     const w = m[0].toLowerCase();
