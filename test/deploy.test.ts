@@ -176,7 +176,7 @@ describe('Dockerfile', () => {
         });
       const ok = run({ LLMSCOPE_ADMIN_TOKEN_FILE: secret, OPENAI_API_KEY_FILE: secret, CA_BUNDLE_FILE: '/etc/hosts' });
       expect(ok.status, ok.stderr).toBe(0);
-      expect(ok.stdout).toContain('args: /app/bin/llmscope.js serve --host 0.0.0.0');
+      expect(ok.stdout).toContain('args: --max-semi-space-size=64 /app/bin/llmscope.js serve --host 0.0.0.0');
       expect(ok.stdout).toMatch(/^LLMSCOPE_ADMIN_TOKEN=from-the-secret-file$/m);
       expect(ok.stdout).toMatch(/^OPENAI_API_KEY=from-the-secret-file$/m);
       expect(ok.stdout).not.toContain('LLMSCOPE_ADMIN_TOKEN_FILE=');

@@ -15,4 +15,5 @@ for var in $names; do
   export "$var=$value"
   unset "${var}_FILE"
 done
-exec node /app/bin/llmscope.js "$@"
+# 64 MB semi-spaces: calls' short-lived objects die young instead of being copied (docs/deploy.md, "CPU per call").
+exec node --max-semi-space-size=64 /app/bin/llmscope.js "$@"
