@@ -54,11 +54,12 @@ message KeyValueList { repeated KeyValue values = 1; }
 message KeyValue { string key = 1; AnyValue value = 2; }
 `;
 
-const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
+/** The parsed schema (test-only encoders and the reference decoder in testing.ts look their types up in it). */
+export const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
 const Response = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
 
 /** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
-const MAX_VALUE_DEPTH = 8;
+export const MAX_VALUE_DEPTH = 8;
 
 // The request is read straight off the wire into OtlpSpan objects with protobufjs's Reader, one function per message
 // of the schema above, instead of protobufjs decoding message objects (and a Long per time) that were then copied

@@ -1,63 +1,10 @@
 // Test-only reference: the receiver's first protobuf decoder, protobufjs's reflective decode into message objects
 // then converted to OtlpSpan. proto.ts now reads the wire directly; equivalence.test.ts checks both give the same
 // spans (and the same errors) on varied exports. Also encodes export requests for tests (fromObject + encode).
-import protobuf from 'protobufjs';
 import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
+import { MAX_VALUE_DEPTH, root } from './proto.js';
 
-const SCHEMA = `
-syntax = "proto3";
-package opentelemetry.proto.collector.trace.v1;
-
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
-message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
-
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message InstrumentationScope {
-  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
-}
-message Span {
-  bytes trace_id = 1;
-  bytes span_id = 2;
-  string trace_state = 3;
-  bytes parent_span_id = 4;
-  string name = 5;
-  int32 kind = 6;
-  fixed64 start_time_unix_nano = 7;
-  fixed64 end_time_unix_nano = 8;
-  repeated KeyValue attributes = 9;
-  uint32 dropped_attributes_count = 10;
-  repeated Event events = 11;
-  uint32 dropped_events_count = 12;
-  uint32 dropped_links_count = 14;
-  Status status = 15;
-  fixed32 flags = 16;
-}
-message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
-message Status { string message = 2; int32 code = 3; }
-message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-    ArrayValue array_value = 5;
-    KeyValueList kvlist_value = 6;
-    bytes bytes_value = 7;
-  }
-}
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-`;
-
-const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
 const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
-
-/** Nesting allowed in attribute values (arrays and key-value lists), deeper levels read as null. */
-const MAX_VALUE_DEPTH = 8;
 
 // The decoded messages, read directly (no toObject copy). Unset scalar fields read as their defaults (from the
 // prototype), 64-bit integers as Long (or number), bytes as Uint8Array, and `value` names AnyValue's set field.
