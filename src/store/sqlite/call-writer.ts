@@ -51,7 +51,8 @@ export const ROLLUP_HISTOGRAMS = ['latency', 'ttft', 'tpot'] as const;
 export const ROLLUP_KEY = ['t', 'provider', 'model', 'endpoint', 'feature', 'team'] as const;
 export const ROLLUP_TABLES = { minute: 'calls_rollup_minute', hour: 'calls_rollup_hour' } as const;
 
-export function storedRollupOf(r: RollupRow): StoredRollupRow {
+/** A rollup row as stored, its histograms encoded by `encode` (RollupBatch's counts objects, RollupFold's dense arrays). */
+function storedRow<H>(r: RollupSums<H>, encode: (h: H) => Buffer): StoredRollupRow {
   return {
     t: r.t,
     provider: r.provider,
@@ -71,10 +72,14 @@ export function storedRollupOf(r: RollupRow): StoredRollupRow {
     cached_input_tokens: r.cachedInputTokens,
     cost_usd: r.costUsd,
     refusals: r.refusals,
-    latency: encodeHistogram(r.latency),
-    ttft: encodeHistogram(r.ttft),
-    tpot: encodeHistogram(r.tpot),
+    latency: encode(r.latency),
+    ttft: encode(r.ttft),
+    tpot: encode(r.tpot),
   };
+}
+
+export function storedRollupOf(r: RollupRow): StoredRollupRow {
+  return storedRow(r, encodeHistogram);
 }
 
 /** The calls' `calls` rows, as SQLite stores them. */
@@ -129,26 +134,12 @@ function rollupInputOf(row: readonly CallValue[]): RollupInput {
   };
 }
 
+/** A rollup row's keys and sums, with its three histograms of type H. */
+type RollupSums<H> = Omit<RollupRow, 'latency' | 'ttft' | 'tpot'> & { latency: H; ttft: H; tpot: H };
 /** One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold). */
-interface FoldRow {
-  t: number;
-  provider: string;
-  model: string;
-  endpoint: string;
-  feature: string;
-  team: string;
-  requests: number;
-  statuses: Record<LlmCall['status'], number>;
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-  costUsd: number;
-  refusals: number;
-  latency: Dense;
-  ttft: Dense;
-  tpot: Dense;
-}
+type FoldRow = RollupSums<Dense>;
 
+const encodeDense = (d: Dense): Buffer => d.encode();
 const finite = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
@@ -220,29 +211,7 @@ export class RollupFold {
     const out: StoredRollupRow[] = [];
     for (const byDims of rows.values())
       for (const r of byDims.values()) {
-        out.push({
-          t: r.t,
-          provider: r.provider,
-          model: r.model,
-          endpoint: r.endpoint,
-          feature: r.feature,
-          team: r.team,
-          requests: r.requests,
-          ok: r.statuses.ok,
-          client_error: r.statuses.client_error,
-          upstream_error: r.statuses.upstream_error,
-          rate_limited: r.statuses.rate_limited,
-          timeout: r.statuses.timeout,
-          cancelled: r.statuses.cancelled,
-          input_tokens: r.inputTokens,
-          output_tokens: r.outputTokens,
-          cached_input_tokens: r.cachedInputTokens,
-          cost_usd: r.costUsd,
-          refusals: r.refusals,
-          latency: r.latency.encode(),
-          ttft: r.ttft.encode(),
-          tpot: r.tpot.encode(),
-        });
+        out.push(storedRow(r, encodeDense));
         for (const d of [r.latency, r.ttft, r.tpot]) {
           d.reset();
           this.pool.push(d);
