@@ -6,7 +6,7 @@ import { type LlmCall, Recorder } from '../calls/index.js';
 import { fakeCall } from '../cost/testing.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
-import { takeBatch, workerCount } from './primary.js';
+import { takeBatch, workerCount, workerExecArgv } from './primary.js';
 import { Rpc, RpcClosedError } from './rpc.js';
 import { type AdmissionSnapshot, fromWire, jsonSafe, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
 
@@ -191,5 +191,20 @@ describe('workerCount', () => {
     expect(workerCount('auto', 2)).toBe(1);
     expect(workerCount('auto', 1)).toBe(1);
     expect(workerCount(4, 16)).toBe(4);
+  });
+});
+
+describe('workerExecArgv', () => {
+  it('gives workers 64 MB semi-spaces unless the primary flags or NODE_OPTIONS already size them', () => {
+    expect(workerExecArgv([])).toEqual(['--max-semi-space-size=64']);
+    expect(workerExecArgv(['--import', 'tsx'], '--enable-source-maps')).toEqual([
+      '--import',
+      'tsx',
+      '--max-semi-space-size=64',
+    ]);
+    expect(workerExecArgv(['--max-semi-space-size=16'])).toEqual(['--max-semi-space-size=16']);
+    expect(workerExecArgv(['--max_semi_space_size=32'])).toEqual(['--max_semi_space_size=32']);
+    expect(workerExecArgv([], '--max-old-space-size=4096 --max-semi-space-size=8')).toEqual([]);
+    expect(workerExecArgv([], '--max-semi-space-sizes')).toEqual(['--max-semi-space-size=64']);
   });
 });
