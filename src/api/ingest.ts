@@ -17,6 +17,7 @@ import { LlmscopeError } from '../errors.js';
 import { parseBody, readJson, sendJson } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
+import { checkIngestBody } from './ingest-check.js';
 
 const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative()]);
 const count = z.number().int().nonnegative().nullable().optional();
@@ -61,7 +62,7 @@ export const ingestRecordSchema = z
   })
   .strict();
 
-const bodySchema = z.union([
+export const ingestBodySchema = z.union([
   z.array(ingestRecordSchema).min(1).max(10_000),
   z.object({ calls: z.array(ingestRecordSchema).min(1).max(10_000) }).strict(),
   ingestRecordSchema,
@@ -161,7 +162,8 @@ export async function ingestCalls(
   roomWaitMs = INGEST_ROOM_WAIT_MS,
 ) {
   const body = await readJson(req, limit);
-  const data = parseBody(bodySchema, body);
+  // Bodies that certainly pass skip zod (the same result, at a fraction of the cost); any other gets zod's answer.
+  const data = (checkIngestBody(body) as z.infer<typeof ingestBodySchema> | null) ?? parseBody(ingestBodySchema, body);
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
   checkMetadata(records, Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '');
   const calls = records.map(recordToCall);
