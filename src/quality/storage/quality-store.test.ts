@@ -15,7 +15,7 @@ import { MemoryQualityStore } from './memory.js';
 import { PostgresQualityStore, QUALITY_MIGRATIONS } from './postgres.js';
 import { fb, qualityStoreContract, T0 } from './quality.contract.js';
 import { QUALITY_SCHEMA, SQLITE_QUALITY_MIGRATIONS, SqliteQualityStore } from './sqlite.js';
-import type { QualityCountRow, QualityStore } from './types.js';
+import type { QualityCountRow, QualityStore, StoredEvaluation } from './types.js';
 
 let pg: TestPostgres;
 const open: PostgresStore[] = [];
@@ -298,7 +298,10 @@ describe('quality migrations', () => {
   const sha = (sql: unknown) => createHash('sha256').update(String(sql)).digest('hex').slice(0, 16);
 
   it('never change once shipped (add a version instead)', () => {
-    expect(SQLITE_QUALITY_MIGRATIONS.map((m) => [m.version, sha(m.up)])).toEqual([[1, '83a5e2a2a87ca60a']]);
+    expect(SQLITE_QUALITY_MIGRATIONS.map((m) => [m.version, sha(m.up)])).toEqual([
+      [1, '83a5e2a2a87ca60a'],
+      [2, '31bfa42623462784'],
+    ]);
     expect(QUALITY_MIGRATIONS.map((m) => [m.version, sha(m.up)])).toEqual([[1, '7233e35b320e2338']]);
   });
 
@@ -309,7 +312,7 @@ describe('quality migrations', () => {
     await store.migrate();
     await new SqliteQualityStore(app.db).migrate();
     const versions = app.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'quality'").all();
-    expect(versions).toEqual([{ version: 1 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
     await app.close();
   });
 
@@ -326,6 +329,7 @@ describe('quality migrations', () => {
     await store.migrate();
     expect(db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'quality'").all()).toEqual([
       { version: 1 },
+      { version: 2 },
     ]);
     expect(await store.feedbackFor('r1')).toEqual([
       fb({ rating: 'down', comment: 'old', labels: ['x'], feature: null }),
@@ -335,12 +339,70 @@ describe('quality migrations', () => {
     expect((await store.putFeedback(fb({ source: 'widget' }))).created).toBe(true);
   });
 
+  it('version 2 keeps a call’s evaluations in one row: version 1’s rows carried over exactly; erase and retention count evaluations', async () => {
+    const db = new Database(':memory:');
+    db.exec(QUALITY_SCHEMA);
+    const put = db.prepare(
+      `INSERT INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const result = (evaluator: string, extra: object = {}) =>
+      JSON.stringify({
+        evaluator,
+        verdict: 'unknown',
+        score: 0,
+        evidence: [],
+        claims: [],
+        durationMs: 0.1 + 0.2,
+        ...extra,
+      });
+    put.run(
+      'r1',
+      'grounding',
+      'fail',
+      0.12345678901234568,
+      result('grounding', { explanation: 'x' }),
+      T0 + 5,
+      'm',
+      'f',
+    );
+    put.run('r1', 'attribution', 'unknown', 0, result('attribution'), T0 + 5, 'm', 'f');
+    put.run('r1', 'judge', 'pass', 1, result('judge'), T0 + 1, 'm2', null);
+    put.run('r2', 'grounding', 'unknown', 0, result('grounding'), T0 + 100, 'm', null);
+    const store = new SqliteQualityStore(db, () => T0);
+    await store.migrate();
+    const r1 = await store.evaluationsFor('r1');
+    // ordered by created_at, then evaluator, as the rows were read
+    expect(r1.map((e) => [e.evaluator, e.verdict, e.score, e.createdAt, e.model, e.feature])).toEqual([
+      ['judge', 'pass', 1, T0 + 1, 'm2', null],
+      ['attribution', 'unknown', 0, T0 + 5, 'm', 'f'],
+      ['grounding', 'fail', 0.12345678901234568, T0 + 5, 'm', 'f'],
+    ]);
+    expect(r1[2]?.result).toEqual(JSON.parse(result('grounding', { explanation: 'x' })));
+    expect(db.prepare('SELECT request_id, created_at FROM quality_evaluations ORDER BY 1').all()).toEqual([
+      { request_id: 'r1', created_at: T0 + 5 },
+      { request_id: 'r2', created_at: T0 + 100 },
+    ]);
+    // evaluated again: the evaluator's newer result replaces its older one, the others stay
+    await store.putEvaluations([{ ...(r1[0] as StoredEvaluation), score: 0.5, createdAt: T0 + 9 }]);
+    expect((await store.evaluationsFor('r1')).map((e) => [e.evaluator, e.score])).toEqual([
+      ['attribution', 0],
+      ['grounding', 0.12345678901234568],
+      ['judge', 0.5],
+    ]);
+    expect((await store.eraseCalls(['r1', 'nope'])).evaluations).toBe(3);
+    expect(await store.evaluationsFor('r1')).toEqual([]);
+    expect(await store.applyRetention(T0 + 100)).toBe(0);
+    expect(await store.applyRetention(T0 + 101)).toBe(1);
+    expect(await store.evaluationsFor('r2')).toEqual([]);
+  });
+
   it('an SQLite app database an older llmscope migrated (quality at version 1) opens on the app store, data kept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmscope-quality-'));
     const path = join(dir, 'old.db');
     try {
       const before = new SqliteStore(path, { checkpointIntervalMs: 0 });
-      before.registerMigrations('quality', SQLITE_QUALITY_MIGRATIONS);
+      before.registerMigrations('quality', SQLITE_QUALITY_MIGRATIONS.slice(0, 1));
       await before.migrate();
       before.db
         .prepare(
@@ -355,7 +417,7 @@ describe('quality migrations', () => {
       const store = await qualityStoreFor(app.backend, () => T0);
       expect((await store.getReview('r9'))?.reasons).toEqual(['thumbs_down']);
       expect(app.db.prepare("SELECT count(*) AS n FROM schema_migrations WHERE namespace = 'quality'").get()).toEqual({
-        n: 1,
+        n: 2,
       });
       await app.close();
     } finally {

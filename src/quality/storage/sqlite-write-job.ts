@@ -6,15 +6,77 @@ import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } 
 import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type StoredEvaluation } from './types.js';
 
 /**
- * An evaluation row as its column values (request_id, evaluator, verdict, score, result as JSON, created_at, model,
- * feature): the writer thread receives strings and numbers, not the result's nested objects, whose structured clone
- * cost more than the JSON.stringify that replaces it (evaluationValues).
+ * One call's evaluations as the row that holds them all (request_id, created_at: the latest of them, evaluations: the
+ * JSON array of their `EvaluationElement`s), serialised on the thread that hands it off. One row per call rather than
+ * one per evaluator: three evaluations per call were three b-tree rows and three index entries, and the writes cost
+ * 11 against 4.5 µs of the writer thread per call (512 calls a transaction, the same bytes).
  */
-export type EvaluationValues = [string, string, string, number, string, number, string, string | null];
+export type EvaluationValues = [requestId: string, createdAt: number, evaluations: string];
 
-/** A stored evaluation's column values, its result serialised here (on the thread that hands it off). */
-export function evaluationValues(r: StoredEvaluation): EvaluationValues {
-  return [r.requestId, r.evaluator, r.verdict, r.score, JSON.stringify(r.result), r.createdAt, r.model, r.feature];
+/** A stored evaluation inside its call's row: evaluator, verdict, score, created_at, model, feature, result. */
+export type EvaluationElement = [string, string, number, number, string, string | null, unknown];
+
+const elementOf = (r: StoredEvaluation): EvaluationElement => [
+  r.evaluator,
+  r.verdict,
+  r.score,
+  r.createdAt,
+  r.model,
+  r.feature,
+  r.result,
+];
+
+/** The element's stored evaluation. */
+export function fromElement(requestId: string, e: EvaluationElement): StoredEvaluation {
+  return {
+    requestId,
+    evaluator: e[0],
+    verdict: e[1] as StoredEvaluation['verdict'],
+    score: e[2],
+    result: e[6] as StoredEvaluation['result'],
+    createdAt: e[3],
+    model: e[4],
+    feature: e[5],
+  };
+}
+
+/**
+ * Evaluations as one row per call, in the order first seen; a later evaluation by the same evaluator of the same call
+ * replaces the earlier one (as each row's INSERT OR REPLACE did when they were rows of their own).
+ */
+export function evaluationValues(rs: readonly StoredEvaluation[]): EvaluationValues[] {
+  const out: EvaluationValues[] = [];
+  let i = 0;
+  while (i < rs.length) {
+    const first = rs[i] as StoredEvaluation;
+    const id = first.requestId;
+    // A call's evaluations come together (the quality service stores them so): gather the run of this id.
+    let j = i + 1;
+    while (j < rs.length && (rs[j] as StoredEvaluation).requestId === id) j++;
+    let createdAt = first.createdAt;
+    const elements: EvaluationElement[] = [];
+    for (let k = i; k < j; k++) {
+      const r = rs[k] as StoredEvaluation;
+      if (r.createdAt > createdAt) createdAt = r.createdAt;
+      const at = elements.findIndex((e) => e[0] === r.evaluator);
+      if (at === -1) elements.push(elementOf(r));
+      else elements[at] = elementOf(r);
+    }
+    out.push([id, createdAt, JSON.stringify(elements)]);
+    i = j;
+  }
+  return out;
+}
+
+/** `stored` (a call's row) with `added` merged in: an evaluator's newer element replaces its older one. */
+export function mergeElements(stored: string, added: string): string {
+  const into = JSON.parse(stored) as EvaluationElement[];
+  for (const e of JSON.parse(added) as EvaluationElement[]) {
+    const at = into.findIndex((x) => x[0] === e[0]);
+    if (at === -1) into.push(e);
+    else into[at] = e;
+  }
+  return JSON.stringify(into);
 }
 
 export type QualityWrite =
@@ -34,9 +96,14 @@ const prepared = new WeakMap<Database, Statements>();
 function statements(db: Database): Statements {
   const had = prepared.get(db);
   if (had) return had;
-  const putEvaluation: Statement = db.prepare(
-    `INSERT OR REPLACE INTO quality_evaluations (request_id, evaluator, verdict, score, result, created_at, model, feature)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  const addEvaluations: Statement = db.prepare(
+    'INSERT INTO quality_evaluations (request_id, created_at, evaluations) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const getEvaluations = db.prepare<[string], { created_at: number; evaluations: string }>(
+    'SELECT created_at, evaluations FROM quality_evaluations WHERE request_id = ?',
+  );
+  const setEvaluations: Statement = db.prepare(
+    'UPDATE quality_evaluations SET created_at = ?, evaluations = ? WHERE request_id = ?',
   );
   const addCount: Statement = db.prepare(
     `INSERT INTO quality_rollup_minute (t, model, feature, responses, refusals, evaluated, flagged, feedback_up, feedback_down)
@@ -47,8 +114,13 @@ function statements(db: Database): Statements {
        feedback_down = feedback_down + excluded.feedback_down`,
   );
   const evaluations = db.transaction((rows: readonly EvaluationValues[]) => {
-    // bound positionally: cheaper than named parameters, and this runs for every evaluation
-    for (const r of rows) putEvaluation.run(r);
+    // bound positionally: cheaper than named parameters, and this runs for every call evaluated
+    for (const r of rows) {
+      if (addEvaluations.run(r).changes > 0) continue;
+      // the call has evaluations already (evaluated again, or a migrated copy): merge by evaluator
+      const had = getEvaluations.get(r[0]);
+      if (had) setEvaluations.run(Math.max(had.created_at, r[1]), mergeElements(had.evaluations, r[2]), r[0]);
+    }
   });
   const counts = db.transaction((rows: readonly QualityCountRow[]) => {
     for (const r of rows)

@@ -6,7 +6,13 @@ import { applyMigrations } from '../../store/sqlite/migrations.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
 import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
-import { evaluationValues, type QualityWrite, run as runWrite } from './sqlite-write-job.js';
+import {
+  type EvaluationElement,
+  evaluationValues,
+  fromElement,
+  type QualityWrite,
+  run as runWrite,
+} from './sqlite-write-job.js';
 import {
   type CountQuery,
   decodeCursor,
@@ -132,12 +138,54 @@ const toEvaluation = (r: EvaluationRow): StoredEvaluation => ({
   feature: r.feature,
 });
 
+/** A call's stored evaluations, ordered as they were when each was a row: by created_at, then evaluator. */
+function evaluationsOf(requestId: string, json: string): StoredEvaluation[] {
+  return (JSON.parse(json) as EvaluationElement[])
+    .map((e) => fromElement(requestId, e))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.evaluator < b.evaluator ? -1 : a.evaluator > b.evaluator ? 1 : 0));
+}
+
+/**
+ * Version 2: a call's evaluations in one row (request_id, created_at: the latest, evaluations: a JSON array of
+ * [evaluator, verdict, score, created_at, model, feature, result]) instead of a row per evaluator: the per-call writes
+ * were three rows and three index entries for the three default evaluators. The rows version 1 kept are carried over
+ * (in JavaScript, so numbers keep every digit).
+ */
+function evaluationsPerCall(db: Database): void {
+  db.exec('ALTER TABLE quality_evaluations RENAME TO quality_evaluations_v1');
+  db.exec(`CREATE TABLE quality_evaluations (
+  request_id TEXT NOT NULL PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  evaluations TEXT NOT NULL
+) WITHOUT ROWID`);
+  const put = db.prepare('INSERT INTO quality_evaluations (request_id, created_at, evaluations) VALUES (?, ?, ?)');
+  // a page of calls at a time (a statement cannot write while another reads)
+  const ids = db
+    .prepare<[string, number], { request_id: string }>(
+      'SELECT DISTINCT request_id FROM quality_evaluations_v1 WHERE request_id > ? ORDER BY request_id LIMIT ?',
+    )
+    .pluck();
+  const rows = db.prepare<[string, string], EvaluationRow>(
+    `SELECT * FROM quality_evaluations_v1 WHERE request_id >= ? AND request_id <= ?
+     ORDER BY request_id, created_at, evaluator`,
+  );
+  for (let after = ''; ; ) {
+    const page = ids.all(after, 1000) as unknown as string[];
+    if (page.length === 0) break;
+    after = page[page.length - 1] as string;
+    for (const row of evaluationValues(rows.all(page[0] as string, after).map(toEvaluation))) put.run(row);
+  }
+  db.exec('DROP TABLE quality_evaluations_v1');
+  db.exec('CREATE INDEX quality_evaluations_created ON quality_evaluations (created_at)');
+}
+
 /** The per-call writes' job module (store/backend.ts `write`). */
 const WRITE_JOB = new URL('./sqlite-write-job.js', import.meta.url);
 
 /** The `quality` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_QUALITY_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'feedback, evaluations and their rollups', up: QUALITY_SCHEMA },
+  { version: 2, name: 'evaluations: one row per call', up: evaluationsPerCall },
 ];
 
 export class SqliteQualityStore implements QualityStore {
@@ -201,8 +249,8 @@ export class SqliteQualityStore implements QualityStore {
       feedbackFor: db.prepare<[string], FeedbackRow>(
         'SELECT * FROM quality_feedback WHERE request_id = ? ORDER BY created_at, source',
       ),
-      evaluationsFor: db.prepare<[string], EvaluationRow>(
-        'SELECT * FROM quality_evaluations WHERE request_id = ? ORDER BY created_at, evaluator',
+      evaluationsFor: db.prepare<[string], { evaluations: string }>(
+        'SELECT evaluations FROM quality_evaluations WHERE request_id = ?',
       ),
       getReview,
       putReview,
@@ -228,9 +276,19 @@ export class SqliteQualityStore implements QualityStore {
       eraseTx: db.transaction((ids: string) => {
         const of = (table: string) =>
           db.prepare(`DELETE FROM ${table} WHERE request_id IN (SELECT value FROM json_each(?))`).run(ids).changes;
+        // counted by evaluation, as when each was a row
+        const evaluations = (
+          db
+            .prepare(
+              `SELECT COALESCE(SUM(json_array_length(evaluations)), 0) AS n FROM quality_evaluations
+               WHERE request_id IN (SELECT value FROM json_each(?))`,
+            )
+            .get(ids) as { n: number }
+        ).n;
+        of('quality_evaluations');
         return {
           feedback: of('quality_feedback'),
-          evaluations: of('quality_evaluations'),
+          evaluations,
           reviewItems: of('quality_review_queue'),
         };
       }),
@@ -239,7 +297,15 @@ export class SqliteQualityStore implements QualityStore {
         n += db.prepare('DELETE FROM quality_rollup_minute WHERE t < ?').run(before).changes;
         n += db.prepare('DELETE FROM quality_review_queue WHERE call_at < ?').run(before).changes;
         n += db.prepare('DELETE FROM quality_feedback WHERE created_at < ?').run(before).changes;
-        n += db.prepare('DELETE FROM quality_evaluations WHERE created_at < ?').run(before).changes;
+        // a call's evaluations go together, once the latest of them is older than `before`; counted by evaluation
+        n += (
+          db
+            .prepare(
+              'SELECT COALESCE(SUM(json_array_length(evaluations)), 0) AS n FROM quality_evaluations WHERE created_at < ?',
+            )
+            .get(before) as { n: number }
+        ).n;
+        db.prepare('DELETE FROM quality_evaluations WHERE created_at < ?').run(before);
         return n;
       }),
     };
@@ -255,11 +321,12 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async putEvaluations(rs: readonly StoredEvaluation[]) {
-    if (rs.length) await this.writeJob({ kind: 'evaluations', rows: rs.map(evaluationValues) });
+    if (rs.length) await this.writeJob({ kind: 'evaluations', rows: evaluationValues(rs) });
   }
 
   async evaluationsFor(requestId: string) {
-    return this.st().evaluationsFor.all(requestId).map(toEvaluation);
+    const row = this.st().evaluationsFor.get(requestId);
+    return row ? evaluationsOf(requestId, row.evaluations) : [];
   }
 
   async enqueueReview(items: readonly ReviewEnqueue[]) {
