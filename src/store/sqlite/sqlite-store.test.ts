@@ -77,6 +77,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
+      { namespace: 'core', version: 7 },
     ]);
   });
 
@@ -118,6 +119,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 6,
         name: 'partial indexes: calls_status holds only calls that did not succeed, calls_trace only calls with a trace id',
+      },
+      {
+        namespace: 'core',
+        version: 7,
+        name: 'partial indexes: calls_user, calls_team and calls_feature hold only calls that carry the attribute',
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
@@ -175,6 +181,61 @@ describe('migrations', () => {
     // and new calls are found the same way
     await store.insertCalls([makeCall(1000, { status: 'timeout', traceId: null })]);
     expect((await ids(store, { status: 'timeout', limit: 500 }))[0]).toBe('req-01000');
+  });
+
+  it('upgrades a version 6 database to partial user, team and feature indexes, with the same answers', async () => {
+    const path = tempPath();
+    // as the previous release left it: core migrations 1–6, calls with and without each attribute
+    const old = new SqliteStore(path, { writerThread: false });
+    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 6));
+    const calls = Array.from({ length: 400 }, (_, i) =>
+      makeCall(i, {
+        user: i % 3 === 0 ? null : `u-${i % 4}`,
+        team: i % 5 === 0 ? null : `t-${i % 2}`,
+        feature: i % 2 === 0 ? null : `f-${i % 3}`,
+      }),
+    );
+    await old.insertCalls(calls);
+    const queries: CallQuery[] = [
+      { user: 'u-1', limit: 500 },
+      { team: 't-0', limit: 500 },
+      { feature: 'f-2', limit: 500 },
+      { user: 'u-1', team: 't-1', feature: 'f-1', limit: 500 },
+      { user: 'u-3', limit: 7 },
+      { team: 't-1', from: T0 + 50, to: T0 + 300_000, limit: 500 },
+      { user: 'nobody', limit: 500 },
+      { limit: 500 },
+    ];
+    const ids = async (s: SqliteStore, q: CallQuery) => (await s.listCalls(q)).items.map((c) => c.requestId);
+    const before = await Promise.all(queries.map((q) => ids(old, q)));
+    expect(before.slice(0, 4).every((b) => b.length > 10)).toBe(true);
+    await old.close();
+
+    const store = track(new SqliteStore(path));
+    await store.migrate();
+    const indexSql = (name: string) =>
+      (store.db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string }).sql;
+    expect(indexSql('calls_user')).toMatch(/WHERE "user" IS NOT NULL/);
+    expect(indexSql('calls_team')).toMatch(/WHERE team IS NOT NULL/);
+    expect(indexSql('calls_feature')).toMatch(/WHERE feature IS NOT NULL/);
+    expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    // only the calls that carry the attribute have an entry (ANALYZE's first figure: the index's entries)
+    store.db.exec('ANALYZE');
+    const entries = (index: string) =>
+      Number.parseInt(
+        (store.db.prepare('SELECT stat FROM sqlite_stat1 WHERE idx = ?').get(index) as { stat: string }).stat,
+        10,
+      );
+    const count = (where: string) =>
+      (store.db.prepare(`SELECT count(*) AS n FROM calls WHERE ${where}`).get() as { n: number }).n;
+    expect(entries('calls_user')).toBe(count('"user" IS NOT NULL'));
+    expect(entries('calls_team')).toBe(count('team IS NOT NULL'));
+    expect(entries('calls_feature')).toBe(count('feature IS NOT NULL'));
+    expect(await Promise.all(queries.map((q) => ids(store, q)))).toEqual(before);
+    // and new calls are found the same way
+    await store.insertCalls([makeCall(1000, { user: 'u-1', team: null, feature: 'f-2' })]);
+    expect((await ids(store, { user: 'u-1', limit: 500 }))[0]).toBe('req-01000');
+    expect((await ids(store, { feature: 'f-2', limit: 500 }))[0]).toBe('req-01000');
   });
 
   it('refuses a database that a newer llmscope upgraded', async () => {
