@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { type Dispatcher, errors as undiciErrors } from 'undici';
 import type { CallInternals, Endpoint } from '../calls/index.js';
-import type { ProviderAdapter } from '../providers/index.js';
+import type { ProviderAdapter, StreamMetering } from '../providers/index.js';
 import { now } from './now.js';
 import { StreamMeter } from './sse.js';
 import { clientHeaders } from './upstream.js';
@@ -19,6 +19,8 @@ export interface RelayCall {
   /** The call's wire format: its reader meters the stream. */
   readonly adapter: ProviderAdapter;
   readonly arrivalAt: number;
+  /** The call asked for a stream (its body's `stream`, or its URL for Gemini). */
+  readonly stream: boolean;
   readonly internal: CallInternals;
   httpStatus: number;
   responseBytes: number;
@@ -30,7 +32,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   readonly done: Promise<Error | null>;
   /** True once the upstream's response headers arrived (and were passed on, unless the client was gone). */
   headersReceived = false;
-  meter: StreamMeter | null = null;
+  meter: StreamMetering | null = null;
   readonly kept: Buffer[] = [];
   keptBytes = 0;
   private settle!: (err: Error | null) => void;
@@ -87,6 +89,9 @@ export class Relay implements Dispatcher.DispatchHandler {
     }
     this.res.writeHead(statusCode, out);
     if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage, c.adapter.streamReader(c.endpoint));
+    // A stream in another framing (Gemini's JSON array without alt=sse), metered by the format's own meter.
+    else if (c.stream && statusCode < 300 && c.adapter.bodyStreamMeter)
+      this.meter = c.adapter.bodyStreamMeter(c.endpoint, String(headers['content-type'] ?? ''));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -42,6 +42,26 @@ export interface StreamReader {
   read(data: string): ChunkInfo | null;
 }
 
+/**
+ * Metering of one call's streamed answer as the bytes pass (the gateway's SSE meter, or a format's own for a stream
+ * that is not server-sent events): when content came, its text, and what the stream said.
+ */
+export interface StreamMetering {
+  readonly firstContentAt: number | null;
+  readonly lastContentAt: number | null;
+  readonly text: { kept(): { text: string; totalChars: number } };
+  readonly refusal: string | null;
+  readonly finishReason: string | null;
+  readonly usage: Usage | null;
+  readonly error: string | null;
+  /** Set when reading failed (the bytes still passed through, unread from then on). */
+  readonly failure: Error | null;
+  /** Reads a chunk that arrived at `at` (epoch ms); returns what to pass on to the client. */
+  push(chunk: Buffer, at: number): Buffer | string;
+  /** The upstream ended; returns what is left to pass on. */
+  end(at: number): string;
+}
+
 /** What a non-streamed response body says. */
 export interface ResponseInfo {
   text: string;
@@ -101,6 +121,12 @@ export interface ProviderAdapter {
   responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo;
   /** A reader for one call's stream. */
   streamReader(endpoint: Endpoint): StreamReader;
+  /**
+   * A meter for a streamed call (the URL or body asked for a stream) whose 2xx answer is not server-sent events but
+   * has this content type, or null to keep it as a body: Gemini's streamGenerateContent without `alt=sse` streams one
+   * JSON array.
+   */
+  bodyStreamMeter?(endpoint: Endpoint, contentType: string): StreamMetering | null;
   /** The error type of an upstream error body, if it says one. */
   errorTypeOf(body: unknown): string | null;
   /** llmscope's own error in this route's error shape. */

@@ -12,6 +12,7 @@ export type {
   ProviderAdapter,
   RenderedError,
   ResponseInfo,
+  StreamMetering,
   StreamReader,
   Usage,
   WireFormat,

@@ -1,12 +1,13 @@
-// The simulator's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse):
+// The simulator's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent, as server-sent
+// events with ?alt=sse, else as Google streams without it: one JSON array whose elements are written as they come):
 // Google's GenerateContentResponse with the simulator's exact timing, usageMetadata with cached and thoughts
 // tokens, function calls and safety blocks, so tests of the gateway's Gemini route run offline with @google/genai.
 //
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
 //   x-simulator-reasoning-tokens: N     reported as usageMetadata.thoughtsTokenCount
-// Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), timeout, cut, refusal and content_filter (both:
-// finishReason SAFETY with no content).
+// Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), timeout, cut, refusal (finishReason SAFETY with no
+// content) and content_filter (the prompt blocked: promptFeedback.blockReason SAFETY, no candidates, no output).
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { MessagesDirectives as Directives, SimClock, SimExchange } from './anthropic.js';
@@ -71,23 +72,30 @@ function headerNumber(h: IncomingHttpHeaders, name: string): number {
 export async function geminiGenerate(
   ex: SimExchange,
   headers: IncomingHttpHeaders,
-  route: { model: string; stream: boolean },
+  route: { model: string; stream: boolean; sse?: boolean },
   b: Json,
   d: Directives,
   clock: SimClock,
   seed: number,
 ): Promise<void> {
   const fault = d.fault;
+  // A stream without alt=sse answers its errors as a one-element array too.
+  const error = (e: Json): unknown => (route.stream && route.sse === false ? [e] : e);
   if (fault === 'rate_limit')
-    return sendJson(ex, 429, googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).'));
+    return sendJson(
+      ex,
+      429,
+      error(googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).')),
+    );
   if (fault === 'server_error')
-    return sendJson(ex, 500, googleError(500, 'INTERNAL', 'An internal error has occurred.'));
+    return sendJson(ex, 500, error(googleError(500, 'INTERNAL', 'An internal error has occurred.')));
   if (fault === 'timeout') return;
 
   const prompt = promptTokens(b);
   const cached = Math.min(d.cachedTokens, prompt);
   const thoughts = headerNumber(headers, 'x-simulator-reasoning-tokens');
   const blocked = fault === 'refusal' || fault === 'content_filter';
+  const promptBlocked = fault === 'content_filter';
   const tool = d.toolCall && !blocked ? d.toolCall : null;
   let chunks: string[];
   let perChunk: number[];
@@ -136,11 +144,26 @@ export async function geminiGenerate(
     index: 0,
   });
   const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
+  // A blocked prompt: no candidates, the reason in promptFeedback, usage with the prompt only.
+  const blockedPrompt = (): Json => ({
+    promptFeedback: {
+      blockReason: 'SAFETY',
+      safetyRatings: [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }],
+    },
+    usageMetadata: {
+      promptTokenCount: prompt,
+      totalTokenCount: prompt,
+      ...(cached ? { cachedContentTokenCount: cached } : {}),
+    },
+    modelVersion: route.model,
+    responseId,
+  });
 
   if (!route.stream) {
     await ex.waitUntil(dueAt(n - 1));
     if (ex.stopped) return;
     if (cutAfter !== null) return ex.cut();
+    if (promptBlocked) return sendJson(ex, 200, blockedPrompt());
     const text = chunks.slice(0, n).join('');
     return sendJson(ex, 200, {
       candidates: [candidate(blocked ? null : text, finish)],
@@ -150,13 +173,29 @@ export async function geminiGenerate(
     });
   }
 
-  ex.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const event = (o: Json): string => `data: ${JSON.stringify(o)}\r\n\r\n`;
+  // ?alt=sse: one `data:` event per chunk. Without it: a JSON array, `[` and each element written as it comes (Google
+  // pretty-prints them and separates them with `\r\n,\r\n`), `]` at the end.
+  const sse = route.sse !== false;
+  ex.res.writeHead(200, {
+    'content-type': sse ? 'text/event-stream' : 'application/json; charset=UTF-8',
+    'cache-control': 'no-cache',
+  });
+  let written = 0;
+  const event = (o: Json): string =>
+    sse ? `data: ${JSON.stringify(o)}\r\n\r\n` : `${written++ === 0 ? '[' : '\r\n,\r\n'}${JSON.stringify(o, null, 2)}`;
+  const close = sse ? '' : '\r\n]';
   if (n === 0) {
     await ex.waitUntil(clock(0));
     if (ex.stopped) return;
     ex.res.end(
-      event({ candidates: [candidate(null, finish)], usageMetadata: usage(0), modelVersion: route.model, responseId }),
+      (promptBlocked
+        ? event(blockedPrompt())
+        : event({
+            candidates: [candidate(null, finish)],
+            usageMetadata: usage(0),
+            modelVersion: route.model,
+            responseId,
+          })) + close,
     );
     return;
   }
@@ -181,7 +220,7 @@ export async function geminiGenerate(
     if (!ex.stopped) ex.cut();
     return;
   }
-  ex.res.end();
+  ex.res.end(close);
 }
 
 // ---------- the routes beside generateContent: models, countTokens, embeddings ----------

@@ -458,7 +458,9 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     state.sequence++;
     const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
     const at = gemini ?? { model: String(b.model), stream: false };
-    return geminiGenerate(ex, req.headers, at, b, { ...directives, fault }, clock, state.opts.seed);
+    // Without ?alt=sse Google streams one JSON array, its elements written as they come.
+    const sse = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('alt') === 'sse';
+    return geminiGenerate(ex, req.headers, { ...at, sse }, b, { ...directives, fault }, clock, state.opts.seed);
   }
   if (route === 'responses') {
     state.sequence++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LlmscopeError } from '../../errors.js';
 import {
+  errorTypeOf,
   fastGeminiChunk,
   geminiAdapter,
   geminiStreamReader,
@@ -146,5 +147,14 @@ describe('fastGeminiChunk', () => {
       const data = chunk(t, {}, i === 3 ? 'STOP' : undefined);
       expect(reader.read(data)).toEqual(readParsedChunk(data));
     }
+  });
+});
+
+describe('errorTypeOf', () => {
+  it("reads Google's error, also as the one-element array a stream without alt=sse answers", () => {
+    const e = { error: { code: 429, message: 'quota', status: 'RESOURCE_EXHAUSTED' } };
+    expect(errorTypeOf(e)).toBe('RESOURCE_EXHAUSTED');
+    expect(errorTypeOf([e])).toBe('RESOURCE_EXHAUSTED');
+    expect(errorTypeOf([])).toBeNull();
   });
 });

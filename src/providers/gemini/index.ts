@@ -1,6 +1,7 @@
-// Google's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse): the model
-// and streaming from the path, `usageMetadata` (prompt, candidates, cached, thoughts tokens), the first candidate's
-// finishReason, safety blocks as refusals, and Google's error shape for llmscope's own errors.
+// Google's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent, as server-sent events
+// with ?alt=sse or as one JSON array without it): the model and streaming from the path, `usageMetadata` (prompt,
+// candidates, cached, thoughts tokens), the first candidate's finishReason, safety blocks as refusals, and Google's
+// error shape for llmscope's own errors.
 import type { Endpoint } from '../../calls/index.js';
 import { renderError as renderOpenAiError } from '../../errors.js';
 import {
@@ -15,6 +16,7 @@ import {
   type Usage,
 } from '../adapter.js';
 import { has, stringAt, stringEnd, valueEnd } from '../scan.js';
+import { JsonArrayStreamMeter } from './array-stream.js';
 
 /** `/v1beta/models/{model}:{method}` (also `/v1/...`), the model possibly with slashes (`tunedModels/x`). */
 const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
@@ -209,9 +211,12 @@ export const geminiStreamReader: StreamReader = {
   read: (data) => fastGeminiChunk(data) ?? readParsedChunk(data),
 };
 
-/** Upstream error type from Google's `{"error": {"code", "message", "status"}}`. */
+/**
+ * Upstream error type from Google's `{"error": {"code", "message", "status"}}`, or from the one-element array of it
+ * that a stream without `alt=sse` answers.
+ */
 export function errorTypeOf(body: unknown): string | null {
-  const e = obj(obj(body)?.error);
+  const e = obj(obj(Array.isArray(body) ? body[0] : body)?.error);
   return e && typeof e.status === 'string' ? e.status : null;
 }
 
@@ -306,6 +311,9 @@ export const geminiAdapter: ProviderAdapter = {
   promptText,
   responseInfo,
   streamReader: () => geminiStreamReader,
+  // streamGenerateContent without alt=sse answers one JSON array, written element by element.
+  bodyStreamMeter: (_endpoint, contentType) =>
+    /^application\/json\b/i.test(contentType) ? new JsonArrayStreamMeter(geminiStreamReader) : null,
   errorTypeOf,
   renderError,
 };

@@ -1,0 +1,135 @@
+// Reach as a user sends it: the wire shapes real clients use beside the official JS SDKs, sent raw through llmscope
+// against the simulator — Gemini's streamGenerateContent without alt=sse (one JSON array, as curl, google-genai's REST
+// callers and older clients stream), and a prompt Gemini blocks (promptFeedback.blockReason).
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../src/calls/index.js';
+import { costOf, createCostModule } from '../../src/cost/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Stack, startStack } from './helpers.js';
+
+const TTFT = 40;
+const TPOT = 4;
+const OUT = 12;
+const GEMINI = 'gemini-2.5-flash';
+/** gemini-2.5-flash's catalog prices, USD per 1M tokens. */
+const GEMINI_PRICE = { input: 0.3, cachedInput: 0.03, cacheWrite: null, output: 2.5 };
+
+describe('reach: raw wire shapes through llmscope', () => {
+  let s: Stack;
+  let sim: Simulator;
+  const callOf = async (id: string): Promise<LlmCall> => {
+    for (let t = 0; t < 200; t++) {
+      const c = s.calls.find((x) => x.requestId === id);
+      if (c) return c;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`call ${id} not recorded`);
+  };
+  const post = async (base: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const r = await request(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
+  };
+
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, seed: 1, ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT });
+    const root = sim.url.replace(/\/v1$/, '');
+    s = await startStack({
+      sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
+      config: {
+        providers: [
+          { name: 'openai-sim', baseUrl: sim.url },
+          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
+          { name: 'gemini-sim', type: 'gemini', baseUrl: `${root}/v1beta`, models: ['gemini-*'] },
+        ],
+      },
+      app: { modules: [createCostModule] },
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+    await sim.close();
+  });
+
+  describe('Gemini streamGenerateContent without alt=sse (a JSON array)', () => {
+    const path = `/v1beta/models/${GEMINI}:streamGenerateContent`;
+    const body = {
+      systemInstruction: { parts: [{ text: 'Answer in one line.' }] },
+      contents: [{ role: 'user', parts: [{ text: 'Tell me about rivers, please.' }] }],
+    };
+    const sameIds = (t: string) => t.replace(/"responseId": "[^"]*"/g, '"responseId": "X"');
+
+    it('passes the array through byte for byte and records tokens, TTFT, TPOT and cost', async () => {
+      const headers = { 'x-goog-api-key': 'k', 'x-simulator-cached-tokens': '4', 'x-simulator-reasoning-tokens': '3' };
+      const direct = await post(sim.url.replace(/\/v1$/, ''), path, body, headers);
+      expect(direct.headers['content-type']).toMatch(/^application\/json/);
+      const ids = ['gem-array-1', 'gem-array-2', 'gem-array-3'];
+      const via = [];
+      for (const id of ids) via.push(await post(s.base, path, body, { ...headers, 'x-request-id': id }));
+      for (const v of via) {
+        expect(v.status).toBe(200);
+        expect(v.headers['content-type']).toBe(direct.headers['content-type']);
+        expect(sameIds(v.text)).toBe(sameIds(direct.text));
+      }
+      const elements = JSON.parse(direct.text) as { usageMetadata: { promptTokenCount: number } }[];
+      expect(elements.length).toBe(OUT);
+      const prompt = elements[0]?.usageMetadata.promptTokenCount ?? 0;
+      const calls = await Promise.all(ids.map(callOf));
+      for (const c of calls)
+        expect(c).toMatchObject({
+          provider: 'gemini-sim',
+          model: GEMINI,
+          endpoint: 'generate_content',
+          stream: true,
+          status: 'ok',
+          inputTokens: prompt,
+          cachedInputTokens: 4,
+          outputTokens: OUT + 3,
+          reasoningTokens: 3,
+          tokenSource: 'usage',
+          finishReason: 'STOP',
+          refusal: false,
+          costUsd: costOf({ input: prompt, cachedInput: 4, output: OUT + 3 }, GEMINI_PRICE),
+        });
+      // TTFT from the first element with a part (the thoughts come first: 3 tokens at TPOT each), within 5 ms.
+      const expected = TTFT + 3 * TPOT;
+      expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - expected)))).toBeLessThan(5);
+      for (const c of calls) expect(c.tpotMs).toBeGreaterThan(0);
+    });
+
+    it('records a prompt Gemini blocks (promptFeedback.blockReason) as a refusal, streamed or not', async () => {
+      const headers = { 'x-simulator-fault': 'content_filter' };
+      const streamed = await post(s.base, path, body, { ...headers, 'x-request-id': 'gem-array-blocked' });
+      const [element] = JSON.parse(streamed.text) as {
+        promptFeedback?: { blockReason?: string };
+        candidates?: unknown;
+      }[];
+      expect(element?.promptFeedback?.blockReason).toBe('SAFETY');
+      expect(element?.candidates).toBeUndefined();
+      const plain = await post(s.base, `/v1beta/models/${GEMINI}:generateContent`, body, {
+        ...headers,
+        'x-request-id': 'gem-blocked',
+      });
+      expect(JSON.parse(plain.text).promptFeedback.blockReason).toBe('SAFETY');
+      for (const id of ['gem-array-blocked', 'gem-blocked'])
+        expect(await callOf(id)).toMatchObject({
+          status: 'ok',
+          refusal: true,
+          finishReason: 'SAFETY',
+          outputTokens: 0,
+          tokenSource: 'usage',
+        });
+    });
+
+    it('records an upstream error answered as a one-element array with its status', async () => {
+      const r = await post(s.base, path, body, { 'x-simulator-fault': 'rate_limit', 'x-request-id': 'gem-array-429' });
+      expect(r.status).toBe(429);
+      expect(JSON.parse(r.text)[0].error.status).toBe('RESOURCE_EXHAUSTED');
+      expect(await callOf('gem-array-429')).toMatchObject({ status: 'rate_limited', errorType: 'RESOURCE_EXHAUSTED' });
+    });
+  });
+});
