@@ -236,17 +236,34 @@ function statusOfSpan(s: OtlpSpan, errorType: string | null): { status: CallStat
   }
   const et = errorType ?? '';
   const http =
-    code !== null && code >= 400 && code <= 599
-      ? code
-      : /^[45]\d\d$/.test(et)
-        ? Number(et)
-        : /rate.?limit/i.test(et)
-          ? 429
-          : /timeout|timed.?out/i.test(et)
-            ? 504
-            : 500;
+    code !== null && code >= 400 && code <= 599 ? code : /^[45]\d\d$/.test(et) ? Number(et) : httpOfErrorType(et);
   if (/abort|cancel/i.test(et)) return { status: 'cancelled', httpStatus: 499 };
   return { status: statusOf(http), httpStatus: http };
+}
+
+/**
+ * The HTTP status an error type names: the provider SDKs' error classes (openai and anthropic, Node and Python:
+ * BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404, ConflictError 409,
+ * UnprocessableEntityError 422, RateLimitError 429, InternalServerError 500, OverloadedError 529, APITimeoutError),
+ * which instrumentations put in error.type or exception.type, possibly qualified (`openai.BadRequestError`); else 500.
+ */
+const ERROR_CLASS_STATUS: readonly [RegExp, number][] = [
+  [/rate.?limit|too.?many.?requests|resource.?exhausted/i, 429],
+  [/timeout|timed.?out|deadline.?exceeded/i, 504],
+  [/bad.?request|invalid.?request|invalid.?argument/i, 400],
+  [/authentication|unauthori[sz]ed|unauthenticated/i, 401],
+  [/permission.?denied|forbidden/i, 403],
+  [/not.?found/i, 404],
+  [/conflict/i, 409],
+  [/request.?too.?large|payload.?too.?large/i, 413],
+  [/unprocessable/i, 422],
+  [/overloaded/i, 529],
+  [/service.?unavailable|unavailable/i, 503],
+];
+
+function httpOfErrorType(et: string): number {
+  for (const [re, status] of ERROR_CLASS_STATUS) if (re.test(et)) return status;
+  return 500;
 }
 
 /** user / session / team / feature: the llmscope.* attribute, the conventional ones, then the resource's. */

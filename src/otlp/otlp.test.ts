@@ -257,6 +257,32 @@ describe('LLM spans to calls', () => {
       errorType: 'RateLimitError',
       errorMessage: '429 Rate limit reached',
     });
+    // The SDKs' error classes, as instrumentations set error.type (or only the exception event's exception.type)
+    const byClass = (type: string, on: 'attribute' | 'event' = 'attribute') =>
+      spanToCall(
+        on === 'attribute'
+          ? span({ ...genAi, 'error.type': type }, { status: { code: 2, message: 'failed' } })
+          : span(genAi, {
+              status: { code: 2, message: 'failed' },
+              events: [{ name: 'exception', timeNs: 1n, attributes: { 'exception.type': type } }],
+            }),
+      );
+    for (const [type, status, http] of [
+      ['BadRequestError', 'client_error', 400],
+      ['openai.BadRequestError', 'client_error', 400],
+      ['AuthenticationError', 'client_error', 401],
+      ['anthropic.PermissionDeniedError', 'client_error', 403],
+      ['NotFoundError', 'client_error', 404],
+      ['UnprocessableEntityError', 'client_error', 422],
+      ['openai.RateLimitError', 'rate_limited', 429],
+      ['APITimeoutError', 'timeout', 504],
+      ['InternalServerError', 'upstream_error', 500],
+      ['OverloadedError', 'upstream_error', 529],
+      ['APIConnectionError', 'upstream_error', 500],
+    ] as const) {
+      expect(byClass(type), type).toMatchObject({ status, httpStatus: http, errorType: type });
+      expect(byClass(type, 'event'), type).toMatchObject({ status, httpStatus: http, errorType: type });
+    }
     const bad = spanToCall(span({ ...genAi, 'http.response.status_code': 400 }, { status: { code: 2, message: '' } }));
     expect(bad).toMatchObject({ status: 'client_error', httpStatus: 400, errorType: 'error' });
     expect(isLlmSpan(span({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' }))).toBe(false);
