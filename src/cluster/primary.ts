@@ -11,12 +11,13 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, type AppOptions, createApp } from '../server.js';
+import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
 import {
   type AdmissionSnapshot,
@@ -31,21 +32,6 @@ import {
 /** The number of gateway workers `server.workers` asks for (`auto`: one per core, less one for the recorder). */
 export function workerCount(workers: Config['server']['workers'], cores = availableParallelism()): number {
   return workers === 'auto' ? Math.max(1, cores - 1) : workers;
-}
-
-/** The semi-space size gateway workers start with (MB): docs/deploy.md, "CPU per call: a larger young generation". */
-export const WORKER_SEMI_SPACE_MB = 64;
-
-/**
- * The node flags a gateway worker starts with: the primary's own, plus `--max-semi-space-size` unless the primary's
- * flags or NODE_OPTIONS (which the workers inherit) already set it. V8 sizes the young generation when a process
- * starts, so `npx llmscope serve --workers N` cannot give it to itself, but it can to the workers it forks: the hot
- * path's short-lived objects then die young instead of being copied (−7 to −11% CPU per call, measured there).
- */
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const set = (s: string): boolean => /(^|\s)--max[-_]semi[-_]space[-_]size\b/.test(s);
-  if (execArgv.some(set) || set(nodeOptions)) return [...execArgv];
-  return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 /** The compiled worker entry beside this file (worker-main.js in dist; .ts when run from source). */
@@ -93,8 +79,6 @@ interface Member {
   inflight: number;
   startedAt: number;
   drained: boolean;
-  /** The worker's metrics as it last reported them. */
-  last?: Snapshot;
 }
 
 const RESTART_MIN_MS = 100;
@@ -104,8 +88,6 @@ const HEALTHY_MS = 30_000;
 const METRICS_TIMEOUT_MS = 2_000;
 /** How often the primary takes each worker's metrics, so what a worker that dies had counted is kept (all but the last few seconds). */
 const METRICS_REFRESH_MS = 5_000;
-
-type Snapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 export async function startFleet(
   config: Config,
@@ -145,35 +127,17 @@ export async function startFleet(
     registers: [registry],
   });
 
-  // Each worker counts its own calls. When one exits, the counters and histograms it last reported (in its last
-  // message when it drained, else at the last refresh) are kept here and added to every answer, so the fleet's
-  // totals never go down (Prometheus would take that for a counter reset); gauges go with the process.
-  let retired: Snapshot = [];
-  let retiring: Promise<void> = Promise.resolve();
-  const retire = (snap: Snapshot | undefined): void => {
-    // prom-client types `type` as a numeric enum, but its JSON has the names
-    const keep = (snap ?? []).filter((m) => ['counter', 'histogram'].includes(String(m.type)));
-    if (keep.length === 0) return;
-    retiring = retiring.then(async () => {
-      retired = await AggregatorRegistry.aggregate(retired.length > 0 ? [retired, keep] : [keep]).getMetricsAsJSON();
-    });
+  // Each worker counts its own calls; /metrics adds up each worker's latest report (a worker that does not answer a
+  // scrape in time counts as it last reported) and what workers that exited had counted, so the fleet's totals never
+  // go down and no worker counts twice (fleet-metrics.ts).
+  const fleetMetrics = new FleetMetrics();
+  const ask = (id: number): Promise<Snapshot | null> => {
+    const m = members.get(id);
+    if (!m?.worker.isConnected()) return Promise.resolve(null);
+    return m.rpc.call<Snapshot>('metrics', null, METRICS_TIMEOUT_MS).catch(() => null);
   };
-  const refresh = async (): Promise<Snapshot[]> => {
-    const live = [...members.values()].filter((m) => m.worker.isConnected());
-    const got = await Promise.all(
-      live.map(async (m) => {
-        const snap = await m.rpc.call<Snapshot>('metrics', null, METRICS_TIMEOUT_MS).catch(() => null);
-        if (snap && !m.drained) m.last = snap;
-        return snap;
-      }),
-    );
-    return got.filter((g) => g !== null);
-  };
-  async function collectWorkerMetrics(): Promise<Snapshot[]> {
-    const got = await refresh();
-    await retiring;
-    return retired.length > 0 ? [...got, retired] : got;
-  }
+  const refresh = (): Promise<Snapshot[]> => fleetMetrics.collect(ask);
+  const collectWorkerMetrics = refresh;
   const refresher = setInterval(() => void refresh(), METRICS_REFRESH_MS);
   refresher.unref();
 
@@ -196,12 +160,7 @@ export async function startFleet(
     }
   };
 
-  cluster.setupPrimary({
-    exec: workerEntry(),
-    args: [],
-    execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
-    serialization: 'json',
-  });
+  cluster.setupPrimary({ exec: workerEntry(), args: [], serialization: 'json' });
   let stopping = false;
   let backoff = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -214,6 +173,7 @@ export async function startFleet(
     const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
     const member: Member = { worker, rpc, inflight: 0, startedAt: Date.now(), drained: false };
     members.set(worker.id, member);
+    fleetMetrics.add(worker.id);
     rpc.on('hooks.authenticate', (a) => runHooksFor(hooks, 'authenticate', a as AdmissionSnapshot));
     rpc.on('hooks.admit', (a) => runHooksFor(hooks, 'admit', a as AdmissionSnapshot));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
@@ -258,14 +218,14 @@ export async function startFleet(
           break;
         case 'drained':
           member.drained = true;
-          if (msg.metrics) member.last = msg.metrics as Snapshot;
+          fleetMetrics.final(worker.id, (msg.metrics as Snapshot | null) ?? null);
           break;
       }
     });
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
       rpc.close();
-      retire(member.last);
+      fleetMetrics.retire(worker.id);
       running.set(members.size);
       if (stopping) return;
       // A worker that dies before the fleet is up fails the start, rather than being restarted for ever.

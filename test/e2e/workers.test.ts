@@ -202,6 +202,28 @@ describe('serve --workers 4', () => {
     expect(summary.cost_usd).toBeCloseTo(row.cost, 9);
   }, 120_000);
 
+  it('a worker that cannot answer a scrape (SIGSTOP) counts in /metrics as it last reported, not as zero', async () => {
+    // Every worker served some of the 2,000 calls above (node:cluster hands connections out in turn).
+    const before = await metrics();
+    const counted = metricValue(before, 'llm_requests_total');
+    expect(counted).toBeGreaterThanOrEqual(2_000);
+    const victim = childrenOf(serve.proc.pid as number)[2] as number;
+    process.kill(victim, 'SIGSTOP');
+    let during: Map<string, number>;
+    try {
+      during = await metrics();
+    } finally {
+      process.kill(victim, 'SIGCONT');
+    }
+    // A counter that dips for one scrape reads to Prometheus as a reset, and rate() jumps by the whole count.
+    for (const name of ['llm_requests_total', 'llm_tokens_total', 'llm_request_duration_seconds_count'])
+      expect([name, metricValue(during, name)]).toEqual([name, metricValue(before, name)]);
+    expect(metricValue(during, 'process_cpu_seconds_total')).toBeGreaterThanOrEqual(
+      metricValue(before, 'process_cpu_seconds_total'),
+    );
+    expect(metricValue(await metrics(), 'llm_requests_total')).toBe(counted);
+  }, 30_000);
+
   it('a budget with room for 10 calls admits 10 of 50 sent at once across the workers', async () => {
     const client = new OpenAI({
       baseURL: `${serve.base}/v1`,
