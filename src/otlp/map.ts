@@ -23,7 +23,7 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /** Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in). */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;
@@ -353,7 +353,42 @@ export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: strin
   if (output === null && has & LLM_OUTPUT) output = joined(indexed(a, 'llm.output_messages.', MESSAGE_CONTENT));
   output ??= joined(textOfValue(a['ai.response.text']));
   output ??= joined(textOfValue(a['output.value']));
+  if ((prompt === null || output === null) && s.events.length > 0) {
+    const e = textsOfEvents(s);
+    prompt ??= e.prompt;
+    output ??= e.output;
+  }
   return { prompt, output };
+}
+
+/**
+ * Span events that carry a call's messages: GenAI's per-message events as span events (`gen_ai.user.message`, ...,
+ * `gen_ai.choice`; Azure AI Inference and Semantic Kernel put the message in `gen_ai.event.content`, Strands in
+ * `content` / `message`), the older `gen_ai.content.prompt` / `gen_ai.content.completion` (`gen_ai.prompt` /
+ * `gen_ai.completion`) and `gen_ai.client.inference.operation.details` (the GenAI message attributes).
+ */
+const CONTENT_EVENT =
+  /^gen_ai\.((system|user|assistant|tool)\.message|choice|content\.(prompt|completion)|client\.inference\.operation\.details)$/;
+/** What a content event keeps when its span is stored: never its message. */
+const CONTENT_EVENT_KEEP = /^(gen_ai\.(system|provider\.name|response\.finish_reasons?)|index|finish_reason|role)$/;
+
+/** The prompt and answer the span's content events carry (textsOfSpan's fallback). */
+function textsOfEvents(s: OtlpSpan): { prompt: string | null; output: string | null } {
+  const prompt: string[] = [];
+  const output: string[] = [];
+  for (const e of s.events) {
+    const m = CONTENT_EVENT.exec(e.name);
+    if (!m) continue;
+    const a = e.attributes;
+    if (m[1] === 'client.inference.operation.details') {
+      prompt.push(...textOfValue(a['gen_ai.system_instructions']), ...textOfValue(a['gen_ai.input.messages']));
+      output.push(...textOfValue(a['gen_ai.output.messages']));
+    } else if (m[1] === 'content.prompt') prompt.push(...textOfValue(a['gen_ai.prompt']));
+    else if (m[1] === 'content.completion') output.push(...textOfValue(a['gen_ai.completion']));
+    else if (m[1] === 'choice') output.push(...textOfValue(a['gen_ai.event.content'] ?? a.message ?? a.content));
+    else prompt.push(...textOfValue(a['gen_ai.event.content'] ?? a.content));
+  }
+  return { prompt: joined(prompt), output: joined(output) };
 }
 
 const MESSAGE_CONTENT = /^message\.(content|contents\.\d+\.message_content\.text)$/;
@@ -681,12 +716,12 @@ function isContentKey(k: string): boolean {
   return c;
 }
 
-function flatAttributes(a: Attributes, max: number): Record<string, string | number | boolean> {
+function flatAttributes(a: Attributes, max: number, contentEvent = false): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   let n = 0;
   for (const k of Object.keys(a)) {
     if (n >= max) break;
-    if (isContentKey(k)) continue;
+    if (isContentKey(k) || (contentEvent && !CONTENT_EVENT_KEEP.test(k))) continue;
     const f = flatValue(a[k] as AttrValue);
     if (f === null) continue;
     out[k] = f;
@@ -710,7 +745,7 @@ export function toSpanRecord(s: OtlpSpan): SpanRecord {
     status: s.status.code === 1 ? 'ok' : s.status.code === 2 ? 'error' : 'unset',
     attributes,
     events: s.events.slice(0, MAX_EVENTS).map((e) => {
-      const ea = flatAttributes(e.attributes, 16);
+      const ea = flatAttributes(e.attributes, 16, CONTENT_EVENT.test(e.name));
       return Object.keys(ea).length > 0
         ? { name: e.name.slice(0, MAX_FIELD), time: nsToMs(e.timeNs), attributes: ea }
         : { name: e.name.slice(0, MAX_FIELD), time: nsToMs(e.timeNs) };

@@ -20,6 +20,7 @@ import {
   requestIdOf,
   spanToCall,
   textsOfSpan,
+  toSpanRecord,
 } from './index.js';
 
 /** Finished SDK spans: a parent "agent" span and children with the given attributes. */
@@ -293,6 +294,75 @@ describe('LLM spans to calls', () => {
 });
 
 describe('prompt and answer text from content attributes (never stored with the span)', () => {
+  it('reads messages carried by span events (Azure AI Inference, Semantic Kernel, Strands, older GenAI) and never stores them', () => {
+    const ev = (name: string, attributes: Record<string, unknown>) => ({
+      name,
+      timeNs: 1_700_000_000_500_000_000n,
+      attributes: attributes as OtlpSpan['attributes'],
+    });
+    const cases: [OtlpSpan['events'], string, string][] = [
+      [
+        [
+          ev('gen_ai.system.message', {
+            'gen_ai.system': 'az.ai.inference',
+            'gen_ai.event.content': '{"role":"system","content":"Be brief."}',
+          }),
+          ev('gen_ai.user.message', {
+            'gen_ai.system': 'az.ai.inference',
+            'gen_ai.event.content': '{"role":"user","content":"Mail alice@example.com"}',
+          }),
+          ev('gen_ai.choice', {
+            'gen_ai.event.content': '{"message":{"content":"Sent."},"finish_reason":"stop","index":0}',
+          }),
+        ],
+        'Be brief.\nMail alice@example.com',
+        'Sent.',
+      ],
+      [
+        [
+          ev('gen_ai.user.message', { content: '[{"text":"Mail alice@example.com"}]' }),
+          ev('gen_ai.choice', { message: '[{"text":"Sent."}]', finish_reason: 'end_turn' }),
+        ],
+        'Mail alice@example.com',
+        'Sent.',
+      ],
+      [
+        [
+          ev('gen_ai.content.prompt', { 'gen_ai.prompt': '[{"role":"user","content":"Mail alice@example.com"}]' }),
+          ev('gen_ai.content.completion', { 'gen_ai.completion': '[{"role":"assistant","content":"Sent."}]' }),
+        ],
+        'Mail alice@example.com',
+        'Sent.',
+      ],
+      [
+        [
+          ev('gen_ai.client.inference.operation.details', {
+            'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"Mail alice@example.com"}]}]',
+            'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Sent."}]}]',
+          }),
+        ],
+        'Mail alice@example.com',
+        'Sent.',
+      ],
+    ];
+    const { 'gen_ai.input.messages': _, ...usageOnly } = genAi;
+    for (const [events, prompt, output] of cases) {
+      const s = span(usageOnly, { events });
+      expect(textsOfSpan(s)).toEqual({ prompt, output });
+      const stored = JSON.stringify(toSpanRecord(s));
+      expect(stored).not.toContain('alice@example.com');
+      expect(stored).not.toContain('Sent.');
+      expect(spanToCall(s).internal?.promptText).toBe(prompt);
+    }
+    // What a content event keeps: its name, time and the attributes that are no message
+    const [system, , choice] = toSpanRecord(span(usageOnly, { events: cases[0]?.[0] })).events;
+    expect(system).toMatchObject({ name: 'gen_ai.system.message', attributes: { 'gen_ai.system': 'az.ai.inference' } });
+    expect(choice).toEqual({ name: 'gen_ai.choice', time: 1_700_000_000_500 });
+    expect(toSpanRecord(span(usageOnly, { events: cases[1]?.[0] })).events[1]).toMatchObject({
+      attributes: { finish_reason: 'end_turn' },
+    });
+  });
+
   it('reads GenAI messages, OpenLLMetry and OpenInference indexed attributes, and the AI SDK', () => {
     expect(
       textsOfSpan(
