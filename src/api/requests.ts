@@ -91,7 +91,15 @@ function metadataQuery(url: URL): Record<string, string> | undefined {
     if (bad)
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', `invalid query parameter "${param}": ${bad}`, { param });
     out ??= {};
-    out[param.slice(5)] = v;
+    const key = param.slice(5);
+    // A call's key has one value: two values of one key would match nothing, and keeping either answers another query.
+    if (out[key] !== undefined && out[key] !== v)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        `invalid query parameter "${param}": given twice with different values; a call's key has one value, so give it once`,
+        { param },
+      );
+    out[key] = v;
   }
   return out;
 }

@@ -78,6 +78,11 @@ describe.each(stores)('call metadata on %s', (_name, storageUrl) => {
     expect(globex.map((r) => r.request_id)).toEqual([calls[2]?.requestId]);
     expect(globex[0]?.metadata['contact']).toBe(calls[2]?.metadata?.['contact']);
     expect((await get('/api/requests?meta.tenant=nobody')).body.data).toEqual([]);
+    // One key given twice: not the last value's calls alone (as if the first were never asked for), but a 400
+    const twice = await get('/api/requests?meta.tenant=acme&meta.tenant=globex');
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toMatchObject({ code: 'invalid_query', param: 'meta.tenant' });
+    expect((await get('/api/requests?meta.tenant=acme&meta.tenant=acme')).body.data).toHaveLength(2);
     const detail = await get(`/api/requests/${calls[0]?.requestId}`);
     expect(detail.body.metadata).toEqual({ tenant: 'acme', 'exp.arm': 'b' });
   });
