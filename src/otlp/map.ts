@@ -79,17 +79,21 @@ const CACHED_TOKENS = [
   'llm.token_count.prompt_details.cache_read',
   'llm.usage.cache_read_input_tokens',
   'ai.usage.cachedInputTokens',
+  'ai.usage.inputTokenDetails.cacheReadTokens',
 ];
 const CACHE_WRITE_TOKENS = [
   'gen_ai.usage.cache_creation.input_tokens',
   'gen_ai.usage.cache_creation_input_tokens',
   'llm.token_count.prompt_details.cache_write',
   'llm.usage.cache_creation_input_tokens',
+  // AI SDK 6 (ai.usage.inputTokens is the whole prompt, cache reads and writes included)
+  'ai.usage.inputTokenDetails.cacheWriteTokens',
 ];
 const REASONING_TOKENS = [
   'gen_ai.usage.reasoning.output_tokens',
   'llm.token_count.completion_details.reasoning',
   'ai.usage.reasoningTokens',
+  'ai.usage.outputTokenDetails.reasoningTokens',
 ];
 const TOKEN_KEYS = [...INPUT_TOKENS, ...OUTPUT_TOKENS, ...CACHED_TOKENS, ...CACHE_WRITE_TOKENS, ...REASONING_TOKENS];
 

@@ -229,6 +229,34 @@ describe('LLM spans to calls', () => {
     expect(c.spans[0]?.attributes['ai.prompt.messages']).toBeUndefined();
   });
 
+  it('Vercel AI SDK 6: cache reads, cache writes and reasoning from ai.usage.*TokenDetails', () => {
+    // What ai 6 sets on an Anthropic doGenerate span (inputTokens is the whole prompt, cache included)
+    const c = spanToCall(
+      span({
+        'ai.operationId': 'ai.generateText.doGenerate',
+        'ai.model.id': 'claude-sonnet-4-5',
+        'ai.model.provider': 'anthropic.messages',
+        'ai.usage.inputTokens': 1000,
+        'ai.usage.inputTokenDetails.noCacheTokens': 100,
+        'ai.usage.inputTokenDetails.cacheReadTokens': 600,
+        'ai.usage.inputTokenDetails.cacheWriteTokens': 300,
+        'ai.usage.outputTokens': 50,
+        'ai.usage.outputTokenDetails.textTokens': 30,
+        'ai.usage.outputTokenDetails.reasoningTokens': 20,
+        'ai.usage.totalTokens': 1050,
+      }),
+    );
+    expect(c).toMatchObject({
+      provider: 'anthropic',
+      endpoint: 'messages',
+      inputTokens: 1000,
+      cachedInputTokens: 600,
+      cacheWriteInputTokens: 300,
+      outputTokens: 50,
+      reasoningTokens: 20,
+    });
+  });
+
   it("Vercel AI SDK: the provider's API names the endpoint (openai('m') is the Responses API in @ai-sdk/openai 2)", () => {
     const call = (provider: string) =>
       spanToCall(
