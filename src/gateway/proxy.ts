@@ -13,7 +13,7 @@ import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
 import { readBody, sendJson } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
-import { type RequestContext, requestContext } from '../telemetry/context.js';
+import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
@@ -294,8 +294,10 @@ export class GatewayProxy {
       flight.heldBytes = -1;
       flight.clientGone(res);
     });
+    // The call's code runs in its request context (log lines carry its ids): its start here, and after each await
+    // in serve, which resumes the context and leaves it again before the next (telemetry/context.ts).
     requestContext.run(ctx, () => {
-      this.serve(req, res, flight, ctx).catch((err) => this.fail(res, flight, err));
+      this.serve(req, res, flight, ctx).catch((err) => requestContext.run(ctx, () => this.fail(res, flight, err)));
     });
   }
 
@@ -437,238 +439,258 @@ export class GatewayProxy {
     this.record(flight);
   }
 
+  /**
+   * The call, in its request context: each await leaves it (`leaveRequest`) and resumes it after (`resumeRequest`),
+   * and it is left when the call's code ends, returning or throwing, in the same turn (no other code runs between).
+   */
   private async serve(req: IncomingMessage, res: ServerResponse, flight: Flight, ctx: RequestContext): Promise<void> {
-    const d = this.d;
-    const ct = String(req.headers['content-type'] ?? '');
-    if (!/^application\/(.+\+)?json\b/i.test(ct)) {
-      req.resume();
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
-        `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,
-      );
-    }
-    const raw = await readBody(req, d.config.server.bodyLimit);
-    flight.requestBytes = raw.length;
-    if (raw.length > flight.heldBytes && flight.heldBytes !== -1) {
-      // A body sent without (or beyond) its content-length counts once read.
-      this.buffered += raw.length - flight.heldBytes;
-      flight.heldBytes = raw.length;
-    }
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_INVALID_JSON',
-        `request body is not valid JSON (${(err as Error).message}); send a JSON object such as {"model": "...", "messages": [...]}`,
-      );
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
-    const body = parsed as Json;
-    // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
-    const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
-    const model = facts ? facts.model : body.model;
-    if (model !== undefined && model !== null && typeof model !== 'string')
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_INVALID_BODY',
-        `"model" must be a string naming the model to call, e.g. "model": "gpt-4o-mini"; got ${Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `the ${typeof model} ${JSON.stringify(model)}`}`,
-        { param: 'model' },
-      );
-    if (typeof model !== 'string' || model.length === 0)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_MISSING_MODEL',
-        'request body has no "model"; name the model to call, e.g. "model": "gpt-4o-mini"',
-        { param: 'model' },
-      );
-    flight.model = model.slice(0, 256);
-    ctx.model = flight.model;
-    flight.stream = facts ? facts.stream : body.stream === true;
-    if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
-    if (flight.metadataProblem)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_INVALID_METADATA',
-        `invalid metadata: ${flight.metadataProblem.message}; send at most ${METADATA_MAX_KEYS} x-llmscope-meta-<key> headers with values of at most ${METADATA_MAX_VALUE} characters`,
-        { param: flight.metadataProblem.param },
-      );
-
-    // Without hooks (no keys, budgets or masking configured) there is nothing to admit: no admission at all.
-    const admission: Admission | null =
-      d.hooks.length === 0
-        ? null
-        : {
-            requestId: flight.requestId,
-            endpoint: flight.endpoint,
-            model: flight.model,
-            provider: '',
-            body,
-            headers: req.headers,
-            attribution: flight.attribution,
-            forwardClientAuth: true,
-            state: {},
-          };
-    flight.admission = admission;
-    // A hook that has nothing to wait for answers at once (no promise, no turn of the event loop).
-    if (admission)
-      for (const h of d.hooks)
-        if (h.authenticate) {
-          const wait = h.authenticate(admission);
-          if (wait) await wait;
-        }
-
-    const adapter = flight.adapter;
-    const router = this.routerFor(adapter.format);
-    const resolved = router.resolve(flight.model);
-    if (!resolved) {
-      const known = router.knownPatterns();
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_UNROUTABLE_MODEL',
-        `no provider of type ${adapter.format} serves model "${flight.model}"; ` +
-          (known.length
-            ? `configured models: ${known.slice(0, 20).join(', ')}`
-            : adapter.format === 'openai-compatible'
-              ? 'configure providers/routes in the config file, or start with --upstream URL'
-              : `configure a provider with type: ${adapter.format} in the config file`),
-        { param: 'model' },
-      );
-    }
-    const up = d.upstreams.get(resolved.provider.name) as Upstream;
-    flight.provider = resolved.provider.name;
-    ctx.provider = flight.provider;
-    if (admission) {
-      (admission as { provider: string }).provider = flight.provider;
-      for (const h of d.hooks)
-        if (h.admit) {
-          const wait = h.admit(admission);
-          if (wait) await wait;
-        }
-    }
-    const i = flight.internal;
-    i.routedAt = now();
-    i.serverAddress = up.host;
-    i.serverPort = up.port;
-    i.params = adapter.params(body);
-    const assistant: number[] = [];
-    const prompt = keepText(adapter.promptText(body, flight.endpoint, assistant), assistant);
-    i.promptText = prompt.text;
-    if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
-    if (assistant.length > 0) i.assistantRanges = assistant;
-
-    // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
-    let forward: Buffer | string = raw;
-    let injectedUsage = false;
-    let rewrite = resolved.upstreamModel !== flight.model;
-    if (flight.stream && adapter.injectsStreamUsage && flight.endpoint !== 'embeddings') {
-      const so = body.stream_options;
-      const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
-      if (!asked) {
-        injectedUsage = true;
-        if (so === undefined && !rewrite) forward = withIncludeUsage(raw);
-        else {
-          body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
-          rewrite = true;
-        }
-      }
-    }
-    if (resolved.upstreamModel !== flight.model && !facts) body.model = resolved.upstreamModel;
-    else if (facts) rewrite = false;
-    if (rewrite || admission?.bodyChanged) forward = JSON.stringify(body);
-
-    const headers = upstreamHeaders(req.headers, up, {
-      traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
-      tracestate: header(req.headers, 'tracestate') ?? undefined,
-      requestId: flight.requestId,
-      forwardClientAuth: admission?.forwardClientAuth ?? true,
-      bodyLength: Buffer.byteLength(forward),
-    });
-    const relay = new Relay(res, flight, injectedUsage, admission?.responseHeaders ?? null);
-    flight.relay = relay;
-    i.upstreamStartAt = now();
-    up.pool.dispatch(
-      {
-        path: up.basePath + adapter.upstreamPath(flight.endpoint, req.url ?? '', resolved.upstreamModel),
-        method: 'POST',
-        headers,
-        body: forward,
-      },
-      relay,
-    );
-    const err = await relay.done;
-    flight.relay = null;
-    if (err && !relay.headersReceived) {
-      if (flight.cancelled) {
-        flight.httpStatus = 499;
-        flight.errorType = 'client_closed_request';
-        this.record(flight);
-        return;
-      }
-      throw upstreamFailure(err, up);
-    }
-    if (err && !flight.cancelled) {
-      if (err instanceof undiciErrors.BodyTimeoutError) {
-        flight.timedOut = true;
-        flight.errorType = 'upstream_timeout';
-      } else {
-        flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
-        flight.errorType = 'upstream_stream_cut';
-      }
-      flight.errorMessage = clip(err.message);
-      this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
-    }
-
-    const status = flight.httpStatus;
-    const meter = relay.meter;
-    if (meter) {
-      i.firstContentAt = meter.firstContentAt;
-      i.lastContentAt = meter.lastContentAt;
-      const kept = meter.text.kept();
-      i.outputText = kept.text;
-      if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
-      if (meter.failure)
-        this.d.logger.warn(
-          { event: 'stream_meter_failed', err: meter.failure.message },
-          'stream passed through unread',
+      const d = this.d;
+      const ct = String(req.headers['content-type'] ?? '');
+      if (!/^application\/(.+\+)?json\b/i.test(ct)) {
+        req.resume();
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,
         );
-      flight.usage = meter.usage;
-      flight.finishReason = meter.finishReason;
-      flight.refusal = meter.refusal !== null;
-      if (meter.error !== null && !err) {
-        flight.failedInBody = true;
-        flight.errorType = meter.error;
       }
-    } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
-      let json: unknown;
-      const kept = relay.kept;
-      const text = (kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept, relay.keptBytes)).toString('utf8');
+      leaveRequest();
+      const raw = await readBody(req, d.config.server.bodyLimit);
+      resumeRequest(ctx);
+      flight.requestBytes = raw.length;
+      if (raw.length > flight.heldBytes && flight.heldBytes !== -1) {
+        // A body sent without (or beyond) its content-length counts once read.
+        this.buffered += raw.length - flight.heldBytes;
+        flight.heldBytes = raw.length;
+      }
+      let parsed: unknown;
       try {
-        json = JSON.parse(text);
-      } catch {
-        json = null;
+        parsed = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_INVALID_JSON',
+          `request body is not valid JSON (${(err as Error).message}); send a JSON object such as {"model": "...", "messages": [...]}`,
+        );
       }
-      if (status >= 400) {
-        flight.errorType = adapter.errorTypeOf(json) ?? `http_${status}`;
-        // What the upstream said, for the request page: its error message, else the start of a body that is not JSON.
-        flight.errorMessage = errorMessageOf(json) ?? (json === null ? clip(text) : null);
-      } else {
-        const info = adapter.responseInfo(json, flight.endpoint);
-        if (info.error) {
-          flight.failedInBody = true;
-          flight.errorType = info.error;
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
+      const body = parsed as Json;
+      // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
+      const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
+      const model = facts ? facts.model : body.model;
+      if (model !== undefined && model !== null && typeof model !== 'string')
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_INVALID_BODY',
+          `"model" must be a string naming the model to call, e.g. "model": "gpt-4o-mini"; got ${Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `the ${typeof model} ${JSON.stringify(model)}`}`,
+          { param: 'model' },
+        );
+      if (typeof model !== 'string' || model.length === 0)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_MISSING_MODEL',
+          'request body has no "model"; name the model to call, e.g. "model": "gpt-4o-mini"',
+          { param: 'model' },
+        );
+      flight.model = model.slice(0, 256);
+      ctx.model = flight.model;
+      flight.stream = facts ? facts.stream : body.stream === true;
+      if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
+      if (flight.metadataProblem)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_INVALID_METADATA',
+          `invalid metadata: ${flight.metadataProblem.message}; send at most ${METADATA_MAX_KEYS} x-llmscope-meta-<key> headers with values of at most ${METADATA_MAX_VALUE} characters`,
+          { param: flight.metadataProblem.param },
+        );
+
+      // Without hooks (no keys, budgets or masking configured) there is nothing to admit: no admission at all.
+      const admission: Admission | null =
+        d.hooks.length === 0
+          ? null
+          : {
+              requestId: flight.requestId,
+              endpoint: flight.endpoint,
+              model: flight.model,
+              provider: '',
+              body,
+              headers: req.headers,
+              attribution: flight.attribution,
+              forwardClientAuth: true,
+              state: {},
+            };
+      flight.admission = admission;
+      // A hook that has nothing to wait for answers at once (no promise, no turn of the event loop).
+      if (admission)
+        for (const h of d.hooks)
+          if (h.authenticate) {
+            const wait = h.authenticate(admission);
+            if (wait) {
+              leaveRequest();
+              await wait;
+              resumeRequest(ctx);
+            }
+          }
+
+      const adapter = flight.adapter;
+      const router = this.routerFor(adapter.format);
+      const resolved = router.resolve(flight.model);
+      if (!resolved) {
+        const known = router.knownPatterns();
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+          `no provider of type ${adapter.format} serves model "${flight.model}"; ` +
+            (known.length
+              ? `configured models: ${known.slice(0, 20).join(', ')}`
+              : adapter.format === 'openai-compatible'
+                ? 'configure providers/routes in the config file, or start with --upstream URL'
+                : `configure a provider with type: ${adapter.format} in the config file`),
+          { param: 'model' },
+        );
+      }
+      const up = d.upstreams.get(resolved.provider.name) as Upstream;
+      flight.provider = resolved.provider.name;
+      ctx.provider = flight.provider;
+      if (admission) {
+        (admission as { provider: string }).provider = flight.provider;
+        for (const h of d.hooks)
+          if (h.admit) {
+            const wait = h.admit(admission);
+            if (wait) {
+              leaveRequest();
+              await wait;
+              resumeRequest(ctx);
+            }
+          }
+      }
+      const i = flight.internal;
+      i.routedAt = now();
+      i.serverAddress = up.host;
+      i.serverPort = up.port;
+      i.params = adapter.params(body);
+      const assistant: number[] = [];
+      const prompt = keepText(adapter.promptText(body, flight.endpoint, assistant), assistant);
+      i.promptText = prompt.text;
+      if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
+      if (assistant.length > 0) i.assistantRanges = assistant;
+
+      // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
+      let forward: Buffer | string = raw;
+      let injectedUsage = false;
+      let rewrite = resolved.upstreamModel !== flight.model;
+      if (flight.stream && adapter.injectsStreamUsage && flight.endpoint !== 'embeddings') {
+        const so = body.stream_options;
+        const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
+        if (!asked) {
+          injectedUsage = true;
+          if (so === undefined && !rewrite) forward = withIncludeUsage(raw);
+          else {
+            body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
+            rewrite = true;
+          }
         }
-        flight.usage = info.usage;
-        flight.finishReason = info.finishReason;
-        flight.refusal = info.refusal !== null;
-        const kept = keepText(info.text);
+      }
+      if (resolved.upstreamModel !== flight.model && !facts) body.model = resolved.upstreamModel;
+      else if (facts) rewrite = false;
+      if (rewrite || admission?.bodyChanged) forward = JSON.stringify(body);
+
+      const headers = upstreamHeaders(req.headers, up, {
+        traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
+        tracestate: header(req.headers, 'tracestate') ?? undefined,
+        requestId: flight.requestId,
+        forwardClientAuth: admission?.forwardClientAuth ?? true,
+        bodyLength: Buffer.byteLength(forward),
+      });
+      const relay = new Relay(res, flight, injectedUsage, admission?.responseHeaders ?? null);
+      flight.relay = relay;
+      i.upstreamStartAt = now();
+      up.pool.dispatch(
+        {
+          path: up.basePath + adapter.upstreamPath(flight.endpoint, req.url ?? '', resolved.upstreamModel),
+          method: 'POST',
+          headers,
+          body: forward,
+        },
+        relay,
+      );
+      leaveRequest();
+      const err = await relay.done;
+      resumeRequest(ctx);
+      flight.relay = null;
+      if (err && !relay.headersReceived) {
+        if (flight.cancelled) {
+          flight.httpStatus = 499;
+          flight.errorType = 'client_closed_request';
+          this.record(flight);
+          return;
+        }
+        throw upstreamFailure(err, up);
+      }
+      if (err && !flight.cancelled) {
+        if (err instanceof undiciErrors.BodyTimeoutError) {
+          flight.timedOut = true;
+          flight.errorType = 'upstream_timeout';
+        } else {
+          flight.httpStatus = flight.httpStatus < 500 ? 502 : flight.httpStatus;
+          flight.errorType = 'upstream_stream_cut';
+        }
+        flight.errorMessage = clip(err.message);
+        this.d.logger.warn({ event: 'upstream_cut', err: err.message }, 'upstream response ended early');
+      }
+
+      const status = flight.httpStatus;
+      const meter = relay.meter;
+      if (meter) {
+        i.firstContentAt = meter.firstContentAt;
+        i.lastContentAt = meter.lastContentAt;
+        const kept = meter.text.kept();
         i.outputText = kept.text;
         if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
-        const o = json as Json | null;
-        if (o && typeof o.model === 'string') i.responseModel = o.model;
-        if (o && typeof o.id === 'string') i.responseId = o.id;
-      }
-    } else if (status >= 400) flight.errorType = `http_${status}`;
-    // An answer too large to keep for reading: its size is what its output tokens are estimated from.
-    else if (relay.keptBytes >= MAX_PARSE_BYTES) i.outputChars = flight.responseBytes;
-    this.record(flight);
+        if (meter.failure)
+          this.d.logger.warn(
+            { event: 'stream_meter_failed', err: meter.failure.message },
+            'stream passed through unread',
+          );
+        flight.usage = meter.usage;
+        flight.finishReason = meter.finishReason;
+        flight.refusal = meter.refusal !== null;
+        if (meter.error !== null && !err) {
+          flight.failedInBody = true;
+          flight.errorType = meter.error;
+        }
+      } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
+        let json: unknown;
+        const kept = relay.kept;
+        const text = (kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept, relay.keptBytes)).toString('utf8');
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+        if (status >= 400) {
+          flight.errorType = adapter.errorTypeOf(json) ?? `http_${status}`;
+          // What the upstream said, for the request page: its error message, else the start of a body that is not JSON.
+          flight.errorMessage = errorMessageOf(json) ?? (json === null ? clip(text) : null);
+        } else {
+          const info = adapter.responseInfo(json, flight.endpoint);
+          if (info.error) {
+            flight.failedInBody = true;
+            flight.errorType = info.error;
+          }
+          flight.usage = info.usage;
+          flight.finishReason = info.finishReason;
+          flight.refusal = info.refusal !== null;
+          const kept = keepText(info.text);
+          i.outputText = kept.text;
+          if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
+          const o = json as Json | null;
+          if (o && typeof o.model === 'string') i.responseModel = o.model;
+          if (o && typeof o.id === 'string') i.responseId = o.id;
+        }
+      } else if (status >= 400) flight.errorType = `http_${status}`;
+      // An answer too large to keep for reading: its size is what its output tokens are estimated from.
+      else if (relay.keptBytes >= MAX_PARSE_BYTES) i.outputChars = flight.responseBytes;
+      this.record(flight);
+    } finally {
+      leaveRequest();
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // The `request completed` log line, one per call, written by a recorder sink. It is the one line every call
 // produces, so it is serialized here directly instead of through pino's generic path (per-line mixin,
-// AsyncLocalStorage scope, redaction walk, one destination write each): the same JSON pino would write for
+// request-context scope, redaction walk, one destination write each): the same JSON pino would write for
 // `logger.info({event: 'request_completed', ...}, 'request completed')` inside the call's request context,
 // but a whole batch goes to the logger's destination in one write. Its fields are fixed and never hold a
 // secret (no header, prompt or key), so redaction has nothing to do on them.
