@@ -1,6 +1,7 @@
 // The entry point node:cluster runs for each gateway worker (src/cluster/primary.ts forks it). It says hello, waits
 // for its config from the primary, starts serving, and drains when the primary asks (or on its own SIGTERM); if the
 // primary goes away it stops taking calls, finishes those in flight and exits.
+import cluster from 'node:cluster';
 import { Rpc } from './rpc.js';
 import { type GatewayWorker, startWorker, type WorkerInit } from './worker.js';
 
@@ -16,6 +17,9 @@ const send = (msg: unknown, cb: (err: Error | null) => void = () => {}): boolean
     return false;
   }
 };
+// node:cluster ends a worker at once (process.exit) when its channel to the primary closes unexpectedly, before any
+// listener of ours runs: a recorder that died would cut every call in flight. This worker handles that itself (below).
+if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
 const rpc = new Rpc((m) => send(m));
 let worker: GatewayWorker | null = null;
 let exiting = false;
@@ -56,6 +60,11 @@ process.on('message', (msg: { t?: string }) => {
   else if (msg?.t === 'drain') void stop(0);
 });
 process.on('disconnect', () => {
+  if (!exiting)
+    worker?.log.warn(
+      { event: 'recorder_gone' },
+      'the recorder process is gone: this worker stops taking calls, finishes those in flight (not recorded) and exits',
+    );
   rpc.close();
   worker?.disconnected();
   void stop(1);

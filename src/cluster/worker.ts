@@ -243,6 +243,8 @@ export function addCallWork(recorder: Recorder, ctx: CallContext, callParts: rea
 
 export interface GatewayWorker {
   readonly server: Server;
+  /** This worker's logger (its lines carry `worker`: its pid). */
+  readonly log: Pick<ReturnType<typeof createLogger>, 'warn' | 'flush'>;
   /** Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on. */
   drain(): Promise<void>;
   /** This worker's metrics, as `GET /metrics` adds them up (also sent with its last message when it drains). */
@@ -430,6 +432,7 @@ export async function startWorker(
   let drained: Promise<void> | null = null;
   return {
     server,
+    log: logger,
     metrics: snapshot,
     acked: (id) => settle(id),
     disconnected() {

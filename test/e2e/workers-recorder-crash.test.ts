@@ -1,0 +1,106 @@
+// The recorder process of `llmscope serve --workers 2` dies (SIGKILL, as an OOM kill would): docs/deploy.md says its
+// workers, cut off from it, finish their calls in flight and exit. So every stream in flight completes for its client,
+// each worker says in the log why it stops, and then every process of the fleet is gone and the port is free for the
+// supervisor to start it again.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type ServeProcess, startServeProcess } from './helpers.js';
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until<T>(f: () => Promise<T | null | undefined | false> | T, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let sim: Simulator;
+let serve: ServeProcess;
+let workers: number[] = [];
+
+beforeAll(async () => {
+  // About 1.5 s per stream: long enough to be cut by a worker that exits at once.
+  sim = await startSimulator({ port: 0, ttftMs: 100, tpotMs: 35, outputTokens: 40 });
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-crash-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '20s', workers: 2 },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, 'calls.db')}` },
+      telemetry: { logLevel: 'info' },
+      gpu: { collector: 'none' },
+    }),
+  );
+  serve = await startServeProcess({}, ['-c', file]);
+  workers = await until(() => {
+    const w = childrenOf(serve.proc.pid as number);
+    return w.length === 2 ? w : null;
+  });
+}, 60_000);
+
+afterAll(async () => {
+  for (const pid of [serve?.proc.pid, ...workers]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  await sim?.close();
+});
+
+describe('serve --workers: the recorder process dies', () => {
+  it('the workers finish the streams in flight, say why they stop, and exit; the port is free', async () => {
+    const port = Number(new URL(serve.base).port);
+    const N = 8;
+    const streams = Array.from({ length: N }, async (_, i) => {
+      try {
+        const r = await fetch(`${serve.base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `s ${i}` }], stream: true }),
+        });
+        return (await r.text()).trimEnd().endsWith('data: [DONE]') ? 'done' : 'cut';
+      } catch {
+        return 'cut';
+      }
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    serve.proc.kill('SIGKILL');
+    expect(await Promise.all(streams)).toEqual(Array(N).fill('done'));
+    await until(() => workers.every((pid) => !alive(pid)));
+    const lines = serve.stdout
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event?: string; worker?: number });
+    const gone = lines.filter((l) => l.event === 'recorder_gone').map((l) => l.worker);
+    expect(gone.sort()).toEqual([...workers].sort());
+    // Nothing holds the port any more: a restarted llmscope can listen on it.
+    const probe = createServer();
+    await new Promise<void>((ok, fail) => {
+      probe.once('error', fail);
+      probe.listen(port, '127.0.0.1', () => ok());
+    });
+    await new Promise((r) => probe.close(r));
+  }, 60_000);
+});
