@@ -21,9 +21,13 @@ import {
 import { countKeptTokens, countTokens } from '../calls/tokens.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
-/** Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in). */
+/**
+ * Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in).
+ * Beside the conventions' own: Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
+ * list) and `final_result`, Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
+ */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;
@@ -357,6 +361,12 @@ export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: strin
   if (output === null && has & LLM_OUTPUT) output = joined(indexed(a, 'llm.output_messages.', MESSAGE_CONTENT));
   output ??= joined(textOfValue(a['ai.response.text']));
   output ??= joined(textOfValue(a['output.value']));
+  if (prompt === null || output === null) {
+    // Pydantic AI (instrumentation version 1, Logfire): the messages as one JSON list of GenAI events
+    const e = textsOfEventList(a.events ?? a.all_messages_events);
+    prompt ??= e.prompt;
+    output ??= e.output;
+  }
   if ((prompt === null || output === null) && s.events.length > 0) {
     const e = textsOfEvents(s);
     prompt ??= e.prompt;
@@ -375,6 +385,28 @@ const CONTENT_EVENT =
   /^gen_ai\.((system|user|assistant|tool)\.message|choice|content\.(prompt|completion)|client\.inference\.operation\.details)$/;
 /** What a content event keeps when its span is stored: never its message. */
 const CONTENT_EVENT_KEEP = /^(gen_ai\.(system|provider\.name|response\.finish_reasons?)|index|finish_reason|role)$/;
+
+/**
+ * The prompt and answer of a JSON list of GenAI events (`[{"event.name": "gen_ai.user.message", "content": ...},
+ * {"event.name": "gen_ai.choice", "message": {...}}]`): choices are the answer, every other event the prompt.
+ */
+function textsOfEventList(v: AttrValue | undefined): { prompt: string | null; output: string | null } {
+  if (typeof v !== 'string' || !v.trimStart().startsWith('[')) return { prompt: null, output: null };
+  let list: unknown;
+  try {
+    list = JSON.parse(v);
+  } catch {
+    return { prompt: null, output: null };
+  }
+  if (!Array.isArray(list)) return { prompt: null, output: null };
+  const prompt: string[] = [];
+  const output: string[] = [];
+  for (const e of list) {
+    if (e === null || typeof e !== 'object') continue;
+    textsIn(e, (e as Record<string, unknown>)['event.name'] === 'gen_ai.choice' ? output : prompt);
+  }
+  return { prompt: joined(prompt), output: joined(output) };
+}
 
 /** The prompt and answer the span's content events carry (textsOfSpan's fallback). */
 function textsOfEvents(s: OtlpSpan): { prompt: string | null; output: string | null } {

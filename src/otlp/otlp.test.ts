@@ -382,6 +382,24 @@ describe('prompt and answer text from content attributes (never stored with the 
       expect(stored).not.toContain('Sent.');
       expect(spanToCall(s).internal?.promptText).toBe(prompt);
     }
+    // Pydantic AI (instrumentation version 1) and other frameworks' content attributes: read, never stored
+    const pydantic = span({
+      ...usageOnly,
+      events: JSON.stringify([
+        { content: 'Be brief.', role: 'system', 'gen_ai.system': 'openai', 'event.name': 'gen_ai.system.message' },
+        { content: 'Mail alice@example.com', role: 'user', 'event.name': 'gen_ai.user.message' },
+        { index: 0, message: { role: 'assistant', content: 'Sent.' }, 'event.name': 'gen_ai.choice' },
+      ]),
+      final_result: 'Sent.',
+      'langfuse.observation.input': '{"q":"alice@example.com"}',
+      'langfuse.observation.output': 'Sent.',
+      'mlflow.spanInputs': '{"q":"alice@example.com"}',
+      'mlflow.spanOutputs': '"Sent."',
+    });
+    expect(textsOfSpan(pydantic)).toEqual({ prompt: 'Be brief.\nMail alice@example.com', output: 'Sent.' });
+    const kept = JSON.stringify(toSpanRecord(pydantic));
+    expect(kept).not.toContain('alice@example.com');
+    expect(kept).not.toContain('Sent.');
     // What a content event keeps: its name, time and the attributes that are no message
     const [system, , choice] = toSpanRecord(span(usageOnly, { events: cases[0]?.[0] })).events;
     expect(system).toMatchObject({ name: 'gen_ai.system.message', attributes: { 'gen_ai.system': 'az.ai.inference' } });
