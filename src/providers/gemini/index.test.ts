@@ -34,6 +34,20 @@ describe('gemini adapter', () => {
     });
   });
 
+  it("counts the prompt tokens of Gemini's own tool use (Google Search grounding) as input", () => {
+    const u = {
+      promptTokenCount: 10,
+      candidatesTokenCount: 40,
+      toolUsePromptTokenCount: 350,
+      thoughtsTokenCount: 5,
+      totalTokenCount: 405,
+    };
+    expect(usageOf(u)).toMatchObject({ inputTokens: 360, outputTokens: 45 });
+    // the stream's fast reader agrees
+    const chunk = `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"index":0}],"usageMetadata":${JSON.stringify(u)},"modelVersion":"gemini-2.5-flash"}`;
+    expect(fastGeminiChunk(chunk)?.usage).toEqual(usageOf(u));
+  });
+
   it('reads text (not thoughts), finish reasons, safety blocks and prompt blocks', () => {
     const body = {
       candidates: [{ content: { parts: [{ text: 'plan', thought: true }, { text: 'Hi' }] }, finishReason: 'STOP' }],

@@ -26,7 +26,9 @@ const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'R
 
 /**
  * Reads `usageMetadata`. Thinking tokens are billed as output: output = candidates + thoughts, reasoning = thoughts;
- * `promptTokenCount` already includes the cached content's tokens.
+ * `promptTokenCount` already includes the cached content's tokens. The results of tools Gemini ran itself (Google
+ * Search grounding, URL context, code execution) come back into the prompt as `toolUsePromptTokenCount`, billed as
+ * input beside `promptTokenCount` (the total is prompt + tool use + candidates + thoughts).
  */
 export function usageOf(u: unknown): Usage | null {
   const o = obj(u);
@@ -36,7 +38,7 @@ export function usageOf(u: unknown): Usage | null {
   const thoughts = num(o.thoughtsTokenCount) ?? 0;
   if (input === null && candidates === null) return null;
   return {
-    inputTokens: input ?? 0,
+    inputTokens: (input ?? 0) + (num(o.toolUsePromptTokenCount) ?? 0),
     outputTokens: (candidates ?? 0) + thoughts,
     cachedInputTokens: num(o.cachedContentTokenCount) ?? 0,
     reasoningTokens: thoughts,
