@@ -106,6 +106,24 @@ describe('keys under serve --workers 4', () => {
     expect(Math.abs(ok - expected) / expected).toBeLessThanOrEqual(0.05);
   }, 45_000);
 
+  it('a key made through /api/keys with rpm 6 admits exactly 6 of 40 calls sent at once across the workers', async () => {
+    // rpm 6 refills one call per 10 s: a burst that takes well under that gets the bucket's 6 calls and no more.
+    const made = await request(`${serve.base}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'burst', rpm: 6 }),
+    });
+    expect(made.statusCode).toBe(201);
+    const burst = (await made.body.json()) as { key: string };
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        statusOf(ask(new OpenAI({ baseURL: `${serve.base}/v1`, apiKey: burst.key, maxRetries: 0 }))),
+      ),
+    );
+    expect(results.filter((s) => s === 200)).toHaveLength(6);
+    expect(results.filter((s) => s === 429)).toHaveLength(34);
+  });
+
   it('a key revoked through /api/keys is refused on every worker within one second', async () => {
     const revokedAt = Date.now();
     const r = await request(`${serve.base}/api/keys/${key.id}/revoke`, { method: 'POST' });
