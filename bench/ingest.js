@@ -241,7 +241,9 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
   const cpu0 = cpuSeconds(server.pid);
   const threads0 = threadCpu(server.pid);
   const load0 = loadavg()[0];
+  const self0 = process.cpuUsage();
   const sent = await drive(path, contentType, makeBody(run), countOf);
+  const selfCpu = process.cpuUsage(self0);
   const done = await stored(idPrefix(run), sent.accepted);
   const cpu = cpuSeconds(server.pid) - cpu0;
   const split = threadSplit(server.pid, threads0, threadCpu(server.pid), Math.max(1, done.rows));
@@ -261,6 +263,8 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
     storedPerSecond: Math.round(done.rows / seconds),
     serverCpuUsPerCall: done.rows > 0 ? Math.round((cpu / done.rows) * 1e6 * 10) / 10 : null,
     ...split,
+    // the sender (this process: building bodies, HTTP) shares the cores with the server
+    senderUs: sent.accepted > 0 ? Math.round(((selfCpu.user + selfCpu.system) / sent.accepted) * 10) / 10 : null,
     load: `${load0.toFixed(1)}–${loadavg()[0].toFixed(1)}`,
   };
   console.log(JSON.stringify(r));
@@ -286,6 +290,13 @@ if (ONLY !== 'otlp')
 const otlp = ONLY === 'ingest' ? null : await import('./ingest-otlp.js').catch(() => null);
 if (otlp && existsSync(join(ROOT, 'dist', 'otlp'))) {
   const spans = otlp.spanEncoder(BATCH);
+  // the sender's own encoder must write exactly what protobufjs writes from message objects
+  const probe = Date.now();
+  const [mine, ref] = [spans.encode('check', 12_345, probe), spans.reference('check', 12_345, probe)];
+  if (Buffer.compare(Buffer.from(mine), Buffer.from(ref)) !== 0) {
+    console.error("bench/ingest-otlp.js: encode() differs from protobufjs's encoding of the same export");
+    process.exit(1);
+  }
   results.push(
     await measure(
       'POST /v1/traces (OTLP protobuf)',
@@ -309,11 +320,11 @@ rmSync(dir, { recursive: true, force: true });
 
 const machine = `${STORE === 'postgres' ? 'PostgreSQL (a local scratch cluster on the same cores)' : 'SQLite file'} store; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
 const table = [
-  '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call | main thread | writer thread | other threads | load average |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| path | batch × in flight | requests | accepted/s | stored/s | lost | dropped | server CPU µs/call | main thread | writer thread | other threads | sender µs/call | load average |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.name} | ${r.batch} × ${r.concurrency} | ${r.requests}${r.failed ? ` (${r.failed} failed)` : ''} | ${r.acceptedPerSecond.toLocaleString('en')} | **${r.storedPerSecond.toLocaleString('en')}** | ${r.lost} | ${r.dropped} | ${r.serverCpuUsPerCall} | ${r.mainUs} | ${r.writerUs} | ${r.restUs} | ${r.load} |`,
+      `| ${r.name} | ${r.batch} × ${r.concurrency} | ${r.requests}${r.failed ? ` (${r.failed} failed)` : ''} | ${r.acceptedPerSecond.toLocaleString('en')} | **${r.storedPerSecond.toLocaleString('en')}** | ${r.lost} | ${r.dropped} | ${r.serverCpuUsPerCall} | ${r.mainUs} | ${r.writerUs} | ${r.restUs} | ${r.senderUs} | ${r.load} |`,
   ),
 ].join('\n');
 console.log(`\n${machine}\n${table}`);
@@ -322,7 +333,7 @@ if (WRITE && !quick && ONLY === null) {
   const file = join(ROOT, 'bench', 'RESULTS.md');
   const text = readFileSync(file, 'utf8');
   const title = STORE === 'postgres' ? 'Ingest on PostgreSQL' : 'Ingest';
-  const section = `## ${title}\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (default modules, logs piped to a discarding process) and the sender on the same machine; ${SECONDS} s of sending per path after a warm-up; "stored/s" is the run's rows counted in the store by the bench itself divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
+  const section = `## ${title}\n\n\`npm run bench:ingest\` (${new Date().toISOString().slice(0, 10)}): ${machine}. One \`llmscope serve\` (default modules, logs piped to a discarding process) and the sender on the same machine (its CPU per call in "sender µs/call"); ${SECONDS} s of sending per path after a warm-up; "stored/s" is the run's rows counted in the store by the bench itself divided by the time from the first request until the last accepted call was on disk.\n\n${table}\n`;
   const re = new RegExp(`## ${title}\\n[\\s\\S]*?(?=\\n## |$)`);
   writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
 }
