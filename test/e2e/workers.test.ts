@@ -189,6 +189,13 @@ describe('serve --workers 4', () => {
     expect(metricValue(m, 'llm_tokens_total', { model: 'gpt-4o-mini', type: 'output' })).toBe(output);
     expect(metricValue(m, 'llm_cost_usd_total', { model: 'gpt-4o-mini' })).toBeCloseTo(row.cost, 9);
     expect(metricValue(m, 'llmscope_recorder_dropped_total')).toBe(0);
+    // Histograms summed across the workers too: one observation per call, in +Inf and in _count.
+    const hist = { model: 'gpt-4o-mini' };
+    expect(metricValue(m, 'llm_request_duration_seconds_count', hist)).toBe(N);
+    expect(metricValue(m, 'llm_request_duration_seconds_bucket', { ...hist, le: '+Inf' })).toBe(N);
+    expect(metricValue(m, 'llm_request_duration_seconds_count', { ...hist, stream: 'true' })).toBe(N / 2);
+    expect(metricValue(m, 'llm_time_to_first_token_seconds_count', hist)).toBe(N / 2);
+    expect(metricValue(m, 'llmscope_gateway_overhead_seconds_count')).toBe(N);
 
     // /api/cost (spend aggregates, written by the recorder process's cost sink).
     const summary = await until(async () => {
@@ -324,6 +331,9 @@ describe('serve --workers 4', () => {
     // /metrics kept what the killed worker had counted by the last scrape, and the live workers counted the rest.
     expect(countedBeforeKill).toBeGreaterThan(50);
     expect(metricValue(m, 'llm_requests_total')).toBeGreaterThanOrEqual(countedBeforeKill + sentAfter.length);
+    // ...and counted nothing twice: every call counted since that scrape is one this test sent in this phase (a worker
+    // counted twice, the killed one's retired counts and its last report, would add hundreds).
+    expect(metricValue(m, 'llm_requests_total') - countedBeforeKill).toBeLessThanOrEqual(done.length + failed);
     const mustHave = done.filter((d) => d.at < killedAt - 100 || d.sentAt > killedAt);
     // Each call not (yet) stored, as id@sent..read in ms from the kill, so a failure says how far from the kill it was.
     const missing = (): string[] => {
