@@ -81,6 +81,8 @@ function anyValue(v: unknown, where: string, depth: number): AttrValue {
   if (d !== undefined) {
     if (typeof d === 'number') return d;
     if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
+    // proto3's JSON mapping takes a double written as a string too ("120.5", "1e3"), as protojson reads it
+    if (typeof d === 'string' && /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(d)) return Number(d);
     return bad(`${where}.doubleValue`, 'is not a number');
   }
   const a = field(o, 'arrayValue');

@@ -94,6 +94,42 @@ describe('OTLP decoding (the SDK’s own serializers)', () => {
       expect(call.endNs >= call.startNs).toBe(true);
     });
 
+  it("JSON: values as proto3's JSON mapping may write them (64-bit ints and doubles as strings, enum names)", () => {
+    const [s] = decodeJson({
+      resource_spans: [
+        {
+          scope_spans: [
+            {
+              spans: [
+                {
+                  trace_id: '0af7651916cd43dd8448eb211c80319c',
+                  span_id: 'b7ad6b7169203331',
+                  kind: 'SPAN_KIND_CLIENT',
+                  start_time_unix_nano: '1700000000000000000',
+                  end_time_unix_nano: 1_700_000_000_500_000_000,
+                  attributes: [
+                    { key: 'tokens', value: { intValue: '12' } },
+                    { key: 'ttft', value: { doubleValue: '120.5' } },
+                    { key: 'big', value: { double_value: '-1.5e3' } },
+                    { key: 'nan', value: { doubleValue: 'NaN' } },
+                  ],
+                  status: { code: 'STATUS_CODE_ERROR' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(s?.attributes).toEqual({ tokens: 12, ttft: 120.5, big: -1500, nan: Number.NaN });
+    expect([s?.kind, s?.status.code]).toEqual([3, 2]);
+    expect(() =>
+      decodeJson({
+        resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'x', value: { doubleValue: '1.2.3' } }] }] }] }],
+      }),
+    ).toThrow(/doubleValue is not a number/);
+  });
+
   it('throws on bytes that are not an export request, and on JSON of the wrong shape', () => {
     expect(() => decodeProtobuf(Buffer.from('this is not protobuf at all, not even close'))).toThrow(/not an OTLP/);
     expect(() => decodeJson({ resourceSpans: {} })).toThrow(/resourceSpans is not an array/);
