@@ -286,7 +286,7 @@ export async function startWorker(
   // worker's metrics and request log, and the hand-off to the primary, each bounded (recorder.capacity) and counted
   // when shed, like any sink.
   let lastWarn = 0;
-  const recorder = new Recorder({
+  const recorder = new CountingRecorder({
     capacity: config.recorder.capacity,
     onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
     onSinkError: (sink, err) => {
@@ -448,8 +448,14 @@ export async function startWorker(
         const deadline = Date.now() + grace;
         while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         const abandoned = inflight.size;
+        const recordedBefore = recorder.recorded;
         server.closeAllConnections();
         await stopped;
+        // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they
+        // reach the recorder before it closes, so their spend is not lost with the worker.
+        const cutBy = Date.now() + CUT_CALLS_WAIT_MS;
+        while (recorder.recorded - recordedBefore < abandoned && Date.now() < cutBy)
+          await new Promise((r) => setTimeout(r, 5));
         await recorder.close(Math.max(1000, deadline - Date.now()));
         await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
         await primary.close().catch(() => undefined);
@@ -460,6 +466,18 @@ export async function startWorker(
     },
   };
 }
+
+/** A Recorder that counts the calls given to it (a draining worker waits for the calls it cut). */
+class CountingRecorder extends Recorder {
+  recorded = 0;
+  override record(call: LlmCall): void {
+    this.recorded++;
+    super.record(call);
+  }
+}
+
+/** How long a draining worker waits for the calls it cut at the grace's end to be recorded. */
+const CUT_CALLS_WAIT_MS = 2_000;
 
 /** The address a worker listens on, as the base URL clients use. */
 export function baseUrlOf(server: Server): string {

@@ -1,0 +1,89 @@
+// SIGTERM to `llmscope serve --workers 2` while streams run longer than `server.shutdownGrace`: the workers cut them
+// at the grace's end, and each cut call is still recorded (status cancelled, with the tokens it had passed and its
+// spend), as a call whose client went away is; the fleet exits 0.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type ServeProcess, startServeProcess } from './helpers.js';
+
+let sim: Simulator;
+let serve: ServeProcess;
+let db: string;
+
+beforeAll(async () => {
+  // 60 tokens, one per 100 ms: 6 s a stream, far past the 1 s grace.
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 100, outputTokens: 60 });
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-grace-'));
+  db = join(dir, 'calls.db');
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s', workers: 2 },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${db}` },
+      pricing: { models: [{ model: 'long-model', input: 0, output: 1 }] },
+      telemetry: { logLevel: 'warn' },
+      gpu: { collector: 'none' },
+    }),
+  );
+  serve = await startServeProcess({}, ['-c', file]);
+}, 60_000);
+
+afterAll(async () => {
+  if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
+  await sim?.close();
+});
+
+describe('serve --workers: SIGTERM with streams longer than server.shutdownGrace', () => {
+  it('cuts them at the grace and records each as cancelled with the tokens it had passed', async () => {
+    const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
+    const N = 6;
+    const streams = Array.from({ length: N }, async (_, i) => {
+      let text = '';
+      try {
+        const r = await fetch(`${serve.base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `grace-${i}` },
+          body: JSON.stringify({ model: 'long-model', messages: [{ role: 'user', content: `s ${i}` }], stream: true }),
+        });
+        const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+        const dec = new TextDecoder();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += dec.decode(value);
+        }
+      } catch {
+        // cut: what arrived so far is in `text`
+      }
+      return text;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    serve.proc.kill('SIGTERM');
+    const texts = await Promise.all(streams);
+    expect(await exited).toBe(0);
+    for (const t of texts) {
+      expect(t).toContain('"content"');
+      expect(t).not.toContain('[DONE]');
+    }
+    const sql = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      const rows = sql
+        .prepare("SELECT request_id, status, output_tokens, cost_usd FROM calls WHERE request_id LIKE 'grace-%'")
+        .all() as { request_id: string; status: string; output_tokens: number; cost_usd: number }[];
+      expect(rows.map((r) => r.request_id).sort()).toEqual(Array.from({ length: N }, (_, i) => `grace-${i}`).sort());
+      for (const r of rows) {
+        expect(r.status).toBe('cancelled');
+        expect(r.output_tokens).toBeGreaterThan(0);
+        expect(r.output_tokens).toBeLessThan(60);
+        expect(r.cost_usd).toBeCloseTo(r.output_tokens / 1e6, 12);
+      }
+    } finally {
+      sql.close();
+    }
+  }, 60_000);
+});
