@@ -496,10 +496,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const a = server.address() as AddressInfo;
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
       const base = `${schemeOf(server)}://${host}:${a.port}`;
-      logger.info(
-        { event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind },
-        `llmscope listening on ${base}`,
-      );
+      // serve --workers: this is the recorder's loopback listener for its workers, not the port clients use (the
+      // cluster logs that one, workers_started).
+      if (internal !== undefined)
+        logger.info(
+          { event: 'recorder_listening', url: base, providers: [...upstreams.keys()], store: store.kind },
+          `recorder listening for its gateway workers on ${base} (loopback, workers only)`,
+        );
+      else
+        logger.info(
+          { event: 'listening', url: base, providers: [...upstreams.keys()], store: store.kind },
+          `llmscope listening on ${base}`,
+        );
       return base;
     },
     async close() {

@@ -93,6 +93,9 @@ describe('serve --workers: the recorder process dies', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { event?: string; worker?: number });
+    // The port the log says llmscope listens on is the one clients use, not the recorder's loopback listener.
+    const said = lines.filter((l) => l.event === 'listening' || l.event === 'workers_started') as { url?: string }[];
+    expect(said.map((l) => l.url)).toEqual([serve.base]);
     const gone = lines.filter((l) => l.event === 'recorder_gone').map((l) => l.worker);
     expect(gone.sort()).toEqual([...workers].sort());
     // Nothing holds the port any more: a restarted llmscope can listen on it.
