@@ -1,17 +1,21 @@
-// SIGTERM to `llmscope serve --workers 2` while streams run longer than `server.shutdownGrace`: the workers cut them
-// at the grace's end, and each cut call is still recorded (status cancelled, with the tokens it had passed and its
-// spend), as a call whose client went away is; the fleet exits 0.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `llmscope serve --workers 2` as a process tree. One GPU poller for the deployment: every nvidia-smi run comes from
+// the recorder process, and the GPU gauges in /metrics are the GPUs' own figures (not one per process, added up).
+// SIGTERM while streams run longer than `server.shutdownGrace`: the workers cut them at the grace's end, and each cut
+// call is still recorded (status cancelled, with the tokens it had passed and its spend), as a call whose client went
+// away is; the fleet exits 0.
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeNvidiaSmi } from '../../src/gpu/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type ServeProcess, startServeProcess } from './helpers.js';
+import { metricValue, parseMetrics, type ServeProcess, startServeProcess } from './helpers.js';
 
 let sim: Simulator;
 let serve: ServeProcess;
 let db: string;
+let smiRuns: string;
 
 beforeAll(async () => {
   // 60 tokens, one per 100 ms: 6 s a stream, far past the 1 s grace.
@@ -19,6 +23,14 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-grace-'));
   db = join(dir, 'calls.db');
   const file = join(dir, 'llmscope.yaml');
+  // The fixture's one GPU (100% busy, 19,818 MiB used), behind a wrapper that notes which process ran it.
+  smiRuns = join(dir, 'smi-runs.log');
+  const smi = join(dir, 'nvidia-smi');
+  writeFileSync(
+    smi,
+    `#!/bin/sh\necho $PPID >> '${smiRuns}'\nexec '${fakeNvidiaSmi({ fixture: 'nvidia-smi-1gpu.txt' })}/nvidia-smi' "$@"\n`,
+  );
+  chmodSync(smi, 0o755);
   writeFileSync(
     file,
     JSON.stringify({
@@ -27,7 +39,7 @@ beforeAll(async () => {
       storage: { url: `sqlite:${db}` },
       pricing: { models: [{ model: 'long-model', input: 0, output: 1 }] },
       telemetry: { logLevel: 'warn' },
-      gpu: { collector: 'none' },
+      gpu: { collector: 'nvidia-smi', interval: '200ms', nvidiaSmiPath: smi },
     }),
   );
   serve = await startServeProcess({}, ['-c', file]);
@@ -36,6 +48,25 @@ beforeAll(async () => {
 afterAll(async () => {
   if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
   await sim?.close();
+});
+
+describe('serve --workers: one GPU poller', () => {
+  it('runs nvidia-smi from the recorder process only; /metrics has the GPU figures once', async () => {
+    const runs = (): string[] => {
+      try {
+        return readFileSync(smiRuns, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    const deadline = Date.now() + 15_000;
+    while (runs().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(runs().length).toBeGreaterThanOrEqual(5);
+    expect(new Set(runs())).toEqual(new Set([String(serve.proc.pid)]));
+    const m = parseMetrics(await (await fetch(`${serve.base}/metrics`)).text());
+    expect(metricValue(m, 'gpu_utilization_ratio', { gpu: '0' })).toBe(1);
+    expect(metricValue(m, 'gpu_memory_used_bytes', { gpu: '0' })).toBe(19_818 * 1024 * 1024);
+  }, 30_000);
 });
 
 describe('serve --workers: SIGTERM with streams longer than server.shutdownGrace', () => {
