@@ -1,8 +1,9 @@
-// Spend's write job takes a batch's deltas packed (the writer thread's form) exactly as it takes them as objects.
+// Spend's write job takes a batch's deltas packed (the writer thread's form) exactly as it takes them as objects, and
+// its many-row upserts leave the tables exactly as one upsert per delta and table would.
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteSpendStore } from './sqlite.js';
-import { packDeltas, run, unpackDeltas } from './sqlite-spend-job.js';
+import { FIGURES, packDeltas, run, unpackDeltas } from './sqlite-spend-job.js';
 import { SPEND_DIMENSIONS, type SpendDelta } from './types.js';
 
 const MINUTE = 60_000;
@@ -45,5 +46,51 @@ describe('packed spend deltas', () => {
     }
     expect(dump(b)).toEqual(dump(a));
     expect((dump(a)[1] as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  it('write, in statements of many rows, exactly what one upsert per delta and table writes', () => {
+    // the reference: each delta's minute then daily upsert, one row per statement
+    const oneByOne = (db: Database.Database, ds: readonly SpendDelta[]) => {
+      const add = FIGURES.split(', ')
+        .map((c) => `${c} = ${c} + excluded.${c}`)
+        .join(', ');
+      const sql = (table: string, key: string) =>
+        db.prepare(
+          `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${add}`,
+        );
+      const [minute, daily] = [sql('spend_minute', 'minute'), sql('spend_daily', 'day')];
+      db.transaction(() => {
+        for (const d of ds) {
+          const figures = [
+            d.costUsd,
+            d.requests,
+            d.unpriced,
+            d.inputTokens,
+            d.outputTokens,
+            d.cachedInputTokens,
+            d.bytes,
+          ];
+          minute.run(d.minute, d.dimension, d.value, ...figures);
+          daily.run(new Date(d.minute).toISOString().slice(0, 10), d.dimension, d.value, ...figures);
+        }
+      })();
+    };
+    const dump = (db: Database.Database) =>
+      ['spend_minute', 'spend_daily'].map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all());
+    const [a, b] = [new Database(':memory:'), new Database(':memory:')];
+    new SqliteSpendStore(a);
+    new SqliteSpendStore(b);
+    // around the chunk size, and keys repeated inside one statement (three minutes across midnight: one day key
+    // three times; and the same delta twice in a row)
+    for (const n of [1, 15, 16, 17, 33, 100, 1003]) {
+      const ds = deltas(n);
+      ds.splice(n >> 1, 0, ds[n >> 1] as SpendDelta);
+      oneByOne(a, ds);
+      run(b, ds);
+    }
+    expect(dump(b)).toEqual(dump(a));
+    // sums of fractions in the same order give the same bits
+    expect((dump(b)[1] as { cost_usd: number }[]).some((r) => !Number.isInteger(r.cost_usd))).toBe(true);
   });
 });

@@ -81,47 +81,63 @@ const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excl
   output_tokens = output_tokens + excluded.output_tokens,
   cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes`;
 
+/**
+ * Deltas per upsert statement. One statement of many rows costs SQLite the same b-tree work as as many one-row
+ * statements, but the statement's own run (the call into the driver, binding, step and reset) once: 4.45 -> 3.5 µs
+ * a delta for its two upserts alone on a file, about 0.5 µs a call of the writer thread in bench:ingest --writer.
+ * SQLite applies a multi-row upsert row by row, in order, a later row of the same key adding to the row an earlier
+ * one made (a batch spanning midnight gives the daily table two rows of one key), so the figures and their rounding
+ * are the same.
+ */
+const CHUNK = 16;
+/** Values bound per delta: the key's three, then FIGURES' seven. */
+const WIDTH = 10;
+
 /** Prepared once per connection (the thread's, or the store's own). */
 const prepared = new WeakMap<Database, (deltas: readonly SpendDelta[]) => void>();
 
 function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
   const had = prepared.get(db);
   if (had) return had;
-  const minute = db.prepare(
-    `INSERT INTO spend_minute (minute, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (minute, dimension, value) DO UPDATE SET ${ADD}`,
-  );
-  const daily = db.prepare(
-    `INSERT INTO spend_daily (day, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (day, dimension, value) DO UPDATE SET ${ADD}`,
-  );
+  const upsert = (table: string, key: string, rows: number) =>
+    db.prepare(
+      `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES})
+       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${ADD}`,
+    );
+  const minuteChunk = upsert('spend_minute', 'minute', CHUNK);
+  const dailyChunk = upsert('spend_daily', 'day', CHUNK);
+  const minuteOne = upsert('spend_minute', 'minute', 1);
+  const dailyOne = upsert('spend_daily', 'day', 1);
+  const minuteValues: (string | number)[] = new Array(CHUNK * WIDTH);
+  const dailyValues: (string | number)[] = new Array(CHUNK * WIDTH);
+  /** Writes delta `d`'s values at row `row` of both parameter lists. */
+  const put = (d: SpendDelta, row: number) => {
+    const o = row * WIDTH;
+    minuteValues[o] = d.minute;
+    dailyValues[o] = dayOf(d.minute);
+    minuteValues[o + 1] = dailyValues[o + 1] = d.dimension;
+    minuteValues[o + 2] = dailyValues[o + 2] = d.value;
+    minuteValues[o + 3] = dailyValues[o + 3] = d.costUsd;
+    minuteValues[o + 4] = dailyValues[o + 4] = d.requests;
+    minuteValues[o + 5] = dailyValues[o + 5] = d.unpriced;
+    minuteValues[o + 6] = dailyValues[o + 6] = d.inputTokens;
+    minuteValues[o + 7] = dailyValues[o + 7] = d.outputTokens;
+    minuteValues[o + 8] = dailyValues[o + 8] = d.cachedInputTokens;
+    minuteValues[o + 9] = dailyValues[o + 9] = d.bytes;
+  };
   const tx = db.transaction((deltas: readonly SpendDelta[]) => {
-    for (const d of deltas) {
-      const { dimension, value, costUsd, requests, unpriced, inputTokens, outputTokens, cachedInputTokens, bytes } = d;
-      minute.run(
-        d.minute,
-        dimension,
-        value,
-        costUsd,
-        requests,
-        unpriced,
-        inputTokens,
-        outputTokens,
-        cachedInputTokens,
-        bytes,
-      );
-      daily.run(
-        dayOf(d.minute),
-        dimension,
-        value,
-        costUsd,
-        requests,
-        unpriced,
-        inputTokens,
-        outputTokens,
-        cachedInputTokens,
-        bytes,
-      );
+    let i = 0;
+    for (; i + CHUNK <= deltas.length; i += CHUNK) {
+      for (let r = 0; r < CHUNK; r++) put(deltas[i + r] as SpendDelta, r);
+      minuteChunk.run(minuteValues);
+      dailyChunk.run(dailyValues);
+    }
+    // the rest one by one (the parameter lists' first row)
+    for (; i < deltas.length; i++) {
+      put(deltas[i] as SpendDelta, 0);
+      minuteOne.run(minuteValues.slice(0, WIDTH));
+      dailyOne.run(dailyValues.slice(0, WIDTH));
     }
   });
   const apply = (deltas: readonly SpendDelta[]) => tx.immediate(deltas);
