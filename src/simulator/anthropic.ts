@@ -7,6 +7,9 @@
 //   x-simulator-cache-write-tokens: N   reported as usage.cache_creation_input_tokens (at most the uncached prompt)
 //   x-simulator-stream-error: <type>    a stream ends half-way with Anthropic's `event: error` of this type
 //                                       (e.g. overloaded_error) instead of message_stop
+//   x-simulator-reasoning-tokens: N     with extended thinking on (`thinking: {type: "enabled"}`), N tokens of
+//                                       thinking (default 4, at most budget_tokens) before the answer: a `thinking`
+//                                       block (thinking_delta events, then a signature_delta), counted in output_tokens
 // `x-simulator-cached-tokens` is reported as usage.cache_read_input_tokens. Faults: rate_limit (429), server_error
 // (500), timeout, cut, refusal and content_filter (both: stop_reason `refusal`).
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
@@ -86,6 +89,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 const sse = (type: string, data: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
+/** A short id for a signature, the same for the same seed and model. */
+const id32 = (seed: number, model: string): string => hash32(seed, 'signature', model).toString(36);
+
 /** Answers POST /v1/messages/count_tokens. */
 export function countMessageTokens(ex: SimExchange, b: Json): void {
   sendJson(ex.res, 200, { input_tokens: promptTokens(b) });
@@ -132,24 +138,38 @@ export async function anthropicMessages(
   let n = chunks.length;
   const tokensOf = (count: number) => perChunk.slice(0, count).reduce((s, t) => s + t, 0);
   const cap = b.max_tokens as number;
-  if (tokensOf(n) > cap) {
-    while (n > 0 && tokensOf(n) > cap) n--;
+  // Extended thinking: the thinking tokens come first, one a tpot, and count in output_tokens (and max_tokens).
+  const thinkingConfig = b.thinking as Json | undefined;
+  const budget = typeof thinkingConfig?.budget_tokens === 'number' ? thinkingConfig.budget_tokens : Infinity;
+  const thinkingTokens =
+    thinkingConfig?.type === 'enabled' && !refusal
+      ? Math.min(headerNumber(headers, 'x-simulator-reasoning-tokens') || 4, budget, cap)
+      : 0;
+  const thinking = generateTokens(
+    hash32(seed, 'anthropic-thinking', model, JSON.stringify(b.messages)),
+    thinkingTokens,
+  );
+  const signature = Buffer.from(`sim-signature-${id32(seed, model)}`).toString('base64');
+  if (tokensOf(n) + thinkingTokens > cap) {
+    while (n > 0 && tokensOf(n) + thinkingTokens > cap) n--;
     stop = 'max_tokens';
   }
-  const output = tokensOf(n);
+  const output = tokensOf(n) + thinkingTokens;
   const lastToken: number[] = [];
   for (let k = 0, t = -1; k < n; k++) {
     t += perChunk[k] as number;
     lastToken.push(t);
   }
-  const dueAt = (k: number) => clock(lastToken[k] ?? 0);
+  const dueAt = (k: number) => clock(thinkingTokens + (lastToken[k] ?? 0));
+  /** The text (or tool_use) block's index: after the thinking block when there is one. */
+  const at = thinkingTokens > 0 ? 1 : 0;
   const usage = { input_tokens: input, cache_creation_input_tokens: write, cache_read_input_tokens: read };
   const id = openAiId('msg_', 24);
   const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
   const streamError = headers['x-simulator-stream-error'];
 
   if (b.stream !== true) {
-    await ex.waitUntil(dueAt((cutAfter ?? n) - 1));
+    await ex.waitUntil(n > 0 ? dueAt((cutAfter ?? n) - 1) : clock(Math.max(0, thinkingTokens - 1)));
     if (ex.stopped) return;
     if (cutAfter !== null) return ex.cut();
     const text = chunks.slice(0, n).join('');
@@ -161,7 +181,10 @@ export async function anthropicMessages(
         input = {};
       }
     }
-    const content = tool ? [{ type: 'tool_use', id: tool.id, name: tool.name, input }] : [{ type: 'text', text }];
+    const content: Json[] = tool
+      ? [{ type: 'tool_use', id: tool.id, name: tool.name, input }]
+      : [{ type: 'text', text }];
+    if (thinkingTokens > 0) content.unshift({ type: 'thinking', thinking: thinking.join(''), signature });
     return sendJson(res, 200, {
       id,
       type: 'message',
@@ -193,9 +216,24 @@ export async function anthropicMessages(
         usage: { ...usage, output_tokens: 1 },
       },
     }) +
-      sse('content_block_start', { index: 0, content_block: block }) +
+      sse('content_block_start', {
+        index: 0,
+        content_block: thinkingTokens > 0 ? { type: 'thinking', thinking: '', signature: '' } : block,
+      }) +
       sse('ping', {}),
   );
+  if (thinkingTokens > 0) {
+    for (let j = 0; j < thinkingTokens; j++) {
+      await ex.waitUntil(clock(j));
+      if (ex.stopped) return;
+      res.write(sse('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: thinking[j] } }));
+    }
+    res.write(
+      sse('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature } }) +
+        sse('content_block_stop', { index: 0 }) +
+        sse('content_block_start', { index: at, content_block: block }),
+    );
+  }
   const sent = cutAfter ?? (typeof streamError === 'string' ? Math.max(1, Math.floor(n / 2)) : n);
   for (let k = 0; k < sent && k < n; k++) {
     await ex.waitUntil(dueAt(k));
@@ -203,7 +241,7 @@ export async function anthropicMessages(
     const delta = tool
       ? { type: 'input_json_delta', partial_json: chunks[k] }
       : { type: 'text_delta', text: chunks[k] };
-    if (!res.write(sse('content_block_delta', { index: 0, delta }))) {
+    if (!res.write(sse('content_block_delta', { index: at, delta }))) {
       await ex.drain();
       if (ex.stopped) return;
     }
@@ -218,7 +256,7 @@ export async function anthropicMessages(
     return;
   }
   res.end(
-    sse('content_block_stop', { index: 0 }) +
+    sse('content_block_stop', { index: at }) +
       sse('message_delta', {
         delta: { stop_reason: stop, stop_sequence: null },
         usage: { output_tokens: output },

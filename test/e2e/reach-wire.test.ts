@@ -41,6 +41,8 @@ describe('reach: raw wire shapes through llmscope', () => {
     s = await startStack({
       sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
       config: {
+        // the answer's text is checked on the record (thinking is not part of it)
+        telemetry: { captureContent: true, logLevel: 'info' },
         providers: [
           { name: 'openai-sim', baseUrl: sim.url },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
@@ -53,6 +55,60 @@ describe('reach: raw wire shapes through llmscope', () => {
   afterAll(async () => {
     await s.close();
     await sim.close();
+  });
+
+  describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
+    const body = (stream: boolean) => ({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 4096,
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      system: [{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: 'Plan the change, then answer.' }],
+      stream,
+    });
+    const headers = { 'x-simulator-reasoning-tokens': '6', 'anthropic-version': '2023-06-01' };
+    const sameIds = (t: string) => t.replace(/"(msg|toolu)_[^"]*"/g, '"ID"');
+    /** The text of a stream's text or thinking deltas. */
+    const deltas = (stream: string, kind: 'text' | 'thinking') =>
+      stream
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6)) as { delta?: { type: string; text?: string; thinking?: string } })
+        .filter((e) => e.delta?.type === `${kind}_delta`)
+        .map((e) => e.delta?.[kind] ?? '')
+        .join('');
+
+    it('streams the thinking block through unchanged; TTFT from the first thinking delta, thinking counted as output', async () => {
+      const direct = await post(sim.url.replace(/\/v1$/, ''), '/v1/messages?beta=true', body(true), headers);
+      expect(direct.text).toContain('"thinking_delta"');
+      expect(direct.text).toContain('"signature_delta"');
+      expect(deltas(direct.text, 'thinking').length).toBeGreaterThan(0);
+      const ids = ['anth-think-1', 'anth-think-2', 'anth-think-3'];
+      for (const id of ids) {
+        const via = await post(s.base, '/v1/messages?beta=true', body(true), { ...headers, 'x-request-id': id });
+        expect(sameIds(via.text)).toBe(sameIds(direct.text));
+      }
+      const calls = await Promise.all(ids.map(callOf));
+      for (const c of calls) {
+        expect(c).toMatchObject({ status: 'ok', stream: true, outputTokens: OUT + 6, finishReason: 'end_turn' });
+        // the answer's text, not the thinking
+        expect(c.content?.output).toBe(deltas(direct.text, 'text'));
+      }
+      expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - TTFT)))).toBeLessThan(5);
+    });
+
+    it('answers a non-streamed call with the thinking block first, counted in output_tokens', async () => {
+      const r = await post(s.base, '/v1/messages', body(false), { ...headers, 'x-request-id': 'anth-think-plain' });
+      const msg = JSON.parse(r.text) as {
+        content: { type: string; text?: string }[];
+        usage: { output_tokens: number };
+      };
+      expect(msg.content.map((b) => b.type)).toEqual(['thinking', 'text']);
+      expect(msg.usage.output_tokens).toBe(OUT + 6);
+      const c = await callOf('anth-think-plain');
+      expect(c).toMatchObject({ status: 'ok', outputTokens: OUT + 6, finishReason: 'end_turn' });
+      expect(c.content?.output).toBe(msg.content[1]?.text);
+    });
   });
 
   describe('Gemini streamGenerateContent without alt=sse (a JSON array)', () => {
