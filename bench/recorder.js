@@ -9,6 +9,8 @@
 //
 // --gateway: gateway-shaped calls instead (source gateway, the prompt and answer text and timing marks still on
 // them, usage reported), so text work (redaction, refusal detection, spans) shows; evaluators sampled at 0.
+// --evaluators (with --gateway): the quality evaluators at their default sampling (1.0) too, and the figures run until
+// their evaluations are stored ("sink: quality" is then the sink's write only; the evaluations are the rest).
 //
 // --child --root DIR --dump FILE [--gateway]: one round of DIR's build on a fixed clock, writing every llm_* metric
 // series, the spend rows and quality's counts to FILE, so two builds can be checked to leave the same results.
@@ -38,6 +40,7 @@ const ROOT = resolve(opt('--root', HERE));
 const COMPARE = opt('--compare', null);
 const BURST = 1000;
 const GATEWAY = argv.includes('--gateway');
+const EVALUATORS = argv.includes('--evaluators');
 const DUMP = opt('--dump', null);
 
 const built = (dir) => existsSync(join(dir, 'dist', 'server.js'));
@@ -62,6 +65,7 @@ if (argv.includes('--check')) {
         new URL(import.meta.url).pathname,
         ...['--child', '--root', dir, '--calls', String(CALLS), '--dump', file],
         ...(GATEWAY ? ['--gateway'] : []),
+        ...(EVALUATORS ? ['--evaluators'] : []),
       ],
       { encoding: 'utf8' },
     );
@@ -134,6 +138,7 @@ for (let round = 0; round < ROUNDS; round++)
         '--calls',
         String(CALLS),
         ...(GATEWAY ? ['--gateway'] : []),
+        ...(EVALUATORS ? ['--evaluators'] : []),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
@@ -203,7 +208,9 @@ async function measure(root) {
       server: { ...(raw.server ?? {}), port: 0 },
       providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
       // --gateway: the recording path only; the evaluators (quality.sampling, default 1) are bench:quality's
-      ...(GATEWAY ? { quality: { sampling: { grounding: 0, consistency: 0, attribution: 0, nli: 0, judge: 0 } } } : {}),
+      ...(GATEWAY && !EVALUATORS
+        ? { quality: { sampling: { grounding: 0, consistency: 0, attribution: 0, nli: 0, judge: 0 } } }
+        : {}),
     }),
   });
   const app = await createApp(config, {
@@ -361,6 +368,8 @@ async function measure(root) {
         await new Promise((r) => setTimeout(r, 2));
     }
     await recorder.flush(60_000);
+    // --evaluators: until the evaluations are done and stored
+    if (EVALUATORS) for (const m of app.modules) if (m.name === 'quality') await m.idle(60_000);
   };
 
   // warm-up (JIT, prepared statements), then the measured run

@@ -52,16 +52,52 @@ const BARE_ZERO = new Map(
   (['pass', 'fail', 'unknown', 'error'] as const).map((v) => [v, `verdict ${v}, score 0; ${NOT_KEPT}`]),
 );
 
+/** The explanation withoutQuotes gives a result with no claims and no evidence. */
+export function bareExplanation(verdict: string, score: number): string {
+  return (
+    (score === 0 && BARE_ZERO.get(verdict as EvaluationResult['verdict'])) ||
+    `verdict ${verdict}, score ${score}; ${NOT_KEPT}`
+  );
+}
+
 /**
- * withoutQuotes of a result with no claims and no evidence (most `unknown` ones): the same object, keys in the same
- * order, built without the general path's arrays and spreads.
+ * withoutQuotes of a result with no claims and no evidence (most `unknown` ones), from its parts: the same object,
+ * keys in the same order, built without the general path's arrays and spreads. `claims`: whether the result had a
+ * `claims` array (then an empty one is kept). The SQLite quality store rebuilds such results from these parts.
  */
-function bare(r: EvaluationResult): EvaluationResult {
-  const explanation =
-    (r.score === 0 && BARE_ZERO.get(r.verdict)) || `verdict ${r.verdict}, score ${r.score}; ${NOT_KEPT}`;
-  const out: EvaluationResult = r.claims
-    ? { evaluator: r.evaluator, verdict: r.verdict, score: r.score, evidence: [], claims: [], explanation }
-    : { evaluator: r.evaluator, verdict: r.verdict, score: r.score, evidence: [], explanation };
-  if (r.durationMs !== undefined) out.durationMs = r.durationMs;
+export function bareResult(
+  evaluator: string,
+  verdict: EvaluationResult['verdict'],
+  score: number,
+  claims: boolean,
+  durationMs: number | undefined,
+): EvaluationResult {
+  const explanation = bareExplanation(verdict, score);
+  const out: EvaluationResult = claims
+    ? { evaluator, verdict, score, evidence: [], claims: [], explanation }
+    : { evaluator, verdict, score, evidence: [], explanation };
+  if (durationMs !== undefined) out.durationMs = durationMs;
   return out;
+}
+
+function bare(r: EvaluationResult): EvaluationResult {
+  return bareResult(r.evaluator, r.verdict, r.score, !!r.claims, r.durationMs);
+}
+
+/**
+ * Whether `r` is exactly what `bareResult` builds from its own evaluator, verdict, score, claims (none, or an empty
+ * array) and durationMs (none, or a finite number): nothing else on it, and the explanation withoutQuotes gives it.
+ */
+export function isBareResult(r: EvaluationResult): boolean {
+  if (!Array.isArray(r.evidence) || r.evidence.length !== 0) return false;
+  const c = r.claims;
+  if (c !== undefined && !(Array.isArray(c) && c.length === 0)) return false;
+  const d = r.durationMs;
+  if (d !== undefined && !Number.isFinite(d)) return false;
+  if (typeof r.evaluator !== 'string' || typeof r.verdict !== 'string') return false;
+  if (typeof r.score !== 'number' || !Number.isFinite(r.score)) return false;
+  if (r.explanation !== bareExplanation(r.verdict, r.score)) return false;
+  let keys = 0;
+  for (const _ in r) keys++;
+  return keys === 5 + (c === undefined ? 0 : 1) + (d === undefined ? 0 : 1);
 }

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
 import { SqliteStore } from '../../store/index.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
+import { bareResult } from '../evaluators/redact.js';
+import type { EvaluationResult } from '../evaluators/types.js';
 import { qualityStoreFor } from './index.js';
 import { MemoryQualityStore } from './memory.js';
 import { PostgresQualityStore, QUALITY_MIGRATIONS } from './postgres.js';
@@ -97,6 +99,43 @@ describe('SqliteQualityStore on a file database', () => {
     const rows = app.db.prepare('SELECT responses, refusals FROM quality_rollup_minute').all();
     expect(rows).toEqual([{ responses: 2, refusals: 1 }]);
     await app.close();
+  });
+});
+
+describe('SqliteQualityStore: results withoutQuotes left bare are stored short and read back the same', () => {
+  it('rebuilds exactly what was stored, and keeps every other result whole', async () => {
+    const db = new Database(':memory:');
+    const store = new SqliteQualityStore(db, () => T0);
+    await store.migrate();
+    const results = [
+      bareResult('grounding', 'unknown', 0, true, 1.712902999999983),
+      bareResult('attribution', 'unknown', 0, false, undefined),
+      bareResult('consistency', 'pass', 0.30000000000000004, true, 0),
+      bareResult('judge', 'error', 0, false, 2.5),
+      // not bare: an extra key, a quote in the explanation, evidence, a verdict other than the row's
+      { ...bareResult('nli', 'unknown', 0, true, 1), note: 'x' },
+      { ...bareResult('a', 'unknown', 0, true, 1), explanation: 'the request carries too little knowledge' },
+      { ...bareResult('b', 'fail', 0.9, true, 1), evidence: [{ source: 'context' as const, text: '' }] },
+      bareResult('c', 'unknown', 0, true, 1),
+      { ...bareResult('d', 'unknown', 0, true, 1), durationMs: Number.NaN },
+    ] as EvaluationResult[];
+    const stored: StoredEvaluation[] = results.map((result, i) => ({
+      requestId: 'r1',
+      evaluator: result.evaluator,
+      verdict: result.evaluator === 'c' ? 'pass' : result.verdict,
+      score: result.score,
+      result,
+      createdAt: T0 + i,
+      model: 'm',
+      feature: i % 2 ? 'f' : null,
+    }));
+    await store.putEvaluations(stored);
+    const back = await store.evaluationsFor('r1');
+    // JSON keeps what a result says (a NaN duration is null there), as when each was stored whole
+    expect(back).toStrictEqual(stored.map((e) => ({ ...e, result: JSON.parse(JSON.stringify(e.result)) })));
+    const row = db.prepare('SELECT evaluations FROM quality_evaluations').pluck().get() as string;
+    const lengths = (JSON.parse(row) as unknown[][]).map((e) => e.length);
+    expect(lengths).toEqual([8, 8, 8, 8, 7, 7, 7, 7, 7]);
   });
 });
 

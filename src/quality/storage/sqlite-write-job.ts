@@ -2,6 +2,7 @@
 // write job (store/backend.ts `write`): they run on the store's writer thread, beside its call batches, not on the
 // event loop that serves calls. SqliteQualityStore runs the same `run` on its own connection where there is no thread.
 import type { Database, Statement } from 'better-sqlite3';
+import { bareResult, isBareResult } from '../evaluators/redact.js';
 import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
 import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type StoredEvaluation } from './types.js';
 
@@ -13,27 +14,36 @@ import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type S
  */
 export type EvaluationValues = [requestId: string, createdAt: number, evaluations: string];
 
-/** A stored evaluation inside its call's row: evaluator, verdict, score, created_at, model, feature, result. */
-export type EvaluationElement = [string, string, number, number, string, string | null, unknown];
+/**
+ * A stored evaluation inside its call's row: [evaluator, verdict, score, created_at, model, feature, result]; or, when
+ * the result is what withoutQuotes makes of one with no claims and no evidence (content capture off: most `unknown`
+ * results), [evaluator, verdict, score, created_at, model, feature, durationMs or null, 1 if it had a claims array
+ * else 0], the result rebuilt from these on reading (`bareResult`): the same object, for a fifth of the bytes and no
+ * serialising of it.
+ */
+export type EvaluationElement =
+  | [string, string, number, number, string, string | null, unknown]
+  | [string, string, number, number, string, string | null, number | null, 0 | 1];
 
-const elementOf = (r: StoredEvaluation): EvaluationElement => [
-  r.evaluator,
-  r.verdict,
-  r.score,
-  r.createdAt,
-  r.model,
-  r.feature,
-  r.result,
-];
+const elementOf = (r: StoredEvaluation): EvaluationElement => {
+  const x = r.result;
+  return x.evaluator === r.evaluator && x.verdict === r.verdict && x.score === r.score && isBareResult(x)
+    ? [r.evaluator, r.verdict, r.score, r.createdAt, r.model, r.feature, x.durationMs ?? null, x.claims ? 1 : 0]
+    : [r.evaluator, r.verdict, r.score, r.createdAt, r.model, r.feature, x];
+};
 
 /** The element's stored evaluation. */
 export function fromElement(requestId: string, e: EvaluationElement): StoredEvaluation {
+  const verdict = e[1] as StoredEvaluation['verdict'];
   return {
     requestId,
     evaluator: e[0],
-    verdict: e[1] as StoredEvaluation['verdict'],
+    verdict,
     score: e[2],
-    result: e[6] as StoredEvaluation['result'],
+    result:
+      e.length === 8
+        ? bareResult(e[0], verdict, e[2], e[7] === 1, e[6] === null ? undefined : e[6])
+        : (e[6] as StoredEvaluation['result']),
     createdAt: e[3],
     model: e[4],
     feature: e[5],
