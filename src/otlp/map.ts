@@ -23,11 +23,12 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /**
  * Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in).
- * Beside the conventions' own: Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
+ * Beside the conventions' own: the documents of rerank spans (the AI SDK's ai.documents / ai.ranking, OpenInference's
+ * reranker.*), Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
  * list) and `final_result`, Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;

@@ -432,6 +432,21 @@ describe('prompt and answer text from content attributes (never stored with the 
       'mlflow.spanInputs': '{"q":"alice@example.com"}',
       'mlflow.spanOutputs': '"Sent."',
     });
+    // a rerank step's documents (AI SDK 6's ai.rerank, OpenInference's RERANKER spans)
+    const rerank = toSpanRecord(
+      span({
+        'ai.operationId': 'ai.rerank.doRerank',
+        'ai.documents': ['alice@example.com wrote Sent.'],
+        'ai.ranking': '[{"originalIndex":0,"score":0.9,"document":"alice@example.com"}]',
+        'openinference.span.kind': 'RERANKER',
+        'reranker.query': 'alice@example.com',
+        'reranker.input_documents.0.document.content': 'Sent.',
+        'reranker.output_documents.0.document.content': 'Sent.',
+        'reranker.top_k': 1,
+      }),
+    );
+    expect(JSON.stringify(rerank)).not.toMatch(/alice@example\.com|Sent\./);
+    expect(rerank.attributes['reranker.top_k']).toBe(1);
     expect(textsOfSpan(pydantic)).toEqual({ prompt: 'Be brief.\nMail alice@example.com', output: 'Sent.' });
     const kept = JSON.stringify(toSpanRecord(pydantic));
     expect(kept).not.toContain('alice@example.com');
