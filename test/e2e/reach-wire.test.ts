@@ -181,6 +181,34 @@ describe('reach: raw wire shapes through llmscope', () => {
         });
     });
 
+    it('records a cancelled array stream as cancelled, with the usage of the elements seen so far', async () => {
+      const ac = new AbortController();
+      const r = await request(`${s.base}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': 'gem-array-cancel',
+          'x-simulator-output-tokens': '200',
+        },
+        body: JSON.stringify(body),
+        signal: ac.signal,
+      });
+      let seen = '';
+      try {
+        for await (const chunk of r.body) {
+          seen += chunk.toString();
+          if ((seen.match(/"candidatesTokenCount"/g) ?? []).length >= 3) ac.abort();
+        }
+      } catch {
+        /* aborted */
+      }
+      const c = await callOf('gem-array-cancel');
+      expect(c).toMatchObject({ status: 'cancelled', stream: true, tokenSource: 'usage' });
+      expect(c.outputTokens).toBeGreaterThanOrEqual(3);
+      expect(c.outputTokens).toBeLessThan(200);
+      expect(c.ttftMs).toBeGreaterThanOrEqual(TTFT);
+    });
+
     it('records an upstream error answered as a one-element array with its status', async () => {
       const r = await post(s.base, path, body, { 'x-simulator-fault': 'rate_limit', 'x-request-id': 'gem-array-429' });
       expect(r.status).toBe(429);
