@@ -100,7 +100,20 @@ const REASONING_TOKENS = [
   'ai.usage.reasoningTokens',
   'ai.usage.outputTokenDetails.reasoningTokens',
 ];
-const TOKEN_KEYS = [...INPUT_TOKENS, ...OUTPUT_TOKENS, ...CACHED_TOKENS, ...CACHE_WRITE_TOKENS, ...REASONING_TOKENS];
+const TOTAL_TOKENS = [
+  'gen_ai.usage.total_tokens',
+  'llm.usage.total_tokens',
+  'llm.token_count.total',
+  'ai.usage.totalTokens',
+];
+const TOKEN_KEYS = [
+  ...TOTAL_TOKENS,
+  ...INPUT_TOKENS,
+  ...OUTPUT_TOKENS,
+  ...CACHED_TOKENS,
+  ...CACHE_WRITE_TOKENS,
+  ...REASONING_TOKENS,
+];
 
 /**
  * Why an LLM span's token counts cannot be taken, or null: a count past 2^53 − 1 (the most /api/ingest takes) is
@@ -646,9 +659,15 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
     a['llm.is_streaming'] === true ||
     params['stream'] === true ||
     aiOp.endsWith('.doStream');
-  const input = first(asCount, a, INPUT_TOKENS);
-  const output =
+  let input = first(asCount, a, INPUT_TOKENS);
+  let output =
     endpoint === 'embeddings' ? first(asCount, a, ['gen_ai.usage.output_tokens']) : first(asCount, a, OUTPUT_TOKENS);
+  // A span with a total and only one of the two counts (some OpenLLMetry and LangChain spans): the other is the rest.
+  if ((input === null) !== (output === null) && endpoint !== 'embeddings') {
+    const total = first(asCount, a, TOTAL_TOKENS);
+    if (total !== null && output === null && total >= (input as number)) output = total - (input as number);
+    else if (total !== null && input === null && total >= (output as number)) input = total - (output as number);
+  }
   const cached = first(asCount, a, CACHED_TOKENS);
   const cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
   const reasoning = first(asCount, a, REASONING_TOKENS);

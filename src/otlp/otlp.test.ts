@@ -22,6 +22,7 @@ import {
   textsOfSpan,
   toSpanRecord,
 } from './index.js';
+import { usageProblem } from './map.js';
 
 /** Finished SDK spans: a parent "agent" span and children with the given attributes. */
 function sdkSpans(children: { name: string; attributes: OtelAttributes; error?: string }[]): ReadableSpan[] {
@@ -263,6 +264,32 @@ describe('LLM spans to calls', () => {
     expect(c.tpotMs).toBeCloseTo((1250 - 180.5) / 20, 6);
     expect(c.spans[0]?.attributes['ai.response.text']).toBeUndefined();
     expect(c.spans[0]?.attributes['ai.prompt.messages']).toBeUndefined();
+  });
+
+  it('a total with only one of the two counts gives the other (OpenLLMetry llm.usage.total_tokens)', () => {
+    const base = { 'gen_ai.system': 'openai', 'llm.request.type': 'chat', 'gen_ai.request.model': 'gpt-4o' };
+    const withPrompt = spanToCall(span({ ...base, 'gen_ai.usage.prompt_tokens': 10, 'llm.usage.total_tokens': 15 }));
+    expect(withPrompt).toMatchObject({ inputTokens: 10, outputTokens: 5, tokenSource: 'usage' });
+    const withOutput = spanToCall(
+      span({ ...base, 'gen_ai.usage.completion_tokens': 5, 'gen_ai.usage.total_tokens': 15 }),
+    );
+    expect(withOutput).toMatchObject({ inputTokens: 10, outputTokens: 5 });
+    // both given: the total is not read; a total below the count is no total
+    expect(
+      spanToCall(
+        span({
+          ...base,
+          'gen_ai.usage.prompt_tokens': 10,
+          'gen_ai.usage.completion_tokens': 2,
+          'llm.usage.total_tokens': 99,
+        }),
+      ),
+    ).toMatchObject({ inputTokens: 10, outputTokens: 2 });
+    expect(spanToCall(span({ ...base, 'gen_ai.usage.prompt_tokens': 10, 'llm.usage.total_tokens': 4 }))).toMatchObject({
+      inputTokens: 10,
+      outputTokens: null,
+    });
+    expect(usageProblem(span({ ...base, 'llm.usage.total_tokens': '99999999999999999999' }))).toMatch(/total_tokens/);
   });
 
   it('Vercel AI SDK 6: cache reads, cache writes and reasoning from ai.usage.*TokenDetails', () => {
