@@ -1,6 +1,9 @@
-// Reach as a user sends it: the wire shapes real clients use beside the official JS SDKs, sent raw through llmscope
-// against the simulator — Gemini's streamGenerateContent without alt=sse (one JSON array, as curl, google-genai's REST
-// callers and older clients stream), and a prompt Gemini blocks (promptFeedback.blockReason).
+// Reach as a user sends it: the wire shapes real clients use beside the official JS SDKs, sent through llmscope
+// against the simulator — the Vercel AI SDK's OpenAI provider (the Responses API), Claude Code's extended thinking,
+// Gemini's streamGenerateContent without alt=sse (one JSON array, as curl and REST callers stream), a prompt Gemini
+// blocks (promptFeedback.blockReason), a cancelled array stream and an error answered as an array.
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, streamText } from 'ai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
@@ -55,6 +58,37 @@ describe('reach: raw wire shapes through llmscope', () => {
   afterAll(async () => {
     await s.close();
     await sim.close();
+  });
+
+  it("the Vercel AI SDK's @ai-sdk/openai (the Responses API by default) gets what it gets direct, and each call is recorded", async () => {
+    const direct = createOpenAI({ baseURL: sim.url, apiKey: 'sk-test' });
+    const via = createOpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test' });
+    const headers = { 'x-simulator-cached-tokens': '2', 'x-simulator-reasoning-tokens': '3' };
+    const run = async (p: typeof direct, id: string) => {
+      const a = await generateText({
+        model: p('gpt-4o-mini'),
+        prompt: 'Name three rivers.',
+        maxRetries: 0,
+        headers: { ...headers, 'x-request-id': `${id}-gen` },
+      });
+      const st = streamText({
+        model: p('gpt-4o-mini'),
+        prompt: 'A haiku about rain.',
+        maxRetries: 0,
+        headers: { 'x-request-id': `${id}-stream` },
+      });
+      let text = '';
+      for await (const d of st.textStream) text += d;
+      return [a.text, a.usage.raw, a.finishReason, text, (await st.usage).raw, await st.finishReason];
+    };
+    expect(await run(via, 'aisdk')).toEqual(await run(direct, 'aisdk-direct'));
+    const gen = await callOf('aisdk-gen');
+    expect(gen).toMatchObject({ endpoint: 'responses', status: 'ok', stream: false, cachedInputTokens: 2 });
+    expect(gen).toMatchObject({ reasoningTokens: 3, outputTokens: OUT + 3, finishReason: 'stop' });
+    const streamed = await callOf('aisdk-stream');
+    expect(streamed).toMatchObject({ endpoint: 'responses', status: 'ok', stream: true, outputTokens: OUT });
+    expect(streamed.ttftMs).toBeGreaterThanOrEqual(TTFT);
+    expect(streamed.costUsd).toBeGreaterThan(0);
   });
 
   describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
