@@ -1,12 +1,23 @@
 // The writer's rollup fold (RollupFold) against the reference fold every store shares (rollup.ts RollupBatch, then
 // storedRollupOf): the same rows, sums and histogram bytes, on calls with odd figures too.
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../calls/index.js';
 import { Dense } from '../dense-histogram.js';
 import { bucketOf, encodeHistogram, histogramOf } from '../histogram.js';
 import { HOUR_MS, MINUTE_MS, RollupBatch, type RollupInput } from '../rollup.js';
-import { T0 } from '../store.contract.js';
-import { RollupFold, type StoredRollupRow, storedRollupOf } from './call-writer.js';
+import { makeCall, T0 } from '../store.contract.js';
+import {
+  CALLS_CHUNK,
+  CallWriter,
+  RollupFold,
+  registerHistogramFunctions,
+  rowsOf,
+  type StoredRollupRow,
+  storedRollupOf,
+} from './call-writer.js';
+import { applyMigrations } from './migrations.js';
+import { CORE_MIGRATIONS } from './schema.js';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function rng(seed: number) {
@@ -75,5 +86,48 @@ describe('Dense.encode', () => {
     const big = new Dense();
     for (let i = 0; i < 300_000; i++) big.addIndex(700);
     expect(big.encode()).toEqual(encodeHistogram({ 700: 300_000 }));
+  });
+});
+
+describe('CallWriter', () => {
+  const open = () => {
+    const db = new Database(':memory:');
+    registerHistogramFunctions(db);
+    applyMigrations(db, 'core', CORE_MIGRATIONS);
+    return db;
+  };
+  const dump = (db: Database.Database) => ({
+    calls: db.prepare('SELECT * FROM calls ORDER BY request_id').all(),
+    minute: db.prepare('SELECT * FROM calls_rollup_minute ORDER BY t, provider, model, endpoint, feature, team').all(),
+    hour: db.prepare('SELECT * FROM calls_rollup_hour ORDER BY t, provider, model, endpoint, feature, team').all(),
+  });
+
+  it(`stores each id once and rolls up only the calls it inserted, in chunks of ${CALLS_CHUNK} as one by one`, () => {
+    const r = rng(7);
+    // ids repeat: within a chunk, across chunks of a batch, and from earlier batches; same id, other figures
+    const call = (n: number) =>
+      makeCall(Math.floor(r() * 60), { requestId: `id-${n}`, latencyMs: r() * 1000, costUsd: r() });
+    const batches = [1, 7, 8, 9, 16, 17, 64, 100, 3, 250].map((size) =>
+      Array.from({ length: size }, () => call(Math.floor(r() * 300))),
+    );
+    batches.push(Array.from({ length: 40 }, (_, i) => call(1000 + i))); // all new: every chunk whole
+    batches.push(batches[batches.length - 1] as LlmCall[]); // all known: every chunk short
+    const chunked = open();
+    const writer = new CallWriter(chunked);
+    for (const b of batches) writer.insertRows(rowsOf(b));
+    // the reference: each call in a statement of its own; the first of an id is kept, the others skipped
+    const single = open();
+    const one = new CallWriter(single);
+    for (const b of batches) for (const c of b) one.insertRows(rowsOf([c]));
+    const got = dump(chunked);
+    expect(got).toEqual(dump(single));
+    expect(got.calls.length).toBeGreaterThan(200);
+    expect(got.calls.length).toBeLessThan(batches.flat().length);
+    expect((got.minute as { requests: number }[]).reduce((n, x) => n + x.requests, 0)).toBe(got.calls.length);
+    // insert(calls) folds the calls as given, the same way
+    const objects = open();
+    const w3 = new CallWriter(objects);
+    for (const b of batches) w3.insert(b);
+    expect(dump(objects)).toEqual(got);
   });
 });

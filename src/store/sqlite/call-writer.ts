@@ -93,6 +93,7 @@ const col = (name: string): number => {
   return i;
 };
 const C = {
+  requestId: col('request_id'),
   startedAt: col('started_at'),
   provider: col('provider'),
   model: col('model'),
@@ -239,8 +240,25 @@ export function registerHistogramFunctions(db: Database): void {
  * are prepared on first use, so a writer can be built before the schema exists; `insert` throws what SQLite throws
  * and leaves nothing of a failed batch behind.
  */
+/**
+ * Calls per INSERT statement. SQLite does the same row and index work either way, but the driver's run (the call,
+ * step and reset) once per chunk: about 0.6 µs a row less (4.6 -> 4.0 on a table without indexes). Which rows a
+ * chunk inserted (INSERT OR IGNORE skips a known request id) is told by its change count, and only when that falls
+ * short, by the rows it added (rowids past the table's last before it: SQLite gives a new row the largest rowid + 1).
+ */
+export const CALLS_CHUNK = 8;
+
 export class CallWriter {
-  private stmts: { insertCall: Statement<[CallValue[]]>; minute: Statement; hour: Statement } | null = null;
+  private stmts: {
+    insertCall: Statement<[CallValue[]]>;
+    insertChunk: Statement<[CallValue[]]>;
+    lastRowid: Statement<[]>;
+    idsAfter: Statement<[number | bigint]>;
+    minute: Statement;
+    hour: Statement;
+  } | null = null;
+  /** The chunk's values, reused: CALLS_CHUNK rows of CALL_COLUMNS. */
+  private readonly chunkValues: CallValue[] = new Array(CALLS_CHUNK * CALL_COLUMNS.length);
   private readonly tx: (rows: readonly CallValue[][], calls: readonly LlmCall[] | null) => void;
   private readonly fold = new RollupFold();
 
@@ -271,10 +289,14 @@ export class CallWriter {
          ${ROLLUP_HISTOGRAMS.map((c) => `${c} = llmscope_hist_merge(${c}, excluded.${c})`).join(', ')}`,
       );
     };
+    const values = `(${CALL_COLUMNS.map(() => '?').join(', ')})`;
     this.stmts = {
-      insertCall: this.db.prepare<[CallValue[]]>(
-        `INSERT OR IGNORE INTO calls (${CALL_COLUMN_LIST}) VALUES (${CALL_COLUMNS.map(() => '?').join(', ')})`,
+      insertCall: this.db.prepare<[CallValue[]]>(`INSERT OR IGNORE INTO calls (${CALL_COLUMN_LIST}) VALUES ${values}`),
+      insertChunk: this.db.prepare<[CallValue[]]>(
+        `INSERT OR IGNORE INTO calls (${CALL_COLUMN_LIST}) VALUES ${Array(CALLS_CHUNK).fill(values).join(', ')}`,
       ),
+      lastRowid: this.db.prepare<[]>('SELECT max(rowid) FROM calls').pluck().safeIntegers(true),
+      idsAfter: this.db.prepare<[number | bigint]>('SELECT request_id FROM calls WHERE rowid > ?').pluck(),
       minute: upsert(ROLLUP_TABLES.minute),
       hour: upsert(ROLLUP_TABLES.hour),
     };
@@ -284,13 +306,38 @@ export class CallWriter {
   private insertBatch(rows: readonly CallValue[][], calls: readonly LlmCall[] | null): void {
     const st = this.statements();
     const fold = this.fold;
+    // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
+    const add = (i: number) => fold.add(calls ? (calls[i] as LlmCall) : rollupInputOf(rows[i] as CallValue[]));
     try {
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i] as CallValue[];
-        // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-        if (st.insertCall.run(row).changes === 0) continue;
-        fold.add(calls ? (calls[i] as LlmCall) : rollupInputOf(row));
+      let i = 0;
+      if (rows.length >= CALLS_CHUNK) {
+        const width = CALL_COLUMNS.length;
+        const values = this.chunkValues;
+        // the table's last rowid, known only when a chunk may have skipped a row (read before that chunk)
+        let last: bigint | null = null;
+        for (; i + CALLS_CHUNK <= rows.length; i += CALLS_CHUNK) {
+          for (let r = 0; r < CALLS_CHUNK; r++) {
+            const row = rows[i + r] as CallValue[];
+            for (let c = 0; c < width; c++) values[r * width + c] = row[c] as CallValue;
+          }
+          last ??= (st.lastRowid.get() as bigint | null) ?? 0n;
+          const info = st.insertChunk.run(values);
+          if (info.changes === CALLS_CHUNK) {
+            for (let r = 0; r < CALLS_CHUNK; r++) add(i + r);
+            last = BigInt(info.lastInsertRowid);
+            continue;
+          }
+          // Some were skipped: the chunk's rows that are now past `last` are the ones it inserted (of a request id
+          // twice in the chunk, the first: INSERT OR IGNORE keeps it and skips the second).
+          const added = new Set(st.idsAfter.all(last) as string[]);
+          for (let r = 0; r < CALLS_CHUNK; r++) {
+            const id = (rows[i + r] as CallValue[])[C.requestId] as string;
+            if (added.delete(id)) add(i + r);
+          }
+          last = null;
+        }
       }
+      for (; i < rows.length; i++) if (st.insertCall.run(rows[i] as CallValue[]).changes > 0) add(i);
     } catch (err) {
       // emptied, so the next batch starts from nothing
       fold.take('minute');
