@@ -12,11 +12,12 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge } from 'prom-client';
-import type { Recorder } from '../calls/index.js';
+import type { LlmCall, Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, type AppOptions, createApp } from '../server.js';
+import { WorkerAdmissions } from './admissions.js';
 import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
 import {
@@ -24,7 +25,6 @@ import {
   type CallsMessage,
   fromWire,
   HANDOFF_WAIT_MS,
-  runHooksFor,
   settleFor,
   type WorkerInit,
 } from './worker.js';
@@ -32,21 +32,6 @@ import {
 /** The number of gateway workers `server.workers` asks for (`auto`: one per core, less one for the recorder). */
 export function workerCount(workers: Config['server']['workers'], cores = availableParallelism()): number {
   return workers === 'auto' ? Math.max(1, cores - 1) : workers;
-}
-
-/** The semi-space size gateway workers start with (MB): docs/deploy.md, "CPU per call: a larger young generation". */
-export const WORKER_SEMI_SPACE_MB = 64;
-
-/**
- * The node flags a gateway worker starts with: the primary's own, plus `--max-semi-space-size` unless the primary's
- * flags or NODE_OPTIONS (which the workers inherit) already set it. V8 sizes the young generation when a process
- * starts, so `npx llmscope serve --workers N` cannot give it to itself, but it can to the workers it forks: the hot
- * path's short-lived objects then die young instead of being copied (−7 to −11% CPU per call, measured there).
- */
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const set = (s: string): boolean => /(^|\s)--max[-_]semi[-_]space[-_]size\b/.test(s);
-  if (execArgv.some(set) || set(nodeOptions)) return [...execArgv];
-  return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 /** The compiled worker entry beside this file (worker-main.js in dist; .ts when run from source). */
@@ -94,6 +79,8 @@ interface Member {
   inflight: number;
   startedAt: number;
   drained: boolean;
+  /** The admissions run for it whose calls have not come back yet. */
+  admissions: WorkerAdmissions;
 }
 
 const RESTART_MIN_MS = 100;
@@ -163,9 +150,8 @@ export async function startFleet(
     admit: hooks.some((h) => h.admit),
   };
   const recorder = app.ctx.recorder;
-  const receiveCalls = (calls: CallsMessage['calls']): void => {
-    for (const wire of calls) {
-      const call = fromWire(wire);
+  const receiveCalls = (calls: LlmCall[]): void => {
+    for (const call of calls) {
       try {
         settleFor(hooks, call);
       } catch (err) {
@@ -175,12 +161,7 @@ export async function startFleet(
     }
   };
 
-  cluster.setupPrimary({
-    exec: workerEntry(),
-    args: [],
-    execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
-    serialization: 'json',
-  });
+  cluster.setupPrimary({ exec: workerEntry(), args: [], serialization: 'json' });
   let stopping = false;
   let backoff = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -191,11 +172,18 @@ export async function startFleet(
   const fork = (): void => {
     const worker = cluster.fork();
     const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
-    const member: Member = { worker, rpc, inflight: 0, startedAt: Date.now(), drained: false };
+    const member: Member = {
+      worker,
+      rpc,
+      inflight: 0,
+      startedAt: Date.now(),
+      drained: false,
+      admissions: new WorkerAdmissions(hooks),
+    };
     members.set(worker.id, member);
     fleetMetrics.add(worker.id);
-    rpc.on('hooks.authenticate', (a) => runHooksFor(hooks, 'authenticate', a as AdmissionSnapshot));
-    rpc.on('hooks.admit', (a) => runHooksFor(hooks, 'admit', a as AdmissionSnapshot));
+    rpc.on('hooks.authenticate', (a) => member.admissions.run('authenticate', a as AdmissionSnapshot));
+    rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
       if (rpc.receive(msg)) return;
       switch (msg?.t) {
@@ -207,7 +195,10 @@ export async function startFleet(
           const ack = (): void => {
             if (worker.isConnected()) worker.send({ t: 'calls-ack', id: m.id });
           };
-          const taken = takeBatch(recorder, m.calls.length, () => receiveCalls(m.calls));
+          // Their admissions are settled by them from now on, even while the batch waits for room.
+          const calls = m.calls.map(fromWire);
+          for (const c of calls) member.admissions.returned(c);
+          const taken = takeBatch(recorder, calls.length, () => receiveCalls(calls));
           if (taken === true) ack();
           else void taken.then(ack);
           break;
@@ -242,9 +233,25 @@ export async function startFleet(
           break;
       }
     });
+    // What its calls still in flight reserved (budgets, tokens per minute) is released once no call of it can come
+    // back: the worker exited and its channel closed.
+    const release = (): void => {
+      try {
+        const n = member.admissions.release();
+        if (n > 0)
+          log.warn(
+            { event: 'worker_admissions_released', pid: worker.process.pid, calls: n },
+            `released what ${n} calls of gateway worker ${worker.process.pid} had reserved (budgets, rate limits): they never finished`,
+          );
+      } catch (err) {
+        log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');
+      }
+    };
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
       rpc.close();
+      if (worker.isConnected()) worker.once('disconnect', release);
+      else release();
       fleetMetrics.retire(worker.id);
       running.set(members.size);
       if (stopping) return;

@@ -1,0 +1,91 @@
+// The recorder's record of a worker's admissions: one per call across both phases, gone when its call comes back,
+// settled as a call that spent nothing when the worker dies first.
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import type { Admission, GatewayHook } from '../gateway/proxy.js';
+import { ADMISSION_ID, WorkerAdmissions } from './admissions.js';
+import type { AdmissionSnapshot } from './worker.js';
+
+/** A ledger hook: reserves 1 at admit, and notes each settlement (request id, cost, whether it reached upstream). */
+function ledger() {
+  const settled: { id: string; cost: number | null; reached: boolean; user: string | null }[] = [];
+  let reserved = 0;
+  const hook: GatewayHook = {
+    name: 'ledger',
+    authenticate(a: Admission) {
+      a.attribution.user = 'from-key';
+    },
+    admit(a: Admission) {
+      reserved++;
+      a.state.ledger = { open: true };
+    },
+    settle(a: Admission, call: LlmCall) {
+      const s = a.state.ledger as { open: boolean } | undefined;
+      if (!s?.open) return;
+      s.open = false;
+      reserved--;
+      settled.push({
+        id: call.requestId,
+        cost: call.costUsd,
+        reached: call.internal?.upstreamStartAt != null,
+        user: call.user,
+      });
+    },
+  };
+  return { hook, settled, reserved: () => reserved };
+}
+
+const snapshot = (requestId: string, state: Record<string, unknown> = {}): AdmissionSnapshot => ({
+  requestId,
+  endpoint: 'chat.completions',
+  model: 'gpt-4o-mini',
+  provider: 'openai',
+  body: { messages: [] },
+  headers: {},
+  attribution: { user: null, team: null, feature: 'f', session: null, apiKeyId: null },
+  forwardClientAuth: true,
+  state,
+});
+
+/** The worker's side: what it sends back for the second phase, and its finished call. */
+const roundTrip = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+describe('WorkerAdmissions', () => {
+  it('keeps one admission per call across both phases, and forgets it when its call comes back', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook]);
+    const first = roundTrip(await adm.run('authenticate', snapshot('a')));
+    expect(typeof (first.state as Record<string, unknown>)[ADMISSION_ID]).toBe('number');
+    const second = roundTrip(await adm.run('admit', snapshot('a', first.state as Record<string, unknown>))) as Record<
+      string,
+      unknown
+    >;
+    expect(adm.size).toBe(1);
+    const call = { requestId: 'a', internal: { hooks: second.state } } as unknown as LlmCall;
+    adm.returned(call);
+    expect(adm.size).toBe(0);
+    expect(adm.release()).toBe(0);
+    expect(l.settled).toEqual([]);
+  });
+
+  it('settles the admissions whose calls never came back as cut before any answer, spending nothing', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook]);
+    for (const id of ['x', 'y', 'z']) {
+      const first = roundTrip(await adm.run('authenticate', snapshot(id)));
+      await adm.run('admit', {
+        ...snapshot(id, first.state as Record<string, unknown>),
+        attribution: first.attribution as AdmissionSnapshot['attribution'],
+      });
+    }
+    expect(l.reserved()).toBe(3);
+    expect(adm.release()).toBe(3);
+    expect(l.reserved()).toBe(0);
+    expect(l.settled).toEqual([
+      { id: 'x', cost: null, reached: false, user: 'from-key' },
+      { id: 'y', cost: null, reached: false, user: 'from-key' },
+      { id: 'z', cost: null, reached: false, user: 'from-key' },
+    ]);
+    expect(adm.release()).toBe(0);
+  });
+});

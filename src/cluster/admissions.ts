@@ -1,0 +1,137 @@
+// The admissions the recorder process ran for one gateway worker (`serve --workers N`), kept until their calls come
+// back finished. An admission may reserve on the one ledger (a budget's estimate, a key's tokens per minute); the call
+// settles it when it ends. A worker that dies never sends the calls it had in flight, so the recorder settles what
+// they reserved itself, as calls that reached no answer and spent nothing (they are not recorded: the store, and a
+// restart that rebuilds budgets from it, count nothing for them either). Without this a daily budget lost, for the
+// rest of the day, the room of every call a crashed worker had in flight.
+
+import type { LlmCall } from '../calls/index.js';
+import type { Attribution, GatewayHook } from '../gateway/proxy.js';
+import { type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
+
+/** The key in an admission's hook state (`internal.hooks` of its call) that names it. */
+export const ADMISSION_ID = 'cluster.admission';
+
+/** Admissions kept per worker at most: past it the oldest go (a call the worker dropped at its hand-off never returns). */
+const MAX_OPEN = 65_536;
+
+interface Open {
+  requestId: string;
+  endpoint: AdmissionSnapshot['endpoint'];
+  model: string;
+  provider: string;
+  attribution: Attribution;
+  state: Record<string, unknown>;
+}
+
+let lastId = 0;
+
+export class WorkerAdmissions {
+  private readonly open = new Map<number, Open>();
+
+  constructor(private readonly hooks: readonly GatewayHook[]) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Runs one admission phase for the worker (what it answers), and keeps the admission until its call returns. */
+  async run(phase: 'authenticate' | 'admit', snapshot: AdmissionSnapshot): Promise<Record<string, unknown>> {
+    const changed = await runHooksFor(this.hooks, phase, snapshot);
+    const state = (changed.state ?? snapshot.state) as Record<string, unknown> | undefined;
+    if (state && typeof state === 'object') {
+      let id = state[ADMISSION_ID];
+      if (typeof id !== 'number') {
+        id = ++lastId;
+        state[ADMISSION_ID] = id;
+        changed.state = state;
+      }
+      this.open.delete(id as number);
+      this.open.set(id as number, {
+        requestId: snapshot.requestId,
+        endpoint: snapshot.endpoint,
+        model: snapshot.model,
+        provider: snapshot.provider,
+        attribution: { ...((changed.attribution as Attribution | undefined) ?? snapshot.attribution) },
+        state,
+      });
+      if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value as number);
+    }
+    return changed;
+  }
+
+  /** A call the worker finished came back: its admission settles with it. */
+  returned(call: LlmCall): void {
+    const id = call.internal?.hooks?.[ADMISSION_ID];
+    if (typeof id === 'number') this.open.delete(id);
+  }
+
+  /**
+   * The worker is gone (and its channel closed, so no call of it can still come back): settles every admission
+   * whose call never returned, as a call cut before any answer. Returns how many.
+   */
+  release(): number {
+    const n = this.open.size;
+    const now = Date.now();
+    for (const a of this.open.values()) settleFor(this.hooks, lostCall(a, now));
+    this.open.clear();
+    return n;
+  }
+}
+
+/** The call an admission led to, as far as the recorder knows it: cut in a worker that died, no tokens, no cost. */
+function lostCall(a: Open, now: number): LlmCall {
+  return {
+    requestId: a.requestId,
+    traceId: null,
+    startedAt: now,
+    endedAt: now,
+    provider: a.provider,
+    model: a.model,
+    endpoint: a.endpoint,
+    stream: false,
+    status: 'cancelled',
+    httpStatus: 499,
+    errorType: 'worker_exited',
+    ...a.attribution,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    reasoningTokens: null,
+    tokenSource: null,
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: 0,
+    overheadMs: 0,
+    costUsd: null,
+    price: null,
+    finishReason: null,
+    refusal: false,
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'gateway',
+    spans: [],
+    events: [],
+    content: null,
+    internal: {
+      arrivalAt: now,
+      routedAt: null,
+      upstreamStartAt: null,
+      upstreamHeadersAt: null,
+      firstContentAt: null,
+      lastContentAt: null,
+      upstreamEndAt: null,
+      spanId: '',
+      upstreamSpanId: '',
+      parentSpanId: null,
+      params: {},
+      serverAddress: null,
+      serverPort: null,
+      responseModel: null,
+      responseId: null,
+      promptText: null,
+      outputText: null,
+      hooks: a.state,
+    },
+  };
+}
