@@ -4,7 +4,7 @@
 //  - a statement repeated with the opposite polarity ("X supports Y" ... "X does not support Y").
 // Optionally (sampleAgreement), the answer is compared with extra samples of the same prompt from the upstream:
 // claims the samples do not back are inconsistent (SelfCheckGPT-style), scored with the grounding check.
-import { hasNegation, isContent, numberMentions, STOPWORDS, stem, words } from '../text.js';
+import { hasNegation, isContent, type NumberMention, numberMentions, STOPWORDS, stem, words } from '../text.js';
 import { answerSentences } from './answer.js';
 import { GroundingEvaluator } from './grounding.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
@@ -30,8 +30,17 @@ interface SentenceInfo {
   figures: boolean;
   /** Every value it states (a value stated in both sentences is no contradiction between them). */
   values: Set<number>;
-  /** Capitalised words (names), lowercased: sentences naming different things are about different things. */
-  names: Set<string>;
+  /**
+   * Capitalised words (names), lowercased: sentences naming different things are about different things. Read
+   * (namesOf) only for the sentences of a pair of figures that comes that far.
+   */
+  names: Set<string> | null;
+}
+
+/** The sentence's names, read on first use. */
+function namesIn(s: SentenceInfo): Set<string> {
+  s.names ??= namesOf(s.text);
+  return s.names;
 }
 
 const WINDOW = 4;
@@ -95,15 +104,24 @@ function labelNumbers(text: string): Set<number> {
   return out;
 }
 
-/** Number mentions with the content stems around them (numbers themselves left out); `ws` = words(text). */
-function mentionsOf(text: string, ws: readonly string[], sentence: number): Mention[] {
+/**
+ * Number mentions with the content stems around them (numbers themselves left out); `ws` = words(text), `numbers` =
+ * numberMentions(ws).
+ */
+function mentionsOf(
+  text: string,
+  ws: readonly string[],
+  numbers: readonly NumberMention[],
+  sentence: number,
+): Mention[] {
   const out: Mention[] = [];
-  const labels = labelNumbers(text);
-  for (const n of numberMentions(ws)) {
+  // The sentence's label numbers (a Unicode pattern over it) are read only when a figure in digits asks.
+  let labels: Set<number> | null = null;
+  for (const n of numbers) {
     if (!n.digits && n.value <= 10) continue;
     // A day of the month ("August 27, 1990") is compared only with other days.
     const day = MONTHS.has(ws[n.index - 1] as string) && n.value <= 31;
-    if (!day && n.digits && labels.has(n.value)) continue;
+    if (!day && n.digits && (labels ??= labelNumbers(text)).has(n.value)) continue;
     const context = new Set<string>();
     for (let j = Math.max(0, n.index - WINDOW); j <= Math.min(ws.length - 1, n.index + WINDOW); j++) {
       const x = ws[j] as string;
@@ -220,7 +238,8 @@ export class SelfConsistencyEvaluator implements Evaluator {
       const ws = words(s.text);
       const stems = new Set<string>();
       for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
-      const own = mentionsOf(s.text, ws, i);
+      const numbers = numberMentions(ws);
+      const own = mentionsOf(s.text, ws, numbers, i);
       mentions.push(...own);
       const years = new Set<number>();
       let figures = false;
@@ -233,8 +252,8 @@ export class SelfConsistencyEvaluator implements Evaluator {
         negated: hasNegation(ws),
         years,
         figures,
-        values: new Set(numberMentions(ws).map((n) => n.value)),
-        names: namesOf(s.text),
+        values: new Set(numbers.map((n) => n.value)),
+        names: null,
       };
     });
     const claims: ClaimResult[] = [];
@@ -258,7 +277,11 @@ export class SelfConsistencyEvaluator implements Evaluator {
         // says the same with one year changed.
         if (sx.values.has(y.value) || sy.values.has(x.value)) continue;
         if (x.unit && y.unit && x.unit !== y.unit) continue;
-        if (sx.names.size > 0 && sy.names.size > 0 && overlap(sx.names, sy.names) === 0) continue;
+        const nx = namesIn(sx);
+        if (nx.size > 0) {
+          const ny = namesIn(sy);
+          if (ny.size > 0 && overlap(nx, ny) === 0) continue;
+        }
         if (x.kind === 'year' && (sx.years.size > 1 || sy.years.size > 1) && jaccard(sx.stems, sy.stems) < 0.6)
           continue;
         if (sourced(x.value, [...x.context, ...sx.stems]) && sourced(y.value, [...y.context, ...sy.stems])) continue;
