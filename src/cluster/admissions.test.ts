@@ -89,3 +89,23 @@ describe('WorkerAdmissions', () => {
     expect(adm.release()).toBe(0);
   });
 });
+
+describe('WorkerAdmissions, a call refused in its admit phase', () => {
+  it('settles at once what hooks before the refusing one reserved', async () => {
+    const l = ledger();
+    const refuse: GatewayHook = {
+      name: 'refuse',
+      admit() {
+        throw new Error('budget used up');
+      },
+    };
+    const adm = new WorkerAdmissions([l.hook, refuse]);
+    const first = roundTrip(await adm.run('authenticate', snapshot('r')));
+    await expect(adm.run('admit', snapshot('r', first.state as Record<string, unknown>))).rejects.toThrow(
+      'budget used up',
+    );
+    expect(l.reserved()).toBe(0);
+    expect(l.settled).toMatchObject([{ id: 'r', cost: null, reached: false }]);
+    expect(adm.size).toBe(0);
+  });
+});

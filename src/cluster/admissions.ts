@@ -37,7 +37,19 @@ export class WorkerAdmissions {
 
   /** Runs one admission phase for the worker (what it answers), and keeps the admission until its call returns. */
   async run(phase: 'authenticate' | 'admit', snapshot: AdmissionSnapshot): Promise<Record<string, unknown>> {
-    const changed = await runHooksFor(this.hooks, phase, snapshot);
+    let changed: Record<string, unknown>;
+    try {
+      changed = await runHooksFor(this.hooks, phase, snapshot);
+    } catch (err) {
+      // A hook refused the call after others of this phase reserved for it (a key's tokens per minute, then a
+      // budget). One process settles what they reserved when it records the refused call; here the worker's copy of
+      // the state never had it, so it is settled now, as a call that spent nothing.
+      const state = snapshot.state;
+      const id = state?.[ADMISSION_ID];
+      if (typeof id === 'number') this.open.delete(id);
+      if (state && typeof state === 'object') settleFor(this.hooks, lostCall(openOf(snapshot, state), Date.now()));
+      throw err;
+    }
     const state = (changed.state ?? snapshot.state) as Record<string, unknown> | undefined;
     if (state && typeof state === 'object') {
       let id = state[ADMISSION_ID];
@@ -47,14 +59,13 @@ export class WorkerAdmissions {
         changed.state = state;
       }
       this.open.delete(id as number);
-      this.open.set(id as number, {
-        requestId: snapshot.requestId,
-        endpoint: snapshot.endpoint,
-        model: snapshot.model,
-        provider: snapshot.provider,
-        attribution: { ...((changed.attribution as Attribution | undefined) ?? snapshot.attribution) },
-        state,
-      });
+      this.open.set(
+        id as number,
+        openOf(
+          { ...snapshot, attribution: (changed.attribution as Attribution | undefined) ?? snapshot.attribution },
+          state,
+        ),
+      );
       if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value as number);
     }
     return changed;
@@ -79,7 +90,18 @@ export class WorkerAdmissions {
   }
 }
 
-/** The call an admission led to, as far as the recorder knows it: cut in a worker that died, no tokens, no cost. */
+function openOf(snapshot: AdmissionSnapshot, state: Record<string, unknown>): Open {
+  return {
+    requestId: snapshot.requestId,
+    endpoint: snapshot.endpoint,
+    model: snapshot.model,
+    provider: snapshot.provider,
+    attribution: { ...snapshot.attribution },
+    state,
+  };
+}
+
+/** The call an admission led to, as far as the recorder knows it: refused, or cut in a worker that died; no tokens, no cost. */
 function lostCall(a: Open, now: number): LlmCall {
   return {
     requestId: a.requestId,
