@@ -659,6 +659,39 @@ describe('OtlpReceiver.accept', () => {
     expect(text).toMatch(/llmscope_otlp_spans_total\{result="duplicate"\} 1/);
   });
 
+  it('one model call seen by two instrumentations (a LangChain LLM span around the OpenAI SDK one) counts once', async () => {
+    const oi = (id: string, parent: string, extra: Record<string, unknown>) =>
+      span(
+        {
+          'openinference.span.kind': 'LLM',
+          'llm.model_name': 'gpt-4o-mini',
+          'llm.provider': 'openai',
+          'llm.token_count.prompt': 20,
+          'llm.token_count.completion': 5,
+          ...extra,
+        },
+        { spanId: id, parentSpanId: parent },
+      );
+    const chain = '1111111111111111';
+    const wrapper = oi('2222222222222222', chain, { 'openinference.instrumentation.name': 'langchain' });
+    const inner = oi('3333333333333333', '2222222222222222', {});
+    // in one export (in either order)
+    const one = setup();
+    const out = await one.r.accept([wrapper, inner]);
+    expect(out.counts).toMatchObject({ call: 1, trace: 1 });
+    expect(one.recorded.map((c) => c.requestId)).toEqual([requestIdOf(inner)]);
+    expect(one.recorded[0]?.spans.map((x) => x.spanId).sort()).toEqual(['2222222222222222', '3333333333333333']);
+    // the wrapper in a later export than the call it wraps (it ends after it)
+    const two = setup();
+    expect((await two.r.accept([inner])).counts).toMatchObject({ call: 1 });
+    expect((await two.r.accept([wrapper])).counts).toMatchObject({ call: 0 });
+    expect(two.recorded).toHaveLength(1);
+    // two separate calls under one chain span are both calls
+    const three = setup();
+    const out3 = await three.r.accept([inner, oi('4444444444444444', '2222222222222222', {})]);
+    expect(out3.counts).toMatchObject({ call: 2 });
+  });
+
   it('spans of a trace with no call: only AI spans wait for one (pending), plain HTTP spans are unrecognised', async () => {
     const { SqliteTraceSpanStore } = await import('./storage/index.js');
     const { default: Database } = await import('better-sqlite3');

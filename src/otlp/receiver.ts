@@ -134,11 +134,14 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number, bod
 export class OtlpReceiver {
   private readonly spansTotal: Counter<'result'>;
   private readonly recent: RecentIds;
+  /** The parents (trace id and span id) of recent calls' spans: an LLM span among them wraps a call already taken. */
+  private readonly callParents: RecentIds;
   /** Call ids of exports being taken now (between their duplicate check and their recording). */
   private readonly taking = new Set<string>();
 
   constructor(private readonly opts: OtlpReceiverOptions) {
     this.recent = new RecentIds(opts.recentIds ?? RECENT_IDS);
+    this.callParents = new RecentIds(opts.recentIds ?? RECENT_IDS);
     this.spansTotal = new Counter({
       name: 'llmscope_otlp_spans_total',
       help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid: ids, times, metadata or token counts; named in partial_success)',
@@ -197,6 +200,7 @@ export class OtlpReceiver {
     const reasons = new Map<string, number>();
     const calls: LlmCall[] = [];
     const others: OtlpSpan[] = [];
+    let llmSpans: [OtlpSpan, ReturnType<typeof metadataOfSpan> | null][] | null = null;
     for (const s of spans) {
       const invalid = invalidReason(s);
       const llm = invalid === null && isLlmSpan(s);
@@ -205,8 +209,26 @@ export class OtlpReceiver {
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      } else if (llm) calls.push(spanToCall(s, meta?.metadata ?? null));
+      } else if (llm) (llmSpans ??= []).push([s, meta]);
       else others.push(s);
+    }
+    if (llmSpans !== null) {
+      // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
+      // OpenAI SDK's own, both with its tokens): the innermost LLM span is the call, an LLM span around another is
+      // kept with the trace, so the call counts once. The wrapper ends after the call it wraps, so it comes in the
+      // same export or a later one: the parents of recent calls are remembered for that.
+      const inThisExport = llmSpans.length > 1 ? new Set<string>() : null;
+      if (inThisExport)
+        for (const [s] of llmSpans) if (s.parentSpanId !== null) inThisExport.add(`${s.traceId}-${s.parentSpanId}`);
+      for (const [s, meta] of llmSpans) {
+        const self = `${s.traceId}-${s.spanId}`;
+        if (inThisExport?.has(self) || this.callParents.has(self)) {
+          others.push(s);
+          continue;
+        }
+        if (s.parentSpanId !== null) this.callParents.add(`${s.traceId}-${s.parentSpanId}`);
+        calls.push(spanToCall(s, meta?.metadata ?? null));
+      }
     }
     // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused
     // (503, Retry-After: the exporter retries, and ids make a retry count once) before anything of it is kept.
