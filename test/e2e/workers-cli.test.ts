@@ -2,10 +2,11 @@
 // flag, LLMSCOPE_WORKERS or server.workers; a busy port refused with one line before any worker starts; Ctrl-C in a
 // terminal (SIGINT to the whole process group) drains the fleet once, streams in flight complete, exit 0.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 
@@ -22,6 +23,7 @@ function childrenOf(pid: number): number[] {
 interface Run {
   proc: ChildProcess;
   stderr: () => string;
+  stdout: () => string;
   exited: Promise<number | null>;
   /** Resolves with the base URL once serve says where it serves. */
   serving: Promise<string>;
@@ -32,10 +34,14 @@ function serve(args: string[], env: NodeJS.ProcessEnv, cwd: string): Run {
   const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
     cwd,
     env: { ...process.env, LLMSCOPE_PORT: '0', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
   let err = '';
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const serving = new Promise<string>((ok, fail) => {
     proc.stderr?.on('data', (d: Buffer) => {
@@ -46,14 +52,16 @@ function serve(args: string[], env: NodeJS.ProcessEnv, cwd: string): Run {
     void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
   });
   serving.catch(() => {});
-  return { proc, stderr: () => err, exited, serving };
+  return { proc, stderr: () => err, stdout: () => out, exited, serving };
 }
 
 let sim: Simulator;
+let fast: Simulator;
 const running: Run[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 100, tpotMs: 20, outputTokens: 30 });
+  fast = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 8 });
 });
 
 afterAll(async () => {
@@ -62,24 +70,55 @@ afterAll(async () => {
       for (const pid of childrenOf(r.proc.pid as number)) process.kill(pid, 'SIGKILL');
       r.proc.kill('SIGKILL');
     }
-  await sim?.close();
+  await Promise.all([sim?.close(), fast?.close()]);
 });
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'llmscope-workers-cli-'));
 
 describe('serve --workers from the command line', () => {
-  it('LLMSCOPE_WORKERS=2 starts two workers; Ctrl-C (SIGINT to the group) drains them once and exits 0', async () => {
-    const run = serve(['--upstream', sim.url], { LLMSCOPE_WORKERS: '2' }, scratch());
+  it('LLMSCOPE_WORKERS=2 starts two workers; one whole request log line per call; Ctrl-C drains them once, exit 0', async () => {
+    const dir = scratch();
+    const file = join(dir, 'llmscope.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        providers: [
+          { name: 'fast', baseUrl: fast.url },
+          { name: 'slow', baseUrl: sim.url, models: ['slow-*'] },
+        ],
+        routes: [{ model: 'slow-*', provider: 'slow' }],
+        gpu: { collector: 'none' },
+      }),
+    );
+    const run = serve(['-c', file], { LLMSCOPE_WORKERS: '2' }, dir);
     running.push(run);
     const base = await run.serving;
     expect(run.stderr()).toContain('with 2 gateway workers');
     const pid = run.proc.pid as number;
     expect(childrenOf(pid)).toHaveLength(2);
+    // 300 calls on 12 connections, both workers writing request lines to the one stdout.
+    const pool = new Pool(base, { connections: 12 });
+    const ids = Array.from({ length: 300 }, (_, i) => `log-${i}`);
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, c) => {
+        for (let i = c; i < ids.length; i += 12) {
+          const r = await pool.request({
+            path: '/v1/chat/completions',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-request-id': ids[i] as string },
+            body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `call ${i}` }] }),
+          });
+          await r.body.text();
+          expect(r.statusCode).toBe(200);
+        }
+      }),
+    );
+    await pool.close();
     const streams = Array.from({ length: 6 }, async (_, i) => {
       const r = await fetch(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `s ${i}` }], stream: true }),
+        body: JSON.stringify({ model: 'slow-model', messages: [{ role: 'user', content: `s ${i}` }], stream: true }),
       });
       return (await r.text()).trimEnd().endsWith('data: [DONE]');
     });
@@ -88,6 +127,18 @@ describe('serve --workers from the command line', () => {
     expect(await Promise.all(streams)).toEqual(Array(6).fill(true));
     expect(await run.exited).toBe(0);
     expect(run.stderr()).not.toMatch(/error|failed/i);
+    // Every line whole JSON (no two processes' lines torn into each other); one request_completed line per call, with
+    // its request_id, trace_id and model.
+    const lines = run
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event?: string; request_id?: string; trace_id?: string; model?: string });
+    const done = lines.filter((l) => l.event === 'request_completed' && l.request_id?.startsWith('log-'));
+    expect(done.map((l) => l.request_id).sort()).toEqual([...ids].sort());
+    for (const l of done)
+      expect(l).toMatchObject({ trace_id: expect.stringMatching(/^[0-9a-f]{32}$/), model: 'gpt-4o-mini' });
+    expect(lines.filter((l) => l.event === 'request_completed')).toHaveLength(ids.length + 6);
   }, 60_000);
 
   it('a busy port is refused with one line naming it, before any worker starts or any store opens', async () => {
