@@ -7,7 +7,11 @@
 //
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
-//   x-simulator-reasoning-tokens: N     reported as output_tokens_details.reasoning_tokens (and in output_tokens)
+//   x-simulator-reasoning-tokens: N     reported as output_tokens_details.reasoning_tokens (and in output_tokens);
+//                                       the answer starts after them. With reasoning.summary asked for (as Codex
+//                                       does), a reasoning item comes first, its summary (up to 8 tokens) streamed
+//                                       as response.reasoning_summary_text.delta events while the model reasons, and
+//                                       its encrypted_content when include names reasoning.encrypted_content
 //   x-simulator-stream-error: <code>    the response fails half-way: `response.failed` with error.code <code>
 //                                       (a non-streamed one answers the failed Response object)
 // Faults: rate_limit (429), server_error (500), timeout, cut, refusal and content_filter (a refusal part).
@@ -240,6 +244,26 @@ export async function openaiResponses(
   }
   const dueAt = (k: number) => clock(reasoning + (lastToken[k] ?? 0));
   const output = tokensOf(n) + reasoning;
+  // A reasoning summary (Codex asks for one: reasoning.summary "auto"): a reasoning item before the answer, its
+  // summary streamed one token a tpot while the model reasons; its encrypted content when `include` asks for it.
+  const reasoningConfig = b.reasoning as Json | undefined;
+  const summaryMode = typeof reasoningConfig?.summary === 'string' ? reasoningConfig.summary : null;
+  const summary =
+    summaryMode !== null && reasoning > 0 && !refusal
+      ? generateTokens(hash32(rngSeed, 'summary'), Math.min(reasoning, 8))
+      : [];
+  const oi = summary.length > 0 ? 1 : 0;
+  const reasoningId = openAiId('rs_', 48);
+  const encrypted =
+    Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content')
+      ? Buffer.from(`sim-reasoning-${reasoningId}`).toString('base64')
+      : null;
+  const reasoningItem = (text: string): Json => ({
+    id: reasoningId,
+    type: 'reasoning',
+    summary: text ? [{ type: 'summary_text', text }] : [],
+    ...(encrypted !== null ? { encrypted_content: encrypted } : {}),
+  });
   const id = openAiId('resp_', 48);
   const itemId = tool ? openAiId('fc_', 48) : openAiId('msg_', 48);
   const callId = openAiId('call_', 24);
@@ -281,7 +305,7 @@ export async function openaiResponses(
     output: out,
     parallel_tool_calls: true,
     previous_response_id: b.previous_response_id ?? null,
-    reasoning: { effort: (b.reasoning as Json | undefined)?.effort ?? null, summary: null },
+    reasoning: { effort: reasoningConfig?.effort ?? null, summary: summaryMode },
     store: b.store !== false,
     temperature: b.temperature ?? 1,
     text: { format: { type: 'text' } },
@@ -293,7 +317,11 @@ export async function openaiResponses(
     user: b.user ?? null,
     metadata: b.metadata ?? {},
   });
-  const final = response(status, [itemDone(text)], usage);
+  const final = response(
+    status,
+    summary.length > 0 ? [reasoningItem(summary.join('')), itemDone(text)] : [itemDone(text)],
+    usage,
+  );
   if (b.store !== false) keep(final, inputItemsOf(b.input));
 
   if (b.stream !== true) {
@@ -316,11 +344,29 @@ export async function openaiResponses(
   const part = refusal
     ? { type: 'refusal', refusal: '' }
     : { type: 'output_text', annotations: [], logprobs: [], text: '' };
-  let head =
-    ev('response.created', { response: started }) +
-    ev('response.in_progress', { response: started }) +
-    ev('response.output_item.added', { output_index: 0, item: addedItem });
-  if (!tool) head += ev('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part });
+  res.write(ev('response.created', { response: started }) + ev('response.in_progress', { response: started }));
+  if (summary.length > 0) {
+    const at = { item_id: reasoningId, output_index: 0, summary_index: 0 };
+    res.write(
+      ev('response.output_item.added', {
+        output_index: 0,
+        item: { ...reasoningItem(''), encrypted_content: undefined },
+      }) + ev('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } }),
+    );
+    for (let j = 0; j < summary.length; j++) {
+      await ex.waitUntil(clock(j));
+      if (ex.stopped) return;
+      res.write(ev('response.reasoning_summary_text.delta', { ...at, delta: summary[j] }));
+    }
+    const done = summary.join('');
+    res.write(
+      ev('response.reasoning_summary_text.done', { ...at, text: done }) +
+        ev('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text: done } }) +
+        ev('response.output_item.done', { output_index: 0, item: reasoningItem(done) }),
+    );
+  }
+  let head = ev('response.output_item.added', { output_index: oi, item: addedItem });
+  if (!tool) head += ev('response.content_part.added', { item_id: itemId, output_index: oi, content_index: 0, part });
   res.write(head);
   const deltaType = tool
     ? 'response.function_call_arguments.delta'
@@ -331,7 +377,7 @@ export async function openaiResponses(
   for (let k = 0; k < sent; k++) {
     await ex.waitUntil(dueAt(k));
     if (ex.stopped) return;
-    const at = tool ? { item_id: itemId, output_index: 0 } : { item_id: itemId, output_index: 0, content_index: 0 };
+    const at = tool ? { item_id: itemId, output_index: oi } : { item_id: itemId, output_index: oi, content_index: 0 };
     const extra = deltaType === 'response.output_text.delta' ? { logprobs: [] } : {};
     if (!res.write(ev(deltaType, { ...at, delta: chunks[k], ...extra }))) {
       await ex.drain();
@@ -347,15 +393,16 @@ export async function openaiResponses(
   }
   let tail = '';
   const item = itemDone(text);
-  if (tool) tail += ev('response.function_call_arguments.done', { item_id: itemId, output_index: 0, arguments: text });
+  if (tool) tail += ev('response.function_call_arguments.done', { item_id: itemId, output_index: oi, arguments: text });
   else {
     const donePart = (item.content as Json[])[0] as Json;
+    const at = { item_id: itemId, output_index: oi, content_index: 0 };
     tail += refusal
-      ? ev('response.refusal.done', { item_id: itemId, output_index: 0, content_index: 0, refusal: text })
-      : ev('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
-    tail += ev('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part: donePart });
+      ? ev('response.refusal.done', { ...at, refusal: text })
+      : ev('response.output_text.done', { ...at, text, logprobs: [] });
+    tail += ev('response.content_part.done', { ...at, part: donePart });
   }
-  tail += ev('response.output_item.done', { output_index: 0, item });
+  tail += ev('response.output_item.done', { output_index: oi, item });
   tail += ev(`response.${status}`, { response: final });
   res.end(tail);
 }

@@ -91,6 +91,53 @@ describe('reach: raw wire shapes through llmscope', () => {
     expect(streamed.costUsd).toBeGreaterThan(0);
   });
 
+  it("Codex's Responses request (reasoning summary, encrypted reasoning, store: false): same stream, TTFT from the summary", async () => {
+    const body = {
+      model: 'gpt-5-codex',
+      instructions: 'You are Codex.',
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Fix the test.' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '{"cmd":["ls"]}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'a.ts\nb.ts' },
+      ],
+      tools: [{ type: 'function', name: 'shell', parameters: { type: 'object', properties: {} }, strict: false }],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+      reasoning: { effort: 'medium', summary: 'auto' },
+      store: false,
+      stream: true,
+      include: ['reasoning.encrypted_content'],
+      prompt_cache_key: 'session-1',
+    };
+    const headers = { 'x-simulator-reasoning-tokens': '5', 'openai-beta': 'responses=experimental' };
+    const sameIds = (t: string) =>
+      t
+        .replace(/"(resp|rs|msg|fc|call)_[A-Za-z0-9]+"/g, '"$1_X"')
+        .replace(/"created_at":\d+/g, '"created_at":0')
+        .replace(/"encrypted_content":"[^"]*"/g, '"encrypted_content":"E"');
+    const direct = await post(sim.url.replace(/\/v1$/, ''), '/v1/responses', body, headers);
+    expect(direct.text).toContain('response.reasoning_summary_text.delta');
+    expect(direct.text).toContain('"encrypted_content"');
+    const ids = ['codex-1', 'codex-2', 'codex-3'];
+    for (const id of ids) {
+      const via = await post(s.base, '/v1/responses', body, { ...headers, 'x-request-id': id });
+      expect(sameIds(via.text)).toBe(sameIds(direct.text));
+    }
+    const calls = await Promise.all(ids.map(callOf));
+    for (const c of calls)
+      expect(c).toMatchObject({
+        endpoint: 'responses',
+        status: 'ok',
+        stream: true,
+        reasoningTokens: 5,
+        outputTokens: OUT + 5,
+        finishReason: 'stop',
+        tokenSource: 'usage',
+      });
+    // the summary's first delta comes at the simulator's TTFT; the answer's text only after the 5 reasoning tokens
+    expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - TTFT)))).toBeLessThan(5);
+  });
+
   describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
     const body = (stream: boolean) => ({
       model: 'claude-sonnet-4-5',
