@@ -6,6 +6,8 @@
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
 //   x-simulator-reasoning-tokens: N     reported as usageMetadata.thoughtsTokenCount
+//   (with generationConfig.thinkingConfig.includeThoughts, up to 8 tokens of thought summary come first as parts
+//   marked `thought: true`, streamed while the model thinks)
 // Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), timeout, cut, refusal (finishReason SAFETY with no
 // content) and content_filter (the prompt blocked: promptFeedback.blockReason SAFETY, no candidates, no output).
 import type { IncomingHttpHeaders } from 'node:http';
@@ -144,6 +146,17 @@ export async function geminiGenerate(
     index: 0,
   });
   const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
+  // Thought summaries (generationConfig.thinkingConfig.includeThoughts): parts marked `thought: true` before the
+  // answer, up to 8 tokens of them streamed one a tpot while the model thinks.
+  const thinkingConfig = (b.generationConfig as Json | undefined)?.thinkingConfig as Json | undefined;
+  const thoughtChunks =
+    thinkingConfig?.includeThoughts === true && thoughts > 0 && !blocked
+      ? generateTokens(hash32(seed, 'gemini-thoughts', route.model, JSON.stringify(b.contents)), Math.min(thoughts, 8))
+      : [];
+  const thoughtCandidate = (text: string): Json => ({
+    content: { parts: [{ text, thought: true }], role: 'model' },
+    index: 0,
+  });
   // A blocked prompt: no candidates, the reason in promptFeedback, usage with the prompt only.
   const blockedPrompt = (): Json => ({
     promptFeedback: {
@@ -165,8 +178,11 @@ export async function geminiGenerate(
     if (cutAfter !== null) return ex.cut();
     if (promptBlocked) return sendJson(ex, 200, blockedPrompt());
     const text = chunks.slice(0, n).join('');
+    const answer = candidate(blocked ? null : text, finish);
+    if (thoughtChunks.length > 0)
+      ((answer.content as Json).parts as Json[]).unshift({ text: thoughtChunks.join(''), thought: true });
     return sendJson(ex, 200, {
-      candidates: [candidate(blocked ? null : text, finish)],
+      candidates: [answer],
       usageMetadata: usage(tokensOf(n)),
       modelVersion: route.model,
       responseId,
@@ -198,6 +214,20 @@ export async function geminiGenerate(
           })) + close,
     );
     return;
+  }
+  for (let j = 0; j < thoughtChunks.length; j++) {
+    await ex.waitUntil(clock(j));
+    if (ex.stopped) return;
+    const data = event({
+      candidates: [thoughtCandidate(thoughtChunks[j] as string)],
+      usageMetadata: usage(0),
+      modelVersion: route.model,
+      responseId,
+    });
+    if (!ex.res.write(data)) {
+      await ex.drain();
+      if (ex.stopped) return;
+    }
   }
   const sent = cutAfter ?? n;
   for (let k = 0; k < sent; k++) {

@@ -3,6 +3,7 @@
 // Gemini's streamGenerateContent without alt=sse (one JSON array, as curl and REST callers stream), a prompt Gemini
 // blocks (promptFeedback.blockReason), a cancelled array stream and an error answered as an array.
 import { createOpenAI } from '@ai-sdk/openai';
+import { GoogleGenAI } from '@google/genai';
 import { generateText, streamText } from 'ai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,44 @@ describe('reach: raw wire shapes through llmscope', () => {
       });
     // the summary's first delta comes at the simulator's TTFT; the answer's text only after the 5 reasoning tokens
     expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - TTFT)))).toBeLessThan(5);
+  });
+
+  it('Gemini thought summaries (includeThoughts) through @google/genai: same chunks, TTFT from the first thought', async () => {
+    const root = sim.url.replace(/\/v1$/, '');
+    const client = (baseUrl: string) => new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl } });
+    const req = (id: string) => ({
+      model: GEMINI,
+      contents: 'Think, then answer.',
+      config: {
+        thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 },
+        httpOptions: { headers: { 'x-simulator-reasoning-tokens': '6', 'x-request-id': id } },
+      },
+    });
+    const drain = async (it: AsyncIterable<{ candidates?: unknown }>) => {
+      const out: unknown[] = [];
+      for await (const c of it) out.push(c.candidates);
+      return out;
+    };
+    const direct = await drain(await client(root).models.generateContentStream(req('gem-thoughts-direct')));
+    expect(JSON.stringify(direct)).toContain('"thought":true');
+    const ids = ['gem-thoughts-1', 'gem-thoughts-2', 'gem-thoughts-3'];
+    for (const id of ids)
+      expect(await drain(await client(s.base).models.generateContentStream(req(id)))).toEqual(direct);
+    const answer = (direct as { content?: { parts?: { text?: string; thought?: boolean }[] } }[][])
+      .flatMap((c) => c[0]?.content?.parts ?? [])
+      .filter((p) => !p.thought)
+      .map((p) => p.text)
+      .join('');
+    const calls = await Promise.all(ids.map(callOf));
+    for (const c of calls) {
+      expect(c).toMatchObject({ stream: true, status: 'ok', outputTokens: OUT + 6, reasoningTokens: 6 });
+      expect(c.content?.output).toBe(answer);
+    }
+    expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - TTFT)))).toBeLessThan(5);
+    const plain = await client(s.base).models.generateContent(req('gem-thoughts-plain'));
+    expect(plain.candidates?.[0]?.content?.parts?.map((p) => p.thought === true)).toEqual([true, false]);
+    expect(await callOf('gem-thoughts-plain')).toMatchObject({ outputTokens: OUT + 6, status: 'ok' });
+    expect((await callOf('gem-thoughts-plain')).content?.output).toBe(plain.text);
   });
 
   describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
