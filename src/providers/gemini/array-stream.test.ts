@@ -58,6 +58,20 @@ describe('JsonArrayStreamMeter (Gemini streamGenerateContent without alt=sse)', 
     expect(e.error).toBe('INTERNAL');
   });
 
+  it('reads an answer that is one JSON object instead of an array (an upstream that does not stream)', () => {
+    const m = new JsonArrayStreamMeter(geminiStreamReader);
+    const body = Buffer.from(JSON.stringify(chunk('Hello there', 'STOP', 2), null, 2));
+    m.push(body.subarray(0, 30), 1);
+    m.push(body.subarray(30), 2);
+    expect(m.end(3)).toBe('');
+    expect([m.elements, m.text.kept().text, m.finishReason, m.usage?.outputTokens]).toEqual([
+      1,
+      'Hello there',
+      'STOP',
+      2,
+    ]);
+  });
+
   it('passes an element longer than its bound through unread, and reads the next', () => {
     const m = new JsonArrayStreamMeter(geminiStreamReader);
     const big = arrayOf([chunk('x'.repeat(MAX_ELEMENT_CHARS + 10)), chunk('after', 'STOP')]);

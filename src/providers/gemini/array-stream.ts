@@ -34,6 +34,11 @@ export class JsonArrayStreamMeter implements StreamMetering {
   private readonly decoder = new StringDecoder('utf8');
   /** Nesting depth: 1 inside the array, 2 inside an element, more inside its values. */
   private depth = 0;
+  /**
+   * The depth of an element: 2 inside the array; 1 when the answer is one JSON object instead (an upstream that
+   * answers a stream call with a plain body), read as the one element.
+   */
+  private elementDepth = 0;
   private inString = false;
   private escaped = false;
   /** The current element's text so far (null between elements, or while skipping an overlong one). */
@@ -74,17 +79,18 @@ export class JsonArrayStreamMeter implements StreamMetering {
         continue;
       }
       if (c === QUOTE) {
-        if (this.depth >= 2) this.inString = true;
+        if (this.depth >= 1) this.inString = true;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (this.elementDepth === 0) this.elementDepth = c === OPEN_BRACKET ? 2 : 1;
         this.depth++;
-        if (this.depth === 2) {
+        if (this.depth === this.elementDepth) {
           if (c !== OPEN_BRACE) continue;
           this.element = '';
           this.skipping = false;
           from = i;
         }
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (this.depth === 2 && this.element !== null) {
+        if (this.depth === this.elementDepth && this.element !== null) {
           if (this.skipping) {
             /* an overlong element ends: unread */
           } else if (this.element.length + (i + 1 - from) > MAX_ELEMENT_CHARS) this.overlong++;
