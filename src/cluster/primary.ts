@@ -125,7 +125,7 @@ export async function startFleet(
   });
   const lost = new Counter({
     name: 'llmscope_worker_lost_calls_total',
-    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, every 0.5 s): their clients saw the connection close and they were not recorded.',
+    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close and they were not recorded.',
     registers: [registry],
   });
 

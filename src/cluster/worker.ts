@@ -112,8 +112,27 @@ export type AdmissionSnapshot = Omit<Admission, 'headers' | 'body'> & { headers:
 
 /** How long a worker waits for the primary to run the admission hooks before answering 503. */
 const ADMIT_TIMEOUT_MS = 10_000;
-/** How often a worker tells the primary how many calls it has in flight (also sent with every batch). */
-const INFLIGHT_EVERY_MS = 500;
+/**
+ * How soon a worker tells the primary how many calls it has in flight after the number changes (also sent with every
+ * batch): the primary counts a dying worker's calls in flight from it, so a call that started just before the worker
+ * died is counted too. At most one message per this many ms.
+ */
+const INFLIGHT_TELL_MS = 50;
+
+/** The worker's calls in flight (the proxy adds and deletes them); `changed` runs on every change. */
+class InflightSet extends Set<ServerResponse> {
+  changed: () => void = () => {};
+  override add(res: ServerResponse): this {
+    super.add(res);
+    this.changed();
+    return this;
+  }
+  override delete(res: ServerResponse): boolean {
+    const had = super.delete(res);
+    if (had) this.changed();
+    return had;
+  }
+}
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -280,7 +299,7 @@ export async function startWorker(
     // the recorder and every worker write request lines to the one stdout
     sharedStdout: true,
   }).child({ worker: process.pid });
-  const inflight = new Set<ServerResponse>();
+  const inflight = new InflightSet();
 
   // The per-call work, as in one process (server.ts callWork and the modules' parts), then three sinks: this
   // worker's metrics and request log, and the hand-off to the primary, each bounded (recorder.capacity) and counted
@@ -424,10 +443,17 @@ export async function startWorker(
       ok();
     });
   });
-  const beat = setInterval(() => {
+  let telling: NodeJS.Timeout | null = null;
+  const tell = (): void => {
+    telling = null;
     if (channel.connected()) channel.send({ t: 'inflight', inflight: inflight.size }, () => {});
-  }, INFLIGHT_EVERY_MS);
-  beat.unref();
+  };
+  inflight.changed = () => {
+    if (telling === null) {
+      telling = setTimeout(tell, INFLIGHT_TELL_MS);
+      telling.unref();
+    }
+  };
 
   let drained: Promise<void> | null = null;
   return {
@@ -441,7 +467,6 @@ export async function startWorker(
     drain() {
       drained ??= (async () => {
         draining = true;
-        clearInterval(beat);
         const grace = durationMs(config.server.shutdownGrace);
         const stopped = new Promise<void>((ok) => server.close(() => ok()));
         server.closeIdleConnections();

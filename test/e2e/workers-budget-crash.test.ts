@@ -98,7 +98,43 @@ const capped = (model: string) =>
       (err: { status?: number }) => err.status ?? 0,
     );
 
-describe('serve --workers: budgets when a worker dies', () => {
+const lostCalls = async (): Promise<number> => {
+  const m = await (await fetch(`${serve.base}/metrics`)).text();
+  return Number(/^llmscope_worker_lost_calls_total (\d+)/m.exec(m)?.[1] ?? Number.NaN);
+};
+
+describe('serve --workers: calls in flight when workers die', () => {
+  it('counts every call cut in llmscope_worker_lost_calls_total, even one that started just before', async () => {
+    const primary = serve.proc.pid as number;
+    const before = await until(() => {
+      const w = childrenOf(primary);
+      return w.length === 2 ? w : null;
+    });
+    const lost = await lostCalls();
+    const inSlow = slow.stats.inFlight;
+    const cut = Array.from({ length: 6 }, () => capped('slow-capped'));
+    // All six are with the upstream (so in flight in a worker), then a moment less than the 0.5 s heartbeat.
+    await until(() => slow.stats.inFlight - inSlow === 6);
+    await new Promise((r) => setTimeout(r, 150));
+    for (const pid of before) process.kill(pid, 'SIGKILL');
+    expect(await Promise.all(cut)).toEqual(Array(6).fill(0));
+    await until(() => {
+      const now = childrenOf(primary);
+      return now.length === 2 && now.every((p) => !before.includes(p));
+    });
+    for (
+      let i = 0;
+      i < 200 &&
+      !(await fetch(`${serve.base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await lostCalls()) - lost).toBe(6);
+  }, 60_000);
+
   it('what the calls cut by a SIGKILLed worker reserved is released: the budget still admits 10', async () => {
     const primary = serve.proc.pid as number;
     const before = await until(() => {
