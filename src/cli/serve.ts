@@ -1,5 +1,6 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { type Fleet, startFleet, workerCount } from '../cluster/primary.js';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
@@ -205,6 +206,22 @@ export async function runApp(config: Config, onStop?: () => Promise<void>): Prom
   return app;
 }
 
+/**
+ * The line serve prints once it serves: where, and how many gateway workers (what `auto` came to on this host, so an
+ * operator who asked for it sees that a host with 2 cores runs one process).
+ */
+export function servingLine(
+  base: string,
+  workers: Config['server']['workers'],
+  n: number,
+  cores = availableParallelism(),
+): string {
+  const urls = `llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)`;
+  const auto = workers === 'auto' ? ` (--workers auto: ${cores} cores, less one for the recorder)` : '';
+  if (n >= 2) return `${urls} with ${n} gateway workers${auto}\n`;
+  return workers === 'auto' ? `${urls} in one process${auto}\n` : `${urls}\n`;
+}
+
 export function addServeOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
@@ -229,9 +246,7 @@ export function registerServeCommand(program: Command): void {
         const app = await runApp(config);
         base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
       }
-      process.stderr.write(
-        `llmscope serving on ${base}  (OpenAI base URL: ${base}/v1, dashboard: ${base}/, metrics: ${base}/metrics)${n >= 2 ? ` with ${n} gateway workers` : ''}\n`,
-      );
+      process.stderr.write(servingLine(base, config.server.workers, n));
     },
   );
 }
