@@ -23,7 +23,7 @@ import { decodeJson } from './json.js';
 import { invalidReason, isLlmSpan, metadataOfSpan, spanToCall, toSpanRecord, usageProblem } from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
-import type { TraceSpanStore } from './storage/types.js';
+import type { Claimed, TraceSpanStore } from './storage/types.js';
 
 /** The largest OTLP body taken, compressed or decompressed, whatever server.bodyLimit allows (the Collector's 20 MiB default is close). */
 export const OTLP_BODY_LIMIT = 16 * 1024 * 1024;
@@ -299,33 +299,43 @@ export class OtlpReceiver {
       group(s.traceId).others.push(rec);
     }
     const store = this.opts.traceSpans;
-    const anchors = store
-      ? await store.anchors([...byTrace.keys()]).catch(this.failed(new Map<string, string>()))
-      : null;
     const now = (this.opts.now ?? Date.now)();
     // A trace's earliest new call carries its other spans (this export's and those that came before it), and
-    // becomes its anchor for those that come later; all the export's anchors are claimed in one write.
-    const firsts = new Map<string, LlmCall>();
+    // becomes its anchor for those that come later, unless the trace has one: claiming (one write for the export)
+    // tells which, and gives the anchor a trace already had, so only traces without a call here are looked up.
+    const earliest = new Map<string, LlmCall>();
+    const lookUp: string[] = [];
     for (const [traceId, g] of byTrace)
-      if (anchors?.get(traceId) === undefined && g.calls.length > 0)
-        firsts.set(
+      if (g.calls.length > 0)
+        earliest.set(
           traceId,
           g.calls.reduce((a, c) => (c.startedAt < a.startedAt ? c : a)),
         );
-    const claimed =
-      store && firsts.size > 0
+      else if (g.others.length > 0) lookUp.push(traceId);
+    const anchors =
+      store && lookUp.length > 0
+        ? await store.anchors(lookUp).catch(this.failed(new Map<string, string>()))
+        : new Map<string, string>();
+    const claimed: Claimed =
+      store && earliest.size > 0
         ? await store
             .claim(
-              [...firsts].map(([traceId, c]) => ({ traceId, requestId: c.requestId })),
+              [...earliest].map(([traceId, c]) => ({ traceId, requestId: c.requestId })),
               now,
             )
-            .catch(this.failed(new Map<string, SpanRecord[]>()))
-        : new Map<string, SpanRecord[]>();
+            .catch(this.failed({ pending: new Map(), anchored: new Map() }))
+        : { pending: new Map(), anchored: new Map() };
+    const firsts = new Map<string, LlmCall>();
+    for (const [traceId, c] of earliest) {
+      const had = claimed.anchored.get(traceId);
+      if (had === undefined) firsts.set(traceId, c);
+      else anchors.set(traceId, had);
+    }
     for (const [traceId, g] of byTrace) {
-      const anchor = anchors?.get(traceId);
+      const anchor = anchors.get(traceId);
       const first = firsts.get(traceId);
       if (first) {
-        const pending = claimed.get(traceId) ?? [];
+        const pending = claimed.pending.get(traceId) ?? [];
         const have = new Set(first.spans.map((x) => x.spanId));
         for (const x of g.others) {
           if (have.size > MAX_TRACE_SPANS) counts.dropped++;

@@ -1,7 +1,7 @@
 // Trace spans on PostgreSQL: shared by every replica, tables under the `otlp` migration namespace.
 import type { SpanRecord } from '../../calls/index.js';
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
-import type { TraceSpanStore } from './types.js';
+import type { Claimed, TraceSpanStore } from './types.js';
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -32,28 +32,35 @@ export class PostgresTraceSpanStore implements TraceSpanStore {
     return out;
   }
 
-  async claim(
-    anchors: readonly { traceId: string; requestId: string }[],
-    now: number,
-  ): Promise<Map<string, SpanRecord[]>> {
-    const out = new Map<string, SpanRecord[]>();
+  async claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Claimed> {
+    const out: Claimed = { pending: new Map(), anchored: new Map() };
     if (anchors.length === 0) return out;
     const traces = anchors.map((a) => a.traceId);
-    await this.backend.pool.query(
+    const inserted = await this.backend.pool.query<{ trace_id: string }>(
       `INSERT INTO otlp_trace_anchors (trace_id, request_id, received_at)
-       SELECT t, r, $3 FROM unnest($1::text[], $2::text[]) AS a(t, r) ON CONFLICT DO NOTHING`,
+       SELECT t, r, $3 FROM unnest($1::text[], $2::text[]) AS a(t, r) ON CONFLICT DO NOTHING RETURNING trace_id`,
       [traces, anchors.map((a) => a.requestId), now],
     );
+    const mine = new Set(inserted.rows.map((row) => row.trace_id));
+    const others = traces.filter((t) => !mine.has(t));
+    if (others.length > 0) {
+      const r = await this.backend.pool.query<{ trace_id: string; request_id: string }>(
+        'SELECT trace_id, request_id FROM otlp_trace_anchors WHERE trace_id = ANY($1::text[])',
+        [others],
+      );
+      for (const row of r.rows) out.anchored.set(row.trace_id, row.request_id);
+    }
+    if (mine.size === 0) return out;
     const r = await this.backend.pool.query<{ trace_id: string; span: SpanRecord }>(
       'DELETE FROM otlp_trace_spans WHERE trace_id = ANY($1::text[]) AND anchor IS NULL RETURNING trace_id, span',
-      [traces],
+      [[...mine]],
     );
     for (const row of r.rows) {
-      const list = out.get(row.trace_id) ?? [];
+      const list = out.pending.get(row.trace_id) ?? [];
       list.push(row.span);
-      out.set(row.trace_id, list);
+      out.pending.set(row.trace_id, list);
     }
-    for (const list of out.values()) list.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
+    for (const list of out.pending.values()) list.sort((a, b) => (a.spanId < b.spanId ? -1 : 1));
     return out;
   }
 

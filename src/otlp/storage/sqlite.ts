@@ -2,7 +2,7 @@
 import type { Database } from 'better-sqlite3';
 import type { SpanRecord } from '../../calls/index.js';
 import type { SqliteMigration } from '../../store/index.js';
-import type { TraceSpanStore } from './types.js';
+import type { Claimed, TraceSpanStore } from './types.js';
 
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -32,25 +32,27 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     return out;
   }
 
-  async claim(
-    anchors: readonly { traceId: string; requestId: string }[],
-    now: number,
-  ): Promise<Map<string, SpanRecord[]>> {
+  async claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Claimed> {
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)',
     );
+    const existing = this.db.prepare('SELECT request_id FROM otlp_trace_anchors WHERE trace_id = ?').pluck();
     const pending = this.db.prepare(
       'SELECT span FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL ORDER BY span_id',
     );
     const remove = this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL');
     return this.db.transaction(() => {
-      const out = new Map<string, SpanRecord[]>();
+      const out: Claimed = { pending: new Map(), anchored: new Map() };
       for (const { traceId, requestId } of anchors) {
-        insert.run(traceId, requestId, now);
+        // the insert finds the trace's anchor where it has one (no look-up before it)
+        if (insert.run(traceId, requestId, now).changes === 0) {
+          out.anchored.set(traceId, existing.get(traceId) as string);
+          continue;
+        }
         const rows = pending.all(traceId) as { span: string }[];
         if (rows.length === 0) continue;
         remove.run(traceId);
-        out.set(
+        out.pending.set(
           traceId,
           rows.map((r) => JSON.parse(r.span) as SpanRecord),
         );

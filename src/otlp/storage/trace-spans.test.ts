@@ -46,11 +46,30 @@ describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
       kept: 2,
       duplicates: 0,
     });
-    const taken = (await s.claim([{ traceId: T, requestId: 'otlp-a' }], 1000)).get(T) ?? [];
+    const first = await s.claim([{ traceId: T, requestId: 'otlp-a' }], 1000);
+    expect(first.anchored).toEqual(new Map());
+    const taken = first.pending.get(T) ?? [];
     expect(taken.map((x) => x.spanId)).toEqual(['0000000000000001', '0000000000000002']);
     expect(taken[0]).toEqual(span('0000000000000001'));
-    // a second claim neither moves the anchor nor finds the spans again
-    expect(await s.claim([{ traceId: T, requestId: 'otlp-b' }], 1000)).toEqual(new Map());
+    // a second claim neither moves the anchor nor finds the spans again: it gives the anchor the trace has; in one
+    // claim with a new trace, each is told apart
+    expect(await s.claim([{ traceId: T, requestId: 'otlp-b' }], 1000)).toEqual({
+      pending: new Map(),
+      anchored: new Map([[T, 'otlp-a']]),
+    });
+    const U = 'c'.repeat(32);
+    await s.add(U, null, [span('0000000000000005')], 5, 1000);
+    const both = await s.claim(
+      [
+        { traceId: U, requestId: 'otlp-c' },
+        { traceId: T, requestId: 'otlp-d' },
+      ],
+      1000,
+    );
+    expect(both.anchored).toEqual(new Map([[T, 'otlp-a']]));
+    expect([...both.pending.keys()]).toEqual([U]);
+    expect(both.pending.get(U)?.map((x) => x.spanId)).toEqual(['0000000000000005']);
+    expect(await s.anchors([U])).toEqual(new Map([[U, 'otlp-c']]));
     expect(await s.anchors([T, 'f'.repeat(32)])).toEqual(new Map([[T, 'otlp-a']]));
     const later = ['0000000000000003', '0000000000000004', '0000000000000003'].map((id) => span(id));
     expect(await s.add(T, 'otlp-a', later, 5, 2000)).toEqual({ kept: 2, duplicates: 1 });

@@ -8,10 +8,12 @@ export interface TraceSpanStore {
   /** The anchor call (request id) of each of these traces that has one. */
   anchors(traceIds: readonly string[]): Promise<Map<string, string>>;
   /**
-   * Makes each `requestId` the anchor of its `traceId` unless the trace has one, and returns (and forgets) the spans
-   * that were pending for those traces, by trace, which the caller puts on the anchor calls. One write for a batch.
+   * Makes each `requestId` the anchor of its `traceId` unless the trace has one. For the traces it anchors, returns
+   * (and forgets) the spans that were pending, by trace, which the caller puts on the anchor calls (`pending`); for
+   * the others, the anchor they already had (`anchored`), so a caller need not look those traces up first. One write
+   * for a batch.
    */
-  claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Map<string, SpanRecord[]>>;
+  claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Claimed>;
   /**
    * Keeps spans of a trace, beside its anchor call (or pending when `anchor` is null), at most `maxPerTrace` per
    * trace in all; a span already kept is not kept twice. Returns how many were kept, and how many were kept already.
@@ -29,6 +31,12 @@ export interface TraceSpanStore {
   eraseCalls(requestIds: readonly string[]): Promise<number>;
   /** Forgets spans and anchors received before `before`, and pending spans received before `pendingBefore`. */
   prune(before: number, pendingBefore: number): Promise<number>;
+}
+
+/** What `claim` did: the traces it anchored, with their pending spans; the traces that had an anchor, with it. */
+export interface Claimed {
+  pending: Map<string, SpanRecord[]>;
+  anchored: Map<string, string>;
 }
 
 export const TRACE_SPANS_NAMESPACE = 'otlp';
