@@ -209,8 +209,10 @@ export class OtlpReceiver {
       if (why !== null) {
         counts.rejected++;
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      } else if (llm) (llmSpans ??= []).push([s, meta]);
-      else others.push(s);
+      } else if (llm) {
+        llmSpans ??= [];
+        llmSpans.push([s, meta]);
+      } else others.push(s);
     }
     if (llmSpans !== null) {
       // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
