@@ -164,6 +164,86 @@ describe('pricing a call', () => {
   });
 });
 
+describe('provider-qualified model ids (Bedrock, Vertex, gateways, OTLP spans)', () => {
+  it("finds the base model's entry for Bedrock profiles and ids, Vertex versions and ARNs", () => {
+    const b = book();
+    const cases: [string, string | null][] = [
+      ['global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic/claude-sonnet-4-5'],
+      ['anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic/claude-sonnet-4-5'],
+      ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'bedrock/claude-sonnet-4-5-regional'],
+      ['EU.anthropic.claude-sonnet-4-5-20250929-v1:0', 'bedrock/claude-sonnet-4-5-regional'],
+      ['jp.anthropic.claude-haiku-4-5-20251001-v1:0', 'bedrock/claude-haiku-4-5-regional'],
+      ['bedrock/us.anthropic.claude-opus-4-5-20251101-v1:0', 'bedrock/claude-opus-4-5-regional'],
+      ['us.anthropic.claude-sonnet-4-20250514-v1:0', 'anthropic/claude-sonnet-4'],
+      ['eu.anthropic.claude-3-5-sonnet-20240620-v1:0', 'anthropic/claude-3-5-sonnet'],
+      ['apac.anthropic.claude-3-5-sonnet-20241022-v2:0', 'anthropic/claude-3-5-sonnet'],
+      ['us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'anthropic/claude-3-7-sonnet'],
+      ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'anthropic/claude-opus-4-1'],
+      ['bedrock/converse/us.anthropic.claude-3-haiku-20240307-v1:0', 'anthropic/claude-3-haiku'],
+      [
+        'arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-opus-4-5-20251101-v1:0',
+        'anthropic/claude-opus-4-5',
+      ],
+      [
+        'arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
+        'anthropic/claude-3-haiku',
+      ],
+      ['gemini-2.5-flash-001', 'google/gemini-2.5-flash'],
+      ['vertex_ai/gemini-2.5-flash-lite-001', 'google/gemini-2.5-flash-lite'],
+      ['models/gemini-2.5-pro-002', 'google/gemini-2.5-pro'],
+      ['claude-sonnet-4-5@20250929', 'anthropic/claude-sonnet-4-5'],
+      ['claude-3-5-sonnet-v2@20241022', 'anthropic/claude-3-5-sonnet'],
+      ['vertex_ai/claude-opus-4-1@20250805', 'anthropic/claude-opus-4-1'],
+      ['mistral-large-2411@001', 'mistral/mistral-large'],
+      // Never a different model: only decorations come off.
+      ['gpt-4o-mini', 'openai/gpt-4o-mini'],
+      ['gemini-2.5-flash-lite-001', 'google/gemini-2.5-flash-lite'],
+      ['gemini-embedding-001', 'google/gemini-embedding-001'],
+      ['us.anthropic.claude-sonnet-9-20300101-v1:0', null],
+      ['us.amazon.nova-pro-v1:0', null],
+      ['deepseek-v9', null],
+      ['gpt-4o-v2', null],
+    ];
+    for (const [name, id] of cases) expect(b.entryFor(name)?.id ?? null, name).toBe(id);
+  });
+
+  it('prices them exactly: a regional profile of Sonnet 4.5 at 1.1 ×, a global one at the vendor price', () => {
+    const b = book();
+    const tokens = { inputTokens: 10_000, cachedInputTokens: 2_000, cacheWriteInputTokens: 1_000, outputTokens: 500 };
+    const at45 = at('2025-12-01');
+    const cost = (model: string) => b.priceCall(fakeCall({ model, provider: 'bedrock', startedAt: at45, ...tokens }));
+    const regional = cost('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(regional.costUsd).toBe((7_000 * 3.3 + 2_000 * 0.33 + 1_000 * 4.125 + 500 * 16.5) / 1e6);
+    expect(regional.price?.source).toBe('bedrock/claude-sonnet-4-5-regional');
+    const global = cost('global.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(global.costUsd).toBe((7_000 * 3 + 2_000 * 0.3 + 1_000 * 3.75 + 500 * 15) / 1e6);
+    expect(cost('claude-sonnet-4-5@20250929').costUsd).toBe(global.costUsd);
+    expect(cost('gemini-2.5-flash-001').unpriced).toBe(false);
+  });
+
+  it("lets the user's own entry for the exact id win", () => {
+    const b = book({ models: [{ model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', input: 2, output: 10 }] });
+    const p = b.priceCall(
+      fakeCall({ model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', inputTokens: 1e6, outputTokens: 0 }),
+    );
+    expect(p).toMatchObject({ costUsd: 2, price: { source: 'config' } });
+  });
+
+  it('has a Bedrock regional entry at 1.1 × for every Anthropic model from Sonnet 4.5 on', () => {
+    const byId = new Map(CATALOG.map((e) => [e.id, e]));
+    const recent = CATALOG.filter((e) => e.provider === 'anthropic' && (e.prices[0]?.from ?? '') >= '2025-09-29');
+    expect(recent.length).toBeGreaterThanOrEqual(3);
+    for (const e of recent) {
+      const r = byId.get(`bedrock/${e.model}-regional`);
+      expect(r, e.id).toBeDefined();
+      const [base, reg] = [e.prices.at(-1), r?.prices.at(-1)];
+      for (const k of ['input', 'cachedInput', 'cacheWrite', 'output'] as const)
+        expect(reg?.[k], `${e.id} ${k}`).toBeCloseTo((base?.[k] ?? 0) * 1.1, 9);
+      expect(reg?.from).toBe(base?.from);
+    }
+  });
+});
+
 describe('config overrides', () => {
   const b = book({
     models: [

@@ -120,9 +120,25 @@ function globRegex(pattern: string): RegExp {
 }
 
 const PREFIXES =
-  /^(openai|anthropic|google|gemini|models|deepseek|mistral|groq|together|fireworks|vertex_ai|bedrock)\//;
+  /^(openai|anthropic|google|gemini|models|deepseek|mistral|groq|together|fireworks|vertex_ai|bedrock|converse)\//;
 
-/** Names to try for a model, most specific first: as given, then without host prefixes, snapshot dates, versions. */
+/** A Bedrock model or inference-profile ARN, up to the id it names. */
+const BEDROCK_ARN =
+  /^arn:aws[a-z-]*:bedrock:[^:/]*:[^:/]*:(foundation-model|inference-profile|system-defined-inference-profile)\//;
+
+/**
+ * A Bedrock model id's cross-region inference profile (`us.`, `eu.`, `apac.`, `global.`, ...) and vendor prefixes:
+ * `us.anthropic.claude-sonnet-4-5-20250929-v1:0`. Regional profiles that cost more than the vendor's price are
+ * named in full by catalog/bedrock.ts, which the name as given finds first.
+ */
+const BEDROCK_ID =
+  /^(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek|openai|qwen|writer)\./;
+
+/**
+ * Names to try for a model, most specific first: as given, then without host prefixes, Bedrock profile, vendor
+ * and version (`-v1:0`), Vertex's `@version`, snapshot dates and Gemini's `-001` versions. Only decorations are
+ * taken off, never part of the model's own name: `gpt-4o-mini` never becomes `gpt-4o`.
+ */
 export function candidateNames(model: string): string[] {
   const out: string[] = [];
   const add = (s: string): void => {
@@ -134,16 +150,33 @@ export function candidateNames(model: string): string[] {
     n = n.replace(PREFIXES, '');
     add(n);
   }
-  // Bedrock (anthropic.claude-3-5-sonnet-20241022-v2:0) and Vertex (claude-3-5-sonnet@20241022) spellings.
-  n = n.replace(/^(anthropic|meta|mistral|amazon|cohere)\./, '').replace(/-v\d+(:\d+)?$/, '');
-  add(n);
+  if (BEDROCK_ARN.test(n)) {
+    n = n.replace(BEDROCK_ARN, '');
+    add(n);
+  }
+  // Bedrock (us.anthropic.claude-3-5-sonnet-20241022-v2:0, openai.gpt-oss-120b-1:0) and Vertex
+  // (claude-3-5-sonnet-v2@20241022, claude-sonnet-4-5@20250929, mistral-large-2411@001) spellings.
+  const bedrock = BEDROCK_ID.test(n);
+  if (bedrock) {
+    n = n.replace(BEDROCK_ID, '');
+    add(n);
+  }
   const at = n.indexOf('@');
-  if (at > 0) add(n.slice(0, at));
+  if (at > 0) {
+    n = n.slice(0, at);
+    add(n);
+  }
+  if (bedrock || at > 0) {
+    n = n.replace(/-v\d+(:\d+)?$/, '').replace(/-\d+:\d+$/, '');
+    add(n);
+  }
   // OpenRouter writes claude-3.5-sonnet for claude-3-5-sonnet.
-  const dashed = n.replace(/^claude-(\d)\.(\d)/, 'claude-$1-$2');
-  add(dashed);
-  n = at > 0 ? dashed.slice(0, dashed.indexOf('@')) : dashed;
-  const undated = n.replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/, '').replace(/-preview-\d{2}-\d{2}$/, '');
+  n = n.replace(/^claude-(\d)\.(\d)/, 'claude-$1-$2');
+  add(n);
+  const undated = n
+    .replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/, '')
+    .replace(/-preview-\d{2}-\d{2}$/, '')
+    .replace(/^(gemini-.+)-00\d$/, '$1');
   add(undated);
   if (undated.endsWith('-latest')) add(undated.slice(0, -'-latest'.length));
   else add(`${undated}-latest`);

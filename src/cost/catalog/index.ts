@@ -1,5 +1,6 @@
 // The built-in price catalog: every provider file, in one list.
 import { anthropicCatalog } from './anthropic.js';
+import { bedrockCatalog } from './bedrock.js';
 import { deepseekCatalog } from './deepseek.js';
 import { googleCatalog } from './google.js';
 import { mistralCatalog } from './mistral.js';
@@ -16,6 +17,7 @@ export const CATALOG_FILES: readonly CatalogFile[] = [
   mistralCatalog,
   deepseekCatalog,
   openModelsCatalog,
+  bedrockCatalog,
 ];
 
 export const CATALOG: readonly CatalogEntry[] = CATALOG_FILES.flatMap((f) => f.entries);
