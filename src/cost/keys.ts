@@ -198,7 +198,7 @@ function unavailable(err: unknown): LlmscopeError {
 
 /**
  * The client's key: `Authorization: Bearer <key>`, Anthropic's `x-api-key: <key>` (Anthropic SDKs, Claude Code) or
- * Gemini's `x-goog-api-key: <key>` (@google/genai).
+ * Gemini's `x-goog-api-key: <key>` (@google/genai; a `?key=lsk_...` is moved there by the Gemini adapter).
  */
 function bearer(a: Admission): string | null {
   const h = a.headers.authorization;
@@ -237,9 +237,9 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
       // No llmscope key presented: the common call of a gateway without keys passes at once, without a promise.
       const known = dir.requiredNow();
       if (known === false) return;
-      if (known === true) return Promise.reject(keyNeeded(token));
+      if (known === true) return Promise.reject(keyNeeded(token, a.endpoint));
       return dir.required().then((required) => {
-        if (required) throw keyNeeded(token);
+        if (required) throw keyNeeded(token, a.endpoint);
       });
     },
   };
@@ -269,12 +269,21 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
   }
 }
 
-function keyNeeded(token: string | null): LlmscopeError {
+/** How a client of each route sends its key: the header its SDKs use, so the 401 tells that client what to set. */
+function keyHowTo(endpoint: Admission['endpoint']): string {
+  if (endpoint === 'messages')
+    return 'send "x-api-key: lsk_..." (ANTHROPIC_API_KEY=lsk_... for Claude Code and the Anthropic SDKs)';
+  if (endpoint === 'generate_content')
+    return 'send "x-goog-api-key: lsk_..." (GEMINI_API_KEY=lsk_..., or apiKey in @google/genai) or ?key=lsk_...';
+  return 'send "Authorization: Bearer lsk_..." (OPENAI_API_KEY=lsk_... for the OpenAI SDKs)';
+}
+
+function keyNeeded(token: string | null, endpoint: Admission['endpoint']): LlmscopeError {
   return new LlmscopeError(
     'LLMSCOPE_ERR_INVALID_API_KEY',
     token === null
-      ? 'this llmscope gateway needs a virtual key: send "Authorization: Bearer lsk_..." (ask your llmscope admin for one)'
-      : 'this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys; the provider key is kept in llmscope’s config',
+      ? `this llmscope gateway needs a virtual key: ${keyHowTo(endpoint)}; ask your llmscope admin for one`
+      : `this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys (the provider key is kept in llmscope’s config): ${keyHowTo(endpoint)}`,
   );
 }
 

@@ -322,6 +322,7 @@ export class GatewayProxy {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     res.setHeader('x-request-id', requestId);
+    const upstreamPath = adapter.takeUrlKey ? adapter.takeUrlKey(path, req.headers) : path;
     try {
       const method = req.method ?? 'GET';
       const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
@@ -374,7 +375,7 @@ export class GatewayProxy {
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
       try {
         answer = await up.pool.request({
-          path: up.basePath + path,
+          path: up.basePath + upstreamPath,
           method: method as 'GET',
           headers,
           body: raw ?? undefined,
@@ -475,6 +476,8 @@ export class GatewayProxy {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
         throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
       const body = parsed as Json;
+      // A virtual key in the URL (Gemini's ?key=lsk_...) moves to the format's key header, out of what goes upstream.
+      if (flight.adapter.takeUrlKey) req.url = flight.adapter.takeUrlKey(req.url ?? '', req.headers);
       // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
       const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
       const model = facts ? facts.model : body.model;

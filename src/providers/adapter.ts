@@ -2,6 +2,7 @@
 // where a call goes upstream, what its prompt is, what a finished body or a streamed event says (usage, finish
 // reason, refusal, failure), and how llmscope's own errors look on that route. The gateway's hot path is one path
 // that takes an adapter; a new format is a new folder with one of these.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../calls/index.js';
 
 /** The wire format an upstream speaks (`providers[].type`). */
@@ -103,6 +104,12 @@ export interface ProviderAdapter {
    * the URL is not one of the format's (absent: the body's `model` and `stream` say).
    */
   requestFacts?(url: string): { model: string; stream: boolean } | null;
+  /**
+   * For formats whose clients may send their key in the URL (Gemini's `?key=`): a virtual key (`lsk_...`) found
+   * there is moved into the format's key header, where the key hook reads it, and the URL (path and query) is
+   * answered without it, so the upstream never gets it; any other key stays in the URL as sent.
+   */
+  takeUrlKey?(url: string, headers: IncomingHttpHeaders): string;
   /**
    * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
    * the client's (path and query), `model` the one to send upstream. The client's query string goes on with it

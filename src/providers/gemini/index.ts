@@ -2,6 +2,7 @@
 // with ?alt=sse or as one JSON array without it): the model and streaming from the path, `usageMetadata` (prompt,
 // candidates, cached, thoughts tokens), the first candidate's finishReason, safety blocks as refusals, and Google's
 // error shape for llmscope's own errors.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
 import { renderError as renderOpenAiError } from '../../errors.js';
 import {
@@ -281,6 +282,24 @@ function requestFacts(url: string): { model: string; stream: boolean } | null {
   return { model, stream: m[3] === 'streamGenerateContent' };
 }
 
+/**
+ * A virtual key sent as `?key=lsk_...` (Google's REST examples, curl): moved into `x-goog-api-key` (unless the client
+ * sent that header too) and taken out of the URL; a Google key in `?key=` is left as sent.
+ */
+function takeUrlKey(url: string, headers: IncomingHttpHeaders): string {
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes('key=lsk_', q)) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const keys = params.getAll('key');
+  const virtual = keys.find((k) => k.startsWith('lsk_'));
+  if (virtual === undefined) return url;
+  if (headers['x-goog-api-key'] === undefined) headers['x-goog-api-key'] = virtual;
+  params.delete('key');
+  for (const k of keys) if (!k.startsWith('lsk_')) params.append('key', k);
+  const rest = params.toString();
+  return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
+}
+
 export const geminiAdapter: ProviderAdapter = {
   format: 'gemini',
   routes: {},
@@ -289,6 +308,7 @@ export const geminiAdapter: ProviderAdapter = {
   matchPath: (path) => (PATH.test(path) ? 'generate_content' : null),
   endpoints: ['generate_content'],
   requestFacts,
+  takeUrlKey,
   // The provider's baseUrl ends in /v1beta (or /v1); the method and query (alt=sse, key) are the client's.
   upstreamPath(_endpoint, url, model) {
     const q = url.indexOf('?');
