@@ -496,7 +496,9 @@ export class GatewayProxy {
       flight.model = model.slice(0, 256);
       ctx.model = flight.model;
       flight.stream = facts ? facts.stream : body.stream === true;
-      if (typeof body.user === 'string' && !flight.attribution.user) flight.attribution.user = body.user.slice(0, 256);
+      // The body's end user (OpenAI's `user`, Anthropic's metadata.user_id, ...) when no header named one.
+      const bodyUser = flight.adapter.userOf ? flight.adapter.userOf(body) : body.user;
+      if (typeof bodyUser === 'string' && !flight.attribution.user) flight.attribution.user = bodyUser.slice(0, 256);
       if (flight.metadataProblem)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_METADATA',

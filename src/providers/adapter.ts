@@ -111,6 +111,11 @@ export interface ProviderAdapter {
    */
   takeUrlKey?(url: string, headers: IncomingHttpHeaders): string;
   /**
+   * The end user the request body names, attribution's user when no `x-llmscope-user` header or virtual key gives
+   * one (absent: OpenAI's `user`). Anything but a string is ignored.
+   */
+  userOf?(body: Json): unknown;
+  /**
    * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
    * the client's (path and query), `model` the one to send upstream. The client's query string goes on with it
    * (Azure OpenAI's `api-version`, Claude Code's `?beta=true`, Gemini's `alt=sse`).

@@ -240,6 +240,8 @@ export const anthropicAdapter: ProviderAdapter = {
   passThrough: ['/v1/messages/'],
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
+  // Anthropic's end-user id (Claude Code sends one per account and session).
+  userOf: (body) => obj(body.metadata)?.user_id,
   promptText,
   responseInfo,
   streamReader: () => new AnthropicStreamReader(),

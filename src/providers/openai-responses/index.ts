@@ -185,6 +185,8 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   upstreamPath: (_endpoint, url) => `/responses${queryOf(url)}`,
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
+  // safety_identifier replaced `user` for the end user's id; older clients still send `user`.
+  userOf: (body) => (typeof body.safety_identifier === 'string' ? body.safety_identifier : body.user),
   promptText,
   responseInfo,
   streamReader: () => responsesStreamReader,

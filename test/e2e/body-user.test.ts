@@ -1,0 +1,87 @@
+// The end user named in a call's body is the call's user when no x-llmscope-user header (or virtual key) names one,
+// on every route, each in its own field: OpenAI's `user`, Anthropic's `metadata.user_id` (Claude Code sends one),
+// the Responses API's `safety_identifier` (and its older `user`).
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../src/calls/index.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import { type Stack, startStack } from './helpers.js';
+
+describe("the body's end user as the call's user", () => {
+  let s: Stack;
+  const callOf = async (id: string): Promise<LlmCall> => {
+    for (let t = 0; t < 200; t++) {
+      const c = s.calls.find((x) => x.requestId === id);
+      if (c) return c;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`call ${id} not recorded`);
+  };
+  const userOf = async (path: string, id: string, body: unknown, headers: Record<string, string> = {}) => {
+    const r = await request(`${s.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': id, ...headers },
+      body: JSON.stringify(body),
+    });
+    await r.body.text();
+    expect(r.statusCode, id).toBe(200);
+    return (await callOf(id)).user;
+  };
+
+  beforeAll(async () => {
+    const sim = await startSimulator({ port: 0, seed: 1, ttftMs: 1, tpotMs: 1, outputTokens: 3 });
+    s = await startStack({
+      sim: { ttftMs: 1, tpotMs: 1, outputTokens: 3 },
+      config: {
+        providers: [
+          { name: 'openai-sim', baseUrl: sim.url },
+          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
+        ],
+      },
+    });
+    const close = s.close;
+    s.close = async () => {
+      await close();
+      await sim.close();
+    };
+  });
+  afterAll(() => s.close());
+
+  it("takes Anthropic's metadata.user_id, under an x-llmscope-user header", async () => {
+    const claudeCode = 'user_5f1c_account_9d2e_session_77ab';
+    const msg = (metadata: unknown) => ({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'hi' }],
+      metadata,
+    });
+    expect(await userOf('/v1/messages', 'bu-anth', msg({ user_id: claudeCode }))).toBe(claudeCode);
+    expect(
+      await userOf('/v1/messages', 'bu-anth-h', msg({ user_id: claudeCode }), { 'x-llmscope-user': 'alice' }),
+    ).toBe('alice');
+    expect(await userOf('/v1/messages', 'bu-anth-none', msg({}))).toBeNull();
+    expect(await userOf('/v1/messages', 'bu-anth-num', msg({ user_id: 42 }))).toBeNull();
+  });
+
+  it("takes the Responses API's safety_identifier, else its older user", async () => {
+    const base = { model: 'gpt-4o-mini', input: 'hi' };
+    expect(await userOf('/v1/responses', 'bu-resp-si', { ...base, safety_identifier: 'hash-123' })).toBe('hash-123');
+    expect(await userOf('/v1/responses', 'bu-resp-u', { ...base, user: 'bob' })).toBe('bob');
+    expect(await userOf('/v1/responses', 'bu-resp-both', { ...base, user: 'bob', safety_identifier: 'hash-9' })).toBe(
+      'hash-9',
+    );
+    expect(
+      await userOf(
+        '/v1/responses',
+        'bu-resp-h',
+        { ...base, safety_identifier: 'hash-123' },
+        { 'x-llmscope-user': 'al' },
+      ),
+    ).toBe('al');
+  });
+
+  it("still takes chat completions' user", async () => {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], user: 'carol' };
+    expect(await userOf('/v1/chat/completions', 'bu-chat', body)).toBe('carol');
+  });
+});
