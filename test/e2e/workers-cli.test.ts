@@ -114,6 +114,7 @@ describe('serve --workers from the command line', () => {
       }),
     );
     await pool.close();
+    const sentBefore = sim.stats.requests;
     const streams = Array.from({ length: 6 }, async (_, i) => {
       const r = await fetch(`${base}/v1/chat/completions`, {
         method: 'POST',
@@ -122,7 +123,10 @@ describe('serve --workers from the command line', () => {
       });
       return (await r.text()).trimEnd().endsWith('data: [DONE]');
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Every stream reached the upstream (so a worker has it) before the signal.
+    for (let i = 0; i < 400 && sim.stats.requests - sentBefore < 6; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(sim.stats.requests - sentBefore).toBe(6);
+    await new Promise((r) => setTimeout(r, 100));
     process.kill(-pid, 'SIGINT');
     expect(await Promise.all(streams)).toEqual(Array(6).fill(true));
     expect(await run.exited).toBe(0);

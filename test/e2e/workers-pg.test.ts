@@ -146,6 +146,7 @@ describe('serve --workers 3 on PostgreSQL', () => {
   it('SIGTERM drains every worker: streams in flight complete and are in PostgreSQL', async () => {
     const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
     const N = 12;
+    const sentBefore = slow.stats.requests;
     const streams = Array.from({ length: N }, async (_, i) => {
       const r = await fetch(`${serve.base}/v1/chat/completions`, {
         method: 'POST',
@@ -154,7 +155,10 @@ describe('serve --workers 3 on PostgreSQL', () => {
       });
       return (await r.text()).trimEnd().endsWith('data: [DONE]');
     });
-    await new Promise((r) => setTimeout(r, 150));
+    // Every stream reached the upstream (so a worker has it) before the signal.
+    for (let i = 0; i < 400 && slow.stats.requests - sentBefore < N; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(slow.stats.requests - sentBefore).toBe(N);
+    await new Promise((r) => setTimeout(r, 50));
     serve.proc.kill('SIGTERM');
     expect(await Promise.all(streams)).toEqual(Array(N).fill(true));
     expect(await exited).toBe(0);

@@ -27,7 +27,10 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function until<T>(f: () => Promise<T | null | undefined | false> | T, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  f: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();
@@ -72,6 +75,7 @@ describe('serve --workers: the recorder process dies', () => {
   it('the workers finish the streams in flight, say why they stop, and exit; the port is free', async () => {
     const port = Number(new URL(serve.base).port);
     const N = 8;
+    const sentBefore = sim.stats.requests;
     const streams = Array.from({ length: N }, async (_, i) => {
       try {
         const r = await fetch(`${serve.base}/v1/chat/completions`, {
@@ -84,7 +88,10 @@ describe('serve --workers: the recorder process dies', () => {
         return 'cut';
       }
     });
-    await new Promise((r) => setTimeout(r, 400));
+    // Every stream reached the upstream (so a worker has it) before the signal.
+    for (let i = 0; i < 400 && sim.stats.requests - sentBefore < N; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(sim.stats.requests - sentBefore).toBe(N);
+    await new Promise((r) => setTimeout(r, 100));
     serve.proc.kill('SIGKILL');
     expect(await Promise.all(streams)).toEqual(Array(N).fill('done'));
     await until(() => workers.every((pid) => !alive(pid)));

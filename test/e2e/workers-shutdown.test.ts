@@ -73,6 +73,7 @@ describe('serve --workers: SIGTERM with streams longer than server.shutdownGrace
   it('cuts them at the grace and records each as cancelled with the tokens it had passed', async () => {
     const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
     const N = 6;
+    const sentBefore = sim.stats.requests;
     const streams = Array.from({ length: N }, async (_, i) => {
       let text = '';
       try {
@@ -93,7 +94,10 @@ describe('serve --workers: SIGTERM with streams longer than server.shutdownGrace
       }
       return text;
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // Every stream reached the upstream (so a worker has it) before the signal.
+    for (let i = 0; i < 400 && sim.stats.requests - sentBefore < N; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(sim.stats.requests - sentBefore).toBe(N);
+    await new Promise((r) => setTimeout(r, 300));
     serve.proc.kill('SIGTERM');
     const texts = await Promise.all(streams);
     expect(await exited).toBe(0);
