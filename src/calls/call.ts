@@ -161,6 +161,11 @@ export interface CallInternals {
    * not words from the upstream or the client: it holds no text of the call, so capture-off scrubbing leaves it whole.
    */
   ownError?: boolean;
+  /**
+   * The part of cacheWriteInputTokens written to a 1-hour prompt cache (Anthropic), which costs more than the
+   * 5-minute one: the price enricher charges it at that rate and folds it into the applied `price.cacheWrite`.
+   */
+  cacheWrite1hInputTokens?: number;
 }
 
 /** The snake_case wire form of a call (DESIGN §3, "The call record"). */

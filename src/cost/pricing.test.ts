@@ -237,10 +237,47 @@ describe('provider-qualified model ids (Bedrock, Vertex, gateways, OTLP spans)',
       const r = byId.get(`bedrock/${e.model}-regional`);
       expect(r, e.id).toBeDefined();
       const [base, reg] = [e.prices.at(-1), r?.prices.at(-1)];
-      for (const k of ['input', 'cachedInput', 'cacheWrite', 'output'] as const)
+      for (const k of ['input', 'cachedInput', 'cacheWrite', 'cacheWrite1h', 'output'] as const)
         expect(reg?.[k], `${e.id} ${k}`).toBeCloseTo((base?.[k] ?? 0) * 1.1, 9);
       expect(reg?.from).toBe(base?.from);
     }
+  });
+});
+
+describe('Anthropic 1-hour cache writes', () => {
+  const call = (model: string, input: number, internal?: { cacheWrite1hInputTokens: number }) =>
+    fakeCall({
+      model,
+      startedAt: at('2025-12-01'),
+      inputTokens: input,
+      cachedInputTokens: 2_000,
+      cacheWriteInputTokens: 3_000,
+      outputTokens: 500,
+      ...(internal ? { internal: internal as never } : {}),
+    });
+
+  it('charges them at 2 × input, the rest of the writes at 1.25 ×, with a price that adds up to the cost', () => {
+    const b = book();
+    const p = b.priceCall(call('claude-sonnet-4-5', 10_000, { cacheWrite1hInputTokens: 1_000 }));
+    expect(p.costUsd).toBe((5_000 * 3 + 2_000 * 0.3 + 2_000 * 3.75 + 1_000 * 6 + 500 * 15) / 1e6);
+    expect(p.price?.cacheWrite).toBeCloseTo(4.5e-6, 18);
+    const a = p.price as NonNullable<typeof p.price>;
+    const fromRecord = 5_000 * a.input + 2_000 * a.cachedInput + 3_000 * (a.cacheWrite ?? 0) + 500 * a.output;
+    expect(Math.round(fromRecord * 1e12) / 1e12).toBe(p.costUsd);
+    // Without the split (ingest, OTLP, an older record) every write is a 5-minute one, as before.
+    const five = b.priceCall(call('claude-sonnet-4-5', 10_000));
+    expect(five.costUsd).toBe((5_000 * 3 + 2_000 * 0.3 + 3_000 * 3.75 + 500 * 15) / 1e6);
+    expect(five.price?.cacheWrite).toBe(3.75e-6);
+  });
+
+  it('uses the long-context tier’s 1-hour rate past 200K, and the regional Bedrock one', () => {
+    const b = book();
+    const long = b.priceCall(call('claude-sonnet-4-5', 300_000, { cacheWrite1hInputTokens: 3_000 }));
+    expect(long.costUsd).toBe((295_000 * 6 + 2_000 * 0.6 + 3_000 * 12 + 500 * 22.5) / 1e6);
+    const us = b.priceCall(
+      call('us.anthropic.claude-haiku-4-5-20251001-v1:0', 10_000, { cacheWrite1hInputTokens: 3_000 }),
+    );
+    expect(us.costUsd).toBe((5_000 * 1.1 + 2_000 * 0.11 + 3_000 * 2.2 + 500 * 5.5) / 1e6);
   });
 });
 

@@ -12,6 +12,8 @@ export interface PerMillion {
   cachedInput: number;
   output: number;
   cacheWrite: number | null;
+  /** Writing a 1-hour prompt cache (Anthropic); null or absent: such writes cost `cacheWrite`. */
+  cacheWrite1h?: number | null;
 }
 
 /** The price a model has at one moment, before the call's prompt size picks a tier. */
@@ -35,6 +37,8 @@ export interface TokenCounts {
   output: number;
   /** Prompt tokens written to the prompt cache (part of `input`), priced at the cache-write rate. */
   cacheWriteInput?: number;
+  /** The part of `cacheWriteInput` written to a 1-hour cache, priced at the 1-hour cache-write rate. */
+  cacheWrite1hInput?: number;
 }
 
 export interface CallPrice {
@@ -73,6 +77,7 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
         output: t.output,
         cachedInput: t.cachedInput ?? t.input,
         cacheWrite: t.cacheWrite ?? p.base.cacheWrite,
+        cacheWrite1h: t.cacheWrite1h ?? p.base.cacheWrite1h,
       };
   return chosen;
 }
@@ -87,20 +92,28 @@ export function costOf(tokens: TokenCounts, prices: PerMillion): number {
   const input = Math.max(0, tokens.input);
   const cached = Math.min(Math.max(0, tokens.cachedInput), input);
   const written = Math.min(Math.max(0, tokens.cacheWriteInput ?? 0), input - cached);
+  const hour = Math.min(Math.max(0, tokens.cacheWrite1hInput ?? 0), written);
   const uncached = input - cached - written;
   // Sum in per-million units, then round to a millionth of those (1e-12 USD, far below a token of the cheapest
   // model) so binary fractions do not show: 119 × 0.15 + 21 × 0.6 is 0.00003045, not 0.000030449999999999995.
   const perMillion =
     uncached * prices.input +
     cached * prices.cachedInput +
-    written * (prices.cacheWrite ?? prices.input) +
+    (written - hour) * (prices.cacheWrite ?? prices.input) +
+    hour * (prices.cacheWrite1h ?? prices.cacheWrite ?? prices.input) +
     Math.max(0, tokens.output) * prices.output;
   return Math.round(perMillion * 1e6) / 1e12;
 }
 
 function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
   const input = v.input ?? 0;
-  return { input, output: v.output ?? 0, cachedInput: v.cachedInput ?? input, cacheWrite: v.cacheWrite ?? null };
+  return {
+    input,
+    output: v.output ?? 0,
+    cachedInput: v.cachedInput ?? input,
+    cacheWrite: v.cacheWrite ?? null,
+    cacheWrite1h: ('cacheWrite1h' in v ? v.cacheWrite1h : undefined) ?? null,
+  };
 }
 
 /** The version of an entry's prices in effect at `t` (the first one for calls before it). */
@@ -287,7 +300,7 @@ export class PriceBook {
           billedBy: provider,
           model,
           effectiveFrom: rule.effectiveFrom ?? null,
-          base: { input: 0, cachedInput: 0, output: 0, cacheWrite: null },
+          base: { input: 0, cachedInput: 0, output: 0, cacheWrite: null, cacheWrite1h: null },
           tiers: [],
         };
       if (rule.sameAs !== undefined) {
@@ -364,16 +377,27 @@ export class PriceBook {
       input: call.inputTokens ?? 0,
       cachedInput: call.cachedInputTokens ?? 0,
       cacheWriteInput: call.cacheWriteInputTokens ?? 0,
+      cacheWrite1hInput: call.internal?.cacheWrite1hInputTokens ?? 0,
       output: call.endpoint === 'embeddings' ? 0 : (call.outputTokens ?? 0),
     };
     const prices = pricesFor(resolved, tokens.input);
-    return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source), unpriced: false };
+    return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source, tokens), unpriced: false };
   }
 }
 
-function toApplied(p: PerMillion, source: string): AppliedPrice {
+/**
+ * The per-token prices a call was charged. With 1-hour cache writes among its cache writes (a split the record does
+ * not keep), `cacheWrite` is what its cache-written tokens cost on average, so `cost_usd` is still the record's
+ * tokens at the record's prices.
+ */
+function toApplied(p: PerMillion, source: string, tokens?: TokenCounts): AppliedPrice {
   const out: AppliedPrice = { input: p.input / 1e6, cachedInput: p.cachedInput / 1e6, output: p.output / 1e6, source };
-  if (p.cacheWrite !== null) out.cacheWrite = p.cacheWrite / 1e6;
+  const written = tokens ? Math.min(Math.max(0, tokens.cacheWriteInput ?? 0), tokens.input - tokens.cachedInput) : 0;
+  const hour = tokens ? Math.min(Math.max(0, tokens.cacheWrite1hInput ?? 0), written) : 0;
+  if (hour > 0) {
+    const five = p.cacheWrite ?? p.input;
+    out.cacheWrite = ((written - hour) * five + hour * (p.cacheWrite1h ?? five)) / written / 1e6;
+  } else if (p.cacheWrite !== null) out.cacheWrite = p.cacheWrite / 1e6;
   return out;
 }
 

@@ -194,6 +194,7 @@ class Flight {
         ? 'upstream_error'
         : statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
     const outputTokens = u?.outputTokens ?? null;
+    if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
     const call: LlmCall = {
       requestId: this.requestId,
       traceId: this.traceId,

@@ -19,6 +19,11 @@ export interface Usage {
   reasoningTokens: number | null;
   /** Prompt tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`). */
   cacheWriteInputTokens: number | null;
+  /**
+   * The part of `cacheWriteInputTokens` written to a 1-hour cache (Anthropic's
+   * `cache_creation.ephemeral_1h_input_tokens`), priced at the 1-hour cache-write rate; absent when none or unknown.
+   */
+  cacheWrite1hInputTokens?: number;
 }
 
 /** What one streamed event says. */

@@ -5,6 +5,8 @@
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
 //   x-simulator-cache-write-tokens: N   reported as usage.cache_creation_input_tokens (at most the uncached prompt)
+//   x-simulator-cache-write-1h-tokens: N  of those, written to the 1-hour cache: usage.cache_creation's
+//                                       ephemeral_1h_input_tokens (the rest are ephemeral_5m_input_tokens)
 //   x-simulator-stream-error: <type>    a stream ends half-way with Anthropic's `event: error` of this type
 //                                       (e.g. overloaded_error) instead of message_stop
 //   x-simulator-reasoning-tokens: N     with extended thinking on (`thinking: {type: "enabled"}`), N tokens of
@@ -163,7 +165,13 @@ export async function anthropicMessages(
   const dueAt = (k: number) => clock(thinkingTokens + (lastToken[k] ?? 0));
   /** The text (or tool_use) block's index: after the thinking block when there is one. */
   const at = thinkingTokens > 0 ? 1 : 0;
-  const usage = { input_tokens: input, cache_creation_input_tokens: write, cache_read_input_tokens: read };
+  const hour = Math.min(headerNumber(headers, 'x-simulator-cache-write-1h-tokens'), write);
+  const usage = {
+    input_tokens: input,
+    cache_creation_input_tokens: write,
+    cache_read_input_tokens: read,
+    cache_creation: { ephemeral_5m_input_tokens: write - hour, ephemeral_1h_input_tokens: hour },
+  };
   const id = openAiId('msg_', 24);
   const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null;
   const streamError = headers['x-simulator-stream-error'];

@@ -116,6 +116,36 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     expect(wire.endpoint).toBe('messages');
   });
 
+  it('prices 1-hour cache writes at 2 × input (5-minute ones at 1.25 ×), streamed and not', async () => {
+    const headers = { 'x-simulator-cache-write-tokens': '30', 'x-simulator-cache-write-1h-tokens': '20' };
+    const body = {
+      model: MODEL,
+      max_tokens: 100,
+      messages: [{ role: 'user' as const, content: 'Keep this for an hour, please. '.repeat(20) }],
+    };
+    const plain = await via.messages.create(body, { headers: { ...headers, 'x-request-id': 'anth-1h' } });
+    expect(plain.usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 20 });
+    const stream = await via.messages.create(
+      { ...body, stream: true },
+      { headers: { ...headers, 'x-request-id': 'anth-1h-stream' } },
+    );
+    for await (const _ of stream) {
+      /* drain */
+    }
+    const uncached = plain.usage.input_tokens;
+    const expected = (uncached * 3 + 10 * 3.75 + 20 * 6 + OUT * 15) / 1e6;
+    for (const id of ['anth-1h', 'anth-1h-stream']) {
+      const call = await callOf(id);
+      expect(call, id).toMatchObject({ inputTokens: uncached + 30, cacheWriteInputTokens: 30, outputTokens: OUT });
+      expect(call.costUsd, id).toBe(Math.round(expected * 1e12) / 1e12);
+      // The applied cache-write price is what the 30 written tokens cost on average: the record still adds up.
+      expect(call.price?.cacheWrite, id).toBeCloseTo((10 * 3.75 + 20 * 6) / 30 / 1e6, 18);
+      const p = call.price as NonNullable<LlmCall['price']>;
+      const fromRecord = uncached * p.input + 30 * (p.cacheWrite ?? 0) + OUT * p.output;
+      expect(Math.round(fromRecord * 1e12) / 1e12, id).toBe(call.costUsd);
+    }
+  });
+
   it('streams byte-identical to direct, with TTFT from the first content_block_delta and usage from both events', async () => {
     const body = JSON.stringify({
       model: MODEL,

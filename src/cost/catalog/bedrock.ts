@@ -27,7 +27,7 @@ export const bedrockCatalog: CatalogFile = {
   checked: '2025-12-05',
   entries: [
     regional('claude-opus-4-5', 'anthropic.claude-opus-4-5-20251101-v1:0', [
-      { from: '2025-11-24', input: 5.5, cachedInput: 0.55, cacheWrite: 6.875, output: 27.5 },
+      { from: '2025-11-24', input: 5.5, cachedInput: 0.55, cacheWrite: 6.875, cacheWrite1h: 11, output: 27.5 },
     ]),
     regional('claude-sonnet-4-5', 'anthropic.claude-sonnet-4-5-20250929-v1:0', [
       {
@@ -35,12 +35,22 @@ export const bedrockCatalog: CatalogFile = {
         input: 3.3,
         cachedInput: 0.33,
         cacheWrite: 4.125,
+        cacheWrite1h: 6.6,
         output: 16.5,
-        tiers: [{ aboveInputTokens: 200_000, input: 6.6, cachedInput: 0.66, cacheWrite: 8.25, output: 24.75 }],
+        tiers: [
+          {
+            aboveInputTokens: 200_000,
+            input: 6.6,
+            cachedInput: 0.66,
+            cacheWrite: 8.25,
+            cacheWrite1h: 13.2,
+            output: 24.75,
+          },
+        ],
       },
     ]),
     regional('claude-haiku-4-5', 'anthropic.claude-haiku-4-5-20251001-v1:0', [
-      { from: '2025-10-15', input: 1.1, cachedInput: 0.11, cacheWrite: 1.375, output: 5.5 },
+      { from: '2025-10-15', input: 1.1, cachedInput: 0.11, cacheWrite: 1.375, cacheWrite1h: 2.2, output: 5.5 },
     ]),
   ],
 };

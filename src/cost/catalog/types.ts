@@ -8,6 +8,7 @@ export interface PriceTier {
   output: number;
   cachedInput?: number;
   cacheWrite?: number;
+  cacheWrite1h?: number;
 }
 
 /** The prices of a model from a date on (UTC, inclusive) until the next version. USD per 1M tokens. */
@@ -19,6 +20,8 @@ export interface PriceVersion {
   cachedInput?: number;
   /** Writing the prompt cache (Anthropic: 5-minute cache write). */
   cacheWrite?: number;
+  /** Writing a 1-hour prompt cache (Anthropic: 2 × input); absent: such writes cost `cacheWrite`. */
+  cacheWrite1h?: number;
   /** Long-context tiers, ascending by `aboveInputTokens`; the largest tier below the prompt size applies. */
   tiers?: PriceTier[];
 }

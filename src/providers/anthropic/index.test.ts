@@ -17,6 +17,25 @@ describe('anthropic adapter', () => {
     });
   });
 
+  it("reads the 1-hour part of cache writes from cache_creation, and keeps message_start's when message_delta omits it", () => {
+    const cc = { ephemeral_5m_input_tokens: 50, ephemeral_1h_input_tokens: 150 };
+    const u = { input_tokens: 10, cache_creation_input_tokens: 200, cache_creation: cc, output_tokens: 7 };
+    expect(usageOf(u)).toMatchObject({ cacheWriteInputTokens: 200, cacheWrite1hInputTokens: 150 });
+    expect(usageOf({ ...u, cache_creation: { ephemeral_1h_input_tokens: 0 } })).not.toHaveProperty(
+      'cacheWrite1hInputTokens',
+    );
+    const r = new AnthropicStreamReader();
+    read(r, { type: 'message_start', message: { usage: { ...u, output_tokens: 1 } } });
+    const end = read(r, { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } });
+    expect(end?.usage).toMatchObject({ cacheWriteInputTokens: 200, cacheWrite1hInputTokens: 150, outputTokens: 9 });
+    const again = read(r, {
+      type: 'message_delta',
+      delta: {},
+      usage: { output_tokens: 9, cache_creation_input_tokens: 200, cache_creation: { ephemeral_1h_input_tokens: 0 } },
+    });
+    expect(again?.usage).not.toHaveProperty('cacheWrite1hInputTokens');
+  });
+
   it('merges message_start and message_delta usage; output is unknown until message_delta', () => {
     const r = new AnthropicStreamReader();
     const start = read(r, {

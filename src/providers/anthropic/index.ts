@@ -30,13 +30,22 @@ export function usageOf(u: unknown): Usage | null {
   if (input === null && output === null) return null;
   const read = num(o.cache_read_input_tokens) ?? 0;
   const write = num(o.cache_creation_input_tokens) ?? 0;
-  return {
+  const usage: Usage = {
     inputTokens: input === null ? null : input + read + write,
     outputTokens: output,
     cachedInputTokens: read,
     reasoningTokens: 0,
     cacheWriteInputTokens: write,
   };
+  const hour = oneHourWrites(o, write);
+  if (hour !== undefined) usage.cacheWrite1hInputTokens = hour;
+  return usage;
+}
+
+/** The cache writes of a usage object that went to the 1-hour cache (`cache_creation`'s split), at most `write`. */
+function oneHourWrites(u: Json, write: number): number | undefined {
+  const h = num(obj(u.cache_creation)?.ephemeral_1h_input_tokens);
+  return h !== null && h > 0 ? Math.min(h, write) : undefined;
 }
 
 /** Text of a `content` value: a string, or blocks whose text (and tool results' text) is read. */
@@ -193,6 +202,8 @@ export class AnthropicStreamReader implements StreamReader {
             reasoningTokens: 0,
             cacheWriteInputTokens: write,
           };
+          const hour = u.cache_creation !== undefined ? oneHourWrites(u, write) : prev?.cacheWrite1hInputTokens;
+          if (hour !== undefined) this.usage.cacheWrite1hInputTokens = Math.min(hour, write);
           info.usage = this.usage;
         }
         break;
