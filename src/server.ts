@@ -198,7 +198,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   await store.migrate();
 
   let lastSinkWarn = 0;
-  const recorder = new Recorder({
+  const recorder = new CountingRecorder({
     capacity: config.recorder.capacity,
     onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
     onSinkError: (sink, err) => {
@@ -523,8 +523,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const deadline = Date.now() + grace;
       while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       const abandoned = inflight.size;
+      const recordedBefore = recorder.recorded;
       server.closeAllConnections();
       await stopped;
+      // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they
+      // reach the recorder before the modules stop and it closes, so their spend is in the store and /api/cost.
+      await recorder.waitFor(recordedBefore + abandoned, CUT_CALLS_WAIT_MS);
       for (const m of modules.reverse()) {
         try {
           await m.stop?.();
@@ -543,6 +547,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   };
 }
+
+/** A Recorder that counts the calls given to it: a draining server (or worker) waits for the calls it cut. */
+export class CountingRecorder extends Recorder {
+  recorded = 0;
+  override record(call: LlmCall): void {
+    this.recorded++;
+    super.record(call);
+  }
+  /** Waits (polling every 5 ms, at most `timeoutMs`) until `count` calls have been given to it in all. */
+  async waitFor(count: number, timeoutMs: number): Promise<void> {
+    const by = Date.now() + timeoutMs;
+    while (this.recorded < count && Date.now() < by) await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** How long a draining server waits for the calls it cut at the grace's end to reach its recorder. */
+export const CUT_CALLS_WAIT_MS = 2_000;
 
 /** `auth.tokens` as a table of hashes; a `tokenEnv` token is read (and hashed) here, at start. */
 function tokenTable(config: Config): TokenTable {

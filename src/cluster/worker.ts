@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { Pool } from 'undici';
 import type { CallContext } from '../app-context.js';
-import { type LlmCall, Recorder } from '../calls/index.js';
+import type { LlmCall, Recorder } from '../calls/index.js';
 import { builtinCallParts } from '../cli/modules.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
@@ -24,7 +24,7 @@ import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { checkGatewayLoopbackHost, createListener, sendError } from '../http/index.js';
-import { callWork, isLoopback, redactorOf } from '../server.js';
+import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, unpack } from './rpc.js';
@@ -478,9 +478,7 @@ export async function startWorker(
         await stopped;
         // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they
         // reach the recorder before it closes, so their spend is not lost with the worker.
-        const cutBy = Date.now() + CUT_CALLS_WAIT_MS;
-        while (recorder.recorded - recordedBefore < abandoned && Date.now() < cutBy)
-          await new Promise((r) => setTimeout(r, 5));
+        await recorder.waitFor(recordedBefore + abandoned, CUT_CALLS_WAIT_MS);
         await recorder.close(Math.max(1000, deadline - Date.now()));
         await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
         await primary.close().catch(() => undefined);
@@ -491,18 +489,6 @@ export async function startWorker(
     },
   };
 }
-
-/** A Recorder that counts the calls given to it (a draining worker waits for the calls it cut). */
-class CountingRecorder extends Recorder {
-  recorded = 0;
-  override record(call: LlmCall): void {
-    this.recorded++;
-    super.record(call);
-  }
-}
-
-/** How long a draining worker waits for the calls it cut at the grace's end to be recorded. */
-const CUT_CALLS_WAIT_MS = 2_000;
 
 /** The address a worker listens on, as the base URL clients use. */
 export function baseUrlOf(server: Server): string {

@@ -1,0 +1,160 @@
+// A real `llmscope serve` process told to stop while streams run longer than `server.shutdownGrace`: the streams
+// still running at the grace's end are cut, and each cut call is still recorded (status cancelled, with the tokens it
+// had passed and their cost) in the store, the spend aggregates and the request log (written by the same recorder
+// as /metrics' counters), as a call whose client went away is; calls that completed, before the signal or during
+// the grace, are all stored as ok; the process exits 0.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { startServeProcess } from './helpers.js';
+
+let sim: Simulator;
+
+beforeAll(async () => {
+  // 60 tokens, one per 100 ms: 6 s a stream, far past the 1 s grace (a call capped by max_tokens ends sooner).
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 100, outputTokens: 60 });
+});
+afterAll(() => sim?.close());
+
+interface Row {
+  request_id: string;
+  status: string;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+/** Reads a streamed answer to its end, or to where it was cut. */
+async function stream(base: string, id: string, maxTokens?: number): Promise<string> {
+  let text = '';
+  try {
+    const r = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': id },
+      body: JSON.stringify({
+        model: 'long-model',
+        messages: [{ role: 'user', content: id }],
+        stream: true,
+        ...(maxTokens ? { max_tokens: maxTokens } : {}),
+      }),
+    });
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const dec = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value);
+    }
+  } catch {
+    // cut: what arrived so far is in `text`
+  }
+  return text;
+}
+
+async function cutAtGrace(signal: NodeJS.Signals, workers: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-grace-'));
+  const db = join(dir, 'calls.db');
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s', workers },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${db}` },
+      pricing: { models: [{ model: 'long-model', input: 0, output: 1 }] },
+    }),
+  );
+  const serve = await startServeProcess({}, ['-c', file]);
+  try {
+    const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
+    // Completed before the signal.
+    const before = await Promise.all(Array.from({ length: 3 }, (_, i) => stream(serve.base, `done-${i}`, 2)));
+    for (const t of before) expect(t).toContain('[DONE]');
+    const sentBefore = sim.stats.requests;
+    // Cut at the grace's end (6 s each), and short ones that end within it (0.3 s each).
+    const N = 4;
+    const long = Array.from({ length: N }, (_, i) => stream(serve.base, `cut-${i}`));
+    const short = Array.from({ length: 2 }, (_, i) => stream(serve.base, `grace-${i}`, 3));
+    // Every stream reached the upstream (so serve has it in flight) before the signal.
+    for (let i = 0; i < 400 && sim.stats.requests - sentBefore < N + 2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(sim.stats.requests - sentBefore).toBe(N + 2);
+    serve.proc.kill(signal);
+    const cut = await Promise.all(long);
+    const graced = await Promise.all(short);
+    expect(await exited).toBe(0);
+    for (const t of cut) {
+      expect(t).toContain('"content"');
+      expect(t).not.toContain('[DONE]');
+    }
+
+    const sql = new Database(db, { readonly: true, fileMustExist: true });
+    let rows: Row[];
+    let spend: { cost_usd: number; requests: number; output_tokens: number } | undefined;
+    try {
+      rows = sql.prepare('SELECT request_id, status, output_tokens, cost_usd FROM calls').all() as Row[];
+      spend = sql
+        .prepare(
+          "SELECT SUM(cost_usd) AS cost_usd, SUM(requests) AS requests, SUM(output_tokens) AS output_tokens FROM spend_daily WHERE dimension = 'all'",
+        )
+        .get() as typeof spend;
+    } finally {
+      sql.close();
+    }
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
+    expect([...byId.keys()].sort()).toEqual(
+      [
+        ...before.map((_, i) => `done-${i}`),
+        ...cut.map((_, i) => `cut-${i}`),
+        ...graced.map((_, i) => `grace-${i}`),
+      ].sort(),
+    );
+    for (let i = 0; i < before.length; i++)
+      expect(byId.get(`done-${i}`)).toMatchObject({ status: 'ok', output_tokens: 2, cost_usd: 2 / 1e6 });
+    // A short stream the client read to its end is stored as ok (one a loaded machine cut is cancelled, as below).
+    graced.forEach((t, i) => {
+      if (t.includes('[DONE]'))
+        expect(byId.get(`grace-${i}`)).toMatchObject({ status: 'ok', output_tokens: 3, cost_usd: 3 / 1e6 });
+      else expect(byId.get(`grace-${i}`)?.status).toBe('cancelled');
+    });
+    for (let i = 0; i < N; i++) {
+      const r = byId.get(`cut-${i}`) as Row;
+      expect(r.status).toBe('cancelled');
+      expect(r.output_tokens).toBeGreaterThan(0);
+      expect(r.output_tokens).toBeLessThan(60);
+      expect(r.cost_usd).toBeCloseTo(r.output_tokens / 1e6, 12);
+    }
+    // Spend (what /api/cost reads) has every call and its cost, the cut ones included.
+    expect(spend?.requests).toBe(rows.length);
+    expect(spend?.output_tokens).toBe(rows.reduce((s, r) => s + r.output_tokens, 0));
+    expect(spend?.cost_usd).toBeCloseTo(
+      rows.reduce((s, r) => s + r.cost_usd, 0),
+      12,
+    );
+    // The request log (a sink of the same recorder as /metrics' counters) has each call once, with its status.
+    const logged = serve.stdout
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; request_id?: string; status?: string; output_tokens?: number })
+      .filter((l) => l.event === 'request_completed');
+    expect(logged.map((l) => l.request_id).sort()).toEqual([...byId.keys()].sort());
+    for (const l of logged) {
+      const r = byId.get(l.request_id as string) as Row;
+      expect({ status: l.status, output_tokens: l.output_tokens }).toEqual({
+        status: r.status,
+        output_tokens: r.output_tokens,
+      });
+    }
+  } finally {
+    if (serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
+  }
+}
+
+describe('serve (one process): a stream still running at server.shutdownGrace', () => {
+  it('SIGTERM cuts it and records it as cancelled with its tokens and cost; nothing completed is lost', async () => {
+    await cutAtGrace('SIGTERM', 1);
+  }, 60_000);
+});
