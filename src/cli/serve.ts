@@ -145,8 +145,20 @@ export async function assertCanListen(host: string, port: number): Promise<void>
 }
 
 /**
- * `serve` with `server.workers` ≥ 2: the recorder process and its gateway workers (src/cluster/); SIGTERM/SIGINT
- * drain every worker, then the recorder, and exit 0.
+ * The signals that stop `serve` gracefully (drain, record, exit 0): SIGTERM (supervisors, `docker stop`, `kill`),
+ * SIGINT (Ctrl-C) and SIGHUP (the terminal closed, a supervisor's HUP: llmscope has no configuration to reload, so a
+ * HUP stops it as SIGTERM does rather than killing it with the calls waiting to be written). Each is heard once: the
+ * same signal again during the drain ends the process at once (the default action), any other is ignored.
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+function onStopSignals(stop: (signal: string) => Promise<void>): void {
+  for (const signal of STOP_SIGNALS) process.once(signal, () => void stop(signal));
+}
+
+/**
+ * `serve` with `server.workers` ≥ 2: the recorder process and its gateway workers (src/cluster/); SIGTERM, SIGINT or
+ * SIGHUP drain every worker, then the recorder, and exit 0.
  */
 export async function runFleet(config: Config, n: number): Promise<Fleet> {
   assertStartable(config, undefined, await storedKeyCount(config));
@@ -170,12 +182,11 @@ export async function runFleet(config: Config, n: number): Promise<Fleet> {
       process.exit(1);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignals(stop);
   return fleet;
 }
 
-/** Starts the app and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. */
+/** Starts the app and wires SIGTERM, SIGINT and SIGHUP to a graceful shutdown that exits 0. */
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
   assertStartable(config, undefined, await storedKeyCount(config));
   await assertCanListen(config.server.host, config.server.port);
@@ -201,8 +212,7 @@ export async function runApp(config: Config, onStop?: () => Promise<void>): Prom
       process.exit(1);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignals(stop);
   return app;
 }
 

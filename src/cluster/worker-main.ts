@@ -69,8 +69,10 @@ process.on('disconnect', () => {
   worker?.disconnected();
   void stop(1);
 });
-// The primary decides when the whole deployment stops (a terminal's Ctrl-C reaches every process of the group);
-// a SIGTERM sent to this worker alone drains and ends it, and the primary starts another.
+// The primary decides when the whole deployment stops (a terminal's Ctrl-C, or its SIGHUP when it closes, reaches
+// every process of the group, and the primary drains the workers); a SIGTERM sent to this worker alone drains and
+// ends it, and the primary starts another.
 process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
 process.on('SIGTERM', () => void stop(0));
 send({ t: 'hello' });

@@ -2,14 +2,42 @@
 // still running at the grace's end are cut, and each cut call is still recorded (status cancelled, with the tokens it
 // had passed and their cost) in the store, the spend aggregates and the request log (written by the same recorder
 // as /metrics' counters), as a call whose client went away is; calls that completed, before the signal or during
-// the grace, are all stored as ok; the process exits 0.
+// the grace, are all stored as ok; the process exits 0. SIGHUP (a terminal closing, to the whole process group, or a
+// supervisor's HUP) does the same, in one process and with workers; a second signal during the drain does for SIGHUP
+// what it does for SIGTERM and SIGINT.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { startServeProcess } from './helpers.js';
+import type { ServeProcess } from './helpers.js';
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+
+/** `llmscope serve -c FILE` in a process group of its own, as a shell gives a command started in a terminal. */
+function startServe(file: string): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const stdout: string[] = [];
+  proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
+    proc.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve({ proc, base: m[1] as string, stdout, stderr: () => err });
+      }
+    });
+    proc.once('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal}: ${err}`)));
+  });
+}
 
 let sim: Simulator;
 
@@ -53,22 +81,32 @@ async function stream(base: string, id: string, maxTokens?: number): Promise<str
   return text;
 }
 
-async function cutAtGrace(signal: NodeJS.Signals, workers: number): Promise<void> {
+/** A config for serve against the simulator, on a new SQLite file. */
+function configFile(workers: number, shutdownGrace: string): { db: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-grace-'));
   const db = join(dir, 'calls.db');
   const file = join(dir, 'llmscope.yaml');
   writeFileSync(
     file,
     JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s', workers },
+      server: { host: '127.0.0.1', port: 0, shutdownGrace, workers },
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${db}` },
       pricing: { models: [{ model: 'long-model', input: 0, output: 1 }] },
     }),
   );
-  const serve = await startServeProcess({}, ['-c', file]);
+  return { db, file };
+}
+
+/**
+ * Streams cut at the grace's end by `signal`, sent to serve's process alone (a supervisor, `kill`) or to its whole
+ * process group (`group`: a terminal's Ctrl-C, or its SIGHUP when it closes, reaches every gateway worker too).
+ */
+async function cutAtGrace(signal: NodeJS.Signals, workers: number, group = false): Promise<void> {
+  const { db, file } = configFile(workers, '1s');
+  const serve = await startServe(file);
   try {
-    const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
+    const exited = new Promise<number | string | null>((r) => serve.proc.once('exit', (code, sig) => r(code ?? sig)));
     // Completed before the signal.
     const before = await Promise.all(Array.from({ length: 3 }, (_, i) => stream(serve.base, `done-${i}`, 2)));
     for (const t of before) expect(t).toContain('[DONE]');
@@ -81,7 +119,7 @@ async function cutAtGrace(signal: NodeJS.Signals, workers: number): Promise<void
     for (let i = 0; i < 400 && sim.stats.requests - sentBefore < N + 2; i++)
       await new Promise((r) => setTimeout(r, 25));
     expect(sim.stats.requests - sentBefore).toBe(N + 2);
-    serve.proc.kill(signal);
+    process.kill(group ? -(serve.proc.pid as number) : (serve.proc.pid as number), signal);
     const cut = await Promise.all(long);
     const graced = await Promise.all(short);
     expect(await exited).toBe(0);
@@ -149,12 +187,72 @@ async function cutAtGrace(signal: NodeJS.Signals, workers: number): Promise<void
       });
     }
   } finally {
-    if (serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
+    if (serve.proc.exitCode === null && serve.proc.signalCode === null)
+      process.kill(-(serve.proc.pid as number), 'SIGKILL');
   }
 }
 
 describe('serve (one process): a stream still running at server.shutdownGrace', () => {
   it('SIGTERM cuts it and records it as cancelled with its tokens and cost; nothing completed is lost', async () => {
     await cutAtGrace('SIGTERM', 1);
+  }, 60_000);
+});
+
+describe("SIGHUP (a terminal closed, a supervisor's HUP) drains as SIGTERM does", () => {
+  it("one process: the terminal's SIGHUP to the process group", async () => {
+    await cutAtGrace('SIGHUP', 1, true);
+  }, 60_000);
+
+  it("serve --workers 2: the terminal's SIGHUP to the process group (the recorder drains its workers)", async () => {
+    await cutAtGrace('SIGHUP', 2, true);
+  }, 60_000);
+
+  it('serve --workers 2: SIGHUP to the recorder process alone', async () => {
+    await cutAtGrace('SIGHUP', 2);
+  }, 60_000);
+});
+
+describe('a second signal while serve drains (one process)', () => {
+  /** Starts serve with a 30 s grace and one 6 s stream in flight, sends `first`, then `second` once serve says it drains. */
+  async function twoSignals(
+    first: NodeJS.Signals,
+    second: NodeJS.Signals,
+  ): Promise<{ exit: number | string | null; text: string }> {
+    const serve = await startServe(configFile(1, '30s').file);
+    try {
+      const exited = new Promise<number | string | null>((r) => serve.proc.once('exit', (code, sig) => r(code ?? sig)));
+      const sentBefore = sim.stats.requests;
+      const text = stream(serve.base, `twice-${first}-${second}`);
+      for (let i = 0; i < 400 && sim.stats.requests === sentBefore; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(sim.stats.requests - sentBefore).toBe(1);
+      process.kill(serve.proc.pid as number, first);
+      for (let i = 0; i < 400 && !serve.stdout.join('').includes('"event":"shutdown"'); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(serve.stdout.join('')).toContain(`"event":"shutdown","signal":"${first}"`);
+      process.kill(serve.proc.pid as number, second);
+      return { exit: await exited, text: await text };
+    } finally {
+      if (serve.proc.exitCode === null && serve.proc.signalCode === null)
+        process.kill(-(serve.proc.pid as number), 'SIGKILL');
+    }
+  }
+
+  it('SIGHUP then SIGHUP ends it at once, as SIGTERM then SIGTERM does', async () => {
+    for (const s of ['SIGHUP', 'SIGTERM'] as const) {
+      const r = await twoSignals(s, s);
+      expect(r.exit).toBe(s);
+      expect(r.text).not.toContain('[DONE]');
+    }
+  }, 60_000);
+
+  it('SIGHUP after SIGTERM is ignored, as SIGINT after SIGTERM is: the stream completes and serve exits 0', async () => {
+    for (const [a, b] of [
+      ['SIGTERM', 'SIGHUP'],
+      ['SIGTERM', 'SIGINT'],
+    ] as const) {
+      const r = await twoSignals(a, b);
+      expect(r.exit).toBe(0);
+      expect(r.text).toContain('[DONE]');
+    }
   }, 60_000);
 });
