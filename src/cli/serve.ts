@@ -152,8 +152,17 @@ export async function assertCanListen(host: string, port: number): Promise<void>
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
+/**
+ * Each stop signal starts the drain. SIGTERM and SIGINT are heard once: the same one again during the drain (a second
+ * Ctrl-C) gets its default action and ends the process at once. SIGHUP is heard every time and never forces: a closing
+ * terminal can deliver two (the shell passes one on to its jobs, the kernel sends another when the shell exits), and
+ * the second must not throw away the calls the first is draining.
+ */
 function onStopSignals(stop: (signal: string) => Promise<void>): void {
-  for (const signal of STOP_SIGNALS) process.once(signal, () => void stop(signal));
+  for (const signal of STOP_SIGNALS) {
+    if (signal === 'SIGHUP') process.on(signal, () => void stop(signal));
+    else process.once(signal, () => void stop(signal));
+  }
 }
 
 /**
