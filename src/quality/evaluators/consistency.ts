@@ -121,7 +121,10 @@ function mentionsOf(
     if (!n.digits && n.value <= 10) continue;
     // A day of the month ("August 27, 1990") is compared only with other days.
     const day = MONTHS.has(ws[n.index - 1] as string) && n.value <= 31;
-    if (!day && n.digits && (labels ??= labelNumbers(text)).has(n.value)) continue;
+    if (!day && n.digits) {
+      labels ??= labelNumbers(text);
+      if (labels.has(n.value)) continue;
+    }
     const context = new Set<string>();
     for (let j = Math.max(0, n.index - WINDOW); j <= Math.min(ws.length - 1, n.index + WINDOW); j++) {
       const x = ws[j] as string;
