@@ -233,6 +233,8 @@ export class SqliteStore implements Store {
   /** The writer thread, once started (on the first write after migrate()); null when off or failed. */
   private writer: Promise<WriterThread | null> | null = null;
   private readonly writerThreadOn: boolean;
+  /** `PRAGMA query_only`, prepared once: `db.pragma()` prepares a statement on every call (3-7 µs, once per write). */
+  private queryOnlyStatement: BetterSqlite3.Statement<[], number> | null = null;
   private readonly gate = writeGate();
   private readonly busyTimeoutMs: number;
   private readonly checkpointer: Checkpointer | null = null;
@@ -338,7 +340,13 @@ export class SqliteStore implements Store {
    * (query_only) store, which then refuses here, as SQLite does, whatever thread would have written.
    */
   private async threadForWrite(): Promise<WriterThread | null> {
-    return this.db.open && !this.db.pragma('query_only', { simple: true }) ? this.writerThread() : null;
+    return this.db.open && !this.queryOnly() ? this.writerThread() : null;
+  }
+
+  /** Whether this connection is read-only now (`PRAGMA query_only`; set by whoever holds it, so read each time). */
+  private queryOnly(): boolean {
+    this.queryOnlyStatement ??= this.db.prepare<[], number>('PRAGMA query_only').pluck();
+    return this.queryOnlyStatement.get() === 1;
   }
 
   private async runJob<T>(job: URL, payload: unknown): Promise<T> {
@@ -443,7 +451,7 @@ export class SqliteStore implements Store {
     try {
       if (!this.db.open) return false;
       this.statements().ping.get();
-      return this.db.pragma('query_only', { simple: true }) === 0;
+      return !this.queryOnly();
     } catch {
       return false;
     }
