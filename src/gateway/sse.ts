@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { BoundedText } from '../calls/bounded-text.js';
 import type { Endpoint } from '../calls/index.js';
 import type { StreamReader, Usage } from '../providers/index.js';
-import { openaiCompatible } from '../providers/index.js';
+import { openaiCompatible, tallyChunk } from '../providers/index.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
@@ -133,15 +133,7 @@ export class StreamMeter {
     const info = this.reader.read(data);
     if (info === null) return true;
     this.events++;
-    if (info.content) {
-      if (this.firstContentAt === null) this.firstContentAt = at;
-      this.lastContentAt = at;
-      this.text.append(info.text);
-    }
-    if (info.refusal) this.refusal = (this.refusal ?? '') + info.refusal;
-    if (info.finishReason) this.finishReason = info.finishReason;
-    if (info.usage) this.usage = info.usage;
-    if (info.error) this.error = info.error;
+    tallyChunk(this, info, at);
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
     // Searched from the letter: V8's indexOf is many times slower for a pattern that starts with a quote, a character

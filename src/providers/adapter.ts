@@ -68,6 +68,30 @@ export interface StreamMetering {
   end(at: number): string;
 }
 
+/** What a stream meter keeps of its events (the gateway's SSE meter, a format's own): the fields tallyChunk sets. */
+export interface ChunkTally {
+  firstContentAt: number | null;
+  lastContentAt: number | null;
+  readonly text: { append(text: string): void };
+  refusal: string | null;
+  finishReason: string | null;
+  usage: Usage | null;
+  error: string | null;
+}
+
+/** Adds what one event read at `at` (epoch ms) says to a meter's tally: content times and text, refusal, finish, usage, error. */
+export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
+  if (info.content) {
+    if (m.firstContentAt === null) m.firstContentAt = at;
+    m.lastContentAt = at;
+    m.text.append(info.text);
+  }
+  if (info.refusal) m.refusal = (m.refusal ?? '') + info.refusal;
+  if (info.finishReason) m.finishReason = info.finishReason;
+  if (info.usage) m.usage = info.usage;
+  if (info.error) m.error = info.error;
+}
+
 /** What a non-streamed response body says. */
 export interface ResponseInfo {
   text: string;

@@ -9,6 +9,7 @@ import { openaiResponsesAdapter } from './openai-responses/index.js';
 
 export type {
   ChunkInfo,
+  ChunkTally,
   ProviderAdapter,
   RenderedError,
   ResponseInfo,
@@ -17,7 +18,7 @@ export type {
   Usage,
   WireFormat,
 } from './adapter.js';
-export { WIRE_FORMATS } from './adapter.js';
+export { tallyChunk, WIRE_FORMATS } from './adapter.js';
 export * as anthropic from './anthropic/index.js';
 export * as gemini from './gemini/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';

@@ -6,7 +6,7 @@
 // bytes still flow, unread.
 import { StringDecoder } from 'node:string_decoder';
 import { BoundedText } from '../../calls/bounded-text.js';
-import type { StreamMetering, StreamReader, Usage } from '../adapter.js';
+import { type StreamMetering, type StreamReader, tallyChunk, type Usage } from '../adapter.js';
 
 /** Longest element read; a longer one passes through unread. */
 export const MAX_ELEMENT_CHARS = 1024 * 1024;
@@ -115,14 +115,6 @@ export class JsonArrayStreamMeter implements StreamMetering {
     const info = this.reader.read(data);
     if (info === null) return;
     this.elements++;
-    if (info.content) {
-      if (this.firstContentAt === null) this.firstContentAt = at;
-      this.lastContentAt = at;
-      this.text.append(info.text);
-    }
-    if (info.refusal) this.refusal = (this.refusal ?? '') + info.refusal;
-    if (info.finishReason) this.finishReason = info.finishReason;
-    if (info.usage) this.usage = info.usage;
-    if (info.error) this.error = info.error;
+    tallyChunk(this, info, at);
   }
 }
