@@ -38,7 +38,7 @@ import {
   TokenTable,
   webHandler,
 } from './http/index.js';
-import { OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
+import { OtlpLogsReceiver, OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import {
   maskUpstreamHook,
   privacyEnricher,
@@ -362,6 +362,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   ctx.detailExtras.push(otlp.detailExtra);
   ctx.erasers.push(otlp.eraser);
   api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
+  // OTLP/HTTP logs: the model-call events of coding agents that export no traces (Claude Code, Codex), at /v1/logs and
+  // /api/otlp/v1/logs, behind the same guard.
+  const otlpLogs = new OtlpLogsReceiver({ recorder, store, registry, bodyLimit: config.server.bodyLimit });
+  api.post('/api/otlp/v1/logs', ({ req, res }) => otlpLogs.handle(req, res));
 
   // Signed-out sessions: on PostgreSQL in the store, so every replica refuses them (within its refresh interval).
   const revocations =
@@ -422,6 +426,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));
+    if (path === '/v1/logs') return web(req, res, new URL(`/api/otlp/v1/logs${url.search}`, url));
     // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
     if (path.startsWith('/v1beta/')) {
       proxy.refuse(
@@ -437,7 +442,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent, /v1/models, /v1/traces (OTLP)`,
+        `unknown route ${req.method} ${path}; llmscope serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent, /v1/models, /v1/traces and /v1/logs (OTLP)`,
       );
     return web(req, res, url);
   };

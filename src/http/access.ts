@@ -76,6 +76,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/me': viewer('global'),
   'POST /api/ingest': admin(),
   'POST /api/otlp/v1/traces': admin(),
+  'POST /api/otlp/v1/logs': admin(),
   // privacy and audit (src/privacy/, src/audit/)
   'DELETE /api/users/:id/data': admin(),
   'GET /api/audit': admin(),

@@ -1,5 +1,8 @@
 // The OTLP/HTTP trace receiver (POST /v1/traces): LLM spans become calls, their traces' other spans stay with them.
 export { decodeJson } from './json.js';
+export { decodeLogsJson, decodeLogsProtobuf, encodeLogsProtobuf, type OtlpLogRecord } from './logs-decode.js';
+export { eventNameOf, logRequestIdOf, logToOutcome } from './logs-map.js';
+export { LOG_RESULTS, type LogResult, type LogsOutcome, OtlpLogsReceiver } from './logs-receiver.js';
 export {
   invalidReason,
   isLlmSpan,

@@ -80,9 +80,9 @@ export interface ExportOutcome {
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
-type Format = 'protobuf' | 'json';
+export type Format = 'protobuf' | 'json';
 
-function formatOf(req: IncomingMessage): Format {
+export function formatOf(req: IncomingMessage, route = '/v1/traces'): Format {
   const ct = String(req.headers['content-type'] ?? '')
     .split(';')[0]
     ?.trim()
@@ -92,12 +92,12 @@ function formatOf(req: IncomingMessage): Format {
   req.resume();
   throw new LlmscopeError(
     'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
-    `/v1/traces takes OTLP/HTTP as application/x-protobuf or application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
+    `${route} takes OTLP/HTTP as application/x-protobuf or application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
   );
 }
 
 /** An export over the limit, saying what helps: smaller batches, or a larger server.bodyLimit only while it is the bound. */
-function tooLarge(bodyLimit: number, decoded = ''): LlmscopeError {
+export function tooLarge(bodyLimit: number, decoded = ''): LlmscopeError {
   const limit = Math.min(bodyLimit, OTLP_BODY_LIMIT);
   return new LlmscopeError(
     'LLMSCOPE_ERR_BODY_TOO_LARGE',
@@ -109,7 +109,13 @@ function tooLarge(bodyLimit: number, decoded = ''): LlmscopeError {
   );
 }
 
-async function decompress(req: IncomingMessage, body: Buffer, limit: number, bodyLimit: number): Promise<Buffer> {
+export async function decompress(
+  req: IncomingMessage,
+  body: Buffer,
+  limit: number,
+  bodyLimit: number,
+  route = '/v1/traces',
+): Promise<Buffer> {
   const enc = String(req.headers['content-encoding'] ?? 'identity')
     .trim()
     .toLowerCase();
@@ -117,7 +123,7 @@ async function decompress(req: IncomingMessage, body: Buffer, limit: number, bod
   if (enc !== 'gzip' && enc !== 'deflate')
     throw new LlmscopeError(
       'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `/v1/traces takes content-encoding gzip or deflate (or none), got "${enc}"`,
+      `${route} takes content-encoding gzip or deflate (or none), got "${enc}"`,
     );
   try {
     return await (enc === 'gzip' ? gunzipAsync : inflateAsync)(body, { maxOutputLength: limit });
@@ -430,7 +436,7 @@ export class OtlpReceiver {
 const AI_ATTRIBUTE = /^(gen_ai|llm|ai|openinference|traceloop|llmscope|retrieval|embedding|reranker|tool)\./;
 const isAiSpanRecord = (s: SpanRecord): boolean => Object.keys(s.attributes).some((k) => AI_ATTRIBUTE.test(k));
 
-function parseJson(body: Buffer): unknown {
+export function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {

@@ -102,6 +102,7 @@ const SAMPLES: Record<string, { path: string; body?: () => unknown; ok: number |
   'DELETE /api/alerts/silences/:id': { path: '/api/alerts/silences/nope', ok: 404 },
   'GET /api/gpu': { path: '/api/gpu', ok: 200 },
   'POST /api/otlp/v1/traces': { path: '/api/otlp/v1/traces', body: () => ({}), ok: 200 },
+  'POST /api/otlp/v1/logs': { path: '/api/otlp/v1/logs', body: () => ({}), ok: 200 },
   'DELETE /api/users/:id/data': { path: '/api/users/nobody-user/data', ok: 200 },
   'GET /api/audit': { path: '/api/audit', ok: 200 },
   'GET /api/keys': { path: '/api/keys', ok: 200 },
