@@ -3,20 +3,10 @@
 // the Responses API's `safety_identifier` (and its older `user`).
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LlmCall } from '../../src/calls/index.js';
-import { startSimulator } from '../../src/simulator/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 describe("the body's end user as the call's user", () => {
   let s: Stack;
-  const callOf = async (id: string): Promise<LlmCall> => {
-    for (let t = 0; t < 200; t++) {
-      const c = s.calls.find((x) => x.requestId === id);
-      if (c) return c;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`call ${id} not recorded`);
-  };
   const userOf = async (path: string, id: string, body: unknown, headers: Record<string, string> = {}) => {
     const r = await request(`${s.base}${path}`, {
       method: 'POST',
@@ -25,25 +15,19 @@ describe("the body's end user as the call's user", () => {
     });
     await r.body.text();
     expect(r.statusCode, id).toBe(200);
-    return (await callOf(id)).user;
+    return (await s.callOf(id)).user;
   };
 
   beforeAll(async () => {
-    const sim = await startSimulator({ port: 0, seed: 1, ttftMs: 1, tpotMs: 1, outputTokens: 3 });
     s = await startStack({
       sim: { ttftMs: 1, tpotMs: 1, outputTokens: 3 },
-      config: {
+      config: (sim) => ({
         providers: [
           { name: 'openai-sim', baseUrl: sim.url },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
         ],
-      },
+      }),
     });
-    const close = s.close;
-    s.close = async () => {
-      await close();
-      await sim.close();
-    };
   });
   afterAll(() => s.close());
 

@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
-import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
+import type { RequestRecord } from '../../src/simulator/index.js';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 const TTFT = 40;
@@ -28,34 +28,19 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
 
   const client = (baseURL: string, headers: Record<string, string> = {}) =>
     new Anthropic({ baseURL, apiKey: 'sk-ant-test-not-real', maxRetries: 0, defaultHeaders: headers });
-  /** The call recorded with this x-request-id. */
-  const callOf = async (id: string): Promise<LlmCall> => {
-    for (let t = 0; t < 200; t++) {
-      const c = s.calls.find((x) => x.requestId === id);
-      if (c) return c;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`call ${id} not recorded`);
-  };
 
   beforeAll(async () => {
-    // The simulator first: the Anthropic provider's baseUrl needs its port.
-    const sim = await startSimulator({ port: 0, seed: 1, ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT });
     s = await startStack({
       sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
-      config: {
+      config: (sim) => ({
         providers: [
           { name: 'openai-sim', baseUrl: sim.url },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
         ],
-      },
+      }),
       app: { modules: [createCostModule] },
     });
-    const close = s.close;
-    s.close = async () => {
-      await close();
-      await sim.close();
-    };
+    const sim = s.sim;
     simOrigin = sim.url.replace(/\/v1$/, '');
     sim.events.on('request', (r) => seen.push(r));
     direct = client(simOrigin);
@@ -76,7 +61,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     expect({ ...b, id: 'x' }).toEqual({ ...a, id: 'x' });
     expect(b.usage.cache_read_input_tokens).toBe(20);
     expect(b.usage.cache_creation_input_tokens).toBe(10);
-    const call = await callOf('anth-plain');
+    const call = await s.callOf('anth-plain');
     const u = b.usage;
     expect(call).toMatchObject({
       provider: 'anthropic-sim',
@@ -135,7 +120,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     const uncached = plain.usage.input_tokens;
     const expected = (uncached * 3 + 10 * 3.75 + 20 * 6 + OUT * 15) / 1e6;
     for (const id of ['anth-1h', 'anth-1h-stream']) {
-      const call = await callOf(id);
+      const call = await s.callOf(id);
       expect(call, id).toMatchObject({ inputTokens: uncached + 30, cacheWriteInputTokens: 30, outputTokens: OUT });
       expect(call.costUsd, id).toBe(Math.round(expected * 1e12) / 1e12);
       // The applied cache-write price is what the 30 written tokens cost on average: the record still adds up.
@@ -177,7 +162,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     expect(up?.headers['x-api-key']).toBe('sk-ant-test');
     expect(up?.headers['anthropic-version']).toBe('2023-06-01');
     expect(rawVia).toContain('event: message_delta');
-    const call = await callOf('anth-raw');
+    const call = await s.callOf('anth-raw');
     expect(call).toMatchObject({ endpoint: 'messages', stream: true, status: 'ok', outputTokens: OUT });
     expect(call.cachedInputTokens).toBe(5);
     expect(call.cacheWriteInputTokens).toBe(3);
@@ -189,7 +174,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
       await (
         await request(`${s.base}/v1/messages`, { method: 'POST', headers: { ...h, 'x-request-id': id }, body })
       ).body.text();
-    const timed = [call, await callOf('anth-ttft-2'), await callOf('anth-ttft-3')];
+    const timed = [call, await s.callOf('anth-ttft-2'), await s.callOf('anth-ttft-3')];
     const best = (xs: number[]) => Math.min(...xs);
     for (const c of timed) expect(c.ttftMs).toBeGreaterThanOrEqual(TTFT);
     expect(best(timed.map((c) => Math.abs((c.ttftMs ?? 0) - TTFT)))).toBeLessThan(5);
@@ -223,7 +208,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     // This SDK sends its key as a bearer token; it reaches the upstream as the client sent it.
     expect(v?.headers.authorization).toBe(d?.headers.authorization);
     expect(v?.headers.authorization).toBe('Bearer sk-ant-test-not-real');
-    const call = await callOf('anth-sdk-via');
+    const call = await s.callOf('anth-sdk-via');
     expect(call.ttftMs).toBeGreaterThanOrEqual(TTFT);
   });
 
@@ -243,7 +228,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     } catch {
       /* aborted */
     }
-    const call = await callOf('anth-cancel');
+    const call = await s.callOf('anth-cancel');
     expect(call.status).toBe('cancelled');
     expect(call.inputTokens).toBe(input);
     expect(call.outputTokens).toBeGreaterThanOrEqual(5);
@@ -262,13 +247,13 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     });
     expect(tool.stop_reason).toBe('tool_use');
     expect(tool.content[0]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } });
-    expect(await callOf('anth-tool')).toMatchObject({ finishReason: 'tool_use', status: 'ok' });
+    expect(await s.callOf('anth-tool')).toMatchObject({ finishReason: 'tool_use', status: 'ok' });
 
     const refused = await via.messages.create(msg, {
       headers: { 'x-request-id': 'anth-refusal', 'x-simulator-fault': 'refusal' },
     });
     expect(refused.stop_reason).toBe('refusal');
-    expect(await callOf('anth-refusal')).toMatchObject({ finishReason: 'refusal', refusal: true });
+    expect(await s.callOf('anth-refusal')).toMatchObject({ finishReason: 'refusal', refusal: true });
 
     const streamed = await via.messages.create(
       { ...msg, stream: true },
@@ -277,7 +262,11 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     for await (const _ of streamed) {
       /* drain */
     }
-    expect(await callOf('anth-refusal-stream')).toMatchObject({ finishReason: 'refusal', refusal: true, stream: true });
+    expect(await s.callOf('anth-refusal-stream')).toMatchObject({
+      finishReason: 'refusal',
+      refusal: true,
+      stream: true,
+    });
 
     const failing = await via.messages.create(
       { ...msg, stream: true },
@@ -290,7 +279,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
         }
       })(),
     ).rejects.toThrow(/Overloaded/);
-    expect(await callOf('anth-overloaded')).toMatchObject({
+    expect(await s.callOf('anth-overloaded')).toMatchObject({
       status: 'upstream_error',
       errorType: 'overloaded_error',
       httpStatus: 200,
@@ -315,7 +304,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     });
     expect(r.statusCode).toBe(202);
     await r.body.text();
-    const call = await callOf('anth-ingest');
+    const call = await s.callOf('anth-ingest');
     expect(call.cacheWriteInputTokens).toBe(300);
     expect(call.costUsd).toBeCloseTo((100 * 3 + 600 * 0.3 + 300 * 3.75 + 50 * 15) / 1e6, 12);
   });
@@ -354,7 +343,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     const up = seen.find((r) => r.requestId === 'anth-claude-code');
     expect(up?.body).toEqual(body);
     expect(up?.url).toBe('/v1/messages?beta=true');
-    const call = await callOf('anth-claude-code');
+    const call = await s.callOf('anth-claude-code');
     expect(call).toMatchObject({ status: 'ok', endpoint: 'messages', tokenSource: 'usage' });
   });
 

@@ -16,6 +16,8 @@ export interface Stack {
   calls: LlmCall[];
   /** Resolves when `n` calls have been recorded (all sinks fed). */
   waitForCalls(n: number, timeoutMs?: number): Promise<LlmCall[]>;
+  /** The recorded call with this request id, once it is recorded (throws after about 5 s). */
+  callOf(requestId: string): Promise<LlmCall>;
   close(): Promise<void>;
 }
 
@@ -26,7 +28,12 @@ export function configOf(input: ConfigInput): Config {
 }
 
 export async function startStack(
-  opts: { sim?: SimulatorOptions; config?: Partial<ConfigInput>; app?: AppOptions } = {},
+  opts: {
+    sim?: SimulatorOptions;
+    /** The config, or a function of the simulator that makes it (a provider's baseUrl needs the simulator's port). */
+    config?: Partial<ConfigInput> | ((sim: Simulator) => Partial<ConfigInput>);
+    app?: AppOptions;
+  } = {},
 ): Promise<Stack> {
   const sim = await startSimulator({ port: 0, seed: 1, ...opts.sim });
   const logs: Record<string, unknown>[] = [];
@@ -52,7 +59,7 @@ export async function startStack(
     providers: [{ name: 'simulator', baseUrl: sim.url }],
     storage: { url: 'sqlite::memory:' },
     telemetry: { logLevel: 'info' },
-    ...opts.config,
+    ...(typeof opts.config === 'function' ? opts.config(sim) : opts.config),
   } as ConfigInput);
   const app = await createApp(config, {
     logDestination: destination,
@@ -78,6 +85,14 @@ export async function startStack(
           },
         });
       });
+    },
+    async callOf(requestId) {
+      for (let t = 0; t < 200; t++) {
+        const c = calls.find((x) => x.requestId === requestId);
+        if (c) return c;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`call ${requestId} not recorded`);
     },
     async close() {
       await app.close();

@@ -6,9 +6,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LlmCall } from '../../src/calls/index.js';
 import { createCostModule, hashKey } from '../../src/cost/index.js';
-import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
+import type { RequestRecord } from '../../src/simulator/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 const KEY = 'lsk_e2e_routes_0123456789abcdef';
@@ -16,14 +15,6 @@ const KEY = 'lsk_e2e_routes_0123456789abcdef';
 describe('virtual keys on the Anthropic and Gemini routes', () => {
   let s: Stack;
   const seen: RequestRecord[] = [];
-  const callOf = async (id: string): Promise<LlmCall> => {
-    for (let t = 0; t < 200; t++) {
-      const c = s.calls.find((x) => x.requestId === id);
-      if (c) return c;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`call ${id} not recorded`);
-  };
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
     const r = await request(`${s.base}${path}`, {
       method: 'POST',
@@ -38,25 +29,19 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
   const messages = { model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] };
 
   beforeAll(async () => {
-    const sim = await startSimulator({ port: 0, seed: 1, ttftMs: 1, tpotMs: 1, outputTokens: 4 });
     s = await startStack({
       sim: { ttftMs: 1, tpotMs: 1, outputTokens: 4 },
-      config: {
+      config: (sim) => ({
         providers: [
           { name: 'openai-sim', baseUrl: sim.url },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
           { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
         keys: [{ id: 'routes', hash: hashKey(KEY), user: 'svc-routes', team: 'reach' }],
-      },
+      }),
       app: { modules: [createCostModule] },
     });
-    const close = s.close;
-    s.close = async () => {
-      await close();
-      await sim.close();
-    };
-    sim.events.on('request', (r) => seen.push(r));
+    s.sim.events.on('request', (r) => seen.push(r));
   });
   afterAll(() => s.close());
 
@@ -98,7 +83,7 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
       { headers: { 'x-request-id': 'key-anth' } },
     );
     expect(msg.type).toBe('message');
-    expect(await callOf('key-anth')).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes', team: 'reach' });
+    expect(await s.callOf('key-anth')).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes', team: 'reach' });
     const up = seen.find((r) => r.requestId === 'key-anth');
     expect(up?.headers['x-api-key']).toBeUndefined();
     expect(JSON.stringify(up?.headers)).not.toContain(KEY);
@@ -112,7 +97,7 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
       config: { httpOptions: { headers: { 'x-request-id': 'key-gem-header' } } },
     });
     expect(a.text).toBeTruthy();
-    expect(await callOf('key-gem-header')).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes' });
+    expect(await s.callOf('key-gem-header')).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes' });
 
     for (const [id, path] of [
       ['key-gem-query', `/v1beta/models/gemini-2.5-flash:generateContent?key=${KEY}`],
@@ -120,7 +105,7 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
     ] as const) {
       const r = await post(path, gemini, { 'x-request-id': id });
       expect(r.status, id).toBe(200);
-      expect(await callOf(id)).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes', status: 'ok' });
+      expect(await s.callOf(id)).toMatchObject({ apiKeyId: 'routes', user: 'svc-routes', status: 'ok' });
     }
     expect(seen.find((r) => r.requestId === 'key-gem-sse')?.url).toBe(
       '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',

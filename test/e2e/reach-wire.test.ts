@@ -7,9 +7,8 @@ import { GoogleGenAI } from '@google/genai';
 import { generateText, streamText } from 'ai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 const TTFT = 40;
@@ -22,14 +21,6 @@ const GEMINI_PRICE = { input: 0.3, cachedInput: 0.03, cacheWrite: null, output: 
 describe('reach: raw wire shapes through llmscope', () => {
   let s: Stack;
   let sim: Simulator;
-  const callOf = async (id: string): Promise<LlmCall> => {
-    for (let t = 0; t < 200; t++) {
-      const c = s.calls.find((x) => x.requestId === id);
-      if (c) return c;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`call ${id} not recorded`);
-  };
   const post = async (base: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
     const r = await request(`${base}${path}`, {
       method: 'POST',
@@ -40,26 +31,22 @@ describe('reach: raw wire shapes through llmscope', () => {
   };
 
   beforeAll(async () => {
-    sim = await startSimulator({ port: 0, seed: 1, ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT });
-    const root = sim.url.replace(/\/v1$/, '');
     s = await startStack({
       sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
-      config: {
+      config: (sim) => ({
         // the answer's text is checked on the record (thinking is not part of it)
         telemetry: { captureContent: true, logLevel: 'info' },
         providers: [
           { name: 'openai-sim', baseUrl: sim.url },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: `${root}/v1beta`, models: ['gemini-*'] },
+          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
-      },
+      }),
       app: { modules: [createCostModule] },
     });
+    sim = s.sim;
   });
-  afterAll(async () => {
-    await s.close();
-    await sim.close();
-  });
+  afterAll(() => s.close());
 
   it("the Vercel AI SDK's @ai-sdk/openai (the Responses API by default) gets what it gets direct, and each call is recorded", async () => {
     const direct = createOpenAI({ baseURL: sim.url, apiKey: 'sk-test' });
@@ -83,10 +70,10 @@ describe('reach: raw wire shapes through llmscope', () => {
       return [a.text, a.usage.raw, a.finishReason, text, (await st.usage).raw, await st.finishReason];
     };
     expect(await run(via, 'aisdk')).toEqual(await run(direct, 'aisdk-direct'));
-    const gen = await callOf('aisdk-gen');
+    const gen = await s.callOf('aisdk-gen');
     expect(gen).toMatchObject({ endpoint: 'responses', status: 'ok', stream: false, cachedInputTokens: 2 });
     expect(gen).toMatchObject({ reasoningTokens: 3, outputTokens: OUT + 3, finishReason: 'stop' });
-    const streamed = await callOf('aisdk-stream');
+    const streamed = await s.callOf('aisdk-stream');
     expect(streamed).toMatchObject({ endpoint: 'responses', status: 'ok', stream: true, outputTokens: OUT });
     expect(streamed.ttftMs).toBeGreaterThanOrEqual(TTFT);
     expect(streamed.costUsd).toBeGreaterThan(0);
@@ -124,7 +111,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       const via = await post(s.base, '/v1/responses', body, { ...headers, 'x-request-id': id });
       expect(sameIds(via.text)).toBe(sameIds(direct.text));
     }
-    const calls = await Promise.all(ids.map(callOf));
+    const calls = await Promise.all(ids.map(s.callOf));
     for (const c of calls)
       expect(c).toMatchObject({
         endpoint: 'responses',
@@ -165,7 +152,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       .filter((p) => !p.thought)
       .map((p) => p.text)
       .join('');
-    const calls = await Promise.all(ids.map(callOf));
+    const calls = await Promise.all(ids.map(s.callOf));
     for (const c of calls) {
       expect(c).toMatchObject({ stream: true, status: 'ok', outputTokens: OUT + 6, reasoningTokens: 6 });
       expect(c.content?.output).toBe(answer);
@@ -173,8 +160,8 @@ describe('reach: raw wire shapes through llmscope', () => {
     expect(Math.min(...calls.map((c) => Math.abs((c.ttftMs ?? -100) - TTFT)))).toBeLessThan(5);
     const plain = await client(s.base).models.generateContent(req('gem-thoughts-plain'));
     expect(plain.candidates?.[0]?.content?.parts?.map((p) => p.thought === true)).toEqual([true, false]);
-    expect(await callOf('gem-thoughts-plain')).toMatchObject({ outputTokens: OUT + 6, status: 'ok' });
-    expect((await callOf('gem-thoughts-plain')).content?.output).toBe(plain.text);
+    expect(await s.callOf('gem-thoughts-plain')).toMatchObject({ outputTokens: OUT + 6, status: 'ok' });
+    expect((await s.callOf('gem-thoughts-plain')).content?.output).toBe(plain.text);
   });
 
   describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
@@ -208,7 +195,7 @@ describe('reach: raw wire shapes through llmscope', () => {
         const via = await post(s.base, '/v1/messages?beta=true', body(true), { ...headers, 'x-request-id': id });
         expect(sameIds(via.text)).toBe(sameIds(direct.text));
       }
-      const calls = await Promise.all(ids.map(callOf));
+      const calls = await Promise.all(ids.map(s.callOf));
       for (const c of calls) {
         expect(c).toMatchObject({ status: 'ok', stream: true, outputTokens: OUT + 6, finishReason: 'end_turn' });
         // the answer's text, not the thinking
@@ -225,7 +212,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       };
       expect(msg.content.map((b) => b.type)).toEqual(['thinking', 'text']);
       expect(msg.usage.output_tokens).toBe(OUT + 6);
-      const c = await callOf('anth-think-plain');
+      const c = await s.callOf('anth-think-plain');
       expect(c).toMatchObject({ status: 'ok', outputTokens: OUT + 6, finishReason: 'end_turn' });
       expect(c.content?.output).toBe(msg.content[1]?.text);
     });
@@ -254,7 +241,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       const elements = JSON.parse(direct.text) as { usageMetadata: { promptTokenCount: number } }[];
       expect(elements.length).toBe(OUT);
       const prompt = elements[0]?.usageMetadata.promptTokenCount ?? 0;
-      const calls = await Promise.all(ids.map(callOf));
+      const calls = await Promise.all(ids.map(s.callOf));
       for (const c of calls)
         expect(c).toMatchObject({
           provider: 'gemini-sim',
@@ -292,7 +279,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       });
       expect(JSON.parse(plain.text).promptFeedback.blockReason).toBe('SAFETY');
       for (const id of ['gem-array-blocked', 'gem-blocked'])
-        expect(await callOf(id)).toMatchObject({
+        expect(await s.callOf(id)).toMatchObject({
           status: 'ok',
           refusal: true,
           finishReason: 'SAFETY',
@@ -322,7 +309,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       } catch {
         /* aborted */
       }
-      const c = await callOf('gem-array-cancel');
+      const c = await s.callOf('gem-array-cancel');
       expect(c).toMatchObject({ status: 'cancelled', stream: true, tokenSource: 'usage' });
       expect(c.outputTokens).toBeGreaterThanOrEqual(3);
       expect(c.outputTokens).toBeLessThan(200);
@@ -333,7 +320,10 @@ describe('reach: raw wire shapes through llmscope', () => {
       const r = await post(s.base, path, body, { 'x-simulator-fault': 'rate_limit', 'x-request-id': 'gem-array-429' });
       expect(r.status).toBe(429);
       expect(JSON.parse(r.text)[0].error.status).toBe('RESOURCE_EXHAUSTED');
-      expect(await callOf('gem-array-429')).toMatchObject({ status: 'rate_limited', errorType: 'RESOURCE_EXHAUSTED' });
+      expect(await s.callOf('gem-array-429')).toMatchObject({
+        status: 'rate_limited',
+        errorType: 'RESOURCE_EXHAUSTED',
+      });
     });
   });
 });
