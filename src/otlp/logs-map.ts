@@ -6,7 +6,8 @@
 //   (`api_request`), the body the full one;
 // - Codex ([otel] exporter otlp-http): `codex.sse_event` with event.kind `response.completed` (input_token_count,
 //   output_token_count, cached_token_count, reasoning_token_count), a failed `codex.api_request`
-//   (http.response.status_code ≥ 400 or error.message) and a failed `codex.sse_event` (error.message) as failed calls.
+//   (http.response.status_code ≥ 400 or error.message) and a failed stream (`codex.sse_event` response.failed, or
+//   an error.message with no event.kind) as failed calls.
 // A record carries no id of its own: the call's id is a digest of its name, time, attributes and resource, so a
 // re-sent export gives the same ids and counts once. user.email (personal data) is never read nor kept.
 import { createHash } from 'node:crypto';
@@ -206,7 +207,13 @@ export function logToOutcome(r: OtlpLogRecord, codexStart: (conversation: string
         return conversation !== null
           ? { kind: 'request', conversation, startedAt: at - (durationMs ?? 0) }
           : { kind: 'unrecognised' };
-    } else if (errorText === null && kind !== 'response.completed') return { kind: 'unrecognised' };
+    } else if (
+      kind !== 'response.completed' &&
+      // a failed stream (response.failed, a broken or idle stream) ends the call; a parse failure of one output item
+      // (event.kind response.output_item.done) does not, its response.completed follows
+      (errorText === null || (kind !== null && kind !== 'response.failed'))
+    )
+      return { kind: 'unrecognised' };
     const failed = errorText !== null || (http !== null && http >= 400);
     const status: number = failed ? (http !== null && http >= 400 ? http : 500) : 200;
     const started = conversation !== null ? codexStart(conversation) : undefined;
