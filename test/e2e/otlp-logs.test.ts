@@ -346,3 +346,57 @@ describe('OTLP logs receiver (POST /v1/logs) with the real log exporters', () =>
     expect(calls).toMatchObject([{ input_tokens: 77, model: 'claude-haiku-4-5', feature: 'claude-code' }]);
   });
 });
+
+describe('/v1/logs needs the ingest credential off loopback, as /v1/traces', () => {
+  const TOKEN = 'logs-admin-token-0123456789';
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({
+      app: { modules: [createCostModule] },
+      config: { server: { host: '0.0.0.0', port: 0, shutdownGrace: '5s', adminToken: TOKEN } },
+    });
+  });
+  afterAll(() => s?.close());
+
+  it('an exporter without the header gets 401 and nothing is stored; with OTEL_EXPORTER_OTLP_HEADERS its calls are taken', async () => {
+    const url = `${s.base}/v1/logs`;
+    const session = 'auth-session-1';
+    const records = () => {
+      const kept = new InMemoryLogRecordExporter();
+      const provider = new LoggerProvider({
+        resource: resourceFromAttributes({ 'service.name': 'claude-code' }),
+        processors: [new SimpleLogRecordProcessor({ exporter: kept })],
+      });
+      provider.getLogger('com.anthropic.claude_code.events').emit({
+        body: 'claude_code.api_request',
+        attributes: {
+          'event.name': 'api_request',
+          'session.id': session,
+          model: 'claude-haiku-4-5',
+          input_tokens: '40',
+          output_tokens: '8',
+          duration_ms: '700',
+        },
+      });
+      return kept.getFinishedLogRecords();
+    };
+    const exportWith = (exporter: LogRecordExporter) =>
+      new Promise<{ code: number; error?: Error & { code?: number } }>((resolve) =>
+        exporter.export(records(), (r) => resolve(r as never)),
+      );
+    const bare = await exportWith(new ProtoLogExporter({ url }));
+    expect(bare.code).toBe(1);
+    expect(bare.error?.code).toBe(401);
+    const wrong = await exportWith(new ProtoLogExporter({ url, headers: { authorization: 'Bearer nope' } }));
+    expect(wrong.error?.code).toBe(401);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    await s.app.ctx.recorder.flush();
+    const none = await fetch(`${s.base}/api/requests?limit=50`, { headers: auth });
+    expect(((await none.json()) as { data: Wire[] }).data.filter((c) => c.session === session)).toHaveLength(0);
+    expect((await exportWith(new ProtoLogExporter({ url, headers: auth }))).code).toBe(0);
+    await s.app.ctx.recorder.flush();
+    const page = await fetch(`${s.base}/api/requests?limit=50`, { headers: auth });
+    const mine = ((await page.json()) as { data: Wire[] }).data.filter((c) => c.session === session);
+    expect(mine).toMatchObject([{ input_tokens: 40, output_tokens: 8, latency_ms: 700, model: 'claude-haiku-4-5' }]);
+  });
+});
