@@ -1,6 +1,7 @@
 // Shared set-up for end-to-end tests: the simulator as upstream, llmscope in front of it, captured logs,
 // finished calls, and the official OpenAI client pointed at either.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type Config, type ConfigInput, validateConfig } from '../../src/config/index.js';
@@ -134,11 +135,19 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-/** Starts `llmscope serve ARGS` with ENV added; resolves once it says where it serves (or rejects with its output). */
-export function startServeProcess(env: NodeJS.ProcessEnv, args: string[]): Promise<ServeProcess> {
+/**
+ * Starts `llmscope serve ARGS` with ENV added; resolves once it says where it serves (or rejects with its output).
+ * `detached`: in a process group of its own, as a shell starts a command in a terminal (signal it with kill(-pid)).
+ */
+export function startServeProcess(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  opts: { detached?: boolean } = {},
+): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   const stdout: string[] = [];
   proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
@@ -155,6 +164,30 @@ export function startServeProcess(env: NodeJS.ProcessEnv, args: string[]): Promi
         resolve({ proc, base: m[1] as string, stdout, stderr: () => err });
       }
     });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    proc.once('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal}: ${err}`)));
   });
+}
+
+/** The child processes of `pid` (Linux: /proc), or none once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `f` every `everyMs` until it gives a truthy value, which it returns; throws after `timeoutMs`. */
+export async function until<T>(
+  f: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

@@ -5,39 +5,16 @@
 // the grace, are all stored as ok; the process exits 0. SIGHUP (a terminal closing, to the whole process group, or a
 // supervisor's HUP) does the same, in one process and with workers; during the drain a second SIGTERM ends the process
 // at once (as a second Ctrl-C does), while a second SIGHUP (a closing terminal can send two) is ignored.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import type { ServeProcess } from './helpers.js';
-
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+import { startServeProcess } from './helpers.js';
 
 /** `llmscope serve -c FILE` in a process group of its own, as a shell gives a command started in a terminal. */
-function startServe(file: string): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const stdout: string[] = [];
-  proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ proc, base: m[1] as string, stdout, stderr: () => err });
-      }
-    });
-    proc.once('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal}: ${err}`)));
-  });
-}
+const startServe = (file: string) => startServeProcess({}, ['-c', file], { detached: true });
 
 let sim: Simulator;
 

@@ -3,32 +3,14 @@
 // the one ledger (in the recorder process) when it was admitted; a worker SIGKILLed with such calls never finishes
 // them, so the recorder releases what they reserved (they are not recorded, so they spent nothing the store or a
 // restart would count): a budget with room for 10 calls still admits 10 after the crash, not 10 less the calls cut.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type ServeProcess, startServeProcess } from './helpers.js';
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function until<T>(f: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();

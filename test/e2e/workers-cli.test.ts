@@ -2,23 +2,16 @@
 // flag, LLMSCOPE_WORKERS or server.workers; a busy port refused with one line before any worker starts; Ctrl-C in a
 // terminal (SIGINT to the whole process group) drains the fleet once, streams in flight complete, exit 0.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { childrenOf } from './helpers.js';
 
 const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 interface Run {
   proc: ChildProcess;

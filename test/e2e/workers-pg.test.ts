@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
-import { metricValue, parseMetrics, type ServeProcess, startServeProcess } from './helpers.js';
+import { metricValue, parseMetrics, until as pollUntil, type ServeProcess, startServeProcess } from './helpers.js';
 
 let pg: TestPostgres;
 let sim: Simulator;
@@ -63,15 +63,8 @@ async function rows<T>(sql: string): Promise<T[]> {
   }
 }
 
-async function until<T>(f: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls every 100 ms. */
+const until = <T>(f: () => Promise<T | null | undefined | false>, timeoutMs = 20_000) => pollUntil(f, timeoutMs, 100);
 
 describe('serve --workers 3 on PostgreSQL', () => {
   it('600 calls from 12 clients: exact totals in PostgreSQL, /metrics and /api/cost', async () => {

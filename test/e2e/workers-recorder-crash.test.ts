@@ -2,21 +2,13 @@
 // workers, cut off from it, finish their calls in flight and exit. So every stream in flight completes for its client,
 // each worker says in the log why it stops, and then every process of the fleet is gone and the port is free for the
 // supervisor to start it again.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type ServeProcess, startServeProcess } from './helpers.js';
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -26,19 +18,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-async function until<T>(
-  f: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let sim: Simulator;
 let serve: ServeProcess;

@@ -3,7 +3,7 @@
 // room for 10 calls admits 10 of 50 sent at once across the workers (one ledger); the alert engine notifies once (one
 // evaluator); a worker SIGKILLed mid-load is replaced while the others keep serving, and what it had finished is
 // stored; SIGTERM drains every worker and then the recorder, with every completed call stored.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,28 +12,19 @@ import { Agent, Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpSink, httpSink } from '../../src/alerts/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { metricValue, parseMetrics, type ServeProcess, startServeProcess } from './helpers.js';
+import {
+  childrenOf,
+  metricValue,
+  parseMetrics,
+  until as pollUntil,
+  type ServeProcess,
+  startServeProcess,
+} from './helpers.js';
+
+/** Polls every 100 ms. */
+const until = <T>(f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000) => pollUntil(f, timeoutMs, 100);
 
 const WORKERS = 4;
-
-/** The worker processes of a primary (Linux: /proc/PID/task/PID/children). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('serve --workers 4', () => {
   let sim: Simulator;
