@@ -7,48 +7,103 @@ import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpEvent, ty
 type Obj = Record<string, unknown>;
 const MAX_VALUE_DEPTH = 8;
 
-function bad(where: string, what: string): never {
-  throw new MalformedOtlpError(`not an OTLP JSON ExportTraceServiceRequest: ${where} ${what}`);
+/**
+ * The readers of OTLP's JSON mapping shared by the trace and the logs export (and by protobuf bodies that protobufjs
+ * turned into that shape): each checks a value's type and throws MalformedOtlpError, its message starting `prefix`
+ * and naming where in the body the value was.
+ */
+export function otlpJsonReader(prefix: string) {
+  function bad(where: string, what: string): never {
+    throw new MalformedOtlpError(`${prefix}: ${where} ${what}`);
+  }
+
+  /** The field under its lowerCamelCase name, or its proto (snake_case) name. */
+  function field(o: Obj, camel: string): unknown {
+    if (camel in o) return o[camel];
+    const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    return o[snake];
+  }
+
+  function obj(v: unknown, where: string): Obj {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) bad(where, 'is not an object');
+    return v as Obj;
+  }
+
+  function list(v: unknown, where: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) bad(where, 'is not an array');
+    return v;
+  }
+
+  function str(v: unknown, where: string): string {
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') bad(where, 'is not a string');
+    return v;
+  }
+
+  function nanos(v: unknown, where: string): bigint {
+    if (v === undefined || v === null || v === '') return 0n;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
+    if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v);
+    return bad(where, 'is not a time in unix nanoseconds');
+  }
+
+  function int(v: unknown, where: string): number {
+    if (v === undefined || v === null) return 0;
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return Number(v);
+    return bad(where, 'is not an integer');
+  }
+
+  function anyValue(v: unknown, where: string, depth: number): AttrValue {
+    if (depth > MAX_VALUE_DEPTH) return null;
+    const o = obj(v, where);
+    const s = field(o, 'stringValue');
+    if (s !== undefined) return str(s, `${where}.stringValue`);
+    const b = field(o, 'boolValue');
+    if (b !== undefined) {
+      if (typeof b !== 'boolean') bad(`${where}.boolValue`, 'is not a boolean');
+      return b;
+    }
+    const i = field(o, 'intValue');
+    if (i !== undefined) return int(i, `${where}.intValue`);
+    const d = field(o, 'doubleValue');
+    if (d !== undefined) {
+      if (typeof d === 'number') return d;
+      if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
+      // proto3's JSON mapping takes a double written as a string too ("120.5", "1e3"), as protojson reads it
+      if (typeof d === 'string' && /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(d)) return Number(d);
+      return bad(`${where}.doubleValue`, 'is not a number');
+    }
+    const a = field(o, 'arrayValue');
+    if (a !== undefined)
+      return list(field(obj(a, where), 'values'), `${where}.arrayValue.values`).map((x, n) =>
+        anyValue(x, `${where}.arrayValue.values[${n}]`, depth + 1),
+      );
+    const kv = field(o, 'kvlistValue');
+    if (kv !== undefined) return attributes(field(obj(kv, where), 'values'), `${where}.kvlistValue.values`, depth + 1);
+    const bytes = field(o, 'bytesValue');
+    if (bytes !== undefined) return str(bytes, `${where}.bytesValue`);
+    return null;
+  }
+
+  function attributes(v: unknown, where: string, depth = 0): Attributes {
+    const out: Attributes = {};
+    list(v, where).forEach((kv, n) => {
+      const o = obj(kv, `${where}[${n}]`);
+      const key = str(field(o, 'key'), `${where}[${n}].key`);
+      if (key) out[key] = anyValue(field(o, 'value'), `${where}[${n}].value`, depth);
+    });
+    return out;
+  }
+
+  return { bad, field, obj, list, str, nanos, int, anyValue, attributes };
 }
 
-/** The field under its lowerCamelCase name, or its proto (snake_case) name. */
-function field(o: Obj, camel: string): unknown {
-  if (camel in o) return o[camel];
-  const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  return o[snake];
-}
-
-function obj(v: unknown, where: string): Obj {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) bad(where, 'is not an object');
-  return v as Obj;
-}
-
-function list(v: unknown, where: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) bad(where, 'is not an array');
-  return v;
-}
-
-function str(v: unknown, where: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') bad(where, 'is not a string');
-  return v;
-}
-
-function nanos(v: unknown, where: string): bigint {
-  if (v === undefined || v === null || v === '') return 0n;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v);
-  return bad(where, 'is not a time in unix nanoseconds');
-}
-
-function int(v: unknown, where: string): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return Number(v);
-  return bad(where, 'is not an integer');
-}
+const { bad, field, obj, list, str, nanos, int, attributes } = otlpJsonReader(
+  'not an OTLP JSON ExportTraceServiceRequest',
+);
 
 const KINDS: Record<string, number> = {
   SPAN_KIND_UNSPECIFIED: 0,
@@ -63,48 +118,6 @@ const CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1,
 function enumValue(v: unknown, names: Record<string, number>, where: string): number {
   if (typeof v === 'string' && v in names) return names[v] as number;
   return int(v, where);
-}
-
-function anyValue(v: unknown, where: string, depth: number): AttrValue {
-  if (depth > MAX_VALUE_DEPTH) return null;
-  const o = obj(v, where);
-  const s = field(o, 'stringValue');
-  if (s !== undefined) return str(s, `${where}.stringValue`);
-  const b = field(o, 'boolValue');
-  if (b !== undefined) {
-    if (typeof b !== 'boolean') bad(`${where}.boolValue`, 'is not a boolean');
-    return b;
-  }
-  const i = field(o, 'intValue');
-  if (i !== undefined) return int(i, `${where}.intValue`);
-  const d = field(o, 'doubleValue');
-  if (d !== undefined) {
-    if (typeof d === 'number') return d;
-    if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
-    // proto3's JSON mapping takes a double written as a string too ("120.5", "1e3"), as protojson reads it
-    if (typeof d === 'string' && /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(d)) return Number(d);
-    return bad(`${where}.doubleValue`, 'is not a number');
-  }
-  const a = field(o, 'arrayValue');
-  if (a !== undefined)
-    return list(field(obj(a, where), 'values'), `${where}.arrayValue.values`).map((x, n) =>
-      anyValue(x, `${where}.arrayValue.values[${n}]`, depth + 1),
-    );
-  const kv = field(o, 'kvlistValue');
-  if (kv !== undefined) return attributes(field(obj(kv, where), 'values'), `${where}.kvlistValue.values`, depth + 1);
-  const bytes = field(o, 'bytesValue');
-  if (bytes !== undefined) return str(bytes, `${where}.bytesValue`);
-  return null;
-}
-
-function attributes(v: unknown, where: string, depth = 0): Attributes {
-  const out: Attributes = {};
-  list(v, where).forEach((kv, n) => {
-    const o = obj(kv, `${where}[${n}]`);
-    const key = str(field(o, 'key'), `${where}[${n}].key`);
-    if (key) out[key] = anyValue(field(o, 'value'), `${where}[${n}].value`, depth);
-  });
-  return out;
 }
 
 /** The spans of a JSON ExportTraceServiceRequest (already parsed); throws MalformedOtlpError when it is not one. */

@@ -4,7 +4,9 @@
 // decoded by protobufjs into the JSON shape and read by the same JSON reader, so both encodings give the same
 // records and the same errors: anything of the wrong type makes the whole body malformed (400, nothing stored).
 import protobuf from 'protobufjs';
-import { type Attributes, type AttrValue, MalformedOtlpError } from './model.js';
+import { otlpJsonReader } from './json.js';
+import { type Attributes, MalformedOtlpError } from './model.js';
+import { COMMON_MESSAGES } from './proto.js';
 
 const SCHEMA = `
 syntax = "proto3";
@@ -16,10 +18,6 @@ message ExportLogsPartialSuccess { int64 rejected_log_records = 1; string error_
 
 message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
 message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message InstrumentationScope {
-  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
-}
 message LogRecord {
   fixed64 time_unix_nano = 1;
   fixed64 observed_time_unix_nano = 11;
@@ -33,21 +31,7 @@ message LogRecord {
   bytes span_id = 10;
   string event_name = 12;
 }
-message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-    ArrayValue array_value = 5;
-    KeyValueList kvlist_value = 6;
-    bytes bytes_value = 7;
-  }
-}
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-`;
+${COMMON_MESSAGES}`;
 
 export const logsRoot = protobuf.parse(SCHEMA, { keepCase: false }).root;
 const Request = logsRoot.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
@@ -71,87 +55,9 @@ export interface OtlpLogRecord {
 }
 
 type Obj = Record<string, unknown>;
-const MAX_VALUE_DEPTH = 8;
-
-function bad(where: string, what: string): never {
-  throw new MalformedOtlpError(`not an OTLP ExportLogsServiceRequest: ${where} ${what}`);
-}
-
-function field(o: Obj, camel: string): unknown {
-  if (camel in o) return o[camel];
-  return o[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
-}
-
-function obj(v: unknown, where: string): Obj {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) bad(where, 'is not an object');
-  return v as Obj;
-}
-
-function list(v: unknown, where: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) bad(where, 'is not an array');
-  return v;
-}
-
-function str(v: unknown, where: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') bad(where, 'is not a string');
-  return v;
-}
-
-function nanos(v: unknown, where: string): bigint {
-  if (v === undefined || v === null || v === '') return 0n;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v);
-  return bad(where, 'is not a time in unix nanoseconds');
-}
-
-function int(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return Number(v);
-  return bad(where, 'is not an integer');
-}
-
-function anyValue(v: unknown, where: string, depth: number): AttrValue {
-  if (depth > MAX_VALUE_DEPTH) return null;
-  const o = obj(v, where);
-  const s = field(o, 'stringValue');
-  if (s !== undefined) return str(s, `${where}.stringValue`);
-  const b = field(o, 'boolValue');
-  if (b !== undefined) {
-    if (typeof b !== 'boolean') bad(`${where}.boolValue`, 'is not a boolean');
-    return b;
-  }
-  const i = field(o, 'intValue');
-  if (i !== undefined) return int(i, `${where}.intValue`);
-  const d = field(o, 'doubleValue');
-  if (d !== undefined) {
-    if (typeof d === 'number') return d;
-    if (typeof d === 'string' && /^(-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|NaN|-?Infinity)$/.test(d)) return Number(d);
-    return bad(`${where}.doubleValue`, 'is not a number');
-  }
-  const a = field(o, 'arrayValue');
-  if (a !== undefined)
-    return list(field(obj(a, where), 'values'), `${where}.arrayValue.values`).map((x, n) =>
-      anyValue(x, `${where}.arrayValue.values[${n}]`, depth + 1),
-    );
-  const kv = field(o, 'kvlistValue');
-  if (kv !== undefined) return attributes(field(obj(kv, where), 'values'), `${where}.kvlistValue.values`, depth + 1);
-  const bytes = field(o, 'bytesValue');
-  if (bytes !== undefined) return str(bytes, `${where}.bytesValue`);
-  return null;
-}
-
-function attributes(v: unknown, where: string, depth = 0): Attributes {
-  const out: Attributes = {};
-  list(v, where).forEach((kv, n) => {
-    const o = obj(kv, `${where}[${n}]`);
-    const key = str(field(o, 'key'), `${where}[${n}].key`);
-    if (key) out[key] = anyValue(field(o, 'value'), `${where}[${n}].value`, depth);
-  });
-  return out;
-}
+const { bad, field, obj, list, str, nanos, anyValue, attributes } = otlpJsonReader(
+  'not an OTLP ExportLogsServiceRequest',
+);
 
 function hexId(v: unknown, where: string, base64: boolean): string {
   const s = str(v, where);

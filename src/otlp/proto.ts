@@ -5,6 +5,31 @@
 import protobuf from 'protobufjs';
 import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpEvent, type OtlpSpan } from './model.js';
 
+/**
+ * opentelemetry-proto's common and resource messages, as the trace and the logs schema (logs-decode.ts) both use them:
+ * each schema string ends with these, in its own package.
+ */
+export const COMMON_MESSAGES = `
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message InstrumentationScope {
+  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
+}
+message AnyValue {
+  oneof value {
+    string string_value = 1;
+    bool bool_value = 2;
+    int64 int_value = 3;
+    double double_value = 4;
+    ArrayValue array_value = 5;
+    KeyValueList kvlist_value = 6;
+    bytes bytes_value = 7;
+  }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+`;
+
 const SCHEMA = `
 syntax = "proto3";
 package opentelemetry.proto.collector.trace.v1;
@@ -15,10 +40,6 @@ message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_messa
 
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
 message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message InstrumentationScope {
-  string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4;
-}
 message Span {
   bytes trace_id = 1;
   bytes span_id = 2;
@@ -38,21 +59,7 @@ message Span {
 }
 message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
 message Status { string message = 2; int32 code = 3; }
-message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-    ArrayValue array_value = 5;
-    KeyValueList kvlist_value = 6;
-    bytes bytes_value = 7;
-  }
-}
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-`;
+${COMMON_MESSAGES}`;
 
 /** The parsed schema (test-only encoders and the reference decoder in testing.ts look their types up in it). */
 export const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
