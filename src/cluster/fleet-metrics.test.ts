@@ -75,4 +75,17 @@ describe('FleetMetrics', () => {
     expect(f.current().length).toBeLessThan(8);
     expect(await total(f.current(), 'calls_total')).toBe(210);
   });
+
+  it('a fold that fails keeps the parts as they were, without a rejection that would end the process', async () => {
+    const f = new FleetMetrics();
+    // prom-client's aggregate throws on an aggregator it does not know
+    const odd = (await report(1)).map((m) => ({ ...m, aggregator: 'nonsense' })) as unknown as Snapshot;
+    for (let id = 1; id <= 8; id++) {
+      f.add(id);
+      f.report(id, odd);
+      f.retire(id);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    expect(f.current()).toHaveLength(8);
+  });
 });

@@ -51,7 +51,9 @@ export class FleetMetrics {
     const keep = (e?.last ?? []).filter((m) => ['counter', 'histogram'].includes(String(m.type)));
     if (keep.length === 0) return;
     this.retired.push(keep);
-    if (this.retired.length >= FOLD_AT) void this.fold();
+    // A fold that fails leaves the parts as they are (every answer still adds them up), not a rejection that ends the
+    // recorder process.
+    if (this.retired.length >= FOLD_AT) this.fold().catch(() => undefined);
   }
 
   /**
