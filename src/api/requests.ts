@@ -93,7 +93,8 @@ function metadataQuery(url: URL): Record<string, string> | undefined {
     out ??= {};
     const key = param.slice(5);
     // A call's key has one value: two values of one key would match nothing, and keeping either answers another query.
-    if (out[key] !== undefined && out[key] !== v)
+    // own keys only: `constructor` (a valid key) is on every object's prototype
+    if (Object.hasOwn(out, key) && out[key] !== v)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_INVALID_QUERY',
         `invalid query parameter "${param}": given twice with different values; a call's key has one value, so give it once`,

@@ -83,6 +83,9 @@ describe.each(stores)('call metadata on %s', (_name, storageUrl) => {
     expect(twice.status).toBe(400);
     expect(twice.body.error).toMatchObject({ code: 'invalid_query', param: 'meta.tenant' });
     expect((await get('/api/requests?meta.tenant=acme&meta.tenant=acme')).body.data).toHaveLength(2);
+    // a key named like an object's own property is one filter like any other (it was taken for a second value)
+    const ctor = await get('/api/requests?meta.constructor=acme');
+    expect([ctor.status, ctor.body.data]).toEqual([200, []]);
     const detail = await get(`/api/requests/${calls[0]?.requestId}`);
     expect(detail.body.metadata).toEqual({ tenant: 'acme', 'exp.arm': 'b' });
   });
