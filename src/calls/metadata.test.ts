@@ -17,6 +17,13 @@ describe('metadataOfHeaders', () => {
       });
   });
 
+  it('refuses x-llmscope-meta-__proto__ as /api/ingest and the query do, instead of dropping it without a word', () => {
+    expect(metadataOfHeaders({ 'x-llmscope-meta-a': 'b', 'x-llmscope-meta-__proto__': 'v' })?.problem).toEqual({
+      message: 'metadata key "__proto__" is reserved',
+      param: 'x-llmscope-meta-__proto__',
+    });
+  });
+
   it('takes every x-llmscope-meta-<key> header, joins repeats, decodes UTF-8, skips empty values', () => {
     const latin1 = Buffer.from('Zürich ✓', 'utf8').toString('latin1');
     const r = metadataOfHeaders({

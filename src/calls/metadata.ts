@@ -78,8 +78,12 @@ export function metadataOfHeaders(
     let v = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!v) continue;
     if (NON_ASCII.test(v)) v = Buffer.from(v, 'latin1').toString('utf8');
+    const key = name.slice(16);
+    // assigning '__proto__' would set the object's prototype and drop the key without a word
+    if (key === '__proto__')
+      return { metadata: out ?? {}, problem: { message: metadataKeyProblem(key) ?? '', param: name } };
     out ??= {};
-    out[name.slice(16)] = v;
+    out[key] = v;
   }
   if (out === null) return null;
   return { metadata: out, problem: metadataProblem(out, (k) => `${METADATA_HEADER_PREFIX}${k}`) };
