@@ -168,6 +168,34 @@ export interface CallInternals {
   cacheWrite1hInputTokens?: number;
 }
 
+/** A call's internals when it arrives: its arrival time and span ids, nothing measured yet. */
+export function arrivedInternals(
+  arrivalAt: number,
+  spanId: string,
+  upstreamSpanId: string,
+  parentSpanId: string | null,
+): CallInternals {
+  return {
+    arrivalAt,
+    routedAt: null,
+    upstreamStartAt: null,
+    upstreamHeadersAt: null,
+    firstContentAt: null,
+    lastContentAt: null,
+    upstreamEndAt: null,
+    spanId,
+    upstreamSpanId,
+    parentSpanId,
+    params: {},
+    serverAddress: null,
+    serverPort: null,
+    responseModel: null,
+    responseId: null,
+    promptText: null,
+    outputText: null,
+  };
+}
+
 /** The snake_case wire form of a call (DESIGN §3, "The call record"). */
 export interface LlmCallWire {
   request_id: string;

@@ -5,7 +5,7 @@
 // restart that rebuilds budgets from it, count nothing for them either). Without this a daily budget lost, for the
 // rest of the day, the room of every call a crashed worker had in flight.
 
-import type { LlmCall } from '../calls/index.js';
+import { arrivedInternals, type LlmCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
 import { type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
@@ -135,25 +135,6 @@ function lostCall(a: Open, now: number): LlmCall {
     spans: [],
     events: [],
     content: null,
-    internal: {
-      arrivalAt: now,
-      routedAt: null,
-      upstreamStartAt: null,
-      upstreamHeadersAt: null,
-      firstContentAt: null,
-      lastContentAt: null,
-      upstreamEndAt: null,
-      spanId: '',
-      upstreamSpanId: '',
-      parentSpanId: null,
-      params: {},
-      serverAddress: null,
-      serverPort: null,
-      responseModel: null,
-      responseId: null,
-      promptText: null,
-      outputText: null,
-      hooks: a.state,
-    },
+    internal: { ...arrivedInternals(now, '', '', null), hooks: a.state },
   };
 }

@@ -8,7 +8,14 @@ import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { keepText } from '../calls/bounded-text.js';
 import type { CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
-import { METADATA_MAX_KEYS, METADATA_MAX_VALUE, metadataOfHeaders, statusOf, tpotOf } from '../calls/index.js';
+import {
+  arrivedInternals,
+  METADATA_MAX_KEYS,
+  METADATA_MAX_VALUE,
+  metadataOfHeaders,
+  statusOf,
+  tpotOf,
+} from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
 import { readBody, sendJson } from '../http/index.js';
@@ -140,25 +147,7 @@ class Flight {
     headers: IncomingHttpHeaders,
     parentSpanId: string | null,
   ) {
-    this.internal = {
-      arrivalAt: this.arrivalAt,
-      routedAt: null,
-      upstreamStartAt: null,
-      upstreamHeadersAt: null,
-      firstContentAt: null,
-      lastContentAt: null,
-      upstreamEndAt: null,
-      spanId: newSpanId(),
-      upstreamSpanId: newSpanId(),
-      parentSpanId,
-      params: {},
-      serverAddress: null,
-      serverPort: null,
-      responseModel: null,
-      responseId: null,
-      promptText: null,
-      outputText: null,
-    };
+    this.internal = arrivedInternals(this.arrivalAt, newSpanId(), newSpanId(), parentSpanId);
     this.attribution = {
       user: header(headers, 'x-llmscope-user'),
       team: header(headers, 'x-llmscope-team'),
