@@ -191,3 +191,31 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * A streamed answer's text as far as it arrives: the whole body, or what came before the stream was cut (or the
+ * request failed).
+ */
+export async function streamedText(send: () => Promise<Response>): Promise<string> {
+  let text = '';
+  try {
+    const r = await send();
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const dec = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value);
+    }
+  } catch {
+    // cut: what arrived so far is in `text`
+  }
+  return text;
+}
+
+/** GETs `url` and parses its JSON answer; throws with the status and body when it is not 2xx. */
+export async function getJson<T>(url: string): Promise<T> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}

@@ -18,7 +18,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
+import { getJson, metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 interface Wire {
   request_id: string;
@@ -42,12 +42,6 @@ interface Wire {
   team: string | null;
   feature: string | null;
   source: string;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as T;
 }
 
 async function callsOfSession(s: Stack, session: string, n: number): Promise<Wire[]> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { decodeProtobufResponse } from '../../src/otlp/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
-import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
+import { getJson, metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 interface AppRun {
   traceId: string;
@@ -55,12 +55,6 @@ interface Wire {
   team: string | null;
   feature: string | null;
   source: string;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as T;
 }
 
 async function callsOfTrace(s: Stack, traceId: string, n: number): Promise<Wire[]> {

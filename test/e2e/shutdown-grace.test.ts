@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { startServeProcess } from './helpers.js';
+import { startServeProcess, streamedText } from './helpers.js';
 
 /** `llmscope serve -c FILE` in a process group of its own, as a shell gives a command started in a terminal. */
 const startServe = (file: string) => startServeProcess({}, ['-c', file], { detached: true });
@@ -33,9 +33,8 @@ interface Row {
 
 /** Reads a streamed answer to its end, or to where it was cut. */
 async function stream(base: string, id: string, maxTokens?: number): Promise<string> {
-  let text = '';
-  try {
-    const r = await fetch(`${base}/v1/chat/completions`, {
+  return streamedText(() =>
+    fetch(`${base}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': id },
       body: JSON.stringify({
@@ -44,18 +43,8 @@ async function stream(base: string, id: string, maxTokens?: number): Promise<str
         stream: true,
         ...(maxTokens ? { max_tokens: maxTokens } : {}),
       }),
-    });
-    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-    const dec = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += dec.decode(value);
-    }
-  } catch {
-    // cut: what arrived so far is in `text`
-  }
-  return text;
+    }),
+  );
 }
 
 /** A config for serve against the simulator, on a new SQLite file. */

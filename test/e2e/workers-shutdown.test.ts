@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeNvidiaSmi } from '../../src/gpu/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { metricValue, parseMetrics, type ServeProcess, startServeProcess } from './helpers.js';
+import { metricValue, parseMetrics, type ServeProcess, startServeProcess, streamedText } from './helpers.js';
 
 let sim: Simulator;
 let serve: ServeProcess;
@@ -74,26 +74,15 @@ describe('serve --workers: SIGTERM with streams longer than server.shutdownGrace
     const exited = new Promise<number | null>((r) => serve.proc.once('exit', (code) => r(code)));
     const N = 6;
     const sentBefore = sim.stats.requests;
-    const streams = Array.from({ length: N }, async (_, i) => {
-      let text = '';
-      try {
-        const r = await fetch(`${serve.base}/v1/chat/completions`, {
+    const streams = Array.from({ length: N }, (_, i) =>
+      streamedText(() =>
+        fetch(`${serve.base}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-request-id': `grace-${i}` },
           body: JSON.stringify({ model: 'long-model', messages: [{ role: 'user', content: `s ${i}` }], stream: true }),
-        });
-        const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-        const dec = new TextDecoder();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          text += dec.decode(value);
-        }
-      } catch {
-        // cut: what arrived so far is in `text`
-      }
-      return text;
-    });
+        }),
+      ),
+    );
     // Every stream reached the upstream (so a worker has it) before the signal.
     for (let i = 0; i < 400 && sim.stats.requests - sentBefore < N; i++) await new Promise((r) => setTimeout(r, 25));
     expect(sim.stats.requests - sentBefore).toBe(N);
