@@ -83,7 +83,9 @@ export function requestLogSink(logger: Logger, format: 'json' | 'ecs' = 'json', 
     lingerMs,
     write(calls) {
       if (!logger.isLevelEnabled('info') || !stream) return;
-      const time = parts.time();
+      // The logger's own bindings follow the time, as pino writes them (a gateway worker's `worker`).
+      const time =
+        parts.time() + ((logger as unknown as Record<symbol, string | undefined>)[symbols.chindingsSym] ?? '');
       let out = '';
       for (const c of calls) out += requestLine(c, format, parts, time);
       stream.write(out);

@@ -88,7 +88,8 @@ describe('serve --workers from the command line', () => {
     const base = await run.serving;
     expect(run.stderr()).toContain('with 2 gateway workers');
     const pid = run.proc.pid as number;
-    expect(childrenOf(pid)).toHaveLength(2);
+    const workers = childrenOf(pid);
+    expect(workers).toHaveLength(2);
     // 300 calls on 12 connections, both workers writing request lines to the one stdout.
     const pool = new Pool(base, { connections: 12 });
     const ids = Array.from({ length: 300 }, (_, i) => `log-${i}`);
@@ -125,16 +126,20 @@ describe('serve --workers from the command line', () => {
     expect(await run.exited).toBe(0);
     expect(run.stderr()).not.toMatch(/error|failed/i);
     // Every line whole JSON (no two processes' lines torn into each other); one request_completed line per call, with
-    // its request_id, trace_id and model.
+    // its request_id, trace_id, model and the worker that served it (its pid, as the worker's other lines say).
     const lines = run
       .stdout()
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { event?: string; request_id?: string; trace_id?: string; model?: string });
+      .map(
+        (l) =>
+          JSON.parse(l) as { event?: string; request_id?: string; trace_id?: string; model?: string; worker?: number },
+      );
     const done = lines.filter((l) => l.event === 'request_completed' && l.request_id?.startsWith('log-'));
     expect(done.map((l) => l.request_id).sort()).toEqual([...ids].sort());
     for (const l of done)
       expect(l).toMatchObject({ trace_id: expect.stringMatching(/^[0-9a-f]{32}$/), model: 'gpt-4o-mini' });
+    expect(new Set(done.map((l) => l.worker))).toEqual(new Set(workers));
     expect(lines.filter((l) => l.event === 'request_completed')).toHaveLength(ids.length + 6);
   }, 60_000);
 
