@@ -197,10 +197,13 @@ async function drive(path, contentType, makeBody, countOf, seconds = SECONDS) {
   return { accepted, failed, requests, sendSeconds: (performance.now() - t0) / 1000, t0 };
 }
 
-/** How many calls the store holds whose request id starts with `prefix` (read by the bench itself, not llmscope). */
+/**
+ * How many calls the store holds whose `column` (request_id, or trace_id: both indexed) starts with `prefix` (read by
+ * the bench itself, not llmscope).
+ */
 let pgClient = null;
-async function rowsLike(prefix) {
-  const sql = 'SELECT count(*) AS n FROM calls WHERE request_id >= $1 AND request_id < $2';
+async function rowsLike([column, prefix]) {
+  const sql = `SELECT count(*) AS n FROM calls WHERE ${column} >= $1 AND ${column} < $2`;
   if (cluster) {
     if (!pgClient) {
       const { default: pg } = await import('pg');
@@ -217,12 +220,12 @@ async function rowsLike(prefix) {
   }
 }
 
-/** Waits until the store holds `want` rows with the prefix (or stops growing for 5 s); returns when that was. */
-async function stored(prefix, want) {
+/** Waits until the store holds `want` rows with the [column, prefix] (or stops growing for 5 s); returns when that was. */
+async function stored(rows, want) {
   let last = -1;
   let lastChange = performance.now();
   for (;;) {
-    const n = await rowsLike(prefix);
+    const n = await rowsLike(rows);
     const at = performance.now();
     if (n >= want) return { rows: n, at };
     if (n !== last) {
@@ -233,8 +236,8 @@ async function stored(prefix, want) {
   }
 }
 
-/** Warms up, sends for SECONDS, then waits until every accepted call is a row; `idPrefix` of a run's request ids. */
-async function measure(name, path, contentType, run, makeBody, countOf, idPrefix) {
+/** Warms up, sends for SECONDS, then waits until every accepted call is a row; `rowsOf(run)`: its [column, prefix]. */
+async function measure(name, path, contentType, run, makeBody, countOf, rowsOf) {
   // warm-up (JIT, prepared statements, first WAL pages) under a run of its own
   await drive(path, contentType, makeBody(`warm-${run}`), countOf, quick ? 1 : 2);
   const droppedBefore = await metric('llmscope_recorder_dropped_total');
@@ -244,7 +247,7 @@ async function measure(name, path, contentType, run, makeBody, countOf, idPrefix
   const self0 = process.cpuUsage();
   const sent = await drive(path, contentType, makeBody(run), countOf);
   const selfCpu = process.cpuUsage(self0);
-  const done = await stored(idPrefix(run), sent.accepted);
+  const done = await stored(rowsOf(run), sent.accepted);
   const cpu = cpuSeconds(server.pid) - cpu0;
   const split = threadSplit(server.pid, threads0, threadCpu(server.pid), Math.max(1, done.rows));
   const seconds = (done.at - sent.t0) / 1000;
@@ -282,7 +285,7 @@ if (ONLY !== 'otlp')
       `ingest-${now}`,
       (run) => (first) => ingestBody(`${run}-`, first, Date.now()),
       (text) => JSON.parse(text).accepted,
-      (run) => `${run}-`,
+      (run) => ['request_id', `${run}-`],
     ),
   );
 
@@ -305,7 +308,7 @@ if (otlp && existsSync(join(ROOT, 'dist', 'otlp'))) {
       `otlp-${now}`,
       (run) => (first) => spans.encode(run, first, Date.now()),
       () => BATCH,
-      (run) => spans.idPrefix(run),
+      (run) => ['trace_id', spans.tracePrefix(run)],
     ),
   );
 }

@@ -19,6 +19,7 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { countKeptTokens, countTokens } from '../calls/tokens.js';
+import { otlpRequestId } from '../store/otlp-ids.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /**
@@ -175,8 +176,12 @@ export function isLlmSpan(s: OtlpSpan): boolean {
   return hasModel && hasSystem;
 }
 
-/** The call's id: the same span always gives the same id, so a re-sent export counts once. */
-export const requestIdOf = (s: Pick<OtlpSpan, 'traceId' | 'spanId'>): string => `otlp-${s.traceId}-${s.spanId}`;
+/**
+ * The call's id: the same span always gives the same id, so a re-sent export counts once; led by the span's start
+ * time, so the store's keys take new calls in order (src/store/otlp-ids.ts, which also reads the older form).
+ */
+export const requestIdOf = (s: Pick<OtlpSpan, 'traceId' | 'spanId' | 'startNs'>): string =>
+  otlpRequestId(s.traceId, s.spanId, s.startNs);
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 

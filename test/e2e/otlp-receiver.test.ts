@@ -374,7 +374,8 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     expect(stored[0]).toMatchObject({
       input_tokens: 1000,
       output_tokens: 10,
-      request_id: `otlp-${'aa'.repeat(16)}-${'bb'.repeat(8)}`,
+      // led by the span's start (1700000000000 ms, in hex), then its trace and span ids
+      request_id: `otlp-018bcfe56800-${'aa'.repeat(16)}-${'bb'.repeat(8)}`,
     });
     expect(stored[0]?.cost_usd).toBeCloseTo(1000 * 0.15e-6 + 10 * 0.6e-6, 12);
     // an empty protobuf export is a valid one: 200 with an empty ExportTraceServiceResponse

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
 import { LlmscopeError } from '../../errors.js';
 import { count, histogramOf, merge } from '../histogram.js';
+import { otlpRequestId } from '../otlp-ids.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { HistogramCounts } from '../store.js';
 import { histogramsOfPg, parseInt8Array, pgHistogramLiteral } from './histogram-pg.js';
@@ -150,6 +151,18 @@ describe('several replicas on one database', () => {
     expect(points.reduce((n, p) => n + p.requests, 0)).toBe(400);
     const rows = await a.store.pool.query('SELECT count(*)::int AS n FROM calls');
     expect(rows.rows[0].n).toBe(400);
+  });
+
+  it('know an OTLP span stored under its old id form (by an older replica, or before the upgrade) by its new id', async () => {
+    const { store } = await storeOn();
+    await store.migrate();
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await store.insertCalls([makeCall(1, { requestId: `otlp-${trace}-00f067aa0ba902b7` }), makeCall(2)]);
+    const sent = otlpRequestId(trace, '00f067aa0ba902b7', BigInt(T0) * 1_000_000n);
+    const other = otlpRequestId(trace, '00f067aa0ba902b8', BigInt(T0) * 1_000_000n);
+    expect(await store.knownIds([sent, other, 'req-00002'])).toEqual(new Set([sent, 'req-00002']));
+    await store.insertCalls([makeCall(3, { requestId: other })]);
+    expect(await store.knownIds([other])).toEqual(new Set([other]));
   });
 });
 

@@ -18,6 +18,7 @@ import {
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { mergeInto } from '../histogram.js';
 import { metadataFilter } from '../metadata-query.js';
+import { legacyOtlpId } from '../otlp-ids.js';
 import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
@@ -529,11 +530,18 @@ export class PostgresStore implements Store {
 
   async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
     if (requestIds.length === 0) return new Set();
+    // A time-led OTLP id may be stored under its old form (otlp-ids.ts): by this replica before its upgrade, or by a
+    // replica of an older release sharing the database during a rolling upgrade, so PostgreSQL always looks for both.
+    const legacy = new Map<string, string>();
+    for (const id of requestIds) {
+      const old = legacyOtlpId(id);
+      if (old !== null) legacy.set(req(old), id);
+    }
     const rows = await this.query<{ request_id: string }>(
       'SELECT DISTINCT request_id FROM calls WHERE request_id = ANY($1::text[])',
-      [requestIds.map(req)],
+      [[...requestIds.map(req), ...legacy.keys()]],
     );
-    return new Set(rows.map((r) => r.request_id));
+    return new Set(rows.map((r) => legacy.get(r.request_id) ?? r.request_id));
   }
 
   async listCalls(query: CallQuery): Promise<CallPage> {

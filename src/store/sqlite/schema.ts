@@ -1,6 +1,12 @@
 // The store's own tables (migration namespace `core`): the raw call ledger and the per-minute and per-hour rollups.
 import type { SqliteMigration } from './migrations.js';
 
+/**
+ * How far past the upgrade a re-sent span may still have been stored under its old-form OTLP id: its start time is
+ * the sending app's clock, which may run ahead of this server's (exporters retry for minutes, not days).
+ */
+export const LEGACY_OTLP_IDS_MARGIN_MS = 86_400_000;
+
 const rollupTable = (name: string) => `
 CREATE TABLE ${name} (
   t INTEGER NOT NULL,
@@ -138,5 +144,19 @@ CREATE INDEX calls_team ON calls (team, started_at) WHERE team IS NOT NULL;
 DROP INDEX calls_feature;
 CREATE INDEX calls_feature ON calls (feature, started_at) WHERE feature IS NOT NULL;
 `,
+  },
+  {
+    version: 8,
+    name: "OTLP calls' ids lead with the span's start time; legacy_otlp_ids: until when ids of the old form may be stored",
+    // Ids made from OTLP spans were `otlp-<trace_id>-<span_id>`, random first, so each call's primary-key entry (and
+    // its entries in the tables keyed by call id) went to a random page; they now lead with the span's start time
+    // (src/store/otlp-ids.ts). A span re-sent after the upgrade must still count once, so knownIds also looks for the
+    // old form of an id whose time is up to `until`: the upgrade's time with a margin for the sending app's clock,
+    // noted only when the database holds OTLP calls already (none: no look-ups of the old form at all).
+    up: (db) => {
+      db.exec('CREATE TABLE legacy_otlp_ids (until REAL NOT NULL)');
+      const any = db.prepare("SELECT 1 FROM calls WHERE request_id >= 'otlp-' AND request_id < 'otlp.' LIMIT 1").get();
+      if (any) db.prepare('INSERT INTO legacy_otlp_ids (until) VALUES (?)').run(Date.now() + LEGACY_OTLP_IDS_MARGIN_MS);
+    },
   },
 ];

@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../calls/index.js';
 import { encodeCursor } from '../cursor.js';
 import { createStore, SqliteStore } from '../index.js';
+import { otlpRequestId } from '../otlp-ids.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { CallQuery } from '../store.js';
 import { applyMigrations } from './migrations.js';
@@ -78,6 +79,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
       { namespace: 'core', version: 7 },
+      { namespace: 'core', version: 8 },
     ]);
   });
 
@@ -124,6 +126,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 7,
         name: 'partial indexes: calls_user, calls_team and calls_feature hold only calls that carry the attribute',
+      },
+      {
+        namespace: 'core',
+        version: 8,
+        name: "OTLP calls' ids lead with the span's start time; legacy_otlp_ids: until when ids of the old form may be stored",
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
@@ -236,6 +243,46 @@ describe('migrations', () => {
     await store.insertCalls([makeCall(1000, { user: 'u-1', team: null, feature: 'f-2' })]);
     expect((await ids(store, { user: 'u-1', limit: 500 }))[0]).toBe('req-01000');
     expect((await ids(store, { feature: 'f-2', limit: 500 }))[0]).toBe('req-01000');
+  });
+
+  it('upgrades a version 7 database holding OTLP calls: a span stored under its old id still counts once', async () => {
+    const path = tempPath();
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const startNs = BigInt(T0) * 1_000_000n + 123_456n;
+    // as the previous release left it: core migrations 1–7, an OTLP call under the old id form
+    const old = new SqliteStore(path, { writerThread: false });
+    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 7));
+    await old.insertCalls([makeCall(1, { requestId: `otlp-${trace}-00f067aa0ba902b7` }), makeCall(2)]);
+    await old.close();
+
+    const store = track(new SqliteStore(path));
+    await store.migrate();
+    const sent = otlpRequestId(trace, '00f067aa0ba902b7', startNs);
+    const other = otlpRequestId(trace, '00f067aa0ba902b8', startNs);
+    expect(sent).toBe(`otlp-${T0.toString(16).padStart(12, '0')}-${trace}-00f067aa0ba902b7`);
+    expect(await store.knownIds([sent, other, 'req-00002', 'req-00009'])).toEqual(new Set([sent, 'req-00002']));
+    // the old form is looked for only up to a day past the upgrade (spans started later cannot be stored under it)
+    const later = otlpRequestId(trace, '00f067aa0ba902b7', BigInt(Date.now() + 2 * 86_400_000) * 1_000_000n);
+    expect(await store.knownIds([later])).toEqual(new Set());
+    // the row stays readable under its old id
+    expect((await store.getCall(`otlp-${trace}-00f067aa0ba902b7`))?.requestId).toBe(`otlp-${trace}-00f067aa0ba902b7`);
+    await store.close();
+    open.length = 0;
+    // and after a restart
+    const again = track(new SqliteStore(path));
+    await again.migrate();
+    expect(await again.knownIds([sent])).toEqual(new Set([sent]));
+  });
+
+  it('a database without OTLP calls at the upgrade never looks for the old id form', async () => {
+    const store = track(new SqliteStore(tempPath()));
+    await store.migrate();
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    // a row under the old form written after the upgrade (only a copy from another store could) is not looked for
+    await store.insertCalls([makeCall(1, { requestId: `otlp-${trace}-00f067aa0ba902b7` })]);
+    const id = otlpRequestId(trace, '00f067aa0ba902b7', BigInt(T0) * 1_000_000n);
+    expect(await store.knownIds([id])).toEqual(new Set());
+    expect(store.db.prepare('SELECT count(*) AS n FROM legacy_otlp_ids').get()).toEqual({ n: 0 });
   });
 
   it('refuses a database that a newer llmscope upgraded', async () => {

@@ -11,6 +11,7 @@ import { type CallRow, callOfRow } from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
 import { decodeHistogram } from '../histogram.js';
 import { metadataFilter, metadataPath } from '../metadata-query.js';
+import { legacyOtlpId, otlpIdTime } from '../otlp-ids.js';
 import { emptyStatuses, pointsOf, type RollupRow } from '../rollup.js';
 import type {
   CallPage,
@@ -238,6 +239,8 @@ export class SqliteStore implements Store {
   private readonly gate = writeGate();
   private readonly busyTimeoutMs: number;
   private readonly checkpointer: Checkpointer | null = null;
+  /** Time-led OTLP ids up to this span start (ms) may be stored under their old form (schema.ts, migration 8). */
+  private legacyOtlpIdsUntil = Number.NEGATIVE_INFINITY;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     const memory = path === ':memory:' || path === '';
@@ -294,6 +297,8 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     applyMigrations(this.db, CORE_NAMESPACE, CORE_MIGRATIONS);
+    const legacy = this.db.prepare('SELECT max(until) AS until FROM legacy_otlp_ids').get() as { until: number | null };
+    this.legacyOtlpIdsUntil = legacy.until ?? Number.NEGATIVE_INFINITY;
     for (const [ns, list] of this.extraMigrations) applyMigrations(this.db, ns, list);
     this.migrated = true;
   }
@@ -370,11 +375,20 @@ export class SqliteStore implements Store {
   }
 
   async knownIds(requestIds: readonly string[]): Promise<Set<string>> {
+    // A time-led OTLP id made before the upgrade's margin ran out may be stored under its old form (otlp-ids.ts).
+    let legacy: Map<string, string> | null = null;
+    if (this.legacyOtlpIdsUntil !== Number.NEGATIVE_INFINITY)
+      for (const id of requestIds) {
+        const t = otlpIdTime(id);
+        if (t === null || t > this.legacyOtlpIdsUntil) continue;
+        legacy ??= new Map();
+        legacy.set(legacyOtlpId(id) as string, id);
+      }
     // One statement for any number of ids (no limit on bound parameters): the list as one JSON parameter.
     const rows = this.prepared('SELECT request_id FROM calls WHERE request_id IN (SELECT value FROM json_each(?))').all(
-      JSON.stringify(requestIds),
+      JSON.stringify(legacy ? [...requestIds, ...legacy.keys()] : requestIds),
     ) as { request_id: string }[];
-    return new Set(rows.map((r) => r.request_id));
+    return new Set(rows.map((r) => legacy?.get(r.request_id) ?? r.request_id));
   }
 
   /**
