@@ -94,6 +94,10 @@ interface Member {
   inflight: number;
   startedAt: number;
   drained: boolean;
+  /** It said it listens: it served (an exit before is a failed start). */
+  listening: boolean;
+  /** Why it could not start, as it said (its `failed` message). */
+  failure: string | null;
   /** The admissions run for it whose calls have not come back yet. */
   admissions: WorkerAdmissions;
 }
@@ -184,6 +188,8 @@ export async function startFleet(
   });
   let stopping = false;
   let backoff = RESTART_MIN_MS;
+  /** Workers in a row that exited before they listened (a restart storm when it grows): reset by one that listens. */
+  let failedStarts = 0;
   let restartTimer: NodeJS.Timeout | null = null;
   let base = '';
   let firstReady: ((port: number) => void) | null = null;
@@ -198,6 +204,8 @@ export async function startFleet(
       inflight: 0,
       startedAt: Date.now(),
       drained: false,
+      listening: false,
+      failure: null,
       admissions: new WorkerAdmissions(hooks),
     };
     members.set(worker.id, member);
@@ -239,10 +247,18 @@ export async function startFleet(
           break;
         }
         case 'listening':
+          member.listening = true;
+          if (failedStarts > 0 && !firstReady)
+            log.info(
+              { event: 'worker_started', pid: worker.process.pid, after_failed_starts: failedStarts },
+              `gateway worker ${worker.process.pid} serving, after ${failedStarts} that failed to start`,
+            );
+          failedStarts = 0;
           running.set([...members.values()].filter((m) => m.worker.isConnected()).length);
           firstReady?.(msg.port as number);
           break;
         case 'failed':
+          member.failure = String(msg.message);
           firstFailed?.(
             new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `a gateway worker could not start: ${msg.message}`),
           );
@@ -286,13 +302,41 @@ export async function startFleet(
         return;
       }
       if (member.inflight > 0) lost.inc(member.inflight);
-      log.warn(
-        { event: 'worker_exited', pid: worker.process.pid, code, signal, lost_calls: member.inflight },
-        `gateway worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`,
-      );
       if (Date.now() - member.startedAt > HEALTHY_MS) backoff = RESTART_MIN_MS;
       const wait = backoff;
       backoff = Math.min(backoff * 2, RESTART_MAX_MS);
+      const how = signal ?? `code ${code}`;
+      if (member.listening)
+        log.warn(
+          {
+            event: 'worker_exited',
+            pid: worker.process.pid,
+            code,
+            signal,
+            lost_calls: member.inflight,
+            restart_in_ms: wait,
+          },
+          `gateway worker ${worker.process.pid} exited (${how}); starting another in ${wait} ms`,
+        );
+      else {
+        // It never served: the next one will most likely fail the same way (a restart storm). Each is said with
+        // why, how many in a row, and when the next try is; the wait doubles up to RESTART_MAX_MS, never a busy loop.
+        failedStarts++;
+        const why = member.failure ?? `it exited (${how}) before it listened; its own error, if any, is on stderr`;
+        log.error(
+          {
+            event: 'worker_start_failed',
+            pid: worker.process.pid,
+            code,
+            signal,
+            err: why,
+            failed_starts: failedStarts,
+            serving: [...members.values()].filter((m) => m.listening).length,
+            restart_in_ms: wait,
+          },
+          `gateway worker ${worker.process.pid} failed to start (${why}); ${failedStarts} in a row, trying again in ${wait} ms`,
+        );
+      }
       restartTimer = setTimeout(() => {
         restartTimer = null;
         if (stopping) return;
