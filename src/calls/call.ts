@@ -154,6 +154,13 @@ export interface CallInternals {
   outputText: string | null;
   /** Length of the whole output; set when `outputText` is cut, or (alone) for an answer too large to parse. */
   outputChars?: number;
+  /**
+   * A stream's output that is not the answer's text (tool-call arguments, thinking, reasoning summaries), bounded as
+   * `outputText` is: counted as output tokens when the stream ended without usage, never read as the answer.
+   */
+  otherOutputText?: string | null;
+  /** Length of the whole of that output, when `otherOutputText` is cut. */
+  otherOutputChars?: number;
   /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
   hooks?: Record<string, unknown>;
   /**

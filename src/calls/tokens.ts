@@ -6,7 +6,7 @@
 // estimate`.
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { OMITTED_MARK } from './bounded-text.js';
-import { type Enricher, type TokenSource, tpotOf } from './index.js';
+import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './index.js';
 
 /** Characters of one text counted exactly; beyond, the count is extrapolated from what was counted. */
 export const COUNT_CAP_CHARS = 64 * 1024;
@@ -55,6 +55,14 @@ function tokensOf(text: string | null, totalChars: number | undefined): { tokens
   return countKeptTokens(text, totalChars ?? text.length);
 }
 
+/** A stream's output tokens seen: its answer text and what else it streamed (tool-call arguments, thinking). */
+function streamedOutput(i: CallInternals): { tokens: number; estimated: boolean } {
+  const answer = tokensOf(i.outputText, i.outputChars);
+  if (!i.otherOutputText) return answer;
+  const other = tokensOf(i.otherOutputText, i.otherOutputChars);
+  return { tokens: answer.tokens + other.tokens, estimated: answer.estimated || other.estimated };
+}
+
 export const tokenEnricher: Enricher = {
   name: 'tokens',
   enrich(call) {
@@ -67,7 +75,7 @@ export const tokenEnricher: Enricher = {
       const input = tokensOf(i.promptText, i.promptChars);
       let output = { tokens: 0, estimated: false };
       if (call.endpoint !== 'embeddings') {
-        if (i.outputText !== null) output = tokensOf(i.outputText, i.outputChars);
+        if (i.outputText !== null) output = streamedOutput(i);
         // An answer too large to keep for parsing: its size is all there is to go by.
         else if (i.outputChars) output = { tokens: Math.ceil(i.outputChars / BYTES_PER_TOKEN), estimated: true };
       }
@@ -81,10 +89,11 @@ export const tokenEnricher: Enricher = {
     // A stream that reported its input usage but ended before its output count (an Anthropic stream cancelled
     // before message_delta): the output seen so far is counted, and the record says the tokenizer was used.
     else if (call.tokenSource === 'usage' && call.outputTokens === null && producedOutput && i.outputText !== null) {
-      const output = tokensOf(i.outputText, i.outputChars);
+      const output = streamedOutput(i);
       call.outputTokens = output.tokens;
       call.tokenSource = output.estimated ? 'estimate' : 'tokenizer';
     }
     if (call.stream && call.tpotMs === null) call.tpotMs = tpotOf(i.firstContentAt, i.lastContentAt, call.outputTokens);
+    if (i.otherOutputText) i.otherOutputText = null; // read only here
   },
 };

@@ -638,6 +638,11 @@ export class GatewayProxy {
         const kept = meter.text.kept();
         i.outputText = kept.text;
         if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
+        const other = meter.otherText.kept();
+        if (other.totalChars > 0) {
+          i.otherOutputText = other.text;
+          if (other.totalChars !== other.text.length) i.otherOutputChars = other.totalChars;
+        }
         if (meter.failure)
           this.d.logger.warn(
             { event: 'stream_meter_failed', err: meter.failure.message },

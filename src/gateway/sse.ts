@@ -21,6 +21,8 @@ export class StreamMeter {
   lastContentAt: number | null = null;
   /** The content text seen, bounded (head and tail of a long answer). */
   readonly text = new BoundedText();
+  /** Output that is not the answer's text (tool-call arguments, thinking), bounded: counted, never read as the answer. */
+  readonly otherText = new BoundedText();
   refusal: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;

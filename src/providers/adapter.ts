@@ -30,6 +30,12 @@ export interface Usage {
 export interface ChunkInfo {
   /** Text delta carried by this event ('' when none). */
   text: string;
+  /**
+   * Output that is not the answer's text: a tool call's arguments, thinking, a reasoning summary. Billed as output,
+   * so counted with the tokenizer when the stream ends without its usage (a client that left), never read as the
+   * answer (quality checks, captured content). Absent when none.
+   */
+  other?: string;
   /** True when the event carries output: text, a refusal, tool calls or a function call. */
   content: boolean;
   finishReason: string | null;
@@ -56,6 +62,8 @@ export interface StreamMetering {
   readonly firstContentAt: number | null;
   readonly lastContentAt: number | null;
   readonly text: { kept(): { text: string; totalChars: number } };
+  /** The output that is not the answer's text (ChunkInfo.other), bounded. */
+  readonly otherText: { kept(): { text: string; totalChars: number } };
   readonly refusal: string | null;
   readonly finishReason: string | null;
   readonly usage: Usage | null;
@@ -73,6 +81,7 @@ export interface ChunkTally {
   firstContentAt: number | null;
   lastContentAt: number | null;
   readonly text: { append(text: string): void };
+  readonly otherText: { append(text: string): void };
   refusal: string | null;
   finishReason: string | null;
   usage: Usage | null;
@@ -85,6 +94,7 @@ export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
     if (m.firstContentAt === null) m.firstContentAt = at;
     m.lastContentAt = at;
     m.text.append(info.text);
+    if (info.other) m.otherText.append(info.other);
   }
   if (info.refusal) m.refusal = (m.refusal ?? '') + info.refusal;
   if (info.finishReason) m.finishReason = info.finishReason;

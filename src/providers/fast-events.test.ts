@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnthropicStreamReader, fastAnthropicEvent } from './anthropic/index.js';
+import { chunkInfo, fastChunkInfo } from './openai-compatible/index.js';
 import { fastResponsesEvent, readParsedEvent } from './openai-responses/index.js';
 
 const j = (o: unknown) => JSON.stringify(o);
@@ -150,5 +151,52 @@ describe('both fast readers on random text', () => {
     }
     // Left to the parser: Responses deltas whose text holds `"delta":"` written as a key would be.
     expect(parsed).toBeLessThan(100);
+  });
+});
+
+describe('output that is not the answer (tool-call arguments, thinking): ChunkInfo.other', () => {
+  it('is read from every format, by the fast readers as by the parsers, and never as the answer text', () => {
+    const anth = new AnthropicStreamReader();
+    for (const [delta, other] of [
+      [{ type: 'input_json_delta', partial_json: '{"city":' }, '{"city":'],
+      [{ type: 'thinking_delta', thinking: 'Let me see' }, 'Let me see'],
+      [{ type: 'signature_delta', signature: 'c2ln' }, undefined],
+    ] as const) {
+      const info = anth.read(j({ type: 'content_block_delta', index: 0, delta }));
+      expect(info?.other).toBe(other);
+      expect(info?.text).toBe('');
+    }
+    for (const type of [
+      'response.function_call_arguments.delta',
+      'response.reasoning_summary_text.delta',
+      'response.custom_tool_call_input.delta',
+    ]) {
+      const data = j({ type, sequence_number: 3, item_id: 'fc_1', output_index: 0, delta: '{"city":"Par' });
+      expect(fastResponsesEvent(data)).toMatchObject({ content: true, text: '', other: '{"city":"Par' });
+      expect(readParsedEvent(data)).toEqual(fastResponsesEvent(data));
+    }
+    // an audio delta is base64, not text to count
+    expect(fastResponsesEvent(j({ type: 'response.audio.delta', delta: 'UklGRg==' }))?.other).toBeUndefined();
+    const tool = {
+      choices: [
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              { index: 0, function: { arguments: '{"a":1' } },
+              { index: 1, function: { arguments: '}' } },
+            ],
+          },
+        },
+      ],
+    };
+    expect(chunkInfo(tool, 'chat.completions')).toMatchObject({ content: true, text: '', other: '{"a":1}' });
+    const reasoning = j({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: { reasoning_content: 'hmm' } }],
+    });
+    expect(fastChunkInfo(reasoning, 'chat.completions')).toMatchObject({ content: true, text: '', other: 'hmm' });
+    expect(chunkInfo(JSON.parse(reasoning), 'chat.completions')).toEqual(fastChunkInfo(reasoning, 'chat.completions'));
   });
 });

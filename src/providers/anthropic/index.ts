@@ -170,8 +170,12 @@ export class AnthropicStreamReader implements StreamReader {
         if (d.type === 'text_delta' && typeof d.text === 'string') {
           info.text = d.text;
           info.content = d.text.length > 0;
-        } else if (d.type === 'input_json_delta' || d.type === 'thinking_delta' || d.type === 'citations_delta')
+        } else if (d.type === 'input_json_delta' || d.type === 'thinking_delta' || d.type === 'citations_delta') {
           info.content = true;
+          // A tool call's arguments and thinking are output too (billed as output_tokens), but not the answer.
+          const other = d.type === 'input_json_delta' ? d.partial_json : d.thinking;
+          if (typeof other === 'string' && other) info.other = other;
+        }
         break;
       }
       case 'message_start': {

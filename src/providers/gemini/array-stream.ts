@@ -22,6 +22,7 @@ export class JsonArrayStreamMeter implements StreamMetering {
   firstContentAt: number | null = null;
   lastContentAt: number | null = null;
   readonly text = new BoundedText();
+  readonly otherText = new BoundedText();
   refusal: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;

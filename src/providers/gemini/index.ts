@@ -95,6 +95,7 @@ function chunkOf(body: unknown): ChunkInfo {
         if (typeof po.text === 'string' && po.text.length > 0) {
           info.content = true;
           if (po.thought !== true) info.text += po.text;
+          else info.other = (info.other ?? '') + po.text; // a thought summary: output, not the answer
         } else if (po.functionCall || po.inlineData || po.executableCode) info.content = true;
       }
     if (typeof cand.finishReason === 'string') {

@@ -46,6 +46,11 @@ export function usageOf(u: unknown): Usage | null {
   };
 }
 
+/** Adds output that is not the answer's text (a tool call's arguments, reasoning) to an event's info. */
+function addOther(info: ChunkInfo, v: unknown): void {
+  if (typeof v === 'string' && v) info.other = info.other === undefined ? v : info.other + v;
+}
+
 export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
   const o = obj(chunk);
   const info: ChunkInfo = {
@@ -79,9 +84,18 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
       info.refusal = (info.refusal ?? '') + delta.refusal;
       info.content = true;
     }
-    if ((Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) || obj(delta.function_call))
+    // Tool-call arguments and reasoning are output too (billed as completion tokens), but not the answer's text.
+    if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
       info.content = true;
-    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content.length > 0) info.content = true;
+      for (const t of delta.tool_calls) addOther(info, obj(obj(t)?.function)?.arguments);
+    } else if (obj(delta.function_call)) {
+      info.content = true;
+      addOther(info, obj(delta.function_call)?.arguments);
+    }
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content.length > 0) {
+      info.content = true;
+      addOther(info, delta.reasoning_content);
+    }
   }
   info.usage = usageOf(o.usage);
   info.usageOnly = choices.length === 0 && info.usage !== null;
@@ -274,7 +288,10 @@ function readDelta(data: string, from: number, info: ChunkInfo, bs: number): num
         info.refusal = (info.refusal ?? '') + refusal;
         info.content = true;
       }
-      if (reasoning) info.content = true;
+      if (reasoning) {
+        info.content = true;
+        addOther(info, reasoning);
+      }
       return e + 1;
     }
     if (c !== 44) return -1;

@@ -94,6 +94,16 @@ const OUTPUT_DELTAS = new Set([
   'response.custom_tool_call_input.delta',
   'response.audio.delta',
 ]);
+/**
+ * The output deltas whose `delta` is text that is not the answer (a tool call's arguments, reasoning): billed as
+ * output, so counted when a stream ends without its usage (ChunkInfo.other). An audio delta is base64: only content.
+ */
+const OTHER_TEXT_DELTAS = new Set([
+  'response.function_call_arguments.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+  'response.custom_tool_call_input.delta',
+]);
 
 /** Event types the reader parses; every other type says nothing it keeps. */
 const READ_EVENTS = new Set([
@@ -117,21 +127,28 @@ const DELTA_WORD = DELTA.slice(1);
 export function fastResponsesEvent(data: string): ChunkInfo | null {
   const type = leadingType(data);
   if (type === null) return null;
-  if (OUTPUT_DELTAS.has(type)) {
+  const other = OTHER_TEXT_DELTAS.has(type);
+  if (OUTPUT_DELTAS.has(type) && !other) {
     const out = info();
     out.content = true;
     return out;
   }
-  if (!READ_EVENTS.has(type)) return info();
-  if (type !== 'response.output_text.delta') return null;
+  if (!other && !READ_EVENTS.has(type)) return info();
+  if (!other && type !== 'response.output_text.delta') return null;
   const k = keyAt(data, DELTA_WORD, 0);
   if (k === null || k === -1) return null;
   const from = k + DELTA.length;
   const end = stringEnd(data, from);
   if (end === -1) return null;
   const out = info();
-  out.text = stringAt(data, from, end);
-  out.content = out.text.length > 0;
+  const delta = stringAt(data, from, end);
+  if (other) {
+    out.content = true;
+    if (delta) out.other = delta;
+  } else {
+    out.text = delta;
+    out.content = delta.length > 0;
+  }
   return out;
 }
 
@@ -162,8 +179,10 @@ export function readParsedEvent(data: string): ChunkInfo | null {
       out.refusal = o.delta;
       out.content = true;
     }
-  } else if (OUTPUT_DELTAS.has(type)) out.content = true;
-  else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+  } else if (OUTPUT_DELTAS.has(type)) {
+    out.content = true;
+    if (OTHER_TEXT_DELTAS.has(type) && typeof o.delta === 'string' && o.delta) out.other = o.delta;
+  } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
     const r = responseInfo(o.response);
     out.usage = r.usage;
     out.finishReason = r.finishReason;
