@@ -67,6 +67,6 @@ export function serveGateway(
   const passThrough = passThroughRoute(path);
   if (passThrough)
     return proxy.passThrough(req, res, passThrough.adapter, passThrough.path + url.search, passThrough.model);
-  if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes);
+  if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes, req.headers);
   return false;
 }
