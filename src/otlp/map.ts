@@ -152,6 +152,16 @@ function first<T>(read: (v: AttrValue | undefined) => T | null, a: Attributes, k
 
 const clip = (s: string | null, n: number): string | null => (s === null ? null : s.slice(0, n));
 
+/** The call's model, first present wins (OpenInference's newer conventions split llm.model_name into request/response). */
+const MODEL_KEYS = [
+  'gen_ai.request.model',
+  'ai.model.id',
+  'gen_ai.response.model',
+  'llm.model_name',
+  'llm.request.model_name',
+  'llm.response.model_name',
+];
+
 /** True when the span is a model call (not llmscope's own gateway span sent back, not an agent/tool/chain step). */
 export function isLlmSpan(s: OtlpSpan): boolean {
   const a = s.attributes;
@@ -226,6 +236,7 @@ function finishReasonOf(a: Attributes): string | null {
     'gen_ai.response.finish_reasons',
     'ai.response.finishReason',
     'llm.response.finish_reason',
+    'llm.finish_reason', // OpenInference
     'gen_ai.completion.0.finish_reason',
   ]) {
     const v = a[k];
@@ -652,9 +663,7 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
   const params = invocationParameters(a);
   const model =
     clip(
-      first(asString, a, ['gen_ai.request.model', 'ai.model.id', 'gen_ai.response.model', 'llm.model_name']) ??
-        (typeof params['model'] === 'string' ? params['model'] : null) ??
-        'unknown',
+      first(asString, a, MODEL_KEYS) ?? (typeof params['model'] === 'string' ? params['model'] : null) ?? 'unknown',
       MAX_FIELD,
     ) ?? 'unknown';
   const endpoint = endpointOf(a, provider);

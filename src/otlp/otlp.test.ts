@@ -225,6 +225,18 @@ describe('LLM spans to calls', () => {
       cachedInputTokens: 32,
       session: 's-1',
     });
+    // OpenInference's llm.finish_reason; the request/response model names of its newer conventions
+    const newer = span({
+      'openinference.span.kind': 'LLM',
+      'llm.request.model_name': 'gpt-4o',
+      'llm.response.model_name': 'gpt-4o-2024-08-06',
+      'llm.finish_reason': 'content_filter',
+      'llm.token_count.prompt': 4,
+      'llm.token_count.completion': 1,
+    });
+    expect(spanToCall(newer)).toMatchObject({ model: 'gpt-4o', finishReason: 'content_filter', refusal: true });
+    const responseOnly = span({ 'openinference.span.kind': 'LLM', 'llm.response.model_name': 'gpt-4o-mini' });
+    expect(spanToCall(responseOnly).model).toBe('gpt-4o-mini');
     for (const k of ['CHAIN', 'TOOL', 'AGENT', 'RETRIEVER'])
       expect(isLlmSpan(span({ 'openinference.span.kind': k, 'llm.model_name': 'gpt-4o' }))).toBe(false);
     expect(spanToCall(span({ 'openinference.span.kind': 'EMBEDDING', 'llm.model_name': 'e' })).endpoint).toBe(

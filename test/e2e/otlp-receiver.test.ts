@@ -218,7 +218,8 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     const sent = run.usages.map((u) => [u['prompt_tokens'], u['completion_tokens']]).sort();
     expect(calls.map((c) => [c.input_tokens, c.output_tokens]).sort()).toEqual(sent);
     for (const c of calls) {
-      expect(c).toMatchObject({ trace_id: run.traceId, provider: 'openai', team: 'research' });
+      // finish_reason from OpenInference's llm.finish_reason
+      expect(c).toMatchObject({ trace_id: run.traceId, provider: 'openai', team: 'research', finish_reason: 'stop' });
       expect(c.model).toMatch(/^gpt-4o-mini/);
       expect(c.cost_usd).toBeCloseTo(expectedCost(c), 12);
       expect(c.cost_usd).toBeGreaterThan(0);
