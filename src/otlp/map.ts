@@ -204,7 +204,14 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
     return 'embeddings';
   // The AI SDK's provider names the API it called: openai.responses (openai('m') in @ai-sdk/openai 2), openai.completion
   const api = asString(a['ai.model.provider'])?.split('.')[1];
-  if (api === 'responses') return 'responses';
+  // OpenAI's Responses API answers with a resp_ id: @opentelemetry/instrumentation-openai names it in
+  // gen_ai.response.id (its operation is `chat` either way), OpenInference's output.value is the response's JSON.
+  if (
+    api === 'responses' ||
+    asString(a['gen_ai.response.id'])?.startsWith('resp_') ||
+    asString(a['output.value'])?.startsWith('{"id":"resp_')
+  )
+    return 'responses';
   if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
     return 'completions';
   if (op === 'generate_content' || /gemini|vertex|google/.test(provider)) return 'generate_content';

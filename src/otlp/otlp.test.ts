@@ -235,6 +235,25 @@ describe('LLM spans to calls', () => {
       'llm.token_count.completion': 1,
     });
     expect(spanToCall(newer)).toMatchObject({ model: 'gpt-4o', finishReason: 'content_filter', refusal: true });
+    // the Responses API, as OpenInference and @opentelemetry/instrumentation-openai record a responses.create
+    const oiResponses = span({
+      'openinference.span.kind': 'LLM',
+      'llm.model_name': 'gpt-4o-mini',
+      'llm.system': 'openai',
+      'output.value': '{"id":"resp_abc","object":"response","status":"completed"}',
+    });
+    expect(spanToCall(oiResponses).endpoint).toBe('responses');
+    const otelResponses = span({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.response.id': 'resp_abc',
+    });
+    expect(spanToCall(otelResponses).endpoint).toBe('responses');
+    expect(
+      spanToCall({ ...otelResponses, attributes: { ...otelResponses.attributes, 'gen_ai.response.id': 'chatcmpl-1' } })
+        .endpoint,
+    ).toBe('chat.completions');
     const responseOnly = span({ 'openinference.span.kind': 'LLM', 'llm.response.model_name': 'gpt-4o-mini' });
     expect(spanToCall(responseOnly).model).toBe('gpt-4o-mini');
     for (const k of ['CHAIN', 'TOOL', 'AGENT', 'RETRIEVER'])
