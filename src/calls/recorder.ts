@@ -38,7 +38,13 @@ export interface Sink {
 export interface RecorderOptions {
   /** Per-sink queue capacity; calls beyond it are dropped and counted. */
   capacity?: number;
-  onDrop?: (sink: string, count: number, reason: 'queue_full' | 'sink_error' | 'shutdown') => void;
+  /** `calls` are the calls dropped (a sink that must release what they hold: a gateway worker's hand-off). */
+  onDrop?: (
+    sink: string,
+    count: number,
+    reason: 'queue_full' | 'sink_error' | 'shutdown',
+    calls: readonly LlmCall[],
+  ) => void;
   onEnricherError?: (enricher: string, err: unknown) => void;
   onSinkError?: (sink: string, err: unknown) => void;
 }
@@ -128,7 +134,7 @@ export class Recorder {
   /** Hot path: O(1), never throws, never awaits. */
   record(call: LlmCall): void {
     if (this.closed) {
-      for (const l of this.lanes) this.opts.onDrop?.(l.sink.name, 1, 'shutdown');
+      for (const l of this.lanes) this.opts.onDrop?.(l.sink.name, 1, 'shutdown', [call]);
       return;
     }
     this.pending.push(call);
@@ -159,7 +165,8 @@ export class Recorder {
           room--;
         } else dropped++;
       }
-      if (dropped > 0) this.opts.onDrop?.(lane.sink.name, dropped, 'queue_full');
+      // Once the lane is full every later call of the batch is dropped: they are its last `dropped`.
+      if (dropped > 0) this.opts.onDrop?.(lane.sink.name, dropped, 'queue_full', batch.slice(batch.length - dropped));
       if (!lane.running) this.start(lane, false);
     }
   };
@@ -219,7 +226,7 @@ export class Recorder {
         const at = Date.now();
         if (firstFailure === 0) firstFailure = at;
         if (!retry?.retryable(err) || at - firstFailure >= retry.retryForMs || this.closing) {
-          this.opts.onDrop?.(lane.sink.name, batch.length, this.closing ? 'shutdown' : 'sink_error');
+          this.opts.onDrop?.(lane.sink.name, batch.length, this.closing ? 'shutdown' : 'sink_error', batch);
           return;
         }
       }
@@ -254,7 +261,7 @@ export class Recorder {
     this.closing = true;
     for (const lane of this.lanes) {
       const left = lane.queue.length - lane.head;
-      if (left > 0) this.opts.onDrop?.(lane.sink.name, left, 'shutdown');
+      if (left > 0) this.opts.onDrop?.(lane.sink.name, left, 'shutdown', lane.queue.slice(lane.head));
       try {
         await lane.sink.close?.();
       } catch (err) {

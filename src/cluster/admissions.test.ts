@@ -109,3 +109,37 @@ describe('WorkerAdmissions, a call refused in its admit phase', () => {
     expect(adm.size).toBe(0);
   });
 });
+
+describe('WorkerAdmissions, calls that do not come back as recorded', () => {
+  const admitted = async (adm: WorkerAdmissions, id: string): Promise<Record<string, unknown>> => {
+    const first = roundTrip(await adm.run('authenticate', snapshot(id)));
+    const second = roundTrip(
+      await adm.run('admit', {
+        ...snapshot(id, first.state as Record<string, unknown>),
+        attribution: first.attribution as AdmissionSnapshot['attribution'],
+      }),
+    );
+    return second.state as Record<string, unknown>;
+  };
+  const finished = (id: string, state: Record<string, unknown>): LlmCall =>
+    ({
+      requestId: id,
+      costUsd: 0.25,
+      user: 'from-key',
+      internal: { upstreamStartAt: 5, hooks: roundTrip(state) },
+    }) as unknown as LlmCall;
+
+  it('a call the worker dropped at its hand-off settles with what it spent, once', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook]);
+    const call = finished('d', await admitted(adm, 'd'));
+    expect(adm.shed([call])).toBe(1);
+    expect(l.reserved()).toBe(0);
+    expect(l.settled).toEqual([{ id: 'd', cost: 0.25, reached: true, user: 'from-key' }]);
+    expect(adm.size).toBe(0);
+    // Said twice, or the worker dies later: nothing settles again.
+    expect(adm.shed([call])).toBe(0);
+    expect(adm.release()).toBe(0);
+    expect(l.settled).toHaveLength(1);
+  });
+});

@@ -3,7 +3,9 @@
 // settles it when it ends. A worker that dies never sends the calls it had in flight, so the recorder settles what
 // they reserved itself, as calls that reached no answer and spent nothing (they are not recorded: the store, and a
 // restart that rebuilds budgets from it, count nothing for them either). Without this a daily budget lost, for the
-// rest of the day, the room of every call a crashed worker had in flight.
+// rest of the day, the room of every call a crashed worker had in flight. A call the worker finished but dropped at
+// its hand-off (its queue to the recorder full, or shut) is not recorded either, but it did reach its answer: the
+// worker says so (`shed`), and it settles with what it spent, as one process settles a call its store lane drops.
 
 import { arrivedInternals, type LlmCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
@@ -75,6 +77,26 @@ export class WorkerAdmissions {
   returned(call: LlmCall): void {
     const id = call.internal?.hooks?.[ADMISSION_ID];
     if (typeof id === 'number') this.open.delete(id);
+  }
+
+  /**
+   * The worker finished these calls but dropped them at its hand-off (they will not be recorded): each settles with
+   * what it spent, its tokens counted and priced in the worker. Returns how many had an admission open.
+   */
+  shed(calls: readonly LlmCall[]): number {
+    let n = 0;
+    for (const call of calls) {
+      const id = call.internal?.hooks?.[ADMISSION_ID];
+      if (typeof id !== 'number' || !this.open.delete(id)) continue;
+      n++;
+      // Settled now with its usage, counted and priced in the worker. A hook that waits for the recorder's tokenizer
+      // when a call that reached its upstream has no usage (which the worker's tokenizer would have counted) would
+      // wait for ever: it then settles as a call that reached nothing, billing nothing, as the recorder would have.
+      settleFor(this.hooks, call);
+      const internal = call.internal as NonNullable<LlmCall['internal']>;
+      settleFor(this.hooks, { ...call, internal: { ...internal, upstreamStartAt: null } });
+    }
+    return n;
   }
 
   /**

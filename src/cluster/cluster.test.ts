@@ -185,6 +185,40 @@ describe('the hand-off from a worker', () => {
   });
 });
 
+describe('the calls a worker drops at its hand-off', () => {
+  it('are handed to onDrop: the calls past a full lane, a failed batch, those left at close', async () => {
+    const dropped: { reason: string; ids: string[] }[] = [];
+    const recorder = new Recorder({
+      capacity: 2,
+      onDrop: (_sink, n, reason, calls) => {
+        expect(calls).toHaveLength(n);
+        dropped.push({ reason, ids: calls.map((c) => c.requestId) });
+      },
+    });
+    let fail: (err: Error) => void = () => {};
+    recorder.addSink({
+      name: 'primary',
+      maxBatch: 1,
+      write: () =>
+        new Promise<void>((_ok, no) => {
+          fail = no;
+        }),
+    });
+    for (const id of ['a', 'b', 'c', 'd']) recorder.record(fakeCall({ requestId: id }));
+    await new Promise((r) => setImmediate(r));
+    // a and b fit in the lane (a is being written): c and d do not.
+    expect(dropped).toEqual([{ reason: 'queue_full', ids: ['c', 'd'] }]);
+    fail(new Error('not taken'));
+    await new Promise((r) => setImmediate(r));
+    expect(dropped[1]).toEqual({ reason: 'sink_error', ids: ['a'] });
+    // b is being written now; e waits behind it, and is left when the recorder closes.
+    recorder.record(fakeCall({ requestId: 'e' }));
+    await new Promise((r) => setImmediate(r));
+    await recorder.close(10);
+    expect(dropped[2]).toEqual({ reason: 'shutdown', ids: ['e'] });
+  });
+});
+
 describe('workerCount', () => {
   it('auto is one per core less one for the recorder, never below 1', () => {
     expect(workerCount('auto', 16)).toBe(15);

@@ -25,6 +25,7 @@ import {
   type CallsMessage,
   fromWire,
   HANDOFF_WAIT_MS,
+  type ShedMessage,
   settleFor,
   type WorkerInit,
 } from './worker.js';
@@ -233,6 +234,14 @@ export async function startFleet(
         }
         case 'inflight':
           member.inflight = msg.inflight as number;
+          break;
+        case 'shed':
+          // Calls it finished but dropped at its hand-off: what they reserved settles now, with what they spent.
+          try {
+            member.admissions.shed((msg as unknown as ShedMessage).calls.map(fromWire));
+          } catch (err) {
+            log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');
+          }
           break;
         case 'hello': {
           const init: WorkerInit = {

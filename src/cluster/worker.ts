@@ -67,6 +67,21 @@ export const HANDOFF_WAIT_MS = 10_000;
 
 export type WireCall = LlmCall & { hooksPacked?: string };
 
+/**
+ * Calls this worker finished but dropped at its hand-off (its queue to the primary full, a batch not taken in time,
+ * or shut): they will not be recorded, but what their admissions reserved (budgets, tokens per minute) must settle
+ * now, with what they spent, rather than when the worker exits. Only calls with hook state go, without their text.
+ */
+export interface ShedMessage {
+  t: 'shed';
+  calls: WireCall[];
+}
+
+/** A dropped call as a `shed` message carries it: what settling reads (attribution, usage, cost, hook state). */
+export function shedOf(call: LlmCall): WireCall {
+  return toWire({ ...call, spans: [], events: [], content: null });
+}
+
 /** Whether JSON carries `v` intact: null, strings, booleans, finite numbers, and arrays and plain objects of them. */
 export function jsonSafe(v: unknown, depth = 0): boolean {
   if (v === null) return true;
@@ -307,7 +322,14 @@ export async function startWorker(
   let lastWarn = 0;
   const recorder = new CountingRecorder({
     capacity: config.recorder.capacity,
-    onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
+    onDrop: (sink, n, _reason, calls) => {
+      metrics.dropped.inc({ sink }, n);
+      if (sink !== 'primary' || !channel.connected()) return;
+      const held = calls.filter((c) => c.internal?.hooks && Object.keys(c.internal.hooks).length > 0);
+      if (held.length === 0) return;
+      const msg: ShedMessage = { t: 'shed', calls: held.map(shedOf) };
+      channel.send(msg, () => {});
+    },
     onSinkError: (sink, err) => {
       const t = Date.now();
       if (t - lastWarn < 10_000) return;

@@ -1,0 +1,95 @@
+// Calls a gateway worker of `llmscope serve --workers 2` finished but dropped at its hand-off to the recorder (its queue
+// there full: recorder.capacity 1 here, so a burst overflows it). They are not recorded (counted in
+// llmscope_recorder_dropped_total{sink="primary"}), but what their admissions reserved on the budget ledger settles
+// at once with what they spent, as one process settles a call its store lane drops: the budget shows no call in
+// flight once every client has its answer, and its spend counts every call, dropped or not.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
+
+let sim: Simulator;
+let serve: ServeProcess;
+let dir: string;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
+  dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-handoff-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, workers: 2 },
+      recorder: { capacity: 1 },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, 'calls.db')}` },
+      telemetry: { logLevel: 'warn' },
+      gpu: { collector: 'none' },
+      // $1 per 1M output tokens, input free: each call reserves 16 tokens' worth (max_tokens) and spends 4.
+      pricing: { models: [{ model: 'capped-model', input: 0, output: 1 }] },
+      budgets: [{ name: 'capped', scope: 'feature', match: 'capped', period: 'day', limit: 1, action: 'block' }],
+    }),
+  );
+  serve = await startServeProcess({}, ['-c', file]);
+}, 60_000);
+
+afterAll(async () => {
+  const pid = serve?.proc.pid;
+  if (pid) {
+    for (const w of childrenOf(pid)) process.kill(w, 'SIGKILL');
+    serve.proc.kill('SIGKILL');
+  }
+  await sim?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const call = async (): Promise<number> => {
+  const r = await fetch(`${serve.base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-llmscope-feature': 'capped' },
+    body: JSON.stringify({ model: 'capped-model', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await r.text();
+  return r.status;
+};
+
+const droppedAtHandOff = async (): Promise<number> => {
+  const m = await (await fetch(`${serve.base}/metrics`)).text();
+  return Number(/^llmscope_recorder_dropped_total\{sink="primary"\} (\d+)/m.exec(m)?.[1] ?? 0);
+};
+
+interface Bucket {
+  spent_usd: number;
+  reserved_usd: number;
+  in_flight: number;
+}
+const bucket = async (): Promise<Bucket | undefined> => {
+  const body = (await (await fetch(`${serve.base}/api/cost/budgets`)).json()) as {
+    budgets: { name: string; buckets: Bucket[] }[];
+  };
+  return body.budgets.find((b) => b.name === 'capped')?.buckets[0];
+};
+
+describe('serve --workers: calls dropped at a worker’s hand-off', () => {
+  it('settle what they reserved at once, with what they spent', async () => {
+    // Bursts of 40 calls at once until a worker's hand-off has dropped some (the first burst almost always does).
+    let sent = 0;
+    for (let i = 0; i < 5 && (await droppedAtHandOff()) === 0; i++) {
+      const statuses = await Promise.all(Array.from({ length: 40 }, call));
+      expect(statuses).toEqual(Array(40).fill(200));
+      sent += 40;
+      // The workers' counters reach /metrics at the next scrape: each scrape asks every worker.
+    }
+    expect(await droppedAtHandOff()).toBeGreaterThan(0);
+    // Every call answered: none is in flight on the budget, dropped or recorded (before: the dropped ones stayed
+    // reserved until their worker exited).
+    const settled = await until(async () => {
+      const b = await bucket();
+      return b && b.in_flight === 0 ? b : null;
+    }, 10_000);
+    expect(settled.reserved_usd).toBe(0);
+    expect(settled.spent_usd).toBeCloseTo(sent * 4e-6, 12);
+  }, 60_000);
+});
