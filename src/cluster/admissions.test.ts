@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
 import { ADMISSION_ID, WorkerAdmissions } from './admissions.js';
-import type { AdmissionSnapshot } from './worker.js';
+import { type AdmissionSnapshot, settleFor } from './worker.js';
 
 /** A ledger hook: reserves 1 at admit, and notes each settlement (request id, cost, whether it reached upstream). */
 function ledger() {
@@ -140,6 +140,24 @@ describe('WorkerAdmissions, calls that do not come back as recorded', () => {
     // Said twice, or the worker dies later: nothing settles again.
     expect(adm.shed([call])).toBe(0);
     expect(adm.release()).toBe(0);
+    expect(l.settled).toHaveLength(1);
+  });
+
+  it('past its bound the oldest admission is settled as spending nothing; should its call come back, not again', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook], 2);
+    const states = [];
+    for (const id of ['o1', 'o2', 'o3']) states.push(await admitted(adm, id));
+    expect(adm.size).toBe(2);
+    expect(l.reserved()).toBe(2);
+    expect(l.settled).toEqual([{ id: 'o1', cost: null, reached: false, user: 'from-key' }]);
+    expect(adm.takeEvicted()).toBe(1);
+    expect(adm.takeEvicted()).toBe(0);
+    // o1's call comes back after all: the recorder settles what comes back (settleFor), which finds it settled.
+    const late = finished('o1', states[0] as Record<string, unknown>);
+    adm.returned(late);
+    settleFor([l.hook], late);
+    expect(l.reserved()).toBe(2);
     expect(l.settled).toHaveLength(1);
   });
 });

@@ -14,8 +14,12 @@ import { type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 /** The key in an admission's hook state (`internal.hooks` of its call) that names it. */
 export const ADMISSION_ID = 'cluster.admission';
 
-/** Admissions kept per worker at most: past it the oldest go (a call the worker dropped at its hand-off never returns). */
-const MAX_OPEN = 65_536;
+/**
+ * Admissions kept per worker at least (the recorder sizes it above the calls a worker can hold: in flight plus its
+ * hand-off queue). Past it the oldest is settled as a call that spent nothing, and its state kept (as many again), so
+ * should its call come back after all it does not settle twice.
+ */
+export const MAX_OPEN = 65_536;
 
 interface Open {
   requestId: string;
@@ -30,8 +34,15 @@ let lastId = 0;
 
 export class WorkerAdmissions {
   private readonly open = new Map<number, Open>();
+  /** The state of admissions settled when they were pushed out, by id (at most maxOpen). */
+  private readonly evicted = new Map<number, Record<string, unknown>>();
+  /** How many admissions were pushed out since the last `takeEvicted()`. */
+  private evictedSince = 0;
 
-  constructor(private readonly hooks: readonly GatewayHook[]) {}
+  constructor(
+    private readonly hooks: readonly GatewayHook[],
+    private readonly maxOpen = MAX_OPEN,
+  ) {}
 
   get size(): number {
     return this.open.size;
@@ -68,15 +79,42 @@ export class WorkerAdmissions {
           state,
         ),
       );
-      if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value as number);
+      if (this.open.size > this.maxOpen) this.evictOldest();
     }
     return changed;
   }
 
-  /** A call the worker finished came back: its admission settles with it. */
+  /** The oldest admission is settled as a call that spent nothing, rather than forgotten with what it reserved. */
+  private evictOldest(): void {
+    const [id, a] = this.open.entries().next().value as [number, Open];
+    this.open.delete(id);
+    this.evictedSince++;
+    settleFor(this.hooks, lostCall(a, Date.now()));
+    this.evicted.set(id, a.state);
+    if (this.evicted.size > this.maxOpen) this.evicted.delete(this.evicted.keys().next().value as number);
+  }
+
+  /** How many admissions were pushed out (settled as spending nothing) since the last call. */
+  takeEvicted(): number {
+    const n = this.evictedSince;
+    this.evictedSince = 0;
+    return n;
+  }
+
+  /**
+   * A call the worker finished came back: its admission settles with it. One pushed out and settled already gets the
+   * recorder's settled state over its own, so its hooks do not settle it again.
+   */
   returned(call: LlmCall): void {
-    const id = call.internal?.hooks?.[ADMISSION_ID];
-    if (typeof id === 'number') this.open.delete(id);
+    const hooks = call.internal?.hooks;
+    const id = hooks?.[ADMISSION_ID];
+    if (typeof id !== 'number') return;
+    if (this.open.delete(id)) return;
+    const settled = this.evicted.get(id);
+    if (settled && hooks) {
+      this.evicted.delete(id);
+      Object.assign(hooks, settled);
+    }
   }
 
   /**

@@ -17,7 +17,7 @@ import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, type AppOptions, createApp } from '../server.js';
-import { WorkerAdmissions } from './admissions.js';
+import { MAX_OPEN, WorkerAdmissions } from './admissions.js';
 import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
 import {
@@ -160,7 +160,17 @@ export async function startFleet(
   };
   const refresh = (): Promise<Snapshot[]> => fleetMetrics.collect(ask);
   const collectWorkerMetrics = refresh;
-  const refresher = setInterval(() => void refresh(), METRICS_REFRESH_MS);
+  const refresher = setInterval(() => {
+    void refresh();
+    for (const m of members.values()) {
+      const n = m.admissions.takeEvicted();
+      if (n > 0)
+        log.warn(
+          { event: 'worker_admissions_evicted', pid: m.worker.process.pid, calls: n, max_open: maxOpen },
+          `gateway worker ${m.worker.process.pid} had more than ${maxOpen} admissions whose calls never came back: the oldest ${n} were settled as spending nothing`,
+        );
+    }
+  }, METRICS_REFRESH_MS);
   refresher.unref();
 
   const internalUrl = await app.listen();
@@ -170,6 +180,9 @@ export async function startFleet(
     admit: hooks.some((h) => h.admit),
   };
   const recorder = app.ctx.recorder;
+  // Admissions kept per worker: above all the calls a worker can hold (in flight, and queued or being sent at its
+  // hand-off), so one is pushed out only if its call was lost some other way.
+  const maxOpen = Math.max(MAX_OPEN, 2 * (config.server.maxConcurrentCalls + config.recorder.capacity + 256));
   const receiveCalls = (calls: LlmCall[]): void => {
     for (const call of calls) {
       try {
@@ -207,7 +220,7 @@ export async function startFleet(
       drained: false,
       listening: false,
       failure: null,
-      admissions: new WorkerAdmissions(hooks),
+      admissions: new WorkerAdmissions(hooks, maxOpen),
     };
     members.set(worker.id, member);
     fleetMetrics.add(worker.id);
