@@ -70,6 +70,10 @@ describe('estimates', () => {
     expect(maxOutputTokens({ max_completion_tokens: 50 }, 'chat.completions', 4096)).toBe(50);
     expect(maxOutputTokens({}, 'chat.completions', 4096)).toBe(4096);
     expect(maxOutputTokens({ max_tokens: 10 }, 'embeddings', 4096)).toBe(0);
+    // Gemini's are in generationConfig
+    const gemini = { contents: [], generationConfig: { maxOutputTokens: 700, candidateCount: 2 } };
+    expect(maxOutputTokens(gemini, 'generate_content', 4096)).toBe(1400);
+    expect(maxOutputTokens({ contents: [] }, 'generate_content', 4096)).toBe(4096);
     const body = { messages: [{ role: 'user', content: 'The quick brown fox jumps over the lazy dog.' }] };
     // o200k counts 10 tokens for the text, plus ~7 of message framing.
     expect(estimateInputTokens(body, 'chat.completions')).toBeGreaterThanOrEqual(17);

@@ -244,11 +244,19 @@ export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
   return tokens;
 }
 
-/** Output tokens a request may produce: its max_tokens (× n choices), else the budget's cap. */
+/**
+ * Output tokens a request may produce: its max_tokens (× n choices), else the budget's cap. Gemini's are in
+ * `generationConfig` (`maxOutputTokens`, `candidateCount`).
+ */
 export function maxOutputTokens(body: Json, endpoint: Endpoint, cap: number): number {
   if (endpoint === 'embeddings') return 0;
-  const m = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
-  const n = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
+  const gc = endpoint === 'generate_content' ? (body.generationConfig ?? body.generation_config) : null;
+  const g = gc && typeof gc === 'object' ? (gc as Json) : null;
+  const m = g
+    ? (g.maxOutputTokens ?? g.max_output_tokens)
+    : (body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens);
+  const count = g ? (g.candidateCount ?? g.candidate_count) : body.n;
+  const n = typeof count === 'number' && count > 1 ? Math.floor(count) : 1;
   return (typeof m === 'number' && m > 0 ? Math.floor(m) : cap) * n;
 }
 
