@@ -78,6 +78,31 @@ describe('estimates', () => {
     // o200k counts 10 tokens for the text, plus ~7 of message framing.
     expect(estimateInputTokens(body, 'chat.completions')).toBeGreaterThanOrEqual(17);
   });
+
+  it('give media parts a flat allowance, and count tool calls, tool results and thinking by their size', () => {
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(300_000) } };
+    const withImage = { messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, image] }] };
+    const plain = { messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }] }] };
+    expect(estimateInputTokens(withImage, 'messages') - estimateInputTokens(plain, 'messages')).toBe(1100);
+    const gemini = {
+      contents: [
+        { role: 'user', parts: [{ text: 'Read it' }, { inlineData: { mimeType: 'application/pdf', data: 'JVBE' } }] },
+      ],
+    };
+    expect(estimateInputTokens(gemini, 'generate_content')).toBeGreaterThanOrEqual(1100);
+    // a tool call and its result: near their size (chars / 3), not an image's allowance each
+    const use = { type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: '/repo/src/app.ts' } };
+    const result = { type: 'tool_result', tool_use_id: 'toolu_1', content: 'const a = 1;' };
+    const turn = {
+      messages: [
+        { role: 'assistant', content: [use] },
+        { role: 'user', content: [result] },
+      ],
+    };
+    const n = estimateInputTokens(turn, 'messages');
+    expect(n).toBeGreaterThanOrEqual(Math.ceil(JSON.stringify(use).length / 3));
+    expect(n).toBeLessThan(100);
+  });
 });
 
 describe('budget service', () => {

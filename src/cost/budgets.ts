@@ -220,8 +220,41 @@ export class InProcessBudgetLedger implements BudgetLedger {
 }
 
 const TEXT_PARTS = new Set(['text', 'input_text', 'output_text']);
+/** Parts whose size says nothing of their tokens (base64 or a file id): a flat allowance each. */
+const MEDIA_PARTS = new Set([
+  'image',
+  'image_url',
+  'input_image',
+  'document',
+  'input_file',
+  'file',
+  'audio',
+  'input_audio',
+  'video',
+]);
+/** Tokens allowed for one image, audio or document part. */
+const MEDIA_TOKENS = 1100;
 
-/** Tokens a prompt will likely count, on the high side: chars/3 plus per-message, tool and image overheads. */
+/**
+ * Tokens a content part adds beyond the prompt text (which already holds text parts and tool results' text): a flat
+ * allowance for media, what a tool result holds besides its text, else the part's JSON / 3 (a tool call's
+ * arguments, thinking, a Gemini function call), on the high side as the text is.
+ */
+function partTokens(part: unknown): number {
+  const p = part as Json | null;
+  if (!p || typeof p !== 'object') return 0;
+  const type = typeof p.type === 'string' ? p.type : null;
+  if (type !== null ? TEXT_PARTS.has(type) : typeof p.text === 'string') return 0;
+  if ((type !== null && MEDIA_PARTS.has(type)) || p.inlineData || p.fileData) return MEDIA_TOKENS;
+  if (type === 'tool_result') {
+    let n = 0;
+    if (Array.isArray(p.content)) for (const c of p.content) n += partTokens(c);
+    return n;
+  }
+  return Math.ceil(JSON.stringify(p).length / 3);
+}
+
+/** Tokens a prompt will likely count, on the high side: chars/3 plus per-message, tool and media overheads. */
 export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
   // The prompt in the call's own format (chat messages, Anthropic messages + system, Responses instructions + input).
   const text = promptTextOf(body, endpoint);
@@ -231,13 +264,20 @@ export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
       ? body.input
       : endpoint === 'chat.completions' || endpoint === 'messages'
         ? body.messages
-        : null;
+        : endpoint === 'generate_content'
+          ? body.contents
+          : null;
   if (Array.isArray(items)) {
     tokens += 4 * items.length;
     for (const m of items) {
-      const content = (m as Json | null)?.content;
-      if (Array.isArray(content))
-        for (const p of content) if (!TEXT_PARTS.has(String((p as Json | null)?.type))) tokens += 1100; // an image, audio or document part
+      const item = m as Json | null;
+      const content = item?.content ?? item?.parts;
+      if (Array.isArray(content)) for (const p of content) tokens += partTokens(p);
+      // a Responses input item that is itself a tool call or reasoning (no content parts)
+      else if (endpoint === 'responses' && typeof item?.type === 'string' && item.type !== 'message')
+        tokens += partTokens(item);
+      // a chat assistant message's tool calls
+      if (Array.isArray(item?.tool_calls)) tokens += Math.ceil(JSON.stringify(item.tool_calls).length / 3);
     }
   }
   if (Array.isArray(body.tools)) tokens += Math.ceil(JSON.stringify(body.tools).length / 3);

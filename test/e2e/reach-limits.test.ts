@@ -1,7 +1,8 @@
-// A virtual key's token limit (tpm) and budgets reserve what a call may produce: its max output tokens. Gemini's is
-// in generationConfig.maxOutputTokens (@google/genai's config.maxOutputTokens), not in a top-level max_tokens, so
-// a Gemini call asking for more than the key's tpm is refused as too large, in Google's error shape, as an
-// Anthropic call with the same max_tokens is.
+// A virtual key's token limit (tpm) and budgets reserve a call's estimate: its prompt, on the high side, and what it
+// may produce. Gemini's max output is in generationConfig.maxOutputTokens (@google/genai's config.maxOutputTokens),
+// not in a top-level max_tokens, so a Gemini call asking for more than the key's tpm is refused as too large, in
+// Google's error shape, as an Anthropic call with the same max_tokens is. And a Claude Code conversation, dozens of
+// tool_use / tool_result blocks long, is estimated near its size, not at a media part's allowance per block.
 import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,14 +10,16 @@ import { createCostModule } from '../../src/cost/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 const KEY = `lsk_${'g'.repeat(40)}`;
+const AGENT_KEY = `lsk_${'c'.repeat(40)}`;
 const ENV = 'U3_TEST_GEMINI_LIMIT_KEY';
 
-describe('reach: a key’s tpm counts a Gemini call’s maxOutputTokens', () => {
+describe('reach: a key’s tpm takes each format’s own estimate', () => {
   let s: Stack;
   let ai: GoogleGenAI;
 
   beforeAll(async () => {
     process.env[ENV] = KEY;
+    process.env[`${ENV}_AGENT`] = AGENT_KEY;
     s = await startStack({
       sim: { ttftMs: 5, tpotMs: 1, outputTokens: 8 },
       config: (sim) => ({
@@ -24,7 +27,11 @@ describe('reach: a key’s tpm counts a Gemini call’s maxOutputTokens', () => 
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
           { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
-        keys: [{ id: 'small', keyEnv: ENV, user: 'gina', tpm: 2000 }],
+        keys: [
+          { id: 'small', keyEnv: ENV, user: 'gina', tpm: 2000 },
+          // the docs' example tpm
+          { id: 'agent', keyEnv: `${ENV}_AGENT`, user: 'cody', tpm: 200000 },
+        ],
       }),
       app: { modules: [createCostModule] },
     });
@@ -33,6 +40,7 @@ describe('reach: a key’s tpm counts a Gemini call’s maxOutputTokens', () => 
   afterAll(async () => {
     await s.close();
     delete process.env[ENV];
+    delete process.env[`${ENV}_AGENT`];
   });
 
   it('refuses a call whose maxOutputTokens alone is over the tpm, as for Anthropic’s max_tokens', async () => {
@@ -60,5 +68,30 @@ describe('reach: a key’s tpm counts a Gemini call’s maxOutputTokens', () => 
       config: { maxOutputTokens: 100 },
     });
     expect(r.usageMetadata?.candidatesTokenCount).toBe(8);
+  });
+
+  it('lets a Claude Code conversation of 80 tool calls (about 11k tokens) through a 200k tpm key', async () => {
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Fix the failing test in src/app.ts' }];
+    for (let i = 0; i < 80; i++) {
+      const id = `toolu_${String(i).padStart(4, '0')}`;
+      messages.push({
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me look.' },
+          { type: 'tool_use', id, name: 'Read', input: { file_path: '/repo/src/app.ts' } },
+        ],
+      });
+      messages.push({
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: id, content: 'const a = 1;\n'.repeat(20) }],
+      });
+    }
+    const anthropic = new Anthropic({ baseURL: s.base, apiKey: AGENT_KEY, maxRetries: 0 });
+    // Claude Code's max_tokens, streamed as it does; the estimate was 184k prompt tokens before (1100 a block): 'Request too large'
+    const r = await anthropic.messages
+      .stream({ model: 'claude-sonnet-4-5', max_tokens: 32000, messages })
+      .finalMessage();
+    expect(r.usage.input_tokens).toBeLessThan(15000);
+    expect(r.stop_reason).toBe('end_turn');
   });
 });
