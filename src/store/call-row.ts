@@ -2,17 +2,8 @@
 // the `unnest` insert), an LlmCall as the row's values in that order, and a stored row back as an LlmCall. What the
 // engines store differently — booleans (SQLite 1/0), NUL in text (PostgreSQL cannot hold it), the spans' form — is
 // a `RowDialect`, so a new field is one entry here, not two hand-kept copies in sqlite-store.ts and postgres-store.ts.
-import type {
-  AppliedPrice,
-  CallEvent,
-  CallStatus,
-  Endpoint,
-  LlmCall,
-  Metadata,
-  SpanRecord,
-  TokenSource,
-} from '../calls/index.js';
-import { decodeSpans, encodeSpans } from './spans-codec.js';
+import type { AppliedPrice, CallEvent, CallStatus, Endpoint, LlmCall, Metadata, TokenSource } from '../calls/index.js';
+import { decodeSpans, encodeSpans, type SpanRow } from './spans-codec.js';
 
 /** A `calls` row as either engine's driver returns it (SELECT *). */
 export interface CallRow {
@@ -140,7 +131,7 @@ const num = (v: number | null | undefined): number | null => (typeof v === 'numb
 export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
   const nul = d.replaceNul;
   const ints = d.booleansAsIntegers;
-  return [
+  const v: CallValue[] = [
     text(c.requestId, nul),
     opt(c.traceId, nul),
     c.startedAt,
@@ -175,11 +166,44 @@ export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
     c.requestBytes ?? 0,
     c.responseBytes ?? 0,
     text(c.source, nul),
-    d.compactSpans ? encodeSpans(c.spans) : JSON.stringify(c.spans ?? []),
+    null, // spans: from the other values, below
     JSON.stringify(c.events ?? []),
     c.content ? JSON.stringify(c.content) : null,
     metadataColumn(c.metadata, nul),
   ];
+  // The gateway form rebuilds a call's spans from the row's values as they will be read back (spans-codec.ts).
+  v[AT.spans] = d.compactSpans ? encodeSpans(c.spans, spanRowOf(v)) : JSON.stringify(c.spans ?? []);
+  return v;
+}
+
+/** Each column's position in CALL_COLUMNS (and in callRowValues' array). */
+const AT = Object.fromEntries(CALL_COLUMNS.map(([c], i) => [c, i])) as Record<keyof CallRow, number>;
+
+/** The columns the gateway spans form reads, from a row's values (what callOfRow will read back). */
+function spanRowOf(v: readonly CallValue[]): SpanRow {
+  return {
+    traceId: v[AT.trace_id] as string | null,
+    startedAt: v[AT.started_at] as number,
+    endedAt: v[AT.ended_at] as number,
+    provider: v[AT.provider] as string,
+    model: v[AT.model] as string,
+    stream: v[AT.stream] === true || v[AT.stream] === 1,
+    requestId: v[AT.request_id] as string,
+    status: v[AT.status] as CallStatus,
+    httpStatus: v[AT.http_status] as number,
+    finishReason: v[AT.finish_reason] as string | null,
+    inputTokens: v[AT.input_tokens] as number | null,
+    outputTokens: v[AT.output_tokens] as number | null,
+    cachedInputTokens: v[AT.cached_input_tokens] as number | null,
+    cacheWriteInputTokens: v[AT.cache_write_input_tokens] as number | null,
+    reasoningTokens: v[AT.reasoning_tokens] as number | null,
+    errorType: v[AT.error_type] as string | null,
+    ttftMs: v[AT.ttft_ms] as number | null,
+    tpotMs: v[AT.tpot_ms] as number | null,
+    user: v[AT.user] as string | null,
+    team: v[AT.team] as string | null,
+    feature: v[AT.feature] as string | null,
+  };
 }
 
 /** The metadata column: NULL when there is none; PostgreSQL's jsonb cannot hold NUL either. */
@@ -200,7 +224,7 @@ export function storedText(v: string, d: RowDialect): string {
 
 /** A stored row as the call; reads either engine's booleans and either spans form. */
 export function callOfRow(r: CallRow): LlmCall {
-  return {
+  const call: LlmCall = {
     requestId: r.request_id,
     traceId: r.trace_id,
     startedAt: r.started_at,
@@ -235,7 +259,7 @@ export function callOfRow(r: CallRow): LlmCall {
     requestBytes: r.request_bytes,
     responseBytes: r.response_bytes,
     source: r.source as LlmCall['source'],
-    spans: decodeSpans(r.spans) as SpanRecord[],
+    spans: [],
     events: JSON.parse(r.events) as CallEvent[],
     content: r.content ? (JSON.parse(r.content) as LlmCall['content']) : null,
     metadata:
@@ -245,4 +269,6 @@ export function callOfRow(r: CallRow): LlmCall {
           ? (JSON.parse(r.metadata) as Metadata)
           : r.metadata,
   };
+  call.spans = decodeSpans(r.spans, call);
+  return call;
 }

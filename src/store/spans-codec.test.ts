@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { SpanRecord } from '../calls/index.js';
+import { arrivedInternals, type LlmCall, type SpanRecord } from '../calls/index.js';
+import { spansOf } from '../telemetry/spans.js';
+import { CALL_COLUMNS, type CallRow, callOfRow, callRowValues, POSTGRES_ROW, SQLITE_ROW } from './call-row.js';
 import { decodeSpans, encodeSpans } from './spans-codec.js';
+import { makeCall } from './store.contract.js';
 
 const span = (over: Partial<SpanRecord> = {}): SpanRecord => ({
   traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -55,5 +58,132 @@ describe('spans column codec', () => {
   it('reads rows written before the compact form', () => {
     const old = [span()];
     expect(decodeSpans(JSON.stringify(old))).toStrictEqual(old);
+  });
+});
+
+/** A gateway call as the gateway records it: internals from its timing marks, spans built by telemetry's spansOf. */
+function gatewayCall(i: number, over: Partial<LlmCall> = {}, marks: Partial<NonNullable<LlmCall['internal']>> = {}) {
+  const c = makeCall(i, { spans: [], ...over });
+  const t = c.startedAt;
+  c.internal = {
+    ...arrivedInternals(t, `a4ab22519644e6${(16 + i).toString(16).padStart(2, '0')}`, '71f3642aa373a05c', null),
+    routedAt: t + 0.0439453125,
+    upstreamStartAt: t + 0.0478515625,
+    upstreamHeadersAt: t + 17.600830078125,
+    upstreamEndAt: c.endedAt - 0.0252,
+    firstContentAt: c.stream ? t + 18.25 : null,
+    params: { max_tokens: 256, temperature: 0.7 },
+    serverAddress: '127.0.0.1',
+    serverPort: 19390,
+    responseModel: 'gpt-4o-mini-2024-07-18',
+    responseId: `chatcmpl-${i}`,
+    ...marks,
+  };
+  c.spans = spansOf(c);
+  delete c.internal;
+  return c;
+}
+
+/** The row SQLite stores for the call, as its driver returns it (SELECT *). */
+function rowOf(c: LlmCall, d = SQLITE_ROW): CallRow {
+  const v = callRowValues(c, d);
+  return Object.fromEntries(CALL_COLUMNS.map(([col], k) => [col, v[k]])) as unknown as CallRow;
+}
+
+/** The spans column as the compact form (the one before the gateway form) wrote it. */
+const compact = (c: LlmCall) => encodeSpans(c.spans);
+
+describe('the gateway spans form', () => {
+  const cases: [string, LlmCall][] = [
+    ['non-streamed', gatewayCall(1)],
+    ['streamed, first token, ttft and tpot', gatewayCall(2)],
+    ['cancelled mid-stream', gatewayCall(4, { status: 'cancelled', httpStatus: 499, finishReason: null })],
+    [
+      'upstream error before headers (no response span), error type',
+      gatewayCall(
+        3,
+        { status: 'upstream_error', httpStatus: 502, errorType: 'upstream_unreachable', outputTokens: null },
+        { upstreamHeadersAt: null, upstreamEndAt: null, serverPort: null, responseModel: null, responseId: null },
+      ),
+    ],
+    [
+      'refused before routing (no route or upstream span)',
+      gatewayCall(
+        5,
+        { status: 'client_error', httpStatus: 400, inputTokens: null, outputTokens: null, user: null, team: null },
+        { routedAt: null, upstreamStartAt: null, upstreamHeadersAt: null, upstreamEndAt: null, params: {} },
+      ),
+    ],
+    [
+      'a parent span from traceparent, reasoning and cache tokens',
+      gatewayCall(6, {}, { parentSpanId: '00f067aa0ba902b7' }),
+    ],
+    ['embeddings, no finish reason', gatewayCall(10, { endpoint: 'embeddings', finishReason: null, outputTokens: 0 })],
+  ];
+
+  it.each(cases)('%s: stored in the gateway form, read back exactly as the compact form reads', (_, c) => {
+    const row = rowOf(c);
+    expect(row.spans.startsWith('[1,')).toBe(true);
+    const read = callOfRow(row);
+    expect(read.spans).toStrictEqual(c.spans);
+    // the same call stored before this form: every field the same, spans included
+    expect(read).toStrictEqual(callOfRow({ ...row, spans: compact(c) }));
+    expect(row.spans.length).toBeLessThan(compact(c).length / 3);
+  });
+
+  it('keeps the compact form when the row does not rebuild the spans', () => {
+    const changed = (f: (c: LlmCall) => void) => {
+      const c = gatewayCall(2);
+      f(c);
+      return c;
+    };
+    const others: LlmCall[] = [
+      // a column changed after the spans were built (an enricher), or an attribute after
+      changed((c) => {
+        c.user = 'someone-else';
+      }),
+      changed((c) => {
+        (c.spans[0] as SpanRecord).attributes['gen_ai.request.seed'] = 'not a number' as unknown as number;
+      }),
+      changed((c) => {
+        (c.spans[2] as SpanRecord).attributes.extra = 1;
+      }),
+      changed((c) => {
+        (c.spans[1] as SpanRecord).startTime += 1;
+      }),
+      changed((c) => {
+        c.spans.push({ ...(c.spans[1] as SpanRecord), spanId: '1111111111111111' });
+      }),
+      changed((c) => {
+        (c.spans[0] as SpanRecord).events[0] = { name: 'gen_ai.first_token', time: 1, attributes: undefined };
+      }),
+      // a token count that is not a number stores as unknown, where the span said NaN
+      changed((c) => {
+        c.inputTokens = Number.NaN;
+        (c.spans[0] as SpanRecord).attributes['gen_ai.usage.input_tokens'] = Number.NaN;
+      }),
+      // SQLite keeps UTF-8: a lone surrogate in a column reads back as U+FFFD, the spans' JSON kept it
+      changed((c) => {
+        c.model = 'gpt\ud800';
+      }),
+      // OTLP calls' spans: made by the app, not rebuilt from the row
+      makeCall(3),
+    ];
+    for (const c of others) {
+      const row = rowOf(c);
+      expect(row.spans.slice(0, 3), String(others.indexOf(c))).toBe('[0,');
+      expect(callOfRow(row).spans).toStrictEqual(decodeSpans(compact(c)));
+    }
+  });
+
+  it('is SQLite only: PostgreSQL keeps the plain JSON array (older replicas read it during a rolling upgrade)', () => {
+    const c = gatewayCall(2);
+    const row = rowOf(c, POSTGRES_ROW);
+    expect(row.spans).toBe(JSON.stringify(c.spans));
+    expect(callOfRow(row).spans).toStrictEqual(c.spans);
+  });
+
+  it('needs the row to be read', () => {
+    expect(() => decodeSpans(rowOf(gatewayCall(1)).spans)).toThrow(/needs the call/);
   });
 });

@@ -2,7 +2,16 @@
 // objects they repeat the trace id and ten property names per span, about a third of the row: a streamed call's
 // row then no longer fits two to a 4 KiB page, so every call cost a page of WAL. The compact form keeps the trace
 // id once and each span as a tuple; rows written before it (an array of span objects) read as before.
-import type { SpanRecord } from '../calls/index.js';
+//
+// The gateway form goes further for the spans the gateway builds (src/telemetry/spans.ts): their attributes repeat
+// the row's own columns (model, provider, status, tokens, request id, finish reason, ...), so it keeps only what the
+// row lacks (span ids, the timing marks, request parameters, the response's model and id, the upstream's address)
+// and rebuilds the spans from the row when read. It is used only when that rebuild gives back exactly the spans
+// given (checked at every write), so every answer reads the same spans as before; anything else (OTLP calls' spans,
+// spans an enricher changed, calls whose columns differ from their attributes) keeps the compact form. The rebuild
+// below is this form's definition: rows written with it must read the same forever, so a change to what the gateway
+// builds is a new form (a new marker), never an edit of this one.
+import type { LlmCall, SpanRecord } from '../calls/index.js';
 
 /** Marks the compact form: its first element is this number (the object form's are spans). */
 const COMPACT = 0;
@@ -21,9 +30,13 @@ type SpanTuple = [
   events: EventTuple[],
 ];
 
-/** The column text for `spans`: compact when they share one trace id, else the plain JSON array. */
-export function encodeSpans(spans: readonly SpanRecord[] | undefined): string {
+/** The column text for `spans`: the gateway form when `row` rebuilds them, compact when they share one trace id, else the plain JSON array. */
+export function encodeSpans(spans: readonly SpanRecord[] | undefined, row?: SpanRow): string {
   if (!spans || spans.length === 0) return '[]';
+  if (row) {
+    const g = gatewayTupleOf(spans, row);
+    if (g !== null && sameSpans(gatewaySpans(row, g), spans)) return JSON.stringify(g);
+  }
   const traceId = spans[0]?.traceId;
   const out: unknown[] = [COMPACT, traceId];
   for (const s of spans) {
@@ -36,9 +49,13 @@ export function encodeSpans(spans: readonly SpanRecord[] | undefined): string {
   return JSON.stringify(out);
 }
 
-/** The spans from the column text, in either form. */
-export function decodeSpans(text: string): SpanRecord[] {
+/** The spans from the column text, in any form (`row`: the call's other columns, which the gateway form needs). */
+export function decodeSpans(text: string, row?: SpanRow): SpanRecord[] {
   const v = JSON.parse(text) as unknown[];
+  if (v[0] === GATEWAY) {
+    if (!row) throw new Error('the gateway spans form needs the call’s row to be read');
+    return gatewaySpans(row, v as GatewayTuple);
+  }
   if (v.length === 0 || v[0] !== COMPACT) return v as SpanRecord[];
   const traceId = v[1] as string;
   const spans: SpanRecord[] = [];
@@ -60,4 +77,279 @@ export function decodeSpans(text: string): SpanRecord[] {
     });
   }
   return spans;
+}
+
+/** Marks the gateway form (GatewayTuple). */
+const GATEWAY = 1;
+
+/** The row's columns a gateway call's spans repeat, as read back from the row. */
+export type SpanRow = Pick<
+  LlmCall,
+  | 'traceId'
+  | 'startedAt'
+  | 'endedAt'
+  | 'provider'
+  | 'model'
+  | 'stream'
+  | 'requestId'
+  | 'status'
+  | 'httpStatus'
+  | 'finishReason'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cachedInputTokens'
+  | 'cacheWriteInputTokens'
+  | 'reasoningTokens'
+  | 'errorType'
+  | 'ttftMs'
+  | 'tpotMs'
+  | 'user'
+  | 'team'
+  | 'feature'
+>;
+
+/** Times are kept as ms after the row's started_at: exact (t − s is exact for s ≤ t ≤ 2s, so s + (t − s) is t). */
+type GatewayTuple = [
+  form: typeof GATEWAY,
+  operation: string,
+  spanId: string,
+  parentSpanId: string | null,
+  arrival: number,
+  /** The route span's end; null: no route span. */
+  routed: number | null,
+  /** The upstream wait span's id; null: no upstream spans. */
+  upstreamSpanId: string | null,
+  upstreamStart: number | null,
+  /** The response (or stream) span's start; null: none (the wait span then ends at upstreamEnd). */
+  upstreamHeaders: number | null,
+  upstreamEnd: number | null,
+  firstContent: number | null,
+  /** Request parameters (`gen_ai.request.<name>`), in order; 0 when none. */
+  params: Record<string, number> | 0,
+  responseModel: string | null,
+  responseId: string | null,
+  serverAddress: string | null,
+  serverPort: number | null,
+];
+
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** A child span id: the last byte of `id` XOR `n` (as the gateway derives its route and response spans' ids). */
+function derivedSpanId(id: string, n: number): string {
+  const last = Number.parseInt(id.slice(-2), 16) ^ n;
+  const head = id.slice(0, -2);
+  const out = `${head}${HEX2[last] ?? last.toString(16).padStart(2, '0')}`;
+  return last === 0 && /^0*$/.test(head) ? derivedSpanId(id, n | 0x80) : out;
+}
+
+type Attrs2 = Record<string, string | number | boolean>;
+
+/** The gateway form's spans of a call: its server span, then the route, upstream wait and response spans it had. */
+function gatewaySpans(row: SpanRow, g: GatewayTuple): SpanRecord[] {
+  const [, op, spanId, parentSpanId, arrival, routed, upSpanId, upStart, upHeaders, upEnd, first, params] = g;
+  const [responseModel, responseId, serverAddress, serverPort] = [g[12], g[13], g[14], g[15]];
+  const t0 = row.startedAt;
+  const traceId = row.traceId as string;
+  const failed = row.status !== 'ok' && row.status !== 'cancelled';
+  const a: Attrs2 = {
+    'gen_ai.operation.name': op,
+    'gen_ai.provider.name': row.provider,
+    'gen_ai.request.model': row.model,
+    'gen_ai.request.stream': row.stream,
+    'llmscope.request_id': row.requestId,
+    'llmscope.status': row.status,
+    'http.response.status_code': row.httpStatus,
+  };
+  if (params !== 0) for (const k in params) a[`gen_ai.request.${k}`] = params[k] as number;
+  if (responseModel) a['gen_ai.response.model'] = responseModel;
+  if (responseId) a['gen_ai.response.id'] = responseId;
+  if (serverAddress) a['server.address'] = serverAddress;
+  if (serverPort) a['server.port'] = serverPort;
+  if (row.finishReason) a['gen_ai.response.finish_reasons'] = row.finishReason;
+  if (row.inputTokens !== null) a['gen_ai.usage.input_tokens'] = row.inputTokens;
+  if (row.outputTokens !== null) a['gen_ai.usage.output_tokens'] = row.outputTokens;
+  if (row.cachedInputTokens) a['gen_ai.usage.cache_read.input_tokens'] = row.cachedInputTokens;
+  if (row.cacheWriteInputTokens) a['gen_ai.usage.cache_creation.input_tokens'] = row.cacheWriteInputTokens;
+  if (row.reasoningTokens) a['gen_ai.usage.reasoning.output_tokens'] = row.reasoningTokens;
+  if (row.errorType) a['error.type'] = row.errorType;
+  if (row.ttftMs !== null) a['llmscope.ttft_ms'] = row.ttftMs;
+  if (row.tpotMs !== null) a['llmscope.tpot_ms'] = row.tpotMs;
+  if (row.user) a['llmscope.user'] = row.user;
+  if (row.team) a['llmscope.team'] = row.team;
+  if (row.feature) a['llmscope.feature'] = row.feature;
+  const arrivalAt = t0 + arrival;
+  const root: SpanRecord = {
+    traceId,
+    spanId,
+    parentSpanId,
+    name: `${op} ${row.model}`,
+    kind: 'server',
+    startTime: arrivalAt,
+    endTime: row.endedAt,
+    status: failed ? 'error' : 'ok',
+    attributes: a,
+    events: [],
+  };
+  if (first !== null)
+    root.events.push({
+      name: 'gen_ai.first_token',
+      time: t0 + first,
+      attributes: { 'llmscope.ttft_ms': row.ttftMs ?? 0 },
+    });
+  if (row.status === 'cancelled') root.events.push({ name: 'llmscope.client_cancelled', time: row.endedAt });
+  const spans = [root];
+  if (routed !== null)
+    spans.push({
+      traceId,
+      spanId: derivedSpanId(spanId, 1),
+      parentSpanId: spanId,
+      name: 'llmscope.route',
+      kind: 'internal',
+      startTime: arrivalAt,
+      endTime: t0 + routed,
+      status: 'unset',
+      attributes: { 'gen_ai.provider.name': row.provider },
+      events: [],
+    });
+  if (upSpanId !== null && upStart !== null) {
+    const headersAt = upHeaders === null ? null : t0 + upHeaders;
+    const endAt = upEnd === null ? row.endedAt : t0 + upEnd;
+    const upstream: SpanRecord = {
+      traceId,
+      spanId: upSpanId,
+      parentSpanId: spanId,
+      name: 'llmscope.upstream.wait',
+      kind: 'client',
+      startTime: t0 + upStart,
+      endTime: headersAt ?? endAt,
+      status: headersAt === null ? 'error' : 'unset',
+      attributes: { 'http.request.method': 'POST', 'http.response.status_code': row.httpStatus },
+      events: [],
+    };
+    if (serverAddress) upstream.attributes['server.address'] = serverAddress;
+    if (serverPort) upstream.attributes['server.port'] = serverPort;
+    spans.push(upstream);
+    if (headersAt !== null)
+      spans.push({
+        traceId,
+        spanId: derivedSpanId(upSpanId, 2),
+        parentSpanId: spanId,
+        name: row.stream ? 'llmscope.stream' : 'llmscope.response',
+        kind: 'internal',
+        startTime: headersAt,
+        endTime: endAt,
+        status: failed ? 'error' : 'unset',
+        attributes: { 'gen_ai.usage.output_tokens': row.outputTokens ?? 0 },
+        events: [],
+      });
+  }
+  return spans;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** ms after `t0`, or NaN (never equal on rebuild, so the form is not used) when `t` is not a number. */
+const after = (t: unknown, t0: number): number => (typeof t === 'number' ? t - t0 : Number.NaN);
+
+/**
+ * The gateway form's values read off spans shaped as the gateway builds them, or null when they are not; whether the
+ * form rebuilds them exactly is checked by the caller (sameSpans).
+ */
+function gatewayTupleOf(spans: readonly SpanRecord[], row: SpanRow): GatewayTuple | null {
+  const root = spans[0] as SpanRecord;
+  if (root.kind !== 'server' || row.traceId === null || root.traceId !== row.traceId) return null;
+  // a lone surrogate in a text column reads back as U+FFFD (SQLite keeps UTF-8), where the spans' JSON kept it
+  for (const t of [row.provider, row.model, row.requestId, row.status, row.finishReason, row.errorType])
+    if (t !== null && LONE_SURROGATE.test(t)) return null;
+  for (const t of [row.user, row.team, row.feature]) if (t && LONE_SURROGATE.test(t)) return null;
+  const a = root.attributes;
+  const op = a['gen_ai.operation.name'];
+  if (typeof op !== 'string') return null;
+  const t0 = row.startedAt;
+  let route: SpanRecord | null = null;
+  let wait: SpanRecord | null = null;
+  let response: SpanRecord | null = null;
+  for (let i = 1; i < spans.length; i++) {
+    const s = spans[i] as SpanRecord;
+    if (s.name === 'llmscope.route' && route === null && wait === null) route = s;
+    else if (s.name === 'llmscope.upstream.wait' && wait === null) wait = s;
+    else if (wait !== null && response === null) response = s;
+    else return null;
+  }
+  let params: Record<string, number> | 0 = 0;
+  for (const k in a)
+    if (k.startsWith('gen_ai.request.') && k !== 'gen_ai.request.model' && k !== 'gen_ai.request.stream') {
+      const v = a[k];
+      if (typeof v !== 'number') return null;
+      params ||= {};
+      params[k.slice(15)] = v;
+    }
+  const firstToken = root.events[0]?.name === 'gen_ai.first_token' ? root.events[0] : null;
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return [
+    GATEWAY,
+    op,
+    root.spanId,
+    root.parentSpanId,
+    after(root.startTime, t0),
+    route === null ? null : after(route.endTime, t0),
+    wait === null ? null : wait.spanId,
+    wait === null ? null : after(wait.startTime, t0),
+    response === null ? null : after(response.startTime, t0),
+    wait === null ? null : after((response ?? wait).endTime, t0),
+    firstToken === null ? null : after(firstToken.time, t0),
+    params,
+    str(a['gen_ai.response.model']),
+    str(a['gen_ai.response.id']),
+    str(a['server.address']),
+    typeof a['server.port'] === 'number' ? a['server.port'] : null,
+  ];
+}
+
+/** The same attributes, values and order (what JSON would write of each), and nothing else. */
+function sameAttrs(x: Attrs2 | undefined, y: Attrs2 | undefined): boolean {
+  if (x === undefined || y === undefined) return x === y;
+  const kx = Object.keys(x);
+  const ky = Object.keys(y);
+  if (kx.length !== ky.length) return false;
+  for (let i = 0; i < kx.length; i++) {
+    const k = kx[i] as string;
+    if (k !== ky[i] || x[k] !== y[k]) return false;
+  }
+  return true;
+}
+
+/** Whether `built` (the gateway form's rebuild) is exactly `given`, property for property and in the same order. */
+function sameSpans(built: readonly SpanRecord[], given: readonly SpanRecord[]): boolean {
+  if (built.length !== given.length) return false;
+  for (let i = 0; i < built.length; i++) {
+    const b = built[i] as SpanRecord;
+    const g = given[i] as SpanRecord;
+    if (
+      Object.keys(g).length !== 10 ||
+      b.traceId !== g.traceId ||
+      b.spanId !== g.spanId ||
+      b.parentSpanId !== g.parentSpanId ||
+      b.name !== g.name ||
+      b.kind !== g.kind ||
+      b.startTime !== g.startTime ||
+      b.endTime !== g.endTime ||
+      b.status !== g.status ||
+      !sameAttrs(b.attributes, g.attributes) ||
+      b.events.length !== g.events.length
+    )
+      return false;
+    for (let j = 0; j < b.events.length; j++) {
+      const be = b.events[j] as SpanRecord['events'][number];
+      const ge = g.events[j] as SpanRecord['events'][number];
+      if (
+        Object.keys(ge).length !== (be.attributes === undefined ? 2 : 3) ||
+        be.name !== ge.name ||
+        be.time !== ge.time ||
+        !sameAttrs(be.attributes, ge.attributes)
+      )
+        return false;
+    }
+  }
+  return true;
 }

@@ -1,8 +1,9 @@
 // The Store contract suite: every implementation (SQLite now, PostgreSQL later) runs these same tests, e.g.
 // `describe.each(stores)('%s', (name, make) => storeContract(name, make))` or one `storeContract` call per store.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
+import { arrivedInternals, CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import { spansOf } from '../telemetry/spans.js';
 import { HOUR_MS } from '../time.js';
 import { count, quantile, RELATIVE_ACCURACY } from './histogram.js';
 import { sumCallsByMetadata } from './metadata-query.js';
@@ -176,6 +177,41 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           await store.insertCalls([c]);
           expect((await store.getCall(c.requestId))?.status).toBe(st);
         }
+      });
+
+      it('reads back the spans the gateway built for a call exactly (SQLite keeps them in the gateway form)', async () => {
+        const calls = (['ok', 'cancelled', 'upstream_error'] as const).map((status, k) => {
+          const c = makeCall(20 + k, { status, spans: [] });
+          c.internal = {
+            ...arrivedInternals(
+              c.startedAt,
+              `a4ab22519644e6${k}f`,
+              '71f3642aa373a05c',
+              k === 1 ? null : 'b'.repeat(16),
+            ),
+            routedAt: c.startedAt + 0.04,
+            upstreamStartAt: c.startedAt + 0.05,
+            upstreamHeadersAt: status === 'upstream_error' ? null : c.startedAt + 17.6,
+            upstreamEndAt: c.endedAt - 0.02,
+            firstContentAt: c.stream ? c.startedAt + 18 : null,
+            params: { max_tokens: 64 },
+            serverAddress: '127.0.0.1',
+            serverPort: 8080,
+            responseModel: 'gpt-4o-2024-08-06',
+            responseId: `chatcmpl-${k}`,
+          };
+          c.spans = spansOf(c);
+          delete c.internal;
+          return c;
+        });
+        await store.insertCalls(calls);
+        for (const c of calls) {
+          const back = await store.getCall(c.requestId);
+          expect(back?.spans).toStrictEqual(c.spans);
+          expect(back).toEqual(c);
+        }
+        const page = await store.listCalls({ limit: 10 });
+        for (const c of calls) expect(page.items.find((x) => x.requestId === c.requestId)).toEqual(c);
       });
 
       it('never stores the hot-path scratch (internal)', async () => {
