@@ -38,6 +38,15 @@ export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, re
   return true;
 }
 
+const MODEL_PATH = '/v1/models/';
+const decodedId = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 /**
  * Answers `req` when `url` is one of the gateway's routes: true when answered at once (a call is handed to the proxy,
  * which never throws), a promise for the answer (pass-through, model list), false when the path is not the gateway's
@@ -68,5 +77,8 @@ export function serveGateway(
   if (passThrough)
     return proxy.passThrough(req, res, passThrough.adapter, passThrough.path + url.search, passThrough.model);
   if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes, req.headers);
+  // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).
+  if (req.method === 'GET' && path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length)
+    return sendModels(res, upstreams, routes, req.headers, decodedId(path.slice(MODEL_PATH.length)));
   return false;
 }

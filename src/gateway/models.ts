@@ -6,30 +6,44 @@ import { LlmscopeError } from '../errors.js';
 import { sendJson } from '../http/index.js';
 import type { Upstream } from './upstream.js';
 
-/** The header a client's key comes in, by the provider's wire format (as its clients send it). */
-const KEY_HEADER: Record<string, string> = {
-  'openai-compatible': 'authorization',
-  'openai-responses': 'authorization',
-  anthropic: 'x-api-key',
-  gemini: 'x-goog-api-key',
+type KeyFamily = 'openai' | 'anthropic' | 'gemini';
+const FAMILY: Record<string, KeyFamily> = {
+  'openai-compatible': 'openai',
+  'openai-responses': 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gemini',
 };
 
 /**
+ * The client's own key and the header it came in, with the API family it is for: an Anthropic SDK (it sends
+ * `anthropic-version`; its key in `x-api-key` or, lately, `authorization`), a Gemini client (`x-goog-api-key`), else
+ * an OpenAI client (`authorization`). Never a virtual key (lsk_), which is llmscope's.
+ */
+function clientKey(client: IncomingHttpHeaders): { family: KeyFamily; header: string; value: string } | null {
+  const pick = (family: KeyFamily, header: string) => {
+    const v = client[header];
+    return typeof v === 'string' && v && !v.includes('lsk_') ? { family, header, value: v } : null;
+  };
+  if (client['anthropic-version'] !== undefined)
+    return pick('anthropic', 'x-api-key') ?? pick('anthropic', 'authorization');
+  return pick('gemini', 'x-goog-api-key') ?? pick('openai', 'authorization');
+}
+
+/**
  * The headers of one provider's GET /models: its configured headers and its own key (apiKeyEnv) in its format's
- * header; a provider without a key gets the key the client sent in that header (as a call's is passed on) when it is
- * the only one without a key that reads that header, so a client's key never goes to a provider it may not be for,
- * and never a virtual key (lsk_), which is llmscope's. Anthropic's list also needs an `anthropic-version`: the
- * client's, else the current one.
+ * header; a provider without a key gets the key the client sent (as a call's is passed on) when the client speaks
+ * its API and it is the only provider of that API without a key, so a client's key never goes to a provider it is
+ * not for. Anthropic's list also needs an `anthropic-version`: the client's, else the current one.
  */
 function modelsHeaders(
   up: Upstream,
   client: IncomingHttpHeaders,
-  keyless: Map<string, number>,
+  key: ReturnType<typeof clientKey>,
+  keyless: Map<KeyFamily, number>,
 ): Record<string, string> {
   const out: Record<string, string> = { ...up.extraHeaders };
-  const k = KEY_HEADER[up.provider.type];
-  const v = k === undefined ? undefined : client[k];
-  if (k !== undefined && !up.hasKey && keyless.get(k) === 1 && typeof v === 'string' && !v.includes('lsk_')) out[k] = v;
+  const family = FAMILY[up.provider.type];
+  if (key && !up.hasKey && family === key.family && keyless.get(family) === 1) out[key.header] = key.value;
   if (up.provider.type === 'anthropic') {
     const version = client['anthropic-version'];
     out['anthropic-version'] = typeof version === 'string' ? version : '2023-06-01';
@@ -37,27 +51,34 @@ function modelsHeaders(
   return Object.assign(out, up.auth);
 }
 
+/**
+ * Answers GET /v1/models with the list, or GET /v1/models/{id} (`id`: the OpenAI SDK's `models.retrieve`, Anthropic's
+ * `models.retrieve`) with that model's entry as its provider lists it, 404 when no provider lists it and no route
+ * names it.
+ */
 export async function sendModels(
   res: ServerResponse,
   upstreams: ReadonlyMap<string, Upstream>,
   routes: Config['routes'],
   client: IncomingHttpHeaders = {},
+  id?: string,
 ): Promise<void> {
   const seen = new Map<string, unknown>();
   let ok = 0;
-  // Providers without their own key, by the header their clients' keys come in.
-  const keyless = new Map<string, number>();
+  // Providers without their own key, by the API their clients speak.
+  const keyless = new Map<KeyFamily, number>();
   for (const up of upstreams.values()) {
-    const k = KEY_HEADER[up.provider.type];
-    if (k !== undefined && !up.hasKey) keyless.set(k, (keyless.get(k) ?? 0) + 1);
+    const f = FAMILY[up.provider.type];
+    if (f !== undefined && !up.hasKey) keyless.set(f, (keyless.get(f) ?? 0) + 1);
   }
+  const key = clientKey(client);
   await Promise.all(
     [...upstreams.values()].map(async (up) => {
       try {
         const r = await up.pool.request({
           path: `${up.basePath}/models`,
           method: 'GET',
-          headers: modelsHeaders(up, client, keyless),
+          headers: modelsHeaders(up, client, key, keyless),
           headersTimeout: 5000,
           bodyTimeout: 5000,
         });
@@ -79,5 +100,16 @@ export async function sendModels(
       'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
       'no provider answered GET /models; check that the upstreams are running',
     );
+  if (id !== undefined) {
+    const m = seen.get(id);
+    if (m === undefined)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+        `The model '${id}' does not exist here: no provider lists it and no route names it; GET /v1/models lists the models served`,
+        { param: 'model' },
+      );
+    sendJson(res, 200, m);
+    return;
+  }
   sendJson(res, 200, { object: 'list', data: [...seen.values()] });
 }

@@ -1,10 +1,12 @@
-// GET /v1/models through llmscope against upstreams that check keys, as OpenAI's and Anthropic's APIs do: a client
-// whose own key is passed through (no apiKeyEnv, `serve --upstream`) lists the models with `client.models.list()`;
+// GET /v1/models (and /v1/models/{id}) through llmscope against upstreams that check keys, as OpenAI's and
+// Anthropic's APIs do: a client whose own key is passed through (no apiKeyEnv, `serve --upstream`) lists the models
+// with `client.models.list()` and reads one with `models.retrieve`;
 // a provider's own key goes in its format's header; a virtual key, or a key meant for another provider, never
 // reaches an upstream.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './helpers.js';
 
@@ -41,7 +43,7 @@ describe('reach: GET /v1/models against upstreams that check keys', () => {
     openaiUp = await keyedUpstream('openai', (h) => h.authorization === 'Bearer sk-client-key');
     anthropicUp = await keyedUpstream(
       'anthropic',
-      (h) => h['x-api-key'] === 'sk-ant-provider-key' && h['anthropic-version'] === '2023-06-01',
+      (h) => h['x-api-key'] === 'sk-ant-provider-key' && typeof h['anthropic-version'] === 'string',
     );
     process.env.U3_TEST_ANTHROPIC_KEY = 'sk-ant-provider-key';
     s = await startStack({
@@ -83,5 +85,18 @@ describe('reach: GET /v1/models against upstreams that check keys', () => {
     expect(ids).toContain('anthropic-model');
     expect(ids).not.toContain('openai-model');
     expect(openaiUp.seen.at(-1)?.authorization).toBeUndefined();
+  });
+
+  it("answers GET /v1/models/{id}, the SDKs' models.retrieve, with the entry its provider lists; 404 for an unknown id", async () => {
+    const client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-client-key', maxRetries: 0 });
+    expect(await client.models.retrieve('openai-model')).toMatchObject({ id: 'openai-model', owned_by: 'openai' });
+    const missing = await client.models.retrieve('no-such-model').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as NotFoundError).message).toMatch(/no-such-model/);
+    const anthropic = new Anthropic({ baseURL: s.base, apiKey: 'sk-ant-client', maxRetries: 0 });
+    const asked = openaiUp.seen.length;
+    expect(await anthropic.models.retrieve('anthropic-model')).toMatchObject({ id: 'anthropic-model' });
+    // the Anthropic SDK's key (it sends it as a bearer token) is not for the OpenAI provider
+    expect(openaiUp.seen.slice(asked).map((h) => h.authorization)).toEqual([undefined]);
   });
 });
