@@ -17,6 +17,21 @@ const offLoopback = { host: '0.0.0.0', adminToken: 'a-long-admin-token' };
 const hash = `sha256:${'a'.repeat(64)}`;
 
 describe('startupChecks', () => {
+  it('warns when server.workers is more than the host has cores, and says what auto would run', () => {
+    const on = (workers: number | 'auto', cores: number) =>
+      startupChecks(cfg({ server: { workers } }), {}, 0, cores).warnings.filter((w) => w.path === 'server.workers');
+    expect(on(8, 4)).toEqual([
+      {
+        path: 'server.workers',
+        message: expect.stringContaining('8 gateway workers on a host with 4 cores'),
+      },
+    ]);
+    expect(on(8, 4)[0]?.message).toContain('"auto" runs 3 here');
+    expect(on(4, 4)).toEqual([]);
+    expect(on(1, 1)).toEqual([]);
+    expect(on('auto', 1)).toEqual([]);
+  });
+
   it('rejects a storage URL serve cannot open, such as mysql://', () => {
     const r = startupChecks(cfg({ storage: { url: 'mysql://u:p@db/llm' } }));
     expect(r.errors.map((e) => e.path)).toEqual(['storage.url']);

@@ -1,6 +1,7 @@
 // The checks `serve` runs on a validated config before it opens anything, shared with `check-config` so that a
 // config check-config passes is one serve starts with. Pure: reads the config (and the environment for warnings),
 // opens no store, socket or file. (Alert rules are checked by the schema itself, in validateConfig.)
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config/index.js';
 import { isLoopback } from '../server.js';
 
@@ -71,9 +72,15 @@ export function relayNeedsStoredKeys(config: Config): boolean {
 /**
  * Every check `serve` makes before starting; `env` is read for variables the config names (auth tokens, the OIDC
  * secret: errors; provider and virtual keys: warnings). `storedKeys`:
- * how many virtual keys the store holds, when the caller counted them (see relayNeedsStoredKeys).
+ * how many virtual keys the store holds, when the caller counted them (see relayNeedsStoredKeys). `cores`: the host's
+ * (more gateway workers than cores: a warning).
  */
-export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.env, storedKeys = 0): StartupReport {
+export function startupChecks(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  storedKeys = 0,
+  cores = availableParallelism(),
+): StartupReport {
   const errors: StartupProblem[] = [];
   const warnings: StartupProblem[] = [];
   const loopback = isLoopback(config.server.host);
@@ -139,6 +146,13 @@ export function startupChecks(config: Config, env: NodeJS.ProcessEnv = process.e
         message: `${p.apiKeyEnv} is not set in this environment, so calls to ${p.name} go without llmscope's key (the caller's Authorization is passed on)`,
       });
   });
+  // More gateway processes than cores only share them (each worker is a Node process of about 150 MB at start).
+  const workers = config.server.workers;
+  if (typeof workers === 'number' && workers >= 2 && workers > cores)
+    warnings.push({
+      path: 'server.workers',
+      message: `${workers} gateway workers on a host with ${cores} cores (and a recorder process besides): more workers than cores share them rather than serve more, each using about 150 MB of memory; "auto" runs ${Math.max(1, cores - 1)} here`,
+    });
   config.keys.forEach((k, i) => {
     if (k.keyEnv && !env[k.keyEnv])
       warnings.push({
