@@ -13,7 +13,8 @@
 //                                       thinking (default 4, at most budget_tokens) before the answer: a `thinking`
 //                                       block (thinking_delta events, then a signature_delta), counted in output_tokens
 // `x-simulator-cached-tokens` is reported as usage.cache_read_input_tokens. Faults: rate_limit (429), server_error
-// (500), timeout, cut, refusal and content_filter (both: stop_reason `refusal`).
+// (500), overloaded (529 overloaded_error), bad_request (400 invalid_request_error), timeout, cut, refusal and
+// content_filter (both: stop_reason `refusal`).
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
@@ -116,6 +117,14 @@ export async function anthropicMessages(
     return sendJson(res, 429, anthropicError('rate_limit_error', 'Number of requests has exceeded your rate limit.'));
   }
   if (fault === 'server_error') return sendJson(res, 500, anthropicError('api_error', 'Internal server error'));
+  // Anthropic's own status for an overloaded API (its SDKs retry it)
+  if (fault === 'overloaded') return sendJson(res, 529, anthropicError('overloaded_error', 'Overloaded'));
+  if (fault === 'bad_request')
+    return sendJson(
+      res,
+      400,
+      anthropicError('invalid_request_error', 'temperature: Input should be less than or equal to 1'),
+    );
   if (fault === 'timeout') return;
 
   const prompt = promptTokens(b);

@@ -8,7 +8,8 @@
 //   x-simulator-reasoning-tokens: N     reported as usageMetadata.thoughtsTokenCount
 //   (with generationConfig.thinkingConfig.includeThoughts, up to 8 tokens of thought summary come first as parts
 //   marked `thought: true`, streamed while the model thinks)
-// Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), timeout, cut, refusal (finishReason SAFETY with no
+// Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), overloaded (503 UNAVAILABLE), bad_request (400
+// INVALID_ARGUMENT), timeout, cut, refusal (finishReason SAFETY with no
 // content) and content_filter (the prompt blocked: promptFeedback.blockReason SAFETY, no candidates, no output).
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -91,6 +92,20 @@ export async function geminiGenerate(
     );
   if (fault === 'server_error')
     return sendJson(ex, 500, error(googleError(500, 'INTERNAL', 'An internal error has occurred.')));
+  if (fault === 'overloaded')
+    return sendJson(
+      ex,
+      503,
+      error(googleError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.')),
+    );
+  if (fault === 'bad_request')
+    return sendJson(
+      ex,
+      400,
+      error(
+        googleError(400, 'INVALID_ARGUMENT', 'Invalid value at \'generation_config.temperature\' (TYPE_FLOAT), "hot"'),
+      ),
+    );
   if (fault === 'timeout') return;
 
   const prompt = promptTokens(b);

@@ -14,7 +14,8 @@
 //                                       its encrypted_content when include names reasoning.encrypted_content
 //   x-simulator-stream-error: <code>    the response fails half-way: `response.failed` with error.code <code>
 //                                       (a non-streamed one answers the failed Response object)
-// Faults: rate_limit (429), server_error (500), timeout, cut, refusal and content_filter (a refusal part).
+// Faults: rate_limit (429), server_error (500), overloaded (503), bad_request (400), timeout, cut, refusal and
+// content_filter (a refusal part).
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { MessagesDirectives as Directives, SimClock, SimExchange } from './anthropic.js';
@@ -28,7 +29,15 @@ import {
   REFUSALS,
   tokenChunks,
 } from './text.js';
-import { errorBody, invalidRequest, openAiId, rateLimitBody, serverErrorBody } from './wire.js';
+import {
+  badRequestBody,
+  errorBody,
+  invalidRequest,
+  openAiId,
+  overloadedBody,
+  rateLimitBody,
+  serverErrorBody,
+} from './wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -207,6 +216,11 @@ export async function openaiResponses(
     return sendJson(ex, 429, rateLimitBody(model, 1000));
   }
   if (fault === 'server_error') return sendJson(ex, 500, serverErrorBody());
+  if (fault === 'overloaded') {
+    res.setHeader('retry-after', '1');
+    return sendJson(ex, 503, overloadedBody());
+  }
+  if (fault === 'bad_request') return sendJson(ex, 400, badRequestBody());
   if (fault === 'timeout') return;
 
   const input = inputTokens(b);

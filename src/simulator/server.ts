@@ -2,7 +2,7 @@
 // deterministic text, faults injected by rate or per request by header, and a record of clients that went away.
 //
 // Per-request headers (all optional):
-//   x-simulator-fault: rate_limit | server_error | timeout | cut | refusal | content_filter
+//   x-simulator-fault: rate_limit | server_error | timeout | cut | refusal | content_filter | overloaded | bad_request
 //   x-simulator-ttft-ms, x-simulator-tpot-ms, x-simulator-output-tokens   override the timing and length
 //   x-simulator-reply: <text>          the content is exactly this text, streamed one real token per chunk
 //   x-simulator-cached-tokens: N       reported as usage.prompt_tokens_details.cached_tokens (at most the prompt)
@@ -49,6 +49,7 @@ import {
   tokenChunks,
 } from './text.js';
 import {
+  badRequestBody,
   type ChatUsage,
   chatCompletion,
   chatStream,
@@ -63,6 +64,7 @@ import {
   modelList,
   modelObject,
   openAiId,
+  overloadedBody,
   type ResponseMeta,
   rateLimitBody,
   SSE_DONE,
@@ -75,7 +77,16 @@ import {
   vectorFloats,
 } from './wire.js';
 
-export const FAULTS = ['rate_limit', 'server_error', 'timeout', 'cut', 'refusal', 'content_filter'] as const;
+export const FAULTS = [
+  'rate_limit',
+  'server_error',
+  'timeout',
+  'cut',
+  'refusal',
+  'content_filter',
+  'overloaded',
+  'bad_request',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export const JUDGE_MARKER = '[[llmscope-judge]]';
@@ -163,7 +174,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inFlight: 0,
     completed: 0,
     cancelled: 0,
-    faults: { rate_limit: 0, server_error: 0, timeout: 0, cut: 0, refusal: 0, content_filter: 0 },
+    faults: {
+      rate_limit: 0,
+      server_error: 0,
+      timeout: 0,
+      cut: 0,
+      refusal: 0,
+      content_filter: 0,
+      overloaded: 0,
+      bad_request: 0,
+    },
     cancellations: [],
   };
   const events = new EventEmitter<SimulatorEvents>();
@@ -476,6 +496,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 429, rateLimitBody(String(b.model), RATE_LIMIT_RETRY_MS));
   }
   if (fault === 'server_error') return sendJson(res, 500, serverErrorBody());
+  if (fault === 'overloaded') {
+    res.setHeader('retry-after', '1');
+    return sendJson(res, 503, overloadedBody());
+  }
+  if (fault === 'bad_request') return sendJson(res, 400, badRequestBody());
   if (fault === 'timeout') return; // accepted, never answered: ends when the client goes away or on close()
 
   state.sequence++;

@@ -47,6 +47,14 @@ export const INVALID_JSON_MESSAGE =
 export const serverErrorBody = () =>
   errorBody('The server had an error while processing your request. Sorry about that!', 'server_error');
 
+/** OpenAI's answer when it is overloaded (503, fault `overloaded`). */
+export const overloadedBody = () =>
+  errorBody('The engine is currently overloaded, please try again later.', 'server_error', null, 'overloaded');
+
+/** A request the API refuses as malformed (400, fault `bad_request`). */
+export const badRequestBody = () =>
+  invalidRequest("Invalid value for 'temperature': expected a number between 0 and 2.", 'temperature', 'invalid_value');
+
 export function rateLimitBody(model: string, retryMs: number): ErrorBody {
   return errorBody(
     `Rate limit reached for ${model} in organization org-llmscope-simulator on requests per min (RPM): ` +
