@@ -211,7 +211,12 @@ export async function startFleet(
 
   const fork = (): void => {
     const worker = cluster.fork();
-    const rpc = new Rpc((m) => worker.isConnected() && worker.send(m));
+    // False only when the worker is gone: worker.send's own false means the message is queued behind others.
+    const rpc = new Rpc((m) => {
+      if (!worker.isConnected()) return false;
+      worker.send(m);
+      return true;
+    });
     const member: Member = {
       worker,
       rpc,

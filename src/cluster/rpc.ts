@@ -49,7 +49,8 @@ export function fromWire(w: WireError): Error {
 export class RpcClosedError extends Error {}
 
 /**
- * One side of the channel. `send` puts a message on it (false when it is gone); `receive` is given every message
+ * One side of the channel. `send` puts a message on it (false when it is gone, and only then: not node's false for a
+ * message queued behind others); `receive` is given every message
  * that arrives and returns true when it was an RPC message (answered or dispatched here). Arguments and answers
  * travel packed (`pack`), so a JSON channel carries what a hook keeps in an admission (a virtual key's Set) intact.
  */

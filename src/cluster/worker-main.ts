@@ -5,13 +5,19 @@ import cluster from 'node:cluster';
 import { Rpc } from './rpc.js';
 import { type GatewayWorker, startWorker, type WorkerInit } from './worker.js';
 
+/**
+ * Puts `msg` on the channel to the primary: false when the channel is gone. (process.send's own false means only that
+ * the message waits in the write queue, as one larger than the pipe's buffer does: a call's admission with a large
+ * body. It is still sent, in order.)
+ */
 const send = (msg: unknown, cb: (err: Error | null) => void = () => {}): boolean => {
   if (!process.connected || !process.send) {
     cb(new Error('the recorder process is gone'));
     return false;
   }
   try {
-    return process.send(msg, undefined, {}, (err) => cb(err ?? null));
+    process.send(msg, undefined, {}, (err) => cb(err ?? null));
+    return true;
   } catch (err) {
     cb(err as Error);
     return false;

@@ -2,7 +2,8 @@
 // there full: recorder.capacity 1 here, so a burst overflows it). They are not recorded (counted in
 // llmscope_recorder_dropped_total{sink="primary"}), but what their admissions reserved on the budget ledger settles
 // at once with what they spent, as one process settles a call its store lane drops: the budget shows no call in
-// flight once every client has its answer, and its spend counts every call, dropped or not.
+// flight once every client has its answer, and its spend counts every call, dropped or not. The other way, a call's
+// admission crosses to the recorder with its body: a large one is admitted like any other.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,5 +92,25 @@ describe('serve --workers: calls dropped at a worker’s hand-off', () => {
     }, 10_000);
     expect(settled.reserved_usd).toBe(0);
     expect(settled.spent_usd).toBeCloseTo(sent * 4e-6, 12);
+  }, 60_000);
+});
+
+describe('serve --workers: admissions of calls with large bodies', () => {
+  it('a 4 MB prompt is admitted by the recorder like a small one (its IPC write queued, not "gone")', async () => {
+    // The admission crosses to the recorder with the body; a message larger than the channel's buffer is queued, and
+    // process.send says so by returning false, which does not mean the recorder is gone.
+    const content = 'word '.repeat(800_000);
+    const statuses = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const r = await fetch(`${serve.base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-llmscope-feature': 'capped' },
+          body: JSON.stringify({ model: 'capped-model', max_tokens: 16, messages: [{ role: 'user', content }] }),
+        });
+        const body = await r.text();
+        return `${r.status}${r.status === 200 ? '' : ` ${body.slice(0, 200)}`}`;
+      }),
+    );
+    expect(statuses).toEqual(['200', '200', '200']);
   }, 60_000);
 });
