@@ -145,6 +145,8 @@ export interface CallInternals {
    */
   promptText: string | null;
   promptChars?: number;
+  /** Tokens the provider bills for the prompt's chat structure beyond its text (ProviderAdapter.promptFraming). */
+  promptFraming?: number;
   /**
    * Where the model's own earlier turns (assistant messages) lie in `promptText`, as [start, end) pairs, when it
    * had any: quality checks leave them out of the evidence. An answer repeating what the model said before is not

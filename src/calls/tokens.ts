@@ -73,6 +73,8 @@ export const tokenEnricher: Enricher = {
       call.httpStatus < 400 || call.status === 'cancelled' || call.errorType === 'upstream_stream_cut';
     if (call.tokenSource === null && producedOutput) {
       const input = tokensOf(i.promptText, i.promptChars);
+      // the chat framing the provider bills beside the messages' text (OpenAI's: 3 a message, its role, 3 priming)
+      if (i.promptText !== null && i.promptFraming) input.tokens += i.promptFraming;
       let output = { tokens: 0, estimated: false };
       if (call.endpoint !== 'embeddings') {
         if (i.outputText !== null) output = streamedOutput(i);

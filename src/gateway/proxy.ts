@@ -565,6 +565,7 @@ export class GatewayProxy {
       i.promptText = prompt.text;
       if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
       if (assistant.length > 0) i.assistantRanges = assistant;
+      if (adapter.promptFraming) i.promptFraming = adapter.promptFraming(body, flight.endpoint);
 
       // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
       let forward: Buffer | string = raw;

@@ -169,6 +169,11 @@ export interface ProviderAdapter {
    * receives the [start, end) offsets of the model's own earlier turns in it.
    */
   promptText(body: Record<string, unknown>, endpoint: Endpoint, assistant?: number[]): string;
+  /**
+   * Tokens the provider bills for a chat prompt's structure beyond its text (OpenAI: 3 a message, its role and name,
+   * and 3 that prime the reply), added to the prompt text's count when the upstream gives no usage; absent: none.
+   */
+  promptFraming?(body: Record<string, unknown>, endpoint: Endpoint): number;
   responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo;
   /** A reader for one call's stream. */
   streamReader(endpoint: Endpoint): StreamReader;
@@ -193,6 +198,22 @@ export const queryOf = (url: string): string => {
 };
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 export const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
+
+/**
+ * OpenAI's chat framing of `messages` (its cookbook's count, which its usage agrees with): 3 tokens a message, 1 for
+ * its role, 1 more and its name's for a name, and 3 priming the reply. Items without a role (a Responses tool call
+ * or its output) are not messages.
+ */
+export function chatFraming(messages: readonly unknown[]): number {
+  let n = 3;
+  for (const m of messages) {
+    const mo = obj(m);
+    if (!mo || typeof mo.role !== 'string') continue;
+    n += 4;
+    if (typeof mo.name === 'string' && mo.name) n += 1 + Math.ceil(mo.name.length / 4);
+  }
+  return n;
+}
 
 /** The numeric parameters in `names` (body key → GenAI name) that the body has. */
 export function numericParams(body: Json, names: Readonly<Record<string, string>>): Record<string, number> {

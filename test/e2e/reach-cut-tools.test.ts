@@ -1,7 +1,8 @@
 // A stream the client cancels while the model streams a tool call's arguments or its thinking, on each route that
 // streams server-sent events, with the official SDKs: the provider bills those tokens as output, so the call is
 // recorded as cancelled with the output it streamed so far counted — not 0 output tokens, as if only the answer's
-// text were output. (A Gemini stream carries its usage in every chunk: it needs no counting.)
+// text were output. (A Gemini stream carries its usage in every chunk: it needs no counting.) Its prompt is counted
+// as the provider bills it too: the messages' text and OpenAI's chat framing.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +141,35 @@ describe('reach: a stream cancelled in a tool call or thinking counts the output
       Boolean(c.choices[0]?.delta.tool_calls?.[0]?.function?.arguments),
     );
     await expectCounted('cut-chat-tool', seen, full.chat);
+  });
+
+  it("counts a cancelled chat or Responses stream's prompt as the provider bills it: its text and the chat framing", async () => {
+    const messages = [
+      { role: 'system' as const, content: 'You are terse.' },
+      { role: 'user' as const, content: 'Name three rivers.' },
+    ];
+    const billed = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages })).usage?.prompt_tokens;
+    const ac = new AbortController();
+    const chat = await openai.chat.completions.create(
+      { model: 'gpt-4o-mini', messages, stream: true },
+      { headers: { 'x-simulator-output-tokens': '60', 'x-request-id': 'cut-chat-framing' }, signal: ac.signal },
+    );
+    await readThenCancel(chat, ac, (c) => Boolean(c.choices[0]?.delta.content));
+    const c = await s.callOf('cut-chat-framing');
+    expect(c.status).toBe('cancelled');
+    // the messages' text was counted joined by newlines: within a token a message of what was billed (11 fewer before: no framing)
+    expect(Math.abs((c.inputTokens ?? 0) - (billed ?? 0))).toBeLessThanOrEqual(messages.length);
+
+    const input = 'Name three rivers.';
+    const rBilled = (await openai.responses.create({ model: 'gpt-4o-mini', input })).usage?.input_tokens;
+    const ac2 = new AbortController();
+    const resp = await openai.responses.create(
+      { model: 'gpt-4o-mini', input, stream: true },
+      { headers: { 'x-simulator-output-tokens': '60', 'x-request-id': 'cut-resp-framing' }, signal: ac2.signal },
+    );
+    await readThenCancel(resp, ac2, (e) => e.type === 'response.output_text.delta');
+    const r = await s.callOf('cut-resp-framing');
+    expect(r.status).toBe('cancelled');
+    expect(r.inputTokens).toBe(rBilled);
   });
 });

@@ -5,6 +5,7 @@ import type { Endpoint } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
   type ChunkInfo,
+  chatFraming,
   type Json,
   num,
   numericParams,
@@ -436,6 +437,8 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   injectsStreamUsage: true,
   params: (body) => numericParams(body, PARAMS),
   promptText,
+  promptFraming: (body, endpoint) =>
+    endpoint === 'chat.completions' && Array.isArray(body.messages) ? chatFraming(body.messages) : 0,
   responseInfo,
   streamReader,
   errorTypeOf,

@@ -6,6 +6,7 @@ import type { Endpoint } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
   type ChunkInfo,
+  chatFraming,
   type Json,
   numericParams,
   obj,
@@ -207,6 +208,13 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   // safety_identifier replaced `user` for the end user's id; older clients still send `user`.
   userOf: (body) => (typeof body.safety_identifier === 'string' ? body.safety_identifier : body.user),
   promptText,
+  // A string input is one user message; instructions are billed as their text.
+  promptFraming: (body) =>
+    typeof body.input === 'string'
+      ? chatFraming([{ role: 'user' }])
+      : Array.isArray(body.input)
+        ? chatFraming(body.input)
+        : 0,
   responseInfo,
   streamReader: () => responsesStreamReader,
   errorTypeOf,
