@@ -95,7 +95,7 @@ describe('serve --workers: a worker that fails at start every time', () => {
     const failed = await until(() => {
       const l = lines('worker_start_failed');
       return l.length >= 3 ? l : null;
-    });
+    }, 40_000);
     // The killed worker's line, then one line per failed start: why, how many in a row, when the next try is.
     expect(lines('worker_exited')).toMatchObject([{ restart_in_ms: 100 }]);
     expect(failed.slice(0, 3)).toMatchObject([
@@ -119,5 +119,5 @@ describe('serve --workers: a worker that fails at start every time', () => {
       return /^llmscope_workers 2$/m.test(m);
     });
     expect(await call()).toBe(200);
-  }, 60_000);
+  }, 90_000);
 });
