@@ -1,8 +1,13 @@
 // One upstream exchange as an undici dispatch handler: the response goes to the client chunk by chunk as undici
 // delivers it (no intermediate body stream, promise or AbortController per call), SSE is metered beside the
 // bytes, and a non-streamed body is kept (bounded) for the usage read after the call.
+//
+// It implements the handler methods undici's client calls itself (onConnect, onHeaders, onData, onComplete,
+// onError: the ones its own `request()` implements), not the controller form (onRequestStart, onResponseStart, ...):
+// undici wraps a handler of that form in an adapter per call that parses the response headers, and the (empty)
+// trailers, into objects before calling it; here the raw headers are read once, by undici's own parseHeaders.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { type Dispatcher, errors as undiciErrors } from 'undici';
+import { type Dispatcher, errors as undiciErrors, util as undiciUtil } from 'undici';
 import type { CallInternals, Endpoint } from '../calls/index.js';
 import type { ProviderAdapter, StreamMetering } from '../providers/index.js';
 import { now } from './now.js';
@@ -36,7 +41,10 @@ export class Relay implements Dispatcher.DispatchHandler {
   readonly kept: Buffer[] = [];
   keptBytes = 0;
   private settle!: (err: Error | null) => void;
-  private controller: Dispatcher.DispatchController | null = null;
+  /** undici's abort of this request, once it is on a connection. */
+  private abort: ((err?: Error) => void) | null = null;
+  /** undici's resume of a paused response. */
+  private resume: (() => void) | null = null;
   private cancelRequested = false;
 
   /**
@@ -56,16 +64,18 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   /** The client went away: abort the upstream request (now, or as soon as it is on a connection). */
   cancel(): void {
-    if (this.controller) this.controller.abort(new undiciErrors.RequestAbortedError());
+    if (this.abort) this.abort(new undiciErrors.RequestAbortedError());
     else this.cancelRequested = true;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.cancelRequested) controller.abort(new undiciErrors.RequestAbortedError());
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.cancelRequested) abort(new undiciErrors.RequestAbortedError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.resume = resume;
+    const headers = undiciUtil.parseHeaders(rawHeaders) as IncomingHttpHeaders;
     const c = this.call;
     const i = c.internal;
     i.upstreamHeadersAt = now();
@@ -84,17 +94,19 @@ export class Relay implements Dispatcher.DispatchHandler {
     ).toFixed(3);
     if (this.res.destroyed) {
       c.cancelled = true;
-      controller.abort(new undiciErrors.RequestAbortedError());
-      return;
+      this.abort?.(new undiciErrors.RequestAbortedError());
+      return true;
     }
     this.res.writeHead(statusCode, out);
     if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage, c.adapter.streamReader(c.endpoint));
     // A stream in another framing (Gemini's JSON array without alt=sse), metered by the format's own meter.
     else if (c.stream && statusCode < 300 && c.adapter.bodyStreamMeter)
       this.meter = c.adapter.bodyStreamMeter(c.endpoint, String(headers['content-type'] ?? ''));
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** False pauses undici's reading of the response until the client's socket drains. */
+  onData(chunk: Buffer): boolean {
     const at = now();
     let out: Buffer | string = chunk;
     if (this.meter) out = this.meter.push(chunk, at);
@@ -104,15 +116,14 @@ export class Relay implements Dispatcher.DispatchHandler {
       // Too large to read usage from: let go of it now rather than when the call ends.
       if (this.keptBytes >= MAX_PARSE_BYTES) this.kept.length = 0;
     }
-    if (out.length === 0) return;
+    if (out.length === 0) return true;
     this.call.responseBytes += out.length;
-    if (!this.res.write(out)) {
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
-    }
+    if (this.res.write(out)) return true;
+    this.res.once('drain', () => this.resume?.());
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const at = now();
     this.call.internal.upstreamEndAt = at;
     if (this.meter) {
@@ -126,7 +137,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.settle(null);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.call.internal.upstreamEndAt = now();
     // The upstream cut the response (or timed out): the client sees the same cut.
     if (this.headersReceived && !this.call.cancelled) this.res.destroy();
