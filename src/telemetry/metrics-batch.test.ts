@@ -105,6 +105,24 @@ describe('metrics sink batches', () => {
     }
   });
 
+  it('reads the same when label objects kept from earlier batches meet calls the guard maps to the same series', async () => {
+    // '' and 'none' are one label value to the guard; a pair kept from one batch must add to the series the next
+    // batch's equal pair adds to, and the histograms observed through kept series must keep their order of sums.
+    const calls = [
+      ...varied(300, 11),
+      call({ provider: '', model: 'm', latencyMs: 0.1 }),
+      call({ provider: 'none', model: 'm', latencyMs: 0.2, stream: true, ttftMs: 0.3, tpotMs: 0.01 }),
+      ...varied(300, 13),
+      call({ provider: 'none', model: 'm', latencyMs: 0.7, refusal: true, costUsd: 0.3, feature: 'f' }),
+      call({ provider: '', model: 'm', latencyMs: 0.1, costUsd: 0.1, feature: 'f', source: 'gateway' }),
+    ];
+    const one = fresh();
+    for (const c of calls) one.observe(c);
+    const m = fresh();
+    for (let i = 0; i < calls.length; i += 3) m.observeBatch(calls.slice(i, i + 3));
+    expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+  });
+
   it('observes a batch with a fractional token count call by call (its sums would not be exact)', async () => {
     const calls = varied(200, 9);
     calls[50] = { ...(calls[50] as LlmCall), inputTokens: 0.1, outputTokens: 0.2 };

@@ -23,6 +23,34 @@ export const BUCKETS = {
   overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
 } as const;
 
+/** A histogram's series with its labels bound (prom-client's `labels()`). */
+type Observer = { observe(value: number): void };
+
+/** One endpoint's label objects under a [provider, model] pair. */
+interface EndpointLabels {
+  /** llm_request_duration_seconds, not streamed and streamed. */
+  duration: [Observer, Observer];
+  overhead: Observer;
+  /** llm_requests_total by status. */
+  requests: Map<string, Record<string, string>>;
+}
+
+/** A guarded [provider, model] pair's label objects, reused for every call of the pair. */
+interface PairLabels {
+  p: string;
+  m: string;
+  ttft: Observer;
+  tpot: Observer;
+  refusals: Record<string, string>;
+  input: Record<string, string>;
+  output: Record<string, string>;
+  cachedInput: Record<string, string>;
+  cacheWriteInput: Record<string, string>;
+  endpoints: Map<string, EndpointLabels>;
+  /** llm_cost_usd_total by guarded feature. */
+  features: Map<string, Record<string, string>>;
+}
+
 export interface MetricsOptions {
   labelBudget?: number;
   labelHardCap?: number;
@@ -183,6 +211,48 @@ export class Metrics {
   }
 
   /**
+   * Label objects and histogram children per admitted [provider, model] pair, kept across batches: the guard admits
+   * a pair once and for good (it never forgets a value or series), so later calls of the pair skip it, and the label
+   * objects prom-client is handed are built once per series rather than once per call and metric.
+   */
+  private readonly pairs = new Map<string, Map<string, PairLabels>>();
+
+  /** The labels of a guarded [provider, model] pair (its endpoints' and features' added as calls bring them). */
+  private pairLabels(p: string, m: string): PairLabels {
+    const pm = { provider: p, model: m };
+    return {
+      p,
+      m,
+      ttft: this.ttft.labels(pm),
+      tpot: this.tpot.labels(pm),
+      refusals: pm,
+      input: { provider: p, model: m, type: 'input' },
+      output: { provider: p, model: m, type: 'output' },
+      cachedInput: { provider: p, model: m, type: 'cached_input' },
+      cacheWriteInput: { provider: p, model: m, type: 'cache_write_input' },
+      endpoints: new Map(),
+      features: new Map(),
+    };
+  }
+
+  private endpointLabels(pl: PairLabels, endpoint: string): EndpointLabels {
+    let e = pl.endpoints.get(endpoint);
+    if (e === undefined) {
+      const { p, m } = pl;
+      e = {
+        duration: [
+          this.duration.labels({ provider: p, model: m, endpoint, stream: 'false' }),
+          this.duration.labels({ provider: p, model: m, endpoint, stream: 'true' }),
+        ],
+        overhead: this.overhead.labels({ endpoint }),
+        requests: new Map(),
+      };
+      pl.endpoints.set(endpoint, e);
+    }
+    return e;
+  }
+
+  /**
    * Observes a batch of finished calls: the same metric values as `observe` on each in turn, with the counters
    * whose increments are whole numbers (requests, tokens, refusals) added once per label set per batch rather than
    * once per call. Integer sums are exact in any order, so nothing changes but the number of prom-client label
@@ -202,75 +272,72 @@ export class Metrics {
         return;
       }
     const g = this.guard;
-    /** Guarded [provider, model] per raw pair, kept only once the guard let both through unchanged. */
-    const admitted = new Map<string, [string, string]>();
-    const sums = new Map<string, { counter: Counter<string>; labels: Record<string, string>; n: number }>();
-    const add = (counter: Counter<string>, key: string, labels: () => Record<string, string>, n: number): void => {
-      const s = sums.get(key);
+    /** Pairs the guard folded into __other__ (seen again each call, as each counts an overflow), for this batch. */
+    let folded: Map<string, PairLabels> | null = null;
+    /** Whole-number increments per label set (the label objects are kept per series, so they key the sums). */
+    const sums = new Map<Record<string, string>, { counter: Counter<string>; n: number }>();
+    const add = (counter: Counter<string>, labels: Record<string, string>, n: number): void => {
+      const s = sums.get(labels);
       if (s) s.n += n;
-      else sums.set(key, { counter, labels: labels(), n });
+      else sums.set(labels, { counter, n });
     };
     // If an observation throws (a non-finite latency), the counts of the calls before it (and of its own, up to
     // where it threw) are still added, as call-by-call observing would have left them.
     try {
       for (const call of calls) {
-        // the provider's length first: names may hold any character, so no separator alone keeps pairs apart
-        const raw = `${call.provider.length}:${call.provider}\u0000${call.model}`;
-        let pm = admitted.get(raw);
-        if (pm === undefined) {
+        let pl = this.pairs.get(call.provider)?.get(call.model);
+        if (pl === undefined) {
           const provider = g.value('provider', call.provider);
           const model = g.value('model', call.model);
-          const guarded = g.series_('llm_requests_total', [provider, model] as [string, string]);
+          const [p, m] = g.series_('llm_requests_total', [provider, model] as [string, string]);
           // A value or series the guard admitted is seen again without side effects; one it folded into __other__
           // counts an overflow each time, so those calls go back to the guard every time.
-          if (guarded[0] !== OTHER && guarded[1] !== OTHER && provider !== OTHER && model !== OTHER)
-            admitted.set(raw, guarded);
-          pm = guarded;
+          if (p !== OTHER && m !== OTHER && provider !== OTHER && model !== OTHER) {
+            let byModel = this.pairs.get(call.provider);
+            if (byModel === undefined) {
+              byModel = new Map();
+              this.pairs.set(call.provider, byModel);
+            }
+            pl = this.pairLabels(p, m);
+            byModel.set(call.model, pl);
+          } else {
+            folded ??= new Map();
+            const key = `${p.length}:${p}\u0000${m}`;
+            pl = folded.get(key);
+            if (pl === undefined) {
+              pl = this.pairLabels(p, m);
+              folded.set(key, pl);
+            }
+          }
         }
-        const [p, m] = pm;
-        const endpoint = call.endpoint;
-        const pmKey = `${p.length}:${p}\u0000${m}`;
-        add(
-          this.requests,
-          `r\u0000${pmKey}\u0000${endpoint}\u0000${call.status}`,
-          () => ({
-            provider: p,
-            model: m,
-            endpoint,
-            status: call.status,
-          }),
-          1,
-        );
-        this.duration.observe({ provider: p, model: m, endpoint, stream: String(call.stream) }, call.latencyMs / 1000);
-        if (call.ttftMs !== null) this.ttft.observe({ provider: p, model: m }, call.ttftMs / 1000);
-        if (call.tpotMs !== null) this.tpot.observe({ provider: p, model: m }, call.tpotMs / 1000);
-        if (call.inputTokens)
-          add(this.tokens, `i\u0000${pmKey}`, () => ({ provider: p, model: m, type: 'input' }), call.inputTokens);
-        if (call.outputTokens)
-          add(this.tokens, `o\u0000${pmKey}`, () => ({ provider: p, model: m, type: 'output' }), call.outputTokens);
-        if (call.cachedInputTokens)
-          add(
-            this.tokens,
-            `c\u0000${pmKey}`,
-            () => ({ provider: p, model: m, type: 'cached_input' }),
-            call.cachedInputTokens,
-          );
-        if (call.cacheWriteInputTokens)
-          add(
-            this.tokens,
-            `w\u0000${pmKey}`,
-            () => ({ provider: p, model: m, type: 'cache_write_input' }),
-            call.cacheWriteInputTokens,
-          );
+        const e = this.endpointLabels(pl, call.endpoint);
+        let r = e.requests.get(call.status);
+        if (r === undefined) {
+          r = { provider: pl.p, model: pl.m, endpoint: call.endpoint, status: call.status };
+          e.requests.set(call.status, r);
+        }
+        add(this.requests, r, 1);
+        (call.stream ? e.duration[1] : e.duration[0]).observe(call.latencyMs / 1000);
+        if (call.ttftMs !== null) pl.ttft.observe(call.ttftMs / 1000);
+        if (call.tpotMs !== null) pl.tpot.observe(call.tpotMs / 1000);
+        if (call.inputTokens) add(this.tokens, pl.input, call.inputTokens);
+        if (call.outputTokens) add(this.tokens, pl.output, call.outputTokens);
+        if (call.cachedInputTokens) add(this.tokens, pl.cachedInput, call.cachedInputTokens);
+        if (call.cacheWriteInputTokens) add(this.tokens, pl.cacheWriteInput, call.cacheWriteInputTokens);
         if (call.costUsd) {
           const feature = g.value('feature', call.feature);
-          this.cost.inc({ provider: p, model: m, feature }, call.costUsd);
+          let f = pl.features.get(feature);
+          if (f === undefined) {
+            f = { provider: pl.p, model: pl.m, feature };
+            pl.features.set(feature, f);
+          }
+          this.cost.inc(f, call.costUsd);
         }
-        if (call.refusal) add(this.refusals, `f\u0000${pmKey}`, () => ({ provider: p, model: m }), 1);
-        if (call.source === 'gateway') this.overhead.observe({ endpoint }, call.overheadMs / 1000);
+        if (call.refusal) add(this.refusals, pl.refusals, 1);
+        if (call.source === 'gateway') e.overhead.observe(call.overheadMs / 1000);
       }
     } finally {
-      for (const s of sums.values()) s.counter.inc(s.labels, s.n);
+      for (const [labels, s] of sums) s.counter.inc(labels, s.n);
     }
   }
 
