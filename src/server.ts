@@ -17,13 +17,12 @@ import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
-import { refuseEmptySegment, serveGateway } from './gateway/dispatch.js';
+import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from './gateway/dispatch.js';
 import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
 import {
   AdminAuth,
-  checkGatewayLoopbackHost,
   createListener,
   findUiRoot,
   hashToken,
@@ -422,7 +421,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const path = url.pathname;
     // On the loopback bind a gateway call without a virtual key rides on loopback trust: it needs a loopback Host
     // (DNS rebinding, docs/security.md).
-    if (loopback) checkGatewayLoopbackHost(req, path);
+    if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));

@@ -19,11 +19,11 @@ import { builtinCallParts } from '../cli/modules.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { refuseEmptySegment, serveGateway } from '../gateway/dispatch.js';
+import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { checkGatewayLoopbackHost, createListener, sendError } from '../http/index.js';
+import { createListener, sendError } from '../http/index.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -127,6 +127,13 @@ export type AdmissionSnapshot = Omit<Admission, 'headers' | 'body'> & { headers:
 
 /** How long a worker waits for the primary to run the admission hooks before answering 503. */
 const ADMIT_TIMEOUT_MS = 10_000;
+
+/**
+ * The key in a call's hook state that names its admission in this worker (a count of its own): set before the first
+ * phase goes to the primary, so the worker can name an admission whose answer it stopped waiting for.
+ */
+export const ADMISSION_TICKET = 'cluster.ticket';
+let tickets = 0;
 /**
  * How soon a worker tells the primary how many calls it has in flight after the number changes (also sent with every
  * batch): the primary counts a dying worker's calls in flight from it, so a call that started just before the worker
@@ -162,8 +169,9 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** The gateway hook that runs the primary's hooks for one phase: the admission goes there and its changes come back. */
-export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook {
+export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = ADMIT_TIMEOUT_MS): GatewayHook {
   const run = async (phase: 'authenticate' | 'admit', a: Admission): Promise<void> => {
+    if (typeof a.state[ADMISSION_TICKET] !== 'number') a.state[ADMISSION_TICKET] = ++tickets;
     const snapshot: AdmissionSnapshot = {
       requestId: a.requestId,
       endpoint: a.endpoint,
@@ -177,9 +185,12 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases']): GatewayHook 
     };
     let changed: Record<string, unknown>;
     try {
-      changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, ADMIT_TIMEOUT_MS);
+      changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, timeoutMs);
     } catch (err) {
       if (err instanceof LlmscopeError) throw err;
+      // The call is refused here; should the primary still admit it (it was slow, not gone), what that reserved must
+      // not stay held: it settles the admission as soon as it can.
+      rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], timeoutMs).catch(() => {});
       throw new LlmscopeError(
         'LLMSCOPE_ERR_OVERLOADED',
         `llmscope's recorder process did not admit the call (${(err as Error).message}); retry shortly`,
@@ -439,7 +450,7 @@ export async function startWorker(
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
     // As src/server.ts: on the loopback bind a gateway call without a virtual key needs a loopback Host.
-    if (loopback) checkGatewayLoopbackHost(req, path);
+    if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     // A draining worker is not ready, whatever the primary says.

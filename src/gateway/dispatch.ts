@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
+import { checkGatewayLoopbackHost } from '../http/index.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { sendModels } from './models.js';
 import type { GatewayProxy } from './proxy.js';
@@ -15,6 +16,41 @@ import type { Upstream } from './upstream.js';
  * could make another route of it (`/v1/responses/cancel`). A 404 in the shape of the route the path would be
  * without them, naming that path (a client's base URL ending in `/` is the usual cause). True when refused.
  */
+/**
+ * The endpoint whose wire format a path's errors take: a call route's, a pass-through path's format (Anthropic's
+ * count_tokens, Gemini's countTokens), Gemini's for any other /v1beta path, else OpenAI's.
+ */
+export function routeEndpointOf(path: string): Endpoint {
+  const pass = passThroughRoute(path)?.adapter;
+  return (
+    gatewayRoute(path)?.endpoint ??
+    (pass ? ((Object.values(pass.routes)[0] ?? pass.endpoints?.[0]) as Endpoint) : undefined) ??
+    (path.startsWith('/v1beta/') ? 'generate_content' : 'chat.completions')
+  );
+}
+
+/**
+ * Checks that a gateway request trusted for coming over loopback addresses llmscope by a loopback name (DNS
+ * rebinding, docs/security.md); when it does not, answers its 403 in the route's own error shape (Anthropic's on
+ * /v1/messages, Google's on /v1beta) and returns true.
+ */
+export function refuseNonLoopbackHost(
+  proxy: GatewayProxy,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): boolean {
+  try {
+    checkGatewayLoopbackHost(req, path);
+    return false;
+  } catch (err) {
+    if (!(err instanceof LlmscopeError)) throw err;
+    proxy.refuse(res, routeEndpointOf(path), err);
+    req.resume();
+    return true;
+  }
+}
+
 export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, res: ServerResponse): boolean {
   const raw = req.url ?? '/';
   if (raw[0] !== '/') return false; // absolute-form (a forward proxy's request line): parsed as it is
@@ -22,14 +58,9 @@ export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, re
   const path = q === -1 ? raw : raw.slice(0, q);
   if (!path.includes('//')) return false;
   const meant = path.replace(/\/{2,}/g, '/');
-  const pass = passThroughRoute(meant)?.adapter;
-  const endpoint: Endpoint =
-    gatewayRoute(meant)?.endpoint ??
-    (pass ? ((Object.values(pass.routes)[0] ?? pass.endpoints?.[0]) as Endpoint) : undefined) ??
-    (meant.startsWith('/v1beta/') ? 'generate_content' : 'chat.completions');
   proxy.refuse(
     res,
-    endpoint,
+    routeEndpointOf(meant),
     new LlmscopeError(
       'LLMSCOPE_ERR_NOT_FOUND',
       `no route at ${req.method} ${path}: a path with an empty segment (two slashes together) is not served; did you mean ${meant}? (check that the client's base URL does not end in "/" where the client adds one)`,
