@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
 import { ADMISSION_ID, WorkerAdmissions } from './admissions.js';
-import { type AdmissionSnapshot, settleFor } from './worker.js';
+import { ADMISSION_TICKET, type AdmissionSnapshot, settleFor } from './worker.js';
 
 /** A ledger hook: reserves 1 at admit, and notes each settlement (request id, cost, whether it reached upstream). */
 function ledger() {
@@ -159,5 +159,55 @@ describe('WorkerAdmissions, calls that do not come back as recorded', () => {
     settleFor([l.hook], late);
     expect(l.reserved()).toBe(2);
     expect(l.settled).toHaveLength(1);
+  });
+});
+
+describe('WorkerAdmissions, an admission the worker stopped waiting for', () => {
+  const slowLedger = () => {
+    const l = ledger();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const hook: GatewayHook = {
+      ...l.hook,
+      async admit(a) {
+        await gate;
+        await l.hook.admit?.(a);
+      },
+    };
+    return { ...l, hook, open };
+  };
+
+  it('settles it as spending nothing when its phase ends after the worker gave up', async () => {
+    const l = slowLedger();
+    const adm = new WorkerAdmissions([l.hook]);
+    const first = roundTrip(await adm.run('authenticate', snapshot('s', { [ADMISSION_TICKET]: 7 })));
+    const admitted = adm.run('admit', {
+      ...snapshot('s', first.state as Record<string, unknown>),
+      attribution: first.attribution as AdmissionSnapshot['attribution'],
+    });
+    adm.abandon(7);
+    l.open();
+    await admitted;
+    expect(l.reserved()).toBe(0);
+    expect(l.settled).toEqual([{ id: 's', cost: null, reached: false, user: 'from-key' }]);
+    expect(adm.size).toBe(0);
+    expect(adm.release()).toBe(0);
+  });
+
+  it('settles it at once when its phase had ended, and leaves the others', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook]);
+    for (const [id, ticket] of [
+      ['p', 1],
+      ['q', 2],
+    ] as const)
+      await adm.run('admit', snapshot(id, { [ADMISSION_TICKET]: ticket }));
+    expect(l.reserved()).toBe(2);
+    adm.abandon(2);
+    expect(l.reserved()).toBe(1);
+    expect(l.settled).toMatchObject([{ id: 'q', cost: null, reached: false }]);
+    expect(adm.size).toBe(1);
   });
 });

@@ -9,7 +9,7 @@
 
 import { arrivedInternals, type LlmCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
-import { type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
+import { ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
 /** The key in an admission's hook state (`internal.hooks` of its call) that names it. */
 export const ADMISSION_ID = 'cluster.admission';
@@ -32,12 +32,17 @@ interface Open {
 
 let lastId = 0;
 
+/** Abandoned tickets kept for a phase still running (more than a worker's admissions in flight in 10 s, in practice). */
+const ABANDONED_KEPT = 65_536;
+
 export class WorkerAdmissions {
   private readonly open = new Map<number, Open>();
   /** The state of admissions settled when they were pushed out, by id (at most maxOpen). */
   private readonly evicted = new Map<number, Record<string, unknown>>();
   /** How many admissions were pushed out since the last `takeEvicted()`. */
   private evictedSince = 0;
+  /** Tickets of admissions the worker stopped waiting for (at most ABANDONED_KEPT). */
+  private readonly abandoned = new Set<number>();
 
   constructor(
     private readonly hooks: readonly GatewayHook[],
@@ -64,6 +69,14 @@ export class WorkerAdmissions {
       throw err;
     }
     const state = (changed.state ?? snapshot.state) as Record<string, unknown> | undefined;
+    const ticket = state?.[ADMISSION_TICKET];
+    if (state && typeof state === 'object' && typeof ticket === 'number' && this.abandoned.delete(ticket)) {
+      // The worker gave up waiting and refused the call: it will not come back admitted.
+      const id = state[ADMISSION_ID];
+      if (typeof id === 'number') this.open.delete(id);
+      settleFor(this.hooks, lostCall(openOf(snapshot, state), Date.now()));
+      return changed;
+    }
     if (state && typeof state === 'object') {
       let id = state[ADMISSION_ID];
       if (typeof id !== 'number') {
@@ -92,6 +105,23 @@ export class WorkerAdmissions {
     settleFor(this.hooks, lostCall(a, Date.now()));
     this.evicted.set(id, a.state);
     if (this.evicted.size > this.maxOpen) this.evicted.delete(this.evicted.keys().next().value as number);
+  }
+
+  /**
+   * The worker stopped waiting for an admission of its call (`ticket`: its ADMISSION_TICKET) and refused the call:
+   * what the admission reserved settles as a call that spent nothing, now if its phase is done, else when it is.
+   */
+  abandon(ticket: unknown): void {
+    if (typeof ticket !== 'number') return;
+    for (const [id, a] of this.open)
+      if (a.state[ADMISSION_TICKET] === ticket) {
+        this.open.delete(id);
+        settleFor(this.hooks, lostCall(a, Date.now()));
+        break;
+      }
+    // A phase still running for it settles when it ends (run): kept until then, a bounded number.
+    this.abandoned.add(ticket);
+    if (this.abandoned.size > ABANDONED_KEPT) this.abandoned.delete(this.abandoned.values().next().value as number);
   }
 
   /** How many admissions were pushed out (settled as spending nothing) since the last call. */

@@ -8,7 +8,17 @@ import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
 import { takeBatch, workerCount, workerExecArgv } from './primary.js';
 import { Rpc, RpcClosedError } from './rpc.js';
-import { type AdmissionSnapshot, fromWire, jsonSafe, runHooksFor, settleFor, toWire, type WireCall } from './worker.js';
+import {
+  ADMISSION_TICKET,
+  type AdmissionSnapshot,
+  fromWire,
+  jsonSafe,
+  remoteHook,
+  runHooksFor,
+  settleFor,
+  toWire,
+  type WireCall,
+} from './worker.js';
 
 /** Two Rpc ends joined by a JSON channel, as node:cluster's IPC with serialization 'json'. */
 function pair(): [Rpc, Rpc, () => void] {
@@ -144,6 +154,37 @@ describe('calls and admissions on the JSON channel', () => {
     expect(seen[0]?.attribution.user).toBe('ann');
     settleFor([{ name: 'budgets', settle: (a) => void seen.push(a) }], fakeCall({}));
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('an admission the worker stops waiting for', () => {
+  it('is refused 503 in the worker, and the primary is told which one, so what it reserves is not held', async () => {
+    const [worker, primary] = pair();
+    const abandoned: unknown[] = [];
+    const asked: AdmissionSnapshot[] = [];
+    primary.on('hooks.admit', (a) => {
+      asked.push(a as AdmissionSnapshot);
+      return new Promise(() => {});
+    });
+    primary.on('hooks.abandon', (ticket) => void abandoned.push(ticket));
+    const hook = remoteHook(worker, { authenticate: false, admit: true }, 30);
+    const a = {
+      requestId: 'slow',
+      endpoint: 'chat.completions',
+      model: 'm',
+      provider: 'p',
+      body: {},
+      headers: {},
+      attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
+      forwardClientAuth: true,
+      state: {},
+    } as Admission;
+    await expect(hook.admit?.(a)).rejects.toMatchObject({ code: 'LLMSCOPE_ERR_OVERLOADED' });
+    const ticket = a.state[ADMISSION_TICKET];
+    expect(typeof ticket).toBe('number');
+    expect(asked[0]?.state[ADMISSION_TICKET]).toBe(ticket);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(abandoned).toEqual([ticket]);
   });
 });
 

@@ -231,6 +231,7 @@ export async function startFleet(
     fleetMetrics.add(worker.id);
     rpc.on('hooks.authenticate', (a) => member.admissions.run('authenticate', a as AdmissionSnapshot));
     rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
+    rpc.on('hooks.abandon', (ticket) => member.admissions.abandon(ticket));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
       if (rpc.receive(msg)) return;
       switch (msg?.t) {
