@@ -98,6 +98,22 @@ describe('config', () => {
     expect(err.join('')).toMatch(/^LLMSCOPE_WORKERS="x": server\.workers: /);
   });
 
+  it('server.workers takes 1 to 256 or auto, from the file or LLMSCOPE_WORKERS, and says so for anything else', () => {
+    const expected = 'a whole number of gateway processes from 1 to 256, or "auto" (one per core, less one)';
+    const workersOf = (env: Record<string, string>) => loadConfig({ env }).server.workers;
+    expect(workersOf({ LLMSCOPE_WORKERS: '4' })).toBe(4);
+    expect(workersOf({ LLMSCOPE_WORKERS: ' 3 ' })).toBe(3);
+    expect(workersOf({ LLMSCOPE_WORKERS: 'auto' })).toBe('auto');
+    // Number() would read these as counts (16, 10, 2); --workers refuses them, and so does the variable.
+    for (const v of ['0', '-1', '300', '1.5', '0x10', '1e1', '2abc', 'AUTO'])
+      expect(() => workersOf({ LLMSCOPE_WORKERS: v }), v).toThrow(expected);
+    for (const v of [0, -3, 257, 2.5, '4'])
+      expect(validateConfig({ server: { workers: v as number } }), String(v)).toMatchObject({
+        ok: false,
+        issues: [expect.objectContaining({ path: 'server.workers', message: expected })],
+      });
+  });
+
   it('parses durations', () => {
     expect(durationMs('30s')).toBe(30_000);
     expect(durationMs('10m')).toBe(600_000);

@@ -43,7 +43,14 @@ const ENV_OVERRIDES: readonly {
 }[] = [
   { variable: 'LLMSCOPE_HOST', section: 'server', key: 'host' },
   { variable: 'LLMSCOPE_PORT', section: 'server', key: 'port', read: Number },
-  { variable: 'LLMSCOPE_WORKERS', section: 'server', key: 'workers', read: (v) => (v === 'auto' ? 'auto' : Number(v)) },
+  // Digits only, as --workers takes them (Number would read 0x10 or 1e1 as a count); anything else is left as text,
+  // which the schema refuses with what to give instead.
+  {
+    variable: 'LLMSCOPE_WORKERS',
+    section: 'server',
+    key: 'workers',
+    read: (v) => (/^\s*\d+\s*$/.test(v) ? Number(v) : v),
+  },
   { variable: 'LLMSCOPE_ADMIN_TOKEN', section: 'server', key: 'adminToken', secret: true },
   { variable: 'LLMSCOPE_METRICS_TOKEN', section: 'server', key: 'metricsToken', secret: true },
   { variable: 'LLMSCOPE_STORAGE_URL', section: 'storage', key: 'url', secret: true },

@@ -7,6 +7,8 @@ import { qualityConfigSchema } from '../quality/config.js';
 import { durationSchema } from '../time.js';
 
 const duration = durationSchema;
+/** What `server.workers` takes, said whenever a value is refused (0 and 300 as much as "many"). */
+const WORKERS_EXPECTED = 'a whole number of gateway processes from 1 to 256, or "auto" (one per core, less one)';
 
 export const providerSchema = z
   .object({
@@ -158,8 +160,8 @@ export const configSchema = z
          * workers for /v1 plus one recorder process (store, enrichers, sinks, modules); `auto` is one per core, less one.
          */
         workers: z
-          .union([z.number().int().min(1).max(256), z.literal('auto')], {
-            error: 'a whole number of gateway processes from 1 to 256, or "auto" (one per core, less one)',
+          .union([z.number().int().min(1, WORKERS_EXPECTED).max(256, WORKERS_EXPECTED), z.literal('auto')], {
+            error: WORKERS_EXPECTED,
           })
           .default(1),
       })
