@@ -26,7 +26,8 @@ type SpanTuple = [
   startTime: number,
   endTime: number,
   status: SpanRecord['status'],
-  attributes: Attrs,
+  /** Pairs (attrPairs); rows written before them hold the object. */
+  attributes: Attrs | (string | number | boolean)[],
   events: EventTuple[],
 ];
 
@@ -44,9 +45,128 @@ export function encodeSpans(spans: readonly SpanRecord[] | undefined, row?: Span
     const events: EventTuple[] = [];
     for (const e of s.events)
       events.push(e.attributes === undefined ? [e.name, e.time] : [e.name, e.time, e.attributes]);
-    out.push([s.spanId, s.parentSpanId, s.name, s.kind, s.startTime, s.endTime, s.status, s.attributes, events]);
+    out.push([
+      s.spanId,
+      s.parentSpanId,
+      s.name,
+      s.kind,
+      s.startTime,
+      s.endTime,
+      s.status,
+      attrPairs(s.attributes),
+      events,
+    ]);
   }
   return JSON.stringify(out);
+}
+
+/**
+ * Attribute names written as their index in this list in the compact form's attribute pairs: the names an OTLP call's
+ * span and the gateway's spans carry most, about half of a span's bytes as text. Append only: a stored index must
+ * name the same attribute forever.
+ */
+const KEYS: readonly string[] = [
+  'gen_ai.operation.name',
+  'gen_ai.provider.name',
+  'gen_ai.system',
+  'gen_ai.request.model',
+  'gen_ai.request.stream',
+  'gen_ai.request.max_tokens',
+  'gen_ai.request.temperature',
+  'gen_ai.request.top_p',
+  'gen_ai.request.seed',
+  'gen_ai.request.frequency_penalty',
+  'gen_ai.request.presence_penalty',
+  'gen_ai.response.model',
+  'gen_ai.response.id',
+  'gen_ai.response.finish_reasons',
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.output_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'gen_ai.usage.completion_tokens',
+  'gen_ai.usage.total_tokens',
+  'gen_ai.usage.cache_read.input_tokens',
+  'gen_ai.usage.cache_creation.input_tokens',
+  'gen_ai.usage.reasoning.output_tokens',
+  'gen_ai.conversation.id',
+  'llmscope.request_id',
+  'llmscope.status',
+  'llmscope.ttft_ms',
+  'llmscope.tpot_ms',
+  'llmscope.user',
+  'llmscope.team',
+  'llmscope.feature',
+  'llmscope.session',
+  'http.request.method',
+  'http.response.status_code',
+  'server.address',
+  'server.port',
+  'error.type',
+  'user.id',
+  'enduser.id',
+  'session.id',
+  'service.name',
+  'otel.scope.name',
+  'otel.scope.version',
+  'openinference.span.kind',
+  'llm.model_name',
+  'llm.provider',
+  'llm.system',
+  'llm.invocation_parameters',
+  'llm.token_count.prompt',
+  'llm.token_count.completion',
+  'llm.token_count.total',
+  'llm.request.type',
+  'llm.is_streaming',
+  'llm.usage.prompt_tokens',
+  'llm.usage.completion_tokens',
+  'llm.usage.total_tokens',
+  'input.mime_type',
+  'output.mime_type',
+  'ai.operationId',
+  'ai.model.id',
+  'ai.model.provider',
+  'ai.usage.inputTokens',
+  'ai.usage.outputTokens',
+  'ai.usage.promptTokens',
+  'ai.usage.completionTokens',
+  'ai.usage.totalTokens',
+  'ai.response.finishReason',
+  'ai.response.model',
+  'ai.response.id',
+  'ai.response.msToFirstChunk',
+  'ai.telemetry.functionId',
+  'operation.name',
+  'resource.name',
+];
+const KEY_INDEX = new Map(KEYS.map((k, i) => [k, i]));
+
+/**
+ * A span's attributes as the compact form writes them: [name or KEYS index, value, ...] in their order (an array,
+ * where rows written before this kept the object: an object is read as it is). An attribute named `__proto__` would
+ * not come back as an own property by assignment, so such attributes stay an object.
+ */
+function attrPairs(a: Attrs): Attrs | (string | number | boolean)[] {
+  const out: (string | number | boolean)[] = [];
+  for (const k in a) {
+    if (!Object.hasOwn(a, k) || k === '__proto__') return a;
+    const v = a[k] as string | number | boolean;
+    // undefined (left out by JSON) and non-finite numbers (null in JSON) stay as JSON writes them
+    if (v === undefined) continue;
+    out.push(KEY_INDEX.get(k) ?? k, typeof v === 'number' && !Number.isFinite(v) ? (null as unknown as number) : v);
+  }
+  return out;
+}
+
+/** The attributes from either the pairs or the object form. */
+function attrsOf(x: Attrs | (string | number | boolean)[]): Attrs {
+  if (!Array.isArray(x)) return x;
+  const a: Attrs = {};
+  for (let i = 0; i < x.length; i += 2) {
+    const k = x[i] as string | number;
+    a[typeof k === 'number' ? (KEYS[k] as string) : k] = x[i + 1] as string | number | boolean;
+  }
+  return a;
 }
 
 /** The spans from the column text, in any form (`row`: the call's other columns, which the gateway form needs). */
@@ -70,7 +190,7 @@ export function decodeSpans(text: string, row?: SpanRow): SpanRecord[] {
       startTime,
       endTime,
       status,
-      attributes,
+      attributes: attrsOf(attributes),
       events: events.map((e) =>
         e.length === 3 ? { name: e[0], time: e[1], attributes: e[2] } : { name: e[0], time: e[1] },
       ),
