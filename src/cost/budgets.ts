@@ -465,6 +465,8 @@ export function budgetExceeded(b: Budget, key: BudgetKey, spent: number, reserve
     'LLMSCOPE_ERR_BUDGET_EXCEEDED',
     `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
       `it resets at ${new Date(resetAt).toISOString()}. Raise budgets[].limit in the config or wait for the reset.`,
-    { headers: { 'retry-after': String(retryAfter), 'x-llmscope-budget': b.name } },
+    // x-should-retry: the OpenAI and Anthropic SDKs sleep for whatever Retry-After says before retrying (hours, to the
+    // reset): told not to, they raise the error at once.
+    { headers: { 'retry-after': String(retryAfter), 'x-llmscope-budget': b.name, 'x-should-retry': 'false' } },
   );
 }

@@ -5,12 +5,14 @@
 // tool_use / tool_result blocks long, is estimated near its size, not at a media part's allowance per block.
 import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 const KEY = `lsk_${'g'.repeat(40)}`;
 const AGENT_KEY = `lsk_${'c'.repeat(40)}`;
+const BROKE_KEY = `lsk_${'b'.repeat(40)}`;
 const ENV = 'U3_TEST_GEMINI_LIMIT_KEY';
 
 describe('reach: a key’s tpm takes each format’s own estimate', () => {
@@ -20,10 +22,12 @@ describe('reach: a key’s tpm takes each format’s own estimate', () => {
   beforeAll(async () => {
     process.env[ENV] = KEY;
     process.env[`${ENV}_AGENT`] = AGENT_KEY;
+    process.env[`${ENV}_BROKE`] = BROKE_KEY;
     s = await startStack({
       sim: { ttftMs: 5, tpotMs: 1, outputTokens: 8 },
       config: (sim) => ({
         providers: [
+          { name: 'openai-sim', baseUrl: sim.url, models: ['gpt-*'] },
           { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
           { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
@@ -31,6 +35,13 @@ describe('reach: a key’s tpm takes each format’s own estimate', () => {
           { id: 'small', keyEnv: ENV, user: 'gina', tpm: 2000 },
           // the docs' example tpm
           { id: 'agent', keyEnv: `${ENV}_AGENT`, user: 'cody', tpm: 200000 },
+          // a budget used up at once
+          {
+            id: 'broke',
+            keyEnv: `${ENV}_BROKE`,
+            user: 'bea',
+            budget: { period: 'day', limit: 0.0000001, action: 'block' },
+          },
         ],
       }),
       app: { modules: [createCostModule] },
@@ -41,6 +52,7 @@ describe('reach: a key’s tpm takes each format’s own estimate', () => {
     await s.close();
     delete process.env[ENV];
     delete process.env[`${ENV}_AGENT`];
+    delete process.env[`${ENV}_BROKE`];
   });
 
   it('refuses a call whose maxOutputTokens alone is over the tpm, as for Anthropic’s max_tokens', async () => {
@@ -93,5 +105,42 @@ describe('reach: a key’s tpm takes each format’s own estimate', () => {
       .finalMessage();
     expect(r.usage.input_tokens).toBeLessThan(15000);
     expect(r.stop_reason).toBe('end_turn');
+  });
+
+  it('a used-up budget and a request too large fail at once in the SDKs (default retries), not after Retry-After', async () => {
+    // Retry-After is the time to the budget's reset (hours): the OpenAI and Anthropic SDKs sleep that long before
+    // each of their 2 retries unless told not to retry (x-should-retry: false)
+    const timeout = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
+    const anthropic = new Anthropic({ baseURL: s.base, apiKey: BROKE_KEY });
+    const a = await timeout(
+      anthropic.messages
+        .create(
+          { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] },
+          { headers: { 'x-request-id': 'broke-anth' } },
+        )
+        .catch((e: InstanceType<typeof Anthropic.APIError>) => e),
+    );
+    expect(a).toBeInstanceOf(Anthropic.APIError);
+    expect((a as InstanceType<typeof Anthropic.APIError>).headers?.get('x-llmscope-budget')).toBe('key:broke');
+    const openai = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: BROKE_KEY });
+    const o = await timeout(
+      openai.chat.completions
+        .create(
+          { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] },
+          { headers: { 'x-request-id': 'broke-chat' } },
+        )
+        .catch((e: InstanceType<typeof OpenAI.APIError>) => e),
+    );
+    expect(o).toBeInstanceOf(OpenAI.APIError);
+    expect((o as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    // one refusal each, not three
+    for (const id of ['broke-anth', 'broke-chat'])
+      expect(await s.callOf(id)).toMatchObject({ status: 'rate_limited', errorType: 'budget_exceeded' });
+    expect(s.calls.filter((c) => c.apiKeyId === 'broke')).toHaveLength(2);
+    const big = await new Anthropic({ baseURL: s.base, apiKey: KEY }).messages
+      .create({ model: 'claude-sonnet-4-5', max_tokens: 5000, messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: InstanceType<typeof Anthropic.APIError>) => e);
+    expect((big as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
   });
 });

@@ -71,6 +71,8 @@ export class RateLimitService {
       throw new LlmscopeError(
         'LLMSCOPE_ERR_RATE_LIMITED',
         `Request too large for ${who} on ${unit.tokens}: Limit ${key.tpm}, Requested ${estimate} (prompt estimate + max_tokens). Send a shorter prompt or a lower max_tokens.`,
+        // It never fits: the SDKs would retry it for nothing.
+        { headers: { 'x-should-retry': 'false' } },
       );
     let r: TakeResult;
     try {
