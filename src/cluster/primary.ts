@@ -229,6 +229,18 @@ export async function startFleet(
     };
     members.set(worker.id, member);
     fleetMetrics.add(worker.id);
+    // A message to a worker that has just died (an admission's answer, an ack: its channel not yet seen closed) fails
+    // with EPIPE, emitted as the worker's 'error': unheard, it would end this process and the whole deployment. The
+    // worker's exit is handled below; the error is only said.
+    let channelError = false;
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      if (channelError) return;
+      channelError = true;
+      log.warn(
+        { event: 'worker_channel_error', pid: worker.process.pid, err: err?.code ?? err?.message },
+        `could not write to gateway worker ${worker.process.pid} (${err?.code ?? err?.message}): it is gone or going`,
+      );
+    });
     rpc.on('hooks.authenticate', (a) => member.admissions.run('authenticate', a as AdmissionSnapshot));
     rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
     rpc.on('hooks.abandon', (ticket) => member.admissions.abandon(ticket));

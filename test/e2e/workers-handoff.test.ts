@@ -5,11 +5,21 @@
 // flight once every client has its answer, and its spend counts every call, dropped or not. The other way, a call's
 // admission crosses to the recorder with its body: a large one is admitted like any other.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+  const { port } = s.address() as { port: number };
+  await new Promise((ok) => s.close(ok));
+  return port;
+}
 
 let sim: Simulator;
 let serve: ServeProcess;
@@ -22,7 +32,8 @@ beforeAll(async () => {
   writeFileSync(
     file,
     JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, workers: 2 },
+      // A fixed port: with port 0, workers started after every worker died would listen on a new random one.
+      server: { host: '127.0.0.1', port: await freePort(), workers: 2 },
       recorder: { capacity: 1 },
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'calls.db')}` },
@@ -112,5 +123,51 @@ describe('serve --workers: admissions of calls with large bodies', () => {
       }),
     );
     expect(statuses).toEqual(['200', '200', '200']);
+  }, 60_000);
+});
+
+describe('serve --workers: the recorder answers a worker that has just died', () => {
+  it('is not ended by the write error (EPIPE) and starts the workers again', async () => {
+    const primary = serve.proc.pid as number;
+    const workers = childrenOf(primary);
+    // One kept-alive connection to a worker (node:cluster's primary hands new connections out, so it must exist
+    // before the primary is stopped).
+    const pool = new Pool(serve.base, { connections: 1 });
+    const send = (): Promise<number | string> =>
+      pool
+        .request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-llmscope-feature': 'capped' },
+          body: JSON.stringify({ model: 'capped-model', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+        })
+        .then(
+          async (r) => {
+            await r.body.text();
+            return r.statusCode;
+          },
+          (err: { code?: string }) => err.code ?? 'error',
+        );
+    expect(await send()).toBe(200);
+    // The recorder stopped: the worker's admission for the next call waits in the channel. Then the worker dies,
+    // and the recorder, let go, answers that admission to a closed channel.
+    process.kill(primary, 'SIGSTOP');
+    const cut = send();
+    await new Promise((r) => setTimeout(r, 500));
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(primary, 'SIGCONT');
+    expect(await cut).not.toBe(200);
+    await pool.close();
+    // The recorder is still there, and serves again through new workers.
+    await until(() => {
+      const now = childrenOf(primary);
+      return now.length === 2 && now.every((p) => !workers.includes(p));
+    });
+    const status = await until(async () => ((await call().catch(() => 0)) === 200 ? 200 : null), 20_000).catch(
+      () => 'no answer',
+    );
+    expect(serve.proc.exitCode).toBeNull();
+    expect(status).toBe(200);
   }, 60_000);
 });
