@@ -41,7 +41,9 @@ async function stop(code: number): Promise<void> {
     // Everything this worker finished is on the channel before it says so; the primary waits for this line. Its
     // last metrics come with it, so the fleet's counters keep what it counted.
     send({ t: 'drained', metrics }, () => {
-      process.disconnect?.();
+      // Only while the channel is open: disconnecting a closed one (the recorder gone) is an 'error' event that,
+      // unheard, ends the worker with a stack trace instead of the line it logged.
+      if (process.connected) process.disconnect?.();
       process.exit(code);
     });
     setTimeout(() => process.exit(code), 2000).unref();

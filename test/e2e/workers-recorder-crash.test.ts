@@ -84,6 +84,8 @@ describe('serve --workers: the recorder process dies', () => {
     expect(said.map((l) => l.url)).toEqual([serve.base]);
     const gone = lines.filter((l) => l.event === 'recorder_gone').map((l) => l.worker);
     expect(gone.sort()).toEqual([...workers].sort());
+    // Each worker ends as it says it does, not with a stack trace (an unheard error from its closed channel).
+    expect(serve.stderr()).not.toMatch(/ERR_IPC|Unhandled 'error'|\n\s+at /);
     // Nothing holds the port any more: a restarted llmscope can listen on it.
     const probe = createServer();
     await new Promise<void>((ok, fail) => {
