@@ -158,6 +158,7 @@ describe('rate limit hook', () => {
     expect(err.message).toMatch(
       /^Request too large for virtual key "ci" \(key_1\) on tokens per min \(TPM\): Limit 50, Requested 1\d\d/,
     );
-    expect(err.headers).toEqual({});
+    // no Retry-After; and the SDKs are told not to retry what can never fit
+    expect(err.headers).toEqual({ 'x-should-retry': 'false' });
   });
 });
