@@ -1,6 +1,6 @@
 // The /v1 gateway's own routes, for every listener that serves them (the single process in server.ts, and each
 // worker under `serve --workers`): a wire format's call route, a path passed through to its provider, GET /v1/models.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -18,10 +18,11 @@ import type { Upstream } from './upstream.js';
  */
 /**
  * The endpoint whose wire format a path's errors take: a call route's, a pass-through path's format (Anthropic's
- * count_tokens, Gemini's countTokens), Gemini's for any other /v1beta path, else OpenAI's.
+ * count_tokens, and its /v1/files when `headers` carry `anthropic-version`; Gemini's countTokens), Gemini's for any
+ * other /v1beta path, else OpenAI's.
  */
-export function routeEndpointOf(path: string): Endpoint {
-  const pass = passThroughRoute(path)?.adapter;
+export function routeEndpointOf(path: string, headers?: IncomingHttpHeaders): Endpoint {
+  const pass = passThroughRoute(path, headers)?.adapter;
   return (
     gatewayRoute(path)?.endpoint ??
     (pass ? ((Object.values(pass.routes)[0] ?? pass.endpoints?.[0]) as Endpoint) : undefined) ??
@@ -45,7 +46,7 @@ export function refuseNonLoopbackHost(
     return false;
   } catch (err) {
     if (!(err instanceof LlmscopeError)) throw err;
-    proxy.refuse(res, routeEndpointOf(path), err);
+    proxy.refuse(res, routeEndpointOf(path, req.headers), err);
     req.resume();
     return true;
   }
@@ -60,7 +61,7 @@ export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, re
   const meant = path.replace(/\/{2,}/g, '/');
   proxy.refuse(
     res,
-    routeEndpointOf(meant),
+    routeEndpointOf(meant, req.headers),
     new LlmscopeError(
       'LLMSCOPE_ERR_NOT_FOUND',
       `no route at ${req.method} ${path}: a path with an empty segment (two slashes together) is not served; did you mean ${meant}? (check that the client's base URL does not end in "/" where the client adds one)`,
@@ -104,9 +105,16 @@ export function serveGateway(
     else proxy.handle(req, res, route.endpoint);
     return true;
   }
-  const passThrough = passThroughRoute(path);
+  const passThrough = passThroughRoute(path, req.headers);
   if (passThrough)
-    return proxy.passThrough(req, res, passThrough.adapter, passThrough.path + url.search, passThrough.model);
+    return proxy.passThrough(
+      req,
+      res,
+      passThrough.adapter,
+      passThrough.path + url.search,
+      passThrough.model,
+      passThrough.fallback,
+    );
   if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes, req.headers);
   // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).
   if (req.method === 'GET' && path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length)

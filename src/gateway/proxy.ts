@@ -298,9 +298,10 @@ export class GatewayProxy {
 
   /**
    * Relays a request that is not an LLM call (count_tokens, GET /v1/responses/{id}, cancel, Gemini's countTokens and
-   * embedContent) to a provider of the format, unrecorded: to the provider of the model the path names (`pathModel`)
-   * or the body's, when one does, else the format's default provider. Virtual keys are checked as for calls
-   * (authenticate hooks); errors come in the format's shape.
+   * embedContent, OpenAI's files, batches, images, audio...) to a provider of the format, unrecorded, its body bytes,
+   * content type and query as sent: to the provider of the model the path names (`pathModel`) or the body's, when one
+   * does (with `fallback`, the default provider when none serves it), else the format's default provider. Virtual
+   * keys are checked as for calls (authenticate hooks); errors come in the format's shape.
    */
   async passThrough(
     req: IncomingMessage,
@@ -308,6 +309,7 @@ export class GatewayProxy {
     adapter: ProviderAdapter,
     path: string,
     pathModel: string | null = null,
+    fallback = false,
   ): Promise<void> {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
@@ -320,7 +322,9 @@ export class GatewayProxy {
       if (!hasBody) req.resume();
       let model: string | null = pathModel || null;
       let body: Json = {};
-      if (raw && raw.length > 0) {
+      // Only a JSON body names a model; a multipart upload (files, audio) is passed on unread.
+      const ct = req.headers['content-type'];
+      if (raw && raw.length > 0 && (ct === undefined || /^application\/(.+\+)?json\b/i.test(ct))) {
         try {
           const parsed = JSON.parse(raw.toString('utf8')) as unknown;
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Json;
@@ -342,7 +346,10 @@ export class GatewayProxy {
       };
       for (const h of this.d.hooks) if (h.authenticate) await h.authenticate(admission);
       const router = this.routerFor(adapter.format);
-      const provider = model ? (router.resolve(model)?.provider ?? null) : router.defaultProvider();
+      // The platform's other APIs (fallback) go to the default provider when no provider serves their model.
+      const provider =
+        (model ? (router.resolve(model)?.provider ?? null) : null) ??
+        (!model || fallback ? router.defaultProvider() : null);
       if (!provider)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_UNROUTABLE_MODEL',
@@ -361,7 +368,7 @@ export class GatewayProxy {
       if (!raw) {
         delete headers['content-type'];
         delete headers['content-length'];
-      }
+      } else if (ct !== undefined) headers['content-type'] = ct; // a multipart body's boundary, as sent
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
       try {
         answer = await up.pool.request({

@@ -133,7 +133,7 @@ export interface ProviderAdapter {
    * (Gemini's `models/{m}:countTokens`, `GET models`): the upstream path (after the provider's base path, without the
    * query) and the model the path names, by which the provider is chosen (null: the format's default provider).
    */
-  passThroughPath?(path: string): { path: string; model: string | null } | null;
+  passThroughPath?(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null;
   /** Client routes matched by pattern, for formats whose path names the model (Gemini's `models/{m}:method`). */
   matchPath?(path: string): Endpoint | null;
   /** The endpoints `matchPath` answers with. */
@@ -190,6 +190,26 @@ export interface ProviderAdapter {
 }
 
 export type Json = Record<string, unknown>;
+
+/**
+ * Platform paths both OpenAI's API and Anthropic's have (Files, Skills): a request carrying `anthropic-version` (its
+ * SDKs always send it) is Anthropic's, any other OpenAI's.
+ */
+export const ANTHROPIC_SHARED = /^\/v1\/(?:files|skills)(?:\/|$)/;
+
+/** A client path an adapter passes through unrecorded (`passThroughPath`). */
+export interface PassThroughMatch {
+  /** After the provider's base path, without the query. */
+  path: string;
+  /** The model the path names; null when the body's `model` says, or none. */
+  model: string | null;
+  /**
+   * True for the platform's other APIs (files, batches, images, ...), whose models (dall-e, whisper, tts,
+   * omni-moderation) a generation route rarely names: a model no provider serves goes to the format's default provider
+   * rather than being refused.
+   */
+  fallback?: boolean;
+}
 
 /** The query string of a client URL (path and query), `?` included, or '' when it has none: passed on upstream. */
 export const queryOf = (url: string): string => {

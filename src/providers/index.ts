@@ -1,5 +1,6 @@
 // Public face of providers/: one folder per wire format behind the ProviderAdapter interface, and the lookups
 // the gateway uses (which adapter serves a route, which format an endpoint belongs to).
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../calls/index.js';
 import type { ProviderAdapter, WireFormat } from './adapter.js';
 import { anthropicAdapter } from './anthropic/index.js';
@@ -65,18 +66,21 @@ export interface PassThrough {
   path: string;
   /** The model the path names (Gemini's `models/{m}:countTokens`); null when the body's `model` says, or none. */
   model: string | null;
+  /** A model no provider of the format serves goes to its default provider (the platform's other APIs). */
+  fallback: boolean;
 }
 
 /**
  * The pass-through `path` is, if any: under an adapter's prefixes (`/v1/messages/count_tokens`: the upstream path is
- * the client's without its leading `/v1`) or one of an adapter's own paths (Gemini's `/v1beta/models/{m}:countTokens`).
+ * the client's without its leading `/v1`) or one of an adapter's own paths (Gemini's `/v1beta/models/{m}:countTokens`,
+ * OpenAI's files, batches, images, audio...; `/v1/files` is Anthropic's when `headers` carry `anthropic-version`).
  */
-export function passThroughRoute(path: string): PassThrough | undefined {
+export function passThroughRoute(path: string, headers?: IncomingHttpHeaders): PassThrough | undefined {
   for (const adapter of ADAPTERS) {
     for (const prefix of adapter.passThrough)
-      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null };
-    const own = adapter.passThroughPath?.(path);
-    if (own) return { adapter, ...own };
+      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null, fallback: false };
+    const own = adapter.passThroughPath?.(path, headers);
+    if (own) return { adapter, path: own.path, model: own.model, fallback: own.fallback ?? false };
   }
   return undefined;
 }

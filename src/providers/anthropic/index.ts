@@ -1,14 +1,17 @@
 // Anthropic's Messages API (POST /v1/messages): usage with cache reads and writes, content blocks (text, tool_use,
 // thinking), stop_reason as finish reason (`refusal` is a refusal), the event stream (message_start,
 // content_block_delta, message_delta, error), and Anthropic's error shape for llmscope's own errors.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
 import { renderError as renderOpenAiError } from '../../errors.js';
 import {
+  ANTHROPIC_SHARED,
   type ChunkInfo,
   type Json,
   num,
   numericParams,
   obj,
+  type PassThroughMatch,
   type ProviderAdapter,
   queryOf,
   type RenderedError,
@@ -248,11 +251,21 @@ export function renderError(err: unknown): RenderedError {
 
 const PARAMS = { max_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p', top_k: 'top_k' };
 
+/**
+ * Anthropic's Files and Skills APIs (beta: the SDK sends `anthropic-version` and `anthropic-beta`) share their paths
+ * with OpenAI's; a request carrying `anthropic-version` is Anthropic's, passed through unrecorded.
+ */
+function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
+  if (headers?.['anthropic-version'] === undefined || !ANTHROPIC_SHARED.test(path)) return null;
+  return { path: path.slice(3), model: null, fallback: true };
+}
+
 export const anthropicAdapter: ProviderAdapter = {
   format: 'anthropic',
   routes: { '/v1/messages': 'messages' },
   upstreamPath: (_endpoint, url) => `/messages${queryOf(url)}`,
   passThrough: ['/v1/messages/'],
+  passThroughPath,
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
   // Anthropic's end-user id (Claude Code sends one per account and session).

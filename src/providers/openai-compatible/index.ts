@@ -1,15 +1,18 @@
 // The OpenAI-compatible protocol (OpenAI, vLLM, Ollama, llama.cpp, TGI, Groq, Together, ...): what the gateway
 // needs to read from requests and responses — usage, content, finish reason, refusal — as small pure functions,
 // and the adapter that puts them behind the ProviderAdapter interface.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
+  ANTHROPIC_SHARED,
   type ChunkInfo,
   chatFraming,
   type Json,
   num,
   numericParams,
   obj,
+  type PassThroughMatch,
   type ProviderAdapter,
   queryOf,
   type ResponseInfo,
@@ -425,6 +428,20 @@ function streamReader(endpoint: Endpoint): StreamReader {
   };
 }
 
+/**
+ * OpenAI's platform APIs beside generation, as the `openai` SDK calls them (files, batches, moderations, images, audio,
+ * vector stores, fine-tuning, uploads, conversations, Assistants and threads, containers, evals, videos, skills,
+ * realtime sessions, ChatKit, the organization admin API): passed through unrecorded, the path and query as sent.
+ */
+const PLATFORM =
+  /^\/v1\/(?:files|batches|moderations|images|audio|vector_stores|fine_tuning|uploads|conversations|assistants|threads|containers|evals|videos|skills|realtime|chatkit|organization)(?:\/|$)/;
+
+function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
+  if (!PLATFORM.test(path)) return null;
+  if (headers?.['anthropic-version'] !== undefined && ANTHROPIC_SHARED.test(path)) return null;
+  return { path: path.slice(3), model: null, fallback: true };
+}
+
 export const openaiCompatibleAdapter: ProviderAdapter = {
   format: 'openai-compatible',
   routes: {
@@ -433,7 +450,9 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
     '/v1/embeddings': 'embeddings',
   },
   upstreamPath: (endpoint, url) => (UPSTREAM_PATH[endpoint] ?? '/chat/completions') + queryOf(url),
-  passThrough: [],
+  // Stored chat completions (`GET`/`POST`/`DELETE /v1/chat/completions/{id}`, its `/messages`).
+  passThrough: ['/v1/chat/completions/'],
+  passThroughPath,
   injectsStreamUsage: true,
   params: (body) => numericParams(body, PARAMS),
   promptText,
