@@ -53,7 +53,7 @@ import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
-import { spanEnricher } from './telemetry/spans.js';
+import { spanEnricher, withSpans } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
 
 export interface AppOptions {
@@ -306,7 +306,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const exporter =
     opts.spanExporter ?? (config.telemetry.otlpEndpoint ? otlpExporter(config.telemetry.otlpEndpoint) : undefined);
   if (exporter) recorder.addSink(traceSink({ exporter, serviceName: config.telemetry.serviceName }));
-  for (const s of opts.sinks ?? []) recorder.addSink(s);
+  // Sinks given here may read call.spans, which a gateway call's recorder leaves to be built where read (spansFor).
+  for (const s of opts.sinks ?? []) recorder.addSink(withSpans(s));
 
   const upstreams = new Map<string, Upstream>();
   for (const p of config.providers) upstreams.set(p.name, createUpstream(p));

@@ -175,6 +175,11 @@ export interface CallInternals {
    * 5-minute one: the price enricher charges it at that rate and folds it into the applied `price.cacheWrite`.
    */
   cacheWrite1hInputTokens?: number;
+  /**
+   * Set by the spans enricher: the gateway's spans are built where they are read (spansFor in telemetry/spans.ts),
+   * from these marks and the call's fields, and `spans` stays empty on the call.
+   */
+  spansDeferred?: boolean;
 }
 
 /** A call's internals when it arrives: its arrival time and span ids, nothing measured yet. */

@@ -3,6 +3,7 @@
 // engines store differently — booleans (SQLite 1/0), NUL in text (PostgreSQL cannot hold it), the spans' form — is
 // a `RowDialect`, so a new field is one entry here, not two hand-kept copies in sqlite-store.ts and postgres-store.ts.
 import type { AppliedPrice, CallEvent, CallStatus, Endpoint, LlmCall, Metadata, TokenSource } from '../calls/index.js';
+import { spansFor } from '../telemetry/spans.js';
 import { decodeSpans, encodeSpans, type SpanRow } from './spans-codec.js';
 
 /** A `calls` row as either engine's driver returns it (SELECT *). */
@@ -172,7 +173,9 @@ export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
     metadataColumn(c.metadata, nul),
   ];
   // The gateway form rebuilds a call's spans from the row's values as they will be read back (spans-codec.ts).
-  v[AT.spans] = d.compactSpans ? encodeSpans(c.spans, spanRowOf(v)) : JSON.stringify(c.spans ?? []);
+  // A gateway call's spans may be left to be built where read (telemetry/spans.ts spansFor): the gateway form is
+  // written from the call's marks, and PostgreSQL's plain array is built here.
+  v[AT.spans] = d.compactSpans ? encodeSpans(c.spans, spanRowOf(v), c) : JSON.stringify(c.spans ? spansFor(c) : []);
   return v;
 }
 

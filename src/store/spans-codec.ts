@@ -8,10 +8,15 @@
 // row lacks (span ids, the timing marks, request parameters, the response's model and id, the upstream's address)
 // and rebuilds the spans from the row when read. It is used only when that rebuild gives back exactly the spans
 // given (checked at every write), so every answer reads the same spans as before; anything else (OTLP calls' spans,
-// spans an enricher changed, calls whose columns differ from their attributes) keeps the compact form. The rebuild
+// spans an enricher changed, calls whose columns differ from their attributes) keeps the compact form. A gateway
+// call whose spans were left to be built where read (telemetry/spans.ts spansFor) is written in this form straight
+// from its marks (gatewayTupleOfCall), without building or checking spans, when its values are of the kinds the
+// check is known to pass; else its spans are built and checked as above. The rebuild
 // below is this form's definition: rows written with it must read the same forever, so a change to what the gateway
 // builds is a new form (a new marker), never an edit of this one.
 import type { LlmCall, SpanRecord } from '../calls/index.js';
+import { operationName } from '../providers/openai-compatible/index.js';
+import { spansFor } from '../telemetry/spans.js';
 
 /** Marks the compact form: its first element is this number (the object form's are spans). */
 const COMPACT = 0;
@@ -31,8 +36,18 @@ type SpanTuple = [
   events: EventTuple[],
 ];
 
-/** The column text for `spans`: the gateway form when `row` rebuilds them, compact when they share one trace id, else the plain JSON array. */
-export function encodeSpans(spans: readonly SpanRecord[] | undefined, row?: SpanRow): string {
+/**
+ * The column text for `spans`: the gateway form when `row` rebuilds them, compact when they share one trace id, else
+ * the plain JSON array. `call`: the call itself, whose gateway spans, when left to be built where read
+ * (`internal.spansDeferred`), are written in the gateway form straight from its marks, without being built.
+ */
+export function encodeSpans(spans: readonly SpanRecord[] | undefined, row?: SpanRow, call?: LlmCall): string {
+  if (row && call && spans?.length === 0 && call.internal?.spansDeferred === true) {
+    const g = gatewayTupleOfCall(call, row);
+    if (g !== null) return JSON.stringify(g);
+    // not a call the direct form is known to give back exactly: build its spans, and go the checked way
+    spans = spansFor(call);
+  }
   if (!spans || spans.length === 0) return '[]';
   if (row) {
     const g = gatewayTupleOf(spans, row);
@@ -379,9 +394,7 @@ function gatewayTupleOf(spans: readonly SpanRecord[], row: SpanRow): GatewayTupl
   const root = spans[0] as SpanRecord;
   if (root.kind !== 'server' || row.traceId === null || root.traceId !== row.traceId) return null;
   // a lone surrogate in a text column reads back as U+FFFD (SQLite keeps UTF-8), where the spans' JSON kept it
-  for (const t of [row.provider, row.model, row.requestId, row.status, row.finishReason, row.errorType])
-    if (t !== null && LONE_SURROGATE.test(t)) return null;
-  for (const t of [row.user, row.team, row.feature]) if (t && LONE_SURROGATE.test(t)) return null;
+  if (rowHasLoneSurrogate(row)) return null;
   const a = root.attributes;
   const op = a['gen_ai.operation.name'];
   if (typeof op !== 'string') return null;
@@ -423,6 +436,107 @@ function gatewayTupleOf(spans: readonly SpanRecord[], row: SpanRow): GatewayTupl
     str(a['gen_ai.response.id']),
     str(a['server.address']),
     typeof a['server.port'] === 'number' ? a['server.port'] : null,
+  ];
+}
+
+/** Whether a text the gateway spans form takes from the row holds a lone surrogate (read back as U+FFFD). */
+function rowHasLoneSurrogate(row: SpanRow): boolean {
+  for (const t of [row.provider, row.model, row.requestId, row.status, row.finishReason, row.errorType])
+    if (t !== null && LONE_SURROGATE.test(t)) return true;
+  for (const t of [row.user, row.team, row.feature]) if (t && LONE_SURROGATE.test(t)) return true;
+  return false;
+}
+
+/**
+ * The gateway form of the spans spansOf (telemetry/spans.ts) would build for `c`, read off its marks and fields
+ * without building them: the tuple gatewayTupleOf reads off those spans. Null unless that tuple is known to rebuild
+ * them exactly (what encodeSpans otherwise checks on the built spans): the row reads back every field the spans
+ * carry as the call has it, no text of the row holds a lone surrogate, every mark is null or a number that the form's
+ * ms-after-start gives back exactly, parameters are finite numbers, and the ids and response facts are of the types
+ * the spans keep. Anything else goes the checked way (spans-direct.test.ts compares the two over varied calls).
+ */
+export function gatewayTupleOfCall(c: LlmCall, row: SpanRow): GatewayTuple | null {
+  const i = c.internal;
+  if (i === undefined || !c.traceId || row.traceId !== c.traceId) return null;
+  if (
+    row.startedAt !== c.startedAt ||
+    row.endedAt !== c.endedAt ||
+    row.provider !== c.provider ||
+    row.model !== c.model ||
+    row.stream !== c.stream ||
+    row.requestId !== c.requestId ||
+    row.status !== c.status ||
+    row.httpStatus !== c.httpStatus ||
+    row.finishReason !== c.finishReason ||
+    row.inputTokens !== c.inputTokens ||
+    row.outputTokens !== c.outputTokens ||
+    row.cachedInputTokens !== c.cachedInputTokens ||
+    row.cacheWriteInputTokens !== (c.cacheWriteInputTokens ?? null) ||
+    row.reasoningTokens !== c.reasoningTokens ||
+    row.errorType !== c.errorType ||
+    row.ttftMs !== c.ttftMs ||
+    row.tpotMs !== c.tpotMs ||
+    row.user !== c.user ||
+    row.team !== c.team ||
+    row.feature !== c.feature ||
+    rowHasLoneSurrogate(row)
+  )
+    return null;
+  const op = operationName(c.endpoint);
+  if (typeof op !== 'string' || typeof i.spanId !== 'string') return null;
+  if (i.parentSpanId !== null && typeof i.parentSpanId !== 'string') return null;
+  const t0 = c.startedAt;
+  let exact = true;
+  /** ms after t0 when that gives `t` back exactly; null for null; anything else clears `exact`. */
+  const rel = (t: number | null): number | null => {
+    if (t === null) return null;
+    const d = typeof t === 'number' && Number.isFinite(t) ? t - t0 : Number.NaN;
+    if (t0 + d !== t) exact = false;
+    return d;
+  };
+  const arrival = rel(i.arrivalAt);
+  if (arrival === null) return null;
+  const routed = rel(i.routedAt);
+  const first = rel(i.firstContentAt);
+  const upstream = i.upstreamStartAt !== null;
+  if (upstream && typeof i.upstreamSpanId !== 'string') return null;
+  const upStart = upstream ? rel(i.upstreamStartAt) : null;
+  const upHeaders = upstream ? rel(i.upstreamHeadersAt) : null;
+  const upEnd = upstream ? rel(i.upstreamEndAt ?? c.endedAt) : null;
+  if (!exact) return null;
+  let params: Record<string, number> | 0 = 0;
+  const p = i.params;
+  if (typeof p !== 'object' || p === null) return null;
+  for (const k in p) {
+    const v = p[k];
+    if (!Object.hasOwn(p, k) || k === 'model' || k === 'stream' || k === '__proto__') return null;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+    params = p;
+  }
+  const text = (v: unknown): string | null | undefined => (!v ? null : typeof v === 'string' ? v : undefined);
+  const responseModel = text(i.responseModel);
+  const responseId = text(i.responseId);
+  const serverAddress = text(i.serverAddress);
+  const serverPort = !i.serverPort ? null : typeof i.serverPort === 'number' ? i.serverPort : undefined;
+  if (responseModel === undefined || responseId === undefined || serverAddress === undefined) return null;
+  if (serverPort === undefined) return null;
+  return [
+    GATEWAY,
+    op,
+    i.spanId,
+    i.parentSpanId,
+    arrival,
+    routed,
+    upstream ? i.upstreamSpanId : null,
+    upStart,
+    upHeaders,
+    upEnd,
+    first,
+    params,
+    responseModel,
+    responseId,
+    serverAddress,
+    serverPort,
   ];
 }
 

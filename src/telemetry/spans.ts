@@ -5,7 +5,7 @@
 // Child span ids are derived from the minted ones (so the spans of a call are the same however often they are
 // built) by flipping bits of the last byte: never equal to the id they come from. (They used to replace the last
 // byte, which gave the child its parent's id whenever that byte already was 01 or 02: 1 call in 128.)
-import type { Enricher, LlmCall, SpanRecord } from '../calls/index.js';
+import type { Enricher, LlmCall, Sink, SpanRecord } from '../calls/index.js';
 import { operationName } from '../providers/openai-compatible/index.js';
 
 type Attrs = Record<string, string | number | boolean>;
@@ -128,9 +128,53 @@ export function spansOf(call: LlmCall): SpanRecord[] {
   return spans;
 }
 
+/**
+ * The call's spans: those it carries, or the gateway's, built now from its marks when the spans enricher left them to
+ * be built where they are read (`internal.spansDeferred`). Not kept on the call: the SQLite store writes a gateway
+ * call's spans straight from its marks (store/spans-codec.ts), so span objects are made only for the readers that
+ * need them (the OTLP exporter, PostgreSQL's row, sinks given to createApp) and are never held while sinks batch.
+ */
+export function spansFor(call: LlmCall): SpanRecord[] {
+  if (call.spans.length > 0 || call.internal?.spansDeferred !== true) return call.spans;
+  try {
+    return spansOf(call);
+  } catch {
+    // as when the enricher built them and failed: the call has no spans (never a failed batch in a sink)
+    return [];
+  }
+}
+
+/** A sink that reads `call.spans`: it gets the calls whose spans were left to be built with them built (copies). */
+export function withSpans(s: Sink): Sink {
+  return {
+    name: s.name,
+    maxBatch: s.maxBatch,
+    lingerMs: s.lingerMs,
+    retry: s.retry,
+    lossless: s.lossless,
+    write: (calls) => {
+      let out: LlmCall[] | null = null;
+      for (let i = 0; i < calls.length; i++) {
+        const c = calls[i] as LlmCall;
+        if (c.spans.length > 0 || c.internal?.spansDeferred !== true) continue;
+        out ??= calls.slice();
+        out[i] = { ...c, spans: spansFor(c) };
+      }
+      return s.write(out ?? calls);
+    },
+    close: s.close ? () => s.close?.() : undefined,
+  };
+}
+
+/**
+ * Marks a gateway call's spans to be built where they are read (spansFor) rather than here: building them for every
+ * call, to hold them while the sinks batch, cost more CPU than anything that read them (issue 13). They are built
+ * from the call's final fields, after every enricher (the enricher's old place: last but content, which changes none
+ * of them).
+ */
 export const spanEnricher: Enricher = {
   name: 'spans',
   enrich(call) {
-    if (call.spans.length === 0) call.spans = spansOf(call);
+    if (call.spans.length === 0 && call.internal && call.traceId) call.internal.spansDeferred = true;
   },
 };

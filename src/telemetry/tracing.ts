@@ -7,6 +7,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { LlmCall, Sink, SpanRecord } from '../calls/index.js';
+import { spansFor } from './spans.js';
 
 const KIND: Record<SpanRecord['kind'], SpanKind> = {
   server: SpanKind.SERVER,
@@ -65,7 +66,7 @@ export function traceSink(opts: TraceSinkOptions): Sink {
     maxBatch: 512,
     write(calls: readonly LlmCall[]) {
       const spans: ReadableSpan[] = [];
-      for (const c of calls) for (const s of c.spans) spans.push(toReadableSpan(s, resource));
+      for (const c of calls) for (const s of spansFor(c)) spans.push(toReadableSpan(s, resource));
       if (spans.length === 0) return;
       return new Promise<void>((resolve, reject) => {
         opts.exporter.export(spans, (r) => {
