@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import Anthropic, { toFile as anthropicToFile } from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCostModule } from '../../src/cost/index.js';
 import { type Stack, startStack } from './helpers.js';
 
 interface Seen {
@@ -280,6 +281,73 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
     const r = await fetch(`${s.base}/api/requests?limit=100`);
     expect(r.status).toBe(200);
     expect(((await r.json()) as { data: unknown[] }).data).toEqual([]);
+    expect(s.calls).toEqual([]);
+  });
+});
+
+describe('reach: virtual keys are checked on the platform pass-throughs', () => {
+  let s: Stack;
+  let upstream: Server;
+  const seen: Seen[] = [];
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+        const a = answer(req.method ?? '', req.url ?? '');
+        res.writeHead(a.status, { 'content-type': a.type });
+        res.end(a.body);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const up = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    s = await startStack({
+      config: () => ({
+        providers: [
+          { name: 'openai', baseUrl: `${up}/openai/v1` },
+          { name: 'claude', type: 'anthropic', baseUrl: `${up}/anthropic/v1` },
+        ],
+        gpu: { collector: 'none' },
+      }),
+      app: { modules: [createCostModule] },
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('no key or an unknown one: 401 in the format’s shape, the upstream never asked; a live lsk_ key passes, not sent on', async () => {
+    const created = await fetch(`${s.base}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'platform', team: 'search' }),
+    });
+    expect(created.status).toBe(201);
+    const key = ((await created.json()) as { key: string }).key;
+
+    const bad = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-unknown', maxRetries: 0 });
+    const e1 = await bad.files.list().catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((e1 as InstanceType<typeof OpenAI.APIError>).code).toBe('invalid_api_key');
+    const badAnthropic = new Anthropic({ baseURL: s.base, apiKey: 'sk-ant-unknown', maxRetries: 0 });
+    const e2 = await badAnthropic.beta.files.list({ betas: [BETA] }).catch((e: unknown) => e);
+    expect(e2).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((e2 as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'authentication_error' },
+    });
+    expect(seen).toHaveLength(0);
+
+    const good = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: key, maxRetries: 0 });
+    const page = await good.files.list({ limit: 1 });
+    expect(page.data.map((f) => f.id)).toEqual(['file-1']);
+    const goodAnthropic = new Anthropic({ baseURL: s.base, apiKey: key, maxRetries: 0 });
+    await goodAnthropic.beta.files.list({ betas: [BETA] });
+    expect(seen.map((x) => x.url)).toEqual(['/openai/v1/files?limit=1', '/anthropic/v1/files']);
+    for (const x of seen) expect(JSON.stringify(x.headers)).not.toContain('lsk_');
     expect(s.calls).toEqual([]);
   });
 });
