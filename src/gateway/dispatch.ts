@@ -96,6 +96,9 @@ export function serveGateway(
   // Gateway routes come from the providers' adapters (src/providers/), one per wire format.
   const route = gatewayRoute(path);
   if (route) {
+    // Stored chat completions' list (the openai SDK's chat.completions.list) is a GET on the call route: passed through.
+    if (req.method === 'GET' && route.endpoint === 'chat.completions')
+      return proxy.passThrough(req, res, route.adapter, `/chat/completions${url.search}`, null, true);
     if (req.method !== 'POST')
       proxy.refuse(
         res,

@@ -173,6 +173,11 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
       [() => openai.vectorStores.files.list('vs_1', { limit: 5 }), '/openai/v1'],
       [() => openai.beta.assistants.create({ model: 'gpt-4o', name: 'helper' }), '/openai/v1'],
       [() => openai.beta.threads.create({}), '/openai/v1'],
+      // Stored chat completions: the list is a GET on the call route itself.
+      [() => openai.chat.completions.list({ limit: 2, model: 'gpt-4o' }), '/openai/v1'],
+      [() => openai.chat.completions.retrieve('chatcmpl-1'), '/openai/v1'],
+      [() => openai.chat.completions.messages.list('chatcmpl-1', { limit: 3 }), '/openai/v1'],
+      [() => openai.chat.completions.delete('chatcmpl-1'), '/openai/v1'],
     ];
     for (const [call, prefix] of calls) {
       seen.length = 0;
