@@ -439,6 +439,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       );
       return;
     }
+    // An Anthropic client (its SDKs always send anthropic-version) reads errors in Anthropic's shape.
+    if (path.startsWith('/v1/') && req.headers['anthropic-version'] !== undefined) {
+      proxy.refuse(
+        res,
+        'messages',
+        new LlmscopeError(
+          'LLMSCOPE_ERR_NOT_FOUND',
+          `unknown route ${req.method} ${path}; llmscope serves Anthropic's POST /v1/messages, and passes /v1/messages/..., /v1/files, /v1/skills and its other platform APIs through`,
+        ),
+      );
+      req.resume();
+      return;
+    }
     if (path.startsWith('/v1/'))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',

@@ -239,6 +239,33 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
     expect(sameRequest('/anthropic/v1').method).toBe('DELETE');
   });
 
+  it('Anthropic’s Skills and its own beta APIs (agents, sessions) go to the Anthropic provider', async () => {
+    const calls: (() => Promise<unknown>)[] = [
+      () => anthropic.beta.skills.list({ limit: 2 }),
+      () => anthropic.beta.agents.list(),
+      () => anthropic.beta.sessions.retrieve('sess_1'),
+    ];
+    for (const call of calls) {
+      seen.length = 0;
+      sent.length = 0;
+      await call();
+      sameRequest('/anthropic/v1');
+    }
+    // Without anthropic-version (not an Anthropic client) /v1/agents is no route of llmscope's.
+    const r = await fetch(`${s.base}/v1/agents`);
+    expect(r.status).toBe(404);
+    const body = (await r.json()) as { type?: string; error: { type: string; message: string } };
+    expect(body.type).toBeUndefined(); // OpenAI's shape
+    expect(body.error.message).toContain('unknown route GET /v1/agents');
+    // With it, a path llmscope does not serve gets its 404 in Anthropic's shape, which the SDK reads.
+    const e = await anthropic.get('/v1/no-such-api').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((e as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'not_found_error' },
+    });
+  });
+
   it('a body over server.bodyLimit gets 413 in the format’s shape, without reaching the upstream', async () => {
     const big = Buffer.alloc(300 * 1024, 1);
     const e1 = await openai.files

@@ -251,12 +251,17 @@ export function renderError(err: unknown): RenderedError {
 
 const PARAMS = { max_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p', top_k: 'top_k' };
 
+/** Anthropic's other APIs, as @anthropic-ai/sdk calls them (beta agents, sessions, environments, vaults, ...). */
+const OWN =
+  /^\/v1\/(?:agents|sessions|environments|vaults|memory_stores|deployments|deployment_runs|dreams|tunnels|user_profiles|organizations|compliance)(?:\/|$)/;
+
 /**
- * Anthropic's Files and Skills APIs (beta: the SDK sends `anthropic-version` and `anthropic-beta`) share their paths
- * with OpenAI's; a request carrying `anthropic-version` is Anthropic's, passed through unrecorded.
+ * Anthropic's platform APIs beside Messages, passed through unrecorded when the request carries `anthropic-version`
+ * (its SDKs always send it, with `anthropic-beta` for betas): Files and Skills, whose paths OpenAI's API shares, and
+ * its own (agents, sessions, ...).
  */
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
-  if (headers?.['anthropic-version'] === undefined || !ANTHROPIC_SHARED.test(path)) return null;
+  if (headers?.['anthropic-version'] === undefined || !(ANTHROPIC_SHARED.test(path) || OWN.test(path))) return null;
   return { path: path.slice(3), model: null, fallback: true };
 }
 
