@@ -3,6 +3,7 @@
 // prompt, usage, stream events, error shape) is the call's ProviderAdapter (src/providers/). Everything else (tokens, spans, cost, metrics, store, logs) runs
 // later on the finished LlmCall, in the recorder's enrichers and sinks.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
@@ -315,16 +316,22 @@ export class GatewayProxy {
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     res.setHeader('x-request-id', requestId);
     const upstreamPath = adapter.takeUrlKey ? adapter.takeUrlKey(path, req.headers) : path;
+    let streamed = false;
     try {
       const method = req.method ?? 'GET';
       const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
-      const raw = hasBody ? await readBody(req, this.d.config.server.bodyLimit) : null;
+      const ct = req.headers['content-type'];
+      const json = ct === undefined || /^application\/(.+\+)?json\b/i.test(ct);
+      // A body that is not JSON (a multipart upload: files, audio) names no model: one of a declared length within
+      // server.bodyLimit is streamed to the provider as it arrives rather than held whole; any other is read first
+      // (bounded: over the limit, 413 before the provider is asked).
+      const declared = Number(req.headers['content-length']);
+      streamed = hasBody && !json && declared > 0 && declared <= this.d.config.server.bodyLimit;
+      const raw = hasBody && !streamed ? await readBody(req, this.d.config.server.bodyLimit) : null;
       if (!hasBody) req.resume();
       let model: string | null = pathModel || null;
       let body: Json = {};
-      // Only a JSON body names a model; a multipart upload (files, audio) is passed on unread.
-      const ct = req.headers['content-type'];
-      if (raw && raw.length > 0 && (ct === undefined || /^application\/(.+\+)?json\b/i.test(ct))) {
+      if (raw && raw.length > 0 && json) {
         try {
           const parsed = JSON.parse(raw.toString('utf8')) as unknown;
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Json;
@@ -363,19 +370,24 @@ export class GatewayProxy {
         traceparent: formatTraceparent(newTraceId(), newSpanId()),
         requestId,
         forwardClientAuth: admission.forwardClientAuth,
-        bodyLength: raw?.length ?? 0,
+        bodyLength: streamed ? declared : (raw?.length ?? 0),
       });
-      if (!raw) {
+      if (!raw && !streamed) {
         delete headers['content-type'];
         delete headers['content-length'];
       } else if (ct !== undefined) headers['content-type'] = ct; // a multipart body's boundary, as sent
+      // The client's body through a stream of its own: undici destroys a failed request's body, which must not be
+      // the client's request (its socket carries the answer); `pipe` lets go of it then, and the rest is drained.
+      const upload = streamed ? req.pipe(new PassThrough()) : undefined;
+      // A client gone mid-upload ends the upstream request rather than leave it waiting for the rest.
+      if (upload) req.once('close', () => req.complete || upload.destroy(new Error('client closed the request')));
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
       try {
         answer = await up.pool.request({
           path: up.basePath + upstreamPath,
           method: method as 'GET',
           headers,
-          body: raw ?? undefined,
+          body: upload ?? raw ?? undefined,
         });
       } catch (err) {
         throw upstreamFailure(err, up);
@@ -383,6 +395,7 @@ export class GatewayProxy {
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
       await pipeline(answer.body, res);
     } catch (err) {
+      if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
       if (!(err instanceof LlmscopeError))
         this.d.logger.error({ event: 'gateway_error', err }, 'pass-through request failed');
       sendErrorAs(adapter, res, err);

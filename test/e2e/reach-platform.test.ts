@@ -47,6 +47,10 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
   let upstream: Server;
   let up: string;
   const seen: Seen[] = [];
+  /** Body bytes the upstream has received so far, across requests. */
+  let arrived = 0;
+  /** Requests whose body the upstream saw end early (llmscope's client went away mid-upload). */
+  let cutOff = 0;
   /** What the client put on the wire, read back from the Request it built. */
   const sent: { method: string; url: string; headers: Headers; body: Buffer }[] = [];
   const spy = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -68,7 +72,13 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
   beforeAll(async () => {
     upstream = createServer((req, res) => {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('data', (c: Buffer) => {
+        chunks.push(c);
+        arrived += c.length;
+      });
+      req.on('close', () => {
+        if (!req.complete) cutOff++;
+      });
       req.on('end', () => {
         seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
         const a = answer(req.method ?? '', req.url ?? '');
@@ -143,6 +153,61 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
     sent.length = 0;
     expect(await openai.files.delete('file-1')).toEqual({ id: 'file-1', object: 'file', deleted: true });
     expect(sameRequest('/openai/v1').method).toBe('DELETE');
+  });
+
+  it('an upload is streamed to the provider as it arrives, not held until its end', async () => {
+    const head = Buffer.from('--b\r\ncontent-disposition: form-data; name="file"; filename="x.bin"\r\n\r\n');
+    const first = Buffer.concat([head, Buffer.alloc(64 * 1024, 3)]);
+    const rest = Buffer.concat([Buffer.alloc(100 * 1024, 4), Buffer.from('\r\n--b--\r\n')]);
+    const start = arrived;
+    let streamedBeforeEnd = false;
+    const r = await fetch(`${s.base}/v1/files`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'multipart/form-data; boundary=b',
+        'content-length': String(first.length + rest.length),
+      },
+      body: new ReadableStream({
+        async start(c) {
+          c.enqueue(first);
+          // The rest is sent only once the provider has the first part: a gateway holding the body would stall here.
+          for (let t = 0; t < 200 && arrived - start < first.length; t++)
+            await new Promise((res) => setTimeout(res, 10));
+          streamedBeforeEnd = arrived - start >= first.length;
+          c.enqueue(rest);
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(r.status).toBe(200);
+    expect(streamedBeforeEnd).toBe(true);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.body.equals(Buffer.concat([first, rest]))).toBe(true);
+    expect(seen[0]?.headers['content-length']).toBe(String(first.length + rest.length));
+  });
+
+  it('a client gone mid-upload ends the provider’s request too, not left waiting for the rest', async () => {
+    const start = arrived;
+    const ac = new AbortController();
+    const sending = fetch(`${s.base}/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': String(200 * 1024) },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array(32 * 1024));
+        },
+      }),
+      duplex: 'half',
+      signal: ac.signal,
+    } as RequestInit).catch((e: unknown) => e);
+    for (let t = 0; t < 200 && arrived - start < 32 * 1024; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(arrived - start).toBe(32 * 1024);
+    ac.abort();
+    await sending;
+    for (let t = 0; t < 200 && cutOff === 0; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(cutOff).toBe(1);
+    expect(seen).toHaveLength(0);
   });
 
   it('batches, moderations, images (routed by the body’s model), fine-tuning, uploads, conversations, vector stores, Assistants and threads', async () => {
