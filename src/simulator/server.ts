@@ -15,6 +15,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
+import { FileStore, handlePlatform, isPlatformRoute } from './files.js';
 import {
   geminiGenerate,
   geminiMethod,
@@ -196,6 +197,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fingerprint: `fp_${hash32(opts.seed, 'fingerprint').toString(16).padStart(8, '0')}`,
     active: new Set(),
     closing: false,
+    files: new FileStore(),
   };
   const server = createServer((req, res) => {
     handle(state, req, res).catch(() => {
@@ -245,6 +247,8 @@ interface ServerState {
   fingerprint: string;
   active: Set<Exchange>;
   closing: boolean;
+  /** Files uploaded through the Files API (files.ts). */
+  files: FileStore;
 }
 
 /** One request/response: its clock, its pending timer, and whether it must stop (client gone or shutdown). */
@@ -388,6 +392,17 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   }
   if (path.startsWith('/v1/responses/'))
     return responseById(ex, method, path, new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? ''));
+  // OpenAI's Files API and moderations (files.ts)
+  if (isPlatformRoute(method, path)) {
+    const raw = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    if (raw === null) return; // client went away while sending; counted by the 'close' handler
+    if (raw === 'too_large') {
+      const message = `Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`;
+      return sendJson(res, 413, invalidRequest(message));
+    }
+    const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
+    return handlePlatform(state.files, req, res, path, query, raw, state.opts.seed);
+  }
   // Gemini's routes name the model in the path (gemini.ts)
   if (method === 'GET' && path === '/v1beta/models') return sendJson(res, 200, geminiModelList(state.opts.models));
   if (method === 'GET' && /^\/v1beta\/models\/[^:/]+$/.test(path))
