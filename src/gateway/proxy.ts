@@ -384,7 +384,9 @@ export class GatewayProxy {
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
       try {
         answer = await up.pool.request({
-          path: up.basePath + upstreamPath,
+          path: adapter.passThroughUpstreamPath
+            ? adapter.passThroughUpstreamPath(up.basePath, upstreamPath)
+            : up.basePath + upstreamPath,
           method: method as 'GET',
           headers,
           body: upload ?? raw ?? undefined,

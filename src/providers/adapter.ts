@@ -134,6 +134,12 @@ export interface ProviderAdapter {
    * query) and the model the path names, by which the provider is chosen (null: the format's default provider).
    */
   passThroughPath?(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null;
+  /**
+   * The upstream path of a pass-through (`path` as passThroughPath gave it) under the provider's base path, for a
+   * format with paths outside it (Gemini's uploads: `/upload/v1beta/files` beside `/v1beta`); `basePath + path` when
+   * absent.
+   */
+  passThroughUpstreamPath?(basePath: string, path: string): string;
   /** Client routes matched by pattern, for formats whose path names the model (Gemini's `models/{m}:method`). */
   matchPath?(path: string): Endpoint | null;
   /** The endpoints `matchPath` answers with. */

@@ -10,6 +10,7 @@ import {
   type Json,
   num,
   obj,
+  type PassThroughMatch,
   type ProviderAdapter,
   type RenderedError,
   type ResponseInfo,
@@ -256,7 +257,18 @@ export function renderError(err: unknown): RenderedError {
 const PASS_V1BETA = /^\/v1beta\/models(?:\/([^:]+)(:[A-Za-z]+)?)?$/;
 const PASS_V1 = /^\/v1\/models\/([^:]+)(:(?:countTokens|embedContent|batchEmbedContents))$/;
 
-function passThroughPath(path: string): { path: string; model: string | null } | null {
+/**
+ * The Gemini API's other resources, as @google/genai calls them (caches, files, batches, operations, tuned models, file
+ * search stores): passed through to the format's default provider, unrecorded. Uploads (`files.upload`, a file search
+ * store's upload) go to `/upload/v1beta/...`, beside the API's base path rather than under it.
+ */
+const PASS_PLATFORM =
+  /^\/v1beta\/(?:cachedContents|files|batches|operations|tunedModels|fileSearchStores|generatedFiles|corpora)(?:[/:]|$)/;
+const PASS_UPLOAD = /^\/upload\/v1beta\/(?:files|fileSearchStores)(?:[/:]|$)/;
+
+function passThroughPath(path: string): PassThroughMatch | null {
+  if (PASS_PLATFORM.test(path)) return { path: path.slice('/v1beta'.length), model: null, fallback: true };
+  if (PASS_UPLOAD.test(path)) return { path, model: null, fallback: true };
   const m = PASS_V1BETA.exec(path) ?? PASS_V1.exec(path);
   if (!m) return null;
   let model = m[1] ?? null;
@@ -268,6 +280,17 @@ function passThroughPath(path: string): { path: string; model: string | null } |
     }
   }
   return { path: path.slice(path.indexOf('/models')), model };
+}
+
+/**
+ * An upload's path on the provider: `/upload` before the base path's version segment (`/v1beta` -> `/upload/v1beta`,
+ * a proxy's `/gemini/v1beta` -> `/gemini/upload/v1beta`); any other pass-through under the base path.
+ */
+function passThroughUpstreamPath(basePath: string, path: string): string {
+  if (!path.startsWith('/upload/')) return basePath + path;
+  const rest = path.slice('/upload/v1beta'.length);
+  const m = /^(.*)(\/v1[a-z0-9]*)$/.exec(basePath);
+  return m ? `${m[1]}/upload${m[2]}${rest}` : `/upload${basePath}${rest}`;
 }
 
 function requestFacts(url: string): { model: string; stream: boolean } | null {
@@ -306,6 +329,7 @@ export const geminiAdapter: ProviderAdapter = {
   routes: {},
   passThrough: [],
   passThroughPath,
+  passThroughUpstreamPath,
   matchPath: (path) => (PATH.test(path) ? 'generate_content' : null),
   endpoints: ['generate_content'],
   requestFacts,
