@@ -12,7 +12,7 @@ import { registerUserRoutes } from './api/users.js';
 import type { AppContext, CallContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
 import { createAuditLog, registerAuditRoutes } from './audit/index.js';
-import { type Enricher, type LlmCall, Recorder, type Sink } from './calls/index.js';
+import { type Enricher, type LlmCall, Recorder, type Sink, sinkWithWrite } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
@@ -224,18 +224,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       : e;
   const localSink = (s: Sink): Sink =>
     fromWorkers
-      ? {
-          name: s.name,
-          maxBatch: s.maxBatch,
-          lingerMs: s.lingerMs,
-          retry: s.retry,
-          lossless: s.lossless,
-          write: (calls) => {
-            const own = calls.filter((c) => !fromWorkers.has(c));
-            return own.length > 0 ? s.write(own) : undefined;
-          },
-          close: s.close ? () => s.close?.() : undefined,
-        }
+      ? sinkWithWrite(s, (calls) => {
+          const own = calls.filter((c) => !fromWorkers.has(c));
+          return own.length > 0 ? s.write(own) : undefined;
+        })
       : s;
   for (const e of work.head) recorder.addEnricher(local(e));
   const callParts: string[] = [];

@@ -35,6 +35,19 @@ export interface Sink {
   close?(): void | Promise<void>;
 }
 
+/** `s` with its lane settings and close, writing through `write` instead (a filter or a copy in front of it). */
+export function sinkWithWrite(s: Sink, write: Sink['write']): Sink {
+  return {
+    name: s.name,
+    maxBatch: s.maxBatch,
+    lingerMs: s.lingerMs,
+    retry: s.retry,
+    lossless: s.lossless,
+    write,
+    close: s.close ? () => s.close?.() : undefined,
+  };
+}
+
 export interface RecorderOptions {
   /** Per-sink queue capacity; calls beyond it are dropped and counted. */
   capacity?: number;

@@ -5,7 +5,7 @@
 // Child span ids are derived from the minted ones (so the spans of a call are the same however often they are
 // built) by flipping bits of the last byte: never equal to the id they come from. (They used to replace the last
 // byte, which gave the child its parent's id whenever that byte already was 01 or 02: 1 call in 128.)
-import type { Enricher, LlmCall, Sink, SpanRecord } from '../calls/index.js';
+import { type Enricher, type LlmCall, type Sink, type SpanRecord, sinkWithWrite } from '../calls/index.js';
 import { operationName } from '../providers/openai-compatible/index.js';
 
 type Attrs = Record<string, string | number | boolean>;
@@ -146,24 +146,16 @@ export function spansFor(call: LlmCall): SpanRecord[] {
 
 /** A sink that reads `call.spans`: it gets the calls whose spans were left to be built with them built (copies). */
 export function withSpans(s: Sink): Sink {
-  return {
-    name: s.name,
-    maxBatch: s.maxBatch,
-    lingerMs: s.lingerMs,
-    retry: s.retry,
-    lossless: s.lossless,
-    write: (calls) => {
-      let out: LlmCall[] | null = null;
-      for (let i = 0; i < calls.length; i++) {
-        const c = calls[i] as LlmCall;
-        if (c.spans.length > 0 || c.internal?.spansDeferred !== true) continue;
-        out ??= calls.slice();
-        out[i] = { ...c, spans: spansFor(c) };
-      }
-      return s.write(out ?? calls);
-    },
-    close: s.close ? () => s.close?.() : undefined,
-  };
+  return sinkWithWrite(s, (calls) => {
+    let out: LlmCall[] | null = null;
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i] as LlmCall;
+      if (c.spans.length > 0 || c.internal?.spansDeferred !== true) continue;
+      out ??= calls.slice();
+      out[i] = { ...c, spans: spansFor(c) };
+    }
+    return s.write(out ?? calls);
+  });
 }
 
 /**
