@@ -4,21 +4,13 @@
 // them, so the recorder releases what they reserved (they are not recorded, so they spent nothing the store or a
 // restart would count): a budget with room for 10 calls still admits 10 after the crash, not 10 less the calls cut.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/alerts/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const { port } = s.address() as { port: number };
-  await new Promise((ok) => s.close(ok));
-  return port;
-}
 
 let sim: Simulator;
 let slow: Simulator;

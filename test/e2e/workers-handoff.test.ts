@@ -5,21 +5,13 @@
 // flight once every client has its answer, and its spend counts every call, dropped or not. The other way, a call's
 // admission crosses to the recorder with its body: a large one is admitted like any other.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/alerts/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const { port } = s.address() as { port: number };
-  await new Promise((ok) => s.close(ok));
-  return port;
-}
 
 let sim: Simulator;
 let serve: ServeProcess;
