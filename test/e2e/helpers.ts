@@ -177,6 +177,22 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/**
+ * Ends a serve process and its gateway workers at once (SIGKILL), if it still runs: the workers first, while /proc
+ * still lists them as its children (killed after it, they would be orphans no test can find).
+ */
+export function killServe(proc: ChildProcess | undefined): void {
+  const pid = proc?.pid;
+  if (!proc || pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  for (const w of childrenOf(pid))
+    try {
+      process.kill(w, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  proc.kill('SIGKILL');
+}
+
 /** Polls `f` every `everyMs` until it gives a truthy value, which it returns; throws after `timeoutMs`. */
 export async function until<T>(
   f: () => Promise<T | null | undefined | false> | T | null | undefined | false,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { childrenOf } from './helpers.js';
+import { childrenOf, killServe } from './helpers.js';
 
 const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 
@@ -58,11 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of running)
-    if (r.proc.exitCode === null && r.proc.signalCode === null) {
-      for (const pid of childrenOf(r.proc.pid as number)) process.kill(pid, 'SIGKILL');
-      r.proc.kill('SIGKILL');
-    }
+  for (const r of running) killServe(r.proc);
   await Promise.all([sim?.close(), fast?.close()]);
 });
 

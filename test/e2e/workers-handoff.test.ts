@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/alerts/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
+import { childrenOf, killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
 
 let sim: Simulator;
 let serve: ServeProcess;
@@ -40,11 +40,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  const pid = serve?.proc.pid;
-  if (pid) {
-    for (const w of childrenOf(pid)) process.kill(w, 'SIGKILL');
-    serve.proc.kill('SIGKILL');
-  }
+  killServe(serve?.proc);
   await sim?.close();
   rmSync(dir, { recursive: true, force: true });
 });

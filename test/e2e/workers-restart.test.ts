@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
+import { childrenOf, killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
 
 let sim: Simulator;
 let serve: ServeProcess;
@@ -50,11 +50,7 @@ if (cluster.isWorker) {
 }, 60_000);
 
 afterAll(async () => {
-  const pid = serve?.proc.pid;
-  if (pid) {
-    for (const w of childrenOf(pid)) process.kill(w, 'SIGKILL');
-    serve.proc.kill('SIGKILL');
-  }
+  killServe(serve?.proc);
   await sim?.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -14,6 +14,7 @@ import { type HttpSink, httpSink } from '../../src/alerts/testing.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import {
   childrenOf,
+  killServe,
   metricValue,
   parseMetrics,
   until as pollUntil,
@@ -99,10 +100,7 @@ describe('serve --workers 4', () => {
 
   afterAll(async () => {
     sql?.close();
-    if (serve && serve.proc.exitCode === null && serve.proc.signalCode === null) {
-      serve.proc.kill('SIGKILL');
-      for (const pid of childrenOf(serve.proc.pid as number)) process.kill(pid, 'SIGKILL');
-    }
+    killServe(serve?.proc);
     await Promise.all([sim?.close(), slow?.close(), hook?.close()]);
   });
 
