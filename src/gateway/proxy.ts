@@ -255,17 +255,8 @@ export class GatewayProxy {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
-    const limits = this.d.config.server;
-    const declared = Math.min(Number(req.headers['content-length']) || 0, limits.bodyLimit);
-    // While draining, a call is refused at the door like one over a limit: the upstream never sees it, so it is no
-    // LLM call to record (as upstream_error it blamed the upstream for llmscope's own shutdown), only counted.
-    const shed: ShedReason | null = this.d.draining()
-      ? 'shutting_down'
-      : this.d.inflight.size >= limits.maxConcurrentCalls
-        ? 'concurrency'
-        : this.buffered + declared > limits.maxBufferedBytes
-          ? 'memory'
-          : null;
+    const declared = Math.min(Number(req.headers['content-length']) || 0, this.d.config.server.bodyLimit);
+    const shed = this.shedReason(declared);
     if (shed !== null) {
       this.shed(req, res, requestId, shed, adapter);
       return;
@@ -292,6 +283,22 @@ export class GatewayProxy {
     });
   }
 
+  /**
+   * Why a request arriving now must be refused at the door, or null: while draining, a call is refused like one over a
+   * limit (the upstream never sees it, so it is no LLM call to record: as upstream_error it blamed the upstream for
+   * llmscope's own shutdown), only counted.
+   */
+  private shedReason(declared: number): ShedReason | null {
+    const limits = this.d.config.server;
+    return this.d.draining()
+      ? 'shutting_down'
+      : this.d.inflight.size >= limits.maxConcurrentCalls
+        ? 'concurrency'
+        : this.buffered + declared > limits.maxBufferedBytes
+          ? 'memory'
+          : null;
+  }
+
   /** Answers a request on a gateway route with llmscope's own error, in the route's shape (unrecorded). */
   refuse(res: ServerResponse, endpoint: Endpoint, err: LlmscopeError): void {
     sendErrorAs(adapterFor(endpoint), res, err);
@@ -314,20 +321,39 @@ export class GatewayProxy {
   ): Promise<void> {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    const method = req.method ?? 'GET';
+    const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
+    const ct = req.headers['content-type'];
+    const json = ct === undefined || /^application\/(.+\+)?json\b/i.test(ct);
+    // A body that is not JSON (a multipart upload: files, audio) names no model: one of a declared length within
+    // server.bodyLimit is streamed to the provider as it arrives rather than held whole; any other is read first
+    // (bounded: over the limit, 413 before the provider is asked).
+    const declared = Number(req.headers['content-length']);
+    const limit = this.d.config.server.bodyLimit;
+    const streamed = hasBody && !json && declared > 0 && declared <= limit;
+    // The same limits as calls: in flight (server.maxConcurrentCalls, and drained at shutdown), and a body read whole
+    // counts against server.maxBufferedBytes while it is held (a streamed upload holds none of it).
+    let held = streamed || !hasBody ? 0 : Math.min(declared || 0, limit);
+    const shed = this.shedReason(held);
+    if (shed !== null) {
+      this.shed(req, res, requestId, shed, adapter);
+      return;
+    }
+    this.d.inflight.add(res);
+    this.buffered += held;
+    res.once('close', () => {
+      this.d.inflight.delete(res);
+      this.buffered -= held;
+      held = 0;
+    });
     res.setHeader('x-request-id', requestId);
     const upstreamPath = adapter.takeUrlKey ? adapter.takeUrlKey(path, req.headers) : path;
-    let streamed = false;
     try {
-      const method = req.method ?? 'GET';
-      const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
-      const ct = req.headers['content-type'];
-      const json = ct === undefined || /^application\/(.+\+)?json\b/i.test(ct);
-      // A body that is not JSON (a multipart upload: files, audio) names no model: one of a declared length within
-      // server.bodyLimit is streamed to the provider as it arrives rather than held whole; any other is read first
-      // (bounded: over the limit, 413 before the provider is asked).
-      const declared = Number(req.headers['content-length']);
-      streamed = hasBody && !json && declared > 0 && declared <= this.d.config.server.bodyLimit;
-      const raw = hasBody && !streamed ? await readBody(req, this.d.config.server.bodyLimit) : null;
+      const raw = hasBody && !streamed ? await readBody(req, limit) : null;
+      if (raw && raw.length > held && !res.closed) {
+        this.buffered += raw.length - held;
+        held = raw.length;
+      }
       if (!hasBody) req.resume();
       let model: string | null = pathModel || null;
       let body: Json = {};

@@ -1,6 +1,8 @@
 // Overload protection: past server.maxConcurrentCalls calls in flight, or server.maxBufferedBytes of request bodies
 // held by them, a new call is answered at once with 503, Retry-After and the OpenAI error shape, and counted —
 // instead of queueing and growing memory. Calls admitted before the limit finish normally.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
@@ -23,11 +25,41 @@ async function burst(s: Stack, n: number, content: string) {
   );
 }
 
+/** An Anthropic-format upstream that answers count_tokens after `holdMs`, counting what it was sent. */
+async function slowAnthropic(holdMs: number): Promise<{ server: Server; url: string; seen: () => number }> {
+  let seen = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen++;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ input_tokens: 7 }));
+      }, holdMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen: () => seen };
+}
+
+async function countTokens(s: Stack, content: string) {
+  const r = await request(`${s.base}/v1/messages/count_tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'k' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content }] }),
+  });
+  const body = (await r.body.json()) as { type?: string; error?: { type: string; message: string } };
+  return { status: r.statusCode, retryAfter: r.headers['retry-after'], body };
+}
+
 describe('overload protection', () => {
   let s: Stack | null = null;
+  let upstream: Server | null = null;
   afterEach(async () => {
     await s?.close();
     s = null;
+    upstream?.close();
+    upstream = null;
   });
 
   it('at 4× server.maxConcurrentCalls, the calls past the cap get 503 + Retry-After at once; the rest are served', async () => {
@@ -72,5 +104,52 @@ describe('overload protection', () => {
     for (const r of shed) expect(r.body.error?.message).toContain('server.maxBufferedBytes');
     const m = parseMetrics(await (await request(`${s.base}/metrics`)).body.text());
     expect(metricValue(m, 'llmscope_gateway_shed_total', { reason: 'memory' })).toBe(16 - ok);
+  });
+
+  // Requests relayed unrecorded (count_tokens, files, batches...) are held by llmscope like calls: a flood of them
+  // must not grow memory past server.maxBufferedBytes nor hold more than server.maxConcurrentCalls connections.
+  it("pass-through requests count against both limits, and are refused in their route's error shape", async () => {
+    const slow = await slowAnthropic(600);
+    upstream = slow.server;
+    s = await startStack({
+      config: {
+        ...server({ maxConcurrentCalls: 1000, maxBufferedBytes: 4 * 1024 * 1024 }),
+        providers: [{ name: 'anthropic-slow', type: 'anthropic', baseUrl: slow.url, models: ['claude-*'] }],
+      },
+    });
+    const mb = 'word '.repeat(200_000);
+    const out = await Promise.all(Array.from({ length: 12 }, () => countTokens(s as Stack, mb)));
+    const ok = out.filter((r) => r.status === 200).length;
+    const shed = out.filter((r) => r.status === 503);
+    expect(ok).toBeGreaterThanOrEqual(3);
+    expect(ok).toBeLessThanOrEqual(4);
+    expect(slow.seen()).toBe(ok);
+    expect(shed).toHaveLength(12 - ok);
+    for (const r of shed) {
+      expect(r.retryAfter).toBe('1');
+      expect(r.body.type).toBe('error');
+      expect(r.body.error?.type).toBe('overloaded_error');
+      expect(r.body.error?.message).toContain('server.maxBufferedBytes');
+    }
+    const m = parseMetrics(await (await request(`${s.base}/metrics`)).body.text());
+    expect(metricValue(m, 'llmscope_gateway_shed_total', { reason: 'memory' })).toBe(12 - ok);
+    // Their bytes are given back when they are answered.
+    const again = await Promise.all(Array.from({ length: 3 }, () => countTokens(s as Stack, mb)));
+    expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it('pass-through requests count against server.maxConcurrentCalls', async () => {
+    const slow = await slowAnthropic(600);
+    upstream = slow.server;
+    s = await startStack({
+      config: {
+        ...server({ maxConcurrentCalls: 4 }),
+        providers: [{ name: 'anthropic-slow', type: 'anthropic', baseUrl: slow.url, models: ['claude-*'] }],
+      },
+    });
+    const out = await Promise.all(Array.from({ length: 10 }, () => countTokens(s as Stack, 'hi')));
+    expect(out.filter((r) => r.status === 200)).toHaveLength(4);
+    expect(out.filter((r) => r.status === 503 && r.body.error?.type === 'overloaded_error')).toHaveLength(6);
+    expect(slow.seen()).toBe(4);
   });
 });
