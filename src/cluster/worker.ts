@@ -504,7 +504,8 @@ export async function startWorker(
         const stopped = new Promise<void>((ok) => server.close(() => ok()));
         server.closeIdleConnections();
         const deadline = Date.now() + grace;
-        while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while ((inflight.size > 0 || proxy.passThroughsInFlight > 0) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
         const abandoned = inflight.size;
         const recordedBefore = recorder.recorded;
         server.closeAllConnections();

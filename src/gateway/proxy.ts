@@ -233,6 +233,11 @@ class Flight {
 export class GatewayProxy {
   /** Request-body bytes held by calls in flight (declared or read). */
   private buffered = 0;
+  /** Pass-through requests being relayed (not calls: not in `inflight`); shutdown waits for them too. */
+  private passing = 0;
+  get passThroughsInFlight(): number {
+    return this.passing;
+  }
   /** Model routing per wire format: a call goes only to a provider that speaks its format. */
   private readonly routers = new Map<WireFormat, ModelRouter>();
 
@@ -292,7 +297,7 @@ export class GatewayProxy {
     const limits = this.d.config.server;
     return this.d.draining()
       ? 'shutting_down'
-      : this.d.inflight.size >= limits.maxConcurrentCalls
+      : this.d.inflight.size + this.passing >= limits.maxConcurrentCalls
         ? 'concurrency'
         : this.buffered + declared > limits.maxBufferedBytes
           ? 'memory'
@@ -339,10 +344,11 @@ export class GatewayProxy {
       this.shed(req, res, requestId, shed, adapter);
       return;
     }
-    this.d.inflight.add(res);
+    // Counted apart from calls (inflight): those are the calls a worker's death or a cut drain leaves unrecorded.
+    this.passing++;
     this.buffered += held;
     res.once('close', () => {
-      this.d.inflight.delete(res);
+      this.passing--;
       this.buffered -= held;
       held = 0;
     });

@@ -152,4 +152,20 @@ describe('overload protection', () => {
     expect(out.filter((r) => r.status === 503 && r.body.error?.type === 'overloaded_error')).toHaveLength(6);
     expect(slow.seen()).toBe(4);
   });
+
+  it('shutdown waits for pass-through requests in flight, as for calls', async () => {
+    const slow = await slowAnthropic(600);
+    upstream = slow.server;
+    s = await startStack({
+      config: { providers: [{ name: 'anthropic-slow', type: 'anthropic', baseUrl: slow.url, models: ['claude-*'] }] },
+    });
+    const pending = countTokens(s, 'hi');
+    while (slow.seen() === 0) await new Promise((r) => setTimeout(r, 10));
+    const closing = s.close();
+    s = null;
+    const r = await pending;
+    await closing;
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ input_tokens: 7 });
+  });
 });
