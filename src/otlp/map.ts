@@ -238,6 +238,14 @@ function invocationParameters(a: Attributes): Record<string, unknown> {
   }
 }
 
+/**
+ * Finish reasons that mean the provider refused or blocked the answer: OpenAI's `content_filter` (the AI SDK's unified
+ * `content-filter`, which it reports for every provider's filter), Anthropic's `refusal`, and Gemini's blocks as the
+ * gateway counts them (`SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`, `RECITATION`, `IMAGE_SAFETY`).
+ */
+const REFUSAL_FINISH =
+  /^(content[_-]filter|refusal|safety|prohibited_content|blocklist|spii|recitation|image_safety)$/i;
+
 function finishReasonOf(a: Attributes): string | null {
   for (const k of [
     'gen_ai.response.finish_reasons',
@@ -761,8 +769,7 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
     costUsd: null,
     price: null,
     finishReason,
-    refusal:
-      finishReason !== null && /^(content_filter|refusal|safety|prohibited_content|blocklist)$/i.test(finishReason),
+    refusal: finishReason !== null && REFUSAL_FINISH.test(finishReason),
     requestBytes: 0,
     responseBytes: 0,
     source: 'ingest',

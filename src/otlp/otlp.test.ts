@@ -297,6 +297,24 @@ describe('LLM spans to calls', () => {
     expect(c.spans[0]?.attributes['ai.prompt.messages']).toBeUndefined();
   });
 
+  it('a filtered or blocked answer is a refusal in every convention: the AI SDK content-filter, Gemini SPII and RECITATION', () => {
+    const call = (finish: string, key = 'gen_ai.response.finish_reasons') =>
+      spanToCall(
+        span({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'gemini-2.5-flash',
+          [key]: key === 'gen_ai.response.finish_reasons' ? [finish] : finish,
+        }),
+      );
+    for (const f of ['content_filter', 'content-filter', 'refusal', 'SAFETY', 'SPII', 'RECITATION', 'IMAGE_SAFETY'])
+      expect(call(f).refusal, f).toBe(true);
+    expect(call('content-filter', 'ai.response.finishReason')).toMatchObject({
+      finishReason: 'content-filter',
+      refusal: true,
+    });
+    for (const f of ['stop', 'tool-calls', 'length', 'STOP', 'MAX_TOKENS']) expect(call(f).refusal, f).toBe(false);
+  });
+
   it('a total with only one of the two counts gives the other (OpenLLMetry llm.usage.total_tokens)', () => {
     const base = { 'gen_ai.system': 'openai', 'llm.request.type': 'chat', 'gen_ai.request.model': 'gpt-4o' };
     const withPrompt = spanToCall(span({ ...base, 'gen_ai.usage.prompt_tokens': 10, 'llm.usage.total_tokens': 15 }));
