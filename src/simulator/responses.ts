@@ -1,5 +1,6 @@
 // The simulator's OpenAI Responses API (POST /v1/responses, GET and DELETE /v1/responses/{id},
-// GET /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel):
+// GET /v1/responses/{id}/input_items, POST /v1/responses/{id}/cancel, POST /v1/responses/compact and
+// POST /v1/responses/input_tokens):
 // OpenAI's Response objects and event stream with the simulator's exact timing, usage with cached and reasoning
 // tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, background ones (answered
 // `queued` at once, stored finished), so tests of the gateway's
@@ -199,6 +200,74 @@ function headerNumber(h: IncomingHttpHeaders, name: string): number {
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 }
 
+/**
+ * POST /v1/responses/input_tokens (the SDK's responses.inputTokens.count): the input tokens a response to this body
+ * would be billed, `{object: "response.input_tokens", input_tokens}`. Not a generation: no faults, no delay.
+ */
+export function countResponseInputTokens(ex: SimExchange, b: Json): void {
+  if (b.input !== undefined && b.input !== null && typeof b.input !== 'string' && !Array.isArray(b.input))
+    sendJson(ex, 400, invalidRequest("Invalid type for 'input': expected a string or an array.", 'input'));
+  else sendJson(ex, 200, { object: 'response.input_tokens', input_tokens: inputTokens(b) });
+}
+
+/** The fault's error answer (rate limit, server error, overload, bad request), true when one was sent. */
+function faultAnswer(ex: SimExchange, fault: Directives['fault'], model: string): boolean {
+  if (fault === 'rate_limit') {
+    ex.res.setHeader('retry-after', '1');
+    sendJson(ex, 429, rateLimitBody(model, 1000));
+  } else if (fault === 'server_error') sendJson(ex, 500, serverErrorBody());
+  else if (fault === 'overloaded') {
+    ex.res.setHeader('retry-after', '1');
+    sendJson(ex, 503, overloadedBody());
+  } else if (fault === 'bad_request') sendJson(ex, 400, badRequestBody());
+  else return false;
+  return true;
+}
+
+/**
+ * POST /v1/responses/compact (the SDK's responses.compact; Codex compacts a long conversation with it): a model pass
+ * over the whole input, billed like a response. Answers OpenAI's `response.compaction` object: the input's user
+ * messages, then one `compaction` item whose encrypted content stands for the rest; usage with the input's tokens
+ * (cached ones per x-simulator-cached-tokens), the compaction's output tokens (x-simulator-output-tokens, plus
+ * x-simulator-reasoning-tokens), answered when the last of them is due. Faults as on POST /v1/responses (timeout and
+ * cut too); never streamed, never stored.
+ */
+export async function compactResponse(
+  ex: SimExchange,
+  headers: IncomingHttpHeaders,
+  b: Json,
+  d: Directives,
+  clock: SimClock,
+): Promise<void> {
+  if (faultAnswer(ex, d.fault, b.model as string) || d.fault === 'timeout') return;
+  const input = inputTokens(b);
+  const reasoning = headerNumber(headers, 'x-simulator-reasoning-tokens');
+  const output = d.outputTokens + reasoning;
+  await ex.waitUntil(clock(Math.max(0, output - 1)));
+  if (ex.stopped) return;
+  if (d.fault === 'cut') return ex.cut();
+  const users = inputItemsOf(b.input)
+    .filter((item) => item.type === 'message' && item.role === 'user')
+    .map((item) => ({ ...item, status: 'completed' }));
+  const id = openAiId('cmp_', 48);
+  sendJson(ex, 200, {
+    id: openAiId('resp_', 48),
+    object: 'response.compaction',
+    created_at: Math.floor(Date.now() / 1000),
+    output: [
+      ...users,
+      { id, type: 'compaction', encrypted_content: Buffer.from(`sim-compaction-${id}`).toString('base64') },
+    ],
+    usage: {
+      input_tokens: input,
+      input_tokens_details: { cached_tokens: Math.min(d.cachedTokens, input) },
+      output_tokens: output,
+      output_tokens_details: { reasoning_tokens: reasoning },
+      total_tokens: input + output,
+    },
+  });
+}
+
 /** Answers POST /v1/responses, streamed or not, with the fault (if any) applied. */
 export async function openaiResponses(
   ex: SimExchange,
@@ -211,17 +280,7 @@ export async function openaiResponses(
   const { res } = ex;
   const fault = d.fault;
   const model = b.model as string;
-  if (fault === 'rate_limit') {
-    res.setHeader('retry-after', '1');
-    return sendJson(ex, 429, rateLimitBody(model, 1000));
-  }
-  if (fault === 'server_error') return sendJson(ex, 500, serverErrorBody());
-  if (fault === 'overloaded') {
-    res.setHeader('retry-after', '1');
-    return sendJson(ex, 503, overloadedBody());
-  }
-  if (fault === 'bad_request') return sendJson(ex, 400, badRequestBody());
-  if (fault === 'timeout') return;
+  if (faultAnswer(ex, fault, model) || fault === 'timeout') return;
 
   const input = inputTokens(b);
   const cached = Math.min(d.cachedTokens, input);

@@ -35,7 +35,13 @@ import {
   SimulatorOptionError,
   type SimulatorOptions,
 } from './options.js';
-import { openaiResponses, responseById, responsesProblem } from './responses.js';
+import {
+  compactResponse,
+  countResponseInputTokens,
+  openaiResponses,
+  responseById,
+  responsesProblem,
+} from './responses.js';
 import {
   countChatTokens,
   countTokens,
@@ -320,6 +326,8 @@ type Route =
   | 'messages'
   | 'count_tokens'
   | 'responses'
+  | 'responses_compact'
+  | 'responses_input_tokens'
   | 'gemini'
   | 'gemini_method';
 const POST_ROUTES: Record<string, Route> = {
@@ -331,6 +339,8 @@ const POST_ROUTES: Record<string, Route> = {
   '/v1/messages/count_tokens': 'count_tokens',
   // OpenAI's Responses API (responses.ts)
   '/v1/responses': 'responses',
+  '/v1/responses/compact': 'responses_compact',
+  '/v1/responses/input_tokens': 'responses_input_tokens',
 };
 
 const ANTHROPIC_TYPES: Record<number, string> = {
@@ -390,7 +400,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (method === 'GET' && path.startsWith('/v1/models/') && path.length > '/v1/models/'.length) {
     return sendJson(res, 200, modelObject(safeDecode(path.slice('/v1/models/'.length)), created));
   }
-  if (path.startsWith('/v1/responses/'))
+  if (path.startsWith('/v1/responses/') && !(method === 'POST' && POST_ROUTES[path]))
     return responseById(ex, method, path, new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? ''));
   // OpenAI's Files API and moderations (files.ts)
   if (isPlatformRoute(method, path)) {
@@ -458,10 +468,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));
     if (route === 'count_tokens') return countMessageTokens(ex, b);
   }
+  if (route === 'responses_input_tokens') return countResponseInputTokens(ex, b);
   const problem =
     route === 'messages'
       ? null
-      : route === 'responses'
+      : route === 'responses' || route === 'responses_compact'
         ? responsesProblem(b)
         : route === 'gemini'
           ? geminiProblem(b)
@@ -496,6 +507,11 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     // Without ?alt=sse Google streams one JSON array, its elements written as they come.
     const sse = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('alt') === 'sse';
     return geminiGenerate(ex, req.headers, { ...at, sse }, b, { ...directives, fault }, clock, state.opts.seed);
+  }
+  if (route === 'responses_compact') {
+    state.sequence++;
+    const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+    return compactResponse(ex, req.headers, b, { ...directives, fault }, clock);
   }
   if (route === 'responses') {
     state.sequence++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { promptText, responseInfo, responsesStreamReader } from './index.js';
+import { openaiResponsesAdapter, promptText, responseInfo, responsesStreamReader } from './index.js';
 
 const read = (o: unknown) => responsesStreamReader.read(JSON.stringify(o));
 const usage = {
@@ -10,6 +10,24 @@ const usage = {
 };
 
 describe('openai-responses adapter', () => {
+  it('a compaction (POST /v1/responses/compact) is a call with its usage, sent to the upstream compact path', () => {
+    const compacted = responseInfo({
+      object: 'response.compaction',
+      usage,
+      output: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'List the files.' }] },
+        { type: 'compaction', encrypted_content: 'xyz' },
+      ],
+    });
+    expect(compacted).toMatchObject({ text: '', finishReason: 'compacted', refusal: null });
+    expect(compacted.usage).toMatchObject({ inputTokens: 100, outputTokens: 30, cachedInputTokens: 40 });
+    const a = openaiResponsesAdapter;
+    expect(a.routes['/v1/responses/compact']).toBe('responses');
+    expect(a.upstreamPath('responses', '/v1/responses/compact', 'm')).toBe('/responses/compact');
+    expect(a.upstreamPath('responses', '/v1/responses/compact?x=1', 'm')).toBe('/responses/compact?x=1');
+    expect(a.upstreamPath('responses', '/v1/responses?x=1', 'm')).toBe('/responses?x=1');
+  });
+
   it('reads usage with cached and reasoning tokens, and the status as finish reason', () => {
     const ok = responseInfo({
       status: 'completed',

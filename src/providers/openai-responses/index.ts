@@ -65,7 +65,9 @@ export function responseInfo(body: unknown): ResponseInfo {
     }
   }
   const reason = obj(o.incomplete_details)?.reason;
-  if (o.status === 'completed') info.finishReason = toolCall ? 'tool_calls' : 'stop';
+  // A compaction (POST /v1/responses/compact) has no status: it answers only when done
+  if (o.object === 'response.compaction') info.finishReason = 'compacted';
+  else if (o.status === 'completed') info.finishReason = toolCall ? 'tool_calls' : 'stop';
   else if (o.status === 'incomplete') info.finishReason = typeof reason === 'string' ? reason : 'incomplete';
   // A background response is answered before it is generated: its status says so (its usage comes with a later GET)
   else if (o.status === 'queued' || o.status === 'in_progress') info.finishReason = o.status;
@@ -197,12 +199,18 @@ export function readParsedEvent(data: string): ChunkInfo | null {
 }
 
 const PARAMS = { max_output_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p' };
+const COMPACT_PATH = '/v1/responses/compact';
 
 export const openaiResponsesAdapter: ProviderAdapter = {
   format: 'openai-responses',
-  routes: { '/v1/responses': 'responses' },
+  // A compaction (the SDK's responses.compact, what Codex sends to compact a long conversation) is a model pass over
+  // the whole input, billed as a response: a call, not a pass-through.
+  routes: { '/v1/responses': 'responses', [COMPACT_PATH]: 'responses' },
   passThrough: ['/v1/responses/'],
-  upstreamPath: (_endpoint, url) => `/responses${queryOf(url)}`,
+  upstreamPath: (_endpoint, url) =>
+    url.startsWith(COMPACT_PATH) && (url.length === COMPACT_PATH.length || url[COMPACT_PATH.length] === '?')
+      ? `/responses/compact${queryOf(url)}`
+      : `/responses${queryOf(url)}`,
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
   // safety_identifier replaced `user` for the end user's id; older clients still send `user`.
