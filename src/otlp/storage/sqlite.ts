@@ -1,5 +1,5 @@
 // Trace spans on SQLite: the app's database, tables under the `otlp` migration namespace.
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { SpanRecord } from '../../calls/index.js';
 import type { SqliteMigration } from '../../store/index.js';
 import type { Claimed, TraceSpanStore } from './types.js';
@@ -19,20 +19,146 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   },
 ];
 
+/** Traces whose anchor is kept only in memory (until something else of the trace comes), at most this many. */
+const RECENT_ANCHORS = 100_000;
+
+/** A trace anchored by this process lately: its anchor, when, and whether its row is written. */
+interface Recent {
+  traceId: string;
+  anchor: string;
+  at: number;
+  written: boolean;
+}
+
+/**
+ * The traces anchored lately, at most `capacity`, the oldest forgotten first (a ring in arrival order, as calls'
+ * RecentIds: taking a Map's first key through a new iterator walks past every key deleted before it).
+ */
+class RecentAnchors {
+  readonly map = new Map<string, Recent>();
+  private readonly ring: (Recent | undefined)[];
+  private next = 0;
+  constructor(capacity: number) {
+    this.ring = new Array(capacity);
+  }
+  get(traceId: string): Recent | undefined {
+    return this.map.get(traceId);
+  }
+  set(r: Recent): void {
+    const oldest = this.ring[this.next];
+    if (oldest !== undefined && this.map.get(oldest.traceId) === oldest) this.map.delete(oldest.traceId);
+    this.ring[this.next] = r;
+    this.next = (this.next + 1) % this.ring.length;
+    this.map.set(r.traceId, r);
+  }
+}
+
+/**
+ * Anchors are claimed lazily here: a trace's first call is its anchor, but its row is written only when something
+ * else of the trace needs it (pending spans it takes; a later export's spans or calls of the trace). Until then the
+ * anchor is in memory, and after a restart (or once forgotten) it is found as the trace's earliest stored call. Most
+ * traces are one export (an app's model call and the spans around it), and writing each one's row, at a random key
+ * with a commit on the main connection, cost the event loop about 4 µs a call and made it wait for the write lock
+ * behind the writer thread's transaction in hand (tens of ms an export under bench:ingest). What `claim`, `anchors`
+ * and `spansOf` answer is what writing every row at once gave.
+ */
 export class SqliteTraceSpanStore implements TraceSpanStore {
-  constructor(private readonly db: Database) {}
+  private readonly recent: RecentAnchors;
+  /** Traces that may have pending spans, with when the last came (null until read from the table). */
+  private pendingTraces: Map<string, number> | null = null;
+  private lookUp: Statement | null = null;
+
+  constructor(
+    private readonly db: Database,
+    recentAnchors = RECENT_ANCHORS,
+  ) {
+    this.recent = new RecentAnchors(Math.max(1, recentAnchors));
+  }
+
+  /**
+   * The trace's anchor from its row, else its earliest stored call (an anchor kept only in memory before a restart),
+   * as `[written, request_id]`; undefined for a trace without either. The calls table is the store's, in the same
+   * database; a database without it (a test's) has only the rows.
+   */
+  private stored(traceId: string): { written: number; request_id: string } | undefined {
+    if (this.lookUp === null) {
+      const hasCalls = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'").get();
+      this.lookUp = this.db.prepare(
+        hasCalls
+          ? `SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t
+             UNION ALL SELECT 0, request_id FROM (
+               SELECT request_id FROM calls WHERE trace_id = @t AND request_id LIKE 'otlp-%'
+               ORDER BY started_at, request_id LIMIT 1)`
+          : 'SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t',
+      );
+    }
+    return this.lookUp.get({ t: traceId }) as { written: number; request_id: string } | undefined;
+  }
+
+  /** The trace's anchor (from memory, its row or its calls), noting in `write` a row it now needs. */
+  private anchorOf(traceId: string, now: number, write: Recent[]): string | undefined {
+    const r = this.recent.get(traceId);
+    if (r !== undefined) {
+      if (!r.written) write.push(r);
+      return r.anchor;
+    }
+    const s = this.stored(traceId);
+    if (s === undefined) return undefined;
+    const found: Recent = { traceId, anchor: s.request_id, at: now, written: s.written === 1 };
+    this.recent.set(found);
+    if (!found.written) write.push(found);
+    return found.anchor;
+  }
+
+  /** Whether spans of the trace may be pending (a superset: pruned or taken ones may still be listed). */
+  private mayBePending(traceId: string): boolean {
+    if (this.pendingTraces === null) {
+      this.pendingTraces = new Map();
+      const rows = this.db
+        .prepare('SELECT trace_id, max(received_at) AS at FROM otlp_trace_spans WHERE anchor IS NULL GROUP BY trace_id')
+        .all() as { trace_id: string; at: number }[];
+      for (const r of rows) this.pendingTraces.set(r.trace_id, r.at);
+    }
+    return this.pendingTraces.has(traceId);
+  }
+
+  /** Writes the rows of anchors that something else of their trace now refers to. */
+  private writeRows(rows: readonly Recent[]): void {
+    if (rows.length === 0) return;
+    const insert = this.db.prepare(
+      'INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const r of rows) insert.run(r.traceId, r.anchor, r.at);
+    })();
+    for (const r of rows) r.written = true;
+  }
 
   async anchors(traceIds: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    const get = this.db.prepare('SELECT request_id FROM otlp_trace_anchors WHERE trace_id = ?');
+    const write: Recent[] = [];
+    const now = Date.now();
     for (const t of new Set(traceIds)) {
-      const r = get.get(t) as { request_id: string } | undefined;
-      if (r) out.set(t, r.request_id);
+      const a = this.anchorOf(t, now, write);
+      if (a !== undefined) out.set(t, a);
     }
+    // spans are about to be kept beside these anchors: their rows make them the traces' anchors for good
+    this.writeRows(write);
     return out;
   }
 
   async claim(anchors: readonly { traceId: string; requestId: string }[], now: number): Promise<Claimed> {
+    const out: Claimed = { pending: new Map(), anchored: new Map() };
+    const write: Recent[] = [];
+    const taking: { traceId: string; requestId: string }[] = [];
+    for (const a of anchors) {
+      const had = this.anchorOf(a.traceId, now, write);
+      if (had !== undefined) out.anchored.set(a.traceId, had);
+      else if (this.mayBePending(a.traceId)) taking.push(a);
+      // a new trace with nothing waiting: its anchor is this call, its row written when the trace needs it
+      else this.recent.set({ traceId: a.traceId, anchor: a.requestId, at: now, written: false });
+    }
+    if (write.length === 0 && taking.length === 0) return out;
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)',
     );
@@ -41,14 +167,15 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
       'SELECT span FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL ORDER BY span_id',
     );
     const remove = this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL');
-    return this.db.transaction(() => {
-      const out: Claimed = { pending: new Map(), anchored: new Map() };
-      for (const { traceId, requestId } of anchors) {
-        // the insert finds the trace's anchor where it has one (no look-up before it)
+    this.db.transaction(() => {
+      for (const r of write) insert.run(r.traceId, r.anchor, r.at);
+      for (const { traceId, requestId } of taking) {
         if (insert.run(traceId, requestId, now).changes === 0) {
           out.anchored.set(traceId, existing.get(traceId) as string);
           continue;
         }
+        this.recent.set({ traceId, anchor: requestId, at: now, written: true });
+        this.pendingTraces?.delete(traceId);
         const rows = pending.all(traceId) as { span: string }[];
         if (rows.length === 0) continue;
         remove.run(traceId);
@@ -57,8 +184,9 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
           rows.map((r) => JSON.parse(r.span) as SpanRecord),
         );
       }
-      return out;
     })();
+    for (const r of write) r.written = true;
+    return out;
   }
 
   async add(
@@ -68,6 +196,10 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     maxPerTrace: number,
     now: number,
   ): Promise<{ kept: number; duplicates: number }> {
+    if (anchor === null && spans.length > 0) {
+      this.mayBePending(traceId);
+      this.pendingTraces?.set(traceId, now);
+    }
     return this.db.transaction(() => {
       const have = (
         this.db.prepare('SELECT count(*) AS n FROM otlp_trace_spans WHERE trace_id = ?').get(traceId) as { n: number }
@@ -94,6 +226,8 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
   }
 
   async eraseCalls(requestIds: readonly string[]): Promise<number> {
+    const erased = new Set(requestIds);
+    for (const [t, r] of this.recent.map) if (erased.has(r.anchor)) this.recent.map.delete(t);
     return this.db.transaction(() => {
       const spans = this.db.prepare('DELETE FROM otlp_trace_spans WHERE anchor = ?');
       const anchors = this.db.prepare('DELETE FROM otlp_trace_anchors WHERE request_id = ?');
@@ -107,6 +241,9 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
   }
 
   async prune(before: number, pendingBefore: number): Promise<number> {
+    for (const [t, r] of this.recent.map) if (r.at < before) this.recent.map.delete(t);
+    if (this.pendingTraces)
+      for (const [t, at] of this.pendingTraces) if (at < pendingBefore) this.pendingTraces.delete(t);
     return this.db.transaction(() => {
       const a = this.db.prepare('DELETE FROM otlp_trace_spans WHERE received_at < ?').run(before).changes;
       const b = this.db

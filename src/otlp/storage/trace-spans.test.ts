@@ -1,11 +1,15 @@
 // The trace-span store on SQLite and on a real PostgreSQL: anchors set once, pending spans taken by the first call,
 // later spans kept beside the anchor, each span once, bounded per trace, pruned by age.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
 import type { SpanRecord } from '../../calls/index.js';
 import { createStore } from '../../store/index.js';
+import { makeCall } from '../../store/store.contract.js';
 import type { Store } from '../../store/store.js';
-import { traceSpanStoreFor } from './index.js';
+import { PostgresTraceSpanStore, SqliteTraceSpanStore, type TraceSpanStore, traceSpanStoreFor } from './index.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
 const span = (spanId: string, name = `s-${spanId}`): SpanRecord => ({
@@ -29,18 +33,34 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
+// 'sqlite-file': a file database, with the store's writer thread writing its calls
+describe.each(['sqlite', 'sqlite-file', 'postgres'] as const)('trace spans on %s', (kind) => {
   let store: Store;
+  let dir: string | null = null;
   beforeAll(async () => {
-    store = createStore(kind === 'sqlite' ? 'sqlite::memory:' : await pg.freshSchemaUrl());
+    if (kind === 'sqlite-file') dir = mkdtempSync(join(tmpdir(), 'llmscope-trace-spans-'));
+    store = createStore(
+      kind === 'sqlite'
+        ? 'sqlite::memory:'
+        : kind === 'sqlite-file'
+          ? `sqlite:${join(dir as string, 'calls.db')}`
+          : await pg.freshSchemaUrl(),
+    );
     await store.migrate();
   });
+  let shared: TraceSpanStore | null = null;
+  /** The store's trace-span store (its migrations registered once). */
+  const spanStore = async () => {
+    shared ??= await traceSpanStoreFor(store.backend);
+    return shared;
+  };
   afterAll(async () => {
     await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('pending spans go to the first call that claims the trace; later ones stay beside it, once each, bounded', async () => {
-    const s = await traceSpanStoreFor(store.backend);
+    const s = await spanStore();
     expect(await s.anchors([T])).toEqual(new Map());
     expect(await s.add(T, null, [span('0000000000000001'), span('0000000000000002')], 5, 1000)).toEqual({
       kept: 2,
@@ -93,5 +113,48 @@ describe.each(['sqlite', 'postgres'] as const)('trace spans on %s', (kind) => {
     await s.prune(3000, 3000);
     expect(await s.spansOf(T, 'otlp-a')).toEqual([]);
     expect(await s.anchors([T])).toEqual(new Map());
+  });
+
+  it('a trace anchored by its only call gets its row once something else of it comes; after a restart its stored call is its anchor', async () => {
+    const s = await spanStore();
+    const V = 'd'.repeat(32);
+    const W = 'e'.repeat(32);
+    expect(await s.claim([{ traceId: V, requestId: 'otlp-v1' }], 5000)).toEqual({
+      pending: new Map(),
+      anchored: new Map(),
+    });
+    const rowsOf = (t: string) =>
+      store.backend.kind === 'sqlite'
+        ? store.backend.db.prepare('SELECT count(*) FROM otlp_trace_anchors WHERE trace_id = ?').pluck().get(t)
+        : null;
+    // SQLite writes no row for it yet (PostgreSQL writes every anchor's at once)
+    if (store.backend.kind === 'sqlite') expect(rowsOf(V)).toBe(0);
+    // a later export's call of the trace, and its later spans, find the anchor as before
+    expect((await s.claim([{ traceId: V, requestId: 'otlp-v2' }], 5000)).anchored).toEqual(new Map([[V, 'otlp-v1']]));
+    expect(await s.anchors([V])).toEqual(new Map([[V, 'otlp-v1']]));
+    if (store.backend.kind === 'sqlite') expect(rowsOf(V)).toBe(1);
+    await s.add(V, 'otlp-v1', [span('0000000000000021')], 5, 5000);
+    expect((await s.spansOf(V, 'otlp-v1')).map((x) => x.spanId)).toEqual(['0000000000000021']);
+    // a trace whose anchor was only in memory when the process stopped: its earliest stored call anchors it
+    await s.claim([{ traceId: W, requestId: `otlp-000000000002-${W}-0000000000000031` }], 5000);
+    await store.insertCalls([
+      makeCall(1, { requestId: `otlp-000000000003-${W}-0000000000000032`, traceId: W, startedAt: 3 }),
+      makeCall(2, { requestId: `otlp-000000000002-${W}-0000000000000031`, traceId: W, startedAt: 2 }),
+    ]);
+    const restarted =
+      store.backend.kind === 'sqlite'
+        ? new SqliteTraceSpanStore(store.backend.db)
+        : new PostgresTraceSpanStore(store.backend);
+    expect(await restarted.anchors([W])).toEqual(new Map([[W, `otlp-000000000002-${W}-0000000000000031`]]));
+    expect((await restarted.claim([{ traceId: W, requestId: 'otlp-w3' }], 6000)).anchored).toEqual(
+      new Map([[W, `otlp-000000000002-${W}-0000000000000031`]]),
+    );
+    await s.eraseCalls(['otlp-v1']);
+    expect(await s.anchors([V])).toEqual(new Map());
+    if (store.backend.kind === 'sqlite') {
+      // rows only where something else of the trace came (V: a second call and a span; W: after the restart)
+      const rows = store.backend.db.prepare('SELECT trace_id FROM otlp_trace_anchors ORDER BY trace_id').pluck().all();
+      expect(rows).toEqual([W]);
+    }
   });
 });
