@@ -28,6 +28,7 @@ import {
   hashToken,
   loadStaticSite,
   OidcClient,
+  type ReadinessProbe,
   Router,
   registerMeRoute,
   SharedSessionRevocations,
@@ -77,6 +78,8 @@ export interface AppOptions {
   internalToken?: string;
   /** The gateway workers' metrics, added to this process's in `GET /metrics` (`serve --workers`). */
   workerMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
+  /** How many gateway workers serve, for `GET /readyz` (`serve --workers`). */
+  workersReadiness?: ReadinessProbe['workers'];
   /**
    * This is the recorder process of `serve --workers`: calls handed to `recordFromWorker` had their per-call work
    * done in a gateway worker (callWork, and the modules' `ctx.perCall` parts), so here they only reach the
@@ -398,7 +401,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           { action: e.action, result: e.result, detail: e.reason ? { reason: e.reason } : null },
         ),
     }),
-    readiness: { ping: () => store.ping(), upstreams: () => upstreams.size, draining: () => draining },
+    readiness: {
+      ping: () => store.ping(),
+      upstreams: () => upstreams.size,
+      draining: () => draining,
+      workers: opts.workersReadiness,
+    },
     metrics: (res) =>
       opts.workerMetrics
         ? sendFleetMetrics(res, { registry, recorder, metrics }, opts.workerMetrics)

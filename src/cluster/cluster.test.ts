@@ -6,7 +6,7 @@ import { type LlmCall, Recorder } from '../calls/index.js';
 import { fakeCall } from '../cost/testing.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
-import { takeBatch, workerCount, workerExecArgv } from './primary.js';
+import { RESTART_REASONS, restartReason, takeBatch, workerCount, workerExecArgv } from './primary.js';
 import { Rpc, RpcClosedError } from './rpc.js';
 import {
   ADMISSION_TICKET,
@@ -281,5 +281,19 @@ describe('workerExecArgv', () => {
     expect(workerExecArgv(['--max_semi_space_size=32'])).toEqual(['--max_semi_space_size=32']);
     expect(workerExecArgv([], '--max-old-space-size=4096 --max-semi-space-size=8')).toEqual([]);
     expect(workerExecArgv([], '--max-semi-space-sizes')).toEqual(['--max-semi-space-size=64']);
+  });
+});
+
+describe('restartReason: why a worker is started again (llmscope_worker_restarts_total{reason})', () => {
+  it('names a kill by the recorder, a failed start, a clean stop and a crash apart', () => {
+    const served = { listening: true, killedFor: null };
+    expect(restartReason(served, 0, null)).toBe('stopped');
+    expect(restartReason(served, 1, null)).toBe('crashed');
+    expect(restartReason(served, null, 'SIGKILL')).toBe('crashed');
+    expect(restartReason({ listening: false, killedFor: null }, 1, null)).toBe('start_failed');
+    expect(restartReason({ listening: false, killedFor: null }, 0, null)).toBe('start_failed');
+    expect(restartReason({ listening: false, killedFor: 'start_timeout' }, null, 'SIGKILL')).toBe('start_timeout');
+    expect(restartReason({ listening: true, killedFor: 'unresponsive' }, null, 'SIGKILL')).toBe('unresponsive');
+    expect(RESTART_REASONS).toEqual(['crashed', 'stopped', 'start_failed', 'start_timeout', 'unresponsive']);
   });
 });

@@ -16,6 +16,7 @@ import type { LlmCall, Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
+import type { WorkersReadiness } from '../http/index.js';
 import { type App, type AppOptions, createApp } from '../server.js';
 import { MAX_OPEN, WorkerAdmissions } from './admissions.js';
 import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
@@ -101,7 +102,40 @@ interface Member {
   failure: string | null;
   /** The admissions run for it whose calls have not come back yet. */
   admissions: WorkerAdmissions;
+  /** When it last sent anything (an answer to the heartbeat, calls, its in-flight count). */
+  lastSeen: number;
+  /** Why the recorder killed it, when it did: it did not start in time, or stopped answering. */
+  killedFor: 'start_timeout' | 'unresponsive' | null;
+  /** Kills it if it has not said it listens within server.workerTimeout. */
+  startTimer: NodeJS.Timeout | null;
 }
+
+/**
+ * Why a worker was started again (`llmscope_worker_restarts_total{reason}`): the one before it `crashed` (exited
+ * non-zero or by a signal after it served: a crash, an OOM kill, SIGKILL), was `stopped` (drained and exited 0: a
+ * SIGTERM sent to it alone, as in a rolling restart), failed to start (`start_failed`: exited before it listened),
+ * did not start within server.workerTimeout (`start_timeout`), or stopped answering the recorder's heartbeat for that
+ * long (`unresponsive`: a busy loop, SIGSTOP); the last two are killed by the recorder.
+ */
+export const RESTART_REASONS = ['crashed', 'stopped', 'start_failed', 'start_timeout', 'unresponsive'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
+
+/** The reason a worker that exited so is started again. */
+export function restartReason(
+  m: Pick<Member, 'listening' | 'killedFor'>,
+  code: number | null,
+  signal: string | null,
+): RestartReason {
+  if (m.killedFor) return m.killedFor;
+  if (!m.listening) return 'start_failed';
+  return code === 0 && !signal ? 'stopped' : 'crashed';
+}
+
+/**
+ * How long fewer workers than configured may serve before /readyz says not ready: a crashed worker is started again
+ * within a second or two, which should not take the host out of a load balancer; one that keeps failing should.
+ */
+export const WORKERS_READY_GRACE_MS = 10_000;
 
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
@@ -118,6 +152,22 @@ export async function startFleet(
 ): Promise<Fleet> {
   const internalToken = randomBytes(24).toString('base64url');
   const members = new Map<number, Member>();
+  const workerTimeoutMs = durationMs(config.server.workerTimeout);
+  /** Since when fewer than n workers serve (null: all n serve), for /readyz. */
+  let shortSince: number | null = Date.now();
+  const serving = (): number => {
+    let k = 0;
+    for (const m of members.values()) if (m.listening && !m.drained) k++;
+    return k;
+  };
+  const workersReadiness = (): WorkersReadiness => {
+    const k = serving();
+    return {
+      configured: n,
+      serving: k,
+      ready: shortSince === null || Date.now() - shortSince <= WORKERS_READY_GRACE_MS,
+    };
+  };
   // The primary trusts forwarding headers from loopback only: its listener takes requests from its workers alone
   // (each carries internalToken), and they say who the client is.
   const primaryConfig: Config = {
@@ -129,20 +179,36 @@ export async function startFleet(
     listenOn: { host: '127.0.0.1', port: 0, plain: true },
     internalToken,
     workerMetrics: () => collectWorkerMetrics(),
+    workersReadiness: () => workersReadiness(),
     recordsForWorkers: true,
   });
   const { logger, registry } = app.ctx;
   const log = logger.child({ module: 'cluster' });
   const running = new Gauge({
     name: 'llmscope_workers',
-    help: 'Gateway worker processes serving (serve --workers).',
+    help: 'Gateway worker processes serving (serve --workers): started and listening, not draining.',
     registers: [registry],
   });
+  new Gauge({
+    name: 'llmscope_workers_configured',
+    help: 'Gateway worker processes configured (server.workers, what auto came to): llmscope_workers below it means some are not serving.',
+    registers: [registry],
+  }).set(n);
   const restarts = new Counter({
     name: 'llmscope_worker_restarts_total',
-    help: 'Gateway workers started again after exiting unexpectedly (a crash, an OOM kill, SIGKILL).',
+    help: 'Gateway workers started again, by why the one before ended: crashed (exited non-zero or by a signal: a crash, an OOM kill, SIGKILL), stopped (drained and exited 0 on a SIGTERM of its own), start_failed (exited before it listened), start_timeout or unresponsive (killed: no start, or no heartbeat answer, within server.workerTimeout).',
+    labelNames: ['reason'],
     registers: [registry],
   });
+  // Every reason from 0, so increase() sees the first restart of each.
+  for (const reason of RESTART_REASONS) restarts.inc({ reason }, 0);
+  /** Sets llmscope_workers and notes when the fleet went short of n (or whole again), for /readyz. */
+  const recount = (): void => {
+    const k = serving();
+    running.set(k);
+    if (k >= n) shortSince = null;
+    else shortSince ??= Date.now();
+  };
   const lost = new Counter({
     name: 'llmscope_worker_lost_calls_total',
     help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close and they were not recorded.',
@@ -172,6 +238,44 @@ export async function startFleet(
     }
   }, METRICS_REFRESH_MS);
   refresher.unref();
+
+  // The heartbeat: each worker that serves is asked a few times per server.workerTimeout; one that has sent nothing
+  // for that long (stuck in a busy loop, stopped) is killed and started again, as gunicorn's arbiter does, rather
+  // than left holding its share of the port's connections unanswered. Its exit is handled as any (restarted, its
+  // calls in flight counted). A recorder that was itself blocked past an interval judges no one on that turn: the
+  // workers' answers may be waiting unread behind it.
+  const beatMs = Math.max(200, Math.min(5_000, Math.floor(workerTimeoutMs / 3)));
+  let lastBeat = Date.now();
+  const heartbeat = setInterval(() => {
+    const now = Date.now();
+    const late = now - lastBeat > 2 * beatMs;
+    lastBeat = now;
+    for (const m of members.values()) {
+      if (!m.listening || m.killedFor || !m.worker.isConnected()) continue;
+      if (late) {
+        m.lastSeen = now;
+        continue;
+      }
+      const silentMs = now - m.lastSeen;
+      if (silentMs > workerTimeoutMs) {
+        m.killedFor = 'unresponsive';
+        log.error(
+          {
+            event: 'worker_unresponsive',
+            pid: m.worker.process.pid,
+            silent_ms: silentMs,
+            inflight: m.inflight,
+            worker_timeout_ms: workerTimeoutMs,
+          },
+          `gateway worker ${m.worker.process.pid} has not answered for ${Math.round(silentMs / 1000)} s (server.workerTimeout ${Math.round(workerTimeoutMs / 1000)} s: a busy loop, or stopped): killing it; another is started`,
+        );
+        m.worker.process.kill('SIGKILL');
+        continue;
+      }
+      m.rpc.call('ping', null, workerTimeoutMs).catch(() => undefined);
+    }
+  }, beatMs);
+  heartbeat.unref();
 
   const internalUrl = await app.listen();
   const hooks = app.hooks;
@@ -226,8 +330,27 @@ export async function startFleet(
       listening: false,
       failure: null,
       admissions: new WorkerAdmissions(hooks, maxOpen),
+      lastSeen: Date.now(),
+      killedFor: null,
+      startTimer: null,
     };
     members.set(worker.id, member);
+    // A worker that never says it listens (hung while loading, stuck on a lock) is killed after server.workerTimeout
+    // and handled as one that failed to start: restarted with backoff, or, while serve starts, failing the start.
+    member.startTimer = setTimeout(() => {
+      member.startTimer = null;
+      if (member.listening || worker.isDead()) return;
+      member.killedFor = 'start_timeout';
+      member.failure = `it did not start serving within ${workerTimeoutMs} ms (server.workerTimeout); killed`;
+      firstFailed?.(
+        new LlmscopeError(
+          'LLMSCOPE_ERR_CONFIG_INVALID',
+          `a gateway worker did not start serving within ${workerTimeoutMs} ms (server.workerTimeout): a slow host needs a longer server.workerTimeout; anything it printed is above`,
+        ),
+      );
+      worker.process.kill('SIGKILL');
+    }, workerTimeoutMs);
+    member.startTimer.unref();
     fleetMetrics.add(worker.id);
     // A message to a worker that has just died (an admission's answer, an ack: its channel not yet seen closed) fails
     // with EPIPE, emitted as the worker's 'error': unheard, it would end this process and the whole deployment. The
@@ -245,6 +368,7 @@ export async function startFleet(
     rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
     rpc.on('hooks.abandon', (ticket) => member.admissions.abandon(ticket));
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
+      member.lastSeen = Date.now();
       if (rpc.receive(msg)) return;
       switch (msg?.t) {
         case 'calls': {
@@ -287,14 +411,17 @@ export async function startFleet(
           break;
         }
         case 'listening':
+          if (member.killedFor) break;
           member.listening = true;
+          if (member.startTimer) clearTimeout(member.startTimer);
+          member.startTimer = null;
           if (failedStarts > 0 && !firstReady)
             log.info(
               { event: 'worker_started', pid: worker.process.pid, after_failed_starts: failedStarts },
               `gateway worker ${worker.process.pid} serving, after ${failedStarts} that failed to start`,
             );
           failedStarts = 0;
-          running.set([...members.values()].filter((m) => m.worker.isConnected()).length);
+          recount();
           firstReady?.(msg.port as number);
           break;
         case 'failed':
@@ -306,6 +433,7 @@ export async function startFleet(
         case 'drained':
           member.drained = true;
           fleetMetrics.final(worker.id, (msg.metrics as Snapshot | null) ?? null);
+          recount();
           break;
       }
     });
@@ -325,11 +453,13 @@ export async function startFleet(
     };
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
+      if (member.startTimer) clearTimeout(member.startTimer);
+      member.startTimer = null;
       rpc.close();
       if (worker.isConnected()) worker.once('disconnect', release);
       else release();
       fleetMetrics.retire(worker.id);
-      running.set(members.size);
+      recount();
       if (stopping) return;
       // A worker that dies before the fleet is up fails the start, rather than being restarted for ever.
       if (firstFailed) {
@@ -346,6 +476,7 @@ export async function startFleet(
       const wait = backoff;
       backoff = Math.min(backoff * 2, RESTART_MAX_MS);
       const how = signal ?? `code ${code}`;
+      const reason = restartReason(member, code, signal);
       if (member.listening)
         log.warn(
           {
@@ -353,10 +484,11 @@ export async function startFleet(
             pid: worker.process.pid,
             code,
             signal,
+            reason,
             lost_calls: member.inflight,
             restart_in_ms: wait,
           },
-          `gateway worker ${worker.process.pid} exited (${how}); starting another in ${wait} ms`,
+          `gateway worker ${worker.process.pid} exited (${how}${reason === 'unresponsive' ? ', killed as unresponsive' : ''}); starting another in ${wait} ms`,
         );
       else {
         // It never served: the next one will most likely fail the same way (a restart storm). Each is said with
@@ -369,9 +501,10 @@ export async function startFleet(
             pid: worker.process.pid,
             code,
             signal,
+            reason,
             err: why,
             failed_starts: failedStarts,
-            serving: [...members.values()].filter((m) => m.listening).length,
+            serving: serving(),
             restart_in_ms: wait,
           },
           `gateway worker ${worker.process.pid} failed to start (${why}); ${failedStarts} in a row, trying again in ${wait} ms`,
@@ -380,7 +513,7 @@ export async function startFleet(
       restartTimer = setTimeout(() => {
         restartTimer = null;
         if (stopping) return;
-        restarts.inc();
+        restarts.inc({ reason });
         fork();
       }, wait);
     });
@@ -401,6 +534,8 @@ export async function startFleet(
     base = `${config.server.tls ? 'https' : 'http'}://${host}:${port}`;
   } catch (err) {
     stopping = true;
+    clearInterval(refresher);
+    clearInterval(heartbeat);
     for (const m of members.values()) m.worker.process.kill('SIGKILL');
     await app.close().catch(() => {});
     throw err;
@@ -416,6 +551,7 @@ export async function startFleet(
       closed ??= (async () => {
         stopping = true;
         clearInterval(refresher);
+        clearInterval(heartbeat);
         if (restartTimer) clearTimeout(restartTimer);
         // Each worker stops taking calls, finishes those in flight, and sends what it recorded; its channel closes
         // after its last message, so once every worker has disconnected every finished call is in the recorder. The

@@ -27,6 +27,9 @@ const send = (msg: unknown, cb: (err: Error | null) => void = () => {}): boolean
 // listener of ours runs: a recorder that died would cut every call in flight. This worker handles that itself (below).
 if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
 const rpc = new Rpc((m) => send(m));
+// The recorder's heartbeat (primary.ts): answered from this event loop, so a worker stuck in a busy loop stops
+// answering and is replaced after server.workerTimeout.
+rpc.on('ping', () => null);
 let worker: GatewayWorker | null = null;
 let exiting = false;
 

@@ -413,8 +413,22 @@ export async function startWorker(
     trust === true ? true : trust === false ? false : trust.includes(peerOf(req));
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)?.split(',')[0];
 
-  /** Relays a request the primary answers, saying who the client is as the primary would have seen it. */
+  /**
+   * Relayed requests in flight (/metrics, /api, the dashboard, ingest, OTLP): a draining worker lets them finish, as
+   * it does its calls, instead of closing their connections under them (a scrape or an ingest batch that reached a
+   * worker as a rolling restart stopped it got its socket closed with no answer).
+   */
+  let relaying = 0;
   const relay = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    relaying++;
+    try {
+      await relayTo(req, res);
+    } finally {
+      relaying--;
+    }
+  };
+  /** Relays a request the primary answers, saying who the client is as the primary would have seen it. */
+  const relayTo = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined && !HOP_BY_HOP.has(k) && !k.startsWith('x-forwarded-'))
@@ -504,7 +518,7 @@ export async function startWorker(
         const stopped = new Promise<void>((ok) => server.close(() => ok()));
         server.closeIdleConnections();
         const deadline = Date.now() + grace;
-        while ((inflight.size > 0 || proxy.passThroughsInFlight > 0) && Date.now() < deadline)
+        while ((inflight.size > 0 || proxy.passThroughsInFlight > 0 || relaying > 0) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 20));
         const abandoned = inflight.size;
         const recordedBefore = recorder.recorded;

@@ -114,6 +114,16 @@ describe('config', () => {
       });
   });
 
+  it('server.workerTimeout is a duration of at least 1s, 30s by default', () => {
+    expect(loadConfig({ env: {} }).server.workerTimeout).toBe('30s');
+    expect(validateConfig({ server: { workerTimeout: '5s' } })).toMatchObject({ ok: true });
+    for (const v of ['0s', 500, '10 minutes'])
+      expect(validateConfig({ server: { workerTimeout: v } }), String(v)).toMatchObject({
+        ok: false,
+        issues: [expect.objectContaining({ path: 'server.workerTimeout' })],
+      });
+  });
+
   it('parses durations', () => {
     expect(durationMs('30s')).toBe(30_000);
     expect(durationMs('10m')).toBe(600_000);

@@ -30,7 +30,7 @@ export {
   safeEqual,
 } from './auth.js';
 export { readBody, readJson } from './body.js';
-export { type ReadinessProbe, sendHealth, sendReadiness } from './health.js';
+export { type ReadinessProbe, sendHealth, sendReadiness, type WorkersReadiness } from './health.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { principalWire, registerMeRoute } from './me.js';
 export { sendMetrics } from './metrics.js';

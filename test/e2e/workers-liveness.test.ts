@@ -1,0 +1,283 @@
+// `llmscope serve --workers 2` as an operator runs it, with the workers misbehaving in the ways a supervisor must
+// notice: one stuck in a busy loop (it holds its share of the port's connections and answers none), one that hangs
+// while starting (never says it listens), one stopped by a SIGTERM of its own (a rolling restart). The recorder kills
+// the first two after server.workerTimeout and starts others; every restart is counted by why in
+// llmscope_worker_restarts_total{reason}; /metrics answers while a worker does not; /readyz turns 503 (with the
+// counts) once the fleet has been short for longer than its grace, while /healthz stays 200.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/alerts/testing.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import {
+  childrenOf,
+  killServe,
+  metricValue,
+  parseMetrics,
+  type ServeProcess,
+  startServeProcess,
+  until,
+} from './helpers.js';
+
+let sim: Simulator;
+let serve: ServeProcess;
+let dir: string;
+let hangFlag: string;
+let nodeOptions: string;
+
+const config = (file: string, workerTimeout: string, port = 0): string => {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port, workers: 2, workerTimeout },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, `${workerTimeout}.db`)}` },
+      gpu: { collector: 'none' },
+    }),
+  );
+  return file;
+};
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
+  dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-liveness-'));
+  hangFlag = join(dir, 'hang-at-start');
+  // Loaded into every process of the fleet (NODE_OPTIONS). In a worker: while the flag file exists, its listen never
+  // happens and never fails (a start that hangs); SIGUSR2 puts its event loop in a busy loop for good.
+  const hook = join(dir, 'misbehave.mjs');
+  writeFileSync(
+    hook,
+    `import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+if (cluster.isWorker) {
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function (...args) {
+    if (existsSync(${JSON.stringify(hangFlag)})) return this;
+    return listen.apply(this, args);
+  };
+  process.on('SIGUSR2', () => {
+    for (;;) {}
+  });
+}
+`,
+  );
+  nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim();
+  serve = await startServeProcess({ NODE_OPTIONS: nodeOptions }, [
+    '-c',
+    config(join(dir, 'a.yaml'), '6s', await freePort()),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  killServe(serve?.proc);
+  await sim?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Line {
+  event?: string;
+  level?: string | number;
+  pid?: number;
+  err?: string;
+  reason?: string;
+  silent_ms?: number;
+  worker_timeout_ms?: number;
+}
+const lines = (event: string): Line[] =>
+  serve.stdout
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line)
+    .filter((l) => l.event === event);
+
+/** GET on a connection of its own (one that node:cluster hands to a stuck worker hangs: it times out instead). */
+async function get(path: string, timeoutMs = 8_000): Promise<{ status: number; body: string; ms: number }> {
+  const agent = new Agent({ connections: 1 });
+  const t0 = Date.now();
+  try {
+    const r = await request(`${serve.base}${path}`, { dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
+    return { status: r.statusCode, body: await r.body.text(), ms: Date.now() - t0 };
+  } finally {
+    void agent.destroy().catch(() => {});
+  }
+}
+
+const metrics = async () => parseMetrics((await get('/metrics')).body);
+/** The metrics, or null while no worker listens (every worker drained at once: the port refuses until one is back). */
+const metricsOrNull = () => metrics().catch(() => null);
+const restarts = (m: Map<string, number>, reason: string) =>
+  metricValue(m, 'llmscope_worker_restarts_total', { reason });
+
+describe('serve --workers 2: workers that stop answering or never start', () => {
+  it('every reason of llmscope_worker_restarts_total is there from the start, with the configured count', async () => {
+    const m = await metrics();
+    for (const reason of ['crashed', 'stopped', 'start_failed', 'start_timeout', 'unresponsive'])
+      expect(m.has(`llmscope_worker_restarts_total{reason="${reason}"}`), reason).toBe(true);
+    expect(metricValue(m, 'llmscope_workers')).toBe(2);
+    expect(metricValue(m, 'llmscope_workers_configured')).toBe(2);
+    const ready = await get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', workers: { configured: 2, serving: 2 } });
+  });
+
+  it('a worker in a busy loop: /metrics still answers within its 2 s wait, and the worker is killed and replaced after server.workerTimeout', async () => {
+    const [victim] = childrenOf(serve.proc.pid as number) as [number];
+    process.kill(victim, 'SIGUSR2');
+    const t0 = Date.now();
+    // Each try on a new connection: the busy worker may be the one it is handed to.
+    let answered: { status: number; body: string; ms: number } | null = null;
+    for (let i = 0; i < 4 && !answered; i++) answered = await get('/metrics', 2_500).catch(() => null);
+    expect(answered?.status).toBe(200);
+    expect(answered?.ms).toBeLessThan(2_500);
+    const killed = await until(() => lines('worker_unresponsive')[0], 15_000);
+    expect(killed).toMatchObject({ level: 'error', pid: victim, worker_timeout_ms: 6_000 });
+    expect(killed.silent_ms).toBeGreaterThan(6_000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(lines('worker_exited')).toMatchObject([{ pid: victim, reason: 'unresponsive' }]);
+    await until(
+      async () =>
+        metricValue(await metrics(), 'llmscope_workers') === 2 &&
+        !childrenOf(serve.proc.pid as number).includes(victim),
+    );
+    const m = await metrics();
+    expect(restarts(m, 'unresponsive')).toBe(1);
+    expect(restarts(m, 'crashed')).toBe(0);
+    // A call goes through on every connection again.
+    for (let i = 0; i < 4; i++) expect((await get('/healthz', 3_000)).status).toBe(200);
+  }, 40_000);
+
+  it('a SIGTERM to each worker (a rolling restart) lets a relayed request in flight finish, and counts as stopped', async () => {
+    // An ingest batch whose body is still arriving when its worker is told to stop: the worker relays it to the
+    // recorder, and must not close the connection under it (its clients would get no answer, and retry or lose it).
+    const body = JSON.stringify({
+      calls: [
+        {
+          request_id: 'rolling-1',
+          started_at: new Date().toISOString(),
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          input_tokens: 10,
+          output_tokens: 2,
+          latency_ms: 100,
+        },
+      ],
+    });
+    const half = Math.floor(body.length / 2);
+    const answer = new Promise<{ status: number; text: string }>((ok, fail) => {
+      const req = httpRequest(
+        `${serve.base}/api/ingest`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          res.on('end', () => ok({ status: res.statusCode ?? 0, text }));
+          res.on('error', fail);
+        },
+      );
+      req.on('error', fail);
+      req.write(body.slice(0, half));
+      setTimeout(() => req.end(body.slice(half)), 600);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const victims = childrenOf(serve.proc.pid as number);
+    expect(victims).toHaveLength(2);
+    // Both: the connection is with one of them.
+    for (const v of victims) process.kill(v, 'SIGTERM');
+    const r = await answer;
+    expect(r.status, r.text).toBe(202);
+    await until(async () => {
+      const m = await metricsOrNull();
+      return m && restarts(m, 'stopped') === 2 && metricValue(m, 'llmscope_workers') === 2;
+    }, 20_000);
+    for (const v of victims)
+      expect(lines('worker_exited').find((l) => l.pid === v)).toMatchObject({ reason: 'stopped' });
+    const stored = await until(async () => {
+      const g = await get('/api/requests/rolling-1');
+      return g.status === 200 ? g : null;
+    });
+    expect(JSON.parse(stored.body)).toMatchObject({ request_id: 'rolling-1' });
+  }, 30_000);
+
+  it('a worker that hangs while starting is killed after server.workerTimeout, logged with why, and tried again; /readyz fails after the grace, /healthz does not', async () => {
+    writeFileSync(hangFlag, '');
+    const [victim] = childrenOf(serve.proc.pid as number) as [number];
+    process.kill(victim, 'SIGKILL');
+    await until(() => lines('worker_exited').find((l) => l.pid === victim));
+    // Short of one worker, within the grace: still ready, and it says so.
+    const early = await get('/readyz');
+    expect(JSON.parse(early.body)).toMatchObject({ workers: { configured: 2, serving: 1 } });
+    expect(early.status).toBe(200);
+    const timedOut = await until(() => lines('worker_start_failed')[0], 15_000);
+    expect(timedOut).toMatchObject({
+      level: 'error',
+      reason: 'start_timeout',
+      err: 'it did not start serving within 6000 ms (server.workerTimeout); killed',
+    });
+    // Past the grace (10 s): not ready, with the counts; liveness is not the workers' business.
+    const notReady = await until(
+      async () => {
+        const r = await get('/readyz');
+        return r.status === 503 ? r : null;
+      },
+      20_000,
+      250,
+    );
+    expect(JSON.parse(notReady.body)).toEqual({
+      status: 'not_ready',
+      store: 'ok',
+      upstreams: 1,
+      draining: false,
+      workers: { configured: 2, serving: 1 },
+    });
+    expect((await get('/healthz')).status).toBe(200);
+    let m = await metrics();
+    expect(metricValue(m, 'llmscope_workers')).toBe(1);
+    expect(restarts(m, 'crashed')).toBe(1);
+    expect(restarts(m, 'start_timeout')).toBeGreaterThanOrEqual(1);
+    // The cause gone, the next try serves and the host is ready again.
+    rmSync(hangFlag);
+    const back = await until(
+      async () => {
+        const r = await get('/readyz');
+        return r.status === 200 ? r : null;
+      },
+      30_000,
+      250,
+    );
+    expect(JSON.parse(back.body)).toMatchObject({ status: 'ready', workers: { configured: 2, serving: 2 } });
+    m = await metrics();
+    expect(metricValue(m, 'llmscope_workers')).toBe(2);
+  }, 90_000);
+
+  it('a worker that hangs while serve starts fails the start, saying why', async () => {
+    writeFileSync(hangFlag, '');
+    try {
+      const err = await startServeProcess({ NODE_OPTIONS: nodeOptions }, [
+        '-c',
+        config(join(dir, 'b.yaml'), '4s'),
+      ]).then(
+        (s) => {
+          killServe(s.proc);
+          return null;
+        },
+        (e: Error) => e.message,
+      );
+      expect(err).toMatch(
+        /serve exited 1: .*a gateway worker did not start serving within 4000 ms \(server\.workerTimeout\)/s,
+      );
+    } finally {
+      rmSync(hangFlag, { force: true });
+    }
+  }, 30_000);
+});
