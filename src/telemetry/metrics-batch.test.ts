@@ -3,7 +3,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
-import { Metrics } from './metrics.js';
+import { BUCKETS, HistogramSeries, Metrics } from './metrics.js';
 
 let seq = 0;
 function call(over: Partial<LlmCall> = {}): LlmCall {
@@ -144,5 +144,62 @@ describe('metrics sink batches', () => {
     const m = fresh();
     expect(() => m.observeBatch(calls)).toThrow(/not a valid number/);
     expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+  });
+
+  it('reads the same with values on, between and past the bucket bounds, and across a reset of the registry', async () => {
+    // Histograms and cost are updated in place in prom-client's series (HistogramSeries, CounterSeries): the sums,
+    // counts and buckets must be the ones prom-client's own observe and inc leave, and a series the registry reset
+    // must be made again by prom-client, not written to where it was.
+    const edge = [
+      ...BUCKETS.duration.map((b) => b * 1000),
+      ...BUCKETS.overhead.map((b) => b * 1000),
+      0,
+      -1,
+      1e9,
+      Number.MIN_VALUE,
+    ];
+    const calls = [
+      ...edge.map((v, i) =>
+        call({
+          latencyMs: v,
+          overheadMs: v,
+          stream: i % 2 === 0,
+          ttftMs: i % 2 === 0 ? v : null,
+          tpotMs: i % 2 === 0 ? v / 7 : null,
+          costUsd: i % 3 === 0 && v >= 0 ? v / 1e7 + 1e-9 : null,
+          source: 'gateway',
+        }),
+      ),
+      ...varied(400, 17),
+    ];
+    const half = Math.floor(calls.length / 2);
+    const one = fresh();
+    for (const c of calls.slice(0, half)) one.observe(c);
+    const m = fresh();
+    for (let i = 0; i < half; i += 5) m.observeBatch(calls.slice(i, Math.min(i + 5, half)));
+    expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+    one.registry.resetMetrics();
+    m.registry.resetMetrics();
+    for (const c of calls.slice(half)) one.observe(c);
+    for (let i = half; i < calls.length; i += 5) m.observeBatch(calls.slice(i, Math.min(i + 5, calls.length)));
+    expect(await m.registry.metrics()).toBe(await one.registry.metrics());
+  });
+
+  it('updates a series in place once prom-client made it (no per-observation label hashing)', async () => {
+    const m = fresh();
+    const s = new HistogramSeries(m.overhead, { endpoint: 'chat.completions' });
+    s.observe(0.0003);
+    // From here on prom-client's own observe must not be needed: if a prom-client upgrade changes the fields the
+    // series reads, this fails rather than the gateway silently paying for the slow path.
+    (s as unknown as { child: { observe(v: number): void } }).child = {
+      observe: () => {
+        throw new Error('went through prom-client');
+      },
+    };
+    s.observe(0.002);
+    s.observe(7);
+    const text = await m.registry.metrics();
+    expect(text).toContain('llmscope_gateway_overhead_seconds_count{endpoint="chat.completions"} 3');
+    expect(text).toContain('llmscope_gateway_overhead_seconds_bucket{le="0.0025",endpoint="chat.completions"} 2');
   });
 });

@@ -23,8 +23,123 @@ export const BUCKETS = {
   overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
 } as const;
 
-/** A histogram's series with its labels bound (prom-client's `labels()`). */
+/** A histogram's series with its labels bound. */
 type Observer = { observe(value: number): void };
+
+/** What prom-client 15 keeps per series of a histogram (`hashMap`), as its own observe updates it. */
+interface HistogramEntry {
+  labels: Record<string, string>;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+/** prom-client's own fields of a metric that the series below read (lib/histogram.js, lib/counter.js). */
+interface MetricInternals<E> {
+  hashMap?: Record<string, E>;
+  upperBounds?: readonly number[];
+  enableExemplars?: boolean;
+}
+
+/** The key prom-client keeps the series of `labels` under in `map`, found by their values (undefined when none yet). */
+function seriesKey<E extends { labels: Record<string, string> }>(
+  map: Record<string, E>,
+  labels: Record<string, string>,
+): string | undefined {
+  const names = Object.keys(labels);
+  for (const k in map) {
+    const l = (map[k] as E).labels;
+    if (l === labels) return k;
+    let same = Object.keys(l).length === names.length;
+    for (let i = 0; same && i < names.length; i++) same = l[names[i] as string] === labels[names[i] as string];
+    if (same) return k;
+  }
+  return undefined;
+}
+
+/**
+ * One histogram series observed in place: the same updates of the series' sum, count and bucket as prom-client's
+ * own observe (the same additions in the same order, so the same /metrics text), without what that does on every
+ * observation — a label object and a validation per value, and the label string it hashes to find the series.
+ * The series is looked up by that key, found once; a value that is not finite, a series that does not exist yet
+ * (first use, or after the registry was reset) and a prom-client whose fields are not as expected go through
+ * prom-client's observe itself (which throws, creates the series, or does the work).
+ */
+export class HistogramSeries implements Observer {
+  private readonly child: Observer;
+  private readonly map: () => Record<string, HistogramEntry> | undefined;
+  private readonly bounds: readonly number[];
+  /** The bucket keys prom-client writes for each bound (its bucketValues' own keys). */
+  private readonly bucketKeys: readonly string[];
+  private key: string | undefined;
+
+  constructor(
+    histogram: Histogram<string>,
+    private readonly labels: Record<string, string>,
+  ) {
+    this.child = histogram.labels(labels);
+    const h = histogram as unknown as MetricInternals<HistogramEntry>;
+    const direct = Array.isArray(h.upperBounds) && !h.enableExemplars && typeof h.hashMap === 'object';
+    this.map = () => (direct ? h.hashMap : undefined);
+    this.bounds = direct ? (h.upperBounds as readonly number[]) : [];
+    this.bucketKeys = this.bounds.map((b) => String(b));
+  }
+
+  observe(value: number): void {
+    const e = this.entry();
+    if (e === undefined || !Number.isFinite(value)) {
+      this.child.observe(value);
+      return;
+    }
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && !(value <= (b[i] as number))) i++;
+    e.sum += value;
+    e.count += 1;
+    // prom-client's findBound gives -1 past the last bound, which counts in a bucket only if one is named -1.
+    const k = i < b.length ? (this.bucketKeys[i] as string) : '-1';
+    if (Object.hasOwn(e.bucketValues, k)) (e.bucketValues[k] as number) += 1;
+  }
+
+  private entry(): HistogramEntry | undefined {
+    const map = this.map();
+    if (map === undefined) return undefined;
+    if (this.key !== undefined) {
+      const e = map[this.key];
+      if (e !== undefined) return e;
+    }
+    this.key = seriesKey(map, this.labels);
+    return this.key === undefined ? undefined : map[this.key];
+  }
+}
+
+/**
+ * One counter series added to in place, as HistogramSeries observes: prom-client's own `value += n` for a finite
+ * n > 0, without its per-call label validation and hashing; anything else goes through prom-client's inc.
+ */
+export class CounterSeries {
+  private readonly map: () => Record<string, { labels: Record<string, string>; value: number }> | undefined;
+  private key: string | undefined;
+
+  constructor(
+    private readonly counter: Counter<string>,
+    readonly labels: Record<string, string>,
+  ) {
+    const c = counter as unknown as MetricInternals<{ labels: Record<string, string>; value: number }>;
+    const direct = typeof c.hashMap === 'object' && !c.enableExemplars;
+    this.map = () => (direct ? c.hashMap : undefined);
+  }
+
+  inc(n: number): void {
+    const map = this.map();
+    let e = map !== undefined && this.key !== undefined ? map[this.key] : undefined;
+    if (e === undefined && map !== undefined) {
+      this.key = seriesKey(map, this.labels);
+      e = this.key === undefined ? undefined : map[this.key];
+    }
+    if (e === undefined || !(Number.isFinite(n) && n > 0)) this.counter.inc(this.labels, n);
+    else e.value += n;
+  }
+}
 
 /** One endpoint's label objects under a [provider, model] pair. */
 interface EndpointLabels {
@@ -48,7 +163,7 @@ interface PairLabels {
   cacheWriteInput: Record<string, string>;
   endpoints: Map<string, EndpointLabels>;
   /** llm_cost_usd_total by guarded feature. */
-  features: Map<string, Record<string, string>>;
+  features: Map<string, CounterSeries>;
 }
 
 export interface MetricsOptions {
@@ -223,8 +338,8 @@ export class Metrics {
     return {
       p,
       m,
-      ttft: this.ttft.labels(pm),
-      tpot: this.tpot.labels(pm),
+      ttft: new HistogramSeries(this.ttft, pm),
+      tpot: new HistogramSeries(this.tpot, pm),
       refusals: pm,
       input: { provider: p, model: m, type: 'input' },
       output: { provider: p, model: m, type: 'output' },
@@ -241,10 +356,10 @@ export class Metrics {
       const { p, m } = pl;
       e = {
         duration: [
-          this.duration.labels({ provider: p, model: m, endpoint, stream: 'false' }),
-          this.duration.labels({ provider: p, model: m, endpoint, stream: 'true' }),
+          new HistogramSeries(this.duration, { provider: p, model: m, endpoint, stream: 'false' }),
+          new HistogramSeries(this.duration, { provider: p, model: m, endpoint, stream: 'true' }),
         ],
-        overhead: this.overhead.labels({ endpoint }),
+        overhead: new HistogramSeries(this.overhead, { endpoint }),
         requests: new Map(),
       };
       pl.endpoints.set(endpoint, e);
@@ -328,10 +443,10 @@ export class Metrics {
           const feature = g.value('feature', call.feature);
           let f = pl.features.get(feature);
           if (f === undefined) {
-            f = { provider: pl.p, model: pl.m, feature };
+            f = new CounterSeries(this.cost, { provider: pl.p, model: pl.m, feature });
             pl.features.set(feature, f);
           }
-          this.cost.inc(f, call.costUsd);
+          f.inc(call.costUsd);
         }
         if (call.refusal) add(this.refusals, pl.refusals, 1);
         if (call.source === 'gateway') e.overhead.observe(call.overheadMs / 1000);
