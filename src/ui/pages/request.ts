@@ -5,7 +5,7 @@
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 
-import type { CallDetail, Evaluation, Feedback, Span, UiConfig } from '../../wire/index.js';
+import type { CallDetail, Evaluation, Feedback, SessionBody, Span, UiConfig } from '../../wire/index.js';
 import { can } from '../lib/access.js';
 import { get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
@@ -29,6 +29,8 @@ export const requestPage: Page = {
     }
     const c = r.data;
     const template = ui.ok ? ui.data.trace_url_template : null;
+    const trace = await traceAround(c);
+    if (!ctx.current()) return;
     fill(
       root,
       back,
@@ -47,7 +49,17 @@ export const requestPage: Page = {
         ),
         tile('cost', usd(c.cost_usd)),
       ),
-      card('Trace', waterfall(c.spans)),
+      card(
+        'Trace',
+        trace.calls > 1
+          ? h(
+              'p',
+              { class: 'muted small', id: 'trace-note' },
+              `The whole trace: ${trace.calls} calls on one time axis; this call's spans in bold.`,
+            )
+          : null,
+        waterfall(trace.spans, trace.calls > 1 ? ownSpans(c) : undefined),
+      ),
       h('div', { class: 'grid2' }, card('Price', priceTable(c)), card('Events', events(c))),
       content(c),
       card('Evaluations', evaluations(c.evaluations)),
@@ -130,8 +142,41 @@ function header(c: CallDetail, template: string | null, keep: URLSearchParams): 
   );
 }
 
-/** The trace as a waterfall: one row per span, bars positioned on the root span's time line. */
-export function waterfall(spans: Span[]): HTMLElement {
+/**
+ * The spans of the call's whole trace, each once: an agent's steps (its other model calls, tool calls, the root span)
+ * are kept with the trace's first call, so a later call's own spans alone would draw one bar without its parent and
+ * the first call's would miss the later calls. The call's own spans when its trace holds no other call or cannot be
+ * read (a scoped viewer, an older llmscope); bounded by the trace API's page.
+ */
+async function traceAround(c: CallDetail): Promise<{ spans: Span[]; calls: number }> {
+  if (!c.trace_id) return { spans: c.spans, calls: 1 };
+  const t = await get<SessionBody>(`/api/traces/${encodeURIComponent(c.trace_id)}`);
+  if (!t.ok || t.data.calls.length < 2 || !t.data.calls.some((x) => x.request_id === c.request_id))
+    return { spans: c.spans, calls: 1 };
+  const seen = new Set<string>();
+  const spans: Span[] = [];
+  for (const s of [...c.spans, ...t.data.calls.flatMap((x) => x.spans)])
+    if (!seen.has(s.span_id)) {
+      seen.add(s.span_id);
+      spans.push(s);
+    }
+  return { spans, calls: t.data.calls.length };
+}
+
+/**
+ * The call's own spans: an OTLP call's is the span its id names (`otlp-…-<trace id>-<span id>`; the other spans stored
+ * with it are the trace's steps), a gateway call's are all of its spans.
+ */
+function ownSpans(c: CallDetail): Set<string> {
+  const otlp = /^otlp-(?:[0-9a-f]+-)?[0-9a-f]{32}-([0-9a-f]{16})$/.exec(c.request_id);
+  return new Set(otlp ? [otlp[1] as string] : c.spans.map((x) => x.span_id));
+}
+
+/**
+ * The trace as a waterfall: one row per span, bars positioned on the root span's time line; the spans in `mine` (the
+ * call's own, when the waterfall shows its whole trace) marked `current`.
+ */
+export function waterfall(spans: Span[], mine?: ReadonlySet<string>): HTMLElement {
   if (spans.length === 0) return empty('no spans recorded for this call');
   const parsed = spans.map((s) => ({ s, start: Date.parse(s.start_time), end: Date.parse(s.end_time) }));
   const t0 = Math.min(...parsed.map((p) => p.start));
@@ -161,7 +206,7 @@ export function waterfall(spans: Span[]): HTMLElement {
       rows.push(
         h(
           'details',
-          { class: 'span-row' },
+          { class: mine?.has(p.s.span_id) ? 'span-row current' : 'span-row' },
           h(
             'summary',
             null,
