@@ -56,6 +56,18 @@ describe('export', () => {
     expect(text).toContain('Built-in only');
   });
 
+  it('exports alerts on the gateway workers (restart storm, fewer serving than configured) with promtool cases', () => {
+    const doc = parse(readFileSync(join(dir, 'prometheus/rules/llmscope-2-alerts.rules.yml'), 'utf8'));
+    const workers = doc.groups.find((g: { name: string }) => g.name === 'llmscope-workers');
+    expect(workers.rules.map((r: { alert: string }) => r.alert)).toEqual(['WorkerRestartStorm', 'WorkersNotServing']);
+    expect(workers.rules[0].expr).toContain('llmscope_worker_restarts_total{reason!="stopped"}');
+    expect(workers.rules[1]).toMatchObject({ expr: 'llmscope_workers < llmscope_workers_configured', for: '5m' });
+    expect(workers.rules[0].annotations.runbook_url).toMatch(/docs\/alerts\.md#workerrestartstorm$/);
+    const names = promtoolTests(cfg).files.flatMap((f) => (f.doc.tests as { name: string }[]).map((t) => t.name));
+    for (const n of ['WorkerRestartStorm fires', 'WorkersNotServing fires']) expect(names).toContain(n);
+    expect(names.filter((n) => /^Worker(RestartStorm|sNotServing) stays quiet/.test(n))).toHaveLength(2);
+  });
+
   it('names recording rules level:metric:operations', () => {
     const doc = parse(readFileSync(join(dir, 'prometheus/rules/llmscope-1-recording.rules.yml'), 'utf8'));
     const names: string[] = doc.groups.flatMap((g: { rules: { record: string }[] }) => g.rules.map((r) => r.record));

@@ -135,7 +135,117 @@ export function promtoolTests(cfg: AlertsConfig): {
       path: interval === '1m' ? TESTS_FILE : TESTS_FILE.replace('.test.yml', `-${interval}.test.yml`),
       doc: { rule_files: [`../${RECORDING_FILE}`, `../${ALERTS_FILE}`], evaluation_interval: interval, tests },
     }));
+  // The workers' alerts, in the 1-minute file (one of its own when no rule has a 1-minute case).
+  const minute = files.find((f) => f.path === TESTS_FILE);
+  const workerTests = workerAlertTests(cfg);
+  if (minute) (minute.doc.tests as Record<string, unknown>[]).push(...workerTests);
+  else
+    files.unshift({
+      path: TESTS_FILE,
+      doc: { rule_files: [`../${RECORDING_FILE}`, `../${ALERTS_FILE}`], evaluation_interval: '1m', tests: workerTests },
+    });
   return { files, missing };
+}
+
+/**
+ * Alerts on llmscope's own gateway workers (`serve --workers`, docs/deploy.md), exported beside the rules' alerts:
+ * Prometheus has their series (llmscope_worker_restarts_total{reason}, llmscope_workers, llmscope_workers_configured)
+ * and the built-in engine, which runs in the recorder these alerts are about, does not evaluate them. Per scrape target
+ * (`without (reason)` keeps job and instance): each host's workers are its own. A deployment without workers has no
+ * such series, and they stay quiet.
+ */
+export function workerAlerts(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  const runbook = (name: string) => `${cfg.runbookBaseUrl}#${name.toLowerCase()}`;
+  return [
+    {
+      alert: 'WorkerRestartStorm',
+      expr: 'sum without (reason) (increase(llmscope_worker_restarts_total{reason!="stopped"}[15m])) > 3',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Gateway workers on {{ $labels.instance }} were restarted {{ $value | humanize }} times in 15 minutes',
+        description:
+          "llmscope gateway workers on {{ $labels.instance }} keep ending (crashed, failed or hung at start, or stopped answering) and being started again; each one cuts the calls it had in flight (llmscope_worker_lost_calls_total). The reason label of llmscope_worker_restarts_total and the recorder's worker_exited, worker_start_failed and worker_unresponsive log lines say why. Restarts of workers stopped on purpose (reason stopped, a rolling restart) do not count.",
+        runbook_url: runbook('WorkerRestartStorm'),
+      },
+    },
+    {
+      alert: 'WorkersNotServing',
+      expr: 'llmscope_workers < llmscope_workers_configured',
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Only {{ $value }} gateway workers serve on {{ $labels.instance }}',
+        description:
+          "Fewer llmscope gateway workers than server.workers configures have served on {{ $labels.instance }} for 5 minutes: the host runs short of capacity and its /readyz answers 503. Look for worker_start_failed in the recorder's log.",
+        runbook_url: runbook('WorkersNotServing'),
+      },
+    },
+  ];
+}
+
+/** promtool unit tests of workerAlerts: each fires on a crash loop / a missing worker, and stays quiet otherwise. */
+export function workerAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  const [storm, down] = workerAlerts(cfg) as { annotations: Record<string, string> }[];
+  const target = { instance: 'llmscope:8080', job: 'llmscope' };
+  const sel = (name: string, labels: Record<string, string> = {}) =>
+    `${name}{${Object.entries({ ...target, ...labels })
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(', ')}}`;
+  const filled = (a: Record<string, string>, value: number) => renderAnnotations(a, target, value);
+  return [
+    {
+      name: 'WorkerRestartStorm fires',
+      interval: '1m',
+      input_series: [
+        { series: sel('llmscope_worker_restarts_total', { reason: 'start_failed' }), values: '0+1x30' },
+        { series: sel('llmscope_worker_restarts_total', { reason: 'crashed' }), values: '0x30' },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '16m',
+          alertname: 'WorkerRestartStorm',
+          exp_alerts: [
+            { exp_labels: { ...target, severity: 'warning' }, exp_annotations: filled(storm?.annotations ?? {}, 15) },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'WorkerRestartStorm stays quiet on one crash and on a rolling restart',
+      interval: '1m',
+      input_series: [
+        { series: sel('llmscope_worker_restarts_total', { reason: 'stopped' }), values: '0+1x30' },
+        { series: sel('llmscope_worker_restarts_total', { reason: 'crashed' }), values: '0x5 1x25' },
+      ],
+      alert_rule_test: [{ eval_time: '16m', alertname: 'WorkerRestartStorm', exp_alerts: [] }],
+    },
+    {
+      name: 'WorkersNotServing fires',
+      interval: '1m',
+      input_series: [
+        { series: sel('llmscope_workers'), values: '4 3x20' },
+        { series: sel('llmscope_workers_configured'), values: '4x20' },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '10m',
+          alertname: 'WorkersNotServing',
+          exp_alerts: [
+            { exp_labels: { ...target, severity: 'warning' }, exp_annotations: filled(down?.annotations ?? {}, 3) },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'WorkersNotServing stays quiet while a worker is started again',
+      interval: '1m',
+      input_series: [
+        { series: sel('llmscope_workers'), values: '4 3 3 4x20' },
+        { series: sel('llmscope_workers_configured'), values: '4x20' },
+      ],
+      alert_rule_test: [{ eval_time: '10m', alertname: 'WorkersNotServing', exp_alerts: [] }],
+    },
+  ];
 }
 
 export interface PrometheusExportOptions {
@@ -152,7 +262,12 @@ export function prometheusFiles(cfg: AlertsConfig, opts: PrometheusExportOptions
     ? `# Built-in only (Prometheus has no series for them): ${skipped.map((r) => `${r.id} (${r.conditions.map((c) => c.kind).join('+')})`).join(', ')}.\n`
     : '';
   const recording = { groups: recordingGroups(cfg) };
-  const alerts = { groups: [{ name: 'llmscope-alerts', rules: exported.map((e) => alertRule(e.rule, e.expr)) }] };
+  const alerts = {
+    groups: [
+      { name: 'llmscope-alerts', rules: exported.map((e) => alertRule(e.rule, e.expr)) },
+      { name: 'llmscope-workers', rules: workerAlerts(cfg) },
+    ],
+  };
   const tests = promtoolTests(cfg);
   const prom = {
     global: {
