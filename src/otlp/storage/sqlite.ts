@@ -56,17 +56,18 @@ class RecentAnchors {
 /**
  * Anchors are claimed lazily here: a trace's first call is its anchor, but its row is written only when something
  * else of the trace needs it (pending spans it takes; a later export's spans or calls of the trace). Until then the
- * anchor is in memory, and after a restart (or once forgotten) it is found as the trace's earliest stored call. Most
+ * anchor is in memory; after a restart (or once forgotten), spans that come without a call find it as the trace's
+ * earliest stored OTLP call, and a later call of the trace anchors what comes after it. Most
  * traces are one export (an app's model call and the spans around it), and writing each one's row, at a random key
  * with a commit on the main connection, cost the event loop about 4 µs a call and made it wait for the write lock
- * behind the writer thread's transaction in hand (tens of ms an export under bench:ingest). What `claim`, `anchors`
- * and `spansOf` answer is what writing every row at once gave.
+ * behind the writer thread's transaction in hand (tens of ms an export under bench:ingest). Within the memory's reach
+ * what `claim`, `anchors` and `spansOf` answer is what writing every row at once gave.
  */
 export class SqliteTraceSpanStore implements TraceSpanStore {
   private readonly recent: RecentAnchors;
   /** Traces that may have pending spans, with when the last came (null until read from the table). */
   private pendingTraces: Map<string, number> | null = null;
-  private lookUp: Statement | null = null;
+  private lookUp: { row: Statement; orCall: Statement } | null = null;
 
   constructor(
     private readonly db: Database,
@@ -76,33 +77,39 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
   }
 
   /**
-   * The trace's anchor from its row, else its earliest stored call (an anchor kept only in memory before a restart),
-   * as `[written, request_id]`; undefined for a trace without either. The calls table is the store's, in the same
-   * database; a database without it (a test's) has only the rows.
+   * The trace's anchor from its row (`written` 1), else, with `calls`, its earliest stored OTLP call (an anchor kept
+   * only in memory before a restart, or forgotten since: `written` 0); undefined for a trace without either. The
+   * calls table is the store's, in the same database; a database without it (a test's) has only the rows.
    */
-  private stored(traceId: string): { written: number; request_id: string } | undefined {
+  private stored(traceId: string, calls: boolean): { written: number; request_id: string } | undefined {
     if (this.lookUp === null) {
       const hasCalls = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'").get();
-      this.lookUp = this.db.prepare(
-        hasCalls
-          ? `SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t
-             UNION ALL SELECT 0, request_id FROM (
-               SELECT request_id FROM calls WHERE trace_id = @t AND request_id LIKE 'otlp-%'
-               ORDER BY started_at, request_id LIMIT 1)`
-          : 'SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t',
-      );
+      const row = this.db.prepare('SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t');
+      this.lookUp = {
+        row,
+        orCall: hasCalls
+          ? this.db.prepare(
+              `SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t
+               UNION ALL SELECT 0, request_id FROM (
+                 SELECT request_id FROM calls WHERE trace_id = @t AND request_id LIKE 'otlp-%'
+                 ORDER BY started_at, request_id LIMIT 1)`,
+            )
+          : row,
+      };
     }
-    return this.lookUp.get({ t: traceId }) as { written: number; request_id: string } | undefined;
+    return (calls ? this.lookUp.orCall : this.lookUp.row).get({ t: traceId }) as
+      | { written: number; request_id: string }
+      | undefined;
   }
 
-  /** The trace's anchor (from memory, its row or its calls), noting in `write` a row it now needs. */
-  private anchorOf(traceId: string, now: number, write: Recent[]): string | undefined {
+  /** The trace's anchor (from memory, its row, or with `calls` its calls), noting in `write` a row it now needs. */
+  private anchorOf(traceId: string, now: number, write: Recent[], calls: boolean): string | undefined {
     const r = this.recent.get(traceId);
     if (r !== undefined) {
       if (!r.written) write.push(r);
       return r.anchor;
     }
-    const s = this.stored(traceId);
+    const s = this.stored(traceId, calls);
     if (s === undefined) return undefined;
     const found: Recent = { traceId, anchor: s.request_id, at: now, written: s.written === 1 };
     this.recent.set(found);
@@ -139,7 +146,7 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     const write: Recent[] = [];
     const now = Date.now();
     for (const t of new Set(traceIds)) {
-      const a = this.anchorOf(t, now, write);
+      const a = this.anchorOf(t, now, write, true);
       if (a !== undefined) out.set(t, a);
     }
     // spans are about to be kept beside these anchors: their rows make them the traces' anchors for good
@@ -152,7 +159,10 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     const write: Recent[] = [];
     const taking: { traceId: string; requestId: string }[] = [];
     for (const a of anchors) {
-      const had = this.anchorOf(a.traceId, now, write);
+      // Not looked for among the stored calls (a random page of calls_trace each, about 1.5 µs a new trace): a call
+      // whose trace's anchor was forgotten (a restart; 100,000 newer traces) anchors the trace's spans from now on,
+      // and its trace page still shows all of them (each call's spans, merged).
+      const had = this.anchorOf(a.traceId, now, write, false);
       if (had !== undefined) out.anchored.set(a.traceId, had);
       else if (this.mayBePending(a.traceId)) taking.push(a);
       // a new trace with nothing waiting: its anchor is this call, its row written when the trace needs it
@@ -167,6 +177,7 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
       'SELECT span FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL ORDER BY span_id',
     );
     const remove = this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND anchor IS NULL');
+    const claimed: Recent[] = [];
     this.db.transaction(() => {
       for (const r of write) insert.run(r.traceId, r.anchor, r.at);
       for (const { traceId, requestId } of taking) {
@@ -174,8 +185,7 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
           out.anchored.set(traceId, existing.get(traceId) as string);
           continue;
         }
-        this.recent.set({ traceId, anchor: requestId, at: now, written: true });
-        this.pendingTraces?.delete(traceId);
+        claimed.push({ traceId, anchor: requestId, at: now, written: true });
         const rows = pending.all(traceId) as { span: string }[];
         if (rows.length === 0) continue;
         remove.run(traceId);
@@ -185,7 +195,12 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
         );
       }
     })();
+    // remembered once committed
     for (const r of write) r.written = true;
+    for (const r of claimed) {
+      this.recent.set(r);
+      this.pendingTraces?.delete(r.traceId);
+    }
     return out;
   }
 
