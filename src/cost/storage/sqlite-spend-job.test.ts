@@ -83,7 +83,7 @@ describe('packed spend deltas', () => {
     new SqliteSpendStore(b);
     // around the chunk size, and keys repeated inside one statement (three minutes across midnight: one day key
     // three times; and the same delta twice in a row)
-    for (const n of [1, 15, 16, 17, 33, 100, 1003]) {
+    for (const n of [1, 15, 16, 17, 33, 63, 64, 65, 81, 100, 1003]) {
       const ds = deltas(n);
       ds.splice(n >> 1, 0, ds[n >> 1] as SpendDelta);
       oneByOne(a, ds);

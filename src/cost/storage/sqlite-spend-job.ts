@@ -82,14 +82,15 @@ const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excl
   cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes`;
 
 /**
- * Deltas per upsert statement. One statement of many rows costs SQLite the same b-tree work as as many one-row
- * statements, but the statement's own run (the call into the driver, binding, step and reset) once: 4.45 -> 3.5 µs
- * a delta for its two upserts alone on a file, about 0.5 µs a call of the writer thread in bench:ingest --writer.
- * SQLite applies a multi-row upsert row by row, in order, a later row of the same key adding to the row an earlier
- * one made (a batch spanning midnight gives the daily table two rows of one key), so the figures and their rounding
- * are the same.
+ * Deltas per upsert statement, largest first: a batch's deltas go in chunks of the first size, what is left in chunks
+ * of the next, the last few one by one. One statement of many rows costs SQLite the same b-tree work as as many
+ * one-row statements, but the statement's own run (the call into the driver, binding, step and reset) once: 4.45 ->
+ * 3.5 µs a delta for its two upserts alone on a file with 16 a statement; 64 and the values passed as arguments took
+ * another 0.4-0.5 µs a call off the writer thread (bench/ingest-writer.js's deltas). SQLite applies a multi-row
+ * upsert row by row, in order, a later row of the same key adding to the row an earlier one made (a batch spanning
+ * midnight gives the daily table two rows of one key), so the figures and their rounding are the same.
  */
-const CHUNK = 16;
+export const SPEND_CHUNKS = [64, 16, 1] as const;
 /** Values bound per delta: the key's three, then FIGURES' seven. */
 const WIDTH = 10;
 
@@ -100,19 +101,21 @@ function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
   const had = prepared.get(db);
   if (had) return had;
   const upsert = (table: string, key: string, rows: number) =>
-    db.prepare(
+    db.prepare<(string | number)[]>(
       `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES})
        VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
        ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${ADD}`,
     );
-  const minuteChunk = upsert('spend_minute', 'minute', CHUNK);
-  const dailyChunk = upsert('spend_daily', 'day', CHUNK);
-  const minuteOne = upsert('spend_minute', 'minute', 1);
-  const dailyOne = upsert('spend_daily', 'day', 1);
-  const minuteValues: (string | number)[] = new Array(CHUNK * WIDTH);
-  const dailyValues: (string | number)[] = new Array(CHUNK * WIDTH);
+  // per chunk size: its two statements and their parameter lists, reused
+  const sizes = SPEND_CHUNKS.map((n) => ({
+    n,
+    minute: upsert('spend_minute', 'minute', n),
+    daily: upsert('spend_daily', 'day', n),
+    minuteValues: new Array<string | number>(n * WIDTH),
+    dailyValues: new Array<string | number>(n * WIDTH),
+  }));
   /** Writes delta `d`'s values at row `row` of both parameter lists. */
-  const put = (d: SpendDelta, row: number) => {
+  const put = (d: SpendDelta, row: number, minuteValues: (string | number)[], dailyValues: (string | number)[]) => {
     const o = row * WIDTH;
     minuteValues[o] = d.minute;
     dailyValues[o] = dayOf(d.minute);
@@ -128,17 +131,13 @@ function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
   };
   const tx = db.transaction((deltas: readonly SpendDelta[]) => {
     let i = 0;
-    for (; i + CHUNK <= deltas.length; i += CHUNK) {
-      for (let r = 0; r < CHUNK; r++) put(deltas[i + r] as SpendDelta, r);
-      minuteChunk.run(minuteValues);
-      dailyChunk.run(dailyValues);
-    }
-    // the rest one by one (the parameter lists' first row)
-    for (; i < deltas.length; i++) {
-      put(deltas[i] as SpendDelta, 0);
-      minuteOne.run(minuteValues.slice(0, WIDTH));
-      dailyOne.run(dailyValues.slice(0, WIDTH));
-    }
+    for (const s of sizes)
+      for (; i + s.n <= deltas.length; i += s.n) {
+        for (let r = 0; r < s.n; r++) put(deltas[i + r] as SpendDelta, r, s.minuteValues, s.dailyValues);
+        // spread: the driver reads arguments directly, an array's elements one property lookup at a time
+        s.minute.run(...s.minuteValues);
+        s.daily.run(...s.dailyValues);
+      }
   });
   const apply = (deltas: readonly SpendDelta[]) => tx.immediate(deltas);
   prepared.set(db, apply);

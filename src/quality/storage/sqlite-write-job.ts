@@ -126,7 +126,7 @@ function statements(db: Database): Statements {
   const evaluations = db.transaction((rows: readonly EvaluationValues[]) => {
     // bound positionally: cheaper than named parameters, and this runs for every call evaluated
     for (const r of rows) {
-      if (addEvaluations.run(r).changes > 0) continue;
+      if (addEvaluations.run(...r).changes > 0) continue;
       // the call has evaluations already (evaluated again, or a migrated copy): merge by evaluator
       const had = getEvaluations.get(r[0]);
       if (had) setEvaluations.run(Math.max(had.created_at, r[1]), mergeElements(had.evaluations, r[2]), r[0]);

@@ -8,7 +8,7 @@ import { bucketOf, encodeHistogram, histogramOf } from '../histogram.js';
 import { HOUR_MS, MINUTE_MS, RollupBatch, type RollupInput } from '../rollup.js';
 import { makeCall, T0 } from '../store.contract.js';
 import {
-  CALLS_CHUNK,
+  CALLS_CHUNKS,
   CallWriter,
   RollupFold,
   registerHistogramFunctions,
@@ -102,15 +102,15 @@ describe('CallWriter', () => {
     hour: db.prepare('SELECT * FROM calls_rollup_hour ORDER BY t, provider, model, endpoint, feature, team').all(),
   });
 
-  it(`stores each id once and rolls up only the calls it inserted, in chunks of ${CALLS_CHUNK} as one by one`, () => {
+  it(`stores each id once and rolls up only the calls it inserted, in chunks of ${CALLS_CHUNKS.join(', ')} as one by one`, () => {
     const r = rng(7);
     // ids repeat: within a chunk, across chunks of a batch, and from earlier batches; same id, other figures
     const call = (n: number) =>
       makeCall(Math.floor(r() * 60), { requestId: `id-${n}`, latencyMs: r() * 1000, costUsd: r() });
-    const batches = [1, 7, 8, 9, 16, 17, 64, 100, 3, 250].map((size) =>
+    const batches = [1, 7, 8, 9, 16, 17, 31, 32, 33, 41, 64, 100, 3, 250].map((size) =>
       Array.from({ length: size }, () => call(Math.floor(r() * 300))),
     );
-    batches.push(Array.from({ length: 40 }, (_, i) => call(1000 + i))); // all new: every chunk whole
+    batches.push(Array.from({ length: 77 }, (_, i) => call(1000 + i))); // all new: every chunk whole
     batches.push(batches[batches.length - 1] as LlmCall[]); // all known: every chunk short
     const chunked = open();
     const writer = new CallWriter(chunked);
