@@ -707,7 +707,14 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
       (s.status.code === 2 ? 'error' : null),
     MAX_FIELD,
   );
-  const { status, httpStatus } = statusOfSpan(s, errorType);
+  const finishReason = clip(finishReasonOf(a), MAX_FIELD);
+  // A stream that failed after it began (the AI SDK's doStream when the provider's stream reported an error, as
+  // Responses' response.failed or Anthropic's mid-stream overloaded_error): the span's status says nothing of it, its
+  // finish reason (GenAI's and the AI SDK's `error`) does. A failed call, as the gateway records the same stream.
+  const streamFailed = errorType === null && finishReason !== null && /^error$/i.test(finishReason);
+  const spanStatus = statusOfSpan(s, errorType);
+  const status: CallStatus = streamFailed ? 'upstream_error' : spanStatus.status;
+  const httpStatus = spanStatus.httpStatus;
   const errorMessage =
     status === 'ok'
       ? null
@@ -723,7 +730,6 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
       : stream && ttftMs !== null && output !== null && output >= 2
         ? (latencyMs - ttftMs) / (output - 1)
         : null;
-  const finishReason = clip(finishReasonOf(a), MAX_FIELD);
   const internal = internalsOf(s, startedAt, endedAt, ttftMs);
   // No usage on an OpenAI-style chat span: counting only the messages' text (as the tokenizer enricher does) misses
   // the chat framing the provider bills, so the input is counted from the whole chat prompt here, and the call says
@@ -751,7 +757,7 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
     stream,
     status,
     httpStatus,
-    errorType: status === 'ok' ? null : errorType,
+    errorType: status === 'ok' ? null : streamFailed ? 'error' : errorType,
     errorMessage,
     ...attribution(s),
     metadata,

@@ -315,6 +315,34 @@ describe('LLM spans to calls', () => {
     for (const f of ['stop', 'tool-calls', 'length', 'STOP', 'MAX_TOKENS']) expect(call(f).refusal, f).toBe(false);
   });
 
+  it('a stream that failed after it began (finish reason error, span status unset or OK) is a failed call', () => {
+    const failed = spanToCall(
+      span({
+        'ai.operationId': 'ai.streamText.doStream',
+        'ai.model.id': 'gpt-4o-mini',
+        'ai.model.provider': 'openai.responses',
+        'ai.response.finishReason': 'error',
+        'gen_ai.response.finish_reasons': ['error'],
+        'ai.usage.inputTokens': 8,
+        'ai.usage.outputTokens': 32,
+      }),
+    );
+    expect(failed).toMatchObject({
+      status: 'upstream_error',
+      httpStatus: 200,
+      errorType: 'error',
+      finishReason: 'error',
+      inputTokens: 8,
+      outputTokens: 32,
+    });
+    const ok = span({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'm',
+      'gen_ai.response.finish_reasons': ['stop'],
+    });
+    expect(spanToCall(ok)).toMatchObject({ status: 'ok', errorType: null });
+  });
+
   it('a total with only one of the two counts gives the other (OpenLLMetry llm.usage.total_tokens)', () => {
     const base = { 'gen_ai.system': 'openai', 'llm.request.type': 'chat', 'gen_ai.request.model': 'gpt-4o' };
     const withPrompt = spanToCall(span({ ...base, 'gen_ai.usage.prompt_tokens': 10, 'llm.usage.total_tokens': 15 }));

@@ -1,8 +1,9 @@
 // Agents traced with OpenTelemetry, as their developers run them: a Vercel AI SDK agent (streamText with a tool, so
-// two model calls and an ai.toolCall span under ai.streamText, then a call the content filter stopped) and an app
+// two model calls and an ai.toolCall span under ai.streamText, a call the content filter stopped, a Responses stream
+// that failed half-way) and an app
 // instrumented by OpenLLMetry (@traceloop/instrumentation-openai), each exporting through the real OTLP exporter to
 // llmscope's /v1/traces. Every model call is one record with the tokens its SDK reported, a filtered answer is a
-// refusal whichever convention names it, and every call's page shows the whole agent waterfall.
+// refusal whichever convention names it, and a stream that failed after it began is a failed call.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
@@ -41,6 +42,7 @@ interface Wire {
   model: string;
   stream: boolean;
   status: string;
+  error_type: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
@@ -80,15 +82,15 @@ describe('agents traced with OpenTelemetry, through the real exporters', () => {
   });
   const env = (format: string) => ({ LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: format });
 
-  it('Vercel AI SDK agent: each step a call with its own tokens, the tool call in the waterfall, content-filter a refusal', async () => {
+  it('Vercel AI SDK agent: each step a call with its own tokens, the tool call in the waterfall, content-filter a refusal, a failed stream failed', async () => {
     const run = await runApp('vercel-ai-agent.cjs', env('protobuf'));
-    expect(run.finishReasons).toEqual(['tool-calls', 'stop', 'content-filter']);
-    const calls = await callsOfTrace(s, run.traceId, 3);
-    expect(calls).toHaveLength(3);
+    expect(run.finishReasons).toEqual(['tool-calls', 'stop', 'content-filter', 'error']);
+    const calls = await callsOfTrace(s, run.traceId, 4);
+    expect(calls).toHaveLength(4);
     expect(calls.map((c) => [c.input_tokens, c.output_tokens])).toEqual(
       run.usages.map((u) => [u['inputTokens'], u['outputTokens']]),
     );
-    const [step1, step2, filtered] = calls as [Wire, Wire, Wire];
+    const [step1, step2, filtered, failed] = calls as [Wire, Wire, Wire, Wire];
     for (const c of [step1, step2]) {
       expect(c).toMatchObject({ stream: true, refusal: false, user: 'ada', model: 'gpt-4o-mini' });
       expect(c.ttft_ms).toBeGreaterThan(0);
@@ -98,17 +100,29 @@ describe('agents traced with OpenTelemetry, through the real exporters', () => {
     expect(step2.finish_reason).toBe('stop');
     // the AI SDK reports every provider's content filter as `content-filter`: a refusal, as content_filter is
     expect(filtered).toMatchObject({ stream: false, finish_reason: 'content-filter', refusal: true });
+    // the failed stream's span has status OK: its finish reason says it failed, as the gateway records such a stream
+    expect(failed).toMatchObject({
+      endpoint: 'responses',
+      stream: true,
+      status: 'upstream_error',
+      error_type: 'error',
+      finish_reason: 'error',
+    });
+    expect(failed.output_tokens).toBeGreaterThan(0);
 
     // the tool call sits under ai.streamText beside both steps, its arguments and result not kept
     const t = await getJson<{ calls: { spans: Span[] }[] }>(`${s.base}/api/traces/${run.traceId}`);
     const spans = t.calls.flatMap((c) => c.spans);
-    const stream = spans.find((x) => x.name === 'ai.streamText');
     const toolCall = spans.find((x) => x.name === 'ai.toolCall');
-    expect(toolCall?.parent_span_id).toBe(stream?.span_id);
+    const stream = spans.find((x) => x.span_id === toolCall?.parent_span_id);
+    expect(stream?.name).toBe('ai.streamText');
     expect(toolCall?.attributes['ai.toolCall.name']).toBe('weather');
     expect(toolCall?.attributes['ai.toolCall.args']).toBeUndefined();
     expect(toolCall?.attributes['ai.toolCall.result']).toBeUndefined();
-    expect(spans.filter((x) => x.name === 'ai.streamText.doStream')).toHaveLength(2);
+    // both steps of the tool loop under that ai.streamText (the failing stream has its own)
+    expect(
+      spans.filter((x) => x.name === 'ai.streamText.doStream' && x.parent_span_id === stream?.span_id),
+    ).toHaveLength(2);
   }, 90_000);
 
   it('OpenLLMetry (@traceloop/instrumentation-openai), JSON exporter: tokens, cost, finish reasons, a filtered answer a refusal', async () => {

@@ -1,6 +1,7 @@
 // A small agent on the Vercel AI SDK (`ai` with experimental_telemetry) over @ai-sdk/openai pointed at the simulator:
 // a streamed two-step tool loop (streamText with a tool: doStream, ai.toolCall, doStream again), and a call the
-// provider's content filter stopped (finish reason `content-filter`, as the SDK reports any provider's filter). Its
+// provider's content filter stopped (finish reason `content-filter`, as the SDK reports any provider's filter) and a
+// Responses stream that failed half-way (finish reason `error`). Its
 // ai.* spans are exported to llmscope through the real OTLP exporter.
 const { agentRun, startTracing } = require('./tracing.cjs');
 
@@ -46,9 +47,19 @@ agentRun(provider, exporter, async () => {
     headers: { 'x-simulator-fault': 'content_filter' },
     experimental_telemetry: telemetry('filtered'),
   });
+  // a Responses stream that fails half-way (response.failed): the SDK ends it with finish reason `error`
+  const failing = streamText({
+    model: openai('gpt-4o-mini'),
+    prompt: 'A stream that fails.',
+    maxRetries: 0,
+    headers: { 'x-simulator-stream-error': 'server_error' },
+    experimental_telemetry: telemetry('failing'),
+    onError: () => {},
+  });
+  for await (const _ of failing.fullStream);
   return {
-    usages: [...steps.map((x) => x.usage), filtered.usage],
-    finishReasons: [...steps.map((x) => x.finishReason), filtered.finishReason],
+    usages: [...steps.map((x) => x.usage), filtered.usage, await failing.usage],
+    finishReasons: [...steps.map((x) => x.finishReason), filtered.finishReason, await failing.finishReason],
   };
 }).catch((err) => {
   console.error(err);
