@@ -129,6 +129,16 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     return this.pendingTraces.has(traceId);
   }
 
+  /**
+   * Runs `read` in one read transaction (DEFERRED: no write lock, nothing for the writer thread to wait for): a
+   * statement on its own begins and ends a read of the WAL each time (its locks taken and its index checked again
+   * after the thread's commits), which cost more than the look-up itself at a probe per trace.
+   */
+  private reading(read: () => void): void {
+    if (this.db.inTransaction) read();
+    else this.db.transaction(read).deferred();
+  }
+
   /** Writes the rows of anchors that something else of their trace now refers to. */
   private writeRows(rows: readonly Recent[]): void {
     if (rows.length === 0) return;
@@ -145,10 +155,12 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     const out = new Map<string, string>();
     const write: Recent[] = [];
     const now = Date.now();
-    for (const t of new Set(traceIds)) {
-      const a = this.anchorOf(t, now, write, true);
-      if (a !== undefined) out.set(t, a);
-    }
+    this.reading(() => {
+      for (const t of new Set(traceIds)) {
+        const a = this.anchorOf(t, now, write, true);
+        if (a !== undefined) out.set(t, a);
+      }
+    });
     // spans are about to be kept beside these anchors: their rows make them the traces' anchors for good
     this.writeRows(write);
     return out;
@@ -158,16 +170,18 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     const out: Claimed = { pending: new Map(), anchored: new Map() };
     const write: Recent[] = [];
     const taking: { traceId: string; requestId: string }[] = [];
-    for (const a of anchors) {
-      // Not looked for among the stored calls (a random page of calls_trace each, about 1.5 µs a new trace): a call
-      // whose trace's anchor was forgotten (a restart; 100,000 newer traces) anchors the trace's spans from now on,
-      // and its trace page still shows all of them (each call's spans, merged).
-      const had = this.anchorOf(a.traceId, now, write, false);
-      if (had !== undefined) out.anchored.set(a.traceId, had);
-      else if (this.mayBePending(a.traceId)) taking.push(a);
-      // a new trace with nothing waiting: its anchor is this call, its row written when the trace needs it
-      else this.recent.set({ traceId: a.traceId, anchor: a.requestId, at: now, written: false });
-    }
+    this.reading(() => {
+      for (const a of anchors) {
+        // Not looked for among the stored calls (a random page of calls_trace each, about 1.5 µs a new trace): a call
+        // whose trace's anchor was forgotten (a restart; 100,000 newer traces) anchors the trace's spans from now
+        // on, and its trace page still shows all of them (each call's spans, merged).
+        const had = this.anchorOf(a.traceId, now, write, false);
+        if (had !== undefined) out.anchored.set(a.traceId, had);
+        else if (this.mayBePending(a.traceId)) taking.push(a);
+        // a new trace with nothing waiting: its anchor is this call, its row written when the trace needs it
+        else this.recent.set({ traceId: a.traceId, anchor: a.requestId, at: now, written: false });
+      }
+    });
     if (write.length === 0 && taking.length === 0) return out;
     const insert = this.db.prepare(
       'INSERT OR IGNORE INTO otlp_trace_anchors (trace_id, request_id, received_at) VALUES (?, ?, ?)',
