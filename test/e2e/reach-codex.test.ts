@@ -33,24 +33,13 @@ describe('Codex: compaction and input-token counts through the gateway', () => {
   afterAll(() => s.close());
 
   // A Codex conversation: instructions, the user's turn, a tool call and its output, the model's answer.
-  const conversation = {
-    model: 'gpt-4o-mini',
-    instructions: 'You are a coding agent.',
-    input: [
-      {
-        type: 'message' as const,
-        role: 'user' as const,
-        content: [{ type: 'input_text' as const, text: 'List the files.' }],
-      },
-      { type: 'function_call' as const, call_id: 'call_1', name: 'shell', arguments: '{"cmd":"ls"}' },
-      { type: 'function_call_output' as const, call_id: 'call_1', output: 'a.txt\nb.txt\nREADME.md' },
-      {
-        type: 'message' as const,
-        role: 'assistant' as const,
-        content: [{ type: 'output_text' as const, text: 'There are three files.', annotations: [] }],
-      },
-    ],
-  };
+  const input: OpenAI.Responses.ResponseInputItem[] = [
+    { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'List the files.' }] },
+    { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '{"cmd":"ls"}' },
+    { type: 'function_call_output', call_id: 'call_1', output: 'a.txt\nb.txt\nREADME.md' },
+    { type: 'message', role: 'assistant', content: 'There are three files.' },
+  ];
+  const conversation = { model: 'gpt-4o-mini', instructions: 'You are a coding agent.', input };
 
   it('responses.compact is a call: the upstream answer unchanged, its tokens and cost recorded', async () => {
     const headers = { 'x-simulator-cached-tokens': '8', 'x-simulator-reasoning-tokens': '5' };
