@@ -93,6 +93,40 @@ describe('QualityService evaluations', () => {
     expect(await count(metrics, 'attribution', 'error')).toBe(18);
   });
 
+  it('keeps results in evaluator order whether each answers at once, with a promise, or by throwing', async () => {
+    const now = (verdict: Verdict): Evaluator => ({
+      name: 'now',
+      evaluate: async () => ({ evaluator: 'now', verdict, score: 0, evidence: [], explanation: 'x' }),
+      evaluateNow: () => ({ evaluator: 'now', verdict, score: 0, evidence: [], explanation: 'x' }),
+    });
+    const evaluators: Record<string, Evaluator> = {
+      grounding: now('pass'),
+      attribution: fakeEvaluator('attribution', ['fail']),
+      consistency: {
+        name: 'consistency',
+        evaluate: async () => {
+          throw new Error('down');
+        },
+        evaluateNow: () => {
+          throw new Error('down');
+        },
+      },
+      judge: { name: 'judge', evaluate: () => Promise.reject(new Error('judge down')) },
+      nli: now('unknown'),
+    };
+    const { svc, stored } = service(evaluators);
+    const text = { prompt: 'q', output: 'a', evaluators: ['grounding', 'attribution', 'consistency', 'judge', 'nli'] };
+    const results = await svc.evaluate(items(1)[0]?.call as LlmCall, text);
+    expect(results.map((r) => `${r.evaluator}:${r.verdict}`)).toEqual([
+      'now:pass',
+      'attribution:fail',
+      'consistency:error',
+      'judge:error',
+      'now:unknown',
+    ]);
+    expect(stored).toHaveLength(5);
+  });
+
   it('yields to the event loop by time, not after every evaluator', async () => {
     const { svc } = service({
       grounding: fakeEvaluator('grounding', ['pass']),

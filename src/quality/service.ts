@@ -38,7 +38,7 @@ export const TEXT_HOOK = 'quality.text';
 export interface CapturedText {
   prompt: string;
   output: string;
-  evaluators: string[];
+  evaluators: readonly string[];
 }
 
 /** Calls per evaluation job: the runner's unit of concurrency, and of the writes of their results. */
@@ -57,12 +57,14 @@ export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
  * module's per-call part (per-call.ts), which runs in each gateway worker with `serve --workers`.
  */
 export function textCaptureEnricher(cfg: QualityConfig, names: readonly EvaluatorName[]): Enricher {
+  // With every rate at 1 (the default) every call is sampled for every evaluator: one list for all of them.
+  const everyCall = names.every((n) => cfg.sampling[n] >= 1) ? Object.freeze([...names]) : null;
   return {
     name: 'quality-capture',
     enrich: (call) => {
       if (names.length === 0 || call.endpoint === 'embeddings' || call.status !== 'ok') return;
       if (call.feature === EVAL_FEATURE || call.refusal) return;
-      const chosen = names.filter((n) => sampled(call.requestId, cfg.sampling[n], n));
+      const chosen = everyCall ?? names.filter((n) => sampled(call.requestId, cfg.sampling[n], n));
       if (chosen.length === 0) return;
       const output = call.internal?.outputText ?? call.content?.output ?? null;
       if (!output || !call.internal) return;
@@ -276,7 +278,10 @@ export class QualityService {
       const job = async (): Promise<void> => {
         started++;
         try {
-          for (const { call, text } of batch) done.push({ call, results: await this.runEvaluators(call, text) });
+          for (const { call, text } of batch) {
+            const results = this.runEvaluators(call, text);
+            done.push({ call, results: results instanceof Promise ? await results : results });
+          }
         } finally {
           finished++;
           // None of the batch's jobs running, and none left to run: every job was submitted before any ran (the
@@ -311,33 +316,85 @@ export class QualityService {
     await this.storeResults(done);
   }
 
-  private async runEvaluators(call: LlmCall, text: CapturedText): Promise<EvaluationResult[]> {
+  /**
+   * The call's evaluators in order, their results as stored (without quotes unless content is captured). Returned as
+   * they are when every evaluator answered at once (`evaluateNow`: most calls, whose checks their shortcuts decide)
+   * and no yield was due; from the first evaluator that answers with a promise, or the first yield, the rest runs
+   * asynchronously (`awaitEvaluator`, `yieldThen`). A promise and an await per evaluator and call cost more than
+   * most of the checks they wrapped.
+   */
+  private runEvaluators(call: LlmCall, text: CapturedText): EvaluationResult[] | Promise<EvaluationResult[]> {
     const input: EvaluationInput = {
       context: text.prompt ? [text.prompt] : [],
       response: text.output,
       knowledge: this.d.knowledge,
     };
-    const results: EvaluationResult[] = [];
-    for (const name of text.evaluators) {
+    return this.evaluatorsFrom(call, text.evaluators, input, [], 0);
+  }
+
+  private evaluatorsFrom(
+    call: LlmCall,
+    names: readonly string[],
+    input: EvaluationInput,
+    results: EvaluationResult[],
+    from: number,
+  ): EvaluationResult[] | Promise<EvaluationResult[]> {
+    for (let i = from; i < names.length; i++) {
+      const name = names[i] as string;
       const ev = this.d.evaluatorFor(name as EvaluatorName, call);
       if (!ev) continue;
-      let r: EvaluationResult;
+      let r: EvaluationResult | PromiseLike<EvaluationResult>;
       try {
-        r = await ev.evaluate(input);
+        r = ev.evaluateNow ? ev.evaluateNow(input) : ev.evaluate(input);
       } catch (err) {
         r = errorResult(name, err);
       }
+      if (typeof (r as Partial<PromiseLike<unknown>>).then === 'function')
+        return this.awaitEvaluator(call, names, input, results, i, r as PromiseLike<EvaluationResult>);
+      r = r as EvaluationResult;
       results.push(this.d.captureContent ? r : withoutQuotes(r));
       // Between evaluators, once evaluations have held the event loop for a slice, yield to it (setImmediate), so
       // CPU-bound checks never hold it long. The slice is the service's, shared by the runner's concurrent jobs:
       // those that run in one turn yield together. Yielding after every evaluator instead cost a macrotask and two
       // promises per evaluator and call.
-      if (performance.now() - this.sliceStartedAt >= EVALUATION_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        this.sliceStartedAt = performance.now();
-      }
+      if (performance.now() - this.sliceStartedAt >= EVALUATION_SLICE_MS)
+        return this.yieldThen(call, names, input, results, i + 1);
     }
     return results;
+  }
+
+  /** Evaluator `at`'s result on its way: awaited, kept, then (after a yield if due) the evaluators after it. */
+  private async awaitEvaluator(
+    call: LlmCall,
+    names: readonly string[],
+    input: EvaluationInput,
+    results: EvaluationResult[],
+    at: number,
+    pending: PromiseLike<EvaluationResult>,
+  ): Promise<EvaluationResult[]> {
+    let r: EvaluationResult;
+    try {
+      r = await pending;
+    } catch (err) {
+      r = errorResult(names[at] as string, err);
+    }
+    results.push(this.d.captureContent ? r : withoutQuotes(r));
+    if (performance.now() - this.sliceStartedAt >= EVALUATION_SLICE_MS)
+      return this.yieldThen(call, names, input, results, at + 1);
+    return this.evaluatorsFrom(call, names, input, results, at + 1);
+  }
+
+  /** Yields to the event loop (a new slice starts), then runs the evaluators from `from` on. */
+  private async yieldThen(
+    call: LlmCall,
+    names: readonly string[],
+    input: EvaluationInput,
+    results: EvaluationResult[],
+    from: number,
+  ): Promise<EvaluationResult[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.sliceStartedAt = performance.now();
+    return this.evaluatorsFrom(call, names, input, results, from);
   }
 
   /**
@@ -378,23 +435,31 @@ export class QualityService {
           model: call.model,
           feature: call.feature,
         });
-      const failed = results.filter((r) => r.verdict === 'fail').map((r) => r.evaluator);
-      if (results.some((r) => r.verdict === 'pass' || r.verdict === 'fail')) {
+      // Most calls have no verdict that counts (every check `unknown`): no arrays are built for them.
+      let decided = false;
+      let failed: string[] | null = null;
+      for (const r of results)
+        if (r.verdict === 'fail') {
+          decided = true;
+          (failed ??= []).push(r.evaluator);
+        } else if (r.verdict === 'pass') decided = true;
+      if (decided) {
         const row = countFor(counts, call);
         row.evaluated++;
-        if (failed.length > 0) row.flagged++;
+        if (failed !== null) row.flagged++;
       }
-      for (const f of failed)
-        reviews.push({
-          requestId: call.requestId,
-          reason: `flag:${f}` as const,
-          callAt: call.startedAt,
-          model: call.model,
-          provider: call.provider,
-          feature: call.feature,
-          flaggedBy: failed,
-          refusal: call.refusal,
-        });
+      if (failed !== null)
+        for (const f of failed)
+          reviews.push({
+            requestId: call.requestId,
+            reason: `flag:${f}` as const,
+            callAt: call.startedAt,
+            model: call.model,
+            provider: call.provider,
+            feature: call.feature,
+            flaggedBy: failed,
+            refusal: call.refusal,
+          });
     }
     if (evaluations.length === 0) return;
     try {

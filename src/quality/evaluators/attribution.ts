@@ -88,6 +88,10 @@ export class SourceAttributionEvaluator implements Evaluator {
     return Promise.resolve(this.check(input));
   }
 
+  evaluateNow(input: EvaluationInput): EvaluationResult {
+    return this.check(input);
+  }
+
   check(input: EvaluationInput): EvaluationResult {
     const t0 = performance.now();
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;

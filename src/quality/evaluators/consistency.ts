@@ -181,6 +181,11 @@ export class SelfConsistencyEvaluator implements Evaluator {
   constructor(private readonly opts: ConsistencyOptions = {}) {}
 
   async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    return this.evaluateNow(input);
+  }
+
+  /** `evaluate`, with the result as it is when no extra samples are fetched (the default). */
+  evaluateNow(input: EvaluationInput): EvaluationResult | Promise<EvaluationResult> {
     const t0 = performance.now();
     const internal = this.check(input.response, input);
     if (!this.opts.samples) {
@@ -188,9 +193,18 @@ export class SelfConsistencyEvaluator implements Evaluator {
       internal.durationMs = performance.now() - t0;
       return internal;
     }
+    return this.withSamples(input, internal, t0, this.opts.samples);
+  }
+
+  private async withSamples(
+    input: EvaluationInput,
+    internal: EvaluationResult,
+    t0: number,
+    fetch: (input: EvaluationInput) => Promise<string[]>,
+  ): Promise<EvaluationResult> {
     let samples: string[];
     try {
-      samples = (await this.opts.samples(input)).filter((s) => s.trim().length > 0);
+      samples = (await fetch(input)).filter((s) => s.trim().length > 0);
     } catch (err) {
       return {
         ...internal,

@@ -763,8 +763,17 @@ export class GroundingEvaluator implements Evaluator {
 
   /** Online use: the same work as `check`, pausing for the event loop every few milliseconds. */
   async evaluate(input: EvaluationInput): Promise<EvaluationResult> {
+    return this.evaluateNow(input);
+  }
+
+  /** `evaluate`, with the result as it is when the shortcuts decide it at once (`start`), as for most calls. */
+  evaluateNow(input: EvaluationInput): EvaluationResult | Promise<EvaluationResult> {
     const head = this.start(input);
     if ('evaluator' in head) return head;
+    return this.evaluateFrom(input, head);
+  }
+
+  private async evaluateFrom(input: EvaluationInput, head: Head): Promise<EvaluationResult> {
     const steps = this.steps(input, head);
     let since = performance.now();
     for (let r = steps.next(); ; r = steps.next()) {
