@@ -193,6 +193,11 @@ export interface ProviderAdapter {
   errorTypeOf(body: unknown): string | null;
   /** llmscope's own error in this route's error shape. */
   renderError(err: unknown): RenderedError;
+  /**
+   * What a request body of this format looks like and a model it names, for llmscope's own errors about a body that
+   * is not JSON or names no model (absent: OpenAI chat's, `{"model": "...", "messages": [...]}` and gpt-4o-mini).
+   */
+  readonly example?: { readonly body: string; readonly model: string };
 }
 
 export type Json = Record<string, unknown>;

@@ -1,5 +1,6 @@
 // Bad input on the gateway's routes gets a 400 in the route's own error shape that says what was wrong: a model that
-// is not a string, an x-llmscope-meta- header without a key, a path with an empty segment.
+// is not a string, a body that is not JSON or names no model (hinting at the route's own request shape), an
+// x-llmscope-meta- header without a key, a path with an empty segment.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './helpers.js';
@@ -46,6 +47,26 @@ describe('gateway: bad input in the route’s shape', () => {
     // null and absent still say it is missing
     const missing = await post('/v1/chat/completions', '{"model": null, "messages": []}');
     expect(openAiError(missing.body).code).toBe('missing_model');
+  });
+
+  it("a body that is not JSON, or names no model: the hint shows the route's own request shape", async () => {
+    const bad = '{"oops": ';
+    const gemini = await post('/v1beta/models/gemini-2.5-flash:generateContent', bad);
+    expect(gemini.status).toBe(400);
+    const g = gemini.body.error as { message: string; status: string };
+    expect(g.status).toBe('INVALID_ARGUMENT');
+    expect(g.message).toMatch(/not valid JSON.*such as \{"contents": \[\{"role": "user", "parts"/);
+    expect(g.message).not.toMatch(/"messages"/);
+    const messages = anthropicError((await post('/v1/messages', bad)).body);
+    expect(messages.message).toMatch(/such as \{"model": "...", "max_tokens": 1024, "messages": \[...\]\}/);
+    expect(openAiError((await post('/v1/responses', bad)).body).message).toMatch(/such as \{"model": "...", "input"/);
+    expect(openAiError((await post('/v1/chat/completions', bad)).body).message).toMatch(
+      /such as \{"model": "...", "messages"/,
+    );
+    const noModel = anthropicError((await post('/v1/messages', '{"max_tokens": 5, "messages": []}')).body);
+    expect(noModel.message).toMatch(/no "model".*"model": "claude-sonnet-4-5"/);
+    const wrongModel = anthropicError((await post('/v1/messages', '{"model": 5, "max_tokens": 5}')).body);
+    expect(wrongModel.message).toMatch(/e\.g\. "model": "claude-sonnet-4-5"/);
   });
 
   it('an x-llmscope-meta- header with no key is a 400 invalid_metadata, as other bad metadata', async () => {

@@ -227,4 +227,5 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   streamReader: () => responsesStreamReader,
   errorTypeOf,
   renderError,
+  example: { body: '{"model": "...", "input": "..."}', model: 'gpt-4o-mini' },
 };
