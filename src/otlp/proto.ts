@@ -115,6 +115,26 @@ function int64(r: Reader): number {
 const hex = (b: Uint8Array): string =>
   b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
 
+/**
+ * A bytes field read as hex (trace and span ids): straight from the body's Buffer, without the two views `r.bytes()`
+ * and `hex` make of it; the same string and the same errors as `hex(r.bytes())` (whose read it falls back to when the
+ * length runs past the message, or the reader's buffer is not a Buffer).
+ */
+function hexField(r: Reader): string {
+  const buf = (r as unknown as { buf: Uint8Array }).buf;
+  if (!Buffer.isBuffer(buf)) return hex(r.bytes());
+  const at = r.pos;
+  const len = r.uint32();
+  const start = r.pos;
+  const end = start + len;
+  if (end > r.len) {
+    r.pos = at;
+    return hex(r.bytes());
+  }
+  r.pos = end;
+  return len > 0 ? (buf as Buffer).toString('hex', start, end) : '';
+}
+
 // AnyValue's oneof: protobufjs's message reports the member first set last (its own keys' order), so the value taken
 // is the last value of that member.
 const STRING = 1;
@@ -135,8 +155,9 @@ function anyValue(r: Reader, n: number, depth: number): AttrValue {
   let bool = false;
   let int = 0;
   let dbl = 0;
-  let list: AttrValue[] = [];
-  let kv: Attributes = {};
+  // an array or a list read only when the value has one (most are strings or numbers: no garbage for them)
+  let list: AttrValue[] | null = null;
+  let kv: Attributes | null = null;
   let bytes: Uint8Array | null = null;
   while (r.pos < end) {
     const t = r.uint32();
@@ -184,9 +205,9 @@ function anyValue(r: Reader, n: number, depth: number): AttrValue {
     case DOUBLE:
       return dbl;
     case ARRAY:
-      return list;
+      return list ?? [];
     case KVLIST:
-      return kv;
+      return kv ?? {};
     case BYTES:
       return Buffer.from(bytes ?? []).toString('base64');
     default:
@@ -375,16 +396,16 @@ function span(r: Reader, n: number): OtlpSpan {
     const t = r.uint32();
     switch (t >>> 3) {
       case 1:
-        traceId = hex(r.bytes());
+        traceId = hexField(r);
         break;
       case 2:
-        spanId = hex(r.bytes());
+        spanId = hexField(r);
         break;
       case 3:
         r.string();
         break;
       case 4:
-        parentSpanId = hex(r.bytes());
+        parentSpanId = hexField(r);
         break;
       case 5:
         name = r.string();

@@ -225,12 +225,17 @@ export class OtlpReceiver {
       // OpenAI SDK's own, both with its tokens): the innermost LLM span is the call, an LLM span around another is
       // kept with the trace, so the call counts once. The wrapper ends after the call it wraps, so it comes in the
       // same export or a later one: the parents of recent calls are remembered for that.
-      const inThisExport = llmSpans.length > 1 ? new Set<string>() : null;
-      if (inThisExport)
-        for (const [s] of llmSpans) if (s.parentSpanId !== null) inThisExport.add(`${s.traceId}-${s.parentSpanId}`);
+      let inThisExport: Set<string> | null = null;
+      if (llmSpans.length > 1)
+        for (const [s] of llmSpans) {
+          if (s.parentSpanId === null) continue;
+          inThisExport ??= new Set();
+          inThisExport.add(`${s.traceId}-${s.parentSpanId}`);
+        }
       for (const [s, meta] of llmSpans) {
-        const self = `${s.traceId}-${s.spanId}`;
-        if (inThisExport?.has(self) || this.callParents.has(self)) {
+        // (no key made when no parent is known: root spans under nothing remembered, as an app's own calls often are)
+        const self = inThisExport !== null || this.callParents.size > 0 ? `${s.traceId}-${s.spanId}` : null;
+        if (self !== null && (inThisExport?.has(self) || this.callParents.has(self))) {
           others.push(s);
           continue;
         }
@@ -344,6 +349,7 @@ export class OtlpReceiver {
       const first = firsts.get(traceId);
       if (first) {
         const pending = claimed.pending.get(traceId) ?? [];
+        if (g.others.length === 0 && pending.length === 0) continue;
         const have = new Set(first.spans.map((x) => x.spanId));
         for (const x of g.others) {
           if (have.size > MAX_TRACE_SPANS) counts.dropped++;
