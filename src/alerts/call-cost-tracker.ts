@@ -27,19 +27,18 @@ export class CallCostTracker {
       this.minutes.set(t, m);
       this.prune(t);
     }
-    const labels = {
-      provider: call.provider,
-      model: call.model,
-      endpoint: call.endpoint,
-      feature: call.feature ?? '',
-      team: call.team ?? '',
-    };
-    const key = DIMS.map((d) => labels[d]).join('\u0000');
+    const feature = call.feature ?? '';
+    const team = call.team ?? '';
+    // the group's key (DIMS' values in order), its labels object made only for a new group
+    const key = `${call.provider}\u0000${call.model}\u0000${call.endpoint}\u0000${feature}\u0000${team}`;
     const e = m.get(key);
     if (e) {
       e.max = Math.max(e.max, call.costUsd);
       e.count++;
-    } else if (m.size < MAX_GROUPS_PER_MINUTE) m.set(key, { labels, max: call.costUsd, count: 1 });
+    } else if (m.size < MAX_GROUPS_PER_MINUTE) {
+      const labels = { provider: call.provider, model: call.model, endpoint: call.endpoint, feature, team };
+      m.set(key, { labels, max: call.costUsd, count: 1 });
+    }
   }
 
   /** Max single-call cost per group over [from, to). */
