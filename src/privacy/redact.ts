@@ -113,25 +113,36 @@ export class Redactor {
   redact(text: string): string {
     if (!text) return text;
     let out = text;
-    const counts = new Map<string, number>();
+    // Made at the first match: most texts have none (a Map and an object per text were most of what redacting a
+    // clean text allocated).
+    let counts: Map<string, number> | null = null;
     // What the text holds, read when the first rule that needs it comes (after the custom patterns, whose
     // placeholders may hold digits); the built-in placeholders ("[redacted-email]") add no digit, '@' or ':'.
-    let has: { digit: boolean; at: boolean; colon: boolean } | null = null;
+    let read = false;
+    let digit = false;
+    let at = false;
+    let colon = false;
     for (const r of this.rules) {
       if (r.needs) {
-        has ??= { digit: /\d/.test(out), at: out.includes('@'), colon: out.includes(':') };
-        if (r.needs === 'digit' ? !has.digit : r.needs === '@' ? !has.at : !(has.digit || has.colon)) continue;
+        if (!read) {
+          read = true;
+          digit = /\d/.test(out);
+          at = out.includes('@');
+          colon = out.includes(':');
+        }
+        if (r.needs === 'digit' ? !digit : r.needs === '@' ? !at : !(digit || colon)) continue;
       }
       r.re.lastIndex = 0;
       if (!r.re.test(out)) continue;
       r.re.lastIndex = 0;
+      const found = (counts ??= new Map());
       out = out.replace(r.re, (m) => {
         if (r.valid && !r.valid(m)) return m;
-        counts.set(r.kind, (counts.get(r.kind) ?? 0) + 1);
+        found.set(r.kind, (found.get(r.kind) ?? 0) + 1);
         return `[redacted-${r.kind}]`;
       });
     }
-    if (this.opts.onRedact) for (const [k, n] of counts) this.opts.onRedact(k, n);
+    if (counts !== null && this.opts.onRedact) for (const [k, n] of counts) this.opts.onRedact(k, n);
     return out;
   }
 }

@@ -7,7 +7,7 @@ import { qualityConfigSchema } from './config.js';
 import type { EvaluationResult, Evaluator, Verdict } from './evaluators/types.js';
 import { BoundedRunner } from './runner.js';
 import { type CapturedText, EVALUATION_SLICE_MS, type EvaluatorName, QualityService, TEXT_HOOK } from './service.js';
-import type { QualityStore } from './storage/index.js';
+import type { QualityCountRow, QualityStore } from './storage/index.js';
 
 /** An evaluator answering `verdicts` in turn, spinning `busyMs` of CPU per call (a CPU-bound check). */
 function fakeEvaluator(name: string, verdicts: Verdict[], busyMs = 0): Evaluator {
@@ -29,12 +29,15 @@ function service(evaluators: Record<string, Evaluator>, runner = {} as BoundedRu
   const metrics = new Metrics(new Registry());
   const stored: unknown[] = [];
   const writes: number[] = [];
+  const counted: QualityCountRow[][] = [];
   const store = {
     putEvaluations: async (e: unknown[]) => {
       stored.push(...e);
       writes.push(e.length);
     },
-    addCounts: async () => {},
+    addCounts: async (rows: QualityCountRow[]) => {
+      counted.push(rows);
+    },
     enqueueReview: async () => {},
   } as unknown as QualityStore;
   const svc = new QualityService({
@@ -47,7 +50,7 @@ function service(evaluators: Record<string, Evaluator>, runner = {} as BoundedRu
     runner,
     evaluatorFor: (name: EvaluatorName) => evaluators[name] ?? null,
   });
-  return { svc, metrics, stored, writes };
+  return { svc, metrics, stored, writes, counted };
 }
 
 const items = (n: number) =>
@@ -125,6 +128,37 @@ describe('QualityService evaluations', () => {
       'now:unknown',
     ]);
     expect(stored).toHaveLength(5);
+  });
+
+  it('counts responses and refusals per minute, model and feature, whatever the order of the calls', async () => {
+    const { svc, counted } = service({});
+    const t0 = Date.UTC(2026, 0, 1, 10, 0, 50);
+    const mk = (i: number, model: string, feature: string | null, at: number, refusal = false): LlmCall =>
+      ({
+        requestId: `c-${i}`,
+        model,
+        provider: 'p',
+        feature,
+        startedAt: at,
+        status: 'ok',
+        endpoint: 'chat.completions',
+        refusal,
+        internal: null,
+      }) as unknown as LlmCall;
+    const calls = [
+      mk(1, 'a', null, t0),
+      mk(2, 'a', null, t0 + 1),
+      mk(3, 'b', null, t0 + 2, true),
+      mk(4, 'a', null, t0 + 3),
+      mk(5, 'a', '', t0 + 4),
+      mk(6, 'a', 'f', t0 + 5),
+      mk(7, 'a', null, t0 + 10_000),
+      mk(8, 'a', null, t0 + 10_001, true),
+      mk(9, 'b', null, t0 + 6),
+    ];
+    await svc.onCalls(calls);
+    const rows = (counted[0] ?? []).map((r) => `${r.t}|${r.model}|${r.feature}|${r.responses}|${r.refusals}`);
+    expect(rows).toEqual([`${t0}|a||4|0`, `${t0 + 2}|b||2|1`, `${t0 + 5}|a|f|1|0`, `${t0 + 10_000}|a||2|1`]);
   });
 
   it('yields to the event loop by time, not after every evaluator', async () => {

@@ -182,15 +182,38 @@ const countRow = (t: number, model: string, feature: string | null): QualityCoun
   ...emptyCounts(),
 });
 
-/** The count row of a call's minute, model and feature in `counts`, added at zero if new. */
-function countFor(counts: Map<string, QualityCountRow>, call: LlmCall): QualityCountRow {
-  const key = `${Math.floor(call.startedAt / 60_000)}\u0000${call.model}\u0000${call.feature ?? ''}`;
-  let row = counts.get(key);
-  if (!row) {
-    row = countRow(call.startedAt, call.model, call.feature);
-    counts.set(key, row);
+/** A batch's count rows, one per minute, model and feature. */
+class CountRows {
+  private readonly rows = new Map<string, QualityCountRow>();
+  private lastMinute = Number.NaN;
+  private last: QualityCountRow | null = null;
+
+  /** The row of a call's minute, model and feature, added at zero if new. */
+  of(call: LlmCall): QualityCountRow {
+    const minute = Math.floor(call.startedAt / 60_000);
+    // Calls in a batch mostly share the row of the call before: found without building its key.
+    const last = this.last;
+    if (
+      last !== null &&
+      this.lastMinute === minute &&
+      last.model === call.model &&
+      last.feature === (call.feature ?? '')
+    )
+      return last;
+    const key = `${minute}\u0000${call.model}\u0000${call.feature ?? ''}`;
+    let row = this.rows.get(key);
+    if (!row) {
+      row = countRow(call.startedAt, call.model, call.feature);
+      this.rows.set(key, row);
+    }
+    this.lastMinute = minute;
+    this.last = row;
+    return row;
   }
-  return row;
+
+  values(): QualityCountRow[] {
+    return [...this.rows.values()];
+  }
 }
 
 /** A call's entry in the review queue. */
@@ -235,7 +258,7 @@ export class QualityService {
   }
 
   async onCalls(calls: readonly LlmCall[]): Promise<void> {
-    const counts = new Map<string, QualityCountRow>();
+    const counts = new CountRows();
     const reviews: ReviewEnqueue[] = [];
     const toEvaluate: { call: LlmCall; text: CapturedText }[] = [];
     const rate = this.d.config.reviewRate;
@@ -244,7 +267,7 @@ export class QualityService {
       const text = call.internal?.hooks?.[TEXT_HOOK] as CapturedText | undefined;
       if (text && call.internal?.hooks) delete call.internal.hooks[TEXT_HOOK];
       if (call.status !== 'ok') continue;
-      const row = countFor(counts, call);
+      const row = counts.of(call);
       row.responses++;
       // Review entries are built only for the calls that get one (refusals, and the sampled share).
       if (call.refusal) {
@@ -255,7 +278,7 @@ export class QualityService {
       if (text) toEvaluate.push({ call, text });
     }
     this.submitEvaluations(toEvaluate);
-    await this.d.store.addCounts([...counts.values()]);
+    await this.d.store.addCounts(counts.values());
     await this.d.store.enqueueReview(reviews);
   }
 
@@ -421,7 +444,7 @@ export class QualityService {
     this.countVerdicts(done);
     const now = this.d.clock.now();
     const evaluations: StoredEvaluation[] = [];
-    const counts = new Map<string, QualityCountRow>();
+    const counts = new CountRows();
     const reviews: ReviewEnqueue[] = [];
     for (const { call, results } of done) {
       for (const r of results)
@@ -444,7 +467,7 @@ export class QualityService {
           (failed ??= []).push(r.evaluator);
         } else if (r.verdict === 'pass') decided = true;
       if (decided) {
-        const row = countFor(counts, call);
+        const row = counts.of(call);
         row.evaluated++;
         if (failed !== null) row.flagged++;
       }
@@ -464,7 +487,7 @@ export class QualityService {
     if (evaluations.length === 0) return;
     try {
       await this.d.store.putEvaluations(evaluations);
-      await this.d.store.addCounts([...counts.values()]);
+      await this.d.store.addCounts(counts.values());
       await this.d.store.enqueueReview(reviews);
     } catch (err) {
       this.warn('evaluation_store_failed', err);
