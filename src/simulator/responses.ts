@@ -188,8 +188,17 @@ function inputTokens(b: Json): number {
   if (typeof b.input === 'string') return n + countTokens(b.input) + 7;
   if (Array.isArray(b.input)) {
     n += countChatTokens(b.input.filter((x) => (x as Json | null)?.role !== undefined));
-    for (const x of b.input)
-      if ((x as Json | null)?.type === 'function_call_output') n += countTokens(String((x as Json).output ?? ''));
+    for (const x of b.input) {
+      const o = x as Json | null;
+      if (o?.type === 'function_call_output' || o?.type === 'custom_tool_call_output')
+        n += countTokens(typeof o.output === 'string' ? o.output : JSON.stringify(o.output ?? ''));
+      // the model's earlier tool calls: the tool's name and its arguments (a custom tool's input)
+      else if (o?.type === 'function_call' || o?.type === 'custom_tool_call') {
+        if (typeof o.name === 'string') n += countTokens(o.name);
+        const args = o.type === 'function_call' ? o.arguments : o.input;
+        if (typeof args === 'string') n += countTokens(args);
+      }
+    }
   }
   return n;
 }

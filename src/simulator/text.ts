@@ -192,7 +192,14 @@ export function countChatTokens(messages: readonly unknown[]): number {
         else if (p.type === 'image_url') total += 85;
       }
     }
-    if (msg.tool_calls !== undefined) total += countTokens(JSON.stringify(msg.tool_calls));
+    // A tool call is billed as the tool's name and its arguments (not the JSON of its id and type)
+    if (Array.isArray(msg.tool_calls))
+      for (const tc of msg.tool_calls) {
+        const f = (tc as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+        if (typeof f?.name === 'string') total += countTokens(f.name);
+        if (typeof f?.arguments === 'string') total += countTokens(f.arguments);
+      }
+    else if (msg.tool_calls !== undefined) total += countTokens(JSON.stringify(msg.tool_calls));
   }
   return total;
 }

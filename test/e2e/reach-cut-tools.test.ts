@@ -172,4 +172,49 @@ describe('reach: a stream cancelled in a tool call or thinking counts the output
     expect(r.status).toBe('cancelled');
     expect(r.inputTokens).toBe(rBilled);
   });
+
+  it("counts the model's earlier tool calls in a cancelled stream's prompt: their names and arguments are billed", async () => {
+    const patch =
+      '*** Begin Patch\n*** Update File: src/app.ts\n@@\n-const retries = 3;\n+const retries = 5;\n*** End Patch';
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'What is the weather in Paris this week?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: ARGS } }],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: 'Rain on Tuesday, 12 mm.' },
+      { role: 'user', content: 'And in Rome?' },
+    ];
+    const billed = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages })).usage?.prompt_tokens;
+    const ac = new AbortController();
+    const chat = await openai.chat.completions.create(
+      { model: 'gpt-4o-mini', messages, stream: true },
+      { headers: { 'x-simulator-output-tokens': '60', 'x-request-id': 'cut-chat-history' }, signal: ac.signal },
+    );
+    await readThenCancel(chat, ac, (c) => Boolean(c.choices[0]?.delta.content));
+    const c = await s.callOf('cut-chat-history');
+    expect(c.status).toBe('cancelled');
+    // within a token a message and a tool call (the arguments' ~30 tokens were missing before)
+    expect(Math.abs((c.inputTokens ?? 0) - (billed ?? 0))).toBeLessThanOrEqual(messages.length + 2);
+
+    // a Codex turn: a shell call and an apply_patch (a custom tool) with their outputs
+    const input: OpenAI.Responses.ResponseInputItem[] = [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Raise the retries to 5.' }] },
+      { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '{"command":["rg","-n","retries","src"]}' },
+      { type: 'function_call_output', call_id: 'call_1', output: 'src/app.ts:3:const retries = 3;' },
+      { type: 'custom_tool_call', call_id: 'call_2', name: 'apply_patch', input: patch },
+      { type: 'custom_tool_call_output', call_id: 'call_2', output: 'Success. Updated src/app.ts' },
+    ];
+    const rBilled = (await openai.responses.create({ model: 'gpt-4o-mini', input })).usage?.input_tokens;
+    const ac2 = new AbortController();
+    const resp = await openai.responses.create(
+      { model: 'gpt-4o-mini', input, stream: true },
+      { headers: { 'x-simulator-output-tokens': '60', 'x-request-id': 'cut-resp-history' }, signal: ac2.signal },
+    );
+    await readThenCancel(resp, ac2, (e) => e.type === 'response.output_text.delta');
+    const r = await s.callOf('cut-resp-history');
+    expect(r.status).toBe('cancelled');
+    expect(Math.abs((r.inputTokens ?? 0) - (rBilled ?? 0))).toBeLessThanOrEqual(4);
+  });
 });

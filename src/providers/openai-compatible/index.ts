@@ -360,6 +360,14 @@ export function promptText(body: Json, endpoint: Endpoint, assistant?: number[])
           const p = obj(part);
           if (p && typeof p.text === 'string') s += `${p.text}\n`;
         }
+      // The model's earlier tool calls are in the prompt it is billed for: each one's name and arguments.
+      if (Array.isArray(mo.tool_calls))
+        for (const tc of mo.tool_calls) {
+          const f = obj(obj(tc)?.function);
+          if (!f) continue;
+          if (typeof f.name === 'string' && f.name) s += `${f.name}\n`;
+          if (typeof f.arguments === 'string' && f.arguments) s += `${f.arguments}\n`;
+        }
       if (assistant && mo.role === 'assistant' && s.length > start) assistant.push(start, s.length);
     }
     return s;

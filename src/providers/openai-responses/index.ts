@@ -30,6 +30,15 @@ function contentText(content: unknown): string {
   return s;
 }
 
+/** A tool call item's text (its name, then its arguments or input), or null when the item is not a tool call. */
+function toolCallText(o: Json): string | null {
+  const args = o.type === 'function_call' ? o.arguments : o.type === 'custom_tool_call' ? o.input : undefined;
+  if (args === undefined) return null;
+  const name = typeof o.name === 'string' ? o.name : '';
+  const a = typeof args === 'string' ? args : '';
+  return name && a ? `${name}\n${a}` : name || a;
+}
+
 export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]): string {
   let s = typeof body.instructions === 'string' && body.instructions ? `${body.instructions}\n` : '';
   const input = body.input;
@@ -39,7 +48,18 @@ export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]
     const o = obj(item);
     if (!o) continue;
     const start = s.length;
-    const t = o.type === 'function_call_output' && typeof o.output === 'string' ? o.output : contentText(o.content);
+    // The model's earlier tool calls are in the prompt it is billed for (a coding agent's history is mostly them):
+    // the tool's name and arguments (a custom tool's input), as the model's own turn.
+    const call = toolCallText(o);
+    if (call !== null) {
+      if (call) s += `${call}\n`;
+      if (assistant && s.length > start) assistant.push(start, s.length);
+      continue;
+    }
+    const t =
+      (o.type === 'function_call_output' || o.type === 'custom_tool_call_output') && typeof o.output === 'string'
+        ? o.output
+        : contentText(o.content);
     if (t) s += `${t}\n`;
     if (assistant && o.role === 'assistant' && s.length > start) assistant.push(start, s.length);
   }
