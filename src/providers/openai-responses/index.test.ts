@@ -100,4 +100,22 @@ describe('openai-responses adapter', () => {
     expect(ranges).toEqual([12, 14]);
     expect(promptText({ input: 'just text' }, 'responses')).toBe('just text');
   });
+
+  it("reads the model's earlier tool calls (name and arguments, a custom tool's input) as its own turns", () => {
+    const ranges: number[] = [];
+    const text = promptText(
+      {
+        input: [
+          { type: 'function_call', call_id: 'a', name: 'shell', arguments: '{"cmd":"ls"}' },
+          { type: 'function_call_output', call_id: 'a', output: 'x.ts' },
+          { type: 'custom_tool_call', call_id: 'b', name: 'apply_patch', input: '*** Begin Patch' },
+          { type: 'custom_tool_call_output', call_id: 'b', output: 'Done' },
+        ],
+      },
+      'responses',
+      ranges,
+    );
+    expect(text).toBe('shell\n{"cmd":"ls"}\nx.ts\napply_patch\n*** Begin Patch\nDone\n');
+    expect(ranges).toEqual([0, 19, 24, 52]);
+  });
 });
