@@ -6,6 +6,9 @@
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
 //   x-simulator-reasoning-tokens: N     reported as usageMetadata.thoughtsTokenCount
+//   x-simulator-safety-after: N         the answer is blocked by the safety filters after N chunks of text: a stream
+//                                       passes them, then a candidate with finishReason SAFETY and no content; a body
+//                                       answers that candidate alone (usage counts the N)
 //   (with generationConfig.thinkingConfig.includeThoughts, up to 8 tokens of thought summary come first as parts
 //   marked `thought: true`, streamed while the model thinks)
 // Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), overloaded (503 UNAVAILABLE), bad_request (400
@@ -135,6 +138,14 @@ export async function geminiGenerate(
     while (n > 0 && tokensOf(n) > cap) n--;
     finish = 'MAX_TOKENS';
   }
+  // The answer blocked by the safety filters part-way (x-simulator-safety-after: N): N chunks of text, then a
+  // candidate with finishReason SAFETY and no content (a stream has already passed the text on; a body has none).
+  const safetyAfter = nonNegative(headers['x-simulator-safety-after']);
+  const midBlock = safetyAfter !== null && !blocked && !tool && safetyAfter < n;
+  if (midBlock) {
+    n = safetyAfter;
+    finish = 'SAFETY';
+  }
   const lastToken: number[] = [];
   for (let k = 0, t = -1; k < n; k++) {
     t += perChunk[k] as number;
@@ -193,7 +204,7 @@ export async function geminiGenerate(
     if (cutAfter !== null) return ex.cut();
     if (promptBlocked) return sendJson(ex, 200, blockedPrompt());
     const text = chunks.slice(0, n).join('');
-    const answer = candidate(blocked ? null : text, finish);
+    const answer = candidate(blocked || midBlock ? null : text, finish);
     if (thoughtChunks.length > 0)
       ((answer.content as Json).parts as Json[]).unshift({ text: thoughtChunks.join(''), thought: true });
     return sendJson(ex, 200, {
@@ -248,7 +259,7 @@ export async function geminiGenerate(
   for (let k = 0; k < sent; k++) {
     await ex.waitUntil(dueAt(k));
     if (ex.stopped) return;
-    const last = k === n - 1;
+    const last = k === n - 1 && !midBlock;
     const data = event({
       candidates: [candidate(chunks[k] as string, last ? finish : null)],
       usageMetadata: usage(tokensOf(k + 1)),
@@ -265,7 +276,27 @@ export async function geminiGenerate(
     if (!ex.stopped) ex.cut();
     return;
   }
+  if (midBlock) {
+    await ex.waitUntil(clock(thoughts + (lastToken[n - 1] ?? -1) + 1));
+    if (ex.stopped) return;
+    ex.res.end(
+      event({
+        candidates: [candidate(null, 'SAFETY')],
+        usageMetadata: usage(tokensOf(n)),
+        modelVersion: route.model,
+        responseId,
+      }) + close,
+    );
+    return;
+  }
   ex.res.end(close);
+}
+
+/** A header's non-negative integer, or null when absent or not one. */
+function nonNegative(v: string | string[] | undefined): number | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || !/^\d+$/.test(s.trim())) return null;
+  return Number(s.trim());
 }
 
 // ---------- the routes beside generateContent: models, countTokens, embeddings ----------

@@ -164,6 +164,42 @@ describe('reach: raw wire shapes through llmscope', () => {
     expect((await s.callOf('gem-thoughts-plain')).content?.output).toBe(plain.text);
   });
 
+  it('a Gemini answer blocked by the safety filters mid-stream: the text so far passes, the call is a refusal', async () => {
+    const root = sim.url.replace(/\/v1$/, '');
+    const client = (baseUrl: string) => new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl } });
+    const req = (id: string) => ({
+      model: GEMINI,
+      contents: 'Tell me a story.',
+      config: { httpOptions: { headers: { 'x-simulator-safety-after': '5', 'x-request-id': id } } },
+    });
+    const drain = async (it: AsyncIterable<{ text?: string; candidates?: { finishReason?: string }[] }>) => {
+      let text = '';
+      let finish: string | undefined;
+      for await (const c of it) {
+        text += c.text ?? '';
+        finish = c.candidates?.[0]?.finishReason ?? finish;
+      }
+      return { text, finish };
+    };
+    const direct = await drain(await client(root).models.generateContentStream(req('gem-safety-direct')));
+    expect(direct.finish).toBe('SAFETY');
+    expect(direct.text.length).toBeGreaterThan(0);
+    expect(await drain(await client(s.base).models.generateContentStream(req('gem-safety')))).toEqual(direct);
+    const c = await s.callOf('gem-safety');
+    expect(c).toMatchObject({ stream: true, status: 'ok', finishReason: 'SAFETY', refusal: true, outputTokens: 5 });
+    expect(c.content?.output).toBe(direct.text);
+    expect(Math.abs((c.ttftMs ?? -100) - TTFT)).toBeLessThan(50);
+    // not streamed: the blocked candidate alone, no text
+    const plain = await client(s.base).models.generateContent(req('gem-safety-plain'));
+    expect(plain.candidates?.[0]?.finishReason).toBe('SAFETY');
+    expect(plain.text).toBeUndefined();
+    expect(await s.callOf('gem-safety-plain')).toMatchObject({
+      finishReason: 'SAFETY',
+      refusal: true,
+      outputTokens: 5,
+    });
+  });
+
   describe("Claude Code's extended thinking (a thinking block before the answer)", () => {
     const body = (stream: boolean) => ({
       model: 'claude-sonnet-4-5',
