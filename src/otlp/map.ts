@@ -214,7 +214,8 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
     return 'responses';
   if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
     return 'completions';
-  if (op === 'generate_content' || /gemini|vertex|google/.test(provider)) return 'generate_content';
+  // (the GenAI conventions name Google's providers gcp.gemini, gcp.vertex_ai and gcp.gen_ai)
+  if (op === 'generate_content' || /gemini|vertex|google|^gcp\./.test(provider)) return 'generate_content';
   if (provider === 'anthropic' || provider.endsWith('.anthropic')) return 'messages';
   return 'chat.completions';
 }

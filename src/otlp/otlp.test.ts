@@ -315,6 +315,29 @@ describe('LLM spans to calls', () => {
     for (const f of ['stop', 'tool-calls', 'length', 'STOP', 'MAX_TOKENS']) expect(call(f).refusal, f).toBe(false);
   });
 
+  it("Google's providers as the GenAI conventions name them are generate_content calls, whatever the operation", () => {
+    for (const provider of ['gcp.gemini', 'gcp.vertex_ai', 'gcp.gen_ai', 'gemini'])
+      expect(
+        spanToCall(
+          span({
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': provider,
+            'gen_ai.request.model': 'gemini-2.5-flash',
+          }),
+        ),
+        provider,
+      ).toMatchObject({ endpoint: 'generate_content', provider });
+    expect(
+      spanToCall(
+        span({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'azure.ai.openai',
+          'gen_ai.request.model': 'gpt-4o',
+        }),
+      ).endpoint,
+    ).toBe('chat.completions');
+  });
+
   it('a stream that failed after it began (finish reason error, span status unset or OK) is a failed call', () => {
     const failed = spanToCall(
       span({
