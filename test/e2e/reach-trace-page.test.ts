@@ -1,12 +1,14 @@
-// The dashboard's call page for an agent traced with OpenTelemetry, in real Chromium: an agent run exported to
-// /v1/traces as OTLP/JSON (its root span, a retrieval step, two model calls and a tool call between them). Each
+// The dashboard's call page, in real Chromium. For an agent traced with OpenTelemetry (an agent run exported to
+// /v1/traces as OTLP/JSON: its root span, a retrieval step, two model calls and a tool call between them), each
 // model call's page draws the whole agent waterfall (every span of the trace, the call's own marked), not only the
-// spans stored with that call. Needs `npm run build` first (npm test builds).
+// spans stored with that call. For a call with prompt-cache writes (Claude Code's), the price table has a cache-write
+// row and its rows add up to the call's cost. Needs `npm run build` first (npm test builds).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as ConfigTs from '../../src/config/index.js';
+import type * as CostTs from '../../src/cost/index.js';
 import type * as ServerTs from '../../src/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -62,7 +64,7 @@ function agentExport() {
   };
 }
 
-describe.skipIf(!built)("an OTLP agent's call pages in Chromium", () => {
+describe.skipIf(!built)('call pages in Chromium', () => {
   let browser: Browser;
   let base: string;
   let close: () => Promise<void>;
@@ -71,6 +73,7 @@ describe.skipIf(!built)("an OTLP agent's call pages in Chromium", () => {
   beforeAll(async () => {
     const { createApp } = await load<typeof ServerTs>('server.js');
     const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
+    const { createCostModule } = await load<typeof CostTs>('cost/index.js');
     const r = validateConfig({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
       providers: [{ name: 'simulator', baseUrl: 'http://127.0.0.1:9/v1' }],
@@ -79,7 +82,7 @@ describe.skipIf(!built)("an OTLP agent's call pages in Chromium", () => {
       gpu: { collector: 'none' },
     } as ConfigTs.ConfigInput);
     if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    const app = await createApp(r.config);
+    const app = await createApp(r.config, { modules: [createCostModule] });
     base = await app.listen();
     close = () => app.close();
     const sent = await fetch(`${base}/v1/traces`, {
@@ -94,6 +97,27 @@ describe.skipIf(!built)("an OTLP agent's call pages in Chromium", () => {
       if (ids.length < 2) await new Promise((res) => setTimeout(res, 100));
     }
     expect(ids).toHaveLength(2);
+    // a Claude Code call: most of its prompt written to the cache, some read from it
+    const ingested = await fetch(`${base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        request_id: 'page-cache-write',
+        started_at: new Date(Date.now() - 2000).toISOString(),
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        endpoint: 'messages',
+        input_tokens: 20_000,
+        cached_input_tokens: 1_000,
+        cache_write_input_tokens: 18_000,
+        output_tokens: 500,
+      }),
+    });
+    expect(ingested.status).toBe(202);
+    for (let i = 0; i < 100; i++) {
+      if ((await fetch(`${base}/api/requests/page-cache-write`)).ok) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -132,5 +156,32 @@ describe.skipIf(!built)("an OTLP agent's call pages in Chromium", () => {
     const second = await rowsOf(ids[1] as string);
     expect(second.names).toEqual(all);
     expect(second.bold).toEqual(['chat step-2']);
+  }, 60_000);
+
+  it("a call with cache writes: the price table's rows (input, cached, cache write, output) add up to its cost", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page: Page = await ctx.newPage();
+    await page.goto(`${base}/#/requests/page-cache-write`);
+    await page.waitForSelector('#view[data-ready]', { timeout: 20_000 });
+    const rows = await page.$$eval('#price tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    await ctx.close();
+    const tokens = (t: string) => Number(t.replace(/[^0-9.]/g, ''));
+    const dollars = (t: string) => Number(t.replace(/[^0-9.]/g, ''));
+    const lines = rows.filter((r) => r[0] !== 'total');
+    expect(lines.map((r) => [r[0], tokens(r[1] ?? '')])).toEqual([
+      ['input', 1_000],
+      ['cached input', 1_000],
+      ['cache write', 18_000],
+      ['output', 500],
+    ]);
+    // claude-sonnet-4-5: $3 input, $0.30 cached, $3.75 cache write, $15 output per 1M
+    expect(rows.find((r) => r[0] === 'cache write')?.[2]).toMatch(/\$3\.75 \/ 1M/);
+    const total = dollars(rows.find((r) => r[0] === 'total')?.[3] ?? '');
+    expect(total).toBeCloseTo((1_000 * 3 + 1_000 * 0.3 + 18_000 * 3.75 + 500 * 15) / 1e6, 3);
+    // the rows as shown (rounded) add up to the total (without the cache-write row they were $0.013 short)
+    const sum = lines.reduce((a, r) => a + dollars(r[3] ?? ''), 0);
+    expect(Math.abs(sum - total)).toBeLessThan(0.002);
   }, 60_000);
 });

@@ -257,13 +257,17 @@ export function waterfall(spans: Span[], mine?: ReadonlySet<string>): HTMLElemen
 function priceTable(c: CallDetail): HTMLElement {
   const p = c.price;
   if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
-  const cached = c.cached_input_tokens ?? 0;
-  const input = Math.max(0, (c.input_tokens ?? 0) - cached);
+  // As the cost is computed (docs/cost.md): input_tokens holds the cached and cache-written tokens, each at its price.
+  const all = Math.max(0, c.input_tokens ?? 0);
+  const cached = Math.min(Math.max(0, c.cached_input_tokens ?? 0), all);
+  const written = Math.min(Math.max(0, c.cache_write_input_tokens ?? 0), all - cached);
+  const input = all - cached - written;
   const cachedPrice = p.cached_input;
   const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
   const lines: [string, number, number][] = [
     ['input', input, p.input],
     ['cached input', cached, cachedPrice],
+    ...(written > 0 ? [['cache write', written, p.cache_write ?? p.input] as [string, number, number]] : []),
     ['output', c.output_tokens ?? 0, p.output],
   ];
   return h(
