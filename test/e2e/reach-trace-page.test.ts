@@ -129,7 +129,9 @@ describe.skipIf(!built)('call pages in Chromium', () => {
     await close?.();
   });
 
-  async function rowsOf(id: string): Promise<{ names: string[]; bold: string[]; note: string | null }> {
+  async function rowsOf(
+    id: string,
+  ): Promise<{ names: string[]; bold: string[]; note: string | null; overhead: string }> {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page: Page = await ctx.newPage();
     const errors: string[] = [];
@@ -141,9 +143,10 @@ describe.skipIf(!built)('call pages in Chromium', () => {
       els.map((e) => e.textContent ?? ''),
     );
     const note = (await (await page.$('#trace-note'))?.textContent()) ?? null;
+    const overhead = (await (await page.$('#overhead'))?.textContent()) ?? '';
     await ctx.close();
     expect(errors).toEqual([]);
-    return { names, bold, note };
+    return { names, bold, note, overhead };
   }
 
   it("each call's page draws the whole agent waterfall, the call's own span marked", async () => {
@@ -153,6 +156,9 @@ describe.skipIf(!built)('call pages in Chromium', () => {
     expect(first.names).toEqual(all);
     expect(first.bold).toEqual(['chat step-1']);
     expect(first.note).toMatch(/2 calls/);
+    // llmscope was not in these calls' path: no overhead of its own (it read 0 ms before)
+    expect(first.overhead).toMatch(/–.*not through the gateway/);
+    expect(first.overhead).not.toMatch(/0 ms/);
     const second = await rowsOf(ids[1] as string);
     expect(second.names).toEqual(all);
     expect(second.bold).toEqual(['chat step-2']);

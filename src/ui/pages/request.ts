@@ -322,6 +322,9 @@ export const OVERHEAD_EXPLAINED =
   "The work after the upstream's last byte cannot be in it, so the header is smaller than this figure.";
 
 function overheadTile(c: CallDetail): HTMLElement {
+  // A call sent in (OTLP spans, /v1/logs, /api/ingest) never passed through llmscope: it has no overhead to show.
+  if (c.source === 'ingest')
+    return tile('llmscope overhead', '–', 'not through the gateway: sent in by the app', undefined, 'overhead');
   const t = tile(
     'llmscope overhead',
     ms(c.overhead_ms),
