@@ -95,9 +95,16 @@ export const SPEND_CHUNKS = [64, 16, 1] as const;
 const WIDTH = 10;
 
 /** Prepared once per connection (the thread's, or the store's own). */
-const prepared = new WeakMap<Database, (deltas: readonly SpendDelta[]) => void>();
+const prepared = new WeakMap<Database, Applier>();
 
-function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
+interface Applier {
+  /** The deltas' upserts, in the transaction open on the connection. */
+  write: (deltas: readonly SpendDelta[]) => void;
+  /** The same in a transaction of their own. */
+  apply: (deltas: readonly SpendDelta[]) => void;
+}
+
+function applier(db: Database): Applier {
   const had = prepared.get(db);
   if (had) return had;
   const upsert = (table: string, key: string, rows: number) =>
@@ -129,7 +136,7 @@ function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
     minuteValues[o + 8] = dailyValues[o + 8] = d.cachedInputTokens;
     minuteValues[o + 9] = dailyValues[o + 9] = d.bytes;
   };
-  const tx = db.transaction((deltas: readonly SpendDelta[]) => {
+  const write = (deltas: readonly SpendDelta[]) => {
     let i = 0;
     for (const s of sizes)
       for (; i + s.n <= deltas.length; i += s.n) {
@@ -138,14 +145,24 @@ function applier(db: Database): (deltas: readonly SpendDelta[]) => void {
         s.minute.run(...s.minuteValues);
         s.daily.run(...s.dailyValues);
       }
-  });
-  const apply = (deltas: readonly SpendDelta[]) => tx.immediate(deltas);
-  prepared.set(db, apply);
-  return apply;
+  };
+  const tx = db.transaction(write);
+  const a: Applier = { write, apply: (deltas) => tx.immediate(deltas) };
+  prepared.set(db, a);
+  return a;
 }
+
+const deltasOf = (payload: readonly SpendDelta[] | PackedDeltas): readonly SpendDelta[] =>
+  Array.isArray(payload) ? payload : unpackDeltas(payload as PackedDeltas);
 
 /** Adds one batch's deltas (as they are, or packed) to the spend tables on `db`, in one transaction. */
 export function run(db: Database, payload: readonly SpendDelta[] | PackedDeltas): void {
-  const deltas = Array.isArray(payload) ? payload : unpackDeltas(payload as PackedDeltas);
-  if (deltas.length > 0) applier(db)(deltas);
+  const deltas = deltasOf(payload);
+  if (deltas.length > 0) applier(db).apply(deltas);
+}
+
+/** As `run`, inside the transaction open on `db` (the writer thread's group, store/sqlite/writer-thread.ts). */
+export function write(db: Database, payload: readonly SpendDelta[] | PackedDeltas): void {
+  const deltas = deltasOf(payload);
+  if (deltas.length > 0) applier(db).write(deltas);
 }

@@ -94,10 +94,13 @@ export type QualityWrite =
   | { kind: 'counts'; rows: readonly QualityCountRow[] }
   | { kind: 'review'; items: readonly ReviewEnqueue[]; now: number };
 
+/** Writes one batch in the transaction open on the connection. */
+type Writes = (w: QualityWrite) => void;
 interface Statements {
-  evaluations: (rows: readonly EvaluationValues[]) => void;
-  counts: (rows: readonly QualityCountRow[]) => void;
-  review: (items: readonly ReviewEnqueue[], now: number) => void;
+  /** The batch's writes, in the transaction open on the connection (the writer thread's group). */
+  write: Writes;
+  /** The same in a transaction of their own. */
+  run: Writes;
 }
 
 /** Prepared once per connection (the thread's, or the store's own). */
@@ -123,7 +126,7 @@ function statements(db: Database): Statements {
        flagged = flagged + excluded.flagged, feedback_up = feedback_up + excluded.feedback_up,
        feedback_down = feedback_down + excluded.feedback_down`,
   );
-  const evaluations = db.transaction((rows: readonly EvaluationValues[]) => {
+  const evaluations = (rows: readonly EvaluationValues[]) => {
     // bound positionally: cheaper than named parameters, and this runs for every call evaluated
     for (const r of rows) {
       if (addEvaluations.run(...r).changes > 0) continue;
@@ -131,8 +134,8 @@ function statements(db: Database): Statements {
       const had = getEvaluations.get(r[0]);
       if (had) setEvaluations.run(Math.max(had.created_at, r[1]), mergeElements(had.evaluations, r[2]), r[0]);
     }
-  });
-  const counts = db.transaction((rows: readonly QualityCountRow[]) => {
+  };
+  const counts = (rows: readonly QualityCountRow[]) => {
     for (const r of rows)
       addCount.run(
         minuteOf(r.t),
@@ -145,30 +148,35 @@ function statements(db: Database): Statements {
         r.feedbackUp,
         r.feedbackDown,
       );
-  });
+  };
   const getReview = db.prepare<[string], ReviewRow>(GET_REVIEW_SQL);
   const putReview = db.prepare(PUT_REVIEW_SQL);
   // A call already queued (sampled, then thumbs-down) keeps one entry with every reason (mergeReview).
-  const review = db.transaction((items: readonly ReviewEnqueue[], now: number) => {
+  const review = (items: readonly ReviewEnqueue[], now: number) => {
     for (const e of items) {
       const prev = getReview.get(e.requestId);
       putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
     }
-  });
-  const s: Statements = {
-    evaluations: (rows) => evaluations.immediate(rows),
-    counts: (rows) => counts.immediate(rows),
-    review: (items, now) => review.immediate(items, now),
   };
+  const write: Writes = (w) => {
+    if (w.kind === 'review') review(w.items, w.now);
+    else if (w.kind === 'evaluations') evaluations(w.rows);
+    else counts(w.rows);
+  };
+  const tx = db.transaction(write);
+  const s: Statements = { write, run: (w) => tx.immediate(w) };
   prepared.set(db, s);
   return s;
 }
 
+const empty = (w: QualityWrite): boolean => (w.kind === 'review' ? w.items.length === 0 : w.rows.length === 0);
+
 /** Writes one batch of evaluations, counts or review entries on `db`, in one transaction. */
 export function run(db: Database, w: QualityWrite): void {
-  if (w.kind === 'review') {
-    if (w.items.length > 0) statements(db).review(w.items, w.now);
-  } else if (w.rows.length === 0) return;
-  else if (w.kind === 'evaluations') statements(db).evaluations(w.rows);
-  else statements(db).counts(w.rows);
+  if (!empty(w)) statements(db).run(w);
+}
+
+/** As `run`, inside the transaction open on `db` (the writer thread's group, store/sqlite/writer-thread.ts). */
+export function write(db: Database, w: QualityWrite): void {
+  if (!empty(w)) statements(db).write(w);
 }

@@ -308,6 +308,17 @@ export class CallWriter {
     if (rows.length > 0) this.tx(rows, null);
   }
 
+  /**
+   * As insertRows, inside the transaction the caller has open (the writer thread's group): no transaction or
+   * savepoint of its own, so a failure leaves the caller to roll the whole transaction back. The batch's rollups are
+   * upserted as insertRows upserts them (folding several batches' would add the same figures in another order, and
+   * so round the sums differently from the batches written one by one).
+   */
+  writeRows(rows: readonly CallValue[][]): void {
+    if (!this.db.inTransaction) throw new Error('CallWriter.writeRows runs inside a transaction');
+    if (rows.length > 0) this.insertBatch(rows, null);
+  }
+
   private statements() {
     if (this.stmts) return this.stmts;
     const upsert = (table: string) => {
@@ -337,9 +348,9 @@ export class CallWriter {
 
   private insertBatch(rows: readonly CallValue[][], calls: readonly LlmCall[] | null): void {
     const st = this.statements();
-    const fold = this.fold;
+    const folded = this.fold;
     // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-    const add = (i: number) => fold.add(calls ? (calls[i] as LlmCall) : rollupInputOf(rows[i] as CallValue[]));
+    const add = (i: number) => folded.add(calls ? (calls[i] as LlmCall) : rollupInputOf(rows[i] as CallValue[]));
     try {
       let i = 0;
       const width = CALL_COLUMNS.length;
@@ -375,11 +386,11 @@ export class CallWriter {
       for (; i < rows.length; i++) if (st.insertCall.run(...(rows[i] as CallValue[])).changes > 0) add(i);
     } catch (err) {
       // emptied, so the next batch starts from nothing
-      fold.take('minute');
-      fold.take('hour');
+      folded.take('minute');
+      folded.take('hour');
       throw err;
     }
-    for (const r of fold.take('minute')) st.minute.run(...rollupValues(r));
-    for (const r of fold.take('hour')) st.hour.run(...rollupValues(r));
+    for (const r of folded.take('minute')) st.minute.run(...rollupValues(r));
+    for (const r of folded.take('hour')) st.hour.run(...rollupValues(r));
   }
 }

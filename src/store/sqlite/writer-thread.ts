@@ -1,6 +1,7 @@
 // The SQLite writer thread's entry (see writer.ts): its own connection to the store's file, the same CallWriter as
-// the store's, and one transaction per batch posted to it; write jobs (a capability's module exporting
-// `run(db, payload)`, see backend.ts) run here too, in the order they were posted. Answers `{ id, result }` when a
+// the store's, and the batches posted to it written in order, those waiting together in one transaction (see
+// GROUP_CALLS); write jobs (a capability's module exporting `run(db, payload)`, see backend.ts) run here too, in the
+// order they were posted. Answers `{ id, result }` when a
 // batch or job is done, or `{ id, error }` with SQLite's message and code, so the store can reject (and the recorder
 // retry) exactly as if the write had failed on the main thread.
 import { createRequire } from 'node:module';
@@ -22,9 +23,14 @@ export interface WriterThreadData {
   gate: Int32Array;
 }
 
-/** A write job's module: `run` writes `payload` on `db` (in a transaction of its own) and returns a clonable value. */
+/**
+ * A write job's module: `run` writes `payload` on `db` in a transaction of its own and returns a clonable value.
+ * `write`, where the module has it, writes the same inside the transaction it is called in (no transaction, and no
+ * savepoint, of its own): the thread then writes it in one transaction with the requests waiting beside it.
+ */
 export interface WriteJobModule {
   run(db: BetterSqlite3.Database, payload: unknown): unknown;
+  write?(db: BetterSqlite3.Database, payload: unknown): unknown;
 }
 
 export type WriterRequest =
@@ -47,10 +53,29 @@ db.pragma(`wal_autocheckpoint = ${data.autocheckpoint}`);
 registerHistogramFunctions(db);
 const writer = new CallWriter(db);
 const jobs = new Map<string, WriteJobModule>();
+const begin = db.prepare('BEGIN IMMEDIATE');
+const commit = db.prepare('COMMIT');
+const rollback = db.prepare('ROLLBACK');
 
-/** Messages are handled one at a time, in order: a job's module is imported (once) before its first run. */
-let queue: Promise<void> = Promise.resolve();
+/**
+ * The requests waiting when the thread is free are written in one transaction, each request's writes made straight
+ * in it (CallWriter.writeRows, a job's `write`; no savepoints): the pages that batch after batch dirty — the recent
+ * end of each time-ordered index, the rollup and spend rows — are written to the WAL once per group instead of once
+ * per request, and so copied once by the checkpoint. A group stops at GROUP_CALLS calls or GROUP_REQUESTS requests,
+ * at a job without `write`, or as soon as the main connection has a write waiting. Each request is answered when the
+ * group is committed. Should anything in the group fail, the whole group is rolled back and each request written
+ * again in a transaction of its own, as if there had been no group, so each gets its own answer.
+ */
+const GROUP_CALLS = 4096;
+const GROUP_REQUESTS = 16;
 
+type Request = Exclude<WriterRequest, { stop: true }>;
+/** Received and not yet written, in order. */
+const pending: Request[] = [];
+/** Requests whose job module failed to load: answered with that error. */
+const unloadable = new Map<Request, unknown>();
+let draining = false;
+let stopRequested = false;
 /**
  * Waits while the main connection has a write waiting, so it gets the lock at its next try instead of finding one
  * batch after another holding it (SQLite's busy handler polls; a busy thread would starve it up to busy_timeout).
@@ -63,44 +88,123 @@ function yieldToMain(): void {
     Atomics.wait(gate, 0, v, 20);
 }
 
-async function handle(msg: Exclude<WriterRequest, { stop: true }>): Promise<WriterReply> {
-  yieldToMain();
+const errorOf = (err: unknown): WriterReply['error'] => {
+  const e = err as { message?: unknown; code?: unknown };
+  return { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : null };
+};
+
+const rowsOf = (msg: Request): CallValue[][] | null =>
+  'rows' in msg ? msg.rows : 'packed' in msg ? unpackRows(msg.packed) : null;
+
+/** Writes one request in its own transaction (a job's `run`), as the thread did before groups. */
+function writeAlone(msg: Request, rows: CallValue[][] | null): WriterReply {
+  if (unloadable.has(msg)) return { id: msg.id, error: errorOf(unloadable.get(msg)) };
   try {
-    if ('rows' in msg) {
-      writer.insertRows(msg.rows);
+    if (rows) {
+      writer.insertRows(rows);
       return { id: msg.id };
     }
-    if ('packed' in msg) {
-      writer.insertRows(unpackRows(msg.packed));
-      return { id: msg.id };
-    }
-    let job = jobs.get(msg.job);
-    if (!job) {
-      job = (await import(pathToFileURL(msg.job).href)) as WriteJobModule;
-      jobs.set(msg.job, job);
-    }
-    return { id: msg.id, result: job.run(db, msg.payload) };
+    const job = jobs.get((msg as { job: string }).job) as WriteJobModule;
+    return { id: msg.id, result: job.run(db, (msg as { payload: unknown }).payload) };
   } catch (err) {
-    const e = err as { message?: unknown; code?: unknown };
-    return {
-      id: msg.id,
-      error: { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : null },
-    };
+    return { id: msg.id, error: errorOf(err) };
+  }
+}
+
+/** Whether a request can be written inside a group's transaction. */
+function groupable(msg: Request): boolean {
+  if (unloadable.has(msg)) return false;
+  return !('job' in msg) || typeof jobs.get(msg.job)?.write === 'function';
+}
+
+/** The calls a request writes (1 for a job), for the group's bound. */
+const sizeOf = (msg: Request): number =>
+  'rows' in msg ? msg.rows.length : 'packed' in msg ? msg.packed.kinds.length / (msg.packed.width || 1) : 1;
+
+/** The next group: from the first request waiting, in order, up to the bounds. */
+function nextGroup(): Request[] {
+  const first = pending[0] as Request;
+  let n = 1;
+  if (groupable(first)) {
+    let calls = sizeOf(first);
+    while (n < pending.length && n < GROUP_REQUESTS) {
+      const msg = pending[n] as Request;
+      if (!groupable(msg) || calls + sizeOf(msg) > GROUP_CALLS || Atomics.load(data.gate, 0) > 0) break;
+      calls += sizeOf(msg);
+      n++;
+    }
+  }
+  return pending.splice(0, n);
+}
+
+/** Writes a group (see GROUP_CALLS) and returns each request's answer. */
+function writeGroup(group: readonly Request[]): WriterReply[] {
+  yieldToMain();
+  const rows = group.map(rowsOf);
+  if (group.length === 1) return [writeAlone(group[0] as Request, rows[0] as CallValue[][] | null)];
+  const replies: WriterReply[] = [];
+  try {
+    begin.run();
+    for (let i = 0; i < group.length; i++) {
+      const msg = group[i] as Request;
+      const r = rows[i];
+      if (r) {
+        writer.writeRows(r);
+        replies.push({ id: msg.id });
+      } else {
+        const job = jobs.get((msg as { job: string }).job) as WriteJobModule & Required<Pick<WriteJobModule, 'write'>>;
+        replies.push({ id: msg.id, result: job.write(db, (msg as { payload: unknown }).payload) });
+      }
+    }
+    commit.run();
+    return replies;
+  } catch {
+    // SQLite may have rolled the transaction back already (SQLITE_FULL, an I/O error)
+    if (db.inTransaction) rollback.run();
+  }
+  return group.map((msg, i) => writeAlone(msg, rows[i] as CallValue[][] | null));
+}
+
+/** Loads the job modules the waiting requests need (once each); a module that fails to load fails its requests. */
+async function loadJobs(): Promise<void> {
+  for (const msg of pending) {
+    if (!('job' in msg) || jobs.has(msg.job) || unloadable.has(msg)) continue;
+    try {
+      jobs.set(msg.job, (await import(pathToFileURL(msg.job).href)) as WriteJobModule);
+    } catch (err) {
+      unloadable.set(msg, err);
+    }
+  }
+}
+
+/** Writes what is waiting, group after group, then closes the connection if the store asked the thread to stop. */
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  try {
+    while (pending.length > 0) {
+      await loadJobs();
+      const group = nextGroup();
+      for (const reply of writeGroup(group)) port?.postMessage(reply);
+      for (const msg of group) unloadable.delete(msg);
+    }
+  } finally {
+    draining = false;
+  }
+  if (stopRequested && pending.length === 0) {
+    try {
+      db.close();
+    } catch {
+      // closing is best effort: the store's own connection checkpoints at its close
+    }
+    port?.close();
   }
 }
 
 port.on('message', (msg: WriterRequest) => {
-  if ('stop' in msg) {
-    queue = queue.then(() => {
-      try {
-        db.close();
-      } catch {
-        // closing is best effort: the store's own connection checkpoints at its close
-      }
-      port.close();
-    });
-    return;
-  }
-  // A batch of calls needs no import: it is written at once when nothing is ahead of it.
-  queue = queue.then(async () => port.postMessage(await handle(msg)));
+  if ('stop' in msg) stopRequested = true;
+  else pending.push(msg);
+  // After the messages already received are in `pending` (the port hands them over before the check phase), so a
+  // busy thread's backlog goes in one group.
+  setImmediate(() => void drain());
 });

@@ -1,9 +1,11 @@
 // The SQLite writer thread: calls written from a worker thread land exactly as the store's own connection writes
 // them (rows and rollups), a failing batch rejects with SQLite's code, and a thread that dies costs no call.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SqliteBackend } from '../backend.js';
 import { makeCall, T0 } from '../store.contract.js';
 import { isTransientStoreError } from '../transient.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -136,6 +138,131 @@ describe('the SQLite writer thread', () => {
     }
     await Promise.all(writes);
     expect((s.db.prepare('SELECT count(*) AS n FROM side').get() as { n: number }).n).toBe(10);
+  }, 60_000);
+
+  it('writes the batches and jobs that wait together in one transaction; a failing one fails alone', async () => {
+    // A job module as a capability writes one: `run` in a transaction of its own, `write` inside the thread's group
+    const job = join(dir, `side-job-${n}.mjs`);
+    writeFileSync(
+      job,
+      `function side(db, p) {
+        db.prepare('INSERT INTO side VALUES (?)').run(p.n);
+        if (p.fail) throw new Error('job refused');
+      }
+      export function run(db, p) {
+        db.transaction(() => side(db, p))();
+        return 'alone';
+      }
+      export function write(db, p) {
+        if (!db.inTransaction) throw new Error('write outside a transaction');
+        side(db, p);
+        return 'grouped';
+      }`,
+    );
+    const threaded = await store();
+    const direct = await store({ writerThread: false });
+    for (const s of [threaded, direct]) {
+      s.db.exec('CREATE TABLE side (n INTEGER)');
+      s.db.exec(
+        "CREATE TRIGGER refuse BEFORE INSERT ON calls WHEN NEW.model = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END",
+      );
+    }
+    await threaded.insertCalls(calls(100_000, 1)); // the thread is up
+    const backend: SqliteBackend = threaded.backend;
+    // posted at once: they wait on the thread while it writes the first, and the rest go in groups
+    const writes: Promise<unknown>[] = [];
+    for (let b = 0; b < 40; b++) {
+      const batch = calls(b * 100, 100);
+      if (b === 17) batch[50] = makeCall(b * 100 + 50, { model: 'refused' });
+      writes.push(threaded.insertCalls(batch));
+      writes.push(backend.write(pathToFileURL(job), { n: b, fail: b === 23 }));
+    }
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([34, 47]); // batch 17 and job 23, each alone
+    expect((settled[34] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_TRIGGER' });
+    expect((settled[47] as PromiseRejectedResult).reason).toMatchObject({ message: 'job refused' });
+    // most jobs were written inside a group's transaction
+    const grouped = settled.filter((r, i) => i % 2 === 1 && r.status === 'fulfilled' && r.value === 'grouped').length;
+    expect(grouped).toBeGreaterThan(20);
+    const sides = (s: SqliteStore) =>
+      (s.db.prepare('SELECT n FROM side ORDER BY n').all() as { n: number }[]).map((r) => r.n);
+    expect(sides(threaded)).toEqual(Array.from({ length: 40 }, (_, b) => b).filter((b) => b !== 23));
+    // the rows and rollups are exactly those of the batches that did not fail, written one by one
+    await direct.insertCalls(calls(100_000, 1));
+    for (let b = 0; b < 40; b++) if (b !== 17) await direct.insertCalls(calls(b * 100, 100));
+    const count = (s: SqliteStore) => (s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n;
+    expect(count(threaded)).toBe(3901);
+    const raw = (s: SqliteStore) => s.db.prepare('SELECT * FROM calls ORDER BY request_id').raw().all();
+    expect(raw(threaded)).toEqual(raw(direct));
+    for (const step of ['minute', 'hour'] as const) {
+      const q = { ...hour, step, groupBy: ['model' as const, 'team' as const, 'feature' as const] };
+      expect(await threaded.queryRollups(q)).toEqual(await direct.queryRollups(q));
+    }
+  }, 60_000);
+
+  it('writes a group again request by request when its transaction is lost, so nothing is written twice', async () => {
+    // A job that ends the whole transaction (as SQLite does after SQLITE_FULL or an I/O error), then fails
+    const job = join(dir, `rollback-job-${n}.mjs`);
+    writeFileSync(
+      job,
+      `export function run(db, p) {
+        if (p.lose) throw new Error('transaction lost');
+        db.transaction(() => db.prepare('INSERT INTO side VALUES (?)').run(p.n))();
+      }
+      export function write(db, p) {
+        if (p.lose) {
+          db.exec('ROLLBACK');
+          throw new Error('transaction lost');
+        }
+        db.prepare('INSERT INTO side VALUES (?)').run(p.n);
+      }`,
+    );
+    const s = await store();
+    s.db.exec('CREATE TABLE side (n INTEGER)');
+    await s.insertCalls(calls(100_000, 1));
+    const backend: SqliteBackend = s.backend;
+    const writes: Promise<unknown>[] = [];
+    for (let b = 0; b < 30; b++) {
+      writes.push(s.insertCalls(calls(b * 100, 100)));
+      writes.push(backend.write(pathToFileURL(job), { n: b, lose: b % 10 === 5 }));
+    }
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([11, 31, 51]);
+    expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(3001);
+    expect((s.db.prepare('SELECT n FROM side ORDER BY n').all() as { n: number }[]).map((r) => r.n)).toEqual(
+      Array.from({ length: 30 }, (_, b) => b).filter((b) => b % 10 !== 5),
+    );
+    const [p] = await s.queryRollups({ ...hour, step: 'hour' }); // req-100000 starts after the window
+    expect(p?.requests).toBe(3000);
+  }, 60_000);
+
+  it('writes a job without `write` in a transaction of its own, between the groups around it', async () => {
+    const job = join(dir, `plain-job-${n}.mjs`);
+    writeFileSync(
+      job,
+      `export function run(db, p) {
+        const open = db.inTransaction;
+        db.transaction(() => db.prepare('INSERT INTO side VALUES (?)').run(p.n))();
+        return open;
+      }`,
+    );
+    const s = await store();
+    s.db.exec('CREATE TABLE side (n INTEGER)');
+    await s.insertCalls(calls(100_000, 1));
+    const writes: Promise<unknown>[] = [];
+    for (let b = 0; b < 20; b++) {
+      writes.push(s.insertCalls(calls(b * 100, 100)));
+      writes.push(s.backend.write(pathToFileURL(job), { n: b }));
+    }
+    const settled = await Promise.all(writes);
+    // no job ran inside another transaction
+    expect(settled.filter((v, i) => i % 2 === 1 && v !== false)).toEqual([]);
+    expect(s.db.prepare('SELECT n FROM side ORDER BY n').pluck().all()).toEqual(
+      Array.from({ length: 20 }, (_, b) => b),
+    );
+    expect((s.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n).toBe(2001);
   }, 60_000);
 
   it('rejects a failing batch with SQLite’s code and writes nothing of it', async () => {
