@@ -149,4 +149,10 @@ describe('checkIngestBody', () => {
       expect(checkIngestBody(json(b))).toBeNull();
     expect(checkIngestBody(Array(10_000).fill(rec))).not.toBeNull();
   });
+
+  it('declines a record with a "__proto__" key (a read by name does not see it; zod answers for it)', () => {
+    const text = '{"started_at":1,"provider":"p","model":"m","__proto__":{"x":1}}';
+    expect(Object.hasOwn(JSON.parse(text), '__proto__')).toBe(true);
+    for (const b of [text, `[${text}]`, `{"calls":[${text}]}`]) expect(checkIngestBody(JSON.parse(b))).toBeNull();
+  });
 });

@@ -112,8 +112,14 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     spans: [],
     events: [],
     content: null,
-    metadata: r.metadata && Object.keys(r.metadata).length > 0 ? r.metadata : null,
+    metadata: r.metadata && hasKeys(r.metadata) ? r.metadata : null,
   };
+}
+
+/** Whether `o` has an own key (without making the array of them). */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
 }
 
 /** Refuses the body when a record's metadata breaks the rules every way in shares (calls/metadata.ts). */
@@ -192,8 +198,9 @@ export async function ingestCalls(
     const ids: string[] = [];
     const duplicates: string[] = [];
     try {
+      const anyDup = dup.size > 0 || known.size > 0;
       calls.forEach((call, i) => {
-        if (dup.has(i) || known.has(call.requestId)) {
+        if (anyDup && (dup.has(i) || known.has(call.requestId))) {
           duplicates.push(call.requestId);
           return;
         }
