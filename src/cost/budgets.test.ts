@@ -102,6 +102,20 @@ describe('estimates', () => {
     const n = estimateInputTokens(turn, 'messages');
     expect(n).toBeGreaterThanOrEqual(Math.ceil(JSON.stringify(use).length / 3));
     expect(n).toBeLessThan(100);
+    // a Responses function call and a chat tool call: their arguments counted once (the prompt text holds them)
+    const args = JSON.stringify({ command: ['rg', '-n', 'retries', 'src'], workdir: '/repo' }).repeat(20);
+    const bare = estimateInputTokens({ input: [] }, 'responses');
+    const fc = estimateInputTokens(
+      { input: [{ type: 'function_call', call_id: 'c', name: 'shell', arguments: args }] },
+      'responses',
+    );
+    expect(fc - bare).toBeGreaterThanOrEqual(Math.ceil(args.length / 3));
+    expect(fc - bare).toBeLessThan(Math.ceil(args.length / 3) + 20);
+    const chat = (m: unknown[]) => estimateInputTokens({ messages: m }, 'chat.completions');
+    const call = { id: 'c', type: 'function', function: { name: 'shell', arguments: args } };
+    const tc = chat([{ role: 'assistant', content: null, tool_calls: [call] }]) - chat([]);
+    expect(tc).toBeGreaterThanOrEqual(Math.ceil(args.length / 3));
+    expect(tc).toBeLessThan(Math.ceil(args.length / 3) + 20);
   });
 });
 

@@ -273,11 +273,16 @@ export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
       const item = m as Json | null;
       const content = item?.content ?? item?.parts;
       if (Array.isArray(content)) for (const p of content) tokens += partTokens(p);
-      // a Responses input item that is itself a tool call or reasoning (no content parts)
-      else if (endpoint === 'responses' && typeof item?.type === 'string' && item.type !== 'message')
+      // a Responses input item that is itself reasoning or another tool's item (no content parts); a function or
+      // custom tool call's name and arguments are in the prompt text already, as a chat message's tool calls are
+      else if (
+        endpoint === 'responses' &&
+        typeof item?.type === 'string' &&
+        item.type !== 'message' &&
+        item.type !== 'function_call' &&
+        item.type !== 'custom_tool_call'
+      )
         tokens += partTokens(item);
-      // a chat assistant message's tool calls
-      if (Array.isArray(item?.tool_calls)) tokens += Math.ceil(JSON.stringify(item.tool_calls).length / 3);
     }
   }
   if (Array.isArray(body.tools)) tokens += Math.ceil(JSON.stringify(body.tools).length / 3);
