@@ -311,13 +311,28 @@ export interface BudgetEvents {
   onBlocked?(b: Budget, key: BudgetKey): void;
   /** A budget's spend ratio (the largest of its buckets in the current period) changed. */
   onRatio?(b: Budget, ratio: number): void;
+  /**
+   * The ledger failed: a reservation (the call was let through without one), or a write (a call's settle, an
+   * ingested call's spend): `retrying` while a write is tried again (the database restarting), else given up after
+   * LEDGER_RETRY_MS.
+   */
+  onLedgerError?(op: 'reserve' | 'settle' | 'add', err: unknown, retrying: boolean): void;
 }
+
+/**
+ * How long a ledger write that fails is tried again (waits doubling from 0.5 s to 10 s): a PostgreSQL restart or
+ * failover passes; past it the write is given up (the call stays stored; its cost is missing from the budget's
+ * spend, and its reservation is released when it expires).
+ */
+export const LEDGER_RETRY_MS = 5 * 60_000;
 
 const STATE = 'cost.budget';
 
 interface BudgetState {
   reservation: Reservation;
   settled: boolean;
+  /** Let through without a reservation (the ledger out of reach at admission): settling adds the cost. */
+  unreserved?: boolean;
 }
 
 /** Budgets, their ledger and the price book, wired into the gateway's admit/settle and the recorder. */
@@ -368,7 +383,21 @@ export class BudgetService {
         : 0;
       return { key, amount, limit: b.limit, enforce: b.action === 'block' };
     });
-    const r = await this.ledger.reserve(lines);
+    let r: ReserveOutcome;
+    try {
+      r = await this.ledger.reserve(lines);
+    } catch (err) {
+      // Fail open, as rate limits do: with the ledger's database out of reach (restarting, failing over) the call goes
+      // through without a hold, and its cost is added to its budgets' spend when it ends (tried again until the
+      // database is back). A `block` budget can be passed by what such calls cost.
+      this.events.onLedgerError?.('reserve', err, false);
+      a.state[STATE] = {
+        reservation: { lines: lines.map((l) => ({ key: l.key, amount: 0 })) },
+        settled: false,
+        unreserved: true,
+      } satisfies BudgetState;
+      return;
+    }
     if (!r.ok) {
       const b = this.byName.get(r.line.key.budget) as Budget;
       this.events.onBlocked?.(b, r.line.key);
@@ -382,10 +411,49 @@ export class BudgetService {
     const s = state?.[STATE] as BudgetState | undefined;
     if (!s || s.settled) return false;
     s.settled = true;
-    void Promise.resolve(this.ledger.settle(s.reservation, costUsd ?? 0)).then(() =>
-      this.afterSpend(s.reservation.lines),
+    if (s.unreserved) {
+      const keys = s.reservation.lines.map((l) => l.key);
+      if (costUsd)
+        this.write(
+          'add',
+          () => this.ledger.add(keys, costUsd),
+          () => this.afterSpend(s.reservation.lines),
+        );
+      return true;
+    }
+    this.write(
+      'settle',
+      () => this.ledger.settle(s.reservation, costUsd ?? 0),
+      () => this.afterSpend(s.reservation.lines),
     );
     return true;
+  }
+
+  /**
+   * Runs a ledger write off the call's path. One that fails (the ledger's database restarting or out of reach) is
+   * tried again until LEDGER_RETRY_MS, then given up: never a rejection nobody handles, which would end the process
+   * (with `serve --workers`, the recorder and with it every worker).
+   */
+  private write(op: 'settle' | 'add', run: () => void | Promise<void>, after: () => Promise<void>): void {
+    const since = Date.now();
+    const attempt = (wait: number): void => {
+      // Run at once (the in-process ledger settles synchronously: the next admission sees the hold released).
+      let done: Promise<void>;
+      try {
+        done = Promise.resolve(run());
+      } catch (err) {
+        done = Promise.reject(err);
+      }
+      done.then(
+        () => after().catch(() => undefined),
+        (err: unknown) => {
+          const retrying = Date.now() - since + wait <= LEDGER_RETRY_MS;
+          this.events.onLedgerError?.(op, err, retrying);
+          if (retrying) setTimeout(() => attempt(Math.min(wait * 2, 10_000)), wait).unref();
+        },
+      );
+    };
+    attempt(500);
   }
 
   /** True when the call took a reservation that is not settled yet. */
@@ -399,7 +467,12 @@ export class BudgetService {
     if (!call.costUsd || this.budgets.length === 0) return;
     const keys = this.keysFor(call, call.startedAt).map((m) => m.key);
     if (keys.length === 0) return;
-    void Promise.resolve(this.ledger.add(keys, call.costUsd)).then(() => this.afterSpend(keys.map((key) => ({ key }))));
+    const usd = call.costUsd;
+    this.write(
+      'add',
+      () => this.ledger.add(keys, usd),
+      () => this.afterSpend(keys.map((key) => ({ key }))),
+    );
   }
 
   private async afterSpend(lines: readonly { key: BudgetKey }[]): Promise<void> {

@@ -130,6 +130,14 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     help: 'Rate limit checks that failed (the store unreachable); those calls went through unlimited.',
     registers: [ctx.registry],
   });
+  const ledgerFailures = new Counter({
+    name: 'llmscope_budget_ledger_failures_total',
+    help: "Budget ledger failures (its database out of reach), by op: reserve (a call let through without a reservation: budgets fail open), settle or add (a call's cost given up after 5 minutes of retries: the call is stored, its cost is missing from its budgets' spend).",
+    labelNames: ['op'],
+    registers: [ctx.registry],
+  });
+  for (const op of ['reserve', 'settle', 'add']) ledgerFailures.inc({ op }, 0);
+  let ledgerWarnedAt = 0;
   const sketch = new SpaceSaving(config.pricing.topUsers);
   userCostMetric(ctx.registry, sketch);
 
@@ -147,6 +155,26 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
         `budget ${b.name}${b.scope === 'global' ? '' : ` (${b.scope} ${key.value})`} reached ${Math.round(ratio * 100)}% of $${b.limit}`,
       ),
     onRatio: (b, ratio) => ctx.metrics.budgetRatio.set({ budget: b.name }, ratio),
+    onLedgerError: (op, err, retrying) => {
+      if (!retrying) ledgerFailures.inc({ op });
+      if (!retrying && op !== 'reserve') {
+        log.error(
+          { event: 'budget_ledger_write_lost', op, err: (err as Error)?.message },
+          `a budget ledger ${op} failed for 5 minutes and was given up: that call's cost is missing from its budgets' spend`,
+        );
+        return;
+      }
+      // One line per 10 s while the ledger's database is out of reach, not one per call.
+      const t = Date.now();
+      if (t - ledgerWarnedAt < 10_000) return;
+      ledgerWarnedAt = t;
+      log.warn(
+        { event: 'budget_ledger_failed', op, err: (err as Error)?.message },
+        op === 'reserve'
+          ? `budget check failed (${(err as Error)?.message}); calls are let through without a reservation, their cost added once the ledger is back`
+          : `budget ledger ${op} failed (${(err as Error)?.message}); trying again`,
+      );
+    },
     onRateLimited: (key, by) => rateLimited.inc({ key: ctx.metrics.guard.value('key', key.id), limit: by }),
     onRateLimitError: (err) => {
       limiterErrors.inc();

@@ -67,6 +67,7 @@ export function createCostRuntime(config: CostConfig, opts: RuntimeOptions): Cos
       onThreshold: (...a) => rt.events.onThreshold?.(...a),
       onBlocked: (...a) => rt.events.onBlocked?.(...a),
       onRatio: (...a) => rt.events.onRatio?.(...a),
+      onLedgerError: (...a) => rt.events.onLedgerError?.(...a),
     }),
   };
   return rt;
