@@ -543,6 +543,11 @@ export class GatewayProxy {
       // The body's end user (OpenAI's `user`, Anthropic's metadata.user_id, ...) when no header named one.
       const bodyUser = flight.adapter.userOf ? flight.adapter.userOf(body) : body.user;
       if (typeof bodyUser === 'string' && !flight.attribution.user) flight.attribution.user = bodyUser.slice(0, 256);
+      // The body's session (Claude Code's, in its metadata.user_id) when no header named one.
+      if (flight.adapter.sessionOf && !flight.attribution.session) {
+        const s = flight.adapter.sessionOf(body);
+        if (typeof s === 'string' && s) flight.attribution.session = s.slice(0, 256);
+      }
       if (flight.metadataProblem)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_METADATA',

@@ -161,6 +161,11 @@ export interface ProviderAdapter {
    */
   userOf?(body: Json): unknown;
   /**
+   * The session the request body names, attribution's session when no `x-llmscope-session` header gives one (absent:
+   * none). Anything but a non-empty string is ignored.
+   */
+  sessionOf?(body: Json): unknown;
+  /**
    * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
    * the client's (path and query), `model` the one to send upstream. The client's query string goes on with it
    * (Azure OpenAI's `api-version`, Claude Code's `?beta=true`, Gemini's `alt=sse`).

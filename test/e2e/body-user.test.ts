@@ -47,6 +47,47 @@ describe("the body's end user as the call's user", () => {
     expect(await userOf('/v1/messages', 'bu-anth-num', msg({ user_id: 42 }))).toBeNull();
   });
 
+  it("reads Claude Code's metadata.user_id as its account (else device) and session, so one person's sessions are one user", async () => {
+    const device = 'a3f9'.repeat(16);
+    const account = '0c6e2d4a-5b1f-4e7a-9c3d-2f8b6a1e7d90';
+    const session = '7d1b9e0f-3a2c-4d5e-8f6a-1b2c3d4e5f60';
+    const msg = (userId: string) => ({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'hi' }],
+      metadata: { user_id: userId },
+    });
+    const post = async (id: string, userId: string, headers: Record<string, string> = {}) => {
+      const r = await request(`${s.base}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id, ...headers },
+        body: JSON.stringify(msg(userId)),
+      });
+      await r.body.text();
+      expect(r.statusCode, id).toBe(200);
+      const c = await s.callOf(id);
+      return { user: c.user, session: c.session };
+    };
+    // signed in to claude.ai: the account
+    expect(await post('cc-account', `user_${device}_account_${account}_session_${session}`)).toEqual({
+      user: account,
+      session,
+    });
+    // an API key without a claude.ai login: the account part is empty, the device names the user
+    expect(await post('cc-device', `user_${device}_account__session_${session}`)).toEqual({ user: device, session });
+    // the same ids as JSON
+    expect(
+      await post('cc-json', JSON.stringify({ device_id: device, account_uuid: account, session_id: session })),
+    ).toEqual({ user: account, session });
+    // headers still win
+    expect(
+      await post('cc-headers', `user_${device}_account_${account}_session_${session}`, {
+        'x-llmscope-user': 'alice',
+        'x-llmscope-session': 'mine',
+      }),
+    ).toEqual({ user: 'alice', session: 'mine' });
+  });
+
   it("takes the Responses API's safety_identifier, else its older user", async () => {
     const base = { model: 'gpt-4o-mini', input: 'hi' };
     expect(await userOf('/v1/responses', 'bu-resp-si', { ...base, safety_identifier: 'hash-123' })).toBe('hash-123');

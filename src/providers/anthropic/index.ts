@@ -51,6 +51,33 @@ function oneHourWrites(u: Json, write: number): number | undefined {
   return h !== null && h > 0 ? Math.min(h, write) : undefined;
 }
 
+const CLAUDE_CODE_ID = /^user_([0-9a-f]{16,128})_account_([0-9a-f-]{0,64})_session_([0-9a-f-]{8,64})$/i;
+
+/**
+ * The user and session in Claude Code's `metadata.user_id`: `user_<device hash>_account_<account uuid>_session_<session
+ * uuid>` (the account empty without a claude.ai login), or the same ids as JSON (`{"device_id", "account_uuid",
+ * "session_id"}`). The user is the account's uuid, else the device hash, as its telemetry's `user.account_uuid` and
+ * `user.id` (/v1/logs) name the same person; null when the id is not Claude Code's (it is then the user as sent).
+ */
+export function claudeCodeIds(v: unknown): { user: string; session: string | null } | null {
+  if (typeof v !== 'string' || v.length > 512) return null;
+  const m = CLAUDE_CODE_ID.exec(v);
+  if (m) return { user: m[2] || (m[1] as string), session: m[3] as string };
+  if (v[0] !== '{') return null;
+  let j: Json | null;
+  try {
+    j = obj(JSON.parse(v));
+  } catch {
+    return null;
+  }
+  if (!j || (typeof j.device_id !== 'string' && typeof j.account_uuid !== 'string')) return null;
+  const account = typeof j.account_uuid === 'string' && j.account_uuid ? j.account_uuid : null;
+  const device = typeof j.device_id === 'string' && j.device_id ? j.device_id : null;
+  const user = account ?? device;
+  if (user === null) return null;
+  return { user, session: typeof j.session_id === 'string' && j.session_id ? j.session_id : null };
+}
+
 /** Text of a `content` value: a string, or blocks whose text (and tool results' text) is read. */
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -274,7 +301,13 @@ export const anthropicAdapter: ProviderAdapter = {
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
   // Anthropic's end-user id (Claude Code sends one per account and session).
-  userOf: (body) => obj(body.metadata)?.user_id,
+  // Claude Code's metadata.user_id names its device, account and session in one string: the user is the account
+  // (else the device), the session its own field, so one person's sessions are one user.
+  userOf: (body) => {
+    const id = obj(body.metadata)?.user_id;
+    return claudeCodeIds(id)?.user ?? id;
+  },
+  sessionOf: (body) => claudeCodeIds(obj(body.metadata)?.user_id)?.session,
   promptText,
   responseInfo,
   streamReader: () => new AnthropicStreamReader(),
