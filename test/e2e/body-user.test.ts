@@ -1,6 +1,6 @@
 // The end user named in a call's body is the call's user when no x-llmscope-user header (or virtual key) names one,
-// on every route, each in its own field: OpenAI's `user`, Anthropic's `metadata.user_id` (Claude Code sends one),
-// the Responses API's `safety_identifier` (and its older `user`).
+// on every route, each in its own field: OpenAI's `safety_identifier` (and its older `user`), Anthropic's
+// `metadata.user_id` (Claude Code's read as its account and session).
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './helpers.js';
@@ -105,8 +105,15 @@ describe("the body's end user as the call's user", () => {
     ).toBe('al');
   });
 
-  it("still takes chat completions' user", async () => {
+  it("takes chat completions' safety_identifier (which replaced user there too), else its user", async () => {
     const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], user: 'carol' };
     expect(await userOf('/v1/chat/completions', 'bu-chat', body)).toBe('carol');
+    const { user: _, ...noUser } = body;
+    expect(await userOf('/v1/chat/completions', 'bu-chat-si', { ...noUser, safety_identifier: 'hash-7' })).toBe(
+      'hash-7',
+    );
+    expect(await userOf('/v1/chat/completions', 'bu-chat-both', { ...body, safety_identifier: 'hash-8' })).toBe(
+      'hash-8',
+    );
   });
 });

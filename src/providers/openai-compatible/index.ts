@@ -463,6 +463,8 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   passThroughPath,
   injectsStreamUsage: true,
   params: (body) => numericParams(body, PARAMS),
+  // safety_identifier replaced `user` on chat completions too (as on the Responses API); older clients send `user`.
+  userOf: (body) => (typeof body.safety_identifier === 'string' ? body.safety_identifier : body.user),
   promptText,
   promptFraming: (body, endpoint) =>
     endpoint === 'chat.completions' && Array.isArray(body.messages) ? chatFraming(body.messages) : 0,
