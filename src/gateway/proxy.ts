@@ -514,7 +514,7 @@ export class GatewayProxy {
       } catch (err) {
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_JSON',
-          `request body is not valid JSON (${(err as Error).message}); send a JSON object such as ${flight.adapter.example?.body ?? '{"model": "...", "messages": [...]}'}`,
+          `request body is not valid JSON (${(err as Error).message}); send a JSON object such as ${flight.adapter.example?.(flight.endpoint).body ?? '{"model": "...", "messages": [...]}'}`,
         );
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
@@ -528,13 +528,13 @@ export class GatewayProxy {
       if (model !== undefined && model !== null && typeof model !== 'string')
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_BODY',
-          `"model" must be a string naming the model to call, e.g. "model": "${flight.adapter.example?.model ?? 'gpt-4o-mini'}"; got ${Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `the ${typeof model} ${JSON.stringify(model)}`}`,
+          `"model" must be a string naming the model to call, e.g. "model": "${flight.adapter.example?.(flight.endpoint).model ?? 'gpt-4o-mini'}"; got ${Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `the ${typeof model} ${JSON.stringify(model)}`}`,
           { param: 'model' },
         );
       if (typeof model !== 'string' || model.length === 0)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_MISSING_MODEL',
-          `request body has no "model"; name the model to call, e.g. "model": "${flight.adapter.example?.model ?? 'gpt-4o-mini'}"`,
+          `request body has no "model"; name the model to call, e.g. "model": "${flight.adapter.example?.(flight.endpoint).model ?? 'gpt-4o-mini'}"`,
           { param: 'model' },
         );
       flight.model = model.slice(0, 256);

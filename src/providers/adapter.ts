@@ -199,10 +199,10 @@ export interface ProviderAdapter {
   /** llmscope's own error in this route's error shape. */
   renderError(err: unknown): RenderedError;
   /**
-   * What a request body of this format looks like and a model it names, for llmscope's own errors about a body that
-   * is not JSON or names no model (absent: OpenAI chat's, `{"model": "...", "messages": [...]}` and gpt-4o-mini).
+   * What a request body on `endpoint` looks like and a model it names, for llmscope's own errors about a body that is
+   * not JSON or names no model (absent: OpenAI chat's, `{"model": "...", "messages": [...]}` and gpt-4o-mini).
    */
-  readonly example?: { readonly body: string; readonly model: string };
+  example?(endpoint: Endpoint): { body: string; model: string };
 }
 
 export type Json = Record<string, unknown>;

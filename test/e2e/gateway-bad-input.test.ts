@@ -63,6 +63,10 @@ describe('gateway: bad input in the route’s shape', () => {
     expect(openAiError((await post('/v1/chat/completions', bad)).body).message).toMatch(
       /such as \{"model": "...", "messages"/,
     );
+    expect(openAiError((await post('/v1/embeddings', bad)).body).message).toMatch(/such as \{"model": "...", "input"/);
+    expect(openAiError((await post('/v1/embeddings', '{"input": "x"}')).body).message).toMatch(
+      /"model": "text-embedding-3-small"/,
+    );
     const noModel = anthropicError((await post('/v1/messages', '{"max_tokens": 5, "messages": []}')).body);
     expect(noModel.message).toMatch(/no "model".*"model": "claude-sonnet-4-5"/);
     const wrongModel = anthropicError((await post('/v1/messages', '{"model": 5, "max_tokens": 5}')).body);

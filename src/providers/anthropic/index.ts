@@ -313,5 +313,5 @@ export const anthropicAdapter: ProviderAdapter = {
   streamReader: () => new AnthropicStreamReader(),
   errorTypeOf,
   renderError,
-  example: { body: '{"model": "...", "max_tokens": 1024, "messages": [...]}', model: 'claude-sonnet-4-5' },
+  example: () => ({ body: '{"model": "...", "max_tokens": 1024, "messages": [...]}', model: 'claude-sonnet-4-5' }),
 };

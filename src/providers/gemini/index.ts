@@ -363,5 +363,5 @@ export const geminiAdapter: ProviderAdapter = {
     /^application\/json\b/i.test(contentType) ? new JsonArrayStreamMeter(geminiStreamReader) : null,
   errorTypeOf,
   renderError,
-  example: { body: '{"contents": [{"role": "user", "parts": [{"text": "..."}]}]}', model: 'gemini-2.5-flash' },
+  example: () => ({ body: '{"contents": [{"role": "user", "parts": [{"text": "..."}]}]}', model: 'gemini-2.5-flash' }),
 };

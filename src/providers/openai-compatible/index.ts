@@ -463,6 +463,12 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   passThroughPath,
   injectsStreamUsage: true,
   params: (body) => numericParams(body, PARAMS),
+  example: (endpoint) =>
+    endpoint === 'embeddings'
+      ? { body: '{"model": "...", "input": "..."}', model: 'text-embedding-3-small' }
+      : endpoint === 'completions'
+        ? { body: '{"model": "...", "prompt": "..."}', model: 'gpt-3.5-turbo-instruct' }
+        : { body: '{"model": "...", "messages": [...]}', model: 'gpt-4o-mini' },
   // safety_identifier replaced `user` on chat completions too (as on the Responses API); older clients send `user`.
   userOf: (body) => (typeof body.safety_identifier === 'string' ? body.safety_identifier : body.user),
   promptText,

@@ -247,5 +247,5 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   streamReader: () => responsesStreamReader,
   errorTypeOf,
   renderError,
-  example: { body: '{"model": "...", "input": "..."}', model: 'gpt-4o-mini' },
+  example: () => ({ body: '{"model": "...", "input": "..."}', model: 'gpt-4o-mini' }),
 };
