@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../alerts/testing.js';
 import { type RequestRecord, startSimulator } from './server.js';
 import { startTraffic } from './traffic.js';
 
@@ -85,7 +86,9 @@ describe('traffic generator', () => {
 
   it('never throws when the target is down, and stops on its signal', async () => {
     const controller = new AbortController();
-    const traffic = startTraffic({ baseUrl: 'http://127.0.0.1:1/v1', rps: 50, signal: controller.signal });
+    // a port just closed, not a fixed one (another process on this machine may serve any fixed port)
+    const down = `http://127.0.0.1:${await freePort()}/v1`;
+    const traffic = startTraffic({ baseUrl: down, rps: 50, signal: controller.signal });
     await until(() => traffic.stats.errors > 5, 10_000);
     controller.abort();
     await traffic.stop();
