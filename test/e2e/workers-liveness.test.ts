@@ -209,6 +209,26 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
     expect(JSON.parse(stored.body)).toMatchObject({ request_id: 'rolling-1' });
   }, 30_000);
 
+  it('a recorder that was itself stopped past server.workerTimeout kills no worker when it resumes', async () => {
+    const before = await metrics();
+    const killed = lines('worker_unresponsive').length;
+    const workers = childrenOf(serve.proc.pid as number);
+    process.kill(serve.proc.pid as number, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 9_000));
+    } finally {
+      process.kill(serve.proc.pid as number, 'SIGCONT');
+    }
+    // A few heartbeats later: the workers' answers were waiting behind the stopped recorder, not missing.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(lines('worker_unresponsive')).toHaveLength(killed);
+    expect(childrenOf(serve.proc.pid as number)).toEqual(workers);
+    const after = await metrics();
+    expect(metricValue(after, 'llmscope_worker_restarts_total')).toBe(
+      metricValue(before, 'llmscope_worker_restarts_total'),
+    );
+  }, 30_000);
+
   it('a worker that hangs while starting is killed after server.workerTimeout, logged with why, and tried again; /readyz fails after the grace, /healthz does not', async () => {
     writeFileSync(hangFlag, '');
     const [victim] = childrenOf(serve.proc.pid as number) as [number];
