@@ -100,6 +100,28 @@ export const DASHBOARDS: DashboardSpec[] = [
         unit: 'percentunit',
         targets: [{ expr: `${REC.refusalRatio('model')}${M}`, legend: '{{model}}' }],
       },
+      {
+        title: 'Gateway workers serving (serve --workers)',
+        unit: 'short',
+        description:
+          'Workers listening and not draining, against server.workers; below it for 5 minutes fires WorkersNotServing. Empty without workers.',
+        targets: [
+          { expr: 'sum by (instance) (llmscope_workers)', legend: '{{instance}} serving' },
+          { expr: 'sum by (instance) (llmscope_workers_configured)', legend: '{{instance}} configured' },
+        ],
+      },
+      {
+        title: 'Gateway worker restarts by reason',
+        unit: 'short',
+        description:
+          'Workers started again, by why the one before ended (crashed, stopped, start_failed, start_timeout, unresponsive), per $__rate_interval; more than 3 in 15 minutes, stopped aside, fires WorkerRestartStorm.',
+        targets: [
+          {
+            expr: 'sum by (instance, reason) (increase(llmscope_worker_restarts_total[$__rate_interval])) > 0',
+            legend: '{{instance}} {{reason}}',
+          },
+        ],
+      },
     ],
   },
   {
