@@ -42,11 +42,20 @@ describe('reach: a stream cancelled in a tool call or thinking counts the output
   });
   afterAll(() => s.close());
 
-  /** Reads a stream until `stop(event)` has said yes READ times, then aborts; returns how many it counted. */
+  /**
+   * Reads a stream until `counts(event)` has said yes READ times, then aborts and stops reading; returns how many it
+   * counted. It leaves the loop at once: after the abort the SDKs still yield the events they had already received
+   * and decoded (a chunk holds several under load), which the client never looks at.
+   */
   async function readThenCancel<E>(stream: AsyncIterable<E>, ac: AbortController, counts: (e: E) => boolean) {
     let n = 0;
     try {
-      for await (const e of stream) if (counts(e) && ++n === READ) ac.abort();
+      for await (const e of stream) {
+        if (counts(e) && ++n === READ) {
+          ac.abort();
+          break;
+        }
+      }
     } catch {
       /* aborted */
     }
