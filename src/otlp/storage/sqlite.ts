@@ -22,12 +22,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
 /** Traces whose anchor is kept only in memory (until something else of the trace comes), at most this many. */
 const RECENT_ANCHORS = 100_000;
 
+/** A trace's anchor as stored: its row (written 1, with the row's time), or its earliest stored call (written 0). */
+interface Stored {
+  written: number;
+  request_id: string;
+  at: number | null;
+}
+
 /** A trace anchored by this process lately: its anchor, when, and whether its row is written. */
 interface Recent {
   traceId: string;
   anchor: string;
   at: number;
   written: boolean;
+  /** Taken out of the map (pruned, erased): its place in the ring no longer stands for it. */
+  gone?: true;
 }
 
 /**
@@ -35,7 +44,7 @@ interface Recent {
  * RecentIds: taking a Map's first key through a new iterator walks past every key deleted before it).
  */
 class RecentAnchors {
-  readonly map = new Map<string, Recent>();
+  private readonly map = new Map<string, Recent>();
   private readonly ring: (Recent | undefined)[];
   private next = 0;
   constructor(capacity: number) {
@@ -44,9 +53,18 @@ class RecentAnchors {
   get(traceId: string): Recent | undefined {
     return this.map.get(traceId);
   }
+  /** Forgets the traces for which `drop` holds. */
+  forget(drop: (r: Recent) => boolean): void {
+    for (const [t, r] of this.map)
+      if (drop(r)) {
+        r.gone = true;
+        this.map.delete(t);
+      }
+  }
+  /** Remembers a trace not remembered (callers look it up first, and nothing awaits in between). */
   set(r: Recent): void {
     const oldest = this.ring[this.next];
-    if (oldest !== undefined && this.map.get(oldest.traceId) === oldest) this.map.delete(oldest.traceId);
+    if (oldest !== undefined && oldest.gone === undefined) this.map.delete(oldest.traceId);
     this.ring[this.next] = r;
     this.next = (this.next + 1) % this.ring.length;
     this.map.set(r.traceId, r);
@@ -81,25 +99,25 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
    * only in memory before a restart, or forgotten since: `written` 0); undefined for a trace without either. The
    * calls table is the store's, in the same database; a database without it (a test's) has only the rows.
    */
-  private stored(traceId: string, calls: boolean): { written: number; request_id: string } | undefined {
+  private stored(traceId: string, calls: boolean): Stored | undefined {
     if (this.lookUp === null) {
       const hasCalls = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'").get();
-      const row = this.db.prepare('SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t');
+      const row = this.db.prepare(
+        'SELECT 1 AS written, request_id, received_at AS at FROM otlp_trace_anchors WHERE trace_id = @t',
+      );
       this.lookUp = {
         row,
         orCall: hasCalls
           ? this.db.prepare(
-              `SELECT 1 AS written, request_id FROM otlp_trace_anchors WHERE trace_id = @t
-               UNION ALL SELECT 0, request_id FROM (
+              `SELECT 1 AS written, request_id, received_at AS at FROM otlp_trace_anchors WHERE trace_id = @t
+               UNION ALL SELECT 0, request_id, NULL FROM (
                  SELECT request_id FROM calls WHERE trace_id = @t AND request_id LIKE 'otlp-%'
                  ORDER BY started_at, request_id LIMIT 1)`,
             )
           : row,
       };
     }
-    return (calls ? this.lookUp.orCall : this.lookUp.row).get({ t: traceId }) as
-      | { written: number; request_id: string }
-      | undefined;
+    return (calls ? this.lookUp.orCall : this.lookUp.row).get({ t: traceId }) as Stored | undefined;
   }
 
   /** The trace's anchor (from memory, its row, or with `calls` its calls), noting in `write` a row it now needs. */
@@ -111,7 +129,8 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     }
     const s = this.stored(traceId, calls);
     if (s === undefined) return undefined;
-    const found: Recent = { traceId, anchor: s.request_id, at: now, written: s.written === 1 };
+    // a row's time is when it was claimed (pruned with it); a row made now for a stored call is made at `now`
+    const found: Recent = { traceId, anchor: s.request_id, at: s.at ?? now, written: s.written === 1 };
     this.recent.set(found);
     if (!found.written) write.push(found);
     return found.anchor;
@@ -256,7 +275,7 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
 
   async eraseCalls(requestIds: readonly string[]): Promise<number> {
     const erased = new Set(requestIds);
-    for (const [t, r] of this.recent.map) if (erased.has(r.anchor)) this.recent.map.delete(t);
+    this.recent.forget((r) => erased.has(r.anchor));
     return this.db.transaction(() => {
       const spans = this.db.prepare('DELETE FROM otlp_trace_spans WHERE anchor = ?');
       const anchors = this.db.prepare('DELETE FROM otlp_trace_anchors WHERE request_id = ?');
@@ -270,7 +289,7 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
   }
 
   async prune(before: number, pendingBefore: number): Promise<number> {
-    for (const [t, r] of this.recent.map) if (r.at < before) this.recent.map.delete(t);
+    this.recent.forget((r) => r.at < before);
     if (this.pendingTraces)
       for (const [t, at] of this.pendingTraces) if (at < pendingBefore) this.pendingTraces.delete(t);
     return this.db.transaction(() => {

@@ -157,4 +157,34 @@ describe.each(['sqlite', 'sqlite-file', 'postgres'] as const)('trace spans on %s
       expect(rows).toEqual([W]);
     }
   });
+
+  it.skipIf(kind !== 'sqlite')(
+    'remembers at most its capacity of anchors kept only in memory, the oldest forgotten first',
+    async () => {
+      if (store.backend.kind !== 'sqlite') return;
+      const s = new SqliteTraceSpanStore(store.backend.db, 2);
+      const [A, B, C] = ['1a'.repeat(16), '1b'.repeat(16), '1c'.repeat(16)];
+      for (const t of [A, B]) await s.claim([{ traceId: t, requestId: `otlp-${t}` }], 9000);
+      expect(await s.anchors([A, B])).toEqual(
+        new Map([
+          [A, `otlp-${A}`],
+          [B, `otlp-${B}`],
+        ]),
+      );
+      // A and B now have rows (spans were about to be kept beside them): C's claim pushes A out of memory, not away
+      await s.claim([{ traceId: C, requestId: `otlp-${C}` }], 9000);
+      expect(await s.anchors([A, C])).toEqual(
+        new Map([
+          [A, `otlp-${A}`],
+          [C, `otlp-${C}`],
+        ]),
+      );
+      // pruned, then claimed again: the new anchor stays remembered when the pruned one's place comes round
+      await s.prune(9500, 9500);
+      expect(await s.anchors([A, B, C])).toEqual(new Map());
+      await s.claim([{ traceId: B, requestId: 'otlp-b2' }], 9600);
+      await s.claim([{ traceId: 'd'.repeat(32), requestId: 'otlp-d' }], 9600);
+      expect((await s.claim([{ traceId: B, requestId: 'otlp-b3' }], 9600)).anchored).toEqual(new Map([[B, 'otlp-b2']]));
+    },
+  );
 });
