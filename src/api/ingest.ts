@@ -221,8 +221,9 @@ export async function ingestCalls(
 class SeenIds {
   readonly recent = new RecentIds(RECENT_IDS);
   readonly taking = new Set<string>();
+  /** An id this batch took (`taking`, so no other batch records it) and recorded: not remembered before. */
   remember(id: string): void {
-    this.recent.add(id);
+    this.recent.addNew(id);
   }
 }
 

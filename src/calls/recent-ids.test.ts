@@ -39,4 +39,19 @@ describe('RecentIds', () => {
     r.add('b');
     expect([r.has('a'), r.has('b')]).toEqual([false, true]);
   });
+
+  it('addNew remembers an id not remembered as add does, the oldest forgotten first', () => {
+    const a = new RecentIds(3);
+    const b = new RecentIds(3);
+    for (let n = 0; n < 10; n++) {
+      const id = `id-${n}`;
+      expect(a.has(id)).toBe(false);
+      a.addNew(id);
+      b.add(id);
+      expect([...Array(10).keys()].map((k) => a.has(`id-${k}`))).toEqual(
+        [...Array(10).keys()].map((k) => b.has(`id-${k}`)),
+      );
+    }
+    expect(a.size).toBe(3);
+  });
 });

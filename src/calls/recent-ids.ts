@@ -25,7 +25,14 @@ export class RecentIds {
 
   /** Remembers `id` (an id already remembered keeps its place); once full, forgets the oldest. */
   add(id: string): void {
-    if (this.ids.has(id)) return;
+    if (!this.ids.has(id)) this.addNew(id);
+  }
+
+  /**
+   * `add` for an id the caller has just found not remembered (`has` false, nothing added since): the same, without
+   * looking it up again (a look-up in a table of 100,000 ids is most of what remembering one costs).
+   */
+  addNew(id: string): void {
     const oldest = this.order[this.next];
     if (oldest !== undefined) this.ids.delete(oldest);
     this.order[this.next] = id;

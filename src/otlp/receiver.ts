@@ -433,8 +433,9 @@ export class OtlpReceiver {
     };
   }
 
+  /** A call id this export took (`taking`, after `recent` said no) and recorded: not remembered before. */
   private remember(id: string): void {
-    this.recent.add(id);
+    this.recent.addNew(id);
   }
 }
 
