@@ -434,7 +434,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         'generate_content',
         new LlmscopeError(
           'LLMSCOPE_ERR_NOT_FOUND',
-          `unknown route ${req.method} ${path}; llmscope serves Gemini's POST /v1beta/models/{model}:generateContent and :streamGenerateContent`,
+          `unknown route ${req.method} ${path}; llmscope serves Gemini's POST /v1beta/models/{model}:generateContent, :streamGenerateContent, :embedContent and :batchEmbedContents`,
         ),
       );
       return;

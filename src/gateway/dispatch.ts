@@ -23,8 +23,11 @@ import type { Upstream } from './upstream.js';
  */
 export function routeEndpointOf(path: string, headers?: IncomingHttpHeaders): Endpoint {
   const pass = passThroughRoute(path, headers)?.adapter;
+  const route = gatewayRoute(path);
+  // A route whose endpoint is another format's too (Gemini's embeddings): its own format's first endpoint.
+  const own = route && !route.adapter.routes[path] ? (route.adapter.endpoints?.[0] ?? route.endpoint) : route?.endpoint;
   return (
-    gatewayRoute(path)?.endpoint ??
+    own ??
     (pass ? ((Object.values(pass.routes)[0] ?? pass.endpoints?.[0]) as Endpoint) : undefined) ??
     (path.startsWith('/v1beta/') ? 'generate_content' : 'chat.completions')
   );
@@ -104,8 +107,9 @@ export function serveGateway(
         res,
         route.endpoint,
         new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
+        route.adapter,
       );
-    else proxy.handle(req, res, route.endpoint);
+    else proxy.handle(req, res, route.endpoint, route.adapter);
     return true;
   }
   const passThrough = passThroughRoute(path, req.headers);

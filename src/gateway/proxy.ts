@@ -261,9 +261,11 @@ export class GatewayProxy {
     return r;
   }
 
-  /** Entry point for one gateway call; never throws. */
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
-    const adapter = adapterFor(endpoint);
+  /**
+   * Entry point for one gateway call; never throws. `adapter`: the route's wire format, when the endpoint is not its
+   * own (Gemini's embeddings are `embeddings` calls in Gemini's format).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, adapter = adapterFor(endpoint)): void {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
@@ -312,8 +314,8 @@ export class GatewayProxy {
   }
 
   /** Answers a request on a gateway route with llmscope's own error, in the route's shape (unrecorded). */
-  refuse(res: ServerResponse, endpoint: Endpoint, err: LlmscopeError): void {
-    sendErrorAs(adapterFor(endpoint), res, err);
+  refuse(res: ServerResponse, endpoint: Endpoint, err: LlmscopeError, adapter = adapterFor(endpoint)): void {
+    sendErrorAs(adapter, res, err);
   }
 
   /**

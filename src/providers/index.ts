@@ -85,8 +85,13 @@ export function passThroughRoute(path: string, headers?: IncomingHttpHeaders): P
   return undefined;
 }
 
-/** The prompt text of a call on `endpoint`, in its own format (budgets estimate tokens from it). */
+/**
+ * The prompt text of a call on `endpoint`, in its own format (budgets estimate tokens from it). An embeddings body
+ * with Gemini's `content` or `requests` and no `input` is Gemini's (embedContent, batchEmbedContents).
+ */
 export function promptTextOf(body: Record<string, unknown>, endpoint: Endpoint): string {
+  if (endpoint === 'embeddings' && body.input === undefined && (body.content !== undefined || body.requests))
+    return geminiAdapter.promptText(body, endpoint);
   return adapterFor(endpoint).promptText(body, endpoint);
 }
 

@@ -11,6 +11,9 @@
 //                                       answers that candidate alone (usage counts the N)
 //   (with generationConfig.thinkingConfig.includeThoughts, up to 8 tokens of thought summary come first as parts
 //   marked `thought: true`, streamed while the model thinks)
+// Embeddings (:embedContent, :batchEmbedContents) answer usageMetadata.promptTokenCount, the tokens of the texts
+// embedded, as the Gemini API's EmbeddingUsageMetadata does; `x-simulator-usage: none` leaves it out, as older API
+// versions (and Vertex AI's) do.
 // Faults: rate_limit (429 RESOURCE_EXHAUSTED), server_error (500), overloaded (503 UNAVAILABLE), bad_request (400
 // INVALID_ARGUMENT), timeout, cut, refusal (finishReason SAFETY with no
 // content) and content_filter (the prompt blocked: promptFeedback.blockReason SAFETY, no candidates, no output).
@@ -362,13 +365,17 @@ export function geminiMethodProblem(method: GeminiMethod, b: Json): Json | null 
   return null;
 }
 
-/** Answers a (valid) countTokens, embedContent or batchEmbedContents request. */
+/**
+ * Answers a (valid) countTokens, embedContent or batchEmbedContents request; the embeddings with their usageMetadata
+ * unless `usage` is false.
+ */
 export function geminiMethod(
   ex: SimExchange,
   route: { model: string; method: GeminiMethod },
   b: Json,
   seed: number,
   vector: (seed: number, model: string, text: string, dimensions: number) => number[],
+  usage = true,
 ): void {
   if (route.method === 'countTokens') {
     const inner = (b.generateContentRequest as Json | undefined) ?? b;
@@ -381,6 +388,14 @@ export function geminiMethod(
       typeof r.outputDimensionality === 'number' && r.outputDimensionality > 0 ? r.outputDimensionality : 768;
     return { values: vector(seed, route.model, partsText(r.content), Math.floor(dims)) };
   };
-  if (route.method === 'embedContent') sendJson(ex, 200, { embedding: embed(b) });
-  else sendJson(ex, 200, { embeddings: (b.requests as Json[]).map(embed) });
+  const requests = route.method === 'embedContent' ? [b] : (b.requests as Json[]);
+  let tokens = 0;
+  for (const r of requests) tokens += countTokens(partsText(r.content));
+  const usageMetadata = {
+    promptTokenCount: tokens,
+    promptTokenDetails: [{ modality: 'TEXT', tokenCount: tokens }],
+  };
+  const answer: Json = route.method === 'embedContent' ? { embedding: embed(b) } : { embeddings: requests.map(embed) };
+  if (usage) answer.usageMetadata = usageMetadata;
+  sendJson(ex, 200, answer);
 }

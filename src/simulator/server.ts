@@ -459,8 +459,13 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     const at = geminiOther!;
     const wrong = geminiMethodProblem(at.method, b);
     if (wrong) return sendJson(res, 400, wrong);
-    return geminiMethod(ex, at, b, state.opts.seed, (seed, model, text, dims) =>
-      vectorFloats(embeddingVector(seed, model, text, dims)),
+    return geminiMethod(
+      ex,
+      at,
+      b,
+      state.opts.seed,
+      (seed, model, text, dims) => vectorFloats(embeddingVector(seed, model, text, dims)),
+      headerText(req.headers['x-simulator-usage']) !== 'none',
     );
   }
   if (route === 'messages' || route === 'count_tokens') {

@@ -181,7 +181,7 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     expect((err as Error).message).toMatch(/no provider of type gemini serves model .*claude-x/);
   });
 
-  it('passes countTokens, embedContent and the model list through to the Gemini provider, unrecorded', async () => {
+  it('passes countTokens and the model list through to the Gemini provider, unrecorded; embeddings go there too', async () => {
     const id = (x: string) => ({ httpOptions: { headers: { 'x-request-id': x } } });
     const contents = 'How many tokens is this sentence, please?';
     const a = await direct.models.countTokens({ model: MODEL, contents });
@@ -227,10 +227,12 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     expect(paths['gem-count']?.headers['x-goog-api-key']).toBe('gemini-test-key');
     expect(paths['gem-embed']?.path).toBe(`/v1beta/models/${EMBED}:batchEmbedContents`);
     expect(paths['gem-embed-1']?.path).toBe(`/v1beta/models/${EMBED}:embedContent`);
-    // none of them is an LLM call
+    // countTokens and the models are no LLM calls; the embeddings are (reach-gemini-embed.test.ts)
     await new Promise((r) => setTimeout(r, 200));
-    expect(s.calls.filter((c) => c.requestId.startsWith('gem-count') || c.requestId.startsWith('gem-embed'))).toEqual(
-      [],
-    );
+    expect(s.calls.filter((c) => c.requestId === 'gem-count' || c.requestId === 'gem-model')).toEqual([]);
+    expect(s.calls.filter((c) => c.requestId.startsWith('gem-embed')).map((c) => c.endpoint)).toEqual([
+      'embeddings',
+      'embeddings',
+    ]);
   });
 });

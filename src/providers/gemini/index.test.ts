@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LlmscopeError } from '../../errors.js';
+import { promptTextOf } from '../index.js';
 import {
   errorTypeOf,
   fastGeminiChunk,
@@ -20,6 +21,34 @@ describe('gemini adapter', () => {
     expect(geminiAdapter.upstreamPath('generate_content', url, 'gemini-2.5-pro')).toBe(
       '/models/gemini-2.5-pro:streamGenerateContent?alt=sse',
     );
+  });
+
+  it('reads the embedding methods as embeddings calls: path, prompt text, usageMetadata', () => {
+    const url = '/v1beta/models/gemini-embedding-001:batchEmbedContents';
+    expect(geminiAdapter.matchPath?.(url)).toBe('embeddings');
+    expect(geminiAdapter.matchPath?.('/v1/models/text-embedding-004:embedContent')).toBe('embeddings');
+    expect(geminiAdapter.requestFacts?.(url)).toEqual({ model: 'gemini-embedding-001', stream: false });
+    expect(geminiAdapter.upstreamPath('embeddings', `${url}?x=1`, 'gemini-embedding-002')).toBe(
+      '/models/gemini-embedding-002:batchEmbedContents?x=1',
+    );
+    // no longer passed through unrecorded; countTokens still is
+    expect(geminiAdapter.passThroughPath?.('/v1/models/gemini-embedding-001:embedContent')).toBeNull();
+    expect(geminiAdapter.passThroughPath?.('/v1/models/gemini-2.5-flash:countTokens')?.model).toBe('gemini-2.5-flash');
+    const one = { content: { parts: [{ text: 'a' }, { text: 'b' }] } };
+    const many = { requests: [{ content: { parts: [{ text: 'x' }] } }, { content: { parts: [{ text: 'y' }] } }] };
+    expect(promptText(one, 'embeddings')).toBe('ab');
+    expect(promptText(many, 'embeddings')).toBe('x\ny');
+    expect(promptTextOf(many, 'embeddings')).toBe('x\ny');
+    expect(promptTextOf({ model: 'm', input: ['x', 'y'] }, 'embeddings')).toBe('x\ny');
+    expect(responseInfo({ embeddings: [], usageMetadata: { promptTokenCount: 7 } }, 'embeddings').usage).toEqual({
+      inputTokens: 7,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+      cacheWriteInputTokens: 0,
+    });
+    expect(responseInfo({ embedding: { values: [1] } }, 'embeddings').usage).toBeNull();
+    expect(geminiAdapter.params(many)).toEqual({});
   });
 
   it('counts thoughts as output and reasoning; promptTokenCount already holds the cached tokens', () => {

@@ -1,7 +1,8 @@
 // Google's Gemini API (POST /v1beta/models/{model}:generateContent and :streamGenerateContent, as server-sent events
 // with ?alt=sse or as one JSON array without it): the model and streaming from the path, `usageMetadata` (prompt,
 // candidates, cached, thoughts tokens), the first candidate's finishReason, safety blocks as refusals, and Google's
-// error shape for llmscope's own errors.
+// error shape for llmscope's own errors. Its embeddings (:embedContent, and :batchEmbedContents, which @google/genai's
+// models.embedContent calls) are calls on the `embeddings` endpoint, as OpenAI's /v1/embeddings are.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
 import { renderError as renderOpenAiError } from '../../errors.js';
@@ -22,6 +23,8 @@ import { JsonArrayStreamMeter } from './array-stream.js';
 
 /** `/v1beta/models/{model}:{method}` (also `/v1/...`), the model possibly with slashes (`tunedModels/x`). */
 const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
+/** The embedding methods, recorded as `embeddings` calls. */
+const EMBED_PATH = /^\/(v1beta|v1)\/models\/([^:]+):(embedContent|batchEmbedContents)$/;
 
 /** Finish reasons that mean the model's output was blocked (a refusal). */
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
@@ -59,7 +62,22 @@ function partsText(content: unknown): string {
   return s;
 }
 
-export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]): string {
+/**
+ * The text an embeddings request embeds: embedContent's `content`, or each of batchEmbedContents' `requests[].content`,
+ * one a line (as OpenAI's input array is read).
+ */
+function embedText(body: Json): string {
+  if (!Array.isArray(body.requests)) return partsText(body.content);
+  let s = '';
+  for (const r of body.requests) {
+    const t = partsText(obj(r)?.content);
+    s += s ? `\n${t}` : t;
+  }
+  return s;
+}
+
+export function promptText(body: Json, endpoint: Endpoint, assistant?: number[]): string {
+  if (endpoint === 'embeddings') return embedText(body);
   let s = '';
   const system = partsText(body.systemInstruction ?? body.system_instruction);
   if (system) s += `${system}\n`;
@@ -112,7 +130,18 @@ function chunkOf(body: unknown): ChunkInfo {
   return info;
 }
 
-export function responseInfo(body: unknown): ResponseInfo {
+/**
+ * An embeddings answer's usage: `usageMetadata.promptTokenCount` (the Gemini API's EmbeddingUsageMetadata), all of it
+ * input; null when the answer has none (older API versions), and the prompt is counted with the tokenizer.
+ */
+function embedUsage(body: unknown): Usage | null {
+  const input = num(obj(obj(body)?.usageMetadata)?.promptTokenCount);
+  if (input === null) return null;
+  return { inputTokens: input, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0, cacheWriteInputTokens: 0 };
+}
+
+export function responseInfo(body: unknown, endpoint?: Endpoint): ResponseInfo {
+  if (endpoint === 'embeddings') return { text: '', finishReason: null, usage: embedUsage(body), refusal: null };
   const c = chunkOf(body);
   return { text: c.text, finishReason: c.finishReason, usage: c.usage, refusal: c.refusal };
 }
@@ -250,12 +279,12 @@ export function renderError(err: unknown): RenderedError {
 }
 
 /**
- * Gemini's routes beside generateContent, passed through unrecorded: anything under `/v1beta/models` (the model list,
- * one model, countTokens, embedContent, batchEmbedContents, ...), and those three methods under `/v1` (whose
- * `/v1/models` is otherwise OpenAI's model list).
+ * Gemini's routes beside generateContent and the embeddings, passed through unrecorded: anything else under
+ * `/v1beta/models` (the model list, one model, countTokens, ...), and countTokens under `/v1` (whose `/v1/models` is
+ * otherwise OpenAI's model list).
  */
 const PASS_V1BETA = /^\/v1beta\/models(?:\/([^:]+)(:[A-Za-z]+)?)?$/;
-const PASS_V1 = /^\/v1\/models\/([^:]+)(:(?:countTokens|embedContent|batchEmbedContents))$/;
+const PASS_V1 = /^\/v1\/models\/([^:]+)(:countTokens)$/;
 
 /**
  * The Gemini API's other resources, as @google/genai calls them (caches, files, batches, operations, tuned models, file
@@ -293,9 +322,12 @@ function passThroughUpstreamPath(basePath: string, path: string): string {
   return m ? `${m[1]}/upload${m[2]}${rest}` : `/upload${basePath}${rest}`;
 }
 
+/** The generation or embedding method path `path` is, if one. */
+const methodPath = (path: string): RegExpExecArray | null => PATH.exec(path) ?? EMBED_PATH.exec(path);
+
 function requestFacts(url: string): { model: string; stream: boolean } | null {
   const q = url.indexOf('?');
-  const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+  const m = methodPath(q === -1 ? url : url.slice(0, q));
   if (!m) return null;
   let model = m[2] as string;
   try {
@@ -330,18 +362,21 @@ export const geminiAdapter: ProviderAdapter = {
   passThrough: [],
   passThroughPath,
   passThroughUpstreamPath,
-  matchPath: (path) => (PATH.test(path) ? 'generate_content' : null),
+  // The embeddings are on the `embeddings` endpoint, which stays OpenAI's route key (adapterFor): the gateway takes
+  // this adapter from the route, not from the endpoint.
+  matchPath: (path) => (PATH.test(path) ? 'generate_content' : EMBED_PATH.test(path) ? 'embeddings' : null),
   endpoints: ['generate_content'],
   requestFacts,
   takeUrlKey,
   // The provider's baseUrl ends in /v1beta (or /v1); the method and query (alt=sse, key) are the client's.
   upstreamPath(_endpoint, url, model) {
     const q = url.indexOf('?');
-    const m = PATH.exec(q === -1 ? url : url.slice(0, q));
+    const m = methodPath(q === -1 ? url : url.slice(0, q));
     return `/models/${model}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
   },
   injectsStreamUsage: false,
   params(body) {
+    if (Array.isArray(body.requests) || body.content !== undefined) return {}; // an embeddings request
     const g = obj(body.generationConfig ?? body.generation_config);
     const out: Record<string, number> = {};
     if (!g) return out;
@@ -363,5 +398,8 @@ export const geminiAdapter: ProviderAdapter = {
     /^application\/json\b/i.test(contentType) ? new JsonArrayStreamMeter(geminiStreamReader) : null,
   errorTypeOf,
   renderError,
-  example: () => ({ body: '{"contents": [{"role": "user", "parts": [{"text": "..."}]}]}', model: 'gemini-2.5-flash' }),
+  example: (endpoint) =>
+    endpoint === 'embeddings'
+      ? { body: '{"content": {"parts": [{"text": "..."}]}}', model: 'gemini-embedding-001' }
+      : { body: '{"contents": [{"role": "user", "parts": [{"text": "..."}]}]}', model: 'gemini-2.5-flash' },
 };
