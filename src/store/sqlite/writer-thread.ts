@@ -137,17 +137,23 @@ function nextGroup(): Request[] {
   return pending.splice(0, n);
 }
 
-/** Writes a group (see GROUP_CALLS) and returns each request's answer. */
+/**
+ * Writes a group (see GROUP_CALLS) and returns the answers of the requests written. Should the main connection raise
+ * the gate meanwhile, the group is committed after the request in hand and the rest go back to wait, so that write
+ * waits for one request's writes at most, as without groups.
+ */
 function writeGroup(group: readonly Request[]): WriterReply[] {
   yieldToMain();
   const rows = group.map(rowsOf);
   if (group.length === 1) return [writeAlone(group[0] as Request, rows[0] as CallValue[][] | null)];
   const replies: WriterReply[] = [];
+  let n = 0;
   try {
     begin.run();
-    for (let i = 0; i < group.length; i++) {
-      const msg = group[i] as Request;
-      const r = rows[i];
+    for (; n < group.length; n++) {
+      if (n > 0 && Atomics.load(data.gate, 0) > 0) break;
+      const msg = group[n] as Request;
+      const r = rows[n];
       if (r) {
         writer.writeRows(r);
         replies.push({ id: msg.id });
@@ -157,6 +163,7 @@ function writeGroup(group: readonly Request[]): WriterReply[] {
       }
     }
     commit.run();
+    pending.unshift(...group.slice(n));
     return replies;
   } catch {
     // SQLite may have rolled the transaction back already (SQLITE_FULL, an I/O error)
