@@ -472,11 +472,13 @@ export async function startFleet(
         return;
       }
       if (member.inflight > 0) lost.inc(member.inflight);
-      if (Date.now() - member.startedAt > HEALTHY_MS) backoff = RESTART_MIN_MS;
-      const wait = backoff;
-      backoff = Math.min(backoff * 2, RESTART_MAX_MS);
-      const how = signal ?? `code ${code}`;
       const reason = restartReason(member, code, signal);
+      if (Date.now() - member.startedAt > HEALTHY_MS) backoff = RESTART_MIN_MS;
+      // A worker stopped on purpose (a rolling restart: a SIGTERM to each in turn) is replaced at once and does not
+      // lengthen the wait, which is for workers that keep failing.
+      const wait = reason === 'stopped' ? RESTART_MIN_MS : backoff;
+      if (reason !== 'stopped') backoff = Math.min(backoff * 2, RESTART_MAX_MS);
+      const how = signal ?? `code ${code}`;
       if (member.listening)
         log.warn(
           {

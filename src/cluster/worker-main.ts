@@ -33,12 +33,12 @@ rpc.on('ping', () => null);
 let worker: GatewayWorker | null = null;
 let exiting = false;
 
-async function stop(code: number): Promise<void> {
+async function stop(code: number, alone = false): Promise<void> {
   if (exiting) return;
   exiting = true;
   let metrics: unknown = null;
   try {
-    await worker?.drain();
+    await worker?.drain({ alone });
     metrics = (await worker?.metrics().catch(() => null)) ?? null;
   } finally {
     // Everything this worker finished is on the channel before it says so; the primary waits for this line. Its
@@ -85,5 +85,5 @@ process.on('disconnect', () => {
 // ends it, and the primary starts another.
 process.on('SIGINT', () => {});
 process.on('SIGHUP', () => {});
-process.on('SIGTERM', () => void stop(0));
+process.on('SIGTERM', () => void stop(0, true));
 send({ t: 'hello' });

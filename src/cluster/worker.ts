@@ -8,7 +8,7 @@
 // the one ledger. Anything else (/api, the dashboard, /metrics, /readyz, OTLP, ingest) is relayed to the primary's
 // loopback listener, which answers for the whole deployment.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
@@ -290,8 +290,12 @@ export interface GatewayWorker {
   readonly server: Server;
   /** This worker's logger (its lines carry `worker`: its pid). */
   readonly log: Pick<ReturnType<typeof createLogger>, 'warn' | 'flush'>;
-  /** Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on. */
-  drain(): Promise<void>;
+  /**
+   * Stops taking calls, lets those in flight finish (bounded by server.shutdownGrace), hands every finished call on.
+   * `alone`: only this worker stops while the others serve (a SIGTERM of its own, a rolling restart): it stops
+   * accepting connections but answers requests on those it has (each then closed), rather than refusing them.
+   */
+  drain(opts?: { alone?: boolean }): Promise<void>;
   /** This worker's metrics, as `GET /metrics` adds them up (also sent with its last message when it drains). */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** The primary recorded batch `id` (its `calls-ack`). */
@@ -394,6 +398,10 @@ export async function startWorker(
   for (const p of config.providers) upstreams.set(p.name, createUpstream(p));
   const hooks: GatewayHook[] = init.phases.authenticate || init.phases.admit ? [remoteHook(rpc, init.phases)] : [];
   let draining = false;
+  /** Draining with the whole deployment: new calls are refused (503 shutting_down). */
+  let shedding = false;
+  /** Draining alone: every answer closes its connection, so its client's next request opens one to another worker. */
+  let closing = false;
   const proxy = new GatewayProxy({
     config,
     recorder,
@@ -401,7 +409,7 @@ export async function startWorker(
     router: new ModelRouter(config.providers, config.routes),
     upstreams,
     hooks,
-    draining: () => draining,
+    draining: () => shedding,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
   });
@@ -460,6 +468,7 @@ export async function startWorker(
 
   const loopback = isLoopback(config.server.host);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (closing) res.setHeader('connection', 'close');
     if (refuseEmptySegment(proxy, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
@@ -511,13 +520,26 @@ export async function startWorker(
     disconnected() {
       for (const id of [...acks.keys()]) settle(id, new Error('the recorder process is gone'));
     },
-    drain() {
+    drain(opts = {}) {
       drained ??= (async () => {
         draining = true;
         const grace = durationMs(config.server.shutdownGrace);
-        const stopped = new Promise<void>((ok) => server.close(() => ok()));
-        server.closeIdleConnections();
         const deadline = Date.now() + grace;
+        let stopped: Promise<void>;
+        if (opts.alone) {
+          // The other workers serve: closing this one's keep-alive connections at once would cut the requests their
+          // clients are sending on them as they are closed (a rolling restart of 2 workers under 16 OpenAI clients
+          // without retries: 12 connection errors). It stops accepting (net.Server's close: http.Server's also closes
+          // idle connections) and answers what comes on the connections it has with `connection: close`; those still
+          // idle after DRAIN_LINGER_MS are closed then.
+          closing = true;
+          stopped = new Promise<void>((ok) => NetServer.prototype.close.call(server, () => ok()));
+          await Promise.race([stopped, new Promise((r) => setTimeout(r, Math.min(DRAIN_LINGER_MS, grace)))]);
+        } else {
+          shedding = true;
+          stopped = new Promise<void>((ok) => server.close(() => ok()));
+        }
+        server.closeIdleConnections();
         while ((inflight.size > 0 || proxy.passThroughsInFlight > 0 || relaying > 0) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 20));
         const abandoned = inflight.size;
@@ -537,6 +559,12 @@ export async function startWorker(
     },
   };
 }
+
+/**
+ * How long a worker draining alone (a rolling restart) keeps its idle keep-alive connections for requests already on
+ * their way (each answered, then closed) before closing those still idle.
+ */
+export const DRAIN_LINGER_MS = 2_000;
 
 /** The address a worker listens on, as the base URL clients use. */
 export function baseUrlOf(server: Server): string {
