@@ -1,12 +1,13 @@
 // The single-call cost signal: the most expensive call per minute and group, and how many calls the group had.
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
-import { fakeCall } from '../cost/testing.js';
+import { makeCall } from '../store/store.contract.js';
 import { MINUTE_MS } from '../time.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 
 const T0 = 1_750_000_020_000 - (1_750_000_020_000 % MINUTE_MS);
-const call = (over: Partial<LlmCall>): LlmCall => fakeCall({ endedAt: T0 + 1000, ...over });
+const call = (over: Partial<LlmCall>): LlmCall =>
+  makeCall(0, { provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', endedAt: T0 + 1000, ...over });
 
 describe('CallCostTracker', () => {
   it('keeps the largest cost and the count per minute and group (no feature or team grouped as "")', () => {
