@@ -102,22 +102,21 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
   private stored(traceId: string, calls: boolean): Stored | undefined {
     if (this.lookUp === null) {
       const hasCalls = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'").get();
-      const row = this.db.prepare(
-        'SELECT 1 AS written, request_id, received_at AS at FROM otlp_trace_anchors WHERE trace_id = @t',
-      );
+      const row = 'SELECT 1 AS written, request_id, received_at AS at FROM otlp_trace_anchors WHERE trace_id = @t';
       this.lookUp = {
-        row,
-        orCall: hasCalls
-          ? this.db.prepare(
-              `SELECT 1 AS written, request_id, received_at AS at FROM otlp_trace_anchors WHERE trace_id = @t
+        // the claim's look-up, once a new trace: bound by position
+        row: this.db.prepare(row.replace('@t', '?')),
+        orCall: this.db.prepare(
+          hasCalls
+            ? `${row}
                UNION ALL SELECT 0, request_id, NULL FROM (
                  SELECT request_id FROM calls WHERE trace_id = @t AND request_id LIKE 'otlp-%'
-                 ORDER BY started_at, request_id LIMIT 1)`,
-            )
-          : row,
+                 ORDER BY started_at, request_id LIMIT 1)`
+            : row,
+        ),
       };
     }
-    return (calls ? this.lookUp.orCall : this.lookUp.row).get({ t: traceId }) as Stored | undefined;
+    return (calls ? this.lookUp.orCall.get({ t: traceId }) : this.lookUp.row.get(traceId)) as Stored | undefined;
   }
 
   /** The trace's anchor (from memory, its row, or with `calls` its calls), noting in `write` a row it now needs. */
