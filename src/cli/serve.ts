@@ -192,6 +192,12 @@ export async function runFleet(config: Config, n: number): Promise<Fleet> {
     }
   };
   onStopSignals(stop);
+  // SIGUSR2: a rolling restart of the gateway workers (gunicorn's HUP, nginx's reload of its workers): each replaced in
+  // turn, the fleet serving meanwhile. Ignored while one runs or while stopping. (Its default action would end the
+  // recorder at once, and with it every worker.)
+  process.on('SIGUSR2', () => {
+    if (!stopping) void fleet.roll();
+  });
   return fleet;
 }
 
@@ -222,6 +228,14 @@ export async function runApp(config: Config, onStop?: () => Promise<void>): Prom
     }
   };
   onStopSignals(stop);
+  // SIGUSR2 rolls gateway workers (runFleet); one process has none: said and ignored, rather than its default action
+  // ending the process with the calls in flight (a systemd unit's reload sending it).
+  process.on('SIGUSR2', () =>
+    app.ctx.logger.warn(
+      { event: 'rolling_restart_ignored' },
+      'SIGUSR2 (rolling restart) replaces gateway workers; this llmscope runs in one process (server.workers: 1): ignored',
+    ),
+  );
   return app;
 }
 

@@ -86,6 +86,12 @@ export interface Fleet {
   readonly base: string;
   /** Process ids of the workers now running. */
   pids(): number[];
+  /**
+   * Replaces every worker, one at a time (serve's SIGUSR2): each is sent SIGTERM (it drains alone, answering what
+   * comes on its connections) and the next only once the fleet serves whole again. Resolves with how many were
+   * replaced; a second call while one runs gets the same promise.
+   */
+  roll(): Promise<number>;
   /** Drains every worker (their finished calls recorded), then closes the primary's app. */
   close(): Promise<void>;
 }
@@ -545,10 +551,50 @@ export async function startFleet(
   log.info({ event: 'workers_started', workers: n, url: base }, `${n} gateway workers serving on ${base}`);
 
   let closed: Promise<void> | null = null;
+  let rolling: Promise<number> | null = null;
   return {
     app,
     base,
     pids: () => [...members.values()].map((m) => m.worker.process.pid as number),
+    roll() {
+      rolling ??= (async () => {
+        const old = [...members.values()];
+        const t0 = Date.now();
+        log.info(
+          { event: 'workers_rolling_restart', workers: old.length },
+          `replacing ${old.length} gateway workers one at a time`,
+        );
+        let replaced = 0;
+        // Per worker: its drain (server.shutdownGrace), the restart wait, and the new one's start (server.workerTimeout).
+        const stepMs = durationMs(config.server.shutdownGrace) + workerTimeoutMs + RESTART_MAX_MS;
+        for (const m of old) {
+          if (stopping) break;
+          if (m.worker.isDead()) continue;
+          const pid = m.worker.process.pid;
+          const gone = new Promise<void>((ok) => m.worker.once('exit', () => ok()));
+          m.worker.process.kill('SIGTERM');
+          const deadline = Date.now() + stepMs;
+          await gone;
+          while (!stopping && serving() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          if (serving() < n) {
+            log.warn(
+              { event: 'workers_rolling_restart_stopped', replaced, pid, serving: serving(), workers: n },
+              `rolling restart stopped after ${replaced} workers: the one replacing worker ${pid} is not serving (see worker_start_failed)`,
+            );
+            return replaced;
+          }
+          replaced++;
+        }
+        log.info(
+          { event: 'workers_rolled', workers: replaced, duration_ms: Date.now() - t0 },
+          `replaced ${replaced} gateway workers in ${Date.now() - t0} ms`,
+        );
+        return replaced;
+      })().finally(() => {
+        rolling = null;
+      });
+      return rolling;
+    },
     close() {
       closed ??= (async () => {
         stopping = true;

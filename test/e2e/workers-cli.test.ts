@@ -156,6 +156,21 @@ describe('serve --workers from the command line', () => {
     }
   }, 30_000);
 
+  it('SIGUSR2 (a rolling restart, as a systemd reload sends it) to one process is said and ignored, not the end of it', async () => {
+    const run = serve(['--upstream', fast.url], {}, scratch());
+    running.push(run);
+    const base = await run.serving;
+    process.kill(run.proc.pid as number, 'SIGUSR2');
+    const deadline = Date.now() + 10_000;
+    while (!run.stdout().includes('rolling_restart_ignored') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(run.stdout()).toContain('"event":"rolling_restart_ignored"');
+    expect(run.proc.exitCode).toBe(null);
+    const r = await fetch(`${base}/healthz`);
+    expect(r.status).toBe(200);
+    killServe(run.proc);
+  }, 30_000);
+
   it('--workers 0 and --workers many are refused with what to give instead', async () => {
     for (const [flag, says] of [
       ['0', '--workers must be a whole number of gateway processes (1 or more) or "auto"'],

@@ -81,6 +81,7 @@ afterAll(async () => {
 
 interface Line {
   event?: string;
+  workers?: number;
   restart_in_ms?: number;
   level?: string | number;
   pid?: number;
@@ -211,7 +212,7 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
     expect(JSON.parse(stored.body)).toMatchObject({ request_id: 'rolling-1' });
   }, 30_000);
 
-  it('a rolling restart (a SIGTERM to each worker in turn) under 16 OpenAI clients without retries: no client error', async () => {
+  it('a rolling restart (a SIGTERM to each worker in turn, then SIGUSR2 to the recorder) under 16 OpenAI clients without retries: no client error', async () => {
     let stop = false;
     let ok = 0;
     const errors: string[] = [];
@@ -253,6 +254,14 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
         100,
       );
     }
+    // The same, in one signal to the recorder: SIGUSR2 replaces each worker in turn.
+    const before = childrenOf(serve.proc.pid as number);
+    process.kill(serve.proc.pid as number, 'SIGUSR2');
+    const done = await until(() => lines('workers_rolled')[0], 40_000, 100);
+    expect(done.workers).toBe(2);
+    const after = childrenOf(serve.proc.pid as number);
+    expect(after).toHaveLength(2);
+    expect(after.filter((p) => before.includes(p))).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     stop = true;
     await Promise.all(clients);
@@ -260,11 +269,11 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
     // on them: 10 to 12 'Connection error.' in this run.
     expect(errors).toEqual([]);
     expect(ok).toBeGreaterThan(100);
-    expect(restarts(await metrics(), 'stopped')).toBe(stopped0 + 2);
+    expect(restarts(await metrics(), 'stopped')).toBe(stopped0 + 4);
     // Replaced at once: a worker stopped on purpose does not lengthen the wait kept for failing ones.
     for (const w of rolled)
       expect(lines('worker_exited').find((l) => l.pid === w)).toMatchObject({ reason: 'stopped', restart_in_ms: 100 });
-  }, 60_000);
+  }, 90_000);
 
   it('a recorder that was itself stopped past server.workerTimeout kills no worker when it resumes', async () => {
     const before = await metrics();
