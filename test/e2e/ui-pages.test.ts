@@ -355,7 +355,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
         expect(errors).toEqual([]);
       });
 
-  it('five calls just made: every overview chart draws them (as still filling) while the cards show them', async () => {
+  it('five calls just made: every overview chart and the spend chart draw them (as still filling) while the cards show them', async () => {
     for (let i = 0; i < 5; i++) {
       const r = await fetch(`${empty.base}/v1/chat/completions`, {
         method: 'POST',
@@ -376,6 +376,12 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
       expect(Number(await page.getAttribute(`#${id} .plot`, 'data-drawn')), id).toBeGreaterThan(0);
     }
     expect(await page.textContent('#chart-rps figcaption')).toMatch(/still filling/);
+    // the cost page's spend chart too: the hour so far, from the first data (a flat $0 line before, the only hour
+    // with spend left out as still filling, under a spend tile of dollars)
+    await show(page, `${empty.base}/#/cost?range=24h`, 'cost-five-calls');
+    await page.waitForSelector('#chart-cost .plot[data-drawn] canvas', { timeout: 10_000 });
+    expect(await page.textContent('#chart-cost figcaption')).toMatch(/still filling: no hour since the first call/);
+    expect(await page.getAttribute('#chart-cost', 'data-markers')).toBe('1');
     await page.context().close();
     expect(errors).toEqual([]);
   });

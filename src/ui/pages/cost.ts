@@ -37,6 +37,7 @@ export const costPage: Page = {
     if (!ctx.current()) return;
     // Calls are priced when they end: a bucket ending less than 30 s ago is still filling (drawn, it is a cliff).
     const filling = Date.now() - 30_000;
+    const spend = series.ok ? spendSeries(series.data.points, STEP_MS[step], filling) : null;
     if (!total.ok) {
       fill(
         root,
@@ -78,9 +79,11 @@ export const costPage: Page = {
             fromFirstData: true,
             id: 'chart-cost',
             title: `Spend per ${step}`,
-            note: `the ${step} still filling is left out`,
+            note: spend?.young
+              ? `still filling: no ${step} since the first call is complete yet, so the ${step} so far is drawn; it will change as calls end`
+              : `the ${step} still filling is left out`,
             x: series.data.points.map((p) => Date.parse(p.t)),
-            ys: [series.data.points.map((p) => (Date.parse(p.t) + STEP_MS[step] > filling ? null : p.cost_usd))],
+            ys: [spend?.ys ?? []],
             series: [{ label: 'USD', fill: true }],
             yFmt: usd,
             emptyText: 'no spend in this range',
@@ -96,6 +99,26 @@ export const costPage: Page = {
     );
   },
 };
+
+/**
+ * The spend chart's values: a bucket still filling (ending after `filling`) is left out, as a cliff would mislead;
+ * unless no complete bucket holds any spend (the first hour of a new install, or of the demo), when it is drawn
+ * (`young`), from the first bucket with spend: left out then, the chart was a flat $0 line under a spend tile of dollars.
+ */
+export function spendSeries(
+  points: readonly { t: string; cost_usd: number }[],
+  stepMs: number,
+  filling: number,
+): { ys: (number | null)[]; young: boolean } {
+  const partial = (p: { t: string }) => Date.parse(p.t) + stepMs > filling;
+  const first = points.findIndex((p) => p.cost_usd > 0);
+  const young = first !== -1 && !points.some((p) => !partial(p) && p.cost_usd > 0);
+  // Young: nothing before the first spend is drawn either (a line from $0 there would read as spend growing).
+  return {
+    ys: points.map((p, i) => (young ? (i < first ? null : p.cost_usd) : partial(p) ? null : p.cost_usd)),
+    young,
+  };
+}
 
 function groupCard(dim: string, r: Result<CostSummary>): HTMLElement {
   if (!r.ok) return card(`By ${dim}`, empty(why(r, `spend by ${dim}`)));
