@@ -6,7 +6,9 @@
 // hooks run here (one RPC per phase), so budgets and rate limits are exact across workers. The primary's own
 // listener is on loopback, for the workers only: they relay /api, the dashboard, /metrics (which adds every
 // worker's metrics to the primary's), /readyz, OTLP and ingest to it. A worker that exits unexpectedly is started
-// again (with backoff) and its calls in flight are counted; close() drains every worker, then the primary.
+// again (with backoff) and its calls in flight are counted; one that does not start, or stops answering the
+// heartbeat, within server.workerTimeout is killed and started again; roll() replaces each in turn (SIGUSR2);
+// close() drains every worker, then the primary.
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
