@@ -798,8 +798,9 @@ describe('OtlpReceiver.accept', () => {
     const { SQLITE_MIGRATIONS } = await import('./storage/sqlite.js');
     const db = new Database(':memory:');
     for (const m of SQLITE_MIGRATIONS) db.exec(m.up as string);
+    const recorded: LlmCall[] = [];
     const r = new OtlpReceiver({
-      recorder: { record() {} },
+      recorder: { record: (c) => void recorded.push(c) },
       store: { knownIds: async () => new Set() },
       registry: new Registry(),
       bodyLimit: 1 << 20,
@@ -810,8 +811,10 @@ describe('OtlpReceiver.accept', () => {
       span({ 'openinference.span.kind': 'RETRIEVER' }, { spanId: '5555555555555555' }),
     ]);
     expect(out.counts).toMatchObject({ pending: 1, unrecognised: 1 });
-    // once the trace has its call, every later span of it is kept beside the call
+    // the trace's first call (an export of calls only) takes the pending span
     await r.accept([span(genAi, { spanId: '6666666666666666' })]);
+    expect(recorded[0]?.spans.map((x) => x.spanId)).toEqual(['6666666666666666', '5555555555555555']);
+    // once the trace has its call, every later span of it is kept beside the call
     const late = await r.accept([span({ 'http.request.method': 'GET' }, { spanId: '7777777777777777' })]);
     expect(late.counts).toMatchObject({ trace: 1, unrecognised: 0 });
     db.close();

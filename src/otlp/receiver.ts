@@ -294,9 +294,10 @@ export class OtlpReceiver {
         counts.duplicate++;
         continue;
       }
-      known.add(c.requestId);
+      // (each id once: acceptHeld took them through `taking`)
       fresh.push(c);
     }
+    if (others.length === 0) return this.acceptCalls(fresh, counts, reasons);
     const byTrace = new Map<string, { calls: LlmCall[]; others: SpanRecord[] }>();
     const group = (t: string) => {
       const had = byTrace.get(t);
@@ -384,6 +385,58 @@ export class OtlpReceiver {
         counts.dropped += keep.length - r.kept - r.duplicates;
       }
     }
+    return this.recordFresh(fresh, counts, reasons, now);
+  }
+
+  /**
+   * An export of calls only (no other spans): each trace's earliest call claims it, and takes the trace's pending
+   * spans if it becomes the anchor; the same outcome as acceptTaking's general path gives such an export, without
+   * grouping the calls by trace first.
+   */
+  private async acceptCalls(
+    fresh: LlmCall[],
+    counts: Record<SpanResult, number>,
+    reasons: Map<string, number>,
+  ): Promise<ExportOutcome> {
+    const store = this.opts.traceSpans;
+    const now = (this.opts.now ?? Date.now)();
+    if (store && fresh.length > 0) {
+      // the first of a trace's earliest calls, as acceptTaking's reduce keeps it; traces in the order they first came
+      const earliest = new Map<string, LlmCall>();
+      for (const c of fresh) {
+        const t = c.traceId as string;
+        const e = earliest.get(t);
+        if (e === undefined || c.startedAt < e.startedAt) earliest.set(t, c);
+      }
+      const claimed = await store
+        .claim(
+          [...earliest].map(([traceId, c]) => ({ traceId, requestId: c.requestId })),
+          now,
+        )
+        .catch(this.failed<Claimed>({ pending: new Map(), anchored: new Map() }));
+      for (const [traceId, pending] of claimed.pending) {
+        const first = earliest.get(traceId);
+        if (first === undefined || claimed.anchored.has(traceId) || pending.length === 0) continue;
+        // pending spans were counted when they came
+        const have = new Set(first.spans.map((x) => x.spanId));
+        for (const x of pending)
+          if (have.size <= MAX_TRACE_SPANS && !have.has(x.spanId)) {
+            have.add(x.spanId);
+            first.spans.push(x);
+          }
+      }
+    }
+    return this.recordFresh(fresh, counts, reasons, now);
+  }
+
+  /** Records the export's new calls, prunes now and then, counts the spans; the export's outcome. */
+  private recordFresh(
+    fresh: LlmCall[],
+    counts: Record<SpanResult, number>,
+    reasons: Map<string, number>,
+    now: number,
+  ): ExportOutcome {
+    const store = this.opts.traceSpans;
     const requestIds: string[] = [];
     for (const c of fresh) {
       this.remember(c.requestId);
