@@ -137,8 +137,11 @@ function rollupInputOf(row: readonly CallValue[]): RollupInput {
 
 /** A rollup row's keys and sums, with its three histograms of type H. */
 type RollupSums<H> = Omit<RollupRow, 'latency' | 'ttft' | 'tpot'> & { latency: H; ttft: H; tpot: H };
-/** One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold). */
-type FoldRow = RollupSums<Dense>;
+/**
+ * One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold); a minute
+ * row also points at its hour row.
+ */
+type FoldRow = RollupSums<Dense> & { hour: FoldRow | null };
 
 const encodeDense = (d: Dense): Buffer => d.encode();
 const finite = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -158,52 +161,70 @@ export class RollupFold {
     const feature = c.feature ?? '';
     const team = c.team ?? '';
     const dims = `${c.provider}\u0000${c.model}\u0000${c.endpoint}\u0000${feature}\u0000${team}`;
+    let m = this.rowOf(this.minute, Math.floor(c.startedAt / MINUTE_MS) * MINUTE_MS, dims, c, feature, team);
+    // a minute row's hour row is the same every time (same key, the hour holding that minute): looked up once
+    m.hour ??= this.rowOf(this.hour, Math.floor(c.startedAt / HOUR_MS) * HOUR_MS, dims, c, feature, team);
+    const h = m.hour;
     const latency = Number.isFinite(c.latencyMs) ? bucketOf(c.latencyMs) : -1;
     const ttft = c.ttftMs !== null && Number.isFinite(c.ttftMs) ? bucketOf(c.ttftMs) : -1;
     const tpot = c.tpotMs !== null && Number.isFinite(c.tpotMs) ? bucketOf(c.tpotMs) : -1;
-    for (const [rows, bucketMs] of [
-      [this.minute, MINUTE_MS],
-      [this.hour, HOUR_MS],
-    ] as const) {
-      const t = Math.floor(c.startedAt / bucketMs) * bucketMs;
-      let byDims = rows.get(t);
-      if (!byDims) {
-        byDims = new Map();
-        rows.set(t, byDims);
-      }
-      let r = byDims.get(dims);
-      if (!r) {
-        r = {
-          t,
-          provider: c.provider,
-          model: c.model,
-          endpoint: c.endpoint,
-          feature,
-          team,
-          requests: 0,
-          statuses: emptyStatuses(),
-          inputTokens: 0,
-          outputTokens: 0,
-          cachedInputTokens: 0,
-          costUsd: 0,
-          refusals: 0,
-          latency: this.pool.pop() ?? new Dense(),
-          ttft: this.pool.pop() ?? new Dense(),
-          tpot: this.pool.pop() ?? new Dense(),
-        };
-        byDims.set(dims, r);
-      }
-      r.requests++;
-      if (c.status in r.statuses) r.statuses[c.status]++;
-      r.inputTokens += finite(c.inputTokens);
-      r.outputTokens += finite(c.outputTokens);
-      r.cachedInputTokens += finite(c.cachedInputTokens);
-      r.costUsd += finite(c.costUsd);
-      if (c.refusal) r.refusals++;
-      if (latency >= 0) r.latency.addIndex(latency);
-      if (ttft >= 0) r.ttft.addIndex(ttft);
-      if (tpot >= 0) r.tpot.addIndex(tpot);
+    const inputTokens = finite(c.inputTokens);
+    const outputTokens = finite(c.outputTokens);
+    const cachedInputTokens = finite(c.cachedInputTokens);
+    const costUsd = finite(c.costUsd);
+    const known = c.status in m.statuses;
+    for (let step = 0; step < 2; step++, m = h) {
+      m.requests++;
+      if (known) m.statuses[c.status]++;
+      m.inputTokens += inputTokens;
+      m.outputTokens += outputTokens;
+      m.cachedInputTokens += cachedInputTokens;
+      m.costUsd += costUsd;
+      if (c.refusal) m.refusals++;
+      if (latency >= 0) m.latency.addIndex(latency);
+      if (ttft >= 0) m.ttft.addIndex(ttft);
+      if (tpot >= 0) m.tpot.addIndex(tpot);
     }
+  }
+
+  /** The fold row of `dims` at bucket start `t` in `rows`, made (empty) when first met. */
+  private rowOf(
+    rows: Map<number, Map<string, FoldRow>>,
+    t: number,
+    dims: string,
+    c: RollupInput,
+    feature: string,
+    team: string,
+  ): FoldRow {
+    let byDims = rows.get(t);
+    if (!byDims) {
+      byDims = new Map();
+      rows.set(t, byDims);
+    }
+    let r = byDims.get(dims);
+    if (!r) {
+      r = {
+        t,
+        provider: c.provider,
+        model: c.model,
+        endpoint: c.endpoint,
+        feature,
+        team,
+        requests: 0,
+        statuses: emptyStatuses(),
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedInputTokens: 0,
+        costUsd: 0,
+        refusals: 0,
+        latency: this.pool.pop() ?? new Dense(),
+        ttft: this.pool.pop() ?? new Dense(),
+        tpot: this.pool.pop() ?? new Dense(),
+        hour: null,
+      };
+      byDims.set(dims, r);
+    }
+    return r;
   }
 
   /** The stored rows of one step, in the order their keys were first met; the fold is empty after both are taken. */
