@@ -618,6 +618,35 @@ export function looksLikeCode(line: string): boolean {
   return t.length > 0 && sym / t.length > 0.06;
 }
 
+/**
+ * Distinct content stems of the context's prose units (not code), counted until there are `enough`: the units of
+ * contextUnits (its sentences, a long one in pieces), each unit's stems as unitOf finds them (its words' stems and
+ * their other spellings), without the units themselves. The count countProse leaves in `head.seen`.
+ */
+export function proseStemCount(
+  context: readonly string[],
+  st: Stemmer,
+  spellings: boolean,
+  glued: boolean,
+  enough: number,
+): number {
+  const seen = new Set<string>();
+  const stems: string[] = [];
+  for (const passage of context)
+    for (const s of sentences(passage, glued)) {
+      const pieces = s.text.length > UNIT_CHARS ? piecesOf(s.text) : [s.text];
+      for (const piece of pieces) {
+        if (looksLikeCode(piece)) continue;
+        stems.length = 0;
+        for (const w of words(piece)) st(w, stems);
+        for (const x of stems) seen.add(x);
+        if (spellings) pushSpellings(piece, st, seen);
+        if (seen.size >= enough) return seen.size;
+      }
+    }
+  return seen.size;
+}
+
 /** Distinct content stems in the evidence's prose units (not code), counted up to `enough`. */
 function proseWords(pool: EvidencePool, enough: number): number {
   const seen = new Set<string>();
@@ -822,24 +851,35 @@ export class GroundingEvaluator implements Evaluator {
    * counted in steps (`analyse`). Returns the `unknown` result, or where the check goes on from.
    */
   private start(input: EvaluationInput): EvaluationResult | Head {
-    const head: Head = {
-      t0: performance.now(),
+    const t0 = performance.now();
+    // Built when the check goes on from here (not for a result the shortcuts decide).
+    const go = (): Head => ({
+      t0,
       units: contextUnits(input.context, this.stemmer, this.spellings, this.gluedSentences),
       taken: [],
       seen: new Set(),
-    };
-    if (this.fullScan) return head;
+    });
+    if (this.fullScan) return go();
     let chars = 0;
     for (const p of input.context) chars += p.length;
-    if (chars > QUICK_CHARS) return head;
+    if (chars > QUICK_CHARS) return go();
     const kb = input.knowledge !== undefined && input.knowledge.size > 0;
     if (!kb && this.minContextWords > 0) {
-      while (countProse(head, this.minContextWords, Number.POSITIVE_INFINITY));
-      if (head.seen.size < this.minContextWords) return this.unknown(head.t0, this.thin(head.seen.size));
+      // Counted without building the context's units (proseStemCount: the same stems as countProse would gather):
+      // most short contexts are thin, and their units would be thrown away. One that is not is read as before.
+      const prose = proseStemCount(
+        input.context,
+        this.stemmer,
+        this.spellings,
+        this.gluedSentences,
+        this.minContextWords,
+      );
+      if (prose < this.minContextWords) return this.unknown(t0, this.thin(prose));
     }
-    head.checked = this.claimsToCheck(input.response);
-    if (head.checked.length === 0)
-      return this.unknown(head.t0, input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
+    const checked = this.claimsToCheck(input.response);
+    if (checked.length === 0) return this.unknown(t0, input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
+    const head = go();
+    head.checked = checked;
     return head;
   }
 

@@ -198,3 +198,37 @@ describe('withoutQuotes of a result with no claims and no evidence', () => {
     for (const [r, json] of cases) expect(JSON.stringify(withoutQuotes(r))).toBe(json);
   });
 });
+
+describe('the thin-context count (proseStemCount)', () => {
+  it('decides thin or not, and counts, as the full path does near the threshold', async () => {
+    // Contexts of about the threshold's size, with what unitOf adds beyond plain words (camelCase parts, symbols,
+    // initials, lifespans, figures), code lines (which do not count), several passages and a sentence so long that it
+    // is read in pieces.
+    const long = `${Array.from({ length: 420 }, (_, i) => `word${i % 37} item`).join(' ')}`;
+    const contexts: string[][] = [
+      ['Benchmark me.'],
+      ['Write a short paragraph about observability.'],
+      ['J. R. R. Tolkien (1892–1973) wrote The Hobbit; getUserName returns 5km in C++ at 40% of $12.'],
+      ['const x = foo(bar); if (a < b) { return c; }', 'def main(): pass', 'Plain prose about rivers and mountains.'],
+      ['The river flows north.', 'The mountain is tall and old.', 'Birds sing at dawn in spring.'],
+      [long],
+      [`${long}. The river flows north. The mountain is tall.`],
+      [
+        'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twentyone',
+      ],
+      [
+        'Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega.',
+      ],
+      ['', '   ', '```\ncode block\n```'],
+    ];
+    const response = 'The river flows north past the old mountain. Tolkien wrote The Hobbit in 1937.';
+    for (const min of [1, 5, 10, 19, 20, 21, 25, 40])
+      for (const context of contexts) {
+        const fast = new GroundingEvaluator({ minContextWords: min });
+        const full = new GroundingEvaluator({ minContextWords: min, fullScan: true });
+        const input = { context, response };
+        const where = `min ${min} on ${JSON.stringify(context).slice(0, 80)}`;
+        expect(same(await fast.evaluate(input)), where).toEqual(same(await full.evaluate(input)));
+      }
+  });
+});
