@@ -350,6 +350,12 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
         if (which === 'empty') {
           await show(page, `${stack.base}/#/overview?range=24h`, `overview-empty-${theme}-24h`);
           expect(await page.textContent('#chart-latency')).toMatch(/no requests in the last 24h/);
+          // no "month-end forecast $0, at the rate since the first call" before there is one
+          const view = (await page.textContent('#view')) as string;
+          expect(view).toContain('no spend this month yet');
+          expect(view).not.toMatch(/since the first call/);
+          await show(page, `${stack.base}/#/cost?range=24h`, `cost-empty-${theme}-24h`);
+          expect(await page.textContent('#view')).not.toMatch(/forecast \$0 at the spend rate since the first call/);
         }
         await page.context().close();
         expect(errors).toEqual([]);

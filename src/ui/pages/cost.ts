@@ -62,7 +62,9 @@ export const costPage: Page = {
           usd(t.month_to_date_usd),
           t.forecast_month_end_usd === undefined
             ? null
-            : `month-end forecast ${usd(t.forecast_month_end_usd)} at the spend rate since the first call (up to 7 days)`,
+            : !t.month_to_date_usd && !t.forecast_month_end_usd
+              ? 'no spend this month yet: the forecast starts with the first priced call'
+              : `month-end forecast ${usd(t.forecast_month_end_usd)} at the spend rate since the first call (up to 7 days)`,
         ),
         t.total.unpriced_requests
           ? tile(

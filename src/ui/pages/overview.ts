@@ -154,7 +154,9 @@ function tiles(
         usd(c.month_to_date_usd),
         forecast === null
           ? null
-          : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)`,
+          : !c.month_to_date_usd && !forecast
+            ? 'no spend this month yet: the forecast starts with the first priced call'
+            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)`,
         over ? 'bad' : undefined,
       ),
     );
