@@ -356,6 +356,8 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
           expect(view).not.toMatch(/since the first call/);
           await show(page, `${stack.base}/#/cost?range=24h`, `cost-empty-${theme}-24h`);
           expect(await page.textContent('#view')).not.toMatch(/forecast \$0 at the spend rate since the first call/);
+          // and no flat $0 line for a day without spend: the chart says there is none
+          expect(await page.textContent('#chart-cost')).toContain('no spend in this range');
         }
         await page.context().close();
         expect(errors).toEqual([]);

@@ -106,6 +106,7 @@ export const costPage: Page = {
  * The spend chart's values: a bucket still filling (ending after `filling`) is left out, as a cliff would mislead;
  * unless no complete bucket holds any spend (the first hour of a new install, or of the demo), when it is drawn
  * (`young`), from the first bucket with spend: left out then, the chart was a flat $0 line under a spend tile of dollars.
+ * No spend in the range at all: no values, so the chart shows its empty text.
  */
 export function spendSeries(
   points: readonly { t: string; cost_usd: number }[],
@@ -114,6 +115,8 @@ export function spendSeries(
 ): { ys: (number | null)[]; young: boolean } {
   const partial = (p: { t: string }) => Date.parse(p.t) + stepMs > filling;
   const first = points.findIndex((p) => p.cost_usd > 0);
+  // No spend at all: nothing to draw (the chart says so), not a flat $0 line.
+  if (first === -1) return { ys: points.map(() => null), young: false };
   const young = first !== -1 && !points.some((p) => !partial(p) && p.cost_usd > 0);
   // Young: nothing before the first spend is drawn either (a line from $0 there would read as spend growing).
   return {
