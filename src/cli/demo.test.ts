@@ -10,10 +10,15 @@ const dir = mkdtempSync(join(tmpdir(), 'llmscope-demo-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('demo config', () => {
-  it('routes three providers to the simulator, captures content and scrapes the simulated DCGM exporter', () => {
+  it('routes its providers to the simulator, captures content and scrapes the simulated DCGM exporter', () => {
     const c = demoConfig({ port: '0' }, opts, urls);
-    expect(c.providers.map((p) => p.name)).toEqual(['openai', 'anthropic', 'vllm']);
-    expect(new Set(c.providers.map((p) => p.baseUrl))).toEqual(new Set([urls.sim]));
+    expect(c.providers.map((p) => p.name)).toEqual(['openai', 'anthropic', 'vllm', 'anthropic-messages', 'gemini']);
+    expect(new Set(c.providers.map((p) => p.baseUrl))).toEqual(new Set([urls.sim, 'http://127.0.0.1:9/v1beta']));
+    // an Anthropic or a Gemini client pointed at the demo has a provider of its format (404 before)
+    expect(c.providers.filter((p) => p.type !== 'openai-compatible').map((p) => p.type)).toEqual([
+      'anthropic',
+      'gemini',
+    ]);
     expect(c.telemetry.captureContent).toBe(true);
     expect(c.gpu.collector).toBe('dcgm');
     expect(c.gpu.dcgmUrls).toEqual([urls.dcgm]);

@@ -136,6 +136,10 @@ export function demoConfig(
       { name: 'openai', baseUrl: urls.sim, models: ['gpt-*', 'o1*', 'o3*', 'o4*', 'text-embedding-*'] },
       { name: 'anthropic', baseUrl: urls.sim, models: ['claude-*'] },
       { name: SELF_HOSTED.provider, baseUrl: urls.sim, models: ['llama-*'] },
+      // The simulator speaks Anthropic's and Gemini's wire formats too: an Anthropic or Gemini client pointed at the
+      // demo (README: "point your OpenAI, Anthropic or Gemini client at it") is answered, not refused 404.
+      { name: 'anthropic-messages', type: 'anthropic', baseUrl: urls.sim, models: ['claude-*'] },
+      { name: 'gemini', type: 'gemini', baseUrl: urls.sim.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
     ];
     r.routes = [];
     // Simulated calls, spend and alert history go to a store of their own unless a config file or
@@ -337,6 +341,7 @@ export function registerDemoCommand(program: Command): void {
           '',
           `  dashboard   ${base}/`,
           `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json'${demo.keyed ? " -H 'authorization: Bearer lsk_...'" : ''} -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
+          `  Anthropic   ${base}  (new Anthropic({ baseURL }), claude-*)    Gemini  ${base}  (@google/genai httpOptions.baseUrl, gemini-*)`,
           ...(demo.keyed
             ? [
                 '              this store has virtual keys, so calls need one (llmscope keys create NAME); the demo traffic uses',
