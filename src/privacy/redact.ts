@@ -135,7 +135,8 @@ export class Redactor {
       r.re.lastIndex = 0;
       if (!r.re.test(out)) continue;
       r.re.lastIndex = 0;
-      const found = (counts ??= new Map());
+      counts ??= new Map();
+      const found = counts;
       out = out.replace(r.re, (m) => {
         if (r.valid && !r.valid(m)) return m;
         found.set(r.kind, (found.get(r.kind) ?? 0) + 1);

@@ -464,7 +464,8 @@ export class QualityService {
       for (const r of results)
         if (r.verdict === 'fail') {
           decided = true;
-          (failed ??= []).push(r.evaluator);
+          failed ??= [];
+          failed.push(r.evaluator);
         } else if (r.verdict === 'pass') decided = true;
       if (decided) {
         const row = counts.of(call);
