@@ -5,33 +5,41 @@ const POOL_SIZE = 16 * 1024;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
-function random(n: number): Buffer {
+/** Where `n` fresh random bytes start in `pool` (theirs to overwrite: each byte is handed out once). */
+function random(n: number): number {
   if (offset + n > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  const out = pool.subarray(offset, offset + n);
+  const at = offset;
   offset += n;
-  return out;
+  return at;
 }
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/**
- * Lowercase hex of `b[from..to)`, as one flat string: Buffer's own encoder, not a string concatenated byte by byte
- * (which left a rope of 8 to 16 pieces that every later slice, hash or bind of the id flattened first).
- */
-function hex(b: Buffer, from = 0, to = b.length): string {
-  return b.toString('hex', from, to);
-}
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+/** A UUID's 36 characters are written here, then read out as one flat string. */
+const UUID = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 
-/** A UUIDv7 (RFC 9562): 48-bit ms timestamp, version 7, variant 10, random rest. */
+/**
+ * A UUIDv7 (RFC 9562): 48-bit ms timestamp, version 7, variant 10, random rest. Written as ASCII into one scratch
+ * buffer and read out once: no copy of the random bytes, no five hex strings joined (a rope that every later hash or
+ * bind of the id flattened first).
+ */
 export function uuidv7(now = Date.now()): string {
-  const b = Buffer.from(random(16));
-  b.writeUIntBE(now, 0, 6);
-  b[6] = ((b[6] as number) & 0x0f) | 0x70;
-  b[8] = ((b[8] as number) & 0x3f) | 0x80;
-  return `${hex(b, 0, 4)}-${hex(b, 4, 6)}-${hex(b, 6, 8)}-${hex(b, 8, 10)}-${hex(b, 10, 16)}`;
+  const at = random(16);
+  pool.writeUIntBE(now, at, 6);
+  pool[at + 6] = ((pool[at + 6] as number) & 0x0f) | 0x70;
+  pool[at + 8] = ((pool[at + 8] as number) & 0x3f) | 0x80;
+  let o = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) o++; // the dash already there
+    const v = pool[at + i] as number;
+    UUID[o++] = HEX_CODES[v >> 4] as number;
+    UUID[o++] = HEX_CODES[v & 15] as number;
+  }
+  return UUID.toString('latin1', 0, 36);
 }
 
 /**
@@ -43,13 +51,14 @@ export function uuidv7(now = Date.now()): string {
  * are kept as they are.
  */
 export function newTraceId(now = Date.now()): string {
-  const b = random(16);
-  b.writeUIntBE(now, 0, 6);
-  return hex(b);
+  const at = random(16);
+  pool.writeUIntBE(now, at, 6);
+  return pool.toString('hex', at, at + 16);
 }
 
 export function newSpanId(): string {
-  const s = hex(random(8));
+  const at = random(8);
+  const s = pool.toString('hex', at, at + 8);
   return s === '0000000000000000' ? newSpanId() : s;
 }
 

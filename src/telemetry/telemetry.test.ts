@@ -10,6 +10,17 @@ describe('ids', () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a < b).toBe(true);
     expect(new Set(Array.from({ length: 10_000 }, () => uuidv7())).size).toBe(10_000);
+    // the time in the first 48 bits, the version and variant where RFC 9562 puts them, every other digit random
+    const same = Array.from({ length: 10_000 }, () => uuidv7(1_700_000_000_000));
+    for (const id of same) expect(id.startsWith('018bcfe5-6800-7')).toBe(true);
+    expect(new Set(same.map((id) => id[19]))).toEqual(new Set(['8', '9', 'a', 'b']));
+    for (const i of [15, 16, 17, 20, 21, 22, ...Array.from({ length: 12 }, (_, k) => 24 + k)])
+      expect(new Set(same.map((id) => id[i])).size).toBe(16);
+    // each call's id is its own string (the scratch buffer it is written in is reused)
+    const kept = uuidv7(1);
+    const copy = `${kept}`;
+    uuidv7(2);
+    expect(kept).toBe(copy);
   });
 
   it('mints trace ids that start with the time and end with 80 random bits', () => {
