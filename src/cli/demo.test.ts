@@ -107,6 +107,62 @@ describe('demo on a store that has virtual keys', () => {
   }, 30_000);
 });
 
+describe("the demo traffic's feedback in the audit log", () => {
+  it('is recorded as the demo-traffic actor (an operator), not as admin, and an admin action keeps its own actor', async () => {
+    const { startDemo, DEMO_TRAFFIC_ACTOR } = await import('./demo.js');
+    const { builtinModules } = await import('./modules.js');
+    const { createApp } = await import('../server.js');
+    const sub = mkdtempSync(join(dir, 'audit-'));
+    const file = join(sub, 'c.yaml');
+    writeFileSync(
+      file,
+      `server: {host: 127.0.0.1, port: 0}\nstorage: {url: "sqlite:${join(sub, 'l.db')}"}\ntelemetry: {logLevel: warn}\ngpu: {collector: none}\n`,
+    );
+    let app: Awaited<ReturnType<typeof createApp>> | undefined;
+    const demo = await startDemo(
+      { config: file },
+      { scenario: 'healthy', rps: 20, cycleMs: 600_000, hallucinationRate: 0, feedbackShare: 1 },
+      async (cfg) => {
+        app = await createApp(cfg, { modules: builtinModules() });
+        await app.listen();
+        return app;
+      },
+    );
+    type Entry = { actor: string; role: string | null; action: string; result: string };
+    try {
+      let entries: Entry[] = [];
+      for (let i = 0; i < 40 && entries.length < 5; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        const res = await fetch(`${demo.base}/api/audit?action=feedback.put&limit=100`);
+        entries = ((await res.json()) as { data: Entry[] }).data;
+      }
+      expect(entries.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(entries.map((e) => `${e.actor}/${e.role}/${e.result}`))).toEqual(
+        new Set([`${DEMO_TRAFFIC_ACTOR}/operator/ok`]),
+      );
+      // the admin's own actions are found by actor without the simulated feedback among them
+      const admin = (await (await fetch(`${demo.base}/api/audit?actor=admin&limit=100`)).json()) as { data: Entry[] };
+      expect(admin.data.filter((e) => e.action === 'feedback.put')).toEqual([]);
+    } finally {
+      await demo.stop();
+      await app?.close();
+    }
+  }, 30_000);
+
+  it('keeps a demo-traffic token the user configured (and then posts with the admin token, as before)', () => {
+    const file = join(dir, 'tok.yaml');
+    writeFileSync(
+      file,
+      `auth: {tokens: [{name: demo-traffic, role: viewer, tokenHash: "sha256:${'a'.repeat(64)}"}]}\n`,
+    );
+    const c = demoConfig({ config: file }, opts, urls, undefined, `sha256:${'b'.repeat(64)}`);
+    expect(c.auth.tokens).toEqual([expect.objectContaining({ name: 'demo-traffic', role: 'viewer' })]);
+    expect(demoConfig({ port: '0' }, opts, urls, undefined, `sha256:${'b'.repeat(64)}`).auth.tokens).toEqual([
+      expect.objectContaining({ name: 'demo-traffic', role: 'operator', tokenHash: `sha256:${'b'.repeat(64)}` }),
+    ]);
+  });
+});
+
 describe('demo and --workers', () => {
   it('says that it runs in one process when workers are asked for (serve --workers runs them), and nothing otherwise', async () => {
     const { demoNotices } = await import('./demo.js');

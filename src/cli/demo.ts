@@ -6,11 +6,13 @@
 // scenario (src/simulator/scenario.ts) slows then fails one provider and makes one user's cost spike, every cycle.
 // The default rules keep their thresholds; only their `for` is shortened (demo tempo) so an incident fires and
 // resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { workerCount } from '../cluster/primary.js';
 import type { Config, ConfigInput } from '../config/index.js';
 import { hashKey, newKey } from '../cost/index.js';
+import { hashToken } from '../http/index.js';
 import { type App, createApp } from '../server.js';
 import {
   conditionsAt,
@@ -116,17 +118,32 @@ export function demoAlerts(cycleMs: number): NonNullable<ConfigInput['alerts']> 
 export const DEMO_TRAFFIC_KEY_ID = 'demo-traffic';
 
 /**
+ * The name of the operator token the demo's traffic posts its simulated thumbs up/down with: the audit log records
+ * them as `feedback.put` by this actor, not by `admin`, so the Audit page can tell them from people's actions.
+ */
+export const DEMO_TRAFFIC_ACTOR = 'demo-traffic';
+
+/**
  * The demo's config: the user's file and flags, with the demo's defaults where they set nothing. `trafficKeyHash`:
  * a config key for the demo's own traffic (kept in memory only, never in the store), trusting its attribution headers.
+ * `feedbackTokenHash`: an operator token named DEMO_TRAFFIC_ACTOR (in memory only) for the traffic's feedback, unless
+ * the user's `auth.tokens` already has one of that name.
  */
 export function demoConfig(
   flags: ServeFlags,
   opts: DemoOptions,
   urls: { sim: string; dcgm: string },
   trafficKeyHash?: string,
+  feedbackTokenHash?: string,
 ): Config {
   return configFromFlags({ ...flags, upstream: undefined }, (raw) => {
     const r = raw as ConfigInput & Record<string, unknown>;
+    const tokens = r.auth?.tokens ?? [];
+    if (feedbackTokenHash && !tokens.some((t) => t.name === DEMO_TRAFFIC_ACTOR))
+      r.auth = {
+        ...(r.auth ?? {}),
+        tokens: [...tokens, { name: DEMO_TRAFFIC_ACTOR, role: 'operator', tokenHash: feedbackTokenHash }],
+      };
     if (trafficKeyHash)
       r.keys = [
         ...(r.keys ?? []),
@@ -248,13 +265,16 @@ export async function startDemo(
   let app: App;
   let config: Config;
   let trafficKey: string | undefined;
+  // The traffic's thumbs up/down go in as an operator of their own (DEMO_TRAFFIC_ACTOR), not with the admin token:
+  // the audit log records each as that actor's `feedback.put`, apart from the admin's own actions.
+  const feedbackToken = `lst_${randomBytes(24).toString('base64url')}`;
   try {
-    config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url });
+    config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, undefined, hashToken(feedbackToken));
     // Once the store has a virtual key (`llmscope keys create`, even revoked) or the config lists one, every gateway
     // call needs one: the traffic gets its own, or all of it would be refused with 401.
     if (config.keys.length > 0 || (await storedKeyCount(config, true)) > 0) {
       trafficKey = newKey();
-      config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, hashKey(trafficKey));
+      config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, hashKey(trafficKey), hashToken(feedbackToken));
     }
     app = await start(config, stop);
   } catch (err) {
@@ -276,7 +296,11 @@ export async function startDemo(
     feedbackShare: opts.feedbackShare,
     // On the fast tempo's 1-minute windows, one background error among a model's calls would cross the 1% rule.
     backgroundErrors: opts.cycleMs >= 5 * 60_000,
-    feedbackToken: config.server.adminToken,
+    feedbackToken: config.auth.tokens.some(
+      (t) => t.name === DEMO_TRAFFIC_ACTOR && t.tokenHash === hashToken(feedbackToken),
+    )
+      ? feedbackToken
+      : config.server.adminToken,
     apiKey: trafficKey,
   });
   return {
