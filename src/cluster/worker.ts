@@ -175,6 +175,7 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
     const snapshot: AdmissionSnapshot = {
       requestId: a.requestId,
       endpoint: a.endpoint,
+      format: a.format,
       model: a.model,
       provider: a.provider,
       body: a.body,
@@ -230,7 +231,7 @@ export async function runHooksFor(
     const f = h[phase];
     if (f) await f.call(h, a);
   }
-  const { body, headers: _h, requestId: _r, endpoint: _e, model: _m, provider: _p, ...changed } = a;
+  const { body, headers: _h, requestId: _r, endpoint: _e, format: _f, model: _m, provider: _p, ...changed } = a;
   // The body goes back only when a hook rewrote it (privacy.maskUpstream): most calls' bodies cross once.
   return a.bodyChanged ? { ...changed, body } : changed;
 }

@@ -237,9 +237,9 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
       // No llmscope key presented: the common call of a gateway without keys passes at once, without a promise.
       const known = dir.requiredNow();
       if (known === false) return;
-      if (known === true) return Promise.reject(keyNeeded(token, a.endpoint));
+      if (known === true) return Promise.reject(keyNeeded(token, a));
       return dir.required().then((required) => {
-        if (required) throw keyNeeded(token, a.endpoint);
+        if (required) throw keyNeeded(token, a);
       });
     },
   };
@@ -270,20 +270,22 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
 }
 
 /** How a client of each route sends its key: the header its SDKs use, so the 401 tells that client what to set. */
-function keyHowTo(endpoint: Admission['endpoint']): string {
-  if (endpoint === 'messages')
+function keyHowTo(a: Admission): string {
+  const format =
+    a.format ?? (a.endpoint === 'messages' ? 'anthropic' : a.endpoint === 'generate_content' ? 'gemini' : null);
+  if (format === 'anthropic')
     return 'send "x-api-key: lsk_..." (ANTHROPIC_API_KEY=lsk_... for Claude Code and the Anthropic SDKs)';
-  if (endpoint === 'generate_content')
+  if (format === 'gemini')
     return 'send "x-goog-api-key: lsk_..." (GEMINI_API_KEY=lsk_..., or apiKey in @google/genai) or ?key=lsk_...';
   return 'send "Authorization: Bearer lsk_..." (OPENAI_API_KEY=lsk_... for the OpenAI SDKs)';
 }
 
-function keyNeeded(token: string | null, endpoint: Admission['endpoint']): LlmscopeError {
+function keyNeeded(token: string | null, a: Admission): LlmscopeError {
   return new LlmscopeError(
     'LLMSCOPE_ERR_INVALID_API_KEY',
     token === null
-      ? `this llmscope gateway needs a virtual key: ${keyHowTo(endpoint)}; ask your llmscope admin for one`
-      : `this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys (the provider key is kept in llmscope’s config): ${keyHowTo(endpoint)}`,
+      ? `this llmscope gateway needs a virtual key: ${keyHowTo(a)}; ask your llmscope admin for one`
+      : `this llmscope gateway takes llmscope virtual keys (lsk_...), not provider keys (the provider key is kept in llmscope’s config): ${keyHowTo(a)}`,
   );
 }
 

@@ -44,6 +44,8 @@ export interface Attribution {
 export interface Admission {
   readonly requestId: string;
   readonly endpoint: Endpoint;
+  /** The wire format the client speaks (an embeddings call may be OpenAI's or Gemini's); absent: the endpoint's. */
+  readonly format?: WireFormat;
   readonly model: string;
   readonly provider: string;
   readonly body: Json;
@@ -384,6 +386,7 @@ export class GatewayProxy {
       const admission: Admission = {
         requestId,
         endpoint: (Object.values(adapter.routes)[0] ?? adapter.endpoints?.[0]) as Endpoint,
+        format: adapter.format,
         model: model ?? '',
         provider: '',
         body,
@@ -571,6 +574,7 @@ export class GatewayProxy {
           : {
               requestId: flight.requestId,
               endpoint: flight.endpoint,
+              format: flight.adapter.format,
               model: flight.model,
               provider: '',
               body,

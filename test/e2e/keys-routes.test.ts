@@ -60,6 +60,15 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
     expect(gm).toContain('x-goog-api-key: lsk_');
     expect(gm).toContain('?key=lsk_');
     expect(gm).not.toContain('Authorization');
+    // Gemini's embeddings are recorded as embeddings calls, like OpenAI's: the hint is still Gemini's header
+    const emb = await post('/v1beta/models/gemini-embedding-001:embedContent', {
+      content: { parts: [{ text: 'hi' }] },
+    });
+    expect(emb.status).toBe(401);
+    expect(emb.body).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+    const em = (emb.body.error as { message: string }).message;
+    expect(em).toContain('x-goog-api-key: lsk_');
+    expect(em).not.toContain('Authorization');
 
     const oa = await post('/v1/chat/completions', {
       model: 'gpt-4o-mini',
