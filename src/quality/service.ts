@@ -278,8 +278,8 @@ export class QualityService {
       if (text) toEvaluate.push({ call, text });
     }
     this.submitEvaluations(toEvaluate);
-    await this.d.store.addCounts(counts.values());
-    await this.d.store.enqueueReview(reviews);
+    // Posted together, so the SQLite writer thread takes them in one transaction (b73f6a6), not one each.
+    await Promise.all([this.d.store.addCounts(counts.values()), this.d.store.enqueueReview(reviews)]);
   }
 
   /**
@@ -487,9 +487,12 @@ export class QualityService {
     }
     if (evaluations.length === 0) return;
     try {
-      await this.d.store.putEvaluations(evaluations);
-      await this.d.store.addCounts(counts.values());
-      await this.d.store.enqueueReview(reviews);
+      // Posted together (one writer-thread transaction); one that fails no longer keeps the others from being stored.
+      await Promise.all([
+        this.d.store.putEvaluations(evaluations),
+        this.d.store.addCounts(counts.values()),
+        this.d.store.enqueueReview(reviews),
+      ]);
     } catch (err) {
       this.warn('evaluation_store_failed', err);
     }
