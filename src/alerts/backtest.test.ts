@@ -38,9 +38,37 @@ describe('alerts backtest', () => {
     expect(r.byRule.HighLatency?.notifications ?? 0).toBe(0);
     expect(r.byRule.HighErrorRate?.notifications ?? 0).toBe(0);
     expect(r.byReceiver.page).toBe(2);
-    expect(r.withoutData).toEqual(
-      expect.arrayContaining(['BudgetExceeded', 'GpuUnderutilized', 'HallucinationRateHigh']),
+    // rules on signals no source publishes here are left out (named), not reported as rules without data
+    expect(r.notReplayed).toEqual(
+      expect.arrayContaining([
+        { rule: 'BudgetExceeded', signals: ['budget_ratio'] },
+        { rule: 'GpuUnderutilized', signals: ['gpu_utilization'] },
+        { rule: 'HallucinationRateHigh', signals: ['hallucination_rate'] },
+      ]),
     );
+    expect(r.withoutData).not.toContain('HallucinationRateHigh');
+    // single_call_cost is replayed from the stored calls (it had data: calls with a cost)
+    expect(r.withoutData).not.toContain('SingleCallCostHigh');
+  });
+
+  it('replays SingleCallCostHigh from the stored calls: an expensive call fires it as it did live', async () => {
+    const calls = [];
+    for (let m = 0; m < 60; m++)
+      for (let i = 0; i < 10; i++) calls.push(callAt(T0 + m * MIN + i * 6000, { costUsd: 0.002, model: 'gpt-4o' }));
+    // one $1.40 o1-pro call ending at 00:30:02, and one a minute before the period (its window reaches into it)
+    calls.push(callAt(T0 + 30 * MIN, { costUsd: 1.4, model: 'o1-pro', latencyMs: 2000 }));
+    calls.push(callAt(T0 - 2 * MIN, { costUsd: 2, model: 'o3-pro', latencyMs: 1000 }));
+    await store.insertCalls(calls);
+    const config = alertsConfigOf({ slos: [] });
+    const r = await backtest({ config, store, from: T0, to: T0 + 3600_000 });
+    expect(r.withoutData).not.toContain('SingleCallCostHigh');
+    expect(r.byRule.SingleCallCostHigh?.firings).toBe(2);
+    const fired = r.sent.filter((n) => n.alertnames.includes('SingleCallCostHigh'));
+    expect(fired.length).toBeGreaterThan(0);
+    // an hour of cheap calls only: it had data, and stays quiet
+    const quiet = await backtest({ config, store, from: T0 + 40 * MIN, to: T0 + 3600_000 });
+    expect(quiet.withoutData).not.toContain('SingleCallCostHigh');
+    expect(quiet.byRule.SingleCallCostHigh?.firings ?? 0).toBe(0);
   });
 
   it('a tighter threshold shows its cost before it pages anyone', async () => {

@@ -1,7 +1,12 @@
 // Backtest: runs the rules over stored history (rollups) on a virtual clock, with the real grouping, inhibition
 // and routing, and counts the notifications they would have sent — so thresholds can be tuned before they page.
+import type { LlmCall } from '../calls/index.js';
+import { SignalRegistry } from '../signals/index.js';
 import type { RollupPoint, RollupQuery, Store } from '../store/store.js';
 import { HOUR_MS, MINUTE_MS } from '../time.js';
+import { CallCostTracker } from './call-cost-tracker.js';
+import { kindOf } from './kinds/index.js';
+import type { Rule } from './model.js';
 import type { Notifier, NotifyResult } from './notifiers/notifier.js';
 import { AlertsService } from './service.js';
 import { type AlertsConfig, ms } from './spec.js';
@@ -19,6 +24,11 @@ export interface BacktestOptions {
   direct?: boolean;
   /** Called after each evaluation with how many are done of how many in all (for progress bars). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Sources of signal kinds that can answer for past times from the store (the quality module's rollups). Rules
+   * reading a signal no source here publishes are not replayed: see `notReplayed`.
+   */
+  signals?: SignalRegistry;
 }
 
 export interface BacktestResult {
@@ -32,8 +42,13 @@ export interface BacktestResult {
   byRule: Record<string, { notifications: number; firings: number }>;
   /** How many rules were evaluated. */
   rules: number;
-  /** Rules that never had data over the period (e.g. signals not in the store, or minute rollups past retention). */
+  /** Replayed rules that never had data over the period (no calls in their windows, or minute rollups past retention). */
   withoutData: string[];
+  /**
+   * Rules left out of the backtest, and the signals they read: figures another module publishes live (budget ratios,
+   * GPU utilization, ...) that the store keeps no history of here. They are not counted as zero.
+   */
+  notReplayed: { rule: string; signals: string[] }[];
   sent: NotificationRecord[];
 }
 
@@ -147,6 +162,59 @@ export class RollupWindows {
   }
 }
 
+/** Signals a rule reads that `signals` has no source for (the rule cannot be replayed). */
+function missingSignals(rule: Rule, signals: SignalRegistry): string[] {
+  const out = new Set<string>();
+  for (const c of rule.conditions) {
+    const sig = kindOf(c.kind).signal;
+    if (sig !== undefined && !signals.has(sig)) out.add(sig);
+  }
+  return [...out];
+}
+
+/** Calls read per step of the replay below (a long read, ahead of the virtual clock). */
+const CALLS_AHEAD_MS = 6 * HOUR_MS;
+
+/**
+ * single_call_cost's history: live, a CallCostTracker is fed each call as it is recorded; here the stored calls are
+ * read in order ahead of the virtual clock and fed to one as the clock passes their end, so the rule sees what it saw.
+ */
+export class CallCostReplay {
+  private readTo: number;
+  private pending: LlmCall[] = [];
+  private next = 0;
+  /** Store pages read (for tests). */
+  pages = 0;
+
+  constructor(
+    private readonly store: Store,
+    from: number,
+    readonly tracker: CallCostTracker,
+  ) {
+    this.readTo = from;
+  }
+
+  /** Feeds every stored call that ended at or before `t` (calls started from `from` on). */
+  async advance(t: number): Promise<void> {
+    if (t >= this.readTo) {
+      const hi = Math.max(t + 1, this.readTo + CALLS_AHEAD_MS);
+      const read: LlmCall[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.store.listCalls({ from: this.readTo, to: hi, limit: 500, cursor });
+        this.pages++;
+        for (const c of page.items) if (c.costUsd !== null && c.costUsd !== undefined) read.push(c);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      this.pending = [...this.pending.slice(this.next), ...read].sort((a, b) => a.endedAt - b.endedAt);
+      this.next = 0;
+      this.readTo = hi;
+    }
+    while (this.next < this.pending.length && (this.pending[this.next] as LlmCall).endedAt <= t)
+      this.tracker.observe(this.pending[this.next++] as LlmCall);
+  }
+}
+
 export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   const stepMs = opts.stepMs ?? Math.max(60_000, ms(opts.config.evaluationInterval));
   let now = opts.from;
@@ -161,13 +229,26 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   for (const r of opts.config.route.routes) if (r.receiver) receivers.add(r.receiver);
   const rec = new RecordingNotifier();
   const windows = new RollupWindows(opts.store);
+  const signals = opts.signals ?? new SignalRegistry();
+  const callCosts = new CallCostTracker();
+  let replay: CallCostReplay | null = null;
   const service = new AlertsService({
     config: opts.config,
     store: opts.direct ? opts.store : windows.storeView(),
     state: new MemoryAlertStateStore(),
     clock,
     notifiers: new Map([...receivers].map((r) => [r, rec])),
+    signals,
+    callCosts,
   });
+  const costWindows = service.rules.flatMap((r) =>
+    r.conditions.filter((c) => c.kind === 'single_call_cost').map((c) => c.windowMs),
+  );
+  if (costWindows.length > 0) replay = new CallCostReplay(opts.store, opts.from - Math.max(...costWindows), callCosts);
+  const notReplayed = service.rules
+    .map((r) => ({ rule: r.id, signals: missingSignals(r, signals) }))
+    .filter((r) => r.signals.length > 0);
+  const skipped = new Set(notReplayed.map((r) => r.rule));
   await service.init();
   const sent: NotificationRecord[] = [];
   const byRule: Record<string, { notifications: number; firings: number }> = {};
@@ -176,6 +257,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   const total = Math.floor((opts.to - opts.from) / stepMs) + 1;
   for (let t = opts.from; t <= opts.to; t += stepMs) {
     now = t;
+    await replay?.advance(t);
     const { alerts, events } = await service.engine.evaluate(t);
     windows.evict();
     evaluations++;
@@ -219,7 +301,8 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     byReceiver,
     byRule,
     rules: service.rules.length,
-    withoutData: service.rules.filter((r) => !hadData.has(r.id)).map((r) => r.id),
+    withoutData: service.rules.filter((r) => !hadData.has(r.id) && !skipped.has(r.id)).map((r) => r.id),
+    notReplayed,
     sent,
   };
 }

@@ -67,6 +67,10 @@ describe('llmscope alerts backtest', () => {
     await backtestCommand({ from: String(T0), to: String(T0 + 3 * 3600_000), step: '5m' }, i);
     expect(out.join('')).toContain('37 evaluations every 300s');
     expect(out.join('')).toContain('notifications: 0 (0.0 per day)');
+    // rules reading live signals are named as not replayed, not lumped in with rules that had no data
+    const text = out.join('');
+    expect(text).toMatch(/not replayed: .*HallucinationRateHigh \(hallucination_rate\).*left out of the counts/);
+    expect(text).not.toMatch(/no data for: [^\n]*(SingleCallCostHigh|HallucinationRateHigh|BudgetExceeded)/);
     expect(tty.text()).toContain('evaluations');
     const quiet = fakeTty();
     const j = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` }, quiet.stream);

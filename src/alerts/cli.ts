@@ -72,7 +72,11 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
     bar.stop();
     await store.close();
   }
-  const noData = r.rules > 0 && r.withoutData.length >= r.rules;
+  const replayed = r.rules - r.notReplayed.length;
+  const noData = replayed > 0 && r.withoutData.length >= replayed;
+  const notReplayedLine = r.notReplayed.length
+    ? `not replayed: ${r.notReplayed.map((n) => `${n.rule} (${n.signals.join(', ')})`).join(', ')}: these rules read figures another module publishes while serve runs, which the store keeps no history of here, so they are left out of the counts (not counted as zero)\n`
+    : '';
   if (opts.json) {
     const { sent: _sent, ...rest } = r;
     io.out(
@@ -84,10 +88,13 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   io.out(
     `${new Date(from).toISOString()} .. ${new Date(to).toISOString()} (${days.toFixed(2)} days, ${r.evaluations} evaluations every ${r.stepMs / 1000}s)\n`,
   );
-  if (noData) {
+  if (noData || replayed === 0) {
     io.out(
-      'no rule had data over this period, so there is nothing to count: the store holds no calls (or rollups) between these times\n',
+      noData
+        ? 'no rule had data over this period, so there is nothing to count: the store holds no calls (or rollups) between these times\n'
+        : 'no rule could be replayed, so there is nothing to count\n',
     );
+    io.out(notReplayedLine);
     return;
   }
   io.out(`notifications: ${r.notifications} (${(r.notifications / Math.max(days, 1 / 24)).toFixed(1)} per day)\n`);
@@ -99,7 +106,10 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
       io.out(`  ${name.padEnd(28)} ${String(v.notifications).padStart(5)} / ${v.firings}\n`);
   }
   if (r.withoutData.length)
-    io.out(`no data for: ${r.withoutData.join(', ')} (signals from other modules, or rollups past retention)\n`);
+    io.out(
+      `no data for: ${r.withoutData.join(', ')} (no calls in their windows over this period: before the store's first calls, too few for a baseline, or minute rollups past retention)\n`,
+    );
+  io.out(notReplayedLine);
 }
 
 export function registerAlertsCommand(program: Command): void {

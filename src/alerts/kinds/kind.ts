@@ -41,6 +41,8 @@ export interface KindDef {
   readonly unit: Unit;
   /** Where the data comes from: the store's rollups, a registered SignalSource, or calls seen by the recorder. */
   readonly source: 'rollups' | 'signal' | 'calls';
+  /** The SignalSource signal a `signal` kind reads (backtest says which rules it cannot replay without it). */
+  readonly signal?: string;
   readonly defaults: { windowMs: number; op: Op; groupBy: string[]; minSamples: number };
   /** Labels a rule of this kind may group by (null: any label the signal has). */
   readonly groupable: readonly string[] | null;

@@ -22,6 +22,7 @@ export function signalKind(spec: SignalKindSpec): KindDef {
     kind: spec.kind,
     unit: spec.unit,
     source: 'signal',
+    signal: spec.signal,
     defaults: { windowMs: spec.windowMs, op: spec.op, groupBy: spec.groupBy, minSamples: spec.minSamples },
     groupable: null,
     evaluate: (c, groupBy, env) =>
