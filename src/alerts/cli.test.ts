@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { backtestSignalSources } from '../cli/backtest-signals.js';
+import { qualityStoreFor } from '../quality/storage/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { backtestCommand } from './cli.js';
 import { callAt } from './testing.js';
@@ -77,5 +79,43 @@ describe('llmscope alerts backtest', () => {
     await backtestCommand({ from: String(T0), to: String(T0 + 3600_000), step: '10m', json: true }, j.io);
     expect(JSON.parse(j.out.join('')).evaluations).toBe(7);
     expect(quiet.text()).toBe('');
+  });
+
+  it("replays HallucinationRateHigh from the store's quality counts (as serve and the demo fire it), not 'no data'", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'llmscope-bt-')), 'x.db');
+    const s = new SqliteStore(path);
+    await s.migrate();
+    const calls = [];
+    for (let m = 0; m < 180; m++) for (let k = 0; k < 10; k++) calls.push(callAt(T0 + m * 60_000 + k * 5000, {}));
+    await s.insertCalls(calls);
+    // what the quality module kept: 5 calls evaluated a minute, 1 flagged (20%, above the rule's 5%) in the 2nd hour
+    const q = await qualityStoreFor(s.backend);
+    const rows = [];
+    for (let m = 0; m < 180; m++)
+      rows.push({
+        t: T0 + m * 60_000,
+        model: 'gpt-4o-mini',
+        feature: '',
+        responses: 10,
+        refusals: 0,
+        evaluated: 5,
+        flagged: m >= 60 && m < 120 ? 1 : 0,
+        feedbackUp: 0,
+        feedbackDown: 0,
+      });
+    await q.addCounts(rows);
+    await s.close();
+    const env = { LLMSCOPE_STORAGE_URL: `sqlite:${path}` };
+    const flags = { from: String(T0), to: String(T0 + 3 * 3600_000) };
+    const { io: i, out } = io(env);
+    await backtestCommand(flags, { ...i, signals: backtestSignalSources });
+    const text = out.join('');
+    expect(text).toMatch(/HallucinationRateHigh +\d+ \/ 1\n/);
+    expect(text).not.toMatch(/(not replayed|no data for): [^\n]*HallucinationRateHigh/);
+    expect(text).toMatch(/not replayed: [^\n]*BudgetExceeded \(budget_ratio\)/);
+    // without the quality source (alerts alone) it is named as not replayed
+    const bare = io(env);
+    await backtestCommand(flags, bare.io);
+    expect(bare.out.join('')).toMatch(/not replayed: [^\n]*HallucinationRateHigh \(hallucination_rate\)/);
   });
 });

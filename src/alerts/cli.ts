@@ -4,6 +4,8 @@ import { openExistingStore } from '../cli/existing-store.js';
 import { progressBar } from '../cli/progress.js';
 import { loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
+import { SignalRegistry, type SignalSource } from '../signals/index.js';
+import type { Store } from '../store/store.js';
 import { backtest } from './backtest.js';
 import { alertsConfigOf, ms } from './config.js';
 
@@ -35,6 +37,17 @@ export interface BacktestIo {
   now?: number;
   /** Where the progress bar goes (drawn only on a terminal; default stderr). */
   progressStream?: NodeJS.WriteStream;
+  /** Signal sources that answer for past times from the store (see AlertsCommandOptions). */
+  signals?: (store: Store) => Promise<SignalSource[]>;
+}
+
+export interface AlertsCommandOptions {
+  /**
+   * The capabilities' signal sources that can answer for past times from the store (the quality module's counts), so
+   * `alerts backtest` replays the rules reading them; alerts cannot import another capability, so the assembly
+   * (src/cli/main.ts) passes them in.
+   */
+  backtestSignals?: (store: Store) => Promise<SignalSource[]>;
 }
 
 /** `alerts backtest`: refuses a store that does not exist yet (it never creates one), shows progress on a terminal. */
@@ -57,7 +70,10 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   });
   let r: Awaited<ReturnType<typeof backtest>>;
   try {
+    const signals = new SignalRegistry();
+    for (const src of (await io.signals?.(store)) ?? []) signals.register(src);
     r = await backtest({
+      signals,
       config: alertsConfigOf(config.alerts),
       store,
       from,
@@ -112,7 +128,7 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   io.out(notReplayedLine);
 }
 
-export function registerAlertsCommand(program: Command): void {
+export function registerAlertsCommand(program: Command, options: AlertsCommandOptions = {}): void {
   const alerts = program.command('alerts').description('the built-in alert rules');
   alerts
     .command('backtest')
@@ -126,6 +142,7 @@ export function registerAlertsCommand(program: Command): void {
       await backtestCommand(opts, {
         out: (s) => process.stdout.write(s),
         err: (s) => process.stderr.write(s),
+        signals: options.backtestSignals,
       });
     });
 }
