@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { backtestSignalSources } from '../cli/backtest-signals.js';
+import { gpuStoreFor } from '../gpu/storage/index.js';
 import { qualityStoreFor } from '../quality/storage/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { backtestCommand } from './cli.js';
@@ -81,7 +82,7 @@ describe('llmscope alerts backtest', () => {
     expect(quiet.text()).toBe('');
   });
 
-  it("replays HallucinationRateHigh from the store's quality counts (as serve and the demo fire it), not 'no data'", async () => {
+  it("replays HallucinationRateHigh and GpuUnderutilized from the store's quality counts and GPU rollups (as serve and the demo fire them), not 'no data'", async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'llmscope-bt-')), 'x.db');
     const s = new SqliteStore(path);
     await s.migrate();
@@ -104,6 +105,23 @@ describe('llmscope alerts backtest', () => {
         feedbackDown: 0,
       });
     await q.addCounts(rows);
+    // and one GPU, 30% busy for three hours (GpuUnderutilized: under 80% for 30 minutes)
+    const g = await gpuStoreFor(s.backend);
+    const samples = [];
+    for (let t = T0; t < T0 + 3 * 3600_000; t += 15_000)
+      samples.push({
+        host: 'gpu-node-1',
+        gpu: '0',
+        uuid: null,
+        name: 'H100',
+        utilization: 0.3,
+        memoryUsedBytes: 1e9,
+        memoryTotalBytes: 8e10,
+        temperatureC: 50,
+        powerW: 300,
+        at: t,
+      });
+    await g.insertSamples(samples, 15_000);
     await s.close();
     const env = { LLMSCOPE_STORAGE_URL: `sqlite:${path}` };
     const flags = { from: String(T0), to: String(T0 + 3 * 3600_000) };
@@ -111,7 +129,8 @@ describe('llmscope alerts backtest', () => {
     await backtestCommand(flags, { ...i, signals: backtestSignalSources });
     const text = out.join('');
     expect(text).toMatch(/HallucinationRateHigh +\d+ \/ 1\n/);
-    expect(text).not.toMatch(/(not replayed|no data for): [^\n]*HallucinationRateHigh/);
+    expect(text).toMatch(/GpuUnderutilized +\d+ \/ 1\n/);
+    expect(text).not.toMatch(/(not replayed|no data for): [^\n]*(HallucinationRateHigh|GpuUnderutilized)/);
     expect(text).toMatch(/not replayed: [^\n]*BudgetExceeded \(budget_ratio\)/);
     // without the quality source (alerts alone) it is named as not replayed
     const bare = io(env);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { openExistingStore } from '../cli/existing-store.js';
 import { progressBar } from '../cli/progress.js';
-import { loadConfig } from '../config/index.js';
+import { type Config, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { SignalRegistry, type SignalSource } from '../signals/index.js';
 import type { Store } from '../store/store.js';
@@ -38,16 +38,16 @@ export interface BacktestIo {
   /** Where the progress bar goes (drawn only on a terminal; default stderr). */
   progressStream?: NodeJS.WriteStream;
   /** Signal sources that answer for past times from the store (see AlertsCommandOptions). */
-  signals?: (store: Store) => Promise<SignalSource[]>;
+  signals?: (store: Store, config: Config) => Promise<SignalSource[]>;
 }
 
 export interface AlertsCommandOptions {
   /**
-   * The capabilities' signal sources that can answer for past times from the store (the quality module's counts), so
+   * The capabilities' signal sources that can answer for past times from the store (the quality module's counts, the GPU rollups), so
    * `alerts backtest` replays the rules reading them; alerts cannot import another capability, so the assembly
    * (src/cli/main.ts) passes them in.
    */
-  backtestSignals?: (store: Store) => Promise<SignalSource[]>;
+  backtestSignals?: (store: Store, config: Config) => Promise<SignalSource[]>;
 }
 
 /** `alerts backtest`: refuses a store that does not exist yet (it never creates one), shows progress on a terminal. */
@@ -71,7 +71,7 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   let r: Awaited<ReturnType<typeof backtest>>;
   try {
     const signals = new SignalRegistry();
-    for (const src of (await io.signals?.(store)) ?? []) signals.register(src);
+    for (const src of (await io.signals?.(store, config)) ?? []) signals.register(src);
     r = await backtest({
       signals,
       config: alertsConfigOf(config.alerts),

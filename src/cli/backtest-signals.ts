@@ -1,12 +1,20 @@
 // The signal sources `llmscope alerts backtest` can replay from the store: the quality module's per-minute counts
-// (hallucination_rate, thumbs_down_rate), read for each past window as the live source reads them for the current one.
-// Budgets, GPUs and reconciliation publish live figures only, so their rules stay "not replayed".
-
+// (hallucination_rate, thumbs_down_rate) and the gpu module's per-minute GPU rollups (gpu_utilization, gpu_memory),
+// each read for a past window as the live source reads it for the current one. Budgets and reconciliation publish
+// live figures only, so their rules stay "not replayed".
+import type { Config } from '../config/index.js';
+import { gpuConfigSchema } from '../gpu/config.js';
+import { gpuSignalSource } from '../gpu/signals.js';
+import { gpuStoreFor } from '../gpu/storage/index.js';
 import { qualitySignalSource } from '../quality/signals.js';
 import { qualityStoreFor } from '../quality/storage/index.js';
 import type { SignalSource } from '../signals/index.js';
 import type { Store } from '../store/store.js';
 
-export async function backtestSignalSources(store: Store): Promise<SignalSource[]> {
-  return [qualitySignalSource(await qualityStoreFor(store.backend))];
+export async function backtestSignalSources(store: Store, config: Config): Promise<SignalSource[]> {
+  const hosts = gpuConfigSchema.parse(config.gpu ?? {}).hosts;
+  return [
+    qualitySignalSource(await qualityStoreFor(store.backend)),
+    gpuSignalSource(await gpuStoreFor(store.backend), hosts),
+  ];
 }
