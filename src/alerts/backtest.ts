@@ -172,8 +172,11 @@ function missingSignals(rule: Rule, signals: SignalRegistry): string[] {
   return [...out];
 }
 
-/** Calls read per step of the replay below (a long read, ahead of the virtual clock). */
-const CALLS_AHEAD_MS = 6 * HOUR_MS;
+/** Calls read per step of the replay below, ahead of the virtual clock (bounded: a busy store's calls are many). */
+const CALLS_AHEAD_MS = 10 * MINUTE_MS;
+
+/** What the tracker reads of a call (the stored call itself has its text, tokens, timings: not kept while pending). */
+type CostOf = Pick<LlmCall, 'endedAt' | 'costUsd' | 'provider' | 'model' | 'endpoint' | 'feature' | 'team'>;
 
 /**
  * single_call_cost's history: live, a CallCostTracker is fed each call as it is recorded; here the stored calls are
@@ -181,7 +184,7 @@ const CALLS_AHEAD_MS = 6 * HOUR_MS;
  */
 export class CallCostReplay {
   private readTo: number;
-  private pending: LlmCall[] = [];
+  private pending: CostOf[] = [];
   private next = 0;
   /** Store pages read (for tests). */
   pages = 0;
@@ -198,20 +201,24 @@ export class CallCostReplay {
   async advance(t: number): Promise<void> {
     if (t >= this.readTo) {
       const hi = Math.max(t + 1, this.readTo + CALLS_AHEAD_MS);
-      const read: LlmCall[] = [];
+      const read: CostOf[] = [];
       let cursor: string | undefined;
       do {
         const page = await this.store.listCalls({ from: this.readTo, to: hi, limit: 500, cursor });
         this.pages++;
-        for (const c of page.items) if (c.costUsd !== null && c.costUsd !== undefined) read.push(c);
+        for (const c of page.items)
+          if (c.costUsd !== null && c.costUsd !== undefined) {
+            const { endedAt, costUsd, provider, model, endpoint, feature, team } = c;
+            read.push({ endedAt, costUsd, provider, model, endpoint, feature, team });
+          }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       this.pending = [...this.pending.slice(this.next), ...read].sort((a, b) => a.endedAt - b.endedAt);
       this.next = 0;
       this.readTo = hi;
     }
-    while (this.next < this.pending.length && (this.pending[this.next] as LlmCall).endedAt <= t)
-      this.tracker.observe(this.pending[this.next++] as LlmCall);
+    while (this.next < this.pending.length && (this.pending[this.next] as CostOf).endedAt <= t)
+      this.tracker.observe(this.pending[this.next++] as CostOf);
   }
 }
 

@@ -18,7 +18,7 @@ export class CallCostTracker {
 
   constructor(private readonly horizonMs = 6 * 3_600_000) {}
 
-  observe(call: LlmCall): void {
+  observe(call: Pick<LlmCall, 'endedAt' | 'costUsd' | 'provider' | 'model' | 'endpoint' | 'feature' | 'team'>): void {
     if (call.costUsd === null || call.costUsd === undefined) return;
     const t = Math.floor(call.endedAt / MINUTE_MS) * MINUTE_MS;
     let m = this.minutes.get(t);
