@@ -11,10 +11,19 @@ import { qualityStoreFor } from '../quality/storage/index.js';
 import type { SignalSource } from '../signals/index.js';
 import type { Store } from '../store/store.js';
 
+/** The sources whose tables open on this store; one that cannot leaves its rules "not replayed" rather than failing. */
 export async function backtestSignalSources(store: Store, config: Config): Promise<SignalSource[]> {
   const hosts = gpuConfigSchema.parse(config.gpu ?? {}).hosts;
-  return [
-    qualitySignalSource(await qualityStoreFor(store.backend)),
-    gpuSignalSource(await gpuStoreFor(store.backend), hosts),
-  ];
+  const out: SignalSource[] = [];
+  // one after the other: each migrates its tables on the one database
+  for (const open of [
+    async () => qualitySignalSource(await qualityStoreFor(store.backend)),
+    async () => gpuSignalSource(await gpuStoreFor(store.backend), hosts),
+  ])
+    try {
+      out.push(await open());
+    } catch {
+      // its rules are listed as not replayed
+    }
+  return out;
 }
