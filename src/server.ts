@@ -292,6 +292,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // ingest and OTLP senders wait for room in this lane rather than have it drop their calls
     lossless: true,
     maxBatch: 512,
+    // On SQLite the next batch waits on the writer thread while one is written, not for its answer to come back
+    inFlight: store.kind === 'sqlite' ? 2 : 1,
     lingerMs: config.storage.durability === 'every-call' ? 0 : durationMs(config.storage.flushInterval),
     write: (calls) => store.insertCalls(calls),
     // A database restarting or out of reach, or a full disk, passes: its batches wait (bounded by the recorder's

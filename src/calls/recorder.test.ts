@@ -182,3 +182,115 @@ describe('Recorder retries', () => {
     expect(dropped['long:shutdown']).toBe(5);
   });
 });
+
+describe('Recorder lanes with more than one batch in flight', () => {
+  /** A sink whose writes finish only when released, in any order. */
+  function heldSink(name: string, inFlight?: number) {
+    const writes: { ids: string[]; release: () => void; fail: (e: unknown) => void }[] = [];
+    const stored: string[] = [];
+    let attempts = 0;
+    const sink = {
+      name,
+      lossless: true,
+      maxBatch: 10,
+      inFlight,
+      retry: { retryForMs: 5_000, retryable: () => true },
+      write: (cs: readonly { requestId: string }[]) =>
+        new Promise<void>((ok, fail) => {
+          attempts++;
+          const ids = cs.map((c) => c.requestId);
+          let settled = false;
+          writes.push({
+            ids,
+            release: () => {
+              if (settled) return;
+              settled = true;
+              stored.push(...ids);
+              ok();
+            },
+            fail: (e) => {
+              if (settled) return;
+              settled = true;
+              fail(e);
+            },
+          });
+        }),
+    };
+    return { sink, writes, stored, attempts: () => attempts };
+  }
+  const tick = () => new Promise((ok) => setImmediate(ok));
+
+  it('hands the next batch over while one is written (inFlight 2); one at a time by default', async () => {
+    const two = heldSink('two', 2);
+    const one = heldSink('one');
+    const r = new Recorder();
+    r.addSink(two.sink);
+    r.addSink(one.sink);
+    for (let i = 0; i < 35; i++) r.record(call(String(i)));
+    await tick();
+    expect(two.writes.map((w) => w.ids.length)).toEqual([10, 10]);
+    expect(one.writes.map((w) => w.ids.length)).toEqual([10]);
+    // The second batch finishing first frees a place for the third; the first is still being written
+    two.writes[1]?.release();
+    await tick();
+    expect(two.writes).toHaveLength(3);
+    const flushed = r.flush(2_000);
+    for (let k = 0; k < 20; k++) {
+      for (const w of [...two.writes, ...one.writes]) w.release();
+      await tick();
+    }
+    expect(await flushed).toBe(true);
+    expect(new Set(two.stored).size).toBe(35);
+    expect(two.stored.sort()).toEqual(one.stored.sort());
+  });
+
+  it('a failed batch is retried while a later one is written: none lost, each written once', async () => {
+    const h = heldSink('db', 2);
+    const dropped: string[] = [];
+    const r = new Recorder({ onDrop: (_s, _n, _why, cs) => void dropped.push(...cs.map((c) => c.requestId)) });
+    r.addSink(h.sink);
+    for (let i = 0; i < 20; i++) r.record(call(String(i)));
+    await tick();
+    h.writes[0]?.fail(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' }));
+    h.writes[1]?.release();
+    const flushed = r.flush(3_000);
+    for (let k = 0; k < 40 && h.stored.length < 20; k++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+      for (const w of h.writes.slice(2)) w.release();
+    }
+    expect(await flushed).toBe(true);
+    expect(h.attempts()).toBe(3);
+    expect(h.stored.sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+    expect(dropped).toEqual([]);
+  });
+
+  it('memory stays bounded: at most inFlight batches are written while senders wait for room in the queue', async () => {
+    const h = heldSink('store', 2);
+    const r = new Recorder({ capacity: 50 });
+    r.addSink(h.sink);
+    for (let i = 0; i < 20; i++) r.record(call(`a${i}`));
+    await tick();
+    expect(h.writes).toHaveLength(2);
+    const release = await r.holdRoom(50, 0);
+    expect(release).not.toBeNull();
+    for (let i = 0; i < 50; i++) r.record(call(`b${i}`));
+    release?.();
+    await tick();
+    // 20 being written and 50 queued: no third write is started, and no sender gets room
+    expect(h.writes).toHaveLength(2);
+    expect(r.hasRoom(1)).toBe(false);
+    expect(await r.holdRoom(1, 0)).toBeNull();
+    h.writes[0]?.release();
+    await tick();
+    expect(h.writes).toHaveLength(3);
+    expect(r.hasRoom(10)).toBe(true);
+    expect(r.hasRoom(11)).toBe(false);
+    const flushed = r.flush(2_000);
+    for (let k = 0; k < 20; k++) {
+      for (const w of h.writes) w.release();
+      await tick();
+    }
+    expect(await flushed).toBe(true);
+    expect(h.stored).toHaveLength(70);
+  });
+});

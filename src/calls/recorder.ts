@@ -21,6 +21,13 @@ export interface Sink {
    */
   readonly lingerMs?: number;
   /**
+   * How many batches the lane may have in `write` at once (default 1: one after another). A sink whose writes are
+   * queued behind one another elsewhere anyway (the SQLite writer thread writes what it is handed in order) sets 2, so
+   * its next batch is handed over while the one before is written, instead of after its answer has come back to a
+   * busy event loop. Batches then may finish out of order (a retried one after a later one).
+   */
+  readonly inFlight?: number;
+  /**
    * For a sink whose failures pass (a database restarting, a full disk being cleared): a failed batch for which
    * `retryable(err)` holds is written again, with backoff (100 ms doubling to 5 s), for up to `retryForMs`, while
    * later calls wait in the lane's bounded queue; then, or at shutdown, it is dropped and counted.
@@ -41,6 +48,7 @@ export function sinkWithWrite(s: Sink, write: Sink['write']): Sink {
     name: s.name,
     maxBatch: s.maxBatch,
     lingerMs: s.lingerMs,
+    inFlight: s.inFlight,
     retry: s.retry,
     lossless: s.lossless,
     write,
@@ -112,7 +120,8 @@ export class Recorder {
 
   /**
    * Whether every lossless lane can take `n` more calls now: calls not yet dispatched and room other callers hold
-   * count as queued, and a batch larger than a lane waits for it to be empty. True when no sink is lossless.
+   * count as queued, and a batch larger than a lane waits for it to be empty. True when no sink is lossless. (The
+   * batches being written, at most `inFlight` of `maxBatch` calls, are the sink's.)
    */
   hasRoom(n: number): boolean {
     const size = Math.min(n, this.capacity);
@@ -209,15 +218,25 @@ export class Recorder {
   private async drain(lane: Lane): Promise<void> {
     lane.running = true;
     const max = lane.sink.maxBatch ?? 256;
-    while (lane.queue.length > lane.head && !this.closing) {
-      const end = Math.min(lane.queue.length, lane.head + max);
-      const batch = lane.queue.slice(lane.head, end);
-      lane.head = end;
-      if (lane.head > 4096 && lane.head * 2 > lane.queue.length) {
-        lane.queue = lane.queue.slice(lane.head);
-        lane.head = 0;
+    const width = Math.max(1, Math.floor(lane.sink.inFlight ?? 1));
+    const writes = new Set<Promise<void>>();
+    for (;;) {
+      while (writes.size < width && lane.queue.length > lane.head && !this.closing) {
+        const end = Math.min(lane.queue.length, lane.head + max);
+        const batch = lane.queue.slice(lane.head, end);
+        lane.head = end;
+        if (lane.head > 4096 && lane.head * 2 > lane.queue.length) {
+          lane.queue = lane.queue.slice(lane.head);
+          lane.head = 0;
+        }
+        const w: Promise<void> = this.write(lane, batch).then(() => {
+          writes.delete(w);
+        });
+        writes.add(w);
       }
-      await this.write(lane, batch);
+      if (writes.size === 0) break;
+      // write() never rejects
+      await Promise.race(writes);
     }
     lane.queue = [];
     lane.head = 0;

@@ -219,6 +219,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     name: 'cost',
     lossless: true,
     maxBatch: 1024,
+    // on SQLite its next batch waits on the writer thread while one is written (the deltas are sums: order is free)
+    inFlight: ctx.store.kind === 'sqlite' ? 2 : 1,
     // one spend upsert transaction per batch: wait a little for a fuller one
     lingerMs: 50,
     async write(calls) {

@@ -220,7 +220,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     name: qualityCallPart.name,
     build: () => [...(cfg.refusals ? [refusalEnricher()] : []), service.captureEnricher()],
   });
-  ctx.recorder.addSink(service.sink());
+  // On SQLite its next batch waits on the writer thread while one is written (the counts are sums: order is free)
+  ctx.recorder.addSink({ ...service.sink(), inFlight: ctx.store.kind === 'sqlite' ? 2 : 1 });
   registerQualityRoutes(ctx.api, service, {
     bodyLimit: ctx.config.server.bodyLimit,
     now: () => ctx.clock.now(),
