@@ -36,6 +36,39 @@ export interface RollupRow {
   tpot: HistogramCounts;
 }
 
+/** A rollup row whose histograms are kept as `H` while a batch is folded (RollupBatch: counts objects). */
+export type RollupSums<H> = Omit<RollupRow, 'latency' | 'ttft' | 'tpot'> & { latency: H; ttft: H; tpot: H };
+
+/** The empty row of key (t, the call's provider, model and endpoint, feature, team), histograms from `histogram`. */
+export function emptyRollupRow<H>(
+  t: number,
+  c: Pick<RollupInput, 'provider' | 'model' | 'endpoint'>,
+  feature: string,
+  team: string,
+  histogram: () => H,
+): RollupSums<H> {
+  return {
+    t,
+    provider: c.provider,
+    model: c.model,
+    endpoint: c.endpoint,
+    feature,
+    team,
+    requests: 0,
+    statuses: emptyStatuses(),
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedInputTokens: 0,
+    costUsd: 0,
+    refusals: 0,
+    latency: histogram(),
+    ttft: histogram(),
+    tpot: histogram(),
+  };
+}
+
+const emptyCounts = (): HistogramCounts => ({});
+
 export const emptyStatuses = (): Record<CallStatus, number> => ({
   ok: 0,
   client_error: 0,
@@ -80,24 +113,7 @@ export class RollupBatch {
     const key = `${t}\u0000${c.provider}\u0000${c.model}\u0000${c.endpoint}\u0000${feature}\u0000${team}`;
     let r = this.rows.get(key);
     if (!r) {
-      r = {
-        t,
-        provider: c.provider,
-        model: c.model,
-        endpoint: c.endpoint,
-        feature,
-        team,
-        requests: 0,
-        statuses: emptyStatuses(),
-        inputTokens: 0,
-        outputTokens: 0,
-        cachedInputTokens: 0,
-        costUsd: 0,
-        refusals: 0,
-        latency: {},
-        ttft: {},
-        tpot: {},
-      };
+      r = emptyRollupRow(t, c, feature, team, emptyCounts);
       this.rows.set(key, r);
     }
     r.requests++;

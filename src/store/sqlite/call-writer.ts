@@ -7,7 +7,7 @@ import type { LlmCall } from '../../calls/index.js';
 import { CALL_COLUMN_LIST, CALL_COLUMNS, type CallValue, callRowValues, SQLITE_ROW } from '../call-row.js';
 import { Dense } from '../dense-histogram.js';
 import { bucketOf, encodeHistogram, mergeEncoded } from '../histogram.js';
-import { emptyStatuses, HOUR_MS, MINUTE_MS, type RollupInput, type RollupRow } from '../rollup.js';
+import { emptyRollupRow, HOUR_MS, MINUTE_MS, type RollupInput, type RollupRow, type RollupSums } from '../rollup.js';
 
 export interface StoredRollupRow {
   t: number;
@@ -136,7 +136,6 @@ function rollupInputOf(row: readonly CallValue[]): RollupInput {
 }
 
 /** A rollup row's keys and sums, with its three histograms of type H. */
-type RollupSums<H> = Omit<RollupRow, 'latency' | 'ttft' | 'tpot'> & { latency: H; ttft: H; tpot: H };
 /**
  * One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold); a minute
  * row also points at its hour row.
@@ -156,6 +155,8 @@ export class RollupFold {
   private readonly minute = new Map<number, Map<string, FoldRow>>();
   private readonly hour = new Map<number, Map<string, FoldRow>>();
   private readonly pool: Dense[] = [];
+  /** A histogram for a new row: one given back by an earlier batch, else a new one. */
+  private readonly dense = (): Dense => this.pool.pop() ?? new Dense();
 
   add(c: RollupInput): void {
     const feature = c.feature ?? '';
@@ -203,25 +204,7 @@ export class RollupFold {
     }
     let r = byDims.get(dims);
     if (!r) {
-      r = {
-        t,
-        provider: c.provider,
-        model: c.model,
-        endpoint: c.endpoint,
-        feature,
-        team,
-        requests: 0,
-        statuses: emptyStatuses(),
-        inputTokens: 0,
-        outputTokens: 0,
-        cachedInputTokens: 0,
-        costUsd: 0,
-        refusals: 0,
-        latency: this.pool.pop() ?? new Dense(),
-        ttft: this.pool.pop() ?? new Dense(),
-        tpot: this.pool.pop() ?? new Dense(),
-        hour: null,
-      };
+      r = { ...emptyRollupRow(t, c, feature, team, this.dense), hour: null };
       byDims.set(dims, r);
     }
     return r;
