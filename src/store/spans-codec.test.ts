@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { arrivedInternals, type LlmCall, type SpanRecord } from '../calls/index.js';
+import type { CallInternals, LlmCall, SpanRecord } from '../calls/index.js';
 import { spansOf } from '../telemetry/spans.js';
 import { CALL_COLUMNS, type CallRow, callOfRow, callRowValues, POSTGRES_ROW, SQLITE_ROW } from './call-row.js';
 import { decodeSpans, encodeSpans } from './spans-codec.js';
-import { makeCall } from './store.contract.js';
+import { GATEWAY_CALL_KINDS, makeCall, withGatewayMarks } from './store.contract.js';
 
 const span = (over: Partial<SpanRecord> = {}): SpanRecord => ({
   traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -97,23 +97,8 @@ describe('spans column codec', () => {
 });
 
 /** A gateway call as the gateway records it: internals from its timing marks, spans built by telemetry's spansOf. */
-function gatewayCall(i: number, over: Partial<LlmCall> = {}, marks: Partial<NonNullable<LlmCall['internal']>> = {}) {
-  const c = makeCall(i, { spans: [], ...over });
-  const t = c.startedAt;
-  c.internal = {
-    ...arrivedInternals(t, `a4ab22519644e6${(16 + i).toString(16).padStart(2, '0')}`, '71f3642aa373a05c', null),
-    routedAt: t + 0.0439453125,
-    upstreamStartAt: t + 0.0478515625,
-    upstreamHeadersAt: t + 17.600830078125,
-    upstreamEndAt: c.endedAt - 0.0252,
-    firstContentAt: c.stream ? t + 18.25 : null,
-    params: { max_tokens: 256, temperature: 0.7 },
-    serverAddress: '127.0.0.1',
-    serverPort: 19390,
-    responseModel: 'gpt-4o-mini-2024-07-18',
-    responseId: `chatcmpl-${i}`,
-    ...marks,
-  };
+function gatewayCall(i: number, over: Partial<LlmCall> = {}, marks: Partial<CallInternals> = {}) {
+  const c = withGatewayMarks(i, over, marks);
   c.spans = spansOf(c);
   delete c.internal;
   return c;
@@ -129,32 +114,10 @@ function rowOf(c: LlmCall, d = SQLITE_ROW): CallRow {
 const compact = (c: LlmCall) => encodeSpans(c.spans);
 
 describe('the gateway spans form', () => {
-  const cases: [string, LlmCall][] = [
-    ['non-streamed', gatewayCall(1)],
-    ['streamed, first token, ttft and tpot', gatewayCall(2)],
-    ['cancelled mid-stream', gatewayCall(4, { status: 'cancelled', httpStatus: 499, finishReason: null })],
-    [
-      'upstream error before headers (no response span), error type',
-      gatewayCall(
-        3,
-        { status: 'upstream_error', httpStatus: 502, errorType: 'upstream_unreachable', outputTokens: null },
-        { upstreamHeadersAt: null, upstreamEndAt: null, serverPort: null, responseModel: null, responseId: null },
-      ),
-    ],
-    [
-      'refused before routing (no route or upstream span)',
-      gatewayCall(
-        5,
-        { status: 'client_error', httpStatus: 400, inputTokens: null, outputTokens: null, user: null, team: null },
-        { routedAt: null, upstreamStartAt: null, upstreamHeadersAt: null, upstreamEndAt: null, params: {} },
-      ),
-    ],
-    [
-      'a parent span from traceparent, reasoning and cache tokens',
-      gatewayCall(6, {}, { parentSpanId: '00f067aa0ba902b7' }),
-    ],
-    ['embeddings, no finish reason', gatewayCall(10, { endpoint: 'embeddings', finishReason: null, outputTokens: 0 })],
-  ];
+  const cases: [string, LlmCall][] = GATEWAY_CALL_KINDS.map(([name, i, over, marks]) => [
+    name,
+    gatewayCall(i, over, marks),
+  ]);
 
   it.each(cases)('%s: stored in the gateway form, read back exactly as the compact form reads', (_, c) => {
     const row = rowOf(c);

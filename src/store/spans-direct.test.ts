@@ -3,32 +3,17 @@
 // exactly what it was when the spans enricher built them and the codec checked its rebuild: compared here over the
 // gateway's kinds of call and over calls whose fields and marks the direct form must refuse (then built and checked).
 import { describe, expect, it } from 'vitest';
-import { arrivedInternals, type CallInternals, type LlmCall } from '../calls/index.js';
+import type { CallInternals, LlmCall } from '../calls/index.js';
 import { spanEnricher, spansFor, spansOf, withSpans } from '../telemetry/spans.js';
 import { CALL_COLUMNS, type CallRow, callOfRow, callRowValues, POSTGRES_ROW, SQLITE_ROW } from './call-row.js';
 import { gatewayTupleOfCall } from './spans-codec.js';
-import { makeCall } from './store.contract.js';
+import { GATEWAY_CALL_KINDS, makeCall, withGatewayMarks } from './store.contract.js';
 
 const SPANS = CALL_COLUMNS.findIndex(([c]) => c === 'spans');
 
 /** A gateway call as the recorder has it after its enrichers: marks kept, spans left to be built. */
 function deferred(i: number, over: Partial<LlmCall> = {}, marks: Partial<CallInternals> = {}): LlmCall {
-  const c = makeCall(i, { spans: [], ...over });
-  const t = c.startedAt;
-  c.internal = {
-    ...arrivedInternals(t, `a4ab22519644e6${(16 + (i % 200)).toString(16).padStart(2, '0')}`, '71f3642aa373a05c', null),
-    routedAt: t + 0.0439453125,
-    upstreamStartAt: t + 0.0478515625,
-    upstreamHeadersAt: t + 17.600830078125,
-    upstreamEndAt: c.endedAt - 0.0252,
-    firstContentAt: c.stream ? t + 18.25 : null,
-    params: { max_tokens: 256, temperature: 0.7 },
-    serverAddress: '127.0.0.1',
-    serverPort: 19390,
-    responseModel: 'gpt-4o-mini-2024-07-18',
-    responseId: `chatcmpl-${i}`,
-    ...marks,
-  };
+  const c = withGatewayMarks(i, over, marks);
   spanEnricher.enrich(c);
   return c;
 }
@@ -57,27 +42,7 @@ function direct(c: LlmCall): boolean {
 }
 
 const kinds: [string, LlmCall][] = [
-  ['non-streamed', deferred(1)],
-  ['streamed, first token, ttft and tpot', deferred(2)],
-  ['cancelled mid-stream', deferred(4, { status: 'cancelled', httpStatus: 499, finishReason: null })],
-  [
-    'upstream error before headers',
-    deferred(
-      3,
-      { status: 'upstream_error', httpStatus: 502, errorType: 'upstream_unreachable', outputTokens: null },
-      { upstreamHeadersAt: null, upstreamEndAt: null, serverPort: null, responseModel: null, responseId: null },
-    ),
-  ],
-  [
-    'refused before routing',
-    deferred(
-      5,
-      { status: 'client_error', httpStatus: 400, inputTokens: null, outputTokens: null, user: null, team: null },
-      { routedAt: null, upstreamStartAt: null, upstreamHeadersAt: null, upstreamEndAt: null, params: {} },
-    ),
-  ],
-  ['a parent span from traceparent', deferred(6, {}, { parentSpanId: '00f067aa0ba902b7' })],
-  ['embeddings', deferred(10, { endpoint: 'embeddings', finishReason: null, outputTokens: 0 })],
+  ...GATEWAY_CALL_KINDS.map(([name, i, over, marks]): [string, LlmCall] => [name, deferred(i, over, marks)]),
   ['Anthropic messages', deferred(12, { endpoint: 'messages' as LlmCall['endpoint'] })],
 ];
 

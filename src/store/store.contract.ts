@@ -1,7 +1,7 @@
 // The Store contract suite: every implementation (SQLite now, PostgreSQL later) runs these same tests, e.g.
 // `describe.each(stores)('%s', (name, make) => storeContract(name, make))` or one `storeContract` call per store.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { arrivedInternals, CALL_STATUSES, type CallStatus, type LlmCall } from '../calls/index.js';
+import { arrivedInternals, CALL_STATUSES, type CallInternals, type CallStatus, type LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { spansOf } from '../telemetry/spans.js';
 import { HOUR_MS } from '../time.js';
@@ -71,6 +71,51 @@ export function makeCall(i: number, over: Partial<LlmCall> = {}): LlmCall {
     ...over,
   };
 }
+
+/**
+ * A gateway call as the recorder has it after its enrichers, spans not built: makeCall's fields with `over`, and the
+ * timing marks and upstream facts the gateway sets on it, with `marks`.
+ */
+export function withGatewayMarks(i: number, over: Partial<LlmCall> = {}, marks: Partial<CallInternals> = {}): LlmCall {
+  const c = makeCall(i, { spans: [], ...over });
+  const t = c.startedAt;
+  c.internal = {
+    ...arrivedInternals(t, `a4ab22519644e6${(16 + (i % 200)).toString(16).padStart(2, '0')}`, '71f3642aa373a05c', null),
+    routedAt: t + 0.0439453125,
+    upstreamStartAt: t + 0.0478515625,
+    upstreamHeadersAt: t + 17.600830078125,
+    upstreamEndAt: c.endedAt - 0.0252,
+    firstContentAt: c.stream ? t + 18.25 : null,
+    params: { max_tokens: 256, temperature: 0.7 },
+    serverAddress: '127.0.0.1',
+    serverPort: 19390,
+    responseModel: 'gpt-4o-mini-2024-07-18',
+    responseId: `chatcmpl-${i}`,
+    ...marks,
+  };
+  return c;
+}
+
+/** The gateway's kinds of call, for tests of how their spans are stored: name, then withGatewayMarks' arguments. */
+export const GATEWAY_CALL_KINDS: readonly [string, number, Partial<LlmCall>, Partial<CallInternals>][] = [
+  ['non-streamed', 1, {}, {}],
+  ['streamed, first token, ttft and tpot', 2, {}, {}],
+  ['cancelled mid-stream', 4, { status: 'cancelled', httpStatus: 499, finishReason: null }, {}],
+  [
+    'upstream error before headers (no response span), error type',
+    3,
+    { status: 'upstream_error', httpStatus: 502, errorType: 'upstream_unreachable', outputTokens: null },
+    { upstreamHeadersAt: null, upstreamEndAt: null, serverPort: null, responseModel: null, responseId: null },
+  ],
+  [
+    'refused before routing (no route or upstream span)',
+    5,
+    { status: 'client_error', httpStatus: 400, inputTokens: null, outputTokens: null, user: null, team: null },
+    { routedAt: null, upstreamStartAt: null, upstreamHeadersAt: null, upstreamEndAt: null, params: {} },
+  ],
+  ['a parent span from traceparent, reasoning and cache tokens', 6, {}, { parentSpanId: '00f067aa0ba902b7' }],
+  ['embeddings, no finish reason', 10, { endpoint: 'embeddings', finishReason: null, outputTokens: 0 }, {}],
+];
 
 /** The same call with every nullable field null and every list empty. */
 export function makeBareCall(i: number): LlmCall {
