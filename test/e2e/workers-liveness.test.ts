@@ -121,7 +121,9 @@ const settled = () =>
   until(
     async () => {
       const m = await metricsOrNull();
-      return m !== null && metricValue(m, 'llmscope_workers') === 2 && childrenOf(serve.proc.pid as number).length === 2;
+      return (
+        m !== null && metricValue(m, 'llmscope_workers') === 2 && childrenOf(serve.proc.pid as number).length === 2
+      );
     },
     30_000,
     100,
