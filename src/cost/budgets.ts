@@ -4,6 +4,7 @@
 // released and the actual cost added. So overshoot is bounded by what calls cost beyond their own estimates.
 // The authoritative state sits behind BudgetLedger: in-process now, a PostgreSQL ledger can settle the same
 // operations transactionally when several gateways share budgets.
+import { randomUUID } from 'node:crypto';
 import type { Endpoint, LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, Attribution } from '../gateway/proxy.js';
@@ -131,9 +132,16 @@ export interface BudgetLedger {
   /** Sets a bucket's spend (restored from the store at start). */
   load(key: BudgetKey, spent: number): void | Promise<void>;
   reserve(lines: readonly ReserveLine[]): ReserveOutcome | Promise<ReserveOutcome>;
+  /**
+   * Releases the reservation and adds the actual cost. A shared-database ledger settles each reservation once: a
+   * settle tried again after its answer was lost (the commit may have happened) adds nothing the second time.
+   */
   settle(reservation: Reservation, actualUsd: number): void | Promise<void>;
-  /** Spend that had no reservation (ingested calls). */
-  add(keys: readonly BudgetKey[], amountUsd: number): void | Promise<void>;
+  /**
+   * Spend that had no reservation (ingested calls, calls let through while the ledger was out of reach). With
+   * `writeId` a shared-database ledger adds it once, however often the same write is tried again.
+   */
+  add(keys: readonly BudgetKey[], amountUsd: number, writeId?: string): void | Promise<void>;
   state(key: BudgetKey): BucketState | Promise<BucketState>;
   /** Buckets of the given budgets in their current periods. */
   buckets(): BucketState[] | Promise<BucketState[]>;
@@ -413,10 +421,11 @@ export class BudgetService {
     s.settled = true;
     if (s.unreserved) {
       const keys = s.reservation.lines.map((l) => l.key);
+      const writeId = randomUUID();
       if (costUsd)
         this.write(
           'add',
-          () => this.ledger.add(keys, costUsd),
+          () => this.ledger.add(keys, costUsd, writeId),
           () => this.afterSpend(s.reservation.lines),
         );
       return true;
@@ -468,9 +477,10 @@ export class BudgetService {
     const keys = this.keysFor(call, call.startedAt).map((m) => m.key);
     if (keys.length === 0) return;
     const usd = call.costUsd;
+    const writeId = randomUUID();
     this.write(
       'add',
-      () => this.ledger.add(keys, usd),
+      () => this.ledger.add(keys, usd, writeId),
       () => this.afterSpend(keys.map((key) => ({ key }))),
     );
   }

@@ -2,8 +2,18 @@
 // (two pools) reserve at once, all-or-nothing across lines, and the sweep of reservations nobody settled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
+import type { Admission } from '../../gateway/proxy.js';
 import { PostgresStore } from '../../store/index.js';
-import { type BudgetKey, InProcessBudgetLedger, type ReserveLine } from '../budgets.js';
+import {
+  type BudgetKey,
+  BudgetService,
+  budgetsFrom,
+  InProcessBudgetLedger,
+  type Reservation,
+  type ReserveLine,
+} from '../budgets.js';
+import { costConfigOf } from '../config.js';
+import { PriceBook } from '../pricing.js';
 import { PostgresBudgetLedger } from './ledger-postgres.js';
 
 let pg: TestPostgres;
@@ -131,5 +141,88 @@ describe('PostgresBudgetLedger', () => {
     const r = await l.reserve([line(k, 0.2, 1)]);
     expect(r.ok).toBe(true);
     expect((await l.state(k)).inFlight).toBe(1);
+  });
+
+  it('a settle or an add tried again after its answer was lost counts once, from any replica', async () => {
+    let now = Date.UTC(2025, 0, 15, 12);
+    const [a, b] = (await ledgers(2, { reservationTtlMs: 60_000, now: () => now })) as [
+      PostgresBudgetLedger,
+      PostgresBudgetLedger,
+    ];
+    const k = key('team', 'a');
+    const r = await a.reserve([line(k, 0.5, 1)]);
+    if (!r.ok) throw new Error('reserve failed');
+    await a.settle(r.reservation, 0.2);
+    await a.settle(r.reservation, 0.2);
+    await b.settle(r.reservation, 0.2);
+    expect(await a.state(k)).toMatchObject({ reserved: 0, inFlight: 0, spent: 0.2 });
+    // A reservation swept before its settle: the late settle adds its cost, once.
+    const late = await a.reserve([line(k, 0.3, 1)]);
+    if (!late.ok) throw new Error('reserve failed');
+    now += 61_000;
+    expect(await a.sweep()).toBe(1);
+    await a.settle(late.reservation, 0.3);
+    await b.settle(late.reservation, 0.3);
+    expect((await a.state(k)).spent).toBeCloseTo(0.5, 12);
+    await a.add([k], 0.1, 'w1');
+    await b.add([k], 0.1, 'w1');
+    await a.add([k], 0.1, 'w2');
+    expect((await a.state(k)).spent).toBeCloseTo(0.7, 12);
+    // Without an id every add counts (the in-process ledger's semantics).
+    await a.add([k], 0.1);
+    await a.add([k], 0.1);
+    expect((await a.state(k)).spent).toBeCloseTo(0.9, 12);
+    // Remembered for a reservation's lifetime (far longer than a write is tried again), then forgotten.
+    now += 61_000;
+    await a.prune(() => false);
+    await a.add([k], 0.1, 'w1');
+    expect((await a.state(k)).spent).toBeCloseTo(1.0, 12);
+  });
+
+  it('through BudgetService: a settle whose commit answer is lost (the connection drops) is tried again and adds once', async () => {
+    const url = await pg.freshSchemaUrl();
+    const store = new PostgresStore(url, { maxConnections: 5 });
+    stores.push(store);
+    await store.migrate();
+    const ledger = new PostgresBudgetLedger(store.backend);
+    await ledger.migrate();
+    // The database applies the settle, and then the answer never arrives (what a restart or failover between the
+    // commit and the reply looks like to the client).
+    const pool = store.backend.pool;
+    const query = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>;
+    let lose = 1;
+    (pool as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+      const out = await query(...args);
+      const text = (args[0] as { text?: string }).text ?? '';
+      if (text.includes('budget_writes') && lose-- > 0)
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+      return out;
+    };
+    const cfg = costConfigOf({
+      budgets: [{ name: 'per-user', scope: 'user', period: 'day', limit: 1, action: 'block' }],
+    });
+    const errors: [string, boolean][] = [];
+    const svc = new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), ledger, new PriceBook(cfg.pricing), Date.now, {
+      onLedgerError: (op, _err, retrying) => errors.push([op, retrying]),
+    });
+    const a = {
+      requestId: 'r',
+      endpoint: 'chat.completions',
+      model: 'gpt-4o-mini',
+      provider: 'openai',
+      body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], max_tokens: 100 },
+      headers: {},
+      attribution: { user: 'ann', team: null, feature: null, session: null, apiKeyId: null },
+      forwardClientAuth: true,
+      state: {},
+    } as unknown as Admission;
+    await svc.admit(a);
+    expect(svc.settle(a.state, 0.25)).toBe(true);
+    const k = (a.state['cost.budget'] as { reservation: Reservation }).reservation.lines[0]?.key as BudgetKey;
+    // The first try's statement ran and its answer was lost; the retry (0.5 s later) ran its statement too.
+    for (let i = 0; lose > -1 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(lose).toBe(-1);
+    expect(errors).toEqual([['settle', true]]);
+    expect(await ledger.state(k)).toMatchObject({ reserved: 0, inFlight: 0, spent: 0.25 });
   });
 });

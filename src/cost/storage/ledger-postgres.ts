@@ -37,6 +37,17 @@ CREATE TABLE budget_reservations (
 CREATE INDEX budget_reservations_expiry ON budget_reservations (expires_at);
 `,
   },
+  {
+    version: 2,
+    name: 'ledger writes done, so one tried again after a lost answer counts once',
+    up: `
+CREATE TABLE budget_writes (
+  id text COLLATE "C" PRIMARY KEY,
+  at bigint NOT NULL
+);
+CREATE INDEX budget_writes_at ON budget_writes (at);
+`,
+  },
 ];
 
 export interface PostgresBudgetLedgerOptions {
@@ -200,14 +211,20 @@ export class PostgresBudgetLedger implements BudgetLedger {
     });
   }
 
+  /**
+   * Releases the reservation's holds and adds the actual cost, once: the settle is recorded under the reservation's id
+   * in the same statement (`budget_writes`), so one tried again after its answer was lost (the connection dropped
+   * after the commit: a database restarting or failing over) finds it done and adds nothing.
+   */
   async settle(reservation: Reservation, actualUsd: number): Promise<void> {
     const keys = [...reservation.lines.map((l) => l.key)].sort(keyOrder);
     if (keys.length === 0) return;
-    const id = (reservation as Partial<PgReservation>).id ?? '';
+    const id = (reservation as Partial<PgReservation>).id ?? randomUUID();
     // Only holds still recorded are released (a swept one was released already); the cost is added regardless.
     await this.run(
-      `WITH gone AS (DELETE FROM budget_reservations WHERE id = $4
-                     RETURNING budget, value, period_start, amount),
+      `WITH first AS (INSERT INTO budget_writes (id, at) VALUES ($7, $6) ON CONFLICT (id) DO NOTHING RETURNING id),
+       gone AS (DELETE FROM budget_reservations WHERE id = $4 AND EXISTS (SELECT 1 FROM first)
+                RETURNING budget, value, period_start, amount),
        ${RELEASE}
        UPDATE budget_buckets b SET
          in_flight = greatest(0, b.in_flight - coalesce(agg.n, 0)),
@@ -216,21 +233,27 @@ export class PostgresBudgetLedger implements BudgetLedger {
          spent = b.spent + $5
        FROM unnest($1::text[], $2::text[], $3::int8[]) AS k(budget, value, period_start)
        LEFT JOIN agg USING (budget, value, period_start)
-       WHERE b.budget = k.budget AND b.value = k.value AND b.period_start = k.period_start`,
-      [...keyArrays(keys), id, actualUsd],
+       WHERE b.budget = k.budget AND b.value = k.value AND b.period_start = k.period_start
+         AND EXISTS (SELECT 1 FROM first)`,
+      [...keyArrays(keys), id, actualUsd, this.now(), `settle:${id}`],
     );
   }
 
-  async add(keys: readonly BudgetKey[], amountUsd: number): Promise<void> {
+  /** Adds spend that had no reservation; with `writeId`, once, however often the same write is tried. */
+  async add(keys: readonly BudgetKey[], amountUsd: number, writeId?: string): Promise<void> {
     const sorted = [...keys].sort(keyOrder);
     if (sorted.length === 0) return;
-    await this.run(
-      `INSERT INTO budget_buckets AS b (budget, value, period_start, spent)
+    const upsert = `INSERT INTO budget_buckets AS b (budget, value, period_start, spent)
        SELECT k.budget, k.value, k.period_start, $4 FROM unnest($1::text[], $2::text[], $3::int8[])
-         AS k(budget, value, period_start)
-       ON CONFLICT (budget, value, period_start) DO UPDATE SET spent = b.spent + EXCLUDED.spent`,
-      [...keyArrays(sorted), amountUsd],
-    );
+         AS k(budget, value, period_start)`;
+    const onConflict = 'ON CONFLICT (budget, value, period_start) DO UPDATE SET spent = b.spent + EXCLUDED.spent';
+    if (writeId === undefined) await this.run(`${upsert} ${onConflict}`, [...keyArrays(sorted), amountUsd]);
+    else
+      await this.run(
+        `WITH first AS (INSERT INTO budget_writes (id, at) VALUES ($5, $6) ON CONFLICT (id) DO NOTHING RETURNING id)
+         ${upsert} WHERE EXISTS (SELECT 1 FROM first) ${onConflict}`,
+        [...keyArrays(sorted), amountUsd, `add:${writeId}`, this.now()],
+      );
   }
 
   async state(key: BudgetKey): Promise<BucketState> {
@@ -269,6 +292,8 @@ export class PostgresBudgetLedger implements BudgetLedger {
 
   async prune(before: (k: BudgetKey) => boolean): Promise<void> {
     await this.sweep();
+    // A write is tried again for at most LEDGER_RETRY_MS (5 minutes), well inside a reservation's lifetime.
+    await this.run('DELETE FROM budget_writes WHERE at < $1', [this.now() - this.ttlMs]);
     const { rows } = await this.run(
       'SELECT budget, value, period_start, spent, reserved, in_flight FROM budget_buckets WHERE in_flight = 0',
       [],
