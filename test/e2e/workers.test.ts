@@ -390,6 +390,7 @@ describe('serve --workers 4', () => {
     const primary = serve.proc.pid as number;
     const workers = childrenOf(primary);
     const N = 24;
+    const sentBefore = slow.stats.requests;
     const streams = Array.from({ length: N }, async (_, i) => {
       const r = await fetch(`${serve.base}/v1/chat/completions`, {
         method: 'POST',
@@ -403,7 +404,9 @@ describe('serve --workers 4', () => {
       const text = await r.text();
       return { status: r.status, done: text.trimEnd().endsWith('data: [DONE]') };
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Every stream reached the upstream (so a worker has it in flight) before the signal: a fixed 200 ms is no proof
+    // of that on a busy machine, and a stream not yet with a worker when the drain begins is refused.
+    await until(async () => slow.stats.requests - sentBefore === N);
     serve.proc.kill('SIGTERM');
     const results = await Promise.all(streams);
     expect(await exited).toBe(0);
