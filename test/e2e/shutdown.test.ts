@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createStore } from '../../src/store/index.js';
-import { startServeProcess } from './helpers.js';
+import { startServeProcess, until } from './helpers.js';
 
 describe('graceful shutdown', () => {
   let sim: Simulator;
@@ -23,8 +23,10 @@ describe('graceful shutdown', () => {
       { LLMSCOPE_STORAGE_URL: `sqlite:${db}`, LLMSCOPE_PORT: '0' },
       ['--upstream', sim.url],
     );
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the lines it wrote last (read below) may still be in the pipe when 'exit' is emitted.
+    const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
     const N = 24;
+    const sentBefore = sim.stats.requests;
     const streams = Array.from({ length: N }, async (_, i) => {
       const r = await request(`${base}/v1/chat/completions`, {
         method: 'POST',
@@ -42,7 +44,9 @@ describe('graceful shutdown', () => {
         tokens: (text.match(/"content":"[^"]/g) ?? []).length,
       };
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Every stream reached the upstream (so serve has it in flight) before the signal: a fixed 300 ms is no proof of
+    // that on a busy machine, and a stream not yet with serve when it begins to drain is refused.
+    await until(() => sim.stats.requests - sentBefore === N);
     proc.kill('SIGTERM');
     const results = await Promise.all(streams);
     expect(await exited).toBe(0);
