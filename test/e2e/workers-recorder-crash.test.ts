@@ -74,16 +74,20 @@ describe('serve --workers: the recorder process dies', () => {
     serve.proc.kill('SIGKILL');
     expect(await Promise.all(streams)).toEqual(Array(N).fill('done'));
     await until(() => workers.every((pid) => !alive(pid)));
-    const lines = serve.stdout
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { event?: string; worker?: number });
-    // The port the log says llmscope listens on is the one clients use, not the recorder's loopback listener.
-    const said = lines.filter((l) => l.event === 'listening' || l.event === 'workers_started') as { url?: string }[];
-    expect(said.map((l) => l.url)).toEqual([serve.base]);
-    const gone = lines.filter((l) => l.event === 'recorder_gone').map((l) => l.worker);
+    const lines = () =>
+      serve.stdout
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event?: string; worker?: number });
+    const goneLines = () => lines().filter((l) => l.event === 'recorder_gone');
+    // Each worker's last line may still be in the pipe when /proc no longer lists it: read until both are there.
+    await until(() => goneLines().length >= workers.length).catch(() => undefined);
+    const gone = goneLines().map((l) => l.worker);
     expect(gone.sort()).toEqual([...workers].sort());
+    // The port the log says llmscope listens on is the one clients use, not the recorder's loopback listener.
+    const said = lines().filter((l) => l.event === 'listening' || l.event === 'workers_started') as { url?: string }[];
+    expect(said.map((l) => l.url)).toEqual([serve.base]);
     // Each worker ends as it says it does, not with a stack trace (an unheard error from its closed channel).
     expect(serve.stderr()).not.toMatch(/ERR_IPC|Unhandled 'error'|\n\s+at /);
     // Nothing holds the port any more: a restarted llmscope can listen on it.
