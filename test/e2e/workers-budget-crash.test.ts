@@ -97,16 +97,12 @@ describe('serve --workers: calls in flight when workers die', () => {
       const now = childrenOf(primary);
       return now.length === 2 && now.every((p) => !before.includes(p));
     });
-    for (
-      let i = 0;
-      i < 200 &&
-      !(await fetch(`${serve.base}/healthz`).then(
+    await until(() =>
+      fetch(`${serve.base}/healthz`).then(
         (r) => r.ok,
         () => false,
-      ));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 50));
+      ),
+    );
     expect((await lostCalls()) - lost).toBe(6);
   }, 60_000);
 
@@ -117,8 +113,9 @@ describe('serve --workers: calls in flight when workers die', () => {
       return w.length === 2 ? w : null;
     });
     // Four calls admitted (each reserves a tenth of the budget) and waiting on the slow upstream.
+    const inSlow = slow.stats.inFlight;
     const cut = Array.from({ length: 4 }, () => capped('slow-capped'));
-    await new Promise((r) => setTimeout(r, 1_000));
+    await until(() => slow.stats.inFlight - inSlow === 4);
     for (const pid of before) process.kill(pid, 'SIGKILL');
     expect(await Promise.all(cut)).toEqual([0, 0, 0, 0]);
     await until(() => {
@@ -126,14 +123,14 @@ describe('serve --workers: calls in flight when workers die', () => {
       return now.length === 2 && now.every((p) => !before.includes(p));
     });
     // Both new workers listening again (node:cluster closes the port while no worker listens on it).
-    for (let i = 0; i < 200; i++) {
-      const m = await fetch(`${serve.base}/metrics`).then(
-        (r) => r.text(),
-        () => '',
-      );
-      if (/^llmscope_workers 2$/m.test(m)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () =>
+      /^llmscope_workers 2$/m.test(
+        await fetch(`${serve.base}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        ),
+      ),
+    );
     const results = await Promise.all(Array.from({ length: 50 }, () => capped('capped-model')));
     expect(results.filter((s) => s === 200)).toHaveLength(10);
     expect(results.filter((s) => s === 429)).toHaveLength(40);
