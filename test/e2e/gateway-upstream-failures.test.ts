@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type App, createApp } from '../../src/server.js';
-import { configOf } from './helpers.js';
+import { configOf, until } from './helpers.js';
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -143,19 +143,20 @@ describe('gateway upstream failures', () => {
 
   it('records a call whose client left before the upstream answered as cancelled (499), and cancels the upstream request', async () => {
     let upstreamClosed = false;
+    const ac = new AbortController();
+    // The client leaves as soon as the upstream has the request (a fixed wait could outlast the provider's 300 ms
+    // timeout on a busy machine, and the call would be recorded as timed out).
     behaviour = (req) => {
       req.socket.once('close', () => {
         upstreamClosed = true;
       });
+      ac.abort();
     };
-    const ac = new AbortController();
     const pending = post('early-leaver', {}, ac.signal).catch(() => null);
-    await new Promise((r) => setTimeout(r, 100));
-    ac.abort();
     await pending;
     const c = await callFor('early-leaver');
     expect(c).toMatchObject({ status: 'cancelled', httpStatus: 499, errorType: 'client_closed_request' });
-    for (let i = 0; i < 50 && !upstreamClosed; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => upstreamClosed, 5_000, 10).catch(() => undefined);
     expect(upstreamClosed).toBe(true);
   });
   it("keeps what went wrong on the call: the upstream's error message (redacted), a non-JSON body's start, llmscope's own", async () => {
