@@ -34,7 +34,8 @@ function llmscope(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, time
       p.kill('SIGKILL');
       reject(new Error(`llmscope ${args.join(' ')} did not exit within ${timeoutMs} ms: ${stderr}`));
     }, timeoutMs);
-    p.once('exit', (code) => {
+    // 'close', not 'exit': what it wrote last may still be in the pipes when 'exit' is emitted.
+    p.once('close', (code) => {
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });

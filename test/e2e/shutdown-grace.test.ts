@@ -72,7 +72,8 @@ async function cutAtGrace(signal: NodeJS.Signals, workers: number, group = false
   const { db, file } = configFile(workers, '1s');
   const serve = await startServe(file);
   try {
-    const exited = new Promise<number | string | null>((r) => serve.proc.once('exit', (code, sig) => r(code ?? sig)));
+    // 'close', not 'exit': the request log lines it wrote last (read below) may still be in the pipe at 'exit'.
+    const exited = new Promise<number | string | null>((r) => serve.proc.once('close', (code, sig) => r(code ?? sig)));
     // Completed before the signal.
     const before = await Promise.all(Array.from({ length: 3 }, (_, i) => stream(serve.base, `done-${i}`, 2)));
     for (const t of before) expect(t).toContain('[DONE]');

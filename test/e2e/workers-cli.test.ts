@@ -35,7 +35,8 @@ function serve(args: string[], env: NodeJS.ProcessEnv, cwd: string): Run {
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close', not 'exit': what it wrote last (the tests read it) may still be in the pipes when 'exit' is emitted.
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   const serving = new Promise<string>((ok, fail) => {
     proc.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
