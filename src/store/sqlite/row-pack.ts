@@ -29,7 +29,9 @@ export function packRows(rows: readonly (readonly CallValue[])[]): PackedRows | 
   const kinds = new Uint8Array(n);
   const numbers = new Float64Array(n);
   const lengths = new Uint32Array(n);
-  const parts: string[] = [];
+  // Concatenated, not pushed to an array and joined: V8's `join('')` of a batch's ~20,000 strings cost about 120 ns
+  // a string; the concatenation about 40 with its one flattening (which postMessage's serializer does, as it copies).
+  let text = '';
   let k = 0;
   for (const row of rows) {
     if (row.length !== width) return null;
@@ -41,14 +43,14 @@ export function packRows(rows: readonly (readonly CallValue[])[]): PackedRows | 
       } else if (typeof v === 'string') {
         kinds[k] = TEXT;
         lengths[k] = v.length;
-        parts.push(v);
+        text += v;
       } else if (v === null) kinds[k] = NULL;
       else if (v === true) kinds[k] = TRUE;
       else if (v === false) kinds[k] = FALSE;
       else return null;
     }
   }
-  return { width, kinds, numbers, lengths, text: parts.join('') };
+  return { width, kinds, numbers, lengths, text };
 }
 
 /** The rows `packRows` packed, value for value. */
