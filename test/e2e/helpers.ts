@@ -156,7 +156,12 @@ export function startServeProcess(
     err += d.toString();
   });
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
+    const t = setTimeout(() => {
+      // Not left running: a test whose set-up failed has no handle on it to end it, and it would load the machine
+      // under every test after it.
+      killServe(proc);
+      reject(new Error(`serve did not start within 30 s: ${err}`));
+    }, 30_000);
     proc.stderr?.on('data', () => {
       const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
       if (m) {
