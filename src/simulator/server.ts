@@ -7,6 +7,8 @@
 //   x-simulator-reply: <text>          the content is exactly this text, streamed one real token per chunk
 //   x-simulator-cached-tokens: N       reported as usage.prompt_tokens_details.cached_tokens (at most the prompt)
 //   x-simulator-tool-call: <name> or {"name":..., "arguments":...}   chat only: the model calls this tool
+//   x-simulator-stream-error: <type>   a stream ends half-way with `data: {"error": {... "type": <type>}}` and no
+//                                      [DONE], as OpenAI (and vLLM) report a failure once a stream has begun
 // A chat whose last message (or a prompt) contains `[[llmscope-judge]]` is answered with x-simulator-reply if
 // given, else with the JSON written after the marker, else with DEFAULT_JUDGE_REPLY.
 import { randomBytes } from 'node:crypto';
@@ -65,6 +67,7 @@ import {
   completionStream,
   completionUsage,
   embeddingVector,
+  errorBody,
   type FinishReason,
   INVALID_JSON_MESSAGE,
   invalidRequest,
@@ -585,6 +588,8 @@ interface Directives {
   reply: string | null;
   cachedTokens: number;
   toolCall: { name: string; arguments: string } | null;
+  /** Chat and completions streams: end half-way with an error event of this type. */
+  streamError: string | null;
 }
 
 function readDirectives(headers: IncomingHttpHeaders, opts: ResolvedSimulatorOptions): Directives {
@@ -605,6 +610,7 @@ function readDirectives(headers: IncomingHttpHeaders, opts: ResolvedSimulatorOpt
     reply: reply === null ? null : utf8FromLatin1(reply),
     cachedTokens: num('x-simulator-cached-tokens', 'tokens', 0),
     toolCall: toolCallOf(headerText(headers['x-simulator-tool-call'])),
+    streamError: headerText(headers['x-simulator-stream-error']),
   };
 }
 
@@ -816,7 +822,9 @@ async function generate(
     model,
     systemFingerprint: state.fingerprint,
   };
-  const cutAfter = fault === 'cut' ? Math.max(1, Math.floor(n / 2)) : null; // chunks sent before the cut
+  // chunks sent before the cut (or, in a stream, before the error event that ends it)
+  const failing = b.stream === true && d.streamError !== null;
+  const cutAfter = fault === 'cut' || failing ? Math.max(1, Math.floor(n / 2)) : null;
   const dueAt = (k: number) => clock(lastToken[k] ?? 0);
 
   if (b.stream !== true) {
@@ -842,6 +850,12 @@ async function generate(
   ex.res.flushHeaders();
   await play(ex, streamEvents(format, chunks, n, dueAt, refusal, finish, includeUsage ? usage : null, cutAfter));
   if (ex.stopped) return;
+  if (failing) {
+    ex.res.end(
+      `data: ${JSON.stringify(errorBody('The server had an error while processing your request. Sorry about that!', d.streamError as string))}\n\n`,
+    );
+    return;
+  }
   if (cutAfter !== null) {
     // Cut when the next token would have been due, and not before the chunks already written can reach the
     // client (a reader's stream that errors drops what it has not yet handed over).
