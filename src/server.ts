@@ -23,6 +23,7 @@ import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
 import {
   AdminAuth,
+  clientClosed,
   createListener,
   findUiRoot,
   hashToken,
@@ -464,7 +465,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const server = createListener(opts.listenOn?.plain ? undefined : config.server.tls, (req, res) => {
     handle(req, res).catch((err) => {
-      if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
+      // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
+      if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
+        logger.error({ event: 'http_error', err }, 'request failed');
       sendError(res, err);
     });
   });

@@ -23,7 +23,7 @@ import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gate
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { createListener, sendError } from '../http/index.js';
+import { clientClosed, createListener, sendError } from '../http/index.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -485,7 +485,9 @@ export async function startWorker(
 
   const server = createListener(config.server.tls, (req, res) => {
     handle(req, res).catch((err) => {
-      if (!(err instanceof LlmscopeError)) logger.error({ event: 'http_error', err }, 'request failed');
+      // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
+      if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
+        logger.error({ event: 'http_error', err }, 'request failed');
       if (res.headersSent) res.destroy();
       else sendError(res, err);
     });

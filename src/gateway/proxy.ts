@@ -19,7 +19,7 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { readBody, sendJson } from '../http/index.js';
+import { ClientClosedError, readBody, sendJson } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
@@ -442,7 +442,7 @@ export class GatewayProxy {
       await pipeline(answer.body, res);
     } catch (err) {
       if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
-      if (!(err instanceof LlmscopeError))
+      if (!(err instanceof LlmscopeError) && !(err instanceof ClientClosedError))
         this.d.logger.error({ event: 'gateway_error', err }, 'pass-through request failed');
       sendErrorAs(adapter, res, err);
     }
@@ -480,6 +480,14 @@ export class GatewayProxy {
 
   /** Answers with llmscope's own error and records the call. */
   private fail(res: ServerResponse, flight: Flight, err: unknown): void {
+    // The client hung up mid-upload: a cancelled call (as one cut while answered), not an upstream error to log.
+    if (err instanceof ClientClosedError) {
+      flight.cancelled = true;
+      flight.httpStatus = 499;
+      flight.errorType = 'client_closed_request';
+      this.record(flight);
+      return;
+    }
     if (!(err instanceof LlmscopeError))
       this.d.logger.error({ event: 'gateway_error', err }, 'unexpected gateway error');
     const code = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';

@@ -2,6 +2,23 @@
 import type { IncomingMessage } from 'node:http';
 import { LlmscopeError } from '../errors.js';
 
+/**
+ * The client went away before its request body was whole (it closed or reset the connection mid-upload, or sent
+ * less than its Content-Length and hung up): nobody is left to answer, and nothing failed on llmscope's side, so it
+ * is no error to log (a gateway call ends `cancelled`, 499 client_closed_request).
+ */
+export class ClientClosedError extends Error {
+  readonly code = 'client_closed_request';
+  constructor() {
+    super('the client closed the connection before its request body was complete');
+  }
+}
+
+/** Whether `err` came of the client leaving mid-request (its body cut), not of anything llmscope did. */
+export function clientClosed(req: IncomingMessage, err: unknown): boolean {
+  return err instanceof ClientClosedError || (!req.complete && req.destroyed);
+}
+
 /** Reads the whole body as a Buffer, refusing (413) past `limit` bytes without buffering the rest. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -27,7 +44,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
     req.on('error', (e) => {
-      if (!failed) reject(e);
+      if (failed) return;
+      failed = true;
+      reject(req.complete ? e : new ClientClosedError());
+    });
+    // A connection closed mid-body without an 'error' (or before any data) must not leave the read waiting forever.
+    req.on('close', () => {
+      if (failed || req.complete) return;
+      failed = true;
+      reject(new ClientClosedError());
     });
   });
 }

@@ -1,0 +1,84 @@
+// Hostile and careless clients against the built CLI, in one process and with `serve --workers 2`, over raw sockets
+// (an SDK would never send these): a client that hangs up mid-upload is a cancelled call, not an upstream error;
+// what node's HTTP parser refuses (headers over its limit, bytes that are not HTTP) is answered in the error shape
+// with node's status; a compressed body on /api/ingest is a 415 that says so; JSON nested 100,000 deep on a gateway
+// route is a 400 the client can act on in --workers mode, not a 503 it would retry for ever. After each, the
+// process still serves.
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
+
+/** Writes `data` on a fresh connection (then half-closes it when `end`), and collects the answer until it closes. */
+function raw(base: string, data: string | Buffer, opts: { end?: boolean; destroyAfterMs?: number } = {}) {
+  const u = new URL(base);
+  return new Promise<string>((resolve) => {
+    const s = connect(Number(u.port), u.hostname);
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('error', () => {});
+    s.on('close', () => resolve(Buffer.concat(got).toString('latin1')));
+    s.on('connect', () => {
+      s.write(data);
+      if (opts.end) s.end();
+      if (opts.destroyAfterMs !== undefined) setTimeout(() => s.destroy(), opts.destroyAfterMs);
+    });
+  });
+}
+
+const CHAT = '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}';
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
+});
+afterAll(() => sim?.close());
+
+describe.each([
+  ['one process', [] as string[]],
+  ['--workers 2', ['--workers', '2']],
+])('hostile input: %s', (_name, extra) => {
+  let s: ServeProcess;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-hostile-'));
+    s = await startServeProcess({ LLMSCOPE_PORT: '0', LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'llmscope.db')}` }, [
+      '--upstream',
+      sim.url,
+      ...extra,
+    ]);
+  }, 60_000);
+  afterAll(() => killServe(s?.proc));
+
+  const logLines = () => s.stdout.join('');
+  const stillServes = async () => {
+    const r = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: CHAT,
+    });
+    expect(r.status).toBe(200);
+  };
+
+  it('a client that hangs up mid-upload: its call is recorded cancelled (499), not a 500 blamed on the upstream', async () => {
+    const id = `hostile-cut-${extra.length}`;
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nx-request-id: ${id}\r\ncontent-length: ${CHAT.length + 500}\r\n\r\n`;
+    // Less than its Content-Length, then the connection closed (a crashed or impatient client).
+    await raw(s.base, head + CHAT, { destroyAfterMs: 200 });
+    const call = await until(async () => {
+      const r = await fetch(`${s.base}/api/requests/${id}`);
+      return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : null;
+    });
+    expect(call).toMatchObject({ status: 'cancelled', http_status: 499, error_type: 'client_closed_request' });
+    // The same on /api/ingest: nothing stored, nothing logged as an error.
+    await raw(
+      s.base,
+      'POST /api/ingest HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{"provider"',
+      { destroyAfterMs: 200 },
+    );
+    await stillServes();
+    expect(logLines()).not.toMatch(/"level":"error"/);
+  });
+});
