@@ -471,9 +471,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       sendError(res, err);
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-  });
 
   const retention = config.storage.retention;
   const runRetention = async (): Promise<void> => {

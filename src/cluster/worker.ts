@@ -492,9 +492,6 @@ export async function startWorker(
       else sendError(res, err);
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-  });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.server.port, config.server.host, () => {

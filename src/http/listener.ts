@@ -1,10 +1,18 @@
 // The server socket: plain HTTP, or HTTPS when `server.tls` names a certificate and key (for those without a
 // TLS-terminating proxy; the session cookie is then Secure).
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  maxHeaderSize,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
-import { LlmscopeError } from '../errors.js';
+import { LlmscopeError, renderError } from '../errors.js';
 
 export interface TlsFiles {
   cert: string;
@@ -15,7 +23,14 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const OPTIONS = { keepAliveTimeout: 65_000, requestTimeout: 0 };
 
+/** The server socket, answering what node's HTTP parser refuses in the error shape (`answerClientError`). */
 export function createListener(tls: TlsFiles | undefined, handler: RequestHandler): Server {
+  const server = createBareListener(tls, handler);
+  server.on('clientError', answerClientError);
+  return server;
+}
+
+function createBareListener(tls: TlsFiles | undefined, handler: RequestHandler): Server {
   if (!tls) return createServer(OPTIONS, handler);
   const read = (what: 'cert' | 'key') => {
     try {
@@ -41,4 +56,41 @@ export function createListener(tls: TlsFiles | undefined, handler: RequestHandle
 /** `https` for a TLS listener, else `http`. */
 export function schemeOf(server: Server): 'http' | 'https' {
   return server instanceof TlsServer ? 'https' : 'http';
+}
+
+/**
+ * What node's HTTP parser refused before any route saw a request, answered as node itself would by status (431 for
+ * headers over its limit, 408 for headers that never finished arriving, 400 for bytes that are not HTTP/1.1) but in
+ * the OpenAI error shape with a message that says what was wrong, and the connection closed. A reset connection, or
+ * one whose answer has already begun, is only closed.
+ */
+export function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+  const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const r = renderError(clientErrorOf(err));
+  const body = JSON.stringify(r.body);
+  socket.end(
+    `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function clientErrorOf(err: NodeJS.ErrnoException & { reason?: string }): LlmscopeError {
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_HEADERS_TOO_LARGE',
+      `the request line and headers are larger than ${maxHeaderSize} bytes; send fewer or shorter headers, or put long values in the body rather than the URL`,
+    );
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_REQUEST_TIMEOUT',
+      'the request did not arrive in time; send its headers at once',
+    );
+  const reason = (err.reason ?? err.message ?? '').slice(0, 200);
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_MALFORMED_REQUEST',
+    `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'}${reason ? `: ${reason}` : ''})`,
+  );
 }

@@ -29,6 +29,14 @@ function raw(base: string, data: string | Buffer, opts: { end?: boolean; destroy
   });
 }
 
+/** The status and JSON body of a raw HTTP/1.1 answer. */
+function parse(answer: string): { status: number; body: Record<string, unknown> | null } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+  const at = answer.indexOf('\r\n\r\n');
+  const text = at < 0 ? '' : answer.slice(at + 4);
+  return { status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
+
 const CHAT = '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}';
 
 let sim: Simulator;
@@ -80,5 +88,23 @@ describe.each([
     );
     await stillServes();
     expect(logLines()).not.toMatch(/"level":"error"/);
+  });
+
+  it("what node's parser refuses is answered in the error shape, with node's status", async () => {
+    const big = parse(
+      await raw(s.base, `GET /api/requests?meta.x=${'a'.repeat(20_000)} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`),
+    );
+    expect(big.status).toBe(431);
+    expect(big.body).toMatchObject({ error: { code: 'request_headers_too_large', type: 'invalid_request_error' } });
+    const both = parse(
+      await raw(
+        s.base,
+        'POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+      ),
+    );
+    expect(both.status).toBe(400);
+    expect(both.body).toMatchObject({ error: { code: 'malformed_request' } });
+    expect((both.body as { error: { message: string } }).error.message).toMatch(/not valid HTTP\/1\.1/);
+    await stillServes();
   });
 });
