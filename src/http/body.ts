@@ -74,6 +74,17 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
       `expected a JSON body with content-type application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
     );
   }
+  // A compressed body would be parsed as its compressed bytes (and the error quote them): say what is taken instead.
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (enc !== 'identity' && enc !== '') {
+    req.resume();
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `this route takes an uncompressed JSON body, got content-encoding "${enc.slice(0, 64)}"; send it without content-encoding`,
+    );
+  }
   const buf = await readBody(req, limit);
   try {
     return JSON.parse(buf.toString('utf8'));

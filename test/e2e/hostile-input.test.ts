@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
@@ -106,5 +107,17 @@ describe.each([
     expect(both.body).toMatchObject({ error: { code: 'malformed_request' } });
     expect((both.body as { error: { message: string } }).error.message).toMatch(/not valid HTTP\/1\.1/);
     await stillServes();
+  });
+
+  it('a gzip body on /api/ingest is a 415 that names the encoding, not its bytes quoted as bad JSON', async () => {
+    const r = await fetch(`${s.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(Buffer.alloc(1024 * 1024)),
+    });
+    expect(r.status).toBe(415);
+    const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+    expect(e.code).toBe('unsupported_media_type');
+    expect(e.message).toMatch(/content-encoding "gzip"/);
   });
 });
