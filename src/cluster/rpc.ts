@@ -48,6 +48,9 @@ export function fromWire(w: WireError): Error {
 
 export class RpcClosedError extends Error {}
 
+/** The argument could not be copied for the other process (a value V8 cannot serialize, or nested past its stack). */
+export class RpcPackError extends Error {}
+
 /**
  * One side of the channel. `send` puts a message on it (false when it is gone, and only then: not node's false for a
  * message queued behind others); `receive` is given every message
@@ -78,9 +81,18 @@ export class Rpc {
         fail(new Error(`${op} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(id, { ok: ok as (v: unknown) => void, fail, timer });
+      let packed: string;
+      try {
+        packed = pack(arg);
+      } catch (err) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        fail(new RpcPackError(`${op}: the argument cannot be copied to the other process (${(err as Error).message})`));
+        return;
+      }
       let sent = false;
       try {
-        sent = this.send({ t: 'rpc', id, op, arg: pack(arg) });
+        sent = this.send({ t: 'rpc', id, op, arg: packed });
       } catch {
         sent = false;
       }

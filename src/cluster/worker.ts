@@ -27,7 +27,7 @@ import { clientClosed, createListener, sendError } from '../http/index.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { pack, type Rpc, unpack } from './rpc.js';
+import { pack, type Rpc, RpcPackError, unpack } from './rpc.js';
 
 /** The header that proves a request to the primary's loopback listener came from one of its workers. */
 export const INTERNAL_HEADER = 'x-llmscope-internal';
@@ -189,6 +189,13 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
       changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, timeoutMs);
     } catch (err) {
       if (err instanceof LlmscopeError) throw err;
+      // A body the primary cannot be handed (JSON nested thousands deep overflows V8's serializer): the client's to
+      // fix, not a busy recorder to retry against (as 503 overloaded it would be retried for ever). Nothing was sent.
+      if (err instanceof RpcPackError)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_INVALID_BODY',
+          'the request body is nested too deeply for llmscope to pass to its recorder process; send JSON nested at most a few hundred levels deep',
+        );
       // The call is refused here; should the primary still admit it (it was slow, not gone), what that reserved must
       // not stay held: it settles the admission as soon as it can.
       rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], timeoutMs).catch(() => {});

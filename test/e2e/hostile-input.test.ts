@@ -120,4 +120,22 @@ describe.each([
     expect(e.code).toBe('unsupported_media_type');
     expect(e.message).toMatch(/content-encoding "gzip"/);
   });
+
+  it('JSON nested 100,000 deep on a gateway route: never a 503 to retry; the next call is answered', async () => {
+    const deep = `{"model": "m", "messages": [{"role": "user", "content": ${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}]}`;
+    const r = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: deep,
+    });
+    expect(r.status).not.toBe(503);
+    if (extra.length > 0) {
+      // A worker cannot hand such a body to the recorder process: the client is told why.
+      expect(r.status).toBe(400);
+      const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+      expect(e.code).toBe('invalid_body');
+      expect(e.message).toMatch(/nested too deeply/);
+    } else await r.arrayBuffer();
+    await stillServes();
+  });
 });
