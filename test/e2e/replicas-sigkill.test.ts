@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pgLib from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpSink, httpSink, waitUntil } from '../../src/alerts/testing.js';
@@ -56,6 +57,17 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Rows of the shared notification log (alert_nflog), where the leader writes down each notification it sent. */
+async function notifyLogRows(url: string): Promise<number> {
+  const c = new pgLib.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM alert_nflog')).rows[0]?.n);
+  } finally {
+    await c.end();
   }
 }
 
@@ -130,9 +142,10 @@ describe('alert leader SIGKILLed while its alert fires', () => {
     });
     expect(hooks()[0]?.status).toBe('firing');
 
-    // Let the leader write down that it told the receiver (a kill between sending and writing would make it tell
-    // again after the takeover: notifications are at-least-once across a leader change, as docs/deploy.md says).
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The leader has written down that it told the receiver (a kill between sending and writing would make it tell
+    // again after the takeover: notifications are at-least-once across a leader change, as docs/deploy.md says). A
+    // fixed wait is no proof of that write on a busy machine: read it in the shared database.
+    await until(async () => (await notifyLogRows(url)) > 0, 15_000);
     // The leader dies without a word; then the errors stop (200 good calls bring the rate under 10%).
     const killedAt = Date.now();
     leader?.kill('SIGKILL');
