@@ -165,4 +165,23 @@ describe('ingest: a request id counts once', () => {
     expect(counted.sort()).toEqual(['r-0', 'r-1', 'r-2', 'r-3', 'r-4', 'r-9']);
     expect(g.written).toHaveLength(6);
   });
+
+  it('a bad body\'s error names the field that is wrong, in each of the three shapes (not the union\'s "Invalid input")', async () => {
+    const url = await serve(new Recorder({ capacity: 10 }), 1000);
+    const errorOf = async (body: unknown) => {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBe(400);
+      return ((await r.json()) as { error: { message: string; param: string | null } }).error;
+    };
+    const noModel = { provider: 'p', started_at: 1_700_000_000_000 };
+    expect(await errorOf(noModel)).toMatchObject({ param: 'model', message: expect.stringMatching(/"model"/) });
+    expect(await errorOf([record(0), noModel])).toMatchObject({ param: '1.model' });
+    expect(await errorOf({ calls: [noModel] })).toMatchObject({ param: 'calls.0.model' });
+    const notObject = await errorOf('hi');
+    expect(notObject.message).toMatch(/expected object, received string/);
+  });
 });

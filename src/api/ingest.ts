@@ -62,11 +62,20 @@ export const ingestRecordSchema = z
   })
   .strict();
 
-export const ingestBodySchema = z.union([
-  z.array(ingestRecordSchema).min(1).max(10_000),
-  z.object({ calls: z.array(ingestRecordSchema).min(1).max(10_000) }).strict(),
-  ingestRecordSchema,
-]);
+const ingestArraySchema = z.array(ingestRecordSchema).min(1).max(10_000);
+const ingestCallsSchema = z.object({ calls: z.array(ingestRecordSchema).min(1).max(10_000) }).strict();
+
+export const ingestBodySchema = z.union([ingestArraySchema, ingestCallsSchema, ingestRecordSchema]);
+
+/**
+ * The one of the body's three shapes it is meant as (an array, `{"calls": [...]}`, or one record): parsed with it
+ * alone, a bad body's error names its fields ("0.model": expected string), where the union's said only "Invalid input".
+ */
+function ingestSchemaFor(body: unknown): z.ZodType {
+  if (Array.isArray(body)) return ingestArraySchema;
+  if (body !== null && typeof body === 'object' && 'calls' in body) return ingestCallsSchema;
+  return ingestRecordSchema;
+}
 
 const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
 
@@ -169,7 +178,9 @@ export async function ingestCalls(
 ) {
   const body = await readJson(req, limit);
   // Bodies that certainly pass skip zod (the same result, at a fraction of the cost); any other gets zod's answer.
-  const data = (checkIngestBody(body) as z.infer<typeof ingestBodySchema> | null) ?? parseBody(ingestBodySchema, body);
+  const data =
+    (checkIngestBody(body) as z.infer<typeof ingestBodySchema> | null) ??
+    (parseBody(ingestSchemaFor(body), body) as z.infer<typeof ingestBodySchema>);
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
   checkMetadata(records, Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '');
   const calls = records.map(recordToCall);
