@@ -25,7 +25,7 @@ export type EvaluationElement =
   | [string, string, number, number, string, string | null, unknown]
   | [string, string, number, number, string, string | null, number | null, 0 | 1];
 
-const elementOf = (r: StoredEvaluation): EvaluationElement => {
+export const elementOf = (r: StoredEvaluation): EvaluationElement => {
   const x = r.result;
   return x.evaluator === r.evaluator && x.verdict === r.verdict && x.score === r.score && isBareResult(x)
     ? [r.evaluator, r.verdict, r.score, r.createdAt, r.model, r.feature, x.durationMs ?? null, x.claims ? 1 : 0]
@@ -50,12 +50,44 @@ export function fromElement(requestId: string, e: EvaluationElement): StoredEval
   };
 }
 
+/** Characters JSON.stringify may escape (quote, backslash, controls) or that need a closer look (anything past ASCII). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+/** JSON.stringify of a string: printable ASCII without a quote or backslash as is, the rest by JSON.stringify. */
+const str = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+/** JSON.stringify of a number (non-finite: null). */
+const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
+
+/**
+ * JSON.stringify(elementOf(r)), the same text, written directly for the bare form (content capture off: most results)
+ * instead of building the element's array and walking it; any other element (or a field not of its declared type)
+ * goes through JSON.stringify.
+ */
+function elementJson(r: StoredEvaluation): string {
+  const x = r.result;
+  if (
+    x.evaluator === r.evaluator &&
+    x.verdict === r.verdict &&
+    x.score === r.score &&
+    typeof r.createdAt === 'number' &&
+    typeof r.model === 'string' &&
+    (r.feature === null || typeof r.feature === 'string') &&
+    isBareResult(x)
+  ) {
+    // isBareResult: evaluator and verdict are strings, score and durationMs (when there) finite numbers
+    const d = x.durationMs;
+    return `[${str(r.evaluator)},${str(r.verdict)},${String(r.score)},${num(r.createdAt)},${str(r.model)},${r.feature === null ? 'null' : str(r.feature)},${d === undefined ? 'null' : String(d)},${x.claims ? 1 : 0}]`;
+  }
+  return JSON.stringify(elementOf(r));
+}
+
 /**
  * Evaluations as one row per call, in the order first seen; a later evaluation by the same evaluator of the same call
- * replaces the earlier one (as each row's INSERT OR REPLACE did when they were rows of their own).
+ * replaces the earlier one (as each row's INSERT OR REPLACE did when they were rows of their own). The evaluations
+ * column is JSON.stringify of the call's elements, written element by element (elementJson).
  */
 export function evaluationValues(rs: readonly StoredEvaluation[]): EvaluationValues[] {
   const out: EvaluationValues[] = [];
+  const kept: StoredEvaluation[] = [];
   let i = 0;
   while (i < rs.length) {
     const first = rs[i] as StoredEvaluation;
@@ -64,15 +96,22 @@ export function evaluationValues(rs: readonly StoredEvaluation[]): EvaluationVal
     let j = i + 1;
     while (j < rs.length && (rs[j] as StoredEvaluation).requestId === id) j++;
     let createdAt = first.createdAt;
-    const elements: EvaluationElement[] = [];
+    kept.length = 0;
     for (let k = i; k < j; k++) {
       const r = rs[k] as StoredEvaluation;
       if (r.createdAt > createdAt) createdAt = r.createdAt;
-      const at = elements.findIndex((e) => e[0] === r.evaluator);
-      if (at === -1) elements.push(elementOf(r));
-      else elements[at] = elementOf(r);
+      let at = -1;
+      for (let e = 0; e < kept.length; e++)
+        if ((kept[e] as StoredEvaluation).evaluator === r.evaluator) {
+          at = e;
+          break;
+        }
+      if (at === -1) kept.push(r);
+      else kept[at] = r;
     }
-    out.push([id, createdAt, JSON.stringify(elements)]);
+    let json = '[';
+    for (let e = 0; e < kept.length; e++) json += (e === 0 ? '' : ',') + elementJson(kept[e] as StoredEvaluation);
+    out.push([id, createdAt, `${json}]`]);
     i = j;
   }
   return out;
