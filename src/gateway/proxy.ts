@@ -14,6 +14,7 @@ import {
   METADATA_MAX_KEYS,
   METADATA_MAX_VALUE,
   metadataOfHeaders,
+  RecentIds,
   statusOf,
   tpotOf,
 } from '../calls/index.js';
@@ -95,6 +96,8 @@ export type ShedReason = 'concurrency' | 'memory' | 'shutting_down';
 const RETRY_AFTER_S = 1;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** How many client request ids the gateway remembers to tell a repeated one (`callIdOf`). */
+const CLIENT_IDS = 100_000;
 /**
  * The provider types that serve calls in each format. An OpenAI-compatible upstream serves the Responses API too
  * (OpenAI, vLLM, ...); a provider of type openai-responses serves only it.
@@ -250,8 +253,26 @@ export class GatewayProxy {
   /** Model routing per wire format: a call goes only to a provider that speaks its format. */
   private readonly routers = new Map<WireFormat, ModelRouter>();
 
+  /** The client ids (`x-request-id`) this process has recorded a call under lately. */
+  private readonly clientIds = new RecentIds(CLIENT_IDS);
+
   constructor(private readonly d: ProxyDeps) {
     this.routers.set('openai-compatible', d.router);
+  }
+
+  /**
+   * The id a call that came with the client's `x-request-id` is recorded (and answered) under: the client's, unless a
+   * call was already recorded under it — an SDK's retry resends its headers, and an app passes its own request's id on
+   * to each LLM call it makes — then the client's followed by `.` and a new UUIDv7. Every attempt reached the upstream
+   * and may cost: under one id, the store kept the first and dropped the others (the retry that succeeded, its tokens
+   * and cost), while /metrics counted each.
+   */
+  private callIdOf(clientId: string): string {
+    if (!this.clientIds.has(clientId)) {
+      this.clientIds.addNew(clientId);
+      return clientId;
+    }
+    return `${clientId.slice(0, 128 - 37)}.${uuidv7()}`;
   }
 
   private routerFor(format: WireFormat): ModelRouter {
@@ -269,7 +290,7 @@ export class GatewayProxy {
    */
   handle(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, adapter = adapterFor(endpoint)): void {
     const incomingId = header(req.headers, 'x-request-id');
-    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    let requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     // Overload protection, before any work: a bounded number of calls, holding a bounded number of body bytes.
     const declared = Math.min(Number(req.headers['content-length']) || 0, this.d.config.server.bodyLimit);
     const shed = this.shedReason(declared);
@@ -277,6 +298,7 @@ export class GatewayProxy {
       this.shed(req, res, requestId, shed, adapter);
       return;
     }
+    if (requestId === incomingId) requestId = this.callIdOf(requestId);
     const parent = parseTraceparent(req.headers.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
     const flight = new Flight(requestId, traceId, endpoint, adapter, req.headers, parent?.parentSpanId ?? null);
