@@ -161,7 +161,7 @@ export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
     c.latencyMs,
     c.overheadMs,
     num(c.costUsd),
-    c.price ? JSON.stringify(c.price) : null,
+    c.price ? priceColumn(c.price) : null,
     opt(c.finishReason, nul),
     ints ? (c.refusal ? 1 : 0) : c.refusal,
     c.requestBytes ?? 0,
@@ -218,6 +218,59 @@ function metadataColumn(m: Metadata | null | undefined, nul: boolean): string | 
     if (nul) out[text(k, true)] = text(m[k] as string, true);
   }
   return out === null ? null : JSON.stringify(out);
+}
+
+/** A price's column text as JSON.stringify writes it, with the figures and key order it was made for. */
+interface PriceText {
+  keys: string[];
+  values: (string | number)[];
+  text: string;
+}
+
+/** Price texts by source, a few each (a source's calls share a few figures: tiers, cache-write rates). Bounded. */
+const priceTexts = new Map<string, PriceText[]>();
+const PRICE_SOURCES = 256;
+const PRICES_PER_SOURCE = 4;
+
+/** Whether `p`'s own keys and values are `t`'s, in the same order (so JSON.stringify would write `t.text`). */
+function samePrice(p: AppliedPrice, t: PriceText): boolean {
+  let i = 0;
+  for (const k in p) {
+    if (i >= t.keys.length || k !== t.keys[i] || (p as unknown as Record<string, unknown>)[k] !== t.values[i])
+      return false;
+    i++;
+  }
+  return i === t.keys.length;
+}
+
+/**
+ * `JSON.stringify(price)`, the text reused for a price of the same figures: each call's price is an object of its own
+ * (about 0.4 µs a call to write out its numbers), but a deployment's calls have the prices of a few models. Only a
+ * plain object of numbers and strings is reused (nothing JSON.stringify could write differently for equal values:
+ * no toJSON, getters, nested objects); a value that is not equal to itself (NaN) just never matches.
+ */
+export function priceColumn(p: AppliedPrice): string {
+  const source = p.source;
+  if (typeof source !== 'string' || Object.getPrototypeOf(p) !== Object.prototype) return JSON.stringify(p);
+  const known = priceTexts.get(source);
+  if (known !== undefined) for (const t of known) if (samePrice(p, t)) return t.text;
+  const keys: string[] = [];
+  const values: (string | number)[] = [];
+  for (const k in p) {
+    const v = (p as unknown as Record<string, unknown>)[k];
+    if ((typeof v !== 'number' && typeof v !== 'string') || !Object.hasOwn(p, k)) return JSON.stringify(p);
+    keys.push(k);
+    values.push(v);
+  }
+  const t: PriceText = { keys, values, text: JSON.stringify(p) };
+  if (known === undefined) {
+    if (priceTexts.size >= PRICE_SOURCES) priceTexts.clear();
+    priceTexts.set(source, [t]);
+  } else {
+    if (known.length >= PRICES_PER_SOURCE) known.shift();
+    known.push(t);
+  }
+  return t.text;
 }
 
 /** The value a text key column is stored under (PostgreSQL: NUL replaced), for lookups by it. */
