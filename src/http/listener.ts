@@ -21,17 +21,35 @@ export interface TlsFiles {
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const OPTIONS = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+/**
+ * No limit on the time a request's body takes to arrive (`requestTimeout: 0`: a large upload on a slow link), but its
+ * headers must be in within `headersTimeout`: node derives that from requestTimeout when it is not given
+ * (min(60 s, requestTimeout)), so with 0 it was off too and a client trickling a header line every few seconds held its
+ * connection (and a file descriptor) for ever. Node checks every `connectionsCheckingInterval` (30 s by default).
+ */
+export const HEADERS_TIMEOUT_MS = 60_000;
+
+/** Shorter header timing, for tests of it. */
+export interface ListenerTiming {
+  headersTimeoutMs: number;
+  checkEveryMs: number;
+}
 
 /** The server socket, answering what node's HTTP parser refuses in the error shape (`answerClientError`). */
-export function createListener(tls: TlsFiles | undefined, handler: RequestHandler): Server {
-  const server = createBareListener(tls, handler);
+export function createListener(tls: TlsFiles | undefined, handler: RequestHandler, timing?: ListenerTiming): Server {
+  const options = {
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    headersTimeout: timing?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
+    ...(timing ? { connectionsCheckingInterval: timing.checkEveryMs } : {}),
+  };
+  const server = createBareListener(tls, handler, options);
   server.on('clientError', answerClientError);
   return server;
 }
 
-function createBareListener(tls: TlsFiles | undefined, handler: RequestHandler): Server {
-  if (!tls) return createServer(OPTIONS, handler);
+function createBareListener(tls: TlsFiles | undefined, handler: RequestHandler, options: object): Server {
+  if (!tls) return createServer(options, handler);
   const read = (what: 'cert' | 'key') => {
     try {
       return readFileSync(tls[what]);
@@ -43,7 +61,7 @@ function createBareListener(tls: TlsFiles | undefined, handler: RequestHandler):
     }
   };
   try {
-    return createHttpsServer({ ...OPTIONS, cert: read('cert'), key: read('key') }, handler);
+    return createHttpsServer({ ...options, cert: read('cert'), key: read('key') }, handler);
   } catch (err) {
     if (err instanceof LlmscopeError) throw err;
     throw new LlmscopeError(
