@@ -27,8 +27,14 @@ export function webHandler(p: WebParts): WebHandler {
   };
   return async (req, res, url) => {
     const path = url.pathname;
-    if (path === '/healthz') return sendHealth(res);
-    if (path === '/readyz') return sendReadiness(res, p.readiness);
+    if (path === '/healthz' || path === '/readyz') {
+      // Probes GET (or HEAD) them; a POST, DELETE or TRACE answered 200 "ok" said a route took it.
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes GET or HEAD, not ${req.method}`, {
+          headers: { allow: 'GET, HEAD' },
+        });
+      return path === '/healthz' ? sendHealth(res) : sendReadiness(res, p.readiness);
+    }
     if (path === '/metrics') {
       only('GET', req, path);
       p.auth.guardMetrics(req);
