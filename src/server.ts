@@ -40,6 +40,7 @@ import {
   webHandler,
 } from './http/index.js';
 import { OtlpLogsReceiver, OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
+import { isOtlpPath, sendOtlpError } from './otlp/status.js';
 import {
   maskUpstreamHook,
   privacyEnricher,
@@ -468,7 +469,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
       if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
         logger.error({ event: 'http_error', err }, 'request failed');
-      sendError(res, err);
+      if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
+      else sendError(res, err);
     });
   });
 

@@ -24,6 +24,7 @@ import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { clientClosed, createListener, sendError } from '../http/index.js';
+import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -496,6 +497,7 @@ export async function startWorker(
       if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
         logger.error({ event: 'http_error', err }, 'request failed');
       if (res.headersSent) res.destroy();
+      else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
       else sendError(res, err);
     });
   });

@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
+import { decodeStatus } from '../../src/otlp/status.js';
 import { getJson, metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 interface Wire {
@@ -295,7 +296,11 @@ describe('OTLP logs receiver (POST /v1/logs) with the real log exporters', () =>
       'content-type': 'application/x-protobuf',
     });
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as { error: { message: string } }).error.message).toMatch(/nothing was stored/);
+    // As the OTLP spec has it: a google.rpc.Status in the request's encoding (here protobuf), which a Collector logs.
+    expect(garbage.headers.get('content-type')).toBe('application/x-protobuf');
+    const status = decodeStatus(new Uint8Array(await garbage.arrayBuffer()));
+    expect(status.code).toBe(3);
+    expect(status.message).toMatch(/nothing was stored/);
     const record = (tokens: unknown) => ({
       resourceLogs: [
         {

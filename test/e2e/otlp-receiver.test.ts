@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { decodeProtobufResponse } from '../../src/otlp/index.js';
+import { decodeStatus } from '../../src/otlp/status.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
 import { getJson, metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
@@ -314,8 +315,16 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
       'content-type': 'application/x-protobuf',
     });
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as { error: { code: string } }).error.code).toBe('invalid_body');
-    expect((await post('{"resourceSpans": 7}', { 'content-type': 'application/json' })).status).toBe(400);
+    // As the OTLP spec has it: the error body is a google.rpc.Status in the request's encoding.
+    expect(garbage.headers.get('content-type')).toBe('application/x-protobuf');
+    expect(decodeStatus(new Uint8Array(await garbage.arrayBuffer()))).toMatchObject({
+      code: 3,
+      message: expect.stringMatching(/nothing was stored/),
+    });
+    const seven = await post('{"resourceSpans": 7}', { 'content-type': 'application/json' });
+    expect(seven.status).toBe(400);
+    expect(seven.headers.get('content-type')).toBe('application/json');
+    expect(await seven.json()).toEqual({ code: 3, message: expect.stringMatching(/nothing was stored/) });
     expect((await post('{not json', { 'content-type': 'application/json' })).status).toBe(400);
     expect(
       (await post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status,
@@ -400,7 +409,9 @@ describe('OTLP receiver off loopback', () => {
           body: '{}',
           headers: { 'content-type': 'application/json', ...headers },
         });
-      expect((await post({})).status).toBe(401);
+      const bare = await post({});
+      expect(bare.status).toBe(401);
+      expect(await bare.json()).toEqual({ code: 16, message: expect.any(String) });
       expect((await post({ authorization: 'Bearer wrong' })).status).toBe(401);
       const r = await post({ authorization: 'Bearer admin-token-0123456789' });
       expect(r.status).toBe(200);
@@ -423,8 +434,8 @@ describe('OTLP receiver off loopback', () => {
         headers: { 'content-type': 'application/json', authorization: 'Bearer admin-token-0123456789' },
       });
       expect(raw.status).toBe(413);
-      const message = ((await raw.json()) as { error: { message: string; code: string } }).error;
-      expect(message.code).toBe('request_too_large');
+      const message = (await raw.json()) as { message: string; code: number };
+      expect(message.code).toBe(3);
       expect(message.message).toMatch(/16777216 bytes.*maxExportBatchSize/);
       expect(message.message).not.toMatch(/raise server\.bodyLimit/);
     } finally {
