@@ -227,7 +227,9 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     expect(paths['gem-count']?.headers['x-goog-api-key']).toBe('gemini-test-key');
     expect(paths['gem-embed']?.path).toBe(`/v1beta/models/${EMBED}:batchEmbedContents`);
     expect(paths['gem-embed-1']?.path).toBe(`/v1beta/models/${EMBED}:embedContent`);
-    // countTokens and the models are no LLM calls; the embeddings are (reach-gemini-embed.test.ts)
+    // countTokens and the models are no LLM calls; the embeddings are (reach-gemini-embed.test.ts). Both embeddings
+    // recorded first (a fixed wait is no proof of that on a busy machine), then a moment for any unwanted record.
+    await Promise.all([callOf('gem-embed'), callOf('gem-embed-1')]);
     await new Promise((r) => setTimeout(r, 200));
     expect(s.calls.filter((c) => c.requestId === 'gem-count' || c.requestId === 'gem-model')).toEqual([]);
     expect(s.calls.filter((c) => c.requestId.startsWith('gem-embed')).map((c) => c.endpoint)).toEqual([
