@@ -224,7 +224,13 @@ describe('every route × every principal', () => {
     const r = await call(method, sample.path, who, sample.body?.());
     if (Array.isArray(expected)) expect(expected, r.text.slice(0, 300)).toContain(r.status);
     else expect(r.status, r.text.slice(0, 300)).toBe(expected);
-    if (expected === 403) expect(r.json()).toMatchObject({ error: { code: 'forbidden', type: 'permission_error' } });
+    if (expected === 403)
+      expect(r.json()).toMatchObject(
+        // The OTLP routes answer a google.rpc.Status (7: PERMISSION_DENIED), as the OTLP/HTTP spec requires.
+        sample.path.includes('/otlp/')
+          ? { code: 7, message: expect.stringMatching(/role/) }
+          : { error: { code: 'forbidden', type: 'permission_error' } },
+      );
     // Nothing of team blue in anything a scoped principal is answered.
     if (who.scoped) expect(r.text).not.toMatch(/blue/);
   });

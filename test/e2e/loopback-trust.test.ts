@@ -51,6 +51,11 @@ describe('loopback trust', () => {
     ] as const) {
       const r = await call(method, path, { host: `${EVIL}:${port}`, origin: `http://${EVIL}:${port}` }, body);
       expect(r.status, `${method} ${path}`).toBe(403);
+      if (path === '/v1/traces') {
+        // OTLP answers a google.rpc.Status (7: PERMISSION_DENIED), as its spec requires.
+        expect(r.body).toMatchObject({ code: 7, message: expect.stringContaining(EVIL) });
+        continue;
+      }
       expect(r.body?.error).toMatchObject({ type: 'permission_error', code: 'host_not_allowed' });
       expect(r.body?.error.message).toContain(EVIL);
     }
