@@ -429,8 +429,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
-    if (path === '/v1/traces') return web(req, res, new URL(`/api/otlp/v1/traces${url.search}`, url));
-    if (path === '/v1/logs') return web(req, res, new URL(`/api/otlp/v1/logs${url.search}`, url));
+    if (path === '/v1/traces' || path === '/v1/logs') {
+      // Said here, with the path the exporter used (the router's 405 named /api/otlp/...).
+      if (req.method !== 'POST')
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_METHOD_NOT_ALLOWED',
+          `${path} (OTLP/HTTP) takes POST, not ${req.method}`,
+          {
+            headers: { allow: 'POST' },
+          },
+        );
+      return web(req, res, new URL(`/api/otlp${path}${url.search}`, url));
+    }
     // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
     if (path.startsWith('/v1beta/')) {
       proxy.refuse(

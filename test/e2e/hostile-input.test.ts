@@ -109,6 +109,17 @@ describe.each([
     await stillServes();
   });
 
+  it('a wrong method on /v1/traces or /v1/logs: 405 naming the path the client used', async () => {
+    for (const path of ['/v1/traces', '/v1/logs']) {
+      const r = await fetch(`${s.base}${path}`, { method: 'GET' });
+      expect(r.status).toBe(405);
+      expect(r.headers.get('allow')).toBe('POST');
+      // OTLP routes answer errors as a google.rpc.Status (src/otlp/status.ts)
+      const e = (await r.json()) as { message: string };
+      expect(e.message).toMatch(new RegExp(`^${path} `));
+    }
+  });
+
   it('a gzip body on /api/ingest is a 415 that names the encoding, not its bytes quoted as bad JSON', async () => {
     const r = await fetch(`${s.base}/api/ingest`, {
       method: 'POST',
