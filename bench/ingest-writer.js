@@ -79,8 +79,11 @@ function callOf(k, now) {
   };
 }
 
-/** Runs `batches` batches of `batchSize` calls; returns µs per call by thread. */
-export async function writerBench({ batches = 240, batchSize = 1000 } = {}) {
+/**
+ * Runs `batches` batches of `batchSize` calls, `inFlight` at a time (the server's store lane hands over at most 512
+ * calls a batch, 2 at a time: `--writer-batch 512 --writer-in-flight 2`); returns µs per call by thread.
+ */
+export async function writerBench({ batches = 240, batchSize = 1000, inFlight: width = 4 } = {}) {
   const { SqliteStore } = await import(join(ROOT, 'dist', 'store', 'index.js'));
   const { SqliteSpendStore } = await import(join(ROOT, 'dist', 'cost', 'storage', 'sqlite.js'));
   const { deltasOf } = await import(join(ROOT, 'dist', 'cost', 'storage', 'types.js'));
@@ -106,7 +109,7 @@ export async function writerBench({ batches = 240, batchSize = 1000 } = {}) {
     }
     const calls = all[b];
     inFlight.push(Promise.all([store.insertCalls(calls), spend.apply(deltasOf(calls, (c) => c.costUsd === null))]));
-    if (inFlight.length >= 4) await inFlight.shift();
+    if (inFlight.length >= width) await inFlight.shift();
   }
   await Promise.all(inFlight);
   const wall = performance.now() - t0;

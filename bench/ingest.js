@@ -9,8 +9,9 @@
 // default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
 // bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
 // profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's), --writer [ROUNDS] (no
-// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only), --only ingest|otlp
-// (one path; prints only).
+// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only; with
+// --writer-batch N and --writer-in-flight N, its calls a batch and batches in flight, default 1000 and 4), --only
+// ingest|otlp (one path; prints only).
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -51,7 +52,16 @@ if (process.argv.includes('--writer')) {
   const rounds = Number(process.argv[process.argv.indexOf('--writer') + 1]) || 3;
   for (let r = 0; r < rounds; r++)
     console.log(
-      JSON.stringify({ round: r + 1, ...(await writerBench({ batches: quick ? 80 : 240 })), load: loadavg()[0] }),
+      JSON.stringify({
+        round: r + 1,
+        ...(await writerBench({
+          // the same calls whatever the batch size: 80,000 (quick) or 240,000
+          batches: Math.round(((quick ? 80 : 240) * 1000) / arg('--writer-batch', 1000)),
+          batchSize: arg('--writer-batch', 1000),
+          inFlight: arg('--writer-in-flight', 4),
+        })),
+        load: loadavg()[0],
+      }),
     );
   process.exit(0);
 }
