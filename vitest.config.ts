@@ -7,6 +7,8 @@ export const TIMING_FILES = [
   'test/e2e/gateway.test.ts',
   // TTFT of Gemini streams within 5 ms of the simulator's 40 ms (best of three): 6.7 ms off beside other files' load.
   'test/e2e/gateway-gemini.test.ts',
+  // The same for Codex, Gemini and Claude Code wire shapes: 7.6-7.9 ms off beside other files' load.
+  'test/e2e/reach-wire.test.ts',
   'test/e2e/shutdown.test.ts',
   // Passes 1 GB and watches the event loop's longest stall and RSS: alone, so other files' load does not count.
   'test/e2e/gateway-bounded.test.ts',
