@@ -219,6 +219,18 @@ describe('AdminAuth', () => {
       'a b',
     ])
       expect(isLoopbackHost(h), h).toBe(false);
+    // asked again, alternating and repeated (the last answer is kept for the same Host): the same answers
+    for (const [h, loopback] of [
+      ['localhost:8080', true],
+      ['localhost:8080', true],
+      ['evil.example', false],
+      ['evil.example', false],
+      ['127.0.0.1:8080', true],
+      ['a b', false],
+      ['a b', false],
+      ['[::1]:8080', true],
+    ] as const)
+      expect(isLoopbackHost(h), h).toBe(loopback);
     const { auth } = make({ open: true });
     const { r } = res();
     expect(auth.guardApi(req('GET', { host: 'localhost:8080' }), r)).toMatchObject({ kind: 'open', role: 'admin' });

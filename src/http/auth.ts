@@ -531,15 +531,24 @@ function oidcPrincipal(part: string, id: string, expires: number): Principal | n
  */
 export function isLoopbackHost(host: string | undefined): boolean {
   if (host === undefined) return true;
+  // Every gateway call on the loopback bind asks, nearly always with the Host of the call before: that one's answer is
+  // kept (a URL parse per call otherwise).
+  if (host === lastHost) return lastHostLoopback;
   let name: string;
   try {
     name = new URL(`http://${host}`).hostname;
   } catch {
-    return false;
+    name = '';
   }
   if (name.endsWith('.')) name = name.slice(0, -1);
-  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+  const loopback =
+    name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+  lastHost = host;
+  lastHostLoopback = loopback;
+  return loopback;
 }
+let lastHost: string | undefined;
+let lastHostLoopback = false;
 
 /**
  * Trust given for being on loopback needs a loopback Host: a page on another site whose name resolves to 127.0.0.1
