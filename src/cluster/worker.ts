@@ -464,8 +464,11 @@ export async function startWorker(
     headers[INTERNAL_HEADER] = init.internalToken;
     const method = req.method ?? 'GET';
     const hasBody = method !== 'GET' && method !== 'HEAD';
+    // The target as the primary would route it in one process (new URL): an asterisk-form `*` or other target that
+    // is not origin-form made undici throw ("path must ... start with a slash"), a 500 with a stack in the log.
+    const target = new URL(req.url ?? '/', 'http://llmscope');
     const answer = await primary.request({
-      path: req.url ?? '/',
+      path: target.pathname + target.search,
       method: method as 'GET',
       headers,
       body: hasBody ? req : undefined,

@@ -109,6 +109,15 @@ describe.each([
     await stillServes();
   });
 
+  it('a request target that is not a path (asterisk-form `*`, absolute-form) is routed by its path, not a 500', async () => {
+    for (const target of ['*', 'http://elsewhere.example/nothing-here']) {
+      const r = parse(await raw(s.base, `GET ${target} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`));
+      expect(r.status).toBe(404);
+      expect(r.body).toMatchObject({ error: { code: 'not_found' } });
+    }
+    expect(logLines()).not.toMatch(/"level":"error"/);
+  });
+
   it('a wrong method on /v1/traces or /v1/logs: 405 naming the path the client used', async () => {
     for (const path of ['/v1/traces', '/v1/logs']) {
       const r = await fetch(`${s.base}${path}`, { method: 'GET' });
