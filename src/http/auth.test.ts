@@ -81,6 +81,19 @@ describe('AdminAuth', () => {
     expect(safeEqual('', '')).toBe(true);
   });
 
+  it('a sign-in body over its fixed limit is refused without advice to raise server.bodyLimit (which is not its limit)', async () => {
+    const { auth } = make();
+    const { r } = res();
+    const big = req('POST', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${'a'.repeat(20_000)}`);
+    const err = await auth.login(big, r).then(
+      () => null,
+      (e: unknown) => e as { status: number; message: string },
+    );
+    expect(err?.status).toBe(413);
+    expect(err?.message).not.toMatch(/server\.bodyLimit/);
+    expect(err?.message).toMatch(/sign-in form holds only the token/);
+  });
+
   it('sessions expire, and a logout revokes them', async () => {
     const { auth, advance } = make();
     const s = await signIn(auth);

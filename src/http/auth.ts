@@ -590,7 +590,10 @@ function firstValue(h: string | string[] | undefined): string | undefined {
 
 async function loginFields(req: IncomingMessage): Promise<{ token?: string; hash?: string }> {
   const ct = String(req.headers['content-type'] ?? '').toLowerCase();
-  const body = (await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8');
+  // A fixed limit, not server.bodyLimit: the form holds only a token (raising server.bodyLimit would not help).
+  const body = (
+    await readBody(req, LOGIN_BODY_LIMIT, 'a sign-in form holds only the token (send {"token": "..."} or token=...)')
+  ).toString('utf8');
   if (ct.startsWith('application/x-www-form-urlencoded')) {
     const p = new URLSearchParams(body);
     return { token: p.get('token') ?? undefined, hash: p.get('hash') ?? undefined };

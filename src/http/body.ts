@@ -20,11 +20,15 @@ export function clientClosed(req: IncomingMessage, err: unknown): boolean {
 }
 
 /** Reads the whole body as a Buffer, refusing (413) past `limit` bytes without buffering the rest. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  advice = 'send a smaller body or raise server.bodyLimit in the config',
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
-    return Promise.reject(tooLarge(limit));
+    return Promise.reject(tooLarge(limit, advice));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -35,7 +39,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += c.length;
       if (size > limit) {
         failed = true;
-        reject(tooLarge(limit));
+        reject(tooLarge(limit, advice));
         return;
       }
       chunks.push(c);
@@ -57,10 +61,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function tooLarge(limit: number): LlmscopeError {
+function tooLarge(limit: number, advice: string): LlmscopeError {
   return new LlmscopeError(
     'LLMSCOPE_ERR_BODY_TOO_LARGE',
-    `request body is larger than the limit of ${limit} bytes; send a smaller body or raise server.bodyLimit in the config`,
+    `request body is larger than the limit of ${limit} bytes; ${advice}`,
   );
 }
 
