@@ -325,6 +325,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
     expect(errors).toEqual([]);
   });
 
+  // 18 page loads and full-page screenshots in Chromium each: past vitest's 30 s on a busy 2-core machine (load 20).
   for (const theme of ['light', 'dark'] as const)
     for (const which of ['data', 'empty'] as const)
       it(`every page renders (${which}, ${theme} theme, preset and custom range)`, async () => {
@@ -361,7 +362,7 @@ describe.skipIf(!existsSync(CHROMIUM))('every dashboard page, with data and with
         }
         await page.context().close();
         expect(errors).toEqual([]);
-      });
+      }, 120_000);
 
   it('five calls just made: every overview chart and the spend chart draw them (as still filling) while the cards show them', async () => {
     for (let i = 0; i < 5; i++) {
