@@ -541,6 +541,15 @@ export class GatewayProxy {
           `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,
         );
       }
+      // A compressed body would be parsed as its compressed bytes (and quoted back as invalid JSON): say what is taken.
+      const enc = req.headers['content-encoding'];
+      if (enc !== undefined && enc !== '' && enc.trim().toLowerCase() !== 'identity') {
+        req.resume();
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `this route takes an uncompressed JSON body, got content-encoding "${enc.slice(0, 64)}"; send it without content-encoding`,
+        );
+      }
       leaveRequest();
       const raw = await readBody(req, d.config.server.bodyLimit);
       resumeRequest(ctx);

@@ -141,6 +141,26 @@ describe.each([
     expect(e.message).toMatch(/content-encoding "gzip"/);
   });
 
+  it("a gzip body on a gateway route is a 415 in the route's own shape that names the encoding", async () => {
+    const chat = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(CHAT),
+    });
+    expect(chat.status).toBe(415);
+    expect(await chat.json()).toMatchObject({
+      error: { code: 'unsupported_media_type', message: expect.stringMatching(/content-encoding "gzip"/) },
+    });
+    const messages = await fetch(`${s.base}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'anthropic-version': '2023-06-01' },
+      body: gzipSync(JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 8, messages: [] })),
+    });
+    expect(messages.status).toBe(415);
+    expect(await messages.json()).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/gzip/) } });
+    await stillServes();
+  });
+
   it('JSON nested 100,000 deep on a gateway route: never a 503 to retry; the next call is answered', async () => {
     const deep = `{"model": "m", "messages": [{"role": "user", "content": ${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}]}`;
     const r = await fetch(`${s.base}/v1/chat/completions`, {
