@@ -766,6 +766,7 @@ export class GatewayProxy {
         if (meter.error !== null && !err) {
           flight.failedInBody = true;
           flight.errorType = meter.error;
+          if (meter.errorMessage !== null) flight.errorMessage = clip(meter.errorMessage);
         }
       } else if (relay.keptBytes > 0 && relay.keptBytes < MAX_PARSE_BYTES) {
         let json: unknown;
@@ -785,6 +786,7 @@ export class GatewayProxy {
           if (info.error) {
             flight.failedInBody = true;
             flight.errorType = info.error;
+            if (info.errorMessage) flight.errorMessage = clip(info.errorMessage);
           }
           flight.usage = info.usage;
           flight.finishReason = info.finishReason;

@@ -28,6 +28,7 @@ export class StreamMeter {
   usage: Usage | null = null;
   /** The error type when the stream itself reported that the call failed (an `error` event, `response.failed`). */
   error: string | null = null;
+  errorMessage: string | null = null;
   events = 0;
   done = false;
   /** Events passed through unread because they were longer than MAX_EVENT_CHARS. */

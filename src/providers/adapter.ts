@@ -46,6 +46,8 @@ export interface ChunkInfo {
   usageOnly: boolean;
   /** The stream reports that the call failed (an `error` event, `response.failed`): the error type. */
   error?: string | null;
+  /** And what it said of it (the error's message), when it said anything. */
+  errorMessage?: string | null;
 }
 
 /** Reads the `data` of a stream's events, one call's stream per reader (a reader may keep state). */
@@ -68,6 +70,8 @@ export interface StreamMetering {
   readonly finishReason: string | null;
   readonly usage: Usage | null;
   readonly error: string | null;
+  /** What the stream said of its failure, when it said anything. */
+  readonly errorMessage: string | null;
   /** Set when reading failed (the bytes still passed through, unread from then on). */
   readonly failure: Error | null;
   /** Reads a chunk that arrived at `at` (epoch ms); returns what to pass on to the client. */
@@ -86,6 +90,7 @@ export interface ChunkTally {
   finishReason: string | null;
   usage: Usage | null;
   error: string | null;
+  errorMessage: string | null;
 }
 
 /** Adds what one event read at `at` (epoch ms) says to a meter's tally: content times and text, refusal, finish, usage, error. */
@@ -99,7 +104,10 @@ export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
   if (info.refusal) m.refusal = (m.refusal ?? '') + info.refusal;
   if (info.finishReason) m.finishReason = info.finishReason;
   if (info.usage) m.usage = info.usage;
-  if (info.error) m.error = info.error;
+  if (info.error) {
+    m.error = info.error;
+    if (info.errorMessage) m.errorMessage = info.errorMessage;
+  }
 }
 
 /** What a non-streamed response body says. */
@@ -110,6 +118,8 @@ export interface ResponseInfo {
   refusal: string | null;
   /** The body reports that the call failed although its HTTP status is 2xx (a Responses `status: failed`). */
   error?: string | null;
+  /** And what it said of it. */
+  errorMessage?: string | null;
 }
 
 /** An error rendered in a route's own shape. */

@@ -282,6 +282,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     expect(await s.callOf('anth-overloaded')).toMatchObject({
       status: 'upstream_error',
       errorType: 'overloaded_error',
+      errorMessage: 'Overloaded',
       httpStatus: 200,
     });
   });

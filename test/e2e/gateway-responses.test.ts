@@ -123,6 +123,7 @@ describe('gateway: OpenAI Responses API with the openai client', () => {
     expect(call).toMatchObject({
       status: 'upstream_error',
       errorType: 'server_error',
+      errorMessage: 'The response failed: server_error.',
       httpStatus: 200,
       finishReason: 'error',
       outputTokens: last.response.usage.output_tokens,

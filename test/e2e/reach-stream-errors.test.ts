@@ -53,10 +53,12 @@ describe('reach: an error event in a chat completions stream', () => {
       expect(via.text.length).toBeGreaterThan(0);
 
       const call = await s.callOf(`err-${endpoint}`);
-      expect({ status: call.status, http: call.httpStatus, type: call.errorType }).toEqual({
+      expect({ status: call.status, http: call.httpStatus, type: call.errorType, message: call.errorMessage }).toEqual({
         status: 'upstream_error',
         http: 200,
         type: 'server_error',
+        // what the stream said of it, for the request page
+        message: 'The server had an error while processing your request. Sorry about that!',
       });
       // what streamed before the error was output all the same (4 of the 8 tokens)
       expect(call.outputTokens).toBe(4);

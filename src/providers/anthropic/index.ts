@@ -245,6 +245,7 @@ export class AnthropicStreamReader implements StreamReader {
       case 'error': {
         const e = obj(o.error);
         info.error = e && typeof e.type === 'string' ? e.type : 'error';
+        if (e && typeof e.message === 'string') info.errorMessage = e.message;
         break;
       }
     }

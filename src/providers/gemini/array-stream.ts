@@ -27,6 +27,7 @@ export class JsonArrayStreamMeter implements StreamMetering {
   finishReason: string | null = null;
   usage: Usage | null = null;
   error: string | null = null;
+  errorMessage: string | null = null;
   failure: Error | null = null;
   /** Elements read. */
   elements = 0;

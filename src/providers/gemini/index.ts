@@ -236,7 +236,10 @@ export function readParsedChunk(data: string): ChunkInfo | null {
   }
   const info = chunkOf(parsed);
   const e = obj(obj(parsed)?.error);
-  if (e) info.error = typeof e.status === 'string' ? e.status : 'error';
+  if (e) {
+    info.error = typeof e.status === 'string' ? e.status : 'error';
+    if (typeof e.message === 'string') info.errorMessage = e.message;
+  }
   return info;
 }
 

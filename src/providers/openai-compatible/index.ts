@@ -69,7 +69,10 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
   // A failure reported after the stream began (OpenAI's and vLLM's `data: {"error": {...}}`, older vLLM's
   // `{"object": "error", ...}`): the SDK raises it, so the call failed, whatever its 200 said.
   const e = obj(o.error) ?? (o.object === 'error' ? o : null);
-  if (e) info.error = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : 'error';
+  if (e) {
+    info.error = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : 'error';
+    if (typeof e.message === 'string') info.errorMessage = e.message;
+  }
   const choices = Array.isArray(o.choices) ? o.choices : [];
   for (const c of choices) {
     const choice = obj(c);

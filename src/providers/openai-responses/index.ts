@@ -96,6 +96,7 @@ export function responseInfo(body: unknown): ResponseInfo {
     const e = obj(o.error);
     info.error =
       typeof e?.code === 'string' ? e.code : o.status === 'failed' ? 'response_failed' : 'response_cancelled';
+    if (typeof e?.message === 'string') info.errorMessage = e.message;
   }
   if (info.finishReason === 'content_filter' && info.refusal === null) info.refusal = 'content_filter';
   return info;
@@ -210,10 +211,13 @@ export function readParsedEvent(data: string): ChunkInfo | null {
     out.usage = r.usage;
     out.finishReason = r.finishReason;
     if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
-    if (r.error) out.error = r.error;
-    else if (type === 'response.failed') out.error = 'response_failed';
+    if (r.error) {
+      out.error = r.error;
+      if (r.errorMessage) out.errorMessage = r.errorMessage;
+    } else if (type === 'response.failed') out.error = 'response_failed';
   } else if (type === 'error') {
     out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
+    if (typeof o.message === 'string') out.errorMessage = o.message;
   }
   return out;
 }
