@@ -3,7 +3,6 @@
 // fails is tried again rather than rejecting with nobody listening, which ended the process (with `serve --workers`,
 // the recorder and every worker with it).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Admission } from '../gateway/proxy.js';
 import {
   type BudgetKey,
   BudgetService,
@@ -14,6 +13,7 @@ import {
 } from './budgets.js';
 import { costConfigOf } from './config.js';
 import { PriceBook } from './pricing.js';
+import { fakeAdmission } from './testing.js';
 
 const T = Date.parse('2025-07-15T10:00:00Z');
 
@@ -39,19 +39,7 @@ class FlakyLedger extends InProcessBudgetLedger {
   }
 }
 
-function admission(user: string): Admission {
-  return {
-    requestId: 'r',
-    endpoint: 'chat.completions',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], max_tokens: 100 },
-    headers: {},
-    attribution: { user, team: null, feature: null, session: null, apiKeyId: null },
-    forwardClientAuth: true,
-    state: {},
-  };
-}
+const admission = fakeAdmission;
 
 describe('budgets with the ledger out of reach', () => {
   let ledger: FlakyLedger;

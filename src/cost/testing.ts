@@ -1,5 +1,6 @@
-// A complete LlmCall with plain defaults, for tests of the cost capability.
+// A complete LlmCall, and a gateway admission, with plain defaults, for tests of the cost capability.
 import type { LlmCall } from '../calls/index.js';
+import type { Admission } from '../gateway/proxy.js';
 
 let seq = 0;
 
@@ -42,5 +43,20 @@ export function fakeCall(over: Partial<LlmCall> = {}): LlmCall {
     events: [],
     content: null,
     ...over,
+  };
+}
+
+/** A chat call's admission by `user` (100 output tokens at most), as budgets see it. */
+export function fakeAdmission(user: string): Admission {
+  return {
+    requestId: 'r',
+    endpoint: 'chat.completions',
+    model: 'gpt-4o-mini',
+    provider: 'openai',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], max_tokens: 100 },
+    headers: {},
+    attribution: { user, team: null, feature: null, session: null, apiKeyId: null },
+    forwardClientAuth: true,
+    state: {},
   };
 }

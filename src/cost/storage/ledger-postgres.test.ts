@@ -2,7 +2,6 @@
 // (two pools) reserve at once, all-or-nothing across lines, and the sweep of reservations nobody settled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import type { Admission } from '../../gateway/proxy.js';
 import { PostgresStore } from '../../store/index.js';
 import {
   type BudgetKey,
@@ -14,6 +13,7 @@ import {
 } from '../budgets.js';
 import { costConfigOf } from '../config.js';
 import { PriceBook } from '../pricing.js';
+import { fakeAdmission } from '../testing.js';
 import { PostgresBudgetLedger } from './ledger-postgres.js';
 
 let pg: TestPostgres;
@@ -205,17 +205,7 @@ describe('PostgresBudgetLedger', () => {
     const svc = new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), ledger, new PriceBook(cfg.pricing), Date.now, {
       onLedgerError: (op, _err, retrying) => errors.push([op, retrying]),
     });
-    const a = {
-      requestId: 'r',
-      endpoint: 'chat.completions',
-      model: 'gpt-4o-mini',
-      provider: 'openai',
-      body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], max_tokens: 100 },
-      headers: {},
-      attribution: { user: 'ann', team: null, feature: null, session: null, apiKeyId: null },
-      forwardClientAuth: true,
-      state: {},
-    } as unknown as Admission;
+    const a = fakeAdmission('ann');
     await svc.admit(a);
     expect(svc.settle(a.state, 0.25)).toBe(true);
     const k = (a.state['cost.budget'] as { reservation: Reservation }).reservation.lines[0]?.key as BudgetKey;
