@@ -301,6 +301,9 @@ export class SqliteStore implements Store {
     this.legacyOtlpIdsUntil = legacy.until ?? Number.NEGATIVE_INFINITY;
     for (const [ns, list] of this.extraMigrations) applyMigrations(this.db, ns, list);
     this.migrated = true;
+    // Started now rather than by the first write: its start (a thread loading SQLite and opening the file, seconds on
+    // a loaded host) would otherwise hold the first calls in memory, unwritten, that long after they were answered.
+    if (this.db.open && !this.queryOnly()) void this.writerThread();
   }
 
   private statements(): Statements {
@@ -335,7 +338,7 @@ export class SqliteStore implements Store {
     return this.writer;
   }
 
-  /** The thread writing calls (started by the first write after migrate()); null while calls are written here. */
+  /** The thread writing calls (started by migrate()); null while calls are written here. */
   async callWriterThread(): Promise<WriterThread | null> {
     return (await this.writer) ?? null;
   }

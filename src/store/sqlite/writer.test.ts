@@ -309,11 +309,18 @@ describe('the SQLite writer thread', () => {
       gate: writeGate(),
       onFailure: (err) => failures.push(err),
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Reported once the thread has tried (a fixed wait was no proof on a loaded machine).
+    for (let i = 0; failures.length === 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
     expect(failures.length).toBe(1);
     const err = await thread.write(calls(0, 1)).catch((e: unknown) => e);
     expect(isTransientStoreError(err)).toBe(true);
     await thread.stop();
+  });
+
+  it('is started by migrate(), before the first write: its start never holds the first calls unwritten', async () => {
+    const s = await store();
+    expect(await s.callWriterThread()).not.toBeNull();
+    expect(await (await store({ writerThread: false })).callWriterThread()).toBeNull();
   });
 
   it('refuses writes once the store is closing, as a closed connection does', async () => {
