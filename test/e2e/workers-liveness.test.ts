@@ -229,7 +229,7 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
       return g.status === 200 ? g : null;
     });
     expect(JSON.parse(stored.body)).toMatchObject({ request_id: 'rolling-1' });
-  }, 30_000);
+  }, 60_000);
 
   it('a rolling restart (a SIGTERM to each worker in turn, then SIGUSR2 to the recorder) under 16 OpenAI clients without retries: no client error', async () => {
     await settled();
@@ -314,7 +314,7 @@ describe('serve --workers 2: workers that stop answering or never start', () => 
     expect(metricValue(after, 'llmscope_worker_restarts_total')).toBe(
       metricValue(before, 'llmscope_worker_restarts_total'),
     );
-  }, 30_000);
+  }, 60_000);
 
   it('a worker that hangs while starting is killed after server.workerTimeout, logged with why, and tried again; /readyz fails after the grace, /healthz does not', async () => {
     await settled();
