@@ -122,9 +122,15 @@ export function serveGateway(
       passThrough.model,
       passThrough.fallback,
     );
-  if (path === '/v1/models' && req.method === 'GET') return sendModels(res, upstreams, routes, req.headers);
+  const one = path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length;
+  if (path !== '/v1/models' && !one) return false;
+  // HEAD as GET (node sends no body for it); any other method is refused naming the ones taken, not 404.
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes GET or HEAD, not ${req.method}`, {
+      headers: { allow: 'GET, HEAD' },
+    });
   // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).
-  if (req.method === 'GET' && path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length)
-    return sendModels(res, upstreams, routes, req.headers, decodedId(path.slice(MODEL_PATH.length)));
-  return false;
+  return one
+    ? sendModels(res, upstreams, routes, req.headers, decodedId(path.slice(MODEL_PATH.length)))
+    : sendModels(res, upstreams, routes, req.headers);
 }

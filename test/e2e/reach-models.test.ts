@@ -99,4 +99,23 @@ describe('reach: GET /v1/models against upstreams that check keys', () => {
     // the Anthropic SDK's key (it sends it as a bearer token) is not for the OpenAI provider
     expect(openaiUp.seen.slice(asked).map((h) => h.authorization)).toEqual([undefined]);
   });
+
+  it('HEAD is answered as GET without a body; other methods get 405 with Allow', async () => {
+    const head = await fetch(`${s.base}/v1/models`, {
+      method: 'HEAD',
+      headers: { authorization: 'Bearer sk-client-key' },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/json/);
+    expect(await head.text()).toBe('');
+    for (const [method, path] of [
+      ['OPTIONS', '/v1/models'],
+      ['POST', '/v1/models/openai-model'],
+    ] as const) {
+      const r = await fetch(`${s.base}${path}`, { method });
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.get('allow')).toBe('GET, HEAD');
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+    }
+  });
 });
