@@ -10,6 +10,7 @@ import { OTLPLogExporter as HttpLogExporter } from '@opentelemetry/exporter-logs
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  BatchLogRecordProcessor,
   InMemoryLogRecordExporter,
   LoggerProvider,
   type LogRecordExporter,
@@ -60,11 +61,21 @@ const logsTotal = async (s: Stack, result: string) =>
   metricValue(parseMetrics(await (await fetch(`${s.base}/metrics`)).text()), 'llmscope_otlp_logs_total', { result });
 
 /** A logger exporting each record through `exporter` at once, keeping a copy of what it exported for a re-send. */
-function loggerOf(exporter: LogRecordExporter, resource: Record<string, string>, scope: string) {
+/**
+ * A logger exporting to `exporter`, each record at once (Simple), or in batches (Batch, as Codex's exporter does: its
+ * records reach llmscope in the order they happened, which one export request per record in flight at once does not
+ * keep), and keeping a copy of each.
+ */
+function loggerOf(exporter: LogRecordExporter, resource: Record<string, string>, scope: string, batched = false) {
   const kept = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resource),
-    processors: [new SimpleLogRecordProcessor({ exporter }), new SimpleLogRecordProcessor({ exporter: kept })],
+    processors: [
+      batched
+        ? new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 60_000 })
+        : new SimpleLogRecordProcessor({ exporter }),
+      new SimpleLogRecordProcessor({ exporter: kept }),
+    ],
   });
   return { logger: provider.getLogger(scope, '2.0.14'), provider, kept };
 }
@@ -205,6 +216,7 @@ describe('OTLP logs receiver (POST /v1/logs) with the real log exporters', () =>
       exporter,
       { 'service.name': 'codex_cli_rs', 'service.version': '0.46.0', env: 'dev' },
       'codex_otel',
+      true,
     );
     const conversation = '0199a1b2-c3d4-7e5f-8a9b-codex000001';
     const common = {
