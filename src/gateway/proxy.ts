@@ -20,7 +20,7 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { ClientClosedError, readBody, sendJson } from '../http/index.js';
+import { ClientClosedError, readBody, refuseEncodedJson, sendJson } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
@@ -541,15 +541,7 @@ export class GatewayProxy {
           `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,
         );
       }
-      // A compressed body would be parsed as its compressed bytes (and quoted back as invalid JSON): say what is taken.
-      const enc = req.headers['content-encoding'];
-      if (enc !== undefined && enc !== '' && enc.trim().toLowerCase() !== 'identity') {
-        req.resume();
-        throw new LlmscopeError(
-          'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
-          `this route takes an uncompressed JSON body, got content-encoding "${enc.slice(0, 64)}"; send it without content-encoding`,
-        );
-      }
+      refuseEncodedJson(req);
       leaveRequest();
       const raw = await readBody(req, d.config.server.bodyLimit);
       resumeRequest(ctx);

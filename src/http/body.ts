@@ -68,6 +68,20 @@ function tooLarge(limit: number, advice: string): LlmscopeError {
   );
 }
 
+/**
+ * Refuses a JSON body sent with a content-encoding (gzip, deflate, br): it would be parsed as its compressed bytes
+ * and quoted back as invalid JSON. The gateway routes and the JSON /api routes take uncompressed bodies.
+ */
+export function refuseEncodedJson(req: IncomingMessage): void {
+  const enc = req.headers['content-encoding'];
+  if (enc === undefined || enc === '' || enc.trim().toLowerCase() === 'identity') return;
+  req.resume();
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
+    `this route takes an uncompressed JSON body, got content-encoding "${enc.trim().toLowerCase().slice(0, 64)}"; send it without content-encoding`,
+  );
+}
+
 /** Parses a JSON request body, requiring a JSON content type; errors say what to fix. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const ct = String(req.headers['content-type'] ?? '');
@@ -78,17 +92,7 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
       `expected a JSON body with content-type application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
     );
   }
-  // A compressed body would be parsed as its compressed bytes (and the error quote them): say what is taken instead.
-  const enc = String(req.headers['content-encoding'] ?? 'identity')
-    .trim()
-    .toLowerCase();
-  if (enc !== 'identity' && enc !== '') {
-    req.resume();
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `this route takes an uncompressed JSON body, got content-encoding "${enc.slice(0, 64)}"; send it without content-encoding`,
-    );
-  }
+  refuseEncodedJson(req);
   const buf = await readBody(req, limit);
   try {
     return JSON.parse(buf.toString('utf8'));
