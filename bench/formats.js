@@ -10,7 +10,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles } from '../dist/loadgen/index.js';
-import { freePort, start } from './processes.js';
+import { binNodeFlags, freePort, start } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
@@ -84,7 +84,10 @@ writeFileSync(
     '',
   ].join('\n'),
 );
-const bare = await start(['bench/bare-proxy.js', String(barePort), origin], /ready/);
+const bare = await start(
+  [...binNodeFlags(join(ROOT, 'bin', 'llmscope.js')), 'bench/bare-proxy.js', String(barePort), origin],
+  /ready/,
+);
 // llmscope's JSON logs go to a process of their own that discards them, as a log shipper would (see gateway.js).
 const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
 const scope = await start(

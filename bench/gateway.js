@@ -8,7 +8,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
-import { cpuSeconds, freePort, processTree, start } from './processes.js';
+import { binNodeFlags, cpuSeconds, freePort, processTree, start } from './processes.js';
 
 /**
  * CPU seconds of the main threads (event loops) of a process and its children (Linux /proc; null elsewhere): the
@@ -90,8 +90,16 @@ const sim = await start(
   ],
   SIM_PROCESSES > 1 ? /ready/ : /127\.0\.0\.1/,
 );
+// The bare proxy runs with the node flags llmscope's command starts with (its larger young generation), so the two
+// differ only in what they do per call.
 const bare = await start(
-  ['bench/bare-proxy.js', String(barePort), `http://127.0.0.1:${simPort}`, String(workers ?? 1)],
+  [
+    ...binNodeFlags(join(ROOT, 'bin', 'llmscope.js')),
+    'bench/bare-proxy.js',
+    String(barePort),
+    `http://127.0.0.1:${simPort}`,
+    String(workers ?? 1),
+  ],
   /ready/,
 );
 const PROFILE = join(dir, 'llmscope');

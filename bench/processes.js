@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { isAbsolute, join } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -14,9 +15,25 @@ export const freePort = () =>
     });
   });
 
-/** `node ...args` in the repository root; `stdout` is where its standard output goes ('pipe' to watch it too). */
+/**
+ * The node flags an llmscope checkout's `bin/llmscope.js` starts node with when run as a command (its first lines:
+ * `#!/bin/sh`, then `... exec node FLAGS "$0" "$@"`), so a benchmark runs `llmscope` as `npx llmscope serve` does, not as
+ * a bare `node bin/llmscope.js`. An older checkout (`#!/usr/bin/env node`) gives none.
+ */
+export function binNodeFlags(bin) {
+  const head = readFileSync(bin, 'utf8').slice(0, 400);
+  const m = /exec node (.*?) "\$0"/.exec(head);
+  return m ? m[1].trim().split(/\s+/) : [];
+}
+
+/**
+ * `node ...args` in the repository root; `stdout` is where its standard output goes ('pipe' to watch it too). When
+ * the script is an llmscope `bin/llmscope.js`, node gets that bin's own flags first (binNodeFlags).
+ */
 export function start(args, readyPattern, env = {}, stdout = 'pipe') {
-  const p = spawn(process.execPath, args, {
+  const bin = args.find((a) => /(^|\/)bin\/llmscope\.js$/.test(a));
+  const flags = bin ? binNodeFlags(isAbsolute(bin) ? bin : join(ROOT, bin)) : [];
+  const p = spawn(process.execPath, [...flags, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', stdout, 'pipe'],

@@ -49,6 +49,29 @@ describe('the llmscope command, as a new user runs it', () => {
     expect(existsSync(new URL('../../dist/cli/main.js', import.meta.url))).toBe(true);
   });
 
+  it('runs node with a 64 MB young generation when started as a command (its first lines), as `npx llmscope` does', async () => {
+    // A preload prints the flags node was started with; the command itself runs as usual.
+    const dir = scratch();
+    const preload = join(dir, 'flags.cjs');
+    writeFileSync(preload, "process.stderr.write('execArgv=' + JSON.stringify(process.execArgv) + '\\n');\n");
+    const r = await new Promise<Run>((resolve, reject) => {
+      const p = spawn(BIN, ['--version'], {
+        cwd: dir,
+        env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.once('error', reject);
+      p.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(r.stderr).toContain('execArgv=["--max-semi-space-size=64"]');
+  });
+
   it('alerts backtest in a directory without data refuses, and creates no store', async () => {
     const dir = scratch();
     const r = await llmscope(dir, ['alerts', 'backtest', '--from', '7d']);
