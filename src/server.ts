@@ -555,6 +555,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const deadline = Date.now() + grace;
       while ((inflight.size > 0 || proxy.passThroughsInFlight > 0) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
+      // Background responses no poll finished yet: recorded as they were answered (queued).
+      proxy.releaseBackground();
       const abandoned = inflight.size;
       const recordedBefore = recorder.recorded;
       server.closeAllConnections();

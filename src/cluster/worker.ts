@@ -554,6 +554,8 @@ export async function startWorker(
         server.closeIdleConnections();
         while ((inflight.size > 0 || proxy.passThroughsInFlight > 0 || relaying > 0) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 20));
+        // Background responses no poll finished yet: recorded as they were answered (queued).
+        proxy.releaseBackground();
         const abandoned = inflight.size;
         const recordedBefore = recorder.recorded;
         server.closeAllConnections();

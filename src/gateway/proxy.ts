@@ -22,6 +22,7 @@ import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
 import { ClientClosedError, readBody, refuseEncodedJson, sendJson } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
+import { BackgroundCalls, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
 import { now } from './now.js';
@@ -256,8 +257,12 @@ export class GatewayProxy {
   /** The client ids (`x-request-id`) this process has recorded a call under lately. */
   private readonly clientIds = new RecentIds(CLIENT_IDS);
 
+  /** Background Responses answered queued, held until a poll relays them finished. */
+  private readonly background: BackgroundCalls;
+
   constructor(private readonly d: ProxyDeps) {
     this.routers.set('openai-compatible', d.router);
+    this.background = new BackgroundCalls((call) => d.recorder.record(call));
   }
 
   /**
@@ -461,7 +466,19 @@ export class GatewayProxy {
         throw upstreamFailure(err, up);
       }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
+      // A poll of a held background response: its answer is read as it passes, to finish the call.
+      const polled =
+        answer.statusCode < 300 && !answer.headers['content-encoding'] ? this.background.waitingOn(method, path) : null;
+      const read: Buffer[] = [];
+      let readBytes = 0;
+      if (polled !== null)
+        answer.body.on('data', (c: Buffer) => {
+          readBytes += c.length;
+          if (readBytes <= MAX_POLL_BYTES) read.push(c);
+        });
       await pipeline(answer.body, res);
+      if (polled !== null && readBytes <= MAX_POLL_BYTES)
+        this.background.finish(polled, Buffer.concat(read, readBytes).toString('utf8'));
     } catch (err) {
       if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
       if (!(err instanceof LlmscopeError) && !(err instanceof ClientClosedError))
@@ -497,7 +514,14 @@ export class GatewayProxy {
 
   private record(flight: Flight): void {
     const call = flight.finish(this.d.hooks);
-    if (call) this.d.recorder.record(call);
+    // A background response answered queued waits for the poll that brings its usage (BackgroundCalls).
+    if (call && !(flight.endpoint === 'responses' && !this.d.draining() && this.background.hold(call)))
+      this.d.recorder.record(call);
+  }
+
+  /** Records the background calls still waiting for their poll, as they were answered (shutdown). */
+  releaseBackground(): void {
+    this.background.releaseAll();
   }
 
   /** Answers with llmscope's own error and records the call. */

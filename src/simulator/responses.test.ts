@@ -79,6 +79,24 @@ describe('simulator: stored responses', () => {
     expect((await client.responses.cancel(r.id)).status).toBe('completed');
   });
 
+  it('has a background response in_progress until its answer is due, then completed; a cancel before then sticks', async () => {
+    const slow = { headers: { 'x-simulator-ttft-ms': '400' } };
+    const r = await client.responses.create({ model: 'gpt-4o-mini', input: 'Later', background: true }, slow);
+    const early = await client.responses.retrieve(r.id);
+    expect(early).toMatchObject({ id: r.id, status: 'in_progress', output: [], usage: null });
+    let done = early;
+    while (done.status === 'in_progress') {
+      await new Promise((ok) => setTimeout(ok, 50));
+      done = await client.responses.retrieve(r.id);
+    }
+    expect(done).toMatchObject({ status: 'completed', usage: { output_tokens: 5 } });
+
+    const c = await client.responses.create({ model: 'gpt-4o-mini', input: 'Never mind', background: true }, slow);
+    expect(await client.responses.cancel(c.id)).toMatchObject({ id: c.id, status: 'cancelled', usage: null });
+    await new Promise((ok) => setTimeout(ok, 450));
+    expect(await client.responses.retrieve(c.id)).toMatchObject({ status: 'cancelled', output: [], usage: null });
+  });
+
   it('deletes a response; an unknown or deleted id is a 404 in OpenAI shape', async () => {
     const r = await client.responses.create({ model: 'gpt-4o-mini', input: 'Delete me' });
     expect((await client.responses.retrieve(r.id)).id).toBe(r.id);

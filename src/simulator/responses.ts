@@ -3,7 +3,8 @@
 // POST /v1/responses/input_tokens):
 // OpenAI's Response objects and event stream with the simulator's exact timing, usage with cached and reasoning
 // tokens, function calls, refusals, incomplete (max_output_tokens) and failed responses, background ones (answered
-// `queued` at once, stored finished), so tests of the gateway's
+// `queued` at once; GET says `in_progress` until the time the answer would have taken, then gives the finished
+// response; a cancel before then makes it `cancelled`, without output or usage), so tests of the gateway's
 // /v1/responses run offline with the official `openai` client.
 //
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
@@ -44,10 +45,11 @@ type Json = Record<string, unknown>;
 
 /** Responses kept (with their input items) for GET /v1/responses/{id} and the rest, oldest dropped first. */
 const MAX_KEPT = 1000;
-const kept = new Map<string, { response: Json; input: Json[] }>();
+/** `doneAt`: for a background response still being generated, when it finishes (performance.now()). */
+const kept = new Map<string, { response: Json; input: Json[]; doneAt?: number }>();
 
-function keep(r: Json, input: Json[]): void {
-  kept.set(r.id as string, { response: r, input });
+function keep(r: Json, input: Json[], doneAt?: number): void {
+  kept.set(r.id as string, doneAt === undefined ? { response: r, input } : { response: r, input, doneAt });
   if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value as string);
 }
 
@@ -164,16 +166,26 @@ function answerById(method: string, path: string, query: URLSearchParams): { sta
   const r = kept.get(id);
   if (!r) return { status: 404, body: noResponse(id) };
   if (action === 'input_items') return listInputItems(r.input, query);
-  if (action === 'cancel')
-    return r.response.background === true
-      ? { status: 200, body: r.response }
-      : { status: 400, body: invalidRequest('Only responses created with background=true can be cancelled.') };
+  const generating = r.doneAt !== undefined && performance.now() < r.doneAt;
+  if (action === 'cancel') {
+    if (r.response.background !== true)
+      return { status: 400, body: invalidRequest('Only responses created with background=true can be cancelled.') };
+    // cancelled while generating: it stays cancelled, without output or usage; a finished one is answered as it is
+    if (generating) {
+      r.response = { ...r.response, ...UNFINISHED, status: 'cancelled' };
+      r.doneAt = undefined;
+    }
+    return { status: 200, body: r.response };
+  }
   if (method === 'DELETE') {
     kept.delete(id);
     return { status: 200, body: { id, object: 'response.deleted', deleted: true } };
   }
-  return { status: 200, body: r.response };
+  return { status: 200, body: generating ? { ...r.response, ...UNFINISHED, status: 'in_progress' } : r.response };
 }
+
+/** What a background response says while it is generated (or once cancelled then). */
+const UNFINISHED = { output: [], usage: null, error: null, incomplete_details: null };
 
 function safeDecode(s: string): string {
   try {
@@ -404,7 +416,9 @@ export async function openaiResponses(
     summary.length > 0 ? [reasoningItem(summary.join('')), itemDone(text)] : [itemDone(text)],
     usage,
   );
-  if (b.store !== false) keep(final, inputItemsOf(b.input));
+  // a background response is generated after its answer: finished when a plain one would have been answered
+  if (b.store !== false)
+    keep(final, inputItemsOf(b.input), b.background === true && b.stream !== true ? ex.t0 + dueAt(n - 1) : undefined);
 
   if (b.stream !== true) {
     // background: answered queued at once; the stored response (GET) is the finished one

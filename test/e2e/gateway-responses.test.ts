@@ -208,16 +208,62 @@ describe('gateway: OpenAI Responses API with the openai client', () => {
     });
   });
 
-  it('records a background response as queued (nothing generated yet); GET and cancel reach the upstream', async () => {
+  it('records a background response once, when a poll brings it finished: its output tokens and exact cost', async () => {
+    // generated for 1.5 s after its queued answer, so the first poll finds it in progress
+    const slow = { 'x-simulator-ttft-ms': '1500' };
     const r = await via.responses.create(
       { model: 'gpt-4o-mini', input: 'Work on this later', background: true },
-      { headers: { 'x-request-id': 'resp-background' } },
+      { headers: { ...slow, 'x-request-id': 'resp-background' } },
     );
     expect(r).toMatchObject({ status: 'queued', background: true, usage: null });
+    expect((await via.responses.retrieve(r.id)).status).toBe('in_progress');
+    let done = await via.responses.retrieve(r.id);
+    for (let t = 0; t < 400 && done.status !== 'completed'; t++) {
+      await new Promise((ok) => setTimeout(ok, 25));
+      done = await via.responses.retrieve(r.id);
+    }
+    expect(done).toMatchObject({ status: 'completed', usage: { output_tokens: OUT } });
     const call = await callOf('resp-background');
-    expect(call).toMatchObject({ endpoint: 'responses', status: 'ok', finishReason: 'queued', outputTokens: 0 });
+    const input = done.usage?.input_tokens ?? 0;
+    expect(call).toMatchObject({
+      endpoint: 'responses',
+      stream: false,
+      status: 'ok',
+      finishReason: 'stop',
+      inputTokens: input,
+      outputTokens: OUT,
+      tokenSource: 'usage',
+    });
+    expect(call.costUsd).toBe(costOf({ input, cachedInput: 0, output: OUT }, PRICE));
+    // polled again and cancelled once finished: passed through, not recorded again
     expect((await via.responses.retrieve(r.id)).status).toBe('completed');
-    expect((await via.responses.cancel(r.id)).id).toBe(r.id);
+    expect((await via.responses.cancel(r.id)).status).toBe('completed');
+    await via.responses.create(
+      { model: 'gpt-4o-mini', input: 'after' },
+      { headers: { 'x-request-id': 'resp-after-bg' } },
+    );
+    await callOf('resp-after-bg');
+    expect(s.calls.filter((c) => c.requestId === 'resp-background')).toHaveLength(1);
+  });
+
+  it('records a background response cancelled while generated as cancelled, with its input and no output', async () => {
+    const r = await via.responses.create(
+      { model: 'gpt-4o-mini', input: 'A long job I will give up on', background: true },
+      { headers: { 'x-simulator-ttft-ms': '5000', 'x-request-id': 'resp-bg-cancel' } },
+    );
+    expect((await via.responses.retrieve(r.id)).status).toBe('in_progress');
+    expect(await via.responses.cancel(r.id)).toMatchObject({ id: r.id, status: 'cancelled', usage: null });
+    const call = await callOf('resp-bg-cancel');
+    expect(call).toMatchObject({
+      endpoint: 'responses',
+      status: 'cancelled',
+      httpStatus: 200,
+      finishReason: 'cancelled',
+      errorType: 'response_cancelled',
+      outputTokens: 0,
+      tokenSource: 'tokenizer',
+    });
+    expect(call.inputTokens).toBeGreaterThan(0);
   });
 
   it("answers llmscope's own errors in OpenAI's shape", async () => {

@@ -1,0 +1,148 @@
+// Background Responses (`background: true`, not streamed): the upstream answers `queued` (or `in_progress`) at once
+// and generates afterwards; the client polls `GET /v1/responses/{id}` until the response is done, or cancels it
+// (`POST /v1/responses/{id}/cancel`). The call is held here, unrecorded, from its answer until a poll or a cancel
+// relays a finished response (completed, incomplete, failed, cancelled): then it is recorded once, with that
+// response's usage, status and finish reason, so its output tokens and cost are in llmscope's figures and /metrics,
+// spend and budgets count it once. A call no poll finishes within HOLD_MS, one pushed out by MAX_HELD newer ones, and
+// those held at shutdown are recorded as they were answered (`queued`, input counted with the tokenizer).
+import { keepText } from '../../calls/bounded-text.js';
+import type { LlmCall } from '../../calls/index.js';
+import { responseInfo } from './index.js';
+
+/** How long a background call waits for the poll that finishes it. */
+export const HOLD_MS = 60 * 60_000;
+/** Background calls held at once; the oldest is recorded as it is when one more arrives. */
+export const MAX_HELD = 10_000;
+/** A poll's answer larger than this is passed on without being read (the call then waits for the next poll). */
+export const MAX_POLL_BYTES = 8 * 1024 * 1024;
+
+/** A poll's path, with or without the client's `/v1` (the pass-through's path is the upstream's, after its base). */
+const POLL = /^(?:\/v1)?\/responses\/([^/?]+)(\/cancel)?(?:\?|$)/;
+
+interface Held {
+  call: LlmCall;
+  timer: NodeJS.Timeout;
+}
+
+/** True for a call recorded as a background response not finished yet (a non-streamed `queued`/`in_progress`). */
+export function isUnfinishedBackground(call: LlmCall): boolean {
+  return (
+    call.endpoint === 'responses' &&
+    !call.stream &&
+    call.status === 'ok' &&
+    (call.finishReason === 'queued' || call.finishReason === 'in_progress') &&
+    !!call.internal?.responseId
+  );
+}
+
+export class BackgroundCalls {
+  private readonly held = new Map<string, Held>();
+
+  constructor(
+    private readonly record: (call: LlmCall) => void,
+    private readonly opts: { holdMs?: number; maxHeld?: number } = {},
+  ) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Holds an unfinished background call until a poll finishes it; false (record it now) for any other call. */
+  hold(call: LlmCall): boolean {
+    const id = call.internal?.responseId;
+    if (!id || !isUnfinishedBackground(call)) return false;
+    if (this.held.has(id)) return false;
+    if (this.held.size >= (this.opts.maxHeld ?? MAX_HELD)) this.release(this.held.keys().next().value as string);
+    const timer = setTimeout(() => this.release(id), this.opts.holdMs ?? HOLD_MS);
+    timer.unref();
+    this.held.set(id, { call, timer });
+    return true;
+  }
+
+  /**
+   * The id of a held call that a pass-through request may finish (`GET /v1/responses/{id}` or
+   * `POST /v1/responses/{id}/cancel`), else null.
+   */
+  waitingOn(method: string, path: string): string | null {
+    if (this.held.size === 0) return null;
+    const m = POLL.exec(path);
+    if (!m || (m[2] ? method !== 'POST' : method !== 'GET')) return null;
+    let id = m[1] as string;
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      return null;
+    }
+    // A poll that resumes the response's event stream (`?stream=true`) is not read: only a Response body is.
+    if (/[?&]stream=true(&|$)/.test(path)) return null;
+    return this.held.has(id) ? id : null;
+  }
+
+  /**
+   * A poll of `id` was answered 2xx with `body`: when it is the finished response, the held call takes its usage,
+   * status and finish reason and is recorded. True when it was.
+   */
+  finish(id: string, body: string): boolean {
+    const h = this.held.get(id);
+    if (!h) return false;
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return false;
+    }
+    const o = json as Record<string, unknown> | null;
+    if (!o || typeof o !== 'object' || o.id !== id) return false;
+    const info = responseInfo(o);
+    if (info.finishReason === null || info.finishReason === 'queued' || info.finishReason === 'in_progress')
+      return false;
+    const call = h.call;
+    const i = call.internal;
+    call.finishReason = info.finishReason;
+    call.refusal = info.refusal !== null || info.finishReason === 'content_filter';
+    if (o.status === 'cancelled') {
+      call.status = 'cancelled';
+      call.errorType = 'response_cancelled';
+    } else if (info.error) {
+      call.status = 'upstream_error';
+      call.errorType = info.error;
+      if (info.errorMessage) call.errorMessage = info.errorMessage.slice(0, 512);
+    }
+    const u = info.usage;
+    if (u) {
+      call.inputTokens = u.inputTokens;
+      call.outputTokens = u.outputTokens;
+      call.cachedInputTokens = u.cachedInputTokens;
+      call.cacheWriteInputTokens = u.cacheWriteInputTokens;
+      call.reasoningTokens = u.reasoningTokens;
+      call.tokenSource = 'usage';
+    }
+    if (i) {
+      const kept = keepText(info.text);
+      i.outputText = kept.text;
+      if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
+      if (typeof o.model === 'string') i.responseModel = o.model;
+    }
+    this.take(id);
+    this.record(call);
+    return true;
+  }
+
+  /** Records every held call as it is (shutdown). */
+  releaseAll(): void {
+    for (const id of [...this.held.keys()]) this.release(id);
+  }
+
+  private take(id: string): Held | undefined {
+    const h = this.held.get(id);
+    if (!h) return undefined;
+    clearTimeout(h.timer);
+    this.held.delete(id);
+    return h;
+  }
+
+  private release(id: string): void {
+    const h = this.take(id);
+    if (h) this.record(h.call);
+  }
+}
