@@ -474,15 +474,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     return web(req, res, url);
   };
 
-  const server = createListener(opts.listenOn?.plain ? undefined : config.server.tls, (req, res) => {
-    handle(req, res).catch((err) => {
-      // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
-      if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
-        logger.error({ event: 'http_error', err }, 'request failed');
-      if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
-      else sendError(res, err);
-    });
-  });
+  const server = createListener(
+    opts.listenOn?.plain ? undefined : config.server.tls,
+    (req, res) => {
+      handle(req, res).catch((err) => {
+        // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
+        if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
+          logger.error({ event: 'http_error', err }, 'request failed');
+        if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
+        else sendError(res, err);
+      });
+    },
+    undefined,
+    { ms: durationMs(config.server.bodyIdleTimeout), onTimeout: () => metrics.bodyTimeouts.inc() },
+  );
 
   const retention = config.storage.retention;
   const runRetention = async (): Promise<void> => {

@@ -474,6 +474,9 @@ export async function startWorker(
       body: hasBody ? req : undefined,
     });
     if (!hasBody) req.resume();
+    // A body answered before it was whole (408 for one that stopped arriving, 413): the connection is closed after
+    // the answer, rather than wait for the rest.
+    else if (!req.complete) res.shouldKeepAlive = false;
     res.writeHead(answer.statusCode, clientHeaders(answer.headers, true));
     await pipeline(answer.body, res);
   };
@@ -494,16 +497,21 @@ export async function startWorker(
     return relay(req, res);
   };
 
-  const server = createListener(config.server.tls, (req, res) => {
-    handle(req, res).catch((err) => {
-      // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
-      if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
-        logger.error({ event: 'http_error', err }, 'request failed');
-      if (res.headersSent) res.destroy();
-      else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
-      else sendError(res, err);
-    });
-  });
+  const server = createListener(
+    config.server.tls,
+    (req, res) => {
+      handle(req, res).catch((err) => {
+        // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
+        if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
+          logger.error({ event: 'http_error', err }, 'request failed');
+        if (res.headersSent) res.destroy();
+        else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
+        else sendError(res, err);
+      });
+    },
+    undefined,
+    { ms: durationMs(config.server.bodyIdleTimeout), onTimeout: () => metrics.bodyTimeouts.inc() },
+  );
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.server.port, config.server.host, () => {

@@ -122,6 +122,13 @@ export const configSchema = z
           .default(50 * 1024 * 1024),
         shutdownGrace: duration.default('30s'),
         /**
+         * Longest pause between two pieces of a request body (nginx's client_body_timeout): past it the request is
+         * answered 408 and its connection closed. A slow upload that keeps moving is never cut.
+         */
+        bodyIdleTimeout: duration
+          .refine((d) => (typeof d === 'string' && !DURATION_PATTERN.test(d)) || durationMs(d) >= 1000, 'at least 1s')
+          .default('60s'),
+        /**
          * Gateway calls in flight at once; past it, a new call gets 503 with Retry-After (overload protection: memory
          * and latency stay bounded instead of growing with the queue).
          */

@@ -29,7 +29,14 @@ export {
   SESSION_COOKIE,
   safeEqual,
 } from './auth.js';
-export { ClientClosedError, clientClosed, readBody, readJson, refuseEncodedJson } from './body.js';
+export {
+  ClientClosedError,
+  clientClosed,
+  readBody,
+  readJson,
+  refuseEncodedJson,
+  watchBodyIdle,
+} from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness, type WorkersReadiness } from './health.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { principalWire, registerMeRoute } from './me.js';

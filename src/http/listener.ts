@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { LlmscopeError, renderError } from '../errors.js';
+import { BODY_IDLE, type BodyIdle } from './body.js';
 
 export interface TlsFiles {
   cert: string;
@@ -35,15 +36,30 @@ export interface ListenerTiming {
   checkEveryMs: number;
 }
 
-/** The server socket, answering what node's HTTP parser refuses in the error shape (`answerClientError`). */
-export function createListener(tls: TlsFiles | undefined, handler: RequestHandler, timing?: ListenerTiming): Server {
+/**
+ * The server socket, answering what node's HTTP parser refuses in the error shape (`answerClientError`). A request
+ * body that stops arriving for `bodyIdle.ms` (server.bodyIdleTimeout; 60 s when not given) is answered 408 by
+ * whoever reads it (readBody, watchBodyIdle), and counted by `bodyIdle.onTimeout`.
+ */
+export function createListener(
+  tls: TlsFiles | undefined,
+  handler: RequestHandler,
+  timing?: ListenerTiming,
+  bodyIdle?: BodyIdle,
+): Server {
+  const serve: RequestHandler = !bodyIdle
+    ? handler
+    : (req, res) => {
+        (req as IncomingMessage & { [BODY_IDLE]?: BodyIdle })[BODY_IDLE] = bodyIdle;
+        handler(req, res);
+      };
   const options = {
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     headersTimeout: timing?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
     ...(timing ? { connectionsCheckingInterval: timing.checkEveryMs } : {}),
   };
-  const server = createBareListener(tls, handler, options);
+  const server = createBareListener(tls, serve, options);
   server.on('clientError', answerClientError);
   return server;
 }

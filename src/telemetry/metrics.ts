@@ -188,6 +188,7 @@ export class Metrics {
   readonly queueDepth: Gauge<'sink'>;
   readonly dropped: Counter<'sink'>;
   readonly shed: Counter<'reason'>;
+  readonly bodyTimeouts: Counter;
   readonly redactions: Counter<'kind'>;
 
   constructor(
@@ -296,6 +297,11 @@ export class Metrics {
       name: 'llmscope_gateway_shed_total',
       help: 'Gateway calls answered 503 before reaching an upstream, not recorded as calls: llmscope was at a limit (concurrency: server.maxConcurrentCalls; memory: server.maxBufferedBytes) or shutting down (shutting_down).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.bodyTimeouts = new Counter({
+      name: 'llmscope_request_body_timeouts_total',
+      help: 'Requests answered 408 and closed because their body stopped arriving for server.bodyIdleTimeout.',
       registers,
     });
   }
