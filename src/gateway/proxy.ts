@@ -20,7 +20,7 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { ClientClosedError, readBody, refuseEncodedJson, sendJson } from '../http/index.js';
+import { ClientClosedError, readBody, refuseEncodedJson, sendJson, watchBodyIdle } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { BackgroundCalls, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
@@ -452,6 +452,16 @@ export class GatewayProxy {
       const upload = streamed ? req.pipe(new PassThrough()) : undefined;
       // A client gone mid-upload ends the upstream request rather than leave it waiting for the rest.
       if (upload) req.once('close', () => req.complete || upload.destroy(new Error('client closed the request')));
+      // One that stops arriving (server.bodyIdleTimeout) ends it too, and is answered 408.
+      let idle: LlmscopeError | null = null;
+      if (upload) {
+        const stop = watchBodyIdle(req, (err) => {
+          idle = err;
+          upload.destroy(err);
+        });
+        req.once('end', stop);
+        req.once('close', stop);
+      }
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
       try {
         answer = await up.pool.request({
@@ -463,7 +473,7 @@ export class GatewayProxy {
           body: upload ?? raw ?? undefined,
         });
       } catch (err) {
-        throw upstreamFailure(err, up);
+        throw idle ?? upstreamFailure(err, up);
       }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
       // A poll of a held background response: its answer is read as it passes, to finish the call.
