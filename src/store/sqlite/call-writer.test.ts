@@ -28,7 +28,19 @@ function rng(seed: number) {
   };
 }
 
-const STATUSES = ['ok', 'ok', 'ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled', 'weird'];
+// 'weird' and 'toString' (a name every object has) count in requests only
+const STATUSES = [
+  'ok',
+  'ok',
+  'ok',
+  'client_error',
+  'upstream_error',
+  'rate_limited',
+  'timeout',
+  'cancelled',
+  'weird',
+  'toString',
+];
 const ODD = [Number.NaN, Number.POSITIVE_INFINITY, -5, 0, 0.001, 1e9, 123.456];
 
 function inputs(n: number, seed: number): RollupInput[] {

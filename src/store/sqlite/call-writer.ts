@@ -7,7 +7,7 @@ import type { LlmCall } from '../../calls/index.js';
 import { CALL_COLUMN_LIST, CALL_COLUMNS, type CallValue, callRowValues, SQLITE_ROW } from '../call-row.js';
 import { Dense } from '../dense-histogram.js';
 import { bucketOf, encodeHistogram, mergeEncoded } from '../histogram.js';
-import { emptyRollupRow, HOUR_MS, MINUTE_MS, type RollupInput, type RollupRow, type RollupSums } from '../rollup.js';
+import { emptyStatuses, HOUR_MS, MINUTE_MS, type RollupInput, type RollupRow, type RollupSums } from '../rollup.js';
 
 export interface StoredRollupRow {
   t: number;
@@ -112,117 +112,223 @@ const C = {
 };
 
 /**
- * What the rollups read of a call, from its row: the same figures (a non-finite number is null in the row, and
- * counts nothing in a rollup either way; refusal is 1/0).
+ * One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold); a minute
+ * row also points at its hour row. A class, so that every row has one shape and the fold's reads and writes of its
+ * fields stay monomorphic (rows spread from a literal each had a shape of their own).
  */
-function rollupInputOf(row: readonly CallValue[]): RollupInput {
-  return {
-    startedAt: row[C.startedAt] as number,
-    provider: row[C.provider] as string,
-    model: row[C.model] as string,
-    endpoint: row[C.endpoint] as LlmCall['endpoint'],
-    feature: row[C.feature] as string | null,
-    team: row[C.team] as string | null,
-    status: row[C.status] as LlmCall['status'],
-    inputTokens: row[C.inputTokens] as number | null,
-    outputTokens: row[C.outputTokens] as number | null,
-    cachedInputTokens: row[C.cachedInputTokens] as number | null,
-    costUsd: row[C.costUsd] as number | null,
-    refusal: row[C.refusal] as number,
-    latencyMs: row[C.latencyMs] as number,
-    ttftMs: row[C.ttftMs] as number | null,
-    tpotMs: row[C.tpotMs] as number | null,
-  };
+class FoldRow implements RollupSums<Dense> {
+  requests = 0;
+  statuses = emptyStatuses();
+  inputTokens = 0;
+  outputTokens = 0;
+  cachedInputTokens = 0;
+  costUsd = 0;
+  refusals = 0;
+  hour: FoldRow | null = null;
+  constructor(
+    readonly t: number,
+    readonly provider: string,
+    readonly model: string,
+    readonly endpoint: LlmCall['endpoint'],
+    readonly feature: string,
+    readonly team: string,
+    readonly latency: Dense,
+    readonly ttft: Dense,
+    readonly tpot: Dense,
+  ) {}
 }
 
-/** A rollup row's keys and sums, with its three histograms of type H. */
 /**
- * One stored rollup row being folded: its sums, and its histograms as dense counts (pooled, see RollupFold); a minute
- * row also points at its hour row.
+ * A fold step's rows by key: bucket start, then each key dimension in turn (provider, model, endpoint, feature, team),
+ * so finding a call's row hashes its short values as they are instead of a joined key text (which V8 had to build,
+ * flatten and hash for every call: most of the fold's time).
  */
-type FoldRow = RollupSums<Dense> & { hour: FoldRow | null };
+type KeyTree = Map<number, Map<string, Map<string, Map<string, Map<string, Map<string, FoldRow>>>>>>;
+
+/** The map under `key` in `m`, made when first met. */
+function child<K, V>(m: Map<K, Map<string, V>>, key: K): Map<string, V> {
+  let v = m.get(key);
+  if (v === undefined) {
+    v = new Map();
+    m.set(key, v);
+  }
+  return v;
+}
+
+/** The rows by team under the other key values in `tree`, its maps made when first met. */
+const byTeamOf = (tree: KeyTree, t: number, provider: string, model: string, endpoint: string, feature: string) =>
+  child(child(child(child(child(tree, t), provider), model), endpoint), feature);
 
 const encodeDense = (d: Dense): Buffer => d.encode();
 const finite = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/** A histogram's bucket for a figure, or -1 when it has none (null or not finite). */
+const bucketOrNone = (ms: number | null): number => (ms !== null && Number.isFinite(ms) ? bucketOf(ms) : -1);
 
 /**
  * A batch's minute and hour rollup rows, folded as RollupBatch folds them (rollup.ts: the same keys, sums and
- * histograms; storedRollupOf of its rows, byte for byte) at less cost for the writer: a call's key text and its
- * histogram buckets are worked out once for both steps, and the histograms are dense arrays (reused batch after
- * batch) packed in one pass, not objects sorted to be packed.
+ * histograms; storedRollupOf of its rows, byte for byte) at less cost for the writer: a call's row is found by its
+ * key values one map level each (no key text), its histogram buckets are worked out once for both steps, and the
+ * histograms are dense arrays (reused batch after batch) packed in one pass, not objects sorted to be packed.
  */
 export class RollupFold {
-  private readonly minute = new Map<number, Map<string, FoldRow>>();
-  private readonly hour = new Map<number, Map<string, FoldRow>>();
+  private readonly minute: KeyTree = new Map();
+  private readonly hour: KeyTree = new Map();
+  /** Each step's rows in the order their keys were first met (the order `take` gives them in). */
+  private readonly minuteRows: FoldRow[] = [];
+  private readonly hourRows: FoldRow[] = [];
   private readonly pool: Dense[] = [];
   /** A histogram for a new row: one given back by an earlier batch, else a new one. */
   private readonly dense = (): Dense => this.pool.pop() ?? new Dense();
 
   add(c: RollupInput): void {
-    const feature = c.feature ?? '';
-    const team = c.team ?? '';
-    const dims = `${c.provider}\u0000${c.model}\u0000${c.endpoint}\u0000${feature}\u0000${team}`;
-    let m = this.rowOf(this.minute, Math.floor(c.startedAt / MINUTE_MS) * MINUTE_MS, dims, c, feature, team);
+    this.fold(
+      c.startedAt,
+      c.provider,
+      c.model,
+      c.endpoint,
+      c.feature,
+      c.team,
+      c.status,
+      c.inputTokens,
+      c.outputTokens,
+      c.cachedInputTokens,
+      c.costUsd,
+      c.refusal,
+      c.latencyMs,
+      c.ttftMs,
+      c.tpotMs,
+    );
+  }
+
+  /** As `add` of the call whose `calls` row this is (rollupInputOf's figures, read in place). */
+  addRow(row: readonly CallValue[]): void {
+    this.fold(
+      row[C.startedAt] as number,
+      row[C.provider] as string,
+      row[C.model] as string,
+      row[C.endpoint] as LlmCall['endpoint'],
+      row[C.feature] as string | null,
+      row[C.team] as string | null,
+      row[C.status] as LlmCall['status'],
+      row[C.inputTokens] as number | null,
+      row[C.outputTokens] as number | null,
+      row[C.cachedInputTokens] as number | null,
+      row[C.costUsd] as number | null,
+      row[C.refusal] as number,
+      row[C.latencyMs] as number,
+      row[C.ttftMs] as number | null,
+      row[C.tpotMs] as number | null,
+    );
+  }
+
+  private fold(
+    startedAt: number,
+    provider: string,
+    model: string,
+    endpoint: LlmCall['endpoint'],
+    featureOrNull: string | null,
+    teamOrNull: string | null,
+    status: LlmCall['status'],
+    inputTokensOrNull: number | null,
+    outputTokensOrNull: number | null,
+    cachedInputTokensOrNull: number | null,
+    costUsdOrNull: number | null,
+    refusal: number | boolean,
+    latencyMs: number,
+    ttftMs: number | null,
+    tpotMs: number | null,
+  ): void {
+    const feature = featureOrNull ?? '';
+    const team = teamOrNull ?? '';
+    const t = Math.floor(startedAt / MINUTE_MS) * MINUTE_MS;
+    const byTeam = byTeamOf(this.minute, t, provider, model, endpoint, feature);
+    let m = byTeam.get(team);
+    if (m === undefined) {
+      m = this.newRow(this.minuteRows, t, provider, model, endpoint, feature, team);
+      byTeam.set(team, m);
+    }
     // a minute row's hour row is the same every time (same key, the hour holding that minute): looked up once
-    m.hour ??= this.rowOf(this.hour, Math.floor(c.startedAt / HOUR_MS) * HOUR_MS, dims, c, feature, team);
+    if (m.hour === null) {
+      const th = Math.floor(startedAt / HOUR_MS) * HOUR_MS;
+      const hours = byTeamOf(this.hour, th, provider, model, endpoint, feature);
+      let h = hours.get(team);
+      if (h === undefined) {
+        h = this.newRow(this.hourRows, th, provider, model, endpoint, feature, team);
+        hours.set(team, h);
+      }
+      m.hour = h;
+    }
     const h = m.hour;
-    const latency = Number.isFinite(c.latencyMs) ? bucketOf(c.latencyMs) : -1;
-    const ttft = c.ttftMs !== null && Number.isFinite(c.ttftMs) ? bucketOf(c.ttftMs) : -1;
-    const tpot = c.tpotMs !== null && Number.isFinite(c.tpotMs) ? bucketOf(c.tpotMs) : -1;
-    const inputTokens = finite(c.inputTokens);
-    const outputTokens = finite(c.outputTokens);
-    const cachedInputTokens = finite(c.cachedInputTokens);
-    const costUsd = finite(c.costUsd);
-    const known = c.status in m.statuses;
+    const latency = bucketOrNone(latencyMs);
+    const ttft = bucketOrNone(ttftMs);
+    const tpot = bucketOrNone(tpotMs);
+    const inputTokens = finite(inputTokensOrNull);
+    const outputTokens = finite(outputTokensOrNull);
+    const cachedInputTokens = finite(cachedInputTokensOrNull);
+    const costUsd = finite(costUsdOrNull);
     for (let step = 0; step < 2; step++, m = h) {
       m.requests++;
-      if (known) m.statuses[c.status]++;
+      // a status outside the six counts in requests only (as `status in statuses` had it in RollupBatch)
+      const s = m.statuses;
+      switch (status) {
+        case 'ok':
+          s.ok++;
+          break;
+        case 'client_error':
+          s.client_error++;
+          break;
+        case 'upstream_error':
+          s.upstream_error++;
+          break;
+        case 'rate_limited':
+          s.rate_limited++;
+          break;
+        case 'timeout':
+          s.timeout++;
+          break;
+        case 'cancelled':
+          s.cancelled++;
+          break;
+      }
       m.inputTokens += inputTokens;
       m.outputTokens += outputTokens;
       m.cachedInputTokens += cachedInputTokens;
       m.costUsd += costUsd;
-      if (c.refusal) m.refusals++;
+      if (refusal) m.refusals++;
       if (latency >= 0) m.latency.addIndex(latency);
       if (ttft >= 0) m.ttft.addIndex(ttft);
       if (tpot >= 0) m.tpot.addIndex(tpot);
     }
   }
 
-  /** The fold row of `dims` at bucket start `t` in `rows`, made (empty) when first met. */
-  private rowOf(
-    rows: Map<number, Map<string, FoldRow>>,
+  private newRow(
+    rows: FoldRow[],
     t: number,
-    dims: string,
-    c: RollupInput,
+    provider: string,
+    model: string,
+    endpoint: LlmCall['endpoint'],
     feature: string,
     team: string,
   ): FoldRow {
-    let byDims = rows.get(t);
-    if (!byDims) {
-      byDims = new Map();
-      rows.set(t, byDims);
-    }
-    let r = byDims.get(dims);
-    if (!r) {
-      r = { ...emptyRollupRow(t, c, feature, team, this.dense), hour: null };
-      byDims.set(dims, r);
-    }
+    const r = new FoldRow(t, provider, model, endpoint, feature, team, this.dense(), this.dense(), this.dense());
+    rows.push(r);
     return r;
   }
 
   /** The stored rows of one step, in the order their keys were first met; the fold is empty after both are taken. */
   take(step: 'minute' | 'hour'): StoredRollupRow[] {
-    const rows = step === 'minute' ? this.minute : this.hour;
-    const out: StoredRollupRow[] = [];
-    for (const byDims of rows.values())
-      for (const r of byDims.values()) {
-        out.push(storedRow(r, encodeDense));
-        for (const d of [r.latency, r.ttft, r.tpot]) {
-          d.reset();
-          this.pool.push(d);
-        }
+    const rows = step === 'minute' ? this.minuteRows : this.hourRows;
+    const out: StoredRollupRow[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i] as FoldRow;
+      out[i] = storedRow(r, encodeDense);
+      for (const d of [r.latency, r.ttft, r.tpot]) {
+        d.reset();
+        this.pool.push(d);
       }
-    rows.clear();
+    }
+    rows.length = 0;
+    (step === 'minute' ? this.minute : this.hour).clear();
     return out;
   }
 }
@@ -354,7 +460,9 @@ export class CallWriter {
     const st = this.statements();
     const folded = this.fold;
     // Only calls actually inserted count in the rollups, so a retried batch or a duplicate id adds nothing.
-    const add = (i: number) => folded.add(calls ? (calls[i] as LlmCall) : rollupInputOf(rows[i] as CallValue[]));
+    const add = calls
+      ? (i: number) => folded.add(calls[i] as LlmCall)
+      : (i: number) => folded.addRow(rows[i] as CallValue[]);
     try {
       let i = 0;
       const width = CALL_COLUMNS.length;
