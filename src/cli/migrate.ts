@@ -275,6 +275,8 @@ const FIGURES: (keyof SpendFigures)[] = [
   'outputTokens',
   'cachedInputTokens',
   'bytes',
+  'cacheWriteInputTokens',
+  'reasoningTokens',
 ];
 
 /** source − target per row key, as deltas at `minuteOf(row)`; rows already equal give none. */
@@ -303,6 +305,8 @@ const zeroFigures = (): SpendFigures => ({
   outputTokens: 0,
   cachedInputTokens: 0,
   bytes: 0,
+  cacheWriteInputTokens: 0,
+  reasoningTokens: 0,
 });
 
 /**

@@ -40,6 +40,8 @@ function referenceDeltas(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
       outputTokens: c.outputTokens ?? 0,
       cachedInputTokens: c.cachedInputTokens ?? 0,
       bytes: (c.requestBytes ?? 0) + (c.responseBytes ?? 0),
+      cacheWriteInputTokens: c.cacheWriteInputTokens ?? 0,
+      reasoningTokens: c.reasoningTokens ?? 0,
     };
     for (const dimension of SPEND_DIMENSIONS) {
       const value = dimensionValue(c, dimension);

@@ -64,6 +64,8 @@ class RollupSpend implements SpendStore {
         d.inputTokens += r.inputTokens;
         d.outputTokens += r.outputTokens;
         d.cachedInputTokens += r.cachedInputTokens;
+        d.cacheWriteInputTokens += r.cacheWriteInputTokens;
+        d.reasoningTokens += r.reasoningTokens;
       }
     }
     return [...byDay.values()].sort((a, b) => a.t - b.t);
@@ -93,6 +95,9 @@ class RollupSpend implements SpendStore {
         outputTokens: p.outputTokens,
         cachedInputTokens: p.cachedInputTokens,
         bytes: 0,
+        // Nor cache-write or reasoning tokens: unknown (NaN, through any sum), answered as null.
+        cacheWriteInputTokens: Number.NaN,
+        reasoningTokens: Number.NaN,
       }));
   }
 
@@ -131,7 +136,8 @@ const FIGURES = `count(*) AS requests,
     THEN 1 ELSE 0 END) AS unpriced,
   coalesce(sum(cost_usd), 0) AS cost, coalesce(sum(input_tokens), 0) AS input,
   coalesce(sum(output_tokens), 0) AS output, coalesce(sum(cached_input_tokens), 0) AS cached,
-  coalesce(sum(request_bytes + response_bytes), 0) AS bytes`;
+  coalesce(sum(request_bytes + response_bytes), 0) AS bytes,
+  coalesce(sum(cache_write_input_tokens), 0) AS cache_write, coalesce(sum(reasoning_tokens), 0) AS reasoning`;
 
 /**
  * Spend of the scope's raw calls started in [from, to), per bucket of `bucketMs` and value of the query's dimension
@@ -189,6 +195,8 @@ async function rawSpend(
       outputTokens: Number(r['output']),
       cachedInputTokens: Number(r['cached']),
       bytes: Number(r['bytes']),
+      cacheWriteInputTokens: Number(r['cache_write']),
+      reasoningTokens: Number(r['reasoning']),
     };
   });
 }

@@ -25,6 +25,10 @@ export interface FiguresWire {
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
+  /** Prompt tokens written to the provider's prompt cache; null where the figures read do not keep it. */
+  cache_write_input_tokens: number | null;
+  /** The reasoning part of `output_tokens`; null where the figures read do not keep it. */
+  reasoning_tokens: number | null;
   cost_per_request: number | null;
   cost_per_1k_tokens: number | null;
 }
@@ -41,6 +45,8 @@ export function figuresWire(f: SpendFigures): FiguresWire {
     input_tokens: f.inputTokens,
     output_tokens: f.outputTokens,
     cached_input_tokens: f.cachedInputTokens,
+    cache_write_input_tokens: Number.isFinite(f.cacheWriteInputTokens) ? f.cacheWriteInputTokens : null,
+    reasoning_tokens: Number.isFinite(f.reasoningTokens) ? f.reasoningTokens : null,
     cost_per_request: priced > 0 ? r9(f.costUsd / priced) : null,
     cost_per_1k_tokens: tokens > 0 ? r9((f.costUsd / tokens) * 1000) : null,
   };

@@ -48,6 +48,8 @@ function spendDeltas(calls: readonly LlmCall[], minuteFrom: number): SpendDelta[
       e.outputTokens += d.outputTokens;
       e.cachedInputTokens += d.cachedInputTokens;
       e.bytes += d.bytes;
+      e.cacheWriteInputTokens += d.cacheWriteInputTokens;
+      e.reasoningTokens += d.reasoningTokens;
     }
   }
   return [...out.values()];

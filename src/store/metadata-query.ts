@@ -53,13 +53,17 @@ export interface MetadataSumRow {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  reasoningTokens: number;
 }
 
 const FIGURES = `count(*) AS requests,
     sum(CASE WHEN cost_usd IS NULL AND price IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
       THEN 1 ELSE 0 END) AS unpriced,
     coalesce(sum(cost_usd), 0) AS "costUsd", coalesce(sum(input_tokens), 0) AS "inputTokens",
-    coalesce(sum(output_tokens), 0) AS "outputTokens", coalesce(sum(cached_input_tokens), 0) AS "cachedInputTokens"`;
+    coalesce(sum(output_tokens), 0) AS "outputTokens", coalesce(sum(cached_input_tokens), 0) AS "cachedInputTokens",
+    coalesce(sum(cache_write_input_tokens), 0) AS "cacheWriteInputTokens",
+    coalesce(sum(reasoning_tokens), 0) AS "reasoningTokens"`;
 const ORDER = 'ORDER BY "costUsd" DESC, requests DESC, value';
 
 /** The SQLite statement: the range's rows (the time index) summed per value of the key. */
@@ -118,5 +122,7 @@ export async function sumCallsByMetadata(backend: StoreBackend, q: MetadataSumQu
     inputTokens: Number(r.inputTokens),
     outputTokens: Number(r.outputTokens),
     cachedInputTokens: Number(r.cachedInputTokens),
+    cacheWriteInputTokens: Number(r.cacheWriteInputTokens),
+    reasoningTokens: Number(r.reasoningTokens),
   }));
 }

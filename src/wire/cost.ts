@@ -9,6 +9,8 @@ export const costFiguresSchema = z.strictObject({
   input_tokens: count,
   output_tokens: count,
   cached_input_tokens: count,
+  cache_write_input_tokens: maybe(count),
+  reasoning_tokens: maybe(count),
   cost_per_request: maybe(z.number()),
   cost_per_1k_tokens: maybe(z.number()),
 });

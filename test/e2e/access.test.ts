@@ -284,12 +284,15 @@ describe('what a scoped principal sees', () => {
     };
     expect(byModel.groups.map((g) => g.key)).toEqual(['gpt-4o-mini']);
     expect(byModel.month_to_date_usd).toBeNull();
+    // the rollups a scoped summary by model reads keep no cache-write or reasoning tokens: null, not 0
+    expect(byModel.groups[0]).toMatchObject({ cache_write_input_tokens: null, reasoning_tokens: null });
     // Spend by user comes from the scope's raw calls (the spend aggregates by user span every team).
     const byUser = (await call('GET', '/api/cost/top?dimension=user', viewerRed)).json() as {
       top: { key: string; requests: number }[];
     };
     expect(byUser.top.map((t) => t.key)).toEqual(['red-user']);
     expect(byUser.top[0]?.requests).toBe(redCalls);
+    expect(byUser.top[0]).toMatchObject({ cache_write_input_tokens: 0, reasoning_tokens: 0 });
     const adminByUser = (await call('GET', '/api/cost/top?dimension=user', admin)).json() as { top: { key: string }[] };
     expect(adminByUser.top.map((t) => t.key)).toContain('blue-user');
     const byMeta = (await call('GET', '/api/cost/summary?group_by=meta.project', viewerRed)).json() as {

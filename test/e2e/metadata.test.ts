@@ -186,4 +186,37 @@ describe.each(stores)('call metadata on %s', (_name, storageUrl) => {
     const metrics = await (await request(`${s.base}/metrics`)).body.text();
     for (const v of ['acme', 'globex', 'initech', 'tenant', 'exp.arm']) expect(metrics).not.toContain(v);
   });
+
+  it('sums cache-write and reasoning tokens in /api/cost/summary, by a dimension and by a metadata key', async () => {
+    const rec = {
+      started_at: Date.now() - 1000,
+      latency_ms: 100,
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      input_tokens: 400,
+      output_tokens: 50,
+      team: 'cache-team',
+      metadata: { tenant: 'umbrella' },
+    };
+    const calls = [
+      { ...rec, cache_write_input_tokens: 120, reasoning_tokens: 9 },
+      { ...rec, cache_write_input_tokens: 30, cached_input_tokens: 100 },
+    ];
+    const r = await request(`${s.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls }),
+    });
+    expect(r.statusCode).toBe(202);
+    const ids = ((await r.body.json()) as { request_ids: string[] }).request_ids;
+    for (let t = 0; t < 200 && !ids.every((id) => s.calls.some((c) => c.requestId === id)); t++)
+      await new Promise((ok) => setTimeout(ok, 25));
+    await s.app.ctx.recorder.flush();
+    const want = { requests: 2, cached_input_tokens: 100, cache_write_input_tokens: 150, reasoning_tokens: 9 };
+    const byTeam = await get('/api/cost/summary?group_by=team');
+    expect((byTeam.body.groups as { key: string }[]).find((g) => g.key === 'cache-team')).toMatchObject(want);
+    const byTenant = await get('/api/cost/summary?group_by=meta.tenant');
+    expect((byTenant.body.groups as { key: string }[]).find((g) => g.key === 'umbrella')).toMatchObject(want);
+    expect(byTenant.body.total).toMatchObject({ cache_write_input_tokens: 150, reasoning_tokens: 9 });
+  });
 });

@@ -49,6 +49,8 @@ const calls = Array.from({ length: 600 }, (_, i) =>
     outputTokens: 10 + (i % 30),
     requestBytes: 200,
     responseBytes: 800 + i,
+    cacheWriteInputTokens: i % 3 ? 0 : 50 + i,
+    reasoningTokens: i % 11,
   }),
 );
 const unpriced = (c: { model: string }) => c.model === 'mystery';
@@ -88,6 +90,12 @@ describe('PostgresSpendStore', () => {
     );
     const minutes = await b.minutes({ from: T, to: T + 2 * DAY, dimension: 'all' });
     expect(minutes.reduce((n, r) => n + r.inputTokens, 0)).toBe(calls.reduce((n, c) => n + (c.inputTokens ?? 0), 0));
+    expect(minutes.reduce((n, r) => n + r.cacheWriteInputTokens, 0)).toBe(
+      calls.reduce((n, c) => n + (c.cacheWriteInputTokens ?? 0), 0),
+    );
+    expect(rows.reduce((n, r) => n + r.reasoningTokens, 0)).toBe(
+      calls.reduce((n, c) => n + (c.reasoningTokens ?? 0), 0),
+    );
   });
 
   it('keeps reconciliations and cost items', async () => {

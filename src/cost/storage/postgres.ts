@@ -46,12 +46,31 @@ CREATE TABLE cost_items (
   PRIMARY KEY (day, category, name, provider, source));
 `,
   },
+  {
+    version: 2,
+    name: 'cache-write and reasoning tokens in spend',
+    up: `
+ALTER TABLE spend_minute ADD COLUMN IF NOT EXISTS cache_write_input_tokens double precision NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS reasoning_tokens double precision NOT NULL DEFAULT 0;
+ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS cache_write_input_tokens double precision NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS reasoning_tokens double precision NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
-const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
-const ADD = ['cost_usd', 'requests', 'unpriced', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'bytes']
-  .map((c) => `${c} = s.${c} + EXCLUDED.${c}`)
-  .join(', ');
+const FIGURE_LIST = [
+  'cost_usd',
+  'requests',
+  'unpriced',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'bytes',
+  'cache_write_input_tokens',
+  'reasoning_tokens',
+];
+const FIGURES = FIGURE_LIST.join(', ');
+const ADD = FIGURE_LIST.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ');
 
 const TYPES = {
   getTypeParser(oid: number, format?: string) {
@@ -63,7 +82,7 @@ const TYPES = {
 const upsertSql = (table: string, keyCol: string, keyType: string) => `
   INSERT INTO ${table} AS s (${keyCol}, dimension, value, ${FIGURES})
   SELECT * FROM unnest($1::${keyType}[], $2::text[], $3::text[], $4::float8[], $5::int8[], $6::int8[], $7::float8[],
-    $8::float8[], $9::float8[], $10::float8[])
+    $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
   ON CONFLICT (${keyCol}, dimension, value) DO UPDATE SET ${ADD}`;
 const UPSERT_MINUTE = upsertSql('spend_minute', 'minute', 'int8');
 const UPSERT_DAILY = upsertSql('spend_daily', 'day', 'text');
@@ -79,6 +98,8 @@ interface RawRow {
   output_tokens: number;
   cached_input_tokens: number;
   bytes: number;
+  cache_write_input_tokens: number;
+  reasoning_tokens: number;
 }
 
 function toRow(r: RawRow, daily: boolean): SpendRow {
@@ -95,6 +116,8 @@ function toRow(r: RawRow, daily: boolean): SpendRow {
     outputTokens: r.output_tokens,
     cachedInputTokens: r.cached_input_tokens,
     bytes: r.bytes,
+    cacheWriteInputTokens: r.cache_write_input_tokens,
+    reasoningTokens: r.reasoning_tokens,
   };
 }
 
@@ -107,7 +130,17 @@ function folded(deltas: readonly SpendDelta[], keyOf: (d: SpendDelta) => number 
     const key = keyOf(d);
     const value = d.value.replace(/\u0000/g, '\uFFFD');
     const k = `${key}\u0000${d.dimension}\u0000${value}`;
-    const f = [d.costUsd, d.requests, d.unpriced, d.inputTokens, d.outputTokens, d.cachedInputTokens, d.bytes];
+    const f = [
+      d.costUsd,
+      d.requests,
+      d.unpriced,
+      d.inputTokens,
+      d.outputTokens,
+      d.cachedInputTokens,
+      d.bytes,
+      d.cacheWriteInputTokens,
+      d.reasoningTokens,
+    ];
     const row = m.get(k);
     if (row) for (let i = 0; i < f.length; i++) (row.f[i] as number) += f[i] as number;
     else m.set(k, { key, dimension: d.dimension, value, f });
@@ -117,7 +150,7 @@ function folded(deltas: readonly SpendDelta[], keyOf: (d: SpendDelta) => number 
     rows.map((r) => r.key),
     rows.map((r) => r.dimension),
     rows.map((r) => r.value),
-    ...Array.from({ length: 7 }, (_, i) => rows.map((r) => r.f[i])),
+    ...Array.from({ length: FIGURE_LIST.length }, (_, i) => rows.map((r) => r.f[i])),
   ];
 }
 

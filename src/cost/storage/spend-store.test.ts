@@ -12,7 +12,7 @@ import { fakeCall } from '../testing.js';
 import { spendStoreFor } from './index.js';
 import { MemorySpendStore } from './memory.js';
 import { PostgresSpendStore } from './postgres.js';
-import { SqliteSpendStore } from './sqlite.js';
+import { SQLITE_SPEND_MIGRATIONS, SqliteSpendStore } from './sqlite.js';
 import { deltasOf, type SpendStore } from './types.js';
 
 const T = Date.parse('2025-07-15T10:00:00Z');
@@ -66,10 +66,20 @@ describe.each(stores)('%s spend store', (_name, make) => {
       costUsd: 1,
       requestBytes: 100,
       responseBytes: 900,
+      cacheWriteInputTokens: 300,
+      reasoningTokens: 20,
     }),
     fakeCall({ startedAt: T + 10, user: 'ann', team: 'a', feature: 'chat', costUsd: 2 }),
-    fakeCall({ startedAt: T + MIN, user: 'bob', team: 'b', model: 'gpt-4o', costUsd: 4 }),
-    fakeCall({ startedAt: T + DAY, user: 'bob', team: 'b', costUsd: 8 }),
+    fakeCall({
+      startedAt: T + MIN,
+      user: 'bob',
+      team: 'b',
+      model: 'gpt-4o',
+      costUsd: 4,
+      cacheWriteInputTokens: 50,
+      reasoningTokens: 100,
+    }),
+    fakeCall({ startedAt: T + DAY, user: 'bob', team: 'b', costUsd: 8, cacheWriteInputTokens: 7 }),
     fakeCall({ startedAt: T + DAY, user: 'cid', model: 'mystery', costUsd: null }),
   ];
 
@@ -140,6 +150,18 @@ describe.each(stores)('%s spend store', (_name, make) => {
     const byUser = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'user' });
     expect(byUser.resolution).toBe('minute');
     expect(byUser.total).toMatchObject({ cost_usd: 15, requests: 5, unpriced_requests: 1 });
+    // cache-write and reasoning tokens are summed as the other token figures
+    expect(byUser.total).toMatchObject({ cache_write_input_tokens: 357, reasoning_tokens: 120 });
+    expect(byUser.groups.map((g) => [g.key, g.cache_write_input_tokens, g.reasoning_tokens])).toEqual([
+      ['bob', 57, 100],
+      ['ann', 300, 20],
+      ['cid', 0, 0],
+    ]);
+    const daily = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'day' });
+    expect(daily.groups.map((g) => [g.cache_write_input_tokens, g.reasoning_tokens])).toEqual([
+      [350, 120],
+      [7, 0],
+    ]);
     expect(byUser.groups.map((g) => [g.key, g.cost_usd, g.share])).toEqual([
       ['bob', 12, 0.8],
       ['ann', 3, 0.2],
@@ -182,8 +204,26 @@ describe('spend tables on the app store', () => {
     const spend = await spendStoreFor(store.backend);
     await spend.apply(deltasOf([fakeCall({ startedAt: T, costUsd: 1 })], () => false));
     const versions = store.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'cost.spend'").all();
-    expect(versions).toEqual([{ version: 1 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
     expect((await spend.daily({ dimension: 'all', from: T, to: T + DAY })).map((r) => r.costUsd)).toEqual([1]);
+    await store.close();
+  });
+
+  it('gain the cache-write and reasoning figures over version 1 tables, which read 0 for spend summed before', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    // version 1's tables, as an older llmscope made them, with a day of spend in them
+    store.db.exec(SQLITE_SPEND_MIGRATIONS[0]?.up as string);
+    store.db
+      .prepare(
+        "INSERT INTO spend_daily (day, dimension, value, cost_usd, requests, input_tokens) VALUES ('2025-07-15', 'all', '', 2, 1, 10)",
+      )
+      .run();
+    const spend = await spendStoreFor(store.backend);
+    const call = fakeCall({ startedAt: T, costUsd: 1, cacheWriteInputTokens: 40, reasoningTokens: 6 });
+    await spend.apply(deltasOf([call], () => false));
+    const [day] = await spend.daily({ dimension: 'all', from: T, to: T + DAY });
+    expect(day).toMatchObject({ costUsd: 3, requests: 2, cacheWriteInputTokens: 40, reasoningTokens: 6 });
     await store.close();
   });
 

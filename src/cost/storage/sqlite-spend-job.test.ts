@@ -21,6 +21,8 @@ function deltas(n: number): SpendDelta[] {
     outputTokens: 7 * i,
     cachedInputTokens: i % 5,
     bytes: 2 ** 40 + i,
+    cacheWriteInputTokens: i % 7,
+    reasoningTokens: 3 * i,
   }));
 }
 
@@ -56,7 +58,9 @@ describe('packed spend deltas', () => {
         .join(', ');
       const sql = (table: string, key: string) =>
         db.prepare(
-          `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES}) VALUES (?, ?, ?, ${FIGURES.split(', ')
+            .map(() => '?')
+            .join(', ')})
            ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${add}`,
         );
       const [minute, daily] = [sql('spend_minute', 'minute'), sql('spend_daily', 'day')];
@@ -70,6 +74,8 @@ describe('packed spend deltas', () => {
             d.outputTokens,
             d.cachedInputTokens,
             d.bytes,
+            d.cacheWriteInputTokens,
+            d.reasoningTokens,
           ];
           minute.run(d.minute, d.dimension, d.value, ...figures);
           daily.run(new Date(d.minute).toISOString().slice(0, 10), d.dimension, d.value, ...figures);

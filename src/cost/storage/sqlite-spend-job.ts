@@ -11,7 +11,7 @@ import { SPEND_DIMENSIONS, type SpendDelta, type SpendDimension } from './types.
  * about 0.5 µs a delta to send and 0.85 to rebuild on the thread.
  */
 export interface PackedDeltas {
-  /** Each delta's minute, then its seven figures (FIGURES' order): 8 numbers a delta. */
+  /** Each delta's minute, then its nine figures (FIGURES' order): 10 numbers a delta. */
   numbers: Float64Array;
   /** Each delta's dimension, as its index in SPEND_DIMENSIONS. */
   dimensions: Uint8Array;
@@ -20,7 +20,7 @@ export interface PackedDeltas {
   values: string;
 }
 
-const STRIDE = 8;
+const STRIDE = 10;
 const DIMENSION_INDEX = new Map<string, number>(SPEND_DIMENSIONS.map((d, i) => [d, i]));
 
 /** The deltas packed, or null when one has a dimension this form does not know (then send them as they are). */
@@ -43,6 +43,8 @@ export function packDeltas(deltas: readonly SpendDelta[]): PackedDeltas | null {
     numbers[o + 5] = d.outputTokens;
     numbers[o + 6] = d.cachedInputTokens;
     numbers[o + 7] = d.bytes;
+    numbers[o + 8] = d.cacheWriteInputTokens;
+    numbers[o + 9] = d.reasoningTokens;
     dimensions[i] = dim;
     lengths[i] = d.value.length;
     values[i] = d.value;
@@ -69,17 +71,22 @@ export function unpackDeltas(p: PackedDeltas): SpendDelta[] {
       outputTokens: nums[o + 5] as number,
       cachedInputTokens: nums[o + 6] as number,
       bytes: nums[o + 7] as number,
+      cacheWriteInputTokens: nums[o + 8] as number,
+      reasoningTokens: nums[o + 9] as number,
     };
     pos = end;
   }
   return out;
 }
 
-export const FIGURES = 'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes';
+export const FIGURES =
+  'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes, cache_write_input_tokens, reasoning_tokens';
 const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests,
   unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
   output_tokens = output_tokens + excluded.output_tokens,
-  cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes`;
+  cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes,
+  cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens,
+  reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens`;
 
 /**
  * Deltas per upsert statement, largest first: a batch's deltas go in chunks of the first size, what is left in chunks
@@ -91,8 +98,8 @@ const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excl
  * midnight gives the daily table two rows of one key), so the figures and their rounding are the same.
  */
 export const SPEND_CHUNKS = [64, 16, 1] as const;
-/** Values bound per delta: the key's three, then FIGURES' seven. */
-const WIDTH = 10;
+/** Values bound per delta: the key's three, then FIGURES' nine. */
+const WIDTH = 12;
 
 /** Prepared once per connection (the thread's, or the store's own). */
 const prepared = new WeakMap<Database, Applier>();
@@ -110,7 +117,7 @@ function applier(db: Database): Applier {
   const upsert = (table: string, key: string, rows: number) =>
     db.prepare<(string | number)[]>(
       `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES})
-       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
        ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${ADD}`,
     );
   // per chunk size: its two statements and their parameter lists, reused
@@ -135,6 +142,8 @@ function applier(db: Database): Applier {
     minuteValues[o + 7] = dailyValues[o + 7] = d.outputTokens;
     minuteValues[o + 8] = dailyValues[o + 8] = d.cachedInputTokens;
     minuteValues[o + 9] = dailyValues[o + 9] = d.bytes;
+    minuteValues[o + 10] = dailyValues[o + 10] = d.cacheWriteInputTokens;
+    minuteValues[o + 11] = dailyValues[o + 11] = d.reasoningTokens;
   };
   const write = (deltas: readonly SpendDelta[]) => {
     let i = 0;

@@ -31,6 +31,8 @@ interface RawRow {
   output_tokens: number;
   cached_input_tokens: number;
   bytes: number;
+  cache_write_input_tokens: number;
+  reasoning_tokens: number;
 }
 
 function toRow(r: RawRow, daily: boolean): SpendRow {
@@ -47,6 +49,8 @@ function toRow(r: RawRow, daily: boolean): SpendRow {
     outputTokens: r.output_tokens,
     cachedInputTokens: r.cached_input_tokens,
     bytes: r.bytes,
+    cacheWriteInputTokens: r.cache_write_input_tokens,
+    reasoningTokens: r.reasoning_tokens,
   };
 }
 
@@ -70,9 +74,22 @@ const SCHEMA = `
     PRIMARY KEY (day, category, name, provider, source));
 `;
 
+/** Figures added after version 1's tables: each spend table gets them (0 for the spend summed before). */
+const ADDED_FIGURES = ['cache_write_input_tokens', 'reasoning_tokens'];
+
+/** Adds the figures version 1's tables lack; does nothing where they are (a standalone database made here before). */
+function addFigureColumns(db: Database): void {
+  for (const table of ['spend_minute', 'spend_daily']) {
+    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    for (const col of ADDED_FIGURES)
+      if (!have.has(col)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+  }
+}
+
 /** The `cost.spend` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_SPEND_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'spend per minute and per day, reconciliations, cost items', up: SCHEMA },
+  { version: 2, name: 'cache-write and reasoning tokens in spend', up: addFigureColumns },
 ];
 
 export class SqliteSpendStore implements SpendStore {
@@ -91,6 +108,7 @@ export class SqliteSpendStore implements SpendStore {
   ) {
     register?.(SQLITE_SPEND_MIGRATIONS);
     db.exec(SCHEMA);
+    addFigureColumns(db);
   }
 
   /** One batch's deltas: on the writer thread when there is one (sqlite-spend-job.ts), else on `db`. */

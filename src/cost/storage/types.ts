@@ -30,6 +30,10 @@ export interface SpendFigures {
   cachedInputTokens: number;
   /** Request + response bytes through the gateway (egress). */
   bytes: number;
+  /** Prompt tokens written to the provider's prompt cache (the calls' `cache_write_input_tokens`). */
+  cacheWriteInputTokens: number;
+  /** The reasoning part of `outputTokens` (the calls' `reasoning_tokens`). */
+  reasoningTokens: number;
 }
 
 export interface SpendRow extends SpendFigures {
@@ -106,7 +110,17 @@ export interface SpendStore {
 }
 
 export function emptyFigures(): SpendFigures {
-  return { costUsd: 0, requests: 0, unpriced: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, bytes: 0 };
+  return {
+    costUsd: 0,
+    requests: 0,
+    unpriced: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedInputTokens: 0,
+    bytes: 0,
+    cacheWriteInputTokens: 0,
+    reasoningTokens: 0,
+  };
 }
 
 export function addFigures(into: SpendFigures, f: SpendFigures): SpendFigures {
@@ -117,6 +131,8 @@ export function addFigures(into: SpendFigures, f: SpendFigures): SpendFigures {
   into.outputTokens += f.outputTokens;
   into.cachedInputTokens += f.cachedInputTokens;
   into.bytes += f.bytes;
+  into.cacheWriteInputTokens += f.cacheWriteInputTokens;
+  into.reasoningTokens += f.reasoningTokens;
   return into;
 }
 
@@ -167,6 +183,8 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
     const outputTokens = c.outputTokens ?? 0;
     const cachedInputTokens = c.cachedInputTokens ?? 0;
     const bytes = (c.requestBytes ?? 0) + (c.responseBytes ?? 0);
+    const cacheWriteInputTokens = c.cacheWriteInputTokens ?? 0;
+    const reasoningTokens = c.reasoningTokens ?? 0;
     for (let i = 0; i < SPEND_DIMENSIONS.length; i++) {
       const dimension = SPEND_DIMENSIONS[i] as SpendDimension;
       const value = dimensionValue(c, dimension);
@@ -180,6 +198,8 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
         d.outputTokens += outputTokens;
         d.cachedInputTokens += cachedInputTokens;
         d.bytes += bytes;
+        d.cacheWriteInputTokens += cacheWriteInputTokens;
+        d.reasoningTokens += reasoningTokens;
       } else {
         const nd: SpendDelta = {
           minute,
@@ -192,6 +212,8 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
           outputTokens,
           cachedInputTokens,
           bytes,
+          cacheWriteInputTokens,
+          reasoningTokens,
         };
         map.set(value, nd);
         out.push(nd);
