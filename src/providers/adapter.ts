@@ -206,8 +206,8 @@ export interface ProviderAdapter {
   bodyStreamMeter?(endpoint: Endpoint, contentType: string): StreamMetering | null;
   /** The error type of an upstream error body, if it says one. */
   errorTypeOf(body: unknown): string | null;
-  /** llmscope's own error in this route's error shape. */
-  renderError(err: unknown): RenderedError;
+  /** llmscope's own error in this route's error shape; `url`: the request's path and query, when known. */
+  renderError(err: unknown, url?: string): RenderedError;
   /**
    * What a request body on `endpoint` looks like and a model it names, for llmscope's own errors about a body that is
    * not JSON or names no model (absent: OpenAI chat's, `{"model": "...", "messages": [...]}` and gpt-4o-mini).

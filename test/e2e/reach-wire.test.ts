@@ -361,5 +361,27 @@ describe('reach: raw wire shapes through llmscope', () => {
         errorType: 'RESOURCE_EXHAUSTED',
       });
     });
+
+    it("answers llmscope's own errors on it as Google does, a one-element array; with alt=sse one object", async () => {
+      const direct = await post(sim.url.replace(/\/v1$/, ''), path, body, { 'x-simulator-fault': 'rate_limit' });
+      expect(Array.isArray(JSON.parse(direct.text))).toBe(true);
+      const cases = [
+        // not JSON: 400 INVALID_ARGUMENT
+        [path, '{"contents": [', 400, 'INVALID_ARGUMENT'],
+        // a model no Gemini provider serves: 404 NOT_FOUND (the key in the query too)
+        ['/v1beta/models/claude-x:streamGenerateContent?key=k', body, 404, 'NOT_FOUND'],
+      ] as const;
+      for (const [p, b, status, code] of cases) {
+        const r = await post(s.base, p, b);
+        expect(r.status).toBe(status);
+        expect(JSON.parse(r.text)).toEqual([{ error: { code: status, message: expect.any(String), status: code } }]);
+        const sse = await post(s.base, `${p}${p.includes('?') ? '&' : '?'}alt=sse`, b);
+        expect(sse.status).toBe(status);
+        expect(JSON.parse(sse.text)).toEqual({ error: { code: status, message: expect.any(String), status: code } });
+      }
+      // generateContent's stay one object
+      const plain = await post(s.base, `/v1beta/models/${GEMINI}:generateContent`, '{"contents": [');
+      expect(JSON.parse(plain.text)).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    });
   });
 });

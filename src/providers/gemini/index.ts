@@ -271,14 +271,23 @@ const STATUSES: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
-/** llmscope's own error in Google's shape: `{"error": {"code", "message", "status"}}`, same HTTP status. */
-export function renderError(err: unknown): RenderedError {
+/**
+ * llmscope's own error in Google's shape: `{"error": {"code", "message", "status"}}`, same HTTP status; for a request
+ * (`url`: its path and query) to `:streamGenerateContent` without `alt=sse`, a one-element array of it, as Google
+ * answers such a stream's errors (it answers the stream itself as one JSON array).
+ */
+export function renderError(err: unknown, url?: string): RenderedError {
   const r = renderOpenAiError(err);
-  return {
-    status: r.status,
-    headers: r.headers,
-    body: { error: { code: r.status, message: r.body.error.message, status: STATUSES[r.status] ?? 'INTERNAL' } },
-  };
+  const body = { error: { code: r.status, message: r.body.error.message, status: STATUSES[r.status] ?? 'INTERNAL' } };
+  return { status: r.status, headers: r.headers, body: url !== undefined && isArrayStream(url) ? [body] : body };
+}
+
+/** True for a `:streamGenerateContent` path whose query does not ask for server-sent events (`alt=sse`). */
+export function isArrayStream(url: string): boolean {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  if (!path.endsWith(':streamGenerateContent')) return false;
+  return q === -1 || new URLSearchParams(url.slice(q + 1)).get('alt') !== 'sse';
 }
 
 /**
