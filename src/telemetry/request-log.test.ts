@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { requestContext } from './context.js';
 import { createLogger } from './logging.js';
-import { formatMs, requestLogSink } from './request-log.js';
+import { formatMs, LOG_PIECE_CHARS, requestLogSink } from './request-log.js';
 
 const base: LlmCall = {
   requestId: 'req-1',
@@ -203,6 +203,26 @@ describe('request log sink', () => {
     }
     for (const v of values) expect(formatMs(v), String(v)).toBe(reference(v));
     expect(formatMs(null)).toBe('null');
+  });
+
+  it('writes a large batch in pieces of whole lines, each at most LOG_PIECE_CHARS and a line, in order', async () => {
+    const writes: string[] = [];
+    const logger = createLogger({ destination: { write: (l: string) => void writes.push(l) } });
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...base, requestId: `req-${i}`, user: 'u'.repeat(i * 3) }));
+    await requestLogSink(logger).write(many);
+    const one: string[] = [];
+    const reference = createLogger({ destination: { write: (l: string) => void one.push(l) } });
+    for (const c of many) await requestLogSink(reference).write([c]);
+    const lines = writes.join('').split('\n');
+    expect(lines.pop()).toBe('');
+    const strip = (l: string) => l.replace(/"time":"[^"]*"/, '');
+    expect(lines.map(strip)).toEqual(one.map((l) => strip(l.slice(0, -1))));
+    expect(writes.length).toBeGreaterThan(1);
+    const longest = Math.max(...lines.map((l) => l.length + 1));
+    for (const w of writes) {
+      expect(w.endsWith('\n')).toBe(true);
+      expect(w.length).toBeLessThan(LOG_PIECE_CHARS + longest);
+    }
   });
 
   it('writes nothing when info is disabled', async () => {
