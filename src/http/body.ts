@@ -1,6 +1,8 @@
 // Request bodies: read with a limit (413 past it, without buffering the rest), JSON with a content-type check.
 import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { LlmscopeError } from '../errors.js';
+import { JsonStreamParser } from './json-stream.js';
 
 /**
  * The client went away before its request body was whole (it closed or reset the connection mid-upload, or sent
@@ -90,6 +92,7 @@ export function readBody(
   req: IncomingMessage,
   limit: number,
   advice = 'send a smaller body or raise server.bodyLimit in the config',
+  onChunk?: (c: Buffer) => void,
 ): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -119,6 +122,7 @@ export function readBody(
       if (whole) c.copy(whole, size);
       else chunks.push(c);
       size += c.length;
+      onChunk?.(c);
     });
     req.on('end', () => {
       stop();
@@ -140,6 +144,59 @@ export function readBody(
       reject(new ClientClosedError());
     });
   });
+}
+
+/** Bodies past which JSON is parsed piece by piece as it arrives (JsonStreamParser), not whole at its end. */
+export const PARSE_AS_IT_COMES = 1024 * 1024;
+
+/** A JSON body read: its bytes, and (past PARSE_AS_IT_COMES) its value or its syntax error, parsed as it came. */
+export interface JsonBody {
+  raw: Buffer;
+  parsed?: { value: unknown } | { error: SyntaxError };
+}
+
+/**
+ * Reads a body as readBody does and, once it passes PARSE_AS_IT_COMES bytes, parses it as JSON piece by piece as it
+ * arrives, so that no single turn of the event loop decodes or parses all of a large body (40 MB: ~500 ms held at
+ * once on a busy 2-core host, before). A smaller body comes without `parsed`: JSON.parse it, which is faster whole.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
+  let early: Buffer[] | null = [];
+  let earlyBytes = 0;
+  let parser: JsonStreamParser | null = null;
+  let decoder: StringDecoder | null = null;
+  let error: SyntaxError | null = null;
+  const feed = (c: Buffer) => {
+    if (error) return;
+    try {
+      (parser as JsonStreamParser).write((decoder as StringDecoder).write(c));
+    } catch (err) {
+      error = err as SyntaxError;
+    }
+  };
+  const raw = await readBody(req, limit, undefined, (c) => {
+    if (early !== null) {
+      early.push(c);
+      earlyBytes += c.length;
+      if (earlyBytes <= PARSE_AS_IT_COMES) return;
+      parser = new JsonStreamParser();
+      decoder = new StringDecoder('utf8');
+      const first = early;
+      early = null;
+      for (const e of first) feed(e);
+      return;
+    }
+    feed(c);
+  });
+  if (parser === null) return { raw };
+  if (!error)
+    try {
+      (parser as JsonStreamParser).write((decoder as unknown as StringDecoder).end());
+      return { raw, parsed: { value: (parser as JsonStreamParser).end() } };
+    } catch (err) {
+      error = err as SyntaxError;
+    }
+  return { raw, parsed: { error: error as unknown as SyntaxError } };
 }
 
 function tooLarge(limit: number, advice: string): LlmscopeError {

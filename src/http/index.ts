@@ -34,6 +34,7 @@ export {
   clientClosed,
   readBody,
   readJson,
+  readJsonBody,
   refuseEncodedJson,
   watchBodyIdle,
 } from './body.js';

@@ -1,7 +1,7 @@
 // Request bodies that arrive slowly, against the built CLI in one process and with `serve --workers 2`, over raw
 // sockets: a body that stops arriving for server.bodyIdleTimeout is answered 408 in the route's error shape, its
 // connection closed and the cut counted (llmscope_request_body_timeouts_total), while a slow upload that keeps moving,
-// for longer than that timeout in all, is served.
+// for longer than that timeout in all, is served. A body over 1 MiB is parsed as it arrives (readJsonBody).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,6 +107,35 @@ describe.each([
     });
     expect(r.closedAfterMs).toBeGreaterThan(2500);
     expect(parse(r.answer).status).toBe(200);
+  });
+
+  it('a body over 1 MiB, parsed as it arrives: served when valid, a 400 invalid_json naming where when not', async () => {
+    const content = 'many words of a long prompt '.repeat(110_000); // 3 MB
+    const body = JSON.stringify({
+      model: 'm',
+      messages: [
+        { role: 'user', content },
+        { role: 'user', content: 'ok' },
+      ],
+    });
+    const ok = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': `big-ok-${extra.length}` },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    // Broken at its end (a trailing comma after the last message): refused with the place it broke.
+    const broken = `${body.slice(0, -2)},${body.slice(-2)}`;
+    const bad = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: broken,
+    });
+    expect(bad.status).toBe(400);
+    const e = ((await bad.json()) as { error: { code: string; message: string } }).error;
+    expect(e.code).toBe('invalid_json');
+    expect(e.message).toContain(`at position ${broken.length - 2}`);
   });
 
   it('a body that stops arriving is answered 408 in the route error shape, its connection closed, and counted', async () => {
