@@ -20,7 +20,13 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { ClientClosedError, readBody, refuseEncodedJson, sendJson, watchBodyIdle } from '../http/index.js';
+import {
+  ClientClosedError,
+  readJsonBody,
+  refuseEncodedJson,
+  sendJson,
+  watchBodyIdle,
+} from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { BackgroundCalls, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
@@ -393,7 +399,9 @@ export class GatewayProxy {
     res.setHeader('x-request-id', requestId);
     const upstreamPath = adapter.takeUrlKey ? adapter.takeUrlKey(path, req.headers) : path;
     try {
-      const raw = hasBody && !streamed ? await readBody(req, limit) : null;
+      // A large JSON body is parsed as it arrives (readJsonBody), not in one go once read.
+      const sent = hasBody && !streamed ? await readJsonBody(req, limit) : null;
+      const raw = sent?.raw ?? null;
       if (raw && raw.length > held && !res.closed) {
         this.buffered += raw.length - held;
         held = raw.length;
@@ -403,7 +411,10 @@ export class GatewayProxy {
       let body: Json = {};
       if (raw && raw.length > 0 && json) {
         try {
-          const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+          const early = sent?.parsed;
+          const parsed = (
+            early === undefined ? JSON.parse(raw.toString('utf8')) : 'value' in early ? early.value : null
+          ) as unknown;
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Json;
         } catch {
           /* the upstream answers a malformed body itself */
@@ -577,7 +588,8 @@ export class GatewayProxy {
       }
       refuseEncodedJson(req);
       leaveRequest();
-      const raw = await readBody(req, d.config.server.bodyLimit);
+      // A large body is parsed as it arrives, a piece per socket read, not in one go once read.
+      const { raw, parsed: early } = await readJsonBody(req, d.config.server.bodyLimit);
       resumeRequest(ctx);
       flight.requestBytes = raw.length;
       if (raw.length > flight.heldBytes && flight.heldBytes !== -1) {
@@ -587,7 +599,9 @@ export class GatewayProxy {
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(raw.toString('utf8'));
+        if (early === undefined) parsed = JSON.parse(raw.toString('utf8'));
+        else if ('error' in early) throw early.error;
+        else parsed = early.value;
       } catch (err) {
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_JSON',
@@ -878,8 +892,7 @@ function sendErrorAs(
     res.destroy();
     return;
   }
-  // the request's URL: a Gemini stream without alt=sse gets its errors as a one-element array
-  const r = adapter.renderError(err, res.req?.url);
+  const r = adapter.renderError(err);
   sendJson(res, r.status, r.body, { ...headers, ...r.headers });
 }
 
