@@ -20,13 +20,7 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import {
-  ClientClosedError,
-  readJsonBody,
-  refuseEncodedJson,
-  sendJson,
-  watchBodyIdle,
-} from '../http/index.js';
+import { ClientClosedError, readJsonBody, refuseEncodedJson, sendJson, watchBodyIdle } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { BackgroundCalls, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
