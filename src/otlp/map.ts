@@ -280,10 +280,20 @@ function ttftOf(s: OtlpSpan, latencyMs: number): number | null {
   return ttft !== null && ttft >= 0 && ttft <= latencyMs + 1 ? ttft : null;
 }
 
-function statusOfSpan(s: OtlpSpan, errorType: string | null): { status: CallStatus; httpStatus: number } {
-  const a = s.attributes;
-  const code = first(asCount, a, ['http.response.status_code', 'http.status_code']);
+/** The HTTP status a span says it got (`http.response.status_code`, the older `http.status_code`), or null. */
+export function httpStatusOfSpan(s: OtlpSpan): number | null {
+  return first(asCount, s.attributes, ['http.response.status_code', 'http.status_code']);
+}
+
+function statusOfSpan(
+  s: OtlpSpan,
+  errorType: string | null,
+  childStatus: number | null,
+): { status: CallStatus; httpStatus: number } {
   const failed = s.status.code === 2 || errorType !== null;
+  // A failed call without a status of its own takes its HTTP client child's (fetch/undici instrumentation under the
+  // AI SDK's doGenerate, which records the provider's error without its status).
+  const code = httpStatusOfSpan(s) ?? (failed ? childStatus : null);
   if (!failed) {
     const http = code !== null && code >= 100 && code <= 599 ? code : 200;
     return { status: statusOf(http), httpStatus: http };
@@ -670,7 +680,15 @@ export function metadataOfSpan(s: OtlpSpan): { metadata: Metadata | null; proble
  * The LlmCall an LLM span stands for (priced, counted and stored by the recorder like an ingested call). `metadata`:
  * the span's metadataOfSpan(s).metadata when the caller has it already.
  */
-export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSpan(s).metadata): LlmCall {
+/**
+ * The call an LLM span records. `childStatus`: the 4xx/5xx status of a failed HTTP client span under it (the
+ * receiver's), for a failed span that says no status itself.
+ */
+export function spanToCall(
+  s: OtlpSpan,
+  metadata: Metadata | null = metadataOfSpan(s).metadata,
+  childStatus: number | null = null,
+): LlmCall {
   const a = s.attributes;
   const startedAt = nsToMs(s.startNs);
   const endedAt = nsToMs(s.endNs);
@@ -713,7 +731,7 @@ export function spanToCall(s: OtlpSpan, metadata: Metadata | null = metadataOfSp
   // Responses' response.failed or Anthropic's mid-stream overloaded_error): the span's status says nothing of it, its
   // finish reason (GenAI's and the AI SDK's `error`) does. A failed call, as the gateway records the same stream.
   const streamFailed = errorType === null && finishReason !== null && /^error$/i.test(finishReason);
-  const spanStatus = statusOfSpan(s, errorType);
+  const spanStatus = statusOfSpan(s, errorType, childStatus);
   const status: CallStatus = streamFailed ? 'upstream_error' : spanStatus.status;
   const httpStatus = spanStatus.httpStatus;
   const errorMessage =

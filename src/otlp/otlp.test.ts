@@ -786,10 +786,58 @@ describe('OtlpReceiver.accept', () => {
     expect((await two.r.accept([inner])).counts).toMatchObject({ call: 1 });
     expect((await two.r.accept([wrapper])).counts).toMatchObject({ call: 0 });
     expect(two.recorded).toHaveLength(1);
+    // the wrapper in an earlier export (another exporter flushed first): it stays the call, the inner span is not one
+    const four = setup();
+    expect((await four.r.accept([wrapper])).counts).toMatchObject({ call: 1 });
+    expect((await four.r.accept([inner])).counts).toMatchObject({ call: 0 });
+    expect(four.recorded.map((c) => c.requestId)).toEqual([requestIdOf(wrapper)]);
     // two separate calls under one chain span are both calls
     const three = setup();
     const out3 = await three.r.accept([inner, oi('4444444444444444', '2222222222222222', {})]);
     expect(out3.counts).toMatchObject({ call: 2 });
+  });
+
+  it("a failed AI SDK span without a status takes its HTTP client child's, from the same or an earlier export", async () => {
+    // as ai 6 records a provider's error on doGenerate: status ERROR, an AI_APICallError exception event, no status
+    const doGenerate = (spanId: string) =>
+      span(
+        {
+          'ai.operationId': 'ai.generateText.doGenerate',
+          'ai.model.provider': 'openai.chat',
+          'ai.model.id': 'gpt-4o-mini',
+        },
+        {
+          spanId,
+          status: { code: 2, message: 'Rate limit reached for gpt-4o-mini' },
+          events: [
+            {
+              name: 'exception',
+              timeNs: 1_700_000_001_000_000_000n,
+              attributes: { 'exception.type': 'AI_APICallError', 'exception.message': 'Rate limit reached' },
+            },
+          ],
+        },
+      );
+    const fetchSpan = (parent: string, status: number, id: string) =>
+      span(
+        { 'http.request.method': 'POST', 'http.response.status_code': status },
+        { spanId: id, parentSpanId: parent, name: 'POST' },
+      );
+    const { r, recorded } = setup();
+    // its fetch span in an earlier export; another's in the same export; a third with none
+    await r.accept([fetchSpan('aaaaaaaaaaaaaaaa', 429, '1000000000000001')]);
+    await r.accept([
+      doGenerate('aaaaaaaaaaaaaaaa'),
+      fetchSpan('bbbbbbbbbbbbbbbb', 400, '1000000000000002'),
+      doGenerate('bbbbbbbbbbbbbbbb'),
+      doGenerate('cccccccccccccccc'),
+      fetchSpan('dddddddddddddddd', 200, '1000000000000003'),
+    ]);
+    expect(recorded.map((c) => [c.status, c.httpStatus, c.errorType])).toEqual([
+      ['rate_limited', 429, 'AI_APICallError'],
+      ['client_error', 400, 'AI_APICallError'],
+      ['upstream_error', 500, 'AI_APICallError'],
+    ]);
   });
 
   it('spans of a trace with no call: only AI spans wait for one (pending), plain HTTP spans are unrecognised', async () => {

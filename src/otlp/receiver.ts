@@ -20,7 +20,15 @@ import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
 import type { Store } from '../store/store.js';
 import { decodeJson } from './json.js';
-import { invalidReason, isLlmSpan, metadataOfSpan, spanToCall, toSpanRecord, usageProblem } from './map.js';
+import {
+  httpStatusOfSpan,
+  invalidReason,
+  isLlmSpan,
+  metadataOfSpan,
+  spanToCall,
+  toSpanRecord,
+  usageProblem,
+} from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobuf, encodeProtobufResponse } from './proto.js';
 import type { Claimed, TraceSpanStore } from './storage/types.js';
@@ -31,6 +39,9 @@ export const OTLP_BODY_LIMIT = 16 * 1024 * 1024;
 export const MAX_TRACE_SPANS = 256;
 /** Call ids remembered after they were recorded, so a retry arriving before the store has them counts once. */
 const RECENT_IDS = 100_000;
+
+/** Failed HTTP client spans remembered (by their parent) for a failed LLM span that arrives in a later export. */
+const HTTP_FAILURES = 10_000;
 
 /** Spans of a trace with no call yet are kept this long for one to arrive (then forgotten). */
 export const PENDING_MS = 15 * 60_000;
@@ -142,12 +153,21 @@ export class OtlpReceiver {
   private readonly recent: RecentIds;
   /** The parents (trace id and span id) of recent calls' spans: an LLM span among them wraps a call already taken. */
   private readonly callParents: RecentIds;
+  /** Recent calls' own spans (trace id and span id): an LLM span under one is wrapped by a call already taken. */
+  private readonly callSpans: RecentIds;
   /** Call ids of exports being taken now (between their duplicate check and their recording). */
   private readonly taking = new Set<string>();
+  /**
+   * The 4xx/5xx status of recent failed HTTP client spans, by their parent (trace id and span id): a failed LLM span
+   * that says no status (the AI SDK's doGenerate on an APICallError) takes its child's. The child ends first, so it
+   * comes in the same export or an earlier one; the oldest of HTTP_FAILURES are forgotten.
+   */
+  private readonly httpFailures = new Map<string, number>();
 
   constructor(private readonly opts: OtlpReceiverOptions) {
     this.recent = new RecentIds(opts.recentIds ?? RECENT_IDS);
     this.callParents = new RecentIds(opts.recentIds ?? RECENT_IDS);
+    this.callSpans = new RecentIds(opts.recentIds ?? RECENT_IDS);
     this.spansTotal = new Counter({
       name: 'llmscope_otlp_spans_total',
       help: 'Spans received on /v1/traces, by what became of them: call (recorded as an LLM call), duplicate (a call already recorded), trace (kept with its trace), pending (kept until a call of its trace arrives), dropped (over the per-trace bound), unrecognised (not a call and not kept), rejected (invalid: ids, times, metadata or token counts; named in partial_success)',
@@ -155,6 +175,27 @@ export class OtlpReceiver {
       registers: [opts.registry],
     });
     for (const r of SPAN_RESULTS) this.spansTotal.inc({ result: r }, 0);
+  }
+
+  /** Remembers a failed span's HTTP status (4xx/5xx) under its parent. */
+  private noteHttpFailure(s: OtlpSpan): void {
+    const code = httpStatusOfSpan(s);
+    if (code === null || code < 400 || code > 599) return;
+    const key = `${s.traceId}-${s.parentSpanId}`;
+    this.httpFailures.delete(key);
+    this.httpFailures.set(key, code);
+    if (this.httpFailures.size > HTTP_FAILURES)
+      this.httpFailures.delete(this.httpFailures.keys().next().value as string);
+  }
+
+  /** The HTTP status of a failed client span under `s`, if one came (taken: it is read once). */
+  private childHttpFailure(s: OtlpSpan): number | null {
+    if (this.httpFailures.size === 0) return null;
+    const key = `${s.traceId}-${s.spanId}`;
+    const code = this.httpFailures.get(key);
+    if (code === undefined) return null;
+    this.httpFailures.delete(key);
+    return code;
   }
 
   /** Handles one POST /v1/traces. */
@@ -218,7 +259,11 @@ export class OtlpReceiver {
       } else if (llm) {
         llmSpans ??= [];
         llmSpans.push([s, meta]);
-      } else others.push(s);
+      } else {
+        others.push(s);
+        // (an HTTP client span that failed need not say ERROR: some instrumentations set it for 5xx only)
+        if (s.parentSpanId !== null) this.noteHttpFailure(s);
+      }
     }
     if (llmSpans !== null) {
       // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
@@ -239,8 +284,16 @@ export class OtlpReceiver {
           others.push(s);
           continue;
         }
-        if (s.parentSpanId !== null) this.callParents.add(`${s.traceId}-${s.parentSpanId}`);
-        calls.push(spanToCall(s, meta?.metadata ?? null));
+        // The wrapper came first, in an earlier export (another exporter's, or concurrent exports landing out of
+        // order): it was taken as the call, so this inner span is kept with the trace instead of counting again.
+        const parent = s.parentSpanId !== null ? `${s.traceId}-${s.parentSpanId}` : null;
+        if (parent !== null && this.callSpans.has(parent)) {
+          others.push(s);
+          continue;
+        }
+        if (parent !== null) this.callParents.add(parent);
+        this.callSpans.add(`${s.traceId}-${s.spanId}`);
+        calls.push(spanToCall(s, meta?.metadata ?? null, s.status.code === 2 ? this.childHttpFailure(s) : null));
       }
     }
     // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused

@@ -248,6 +248,19 @@ describe('OTLP receiver with real instrumentations and exporters', () => {
     );
   }, 90_000);
 
+  it("Vercel AI SDK: a provider's error takes the status of the doGenerate span's HTTP client child, else stays 500", async () => {
+    const run = await runApp('vercel-ai-errors.cjs', { ...env(), OTLP_FORMAT: 'protobuf' });
+    expect((run as AppRun & { statuses: number[] }).statuses).toEqual([429, 400, 429]);
+    const calls = (await callsOfTrace(s, run.traceId, 3)) as (Wire & Record<string, unknown>)[];
+    // ids sort in the order the calls started: traced 429, traced 400, then one without the fetch span
+    calls.sort((a, b) => (a.request_id < b.request_id ? -1 : 1));
+    expect(calls.map((c) => [c.status, c['http_status'], c['error_type']])).toEqual([
+      ['rate_limited', 429, 'AI_APICallError'],
+      ['client_error', 400, 'AI_APICallError'],
+      ['upstream_error', 500, 'AI_APICallError'],
+    ]);
+  }, 90_000);
+
   it('spans of the trace exported before and after its call (separate batches) still join its waterfall', () =>
     lateSpansScenario(s));
 
