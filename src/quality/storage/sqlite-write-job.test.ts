@@ -96,6 +96,36 @@ describe('evaluationValues', () => {
       expect(evaluationValues(rs)).toEqual(reference(rs));
     });
 
+  it('writes what JSON.stringify wrote for a batch whose elements share and differ in every leading field', () => {
+    // Elements with the same evaluator, verdict, score, time, model and feature share their start (prefixOf); each
+    // field differs somewhere, more distinct starts than the list keeps (16), scores of -0 and 0, and a time of NaN.
+    const evaluators = ['grounding', 'consistency', 'attribution'];
+    const verdicts = ['unknown', 'pass', 'fail'] as const;
+    const rs: StoredEvaluation[] = [];
+    let seed = 5;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    for (let call = 0; call < 400; call++)
+      for (const ev of evaluators) {
+        const verdict = verdicts[rnd(3)] as (typeof verdicts)[number];
+        const score = [0, -0, 0.5, 1][rnd(4)] as number;
+        rs.push(
+          stored(
+            `call-${call}`,
+            bareResult(ev, verdict, score, rnd(2) === 1, rnd(3) === 0 ? undefined : rnd(1000) / 7),
+            {
+              createdAt: [1_733_390_000_123, 1_733_390_000_124, Number.NaN][rnd(3)] as number,
+              model: ['gpt-4o-mini', 'sim-model', 'm"q'][rnd(3)] as string,
+              feature: [null, 'chat', 'é'][rnd(3)] as string | null,
+            },
+          ),
+        );
+      }
+    expect(evaluationValues(rs)).toEqual(reference(rs));
+  });
+
   it('reads back as the results stored', () => {
     const rs = cases[0]?.[1] as StoredEvaluation[];
     const [[id, , json]] = evaluationValues(rs.slice(0, 3)) as [[string, number, string]];

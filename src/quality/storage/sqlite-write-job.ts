@@ -57,12 +57,56 @@ const str = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `
 /** JSON.stringify of a number (non-finite: null). */
 const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
 
+/** The start of a bare element's JSON, up to its duration: the same for a batch's evaluations by one evaluator. */
+interface Prefix {
+  evaluator: string;
+  verdict: string;
+  score: number;
+  createdAt: number;
+  model: string;
+  feature: string | null;
+  text: string;
+}
+
+/** Prefixes a batch keeps (its evaluators and verdicts); past it the list starts again. */
+const MAX_PREFIXES = 16;
+
+/**
+ * `[evaluator,verdict,score,created_at,model,feature,` of a bare element, from the batch's list when an element
+ * before had the same six values (a batch's evaluations share their time, and mostly their model, feature and
+ * verdict): one concatenation per element instead of fourteen, and no escape checks.
+ */
+function prefixOf(r: StoredEvaluation, prefixes: Prefix[]): string {
+  for (const p of prefixes)
+    if (
+      p.evaluator === r.evaluator &&
+      p.verdict === r.verdict &&
+      p.score === r.score &&
+      p.createdAt === r.createdAt &&
+      p.model === r.model &&
+      p.feature === r.feature
+    )
+      return p.text;
+  const text = `[${str(r.evaluator)},${str(r.verdict)},${String(r.score)},${num(r.createdAt)},${str(r.model)},${r.feature === null ? 'null' : str(r.feature)},`;
+  if (prefixes.length >= MAX_PREFIXES) prefixes.length = 0;
+  prefixes.push({
+    evaluator: r.evaluator,
+    verdict: r.verdict,
+    score: r.score,
+    createdAt: r.createdAt,
+    model: r.model,
+    feature: r.feature,
+    text,
+  });
+  return text;
+}
+
 /**
  * JSON.stringify(elementOf(r)), the same text, written directly for the bare form (content capture off: most results)
  * instead of building the element's array and walking it; any other element (or a field not of its declared type)
- * goes through JSON.stringify.
+ * goes through JSON.stringify. `prefixes`: the batch's element starts (prefixOf).
  */
-function elementJson(r: StoredEvaluation): string {
+function elementJson(r: StoredEvaluation, prefixes: Prefix[]): string {
   const x = r.result;
   if (
     x.evaluator === r.evaluator &&
@@ -75,7 +119,7 @@ function elementJson(r: StoredEvaluation): string {
   ) {
     // isBareResult: evaluator and verdict are strings, score and durationMs (when there) finite numbers
     const d = x.durationMs;
-    return `[${str(r.evaluator)},${str(r.verdict)},${String(r.score)},${num(r.createdAt)},${str(r.model)},${r.feature === null ? 'null' : str(r.feature)},${d === undefined ? 'null' : String(d)},${x.claims ? 1 : 0}]`;
+    return `${prefixOf(r, prefixes)}${d === undefined ? 'null' : String(d)}${x.claims ? ',1]' : ',0]'}`;
   }
   return JSON.stringify(elementOf(r));
 }
@@ -88,6 +132,7 @@ function elementJson(r: StoredEvaluation): string {
 export function evaluationValues(rs: readonly StoredEvaluation[]): EvaluationValues[] {
   const out: EvaluationValues[] = [];
   const kept: StoredEvaluation[] = [];
+  const prefixes: Prefix[] = [];
   let i = 0;
   while (i < rs.length) {
     const first = rs[i] as StoredEvaluation;
@@ -110,7 +155,8 @@ export function evaluationValues(rs: readonly StoredEvaluation[]): EvaluationVal
       else kept[at] = r;
     }
     let json = '[';
-    for (let e = 0; e < kept.length; e++) json += (e === 0 ? '' : ',') + elementJson(kept[e] as StoredEvaluation);
+    for (let e = 0; e < kept.length; e++)
+      json += (e === 0 ? '' : ',') + elementJson(kept[e] as StoredEvaluation, prefixes);
     out.push([id, createdAt, `${json}]`]);
     i = j;
   }
