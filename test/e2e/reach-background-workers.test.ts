@@ -1,0 +1,117 @@
+// Background Responses under `llmscope serve --workers 2`, as an operator runs it, with the official `openai` client:
+// the call answered queued is held by the worker that relayed it and recorded once, finished, when the client's poll
+// (on its keep-alive connection, so on that worker) brings the completed response; one no poll finished is recorded
+// as answered (queued) when serve stops. Both read back from the store through /api/requests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { killServe, until } from './helpers.js';
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+const OUT = 9;
+
+let sim: Simulator;
+const procs: ChildProcess[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 5, tpotMs: 1, outputTokens: OUT });
+});
+afterAll(async () => {
+  for (const p of procs) killServe(p);
+  await sim?.close();
+});
+
+/** Starts `serve --workers 2` on a SQLite file; resolves with its base URL and a way to stop it (SIGTERM). */
+async function serve(db: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-bg-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${db}` },
+      gpu: { collector: 'none' },
+    }),
+  );
+  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
+    cwd: dir,
+    env: { ...process.env, LLMSCOPE_PORT: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(proc);
+  let err = '';
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  const base = await new Promise<string>((ok, fail) => {
+    proc.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
+      if (m) ok(m[1] as string);
+    });
+    void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return {
+    base,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('background Responses under serve --workers 2', () => {
+  let db: string;
+  beforeAll(() => {
+    db = join(mkdtempSync(join(tmpdir(), 'llmscope-bg-db-')), 'app.db');
+  });
+
+  it('records a polled background response once, finished; one never polled as queued when serve stops', async () => {
+    const first = await serve(db);
+    const client = new OpenAI({ baseURL: `${first.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+    const slow = { 'x-simulator-ttft-ms': '800' };
+    const r = await client.responses.create(
+      { model: 'gpt-4o-mini', input: 'Work on this later', background: true },
+      { headers: { ...slow, 'x-request-id': 'bg-polled' } },
+    );
+    expect(r.status).toBe('queued');
+    const done = await until(async () => {
+      const x = await client.responses.retrieve(r.id);
+      return x.status === 'completed' ? x : null;
+    });
+    await client.responses.create(
+      { model: 'gpt-4o-mini', input: 'Never asked again', background: true },
+      { headers: { ...slow, 'x-request-id': 'bg-unpolled' } },
+    );
+    const get = async (id: string) => {
+      const res = await fetch(`${first.base}/api/requests/${id}`);
+      return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+    };
+    const polled = await until(() => get('bg-polled'));
+    expect(polled).toMatchObject({
+      endpoint: 'responses',
+      status: 'ok',
+      finish_reason: 'stop',
+      input_tokens: done.usage?.input_tokens,
+      output_tokens: OUT,
+      token_source: 'usage',
+    });
+    expect(polled['cost_usd']).toBeGreaterThan(0);
+    // held, unrecorded, until serve stops; then recorded as it was answered
+    expect(await get('bg-unpolled')).toBeNull();
+    expect(await first.stop()).toBe(0);
+    const second = await serve(db);
+    const unpolled = await until(async () => {
+      const res = await fetch(`${second.base}/api/requests/bg-unpolled`);
+      return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+    });
+    expect(unpolled).toMatchObject({ endpoint: 'responses', status: 'ok', finish_reason: 'queued', output_tokens: 0 });
+    const list = (await (await fetch(`${second.base}/api/requests?limit=50`)).json()) as {
+      data: { request_id: string }[];
+    };
+    expect(list.data.map((c) => c.request_id).sort()).toEqual(['bg-polled', 'bg-unpolled']);
+    await second.stop();
+  }, 90_000);
+});
