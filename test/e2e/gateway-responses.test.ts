@@ -276,3 +276,19 @@ describe('gateway: OpenAI Responses API with the openai client', () => {
     expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe('missing_model');
   });
 });
+
+describe('gateway: a background response no poll finished, at shutdown', () => {
+  it('is recorded as it was answered (queued) when llmscope stops', async () => {
+    const s = await startStack({ sim: { ttftMs: 5000, tpotMs: 1, outputTokens: 5 } });
+    const client = new OpenAI({ baseURL: `${s.base}/v1`, apiKey: 'sk-test-not-real', maxRetries: 0 });
+    const r = await client.responses.create(
+      { model: 'gpt-4o-mini', input: 'A long job', background: true },
+      { headers: { 'x-request-id': 'resp-bg-held' } },
+    );
+    expect(r.status).toBe('queued');
+    await s.close();
+    expect(s.calls.filter((c) => c.requestId === 'resp-bg-held')).toMatchObject([
+      { endpoint: 'responses', status: 'ok', finishReason: 'queued', outputTokens: 0 },
+    ]);
+  });
+});
