@@ -148,6 +148,11 @@ export interface CallInternals {
   /** Tokens the provider bills for the prompt's chat structure beyond its text (ProviderAdapter.promptFraming). */
   promptFraming?: number;
   /**
+   * The request's tool definitions (its `tools`, as sent), which the provider bills as prompt: read only when tokens
+   * are counted without usage (a cancelled stream), then dropped, so the hot path never serializes them.
+   */
+  tools?: unknown;
+  /**
    * Where the model's own earlier turns (assistant messages) lie in `promptText`, as [start, end) pairs, when it
    * had any: quality checks leave them out of the evidence. An answer repeating what the model said before is not
    * grounded by it.

@@ -5,7 +5,7 @@
 // at most COUNT_CAP_CHARS of a text are counted; the rest is extrapolated and the call says `token_source:
 // estimate`.
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { OMITTED_MARK } from './bounded-text.js';
+import { type KeptText, keepText, OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from './bounded-text.js';
 import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './index.js';
 
 /** Characters of one text counted exactly; beyond, the count is extrapolated from what was counted. */
@@ -50,6 +50,28 @@ export function countKeptTokens(kept: string, totalChars: number): { tokens: num
   return { tokens: Math.round((counted * totalChars) / Math.max(1, sample.length)), estimated: true };
 }
 
+/**
+ * The JSON of a request's tool definitions, as the provider is sent it, kept bounded: tools are serialized one at a
+ * time until TEXT_HEAD_CHARS + TEXT_TAIL_CHARS characters, and the rest's length is extrapolated from those (10,000
+ * tool definitions are not all serialized to count them). Null when there are none.
+ */
+export function toolsText(tools: unknown): KeptText | null {
+  if (!Array.isArray(tools) || tools.length === 0) return null;
+  const cap = TEXT_HEAD_CHARS + TEXT_TAIL_CHARS;
+  const parts: string[] = [];
+  let chars = 1;
+  for (const t of tools) {
+    const j = JSON.stringify(t) ?? 'null';
+    parts.push(j);
+    chars += j.length + 1;
+    if (chars > cap) break;
+  }
+  const text = `[${parts.join(',')}]`;
+  if (parts.length === tools.length) return keepText(text);
+  const kept = keepText(text);
+  return { text: kept.text, totalChars: Math.round((text.length * tools.length) / parts.length) };
+}
+
 function tokensOf(text: string | null, totalChars: number | undefined): { tokens: number; estimated: boolean } {
   if (text === null) return { tokens: 0, estimated: false };
   return countKeptTokens(text, totalChars ?? text.length);
@@ -75,6 +97,13 @@ export const tokenEnricher: Enricher = {
       const input = tokensOf(i.promptText, i.promptChars);
       // the chat framing the provider bills beside the messages' text (OpenAI's: 3 a message, its role, 3 priming)
       if (i.promptText !== null && i.promptFraming) input.tokens += i.promptFraming;
+      // the tool definitions, billed as prompt too (as their JSON: what the simulator bills, as Anthropic's tokens do)
+      const tools = toolsText(i.tools);
+      if (tools) {
+        const t = countKeptTokens(tools.text, tools.totalChars);
+        input.tokens += t.tokens;
+        if (t.estimated) input.estimated = true;
+      }
       let output = { tokens: 0, estimated: false };
       if (call.endpoint !== 'embeddings') {
         if (i.outputText !== null) output = streamedOutput(i);
@@ -97,5 +126,6 @@ export const tokenEnricher: Enricher = {
     }
     if (call.stream && call.tpotMs === null) call.tpotMs = tpotOf(i.firstContentAt, i.lastContentAt, call.outputTokens);
     if (i.otherOutputText) i.otherOutputText = null; // read only here
+    if (i.tools !== undefined) i.tools = undefined; // read only here
   },
 };

@@ -197,6 +197,8 @@ function safeDecode(s: string): string {
 
 function inputTokens(b: Json): number {
   let n = typeof b.instructions === 'string' ? countTokens(b.instructions) : 0;
+  // Tool definitions are billed as prompt, as their JSON (as anthropic.ts bills them).
+  if (Array.isArray(b.tools) && b.tools.length) n += countTokens(JSON.stringify(b.tools));
   if (typeof b.input === 'string') return n + countTokens(b.input) + 7;
   if (Array.isArray(b.input)) {
     n += countChatTokens(b.input.filter((x) => (x as Json | null)?.role !== undefined));

@@ -769,7 +769,12 @@ async function generate(
 ): Promise<void> {
   const model = b.model as string;
   const messages = route === 'chat' ? (b.messages as unknown[]) : [];
-  const prompt = route === 'chat' ? countChatTokens(messages) : promptTokens(b.prompt);
+  // Tool definitions are billed as prompt, as their JSON (as anthropic.ts bills them).
+  const prompt =
+    route === 'chat'
+      ? countChatTokens(messages) +
+        (Array.isArray(b.tools) && b.tools.length ? countTokens(JSON.stringify(b.tools)) : 0)
+      : promptTokens(b.prompt);
   const lastText = route === 'chat' ? messageText(messages[messages.length - 1]) : promptString(b.prompt);
   const seed = hash32(
     state.opts.seed,
