@@ -711,6 +711,8 @@ export class GatewayProxy {
       if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
       if (assistant.length > 0) i.assistantRanges = assistant;
       if (adapter.promptFraming) i.promptFraming = adapter.promptFraming(body, flight.endpoint);
+      // Tool definitions are billed as prompt: kept as sent, read only to count a call without usage (tokens.ts).
+      if (Array.isArray(body.tools) && body.tools.length > 0) i.tools = body.tools;
 
       // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
       let forward: Buffer | string = raw;
