@@ -888,7 +888,8 @@ function sendErrorAs(
     res.destroy();
     return;
   }
-  const r = adapter.renderError(err);
+  // the request's URL: a Gemini stream without alt=sse gets its errors as a one-element array
+  const r = adapter.renderError(err, res.req?.url);
   sendJson(res, r.status, r.body, { ...headers, ...r.headers });
 }
 
