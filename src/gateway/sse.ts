@@ -2,10 +2,13 @@
 // split and read beside them. When llmscope itself asked for usage, the extra usage chunk and the
 // `"usage":null` fields it caused are removed, so the client sees exactly what it would have seen direct.
 // The metering is bounded whatever the upstream sends: the text kept is a BoundedText, an event longer than
-// MAX_EVENT_CHARS is passed through unread, and if reading ever fails the bytes still flow, unread.
+// MAX_EVENT_CHARS is passed through as it comes and skimmed (its JSON parsed piece by piece with long strings cut,
+// so the usage at the end of a Responses `response.completed` holding a generated image is read), and if reading
+// ever fails the bytes still flow, unread.
 import { StringDecoder } from 'node:string_decoder';
 import { BoundedText } from '../calls/bounded-text.js';
 import type { Endpoint } from '../calls/index.js';
+import { JsonStreamParser, type SkimLimits } from '../http/json-stream.js';
 import type { StreamReader, Usage } from '../providers/index.js';
 import { openaiCompatible, tallyChunk } from '../providers/index.js';
 
@@ -15,6 +18,8 @@ const USAGE_NULL_TEXT = '"usage":null';
 const USAGE_NULL_WORD = 'usage":null';
 /** Longest event read; a longer one (no blank line in sight) goes to the client as it comes, unread. */
 export const MAX_EVENT_CHARS = 1024 * 1024;
+/** What of an overlong event's JSON is kept while it is skimmed: the first 64K characters of each string. */
+const SKIM: SkimLimits = { maxStringChars: 64 * 1024, maxValues: 100_000 };
 
 export class StreamMeter {
   firstContentAt: number | null = null;
@@ -39,6 +44,8 @@ export class StreamMeter {
   private carry = '';
   /** Inside an overlong event: pass text through until the blank line that ends it. */
   private skipping = false;
+  /** The overlong event's data being skimmed, while it is one JSON data line that parses within SKIM. */
+  private skim: JsonStreamParser | null = null;
 
   private readonly reader: StreamReader;
 
@@ -65,8 +72,13 @@ export class StreamMeter {
     if (this.skipping) {
       // The rest of an overlong event, up to and including the blank line that ends it, passes unread.
       const end = eventEnd(text);
-      if (end === -1) return this.filterUsage ? text : chunk;
+      if (end === -1) {
+        this.skimOn(text);
+        return this.filterUsage ? text : chunk;
+      }
       this.skipping = false;
+      this.skimOn(text.slice(0, end));
+      this.skimEnd(at);
       if (this.filterUsage) out = text.slice(0, end);
       text = text.slice(end);
     }
@@ -101,6 +113,7 @@ export class StreamMeter {
       // No event end in a megabyte: pass the event on unread (and the rest of it as it comes).
       this.overlong++;
       if (this.filterUsage) out += this.carry;
+      this.skimStart(this.carry);
       this.carry = '';
       this.skipping = true;
     }
@@ -112,6 +125,10 @@ export class StreamMeter {
     const rest = this.carry + this.decoder.end();
     this.carry = '';
     if (!rest) return '';
+    if (this.skipping && !this.failure) {
+      this.skimOn(rest);
+      this.skimEnd(at);
+    }
     if (this.failure || this.skipping) return this.filterUsage ? rest : '';
     let keep: boolean | string;
     try {
@@ -122,6 +139,39 @@ export class StreamMeter {
     }
     if (!this.filterUsage) return '';
     return keep === true ? rest : keep || '';
+  }
+
+  /** Starts skimming an overlong event from its start (`text`), when its data is JSON on one `data:` line. */
+  private skimStart(text: string): void {
+    const at = text.slice(0, 5) === 'data:' ? 0 : text.indexOf('\ndata:') + 1;
+    if (at === 0 && text.slice(0, 5) !== 'data:') return;
+    this.skim = new JsonStreamParser(SKIM);
+    this.skimOn(text.slice(text[at + 5] === ' ' ? at + 6 : at + 5));
+  }
+
+  /** Feeds more of the overlong event (its end included: the blank line is whitespace to JSON). */
+  private skimOn(text: string): void {
+    if (this.skim === null) return;
+    try {
+      this.skim.write(text);
+    } catch {
+      this.skim = null; // not one JSON data line, or past SKIM: passed on unread, as before
+    }
+  }
+
+  /** The skimmed event read as its format's event, its long strings cut (never filtered: it was passed on). */
+  private skimEnd(at: number): void {
+    const skim = this.skim;
+    this.skim = null;
+    if (skim === null) return;
+    try {
+      const info = this.reader.read(JSON.stringify(skim.end()));
+      if (info === null) return;
+      this.events++;
+      tallyChunk(this, info, at);
+    } catch {
+      /* not JSON after all: unread */
+    }
   }
 
   /** Returns false to drop the event, true to keep it as is, or a replacement. */

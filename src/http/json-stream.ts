@@ -42,8 +42,23 @@ const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const STRING_STOP = /["\\\u0000-\u001f]/g;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
+/**
+ * Bounds for skimming a text too large to keep whole (an SSE event of several MB): strings are cut to their first
+ * `maxStringChars` characters, and past `maxValues` values in all the text is given up (a RangeError).
+ */
+export interface SkimLimits {
+  maxStringChars: number;
+  maxValues: number;
+}
+
 /** A JSON text fed in pieces (`write`), whose value `end` gives; a syntax error throws a SyntaxError. */
 export class JsonStreamParser {
+  /** Characters of the current string dropped past limits.maxStringChars. */
+  private dropping = false;
+  private values = 0;
+
+  constructor(private readonly limits?: SkimLimits) {}
+
   private state = State.Value;
   private stack: Frame[] = [];
   private root: unknown = undefined;
@@ -70,17 +85,18 @@ export class JsonStreamParser {
           STRING_STOP.lastIndex = i;
           const m = STRING_STOP.exec(s);
           if (m === null) {
-            this.token += i === 0 ? s : s.slice(i);
+            if (!this.dropping) this.add(i === 0 ? s : s.slice(i));
             i = n;
             break;
           }
           const at = m.index;
-          if (at > i) this.token += s.slice(i, at);
+          if (at > i && !this.dropping) this.add(s.slice(i, at));
           const c = s.charCodeAt(at);
           if (c === 0x22) {
             i = at + 1;
             const v = this.token;
             this.token = '';
+            this.dropping = false;
             if (this.isKey) {
               (this.stack[this.stack.length - 1] as Frame).key = v;
               this.state = State.Colon;
@@ -100,12 +116,12 @@ export class JsonStreamParser {
               }
               const hex = s.slice(at + 2, at + 6);
               if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(at, 'bad \\u escape in a string');
-              this.token += String.fromCharCode(Number.parseInt(hex, 16));
+              if (!this.dropping) this.add(String.fromCharCode(Number.parseInt(hex, 16)));
               i = at + 6;
             } else {
               const r = ESCAPES[e];
               if (r === undefined) this.fail(at + 1, 'bad escape in a string');
-              this.token += r;
+              if (!this.dropping) this.add(r);
               i = at + 2;
             }
           } else this.fail(at, 'control character in a string');
@@ -120,6 +136,7 @@ export class JsonStreamParser {
           }
           this.token += s.slice(i, j);
           i = j;
+          if (this.limits && this.token.length > 400) throw new RangeError('a number too long to skim');
           if (j < n) this.endNumber(i);
           break;
         }
@@ -132,6 +149,7 @@ export class JsonStreamParser {
           }
           this.token += s.slice(i, j);
           i = j;
+          if (this.token.length > 5) this.fail(i, 'unexpected token');
           if (j < n) this.endLiteral(i);
           break;
         }
@@ -156,6 +174,16 @@ export class JsonStreamParser {
     else if (this.state === State.Lit) this.endLiteral(0);
     if (this.state !== State.Done) this.fail(0, 'unexpected end of JSON input');
     return this.root;
+  }
+
+  /** Adds to the string being read; past limits.maxStringChars the rest of it is dropped. */
+  private add(piece: string): void {
+    this.token += piece;
+    const max = this.limits?.maxStringChars;
+    if (max !== undefined && this.token.length > max) {
+      this.token = this.token.slice(0, max);
+      this.dropping = true;
+    }
   }
 
   /** A character outside strings, numbers and literals. */
@@ -221,6 +249,8 @@ export class JsonStreamParser {
 
   private value(v: unknown): void {
     this.justOpened = false;
+    if (this.limits && ++this.values > this.limits.maxValues)
+      throw new RangeError(`more than ${this.limits.maxValues} values: not skimmed`);
     const top = this.stack[this.stack.length - 1];
     if (top === undefined) {
       this.root = v;
