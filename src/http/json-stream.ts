@@ -231,7 +231,7 @@ export class JsonStreamParser {
   /** `]` right after `[`: an empty array (the parser expects a value there). */
   private emptyArrayClose(): boolean {
     const top = this.stack[this.stack.length - 1];
-    return top !== undefined && top.arr && (top.c as unknown[]).length === 0 && this.justOpened;
+    return top?.arr === true && (top.c as unknown[]).length === 0 && this.justOpened;
   }
 
   private justOpened = false;
