@@ -124,6 +124,17 @@ describe('config', () => {
       });
   });
 
+  it('server.bodyIdleTimeout is a duration from 1s to 24d (a longer Node timer fires after 1 ms)', () => {
+    expect(loadConfig({ env: {} }).server.bodyIdleTimeout).toBe('60s');
+    for (const v of ['1s', '24d', 2_147_483_647])
+      expect(validateConfig({ server: { bodyIdleTimeout: v } }), String(v)).toMatchObject({ ok: true });
+    for (const v of ['0s', 999, '25d', '30d', '99999999h', 2_147_483_648, 1e300])
+      expect(validateConfig({ server: { bodyIdleTimeout: v } }), String(v)).toMatchObject({
+        ok: false,
+        issues: [expect.objectContaining({ path: 'server.bodyIdleTimeout' })],
+      });
+  });
+
   it('parses durations', () => {
     expect(durationMs('30s')).toBe(30_000);
     expect(durationMs('10m')).toBe(600_000);

@@ -127,6 +127,11 @@ export const configSchema = z
          */
         bodyIdleTimeout: duration
           .refine((d) => (typeof d === 'string' && !DURATION_PATTERN.test(d)) || durationMs(d) >= 1000, 'at least 1s')
+          // a Node timer holds at most 2^31-1 ms: a longer one fires after 1 ms (every body paused for a moment 408)
+          .refine(
+            (d) => (typeof d === 'string' && !DURATION_PATTERN.test(d)) || durationMs(d) <= 2_147_483_647,
+            'at most 24d (2147483647 ms, the longest timer Node keeps)',
+          )
           .default('60s'),
         /**
          * Gateway calls in flight at once; past it, a new call gets 503 with Retry-After (overload protection: memory
