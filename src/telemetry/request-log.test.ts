@@ -205,6 +205,44 @@ describe('request log sink', () => {
     expect(formatMs(null)).toBe('null');
   });
 
+  it('writes each line as pino does when consecutive calls share or change provider, model, endpoint, stream, status, http status or error type', async () => {
+    // The fields from provider to error_type are the previous line's text when the call's values are the same.
+    const changes: Partial<LlmCall>[] = [
+      {},
+      {},
+      { provider: 'anthropic' },
+      { model: 'gpt-4o' },
+      { endpoint: 'completions' },
+      { stream: false },
+      { status: 'upstream_error', httpStatus: 502, errorType: 'http_502' },
+      { errorType: 'upstream_stream_cut' },
+      { httpStatus: 503 },
+      { errorType: null },
+      { httpStatus: null },
+      { model: 'm"odel\u2028' },
+      {},
+    ];
+    const batch: LlmCall[] = [];
+    let c = base;
+    for (const [i, d] of changes.entries()) {
+      c = { ...c, ...d, requestId: `req-${i}` };
+      batch.push(c, c);
+    }
+    batch.push(base);
+    const writes: string[] = [];
+    const logger = createLogger({ destination: { write: (l: string) => void writes.push(l) } });
+    await requestLogSink(logger).write(batch);
+    const lines = writes.join('').split('\n');
+    expect(lines.pop()).toBe('');
+    batch.forEach((call, i) => {
+      const got = JSON.parse(lines[i] as string);
+      const want = viaPino(call, 'json');
+      delete got.time;
+      delete want.time;
+      expect(Object.entries(got)).toEqual(Object.entries(want));
+    });
+  });
+
   it('writes a large batch in pieces of whole lines, each at most LOG_PIECE_CHARS and a line, in order', async () => {
     const writes: string[] = [];
     const logger = createLogger({ destination: { write: (l: string) => void writes.push(l) } });

@@ -49,6 +49,54 @@ function partsOf(logger: Logger): Parts {
 /** For tests: the `ms` fields' formatting. */
 export const formatMs = (v: number | null): string => ms(v);
 
+/** The line's fields from provider to error_type, and the call's values they were written from. */
+interface Middle {
+  provider: string;
+  model: string;
+  endpoint: string;
+  stream: boolean;
+  status: string;
+  httpStatus: number | null;
+  errorType: string | null | undefined;
+  text: string;
+}
+
+let lastMiddle: Middle | null = null;
+
+/**
+ * `,"provider":...,"model":...,"endpoint":...,"stream":...,"status":...,"http_status":...` and `,"error_type":...`
+ * when there is one: the text of the call before when these seven values are the same (a batch's calls mostly
+ * share them), else written and kept.
+ */
+function middleOf(c: LlmCall): string {
+  const m = lastMiddle;
+  if (
+    m !== null &&
+    m.provider === c.provider &&
+    m.model === c.model &&
+    m.endpoint === c.endpoint &&
+    m.stream === c.stream &&
+    m.status === c.status &&
+    m.httpStatus === c.httpStatus &&
+    m.errorType === c.errorType
+  )
+    return m.text;
+  let text = `,"provider":${str(c.provider)},"model":${str(c.model)},"endpoint":${str(c.endpoint)},"stream":${c.stream}`;
+  text += `,"status":${str(c.status)},"http_status":${num(c.httpStatus)}`;
+  if (c.errorType !== null && c.errorType !== undefined) text += `,"error_type":${str(c.errorType)}`;
+  lastMiddle = {
+    provider: c.provider,
+    model: c.model,
+    endpoint: c.endpoint,
+    stream: c.stream,
+    status: c.status,
+    httpStatus: c.httpStatus,
+    errorType: c.errorType,
+    text,
+  };
+  return text;
+}
+
 /** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
 export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
   const ecs = format === 'ecs';
@@ -56,9 +104,7 @@ export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, ti
   if (c.traceId) s += `,"${ecs ? 'trace.id' : 'trace_id'}":${str(c.traceId)}`;
   const spanId = c.internal?.spanId;
   if (spanId) s += `,"${ecs ? 'span.id' : 'span_id'}":${str(spanId)}`;
-  s += `,"provider":${str(c.provider)},"model":${str(c.model)},"endpoint":${str(c.endpoint)},"stream":${c.stream}`;
-  s += `,"status":${str(c.status)},"http_status":${num(c.httpStatus)}`;
-  if (c.errorType !== null && c.errorType !== undefined) s += `,"error_type":${str(c.errorType)}`;
+  s += middleOf(c);
   s += `,"input_tokens":${num(c.inputTokens)},"output_tokens":${num(c.outputTokens)}`;
   s += `,"token_source":${c.tokenSource === null ? 'null' : str(c.tokenSource)}`;
   s += `,"ttft_ms":${ms(c.ttftMs)},"tpot_ms":${ms(c.tpotMs)},"latency_ms":${ms(c.latencyMs)},"overhead_ms":${ms(c.overheadMs)}`;
