@@ -218,7 +218,7 @@ describe('request log sink', () => {
       { errorType: 'upstream_stream_cut' },
       { httpStatus: 503 },
       { errorType: null },
-      { httpStatus: null },
+      { httpStatus: Number.NaN },
       { model: 'm"odel\u2028' },
       {},
     ];
