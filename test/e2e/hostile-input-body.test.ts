@@ -125,6 +125,23 @@ describe.each([
     });
     expect(ok.status).toBe(200);
     await ok.arrayBuffer();
+    // Streamed: llmscope adds stream_options.include_usage to the 3 MB body it forwards (in parts, not copied), reads
+    // the usage from the stream, and removes it from what the client gets.
+    const streamed = await fetch(`${s.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': `big-stream-${extra.length}` },
+      body: JSON.stringify({ ...JSON.parse(body), stream: true }),
+    });
+    expect(streamed.status).toBe(200);
+    const events = await streamed.text();
+    expect(events).toContain('data: [DONE]');
+    expect(events).not.toContain('"usage"');
+    const call = await until(async () => {
+      const r = await fetch(`${s.base}/api/requests/big-stream-${extra.length}`);
+      return r.status === 200 ? ((await r.json()) as { token_source: string; input_tokens: number }) : null;
+    });
+    expect(call.token_source).toBe('usage');
+    expect(call.input_tokens).toBeGreaterThan(100_000);
     // Broken at its end (a trailing comma after the last message): refused with the place it broke.
     const broken = `${body.slice(0, -2)},${body.slice(-2)}`;
     const bad = await fetch(`${s.base}/v1/chat/completions`, {
