@@ -221,7 +221,7 @@ try {
   for (const s of sims) s.kill('SIGTERM');
 }
 
-console.log(`\n${MB} MB bodies, ${ROUNDS} rounds each, median (max) over rounds`);
+console.log(`\n${MB} MB bodies, ${ROUNDS} rounds each, upper median (max) over rounds`);
 console.log('| shape | target | big call ms | worst small call ms | loop max ms | load |');
 console.log('|---|---|---|---|---|---|');
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
