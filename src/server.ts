@@ -332,6 +332,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   registerStatsRoutes(api, store);
   registerAuditRoutes(api, audit);
   registerMeRoute(api);
+  // A user's background responses still held for their poll are recorded before an erase of the user, and so erased.
+  ctx.erasers.push({
+    name: 'background-responses',
+    before: async (user) => {
+      if (proxy.releaseBackgroundOf(user) > 0) await recorder.flush();
+    },
+    erase: async () => ({}),
+  });
   registerEraseRoute(api, { store, erasers: ctx.erasers, audit });
   registerSessionRoutes(api, store, { detailExtras: ctx.detailExtras });
   // The user page's spend and budgets come from the cost capability, when it is loaded.

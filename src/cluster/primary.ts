@@ -192,6 +192,19 @@ export async function startFleet(
   });
   const { logger, registry } = app.ctx;
   const log = logger.child({ module: 'cluster' });
+  // Background responses held by the workers for their poll: an erase of a user has them record the user's first
+  // (DELETE /api/users/{id}/data), then waits for those calls to reach the store, so the erase removes them too.
+  app.ctx.erasers.push({
+    name: 'background-responses-workers',
+    before: async (user) => {
+      const asked = [...members.values()]
+        .filter((m) => m.worker.isConnected())
+        .map((m) => m.rpc.call<number>('background.releaseUser', user, 10_000).catch(() => 0));
+      const released = (await Promise.all(asked)).reduce((a, b) => a + b, 0);
+      if (released > 0) await app.ctx.recorder.flush();
+    },
+    erase: async () => ({}),
+  });
   const running = new Gauge({
     name: 'llmscope_workers',
     help: 'Gateway worker processes serving (serve --workers): started and listening, not draining.',

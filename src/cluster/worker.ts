@@ -423,6 +423,14 @@ export async function startWorker(
     onShed: (reason) => metrics.shed.inc({ reason }),
   });
 
+  // An erase of a user's data (run in the primary) first has this worker record the user's held background responses,
+  // and answers once they are handed over, so that the erase finds them with the user's other calls.
+  rpc.on('background.releaseUser', async (user) => {
+    const n = proxy.releaseBackgroundOf(String(user));
+    if (n > 0) await recorder.flush();
+    return n;
+  });
+
   const primary = new Pool(init.internalUrl, { connections: 64, bodyTimeout: 0, headersTimeout: 0 });
   const trust = config.server.trustProxy;
   const peerOf = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');

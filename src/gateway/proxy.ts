@@ -539,6 +539,11 @@ export class GatewayProxy {
     this.background.releaseAll();
   }
 
+  /** Records the background calls of end user `user` still waiting for their poll, as they are (before an erase). */
+  releaseBackgroundOf(user: string): number {
+    return this.background.releaseUser(user);
+  }
+
   /** Answers with llmscope's own error and records the call. */
   private fail(res: ServerResponse, flight: Flight, err: unknown): void {
     // The client hung up mid-upload: a cancelled call (as one cut while answered), not an upstream error to log.

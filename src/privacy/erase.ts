@@ -14,6 +14,11 @@ export interface UserDataEraser {
   name: string;
   /** Deletes what it keeps about `user`, whose calls have these request ids; returns counts by kind (snake_case). */
   erase(user: string, requestIds: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * Runs before the user's calls are looked up: records what the capability still holds of theirs unrecorded (the
+   * gateway's held background responses), so that the erase finds and removes it too.
+   */
+  before?(user: string): Promise<void>;
 }
 
 /** How an erased user is named in the audit log: `user:sha256:` and the first 16 hex digits of the id's SHA-256. */
@@ -43,6 +48,7 @@ export async function eraseUser(
   const was = sqlite ? Number(sqlite.pragma('secure_delete', { simple: true })) : 0;
   sqlite?.pragma('secure_delete = ON');
   try {
+    for (const e of erasers) await e.before?.(user);
     const ids = await store.userCallIds(user);
     const out: EraseResult = { calls: 0 };
     for (const e of erasers) {

@@ -133,6 +133,22 @@ export class BackgroundCalls {
     for (const id of [...this.held.keys()]) this.release(id);
   }
 
+  /**
+   * Records now, as they are, the held calls of end user `user` (an erase of their data is about to run: recorded
+   * now, they are erased with the user's other calls instead of stored after the erase by a later poll). Returns how
+   * many; a later poll of one passes through unrecorded.
+   */
+  releaseUser(user: string): number {
+    let n = 0;
+    for (const [id, h] of [...this.held])
+      if (h.call.user === user) {
+        this.take(id);
+        this.record(h.call);
+        n++;
+      }
+    return n;
+  }
+
   private take(id: string): Held | undefined {
     const h = this.held.get(id);
     if (!h) return undefined;
