@@ -1,6 +1,9 @@
 // The nvidia-smi collector: runs `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` on this host and
 // parses its lines. Imports only node: built-ins so scripts/gpu-check.sh can bundle it alone.
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { type GpuCollector, type GpuSample, GpuUnavailableError, MIB } from './types.js';
 
 export const NVIDIA_SMI_FIELDS = [
@@ -145,6 +148,29 @@ export function runProgram(path: string, args: readonly string[], signal: AbortS
   });
 }
 
+/**
+ * Where `name` would run from: itself when it names a path, else the first directory of `pathEnv` (PATH) holding an
+ * executable file of that name, as execvp searches (an empty entry is the working directory); null when none does.
+ * A few access() calls, where trying to spawn a program that is not there forks this whole process first (~27 ms of
+ * the event loop under load, every poll, on the hosts without a GPU that most gateways run on).
+ */
+export async function findProgram(name: string, pathEnv = process.env.PATH ?? ''): Promise<string | null> {
+  const runnable = async (p: string): Promise<boolean> => {
+    try {
+      await access(p, constants.X_OK);
+      return (await stat(p)).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return (await runnable(name)) ? name : null;
+  for (const dir of pathEnv.split(delimiter)) {
+    const p = join(dir || '.', name);
+    if (await runnable(p)) return p;
+  }
+  return null;
+}
+
 export interface NvidiaSmiOptions {
   /** Binary to run (default `nvidia-smi`, looked up on PATH). */
   path?: string;
@@ -167,7 +193,10 @@ export class NvidiaSmiCollector implements GpuCollector {
   async collect(signal: AbortSignal): Promise<GpuSample[]> {
     let r: ExecResult;
     try {
-      r = await runProgram(this.path, NVIDIA_SMI_ARGS, signal);
+      // Looked up each poll (not once), so a driver installed while llmscope runs is found without a restart.
+      const found = await findProgram(this.path);
+      if (found === null) throw Object.assign(new Error(`spawn ${this.path} ENOENT`), { code: 'ENOENT' });
+      r = await runProgram(found, NVIDIA_SMI_ARGS, signal);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException)?.code;
       if (code === 'ENOENT')
