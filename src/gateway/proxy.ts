@@ -463,6 +463,9 @@ export class GatewayProxy {
         const stop = watchBodyIdle(req, (err) => {
           idle = err;
           upload.destroy(err);
+          // The provider answered before the body was whole (a 404, a 400) and the answer went: nothing is left to
+          // say 408 on, and the rest of the body will not come, so the connection is closed rather than held.
+          if (res.writableEnded) req.socket?.destroy();
         });
         req.once('end', stop);
         req.once('close', stop);
