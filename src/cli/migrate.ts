@@ -16,6 +16,7 @@ import {
 } from '../alerts/state/index.js';
 import type { LlmCall } from '../calls/index.js';
 import {
+  emptyFigures,
   PostgresSpendStore,
   SPEND_DIMENSIONS,
   type SpendDelta,
@@ -285,7 +286,7 @@ function spendDiff(src: SpendRow[], dst: SpendRow[], minuteOf: (r: SpendRow) => 
   const out: SpendDelta[] = [];
   for (const r of src) {
     const t = there.get(`${r.t}\u0000${r.value}`);
-    const d: SpendDelta = { minute: minuteOf(r), dimension: r.dimension, value: r.value, ...zeroFigures() };
+    const d: SpendDelta = { minute: minuteOf(r), dimension: r.dimension, value: r.value, ...emptyFigures() };
     let any = false;
     for (const f of FIGURES) {
       const v = r[f] - (t?.[f] ?? 0);
@@ -296,18 +297,6 @@ function spendDiff(src: SpendRow[], dst: SpendRow[], minuteOf: (r: SpendRow) => 
   }
   return out;
 }
-
-const zeroFigures = (): SpendFigures => ({
-  costUsd: 0,
-  requests: 0,
-  unpriced: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cachedInputTokens: 0,
-  bytes: 0,
-  cacheWriteInputTokens: 0,
-  reasoningTokens: 0,
-});
 
 /**
  * Spend lives in minute rows (kept a few days) and daily rows (kept long). `apply` adds to both, so: first the
