@@ -388,6 +388,15 @@ export async function startFleet(
     rpc.on('hooks.authenticate', (a) => member.admissions.run('authenticate', a as AdmissionSnapshot));
     rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
     rpc.on('hooks.abandon', (ticket) => member.admissions.abandon(ticket));
+    // A worker relayed a poll of a background response it does not hold (the poll came on another connection than
+    // the call): the worker holding it finishes it with that answer. True when one did.
+    rpc.on('background.poll', async (arg) => {
+      const others = [...members.values()].filter((m) => m !== member && m.worker.isConnected());
+      const done = await Promise.all(
+        others.map((m) => m.rpc.call<boolean>('background.finish', arg, 10_000).catch(() => false)),
+      );
+      return done.includes(true);
+    });
     worker.on('message', (msg: { t?: string } & Record<string, unknown>) => {
       member.lastSeen = Date.now();
       if (rpc.receive(msg)) return;

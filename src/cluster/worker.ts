@@ -421,6 +421,12 @@ export async function startWorker(
     draining: () => shedding,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
+    // A poll of a background response another worker holds: the primary passes its answer to the others.
+    onOtherPoll: (id, body) => void rpc.call('background.poll', { id, body }, 20_000).catch(() => undefined),
+  });
+  rpc.on('background.finish', (arg) => {
+    const { id, body } = arg as { id: string; body: string };
+    return proxy.finishBackground(String(id), String(body));
   });
 
   // An erase of a user's data (run in the primary) first has this worker record the user's held background responses,

@@ -22,7 +22,7 @@ import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
 import { ClientClosedError, readJsonBody, refuseEncodedJson, sendJson, watchBodyIdle } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
-import { BackgroundCalls, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
+import { BackgroundCalls, isFinishedAnswer, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
 import { now } from './now.js';
@@ -89,6 +89,11 @@ export interface ProxyDeps {
   inflight: Set<ServerResponse>;
   /** Told of each call refused at a limit (`server.maxConcurrentCalls`, `server.maxBufferedBytes`) or while draining. */
   onShed?: (reason: ShedReason) => void;
+  /**
+   * Set in a gateway worker (`serve --workers`): a poll this process relayed of a background response it does not
+   * hold, with its answer, for the worker that does (the primary passes it to the others, `finishBackground`).
+   */
+  onOtherPoll?: (id: string, body: string) => void;
 }
 
 export type ShedReason = 'concurrency' | 'memory' | 'shutting_down';
@@ -484,9 +489,12 @@ export class GatewayProxy {
         throw idle ?? upstreamFailure(err, up);
       }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
-      // A poll of a held background response: its answer is read as it passes, to finish the call.
+      // A poll of a held background response: its answer is read as it passes, to finish the call. In a gateway worker
+      // a poll of one held by another worker (a poll on another connection) is read too, for that worker.
       const polled =
-        answer.statusCode < 300 && !answer.headers['content-encoding'] ? this.background.waitingOn(method, path) : null;
+        answer.statusCode < 300 && !answer.headers['content-encoding']
+          ? this.background.waitingOn(method, path, this.d.onOtherPoll !== undefined)
+          : null;
       const read: Buffer[] = [];
       let readBytes = 0;
       if (polled !== null)
@@ -495,8 +503,12 @@ export class GatewayProxy {
           if (readBytes <= MAX_POLL_BYTES) read.push(c);
         });
       await pipeline(answer.body, res);
-      if (polled !== null && readBytes <= MAX_POLL_BYTES)
-        this.background.finish(polled, Buffer.concat(read, readBytes).toString('utf8'));
+      if (polled !== null && readBytes <= MAX_POLL_BYTES) {
+        const text = Buffer.concat(read, readBytes).toString('utf8');
+        // Held here: finished here. Else, once finished, passed to the other workers (polls before then are not).
+        if (this.background.holds(polled)) this.background.finish(polled, text);
+        else if (this.d.onOtherPoll && isFinishedAnswer(polled, text)) this.d.onOtherPoll(polled, text);
+      }
     } catch (err) {
       if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
       if (!(err instanceof LlmscopeError) && !(err instanceof ClientClosedError))
@@ -535,6 +547,11 @@ export class GatewayProxy {
     // A background response answered queued waits for the poll that brings its usage (BackgroundCalls).
     if (call && !(flight.endpoint === 'responses' && !this.d.draining() && this.background.hold(call)))
       this.d.recorder.record(call);
+  }
+
+  /** Another worker relayed a poll of background response `id` (onOtherPoll): finishes it here if held here. */
+  finishBackground(id: string, body: string): boolean {
+    return this.background.finish(id, body);
   }
 
   /** Records the background calls still waiting for their poll, as they were answered (shutdown). */

@@ -2,8 +2,8 @@
 // with that response's usage; held calls are bounded in number and time, and released as they are at shutdown.
 import { describe, expect, it, vi } from 'vitest';
 import { arrivedInternals, type LlmCall } from '../../calls/index.js';
-import { fakeCall } from '../../cost/testing.js';
-import { BackgroundCalls } from './background.js';
+import { fakeCall } from '../../calls/testing.js';
+import { BackgroundCalls, isFinishedAnswer } from './background.js';
 
 const queued = (id: string, over: Partial<LlmCall> = {}): LlmCall => {
   const internal = arrivedInternals(0, 'a', 'b', null);
@@ -61,6 +61,23 @@ describe('BackgroundCalls', () => {
     expect(b.waitingOn('GET', '/responses/resp_1')).toBeNull();
     expect(b.finish('resp_1', done('resp_1'))).toBe(false);
     expect(recorded).toHaveLength(1);
+  });
+
+  it('in a gateway worker, names any poll (held by another worker or not) and tells a finished answer', () => {
+    const b = new BackgroundCalls(() => undefined);
+    expect(b.waitingOn('GET', '/responses/resp_9')).toBeNull();
+    expect(b.waitingOn('GET', '/v1/responses/resp_9', true)).toBe('resp_9');
+    expect(b.waitingOn('POST', '/responses/resp_9/cancel', true)).toBe('resp_9');
+    expect(b.waitingOn('GET', '/responses/resp_9?stream=true', true)).toBeNull();
+    expect(b.waitingOn('GET', '/responses/resp_9/input_items', true)).toBeNull();
+    expect(b.holds('resp_9')).toBe(false);
+    expect(isFinishedAnswer('resp_9', done('resp_9'))).toBe(true);
+    expect(isFinishedAnswer('resp_9', done('resp_9', 'cancelled'))).toBe(true);
+    expect(isFinishedAnswer('resp_9', done('resp_9', 'in_progress'))).toBe(false);
+    expect(isFinishedAnswer('resp_9', done('resp_9', 'queued'))).toBe(false);
+    expect(isFinishedAnswer('resp_9', done('resp_8'))).toBe(false);
+    expect(isFinishedAnswer('resp_9', '{"id":"resp_9","status":')).toBe(false);
+    expect(isFinishedAnswer('resp_9', 'null')).toBe(false);
   });
 
   it('records a failed response as upstream_error with its code, a cancelled one as cancelled', () => {

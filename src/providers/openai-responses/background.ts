@@ -4,7 +4,9 @@
 // relays a finished response (completed, incomplete, failed, cancelled): then it is recorded once, with that
 // response's usage, status and finish reason, so its output tokens and cost are in llmscope's figures and /metrics,
 // spend and budgets count it once. A call no poll finishes within HOLD_MS, one pushed out by MAX_HELD newer ones, and
-// those held at shutdown are recorded as they were answered (`queued`, input counted with the tokenizer).
+// those held at shutdown are recorded as they were answered (`queued`, input counted with the tokenizer). Under
+// `serve --workers`, a worker relaying a finished poll of a call it does not hold passes it to the others (the
+// gateway's onOtherPoll, through the recorder process), so a poll on another connection finishes the call too.
 import { keepText } from '../../calls/bounded-text.js';
 import type { LlmCall } from '../../calls/index.js';
 import { responseInfo } from './index.js';
@@ -35,6 +37,19 @@ export function isUnfinishedBackground(call: LlmCall): boolean {
   );
 }
 
+/** True when `body` is background response `id` finished (completed, incomplete, failed, cancelled). */
+export function isFinishedAnswer(id: string, body: string): boolean {
+  let o: unknown;
+  try {
+    o = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  if (!o || typeof o !== 'object' || (o as { id?: unknown }).id !== id) return false;
+  const status = (o as { status?: unknown }).status;
+  return typeof status === 'string' && status !== 'queued' && status !== 'in_progress';
+}
+
 export class BackgroundCalls {
   private readonly held = new Map<string, Held>();
 
@@ -59,12 +74,18 @@ export class BackgroundCalls {
     return true;
   }
 
+  /** True while the call of background response `id` is held here. */
+  holds(id: string): boolean {
+    return this.held.has(id);
+  }
+
   /**
    * The id of a held call that a pass-through request may finish (`GET /v1/responses/{id}` or
-   * `POST /v1/responses/{id}/cancel`), else null.
+   * `POST /v1/responses/{id}/cancel`), else null. With `anyHeld` (a gateway worker, whose fellow workers hold calls
+   * too) the id of any such request, held here or not.
    */
-  waitingOn(method: string, path: string): string | null {
-    if (this.held.size === 0) return null;
+  waitingOn(method: string, path: string, anyHeld = false): string | null {
+    if (this.held.size === 0 && !anyHeld) return null;
     const m = POLL.exec(path);
     if (!m || (m[2] ? method !== 'POST' : method !== 'GET')) return null;
     let id = m[1] as string;
@@ -75,7 +96,7 @@ export class BackgroundCalls {
     }
     // A poll that resumes the response's event stream (`?stream=true`) is not read: only a Response body is.
     if (/[?&]stream=true(&|$)/.test(path)) return null;
-    return this.held.has(id) ? id : null;
+    return anyHeld || this.held.has(id) ? id : null;
   }
 
   /**
