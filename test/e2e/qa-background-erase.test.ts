@@ -58,8 +58,8 @@ describe('an erase while a background response is held', () => {
   for (const workers of ['1', '2'])
     it(`erases the held call too, and leaves another user's to its poll (--workers ${workers})`, async () => {
       const base = await serve(workers);
-      // its own connection: openai 6 uses the global fetch, whose pool this test's fetch calls share, and under
-      // --workers a poll must come on the connection (so to the worker) that relayed the call
+      // its own connection pool (openai 6 otherwise uses the global fetch's, which this test's fetch calls share); a
+      // poll that reaches the other worker finishes the call too (reach-background-workers.test.ts)
       const client = new OpenAI({
         baseURL: `${base}/v1`,
         apiKey: 'sk-test',
@@ -81,7 +81,7 @@ describe('an erase while a background response is held', () => {
       expect(erase.status).toBe(200);
       expect(((await erase.json()) as { erased: { calls: number } }).erased.calls).toBe(1);
 
-      // both finished by their polls (on the client's keep-alive connection, so on the worker holding them)
+      // both finished by their polls
       for (const r of [alice, bob])
         await until(async () => ((await client.responses.retrieve(r.id)).status === 'completed' ? true : null));
       const get = async (id: string) => {
