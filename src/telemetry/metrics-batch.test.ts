@@ -3,49 +3,22 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
+import { fakeCall } from '../calls/testing.js';
 import { BUCKETS, HistogramSeries, Metrics } from './metrics.js';
 
 let seq = 0;
 function call(over: Partial<LlmCall> = {}): LlmCall {
   const startedAt = 1_750_000_000_000 + seq;
-  return {
+  return fakeCall({
     requestId: `r-${++seq}`,
-    traceId: null,
     startedAt,
     endedAt: startedAt + 800,
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 'ok',
-    httpStatus: 200,
-    errorType: null,
-    user: null,
-    team: null,
-    feature: null,
-    session: null,
-    apiKeyId: null,
     inputTokens: 100,
     outputTokens: 20,
-    cachedInputTokens: 0,
-    reasoningTokens: 0,
-    tokenSource: 'usage',
-    ttftMs: null,
-    tpotMs: null,
     latencyMs: 800,
     overheadMs: 0.4,
-    costUsd: null,
-    price: null,
-    finishReason: 'stop',
-    refusal: false,
-    requestBytes: 0,
-    responseBytes: 0,
-    source: 'ingest',
-    spans: [],
-    events: [],
-    content: null,
     ...over,
-  };
+  });
 }
 
 /** Varied calls: many label sets, fractional costs and latencies, refusals, nulls, names past the label budget. */
