@@ -76,6 +76,10 @@ describe('BackgroundCalls', () => {
     expect(isFinishedAnswer('resp_9', done('resp_9', 'in_progress'))).toBe(false);
     expect(isFinishedAnswer('resp_9', done('resp_9', 'queued'))).toBe(false);
     expect(isFinishedAnswer('resp_9', done('resp_8'))).toBe(false);
+    // an ordinary stored response retrieved (background: false) is held by no worker
+    const ordinary = { ...JSON.parse(done('resp_9')), background: false };
+    expect(isFinishedAnswer('resp_9', JSON.stringify(ordinary))).toBe(false);
+    expect(isFinishedAnswer('resp_9', JSON.stringify({ ...ordinary, background: true }))).toBe(true);
     expect(isFinishedAnswer('resp_9', '{"id":"resp_9","status":')).toBe(false);
     expect(isFinishedAnswer('resp_9', 'null')).toBe(false);
   });

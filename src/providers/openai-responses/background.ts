@@ -37,7 +37,11 @@ export function isUnfinishedBackground(call: LlmCall): boolean {
   );
 }
 
-/** True when `body` is background response `id` finished (completed, incomplete, failed, cancelled). */
+/**
+ * True when `body` is background response `id` finished (completed, incomplete, failed, cancelled). A response that
+ * says `background: false` (OpenAI's answer to a retrieve of an ordinary stored response) is none: no worker holds
+ * it, so it is not passed around. One that does not say (a server that omits the field) may be.
+ */
 export function isFinishedAnswer(id: string, body: string): boolean {
   let o: unknown;
   try {
@@ -46,6 +50,7 @@ export function isFinishedAnswer(id: string, body: string): boolean {
     return false;
   }
   if (!o || typeof o !== 'object' || (o as { id?: unknown }).id !== id) return false;
+  if ((o as { background?: unknown }).background === false) return false;
   const status = (o as { status?: unknown }).status;
   return typeof status === 'string' && status !== 'queued' && status !== 'in_progress';
 }
