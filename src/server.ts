@@ -376,6 +376,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // /api/otlp/v1/logs, behind the same guard.
   const otlpLogs = new OtlpLogsReceiver({ recorder, store, registry, bodyLimit: config.server.bodyLimit });
   api.post('/api/otlp/v1/logs', ({ req, res }) => otlpLogs.handle(req, res));
+  // Codex responses waiting a moment for their request's event are recorded before an erase of their user, and so erased.
+  ctx.erasers.push({
+    name: 'otlp-logs-waiting',
+    before: async (user) => {
+      if (otlpLogs.releaseWaitingOf(user) > 0) await recorder.flush();
+    },
+    erase: async () => ({}),
+  });
 
   // Signed-out sessions: on PostgreSQL in the store, so every replica refuses them (within its refresh interval).
   const revocations =
@@ -573,6 +581,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await new Promise((r) => setTimeout(r, 20));
       // Background responses no poll finished yet: recorded as they were answered (queued).
       proxy.releaseBackground();
+      // Codex responses still waiting for their request's event (a concurrent export): recorded as they are.
+      otlpLogs.releaseWaiting();
       const abandoned = inflight.size;
       const recordedBefore = recorder.recorded;
       server.closeAllConnections();

@@ -126,7 +126,16 @@ const TOKEN_KEYS = [
 
 /** What a record is: a call, an agent's request that only starts one (Codex), or something else. */
 export type LogOutcome =
-  | { kind: 'call'; call: LlmCall }
+  | {
+      kind: 'call';
+      call: LlmCall;
+      /**
+       * A Codex response's end (its response.completed or failed stream): the conversation it belongs to, and whether
+       * its request's start was known (`codexStart`), so its latency is real; when it was not, the receiver waits a
+       * moment for that request's event, which a concurrent export may bring just after.
+       */
+      codex?: { conversation: string; matched: boolean };
+    }
   | { kind: 'request'; conversation: string; startedAt: number }
   | { kind: 'unrecognised' }
   | { kind: 'rejected'; why: string };
@@ -174,6 +183,7 @@ export function logToOutcome(r: OtlpLogRecord, codexStart: (conversation: string
   const durationMs = duration !== null && duration >= 0 ? duration : null;
   const errorText = clip(asString(a['error.message']) ?? asString(a['error']), MAX_ERROR_MESSAGE);
   let input: LogCallInput;
+  let codex: { conversation: string; matched: boolean } | undefined;
   if (name === CLAUDE_REQUEST || name === CLAUDE_ERROR) {
     const failed = name === CLAUDE_ERROR;
     const http = failed ? (httpStatusOf(a['status_code']) ?? 500) : 200;
@@ -217,6 +227,8 @@ export function logToOutcome(r: OtlpLogRecord, codexStart: (conversation: string
     const failed = errorText !== null || (http !== null && http >= 400);
     const status: number = failed ? (http !== null && http >= 400 ? http : 500) : 200;
     const started = conversation !== null ? codexStart(conversation) : undefined;
+    if (name === CODEX_SSE && conversation !== null)
+      codex = { conversation, matched: started !== undefined && started <= at };
     const latencyMs =
       name === CODEX_REQUEST ? (durationMs ?? 0) : started !== undefined && started <= at ? at - started : 0;
     input = {
@@ -239,7 +251,8 @@ export function logToOutcome(r: OtlpLogRecord, codexStart: (conversation: string
   }
   const meta = metadataOf(r);
   if (meta.problem !== null) return { kind: 'rejected', why: meta.problem };
-  return { kind: 'call', call: toCall(r, input, meta.metadata) };
+  const call = toCall(r, input, meta.metadata);
+  return codex ? { kind: 'call', call, codex } : { kind: 'call', call };
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;

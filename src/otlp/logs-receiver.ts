@@ -21,6 +21,20 @@ export const LOG_RESULTS: readonly LogResult[] = ['call', 'duplicate', 'unrecogn
 
 /** Codex requests whose response has not come yet, remembered per conversation (bounded). */
 const MAX_OPEN_REQUESTS = 10_000;
+/**
+ * How long a Codex response whose request event has not been seen waits for it before it is recorded with latency 0:
+ * the exporter's batches are sent concurrently, so a batch boundary between a request and its response can bring the
+ * response first, by a few milliseconds.
+ */
+export const CODEX_REQUEST_WAIT_MS = 2_000;
+/** At most this many Codex responses wait for their request at once; past it the oldest is recorded as it is. */
+const MAX_WAITING = 10_000;
+
+interface Waiting {
+  call: LlmCall;
+  conversation: string;
+  timer: NodeJS.Timeout;
+}
 
 export interface OtlpLogsReceiverOptions {
   recorder: Pick<Recorder, 'record'> & Partial<Pick<Recorder, 'holdRoom'>>;
@@ -28,6 +42,8 @@ export interface OtlpLogsReceiverOptions {
   registry: Registry;
   bodyLimit: number;
   roomWaitMs?: number;
+  /** How long a Codex response waits for its request's event (default CODEX_REQUEST_WAIT_MS). */
+  requestWaitMs?: number;
   /** How many recorded call ids are remembered for spotting re-sent exports (default 100,000). */
   recentIds?: number;
 }
@@ -44,6 +60,8 @@ export class OtlpLogsReceiver {
   private readonly taking = new Set<string>();
   /** Codex: conversation id → when its latest request began (ms). */
   private readonly codexStarts = new Map<string, number>();
+  /** Codex responses taken (counted, not recorded yet) whose request's event has not come: by call id, oldest first. */
+  private readonly waiting = new Map<string, Waiting>();
 
   constructor(private readonly opts: OtlpLogsReceiverOptions) {
     this.recent = new RecentIds(opts.recentIds ?? 100_000);
@@ -98,15 +116,22 @@ export class OtlpLogsReceiver {
     const calls: LlmCall[] = [];
     // Codex's request events come before their response's in time; an export may hold both.
     const ordered = [...records].sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
+    // Codex responses whose request's event has not been seen: they wait for it (waitFor) once taken.
+    const unmatched = new Map<LlmCall, string>();
     for (const r of ordered) {
       const o = logToOutcome(r, (conversation) => this.codexStarts.get(conversation));
-      if (o.kind === 'call') calls.push(o.call);
-      else if (o.kind === 'rejected') {
+      if (o.kind === 'call') {
+        calls.push(o.call);
+        // A request's start serves the one response that ends it; a later response without its own request waits.
+        if (o.codex?.matched) this.codexStarts.delete(o.codex.conversation);
+        else if (o.codex) unmatched.set(o.call, o.codex.conversation);
+      } else if (o.kind === 'rejected') {
         counts.rejected++;
         reasons.set(o.why, (reasons.get(o.why) ?? 0) + 1);
       } else {
         counts.unrecognised++;
-        if (o.kind === 'request') this.rememberStart(o.conversation, o.startedAt);
+        if (o.kind === 'request' && !this.startWaiting(o.conversation, o.startedAt))
+          this.rememberStart(o.conversation, o.startedAt);
       }
     }
     const waitMs = this.opts.roomWaitMs ?? INGEST_ROOM_WAIT_MS;
@@ -134,7 +159,9 @@ export class OtlpLogsReceiver {
         this.recent.add(c.requestId);
         requestIds.push(c.requestId);
         counts.call++;
-        this.opts.recorder.record(c);
+        const conversation = unmatched.get(c);
+        if (conversation === undefined) this.opts.recorder.record(c);
+        else this.waitFor(c, conversation);
       }
       for (const r of LOG_RESULTS) if (counts[r] > 0) this.total.inc({ result: r }, counts[r]);
       const rejectedMessage = [...reasons].map(([why, n]) => `${n} log record${n === 1 ? '' : 's'}: ${why}`).join('; ');
@@ -143,6 +170,66 @@ export class OtlpLogsReceiver {
       for (const c of taking) this.taking.delete(c.requestId);
       release();
     }
+  }
+
+  /** Codex responses waiting for their request's event (a moment at most). */
+  get waitingCalls(): number {
+    return this.waiting.size;
+  }
+
+  /** Records every Codex response still waiting for its request, as it is (latency 0): at shutdown. */
+  releaseWaiting(): void {
+    for (const id of [...this.waiting.keys()]) this.release(id);
+  }
+
+  /** Records now, as they are, the waiting Codex responses of end user `user` (an erase is about to run); how many. */
+  releaseWaitingOf(user: string): number {
+    let n = 0;
+    for (const [id, w] of [...this.waiting])
+      if (w.call.user === user) {
+        this.release(id);
+        n++;
+      }
+    return n;
+  }
+
+  /** A Codex response without its request's start waits for it (recorded with latency 0 if it does not come). */
+  private waitFor(call: LlmCall, conversation: string): void {
+    if (this.waiting.size >= MAX_WAITING) {
+      const oldest = this.waiting.keys().next().value;
+      if (oldest !== undefined) this.release(oldest);
+    }
+    const timer = setTimeout(() => this.release(call.requestId), this.opts.requestWaitMs ?? CODEX_REQUEST_WAIT_MS);
+    timer.unref();
+    this.waiting.set(call.requestId, { call, conversation, timer });
+  }
+
+  private release(id: string, call?: LlmCall): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(id);
+    this.opts.recorder.record(call ?? w.call);
+  }
+
+  /**
+   * A Codex request's event came after the response it started (a concurrent export): that response, the earliest of
+   * the conversation's waiting ones that ended after the request began, is recorded with its latency. False if none
+   * waits, and the start is remembered for the response to come.
+   */
+  private startWaiting(conversation: string, startedAt: number): boolean {
+    let found: Waiting | undefined;
+    for (const w of this.waiting.values())
+      if (
+        w.conversation === conversation &&
+        w.call.endedAt >= startedAt &&
+        (!found || w.call.endedAt < found.call.endedAt)
+      )
+        found = w;
+    if (!found) return false;
+    const latencyMs = found.call.endedAt - startedAt;
+    this.release(found.call.requestId, { ...found.call, startedAt, latencyMs });
+    return true;
   }
 
   private rememberStart(conversation: string, startedAt: number): void {

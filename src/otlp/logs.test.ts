@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { decodeLogsJson, decodeLogsProtobuf, encodeLogsProtobuf, type OtlpLogRecord } from './logs-decode.js';
 import { eventNameOf, logToOutcome } from './logs-map.js';
@@ -266,5 +266,105 @@ describe('OTLP logs receiver', () => {
     const metrics = await registry.getSingleMetricAsString('llmscope_otlp_logs_total');
     expect(metrics).toContain('llmscope_otlp_logs_total{result="call"} 1');
     expect(metrics).toContain('llmscope_otlp_logs_total{result="duplicate"} 1');
+  });
+
+  it("Codex: a response whose request event comes in a later export (concurrent batches) waits for it and gets its latency; one whose request never comes is recorded with latency 0; a request's start serves one response", async () => {
+    const recorded: LlmCall[] = [];
+    const r = new OtlpLogsReceiver({
+      recorder: { record: (c) => recorded.push(c) },
+      store: { knownIds: async () => new Set<string>() },
+      registry: new Registry(),
+      bodyLimit: 1 << 20,
+      requestWaitMs: 60_000,
+    });
+    const codex = { 'service.name': 'codex_cli_rs' };
+    const base = { 'conversation.id': 'conv-9', model: 'gpt-5', 'user.account_id': 'acct-9' };
+    const request = (ms: number, duration: number) =>
+      decodeLogsJson(
+        exportOf(
+          [
+            {
+              attrs: { ...base, 'event.name': 'codex.api_request', duration_ms: String(duration) },
+              timeNs: `${BigInt(ms) * 1_000_000n}`,
+            },
+          ],
+          codex,
+        ),
+      );
+    const completed = (ms: number, output: number) =>
+      decodeLogsJson(
+        exportOf(
+          [
+            {
+              attrs: {
+                ...base,
+                'event.name': 'codex.sse_event',
+                'event.kind': 'response.completed',
+                input_token_count: 100,
+                output_token_count: output,
+              },
+              timeNs: `${BigInt(ms) * 1_000_000n}`,
+            },
+          ],
+          codex,
+        ),
+      );
+    const t0 = 1_700_000_000_000;
+    // the response's batch is taken first: counted, not recorded yet
+    expect((await r.accept(completed(t0 + 3_000, 7))).counts).toMatchObject({ call: 1 });
+    expect(recorded).toHaveLength(0);
+    expect(r.waitingCalls).toBe(1);
+    // its request's batch, a moment later: recorded once, with the latency from the request's start
+    expect((await r.accept(request(t0 + 400, 400))).counts).toMatchObject({ unrecognised: 1, call: 0 });
+    expect(recorded.map((c) => [c.outputTokens, c.latencyMs, c.startedAt])).toEqual([[7, 3_000, t0]]);
+    expect(r.waitingCalls).toBe(0);
+    // in order: the request's start serves its response, and only it
+    await r.accept(request(t0 + 5_500, 500));
+    await r.accept(completed(t0 + 6_000, 8));
+    expect(recorded.at(-1)).toMatchObject({ outputTokens: 8, latencyMs: 1_000 });
+    // a second response with no request of its own does not take the first one's start: it waits
+    await r.accept(completed(t0 + 9_000, 9));
+    expect(recorded).toHaveLength(2);
+    expect(r.waitingCalls).toBe(1);
+    // a re-sent export of the waiting response counts as a duplicate
+    expect((await r.accept(completed(t0 + 9_000, 9))).counts).toMatchObject({ call: 0, duplicate: 1 });
+    // shutdown: recorded as it is, latency 0
+    r.releaseWaiting();
+    expect(recorded.at(-1)).toMatchObject({ outputTokens: 9, latencyMs: 0 });
+    expect(recorded).toHaveLength(3);
+  });
+
+  it('Codex: a response whose request event never comes is recorded after the wait, latency 0', async () => {
+    const recorded: LlmCall[] = [];
+    const r = new OtlpLogsReceiver({
+      recorder: { record: (c) => recorded.push(c) },
+      store: { knownIds: async () => new Set<string>() },
+      registry: new Registry(),
+      bodyLimit: 1 << 20,
+      requestWaitMs: 20,
+    });
+    const records = decodeLogsJson(
+      exportOf(
+        [
+          {
+            attrs: {
+              'conversation.id': 'conv-x',
+              model: 'gpt-5',
+              'event.name': 'codex.sse_event',
+              'event.kind': 'response.completed',
+              input_token_count: 10,
+              output_token_count: 2,
+            },
+            timeNs: T,
+          },
+        ],
+        { 'service.name': 'codex_cli_rs' },
+      ),
+    );
+    await r.accept(records);
+    expect(recorded).toHaveLength(0);
+    await vi.waitFor(() => expect(recorded).toHaveLength(1), { timeout: 5_000 });
+    expect(recorded[0]).toMatchObject({ outputTokens: 2, latencyMs: 0 });
+    expect(r.waitingCalls).toBe(0);
   });
 });
