@@ -37,6 +37,7 @@ import {
   SimulatorOptionError,
   type SimulatorOptions,
 } from './options.js';
+import { attachRealtimeSimulator } from './realtime.js';
 import {
   compactResponse,
   countResponseInputTokens,
@@ -216,6 +217,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
   });
   server.keepAliveTimeout = 5000;
+  // OpenAI's Realtime API over WebSocket (realtime.ts)
+  const realtime = attachRealtimeSimulator(server, state);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -239,6 +242,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         const pending = [...state.active].map((ex) => ex.closed);
         for (const ex of state.active) ex.stop();
+        realtime.close();
         server.closeAllConnections();
         await Promise.all([stopped, ...pending]);
       })();
