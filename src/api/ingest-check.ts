@@ -5,6 +5,7 @@
 // the body goes to zod, which then gives its own result and messages. So it is an exact shortcut or nothing.
 import { z } from 'zod';
 import { CALL_STATUSES, ENDPOINTS } from '../calls/index.js';
+import type { Turns } from '../http/json-stream.js';
 
 /** A record as ingest.ts's schema gives it (its zod type, kept loose here to avoid a cycle of imports). */
 export type CheckedRecord = Record<string, unknown>;
@@ -111,17 +112,45 @@ function withDefaults(r: CheckedRecord): CheckedRecord {
  * every record has passed, so a body handed on to zod is as it came.
  */
 export function checkIngestBody(body: unknown): CheckedRecord[] | { calls: CheckedRecord[] } | CheckedRecord | null {
-  let list: unknown[];
-  if (Array.isArray(body)) list = body;
-  else if (typeof body === 'object' && body !== null && Object.hasOwn(body, 'calls')) {
-    let keys = 0;
-    for (const _ in body) keys++;
-    const calls = (body as { calls: unknown }).calls;
-    if (keys !== 1 || !Array.isArray(calls)) return null;
-    list = calls;
-  } else return passes(body) ? withDefaults(body) : null;
+  const list = recordsOf(body);
+  if (list === null) return null;
+  if (list === undefined) return passes(body) ? withDefaults(body) : null;
   if (list.length < 1 || list.length > MAX_RECORDS) return null;
   for (let i = 0; i < list.length; i++) if (!passes(list[i])) return null;
   for (let i = 0; i < list.length; i++) withDefaults(list[i] as CheckedRecord);
   return body as CheckedRecord[] | { calls: CheckedRecord[] };
+}
+
+/**
+ * checkIngestBody, handing the event loop back to other clients between turns (a batch of 10,000 records).
+ */
+export async function checkIngestBodyInTurns(
+  body: unknown,
+  turns: Turns,
+): Promise<CheckedRecord[] | { calls: CheckedRecord[] } | CheckedRecord | null> {
+  const list = recordsOf(body);
+  if (list === null) return null;
+  if (list === undefined) return passes(body) ? withDefaults(body) : null;
+  if (list.length < 1 || list.length > MAX_RECORDS) return null;
+  for (let i = 0; i < list.length; i++) {
+    if (!passes(list[i])) return null;
+    if (turns.due(i)) await turns.next();
+  }
+  for (let i = 0; i < list.length; i++) withDefaults(list[i] as CheckedRecord);
+  return body as CheckedRecord[] | { calls: CheckedRecord[] };
+}
+
+/**
+ * The records of a batch (an array, or `{"calls": [...]}` and nothing else); undefined for one record (any other
+ * object or value); null for a `calls` body of another form (zod's to answer).
+ */
+function recordsOf(body: unknown): unknown[] | null | undefined {
+  if (Array.isArray(body)) return body;
+  if (typeof body === 'object' && body !== null && Object.hasOwn(body, 'calls')) {
+    let keys = 0;
+    for (const _ in body) keys++;
+    const calls = (body as { calls: unknown }).calls;
+    return keys === 1 && Array.isArray(calls) ? calls : null;
+  }
+  return undefined;
 }

@@ -14,10 +14,11 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
-import { parseBody, readJson, sendJson } from '../http/index.js';
+import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
+import { Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
-import { checkIngestBody } from './ingest-check.js';
+import { checkIngestBodyInTurns } from './ingest-check.js';
 
 const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative()]);
 const count = z.number().int().nonnegative().nullable().optional();
@@ -62,8 +63,15 @@ export const ingestRecordSchema = z
   })
   .strict();
 
-const ingestArraySchema = z.array(ingestRecordSchema).min(1).max(10_000);
-const ingestCallsSchema = z.object({ calls: z.array(ingestRecordSchema).min(1).max(10_000) }).strict();
+/** Records one batch takes at most. */
+const MAX_RECORDS = 10_000;
+const ingestArraySchema = z.array(ingestRecordSchema).min(1).max(MAX_RECORDS);
+const ingestCallsSchema = z.object({ calls: z.array(ingestRecordSchema).min(1).max(MAX_RECORDS) }).strict();
+/** Calls recorded in one turn at most (the recorder enriches them in one go in the next). */
+const RECORD_TURN = 256;
+/** Records zod parses at once for a batch parsed in turns (parseIngestBody). */
+const ZOD_SLICE = 256;
+const ingestSliceSchema = z.array(ingestRecordSchema);
 
 export const ingestBodySchema = z.union([ingestArraySchema, ingestCallsSchema, ingestRecordSchema]);
 
@@ -75,6 +83,41 @@ function ingestSchemaFor(body: unknown): z.ZodType {
   if (Array.isArray(body)) return ingestArraySchema;
   if (body !== null && typeof body === 'object' && 'calls' in body) return ingestCallsSchema;
   return ingestRecordSchema;
+}
+
+/**
+ * The body as ingestBodySchema parses it (zod's data, or its error as LLMSCOPE_ERR_INVALID_BODY), handing the event
+ * loop back between turns: a batch of many records is parsed ZOD_SLICE records at a time, each slice's issues given
+ * the paths they have in the whole body (zod checks a batch's size before its records, and parses every record and
+ * lists all their issues in order, so the slices together give what one parse gives). Other bodies are parsed at once.
+ */
+export async function parseIngestBody(body: unknown, turns: Turns): Promise<z.infer<typeof ingestBodySchema>> {
+  const whole = Array.isArray(body) ? body : onlyCalls(body);
+  if (whole === null || whole.length < 1 || whole.length > MAX_RECORDS || whole.length <= ZOD_SLICE)
+    return parseBody(ingestSchemaFor(body), body) as z.infer<typeof ingestBodySchema>;
+  const prefix = Array.isArray(body) ? [] : ['calls'];
+  const data: z.infer<typeof ingestRecordSchema>[] = [];
+  const issues: z.core.$ZodIssue[] = [];
+  for (let at = 0; at < whole.length; at += ZOD_SLICE) {
+    const r = ingestSliceSchema.safeParse(whole.slice(at, at + ZOD_SLICE));
+    if (r.success) {
+      if (issues.length === 0) for (const rec of r.data) data.push(rec);
+    } else
+      for (const issue of r.error.issues)
+        issues.push({ ...issue, path: [...prefix, at + (issue.path[0] as number), ...issue.path.slice(1)] });
+    if (turns.spent()) await turns.next();
+  }
+  if (issues.length > 0) throw fromZod(new z.ZodError(issues), 'LLMSCOPE_ERR_INVALID_BODY');
+  return Array.isArray(body) ? data : { calls: data };
+}
+
+/** The records of `{"calls": [...]}` when that is all the object holds; else null. */
+function onlyCalls(body: unknown): unknown[] | null {
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'calls')) return null;
+  let keys = 0;
+  for (const _ in body) keys++;
+  const calls = (body as { calls: unknown }).calls;
+  return keys === 1 && Array.isArray(calls) ? calls : null;
 }
 
 const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
@@ -132,8 +175,13 @@ function hasKeys(o: object): boolean {
 }
 
 /** Refuses the body when a record's metadata breaks the rules every way in shares (calls/metadata.ts). */
-function checkMetadata(records: readonly z.infer<typeof ingestRecordSchema>[], pathOf: (i: number) => string): void {
+async function checkMetadata(
+  records: readonly z.infer<typeof ingestRecordSchema>[],
+  pathOf: (i: number) => string,
+  turns: Turns,
+): Promise<void> {
   for (let i = 0; i < records.length; i++) {
+    if (turns.due(i)) await turns.next();
     const m = records[i]?.metadata;
     if (!m) continue;
     const bad = metadataProblem(m, (k) => `${pathOf(i)}metadata.${k}`);
@@ -176,14 +224,26 @@ export async function ingestCalls(
   store: Pick<Store, 'knownIds'>,
   roomWaitMs = INGEST_ROOM_WAIT_MS,
 ) {
+  // A large body is parsed as it arrives (readJson), and its records are checked, turned into calls and recorded a
+  // few milliseconds' worth at a time (Turns): a batch of 10,000 held the event loop for all of it, ~1.2 s for 40 MB
+  // on a busy host, during which no gateway call was served.
   const body = await readJson(req, limit);
+  const turns = new Turns();
   // Bodies that certainly pass skip zod (the same result, at a fraction of the cost); any other gets zod's answer.
   const data =
-    (checkIngestBody(body) as z.infer<typeof ingestBodySchema> | null) ??
-    (parseBody(ingestSchemaFor(body), body) as z.infer<typeof ingestBodySchema>);
+    ((await checkIngestBodyInTurns(body, turns)) as z.infer<typeof ingestBodySchema> | null) ??
+    (await parseIngestBody(body, turns));
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
-  checkMetadata(records, Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '');
-  const calls = records.map(recordToCall);
+  await checkMetadata(
+    records,
+    Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '',
+    turns,
+  );
+  const calls: LlmCall[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    if (turns.due(i)) await turns.next();
+    calls[i] = recordToCall(records[i] as z.infer<typeof ingestRecordSchema>);
+  }
   // A given id recorded lately, or taken by a batch still in progress (a retry racing the first send), is a
   // duplicate before any wait: the store alone cannot tell, as it holds a call only once its batch is written.
   const seen = seenIdsOf(recorder);
@@ -210,15 +270,20 @@ export async function ingestCalls(
     const duplicates: string[] = [];
     try {
       const anyDup = dup.size > 0 || known.size > 0;
-      calls.forEach((call, i) => {
+      // (this batch's given ids stay `taking` until all are recorded, so a retry meanwhile counts them as duplicates)
+      for (let i = 0; i < calls.length; i++) {
+        // The recorder enriches the calls recorded in one turn all at once, when it next gets the event loop:
+        // recording is cheap, enriching is not, so a turn records at most RECORD_TURN calls.
+        if (i % RECORD_TURN === RECORD_TURN - 1 || turns.due(i)) await turns.next();
+        const call = calls[i] as LlmCall;
         if (anyDup && (dup.has(i) || known.has(call.requestId))) {
           duplicates.push(call.requestId);
-          return;
+          continue;
         }
         ids.push(call.requestId);
         if (records[i]?.request_id) seen.remember(call.requestId);
         recorder.record(call);
-      });
+      }
     } finally {
       release();
     }

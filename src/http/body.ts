@@ -220,7 +220,11 @@ export function refuseEncodedJson(req: IncomingMessage): void {
   );
 }
 
-/** Parses a JSON request body, requiring a JSON content type; errors say what to fix. */
+/**
+ * Parses a JSON request body, requiring a JSON content type; errors say what to fix. A body over PARSE_AS_IT_COMES is
+ * parsed piece by piece as it arrives (readJsonBody), so a large one (an /api/ingest batch) does not hold the event
+ * loop for the whole of it at its end.
+ */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const ct = String(req.headers['content-type'] ?? '');
   if (!/^application\/(.+\+)?json\b/i.test(ct)) {
@@ -231,9 +235,11 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     );
   }
   refuseEncodedJson(req);
-  const buf = await readBody(req, limit);
+  const { raw, parsed } = await readJsonBody(req, limit);
   try {
-    return JSON.parse(buf.toString('utf8'));
+    if (parsed === undefined) return JSON.parse(raw.toString('utf8'));
+    if ('error' in parsed) throw parsed.error;
+    return parsed.value;
   } catch (err) {
     throw new LlmscopeError(
       'LLMSCOPE_ERR_INVALID_JSON',
