@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
 import {
   BILL_FORMATS,
@@ -35,7 +36,8 @@ export interface ReconcileIo {
   env?: NodeJS.ProcessEnv;
 }
 
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** A calendar day, YYYY-MM-DD (2025-13-01 and 2025-02-30 are not). */
+const isoDay = z.iso.date();
 
 function fail(msg: string): never {
   throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', msg);
@@ -44,8 +46,10 @@ function fail(msg: string): never {
 /** Runs one reconciliation; throws an LlmscopeError with a message that says what to fix. */
 export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): Promise<void> {
   for (const k of ['from', 'to'] as const)
-    if (flags[k] !== undefined && !DAY_RE.test(flags[k] as string))
+    if (flags[k] !== undefined && !isoDay.safeParse(flags[k]).success)
       fail(`--${k} must be a date like 2025-06-01, got "${flags[k]}"`);
+  if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to)
+    fail(`--from must not be after --to, got ${flags.from} … ${flags.to}`);
   if (flags.format !== undefined && !BILL_FORMATS.includes(flags.format as BillFormat))
     fail(`--format must be one of ${BILL_FORMATS.join(', ')}, got "${flags.format}"`);
   if (!existsSync(flags.bill)) fail(`no bill at ${flags.bill}`);

@@ -62,14 +62,8 @@ const seriesSchema = z.object({
 });
 const reconcileSchema = z.object({
   format: z.enum(BILL_FORMATS as [BillFormat, ...BillFormat[]]).optional(),
-  from: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/)
-    .optional(),
-  to: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/)
-    .optional(),
+  from: z.iso.date().optional(),
+  to: z.iso.date().optional(),
   save: z.enum(['true', 'false']).optional(),
 });
 
@@ -292,6 +286,8 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
 
   api.post('/api/cost/reconciliations', async ({ req, res, url, principal }) => {
     const q = parse(reconcileSchema, url);
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_QUERY', '"from" must not be after "to"', { param: 'from' });
     const text = (await readBody(req, d.bodyLimit)).toString('utf8');
     try {
       const { record, report } = await runReconciliation(

@@ -1,0 +1,77 @@
+// Reconciliation's day range, as a user types it: a day that is not on the calendar (2025-13-01, 2025-02-30) or a
+// range that ends before it starts is refused with a message naming the parameter, by the command and by
+// POST /api/cost/reconciliations. Before, the shape alone was checked: the command printed "Invalid time value"
+// (or reported on 2025-03-02 for 2025-02-30), the API answered 500 internal_error, and a reversed range gave an
+// empty report.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcileCommand } from '../../src/cli/reconcile.js';
+import { createCostModule, SqliteSpendStore } from '../../src/cost/index.js';
+import { type App, createApp } from '../../src/server.js';
+import { configOf } from './helpers.js';
+
+const BILL = 'date,provider,model,amount_usd\n2025-06-01,mistral,mistral-large-latest,12.40\n';
+
+describe('reconcile: the day range', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-reconcile-'));
+  const billFile = join(dir, 'bill.csv');
+  const configFile = join(dir, 'llmscope.yaml');
+  let app: App;
+  let base: string;
+
+  beforeAll(async () => {
+    writeFileSync(billFile, BILL);
+    writeFileSync(configFile, `storage:\n  url: sqlite:${join(dir, 'data.db')}\n`);
+    const db = new Database(join(dir, 'data.db')); // a store with its spend tables, as serve leaves one
+    new SqliteSpendStore(db);
+    db.close();
+    app = await createApp(
+      configOf({
+        server: { host: '127.0.0.1', port: 0 },
+        storage: { url: 'sqlite::memory:' },
+        telemetry: { logLevel: 'silent' },
+        gpu: { collector: 'none' },
+      }),
+      { modules: [createCostModule] },
+    );
+    base = await app.listen();
+  });
+  afterAll(() => app.close());
+
+  it('the command names --from or --to for a day not on the calendar and for a reversed range', async () => {
+    const run = (from: string, to?: string) =>
+      reconcileCommand({ bill: billFile, config: configFile, from, to, save: false }, { out: () => {}, env: {} });
+    await expect(run('2025-13-01')).rejects.toThrow('--from must be a date like 2025-06-01, got "2025-13-01"');
+    await expect(run('2025-02-30')).rejects.toThrow('--from must be a date like 2025-06-01, got "2025-02-30"');
+    await expect(run('2025-06-01', '2025-06-31')).rejects.toThrow('--to must be a date');
+    await expect(run('2025-06-30', '2025-06-01')).rejects.toThrow('--from must not be after --to');
+  });
+
+  it('POST /api/cost/reconciliations answers 400 invalid_query naming the parameter', async () => {
+    for (const [query, param] of [
+      ['from=2025-13-01', 'from'],
+      ['from=2025-02-30', 'from'],
+      ['to=2025-06-31', 'to'],
+      ['from=2025-06-30&to=2025-06-01', 'from'],
+    ]) {
+      const r = await request(`${base}/api/cost/reconciliations?${query}&save=false`, {
+        method: 'POST',
+        body: BILL,
+        headers: { 'content-type': 'text/csv' },
+      });
+      const body = (await r.body.json()) as { error: { code: string; param: string } };
+      expect([query, r.statusCode, body.error.code, body.error.param]).toEqual([query, 400, 'invalid_query', param]);
+    }
+    const ok = await request(`${base}/api/cost/reconciliations?from=2025-06-01&to=2025-06-30&save=false`, {
+      method: 'POST',
+      body: BILL,
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(ok.statusCode).toBe(201);
+    await ok.body.dump();
+  });
+});
