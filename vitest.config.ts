@@ -9,6 +9,8 @@ export const TIMING_FILES = [
   'test/e2e/gateway-gemini.test.ts',
   // The same for Codex, Gemini and Claude Code wire shapes: 7.6-7.9 ms off beside other files' load.
   'test/e2e/reach-wire.test.ts',
+  // Realtime TTFT within 5 ms of the simulator's (best of two responses), client, llmscope and simulator in one process.
+  'test/e2e/reach-realtime.test.ts',
   'test/e2e/shutdown.test.ts',
   // Passes 1 GB and watches the event loop's longest stall and RSS: alone, so other files' load does not count.
   'test/e2e/gateway-bounded.test.ts',

@@ -49,6 +49,7 @@ import {
   registerEraseRoute,
   scrubErrorMessage,
 } from './privacy/index.js';
+import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -507,6 +508,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     undefined,
     { ms: durationMs(config.server.bodyIdleTimeout), onTimeout: () => metrics.bodyTimeouts.inc() },
   );
+  // OpenAI's Realtime API: WebSocket upgrades at /v1/realtime (not on the recorder's listener for its workers).
+  const realtime =
+    internal === undefined
+      ? attachRealtime(server, { config, recorder, logger, upstreams, hooks, draining: () => draining, loopback })
+      : null;
 
   const retention = config.storage.retention;
   const runRetention = async (): Promise<void> => {
@@ -585,6 +591,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       otlpLogs.releaseWaiting();
       const abandoned = inflight.size;
       const recordedBefore = recorder.recorded;
+      // Realtime sessions are closed (1001, going away) rather than waited for: one may last half an hour.
+      await realtime?.closeAll();
       server.closeAllConnections();
       await stopped;
       // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they

@@ -4,7 +4,7 @@ import type { Metadata } from './metadata.js';
 
 /**
  * `messages`: Anthropic's Messages API; `responses`: OpenAI's Responses API; `generate_content`: Gemini's
- * generateContent / streamGenerateContent.
+ * generateContent / streamGenerateContent; `realtime`: one response of an OpenAI Realtime session (WebSocket).
  */
 export type Endpoint =
   | 'chat.completions'
@@ -12,7 +12,8 @@ export type Endpoint =
   | 'embeddings'
   | 'messages'
   | 'responses'
-  | 'generate_content';
+  | 'generate_content'
+  | 'realtime';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
@@ -24,6 +25,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   'messages',
   'responses',
   'generate_content',
+  'realtime',
 ];
 export const CALL_STATUSES: readonly CallStatus[] = [
   'ok',

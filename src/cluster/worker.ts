@@ -25,6 +25,7 @@ import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { clientClosed, createListener, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
+import { attachRealtime } from '../providers/openai-realtime/index.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -526,6 +527,17 @@ export async function startWorker(
     undefined,
     { ms: durationMs(config.server.bodyIdleTimeout), onTimeout: () => metrics.bodyTimeouts.inc() },
   );
+  // OpenAI's Realtime API (WebSocket upgrades at /v1/realtime), served here as in one process: admitted through the
+  // primary's hooks, each response recorded through this worker's hand-off.
+  const realtime = attachRealtime(server, {
+    config,
+    recorder,
+    logger,
+    upstreams,
+    hooks,
+    draining: () => shedding,
+    loopback,
+  });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.server.port, config.server.host, () => {
@@ -580,6 +592,8 @@ export async function startWorker(
         proxy.releaseBackground();
         const abandoned = inflight.size;
         const recordedBefore = recorder.recorded;
+        // Realtime sessions are closed (1001, going away) rather than waited for: one may last half an hour.
+        await realtime.closeAll();
         server.closeAllConnections();
         await stopped;
         // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they

@@ -29,6 +29,7 @@ type Json = Record<string, unknown>;
 export interface RealtimeSimEvents {
   request: [{ requestId: string; method: string; path: string; url: string; headers: Json; body: unknown; at: number }];
   'first-token': [{ requestId: string; path: string; dueMs: number; sentMs: number }];
+  'realtime-close': [{ code: number; reason: string }];
 }
 
 export interface RealtimeSimState {
@@ -77,7 +78,11 @@ export function attachRealtimeSimulator(server: Server, state: RealtimeSimState)
     if (d.fault === 'overloaded') return refuse(socket, 503, overloadedBody());
     wss.handleUpgrade(req, socket, head, (ws) => {
       sessions.add(ws);
-      ws.once('close', () => sessions.delete(ws));
+      // Told with the close code and reason the client sent, for tests of what a gateway passes on.
+      ws.once('close', (code, reason) => {
+        sessions.delete(ws);
+        state.events.emit('realtime-close', { code, reason: reason.toString() });
+      });
       new RealtimeSession(ws, model, d, state).start();
     });
   });

@@ -68,7 +68,15 @@ export const overviewPage: Page = {
           {
             name: 'endpoint',
             label: 'endpoint',
-            options: ['chat.completions', 'completions', 'embeddings', 'responses', 'messages', 'generate_content'],
+            options: [
+              'chat.completions',
+              'completions',
+              'embeddings',
+              'responses',
+              'messages',
+              'generate_content',
+              'realtime',
+            ],
           },
         ],
         route.params,

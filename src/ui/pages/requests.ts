@@ -52,7 +52,15 @@ export const requestsPage: Page = {
         {
           name: 'endpoint',
           label: 'endpoint',
-          options: ['chat.completions', 'completions', 'embeddings', 'responses', 'messages', 'generate_content'],
+          options: [
+            'chat.completions',
+            'completions',
+            'embeddings',
+            'responses',
+            'messages',
+            'generate_content',
+            'realtime',
+          ],
         },
       ],
       route.params,

@@ -1,0 +1,342 @@
+// Metering of one OpenAI Realtime session (a WebSocket relayed frame by frame): which responses it held, and for each
+// when it was asked for, when its first and last output came, and what its `response.done` said (status, usage with
+// cached and audio tokens, output text, the model). Read cheaply: a frame's `type` is read off its first bytes (OpenAI
+// and its SDKs write it first) and only the few events that carry what is kept are parsed — session.created/updated,
+// response.created, response.done, error, and the client's response.create and conversation.item.create; audio and
+// text deltas are only timed. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
+import type { Usage } from '../adapter.js';
+
+type Json = Record<string, unknown>;
+
+/** The output deltas that time a response's first and last output (GA names, then the beta ones). */
+const OUTPUT_DELTAS = new Set([
+  'response.output_text.delta',
+  'response.output_audio.delta',
+  'response.output_audio_transcript.delta',
+  'response.text.delta',
+  'response.audio.delta',
+  'response.audio_transcript.delta',
+  'response.function_call_arguments.delta',
+]);
+
+/** Frames larger than this whose type is not written first are left unread (an audio chunk: nothing to keep). */
+const MAX_PARSED_UNTYPED = 64 * 1024;
+/** Prompt text kept for one response (content capture, token counts when no usage came). */
+const MAX_PROMPT_CHARS = 64 * 1024;
+/** Client response.create events waiting for their response.created, kept at most. */
+const MAX_PENDING = 64;
+
+/** What one response of the session was: the makings of one LlmCall. */
+export interface RealtimeResponse {
+  responseId: string | null;
+  /** The session's model when the response was created (session.created / session.updated). */
+  model: string | null;
+  /** `completed`, `cancelled`, `failed`, `incomplete`, or `open` for one the socket's end cut before its response.done. */
+  status: string;
+  /** status_details.reason (`client_cancelled`, `turn_detected`, `max_output_tokens`, `content_filter`). */
+  reason: string | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  usage: Usage | null;
+  /** The audio parts of the usage, when it said them (priced at the text rate: see docs/send-calls.md). */
+  audio: { input: number; cachedInput: number; output: number } | null;
+  /** Epoch ms: the client's response.create, else the response.created. */
+  startedAt: number;
+  createdAt: number;
+  firstOutputAt: number | null;
+  lastOutputAt: number | null;
+  doneAt: number;
+  /** The answer's text (output_text parts, audio transcripts) from response.done. */
+  outputText: string;
+  /** The text of the conversation items the client created since the previous response. */
+  promptText: string;
+  /** A function call among its output. */
+  toolCall: boolean;
+  /** Frame bytes from the client since the previous response, and from the upstream while it ran. */
+  requestBytes: number;
+  responseBytes: number;
+}
+
+interface Open {
+  id: string;
+  startedAt: number;
+  createdAt: number;
+  firstOutputAt: number | null;
+  lastOutputAt: number | null;
+  promptText: string;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+const TYPE_HEAD = '{"type":"';
+
+/** The event's `type` when the frame starts with it (`{"type":"...`), else null. */
+export function frameType(buf: Buffer): string | null {
+  if (buf.length < 11 || buf[0] !== 0x7b || buf.toString('latin1', 0, 9) !== TYPE_HEAD) return null;
+  const end = buf.indexOf(0x22, 9);
+  if (end === -1 || end - 9 > 80) return null;
+  const t = buf.toString('latin1', 9, end);
+  return t.includes('\\') ? null : t;
+}
+
+function parse(buf: Buffer): Json | null {
+  try {
+    const v = JSON.parse(buf.toString('utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
+  } catch {
+    return null;
+  }
+}
+
+const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+
+const RESPONSE_ID = Buffer.from('"response_id":"');
+
+/** The `response_id` of a delta frame, found without parsing it, or null. */
+function responseIdOf(buf: Buffer): string | null {
+  const at = buf.indexOf(RESPONSE_ID);
+  if (at === -1) return null;
+  const from = at + RESPONSE_ID.length;
+  const end = buf.indexOf(0x22, from);
+  return end === -1 || end - from > 128 ? null : buf.toString('latin1', from, end);
+}
+
+/** Usage of a Realtime response (`response.usage`): tokens with cached ones, and the audio parts apart. */
+export function realtimeUsage(u: unknown): { usage: Usage | null; audio: RealtimeResponse['audio'] } {
+  const o = obj(u);
+  if (!o) return { usage: null, audio: null };
+  const inDetails = obj(o.input_token_details);
+  const outDetails = obj(o.output_token_details);
+  const cachedDetails = obj(inDetails?.cached_tokens_details);
+  const inputAudio = num(inDetails?.audio_tokens);
+  const outputAudio = num(outDetails?.audio_tokens);
+  const cachedAudio = num(cachedDetails?.audio_tokens);
+  return {
+    usage: {
+      inputTokens: num(o.input_tokens),
+      outputTokens: num(o.output_tokens),
+      cachedInputTokens: num(inDetails?.cached_tokens),
+      reasoningTokens: null,
+      cacheWriteInputTokens: null,
+    },
+    audio:
+      inputAudio === null && outputAudio === null && cachedAudio === null
+        ? null
+        : { input: inputAudio ?? 0, cachedInput: cachedAudio ?? 0, output: outputAudio ?? 0 },
+  };
+}
+
+/** The answer's text in a response's output items (output_text parts, audio transcripts) and whether it called a tool. */
+function outputOf(output: unknown): { text: string; toolCall: boolean } {
+  let text = '';
+  let toolCall = false;
+  for (const item of Array.isArray(output) ? output : []) {
+    const it = obj(item);
+    if (!it) continue;
+    if (it.type === 'function_call' || it.type === 'mcp_call') toolCall = true;
+    for (const part of Array.isArray(it.content) ? it.content : []) {
+      const p = obj(part);
+      const t = typeof p?.text === 'string' ? p.text : typeof p?.transcript === 'string' ? p.transcript : '';
+      if (t) text += text ? `\n${t}` : t;
+    }
+  }
+  return { text, toolCall };
+}
+
+/** The text of a conversation item the client created (input_text parts, a tool's output). */
+function itemText(item: unknown): string {
+  const it = obj(item);
+  if (!it) return '';
+  if (typeof it.output === 'string') return it.output;
+  let s = '';
+  for (const part of Array.isArray(it.content) ? it.content : []) {
+    const p = obj(part);
+    const t = typeof p?.text === 'string' ? p.text : typeof p?.transcript === 'string' ? p.transcript : '';
+    if (t) s += s ? `\n${t}` : t;
+  }
+  return s;
+}
+
+export class RealtimeMeter {
+  /** The session's model, from the URL until session.created / session.updated say it. */
+  model: string | null;
+  /** The realtime session's id (session.created). */
+  sessionId: string | null = null;
+  private readonly open = new Map<string, Open>();
+  /** The client's response.create events not yet answered by a response.created: when, and their event_id. */
+  private readonly pending: { at: number; eventId: string | null }[] = [];
+  /** Client text and bytes since the previous response was created. */
+  private prompt = '';
+  private clientBytes = 0;
+  /** Told of each response as it is created (response.created), before any of its output. */
+  onCreated: ((responseId: string) => void) | null = null;
+
+  constructor(
+    model: string | null,
+    private readonly onResponse: (r: RealtimeResponse) => void,
+  ) {
+    this.model = model;
+  }
+
+  /** A frame from the client, at `at` (epoch ms). */
+  client(data: Buffer, binary: boolean, at: number): void {
+    this.clientBytes += data.length;
+    if (binary) return;
+    const type = frameType(data);
+    if (type !== null && type !== 'response.create' && type !== 'conversation.item.create') return;
+    if (type === null && data.length > MAX_PARSED_UNTYPED) return;
+    const e = parse(data);
+    if (!e) return;
+    if (e.type === 'response.create') {
+      if (this.pending.length >= MAX_PENDING) this.pending.shift();
+      this.pending.push({ at, eventId: str(e.event_id) });
+    } else if (e.type === 'conversation.item.create' && this.prompt.length < MAX_PROMPT_CHARS) {
+      const t = itemText(e.item);
+      if (t) this.prompt = (this.prompt ? `${this.prompt}\n${t}` : t).slice(0, MAX_PROMPT_CHARS);
+    }
+  }
+
+  /** A frame from the upstream, at `at` (epoch ms). */
+  server(data: Buffer, binary: boolean, at: number): void {
+    if (binary) return;
+    const type = frameType(data);
+    if (type !== null && OUTPUT_DELTAS.has(type)) {
+      this.output(data, at);
+      return;
+    }
+    for (const o of this.open.values()) o.responseBytes += data.length;
+    if (
+      type !== null &&
+      type !== 'response.created' &&
+      type !== 'response.done' &&
+      type !== 'session.created' &&
+      type !== 'session.updated' &&
+      type !== 'error'
+    )
+      return;
+    if (type === null && data.length > MAX_PARSED_UNTYPED) return;
+    const e = parse(data);
+    if (!e) return;
+    switch (e.type) {
+      case 'session.created':
+      case 'session.updated': {
+        const s = obj(e.session);
+        const model = str(s?.model);
+        if (model) this.model = model;
+        if (e.type === 'session.created') this.sessionId = str(s?.id) ?? this.sessionId;
+        return;
+      }
+      case 'response.created': {
+        const id = str(obj(e.response)?.id);
+        if (id) this.created(id, at, data.length);
+        return;
+      }
+      case 'response.done':
+        this.done(obj(e.response), at, data.length);
+        return;
+      case 'error': {
+        // A response.create refused (one already in progress): it will get no response.created.
+        const eventId = str(obj(e.error)?.event_id);
+        if (eventId === null) return;
+        const k = this.pending.findIndex((p) => p.eventId === eventId);
+        if (k !== -1) this.pending.splice(k, 1);
+        return;
+      }
+      default:
+        if (OUTPUT_DELTAS.has(e.type as string)) this.output(data, at);
+    }
+  }
+
+  private created(id: string, at: number, bytes: number): Open {
+    const asked = this.pending.shift();
+    const o: Open = {
+      id,
+      startedAt: asked && asked.at <= at ? asked.at : at,
+      createdAt: at,
+      firstOutputAt: null,
+      lastOutputAt: null,
+      promptText: this.prompt,
+      requestBytes: this.clientBytes,
+      responseBytes: bytes,
+    };
+    this.prompt = '';
+    this.clientBytes = 0;
+    this.open.set(id, o);
+    if (id) this.onCreated?.(id);
+    return o;
+  }
+
+  private output(data: Buffer, at: number): void {
+    let o: Open | undefined;
+    if (this.open.size === 1) o = this.open.values().next().value;
+    else {
+      const id = responseIdOf(data);
+      o = id === null ? undefined : this.open.get(id);
+    }
+    if (!o) return;
+    o.responseBytes += data.length;
+    if (o.firstOutputAt === null) o.firstOutputAt = at;
+    o.lastOutputAt = at;
+  }
+
+  private done(r: Json | null, at: number, bytes: number): void {
+    const id = str(r?.id);
+    // A response.done without its response.created (it came before llmscope saw the socket, or the id is missing).
+    const o = (id !== null ? this.open.get(id) : undefined) ?? this.created(id ?? '', at, 0);
+    this.open.delete(o.id);
+    o.responseBytes += bytes;
+    const details = obj(r?.status_details);
+    const err = obj(details?.error);
+    const { usage, audio } = realtimeUsage(r?.usage);
+    const out = outputOf(r?.output);
+    this.onResponse({
+      responseId: o.id || null,
+      model: this.model,
+      status: str(r?.status) ?? 'completed',
+      reason: str(details?.reason),
+      errorType: str(err?.code) ?? str(err?.type),
+      errorMessage: str(err?.message),
+      usage,
+      audio,
+      startedAt: o.startedAt,
+      createdAt: o.createdAt,
+      firstOutputAt: o.firstOutputAt,
+      lastOutputAt: o.lastOutputAt,
+      doneAt: at,
+      outputText: out.text,
+      promptText: o.promptText,
+      toolCall: out.toolCall,
+      requestBytes: o.requestBytes,
+      responseBytes: o.responseBytes,
+    });
+  }
+
+  /** The socket ended: each response still open is reported as it stands (`open`, no usage). */
+  end(at: number): void {
+    for (const o of [...this.open.values()]) {
+      this.open.delete(o.id);
+      this.onResponse({
+        responseId: o.id,
+        model: this.model,
+        status: 'open',
+        reason: null,
+        errorType: null,
+        errorMessage: null,
+        usage: null,
+        audio: null,
+        startedAt: o.startedAt,
+        createdAt: o.createdAt,
+        firstOutputAt: o.firstOutputAt,
+        lastOutputAt: o.lastOutputAt,
+        doneAt: at,
+        outputText: '',
+        promptText: o.promptText,
+        toolCall: false,
+        requestBytes: o.requestBytes,
+        responseBytes: o.responseBytes,
+      });
+    }
+  }
+}

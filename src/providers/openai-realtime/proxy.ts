@@ -1,0 +1,589 @@
+// OpenAI's Realtime API over WebSocket through the gateway: the upgrade at `/v1/realtime` (query as sent) is admitted as
+// an HTTP call is (virtual keys, rate limits, budgets: the gateway's hooks), routed by its `model` to an
+// OpenAI-compatible provider, and opened there as the same WebSocket (the provider's base URL, http→ws, https→wss) with
+// the client's auth (Authorization, OpenAI-Beta, the browser's `openai-insecure-api-key.<key>` subprotocol) unless the
+// provider has its own key or a virtual key was used. Only once the upstream has accepted is the client's upgrade
+// completed (with the subprotocol the upstream chose), so an upstream's refusal reaches the client as it was sent
+// (status, body). Then every frame is relayed both ways as it came (text and binary), and a close on either side closes
+// the other with the same code and reason.
+//
+// Metering (meter.ts) reads the server events as they pass: each `response.done` becomes one LlmCall (endpoint
+// `realtime`), recorded through the same hooks' settle and the same recorder as an HTTP call. It fails open: an error
+// in it stops the metering of that session, never the relay.
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { keepText } from '../../calls/bounded-text.js';
+import type { LlmCall, Recorder } from '../../calls/index.js';
+import { arrivedInternals, metadataOfHeaders, tpotOf } from '../../calls/index.js';
+import type { Config } from '../../config/index.js';
+import { LlmscopeError, renderError } from '../../errors.js';
+import { now } from '../../gateway/now.js';
+import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
+import { ModelRouter } from '../../gateway/routing.js';
+import type { Upstream } from '../../gateway/upstream.js';
+import { checkGatewayLoopbackHost } from '../../http/index.js';
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
+import { RealtimeMeter, type RealtimeResponse } from './meter.js';
+
+export const REALTIME_PATH = '/v1/realtime';
+
+export interface RealtimeDeps {
+  config: Config;
+  recorder: Recorder;
+  logger: Logger;
+  upstreams: ReadonlyMap<string, Upstream>;
+  /** The gateway's admission hooks (in a `serve --workers` worker: the one that runs the primary's). */
+  hooks: readonly GatewayHook[];
+  /** True while shutting down: new sessions get 503. */
+  draining: () => boolean;
+  /** llmscope listens on loopback: a session without a virtual key needs a loopback Host, as a call does. */
+  loopback: boolean;
+}
+
+export interface RealtimeGateway {
+  /** Sessions open now. */
+  readonly sessions: number;
+  /** Closes every session (1001, going away) on both sides; resolves once their sockets are gone (bounded). */
+  closeAll(timeoutMs?: number): Promise<void>;
+}
+
+/** The browser's way to send a key: a WebSocket subprotocol, since a browser cannot set Authorization. */
+const KEY_PROTOCOL = 'openai-insecure-api-key.';
+/** The handshake and hop-by-hop headers: the upstream handshake makes its own. */
+const NOT_FORWARDED = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'content-length',
+  'accept-encoding',
+  'expect',
+  'traceparent',
+  'tracestate',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+]);
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** What ws accepts to send in a close frame. */
+const sendableCode = (code: number): boolean =>
+  (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+/** Chosen subprotocol of an upgrade whose upstream accepted (read by handleProtocols). */
+const CHOSEN = Symbol('realtime.protocol');
+
+function header(h: IncomingHttpHeaders, name: string): string | null {
+  const v = h[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s ? s.slice(0, 256) : null;
+}
+
+/** Answers an upgrade with llmscope's own error, as HTTP, in OpenAI's error shape; the socket is closed after. */
+function refuse(socket: Duplex, err: unknown, requestId: string): void {
+  if (socket.destroyed) return;
+  const r = renderError(err);
+  const body = JSON.stringify(r.body);
+  let head = `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n`;
+  for (const [k, v] of Object.entries(r.headers)) head += `${k}: ${v}\r\n`;
+  socket.end(`${head}connection: close\r\n\r\n${body}`);
+}
+
+/** What a session's calls share. */
+interface SessionFacts {
+  requestId: string;
+  traceId: string;
+  parentSpanId: string | null;
+  model: string | null;
+  up: Upstream;
+  admission: Admission | null;
+  attribution: Attribution;
+  metadata: LlmCall['metadata'];
+}
+
+/** Serves `/v1/realtime` upgrades on `server`; any other upgrade is refused (404). */
+export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway {
+  const router = new ModelRouter(d.config.providers, d.config.routes, ['openai-compatible']);
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
+    maxPayload: Math.max(d.config.server.bodyLimit, 16 * 1024 * 1024),
+    handleProtocols: (_offered, req) => (req as IncomingMessage & { [CHOSEN]?: string })[CHOSEN] || false,
+  });
+  const live = new Set<WebSocket>();
+  const gone = new Set<Promise<void>>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const incoming = header(req.headers, 'x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : uuidv7();
+    open(req, socket, head, requestId).catch((err) => {
+      if (!(err instanceof LlmscopeError))
+        d.logger.error({ event: 'gateway_error', err, request_id: requestId }, 'realtime upgrade failed');
+      refuse(socket, err, requestId);
+    });
+  });
+
+  async function open(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://llmscope');
+    const path = url.pathname;
+    if (path !== REALTIME_PATH)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_NOT_FOUND',
+        `no WebSocket route at ${path}; llmscope serves OpenAI's Realtime API at ${REALTIME_PATH}?model=...`,
+      );
+    const key = header(req.headers, 'sec-websocket-key');
+    const version = header(req.headers, 'sec-websocket-version');
+    if (req.method !== 'GET' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8'))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_MALFORMED_REQUEST',
+        'not a valid WebSocket upgrade (GET with Sec-WebSocket-Key and Sec-WebSocket-Version: 13)',
+      );
+    if (d.draining())
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_SHUTTING_DOWN',
+        'llmscope is shutting down; retry against another replica',
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
+    // The client's offered subprotocols; a browser's key among them is read as its Authorization.
+    const offered = (header(req.headers, 'sec-websocket-protocol') ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const protocolKey = offered.find((p) => p.startsWith(KEY_PROTOCOL))?.slice(KEY_PROTOCOL.length) ?? null;
+    const headers: IncomingHttpHeaders = { ...req.headers };
+    if (headers.authorization === undefined && protocolKey) headers.authorization = `Bearer ${protocolKey}`;
+    const virtualKey = /^Bearer\s+lsk_/i.test(String(headers.authorization ?? ''));
+    if (d.loopback) checkGatewayLoopbackHost({ headers } as IncomingMessage, path);
+    // A browser page on another site can open a WebSocket to llmscope (no CORS for WebSockets): without a virtual key
+    // it would ride on the provider's key or loopback trust, so only the origins server.corsOrigins names may.
+    const origin = header(req.headers, 'origin');
+    if (origin !== null && !virtualKey && !d.config.server.corsOrigins.includes(origin))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_FORBIDDEN',
+        `a browser page at ${origin} may open a Realtime session only with a virtual key (the openai-insecure-api-key.lsk_... subprotocol), or when server.corsOrigins names its origin`,
+      );
+    const meta = metadataOfHeaders(req.headers);
+    if (meta?.problem)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_METADATA', `invalid metadata: ${meta.problem.message}`, {
+        param: meta.problem.param,
+      });
+    const model = url.searchParams.get('model');
+    const attribution: Attribution = {
+      user: header(req.headers, 'x-llmscope-user'),
+      team: header(req.headers, 'x-llmscope-team'),
+      feature: header(req.headers, 'x-llmscope-feature'),
+      session: header(req.headers, 'x-llmscope-session'),
+      apiKeyId: null,
+    };
+    const admission: Admission | null =
+      d.hooks.length === 0
+        ? null
+        : {
+            requestId,
+            endpoint: 'realtime',
+            format: 'openai-compatible',
+            model: model ?? '',
+            provider: '',
+            body: {},
+            headers,
+            attribution,
+            forwardClientAuth: true,
+            state: {},
+          };
+    if (admission) for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
+    // A sideband connection (`?call_id=`) names no model: the default provider's.
+    const resolved = model ? router.resolve(model) : null;
+    const provider = resolved?.provider ?? (model ? null : router.defaultProvider());
+    if (!provider)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+        model
+          ? `no provider of type openai-compatible serves model "${model}"`
+          : 'no provider of type openai-compatible is configured; add one to providers in the config file',
+        { param: 'model' },
+      );
+    const up = d.upstreams.get(provider.name) as Upstream;
+    if (admission) {
+      (admission as { provider: string }).provider = provider.name;
+      for (const h of d.hooks) if (h.admit) await h.admit(admission);
+    }
+    if (socket.destroyed) return;
+
+    // The upstream URL: the provider's base URL as a WebSocket URL, the client's query (its model as routed).
+    const target = new URL(up.provider.baseUrl);
+    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+    target.pathname = `${up.basePath}/realtime`;
+    target.search = url.search;
+    if (resolved && model && resolved.upstreamModel !== model) target.searchParams.set('model', resolved.upstreamModel);
+    const traceId = parseTraceparent(req.headers.traceparent)?.traceId ?? newTraceId();
+    const parentSpanId = parseTraceparent(req.headers.traceparent)?.parentSpanId ?? null;
+    const forwardAuth = (admission?.forwardClientAuth ?? true) && !up.hasKey;
+    const out: Record<string, string> = {};
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-llmscope-')) continue;
+      if ((k === 'authorization' || k === 'x-api-key') && !forwardAuth) continue;
+      out[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    Object.assign(out, up.extraHeaders, up.auth);
+    out.traceparent = formatTraceparent(traceId, newSpanId());
+    out['x-request-id'] = requestId;
+    const protocols = offered.filter((p) => forwardAuth || !p.startsWith(KEY_PROTOCOL));
+    const upstream = new WebSocket(target, protocols, {
+      headers: out,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: up.timeoutMs,
+    });
+    upstream.binaryType = 'nodebuffer';
+    // The client left while the upstream was being opened.
+    const dropped = () => upstream.terminate();
+    socket.once('close', dropped);
+    await new Promise<void>((resolve, reject) => {
+      upstream.once('unexpected-response', (_r, res) => {
+        // The upstream refused the upgrade: its answer goes to the client as it was (status, type, body).
+        socket.off('close', dropped);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => undefined);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          let h = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? STATUS_CODES[res.statusCode ?? 502] ?? ''}\r\n`;
+          for (const k of ['content-type', 'retry-after', 'www-authenticate', 'x-request-id', 'openai-organization'])
+            if (res.headers[k] !== undefined) h += `${k}: ${String(res.headers[k])}\r\n`;
+          if (res.headers['x-request-id'] === undefined) h += `x-request-id: ${requestId}\r\n`;
+          if (!socket.destroyed)
+            socket.end(
+              Buffer.concat([Buffer.from(`${h}content-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]),
+            );
+          upstream.terminate();
+          resolve();
+        });
+      });
+      upstream.once('error', (err) => {
+        socket.off('close', dropped);
+        reject(
+          /timeout/i.test(err.message)
+            ? new LlmscopeError(
+                'LLMSCOPE_ERR_UPSTREAM_TIMEOUT',
+                `provider "${provider.name}" did not accept the WebSocket within ${up.timeoutMs} ms; raise providers[].timeout or check the upstream`,
+              )
+            : new LlmscopeError(
+                'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
+                `cannot open the Realtime WebSocket at provider "${provider.name}" (${(err as NodeJS.ErrnoException).code ?? err.message}); check providers[].baseUrl and that the upstream is running`,
+              ),
+        );
+      });
+      upstream.once('open', () => {
+        socket.off('close', dropped);
+        upstream.removeAllListeners('error');
+        upstream.removeAllListeners('unexpected-response');
+        resolve();
+        if (socket.destroyed) {
+          upstream.terminate();
+          return;
+        }
+        (req as IncomingMessage & { [CHOSEN]?: string })[CHOSEN] = upstream.protocol;
+        wss.handleUpgrade(req, socket, head, (client) =>
+          relay(client, upstream, {
+            requestId,
+            traceId,
+            parentSpanId,
+            model,
+            up,
+            admission,
+            attribution,
+            metadata: meta?.metadata ?? null,
+          }),
+        );
+      });
+    });
+  }
+
+  function relay(client: WebSocket, upstream: WebSocket, s: SessionFacts): void {
+    live.add(client);
+    let ended!: () => void;
+    const closed = new Promise<void>((r) => {
+      ended = r;
+    });
+    gone.add(closed);
+    /** Who closed first: a response still open then was cut by that side. */
+    let closedBy: 'client' | 'upstream' | null = null;
+    const recorder = new SessionRecorder(d, s, (err) => {
+      // A later response that its admission refuses (a budget spent, a key revoked) ends the session.
+      const r = renderError(err);
+      const text = JSON.stringify({
+        type: 'error',
+        event_id: `event_${uuidv7()}`,
+        error: { ...r.body.error, event_id: null },
+      });
+      if (client.readyState === WebSocket.OPEN) client.send(text);
+      const reason = Buffer.from(r.body.error.message).subarray(0, 120);
+      if (client.readyState === WebSocket.OPEN) client.close(1008, reason);
+      if (upstream.readyState === WebSocket.OPEN) upstream.close(1008, reason);
+    });
+    let meter: RealtimeMeter | null = new RealtimeMeter(s.model, (r) => recorder.finished(r, meter, closedBy));
+    meter.onCreated = (id) => recorder.created(id);
+    const failed = (err: unknown) => {
+      meter = null;
+      d.logger.warn(
+        { event: 'realtime_meter_failed', err: (err as Error)?.message, request_id: s.requestId },
+        'realtime session passed through unmetered from here on',
+      );
+    };
+    client.on('message', (data: RawData, binary: boolean) => {
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data as Buffer, { binary });
+      if (meter)
+        try {
+          meter.client(data as Buffer, binary, now());
+        } catch (err) {
+          failed(err);
+        }
+    });
+    upstream.on('message', (data: RawData, binary: boolean) => {
+      if (client.readyState === WebSocket.OPEN) client.send(data as Buffer, { binary });
+      if (meter)
+        try {
+          meter.server(data as Buffer, binary, now());
+        } catch (err) {
+          failed(err);
+        }
+    });
+    const pass = (to: WebSocket, code: number, reason: Buffer) => {
+      if (to.readyState === WebSocket.CLOSED || to.readyState === WebSocket.CLOSING) return;
+      if (code === 1006) to.terminate();
+      else if (sendableCode(code)) to.close(code, reason);
+      else to.close();
+    };
+    let open = 2;
+    const both = () => {
+      if (--open > 0) return;
+      live.delete(client);
+      try {
+        meter?.end(now());
+      } catch (err) {
+        failed(err);
+      }
+      recorder.end();
+      ended();
+      gone.delete(closed);
+    };
+    client.on('close', (code, reason) => {
+      closedBy ??= 'client';
+      pass(upstream, code, reason);
+      both();
+    });
+    upstream.on('close', (code, reason) => {
+      closedBy ??= 'upstream';
+      pass(client, code, reason);
+      both();
+    });
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  }
+
+  return {
+    get sessions() {
+      return live.size;
+    },
+    async closeAll(timeoutMs = 2000) {
+      for (const ws of live) ws.close(1001, 'llmscope is shutting down');
+      const all = Promise.all([...gone]);
+      await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      for (const ws of live) ws.terminate();
+    },
+  };
+}
+
+/**
+ * The calls of one session: each response admitted (the upgrade's admission is the first response's; each later one
+ * is admitted again when it is created, as a new HTTP call would be, and a refusal ends the session), then, once done,
+ * built into an LlmCall, settled with its admission's hooks and recorded.
+ */
+class SessionRecorder {
+  private first: Admission | null;
+  private readonly admissions = new Map<string, Promise<Admission | null>>();
+  private ending = false;
+
+  constructor(
+    private readonly d: RealtimeDeps,
+    private readonly s: SessionFacts,
+    private readonly refused: (err: unknown) => void,
+  ) {
+    this.first = s.admission;
+  }
+
+  created(responseId: string): void {
+    const base = this.s.admission;
+    if (!base || this.ending) return;
+    if (this.first) {
+      this.admissions.set(responseId, Promise.resolve(this.first));
+      this.first = null;
+      return;
+    }
+    const a: Admission = {
+      ...base,
+      requestId: responseId,
+      attribution: { ...this.s.attribution },
+      forwardClientAuth: true,
+      state: {},
+    };
+    const hooks = this.d.hooks;
+    const run = async (): Promise<Admission | null> => {
+      try {
+        for (const h of hooks) if (h.authenticate) await h.authenticate(a);
+        for (const h of hooks) if (h.admit) await h.admit(a);
+        return a;
+      } catch (err) {
+        this.refused(err);
+        return null;
+      }
+    };
+    this.admissions.set(responseId, run());
+  }
+
+  finished(r: RealtimeResponse, meter: RealtimeMeter | null, closedBy: 'client' | 'upstream' | null): void {
+    const id = r.responseId ?? '';
+    const admitted = this.admissions.get(id);
+    this.admissions.delete(id);
+    const sessionId = meter?.sessionId ?? null;
+    const build = (a: Admission | null) => {
+      try {
+        const call = this.call(r, sessionId, closedBy, a);
+        if (a) {
+          call.internal!.hooks = a.state;
+          for (const h of this.d.hooks) h.settle?.(a, call);
+        }
+        this.d.recorder.record(call);
+      } catch (err) {
+        this.d.logger.warn(
+          { event: 'realtime_record_failed', err: (err as Error)?.message, request_id: this.s.requestId },
+          'a realtime response was not recorded',
+        );
+      }
+    };
+    if (admitted) void admitted.then(build);
+    else build(null);
+  }
+
+  end(): void {
+    this.ending = true;
+  }
+
+  private call(r: RealtimeResponse, sessionId: string | null, closedBy: string | null, a: Admission | null): LlmCall {
+    const i = arrivedInternals(r.startedAt, newSpanId(), newSpanId(), this.s.parentSpanId);
+    i.routedAt = r.startedAt;
+    i.upstreamStartAt = r.startedAt;
+    i.upstreamHeadersAt = r.createdAt;
+    i.firstContentAt = r.firstOutputAt;
+    i.lastContentAt = r.lastOutputAt;
+    i.upstreamEndAt = r.doneAt;
+    i.serverAddress = this.s.up.host;
+    i.serverPort = this.s.up.port;
+    i.responseModel = r.model;
+    i.responseId = r.responseId;
+    const prompt = keepText(r.promptText);
+    i.promptText = prompt.text;
+    if (prompt.totalChars !== prompt.text.length) i.promptChars = prompt.totalChars;
+    const output = keepText(r.outputText);
+    i.outputText = output.text;
+    if (output.totalChars !== output.text.length) i.outputChars = output.totalChars;
+    const u = r.usage;
+    const at = a?.attribution ?? this.s.attribution;
+    let status: LlmCall['status'] = 'ok';
+    let httpStatus = 200;
+    let finishReason: string | null;
+    let errorType: string | null = null;
+    let errorMessage: string | null = null;
+    if (r.status === 'completed') finishReason = r.toolCall ? 'tool_calls' : 'stop';
+    else if (r.status === 'incomplete') finishReason = r.reason ?? 'incomplete';
+    else if (r.status === 'cancelled') {
+      status = 'cancelled';
+      finishReason = 'cancelled';
+      errorType = r.reason ?? 'response_cancelled';
+    } else if (r.status === 'failed') {
+      status = 'upstream_error';
+      finishReason = 'error';
+      errorType = r.errorType ?? 'response_failed';
+      errorMessage = r.errorMessage;
+    } else {
+      // The socket closed before the response was done: by the client (cancelled), or by the upstream.
+      finishReason = null;
+      if (closedBy === 'upstream') {
+        status = 'upstream_error';
+        httpStatus = 502;
+        errorType = 'upstream_closed';
+      } else {
+        status = 'cancelled';
+        httpStatus = 499;
+        errorType = 'client_closed_request';
+      }
+    }
+    const outputTokens = u?.outputTokens ?? null;
+    const latency = r.doneAt - r.startedAt;
+    const id = r.responseId && REQUEST_ID.test(r.responseId) ? r.responseId : uuidv7();
+    return {
+      requestId: id,
+      traceId: this.s.traceId,
+      startedAt: r.startedAt,
+      endedAt: r.doneAt,
+      provider: this.s.up.provider.name,
+      model: (r.model ?? this.s.model ?? 'unknown').slice(0, 256),
+      endpoint: 'realtime',
+      stream: true,
+      status,
+      httpStatus,
+      errorType,
+      errorMessage,
+      user: at.user,
+      team: at.team,
+      feature: at.feature,
+      session: at.session ?? sessionId,
+      apiKeyId: at.apiKeyId,
+      metadata: this.s.metadata,
+      inputTokens: u?.inputTokens ?? null,
+      outputTokens,
+      cachedInputTokens: u?.cachedInputTokens ?? null,
+      cacheWriteInputTokens: null,
+      reasoningTokens: null,
+      tokenSource: u ? 'usage' : null,
+      ttftMs: r.firstOutputAt !== null ? r.firstOutputAt - r.startedAt : null,
+      tpotMs: tpotOf(r.firstOutputAt, r.lastOutputAt, outputTokens),
+      latencyMs: latency,
+      overheadMs: 0,
+      costUsd: null,
+      price: null,
+      finishReason,
+      refusal: r.reason === 'content_filter',
+      requestBytes: r.requestBytes,
+      responseBytes: r.responseBytes,
+      source: 'gateway',
+      spans: [],
+      events: r.audio
+        ? [
+            {
+              time: r.doneAt,
+              name: 'realtime.audio_tokens',
+              attributes: {
+                input_audio_tokens: r.audio.input,
+                cached_audio_tokens: r.audio.cachedInput,
+                output_audio_tokens: r.audio.output,
+              },
+            },
+          ]
+        : [],
+      content: null,
+      internal: i,
+    };
+  }
+}
