@@ -3,6 +3,7 @@
 // receiver reads (same package, message and field numbers, so the wire format is the official one); fields it
 // does not name (links, dropped counts, trace state) are skipped by the decoder as unknown fields.
 import protobuf from 'protobufjs';
+import type { Turns } from '../http/json-stream.js';
 import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpEvent, type OtlpSpan } from './model.js';
 
 /**
@@ -457,7 +458,9 @@ function span(r: Reader, n: number): OtlpSpan {
   };
 }
 
-function scopeSpans(r: Reader, n: number, out: OtlpSpan[]): OtlpSpan[] {
+// scopeSpans, resourceSpans and decodeSteps are generators that yield after each span, so decodeProtobufInTurns can hand
+// the event loop back between spans of a large export; decodeProtobuf runs them through at once.
+function* scopeSpans(r: Reader, n: number, out: OtlpSpan[]): Generator<void, void> {
   const end = enter(r, n);
   const outer = r.len;
   r.len = end;
@@ -473,6 +476,7 @@ function scopeSpans(r: Reader, n: number, out: OtlpSpan[]): OtlpSpan[] {
       }
       case 2:
         out.push(span(r, n + 1));
+        yield;
         break;
       case 3:
         r.string();
@@ -484,10 +488,9 @@ function scopeSpans(r: Reader, n: number, out: OtlpSpan[]): OtlpSpan[] {
   leave(r, end, outer);
   if (scope === NO_SCOPE) scope = { name: '', version: '' };
   for (let k = from; k < out.length; k++) (out[k] as OtlpSpan).scope = scope;
-  return out;
 }
 
-function resourceSpans(r: Reader, n: number, out: OtlpSpan[]): void {
+function* resourceSpans(r: Reader, n: number, out: OtlpSpan[]): Generator<void, void> {
   const end = enter(r, n);
   const outer = r.len;
   r.len = end;
@@ -500,7 +503,7 @@ function resourceSpans(r: Reader, n: number, out: OtlpSpan[]): void {
         resource = resourceOrScope(r, n + 1, false).attributes;
         break;
       case 2:
-        scopeSpans(r, n + 1, out);
+        yield* scopeSpans(r, n + 1, out);
         break;
       case 3:
         r.string();
@@ -514,18 +517,40 @@ function resourceSpans(r: Reader, n: number, out: OtlpSpan[]): void {
   for (let k = from; k < out.length; k++) (out[k] as OtlpSpan).resource = shared;
 }
 
+function* decodeSteps(body: Uint8Array, spans: OtlpSpan[]): Generator<void, void> {
+  const r = Reader.create(body);
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) yield* resourceSpans(r, 1, spans);
+    else r.skipType(t & 7, 0);
+  }
+}
+
+const malformed = (err: unknown) =>
+  new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
+
 /** The spans of a protobuf ExportTraceServiceRequest; throws MalformedOtlpError when the bytes are not one. */
 export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
   const spans: OtlpSpan[] = [];
   try {
-    const r = Reader.create(body);
-    while (r.pos < r.len) {
-      const t = r.uint32();
-      if (t >>> 3 === 1) resourceSpans(r, 1, spans);
-      else r.skipType(t & 7, 0);
-    }
+    for (const _ of decodeSteps(body, spans));
   } catch (err) {
-    throw new MalformedOtlpError(`not an OTLP protobuf ExportTraceServiceRequest (${(err as Error).message})`);
+    throw malformed(err);
+  }
+  return spans;
+}
+
+/**
+ * decodeProtobuf, handing the event loop back between turns (Turns): 15 MiB of spans (40,000) took ~0.6-1.4 s in one
+ * go on a busy 2-core host, during which no other client was served.
+ */
+export async function decodeProtobufInTurns(body: Uint8Array, turns: Turns): Promise<OtlpSpan[]> {
+  const spans: OtlpSpan[] = [];
+  try {
+    let i = 0;
+    for (const _ of decodeSteps(body, spans)) if (turns.due(i++)) await turns.next();
+  } catch (err) {
+    throw malformed(err);
   }
   return spans;
 }
