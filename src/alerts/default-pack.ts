@@ -1,11 +1,101 @@
 // The default rule pack: common practice for LLM services, plus the ServiceDegraded composite. SLO burn-rate rules
 // are generated from `alerts.slos` (rules.ts). Thresholds are in base units: seconds, ratios, US dollars.
+import { durationMs } from '../time.js';
 import type { RuleInput } from './spec.js';
 import { USD_VALUE } from './template.js';
 
 const MODEL = '{{ $labels.model }}';
 
-export const DEFAULT_PACK: RuleInput[] = [
+// The descriptions name the rule's threshold, window and `for`: they are written from the rule in force, so an
+// override (alerts.overrides.HighLatency: { threshold: 3, for: 5m }) is described with its own figures.
+const num = (v: number) => String(Number(v.toPrecision(6)));
+/** What the descriptions read of a rule or of one of its conditions. */
+type Figures = Pick<RuleInput, 'threshold' | 'op' | 'quantile'>;
+const th = (r: Figures) => (typeof r.threshold === 'string' ? durationMs(r.threshold) / 1000 : (r.threshold ?? 0));
+/** A threshold in seconds: 2s, 500ms. */
+const secs = (r: Figures) => (th(r) < 1 ? `${num(th(r) * 1000)}ms` : `${num(th(r))}s`);
+const pct = (r: Figures) => `${num(th(r) * 100)}%`;
+const usd = (r: Figures) => `$${num(th(r))}`;
+const q = (r: Figures) => num((r.quantile ?? 0.95) * 100);
+const ABOVE = { '>': 'above', '>=': 'at or above', '<': 'under', '<=': 'at or under' } as const;
+/** 'above 2s', 'under 80%': the comparison and the threshold (`over` in place of `above` where the text says so). */
+const past = (r: Figures, value: (r: Figures) => string, above = 'above') =>
+  `${(r.op ?? '>') === '>' ? above : ABOVE[r.op ?? '>']} ${value(r)}`;
+/** '10m' → '10 minutes'; '1h' → 'hour' ('1 hour' with one). */
+function span(d: RuleInput['for'], one = false): string {
+  const ms = d === undefined ? 0 : durationMs(d);
+  for (const [unit, size] of [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+    ['second', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return ms === size ? (one ? `1 ${unit}` : unit) : `${num(ms / size)} ${unit}s`;
+  return `${num(ms)} ms`;
+}
+/** ' for 10 minutes', or nothing when the rule fires at once. */
+const forSpan = (r: RuleInput) => (r.for === undefined || durationMs(r.for) === 0 ? '' : ` for ${span(r.for, true)}`);
+
+type Annotate = (r: RuleInput) => Record<string, string>;
+
+/** The default rules' annotations, from the rule as configured (the default or its override). */
+const ANNOTATE: Record<string, Annotate> = {
+  HighLatency: (r) => ({
+    summary: `p${q(r)} latency of ${MODEL} is {{ $value | humanizeDuration }}`,
+    description: `${q(r)}% of ${MODEL} requests took up to {{ $value | humanizeDuration }} over ${span(r.window, true)}, ${past(r, secs)}${forSpan(r)}.`,
+  }),
+  HighErrorRate: (r) => ({
+    summary: `${MODEL} fails {{ $value | humanizePercentage }} of requests`,
+    description: `{{ $value | humanizePercentage }} of ${MODEL} requests failed (upstream error, rate limited or timed out) over ${span(r.window, true)}, ${past(r, pct)}${forSpan(r)}.`,
+  }),
+  HighTTFT: (r) => ({
+    summary: `p${q(r)} time to first token of ${MODEL} is {{ $value | humanizeDuration }}`,
+    description: `Streamed ${MODEL} responses took up to {{ $value | humanizeDuration }} (p${q(r)}) to show their first token, ${past(r, secs)}${forSpan(r)}.`,
+  }),
+  HighTPOT: (r) => ({
+    summary: `p${q(r)} time per output token of ${MODEL} is {{ $value | humanizeDuration }}`,
+    description: `${MODEL} streamed at up to {{ $value | humanizeDuration }} per token (p${q(r)}), ${past(r, secs)}${forSpan(r)}.`,
+  }),
+  DailySpendHigh: (r) => ({
+    summary: `LLM spend over the last 24 hours is ${USD_VALUE}`,
+    description: `Tracked LLM spend over the trailing 24 hours is ${USD_VALUE}, ${past(r, usd)}${forSpan(r)}.`,
+  }),
+  SingleCallCostHigh: (r) => ({
+    summary: `A single ${MODEL} call cost ${USD_VALUE}`,
+    description: `A ${MODEL} call in the last ${span(r.window)} cost ${USD_VALUE}, ${past(r, usd)}; look for runaway prompts or max_tokens.`,
+  }),
+  BudgetExceeded: () => ({
+    summary: 'Budget {{ $labels.budget }} is at {{ $value | humanizePercentage }}',
+    description:
+      'Spend in the current period of budget {{ $labels.budget }} is {{ $value | humanizePercentage }} of its limit.',
+  }),
+  CostPerRequestAnomaly: (r) => ({
+    summary: `Cost per request of ${MODEL} is unusually high`,
+    description: `Cost per request of ${MODEL} over the last ${span(r.window)} is {{ printf "%.1f" $value }} robust deviations above the same hour over the previous ${(r.baselineDays ?? 7) === 7 ? 'week' : `${r.baselineDays} days`}.`,
+  }),
+  HallucinationRateHigh: (r) => ({
+    summary: 'Hallucination checks fail on {{ $value | humanizePercentage }} of responses',
+    description: `{{ $value | humanizePercentage }} of hallucination evaluations failed over the last ${span(r.window)}, ${past(r, pct)}.`,
+  }),
+  GpuUnderutilized: (r) => ({
+    summary: 'GPU {{ $labels.gpu }} on {{ $labels.host }} is {{ $value | humanizePercentage }} utilized',
+    description: `GPU {{ $labels.gpu }} on {{ $labels.host }} averaged {{ $value | humanizePercentage }} utilization, ${past(r, pct)}${forSpan(r)}: capacity is paid for and idle.`,
+  }),
+  ServiceDegraded: (r) => {
+    const [lat = {}, err = {}] = r.conditions ?? [];
+    return {
+      summary: `${MODEL} is degraded: slow and failing`,
+      description: `${MODEL} has p${q(lat)} latency {{ $value | humanizeDuration }} (${past(lat, secs, 'over')}) and an error rate ${past(err, pct, 'over')}${forSpan(r) && `,${forSpan(r)}`}. This alert replaces HighLatency and HighErrorRate for the model.`,
+    };
+  },
+};
+
+/** The annotations a default rule gets from its own figures; undefined for a name not in the pack. */
+export function packAnnotations(r: RuleInput): Record<string, string> | undefined {
+  return ANNOTATE[r.name]?.(r);
+}
+
+const BASE: RuleInput[] = [
   {
     name: 'HighLatency',
     kind: 'latency_quantile',
@@ -16,10 +106,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minSamples: 10,
     for: '10m',
     severity: 'warning',
-    annotations: {
-      summary: `p95 latency of ${MODEL} is {{ $value | humanizeDuration }}`,
-      description: `95% of ${MODEL} requests took up to {{ $value | humanizeDuration }} over 5 minutes, above 2s for 10 minutes.`,
-    },
   },
   {
     name: 'HighErrorRate',
@@ -30,10 +116,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minSamples: 20,
     for: '10m',
     severity: 'warning',
-    annotations: {
-      summary: `${MODEL} fails {{ $value | humanizePercentage }} of requests`,
-      description: `{{ $value | humanizePercentage }} of ${MODEL} requests failed (upstream error, rate limited or timed out) over 5 minutes, above 1% for 10 minutes.`,
-    },
   },
   {
     name: 'HighTTFT',
@@ -45,10 +127,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minSamples: 10,
     for: '10m',
     severity: 'warning',
-    annotations: {
-      summary: `p95 time to first token of ${MODEL} is {{ $value | humanizeDuration }}`,
-      description: `Streamed ${MODEL} responses took up to {{ $value | humanizeDuration }} (p95) to show their first token, above 500ms for 10 minutes.`,
-    },
   },
   {
     name: 'HighTPOT',
@@ -60,10 +138,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minSamples: 10,
     for: '10m',
     severity: 'warning',
-    annotations: {
-      summary: `p95 time per output token of ${MODEL} is {{ $value | humanizeDuration }}`,
-      description: `${MODEL} streamed at up to {{ $value | humanizeDuration }} per token (p95), above 50ms for 10 minutes.`,
-    },
   },
   {
     name: 'DailySpendHigh',
@@ -73,10 +147,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     threshold: 1000,
     severity: 'warning',
     groupBy: [],
-    annotations: {
-      summary: `LLM spend over the last 24 hours is ${USD_VALUE}`,
-      description: `Tracked LLM spend over the trailing 24 hours is ${USD_VALUE}, above $1000.`,
-    },
   },
   {
     name: 'SingleCallCostHigh',
@@ -85,10 +155,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     op: '>',
     threshold: 1,
     severity: 'warning',
-    annotations: {
-      summary: `A single ${MODEL} call cost ${USD_VALUE}`,
-      description: `A ${MODEL} call in the last 5 minutes cost ${USD_VALUE}, above $1; look for runaway prompts or max_tokens.`,
-    },
   },
   {
     name: 'BudgetExceeded',
@@ -96,11 +162,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     op: '>=',
     threshold: 1,
     severity: 'warning',
-    annotations: {
-      summary: 'Budget {{ $labels.budget }} is at {{ $value | humanizePercentage }}',
-      description:
-        'Spend in the current period of budget {{ $labels.budget }} is {{ $value | humanizePercentage }} of its limit.',
-    },
   },
   {
     name: 'CostPerRequestAnomaly',
@@ -113,10 +174,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minHistory: 3,
     for: '30m',
     severity: 'warning',
-    annotations: {
-      summary: `Cost per request of ${MODEL} is unusually high`,
-      description: `Cost per request of ${MODEL} over the last hour is {{ printf "%.1f" $value }} robust deviations above the same hour over the previous week.`,
-    },
   },
   {
     name: 'HallucinationRateHigh',
@@ -127,11 +184,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     minSamples: 20,
     for: '15m',
     severity: 'warning',
-    annotations: {
-      summary: 'Hallucination checks fail on {{ $value | humanizePercentage }} of responses',
-      description:
-        '{{ $value | humanizePercentage }} of hallucination evaluations failed over the last hour, above 5%.',
-    },
   },
   {
     name: 'GpuUnderutilized',
@@ -141,11 +193,6 @@ export const DEFAULT_PACK: RuleInput[] = [
     threshold: 0.8,
     for: '30m',
     severity: 'info',
-    annotations: {
-      summary: 'GPU {{ $labels.gpu }} on {{ $labels.host }} is {{ $value | humanizePercentage }} utilized',
-      description:
-        'GPU {{ $labels.gpu }} on {{ $labels.host }} averaged {{ $value | humanizePercentage }} utilization, under 80% for 30 minutes: capacity is paid for and idle.',
-    },
   },
   {
     name: 'ServiceDegraded',
@@ -157,12 +204,10 @@ export const DEFAULT_PACK: RuleInput[] = [
     groupBy: ['model'],
     for: '10m',
     severity: 'critical',
-    annotations: {
-      summary: `${MODEL} is degraded: slow and failing`,
-      description: `${MODEL} has p95 latency {{ $value | humanizeDuration }} (over 2s) and an error rate over 1%, for 10 minutes. This alert replaces HighLatency and HighErrorRate for the model.`,
-    },
   },
 ];
+
+export const DEFAULT_PACK: RuleInput[] = BASE.map((r) => ({ ...r, annotations: packAnnotations(r) }));
 
 /** Annotations of the generated SLO burn-rate rules. */
 export function sloAnnotations(slo: string, burn: 'fast' | 'slow', objective: number): Record<string, string> {

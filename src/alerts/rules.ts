@@ -1,7 +1,7 @@
 // Compiles the `alerts` config into rules: the default pack (with overrides), the user's rules, and two burn-rate
 // rules per SLO; defaults per kind filled in, durations in ms, thresholds in base units. Problems come back with paths.
 
-import { DEFAULT_PACK, sloAnnotations } from './default-pack.js';
+import { DEFAULT_PACK, packAnnotations, sloAnnotations } from './default-pack.js';
 import { KINDS } from './kinds/index.js';
 import type { Condition, Rule, SloSpec } from './model.js';
 import { type AlertsConfig, type ConditionInput, type Duration, ms, type RuleInput, type SloInput } from './spec.js';
@@ -148,6 +148,8 @@ export function ruleInputs(cfg: AlertsConfig): { input: RuleInput; path: string 
     if (user.has(r.name)) continue;
     const o = cfg.overrides[r.name];
     const merged = o ? ({ ...r, ...o, name: r.name } as RuleInput) : r;
+    // An override's own figures in the descriptions (its threshold, for, window), unless it gives annotations.
+    if (o && !o.annotations) merged.annotations = packAnnotations(merged) ?? r.annotations;
     if (merged.enabled === false) continue;
     out.push({ input: merged, path: o ? `alerts.overrides.${r.name}` : `(default rule ${r.name})` });
   }
