@@ -1,6 +1,16 @@
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { countChatTokens, generateTokens, hash32, mulberry32, REFUSALS, STARTERS, tokenChunks, WORDS } from './text.js';
+import {
+  countChatTokens,
+  countTokens,
+  generateTokens,
+  hash32,
+  mulberry32,
+  REFUSALS,
+  STARTERS,
+  tokenChunks,
+  WORDS,
+} from './text.js';
 
 const tokens = (s: string) => encode(s, { disallowedSpecial: new Set() });
 
@@ -81,5 +91,58 @@ describe('countChatTokens', () => {
         },
       ]),
     ).toBe(base + 85);
+  });
+});
+
+describe('long runs of like characters (BPE is quadratic in one piece: 100 KB of base64 took ~26 s)', () => {
+  /** Ordinary text: prose, code, JSON, unicode and emoji, numbers, with runs of at most 128 like characters. */
+  function ordinary(seed: number): string {
+    const rng = mulberry32(seed);
+    const pieces = [
+      'The quick brown fox jumps over the lazy dog.',
+      'function f(x) { return x * 2; }\n',
+      '{"a": [1, 2, 3], "b": {"c": null}}',
+      'naïve café — 東京 は 晴れ 🌤️ 👩‍👩‍👧 ok',
+      '  indented\n\tline\r\n',
+      'x'.repeat(120),
+      `gap${' '.repeat(120)}end`,
+      'abc123def456',
+      'https://example.com/path?query=1&b=2',
+    ];
+    let s = '';
+    while (s.length < 5000) s += `${pieces[Math.floor(rng() * pieces.length)]} `;
+    expect(s).not.toMatch(/\S{129}|\s{129}/);
+    return s;
+  }
+
+  it('ordinary text counts and splits exactly as the tokenizer gives it whole', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const text = ordinary(seed);
+      expect(countTokens(text)).toBe(tokens(text).length);
+      const split = tokenChunks(text);
+      expect(split.chunks.join('')).toBe(text);
+      expect(split.tokens.reduce((a, b) => a + b, 0)).toBe(tokens(text).length);
+    }
+  });
+
+  it('a run of 129+ characters is counted in 128-character slices, as llmscope counts it', () => {
+    const rng = mulberry32(5);
+    const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    let run = '';
+    for (let i = 0; i < 100_000; i++) run += b64[Math.floor(rng() * 64)];
+    const text = `before ${run} after`;
+    let sliced = tokens('before ');
+    const expected = [sliced.length];
+    for (let k = 0; k < run.length; k += 128) expected.push(tokens(run.slice(k, k + 128)).length);
+    expected.push(tokens(' after').length);
+    const n = expected.reduce((a, b) => a + b, 0);
+    expect(countTokens(text)).toBe(n);
+    sliced = [];
+    const split = tokenChunks(text);
+    expect(split.chunks.join('')).toBe(text);
+    expect(split.tokens.reduce((a, b) => a + b, 0)).toBe(n);
+    // an emoji run is never cut between the halves of a character
+    const emoji = '😀'.repeat(200);
+    expect(tokenChunks(emoji).chunks.join('')).toBe(emoji);
   });
 });

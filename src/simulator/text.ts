@@ -5,6 +5,41 @@ import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
 
 const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
 
+/**
+ * Runs of 129+ non-space (or space) characters. gpt-tokenizer's BPE is quadratic in the length of one pre-tokenizer
+ * piece (100 KB of base64 took ~26 s), so such runs are encoded in SLICE-character slices, as llmscope's own counting
+ * does (src/calls/tokens.ts); text without them is encoded whole, as before.
+ */
+const LONG_RUN = /\S{129,}|\s{129,}/g;
+const SLICE = 128;
+
+/** The o200k_base tokens of `text`, in time linear in its length (exact for text without runs of 129+ like characters). */
+export function encodeText(text: string): number[] {
+  LONG_RUN.lastIndex = 0;
+  let m = LONG_RUN.exec(text);
+  if (m === null) return encode(text, NO_SPECIAL);
+  const ids: number[] = [];
+  const add = (from: number, to: number) => {
+    for (const id of encode(text.slice(from, to), NO_SPECIAL)) ids.push(id);
+  };
+  let at = 0;
+  for (; m !== null; m = LONG_RUN.exec(text)) {
+    if (m.index > at) add(at, m.index);
+    const end = m.index + m[0].length;
+    for (let k = m.index; k < end; ) {
+      let cut = Math.min(k + SLICE, end);
+      // (a slice never ends between the two halves of a character outside the BMP)
+      const c = text.charCodeAt(cut - 1);
+      if (cut < end && c >= 0xd800 && c <= 0xdbff) cut++;
+      add(k, cut);
+      k = cut;
+    }
+    at = end;
+  }
+  if (at < text.length) add(at, text.length);
+  return ids;
+}
+
 /** A PRNG returning floats in [0, 1). */
 export type Rng = () => number;
 
@@ -140,7 +175,7 @@ export interface TokenChunks {
  * emoji, rare CJK), those tokens travel together in one chunk so no chunk carries half a character.
  */
 export function tokenChunks(text: string): TokenChunks {
-  const ids = encode(text, NO_SPECIAL);
+  const ids = encodeText(text);
   const out = splitDecoded(ids);
   // gpt-tokenizer decodes through one shared streaming TextDecoder; bytes some other caller left pending there
   // would prefix our first chunk. Whole texts leave it clean, so a second pass is exact.
@@ -169,7 +204,7 @@ function splitDecoded(ids: number[]): TokenChunks {
 }
 
 export function countTokens(text: string): number {
-  return text ? encode(text, NO_SPECIAL).length : 0;
+  return text ? encodeText(text).length : 0;
 }
 
 /**
