@@ -341,8 +341,10 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         'realtime session passed through unmetered from here on',
       );
     };
+    const toUpstream = new Forward(client, upstream);
+    const toClient = new Forward(upstream, client);
     client.on('message', (data: RawData, binary: boolean) => {
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(data as Buffer, { binary });
+      toUpstream.send(data as Buffer, binary);
       if (meter)
         try {
           meter.client(data as Buffer, binary, now());
@@ -351,7 +353,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         }
     });
     upstream.on('message', (data: RawData, binary: boolean) => {
-      if (client.readyState === WebSocket.OPEN) client.send(data as Buffer, { binary });
+      toClient.send(data as Buffer, binary);
       if (meter)
         try {
           meter.server(data as Buffer, binary, now());
@@ -403,6 +405,42 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
       for (const ws of live) ws.terminate();
     },
   };
+}
+
+/** Bytes one side may have sent on and not yet written to the other before llmscope stops reading it. */
+export const FORWARD_HIGH_BYTES = 8 * 1024 * 1024;
+/** ...and how far they must fall before it reads on. */
+export const FORWARD_LOW_BYTES = 1024 * 1024;
+
+/**
+ * One direction of the relay, with backpressure: frames from `from` are sent on to `to` as they come; while more than
+ * FORWARD_HIGH_BYTES of them wait to be written (a client reading slower than the audio comes, a slow link), `from`
+ * is paused (its socket no longer read, so TCP slows its sender) until they fall under FORWARD_LOW_BYTES. Memory per
+ * session stays bounded instead of growing with what the slow side has not taken.
+ */
+export class Forward {
+  private pending = 0;
+
+  constructor(
+    private readonly from: WebSocket,
+    private readonly to: WebSocket,
+  ) {}
+
+  get waiting(): number {
+    return this.pending;
+  }
+
+  send(data: Buffer, binary: boolean): void {
+    if (this.to.readyState !== WebSocket.OPEN) return;
+    const n = data.length;
+    this.pending += n;
+    this.to.send(data, { binary }, () => {
+      this.pending -= n;
+      if (this.pending <= FORWARD_LOW_BYTES && this.from.isPaused && this.from.readyState === WebSocket.OPEN)
+        this.from.resume();
+    });
+    if (this.pending > FORWARD_HIGH_BYTES && !this.from.isPaused) this.from.pause();
+  }
 }
 
 /**
