@@ -16,7 +16,8 @@ describe('tokens create', () => {
   });
 
   it('refuses what the config would refuse, naming the field', () => {
-    expect(() => createToken({ name: 'x', role: 'superuser' })).toThrow(/role/);
+    expect(() => createToken({ name: 'x', role: 'superuser' })).toThrow(/^--role: /);
+    expect(() => createToken({ name: 'Bad Name', role: 'viewer' })).toThrow(/^--name: /);
     expect(() => createToken({ name: 'admin', role: 'viewer' })).toThrow(/"admin" is the name/);
     expect(() => createToken({ name: 'boss', role: 'admin', teams: ['red'] })).toThrow(/an admin sees every team/);
   });

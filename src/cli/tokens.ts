@@ -13,6 +13,9 @@ export interface CreatedToken {
   entry: { name: string; role: string; tokenHash: string; teams?: string[]; features?: string[] };
 }
 
+/** The command's flag for each field of the entry, so a refusal names what the user typed. */
+const FLAGS: Record<string, string> = { name: '--name', role: '--role', teams: '--team', features: '--feature' };
+
 /** A random token (`lst_` + 32 bytes, base64url) and its validated config entry. */
 export function createToken(opts: { name: string; role: string; teams?: string[]; features?: string[] }): CreatedToken {
   const token = `lst_${randomBytes(32).toString('base64url')}`;
@@ -27,7 +30,9 @@ export function createToken(opts: { name: string; role: string; teams?: string[]
   if (!r.success)
     throw new LlmscopeError(
       'LLMSCOPE_ERR_CONFIG_INVALID',
-      r.error.issues.map((i) => `${i.path.join('.') || 'token'}: ${i.message}`).join('; '),
+      r.error.issues
+        .map((i) => `${FLAGS[String(i.path[0])] ?? (i.path.join('.') || 'token')}: ${i.message}`)
+        .join('; '),
     );
   return { token, entry };
 }

@@ -98,5 +98,11 @@ describe('llmscope quality score', () => {
 
   it('says what is wrong with a missing file', async () => {
     await expect(run(['quality', 'score', '--input', join(dir, 'nope.jsonl')])).rejects.toThrow(/no such file/);
+    await expect(run(['quality', 'score', '--input', input, '--knowledge', join(dir, 'kb')])).rejects.toThrow(
+      `cannot read --knowledge ${join(dir, 'kb')}: no such folder`,
+    );
+    await expect(run(['quality', 'score', '--input', input, '--knowledge', input])).rejects.toThrow(
+      `cannot read --knowledge ${input}: not a folder`,
+    );
   });
 });

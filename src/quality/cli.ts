@@ -63,7 +63,11 @@ export function registerQualityCommand(
       }
       let knowledge: KnowledgeBase | undefined;
       if (o.knowledge) {
-        knowledge = await KnowledgeBase.fromFolder(o.knowledge);
+        const dir = o.knowledge;
+        knowledge = await KnowledgeBase.fromFolder(dir).catch((err: NodeJS.ErrnoException) => {
+          const why = err.code === 'ENOENT' ? 'no such folder' : err.code === 'ENOTDIR' ? 'not a folder' : err.message;
+          throw new Error(`cannot read --knowledge ${dir}: ${why}`);
+        });
         for (const w of knowledge.warnings) io.stderr.write(`knowledge: ${w}\n`);
         io.stderr.write(`knowledge: ${knowledge.size} passages from ${o.knowledge}\n`);
       }

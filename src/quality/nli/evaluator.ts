@@ -90,6 +90,8 @@ export class NliEvaluator implements Evaluator {
 
   /** Loads the model and its tokenizer; rejects with what is missing or the wrong shape. */
   static async load(o: NliOptions): Promise<NliEvaluator> {
+    // The model first: a mistyped path names the model, not the tokenizer.json that is then missing beside it.
+    if (!existsSync(o.model)) throw new Error(`NLI model ${o.model}: no such file (quality.evaluators.nli.model)`);
     const tokenizer = PairTokenizer.fromFile(o.tokenizer ?? join(dirname(o.model), 'tokenizer.json'));
     const runner = await OnnxRunner.start(o.model);
     const labels = runner.info.outputShape?.[1];

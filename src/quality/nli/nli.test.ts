@@ -164,6 +164,10 @@ describe('NLI model slot (tiny ONNX model built in the test)', () => {
     await expect(
       NliEvaluator.load({ model: join(dir, 'nope.onnx'), tokenizer: join(dir, 'tokenizer.json') }),
     ).rejects.toThrow(/nope\.onnx: no such file/);
+    // a mistyped folder: no tokenizer.json beside it either, and the message still names the model
+    await expect(NliEvaluator.load({ model: join(dir, 'typo', 'model.onnx') })).rejects.toThrow(
+      /typo\/model\.onnx: no such file/,
+    );
     writeFileSync(join(dir, 'junk.onnx'), 'not a model');
     await expect(NliEvaluator.load({ model: join(dir, 'junk.onnx') })).rejects.toThrow(/junk\.onnx: cannot load it/);
     writeFileSync(join(dir, 'five.onnx'), tinyNliModel([0, 0, 0, 0, 0], [0, 0, 0, 0, 0]));
