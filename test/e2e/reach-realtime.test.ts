@@ -17,6 +17,7 @@ import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { costOf, createCostModule, hashKey } from '../../src/cost/index.js';
+import { RealtimeMeter } from '../../src/providers/openai-realtime/index.js';
 import { type Stack, startStack, until } from './helpers.js';
 
 type Event = Record<string, unknown> & { type: string };
@@ -298,6 +299,10 @@ describe('Realtime over WebSocket through llmscope', () => {
     expect(ws.protocol).toBe('realtime');
     ws.send(JSON.stringify({ type: 'response.create' }));
     await until(() => events.some((e) => e.type === 'response.done'), 10_000, 5);
+    // a binary frame reaches the upstream too (the simulator, which reads only JSON text, says so)
+    ws.send(Buffer.from([0x80, 0x81, 0x82]));
+    const err = await until(() => events.find((e) => e.type === 'error'), 10_000, 5);
+    expect((err.error as { code: string }).code).toBe('invalid_json');
     ws.close();
     s.sim.events.off('request', listen as never);
     expect(events.filter((e) => e.type === 'response.text.delta')).toHaveLength(8);
@@ -310,6 +315,29 @@ describe('Realtime over WebSocket through llmscope', () => {
     const call = await until(() => realtimeCalls(s)[before], 10_000);
     expect(call.ttftMs).not.toBeNull();
     expect(call.outputTokens).toBe(8);
+  });
+
+  it('fails open: a metering error stops the metering of that session, never its relay', async () => {
+    const before = realtimeCalls(s).length;
+    const read = RealtimeMeter.prototype.server;
+    RealtimeMeter.prototype.server = () => {
+      throw new Error('injected meter failure');
+    };
+    try {
+      const c = await session(`${s.base}/v1`);
+      c.rt.send({ type: 'response.create' });
+      await until(() => c.count('response.done') === 1, 10_000, 5);
+      c.rt.send({ type: 'response.create' });
+      await until(() => c.count('response.done') === 2, 10_000, 5);
+      c.rt.close();
+      await c.closed;
+      expect(c.count('response.output_text.delta')).toBe(16);
+    } finally {
+      RealtimeMeter.prototype.server = read;
+    }
+    await until(() => s.logs.find((l) => l.event === 'realtime_meter_failed'), 10_000);
+    await s.app.ctx.recorder.flush();
+    expect(realtimeCalls(s).length).toBe(before);
   });
 
   it("refuses before the upgrade in OpenAI's error shape, and passes an upstream's refusal as it was", async () => {
