@@ -262,7 +262,13 @@ describe('Realtime over WebSocket through llmscope', () => {
       reason: 'user hung up',
     });
     const call = await until(() => realtimeCalls(s)[before], 10_000);
-    expect(call).toMatchObject({ status: 'cancelled', httpStatus: 499, errorType: 'client_closed_request' });
+    expect(call).toMatchObject({
+      status: 'cancelled',
+      httpStatus: 499,
+      errorType: 'client_closed_request',
+      tokenSource: 'tokenizer',
+      outputTokens: 0,
+    });
 
     // The upstream going away (the simulator shutting down: 1001) reaches the client with its code and reason.
     const other = await startStack({
