@@ -323,6 +323,26 @@ describe('Realtime over WebSocket through llmscope', () => {
     expect(call.outputTokens).toBe(8);
   });
 
+  it('closes open sessions with 1001 when llmscope stops, on both sides, and stops without waiting for them', async () => {
+    const other = await startStack({
+      sim: { ttftMs: 0, tpotMs: 0 },
+      config: { server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s', tls: { cert, key } } },
+    });
+    const closes: { code: number; reason: string }[] = [];
+    (other.sim.events as EventEmitter).on('realtime-close', (c) => closes.push(c));
+    try {
+      const d = await session(`${other.base}/v1`);
+      const t0 = Date.now();
+      await other.app.close();
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(await d.closed).toEqual({ code: 1001, reason: 'llmscope is shutting down' });
+      await until(() => closes.length === 1, 10_000, 5);
+      expect(closes[0]).toEqual({ code: 1001, reason: 'llmscope is shutting down' });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('fails open: a metering error stops the metering of that session, never its relay', async () => {
     const before = realtimeCalls(s).length;
     const read = RealtimeMeter.prototype.server;
