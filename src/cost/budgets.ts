@@ -293,8 +293,98 @@ export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
         tokens += partTokens(item);
     }
   }
-  if (Array.isArray(body.tools)) tokens += Math.ceil(JSON.stringify(body.tools).length / 3);
+  if (Array.isArray(body.tools)) tokens += Math.ceil(toolsJsonLength(body.tools) / 3);
   return tokens;
+}
+
+/** Tool sets remembered by toolsJsonLength (most recently used kept). */
+const TOOL_SETS = 32;
+/** Tool sets larger than this (JSON characters) are not remembered (their copy is not kept). */
+const TOOL_SET_MAX_CHARS = 512 * 1024;
+
+interface ToolSet {
+  /** How many times a set under this signature was serialized since it was last copied. */
+  seen: number;
+  /** A private copy of the set (never handed out, so never changed) and its JSON's length. */
+  copy: unknown[] | null;
+  length: number;
+}
+const toolSets = new Map<string, ToolSet>();
+
+/**
+ * The length of `JSON.stringify(tools)`, on the hot path of every call with budgets on. Agents send the same tool
+ * definitions with every call (Claude Code's are ~60 KB: ~150 us to serialize), so a set seen twice is remembered
+ * as a private copy with its length, and a later call's set that equals it field for field (the same JSON values,
+ * so the same JSON length whatever its key order) takes that length: the same number, found by comparing strings
+ * (memcmp) instead of serializing them. Any other set is serialized as before.
+ */
+export function toolsJsonLength(tools: unknown[]): number {
+  if (tools.length === 0) return 2;
+  const sig = toolSetSignature(tools);
+  const known = toolSets.get(sig);
+  if (known?.copy && sameJson(tools, known.copy, 0)) {
+    // most recently used last
+    toolSets.delete(sig);
+    toolSets.set(sig, known);
+    return known.length;
+  }
+  const json = JSON.stringify(tools);
+  if (json.length > TOOL_SET_MAX_CHARS) return json.length;
+  const set = known ?? { seen: 0, copy: null, length: 0 };
+  // A set is copied the second time its signature comes without a match: tool sets that change with every call
+  // cost one serialization each, as before, and no copies.
+  if (++set.seen >= 2) {
+    set.copy = JSON.parse(json) as unknown[];
+    set.length = json.length;
+    set.seen = 0;
+  }
+  toolSets.delete(sig);
+  toolSets.set(sig, set);
+  if (toolSets.size > TOOL_SETS) toolSets.delete(toolSets.keys().next().value as string);
+  return json.length;
+}
+
+/** A cheap key for a tool set: how many tools, and their names (function.name, or name). */
+function toolSetSignature(tools: unknown[]): string {
+  let sig = String(tools.length);
+  for (const t of tools) {
+    const o = t as Json | null;
+    const f = o && typeof o === 'object' ? ((o.function as Json | undefined) ?? o) : null;
+    const name = f && typeof f === 'object' && typeof f.name === 'string' ? f.name : '';
+    sig += `\u0000${name.length > 128 ? name.slice(0, 128) : name}`;
+  }
+  return sig;
+}
+
+/** Nesting past which sets are not compared (serialized instead). */
+const SAME_MAX_DEPTH = 64;
+
+/**
+ * Whether `a` (a parsed request's value) and `b` (a copy made by JSON.parse) serialize to JSON of the same length
+ * for certain: the same JSON value, member for member (objects' own keys in any order). Anything JSON.parse cannot
+ * make (undefined, functions, objects of a class) answers false.
+ */
+function sameJson(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return typeof a !== 'object' || a === null;
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || depth > SAME_MAX_DEPTH)
+    return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const proto = Object.getPrototypeOf(a);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const ob = b as Json;
+  let n = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) return false;
+    if (!Object.hasOwn(ob, k) || !sameJson((a as Json)[k], ob[k], depth + 1)) return false;
+    n++;
+  }
+  for (const k in ob) if (Object.hasOwn(ob, k)) n--;
+  return n === 0;
 }
 
 /**
