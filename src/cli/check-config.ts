@@ -1,5 +1,6 @@
 // `llmscope check-config`: validates a config file and prints every problem with its path — the schema's, then the
 // start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
+import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { applyEnv, type Config, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
 import { type StartupProblem, startupChecks } from './startup-checks.js';
@@ -45,6 +46,53 @@ export function receiverEnvWarnings(config: Config, env: NodeJS.ProcessEnv): Sta
   return out;
 }
 
+/** Why `path` cannot be read as a file (or a folder, with `dir`), or null when it can. */
+function unreadable(path: string, dir = false): string | null {
+  try {
+    accessSync(path, constants.R_OK);
+    const isDir = statSync(path).isDirectory();
+    if (isDir !== dir) return dir ? 'not a folder' : 'a folder, not a file';
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `no such ${dir ? 'folder' : 'file'}` : (code ?? (err as Error).message);
+  }
+}
+
+/**
+ * Files the config names, read at start-up from where serve runs (check-config is run there too): a TLS certificate
+ * or key serve cannot read stops it (errors); cost item files, the knowledge base and the NLI model it starts without,
+ * logging that it did (warnings).
+ */
+export function fileProblems(config: Config): { errors: StartupProblem[]; warnings: StartupProblem[] } {
+  const errors: StartupProblem[] = [];
+  const warnings: StartupProblem[] = [];
+  const tls = config.server.tls;
+  for (const what of ['cert', 'key'] as const) {
+    const why = tls?.[what] ? unreadable(tls[what]) : null;
+    if (why) errors.push({ path: `server.tls.${what}`, message: `cannot read ${tls?.[what]}: ${why}` });
+  }
+  config.costs.itemFiles.forEach((f, i) => {
+    const why = unreadable(f);
+    if (why) warnings.push({ path: `costs.itemFiles[${i}]`, message: `${f}: ${why}; serve starts without its items` });
+  });
+  const kb = config.quality.knowledgeBase;
+  const kbWhy = kb ? unreadable(kb, true) : null;
+  if (kbWhy)
+    warnings.push({
+      path: 'quality.knowledgeBase',
+      message: `${kb}: ${kbWhy}; serve starts without it (grounding uses the request's context only)`,
+    });
+  const nli = config.quality.evaluators.nli?.model;
+  const nliWhy = nli ? unreadable(nli) : null;
+  if (nliWhy)
+    warnings.push({
+      path: 'quality.evaluators.nli.model',
+      message: `${nli}: ${nliWhy}; serve starts with the NLI evaluator off`,
+    });
+  return { errors, warnings };
+}
+
 /**
  * Checks one config file; returns the exit code (0 ok, 1 problems). Opens the configured store only to count its
  * virtual keys when the no-open-relay rule depends on them, as serve does.
@@ -57,8 +105,10 @@ export async function checkConfig(file: string, io: CheckConfigIo): Promise<numb
     for (const i of r.issues) io.err(`${envSourceOf(i.path, raw, io.env) ?? file}: ${i.path}: ${i.message}\n`);
     return 1;
   }
-  const { errors, warnings } = startupChecks(r.config, io.env, await storedKeyCount(r.config));
-  for (const w of [...warnings, ...receiverEnvWarnings(r.config, io.env)])
+  const checks = startupChecks(r.config, io.env, await storedKeyCount(r.config));
+  const files = fileProblems(r.config);
+  const errors = [...checks.errors, ...files.errors];
+  for (const w of [...checks.warnings, ...files.warnings, ...receiverEnvWarnings(r.config, io.env)])
     io.err(`${file}: warning: ${w.path}: ${w.message}\n`);
   if (errors.length > 0) {
     for (const e of errors) io.err(`${file}: ${e.path}: ${e.message}\n`);
