@@ -537,6 +537,9 @@ export async function startWorker(
     hooks,
     draining: () => shedding,
     loopback,
+    // An admission no call will settle (a session without a response, an upgrade refused after it): the primary,
+    // which holds it, settles it as spending nothing.
+    release: (a) => void rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], ADMIT_TIMEOUT_MS).catch(() => undefined),
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

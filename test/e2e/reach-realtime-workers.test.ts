@@ -39,6 +39,11 @@ async function serve() {
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'app.db')}` },
       keys: [{ id: 'voice', hash: hashKey(KEY), team: 'voice' }],
+      // room for three sessions' reservations at once (gpt-realtime priced at $4 / $16 per 1M, 4096 output tokens
+      // reserved: $0.0655 each), not four: sessions that end without a response must give theirs back (a release
+      // is asynchronous, through the primary: the room for three leaves time for one or two in flight)
+      pricing: { models: [{ model: 'gpt-realtime', input: 4, cachedInput: 0.4, output: 16 }] },
+      budgets: [{ name: 'voice-daily', scope: 'team', match: 'voice', period: 'day', limit: 0.23, action: 'block' }],
       gpu: { collector: 'none' },
     }),
   );
@@ -121,25 +126,38 @@ describe('Realtime under serve --workers 2', () => {
     expect(refused.status).toBe(401);
     expect(JSON.parse(refused.body).error.code).toBe('invalid_api_key');
 
-    // six sessions at once: node:cluster hands their connections to both workers
-    const results = await Promise.all(Array.from({ length: 6 }, () => oneResponse(run.base)));
-    for (const { response, session } of results) {
-      const call = await until(async () => {
-        const res = await fetch(`${run.base}/api/requests/${response.id}`);
-        return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+    // five sessions without a response, one after the other, on both workers: each gives its reservation back
+    for (let k = 0; k < 5; k++) {
+      const ws = new WebSocket(`${run.base.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`, [
+        'realtime',
+        `openai-insecure-api-key.${KEY}`,
+      ]);
+      await new Promise((ok, fail) => {
+        ws.once('open', ok);
+        ws.once('error', fail);
       });
-      expect(call).toMatchObject({
-        endpoint: 'realtime',
-        model: 'gpt-realtime',
-        status: 'ok',
-        session,
-        team: 'voice',
-        input_tokens: response.usage.input_tokens,
-        output_tokens: OUT,
-        token_source: 'usage',
-      });
-      expect(call.ttft_ms).toBeGreaterThanOrEqual(19);
+      ws.close();
+      await new Promise((r) => ws.once('close', r));
     }
+    // six sessions, two at a time: node:cluster hands their connections to both workers
+    for (let k = 0; k < 3; k++)
+      for (const { response, session } of await Promise.all([oneResponse(run.base), oneResponse(run.base)])) {
+        const call = await until(async () => {
+          const res = await fetch(`${run.base}/api/requests/${response.id}`);
+          return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+        });
+        expect(call).toMatchObject({
+          endpoint: 'realtime',
+          model: 'gpt-realtime',
+          status: 'ok',
+          session,
+          team: 'voice',
+          input_tokens: response.usage.input_tokens,
+          output_tokens: OUT,
+          token_source: 'usage',
+        });
+        expect(call.ttft_ms).toBeGreaterThanOrEqual(19);
+      }
     const list = (await (await fetch(`${run.base}/api/requests?endpoint=realtime&limit=50`)).json()) as {
       data: unknown[];
     };

@@ -16,6 +16,7 @@ import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { estimateInputTokens } from '../../src/cost/budgets.js';
 import { costOf, createCostModule, hashKey } from '../../src/cost/index.js';
 import { RealtimeMeter } from '../../src/providers/openai-realtime/index.js';
 import { type Stack, startStack, until } from './helpers.js';
@@ -33,6 +34,11 @@ interface ErrorAnswer {
 }
 const PRICE = { input: 4, cachedInput: 0.4, output: 16 };
 const VIRTUAL_KEY = 'lsk_realtime_test_key_0123456789abcdef';
+/** What a session's admission reserves on a budget: its (empty) prompt and budgets' default output cap, 4096 tokens. */
+const RESERVED = costOf(
+  { input: estimateInputTokens({}, 'realtime'), cachedInput: 0, output: 4096 },
+  { ...PRICE, cacheWrite: PRICE.input },
+);
 
 let cert: string;
 let key: string;
@@ -405,8 +411,13 @@ describe('Realtime: virtual keys and budgets at the upgrade', () => {
         keys: [
           { id: 'voice-app', hash: hashKey(VIRTUAL_KEY), team: 'voice' },
           { id: 'spent', hash: hashKey(`${VIRTUAL_KEY}x`), team: 'broke' },
+          { id: 'tight', hash: hashKey(`${VIRTUAL_KEY}t`), team: 'tight' },
         ],
-        budgets: [{ name: 'broke-daily', scope: 'team', match: 'broke', period: 'day', limit: 0, action: 'block' }],
+        budgets: [
+          { name: 'broke-daily', scope: 'team', match: 'broke', period: 'day', limit: 0, action: 'block' },
+          // room for two sessions' reservations at once, not three
+          { name: 'tight-daily', scope: 'team', match: 'tight', period: 'day', limit: RESERVED * 2.5, action: 'block' },
+        ],
         pricing: { models: [{ model: 'gpt-realtime', ...PRICE }] },
       },
       app: { modules: [createCostModule] },
@@ -451,5 +462,36 @@ describe('Realtime: virtual keys and budgets at the upgrade', () => {
     expect(seen[0]?.authorization).toBeUndefined();
     const calls = await until(() => (realtimeCalls(s).length === 2 ? realtimeCalls(s) : null), 10_000);
     for (const call of calls) expect(call).toMatchObject({ apiKeyId: 'voice-app', team: 'voice', status: 'ok' });
+  });
+  it('releases what an admission reserved when no response uses it: sessions without one, an upgrade the upstream refused', async () => {
+    const url = `${s.base.replace(/^https/, 'wss')}/v1/realtime?model=gpt-realtime`;
+    const protocols = ['realtime', `openai-insecure-api-key.${VIRTUAL_KEY}t`];
+    // five sessions one after the other, none asking for a response: each holds a reservation while open
+    for (let k = 0; k < 5; k++) {
+      const ws = new WebSocket(url, protocols, { rejectUnauthorized: false });
+      await new Promise((ok, fail) => {
+        ws.once('open', ok);
+        ws.once('error', fail);
+      });
+      ws.close();
+      await new Promise((r) => ws.once('close', r));
+    }
+    // an upgrade admitted, then refused by the upstream
+    const limited = await new Promise<number>((ok) => {
+      const ws = new WebSocket(url, protocols, {
+        rejectUnauthorized: false,
+        headers: { 'x-simulator-fault': 'rate_limit' },
+      });
+      ws.on('unexpected-response', (_req, res) => ok(res.statusCode ?? 0));
+      ws.on('error', () => undefined);
+    });
+    expect(limited).toBe(429);
+    // still admitted, and a response goes through and is recorded
+    const c = await session(`${s.base}/v1`, { apiKey: `${VIRTUAL_KEY}t` });
+    c.rt.send({ type: 'response.create' });
+    await until(() => c.count('response.done') === 1, 10_000, 5);
+    c.rt.close();
+    const call = await until(() => realtimeCalls(s).find((x) => x.team === 'tight'), 10_000);
+    expect(call.status).toBe('ok');
   });
 });

@@ -41,6 +41,13 @@ export interface RealtimeDeps {
   draining: () => boolean;
   /** llmscope listens on loopback: a session without a virtual key needs a loopback Host, as a call does. */
   loopback: boolean;
+  /**
+   * Releases what an admission reserved (budgets, tokens per minute) when no call will settle it: the upgrade refused
+   * or failed after it was admitted, a session that ended before any response, a later response refused. Absent: the
+   * hooks' `settle` with a call that spent nothing (one process); a `serve --workers` worker asks the primary, which
+   * holds the admission (`hooks.abandon`).
+   */
+  release?: (a: Admission) => void;
 }
 
 export interface RealtimeGateway {
@@ -120,6 +127,20 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   });
   const live = new Set<WebSocket>();
   const gone = new Set<Promise<void>>();
+  const release = (a: Admission): void => {
+    try {
+      if (d.release) d.release(a);
+      else {
+        const call = nothingSpent(a);
+        for (const h of d.hooks) h.settle?.(a, call);
+      }
+    } catch (err) {
+      d.logger.warn(
+        { event: 'realtime_release_failed', err: (err as Error)?.message, request_id: a.requestId },
+        'what a realtime admission reserved was not released',
+      );
+    }
+  };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const incoming = header(req.headers, 'x-request-id');
@@ -200,114 +221,126 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
             forwardClientAuth: true,
             state: {},
           };
-    if (admission) for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
-    // A sideband connection (`?call_id=`) names no model: the default provider's.
-    const resolved = model ? router.resolve(model) : null;
-    const provider = resolved?.provider ?? (model ? null : router.defaultProvider());
-    if (!provider)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_UNROUTABLE_MODEL',
-        model
-          ? `no provider of type openai-compatible serves model "${model}"`
-          : 'no provider of type openai-compatible is configured; add one to providers in the config file',
-        { param: 'model' },
-      );
-    const up = d.upstreams.get(provider.name) as Upstream;
-    if (admission) {
-      (admission as { provider: string }).provider = provider.name;
-      for (const h of d.hooks) if (h.admit) await h.admit(admission);
+    // From here the admission may hold reservations: released unless a session takes them over.
+    let handed = false;
+    try {
+      await admitAndOpen();
+    } finally {
+      if (!handed && admission) release(admission);
     }
-    if (socket.destroyed) return;
 
-    // The upstream URL: the provider's base URL as a WebSocket URL, the client's query (its model as routed).
-    const target = new URL(up.provider.baseUrl);
-    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
-    target.pathname = `${up.basePath}/realtime`;
-    target.search = url.search;
-    if (resolved && model && resolved.upstreamModel !== model) target.searchParams.set('model', resolved.upstreamModel);
-    const traceId = parseTraceparent(req.headers.traceparent)?.traceId ?? newTraceId();
-    const parentSpanId = parseTraceparent(req.headers.traceparent)?.parentSpanId ?? null;
-    const forwardAuth = (admission?.forwardClientAuth ?? true) && !up.hasKey;
-    const out: Record<string, string> = {};
-    for (const k in req.headers) {
-      const v = req.headers[k];
-      if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-llmscope-')) continue;
-      if ((k === 'authorization' || k === 'x-api-key') && !forwardAuth) continue;
-      out[k] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    Object.assign(out, up.extraHeaders, up.auth);
-    out.traceparent = formatTraceparent(traceId, newSpanId());
-    out['x-request-id'] = requestId;
-    const protocols = offered.filter((p) => forwardAuth || !p.startsWith(KEY_PROTOCOL));
-    const upstream = new WebSocket(target, protocols, {
-      headers: out,
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      handshakeTimeout: up.timeoutMs,
-    });
-    upstream.binaryType = 'nodebuffer';
-    // The client left while the upstream was being opened.
-    const dropped = () => upstream.terminate();
-    socket.once('close', dropped);
-    await new Promise<void>((resolve, reject) => {
-      upstream.once('unexpected-response', (_r, res) => {
-        // The upstream refused the upgrade: its answer goes to the client as it was (status, type, body).
-        socket.off('close', dropped);
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', () => undefined);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          let h = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? STATUS_CODES[res.statusCode ?? 502] ?? ''}\r\n`;
-          for (const k of ['content-type', 'retry-after', 'www-authenticate', 'x-request-id', 'openai-organization'])
-            if (res.headers[k] !== undefined) h += `${k}: ${String(res.headers[k])}\r\n`;
-          if (res.headers['x-request-id'] === undefined) h += `x-request-id: ${requestId}\r\n`;
-          if (!socket.destroyed)
-            socket.end(
-              Buffer.concat([Buffer.from(`${h}content-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]),
-            );
-          upstream.terminate();
+    async function admitAndOpen(): Promise<void> {
+      if (admission) for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
+      // A sideband connection (`?call_id=`) names no model: the default provider's.
+      const resolved = model ? router.resolve(model) : null;
+      const provider = resolved?.provider ?? (model ? null : router.defaultProvider());
+      if (!provider)
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+          model
+            ? `no provider of type openai-compatible serves model "${model}"`
+            : 'no provider of type openai-compatible is configured; add one to providers in the config file',
+          { param: 'model' },
+        );
+      const up = d.upstreams.get(provider.name) as Upstream;
+      if (admission) {
+        (admission as { provider: string }).provider = provider.name;
+        for (const h of d.hooks) if (h.admit) await h.admit(admission);
+      }
+      if (socket.destroyed) return;
+
+      // The upstream URL: the provider's base URL as a WebSocket URL, the client's query (its model as routed).
+      const target = new URL(up.provider.baseUrl);
+      target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+      target.pathname = `${up.basePath}/realtime`;
+      target.search = url.search;
+      if (resolved && model && resolved.upstreamModel !== model)
+        target.searchParams.set('model', resolved.upstreamModel);
+      const traceId = parseTraceparent(req.headers.traceparent)?.traceId ?? newTraceId();
+      const parentSpanId = parseTraceparent(req.headers.traceparent)?.parentSpanId ?? null;
+      const forwardAuth = (admission?.forwardClientAuth ?? true) && !up.hasKey;
+      const out: Record<string, string> = {};
+      for (const k in req.headers) {
+        const v = req.headers[k];
+        if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-llmscope-')) continue;
+        if ((k === 'authorization' || k === 'x-api-key') && !forwardAuth) continue;
+        out[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      Object.assign(out, up.extraHeaders, up.auth);
+      out.traceparent = formatTraceparent(traceId, newSpanId());
+      out['x-request-id'] = requestId;
+      const protocols = offered.filter((p) => forwardAuth || !p.startsWith(KEY_PROTOCOL));
+      const upstream = new WebSocket(target, protocols, {
+        headers: out,
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        handshakeTimeout: up.timeoutMs,
+      });
+      upstream.binaryType = 'nodebuffer';
+      // The client left while the upstream was being opened.
+      const dropped = () => upstream.terminate();
+      socket.once('close', dropped);
+      await new Promise<void>((resolve, reject) => {
+        upstream.once('unexpected-response', (_r, res) => {
+          // The upstream refused the upgrade: its answer goes to the client as it was (status, type, body).
+          socket.off('close', dropped);
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', () => undefined);
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            let h = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? STATUS_CODES[res.statusCode ?? 502] ?? ''}\r\n`;
+            for (const k of ['content-type', 'retry-after', 'www-authenticate', 'x-request-id', 'openai-organization'])
+              if (res.headers[k] !== undefined) h += `${k}: ${String(res.headers[k])}\r\n`;
+            if (res.headers['x-request-id'] === undefined) h += `x-request-id: ${requestId}\r\n`;
+            if (!socket.destroyed)
+              socket.end(
+                Buffer.concat([Buffer.from(`${h}content-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]),
+              );
+            upstream.terminate();
+            resolve();
+          });
+        });
+        upstream.once('error', (err) => {
+          socket.off('close', dropped);
+          reject(
+            /timeout/i.test(err.message)
+              ? new LlmscopeError(
+                  'LLMSCOPE_ERR_UPSTREAM_TIMEOUT',
+                  `provider "${provider.name}" did not accept the WebSocket within ${up.timeoutMs} ms; raise providers[].timeout or check the upstream`,
+                )
+              : new LlmscopeError(
+                  'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
+                  `cannot open the Realtime WebSocket at provider "${provider.name}" (${(err as NodeJS.ErrnoException).code ?? err.message}); check providers[].baseUrl and that the upstream is running`,
+                ),
+          );
+        });
+        upstream.once('open', () => {
+          socket.off('close', dropped);
+          upstream.removeAllListeners('error');
+          upstream.removeAllListeners('unexpected-response');
+          if (!socket.destroyed) {
+            (req as IncomingMessage & { [CHOSEN]?: string })[CHOSEN] = upstream.protocol;
+            // (the callback runs at once unless the client's socket is gone)
+            wss.handleUpgrade(req, socket, head, (client) => {
+              handed = true;
+              relay(client, upstream, {
+                requestId,
+                traceId,
+                parentSpanId,
+                model,
+                up,
+                admission,
+                attribution,
+                metadata: meta?.metadata ?? null,
+              });
+            });
+          }
+          if (!handed) upstream.terminate();
           resolve();
         });
       });
-      upstream.once('error', (err) => {
-        socket.off('close', dropped);
-        reject(
-          /timeout/i.test(err.message)
-            ? new LlmscopeError(
-                'LLMSCOPE_ERR_UPSTREAM_TIMEOUT',
-                `provider "${provider.name}" did not accept the WebSocket within ${up.timeoutMs} ms; raise providers[].timeout or check the upstream`,
-              )
-            : new LlmscopeError(
-                'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
-                `cannot open the Realtime WebSocket at provider "${provider.name}" (${(err as NodeJS.ErrnoException).code ?? err.message}); check providers[].baseUrl and that the upstream is running`,
-              ),
-        );
-      });
-      upstream.once('open', () => {
-        socket.off('close', dropped);
-        upstream.removeAllListeners('error');
-        upstream.removeAllListeners('unexpected-response');
-        resolve();
-        if (socket.destroyed) {
-          upstream.terminate();
-          return;
-        }
-        (req as IncomingMessage & { [CHOSEN]?: string })[CHOSEN] = upstream.protocol;
-        wss.handleUpgrade(req, socket, head, (client) =>
-          relay(client, upstream, {
-            requestId,
-            traceId,
-            parentSpanId,
-            model,
-            up,
-            admission,
-            attribution,
-            metadata: meta?.metadata ?? null,
-          }),
-        );
-      });
-    });
+    }
   }
 
   function relay(client: WebSocket, upstream: WebSocket, s: SessionFacts): void {
@@ -319,7 +352,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     gone.add(closed);
     /** Who closed first: a response still open then was cut by that side. */
     let closedBy: 'client' | 'upstream' | null = null;
-    const recorder = new SessionRecorder(d, s, (err) => {
+    const recorder = new SessionRecorder(d, s, release, (err) => {
       // A later response that its admission refuses (a budget spent, a key revoked) ends the session.
       const r = renderError(err);
       const text = JSON.stringify({
@@ -456,6 +489,7 @@ class SessionRecorder {
   constructor(
     private readonly d: RealtimeDeps,
     private readonly s: SessionFacts,
+    private readonly release: (a: Admission) => void,
     private readonly refused: (err: unknown) => void,
   ) {
     this.first = s.admission;
@@ -483,6 +517,8 @@ class SessionRecorder {
         for (const h of hooks) if (h.admit) await h.admit(a);
         return a;
       } catch (err) {
+        // What the hooks before the refusing one reserved is released, as for a refused HTTP call.
+        this.release(a);
         this.refused(err);
         return null;
       }
@@ -514,8 +550,11 @@ class SessionRecorder {
     else build(null);
   }
 
+  /** The session ended: an upgrade admission no response used is released. */
   end(): void {
     this.ending = true;
+    if (this.first) this.release(this.first);
+    this.first = null;
   }
 
   private call(r: RealtimeResponse, sessionId: string | null, closedBy: string | null, a: Admission | null): LlmCall {
@@ -624,4 +663,46 @@ class SessionRecorder {
       internal: i,
     };
   }
+}
+
+/** The call an admission led to when it led to none: no tokens, no cost, cut before the upstream (its hooks' state). */
+function nothingSpent(a: Admission): LlmCall {
+  const t = now();
+  return {
+    requestId: a.requestId,
+    traceId: null,
+    startedAt: t,
+    endedAt: t,
+    provider: a.provider,
+    model: a.model,
+    endpoint: 'realtime',
+    stream: true,
+    status: 'cancelled',
+    httpStatus: 499,
+    errorType: 'client_closed_request',
+    errorMessage: null,
+    ...a.attribution,
+    metadata: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    cacheWriteInputTokens: null,
+    reasoningTokens: null,
+    tokenSource: null,
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: 0,
+    overheadMs: 0,
+    costUsd: null,
+    price: null,
+    finishReason: null,
+    refusal: false,
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'gateway',
+    spans: [],
+    events: [],
+    content: null,
+    internal: { ...arrivedInternals(t, '', '', null), hooks: a.state },
+  };
 }
