@@ -25,6 +25,7 @@ import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
 import {
   type AdmissionSnapshot,
+  bodyNeeds,
   type CallsMessage,
   fromWire,
   HANDOFF_WAIT_MS,
@@ -303,6 +304,7 @@ export async function startFleet(
   const phases = {
     authenticate: hooks.some((h) => h.authenticate),
     admit: hooks.some((h) => h.admit),
+    body: bodyNeeds(hooks),
   };
   const recorder = app.ctx.recorder;
   // Admissions kept per worker: above all the calls a worker can hold (in flight, and queued or being sent at its

@@ -18,6 +18,7 @@ import type { LlmCall, Recorder } from '../calls/index.js';
 import { builtinCallParts } from '../cli/modules.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
+import { estimateInputTokens, INPUT_ESTIMATE, outputLimitFields } from '../cost/budgets.js';
 import { LlmscopeError } from '../errors.js';
 import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
@@ -41,8 +42,8 @@ export interface WorkerInit {
   /** The primary's loopback listener, for everything that is not a /v1 call. */
   internalUrl: string;
   internalToken: string;
-  /** Which admission phases have hooks in the primary (no hooks: no round trip). */
-  phases: { authenticate: boolean; admit: boolean };
+  /** Which admission phases have hooks in the primary (no hooks: no round trip), and what of the body each reads. */
+  phases: { authenticate: boolean; admit: boolean; body?: BodyNeeds };
   /** The primary's modules' per-call parts (`ctx.perCall`), by name, in order: this worker runs them on its calls. */
   callParts: string[];
 }
@@ -170,17 +171,60 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * What of a call's body the primary's hooks of a phase read: all of it (privacy.maskUpstream rewrites it; a hook not
+ * named below), only what the admission estimate reads (INPUT_ESTIMATE, made in the worker, and the output limit
+ * fields), or nothing.
+ */
+export type BodyNeed = 'whole' | 'estimate' | 'none';
+export interface BodyNeeds {
+  authenticate: BodyNeed;
+  admit: BodyNeed;
+}
+/** Hooks that read no body (virtual keys: the Authorization header). */
+const READS_NO_BODY = new Set(['virtual-keys']);
+/** Hooks that read the body only through inputEstimateOf and maxOutputTokens (src/cost/budgets.ts). */
+const READS_ESTIMATE = new Set(['budgets', 'rate-limits']);
+
+/** What of the body the primary's `hooks` read in each phase (any hook not known here: all of it). */
+export function bodyNeeds(hooks: readonly GatewayHook[]): BodyNeeds {
+  const need = (phase: 'authenticate' | 'admit'): BodyNeed => {
+    let n: BodyNeed = 'none';
+    for (const h of hooks) {
+      if (!h[phase] || READS_NO_BODY.has(h.name)) continue;
+      if (!READS_ESTIMATE.has(h.name)) return 'whole';
+      n = 'estimate';
+    }
+    return n;
+  };
+  return { authenticate: need('authenticate'), admit: need('admit') };
+}
+
+/**
+ * The body a phase's snapshot carries: all of it, none, or (for the admission estimate) the output limit fields, the
+ * input estimate being made here and put in the admission's state. A 40 MB prompt then crosses the IPC channel to
+ * the recorder process only when a hook there reads or rewrites it (privacy.maskUpstream).
+ */
+function bodyFor(need: BodyNeed, a: Admission): unknown {
+  if (need === 'whole') return a.body;
+  if (need === 'none') return {};
+  a.state[INPUT_ESTIMATE] = estimateInputTokens(a.body, a.endpoint);
+  return outputLimitFields(a.body as Record<string, unknown>);
+}
+
 /** The gateway hook that runs the primary's hooks for one phase: the admission goes there and its changes come back. */
 export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = ADMIT_TIMEOUT_MS): GatewayHook {
   const run = async (phase: 'authenticate' | 'admit', a: Admission): Promise<void> => {
     if (typeof a.state[ADMISSION_TICKET] !== 'number') a.state[ADMISSION_TICKET] = ++tickets;
+    const need = phases.body?.[phase] ?? 'whole';
+    const body = bodyFor(need, a);
     const snapshot: AdmissionSnapshot = {
       requestId: a.requestId,
       endpoint: a.endpoint,
       format: a.format,
       model: a.model,
       provider: a.provider,
-      body: a.body,
+      body,
       headers: a.headers,
       attribution: a.attribution,
       forwardClientAuth: a.forwardClientAuth,
@@ -208,17 +252,21 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
       );
     }
     // The attribution object is the flight's own: change it in place, as a hook in this process would.
-    const { attribution, body, ...rest } = changed as {
+    const {
+      attribution,
+      body: rewritten,
+      ...rest
+    } = changed as {
       attribution?: Admission['attribution'];
       body?: Record<string, unknown>;
     };
     if (attribution) Object.assign(a.attribution, attribution);
     // A hook that rewrote the body (privacy.maskUpstream) sends it back; its contents replace the flight's in place,
-    // since the gateway goes on with the same object.
-    if (body) {
+    // since the gateway goes on with the same object. (Only a body sent whole can come back rewritten.)
+    if (rewritten && need === 'whole') {
       const own = a.body as Record<string, unknown>;
       for (const k of Object.keys(own)) delete own[k];
-      Object.assign(own, body);
+      Object.assign(own, rewritten);
     }
     Object.assign(a, rest);
   };

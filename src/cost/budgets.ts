@@ -262,6 +262,34 @@ function partTokens(part: unknown): number {
   return Math.ceil(JSON.stringify(p).length / 3);
 }
 
+/**
+ * The key in a call's admission state under which a gateway worker (serve --workers) hands the recorder process the
+ * call's input estimate (estimateInputTokens of its body, made in the worker), so the body itself need not cross.
+ * Admission state is the server's own: a client cannot set it.
+ */
+export const INPUT_ESTIMATE = 'cost.inputEstimate';
+
+/** The call's input estimate: the one its worker made (INPUT_ESTIMATE), else estimateInputTokens of its body. */
+export function inputEstimateOf(a: Pick<Admission, 'body' | 'endpoint'> & { state?: Record<string, unknown> }): number {
+  const made = a.state?.[INPUT_ESTIMATE];
+  return typeof made === 'number' ? made : estimateInputTokens(a.body, a.endpoint);
+}
+
+/** The fields of a body maxOutputTokens reads (all a worker sends the recorder process with INPUT_ESTIMATE). */
+export function outputLimitFields(body: Json): Json {
+  const out: Json = {};
+  for (const k of OUTPUT_LIMIT_FIELDS) if (body[k] !== undefined) out[k] = body[k];
+  return out;
+}
+const OUTPUT_LIMIT_FIELDS = [
+  'max_completion_tokens',
+  'max_tokens',
+  'max_output_tokens',
+  'n',
+  'generationConfig',
+  'generation_config',
+] as const;
+
 /** Tokens a prompt will likely count, on the high side: chars/3 plus per-message, tool and media overheads. */
 export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
   // The prompt in the call's own format (chat messages, Anthropic messages + system, Responses instructions + input).
@@ -470,7 +498,7 @@ export class BudgetService {
     const matched = this.keysFor(a.attribution, t);
     if (matched.length === 0) return;
     const price = this.prices.resolve(a.model, a.provider, t);
-    const input = estimateInputTokens(a.body, a.endpoint);
+    const input = inputEstimateOf(a);
     const lines: ReserveLine[] = matched.map(({ b, key }) => {
       // An unpriced model reserves nothing (its cost will be null): it is let through rather than guessed at.
       const amount = price

@@ -7,7 +7,7 @@
 import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { Admission, GatewayHook } from '../../gateway/proxy.js';
-import { estimateInputTokens, maxOutputTokens } from '../budgets.js';
+import { inputEstimateOf, maxOutputTokens } from '../budgets.js';
 import { admittedKey, type VirtualKey } from '../keys.js';
 import { formatReset, type RateLimiter, type RateLimits, type TakeResult } from './limiter.js';
 
@@ -41,8 +41,8 @@ export function rateLimitHeaders(r: TakeResult): Record<string, string> {
 }
 
 /** Tokens a call is expected to use: its prompt (estimated on the high side) and its max_tokens, if it sets one. */
-export function estimateTokens(a: Pick<Admission, 'body' | 'endpoint'>): number {
-  return estimateInputTokens(a.body, a.endpoint) + maxOutputTokens(a.body, a.endpoint, 0);
+export function estimateTokens(a: Pick<Admission, 'body' | 'endpoint'> & { state?: Record<string, unknown> }): number {
+  return inputEstimateOf(a) + maxOutputTokens(a.body, a.endpoint, 0);
 }
 
 const unit = { requests: 'requests per min (RPM)', tokens: 'tokens per min (TPM)' } as const;
