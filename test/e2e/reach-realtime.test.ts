@@ -412,11 +412,14 @@ describe('Realtime: virtual keys and budgets at the upgrade', () => {
           { id: 'voice-app', hash: hashKey(VIRTUAL_KEY), team: 'voice' },
           { id: 'spent', hash: hashKey(`${VIRTUAL_KEY}x`), team: 'broke' },
           { id: 'tight', hash: hashKey(`${VIRTUAL_KEY}t`), team: 'tight' },
+          { id: 'once', hash: hashKey(`${VIRTUAL_KEY}o`), team: 'once' },
         ],
         budgets: [
           { name: 'broke-daily', scope: 'team', match: 'broke', period: 'day', limit: 0, action: 'block' },
           // room for two sessions' reservations at once, not three
           { name: 'tight-daily', scope: 'team', match: 'tight', period: 'day', limit: RESERVED * 2.5, action: 'block' },
+          // room for one response's reservation, not for a second one after the first spent $0.016
+          { name: 'once-daily', scope: 'team', match: 'once', period: 'day', limit: RESERVED + 0.008, action: 'block' },
         ],
         pricing: { models: [{ model: 'gpt-realtime', ...PRICE }] },
       },
@@ -493,5 +496,27 @@ describe('Realtime: virtual keys and budgets at the upgrade', () => {
     c.rt.close();
     const call = await until(() => realtimeCalls(s).find((x) => x.team === 'tight'), 10_000);
     expect(call.status).toBe('ok');
+  });
+  it('admits each later response again: one its budget refuses ends the session (error event, 1008 on both sides)', async () => {
+    const closes: { code: number; reason: string }[] = [];
+    (s.sim.events as EventEmitter).on('realtime-close', (x) => closes.push(x));
+    const c = await session(`${s.base}/v1`, {
+      apiKey: `${VIRTUAL_KEY}o`,
+      headers: { 'x-simulator-output-tokens': '1000' },
+    });
+    c.rt.send({ type: 'response.create' });
+    await until(() => c.count('response.done') === 1, 10_000, 5);
+    c.rt.send({ type: 'response.create' });
+    const closed = await c.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/budget/);
+    const err = c.events.find((e) => e.type === 'error')?.error as Record<string, unknown>;
+    expect(err).toMatchObject({ type: 'budget_exceeded', code: 'budget_exceeded' });
+    expect(await until(() => closes.find((x) => x.code === 1008), 10_000, 5)).toBeTruthy();
+    const calls = await until(() => {
+      const mine = realtimeCalls(s).filter((x) => x.team === 'once');
+      return mine.length === 2 ? mine : null;
+    }, 10_000);
+    expect(calls[0]).toMatchObject({ status: 'ok', outputTokens: 1000 });
   });
 });
