@@ -238,10 +238,16 @@ export class RealtimeMeter {
         return;
       case 'error': {
         // A response.create refused (one already in progress): it will get no response.created.
-        const eventId = str(obj(e.error)?.event_id);
-        if (eventId === null) return;
-        const k = this.pending.findIndex((p) => p.eventId === eventId);
-        if (k !== -1) this.pending.splice(k, 1);
+        const err = obj(e.error);
+        const eventId = str(err?.event_id);
+        if (eventId !== null) {
+          const k = this.pending.findIndex((p) => p.eventId === eventId);
+          if (k !== -1) this.pending.splice(k, 1);
+        } else if (err?.code === 'conversation_already_has_active_response') {
+          // A response.create sent without an event_id (the SDKs send none): the upstream answers events in order,
+          // so the refused one is the oldest not yet answered. Left queued, it would start the next response.
+          this.pending.shift();
+        }
         return;
       }
       default:
