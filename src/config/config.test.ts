@@ -73,6 +73,11 @@ describe('config', () => {
     expect(message({ env: { LLMSCOPE_PORT: 'abc' } })).toContain(
       'server.port (from the environment variable LLMSCOPE_PORT="abc")',
     );
+    // a blank or hex value is not read as a number (a blank was port 0, a random port; 0x1F90 was 8080)
+    for (const v of [' ', '0x1F90', '1e4'])
+      expect(message({ env: { LLMSCOPE_PORT: v } })).toContain(
+        `server.port (from the environment variable LLMSCOPE_PORT="${v}"): a port number from 0 to 65535`,
+      );
     expect(message({ env: { LLMSCOPE_LOG_LEVEL: 'loud' } })).toContain('LLMSCOPE_LOG_LEVEL="loud"');
     // a secret's value is never repeated, only its name
     const secret = message({ env: { LLMSCOPE_ADMIN_TOKEN: 'hunter2' } });

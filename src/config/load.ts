@@ -42,9 +42,9 @@ const ENV_OVERRIDES: readonly {
   secret?: boolean;
 }[] = [
   { variable: 'LLMSCOPE_HOST', section: 'server', key: 'host' },
-  { variable: 'LLMSCOPE_PORT', section: 'server', key: 'port', read: Number },
-  // Digits only, as --workers takes them (Number would read 0x10 or 1e1 as a count); anything else is left as text,
-  // which the schema refuses with what to give instead.
+  // Digits only, as --port and --workers take them: Number would read "0x1F90" as 8080 and a blank " " as 0 (a random
+  // port); anything else is left as text, which the schema refuses with what to give instead.
+  { variable: 'LLMSCOPE_PORT', section: 'server', key: 'port', read: (v) => (/^\s*\d+\s*$/.test(v) ? Number(v) : v) },
   {
     variable: 'LLMSCOPE_WORKERS',
     section: 'server',

@@ -113,7 +113,7 @@ export const configSchema = z
     server: z
       .object({
         host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
+        port: z.number('a port number from 0 to 65535').int().min(0).max(65535).default(8080),
         adminToken: z.string().min(8, 'at least 8 characters').optional(),
         bodyLimit: z
           .number()
