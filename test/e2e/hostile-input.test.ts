@@ -2,7 +2,7 @@
 // (an SDK would never send these): a client that hangs up mid-upload is a cancelled call, not an upstream error;
 // what node's HTTP parser refuses (headers over its limit, bytes that are not HTTP) is answered in the error shape
 // with node's status; a compressed body on /api/ingest is a 415 that says so; JSON nested 100,000 deep on a gateway
-// route is a 400 the client can act on in --workers mode, not a 503 it would retry for ever. After each, the
+// route is passed on in --workers mode as in one process, never a 503 it would retry for ever. After each, the
 // process still serves.
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -169,13 +169,12 @@ describe.each([
       body: deep,
     });
     expect(r.status).not.toBe(503);
-    if (extra.length > 0) {
-      // A worker cannot hand such a body to the recorder process: the client is told why.
-      expect(r.status).toBe(400);
-      const e = ((await r.json()) as { error: { code: string; message: string } }).error;
-      expect(e.code).toBe('invalid_body');
-      expect(e.message).toMatch(/nested too deeply/);
-    } else await r.arrayBuffer();
+    // With --workers too, the body goes on to the upstream as in one process, which answers it: the recorder process's
+    // hooks here (keys, budgets) read nothing of it but the estimate the worker makes, so the body does not cross the
+    // IPC channel (a worker could not pack it, and said so with a 400, before eba0bc8). Only a hook that rewrites the
+    // body (privacy.maskUpstream) still needs it whole there, and such a body gets that 400 then.
+    const text = await r.text();
+    expect(text).not.toMatch(/nested too deeply/);
     await stillServes();
   });
 });
