@@ -19,6 +19,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { isWebSocketUpgrade, serveAsPlainRequest } from '../providers/openai-realtime/plain-upgrade.js';
 import { parseNumber, type ResolvedSimulatorOptions } from './options.js';
 import { countTokens, generateTokens, hash32, tokenChunks } from './text.js';
 import { errorBody, openAiId, overloadedBody, rateLimitBody, serverErrorBody } from './wire.js';
@@ -51,6 +52,7 @@ export function attachRealtimeSimulator(server: Server, state: RealtimeSimState)
   });
   const sessions = new Set<WebSocket>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isWebSocketUpgrade(req)) return serveAsPlainRequest(server, req, socket, head);
     const url = new URL(req.url ?? '/', 'http://simulator');
     const at = performance.timeOrigin + performance.now();
     state.events.emit('request', {

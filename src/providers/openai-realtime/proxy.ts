@@ -27,6 +27,7 @@ import type { Upstream } from '../../gateway/upstream.js';
 import { checkGatewayLoopbackHost } from '../../http/index.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
 import { RealtimeMeter, type RealtimeResponse } from './meter.js';
+import { isWebSocketUpgrade, serveAsPlainRequest } from './plain-upgrade.js';
 
 export const REALTIME_PATH = '/v1/realtime';
 
@@ -142,6 +143,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     }
   };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isWebSocketUpgrade(req)) return serveAsPlainRequest(server, req, socket, head);
     socket.on('error', () => undefined);
     const incoming = header(req.headers, 'x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : uuidv7();
