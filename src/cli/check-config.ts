@@ -1,6 +1,7 @@
 // `llmscope check-config`: validates a config file and prints every problem with its path — the schema's, then the
 // start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
 import { applyEnv, type Config, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
 import { type StartupProblem, startupChecks } from './startup-checks.js';
@@ -72,6 +73,16 @@ export function fileProblems(config: Config): { errors: StartupProblem[]; warnin
     const why = tls?.[what] ? unreadable(tls[what]) : null;
     if (why) errors.push({ path: `server.tls.${what}`, message: `cannot read ${tls?.[what]}: ${why}` });
   }
+  // Both read: serve then loads them (https.createServer), and refuses to start when they are not a PEM pair.
+  if (tls?.cert && tls.key && errors.length === 0)
+    try {
+      createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+    } catch (err) {
+      errors.push({
+        path: 'server.tls',
+        message: `the certificate and key do not load as PEM (${(err as Error).message})`,
+      });
+    }
   config.costs.itemFiles.forEach((f, i) => {
     const why = unreadable(f);
     if (why) warnings.push({ path: `costs.itemFiles[${i}]`, message: `${f}: ${why}; serve starts without its items` });
