@@ -12,7 +12,30 @@ import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './i
 export const COUNT_CAP_CHARS = 64 * 1024;
 /** Longest run of non-space (or space) characters given to the tokenizer whole. */
 const SLICE = 128;
-const LONG_RUN = /\S{129,}|\s{129,}/g;
+/**
+ * Capped: V8's regexp engine overflows its stack matching one run of millions of characters (a RangeError from 8 MB
+ * of base64 on); a match at the cap is followed on by runEnd.
+ */
+const RUN_CAP = 65_536;
+const LONG_RUN = /\S{129,65536}|\s{129,65536}/g;
+const MORE_NON_SPACE = /\S{1,65536}/y;
+const MORE_SPACE = /\s{1,65536}/y;
+
+/** Where the run LONG_RUN found (`m`) ends, past the cap if it goes on; LONG_RUN then searches on from there. */
+function runEnd(text: string, m: RegExpExecArray): number {
+  let end = m.index + m[0].length;
+  if (m[0].length < RUN_CAP) return end;
+  const more = /\s/.test(m[0].charAt(0)) ? MORE_SPACE : MORE_NON_SPACE;
+  for (;;) {
+    more.lastIndex = end;
+    const x = more.exec(text);
+    if (x === null) break;
+    end += x[0].length;
+    if (x[0].length < RUN_CAP) break;
+  }
+  LONG_RUN.lastIndex = end;
+  return end;
+}
 /** Bytes of a JSON answer per output token, for an answer too large to parse (it has no usage to read). */
 const BYTES_PER_TOKEN = 4;
 
@@ -27,7 +50,7 @@ export function countTokens(text: string): number {
   LONG_RUN.lastIndex = 0;
   for (let m = LONG_RUN.exec(text); m !== null; m = LONG_RUN.exec(text)) {
     n += enc(text.slice(at, m.index));
-    const end = m.index + m[0].length;
+    const end = runEnd(text, m);
     for (let k = m.index; k < end; k += SLICE) n += enc(text.slice(k, Math.min(k + SLICE, end)));
     at = end;
   }

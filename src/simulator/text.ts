@@ -10,7 +10,30 @@ const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
  * piece (100 KB of base64 took ~26 s), so such runs are encoded in SLICE-character slices, as llmscope's own counting
  * does (src/calls/tokens.ts); text without them is encoded whole, as before.
  */
-const LONG_RUN = /\S{129,}|\s{129,}/g;
+/**
+ * Capped: V8's regexp engine overflows its stack matching one run of millions of characters (a RangeError from 8 MB
+ * of base64 on); a match at the cap is followed on by runEnd.
+ */
+const RUN_CAP = 65_536;
+const LONG_RUN = /\S{129,65536}|\s{129,65536}/g;
+const MORE_NON_SPACE = /\S{1,65536}/y;
+const MORE_SPACE = /\s{1,65536}/y;
+
+/** Where the run LONG_RUN found (`m`) ends, past the cap if it goes on; LONG_RUN then searches on from there. */
+function runEnd(text: string, m: RegExpExecArray): number {
+  let end = m.index + m[0].length;
+  if (m[0].length < RUN_CAP) return end;
+  const more = /\s/.test(m[0].charAt(0)) ? MORE_SPACE : MORE_NON_SPACE;
+  for (;;) {
+    more.lastIndex = end;
+    const x = more.exec(text);
+    if (x === null) break;
+    end += x[0].length;
+    if (x[0].length < RUN_CAP) break;
+  }
+  LONG_RUN.lastIndex = end;
+  return end;
+}
 const SLICE = 128;
 
 /** The o200k_base tokens of `text`, in time linear in its length (exact for text without runs of 129+ like characters). */
@@ -25,7 +48,7 @@ export function encodeText(text: string): number[] {
   let at = 0;
   for (; m !== null; m = LONG_RUN.exec(text)) {
     if (m.index > at) add(at, m.index);
-    const end = m.index + m[0].length;
+    const end = runEnd(text, m);
     for (let k = m.index; k < end; ) {
       let cut = Math.min(k + SLICE, end);
       // (a slice never ends between the two halves of a character outside the BMP)
