@@ -161,4 +161,21 @@ describe('simulator: Realtime over WebSocket', () => {
     const err = events.find((e) => e.type === 'error')?.error as Record<string, unknown>;
     expect(err.code).toBe('unknown_event');
   });
+
+  it('an event it fails on is answered with an error event; the session and the simulator go on', async () => {
+    const { rt, events } = await open();
+    // an output that is an object whose toString is not a function: String() of it threw, and killed the process
+    rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'function_call_output', call_id: 'c1', output: { toString: 1 } },
+    } as never);
+    rt.send({ type: 'response.create' });
+    await until(() => events.some((e) => e.type === 'response.done'));
+    rt.close();
+    expect(events.some((e) => e.type === 'conversation.item.done')).toBe(true);
+    const again = await open();
+    again.rt.send({ type: 'response.create' });
+    await until(() => again.events.some((e) => e.type === 'response.done'));
+    again.rt.close();
+  });
 });

@@ -206,7 +206,15 @@ class RealtimeSession {
 
   start(): void {
     this.send({ type: 'session.created', session: this.session });
-    this.ws.on('message', (data, binary) => this.onMessage(binary ? null : data.toString()));
+    this.ws.on('message', (data, binary) => {
+      // An event the simulator fails on is answered with an error event, as OpenAI's server does; the session (and
+      // the process, which serves every other session) goes on.
+      try {
+        this.onMessage(binary ? null : data.toString());
+      } catch {
+        this.error('The server had an error while processing the event.', 'server_error', null);
+      }
+    });
     this.ws.once('close', () => this.stop());
   }
 
@@ -276,7 +284,9 @@ class RealtimeSession {
     const role = typeof item.role === 'string' ? item.role : type === 'message' ? 'user' : 'tool';
     const text =
       type === 'function_call_output'
-        ? String(item.output ?? '')
+        ? typeof item.output === 'string'
+          ? item.output
+          : JSON.stringify(item.output ?? '')
         : Array.isArray(item.content)
           ? item.content
               .map((p) => (p && typeof p === 'object' && typeof (p as Json).text === 'string' ? (p as Json).text : ''))

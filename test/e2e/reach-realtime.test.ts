@@ -276,15 +276,27 @@ describe('Realtime over WebSocket through llmscope', () => {
       outputTokens: 0,
     });
 
-    // The upstream going away (the simulator shutting down: 1001) reaches the client with its code and reason.
+    // The upstream going away (the simulator shutting down: 1001) reaches the client with its code and reason; the
+    // response it cut is recorded as an HTTP stream the provider cuts, counted with the tokenizer.
     const other = await startStack({
       sim: { ttftMs: 0, tpotMs: 0 },
       config: { server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s', tls: { cert, key } } },
     });
     try {
-      const d = await session(`${other.base}/v1`);
+      const d = await session(`${other.base}/v1`, {
+        headers: { 'x-simulator-ttft-ms': '0', 'x-simulator-tpot-ms': '30', 'x-simulator-output-tokens': '40' },
+      });
+      d.rt.send({ type: 'response.create' });
+      await until(() => d.count('response.output_text.delta') >= 1, 10_000, 5);
       await other.sim.close();
       expect(await d.closed).toEqual({ code: 1001, reason: 'simulator shutting down' });
+      const cut = await until(() => realtimeCalls(other)[0], 10_000);
+      expect(cut).toMatchObject({
+        status: 'upstream_error',
+        httpStatus: 502,
+        errorType: 'upstream_stream_cut',
+        tokenSource: 'tokenizer',
+      });
     } finally {
       await other.close();
     }

@@ -599,9 +599,10 @@ class SessionRecorder {
       // The socket closed before the response was done: by the client (cancelled), or by the upstream.
       finishReason = null;
       if (closedBy === 'upstream') {
+        // as an HTTP stream the provider cut (src/gateway/proxy.ts): counted with the tokenizer, as a client's close is
         status = 'upstream_error';
         httpStatus = 502;
-        errorType = 'upstream_closed';
+        errorType = 'upstream_stream_cut';
       } else {
         status = 'cancelled';
         httpStatus = 499;
