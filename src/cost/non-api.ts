@@ -72,7 +72,11 @@ export function dayFrom(v: unknown): string | null {
   if (typeof v !== 'string') return null;
   const s = v.trim();
   if (/^\d{9,13}$/.test(s)) return dayFrom(Number(s));
-  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
+  // a calendar day as written; 2025-02-30 or 2025-13-01 is none (Date.parse would roll the first into March)
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return Number.isFinite(t) && dayOf(t) === s ? s : null;
+  }
   const t = Date.parse(s);
   return Number.isFinite(t) ? dayOf(t) : null;
 }

@@ -281,6 +281,12 @@ describe('bill formats', () => {
     expect(() => parseBill('date,provider,model,amount_usd\nyesterday,openai,gpt-4o,1')).toThrow(
       /^line 2: "date" must be a date like 2025-01-31, got "yesterday"/,
     );
+    // a date of the right shape that is no calendar day (it was kept as written: a report row for 2025-02-30)
+    expect(() => parseBill('date,provider,model,amount_usd\n2025-02-30,openai,gpt-4o,1')).toThrow(
+      /^line 2: "date" must be a date like 2025-01-31, got "2025-02-30"/,
+    );
+    expect(() => parseBill('date,provider,model,amount_usd\n2025-13-01,openai,gpt-4o,1')).toThrow(/got "2025-13-01"/);
+    expect(parseBill('date,provider,model,amount_usd\n2024-02-29,openai,gpt-4o,1').lines[0]?.day).toBe('2024-02-29');
     // the file line, counting the header and blank lines before the bad row
     const bad = (() => {
       try {
