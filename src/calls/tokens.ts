@@ -7,35 +7,10 @@
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { type KeptText, keepText, OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from './bounded-text.js';
 import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './index.js';
+import { forEachTokenPiece } from './token-pieces.js';
 
 /** Characters of one text counted exactly; beyond, the count is extrapolated from what was counted. */
 export const COUNT_CAP_CHARS = 64 * 1024;
-/** Longest run of non-space (or space) characters given to the tokenizer whole. */
-const SLICE = 128;
-/**
- * Capped: V8's regexp engine overflows its stack matching one run of millions of characters (a RangeError from 8 MB
- * of base64 on); a match at the cap is followed on by runEnd.
- */
-const RUN_CAP = 65_536;
-const LONG_RUN = /\S{129,65536}|\s{129,65536}/g;
-const MORE_NON_SPACE = /\S{1,65536}/y;
-const MORE_SPACE = /\s{1,65536}/y;
-
-/** Where the run LONG_RUN found (`m`) ends, past the cap if it goes on; LONG_RUN then searches on from there. */
-function runEnd(text: string, m: RegExpExecArray): number {
-  let end = m.index + m[0].length;
-  if (m[0].length < RUN_CAP) return end;
-  const more = /\s/.test(m[0].charAt(0)) ? MORE_SPACE : MORE_NON_SPACE;
-  for (;;) {
-    more.lastIndex = end;
-    const x = more.exec(text);
-    if (x === null) break;
-    end += x[0].length;
-    if (x[0].length < RUN_CAP) break;
-  }
-  LONG_RUN.lastIndex = end;
-  return end;
-}
 /** Bytes of a JSON answer per output token, for an answer too large to parse (it has no usage to read). */
 const BYTES_PER_TOKEN = 4;
 
@@ -46,15 +21,10 @@ const enc = (s: string): number => (s ? encode(s, NO_SPECIAL).length : 0);
 export function countTokens(text: string): number {
   if (!text) return 0;
   let n = 0;
-  let at = 0;
-  LONG_RUN.lastIndex = 0;
-  for (let m = LONG_RUN.exec(text); m !== null; m = LONG_RUN.exec(text)) {
-    n += enc(text.slice(at, m.index));
-    const end = runEnd(text, m);
-    for (let k = m.index; k < end; k += SLICE) n += enc(text.slice(k, Math.min(k + SLICE, end)));
-    at = end;
-  }
-  return n + enc(at === 0 ? text : text.slice(at));
+  forEachTokenPiece(text, (from, to) => {
+    n += enc(from === 0 && to === text.length ? text : text.slice(from, to));
+  });
+  return n;
 }
 
 /**

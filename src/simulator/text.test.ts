@@ -1,5 +1,6 @@
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
+import { countTokens as llmscopeCount } from '../calls/tokens.js';
 import {
   countChatTokens,
   countTokens,
@@ -144,5 +145,16 @@ describe('long runs of like characters (BPE is quadratic in one piece: 100 KB of
     // an emoji run is never cut between the halves of a character
     const emoji = '😀'.repeat(200);
     expect(tokenChunks(emoji).chunks.join('')).toBe(emoji);
+  });
+
+  it("counts as llmscope's own counting does (src/calls/tokens.ts), long runs and characters outside the BMP included", () => {
+    const texts = [
+      'Hello, world.',
+      'x'.repeat(300),
+      `a${'😀'.repeat(100)}`,
+      `${'b'.repeat(127)}😀${'c'.repeat(200)}`,
+      `word ${' '.repeat(400)} ${'Q'.repeat(70_000)} end`,
+    ];
+    for (const t of texts) expect(countTokens(t), t.slice(0, 40)).toBe(llmscopeCount(t));
   });
 });

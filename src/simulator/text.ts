@@ -2,64 +2,19 @@
 // streamed chunk is exactly one o200k_base token and re-tokenizing the output gives back the usage count),
 // refusal phrasings, arbitrary text split into token chunks, and prompt token counting.
 import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { forEachTokenPiece } from '../calls/token-pieces.js';
 
 const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
 
 /**
- * Runs of 129+ non-space (or space) characters. gpt-tokenizer's BPE is quadratic in the length of one pre-tokenizer
- * piece (100 KB of base64 took ~26 s), so such runs are encoded in SLICE-character slices, as llmscope's own counting
- * does (src/calls/tokens.ts); text without them is encoded whole, as before.
+ * The o200k_base tokens of `text`, in time linear in its length (exact for text without runs of 129+ like
+ * characters): cut into pieces as llmscope's own counting cuts it (src/calls/token-pieces.ts).
  */
-/**
- * Capped: V8's regexp engine overflows its stack matching one run of millions of characters (a RangeError from 8 MB
- * of base64 on); a match at the cap is followed on by runEnd.
- */
-const RUN_CAP = 65_536;
-const LONG_RUN = /\S{129,65536}|\s{129,65536}/g;
-const MORE_NON_SPACE = /\S{1,65536}/y;
-const MORE_SPACE = /\s{1,65536}/y;
-
-/** Where the run LONG_RUN found (`m`) ends, past the cap if it goes on; LONG_RUN then searches on from there. */
-function runEnd(text: string, m: RegExpExecArray): number {
-  let end = m.index + m[0].length;
-  if (m[0].length < RUN_CAP) return end;
-  const more = /\s/.test(m[0].charAt(0)) ? MORE_SPACE : MORE_NON_SPACE;
-  for (;;) {
-    more.lastIndex = end;
-    const x = more.exec(text);
-    if (x === null) break;
-    end += x[0].length;
-    if (x[0].length < RUN_CAP) break;
-  }
-  LONG_RUN.lastIndex = end;
-  return end;
-}
-const SLICE = 128;
-
-/** The o200k_base tokens of `text`, in time linear in its length (exact for text without runs of 129+ like characters). */
 export function encodeText(text: string): number[] {
-  LONG_RUN.lastIndex = 0;
-  let m = LONG_RUN.exec(text);
-  if (m === null) return encode(text, NO_SPECIAL);
   const ids: number[] = [];
-  const add = (from: number, to: number) => {
-    for (const id of encode(text.slice(from, to), NO_SPECIAL)) ids.push(id);
-  };
-  let at = 0;
-  for (; m !== null; m = LONG_RUN.exec(text)) {
-    if (m.index > at) add(at, m.index);
-    const end = runEnd(text, m);
-    for (let k = m.index; k < end; ) {
-      let cut = Math.min(k + SLICE, end);
-      // (a slice never ends between the two halves of a character outside the BMP)
-      const c = text.charCodeAt(cut - 1);
-      if (cut < end && c >= 0xd800 && c <= 0xdbff) cut++;
-      add(k, cut);
-      k = cut;
-    }
-    at = end;
-  }
-  if (at < text.length) add(at, text.length);
+  forEachTokenPiece(text, (from, to) => {
+    for (const id of encode(from === 0 && to === text.length ? text : text.slice(from, to), NO_SPECIAL)) ids.push(id);
+  });
   return ids;
 }
 
