@@ -2,6 +2,7 @@
 // its spans and events, and what the quality capability adds to its detail: evaluations and feedback.
 import { z } from 'zod';
 import { attributeValue, count, isoTime, maybe } from './common.js';
+import { WIRE_ENDPOINTS, WIRE_STATUSES } from './endpoints.js';
 
 export const callRecordSchema = z.strictObject({
   request_id: z.string(),
@@ -10,17 +11,9 @@ export const callRecordSchema = z.strictObject({
   ended_at: isoTime,
   provider: z.string(),
   model: z.string(),
-  endpoint: z.enum([
-    'chat.completions',
-    'completions',
-    'embeddings',
-    'messages',
-    'responses',
-    'generate_content',
-    'realtime',
-  ]),
+  endpoint: z.enum(WIRE_ENDPOINTS),
   stream: z.boolean(),
-  status: z.enum(['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled']),
+  status: z.enum(WIRE_STATUSES),
   http_status: z.number().int(),
   error_type: maybe(z.string()),
   error_message: maybe(z.string()),

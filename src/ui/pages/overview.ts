@@ -6,6 +6,7 @@
 // window's average beneath; charts leave out the bucket still filling, draw points where a series is sparse, mark
 // where the data starts, and for data younger than the window start their time axis at the first call (saying so).
 
+import { WIRE_ENDPOINTS } from '../../wire/endpoints.js';
 import type {
   AlertsBody,
   Budget,
@@ -68,15 +69,7 @@ export const overviewPage: Page = {
           {
             name: 'endpoint',
             label: 'endpoint',
-            options: [
-              'chat.completions',
-              'completions',
-              'embeddings',
-              'responses',
-              'messages',
-              'generate_content',
-              'realtime',
-            ],
+            options: [...WIRE_ENDPOINTS],
           },
         ],
         route.params,

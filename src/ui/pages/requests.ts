@@ -2,6 +2,7 @@
 // request/trace/session ids), newest first, a page at a time; a row opens the request's own page, its user and
 // session cells the user's and the session's pages.
 
+import { WIRE_ENDPOINTS, WIRE_STATUSES } from '../../wire/endpoints.js';
 import type { CallRecord, CallList as ListBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
@@ -9,7 +10,6 @@ import { filterBar } from '../lib/filters.js';
 import { carried, href } from '../lib/state.js';
 import type { Page } from './page.js';
 
-const STATUSES = ['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled'];
 const KEYS = ['model', 'provider', 'status', 'user', 'team', 'feature', 'endpoint', 'q'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,22 +45,14 @@ export const requestsPage: Page = {
         { name: 'q', label: 'id', placeholder: 'start of a request, trace or session id' },
         { name: 'model', label: 'model' },
         { name: 'provider', label: 'provider' },
-        { name: 'status', label: 'status', options: STATUSES },
+        { name: 'status', label: 'status', options: [...WIRE_STATUSES] },
         { name: 'user', label: 'user' },
         { name: 'team', label: 'team' },
         { name: 'feature', label: 'feature' },
         {
           name: 'endpoint',
           label: 'endpoint',
-          options: [
-            'chat.completions',
-            'completions',
-            'embeddings',
-            'responses',
-            'messages',
-            'generate_content',
-            'realtime',
-          ],
+          options: [...WIRE_ENDPOINTS],
         },
       ],
       route.params,
