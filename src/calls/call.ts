@@ -189,6 +189,65 @@ export interface CallInternals {
   spansDeferred?: boolean;
 }
 
+/** What an admission (the gateway's hooks' reservation) that led to no call knows of that call. */
+export interface UnspentCallOf {
+  requestId: string;
+  provider: string;
+  model: string;
+  endpoint: Endpoint;
+  stream: boolean;
+  /** Why no call came of it (`worker_exited`, `client_closed_request`). */
+  errorType: string;
+  attribution: Pick<LlmCall, 'user' | 'team' | 'feature' | 'session' | 'apiKeyId'>;
+  /** The hooks' state for `settle` (`internal.hooks`). */
+  hooks: Record<string, unknown>;
+  at: number;
+}
+
+/**
+ * The call an admission led to when it led to none (cut before the upstream, or in a worker that died): cancelled,
+ * no tokens, no cost; what the admission hooks settle against so their reservations are given back.
+ */
+export function unspentCall(u: UnspentCallOf): LlmCall {
+  return {
+    requestId: u.requestId,
+    traceId: null,
+    startedAt: u.at,
+    endedAt: u.at,
+    provider: u.provider,
+    model: u.model,
+    endpoint: u.endpoint,
+    stream: u.stream,
+    status: 'cancelled',
+    httpStatus: 499,
+    errorType: u.errorType,
+    errorMessage: null,
+    ...u.attribution,
+    metadata: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    cacheWriteInputTokens: null,
+    reasoningTokens: null,
+    tokenSource: null,
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: 0,
+    overheadMs: 0,
+    costUsd: null,
+    price: null,
+    finishReason: null,
+    refusal: false,
+    requestBytes: 0,
+    responseBytes: 0,
+    source: 'gateway',
+    spans: [],
+    events: [],
+    content: null,
+    internal: { ...arrivedInternals(u.at, '', '', null), hooks: u.hooks },
+  };
+}
+
 /** A call's internals when it arrives: its arrival time and span ids, nothing measured yet. */
 export function arrivedInternals(
   arrivalAt: number,

@@ -7,7 +7,7 @@
 // its hand-off (its queue to the recorder full, or shut) is not recorded either, but it did reach its answer: the
 // worker says so (`shed`), and it settles with what it spent, as one process settles a call its store lane drops.
 
-import { arrivedInternals, type LlmCall } from '../calls/index.js';
+import { type LlmCall, unspentCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
 import { ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
@@ -193,38 +193,15 @@ function openOf(snapshot: AdmissionSnapshot, state: Record<string, unknown>): Op
 
 /** The call an admission led to, as far as the recorder knows it: refused, or cut in a worker that died; no tokens, no cost. */
 function lostCall(a: Open, now: number): LlmCall {
-  return {
+  return unspentCall({
     requestId: a.requestId,
-    traceId: null,
-    startedAt: now,
-    endedAt: now,
     provider: a.provider,
     model: a.model,
     endpoint: a.endpoint,
     stream: false,
-    status: 'cancelled',
-    httpStatus: 499,
     errorType: 'worker_exited',
-    ...a.attribution,
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    reasoningTokens: null,
-    tokenSource: null,
-    ttftMs: null,
-    tpotMs: null,
-    latencyMs: 0,
-    overheadMs: 0,
-    costUsd: null,
-    price: null,
-    finishReason: null,
-    refusal: false,
-    requestBytes: 0,
-    responseBytes: 0,
-    source: 'gateway',
-    spans: [],
-    events: [],
-    content: null,
-    internal: { ...arrivedInternals(now, '', '', null), hooks: a.state },
-  };
+    attribution: a.attribution,
+    hooks: a.state,
+    at: now,
+  });
 }

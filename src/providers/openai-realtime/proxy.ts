@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { keepText } from '../../calls/bounded-text.js';
 import type { LlmCall, Recorder } from '../../calls/index.js';
-import { arrivedInternals, metadataOfHeaders, tpotOf } from '../../calls/index.js';
+import { arrivedInternals, metadataOfHeaders, tpotOf, unspentCall } from '../../calls/index.js';
 import type { Config } from '../../config/index.js';
 import { LlmscopeError, renderError } from '../../errors.js';
 import { now } from '../../gateway/now.js';
@@ -132,7 +132,17 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     try {
       if (d.release) d.release(a);
       else {
-        const call = nothingSpent(a);
+        const call = unspentCall({
+          requestId: a.requestId,
+          provider: a.provider,
+          model: a.model,
+          endpoint: 'realtime',
+          stream: true,
+          errorType: 'client_closed_request',
+          attribution: a.attribution,
+          hooks: a.state,
+          at: now(),
+        });
         for (const h of d.hooks) h.settle?.(a, call);
       }
     } catch (err) {
@@ -666,46 +676,4 @@ class SessionRecorder {
       internal: i,
     };
   }
-}
-
-/** The call an admission led to when it led to none: no tokens, no cost, cut before the upstream (its hooks' state). */
-function nothingSpent(a: Admission): LlmCall {
-  const t = now();
-  return {
-    requestId: a.requestId,
-    traceId: null,
-    startedAt: t,
-    endedAt: t,
-    provider: a.provider,
-    model: a.model,
-    endpoint: 'realtime',
-    stream: true,
-    status: 'cancelled',
-    httpStatus: 499,
-    errorType: 'client_closed_request',
-    errorMessage: null,
-    ...a.attribution,
-    metadata: null,
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    cacheWriteInputTokens: null,
-    reasoningTokens: null,
-    tokenSource: null,
-    ttftMs: null,
-    tpotMs: null,
-    latencyMs: 0,
-    overheadMs: 0,
-    costUsd: null,
-    price: null,
-    finishReason: null,
-    refusal: false,
-    requestBytes: 0,
-    responseBytes: 0,
-    source: 'gateway',
-    spans: [],
-    events: [],
-    content: null,
-    internal: { ...arrivedInternals(t, '', '', null), hooks: a.state },
-  };
 }
