@@ -231,6 +231,29 @@ describe('OTLP logs: which records are calls', () => {
   });
 });
 
+/** One Codex log record of conversation `conversation` at `ms`, as its exporter sends it (model gpt-5). */
+const codexExport = (conversation: string, ms: number, attrs: Record<string, Attr>) =>
+  decodeLogsJson(
+    exportOf(
+      [
+        {
+          attrs: { 'conversation.id': conversation, model: 'gpt-5', 'user.account_id': 'acct-9', ...attrs },
+          timeNs: `${BigInt(ms) * 1_000_000n}`,
+        },
+      ],
+      { 'service.name': 'codex_cli_rs' },
+    ),
+  );
+
+/** Codex's response.completed of conversation `conversation` at `ms`, with its token counts. */
+const codexCompleted = (conversation: string, ms: number, input: number, output: number) =>
+  codexExport(conversation, ms, {
+    'event.name': 'codex.sse_event',
+    'event.kind': 'response.completed',
+    input_token_count: input,
+    output_token_count: output,
+  });
+
 describe('OTLP logs receiver', () => {
   it('records each call once however often the export comes, counts every record, names rejects', async () => {
     const recorded: LlmCall[] = [];
@@ -277,38 +300,9 @@ describe('OTLP logs receiver', () => {
       bodyLimit: 1 << 20,
       requestWaitMs: 60_000,
     });
-    const codex = { 'service.name': 'codex_cli_rs' };
-    const base = { 'conversation.id': 'conv-9', model: 'gpt-5', 'user.account_id': 'acct-9' };
     const request = (ms: number, duration: number) =>
-      decodeLogsJson(
-        exportOf(
-          [
-            {
-              attrs: { ...base, 'event.name': 'codex.api_request', duration_ms: String(duration) },
-              timeNs: `${BigInt(ms) * 1_000_000n}`,
-            },
-          ],
-          codex,
-        ),
-      );
-    const completed = (ms: number, output: number) =>
-      decodeLogsJson(
-        exportOf(
-          [
-            {
-              attrs: {
-                ...base,
-                'event.name': 'codex.sse_event',
-                'event.kind': 'response.completed',
-                input_token_count: 100,
-                output_token_count: output,
-              },
-              timeNs: `${BigInt(ms) * 1_000_000n}`,
-            },
-          ],
-          codex,
-        ),
-      );
+      codexExport('conv-9', ms, { 'event.name': 'codex.api_request', duration_ms: String(duration) });
+    const completed = (ms: number, output: number) => codexCompleted('conv-9', ms, 100, output);
     const t0 = 1_700_000_000_000;
     // the response's batch is taken first: counted, not recorded yet
     expect((await r.accept(completed(t0 + 3_000, 7))).counts).toMatchObject({ call: 1 });
@@ -343,24 +337,7 @@ describe('OTLP logs receiver', () => {
       bodyLimit: 1 << 20,
       requestWaitMs: 20,
     });
-    const records = decodeLogsJson(
-      exportOf(
-        [
-          {
-            attrs: {
-              'conversation.id': 'conv-x',
-              model: 'gpt-5',
-              'event.name': 'codex.sse_event',
-              'event.kind': 'response.completed',
-              input_token_count: 10,
-              output_token_count: 2,
-            },
-            timeNs: T,
-          },
-        ],
-        { 'service.name': 'codex_cli_rs' },
-      ),
-    );
+    const records = codexCompleted('conv-x', Number(BigInt(T) / 1_000_000n), 10, 2);
     await r.accept(records);
     expect(recorded).toHaveLength(0);
     await vi.waitFor(() => expect(recorded).toHaveLength(1), { timeout: 5_000 });

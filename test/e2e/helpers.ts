@@ -1,7 +1,9 @@
 // Shared set-up for end-to-end tests: the simulator as upstream, llmscope in front of it, captured logs,
 // finished calls, and the official OpenAI client pointed at either.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type Config, type ConfigInput, validateConfig } from '../../src/config/index.js';
@@ -239,4 +241,36 @@ export async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
   return (await r.json()) as T;
+}
+
+/**
+ * A self-signed certificate for localhost (P-256, one day) and its key, made by openssl in a fresh temporary folder
+ * whose name starts with `prefix`: what `server.tls` takes in the tests that serve over TLS.
+ */
+export function selfSignedCert(prefix: string): { dir: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { dir, cert, key };
 }

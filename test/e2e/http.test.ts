@@ -3,16 +3,12 @@
 // validators, and off loopback the admin signs in by POST for a session cookie that is HttpOnly, SameSite=Strict,
 // Secure behind a trusted https proxy, expires, logs out, and needs its CSRF token for writes; cross-site writes
 // are refused; /metrics may need its own token; CORS headers only for configured origins.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/server.js';
-import { configOf, type Stack, startStack } from './helpers.js';
+import { configOf, type Stack, selfSignedCert, startStack } from './helpers.js';
 
 interface Raw {
   status: number;
@@ -329,30 +325,7 @@ describe('sessions off loopback', () => {
 
 describe('HTTPS with server.tls', () => {
   it('serves over TLS and marks the session cookie Secure without a proxy', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llmscope-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert('llmscope-tls-');
     const TOKEN = 'tls-admin-token-55';
     const s = await startStack({
       sim: { ttftMs: 0, tpotMs: 0 },

@@ -1,12 +1,12 @@
 // check-config and TLS files that can be read but do not load: serve refuses to start with them ('server.tls: the
 // certificate and key do not load as PEM (...)'), so check-config must not say 'ok' (it did: it only checked that
 // the files could be read). A real pair passes.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../src/cli/check-config.js';
+import { selfSignedCert } from './helpers.js';
 
 async function check(cert: string, key: string): Promise<{ code: number; out: string; err: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-pem-'));
@@ -22,30 +22,7 @@ async function check(cert: string, key: string): Promise<{ code: number; out: st
 }
 
 describe('check-config: TLS files that do not load', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-pem-files-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { dir, cert, key } = selfSignedCert('llmscope-qa-pem-files-');
   const garbage = join(dir, 'garbage.pem');
   writeFileSync(garbage, 'not a pem file\n');
 

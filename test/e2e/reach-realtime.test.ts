@@ -6,12 +6,8 @@
 // the upgrade come as HTTP in OpenAI's error shape (unknown path, a foreign browser origin, a missing virtual key, a
 // spent budget), an upstream's refusal as the upstream sent it; a virtual key in the browser's subprotocol is taken
 // and never reaches the upstream.
-import { execFileSync } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +15,7 @@ import WebSocket from 'ws';
 import { estimateInputTokens } from '../../src/cost/budgets.js';
 import { costOf, createCostModule, hashKey } from '../../src/cost/index.js';
 import { RealtimeMeter } from '../../src/providers/openai-realtime/index.js';
-import { type Stack, startStack, until } from './helpers.js';
+import { type Stack, selfSignedCert, startStack, until } from './helpers.js';
 
 type Event = Record<string, unknown> & { type: string };
 /** A response.done's response, as the tests read it. */
@@ -43,30 +39,7 @@ const RESERVED = costOf(
 let cert: string;
 let key: string;
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rt-tls-'));
-  cert = join(dir, 'cert.pem');
-  key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
+  ({ cert, key } = selfSignedCert('llmscope-rt-tls-'));
 });
 
 /** A Realtime session with the official client: to llmscope (TLS, self-signed) or straight to the simulator (plain). */
