@@ -20,6 +20,11 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface AppContext {
   config: Config;
   store: Store;
+  /**
+   * Where finished calls go: a module adds its enrichers (per-call work that needs more than the config goes in
+   * `perCall`) and sinks here. A sink that reads a call's spans reads them with `spansFor(call)` (telemetry/spans.ts),
+   * not `call.spans`: a gateway call's spans are left to be built where they are read, so its `spans` is empty here.
+   */
   recorder: Recorder;
   registry: Registry;
   metrics: Metrics;
