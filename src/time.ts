@@ -37,7 +37,7 @@ export const TIME_PARAM_FORMS =
 const EPOCH_MS = /^\d{1,16}$/;
 const isoDateTime = z.iso.datetime({ offset: true });
 const isoDate = z.iso.date();
-const MAX_TIME_MS = 8.64e15; // the largest time a JS Date can hold
+export const MAX_TIME_MS = 8.64e15; // the largest time a JS Date can hold
 
 /** Epoch milliseconds of a time query parameter in one of TIME_PARAM_FORMS, or null when it is none of them. */
 export function timeParamMs(s: string): number | null {

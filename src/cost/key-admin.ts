@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
-import { DURATION_PATTERN, durationMs } from '../time.js';
+import { DURATION_PATTERN, durationMs, MAX_TIME_MS } from '../time.js';
 import type { KeyConfig } from './config.js';
 import { hashKey, newKey, prefixOf } from './keys.js';
 import { ATTRIBUTION_HEADERS, KeyConflictError, type KeyStore, type StoredKey } from './storage/keys-types.js';
@@ -72,6 +72,12 @@ export async function createKey(
   }
   const b = r.data;
   const expiresAt = b.expires_in !== undefined ? opts.now + durationMs(b.expires_in) : (b.expires_at ?? null);
+  if (expiresAt !== null && !(expiresAt <= MAX_TIME_MS))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_BODY',
+      'the expiry is past the latest time a date can hold (+275760-09-13); give an earlier one',
+      { param: b.expires_in !== undefined ? 'expires_in' : 'expires_at' },
+    );
   if (expiresAt !== null && expiresAt <= opts.now)
     throw new LlmscopeError(
       'LLMSCOPE_ERR_INVALID_BODY',

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { LlmscopeError } from '../errors.js';
+import { createKey, keyView } from './key-admin.js';
+import { MemoryKeyStore } from './storage/index.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+
+describe('createKey: expiry', () => {
+  it('refuses an expiry past what a date can hold, and stores nothing, so listing keys still works', async () => {
+    // POST /api/keys {"expires_in": "99999999d"} was stored, answered 500, and every later GET /api/keys was a 500
+    // (RangeError: Invalid time value in keyView) until the key was removed from the store by hand.
+    const store = new MemoryKeyStore();
+    for (const body of [
+      { name: 'a', expires_in: '99999999d' },
+      { name: 'b', expires_at: 9_000_000_000_000_000 },
+    ]) {
+      const err = await createKey(store, body, { now: NOW, by: 'admin' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LlmscopeError);
+      expect(err).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY', param: Object.keys(body)[1] });
+    }
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('keeps a far expiry a date can hold', async () => {
+    const store = new MemoryKeyStore();
+    const { key } = await createKey(store, { name: 'c', expires_in: '36500d' }, { now: NOW, by: 'admin' });
+    expect(keyView(key, NOW).expires_at).toBe('2126-05-08T00:00:00.000Z');
+  });
+});
