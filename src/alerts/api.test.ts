@@ -136,6 +136,22 @@ describe('/api/alerts', () => {
     expect(noEnd.body.error.message).toMatch(/ends_at or duration/);
   });
 
+  it('refuses a silence ending past what a date can hold, and keeps listing the others', async () => {
+    // {"duration": "99999999d"} was stored, answered 400 "Invalid time value" (param matchers), and from then on
+    // every GET /api/alerts/silences answered 500 (RangeError in silenceJson).
+    for (const body of [
+      { matchers: ['model="far"'], duration: '99999999d' },
+      { matchers: ['model="far"'], ends_at: 9_000_000_000_000_000 },
+    ]) {
+      const r = await send('POST', '/api/alerts/silences', body);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'invalid_body', param: Object.keys(body)[1] });
+    }
+    const list = await get('/api/alerts/silences');
+    expect(list.status).toBe(200);
+    expect(list.body.silences.some((s: { matchers: string[] }) => s.matchers.includes('model="far"'))).toBe(false);
+  });
+
   it('reports noise: notifications per rule per day and time to resolve', async () => {
     const { body } = await get(`/api/alerts/noise?from=${T0 - MIN}&to=${clock.t + 1}`);
     expect(body.notifications).toBe(2); // firing, then resolved

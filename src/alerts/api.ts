@@ -5,7 +5,7 @@ import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
 import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { callInScope } from '../store/index.js';
-import { timeParamSchema } from '../time.js';
+import { MAX_TIME_MS, timeParamSchema } from '../time.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -161,6 +161,12 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
       throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'a silence needs ends_at or duration (e.g. "2h")', {
         param: 'ends_at',
       });
+    if (!(endsAt <= MAX_TIME_MS))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_BODY',
+        'the silence would end past the latest time a date can hold (+275760-09-13); give an earlier end',
+        { param: b.ends_at !== undefined ? 'ends_at' : b.duration !== undefined ? 'duration' : 'starts_at' },
+      );
     try {
       const s = await service.silences.create(
         { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: b.created_by },
