@@ -38,6 +38,8 @@ const EPOCH_MS = /^\d{1,16}$/;
 const isoDateTime = z.iso.datetime({ offset: true });
 const isoDate = z.iso.date();
 export const MAX_TIME_MS = 8.64e15; // the largest time a JS Date can hold
+/** The latest time an ISO 8601 date-time with a four-digit year names (9999-12-31T23:59:59.999Z), in epoch ms. */
+export const MAX_ISO_MS = 253_402_300_799_999;
 
 /** Epoch milliseconds of a time query parameter in one of TIME_PARAM_FORMS, or null when it is none of them. */
 export function timeParamMs(s: string): number | null {

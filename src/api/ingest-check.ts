@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CALL_STATUSES, ENDPOINTS } from '../calls/index.js';
 import type { Turns } from '../http/json-stream.js';
+import { MAX_ISO_MS } from '../time.js';
 
 /** A record as ingest.ts's schema gives it (its zod type, kept loose here to avoid a cycle of imports). */
 export type CheckedRecord = Record<string, unknown>;
@@ -17,14 +18,17 @@ const STATUS_SET = new Set<unknown>(CALL_STATUSES);
 const MAX_RECORDS = 10_000;
 
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const time = (v: unknown): boolean => nonNegative(v) || (typeof v === 'string' && isoTime.safeParse(v).success);
+/** A number from 0 to MAX_ISO_MS (the schema's epoch ms and durations). */
+const epochMs = (v: unknown): boolean => nonNegative(v) && (v as number) <= MAX_ISO_MS;
+const time = (v: unknown): boolean => epochMs(v) || (typeof v === 'string' && isoTime.safeParse(v).success);
 const str = (v: unknown, min: number, max: number): boolean =>
   typeof v === 'string' && v.length >= min && v.length <= max;
 /** null, or a string of at most `max` characters (the schema's `text`, and error_message). */
 const optText = (v: unknown, max: number): boolean => v === null || str(v, 0, max);
 /** null, or a whole number from 0 to 2^53 - 1 (what zod's int() accepts of non-negative numbers). */
 const count = (v: unknown): boolean => v === null || (Number.isSafeInteger(v) && (v as number) >= 0);
-const ms = (v: unknown): boolean => v === null || nonNegative(v);
+const ms = (v: unknown): boolean => v === null || epochMs(v);
+const usd = (v: unknown): boolean => v === null || nonNegative(v);
 
 /** A plain object whose own values are all strings (z.record(z.string(), z.string())), or null. */
 function metadata(v: unknown): boolean {
@@ -86,7 +90,7 @@ function passes(r: unknown): r is CheckedRecord {
     field(rec.ttft_ms, ms) +
     field(rec.tpot_ms, ms) +
     field(rec.latency_ms, ms) +
-    field(rec.cost_usd, ms) +
+    field(rec.cost_usd, usd) +
     field(rec.finish_reason, text256) +
     field(rec.refusal, bool) +
     field(rec.metadata, metadata);

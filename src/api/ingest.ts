@@ -18,11 +18,14 @@ import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
 import { Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
+import { MAX_ISO_MS } from '../time.js';
 import { checkIngestBodyInTurns } from './ingest-check.js';
 
-const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative()]);
+// Epoch ms as far as an ISO date-time reaches, and durations as long: a call's end (its start + latency_ms) stays a
+// time a Date can hold, and its generated request id (a UUIDv7, 48 bits of ms) can be made.
+const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative().max(MAX_ISO_MS)]);
 const count = z.number().int().nonnegative().nullable().optional();
-const ms = z.number().nonnegative().nullable().optional();
+const ms = z.number().nonnegative().max(MAX_ISO_MS).nullable().optional();
 const text = z.string().max(256).nullable().optional();
 
 export const ingestRecordSchema = z
