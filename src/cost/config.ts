@@ -110,6 +110,10 @@ export const priceOverrideSchema = z
     /** USD per 1M cached input tokens (default: the input price). */
     cachedInput: perMillion.optional(),
     cacheWrite: perMillion.optional(),
+    /** USD per 1M audio tokens (Realtime, transcription): input, cached input (default: audioInput), output. */
+    audioInput: perMillion.optional(),
+    cachedAudioInput: perMillion.optional(),
+    audioOutput: perMillion.optional(),
     tiers: z.array(tierSchema).default([]),
     /** Price this model like a catalog entry (id such as `openai/gpt-4o`, or any name the catalog knows). */
     sameAs: z.string().min(1).optional(),

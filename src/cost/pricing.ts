@@ -14,6 +14,10 @@ export interface PerMillion {
   cacheWrite: number | null;
   /** Writing a 1-hour prompt cache (Anthropic); null or absent: such writes cost `cacheWrite`. */
   cacheWrite1h?: number | null;
+  /** Audio tokens' prices (Realtime, transcription); null or absent: audio tokens cost the text prices. */
+  audioInput?: number | null;
+  cachedAudioInput?: number | null;
+  audioOutput?: number | null;
 }
 
 /** The price a model has at one moment, before the call's prompt size picks a tier. */
@@ -39,6 +43,12 @@ export interface TokenCounts {
   cacheWriteInput?: number;
   /** The part of `cacheWriteInput` written to a 1-hour cache, priced at the 1-hour cache-write rate. */
   cacheWrite1hInput?: number;
+  /** The audio part of `input` (cached audio included), priced at the audio input rate. */
+  audioInput?: number;
+  /** The audio part of `cachedInput`, priced at the cached audio rate. */
+  cachedAudioInput?: number;
+  /** The audio part of `output`, priced at the audio output rate. */
+  audioOutput?: number;
 }
 
 export interface CallPrice {
@@ -78,6 +88,9 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
         cachedInput: t.cachedInput ?? t.input,
         cacheWrite: t.cacheWrite ?? p.base.cacheWrite,
         cacheWrite1h: t.cacheWrite1h ?? p.base.cacheWrite1h,
+        audioInput: p.base.audioInput,
+        cachedAudioInput: p.base.cachedAudioInput,
+        audioOutput: p.base.audioOutput,
       };
   return chosen;
 }
@@ -86,7 +99,9 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
  * Cost in USD: uncached input × input price + cached input × cached price + cache-write input × cache-write price
  * + output × output price. `input` includes the cached and cache-written tokens (as providers report
  * `prompt_tokens`), so only the rest pays the full price; a model without a cache-write price charges its input
- * price for them. Reasoning tokens are part of `output` (OpenAI counts them in completion_tokens).
+ * price for them. Reasoning tokens are part of `output` (OpenAI counts them in completion_tokens). The audio parts
+ * (`audioInput`, `cachedAudioInput`, `audioOutput`: parts of input, cached input and output) pay the audio prices
+ * where the model has them, the text prices where it does not.
  */
 export function costOf(tokens: TokenCounts, prices: PerMillion): number {
   const input = Math.max(0, tokens.input);
@@ -94,15 +109,45 @@ export function costOf(tokens: TokenCounts, prices: PerMillion): number {
   const written = Math.min(Math.max(0, tokens.cacheWriteInput ?? 0), input - cached);
   const hour = Math.min(Math.max(0, tokens.cacheWrite1hInput ?? 0), written);
   const uncached = input - cached - written;
+  const output = Math.max(0, tokens.output);
   // Sum in per-million units, then round to a millionth of those (1e-12 USD, far below a token of the cheapest
   // model) so binary fractions do not show: 119 × 0.15 + 21 × 0.6 is 0.00003045, not 0.000030449999999999995.
-  const perMillion =
+  let perMillion =
     uncached * prices.input +
     cached * prices.cachedInput +
     (written - hour) * (prices.cacheWrite ?? prices.input) +
     hour * (prices.cacheWrite1h ?? prices.cacheWrite ?? prices.input) +
-    Math.max(0, tokens.output) * prices.output;
+    output * prices.output;
+  if (tokens.audioInput || tokens.audioOutput) {
+    // The audio parts move from the text prices to the audio ones (the same when the model has no audio price).
+    const audioIn = Math.min(Math.max(0, tokens.audioInput ?? 0), input);
+    const audioCached = Math.min(Math.max(0, tokens.cachedAudioInput ?? 0), audioIn, cached);
+    const audioUncached = Math.min(audioIn - audioCached, uncached);
+    const audioOut = Math.min(Math.max(0, tokens.audioOutput ?? 0), output);
+    const audioInputPrice = prices.audioInput ?? prices.input;
+    perMillion +=
+      audioUncached * (audioInputPrice - prices.input) +
+      audioCached * ((prices.cachedAudioInput ?? prices.audioInput ?? prices.cachedInput) - prices.cachedInput) +
+      audioOut * ((prices.audioOutput ?? prices.output) - prices.output);
+  }
   return Math.round(perMillion * 1e6) / 1e12;
+}
+
+/** The audio parts of a Realtime call's tokens, from its `realtime.audio_tokens` event (none: no audio). */
+export function audioTokensOf(
+  call: Pick<LlmCall, 'endpoint' | 'events'>,
+): Pick<TokenCounts, 'audioInput' | 'cachedAudioInput' | 'audioOutput'> | null {
+  if (call.endpoint !== 'realtime') return null;
+  for (const e of call.events) {
+    if (e.name !== 'realtime.audio_tokens' || !e.attributes) continue;
+    const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+    return {
+      audioInput: n(e.attributes.input_audio_tokens),
+      cachedAudioInput: n(e.attributes.cached_audio_tokens),
+      audioOutput: n(e.attributes.output_audio_tokens),
+    };
+  }
+  return null;
 }
 
 function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
@@ -113,6 +158,9 @@ function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
     cachedInput: v.cachedInput ?? input,
     cacheWrite: v.cacheWrite ?? null,
     cacheWrite1h: ('cacheWrite1h' in v ? v.cacheWrite1h : undefined) ?? null,
+    audioInput: v.audioInput ?? null,
+    cachedAudioInput: v.cachedAudioInput ?? null,
+    audioOutput: v.audioOutput ?? null,
   };
 }
 
@@ -380,6 +428,8 @@ export class PriceBook {
       cacheWrite1hInput: call.internal?.cacheWrite1hInputTokens ?? 0,
       output: call.endpoint === 'embeddings' ? 0 : (call.outputTokens ?? 0),
     };
+    const audio = audioTokensOf(call);
+    if (audio) Object.assign(tokens, audio);
     const prices = pricesFor(resolved, tokens.input);
     return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source, tokens), unpriced: false };
   }

@@ -9,7 +9,9 @@
 // response.done with usage (input counted as the conversation's text, cached tokens from x-simulator-cached-tokens);
 // response.cancel → response.done `cancelled` with the tokens sent so far; max_output_tokens → `incomplete`. Audio is
 // not simulated: input_audio_buffer.* and other events get an `error` event, and responses are text whatever the
-// session's output_modalities say.
+// session's output_modalities say; but a response the client asked for as audio (output_modalities / the beta's
+// modalities with `audio`, on the session or the response) reports AUDIO_TOKENS_PER_TEXT_TOKEN audio output tokens for
+// each text token in its usage, as an audio answer's would be.
 //
 // Upgrade headers, as on HTTP: x-simulator-ttft-ms, -tpot-ms, -output-tokens, -reply, -cached-tokens, and
 // x-simulator-fault: rate_limit (429), server_error (500) or overloaded (503), answered before the upgrade; `failed`
@@ -121,6 +123,16 @@ interface Directives {
   beta: boolean;
 }
 
+/** Whether a session or response asks for audio output (GA `output_modalities`, beta `modalities`); null: says not. */
+function asksAudio(o: Json): boolean | null {
+  const m = Array.isArray(o.output_modalities)
+    ? o.output_modalities
+    : Array.isArray(o.modalities)
+      ? o.modalities
+      : null;
+  return m === null ? null : m.includes('audio');
+}
+
 function headerOf(req: IncomingMessage, name: string): string | null {
   const v = req.headers[name];
   const s = Array.isArray(v) ? v[0] : v;
@@ -152,7 +164,12 @@ function directivesOf(req: IncomingMessage, opts: ResolvedSimulatorOptions): Dir
 interface Item {
   role: string;
   text: string;
+  /** Audio tokens of an input audio item (1 per 100 ms, as OpenAI counts them). */
+  audio: number;
 }
+
+/** Audio tokens the simulator reports for each text token of an answer asked for as audio (~20 a second of speech). */
+export const AUDIO_TOKENS_PER_TEXT_TOKEN = 6;
 
 /** A response being generated. */
 interface Running {
@@ -162,7 +179,11 @@ interface Running {
   perChunk: number[];
   sent: number;
   input: number;
+  /** The audio part of `input`. */
+  inputAudio: number;
   cached: number;
+  /** Asked for audio output: usage reports audio tokens for its text (the content stays text). */
+  audio: boolean;
   conversation: boolean;
   metadata: unknown;
   maxTokens: number | null;
@@ -176,6 +197,8 @@ class RealtimeSession {
   private session: Json;
   private readonly items: Item[] = [];
   private running: Running | null = null;
+  /** The client asked for audio output (session.update's output_modalities, or the beta's modalities). */
+  private audioOut = false;
   /** Every response being generated (out-of-band ones, `conversation: "none"`, beside the conversation's). */
   private readonly runs = new Set<Running>();
   private responses = 0;
@@ -252,6 +275,8 @@ class RealtimeSession {
         const s = e.session && typeof e.session === 'object' ? (e.session as Json) : {};
         const { type: _t, model: _m, ...rest } = s;
         this.session = { ...this.session, ...rest };
+        const asked = asksAudio(s);
+        if (asked !== null) this.audioOut = asked;
         this.send({ type: 'session.updated', session: this.session });
         return;
       }
@@ -292,7 +317,7 @@ class RealtimeSession {
               .map((p) => (p && typeof p === 'object' && typeof (p as Json).text === 'string' ? (p as Json).text : ''))
               .join('')
           : '';
-    this.items.push({ role, text });
+    this.items.push({ role, text, audio: 0 });
     const id = typeof item.id === 'string' ? item.id : openAiId('item_', 24);
     const full = { id, object: 'realtime.item', type, status: 'completed', role, content: item.content ?? [] };
     const previous = typeof e.previous_item_id === 'string' ? e.previous_item_id : null;
@@ -303,12 +328,16 @@ class RealtimeSession {
     }
   }
 
-  /** Input tokens of a response: its instructions and the conversation's items, 4 tokens of framing each. */
-  private inputTokens(r: Json, own: Item[] | null): number {
+  /** Input tokens of a response: its instructions and the conversation's items, 4 tokens of framing each; audio apart. */
+  private inputTokens(r: Json, own: Item[] | null): { text: number; audio: number } {
     const instructions = typeof r.instructions === 'string' ? r.instructions : String(this.session.instructions ?? '');
-    let n = countTokens(instructions) + 3;
-    for (const it of own ?? this.items) n += 4 + countTokens(it.text);
-    return n;
+    let text = countTokens(instructions) + 3;
+    let audio = 0;
+    for (const it of own ?? this.items) {
+      text += 4 + countTokens(it.text);
+      audio += it.audio;
+    }
+    return { text, audio };
   }
 
   private createResponse(e: Json) {
@@ -321,7 +350,9 @@ class RealtimeSession {
         'conversation_already_has_active_response',
         e.event_id,
       );
-    const own = Array.isArray(r.input) ? r.input.map((x) => ({ role: 'user', text: JSON.stringify(x ?? '') })) : null;
+    const own = Array.isArray(r.input)
+      ? r.input.map((x) => ({ role: 'user', text: JSON.stringify(x ?? ''), audio: 0 }))
+      : null;
     const input = this.inputTokens(r, own);
     const seq = this.responses++;
     let chunks: string[];
@@ -355,8 +386,10 @@ class RealtimeSession {
       chunks,
       perChunk,
       sent: 0,
-      input,
-      cached: Math.min(this.d.cachedTokens, input),
+      input: input.text + input.audio,
+      inputAudio: input.audio,
+      cached: Math.min(this.d.cachedTokens, input.text + input.audio),
+      audio: asksAudio(r) ?? this.audioOut,
       conversation,
       metadata: r.metadata ?? null,
       maxTokens: max,
@@ -451,7 +484,7 @@ class RealtimeSession {
               : null,
       output,
       conversation_id: run.conversation ? this.conversationId : null,
-      output_modalities: ['text'],
+      output_modalities: [run.audio ? 'audio' : 'text'],
       max_output_tokens: run.maxTokens ?? 'inf',
       usage,
       metadata: run.metadata,
@@ -491,20 +524,26 @@ class RealtimeSession {
         output_index: 0,
         item: this.item(run, itemStatus, text),
       });
-      if (run.conversation) this.items.push({ role: 'assistant', text });
+      if (run.conversation)
+        this.items.push({ role: 'assistant', text, audio: run.audio ? output * AUDIO_TOKENS_PER_TEXT_TOKEN : 0 });
     }
+    // Audio asked for: the answer's audio tokens beside its text (transcript) tokens. The cached tokens are the
+    // prompt's text first, then its audio.
+    const outputAudio = run.audio ? output * AUDIO_TOKENS_PER_TEXT_TOKEN : 0;
+    const inputText = run.input - run.inputAudio;
+    const cachedText = Math.min(run.cached, inputText);
     const usage = {
-      total_tokens: run.input + output,
+      total_tokens: run.input + output + outputAudio,
       input_tokens: run.input,
-      output_tokens: output,
+      output_tokens: output + outputAudio,
       input_token_details: {
-        text_tokens: run.input,
-        audio_tokens: 0,
+        text_tokens: inputText,
+        audio_tokens: run.inputAudio,
         image_tokens: 0,
         cached_tokens: run.cached,
-        cached_tokens_details: { text_tokens: run.cached, audio_tokens: 0, image_tokens: 0 },
+        cached_tokens_details: { text_tokens: cachedText, audio_tokens: run.cached - cachedText, image_tokens: 0 },
       },
-      output_token_details: { text_tokens: output, audio_tokens: 0 },
+      output_token_details: { text_tokens: output, audio_tokens: outputAudio },
     };
     this.send({
       type: 'response.done',

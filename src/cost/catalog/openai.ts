@@ -186,6 +186,82 @@ export const openaiCatalog: CatalogFile = {
       source,
       prices: [{ from: '2023-09-14', input: 1.5, output: 2 }],
     },
+    // Realtime and transcription models, billed by token with audio tokens at their own rates (text input, cached
+    // input and output; then audio input, cached audio input, audio output). Checked 2026-12-05 against each model's
+    // page (developers.openai.com/api/docs/models/<model>); the transcription models' audio input rates as OpenAI's
+    // pricing page lists them (quoted by the openai-cookbook for gpt-4o-transcribe, $6; $3 for the mini one), their
+    // model pages listing the text rates only. gpt-realtime-mini is left out: its audio rates could not be confirmed.
+    {
+      id: 'openai/gpt-realtime',
+      provider: 'openai',
+      model: 'gpt-realtime',
+      aliases: ['gpt-realtime-2025-08-28'],
+      source: 'https://developers.openai.com/api/docs/models/gpt-realtime',
+      prices: [
+        {
+          from: '2025-08-28',
+          input: 4,
+          cachedInput: 0.4,
+          output: 16,
+          audioInput: 32,
+          cachedAudioInput: 0.4,
+          audioOutput: 64,
+        },
+      ],
+    },
+    {
+      id: 'openai/gpt-4o-realtime-preview',
+      provider: 'openai',
+      model: 'gpt-4o-realtime-preview',
+      aliases: ['gpt-4o-realtime-preview-2024-12-17', 'gpt-4o-realtime-preview-2025-06-03'],
+      source: 'https://developers.openai.com/api/docs/models/gpt-4o-realtime-preview',
+      prices: [
+        {
+          from: '2024-12-17',
+          input: 5,
+          cachedInput: 2.5,
+          output: 20,
+          audioInput: 40,
+          cachedAudioInput: 2.5,
+          audioOutput: 80,
+        },
+      ],
+      note: 'Shut down by OpenAI. The 2024-10-01 snapshot billed audio higher ($100 / $200) and is priced here at the later rates.',
+    },
+    {
+      id: 'openai/gpt-4o-mini-realtime-preview',
+      provider: 'openai',
+      model: 'gpt-4o-mini-realtime-preview',
+      aliases: ['gpt-4o-mini-realtime-preview-2024-12-17'],
+      source: 'https://developers.openai.com/api/docs/models/gpt-4o-mini-realtime-preview',
+      prices: [
+        {
+          from: '2024-12-17',
+          input: 0.6,
+          cachedInput: 0.3,
+          output: 2.4,
+          audioInput: 10,
+          cachedAudioInput: 0.3,
+          audioOutput: 20,
+        },
+      ],
+    },
+    {
+      id: 'openai/gpt-4o-transcribe',
+      provider: 'openai',
+      model: 'gpt-4o-transcribe',
+      source: 'https://developers.openai.com/api/docs/models/gpt-4o-transcribe',
+      prices: [{ from: '2025-03-20', input: 2.5, output: 10, audioInput: 6 }],
+      note: 'Transcription (audio/transcriptions, Realtime input transcription): audio in, text (the transcript) out.',
+    },
+    {
+      id: 'openai/gpt-4o-mini-transcribe',
+      provider: 'openai',
+      model: 'gpt-4o-mini-transcribe',
+      source: 'https://developers.openai.com/api/docs/models/gpt-4o-mini-transcribe',
+      prices: [{ from: '2025-03-20', input: 1.25, output: 5, audioInput: 3 }],
+      note: 'Transcription (audio/transcriptions, Realtime input transcription): audio in, text (the transcript) out.',
+    },
     {
       id: 'openai/text-embedding-3-small',
       provider: 'openai',

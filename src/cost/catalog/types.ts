@@ -22,6 +22,13 @@ export interface PriceVersion {
   cacheWrite?: number;
   /** Writing a 1-hour prompt cache (Anthropic: 2 × input); absent: such writes cost `cacheWrite`. */
   cacheWrite1h?: number;
+  /**
+   * Audio tokens (OpenAI's Realtime and transcription models), which cost more than text: input audio, cached input
+   * audio (default: `audioInput`, no discount) and output audio. Absent: audio tokens are priced as text.
+   */
+  audioInput?: number;
+  cachedAudioInput?: number;
+  audioOutput?: number;
   /** Long-context tiers, ascending by `aboveInputTokens`; the largest tier below the prompt size applies. */
   tiers?: PriceTier[];
 }
