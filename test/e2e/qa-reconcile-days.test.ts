@@ -74,4 +74,30 @@ describe('reconcile: the day range', () => {
     expect(ok.statusCode).toBe(201);
     await ok.body.dump();
   });
+
+  // The report has a row per day: a bill or a range from 0001-01-01 to 9999-12-31 held the event loop for 90 s
+  // (GET /healthz waited all that time) and made a 296 MB answer. A reconciliation covers at most 1,096 days.
+  it('refuses more than 1,096 days, from the bill or from the range, in the command and the API', async () => {
+    const post = async (query: string, bill = BILL) => {
+      const r = await request(`${base}/api/cost/reconciliations?${query}save=false`, {
+        method: 'POST',
+        body: bill,
+        headers: { 'content-type': 'text/csv' },
+      });
+      return { status: r.statusCode, body: (await r.body.json()) as { error?: { code: string; message: string } } };
+    };
+    const wide = await post('from=2000-01-01&to=2025-12-31&');
+    expect([wide.status, wide.body.error?.code]).toEqual([400, 'invalid_body']);
+    expect(wide.body.error?.message).toMatch(/2000-01-01 … 2025-12-31 is 9497 days; .* at most 1096/);
+    const longBill = `${BILL}2028-06-01,mistral,mistral-large-latest,1.00\n`;
+    expect((await post('', longBill)).status).toBe(400);
+    expect((await post('from=2025-06-01&to=2025-06-30&', longBill)).status).toBe(201);
+    expect((await post('from=2024-01-01&to=2026-12-31&')).status).toBe(201); // 1,096 days
+    await expect(
+      reconcileCommand(
+        { bill: billFile, config: configFile, from: '2000-01-01', to: '2025-12-31', save: false },
+        { out: () => {}, env: {} },
+      ),
+    ).rejects.toThrow(/is 9497 days; a reconciliation covers at most 1096/);
+  });
 });
