@@ -14,8 +14,9 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
+import { bodyIdleOf } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
-import { Turns } from '../http/json-stream.js';
+import { type ListLimit, TooManyItems, Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
 import { uuidv7 } from '../telemetry/ids.js';
 import { MAX_ISO_MS } from '../time.js';
@@ -70,6 +71,8 @@ export const ingestRecordSchema = z
 const MAX_RECORDS = 10_000;
 const ingestArraySchema = z.array(ingestRecordSchema).min(1).max(MAX_RECORDS);
 const ingestCallsSchema = z.object({ calls: z.array(ingestRecordSchema).min(1).max(MAX_RECORDS) }).strict();
+/** A batch parsed as it arrives is refused at its MAX_RECORDS + 1st record, the rest neither parsed nor kept. */
+const BATCH_LIST: ListLimit = { max: MAX_RECORDS, key: 'calls' };
 /** Calls recorded in one turn at most (the recorder enriches them in one go in the next). */
 const RECORD_TURN = 256;
 /** Records zod parses at once for a batch parsed in turns (parseIngestBody). */
@@ -230,7 +233,12 @@ export async function ingestCalls(
   // A large body is parsed as it arrives (readJson), and its records are checked, turned into calls and recorded a
   // few milliseconds' worth at a time (Turns): a batch of 10,000 held the event loop for all of it, ~1.2 s for 40 MB
   // on a busy host, during which no gateway call was served.
-  const body = await readJson(req, limit);
+  const body = await readJson(req, limit, BATCH_LIST).catch((err: unknown) => {
+    if (!(err instanceof TooManyItems)) throw err;
+    dropRest(req, limit);
+    // what came, with its MAX_RECORDS + 1 records: zod refuses it below as it refuses the whole batch ("Too big")
+    return err.partial;
+  });
   const turns = new Turns();
   // Bodies that certainly pass skip zod (the same result, at a fraction of the cost); any other gets zod's answer.
   const data =
@@ -294,6 +302,27 @@ export async function ingestCalls(
   } finally {
     for (const id of taking) seen.taking.delete(id);
   }
+}
+
+/**
+ * After a batch refused before its end (more records than a batch takes), the rest of its body, which no answer
+ * needs: node reads and drops it so the connection can take the next request (closing at once would reset a client
+ * still sending, which may then lose the answer), but at most `limit` bytes more (a chunked body has no end
+ * declared) and with no gap longer than the body idle timeout; past either the connection is closed.
+ */
+function dropRest(req: IncomingMessage, limit: number): void {
+  if (req.complete) return;
+  let dropped = 0;
+  const close = () => req.socket?.destroy();
+  const timer = setTimeout(close, bodyIdleOf(req).ms);
+  timer.unref();
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > limit) close();
+    else timer.refresh();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
 }
 
 /** Ids looked up in the store at once: SQLite answers on the event loop, ~2-5 µs an id. */

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { LlmscopeError } from '../errors.js';
-import { JsonStreamParser } from './json-stream.js';
+import { JsonStreamParser, type ListLimit, TooManyItems } from './json-stream.js';
 
 /**
  * The client went away before its request body was whole (it closed or reset the connection mid-upload, or sent
@@ -100,6 +100,7 @@ const WHOLE_FROM = 64 * 1024;
  * Reads the whole body as a Buffer, refusing (413) past `limit` bytes without buffering the rest, and (408) one that
  * stops arriving for the body idle timeout (watchBodyIdle). A body of a declared length is read into one buffer of
  * that length as it comes (no copy of the whole at its end: 40 MB cost ~170 ms of event loop on a busy host).
+ * `onChunk` sees each piece; what it throws refuses the body then (the rest is not kept).
  */
 export function readBody(
   req: IncomingMessage,
@@ -135,7 +136,14 @@ export function readBody(
       if (whole) c.copy(whole, size);
       else chunks.push(c);
       size += c.length;
-      onChunk?.(c);
+      if (onChunk)
+        try {
+          onChunk(c);
+        } catch (err) {
+          failed = true;
+          stop();
+          reject(err);
+        }
     });
     req.on('end', () => {
       stop();
@@ -172,8 +180,9 @@ export interface JsonBody {
  * Reads a body as readBody does and, once it passes PARSE_AS_IT_COMES bytes, parses it as JSON piece by piece as it
  * arrives, so that no single turn of the event loop decodes or parses all of a large body (40 MB: ~500 ms held at
  * once on a busy 2-core host, before). A smaller body comes without `parsed`: JSON.parse it, which is faster whole.
+ * With `list`, a body parsed as it comes whose list passes it is refused there, unread past it: TooManyItems.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
+export async function readJsonBody(req: IncomingMessage, limit: number, list?: ListLimit): Promise<JsonBody> {
   let early: Buffer[] | null = [];
   let earlyBytes = 0;
   let parser: JsonStreamParser | null = null;
@@ -184,6 +193,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     try {
       (parser as JsonStreamParser).write((decoder as StringDecoder).write(c));
     } catch (err) {
+      if (err instanceof TooManyItems) throw err;
       error = err as SyntaxError;
     }
   };
@@ -192,7 +202,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
       early.push(c);
       earlyBytes += c.length;
       if (earlyBytes <= PARSE_AS_IT_COMES) return;
-      parser = new JsonStreamParser();
+      parser = new JsonStreamParser(undefined, list);
       decoder = new StringDecoder('utf8');
       const first = early;
       early = null;
@@ -236,9 +246,9 @@ export function refuseEncodedJson(req: IncomingMessage): void {
 /**
  * Parses a JSON request body, requiring a JSON content type; errors say what to fix. A body over PARSE_AS_IT_COMES is
  * parsed piece by piece as it arrives (readJsonBody), so a large one (an /api/ingest batch) does not hold the event
- * loop for the whole of it at its end.
+ * loop for the whole of it at its end. `list`: as readJsonBody.
  */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJson(req: IncomingMessage, limit: number, list?: ListLimit): Promise<unknown> {
   const ct = String(req.headers['content-type'] ?? '');
   if (!/^application\/(.+\+)?json\b/i.test(ct)) {
     req.resume();
@@ -248,7 +258,7 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     );
   }
   refuseEncodedJson(req);
-  const { raw, parsed } = await readJsonBody(req, limit);
+  const { raw, parsed } = await readJsonBody(req, limit, list);
   try {
     if (parsed === undefined) return JSON.parse(raw.toString('utf8'));
     if ('error' in parsed) throw parsed.error;

@@ -54,13 +54,33 @@ export interface SkimLimits {
   maxValues: number;
 }
 
+/**
+ * A bound on a list's length, checked as its items are parsed: the top-level array's, or that of the array under
+ * `key` in the top-level object (an /api/ingest batch: `[...]` or `{"calls": [...]}`). The item past `max` throws
+ * TooManyItems, so a body holding more than a request takes is refused without parsing (or reading) the rest.
+ */
+export interface ListLimit {
+  max: number;
+  key: string;
+}
+
+/** A list passed its ListLimit: `partial` is the top-level value parsed so far, the list holding `max` + 1 items. */
+export class TooManyItems extends Error {
+  constructor(readonly partial: unknown) {
+    super('a list holds more items than it may');
+  }
+}
+
 /** A JSON text fed in pieces (`write`), whose value `end` gives; a syntax error throws a SyntaxError. */
 export class JsonStreamParser {
   /** Characters of the current string dropped past limits.maxStringChars. */
   private dropping = false;
   private values = 0;
 
-  constructor(private readonly limits?: SkimLimits) {}
+  constructor(
+    private readonly limits?: SkimLimits,
+    private readonly list?: ListLimit,
+  ) {}
 
   private state = State.Value;
   private stack: Frame[] = [];
@@ -260,11 +280,23 @@ export class JsonStreamParser {
       this.state = State.Done;
       return;
     }
-    if (top.arr) (top.c as unknown[]).push(v);
-    else if (top.key === '__proto__')
+    if (top.arr) {
+      const items = top.c as unknown[];
+      items.push(v);
+      if (this.list !== undefined && items.length > this.list.max) this.tooMany(items);
+    } else if (top.key === '__proto__')
       Object.defineProperty(top.c, '__proto__', { value: v, writable: true, enumerable: true, configurable: true });
     else (top.c as Record<string, unknown>)[top.key] = v;
     this.state = State.After;
+  }
+
+  /** Throws TooManyItems when `items` is the watched list (the top-level array, or the top-level object's `key`). */
+  private tooMany(items: unknown[]): void {
+    const root = this.stack[0] as Frame;
+    if (this.stack.length === 1) throw new TooManyItems(items);
+    if (this.stack.length !== 2 || root.arr || root.key !== (this.list as ListLimit).key) return;
+    (root.c as Record<string, unknown>)[root.key] = items;
+    throw new TooManyItems(root.c);
   }
 
   private endNumber(i: number): void {
