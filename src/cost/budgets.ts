@@ -245,8 +245,8 @@ const MEDIA_TOKENS = 1100;
 
 /**
  * Tokens a content part adds beyond the prompt text (which already holds text parts and tool results' text): a flat
- * allowance for media, what a tool result holds besides its text, else the part's JSON / 3 (a tool call's
- * arguments, thinking, a Gemini function call), on the high side as the text is.
+ * allowance for media, what a tool result holds besides its text, else the part's JSON characters / 3 (jsonChars:
+ * a tool call's arguments, thinking, a Gemini function call), on the high side as the text is.
  */
 function partTokens(part: unknown): number {
   const p = part as Json | null;
@@ -259,7 +259,65 @@ function partTokens(part: unknown): number {
     if (Array.isArray(p.content)) for (const c of p.content) n += partTokens(c);
     return n;
   }
-  return Math.ceil(JSON.stringify(p).length / 3);
+  return Math.ceil(jsonChars(p, 0) / 3);
+}
+
+/** Nesting past which jsonChars hands a value to JSON.stringify (which does what it does with a deep value). */
+const JSON_CHARS_MAX_DEPTH = 64;
+
+/**
+ * The characters of `v` written as JSON, but for its strings' escapes: JSON.stringify's length, less one for each
+ * `"`, `\\` and control character in a string (five for the rarer \u00XX); a string counts its length and quotes.
+ * Each call of an agent sends its whole history again (tool calls' inputs, tool results, thinking, reasoning items),
+ * and serializing every such part made a string as long as that history on every call, scanning each character:
+ * this reads each value once, each string's length without its characters, and makes nothing. (A newline the model
+ * reads as one character JSON writes as two: the estimate stays chars / 3.) Values JSON.parse does not make (a
+ * class's object, one with toJSON) and values nested past JSON_CHARS_MAX_DEPTH go to JSON.stringify.
+ */
+export function jsonChars(v: unknown, depth: number): number {
+  switch (typeof v) {
+    case 'string':
+      return v.length + 2;
+    case 'number':
+      return Number.isFinite(v) ? String(v).length : 4;
+    case 'boolean':
+      return v ? 4 : 5;
+    case 'object':
+      break;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 0;
+    default:
+      return stringifiedLength(v);
+  }
+  if (v === null) return 4;
+  if (depth > JSON_CHARS_MAX_DEPTH) return stringifiedLength(v);
+  if (Array.isArray(v)) {
+    let n = v.length > 0 ? v.length + 1 : 2; // brackets and commas
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      n += x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 4 : jsonChars(x, depth + 1);
+    }
+    return n;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as Json).toJSON === 'function')
+    return stringifiedLength(v);
+  let n = 2;
+  let members = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const x = (v as Json)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    n += k.length + 3 + jsonChars(x, depth + 1);
+    members++;
+  }
+  return members > 0 ? n + members - 1 : n;
+}
+
+function stringifiedLength(v: unknown): number {
+  return (JSON.stringify(v) as string | undefined)?.length ?? 0;
 }
 
 /**
