@@ -154,7 +154,7 @@ describe('simulator: Realtime over WebSocket', () => {
 
   it('answers an event it does not serve with an error event, and the session goes on', async () => {
     const { rt, events } = await open();
-    rt.send({ type: 'input_audio_buffer.append', audio: 'AAAA' });
+    rt.send({ type: 'output_audio_buffer.clear' });
     rt.send({ type: 'response.create' });
     await until(() => events.some((e) => e.type === 'response.done'));
     rt.close();

@@ -8,10 +8,11 @@
 // response.create's arrival), response.output_text.done, response.content_part.done, response.output_item.done,
 // response.done with usage (input counted as the conversation's text, cached tokens from x-simulator-cached-tokens);
 // response.cancel → response.done `cancelled` with the tokens sent so far; max_output_tokens → `incomplete`. Audio is
-// not simulated: input_audio_buffer.* and other events get an `error` event, and responses are text whatever the
-// session's output_modalities say; but a response the client asked for as audio (output_modalities / the beta's
-// modalities with `audio`, on the session or the response) reports AUDIO_TOKENS_PER_TEXT_TOKEN audio output tokens for
-// each text token in its usage, as an audio answer's would be.
+// counted, not made: responses are text whatever the session's output_modalities say, but one the client asked for as
+// audio (output_modalities / the beta's modalities with `audio`, on the session or the response) reports
+// AUDIO_TOKENS_PER_TEXT_TOKEN audio output tokens for each text token in its usage; input_audio_buffer.append/commit
+// make a user item of 1 audio token per 100 ms (PCM16, 24 kHz), transcribed (input_audio_transcription.completed with
+// usage) when the session names a transcription model. `?intent=transcription`: a beta transcription session.
 //
 // Upgrade headers, as on HTTP: x-simulator-ttft-ms, -tpot-ms, -output-tokens, -reply, -cached-tokens, and
 // x-simulator-fault: rate_limit (429), server_error (500) or overloaded (503), answered before the upgrade; `failed`
@@ -74,8 +75,10 @@ export function attachRealtimeSimulator(server: Server, state: RealtimeSimState)
     } catch (err) {
       return refuse(socket, 400, errorBody((err as Error).message, 'invalid_request_error'));
     }
-    const model = url.searchParams.get('model');
-    if (!model)
+    // A transcription session (`?intent=transcription`, the beta's) names no model: its transcription model comes later.
+    const transcription = url.searchParams.get('intent') === 'transcription';
+    const model = url.searchParams.get('model') ?? (transcription ? '' : null);
+    if (model === null)
       return refuse(socket, 400, errorBody('Missing required parameter: model.', 'invalid_request_error', 'model'));
     if (d.fault === 'rate_limit') return refuse(socket, 429, rateLimitBody(model, 1000));
     if (d.fault === 'server_error') return refuse(socket, 500, serverErrorBody());
@@ -87,7 +90,7 @@ export function attachRealtimeSimulator(server: Server, state: RealtimeSimState)
         sessions.delete(ws);
         state.events.emit('realtime-close', { code, reason: reason.toString() });
       });
-      new RealtimeSession(ws, model, d, state).start();
+      new RealtimeSession(ws, model, d, state, transcription).start();
     });
   });
   return {
@@ -202,13 +205,29 @@ class RealtimeSession {
   /** Every response being generated (out-of-band ones, `conversation: "none"`, beside the conversation's). */
   private readonly runs = new Set<Running>();
   private responses = 0;
+  /** Input audio appended and not yet committed, in bytes (PCM16 at 24 kHz: 48 bytes a millisecond). */
+  private bufferBytes = 0;
+  private lastItemId: string | null = null;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly model: string,
     private readonly d: Directives,
     private readonly state: RealtimeSimState,
+    /** A beta transcription session (`?intent=transcription`): transcription_session.* events. */
+    private readonly transcriptionOnly = false,
   ) {
+    if (transcriptionOnly) {
+      this.session = {
+        id: this.sessionId,
+        object: 'realtime.transcription_session',
+        input_audio_format: 'pcm16',
+        input_audio_transcription: null,
+        turn_detection: null,
+        expires_at: Math.floor(Date.now() / 1000) + 1800,
+      };
+      return;
+    }
     this.session = {
       type: 'realtime',
       object: 'realtime.session',
@@ -228,7 +247,10 @@ class RealtimeSession {
   }
 
   start(): void {
-    this.send({ type: 'session.created', session: this.session });
+    this.send({
+      type: this.transcriptionOnly ? 'transcription_session.created' : 'session.created',
+      session: this.session,
+    });
     this.ws.on('message', (data, binary) => {
       // An event the simulator fails on is answered with an error event, as OpenAI's server does; the session (and
       // the process, which serves every other session) goes on.
@@ -273,13 +295,32 @@ class RealtimeSession {
     switch (e.type) {
       case 'session.update': {
         const s = e.session && typeof e.session === 'object' ? (e.session as Json) : {};
-        const { type: _t, model: _m, ...rest } = s;
+        const { type, model: _m, ...rest } = s;
         this.session = { ...this.session, ...rest };
+        // a GA transcription session: `type: "transcription"` and audio.input.transcription
+        if (type === 'transcription' || type === 'realtime') this.session.type = type;
         const asked = asksAudio(s);
         if (asked !== null) this.audioOut = asked;
         this.send({ type: 'session.updated', session: this.session });
         return;
       }
+      case 'transcription_session.update': {
+        const s = e.session && typeof e.session === 'object' ? (e.session as Json) : {};
+        this.session = { ...this.session, ...s };
+        this.send({ type: 'transcription_session.updated', session: this.session });
+        return;
+      }
+      case 'input_audio_buffer.append': {
+        const audio = typeof e.audio === 'string' ? e.audio : '';
+        this.bufferBytes += Math.floor((audio.replace(/=+$/, '').length * 3) / 4);
+        return;
+      }
+      case 'input_audio_buffer.clear':
+        this.bufferBytes = 0;
+        this.send({ type: 'input_audio_buffer.cleared' });
+        return;
+      case 'input_audio_buffer.commit':
+        return this.commitAudio(e);
       case 'conversation.item.create':
         return this.createItem(e);
       case 'response.create':
@@ -293,7 +334,7 @@ class RealtimeSession {
       }
       default:
         return this.error(
-          `The simulator does not serve the event type '${String(e.type)}' (text only: no audio buffer).`,
+          `The simulator does not serve the event type '${String(e.type)}'.`,
           'unknown_event',
           e.event_id,
           'type',
@@ -319,6 +360,7 @@ class RealtimeSession {
           : '';
     this.items.push({ role, text, audio: 0 });
     const id = typeof item.id === 'string' ? item.id : openAiId('item_', 24);
+    this.lastItemId = id;
     const full = { id, object: 'realtime.item', type, status: 'completed', role, content: item.content ?? [] };
     const previous = typeof e.previous_item_id === 'string' ? e.previous_item_id : null;
     if (this.d.beta) this.send({ type: 'conversation.item.created', previous_item_id: previous, item: full });
@@ -326,6 +368,66 @@ class RealtimeSession {
       this.send({ type: 'conversation.item.added', previous_item_id: previous, item: full });
       this.send({ type: 'conversation.item.done', previous_item_id: previous, item: full });
     }
+  }
+
+  /** The session's input audio transcription model (GA: audio.input.transcription; beta: input_audio_transcription). */
+  private transcriptionModel(): string | null {
+    const audio = this.session.audio as Json | undefined;
+    const input = audio && typeof audio === 'object' ? (audio.input as Json | undefined) : undefined;
+    const t = (input?.transcription ?? this.session.input_audio_transcription) as Json | null | undefined;
+    return t && typeof t === 'object' && typeof t.model === 'string' && t.model ? t.model : null;
+  }
+
+  /**
+   * input_audio_buffer.commit: the appended audio becomes a user item of 1 audio token per 100 ms (PCM16 at 24 kHz),
+   * and, with a transcription model set, its transcript comes in conversation.item.input_audio_transcription.completed
+   * with usage: tokens (the audio's, and a transcript of a text token per 3 audio tokens) or, for whisper-1, seconds.
+   */
+  private commitAudio(e: Json) {
+    if (this.bufferBytes === 0)
+      return this.error(
+        'Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 0.00ms of audio.',
+        'input_audio_buffer_commit_empty',
+        e.event_id,
+      );
+    const ms = this.bufferBytes / 48;
+    const audio = Math.ceil(ms / 100);
+    this.bufferBytes = 0;
+    const id = openAiId('item_', 24);
+    const previous = this.lastItemId;
+    this.lastItemId = id;
+    this.send({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: id });
+    const content = [{ type: 'input_audio', transcript: null }];
+    const full = { id, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content };
+    if (!this.transcriptionOnly) this.items.push({ role: 'user', text: '', audio });
+    if (this.d.beta || this.transcriptionOnly)
+      this.send({ type: 'conversation.item.created', previous_item_id: previous, item: full });
+    else {
+      this.send({ type: 'conversation.item.added', previous_item_id: previous, item: full });
+      this.send({ type: 'conversation.item.done', previous_item_id: previous, item: full });
+    }
+    const model = this.transcriptionModel();
+    if (model === null) return;
+    const words = Math.max(1, Math.ceil(audio / 3));
+    const transcript = generateTokens(hash32(this.state.opts.seed, 'transcribe', id), words).join('');
+    const out = countTokens(transcript);
+    const usage =
+      model === 'whisper-1'
+        ? { type: 'duration', seconds: Math.round(ms) / 1000 }
+        : {
+            type: 'tokens',
+            input_tokens: audio,
+            input_token_details: { text_tokens: 0, audio_tokens: audio },
+            output_tokens: out,
+            total_tokens: audio + out,
+          };
+    this.send({
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: id,
+      content_index: 0,
+      transcript,
+      usage,
+    });
   }
 
   /** Input tokens of a response: its instructions and the conversation's items, 4 tokens of framing each; audio apart. */

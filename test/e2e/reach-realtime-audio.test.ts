@@ -1,10 +1,13 @@
 // Realtime audio through llmscope with the official `openai` client's OpenAIRealtimeWS: audio tokens priced at the
 // catalog's audio rates (gpt-realtime: $32 / $0.40 / $64 per 1M audio tokens in / cached / out, beside $4 / $0.40 /
 // $16 for text). The simulator reports audio tokens for an answer asked for as audio (its content stays text).
-import { connect } from 'node:net';
+// Input audio transcriptions are recorded as calls of the transcription model, in a conversation session with
+// transcription on and in a transcription-only session (the beta's ?intent=transcription); whisper-1's, billed by
+// duration, with no tokens and its seconds as an event.
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import { type Stack, selfSignedCert, startStack, until } from './helpers.js';
 
@@ -116,5 +119,109 @@ describe('Realtime audio priced at audio rates', () => {
     expect(call.costUsd).toBe(costOfUsage(u));
     // (6 cached × $0.40 + the rest of the prompt × $4 + 8 × $16 + 48 × $64) / 1M: the audio is most of it
     expect(call.costUsd).toBe(Math.round(((u.input_tokens - 6) * 4 + 6 * 0.4 + 8 * 16 + 48 * 64) * 1e6) / 1e12);
+  });
+
+  it('records an input audio transcription as a call of the transcription model; cached audio at its rate', async () => {
+    const before = s.calls.length;
+    const c = await session(`${s.base}/v1`, { 'x-simulator-cached-tokens': '12' });
+    c.rt.send({
+      type: 'session.update',
+      session: {
+        type: 'realtime',
+        output_modalities: ['audio'],
+        audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } },
+      },
+    });
+    // one second of PCM16 at 24 kHz: 10 audio tokens
+    c.rt.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(48_000).toString('base64') });
+    c.rt.send({ type: 'input_audio_buffer.commit' });
+    await until(() => c.count('conversation.item.input_audio_transcription.completed') === 1, 10_000, 5);
+    c.rt.send({ type: 'response.create' });
+    await until(() => c.count('response.done') === 1, 10_000, 5);
+    c.rt.close();
+    await c.closed;
+    const t = c.events.find((e) => e.type === 'conversation.item.input_audio_transcription.completed') as unknown as {
+      item_id: string;
+      usage: { input_tokens: number; output_tokens: number };
+    };
+    expect(t.usage.input_tokens).toBe(10);
+    const calls = await until(() => (s.calls.length >= before + 2 ? s.calls.slice(before) : null), 10_000);
+    await s.app.ctx.recorder.flush();
+    const tr = calls.find((x) => x.model === 'gpt-4o-transcribe');
+    expect(tr).toMatchObject({
+      requestId: t.item_id,
+      endpoint: 'realtime',
+      status: 'ok',
+      inputTokens: 10,
+      outputTokens: t.usage.output_tokens,
+      tokenSource: 'usage',
+    });
+    // 10 audio tokens × $6 + the transcript × $10, per 1M
+    expect(tr?.costUsd).toBe(Math.round((10 * 6 + t.usage.output_tokens * 10) * 1e6) / 1e12);
+
+    // the response after it: its prompt holds the audio (10 tokens), 5 of them cached (12 cached: 7 text, then audio)
+    const done = c.events.find((e) => e.type === 'response.done') as unknown as { response: { usage: Usage } };
+    const u = done.response.usage;
+    expect(u.input_token_details.cached_tokens_details).toMatchObject({ text_tokens: 7, audio_tokens: 5 });
+    const resp = calls.find((x) => x.model === 'gpt-realtime');
+    expect(resp?.costUsd).toBe(costOfUsage(u));
+    expect(resp?.costUsd).toBe(Math.round((0 * 4 + 7 * 0.4 + 5 * 32 + 5 * 0.4 + 8 * 16 + 48 * 64) * 1e6) / 1e12);
+  });
+
+  it('records a transcription-only session (?intent=transcription): tokens priced, whisper-1 by its seconds', async () => {
+    const before = s.calls.length;
+    const ws = new WebSocket(`${s.base.replace(/^http/, 'ws')}/v1/realtime?intent=transcription`, {
+      headers: { authorization: 'Bearer sk-test', 'openai-beta': 'realtime=v1' },
+      rejectUnauthorized: false,
+    });
+    const events: Event[] = [];
+    ws.on('message', (d) => events.push(JSON.parse(d.toString()) as Event));
+    await new Promise<void>((ok, fail) => {
+      ws.once('open', () => ok());
+      ws.once('error', fail);
+    });
+    const transcribe = async (model: string, n: number) => {
+      ws.send(
+        JSON.stringify({ type: 'transcription_session.update', session: { input_audio_transcription: { model } } }),
+      );
+      // half a second: 5 audio tokens
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(24_000).toString('base64') }));
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
+      await until(
+        () => events.filter((e) => e.type === 'conversation.item.input_audio_transcription.completed').length === n,
+        10_000,
+        5,
+      );
+    };
+    await transcribe('whisper-1', 1);
+    await transcribe('gpt-4o-mini-transcribe', 2);
+    expect(events[0]?.type).toBe('transcription_session.created');
+    ws.close();
+    const done = events.filter(
+      (e) => e.type === 'conversation.item.input_audio_transcription.completed',
+    ) as unknown as {
+      item_id: string;
+      usage: { type: string; output_tokens?: number; seconds?: number };
+    }[];
+    expect(done[0]?.usage).toEqual({ type: 'duration', seconds: 0.5 });
+    const calls = await until(() => (s.calls.length >= before + 2 ? s.calls.slice(before) : null), 10_000);
+    await s.app.ctx.recorder.flush();
+    const whisper = calls.find((x) => x.model === 'whisper-1');
+    expect(whisper).toMatchObject({
+      requestId: done[0]?.item_id,
+      endpoint: 'realtime',
+      status: 'ok',
+      inputTokens: null,
+      outputTokens: null,
+      costUsd: null,
+    });
+    expect(whisper?.events).toContainEqual(
+      expect.objectContaining({ name: 'realtime.transcription_duration', attributes: { seconds: 0.5 } }),
+    );
+    const mini = calls.find((x) => x.model === 'gpt-4o-mini-transcribe');
+    const out = done[1]?.usage.output_tokens as number;
+    expect(mini).toMatchObject({ requestId: done[1]?.item_id, inputTokens: 5, outputTokens: out });
+    // 5 audio tokens × $3 + the transcript × $5, per 1M
+    expect(mini?.costUsd).toBe(Math.round((5 * 3 + out * 5) * 1e6) / 1e12);
   });
 });

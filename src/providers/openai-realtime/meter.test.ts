@@ -151,4 +151,73 @@ describe('realtime meter', () => {
       doneAt: 200,
     });
   });
+
+  it('reports each completed input audio transcription with the session transcription model and its usage', () => {
+    const { m, out, created } = meter();
+    m.server(
+      f({
+        type: 'session.updated',
+        session: {
+          id: 'sess_1',
+          model: 'gpt-realtime',
+          audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } },
+        },
+      }),
+      false,
+      0,
+    );
+    m.server(f({ type: 'input_audio_buffer.committed', item_id: 'item_1' }), false, 10);
+    m.server(
+      f({
+        type: 'conversation.item.input_audio_transcription.completed',
+        item_id: 'item_1',
+        transcript: 'Hello there',
+        usage: {
+          type: 'tokens',
+          input_tokens: 14,
+          input_token_details: { text_tokens: 4, audio_tokens: 10 },
+          output_tokens: 3,
+          total_tokens: 17,
+        },
+      }),
+      false,
+      60,
+    );
+    // beta transcription session, whisper-1 billed by duration
+    m.server(
+      f({ type: 'transcription_session.updated', session: { input_audio_transcription: { model: 'whisper-1' } } }),
+      false,
+      70,
+    );
+    m.server(
+      f({
+        type: 'conversation.item.input_audio_transcription.completed',
+        item_id: 'item_2',
+        transcript: 'Bye',
+        usage: { type: 'duration', seconds: 1.5 },
+      }),
+      false,
+      80,
+    );
+    expect(created).toEqual(['item_1', 'item_2']);
+    expect(out[0]).toMatchObject({
+      responseId: 'item_1',
+      model: 'gpt-4o-transcribe',
+      status: 'completed',
+      usage: { inputTokens: 14, outputTokens: 3, cachedInputTokens: 0 },
+      audio: { input: 10, cachedInput: 0, output: 0 },
+      transcription: { seconds: null },
+      startedAt: 10,
+      doneAt: 60,
+      outputText: 'Hello there',
+    });
+    expect(out[1]).toMatchObject({
+      responseId: 'item_2',
+      model: 'whisper-1',
+      usage: null,
+      audio: null,
+      transcription: { seconds: 1.5 },
+      startedAt: 80,
+    });
+  });
 });

@@ -1,9 +1,10 @@
 // Metering of one OpenAI Realtime session (a WebSocket relayed frame by frame): which responses it held, and for each
 // when it was asked for, when its first and last output came, and what its `response.done` said (status, usage with
 // cached and audio tokens, output text, the model). Read cheaply: a frame's `type` is read off its first bytes (OpenAI
-// and its SDKs write it first) and only the few events that carry what is kept are parsed — session.created/updated,
-// response.created, response.done, error, and the client's response.create and conversation.item.create; audio and
-// text deltas are only timed. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
+// and its SDKs write it first) and only the few events that carry what is kept are parsed — session.created/updated
+// (and the beta's transcription_session.*), response.created, response.done, error, input_audio_buffer.committed,
+// conversation.item.input_audio_transcription.completed (each one a call of the transcription model), and the
+// client's response.create and conversation.item.create; audio and text deltas are only timed. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
 import type { Usage } from '../adapter.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +26,9 @@ const MAX_PARSED_UNTYPED = 64 * 1024;
 const MAX_PROMPT_CHARS = 64 * 1024;
 /** Client response.create events waiting for their response.created, kept at most. */
 const MAX_PENDING = 64;
+/** Committed input audio items waiting for their transcription, kept at most. */
+const MAX_COMMITTED = 64;
+const TRANSCRIPTION_DONE = 'conversation.item.input_audio_transcription.completed';
 
 /** What one response of the session was: the makings of one LlmCall. */
 export interface RealtimeResponse {
@@ -38,8 +42,14 @@ export interface RealtimeResponse {
   errorType: string | null;
   errorMessage: string | null;
   usage: Usage | null;
-  /** The audio parts of the usage, when it said them (priced at the text rate: see docs/send-calls.md). */
+  /** The audio parts of the usage, when it said them (priced at the model's audio rates: see docs/cost.md). */
   audio: { input: number; cachedInput: number; output: number } | null;
+  /**
+   * Set for an input audio transcription (`conversation.item.input_audio_transcription.completed`), billed apart from
+   * the responses: its model is the session's transcription model, its id the item's; `seconds` for one billed by
+   * duration (whisper-1: usage `{type: "duration"}`), which has no tokens.
+   */
+  transcription?: { seconds: number | null };
   /** Epoch ms: the client's response.create, else the response.created. */
   startedAt: number;
   createdAt: number;
@@ -164,6 +174,10 @@ export class RealtimeMeter {
   model: string | null;
   /** The realtime session's id (session.created). */
   sessionId: string | null = null;
+  /** The session's input audio transcription model (session or transcription_session created / updated). */
+  transcriptionModel: string | null = null;
+  /** When each input audio item was committed (input_audio_buffer.committed), until its transcription completes. */
+  private readonly committed = new Map<string, number>();
   private readonly open = new Map<string, Open>();
   /** The client's response.create events not yet answered by a response.created: when, and their event_id. */
   private readonly pending: { at: number; eventId: string | null }[] = [];
@@ -213,7 +227,11 @@ export class RealtimeMeter {
       type !== 'response.done' &&
       type !== 'session.created' &&
       type !== 'session.updated' &&
-      type !== 'error'
+      type !== 'error' &&
+      type !== 'input_audio_buffer.committed' &&
+      type !== TRANSCRIPTION_DONE &&
+      type !== 'transcription_session.created' &&
+      type !== 'transcription_session.updated'
     )
       return;
     if (type === null && data.length > MAX_PARSED_UNTYPED) return;
@@ -221,13 +239,30 @@ export class RealtimeMeter {
     if (!e) return;
     switch (e.type) {
       case 'session.created':
-      case 'session.updated': {
+      case 'session.updated':
+      case 'transcription_session.created':
+      case 'transcription_session.updated': {
         const s = obj(e.session);
         const model = str(s?.model);
         if (model) this.model = model;
-        if (e.type === 'session.created') this.sessionId = str(s?.id) ?? this.sessionId;
+        if (e.type === 'session.created' || e.type === 'transcription_session.created')
+          this.sessionId = str(s?.id) ?? this.sessionId;
+        // GA: session.audio.input.transcription; beta: session.input_audio_transcription (null: switched off)
+        const input = obj(obj(s?.audio)?.input);
+        const t = input && 'transcription' in input ? input.transcription : s?.input_audio_transcription;
+        if (t !== undefined) this.transcriptionModel = str(obj(t)?.model);
         return;
       }
+      case 'input_audio_buffer.committed': {
+        const item = str(e.item_id);
+        if (item === null) return;
+        if (this.committed.size >= MAX_COMMITTED) this.committed.delete(this.committed.keys().next().value as string);
+        this.committed.set(item, at);
+        return;
+      }
+      case TRANSCRIPTION_DONE:
+        this.transcribed(e, at, data.length);
+        return;
       case 'response.created': {
         const id = str(obj(e.response)?.id);
         if (id) this.created(id, at, data.length);
@@ -316,6 +351,53 @@ export class RealtimeMeter {
       toolCall: out.toolCall,
       requestBytes: o.requestBytes,
       responseBytes: o.responseBytes,
+    });
+  }
+
+  /** An input audio transcription completed: one call of the transcription model, with the usage it reported. */
+  private transcribed(e: Json, at: number, bytes: number): void {
+    const item = str(e.item_id);
+    const id = item ?? str(e.event_id) ?? '';
+    const startedAt = (item !== null ? this.committed.get(item) : undefined) ?? at;
+    if (item !== null) this.committed.delete(item);
+    const u = obj(e.usage);
+    let usage: Usage | null = null;
+    let audio: RealtimeResponse['audio'] = null;
+    let seconds: number | null = null;
+    if (u?.type === 'duration') seconds = num(u.seconds);
+    else if (u) {
+      const details = obj(u.input_token_details);
+      usage = {
+        inputTokens: num(u.input_tokens),
+        outputTokens: num(u.output_tokens),
+        cachedInputTokens: 0,
+        reasoningTokens: null,
+        cacheWriteInputTokens: null,
+      };
+      const inputAudio = num(details?.audio_tokens);
+      if (inputAudio !== null) audio = { input: inputAudio, cachedInput: 0, output: 0 };
+    }
+    if (id) this.onCreated?.(id);
+    this.onResponse({
+      responseId: id || null,
+      model: this.transcriptionModel,
+      status: 'completed',
+      reason: null,
+      errorType: null,
+      errorMessage: null,
+      usage,
+      audio,
+      transcription: { seconds },
+      startedAt,
+      createdAt: startedAt,
+      firstOutputAt: null,
+      lastOutputAt: null,
+      doneAt: at,
+      outputText: typeof e.transcript === 'string' ? e.transcript : '',
+      promptText: '',
+      toolCall: false,
+      requestBytes: 0,
+      responseBytes: bytes,
     });
   }
 

@@ -7,8 +7,8 @@
 // (status, body). Then every frame is relayed both ways as it came (text and binary), and a close on either side closes
 // the other with the same code and reason.
 //
-// Metering (meter.ts) reads the server events as they pass: each `response.done` becomes one LlmCall (endpoint
-// `realtime`), recorded through the same hooks' settle and the same recorder as an HTTP call. It fails open: an error
+// Metering (meter.ts) reads the server events as they pass: each `response.done`, and each completed input audio
+// transcription, becomes one LlmCall (endpoint `realtime`), recorded through the same hooks' settle and the same recorder as an HTTP call. It fails open: an error
 // in it stops the metering of that session, never the relay.
 import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -452,6 +452,28 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   };
 }
 
+/** A call's events: the audio parts of its tokens (priced at the audio rates), a transcription's billed seconds. */
+function eventsOf(r: RealtimeResponse): LlmCall['events'] {
+  const out: LlmCall['events'] = [];
+  if (r.audio)
+    out.push({
+      time: r.doneAt,
+      name: 'realtime.audio_tokens',
+      attributes: {
+        input_audio_tokens: r.audio.input,
+        cached_audio_tokens: r.audio.cachedInput,
+        output_audio_tokens: r.audio.output,
+      },
+    });
+  if (r.transcription && r.transcription.seconds !== null)
+    out.push({
+      time: r.doneAt,
+      name: 'realtime.transcription_duration',
+      attributes: { seconds: r.transcription.seconds },
+    });
+  return out;
+}
+
 /** Bytes one side may have sent on and not yet written to the other before llmscope stops reading it. */
 export const FORWARD_HIGH_BYTES = 8 * 1024 * 1024;
 /** ...and how far they must fall before it reads on. */
@@ -594,7 +616,8 @@ class SessionRecorder {
     let finishReason: string | null;
     let errorType: string | null = null;
     let errorMessage: string | null = null;
-    if (r.status === 'completed') finishReason = r.toolCall ? 'tool_calls' : 'stop';
+    if (r.transcription) finishReason = 'stop';
+    else if (r.status === 'completed') finishReason = r.toolCall ? 'tool_calls' : 'stop';
     else if (r.status === 'incomplete') finishReason = r.reason ?? 'incomplete';
     else if (r.status === 'cancelled') {
       status = 'cancelled';
@@ -619,6 +642,10 @@ class SessionRecorder {
         errorType = 'client_closed_request';
       }
     }
+    // A transcription billed by duration (whisper-1) has no tokens: its usage is the audio's seconds (an event), its
+    // transcript is not counted as tokens (its cost stays unknown, never a tokenizer's guess).
+    const byDuration = r.transcription !== undefined && u === null;
+    if (byDuration) i.outputText = null;
     const outputTokens = u?.outputTokens ?? null;
     const latency = r.doneAt - r.startedAt;
     const id = r.responseId && REQUEST_ID.test(r.responseId) ? r.responseId : uuidv7();
@@ -628,7 +655,7 @@ class SessionRecorder {
       startedAt: r.startedAt,
       endedAt: r.doneAt,
       provider: this.s.up.provider.name,
-      model: (r.model ?? this.s.model ?? 'unknown').slice(0, 256),
+      model: (r.transcription ? (r.model ?? 'unknown') : (r.model ?? this.s.model ?? 'unknown')).slice(0, 256),
       endpoint: 'realtime',
       stream: true,
       status,
@@ -646,7 +673,7 @@ class SessionRecorder {
       cachedInputTokens: u?.cachedInputTokens ?? null,
       cacheWriteInputTokens: null,
       reasoningTokens: null,
-      tokenSource: u ? 'usage' : null,
+      tokenSource: u || byDuration ? 'usage' : null,
       ttftMs: r.firstOutputAt !== null ? r.firstOutputAt - r.startedAt : null,
       tpotMs: tpotOf(r.firstOutputAt, r.lastOutputAt, outputTokens),
       latencyMs: latency,
@@ -659,19 +686,7 @@ class SessionRecorder {
       responseBytes: r.responseBytes,
       source: 'gateway',
       spans: [],
-      events: r.audio
-        ? [
-            {
-              time: r.doneAt,
-              name: 'realtime.audio_tokens',
-              attributes: {
-                input_audio_tokens: r.audio.input,
-                cached_audio_tokens: r.audio.cachedInput,
-                output_audio_tokens: r.audio.output,
-              },
-            },
-          ]
-        : [],
+      events: eventsOf(r),
       content: null,
       internal: i,
     };
