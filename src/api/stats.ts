@@ -12,6 +12,8 @@ import { HOUR_MS, MINUTE_MS, timeParamSchema } from '../time.js';
 import { dataAgeOf, SETTLE_MS } from './overview/index.js';
 
 const DIMENSIONS = ['provider', 'model', 'endpoint', 'feature', 'team'] as const;
+/** Points a timeseries has at most (as /api/overview's). */
+const MAX_POINTS = 20_000;
 
 const time = timeParamSchema;
 
@@ -140,6 +142,14 @@ export function registerStatsRoutes(router: Router, all: Store, now: () => numbe
     const size = sq.step === 'minute' ? MINUTE_MS : HOUR_MS;
     const completeTo = Math.min(sq.to, now() - SETTLE_MS);
     const start = Math.floor(sq.from / size) * size;
+    // every step of the window is a point of each series: from=0&to=9999-12-31 (70 million hours) ran the server
+    // out of memory
+    if ((sq.to - start) / size > MAX_POINTS)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        `more than ${MAX_POINTS} points; use step=hour or a shorter range`,
+        { param: 'step' },
+      );
     const points = await store.queryRollups({
       from: start,
       to: sq.to,

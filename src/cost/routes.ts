@@ -180,6 +180,13 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
   api.get('/api/cost/daily', async ({ res, url }) => {
     const q = parse(z.object(rangeSchema), url);
     const { from, to } = range(q, now(), monthStart);
+    // a row per day: 0001-01-01 … 9999-12-31 held the event loop for 30 s and answered 277 MB
+    if ((to - from) / DAY_MS > 10_000)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_QUERY',
+        'more than 10000 days; use a shorter range (from, to), or /api/cost/summary for the total',
+        { param: 'from' },
+      );
     const days = await queries.daily(dayOf(from), dayOf(to - 1));
     const sum = (k: 'api_usd' | 'non_api_usd' | 'total_usd') => days.reduce((s, x) => s + x[k], 0);
     sendJson(res, 200, {
