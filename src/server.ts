@@ -54,6 +54,7 @@ import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
+import { uuidv7 } from './telemetry/ids.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
@@ -173,6 +174,18 @@ export function redactorOf(config: Config, metrics: Metrics): Redactor {
     patterns: config.privacy.patterns,
     onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
   });
+}
+
+/**
+ * The id an internal error's answer and its log line share: the call's x-request-id where it has one, else a new
+ * UUIDv7 sent as x-request-id (the 500 says "the details are in its log under this request_id"; /api answers had none).
+ */
+function internalErrorId(res: ServerResponse): string {
+  const had = res.getHeader('x-request-id');
+  if (typeof had === 'string') return had;
+  const id = uuidv7();
+  if (!res.headersSent) res.setHeader('x-request-id', id);
+  return id;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -500,7 +513,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       handle(req, res).catch((err) => {
         // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
-          logger.error({ event: 'http_error', err }, 'request failed');
+          logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
         if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);
       });
