@@ -5,7 +5,8 @@
 // records of ~MB/10,000 bytes each; or MB of small records, over the 10,000 a batch takes: 400) or to POST /v1/traces
 // (LLM spans, JSON or protobuf, at most 15 MiB: OTLP's limit is 16) instead; the small calls are gateway calls still. The event loop's largest delay inside llmscope (bench/loop-delay-hook.cjs) is
 // reported beside it. With --compare DIR, the llmscope built in DIR runs too, alternating with this one per round.
-// Prints a table; writes nothing.
+// --node-flags a,b: node flags for the llmscopes (--cpu-prof,--cpu-prof-dir=DIR: a CPU profile of each, written when
+// it stops). Prints a table; writes nothing.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ const arg = (name, dflt) => {
 const compareDir = arg('--compare', null);
 const MB = Number(arg('--mb', '40'));
 const ROUNDS = Number(arg('--rounds', '3'));
+const nodeFlags = (arg('--node-flags', '') ?? '').split(',').filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-stall-'));
 
 /** Words of ordinary prose, so redaction, tokenizing and quality checks see text like a real prompt's. */
@@ -211,6 +213,7 @@ async function serve(name, root) {
   const loop = join(dir, `${name.replace(/\W/g, '')}-loop`);
   const p = await start(
     [
+      ...nodeFlags,
       '--require',
       join(ROOT, 'bench', 'loop-delay-hook.cjs'),
       join(root, 'bin', 'llmscope.js'),

@@ -158,6 +158,53 @@ describe('ingest: a large batch hands the event loop back between turns', () => 
     expect(stored).toHaveLength(3000);
   });
 
+  it('calls holding much text to redact are recorded fewer a turn: at most 128 Ki characters of it', async () => {
+    const rec = new Recorder({ capacity: 20_000 });
+    const stored: LlmCall[] = [];
+    rec.addSink({ name: 'store', lossless: true, write: (calls) => void stored.push(...calls) });
+    // what each turn recorded: the count at each turn of the event loop
+    const perTurn: number[] = [];
+    let recorded = 0;
+    let counting = true;
+    const record0 = rec.record.bind(rec);
+    rec.record = (c: LlmCall) => {
+      if (recorded++ === 0) {
+        let last = 0;
+        const tick = () => {
+          perTurn.push(recorded - last);
+          last = recorded;
+          if (counting) setImmediate(tick);
+        };
+        setImmediate(tick);
+      }
+      record0(c);
+    };
+    server = createServer((req, res) => {
+      ingestCalls(req, res, 64 << 20, rec, { knownIds: async () => new Set() }).catch((err) => {
+        const r = renderError(err);
+        res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
+        res.end(JSON.stringify(r.body));
+      });
+    });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/ingest`;
+    // 20 metadata values of 250 characters and an error message of 2,000 (512 kept): ~5.5 K characters a call
+    const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`key-${k}`, `v${k}`.padEnd(250, '.')]));
+    const calls = Array.from({ length: 600 }, (_, i) => ({ ...record(i), metadata, error_message: 'e'.repeat(2000) }));
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls }),
+    });
+    counting = false;
+    expect(r.status).toBe(202);
+    await rec.flush();
+    expect(stored).toHaveLength(600);
+    // before, 255 of them were recorded in a turn (and redacted in the next, all at once): ~1.4 M characters
+    const perCall = 20 * 250 + 512;
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / perCall) + 1);
+  });
+
   it('a body over 1 MiB is parsed as it arrives: a break in it is a 400 invalid_json naming its position', async () => {
     server = createServer((req, res) => {
       ingestCalls(req, res, 8 << 20, new Recorder(), { knownIds: async () => new Set() }).catch((err) => {

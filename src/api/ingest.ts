@@ -75,6 +75,13 @@ const ingestCallsSchema = z.object({ calls: z.array(ingestRecordSchema).min(1).m
 const BATCH_LIST: ListLimit = { max: MAX_RECORDS, key: 'calls' };
 /** Calls recorded in one turn at most (the recorder enriches them in one go in the next). */
 const RECORD_TURN = 256;
+/**
+ * Characters of error messages and metadata the calls recorded in one turn hold at most (one call at least): the
+ * recorder's privacy enricher scans them all for personal data when it next gets the event loop, ~20-40 ns a
+ * character, so 256 calls of 7 KB each (20 metadata values of 250 characters and an error message) held it for
+ * 30-180 ms in one go.
+ */
+const RECORD_TURN_TEXT = 128 * 1024;
 /** Records zod parses at once for a batch parsed in turns (parseIngestBody). */
 const ZOD_SLICE = 256;
 const ingestSliceSchema = z.array(ingestRecordSchema);
@@ -172,6 +179,14 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     content: null,
     metadata: r.metadata && hasKeys(r.metadata) ? r.metadata : null,
   };
+}
+
+/** The characters of a call's text the recorder's privacy enricher scans: its error message and metadata values. */
+function textToRedact(call: LlmCall): number {
+  let n = call.errorMessage?.length ?? 0;
+  const m = call.metadata;
+  if (m) for (const k in m) n += (m[k] as string).length;
+  return n;
 }
 
 /** Whether `o` has an own key (without making the array of them). */
@@ -282,10 +297,17 @@ export async function ingestCalls(
     try {
       const anyDup = dup.size > 0 || known.size > 0;
       // (this batch's given ids stay `taking` until all are recorded, so a retry meanwhile counts them as duplicates)
+      let turnCalls = 0;
+      let turnText = 0;
       for (let i = 0; i < calls.length; i++) {
         // The recorder enriches the calls recorded in one turn all at once, when it next gets the event loop:
-        // recording is cheap, enriching is not, so a turn records at most RECORD_TURN calls.
-        if (i % RECORD_TURN === RECORD_TURN - 1 || turns.due(i)) await turns.next();
+        // recording is cheap, enriching is not, so a turn records at most RECORD_TURN calls holding at most
+        // RECORD_TURN_TEXT characters of text to redact.
+        if (turnCalls === RECORD_TURN || turnText >= RECORD_TURN_TEXT || turns.due(i)) {
+          await turns.next();
+          turnCalls = 0;
+          turnText = 0;
+        }
         const call = calls[i] as LlmCall;
         if (anyDup && (dup.has(i) || known.has(call.requestId))) {
           duplicates.push(call.requestId);
@@ -294,6 +316,8 @@ export async function ingestCalls(
         ids.push(call.requestId);
         if (records[i]?.request_id) seen.remember(call.requestId);
         recorder.record(call);
+        turnCalls++;
+        turnText += textToRedact(call);
       }
     } finally {
       release();
