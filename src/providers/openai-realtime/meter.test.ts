@@ -3,7 +3,7 @@
 // cached and audio tokens; two responses at once told apart by their response_id; a refused response.create dropped;
 // frames that are not type-first still read; a response the socket's end cut reported open.
 import { describe, expect, it } from 'vitest';
-import { frameType, RealtimeMeter, type RealtimeResponse } from './meter.js';
+import { deltaOf, frameType, RealtimeMeter, type RealtimeResponse } from './meter.js';
 
 const f = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -219,5 +219,32 @@ describe('realtime meter', () => {
       transcription: { seconds: 1.5 },
       startedAt: 80,
     });
+  });
+
+  it('reads a delta string off the frame, escapes decoded', () => {
+    expect(deltaOf(f({ type: 'response.output_text.delta', response_id: 'r', delta: 'plain' }))).toBe('plain');
+    const odd = 'say "hi"\\ \n é 😀';
+    expect(deltaOf(f({ type: 'response.output_text.delta', response_id: 'r', delta: odd }))).toBe(odd);
+    expect(deltaOf(f({ type: 'response.output_text.delta', delta: '' }))).toBe('');
+    expect(deltaOf(Buffer.from('{"type":"response.output_text.delta","delta":"cut'))).toBeNull();
+  });
+
+  it('reports a response the socket cut with the text and arguments its deltas streamed, never its audio', () => {
+    const { m, out } = meter();
+    m.client(f({ type: 'response.create' }), false, 0);
+    m.server(f({ type: 'response.created', response: { id: 'resp_1', status: 'in_progress' } }), false, 1);
+    m.server(f({ type: 'response.output_text.delta', response_id: 'resp_1', delta: 'Hello, ' }), false, 2);
+    m.server(f({ type: 'response.output_audio.delta', response_id: 'resp_1', delta: 'QUFBQQ==' }), false, 3);
+    m.server(f({ type: 'response.output_audio_transcript.delta', response_id: 'resp_1', delta: '"world"' }), false, 4);
+    m.server(f({ type: 'response.function_call_arguments.delta', response_id: 'resp_1', delta: '{"city":' }), false, 5);
+    m.end(10);
+    expect(out[0]).toMatchObject({
+      status: 'open',
+      usage: null,
+      outputText: 'Hello, "world"',
+      otherOutputText: '{"city":',
+      otherOutputChars: 8,
+    });
+    expect(out[0]?.outputChars).toBeUndefined();
   });
 });

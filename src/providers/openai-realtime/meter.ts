@@ -4,7 +4,9 @@
 // and its SDKs write it first) and only the few events that carry what is kept are parsed — session.created/updated
 // (and the beta's transcription_session.*), response.created, response.done, error, input_audio_buffer.committed,
 // conversation.item.input_audio_transcription.completed (each one a call of the transcription model), and the
-// client's response.create and conversation.item.create; audio and text deltas are only timed. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
+// client's response.create and conversation.item.create; output deltas are timed, and the text of the text ones (not
+// audio) is read off them while their response is open (bounded), so that one the socket's end cuts is counted. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
+import { BoundedText } from '../../calls/bounded-text.js';
 import type { Usage } from '../adapter.js';
 
 type Json = Record<string, unknown>;
@@ -19,6 +21,10 @@ const OUTPUT_DELTAS = new Set([
   'response.audio_transcript.delta',
   'response.function_call_arguments.delta',
 ]);
+
+/** Output deltas that carry audio (base64): timed, never kept. */
+const AUDIO_DELTAS = new Set(['response.output_audio.delta', 'response.audio.delta']);
+const ARGUMENT_DELTA = 'response.function_call_arguments.delta';
 
 /** Frames larger than this whose type is not written first are left unread (an audio chunk: nothing to keep). */
 const MAX_PARSED_UNTYPED = 64 * 1024;
@@ -56,8 +62,15 @@ export interface RealtimeResponse {
   firstOutputAt: number | null;
   lastOutputAt: number | null;
   doneAt: number;
-  /** The answer's text (output_text parts, audio transcripts) from response.done. */
+  /**
+   * The answer's text (output_text parts, audio transcripts) from response.done; for one the socket's end cut, the text
+   * its deltas had streamed (bounded: head and tail, the whole length in `outputChars`).
+   */
   outputText: string;
+  outputChars?: number;
+  /** A cut response's streamed function call arguments (billed as output too), bounded as `outputText`. */
+  otherOutputText?: string;
+  otherOutputChars?: number;
   /** The text of the conversation items the client created since the previous response. */
   promptText: string;
   /** A function call among its output. */
@@ -76,6 +89,9 @@ interface Open {
   promptText: string;
   requestBytes: number;
   responseBytes: number;
+  /** The text and arguments its deltas streamed, counted if the socket's end cuts it (null until any came). */
+  streamed: BoundedText | null;
+  arguments: BoundedText | null;
 }
 
 const TYPE_HEAD = '{"type":"';
@@ -103,6 +119,43 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
 
 const RESPONSE_ID = Buffer.from('"response_id":"');
+const DELTA = Buffer.from('"delta":"');
+
+/**
+ * The `delta` string of a delta frame, found without parsing the frame, or null. OpenAI writes it last
+ * (`...,"delta":"..."}`): read back from the end, decoded as it is unless it holds an escape; else looked for (a JSON
+ * string cannot hold the key's bytes unescaped) and only the string parsed.
+ */
+export function deltaOf(buf: Buffer): string | null {
+  const n = buf.length;
+  if (n > 12 && buf[n - 1] === 0x7d && buf[n - 2] === 0x22) {
+    let k = n - 3;
+    while (k >= 0 && buf[k] !== 0x22 && buf[k] !== 0x5c) k--;
+    if (k >= 8 && buf[k] === 0x22) {
+      let key = true;
+      for (let j = 0; j < 8 && key; j++) key = buf[k - 8 + j] === DELTA[j];
+      if (key) return buf.toString('utf8', k + 1, n - 2);
+    }
+  }
+  const at = buf.lastIndexOf(DELTA);
+  if (at === -1) return null;
+  const from = at + DELTA.length;
+  let end = buf.indexOf(0x22, from);
+  while (end !== -1) {
+    // a quote after an odd number of backslashes is inside the string
+    let k = end - 1;
+    while (k >= from && buf[k] === 0x5c) k--;
+    if ((end - 1 - k) % 2 === 0) break;
+    end = buf.indexOf(0x22, end + 1);
+  }
+  if (end === -1) return null;
+  try {
+    const v = JSON.parse(buf.toString('utf8', from - 1, end + 1)) as unknown;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The `response_id` of a delta frame, found without parsing it, or null. */
 function responseIdOf(buf: Buffer): string | null {
@@ -217,7 +270,7 @@ export class RealtimeMeter {
     if (binary) return;
     const type = frameType(data);
     if (type !== null && OUTPUT_DELTAS.has(type)) {
-      this.output(data, at);
+      this.output(data, at, type);
       return;
     }
     for (const o of this.open.values()) o.responseBytes += data.length;
@@ -286,7 +339,7 @@ export class RealtimeMeter {
         return;
       }
       default:
-        if (OUTPUT_DELTAS.has(e.type as string)) this.output(data, at);
+        if (OUTPUT_DELTAS.has(e.type as string)) this.output(data, at, e.type as string);
     }
   }
 
@@ -301,6 +354,8 @@ export class RealtimeMeter {
       promptText: this.prompt,
       requestBytes: this.clientBytes,
       responseBytes: bytes,
+      streamed: null,
+      arguments: null,
     };
     this.prompt = '';
     this.clientBytes = 0;
@@ -309,7 +364,7 @@ export class RealtimeMeter {
     return o;
   }
 
-  private output(data: Buffer, at: number): void {
+  private output(data: Buffer, at: number, type: string): void {
     let o: Open | undefined;
     if (this.open.size === 1) o = this.open.values().next().value;
     else {
@@ -320,6 +375,17 @@ export class RealtimeMeter {
     o.responseBytes += data.length;
     if (o.firstOutputAt === null) o.firstOutputAt = at;
     o.lastOutputAt = at;
+    // Kept (bounded) so that a response the socket's end cuts is counted with its output so far; audio is not.
+    if (AUDIO_DELTAS.has(type)) return;
+    const delta = deltaOf(data);
+    if (!delta) return;
+    if (type === ARGUMENT_DELTA) {
+      o.arguments ??= new BoundedText();
+      o.arguments.append(delta);
+    } else {
+      o.streamed ??= new BoundedText();
+      o.streamed.append(delta);
+    }
   }
 
   private done(r: Json | null, at: number, bytes: number): void {
@@ -401,10 +467,12 @@ export class RealtimeMeter {
     });
   }
 
-  /** The socket ended: each response still open is reported as it stands (`open`, no usage). */
+  /** The socket ended: each response still open is reported as it stands (`open`, no usage, the output it streamed). */
   end(at: number): void {
     for (const o of [...this.open.values()]) {
       this.open.delete(o.id);
+      const text = o.streamed?.kept();
+      const args = o.arguments?.kept();
       this.onResponse({
         responseId: o.id,
         model: this.model,
@@ -419,7 +487,9 @@ export class RealtimeMeter {
         firstOutputAt: o.firstOutputAt,
         lastOutputAt: o.lastOutputAt,
         doneAt: at,
-        outputText: '',
+        outputText: text?.text ?? '',
+        ...(text && text.totalChars !== text.text.length ? { outputChars: text.totalChars } : {}),
+        ...(args ? { otherOutputText: args.text, otherOutputChars: args.totalChars } : {}),
         promptText: o.promptText,
         toolCall: false,
         requestBytes: o.requestBytes,

@@ -609,6 +609,12 @@ class SessionRecorder {
     const output = keepText(r.outputText);
     i.outputText = output.text;
     if (output.totalChars !== output.text.length) i.outputChars = output.totalChars;
+    // a response the socket's end cut: what its deltas streamed (already bounded), counted with the tokenizer
+    if (r.outputChars !== undefined) i.outputChars = r.outputChars;
+    if (r.otherOutputText !== undefined) {
+      i.otherOutputText = r.otherOutputText;
+      if (r.otherOutputChars !== r.otherOutputText.length) i.otherOutputChars = r.otherOutputChars;
+    }
     const u = r.usage;
     const at = a?.attribution ?? this.s.attribution;
     let status: LlmCall['status'] = 'ok';
