@@ -22,6 +22,15 @@ export const durationSchema = z.union([
 ]);
 export type Duration = z.infer<typeof durationSchema>;
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration a timer waits for (an interval, a timeout): at most MAX_TIMER_MS, said in the config's words. */
+export const timerDurationSchema = durationSchema.refine(
+  (d) => (typeof d === 'string' && !DURATION_PATTERN.test(d)) || durationMs(d) <= MAX_TIMER_MS,
+  'at most 24d (2147483647 ms, the longest timer Node keeps)',
+);
+
 /** Milliseconds of a duration value (`30s`, `10m`, or a number of milliseconds). */
 export function durationMs(d: number | string): number {
   if (typeof d === 'number') return d;

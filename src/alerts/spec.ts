@@ -5,7 +5,7 @@
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
 import { z } from 'zod';
 import { BUCKETS } from '../telemetry/metrics.js';
-import { DURATION_PATTERN, durationSchema } from '../time.js';
+import { DURATION_PATTERN, durationSchema, timerDurationSchema } from '../time.js';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -198,7 +198,8 @@ export const alertsShapeSchema = z
   .object({
     /** Run the built-in alert engine inside `serve`. */
     enabled: z.boolean().default(true),
-    evaluationInterval: durationSchema.default('30s'),
+    // a timer's interval: a longer one fired every millisecond (an evaluation loop burning a core)
+    evaluationInterval: timerDurationSchema.default('30s'),
     /**
      * After a downtime longer than this, a pending alert restarts its `for` clock at the first evaluation instead of
      * resuming it (Prometheus's --rules.alert.for-outage-tolerance): whether the condition held meanwhile is unknown.

@@ -1,7 +1,7 @@
 // The `gpu` config section: which collector, how often, which hosts serve which models, and what a GPU-hour costs.
 // Self-contained (no import from config/) because config/schema.ts imports this file.
 import { z } from 'zod';
-import { durationMs, durationSchema } from '../time.js';
+import { durationMs, durationSchema, timerDurationSchema } from '../time.js';
 
 const duration = durationSchema;
 
@@ -33,9 +33,9 @@ export const gpuConfigSchema = z
   .object({
     /** auto: nvidia-smi on this host plus every `dcgmUrls` exporter; none: no GPU collection. */
     collector: z.enum(['auto', 'nvidia-smi', 'dcgm', 'none']).default('auto'),
-    interval: duration.default('15s').refine((d) => durationMs(d) >= 100, 'at least 100ms'),
+    interval: timerDurationSchema.default('15s').refine((d) => durationMs(d) >= 100, 'at least 100ms'),
     /** A poll running longer than this is aborted and counted as a failure. */
-    timeout: duration.default('5s').refine((d) => durationMs(d) >= 10, 'at least 10ms'),
+    timeout: timerDurationSchema.default('5s').refine((d) => durationMs(d) >= 10, 'at least 10ms'),
     nvidiaSmiPath: z.string().min(1).default('nvidia-smi'),
     /** Name of this host in the `host` label (default: the OS host name). */
     hostname: z.string().min(1).optional(),
