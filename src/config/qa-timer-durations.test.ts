@@ -1,6 +1,7 @@
 // A duration a timer waits for is at most 24 days (2^31 - 1 ms): Node fires a longer timer after 1 ms, so
 // alerts.evaluationInterval: 30d evaluated every rule every millisecond (a core kept 20-60% busy, the store queried
-// all the while) and gpu.interval: 30d polled without pause, while check-config said "ok".
+// all the while), gpu.interval: 30d polled without pause, and server.workerTimeout: 30d killed every worker of
+// serve --workers as it started, while check-config said "ok".
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from './index.js';
 
@@ -10,6 +11,7 @@ describe('timer durations', () => {
     [{ alerts: { evaluationInterval: 2_147_483_648 } }, 'alerts.evaluationInterval'],
     [{ gpu: { interval: '25d' } }, 'gpu.interval'],
     [{ gpu: { timeout: '30d' } }, 'gpu.timeout'],
+    [{ server: { workerTimeout: '30d' } }, 'server.workerTimeout'],
   ])('refuses %j', (input, path) => {
     const r = validateConfig(input);
     expect(r.ok).toBe(false);

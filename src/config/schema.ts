@@ -4,7 +4,7 @@ import { alertsSchema } from '../alerts/config.js';
 import { budgetsSchema, costsSchema, keysSchema, pricingSchema } from '../cost/config.js';
 import { gpuConfigSchema } from '../gpu/config.js';
 import { qualityConfigSchema } from '../quality/config.js';
-import { DURATION_PATTERN, durationMs, durationSchema } from '../time.js';
+import { DURATION_PATTERN, durationMs, durationSchema, timerDurationSchema } from '../time.js';
 
 const duration = durationSchema;
 /** What `server.workers` takes, said whenever a value is refused (0 and 300 as much as "many"). */
@@ -180,7 +180,8 @@ export const configSchema = z
          * With workers: a gateway worker that has not said it serves this long after it was started, or that has not
          * answered the recorder's heartbeat for this long (a busy loop, SIGSTOP), is killed and started again.
          */
-        workerTimeout: duration
+        // a timer's delay: a longer one fired after 1 ms, killing every worker as it started (start_timeout)
+        workerTimeout: timerDurationSchema
           // (a value that is not a duration at all is refused by the union: this check leaves it be)
           .refine(
             (d) => (typeof d === 'string' && !DURATION_PATTERN.test(d)) || durationMs(d) >= 1000,
