@@ -98,6 +98,8 @@ describe('audio tokens at audio rates', () => {
     });
     expect(b.priceCall(tr).costUsd).toBe(0.00095);
     expect(b.resolve('gpt-4o-mini-transcribe', 'openai', t)?.base).toMatchObject({ input: 1.25, audioInput: 3 });
+    // gpt-realtime-mini is not gpt-realtime (its audio rates unconfirmed: left unpriced, never borrowed)
+    expect(b.resolve('gpt-realtime-mini-2025-10-06', 'openai', t)).toBeNull();
   });
 
   it('costOf never counts more audio than the tokens it is part of', () => {
