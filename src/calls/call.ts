@@ -43,6 +43,13 @@ export interface AppliedPrice {
   output: number;
   /** Per prompt token written to the prompt cache, when the model has such a price. */
   cacheWrite?: number;
+  /**
+   * Per audio token of input, cached input and output, when the call had audio tokens (a Realtime call's
+   * `realtime.audio_tokens` event) and the model has audio prices; absent: any audio cost the text prices.
+   */
+  audioInput?: number;
+  cachedAudioInput?: number;
+  audioOutput?: number;
   /** Where the price came from: a catalog entry id or `config`. */
   source: string;
 }
@@ -307,7 +314,16 @@ export interface LlmCallWire {
   latency_ms: number;
   overhead_ms: number;
   cost_usd: number | null;
-  price: { input: number; cached_input: number; cache_write?: number; output: number; source: string } | null;
+  price: {
+    input: number;
+    cached_input: number;
+    cache_write?: number;
+    output: number;
+    audio_input?: number;
+    cached_audio_input?: number;
+    audio_output?: number;
+    source: string;
+  } | null;
   finish_reason: string | null;
   refusal: boolean;
   source: 'gateway' | 'ingest';
@@ -352,6 +368,13 @@ export function callToWire(c: LlmCall): LlmCallWire {
           cached_input: c.price.cachedInput,
           ...(c.price.cacheWrite !== undefined ? { cache_write: c.price.cacheWrite } : {}),
           output: c.price.output,
+          ...(c.price.audioInput !== undefined
+            ? {
+                audio_input: c.price.audioInput,
+                cached_audio_input: c.price.cachedAudioInput ?? c.price.audioInput,
+                audio_output: c.price.audioOutput ?? c.price.output,
+              }
+            : {}),
           source: c.price.source,
         }
       : null,

@@ -36,15 +36,25 @@ describe('audio tokens at audio rates', () => {
     const p = book().priceCall(realtimeCall());
     // text: 100 uncached × $4 + 100 cached × $0.40 + 60 output × $16; audio: 400 × $32 + 400 cached × $0.40 + 240 × $64
     expect(p.costUsd).toBe(0.02972);
-    // the record's price stays the text rates (its fields are the contract's)
+    // the record's price has the audio rates beside the text ones, so it explains its cost
     expect(p.price).toEqual({
+      input: 4 / 1e6,
+      cachedInput: 0.4 / 1e6,
+      output: 16 / 1e6,
+      audioInput: 32 / 1e6,
+      cachedAudioInput: 0.4 / 1e6,
+      audioOutput: 64 / 1e6,
+      source: 'openai/gpt-realtime',
+    });
+    // without the audio parts, everything at the text rates (500 × $4 + 500 × $0.40 + 300 × $16), text prices only
+    const text = book().priceCall(realtimeCall({}, false));
+    expect(text.costUsd).toBe(0.007);
+    expect(text.price).toEqual({
       input: 4 / 1e6,
       cachedInput: 0.4 / 1e6,
       output: 16 / 1e6,
       source: 'openai/gpt-realtime',
     });
-    // without the audio parts, everything at the text rates: 500 × $4 + 500 × $0.40 + 300 × $16
-    expect(book().priceCall(realtimeCall({}, false)).costUsd).toBe(0.007);
   });
 
   it('reads the audio parts only on Realtime calls', () => {
@@ -56,6 +66,7 @@ describe('audio tokens at audio rates', () => {
     const b = book({ models: [{ model: 'my-voice', input: 1, cachedInput: 0.5, output: 2 }] });
     // 500 × $1 + 500 × $0.50 + 300 × $2
     expect(b.priceCall(realtimeCall({ model: 'my-voice' })).costUsd).toBe(0.00135);
+    expect(b.priceCall(realtimeCall({ model: 'my-voice' })).price).not.toHaveProperty('audioInput');
   });
 
   it('takes audio rates from config; cached audio defaults to the audio input rate', () => {

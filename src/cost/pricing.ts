@@ -133,6 +133,22 @@ export function costOf(tokens: TokenCounts, prices: PerMillion): number {
   return Math.round(perMillion * 1e6) / 1e12;
 }
 
+/**
+ * The audio prices a model charges (per 1M), each absent one at the price it defaults to in `costOf` (audio input:
+ * the input price; cached audio: audio input; audio output: the output price); null for a model without audio prices,
+ * whose audio tokens cost the text prices.
+ */
+export function audioPricesOf(
+  p: PerMillion,
+): { audioInput: number; cachedAudioInput: number; audioOutput: number } | null {
+  if (p.audioInput == null && p.cachedAudioInput == null && p.audioOutput == null) return null;
+  return {
+    audioInput: p.audioInput ?? p.input,
+    cachedAudioInput: p.cachedAudioInput ?? p.audioInput ?? p.cachedInput,
+    audioOutput: p.audioOutput ?? p.output,
+  };
+}
+
 /** The audio parts of a Realtime call's tokens, from its `realtime.audio_tokens` event (none: no audio). */
 export function audioTokensOf(
   call: Pick<LlmCall, 'endpoint' | 'events'>,
@@ -448,6 +464,13 @@ function toApplied(p: PerMillion, source: string, tokens?: TokenCounts): Applied
     const five = p.cacheWrite ?? p.input;
     out.cacheWrite = ((written - hour) * five + hour * (p.cacheWrite1h ?? five)) / written / 1e6;
   } else if (p.cacheWrite !== null) out.cacheWrite = p.cacheWrite / 1e6;
+  // A call with audio tokens priced at audio prices keeps those too, so its record still explains its cost.
+  const audio = tokens && (tokens.audioInput || tokens.audioOutput) ? audioPricesOf(p) : null;
+  if (audio) {
+    out.audioInput = audio.audioInput / 1e6;
+    out.cachedAudioInput = audio.cachedAudioInput / 1e6;
+    out.audioOutput = audio.audioOutput / 1e6;
+  }
   return out;
 }
 

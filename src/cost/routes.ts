@@ -11,7 +11,7 @@ import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
 import { CostItemsError, parseCostItems } from './non-api.js';
-import { dayOf, pricesFor } from './pricing.js';
+import { audioPricesOf, dayOf, pricesFor } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import type { CostRuntime } from './runtime.js';
 import { metadataSummary, type SpendQueries } from './spend-queries.js';
@@ -244,6 +244,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     const p = rt.prices.resolve(q.model, q.provider ?? null, q.at ?? now());
     if (!p) return sendJson(res, 200, { model: q.model, priced: false });
     const applied = pricesFor(p, q.input_tokens ?? 0);
+    const audio = audioPricesOf(applied);
     sendJson(res, 200, {
       model: q.model,
       priced: true,
@@ -256,6 +257,14 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         cached_input: applied.cachedInput,
         output: applied.output,
         cache_write: applied.cacheWrite,
+        // a model with audio prices (Realtime, transcription): what its audio tokens cost instead of the text prices
+        ...(audio
+          ? {
+              audio_input: audio.audioInput,
+              cached_audio_input: audio.cachedAudioInput,
+              audio_output: audio.audioOutput,
+            }
+          : {}),
       },
       tiers: p.tiers,
       url: p.entry?.source ?? null,

@@ -40,6 +40,10 @@ export const callRecordSchema = z.strictObject({
       cached_input: z.number(),
       cache_write: z.number().optional(),
       output: z.number(),
+      /** Per audio token (input, cached input, output): only on a call whose audio was priced at audio prices. */
+      audio_input: z.number().optional(),
+      cached_audio_input: z.number().optional(),
+      audio_output: z.number().optional(),
       source: z.string(),
     }),
   ),

@@ -254,22 +254,49 @@ export function waterfall(spans: Span[], mine?: ReadonlySet<string>): HTMLElemen
   );
 }
 
-function priceTable(c: CallDetail): HTMLElement {
+/**
+ * The price table's lines (label, tokens, price per token), each token at the price it was charged, as the cost is
+ * computed (docs/cost.md): input_tokens holds the cached and cache-written tokens; a call whose audio tokens were
+ * priced at audio prices (its price has them) has its audio parts (the realtime.audio_tokens event) on lines of their
+ * own, clamped as costOf clamps them, so the lines add up to its cost.
+ */
+export function priceLines(c: CallDetail): [string, number, number][] {
   const p = c.price;
-  if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
-  // As the cost is computed (docs/cost.md): input_tokens holds the cached and cache-written tokens, each at its price.
+  if (!p) return [];
   const all = Math.max(0, c.input_tokens ?? 0);
   const cached = Math.min(Math.max(0, c.cached_input_tokens ?? 0), all);
   const written = Math.min(Math.max(0, c.cache_write_input_tokens ?? 0), all - cached);
   const input = all - cached - written;
-  const cachedPrice = p.cached_input;
-  const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
-  const lines: [string, number, number][] = [
-    ['input', input, p.input],
-    ['cached input', cached, cachedPrice],
-    ...(written > 0 ? [['cache write', written, p.cache_write ?? p.input] as [string, number, number]] : []),
-    ['output', c.output_tokens ?? 0, p.output],
+  const output = Math.max(0, c.output_tokens ?? 0);
+  let audioIn = 0;
+  let audioCached = 0;
+  let audioOut = 0;
+  const ev = p.audio_input !== undefined ? c.events.find((e) => e.name === 'realtime.audio_tokens') : undefined;
+  if (ev) {
+    const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+    const claimed = Math.min(n(ev.attributes.input_audio_tokens), all);
+    audioCached = Math.min(n(ev.attributes.cached_audio_tokens), claimed, cached);
+    audioIn = Math.min(claimed - audioCached, input);
+    audioOut = Math.min(n(ev.attributes.output_audio_tokens), output);
+  }
+  const line = (k: string, n: number, price: number | undefined): [string, number, number][] =>
+    n > 0 && price !== undefined ? [[k, n, price]] : [];
+  return [
+    ['input', input - audioIn, p.input],
+    ...line('audio input', audioIn, p.audio_input),
+    ['cached input', cached - audioCached, p.cached_input],
+    ...line('cached audio input', audioCached, p.cached_audio_input),
+    ...line('cache write', written, p.cache_write ?? p.input),
+    ['output', output - audioOut, p.output],
+    ...line('audio output', audioOut, p.audio_output),
   ];
+}
+
+function priceTable(c: CallDetail): HTMLElement {
+  const p = c.price;
+  if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
+  const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
+  const lines = priceLines(c);
   return h(
     'table',
     { id: 'price' },
