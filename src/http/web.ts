@@ -36,7 +36,11 @@ export function webHandler(p: WebParts): WebHandler {
       return path === '/healthz' ? sendHealth(res) : sendReadiness(res, p.readiness);
     }
     if (path === '/metrics') {
-      only('GET', req, path);
+      // HEAD as GET (a reachability probe), as /healthz and the dashboard take it: it was 405
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes GET or HEAD, not ${req.method}`, {
+          headers: { allow: 'GET, HEAD' },
+        });
       p.auth.guardMetrics(req);
       return p.metrics(res);
     }
