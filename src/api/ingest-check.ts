@@ -20,7 +20,8 @@ const MAX_RECORDS = 10_000;
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 /** A number from 0 to MAX_ISO_MS (the schema's epoch ms and durations). */
 const epochMs = (v: unknown): boolean => nonNegative(v) && (v as number) <= MAX_ISO_MS;
-const time = (v: unknown): boolean => epochMs(v) || (typeof v === 'string' && isoTime.safeParse(v).success);
+const time = (v: unknown): boolean =>
+  epochMs(v) || (typeof v === 'string' && isoTime.safeParse(v).success && Date.parse(v) >= 0);
 const str = (v: unknown, min: number, max: number): boolean =>
   typeof v === 'string' && v.length >= min && v.length <= max;
 /** null, or a string of at most `max` characters (the schema's `text`, and error_message). */

@@ -24,7 +24,9 @@ import { checkIngestBodyInTurns } from './ingest-check.js';
 
 // Epoch ms as far as an ISO date-time reaches, and durations as long: a call's end (its start + latency_ms) stays a
 // time a Date can hold, and its generated request id (a UUIDv7, 48 bits of ms) can be made.
-const time = z.union([z.iso.datetime({ offset: true }), z.number().nonnegative().max(MAX_ISO_MS)]);
+// An ISO time before 1970 is refused as a negative epoch ms is (its UUIDv7 request id cannot be made: it answered 500).
+const isoFrom1970 = z.iso.datetime({ offset: true }).refine((t) => Date.parse(t) >= 0, 'must not be before 1970');
+const time = z.union([isoFrom1970, z.number().nonnegative().max(MAX_ISO_MS)]);
 const count = z.number().int().nonnegative().nullable().optional();
 const ms = z.number().nonnegative().max(MAX_ISO_MS).nullable().optional();
 const text = z.string().max(256).nullable().optional();
