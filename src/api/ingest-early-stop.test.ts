@@ -147,6 +147,29 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
     expect(sent).toBeLessThan(2 * limit);
   });
 
+  it('a body over the limit (413), declared or chunked: the rest is dropped at most the limit more, then closed', async () => {
+    const limit = 2 << 20;
+    const port = await serve(limit);
+    for (const declared of [true, false]) {
+      const c = raw(port);
+      c.socket.write(
+        `POST /api/ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${declared ? 'content-length: 1000000000000' : 'transfer-encoding: chunked'}\r\n\r\n`,
+      );
+      const more = '"'.padEnd(64 * 1024, 'x'); // one long string, never closed
+      const send = (s: string) => c.socket.write(declared ? s : `${s.length.toString(16)}\r\n${s}\r\n`);
+      let sent = 0;
+      // before, node read and dropped the rest of such a body for as long as it came
+      while (!c.closed() && sent < 16 * limit) {
+        if (!send(more)) await new Promise((r) => c.socket.once('drain', r).once('close', r));
+        sent += more.length;
+      }
+      await until(() => c.closed());
+      expect(answerIn(c.got())?.status).toBe(413);
+      // (what was sent includes what the sockets' buffers held)
+      expect(sent).toBeLessThan(16 * limit);
+    }
+  });
+
   it('the rest that stops coming has its connection closed after the body idle timeout', async () => {
     const port = await serve(64 << 20, 300);
     const c = raw(port);

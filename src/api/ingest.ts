@@ -14,7 +14,7 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
-import { bodyIdleOf } from '../http/body.js';
+import { dropRest } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
 import { type ListLimit, TooManyItems, Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
@@ -328,27 +328,6 @@ export async function ingestCalls(
   } finally {
     for (const id of taking) seen.taking.delete(id);
   }
-}
-
-/**
- * After a batch refused before its end (more records than a batch takes), the rest of its body, which no answer
- * needs: node reads and drops it so the connection can take the next request (closing at once would reset a client
- * still sending, which may then lose the answer), but at most `limit` bytes more (a chunked body has no end
- * declared) and with no gap longer than the body idle timeout; past either the connection is closed.
- */
-function dropRest(req: IncomingMessage, limit: number): void {
-  if (req.complete) return;
-  let dropped = 0;
-  const close = () => req.socket?.destroy();
-  const timer = setTimeout(close, bodyIdleOf(req).ms);
-  timer.unref();
-  req.on('data', (c: Buffer) => {
-    dropped += c.length;
-    if (dropped > limit) close();
-    else timer.refresh();
-  });
-  req.once('end', () => clearTimeout(timer));
-  req.once('close', () => clearTimeout(timer));
 }
 
 /** Ids looked up in the store at once: SQLite answers on the event loop, ~2-5 µs an id. */

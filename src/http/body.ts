@@ -1,5 +1,5 @@
 // Request bodies: read with a limit (413 past it, without buffering the rest), JSON with a content-type check.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { LlmscopeError } from '../errors.js';
 import { JsonStreamParser, type ListLimit, TooManyItems } from './json-stream.js';
@@ -110,7 +110,7 @@ export function readBody(
 ): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
+    dropRest(req, limit);
     return Promise.reject(tooLarge(limit, advice));
   }
   return new Promise((resolve, reject) => {
@@ -130,6 +130,7 @@ export function readBody(
       if (size + c.length > limit || (whole && size + c.length > whole.length)) {
         failed = true;
         stop();
+        dropRest(req, limit);
         reject(tooLarge(limit, advice));
         return;
       }
@@ -165,6 +166,51 @@ export function readBody(
       reject(new ClientClosedError());
     });
   });
+}
+
+/** Bytes of a refused body's rest dropped at least (dropRest), whatever the body limit. */
+const DROP_AT_LEAST = 1024 * 1024;
+/** How long a refused body's rest is dropped at most (dropRest), as nginx's lingering_time (30 s) but shorter. */
+const DROP_MS = 10_000;
+
+/**
+ * After a body is refused before its end (413, or a batch with more records than it may hold), the rest of it, which
+ * no answer needs: node reads and drops it so the connection can take the next request (closing at once would reset
+ * a client still sending, which may then lose the answer), but at most `limit` bytes more (1 MiB at least; a chunked
+ * body declares no end, a declared length may be anything), for at most DROP_MS, and with no gap longer than the body
+ * idle timeout; past any of them the connection is closed once the answer is sent.
+ */
+export function dropRest(req: IncomingMessage, limit: number): void {
+  if (req.complete) return;
+  const bound = Math.max(limit, DROP_AT_LEAST);
+  let dropped = 0;
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    clearTimeout(idle);
+    clearTimeout(total);
+    const res = (req.socket as (typeof req.socket & { _httpMessage?: ServerResponse }) | null)?._httpMessage;
+    if (res && !res.writableFinished) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      res.once('finish', () => req.socket?.destroy());
+    } else req.socket?.destroy();
+  };
+  const idle = setTimeout(close, bodyIdleOf(req).ms);
+  const total = setTimeout(close, DROP_MS);
+  idle.unref();
+  total.unref();
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > bound) close();
+    else if (!closing) idle.refresh();
+  });
+  const done = () => {
+    clearTimeout(idle);
+    clearTimeout(total);
+  };
+  req.once('end', done);
+  req.once('close', done);
 }
 
 /** Bodies past which JSON is parsed piece by piece as it arrives (JsonStreamParser), not whole at its end. */
