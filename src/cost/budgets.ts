@@ -317,7 +317,41 @@ export function jsonChars(v: unknown, depth: number): number {
 }
 
 function stringifiedLength(v: unknown): number {
-  return (JSON.stringify(v) as string | undefined)?.length ?? 0;
+  try {
+    return (JSON.stringify(v) as string | undefined)?.length ?? 0;
+  } catch (e) {
+    // Nested deeper than JSON.stringify's stack reaches (JSON.parse takes it: [[[...]]] 5,000 deep answered 500
+    // internal_error with budgets on), or longer than a string: counted without recursion or a string.
+    if (e instanceof RangeError) return deepJsonChars(v);
+    throw e;
+  }
+}
+
+/** jsonChars of a value JSON.parse made, however deep: a loop over an explicit stack, strings' escapes not counted. */
+function deepJsonChars(root: unknown): number {
+  let n = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') n += v.length + 2;
+    else if (typeof v === 'number') n += Number.isFinite(v) ? String(v).length : 4;
+    else if (typeof v === 'boolean') n += v ? 4 : 5;
+    else if (v === null || typeof v !== 'object') n += 4;
+    else if (Array.isArray(v)) {
+      n += v.length > 0 ? v.length + 1 : 2;
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    } else {
+      let members = 0;
+      for (const k in v)
+        if (Object.hasOwn(v, k)) {
+          n += k.length + 3;
+          stack.push((v as Json)[k]);
+          members++;
+        }
+      n += members + 1;
+    }
+  }
+  return n;
 }
 
 /**
@@ -414,7 +448,13 @@ export function toolsJsonLength(tools: unknown[]): number {
     toolSets.set(sig, known);
     return known.length;
   }
-  const json = JSON.stringify(tools);
+  let json: string;
+  try {
+    json = JSON.stringify(tools);
+  } catch (e) {
+    if (e instanceof RangeError) return deepJsonChars(tools); // too deep for JSON.stringify: not remembered
+    throw e;
+  }
   if (json.length > TOOL_SET_MAX_CHARS) return json.length;
   const set = known ?? { seen: 0, copy: null, length: 0 };
   // A set is copied the second time its signature comes without a match: tool sets that change with every call
