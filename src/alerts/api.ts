@@ -81,9 +81,12 @@ function historyJson(e: AlertEvent) {
 function silenceJson(s: Silence, now: number) {
   return {
     id: s.id,
+    /** `config`: from `alerts.silences` in the config file (change it there); `api`: made through this API. */
+    source: s.source,
     matchers: s.matchers,
-    starts_at: iso(s.startsAt),
-    ends_at: iso(s.endsAt),
+    // a config silence without startsAt has always started; one with `always: true` never ends
+    starts_at: s.source === 'config' && s.startsAt === 0 ? null : iso(s.startsAt),
+    ends_at: Number.isFinite(s.endsAt) ? iso(s.endsAt) : null,
     status: silenceStatus(s, now),
     created_by: s.createdBy,
     comment: s.comment,
@@ -188,6 +191,12 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
 
   router.delete('/api/alerts/silences/:id', async ({ req, res, params, principal }) => {
     const now = service.clock.now();
+    if (service.silences.get(params.id ?? '')?.source === 'config')
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_FORBIDDEN',
+        `silence ${params.id} comes from the config file (alerts.silences): remove or change it there and restart`,
+        { param: 'id' },
+      );
     const s = await service.silences.expire(params.id ?? '', now);
     if (!s) throw new LlmscopeError('LLMSCOPE_ERR_NOT_FOUND', `no silence with id ${params.id}`);
     await audit?.record({ req, principal }, { action: 'silence.expire', target: `silence:${s.id}` });

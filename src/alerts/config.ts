@@ -2,8 +2,10 @@
 // the rules finds, so check-config reports every problem. Every key is optional; defaults give the default pack
 // routed by severity to log-only receivers.
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
+import { MAX_TIME_MS } from '../time.js';
 import { parseMatchers } from './matchers.js';
 import { compileRules } from './rules.js';
+import { silenceMatchersProblem } from './silences.js';
 import { type AlertsConfig, alertsShapeSchema, LATENCY_SLO_BOUNDS, type MatchersInput, ms } from './spec.js';
 
 export * from './spec.js';
@@ -69,6 +71,29 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
   a.inhibitRules.forEach((r, i) => {
     checkMatchers(r.sourceMatchers, ['inhibitRules', i, 'sourceMatchers']);
     checkMatchers(r.targetMatchers, ['inhibitRules', i, 'targetMatchers']);
+  });
+  a.silences.forEach((s, i) => {
+    const path = ['silences', i];
+    try {
+      const problem = silenceMatchersProblem(parseMatchers(s.matchers));
+      if (problem) ctx.addIssue({ code: 'custom', path: [...path, 'matchers'], message: problem });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'matchers'], message: (err as Error).message });
+    }
+    if (s.always && s.endsAt !== undefined)
+      ctx.addIssue({ code: 'custom', path: [...path, 'endsAt'], message: 'give endsAt or always: true, not both' });
+    else if (!s.always && s.endsAt === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'endsAt'],
+        message: 'a silence needs endsAt (ISO 8601 or epoch ms), or always: true for one that never ends',
+      });
+    else if (s.endsAt !== undefined && s.endsAt > MAX_TIME_MS)
+      ctx.addIssue({ code: 'custom', path: [...path, 'endsAt'], message: 'past the latest time a date can hold' });
+    else if (s.endsAt !== undefined && s.startsAt !== undefined && !(s.endsAt > s.startsAt))
+      ctx.addIssue({ code: 'custom', path: [...path, 'endsAt'], message: 'endsAt must be after startsAt' });
+    if (s.startsAt !== undefined && s.startsAt > MAX_TIME_MS)
+      ctx.addIssue({ code: 'custom', path: [...path, 'startsAt'], message: 'past the latest time a date can hold' });
   });
   checkReceiver(a.route.receiver, ['route', 'receiver']);
   a.route.routes.forEach((r, i) => {

@@ -12,7 +12,7 @@ import { Engine } from './engine.js';
 import type { Rule } from './model.js';
 import { buildNotifiers, type Notifier } from './notifiers/index.js';
 import { compileRules } from './rules.js';
-import { Silences } from './silences.js';
+import { configSilences, Silences } from './silences.js';
 import { type AlertsConfig, ms } from './spec.js';
 import type { AlertStateStore, NotificationRecord } from './state/types.js';
 
@@ -93,7 +93,7 @@ export class AlertsService {
       this.notifiers = built.notifiers;
       for (const p of built.problems) this.logger?.warn({ event: 'alert_receiver_unavailable' }, p);
     }
-    this.silences = new Silences(opts.state);
+    this.silences = new Silences(opts.state, configSilences(opts.config.silences, opts.clock.now()));
     const sendResolved = new Map(opts.config.receivers.map((r) => [r.name, r.sendResolved]));
     if (opts.registry) {
       this.notificationsTotal = new Counter({

@@ -193,6 +193,28 @@ export const DEFAULT_SLOS: SloInput[] = [
   { name: 'latency', kind: 'latency', objective: 0.99, threshold: '10.24s' },
 ];
 
+/** A time in the config: ISO 8601 with a zone (`2026-01-10T08:00:00Z`) or epoch milliseconds. */
+const configTime = z.union([
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+/**
+ * A static silence from the config file: matchers, a comment, and either `endsAt` (with an optional `startsAt`) or
+ * `always: true`. Applied as API silences are; listed by GET /api/alerts/silences with `source: "config"`.
+ */
+export const configSilenceSchema = z
+  .object({
+    matchers: matchersSchema,
+    comment: z.string().max(2000).default(''),
+    startsAt: configTime.optional(),
+    endsAt: configTime.optional(),
+    /** A silence that never ends (instead of endsAt). */
+    always: z.boolean().default(false),
+  })
+  .strict();
+export type ConfigSilence = z.infer<typeof configSilenceSchema>;
+
 /** The section's shape, before the checks across fields (config.ts `alertsSchema`). */
 export const alertsShapeSchema = z
   .object({
@@ -235,6 +257,8 @@ export const alertsShapeSchema = z
         equal: ['model'],
       },
     ]),
+    /** Static silences (config-file silences; the API makes the others). */
+    silences: z.array(configSilenceSchema).default([]),
     /** Where the default rules' runbook_url points (anchors are the alert names in lower case). */
     runbookBaseUrl: z.url().default('https://github.com/llmscope/llmscope/blob/main/docs/alerts.md'),
     /** Link put in notifications (the dashboard's URL). */

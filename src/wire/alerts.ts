@@ -69,10 +69,14 @@ export type AlertsBody = z.infer<typeof alertsSchema>;
 
 export const silenceSchema = z.strictObject({
   id: z.string(),
+  /** `config`: from `alerts.silences` in the config file (not expirable through the API); `api`: made through the API. */
+  source: z.enum(['api', 'config']),
   /** Matchers in Alertmanager's text form (`alertname="X"`, `model=~"gpt-.*"`). */
   matchers: z.array(z.string()),
-  starts_at: isoTime,
-  ends_at: isoTime,
+  /** null: a config silence without startsAt (always started). */
+  starts_at: maybe(isoTime),
+  /** null: a config silence with `always: true` (never ends). */
+  ends_at: maybe(isoTime),
   status: z.enum(['pending', 'active', 'expired']),
   created_by: z.string(),
   comment: z.string(),

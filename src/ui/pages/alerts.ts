@@ -133,7 +133,9 @@ function alertTable(list: Alert[], state: string, form: HTMLElement | null, rule
 
 function silencesTable(r: Result<{ silences: Silence[] }>, ctx: PageContext): HTMLElement {
   if (!r.ok) return empty(why(r, 'silences'));
-  const list = r.data.silences.filter((s) => s.status !== 'expired' || Date.now() - Date.parse(s.ends_at) < 86_400_000);
+  const list = r.data.silences.filter(
+    (s) => s.status !== 'expired' || Date.now() - Date.parse(s.ends_at ?? '') < 86_400_000,
+  );
   if (list.length === 0) return empty('no silences');
   return table(
     ['matchers', 'status', 'until', 'by', 'comment', ''],
@@ -149,7 +151,7 @@ function silencesTable(r: Result<{ silences: Silence[] }>, ctx: PageContext): HT
       time(s.ends_at),
       s.created_by ?? '–',
       s.comment ?? '',
-      s.status === 'expired' || !can('DELETE /api/alerts/silences/:id')
+      s.status === 'expired' || s.source === 'config' || !can('DELETE /api/alerts/silences/:id')
         ? ''
         : h(
             'button',
