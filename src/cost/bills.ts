@@ -2,7 +2,7 @@
 // JSON), Anthropic's cost report (CSV or the Cost Report API's JSON), and a generic CSV (date, provider, model,
 // amount_usd). The format is detected from the header or the JSON shape unless given.
 import { parse as parseCsv } from 'csv-parse/sync';
-import { amountFrom, dayFrom } from './non-api.js';
+import { amountBound, amountFrom, dayFrom } from './non-api.js';
 
 export type BillFormat = 'openai' | 'anthropic' | 'generic';
 export const BILL_FORMATS: readonly BillFormat[] = ['openai', 'anthropic', 'generic'];
@@ -125,7 +125,12 @@ function genericRows(rows: readonly Row[]): BillLine[] {
     const amount = amountFrom(r.amount_usd);
     const provider = typeof r.provider === 'string' ? r.provider.trim().toLowerCase() : '';
     if (day === null) throw rowError(r, i, `"date" must be a date like 2025-01-31, got "${String(r.date ?? '')}"`);
-    if (amount === null) throw rowError(r, i, `"amount_usd" must be a number, got "${String(r.amount_usd ?? '')}"`);
+    if (amount === null)
+      throw rowError(
+        r,
+        i,
+        `"amount_usd" must be a number${amountBound(r.amount_usd)}, got "${String(r.amount_usd ?? '')}"`,
+      );
     if (!provider) throw rowError(r, i, '"provider" is required');
     const m = typeof r.model === 'string' ? r.model.trim() : '';
     return [{ day, provider, model: m || null, item: m || 'other', amountUsd: amount }];

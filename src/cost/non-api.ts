@@ -81,8 +81,25 @@ export function dayFrom(v: unknown): string | null {
   return Number.isFinite(t) ? dayOf(t) : null;
 }
 
-/** A dollar amount from a number or a string such as "12.50", "$1,204.10". */
+/**
+ * The largest dollar amount (either sign) a bill line or cost item may have: far above any real one, and small
+ * enough that no body's lines add up past what a number holds (two lines of 1e308 summed to Infinity: a
+ * reconciliation answered 500, daily totals and the forecast null).
+ */
+export const MAX_AMOUNT_USD = 1e12;
+
+/** A dollar amount from a number or a string such as "12.50", "$1,204.10"; null past ±MAX_AMOUNT_USD. */
 export function amountFrom(v: unknown): number | null {
+  const n = amountOf(v);
+  return n !== null && Math.abs(n) <= MAX_AMOUNT_USD ? n : null;
+}
+
+/** What a message about an amount amountFrom refused adds: the bound, when it was a number past it. */
+export function amountBound(v: unknown): string {
+  return amountOf(v) === null ? '' : ` from -${MAX_AMOUNT_USD} to ${MAX_AMOUNT_USD}`;
+}
+
+function amountOf(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v !== 'string') return null;
   const s = v.trim().replace(/^\$/, '').replace(/,/g, '');
@@ -125,8 +142,9 @@ export function parseCostItems(text: string, source: string): CostItem[] {
     const where = `${source}: item ${i + 1}`;
     const day = dayFrom(r.date ?? r.day);
     if (!day) throw new CostItemsError(`${where}: "date" must be a date like 2025-01-31`);
-    const amount = amountFrom(r.amount_usd ?? r.amount ?? r.cost_usd);
-    if (amount === null) throw new CostItemsError(`${where}: "amount_usd" must be a number`);
+    const given = r.amount_usd ?? r.amount ?? r.cost_usd;
+    const amount = amountFrom(given);
+    if (amount === null) throw new CostItemsError(`${where}: "amount_usd" must be a number${amountBound(given)}`);
     const name = typeof r.name === 'string' && r.name.trim() ? r.name.trim() : null;
     if (!name) throw new CostItemsError(`${where}: "name" is required`);
     const category = typeof r.category === 'string' && r.category.trim() ? r.category.trim() : 'other';
