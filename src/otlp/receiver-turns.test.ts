@@ -141,4 +141,52 @@ describe('POST /v1/traces with a large export', () => {
       expect(otherWorkRanAt).not.toBeNull();
       expect(otherWorkRanAt).toBeLessThanOrEqual(256);
     });
+
+  it('calls with much prompt text are recorded fewer a turn: at most 128 Ki characters the privacy enricher scans', async () => {
+    const perTurn: number[] = [];
+    let recorded = 0;
+    let counting = true;
+    const r = new OtlpReceiver({
+      recorder: {
+        record: () => {
+          if (recorded++ === 0) {
+            let last = 0;
+            const tick = () => {
+              perTurn.push(recorded - last);
+              last = recorded;
+              if (counting) setImmediate(tick);
+            };
+            setImmediate(tick);
+          }
+        },
+      },
+      store: { knownIds: async () => new Set() },
+      registry: new Registry(),
+      bodyLimit: 16 << 20,
+    });
+    server = createServer((req, res) => {
+      r.handle(req, res).catch((err) => {
+        const e = renderError(err);
+        res.writeHead(e.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(e.body));
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    // 600 spans, each with a prompt of ~8,000 characters (gen_ai.input.messages)
+    const messages = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'word '.repeat(1600) }] }]);
+    const body = exportOf(false) as { resourceSpans: { scopeSpans: { spans: { attributes: unknown[] }[] }[] }[] };
+    const spans = body.resourceSpans[0]?.scopeSpans[0]?.spans.slice(0, 600) ?? [];
+    for (const s of spans) s.attributes.push(str('gen_ai.input.messages', messages));
+    (body.resourceSpans[0]?.scopeSpans[0] as { spans: unknown[] }).spans = spans;
+    const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    counting = false;
+    expect(res.status).toBe(200);
+    expect(recorded).toBe(600);
+    // before, 255 of them were recorded in a turn (and redacted in the next, all at once): ~2 M characters
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / 8000) + 1);
+  });
 });

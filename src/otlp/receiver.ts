@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
-import { INGEST_ROOM_WAIT_MS, knownIdsInTurns, overloaded } from '../api/ingest.js';
+import { INGEST_ROOM_WAIT_MS, knownIdsInTurns, overloaded, RECORD_TURN_TEXT, textToRedact } from '../api/ingest.js';
 import { spanToWire } from '../api/requests.js';
 import { type LlmCall, RecentIds, type Recorder, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -522,13 +522,22 @@ export class OtlpReceiver {
   ): Promise<ExportOutcome> {
     const store = this.opts.traceSpans;
     const requestIds: string[] = [];
+    let turnCalls = 0;
+    let turnText = 0;
     for (let i = 0; i < fresh.length; i++) {
-      if (i % RECORD_TURN === RECORD_TURN - 1 || turns.due(i)) await turns.next();
+      // (and at most RECORD_TURN_TEXT characters the privacy enricher scans: spans with their prompts and outputs)
+      if (turnCalls === RECORD_TURN || turnText >= RECORD_TURN_TEXT || turns.due(i)) {
+        await turns.next();
+        turnCalls = 0;
+        turnText = 0;
+      }
       const c = fresh[i] as LlmCall;
       this.remember(c.requestId);
       requestIds.push(c.requestId);
       counts.call++;
       this.opts.recorder.record(c);
+      turnCalls++;
+      turnText += textToRedact(c);
     }
     if (store && now - this.prunedAt >= PRUNE_EVERY_MS) {
       this.prunedAt = now;
