@@ -29,7 +29,12 @@ const optText = (v: unknown, max: number): boolean => v === null || str(v, 0, ma
 /** null, or a whole number from 0 to 2^53 - 1 (what zod's int() accepts of non-negative numbers). */
 const count = (v: unknown): boolean => v === null || (Number.isSafeInteger(v) && (v as number) >= 0);
 const ms = (v: unknown): boolean => v === null || epochMs(v);
-const usd = (v: unknown): boolean => v === null || nonNegative(v);
+/**
+ * A call's cost_usd is at most this: far above any real call, and small enough that no number of them sums past what
+ * a number holds (two of 1e308 made the month's cost totals, the forecast and a budget's ratio read null).
+ */
+export const MAX_CALL_COST_USD = 1e12;
+const usd = (v: unknown): boolean => v === null || (nonNegative(v) && (v as number) <= MAX_CALL_COST_USD);
 
 /** A plain object whose own values are all strings (z.record(z.string(), z.string())), or null. */
 function metadata(v: unknown): boolean {

@@ -30,3 +30,19 @@ describe('ingest: ISO times before 1970', () => {
     expect(wire.request_id).toMatch(/^00000000-0000-7/);
   });
 });
+
+// cost_usd is at most 1e12: two calls of 1e308 were taken (202), and from then on the month's cost summary, top,
+// forecast and a budget's ratio read null (their sums were Infinity).
+describe('ingest: cost_usd', () => {
+  it.each([1e308, 1e12 + 1])('refuses %d, in zod and in the shortcut', (cost) => {
+    const rec = { ...base, started_at: 1_700_000_000_000, cost_usd: cost };
+    expect(ingestBodySchema.safeParse(rec).success).toBe(false);
+    expect(checkIngestBody(JSON.parse(JSON.stringify(rec)))).toBeNull();
+  });
+
+  it('takes 1e12', () => {
+    const rec = { ...base, started_at: 1_700_000_000_000, cost_usd: 1e12 };
+    expect(ingestBodySchema.safeParse(rec).success).toBe(true);
+    expect(checkIngestBody(JSON.parse(JSON.stringify(rec)))).not.toBeNull();
+  });
+});
