@@ -83,7 +83,7 @@ const RECORD_TURN = 256;
  * character, so 256 calls of 7 KB each (20 metadata values of 250 characters and an error message) held it for
  * 30-180 ms in one go.
  */
-const RECORD_TURN_TEXT = 128 * 1024;
+export const RECORD_TURN_TEXT = 128 * 1024;
 /** Records zod parses at once for a batch parsed in turns (parseIngestBody). */
 const ZOD_SLICE = 256;
 const ingestSliceSchema = z.array(ingestRecordSchema);
@@ -183,11 +183,28 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
   };
 }
 
-/** The characters of a call's text the recorder's privacy enricher scans: its error message and metadata values. */
-function textToRedact(call: LlmCall): number {
-  let n = call.errorMessage?.length ?? 0;
+/**
+ * The characters of a call's text the recorder's privacy enricher scans: its error message, metadata values, the
+ * string attributes of the spans it came with, and its prompt and output text (an OTLP span's content).
+ */
+export function textToRedact(call: LlmCall): number {
+  let n = (call.errorMessage?.length ?? 0) + (call.internal?.promptText?.length ?? 0);
+  n += call.internal?.outputText?.length ?? 0;
   const m = call.metadata;
   if (m) for (const k in m) n += (m[k] as string).length;
+  for (const sp of call.spans) {
+    n += stringsLength(sp.attributes);
+    for (const e of sp.events) if (e.attributes) n += stringsLength(e.attributes);
+  }
+  return n;
+}
+
+function stringsLength(attrs: Record<string, unknown>): number {
+  let n = 0;
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (typeof v === 'string') n += v.length;
+  }
   return n;
 }
 
