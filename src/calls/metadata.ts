@@ -3,6 +3,7 @@
 // headers, `/api/ingest`'s `metadata`, OTLP attributes), so a key that works on one path works on every other and in
 // `/api/requests?meta.<key>=` and `group_by=meta.<key>`. Metadata never becomes a metric label.
 import type { IncomingHttpHeaders } from 'node:http';
+import { headerText } from './header-text.js';
 
 export const METADATA_MAX_KEYS = 20;
 export const METADATA_MAX_VALUE = 256;
@@ -51,8 +52,6 @@ export function metadataProblem(
   return null;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
 /**
  * The metadata of a gateway request's `x-llmscope-meta-<key>` headers: null when there are none (the common case
  * costs one pass over the header names), else the keys and values, or the problem that refuses the call. Node
@@ -77,7 +76,7 @@ export function metadataOfHeaders(
     const raw = headers[name];
     let v = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!v) continue;
-    if (NON_ASCII.test(v)) v = Buffer.from(v, 'latin1').toString('utf8');
+    v = headerText(v);
     const key = name.slice(16);
     // assigning '__proto__' would set the object's prototype and drop the key without a word
     if (key === '__proto__')

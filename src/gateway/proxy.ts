@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { keepText } from '../calls/bounded-text.js';
+import { headerText } from '../calls/header-text.js';
 import type { CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
 import {
   arrivedInternals,
@@ -118,7 +119,8 @@ const PROVIDER_TYPES: Record<WireFormat, readonly WireFormat[]> = {
 function header(h: IncomingHttpHeaders, name: string): string | null {
   const v = h[name];
   const s = Array.isArray(v) ? v[0] : v;
-  return s ? s.slice(0, 256) : null;
+  // UTF-8 bytes arrive read as latin1 ("fé" as "fÃ©"): decoded back, so the store and labels hold what was sent
+  return s ? headerText(s).slice(0, 256) : null;
 }
 
 /** The per-request state of one call in flight. */

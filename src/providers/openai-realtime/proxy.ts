@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { keepText } from '../../calls/bounded-text.js';
+import { headerText } from '../../calls/header-text.js';
 import type { LlmCall, Recorder } from '../../calls/index.js';
 import { arrivedInternals, metadataOfHeaders, tpotOf, unspentCall } from '../../calls/index.js';
 import type { Config } from '../../config/index.js';
@@ -91,7 +92,8 @@ const CHOSEN = Symbol('realtime.protocol');
 function header(h: IncomingHttpHeaders, name: string): string | null {
   const v = h[name];
   const s = Array.isArray(v) ? v[0] : v;
-  return s ? s.slice(0, 256) : null;
+  // UTF-8 bytes arrive read as latin1 ("fé" as "fÃ©"): decoded back, so the store and labels hold what was sent
+  return s ? headerText(s).slice(0, 256) : null;
 }
 
 /** Answers an upgrade with llmscope's own error, as HTTP, in OpenAI's error shape; the socket is closed after. */
