@@ -186,6 +186,79 @@ export const REDACT_PATHS = [
   'headers.cookie',
 ];
 
+/** The ECS version `logFormat: ecs` lines conform to (written as `ecs.version` on every line). */
+export const ECS_VERSION = '8.11.0';
+/** `event.dataset` of llmscope's ECS lines. */
+export const ECS_DATASET = 'llmscope.log';
+
+/**
+ * ECS field sets that are objects in ECS's mapping: a top-level string under one of these names (`event: "x"`,
+ * `user: "alice"`, `host: "0.0.0.0"`) is refused by an index with the ECS template (object mapped, concrete value).
+ */
+const ECS_OBJECTS = new Set([
+  'agent',
+  'as',
+  'client',
+  'cloud',
+  'container',
+  'data_stream',
+  'destination',
+  'device',
+  'dll',
+  'dns',
+  'ecs',
+  'email',
+  'error',
+  'event',
+  'faas',
+  'file',
+  'gen_ai',
+  'group',
+  'host',
+  'http',
+  'log',
+  'network',
+  'observer',
+  'orchestrator',
+  'organization',
+  'package',
+  'process',
+  'registry',
+  'related',
+  'rule',
+  'server',
+  'service',
+  'source',
+  'span',
+  'threat',
+  'tls',
+  'trace',
+  'transaction',
+  'url',
+  'user',
+  'user_agent',
+  'vulnerability',
+]);
+
+/**
+ * A log object in ECS form: the event name as `event.action` (with `event.kind` and `event.dataset`), `ecs.version`,
+ * `user` as `user.name`, any other scalar under an ECS object's name moved under `llmscope.`; the rest as it is.
+ */
+export function ecsFields(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { 'ecs.version': ECS_VERSION };
+  for (const k in obj) {
+    const v = obj[k];
+    if (k === 'event') {
+      out['event.action'] = v;
+      out['event.kind'] = 'event';
+      out['event.dataset'] = ECS_DATASET;
+    } else if (ECS_OBJECTS.has(k) && (v === null || typeof v !== 'object')) {
+      out[k === 'user' ? 'user.name' : `llmscope.${k}`] = v;
+    } else out[k] = v;
+  }
+  return out;
+}
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const ecs = opts.format === 'ecs';
   const destination = opts.destination ?? stdoutDestination(opts);
@@ -197,6 +270,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
       timestamp: ecs ? () => `,"@timestamp":"${new Date().toISOString()}"` : pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => (ecs ? { 'log.level': label } : { level: label }),
+        ...(ecs ? { log: ecsFields } : {}),
       },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       mixin() {

@@ -6,6 +6,7 @@
 // secret (no header, prompt or key), so redaction has nothing to do on them.
 import { type Logger, symbols } from 'pino';
 import type { LlmCall, Sink } from '../calls/index.js';
+import { ECS_DATASET, ECS_VERSION } from './logging.js';
 
 /** Characters JSON.stringify may escape (quote, backslash, controls) or that need a closer look (anything past ASCII). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
@@ -100,7 +101,9 @@ function middleOf(c: LlmCall): string {
 /** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
 export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
   const ecs = format === 'ecs';
-  let s = `${parts.level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
+  let s = ecs
+    ? `${parts.level}${time},"ecs.version":"${ECS_VERSION}","event.action":"request_completed","event.kind":"event","event.dataset":"${ECS_DATASET}","request_id":${str(c.requestId)}`
+    : `${parts.level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
   if (c.traceId) s += `,"${ecs ? 'trace.id' : 'trace_id'}":${str(c.traceId)}`;
   const spanId = c.internal?.spanId;
   if (spanId) s += `,"${ecs ? 'span.id' : 'span_id'}":${str(spanId)}`;
@@ -109,7 +112,8 @@ export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, ti
   s += `,"token_source":${c.tokenSource === null ? 'null' : str(c.tokenSource)}`;
   s += `,"ttft_ms":${ms(c.ttftMs)},"tpot_ms":${ms(c.tpotMs)},"latency_ms":${ms(c.latencyMs)},"overhead_ms":${ms(c.overheadMs)}`;
   s += `,"cost_usd":${num(c.costUsd)}`;
-  if (c.user !== null && c.user !== undefined) s += `,"user":${str(c.user)}`;
+  // ECS maps `user` as an object: the user id is `user.name` there
+  if (c.user !== null && c.user !== undefined) s += `,"${ecs ? 'user.name' : 'user'}":${str(c.user)}`;
   if (c.team !== null && c.team !== undefined) s += `,"team":${str(c.team)}`;
   if (c.feature !== null && c.feature !== undefined) s += `,"feature":${str(c.feature)}`;
   return `${s},"${parts.messageKey}":"request completed"}\n`;
