@@ -3,6 +3,7 @@
 // The summary's rps and tokens_per_s average over the whole window; `current` is the rate now and `data_from` when
 // the window's data begins (as /api/overview), and a timeseries point still filling says so (`partial`).
 import { z } from 'zod';
+import { ENDPOINTS } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { mergeInto, quantiles } from '../store/histogram.js';
@@ -23,7 +24,10 @@ const querySchema = z.object({
   step: z.enum(['minute', 'hour', 'auto']).default('auto'),
   provider: z.string().optional(),
   model: z.string().optional(),
-  endpoint: z.string().optional(),
+  // an unknown endpoint is refused as /api/requests refuses it (it answered 200 with zero figures)
+  endpoint: z
+    .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
+    .optional(),
   feature: z.string().optional(),
   team: z.string().optional(),
   group_by: z.enum(DIMENSIONS).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENDPOINTS } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import { parseQuery } from '../../http/index.js';
 import { Dense } from '../../store/dense-histogram.js';
@@ -31,7 +32,10 @@ const querySchema = z.object({
   step_ms: z.coerce.number().int().positive().optional(),
   provider: z.string().max(256).optional(),
   model: z.string().max(256).optional(),
-  endpoint: z.string().max(256).optional(),
+  // an unknown endpoint is refused as /api/requests refuses it (it answered 200 with zero figures)
+  endpoint: z
+    .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
+    .optional(),
   feature: z.string().max(256).optional(),
   team: z.string().max(256).optional(),
 });
