@@ -279,10 +279,11 @@ function tooLarge(limit: number, advice: string): LlmscopeError {
  * Refuses a JSON body sent with a content-encoding (gzip, deflate, br): it would be parsed as its compressed bytes
  * and quoted back as invalid JSON. The gateway routes and the JSON /api routes take uncompressed bodies.
  */
-export function refuseEncodedJson(req: IncomingMessage): void {
+export function refuseEncodedJson(req: IncomingMessage, limit = 0): void {
   const enc = req.headers['content-encoding'];
   if (enc === undefined || enc === '' || enc.trim().toLowerCase() === 'identity') return;
-  req.resume();
+  // its rest: at most `limit` more (1 MiB at least), then the connection is closed after the answer
+  dropRest(req, limit);
   throw new LlmscopeError(
     'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
     `this route takes an uncompressed JSON body, got content-encoding "${enc.trim().toLowerCase().slice(0, 64)}"; send it without content-encoding`,
@@ -297,13 +298,13 @@ export function refuseEncodedJson(req: IncomingMessage): void {
 export async function readJson(req: IncomingMessage, limit: number, list?: ListLimit): Promise<unknown> {
   const ct = String(req.headers['content-type'] ?? '');
   if (!/^application\/(.+\+)?json\b/i.test(ct)) {
-    req.resume();
+    dropRest(req, limit);
     throw new LlmscopeError(
       'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
       `expected a JSON body with content-type application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
     );
   }
-  refuseEncodedJson(req);
+  refuseEncodedJson(req, limit);
   const { raw, parsed } = await readJsonBody(req, limit, list);
   try {
     if (parsed === undefined) return JSON.parse(raw.toString('utf8'));
