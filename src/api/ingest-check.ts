@@ -47,6 +47,8 @@ function metadata(v: unknown): boolean {
   return true;
 }
 
+const msOf = (t: unknown): number => (typeof t === 'number' ? t : Date.parse(t as string));
+
 /** A present field's count (1) when `ok(v)`, else far below 0 (so the record's count of fields cannot add up); 0 when absent. */
 const BAD = -1_000_000;
 function field(v: unknown, ok: (v: unknown) => boolean): number {
@@ -101,6 +103,8 @@ function passes(r: unknown): r is CheckedRecord {
     field(rec.refusal, bool) +
     field(rec.metadata, metadata);
   if (n < 3) return false;
+  // ended_at before started_at: zod refuses it (its message)
+  if (rec.ended_at !== undefined && msOf(rec.ended_at) < msOf(rec.started_at)) return false;
   // every own key was one of the fields above (JSON gives no undefined values, so each present field was counted)
   let keys = 0;
   for (const k in rec) if (Object.hasOwn(rec, k)) keys++;

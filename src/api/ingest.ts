@@ -31,6 +31,8 @@ const count = z.number().int().nonnegative().nullable().optional();
 const ms = z.number().nonnegative().max(MAX_ISO_MS).nullable().optional();
 const text = z.string().max(256).nullable().optional();
 
+const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
+
 export const ingestRecordSchema = z
   .object({
     request_id: z.string().min(1).max(128).optional(),
@@ -67,7 +69,12 @@ export const ingestRecordSchema = z
     // keys, their number and value lengths are checked after parsing, as LLMSCOPE_ERR_INVALID_METADATA
     metadata: z.record(z.string(), z.string()).nullable().optional(),
   })
-  .strict();
+  .strict()
+  // A call that ends before it starts is no call: its record showed an end before its start and a latency of 0.
+  .refine((r) => r.ended_at === undefined || toMs(r.ended_at) >= toMs(r.started_at), {
+    message: 'must not be before started_at',
+    path: ['ended_at'],
+  });
 
 /** Records one batch takes at most. */
 const MAX_RECORDS = 10_000;
@@ -134,8 +141,6 @@ function onlyCalls(body: unknown): unknown[] | null {
   const calls = (body as { calls: unknown }).calls;
   return keys === 1 && Array.isArray(calls) ? calls : null;
 }
-
-const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
 
 export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
   const startedAt = toMs(r.started_at);
