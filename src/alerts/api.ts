@@ -14,6 +14,9 @@ import { durationSchema, matchersSchema, ms } from './spec.js';
 import type { ActiveAlert, AlertEvent } from './state/types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+/** A silence's time as ISO 8601; null for one no Date can hold (stored before 27e3cca refused them) or none. */
+const validTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS;
+const silenceIso = (t: number) => (validTime(t) ? iso(t) : null);
 const time = z.union([
   z.number().int().nonnegative(),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
@@ -85,13 +88,13 @@ function silenceJson(s: Silence, now: number) {
     source: s.source,
     matchers: s.matchers,
     // a config silence without startsAt has always started; one with `always: true` never ends
-    starts_at: s.source === 'config' && s.startsAt === 0 ? null : iso(s.startsAt),
-    ends_at: Number.isFinite(s.endsAt) ? iso(s.endsAt) : null,
+    starts_at: s.source === 'config' && s.startsAt === 0 ? null : silenceIso(s.startsAt),
+    ends_at: silenceIso(s.endsAt),
     status: silenceStatus(s, now),
     created_by: s.createdBy,
     comment: s.comment,
-    created_at: iso(s.createdAt),
-    updated_at: iso(s.updatedAt),
+    created_at: silenceIso(s.createdAt),
+    updated_at: silenceIso(s.updatedAt),
   };
 }
 
@@ -150,7 +153,19 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
 
   router.get('/api/alerts/silences', async ({ res }) => {
     const now = service.clock.now();
-    sendJson(res, 200, { silences: service.silences.all().map((s) => silenceJson(s, now)) });
+    const list = service.silences.all();
+    // a stored silence with a time no Date can hold is listed with that time null, not a 500 for the whole list
+    for (const s of list) {
+      const bad = (['startsAt', 'endsAt', 'createdAt', 'updatedAt'] as const).filter(
+        (f) => !validTime(s[f]) && !(f === 'endsAt' && s.source === 'config'),
+      );
+      if (bad.length)
+        service.logger?.warn(
+          { event: 'silence_date_invalid', silence_id: s.id, fields: bad },
+          `silence ${s.id} has a time no Date can hold (${bad.join(', ')}); listed as null: expire it`,
+        );
+    }
+    sendJson(res, 200, { silences: list.map((s) => silenceJson(s, now)) });
   });
 
   router.post('/api/alerts/silences', async ({ req, res, principal }) => {

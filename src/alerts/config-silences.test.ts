@@ -165,3 +165,55 @@ describe('alerts.silences in the config', () => {
     });
   });
 });
+
+describe('a stored silence with a time no Date can hold', () => {
+  it('is listed with that time null (and a warning), not a 500 for the whole list', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const state = new SqliteAlertStateStore(store.db);
+    // stored before 27e3cca refused such silences
+    await state.putSilence({
+      id: 'far',
+      matchers: ['model="x"'],
+      startsAt: T0,
+      endsAt: 9e15,
+      createdBy: 'api',
+      comment: '',
+      createdAt: T0,
+      updatedAt: T0,
+    });
+    const warnings: Json[] = [];
+    const logger = { warn: (o: Json) => void warnings.push(o), info() {}, error() {}, debug() {}, child: () => logger };
+    const service = new AlertsService({
+      config: alertsConfigOf({ slos: [] }),
+      store,
+      state,
+      clock: new ManualClock(T0),
+      logger: logger as never,
+      notifiers: new Map(),
+    });
+    await service.init();
+    const router = new Router();
+    registerAlertRoutes(router, service, 1 << 20);
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const m = router.match(req.method ?? 'GET', url.pathname);
+      if (!m || m === 'method') return sendError(res, new Error('no route'));
+      Promise.resolve(m.handler({ req, res, url, params: m.params })).catch((e) => sendError(res, e));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const r = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/alerts/silences`);
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as Json;
+      expect(body.silences).toEqual([
+        expect.objectContaining({ id: 'far', ends_at: null, starts_at: new Date(T0).toISOString(), status: 'active' }),
+      ]);
+      expect(warnings).toContainEqual(expect.objectContaining({ event: 'silence_date_invalid', fields: ['endsAt'] }));
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await service.stop();
+      await store.close();
+    }
+  });
+});

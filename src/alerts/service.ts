@@ -52,7 +52,7 @@ export class AlertsService {
   readonly state: AlertStateStore;
   readonly clock: Clock;
   private readonly notifiers: Map<string, Notifier>;
-  private readonly logger: Logger | null;
+  readonly logger: Logger | null;
   private readonly notificationsTotal: Counter<'receiver' | 'result'> | null = null;
   private readonly evalFailures: Counter<'rule'> | null = null;
   private evalTimer: NodeJS.Timeout | undefined;

@@ -153,7 +153,22 @@ export async function rotateKey(
   return { key, secret };
 }
 
-const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+/** ISO 8601, or null for no time or one no Date can hold (a row stored before such expiries were refused). */
+const iso = (t: number | null): string | null => (t === null || !validTime(t) ? null : new Date(t).toISOString());
+const validTime = (t: number): boolean => Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS;
+
+/** The dates of a stored key that no Date can hold (listed as null): empty for every key but a corrupt row. */
+export function badDatesOf(k: StoredKey): string[] {
+  const out: string[] = [];
+  for (const [f, t] of [
+    ['created_at', k.createdAt],
+    ['expires_at', k.expiresAt],
+    ['revoked_at', k.revokedAt],
+    ['rotated_at', k.rotatedAt],
+  ] as const)
+    if (t !== null && !validTime(t)) out.push(f);
+  return out;
+}
 
 export type KeyStatus = 'active' | 'expired' | 'revoked' | 'disabled';
 

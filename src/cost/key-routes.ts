@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../app-context.js';
 import { type HttpContext, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
-import { configKeyView, createKey, findKey, keyView, revokeKey, rotateKey } from './key-admin.js';
+import { badDatesOf, configKeyView, createKey, findKey, keyView, revokeKey, rotateKey } from './key-admin.js';
 import type { CostRuntime } from './runtime.js';
 import type { KeyStore } from './storage/keys-types.js';
 
@@ -16,6 +16,8 @@ export interface KeyRouteDeps {
   bodyLimit: number;
   /** The audit log (`ctx.audit`): each create, revoke and rotate is recorded with who asked and from where. */
   audit?: Audit;
+  /** Told about a stored key it lists with an impossible date. */
+  logger?: Pick<AppContext['logger'], 'warn'>;
 }
 
 const listSchema = z.object({
@@ -32,7 +34,17 @@ export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
     const q = parseQuery(listSchema, url);
     const includeRevoked = q.include_revoked === 'true' || q.include_revoked === '1';
     const t = now();
-    const stored = (await keyStore.list({ includeRevoked })).map((k) => keyView(k, t));
+    const rows = await keyStore.list({ includeRevoked });
+    // a row stored with a date no Date can hold (before d67239d refused them) is listed with that date null, not a 500
+    for (const k of rows) {
+      const bad = badDatesOf(k);
+      if (bad.length)
+        d.logger?.warn(
+          { event: 'key_date_invalid', key_id: k.id, fields: bad },
+          `virtual key ${k.id} has a date no Date can hold (${bad.join(', ')}); listed as null: revoke or fix the row`,
+        );
+    }
+    const stored = rows.map((k) => keyView(k, t));
     sendJson(res, 200, { keys: [...stored, ...rt.config.keys.map(configKeyView)] });
   });
 

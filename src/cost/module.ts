@@ -261,7 +261,13 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       }),
   });
 
-  registerKeyRoutes(ctx.api, { rt, keyStore, bodyLimit: ctx.config.server.bodyLimit, audit: ctx.audit });
+  registerKeyRoutes(ctx.api, {
+    rt,
+    keyStore,
+    bodyLimit: ctx.config.server.bodyLimit,
+    audit: ctx.audit,
+    logger: ctx.logger,
+  });
 
   ctx.signals.register({
     name: 'cost',
