@@ -112,7 +112,11 @@ export const configSchema = z
   .object({
     server: z
       .object({
-        host: z.string().default('127.0.0.1'),
+        // a blank host (LLMSCOPE_HOST=" ") was taken as a non-loopback host; refused as a blank port is
+        host: z
+          .string()
+          .regex(/^\S+$/, 'a host name or IP address to listen on (127.0.0.1, 0.0.0.0, ::), not blank or with spaces')
+          .default('127.0.0.1'),
         port: z.number('a port number from 0 to 65535').int().min(0).max(65535).default(8080),
         adminToken: z.string().min(8, 'at least 8 characters').optional(),
         bodyLimit: z
@@ -201,7 +205,8 @@ export const configSchema = z
          * call). A crash (SIGKILL, OOM kill, power loss of the process) loses at most the calls that finished in the
          * last flushInterval, plus those finished while the last write ran.
          */
-        flushInterval: duration.default('50ms'),
+        // a timer's interval: a longer one than 24 days fired every millisecond
+        flushInterval: timerDurationSchema.default('50ms'),
         /** `every-call`: write as soon as calls finish (flushInterval 0): less lost in a crash, more CPU per call. */
         durability: z.enum(['batch', 'every-call']).default('batch'),
         /**
