@@ -1,16 +1,20 @@
 // `serve --workers N` (N ≥ 2): the primary process. It is the recorder: it owns the store (the single SQLite
 // writer, or a PostgreSQL client), the sinks that are one per deployment, the modules' background work (one alert
 // evaluator, one GPU poller, one set of rollups, reconciliation) and the one budget ledger. N gateway workers
-// (worker.ts) share the public port through node:cluster, run the /v1 hot path and each call's per-call work
+// (worker.ts) serve the public port, run the /v1 hot path and each call's per-call work
 // (tokens, redaction, pricing, refusals, metrics, request log), and hand enriched calls here over IPC; their admission
 // hooks run here (one RPC per phase), so budgets and rate limits are exact across workers. The primary's own
 // listener is on loopback, for the workers only: they relay /api, the dashboard, /metrics (which adds every
-// worker's metrics to the primary's), /readyz, OTLP and ingest to it. A worker that exits unexpectedly is started
+// worker's metrics to the primary's), /readyz, OTLP and ingest to it. The primary listens on the public port itself
+// and hands each connection to a live worker in turn (distribute, below), keeping its copy until the worker says it
+// took it: a connection handed to a worker that dies before taking it goes to another worker or is closed, never
+// left hanging (node:cluster's round robin kept it open in the primary for ever). A worker that exits unexpectedly is started
 // again (with backoff) and its calls in flight are counted; one that does not start, or stops answering the
 // heartbeat, within server.workerTimeout is killed and started again; roll() replaces each in turn (SIGUSR2);
 // close() drains every worker, then the primary.
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge } from 'prom-client';
@@ -99,8 +103,20 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
+/** A connection handed to a worker, held here until it says it took it. */
+interface Held {
+  socket: Socket;
+  at: number;
+  /** On the channel: written to the worker (else still queued behind the one before, in this process). */
+  sent: boolean;
+}
+
 interface Member {
   worker: Worker;
+  /** It said it drains (or refused a connection): it gets no new connection. */
+  draining: boolean;
+  /** Connections handed to it that it has not said it took, by number, oldest first. */
+  held: Map<number, Held>;
   rpc: Rpc;
   inflight: number;
   startedAt: number;
@@ -145,6 +161,13 @@ export function restartReason(
  * within a second or two, which should not take the host out of a load balancer; one that keeps failing should.
  */
 export const WORKERS_READY_GRACE_MS = 10_000;
+
+/** How long a connection waits in the recorder for a worker to serve it while none does (all died, restarting). */
+export const CONNECTION_WAIT_MS = 10_000;
+/** At most this many connections wait so; more are closed at once. */
+const CONNECTION_WAIT_MAX = 1024;
+/** A worker that has not taken a connection handed to it for this long (stopped, busy) is passed over while another takes them. */
+const STALLED_MS = 1_000;
 
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
@@ -233,7 +256,7 @@ export async function startFleet(
   };
   const lost = new Counter({
     name: 'llmscope_worker_lost_calls_total',
-    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close and they were not recorded.',
+    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close and they were not recorded. Background responses it held for their poll (answered queued) are counted too: not recorded either.',
     registers: [registry],
   });
 
@@ -333,8 +356,85 @@ export async function startFleet(
   let failedStarts = 0;
   let restartTimer: NodeJS.Timeout | null = null;
   let base = '';
-  let firstReady: ((port: number) => void) | null = null;
+  let firstReady: (() => void) | null = null;
   let firstFailed: ((err: Error) => void) | null = null;
+
+  // The public port: the recorder accepts each connection, unread (pauseOnConnect), and hands it to a worker.
+  const gate = new NetServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => {});
+    distribute(socket);
+  });
+  gate.on('error', (err: NodeJS.ErrnoException) =>
+    log.warn(
+      { event: 'accept_failed', err: err.code ?? err.message },
+      `could not accept a connection (${err.code ?? err.message})`,
+    ),
+  );
+  /** Connections waiting for a worker to serve (none does now), each closed after CONNECTION_WAIT_MS. */
+  const waiting = new Map<Socket, NodeJS.Timeout>();
+  let cursor = 0;
+  let connections = 0;
+  /** The next worker in turn that takes connections, passing over one that is not taking them while another is. */
+  const pick = (): Member | null => {
+    const list = [...members.values()];
+    const now = Date.now();
+    let fallback: Member | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[(cursor + i) % list.length] as Member;
+      if (!m.listening || m.draining || m.drained || m.killedFor || !m.worker.isConnected()) continue;
+      const oldest = m.held.values().next().value as Held | undefined;
+      if (oldest && now - oldest.at > STALLED_MS) {
+        fallback ??= m;
+        continue;
+      }
+      cursor = (cursor + i + 1) % list.length;
+      return m;
+    }
+    return fallback;
+  };
+  /**
+   * Hands a connection to a worker; the recorder keeps its copy (keepOpen) until the worker says it took it or refused
+   * it, or its channel closes, so a connection is never left open on a worker that is gone.
+   */
+  const distribute = (socket: Socket): void => {
+    if (socket.destroyed) return;
+    const m = stopping ? null : pick();
+    if (!m) {
+      if (stopping || waiting.size >= CONNECTION_WAIT_MAX) {
+        socket.destroy();
+        return;
+      }
+      const t = setTimeout(() => {
+        if (waiting.delete(socket)) socket.destroy();
+      }, CONNECTION_WAIT_MS);
+      t.unref();
+      waiting.set(socket, t);
+      return;
+    }
+    const id = ++connections;
+    const h: Held = { socket, at: Date.now(), sent: false };
+    m.held.set(id, h);
+    m.worker.send({ t: 'conn', id }, socket, { keepOpen: true }, (err) => {
+      if (!err) {
+        h.sent = true;
+        return;
+      }
+      // Not passed on (its channel closed or broken): still whole here, it goes to another worker.
+      if (m.held.get(id) !== h) return;
+      m.held.delete(id);
+      m.draining = true;
+      distribute(socket);
+    });
+  };
+  /** A worker serves again: the connections waiting for one are handed out. */
+  const releaseWaiting = (): void => {
+    const sockets = [...waiting];
+    waiting.clear();
+    for (const [s, t] of sockets) {
+      clearTimeout(t);
+      distribute(s);
+    }
+  };
 
   const fork = (): void => {
     const worker = cluster.fork();
@@ -346,6 +446,8 @@ export async function startFleet(
     });
     const member: Member = {
       worker,
+      draining: false,
+      held: new Map(),
       rpc,
       inflight: 0,
       startedAt: Date.now(),
@@ -442,6 +544,26 @@ export async function startFleet(
           worker.send(init);
           break;
         }
+        case 'took': {
+          // It serves the connection with its own copy: this one is closed (the connection stays open).
+          const h = member.held.get(msg.id as number);
+          if (!h) break;
+          member.held.delete(msg.id as number);
+          h.socket.destroy();
+          break;
+        }
+        case 'refused': {
+          // It drains: it closed its copy unread, and the connection goes to another worker.
+          member.draining = true;
+          const h = member.held.get(msg.id as number);
+          if (!h) break;
+          member.held.delete(msg.id as number);
+          distribute(h.socket);
+          break;
+        }
+        case 'draining':
+          member.draining = true;
+          break;
         case 'listening':
           if (member.killedFor) break;
           member.listening = true;
@@ -454,7 +576,8 @@ export async function startFleet(
             );
           failedStarts = 0;
           recount();
-          firstReady?.(msg.port as number);
+          firstReady?.();
+          releaseWaiting();
           break;
         case 'failed':
           member.failure = String(msg.message);
@@ -483,8 +606,21 @@ export async function startFleet(
         log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');
       }
     };
+    // Once its channel is closed it takes nothing more: a connection it was sent but had not taken is closed (its
+    // client sees a reset and can retry, instead of waiting for ever), one still queued here goes to another worker.
+    const orphan = (): void => {
+      member.draining = true;
+      const held = [...member.held.values()];
+      member.held.clear();
+      for (const h of held) {
+        if (h.sent) h.socket.destroy();
+        else distribute(h.socket);
+      }
+    };
+    worker.on('disconnect', orphan);
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
+      orphan();
       if (member.startTimer) clearTimeout(member.startTimer);
       member.startTimer = null;
       rpc.close();
@@ -554,10 +690,18 @@ export async function startFleet(
   };
 
   try {
-    const port = await new Promise<number>((ok, fail) => {
+    await new Promise<void>((ok, fail) => {
+      gate.once('error', fail);
+      gate.listen(config.server.port, config.server.host, () => {
+        gate.off('error', fail);
+        ok();
+      });
+    });
+    const port = (gate.address() as AddressInfo).port;
+    await new Promise<void>((ok, fail) => {
       let ready = 0;
-      firstReady = (p) => {
-        if (++ready === n) ok(p);
+      firstReady = () => {
+        if (++ready === n) ok();
       };
       firstFailed = fail;
       for (let i = 0; i < n; i++) fork();
@@ -571,6 +715,7 @@ export async function startFleet(
     clearInterval(refresher);
     clearInterval(heartbeat);
     for (const m of members.values()) m.worker.process.kill('SIGKILL');
+    gate.close();
     await app.close().catch(() => {});
     throw err;
   }
@@ -627,6 +772,13 @@ export async function startFleet(
         clearInterval(refresher);
         clearInterval(heartbeat);
         if (restartTimer) clearTimeout(restartTimer);
+        // New connections are refused from here; those waiting for a worker are closed.
+        gate.close();
+        for (const [s, t] of waiting) {
+          clearTimeout(t);
+          s.destroy();
+        }
+        waiting.clear();
         // Each worker stops taking calls, finishes those in flight, and sends what it recorded; its channel closes
         // after its last message, so once every worker has disconnected every finished call is in the recorder. The
         // recorder also waits for each worker's exit (it follows the disconnect), so none outlives it.

@@ -2,6 +2,7 @@
 // for its config from the primary, starts serving, and drains when the primary asks (or on its own SIGTERM); if the
 // primary goes away it stops taking calls, finishes those in flight and exits.
 import cluster from 'node:cluster';
+import type { Socket } from 'node:net';
 import { Rpc } from './rpc.js';
 import { type GatewayWorker, startWorker, type WorkerInit } from './worker.js';
 
@@ -36,6 +37,8 @@ let exiting = false;
 async function stop(code: number, alone = false): Promise<void> {
   if (exiting) return;
   exiting = true;
+  // The primary gives it no new connection from now on (one on its way is refused and given to another worker).
+  send({ t: 'draining' });
   let metrics: unknown = null;
   try {
     await worker?.drain({ alone });
@@ -53,14 +56,24 @@ async function stop(code: number, alone = false): Promise<void> {
   }
 }
 
-process.on('message', (msg: { t?: string }) => {
+process.on('message', (msg: { t?: string; id?: number }, handle?: unknown) => {
+  // A client connection the primary accepted: taken, or (draining, not started) closed here unread and refused, so
+  // the primary, which keeps its copy until this answer, gives it to another worker.
+  if (msg?.t === 'conn') {
+    const socket = handle as Socket | undefined;
+    // Gone before it was sent (the client reset it): nothing to serve, and the primary's copy can go.
+    if (!socket) return void send({ t: 'took', id: msg.id });
+    const took = worker?.accept(socket) ?? false;
+    if (!took) socket.destroy();
+    send({ t: took ? 'took' : 'refused', id: msg.id });
+    return;
+  }
   if (rpc.receive(msg)) return;
   if (msg?.t === 'init' && !worker) {
     startWorker(msg as WorkerInit, { send, connected: () => process.connected }, rpc).then(
       (w) => {
         worker = w;
-        const a = w.server.address() as { port: number };
-        send({ t: 'listening', port: a.port });
+        send({ t: 'listening' });
         if (exiting) void w.drain();
       },
       (err: Error) => {

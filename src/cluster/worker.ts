@@ -1,4 +1,4 @@
-// A gateway worker (`serve --workers N`, N ≥ 2): one of N processes sharing the public port through node:cluster. It
+// A gateway worker (`serve --workers N`, N ≥ 2): one of N processes serving the connections the primary accepts. It
 // runs what a client waits for on /v1 (parse, admit, forward, pass bytes, timestamps) and, off the request path, the
 // per-call work that needs only the config and the call: tokens, redaction, the modules' per-call parts (pricing,
 // refusals, text sampled for evaluation), content, this worker's metrics and request log lines. It hands
@@ -8,7 +8,7 @@
 // the one ledger. Anything else (/api, the dashboard, /metrics, /readyz, OTLP, ingest) is relayed to the primary's
 // loopback listener, which answers for the whole deployment.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type AddressInfo, Server as NetServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
@@ -360,11 +360,17 @@ export interface GatewayWorker {
   acked(id: number): void;
   /** The channel to the primary closed: batches waiting for an ack fail (and are counted as dropped). */
   disconnected(): void;
+  /**
+   * Serves a client connection the primary accepted and handed over (it listens on the public port, not the workers):
+   * true when taken; false while draining, when the caller closes its copy unread and the primary gives it to
+   * another worker.
+   */
+  accept(socket: Socket): boolean;
 }
 
 /**
- * Starts the worker's listener on the public host and port (shared with the other workers by node:cluster).
- * `send` puts a message on the channel to the primary; `rpc` is the channel's RPC side.
+ * Starts the worker's HTTP(S) server, which serves the connections the primary hands it (`accept`): the primary
+ * listens on the public port and gives each connection to a live worker. `send` puts a message on the channel to the primary; `rpc` is the channel's RPC side.
  */
 export async function startWorker(
   init: WorkerInit,
@@ -439,7 +445,7 @@ export async function startWorker(
           HANDOFF_WAIT_MS * 2,
         );
         acks.set(id, { ok, fail, timer });
-        const msg: CallsMessage = { t: 'calls', id, calls: calls.map(toWire), inflight: inflight.size };
+        const msg: CallsMessage = { t: 'calls', id, calls: calls.map(toWire), inflight: unfinished() };
         channel.send(msg, (err) => {
           if (err) settle(id, err);
         });
@@ -473,6 +479,11 @@ export async function startWorker(
     // A poll of a background response another worker holds: the primary passes its answer to the others.
     onOtherPoll: (id, body) => void rpc.call('background.poll', { id, body }, 20_000).catch(() => undefined),
   });
+  /**
+   * The calls this worker would lose if it died now, as it tells the primary: those in flight, and the background
+   * responses held for their poll (answered queued, recorded only once a poll or their hold's end finishes them).
+   */
+  const unfinished = (): number => inflight.size + proxy.backgroundHeld;
   rpc.on('background.finish', (arg) => {
     const { id, body } = arg as { id: string; body: string };
     return proxy.finishBackground(String(id), String(body));
@@ -589,17 +600,24 @@ export async function startWorker(
     // which holds it, settles it as spending nothing.
     release: (a) => void rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], ADMIT_TIMEOUT_MS).catch(() => undefined),
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
+  // The server listens on nothing: its connections come from the primary (accept). 'listening' starts what a
+  // listening http.Server runs (its connections list: headersTimeout and requestTimeout checks, closeIdleConnections).
+  server.emit('listening');
+  /** Connections open (for TLS, those past the handshake), so a drain alone knows when its clients have left. */
+  const open = new Set<Socket>();
+  const track = (s: Socket): void => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
+  };
+  const tls = config.server.tls !== undefined;
+  if (tls) server.on('secureConnection', track);
+  const allClosed = async (): Promise<void> => {
+    while (open.size > 0) await new Promise((r) => setTimeout(r, 20));
+  };
   let telling: NodeJS.Timeout | null = null;
   const tell = (): void => {
     telling = null;
-    if (channel.connected()) channel.send({ t: 'inflight', inflight: inflight.size }, () => {});
+    if (channel.connected()) channel.send({ t: 'inflight', inflight: unfinished() }, () => {});
   };
   inflight.changed = () => {
     if (telling === null) {
@@ -617,24 +635,33 @@ export async function startWorker(
     disconnected() {
       for (const id of [...acks.keys()]) settle(id, new Error('the recorder process is gone'));
     },
+    accept(socket) {
+      if (draining) return false;
+      // As the server's own accept would set it up: http.Server's allowHalfOpen (it answers a client's half-close
+      // itself) and noDelay (no Nagle delay on small writes, SSE chunks).
+      const own = server as unknown as { allowHalfOpen?: boolean; noDelay?: boolean; keepAlive?: boolean };
+      socket.allowHalfOpen = own.allowHalfOpen ?? true;
+      if (own.noDelay !== false) socket.setNoDelay(true);
+      if (own.keepAlive) socket.setKeepAlive(true);
+      if (!tls) track(socket);
+      server.emit('connection', socket);
+      return true;
+    },
     drain(opts = {}) {
       drained ??= (async () => {
         draining = true;
         const grace = durationMs(config.server.shutdownGrace);
         const deadline = Date.now() + grace;
-        let stopped: Promise<void>;
+        // It takes no new connection from here (accept refuses: the primary gives them to another worker).
         if (opts.alone) {
           // The other workers serve: closing this one's keep-alive connections at once would cut the requests their
           // clients are sending on them as they are closed (a rolling restart of 2 workers under 16 OpenAI clients
-          // without retries: 12 connection errors). It stops accepting (net.Server's close: http.Server's also closes
-          // idle connections) and answers what comes on the connections it has with `connection: close`; those still
-          // idle after DRAIN_LINGER_MS are closed then.
+          // without retries: 12 connection errors). It answers what comes on the connections it has with
+          // `connection: close`; those still idle after DRAIN_LINGER_MS are closed then.
           closing = true;
-          stopped = new Promise<void>((ok) => NetServer.prototype.close.call(server, () => ok()));
-          await Promise.race([stopped, new Promise((r) => setTimeout(r, Math.min(DRAIN_LINGER_MS, grace)))]);
+          await Promise.race([allClosed(), new Promise((r) => setTimeout(r, Math.min(DRAIN_LINGER_MS, grace)))]);
         } else {
           shedding = true;
-          stopped = new Promise<void>((ok) => server.close(() => ok()));
         }
         server.closeIdleConnections();
         while ((inflight.size > 0 || proxy.passThroughsInFlight > 0 || relaying > 0) && Date.now() < deadline)
@@ -646,7 +673,8 @@ export async function startWorker(
         // Realtime sessions are closed (1001, going away) rather than waited for: one may last half an hour.
         await realtime.closeAll();
         server.closeAllConnections();
-        await stopped;
+        // Ends the connections checks 'listening' started (it listens on nothing: close's error is expected).
+        server.close(() => {});
         // The calls cut at the grace's end finish a moment later (cancelled, with the tokens they had passed): they
         // reach the recorder before it closes, so their spend is not lost with the worker.
         await recorder.waitFor(recordedBefore + abandoned, CUT_CALLS_WAIT_MS);
@@ -666,10 +694,3 @@ export async function startWorker(
  * their way (each answered, then closed) before closing those still idle.
  */
 export const DRAIN_LINGER_MS = 2_000;
-
-/** The address a worker listens on, as the base URL clients use. */
-export function baseUrlOf(server: Server): string {
-  const a = server.address() as AddressInfo;
-  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return `${'setSecureContext' in server ? 'https' : 'http'}://${host}:${a.port}`;
-}

@@ -556,6 +556,11 @@ export class GatewayProxy {
     return this.background.finish(id, body);
   }
 
+  /** Background calls answered queued and held for their poll, not recorded yet. */
+  get backgroundHeld(): number {
+    return this.background.size;
+  }
+
   /** Records the background calls still waiting for their poll, as they were answered (shutdown). */
   releaseBackground(): void {
     this.background.releaseAll();

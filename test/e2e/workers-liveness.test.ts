@@ -46,19 +46,19 @@ beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
   dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-liveness-'));
   hangFlag = join(dir, 'hang-at-start');
-  // Loaded into every process of the fleet (NODE_OPTIONS). In a worker: while the flag file exists, its listen never
-  // happens and never fails (a start that hangs); SIGUSR2 puts its event loop in a busy loop for good.
+  // Loaded into every process of the fleet (NODE_OPTIONS). In a worker: while the flag file exists, it never says it
+  // serves, nor fails (a start that hangs: the recorder hands it no connection); SIGUSR2 puts its event loop in a
+  // busy loop for good.
   const hook = join(dir, 'misbehave.mjs');
   writeFileSync(
     hook,
     `import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 if (cluster.isWorker) {
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function (...args) {
-    if (existsSync(${JSON.stringify(hangFlag)})) return this;
-    return listen.apply(this, args);
+  const send = process.send.bind(process);
+  process.send = (msg, ...rest) => {
+    if (msg?.t === 'listening' && existsSync(${JSON.stringify(hangFlag)})) return true;
+    return send(msg, ...rest);
   };
   process.on('SIGUSR2', () => {
     for (;;) {}

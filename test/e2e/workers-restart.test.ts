@@ -1,5 +1,5 @@
-// A gateway worker of `llmscope serve --workers 2` that fails at start every time (here: its listen is refused, as
-// when the port cannot be had): the recorder keeps trying with a doubling wait, never a busy loop, and says each time
+// A gateway worker of `llmscope serve --workers 2` that fails at start every time (here: starting its server throws,
+// as a broken install would): the recorder keeps trying with a doubling wait, never a busy loop, and says each time
 // why the worker did not start, how many in a row failed, and when it tries again; the other worker keeps serving;
 // once the cause is gone the next try serves, and the log says so.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,9 @@ beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 4 });
   dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-restart-'));
   flag = join(dir, 'refuse-listen');
-  // Loaded into every process of the fleet (NODE_OPTIONS): while the flag file exists, a worker's listen fails.
+  // Loaded into every process of the fleet (NODE_OPTIONS): while the flag file exists, a worker's server fails as it
+  // starts (the workers listen on nothing: the recorder hands them connections; their server still starts as one
+  // that listens, with its 'listening' event).
   const hook = join(dir, 'refuse-listen.mjs');
   writeFileSync(
     hook,
@@ -26,11 +28,11 @@ beforeAll(async () => {
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 if (cluster.isWorker) {
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function (...args) {
-    if (!existsSync(${JSON.stringify(flag)})) return listen.apply(this, args);
-    process.nextTick(() => this.emit('error', Object.assign(new Error('listen EACCES: refused by the test'), { code: 'EACCES' })));
-    return this;
+  const emit = net.Server.prototype.emit;
+  net.Server.prototype.emit = function (event, ...args) {
+    if (event === 'listening' && existsSync(${JSON.stringify(flag)}))
+      throw Object.assign(new Error('listen EACCES: refused by the test'), { code: 'EACCES' });
+    return emit.call(this, event, ...args);
   };
 }
 `,
