@@ -21,7 +21,14 @@ import {
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, LlmscopeError } from '../errors.js';
-import { ClientClosedError, readJsonBody, refuseEncodedJson, sendJson, watchBodyIdle } from '../http/index.js';
+import {
+  ClientClosedError,
+  dropRest,
+  readJsonBody,
+  refuseEncodedJson,
+  sendJson,
+  watchBodyIdle,
+} from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import { BackgroundCalls, isFinishedAnswer, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
@@ -606,7 +613,7 @@ export class GatewayProxy {
       const d = this.d;
       const ct = String(req.headers['content-type'] ?? '');
       if (!/^application\/(.+\+)?json\b/i.test(ct)) {
-        req.resume();
+        dropRest(req, d.config.server.bodyLimit);
         throw new LlmscopeError(
           'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
           `expected content-type application/json, got ${ct ? `"${ct}"` : 'none'}; send the request body as JSON`,

@@ -32,6 +32,7 @@ export {
 export {
   ClientClosedError,
   clientClosed,
+  dropRest,
   readBody,
   readJson,
   readJsonBody,
