@@ -31,6 +31,9 @@ function mainThreadSeconds(pid) {
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
+// --no-profile: no CPU profile round (with --workers N ≥ 2 its SIGUSR2 also reaches the recorder, where it starts a
+// rolling restart of the workers).
+const noProfile = process.argv.includes('--no-profile');
 // --compare DIR: also run the llmscope built in DIR (a checkout of an earlier commit, after `npm run build` there),
 // as a fourth target interleaved with the others, so a change's cost is measured side by side in one run.
 const compareAt = process.argv.indexOf('--compare');
@@ -143,6 +146,8 @@ if (compareDir) {
       String(port),
       '--upstream',
       `http://127.0.0.1:${simPort}/v1`,
+      // Like with like: the earlier build with as many workers.
+      ...(workers !== null ? ['--workers', String(workers)] : []),
     ],
     /serving on/,
     { LLMSCOPE_STORAGE_URL: `sqlite:${join(dir, 'before.db')}` },
@@ -399,7 +404,7 @@ try {
       '',
     );
     process.stderr.write(`${kind}: CPU profile of llmscope at concurrency ${CONCURRENCY}...\n`);
-    const prof = await profileRound(stream);
+    const prof = noProfile ? null : await profileRound(stream);
     if (prof && prof.requests > 0)
       report.push(
         `Where llmscope's CPU goes (${kind}): a V8 CPU profile of one more ${ROUND_MS / 1000} s round at c=${CONCURRENCY} (${prof.requests} calls; ${prof.processes > 1 ? `${prof.processes} processes' profiles added up; ` : ''}each sample charged to the first llmscope or library frame on its stack). The bare proxy needs ${tp['bare proxy'].cpuUs?.toFixed(0) ?? '–'} µs per request in all.`,
