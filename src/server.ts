@@ -27,6 +27,7 @@ import {
   createListener,
   findUiRoot,
   hashToken,
+  internalErrorId,
   loadStaticSite,
   OidcClient,
   type ReadinessProbe,
@@ -54,7 +55,6 @@ import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
-import { uuidv7 } from './telemetry/ids.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
@@ -174,18 +174,6 @@ export function redactorOf(config: Config, metrics: Metrics): Redactor {
     patterns: config.privacy.patterns,
     onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
   });
-}
-
-/**
- * The id an internal error's answer and its log line share: the call's x-request-id where it has one, else a new
- * UUIDv7 sent as x-request-id (the 500 says "the details are in its log under this request_id"; /api answers had none).
- */
-function internalErrorId(res: ServerResponse): string {
-  const had = res.getHeader('x-request-id');
-  if (typeof had === 'string') return had;
-  const id = uuidv7();
-  if (!res.headersSent) res.setHeader('x-request-id', id);
-  return id;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {

@@ -24,7 +24,7 @@ import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gate
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { clientClosed, createListener, sendError } from '../http/index.js';
+import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
 import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
@@ -577,7 +577,7 @@ export async function startWorker(
       handle(req, res).catch((err) => {
         // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
-          logger.error({ event: 'http_error', err }, 'request failed');
+          logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
         if (res.headersSent) res.destroy();
         else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);

@@ -44,7 +44,7 @@ export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { principalWire, registerMeRoute } from './me.js';
 export { sendMetrics } from './metrics.js';
 export { issuerAllowed, OidcClient, type OidcGroupRule, type OidcSettings } from './oidc.js';
-export { sendError, sendJson } from './reply.js';
+export { internalErrorId, sendError, sendJson } from './reply.js';
 export { type Handler, type HttpContext, type RouteMatch, Router } from './router.js';
 export {
   LocalSessionRevocations,
