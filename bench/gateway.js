@@ -31,8 +31,8 @@ function mainThreadSeconds(pid) {
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
-// --no-profile: no CPU profile round (with --workers N ≥ 2 its SIGUSR2 also reaches the recorder, where it starts a
-// rolling restart of the workers).
+// --no-profile: no CPU profile round (bench/profile-hook.cjs: SIGWINCH starts and stops it in every llmscope process;
+// SIGUSR2 would be serve's rolling restart of its workers).
 const noProfile = process.argv.includes('--no-profile');
 // --compare DIR: also run the llmscope built in DIR (a checkout of an earlier commit, after `npm run build` there),
 // as a fourth target interleaved with the others, so a change's cost is measured side by side in one run.
@@ -273,7 +273,7 @@ async function profileRound(stream) {
   const round = ++profiles;
   // Every llmscope process: with --workers, the recorder and each worker (each writes its own profile).
   const pids = processTree(scope.pid);
-  for (const pid of pids) process.kill(pid, 'SIGUSR2');
+  for (const pid of pids) process.kill(pid, 'SIGWINCH');
   await new Promise((r) => setTimeout(r, 100));
   const main0 = mainThreadSeconds(scope.pid);
   const { summary } = await runLoad({
@@ -284,7 +284,7 @@ async function profileRound(stream) {
     stream,
   });
   const main1 = mainThreadSeconds(scope.pid);
-  for (const pid of pids) process.kill(pid, 'SIGUSR2');
+  for (const pid of pids) process.kill(pid, 'SIGWINCH');
   const files = pids.map((pid) => `${PROFILE}.${round}.${pid}.cpuprofile`);
   for (let i = 0; i < 200 && !files.every((f) => existsSync(`${f}.done`)); i++)
     await new Promise((r) => setTimeout(r, 50));

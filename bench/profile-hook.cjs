@@ -1,5 +1,5 @@
-// Preloaded into llmscope by bench/gateway.js (`node --require`, inherited by `serve --workers` processes): SIGUSR2
-// starts V8's CPU profiler, the next SIGUSR2 stops it and writes the profile to
+// Preloaded into llmscope by bench/gateway.js (`node --require`, inherited by `serve --workers` processes): SIGWINCH
+// starts V8's CPU profiler, the next SIGWINCH stops it and writes the profile to
 // $LLMSCOPE_BENCH_PROFILE.<round>.<pid>.cpuprofile (then a `.done` file beside it), so the bench profiles exactly the
 // load it drives and nothing of startup.
 const { Session } = require('node:inspector');
@@ -11,7 +11,9 @@ if (out) {
   session.connect();
   let running = false;
   let n = 0;
-  process.on('SIGUSR2', () => {
+  // SIGWINCH, not SIGUSR2: serve takes SIGUSR2 as a rolling restart of its workers (and SIGUSR1 is node's inspector);
+  // SIGWINCH's default is to be ignored, so a process that has not loaded this hook yet is not hurt by it.
+  process.on('SIGWINCH', () => {
     if (!running) {
       running = true;
       session.post('Profiler.enable', () =>
