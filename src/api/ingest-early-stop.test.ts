@@ -2,10 +2,9 @@
 // at its 10,001st record with the 400 the whole body gets, without parsing or waiting for the rest; the rest of the
 // body is then dropped, at most the body limit more and with no long gap, or the connection is closed.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { until } from '../../test/e2e/helpers.js';
+import { rawConnection, until } from '../../test/e2e/helpers.js';
 import { Recorder } from '../calls/index.js';
 import { renderError } from '../errors.js';
 import { BODY_IDLE } from '../http/body.js';
@@ -49,17 +48,6 @@ async function serve(limit: number, idleMs?: number): Promise<number> {
   });
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
   return (server.address() as { port: number }).port;
-}
-
-/** A raw connection, with what it has received and whether it is closed. */
-function raw(port: number): { socket: Socket; got: () => string; closed: () => boolean } {
-  const socket = connect(port, '127.0.0.1');
-  let got = '';
-  let closed = false;
-  socket.on('data', (c) => (got += c.toString('latin1')));
-  socket.on('error', () => {});
-  socket.on('close', () => (closed = true));
-  return { socket, got: () => got, closed: () => closed };
 }
 
 /** The answer in `text` once whole (head and a content-length body), else null. */
@@ -112,7 +100,7 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
   it('without the rest of the body: a batch whose tail never comes gets its 400', async () => {
     const port = await serve(64 << 20);
     const text = JSON.stringify({ calls: Array.from({ length: 300_000 }, (_, i) => record(i)) });
-    const c = raw(port);
+    const c = rawConnection(port);
     c.socket.write(
       `POST /api/ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${text.length}\r\n\r\n`,
     );
@@ -128,7 +116,7 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
   it('the rest is dropped at most the body limit more: a chunked body going on past it has its connection closed', async () => {
     const limit = 4 << 20;
     const port = await serve(limit);
-    const c = raw(port);
+    const c = rawConnection(port);
     c.socket.write(
       'POST /api/ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
     );
@@ -151,7 +139,7 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
     const limit = 2 << 20;
     const port = await serve(limit);
     for (const declared of [true, false]) {
-      const c = raw(port);
+      const c = rawConnection(port);
       c.socket.write(
         `POST /api/ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${declared ? 'content-length: 1000000000000' : 'transfer-encoding: chunked'}\r\n\r\n`,
       );
@@ -172,7 +160,7 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
 
   it('the rest that stops coming has its connection closed after the body idle timeout', async () => {
     const port = await serve(64 << 20, 300);
-    const c = raw(port);
+    const c = rawConnection(port);
     const text = JSON.stringify(Array.from({ length: 30_000 }, (_, i) => record(i)));
     c.socket.write(
       `POST /api/ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${text.length}\r\n\r\n`,
@@ -185,7 +173,7 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
 
   it('a rest that comes whole leaves the connection open for the next request', async () => {
     const port = await serve(64 << 20, 60_000);
-    const c = raw(port);
+    const c = rawConnection(port);
     const text = JSON.stringify(Array.from({ length: 30_000 }, (_, i) => record(i)));
     const post = (body: string) =>
       c.socket.write(

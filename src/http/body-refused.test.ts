@@ -2,9 +2,8 @@
 // and dropped at most the body limit more (1 MiB at least), then the connection is closed after the answer; a small
 // such body is dropped whole and its connection takes the next request.
 import { createServer, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '../../test/e2e/helpers.js';
+import { rawConnection, statusesIn, until } from '../../test/e2e/helpers.js';
 import { renderError } from '../errors.js';
 import { readJson } from './body.js';
 
@@ -28,18 +27,6 @@ async function serve(limit: number): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-function raw(port: number): { socket: Socket; got: () => string; closed: () => boolean } {
-  const socket = connect(port, '127.0.0.1');
-  let got = '';
-  let closed = false;
-  socket.on('data', (c) => (got += c.toString('latin1')));
-  socket.on('error', () => {});
-  socket.on('close', () => (closed = true));
-  return { socket, got: () => got, closed: () => closed };
-}
-
-const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
-
 const refusals = [
   ['a content type other than JSON', 'content-type: text/plain'],
   ['a content-encoding', 'content-type: application/json\r\ncontent-encoding: gzip'],
@@ -51,7 +38,7 @@ describe('a JSON body refused before it is read (415)', () => {
       const limit = 2 << 20;
       const port = await serve(limit);
       for (const declared of [true, false]) {
-        const c = raw(port);
+        const c = rawConnection(port);
         c.socket.write(
           `POST /x HTTP/1.1\r\nhost: x\r\n${headers}\r\n${declared ? 'content-length: 1000000000000' : 'transfer-encoding: chunked'}\r\n\r\n`,
         );
@@ -64,7 +51,7 @@ describe('a JSON body refused before it is read (415)', () => {
           sent += more.length;
         }
         await until(() => c.closed());
-        expect(statuses(c.got())).toEqual([415]);
+        expect(statusesIn(c.got())).toEqual([415]);
         // (what was sent includes what the sockets' buffers held)
         expect(sent).toBeLessThan(16 * limit);
       }
@@ -72,13 +59,13 @@ describe('a JSON body refused before it is read (415)', () => {
 
   it('a small refused body is dropped whole and its connection takes the next request', async () => {
     const port = await serve(2 << 20);
-    const c = raw(port);
+    const c = rawConnection(port);
     const body = 'y'.repeat(5000);
     for (const [, headers] of refusals)
       c.socket.write(`POST /x HTTP/1.1\r\nhost: x\r\n${headers}\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
     c.socket.write('POST /x HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
-    await until(() => statuses(c.got()).length === 3);
-    expect(statuses(c.got())).toEqual([415, 415, 200]);
+    await until(() => statusesIn(c.got()).length === 3);
+    expect(statusesIn(c.got())).toEqual([415, 415, 200]);
     expect(c.closed()).toBe(false);
     c.socket.destroy();
   });

@@ -3,12 +3,11 @@
 // dropRest). Before, the gateway read and dropped such a body for as long as it kept coming. A small refused body is
 // dropped whole and its connection takes the next call.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
+import { killServe, rawConnection, type ServeProcess, startServeProcess, statusesIn, until } from './helpers.js';
 
 let sim: Simulator;
 let serve: ServeProcess;
@@ -36,23 +35,10 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function raw(): { socket: Socket; got: () => string; closed: () => boolean } {
-  const u = new URL(serve.base);
-  const socket = connect(Number(u.port), u.hostname);
-  let got = '';
-  let closed = false;
-  socket.on('data', (c) => (got += c.toString('latin1')));
-  socket.on('error', () => {});
-  socket.on('close', () => (closed = true));
-  return { socket, got: () => got, closed: () => closed };
-}
-
-const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
-
 describe('a gateway call refused for its content type (415)', () => {
   it('has the rest of a body that keeps coming past the limit dropped, then its connection closed', async () => {
     for (const declared of [true, false]) {
-      const c = raw();
+      const c = rawConnection(Number(new URL(serve.base).port));
       c.socket.write(
         `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\n${declared ? 'content-length: 1000000000000' : 'transfer-encoding: chunked'}\r\n\r\n`,
       );
@@ -64,14 +50,14 @@ describe('a gateway call refused for its content type (415)', () => {
         sent += more.length;
       }
       await until(() => c.closed());
-      expect(statuses(c.got())).toEqual([415]);
+      expect(statusesIn(c.got())).toEqual([415]);
       expect(c.got()).toContain('expected content-type application/json');
       expect(sent).toBeLessThan(16 * LIMIT);
     }
   });
 
   it('has a small refused body dropped whole, and its connection takes the next call', async () => {
-    const c = raw();
+    const c = rawConnection(Number(new URL(serve.base).port));
     const body = 'y'.repeat(5000);
     c.socket.write(
       `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
@@ -80,8 +66,8 @@ describe('a gateway call refused for its content type (415)', () => {
     c.socket.write(
       `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${call.length}\r\n\r\n${call}`,
     );
-    await until(() => statuses(c.got()).length === 2);
-    expect(statuses(c.got())).toEqual([415, 200]);
+    await until(() => statusesIn(c.got()).length === 2);
+    expect(statusesIn(c.got())).toEqual([415, 200]);
     expect(c.closed()).toBe(false);
     c.socket.destroy();
   });

@@ -2,6 +2,7 @@
 // finished calls, and the official OpenAI client pointed at either.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -274,3 +275,18 @@ export function selfSignedCert(prefix: string): { dir: string; cert: string; key
   );
   return { dir, cert, key };
 }
+
+/** A raw HTTP/1.1 connection to 127.0.0.1:`port`, with what it has received (latin1) and whether it is closed. */
+export function rawConnection(port: number): { socket: Socket; got: () => string; closed: () => boolean } {
+  const socket = connect(port, '127.0.0.1');
+  let got = '';
+  let closed = false;
+  socket.on('data', (c) => (got += c.toString('latin1')));
+  socket.on('error', () => {});
+  socket.on('close', () => (closed = true));
+  return { socket, got: () => got, closed: () => closed };
+}
+
+/** The statuses of the HTTP/1.1 answers in what a raw connection received, in order. */
+export const statusesIn = (text: string): number[] =>
+  [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
