@@ -5,25 +5,16 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { type App, createApp } from '../../src/server.js';
-import { configOf } from './helpers.js';
+import { type Stack, startStack } from './helpers.js';
 
 describe('bill and cost item amounts', () => {
-  let app: App;
+  let stack: Stack;
   let base: string;
   beforeAll(async () => {
-    app = await createApp(
-      configOf({
-        server: { host: '127.0.0.1', port: 0 },
-        storage: { url: 'sqlite::memory:' },
-        telemetry: { logLevel: 'silent' },
-        gpu: { collector: 'none' },
-      }),
-      { modules: [createCostModule] },
-    );
-    base = await app.listen();
+    stack = await startStack({ config: { gpu: { collector: 'none' } }, app: { modules: [createCostModule] } });
+    base = stack.base;
   });
-  afterAll(() => app.close());
+  afterAll(() => stack.close());
 
   const post = async (path: string, body: string) => {
     const r = await request(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body });

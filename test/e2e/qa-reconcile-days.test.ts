@@ -11,8 +11,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileCommand } from '../../src/cli/reconcile.js';
 import { createCostModule, SqliteSpendStore } from '../../src/cost/index.js';
-import { type App, createApp } from '../../src/server.js';
-import { configOf } from './helpers.js';
+import { type Stack, startStack } from './helpers.js';
 
 const BILL = 'date,provider,model,amount_usd\n2025-06-01,mistral,mistral-large-latest,12.40\n';
 
@@ -20,7 +19,7 @@ describe('reconcile: the day range', () => {
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-reconcile-'));
   const billFile = join(dir, 'bill.csv');
   const configFile = join(dir, 'llmscope.yaml');
-  let app: App;
+  let stack: Stack;
   let base: string;
 
   beforeAll(async () => {
@@ -29,18 +28,10 @@ describe('reconcile: the day range', () => {
     const db = new Database(join(dir, 'data.db')); // a store with its spend tables, as serve leaves one
     new SqliteSpendStore(db);
     db.close();
-    app = await createApp(
-      configOf({
-        server: { host: '127.0.0.1', port: 0 },
-        storage: { url: 'sqlite::memory:' },
-        telemetry: { logLevel: 'silent' },
-        gpu: { collector: 'none' },
-      }),
-      { modules: [createCostModule] },
-    );
-    base = await app.listen();
+    stack = await startStack({ config: { gpu: { collector: 'none' } }, app: { modules: [createCostModule] } });
+    base = stack.base;
   });
-  afterAll(() => app.close());
+  afterAll(() => stack.close());
 
   it('the command names --from or --to for a day not on the calendar and for a reversed range', async () => {
     const run = (from: string, to?: string) =>
