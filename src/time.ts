@@ -47,6 +47,11 @@ const EPOCH_MS = /^\d{1,16}$/;
 const isoDateTime = z.iso.datetime({ offset: true });
 const isoDate = z.iso.date();
 export const MAX_TIME_MS = 8.64e15; // the largest time a JS Date can hold
+/** Whether epoch ms `t` is a time a JS Date can hold (a stored row may carry one it cannot: listed as null, not a 500). */
+export const isDateTime = (t: number): boolean => Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS;
+/** ISO 8601 of epoch ms, or null for no time or one no Date can hold. */
+export const isoOrNull = (t: number | null): string | null =>
+  t === null || !isDateTime(t) ? null : new Date(t).toISOString();
 /** The latest time an ISO 8601 date-time with a four-digit year names (9999-12-31T23:59:59.999Z), in epoch ms. */
 export const MAX_ISO_MS = 253_402_300_799_999;
 

@@ -5,7 +5,7 @@ import type { Audit } from '../audit/index.js';
 import { LlmscopeError } from '../errors.js';
 import { fromZod, parseQuery, type Router, readJson, sendJson } from '../http/index.js';
 import { callInScope } from '../store/index.js';
-import { MAX_TIME_MS, timeParamSchema } from '../time.js';
+import { isDateTime, isoOrNull, MAX_TIME_MS, timeParamSchema } from '../time.js';
 import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
@@ -15,8 +15,7 @@ import type { ActiveAlert, AlertEvent } from './state/types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 /** A silence's time as ISO 8601; null for one no Date can hold (stored before 27e3cca refused them) or none. */
-const validTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS;
-const silenceIso = (t: number) => (validTime(t) ? iso(t) : null);
+const silenceIso = isoOrNull;
 const time = z.union([
   z.number().int().nonnegative(),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
@@ -157,7 +156,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
     // a stored silence with a time no Date can hold is listed with that time null, not a 500 for the whole list
     for (const s of list) {
       const bad = (['startsAt', 'endsAt', 'createdAt', 'updatedAt'] as const).filter(
-        (f) => !validTime(s[f]) && !(f === 'endsAt' && s.source === 'config'),
+        (f) => !isDateTime(s[f]) && !(f === 'endsAt' && s.source === 'config'),
       );
       if (bad.length)
         service.logger?.warn(

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
-import { DURATION_PATTERN, durationMs, MAX_TIME_MS } from '../time.js';
+import { DURATION_PATTERN, durationMs, isDateTime, isoOrNull, MAX_TIME_MS } from '../time.js';
 import type { KeyConfig } from './config.js';
 import { hashKey, newKey, prefixOf } from './keys.js';
 import { ATTRIBUTION_HEADERS, KeyConflictError, type KeyStore, type StoredKey } from './storage/keys-types.js';
@@ -154,8 +154,7 @@ export async function rotateKey(
 }
 
 /** ISO 8601, or null for no time or one no Date can hold (a row stored before such expiries were refused). */
-const iso = (t: number | null): string | null => (t === null || !validTime(t) ? null : new Date(t).toISOString());
-const validTime = (t: number): boolean => Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS;
+const iso = isoOrNull;
 
 /** The dates of a stored key that no Date can hold (listed as null): empty for every key but a corrupt row. */
 export function badDatesOf(k: StoredKey): string[] {
@@ -166,7 +165,7 @@ export function badDatesOf(k: StoredKey): string[] {
     ['revoked_at', k.revokedAt],
     ['rotated_at', k.rotatedAt],
   ] as const)
-    if (t !== null && !validTime(t)) out.push(f);
+    if (t !== null && !isDateTime(t)) out.push(f);
   return out;
 }
 
