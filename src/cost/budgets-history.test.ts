@@ -56,7 +56,7 @@ describe('jsonChars', () => {
     for (let i = 0; i < 2000; i++) {
       // JSON.parse makes what a request holds (own "__proto__" keys included)
       const v = JSON.parse(JSON.stringify(value(r, 0)) ?? 'null');
-      const n = jsonChars(v, 0);
+      const n = jsonChars(v);
       expect(n).toBe(JSON.stringify(plain(v)).length);
       expect(n).toBeLessThanOrEqual(JSON.stringify(v).length);
     }
@@ -75,7 +75,21 @@ describe('jsonChars', () => {
       deep,
       { deep },
     ])
-      expect(jsonChars(v, 0)).toBe(JSON.stringify(v).length);
+      expect(jsonChars(v)).toBe(JSON.stringify(v).length);
+  });
+
+  it('counts a value nested past 64 deep as a shallow one (escapes as one character), and throws on one that contains itself', () => {
+    const r = rng(12);
+    for (let i = 0; i < 50; i++) {
+      let v = JSON.parse(JSON.stringify({ s: 'line\nbreak "quoted" \\', v: value(r, 0) }));
+      for (let d = 0; d < 100; d++) v = d % 2 ? [v, 'tab\there'] : { [`k"${d}`]: v };
+      // (before, what lay past 64 deep was JSON.stringify's length, escapes counted twice)
+      expect(jsonChars(v)).toBe(JSON.stringify(plain(v)).length);
+    }
+    const loop: unknown[] = [1];
+    loop.push({ loop });
+    expect(() => jsonChars(loop)).toThrow(TypeError);
+    expect(() => jsonChars({ a: [loop] })).toThrow(TypeError);
   });
 });
 
@@ -134,6 +148,6 @@ describe('the estimate of a tool-call history', () => {
       ...large.responses.input.filter((i) => i.type !== 'function_call'), // (its arguments are in the prompt text)
       ...large.gemini.contents.flatMap((c): unknown[] => c.parts),
     ];
-    for (const p of parts) expect(jsonChars(p, 0)).toBe(JSON.stringify(p).length);
+    for (const p of parts) expect(jsonChars(p)).toBe(JSON.stringify(p).length);
   });
 });

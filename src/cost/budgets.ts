@@ -259,99 +259,124 @@ function partTokens(part: unknown): number {
     if (Array.isArray(p.content)) for (const c of p.content) n += partTokens(c);
     return n;
   }
-  return Math.ceil(jsonChars(p, 0) / 3);
+  return Math.ceil(jsonChars(p) / 3);
 }
 
-/** Nesting past which jsonChars hands a value to JSON.stringify (which does what it does with a deep value). */
-const JSON_CHARS_MAX_DEPTH = 64;
-
 /**
- * The characters of `v` written as JSON, but for its strings' escapes: JSON.stringify's length, less one for each
+ * The characters of `root` written as JSON, but for its strings' escapes: JSON.stringify's length, less one for each
  * `"`, `\\` and control character in a string (five for the rarer \u00XX); a string counts its length and quotes.
  * Each call of an agent sends its whole history again (tool calls' inputs, tool results, thinking, reasoning items),
  * and serializing every such part made a string as long as that history on every call, scanning each character:
- * this reads each value once, each string's length without its characters, and makes nothing. (A newline the model
- * reads as one character JSON writes as two: the estimate stays chars / 3.) Values JSON.parse does not make (a
- * class's object, one with toJSON) and values nested past JSON_CHARS_MAX_DEPTH go to JSON.stringify.
+ * this reads each value once, each string's length without its characters, and makes no string. (A newline the model
+ * reads as one character JSON writes as two: the estimate stays chars / 3.) It walks an explicit stack, not the call
+ * stack, so a value nested however deep (JSON.parse takes [[[...]]] 50,000 deep) is counted the same way. Values
+ * JSON.parse does not make (a class's object, one with toJSON) go to JSON.stringify; `plain` (JSON.stringify's own
+ * stack was too short for one) counts them as plain objects instead. A value that contains itself (no JSON body does)
+ * throws JSON.stringify's TypeError, found once the walk is deeper than CYCLE_CHECK_DEPTH.
  */
-export function jsonChars(v: unknown, depth: number): number {
-  switch (typeof v) {
-    case 'string':
-      return v.length + 2;
-    case 'number':
-      return Number.isFinite(v) ? String(v).length : 4;
-    case 'boolean':
-      return v ? 4 : 5;
-    case 'object':
-      break;
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return 0;
-    default:
-      return stringifiedLength(v);
-  }
-  if (v === null) return 4;
-  if (depth > JSON_CHARS_MAX_DEPTH) return stringifiedLength(v);
-  if (Array.isArray(v)) {
-    let n = v.length > 0 ? v.length + 1 : 2; // brackets and commas
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      n += x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 4 : jsonChars(x, depth + 1);
+export function jsonChars(root: unknown, plain = false): number {
+  if (typeof root === 'undefined' || typeof root === 'function' || typeof root === 'symbol') return 0;
+  let n = 0;
+  const stack: unknown[] = [root];
+  const depths: number[] = [0];
+  let checked = false;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop() as number;
+    switch (typeof v) {
+      case 'string':
+        n += v.length + 2;
+        continue;
+      case 'number':
+        n += Number.isFinite(v) ? String(v).length : 4;
+        continue;
+      case 'boolean':
+        n += v ? 4 : 5;
+        continue;
+      case 'object':
+        break;
+      default: // a bigint (JSON.stringify throws) or what a caller put in
+        n += stringifiedLength(v);
+        continue;
     }
-    return n;
+    if (v === null) {
+      n += 4;
+      continue;
+    }
+    if (depth > CYCLE_CHECK_DEPTH && !checked) {
+      throwIfCyclic(root);
+      checked = true;
+    }
+    if (Array.isArray(v)) {
+      n += v.length > 0 ? v.length + 1 : 2; // brackets and commas
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol')
+          n += 4; // null
+        else {
+          stack.push(x);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    if (!plain) {
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || typeof (v as Json).toJSON === 'function') {
+        n += stringifiedLength(v);
+        continue;
+      }
+    }
+    let members = 0;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const x = (v as Json)[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      n += k.length + 3; // quotes and colon
+      stack.push(x);
+      depths.push(depth + 1);
+      members++;
+    }
+    n += members > 0 ? members + 1 : 2; // braces and commas
   }
-  const proto = Object.getPrototypeOf(v);
-  if ((proto !== Object.prototype && proto !== null) || typeof (v as Json).toJSON === 'function')
-    return stringifiedLength(v);
-  let n = 2;
-  let members = 0;
-  for (const k in v) {
-    if (!Object.hasOwn(v, k)) continue;
-    const x = (v as Json)[k];
-    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    n += k.length + 3 + jsonChars(x, depth + 1);
-    members++;
+  return n;
+}
+
+/** Nesting past which jsonChars makes sure once that the value does not contain itself (it would never end). */
+const CYCLE_CHECK_DEPTH = 64;
+
+/** Throws JSON.stringify's TypeError if `root` contains itself: a walk keeping the objects on its path. */
+function throwIfCyclic(root: unknown): void {
+  const path = new Set<object>();
+  const stack: unknown[] = [root];
+  const leaving: boolean[] = [false];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (leaving.pop()) {
+      path.delete(v as object);
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (path.has(v)) throw new TypeError('Converting circular structure to JSON');
+    path.add(v);
+    stack.push(v);
+    leaving.push(true);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      stack.push(x);
+      leaving.push(false);
+    }
   }
-  return members > 0 ? n + members - 1 : n;
 }
 
 function stringifiedLength(v: unknown): number {
   try {
     return (JSON.stringify(v) as string | undefined)?.length ?? 0;
   } catch (e) {
-    // Nested deeper than JSON.stringify's stack reaches (JSON.parse takes it: [[[...]]] 5,000 deep answered 500
-    // internal_error with budgets on), or longer than a string: counted without recursion or a string.
-    if (e instanceof RangeError) return deepJsonChars(v);
+    // Nested deeper than JSON.stringify's stack reaches, or longer than a string: counted without recursion or a
+    // string, its objects as plain ones.
+    if (e instanceof RangeError) return jsonChars(v, true);
     throw e;
   }
-}
-
-/** jsonChars of a value JSON.parse made, however deep: a loop over an explicit stack, strings' escapes not counted. */
-function deepJsonChars(root: unknown): number {
-  let n = 0;
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') n += v.length + 2;
-    else if (typeof v === 'number') n += Number.isFinite(v) ? String(v).length : 4;
-    else if (typeof v === 'boolean') n += v ? 4 : 5;
-    else if (v === null || typeof v !== 'object') n += 4;
-    else if (Array.isArray(v)) {
-      n += v.length > 0 ? v.length + 1 : 2;
-      for (let i = 0; i < v.length; i++) stack.push(v[i]);
-    } else {
-      let members = 0;
-      for (const k in v)
-        if (Object.hasOwn(v, k)) {
-          n += k.length + 3;
-          stack.push((v as Json)[k]);
-          members++;
-        }
-      n += members + 1;
-    }
-  }
-  return n;
 }
 
 /**
@@ -452,7 +477,7 @@ export function toolsJsonLength(tools: unknown[]): number {
   try {
     json = JSON.stringify(tools);
   } catch (e) {
-    if (e instanceof RangeError) return deepJsonChars(tools); // too deep for JSON.stringify: not remembered
+    if (e instanceof RangeError) return jsonChars(tools); // too deep for JSON.stringify: not remembered
     throw e;
   }
   if (json.length > TOOL_SET_MAX_CHARS) return json.length;

@@ -11,13 +11,13 @@ describe("budgets' estimate of deeply nested values", () => {
   it('counts a value too deep for JSON.stringify as JSON.stringify would, had it the stack', () => {
     const v = deep(50_000);
     expect(() => JSON.stringify(v)).toThrow(RangeError);
-    expect(jsonChars(v, 0)).toBe(100_001);
+    expect(jsonChars(v)).toBe(100_001);
     expect(toolsJsonLength([{ type: 'function', function: { name: 'f', parameters: { x: v } } }])).toBe(
       JSON.stringify([{ type: 'function', function: { name: 'f', parameters: { x: 0 } } }]).length - 1 + 100_001,
     );
     // an object inside: {"a":[...]} and two members
     const o = JSON.parse(`{"a":${'['.repeat(20_000)}{"b":"xy","c":null}${']'.repeat(20_000)}}`) as unknown;
-    expect(jsonChars(o, 0)).toBe(6 + 40_000 + '{"b":"xy","c":null}'.length);
+    expect(jsonChars(o)).toBe(6 + 40_000 + '{"b":"xy","c":null}'.length);
   });
 
   it('estimates chat tools, an Anthropic tool_use and a Responses tool output nested 20,000 deep', () => {
