@@ -118,4 +118,31 @@ describe('openai-responses adapter', () => {
     expect(text).toBe('shell\n{"cmd":"ls"}\nx.ts\napply_patch\n*** Begin Patch\nDone\n');
     expect(ranges).toEqual([0, 19, 24, 52]);
   });
+
+  it('a tool the API ran itself (web search, file search, code interpreter, MCP) is no tool call for the client', () => {
+    const answer = { type: 'message', content: [{ type: 'output_text', text: 'It is sunny.' }] };
+    for (const hosted of [
+      'web_search_call',
+      'file_search_call',
+      'code_interpreter_call',
+      'image_generation_call',
+      'mcp_call',
+    ])
+      expect(
+        responseInfo({ status: 'completed', output: [{ type: hosted, id: 'x', status: 'completed' }, answer] })
+          .finishReason,
+        hosted,
+      ).toBe('stop');
+    // the tools the client runs: the response waits for their output
+    for (const client of ['function_call', 'custom_tool_call', 'computer_call', 'local_shell_call', 'shell_call'])
+      expect(responseInfo({ status: 'completed', output: [{ type: client, call_id: 'c' }] }).finishReason, client).toBe(
+        'tool_calls',
+      );
+    // and so in a stream's response.completed
+    const done = read({
+      type: 'response.completed',
+      response: { status: 'completed', output: [{ type: 'web_search_call', id: 'ws', status: 'completed' }, answer] },
+    });
+    expect(done?.finishReason).toBe('stop');
+  });
 });

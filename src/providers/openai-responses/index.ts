@@ -66,6 +66,20 @@ export function promptText(body: Json, _endpoint: Endpoint, assistant?: number[]
   return s;
 }
 
+/**
+ * Output items of the tools the API runs itself: their results are in the response already, so the answer does not
+ * wait on the client (a response with one and a message is `stop`; a function call, shell or computer call is
+ * `tool_calls`).
+ */
+const HOSTED_CALLS = new Set([
+  'web_search_call',
+  'file_search_call',
+  'code_interpreter_call',
+  'image_generation_call',
+  'mcp_call',
+  'tool_search_call',
+]);
+
 /** What a Response object (the body, or the `response` of a stream's final event) says. */
 export function responseInfo(body: unknown): ResponseInfo {
   const o = obj(body);
@@ -76,7 +90,7 @@ export function responseInfo(body: unknown): ResponseInfo {
   for (const item of Array.isArray(o.output) ? o.output : []) {
     const it = obj(item);
     if (!it) continue;
-    if (it.type === 'function_call' || (typeof it.type === 'string' && it.type.endsWith('_call'))) toolCall = true;
+    if (typeof it.type === 'string' && it.type.endsWith('_call') && !HOSTED_CALLS.has(it.type)) toolCall = true;
     if (it.type !== 'message' || !Array.isArray(it.content)) continue;
     for (const part of it.content) {
       const p = obj(part);
