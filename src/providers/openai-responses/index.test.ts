@@ -79,6 +79,19 @@ describe('openai-responses adapter', () => {
       read({ type: 'response.failed', response: { status: 'failed', error: { code: 'rate_limit_exceeded' } } })?.error,
     ).toBe('rate_limit_exceeded');
     expect(read({ type: 'error', code: 'server_error', message: 'x' })?.error).toBe('server_error');
+    // the API's own error events nest the error (as its HTTP errors do), though its reference shows it flat
+    expect(
+      read({
+        type: 'error',
+        sequence_number: 2,
+        error: {
+          type: 'insufficient_quota',
+          code: 'credit_balance_exhausted',
+          message: 'No credits left.',
+          param: null,
+        },
+      }),
+    ).toMatchObject({ error: 'insufficient_quota', errorMessage: 'No credits left.' });
     expect(responsesStreamReader.read('[DONE')).toBeNull();
   });
 

@@ -231,7 +231,9 @@ export function readParsedEvent(data: string): ChunkInfo | null {
     } else if (type === 'response.failed') out.error = 'response_failed';
   } else if (type === 'error') {
     out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
-    if (typeof o.message === 'string') out.errorMessage = o.message;
+    // Flat as the API reference shows it, or nested under `error` as the API sends it (and its HTTP errors are).
+    const message = typeof o.message === 'string' ? o.message : obj(o.error)?.message;
+    if (typeof message === 'string') out.errorMessage = message;
   }
   return out;
 }
