@@ -1,13 +1,14 @@
 // POST /api/ingest with a large batch: parsed as it arrives, checked, turned into calls and recorded a few
 // milliseconds' worth at a time, with the event loop handed back between turns, so other clients are served
 // meanwhile; the same answers (data and errors) as parsing the batch at once.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type LlmCall, Recorder } from '../calls/index.js';
-import { type LlmscopeError, renderError } from '../errors.js';
+import type { LlmscopeError } from '../errors.js';
 import { parseBody } from '../http/index.js';
 import { Turns } from '../http/json-stream.js';
+import { serveHandler, ticksDuring, turnCounter } from '../http/testing.js';
 import { ingestBodySchema, ingestCalls, parseIngestBody } from './ingest.js';
 import { checkIngestBody, checkIngestBodyInTurns } from './ingest-check.js';
 
@@ -104,90 +105,59 @@ describe('parseIngestBody: a large batch parsed in slices gives what one parse g
 describe('ingest: a large batch hands the event loop back between turns', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
+  /** POST /api/ingest (ingestCalls, no id stored before) on a server of its own, recording into `rec`. */
+  const ingestUrl = async (rec: Recorder, bodyLimit: number) => {
+    const s = await serveHandler((req, res) =>
+      ingestCalls(req, res, bodyLimit, rec, { knownIds: async () => new Set() }),
+    );
+    server = s.server;
+    return s.url('/api/ingest');
+  };
+  /** A recorder storing what it records in `stored`, each call counted by `turns` as it is recorded. */
+  const recorderOf = (stored: LlmCall[], turns: ReturnType<typeof turnCounter>) => {
+    const rec = new Recorder({ capacity: 20_000 });
+    rec.addSink({ name: 'store', lossless: true, write: (calls) => void stored.push(...calls) });
+    const record0 = rec.record.bind(rec);
+    rec.record = (c: LlmCall) => {
+      turns.recorded();
+      record0(c);
+    };
+    return rec;
+  };
 
   it('checking 10,000 records lets other work run meanwhile, with the answer checkIngestBody gives', async () => {
     const body = { calls: Array.from({ length: 10_000 }, (_, i) => record(i)) };
-    let ticks = 0;
-    let ticking = true;
-    const tick = () => {
-      ticks++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const got = await checkIngestBodyInTurns(structuredClone(body), new Turns(0));
-    ticking = false;
+    const { value: got, ticks } = await ticksDuring(() => checkIngestBodyInTurns(structuredClone(body), new Turns(0)));
     expect(got).toEqual(checkIngestBody(structuredClone(body)));
     expect(ticks).toBeGreaterThan(100); // a turn every 32 records: ~300
   });
 
   it('recording a batch of 3,000: other work runs before its last call is recorded; every call recorded once', async () => {
-    const rec = new Recorder({ capacity: 20_000 });
     const stored: LlmCall[] = [];
-    rec.addSink({ name: 'store', lossless: true, write: (calls) => void stored.push(...calls) });
-    let recorded = 0;
-    let otherWorkRanAt: number | null = null;
-    const record0 = rec.record.bind(rec);
-    rec.record = (c: LlmCall) => {
-      if (recorded++ === 0)
-        setImmediate(() => {
-          otherWorkRanAt = recorded;
-        });
-      record0(c);
-    };
-    server = createServer((req, res) => {
-      ingestCalls(req, res, 8 << 20, rec, { knownIds: async () => new Set() }).catch((err) => {
-        const r = renderError(err);
-        res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
-        res.end(JSON.stringify(r.body));
-      });
-    });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/ingest`;
+    const turns = turnCounter();
+    const rec = recorderOf(stored, turns);
+    const url = await ingestUrl(rec, 8 << 20);
     const r = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ calls: Array.from({ length: 3000 }, (_, i) => record(i)) }),
     });
+    turns.stop();
     expect(r.status).toBe(202);
     expect(((await r.json()) as { accepted: number }).accepted).toBe(3000);
     // before, all 3,000 were recorded in one turn of the event loop (and enriched in the next, all at once)
-    expect(otherWorkRanAt).not.toBeNull();
-    expect(otherWorkRanAt).toBeLessThanOrEqual(256);
+    expect(turns.otherWorkRanAt).not.toBeNull();
+    expect(turns.otherWorkRanAt).toBeLessThanOrEqual(256);
     await rec.flush();
     expect(new Set(stored.map((c) => c.requestId)).size).toBe(3000);
     expect(stored).toHaveLength(3000);
   });
 
   it('calls holding much text to redact are recorded fewer a turn: at most 128 Ki characters of it', async () => {
-    const rec = new Recorder({ capacity: 20_000 });
     const stored: LlmCall[] = [];
-    rec.addSink({ name: 'store', lossless: true, write: (calls) => void stored.push(...calls) });
-    // what each turn recorded: the count at each turn of the event loop
-    const perTurn: number[] = [];
-    let recorded = 0;
-    let counting = true;
-    const record0 = rec.record.bind(rec);
-    rec.record = (c: LlmCall) => {
-      if (recorded++ === 0) {
-        let last = 0;
-        const tick = () => {
-          perTurn.push(recorded - last);
-          last = recorded;
-          if (counting) setImmediate(tick);
-        };
-        setImmediate(tick);
-      }
-      record0(c);
-    };
-    server = createServer((req, res) => {
-      ingestCalls(req, res, 64 << 20, rec, { knownIds: async () => new Set() }).catch((err) => {
-        const r = renderError(err);
-        res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
-        res.end(JSON.stringify(r.body));
-      });
-    });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/ingest`;
+    const turns = turnCounter();
+    const rec = recorderOf(stored, turns);
+    const url = await ingestUrl(rec, 64 << 20);
     // 20 metadata values of 250 characters and an error message of 2,000 (512 kept): ~5.5 K characters a call
     const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`key-${k}`, `v${k}`.padEnd(250, '.')]));
     const calls = Array.from({ length: 600 }, (_, i) => ({ ...record(i), metadata, error_message: 'e'.repeat(2000) }));
@@ -196,25 +166,17 @@ describe('ingest: a large batch hands the event loop back between turns', () => 
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ calls }),
     });
-    counting = false;
+    turns.stop();
     expect(r.status).toBe(202);
     await rec.flush();
     expect(stored).toHaveLength(600);
     // before, 255 of them were recorded in a turn (and redacted in the next, all at once): ~1.4 M characters
     const perCall = 20 * 250 + 512;
-    expect(Math.max(...perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / perCall) + 1);
+    expect(Math.max(...turns.perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / perCall) + 1);
   });
 
   it('a body over 1 MiB is parsed as it arrives: a break in it is a 400 invalid_json naming its position', async () => {
-    server = createServer((req, res) => {
-      ingestCalls(req, res, 8 << 20, new Recorder(), { knownIds: async () => new Set() }).catch((err) => {
-        const r = renderError(err);
-        res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
-        res.end(JSON.stringify(r.body));
-      });
-    });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/ingest`;
+    const url = await ingestUrl(new Recorder(), 8 << 20);
     const text = JSON.stringify({ calls: Array.from({ length: 9000 }, (_, i) => record(i)) });
     expect(text.length).toBeGreaterThan(1 << 20);
     const at = text.indexOf('"provider"', text.length - 5000);

@@ -1,11 +1,11 @@
 // A large OTLP export (thousands of spans) is parsed, decoded and recorded with the event loop handed back between
 // turns, so other clients are served meanwhile; the same spans and calls as decoding it in one go.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
-import { renderError } from '../errors.js';
 import { Turns } from '../http/json-stream.js';
+import { serveHandler, ticksDuring, turnCounter } from '../http/testing.js';
 import { decodeJson, decodeJsonInTurns } from './json.js';
 import { decodeProtobuf, decodeProtobufInTurns } from './proto.js';
 import { OtlpReceiver } from './receiver.js';
@@ -44,20 +44,6 @@ function exportOf(bytes: boolean): Record<string, unknown> {
       },
     ],
   };
-}
-
-/** How many times other work (a setImmediate callback) ran while `f` ran. */
-async function ticksDuring<T>(f: () => Promise<T>): Promise<{ value: T; ticks: number }> {
-  let ticks = 0;
-  let on = true;
-  const tick = () => {
-    ticks++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const value = await f();
-  on = false;
-  return { value, ticks };
 }
 
 describe('decoding a large export in turns', () => {
@@ -100,93 +86,62 @@ describe('decoding a large export in turns', () => {
 describe('POST /v1/traces with a large export', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
+  /** POST /v1/traces on a server of its own: a receiver recording into `record`, no id stored before. */
+  const tracesUrl = async (record: (c: LlmCall) => void) => {
+    const r = new OtlpReceiver({
+      recorder: { record },
+      store: { knownIds: async () => new Set() },
+      registry: new Registry(),
+      bodyLimit: 16 << 20,
+    });
+    const s = await serveHandler((req, res) => r.handle(req, res));
+    server = s.server;
+    return s.url('/v1/traces');
+  };
 
   for (const format of ['json', 'protobuf'] as const)
     it(`${format}: other work runs before the 256th of its ${N} calls is recorded; each call recorded once`, async () => {
       const recorded: LlmCall[] = [];
-      let otherWorkRanAt: number | null = null;
-      const r = new OtlpReceiver({
-        recorder: {
-          record: (c) => {
-            if (recorded.push(c) === 1)
-              setImmediate(() => {
-                otherWorkRanAt = recorded.length;
-              });
-          },
-        },
-        store: { knownIds: async () => new Set() },
-        registry: new Registry(),
-        bodyLimit: 16 << 20,
+      const turns = turnCounter();
+      const url = await tracesUrl((c) => {
+        recorded.push(c);
+        turns.recorded();
       });
-      server = createServer((req, res) => {
-        r.handle(req, res).catch((err) => {
-          const e = renderError(err);
-          res.writeHead(e.status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(e.body));
-        });
-      });
-      await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
       const body =
         format === 'json' ? JSON.stringify(exportOf(false)) : Buffer.from(encodeExportRequest(exportOf(true)));
-      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`, {
+      const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf' },
         body,
       });
+      turns.stop();
       expect(res.status).toBe(200);
       expect(recorded).toHaveLength(N);
       expect(new Set(recorded.map((c) => c.requestId)).size).toBe(N);
       expect(recorded.reduce((n, c) => n + (c.inputTokens ?? 0), 0)).toBe(N * 100 + (N * (N - 1)) / 2);
       // before, every call of the export was recorded in one turn of the event loop
-      expect(otherWorkRanAt).not.toBeNull();
-      expect(otherWorkRanAt).toBeLessThanOrEqual(256);
+      expect(turns.otherWorkRanAt).not.toBeNull();
+      expect(turns.otherWorkRanAt).toBeLessThanOrEqual(256);
     });
 
   it('calls with much prompt text are recorded fewer a turn: at most 128 Ki characters the privacy enricher scans', async () => {
-    const perTurn: number[] = [];
-    let recorded = 0;
-    let counting = true;
-    const r = new OtlpReceiver({
-      recorder: {
-        record: () => {
-          if (recorded++ === 0) {
-            let last = 0;
-            const tick = () => {
-              perTurn.push(recorded - last);
-              last = recorded;
-              if (counting) setImmediate(tick);
-            };
-            setImmediate(tick);
-          }
-        },
-      },
-      store: { knownIds: async () => new Set() },
-      registry: new Registry(),
-      bodyLimit: 16 << 20,
-    });
-    server = createServer((req, res) => {
-      r.handle(req, res).catch((err) => {
-        const e = renderError(err);
-        res.writeHead(e.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(e.body));
-      });
-    });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const turns = turnCounter();
+    const url = await tracesUrl(() => turns.recorded());
     // 600 spans, each with a prompt of ~8,000 characters (gen_ai.input.messages)
     const messages = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'word '.repeat(1600) }] }]);
     const body = exportOf(false) as { resourceSpans: { scopeSpans: { spans: { attributes: unknown[] }[] }[] }[] };
     const spans = body.resourceSpans[0]?.scopeSpans[0]?.spans.slice(0, 600) ?? [];
     for (const s of spans) s.attributes.push(str('gen_ai.input.messages', messages));
     (body.resourceSpans[0]?.scopeSpans[0] as { spans: unknown[] }).spans = spans;
-    const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`, {
+    const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    counting = false;
+    turns.stop();
     expect(res.status).toBe(200);
-    expect(recorded).toBe(600);
+    expect(turns.count).toBe(600);
     // before, 255 of them were recorded in a turn (and redacted in the next, all at once): ~2 M characters
-    expect(Math.max(...perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / 8000) + 1);
+    expect(Math.max(...turns.perTurn)).toBeLessThanOrEqual(Math.ceil((128 * 1024) / 8000) + 1);
   });
 });
