@@ -57,6 +57,19 @@ describe('Redactor', () => {
     expect(counts).toEqual({});
   });
 
+  it('redacts international numbers written in groups of one or two digits (+33 6 12 34 56 78)', () => {
+    const { r, counts } = counted();
+    const text =
+      'fr +33 6 12 34 56 78, be +32 4 12 34 56 78, uk +44 (0)20 7946 0958, nl +31 6 1234 5678, de +49 171 1234567';
+    expect(r.redact(text)).toBe(
+      'fr [redacted-phone], be [redacted-phone], uk [redacted-phone], nl [redacted-phone], de [redacted-phone]',
+    );
+    expect(counts).toEqual({ phone: 5 });
+    // Short runs after a plus are sums, offsets and versions, not numbers to call.
+    const plain = 'x +1 2 3, UTC +5 30, v +1.2.3, 3 +4 = 7, score +12 34';
+    expect(r.redact(plain)).toBe(plain);
+  });
+
   it('runs configured patterns first, under their own kind', () => {
     const counts: Record<string, number> = {};
     const r = new Redactor({

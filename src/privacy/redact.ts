@@ -83,11 +83,13 @@ const BUILTIN: readonly Rule[] = [
       'g',
     ),
   },
-  // Phone numbers last: by then cards, IBANs and ids are placeholders. International (+CC ...) or NANP shapes.
+  // Phone numbers last: by then cards, IBANs and ids are placeholders. International (+CC ...) or NANP shapes; an
+  // international number in groups of one or two digits (+33 6 12 34 56 78) or with a trunk "(0)" (+44 (0)20 ...)
+  // when it holds at least 8 digits, so a short signed figure (+5 30, +1 2 3) is not taken for one.
   {
     kind: 'phone',
     needs: 'digit',
-    re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,4}){2,5}(?!\d)/g,
+    re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)|(?<![\w+])\+(?=(?:[ .()-]{0,3}\d){8})\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,4}){2,7}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,4}){2,5}(?!\d)/g,
   },
 ];
 
