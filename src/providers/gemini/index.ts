@@ -297,6 +297,14 @@ export function isArrayStream(url: string): boolean {
  */
 const PASS_V1BETA = /^\/v1beta\/models(?:\/([^:]+)(:[A-Za-z]+)?)?$/;
 const PASS_V1 = /^\/v1\/models\/([^:]+)(:countTokens)$/;
+/**
+ * The model list and one model under `/v1` (@google/genai with `apiVersion: 'v1'`): OpenAI's paths too, so Gemini's
+ * only when the request carries Google's key header (`x-goog-api-key`, which its SDK always sends) and not an
+ * Anthropic client's `anthropic-version`.
+ */
+const PASS_V1_MODELS = /^\/v1\/models(?:\/([^:]+))?$/;
+const isGoogleClient = (headers?: IncomingHttpHeaders): boolean =>
+  headers?.['x-goog-api-key'] !== undefined && headers['anthropic-version'] === undefined;
 
 /**
  * The Gemini API's other resources, as @google/genai calls them (caches, files, batches, operations, tuned models, file
@@ -307,10 +315,11 @@ const PASS_PLATFORM =
   /^\/v1beta\/(?:cachedContents|files|batches|operations|tunedModels|fileSearchStores|generatedFiles|corpora)(?:[/:]|$)/;
 const PASS_UPLOAD = /^\/upload\/v1beta\/(?:files|fileSearchStores)(?:[/:]|$)/;
 
-function passThroughPath(path: string): PassThroughMatch | null {
+function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
   if (PASS_PLATFORM.test(path)) return { path: path.slice('/v1beta'.length), model: null, fallback: true };
   if (PASS_UPLOAD.test(path)) return { path, model: null, fallback: true };
-  const m = PASS_V1BETA.exec(path) ?? PASS_V1.exec(path);
+  const m =
+    PASS_V1BETA.exec(path) ?? PASS_V1.exec(path) ?? (isGoogleClient(headers) ? PASS_V1_MODELS.exec(path) : null);
   if (!m) return null;
   let model = m[1] ?? null;
   if (model !== null) {
