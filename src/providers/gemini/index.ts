@@ -5,7 +5,7 @@
 // models.embedContent calls) are calls on the `embeddings` endpoint, as OpenAI's /v1/embeddings are.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
-import { renderError as renderOpenAiError } from '../../errors.js';
+import { LlmscopeError, renderError as renderOpenAiError } from '../../errors.js';
 import {
   type ChunkInfo,
   type Json,
@@ -356,8 +356,26 @@ function requestFacts(url: string): { model: string; stream: boolean } | null {
   } catch {
     /* as sent */
   }
+  // The model goes back into the upstream path (upstreamPath): a `.` or `..` segment there would name another path.
+  if (model.split('/').some((seg) => seg === '.' || seg === '..'))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_MALFORMED_REQUEST',
+      `the model in the path, "${model.slice(0, 256)}", has a "." or ".." segment; name a model, e.g. /v1beta/models/gemini-2.5-flash:generateContent`,
+      { param: 'model' },
+    );
   return { model, stream: m[3] === 'streamGenerateContent' };
 }
+
+/** Characters a path segment takes as they are (RFC 3986 pchar), and `/` between a tuned model's segments. */
+const PATH_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
+
+/** A model as it goes in the upstream path: percent-encoded (UTF-8) where a path needs it, its slashes kept. */
+const modelInPath = (model: string): string =>
+  model.replace(PATH_UNSAFE, (c) => {
+    let out = '';
+    for (const b of Buffer.from(c)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    return out;
+  });
 
 /**
  * A virtual key sent as `?key=lsk_...` (Google's REST examples, curl): moved into `x-goog-api-key` (unless the client
@@ -393,7 +411,7 @@ export const geminiAdapter: ProviderAdapter = {
   upstreamPath(_endpoint, url, model) {
     const q = url.indexOf('?');
     const m = methodPath(q === -1 ? url : url.slice(0, q));
-    return `/models/${model}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
+    return `/models/${modelInPath(model)}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
   },
   injectsStreamUsage: false,
   params(body) {
