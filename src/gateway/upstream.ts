@@ -68,6 +68,20 @@ const DROP_REQUEST = new Set([
   'expect',
 ]);
 
+/**
+ * A Cookie header as it may go upstream: without llmscope's own cookies (`llmscope_session`, `llmscope_csrf`,
+ * `llmscope_oidc`), which a browser on the dashboard's site also sends with gateway calls (a chat page on the same host,
+ * a Realtime WebSocket): a sign-in to llmscope is not the provider's to see. Null when nothing else is left.
+ */
+export function cookieForUpstream(v: string): string | null {
+  if (!v.includes('llmscope_')) return v;
+  const kept = v
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !c.startsWith('llmscope_'));
+  return kept.length ? kept.join('; ') : null;
+}
+
 export function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   up: Upstream,
@@ -83,6 +97,11 @@ export function upstreamHeaders(
       (!opts.forwardClientAuth || up.hasKey)
     )
       continue;
+    if (k === 'cookie') {
+      const c = cookieForUpstream(Array.isArray(v) ? v.join('; ') : v);
+      if (c !== null) out[k] = c;
+      continue;
+    }
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   Object.assign(out, up.extraHeaders);

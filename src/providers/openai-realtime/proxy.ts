@@ -24,7 +24,7 @@ import { LlmscopeError, renderError } from '../../errors.js';
 import { now } from '../../gateway/now.js';
 import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
 import { ModelRouter } from '../../gateway/routing.js';
-import type { Upstream } from '../../gateway/upstream.js';
+import { cookieForUpstream, type Upstream } from '../../gateway/upstream.js';
 import { checkGatewayLoopbackHost } from '../../http/index.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
 import { RealtimeMeter, type RealtimeResponse } from './meter.js';
@@ -278,6 +278,11 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         const v = req.headers[k];
         if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-llmscope-')) continue;
         if ((k === 'authorization' || k === 'x-api-key') && !forwardAuth) continue;
+        if (k === 'cookie') {
+          const c = cookieForUpstream(Array.isArray(v) ? v.join('; ') : v);
+          if (c !== null) out[k] = c;
+          continue;
+        }
         out[k] = Array.isArray(v) ? v.join(', ') : v;
       }
       Object.assign(out, up.extraHeaders, up.auth);
