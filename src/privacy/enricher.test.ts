@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LlmCall } from '../calls/index.js';
-import { privacyEnricher } from './enricher.js';
+import type { LlmCall, SpanRecord } from '../calls/index.js';
+import { privacyEnricher, redactSpan } from './enricher.js';
 import { Redactor } from './redact.js';
 
 describe('privacyEnricher', () => {
@@ -41,5 +41,17 @@ describe('privacyEnricher', () => {
       'app.route': '/chat',
     });
     expect(call.spans[0]?.events[0]?.attributes).toEqual({ 'exception.message': 'bad card [redacted-card]' });
+  });
+
+  it('redacts the names of spans and of their events (an app names a span after its request: GET /users/<email>)', () => {
+    const span = {
+      name: 'GET /users/kim@example.com',
+      attributes: { 'tool.arg': 'lee@example.com' },
+      events: [{ name: 'retry for 192.168.1.20', time: 1 }, { name: 'exception' }],
+    } as unknown as SpanRecord;
+    redactSpan(new Redactor(), span);
+    expect(span.name).toBe('GET /users/[redacted-email]');
+    expect(span.attributes).toEqual({ 'tool.arg': '[redacted-email]' });
+    expect(span.events.map((e) => e.name)).toEqual(['retry for [redacted-ip]', 'exception']);
   });
 });

@@ -11,10 +11,17 @@ function redactAttributes(r: Redactor, attrs: Record<string, unknown>): void {
   }
 }
 
-/** Redacts a span's string attributes and its events' in place (spans an instrumented app sent over OTLP). */
+/**
+ * Redacts a span's name, its string attributes and its events' names and attributes in place (spans an instrumented
+ * app sent over OTLP: an app may name a span after its request, `GET /users/<email>`).
+ */
 export function redactSpan(r: Redactor, span: SpanRecord): void {
+  span.name = r.redact(span.name);
   redactAttributes(r, span.attributes);
-  for (const e of span.events) if (e.attributes) redactAttributes(r, e.attributes);
+  for (const e of span.events) {
+    e.name = r.redact(e.name);
+    if (e.attributes) redactAttributes(r, e.attributes);
+  }
 }
 
 export function privacyEnricher(redactor: Redactor): Enricher {
