@@ -51,6 +51,18 @@ export function usageOf(u: unknown): Usage | null {
   };
 }
 
+/**
+ * A stream chunk's usage: Google reports `candidatesTokenCount` on the last chunk only (the ones before carry the
+ * prompt's and the total's counts, and the thoughts' while it thinks), so before the chunk that finishes the stream
+ * (a finishReason, a blocked prompt) a usage without it does not know the output: null, and a stream cancelled then
+ * has its streamed output counted with the tokenizer.
+ */
+function streamUsage(u: unknown, finishReason: string | null): Usage | null {
+  const usage = usageOf(u);
+  if (usage && finishReason === null && num(obj(u)?.candidatesTokenCount) === null) usage.outputTokens = null;
+  return usage;
+}
+
 function partsText(content: unknown): string {
   const parts = obj(content)?.parts;
   if (!Array.isArray(parts)) return '';
@@ -91,8 +103,8 @@ export function promptText(body: Json, endpoint: Endpoint, assistant?: number[])
   return s;
 }
 
-/** What one GenerateContentResponse (a body, or a stream chunk) says. */
-function chunkOf(body: unknown): ChunkInfo {
+/** What one GenerateContentResponse (a body, or a stream chunk: `stream`) says. */
+function chunkOf(body: unknown, stream = false): ChunkInfo {
   const o = obj(body);
   const info: ChunkInfo = {
     text: '',
@@ -127,6 +139,7 @@ function chunkOf(body: unknown): ChunkInfo {
     info.refusal = blocked;
     info.finishReason ??= blocked;
   }
+  if (stream) info.usage = streamUsage(o.usageMetadata, info.finishReason);
   return info;
 }
 
@@ -215,7 +228,7 @@ export function fastGeminiChunk(data: string): ChunkInfo | null {
       } catch {
         return null;
       }
-      info.usage = usageOf(u);
+      info.usage = streamUsage(u, info.finishReason);
       at = close;
       continue;
     }
@@ -234,7 +247,7 @@ export function readParsedChunk(data: string): ChunkInfo | null {
   } catch {
     return null;
   }
-  const info = chunkOf(parsed);
+  const info = chunkOf(parsed, true);
   const e = obj(obj(parsed)?.error);
   if (e) {
     info.error = typeof e.status === 'string' ? e.status : 'error';
