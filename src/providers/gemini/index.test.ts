@@ -200,4 +200,21 @@ describe('errorTypeOf', () => {
     expect(errorTypeOf([e])).toBe('RESOURCE_EXHAUSTED');
     expect(errorTypeOf([])).toBeNull();
   });
+
+  it("a stream chunk's usage before the last: output unknown without candidatesTokenCount, thoughts kept", () => {
+    const text = (usage: object, finish?: string) =>
+      `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"}${finish ? `,"finishReason":"${finish}"` : ''},"index":0}],"usageMetadata":${JSON.stringify(usage)},"modelVersion":"gemini-2.5-flash"}`;
+    const early = text({ promptTokenCount: 8, totalTokenCount: 8 });
+    for (const read of [fastGeminiChunk, readParsedChunk, (d: string) => geminiStreamReader.read(d)])
+      expect(read(early)?.usage).toMatchObject({ inputTokens: 8, outputTokens: null });
+    // thinking reported so far is billed output, kept
+    expect(readParsedChunk(text({ promptTokenCount: 8, thoughtsTokenCount: 30 }))?.usage?.outputTokens).toBe(30);
+    // the chunk that finishes the stream says the output, 0 when it leaves the count out (nothing generated)
+    expect(readParsedChunk(text({ promptTokenCount: 8, totalTokenCount: 8 }, 'STOP'))?.usage?.outputTokens).toBe(0);
+    expect(fastGeminiChunk(text({ promptTokenCount: 8, candidatesTokenCount: 3 }, 'STOP'))?.usage?.outputTokens).toBe(
+      3,
+    );
+    // a whole body is read as before
+    expect(responseInfo({ usageMetadata: { promptTokenCount: 8, totalTokenCount: 8 } }).usage?.outputTokens).toBe(0);
+  });
 });

@@ -55,11 +55,13 @@ export function usageOf(u: unknown): Usage | null {
  * A stream chunk's usage: Google reports `candidatesTokenCount` on the last chunk only (the ones before carry the
  * prompt's and the total's counts, and the thoughts' while it thinks), so before the chunk that finishes the stream
  * (a finishReason, a blocked prompt) a usage without it does not know the output: null, and a stream cancelled then
- * has its streamed output counted with the tokenizer.
+ * has its streamed output counted with the tokenizer. One that reported thinking keeps its thoughts as the output
+ * (they are billed, and the tokenizer sees at most their summary).
  */
 function streamUsage(u: unknown, finishReason: string | null): Usage | null {
   const usage = usageOf(u);
-  if (usage && finishReason === null && num(obj(u)?.candidatesTokenCount) === null) usage.outputTokens = null;
+  if (usage && finishReason === null && usage.reasoningTokens === 0 && num(obj(u)?.candidatesTokenCount) === null)
+    usage.outputTokens = null;
   return usage;
 }
 
