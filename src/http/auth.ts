@@ -138,6 +138,7 @@ export class AdminAuth {
       return { refused: 'the session cookie sent is expired, signed out or not from this server; sign in again' };
     }
     if (this.opts.open) {
+      checkNotForwarded(req);
       checkLoopbackHost(req, this.opts.clientHost ? (this.opts.clientHost(req) ?? req.headers.host) : req.headers.host);
       return { p: { kind: 'open', ...ADMIN } };
     }
@@ -559,6 +560,38 @@ export function checkLoopbackHost(req: IncomingMessage, host: string | undefined
   throw new LlmscopeError(
     'LLMSCOPE_ERR_HOST_REJECTED',
     `this llmscope listens on loopback and lets callers in without a token only when they address it by a loopback name (localhost, *.localhost, 127.0.0.1, [::1]); this request's Host is ${JSON.stringify(host)}. Use http://localhost:<port>, or set server.adminToken and send it`,
+  );
+}
+
+/** Whether an address a proxy names (X-Forwarded-For, X-Real-IP, Forwarded's for=) is this machine's loopback. */
+function loopbackAddress(a: string): boolean {
+  let v = a.trim().replace(/^"|"$/g, '');
+  if (v.startsWith('[')) v = v.slice(1, v.indexOf(']') === -1 ? undefined : v.indexOf(']'));
+  else if (/^[\d.]+:\d+$/.test(v)) v = v.slice(0, v.lastIndexOf(':'));
+  v = v.toLowerCase().replace(/^::ffff:/, '');
+  return v === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v);
+}
+
+/**
+ * Trust given for being on loopback is for callers on this machine. A reverse proxy on the same host connects from
+ * 127.0.0.1 (and, unless told to keep the client's Host, addresses llmscope by a loopback name): the request it
+ * forwards for a client elsewhere, which it names in X-Forwarded-For, X-Real-IP or Forwarded, is not let in.
+ */
+export function checkNotForwarded(req: IncomingMessage): void {
+  const h = req.headers;
+  const xff = h['x-forwarded-for'];
+  const real = h['x-real-ip'];
+  const fwd = h.forwarded;
+  if (xff === undefined && real === undefined && fwd === undefined) return;
+  const named: string[] = [];
+  for (const v of [xff, real].flat()) if (typeof v === 'string') named.push(...v.split(','));
+  if (typeof fwd === 'string')
+    for (const m of fwd.matchAll(/for=("[^"]*"|[^;,\s]*)/gi)) named.push(m[1] as string);
+  const remote = named.find((a) => !loopbackAddress(a));
+  if (remote === undefined && named.length > 0) return;
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_HOST_REJECTED',
+    `this llmscope listens on loopback and lets callers in without a token only from this machine; this request came through a proxy for ${JSON.stringify((remote ?? '').trim() || 'another address')}. Set server.adminToken and send it (and server.trustProxy for the proxy)`,
   );
 }
 
