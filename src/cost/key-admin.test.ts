@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LlmscopeError } from '../errors.js';
-import { createKey, keyView } from './key-admin.js';
+import { createKey, keyView, rotateKey } from './key-admin.js';
 import { MemoryKeyStore } from './storage/index.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -25,5 +25,23 @@ describe('createKey: expiry', () => {
     const store = new MemoryKeyStore();
     const { key } = await createKey(store, { name: 'c', expires_in: '36500d' }, { now: NOW, by: 'admin' });
     expect(keyView(key, NOW).expires_at).toBe('2126-05-08T00:00:00.000Z');
+  });
+});
+
+describe('rotateKey', () => {
+  it('refuses an expired key, whose new secret would be refused at once, and keeps its secret', async () => {
+    // POST /api/keys/{id}/rotate (and `llmscope keys rotate`) of an expired key answered a new secret, shown once as
+    // usable, that every call then got 401 invalid_api_key for.
+    const store = new MemoryKeyStore();
+    const { key } = await createKey(store, { name: 'e', expires_in: '1h' }, { now: NOW, by: 'admin' });
+    const later = NOW + 2 * 3_600_000;
+    const err = await rotateKey(store, key, later).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmscopeError);
+    expect(err).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY' });
+    expect((err as Error).message).toMatch(/expired/);
+    expect((await store.list())[0]?.hash).toBe(key.hash);
+    // Before it expires, it rotates.
+    const { key: rotated } = await rotateKey(store, key, NOW + 60_000);
+    expect(rotated.hash).not.toBe(key.hash);
   });
 });

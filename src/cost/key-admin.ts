@@ -146,6 +146,12 @@ export async function rotateKey(
       'LLMSCOPE_ERR_INVALID_BODY',
       `key "${k.name}" (${k.id}) is revoked; create a new key instead of rotating it`,
     );
+  // A new secret for an expired key would be refused on its first call: say so instead of showing it once as usable.
+  if (k.expiresAt !== null && k.expiresAt <= now)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_INVALID_BODY',
+      `key "${k.name}" (${k.id}) expired at ${new Date(k.expiresAt).toISOString()}; a new secret would be refused too: create a new key instead of rotating it`,
+    );
   const secret = newKey();
   const key = await store.rotate(k.id, { hash: hashKey(secret), prefix: prefixOf(secret) }, now);
   if (!key || key.hash !== hashKey(secret))
