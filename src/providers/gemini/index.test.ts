@@ -217,4 +217,24 @@ describe('errorTypeOf', () => {
     // a whole body is read as before
     expect(responseInfo({ usageMetadata: { promptTokenCount: 8, totalTokenCount: 8 } }).usage?.outputTokens).toBe(0);
   });
+
+  it('several candidates (candidateCount): the answer is candidate 0, whatever its place in a chunk', () => {
+    const part = (text: string, index: number, finish?: string) => ({
+      content: { parts: [{ text }], role: 'model' },
+      ...(finish ? { finishReason: finish } : {}),
+      index,
+    });
+    // a chunk of candidate 1 alone says nothing of the answer
+    const other = JSON.stringify({ candidates: [part('B', 1, 'SAFETY')], modelVersion: 'gemini-2.5-flash' });
+    for (const read of [readParsedChunk, (d: string) => geminiStreamReader.read(d)])
+      expect(read(other)).toMatchObject({ text: '', finishReason: null, refusal: null });
+    // candidate 0 after candidate 1 in one chunk or body
+    const both = { candidates: [part('B', 1, 'MAX_TOKENS'), part('A', 0, 'STOP')] };
+    expect(readParsedChunk(JSON.stringify(both))).toMatchObject({ text: 'A', finishReason: 'STOP', content: true });
+    expect(responseInfo(both)).toMatchObject({ text: 'A', finishReason: 'STOP' });
+    // a candidate without an index is candidate 0 (the API leaves 0 out in some answers)
+    expect(responseInfo({ candidates: [{ content: { parts: [{ text: 'A' }] }, finishReason: 'STOP' }] }).text).toBe(
+      'A',
+    );
+  });
 });

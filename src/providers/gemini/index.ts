@@ -118,7 +118,10 @@ function chunkOf(body: unknown, stream = false): ChunkInfo {
   };
   if (!o) return info;
   info.usage = usageOf(o.usageMetadata);
-  const cand = obj(Array.isArray(o.candidates) ? o.candidates[0] : null);
+  // The answer is candidate 0 (one without an index is it); with candidateCount > 1 a chunk may hold others.
+  const cand = Array.isArray(o.candidates)
+    ? (o.candidates.map(obj).find((c) => c !== null && (c.index === undefined || c.index === 0)) ?? null)
+    : null;
   if (cand) {
     const parts = obj(cand.content)?.parts;
     if (Array.isArray(parts))
@@ -195,9 +198,10 @@ export function fastGeminiChunk(data: string): ChunkInfo | null {
     if (BLOCKED.has(info.finishReason)) info.refusal = info.finishReason;
     at = e + 1;
   }
+  // Candidate 0's only (another's, with candidateCount > 1, is left to the parser).
   if (has(data, at, ',"index":')) {
     at = valueEnd(data, at + 9);
-    if (at === -1) return null;
+    if (at === -1 || data.slice(at - 1, at) !== '0' || data.charCodeAt(at - 2) !== 58) return null;
   }
   if (!has(data, at, '}]')) return null;
   at += 2;
