@@ -177,6 +177,11 @@ export interface CallInternals {
   otherOutputText?: string | null;
   /** Length of the whole of that output, when `otherOutputText` is cut. */
   otherOutputChars?: number;
+  /**
+   * Output tokens a stream carried that are not text (a cut Realtime response's audio, counted from its bytes): added
+   * to the output tokens counted when the stream ended without usage.
+   */
+  outputAudioTokens?: number;
   /** Facts hooks (cost, budgets, keys) need after the call; free-form by hook name. */
   hooks?: Record<string, unknown>;
   /**

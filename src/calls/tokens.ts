@@ -70,9 +70,10 @@ function tokensOf(text: string | null, totalChars: number | undefined): { tokens
   return countKeptTokens(text, totalChars ?? text.length);
 }
 
-/** A stream's output tokens seen: its answer text and what else it streamed (tool-call arguments, thinking). */
+/** A stream's output tokens seen: its answer text, what else it streamed (tool-call arguments, thinking), its audio. */
 function streamedOutput(i: CallInternals): { tokens: number; estimated: boolean } {
   const answer = tokensOf(i.outputText, i.outputChars);
+  answer.tokens += i.outputAudioTokens ?? 0;
   if (!i.otherOutputText) return answer;
   const other = tokensOf(i.otherOutputText, i.otherOutputChars);
   return { tokens: answer.tokens + other.tokens, estimated: answer.estimated || other.estimated };

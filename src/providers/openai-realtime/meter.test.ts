@@ -3,7 +3,14 @@
 // cached and audio tokens; two responses at once told apart by their response_id; a refused response.create dropped;
 // frames that are not type-first still read; a response the socket's end cut reported open.
 import { describe, expect, it } from 'vitest';
-import { deltaOf, frameType, RealtimeMeter, type RealtimeResponse } from './meter.js';
+import {
+  audioDeltaBytes,
+  deltaOf,
+  frameType,
+  OUTPUT_AUDIO_TOKENS_PER_SECOND,
+  RealtimeMeter,
+  type RealtimeResponse,
+} from './meter.js';
 
 const f = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -229,7 +236,7 @@ describe('realtime meter', () => {
     expect(deltaOf(Buffer.from('{"type":"response.output_text.delta","delta":"cut'))).toBeNull();
   });
 
-  it('reports a response the socket cut with the text and arguments its deltas streamed, never its audio', () => {
+  it('reports a response the socket cut with the text and arguments its deltas streamed, and its audio apart', () => {
     const { m, out } = meter();
     m.client(f({ type: 'response.create' }), false, 0);
     m.server(f({ type: 'response.created', response: { id: 'resp_1', status: 'in_progress' } }), false, 1);
@@ -244,7 +251,56 @@ describe('realtime meter', () => {
       outputText: 'Hello, "world"',
       otherOutputText: '{"city":',
       otherOutputChars: 8,
+      // 'AAAA' (3 bytes of PCM16 24 kHz: 1/16 ms) is one output audio token, never text
+      audio: { input: 0, cachedInput: 0, output: 1 },
     });
     expect(out[0]?.outputChars).toBeUndefined();
+  });
+
+  it("counts a cut response's audio as 1 output token per 50 ms of it, in the session's output format", () => {
+    // OpenAI's rate for the model's audio ('Managing costs' in the Realtime guide)
+    expect(OUTPUT_AUDIO_TOKENS_PER_SECOND).toBe(20);
+    const audio = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64');
+    const cut = (session: unknown, deltas: string[], type = 'response.output_audio.delta') => {
+      const { m, out } = meter();
+      if (session) m.server(f({ type: 'session.updated', session }), false, 0);
+      m.server(f({ type: 'response.created', response: { id: 'resp_1' } }), false, 1);
+      for (const d of deltas) m.server(f({ type, response_id: 'resp_1', delta: d }), false, 2);
+      m.end(3);
+      return out[0]?.audio?.output;
+    };
+    // PCM16 at 24 kHz (the default): 48,000 bytes a second; 2.5 s in 50 deltas of 2,400 bytes = 50 tokens
+    expect(
+      cut(
+        null,
+        Array.from({ length: 50 }, () => audio(2_400)),
+      ),
+    ).toBe(50);
+    expect(cut({ audio: { output: { format: { type: 'audio/pcm', rate: 24_000 } } } }, [audio(48_000)])).toBe(20);
+    // G.711 (8,000 bytes a second), GA and beta names, and the beta's delta event
+    expect(cut({ audio: { output: { format: { type: 'audio/pcmu' } } } }, [audio(8_000), audio(4_000)])).toBe(30);
+    expect(cut({ output_audio_format: 'g711_alaw' }, [audio(800)], 'response.audio.delta')).toBe(2);
+    expect(cut({ output_audio_format: 'pcm16' }, [audio(4_800)], 'response.audio.delta')).toBe(2);
+    // a part of 50 ms counts as one; no audio, no audio part
+    expect(cut(null, [audio(100)])).toBe(1);
+    expect(cut(null, [])).toBeUndefined();
+    // a response that was done reports its usage's audio, not a count of its bytes
+    const { m, out } = meter();
+    m.server(f({ type: 'response.created', response: { id: 'resp_2' } }), false, 1);
+    m.server(f({ type: 'response.output_audio.delta', response_id: 'resp_2', delta: audio(48_000) }), false, 2);
+    m.server(f({ type: 'response.done', response: { id: 'resp_2', status: 'completed', usage } }), false, 3);
+    m.end(4);
+    expect(out.map((r) => r.audio?.output)).toEqual([40]);
+  });
+
+  it("measures an audio delta's bytes without decoding it: padding, and a delta not written last", () => {
+    for (const bytes of [0, 1, 2, 3, 4, 5, 1000, 4_801]) {
+      const d = Buffer.alloc(bytes, 1).toString('base64');
+      expect(audioDeltaBytes(f({ type: 'response.output_audio.delta', response_id: 'r', delta: d }))).toBe(bytes);
+      expect(audioDeltaBytes(f({ type: 'response.output_audio.delta', delta: d, response_id: 'r' }))).toBe(bytes);
+    }
+    // base64's '/' written escaped (a JSON writer may): read through the string's own parse
+    expect(audioDeltaBytes(Buffer.from('{"type":"response.output_audio.delta","delta":"\\/\\/\\/A"}'))).toBe(3);
+    expect(audioDeltaBytes(Buffer.from('{"type":"response.output_audio.delta"}'))).toBe(0);
   });
 });

@@ -4,8 +4,9 @@
 // and its SDKs write it first) and only the few events that carry what is kept are parsed — session.created/updated
 // (and the beta's transcription_session.*), response.created, response.done, error, input_audio_buffer.committed,
 // conversation.item.input_audio_transcription.completed (each one a call of the transcription model), and the
-// client's response.create and conversation.item.create; output deltas are timed, and the text of the text ones (not
-// audio) is read off them while their response is open (bounded), so that one the socket's end cuts is counted. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
+// client's response.create and conversation.item.create; output deltas are timed, and the text of the text ones (and
+// the size of the audio ones) is read off them while their response is open (bounded), so that one the socket's end
+// cuts is counted. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
 import { BoundedText } from '../../calls/bounded-text.js';
 import type { Usage } from '../adapter.js';
 
@@ -22,7 +23,7 @@ const OUTPUT_DELTAS = new Set([
   'response.function_call_arguments.delta',
 ]);
 
-/** Output deltas that carry audio (base64): timed, never kept. */
+/** Output deltas that carry audio (base64): timed and measured, never kept. */
 const AUDIO_DELTAS = new Set(['response.output_audio.delta', 'response.audio.delta']);
 const ARGUMENT_DELTA = 'response.function_call_arguments.delta';
 
@@ -34,6 +35,57 @@ const MAX_PROMPT_CHARS = 64 * 1024;
 const MAX_PENDING = 64;
 /** Committed input audio items waiting for their transcription, kept at most. */
 const MAX_COMMITTED = 64;
+
+/**
+ * Audio tokens a second of the model's output audio counts: 'audio tokens in assistant messages are 1 token per 50ms
+ * of audio' (OpenAI, Realtime API 'Managing costs'; user audio is 1 per 100 ms).
+ */
+export const OUTPUT_AUDIO_TOKENS_PER_SECOND = 20;
+/** Bytes a second of PCM16 at 24 kHz mono: the Realtime API's default output audio. */
+const PCM16_24K_BYTES_PER_SECOND = 48_000;
+
+/**
+ * Bytes a second of the session's output audio, from session.created / session.updated: GA `audio.output.format`
+ * (`{type: "audio/pcm", rate: 24000}`, `audio/pcmu`, `audio/pcma`), beta `output_audio_format` (`pcm16`, `g711_ulaw`,
+ * `g711_alaw`); null when it says none (or one not known).
+ */
+export function outputAudioBytesPerSecond(session: Json | null): number | null {
+  const format = obj(obj(obj(session?.audio)?.output)?.format);
+  if (format) {
+    if (format.type === 'audio/pcm') return 2 * (num(format.rate) ?? 24_000);
+    return format.type === 'audio/pcmu' || format.type === 'audio/pcma' ? 8_000 : null;
+  }
+  const beta = session?.output_audio_format;
+  if (beta === 'pcm16') return PCM16_24K_BYTES_PER_SECOND;
+  return beta === 'g711_ulaw' || beta === 'g711_alaw' ? 8_000 : null;
+}
+
+/** Bytes of the base64 `delta` of an audio delta frame, found without decoding it (nor, mostly, copying it). */
+export function audioDeltaBytes(buf: Buffer): number {
+  const n = buf.length;
+  let from = -1;
+  let end = -1;
+  // as OpenAI writes it: the delta last (`..."delta":"<base64>"}`), without an escape
+  if (n > 12 && buf[n - 1] === 0x7d && buf[n - 2] === 0x22) {
+    const q = buf.lastIndexOf(0x22, n - 3);
+    if (q >= 8 && buf.subarray(q - 8, q).equals(DELTA.subarray(0, 8)) && buf.indexOf(0x5c, q) === -1) {
+      from = q + 1;
+      end = n - 2;
+    }
+  }
+  let len: number;
+  let pad = 0;
+  if (from !== -1) {
+    len = end - from;
+    while (pad < 2 && len - pad > 0 && buf[end - 1 - pad] === 0x3d) pad++;
+  } else {
+    const d = deltaOf(buf);
+    if (d === null) return 0;
+    len = d.length;
+    while (pad < 2 && len - pad > 0 && d.charCodeAt(len - 1 - pad) === 0x3d) pad++;
+  }
+  return Math.floor(((len - pad) * 3) / 4);
+}
 const TRANSCRIPTION_DONE = 'conversation.item.input_audio_transcription.completed';
 
 /** What one response of the session was: the makings of one LlmCall. */
@@ -48,7 +100,10 @@ export interface RealtimeResponse {
   errorType: string | null;
   errorMessage: string | null;
   usage: Usage | null;
-  /** The audio parts of the usage, when it said them (priced at the model's audio rates: see docs/cost.md). */
+  /**
+   * The audio parts of the usage, when it said them (priced at the model's audio rates: see docs/cost.md); for one the
+   * socket's end cut, the output audio its deltas streamed (`output`, counted from their bytes; input unknown: 0).
+   */
   audio: { input: number; cachedInput: number; output: number } | null;
   /**
    * Set for an input audio transcription (`conversation.item.input_audio_transcription.completed`), billed apart from
@@ -92,6 +147,8 @@ interface Open {
   /** The text and arguments its deltas streamed, counted if the socket's end cuts it (null until any came). */
   streamed: BoundedText | null;
   arguments: BoundedText | null;
+  /** Bytes of the audio its deltas streamed (decoded), counted as audio tokens if the socket's end cuts it. */
+  audioBytes: number;
 }
 
 const TYPE_HEAD = '{"type":"';
@@ -231,6 +288,8 @@ export class RealtimeMeter {
   transcriptionModel: string | null = null;
   /** When each input audio item was committed (input_audio_buffer.committed), until its transcription completes. */
   private readonly committed = new Map<string, number>();
+  /** Bytes a second of the session's output audio (its format, from session.created / updated; PCM16 24 kHz else). */
+  private audioBytesPerSecond = PCM16_24K_BYTES_PER_SECOND;
   private readonly open = new Map<string, Open>();
   /** The client's response.create events not yet answered by a response.created: when, and their event_id. */
   private readonly pending: { at: number; eventId: string | null }[] = [];
@@ -304,6 +363,7 @@ export class RealtimeMeter {
         const input = obj(obj(s?.audio)?.input);
         const t = input && 'transcription' in input ? input.transcription : s?.input_audio_transcription;
         if (t !== undefined) this.transcriptionModel = str(obj(t)?.model);
+        this.audioBytesPerSecond = outputAudioBytesPerSecond(s) ?? this.audioBytesPerSecond;
         return;
       }
       case 'input_audio_buffer.committed': {
@@ -356,6 +416,7 @@ export class RealtimeMeter {
       responseBytes: bytes,
       streamed: null,
       arguments: null,
+      audioBytes: 0,
     };
     this.prompt = '';
     this.clientBytes = 0;
@@ -375,8 +436,11 @@ export class RealtimeMeter {
     o.responseBytes += data.length;
     if (o.firstOutputAt === null) o.firstOutputAt = at;
     o.lastOutputAt = at;
-    // Kept (bounded) so that a response the socket's end cuts is counted with its output so far; audio is not.
-    if (AUDIO_DELTAS.has(type)) return;
+    // Kept (bounded) so that a response the socket's end cuts is counted with its output so far; audio is measured.
+    if (AUDIO_DELTAS.has(type)) {
+      o.audioBytes += audioDeltaBytes(data);
+      return;
+    }
     const delta = deltaOf(data);
     if (!delta) return;
     if (type === ARGUMENT_DELTA) {
@@ -467,12 +531,16 @@ export class RealtimeMeter {
     });
   }
 
-  /** The socket ended: each response still open is reported as it stands (`open`, no usage, the output it streamed). */
+  /**
+   * The socket ended: each response still open is reported as it stands (`open`, no usage, the output it streamed:
+   * its text, and its audio as output audio tokens at OUTPUT_AUDIO_TOKENS_PER_SECOND of the session's format).
+   */
   end(at: number): void {
     for (const o of [...this.open.values()]) {
       this.open.delete(o.id);
       const text = o.streamed?.kept();
       const args = o.arguments?.kept();
+      const audioTokens = Math.ceil((o.audioBytes * OUTPUT_AUDIO_TOKENS_PER_SECOND) / this.audioBytesPerSecond);
       this.onResponse({
         responseId: o.id,
         model: this.model,
@@ -481,7 +549,7 @@ export class RealtimeMeter {
         errorType: null,
         errorMessage: null,
         usage: null,
-        audio: null,
+        audio: audioTokens > 0 ? { input: 0, cachedInput: 0, output: audioTokens } : null,
         startedAt: o.startedAt,
         createdAt: o.createdAt,
         firstOutputAt: o.firstOutputAt,

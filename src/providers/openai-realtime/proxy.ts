@@ -622,6 +622,8 @@ class SessionRecorder {
       i.otherOutputText = r.otherOutputText;
       if (r.otherOutputChars !== r.otherOutputText.length) i.otherOutputChars = r.otherOutputChars;
     }
+    // ...and its audio, as the output audio tokens its bytes make (also in realtime.audio_tokens: priced as audio)
+    if (r.usage === null && r.audio) i.outputAudioTokens = r.audio.output;
     const u = r.usage;
     const at = a?.attribution ?? this.s.attribution;
     let status: LlmCall['status'] = 'ok';
