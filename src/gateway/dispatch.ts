@@ -124,13 +124,27 @@ export function serveGateway(
     );
   const one = path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length;
   if (path !== '/v1/models' && !one) return false;
+  // An Anthropic client (its SDKs always send anthropic-version; models.list, models.retrieve) reads llmscope's errors
+  // here in Anthropic's shape, as on its other routes.
+  const anthropic = req.headers['anthropic-version'] !== undefined;
   // HEAD as GET (node sends no body for it); any other method is refused naming the ones taken, not 404.
-  if (req.method !== 'GET' && req.method !== 'HEAD')
-    throw new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes GET or HEAD, not ${req.method}`, {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const err = new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes GET or HEAD, not ${req.method}`, {
       headers: { allow: 'GET, HEAD' },
     });
+    if (!anthropic) throw err;
+    proxy.refuse(res, 'messages', err);
+    req.resume();
+    return true;
+  }
   // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).
-  return one
+  const answer = one
     ? sendModels(res, upstreams, routes, req.headers, decodedId(path.slice(MODEL_PATH.length)))
     : sendModels(res, upstreams, routes, req.headers);
+  return anthropic
+    ? answer.catch((err: unknown) => {
+        if (!(err instanceof LlmscopeError)) throw err;
+        proxy.refuse(res, 'messages', err);
+      })
+    : answer;
 }
