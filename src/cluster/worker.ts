@@ -529,7 +529,10 @@ export async function startWorker(
     const t = trusted(req);
     const xff = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',');
-    headers['x-forwarded-for'] = (t && hops[hops.length - 1]?.trim()) || peerOf(req);
+    // Untrusted, the client's own entries are kept before its address (which stays last, the one the primary reads
+    // as the client): loopback trust is refused to a request a proxy on this host forwarded for someone else.
+    headers['x-forwarded-for'] =
+      (t && hops[hops.length - 1]?.trim()) || (xff === undefined ? peerOf(req) : `${hops.join(',')}, ${peerOf(req)}`);
     headers['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted
       ? 'https'
       : (t && first(req.headers['x-forwarded-proto'])?.trim()) || 'http';
