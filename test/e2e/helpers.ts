@@ -163,8 +163,8 @@ export function startServeProcess(
       // Not left running: a test whose set-up failed has no handle on it to end it, and it would load the machine
       // under every test after it.
       killServe(proc);
-      reject(new Error(`serve did not start within 30 s: ${err}`));
-    }, 30_000);
+      reject(new Error(`serve did not start within 60 s: ${err}`));
+    }, 60_000); // serve --workers 2 took 39 s to start on this 2-core host at load 10
     proc.stderr?.on('data', () => {
       const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
       if (m) {
