@@ -392,10 +392,20 @@ export class AdminAuth {
     res.end();
   }
 
-  /** With `server.metricsToken` set, /metrics needs it (or the admin token) as a bearer; throws 401 otherwise. */
+  /**
+   * With `server.metricsToken` set, /metrics needs it (or the admin token) as a bearer; throws 401 otherwise. Without
+   * it, on the loopback bind, a loopback Host (it names end users and their spend: not for a rebinding page).
+   */
   guardMetrics(req: IncomingMessage): void {
     const need = this.opts.metricsToken;
-    if (!need) return;
+    if (!need) {
+      if (this.opts.open)
+        checkLoopbackHost(
+          req,
+          this.opts.clientHost ? (this.opts.clientHost(req) ?? req.headers.host) : req.headers.host,
+        );
+      return;
+    }
     const bearer = bearerOf(req);
     if (
       bearer !== null &&
@@ -585,8 +595,7 @@ export function checkNotForwarded(req: IncomingMessage): void {
   if (xff === undefined && real === undefined && fwd === undefined) return;
   const named: string[] = [];
   for (const v of [xff, real].flat()) if (typeof v === 'string') named.push(...v.split(','));
-  if (typeof fwd === 'string')
-    for (const m of fwd.matchAll(/for=("[^"]*"|[^;,\s]*)/gi)) named.push(m[1] as string);
+  if (typeof fwd === 'string') for (const m of fwd.matchAll(/for=("[^"]*"|[^;,\s]*)/gi)) named.push(m[1] as string);
   const remote = named.find((a) => !loopbackAddress(a));
   if (remote === undefined && named.length > 0) return;
   throw new LlmscopeError(
