@@ -45,3 +45,20 @@ describe('rotateKey', () => {
     expect(rotated.hash).not.toBe(key.hash);
   });
 });
+
+describe('createKey: what a refused body is told', () => {
+  it('names an unknown field by itself, and says what expires_at takes', async () => {
+    // {"name":"x","bogus":1} answered 'invalid key "": Unrecognized key: "bogus"' with param null, and
+    // {"expires_at":"2030-01-01"} 'invalid key "expires_at": Invalid input'.
+    const store = new MemoryKeyStore();
+    const unknown = await createKey(store, { name: 'x', bogus: 1 }, { now: NOW, by: 'admin' }).catch((e) => e);
+    expect(unknown).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY', param: 'bogus' });
+    expect((unknown as Error).message).toMatch(/unknown field "bogus"; a key takes name, user, team/);
+    const date = await createKey(store, { name: 'x', expires_at: '2030-01-01' }, { now: NOW, by: 'admin' }).catch(
+      (e) => e,
+    );
+    expect(date).toMatchObject({ param: 'expires_at' });
+    expect((date as Error).message).toMatch(/ISO 8601 time with a zone/);
+    expect(await store.list()).toEqual([]);
+  });
+});

@@ -32,7 +32,10 @@ export const createKeySchema = z
     tpm: z.number().int().positive().max(1_000_000_000_000).optional(),
     /** When it stops: ISO 8601, or epoch ms. */
     expires_at: z
-      .union([z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)), z.number().int()])
+      .union(
+        [z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)), z.number().int()],
+        'an ISO 8601 time with a zone (2026-12-31T23:59:59Z) or epoch milliseconds',
+      )
       .optional(),
     /** Or how long from now it lasts: `30d`, `12h`, `90m`. */
     expires_in: z.string().regex(DURATION_PATTERN, 'a duration such as 30d, 12h or 90m').optional(),
@@ -65,6 +68,13 @@ export async function createKey(
   const r = createKeySchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
+    // A field the body should not have is named by itself, with the fields a key takes (its path is the body's: "").
+    if (issue?.code === 'unrecognized_keys')
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_BODY',
+        `invalid key: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; a key takes ${Object.keys(createKeySchema.shape).join(', ')}`,
+        { param: issue.keys[0] ?? null },
+      );
     const path = issue?.path.map(String).join('.') ?? '';
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid key "${path}": ${issue?.message}`, {
       param: path || null,
