@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { arrivedInternals, type LlmCall } from '../../calls/index.js';
 import { fakeCall } from '../../calls/testing.js';
-import { BackgroundCalls, isFinishedAnswer } from './background.js';
+import { BackgroundCalls, isFinishedAnswer, polledResponse } from './background.js';
 
 const queued = (id: string, over: Partial<LlmCall> = {}): LlmCall => {
   const internal = arrivedInternals(0, 'a', 'b', null);
@@ -39,7 +39,8 @@ describe('BackgroundCalls', () => {
     expect(b.waitingOn('POST', '/responses/resp_1/cancel?x=1')).toBe('resp_1');
     expect(b.waitingOn('DELETE', '/responses/resp_1')).toBeNull();
     expect(b.waitingOn('GET', '/responses/resp_1/input_items')).toBeNull();
-    expect(b.waitingOn('GET', '/responses/resp_1?stream=true')).toBeNull();
+    // a poll following the response's event stream is read too (its final event carries the response)
+    expect(b.waitingOn('GET', '/responses/resp_1?stream=true')).toBe('resp_1');
     expect(b.waitingOn('GET', '/responses/resp_2')).toBeNull();
     // still in progress, another response's body, not JSON: held on
     expect(b.finish('resp_1', JSON.stringify({ id: 'resp_1', status: 'in_progress', usage: null }))).toBe(false);
@@ -68,7 +69,7 @@ describe('BackgroundCalls', () => {
     expect(b.waitingOn('GET', '/responses/resp_9')).toBeNull();
     expect(b.waitingOn('GET', '/v1/responses/resp_9', true)).toBe('resp_9');
     expect(b.waitingOn('POST', '/responses/resp_9/cancel', true)).toBe('resp_9');
-    expect(b.waitingOn('GET', '/responses/resp_9?stream=true', true)).toBeNull();
+    expect(b.waitingOn('GET', '/responses/resp_9?stream=true', true)).toBe('resp_9');
     expect(b.waitingOn('GET', '/responses/resp_9/input_items', true)).toBeNull();
     expect(b.holds('resp_9')).toBe(false);
     expect(isFinishedAnswer('resp_9', done('resp_9'))).toBe(true);
@@ -119,5 +120,30 @@ describe('BackgroundCalls', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('reads a poll that follows the event stream (?stream=true): the response of its final event', () => {
+    const sse = (...events: object[]) =>
+      events.map((e) => `event: ${(e as { type: string }).type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+    const finished = JSON.parse(done('resp_3'));
+    const stream = sse(
+      { type: 'response.in_progress', response: { id: 'resp_3', status: 'in_progress' } },
+      { type: 'response.output_text.delta', delta: 'Done.' },
+      { type: 'response.completed', response: finished },
+    );
+    expect(polledResponse(stream)).toEqual(finished);
+    expect(polledResponse(stream.replaceAll('\n', '\r\n'))).toEqual(finished);
+    expect(polledResponse(done('resp_3'))).toEqual(finished);
+    // a stream cut before its final event, or none at all, says nothing
+    expect(
+      polledResponse(sse({ type: 'response.output_text.delta', delta: 'data: {"type":"response.completed"}' })),
+    ).toBeNull();
+    expect(polledResponse('not json')).toBeNull();
+    expect(isFinishedAnswer('resp_3', stream)).toBe(true);
+    const recorded: LlmCall[] = [];
+    const b = new BackgroundCalls((c) => recorded.push(c));
+    expect(b.hold(queued('resp_3'))).toBe(true);
+    expect(b.finish('resp_3', stream)).toBe(true);
+    expect(recorded[0]).toMatchObject({ outputTokens: 9, finishReason: 'stop', tokenSource: 'usage' });
   });
 });

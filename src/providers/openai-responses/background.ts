@@ -1,6 +1,6 @@
 // Background Responses (`background: true`, not streamed): the upstream answers `queued` (or `in_progress`) at once
-// and generates afterwards; the client polls `GET /v1/responses/{id}` until the response is done, or cancels it
-// (`POST /v1/responses/{id}/cancel`). The call is held here, unrecorded, from its answer until a poll or a cancel
+// and generates afterwards; the client polls `GET /v1/responses/{id}` until the response is done (or follows its
+// event stream, `?stream=true`, whose final event carries it), or cancels it (`POST /v1/responses/{id}/cancel`). The call is held here, unrecorded, from its answer until a poll or a cancel
 // relays a finished response (completed, incomplete, failed, cancelled): then it is recorded once, with that
 // response's usage, status and finish reason, so its output tokens and cost are in llmscope's figures and /metrics,
 // spend and budgets count it once. A call no poll finishes within HOLD_MS, one pushed out by MAX_HELD newer ones, and
@@ -37,19 +37,48 @@ export function isUnfinishedBackground(call: LlmCall): boolean {
   );
 }
 
+/** The events of a Responses stream whose `response` is the finished one. */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/**
+ * The Response a poll's 2xx answer carries: its JSON body, or for a poll that follows the response's event stream
+ * (`?stream=true`) the `response` of the stream's final event (completed, incomplete, failed); null when neither.
+ */
+export function polledResponse(body: string): Record<string, unknown> | null {
+  const asObject = (v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const parse = (text: string): Record<string, unknown> | null => {
+    try {
+      return asObject(JSON.parse(text));
+    } catch {
+      return null;
+    }
+  };
+  if (body.trimStart().startsWith('{')) return parse(body);
+  // Server-sent events: the last `data:` line naming a final event (each event's data is one line of JSON).
+  let end = body.length;
+  while (end > 0) {
+    const at = body.lastIndexOf('data:', end - 1);
+    if (at === -1) return null;
+    if (at === 0 || body[at - 1] === '\n' || body[at - 1] === '\r') {
+      let stop = body.indexOf('\n', at);
+      if (stop === -1) stop = body.length;
+      const event = parse(body.slice(at + 5, stop).trim());
+      if (event && typeof event.type === 'string' && FINAL_EVENTS.has(event.type)) return asObject(event.response);
+    }
+    end = at;
+  }
+  return null;
+}
+
 /**
  * True when `body` is background response `id` finished (completed, incomplete, failed, cancelled). A response that
  * says `background: false` (OpenAI's answer to a retrieve of an ordinary stored response) is none: no worker holds
  * it, so it is not passed around. One that does not say (a server that omits the field) may be.
  */
 export function isFinishedAnswer(id: string, body: string): boolean {
-  let o: unknown;
-  try {
-    o = JSON.parse(body);
-  } catch {
-    return false;
-  }
-  if (!o || typeof o !== 'object' || (o as { id?: unknown }).id !== id) return false;
+  const o = polledResponse(body);
+  if (!o || o.id !== id) return false;
   if ((o as { background?: unknown }).background === false) return false;
   const status = (o as { status?: unknown }).status;
   return typeof status === 'string' && status !== 'queued' && status !== 'in_progress';
@@ -99,8 +128,6 @@ export class BackgroundCalls {
     } catch {
       return null;
     }
-    // A poll that resumes the response's event stream (`?stream=true`) is not read: only a Response body is.
-    if (/[?&]stream=true(&|$)/.test(path)) return null;
     return anyHeld || this.held.has(id) ? id : null;
   }
 
@@ -111,14 +138,8 @@ export class BackgroundCalls {
   finish(id: string, body: string): boolean {
     const h = this.held.get(id);
     if (!h) return false;
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      return false;
-    }
-    const o = json as Record<string, unknown> | null;
-    if (!o || typeof o !== 'object' || o.id !== id) return false;
+    const o = polledResponse(body);
+    if (!o || o.id !== id) return false;
     const info = responseInfo(o);
     if (info.finishReason === null || info.finishReason === 'queued' || info.finishReason === 'in_progress')
       return false;
