@@ -667,9 +667,10 @@ export class GatewayProxy {
       // The body's end user (OpenAI's `user`, Anthropic's metadata.user_id, ...) when no header named one.
       const bodyUser = flight.adapter.userOf ? flight.adapter.userOf(body) : body.user;
       if (typeof bodyUser === 'string' && !flight.attribution.user) flight.attribution.user = bodyUser.slice(0, 256);
-      // The body's session (Claude Code's, in its metadata.user_id) when no header named one.
+      // The request's own session (Claude Code's, in its metadata.user_id; Codex's session_id header) when no
+      // x-llmscope-session header named one.
       if (flight.adapter.sessionOf && !flight.attribution.session) {
-        const s = flight.adapter.sessionOf(body);
+        const s = flight.adapter.sessionOf(body, req.headers);
         if (typeof s === 'string' && s) flight.attribution.session = s.slice(0, 256);
       }
       if (flight.metadataProblem)

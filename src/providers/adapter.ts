@@ -171,10 +171,11 @@ export interface ProviderAdapter {
    */
   userOf?(body: Json): unknown;
   /**
-   * The session the request body names, attribution's session when no `x-llmscope-session` header gives one (absent:
-   * none). Anything but a non-empty string is ignored.
+   * The session the request names in its body or a client's own header (Claude Code's `metadata.user_id`, Codex's
+   * `session_id` header), attribution's session when no `x-llmscope-session` header gives one (absent: none).
+   * Anything but a non-empty string is ignored.
    */
-  sessionOf?(body: Json): unknown;
+  sessionOf?(body: Json, headers: IncomingHttpHeaders): unknown;
   /**
    * The upstream path of a call, after the provider's base path (`/chat/completions`, `/messages`, ...): `url` is
    * the client's (path and query), `model` the one to send upstream. The client's query string goes on with it

@@ -2,6 +2,7 @@
 // status as finish reason (completed → stop or tool_calls, incomplete → its reason, failed → error), usage with
 // cached and reasoning tokens, refusal parts, and the event stream (response.output_text.delta,
 // response.completed, response.incomplete, response.failed, error). Errors are OpenAI's shape, as on chat.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
@@ -238,6 +239,19 @@ export function readParsedEvent(data: string): ChunkInfo | null {
   return out;
 }
 
+/**
+ * The session the Codex CLI names in its own headers: `session_id` (its conversation's id), else `conversation_id`
+ * (older versions send both, with the same id); null when neither.
+ */
+export function codexSession(headers: IncomingHttpHeaders): string | null {
+  for (const name of ['session_id', 'conversation_id']) {
+    const v = headers[name];
+    const s = Array.isArray(v) ? v[0] : v;
+    if (typeof s === 'string' && s.trim()) return s.trim();
+  }
+  return null;
+}
+
 const PARAMS = { max_output_tokens: 'max_tokens', temperature: 'temperature', top_p: 'top_p' };
 const COMPACT_PATH = '/v1/responses/compact';
 
@@ -255,6 +269,7 @@ export const openaiResponsesAdapter: ProviderAdapter = {
   params: (body) => numericParams(body, PARAMS),
   // safety_identifier replaced `user` for the end user's id; older clients still send `user`.
   userOf: (body) => (typeof body.safety_identifier === 'string' ? body.safety_identifier : body.user),
+  sessionOf: (_body, headers) => codexSession(headers),
   promptText,
   // A string input is one user message; instructions are billed as their text.
   promptFraming: (body) =>
