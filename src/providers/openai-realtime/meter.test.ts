@@ -94,6 +94,24 @@ describe('realtime meter', () => {
     });
   });
 
+  it('counts a function_call as a tool call, not an mcp_call (run by OpenAI, its result in the output)', () => {
+    const { m, out } = meter();
+    const done = (id: string, output: unknown[]) => {
+      m.client(f({ type: 'response.create' }), false, 1);
+      m.server(f({ type: 'response.created', response: { id, status: 'in_progress' } }), false, 2);
+      m.server(f({ type: 'response.done', response: { id, status: 'completed', output, usage } }), false, 3);
+    };
+    done('resp_mcp', [
+      { type: 'mcp_call', name: 'search', arguments: '{}', output: 'found', server_label: 'docs' },
+      { type: 'message', content: [{ type: 'output_text', text: 'Here it is' }] },
+    ]);
+    done('resp_fn', [{ type: 'function_call', name: 'get_weather', call_id: 'c1', arguments: '{}' }]);
+    expect(out.map((r) => [r.responseId, r.toolCall])).toEqual([
+      ['resp_mcp', false],
+      ['resp_fn', true],
+    ]);
+  });
+
   it('tells two responses apart by response_id; a response.create refused by an error is dropped', () => {
     const { m, out } = meter();
     m.client(f({ type: 'response.create', event_id: 'refused' }), false, 1);

@@ -9,6 +9,7 @@
 // cuts is counted. Anything unexpected leaves the frame unread, never fails the socket (the caller catches).
 import { BoundedText } from '../../calls/bounded-text.js';
 import type { Usage } from '../adapter.js';
+import { isClientToolCall } from '../openai-responses/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -248,14 +249,15 @@ export function realtimeUsage(u: unknown): { usage: Usage | null; audio: Realtim
   };
 }
 
-/** The answer's text in a response's output items (output_text parts, audio transcripts) and whether it called a tool. */
+/** The answer's text in output items (output_text parts, audio transcripts) and whether it called a client's tool. */
 function outputOf(output: unknown): { text: string; toolCall: boolean } {
   let text = '';
   let toolCall = false;
   for (const item of Array.isArray(output) ? output : []) {
     const it = obj(item);
     if (!it) continue;
-    if (it.type === 'function_call' || it.type === 'mcp_call') toolCall = true;
+    // Only a tool the client runs (function_call) waits on it; an mcp_call is run by OpenAI, its result in the output.
+    if (isClientToolCall(it.type)) toolCall = true;
     for (const part of Array.isArray(it.content) ? it.content : []) {
       const p = obj(part);
       const t = typeof p?.text === 'string' ? p.text : typeof p?.transcript === 'string' ? p.transcript : '';

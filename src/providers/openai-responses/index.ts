@@ -81,6 +81,15 @@ const HOSTED_CALLS = new Set([
   'tool_search_call',
 ]);
 
+/**
+ * True for an output item of a tool the client runs (function_call, custom_tool_call, computer_call, local_shell_call,
+ * shell_call, ...): the answer then waits on the client (`tool_calls`); false for the API's own (HOSTED_CALLS).
+ * Responses and Realtime output items alike.
+ */
+export function isClientToolCall(type: unknown): boolean {
+  return typeof type === 'string' && type.endsWith('_call') && !HOSTED_CALLS.has(type);
+}
+
 /** What a Response object (the body, or the `response` of a stream's final event) says. */
 export function responseInfo(body: unknown): ResponseInfo {
   const o = obj(body);
@@ -91,7 +100,7 @@ export function responseInfo(body: unknown): ResponseInfo {
   for (const item of Array.isArray(o.output) ? o.output : []) {
     const it = obj(item);
     if (!it) continue;
-    if (typeof it.type === 'string' && it.type.endsWith('_call') && !HOSTED_CALLS.has(it.type)) toolCall = true;
+    if (isClientToolCall(it.type)) toolCall = true;
     if (it.type !== 'message' || !Array.isArray(it.content)) continue;
     for (const part of it.content) {
       const p = obj(part);
