@@ -142,6 +142,35 @@ describe('export', () => {
     120_000,
   );
 
+  it.runIf(PROMTOOL)(
+    "writes promtool cases whose series match a rule's filter on a label it groups by (model)",
+    () => {
+      const custom = alertsConfigOf({
+        defaultRules: false,
+        slos: [{ name: 'embed', kind: 'availability', objective: 0.99, filter: { endpoint: 'embeddings' } }],
+        rules: [
+          { name: 'SlowGpt4o', kind: 'latency_quantile', threshold: '5s', filter: { model: 'gpt-4o' }, for: '5m' },
+          {
+            name: 'ErrorsByEndpoint',
+            kind: 'error_rate',
+            threshold: 0.1,
+            filter: { endpoint: 'embeddings' },
+            groupBy: ['model', 'endpoint'],
+          },
+        ],
+      });
+      const d = mkdtempSync(join(tmpdir(), 'llmscope-export-filter-'));
+      try {
+        writeDeploy(d, custom);
+        const test = run('promtool', ['test', 'rules', ...testFiles(custom)], join(d, 'prometheus'));
+        expect(test.code, test.out).toBe(0);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+
   it.runIf(PROMTOOL)('every Grafana panel query parses and reads recording rules that exist', () => {
     const queries = panelQueries();
     const file = join(dir, 'panels.rules.yml');

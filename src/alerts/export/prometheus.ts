@@ -83,7 +83,10 @@ function caseOf(rule: Rule, labels: Record<string, string>, mode: PromCaseMode):
 
 function testOf(rule: Rule, mode: PromCaseMode): Record<string, unknown> | null {
   const labels: Record<string, string> = {};
-  for (const g of rule.groupBy) labels[g] = SAMPLE_VALUES[g] ?? `test-${g}`;
+  // A group label the rule also filters on takes the filter's value: a sample value would miss the filter.
+  const filtered = (g: string) =>
+    rule.conditions.map((c) => (c.filter as Record<string, string | undefined>)[g]).find((v) => v !== undefined);
+  for (const g of rule.groupBy) labels[g] = filtered(g) ?? SAMPLE_VALUES[g] ?? `test-${g}`;
   const pc = caseOf(rule, labels, mode);
   if (!pc) return null;
   const step = pc.intervalMs;

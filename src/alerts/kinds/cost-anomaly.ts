@@ -131,7 +131,7 @@ export const costAnomaly: KindDef = {
       value,
       series: [
         {
-          series: seriesText('llm_requests_total', { ...l, endpoint: 'chat.completions', status: 'ok' }),
+          series: seriesText('llm_requests_total', { endpoint: 'chat.completions', ...l, status: 'ok' }),
           values: (n) => `0+${reqPerStep}x${n}`,
         },
         {

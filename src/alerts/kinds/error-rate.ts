@@ -7,8 +7,8 @@ export const errorRate = requestRatioKind({
   numerator: errorsOf,
   promNumerator: (m, w) => `rate(llm_requests_total{${[...m, `status=~"${ERROR_STATUS_RE}"`].join(', ')}}[${w}])`,
   promSeries: (labels, total, bad) => [
-    seriesOf('llm_requests_total', { ...labels, endpoint: 'chat.completions', status: 'ok' }, total - bad),
-    seriesOf('llm_requests_total', { ...labels, endpoint: 'chat.completions', status: 'upstream_error' }, bad),
+    seriesOf('llm_requests_total', { endpoint: 'chat.completions', ...labels, status: 'ok' }, total - bad),
+    seriesOf('llm_requests_total', { endpoint: 'chat.completions', ...labels, status: 'upstream_error' }, bad),
   ],
   minSamples: 20,
 });

@@ -9,7 +9,7 @@ export const refusalRate = requestRatioKind({
     return `rate(llm_refusals_total${m.length ? `{${m.join(', ')}}` : ''}[${w}])`;
   },
   promSeries: (labels, total, bad) => [
-    seriesOf('llm_requests_total', { ...labels, endpoint: 'chat.completions', status: 'ok' }, total),
+    seriesOf('llm_requests_total', { endpoint: 'chat.completions', ...labels, status: 'ok' }, total),
     seriesOf('llm_refusals_total', labels, bad),
   ],
   minSamples: 20,

@@ -36,7 +36,7 @@ export const requestRate: KindDef = {
       series: [
         seriesOf(
           'llm_requests_total',
-          { ...caseLabels(c, labels), endpoint: 'chat.completions', status: 'ok' },
+          { endpoint: 'chat.completions', ...caseLabels(c, labels), status: 'ok' },
           rps * 60,
         ),
       ],

@@ -151,13 +151,13 @@ export const sloBurn: KindDef = {
       slo.kind === 'availability'
         ? [
             {
-              series: seriesText('llm_requests_total', { ...l, endpoint: 'chat.completions', status: 'ok' }),
+              series: seriesText('llm_requests_total', { endpoint: 'chat.completions', ...l, status: 'ok' }),
               values: counterValues(total * (1 - ratio)),
             },
             {
               series: seriesText('llm_requests_total', {
-                ...l,
                 endpoint: 'chat.completions',
+                ...l,
                 status: 'upstream_error',
               }),
               values: counterValues(total * ratio),
@@ -165,13 +165,13 @@ export const sloBurn: KindDef = {
           ]
         : [
             {
-              series: seriesText('llm_requests_total', { ...l, endpoint: 'chat.completions', status: 'ok' }),
+              series: seriesText('llm_requests_total', { endpoint: 'chat.completions', ...l, status: 'ok' }),
               values: counterValues(total),
             },
             {
               series: seriesText('llm_request_duration_seconds_bucket', {
-                ...l,
                 endpoint: 'chat.completions',
+                ...l,
                 stream: 'true',
                 le: String(slo.thresholdSec),
               }),
@@ -179,8 +179,8 @@ export const sloBurn: KindDef = {
             },
             {
               series: seriesText('llm_request_duration_seconds_count', {
-                ...l,
                 endpoint: 'chat.completions',
+                ...l,
                 stream: 'true',
               }),
               values: counterValues(total),
