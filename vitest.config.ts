@@ -23,8 +23,9 @@ export const TIMING_FILES = [
   // Workers killed 300 ms after their calls reached the upstream: the count of lost calls needs each worker to have had
   // a CPU in that time.
   'test/e2e/workers-budget-crash.test.ts',
-  // Workers killed after server.workerTimeout (6 s) without an answer, and /readyz's 10 s grace: a busy host would
-  // delay the heartbeat's answers and the start of the workers that replace them.
+  // Workers killed after server.workerTimeout (30 s: a replacement's start must fit in it) without an answer, and
+  // /readyz's 10 s grace: a busy host would delay the heartbeat's answers and the start of the workers that replace
+  // them.
   'test/e2e/workers-liveness.test.ts',
   // A recorder, two workers and PostgreSQL stopped for 8 s under six clients' load: counts calls served meanwhile.
   'test/e2e/workers-pg-outage.test.ts',
