@@ -38,14 +38,22 @@ describe('llmscope keys', () => {
     expect(
       await keysCreate(
         'search-prod',
-        { config, team: 'search', user: 'svc', rpm: '60', tpm: '90000', expiresIn: '30d' },
+        {
+          config,
+          team: 'search',
+          user: 'svc',
+          rpm: '60',
+          tpm: '90000',
+          models: 'gpt-4o-mini, claude-*',
+          expiresIn: '30d',
+        },
         c.io,
       ),
     ).toBe(0);
     const key = c.out.join('').trim();
     expect(key).toMatch(/^lsk_[A-Za-z0-9_-]{40}$/);
     expect(c.err.join('')).toMatch(
-      /created key search-prod \(key_[0-9a-f]{20}\), prefix lsk_.{8}…, user svc, team search, 60 requests\/min, 90000 tokens\/min, expires 2026-05-31T12:00:00.000Z/,
+      /created key search-prod \(key_[0-9a-f]{20}\), prefix lsk_.{8}…, user svc, team search, 60 requests\/min, 90000 tokens\/min, models gpt-4o-mini, claude-\*, expires 2026-05-31T12:00:00.000Z/,
     );
     expect(c.err.join('')).toMatch(/shown this once/);
 
@@ -63,9 +71,9 @@ describe('llmscope keys', () => {
     expect(text).not.toContain(key);
     expect(text).toContain(key.slice(0, 12));
     expect(text).toMatch(
-      /search-prod\s+lsk_\S+\s+active\s+svc\s+search\s+60\s+90000\s+2026-05-31T12:00:00.000Z\s+store/,
+      /search-prod\s+lsk_\S+\s+active\s+svc\s+search\s+60\s+90000\s+gpt-4o-mini,claude-\*\s+2026-05-31T12:00:00.000Z\s+store/,
     );
-    expect(text).toMatch(/legacy\s+legacy\s+-\s+active\s+-\s+ops\s+30\s+-\s+-\s+config/);
+    expect(text).toMatch(/legacy\s+legacy\s+-\s+active\s+-\s+ops\s+30\s+-\s+\*\s+-\s+config/);
 
     const j = io();
     await keysList({ config, json: true }, j.io);
@@ -73,6 +81,7 @@ describe('llmscope keys', () => {
     expect(views.map((v) => v.name)).toEqual(['search-prod', 'legacy']);
     expect(JSON.stringify(views)).not.toContain(key);
     expect(views[0]).not.toHaveProperty('hash');
+    expect(views.map((v) => v.models)).toEqual([['gpt-4o-mini', 'claude-*'], []]);
   });
 
   it('revokes by name or id; revoked keys leave the list unless --all', async () => {

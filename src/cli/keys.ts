@@ -43,6 +43,7 @@ export interface CreateFlags extends Common {
   trustHeaders?: string;
   rpm?: string;
   tpm?: string;
+  models?: string;
   expiresIn?: string;
   expiresAt?: string;
 }
@@ -120,6 +121,7 @@ const describeKey = (v: KeyView): string =>
     v.feature ? `feature ${v.feature}` : null,
     v.rpm ? `${v.rpm} requests/min` : null,
     v.tpm ? `${v.tpm} tokens/min` : null,
+    v.models.length ? `models ${v.models.join(', ')}` : null,
     v.expires_at ? `expires ${v.expires_at}` : null,
   ]
     .filter(Boolean)
@@ -144,6 +146,7 @@ const FLAG_OF: Record<string, string> = {
   trust_headers: '--trust-headers',
   rpm: '--rpm',
   tpm: '--tpm',
+  models: '--models',
   expires_in: '--expires-in',
   expires_at: '--expires-at',
 };
@@ -189,6 +192,11 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  if (flags.models !== undefined)
+    body.models = flags.models
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   checkExpiry(flags);
   return withKeys(flags, io, null, async ({ keys, audit, configIds }) => {
@@ -198,7 +206,7 @@ export async function keysCreate(name: string, flags: CreateFlags, io: KeysIo): 
     await audit.record('cli', {
       action: 'key.create',
       target: `key:${key.id}`,
-      detail: { name: key.name, rpm: key.rpm, tpm: key.tpm },
+      detail: { name: key.name, rpm: key.rpm, tpm: key.tpm, models: key.models },
     });
     printSecret(keyView(key, now), secret, 'created', flags, io);
     return 0;
@@ -239,7 +247,7 @@ function printKeys(views: KeyView[], flags: Common, io: KeysIo): void {
     return;
   }
   const rows = [
-    ['ID', 'NAME', 'PREFIX', 'STATUS', 'USER', 'TEAM', 'RPM', 'TPM', 'EXPIRES', 'SOURCE'],
+    ['ID', 'NAME', 'PREFIX', 'STATUS', 'USER', 'TEAM', 'RPM', 'TPM', 'MODELS', 'EXPIRES', 'SOURCE'],
     ...views.map((v) => [
       v.id,
       v.name,
@@ -249,6 +257,7 @@ function printKeys(views: KeyView[], flags: Common, io: KeysIo): void {
       v.team ?? '-',
       v.rpm === null ? '-' : String(v.rpm),
       v.tpm === null ? '-' : String(v.tpm),
+      v.models.length ? v.models.join(',') : '*',
       v.expires_at ?? '-',
       v.source,
     ]),
@@ -324,6 +333,10 @@ export function registerKeysCommand(program: Command): void {
       )
       .option('--rpm <n>', 'requests per minute this key may send')
       .option('--tpm <n>', 'tokens per minute this key may use')
+      .option(
+        '--models <list>',
+        'models this key may call: names or patterns, e.g. gpt-4o-mini,claude-* (default: all)',
+      )
       .option('--expires-in <duration>', 'lifetime: a number and a unit (ms, s, m, h, d), e.g. 30d, 12h')
       .option('--expires-at <iso>', 'expiry time, ISO 8601 with a zone, e.g. 2026-12-31T23:59:59Z'),
   ).action((name: string, flags: CreateFlags) => run(keysCreate(name, flags, processIo())));

@@ -49,6 +49,17 @@ export const budgetsSchema = z.array(budgetSchema).superRefine((list, ctx) => {
   });
 });
 
+/** A key's model allow-list: names or patterns (`*` any characters, `?` one; as `routes` match), at most 100. */
+export const keyModelsSchema = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^\p{Cc}\s]*$/u, 'a model name or pattern, without spaces or control characters'),
+  )
+  .max(100);
+
 export const keySchema = z
   .object({
     /** Shown as `api_key_id` and in budgets; never the key itself. */
@@ -71,6 +82,8 @@ export const keySchema = z
     rpm: z.number().int().positive().optional(),
     /** Tokens (input + output) per minute this key may use. */
     tpm: z.number().int().positive().optional(),
+    /** Models calls with this key may name (names or `*`/`?` patterns); absent or empty: every model (docs/keys.md). */
+    models: keyModelsSchema.optional(),
     disabled: z.boolean().default(false),
   })
   .strict()

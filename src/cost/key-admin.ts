@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { DURATION_PATTERN, durationMs, isDateTime, isoOrNull, MAX_TIME_MS } from '../time.js';
-import type { KeyConfig } from './config.js';
+import { type KeyConfig, keyModelsSchema } from './config.js';
 import { hashKey, newKey, prefixOf } from './keys.js';
 import { ATTRIBUTION_HEADERS, KeyConflictError, type KeyStore, type StoredKey } from './storage/keys-types.js';
 
@@ -30,6 +30,8 @@ export const createKeySchema = z
     trust_headers: z.array(z.enum(ATTRIBUTION_HEADERS)).max(4).default(['feature', 'session']),
     rpm: z.number().int().positive().max(1_000_000_000).optional(),
     tpm: z.number().int().positive().max(1_000_000_000_000).optional(),
+    /** Models calls with this key may name (names or `*`/`?` patterns); absent or empty: every model. */
+    models: keyModelsSchema.optional(),
     /** When it stops: ISO 8601, or epoch ms. */
     expires_at: z
       .union(
@@ -115,6 +117,7 @@ export async function createKey(
     expiresAt,
     revokedAt: null,
     rotatedAt: null,
+    models: [...new Set(b.models ?? [])],
   };
   try {
     await store.insert(key);
@@ -205,6 +208,8 @@ export interface KeyView {
   expires_at: string | null;
   revoked_at: string | null;
   rotated_at: string | null;
+  /** Models its calls may name (names or patterns); empty: every model. */
+  models: string[];
 }
 
 export function keyView(k: StoredKey, now: number): KeyView {
@@ -225,6 +230,7 @@ export function keyView(k: StoredKey, now: number): KeyView {
     expires_at: iso(k.expiresAt),
     revoked_at: iso(k.revokedAt),
     rotated_at: iso(k.rotatedAt),
+    models: [...k.models],
   };
 }
 
@@ -247,5 +253,6 @@ export function configKeyView(k: KeyConfig): KeyView {
     expires_at: null,
     revoked_at: null,
     rotated_at: null,
+    models: [...(k.models ?? [])],
   };
 }

@@ -57,7 +57,7 @@ export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
       configIds: rt.keys.ids,
     });
     rt.directory.invalidate();
-    await audit(http, 'key.create', key.id, { name: key.name, rpm: key.rpm, tpm: key.tpm });
+    await audit(http, 'key.create', key.id, { name: key.name, rpm: key.rpm, tpm: key.tpm, models: key.models });
     sendJson(http.res, 201, { ...keyView(key, t), key: secret });
   });
 

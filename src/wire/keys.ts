@@ -21,6 +21,8 @@ export const keyViewSchema = z.strictObject({
   expires_at: maybe(isoTime),
   revoked_at: maybe(isoTime),
   rotated_at: maybe(isoTime),
+  /** Models its calls may name (names or `*` patterns); empty: every model. */
+  models: z.array(z.string()),
 });
 export type KeyView = z.infer<typeof keyViewSchema>;
 

@@ -7,7 +7,7 @@ export class MemoryKeyStore implements KeyStore {
   async insert(key: StoredKey): Promise<void> {
     if (this.keys.some((k) => k.name === key.name && k.revokedAt === null)) throw new KeyConflictError(key.name);
     if (this.keys.some((k) => k.id === key.id || k.hash === key.hash)) throw new Error(`duplicate key ${key.id}`);
-    this.keys.push({ ...key, trustHeaders: [...key.trustHeaders] });
+    this.keys.push({ ...key, trustHeaders: [...key.trustHeaders], models: [...key.models] });
   }
 
   async byHash(hash: string): Promise<StoredKey | null> {

@@ -39,6 +39,11 @@ CREATE TABLE api_keys (
 CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
 `,
   },
+  {
+    version: 2,
+    name: "a key's model allow-list",
+    up: 'ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS models text;',
+  },
 ];
 
 const PARAMS = KEY_COLUMNS.split(', ')

@@ -21,9 +21,16 @@ const SCHEMA = `
   CREATE UNIQUE INDEX IF NOT EXISTS api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
 `;
 
+/** Adds version 2's `models` (a key's model allow-list) where the table lacks it; nothing where it is there. */
+function addModelsColumn(db: Database): void {
+  const have = (db.pragma('table_info(api_keys)') as { name: string }[]).some((c) => c.name === 'models');
+  if (!have) db.exec('ALTER TABLE api_keys ADD COLUMN models TEXT');
+}
+
 /** The `cost.keys` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_KEYS_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'virtual keys (hashed), limits, expiry and revocation', up: SCHEMA },
+  { version: 2, name: "a key's model allow-list", up: addModelsColumn },
 ];
 
 export class SqliteKeyStore implements KeyStore {
@@ -32,6 +39,7 @@ export class SqliteKeyStore implements KeyStore {
   constructor(db: Database, register?: (migrations: readonly SqliteMigration[]) => void) {
     register?.(SQLITE_KEYS_MIGRATIONS);
     db.exec(SCHEMA);
+    addModelsColumn(db);
     const cols = KEY_COLUMNS.split(', ').length;
     this.s = {
       insert: db.prepare(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${Array(cols).fill('?').join(', ')})`),

@@ -30,6 +30,8 @@ export interface StoredKey {
   revokedAt: number | null;
   /** When its secret was last replaced (`rotate`); the previous secret stopped then. */
   rotatedAt: number | null;
+  /** Models (names or `*`/`?` patterns) calls with this key may name; empty: every model. */
+  models: string[];
 }
 
 export interface KeyStore {
@@ -71,6 +73,8 @@ export interface KeyRow {
   expires_at: number | string | null;
   revoked_at: number | string | null;
   rotated_at: number | string | null;
+  /** JSON array of model patterns; null (a row from before the column, or none given): every model. */
+  models: string | null;
 }
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -92,6 +96,7 @@ export function keyOfRow(r: KeyRow): StoredKey {
     expiresAt: num(r.expires_at),
     revokedAt: num(r.revoked_at),
     rotatedAt: num(r.rotated_at),
+    models: r.models ? (JSON.parse(r.models) as string[]) : [],
   };
 }
 
@@ -113,8 +118,9 @@ export function rowValuesOf(k: StoredKey): unknown[] {
     k.expiresAt,
     k.revokedAt,
     k.rotatedAt,
+    k.models.length ? JSON.stringify(k.models) : null,
   ];
 }
 
 export const KEY_COLUMNS =
-  'id, name, prefix, hash, user_id, team, feature, trust_headers, rpm, tpm, created_at, created_by, expires_at, revoked_at, rotated_at';
+  'id, name, prefix, hash, user_id, team, feature, trust_headers, rpm, tpm, created_at, created_by, expires_at, revoked_at, rotated_at, models';

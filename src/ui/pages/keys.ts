@@ -71,6 +71,7 @@ function limits(k: KeyView): string {
   const parts = [
     k.rpm !== null ? `${compact(k.rpm)} req/min` : null,
     k.tpm !== null ? `${compact(k.tpm)} tok/min` : null,
+    k.models.length ? `models: ${k.models.join(', ')}` : null,
   ];
   return parts.filter(Boolean).join(' · ') || 'none';
 }
@@ -201,6 +202,9 @@ function createFormOf(ctx: PageContext): HTMLElement {
   const feature = input('feature', 'feature (optional)');
   const rpm = input('rpm', 'requests/min', { type: 'number', min: 1, step: 1 });
   const tpm = input('tpm', 'tokens/min', { type: 'number', min: 1, step: 1 });
+  const models = input('models', 'models (e.g. gpt-4o-mini, claude-*; empty: all)', {
+    title: 'models calls with this key may name: names or patterns, comma-separated; empty allows every model',
+  });
   const expires = h(
     'select',
     { name: 'expires_in' },
@@ -226,6 +230,7 @@ function createFormOf(ctx: PageContext): HTMLElement {
       { class: 'row' },
       rpm,
       tpm,
+      models,
       h('label', null, h('span', null, 'expires in '), expires),
       h('button', { type: 'submit' }, 'create key'),
       msg,
@@ -247,6 +252,10 @@ function createFormOf(ctx: PageContext): HTMLElement {
       feature: text(feature),
       rpm: int(rpm),
       tpm: int(tpm),
+      models: models.value
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
       expires_in: expires.value || undefined,
       trust_headers: trust.filter((c) => c.checked).map((c) => c.value),
     });
