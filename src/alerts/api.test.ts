@@ -136,6 +136,23 @@ describe('/api/alerts', () => {
     expect(noEnd.body.error.message).toMatch(/ends_at or duration/);
   });
 
+  it('names the time field at fault in a silence, not matchers', async () => {
+    // {"duration": "0s"}, or an ends_at before starts_at or in the past, answered 400 with param "matchers"
+    const cases: [Json, string][] = [
+      [{ matchers: ['model="x"'], duration: '0s' }, 'duration'],
+      [{ matchers: ['model="x"'], starts_at: T0 + 60 * MIN, ends_at: T0 + 30 * MIN }, 'ends_at'],
+      [{ matchers: ['model="x"'], starts_at: T0 - 60 * MIN, duration: '30m' }, 'duration'],
+      [{ matchers: ['model="x"'], ends_at: T0 - MIN }, 'ends_at'],
+    ];
+    for (const [body, param] of cases) {
+      const r = await send('POST', '/api/alerts/silences', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.param, JSON.stringify(r.body)).toBe(param);
+    }
+    const all = await send('POST', '/api/alerts/silences', { matchers: ['model=~".*"'], duration: '1h' });
+    expect(all.body.error.param).toBe('matchers');
+  });
+
   it('refuses a silence ending past what a date can hold, and keeps listing the others', async () => {
     // {"duration": "99999999d"} was stored, answered 400 "Invalid time value" (param matchers), and from then on
     // every GET /api/alerts/silences answered 500 (RangeError in silenceJson).

@@ -184,6 +184,16 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
         'the silence would end past the latest time a date can hold (+275760-09-13); give an earlier end',
         { param: b.ends_at !== undefined ? 'ends_at' : b.duration !== undefined ? 'duration' : 'starts_at' },
       );
+    // The times' problems name the field that set the end (create() checks them again, for other callers).
+    const endParam = b.ends_at !== undefined ? 'ends_at' : 'duration';
+    if (!(endsAt > startsAt))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_BODY',
+        b.ends_at !== undefined ? 'ends_at must be after starts_at' : 'duration must be longer than 0',
+        { param: endParam },
+      );
+    if (endsAt <= now)
+      throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'ends_at is in the past', { param: endParam });
     try {
       const s = await service.silences.create(
         { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: b.created_by },
