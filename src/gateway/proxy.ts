@@ -144,6 +144,8 @@ class Flight {
   refusal = false;
   /** The upstream's stream or body said the call failed although its HTTP status was 2xx. */
   failedInBody = false;
+  /** And that failure was a rate limit: recorded `rate_limited`, as the same error's 429 answer is. */
+  rateLimitedInBody = false;
   usage: Usage | null = null;
   requestBytes = 0;
   /** Request-body bytes this call counts against `server.maxBufferedBytes` while in flight (-1 once released). */
@@ -201,7 +203,9 @@ class Flight {
     const upstreamMs = i.upstreamStartAt !== null ? (i.upstreamEndAt ?? endedAt) - i.upstreamStartAt : 0;
     const status =
       this.failedInBody && !this.cancelled && !this.timedOut
-        ? 'upstream_error'
+        ? this.rateLimitedInBody
+          ? 'rate_limited'
+          : 'upstream_error'
         : statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
     const outputTokens = u?.outputTokens ?? null;
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
@@ -842,6 +846,7 @@ export class GatewayProxy {
         flight.refusal = meter.refusal !== null;
         if (meter.error !== null && !err) {
           flight.failedInBody = true;
+          flight.rateLimitedInBody = meter.rateLimited;
           flight.errorType = meter.error;
           if (meter.errorMessage !== null) flight.errorMessage = clip(meter.errorMessage);
         }
@@ -862,6 +867,7 @@ export class GatewayProxy {
           const info = adapter.responseInfo(json, flight.endpoint);
           if (info.error) {
             flight.failedInBody = true;
+            flight.rateLimitedInBody = info.rateLimited === true;
             flight.errorType = info.error;
             if (info.errorMessage) flight.errorMessage = clip(info.errorMessage);
           }

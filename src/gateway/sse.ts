@@ -34,6 +34,8 @@ export class StreamMeter {
   /** The error type when the stream itself reported that the call failed (an `error` event, `response.failed`). */
   error: string | null = null;
   errorMessage: string | null = null;
+  /** That error was a rate limit: the call is recorded `rate_limited`, as a 429 answer is. */
+  rateLimited = false;
   events = 0;
   done = false;
   /** Events passed through unread because they were longer than MAX_EVENT_CHARS. */

@@ -48,6 +48,21 @@ export interface ChunkInfo {
   error?: string | null;
   /** And what it said of it (the error's message), when it said anything. */
   errorMessage?: string | null;
+  /** The failure is a rate limit (isRateLimitError): recorded `rate_limited`, as the same error's 429 answer is. */
+  rateLimited?: boolean;
+}
+
+/**
+ * Error types and codes that say a rate limit: Anthropic's `rate_limit_error`, OpenAI's `rate_limit_exceeded` (the
+ * code beside a 429's type `requests` or `tokens`), Google's `RESOURCE_EXHAUSTED`. Each comes with HTTP 429 when the
+ * provider answers it before a stream begins; reported inside a stream, it is the same rate limit.
+ */
+const RATE_LIMIT_ERRORS = new Set(['rate_limit_error', 'rate_limit_exceeded', 'RESOURCE_EXHAUSTED']);
+
+/** True when any of an error's type, code or status says a rate limit. */
+export function isRateLimitError(...names: unknown[]): boolean {
+  for (const n of names) if (typeof n === 'string' && RATE_LIMIT_ERRORS.has(n)) return true;
+  return false;
 }
 
 /** Reads the `data` of a stream's events, one call's stream per reader (a reader may keep state). */
@@ -72,6 +87,8 @@ export interface StreamMetering {
   readonly error: string | null;
   /** What the stream said of its failure, when it said anything. */
   readonly errorMessage: string | null;
+  /** That failure was a rate limit (ChunkInfo.rateLimited). */
+  readonly rateLimited: boolean;
   /** Set when reading failed (the bytes still passed through, unread from then on). */
   readonly failure: Error | null;
   /** Reads a chunk that arrived at `at` (epoch ms); returns what to pass on to the client. */
@@ -91,6 +108,7 @@ export interface ChunkTally {
   usage: Usage | null;
   error: string | null;
   errorMessage: string | null;
+  rateLimited: boolean;
 }
 
 /** Adds what one event read at `at` (epoch ms) says to a meter's tally: content times and text, refusal, finish, usage, error. */
@@ -107,6 +125,7 @@ export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
   if (info.error) {
     m.error = info.error;
     if (info.errorMessage) m.errorMessage = info.errorMessage;
+    m.rateLimited = info.rateLimited === true;
   }
 }
 
@@ -120,6 +139,8 @@ export interface ResponseInfo {
   error?: string | null;
   /** And what it said of it. */
   errorMessage?: string | null;
+  /** The failure is a rate limit (isRateLimitError). */
+  rateLimited?: boolean;
 }
 
 /** An error rendered in a route's own shape. */

@@ -8,7 +8,8 @@
 //   x-simulator-cached-tokens: N       reported as usage.prompt_tokens_details.cached_tokens (at most the prompt)
 //   x-simulator-tool-call: <name> or {"name":..., "arguments":...}   chat only: the model calls this tool
 //   x-simulator-stream-error: <type>   a stream ends half-way with `data: {"error": {... "type": <type>}}` and no
-//                                      [DONE], as OpenAI (and vLLM) report a failure once a stream has begun
+//                                      [DONE], as OpenAI (and vLLM) report a failure once a stream has begun;
+//                                      `rate_limit_exceeded` sends the 429's body (type `requests`, that code)
 // A chat whose last message (or a prompt) contains `[[llmscope-judge]]` is answered with x-simulator-reply if
 // given, else with the JSON written after the marker, else with DEFAULT_JUDGE_REPLY.
 import { randomBytes } from 'node:crypto';
@@ -860,9 +861,14 @@ async function generate(
   await play(ex, streamEvents(format, chunks, n, dueAt, refusal, finish, includeUsage ? usage : null, cutAfter));
   if (ex.stopped) return;
   if (failing) {
-    ex.res.end(
-      `data: ${JSON.stringify(errorBody('The server had an error while processing your request. Sorry about that!', d.streamError as string))}\n\n`,
-    );
+    const body =
+      d.streamError === 'rate_limit_exceeded'
+        ? rateLimitBody(String(b.model), RATE_LIMIT_RETRY_MS)
+        : errorBody(
+            'The server had an error while processing your request. Sorry about that!',
+            d.streamError as string,
+          );
+    ex.res.end(`data: ${JSON.stringify(body)}\n\n`);
     return;
   }
   if (cutAfter !== null) {

@@ -7,6 +7,7 @@ import { renderError as renderOpenAiError } from '../../errors.js';
 import {
   ANTHROPIC_SHARED,
   type ChunkInfo,
+  isRateLimitError,
   type Json,
   num,
   numericParams,
@@ -246,6 +247,7 @@ export class AnthropicStreamReader implements StreamReader {
         const e = obj(o.error);
         info.error = e && typeof e.type === 'string' ? e.type : 'error';
         if (e && typeof e.message === 'string') info.errorMessage = e.message;
+        if (isRateLimitError(e?.type)) info.rateLimited = true;
         break;
       }
     }

@@ -28,6 +28,7 @@ export class JsonArrayStreamMeter implements StreamMetering {
   usage: Usage | null = null;
   error: string | null = null;
   errorMessage: string | null = null;
+  rateLimited = false;
   failure: Error | null = null;
   /** Elements read. */
   elements = 0;

@@ -201,6 +201,15 @@ describe('errorTypeOf', () => {
     expect(errorTypeOf([])).toBeNull();
   });
 
+  it('marks RESOURCE_EXHAUSTED in a stream as a rate limit, not INTERNAL', () => {
+    const e = (status: string) => JSON.stringify({ error: { code: 429, message: 'quota', status } });
+    expect(geminiStreamReader.read(e('RESOURCE_EXHAUSTED'))).toMatchObject({
+      error: 'RESOURCE_EXHAUSTED',
+      rateLimited: true,
+    });
+    expect(geminiStreamReader.read(e('INTERNAL'))?.rateLimited).toBeFalsy();
+  });
+
   it("a stream chunk's usage before the last: output unknown without candidatesTokenCount, thoughts kept", () => {
     const text = (usage: object, finish?: string) =>
       `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"}${finish ? `,"finishReason":"${finish}"` : ''},"index":0}],"usageMetadata":${JSON.stringify(usage)},"modelVersion":"gemini-2.5-flash"}`;

@@ -8,6 +8,7 @@ import type { Endpoint } from '../../calls/index.js';
 import { LlmscopeError, renderError as renderOpenAiError } from '../../errors.js';
 import {
   type ChunkInfo,
+  isRateLimitError,
   type Json,
   num,
   obj,
@@ -258,6 +259,7 @@ export function readParsedChunk(data: string): ChunkInfo | null {
   if (e) {
     info.error = typeof e.status === 'string' ? e.status : 'error';
     if (typeof e.message === 'string') info.errorMessage = e.message;
+    if (isRateLimitError(e.status)) info.rateLimited = true;
   }
   return info;
 }

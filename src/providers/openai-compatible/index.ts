@@ -8,6 +8,7 @@ import {
   ANTHROPIC_SHARED,
   type ChunkInfo,
   chatFraming,
+  isRateLimitError,
   type Json,
   num,
   numericParams,
@@ -72,6 +73,8 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
   if (e) {
     info.error = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : 'error';
     if (typeof e.message === 'string') info.errorMessage = e.message;
+    // OpenAI's rate limit: type `tokens` or `requests`, code `rate_limit_exceeded`
+    if (isRateLimitError(e.type, e.code)) info.rateLimited = true;
   }
   const choices = Array.isArray(o.choices) ? o.choices : [];
   for (const c of choices) {

@@ -85,17 +85,20 @@ describe('BackgroundCalls', () => {
     expect(isFinishedAnswer('resp_9', 'null')).toBe(false);
   });
 
-  it('records a failed response as upstream_error with its code, a cancelled one as cancelled', () => {
+  it('records a failed response as upstream_error with its code (rate_limited for a rate limit), a cancelled one as cancelled', () => {
     const recorded: LlmCall[] = [];
     const b = new BackgroundCalls((c) => recorded.push(c));
     b.hold(queued('resp_f'));
     b.hold(queued('resp_c', { finishReason: 'in_progress' }));
+    b.hold(queued('resp_r'));
     const failed = { id: 'resp_f', status: 'failed', error: { code: 'server_error', message: 'It broke.' } };
     b.finish('resp_f', JSON.stringify(failed));
     b.finish('resp_c', JSON.stringify({ id: 'resp_c', status: 'cancelled', output: [], usage: null }));
+    b.finish('resp_r', JSON.stringify({ id: 'resp_r', status: 'failed', error: { code: 'rate_limit_exceeded' } }));
     expect(recorded.map((c) => [c.status, c.finishReason, c.errorType, c.errorMessage, c.tokenSource])).toEqual([
       ['upstream_error', 'error', 'server_error', 'It broke.', null],
       ['cancelled', 'cancelled', 'response_cancelled', undefined, null],
+      ['rate_limited', 'error', 'rate_limit_exceeded', undefined, null],
     ]);
   });
 

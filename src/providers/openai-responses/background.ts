@@ -151,7 +151,7 @@ export class BackgroundCalls {
       call.status = 'cancelled';
       call.errorType = 'response_cancelled';
     } else if (info.error) {
-      call.status = 'upstream_error';
+      call.status = info.rateLimited ? 'rate_limited' : 'upstream_error';
       call.errorType = info.error;
       if (info.errorMessage) call.errorMessage = info.errorMessage.slice(0, 512);
     }

@@ -95,6 +95,20 @@ describe('openai-responses adapter', () => {
     expect(responsesStreamReader.read('[DONE')).toBeNull();
   });
 
+  it('marks a rate limit in a stream (error event, flat or nested; response.failed) as one, not other failures', () => {
+    expect(read({ type: 'error', code: 'rate_limit_exceeded', message: 'slow down' })?.rateLimited).toBe(true);
+    expect(
+      read({ type: 'error', error: { type: 'tokens', code: 'rate_limit_exceeded', message: 'Rate limit reached' } }),
+    ).toMatchObject({ error: 'tokens', rateLimited: true });
+    expect(
+      read({ type: 'response.failed', response: { status: 'failed', error: { code: 'rate_limit_exceeded' } } })
+        ?.rateLimited,
+    ).toBe(true);
+    expect(responseInfo({ status: 'failed', error: { code: 'rate_limit_exceeded' } }).rateLimited).toBe(true);
+    expect(read({ type: 'error', code: 'server_error', message: 'x' })?.rateLimited).toBeFalsy();
+    expect(read({ type: 'error', error: { type: 'insufficient_quota', code: 'x' } })?.rateLimited).toBeFalsy();
+  });
+
   it('reads instructions and input items (text parts, tool outputs), marking assistant turns', () => {
     const ranges: number[] = [];
     const text = promptText(

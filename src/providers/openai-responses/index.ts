@@ -8,6 +8,7 @@ import { renderError } from '../../errors.js';
 import {
   type ChunkInfo,
   chatFraming,
+  isRateLimitError,
   type Json,
   numericParams,
   obj,
@@ -121,6 +122,7 @@ export function responseInfo(body: unknown): ResponseInfo {
     info.error =
       typeof e?.code === 'string' ? e.code : o.status === 'failed' ? 'response_failed' : 'response_cancelled';
     if (typeof e?.message === 'string') info.errorMessage = e.message;
+    if (isRateLimitError(e?.code, e?.type)) info.rateLimited = true;
   }
   if (info.finishReason === 'content_filter' && info.refusal === null) info.refusal = 'content_filter';
   return info;
@@ -238,12 +240,15 @@ export function readParsedEvent(data: string): ChunkInfo | null {
     if (r.error) {
       out.error = r.error;
       if (r.errorMessage) out.errorMessage = r.errorMessage;
+      if (r.rateLimited) out.rateLimited = true;
     } else if (type === 'response.failed') out.error = 'response_failed';
   } else if (type === 'error') {
     out.error = typeof o.code === 'string' ? o.code : (errorTypeOf(o) ?? 'error');
     // Flat as the API reference shows it, or nested under `error` as the API sends it (and its HTTP errors are).
     const message = typeof o.message === 'string' ? o.message : obj(o.error)?.message;
     if (typeof message === 'string') out.errorMessage = message;
+    const e = obj(o.error);
+    if (isRateLimitError(o.code, o.type === 'error' ? null : o.type, e?.code, e?.type)) out.rateLimited = true;
   }
   return out;
 }
