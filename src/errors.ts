@@ -38,6 +38,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_CSRF_REJECTED: { status: 403, type: 'permission_error', code: 'csrf_rejected' },
   LLMSCOPE_ERR_FORBIDDEN: { status: 403, type: 'permission_error', code: 'forbidden' },
   LLMSCOPE_ERR_HOST_REJECTED: { status: 403, type: 'permission_error', code: 'host_not_allowed' },
+  LLMSCOPE_ERR_MODEL_NOT_ALLOWED: { status: 403, type: 'permission_error', code: 'model_not_allowed' },
   LLMSCOPE_ERR_BUDGET_EXCEEDED: { status: 429, type: 'budget_exceeded', code: 'budget_exceeded' },
   LLMSCOPE_ERR_RATE_LIMITED: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
   LLMSCOPE_ERR_KEY_NAME_TAKEN: { status: 409, type: 'invalid_request_error', code: 'key_name_taken' },

@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, GatewayHook } from '../gateway/proxy.js';
+import { globToRegExp } from '../gateway/routing.js';
 import type { KeyConfig } from './config.js';
 import type { AttributionHeader, KeyStore, StoredKey } from './storage/keys-types.js';
 
@@ -54,6 +55,25 @@ export interface VirtualKey {
   expiresAt: number | null;
   revokedAt: number | null;
   source: 'config' | 'store';
+  /** The models calls with this key may name, as written (names or patterns); empty: every model. */
+  models: readonly string[];
+}
+
+/** Compiled model patterns (plain data stays on VirtualKey, which travels between processes). */
+const patternCache = new Map<string, RegExp>();
+
+/** Whether a key may call `model`: its `models` empty, or one of them matching (`*`/`?` as `routes`, any case). */
+export function keyAllowsModel(key: Pick<VirtualKey, 'models'>, model: string): boolean {
+  if (key.models.length === 0) return true;
+  return key.models.some((p) => {
+    let re = patternCache.get(p);
+    if (!re) {
+      if (patternCache.size >= MAX_CACHED) patternCache.clear();
+      re = globToRegExp(p);
+      patternCache.set(p, re);
+    }
+    return re.test(model);
+  });
 }
 
 /** The configured keys by hash. Keys given by `keyEnv` are read and hashed once, here. */
@@ -90,6 +110,7 @@ export class KeyRing {
         expiresAt: null,
         revokedAt: null,
         source: 'config',
+        models: [...(k.models ?? [])],
       });
     }
   }
@@ -117,6 +138,7 @@ export function virtualKeyOf(k: StoredKey): VirtualKey {
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
     source: 'store',
+    models: [...k.models],
   };
 }
 
@@ -266,6 +288,14 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
     if (!trust.has('session')) at.session = null;
     a.forwardClientAuth = false;
     a.state[KEY_STATE] = key;
+    // A call naming a model the key is not given is refused here, before routing and the upstream. Calls that
+    // name none (GET /v1/responses/{id}, a realtime sideband) pass: they continue something already admitted.
+    if (a.model && !keyAllowsModel(key, a.model))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_MODEL_NOT_ALLOWED',
+        `virtual key "${key.name}" (${key.id}) may not call model "${a.model}"; it may call: ${key.models.join(', ')}. Ask your llmscope admin to add the model to the key's models`,
+        { param: 'model' },
+      );
   }
 }
 

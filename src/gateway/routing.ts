@@ -8,7 +8,8 @@ export interface Resolved {
   upstreamModel: string;
 }
 
-function globToRegExp(pattern: string): RegExp {
+/** A model pattern (`gpt-4o*`, `claude-?-*`: `*` any characters, `?` one; case-insensitive) as a RegExp. */
+export function globToRegExp(pattern: string): RegExp {
   const esc = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

@@ -24,6 +24,7 @@ function key(over: Partial<VirtualKey> = {}): VirtualKey {
     expiresAt: null,
     revokedAt: null,
     source: 'store',
+    models: [],
     ...over,
   };
 }
