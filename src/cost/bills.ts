@@ -200,6 +200,8 @@ export function parseBill(text: string, format?: BillFormat): Bill {
     return { format: f, lines: read(f, rows, true) };
   }
   const rows = csvRows(text.trimEnd());
+  if (rows.length === 0)
+    throw new BillError(`the bill has a header (${t.split(/\r?\n/)[0]?.slice(0, 200)}) but no rows`);
   const header = rows.length > 0 ? Object.keys(rows[0] as Row) : [];
   const f = format ?? detectCsv(header);
   if (!f)
