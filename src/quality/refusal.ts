@@ -101,6 +101,7 @@ function unquoted(text: string): string {
   // Each pattern starts with its quote character: a text without it is left as it is, without a scan.
   let t = text;
   if (t.includes('`')) t = t.replace(/```[\s\S]*?(?:```|$)/g, ' ').replace(/`[^`\n]*`/g, ' ');
+  if (t.includes('~~~')) t = t.replace(/~~~[\s\S]*?(?:~~~|$)/g, ' ');
   if (t.includes('>')) t = t.replace(/^\s*>.*$/gm, ' ');
   if (t.includes('"')) t = t.replace(/"[^"\n]{0,600}"/g, ' ');
   if (t.includes('“')) t = t.replace(/“[^”]{0,600}”/g, ' ');
