@@ -246,6 +246,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     await page.fill('#create-key input[name=name]', 'ui-made-key');
     await page.fill('#create-key input[name=team]', 'red');
     await page.fill('#create-key input[name=rpm]', '60');
+    await page.fill('#create-key input[name=models]', 'gpt-4o-mini, claude-*');
     await page.check('#create-key input[name=trust][value=user]');
     await page.uncheck('#create-key input[name=trust][value=session]');
     await page.click('#create-key button[type=submit]');
@@ -262,6 +263,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     expect(row).toContain(`${secret.slice(0, 12)}…`);
     expect(row).toContain('team red');
     expect(row).toContain('60 req/min');
+    expect(row).toContain('models: gpt-4o-mini, claude-*');
     expect(row).toContain('(sets: user, feature)');
     // Never shown again: not by the API, not on the next render.
     const listed = await call('GET', '/api/keys');

@@ -15,6 +15,7 @@ import { type ServeProcess, startServeProcess } from './helpers.js';
 let sim: Simulator;
 let serve: ServeProcess;
 let key: { id: string; key: string };
+let miniKey: string;
 const RPM = 60;
 
 beforeAll(async () => {
@@ -42,6 +43,13 @@ beforeAll(async () => {
     },
   );
   key = JSON.parse(out.join('')) as { id: string; key: string };
+  const mini: string[] = [];
+  await keysCreate(
+    'mini-only',
+    { config: file, models: 'gpt-4o-mini', json: true },
+    { out: (s) => void mini.push(s), err: () => {}, env: {} },
+  );
+  miniKey = (JSON.parse(mini.join('')) as { key: string }).key;
   serve = await startServeProcess({}, ['-c', file]);
 }, 60_000);
 afterAll(async () => {
@@ -64,6 +72,22 @@ const ask = (c: OpenAI) =>
   c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 
 describe('keys under serve --workers 4', () => {
+  it("refuses a model outside a key's models on every worker (403 model_not_allowed), allows the listed one", async () => {
+    // a client per connection, so the kernel spreads them over the workers
+    const clients = Array.from(
+      { length: 8 },
+      () => new OpenAI({ baseURL: `${serve.base}/v1`, apiKey: miniKey, maxRetries: 0 }),
+    );
+    for (const c of clients) {
+      expect(await statusOf(ask(c))).toBe(200);
+      const err = await c.chat.completions
+        .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect(err.code).toBe('model_not_allowed');
+    }
+  });
+
   it("holds the key's requests per minute within 5% across the workers", async () => {
     // a client per connection, so the kernel spreads them over the workers
     const clients = Array.from(
