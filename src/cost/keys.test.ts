@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { Admission } from '../gateway/proxy.js';
 import { costConfigOf } from './config.js';
 import { createKey, revokeKey, rotateKey } from './key-admin.js';
-import { admittedKey, hashKey, KEY_CACHE_MS, KeyDirectory, KeyRing, keyHook, newKey, sameHash } from './keys.js';
+import {
+  admittedKey,
+  hashKey,
+  KEY_CACHE_MS,
+  KeyDirectory,
+  KeyRing,
+  keyAllowsModel,
+  keyHook,
+  newKey,
+  sameHash,
+} from './keys.js';
 import { MemoryKeyStore } from './storage/index.js';
 
 const KEY = 'lsk_test_0123456789abcdef';
@@ -216,5 +226,43 @@ describe('keys kept in the store', () => {
     expect(sameHash(hashKey('a'), hashKey('a'))).toBe(true);
     expect(sameHash(hashKey('a'), hashKey('b'))).toBe(false);
     expect(sameHash('sha256:ab', hashKey('b'))).toBe(false);
+  });
+});
+
+describe('a key’s models', () => {
+  it('allows every model without a list; with one, names and */? patterns in any case, and nothing else', () => {
+    expect(keyAllowsModel({ models: [] }, 'anything')).toBe(true);
+    const k = { models: ['gpt-4o-mini', 'claude-*', 'gemini-2.?-flash'] };
+    for (const m of ['gpt-4o-mini', 'GPT-4o-Mini', 'claude-sonnet-4-5', 'claude-', 'gemini-2.5-flash'])
+      expect(keyAllowsModel(k, m), m).toBe(true);
+    for (const m of ['gpt-4o', 'gpt-4o-mini-2024', 'xclaude-3', 'gemini-2.5-flash-lite', 'gemini-2.10-flash'])
+      expect(keyAllowsModel(k, m), m).toBe(false);
+    // a pattern's regex characters are literal
+    expect(keyAllowsModel({ models: ['a.b'] }, 'axb')).toBe(false);
+  });
+
+  it('refuses a config key’s call for another model with 403 model_not_allowed, attributed to the key', async () => {
+    const hook = keyHook(ring([{ id: 'mini', hash: hashKey(KEY), team: 't', models: ['gpt-4o-mini'] }]));
+    const ok = admission({ authorization: `Bearer ${KEY}` });
+    await hook.authenticate?.(ok);
+    expect(ok.attribution.apiKeyId).toBe('mini');
+    const a = { ...admission({ authorization: `Bearer ${KEY}` }), model: 'gpt-4o' };
+    const err = await Promise.resolve(hook.authenticate?.(a)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, code: 'LLMSCOPE_ERR_MODEL_NOT_ALLOWED', param: 'model' });
+    expect((err as Error).message).toContain('"gpt-4o"');
+    expect((err as Error).message).toContain('"mini"');
+    expect((err as Error).message).not.toContain(KEY);
+    expect(a.attribution).toMatchObject({ apiKeyId: 'mini', team: 't' });
+    // a request naming no model (GET /v1/responses/{id}) is not checked
+    await hook.authenticate?.({ ...admission({ authorization: `Bearer ${KEY}` }), model: '' });
+  });
+
+  it('takes models on create, and refuses a pattern with a space, naming the field', async () => {
+    const store = new MemoryKeyStore();
+    const { key } = await createKey(store, { name: 'm', models: ['gpt-4o-mini', 'gpt-4o-mini'] }, { now: 1, by: null });
+    expect(key.models).toEqual(['gpt-4o-mini']);
+    const err = await createKey(store, { name: 'n', models: ['gpt 4o'] }, { now: 1, by: null }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY', param: 'models.0' });
+    expect(() => costConfigOf({ keys: [{ id: 'x', hash: hashKey(KEY), models: [''] }] })).toThrow();
   });
 });
