@@ -19,6 +19,9 @@ export const NVIDIA_SMI_FIELDS = [
 
 export const NVIDIA_SMI_ARGS = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
 
+/** nvidia-smi's exit status for "infoROM is corrupted": a warning about the board, printed with the readings. */
+const INFOROM_CORRUPTED = 14;
+
 /** Largest output read from nvidia-smi (a line per GPU is ~120 bytes). */
 const MAX_OUTPUT = 1024 * 1024;
 
@@ -63,7 +66,8 @@ export function parseNvidiaSmi(stdout: string, host: string, at: number): GpuSam
   const samples: GpuSample[] = [];
   for (const raw of stdout.split(/\r?\n/)) {
     const line = raw.trim();
-    if (!line) continue;
+    // nvidia-smi prints a warning line before the readings it still gives ("WARNING: infoROM is corrupted at gpu ...").
+    if (!line || /^WARNING:/i.test(line)) continue;
     const f = line.split(',');
     if (f.length !== NVIDIA_SMI_FIELDS.length)
       throw new Error(
@@ -204,6 +208,14 @@ export class NvidiaSmiCollector implements GpuCollector {
       throw e;
     }
     const all = `${r.stdout}\n${r.stderr}`;
+    if (r.code === INFOROM_CORRUPTED) {
+      // A warning, not a failure: the readings that follow it are right; without readings it fails as below.
+      try {
+        return parseNvidiaSmi(r.stdout, this.opts.host, this.now());
+      } catch {
+        /* reported below */
+      }
+    }
     if (r.code !== 0) {
       const reason = noGpuReason(all, r.code);
       if (reason) throw new GpuUnavailableError(reason);
