@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
-import { PostgresStore, SqliteStore } from '../../store/index.js';
+import { type PostgresBackend, PostgresStore, SqliteStore } from '../../store/index.js';
 import { keyStoreFor } from './index.js';
 import { MemoryKeyStore } from './keys-memory.js';
+import { PG_KEYS_MIGRATIONS, PG_KEYS_NAMESPACE } from './keys-postgres.js';
 import { KEYS_NAMESPACE, SQLITE_KEYS_MIGRATIONS } from './keys-sqlite.js';
 import { KeyConflictError, type KeyStore, type StoredKey } from './keys-types.js';
 
@@ -112,7 +113,7 @@ describe.each(stores)('KeyStore on %s', (_name, make) => {
   });
 });
 
-describe('KeyStore on SQLite, upgraded', () => {
+describe('KeyStore upgraded in place', () => {
   it('adds models to a keys table made before it: old keys allow every model, new ones keep their list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmscope-keys-'));
     const file = join(dir, 'old.db');
@@ -145,5 +146,25 @@ describe('KeyStore on SQLite, upgraded', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('on PostgreSQL too: a keys table at version 1 gets models in place', async () => {
+    // as llmscope left it before models (cost.keys at version 1, one key), then a new process on the same schema
+    const url = await (pg as TestPostgres).freshSchemaUrl();
+    const before = new PostgresStore(url);
+    await before.migrate();
+    const backend = before.backend as PostgresBackend;
+    await backend.migrations.register(PG_KEYS_NAMESPACE, PG_KEYS_MIGRATIONS.slice(0, 1));
+    await backend.pool.query(
+      `INSERT INTO api_keys (id, name, prefix, hash, trust_headers, created_at) VALUES ('key_old', 'old', 'lsk_oldoldol', 'sha256:${'1'.repeat(64)}', '["feature","session"]', ${T})`,
+    );
+    await before.close();
+    const store = new PostgresStore(url);
+    open.push(store);
+    await store.migrate();
+    const s = await keyStoreFor(store.backend);
+    expect(await s.byId('key_old')).toMatchObject({ name: 'old', models: [] });
+    await s.insert(key(2));
+    expect((await s.byId('key_2'))?.models).toEqual(['gpt-4o-mini', 'claude-*']);
   });
 });
