@@ -2,7 +2,7 @@
 // the rules finds, so check-config reports every problem. Every key is optional; defaults give the default pack
 // routed by severity to log-only receivers.
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
-import { MAX_TIME_MS } from '../time.js';
+import { DURATION_PATTERN, MAX_TIME_MS } from '../time.js';
 import { parseMatchers } from './matchers.js';
 import { compileRules } from './rules.js';
 import { silenceMatchersProblem } from './silences.js';
@@ -110,7 +110,11 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
         path: ['slos', i, 'threshold'],
         message: 'a latency SLO needs a threshold, e.g. 10.24s',
       });
-    if (s.kind === 'latency' && s.threshold !== undefined) {
+    if (
+      s.kind === 'latency' &&
+      s.threshold !== undefined &&
+      (typeof s.threshold === 'number' || DURATION_PATTERN.test(s.threshold))
+    ) {
       const sec = typeof s.threshold === 'number' ? s.threshold : ms(s.threshold) / 1000;
       if (!LATENCY_SLO_BOUNDS.includes(sec))
         ctx.addIssue({
@@ -122,11 +126,19 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
   });
   // what only compiling the rules finds (a duration on a kind that is not a latency, a groupBy the kind cannot
   // split by, an override of no default rule), so check-config reports it too
-  if (!failed)
-    for (const i of compileRules(a as AlertsConfig).issues) {
+  if (!failed) {
+    let compiled: ReturnType<typeof compileRules> | undefined;
+    try {
+      compiled = compileRules(a as AlertsConfig);
+    } catch (err) {
+      // a value the shapes refused (a duration such as "-5m": "not a duration") is reported at its path already
+      if (raw.issues.length === 0) ctx.addIssue({ code: 'custom', path: ['rules'], message: (err as Error).message });
+    }
+    for (const i of compiled?.issues ?? []) {
       const path = pathOf(i.path);
       ctx.addIssue({ code: 'custom', path, message: path.length ? i.message : `${i.path}: ${i.message}` });
     }
+  }
 });
 
 /** `alerts.rules[0].threshold` → ['rules', 0, 'threshold'] (paths under `alerts`); other paths → []. */

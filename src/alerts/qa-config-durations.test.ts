@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/index.js';
+
+describe('alerts config: a malformed duration in a rule or SLO', () => {
+  it('is reported at its path, not thrown as a bare "not a duration"', () => {
+    // `for: -5m` made check-config and serve stop with "llmscope: not a duration: -5m" (no path): the rules were
+    // compiled over the values the schema had already refused.
+    const cases: [unknown, string][] = [
+      [{ rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, for: '-5m' }] }, 'alerts.rules[0].for'],
+      [{ rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '5 min' }] }, 'alerts.rules[0].window'],
+      [{ rules: [{ name: 'X', kind: 'latency_quantile', threshold: '5sec' }] }, 'alerts.rules[0].threshold'],
+      [{ overrides: { HighLatency: { for: '-1m' } } }, 'alerts.overrides.HighLatency.for'],
+      [{ slos: [{ name: 'lat', kind: 'latency', objective: 0.99, threshold: '-10s' }] }, 'alerts.slos[0].threshold'],
+    ];
+    for (const [alerts, path] of cases) {
+      let r: ReturnType<typeof validateConfig> | undefined;
+      expect(() => {
+        r = validateConfig({ alerts });
+      }, JSON.stringify(alerts)).not.toThrow();
+      expect(r?.ok).toBe(false);
+      if (!r || r.ok) continue;
+      expect(
+        r.issues.map((i) => i.path),
+        JSON.stringify(r.issues),
+      ).toContain(path);
+    }
+  });
+});
