@@ -26,3 +26,31 @@ describe('alerts config: a malformed duration in a rule or SLO', () => {
     }
   });
 });
+
+describe('alerts config: an annotation template', () => {
+  it('with an unclosed {{ action is refused at its path (the exported rule failed promtool check rules)', () => {
+    const r = validateConfig({
+      alerts: {
+        rules: [
+          { name: 'X', kind: 'error_rate', threshold: 0.1, annotations: { summary: 'p95 of {{ $labels.model ' } },
+        ],
+      },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toContain('alerts.rules[0].annotations.summary');
+    const ok = validateConfig({
+      alerts: {
+        rules: [
+          {
+            name: 'X',
+            kind: 'error_rate',
+            threshold: 0.1,
+            annotations: { summary: '{{ $labels.model }} at {{ $value | humanizePercentage }} }} {', runbook_url: 'x' },
+          },
+        ],
+      },
+    });
+    expect(ok.ok).toBe(true);
+  });
+});

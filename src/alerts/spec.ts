@@ -89,7 +89,16 @@ const conditionShape = {
 export const conditionSchema = z.object(conditionShape).strict();
 export type ConditionInput = z.infer<typeof conditionSchema>;
 
-const annotationsSchema = z.record(z.string(), z.string());
+/** An annotation's text: a template whose every `{{` action is closed (Prometheus refuses the rule otherwise). */
+const annotationsSchema = z.record(
+  z.string(),
+  z
+    .string()
+    .refine(
+      (t) => !t.replace(/\{\{[\s\S]*?\}\}/g, '').includes('{{'),
+      'an action opened with "{{" is not closed with "}}" (Prometheus refuses the exported rule, notifications show it raw)',
+    ),
+);
 
 export const ruleSchema = z
   .object({
