@@ -131,7 +131,8 @@ describe("the demo traffic's feedback in the audit log", () => {
     type Entry = { actor: string; role: string | null; action: string; result: string };
     try {
       let entries: Entry[] = [];
-      for (let i = 0; i < 40 && entries.length < 5; i++) {
+      // (20 a second when idle; a loaded machine starts the app and the traffic far later: up to 40 s given)
+      for (let i = 0; i < 160 && entries.length < 5; i++) {
         await new Promise((r) => setTimeout(r, 250));
         const res = await fetch(`${demo.base}/api/audit?action=feedback.put&limit=100`);
         entries = ((await res.json()) as { data: Entry[] }).data;
@@ -147,7 +148,7 @@ describe("the demo traffic's feedback in the audit log", () => {
       await demo.stop();
       await app?.close();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('keeps a demo-traffic token the user configured (and then posts with the admin token, as before)', () => {
     const file = join(dir, 'tok.yaml');
