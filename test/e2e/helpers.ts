@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
+import { request } from 'undici';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type Config, type ConfigInput, validateConfig } from '../../src/config/index.js';
 import { type App, type AppOptions, createApp } from '../../src/server.js';
@@ -235,6 +236,27 @@ export async function streamedText(send: () => Promise<Response>): Promise<strin
     // cut: what arrived so far is in `text`
   }
   return text;
+}
+
+/**
+ * Sends `body` (when given) as JSON to `base + path` and answers the status and the body: parsed when the answer is
+ * JSON, `{ text }` otherwise (an Anthropic or Gemini refusal, a plain-text error).
+ */
+export async function jsonCall(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await request(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.body.text();
+  const json = /^application\/json/.test(String(r.headers['content-type'])) ? JSON.parse(text) : { text };
+  return { status: r.statusCode, body: json as Record<string, unknown> };
 }
 
 /** GETs `url` and parses its JSON answer; throws with the status and body when it is not 2xx. */

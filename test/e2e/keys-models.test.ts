@@ -3,12 +3,11 @@
 // asked, in each route's own error shape (OpenAI's, Anthropic's, Gemini's); the refusal is recorded with the key's
 // attribution. Patterns are the routes' globs. Config keys take `models` too; rotating a key keeps it.
 import OpenAI from 'openai';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCostModule, hashKey } from '../../src/cost/index.js';
 import type { RequestRecord } from '../../src/simulator/index.js';
-import { type Stack, startStack, until } from './helpers.js';
+import { jsonCall, type Stack, startStack, until } from './helpers.js';
 
 const CONFIG_KEY = 'lsk_e2e_models_config_0123456789abcdef';
 
@@ -34,25 +33,9 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const r = await request(`${s.base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
-}
-
-async function post(path: string, body: unknown, headers: Record<string, string>) {
-  const r = await request(`${s.base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await r.body.text();
-  const json = /^application\/json/.test(String(r.headers['content-type'])) ? JSON.parse(text) : { text };
-  return { status: r.statusCode, body: json as Record<string, unknown> };
-}
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) => jsonCall(s.base, method, path, body);
+const post = (path: string, body: unknown, headers: Record<string, string>) =>
+  jsonCall(s.base, 'POST', path, body, headers);
 
 const client = (key: string) => new OpenAI({ baseURL: `${s.base}/v1`, apiKey: key, maxRetries: 0 });
 const chat = (c: OpenAI, model: string, id: string) =>

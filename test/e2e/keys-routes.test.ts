@@ -4,27 +4,18 @@
 // key sent that client's way is accepted and never reaches the upstream.
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule, hashKey } from '../../src/cost/index.js';
 import type { RequestRecord } from '../../src/simulator/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { jsonCall, type Stack, startStack } from './helpers.js';
 
 const KEY = 'lsk_e2e_routes_0123456789abcdef';
 
 describe('virtual keys on the Anthropic and Gemini routes', () => {
   let s: Stack;
   const seen: RequestRecord[] = [];
-  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const r = await request(`${s.base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-    const text = await r.body.text();
-    const json = /^application\/json/.test(String(r.headers['content-type'])) ? JSON.parse(text) : { text };
-    return { status: r.statusCode, body: json as Record<string, unknown> };
-  };
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    jsonCall(s.base, 'POST', path, body, headers);
   const gemini = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
   const messages = { model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] };
 

@@ -3,10 +3,9 @@
 // client surfaces; tokens per minute hold calls in flight to their estimates and settle what they used; revoking
 // and rotating take effect on the next call; the list never shows a key, only its prefix.
 import OpenAI from 'openai';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { jsonCall, type Stack, startStack } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -20,14 +19,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const r = await request(`${stack.base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
-}
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) => jsonCall(stack.base, method, path, body);
 
 const client = (key: string) => new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: key, maxRetries: 0 });
 const ask = (c: OpenAI, extra: Record<string, unknown> = {}) =>
