@@ -32,6 +32,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error', code: 'request_timeout' },
   LLMSCOPE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', code: 'not_found' },
   LLMSCOPE_ERR_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
+  LLMSCOPE_ERR_UPGRADE_REFUSED: { status: 426, type: 'invalid_request_error', code: 'websocket_not_supported' },
   LLMSCOPE_ERR_INVALID_QUERY: { status: 400, type: 'invalid_request_error', code: 'invalid_query' },
   LLMSCOPE_ERR_UNAUTHORIZED: { status: 401, type: 'authentication_error', code: 'unauthorized' },
   LLMSCOPE_ERR_INVALID_API_KEY: { status: 401, type: 'authentication_error', code: 'invalid_api_key' },

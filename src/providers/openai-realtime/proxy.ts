@@ -31,6 +31,7 @@ import { RealtimeMeter, type RealtimeResponse } from './meter.js';
 import { isWebSocketUpgrade, serveAsPlainRequest } from './plain-upgrade.js';
 
 export const REALTIME_PATH = '/v1/realtime';
+const RESPONSES_WS_PATH = '/v1/responses';
 
 export interface RealtimeDeps {
   config: Config;
@@ -169,6 +170,13 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   async function open(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
+    // The Responses API's WebSocket mode (the Codex CLI tries it first): answered 426, on which Codex goes on over HTTP
+    // POST /v1/responses at once, where the calls are recorded; any other refusal costs it its retries first.
+    if (path === RESPONSES_WS_PATH)
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_UPGRADE_REFUSED',
+        `llmscope serves the Responses API over HTTP (POST ${RESPONSES_WS_PATH}), not its WebSocket mode; send the call over HTTP`,
+      );
     if (path !== REALTIME_PATH)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
