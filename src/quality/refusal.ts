@@ -14,7 +14,8 @@ export type RefusalSource = 'content_filter' | 'refusal_field' | 'phrase';
 
 export interface RefusalVerdict {
   refusal: boolean;
-  /** Which rule decided (`decline_verb`, `apology_inability`, `policy`, `as_an_ai`, `explicit_decline`, `multilingual`). */
+  /** Which rule decided (`decline_verb`, `apology_inability`, `policy`, `as_an_ai`, `explicit_decline`, `multilingual`,
+   * `multilingual_apology`). */
   rule?: string;
   /** The text that matched (lowercased, from the response's opening). */
   match?: string;
@@ -36,6 +37,48 @@ const INABILITY =
   "(?:must|have to|need to|'ll have to|will have to|'m going to have to|am going to have to) decline to)";
 
 const SUBJECT = '(?:\\bi|\\bwe)(?:\\s+(?:really|truly|simply|just|unfortunately|still|also))?\\s*';
+
+/** A word in any script (for the other languages' rules, which run with the `u` flag). */
+const W = "[\\p{L}']+";
+
+/** Apologies and regrets that open a decline in the other languages the classifier reads. */
+const APOLOGY_ML = [
+  '(?<!\\p{L})(?:lo siento|lo lamento|lamentablemente|desafortunadamente|disculpa|disculpe|perdón)',
+  '(?<!\\p{L})(?:désolée?|je suis désolée?|malheureusement|je regrette|navrée?|excusez-moi|pardon)',
+  '(?<!\\p{L})(?:tut mir leid|leider|bedauerlicherweise|entschuldigung|entschuldigen sie|ich bedaure)',
+  '(?<!\\p{L})(?:desculpe|desculpa|lamento|sinto muito|infelizmente|perdão)',
+  '(?<!\\p{L})(?:mi dispiace|spiacente|purtroppo|mi scuso|scusa|scusami|scusate|sfortunatamente)',
+  '(?<!\\p{L})(?:извините|простите|к сожалению|сожалею|увы|мне жаль|прошу прощения)',
+  '죄송|미안|유감스럽게도|안타깝게도|아쉽게도',
+  '抱歉|对不起|對不起|很遗憾|很遺憾|不好意思',
+  '申し訳|すみません|残念ながら',
+].join('|');
+
+/**
+ * A first-person inability in those languages, whatever the verb (an apology before it makes it a decline). The
+ * Korean forms here are the humble ones (드리다, "for you"), the Chinese ones have 我, and the Japanese ones are
+ * the polite declines, so that each is the speaker's own.
+ */
+const INABILITY_ML_PERSONAL = [
+  '(?<!\\p{L})no (?:puedo|podemos|podré|me es posible|estoy en condiciones|soy capaz|voy a)(?!\\p{L})',
+  '(?<!\\p{L})(?:je ne (?:peux|pourrai|pourrais|suis pas en mesure|vais)|nous ne (?:pouvons|pourrons))(?!\\p{L})',
+  '(?<!\\p{L})(?:ich (?:kann|darf|werde)|(?:kann|darf|werde) ich|ich bin)(?: \\p{L}+){0,4}? (?:nicht|keine\\p{L}*)(?!\\p{L})',
+  '(?<!\\p{L})não (?:posso|podemos|poderei|consigo|sou capaz|estou em condições|vou)(?!\\p{L})',
+  '(?<!\\p{L})non (?:posso|possiamo|potrò|sono in grado|siamo in grado|riesco|riusciamo)(?!\\p{L})',
+  '(?<!\\p{L})не (?:могу|можем|смогу|сможем|буду|в состоянии|имею (?:права|возможности))(?!\\p{L})',
+  '드릴 수 ?(?:가 )?없|드리기 (?:어렵|곤란)',
+  '我(?:无法|不能|無法|没办法|沒辦法)',
+  'できかねます|いたしかねます',
+].join('|');
+
+/**
+ * After an apology, the subjectless forms too: Korean "…할 수 없습니다", Chinese "无法", Japanese "できません" say
+ * what cannot be done without saying who, so they count only where an apology opens the sentence.
+ */
+const INABILITY_ML = `${INABILITY_ML_PERSONAL}|수 ?(?:가 )?없|어렵습니다|어려워요|无法|不能|無法|没办法|沒辦法|できません`;
+
+/** A further decline after a disclaimer, in those languages (see answersAfter). */
+const ANY_INABILITY_ML = new RegExp(INABILITY_ML_PERSONAL, 'u');
 
 const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
   {
@@ -85,8 +128,53 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
     continuation: true,
   },
   {
+    // Declining verbs in other languages, written like decline_verb: a first-person inability (the verb's own
+    // person where the language drops the subject) with a verb that declines; capability verbs (garantire,
+    // гарантировать, garantieren, 확인하다, ...) are not here, so "Non posso garantire che funzioni, ma ecco il
+    // codice" is no refusal, as "I can't guarantee it works, but here is the code" is none.
     rule: 'multilingual',
-    re: /\bno puedo (?:ayudar|proporcionar|asistir|hacer|cumplir|ofrecer|dar|responder)|lo siento,? (?:pero )?no puedo|\bje ne peux pas (?:vous |t')?(?:aider|fournir|répondre|faire|créer|donner)|désolée?,? (?:mais )?je ne peux pas|(?:dabei|damit|hierbei|hiermit) kann ich (?:ihnen |dir )?(?:leider )?nicht helfen|ich kann (?:ihnen |dir )?(?:dabei |damit )?(?:leider )?nicht helfen|es tut mir leid, aber ich kann|não posso (?:ajudar|fornecer|fazer|responder)|我(?:无法|不能)(?:协助|帮助|提供|回答|处理)|抱歉.{0,10}(?:无法|不能)|(?:お応え|お答え|お手伝い|対応|ご協力)(?:することは)?できません/,
+    re: new RegExp(
+      [
+        // Spanish
+        `\\bno (?:puedo|podemos|voy a|me es posible|estoy en condiciones de|soy capaz de)(?: ${W}){0,2}? (?:ayudar|proporcionar|asistir|hacer|cumplir|ofrecer|dar|responder|crear|generar|escribir|redactar|compartir|brindar|facilitar|participar|realizar|completar|atender|satisfacer|colaborar)`,
+        '\\bme niego a\\b|\\bdebo (?:rechazar|declinar)\\b',
+        'lo siento,? (?:pero )?no puedo',
+        // French
+        `\\b(?:je ne (?:peux|pourrai|pourrais|vais|suis)|nous ne (?:pouvons|pourrons|allons))(?: ${W})? pas(?: en mesure d'?e?)?(?: ${W}){0,2}? ?(?:vous |t'|te )?(?:aider|fournir|répondre|faire|créer|donner|générer|écrire|rédiger|partager|produire|satisfaire|participer|assister|accompagner|proposer|expliquer|donner suite)`,
+        '\\bje (?:refuse|dois refuser|me vois obligée? de refuser)\\b',
+        'désolée?,? (?:mais )?je ne peux pas',
+        // German (the verb comes last: "ich kann Ihnen dabei leider nicht helfen", "das kann ich nicht tun")
+        `\\b(?:ich (?:kann|darf|werde|möchte)|(?:das|dies|dabei|damit|hierbei|hiermit|hierzu|dazu|darauf|dem|diese\\p{L}*) (?:kann|darf|werde|möchte) ich)(?: ${W}){0,4}? (?:nicht|keine\\p{L}*) (?:${W} )?(?:helfen|unterstützen|tun|machen|erfüllen|beantworten|bereitstellen|liefern|schreiben|verfassen|erstellen|generieren|geben|nachkommen|durchführen|ausführen|teilen|weitergeben|erklären|mitwirken|behilflich sein|hilfe leisten|unterstützung (?:leisten|bieten|geben))`,
+        '\\bich bin (?:leider )?nicht in der lage,? (?:\\p{L}+ ){0,3}?(?:zu )?(?:helfen|unterstützen|erfüllen|beantworten|bereitzustellen|liefern|schreiben|erstellen|geben|nachzukommen)',
+        '\\b(?:ich muss|muss ich) (?:\\p{L}+ ){0,3}?ablehnen\\b',
+        'es tut mir leid, aber ich kann',
+        // Portuguese
+        `\\bnão (?:posso|podemos|vou|consigo|sou capaz de|estou em condições de|me é possível)(?: ${W}){0,2}? (?:ajudar|fornecer|fazer|responder|criar|gerar|escrever|redigir|compartilhar|partilhar|atender|cumprir|dar|oferecer|realizar|auxiliar|assistir|prestar|colaborar|participar)`,
+        '\\b(?:me recuso a|preciso recusar|devo recusar)\\b',
+        // Italian
+        `(?<!\\p{L})non (?:posso|possiamo|sono in grado di|siamo in grado di|riesco a|potrò|intendo|ho intenzione di)(?! (?:che|non|fare a meno)(?!\\p{L}))(?: ${W}){0,2}? (?:aiut|assist|fornir|far(?:e|lo|la|ti|vi)?(?!\\p{L})|cre(?:are|arlo|arla|arti)|gener|scriv|redig|rispond|dar(?:e|ti|vi|le|gli)?(?!\\p{L})(?! (?:torto|ragione))|condivid|soddisf|esaud|accontent|partecip|spieg|produr|support|procedere|collaborare|dare seguito)`,
+        '(?<!\\p{L})(?:mi rifiuto di|devo (?:rifiutare|declinare))(?!\\p{L})',
+        // Russian (the verb carries the person: "не могу" is "I cannot")
+        '(?<!\\p{L})не (?:могу|можем|смогу|сможем|буду|стану|в состоянии|имею (?:права|возможности))(?! не(?!\\p{L}))(?: \\p{L}+){0,2}? (?:помо[гч]|помощ|предостав|выполн|сдела|дела|напис|писать|созда|ответ|дать|давать|рассказ|подел|участв|обсу[жд]|сгенер|генер|подсказ|содейств|раскры)',
+        '(?<!\\p{L})(?:вынужден[аы]? (?:отказать|отклонить)|(?:я )?отказываюсь(?!\\p{L}))',
+        // Korean (the humble 드리다, "for you", makes it first person: "도와드릴 수 없습니다", "답변드리기 어렵습니다")
+        '(?:도와 ?(?:드릴|줄)|도울|도움을 (?:드릴|줄)|(?:제공|안내|답변|작성|생성|처리|지원|설명|말씀)(?:해|을|를)? ?드릴|알려 ?드릴|만들어 ?드릴|(?:요청|부탁|질문)에(?:는)? 응할) 수 ?(?:가 )?없',
+        '(?:도와|도움을|(?:제공|안내|답변|작성|생성|처리|지원|설명)(?:해)?|알려|만들어) ?드리기 (?:어렵|곤란)',
+        // Chinese
+        '我(?:无法|不能|没办法|不可以|不会|無法|沒辦法)(?:为你|为您|帮你|帮您|為你|為您|幫你|幫您)?(?:协助|帮助|帮忙|提供|回答|处理|满足|完成|生成|编写|撰写|创建|参与|执行|協助|幫助|幫忙|處理|滿足|編寫|撰寫|創建|參與|執行)',
+        '抱歉.{0,10}(?:无法|不能|無法)|恕我(?:无法|不能|無法)|我(?:必须|只能|必須)?拒绝|我(?:必須|只能)?拒絕',
+        // Japanese
+        '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お手伝い|対応|回答|ご提供|提供|作成)(?:いた)?しかねます|お断り(?:いた)?します',
+      ].join('|'),
+      'u',
+    ),
+  },
+  {
+    // An apology with a first-person inability in another language, as apology_inability: a refusal unless the
+    // response goes on to answer ("Mi dispiace, non posso garantire che funzioni, ma ecco il codice: ...").
+    rule: 'multilingual_apology',
+    re: new RegExp(`(?:${APOLOGY_ML})[^.!?。！？]{0,80}?(?:${INABILITY_ML})`, 'u'),
+    continuation: true,
   },
 ];
 
@@ -125,7 +213,7 @@ function opening(text: string): string {
  * has a space there ("not" may run on: "we will notI'm" matches "will not").
  */
 const MAY_DECLINE =
-  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|peux|kann|posso|无法|不能|できません/;
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り/;
 
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
@@ -160,11 +248,16 @@ export function classifyRefusalFully(text: string | null | undefined): RefusalVe
 function answersAfter(lower: string, from: number): boolean {
   // Skip to the end of the disclaimer's clause.
   const rest = lower.slice(from);
-  const turn = /,\s*(?:but|however|though)\b|[.!?:;]\s/.exec(rest);
+  const turn =
+    /,\s*(?:but|however|though)\b|[.!?:;]\s|[。！？：；]|[,，]\s*(?:pero|sin embargo|mais|cependant|aber|jedoch|mas|porém|contudo|ma|però|tuttavia|но|однако|但|不过|不過|然而)(?![\p{L}'])|(?<!\p{L})(?:하지만|다만|그러나)(?!\p{L})/u.exec(
+      rest,
+    );
   if (!turn) return false;
   const after = rest.slice(turn.index + turn[0].length);
-  if (ANY_INABILITY.test(after.slice(0, 200))) return false;
-  const n = after.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
+  if (ANY_INABILITY.test(after.slice(0, 200)) || ANY_INABILITY_ML.test(after.slice(0, 200))) return false;
+  // Chinese and Japanese do not space their words: two of their characters count as one word.
+  const cjk = (after.match(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu) ?? []).length;
+  const n = after.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length + Math.floor(cjk / 2);
   return n >= 12;
 }
 
