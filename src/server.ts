@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { DestinationStream, Logger } from 'pino';
+import type { DestinationStream } from 'pino';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { registerRequestRoutes } from './api/requests.js';
 import { registerSessionRoutes } from './api/sessions.js';
@@ -12,8 +12,8 @@ import { registerUserRoutes } from './api/users.js';
 import type { AppContext, CallContext, Clock, Module, ModuleFactory } from './app-context.js';
 import { systemClock } from './app-context.js';
 import { createAuditLog, registerAuditRoutes } from './audit/index.js';
-import { type Enricher, type LlmCall, Recorder, type Sink, sinkWithWrite } from './calls/index.js';
-import { tokenEnricher } from './calls/tokens.js';
+import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from './call-work.js';
+import { type Enricher, type LlmCall, type Sink, sinkWithWrite } from './calls/index.js';
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
@@ -42,14 +42,7 @@ import {
 } from './http/index.js';
 import { OtlpLogsReceiver, OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import { isOtlpPath, sendOtlpError } from './otlp/status.js';
-import {
-  maskUpstreamHook,
-  privacyEnricher,
-  Redactor,
-  redactSpan,
-  registerEraseRoute,
-  scrubErrorMessage,
-} from './privacy/index.js';
+import { maskUpstreamHook, redactSpan, registerEraseRoute } from './privacy/index.js';
 import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -57,7 +50,6 @@ import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
-import { requestLogSink } from './telemetry/request-log.js';
 import { spanEnricher, withSpans } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
 
@@ -110,71 +102,10 @@ export interface App {
   close(): Promise<void>;
 }
 
+export { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from './call-work.js';
+
 /** How long a batch of calls is retried while the store is unreachable, before it is dropped and counted. */
 const STORE_RETRY_MS = 5 * 60_000;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.test(host);
-}
-
-/**
- * Keeps the call's text as its content when capture is on (already redacted by the privacy enricher, unless
- * `privacy.redact` is off), then drops the hot-path scratch, so stored calls stay small.
- */
-const contentEnricher = (capture: boolean) => ({
-  name: 'content',
-  enrich(call: LlmCall) {
-    const i = call.internal;
-    // Capture off: an upstream's error message may quote the call's text; its quotes and the call's words go
-    // (llmscope's own messages hold none and stay whole).
-    if (!capture && call.errorMessage && !i?.ownError)
-      call.errorMessage = scrubErrorMessage(call.errorMessage, [
-        i?.promptText,
-        i?.outputText,
-        call.content?.input,
-        call.content?.output,
-      ]);
-    if (!i) return;
-    if (capture && call.content === null)
-      call.content = {
-        input: i.promptText || null,
-        output: i.outputText || null,
-      };
-    i.promptText = null;
-    i.assistantRanges = null;
-    i.outputText = null;
-  },
-});
-
-/**
- * The per-call work that needs only the config and the call, and whose figures add up across processes: the same in
- * one process and in every gateway worker of `serve --workers` (src/cluster/worker.ts). `head` runs before the
- * modules' enrichers (tokens, then privacy redaction, so everything after sees only redacted text), `tail` after
- * them (content last, so it sees final figures); `sinks` are the metrics and the request log, counted or written by
- * the process that ran the rest (`/metrics` adds the processes up; each writes its own log lines). Spans are not
- * in it: the recorder process builds them from the call's timing marks, which cross the IPC channel anyway, while
- * the spans themselves would more than double a call's bytes on it (bench/workers-recorder.js).
- */
-export function callWork(
-  config: Config,
-  parts: { metrics: Metrics; logger: Logger; redactor: Redactor },
-): { head: Enricher[]; tail: Enricher[]; sinks: Sink[] } {
-  return {
-    head: [tokenEnricher, ...(config.privacy.redact ? [privacyEnricher(parts.redactor)] : [])],
-    tail: [contentEnricher(config.telemetry.captureContent)],
-    sinks: [parts.metrics.sink(), requestLogSink(parts.logger, config.telemetry.logFormat)],
-  };
-}
-
-/** The redactor for a process's call text, counting into its metrics. */
-export function redactorOf(config: Config, metrics: Metrics): Redactor {
-  return new Redactor({
-    patterns: config.privacy.patterns,
-    onRedact: (kind, n) => metrics.redactions.inc({ kind }, n),
-  });
-}
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const loopback = isLoopback(config.server.host);
@@ -617,23 +548,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   };
 }
-
-/** A Recorder that counts the calls given to it: a draining server (or worker) waits for the calls it cut. */
-export class CountingRecorder extends Recorder {
-  recorded = 0;
-  override record(call: LlmCall): void {
-    this.recorded++;
-    super.record(call);
-  }
-  /** Waits (polling every 5 ms, at most `timeoutMs`) until `count` calls have been given to it in all. */
-  async waitFor(count: number, timeoutMs: number): Promise<void> {
-    const by = Date.now() + timeoutMs;
-    while (this.recorded < count && Date.now() < by) await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** How long a draining server waits for the calls it cut at the grace's end to reach its recorder. */
-export const CUT_CALLS_WAIT_MS = 2_000;
 
 /** `auth.tokens` as a table of hashes; a `tokenEnv` token is read (and hashed) here, at start. */
 function tokenTable(config: Config): TokenTable {

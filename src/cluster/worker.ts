@@ -14,8 +14,9 @@ import type { TLSSocket } from 'node:tls';
 import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { Pool } from 'undici';
 import type { CallContext } from '../app-context.js';
+import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../call-work.js';
 import type { LlmCall, Recorder } from '../calls/index.js';
-import { builtinCallParts } from '../cli/modules.js';
+import { builtinCallParts } from '../cli/call-parts.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { estimateInputTokens, INPUT_ESTIMATE, outputLimitFields } from '../cost/budgets.js';
@@ -27,7 +28,6 @@ import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstrea
 import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
-import { CountingRecorder, CUT_CALLS_WAIT_MS, callWork, isLoopback, redactorOf } from '../server.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, RpcPackError, unpack } from './rpc.js';
