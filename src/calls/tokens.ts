@@ -4,7 +4,7 @@
 // pre-tokenizer piece, so runs of 129+ non-space or space characters are counted in 128-character slices), and
 // at most COUNT_CAP_CHARS of a text are counted; the rest is extrapolated and the call says `token_source:
 // estimate`.
-import { createRequire } from 'node:module';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { type KeptText, keepText, OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from './bounded-text.js';
 import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './index.js';
 import { forEachTokenPiece } from './token-pieces.js';
@@ -15,16 +15,7 @@ export const COUNT_CAP_CHARS = 64 * 1024;
 const BYTES_PER_TOKEN = 4;
 
 const NO_SPECIAL = { disallowedSpecial: new Set<string>() };
-type Encode = (text: string, opts: typeof NO_SPECIAL) => number[];
-// The encoder is loaded on the first text counted, not at import: its rank table is the largest module a gateway
-// worker loads (0.5-0.8 s of a worker's start on 2 cores, and most upstreams report usage, so nothing is counted).
-// Loaded with require (its CommonJS build, the same encoder) because counting is synchronous.
-let encode: Encode | null = null;
-const encoder = (): Encode => {
-  encode ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { encode: Encode }).encode;
-  return encode;
-};
-const enc = (s: string): number => (s ? encoder()(s, NO_SPECIAL).length : 0);
+const enc = (s: string): number => (s ? encode(s, NO_SPECIAL).length : 0);
 
 /** Tokens in `text`, in time linear in its length (exact for text without runs of 129+ like characters). */
 export function countTokens(text: string): number {
