@@ -1,13 +1,15 @@
+// Spans the Realtime meter (a core provider) and the cost capability's pricing, so it lives outside src/ (the layer
+// rules of test/architecture.test.ts forbid a core folder importing a capability, its tests included).
 // A Realtime response the client's close cut: it has no usage, so its tokens are counted from what it streamed. Its
 // text deltas were counted with the tokenizer; its audio deltas were not counted at all, though OpenAI bills the
 // audio it generated (1 token per 50 ms of it). Now the meter's count of them is part of the output tokens and of
 // the realtime.audio_tokens event, so the audio is priced at the model's audio rate.
 import { describe, expect, it } from 'vitest';
-import { arrivedInternals, type LlmCall } from '../../calls/index.js';
-import { fakeCall } from '../../calls/testing.js';
-import { countTokens, tokenEnricher } from '../../calls/tokens.js';
-import { audioTokensOf, costOf } from '../../cost/pricing.js';
-import { RealtimeMeter, type RealtimeResponse } from './meter.js';
+import { arrivedInternals, type LlmCall } from '../src/calls/index.js';
+import { fakeCall } from '../src/calls/testing.js';
+import { countTokens, tokenEnricher } from '../src/calls/tokens.js';
+import { audioTokensOf, costOf } from '../src/cost/pricing.js';
+import { RealtimeMeter, type RealtimeResponse } from '../src/providers/openai-realtime/meter.js';
 
 const f = (o: unknown) => Buffer.from(JSON.stringify(o));
 
