@@ -139,7 +139,7 @@ export class AdminAuth {
     }
     if (this.opts.open) {
       checkNotForwarded(req);
-      checkLoopbackHost(req, this.opts.clientHost ? (this.opts.clientHost(req) ?? req.headers.host) : req.headers.host);
+      checkLoopbackHost(req, this.clientHostOf(req));
       return { p: { kind: 'open', ...ADMIN } };
     }
     return { p: null };
@@ -392,6 +392,11 @@ export class AdminAuth {
     res.end();
   }
 
+  /** The Host the client addressed: the one a worker relays for it (clientHost), else the request's own. */
+  private clientHostOf(req: IncomingMessage): string | undefined {
+    return this.opts.clientHost?.(req) ?? req.headers.host;
+  }
+
   /**
    * With `server.metricsToken` set, /metrics needs it (or the admin token) as a bearer; throws 401 otherwise. Without
    * it, on the loopback bind, a loopback Host (it names end users and their spend: not for a rebinding page).
@@ -399,11 +404,7 @@ export class AdminAuth {
   guardMetrics(req: IncomingMessage): void {
     const need = this.opts.metricsToken;
     if (!need) {
-      if (this.opts.open)
-        checkLoopbackHost(
-          req,
-          this.opts.clientHost ? (this.opts.clientHost(req) ?? req.headers.host) : req.headers.host,
-        );
+      if (this.opts.open) checkLoopbackHost(req, this.clientHostOf(req));
       return;
     }
     const bearer = bearerOf(req);
