@@ -399,12 +399,16 @@ export class AdminAuth {
 
   /**
    * With `server.metricsToken` set, /metrics needs it (or the admin token) as a bearer; throws 401 otherwise. Without
-   * it, on the loopback bind, a loopback Host (it names end users and their spend: not for a rebinding page).
+   * it, on the loopback bind, a loopback Host (it names end users and their spend: not for a rebinding page) and no
+   * proxy naming a remote client (a reverse proxy on this host would publish it).
    */
   guardMetrics(req: IncomingMessage): void {
     const need = this.opts.metricsToken;
     if (!need) {
-      if (this.opts.open) checkLoopbackHost(req, this.clientHostOf(req));
+      if (this.opts.open) {
+        checkNotForwarded(req, 'Set server.metricsToken and give it to Prometheus as its bearer_token');
+        checkLoopbackHost(req, this.clientHostOf(req));
+      }
       return;
     }
     const bearer = bearerOf(req);
@@ -588,7 +592,10 @@ function loopbackAddress(a: string): boolean {
  * 127.0.0.1 (and, unless told to keep the client's Host, addresses llmscope by a loopback name): the request it
  * forwards for a client elsewhere, which it names in X-Forwarded-For, X-Real-IP or Forwarded, is not let in.
  */
-export function checkNotForwarded(req: IncomingMessage): void {
+export function checkNotForwarded(
+  req: IncomingMessage,
+  fix = 'Set server.adminToken and send it (and server.trustProxy for the proxy)',
+): void {
   const h = req.headers;
   const xff = h['x-forwarded-for'];
   const real = h['x-real-ip'];
@@ -601,7 +608,7 @@ export function checkNotForwarded(req: IncomingMessage): void {
   if (remote === undefined && named.length > 0) return;
   throw new LlmscopeError(
     'LLMSCOPE_ERR_HOST_REJECTED',
-    `this llmscope listens on loopback and lets callers in without a token only from this machine; this request came through a proxy for ${JSON.stringify((remote ?? '').trim() || 'another address')}. Set server.adminToken and send it (and server.trustProxy for the proxy)`,
+    `this llmscope listens on loopback and lets callers in without a token only from this machine; this request came through a proxy for ${JSON.stringify((remote ?? '').trim() || 'another address')}. ${fix}`,
   );
 }
 

@@ -30,4 +30,25 @@ describe('/metrics on the loopback bind', () => {
       expect(ok.text).toContain('llm_requests_total');
     }
   });
+
+  // A reverse proxy on this host (nginx in front for TLS) connects from 127.0.0.1 and may address llmscope as
+  // 127.0.0.1:PORT: only the address it forwards for tells its visitors from Prometheus on this machine.
+  it('refuses a scrape a proxy forwards for a remote client, and lets in one forwarded for this machine', async () => {
+    for (const headers of [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { 'x-real-ip': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9;proto=https' },
+    ]) {
+      const r = await request(`${s.base}/metrics`, { headers: { host: `127.0.0.1:${port}`, ...headers } });
+      const body = JSON.parse(await r.body.text());
+      expect(r.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(body.error.code).toBe('host_not_allowed');
+      expect(body.error.message).toContain('server.metricsToken');
+    }
+    const local = await request(`${s.base}/metrics`, {
+      headers: { host: `127.0.0.1:${port}`, 'x-forwarded-for': '127.0.0.1' },
+    });
+    expect(local.statusCode).toBe(200);
+    await local.body.text();
+  });
 });
