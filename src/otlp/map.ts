@@ -97,6 +97,7 @@ const CACHE_WRITE_TOKENS = [
 ];
 const REASONING_TOKENS = [
   'gen_ai.usage.reasoning.output_tokens',
+  'gen_ai.usage.reasoning_tokens', // OpenLLMetry
   'llm.token_count.completion_details.reasoning',
   'ai.usage.reasoningTokens',
   'ai.usage.outputTokenDetails.reasoningTokens',
@@ -718,6 +719,11 @@ export function spanToCall(
   }
   const cached = first(asCount, a, CACHED_TOKENS);
   const cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
+  // The record's input is the whole prompt, cache reads and writes included (GenAI's convention). Anthropic's own
+  // input_tokens leaves them out, and instrumentations that copy it (the AI SDK before 6, OpenInference and Logfire
+  // before their fixes) send 10 input tokens beside 5,000 read from the cache: an input smaller than its cached parts
+  // cannot include them, so they are added (else the prompt reads as 10 tokens and is priced as 10 cached ones).
+  if (input !== null && input < (cached ?? 0) + (cacheWrite ?? 0)) input += (cached ?? 0) + (cacheWrite ?? 0);
   const reasoning = first(asCount, a, REASONING_TOKENS);
   const exception = s.events.find((e) => e.name === 'exception');
   const errorType = clip(
