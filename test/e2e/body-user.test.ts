@@ -3,7 +3,7 @@
 // `metadata.user_id` (Claude Code's read as its account and session).
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 describe("the body's end user as the call's user", () => {
   let s: Stack;
@@ -22,10 +22,7 @@ describe("the body's end user as the call's user", () => {
     s = await startStack({
       sim: { ttftMs: 1, tpotMs: 1, outputTokens: 3 },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic'),
       }),
     });
   });

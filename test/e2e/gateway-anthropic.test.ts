@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import type { RequestRecord } from '../../src/simulator/index.js';
-import { metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
+import { metricValue, parseMetrics, type Stack, simProviders, startStack } from './helpers.js';
 
 const TTFT = 40;
 const TPOT = 4;
@@ -33,10 +33,7 @@ describe('gateway: Anthropic Messages API with @anthropic-ai/sdk', () => {
     s = await startStack({
       sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic'),
       }),
       app: { modules: [createCostModule] },
     });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const TTFT = 40;
 const TPOT = 4;
@@ -39,10 +39,7 @@ describe('gateway: Gemini generateContent with @google/genai', () => {
     s = await startStack({
       sim: { ttftMs: TTFT, tpotMs: TPOT, outputTokens: OUT },
       config: {
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'gemini'),
       },
       app: { modules: [createCostModule] },
     });

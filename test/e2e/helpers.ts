@@ -32,6 +32,22 @@ export function configOf(input: ConfigInput): Config {
   return r.config;
 }
 
+/** A wire format the simulator serves, as the e2e tests name its provider: `<format>-sim`. */
+export type SimFormat = 'openai' | 'anthropic' | 'gemini';
+
+/**
+ * The providers block that puts the simulator behind each of `formats`, in that order: `openai-sim`
+ * (openai-compatible, every model), `anthropic-sim` (claude-*) and `gemini-sim` (gemini-*, on the simulator's /v1beta).
+ */
+export function simProviders(sim: { url: string }, ...formats: SimFormat[]): NonNullable<ConfigInput['providers']> {
+  return formats.map((f) => {
+    if (f === 'anthropic') return { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] };
+    if (f === 'gemini')
+      return { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] };
+    return { name: 'openai-sim', baseUrl: sim.url };
+  });
+}
+
 export async function startStack(
   opts: {
     sim?: SimulatorOptions;

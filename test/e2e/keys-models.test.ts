@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCostModule, hashKey } from '../../src/cost/index.js';
 import type { RequestRecord } from '../../src/simulator/index.js';
-import { jsonCall, type Stack, startStack, until } from './helpers.js';
+import { jsonCall, type Stack, simProviders, startStack, until } from './helpers.js';
 
 const CONFIG_KEY = 'lsk_e2e_models_config_0123456789abcdef';
 
@@ -18,11 +18,7 @@ beforeAll(async () => {
     sim: { ttftMs: 1, tpotMs: 1, outputTokens: 4 },
     config: (sim) => ({
       gpu: { collector: 'none' },
-      providers: [
-        { name: 'openai-sim', baseUrl: sim.url },
-        { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-        { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-      ],
+      providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
       keys: [{ id: 'cfg-mini', hash: hashKey(CONFIG_KEY), team: 'cfg', models: ['gpt-4o-mini'] }],
     }),
     app: { modules: [createCostModule] },

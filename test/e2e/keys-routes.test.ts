@@ -7,7 +7,7 @@ import { GoogleGenAI } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule, hashKey } from '../../src/cost/index.js';
 import type { RequestRecord } from '../../src/simulator/index.js';
-import { jsonCall, type Stack, startStack } from './helpers.js';
+import { jsonCall, type Stack, simProviders, startStack } from './helpers.js';
 
 const KEY = 'lsk_e2e_routes_0123456789abcdef';
 
@@ -23,11 +23,7 @@ describe('virtual keys on the Anthropic and Gemini routes', () => {
     s = await startStack({
       sim: { ttftMs: 1, tpotMs: 1, outputTokens: 4 },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
         keys: [{ id: 'routes', hash: hashKey(KEY), user: 'svc-routes', team: 'reach' }],
       }),
       app: { modules: [createCostModule] },

@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 /** Tool arguments long enough to cut half-way: the simulator streams them one token per event. */
 const ARGS = JSON.stringify({
@@ -30,10 +30,7 @@ describe('reach: a stream cancelled in a tool call or thinking counts the output
     s = await startStack({
       sim: { ttftMs: 20, tpotMs: 15, outputTokens: 12 },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic'),
       }),
       app: { modules: [createCostModule] },
     });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens } from '../../src/calls/tokens.js';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import { type RequestRecord, startSimulator } from '../../src/simulator/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const EMBED = 'gemini-embedding-001';
 /** gemini-embedding-001's catalog price, USD per 1M input tokens (https://ai.google.dev/gemini-api/docs/pricing). */
@@ -38,10 +38,7 @@ describe('reach: Gemini embeddings are recorded calls', () => {
     simUrl = sim.url.replace(/\/v1$/, '');
     s = await startStack({
       config: {
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: `${simUrl}/v1beta`, models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'gemini'),
       },
       app: { modules: [createCostModule] },
     });

@@ -4,7 +4,7 @@
 // read `{"type": "error", "error": {...}}`), Google's on /v1beta, OpenAI's elsewhere. Nothing is recorded.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const HOST = 'host.docker.internal';
 
@@ -17,11 +17,7 @@ describe('reach: the loopback Host check answers in the route’s shape', () => 
       sim: { ttftMs: 0, tpotMs: 0 },
       config: (sim) => ({
         server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
       }),
     });
     port = new URL(s.base).port;

@@ -8,7 +8,7 @@ import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const KEY = `lsk_${'g'.repeat(40)}`;
 const AGENT_KEY = `lsk_${'c'.repeat(40)}`;
@@ -28,8 +28,7 @@ describe('reach: a key’s tpm takes each format’s own estimate', () => {
       config: (sim) => ({
         providers: [
           { name: 'openai-sim', baseUrl: sim.url, models: ['gpt-*'] },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
+          ...simProviders(sim, 'anthropic', 'gemini'),
         ],
         keys: [
           { id: 'small', keyEnv: ENV, user: 'gina', tpm: 2000 },

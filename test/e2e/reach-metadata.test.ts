@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 let pg: TestPostgres | undefined;
 beforeAll(async () => {
@@ -32,11 +32,7 @@ describe.each(stores)('metadata from every client on %s', (_name, storageUrl) =>
       sim: { ttftMs: 1, tpotMs: 0, outputTokens: 5 },
       config: (sim) => ({
         storage: { url },
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
       }),
       app: { modules: [createCostModule] },
     });

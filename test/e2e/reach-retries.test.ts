@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { getJson, type Stack, startStack, until } from './helpers.js';
+import { getJson, type Stack, simProviders, startStack, until } from './helpers.js';
 
 interface Row {
   request_id: string;
@@ -25,10 +25,7 @@ describe('reach: calls sent with the same x-request-id are each recorded', () =>
     s = await startStack({
       sim: { ttftMs: 5, tpotMs: 1, outputTokens: 4 },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic'),
       }),
       app: { modules: [createCostModule] },
     });

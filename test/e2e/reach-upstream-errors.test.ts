@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const CASES = [
   { fault: 'rate_limit', status: 429, recorded: 'rate_limited' },
@@ -35,11 +35,7 @@ describe('reach: upstream errors of each shape, on each route', () => {
     s = await startStack({
       sim: { ttftMs: 5, tpotMs: 1, outputTokens: 4 },
       config: (sim) => ({
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
       }),
     });
     simOrigin = s.sim.url.replace(/\/v1$/, '');

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import type { Simulator } from '../../src/simulator/index.js';
-import { type Stack, startStack } from './helpers.js';
+import { type Stack, simProviders, startStack } from './helpers.js';
 
 const TTFT = 40;
 const TPOT = 4;
@@ -36,11 +36,7 @@ describe('reach: raw wire shapes through llmscope', () => {
       config: (sim) => ({
         // the answer's text is checked on the record (thinking is not part of it)
         telemetry: { captureContent: true, logLevel: 'info' },
-        providers: [
-          { name: 'openai-sim', baseUrl: sim.url },
-          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-*'] },
-          { name: 'gemini-sim', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
-        ],
+        providers: simProviders(sim, 'openai', 'anthropic', 'gemini'),
       }),
       app: { modules: [createCostModule] },
     });
