@@ -110,6 +110,13 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
       info.content = true;
       addOther(info, delta.reasoning_content);
     }
+    // Audio output (modalities ["text", "audio"]): the deltas carry `audio` (its data and transcript), never
+    // `content`; the audio is the answer, its transcript the answer's text.
+    const audio = obj(delta.audio);
+    if (audio) {
+      if (typeof audio.transcript === 'string' && audio.transcript.length > 0) info.text += audio.transcript;
+      if (info.text.length > 0 || (typeof audio.data === 'string' && audio.data.length > 0)) info.content = true;
+    }
   }
   info.usage = usageOf(o.usage);
   info.usageOnly = choices.length === 0 && info.usage !== null;
@@ -285,6 +292,8 @@ function readDelta(data: string, from: number, info: ChunkInfo, bs: number): num
     const e = valueEnd(data, v);
     if (e === -1) return -1;
     const n = ke - at - 1;
+    // (an audio delta is left to the parser)
+    if (n === 5 && has(data, at + 1, 'audio')) return -1;
     if (n === 7 || n === 17) {
       const name = data.slice(at + 1, ke);
       const value = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, e - 1) : null;
@@ -346,6 +355,7 @@ export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
     }
     const msg = obj(choice.message);
     if (typeof msg?.content === 'string') info.text += msg.content;
+    else if (typeof obj(msg?.audio)?.transcript === 'string') info.text += obj(msg?.audio)?.transcript as string;
     if (typeof msg?.refusal === 'string' && msg.refusal) info.refusal = msg.refusal;
   }
   info.finishReason = reasons[0] ?? null;
