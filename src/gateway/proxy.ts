@@ -825,7 +825,16 @@ export class GatewayProxy {
 
       const status = flight.httpStatus;
       const meter = relay.meter;
-      if (meter) {
+      if (relay.redirectedTo !== null && !flight.cancelled) {
+        // A redirect is no answer (undici does not follow it; a provider's API does not redirect a call it served): the
+        // provider's baseUrl is wrong (http:// for https://, a moved host or path). Failed upstream, its prompt not
+        // counted or priced as if it had been answered; the client gets the redirect as sent.
+        flight.failedInBody = true;
+        flight.errorType = `http_${status}`;
+        flight.errorMessage = clip(
+          `the upstream redirected the call${relay.redirectedTo ? ` to ${relay.redirectedTo}` : ''}; set the provider's baseUrl to where it answers`,
+        );
+      } else if (meter) {
         i.firstContentAt = meter.firstContentAt;
         i.lastContentAt = meter.lastContentAt;
         const kept = meter.text.kept();

@@ -37,6 +37,8 @@ export class Relay implements Dispatcher.DispatchHandler {
   readonly done: Promise<Error | null>;
   /** True once the upstream's response headers arrived (and were passed on, unless the client was gone). */
   headersReceived = false;
+  /** Where a 3xx answer sent the call (its Location), or null. */
+  redirectedTo: string | null = null;
   meter: StreamMetering | null = null;
   readonly kept: Buffer[] = [];
   keptBytes = 0;
@@ -81,6 +83,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     i.upstreamHeadersAt = now();
     c.httpStatus = statusCode;
     this.headersReceived = true;
+    if (statusCode >= 300 && statusCode < 400) this.redirectedTo = String(headers.location ?? '');
     const streaming = statusCode < 300 && String(headers['content-type'] ?? '').startsWith('text/event-stream');
     const out = clientHeaders(headers, !streaming && !this.injectedUsage);
     const extra = this.extraHeaders;
