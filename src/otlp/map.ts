@@ -24,12 +24,12 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /**
  * Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in).
- * Beside the conventions' own: the documents of rerank spans (the AI SDK's ai.documents / ai.ranking, OpenInference's
+ * Beside the conventions' own (a retrieval's gen_ai.retrieval.documents and .query.text among them): the documents of rerank spans (the AI SDK's ai.documents / ai.ranking, OpenInference's
  * reranker.*), Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
  * list) and `final_result`, Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text))|llm\.(input_messages|output_messages|prompts?|prompt_template|tools)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;
@@ -38,7 +38,7 @@ const MAX_ERROR_MESSAGE = 512;
 
 const CALL_OPERATIONS = new Set(['chat', 'text_completion', 'completion', 'embeddings', 'generate_content']);
 /** GenAI operations that are not model calls (their spans are kept with the trace). */
-const OTHER_OPERATIONS = new Set(['execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow']);
+const OTHER_OPERATIONS = new Set(['execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow', 'retrieval']);
 const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
 
 const HEX32 = /^[0-9a-f]{32}$/;
