@@ -39,3 +39,25 @@ describe('OTLP spans: the GenAI retrieval operation', () => {
     expect(JSON.stringify(rec)).not.toContain('4242');
   });
 });
+
+describe("OTLP spans: OpenLLMetry's content attributes", () => {
+  it("an image's revised prompt, a guardrail's input and output, the legacy functions' definitions are not kept", () => {
+    const rec = toSpanRecord({
+      ...retrieval,
+      name: 'image_generation dall-e-3',
+      attributes: {
+        'gen_ai.operation.name': 'image_generation',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'dall-e-3',
+        'gen_ai.request.image.size': '1024x1024',
+        'gen_ai.response.revised_prompt': 'A photo of Jane Doe at 12 Elm Street',
+        'gen_ai.guardrail.input': 'my card is 4242 4242 4242 4242',
+        'gen_ai.guardrail.output': 'blocked: 4242',
+        'llm.request.functions.0.name': 'lookup_customer',
+        'llm.request.functions.0.description': 'Looks up Jane Doe',
+      },
+    });
+    expect(rec.attributes).toMatchObject({ 'gen_ai.request.image.size': '1024x1024' });
+    expect(JSON.stringify(rec)).not.toMatch(/Jane|4242|lookup_customer/);
+  });
+});
