@@ -45,7 +45,12 @@ const PATH = '/v1/realtime';
 const BETA_PROTOCOL = 'openai-beta.realtime-v1';
 
 /** Serves `/v1/realtime` upgrades on the simulator's server; `close()` ends every session (1001). */
-export function attachRealtimeSimulator(server: Server, state: RealtimeSimState): { close(): void } {
+export function attachRealtimeSimulator(
+  server: Server,
+  state: RealtimeSimState,
+  /** Serves the Responses API's WebSocket mode (`/v1/responses`, responses-ws.ts). */
+  responses?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): { close(): void } {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -67,6 +72,7 @@ export function attachRealtimeSimulator(server: Server, state: RealtimeSimState)
       body: null,
       at,
     });
+    if (url.pathname === '/v1/responses' && responses) return responses(req, socket, head);
     if (url.pathname !== PATH)
       return refuse(socket, 404, errorBody(`Invalid URL (GET ${url.pathname})`, 'invalid_request_error'));
     let d: Directives;

@@ -46,6 +46,7 @@ import {
   responseById,
   responsesProblem,
 } from './responses.js';
+import { responsesWsSimulator } from './responses-ws.js';
 import {
   countChatTokens,
   countTokens,
@@ -218,8 +219,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
   });
   server.keepAliveTimeout = 5000;
-  // OpenAI's Realtime API over WebSocket (realtime.ts)
-  const realtime = attachRealtimeSimulator(server, state);
+  // The Responses API's WebSocket mode (responses-ws.ts): each response.create runs as a streamed POST would.
+  const responsesWs = responsesWsSimulator(state, (headers) => {
+    const directives = readDirectives(headers, state.opts);
+    const fault = directives.fault ?? drawFault(state);
+    if (fault) state.stats.faults[fault]++;
+    state.sequence++;
+    const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
+    return { directives: { ...directives, fault }, clock, seed: state.opts.seed };
+  });
+  // OpenAI's Realtime API over WebSocket (realtime.ts), and the Responses upgrades it hands on
+  const realtime = attachRealtimeSimulator(server, state, responsesWs.upgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -244,6 +254,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const pending = [...state.active].map((ex) => ex.closed);
         for (const ex of state.active) ex.stop();
         realtime.close();
+        responsesWs.close();
         server.closeAllConnections();
         await Promise.all([stopped, ...pending]);
       })();
