@@ -497,7 +497,10 @@ export async function startWorker(
     return n;
   });
 
-  const primary = new Pool(init.internalUrl, { connections: 64, bodyTimeout: 0, headersTimeout: 0 });
+  // No cap on the connections to the primary: each relayed request has its own, as it has its own connection to the
+  // worker (one process serves each on the client's). With a cap (64), that many uploads to /api trickling in held
+  // them all and every relayed request queued behind them: /healthz, /readyz and /metrics stopped answering.
+  const primary = new Pool(init.internalUrl, { connections: null, bodyTimeout: 0, headersTimeout: 0 });
   const trust = config.server.trustProxy;
   const peerOf = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   const trusted = (req: IncomingMessage): boolean =>
