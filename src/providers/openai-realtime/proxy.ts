@@ -7,6 +7,10 @@
 // (status, body). Then every frame is relayed both ways as it came (text and binary), and a close on either side closes
 // the other with the same code and reason.
 //
+// The Responses API's WebSocket mode (`/v1/responses`) is upgraded and opened the same way, at the provider its `?model=`
+// routes to (else the default one), and metered per response.create by ResponsesWsSession (../openai-responses/ws.ts);
+// a provider's refusal of that upgrade reaches the client as 426 websocket_not_supported (Codex then goes on over HTTP).
+//
 // Metering (meter.ts) reads the server events as they pass: each `response.done`, and each completed input audio
 // transcription, becomes one LlmCall (endpoint `realtime`), recorded through the same hooks' settle and the same recorder as an HTTP call. It fails open: an error
 // in it stops the metering of that session, never the relay.
@@ -27,11 +31,18 @@ import { ModelRouter } from '../../gateway/routing.js';
 import { cookieForUpstream, type Upstream } from '../../gateway/upstream.js';
 import { checkGatewayLoopbackHost } from '../../http/index.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
+import { ResponsesWsSession } from '../openai-responses/ws.js';
 import { RealtimeMeter, type RealtimeResponse } from './meter.js';
 import { isWebSocketUpgrade, serveAsPlainRequest } from './plain-upgrade.js';
 
 export const REALTIME_PATH = '/v1/realtime';
-const RESPONSES_WS_PATH = '/v1/responses';
+/**
+ * The Responses API's WebSocket mode: upgraded and opened at the provider here as a Realtime session is, its messages
+ * metered per response by ResponsesWsSession (src/providers/openai-responses/ws.ts). A provider that refuses the
+ * upgrade (vLLM, any without the mode) makes it a 426 websocket_not_supported, on which a client such as the Codex
+ * CLI goes on over HTTP at once.
+ */
+export const RESPONSES_WS_PATH = '/v1/responses';
 
 export interface RealtimeDeps {
   config: Config;
@@ -115,13 +126,23 @@ interface SessionFacts {
   model: string | null;
   up: Upstream;
   admission: Admission | null;
+  /** The Responses API's WebSocket mode (its upgrade's headers): metered per response.create, not as Realtime. */
+  responses: IncomingHttpHeaders | null;
   attribution: Attribution;
   metadata: LlmCall['metadata'];
 }
 
-/** Serves `/v1/realtime` upgrades on `server`; any other upgrade is refused (404). */
+/**
+ * Serves `/v1/realtime` and `/v1/responses` (the Responses API's WebSocket mode) upgrades on `server`; any other
+ * upgrade is refused (404).
+ */
 export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway {
   const router = new ModelRouter(d.config.providers, d.config.routes, ['openai-compatible']);
+  // The Responses format's providers, as the HTTP route routes it (src/gateway/proxy.ts: PROVIDER_TYPES)
+  const responsesRouter = new ModelRouter(d.config.providers, d.config.routes, [
+    'openai-responses',
+    'openai-compatible',
+  ]);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -170,14 +191,8 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   async function open(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmscope');
     const path = url.pathname;
-    // The Responses API's WebSocket mode (the Codex CLI tries it first): answered 426, on which Codex goes on over HTTP
-    // POST /v1/responses at once, where the calls are recorded; any other refusal costs it its retries first.
-    if (path === RESPONSES_WS_PATH)
-      throw new LlmscopeError(
-        'LLMSCOPE_ERR_UPGRADE_REFUSED',
-        `llmscope serves the Responses API over HTTP (POST ${RESPONSES_WS_PATH}), not its WebSocket mode; send the call over HTTP`,
-      );
-    if (path !== REALTIME_PATH)
+    const responsesWs = path === RESPONSES_WS_PATH;
+    if (path !== REALTIME_PATH && !responsesWs)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
         `no WebSocket route at ${path}; llmscope serves OpenAI's Realtime API at ${REALTIME_PATH}?model=...`,
@@ -233,8 +248,8 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         ? null
         : {
             requestId,
-            endpoint: 'realtime',
-            format: 'openai-compatible',
+            endpoint: responsesWs ? 'responses' : 'realtime',
+            format: responsesWs ? 'openai-responses' : 'openai-compatible',
             model: model ?? '',
             provider: '',
             body: {},
@@ -248,24 +263,28 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     try {
       await admitAndOpen();
     } finally {
-      if (!handed && admission) release(admission);
+      // A Responses connection's upgrade admission only authenticated it: each response.create is admitted itself.
+      if ((!handed || responsesWs) && admission) release(admission);
     }
 
     async function admitAndOpen(): Promise<void> {
       if (admission) for (const h of d.hooks) if (h.authenticate) await h.authenticate(admission);
-      // A sideband connection (`?call_id=`) names no model: the default provider's.
-      const resolved = model ? router.resolve(model) : null;
-      const provider = resolved?.provider ?? (model ? null : router.defaultProvider());
+      // A sideband connection (`?call_id=`) names no model: the default provider's. A Responses connection names its
+      // model per response.create: it goes to the provider its `?model=` routes to, else the default one.
+      const routing = responsesWs ? responsesRouter : router;
+      const types = responsesWs ? 'openai-responses or openai-compatible' : 'openai-compatible';
+      const resolved = model ? routing.resolve(model) : null;
+      const provider = resolved?.provider ?? (model ? null : routing.defaultProvider());
       if (!provider)
         throw new LlmscopeError(
           'LLMSCOPE_ERR_UNROUTABLE_MODEL',
           model
-            ? `no provider of type openai-compatible serves model "${model}"`
-            : 'no provider of type openai-compatible is configured; add one to providers in the config file',
+            ? `no provider of type ${types} serves model "${model}"`
+            : `no provider of type ${types} is configured; add one to providers in the config file`,
           { param: 'model' },
         );
       const up = d.upstreams.get(provider.name) as Upstream;
-      if (admission) {
+      if (admission && !responsesWs) {
         (admission as { provider: string }).provider = provider.name;
         for (const h of d.hooks) if (h.admit) await h.admit(admission);
       }
@@ -274,7 +293,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
       // The upstream URL: the provider's base URL as a WebSocket URL, the client's query (its model as routed).
       const target = new URL(up.provider.baseUrl);
       target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
-      target.pathname = `${up.basePath}/realtime`;
+      target.pathname = `${up.basePath}${responsesWs ? '/responses' : '/realtime'}`;
       target.search = url.search;
       if (resolved && model && resolved.upstreamModel !== model)
         target.searchParams.set('model', resolved.upstreamModel);
@@ -311,6 +330,19 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         upstream.once('unexpected-response', (_r, res) => {
           // The upstream refused the upgrade: its answer goes to the client as it was (status, type, body).
           socket.off('close', dropped);
+          if (responsesWs) {
+            // ...but a Responses client is told 426, the answer on which Codex goes on over HTTP at once (a 404 or
+            // any other costs it its reconnect retries first); over HTTP it then gets the provider's own answer.
+            res.resume();
+            upstream.terminate();
+            reject(
+              new LlmscopeError(
+                'LLMSCOPE_ERR_UPGRADE_REFUSED',
+                `provider "${provider.name}" does not serve the Responses API's WebSocket mode (it answered the upgrade ${res.statusCode}); send the call over HTTP (POST ${RESPONSES_WS_PATH})`,
+              ),
+            );
+            return;
+          }
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', () => undefined);
@@ -338,7 +370,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
                 )
               : new LlmscopeError(
                   'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
-                  `cannot open the Realtime WebSocket at provider "${provider.name}" (${(err as NodeJS.ErrnoException).code ?? err.message}); check providers[].baseUrl and that the upstream is running`,
+                  `cannot open the ${responsesWs ? 'Responses' : 'Realtime'} WebSocket at provider "${provider.name}" (${(err as NodeJS.ErrnoException).code ?? err.message}); check providers[].baseUrl and that the upstream is running`,
                 ),
           );
         });
@@ -357,9 +389,11 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
                 parentSpanId,
                 model,
                 up,
-                admission,
+                // (a Responses connection's was released above: its calls are admitted one by one)
+                admission: responsesWs ? null : admission,
                 attribution,
                 metadata: meta?.metadata ?? null,
+                responses: responsesWs ? req.headers : null,
               });
             });
           }
@@ -403,24 +437,48 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     };
     const toUpstream = new Forward(client, upstream);
     const toClient = new Forward(upstream, client);
-    client.on('message', (data: RawData, binary: boolean) => {
-      toUpstream.send(data as Buffer, binary);
-      if (meter)
-        try {
-          meter.client(data as Buffer, binary, now());
-        } catch (err) {
-          failed(err);
-        }
-    });
-    upstream.on('message', (data: RawData, binary: boolean) => {
-      toClient.send(data as Buffer, binary);
-      if (meter)
-        try {
-          meter.server(data as Buffer, binary, now());
-        } catch (err) {
-          failed(err);
-        }
-    });
+    const responses = s.responses
+      ? new ResponsesWsSession(
+          { recorder: d.recorder, logger: d.logger, hooks: d.hooks, router: responsesRouter, up: s.up, release },
+          { traceId: s.traceId, parentSpanId: s.parentSpanId, headers: s.responses, metadata: s.metadata },
+          (text) => {
+            if (client.readyState === WebSocket.OPEN) client.send(text);
+          },
+        )
+      : null;
+    if (responses) {
+      // A Responses connection: each client message through its session (admitted, maybe answered there), each
+      // upstream event passed on, then read.
+      meter = null;
+      client.on('message', (data: RawData, binary: boolean) =>
+        responses.client(data as Buffer, binary, now(), (out) =>
+          toUpstream.send(typeof out === 'string' ? Buffer.from(out) : out, binary),
+        ),
+      );
+      upstream.on('message', (data: RawData, binary: boolean) => {
+        toClient.send(data as Buffer, binary);
+        responses.server(data as Buffer, binary, now());
+      });
+    } else {
+      client.on('message', (data: RawData, binary: boolean) => {
+        toUpstream.send(data as Buffer, binary);
+        if (meter)
+          try {
+            meter.client(data as Buffer, binary, now());
+          } catch (err) {
+            failed(err);
+          }
+      });
+      upstream.on('message', (data: RawData, binary: boolean) => {
+        toClient.send(data as Buffer, binary);
+        if (meter)
+          try {
+            meter.server(data as Buffer, binary, now());
+          } catch (err) {
+            failed(err);
+          }
+      });
+    }
     const pass = (to: WebSocket, code: number, reason: Buffer) => {
       if (to.readyState === WebSocket.CLOSED || to.readyState === WebSocket.CLOSING) return;
       if (code === 1006) to.terminate();
@@ -431,6 +489,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     const both = () => {
       if (--open > 0) return;
       live.delete(client);
+      responses?.end(now(), closedBy);
       try {
         meter?.end(now());
       } catch (err) {
