@@ -45,6 +45,35 @@ describe('OTLP spans: cached input tokens', () => {
     expect(c).toMatchObject({ inputTokens: 5010, cachedInputTokens: 5000, outputTokens: 50 });
   });
 
+  it("the AI SDK 5 and 4 on Anthropic: input is always input_tokens alone, the cache writes (and 4's reads) in the provider metadata", () => {
+    // a large uncached rest beside the cache reads: not smaller than them, still without them
+    expect(
+      call({
+        'ai.operationId': 'ai.streamText.doStream',
+        'ai.model.provider': 'anthropic.messages',
+        'ai.model.id': 'claude-sonnet-4-5',
+        'ai.usage.inputTokens': 6000,
+        'ai.usage.outputTokens': 50,
+        'ai.usage.cachedInputTokens': 5000,
+        'ai.response.providerMetadata': JSON.stringify({
+          anthropic: { cacheCreationInputTokens: 2118, usage: { input_tokens: 6000 } },
+        }),
+      }),
+    ).toMatchObject({ inputTokens: 13118, cachedInputTokens: 5000, cacheWriteInputTokens: 2118 });
+    expect(
+      call({
+        'ai.operationId': 'ai.generateText.doGenerate',
+        'ai.model.provider': 'vertex.anthropic.messages',
+        'ai.model.id': 'claude-sonnet-4-5',
+        'ai.usage.promptTokens': 40,
+        'ai.usage.completionTokens': 9,
+        'ai.response.providerMetadata': JSON.stringify({
+          anthropic: { cacheCreationInputTokens: 0, cacheReadInputTokens: 30 },
+        }),
+      }),
+    ).toMatchObject({ inputTokens: 70, cachedInputTokens: 30, cacheWriteInputTokens: 0 });
+  });
+
   it('GenAI attributes from an Anthropic instrumentation that copied input_tokens (reads and writes left out)', () => {
     const c = call({
       'gen_ai.operation.name': 'chat',

@@ -230,6 +230,28 @@ function providerOf(a: Attributes): string {
   return p !== null ? p.toLowerCase() : 'unknown';
 }
 
+/**
+ * An AI SDK call span from before AI SDK 6 on Anthropic's provider (`anthropic.messages`, `vertex.anthropic.messages`):
+ * its ai.usage.inputTokens / promptTokens are Anthropic's input_tokens, without the cache's reads and writes (AI SDK 6
+ * sends the whole prompt, with ai.usage.inputTokenDetails.*). The reads and writes its provider metadata names (the
+ * writes are nowhere else), or null when the span is not one.
+ */
+function olderAiSdkAnthropic(a: Attributes, aiOp: string): { read: number | null; write: number | null } | null {
+  if (aiOp === '' || !/(^|\.)anthropic\./.test(asString(a['ai.model.provider']) ?? '')) return null;
+  for (const k in a) if (k.startsWith('ai.usage.inputTokenDetails.')) return null;
+  const meta = a['ai.response.providerMetadata'];
+  let m: Record<string, unknown> | null = null;
+  if (typeof meta === 'string' && meta.length <= 65_536)
+    try {
+      const j = JSON.parse(meta) as { anthropic?: unknown } | null;
+      m = typeof j?.anthropic === 'object' && j.anthropic !== null ? (j.anthropic as Record<string, unknown>) : null;
+    } catch {
+      // not JSON: no metadata
+    }
+  const count = (v: unknown) => asCount(typeof v === 'number' || typeof v === 'string' ? v : undefined);
+  return { read: count(m?.cacheReadInputTokens), write: count(m?.cacheCreationInputTokens) };
+}
+
 function invocationParameters(a: Attributes): Record<string, unknown> {
   const v = a['llm.invocation_parameters'];
   if (typeof v !== 'string' || v.length > 65_536) return {};
@@ -718,13 +740,20 @@ export function spanToCall(
     if (total !== null && output === null && total >= (input as number)) output = total - (input as number);
     else if (total !== null && input === null && total >= (output as number)) input = total - (output as number);
   }
-  const cached = first(asCount, a, CACHED_TOKENS);
-  const cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
+  let cached = first(asCount, a, CACHED_TOKENS);
+  let cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
   // The record's input is the whole prompt, cache reads and writes included (GenAI's convention). Anthropic's own
   // input_tokens leaves them out, and instrumentations that copy it (the AI SDK before 6, OpenInference and Logfire
   // before their fixes) send 10 input tokens beside 5,000 read from the cache: an input smaller than its cached parts
   // cannot include them, so they are added (else the prompt reads as 10 tokens and is priced as 10 cached ones).
-  if (input !== null && input < (cached ?? 0) + (cacheWrite ?? 0)) input += (cached ?? 0) + (cacheWrite ?? 0);
+  const older = olderAiSdkAnthropic(a, aiOp);
+  if (older !== null) {
+    // The AI SDK before 6 on Anthropic always sends input_tokens as is, whatever its size; the cache writes (and, before
+    // 5, the reads) only in the provider's metadata.
+    cached ??= older.read;
+    cacheWrite ??= older.write;
+    if (input !== null) input += (cached ?? 0) + (cacheWrite ?? 0);
+  } else if (input !== null && input < (cached ?? 0) + (cacheWrite ?? 0)) input += (cached ?? 0) + (cacheWrite ?? 0);
   const reasoning = first(asCount, a, REASONING_TOKENS);
   const exception = s.events.find((e) => e.name === 'exception');
   const errorType = clip(
