@@ -1,8 +1,9 @@
 // `serve --workers 2`: a gateway worker relays /healthz, /readyz, /metrics, /api and the dashboard to the recorder
-// process. Its connections to the recorder were a pool of 64, so 64 uploads to /api trickling in (a slow link, or
-// anyone who can reach the port: no token is needed to hold one, the recorder answers 401 only once the body is
-// in) took every one of them, and every relayed request queued behind them for as long as they lasted: /healthz,
-// /readyz and /metrics stopped answering on every worker, and a liveness probe would have restarted a healthy host.
+// process. Its connections to the recorder were a pool of 64, so 64 uploads trickling in from callers allowed to
+// send them (OTLP exporters on /v1/traces or ingest batches over slow links, with a token or by loopback trust as
+// here; one without is answered 401 at once) took every one of them, and every relayed request queued behind them
+// for as long as they lasted: /healthz, /readyz and /metrics stopped answering on every worker, and a liveness probe
+// would have restarted a healthy host.
 // One process serves each of those requests on its own connection; the workers now relay each on its own too.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
