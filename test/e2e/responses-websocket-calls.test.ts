@@ -5,11 +5,12 @@
 // event (and recorded), and a message that is not JSON answered with an `error` event on a connection that goes on.
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule, hashKey } from '../../src/cost/index.js';
 import type { FirstTokenRecord, RequestRecord } from '../../src/simulator/index.js';
-import { type Stack, startStack, until } from './helpers.js';
+import { metricValue, parseMetrics, type Stack, startStack, until } from './helpers.js';
 
 const TTFT = 40;
 const TPOT = 4;
@@ -147,6 +148,18 @@ describe('Responses WebSocket mode through llmscope', () => {
     });
     expect(Math.min(...deltas)).toBeLessThan(5);
     expect(calls[0]?.traceId).toBe(calls[1]?.traceId);
+    // the same log line, store row and metrics as an HTTP call
+    await until(() => s.logs.find((l) => l.event === 'request_completed' && l.request_id === done.response.id));
+    const row = await until(async () => {
+      const r = await request(`${s.base}/api/requests/${done.response.id}`);
+      if (r.statusCode === 200) return (await r.body.json()) as Record<string, unknown>;
+      await r.body.dump();
+      return null;
+    });
+    expect(row).toMatchObject({ endpoint: 'responses', input_tokens: input, cached_input_tokens: 10 });
+    const m = parseMetrics(await (await request(`${s.base}/metrics`)).body.text());
+    const labels = { provider: 'simulator', model: 'gpt-4o-mini', endpoint: 'responses', status: 'ok' };
+    expect(metricValue(m, 'llm_requests_total', labels)).toBe(3);
     via.ws.close();
   });
 
