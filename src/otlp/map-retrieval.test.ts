@@ -1,8 +1,8 @@
-// The GenAI conventions' retrieval operation (gen_ai.operation.name = retrieval: a RAG step querying a vector store
+// Span shapes of the newer conventions and of hand-written spans. The GenAI conventions' retrieval operation (gen_ai.operation.name = retrieval: a RAG step querying a vector store
 // or search index, with the provider and the embedding model it used) is a step of the trace, not a model call; its
 // query and documents (gen_ai.retrieval.query.text, gen_ai.retrieval.documents) are content, never kept with it.
 import { describe, expect, it } from 'vitest';
-import { isLlmSpan, type OtlpSpan, toSpanRecord } from './index.js';
+import { isLlmSpan, type OtlpSpan, spanToCall, toSpanRecord } from './index.js';
 
 const retrieval: OtlpSpan = {
   traceId: 'ab'.repeat(16),
@@ -59,5 +59,29 @@ describe("OTLP spans: OpenLLMetry's content attributes", () => {
     });
     expect(rec.attributes).toMatchObject({ 'gen_ai.request.image.size': '1024x1024' });
     expect(JSON.stringify(rec)).not.toMatch(/Jane|4242|lookup_customer/);
+  });
+});
+
+describe('OTLP spans: finish reasons written as a JSON string', () => {
+  const chat = (reasons: string, status = 0): OtlpSpan => ({
+    ...retrieval,
+    name: 'chat gpt-4o',
+    attributes: {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 3,
+      'gen_ai.response.finish_reasons': reasons,
+    },
+    status: { code: status, message: '' },
+  });
+
+  it('json.dumps(["stop"]) is the finish reason stop; content_filter a refusal; error a failed stream', () => {
+    expect(spanToCall(chat('["stop"]'))).toMatchObject({ finishReason: 'stop', refusal: false, status: 'ok' });
+    expect(spanToCall(chat('["content_filter"]'))).toMatchObject({ finishReason: 'content_filter', refusal: true });
+    expect(spanToCall(chat('["error"]'))).toMatchObject({ finishReason: 'error', status: 'upstream_error' });
+    // a plain string stays as sent
+    expect(spanToCall(chat('length')).finishReason).toBe('length');
   });
 });

@@ -283,7 +283,23 @@ function finishReasonOf(a: Attributes): string | null {
     if (Array.isArray(v)) {
       const s = v.map(asString).find((x) => x !== null);
       if (s) return s;
+    } else if (typeof v === 'string' && v.startsWith('[')) {
+      // the list as a JSON string (Sentry's SDK, AG2 and hand-written spans: json.dumps(["stop"]))
+      const s = firstOfJsonList(v);
+      if (s !== null) return s;
     } else if (asString(v) !== null) return asString(v);
+  }
+  return null;
+}
+
+/** The first non-empty string of a JSON list written as a string (`["stop"]`), or null. */
+function firstOfJsonList(v: string): string | null {
+  if (v.length > 4096) return null;
+  try {
+    const list = JSON.parse(v) as unknown;
+    if (Array.isArray(list)) for (const x of list) if (typeof x === 'string' && x !== '') return x;
+  } catch {
+    // not JSON
   }
   return null;
 }
