@@ -40,8 +40,9 @@ export function usageOf(u: unknown): Usage | null {
   const cacheWrite = num(o.cache_creation_input_tokens);
   if (num(o.prompt_tokens) === null && (cacheRead !== null || cacheWrite !== null))
     input = (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0);
-  // Servers that report `prompt_tokens` beside Anthropic's cache field (LiteLLM) give their cached count there.
-  cached ??= cacheRead;
+  // Servers that report `prompt_tokens` beside Anthropic's cache field (LiteLLM) give their cached count there;
+  // DeepSeek gives it as `prompt_cache_hit_tokens` (beside `prompt_cache_miss_tokens`, both parts of `prompt_tokens`).
+  cached ??= cacheRead ?? num(o.prompt_cache_hit_tokens);
   return {
     inputTokens: input,
     outputTokens: output,

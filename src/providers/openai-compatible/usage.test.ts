@@ -19,6 +19,24 @@ describe('usageOf', () => {
     });
   });
 
+  it("reads DeepSeek's cache hits (prompt_cache_hit_tokens, part of prompt_tokens) as cached input", () => {
+    expect(
+      usageOf({
+        prompt_tokens: 1200,
+        prompt_cache_hit_tokens: 1024,
+        prompt_cache_miss_tokens: 176,
+        completion_tokens: 300,
+        completion_tokens_details: { reasoning_tokens: 120 },
+      }),
+    ).toEqual({
+      inputTokens: 1200,
+      outputTokens: 300,
+      cachedInputTokens: 1024,
+      reasoningTokens: 120,
+      cacheWriteInputTokens: 0,
+    });
+  });
+
   it("reads the Responses API's names, where input_tokens already counts the cached ones", () => {
     expect(usageOf({ input_tokens: 1200, output_tokens: 30, input_tokens_details: { cached_tokens: 1000 } })).toEqual({
       inputTokens: 1200,
