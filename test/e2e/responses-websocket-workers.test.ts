@@ -1,0 +1,138 @@
+// The Responses API's WebSocket mode under `llmscope serve --workers 2`, as an operator runs it (the built CLI), with
+// the official `openai` client's ResponsesWS: each connection reaches whichever worker node:cluster hands it to; the
+// virtual key is checked by the recorder process's hooks (a connection without one is refused 401 before the upgrade),
+// each response.create is admitted there with its model (a model the key may not call gets an error event) and its
+// budget reservation, settled when the response is recorded (a budget with room for three reservations passes eight
+// responses), and each response is recorded once and read back from the store via /api/requests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { hashKey } from '../../src/cost/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { killServe, until } from './helpers.js';
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+const KEY = 'lsk_responses_ws_workers_0123456789abcdef';
+const OUT = 7;
+const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
+
+let sim: Simulator;
+const procs: ChildProcess[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 20, tpotMs: 2, outputTokens: OUT });
+});
+afterAll(async () => {
+  for (const p of procs) killServe(p);
+  await sim?.close();
+});
+
+async function serve() {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rws-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, 'app.db')}` },
+      keys: [{ id: 'codex', hash: hashKey(KEY), team: 'codex', models: ['gpt-4o-mini'] }],
+      // each response reserves about $0.0006 (max_output_tokens 1000 at $0.60 per 1M): room for three at once, so the
+      // eight below pass only if each one's reservation is settled when it is recorded
+      budgets: [{ name: 'codex-daily', scope: 'team', match: 'codex', period: 'day', limit: 0.002, action: 'block' }],
+      gpu: { collector: 'none' },
+    }),
+  );
+  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
+    cwd: dir,
+    env: { ...process.env, LLMSCOPE_PORT: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(proc);
+  let err = '';
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  const base = await new Promise<string>((ok, fail) => {
+    proc.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
+      if (m) ok(m[1] as string);
+    });
+    void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return {
+    base,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+type Ev = Record<string, unknown> & { type: string };
+
+/** One connection: a response.create for a model the key may not call, then two that it may. */
+async function connection(base: string) {
+  const ws = new ResponsesWS(new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY }));
+  const events: Ev[] = [];
+  ws.on('event', (e) => events.push(e as unknown as Ev));
+  ws.on('error', () => undefined);
+  const create = async (model: string, input: string) => {
+    const from = events.length;
+    ws.send({ type: 'response.create', model, input, max_output_tokens: 1000 } as never);
+    await until(() => events.slice(from).some((e) => TERMINAL.has(e.type)), 10_000, 5);
+    return events.slice(from).at(-1) as Ev;
+  };
+  const refused = await create('gpt-4o', 'not for this key');
+  const first = await create('gpt-4o-mini', 'first');
+  const second = await create('gpt-4o-mini', 'second');
+  const closed = new Promise((r) => ws.on('close', r));
+  ws.close();
+  await closed;
+  return { refused, done: [first, second] as (Ev & { response: { id: string; usage: { input_tokens: number } } })[] };
+}
+
+describe('Responses WebSocket mode under serve --workers 2', () => {
+  it('admits each response through the recorder process and records every response once', async () => {
+    const run = await serve();
+    const refused = await new Promise<number>((ok, fail) => {
+      const ws = new WebSocket(`${run.base.replace(/^http/, 'ws')}/v1/responses`);
+      ws.on('unexpected-response', (_req, res) => ok(res.statusCode ?? 0));
+      ws.on('open', () => fail(new Error('upgraded')));
+      ws.on('error', () => undefined);
+    });
+    expect(refused).toBe(401);
+
+    // eight responses on four connections, two connections at a time: node:cluster hands them to both workers
+    for (let k = 0; k < 2; k++)
+      for (const c of await Promise.all([connection(run.base), connection(run.base)])) {
+        expect(c.refused).toMatchObject({ type: 'error', status: 403, error: { code: 'model_not_allowed' } });
+        for (const done of c.done) {
+          expect(done.type).toBe('response.completed');
+          const call = await until(async () => {
+            const res = await fetch(`${run.base}/api/requests/${done.response.id}`);
+            return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+          });
+          expect(call).toMatchObject({
+            endpoint: 'responses',
+            model: 'gpt-4o-mini',
+            status: 'ok',
+            team: 'codex',
+            input_tokens: done.response.usage.input_tokens,
+            output_tokens: OUT,
+            token_source: 'usage',
+          });
+          expect(call.ttft_ms).toBeGreaterThanOrEqual(19);
+        }
+      }
+    const list = (await (await fetch(`${run.base}/api/requests?endpoint=responses&limit=50`)).json()) as {
+      data: { status: string; error_type: string | null }[];
+    };
+    expect(list.data.filter((c) => c.status === 'ok')).toHaveLength(8);
+    expect(list.data.filter((c) => c.error_type === 'model_not_allowed')).toHaveLength(4);
+    expect(await run.stop()).toBe(0);
+  }, 90_000);
+});
