@@ -111,6 +111,8 @@ describe('fastChunkInfo reads the rest of a stream without JSON.parse as well', 
     ['finish with usage on the same chunk', 'chat.completions', chat({}, 'length', { usage })],
     ['refusal delta', 'chat.completions', chat({ refusal: "I can't help with that" })],
     ['reasoning delta', 'chat.completions', chat({ reasoning_content: 'thinking "hard" \\ 世界' })],
+    ['reasoning delta (OpenRouter, Groq, newer vLLM)', 'chat.completions', chat({ reasoning: 'thinking "hard"' })],
+    ['both reasoning names', 'chat.completions', chat({ reasoning_content: 'same', reasoning: 'same' })],
     ['role and content together (Ollama)', 'chat.completions', chat({ role: 'assistant', content: 'Hi' })],
     ['tool_calls null', 'chat.completions', chat({ content: 'x', tool_calls: null })],
     ['escaped quotes and unicode', 'chat.completions', chat({ content: 'say "hi" \\ é 世界 🙂 \u2028' })],
@@ -225,7 +227,8 @@ describe('fastChunkInfo reads the rest of a stream without JSON.parse as well', 
     let answered = 0;
     for (let n = 0; n < 3000; n++) {
       const delta: Record<string, unknown> = {};
-      for (const k of ['role', 'content', 'refusal', 'reasoning_content', 'x']) if (rnd() < 0.4) delta[k] = values();
+      for (const k of ['role', 'content', 'refusal', 'reasoning_content', 'reasoning', 'x'])
+        if (rnd() < 0.4) delta[k] = values();
       const choice: Record<string, unknown> = {};
       for (const k of ['index', 'delta', 'logprobs', 'finish_reason', 'text']) {
         if (rnd() < 0.3) continue;

@@ -107,9 +107,14 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
       info.content = true;
       addOther(info, obj(delta.function_call)?.arguments);
     }
-    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content.length > 0) {
+    // DeepSeek's and older vLLM's reasoning_content; OpenRouter's, Groq's and newer vLLM's reasoning (one of them, as
+    // a server moving from one name to the other may send both)
+    const reasoning =
+      (typeof delta.reasoning_content === 'string' && delta.reasoning_content) ||
+      (typeof delta.reasoning === 'string' && delta.reasoning);
+    if (reasoning) {
       info.content = true;
-      addOther(info, delta.reasoning_content);
+      addOther(info, reasoning);
     }
     // Audio output (modalities ["text", "audio"]): the deltas carry `audio` (its data and transcript), never
     // `content`; the audio is the answer, its transcript the answer's text.
@@ -285,6 +290,7 @@ function readDelta(data: string, from: number, info: ChunkInfo, bs: number): num
   let content: string | null = null;
   let refusal: string | null = null;
   let reasoning: string | null = null;
+  let reasoningAlt: string | null = null;
   for (;;) {
     if (data.charCodeAt(at) !== 34) return -1;
     const ke = keyEnd(data, at + 1, bs);
@@ -295,12 +301,13 @@ function readDelta(data: string, from: number, info: ChunkInfo, bs: number): num
     const n = ke - at - 1;
     // (an audio delta is left to the parser)
     if (n === 5 && has(data, at + 1, 'audio')) return -1;
-    if (n === 7 || n === 17) {
+    if (n === 7 || n === 9 || n === 17) {
       const name = data.slice(at + 1, ke);
       const value = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, e - 1) : null;
       if (name === 'content') content = value;
       else if (name === 'refusal') refusal = value;
       else if (name === 'reasoning_content') reasoning = value;
+      else if (name === 'reasoning') reasoningAlt = value;
     }
     const c = data.charCodeAt(e);
     if (c === 125) {
@@ -312,9 +319,9 @@ function readDelta(data: string, from: number, info: ChunkInfo, bs: number): num
         info.refusal = (info.refusal ?? '') + refusal;
         info.content = true;
       }
-      if (reasoning) {
+      if (reasoning || reasoningAlt) {
         info.content = true;
-        addOther(info, reasoning);
+        addOther(info, reasoning || reasoningAlt);
       }
       return e + 1;
     }
