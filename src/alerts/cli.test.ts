@@ -7,7 +7,7 @@ import { backtestSignalSources } from '../cli/backtest-signals.js';
 import { gpuStoreFor } from '../gpu/storage/index.js';
 import { qualityStoreFor } from '../quality/storage/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { backtestCommand } from './cli.js';
+import { backtestCommand } from './backtest-command.js';
 import { callAt } from './testing.js';
 
 const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);

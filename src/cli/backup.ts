@@ -5,7 +5,6 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { sqlitePathOf } from '../store/index.js';
@@ -78,20 +77,17 @@ export async function backupStore(opts: BackupOptions): Promise<BackupResult> {
   return { from: src, to, bytes: statSync(to).size, calls, seconds: (performance.now() - t0) / 1000 };
 }
 
-export function registerBackupCommand(program: Command): void {
-  program
-    .command('backup')
-    .description('copy the SQLite store to a file while serve keeps running (online backup), then check the copy')
-    .requiredOption('--to <file>', 'the backup file to write, e.g. /backups/llmscope-2025-06-01.db')
-    .option('--config <file>', 'config whose storage.url names the store (default: LLMSCOPE_CONFIG)')
-    .option('--from <url>', 'the store itself, sqlite:PATH (default: storage.url of the config)')
-    .option('--force', 'replace --to if it exists')
-    .action(async (flags: { to: string; config?: string; from?: string; force?: boolean }) => {
-      const from = flags.from ?? loadConfig({ file: flags.config }).storage.url;
-      const r = await backupStore({ from, to: flags.to, force: flags.force });
-      const mib = (r.bytes / 1024 / 1024).toFixed(1);
-      process.stdout.write(
-        `backed up ${r.from} → ${r.to}: ${mib} MiB, ${r.calls} calls, integrity ok, in ${r.seconds.toFixed(1)} s\n`,
-      );
-    });
+/** `llmscope backup`'s action (declared in ./commands.ts). */
+export async function backupCommand(flags: {
+  to: string;
+  config?: string;
+  from?: string;
+  force?: boolean;
+}): Promise<void> {
+  const from = flags.from ?? loadConfig({ file: flags.config }).storage.url;
+  const r = await backupStore({ from, to: flags.to, force: flags.force });
+  const mib = (r.bytes / 1024 / 1024).toFixed(1);
+  process.stdout.write(
+    `backed up ${r.from} → ${r.to}: ${mib} MiB, ${r.calls} calls, integrity ok, in ${r.seconds.toFixed(1)} s\n`,
+  );
 }

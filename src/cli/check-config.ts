@@ -2,7 +2,6 @@
 // start-up checks `serve` makes (startup-checks.ts), so a config that passes here is one serve starts with.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import type { Command } from 'commander';
 import { applyEnv, type Config, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
 import { type StartupProblem, startupChecks } from './startup-checks.js';
 import { storedKeyCount } from './stored-keys.js';
@@ -128,24 +127,4 @@ export async function checkConfig(file: string, io: CheckConfigIo): Promise<numb
   }
   io.out(`${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`);
   return 0;
-}
-
-export function registerCheckConfigCommand(program: Command): void {
-  program
-    .command('check-config')
-    .description('validate a config file with the checks serve makes; exit non-zero with the path of each error')
-    .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
-    .action(async (flags: { config?: string }) => {
-      const file = flags.config ?? process.env.LLMSCOPE_CONFIG;
-      if (!file) {
-        process.stderr.write('check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
-        process.exit(2);
-      }
-      const code = await checkConfig(file, {
-        out: (s) => process.stdout.write(s),
-        err: (s) => process.stderr.write(s),
-        env: process.env,
-      });
-      if (code !== 0) process.exitCode = code;
-    });
 }

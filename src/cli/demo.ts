@@ -8,7 +8,6 @@
 // resolves within minutes. Everything the demo sets is a default: a config file (--config) wins.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { workerCount } from '../cluster/primary.js';
 import type { Config, ConfigInput } from '../config/index.js';
 import { hashKey, newKey } from '../cost/index.js';
@@ -27,7 +26,7 @@ import {
 } from '../simulator/index.js';
 import { redactPgUrl, sqlitePathOf } from '../store/index.js';
 import { builtinModules } from './modules.js';
-import { addServeOptions, configFromFlags, runApp, type ServeFlags } from './serve.js';
+import { configFromFlags, runApp, type ServeFlags } from './serve.js';
 import { storedKeyCount } from './stored-keys.js';
 
 export interface DemoOptions {
@@ -62,7 +61,7 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-interface DemoFlags extends ServeFlags {
+export interface DemoFlags extends ServeFlags {
   rps: string;
   scenario: string;
   incidentEvery: string;
@@ -324,63 +323,55 @@ export async function startDemoApp(config: Config): Promise<App> {
   return app;
 }
 
-export function registerDemoCommand(program: Command): void {
-  addServeOptions(
-    program.command('demo').description('serve with a simulated LLM upstream, production-like traffic and incidents'),
-  )
-    .option('--rps <n>', 'generated requests per second', '8')
-    .option('--scenario <name>', `what happens: ${SCENARIOS.join(', ')}`, 'incident')
-    .option('--incident-every <duration>', 'length of one incident cycle (incident and cost-spike scenarios)', '10m')
-    .option('--hallucination-rate <share>', 'share of grounded answers that are hallucinated', '0.04')
-    .action(async (flags: DemoFlags) => {
-      const rps = Number(flags.rps);
-      if (!Number.isFinite(rps) || rps <= 0 || rps > 1000)
-        throw new Error(`--rps must be a number from 0 to 1000, got "${flags.rps}"`);
-      if (!(SCENARIOS as readonly string[]).includes(flags.scenario))
-        throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got "${flags.scenario}"`);
-      const hallucinationRate = Number(flags.hallucinationRate);
-      if (!(hallucinationRate >= 0 && hallucinationRate <= 1))
-        throw new Error(`--hallucination-rate must be a share from 0 to 1, got "${flags.hallucinationRate}"`);
-      const cycleMs = parseCycle(flags.incidentEvery);
-      const opts: DemoOptions = { scenario: flags.scenario as ScenarioName, rps, cycleMs, hallucinationRate };
-      const demo = await startDemo(flags, opts, runApp);
-      const { base } = demo;
-      const minutes = Math.round((cycleMs / 60_000) * 10) / 10;
-      const story =
-        opts.scenario === 'healthy'
-          ? 'healthy traffic only: no alert should fire'
-          : opts.scenario === 'incident'
-            ? `every ${minutes} min user-07's agent runs up a bill; then the anthropic provider slows, fails, and recovers`
-            : `every ${minutes} min user-07's agent runs up a bill`;
-      process.stderr.write(
-        [
-          '',
-          `  llmscope demo is running: ~${rps} requests/s of production-like traffic (scenario ${opts.scenario})`,
-          `  ${story}`,
-          ...(opts.scenario === 'healthy'
-            ? []
-            : [
-                `  alert rules run on demo tempo (\`for\` shortened${cycleMs < 5 * 60_000 ? ', 1-minute windows' : ''}); pass --config to use your own`,
-              ]),
-          '',
-          `  dashboard   ${base}/`,
-          `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json'${demo.keyed ? " -H 'authorization: Bearer lsk_...'" : ''} -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
-          `  Anthropic   ${base}  (new Anthropic({ baseURL }), claude-*)    Gemini  ${base}  (@google/genai httpOptions.baseUrl, gemini-*)`,
-          ...(demo.keyed
-            ? [
-                '              this store has virtual keys, so calls need one (llmscope keys create NAME); the demo traffic uses',
-                `              its own, "${DEMO_TRAFFIC_KEY_ID}", kept in memory only`,
-              ]
-            : []),
-          `  metrics     ${base}/metrics`,
-          `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
-          `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,
-          `  store       ${demo.store}`,
-          ...demo.notices.map((n) => `  note: ${n}`),
-          '',
-          '  Ctrl-C to stop.',
-          '',
-        ].join('\n'),
-      );
-    });
+/** `llmscope demo`'s action (declared in ./commands.ts). */
+export async function demoCommand(flags: DemoFlags): Promise<void> {
+  const rps = Number(flags.rps);
+  if (!Number.isFinite(rps) || rps <= 0 || rps > 1000)
+    throw new Error(`--rps must be a number from 0 to 1000, got "${flags.rps}"`);
+  if (!(SCENARIOS as readonly string[]).includes(flags.scenario))
+    throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got "${flags.scenario}"`);
+  const hallucinationRate = Number(flags.hallucinationRate);
+  if (!(hallucinationRate >= 0 && hallucinationRate <= 1))
+    throw new Error(`--hallucination-rate must be a share from 0 to 1, got "${flags.hallucinationRate}"`);
+  const cycleMs = parseCycle(flags.incidentEvery);
+  const opts: DemoOptions = { scenario: flags.scenario as ScenarioName, rps, cycleMs, hallucinationRate };
+  const demo = await startDemo(flags, opts, runApp);
+  const { base } = demo;
+  const minutes = Math.round((cycleMs / 60_000) * 10) / 10;
+  const story =
+    opts.scenario === 'healthy'
+      ? 'healthy traffic only: no alert should fire'
+      : opts.scenario === 'incident'
+        ? `every ${minutes} min user-07's agent runs up a bill; then the anthropic provider slows, fails, and recovers`
+        : `every ${minutes} min user-07's agent runs up a bill`;
+  process.stderr.write(
+    [
+      '',
+      `  llmscope demo is running: ~${rps} requests/s of production-like traffic (scenario ${opts.scenario})`,
+      `  ${story}`,
+      ...(opts.scenario === 'healthy'
+        ? []
+        : [
+            `  alert rules run on demo tempo (\`for\` shortened${cycleMs < 5 * 60_000 ? ', 1-minute windows' : ''}); pass --config to use your own`,
+          ]),
+      '',
+      `  dashboard   ${base}/`,
+      `  OpenAI API  ${base}/v1        (try: curl ${base}/v1/chat/completions -H 'content-type: application/json'${demo.keyed ? " -H 'authorization: Bearer lsk_...'" : ''} -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')`,
+      `  Anthropic   ${base}  (new Anthropic({ baseURL }), claude-*)    Gemini  ${base}  (@google/genai httpOptions.baseUrl, gemini-*)`,
+      ...(demo.keyed
+        ? [
+            '              this store has virtual keys, so calls need one (llmscope keys create NAME); the demo traffic uses',
+            `              its own, "${DEMO_TRAFFIC_KEY_ID}", kept in memory only`,
+          ]
+        : []),
+      `  metrics     ${base}/metrics`,
+      `  alerts      ${base}/api/alerts     quality ${base}/api/quality/summary     GPUs ${base}/api/gpu`,
+      `  simulated   upstream ${demo.sim.url}   dcgm-exporter ${demo.dcgm.url}`,
+      `  store       ${demo.store}`,
+      ...demo.notices.map((n) => `  note: ${n}`),
+      '',
+      '  Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
 }

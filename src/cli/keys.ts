@@ -2,7 +2,6 @@
 // same keys /api/keys manages. `create` and `rotate` print the new key once, alone on stdout (so
 // `KEY=$(llmscope keys create ci)` works), with what it is on stderr; nothing ever prints a key again. Serving
 // replicas see a revocation within a second.
-import type { Command } from 'commander';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -31,7 +30,7 @@ export interface KeysIo {
   now?: () => number;
 }
 
-interface Common {
+export interface Common {
   config?: string;
   json?: boolean;
 }
@@ -299,62 +298,4 @@ export async function keysRotate(idOrName: string, flags: Common, io: KeysIo): P
     printSecret(keyView(key, now), secret, 'rotated (the previous key stops within a second)', flags, io);
     return 0;
   });
-}
-
-const processIo = (): KeysIo => ({
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  env: process.env,
-});
-
-export function registerKeysCommand(program: Command): void {
-  const keys = program
-    .command('keys')
-    .description('manage virtual keys (lsk_...) kept in the store: create, list, revoke, rotate');
-  const common = (c: Command) =>
-    c
-      .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG), for storage.url')
-      .option('--json', 'print JSON');
-  const run = (p: Promise<number>) =>
-    p.then((code) => {
-      if (code !== 0) process.exitCode = code;
-    });
-
-  common(
-    keys
-      .command('create <name>')
-      .description('create a key and print it once (alone on stdout)')
-      .option('--user <id>', 'calls with this key are attributed to this user')
-      .option('--team <name>', 'calls with this key are attributed to this team')
-      .option('--feature <name>', 'calls with this key are attributed to this feature')
-      .option(
-        '--trust-headers <list>',
-        'attribution headers calls may still set: user,team,feature,session (default feature,session)',
-      )
-      .option('--rpm <n>', 'requests per minute this key may send')
-      .option('--tpm <n>', 'tokens per minute this key may use')
-      .option(
-        '--models <list>',
-        'models this key may call: names or patterns, e.g. gpt-4o-mini,claude-* (default: all)',
-      )
-      .option('--expires-in <duration>', 'lifetime: a number and a unit (ms, s, m, h, d), e.g. 30d, 12h')
-      .option('--expires-at <iso>', 'expiry time, ISO 8601 with a zone, e.g. 2026-12-31T23:59:59Z'),
-  ).action((name: string, flags: CreateFlags) => run(keysCreate(name, flags, processIo())));
-
-  common(
-    keys
-      .command('list')
-      .description('list keys (never the keys themselves: id, name, prefix, owner, limits, expiry)')
-      .option('--all', 'include revoked keys'),
-  ).action((flags: Common & { all?: boolean }) => run(keysList(flags, processIo())));
-
-  common(
-    keys.command('revoke <id-or-name>').description('revoke a key; serving replicas refuse it within a second'),
-  ).action((id: string, flags: Common) => run(keysRevoke(id, flags, processIo())));
-
-  common(
-    keys
-      .command('rotate <id-or-name>')
-      .description('give a key a new secret (same id, owner and limits) and print it once; the old one stops'),
-  ).action((id: string, flags: Common) => run(keysRotate(id, flags, processIo())));
 }

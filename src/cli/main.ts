@@ -1,4 +1,6 @@
 // The `llmscope` command: one subcommand per job (DESIGN §3 CLI). Errors print a message, never a stack.
+// The commands are declared here; each loads what it runs only when it runs (see ./commands.ts), so `--help` and
+// one command do not load the whole app.
 import { Command } from 'commander';
 import { registerAlertsCommand } from '../alerts/cli.js';
 import { registerExportCommand } from '../alerts/export/cli.js';
@@ -6,15 +8,16 @@ import { LlmscopeError } from '../errors.js';
 import { registerBenchCommand } from '../loadgen/cli.js';
 import { registerQualityCommand } from '../quality/cli.js';
 import { registerSimulateCommand } from '../simulator/cli.js';
-import { backtestSignalSources } from './backtest-signals.js';
-import { registerBackupCommand } from './backup.js';
-import { registerCheckConfigCommand } from './check-config.js';
-import { registerDemoCommand } from './demo.js';
-import { registerKeysCommand } from './keys.js';
-import { registerMigrateCommand } from './migrate.js';
-import { registerReconcileCommand } from './reconcile.js';
-import { registerServeCommand } from './serve.js';
-import { registerTokensCommand } from './tokens.js';
+import {
+  registerBackupCommand,
+  registerCheckConfigCommand,
+  registerDemoCommand,
+  registerKeysCommand,
+  registerMigrateCommand,
+  registerReconcileCommand,
+  registerServeCommand,
+  registerTokensCommand,
+} from './commands.js';
 
 const program = new Command('llmscope')
   .description('observability for LLM services: an OpenAI-compatible gateway that measures every call')
@@ -26,7 +29,10 @@ registerDemoCommand(program);
 registerSimulateCommand(program);
 registerCheckConfigCommand(program);
 registerExportCommand(program);
-registerAlertsCommand(program, { backtestSignals: backtestSignalSources });
+registerAlertsCommand(program, {
+  backtestSignals: async (store, config) =>
+    (await import('./backtest-signals.js')).backtestSignalSources(store, config),
+});
 registerReconcileCommand(program);
 registerBenchCommand(program);
 registerQualityCommand(program);

@@ -5,7 +5,6 @@
 // calls feed the target's rollups); every aggregate is brought to the source's figures by difference, never added
 // twice; upserts replace. Run it with `serve` stopped (or before pointing replicas at the database), then again
 // after a final stop to catch up.
-import type { Command } from 'commander';
 import {
   type ActiveAlert,
   type AlertEvent,
@@ -566,30 +565,22 @@ export function formatSummary(s: MigrateSummary): string {
   ].join('\n');
 }
 
-export function registerMigrateCommand(program: Command): void {
-  program
-    .command('migrate')
-    .description(
-      'copy a SQLite store (calls, rollups, spend, quality data, alert state) into PostgreSQL; safe to run again',
-    )
-    .requiredOption('--from <url>', 'the SQLite store serve wrote, e.g. sqlite:./llmscope-data/llmscope.db')
-    .option(
-      '--to <url>',
-      'the PostgreSQL database, e.g. postgres://llmscope:PASSWORD@db:5432/llmscope (default: $LLMSCOPE_STORAGE_URL)',
-    )
-    .option('--batch <n>', 'calls per transaction (1-500)', (v) => Number.parseInt(v, 10), 500)
-    .option('--json', 'print the summary as JSON')
-    .action(async (flags: { from: string; to?: string; batch: number; json?: boolean }) => {
-      // the default keeps the password off the command line where the environment already holds the URL
-      const to = flags.to ?? process.env.LLMSCOPE_STORAGE_URL;
-      if (!to) fail('say where to copy to: --to postgres://USER:PASSWORD@HOST:5432/DB (or set LLMSCOPE_STORAGE_URL)');
-      const s = await migrateStores({
-        from: flags.from,
-        to,
-        toSource: flags.to === undefined ? 'LLMSCOPE_STORAGE_URL' : '--to',
-        batch: flags.batch,
-        progress: progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}', { quiet: flags.json }),
-      });
-      process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s));
-    });
+/** `llmscope migrate`'s action (declared in ./commands.ts). */
+export async function migrateCommand(flags: {
+  from: string;
+  to?: string;
+  batch: number;
+  json?: boolean;
+}): Promise<void> {
+  // the default keeps the password off the command line where the environment already holds the URL
+  const to = flags.to ?? process.env.LLMSCOPE_STORAGE_URL;
+  if (!to) fail('say where to copy to: --to postgres://USER:PASSWORD@HOST:5432/DB (or set LLMSCOPE_STORAGE_URL)');
+  const s = await migrateStores({
+    from: flags.from,
+    to,
+    toSource: flags.to === undefined ? 'LLMSCOPE_STORAGE_URL' : '--to',
+    batch: flags.batch,
+    progress: progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}', { quiet: flags.json }),
+  });
+  process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s));
 }

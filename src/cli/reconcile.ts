@@ -3,7 +3,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
 import {
@@ -105,22 +104,4 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
   } finally {
     db.close();
   }
-}
-
-export function registerReconcileCommand(program: Command): void {
-  program
-    .command('reconcile')
-    .description(
-      "compare tracked spend with a provider's bill (OpenAI or Anthropic cost export, or date,provider,model,amount_usd CSV)",
-    )
-    .requiredOption('--bill <file>', 'the bill: CSV or JSON cost export')
-    .option('--from <date>', 'first day to compare (default: the bill’s first day)')
-    .option('--to <date>', 'last day to compare (default: the bill’s last day)')
-    .option('--format <format>', `bill format: ${BILL_FORMATS.join(', ')} (default: detected)`)
-    .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG), for storage.url and pricing')
-    .option('--json', 'print the full report as JSON')
-    .option('--no-save', 'do not keep the result in the store')
-    .action(async (flags: ReconcileFlags) => {
-      await reconcileCommand(flags, { out: (s) => process.stdout.write(s) });
-    });
 }

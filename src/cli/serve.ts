@@ -1,7 +1,6 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Command } from 'commander';
 import { type Fleet, startFleet, workerCount } from '../cluster/primary.js';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -255,31 +254,15 @@ export function servingLine(
   return workers === 'auto' ? `${urls} in one process${auto}\n` : `${urls}\n`;
 }
 
-export function addServeOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
-    .option('-p, --port <n>', 'port to listen on (default 8080, env LLMSCOPE_PORT)')
-    .option('--host <host>', 'address to listen on (default 127.0.0.1, env LLMSCOPE_HOST)')
-    .option('--upstream <url>', 'route every model to this OpenAI-compatible base URL (no config needed)')
-    .option('--provider-name <name>', 'provider name recorded for --upstream (default: from the host)')
-    .option(
-      '--workers <n>',
-      'gateway processes sharing the port: N ≥ 2 adds a recorder process, "auto" = cores − 1 (default 1, env LLMSCOPE_WORKERS)',
-    );
-}
-
-export function registerServeCommand(program: Command): void {
-  addServeOptions(program.command('serve').description('run the gateway, API, dashboard and alert engine')).action(
-    async (flags: ServeFlags) => {
-      const config = configFromFlags(flags);
-      const n = workerCount(config.server.workers);
-      let base: string;
-      if (n >= 2) base = (await runFleet(config, n)).base;
-      else {
-        const app = await runApp(config);
-        base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
-      }
-      process.stderr.write(servingLine(base, config.server.workers, n));
-    },
-  );
+/** `llmscope serve`'s action (declared in ./commands.ts). */
+export async function serveCommand(flags: ServeFlags): Promise<void> {
+  const config = configFromFlags(flags);
+  const n = workerCount(config.server.workers);
+  let base: string;
+  if (n >= 2) base = (await runFleet(config, n)).base;
+  else {
+    const app = await runApp(config);
+    base = `http://${config.server.host}:${(app.server.address() as { port: number }).port}`;
+  }
+  process.stderr.write(servingLine(base, config.server.workers, n));
 }

@@ -2,7 +2,6 @@
 // printed once, with the `auth.tokens` entry to paste into the config (which keeps only its SHA-256); llmscope
 // never stores or shows the token again (docs/security.md).
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { authTokenSchema } from '../config/schema.js';
 import { LlmscopeError } from '../errors.js';
@@ -37,26 +36,20 @@ export function createToken(opts: { name: string; role: string; teams?: string[]
   return { token, entry };
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-export function registerTokensCommand(program: Command): void {
-  const tokens = program.command('tokens').description('dashboard and /api tokens with a role and a team scope');
-  tokens
-    .command('create')
-    .description('make a token: prints it once, and the auth.tokens entry (its hash) for the config')
-    .requiredOption('--name <name>', 'who or what holds it (lowercase, unique in auth.tokens)')
-    .requiredOption('--role <role>', 'viewer, operator or admin')
-    .option('--team <team>', 'only this team’s calls, spend, quality and alerts (repeat for several)', collect)
-    .option('--feature <feature>', 'only this feature’s (repeat for several)', collect)
-    .option('--json', 'print {token, entry} as JSON')
-    .action((o: { name: string; role: string; team?: string[]; feature?: string[]; json?: boolean }) => {
-      const c = createToken({ name: o.name, role: o.role, teams: o.team, features: o.feature });
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(c)}\n`);
-        return;
-      }
-      process.stdout.write(
-        `token (shown once; llmscope keeps only its hash): ${c.token}\n\nadd to the config under auth.tokens:\n${stringify([c.entry])}`,
-      );
-    });
+/** `llmscope tokens create`'s action (declared in ./commands.ts). */
+export function tokensCreateCommand(o: {
+  name: string;
+  role: string;
+  team?: string[];
+  feature?: string[];
+  json?: boolean;
+}): void {
+  const c = createToken({ name: o.name, role: o.role, teams: o.team, features: o.feature });
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(c)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `token (shown once; llmscope keeps only its hash): ${c.token}\n\nadd to the config under auth.tokens:\n${stringify([c.entry])}`,
+  );
 }

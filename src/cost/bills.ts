@@ -2,10 +2,10 @@
 // JSON), Anthropic's cost report (CSV or the Cost Report API's JSON), and a generic CSV (date, provider, model,
 // amount_usd). The format is detected from the header or the JSON shape unless given.
 import { parse as parseCsv } from 'csv-parse/sync';
+import { BILL_FORMATS, type BillFormat } from './bill-formats.js';
 import { amountBound, amountFrom, dayFrom } from './non-api.js';
 
-export type BillFormat = 'openai' | 'anthropic' | 'generic';
-export const BILL_FORMATS: readonly BillFormat[] = ['openai', 'anthropic', 'generic'];
+export { BILL_FORMATS, type BillFormat };
 
 export interface BillLine {
   day: string;

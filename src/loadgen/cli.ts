@@ -2,9 +2,8 @@
 // Failed requests are counted by cause (ECONNREFUSED, HTTP 429, timeout, ...); when every request failed there is no
 // throughput or latency to report, so none is printed, and the exit code is 1.
 import type { Command } from 'commander';
-import { progressBar } from '../cli/progress.js';
 import { LlmscopeError } from '../errors.js';
-import { type Percentiles, runLoad, type Summary } from './index.js';
+import type { Percentiles, Summary } from './index.js';
 
 const int = (name: string, v: string, min = 1): number => {
   const n = Number(v);
@@ -77,6 +76,8 @@ export async function benchCommand(o: BenchFlags, io: BenchIo): Promise<number> 
       `--url must be an http(s) base URL such as http://127.0.0.1:8080/v1, got "${o.url}"`,
     );
   }
+  // loaded here, not at the top: `llmscope --help` and the other commands need none of it
+  const [{ progressBar }, { runLoad }] = await Promise.all([import('../cli/progress.js'), import('./index.js')]);
   const bar = progressBar('bench [{bar}] {value}/{total} requests | {errors} errors | ETA {eta_formatted}', {
     stream: io.progressStream,
     quiet: o.json,

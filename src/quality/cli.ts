@@ -4,12 +4,9 @@
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/grounding.js';
-import { KnowledgeBase } from './knowledge.js';
-import { NliEvaluator } from './nli/evaluator.js';
-import { createScorer, scoreFile } from './score.js';
+import type { KnowledgeBase } from './knowledge.js';
 
 /** Files above this size get a progress bar. */
 const BAR_BYTES = 256 * 1024;
@@ -53,6 +50,13 @@ export function registerQualityCommand(
       'an ONNX NLI cross-encoder to run too (its tokenizer.json beside it); see docs/quality.md',
     )
     .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string; nliModel?: string }) => {
+      // loaded here, not at the top: `llmscope --help` and the other commands need none of it
+      const [{ SingleBar }, { KnowledgeBase }, { NliEvaluator }, { createScorer, scoreFile }] = await Promise.all([
+        import('cli-progress'),
+        import('./knowledge.js'),
+        import('./nli/evaluator.js'),
+        import('./score.js'),
+      ]);
       const threshold = Number(o.threshold);
       if (!(threshold >= 0 && threshold <= 1))
         throw new Error(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AlertStateStore, PostgresAlertStateStore, SqliteAlertStateStore } from '../../src/alerts/state/index.js';
-import { type MigrateSummary, migrateStores, registerMigrateCommand } from '../../src/cli/migrate.js';
+import { registerMigrateCommand } from '../../src/cli/commands.js';
+import { type MigrateSummary, migrateStores } from '../../src/cli/migrate.js';
 import {
   PostgresSpendStore,
   SPEND_DIMENSIONS,

@@ -1,10 +1,8 @@
 // `llmscope export prometheus|alertmanager|grafana --out DIR [--config FILE]`: files for the user's own stack,
 // generated from the same rules the built-in engine runs.
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
 import { LlmscopeError } from '../../errors.js';
-import { alertsConfigOf } from '../config.js';
-import { EXPORT_TARGETS, type ExportTarget, exportFiles, writeFiles } from './files.js';
+import { EXPORT_TARGETS, type ExportTarget } from './targets.js';
 
 export function registerExportCommand(program: Command): void {
   program
@@ -16,12 +14,18 @@ export function registerExportCommand(program: Command): void {
       '--config <file>',
       'llmscope config file (rules, SLOs, receivers); default LLMSCOPE_CONFIG or built-in defaults',
     )
-    .action((target: string, opts: { out: string; config?: string }) => {
+    .action(async (target: string, opts: { out: string; config?: string }) => {
       if (!EXPORT_TARGETS.includes(target as ExportTarget))
         throw new LlmscopeError(
           'LLMSCOPE_ERR_CONFIG_INVALID',
           `unknown export target "${target}"; use one of: ${EXPORT_TARGETS.join(', ')}`,
         );
+      // loaded here, not at the top: `llmscope --help` and the other commands need none of it
+      const [{ loadConfig }, { alertsConfigOf }, { exportFiles, writeFiles }] = await Promise.all([
+        import('../../config/index.js'),
+        import('../config.js'),
+        import('./files.js'),
+      ]);
       const config = loadConfig({ file: opts.config });
       const files = exportFiles(target as ExportTarget, alertsConfigOf(config.alerts));
       const written = writeFiles(opts.out, files);

@@ -5,9 +5,9 @@ import type { AlertsConfig } from '../spec.js';
 import { alertmanagerFiles } from './alertmanager.js';
 import { grafanaFiles } from './grafana.js';
 import { type ExportFile, prometheusFiles } from './prometheus.js';
+import { EXPORT_TARGETS, type ExportTarget } from './targets.js';
 
-export type ExportTarget = 'prometheus' | 'alertmanager' | 'grafana';
-export const EXPORT_TARGETS: readonly ExportTarget[] = ['prometheus', 'alertmanager', 'grafana'];
+export { EXPORT_TARGETS, type ExportTarget };
 
 export function exportFiles(target: ExportTarget, cfg: AlertsConfig): ExportFile[] {
   if (target === 'prometheus') return prometheusFiles(cfg);
