@@ -25,8 +25,12 @@ export const providerSchema = z
     models: z.array(z.string()).default([]),
     /** Extra headers sent upstream (not secrets). */
     headers: z.record(z.string(), z.string()).default({}),
-    /** Connections kept open to this upstream. */
-    connections: z.number().int().positive().default(128),
+    /**
+     * At most this many connections to this upstream per gateway process: a call past it waits for one to free (its
+     * wait counts in its TTFT). Unset: no cap, each call in flight has its own (server.maxConcurrentCalls bounds them);
+     * a default of 128 made the 129th concurrent stream wait for a whole stream to end before it began.
+     */
+    connections: z.number().int().positive().optional(),
     timeout: duration.default('600s'),
   })
   .strict();

@@ -27,7 +27,7 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
   return {
     provider,
     pool: new Pool(u.origin, {
-      connections: provider.connections,
+      connections: provider.connections ?? null,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       headersTimeout: timeoutMs,
