@@ -190,6 +190,24 @@ describe('Responses WebSocket mode through llmscope', () => {
     expect(call.ttftMs).toBeGreaterThanOrEqual(20);
   });
 
+  it('records a response the provider cut (the connection dropped) as upstream_stream_cut, with the tokens streamed', async () => {
+    const via = connect(`${s.base}/v1`, 'sk-test', { 'x-simulator-fault': 'cut', 'x-simulator-output-tokens': '20' });
+    via.ws.send({ type: 'response.create', model: 'gpt-4o-mini', input: 'cut me off' } as never);
+    await via.closed;
+    const created = via.events.find((e) => e.type === 'response.created') as Ev & { response: { id: string } };
+    expect(via.events.some((e) => e.type === 'response.output_text.delta')).toBe(true);
+    expect(via.events.some((e) => e.type === 'response.completed')).toBe(false);
+    const call = await s.callOf(created.response.id);
+    expect(call).toMatchObject({
+      status: 'upstream_error',
+      httpStatus: 502,
+      errorType: 'upstream_stream_cut',
+      tokenSource: 'tokenizer',
+    });
+    expect(call.outputTokens).toBeGreaterThanOrEqual(1);
+    expect(call.outputTokens).toBeLessThan(20);
+  });
+
   it('answers a message that is not JSON with an error event, and the connection goes on', async () => {
     const via = connect(`${s.base}/v1`, 'sk-test');
     await until(() => via.ws.socket?.readyState === 1, 10_000, 5);
