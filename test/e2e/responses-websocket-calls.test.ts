@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { LlmCall } from '../../src/calls/index.js';
 import { costOf, createCostModule, hashKey } from '../../src/cost/index.js';
 import type { FirstTokenRecord, RequestRecord } from '../../src/simulator/index.js';
@@ -261,6 +262,27 @@ describe('Responses WebSocket mode with virtual keys', () => {
     const upgrade = seen.find((r) => r.method === 'GET' && r.path === '/v1/responses');
     expect(String(upgrade?.headers.authorization ?? '')).not.toContain(KEY);
     via.ws.close();
+  });
+
+  it('takes a browser’s key from its subprotocol, for the upgrade and each response', async () => {
+    const ws = new WebSocket(`${s.base.replace(/^http/, 'ws')}/v1/responses`, [
+      'realtime',
+      `openai-insecure-api-key.${KEY}`,
+    ]);
+    const events: Ev[] = [];
+    ws.on('message', (d) => events.push(JSON.parse(String(d))));
+    await new Promise((ok, fail) => {
+      ws.once('open', ok);
+      ws.once('error', fail);
+    });
+    expect(ws.protocol).toBe('realtime');
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-4o-mini', input: 'from a page' }));
+    const done = (await until(() => events.find((e) => TERMINAL.has(e.type)), 10_000, 5)) as Ev & {
+      response: { id: string };
+    };
+    expect(done.type).toBe('response.completed');
+    expect(await s.callOf(done.response.id)).toMatchObject({ status: 'ok', apiKeyId: 'ws-mini' });
+    ws.close();
   });
 
   it('refuses the upgrade itself 401 without a key', async () => {

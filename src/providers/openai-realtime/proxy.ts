@@ -393,7 +393,8 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
                 admission: responsesWs ? null : admission,
                 attribution,
                 metadata: meta?.metadata ?? null,
-                responses: responsesWs ? req.headers : null,
+                // (with a browser's subprotocol key as its Authorization, for each response's admission)
+                responses: responsesWs ? headers : null,
               });
             });
           }
