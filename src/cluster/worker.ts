@@ -558,7 +558,15 @@ export async function startWorker(
     // the answer, rather than wait for the rest.
     else if (!req.complete) res.shouldKeepAlive = false;
     res.writeHead(answer.statusCode, clientHeaders(answer.headers, true));
-    await pipeline(answer.body, res);
+    try {
+      await pipeline(answer.body, res);
+    } catch (err) {
+      // The client hung up before the whole answer (a scrape past its timeout, a closed page): nobody's error, as in
+      // one process, where such a hang-up logs nothing (each was an error line with a stack). An answer the primary
+      // failed to finish fails with undici's error, not this one, and is still logged.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' && !res.writableFinished) return;
+      throw err;
+    }
   };
 
   const loopback = isLoopback(config.server.host);
