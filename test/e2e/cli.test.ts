@@ -199,6 +199,27 @@ describe('the llmscope command, as a new user runs it', () => {
     });
   });
 
+  it('export into a folder it cannot make fails at once, naming the folder and the OS error', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'a-file'), '');
+    const out = join(dir, 'a-file', 'export');
+    const r = await llmscope(dir, ['export', 'prometheus', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `llmscope: cannot write the prometheus files into --out ${out}: ENOTDIR: not a directory, mkdir '${join(out, 'rules')}'\n`,
+    );
+    // Under /proc, Node's own mkdir -p retried forever (the command never exited: the helper kills it after 20 s).
+    if (existsSync('/proc/self')) {
+      const p = await llmscope(dir, ['export', 'grafana', '--out', '/proc/llmscope-export']);
+      expect(p.code).toBe(1);
+      expect(p.stderr).toMatch(
+        /^llmscope: cannot write the grafana files into --out \/proc\/llmscope-export: ENOENT: /,
+      );
+      expect(p.stderr).not.toMatch(/\n\s+at /);
+      expect(p.stdout).toBe('');
+    }
+  });
+
   describe('serve on a busy port', () => {
     let busy: Server;
     let port: number;

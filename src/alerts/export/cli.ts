@@ -28,7 +28,15 @@ export function registerExportCommand(program: Command): void {
       ]);
       const config = loadConfig({ file: opts.config });
       const files = exportFiles(target as ExportTarget, alertsConfigOf(config.alerts));
-      const written = writeFiles(opts.out, files);
+      let written: string[];
+      try {
+        written = writeFiles(opts.out, files);
+      } catch (err) {
+        throw new LlmscopeError(
+          'LLMSCOPE_ERR_CONFIG_INVALID',
+          `cannot write the ${target} files into --out ${opts.out}: ${(err as Error).message}`,
+        );
+      }
       for (const p of written) process.stdout.write(`wrote ${p}\n`);
     });
 }

@@ -15,11 +15,32 @@ export function exportFiles(target: ExportTarget, cfg: AlertsConfig): ExportFile
   return grafanaFiles();
 }
 
+/**
+ * `mkdir -p` that fails at once. Node's `mkdirSync(dir, { recursive: true })` never returns under /proc (Node 20):
+ * mkdir there answers ENOENT though /proc exists, so Node makes the parent (EEXIST) and tries again, forever.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return; // a file there fails the write below, with its own error
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+  }
+  makeDirs(dirname(dir));
+  try {
+    mkdirSync(dir); // once: a second ENOENT (the parent exists now) is the answer, not a reason to retry
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 export function writeFiles(dir: string, files: readonly ExportFile[]): string[] {
   const written: string[] = [];
   for (const f of files) {
     const p = join(dir, f.path);
-    mkdirSync(dirname(p), { recursive: true });
+    makeDirs(dirname(p));
     writeFileSync(p, f.content);
     written.push(p);
   }
