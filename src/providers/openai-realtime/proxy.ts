@@ -445,6 +445,16 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
           (text) => {
             if (client.readyState === WebSocket.OPEN) client.send(text);
           },
+          {
+            pause: () => {
+              if (!client.isPaused) client.pause();
+            },
+            // (unless the upstream's own backlog holds it: Forward resumes it then)
+            resume: () => {
+              if (client.isPaused && toUpstream.waiting <= FORWARD_LOW_BYTES && client.readyState === WebSocket.OPEN)
+                client.resume();
+            },
+          },
         )
       : null;
     if (responses) {

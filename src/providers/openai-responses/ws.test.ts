@@ -5,7 +5,7 @@ import { LlmscopeError } from '../../errors.js';
 import type { Admission, GatewayHook } from '../../gateway/proxy.js';
 import { ModelRouter } from '../../gateway/routing.js';
 import type { Upstream } from '../../gateway/upstream.js';
-import { ResponsesWsSession } from './ws.js';
+import { BACKLOG_HIGH_BYTES, MAX_OPEN_RESPONSES, ResponsesWsSession } from './ws.js';
 
 const provider = (name: string, models: string[]) => ({
   name,
@@ -48,8 +48,16 @@ const completed = (id: string, u: unknown, streamId?: string, status = 'complete
   );
 const create = (body: Record<string, unknown>) => Buffer.from(JSON.stringify({ type: 'response.create', ...body }));
 const settle = () => new Promise((r) => setImmediate(r));
+const until = async (f: () => boolean) => {
+  for (let k = 0; k < 200 && !f(); k++) await settle();
+  expect(f()).toBe(true);
+};
 
-function session(hooks: GatewayHook[] = [], headers: Record<string, string> = {}) {
+function session(
+  hooks: GatewayHook[] = [],
+  headers: Record<string, string> = {},
+  flow?: { pause(): void; resume(): void },
+) {
   const calls: LlmCall[] = [];
   const replies: Record<string, unknown>[] = [];
   const forwarded: string[] = [];
@@ -66,6 +74,7 @@ function session(hooks: GatewayHook[] = [], headers: Record<string, string> = {}
     },
     { traceId: 't'.repeat(32), parentSpanId: null, headers, metadata: null },
     (text) => replies.push(JSON.parse(text)),
+    flow,
   );
   const send = async (data: Buffer, at: number) => {
     s.client(data, false, at, (out) => forwarded.push(String(out)));
@@ -246,5 +255,39 @@ describe('ResponsesWsSession', () => {
       ['gpt-4o', 'ok', 'key-1'],
     ]);
     expect(settled.map(([a, c]) => [a.state.seen, c.requestId])).toEqual([['gpt-4o', 'resp_ok']]);
+  });
+
+  it('refuses a response past MAX_OPEN_RESPONSES in flight on one connection, until one finishes', async () => {
+    const t = session();
+    for (let k = 0; k < MAX_OPEN_RESPONSES; k++)
+      t.s.client(create({ model: 'gpt-4o', input: `${k}` }), false, k, () => {});
+    await t.send(create({ model: 'gpt-4o', input: 'one too many' }), 500);
+    expect(t.replies).toMatchObject([{ type: 'error', status: 503, error: { code: 'overloaded' } }]);
+    t.receive(created('resp_0'), 501);
+    t.receive(completed('resp_0', usage(1, 1)), 502);
+    await t.send(create({ model: 'gpt-4o', input: 'now there is room' }), 503);
+    expect(t.replies).toHaveLength(1);
+    expect(t.forwarded.map((f) => JSON.parse(f).input)).toEqual(['now there is room']);
+  });
+
+  it('stops reading the client while its messages wait for an admission, and reads on once they are through', async () => {
+    const flow: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const hook: GatewayHook = { name: 'slow', authenticate: () => gate };
+    const t = session([hook], {}, { pause: () => flow.push('pause'), resume: () => flow.push('resume') });
+    const big = 'x'.repeat(1024 * 1024);
+    const n = Math.ceil(BACKLOG_HIGH_BYTES / big.length) + 1;
+    for (let k = 0; k < n; k++)
+      t.s.client(create({ model: 'gpt-4o', input: big }), false, k, (o) => t.forwarded.push(String(o)));
+    await settle();
+    expect(flow.length).toBeGreaterThan(0);
+    expect(flow.every((f) => f === 'pause')).toBe(true);
+    expect(t.forwarded).toHaveLength(0);
+    open();
+    await until(() => t.forwarded.length === n);
+    expect(flow.at(-1)).toBe('resume');
   });
 });

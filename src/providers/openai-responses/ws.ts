@@ -66,6 +66,12 @@ const clip = (s: string): string | null => {
   const t = s.trim();
   return t ? (t.length > ERROR_MESSAGE_CHARS ? `${t.slice(0, ERROR_MESSAGE_CHARS - 1)}…` : t) : null;
 };
+/** Responses one connection may have forwarded and not yet finished; one more is refused (503 overloaded). */
+export const MAX_OPEN_RESPONSES = 256;
+/** Bytes of client messages waiting for their turn (an admission that waits) before the client is no longer read... */
+export const BACKLOG_HIGH_BYTES = 8 * 1024 * 1024;
+/** ...and how far they must fall before it is read again. */
+export const BACKLOG_LOW_BYTES = 1024 * 1024;
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
 const STREAM_ID = /"stream_id":"((?:[^"\\]|\\.)*)"/;
 
@@ -119,6 +125,10 @@ export class ResponsesWsSession {
   private named = false;
   /** Client messages are handled in order: an admission that waits (a key looked up) holds the ones after it. */
   private queue: Promise<void> = Promise.resolve();
+  /** Bytes of the client messages in the queue. */
+  private backlog = 0;
+  /** Responses forwarded and not finished, on all lanes. */
+  private open = 0;
   private ended = false;
 
   constructor(
@@ -126,23 +136,30 @@ export class ResponsesWsSession {
     private readonly f: ResponsesWsFacts,
     /** Sends llmscope's own event (an `error`) to the client. */
     private readonly reply: (text: string) => void,
+    /** Stops and restarts reading the client while its messages wait (BACKLOG_HIGH_BYTES): memory stays bounded. */
+    private readonly flow?: { pause(): void; resume(): void },
   ) {}
 
-  /** A client message arrived at `at`; `forward` sends what goes on to the upstream. */
+  /** A client message arrived at `at`; `forward` sends what goes on to the upstream (in the order they came). */
   client(data: Buffer, binary: boolean, at: number, forward: (out: Buffer | string) => void): void {
-    if (binary) {
-      forward(data);
-      return;
-    }
-    this.queue = this.queue.then(() =>
-      this.fromClient(data, at, forward).catch((err) => {
+    const n = data.length;
+    this.backlog += n;
+    if (this.backlog > BACKLOG_HIGH_BYTES) this.flow?.pause();
+    this.queue = this.queue.then(async () => {
+      try {
+        if (binary) forward(data);
+        else await this.fromClient(data, at, forward);
+      } catch (err) {
         this.d.logger.warn(
           { event: 'responses_ws_meter_failed', err: (err as Error)?.message },
           'a Responses WebSocket message was passed on unmetered',
         );
         forward(data);
-      }),
-    );
+      } finally {
+        this.backlog -= n;
+        if (this.backlog <= BACKLOG_LOW_BYTES) this.flow?.resume();
+      }
+    });
   }
 
   private async fromClient(data: Buffer, at: number, forward: (out: Buffer | string) => void): Promise<void> {
@@ -171,6 +188,17 @@ export class ResponsesWsSession {
     }
     const lane = typeof m.stream_id === 'string' ? m.stream_id : '';
     const r = new WsResponse(at, lane, data.length, this.attributionOf(m), this.f.parentSpanId);
+    if (this.open >= MAX_OPEN_RESPONSES) {
+      this.refuse(
+        r,
+        new LlmscopeError(
+          'LLMSCOPE_ERR_OVERLOADED',
+          `${MAX_OPEN_RESPONSES} responses are already in flight on this WebSocket connection; wait for one to finish`,
+        ),
+        lane,
+      );
+      return;
+    }
     const model = m.model;
     if (typeof model !== 'string' || model.length === 0) {
       this.refuse(
@@ -236,6 +264,7 @@ export class ResponsesWsSession {
         this.lanes.set(lane, list);
       }
       list.push(r);
+      this.open++;
       r.internal.upstreamStartAt = at;
       forward(out);
     } catch (err) {
@@ -341,6 +370,7 @@ export class ResponsesWsSession {
       r.errorStatus = parsed.status;
     if (type !== null && TERMINAL.has(type)) {
       this.lanes.get(lane)?.shift();
+      this.open--;
       i.upstreamEndAt = at;
       r.endedAt = at;
       this.record(r, null);
