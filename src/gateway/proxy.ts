@@ -269,6 +269,22 @@ export class GatewayProxy {
   get passThroughsInFlight(): number {
     return this.passing;
   }
+  /**
+   * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
+   * closes, as a call's is: false, holding nothing, when it would pass the limit (the caller answers 503).
+   */
+  holdBody(res: ServerResponse, declared: number): boolean {
+    const bytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
+    if (this.buffered + bytes > this.d.config.server.maxBufferedBytes) {
+      this.d.onShed?.('memory');
+      return false;
+    }
+    this.buffered += bytes;
+    res.once('close', () => {
+      this.buffered -= bytes;
+    });
+    return true;
+  }
   /** Model routing per wire format: a call goes only to a provider that speaks its format. */
   private readonly routers = new Map<WireFormat, ModelRouter>();
 
@@ -759,14 +775,17 @@ export class GatewayProxy {
       if (Array.isArray(body.tools) && body.tools.length > 0) i.tools = body.tools;
 
       // Ask for usage on streams; remember whether the client asked itself, so the extra chunk can be removed.
+      // A provider that refused the field once (up.refusesStreamOptions) gets the body as the client sent it.
       let forward: Buffer | string | Buffer[] = raw;
       let injectedUsage = false;
+      let addedField = false;
       let rewrite = resolved.upstreamModel !== flight.model;
-      if (flight.stream && adapter.injectsStreamUsage && flight.endpoint !== 'embeddings') {
+      if (flight.stream && adapter.injectsStreamUsage && flight.endpoint !== 'embeddings' && !up.refusesStreamOptions) {
         const so = body.stream_options;
         const asked = !!so && typeof so === 'object' && (so as Json).include_usage === true;
         if (!asked) {
           injectedUsage = true;
+          addedField = so === undefined;
           if (so === undefined && !rewrite) forward = withIncludeUsage(raw);
           else {
             body.stream_options = { ...(so && typeof so === 'object' ? (so as Json) : {}), include_usage: true };
@@ -785,12 +804,15 @@ export class GatewayProxy {
         forwardClientAuth: admission?.forwardClientAuth ?? true,
         bodyLength: Array.isArray(forward) ? forward.reduce((n, b) => n + b.length, 0) : Buffer.byteLength(forward),
       });
-      const relay = new Relay(res, flight, injectedUsage, admission?.responseHeaders ?? null);
+      let relay = new Relay(res, flight, injectedUsage, admission?.responseHeaders ?? null);
+      // llmscope added stream_options: a 400 refusing it is held back, and the call sent again without it (below)
+      relay.holdBadRequest = addedField;
       flight.relay = relay;
       i.upstreamStartAt = now();
+      const upstreamPath = up.basePath + adapter.upstreamPath(flight.endpoint, req.url ?? '', resolved.upstreamModel);
       up.pool.dispatch(
         {
-          path: up.basePath + adapter.upstreamPath(flight.endpoint, req.url ?? '', resolved.upstreamModel),
+          path: upstreamPath,
           method: 'POST',
           headers,
           // a large body's parts (withIncludeUsage) one after the other, never copied into one
@@ -799,8 +821,43 @@ export class GatewayProxy {
         relay,
       );
       leaveRequest();
-      const err = await relay.done;
+      let err = await relay.done;
       resumeRequest(ctx);
+      if (relay.refusedStreamOptions) {
+        // The upstream refused the stream_options llmscope added (Azure OpenAI before 2024-09-01-preview: 400
+        // "Unrecognized request argument supplied: stream_options"), and the client has had nothing yet: the call
+        // goes again as the client sent it, its stream metered as one without usage (tokens counted by the
+        // tokenizer). The provider is remembered, so its later calls skip the failed round trip.
+        if (!up.refusesStreamOptions) {
+          up.refusesStreamOptions = true;
+          this.d.logger.warn(
+            { event: 'upstream_refuses_stream_options', provider: up.provider.name },
+            'the provider refuses stream_options: streamed calls to it are sent without include_usage and their tokens counted by the tokenizer',
+          );
+        }
+        delete body.stream_options;
+        const again = rewrite || admission?.bodyChanged ? JSON.stringify(body) : raw;
+        relay = new Relay(res, flight, false, admission?.responseHeaders ?? null);
+        flight.relay = relay;
+        up.pool.dispatch(
+          {
+            path: upstreamPath,
+            method: 'POST',
+            headers: upstreamHeaders(req.headers, up, {
+              traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
+              tracestate: header(req.headers, 'tracestate') ?? undefined,
+              requestId: flight.requestId,
+              forwardClientAuth: admission?.forwardClientAuth ?? true,
+              bodyLength: Buffer.byteLength(again),
+            }),
+            body: again,
+          },
+          relay,
+        );
+        leaveRequest();
+        err = await relay.done;
+        resumeRequest(ctx);
+      }
       flight.relay = null;
       if (err && !relay.headersReceived) {
         if (flight.cancelled) {

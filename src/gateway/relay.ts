@@ -17,6 +17,9 @@ import { clientHeaders } from './upstream.js';
 /** Largest non-streamed response body kept in memory to read usage from. */
 export const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 
+/** Most of a held 400's body kept before it is passed on anyway (an error body is far smaller). */
+const HOLD_BYTES = 64 * 1024;
+
 /** What the relay reads and fills in of the call in flight. */
 export interface RelayCall {
   readonly requestId: string;
@@ -48,6 +51,16 @@ export class Relay implements Dispatcher.DispatchHandler {
   /** undici's resume of a paused response. */
   private resume: (() => void) | null = null;
   private cancelRequested = false;
+  /**
+   * Set by the gateway when it added `stream_options` itself: a 400 is held back from the client until its body
+   * says whether it refuses that field (then `refusedStreamOptions`, and nothing goes to the client: the gateway
+   * sends the call again without it) or not (then it is passed on as it came).
+   */
+  holdBadRequest = false;
+  /** The upstream answered 400 naming `stream_options` (only with holdBadRequest); the client got nothing. */
+  refusedStreamOptions = false;
+  /** A 400 held back: its status and the headers for the client. */
+  private held: { status: number; headers: Record<string, string | string[]> } | null = null;
 
   /**
    * `injectedUsage`: llmscope asked for usage on the client's behalf (strip it from the stream). `extraHeaders`: the
@@ -100,6 +113,10 @@ export class Relay implements Dispatcher.DispatchHandler {
       this.abort?.(new undiciErrors.RequestAbortedError());
       return true;
     }
+    if (statusCode === 400 && this.holdBadRequest) {
+      this.held = { status: statusCode, headers: out };
+      return true;
+    }
     this.res.writeHead(statusCode, out);
     if (streaming) this.meter = new StreamMeter(c.endpoint, this.injectedUsage, c.adapter.streamReader(c.endpoint));
     // A stream in another framing (Gemini's JSON array without alt=sse), metered by the format's own meter.
@@ -113,11 +130,18 @@ export class Relay implements Dispatcher.DispatchHandler {
     const at = now();
     let out: Buffer | string = chunk;
     if (this.meter) out = this.meter.push(chunk, at);
-    else if (this.keptBytes < MAX_PARSE_BYTES) {
-      this.kept.push(chunk);
-      this.keptBytes += chunk.length;
-      // Too large to read usage from: let go of it now rather than when the call ends.
-      if (this.keptBytes >= MAX_PARSE_BYTES) this.kept.length = 0;
+    else {
+      if (this.keptBytes < MAX_PARSE_BYTES) {
+        this.kept.push(chunk);
+        this.keptBytes += chunk.length;
+        // Too large to read usage from: let go of it now rather than when the call ends.
+        if (this.keptBytes >= MAX_PARSE_BYTES) this.kept.length = 0;
+      }
+      if (this.held !== null) {
+        if (this.keptBytes < HOLD_BYTES) return true;
+        // no error body this large: not the refusal, pass on what came (this chunk included)
+        return this.release();
+      }
     }
     if (out.length === 0) return true;
     this.call.responseBytes += out.length;
@@ -129,6 +153,16 @@ export class Relay implements Dispatcher.DispatchHandler {
   onComplete(): void {
     const at = now();
     this.call.internal.upstreamEndAt = at;
+    if (this.held !== null) {
+      const kept = this.kept;
+      if (Buffer.concat(kept, this.keptBytes).includes('stream_options')) {
+        this.held = null;
+        this.refusedStreamOptions = true;
+        this.settle(null);
+        return;
+      }
+      this.release();
+    }
     if (this.meter) {
       const rest = this.meter.end(at);
       if (rest) {
@@ -142,8 +176,25 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     this.call.internal.upstreamEndAt = now();
+    if (this.held !== null) this.release();
     // The upstream cut the response (or timed out): the client sees the same cut.
     if (this.headersReceived && !this.call.cancelled) this.res.destroy();
     this.settle(err);
+  }
+
+  /** Passes a held 400 on: its headers and the body so far. False when the client's socket needs to drain. */
+  private release(): boolean {
+    const held = this.held as { status: number; headers: Record<string, string | string[]> };
+    this.held = null;
+    if (this.res.destroyed) return true;
+    this.res.writeHead(held.status, held.headers);
+    let ok = true;
+    for (const chunk of this.kept) {
+      this.call.responseBytes += chunk.length;
+      ok = this.res.write(chunk);
+    }
+    if (ok) return true;
+    this.res.once('drain', () => this.resume?.());
+    return false;
   }
 }

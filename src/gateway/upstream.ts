@@ -18,6 +18,11 @@ export interface Upstream {
   /** True when the provider has its own key (apiKeyEnv set and present). */
   hasKey: boolean;
   extraHeaders: Record<string, string>;
+  /**
+   * The provider answered a stream llmscope asked usage for 400 naming `stream_options` (Azure OpenAI before
+   * api-version 2024-09-01-preview, some OpenAI-compatible servers): this process no longer adds the field for it.
+   */
+  refusesStreamOptions: boolean;
 }
 
 export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv = process.env): Upstream {
@@ -48,6 +53,7 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
           ? { 'x-goog-api-key': key }
           : { authorization: `Bearer ${key}` },
     extraHeaders: provider.headers,
+    refusesStreamOptions: false,
   };
 }
 

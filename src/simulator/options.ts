@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   embeddingDimensions?: number;
   /** Model ids listed by GET /v1/models (any model id is accepted by the other routes). */
   models?: readonly string[];
+  /**
+   * Chat and completions requests with `stream_options` are answered 400 "Unrecognized request argument supplied:
+   * stream_options", as Azure OpenAI before api-version 2024-09-01-preview does.
+   */
+  refuseStreamOptions?: boolean;
 }
 
 export type ResolvedSimulatorOptions = Readonly<Required<SimulatorOptions>>;
@@ -58,6 +63,7 @@ export const SIMULATOR_DEFAULTS: ResolvedSimulatorOptions = {
     'text-embedding-3-small',
     'text-embedding-3-large',
   ],
+  refuseStreamOptions: false,
 };
 
 /** Upper bounds that keep one request's memory and duration sane. */
@@ -124,6 +130,8 @@ export function resolveSimulatorOptions(opts: SimulatorOptions = {}): ResolvedSi
   }
   if (typeof o.host !== 'string' || o.host === '') throw new SimulatorOptionError('host must be a non-empty string');
   if (typeof o.jitter !== 'boolean') throw new SimulatorOptionError('jitter must be true or false');
+  if (typeof o.refuseStreamOptions !== 'boolean')
+    throw new SimulatorOptionError('refuseStreamOptions must be true or false');
   return Object.freeze({ ...o, models: Object.freeze([...o.models]) });
 }
 

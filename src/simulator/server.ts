@@ -500,7 +500,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
         ? responsesProblem(b)
         : route === 'gemini'
           ? geminiProblem(b)
-          : validate(route, b);
+          : validate(route, b, state.opts.refuseStreamOptions);
   if (problem) return sendJson(res, 400, problem);
 
   let directives: Directives;
@@ -673,8 +673,11 @@ function utf8FromLatin1(v: string): string {
 
 // ---------- validation, with OpenAI's wording ----------
 
-function validate(route: Route, b: Record<string, unknown>) {
+function validate(route: Route, b: Record<string, unknown>, refuseStreamOptions = false) {
   if (typeof b.model !== 'string' || b.model === '') return invalidRequest('you must provide a model parameter');
+  // Azure OpenAI before api-version 2024-09-01-preview
+  if (refuseStreamOptions && b.stream_options !== undefined && route !== 'embeddings')
+    return invalidRequest('Unrecognized request argument supplied: stream_options');
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') {
     return typeError('stream', 'a boolean', b.stream);
   }
