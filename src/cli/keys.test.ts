@@ -84,6 +84,36 @@ describe('llmscope keys', () => {
     expect(views.map((v) => v.models)).toEqual([['gpt-4o-mini', 'claude-*'], []]);
   });
 
+  it('lists names with a space, wide characters or an emoji as one quoted cell, the columns lined up on a terminal', async () => {
+    const names = ['team bot', '数据团队', 'deploy 🔑 prod', 'é-accent', `long-${'n'.repeat(60)}`];
+    for (const name of names) expect(await keysCreate(name, { config, team: 'search' }, io().io)).toBe(0);
+    const l = io();
+    expect(await keysList({ config }, l.io)).toBe(0);
+    const lines = l.out.join('').trimEnd().split('\n');
+    // the terminal columns a line takes up to `i`: CJK ideographs and emoji take two, a combining accent none
+    const cols = (s: string) =>
+      [...s.normalize('NFD')].reduce(
+        (w, ch) => w + (/\p{Mn}/u.test(ch) ? 0 : /[\u4e00-\u9fff]|\p{Emoji_Presentation}/u.test(ch) ? 2 : 1),
+        0,
+      );
+    const at = (line: string, token: RegExp) => cols(line.slice(0, line.search(token)));
+    const header = lines[0] ?? '';
+    expect(lines).toHaveLength(names.length + 2); // the header, the keys, the config's key
+    for (const line of lines.slice(1)) {
+      // every cell after the name starts in its header's column
+      expect(at(line, / (lsk_\S+|-) /) + 1).toBe(at(header, /PREFIX/));
+      expect(at(line, / active /) + 1).toBe(at(header, /STATUS/));
+      expect(at(line, / (store|config)$/) + 1).toBe(at(header, /SOURCE/));
+    }
+    expect(lines.find((x) => x.includes('"team bot"'))).toBeDefined();
+    expect(lines.find((x) => x.includes('"deploy 🔑 prod"'))).toBeDefined();
+    expect(lines.find((x) => x.includes(' 数据团队 '))).toBeDefined(); // one token already: not quoted
+    // --json is unchanged: the names as they are
+    const j = io();
+    await keysList({ config, json: true }, j.io);
+    expect((JSON.parse(j.out.join('')) as { name: string }[]).map((v) => v.name)).toEqual([...names, 'legacy']);
+  });
+
   it('revokes by name or id; revoked keys leave the list unless --all', async () => {
     const c = io();
     await keysCreate('ci', { config, json: true }, c.io);

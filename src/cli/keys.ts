@@ -22,6 +22,7 @@ import { LlmscopeError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
 import { DURATION_FORMS, DURATION_PATTERN } from '../time.js';
 import { assertStoreExists } from './existing-store.js';
+import { formatTable } from './table.js';
 
 export interface KeysIo {
   out: (s: string) => void;
@@ -261,14 +262,7 @@ function printKeys(views: KeyView[], flags: Common, io: KeysIo): void {
       v.source,
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of rows)
-    io.out(
-      `${r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  io.out(formatTable(rows));
 }
 
 export async function keysRevoke(idOrName: string, flags: Common, io: KeysIo): Promise<number> {
