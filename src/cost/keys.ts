@@ -288,6 +288,7 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
     if (!trust.has('session')) at.session = null;
     a.forwardClientAuth = false;
     a.state[KEY_STATE] = key;
+    if (key.models.length > 0) a.allowedModels = key.models;
     // A call naming a model the key is not given is refused here, before routing and the upstream. Calls that
     // name none (GET /v1/responses/{id}, a realtime sideband) pass: they continue something already admitted.
     if (a.model && !keyAllowsModel(key, a.model))

@@ -138,9 +138,19 @@ export function serveGateway(
     return true;
   }
   // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).
-  const answer = one
-    ? sendModels(res, upstreams, routes, req.headers, decodedId(path.slice(MODEL_PATH.length)))
-    : sendModels(res, upstreams, routes, req.headers);
+  // A virtual key with `models` sees only those (LiteLLM's behaviour); without a key, or a key without models, all.
+  const answer = proxy
+    .allowedModels(req)
+    .then((allowed) =>
+      sendModels(
+        res,
+        upstreams,
+        routes,
+        req.headers,
+        one ? decodedId(path.slice(MODEL_PATH.length)) : undefined,
+        allowed,
+      ),
+    );
   return anthropic
     ? answer.catch((err: unknown) => {
         if (!(err instanceof LlmscopeError)) throw err;

@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { sendJson } from '../http/index.js';
+import { globToRegExp } from './routing.js';
 import type { Upstream } from './upstream.js';
 
 type KeyFamily = 'openai' | 'anthropic' | 'gemini';
@@ -54,7 +55,8 @@ function modelsHeaders(
 /**
  * Answers GET /v1/models with the list, or GET /v1/models/{id} (`id`: the OpenAI SDK's `models.retrieve`, Anthropic's
  * `models.retrieve`) with that model's entry as its provider lists it, 404 when no provider lists it and no route
- * names it.
+ * names it. `allowed`: the virtual key's models (names or patterns, any case, as its calls are checked): only those
+ * are listed, and another id is not found.
  */
 export async function sendModels(
   res: ServerResponse,
@@ -62,7 +64,16 @@ export async function sendModels(
   routes: Config['routes'],
   client: IncomingHttpHeaders = {},
   id?: string,
+  allowed: readonly string[] | null = null,
 ): Promise<void> {
+  const patterns = allowed?.map(globToRegExp) ?? null;
+  const listed = (model: string): boolean => patterns === null || patterns.some((re) => re.test(model));
+  if (id !== undefined && !listed(id))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+      `The model '${id}' is not available with this virtual key; GET /v1/models lists the models it may call`,
+      { param: 'model' },
+    );
   const seen = new Map<string, unknown>();
   let ok = 0;
   // Providers without their own key, by the API their clients speak.
@@ -85,7 +96,8 @@ export async function sendModels(
         const j = (await r.body.json()) as { data?: { id?: string }[] };
         if (r.statusCode < 300 && Array.isArray(j.data)) {
           ok++;
-          for (const m of j.data) if (m && typeof m.id === 'string' && !seen.has(m.id)) seen.set(m.id, m);
+          for (const m of j.data)
+            if (m && typeof m.id === 'string' && !seen.has(m.id) && listed(m.id)) seen.set(m.id, m);
         }
       } catch {
         /* one unreachable provider does not hide the others */
@@ -93,7 +105,7 @@ export async function sendModels(
     }),
   );
   for (const route of routes)
-    if (!route.model.includes('*') && !seen.has(route.model))
+    if (!route.model.includes('*') && !seen.has(route.model) && listed(route.model))
       seen.set(route.model, { id: route.model, object: 'model', created: 0, owned_by: route.provider });
   if (ok === 0 && seen.size === 0 && upstreams.size > 0)
     throw new LlmscopeError(
