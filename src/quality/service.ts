@@ -29,7 +29,7 @@ import {
   type ReviewItem,
   type ReviewQuery,
   type StoredEvaluation,
-} from './storage/index.js';
+} from './storage/types.js';
 import { type QualityStats, type SummaryGroup, summarize } from './summary.js';
 
 /** Where the capture enricher leaves the text for the quality sink (call.internal.hooks). */

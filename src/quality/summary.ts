@@ -10,7 +10,7 @@ import {
   type QualityCounts,
   type QualityGroupBy,
   type ReviewItem,
-} from './storage/index.js';
+} from './storage/types.js';
 
 // The figures' shape is declared once, in src/wire/quality.ts (the dashboard reads the same type).
 export type QualityStats = WireQualityStats;
