@@ -14,6 +14,8 @@ export const TIMING_FILES = [
   'test/e2e/gateway-anthropic.test.ts',
   // Realtime TTFT within 5 ms of the simulator's (best of two responses), client, llmscope and simulator in one process.
   'test/e2e/reach-realtime.test.ts',
+  // The same for the Responses API's WebSocket mode (best of three responses on one connection).
+  'test/e2e/responses-websocket-calls.test.ts',
   'test/e2e/shutdown.test.ts',
   // Passes 1 GB and watches the event loop's longest stall and RSS: alone, so other files' load does not count.
   'test/e2e/gateway-bounded.test.ts',
