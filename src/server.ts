@@ -286,6 +286,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const overview = registerOverviewRoutes(api, store, () => clock.now());
   registerUiConfigRoute(api, config.telemetry);
   api.post('/api/ingest', async ({ req, res }) => {
+    // Its body counts against server.maxBufferedBytes with the gateway's: 20 batches of 45 MB at once held 1.8 GB.
+    if (!proxy.holdBody(res, Number(req.headers['content-length'])))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_OVERLOADED',
+        `llmscope is at capacity: requests in flight hold ${config.server.maxBufferedBytes} bytes of bodies (server.maxBufferedBytes); retry shortly`,
+        { headers: { 'retry-after': '1', connection: 'close' } },
+      );
     const { ingestCalls } = await import('./api/ingest.js');
     await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
   });
@@ -443,7 +450,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // OpenAI's Realtime API: WebSocket upgrades at /v1/realtime (not on the recorder's listener for its workers).
   const realtime =
     internal === undefined
-      ? attachRealtime(server, { config, recorder, logger, upstreams, hooks, draining: () => draining, loopback })
+      ? attachRealtime(server, {
+          config,
+          recorder,
+          logger,
+          upstreams,
+          hooks,
+          draining: () => draining,
+          loopback,
+          // Each Responses WebSocket response counts against server.maxConcurrentCalls with the HTTP calls.
+          admitCall: () => proxy.admitCarried(),
+        })
       : null;
 
   const retention = config.storage.retention;

@@ -287,6 +287,20 @@ export class GatewayProxy {
     });
     return true;
   }
+  /**
+   * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
+   * closes, as a call's is (its declared length; a chunked one holds none): false, holding nothing, when it would pass
+   * the limit (the caller answers 503; not a gateway call, so not in llmscope_gateway_shed_total).
+   */
+  holdBody(res: ServerResponse, declared: number): boolean {
+    const bytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
+    if (this.buffered + bytes > this.d.config.server.maxBufferedBytes) return false;
+    this.buffered += bytes;
+    res.once('close', () => {
+      this.buffered -= bytes;
+    });
+    return true;
+  }
   /** Model routing per wire format: a call goes only to a provider that speaks its format. */
   private readonly routers = new Map<WireFormat, ModelRouter>();
 
