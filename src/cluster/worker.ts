@@ -613,6 +613,8 @@ export async function startWorker(
     // An admission no call will settle (a session without a response, an upgrade refused after it): the primary,
     // which holds it, settles it as spending nothing.
     release: (a) => void rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], ADMIT_TIMEOUT_MS).catch(() => undefined),
+    // Each Responses WebSocket response counts against server.maxConcurrentCalls with this worker's HTTP calls.
+    admitCall: () => proxy.admitCarried(),
   });
   // The server listens on nothing: its connections come from the primary (accept). 'listening' starts what a
   // listening http.Server runs (its connections list: headersTimeout and requestTimeout checks, closeIdleConnections).

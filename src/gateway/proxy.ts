@@ -271,6 +271,45 @@ export class GatewayProxy {
   get passThroughsInFlight(): number {
     return this.passing;
   }
+  /** Calls in flight that came on a connection already open (response.create on a Responses WebSocket). */
+  private carried = 0;
+  /**
+   * Admits a call that comes on a connection already open (a `response.create` on a Responses WebSocket) under the
+   * limits a new HTTP call meets at the door (server.maxConcurrentCalls, shared with them; draining): a function that
+   * frees its place (once; the caller calls it when the call ends, however it ends), or the error an HTTP call gets
+   * there (503 overloaded / shutting_down), counted as shed (llmscope_gateway_shed_total) and not recorded, as there.
+   */
+  admitCarried(): (() => void) | LlmscopeError {
+    const reason = this.shedReason(0);
+    if (reason !== null) {
+      this.d.onShed?.(reason);
+      return this.shedError(reason);
+    }
+    this.carried++;
+    let held = true;
+    return () => {
+      if (held) {
+        held = false;
+        this.carried--;
+      }
+    };
+  }
+  /**
+   * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
+   * closes, as a call's is: false, holding nothing, when it would pass the limit (the caller answers 503).
+   */
+  holdBody(res: ServerResponse, declared: number): boolean {
+    const bytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
+    if (this.buffered + bytes > this.d.config.server.maxBufferedBytes) {
+      this.d.onShed?.('memory');
+      return false;
+    }
+    this.buffered += bytes;
+    res.once('close', () => {
+      this.buffered -= bytes;
+    });
+    return true;
+  }
   /**
    * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
    * closes, as a call's is (its declared length; a chunked one holds none): false, holding nothing, when it would pass
@@ -369,7 +408,7 @@ export class GatewayProxy {
     const limits = this.d.config.server;
     return this.d.draining()
       ? 'shutting_down'
-      : this.d.inflight.size + this.passing >= limits.maxConcurrentCalls
+      : this.d.inflight.size + this.passing + this.carried >= limits.maxConcurrentCalls
         ? 'concurrency'
         : this.buffered + declared > limits.maxBufferedBytes
           ? 'memory'
@@ -580,20 +619,24 @@ export class GatewayProxy {
     adapter: ProviderAdapter,
   ): void {
     this.d.onShed?.(reason);
+    // The unread body is not wanted: close the connection after the answer rather than read it.
+    sendErrorAs(adapter, res, this.shedError(reason), {
+      'retry-after': String(RETRY_AFTER_S),
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    req.resume();
+  }
+
+  /** The error a call refused at a limit or while draining gets. */
+  private shedError(reason: ShedReason): LlmscopeError {
     const limit =
       reason === 'concurrency'
         ? `${this.d.config.server.maxConcurrentCalls} calls are in flight (server.maxConcurrentCalls)`
         : `calls in flight hold ${this.d.config.server.maxBufferedBytes} bytes of request bodies (server.maxBufferedBytes)`;
-    // The unread body is not wanted: close the connection after the answer rather than read it.
-    sendErrorAs(
-      adapter,
-      res,
-      reason === 'shutting_down'
-        ? new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'llmscope is shutting down; retry against another replica')
-        : new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`),
-      { 'retry-after': String(RETRY_AFTER_S), 'x-request-id': requestId, connection: 'close' },
-    );
-    req.resume();
+    return reason === 'shutting_down'
+      ? new LlmscopeError('LLMSCOPE_ERR_SHUTTING_DOWN', 'llmscope is shutting down; retry against another replica')
+      : new LlmscopeError('LLMSCOPE_ERR_OVERLOADED', `llmscope is at capacity: ${limit}; retry shortly`);
   }
 
   private record(flight: Flight): void {

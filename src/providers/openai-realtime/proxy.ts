@@ -62,6 +62,12 @@ export interface RealtimeDeps {
    * holds the admission (`hooks.abandon`).
    */
   release?: (a: Admission) => void;
+  /**
+   * Takes a place for one Responses WebSocket response among the process's calls in flight (server.maxConcurrentCalls,
+   * with the HTTP calls: GatewayProxy.admitCarried): a function that frees it, or the error that refuses it. Absent:
+   * only the per-connection bound applies.
+   */
+  admitCall?: () => (() => void) | LlmscopeError;
 }
 
 export interface RealtimeGateway {
@@ -440,7 +446,15 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     const toClient = new Forward(upstream, client);
     const responses = s.responses
       ? new ResponsesWsSession(
-          { recorder: d.recorder, logger: d.logger, hooks: d.hooks, router: responsesRouter, up: s.up, release },
+          {
+            recorder: d.recorder,
+            logger: d.logger,
+            hooks: d.hooks,
+            router: responsesRouter,
+            up: s.up,
+            release,
+            admitCall: d.admitCall,
+          },
           { traceId: s.traceId, parentSpanId: s.parentSpanId, headers: s.responses, metadata: s.metadata },
           (text) => {
             if (client.readyState === WebSocket.OPEN) client.send(text);

@@ -48,6 +48,11 @@ export interface ResponsesWsDeps {
   up: Upstream;
   /** Releases what a refused admission's earlier hooks reserved (as the Realtime relay does). */
   release: (a: Admission) => void;
+  /**
+   * Takes a place for one response among the process's calls in flight (server.maxConcurrentCalls, shared with HTTP
+   * calls: GatewayProxy.admitCarried): a function that frees it, or the error to answer (counted there, not recorded).
+   */
+  admitCall?: () => (() => void) | LlmscopeError;
 }
 
 /** What a connection's calls share. */
@@ -105,6 +110,8 @@ class WsResponse implements ChunkTally {
   responseBytes = 0;
   admission: Admission | null = null;
   endedAt: number | null = null;
+  /** Frees the response's place among the calls in flight (admitCall), once it ends. */
+  free: (() => void) | null = null;
 
   constructor(
     readonly arrivalAt: number,
@@ -199,6 +206,36 @@ export class ResponsesWsSession {
       );
       return;
     }
+    // A place among the process's calls in flight, as a new HTTP call takes one at the door; refused as there: an
+    // `error` event (503 overloaded, or shutting_down), counted as shed and not recorded (the upstream never saw it).
+    const place = this.d.admitCall?.();
+    if (place instanceof LlmscopeError) {
+      this.reply(this.errorEvent(place, lane));
+      return;
+    }
+    if (place) r.free = place;
+    try {
+      await this.admitAndForward(r, m, data, at, lane, forward);
+    } finally {
+      // Freed when recorded; one the connection's end left neither forwarded nor recorded is freed here.
+      if (r.free && !this.lanes.get(lane)?.includes(r)) this.freeOf(r);
+    }
+  }
+
+  private freeOf(r: WsResponse): void {
+    const free = r.free;
+    r.free = null;
+    free?.();
+  }
+
+  private async admitAndForward(
+    r: WsResponse,
+    m: Json,
+    data: Buffer,
+    at: number,
+    lane: string,
+    forward: (out: Buffer | string) => void,
+  ): Promise<void> {
     const model = m.model;
     if (typeof model !== 'string' || model.length === 0) {
       this.refuse(
@@ -313,15 +350,21 @@ export class ResponsesWsSession {
     if (!(err instanceof LlmscopeError))
       this.d.logger.error({ event: 'gateway_error', err }, 'unexpected error on a Responses WebSocket');
     const rendered = renderError(err);
-    const event: Json = { type: 'error', status: rendered.status, error: rendered.body.error };
-    if (lane) event.stream_id = lane;
-    this.reply(JSON.stringify(event));
+    this.reply(this.errorEvent(err, lane));
     r.httpStatus = rendered.status;
     r.errorType = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';
     r.errorMessage = clip(err instanceof Error ? err.message : String(err));
     if (err instanceof LlmscopeError) r.internal.ownError = true;
     r.endedAt = r.arrivalAt;
     this.record(r, null);
+  }
+
+  /** An `error` event as OpenAI sends one, for `err`. */
+  private errorEvent(err: unknown, lane: string | null): string {
+    const rendered = renderError(err);
+    const event: Json = { type: 'error', status: rendered.status, error: rendered.body.error };
+    if (lane) event.stream_id = lane;
+    return JSON.stringify(event);
   }
 
   /** An upstream message arrived at `at` (already passed on to the client). Fails open: never ends the relay. */
@@ -391,6 +434,7 @@ export class ResponsesWsSession {
   }
 
   private record(r: WsResponse, cutBy: 'client' | 'upstream' | null): void {
+    this.freeOf(r);
     try {
       const call = this.call(r, cutBy);
       const a = r.admission;
