@@ -2,7 +2,7 @@
 // starts (a bad value exits non-zero with its name and accepted range); SIGINT/SIGTERM stop it cleanly.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseNumber, SimulatorOptionError } from './options.js';
-import { type Simulator, startSimulator } from './server.js';
+import type { Simulator } from './server.js';
 
 type Kind = Parameters<typeof parseNumber>[2];
 
@@ -74,6 +74,8 @@ export function registerSimulateCommand(program: Command, io: SimulateIo = proce
     .addOption(numberOption('--seed <n>', 'seed for text, faults and jitter', 'seed', 42))
     .action(async (flags: SimulateFlags) => {
       // startSimulator checks what the parsers cannot (the rates' sum); its message names the option.
+      // Loaded here, not at the top: every `llmscope` command registers this one, and the server costs ~0.5 s to load.
+      const { startSimulator } = await import('./server.js');
       const sim = await startSimulator(flags).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EADDRINUSE') throw err;
         throw new Error(`${flags.host}:${flags.port} is already in use; choose another port with --port`);
