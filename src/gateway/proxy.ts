@@ -296,22 +296,6 @@ export class GatewayProxy {
   }
   /**
    * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
-   * closes, as a call's is: false, holding nothing, when it would pass the limit (the caller answers 503).
-   */
-  holdBody(res: ServerResponse, declared: number): boolean {
-    const bytes = Number.isFinite(declared) && declared > 0 ? declared : 0;
-    if (this.buffered + bytes > this.d.config.server.maxBufferedBytes) {
-      this.d.onShed?.('memory');
-      return false;
-    }
-    this.buffered += bytes;
-    res.once('close', () => {
-      this.buffered -= bytes;
-    });
-    return true;
-  }
-  /**
-   * Holds a request body read outside the gateway (POST /api/ingest) against server.maxBufferedBytes until `res`
    * closes, as a call's is (its declared length; a chunked one holds none): false, holding nothing, when it would pass
    * the limit (the caller answers 503; not a gateway call, so not in llmscope_gateway_shed_total).
    */
