@@ -15,6 +15,32 @@ const FAMILY: Record<string, KeyFamily> = {
   gemini: 'gemini',
 };
 
+/** Whether a model list shows `model` to a virtual key with models `allowed` (null: every model). */
+export function modelMatcher(allowed: readonly string[] | null): (model: string) => boolean {
+  const patterns = allowed?.map(globToRegExp) ?? null;
+  return (model) => patterns === null || patterns.some((re) => re.test(model));
+}
+
+/** The error for a model a virtual key's list does not show (404 model_not_found in the route's shape). */
+export function modelNotListed(id: string, list = 'GET /v1/models'): LlmscopeError {
+  return new LlmscopeError(
+    'LLMSCOPE_ERR_UNROUTABLE_MODEL',
+    `The model '${id}' is not available with this virtual key; ${list} lists the models it may call`,
+    { param: 'model' },
+  );
+}
+
+/** Gemini's model list (`{models: [{name: "models/<id>"}], nextPageToken}`) with only the models `listed` shows. */
+export function filterGeminiModels(list: unknown, listed: (model: string) => boolean): unknown {
+  const l = list as { models?: unknown } | null;
+  if (!l || typeof l !== 'object' || !Array.isArray(l.models)) return list;
+  const models = l.models.filter((m: { name?: unknown } | null) => {
+    const name = typeof m?.name === 'string' ? m.name : '';
+    return listed(name.startsWith('models/') ? name.slice('models/'.length) : name);
+  });
+  return { ...l, models };
+}
+
 /**
  * The client's own key and the header it came in, with the API family it is for: an Anthropic SDK (it sends
  * `anthropic-version`; its key in `x-api-key` or, lately, `authorization`), a Gemini client (`x-goog-api-key`), else
@@ -66,14 +92,8 @@ export async function sendModels(
   id?: string,
   allowed: readonly string[] | null = null,
 ): Promise<void> {
-  const patterns = allowed?.map(globToRegExp) ?? null;
-  const listed = (model: string): boolean => patterns === null || patterns.some((re) => re.test(model));
-  if (id !== undefined && !listed(id))
-    throw new LlmscopeError(
-      'LLMSCOPE_ERR_UNROUTABLE_MODEL',
-      `The model '${id}' is not available with this virtual key; GET /v1/models lists the models it may call`,
-      { param: 'model' },
-    );
+  const listed = modelMatcher(allowed);
+  if (id !== undefined && !listed(id)) throw modelNotListed(id);
   const seen = new Map<string, unknown>();
   let ok = 0;
   // Providers without their own key, by the API their clients speak.

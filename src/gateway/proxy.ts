@@ -33,6 +33,7 @@ import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '.
 import { BackgroundCalls, isFinishedAnswer, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
+import { filterGeminiModels, modelMatcher, modelNotListed } from './models.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
 import { ModelRouter } from './routing.js';
@@ -497,11 +498,14 @@ export class GatewayProxy {
         }
         if (model === null && typeof body.model === 'string' && body.model) model = body.model;
       }
+      // A model's own entry (Gemini's GET /v1beta/models/{model}) is read, not called: for a virtual key whose models
+      // do not match it, a 404 as for a model outside its list (below), not the 403 of a call.
+      const modelRead = method === 'GET' && model !== null;
       const admission: Admission = {
         requestId,
         endpoint: (Object.values(adapter.routes)[0] ?? adapter.endpoints?.[0]) as Endpoint,
         format: adapter.format,
-        model: model ?? '',
+        model: modelRead ? '' : (model ?? ''),
         provider: '',
         body,
         headers: req.headers,
@@ -510,6 +514,14 @@ export class GatewayProxy {
         state: {},
       };
       for (const h of this.d.hooks) if (h.authenticate) await h.authenticate(admission);
+      // A virtual key with models sees only those in the model list (Gemini's GET /v1beta/models), as on /v1/models.
+      const allowed = admission.allowedModels ?? null;
+      if (allowed !== null && modelRead && !modelMatcher(allowed)(model as string))
+        throw modelNotListed(model as string, 'GET /v1beta/models');
+      const listedOnly =
+        allowed !== null && method === 'GET' && model === null && /^\/models(?:\?|$)/.test(upstreamPath)
+          ? modelMatcher(allowed)
+          : null;
       const router = this.routerFor(adapter.format);
       // The platform's other APIs (fallback) go to the default provider when no provider serves their model.
       const provider =
@@ -564,6 +576,23 @@ export class GatewayProxy {
         });
       } catch (err) {
         throw idle ?? upstreamFailure(err, up);
+      }
+      if (listedOnly !== null && answer.statusCode < 300 && !answer.headers['content-encoding']) {
+        const text = await answer.body.text();
+        let list: unknown = null;
+        try {
+          list = JSON.parse(text);
+        } catch {
+          /* passed on as it came */
+        }
+        const out = list === null ? text : JSON.stringify(filterGeminiModels(list, listedOnly));
+        res.writeHead(answer.statusCode, {
+          ...clientHeaders(answer.headers, false),
+          'content-length': String(Buffer.byteLength(out)),
+          'x-request-id': requestId,
+        });
+        res.end(out);
+        return;
       }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
       // A poll of a held background response: its answer is read as it passes, to finish the call. In a gateway worker
