@@ -19,7 +19,7 @@ const USAGE_NULL_WORD = 'usage":null';
 /** Longest event read; a longer one (no blank line in sight) goes to the client as it comes, unread. */
 export const MAX_EVENT_CHARS = 1024 * 1024;
 /** What of an overlong event's JSON is kept while it is skimmed: the first 64K characters of each string. */
-const SKIM: SkimLimits = { maxStringChars: 64 * 1024, maxValues: 100_000 };
+export const SKIM: SkimLimits = { maxStringChars: 64 * 1024, maxValues: 100_000 };
 
 export class StreamMeter {
   firstContentAt: number | null = null;

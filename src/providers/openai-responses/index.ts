@@ -215,6 +215,11 @@ export function readParsedEvent(data: string): ChunkInfo | null {
   } catch {
     return null;
   }
+  return readEventObject(parsed);
+}
+
+/** What a Responses event already parsed (or skimmed: its long strings cut) says. */
+export function readEventObject(parsed: unknown): ChunkInfo {
   const o = obj(parsed);
   const out = info();
   if (!o || typeof o.type !== 'string') return out;

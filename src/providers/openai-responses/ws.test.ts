@@ -1,10 +1,12 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { Admission, GatewayHook } from '../../gateway/proxy.js';
 import { ModelRouter } from '../../gateway/routing.js';
+import { MAX_EVENT_CHARS, StreamMeter } from '../../gateway/sse.js';
 import type { Upstream } from '../../gateway/upstream.js';
+import { responsesStreamReader } from './index.js';
 import { BACKLOG_HIGH_BYTES, MAX_OPEN_RESPONSES, ResponsesWsSession } from './ws.js';
 
 const provider = (name: string, models: string[]) => ({
@@ -289,5 +291,52 @@ describe('ResponsesWsSession', () => {
     open();
     await until(() => t.forwarded.length === n);
     expect(flow.at(-1)).toBe('resume');
+  });
+
+  it('reads multi-MB events as the HTTP stream meter does, skimmed, never parsing one whole', async () => {
+    // An image generation's events: partial images and the finished item hold MBs of base64, and the final event
+    // repeats it beside the usage.
+    const image = 'iVBORw0KGgo'.repeat(300_000); // 3.3 MB
+    const item = { id: 'ig_1', type: 'image_generation_call', status: 'completed', result: image };
+    const events = [
+      created('resp_img'),
+      ev('response.image_generation_call.partial_image', { item_id: 'ig_1', partial_image_b64: image }),
+      ev('response.output_item.done', { output_index: 0, item }),
+      delta('Here it is.'),
+      ev('response.completed', {
+        response: { id: 'resp_img', status: 'completed', output: [item], usage: usage(50, 1_600, 0, 64) },
+      }),
+    ];
+    expect(events.filter((e) => e.length > MAX_EVENT_CHARS)).toHaveLength(3);
+    // the HTTP path: the same events as SSE, in 64 KiB reads
+    const http = new StreamMeter('responses', false, responsesStreamReader);
+    const sse = Buffer.from(events.map((e) => `event: x\ndata: ${e}\n\n`).join(''));
+    for (let o = 0; o < sse.length; o += 65_536) http.push(sse.subarray(o, o + 65_536), 100);
+    http.end(100);
+    expect(http.overlong).toBe(3);
+
+    const t = session();
+    await t.send(create({ model: 'gpt-4o-mini', input: 'draw a cat', tools: [{ type: 'image_generation' }] }), 0);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const e of events) t.receive(e, 100);
+      const whole = parse.mock.calls.filter(([text]) => String(text).length > MAX_EVENT_CHARS);
+      expect(whole).toHaveLength(0);
+    } finally {
+      parse.mockRestore();
+    }
+    expect(t.calls).toHaveLength(1);
+    const call = t.calls[0] as LlmCall;
+    expect(call).toMatchObject({
+      requestId: 'resp_img',
+      status: 'ok',
+      inputTokens: http.usage?.inputTokens,
+      outputTokens: http.usage?.outputTokens,
+      reasoningTokens: http.usage?.reasoningTokens,
+      finishReason: http.finishReason,
+      tokenSource: 'usage',
+    });
+    expect([call.inputTokens, call.outputTokens, call.finishReason]).toEqual([50, 1_600, 'stop']);
+    expect(call.internal?.outputText).toBe(http.text.kept().text);
   });
 });

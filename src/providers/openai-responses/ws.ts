@@ -29,12 +29,14 @@ import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
 import { ERRORS, LlmscopeError, renderError } from '../../errors.js';
 import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
 import type { ModelRouter } from '../../gateway/routing.js';
+import { MAX_EVENT_CHARS, SKIM } from '../../gateway/sse.js';
 import type { Upstream } from '../../gateway/upstream.js';
+import { JsonStreamParser } from '../../http/json-stream.js';
 import { newSpanId, uuidv7 } from '../../telemetry/ids.js';
 import type { ChunkTally, Usage } from '../adapter.js';
 import { obj, tallyChunk } from '../adapter.js';
 import { leadingType } from '../scan.js';
-import { codexSession, openaiResponsesAdapter, responsesStreamReader } from './index.js';
+import { codexSession, fastResponsesEvent, openaiResponsesAdapter, readEventObject } from './index.js';
 
 type Json = Record<string, unknown>;
 
@@ -79,6 +81,13 @@ export const BACKLOG_HIGH_BYTES = 8 * 1024 * 1024;
 export const BACKLOG_LOW_BYTES = 1024 * 1024;
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
 const STREAM_ID = /"stream_id":"((?:[^"\\]|\\.)*)"/;
+
+/** An event's JSON parsed with the SSE meter's skim limits (each string cut to its first 64K characters). */
+function skimmed(text: string): unknown {
+  const p = new JsonStreamParser(SKIM);
+  p.write(text);
+  return p.end();
+}
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
   const v = h[name];
@@ -393,16 +402,26 @@ export class ResponsesWsSession {
     const i = r.internal;
     if (i.upstreamHeadersAt === null) i.upstreamHeadersAt = at;
     let type = leadingType(text);
+    // The common events are read without parsing (fastResponsesEvent, the SSE meter's first reader); any other is
+    // parsed once, here, for both what the meter reads and what this reads (the response's id, an error's status).
+    let info = fastResponsesEvent(text);
     let parsed: Json | null = null;
-    if (type === null || type === 'response.created' || type === 'error') {
+    if (info === null || type === null || type === 'response.created' || type === 'error') {
+      let o: unknown;
       try {
-        parsed = obj(JSON.parse(text));
+        // An event longer than the SSE meter reads whole (a response.completed holding a generated image's base64)
+        // is skimmed as it skims one: its strings cut to their first 64K characters, so several MB are never
+        // parsed into strings; its usage and status are read all the same.
+        o = text.length > MAX_EVENT_CHARS ? skimmed(text) : JSON.parse(text);
       } catch {
-        parsed = null;
+        o = undefined;
       }
-      type = typeof parsed?.type === 'string' ? parsed.type : null;
+      if (o !== undefined) {
+        parsed = obj(o);
+        info ??= readEventObject(o);
+      }
+      if (type === null || parsed !== null) type = typeof parsed?.type === 'string' ? parsed.type : type;
     }
-    const info = responsesStreamReader.read(text);
     if (info) tallyChunk(r, info, at);
     if (type === 'response.created') {
       r.started = true;
