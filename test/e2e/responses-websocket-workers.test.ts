@@ -32,7 +32,7 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function serve() {
+async function serve(extra: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-rws-'));
   const file = join(dir, 'llmscope.yaml');
   writeFileSync(
@@ -45,6 +45,7 @@ async function serve() {
       // eight below pass only if each one's reservation is settled when it is recorded
       budgets: [{ name: 'codex-daily', scope: 'team', match: 'codex', period: 'day', limit: 0.002, action: 'block' }],
       gpu: { collector: 'none' },
+      ...extra,
     }),
   );
   const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
@@ -135,4 +136,31 @@ describe('Responses WebSocket mode under serve --workers 2', () => {
     expect(list.data.filter((c) => c.error_type === 'model_not_allowed')).toHaveLength(4);
     expect(await run.stop()).toBe(0);
   }, 90_000);
+
+  it('counts each response in flight against the worker’s server.maxConcurrentCalls', async () => {
+    const run = await serve({ server: { maxConcurrentCalls: 1 }, budgets: [] });
+    // one connection (one worker): a slow response on lane a holds the worker's one place, so lane b is refused
+    const ws = new ResponsesWS(new OpenAI({ baseURL: `${run.base}/v1`, apiKey: KEY }), {
+      headers: { 'x-simulator-ttft-ms': '800' },
+    });
+    const events: Ev[] = [];
+    ws.on('event', (e) => events.push(e as unknown as Ev));
+    ws.on('error', () => undefined);
+    const send = (lane: string) =>
+      ws.send({ type: 'response.create', model: 'gpt-4o-mini', input: lane, stream_id: lane } as never);
+    const last = (lane: string) => events.filter((e) => e.stream_id === lane && TERMINAL.has(e.type)).at(-1);
+    send('a');
+    send('b');
+    const b = await until(() => last('b'), 10_000, 5);
+    expect(b).toMatchObject({ type: 'error', status: 503, error: { code: 'overloaded' } });
+    expect(last('a')).toBeUndefined();
+    expect(await until(() => last('a'), 10_000, 5)).toMatchObject({ type: 'response.completed' });
+    // its place freed, the next response on the connection goes through
+    send('c');
+    expect(await until(() => last('c'), 10_000, 5)).toMatchObject({ type: 'response.completed' });
+    const closed = new Promise((r) => ws.on('close', r));
+    ws.close();
+    await closed;
+    expect(await run.stop()).toBe(0);
+  }, 60_000);
 });
