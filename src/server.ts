@@ -450,7 +450,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // OpenAI's Realtime API: WebSocket upgrades at /v1/realtime (not on the recorder's listener for its workers).
   const realtime =
     internal === undefined
-      ? attachRealtime(server, { config, recorder, logger, upstreams, hooks, draining: () => draining, loopback })
+      ? attachRealtime(server, {
+          config,
+          recorder,
+          logger,
+          upstreams,
+          hooks,
+          draining: () => draining,
+          loopback,
+          // Each Responses WebSocket response counts against server.maxConcurrentCalls with the HTTP calls.
+          admitCall: () => proxy.admitCarried(),
+        })
       : null;
 
   const retention = config.storage.retention;
