@@ -52,14 +52,14 @@ export class Relay implements Dispatcher.DispatchHandler {
   private resume: (() => void) | null = null;
   private cancelRequested = false;
   /**
-   * Set by the gateway when it added `stream_options` itself: a 400 is held back from the client until its body
-   * says whether it refuses that field (then `refusedStreamOptions`, and nothing goes to the client: the gateway
-   * sends the call again without it) or not (then it is passed on as it came).
+   * Set by the gateway when it added `stream_options` itself: a 400 (or FastAPI's 422) is held back from the client
+   * until its body says whether it refuses that field (then `refusedStreamOptions`, and nothing goes to the client:
+   * the gateway sends the call again without it) or not (then it is passed on as it came).
    */
   holdBadRequest = false;
-  /** The upstream answered 400 naming `stream_options` (only with holdBadRequest); the client got nothing. */
+  /** The upstream answered 400/422 naming `stream_options` (only with holdBadRequest); the client got nothing. */
   refusedStreamOptions = false;
-  /** A 400 held back: its status and the headers for the client. */
+  /** A 400/422 held back: its status and the headers for the client. */
   private held: { status: number; headers: Record<string, string | string[]> } | null = null;
 
   /**
@@ -113,7 +113,8 @@ export class Relay implements Dispatcher.DispatchHandler {
       this.abort?.(new undiciErrors.RequestAbortedError());
       return true;
     }
-    if (statusCode === 400 && this.holdBadRequest) {
+    // 400, or 422 (a FastAPI server's request validation)
+    if ((statusCode === 400 || statusCode === 422) && this.holdBadRequest) {
       this.held = { status: statusCode, headers: out };
       return true;
     }
@@ -182,7 +183,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.settle(err);
   }
 
-  /** Passes a held 400 on: its headers and the body so far. False when the client's socket needs to drain. */
+  /** Passes a held 400/422 on: its headers and the body so far. False when the client's socket needs to drain. */
   private release(): boolean {
     const held = this.held as { status: number; headers: Record<string, string | string[]> };
     this.held = null;

@@ -31,9 +31,11 @@ export interface SimulatorOptions {
   models?: readonly string[];
   /**
    * Chat and completions requests with `stream_options` are answered 400 "Unrecognized request argument supplied:
-   * stream_options", as Azure OpenAI before api-version 2024-09-01-preview does.
+   * stream_options", as Azure OpenAI before api-version 2024-09-01-preview does; `'pydantic'`: 422 with FastAPI's
+   * `{"detail": [{"type": "extra_forbidden", "loc": ["body", "stream_options"], ...}]}`, as a server whose request
+   * model forbids extra fields does.
    */
-  refuseStreamOptions?: boolean;
+  refuseStreamOptions?: boolean | 'pydantic';
 }
 
 export type ResolvedSimulatorOptions = Readonly<Required<SimulatorOptions>>;
@@ -130,8 +132,8 @@ export function resolveSimulatorOptions(opts: SimulatorOptions = {}): ResolvedSi
   }
   if (typeof o.host !== 'string' || o.host === '') throw new SimulatorOptionError('host must be a non-empty string');
   if (typeof o.jitter !== 'boolean') throw new SimulatorOptionError('jitter must be true or false');
-  if (typeof o.refuseStreamOptions !== 'boolean')
-    throw new SimulatorOptionError('refuseStreamOptions must be true or false');
+  if (typeof o.refuseStreamOptions !== 'boolean' && o.refuseStreamOptions !== 'pydantic')
+    throw new SimulatorOptionError("refuseStreamOptions must be true, false or 'pydantic'");
   return Object.freeze({ ...o, models: Object.freeze([...o.models]) });
 }
 

@@ -493,6 +493,22 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     if (route === 'count_tokens') return countMessageTokens(ex, b);
   }
   if (route === 'responses_input_tokens') return countResponseInputTokens(ex, b);
+  // a FastAPI server whose request model forbids extra fields (refuseStreamOptions: 'pydantic')
+  if (
+    state.opts.refuseStreamOptions === 'pydantic' &&
+    (route === 'chat' || route === 'completions') &&
+    b.stream_options !== undefined
+  )
+    return sendJson(res, 422, {
+      detail: [
+        {
+          type: 'extra_forbidden',
+          loc: ['body', 'stream_options'],
+          msg: 'Extra inputs are not permitted',
+          input: b.stream_options,
+        },
+      ],
+    });
   const problem =
     route === 'messages'
       ? null
@@ -673,10 +689,10 @@ function utf8FromLatin1(v: string): string {
 
 // ---------- validation, with OpenAI's wording ----------
 
-function validate(route: Route, b: Record<string, unknown>, refuseStreamOptions = false) {
+function validate(route: Route, b: Record<string, unknown>, refuseStreamOptions: boolean | 'pydantic' = false) {
   if (typeof b.model !== 'string' || b.model === '') return invalidRequest('you must provide a model parameter');
   // Azure OpenAI before api-version 2024-09-01-preview
-  if (refuseStreamOptions && b.stream_options !== undefined && route !== 'embeddings')
+  if (refuseStreamOptions === true && b.stream_options !== undefined && route !== 'embeddings')
     return invalidRequest('Unrecognized request argument supplied: stream_options');
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') {
     return typeError('stream', 'a boolean', b.stream);
