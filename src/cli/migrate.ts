@@ -16,12 +16,15 @@ import {
 import type { LlmCall } from '../calls/index.js';
 import {
   emptyFigures,
+  type KeyStore,
+  PostgresKeyStore,
   PostgresSpendStore,
   SPEND_DIMENSIONS,
   type SpendDelta,
   type SpendFigures,
   type SpendRow,
   type SpendStore,
+  SqliteKeyStore,
   SqliteSpendStore,
 } from '../cost/storage/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -72,6 +75,8 @@ export interface MigrateSummary {
   costItems: number;
   quality: { feedback: number; evaluations: number; reviewItems: number; countRows: number; adjusted: number };
   alerts: { active: number; events: number; notifications: number; notifyLog: number; silences: number };
+  /** Virtual keys (`keys create`, POST /api/keys): copied, revoked or rotated since an earlier run, already there. */
+  keys: { copied: number; updated: number; alreadyThere: number };
 }
 
 function fail(msg: string): never {
@@ -428,6 +433,28 @@ function missing<T>(a: T[], b: T[]): T[] {
   return out;
 }
 
+// ----------------------------------------------------------------------------------------------------------- keys
+
+/**
+ * Virtual keys as stored (hashes, never secrets), with their models, limits and expiry: a key PostgreSQL lacks is
+ * inserted; one an earlier run copied and since revoked or rotated on the node is revoked / given its new secret.
+ */
+async function copyKeys(src: KeyStore, dst: KeyStore, s: MigrateSummary): Promise<void> {
+  for (const k of (await src.list({ includeRevoked: true })).reverse()) {
+    const there = await dst.byId(k.id);
+    if (!there) {
+      await dst.insert(k);
+      s.keys.copied++;
+    } else if (k.revokedAt !== null && there.revokedAt === null) {
+      await dst.revoke(k.id, k.revokedAt);
+      s.keys.updated++;
+    } else if (k.hash !== there.hash && k.rotatedAt !== null && there.revokedAt === null) {
+      await dst.rotate(k.id, { hash: k.hash, prefix: k.prefix }, k.rotatedAt);
+      s.keys.updated++;
+    } else s.keys.alreadyThere++;
+  }
+}
+
 async function copyAlerts(src: AlertStateStore, dst: AlertStateStore, s: MigrateSummary) {
   const active: ActiveAlert[] = await src.loadActive();
   await dst.saveActive(active);
@@ -489,6 +516,7 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     costItems: 0,
     quality: { feedback: 0, evaluations: 0, reviewItems: 0, countRows: 0, adjusted: 0 },
     alerts: { active: 0, events: 0, notifications: 0, notifyLog: 0, silences: 0 },
+    keys: { copied: 0, updated: 0, alreadyThere: 0 },
   };
   const src = await openExistingStore(opts.from, 'migrate', '--from sqlite:PATH naming the store it writes to').catch(
     (err: unknown) => {
@@ -541,6 +569,9 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
       ),
     );
     await phase('alerts', () => copyAlerts(new SqliteAlertStateStore(db), dstAlerts, s));
+    const dstKeys = new PostgresKeyStore(pgBackend);
+    await dstKeys.migrate();
+    await copyKeys(new SqliteKeyStore(db), dstKeys, s);
   } finally {
     progress.stop();
     await src.close().catch(() => {});
@@ -560,6 +591,7 @@ export function formatSummary(s: MigrateSummary): string {
     `  cost           ${s.reconciliations} reconciliations, ${s.costItems} cost items`,
     `  quality        ${s.quality.feedback} feedback, ${s.quality.evaluations} evaluations, ${s.quality.reviewItems} review items, ${s.quality.countRows} count rows (${s.quality.adjusted} adjusted)`,
     `  alerts         ${s.alerts.active} active, ${s.alerts.events} events and ${s.alerts.notifications} notifications added, ${s.alerts.notifyLog} notification-log entries, ${s.alerts.silences} silences`,
+    `  keys           ${s.keys.copied} copied, ${s.keys.updated} revoked or rotated since, ${s.keys.alreadyThere} already there`,
     `  time           calls ${s.phaseSeconds.calls} s, rollups ${s.phaseSeconds.rollups} s, spend ${s.phaseSeconds.spend} s, quality ${s.phaseSeconds.quality} s, alerts ${s.phaseSeconds.alerts} s`,
     '',
   ].join('\n');

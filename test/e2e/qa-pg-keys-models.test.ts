@@ -1,0 +1,132 @@
+// Virtual keys with models on PostgreSQL, as a user moves to it (the built CLI; needs `npm run build`): keys made on a
+// single SQLite node with `keys create --models` (one later revoked), `llmscope migrate` to PostgreSQL, then
+// `serve` twice on that database. The migrated keys keep their models and revocation on both replicas; a key made
+// through replica A's POST /api/keys with models is enforced by replica B; `keys list` on PostgreSQL shows models.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
+import { killServe, type ServeProcess, startServeProcess, until } from './helpers.js';
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+
+function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    p.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+async function createKey(config: string, args: string[]): Promise<string> {
+  const r = await cli(['keys', 'create', '--config', config, '--json', ...args]);
+  expect(r.code, r.err).toBe(0);
+  return (JSON.parse(r.out) as { key: string }).key;
+}
+
+let pg: TestPostgres;
+let sim: Simulator;
+let pgConfig: string;
+const serves: ServeProcess[] = [];
+let limited = '';
+let revoked = '';
+let migrateOut = '';
+let again: () => Promise<string>;
+let sqliteConfig = '';
+beforeAll(async () => {
+  pg = await startPostgres();
+  sim = await startSimulator({ port: 0, ttftMs: 1, tpotMs: 0, outputTokens: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-pg-keys-'));
+  const sqlite = join(dir, 'node.db');
+  const pgUrl = await pg.freshDatabaseUrl();
+  const base = { providers: [{ name: 'sim', baseUrl: sim.url }], gpu: { collector: 'none' } };
+  sqliteConfig = join(dir, 'sqlite.yaml');
+  writeFileSync(sqliteConfig, JSON.stringify({ ...base, storage: { url: `sqlite:${sqlite}` } }));
+  pgConfig = join(dir, 'pg.yaml');
+  writeFileSync(pgConfig, JSON.stringify({ ...base, storage: { url: pgUrl } }));
+
+  limited = await createKey(sqliteConfig, ['limited', '--models', 'gpt-4.1*']);
+  revoked = await createKey(sqliteConfig, ['old']);
+  const rv = await cli(['keys', 'revoke', 'old', '--config', sqliteConfig]);
+  expect(rv.code, rv.err).toBe(0);
+  const m = await cli(['migrate', '--from', `sqlite:${sqlite}`, '--to', pgUrl]);
+  expect(m.code, m.err).toBe(0);
+  migrateOut = m.out;
+  again = async () => {
+    const r = await cli(['migrate', '--from', `sqlite:${sqlite}`, '--to', pgUrl]);
+    expect(r.code, r.err).toBe(0);
+    return r.out;
+  };
+
+  for (let i = 0; i < 2; i++) serves.push(await startServeProcess({ LLMSCOPE_PORT: '0' }, ['-c', pgConfig]));
+}, 120_000);
+afterAll(async () => {
+  for (const s of serves) killServe(s.proc);
+  await sim?.close();
+  await pg?.stop();
+});
+
+const client = (s: ServeProcess, key: string) => new OpenAI({ baseURL: `${s.base}/v1`, apiKey: key, maxRetries: 0 });
+const ask = (s: ServeProcess, key: string, model: string) =>
+  client(s, key)
+    .chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })
+    .then(
+      () => 200,
+      (e: unknown) => (e instanceof OpenAI.APIError ? (e.status ?? 0) : Promise.reject(e)),
+    );
+const ids = async (s: ServeProcess, key: string) => {
+  const out: string[] = [];
+  for await (const m of client(s, key).models.list()) out.push(m.id);
+  return out.sort();
+};
+
+describe('virtual keys with models on PostgreSQL', () => {
+  it('migrate carries the keys, their models and revocations, to both replicas', async () => {
+    for (const s of serves) {
+      expect(await ask(s, limited, 'gpt-4.1-mini')).toBe(200);
+      expect(await ask(s, limited, 'gpt-4o')).toBe(403);
+      expect(await ids(s, limited)).toEqual(['gpt-4.1', 'gpt-4.1-mini']);
+      expect(await ask(s, revoked, 'gpt-4o')).toBe(401);
+    }
+    expect(migrateOut).toMatch(/keys\s+2 copied/);
+    const list = await cli(['keys', 'list', '--config', pgConfig, '--all', '--json']);
+    expect(list.code, list.err).toBe(0);
+    const views = JSON.parse(list.out) as { name: string; models: string[]; status: string }[];
+    expect(views.find((v) => v.name === 'limited')).toMatchObject({ models: ['gpt-4.1*'], status: 'active' });
+    expect(views.find((v) => v.name === 'old')?.status).toBe('revoked');
+  });
+
+  it('a key made with models through replica A is enforced on replica B', async () => {
+    const [a, b] = serves as [ServeProcess, ServeProcess];
+    const r = await fetch(`${a.base}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'via-api', models: ['claude-*', 'gpt-4o-mini'] }),
+    });
+    const made = (await r.json()) as { key: string; models: string[] };
+    expect(r.status, JSON.stringify(made)).toBe(201);
+    expect(made.models).toEqual(['claude-*', 'gpt-4o-mini']);
+    expect(await ask(b, made.key, 'gpt-4o-mini')).toBe(200);
+    expect(await ask(b, made.key, 'gpt-4.1')).toBe(403);
+    const listed = (await (await fetch(`${b.base}/api/keys`)).json()) as { keys: { name: string; models: string[] }[] };
+    expect(listed.keys.find((k) => k.name === 'via-api')?.models).toEqual(['claude-*', 'gpt-4o-mini']);
+  });
+
+  it('a second migrate (after the last stop) revokes on PostgreSQL a key revoked on the node since', async () => {
+    const rv = await cli(['keys', 'revoke', 'limited', '--config', sqliteConfig]);
+    expect(rv.code, rv.err).toBe(0);
+    expect(await again()).toMatch(/keys\s+0 copied, 1 revoked or rotated since, 1 already there/);
+    for (const s of serves) await until(async () => ((await ask(s, limited, 'gpt-4.1')) === 401 ? true : undefined));
+  });
+});
