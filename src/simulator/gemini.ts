@@ -26,10 +26,17 @@ import { openAiId } from './wire.js';
 type Json = Record<string, unknown>;
 
 const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
+/** Gemini on Vertex AI: `/v1[beta1]/[projects/{p}/locations/{l}/]publishers/google/models/{model}:{method}`. */
+const VERTEX =
+  /^\/(v1|v1beta1)\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/([^:/]+):([A-Za-z]+)$/;
+const vertex = (path: string): string => {
+  const m = VERTEX.exec(path);
+  return m ? `/v1/models/${m[2]}:${m[3]}` : path;
+};
 
 /** The model and method of a Gemini path, or null. */
 export function geminiRoute(path: string): { model: string; stream: boolean } | null {
-  const m = PATH.exec(path);
+  const m = PATH.exec(vertex(path));
   if (!m) return null;
   let model = m[2] as string;
   try {
@@ -310,7 +317,7 @@ export type GeminiMethod = 'countTokens' | 'embedContent' | 'batchEmbedContents'
 
 /** The model and method of a Gemini countTokens / embedContent / batchEmbedContents path, or null. */
 export function geminiMethodRoute(path: string): { model: string; method: GeminiMethod } | null {
-  const m = METHOD_PATH.exec(path);
+  const m = METHOD_PATH.exec(vertex(path));
   if (!m) return null;
   let model = m[2] as string;
   try {

@@ -26,6 +26,23 @@ import { JsonArrayStreamMeter } from './array-stream.js';
 const PATH = /^\/(v1beta|v1)\/models\/([^:]+):(generateContent|streamGenerateContent)$/;
 /** The embedding methods, recorded as `embeddings` calls. */
 const EMBED_PATH = /^\/(v1beta|v1)\/models\/([^:]+):(embedContent|batchEmbedContents)$/;
+/**
+ * Gemini on Vertex AI: `/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}` (also
+ * `/v1beta1/...`), and express mode's `/v1/publishers/google/models/{model}:{method}` (an API key, no project). Group 1
+ * is the path before the model, which goes upstream as the client sent it (the provider's baseUrl is the Vertex host).
+ */
+const VERTEX_PATH =
+  /^(\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/)([^:]+):(generateContent|streamGenerateContent)$/;
+const VERTEX_COUNT =
+  /^\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/([^:]+)(:countTokens)$/;
+/** Only paths under these are tried against VERTEX_PATH (the other routes' hot path: a prefix compare or two). */
+const isVertex = (path: string): boolean =>
+  path.startsWith('/v1/p') || path.startsWith('/v1beta1/')
+    ? path.startsWith('/v1/projects/') ||
+      path.startsWith('/v1/publishers/') ||
+      path.startsWith('/v1beta1/projects/') ||
+      path.startsWith('/v1beta1/publishers/')
+    : false;
 
 /** Finish reasons that mean the model's output was blocked (a refusal). */
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
@@ -339,8 +356,13 @@ const PASS_UPLOAD = /^\/upload\/v1beta\/(?:files|fileSearchStores)(?:[/:]|$)/;
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
   if (PASS_PLATFORM.test(path)) return { path: path.slice('/v1beta'.length), model: null, fallback: true };
   if (PASS_UPLOAD.test(path)) return { path, model: null, fallback: true };
+  // Vertex AI's countTokens: the whole path goes upstream (the provider's baseUrl is the Vertex host)
+  const vertex = isVertex(path) ? VERTEX_COUNT.exec(path) : null;
   const m =
-    PASS_V1BETA.exec(path) ?? PASS_V1.exec(path) ?? (isGoogleClient(headers) ? PASS_V1_MODELS.exec(path) : null);
+    vertex ??
+    PASS_V1BETA.exec(path) ??
+    PASS_V1.exec(path) ??
+    (isGoogleClient(headers) ? PASS_V1_MODELS.exec(path) : null);
   if (!m) return null;
   let model = m[1] ?? null;
   if (model !== null) {
@@ -350,7 +372,8 @@ function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThrou
       /* as sent */
     }
   }
-  return { path: path.slice(path.indexOf('/models')), model };
+  if (vertex && model !== null && hasDotSegment(path)) return null;
+  return { path: vertex ? path : path.slice(path.indexOf('/models')), model };
 }
 
 /**
@@ -364,8 +387,23 @@ function passThroughUpstreamPath(basePath: string, path: string): string {
   return m ? `${m[1]}/upload${m[2]}${rest}` : `/upload${basePath}${rest}`;
 }
 
-/** The generation or embedding method path `path` is, if one. */
-const methodPath = (path: string): RegExpExecArray | null => PATH.exec(path) ?? EMBED_PATH.exec(path);
+/**
+ * The generation or embedding method path `path` is, if one. Group 1 is the version for the Gemini API, the whole path
+ * before the model (it starts with `/`) for Vertex AI.
+ */
+const methodPath = (path: string): RegExpExecArray | null =>
+  isVertex(path) ? VERTEX_PATH.exec(path) : (PATH.exec(path) ?? EMBED_PATH.exec(path));
+
+/** True when a segment of `path`, decoded, is `.` or `..` (it would name another path once normalised upstream). */
+function hasDotSegment(path: string): boolean {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    /* as sent */
+  }
+  return decoded.split('/').some((seg) => seg === '.' || seg === '..');
+}
 
 function requestFacts(url: string): { model: string; stream: boolean } | null {
   const q = url.indexOf('?');
@@ -377,12 +415,18 @@ function requestFacts(url: string): { model: string; stream: boolean } | null {
   } catch {
     /* as sent */
   }
-  // The model goes back into the upstream path (upstreamPath): a `.` or `..` segment there would name another path.
+  // The model goes back into the upstream path (upstreamPath): a `.` or `..` segment there would name another path;
+  // so does the project or location of a Vertex AI path, which goes upstream as sent.
   if (model.split('/').some((seg) => seg === '.' || seg === '..'))
     throw new LlmscopeError(
       'LLMSCOPE_ERR_MALFORMED_REQUEST',
       `the model in the path, "${model.slice(0, 256)}", has a "." or ".." segment; name a model, e.g. /v1beta/models/gemini-2.5-flash:generateContent`,
       { param: 'model' },
+    );
+  if (m[1]?.startsWith('/') && hasDotSegment(m[1]))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_MALFORMED_REQUEST',
+      `the path's project or location has a "." or ".." segment; name them, e.g. /v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent`,
     );
   return { model, stream: m[3] === 'streamGenerateContent' };
 }
@@ -424,15 +468,22 @@ export const geminiAdapter: ProviderAdapter = {
   passThroughUpstreamPath,
   // The embeddings are on the `embeddings` endpoint, which stays OpenAI's route key (adapterFor): the gateway takes
   // this adapter from the route, not from the endpoint.
-  matchPath: (path) => (PATH.test(path) ? 'generate_content' : EMBED_PATH.test(path) ? 'embeddings' : null),
+  matchPath: (path) =>
+    PATH.test(path) || (isVertex(path) && VERTEX_PATH.test(path))
+      ? 'generate_content'
+      : EMBED_PATH.test(path)
+        ? 'embeddings'
+        : null,
   endpoints: ['generate_content'],
   requestFacts,
   takeUrlKey,
-  // The provider's baseUrl ends in /v1beta (or /v1); the method and query (alt=sse, key) are the client's.
+  // The provider's baseUrl ends in /v1beta (or /v1); the method and query (alt=sse, key) are the client's. A Vertex AI
+  // path keeps its version, project and location as sent (the provider's baseUrl is the Vertex host).
   upstreamPath(_endpoint, url, model) {
     const q = url.indexOf('?');
     const m = methodPath(q === -1 ? url : url.slice(0, q));
-    return `/models/${modelInPath(model)}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
+    const before = m?.[1]?.startsWith('/') ? m[1] : '/models/';
+    return `${before}${modelInPath(model)}:${m?.[3] ?? 'generateContent'}${q === -1 ? '' : url.slice(q)}`;
   },
   injectsStreamUsage: false,
   params(body) {
