@@ -35,7 +35,8 @@ export function routeEndpointOf(path: string, headers?: IncomingHttpHeaders): En
 
 /**
  * Checks that a gateway request trusted for coming over loopback addresses llmscope by a loopback name (DNS
- * rebinding, docs/security.md); when it does not, answers its 403 in the route's own error shape (Anthropic's on
+ * rebinding, docs/security.md) and, when it would go upstream on llmscope's own provider key, was not forwarded by a proxy
+ * for a remote client; when it does not, answers its 403 in the route's own error shape (Anthropic's on
  * /v1/messages, Google's on /v1beta) and returns true.
  */
 export function refuseNonLoopbackHost(
@@ -45,7 +46,7 @@ export function refuseNonLoopbackHost(
   path: string,
 ): boolean {
   try {
-    checkGatewayLoopbackHost(req, path);
+    checkGatewayLoopbackHost(req, path, () => proxy.relaysOwnKey());
     return false;
   } catch (err) {
     if (!(err instanceof LlmscopeError)) throw err;

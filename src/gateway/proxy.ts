@@ -37,7 +37,7 @@ import { filterGeminiModels, modelMatcher, modelNotListed } from './models.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
 import { ModelRouter } from './routing.js';
-import { clientHeaders, type Upstream, upstreamHeaders } from './upstream.js';
+import { clientHeaders, relaysOwnKey, type Upstream, upstreamHeaders } from './upstream.js';
 
 type Json = Record<string, unknown>;
 
@@ -321,6 +321,11 @@ export class GatewayProxy {
   constructor(private readonly d: ProxyDeps) {
     this.routers.set('openai-compatible', d.router);
     this.background = new BackgroundCalls((call) => d.recorder.record(call));
+  }
+
+  /** Whether a call without a virtual key may go upstream on llmscope's own provider key (relaysOwnKey). */
+  relaysOwnKey(): boolean {
+    return relaysOwnKey(this.d.upstreams, this.d.config);
   }
 
   /**

@@ -57,6 +57,24 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
   };
 }
 
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
+
+/**
+ * Whether a gateway call without a virtual key may go upstream on llmscope's own provider key (a provider's apiKeyEnv
+ * that is set, or a key among its configured headers) with nothing saying that exposure is intended: no virtual keys in
+ * the config, no server.allowUnauthenticatedGateway (the rule `serve` applies off loopback). Asked only of a request a
+ * proxy forwarded (docs/security.md).
+ */
+export function relaysOwnKey(
+  upstreams: ReadonlyMap<string, Upstream>,
+  config: { keys: readonly unknown[]; server: { allowUnauthenticatedGateway: boolean } },
+): boolean {
+  if (config.keys.length > 0 || config.server.allowUnauthenticatedGateway) return false;
+  for (const up of upstreams.values())
+    if (up.hasKey || Object.keys(up.extraHeaders).some((k) => KEY_HEADERS.has(k.toLowerCase()))) return true;
+  return false;
+}
+
 /** Request headers that are never forwarded (hop-by-hop, or llmscope's own). */
 const DROP_REQUEST = new Set([
   'host',

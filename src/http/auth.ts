@@ -617,15 +617,24 @@ export function checkNotForwarded(
  * bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
  * it: Authorization, x-api-key or x-goog-api-key) is judged by that key, whatever its Host; one without relies on
  * loopback trust (the gateway relays on llmscope's provider keys where no virtual keys are required), so needs a
- * loopback Host.
+ * loopback Host, and, when `relaysOwnKey()` says it would go upstream on llmscope's own provider key, must not come
+ * through a proxy for a remote client (asked only when a forwarding header is present).
  */
-export function checkGatewayLoopbackHost(req: IncomingMessage, path: string): void {
+export function checkGatewayLoopbackHost(req: IncomingMessage, path: string, relaysOwnKey?: () => boolean): void {
   if (path === '/v1/traces' || !(path.startsWith('/v1/') || path.startsWith('/v1beta/'))) return;
-  if (isLoopbackHost(req.headers.host)) return;
   const h = req.headers;
+  const forwarded =
+    (h['x-forwarded-for'] !== undefined || h['x-real-ip'] !== undefined || h.forwarded !== undefined) &&
+    relaysOwnKey?.() === true;
+  if (!forwarded && isLoopbackHost(h.host)) return;
   const sent = [bearerOf(req), h['x-api-key'], h['x-goog-api-key']].flat();
   if (sent.some((v) => typeof v === 'string' && v.trim().startsWith('lsk_'))) return;
   checkLoopbackHost(req);
+  if (forwarded)
+    checkNotForwarded(
+      req,
+      "A gateway call without an llmscope virtual key would be sent upstream with llmscope's own provider key: require virtual keys (`llmscope keys create NAME`, docs/keys.md) and send one (Authorization: Bearer lsk_...), or, if the proxy already decides who may call, set server.allowUnauthenticatedGateway: true",
+    );
 }
 
 function bearerOf(req: IncomingMessage): string | null {

@@ -28,7 +28,7 @@ import { LlmscopeError, renderError } from '../../errors.js';
 import { now } from '../../gateway/now.js';
 import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
 import { ModelRouter } from '../../gateway/routing.js';
-import { cookieForUpstream, type Upstream } from '../../gateway/upstream.js';
+import { cookieForUpstream, relaysOwnKey, type Upstream } from '../../gateway/upstream.js';
 import { checkGatewayLoopbackHost } from '../../http/index.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
 import { ResponsesWsSession } from '../openai-responses/ws.js';
@@ -227,7 +227,8 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     const headers: IncomingHttpHeaders = { ...req.headers };
     if (headers.authorization === undefined && protocolKey) headers.authorization = `Bearer ${protocolKey}`;
     const virtualKey = /^Bearer\s+lsk_/i.test(String(headers.authorization ?? ''));
-    if (d.loopback) checkGatewayLoopbackHost({ headers } as IncomingMessage, path);
+    if (d.loopback)
+      checkGatewayLoopbackHost({ headers } as IncomingMessage, path, () => relaysOwnKey(d.upstreams, d.config));
     // A browser page on another site can open a WebSocket to llmscope (no CORS for WebSockets): without a virtual key
     // it would ride on the provider's key or loopback trust, so only the origins server.corsOrigins names may.
     const origin = header(req.headers, 'origin');
