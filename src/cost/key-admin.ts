@@ -78,7 +78,13 @@ export async function createKey(
         { param: issue.keys[0] ?? null },
       );
     const path = issue?.path.map(String).join('.') ?? '';
-    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid key "${path}": ${issue?.message}`, {
+    // a pattern refused is named by itself ("models.0" alone did not say which of several was wrong)
+    const models = (raw as { models?: unknown } | null)?.models;
+    const bad = issue?.code === 'invalid_format' && issue.path[0] === 'models' && Array.isArray(models);
+    const message = bad
+      ? `invalid key "models": ${JSON.stringify(models[Number(issue.path[1])])} is not a model name or pattern (no spaces or control characters; separate several with commas)`
+      : `invalid key "${path}": ${issue?.message}`;
+    throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', message, {
       param: path || null,
     });
   }

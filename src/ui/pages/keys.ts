@@ -260,7 +260,9 @@ function createFormOf(ctx: PageContext): HTMLElement {
       trust_headers: trust.filter((c) => c.checked).map((c) => c.value),
     });
     if (!r.ok) {
-      msg.textContent = why(r, 'the key');
+      // a refused body is a create that failed, not a key that could not be loaded
+      msg.textContent =
+        r.status === 400 || r.status === 409 ? `could not create the key: ${r.message}` : why(r, 'the key');
       return;
     }
     pending = { key: r.data, verb: 'created' };
