@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
@@ -121,6 +122,38 @@ describe('virtual keys with models on PostgreSQL', () => {
     expect(await ask(b, made.key, 'gpt-4.1')).toBe(403);
     const listed = (await (await fetch(`${b.base}/api/keys`)).json()) as { keys: { name: string; models: string[] }[] };
     expect(listed.keys.find((k) => k.name === 'via-api')?.models).toEqual(['claude-*', 'gpt-4o-mini']);
+
+    // the Responses API's WebSocket mode on B with that key: a model outside its list is an error event 403, one in
+    // it completes; the response is one call in the shared database, read back through A
+    const ws = new ResponsesWS(new OpenAI({ baseURL: `${b.base}/v1`, apiKey: made.key, maxRetries: 0 }));
+    const events: { type: string; status?: number; response?: { id: string } }[] = [];
+    ws.on('event', (e) => events.push(e as never));
+    ws.on('error', () => {}); // the refusal's error event, read from events
+    ws.send({ type: 'response.create', model: 'gpt-4.1', input: 'hi' } as never);
+    const refused = await until(() => events.find((e) => e.type === 'error'), 10_000, 5);
+    expect(refused.status).toBe(403);
+    ws.send({ type: 'response.create', model: 'gpt-4o-mini', input: 'hi' } as never);
+    const done = await until(() => events.find((e) => e.type === 'response.completed'), 10_000, 5);
+    ws.close();
+    const keyId = listed.keys.find((k) => k.name === 'via-api') as unknown as { id: string };
+    const rows = await until(async () => {
+      const j = (await (await fetch(`${a.base}/api/requests?endpoint=responses`)).json()) as {
+        data: { request_id: string; status: string; model: string }[];
+      };
+      return j.data.length >= 2 ? j.data : undefined;
+    });
+    // recorded as the HTTP route records the same refusal (the chat call to gpt-4.1 above)
+    const http = (await (await fetch(`${a.base}/api/requests?endpoint=chat.completions&model=gpt-4.1`)).json()) as {
+      data: { status: string; http_status: number }[];
+    };
+    const refusal = http.data.find((r) => r.http_status === 403);
+    expect(refusal).toBeDefined();
+    expect(rows.map((r) => r.status).sort()).toEqual([refusal?.status, 'ok'].sort());
+    const ok = rows.find((r) => r.status === 'ok');
+    expect(ok).toMatchObject({ model: 'gpt-4o-mini' });
+    expect(done.response?.id).toBeTruthy();
+    const byKey = await (await fetch(`${a.base}/api/cost/summary?range=1h&group_by=key`)).text();
+    expect(byKey).toContain(keyId.id);
   });
 
   it('a second migrate (after the last stop) revokes on PostgreSQL a key revoked on the node since', async () => {
