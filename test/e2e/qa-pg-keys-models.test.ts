@@ -123,6 +123,13 @@ describe('virtual keys with models on PostgreSQL', () => {
     const listed = (await (await fetch(`${b.base}/api/keys`)).json()) as { keys: { name: string; models: string[] }[] };
     expect(listed.keys.find((k) => k.name === 'via-api')?.models).toEqual(['claude-*', 'gpt-4o-mini']);
 
+    // keys create --models straight on PostgreSQL: enforced by both replicas
+    const viaCli = await createKey(pgConfig, ['cli-pg', '--models', 'gpt-4o-mini']);
+    for (const s of serves) {
+      expect(await ask(s, viaCli, 'gpt-4o-mini')).toBe(200);
+      expect(await ask(s, viaCli, 'gpt-4.1')).toBe(403);
+    }
+
     // the Responses API's WebSocket mode on B with that key: a model outside its list is an error event 403, one in
     // it completes; the response is one call in the shared database, read back through A
     const ws = new ResponsesWS(new OpenAI({ baseURL: `${b.base}/v1`, apiKey: made.key, maxRetries: 0 }));
