@@ -3,6 +3,7 @@
 // call), and the Keys page's models (a pattern the server refuses gives a clear error). Each page renders without
 // page or console errors; /api/requests filters and /api/cost/summary group-bys count the WebSocket call.
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
@@ -82,9 +83,22 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
     const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
     const { startSimulator } = await load<typeof SimulatorTs>('simulator/index.js');
     const sim = await startSimulator({ port: 0, ttftMs: 2, tpotMs: 1, outputTokens: 5 });
+    // a provider whose host moved: every call answered 301 (recorded upstream_error since 8255390)
+    const moved = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(301, { location: `https://api.example.test${req.url}`, 'content-length': 0 });
+        res.end();
+      });
+    });
+    await new Promise<void>((res) => moved.listen(0, '127.0.0.1', () => res()));
+    const movedUrl = `http://127.0.0.1:${(moved.address() as { port: number }).port}/v1`;
     const r = validateConfig({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
-      providers: [{ name: 'simulator', baseUrl: sim.url }],
+      providers: [
+        { name: 'simulator', baseUrl: sim.url },
+        { name: 'moved', baseUrl: movedUrl, models: ['moved-*'] },
+      ],
       storage: { url: 'sqlite::memory:' },
       telemetry: { logLevel: 'silent', captureContent: true },
       gpu: { collector: 'none' },
@@ -95,6 +109,7 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
     close = async () => {
       await app.close();
       await sim.close();
+      await new Promise((res) => moved.close(res));
     };
 
     // one Responses WebSocket response, with the official client
@@ -131,6 +146,15 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
       return t.calls?.[0]?.request_id;
     });
 
+    const redirected = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'qa-moved-1' },
+      body: JSON.stringify({ model: 'moved-model', messages: [{ role: 'user', content: 'hi' }] }),
+      redirect: 'manual',
+    });
+    expect(redirected.status).toBe(301);
+    await until(async () => (await fetch(`${base}/api/requests/qa-moved-1`)).ok);
+
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -159,9 +183,12 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
   }
 
   it("/api/requests filters and /api/cost/summary group-bys count the WebSocket call and the trace's one call", async () => {
-    const all = (await (await fetch(`${base}/api/requests`)).json()) as { data: { endpoint: string }[] };
-    // the retrieval span is no call: the WS response and the OTLP chat span only
-    expect(all.data.map((c) => c.endpoint).sort()).toEqual(['chat.completions', 'responses']);
+    const all = (await (await fetch(`${base}/api/requests`)).json()) as {
+      data: { endpoint: string; request_id: string }[];
+    };
+    // the retrieval span is no call: the WS response and the OTLP chat span only (and the redirected call)
+    const others = all.data.filter((c) => c.request_id !== 'qa-moved-1');
+    expect(others.map((c) => c.endpoint).sort()).toEqual(['chat.completions', 'responses']);
     const byFeature = (await (await fetch(`${base}/api/requests?feature=qa-ws`)).json()) as { data: unknown[] };
     expect(byFeature.data).toHaveLength(1);
     for (const g of ['model', 'feature', 'provider', 'key', 'day']) {
@@ -188,6 +215,18 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
       const names = await page.$$eval('#waterfall .span-row .span-name', (els) => els.map((e) => e.textContent));
       expect(names).toEqual(['rag.answer', 'retrieval kb-main', 'chat gpt-4o-mini']);
       expect(await page.textContent('#view')).not.toContain('4242');
+    });
+  });
+
+  it('a redirected call: listed under status upstream_error, its page says where it was sent', async () => {
+    const j = (await (await fetch(`${base}/api/requests?status=upstream_error`)).json()) as {
+      data: { request_id: string; http_status: number }[];
+    };
+    expect(j.data.map((c) => [c.request_id, c.http_status])).toEqual([['qa-moved-1', 301]]);
+    await open('#/requests/qa-moved-1', async (page) => {
+      const text = (await page.textContent('#view')) ?? '';
+      expect(text).toContain('upstream_error');
+      expect(text).toContain('https://api.example.test/v1/chat/completions');
     });
   });
 
