@@ -111,7 +111,10 @@ describe('llmscope keys', () => {
     // --json is unchanged: the names as they are
     const j = io();
     await keysList({ config, json: true }, j.io);
-    expect((JSON.parse(j.out.join('')) as { name: string }[]).map((v) => v.name)).toEqual([...names, 'legacy']);
+    // (every key here has the same created_at, so their order among themselves is their random ids')
+    expect((JSON.parse(j.out.join('')) as { name: string }[]).map((v) => v.name).sort()).toEqual(
+      [...names, 'legacy'].sort(),
+    );
   });
 
   it('revokes by name or id; revoked keys leave the list unless --all', async () => {
