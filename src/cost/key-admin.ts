@@ -82,7 +82,7 @@ export async function createKey(
     const models = (raw as { models?: unknown } | null)?.models;
     const bad = issue?.code === 'invalid_format' && issue.path[0] === 'models' && Array.isArray(models);
     const message = bad
-      ? `invalid key "models": ${JSON.stringify(models[Number(issue.path[1])])} is not a model name or pattern (no spaces or control characters; separate several with commas)`
+      ? `invalid key "${path}": ${JSON.stringify(models[Number(issue.path[1])])} is not a model name or pattern (no spaces or control characters; separate several with commas)`
       : `invalid key "${path}": ${issue?.message}`;
     throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', message, {
       param: path || null,

@@ -240,7 +240,7 @@ describe.skipIf(!built)("the dashboard with this session's new calls", () => {
         return t && t !== 'creating…' ? t : undefined;
       });
       expect(msg).toBe(
-        'could not create the key: invalid key "models": "gpt 4o" is not a model name or pattern (no spaces or control characters; separate several with commas)',
+        'could not create the key: invalid key "models.0": "gpt 4o" is not a model name or pattern (no spaces or control characters; separate several with commas)',
       );
       await page.fill('#create-key input[name=models]', 'gpt-4.1*, claude-*');
       await page.click('#create-key button[type=submit]');
