@@ -1,7 +1,8 @@
 // Virtual keys with models on PostgreSQL, as a user moves to it (the built CLI; needs `npm run build`): keys made on a
 // single SQLite node with `keys create --models` (one later revoked), `llmscope migrate` to PostgreSQL, then
 // `serve` twice on that database. The migrated keys keep their models and revocation on both replicas; a key made
-// through replica A's POST /api/keys with models is enforced by replica B; `keys list` on PostgreSQL shows models.
+// through replica A's POST /api/keys with models is enforced by replica B (HTTP and the Responses WebSocket); `keys list` on
+// PostgreSQL shows models; an OTLP trace with a GenAI retrieval span sent to A reads back from B with one call.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,69 @@ describe('virtual keys with models on PostgreSQL', () => {
     expect(done.response?.id).toBeTruthy();
     const byKey = await (await fetch(`${a.base}/api/cost/summary?range=1h&group_by=key`)).text();
     expect(byKey).toContain(keyId.id);
+  });
+
+  it('an OTLP trace with a GenAI retrieval span, sent to A, reads back from B: one call, the retrieval a span', async () => {
+    const [a, b] = serves as [ServeProcess, ServeProcess];
+    const trace = 'be'.repeat(16);
+    const t0 = (BigInt(Date.now()) - 1000n) * 1_000_000n;
+    const at = (ms: number) => String(t0 + BigInt(ms) * 1_000_000n);
+    const kv = (key: string, v: string | number) => ({
+      key,
+      value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
+    });
+    const span = (id: string, parent: string | null, name: string, from: number, to: number, attrs: unknown[]) => ({
+      traceId: trace,
+      spanId: id,
+      ...(parent ? { parentSpanId: parent } : {}),
+      name,
+      kind: 1,
+      startTimeUnixNano: at(from),
+      endTimeUnixNano: at(to),
+      attributes: attrs,
+    });
+    const root = '4000000000000001';
+    const body = {
+      resourceSpans: [
+        {
+          resource: { attributes: [kv('service.name', 'qa-pg-rag')] },
+          scopeSpans: [
+            {
+              spans: [
+                span(root, null, 'rag.answer', 0, 900, [kv('gen_ai.operation.name', 'invoke_agent')]),
+                span('4000000000000002', root, 'retrieval kb-main', 10, 120, [
+                  kv('gen_ai.operation.name', 'retrieval'),
+                  kv('gen_ai.provider.name', 'openai'),
+                  kv('gen_ai.request.model', 'text-embedding-3-small'),
+                  kv('gen_ai.retrieval.query.text', 'refund for card 4242?'),
+                ]),
+                span('4000000000000003', root, 'chat gpt-4o-mini', 130, 850, [
+                  kv('gen_ai.operation.name', 'chat'),
+                  kv('gen_ai.provider.name', 'openai'),
+                  kv('gen_ai.request.model', 'gpt-4o-mini'),
+                  kv('gen_ai.usage.input_tokens', 300),
+                  kv('gen_ai.usage.output_tokens', 20),
+                ]),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const sent = await fetch(`${a.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(sent.status).toBe(200);
+    const text = await until(async () => {
+      const r = await fetch(`${b.base}/api/traces/${trace}`);
+      return r.ok ? r.text() : undefined;
+    });
+    const page = JSON.parse(text) as { calls: { model: string }[] };
+    expect(page.calls.map((c) => c.model)).toEqual(['gpt-4o-mini']);
+    expect(text).toContain('retrieval kb-main');
+    expect(text).not.toContain('4242');
   });
 
   it('a second migrate (after the last stop) revokes on PostgreSQL a key revoked on the node since', async () => {
