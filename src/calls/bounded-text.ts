@@ -2,6 +2,8 @@
 // length of the whole. Tokens (when the upstream gives no usage), quality checks and captured content read the kept
 // text; an endless stream or a 50 MB prompt holds at most this much of one call's memory.
 
+import type { CallInternals } from './call.js';
+
 /** Characters kept from the start of a text. */
 export const TEXT_HEAD_CHARS = 96 * 1024;
 /** Characters kept from the end of a text. */
@@ -85,5 +87,27 @@ export class BoundedText {
 
   toString(): string {
     return this.kept().text;
+  }
+}
+
+/** What a stream's meter read of its output: when content came, the answer's text and the other output. */
+export interface MeteredOutput {
+  firstContentAt: number | null;
+  lastContentAt: number | null;
+  readonly text: { kept(): KeptText };
+  readonly otherText: { kept(): KeptText };
+}
+
+/** Puts a meter's output on the call: its content times and its texts as kept, with each whole length when cut. */
+export function keepMeteredOutput(i: CallInternals, m: MeteredOutput): void {
+  i.firstContentAt = m.firstContentAt;
+  i.lastContentAt = m.lastContentAt;
+  const kept = m.text.kept();
+  i.outputText = kept.text;
+  if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
+  const other = m.otherText.kept();
+  if (other.totalChars > 0) {
+    i.otherOutputText = other.text;
+    if (other.totalChars !== other.text.length) i.otherOutputChars = other.totalChars;
   }
 }

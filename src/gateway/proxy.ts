@@ -7,7 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
-import { keepText } from '../calls/bounded-text.js';
+import { keepMeteredOutput, keepText } from '../calls/bounded-text.js';
 import { headerText } from '../calls/header-text.js';
 import type { CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
 import {
@@ -978,16 +978,7 @@ export class GatewayProxy {
           `the upstream redirected the call${relay.redirectedTo ? ` to ${relay.redirectedTo}` : ''}; set the provider's baseUrl to where it answers`,
         );
       } else if (meter) {
-        i.firstContentAt = meter.firstContentAt;
-        i.lastContentAt = meter.lastContentAt;
-        const kept = meter.text.kept();
-        i.outputText = kept.text;
-        if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
-        const other = meter.otherText.kept();
-        if (other.totalChars > 0) {
-          i.otherOutputText = other.text;
-          if (other.totalChars !== other.text.length) i.otherOutputChars = other.totalChars;
-        }
+        keepMeteredOutput(i, meter);
         if (meter.failure)
           this.d.logger.warn(
             { event: 'stream_meter_failed', err: meter.failure.message },

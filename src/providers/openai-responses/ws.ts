@@ -22,7 +22,7 @@
 // (model_not_found) naming both; such a client opens a connection per provider, or uses HTTP.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { BoundedText, keepText } from '../../calls/bounded-text.js';
+import { BoundedText, keepMeteredOutput, keepText } from '../../calls/bounded-text.js';
 import { headerText } from '../../calls/header-text.js';
 import type { CallInternals, LlmCall, Recorder } from '../../calls/index.js';
 import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
@@ -496,16 +496,7 @@ export class ResponsesWsSession {
       errorType = r.error;
       if (r.errorMessage !== null) errorMessage = clip(r.errorMessage);
     }
-    const kept = r.text.kept();
-    i.outputText = kept.text;
-    if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
-    const other = r.otherText.kept();
-    if (other.totalChars > 0) {
-      i.otherOutputText = other.text;
-      if (other.totalChars !== other.text.length) i.otherOutputChars = other.totalChars;
-    }
-    i.firstContentAt = r.firstContentAt;
-    i.lastContentAt = r.lastContentAt;
+    keepMeteredOutput(i, r);
     const u = r.usage;
     const status = failedInBody
       ? r.rateLimited
