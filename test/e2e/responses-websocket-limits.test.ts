@@ -59,7 +59,9 @@ describe('Responses WebSocket responses count against server.maxConcurrentCalls'
       status: 503,
       error: { type: 'server_error', code: 'overloaded' },
     });
-    expect(String((refused[0]?.error as { message: string }).message)).toContain('server.maxConcurrentCalls');
+    expect(String((refused[0]?.error as { message: string } | undefined)?.message)).toContain(
+      'server.maxConcurrentCalls',
+    );
     const http = new OpenAI({ baseURL: base, apiKey: 'sk-test', maxRetries: 0 });
     const err = await http.responses.create({ model: 'gpt-4o-mini', input: 'over HTTP' }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
