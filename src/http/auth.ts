@@ -613,15 +613,19 @@ export function checkNotForwarded(
 }
 
 /**
- * For a gateway call (`/v1/...`, `/v1beta/...`; not `/v1/traces`, which the dashboard's guard judges) on the loopback
- * bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
+ * For a gateway call (`/v1/...`, `/v1beta/...`, Vertex's `/v1beta1/...`; not `/v1/traces`, which the dashboard's
+ * guard judges) on the loopback bind: one that presents an llmscope virtual key (`lsk_`, as the key hook reads
  * it: Authorization, x-api-key or x-goog-api-key) is judged by that key, whatever its Host; one without relies on
  * loopback trust (the gateway relays on llmscope's provider keys where no virtual keys are required), so needs a
  * loopback Host, and, when `relaysOwnKey()` says it would go upstream on llmscope's own provider key, must not come
  * through a proxy for a remote client (asked only when a forwarding header is present).
  */
 export function checkGatewayLoopbackHost(req: IncomingMessage, path: string, relaysOwnKey?: () => boolean): void {
-  if (path === '/v1/traces' || !(path.startsWith('/v1/') || path.startsWith('/v1beta/'))) return;
+  if (
+    path === '/v1/traces' ||
+    !(path.startsWith('/v1/') || path.startsWith('/v1beta/') || path.startsWith('/v1beta1/'))
+  )
+    return;
   const h = req.headers;
   const forwarded =
     (h['x-forwarded-for'] !== undefined || h['x-real-ip'] !== undefined || h.forwarded !== undefined) &&
