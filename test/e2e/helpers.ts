@@ -1,7 +1,7 @@
 // Shared set-up for end-to-end tests: the simulator as upstream, llmscope in front of it, captured logs,
 // finished calls, and the official OpenAI client pointed at either.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,12 +162,13 @@ export interface ServeProcess {
 export function startServeProcess(
   env: NodeJS.ProcessEnv,
   args: string[],
-  opts: { detached?: boolean } = {},
+  opts: { detached?: boolean; cwd?: string } = {},
 ): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
+    cwd: opts.cwd,
   });
   const stdout: string[] = [];
   proc.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
@@ -191,6 +192,45 @@ export function startServeProcess(
     });
     proc.once('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal}: ${err}`)));
   });
+}
+
+/** A `llmscope serve` started by {@link startServeWithConfig}: its folder, and a way to stop it. */
+export interface ServeRun extends ServeProcess {
+  /** The fresh temporary folder that holds its config file (`llmscope.yaml`) and is its working directory. */
+  dir: string;
+  /** Sends SIGTERM; resolves with its exit code once it has exited and closed its output. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `llmscope serve -c FILE [--workers N]` on a port of its own (LLMSCOPE_PORT=0, ENV added), FILE being `config`
+ * written as JSON in a fresh temporary folder whose name starts with `prefix`; `config` may be a function of that
+ * folder (a SQLite file in it). Resolves once it serves; end it with `stop()`, or `killServe(run.proc)` after a test.
+ */
+export async function startServeWithConfig(opts: {
+  config: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
+  workers?: number;
+  env?: NodeJS.ProcessEnv;
+  prefix?: string;
+}): Promise<ServeRun> {
+  const dir = mkdtempSync(join(tmpdir(), opts.prefix ?? 'llmscope-serve-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(file, JSON.stringify(typeof opts.config === 'function' ? opts.config(dir) : opts.config));
+  const workers = opts.workers === undefined ? [] : ['--workers', String(opts.workers)];
+  const run = await startServeProcess({ LLMSCOPE_PORT: '0', ...opts.env }, ['-c', file, ...workers], { cwd: dir });
+  // Made as soon as it serves (before any test's event): an exit before stop() is still seen.
+  const closed = new Promise<number | null>((r) => {
+    if (run.proc.exitCode !== null || run.proc.signalCode !== null) r(run.proc.exitCode);
+    else run.proc.once('close', (code) => r(code));
+  });
+  return {
+    ...run,
+    dir,
+    stop: () => {
+      run.proc.kill('SIGTERM');
+      return closed;
+    },
+  };
 }
 
 /** The child processes of `pid` (Linux: /proc), or none once it is gone. */

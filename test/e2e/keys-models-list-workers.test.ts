@@ -1,14 +1,12 @@
 // A virtual key's models filter GET /v1/models under `llmscope serve --workers 2` (the built CLI) as in one process:
 // the key is checked by the recorder process's hooks, and the models it may call come back to the worker that
 // answers the list with the rest of the admission.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/cost/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, type ServeProcess, startServeProcess } from './helpers.js';
+import { killServe, type ServeProcess, startServeWithConfig } from './helpers.js';
 
 const LIMITED = 'lsk_models_list_workers_limited_0123456';
 const OPEN = 'lsk_models_list_workers_open_0123456789a';
@@ -17,11 +15,10 @@ let sim: Simulator;
 let serve: ServeProcess;
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 1, tpotMs: 1, outputTokens: 4 });
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-models-workers-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
+  serve = await startServeWithConfig({
+    prefix: 'llmscope-models-workers-',
+    workers: 2,
+    config: (dir) => ({
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'app.db')}` },
       keys: [
@@ -30,8 +27,7 @@ beforeAll(async () => {
       ],
       gpu: { collector: 'none' },
     }),
-  );
-  serve = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['-c', file, '--workers', '2']);
+  });
 }, 90_000);
 afterAll(async () => {
   killServe(serve?.proc);

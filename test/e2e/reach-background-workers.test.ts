@@ -3,17 +3,16 @@
 // (on its keep-alive connection, so on that worker) brings the completed response; one no poll finished is recorded
 // as answered (queued) when serve stops. Both read back from the store through /api/requests. A poll on another
 // connection, which may reach the other worker, finishes the call too (the primary passes it to the holder).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, until } from './helpers.js';
+import { killServe, startServeWithConfig, until } from './helpers.js';
 
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 const OUT = 9;
 
 let sim: Simulator;
@@ -29,39 +28,17 @@ afterAll(async () => {
 
 /** Starts `serve --workers 2` on a SQLite file; resolves with its base URL and a way to stop it (SIGTERM). */
 async function serve(db: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-bg-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
+  const run = await startServeWithConfig({
+    prefix: 'llmscope-bg-',
+    workers: 2,
+    config: {
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${db}` },
       gpu: { collector: 'none' },
-    }),
-  );
-  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
-    cwd: dir,
-    env: { ...process.env, LLMSCOPE_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  procs.push(proc);
-  let err = '';
-  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const base = await new Promise<string>((ok, fail) => {
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) ok(m[1] as string);
-    });
-    void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return {
-    base,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      return exited;
     },
-  };
+  });
+  procs.push(run.proc);
+  return run;
 }
 
 describe('background Responses under serve --workers 2', () => {

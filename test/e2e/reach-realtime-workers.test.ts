@@ -2,10 +2,8 @@
 // `openai` client's OpenAIRealtimeWS: the upgrade reaches whichever worker node:cluster hands the connection to; its
 // virtual key is checked by the recorder process's hooks (a session without one is refused 401 before the upgrade);
 // each response is recorded once, through the worker's hand-off, and read back from the store via /api/requests.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
@@ -13,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hashKey } from '../../src/cost/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, until } from './helpers.js';
+import { killServe, startServeWithConfig, until } from './helpers.js';
 
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 const KEY = 'lsk_realtime_workers_0123456789abcdef';
 const OUT = 7;
 
@@ -31,11 +28,10 @@ afterAll(async () => {
 });
 
 async function serve() {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rtw-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
+  const run = await startServeWithConfig({
+    prefix: 'llmscope-rtw-',
+    workers: 2,
+    config: (dir) => ({
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'app.db')}` },
       keys: [{ id: 'voice', hash: hashKey(KEY), team: 'voice' }],
@@ -46,30 +42,9 @@ async function serve() {
       budgets: [{ name: 'voice-daily', scope: 'team', match: 'voice', period: 'day', limit: 0.23, action: 'block' }],
       gpu: { collector: 'none' },
     }),
-  );
-  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
-    cwd: dir,
-    env: { ...process.env, LLMSCOPE_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  procs.push(proc);
-  let err = '';
-  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const base = await new Promise<string>((ok, fail) => {
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) ok(m[1] as string);
-    });
-    void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return {
-    base,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      return exited;
-    },
-  };
+  procs.push(run.proc);
+  return run;
 }
 
 /** One session, one response; resolves with the response.done's response and the session id. */

@@ -4,9 +4,7 @@
 // each response.create is admitted there with its model (a model the key may not call gets an error event) and its
 // budget reservation, settled when the response is recorded (a budget with room for three reservations passes eight
 // responses), and each response is recorded once and read back from the store via /api/requests.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
@@ -14,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hashKey } from '../../src/cost/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, until } from './helpers.js';
+import { killServe, startServeWithConfig, until } from './helpers.js';
 
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 const KEY = 'lsk_responses_ws_workers_0123456789abcdef';
 const OUT = 7;
 const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
@@ -33,11 +30,10 @@ afterAll(async () => {
 });
 
 async function serve(extra: Record<string, unknown> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rws-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
+  const run = await startServeWithConfig({
+    prefix: 'llmscope-rws-',
+    workers: 2,
+    config: (dir) => ({
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'app.db')}` },
       keys: [{ id: 'codex', hash: hashKey(KEY), team: 'codex', models: ['gpt-4o-mini'] }],
@@ -47,30 +43,9 @@ async function serve(extra: Record<string, unknown> = {}) {
       gpu: { collector: 'none' },
       ...extra,
     }),
-  );
-  const proc = spawn(process.execPath, [BIN, 'serve', '-c', file, '--workers', '2'], {
-    cwd: dir,
-    env: { ...process.env, LLMSCOPE_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  procs.push(proc);
-  let err = '';
-  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const base = await new Promise<string>((ok, fail) => {
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving on (http:\/\/[\d.:]+)/.exec(err);
-      if (m) ok(m[1] as string);
-    });
-    void exited.then((code) => fail(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return {
-    base,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      return exited;
-    },
-  };
+  procs.push(run.proc);
+  return run;
 }
 
 type Ev = Record<string, unknown> & { type: string };
