@@ -30,8 +30,11 @@ import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js
 import { ModelRouter } from '../../gateway/routing.js';
 import { cookieForUpstream, relaysOwnKey, type Upstream } from '../../gateway/upstream.js';
 import { checkGatewayLoopbackHost } from '../../http/index.js';
+import { maskBody } from '../../privacy/mask.js';
+import { Redactor } from '../../privacy/redact.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../../telemetry/ids.js';
 import { ResponsesWsSession } from '../openai-responses/ws.js';
+import { recordSettled } from '../record-settled.js';
 import { RealtimeMeter, type RealtimeResponse } from './meter.js';
 import { isWebSocketUpgrade, serveAsPlainRequest } from './plain-upgrade.js';
 
@@ -142,6 +145,25 @@ interface SessionFacts {
  * Serves `/v1/realtime` and `/v1/responses` (the Responses API's WebSocket mode) upgrades on `server`; any other
  * upgrade is refused (404).
  */
+/**
+ * privacy.maskUpstream on a Realtime session: a client event's text (session.update's instructions, a
+ * conversation.item.create's content, response.create's instructions and input) is masked as an HTTP call's body is
+ * (maskBody), and the event re-serialized when anything was found; an event without a match, an audio append (most of
+ * a voice session's messages, never parsed) and anything that is not JSON go upstream as they came.
+ */
+function realtimeMask(redactor: Redactor): (data: Buffer) => Buffer {
+  return (data) => {
+    if (data.subarray(0, 128).includes('input_audio_buffer.append')) return data;
+    let m: unknown;
+    try {
+      m = JSON.parse(data.toString('utf8'));
+    } catch {
+      return data;
+    }
+    return maskBody(redactor, m) ? Buffer.from(JSON.stringify(m)) : data;
+  };
+}
+
 export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway {
   const router = new ModelRouter(d.config.providers, d.config.routes, ['openai-compatible']);
   // The Responses format's providers, as the HTTP route routes it (src/gateway/proxy.ts: PROVIDER_TYPES)
@@ -156,6 +178,10 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     maxPayload: Math.max(d.config.server.bodyLimit, 16 * 1024 * 1024),
     handleProtocols: (_offered, req) => (req as IncomingMessage & { [CHOSEN]?: string })[CHOSEN] || false,
   });
+  // privacy.maskUpstream: a Realtime session's text events are masked before they go upstream (realtimeMask).
+  const mask = d.config.privacy.maskUpstream
+    ? realtimeMask(new Redactor({ patterns: d.config.privacy.patterns }))
+    : null;
   const live = new Set<WebSocket>();
   const gone = new Set<Promise<void>>();
   const release = (a: Admission): void => {
@@ -487,10 +513,11 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
       });
     } else {
       client.on('message', (data: RawData, binary: boolean) => {
-        toUpstream.send(data as Buffer, binary);
+        const out = mask && !binary ? mask(data as Buffer) : (data as Buffer);
+        toUpstream.send(out, binary);
         if (meter)
           try {
-            meter.client(data as Buffer, binary, now());
+            meter.client(out, binary, now());
           } catch (err) {
             failed(err);
           }
@@ -665,21 +692,12 @@ class SessionRecorder {
     const admitted = this.admissions.get(id);
     this.admissions.delete(id);
     const sessionId = meter?.sessionId ?? null;
-    const build = (a: Admission | null) => {
-      try {
-        const call = this.call(r, sessionId, closedBy, a);
-        if (a) {
-          call.internal!.hooks = a.state;
-          for (const h of this.d.hooks) h.settle?.(a, call);
-        }
-        this.d.recorder.record(call);
-      } catch (err) {
-        this.d.logger.warn(
-          { event: 'realtime_record_failed', err: (err as Error)?.message, request_id: this.s.requestId },
-          'a realtime response was not recorded',
-        );
-      }
-    };
+    const build = (a: Admission | null) =>
+      recordSettled(this.d, a, () => this.call(r, sessionId, closedBy, a), {
+        event: 'realtime_record_failed',
+        message: 'a realtime response was not recorded',
+        fields: { request_id: this.s.requestId },
+      });
     if (admitted) void admitted.then(build);
     else build(null);
   }

@@ -35,6 +35,7 @@ import { JsonStreamParser } from '../../http/json-stream.js';
 import { newSpanId, uuidv7 } from '../../telemetry/ids.js';
 import type { ChunkTally, Usage } from '../adapter.js';
 import { obj, tallyChunk } from '../adapter.js';
+import { recordSettled } from '../record-settled.js';
 import { leadingType } from '../scan.js';
 import { codexSession, fastResponsesEvent, openaiResponsesAdapter, readEventObject } from './index.js';
 
@@ -454,20 +455,10 @@ export class ResponsesWsSession {
 
   private record(r: WsResponse, cutBy: 'client' | 'upstream' | null): void {
     this.freeOf(r);
-    try {
-      const call = this.call(r, cutBy);
-      const a = r.admission;
-      if (a) {
-        call.internal!.hooks = a.state;
-        for (const h of this.d.hooks) h.settle?.(a, call);
-      }
-      this.d.recorder.record(call);
-    } catch (err) {
-      this.d.logger.warn(
-        { event: 'responses_ws_record_failed', err: (err as Error)?.message },
-        'a Responses WebSocket response was not recorded',
-      );
-    }
+    recordSettled(this.d, r.admission, () => this.call(r, cutBy), {
+      event: 'responses_ws_record_failed',
+      message: 'a Responses WebSocket response was not recorded',
+    });
   }
 
   /** The LlmCall the streamed HTTP call would have made (src/gateway/proxy.ts: Flight.finish and the meter's read). */
