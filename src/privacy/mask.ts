@@ -25,6 +25,7 @@ const KEEP = new Set([
   'name',
   'finish_reason',
   'data',
+  'audio',
   'url',
   'image_url',
   'file_data',
