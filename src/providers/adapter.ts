@@ -177,9 +177,10 @@ export interface ProviderAdapter {
   readonly endpoints?: readonly Endpoint[];
   /**
    * The model and streaming the request's URL (path and query) says, for formats whose path names them; null when
-   * the URL is not one of the format's (absent: the body's `model` and `stream` say).
+   * the URL is not one of the format's (absent: the body's `model` and `stream` say). `vertex`: the URL is a Vertex
+   * AI path, routed to a provider of the format on a Vertex host first (isVertexBaseUrl).
    */
-  requestFacts?(url: string): { model: string; stream: boolean } | null;
+  requestFacts?(url: string): { model: string; stream: boolean; vertex?: boolean } | null;
   /**
    * For formats whose clients may send their key in the URL (Gemini's `?key=`): a virtual key (`lsk_...`) found
    * there is moved into the format's key header, where the key hook reads it, and the URL (path and query) is
@@ -257,6 +258,8 @@ export interface PassThroughMatch {
    * rather than being refused.
    */
   fallback?: boolean;
+  /** A Vertex AI path: a provider of the format on a Vertex host is asked first (requestFacts' `vertex`). */
+  vertex?: boolean;
 }
 
 /** The query string of a client URL (path and query), `?` included, or '' when it has none: passed on upstream. */

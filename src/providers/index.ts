@@ -24,6 +24,7 @@ export * as anthropic from './anthropic/index.js';
 export * as gemini from './gemini/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';
 export * as openaiResponses from './openai-responses/index.js';
+export { isVertexBaseUrl } from './vertex.js';
 
 /** Every adapter, one per wire format. */
 export const ADAPTERS: readonly ProviderAdapter[] = [
@@ -68,6 +69,8 @@ export interface PassThrough {
   model: string | null;
   /** A model no provider of the format serves goes to its default provider (the platform's other APIs). */
   fallback: boolean;
+  /** A Vertex AI path: a provider of the format on a Vertex host is asked first. */
+  vertex: boolean;
 }
 
 /**
@@ -78,9 +81,16 @@ export interface PassThrough {
 export function passThroughRoute(path: string, headers?: IncomingHttpHeaders): PassThrough | undefined {
   for (const adapter of ADAPTERS) {
     for (const prefix of adapter.passThrough)
-      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null, fallback: false };
+      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null, fallback: false, vertex: false };
     const own = adapter.passThroughPath?.(path, headers);
-    if (own) return { adapter, path: own.path, model: own.model, fallback: own.fallback ?? false };
+    if (own)
+      return {
+        adapter,
+        path: own.path,
+        model: own.model,
+        fallback: own.fallback ?? false,
+        vertex: own.vertex === true,
+      };
   }
   return undefined;
 }

@@ -1,6 +1,8 @@
 // The simulator's Anthropic Messages API (POST /v1/messages, /v1/messages/count_tokens): Anthropic's wire format
 // with the simulator's exact timing, usage with prompt-cache reads and writes, tool_use blocks and refusals, so
-// tests of the gateway's /v1/messages run offline with the official @anthropic-ai/sdk.
+// tests of the gateway's /v1/messages run offline with the official @anthropic-ai/sdk. Claude on Vertex AI's paths
+// (`/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`, `:streamRawPredict`, and
+// `count-tokens:rawPredict`) are answered by the same routes, the model from the path (@anthropic-ai/vertex-sdk).
 //
 // Per-request headers, beside the simulator's own (x-simulator-fault, -ttft-ms, -tpot-ms, -output-tokens, -reply,
 // -cached-tokens, -tool-call):
@@ -54,6 +56,25 @@ type Json = Record<string, unknown>;
 
 /** Anthropic's error body. */
 export const anthropicError = (type: string, message: string) => ({ type: 'error', error: { type, message } });
+
+const VERTEX =
+  /^\/(?:v1|v1beta1)\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^:/]+):(rawPredict|streamRawPredict)$/;
+
+/**
+ * A Claude on Vertex AI path: the model it names (its body has none; Vertex asks for `anthropic_version` there
+ * instead), or `count` for count-tokens (whose body names the model). Null for any other path.
+ */
+export function vertexClaudeRoute(path: string): { model: string; count: boolean } | null {
+  const m = VERTEX.exec(path);
+  if (!m) return null;
+  let model = m[1] as string;
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    /* as sent */
+  }
+  return { model, count: model === 'count-tokens' };
+}
 
 /** The reason a Messages request is invalid, in Anthropic's words, or null. */
 export function messagesProblem(path: string, b: Json): string | null {

@@ -17,7 +17,13 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { anthropicError, anthropicMessages, countMessageTokens, messagesProblem } from './anthropic.js';
+import {
+  anthropicError,
+  anthropicMessages,
+  countMessageTokens,
+  messagesProblem,
+  vertexClaudeRoute,
+} from './anthropic.js';
 import { FileStore, handlePlatform, isPlatformRoute } from './files.js';
 import {
   geminiGenerate,
@@ -375,7 +381,7 @@ const GOOGLE_STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 404: 'N
  * /v1beta (and Gemini's /v1/models/{m}:method), OpenAI's elsewhere. `openai` is the OpenAI-shaped body.
  */
 function ownError(path: string, status: number, message: string, openai: unknown): unknown {
-  if (path === '/v1/messages' || path.startsWith('/v1/messages/'))
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/') || vertexClaudeRoute(path))
     return anthropicError(ANTHROPIC_TYPES[status] ?? 'invalid_request_error', message);
   if (path.startsWith('/v1beta/') || geminiRoute(path))
     return googleError(status, GOOGLE_STATUS[status] ?? 'INVALID_ARGUMENT', message);
@@ -438,7 +444,18 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, geminiModel(safeDecode(path.slice('/v1beta/models/'.length))));
   const gemini = method === 'POST' ? geminiRoute(path) : null;
   const geminiOther = method === 'POST' && !gemini ? geminiMethodRoute(path) : null;
-  const route = gemini ? 'gemini' : geminiOther ? 'gemini_method' : method === 'POST' ? POST_ROUTES[path] : undefined;
+  const claude = method === 'POST' && !gemini && !geminiOther ? vertexClaudeRoute(path) : null;
+  const route = gemini
+    ? 'gemini'
+    : geminiOther
+      ? 'gemini_method'
+      : claude
+        ? claude.count
+          ? 'count_tokens'
+          : 'messages'
+        : method === 'POST'
+          ? POST_ROUTES[path]
+          : undefined;
   if (!route) {
     const message = `Invalid URL (${method} ${path})`;
     return sendJson(res, 404, ownError(path, 404, message, invalidRequest(message)));
@@ -473,7 +490,8 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     const message = 'Invalid request body: expected a JSON object.';
     return sendJson(res, 400, ownError(path, 400, message, invalidRequest(message, null, 'invalid_type')));
   }
-  const b = body as Record<string, unknown>;
+  // Claude on Vertex AI: the model from the path (the event above keeps the body as sent)
+  const b = (claude && !claude.count ? { ...body, model: claude.model } : body) as Record<string, unknown>;
   if (route === 'gemini_method') {
     const at = geminiOther!;
     const wrong = geminiMethodProblem(at.method, b);
@@ -488,7 +506,10 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     );
   }
   if (route === 'messages' || route === 'count_tokens') {
-    const wrong = messagesProblem(path, b);
+    const wrong =
+      claude && typeof b.anthropic_version !== 'string'
+        ? 'anthropic_version: Field required'
+        : messagesProblem(claude && !claude.count ? '/v1/messages' : path, b);
     if (wrong) return sendJson(res, 400, anthropicError('invalid_request_error', wrong));
     if (route === 'count_tokens') return countMessageTokens(ex, b);
   }

@@ -1,9 +1,11 @@
 // Anthropic's Messages API (POST /v1/messages): usage with cache reads and writes, content blocks (text, tool_use,
 // thinking), stop_reason as finish reason (`refusal` is a refusal), the event stream (message_start,
-// content_block_delta, message_delta, error), and Anthropic's error shape for llmscope's own errors.
+// content_block_delta, message_delta, error), and Anthropic's error shape for llmscope's own errors. Claude on Vertex
+// AI (`/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`, `:streamRawPredict`) is the same
+// call with the model in the path: served here too.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from '../../calls/index.js';
-import { renderError as renderOpenAiError } from '../../errors.js';
+import { LlmscopeError, renderError as renderOpenAiError } from '../../errors.js';
 import {
   ANTHROPIC_SHARED,
   type ChunkInfo,
@@ -21,6 +23,7 @@ import {
   type Usage,
 } from '../adapter.js';
 import { has, leadingType, stringAt, stringEnd } from '../scan.js';
+import { hasDotSegment, isVertex, modelInPath } from '../vertex.js';
 
 /**
  * Reads an Anthropic `usage` object. Its `input_tokens` leaves out the tokens read from and written to the prompt
@@ -286,11 +289,56 @@ const OWN =
   /^\/v1\/(?:agents|sessions|environments|vaults|memory_stores|deployments|deployment_runs|dreams|tunnels|user_profiles|organizations|compliance)(?:\/|$)/;
 
 /**
+ * Claude on Vertex AI: `/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:rawPredict`
+ * (`:streamRawPredict` streamed; also `/v1beta1/...`), a Messages body without `model` (@anthropic-ai/vertex-sdk, Claude
+ * Code with CLAUDE_CODE_USE_VERTEX). Group 1 is the path before the model, which goes upstream as the client sent it.
+ */
+const VERTEX_PATH =
+  /^(\/v1(?:beta1)?\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/)([^/:]+):(rawPredict|streamRawPredict)$/;
+/** Vertex's token counting: the model `count-tokens`, the Messages model in the body; passed through unrecorded. */
+const VERTEX_COUNT = 'count-tokens:rawPredict';
+
+/** The Vertex AI call `path` (without its query) is, or null (count-tokens is no call). */
+function vertexCall(path: string): RegExpExecArray | null {
+  if (!isVertex(path)) return null;
+  const m = VERTEX_PATH.exec(path);
+  return m && !path.endsWith(VERTEX_COUNT) ? m : null;
+}
+
+const pathOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+};
+
+/**
+ * The model and streaming a Vertex AI URL says (its method: streamRawPredict streams); null for /v1/messages, whose
+ * body says them. A project, location or model with a `.` or `..` segment would name another path upstream: refused.
+ */
+function requestFacts(url: string): { model: string; stream: boolean; vertex: boolean } | null {
+  const m = isVertex(url) ? vertexCall(pathOf(url)) : null;
+  if (!m) return null;
+  let model = m[2] as string;
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    /* as sent */
+  }
+  if (hasDotSegment(m[1] as string) || model === '.' || model === '..')
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_MALFORMED_REQUEST',
+      `the path's project, location or model has a "." or ".." segment; name them, e.g. /v1/projects/my-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`,
+    );
+  return { model, stream: m[3] === 'streamRawPredict', vertex: true };
+}
+
+/**
  * Anthropic's platform APIs beside Messages, passed through unrecorded when the request carries `anthropic-version`
  * (its SDKs always send it, with `anthropic-beta` for betas): Files and Skills, whose paths OpenAI's API shares, and
- * its own (agents, sessions, ...).
+ * its own (agents, sessions, ...). Vertex AI's count-tokens goes upstream whole, to the provider of the body's model.
  */
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
+  if (isVertex(path) && path.endsWith(VERTEX_COUNT) && VERTEX_PATH.test(path))
+    return hasDotSegment(path) ? null : { path, model: null, vertex: true };
   if (headers?.['anthropic-version'] === undefined || !(ANTHROPIC_SHARED.test(path) || OWN.test(path))) return null;
   return { path: path.slice(3), model: null, fallback: true };
 }
@@ -298,9 +346,15 @@ function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThrou
 export const anthropicAdapter: ProviderAdapter = {
   format: 'anthropic',
   routes: { '/v1/messages': 'messages' },
-  upstreamPath: (_endpoint, url) => `/messages${queryOf(url)}`,
+  // Claude on Vertex AI: the path before the model (version, project, location) as sent, the model routed to.
+  upstreamPath(_endpoint, url, model) {
+    const m = isVertex(url) ? vertexCall(pathOf(url)) : null;
+    return m ? `${m[1]}${modelInPath(model)}:${m[3]}${queryOf(url)}` : `/messages${queryOf(url)}`;
+  },
   passThrough: ['/v1/messages/'],
   passThroughPath,
+  matchPath: (path) => (vertexCall(path) ? 'messages' : null),
+  requestFacts,
   injectsStreamUsage: false,
   params: (body) => numericParams(body, PARAMS),
   // Anthropic's end-user id (Claude Code sends one per account and session).

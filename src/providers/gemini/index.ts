@@ -20,6 +20,7 @@ import {
   type Usage,
 } from '../adapter.js';
 import { has, stringAt, stringEnd, valueEnd } from '../scan.js';
+import { hasDotSegment, isVertex, modelInPath } from '../vertex.js';
 import { JsonArrayStreamMeter } from './array-stream.js';
 
 /** `/v1beta/models/{model}:{method}` (also `/v1/...`), the model possibly with slashes (`tunedModels/x`). */
@@ -35,14 +36,6 @@ const VERTEX_PATH =
   /^(\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/)([^:]+):(generateContent|streamGenerateContent)$/;
 const VERTEX_COUNT =
   /^\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/([^:]+)(:countTokens)$/;
-/** Only paths under these are tried against VERTEX_PATH (the other routes' hot path: a prefix compare or two). */
-const isVertex = (path: string): boolean =>
-  path.startsWith('/v1/p') || path.startsWith('/v1beta1/')
-    ? path.startsWith('/v1/projects/') ||
-      path.startsWith('/v1/publishers/') ||
-      path.startsWith('/v1beta1/projects/') ||
-      path.startsWith('/v1beta1/publishers/')
-    : false;
 
 /** Finish reasons that mean the model's output was blocked (a refusal). */
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
@@ -373,7 +366,7 @@ function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThrou
     }
   }
   if (vertex && model !== null && hasDotSegment(path)) return null;
-  return { path: vertex ? path : path.slice(path.indexOf('/models')), model };
+  return vertex ? { path, model, vertex: true } : { path: path.slice(path.indexOf('/models')), model };
 }
 
 /**
@@ -394,18 +387,7 @@ function passThroughUpstreamPath(basePath: string, path: string): string {
 const methodPath = (path: string): RegExpExecArray | null =>
   isVertex(path) ? VERTEX_PATH.exec(path) : (PATH.exec(path) ?? EMBED_PATH.exec(path));
 
-/** True when a segment of `path`, decoded, is `.` or `..` (it would name another path once normalised upstream). */
-function hasDotSegment(path: string): boolean {
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    /* as sent */
-  }
-  return decoded.split('/').some((seg) => seg === '.' || seg === '..');
-}
-
-function requestFacts(url: string): { model: string; stream: boolean } | null {
+function requestFacts(url: string): { model: string; stream: boolean; vertex?: boolean } | null {
   const q = url.indexOf('?');
   const m = methodPath(q === -1 ? url : url.slice(0, q));
   if (!m) return null;
@@ -428,19 +410,10 @@ function requestFacts(url: string): { model: string; stream: boolean } | null {
       'LLMSCOPE_ERR_MALFORMED_REQUEST',
       `the path's project or location has a "." or ".." segment; name them, e.g. /v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent`,
     );
-  return { model, stream: m[3] === 'streamGenerateContent' };
+  const stream = m[3] === 'streamGenerateContent';
+  // A Vertex AI path goes to a gemini provider on a Vertex host first (isVertexBaseUrl).
+  return m[1]?.startsWith('/') ? { model, stream, vertex: true } : { model, stream };
 }
-
-/** Characters a path segment takes as they are (RFC 3986 pchar), and `/` between a tuned model's segments. */
-const PATH_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
-
-/** A model as it goes in the upstream path: percent-encoded (UTF-8) where a path needs it, its slashes kept. */
-const modelInPath = (model: string): string =>
-  model.replace(PATH_UNSAFE, (c) => {
-    let out = '';
-    for (const b of Buffer.from(c)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-    return out;
-  });
 
 /**
  * A virtual key sent as `?key=lsk_...` (Google's REST examples, curl): moved into `x-goog-api-key` (unless the client
