@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { type Enricher, type LlmCall, Recorder, type Sink } from './calls/index.js';
 import { tokenEnricher } from './calls/tokens.js';
 import type { Config } from './config/index.js';
-import { privacyEnricher, Redactor, scrubErrorMessage } from './privacy/index.js';
+import { privacyEnricher, Redactor, scrubErrorMessage, scrubSpanErrors } from './privacy/index.js';
 import type { Metrics } from './telemetry/metrics.js';
 import { requestLogSink } from './telemetry/request-log.js';
 
@@ -32,6 +32,8 @@ const contentEnricher = (capture: boolean) => ({
         call.content?.input,
         call.content?.output,
       ]);
+    // The spans an app sent with the call (OTLP): their exception events may quote the prompt as well.
+    if (!capture) for (const sp of call.spans) scrubSpanErrors(sp, [i?.promptText, i?.outputText]);
     if (!i) return;
     if (capture && call.content === null)
       call.content = {

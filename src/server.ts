@@ -42,7 +42,7 @@ import {
 } from './http/index.js';
 import { OtlpLogsReceiver, OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import { isOtlpPath, sendOtlpError } from './otlp/status.js';
-import { maskUpstreamHook, redactSpan, registerEraseRoute } from './privacy/index.js';
+import { maskUpstreamHook, redactSpan, registerEraseRoute, scrubSpanErrors } from './privacy/index.js';
 import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -304,7 +304,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     registry,
     bodyLimit: config.server.bodyLimit,
     traceSpans: await traceSpanStoreFor(store.backend),
-    redactSpan: config.privacy.redact ? (span) => redactSpan(redactor, span) : undefined,
+    redactSpan: (span) => {
+      if (config.privacy.redact) redactSpan(redactor, span);
+      // Capture off: an exception's text loses its quotes, as an error message of a call without known text does.
+      if (!config.telemetry.captureContent) scrubSpanErrors(span, []);
+    },
     retainMs: durationMs(config.storage.retention.raw),
     onError: (err) =>
       logger.warn({ event: 'otlp_trace_spans_failed', err: (err as Error)?.message }, 'OTLP trace spans not kept'),

@@ -5,6 +5,8 @@
 // (its prompt or answer, compared case-insensitively; function words such as "the" excepted), before the message
 // is clipped. What is left says what went wrong in the upstream's own words ("This model's maximum context length is 8192 tokens") without the call's.
 
+import type { SpanRecord } from '../calls/index.js';
+
 /** Longest error message kept on a call with content capture off. */
 export const CAPTURE_OFF_ERROR_CHARS = 256;
 
@@ -56,4 +58,26 @@ export function scrubErrorMessage(message: string, texts: readonly (string | nul
     .trim();
   if (!out) return null;
   return out.length > CAPTURE_OFF_ERROR_CHARS ? `${out.slice(0, CAPTURE_OFF_ERROR_CHARS - 1)}…` : out;
+}
+
+/** Event attributes holding an error's own text: an exception's message, and its stack trace, which repeats it. */
+const ERROR_ATTRIBUTES = ['exception.message', 'exception.stacktrace'] as const;
+
+/**
+ * With capture off, the exception events of a span an instrumented app sent are scrubbed as a call's error message is
+ * (scrubErrorMessage with the call's `texts`, none for a span kept with a trace): an SDK's exception repeats the
+ * upstream's error, which may quote the prompt (`Invalid 'messages[0].content': ...`).
+ */
+export function scrubSpanErrors(span: SpanRecord, texts: readonly (string | null | undefined)[]): void {
+  for (const e of span.events) {
+    const a = e.attributes;
+    if (!a) continue;
+    for (const k of ERROR_ATTRIBUTES) {
+      const v = a[k];
+      if (typeof v !== 'string') continue;
+      const kept = scrubErrorMessage(v, texts);
+      if (kept === null) delete a[k];
+      else a[k] = kept;
+    }
+  }
 }
