@@ -122,6 +122,7 @@ export function serveGateway(
       passThrough.path + url.search,
       passThrough.model,
       passThrough.fallback,
+      passThrough.vertex,
     );
   const one = path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length;
   if (path !== '/v1/models' && !one) return false;

@@ -36,7 +36,7 @@ import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } fr
 import { filterGeminiModels, modelMatcher, modelNotListed } from './models.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
-import { ModelRouter } from './routing.js';
+import { ModelRouter, type Resolved, vertexRouter } from './routing.js';
 import { clientHeaders, relaysOwnKey, type Upstream, upstreamHeaders } from './upstream.js';
 
 type Json = Record<string, unknown>;
@@ -352,6 +352,26 @@ export class GatewayProxy {
     return r;
   }
 
+  /** Per format, its providers on a Vertex AI host (isVertexBaseUrl), asked first for a call on a Vertex path. */
+  private readonly vertexRouters = new Map<WireFormat, ModelRouter>();
+
+  /**
+   * The provider `model` goes to: for a Vertex AI path (`vertex`), one of the format's providers on a Vertex host by
+   * its routes and models (or the one such provider naming no models), else any provider of the format, as for others.
+   */
+  private resolveModel(format: WireFormat, model: string, vertex: boolean): Resolved | null {
+    if (vertex) {
+      let r = this.vertexRouters.get(format);
+      if (!r) {
+        r = vertexRouter(this.d.config.providers, this.d.config.routes, PROVIDER_TYPES[format]);
+        this.vertexRouters.set(format, r);
+      }
+      const hit = r.resolve(model);
+      if (hit) return hit;
+    }
+    return this.routerFor(format).resolve(model);
+  }
+
   /**
    * Entry point for one gateway call; never throws. `adapter`: the route's wire format, when the endpoint is not its
    * own (Gemini's embeddings are `embeddings` calls in Gemini's format).
@@ -449,6 +469,7 @@ export class GatewayProxy {
     path: string,
     pathModel: string | null = null,
     fallback = false,
+    vertex = false,
   ): Promise<void> {
     const incomingId = header(req.headers, 'x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
@@ -530,7 +551,7 @@ export class GatewayProxy {
       const router = this.routerFor(adapter.format);
       // The platform's other APIs (fallback) go to the default provider when no provider serves their model.
       const provider =
-        (model ? (router.resolve(model)?.provider ?? null) : null) ??
+        (model ? (this.resolveModel(adapter.format, model, vertex)?.provider ?? null) : null) ??
         (!model || fallback ? router.defaultProvider() : null);
       if (!provider)
         throw new LlmscopeError(
@@ -817,7 +838,7 @@ export class GatewayProxy {
 
       const adapter = flight.adapter;
       const router = this.routerFor(adapter.format);
-      const resolved = router.resolve(flight.model);
+      const resolved = this.resolveModel(adapter.format, flight.model, facts?.vertex === true);
       if (!resolved) {
         const known = router.knownPatterns();
         throw new LlmscopeError(

@@ -2,6 +2,7 @@
 // single provider that declares no patterns (the `--upstream` case) every model goes to it. Each wire format has its
 // own router: only providers of the types that serve it (and routes to them) take part.
 import type { ProviderConfig, RouteConfig } from '../config/index.js';
+import { isVertexBaseUrl } from '../providers/index.js';
 
 export interface Resolved {
   provider: ProviderConfig;
@@ -70,4 +71,21 @@ export class ModelRouter {
   hasCatchAll(): boolean {
     return this.catchAll !== null;
   }
+}
+
+/**
+ * The router a call on a Vertex AI path asks first: over the providers of `types` whose baseUrl is a Vertex AI host
+ * (isVertexBaseUrl), by the routes and models patterns as ModelRouter does (the one such provider naming no models
+ * takes every model); when it resolves nothing, the format's own router decides, by models as for any call.
+ */
+export function vertexRouter(
+  all: readonly ProviderConfig[],
+  routes: readonly RouteConfig[],
+  types: readonly ProviderConfig['type'][],
+): ModelRouter {
+  return new ModelRouter(
+    all.filter((p) => isVertexBaseUrl(p.baseUrl)),
+    routes,
+    types,
+  );
 }
