@@ -132,7 +132,9 @@ describe('ingest: a batch over 10,000 records is refused at its 10,001st', () =>
       sent += more.length;
     }
     await until(() => c.closed());
-    expect(sent).toBeLessThan(2 * limit);
+    // (the lingering close after the limit, src/http/linger.ts, shuts the write side and reads on: the client sends
+    // on until it reads that, what the sockets' buffers take meanwhile)
+    expect(sent).toBeLessThan(3 * limit);
   });
 
   it('a body over the limit (413), declared or chunked: the rest is dropped at most the limit more, then closed', async () => {

@@ -24,6 +24,7 @@ import { ERRORS, LlmscopeError } from '../errors.js';
 import {
   ClientClosedError,
   dropRest,
+  lingerOnClose,
   readJsonBody,
   refuseEncodedJson,
   sendJson,
@@ -658,7 +659,9 @@ export class GatewayProxy {
     adapter: ProviderAdapter,
   ): void {
     this.d.onShed?.(reason);
-    // The unread body is not wanted: close the connection after the answer rather than read it.
+    // The unread body is not wanted: close the connection after the answer rather than read it, with a lingering
+    // close (a client still sending it was reset, and could lose the 503 to the reset).
+    lingerOnClose(req);
     sendErrorAs(adapter, res, this.shedError(reason), {
       'retry-after': String(RETRY_AFTER_S),
       'x-request-id': requestId,

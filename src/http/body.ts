@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { LlmscopeError } from '../errors.js';
 import { JsonStreamParser, type ListLimit, TooManyItems } from './json-stream.js';
+import { lingeringClose, lingerOnClose } from './linger.js';
 
 /**
  * The client went away before its request body was whole (it closed or reset the connection mid-upload, or sent
@@ -175,26 +176,31 @@ const DROP_MS = 10_000;
 
 /**
  * After a body is refused before its end (413, or a batch with more records than it may hold), the rest of it, which
- * no answer needs: node reads and drops it so the connection can take the next request (closing at once would reset
- * a client still sending, which may then lose the answer), but at most `limit` bytes more (1 MiB at least; a chunked
- * body declares no end, a declared length may be anything), for at most DROP_MS, and with no gap longer than the body
- * idle timeout; past any of them the connection is closed once the answer is sent.
+ * no answer needs: node reads and drops it so the connection can take the next request, but at most `limit` bytes
+ * more (1 MiB at least; a chunked body declares no end, a declared length may be anything), for at most DROP_MS, and
+ * with no gap longer than the body idle timeout; past any of them the connection is closed once the answer is sent,
+ * with a lingering close (lingeringClose: the write side shut, what still comes read and dropped, bounded): destroyed
+ * at once, a client still sending was reset, and the reset could discard the answer before it read it.
  */
 export function dropRest(req: IncomingMessage, limit: number): void {
   if (req.complete) return;
   const bound = Math.max(limit, DROP_AT_LEAST);
   let dropped = 0;
   let closing = false;
+  // node's own close after an answer that says `connection: close` lingers too
+  lingerOnClose(req);
   const close = () => {
     if (closing) return;
     closing = true;
     clearTimeout(idle);
     clearTimeout(total);
-    const res = (req.socket as (typeof req.socket & { _httpMessage?: ServerResponse }) | null)?._httpMessage;
+    const socket = req.socket;
+    if (!socket) return;
+    const res = (socket as typeof socket & { _httpMessage?: ServerResponse })._httpMessage;
     if (res && !res.writableFinished) {
       if (!res.headersSent) res.shouldKeepAlive = false;
-      res.once('finish', () => req.socket?.destroy());
-    } else req.socket?.destroy();
+      res.once('finish', () => lingeringClose(socket));
+    } else lingeringClose(socket);
   };
   const idle = setTimeout(close, bodyIdleOf(req).ms);
   const total = setTimeout(close, DROP_MS);

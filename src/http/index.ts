@@ -40,6 +40,7 @@ export {
   watchBodyIdle,
 } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness, type WorkersReadiness } from './health.js';
+export { isLingering, LINGER, type LingerBounds, lingeringClose, lingerOnClose } from './linger.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { principalWire, registerMeRoute } from './me.js';
 export { sendMetrics } from './metrics.js';

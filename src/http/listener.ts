@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { LlmscopeError, renderError } from '../errors.js';
 import { BODY_IDLE, type BodyIdle } from './body.js';
+import { isLingering } from './linger.js';
 
 export interface TlsFiles {
   cert: string;
@@ -99,6 +100,8 @@ export function schemeOf(server: Server): 'http' | 'https' {
  * one whose answer has already begun, is only closed.
  */
 export function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+  // The client's FIN in a lingering close ends the refused body early (a parse error): the close is lingering's.
+  if (isLingering(socket)) return;
   const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
   if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
     socket.destroy();
