@@ -103,3 +103,14 @@ export function renderError(err: unknown): { status: number; body: OpenAiErrorBo
     },
   };
 }
+
+/**
+ * A JSON.parse error's message without the text it quotes: V8 quotes the start of what it could not read
+ * (`Unexpected token 'Z', "Zorvath ac"... is not valid JSON`), and that is the caller's body, while llmscope's own
+ * messages are recorded whole, content capture off or not (they name a provider, a model or a limit, never a call's
+ * text). What went wrong (the token, a position) stays.
+ */
+export function jsonErrorText(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
+}
