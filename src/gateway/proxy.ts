@@ -20,7 +20,7 @@ import {
   tpotOf,
 } from '../calls/index.js';
 import type { Config } from '../config/index.js';
-import { ERRORS, LlmscopeError } from '../errors.js';
+import { ERRORS, jsonErrorText, LlmscopeError } from '../errors.js';
 import {
   ClientClosedError,
   dropRest,
@@ -768,7 +768,7 @@ export class GatewayProxy {
       } catch (err) {
         throw new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_JSON',
-          `request body is not valid JSON (${(err as Error).message}); send a JSON object such as ${flight.adapter.example?.(flight.endpoint).body ?? '{"model": "...", "messages": [...]}'}`,
+          `request body is not valid JSON (${jsonErrorText(err)}); send a JSON object such as ${flight.adapter.example?.(flight.endpoint).body ?? '{"model": "...", "messages": [...]}'}`,
         );
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
