@@ -6,11 +6,10 @@
 // so the usage at the end of a Responses `response.completed` holding a generated image is read), and if reading
 // ever fails the bytes still flow, unread.
 import { StringDecoder } from 'node:string_decoder';
-import { BoundedText } from '../calls/bounded-text.js';
 import type { Endpoint } from '../calls/index.js';
 import { JsonStreamParser, type SkimLimits } from '../http/json-stream.js';
-import type { StreamReader, Usage } from '../providers/index.js';
-import { openaiCompatible, tallyChunk } from '../providers/index.js';
+import type { StreamReader } from '../providers/index.js';
+import { openaiCompatible, StreamTally, tallyChunk } from '../providers/index.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
@@ -21,21 +20,7 @@ export const MAX_EVENT_CHARS = 1024 * 1024;
 /** What of an overlong event's JSON is kept while it is skimmed: the first 64K characters of each string. */
 export const SKIM: SkimLimits = { maxStringChars: 64 * 1024, maxValues: 100_000 };
 
-export class StreamMeter {
-  firstContentAt: number | null = null;
-  lastContentAt: number | null = null;
-  /** The content text seen, bounded (head and tail of a long answer). */
-  readonly text = new BoundedText();
-  /** Output that is not the answer's text (tool-call arguments, thinking), bounded: counted, never read as the answer. */
-  readonly otherText = new BoundedText();
-  refusal: string | null = null;
-  finishReason: string | null = null;
-  usage: Usage | null = null;
-  /** The error type when the stream itself reported that the call failed (an `error` event, `response.failed`). */
-  error: string | null = null;
-  errorMessage: string | null = null;
-  /** That error was a rate limit: the call is recorded `rate_limited`, as a 429 answer is. */
-  rateLimited = false;
+export class StreamMeter extends StreamTally {
   events = 0;
   done = false;
   /** Events passed through unread because they were longer than MAX_EVENT_CHARS. */
@@ -60,6 +45,7 @@ export class StreamMeter {
     readonly filterUsage: boolean,
     reader?: StreamReader,
   ) {
+    super();
     this.reader = reader ?? openaiCompatible.openaiCompatibleAdapter.streamReader(endpoint);
   }
 

@@ -24,6 +24,7 @@ export * as anthropic from './anthropic/index.js';
 export * as gemini from './gemini/index.js';
 export * as openaiCompatible from './openai-compatible/index.js';
 export * as openaiResponses from './openai-responses/index.js';
+export { StreamTally } from './stream-tally.js';
 export { isVertexBaseUrl } from './vertex.js';
 
 /** Every adapter, one per wire format. */

@@ -5,8 +5,8 @@
 // Bounded as the SSE meter is: an element longer than MAX_ELEMENT_CHARS passes unread, and if reading ever fails the
 // bytes still flow, unread.
 import { StringDecoder } from 'node:string_decoder';
-import { BoundedText } from '../../calls/bounded-text.js';
-import { type StreamMetering, type StreamReader, tallyChunk, type Usage } from '../adapter.js';
+import { type StreamMetering, type StreamReader, tallyChunk } from '../adapter.js';
+import { StreamTally } from '../stream-tally.js';
 
 /** Longest element read; a longer one passes through unread. */
 export const MAX_ELEMENT_CHARS = 1024 * 1024;
@@ -18,17 +18,7 @@ const CLOSE_BRACKET = 93;
 const QUOTE = 34;
 const BACKSLASH = 92;
 
-export class JsonArrayStreamMeter implements StreamMetering {
-  firstContentAt: number | null = null;
-  lastContentAt: number | null = null;
-  readonly text = new BoundedText();
-  readonly otherText = new BoundedText();
-  refusal: string | null = null;
-  finishReason: string | null = null;
-  usage: Usage | null = null;
-  error: string | null = null;
-  errorMessage: string | null = null;
-  rateLimited = false;
+export class JsonArrayStreamMeter extends StreamTally implements StreamMetering {
   failure: Error | null = null;
   /** Elements read. */
   elements = 0;
@@ -48,7 +38,9 @@ export class JsonArrayStreamMeter implements StreamMetering {
   private element: string | null = null;
   private skipping = false;
 
-  constructor(private readonly reader: StreamReader) {}
+  constructor(private readonly reader: StreamReader) {
+    super();
+  }
 
   push(chunk: Buffer, at: number): Buffer {
     if (this.failure) return chunk;

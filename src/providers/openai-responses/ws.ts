@@ -22,21 +22,21 @@
 // (model_not_found) naming both; such a client opens a connection per provider, or uses HTTP.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { BoundedText, keepMeteredOutput, keepText } from '../../calls/bounded-text.js';
+import { keepMeteredOutput, keepText } from '../../calls/bounded-text.js';
 import { headerText } from '../../calls/header-text.js';
 import type { CallInternals, LlmCall, Recorder } from '../../calls/index.js';
 import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
-import { ERRORS, jsonErrorText, LlmscopeError, renderError } from '../../errors.js';
+import { ERRORS, LlmscopeError, renderError } from '../../errors.js';
 import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
 import type { ModelRouter } from '../../gateway/routing.js';
 import { MAX_EVENT_CHARS, SKIM } from '../../gateway/sse.js';
 import type { Upstream } from '../../gateway/upstream.js';
 import { JsonStreamParser } from '../../http/json-stream.js';
 import { newSpanId, uuidv7 } from '../../telemetry/ids.js';
-import type { ChunkTally, Usage } from '../adapter.js';
 import { obj, tallyChunk } from '../adapter.js';
 import { recordSettled } from '../record-settled.js';
 import { leadingType } from '../scan.js';
+import { StreamTally } from '../stream-tally.js';
 import { codexSession, fastResponsesEvent, openaiResponsesAdapter, readEventObject } from './index.js';
 
 type Json = Record<string, unknown>;
@@ -97,17 +97,7 @@ function header(h: IncomingHttpHeaders, name: string): string | null {
 }
 
 /** One response on the connection: its request, what its events said so far (the SSE meter's tally). */
-class WsResponse implements ChunkTally {
-  firstContentAt: number | null = null;
-  lastContentAt: number | null = null;
-  readonly text = new BoundedText();
-  readonly otherText = new BoundedText();
-  refusal: string | null = null;
-  finishReason: string | null = null;
-  usage: Usage | null = null;
-  error: string | null = null;
-  errorMessage: string | null = null;
-  rateLimited = false;
+class WsResponse extends StreamTally {
   readonly internal: CallInternals;
   model = 'unknown';
   provider = 'llmscope';
@@ -130,6 +120,7 @@ class WsResponse implements ChunkTally {
     readonly attribution: Attribution,
     parentSpanId: string | null,
   ) {
+    super();
     this.internal = arrivedInternals(arrivalAt, newSpanId(), newSpanId(), parentSpanId);
   }
 }
@@ -191,7 +182,7 @@ export class ResponsesWsSession {
         r,
         new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_JSON',
-          `message is not valid JSON (${jsonErrorText(err)}); send {"type": "response.create", "model": "...", "input": "..."}`,
+          `message is not valid JSON (${(err as Error).message}); send {"type": "response.create", "model": "...", "input": "..."}`,
         ),
         null,
       );
