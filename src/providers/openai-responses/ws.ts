@@ -26,7 +26,7 @@ import { keepMeteredOutput, keepText } from '../../calls/bounded-text.js';
 import { headerText } from '../../calls/header-text.js';
 import type { CallInternals, LlmCall, Recorder } from '../../calls/index.js';
 import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
-import { ERRORS, LlmscopeError, renderError } from '../../errors.js';
+import { ERRORS, jsonErrorText, LlmscopeError, renderError } from '../../errors.js';
 import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
 import type { ModelRouter } from '../../gateway/routing.js';
 import { MAX_EVENT_CHARS, SKIM } from '../../gateway/sse.js';
@@ -182,7 +182,7 @@ export class ResponsesWsSession {
         r,
         new LlmscopeError(
           'LLMSCOPE_ERR_INVALID_JSON',
-          `message is not valid JSON (${(err as Error).message}); send {"type": "response.create", "model": "...", "input": "..."}`,
+          `message is not valid JSON (${jsonErrorText(err)}); send {"type": "response.create", "model": "...", "input": "..."}`,
         ),
         null,
       );
