@@ -28,10 +28,11 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
  * (an image's gen_ai.response.revised_prompt, gen_ai.guardrail.input / output, llm.request.functions.N.*, and its
  * releases before 0.2's llm.prompts.N.* / llm.completions.N.*), OpenInference's llm.function_call (a call's arguments): the
  * documents of rerank spans (the AI SDK's ai.documents / ai.ranking, OpenInference's reranker.*), Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
- * list) and `final_result`, Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
+ * list), `pydantic_ai.all_messages` (an agent run's conversation, instrumentation version 2 on), `final_result`, and
+ * a running tool's `tool_arguments` / `tool_response` (before version 3), Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;

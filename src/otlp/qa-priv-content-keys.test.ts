@@ -1,6 +1,8 @@
 // Content attributes of older and less common instrumentations, never kept with a stored span (content is opt-in):
 // OpenLLMetry's releases before its 0.2 semantic conventions wrote a call's messages as llm.prompts.N.* and its answer
-// as llm.completions.N.*; OpenInference's llm.function_call holds a legacy function call's name and arguments.
+// as llm.completions.N.*; OpenInference's llm.function_call holds a legacy function call's name and arguments; Pydantic
+// AI puts an agent run's whole conversation in pydantic_ai.all_messages (instrumentation version 2 on) and, before
+// version 3, a running tool's arguments and result in tool_arguments / tool_response.
 import { describe, expect, it } from 'vitest';
 import { type OtlpSpan, toSpanRecord } from './index.js';
 
@@ -38,5 +40,39 @@ describe('OTLP spans: legacy content attributes', () => {
     expect(
       Object.keys(rec.attributes).filter((k) => k.startsWith('llm.completions') || k === 'llm.function_call'),
     ).toEqual([]);
+  });
+
+  it('keeps neither a Pydantic AI agent run’s conversation nor a running tool’s arguments and result', () => {
+    const messages = [
+      { role: 'user', parts: [{ type: 'text', content: 'Send the Zorvath invoice' }] },
+      { role: 'assistant', parts: [{ type: 'text', content: 'Sent to Tessaridge' }] },
+    ];
+    const run = toSpanRecord({
+      ...span,
+      name: 'agent run',
+      attributes: {
+        agent_name: 'billing',
+        'gen_ai.agent.name': 'billing',
+        'logfire.msg': 'billing run',
+        'pydantic_ai.all_messages': JSON.stringify(messages),
+        'pydantic_ai.new_message_index': 0,
+        'gen_ai.usage.input_tokens': 51,
+      },
+    });
+    const tool = toSpanRecord({
+      ...span,
+      name: 'running tool',
+      attributes: {
+        'gen_ai.tool.name': 'send_invoice',
+        'gen_ai.tool.call.id': 'call_1',
+        tool_arguments: '{"to":"Brontevale"}',
+        tool_response: 'delivered to marrowlight',
+        'logfire.msg': 'running tool: send_invoice',
+      },
+    });
+    expect(run.attributes).toMatchObject({ 'gen_ai.agent.name': 'billing', 'gen_ai.usage.input_tokens': 51 });
+    expect(tool.attributes).toMatchObject({ 'gen_ai.tool.name': 'send_invoice' });
+    const kept = JSON.stringify([run, tool]);
+    for (const word of ['Zorvath', 'Tessaridge', 'Brontevale', 'marrowlight']) expect(kept).not.toContain(word);
   });
 });
