@@ -2,7 +2,8 @@
 // OpenLLMetry's releases before its 0.2 semantic conventions wrote a call's messages as llm.prompts.N.* and its answer
 // as llm.completions.N.*; OpenInference's llm.function_call holds a legacy function call's name and arguments; Pydantic
 // AI puts an agent run's whole conversation in pydantic_ai.all_messages (instrumentation version 2 on) and, before
-// version 3, a running tool's arguments and result in tool_arguments / tool_response.
+// version 3, a running tool's arguments and result in tool_arguments / tool_response; Logfire's OpenAI and Anthropic
+// instrumentation (its version 1, the default) puts the request's JSON in request_data and the answer in response_data.
 import { describe, expect, it } from 'vitest';
 import { type OtlpSpan, toSpanRecord } from './index.js';
 
@@ -74,5 +75,29 @@ describe('OTLP spans: legacy content attributes', () => {
     expect(tool.attributes).toMatchObject({ 'gen_ai.tool.name': 'send_invoice' });
     const kept = JSON.stringify([run, tool]);
     for (const word of ['Zorvath', 'Tessaridge', 'Brontevale', 'marrowlight']) expect(kept).not.toContain(word);
+  });
+
+  it('keeps neither the request nor the answer of a Logfire OpenAI span', () => {
+    const rec = toSpanRecord({
+      ...span,
+      name: 'Chat Completion with {request_data[model]!r}',
+      attributes: {
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'logfire.msg': "Chat Completion with 'gpt-4o-mini'",
+        request_data: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Zorvath invoice' }],
+        }),
+        response_data: JSON.stringify({
+          message: { role: 'assistant', content: 'Tessaridge' },
+          usage: { total_tokens: 9 },
+        }),
+      },
+    });
+    expect(rec.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini' });
+    const kept = JSON.stringify(rec);
+    for (const word of ['Zorvath', 'Tessaridge']) expect(kept).not.toContain(word);
   });
 });
