@@ -5,7 +5,8 @@ import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/grounding.js';
+// the default alone: the evaluator (and its model) is loaded by the action, when a file is scored
+import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/threshold.js';
 import type { KnowledgeBase } from './knowledge.js';
 
 /** Files above this size get a progress bar. */

@@ -23,13 +23,10 @@ import {
   stemKeepingAt,
   words,
 } from '../text.js';
+import { DEFAULT_GROUNDING_THRESHOLD } from './threshold.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
-/**
- * The shipped threshold: the score at or above which a response fails. With the learned model (the default) the
- * score is a calibrated probability of hallucination, so 0.5 means the same on every set (see bench/RESULTS.md).
- */
-export const DEFAULT_GROUNDING_THRESHOLD = 0.5;
+export { DEFAULT_GROUNDING_THRESHOLD };
 /** The old hand-weighted score's threshold (`model: null`). */
 export const LEXICAL_GROUNDING_THRESHOLD = 0.4;
 
