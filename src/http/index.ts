@@ -33,6 +33,7 @@ export {
   ClientClosedError,
   clientClosed,
   dropRest,
+  PARSE_AS_IT_COMES,
   readBody,
   readJson,
   readJsonBody,
@@ -40,6 +41,7 @@ export {
   watchBodyIdle,
 } from './body.js';
 export { type ReadinessProbe, sendHealth, sendReadiness, type WorkersReadiness } from './health.js';
+export { parseJsonInTurns } from './json-stream.js';
 export { isLingering, LINGER, type LingerBounds, lingeringClose, lingerOnClose } from './linger.js';
 export { createListener, schemeOf, type TlsFiles } from './listener.js';
 export { principalWire, registerMeRoute } from './me.js';

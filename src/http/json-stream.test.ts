@@ -1,7 +1,7 @@
 // The piecewise JSON parser against JSON.parse: the same values for the same texts however they are cut, and a
 // refusal for every text JSON.parse refuses.
 import { describe, expect, it } from 'vitest';
-import { JsonStreamParser } from './json-stream.js';
+import { JsonStreamParser, parseJsonInTurns } from './json-stream.js';
 
 /** A seeded generator, so a failure names a case that can be run again. */
 function rng(seed: number) {
@@ -179,5 +179,24 @@ describe('JsonStreamParser', () => {
     const q = new JsonStreamParser();
     q.write('{"a": [1, 2');
     expect(() => q.write(',, 3]}')).toThrow('unexpected character at position 12');
+  });
+
+  it('parses a body kept in the pieces it came in (a large answer), a character cut between two of them', async () => {
+    const value = {
+      id: 'x',
+      text: 'é€😀'.repeat(200_000),
+      calls: Array.from({ length: 20_000 }, (_, i) => ({ n: i })),
+    };
+    const whole = Buffer.from(JSON.stringify(value));
+    const pieces: Buffer[] = [];
+    // odd sizes, so that multi-byte characters fall across pieces
+    for (let at = 0, k = 0; at < whole.length; k++) {
+      const size = 1 + ((k * 7919) % 70_001);
+      pieces.push(whole.subarray(at, at + size));
+      at += size;
+    }
+    expect(await parseJsonInTurns(pieces, 0)).toEqual(value);
+    expect(await parseJsonInTurns([whole.subarray(0, 10), whole.subarray(10)])).toEqual(value);
+    await expect(parseJsonInTurns([...pieces, Buffer.from(',')], 0)).rejects.toThrow(SyntaxError);
   });
 });

@@ -355,19 +355,25 @@ export class Turns {
 const PIECE = 64 * 1024;
 
 /**
- * The JSON value of a whole body (one decompressed after reading), parsed PIECE bytes at a time with the event loop
- * handed back between turns (Turns): the value JSON.parse gives of its UTF-8 text, a SyntaxError where it refuses.
- * Bodies of at most `wholeUpTo` bytes are JSON.parse'd at once, which is faster.
+ * The JSON value of a whole body (one decompressed after reading, or a large answer kept as it came, in its pieces),
+ * parsed PIECE bytes at a time with the event loop handed back between turns (Turns): the value JSON.parse gives of
+ * its UTF-8 text, a SyntaxError where it refuses. Bodies of at most `wholeUpTo` bytes are JSON.parse'd at once, which
+ * is faster.
  */
-export async function parseJsonInTurns(body: Buffer, wholeUpTo = 1024 * 1024): Promise<unknown> {
-  if (body.length <= wholeUpTo) return JSON.parse(body.toString('utf8'));
+export async function parseJsonInTurns(body: Buffer | readonly Buffer[], wholeUpTo = 1024 * 1024): Promise<unknown> {
+  const pieces = Buffer.isBuffer(body) ? [body] : body;
+  let bytes = 0;
+  for (const b of pieces) bytes += b.length;
+  if (bytes <= wholeUpTo)
+    return JSON.parse((pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, bytes)).toString('utf8'));
   const parser = new JsonStreamParser();
   const decoder = new StringDecoder('utf8');
   const turns = new Turns();
-  for (let at = 0; at < body.length; at += PIECE) {
-    parser.write(decoder.write(body.subarray(at, at + PIECE)));
-    if (turns.spent()) await turns.next();
-  }
+  for (const b of pieces)
+    for (let at = 0; at < b.length; at += PIECE) {
+      parser.write(decoder.write(b.subarray(at, at + PIECE)));
+      if (turns.spent()) await turns.next();
+    }
   parser.write(decoder.end());
   return parser.end();
 }
