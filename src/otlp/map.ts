@@ -26,14 +26,15 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
  * Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in).
  * Beside the conventions' own (a retrieval's gen_ai.retrieval.documents and .query.text among them) and OpenLLMetry's
  * (an image's gen_ai.response.revised_prompt, gen_ai.guardrail.input / output, llm.request.functions.N.*, and its
- * releases before 0.2's llm.prompts.N.* / llm.completions.N.*), OpenInference's llm.function_call (a call's arguments): the
+ * releases before 0.2's llm.prompts.N.* / llm.completions.N.*), OpenLIT's (gen_ai.content.prompt / completion /
+ * revised_prompt / reasoning, gen_ai.response.tool_calls), OpenInference's llm.function_call (a call's arguments): the
  * documents of rerank spans (the AI SDK's ai.documents / ai.ranking, OpenInference's reranker.*), Pydantic AI / Logfire's `events` and `all_messages_events` (the messages as a JSON
  * list), `pydantic_ai.all_messages` (an agent run's conversation, instrumentation version 2 on), `final_result`, and
  * a running tool's `tool_arguments` / `tool_response` (before version 3), Logfire's OpenAI and Anthropic spans' `request_data`
  * (the request's JSON, its messages with it) and `response_data` (the answer's message or text), Langfuse's `langfuse.observation.input` / `output`, MLflow's `mlflow.spanInputs` / `Outputs`.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|content|response\.tool_calls|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;

@@ -3,7 +3,8 @@
 // as llm.completions.N.*; OpenInference's llm.function_call holds a legacy function call's name and arguments; Pydantic
 // AI puts an agent run's whole conversation in pydantic_ai.all_messages (instrumentation version 2 on) and, before
 // version 3, a running tool's arguments and result in tool_arguments / tool_response; Logfire's OpenAI and Anthropic
-// instrumentation (its version 1, the default) puts the request's JSON in request_data and the answer in response_data.
+// instrumentation (its version 1, the default) puts the request's JSON in request_data and the answer in response_data;
+// OpenLIT writes gen_ai.content.* (the prompt, completion, revised prompt, reasoning) and gen_ai.response.tool_calls.
 import { describe, expect, it } from 'vitest';
 import { type OtlpSpan, toSpanRecord } from './index.js';
 
@@ -99,5 +100,26 @@ describe('OTLP spans: legacy content attributes', () => {
     expect(rec.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini' });
     const kept = JSON.stringify(rec);
     for (const word of ['Zorvath', 'Tessaridge']) expect(kept).not.toContain(word);
+  });
+
+  it('keeps none of OpenLIT’s content attributes', () => {
+    const rec = toSpanRecord({
+      ...span,
+      name: 'chat gpt-4o-mini',
+      attributes: {
+        'gen_ai.system': 'openai',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.content.prompt': 'user: Zorvath invoice',
+        'gen_ai.content.completion': 'Tessaridge',
+        'gen_ai.content.reasoning': 'Brontevale',
+        'gen_ai.response.tool_calls': JSON.stringify([
+          { function: { name: 'send', arguments: '{"to":"marrowlight"}' } },
+        ]),
+        'gen_ai.usage.input_tokens': 7,
+      },
+    });
+    expect(rec.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 7 });
+    const kept = JSON.stringify(rec);
+    for (const word of ['Zorvath', 'Tessaridge', 'Brontevale', 'marrowlight']) expect(kept).not.toContain(word);
   });
 });
