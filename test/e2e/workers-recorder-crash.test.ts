@@ -2,13 +2,11 @@
 // workers, cut off from it, finish their calls in flight and exit. So every stream in flight completes for its client,
 // each worker says in the log why it stops, and then every process of the fleet is gone and the port is free for the
 // supervisor to start it again.
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { childrenOf, type ServeProcess, startServeProcess, until } from './helpers.js';
+import { childrenOf, type ServeProcess, startServeWithConfig, until } from './helpers.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -26,19 +24,16 @@ let workers: number[] = [];
 beforeAll(async () => {
   // About 1.5 s per stream: long enough to be cut by a worker that exits at once.
   sim = await startSimulator({ port: 0, ttftMs: 100, tpotMs: 35, outputTokens: 40 });
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-crash-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
+  serve = await startServeWithConfig({
+    prefix: 'llmscope-workers-crash-',
+    config: (dir) => ({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '20s', workers: 2 },
       providers: [{ name: 'sim', baseUrl: sim.url }],
       storage: { url: `sqlite:${join(dir, 'calls.db')}` },
       telemetry: { logLevel: 'info' },
       gpu: { collector: 'none' },
     }),
-  );
-  serve = await startServeProcess({}, ['-c', file]);
+  });
   workers = await until(() => {
     const w = childrenOf(serve.proc.pid as number);
     return w.length === 2 ? w : null;

@@ -3,8 +3,6 @@
 // room for 10 calls admits 10 of 50 sent at once across the workers (one ledger); the alert engine notifies once (one
 // evaluator); a worker SIGKILLed mid-load is replaced while the others keep serving, and what it had finished is
 // stored; SIGTERM drains every worker and then the recorder, with every completed call stored.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
@@ -18,8 +16,8 @@ import {
   metricValue,
   parseMetrics,
   until as pollUntil,
-  type ServeProcess,
-  startServeProcess,
+  type ServeRun,
+  startServeWithConfig,
 } from './helpers.js';
 
 /** Polls every 100 ms. */
@@ -31,7 +29,7 @@ describe('serve --workers 4', () => {
   let sim: Simulator;
   let slow: Simulator;
   let hook: HttpSink;
-  let serve: ServeProcess;
+  let serve: ServeRun;
   let db: string;
   let sql: Database.Database;
   let exited: Promise<number | null>;
@@ -40,20 +38,16 @@ describe('serve --workers 4', () => {
     sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 16 });
     slow = await startSimulator({ port: 0, ttftMs: 150, tpotMs: 10, outputTokens: 20 });
     hook = await httpSink();
-    const dir = mkdtempSync(join(tmpdir(), 'llmscope-workers-'));
-    db = join(dir, 'calls.db');
-    const file = join(dir, 'llmscope.yaml');
-    // JSON is YAML.
-    writeFileSync(
-      file,
-      JSON.stringify({
+    serve = await startServeWithConfig({
+      prefix: 'llmscope-workers-',
+      config: (dir) => ({
         server: { host: '127.0.0.1', port: 0, shutdownGrace: '10s', workers: WORKERS },
         providers: [
           { name: 'sim', baseUrl: sim.url },
           { name: 'slow', baseUrl: slow.url, models: ['slow-*'] },
         ],
         routes: [{ model: 'slow-*', provider: 'slow' }],
-        storage: { url: `sqlite:${db}` },
+        storage: { url: `sqlite:${join(dir, 'calls.db')}` },
         telemetry: { logLevel: 'warn' },
         gpu: { collector: 'none' },
         // $1 per 1M output tokens, input free: a call with max_tokens 16 reserves exactly what it then costs
@@ -92,8 +86,8 @@ describe('serve --workers 4', () => {
           inhibitRules: [],
         },
       }),
-    );
-    serve = await startServeProcess({}, ['-c', file]);
+    });
+    db = join(serve.dir, 'calls.db');
     exited = new Promise((resolve) => serve.proc.once('exit', (code) => resolve(code)));
     sql = new Database(db, { readonly: true, fileMustExist: true });
   }, 90_000);
