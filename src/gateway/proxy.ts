@@ -1027,11 +1027,14 @@ export class GatewayProxy {
           // between turns (4 ms): JSON.parse of 7 MB with 80,000 tool calls, with its copy and decode, held it
           // 200-480 ms, delaying every other call (decision 43).
           if (relay.keptBytes > PARSE_AS_IT_COMES) {
+            // in flight until recorded: a shutdown waits for it, a worker that dies counts it
+            this.d.inflight.add(res);
             leaveRequest();
             try {
               json = await parseJsonInTurns(kept, 0);
             } finally {
               resumeRequest(ctx);
+              this.d.inflight.delete(res);
             }
           } else
             json = JSON.parse(

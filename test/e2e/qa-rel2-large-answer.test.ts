@@ -137,3 +137,53 @@ describe('a large non-streamed answer with many tool calls', () => {
     expect(c.content?.output?.endsWith('checked ')).toBe(true);
   }, 120_000);
 });
+
+describe('a large answer still being read when llmscope stops', () => {
+  it('is recorded before the recorder closes', async () => {
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': big.length });
+        res.end(big);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const calls: LlmCall[] = [];
+    const app = await createApp(
+      configOf({
+        server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
+        providers: [
+          {
+            name: 'openai',
+            baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
+            models: ['gpt-*'],
+          },
+        ],
+        storage: { url: 'sqlite::memory:' },
+      }),
+      {
+        modules: builtinModules(),
+        sinks: [{ name: 'capture', write: (b) => void calls.push(...b) }],
+        logDestination: { write: () => {} },
+      },
+    );
+    try {
+      const client = new OpenAI({
+        baseURL: `${await app.listen()}/v1`,
+        apiKey: 'sk-test-not-a-real-key',
+        maxRetries: 0,
+      });
+      const answer = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'check each item' }],
+      });
+      expect(answer.choices[0]?.message.tool_calls).toHaveLength(TOOL_CALLS);
+      // as SIGTERM does: the answer has gone, its usage is still being read
+      await app.close();
+      expect(calls.map((c) => [c.model, c.outputTokens])).toEqual([['gpt-4o-mini', USAGE.completion_tokens]]);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(r));
+    }
+  }, 60_000);
+});
