@@ -131,6 +131,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
     sharedStdout: opts.recordsForWorkers,
   });
+  // Off loopback /metrics without server.metricsToken answers whoever reaches the port (a scrape job needs no token),
+  // and it names end users and their spend: said once at start, since closing it means changing the scrape config.
+  if (!loopback && !config.server.metricsToken)
+    logger.warn(
+      { event: 'metrics_open' },
+      `GET /metrics answers anyone who can reach ${config.server.host} without a token, and it names end users and their spend (llm_user_cost_usd_total{user}); set server.metricsToken (LLMSCOPE_METRICS_TOKEN) and give it to Prometheus as its bearer token`,
+    );
   const store = opts.store ?? createStore(config.storage.url, { writerThread: config.storage.writerThread });
   await store.migrate();
 
