@@ -58,7 +58,7 @@ const BUILTIN: readonly Rule[] = [
   },
   {
     kind: 'secret',
-    re: /\b(?:(?:sk|lsk|pk|rk)[-_][A-Za-z0-9_-]{8,200}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|xox[abprs]-[A-Za-z0-9-]{10,200}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000})/g,
+    re: /\b(?:(?:sk|lsk|pk|rk)[-_][A-Za-z0-9_-]{8,200}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|xox[abprs]-[A-Za-z0-9-]{10,200}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,2000}|hf_[A-Za-z0-9]{30,200}|glpat-[A-Za-z0-9_-]{20,200}|npm_[A-Za-z0-9]{36}|eyJ[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{5,2000})/g,
   },
   { kind: 'secret', re: /\bBearer\s{1,10}[A-Za-z0-9._~+/-]{1,2000}=*/gi },
   {
