@@ -7,7 +7,11 @@ import { Redactor } from './redact.js';
 describe('Redactor: more token shapes', () => {
   it('redacts Google OAuth, Hugging Face, GitLab and npm tokens as secrets', () => {
     const counts: Record<string, number> = {};
-    const r = new Redactor({ onRedact: (k, n) => void (counts[k] = (counts[k] ?? 0) + n) });
+    const r = new Redactor({
+      onRedact: (k, n) => {
+        counts[k] = (counts[k] ?? 0) + n;
+      },
+    });
     const tokens = [
       'ya29.a0AfB_byC3xZkR9mQ1vLw2nT8pHs4dJ6uYe0iGo5rKfNcVbXzAqWsEdRfTgYh',
       'hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789',
