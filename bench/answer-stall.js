@@ -22,6 +22,8 @@ const compareDir = arg('--compare', null);
 const CALLS = Number(arg('--calls', '80000'));
 const ROUNDS = Number(arg('--rounds', '3'));
 const nodeFlags = (arg('--node-flags', '') ?? '').split(',').filter(Boolean);
+// --no-small: the big call alone (its time to the last byte without other clients' calls beside it)
+const withSmall = !process.argv.includes('--no-small');
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-answer-stall-'));
 
 /** The big answer: one assistant message of CALLS tool calls, as a model calling a tool per item of a list. */
@@ -141,7 +143,7 @@ async function once(t) {
   let worst = 0;
   let count = 0;
   const smalls = (async () => {
-    while (!done) {
+    while (!done && withSmall) {
       const r = await post(t.port, small, agent);
       worst = Math.max(worst, r.ms);
       count++;
