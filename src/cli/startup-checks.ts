@@ -47,6 +47,7 @@ export function serverKeyedProviders(config: Config): { name: string; path: stri
   const out: { name: string; path: string }[] = [];
   config.providers.forEach((p, i) => {
     if (p.apiKeyEnv) out.push({ name: p.name, path: `providers[${i}].apiKeyEnv` });
+    else if (p.googleCredentials) out.push({ name: p.name, path: `providers[${i}].googleCredentials` });
     else {
       const h = Object.keys(p.headers).find((k) => KEY_HEADERS.has(k.toLowerCase()));
       if (h) out.push({ name: p.name, path: `providers[${i}].headers.${h}` });

@@ -21,6 +21,12 @@ export const providerSchema = z
     baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }),
     /** Name of the environment variable holding the upstream's API key (the key itself never sits in config). */
     apiKeyEnv: z.string().optional(),
+    /**
+     * Google credentials llmscope holds for a Vertex AI provider: the path of a service account's key JSON, or `adc`
+     * (Application Default Credentials). It mints the OAuth token (cloud-platform scope) and sends it as
+     * `Authorization: Bearer` when the client sends none of its own or used a virtual key (docs/send-calls.md).
+     */
+    googleCredentials: z.string().min(1).optional(),
     /** Model name patterns this provider serves (`*` wildcards); used when no `routes` entry matches. */
     models: z.array(z.string()).default([]),
     /** Extra headers sent upstream (not secrets). */

@@ -565,6 +565,7 @@ export class GatewayProxy {
           { param: model ? 'model' : null },
         );
       const up = this.d.upstreams.get(provider.name) as Upstream;
+      if (up.google) await up.google.ready(req.headers, admission.forwardClientAuth, this.d.logger);
       const headers = upstreamHeaders(req.headers, up, {
         traceparent: formatTraceparent(newTraceId(), newSpanId()),
         requestId,
@@ -909,6 +910,11 @@ export class GatewayProxy {
       else if (facts) rewrite = false;
       if (rewrite || admission?.bodyChanged) forward = JSON.stringify(body);
 
+      if (up.google) {
+        leaveRequest();
+        await up.google.ready(req.headers, admission?.forwardClientAuth ?? true, this.d.logger);
+        resumeRequest(ctx);
+      }
       const headers = upstreamHeaders(req.headers, up, {
         traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
         tracestate: header(req.headers, 'tracestate') ?? undefined,

@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { durationMs, type ProviderConfig } from '../config/index.js';
+import { GoogleTokenSource } from '../providers/google-auth.js';
 
 export interface Upstream {
   provider: ProviderConfig;
@@ -17,6 +18,8 @@ export interface Upstream {
   auth: Record<string, string>;
   /** True when the provider has its own key (apiKeyEnv set and present). */
   hasKey: boolean;
+  /** The provider's Google credentials (googleCredentials): their token goes when the client sends no Authorization. */
+  google: GoogleTokenSource | null;
   extraHeaders: Record<string, string>;
   /**
    * The provider answered a stream llmscope asked usage for 400 naming `stream_options` (Azure OpenAI before
@@ -45,6 +48,13 @@ export function createUpstream(provider: ProviderConfig, env: NodeJS.ProcessEnv 
     timeoutMs,
     authorization: key && provider.type !== 'anthropic' && provider.type !== 'gemini' ? `Bearer ${key}` : null,
     hasKey: !!key,
+    google: provider.googleCredentials
+      ? new GoogleTokenSource(
+          provider.name,
+          provider.googleCredentials,
+          `provider "${provider.name}" googleCredentials`,
+        )
+      : null,
     auth: !key
       ? {}
       : provider.type === 'anthropic'
@@ -61,7 +71,7 @@ const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-ap
 
 /**
  * Whether a gateway call without a virtual key may go upstream on llmscope's own provider key (a provider's apiKeyEnv
- * that is set, or a key among its configured headers) with nothing saying that exposure is intended: no virtual keys in
+ * that is set, its googleCredentials, or a key among its configured headers) with nothing saying that exposure is intended: no virtual keys in
  * the config, no server.allowUnauthenticatedGateway (the rule `serve` applies off loopback). Asked only of a request a
  * proxy forwarded (docs/security.md).
  */
@@ -71,7 +81,8 @@ export function relaysOwnKey(
 ): boolean {
   if (config.keys.length > 0 || config.server.allowUnauthenticatedGateway) return false;
   for (const up of upstreams.values())
-    if (up.hasKey || Object.keys(up.extraHeaders).some((k) => KEY_HEADERS.has(k.toLowerCase()))) return true;
+    if (up.hasKey || up.google !== null || Object.keys(up.extraHeaders).some((k) => KEY_HEADERS.has(k.toLowerCase())))
+      return true;
   return false;
 }
 
@@ -130,6 +141,8 @@ export function upstreamHeaders(
   }
   Object.assign(out, up.extraHeaders);
   Object.assign(out, up.auth);
+  // llmscope's Google token (made ready by the caller) when the client's own Authorization does not go.
+  if (up.google?.header && out.authorization === undefined) out.authorization = up.google.header;
   out.traceparent = opts.traceparent;
   if (opts.tracestate) out.tracestate = opts.tracestate;
   out['x-request-id'] = opts.requestId;
