@@ -39,7 +39,9 @@ function bigAnswer(calls) {
       object: 'chat.completion',
       created: 1,
       model: 'big-model',
-      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: 'tool_calls' }],
+      choices: [
+        { index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: 'tool_calls' },
+      ],
       usage: { prompt_tokens: 20, completion_tokens: calls * 12, total_tokens: 20 + calls * 12 },
     }),
   );
@@ -58,7 +60,18 @@ await new Promise((r) => upstream.listen(upPort, '127.0.0.1', r));
 
 const smallSimPort = await freePort();
 const sim = await start(
-  ['bin/llmscope.js', 'simulate', '--port', String(smallSimPort), '--ttft-ms', '0', '--tpot-ms', '0', '--output-tokens', '16'],
+  [
+    'bin/llmscope.js',
+    'simulate',
+    '--port',
+    String(smallSimPort),
+    '--ttft-ms',
+    '0',
+    '--tpot-ms',
+    '0',
+    '--output-tokens',
+    '16',
+  ],
   /127\.0\.0\.1/,
 );
 const configFile = join(dir, 'llmscope.yaml');
