@@ -3,6 +3,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { applyEnv, type Config, envSourceOf, readConfigFile, validateConfig } from '../config/index.js';
+import { readKeyFile } from '../providers/google-auth.js';
 import { type StartupProblem, startupChecks } from './startup-checks.js';
 import { storedKeyCount } from './stored-keys.js';
 
@@ -61,7 +62,7 @@ function unreadable(path: string, dir = false): string | null {
 
 /**
  * Files the config names, read at start-up from where serve runs (check-config is run there too): a TLS certificate
- * or key serve cannot read stops it (errors); cost item files, the knowledge base and the NLI model it starts without,
+ * or key, or a provider's Google credentials file, serve cannot read stops it (errors); cost item files, the knowledge base and the NLI model it starts without,
  * logging that it did (warnings).
  */
 export function fileProblems(config: Config): { errors: StartupProblem[]; warnings: StartupProblem[] } {
@@ -82,6 +83,16 @@ export function fileProblems(config: Config): { errors: StartupProblem[]; warnin
         message: `the certificate and key do not load as PEM (${(err as Error).message})`,
       });
     }
+  // serve reads each key file when it starts (GoogleTokenSource) and refuses one it cannot read or that is no key
+  config.providers.forEach((p, i) => {
+    if (!p.googleCredentials || p.googleCredentials === 'adc') return;
+    const path = `providers[${i}].googleCredentials`;
+    try {
+      readKeyFile(p.googleCredentials, `provider "${p.name}" googleCredentials`);
+    } catch (err) {
+      errors.push({ path, message: (err as Error).message });
+    }
+  });
   config.costs.itemFiles.forEach((f, i) => {
     const why = unreadable(f);
     if (why) warnings.push({ path: `costs.itemFiles[${i}]`, message: `${f}: ${why}; serve starts without its items` });

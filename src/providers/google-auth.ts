@@ -26,8 +26,8 @@ interface TokenClient {
   credentials?: { expiry_date?: number | null };
 }
 
-/** A service-account (or other google-auth-library) key file, read and checked when the config is loaded. */
-function readKeyFile(path: string, where: string): Record<string, unknown> {
+/** A service-account (or other google-auth-library) key file, read and checked when the config is loaded (and by check-config). */
+export function readKeyFile(path: string, where: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));

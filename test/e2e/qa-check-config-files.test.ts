@@ -51,4 +51,26 @@ describe('check-config: files the config names', () => {
     expect(r.err).toContain('warning: quality.evaluators.nli.model: DIR/nli/model.onnx: no such file');
     expect(r.out).toContain('ok (1 providers');
   });
+
+  it("a provider's Google credentials file serve cannot read, or that is no key, is an error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-qa-gcred-'));
+    writeFileSync(join(dir, 'notakey.json'), '{"hello": 1}');
+    writeFileSync(
+      join(dir, 'sa.json'),
+      JSON.stringify({ type: 'service_account', client_email: 'a@b.iam.gserviceaccount.com', private_key: 'k' }),
+    );
+    const vertex = (name: string, cred: string) =>
+      `{ name: ${name}, type: anthropic, baseUrl: https://us-east5-aiplatform.googleapis.com, googleCredentials: ${cred} }`;
+    const r = await check(
+      `providers:\n  - ${vertex('v1', 'DIR/missing.json')}\n  - ${vertex('v2', `${dir}/notakey.json`)}\n  - ${vertex('v3', `${dir}/sa.json`)}\n  - ${vertex('v4', 'adc')}\nstorage: { url: "sqlite::memory:" }\n`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      'providers[0].googleCredentials: provider "v1" googleCredentials: cannot read the Google credentials file DIR/missing.json (ENOENT)',
+    );
+    expect(r.err).toMatch(/providers\[1\]\.googleCredentials: .*notakey\.json is not a Google credentials file/);
+    expect(r.err).not.toContain('providers[2]');
+    expect(r.err).not.toContain('providers[3]');
+    expect(r.err).toContain('serve would not start with this config (2 problem(s))');
+  });
 });
