@@ -271,6 +271,21 @@ export const num = (v: unknown): number | null => (typeof v === 'number' && Numb
 export const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
 
 /**
+ * The string values in `v` (a tool call's arguments, a tool result given as an object), one a line after `s`: the
+ * text the model reads there, without serializing the structure (keys and punctuation are not what a person wrote).
+ */
+export function leafText(v: unknown, s = '', depth = 0): string {
+  if (typeof v === 'string') return v ? (s ? `${s}\n${v}` : v) : s;
+  if (depth > 16 || v === null || typeof v !== 'object') return s;
+  if (Array.isArray(v)) {
+    for (const x of v) s = leafText(x, s, depth + 1);
+    return s;
+  }
+  for (const k in v as Json) s = leafText((v as Json)[k], s, depth + 1);
+  return s;
+}
+
+/**
  * OpenAI's chat framing of `messages` (its cookbook's count, which its usage agrees with): 3 tokens a message, 1 for
  * its role, 1 more and its name's for a name, and 3 priming the reply. Items without a role (a Responses tool call
  * or its output) are not messages.

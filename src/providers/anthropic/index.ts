@@ -11,6 +11,7 @@ import {
   type ChunkInfo,
   isRateLimitError,
   type Json,
+  leafText,
   num,
   numericParams,
   obj,
@@ -94,6 +95,9 @@ function contentText(content: unknown): string {
     else if (p.type === 'tool_result') {
       const t = contentText(p.content);
       if (t) s += s ? `\n${t}` : t;
+    } else if (p.type === 'tool_use') {
+      // The model's earlier tool calls are prompt too (as a chat call's tool calls are): their input's string values.
+      s = leafText(p.input, s);
     }
   }
   return s;

@@ -10,6 +10,7 @@ import {
   type ChunkInfo,
   isRateLimitError,
   type Json,
+  leafText,
   num,
   obj,
   type PassThroughMatch,
@@ -82,7 +83,14 @@ function partsText(content: unknown): string {
   let s = '';
   for (const p of parts) {
     const po = obj(p);
-    if (po && typeof po.text === 'string' && po.thought !== true) s += po.text;
+    if (!po) continue;
+    if (typeof po.text === 'string' && po.thought !== true) s += po.text;
+    // The model's earlier function calls and the results sent back are prompt too (as a chat call's tool calls and
+    // tool messages are): their string values.
+    else if (po.functionCall || po.functionResponse) {
+      const t = leafText(obj(po.functionCall)?.args ?? obj(po.functionResponse)?.response);
+      if (t) s += s ? `\n${t}\n` : `${t}\n`;
+    }
   }
   return s;
 }
