@@ -3,6 +3,7 @@
 // opens no store, socket or file. (Alert rules are checked by the schema itself, in validateConfig.)
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/index.js';
+import { pricingProblems } from '../cost/pricing-checks.js';
 import { isLoopback } from '../server.js';
 
 export interface StartupProblem {
@@ -154,6 +155,7 @@ export function startupChecks(
       path: 'server.workers',
       message: `${workers} gateway workers on a host with ${cores} cores (and a recorder process besides): more workers than cores share them rather than serve more, each using about 150 MB of memory; "auto" runs ${Math.max(1, cores - 1)} here`,
     });
+  warnings.push(...pricingProblems(config.pricing));
   config.keys.forEach((k, i) => {
     if (k.keyEnv && !env[k.keyEnv])
       warnings.push({
