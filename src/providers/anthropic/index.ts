@@ -134,10 +134,15 @@ export function responseInfo(body: unknown): ResponseInfo {
   return info;
 }
 
-/** Upstream error type from Anthropic's `{"type":"error","error":{"type","message"}}`, if any. */
+/**
+ * Upstream error type from Anthropic's `{"type":"error","error":{"type","message"}}`, or from Google's
+ * `{"error":{"code","message","status"}}` that Vertex AI's front end answers for Claude (RESOURCE_EXHAUSTED,
+ * PERMISSION_DENIED, UNAUTHENTICATED), if any.
+ */
 export function errorTypeOf(body: unknown): string | null {
   const e = obj(obj(body)?.error);
-  return e && typeof e.type === 'string' ? e.type : null;
+  if (!e) return null;
+  return typeof e.type === 'string' ? e.type : typeof e.status === 'string' ? e.status : null;
 }
 
 const emptyInfo = (): ChunkInfo => ({
