@@ -628,8 +628,15 @@ export class BudgetService {
     const lines: ReserveLine[] = matched.map(({ b, key }) => {
       // An unpriced model reserves nothing (its cost will be null): it is let through rather than guessed at.
       const amount = price
-        ? costOf(
-            { input, cachedInput: 0, output: maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens) },
+        ? // the prompt as if written to the prompt cache: a model with a cache-write price (Anthropic's, 1.25 x input
+          // for the 5-minute cache) charges that for a prompt it caches, and a cache_control block can ask for it
+          costOf(
+            {
+              input,
+              cachedInput: 0,
+              cacheWriteInput: input,
+              output: maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens),
+            },
             pricesFor(price, input),
           )
         : 0;
