@@ -471,6 +471,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           loopback,
           // Each Responses WebSocket response counts against server.maxConcurrentCalls with the HTTP calls.
           admitCall: () => proxy.admitCarried(),
+          redactor,
         })
       : null;
 

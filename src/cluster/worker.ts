@@ -615,6 +615,7 @@ export async function startWorker(
     release: (a) => void rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], ADMIT_TIMEOUT_MS).catch(() => undefined),
     // Each Responses WebSocket response counts against server.maxConcurrentCalls with this worker's HTTP calls.
     admitCall: () => proxy.admitCarried(),
+    redactor: redactorOf(config, metrics),
   });
   // The server listens on nothing: its connections come from the primary (accept). 'listening' starts what a
   // listening http.Server runs (its connections list: headersTimeout and requestTimeout checks, closeIdleConnections).

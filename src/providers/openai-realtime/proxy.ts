@@ -71,6 +71,11 @@ export interface RealtimeDeps {
    * only the per-connection bound applies.
    */
   admitCall?: () => (() => void) | LlmscopeError;
+  /**
+   * The process's redactor (counting in llmscope_redactions_total, as HTTP masking does); absent: one of the config's
+   * patterns that counts nowhere.
+   */
+  redactor?: Redactor;
 }
 
 export interface RealtimeGateway {
@@ -180,7 +185,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   });
   // privacy.maskUpstream: a Realtime session's text events are masked before they go upstream (realtimeMask).
   const mask = d.config.privacy.maskUpstream
-    ? realtimeMask(new Redactor({ patterns: d.config.privacy.patterns }))
+    ? realtimeMask(d.redactor ?? new Redactor({ patterns: d.config.privacy.patterns }))
     : null;
   const live = new Set<WebSocket>();
   const gone = new Set<Promise<void>>();
