@@ -607,6 +607,7 @@ export class GatewayProxy {
       } catch (err) {
         throw idle ?? upstreamFailure(err, up);
       }
+      if (answer.statusCode === 401 && up.google) up.google.rejected(headers.authorization);
       if (listedOnly !== null && answer.statusCode < 300 && !answer.headers['content-encoding']) {
         const text = await answer.body.text();
         let list: unknown = null;
@@ -977,6 +978,7 @@ export class GatewayProxy {
         resumeRequest(ctx);
       }
       flight.relay = null;
+      if (flight.httpStatus === 401 && up.google) up.google.rejected(headers.authorization);
       if (err && !relay.headersReceived) {
         if (flight.cancelled) {
           flight.httpStatus = 499;

@@ -87,6 +87,18 @@ export class GoogleTokenSource {
     if (this.header === null && this.failure !== null) throw this.failure.error;
   }
 
+  /**
+   * The upstream answered 401 to a call that carried `sent`: when that is this source's token (revoked, or expired
+   * before its stated expiry), it is dropped and the next call mints another, rather than every call failing with it
+   * until its expiry (Google's libraries refresh on a 401 too).
+   */
+  rejected(sent: unknown): void {
+    if (sent === undefined || sent !== this.header) return;
+    this.header = null;
+    this.expiresAt = 0;
+    this.client = null; // the library's client would answer the same cached token
+  }
+
   private async refresh(logger: Logger): Promise<void> {
     try {
       this.client ??= this.createClient();
