@@ -165,6 +165,20 @@ describe('budget service', () => {
     await svc.admit(admission()); // no user: not in scope
   });
 
+  it("says when it is the call's estimate, not the spend, that would pass the limit", async () => {
+    const { svc, ledger } = service([{ name: 'g', period: 'day', limit: estimate * 1.5 }]);
+    await svc.admit(admission()); // reserves one estimate: half an estimate left
+    const refused = await svc.admit(admission()).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(refused).toContain(`budget "g" has $${(estimate * 0.5).toFixed(4)} left for this day`);
+    expect(refused).toContain(`less than this call may cost ($${estimate.toFixed(4)}`);
+    expect(refused).not.toContain('used up');
+    ledger.load({ budget: 'g', value: '', periodStart: periodStart('day', T) }, estimate * 1.5);
+    await expect(svc.admit(admission())).rejects.toThrow(/is used up for this day/);
+  });
+
   it('alert budgets never refuse, and warn once per threshold', async () => {
     const { svc, events } = service([{ name: 'watch', period: 'day', limit: 1, action: 'alert', warn: [0.5, 0.9] }]);
     for (let i = 0; i < 3; i++) {

@@ -660,7 +660,7 @@ export class BudgetService {
     if (!r.ok) {
       const b = this.byName.get(r.line.key.budget) as Budget;
       this.events.onBlocked?.(b, r.line.key);
-      throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t);
+      throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t, r.line.amount);
     }
     a.state[STATE] = { reservation: r.reservation, settled: false } satisfies BudgetState;
   }
@@ -795,15 +795,33 @@ export class BudgetService {
   }
 }
 
-export function budgetExceeded(b: Budget, key: BudgetKey, spent: number, reserved: number, now: number): LlmscopeError {
+/**
+ * The 429 for a call a `block` budget refuses. `estimate`: the call's own reservation; when spend and the calls in
+ * flight leave room but not that much, the message says it is this call's estimate that would pass the limit (the
+ * budget is not used up, and a call asking for fewer output tokens may still go).
+ */
+export function budgetExceeded(
+  b: Budget,
+  key: BudgetKey,
+  spent: number,
+  reserved: number,
+  now: number,
+  estimate = 0,
+): LlmscopeError {
   const resetAt = periodEnd(b.period, key.periodStart);
   const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
   const who = b.scope === 'global' ? '' : ` for ${b.scope} "${key.value}"`;
   const inFlight = reserved > 0 ? ` (+$${reserved.toFixed(4)} reserved by calls in flight)` : '';
+  const usedUp = spent + reserved >= b.limit;
   return new LlmscopeError(
     'LLMSCOPE_ERR_BUDGET_EXCEEDED',
-    `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
-      `it resets at ${new Date(resetAt).toISOString()}. Raise budgets[].limit in the config or wait for the reset.`,
+    usedUp
+      ? `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
+          `it resets at ${new Date(resetAt).toISOString()}. Raise budgets[].limit in the config or wait for the reset.`
+      : `budget "${b.name}"${who} has $${(b.limit - spent - reserved).toFixed(4)} left for this ${b.period} ` +
+          `($${spent.toFixed(4)} spent${inFlight} of $${b.limit}), less than this call may cost ($${estimate.toFixed(4)}: its prompt ` +
+          `and its max output tokens at the model's price); lower max_tokens, wait for calls in flight to end, or raise ` +
+          `budgets[].limit (it resets at ${new Date(resetAt).toISOString()}).`,
     // x-should-retry: the OpenAI and Anthropic SDKs sleep for whatever Retry-After says before retrying (hours, to the
     // reset): told not to, they raise the error at once.
     { headers: { 'retry-after': String(retryAfter), 'x-llmscope-budget': b.name, 'x-should-retry': 'false' } },
