@@ -195,6 +195,11 @@ export interface CallInternals {
    */
   cacheWrite1hInputTokens?: number;
   /**
+   * The service tier the answer says served the call (OpenAI's `service_tier`: `flex` and `priority` are billed at
+   * other rates than `default`), from its usage (Usage.serviceTier); absent when it named none.
+   */
+  serviceTier?: string;
+  /**
    * Set by the spans enricher: the gateway's spans are built where they are read (spansFor in telemetry/spans.ts),
    * from these marks and the call's fields, and `spans` stays empty on the call.
    */

@@ -2,7 +2,13 @@
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, LlmCall } from '../calls/index.js';
 import { DAY_MS } from '../time.js';
-import { CATALOG, type CatalogEntry, type PriceTier, type PriceVersion } from './catalog/index.js';
+import {
+  CATALOG,
+  type CatalogEntry,
+  type PriceTier,
+  type PriceVersion,
+  type ServiceTierPrice,
+} from './catalog/index.js';
 import { openModelsCatalog } from './catalog/open-models.js';
 import type { PriceOverride, PricingConfig } from './config.js';
 
@@ -32,6 +38,9 @@ export interface ResolvedPrice {
   effectiveFrom: string | null;
   base: PerMillion;
   tiers: readonly PriceTier[];
+  /** The catalog's prices for OpenAI's Flex and Priority processing, when it has them (servicePrices). */
+  flex?: PerMillion | null;
+  priority?: PerMillion | null;
 }
 
 export interface TokenCounts {
@@ -93,6 +102,35 @@ export function pricesFor(p: { base: PerMillion; tiers: readonly PriceTier[] }, 
         audioOutput: p.base.audioOutput,
       };
   return chosen;
+}
+
+/** Every price of `p` times `k`. */
+function scaled(p: PerMillion, k: number): PerMillion {
+  const m = (v: number | null | undefined) => (v == null ? null : v * k);
+  return {
+    input: p.input * k,
+    cachedInput: p.cachedInput * k,
+    output: p.output * k,
+    cacheWrite: m(p.cacheWrite),
+    cacheWrite1h: m(p.cacheWrite1h),
+    audioInput: m(p.audioInput),
+    cachedAudioInput: m(p.cachedAudioInput),
+    audioOutput: m(p.audioOutput),
+  };
+}
+
+/**
+ * The prices of a call the answer says a service tier served (`service_tier`; `default`, `auto`, unknown or absent:
+ * `standard`, the prices `pricesFor` chose). `flex`: the catalog's flex prices, else half the standard ones for an
+ * OpenAI model (Flex is billed at Batch prices), else standard. `priority`: the catalog's priority prices below any
+ * long-context tier (Priority excludes long context), else standard: a priority price is never invented.
+ */
+export function servicePrices(r: ResolvedPrice, tier: string | null | undefined, standard: PerMillion): PerMillion {
+  if (tier === 'flex') {
+    if (r.flex && standard === r.base) return r.flex;
+    if (r.entry?.provider === 'openai') return scaled(standard, 0.5);
+  } else if (tier === 'priority' && r.priority && standard === r.base) return r.priority;
+  return standard;
 }
 
 /**
@@ -164,6 +202,11 @@ export function audioTokensOf(
     };
   }
   return null;
+}
+
+function tierPerMillion(t: ServiceTierPrice | undefined): PerMillion | null {
+  if (!t) return null;
+  return { input: t.input, cachedInput: t.cachedInput ?? t.input, output: t.output, cacheWrite: null };
 }
 
 function toPerMillion(v: PriceVersion | PriceOverride): PerMillion {
@@ -396,6 +439,8 @@ export class PriceBook {
       effectiveFrom: v.from,
       base: toPerMillion(v),
       tiers: v.tiers ?? [],
+      flex: tierPerMillion(v.flex),
+      priority: tierPerMillion(v.priority),
     };
   }
 
@@ -446,7 +491,9 @@ export class PriceBook {
     };
     const audio = audioTokensOf(call);
     if (audio) Object.assign(tokens, audio);
-    const prices = pricesFor(resolved, tokens.input);
+    const tier = call.internal?.serviceTier;
+    const standard = pricesFor(resolved, tokens.input);
+    const prices = tier === undefined ? standard : servicePrices(resolved, tier, standard);
     return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source, tokens), unpriced: false };
   }
 }

@@ -215,6 +215,7 @@ class Flight {
         : statusOf(this.httpStatus, { cancelled: this.cancelled, timedOut: this.timedOut });
     const outputTokens = u?.outputTokens ?? null;
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
+    if (u?.serviceTier) i.serviceTier = u.serviceTier;
     const a = this.attribution;
     const call: LlmCall = {
       requestId: this.requestId,

@@ -24,6 +24,11 @@ export interface Usage {
    * `cache_creation.ephemeral_1h_input_tokens`), priced at the 1-hour cache-write rate; absent when none or unknown.
    */
   cacheWrite1hInputTokens?: number;
+  /**
+   * The service tier that served the call, as the answer reports it (OpenAI's top-level `service_tier`: `default`,
+   * `flex`, `priority`, ...), read from the object that carries the usage; absent when the answer names none.
+   */
+  serviceTier?: string;
 }
 
 /** What one streamed event says. */

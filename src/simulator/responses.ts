@@ -38,6 +38,7 @@ import {
   openAiId,
   overloadedBody,
   rateLimitBody,
+  servedTier,
   serverErrorBody,
 } from './wire.js';
 
@@ -402,6 +403,7 @@ export async function openaiResponses(
     parallel_tool_calls: true,
     previous_response_id: b.previous_response_id ?? null,
     reasoning: { effort: reasoningConfig?.effort ?? null, summary: summaryMode },
+    service_tier: servedTier(b.service_tier),
     store: b.store !== false,
     temperature: b.temperature ?? 1,
     text: { format: { type: 'text' } },

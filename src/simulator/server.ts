@@ -88,6 +88,7 @@ import {
   rateLimitBody,
   SSE_DONE,
   type StreamFormat,
+  servedTier,
   serverErrorBody,
   type ToolCall,
   textCompletion,
@@ -882,6 +883,7 @@ async function generate(
     created: Math.floor(Date.now() / 1000),
     model,
     systemFingerprint: state.fingerprint,
+    serviceTier: servedTier(b.service_tier),
   };
   // chunks sent before the cut (or, in a stream, before the error event that ends it)
   const failing = b.stream === true && d.streamError !== null;

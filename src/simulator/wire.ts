@@ -93,6 +93,13 @@ export interface ResponseMeta {
   created: number;
   model: string;
   systemFingerprint: string;
+  /** The tier that served the answer (servedTier of the request's `service_tier`); absent: `default`. */
+  serviceTier?: string;
+}
+
+/** The `service_tier` OpenAI answers for a request's: `flex` and `priority` as asked, anything else `default`. */
+export function servedTier(requested: unknown): string {
+  return requested === 'flex' || requested === 'priority' ? requested : 'default';
 }
 
 export function chatCompletion(
@@ -116,7 +123,7 @@ export function chatCompletion(
       },
     ],
     usage,
-    service_tier: 'default',
+    service_tier: meta.serviceTier ?? 'default',
     system_fingerprint: meta.systemFingerprint,
   };
 }
@@ -190,7 +197,7 @@ export function chatStream(meta: ResponseMeta, includeUsage: boolean): StreamFor
     object: 'chat.completion.chunk',
     created: meta.created,
     model: meta.model,
-    service_tier: 'default',
+    service_tier: meta.serviceTier ?? 'default',
     system_fingerprint: meta.systemFingerprint,
   }).slice(0, -1)},"choices":[{"index":0,"delta":`;
   const tail = includeUsage ? '}],"usage":null}\n\n' : '}]}\n\n';
@@ -215,7 +222,7 @@ export function toolCallStream(meta: ResponseMeta, includeUsage: boolean, call: 
     object: 'chat.completion.chunk',
     created: meta.created,
     model: meta.model,
-    service_tier: 'default',
+    service_tier: meta.serviceTier ?? 'default',
     system_fingerprint: meta.systemFingerprint,
   }).slice(0, -1)},"choices":[{"index":0,"delta":`;
   const tail = includeUsage ? '}],"usage":null}\n\n' : '}]}\n\n';

@@ -8,7 +8,7 @@ import { openModelsCatalog } from './open-models.js';
 import { openaiCatalog } from './openai.js';
 import type { CatalogEntry, CatalogFile } from './types.js';
 
-export type { CatalogEntry, CatalogFile, PriceTier, PriceVersion } from './types.js';
+export type { CatalogEntry, CatalogFile, PriceTier, PriceVersion, ServiceTierPrice } from './types.js';
 
 export const CATALOG_FILES: readonly CatalogFile[] = [
   openaiCatalog,

@@ -1,6 +1,9 @@
-// OpenAI's per-token prices (standard tier, USD per 1M tokens). Batch and flex tiers (half price) are not modelled:
-// calls through the gateway are standard-tier calls. Reasoning tokens are billed as output and OpenAI already
-// counts them in completion_tokens.
+// OpenAI's per-token prices (standard tier, USD per 1M tokens). A call the answer says was served at
+// `service_tier: "flex"` costs half these (Flex processing is billed at Batch prices; pricing.ts servicePrices), one
+// served at "priority" the entry's `priority` prices: OpenAI's Priority processing table
+// (https://openai.com/api-priority-processing/, checked 2026-12-06; excludes long context), for the models listed
+// there; a model without them is priced at standard. Reasoning tokens are billed as output and OpenAI already counts
+// them in completion_tokens.
 import type { CatalogFile } from './types.js';
 
 const source = 'https://platform.openai.com/docs/pricing';
@@ -15,7 +18,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-5',
       aliases: ['gpt-5-2025-08-07', 'gpt-5-chat-latest', 'gpt-5.1', 'gpt-5.1-2025-11-13', 'gpt-5.1-chat-latest'],
       source,
-      prices: [{ from: '2025-08-07', input: 1.25, cachedInput: 0.125, output: 10 }],
+      prices: [
+        {
+          from: '2025-08-07',
+          input: 1.25,
+          cachedInput: 0.125,
+          output: 10,
+          priority: { input: 2.5, cachedInput: 0.25, output: 20 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-5-mini',
@@ -23,7 +34,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-5-mini',
       aliases: ['gpt-5-mini-2025-08-07'],
       source,
-      prices: [{ from: '2025-08-07', input: 0.25, cachedInput: 0.025, output: 2 }],
+      prices: [
+        {
+          from: '2025-08-07',
+          input: 0.25,
+          cachedInput: 0.025,
+          output: 2,
+          priority: { input: 0.45, cachedInput: 0.045, output: 3.6 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-5-nano',
@@ -39,7 +58,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-4.1',
       aliases: ['gpt-4.1-2025-04-14'],
       source,
-      prices: [{ from: '2025-04-14', input: 2, cachedInput: 0.5, output: 8 }],
+      prices: [
+        {
+          from: '2025-04-14',
+          input: 2,
+          cachedInput: 0.5,
+          output: 8,
+          priority: { input: 3.5, cachedInput: 0.875, output: 14 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-4.1-mini',
@@ -47,7 +74,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-4.1-mini',
       aliases: ['gpt-4.1-mini-2025-04-14'],
       source,
-      prices: [{ from: '2025-04-14', input: 0.4, cachedInput: 0.1, output: 1.6 }],
+      prices: [
+        {
+          from: '2025-04-14',
+          input: 0.4,
+          cachedInput: 0.1,
+          output: 1.6,
+          priority: { input: 0.7, cachedInput: 0.175, output: 2.8 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-4.1-nano',
@@ -55,7 +90,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-4.1-nano',
       aliases: ['gpt-4.1-nano-2025-04-14'],
       source,
-      prices: [{ from: '2025-04-14', input: 0.1, cachedInput: 0.025, output: 0.4 }],
+      prices: [
+        {
+          from: '2025-04-14',
+          input: 0.1,
+          cachedInput: 0.025,
+          output: 0.4,
+          priority: { input: 0.2, cachedInput: 0.05, output: 0.8 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-4o',
@@ -63,14 +106,22 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-4o',
       aliases: ['gpt-4o-2024-08-06', 'gpt-4o-2024-11-20'],
       source,
-      prices: [{ from: '2024-08-06', input: 2.5, cachedInput: 1.25, output: 10 }],
+      prices: [
+        {
+          from: '2024-08-06',
+          input: 2.5,
+          cachedInput: 1.25,
+          output: 10,
+          priority: { input: 4.25, cachedInput: 2.125, output: 17 },
+        },
+      ],
     },
     {
       id: 'openai/gpt-4o-2024-05-13',
       provider: 'openai',
       model: 'gpt-4o-2024-05-13',
       source,
-      prices: [{ from: '2024-05-13', input: 5, output: 15 }],
+      prices: [{ from: '2024-05-13', input: 5, output: 15, priority: { input: 8.75, output: 26.25 } }],
     },
     {
       id: 'openai/chatgpt-4o-latest',
@@ -85,7 +136,15 @@ export const openaiCatalog: CatalogFile = {
       model: 'gpt-4o-mini',
       aliases: ['gpt-4o-mini-2024-07-18'],
       source,
-      prices: [{ from: '2024-07-18', input: 0.15, cachedInput: 0.075, output: 0.6 }],
+      prices: [
+        {
+          from: '2024-07-18',
+          input: 0.15,
+          cachedInput: 0.075,
+          output: 0.6,
+          priority: { input: 0.25, cachedInput: 0.125, output: 1 },
+        },
+      ],
     },
     {
       id: 'openai/o3',
@@ -96,7 +155,13 @@ export const openaiCatalog: CatalogFile = {
       note: 'Price cut by 80% on 2025-06-10.',
       prices: [
         { from: '2025-04-16', input: 10, cachedInput: 2.5, output: 40 },
-        { from: '2025-06-10', input: 2, cachedInput: 0.5, output: 8 },
+        {
+          from: '2025-06-10',
+          input: 2,
+          cachedInput: 0.5,
+          output: 8,
+          priority: { input: 3.5, cachedInput: 0.875, output: 14 },
+        },
       ],
     },
     {

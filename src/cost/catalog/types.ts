@@ -11,6 +11,14 @@ export interface PriceTier {
   cacheWrite1h?: number;
 }
 
+/** A service tier's prices (OpenAI's Flex and Priority processing), USD per 1M tokens. */
+export interface ServiceTierPrice {
+  input: number;
+  output: number;
+  /** Default: the tier's input price (no discount). */
+  cachedInput?: number;
+}
+
 /** The prices of a model from a date on (UTC, inclusive) until the next version. USD per 1M tokens. */
 export interface PriceVersion {
   from: string;
@@ -31,6 +39,16 @@ export interface PriceVersion {
   audioOutput?: number;
   /** Long-context tiers, ascending by `aboveInputTokens`; the largest tier below the prompt size applies. */
   tiers?: PriceTier[];
+  /**
+   * Calls the answer says were served at `service_tier: "flex"` (OpenAI's Flex processing). Absent: an OpenAI
+   * model's flex calls cost half its standard prices (Flex is billed at Batch prices), any other model's the standard.
+   */
+  flex?: ServiceTierPrice;
+  /**
+   * Calls served at `service_tier: "priority"` (OpenAI's Priority processing), below any long-context tier (Priority
+   * excludes long context). Absent: such calls are priced at the standard prices (nothing is invented).
+   */
+  priority?: ServiceTierPrice;
 }
 
 export interface CatalogEntry {

@@ -52,6 +52,15 @@ export function usageOf(u: unknown): Usage | null {
   };
 }
 
+/**
+ * Usage with the service tier the answer reports beside it (OpenAI's top-level `service_tier`, on a chat completion,
+ * the stream's usage chunk and a Responses response), which prices the call (flex, priority); read only where usage is.
+ */
+export function withTier(u: Usage | null, tier: unknown): Usage | null {
+  if (u !== null && typeof tier === 'string' && tier.length > 0) u.serviceTier = tier;
+  return u;
+}
+
 /** Adds output that is not the answer's text (a tool call's arguments, reasoning) to an event's info. */
 function addOther(info: ChunkInfo, v: unknown): void {
   if (typeof v === 'string' && v) info.other = info.other === undefined ? v : info.other + v;
@@ -124,7 +133,7 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
       if (info.text.length > 0 || (typeof audio.data === 'string' && audio.data.length > 0)) info.content = true;
     }
   }
-  info.usage = usageOf(o.usage);
+  info.usage = withTier(usageOf(o.usage), o.service_tier);
   info.usageOnly = choices.length === 0 && info.usage !== null;
   return info;
 }
@@ -176,6 +185,7 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
   }
   at++;
   // The top level's members after the choices: plain values, and usage.
+  let tier: string | null = null;
   for (;;) {
     const c = data.charCodeAt(at);
     if (c === 125) {
@@ -196,18 +206,34 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
         return null;
       }
       info.usage = usageOf(u);
+      // The usage chunk's service tier: written before the choices (OpenAI's order: plain values only there, so any
+      // match is a top-level member), or after them (read below); looked for only in the one chunk with usage.
+      if (info.usage !== null) {
+        if (tier === null) {
+          const s = data.lastIndexOf(SERVICE_TIER, b);
+          if (s !== -1) {
+            const e = stringEnd(data, s + SERVICE_TIER.length);
+            if (e !== -1 && e < b) tier = stringAt(data, s + SERVICE_TIER.length, e);
+          }
+        }
+        withTier(info.usage, tier);
+      }
       break;
     }
     // A plain usage value (null) is no usage; a later usage member wins, as in JSON.parse.
     if (ke - k === 5 && has(data, k, 'usage')) info.usage = null;
     at = valueEnd(data, v);
     if (at === -1) return null;
+    // `service_tier` after the choices (a later member wins, as in JSON.parse)
+    if (ke - k === 12 && has(data, k, 'service_tier'))
+      tier = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, at - 1) : null;
   }
   info.usageOnly = choices === 0 && info.usage !== null;
   return info;
 }
 
 const CHOICES = '"choices":';
+const SERVICE_TIER = '"service_tier":"';
 
 const USAGE_NULL_END = ',"usage":null}';
 
@@ -349,7 +375,7 @@ export function responseInfo(body: unknown, endpoint: Endpoint): ResponseInfo {
   const o = obj(body);
   const info: ResponseInfo = { text: '', finishReason: null, usage: null, refusal: null };
   if (!o) return info;
-  info.usage = usageOf(o.usage);
+  info.usage = withTier(usageOf(o.usage), o.service_tier);
   if (endpoint === 'embeddings') return info;
   const choices = Array.isArray(o.choices) ? o.choices : [];
   const reasons: string[] = [];

@@ -17,7 +17,7 @@ import {
   type ResponseInfo,
   type StreamReader,
 } from '../adapter.js';
-import { errorTypeOf, usageOf } from '../openai-compatible/index.js';
+import { errorTypeOf, usageOf, withTier } from '../openai-compatible/index.js';
 import { keyAt, leadingType, stringAt, stringEnd } from '../scan.js';
 
 /** Text of an input item's `content`: a string, or parts with `text` (input_text, output_text). */
@@ -96,7 +96,7 @@ export function responseInfo(body: unknown): ResponseInfo {
   const o = obj(body);
   const info: ResponseInfo = { text: '', finishReason: null, usage: null, refusal: null };
   if (!o) return info;
-  info.usage = usageOf(o.usage);
+  info.usage = withTier(usageOf(o.usage), o.service_tier);
   let toolCall = false;
   for (const item of Array.isArray(o.output) ? o.output : []) {
     const it = obj(item);
