@@ -4,6 +4,7 @@
 // standard: a flex user's costs twice too high, priority calls too low. The official `openai` client through llmscope
 // to the simulator, which answers the tier asked for as OpenAI does; chat and Responses, streamed and not.
 import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
 import { type Stack, startStack, until } from './helpers.js';
@@ -42,11 +43,12 @@ describe('service tiers priced from the answer', () => {
     });
 
   /** The record's cost is its tokens at `per1M` (input, cached input, output), and its price says those. */
-  const expectPriced = (c: Stored, per1M: [number, number, number], source: string) => {
+  const expectPriced = (c: Stored, per1M: [number, number, number], source: string, cachedTokens = CACHED) => {
     const [input, cached, output] = per1M;
-    expect(c.cached_input_tokens).toBe(CACHED);
+    const n = c.cached_input_tokens;
+    expect(n).toBe(cachedTokens);
     expect(c.output_tokens).toBeGreaterThan(0);
-    const want = ((c.input_tokens - CACHED) * input + CACHED * cached + c.output_tokens * output) / 1e6;
+    const want = ((c.input_tokens - n) * input + n * cached + c.output_tokens * output) / 1e6;
     expect(c.cost_usd).toBeCloseTo(want, 15);
     expect(c.price).toEqual({ input: input / 1e6, cached_input: cached / 1e6, output: output / 1e6, source });
   };
@@ -93,5 +95,32 @@ describe('service tiers priced from the answer', () => {
     expect(priority.data.service_tier).toBe('priority');
     expectPriced(await stored(flex.response.headers.get('x-request-id')), [0.625, 0.0625, 5], 'openai/gpt-5');
     expectPriced(await stored(priority.response.headers.get('x-request-id')), [3.5, 0.875, 14], 'openai/o3');
+  });
+
+  it('a background response polled to its end, and a response over the Responses WebSocket, priced at flex', async () => {
+    const queued = await client.responses.create(
+      { model: 'gpt-5', input: prompt, service_tier: 'flex', background: true },
+      { headers: { 'x-request-id': 'tier-background' } },
+    );
+    const done = await until(async () => {
+      const r = await client.responses.retrieve(queued.id);
+      return r.status === 'completed' ? r : null;
+    });
+    expect(done.service_tier).toBe('flex');
+    const bg = await stored('tier-background');
+    expectPriced(bg, [0.625, 0.0625, 5], 'openai/gpt-5', bg.cached_input_tokens);
+
+    const ws = new ResponsesWS(client);
+    const events: { type: string; response?: { id: string; service_tier?: string | null } }[] = [];
+    ws.on('event', (e) => events.push(e as never));
+    try {
+      ws.send({ type: 'response.create', model: 'gpt-4o', input: prompt, service_tier: 'priority' } as never);
+      const completed = await until(() => events.find((e) => e.type === 'response.completed'));
+      expect(completed.response?.service_tier).toBe('priority');
+      const c = await stored(completed.response?.id ?? null);
+      expectPriced(c, [4.25, 2.125, 17], 'openai/gpt-4o', c.cached_input_tokens);
+    } finally {
+      ws.close();
+    }
   });
 });

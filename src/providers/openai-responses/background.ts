@@ -169,6 +169,7 @@ export class BackgroundCalls {
       i.outputText = kept.text;
       if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
       if (typeof o.model === 'string') i.responseModel = o.model;
+      if (u?.serviceTier) i.serviceTier = u.serviceTier;
     }
     this.take(id);
     this.record(call);

@@ -487,6 +487,7 @@ export class ResponsesWsSession {
       : statusOf(httpStatus, { cancelled });
     const outputTokens = u?.outputTokens ?? null;
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
+    if (u?.serviceTier) i.serviceTier = u.serviceTier;
     const latency = endedAt - r.arrivalAt;
     const upstreamMs = i.upstreamStartAt !== null ? (i.upstreamEndAt ?? endedAt) - i.upstreamStartAt : 0;
     const a = r.attribution;
