@@ -641,14 +641,26 @@ export function chatInputTokens(messages: readonly ChatMessage[]): number {
   return n;
 }
 
+/**
+ * The service tier the answer says served the call (OpenAI's `service_tier`: flex and priority are billed at other
+ * rates), as GenAI's conventions name it (`openai.response.service_tier`; `gen_ai.openai.response.service_tier`
+ * before the OpenAI attributes moved). The request's tier (`openai.request.service_tier`) is not used, as the gateway
+ * does not use it: OpenAI may serve a priority request at default, and `auto` names none.
+ */
+const SERVICE_TIER_KEYS = ['openai.response.service_tier', 'gen_ai.openai.response.service_tier'] as const;
+
 function internalsOf(
   s: OtlpSpan,
   startedAt: number,
   endedAt: number,
   ttftMs: number | null,
+  hasUsage: boolean,
 ): CallInternals | undefined {
   const { prompt, output } = textsOfSpan(s);
-  if (prompt === null && output === null) return undefined;
+  const serviceTier = clip(first(asString, s.attributes, SERVICE_TIER_KEYS), 64);
+  // Without texts, the internals only carry the tier (to price the call), and only beside usage: a call with neither
+  // usage nor text is not counted by the tokenizer as 0 tokens.
+  if (prompt === null && output === null && (serviceTier === null || !hasUsage)) return undefined;
   const p = prompt === null ? null : keepText(prompt);
   const o = output === null ? null : keepText(output);
   const a = s.attributes;
@@ -672,6 +684,7 @@ function internalsOf(
     ...(p && p.totalChars > p.text.length ? { promptChars: p.totalChars } : {}),
     outputText: o?.text ?? null,
     ...(o && o.totalChars > o.text.length ? { outputChars: o.totalChars } : {}),
+    ...(serviceTier ? { serviceTier } : {}),
   };
 }
 
@@ -805,7 +818,7 @@ export function spanToCall(
       : stream && ttftMs !== null && output !== null && output >= 2
         ? (latencyMs - ttftMs) / (output - 1)
         : null;
-  const internal = internalsOf(s, startedAt, endedAt, ttftMs);
+  const internal = internalsOf(s, startedAt, endedAt, ttftMs, input !== null || output !== null);
   // No usage on an OpenAI-style chat span: counting only the messages' text (as the tokenizer enricher does) misses
   // the chat framing the provider bills, so the input is counted from the whole chat prompt here, and the call says
   // `token_source: estimate`. Other spans without usage are counted by the tokenizer from their text.

@@ -1,0 +1,57 @@
+// The service tier the answer says served an OTLP span's call (GenAI's `openai.response.service_tier`, or the older
+// `gen_ai.openai.response.service_tier`) travels on the call's internals, where the price enricher reads it, as a
+// gateway call's does; the request's tier does not.
+import { describe, expect, it } from 'vitest';
+import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+
+function call(attrs: Record<string, string | number>) {
+  const [s] = decodeJson({
+    resourceSpans: [
+      {
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId: 'ab'.repeat(16),
+                spanId: 'cd'.repeat(8),
+                name: 'chat gpt-4o',
+                startTimeUnixNano: '1700000000000000000',
+                endTimeUnixNano: '1700000001000000000',
+                attributes: Object.entries(attrs).map(([key, v]) => ({
+                  key,
+                  value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
+                })),
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  if (!s || !isLlmSpan(s)) throw new Error('not an LLM span');
+  return spanToCall(s);
+}
+
+const chat = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o' };
+
+describe('OTLP spans: service tier', () => {
+  it('the response tier, current or older name, with or without content', () => {
+    const usage = { 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5 };
+    expect(call({ ...chat, ...usage, 'openai.response.service_tier': 'priority' }).internal?.serviceTier).toBe(
+      'priority',
+    );
+    expect(call({ ...chat, ...usage, 'gen_ai.openai.response.service_tier': 'flex' }).internal?.serviceTier).toBe(
+      'flex',
+    );
+    const withText = call({ ...chat, 'gen_ai.prompt.0.content': 'hi', 'openai.response.service_tier': 'flex' });
+    expect(withText.internal).toMatchObject({ promptText: 'hi', serviceTier: 'flex' });
+  });
+
+  it('the request tier alone names none; a span with neither usage nor text keeps no internals', () => {
+    const usage = { 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5 };
+    expect(call({ ...chat, ...usage, 'openai.request.service_tier': 'priority' }).internal).toBeUndefined();
+    const bare = call({ ...chat, 'openai.response.service_tier': 'flex' });
+    expect(bare.internal).toBeUndefined();
+    expect(bare.inputTokens).toBeNull();
+  });
+});
