@@ -11,7 +11,7 @@ import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
 import { CostItemsError, parseCostItems } from './non-api.js';
-import { audioPricesOf, dayOf, pricesFor } from './pricing.js';
+import { audioPricesOf, dayOf, pricesFor, servicePrices } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import type { CostRuntime } from './runtime.js';
 import { metadataSummary, type SpendQueries } from './spend-queries.js';
@@ -245,6 +245,12 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     if (!p) return sendJson(res, 200, { model: q.model, priced: false });
     const applied = pricesFor(p, q.input_tokens ?? 0);
     const audio = audioPricesOf(applied);
+    // What a call the answer says a service tier served is charged (OpenAI's Flex and Priority processing), as
+    // priceCall prices it; null: such a call is charged `per_million`.
+    const tierPrices = (tier: string) => {
+      const t = servicePrices(p, tier, applied);
+      return t === applied ? null : { input: t.input, cached_input: t.cachedInput, output: t.output };
+    };
     sendJson(res, 200, {
       model: q.model,
       priced: true,
@@ -267,6 +273,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
           : {}),
       },
       tiers: p.tiers,
+      service_tiers: { flex: tierPrices('flex'), priority: tierPrices('priority') },
       url: p.entry?.source ?? null,
     });
   });
