@@ -135,4 +135,34 @@ describe('service tiers of OTLP spans', () => {
     ]);
     expectPriced(c, [2.5, 1.25, 10], 0);
   });
+
+  it('/api/ingest has no tier field: a record is priced at standard unless it brings its own cost_usd', async () => {
+    const record = (id: string, extra: Record<string, unknown>) => ({
+      request_id: id,
+      started_at: Date.now(),
+      provider: 'openai',
+      model: 'gpt-4o',
+      input_tokens: 1000,
+      output_tokens: 200,
+      ...extra,
+    });
+    const r = await request(`${s.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([record('tier-plain', {}), record('tier-costed', { cost_usd: 0.00765 })]),
+    });
+    expect(r.statusCode).toBe(202);
+    await r.body.dump();
+    const get = (id: string) =>
+      until(async () => {
+        await s.app.ctx.recorder.flush();
+        const res = await request(`${s.base}/api/requests/${id}`);
+        if (res.statusCode === 200) return (await res.body.json()) as Stored;
+        await res.body.dump();
+        return null;
+      });
+    expectPriced(await get('tier-plain'), [2.5, 1.25, 10], 0);
+    // a priority call's cost (1000 x $4.25 + 200 x $17 per 1M), as sent
+    expect((await get('tier-costed')).cost_usd).toBe(0.00765);
+  });
 });
