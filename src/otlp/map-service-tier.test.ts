@@ -47,6 +47,21 @@ describe('OTLP spans: service tier', () => {
     expect(withText.internal).toMatchObject({ promptText: 'hi', serviceTier: 'flex' });
   });
 
+  it("the AI SDK's: its OpenAI provider metadata's serviceTier (ai.response.providerMetadata), no other provider's", () => {
+    const ai = {
+      'ai.operationId': 'ai.generateText.doGenerate',
+      'ai.model.provider': 'openai.responses',
+      'ai.model.id': 'gpt-4o',
+      'ai.usage.inputTokens': 10,
+      'ai.usage.outputTokens': 5,
+    };
+    const meta = (m: unknown) => call({ ...ai, 'ai.response.providerMetadata': JSON.stringify(m) }).internal;
+    expect(meta({ openai: { responseId: 'resp_1', serviceTier: 'priority' } })?.serviceTier).toBe('priority');
+    expect(meta({ openai: { responseId: 'resp_1' } })).toBeUndefined();
+    expect(meta({ other: { serviceTier: 'flex' } })).toBeUndefined();
+    expect(call({ ...ai, 'ai.response.providerMetadata': '{"serviceTier": not json' }).internal).toBeUndefined();
+  });
+
   it('the request tier alone names none; a span with neither usage nor text keeps no internals', () => {
     const usage = { 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5 };
     expect(call({ ...chat, ...usage, 'openai.request.service_tier': 'priority' }).internal).toBeUndefined();

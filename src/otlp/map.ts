@@ -649,6 +649,22 @@ export function chatInputTokens(messages: readonly ChatMessage[]): number {
  */
 const SERVICE_TIER_KEYS = ['openai.response.service_tier', 'gen_ai.openai.response.service_tier'] as const;
 
+/**
+ * The AI SDK's: @ai-sdk/openai's Responses model puts the answer's `service_tier` in its provider metadata
+ * (`{"openai": {"responseId": ..., "serviceTier": "flex"}}`), which the SDK records in `ai.response.providerMetadata`
+ * on its doGenerate/doStream span. Parsed only when it names one.
+ */
+function aiSdkServiceTier(a: Attributes): string | null {
+  const meta = a['ai.response.providerMetadata'];
+  if (typeof meta !== 'string' || meta.length > 65_536 || !meta.includes('"serviceTier"')) return null;
+  try {
+    const tier = (JSON.parse(meta) as { openai?: { serviceTier?: unknown } } | null)?.openai?.serviceTier;
+    return typeof tier === 'string' && tier.length > 0 ? tier : null;
+  } catch {
+    return null; // not JSON: no metadata
+  }
+}
+
 function internalsOf(
   s: OtlpSpan,
   startedAt: number,
@@ -657,7 +673,7 @@ function internalsOf(
   hasUsage: boolean,
 ): CallInternals | undefined {
   const { prompt, output } = textsOfSpan(s);
-  const serviceTier = clip(first(asString, s.attributes, SERVICE_TIER_KEYS), 64);
+  const serviceTier = clip(first(asString, s.attributes, SERVICE_TIER_KEYS) ?? aiSdkServiceTier(s.attributes), 64);
   // Without texts, the internals only carry the tier (to price the call), and only beside usage: a call with neither
   // usage nor text is not counted by the tokenizer as 0 tokens.
   if (prompt === null && output === null && (serviceTier === null || !hasUsage)) return undefined;

@@ -4,6 +4,7 @@
 // flex call costs half the standard prices, a priority one the catalog's Priority prices (gpt-4o $4.25 / $2.125
 // cached / $17 output per 1M against $2.50 / $1.25 / $10); the request's tier alone changes nothing. Before, every
 // span was priced at standard.
+import { execFile } from 'node:child_process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
@@ -64,10 +65,12 @@ describe('service tiers of OTLP spans', () => {
     return until(
       async () => {
         await s.app.ctx.recorder.flush();
-        const list = (await (await request(`${s.base}/api/requests?text=${trace}`)).body.json()) as {
-          data: { request_id: string }[];
+        const list = (await (await request(`${s.base}/api/requests?q=${trace}`)).body.json()) as {
+          data: { request_id: string; trace_id: string | null }[];
         };
-        const id = list.data[0]?.request_id;
+        const mine = list.data.filter((c) => c.trace_id === trace);
+        expect(mine.length).toBeLessThanOrEqual(1);
+        const id = mine[0]?.request_id;
         if (!id) return null;
         return (await (await request(`${s.base}/api/requests/${id}`)).body.json()) as Stored;
       },
@@ -135,6 +138,56 @@ describe('service tiers of OTLP spans', () => {
     ]);
     expectPriced(c, [2.5, 1.25, 10], 0);
   });
+
+  it('the Vercel AI SDK (ai.response.providerMetadata): priority gpt-4o and streamed flex gpt-5-mini, as answered', async () => {
+    const run = await new Promise<{ traceId: string; tiers: string[] }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['test/e2e/otlp-apps/vercel-ai-tier.cjs'],
+        { env: { ...process.env, LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: 'protobuf' }, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          if (err) return reject(new Error(`app failed: ${err.message}\n${stderr}`));
+          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+        },
+      ),
+    );
+    expect(run.tiers).toEqual(['priority', 'flex']);
+    const calls = await until(
+      async () => {
+        await s.app.ctx.recorder.flush();
+        const list = (await (await request(`${s.base}/api/requests?q=${run.traceId}&limit=50`)).body.json()) as {
+          data: { request_id: string; trace_id: string | null }[];
+        };
+        const mine = list.data.filter((c) => c.trace_id === run.traceId);
+        if (mine.length < 2) return null;
+        expect(mine).toHaveLength(2);
+        return Promise.all(
+          mine.map(
+            async (c) =>
+              (await (await request(`${s.base}/api/requests/${c.request_id}`)).body.json()) as Stored & {
+                model: string;
+              },
+          ),
+        );
+      },
+      10_000,
+      50,
+    );
+    const byModel = new Map(calls.map((c) => [c.model, c]));
+    const check = (c: Stored | undefined, per1M: [number, number, number], source: string) => {
+      if (!c) throw new Error(`no call priced at ${source}`);
+      const [input, cachedPrice, output] = per1M;
+      const n = c.cached_input_tokens ?? 0;
+      expect(c.output_tokens).toBeGreaterThan(0);
+      expect(c.cost_usd).toBeCloseTo(
+        ((c.input_tokens - n) * input + n * cachedPrice + c.output_tokens * output) / 1e6,
+        15,
+      );
+      expect(c.price).toEqual({ input: input / 1e6, cached_input: cachedPrice / 1e6, output: output / 1e6, source });
+    };
+    check(byModel.get('gpt-4o'), [4.25, 2.125, 17], 'openai/gpt-4o');
+    check(byModel.get('gpt-5-mini'), [0.125, 0.0125, 1], 'openai/gpt-5-mini');
+  }, 90_000);
 
   it('/api/ingest has no tier field: a record is priced at standard unless it brings its own cost_usd', async () => {
     const record = (id: string, extra: Record<string, unknown>) => ({
