@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,19 @@ describe('opening the store of a command that reads history', () => {
     const again = await openExistingStore(`sqlite:${path}`, 'test');
     expect((await again.listCalls({ limit: 1 })).items).toEqual([]);
     await again.close();
+  });
+
+  it("SQLite: a missing store beside the demo's names the demo's, which running the demo fills instead", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-es-'));
+    const path = join(dir, 'llmscope.db');
+    const plain = assertStoreExists(`sqlite:${path}`, 'alerts backtest');
+    await expect(plain).rejects.toThrow(
+      /run `llmscope serve` first, or pass --config with the storage.url it writes to$/,
+    );
+    writeFileSync(join(dir, 'demo.db'), '');
+    await expect(assertStoreExists(`sqlite:${path}`, 'alerts backtest')).rejects.toThrow(
+      `no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with the storage.url it writes to; \`llmscope demo\` keeps its calls apart, in a store of its own: sqlite:${join(dir, 'demo.db')}`,
+    );
   });
 
   it('refuses sqlite::memory: and unsupported URLs', async () => {

@@ -2,12 +2,22 @@
 // `createStore` + `migrate()` would make an empty one, and a command reading it would then report "0 of everything"
 // as if that were the history; here a missing store is an error that says where it looked and what to do.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { LlmscopeError } from '../errors.js';
 import { createStore, redactPgUrl, type Store, sqlitePathOf } from '../store/index.js';
 
 const pointAt = '--config with the storage.url it writes to';
+
+/**
+ * For a missing SQLite store with the demo's store beside it (`llmscope demo` keeps `demo.db`, `serve`
+ * `llmscope.db`): where the demo's calls are, since running the demo does not fill this store. Else ''.
+ */
+export function demoStoreNote(path: string): string {
+  const demo = join(dirname(resolve(path)), 'demo.db');
+  if (basename(path) === 'demo.db' || !existsSync(demo)) return '';
+  return `; \`llmscope demo\` keeps its calls apart, in a store of its own: sqlite:${demo}`;
+}
 
 /**
  * Throws when `url` names no store with llmscope data yet; never creates a file, directory or table. `point` is how
@@ -24,7 +34,10 @@ export async function assertStoreExists(url: string, command: string, point = po
         `${command} reads stored history, and storage.url "${url}" keeps none on disk; ${hint}`,
       );
     if (!existsSync(path))
-      throw new LlmscopeError('LLMSCOPE_ERR_CONFIG_INVALID', `no llmscope data at ${resolve(path)}; ${hint}`);
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_CONFIG_INVALID',
+        `no llmscope data at ${resolve(path)}; run \`llmscope serve\` first, or pass ${point}${demoStoreNote(path)}`,
+      );
     return;
   }
   if (/^postgres(ql)?:\/\//i.test(u)) {

@@ -19,6 +19,7 @@ import {
 import { LlmscopeError } from '../errors.js';
 import { sqlitePathOf } from '../store/index.js';
 import { durationMs } from '../time.js';
+import { demoStoreNote } from './existing-store.js';
 
 export interface ReconcileFlags {
   bill: string;
@@ -65,7 +66,9 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
   const path = sqlitePathOf(url);
   if (!path || path === ':memory:') fail(`storage.url "${url}" keeps no data on disk to reconcile against`);
   if (!existsSync(path))
-    fail(`no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with its storage.url`);
+    fail(
+      `no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with its storage.url${demoStoreNote(path)}`,
+    );
   const db = new Database(path);
   try {
     db.pragma('busy_timeout = 5000');
