@@ -110,7 +110,7 @@ describe('content capture off: exception events of OTLP spans', () => {
       10_000,
       50,
     );
-    const list = JSON.parse(await text(`/api/requests?text=${trace}`)) as { data: { request_id: string }[] };
+    const list = JSON.parse(await text(`/api/requests?q=${trace}`)) as { data: { request_id: string }[] };
     expect(list.data).toHaveLength(1);
     const detail = await text(`/api/requests/${list.data[0]?.request_id}`);
     const places = { trace: traced, detail, tables: everyRow(s.app.ctx.store.backend) };
