@@ -2,14 +2,11 @@
 // (revoked, or expired before its stated expiry) made every later call fail with the same cached token until its
 // expiry (an hour). Now a 401 to llmscope's own token drops it, and the next call mints another (Google's libraries
 // refresh on a 401 too); the 401 itself reaches the client intact. A client's own Bearer answered 401 drops nothing.
-import { generateKeyPairSync, verify } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyFile, startTokenEndpoint, type TokenEndpoint } from './google-service-account.js';
 import { type Stack, startStack } from './helpers.js';
 
 const PATH = '/v1/projects/my-proj/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929';
@@ -17,74 +14,6 @@ const body = { anthropic_version: 'vertex-2023-10-16', max_tokens: 5, messages: 
 const UNAUTHENTICATED = {
   error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' },
 };
-
-const dir = mkdtempSync(join(tmpdir(), 'llmscope-vertex-auth-'));
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const EMAIL = 'llmscope-test@my-proj.iam.gserviceaccount.com';
-
-/** A service account's key file whose token_uri is `tokenUri`. */
-function keyFile(name: string, tokenUri: string): string {
-  const path = join(dir, name);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      type: 'service_account',
-      project_id: 'my-proj',
-      private_key_id: 'k1',
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      client_email: EMAIL,
-      client_id: '1',
-      token_uri: tokenUri,
-    }),
-  );
-  return path;
-}
-
-/** The token endpoint: a JWT-bearer grant whose assertion the service account's key signed gets a fresh token. */
-interface TokenEndpoint {
-  url: string;
-  minted: string[];
-  refused: number;
-  close(): Promise<void>;
-}
-async function startTokenEndpoint(): Promise<TokenEndpoint> {
-  const ep: TokenEndpoint = { url: '', minted: [], refused: 0, close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const form = new URLSearchParams(body);
-      const [h, p, sig] = (form.get('assertion') ?? '').split('.');
-      const claims = p ? JSON.parse(Buffer.from(p, 'base64url').toString()) : {};
-      const signed =
-        h !== undefined &&
-        sig !== undefined &&
-        verify('RSA-SHA256', Buffer.from(`${h}.${p}`), publicKey, Buffer.from(sig, 'base64url'));
-      if (
-        req.method !== 'POST' ||
-        form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' ||
-        !signed ||
-        claims.iss !== EMAIL ||
-        !String(claims.scope).includes('https://www.googleapis.com/auth/cloud-platform')
-      ) {
-        ep.refused++;
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'bad assertion' }));
-        return;
-      }
-      const token = `ya29.minted-${ep.minted.length + 1}`;
-      ep.minted.push(token);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ access_token: token, expires_in: 3600, token_type: 'Bearer' }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  ep.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-  ep.close = () => new Promise((r) => server.close(() => r()));
-  return ep;
-}
 
 /** Vertex as far as this test needs: ya29.minted-1 (and a client's ya29.revoked) refused 401, any other token served. */
 const refused = new Set(['Bearer ya29.minted-1', 'Bearer ya29.revoked']);
