@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { workerCount } from '../cluster/primary.js';
 import type { Config, ConfigInput } from '../config/index.js';
 import { hashKey, newKey } from '../cost/index.js';
+import { withRuntimeKeys } from '../cost/keys.js';
 import { hashToken } from '../http/index.js';
 import { type App, createApp } from '../server.js';
 import {
@@ -49,7 +50,7 @@ export interface Demo {
   sim: Simulator;
   dcgm: DcgmExporter;
   traffic: Traffic;
-  /** The gateway needs virtual keys (the store or the config has some): the traffic sends a key of its own. */
+  /** The gateway needs virtual keys at start (the store or the config has some); the traffic always sends its own. */
   keyed: boolean;
   /** Where the demo's data goes, for its banner (demoStoreLine). */
   store: string;
@@ -113,7 +114,10 @@ export function demoAlerts(cycleMs: number): NonNullable<ConfigInput['alerts']> 
   };
 }
 
-/** The config key id the demo's traffic calls with when the gateway needs virtual keys. */
+/**
+ * The id of the key the demo's traffic calls with: kept in memory, never in the store, listed nowhere, and not one
+ * that makes the gateway need keys (withRuntimeKeys), so the traffic goes on when the user creates a key meanwhile.
+ */
 export const DEMO_TRAFFIC_KEY_ID = 'demo-traffic';
 
 /**
@@ -124,8 +128,8 @@ export const DEMO_TRAFFIC_ACTOR = 'demo-traffic';
 
 /**
  * The demo's config: the user's file and flags, with the demo's defaults where they set nothing. `trafficKeyHash`:
- * a config key for the demo's own traffic (kept in memory only, never in the store), trusting its attribution headers.
- * `feedbackTokenHash`: an operator token named DEMO_TRAFFIC_ACTOR (in memory only) for the traffic's feedback, unless
+ * the demo's own traffic key (DEMO_TRAFFIC_KEY_ID), given to the app with withRuntimeKeys, trusting its attribution
+ * headers. `feedbackTokenHash`: an operator token named DEMO_TRAFFIC_ACTOR (in memory only) for the traffic's feedback, unless
  * the user's `auth.tokens` already has one of that name.
  */
 export function demoConfig(
@@ -135,7 +139,7 @@ export function demoConfig(
   trafficKeyHash?: string,
   feedbackTokenHash?: string,
 ): Config {
-  return configFromFlags({ ...flags, upstream: undefined }, (raw) => {
+  const config = configFromFlags({ ...flags, upstream: undefined }, (raw) => {
     const r = raw as ConfigInput & Record<string, unknown>;
     const tokens = r.auth?.tokens ?? [];
     if (feedbackTokenHash && !tokens.some((t) => t.name === DEMO_TRAFFIC_ACTOR))
@@ -143,11 +147,6 @@ export function demoConfig(
         ...(r.auth ?? {}),
         tokens: [...tokens, { name: DEMO_TRAFFIC_ACTOR, role: 'operator', tokenHash: feedbackTokenHash }],
       };
-    if (trafficKeyHash)
-      r.keys = [
-        ...(r.keys ?? []),
-        { id: DEMO_TRAFFIC_KEY_ID, hash: trafficKeyHash, trustHeaders: ['user', 'team', 'feature', 'session'] },
-      ];
     r.providers = [
       { name: 'openai', baseUrl: urls.sim, models: ['gpt-*', 'o1*', 'o3*', 'o4*', 'text-embedding-*'] },
       { name: 'anthropic', baseUrl: urls.sim, models: ['claude-*'] },
@@ -183,6 +182,15 @@ export function demoConfig(
     };
     r.alerts ??= demoAlerts(opts.cycleMs);
   });
+  if (!trafficKeyHash) return config;
+  return withRuntimeKeys(config, [
+    {
+      id: DEMO_TRAFFIC_KEY_ID,
+      hash: trafficKeyHash,
+      trustHeaders: ['user', 'team', 'feature', 'session'],
+      disabled: false,
+    },
+  ]);
 }
 
 /** What the demo tells its user about settings it does not follow (the banner prints them). */
@@ -263,18 +271,18 @@ export async function startDemo(
   };
   let app: App;
   let config: Config;
-  let trafficKey: string | undefined;
+  // The traffic always calls with a key of its own: a key created while the demo runs (the Keys page, `llmscope keys
+  // create` on its store) makes every keyless call 401, the traffic's too, had it none.
+  const trafficKey = newKey();
+  let keyed = false;
   // The traffic's thumbs up/down go in as an operator of their own (DEMO_TRAFFIC_ACTOR), not with the admin token:
   // the audit log records each as that actor's `feedback.put`, apart from the admin's own actions.
   const feedbackToken = `lst_${randomBytes(24).toString('base64url')}`;
   try {
-    config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, undefined, hashToken(feedbackToken));
+    config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, hashKey(trafficKey), hashToken(feedbackToken));
     // Once the store has a virtual key (`llmscope keys create`, even revoked) or the config lists one, every gateway
-    // call needs one: the traffic gets its own, or all of it would be refused with 401.
-    if (config.keys.length > 0 || (await storedKeyCount(config, true)) > 0) {
-      trafficKey = newKey();
-      config = demoConfig(flags, opts, { sim: sim.url, dcgm: dcgm.url }, hashKey(trafficKey), hashToken(feedbackToken));
-    }
+    // call needs one (the banner's curl then shows a key).
+    keyed = config.keys.length > 0 || (await storedKeyCount(config, true)) > 0;
     app = await start(config, stop);
   } catch (err) {
     await stop();
@@ -308,7 +316,7 @@ export async function startDemo(
     sim,
     dcgm,
     traffic,
-    keyed: trafficKey !== undefined,
+    keyed,
     store: demoStoreLine(config),
     notices: demoNotices(config),
     phase: () => conditionsAt(scenario, Date.now() - t0).phase,

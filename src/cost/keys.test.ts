@@ -148,6 +148,25 @@ describe('keys kept in the store', () => {
     expect(await outcome(hook, {})).toMatch(/needs a virtual key/);
   });
 
+  it("accepts a run-time key (the demo's traffic key) without making keys required, before and after a stored key", async () => {
+    const store = new MemoryKeyStore();
+    const dir = new KeyDirectory(
+      ring([]),
+      store,
+      now,
+      KEY_CACHE_MS,
+      ring([{ id: 'demo-traffic', hash: hashKey(KEY) }]),
+    );
+    const hook = keyHook(dir, now);
+    expect(await dir.required()).toBe(false);
+    expect(await outcome(hook, {})).toBe('passed');
+    expect(await outcome(hook, { authorization: `Bearer ${KEY}` })).toBe('demo-traffic');
+    await createKey(store, { name: 'mine' }, { now: now(), by: 'cli' });
+    dir.invalidate();
+    expect(await outcome(hook, {})).toMatch(/needs a virtual key/);
+    expect(await outcome(hook, { authorization: `Bearer ${KEY}` })).toBe('demo-traffic');
+  });
+
   it('takes attribution and limits from the stored key and never keeps the secret', async () => {
     const { store, hook } = await setup();
     const { key, secret } = await createKey(

@@ -143,6 +143,24 @@ export function virtualKeyOf(k: StoredKey): VirtualKey {
 }
 
 /**
+ * Keys a program gives its own app at run time (the demo's traffic key), by the config object they go with: accepted
+ * like config keys, but they do not make keys required (calls without a key pass until the config or the store has
+ * one), and no list shows them (GET /api/keys, `keys list` read the config's and the store's). Never read from a file.
+ */
+const runtimeKeys = new WeakMap<object, readonly KeyConfig[]>();
+
+/** Gives `config`'s app these keys besides its own (see runtimeKeys); returns `config`. */
+export function withRuntimeKeys<T extends object>(config: T, keys: readonly KeyConfig[]): T {
+  runtimeKeys.set(config, keys);
+  return config;
+}
+
+/** The keys `withRuntimeKeys` gave `config` (none when it gave none). */
+export function runtimeKeysOf(config: object): readonly KeyConfig[] {
+  return runtimeKeys.get(config) ?? [];
+}
+
+/**
  * Every key the gateway accepts: the config's, then the store's (by hash, cached for at most `KEY_CACHE_MS`). A
  * store that cannot be read serves what it last said about a key; a key it never answered for is refused with 503.
  */
@@ -155,6 +173,8 @@ export class KeyDirectory {
     private readonly store: KeyStore | null,
     private readonly now: () => number = Date.now,
     private readonly ttlMs = KEY_CACHE_MS,
+    /** Keys accepted besides these that do not count toward `required()` (runtimeKeys). */
+    private readonly unlisted: KeyRing | null = null,
   ) {}
 
   /** True when calls need a key: the config has keys, or the store has ever held one (revoked ones count). */
@@ -183,7 +203,7 @@ export class KeyDirectory {
 
   /** The key for a presented `lsk_...` token, or null when no key has that hash. */
   async lookup(token: string): Promise<VirtualKey | null> {
-    const fromConfig = this.ring.lookup(token);
+    const fromConfig = this.ring.lookup(token) ?? this.unlisted?.lookup(token) ?? null;
     if (fromConfig || !this.store) return fromConfig;
     const hash = hashKey(token);
     const t = this.now();

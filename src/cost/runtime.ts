@@ -5,7 +5,7 @@
 import type { Clock } from '../app-context.js';
 import { type Budget, type BudgetEvents, type BudgetLedger, BudgetService, budgetsFrom } from './budgets.js';
 import type { CostConfig } from './config.js';
-import { KeyDirectory, KeyRing } from './keys.js';
+import { KEY_CACHE_MS, KeyDirectory, KeyRing, runtimeKeysOf } from './keys.js';
 import { type RateLimitEvents, RateLimitService } from './limits/hook.js';
 import { InProcessRateLimiter, type RateLimiter } from './limits/limiter.js';
 import { billersOf, PriceBook } from './pricing.js';
@@ -53,7 +53,13 @@ export function createCostRuntime(config: CostConfig, opts: RuntimeOptions): Cos
     config,
     prices,
     keys,
-    directory: new KeyDirectory(keys, opts.keyStore ?? null, now),
+    directory: new KeyDirectory(
+      keys,
+      opts.keyStore ?? null,
+      now,
+      KEY_CACHE_MS,
+      new KeyRing(runtimeKeysOf(config), opts.env),
+    ),
     keyStore: opts.keyStore ?? null,
     rateLimits: new RateLimitService(opts.limiter ?? new InProcessRateLimiter(), now, {
       onLimited: (...a) => rt.events.onRateLimited?.(...a),
