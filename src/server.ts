@@ -25,6 +25,7 @@ import {
   AdminAuth,
   clientClosed,
   createListener,
+  dropRest,
   findUiRoot,
   hashToken,
   internalErrorId,
@@ -433,7 +434,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           `unknown route ${req.method} ${path}; llmscope serves Anthropic's POST /v1/messages, and passes /v1/messages/..., /v1/files, /v1/skills and its other platform APIs through`,
         ),
       );
-      req.resume();
+      dropRest(req, 0);
       return;
     }
     if (path.startsWith('/v1/'))
@@ -451,6 +452,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
           logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
+        // A body refused before any of it was read (a 404 or 405 thrown here): its rest dropped bounded, as other
+        // refusals' (node's own drain after the answer read it without end)
+        if (!req.complete && req.readableFlowing === null) dropRest(req, 0);
         if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);
       });

@@ -76,8 +76,8 @@ export class OtlpLogsReceiver {
 
   /** Handles one POST /v1/logs. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const format = formatOf(req, '/v1/logs');
     const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
+    const format = formatOf(req, '/v1/logs', limit);
     const raw = await readBody(req, limit).catch((err: unknown) => {
       throw err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_BODY_TOO_LARGE'
         ? tooLarge(this.opts.bodyLimit)

@@ -17,7 +17,7 @@ import { INGEST_ROOM_WAIT_MS, knownIdsInTurns, overloaded, RECORD_TURN_TEXT, tex
 import { spanToWire } from '../api/requests.js';
 import { type LlmCall, RecentIds, type Recorder, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
-import { readBody } from '../http/index.js';
+import { dropRest, readBody } from '../http/index.js';
 import { parseJsonInTurns, Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
 import { decodeJsonInTurns } from './json.js';
@@ -98,14 +98,15 @@ const inflateAsync = promisify(inflate);
 
 export type Format = 'protobuf' | 'json';
 
-export function formatOf(req: IncomingMessage, route = '/v1/traces'): Format {
+export function formatOf(req: IncomingMessage, route = '/v1/traces', limit = 0): Format {
   const ct = String(req.headers['content-type'] ?? '')
     .split(';')[0]
     ?.trim()
     .toLowerCase();
   if (ct === 'application/x-protobuf' || ct === 'application/protobuf') return 'protobuf';
   if (ct === 'application/json') return 'json';
-  req.resume();
+  // its rest: at most `limit` more (1 MiB at least), then a lingering close (before: read and dropped without end)
+  dropRest(req, limit);
   throw new LlmscopeError(
     'LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE',
     `${route} takes OTLP/HTTP as application/x-protobuf or application/json, got ${ct ? `"${ct}"` : 'no content-type'}`,
@@ -205,8 +206,8 @@ export class OtlpReceiver {
 
   /** Handles one POST /v1/traces. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const format = formatOf(req);
     const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
+    const format = formatOf(req, '/v1/traces', limit);
     const raw = await readBody(req, limit).catch((err: unknown) => {
       throw err instanceof LlmscopeError && err.code === 'LLMSCOPE_ERR_BODY_TOO_LARGE'
         ? tooLarge(this.opts.bodyLimit)

@@ -1,0 +1,141 @@
+// A body refused before any of it is read (the OTLP receiver's 415 on /v1/traces and /v1/logs, an unknown /v1 route's
+// 404, a gateway route's 405) has its rest dropped as other refusals' are (dropRest, src/http/body.ts): at most the
+// body limit (1 MiB at least) more, then the answer and a lingering close bounded at 128 MiB. Before, node read and
+// dropped it without end (req.resume(), or node's own drain after the answer): a client that sent for ever was read
+// for ever on one connection.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { killServe, rawConnection, type ServeProcess, startServeProcess, statusesIn, until } from './helpers.js';
+
+const MIB = 1 << 20;
+const LIMIT = MIB;
+/** src/http/linger.ts LINGER.bytes: read and dropped at most, per connection, once lingering. */
+const LINGER_BYTES = 128 * MIB;
+/** What the two sockets' buffers may hold on top of what llmscope read. */
+const BUFFERS = 32 * MIB;
+
+let sim: Simulator;
+let serve: ServeProcess;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rel3-'));
+  const file = join(dir, 'llmscope.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, bodyLimit: LIMIT },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
+      storage: { url: `sqlite:${join(dir, 'calls.db')}` },
+      telemetry: { logLevel: 'warn' },
+      gpu: { collector: 'none' },
+    }),
+  );
+  serve = await startServeProcess({}, ['-c', file]);
+}, 90_000);
+
+afterAll(async () => {
+  if (serve) await killServe(serve.proc);
+  await sim?.close();
+});
+
+const port = () => Number(new URL(serve.base).port);
+
+/** A client that reads what comes but never stops sending of itself (it ignores the server's FIN). */
+function floodClient() {
+  const socket = connect({ port: port(), host: '127.0.0.1', allowHalfOpen: true });
+  let got = '';
+  let closed = false;
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  socket.on('close', () => {
+    closed = true;
+  });
+  return { socket, got: () => got, closed: () => closed };
+}
+
+const chunkOf = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+
+/** Writes up to `bytes` in 1 MiB writes as fast as the socket takes them; resolves with what was written. */
+async function sendAll(socket: Socket, bytes: number, framed: (c: Buffer) => Buffer = (c) => c): Promise<number> {
+  const chunk = Buffer.alloc(MIB, 120);
+  let sent = 0;
+  while (sent < bytes && !socket.destroyed) {
+    const ok = socket.write(framed(chunk));
+    sent += chunk.length;
+    if (!ok)
+      await new Promise<void>((r) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          r();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+  }
+  return socket.destroyed ? sent - chunk.length : sent;
+}
+
+const head = (method: string, path: string, ct: string, framing: string) =>
+  `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: ${ct}\r\n${framing}\r\n\r\n`;
+
+describe('a body refused before it is read, from a client that never stops sending', () => {
+  const cases = [
+    {
+      name: 'POST /v1/traces, text/plain (415)',
+      head: head('POST', '/v1/traces', 'text/plain', 'content-length: 1000000000000'),
+      chunked: false,
+      status: 415,
+    },
+    {
+      name: 'POST /v1/logs, text/plain, chunked (415)',
+      head: head('POST', '/v1/logs', 'text/plain', 'transfer-encoding: chunked'),
+      chunked: true,
+      status: 415,
+    },
+    {
+      name: 'POST /v1/no-such-route (404)',
+      head: head('POST', '/v1/no-such-route', 'application/json', 'content-length: 1000000000000'),
+      chunked: false,
+      status: 404,
+    },
+    {
+      name: 'PUT /v1/chat/completions (405)',
+      head: head('PUT', '/v1/chat/completions', 'application/json', 'content-length: 1000000000000'),
+      chunked: false,
+      status: 405,
+    },
+  ];
+  for (const k of cases)
+    it(`${k.name}: gets its answer and is cut within the bound`, async () => {
+      const c = floodClient();
+      c.socket.write(k.head);
+      // more than the bound: before, all of it was taken and the connection stayed open, still reading
+      const sent = await sendAll(c.socket, LIMIT + LINGER_BYTES + 3 * BUFFERS, k.chunked ? chunkOf : undefined);
+      await until(() => c.closed(), 15_000);
+      expect(statusesIn(c.got())).toEqual([k.status]);
+      expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + BUFFERS);
+    }, 60_000);
+});
+
+describe('a small refused body on a keep-alive connection', () => {
+  it('is answered and the connection serves the next request, as before', async () => {
+    const c = rawConnection(port());
+    try {
+      c.socket.write(`${head('POST', '/v1/traces', 'text/plain', 'content-length: 5')}hello`);
+      c.socket.write(`${head('POST', '/v1/logs', 'text/plain', 'content-length: 5')}hello`);
+      c.socket.write(`${head('POST', '/v1/no-such-route', 'application/json', 'content-length: 2')}{}`);
+      c.socket.write(`${head('POST', '/v1/traces', 'application/json', 'content-length: 2')}{}`);
+      await until(() => statusesIn(c.got()).length === 4);
+      expect(statusesIn(c.got())).toEqual([415, 415, 404, 200]);
+      expect(c.closed()).toBe(false);
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
+});
