@@ -58,7 +58,7 @@ describe('demo config', () => {
 });
 
 describe('demo on a store that has virtual keys', () => {
-  it("sends its traffic with a key of its own (config only, in memory), so calls are not refused and keep the traffic's attribution", async () => {
+  it("sends its traffic with a key of its own (in memory only), so calls are not refused and keep the traffic's attribution", async () => {
     const { startDemo } = await import('./demo.js');
     const { keysCreate } = await import('./keys.js');
     const { builtinModules } = await import('./modules.js');
