@@ -105,6 +105,12 @@ describe('a body refused before it is read, from a client that never stops sendi
       status: 404,
     },
     {
+      name: 'POST /api/no-such-route (404)',
+      head: head('POST', '/api/no-such-route', 'application/json', 'content-length: 1000000000000'),
+      chunked: false,
+      status: 404,
+    },
+    {
       name: 'PUT /v1/chat/completions (405)',
       head: head('PUT', '/v1/chat/completions', 'application/json', 'content-length: 1000000000000'),
       chunked: false,
