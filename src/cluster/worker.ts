@@ -25,7 +25,7 @@ import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gate
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
+import { clientClosed, createListener, dropRest, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
 import { createLogger } from '../telemetry/logging.js';
@@ -592,6 +592,8 @@ export async function startWorker(
         // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
           logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
+        // A body refused before any of it was read: its rest dropped bounded (as src/server.ts)
+        if (!req.complete && req.readableFlowing === null) dropRest(req, 0);
         if (res.headersSent) res.destroy();
         else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);

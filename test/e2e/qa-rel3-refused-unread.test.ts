@@ -20,6 +20,7 @@ const BUFFERS = 32 * MIB;
 
 let sim: Simulator;
 let serve: ServeProcess;
+let workers: ServeProcess;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 2 });
@@ -36,18 +37,20 @@ beforeAll(async () => {
     }),
   );
   serve = await startServeProcess({}, ['-c', file]);
+  workers = await startServeProcess({}, ['-c', file, '--workers', '2']);
 }, 90_000);
 
 afterAll(async () => {
   if (serve) await killServe(serve.proc);
+  if (workers) await killServe(workers.proc);
   await sim?.close();
 });
 
-const port = () => Number(new URL(serve.base).port);
+const port = (s = serve) => Number(new URL(s.base).port);
 
 /** A client that reads what comes but never stops sending of itself (it ignores the server's FIN). */
-function floodClient() {
-  const socket = connect({ port: port(), host: '127.0.0.1', allowHalfOpen: true });
+function floodClient(p = port()) {
+  const socket = connect({ port: p, host: '127.0.0.1', allowHalfOpen: true });
   let got = '';
   let closed = false;
   socket.on('error', () => {});
@@ -127,6 +130,17 @@ describe('a body refused before it is read, from a client that never stops sendi
       expect(statusesIn(c.got())).toEqual([k.status]);
       expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + BUFFERS);
     }, 60_000);
+});
+
+describe('under serve --workers 2', () => {
+  it('POST /v1/models (405 thrown in a worker): gets its answer and is cut within the bound', async () => {
+    const c = floodClient(port(workers));
+    c.socket.write(head('POST', '/v1/models', 'application/json', 'content-length: 1000000000000'));
+    const sent = await sendAll(c.socket, LIMIT + LINGER_BYTES + 3 * BUFFERS);
+    await until(() => c.closed(), 15_000);
+    expect(statusesIn(c.got())).toEqual([405]);
+    expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + BUFFERS);
+  }, 60_000);
 });
 
 describe('a small refused body on a keep-alive connection', () => {
