@@ -3,13 +3,11 @@
 // body limit (1 MiB at least) more, then the answer and a lingering close bounded at 128 MiB. Before, node read and
 // dropped it without end (req.resume(), or node's own drain after the answer): a client that sent for ever was read
 // for ever on one connection.
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { killServe, rawConnection, type ServeProcess, startServeProcess, statusesIn, until } from './helpers.js';
+import { killServe, rawConnection, type ServeProcess, startServeWithConfig, statusesIn, until } from './helpers.js';
 
 const MIB = 1 << 20;
 const LIMIT = MIB;
@@ -24,20 +22,16 @@ let workers: ServeProcess;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 2 });
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-rel3-'));
-  const file = join(dir, 'llmscope.yaml');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, bodyLimit: LIMIT },
-      providers: [{ name: 'sim', baseUrl: sim.url }],
-      storage: { url: `sqlite:${join(dir, 'calls.db')}` },
-      telemetry: { logLevel: 'warn' },
-      gpu: { collector: 'none' },
-    }),
-  );
-  serve = await startServeProcess({}, ['-c', file]);
-  workers = await startServeProcess({}, ['-c', file, '--workers', '2']);
+  // each in a folder of its own (its config and SQLite file), on a port of its own
+  const config = (dir: string) => ({
+    server: { host: '127.0.0.1', port: 0, bodyLimit: LIMIT },
+    providers: [{ name: 'sim', baseUrl: sim.url }],
+    storage: { url: `sqlite:${join(dir, 'calls.db')}` },
+    telemetry: { logLevel: 'warn' },
+    gpu: { collector: 'none' },
+  });
+  serve = await startServeWithConfig({ config, prefix: 'llmscope-rel3-' });
+  workers = await startServeWithConfig({ config, workers: 2, prefix: 'llmscope-rel3-' });
 }, 90_000);
 
 afterAll(async () => {
