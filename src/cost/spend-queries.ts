@@ -82,6 +82,11 @@ export interface Forecast {
   forecast_total_usd: number;
   /** How the API forecast was made: the spend rate of the last `rate_window_days` days, over the rest of the month. */
   rate_window_days: number;
+  /**
+   * The days the rate was measured over: from the window's first midnight, or from the first minute with spend when
+   * spending began inside the window (a fresh store's minutes), to now. Shorter means a less settled forecast.
+   */
+  rate_span_days: number;
 }
 
 export interface DailyCost {
@@ -267,6 +272,7 @@ export class SpendQueries {
       forecast_non_api_usd: r9(nonFull),
       forecast_total_usd: r9(forecastApi + nonFull),
       rate_window_days: r9(windowMs / DAY_MS),
+      rate_span_days: r9(Math.max(coveredMs, 0) / DAY_MS),
     };
   }
 

@@ -187,11 +187,15 @@ describe.each(stores)('%s spend store', (_name, make) => {
     // starts at the first data, not at the start of the 7 days' window (July 9 00:00)
     const rate = 15 / (now - T);
     expect(f.forecast_api_usd).toBeCloseTo(15 + rate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+    // the span the rate covers (25 h since the first call), beside the window's nominal length
+    expect(f.rate_window_days).toBe(7);
+    expect(f.rate_span_days).toBeCloseTo((now - T) / DAY, 9);
     // with spend before the window (July 1), the window's 7 days are the rate's span again
     await s.apply(deltasOf([fakeCall({ startedAt: Date.parse('2025-07-01T12:00:00Z'), costUsd: 1 })], () => false));
     const g = await q.forecast();
     const weekRate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
     expect(g.forecast_api_usd).toBeCloseTo(16 + weekRate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+    expect(g.rate_span_days).toBeCloseTo((now - Date.parse('2025-07-09T00:00:00Z')) / DAY, 9);
   });
 });
 
