@@ -64,7 +64,11 @@ const FIGURES = `count(*) AS requests,
     coalesce(sum(output_tokens), 0) AS "outputTokens", coalesce(sum(cached_input_tokens), 0) AS "cachedInputTokens",
     coalesce(sum(cache_write_input_tokens), 0) AS "cacheWriteInputTokens",
     coalesce(sum(reasoning_tokens), 0) AS "reasoningTokens"`;
+// Ties in the same order on both engines (the groups past a summary's limit are folded into its rest): calls without
+// the key first, then values bytewise. SQLite sorts NULL first and compares text bytewise by default; PostgreSQL's
+// `value` is made COLLATE "C" and sorted NULLS FIRST (by default NULL last, in the database's collation).
 const ORDER = 'ORDER BY "costUsd" DESC, requests DESC, value';
+const PG_ORDER = `${ORDER} NULLS FIRST`;
 
 /** The SQLite statement: the range's rows (the time index) summed per value of the key. */
 export function sqliteSumByMetadataSql(q: MetadataSumQuery): { sql: string; params: (string | number)[] } {
@@ -97,7 +101,7 @@ export function pgSumByMetadataSql(q: MetadataSumQuery): { text: string; values:
       where += ` AND ${col} = ANY($${values.length}::text[])`;
     }
   return {
-    text: `SELECT metadata ->> $1::text AS value, ${FIGURES} FROM calls WHERE ${where} GROUP BY 1 ${ORDER}`,
+    text: `SELECT (metadata ->> $1::text) COLLATE "C" AS value, ${FIGURES} FROM calls WHERE ${where} GROUP BY 1 ${PG_ORDER}`,
     values,
   };
 }

@@ -652,6 +652,25 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           LlmscopeError,
         );
       });
+
+      it('orders groups of equal spend the same on every engine: calls without the key first, then values bytewise', async () => {
+        // /api/cost/summary?group_by=meta.<key> shows these rows in this order and folds those past `limit` into
+        // `rest`: PostgreSQL sorted NULL last and compared values in the database's collation, SQLite NULL first
+        // and bytewise
+        const values = ['b', undefined, 'é', 'B', 'a', 'Z'];
+        await store.insertCalls(
+          values.map((v, i) =>
+            makeCall(i, {
+              costUsd: 0.5,
+              inputTokens: 10,
+              outputTokens: 10,
+              metadata: v === undefined ? null : { tier: v },
+            }),
+          ),
+        );
+        const rows = await sumCallsByMetadata(store.backend, { from: T0, to: T0 + 60_000, key: 'tier' });
+        expect(rows.map((r) => r.value)).toEqual([null, 'B', 'Z', 'a', 'b', 'é']);
+      });
     });
   });
 }
