@@ -16,6 +16,11 @@ export interface BillLine {
   /** The bill's own description of the line. */
   item: string;
   amountUsd: number;
+  /**
+   * The line is all the provider billed that day, not split by line item (a cost export not grouped by line item or
+   * description): reconciliation compares it with the day's whole tracked spend, not as a non-token item.
+   */
+  whole?: boolean;
 }
 
 export interface Bill {
@@ -94,8 +99,12 @@ function openaiRows(rows: readonly Row[]): BillLine[] {
     const currency = first(r, ['amount_currency', 'currency']);
     if (typeof currency === 'string' && currency.toLowerCase() !== 'usd')
       throw rowError(r, i, `OpenAI bill: currency ${currency}; only USD bills are supported`);
-    const item = String(first(r, ['line_item']) ?? 'total');
-    const { model } = item === 'total' ? { model: null } : openaiLine(item);
+    const lineItem = first(r, ['line_item']);
+    // An export or Costs API page not grouped by line item: each row is the day's (or project's) whole spend.
+    if (lineItem === undefined)
+      return [{ day, provider: 'openai', model: null, item: 'total', amountUsd: amount, whole: true }];
+    const item = String(lineItem);
+    const { model } = openaiLine(item);
     return [{ day, provider: 'openai', model, item, amountUsd: amount }];
   });
 }
@@ -108,8 +117,12 @@ function anthropicRows(rows: readonly Row[], centsField: boolean): BillLine[] {
     const cents = centsField ? amountFrom(r.amount) : null;
     const amount = dollars ?? (cents === null ? null : cents / 100);
     if (amount === null) throw rowError(r, i, 'Anthropic bill: no cost_usd (or amount in cents)');
-    const costType = String(first(r, ['cost_type', 'usage_type']) ?? 'tokens').toLowerCase();
+    const costTypeField = first(r, ['cost_type', 'usage_type']);
     const modelField = first(r, ['model']);
+    // A Cost Report not grouped by description (nor a CSV split by model or cost type): the day's whole spend.
+    if (costTypeField === undefined && modelField === undefined && first(r, ['description']) === undefined)
+      return [{ day, provider: 'anthropic', model: null, item: 'total', amountUsd: amount, whole: true }];
+    const costType = String(costTypeField ?? 'tokens').toLowerCase();
     const tokens = !/search|execution|session|storage|tool/.test(costType);
     const model = typeof modelField === 'string' && modelField && tokens ? modelField : null;
     const item =

@@ -152,6 +152,76 @@ describe('reconciliation against an OpenAI cost export', () => {
   });
 });
 
+describe('bills not split by line item (decision 53)', () => {
+  // The tracked traffic costs $35 a day (gpt-4o-mini 15, gpt-4o 20; the fine-tuned model's calls are unpriced).
+  const totalsCsv = (amount: (day: string, i: number) => number): string =>
+    [
+      'start_time,end_time,amount_value,amount_currency,project_id',
+      ...DAYS.map((d, i) => {
+        const s = dayStart(d) / 1000;
+        return `${s},${s + 86400},${amount(d, i).toFixed(6)},usd,proj_abc`;
+      }),
+    ].join('\n');
+
+  it('compares an OpenAI export without line items with the whole day, not as non-token items', async () => {
+    const q = await trackedStore();
+    const { report } = await runReconciliation(
+      totalsCsv(() => 35),
+      { queries: q, prices },
+      { source: 'b.csv', threshold: 0.05, save: false },
+    );
+    expect(report.billed_usd).toBeCloseTo(350, 6);
+    expect(report.tracked_usd).toBeCloseTo(350, 6);
+    expect(report.causes).toEqual([]);
+    expect(report.by_model).toEqual([expect.objectContaining({ model: '(whole bill)', gap_usd: 0, requests: 70 })]);
+  });
+
+  it('names the gap of a whole-day bill as unitemized, with the unpriced models that may be part of it', async () => {
+    const q = await trackedStore();
+    const { report } = await runReconciliation(
+      totalsCsv((_, i) => (i < 2 ? 38.5 : 35)),
+      { queries: q, prices },
+      { source: 'b.csv', threshold: 0.05, save: false },
+    );
+    expect(report.gap_usd).toBeCloseTo(7, 6);
+    expect(report.causes.map((c) => c.kind)).toEqual(['unitemized']);
+    expect(byKind(report, 'unitemized')).toMatchObject({
+      days: ['2025-06-01', '2025-06-02'],
+      models: [FT.toLowerCase()],
+    });
+    expect(byKind(report, 'unitemized')?.gap_usd).toBeCloseTo(7, 6);
+    expect(byKind(report, 'non_api_items')).toBeUndefined();
+  });
+
+  it('reads the Costs API and the Cost Report without grouping as whole days too', () => {
+    const day = Date.parse('2025-06-01T00:00:00Z') / 1000;
+    const openai = parseBill(
+      JSON.stringify({
+        object: 'page',
+        data: [{ start_time: day, end_time: day + 86400, results: [{ amount: { value: 35, currency: 'usd' } }] }],
+      }),
+    );
+    expect(openai.lines).toEqual([
+      { day: '2025-06-01', provider: 'openai', model: null, item: 'total', amountUsd: 35, whole: true },
+    ]);
+    const anthropic = parseBill(
+      JSON.stringify({
+        data: [{ starting_at: '2025-06-01T00:00:00Z', results: [{ currency: 'USD', amount: '3500' }] }],
+      }),
+    );
+    expect(anthropic.lines).toEqual([
+      { day: '2025-06-01', provider: 'anthropic', model: null, item: 'total', amountUsd: 35, whole: true },
+    ]);
+    // grouped by line item / description: split lines as before
+    const split = parseBill(
+      JSON.stringify({
+        data: [{ starting_at: '2025-06-01T00:00:00Z', results: [{ amount: '100', description: 'Web search' }] }],
+      }),
+    );
+    expect(split.lines[0]?.whole).toBeUndefined();
+  });
+});
+
 describe('price changes in the catalog', () => {
   const days = daysBetween('2025-06-08', '2025-06-12');
   const tracked: TrackedCell[] = days.map((day) => ({

@@ -23,6 +23,7 @@ export type CauseKind =
   | 'price_change'
   | 'price_mismatch'
   | 'non_api_items'
+  | 'unitemized'
   | 'unexplained';
 
 export interface Cause {
@@ -122,6 +123,8 @@ function undatedModel(model: string): string {
 }
 
 const OTHER = '(non-token items)';
+/** A day and provider the bill gives only whole (not split by line item): all its tracked spend compared at once. */
+const WHOLE = '(whole bill)';
 const round = (n: number): number => Math.round(n * 1e6) / 1e6;
 
 function gapRow(billed: number, tracked: number): GapRow {
@@ -147,6 +150,8 @@ interface Cell {
   tracked: number;
   requests: number;
   unpriced: number;
+  /** The unpriced models among the tracked calls (more than one in a whole-bill cell). */
+  unpricedModels: Set<string>;
 }
 
 export function reconcile(input: ReconcileInput): ReconciliationReport {
@@ -167,15 +172,24 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     const k = `${day}\u0000${provider}\u0000${model}`;
     let c = cells.get(k);
     if (!c) {
-      c = { day, provider, model, billed: 0, tracked: 0, requests: 0, unpriced: 0 };
+      c = { day, provider, model, billed: 0, tracked: 0, requests: 0, unpriced: 0, unpricedModels: new Set() };
       cells.set(k, c);
     }
     return c;
   };
+  // Days a provider billed as a whole (no line items): every line and tracked call of that day and provider goes to
+  // one cell, so the day's model use, tool calls and storage are compared together rather than the whole bill being
+  // taken for non-token items.
+  const wholeDays = new Set(
+    bill.lines.filter((l) => l.whole && inRange(l.day)).map((l) => `${l.day}\u0000${providerKey(l.provider)}`),
+  );
+  const isWhole = (day: string, provider: string): boolean =>
+    wholeDays.size > 0 && wholeDays.has(`${day}\u0000${provider}`);
   for (const l of bill.lines as BillLine[]) {
     if (!inRange(l.day)) continue;
     const p = providerKey(l.provider);
-    cell(l.day, p, l.model === null ? OTHER : canonical(l.model, l.provider)).billed += l.amountUsd;
+    const model = isWhole(l.day, p) ? WHOLE : l.model === null ? OTHER : canonical(l.model, l.provider);
+    cell(l.day, p, model).billed += l.amountUsd;
   }
   // A tracked call counts against the bill of its gateway provider's name (simulator, openai-prod), else of the
   // provider that provider's base URL bills through, else of the catalog provider of its model.
@@ -189,14 +203,18 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     if (!inRange(t.day)) continue;
     const billedBy = billerOf(t);
     if (billedBy === null) continue;
-    const c = cell(t.day, billedBy, canonical(t.model, t.provider));
+    const model = canonical(t.model, t.provider);
+    const c = cell(t.day, billedBy, isWhole(t.day, billedBy) ? WHOLE : model);
     c.tracked += t.costUsd;
     c.requests += t.requests;
     c.unpriced += t.unpriced;
+    if (t.unpriced > 0) c.unpricedModels.add(model);
   }
   for (const n of input.nonApi ?? [])
-    if (n.provider && providers.includes(providerKey(n.provider)) && inRange(n.day))
-      cell(n.day, providerKey(n.provider), OTHER).tracked += n.amountUsd;
+    if (n.provider && providers.includes(providerKey(n.provider)) && inRange(n.day)) {
+      const p = providerKey(n.provider);
+      cell(n.day, p, isWhole(n.day, p) ? WHOLE : OTHER).tracked += n.amountUsd;
+    }
 
   const all = [...cells.values()];
   const billed = all.reduce((s, c) => s + c.billed, 0);
@@ -226,9 +244,10 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     });
   }
 
-  const unpricedCells = take((c) => c.unpriced > 0);
+  // (A whole-bill cell's gap cannot be split between its unpriced calls and the rest: it is `unitemized`, below.)
+  const unpricedCells = take((c) => c.unpriced > 0 && c.model !== WHOLE);
   if (unpricedCells.length > 0) {
-    const models = [...new Set(unpricedCells.map((c) => c.model))].sort();
+    const models = [...new Set(unpricedCells.flatMap((c) => [...c.unpricedModels]))].sort();
     const calls = unpricedCells.reduce((s, c) => s + c.unpriced, 0);
     causes.push({
       kind: 'unpriced_models',
@@ -260,6 +279,24 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
       gap_usd: round(sumGap(other)),
       items,
       message: `the bill has items that are not per-token model use (${items.slice(0, 8).join('; ')}); track them under costs`,
+    });
+  }
+
+  const whole = take((c) => c.model === WHOLE);
+  if (whole.length > 0 && Math.abs(sumGap(whole)) > 1e-9) {
+    const days = [...new Set(whole.filter((c) => Math.abs(c.billed - c.tracked) > 1e-9).map((c) => c.day))].sort();
+    const names = [...new Set(whole.map((c) => c.provider))].sort();
+    const unpriced = [...new Set(whole.flatMap((c) => [...c.unpricedModels]))].sort();
+    const also =
+      unpriced.length > 0
+        ? `; tracked calls to unpriced model(s) ${unpriced.join(', ')} have no cost and are part of it`
+        : '';
+    causes.push({
+      kind: 'unitemized',
+      gap_usd: round(sumGap(whole)),
+      days,
+      message: `${days.length} day(s) of ${names.join(', ')}'s bill are totals, not split by line item: their gap (model use, tool calls, storage together) cannot be traced to a model or item; export the bill grouped by line item (OpenAI) or description (Anthropic)${also}`,
+      ...(unpriced.length > 0 ? { models: unpriced } : {}),
     });
   }
 
