@@ -62,6 +62,8 @@ const APOLOGY_ML = [
 const INABILITY_ML_PERSONAL = [
   '(?<!\\p{L})no (?:puedo|podemos|podré|me es posible|estoy en condiciones|soy capaz|voy a)(?!\\p{L})',
   '(?<!\\p{L})(?:je ne (?:peux|pourrai|pourrais|suis pas en mesure|vais)|nous ne (?:pouvons|pourrons))(?!\\p{L})',
+  // "it is impossible for me": the speaker's own inability said impersonally (m', mir, me, mi, me)
+  "(?<!\\p{L})(?:il m'est impossible|il ne m'est pas possible|es ist mir (?:leider )?(?:nicht möglich|unmöglich)|ist es mir (?:leider )?(?:nicht möglich|unmöglich)|me es imposible|mi è impossibile|non mi è possibile|não me é possível|é-me impossível)(?!\\p{L})",
   '(?<!\\p{L})(?:ich (?:kann|darf|werde)|(?:kann|darf|werde) ich|ich bin)(?: \\p{L}+){0,4}? (?:nicht|keine\\p{L}*)(?!\\p{L})',
   '(?<!\\p{L})não (?:posso|podemos|poderei|consigo|sou capaz|estou em condições|vou)(?!\\p{L})',
   '(?<!\\p{L})non (?:posso|possiamo|potrò|sono in grado|siamo in grado|riesco|riusciamo)(?!\\p{L})',
@@ -93,11 +95,13 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
       [
         "\\bi(?:'ll| will| must| have to| need to|'m going to| am going to|'m afraid i| am afraid i)?(?: have to)? (?:respectfully |politely )?(?:decline|refuse|pass on)\\b",
         "\\bi(?:'ll| will) have to pass\\b",
+        "\\bi(?:'m| am)(?: going to| gonna)? have to say no\\b|\\bi(?:'ll| will) have to say no\\b",
+        "\\b(?:i|we)(?: won't| will not|'m not going to| am not going to) be (?:helping|assisting|providing|writing|creating|generating|sharing|answering|giving|producing|engaging|participating|doing (?:that|this|so))\\b",
         "\\bi(?:'d| would) (?:rather|prefer) not\\b",
         "\\bi(?:'m| am) not (?:comfortable|going to)\\b",
         "\\bi (?:don't|do not) feel comfortable\\b",
         "\\bi (?:don't|do not) think i (?:should|can) (?:help|assist|do|provide|write|answer)\\b",
-        "\\b(?:isn't|is not|not) something i(?:'m| am)? ?(?:can|could|will|able to|allowed to|permitted to) ?(?:help|assist|do|provide|support|create|share)?\\b",
+        "\\b(?:isn't|is not|not) (?:something|a request|a task) i(?:'m| am)? ?(?:can|could|will|able to|allowed to|permitted to) ?(?:help|assist|do|provide|support|create|share)?\\b",
         "\\boutside (?:of )?(?:the scope of )?what i(?:'m| am)? ?(?:can|able to|allowed to|permitted to)\\b",
         "\\bi(?:'m| am) not (?:allowed|permitted|authorized) to\\b",
         "\\b(?:it's|it is|it would be) (?:not |in)appropriate for me to\\b|\\bit would(?:n't| not) be appropriate for me to\\b",
@@ -136,17 +140,19 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
     re: new RegExp(
       [
         // Spanish
-        `\\bno (?:puedo|podemos|voy a|me es posible|estoy en condiciones de|soy capaz de)(?: ${W}){0,2}? (?:ayudar|proporcionar|asistir|hacer|cumplir|ofrecer|dar|responder|crear|generar|escribir|redactar|compartir|brindar|facilitar|participar|realizar|completar|atender|satisfacer|colaborar)`,
+        `\\b(?:no (?:puedo|podemos|voy a|me es posible|estoy en condiciones de|soy capaz de)|me es imposible)(?: ${W}){0,2}? (?:ayudar|proporcionar|asistir|hacer|cumplir|ofrecer|dar|responder|crear|generar|escribir|redactar|compartir|brindar|facilitar|participar|realizar|completar|atender|satisfacer|colaborar)`,
         '\\bme niego a\\b|\\bdebo (?:rechazar|declinar)\\b',
         'lo siento,? (?:pero )?no puedo',
         // French
         `\\b(?:je ne (?:peux|pourrai|pourrais|vais|suis)|nous ne (?:pouvons|pourrons|allons))(?: ${W})? pas(?: en mesure d'?e?)?(?: ${W}){0,2}? ?(?:vous |t'|te )?(?:aider|fournir|répondre|faire|créer|donner|générer|écrire|rédiger|partager|produire|satisfaire|participer|assister|accompagner|proposer|expliquer|donner suite)`,
         '\\bje (?:refuse|dois refuser|me vois obligée? de refuser)\\b',
+        "\\bil (?:m'est impossible|ne m'est pas possible) (?:de |d')(?:vous |t'|te |y )?(?:aider|fournir|répondre|faire|créer|donner|générer|écrire|rédiger|partager|produire|satisfaire|participer|assister|accompagner|proposer|expliquer|donner suite)",
         'désolée?,? (?:mais )?je ne peux pas',
         // German (the verb comes last: "ich kann Ihnen dabei leider nicht helfen", "das kann ich nicht tun")
-        `\\b(?:ich (?:kann|darf|werde|möchte)|(?:das|dies|dabei|damit|hierbei|hiermit|hierzu|dazu|darauf|dem|diese\\p{L}*) (?:kann|darf|werde|möchte) ich)(?: ${W}){0,4}? (?:nicht|keine\\p{L}*) (?:${W} )?(?:helfen|unterstützen|tun|machen|erfüllen|beantworten|bereitstellen|liefern|schreiben|verfassen|erstellen|generieren|geben|nachkommen|durchführen|ausführen|teilen|weitergeben|erklären|mitwirken|behilflich sein|hilfe leisten|unterstützung (?:leisten|bieten|geben))`,
+        `\\b(?:ich (?:kann|darf|werde|möchte)|(?:das|dies|dabei|damit|hierbei|hiermit|hierzu|dazu|darauf|dem|diese\\p{L}*) (?:kann|darf|werde|möchte) ich)(?: ${W}){0,4}? (?:nicht|keine\\p{L}*) (?:${W} )?(?:helfen|weiterhelfen|unterstützen|tun|machen|erfüllen|beantworten|bereitstellen|liefern|schreiben|verfassen|erstellen|generieren|geben|nachkommen|durchführen|ausführen|teilen|weitergeben|erklären|mitwirken|behilflich sein|hilfe leisten|unterstützung (?:leisten|bieten|geben))`,
         '\\bich bin (?:leider )?nicht in der lage,? (?:\\p{L}+ ){0,3}?(?:zu )?(?:helfen|unterstützen|erfüllen|beantworten|bereitzustellen|liefern|schreiben|erstellen|geben|nachzukommen)',
         '\\b(?:ich muss|muss ich) (?:\\p{L}+ ){0,3}?ablehnen\\b',
+        '\\b(?:es ist mir|ist es mir) (?:leider )?(?:nicht möglich|unmöglich),? (?:\\p{L}+ ){0,4}?(?:zu (?:helfen|unterstützen|erfüllen|beantworten|bearbeiten|liefern|schreiben|erstellen|geben|teilen|erklären)|weiterzuhelfen|nachzukommen|bereitzustellen)',
         'es tut mir leid, aber ich kann',
         // Portuguese
         `\\bnão (?:posso|podemos|vou|consigo|sou capaz de|estou em condições de|me é possível)(?: ${W}){0,2}? (?:ajudar|fornecer|fazer|responder|criar|gerar|escrever|redigir|compartilhar|partilhar|atender|cumprir|dar|oferecer|realizar|auxiliar|assistir|prestar|colaborar|participar)`,
@@ -164,7 +170,7 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
         '我(?:无法|不能|没办法|不可以|不会|無法|沒辦法)(?:为你|为您|帮你|帮您|為你|為您|幫你|幫您)?(?:协助|帮助|帮忙|提供|回答|处理|满足|完成|生成|编写|撰写|创建|参与|执行|協助|幫助|幫忙|處理|滿足|編寫|撰寫|創建|參與|執行)',
         '抱歉.{0,10}(?:无法|不能|無法)|恕我(?:无法|不能|無法)|我(?:必须|只能|必須)?拒绝|我(?:必須|只能)?拒絕',
         // Japanese
-        '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お手伝い|対応|回答|ご提供|提供|作成)(?:いた)?しかねます|お断り(?:いた)?します',
+        '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お応え|お答え|お手伝い|ご対応|対応|ご回答|回答|ご提供|提供|作成|お引き受け)(?:いた)?しかねます|お断り(?:いた)?します',
       ].join('|'),
       'u',
     ),
@@ -192,6 +198,9 @@ function unquoted(text: string): string {
   if (t.includes('~~~')) t = t.replace(/~~~[\s\S]*?(?:~~~|$)/g, ' ');
   if (t.includes('>')) t = t.replace(/^\s*>.*$/gm, ' ');
   if (t.includes('"')) t = t.replace(/"[^"\n]{0,600}"/g, ' ');
+  // Single quotes: an opening one after no letter or digit, a closing one before none, apostrophes inside kept
+  // ('I can't help with that'); an apostrophe in a word (can't, students') opens nothing.
+  if (t.includes("'")) t = t.replace(/(?<![\p{L}\p{N}])'(?=\S)(?:[^'\n]|'(?=\p{L})){1,600}?'(?![\p{L}\p{N}])/gu, ' ');
   if (t.includes('“')) t = t.replace(/“[^”]{0,600}”/g, ' ');
   if (t.includes('«')) t = t.replace(/«[^»]{0,600}»/g, ' ');
   if (t.includes('「')) t = t.replace(/「[^」]{0,600}」/g, ' ');
@@ -213,7 +222,7 @@ function opening(text: string): string {
  * has a space there ("not" may run on: "we will notI'm" matches "will not").
  */
 const MAY_DECLINE =
-  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り/;
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り/;
 
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
