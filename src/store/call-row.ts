@@ -209,6 +209,20 @@ function spanRowOf(v: readonly CallValue[]): SpanRow {
   };
 }
 
+/**
+ * Stored metadata with its keys in byte order, as read from either engine: SQLite's text keeps the order the call
+ * gave them in, PostgreSQL's jsonb keeps its own (shorter keys first), so the same call read back differed.
+ */
+function keysInOrder(m: Metadata): Metadata {
+  const keys = Object.keys(m);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+  if (sorted) return m;
+  const out: Metadata = {};
+  for (const k of keys.sort()) out[k] = m[k] as string;
+  return out;
+}
+
 /** The metadata column: NULL when there is none; PostgreSQL's jsonb cannot hold NUL either. */
 function metadataColumn(m: Metadata | null | undefined, nul: boolean): string | null {
   if (!m) return null;
@@ -321,9 +335,7 @@ export function callOfRow(r: CallRow): LlmCall {
     metadata:
       r.metadata === null || r.metadata === undefined
         ? null
-        : typeof r.metadata === 'string'
-          ? (JSON.parse(r.metadata) as Metadata)
-          : r.metadata,
+        : keysInOrder(typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Metadata) : r.metadata),
   };
   call.spans = decodeSpans(r.spans, call);
   return call;

@@ -591,6 +591,14 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.getCall(c.requestId))?.metadata).toEqual(c.metadata);
       });
 
+      it('reads keys back in byte order on every engine, from getCall and listCalls', async () => {
+        // SQLite kept the order the call gave (zz, aaa, b), PostgreSQL's jsonb its own (b, zz, aaa)
+        const c = makeCall(1, { metadata: { zz: '1', aaa: '2', b: '3' } });
+        await store.insertCalls([c]);
+        expect(Object.keys((await store.getCall(c.requestId))?.metadata ?? {})).toEqual(['aaa', 'b', 'zz']);
+        expect(Object.keys((await store.listCalls({})).items[0]?.metadata ?? {})).toEqual(['aaa', 'b', 'zz']);
+      });
+
       it('filters listCalls by every given key → value pair, paging the same way, beside other filters', async () => {
         await store.insertCalls(calls);
         const want = (f: (i: number) => boolean) =>
