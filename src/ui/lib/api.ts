@@ -77,3 +77,14 @@ export function why(r: { status: number; message: string; denied?: Denial }, wha
   if (r.status === 401) return 'sign in with the admin token to see this';
   return `could not load ${what}: ${r.message}`;
 }
+
+/**
+ * Why an action (a create, an expire, a label) failed, for the message beside its button: what the server said,
+ * never a load's wording ("could not load", or a 404 read as a capability this build lacks: the thing acted on is
+ * gone). `doing` completes "could not …", e.g. "expire the silence".
+ */
+export function failed(r: { status: number; message: string; denied?: Denial }, doing: string): string {
+  if (r.denied) return r.message;
+  if (r.status === 401) return 'sign in with the admin token to do this';
+  return `could not ${doing}: ${r.message}`;
+}

@@ -3,7 +3,7 @@
 
 import type { Alert, AlertsBody, Noise, Silence, Silences } from '../../wire/index.js';
 import { can } from '../lib/access.js';
-import { del, get, post, qs, type Result, why } from '../lib/api.js';
+import { del, failed, get, post, qs, type Result, why } from '../lib/api.js';
 import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
 import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
 import type { Page, PageContext } from './page.js';
@@ -153,21 +153,33 @@ function silencesTable(r: Result<{ silences: Silence[] }>, ctx: PageContext): HT
       s.comment ?? '',
       s.status === 'expired' || s.source === 'config' || !can('DELETE /api/alerts/silences/:id')
         ? ''
-        : h(
-            'button',
-            {
-              type: 'button',
-              class: 'small',
-              onclick: async () => {
-                const x = await del(`/api/alerts/silences/${encodeURIComponent(s.id)}`);
-                if (x.ok) ctx.reload();
-              },
-            },
-            'expire',
-          ),
+        : expireButton(s, ctx),
     ]),
     { id: 'silences' },
   );
+}
+
+/** Expires a silence; a refusal or an unreachable server is said beside the button, not dropped. */
+function expireButton(s: Silence, ctx: PageContext): HTMLElement {
+  const msg = h('span', { class: 'muted', 'data-expire-msg': s.id });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'small',
+      onclick: async () => {
+        msg.textContent = 'expiring…';
+        const x = await del(`/api/alerts/silences/${encodeURIComponent(s.id)}`);
+        if (!x.ok) {
+          msg.textContent = failed(x, 'expire the silence');
+          return;
+        }
+        ctx.reload();
+      },
+    },
+    'expire',
+  );
+  return h('span', { class: 'row' }, button, msg);
 }
 
 function silenceFormOf(ctx: PageContext): HTMLElement {
@@ -218,7 +230,7 @@ function silenceFormOf(ctx: PageContext): HTMLElement {
       created_by: by.value.trim() || undefined,
     });
     if (!r.ok) {
-      msg.textContent = why(r, 'the silence');
+      msg.textContent = failed(r, 'create the silence');
       return;
     }
     matchers.value = '';

@@ -2,7 +2,7 @@
 // secret is shown here once, with a copy button, and never again), revoke, rotate (a new secret, shown once).
 import type { KeyList, KeyView, KeyWithSecret } from '../../wire/index.js';
 import { can } from '../lib/access.js';
-import { get, post, qs, why } from '../lib/api.js';
+import { failed, get, post, qs, why } from '../lib/api.js';
 import { card, compact, empty, fill, h, table, time } from '../lib/dom.js';
 import { setParams } from '../lib/state.js';
 import type { Page, PageContext } from './page.js';
@@ -89,13 +89,13 @@ function keysTable(keys: KeyView[], ctx: PageContext): HTMLElement {
     if (verb === 'revoke') {
       const x = await post<KeyView>(path, {});
       if (!x.ok) {
-        msg.textContent = why(x, 'the key');
+        msg.textContent = failed(x, 'revoke the key');
         return;
       }
     } else {
       const x = await post<KeyWithSecret>(path, {});
       if (!x.ok) {
-        msg.textContent = why(x, 'the key');
+        msg.textContent = failed(x, 'rotate the key');
         return;
       }
       pending = { key: x.data, verb: 'rotated' };
@@ -261,8 +261,7 @@ function createFormOf(ctx: PageContext): HTMLElement {
     });
     if (!r.ok) {
       // a refused body is a create that failed, not a key that could not be loaded
-      msg.textContent =
-        r.status === 400 || r.status === 409 ? `could not create the key: ${r.message}` : why(r, 'the key');
+      msg.textContent = failed(r, 'create the key');
       return;
     }
     pending = { key: r.data, verb: 'created' };

@@ -11,7 +11,7 @@ import type {
   QualitySeriesPoint as SeriesPoint,
 } from '../../wire/index.js';
 import { can } from '../lib/access.js';
-import { get, post, qs, type Result, why } from '../lib/api.js';
+import { failed, get, post, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { card, compact, empty, fill, h, pct, table, tile, time } from '../lib/dom.js';
 import { setKeyHandler } from '../lib/keys.js';
@@ -215,7 +215,7 @@ function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext
       reviewer: 'dashboard',
     });
     if (!r.ok) {
-      msg.textContent = why(r, 'the label');
+      msg.textContent = failed(r, 'save the label');
       return;
     }
     items[index] = { ...it, ...r.data };

@@ -7,7 +7,7 @@
 
 import type { CallDetail, Evaluation, Feedback, SessionBody, Span, UiConfig } from '../../wire/index.js';
 import { can } from '../lib/access.js';
-import { get, post, why } from '../lib/api.js';
+import { failed, get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
 import { carried, href } from '../lib/state.js';
 import type { Page, PageContext } from './page.js';
@@ -512,7 +512,7 @@ function feedbackCard(c: CallDetail, ctx: PageContext): HTMLElement {
       source: 'dashboard',
     });
     if (!r.ok) {
-      msg.textContent = why(r, 'feedback');
+      msg.textContent = failed(r, 'record the feedback');
       return;
     }
     msg.textContent = 'thanks — recorded';
