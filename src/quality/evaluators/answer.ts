@@ -16,3 +16,36 @@ export function answerSentences(text: string): readonly Sentence[] {
   }
   return lastSentences;
 }
+
+/**
+ * An answer that is one JSON object or array (JSON mode, structured outputs), read as what it states: its string and
+ * number values, one per line, keys and punctuation left out (the keys are the schema asked for, as a table's header
+ * row is; a value in double quotes is no quotation). Null when the answer is not JSON. Booleans and nulls state
+ * nothing checkable and are left out; an answer of only those is empty.
+ */
+export function jsonAnswerText(text: string): string | null {
+  const t = text.trim();
+  const open = t[0];
+  if ((open !== '{' && open !== '[') || t[t.length - 1] !== (open === '{' ? '}' : ']')) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(t);
+  } catch {
+    return null;
+  }
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 64) return;
+    if (typeof v === 'string') {
+      if (v.trim()) out.push(v.trim());
+    } else if (typeof v === 'number') {
+      if (Number.isFinite(v)) out.push(String(v));
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+    } else if (v && typeof v === 'object') {
+      for (const x of Object.values(v)) walk(x, depth + 1);
+    }
+  };
+  walk(value, 0);
+  return out.join('\n');
+}

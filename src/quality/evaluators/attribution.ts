@@ -5,7 +5,7 @@
 // was cited and where it was looked for; a real source cited for something it does not say is `unsupported`.
 import { foldForQuote, normalizeUrl, URL_RE } from '../knowledge.js';
 import { contentStems } from '../text.js';
-import { answerSentences } from './answer.js';
+import { answerSentences, jsonAnswerText } from './answer.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 /** How the context numbers its sources: "[1] ...", "Source 1:", "Document 2:", "(3) ..." at a line start. */
@@ -94,6 +94,8 @@ export class SourceAttributionEvaluator implements Evaluator {
 
   check(input: EvaluationInput): EvaluationResult {
     const t0 = performance.now();
+    // A JSON answer's values in double quotes are no quotations: its values are read as the answer (answer.ts).
+    const response = jsonAnswerText(input.response) ?? input.response;
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const min = this.opts.minContextWords ?? 0;
     if (
@@ -112,7 +114,7 @@ export class SourceAttributionEvaluator implements Evaluator {
       };
     // No URL, [n] marker, quoted passage or document id anywhere in the answer: nothing is checked below, so the
     // verdict is known before the context is indexed (its URLs, folded text, numbered sources and their stems).
-    if (!this.opts.fullScan && !mayCite(input.response)) return this.noCitations(t0);
+    if (!this.opts.fullScan && !mayCite(response)) return this.noCitations(t0);
     const contextText = input.context.join('\n');
     const contextUrls = new Set((contextText.match(URL_RE) ?? []).map(normalizeUrl));
     const contextFolded = foldForQuote(contextText);
@@ -126,7 +128,7 @@ export class SourceAttributionEvaluator implements Evaluator {
       claims.push({ text, status, score: status === 'supported' ? 0 : 1, evidence, reasons: [reason] });
 
     // URLs
-    for (const url of new Set(input.response.match(URL_RE) ?? [])) {
+    for (const url of new Set(response.match(URL_RE) ?? [])) {
       checked++;
       const known = contextUrls.has(normalizeUrl(url)) || kb?.hasUrl(url) === true;
       if (known) flag(url, 'supported', 'URL appears in the sources');
@@ -136,7 +138,7 @@ export class SourceAttributionEvaluator implements Evaluator {
         ]);
     }
     // [n] markers, checked sentence by sentence so the cited claim can be compared with its source.
-    for (const s of answerSentences(input.response)) {
+    for (const s of answerSentences(response)) {
       for (const m of s.text.matchAll(MARKER)) {
         for (const n of markerNumbers(m[1] as string)) {
           checked++;
@@ -176,7 +178,7 @@ export class SourceAttributionEvaluator implements Evaluator {
       }
     }
     // Quoted passages
-    for (const m of input.response.matchAll(QUOTE)) {
+    for (const m of response.matchAll(QUOTE)) {
       const q = (m[1] ?? m[2] ?? '').trim();
       if (q.split(/\s+/).length < 4) continue;
       checked++;
@@ -198,7 +200,7 @@ export class SourceAttributionEvaluator implements Evaluator {
         ]);
     }
     // Document ids and file names
-    for (const id of new Set((input.response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
+    for (const id of new Set((response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
       if (/^https?:/i.test(id)) continue;
       checked++;
       const known =

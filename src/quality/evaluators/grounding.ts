@@ -23,6 +23,7 @@ import {
   stemKeepingAt,
   words,
 } from '../text.js';
+import { jsonAnswerText } from './answer.js';
 import { DEFAULT_GROUNDING_THRESHOLD } from './threshold.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
@@ -1334,9 +1335,12 @@ const LIST_MARKER = /^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s+/;
 /**
  * The prose of an answer in markdown or plain text, line by line: fenced code blocks, lines of code and headings
  * ("## Summary") left out, list markers taken off (a numbered item's "1." is no claim with a figure in it), a table
- * row's cells joined by commas. Plain prose comes back unchanged.
+ * row's cells joined by commas. A JSON answer is its values, one per line (`jsonAnswerText`). Plain prose comes back
+ * unchanged.
  */
 export function proseOf(response: string): string {
+  const json = jsonAnswerText(response);
+  if (json !== null) return json;
   if (!/[`#|\n]|^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s/.test(response)) return response;
   const out: string[] = [];
   let fenced = false;
