@@ -138,3 +138,62 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard actions that fail say why, in 
     await page.close();
   });
 });
+
+describe.skipIf(!existsSync(CHROMIUM))('the reviewed-sample tile after labels outside the sample, in Chromium', () => {
+  let app: ServerTs.App;
+  let browser: Browser;
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('says the labels were not from the random sample instead of a bare "–" beside "1 labeled"', async () => {
+    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
+    const { createApp } = await load<typeof ServerTs>('server.js');
+    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
+    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
+    const r = validateConfig({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
+      storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+      telemetry: { logLevel: 'silent' },
+      gpu: { collector: 'none' },
+      quality: { reviewRate: 0 },
+      alerts: { defaultRules: false },
+    } as ConfigInput);
+    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
+    app = await createApp(r.config, { modules: builtinModules() });
+    const base = await app.listen();
+    const post = async (path: string, body: unknown) => {
+      const x = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: x.status, text: await x.text() };
+    };
+    const call = { request_id: 'disliked', started_at: new Date(Date.now() - 30_000).toISOString(), model: 'gpt-4o' };
+    expect((await post('/api/ingest', { calls: [{ ...call, provider: 'openai', latency_ms: 200 }] })).status).toBe(202);
+    await app.ctx.recorder.flush();
+    // a thumbs-down queues the call for review (not by random sample); an engineer labels it
+    const fb = await post('/api/feedback', { request_id: 'disliked', rating: 'down' });
+    expect(fb.status, fb.text).toBeLessThan(300);
+    const label = await post('/api/quality/review', { request_id: 'disliked', hallucination: true });
+    expect(label.status, label.text).toBe(200);
+    const summary = (await (await fetch(`${base}/api/quality/summary`)).json()) as {
+      total: { reviewed: { sampled: number; labeled_total: number; rate: number | null } };
+    };
+    expect(summary.total.reviewed).toMatchObject({ sampled: 0, labeled_total: 1, rate: null });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${base}/#/quality`);
+    await page.waitForSelector('#view[data-ready]', { timeout: 15_000 });
+    expect(await page.textContent('#quality-figures')).toContain(
+      '1 labeled, none from the random sample (only those count here)',
+    );
+  });
+});

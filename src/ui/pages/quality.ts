@@ -89,7 +89,10 @@ function figuresOf(
         pct(q.reviewed.rate),
         q.reviewed.ci95
           ? `95% CI ${pct(q.reviewed.ci95.low)}–${pct(q.reviewed.ci95.high)} · n=${q.reviewed.sampled}`
-          : `${q.reviewed.labeled_total} labeled`,
+          : q.reviewed.labeled_total > 0
+            ? // labels on flagged or thumbed-down calls are kept out of the estimate (they would bias it): say so
+              `${q.reviewed.labeled_total} labeled, none from the random sample (only those count here)`
+            : '0 labeled',
       ),
     ),
     h(
