@@ -42,3 +42,19 @@ export function pageSize(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
 }
+
+/**
+ * The exclusive end of the byte-order range of the strings that start with `prefix` (`q=`, an id prefix): the prefix
+ * with its last code point raised by one (past the surrogates), dropping trailing U+10FFFF. Both engines compare ids
+ * bytewise in UTF-8, where code point order is byte order. (prefix + U+FFFF, the end before, left out the ids whose
+ * next character is past it: an emoji, U+FFFF itself.) A prefix of U+10FFFF only has no end in UTF-8: its range is
+ * closed with the largest code point, so an id of five or more U+10FFFF after it is missed.
+ */
+export function prefixEnd(prefix: string): string {
+  const cps = Array.from(prefix);
+  while (cps.length > 0) {
+    const cp = (cps.pop() as string).codePointAt(0) as number;
+    if (cp < 0x10ffff) return cps.join('') + String.fromCodePoint(cp === 0xd7ff ? 0xe000 : cp + 1);
+  }
+  return `${prefix}${'\u{10FFFF}'.repeat(4)}`;
+}

@@ -378,6 +378,17 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         });
       }
 
+      it('finds ids whose next character past the prefix is past U+FFFF (an emoji) or U+FFFF itself', async () => {
+        // the range's end was prefix + U+FFFF: UTF-8 bytes EF BF BF, below an emoji's F0 ..., so `q=` missed them
+        const ids = ['pfx-\u{1F600}', 'pfx-\uffff1', 'pfx-\u{10FFFF}', 'pfx-a', 'pfy-a'];
+        await store.insertCalls(ids.map((id, i) => makeCall(500 + i, { requestId: id, session: `s-\u{1F600}${i}` })));
+        const found = async (text: string) => (await listAll(store, { text, limit: 2 })).ids.sort();
+        expect(await found('pfx-')).toEqual(ids.slice(0, 4).sort());
+        expect(await found('pfx-\u{1F600}')).toEqual(['pfx-\u{1F600}']);
+        expect(await found('pfx-\u{10FFFF}')).toEqual(['pfx-\u{10FFFF}']);
+        expect(await found('s-')).toEqual([...ids].sort());
+      });
+
       it('rejects a cursor it did not hand out with an invalid-query error', async () => {
         for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url')]) {
           const err = await store.listCalls({ cursor }).catch((e: unknown) => e);

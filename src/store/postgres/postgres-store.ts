@@ -15,7 +15,7 @@ import {
   POSTGRES_ROW,
   storedText,
 } from '../call-row.js';
-import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
+import { decodeCursor, encodeCursor, pageSize, prefixEnd } from '../cursor.js';
 import { mergeInto } from '../histogram.js';
 import { metadataFilter } from '../metadata-query.js';
 import { legacyOtlpId } from '../otlp-ids.js';
@@ -314,7 +314,7 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   }
   if (query.text) {
     // a prefix of an id: byte-order ranges (the columns are COLLATE "C") that the id indexes serve
-    const [lo, hi] = [p(req(query.text)), p(`${req(query.text)}\uffff`)];
+    const [lo, hi] = [p(req(query.text)), p(prefixEnd(req(query.text)))];
     where.push(
       `((request_id >= ${lo} AND request_id < ${hi}) OR (trace_id >= ${lo} AND trace_id < ${hi}) OR (session >= ${lo} AND session < ${hi}))`,
     );

@@ -8,7 +8,7 @@ import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { SqliteBackend } from '../backend.js';
 import { type CallRow, callOfRow } from '../call-row.js';
-import { decodeCursor, encodeCursor, pageSize } from '../cursor.js';
+import { decodeCursor, encodeCursor, pageSize, prefixEnd } from '../cursor.js';
 import { decodeHistogram } from '../histogram.js';
 import { metadataFilter, metadataPath } from '../metadata-query.js';
 import { legacyOtlpId, otlpIdTime } from '../otlp-ids.js';
@@ -133,9 +133,6 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 const ID_COLUMNS = ['request_id', 'trace_id', 'session'] as const;
 /** Past this many calls whose ids start with `q`, a page is read in time order and filtered instead. */
 export const PREFIX_CANDIDATES = 2000;
-
-/** The exclusive upper bound of the strings that start with `prefix`, in binary (UTF-8 byte) order. */
-export const prefixEnd = (prefix: string): string => `${prefix}\uffff`;
 
 /**
  * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id); the
