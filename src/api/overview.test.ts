@@ -231,6 +231,23 @@ describe('overview numbers at any age', () => {
     for (const p of withData.filter((x) => !x.partial)) expect(Math.abs(p.rps - 5)).toBeLessThan(0.5);
   });
 
+  it('a 30-day view of 2 minutes of data (a young store): the points begin at the first call, not 43,200 empty minutes', async () => {
+    const sent = steady(600, 5, 5_000);
+    const store = await storeWith(sent);
+    const series = new OverviewSeries(store, () => END);
+    const body = await series.query(view(`from=${END - 30 * 24 * HOUR}&to=${END}&step=fit`));
+    const firstAt = (sent[0] as LlmCall).startedAt;
+    expect(body.step_ms).toBe(60_000);
+    expect(body.points[0]?.t).toBe(Math.floor(firstAt / 60_000) * 60_000);
+    expect(body.points.length).toBeLessThanOrEqual(4); // was 43,200 (16 MB of JSON in the demo)
+    expect(body.summary.requests).toBe(600);
+    expect(body.points.reduce((n, p) => n + p.requests, 0)).toBe(600);
+    expect(body.from).toBe(END - 30 * 24 * HOUR); // the window itself is unchanged
+    // without step=fit the points still cover the window
+    const hours = await series.query(view(`from=${END - 24 * HOUR}&to=${END}&step=hour`));
+    expect(hours.points).toHaveLength(24);
+  });
+
   it('the same numbers from other stores (queryRollups and listCalls)', async () => {
     const store = await storeWith(steady(600, 5, 5_000));
     const other = {
@@ -255,6 +272,7 @@ describe('overview numbers at any age', () => {
     expect(got.data_from).toBe(want.data_from);
     expect(got.step_ms).toBe(want.step_ms);
     expect(got.current).toEqual(want.current);
+    expect((got as typeof want).points.map((p) => p.t)).toEqual(want.points.map((p) => p.t));
   });
 
   it('data from before the window: data_from is the window start and steps coarsen with the range', async () => {

@@ -66,6 +66,16 @@ export function fitStep(spanMs: number): { step: RollupStep; stepMs: number } {
   return { step: 'hour', stepMs: 3 * HOUR_MS };
 }
 
+/**
+ * The first point's bucket: the window's first, or with `step=fit` the one holding the data's first call. Before it
+ * there is nothing to draw (the dashboard leaves those buckets out), and a young store's 30-day view fitted to
+ * minutes was 43,200 empty points (16 MB of JSON) otherwise.
+ */
+export function pointsStart(q: OverviewQuery, dataFrom: number | null): number {
+  const from = q.fit && dataFrom !== null && dataFrom > q.from ? dataFrom : q.from;
+  return Math.floor(from / q.stepMs) * q.stepMs;
+}
+
 /** The query with its step fitted to the span that holds data (`dataFrom` to `to`). */
 export function fitted(q: OverviewQuery, dataFrom: number | null): OverviewQuery {
   if (!q.fit) return q;

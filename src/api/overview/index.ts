@@ -16,6 +16,7 @@ import {
   type OverviewBody,
   type OverviewQuery,
   parseOverviewQuery,
+  pointsStart,
   rawRowOf,
   SETTLE_MS,
 } from './body.js';
@@ -91,7 +92,7 @@ export async function dataAgeOf(
 async function overviewFromStore(store: Store, query: OverviewQuery, now: number): Promise<OverviewBody> {
   const dataFrom = await dataFromStore(store, query);
   const q = fitted(query, dataFrom);
-  const start = Math.floor(q.from / q.stepMs) * q.stepMs;
+  const start = pointsStart(q, dataFrom);
   const points = await store.queryRollups({ from: start, to: q.to, step: q.step, filter: q.filter });
   const rows = points.map(rawRowOf).sort((a, b) => a[0] - b[0]);
   const current = await currentFromStore(store, q, now, dataFrom);

@@ -17,6 +17,7 @@ import {
   fitted,
   type OverviewBody,
   type OverviewQuery,
+  pointsStart,
   type RawRow,
   SEAL_LAG_MS,
 } from './body.js';
@@ -280,7 +281,7 @@ export class OverviewSeries {
     const dataFrom = this.dataFrom(query.from, query.to, query.filter);
     const q = fitted(query, dataFrom);
     const filtered = Object.keys(q.filter).length > 0;
-    const start = Math.floor(q.from / q.stepMs) * q.stepMs;
+    const start = pointsStart(q, dataFrom);
     let compacted: RawRow[] = [];
     let liveFrom = start;
     if (!filtered) {
