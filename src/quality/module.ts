@@ -196,6 +196,19 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     onError: (err) =>
       ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
   });
+  // Evaluators that call out run on a runner of their own (QualityServiceDeps.remoteRunner).
+  const remoteRunner = new BoundedRunner({
+    concurrency: cfg.concurrency,
+    maxPending: cfg.maxPending,
+    onDrop: (n) => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n),
+    onError: (err) =>
+      ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
+  });
+  const isRemote = (name: EvaluatorName, call: LlmCall): boolean =>
+    name === 'judge' ||
+    (name === 'consistency' &&
+      !opts.evaluators?.consistency &&
+      sampled(call.requestId, cfg.sampling.consistencySamples, 'consistency-samples'));
   const service = new QualityService({
     store,
     calls: ctx.store,
@@ -207,6 +220,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
       sampling: { ...cfg.sampling, judge: judge ? cfg.sampling.judge : 0, nli: nli ? cfg.sampling.nli : 0 },
     },
     runner,
+    remoteRunner,
+    isRemote,
     knowledge,
     flushCalls: () => ctx.recorder.flush(2_000),
     captureContent: ctx.config.telemetry?.captureContent === true,
@@ -259,7 +274,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     detailExtra,
     evaluationsFor: (id) => service.evaluationsFor(id),
     feedbackFor: (id) => service.feedbackFor(id),
-    idle: (timeoutMs) => runner.idle(timeoutMs),
+    // A remote job is submitted from its call's local job, so once the local runner is idle the remote one has it.
+    idle: async (timeoutMs) => (await runner.idle(timeoutMs)) && (await remoteRunner.idle(timeoutMs)),
     start() {
       const raw = durationMs(ctx.config.storage.retention.raw);
       const run = () =>
@@ -275,7 +291,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     },
     async stop() {
       clearInterval(retentionTimer);
-      const abandoned = await runner.close(5_000);
+      const [local, remote] = await Promise.all([runner.close(5_000), remoteRunner.close(5_000)]);
+      const abandoned = local + remote;
       if (nli instanceof NliEvaluator) await nli.close();
       if (abandoned > 0) ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
     },

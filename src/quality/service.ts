@@ -91,6 +91,14 @@ export interface QualityServiceDeps {
   logger: Logger;
   config: QualityConfig;
   runner: BoundedRunner;
+  /**
+   * The runner for evaluators that call out (the judge, consistency re-asking the upstream), and which those are for a
+   * call. Without it they run in the batch's job like the others; with it, a call's local checks are stored with its
+   * batch and its remote ones run here and are stored on their own, so a slow or unreachable judge holds only its
+   * own queue (full: dropped and counted), never the checks that need no network.
+   */
+  remoteRunner?: BoundedRunner;
+  isRemote?: (name: EvaluatorName, call: LlmCall) => boolean;
   knowledge?: KnowledgeBase;
   /**
    * `telemetry.captureContent`: when false (the default), stored evaluations keep no quotes of the prompt, the
@@ -302,8 +310,12 @@ export class QualityService {
         started++;
         try {
           for (const { call, text } of batch) {
-            const results = this.runEvaluators(call, text);
-            done.push({ call, results: results instanceof Promise ? await results : results });
+            const remote = this.remoteOf(call, text.evaluators);
+            const local = remote ? text.evaluators.filter((n) => !remote.includes(n)) : text.evaluators;
+            const r = this.runEvaluators(call, text, local);
+            const results = r instanceof Promise ? await r : r;
+            done.push({ call, results });
+            if (remote) this.submitRemote(call, text, remote, results);
           }
         } finally {
           finished++;
@@ -320,6 +332,31 @@ export class QualityService {
       submitted++;
       if (!this.d.runner.submit(job, batch.length)) submitted--;
     }
+  }
+
+  /** The evaluators of `names` that call out, when a remote runner takes them; null when none. */
+  private remoteOf(call: LlmCall, names: readonly string[]): string[] | null {
+    const { remoteRunner, isRemote } = this.d;
+    if (!remoteRunner || !isRemote) return null;
+    const out = names.filter((n) => isRemote(n as EvaluatorName, call));
+    return out.length > 0 ? out : null;
+  }
+
+  /**
+   * Runs a call's remote evaluators on the remote runner and stores their results by themselves; `prior` (the call's
+   * local results) keeps the call counted once as evaluated and once as flagged. A full queue drops them (counted).
+   */
+  private submitRemote(
+    call: LlmCall,
+    text: CapturedText,
+    names: readonly string[],
+    prior: readonly EvaluationResult[],
+  ): void {
+    (this.d.remoteRunner as BoundedRunner).submit(async () => {
+      const r = this.runEvaluators(call, text, names);
+      const results = r instanceof Promise ? await r : r;
+      await this.storeResults([{ call, results, prior }]);
+    });
   }
 
   /** Runs the chosen evaluators on one call; results are stored and counted; nothing is thrown. */
@@ -346,13 +383,17 @@ export class QualityService {
    * asynchronously (`awaitEvaluator`, `yieldThen`). A promise and an await per evaluator and call cost more than
    * most of the checks they wrapped.
    */
-  private runEvaluators(call: LlmCall, text: CapturedText): EvaluationResult[] | Promise<EvaluationResult[]> {
+  private runEvaluators(
+    call: LlmCall,
+    text: CapturedText,
+    names: readonly string[] = text.evaluators,
+  ): EvaluationResult[] | Promise<EvaluationResult[]> {
     const input: EvaluationInput = {
       context: text.prompt ? [text.prompt] : [],
       response: text.output,
       knowledge: this.d.knowledge,
     };
-    return this.evaluatorsFrom(call, text.evaluators, input, [], 0);
+    return this.evaluatorsFrom(call, names, input, [], 0);
   }
 
   private evaluatorsFrom(
@@ -440,13 +481,15 @@ export class QualityService {
   }
 
   /** Stores evaluation results with their counts and review flags; a failure is logged, never thrown. */
-  private async storeResults(done: readonly { call: LlmCall; results: EvaluationResult[] }[]): Promise<void> {
+  private async storeResults(
+    done: readonly { call: LlmCall; results: EvaluationResult[]; prior?: readonly EvaluationResult[] }[],
+  ): Promise<void> {
     this.countVerdicts(done);
     const now = this.d.clock.now();
     const evaluations: StoredEvaluation[] = [];
     const counts = new CountRows();
     const reviews: ReviewEnqueue[] = [];
-    for (const { call, results } of done) {
+    for (const { call, results, prior } of done) {
       for (const r of results)
         evaluations.push({
           requestId: call.requestId,
@@ -467,10 +510,13 @@ export class QualityService {
           failed ??= [];
           failed.push(r.evaluator);
         } else if (r.verdict === 'pass') decided = true;
-      if (decided) {
+      // Results stored after the call's others (`prior`) count it only where those did not already.
+      const priorDecided = prior?.some((r) => r.verdict === 'pass' || r.verdict === 'fail') ?? false;
+      const priorFailed = prior?.some((r) => r.verdict === 'fail') ?? false;
+      if (decided && (!priorDecided || (failed !== null && !priorFailed))) {
         const row = counts.of(call);
-        row.evaluated++;
-        if (failed !== null) row.flagged++;
+        if (!priorDecided) row.evaluated++;
+        if (failed !== null && !priorFailed) row.flagged++;
       }
       if (failed !== null)
         for (const f of failed)
