@@ -1,8 +1,10 @@
-// The listener's guards against clients that never finish a request's headers (slowloris): they are answered 408 in
-// the error shape and closed once the header timeout passes, which `requestTimeout: 0` had turned off.
+// The listener's guards: against clients that never finish a request's headers (slowloris), answered 408 in the error
+// shape and closed once the header timeout passes (which `requestTimeout: 0` had turned off); and against a body
+// nobody read, which node drained without end once its answer was sent.
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawConnection, statusesIn, until } from '../../test/e2e/helpers.js';
 import { createListener, HEADERS_TIMEOUT_MS } from './listener.js';
 
 let server: Server | undefined;
@@ -37,5 +39,107 @@ describe('createListener', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
     expect(body.error.code).toBe('request_timeout');
+  });
+});
+
+/** A client reading what comes that never stops sending of itself (it ignores the server's FIN). */
+function flooder(port: number) {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  let got = '';
+  let closed = false;
+  socket.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    closed = true;
+  });
+  return { socket, got: () => got, closed: () => closed };
+}
+
+/** Writes up to `bytes` in 1 MiB writes as fast as the socket takes them, stopping once it closes. */
+async function send(socket: Socket, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(MIB, 120);
+  for (let sent = 0; sent < bytes && !socket.destroyed; sent += chunk.length)
+    if (!socket.write(chunk))
+      await new Promise<void>((r) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          r();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+}
+
+async function listening(handler: Parameters<typeof createListener>[1]): Promise<number> {
+  server = createListener(undefined, handler);
+  server.on('connection', (s: Socket) => sockets.push(s));
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  return (server.address() as { port: number }).port;
+}
+
+const MIB = 1 << 20;
+/** dropRest's 1 MiB, then the lingering close's 128 MiB (src/http/linger.ts LINGER.bytes): read at most. */
+const BOUND = MIB + 128 * MIB;
+const sockets: Socket[] = [];
+const readOf = () => sockets.reduce((n, s) => n + s.bytesRead, 0);
+const post = (path: string, length: number | string) =>
+  `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\ncontent-length: ${length}\r\n\r\n`;
+
+describe('a body nobody read when its answer finished', () => {
+  afterEach(() => {
+    sockets.length = 0;
+  });
+
+  it('is dropped bounded: a client that never stops sending gets its answer and is closed', async () => {
+    // answered in place, without reading or throwing (a GET handler given a body, /metrics, a static file)
+    const port = await listening((_req, res) => res.end('served'));
+    const c = flooder(port);
+    c.socket.write(post('/', 1e12));
+    // past the bound: before, node read all of it and held the connection open for more
+    await send(c.socket, BOUND + 160 * MIB);
+    await until(() => c.closed(), 15_000);
+    expect(statusesIn(c.got())).toEqual([200]);
+    expect(readOf()).toBeLessThan(BOUND + 4 * MIB);
+  }, 60_000);
+
+  it('is drained by node when small, and the connection serves the next request', async () => {
+    let n = 0;
+    const port = await listening((_req, res) => res.end(String(++n)));
+    const c = rawConnection(port);
+    try {
+      c.socket.write(`${post('/a', 5)}hello`);
+      c.socket.write(`${post('/b', 5)}hel`);
+      // the rest of the second body after its answer went: read and dropped, then the third request
+      await until(() => statusesIn(c.got()).length === 2);
+      c.socket.write(`lo${post('/c', 2)}{}`);
+      await until(() => statusesIn(c.got()).length === 3);
+      expect(statusesIn(c.got())).toEqual([200, 200, 200]);
+      expect(c.closed()).toBe(false);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+
+  it('is not touched while a handler still reads it after its answer', async () => {
+    let read = 0;
+    const whole = 8 * MIB;
+    const port = await listening((req, res) => {
+      res.end('early');
+      req.on('data', (d: Buffer) => {
+        read += d.length;
+      });
+    });
+    const c = rawConnection(port);
+    try {
+      c.socket.write(post('/', whole));
+      await send(c.socket, whole);
+      await until(() => read === whole);
+      c.socket.write(post('/next', 0));
+      await until(() => statusesIn(c.got()).length === 2);
+      expect(c.closed()).toBe(false);
+    } finally {
+      c.socket.destroy();
+    }
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import {
   createServer,
-  type IncomingMessage,
+  IncomingMessage,
   maxHeaderSize,
   type Server,
   type ServerResponse,
@@ -13,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { LlmscopeError, renderError } from '../errors.js';
-import { BODY_IDLE, type BodyIdle } from './body.js';
+import { BODY_IDLE, type BodyIdle, dropRest } from './body.js';
 import { isLingering } from './linger.js';
 
 export interface TlsFiles {
@@ -30,6 +30,34 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * connection (and a file descriptor) for ever. Node checks every `connectionsCheckingInterval` (30 s by default).
  */
 export const HEADERS_TIMEOUT_MS = 60_000;
+
+type Dumpable = IncomingMessage & { _dump(): void; _dumped?: boolean };
+const nodeDump = (IncomingMessage.prototype as Dumpable)._dump;
+const DROPPING = Symbol('llmscope.dropping');
+
+/**
+ * The requests of llmscope's listeners: node's, but a body still coming when its answer has finished and nobody read
+ * it has its rest dropped bounded (dropRest: at most 1 MiB more, then the connection closed after a lingering close
+ * bounded at 128 MiB), rather than read and dropped without end. Node drains an unread body itself once the answer
+ * is sent (`resOnFinish` calls `req._dump()` when nothing read it, to reach the next request on the connection): a
+ * client that never stopped sending was read for ever, whichever route answered without reading (a GET handler given
+ * a body, a static file, /metrics, a 401 or 404 answered in place). Here at the one place that drain starts, every
+ * route is covered without each remembering to; a body read to its end, or being read (a stream relayed upstream, an
+ * upload), never comes here, and a small one all in when its answer went is drained by node as before (the
+ * connection serves the next request). No cost for a request whose body was read (node does not call `_dump` then);
+ * for one not read, the `complete` check.
+ */
+class BoundedRequest extends IncomingMessage {}
+if (typeof nodeDump === 'function')
+  (BoundedRequest.prototype as Dumpable)._dump = function (this: Dumpable & { [DROPPING]?: true }) {
+    if (this.complete || this._dumped) return nodeDump.call(this);
+    if (this[DROPPING]) return;
+    this[DROPPING] = true;
+    // Not node's `_dumped`: with it set node's parser drops the body's pieces unseen, and nothing could count them.
+    // Its 'data' listeners go as node's would; dropRest's reads (and counts) what comes.
+    this.removeAllListeners('data');
+    dropRest(this, 0);
+  };
 
 /** Shorter header timing, for tests of it. */
 export interface ListenerTiming {
@@ -55,6 +83,7 @@ export function createListener(
         handler(req, res);
       };
   const options = {
+    IncomingMessage: BoundedRequest,
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     headersTimeout: timing?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
