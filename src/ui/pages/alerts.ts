@@ -119,7 +119,14 @@ function alertTable(list: Alert[], state: string, form: HTMLElement | null, rule
                 'data-silence': a.alertname,
                 onclick: () => {
                   const ta = form.querySelector('textarea') as HTMLTextAreaElement;
-                  ta.value = `alertname=${JSON.stringify(a.alertname)}`;
+                  // this alert, by all of its labels (as Alertmanager's button does): alertname alone would also
+                  // silence the rule's other alerts (every model's, with groupBy: [model]) that the row does not show
+                  ta.value = [
+                    `alertname=${JSON.stringify(a.alertname)}`,
+                    ...Object.entries(a.labels)
+                      .filter(([k]) => k !== 'alertname')
+                      .map(([k, v]) => `${k}=${JSON.stringify(v)}`),
+                  ].join('\n');
                   form.scrollIntoView({ block: 'center' });
                   (form.querySelector('input[name=comment]') as HTMLInputElement).focus();
                 },
