@@ -47,6 +47,7 @@ import { maskUpstreamHook, redactSpan, registerEraseRoute, scrubSpanErrors } fro
 import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
+import { BackgroundPolls } from './store/postgres/background-polls.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
@@ -257,6 +258,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const router = new ModelRouter(config.providers, config.routes);
   const inflight = new Set<ServerResponse>();
   let draining = false;
+  // Replicas on one PostgreSQL: a finished poll of a background response another replica holds is left in the
+  // database for it (src/store/postgres/background-polls.ts). Not in the recorder process of serve --workers, whose
+  // gateway serves no client.
+  const backgroundPolls =
+    store.backend.kind === 'postgres' && opts.internalToken === undefined ? new BackgroundPolls(store.backend) : null;
   const proxy = new GatewayProxy({
     config,
     recorder,
@@ -267,7 +273,32 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     draining: () => draining,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
+    onOtherPoll: backgroundPolls
+      ? (id, body) =>
+          void backgroundPolls.post(id, body).catch((err: unknown) => {
+            logger.warn(
+              { event: 'background_poll_share_failed', response_id: id, err: (err as Error).message },
+              'could not pass a finished background response to the replica that holds its call',
+            );
+          })
+      : undefined,
   });
+  /** Finishes the held background calls whose finished answer another replica left in the database. */
+  const takeBackgroundPolls = async (): Promise<void> => {
+    if (!backgroundPolls || proxy.backgroundHeld === 0) return;
+    try {
+      for (const { id, body } of await backgroundPolls.take(proxy.backgroundIds())) proxy.finishBackground(id, body);
+    } catch (err) {
+      logger.warn({ event: 'background_poll_take_failed', err: (err as Error).message }, 'background polls not read');
+    }
+  };
+  let backgroundTaking: Promise<void> = Promise.resolve();
+  const backgroundTimer = backgroundPolls
+    ? setInterval(() => {
+        backgroundTaking = backgroundTaking.then(takeBackgroundPolls);
+      }, 1000)
+    : undefined;
+  backgroundTimer?.unref();
 
   registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
   registerStatsRoutes(api, store);
@@ -550,7 +581,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const deadline = Date.now() + grace;
       while ((inflight.size > 0 || proxy.passThroughsInFlight > 0) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
-      // Background responses no poll finished yet: recorded as they were answered (queued).
+      // Background responses no poll finished yet (here, or on another replica: one last look): recorded as they
+      // were answered (queued).
+      clearInterval(backgroundTimer);
+      if (backgroundPolls)
+        await Promise.race([
+          backgroundTaking.then(takeBackgroundPolls),
+          new Promise((r) => setTimeout(r, 2000).unref()),
+        ]);
       proxy.releaseBackground();
       // Codex responses still waiting for their request's event (a concurrent export): recorded as they are.
       otlpLogs.releaseWaiting();

@@ -513,7 +513,8 @@ export class GatewayProxy {
         this.buffered += raw.length - held;
         held = raw.length;
       }
-      if (!hasBody) req.resume();
+      // A GET's, HEAD's or DELETE's body (not sent on) is dropped after the answer, bounded (createListener:
+      // req.resume() here read it without end from a client that never stopped sending).
       let model: string | null = pathModel || null;
       let body: Json = {};
       if (raw && raw.length > 0 && json) {
@@ -696,6 +697,11 @@ export class GatewayProxy {
   /** Another worker relayed a poll of background response `id` (onOtherPoll): finishes it here if held here. */
   finishBackground(id: string, body: string): boolean {
     return this.background.finish(id, body);
+  }
+
+  /** The response ids of the background calls held here for their poll. */
+  backgroundIds(): string[] {
+    return this.background.ids();
   }
 
   /** Background calls answered queued and held for their poll, not recorded yet. */

@@ -108,6 +108,11 @@ export class BackgroundCalls {
     return true;
   }
 
+  /** The ids of the background responses whose calls are held here. */
+  ids(): string[] {
+    return [...this.held.keys()];
+  }
+
   /** True while the call of background response `id` is held here. */
   holds(id: string): boolean {
     return this.held.has(id);
