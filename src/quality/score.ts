@@ -12,6 +12,7 @@ import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
 import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
 import type { ClaimResult, EvaluationResult, Evaluator, Verdict } from './evaluators/types.js';
 import type { KnowledgeBase } from './knowledge.js';
+import { classifyRefusal } from './refusal.js';
 
 export const scoreInputSchema = z
   .object({
@@ -46,11 +47,23 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
   const consistency = new SelfConsistencyEvaluator();
   return {
     score(input) {
+      // A refusal states nothing to check: as on live traffic, it is not checked for hallucination (verdict unknown).
+      const declined = classifyRefusal(input.response);
+      if (declined.refusal)
+        return {
+          ...input,
+          hallucination_score: 0,
+          verdict: 'unknown',
+          claims: [],
+          explanation: `refusal (${declined.rule}: "${declined.match}"): not checked for hallucination`,
+          evaluations: {},
+          refusal: true,
+        };
       const context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
       const ev = { context, question: input.question, response: input.response, knowledge: opts.knowledge };
       const results = [grounding.check(ev), attribution.check(ev), consistency.check(input.response, ev)];
-      if (!opts.nli) return combine(input, results);
-      return opts.nli.evaluate(ev).then((r) => combine(input, [...results, r]));
+      if (!opts.nli) return { ...combine(input, results), refusal: false };
+      return opts.nli.evaluate(ev).then((r) => ({ ...combine(input, [...results, r]), refusal: false }));
     },
   };
 }
