@@ -17,6 +17,10 @@ const QUOTE = /"([^"\n]{20,400})"|“([^”]{20,400})”/g;
 const DOC_ID =
   /\b(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
 
+/** Scholarly ids: a DOI (10.<registrant>/<suffix>) and an arXiv id (arXiv:2107.01234, arXiv:hep-th/9901001). */
+const DOI = /\b10\.\d{4,9}\/[^\s"'<>)\]]*[^\s"'<>)\].,;:!?]/g;
+const ARXIV = /\barxiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?\/\d{7})(?:v\d+)?\b/gi;
+
 interface Source {
   n: number;
   text: string;
@@ -199,6 +203,25 @@ export class SourceAttributionEvaluator implements Evaluator {
           },
         ]);
     }
+    // DOIs and arXiv ids (those inside a URL were checked with it): a made-up one is the classic invented reference.
+    const withoutUrls = response.replace(URL_RE, ' ');
+    for (const id of new Set([...(withoutUrls.match(DOI) ?? []), ...(withoutUrls.match(ARXIV) ?? [])])) {
+      checked++;
+      const doi = id.startsWith('10.');
+      const bare = doi ? id : id.replace(/^arxiv:\s?/i, '');
+      const known =
+        contextLower.includes(bare.toLowerCase()) ||
+        (doi && (kb?.hasUrl(`https://doi.org/${id}`) === true || kb?.hasUrl(`https://dx.doi.org/${id}`) === true)) ||
+        (kb?.findQuote(bare, contentStems(bare)) ?? null) !== null;
+      if (known) flag(id, 'supported', `${doi ? 'DOI' : 'arXiv id'} appears in the sources`);
+      else
+        flag(
+          id,
+          'unsupported',
+          `invented reference: ${doi ? 'DOI' : 'arXiv id'} in neither the context nor the knowledge base`,
+          [{ source: kb ? 'kb' : 'context', text: id, note: 'unknown reference' }],
+        );
+    }
     // Document ids and file names
     for (const id of new Set((response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
       if (/^https?:/i.test(id)) continue;
@@ -273,7 +296,7 @@ function thin(context: readonly string[], min: number): boolean {
 function mayCite(response: string): boolean {
   return CITES.some((re) => re.test(response));
 }
-const CITES = [URL_RE, MARKER, QUOTE, DOC_ID].map((re) => new RegExp(re.source, re.flags.replace('g', '')));
+const CITES = [URL_RE, MARKER, QUOTE, DOC_ID, DOI, ARXIV].map((re) => new RegExp(re.source, re.flags.replace('g', '')));
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
