@@ -48,6 +48,7 @@ import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
 import { BackgroundPolls } from './store/postgres/background-polls.js';
+import { RequestIdClaims } from './store/postgres/id-claims.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
@@ -324,6 +325,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const { registerOverviewRoutes, registerUiConfigRoute } = await import('./api/overview/index.js');
   const overview = registerOverviewRoutes(api, store, () => clock.now());
   registerUiConfigRoute(api, config.telemetry);
+  // Replicas on one PostgreSQL claim the request ids given to /api/ingest before recording them, so a batch sent to
+  // two at once counts once (src/store/postgres/id-claims.ts).
+  const idClaims = store.backend.kind === 'postgres' ? new RequestIdClaims(store.backend) : null;
+  const claimIds = idClaims ? (ids: readonly string[]) => idClaims.claim(ids) : undefined;
   api.post('/api/ingest', async ({ req, res }) => {
     // Its body counts against server.maxBufferedBytes with the gateway's: 20 batches of 45 MB at once held 1.8 GB.
     if (!proxy.holdBody(res, Number(req.headers['content-length'])))
@@ -333,7 +338,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         { headers: { 'retry-after': '1', connection: 'close' } },
       );
     const { ingestCalls } = await import('./api/ingest.js');
-    await ingestCalls(req, res, config.server.bodyLimit, recorder, store);
+    await ingestCalls(req, res, config.server.bodyLimit, recorder, store, undefined, claimIds);
   });
   // OTLP/HTTP traces: LLM spans become calls through the recorder, as ingested ones do. Served at /v1/traces (where
   // exporters send by default) and at /api/otlp/v1/traces, behind the same guard as /api/ingest.

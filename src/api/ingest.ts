@@ -268,6 +268,7 @@ export async function ingestCalls(
   recorder: Recorder,
   store: Pick<Store, 'knownIds'>,
   roomWaitMs = INGEST_ROOM_WAIT_MS,
+  claim?: IdClaim,
 ) {
   // A large body is parsed as it arrives (readJson), and its records are checked, turned into calls and recorded a
   // few milliseconds' worth at a time (Turns): a batch of 10,000 held the event loop for all of it, ~1.2 s for 40 MB
@@ -319,6 +320,8 @@ export async function ingestCalls(
     const ids: string[] = [];
     const duplicates: string[] = [];
     try {
+      // Replicas on one database: the given ids another replica claimed first (a batch sent to both at once) too.
+      if (claim) for (const id of await claimedElsewhere(claim, taking, known)) known.add(id);
       const anyDup = dup.size > 0 || known.size > 0;
       // (this batch's given ids stay `taking` until all are recorded, so a retry meanwhile counts them as duplicates)
       let turnCalls = 0;
@@ -350,6 +353,27 @@ export async function ingestCalls(
   } finally {
     for (const id of taking) seen.taking.delete(id);
   }
+}
+
+/**
+ * Claims given request ids for this replica among others on one database (src/store/postgres/id-claims.ts): resolves
+ * with those it won; may reject (the database out of reach).
+ */
+export type IdClaim = (ids: readonly string[]) => Promise<Set<string>>;
+
+/**
+ * The ids of `taking` (not `known` already) that another replica claimed first. Observability fails open: when the
+ * claim cannot be made, none (the store still keeps one row of each).
+ */
+export async function claimedElsewhere(
+  claim: IdClaim,
+  taking: readonly string[],
+  known: ReadonlySet<string>,
+): Promise<string[]> {
+  const mine = taking.filter((id) => !known.has(id));
+  if (mine.length === 0) return [];
+  const won = await claim(mine).catch(() => null);
+  return won === null ? [] : mine.filter((id) => !won.has(id));
 }
 
 /** Ids looked up in the store at once: SQLite answers on the event loop, ~2-5 µs an id. */

@@ -1,0 +1,90 @@
+// One /api/ingest batch sent to two `llmscope serve` replicas on one PostgreSQL at once (a retry after a timeout that a
+// balancer sends to the other replica while the first still records it): it counts once everywhere, as on one
+// replica. Before, both replicas found none of its ids in the store (neither had written them yet) and recorded all:
+// the calls table kept one row of each, but spend (/api/cost/summary, budgets) and /metrics counted the batch twice.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../pg.js';
+import { getJson, metricValue, parseMetrics, type ServeRun, startServeWithConfig, until } from './helpers.js';
+
+const N = 20;
+let pg: TestPostgres;
+const runs: ServeRun[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const url = await pg.freshDatabaseUrl();
+  const config = {
+    providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
+    storage: { url },
+    gpu: { collector: 'none' },
+    telemetry: { logLevel: 'warn' },
+  };
+  runs.push(...(await Promise.all([0, 1].map(() => startServeWithConfig({ prefix: 'llmscope-ingest-pg-', config })))));
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(runs.map((r) => r.stop()));
+  await pg?.stop();
+});
+
+interface Accepted {
+  accepted: number;
+  request_ids: string[];
+  duplicates: string[];
+}
+
+it('counts a batch sent to two replicas at once once: in the store, spend and /metrics', async () => {
+  const at = Date.now() - 60_000;
+  // gpt-4o at $2.50/$10 per 1M: 1000 in, 100 out = $0.0035 a call
+  const batch = Array.from({ length: N }, (_, i) => ({
+    request_id: `twice-${i}`,
+    started_at: at + i,
+    provider: 'openai',
+    model: 'gpt-4o',
+    user: 'ingest-user',
+    input_tokens: 1000,
+    output_tokens: 100,
+  }));
+  const post = async (base: string): Promise<Accepted> => {
+    const r = await fetch(`${base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(batch),
+    });
+    expect(r.status).toBe(202);
+    return (await r.json()) as Accepted;
+  };
+  const answers = await Promise.all(runs.map((r) => post(r.base)));
+  expect(answers.reduce((a, x) => a + x.accepted, 0)).toBe(N);
+  expect(answers.reduce((a, x) => a + x.duplicates.length, 0)).toBe(N);
+  const accepted = answers.flatMap((x) => x.request_ids).sort();
+  expect(accepted).toEqual(batch.map((r) => r.request_id).sort());
+
+  for (const run of runs) {
+    const listed = await until(async () => {
+      const l = await getJson<{ data: unknown[] }>(`${run.base}/api/requests?q=twice-&limit=500`);
+      return l.data.length >= N ? l.data : null;
+    }, 10_000);
+    expect(listed).toHaveLength(N);
+    const spend = await until(async () => {
+      const s = await getJson<{ total: { requests: number; cost_usd: number } }>(
+        `${run.base}/api/cost/summary?group_by=user`,
+      );
+      return s.total.requests >= N ? s.total : null;
+    }, 10_000);
+    // settled: a second count would have arrived by now (the same linger as the first)
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await getJson<{ total: { requests: number; cost_usd: number } }>(
+      `${run.base}/api/cost/summary?group_by=user`,
+    );
+    expect(again.total.requests).toBe(N);
+    expect(again.total.cost_usd).toBeCloseTo(N * 0.0035, 9);
+    expect(spend.requests).toBe(N);
+  }
+  // /metrics: each replica counts what it recorded; the two together count the batch once
+  let counted = 0;
+  for (const run of runs) {
+    const m = parseMetrics(await (await fetch(`${run.base}/metrics`)).text());
+    counted += metricValue(m, 'llm_requests_total', { provider: 'openai', model: 'gpt-4o' });
+  }
+  expect(counted).toBe(N);
+});
