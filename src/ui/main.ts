@@ -230,10 +230,25 @@ function schedule(every: number): void {
   refreshTimer = undefined;
   if (every > 0)
     refreshTimer = window.setInterval(() => {
-      if (document.hidden) return;
+      if (document.hidden || heldByUser()) return;
       const r = currentRoute();
       if (rangeOf(r.params).live) void load(true);
     }, every);
+}
+
+/**
+ * The user is in the middle of something an auto-refresh would render away: typing in a field of the page, a filter
+ * typed but not applied, or rows paged in with "load more" (a page marks that with data-hold-refresh). The tick is
+ * skipped; the next one looks again, and the status line keeps saying when the page was last updated.
+ */
+function heldByUser(): boolean {
+  const view = $('#view');
+  const active = document.activeElement;
+  if (active && view.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+  const params = currentRoute().params;
+  for (const input of view.querySelectorAll<HTMLInputElement>('form.filters input[name]'))
+    if (input.value.trim() !== (params.get(input.name) ?? '')) return true;
+  return view.querySelector('[data-hold-refresh]') !== null;
 }
 
 export function setStatus(text: string): void {

@@ -123,6 +123,8 @@ export const requestsPage: Page = {
           }
           addRows(r.data.data);
           shown += r.data.data.length;
+          // rows paged in are not re-rendered away by the auto-refresh (main.ts heldByUser)
+          body.dataset.holdRefresh = '';
           cursor = r.data.next_cursor;
           more.hidden = !cursor;
           setCount();
