@@ -3,6 +3,8 @@
 // nobody read, which node drained without end once its answer was sent.
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawConnection, statusesIn, until } from '../../test/e2e/helpers.js';
 import { createListener, HEADERS_TIMEOUT_MS } from './listener.js';
@@ -140,6 +142,44 @@ describe('a body nobody read when its answer finished', () => {
       expect(c.closed()).toBe(false);
     } finally {
       c.socket.destroy();
+    }
+  });
+});
+
+describe('a request relayed as an undici request body (a gateway worker to the primary)', () => {
+  it('keeps its socket when the far end refuses the body early: the client gets the answer', async () => {
+    const far = createListener(undefined, (_req, res) => {
+      res.writeHead(405, { 'content-length': 2 });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => far.listen(0, '127.0.0.1', r));
+    const pool = new Pool(`http://127.0.0.1:${(far.address() as { port: number }).port}`);
+    try {
+      const port = await listening(async (req, res) => {
+        try {
+          const answer = await pool.request({
+            path: '/',
+            method: 'POST',
+            headers: { 'content-length': String(req.headers['content-length']) },
+            body: req,
+          });
+          res.shouldKeepAlive = false;
+          res.writeHead(answer.statusCode, { 'content-length': 2 });
+          await pipeline(answer.body, res);
+        } catch {
+          res.destroy();
+        }
+      });
+      const c = rawConnection(port);
+      c.socket.write(post('/', MIB));
+      await send(c.socket, MIB);
+      await until(() => c.closed() || statusesIn(c.got()).length > 0);
+      // undici destroys a body it did not send whole, and leaves its socket alone only for node's own request class
+      expect(statusesIn(c.got())).toEqual([405]);
+      c.socket.destroy();
+    } finally {
+      await pool.close();
+      far.close();
     }
   });
 });

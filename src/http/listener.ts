@@ -31,33 +31,38 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export const HEADERS_TIMEOUT_MS = 60_000;
 
-type Dumpable = IncomingMessage & { _dump(): void; _dumped?: boolean };
+type Dumpable = IncomingMessage & { _dump(): void; _dumped?: boolean; [DROPPING]?: true };
 const nodeDump = (IncomingMessage.prototype as Dumpable)._dump;
 const DROPPING = Symbol('llmscope.dropping');
 
 /**
- * The requests of llmscope's listeners: node's, but a body still coming when its answer has finished and nobody read
- * it has its rest dropped bounded (dropRest: at most 1 MiB more, then the connection closed after a lingering close
- * bounded at 128 MiB), rather than read and dropped without end. Node drains an unread body itself once the answer
- * is sent (`resOnFinish` calls `req._dump()` when nothing read it, to reach the next request on the connection): a
- * client that never stopped sending was read for ever, whichever route answered without reading (a GET handler given
- * a body, a static file, /metrics, a 401 or 404 answered in place). Here at the one place that drain starts, every
- * route is covered without each remembering to; a body read to its end, or being read (a stream relayed upstream, an
- * upload), never comes here, and a small one all in when its answer went is drained by node as before (the
- * connection serves the next request). No cost for a request whose body was read (node does not call `_dump` then);
- * for one not read, the `complete` check.
+ * What a request of llmscope's listeners has for node's `_dump`: a body still coming when its answer has finished
+ * and nobody read it has its rest dropped bounded (dropRest: at most 1 MiB more, then the connection closed after a
+ * lingering close bounded at 128 MiB), rather than read and dropped without end. Node drains an unread body itself
+ * once the answer is sent (`resOnFinish` calls `req._dump()` when nothing read it, to reach the next request on the
+ * connection): a client that never stopped sending was read for ever, whichever route answered without reading (a
+ * GET handler given a body, a static file, /metrics, a 401 or 404 answered in place). Here at the one place that
+ * drain starts, every route is covered without each remembering to; a body read to its end, or being read (a stream
+ * relayed upstream, an upload), never comes here, and a small one all in when its answer went is drained by node as
+ * before (the connection serves the next request).
+ *
+ * Set on each request (one property, ~2-30 ns) rather than by a subclass of IncomingMessage (no cost): undici leaves
+ * alone the socket of a request body it destroys only when its constructor is node's own (util.destroy), and a
+ * gateway worker relays a body to the primary as undici's request body, so with a subclass a body the primary
+ * refused early cost the client its answer (its socket reset).
  */
-class BoundedRequest extends IncomingMessage {}
-if (typeof nodeDump === 'function')
-  (BoundedRequest.prototype as Dumpable)._dump = function (this: Dumpable & { [DROPPING]?: true }) {
-    if (this.complete || this._dumped) return nodeDump.call(this);
-    if (this[DROPPING]) return;
-    this[DROPPING] = true;
-    // Not node's `_dumped`: with it set node's parser drops the body's pieces unseen, and nothing could count them.
-    // Its 'data' listeners go as node's would; dropRest's reads (and counts) what comes.
-    this.removeAllListeners('data');
-    dropRest(this, 0);
-  };
+function boundedDump(this: Dumpable): void {
+  if (this.complete || this._dumped) {
+    nodeDump.call(this);
+    return;
+  }
+  if (this[DROPPING]) return;
+  this[DROPPING] = true;
+  // Not node's `_dumped`: with it set node's parser drops the body's pieces unseen, and nothing could count them.
+  // Its 'data' listeners go as node's would; dropRest's reads (and counts) what comes.
+  this.removeAllListeners('data');
+  dropRest(this, 0);
+}
 
 /** Shorter header timing, for tests of it. */
 export interface ListenerTiming {
@@ -76,14 +81,12 @@ export function createListener(
   timing?: ListenerTiming,
   bodyIdle?: BodyIdle,
 ): Server {
-  const serve: RequestHandler = !bodyIdle
-    ? handler
-    : (req, res) => {
-        (req as IncomingMessage & { [BODY_IDLE]?: BodyIdle })[BODY_IDLE] = bodyIdle;
-        handler(req, res);
-      };
+  const serve: RequestHandler = (req, res) => {
+    if (typeof nodeDump === 'function') (req as Dumpable)._dump = boundedDump;
+    if (bodyIdle) (req as IncomingMessage & { [BODY_IDLE]?: BodyIdle })[BODY_IDLE] = bodyIdle;
+    handler(req, res);
+  };
   const options = {
-    IncomingMessage: BoundedRequest,
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     headersTimeout: timing?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
