@@ -11,6 +11,7 @@ import type { KnowledgeBase } from '../knowledge.js';
 import { type ClaimSignals, responseFeatures } from '../model/features.js';
 import { type GroundingModel, predict, shippedModel } from '../model/scorer.js';
 import {
+  contentStems,
   hasNegation,
   hasWordChar,
   isContent,
@@ -857,6 +858,23 @@ export class GroundingEvaluator implements Evaluator {
       taken: [],
       seen: new Set(),
     });
+    const kbOn = input.knowledge !== undefined && input.knowledge.size > 0;
+    if (kbOn && this.minContextWords > 0) {
+      // A thin request whose words find no passage in the knowledge base asks about something the KB does not cover
+      // ("What is the capital of France?" to a product KB): nothing to check the answer against, as without a KB.
+      const prose = proseStemCount(
+        input.context,
+        this.stemmer,
+        this.spellings,
+        this.gluedSentences,
+        this.minContextWords,
+      );
+      if (
+        prose < this.minContextWords &&
+        input.knowledge?.search(contentStems(input.context.join('\n')), 1).length === 0
+      )
+        return this.unknown(t0, this.outsideKb(prose));
+    }
     if (this.fullScan) return go();
     let chars = 0;
     for (const p of input.context) chars += p.length;
@@ -891,6 +909,10 @@ export class GroundingEvaluator implements Evaluator {
       explanation,
       durationMs: performance.now() - t0,
     };
+  }
+
+  private outsideKb(prose: number): string {
+    return `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}) and none of its words finds a passage in the knowledge base: outside what the knowledge base covers`;
   }
 
   private thin(prose: number): string {
