@@ -24,6 +24,8 @@ export interface ChartSpec {
   height?: number;
   /** Y axis formatter. */
   yFmt?: (v: number) => string;
+  /** The y axis's tick labels from all its ticks at once (precision to tell them apart); yFmt when absent. */
+  yTicksFmt?: (ticks: number[]) => string[];
   emptyText?: string;
   id?: string;
   /** The x range shown (epoch ms), so a sparse series still spans the chosen time range. */
@@ -186,7 +188,8 @@ export function chart(input: ChartSpec): HTMLElement {
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
           size: 84,
-          values: (_u, vals) => vals.map((v) => (spec.yFmt ? spec.yFmt(v) : String(v))),
+          values: (_u, vals) =>
+            spec.yTicksFmt ? spec.yTicksFmt(vals) : vals.map((v) => (spec.yFmt ? spec.yFmt(v) : String(v))),
         },
       ],
       hooks: spec.markers?.length ? { draw: [(u: uPlot) => drawMarkers(u, spec.markers ?? [], axis)] } : {},

@@ -161,6 +161,30 @@ export function bytes(v: number | null | undefined): string {
   return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
+/**
+ * Axis labels for byte ticks: one unit (the largest tick's) and as many decimals (up to 3) as the ticks' spacing
+ * needs to tell them apart. `bytes` alone wrote "71.7 GiB" on every tick of a GPU memory chart varying by 0.1 GiB.
+ */
+export function bytesTicks(ticks: number[]): string[] {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const finite = ticks.filter((t) => Number.isFinite(t));
+  let i = 0;
+  let scale = 1;
+  const top = Math.max(0, ...finite.map(Math.abs));
+  while (top / scale >= 1024 && i < units.length - 1) {
+    scale *= 1024;
+    i++;
+  }
+  let gap = Number.POSITIVE_INFINITY;
+  for (let k = 1; k < finite.length; k++) {
+    const d = Math.abs((finite[k] as number) - (finite[k - 1] as number)) / scale;
+    if (d > 0) gap = Math.min(gap, d);
+  }
+  const decimals =
+    i === 0 ? 0 : Number.isFinite(gap) ? Math.min(3, Math.max(1, Math.ceil(-Math.log10(gap) - 1e-9))) : 1;
+  return ticks.map((t) => (Number.isFinite(t) ? `${(t / scale).toFixed(decimals)} ${units[i]}` : ''));
+}
+
 export function time(iso: string | number | null | undefined, withDate = true): string {
   if (iso === null || iso === undefined) return '–';
   const d = new Date(iso);

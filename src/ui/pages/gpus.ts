@@ -4,7 +4,7 @@
 import type { GpuBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
-import { bar, bytes, card, compact, empty, fill, h, pct, table, time, usd } from '../lib/dom.js';
+import { bar, bytes, bytesTicks, card, compact, empty, fill, h, pct, table, time, usd } from '../lib/dom.js';
 import type { Page } from './page.js';
 
 export const gpusPage: Page = {
@@ -97,6 +97,7 @@ export const gpusPage: Page = {
           ys: g.series.map((s) => s.points.map((p) => p.memory_used_avg)),
           series: g.series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
           yFmt: bytes,
+          yTicksFmt: bytesTicks,
         }),
       ),
       card(
