@@ -345,6 +345,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const otlp = new OtlpReceiver({
     recorder,
     store,
+    claim: claimIds,
     registry,
     bodyLimit: config.server.bodyLimit,
     traceSpans: await traceSpanStoreFor(store.backend),
@@ -362,7 +363,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   api.post('/api/otlp/v1/traces', ({ req, res }) => otlp.handle(req, res));
   // OTLP/HTTP logs: the model-call events of coding agents that export no traces (Claude Code, Codex), at /v1/logs and
   // /api/otlp/v1/logs, behind the same guard.
-  const otlpLogs = new OtlpLogsReceiver({ recorder, store, registry, bodyLimit: config.server.bodyLimit });
+  const otlpLogs = new OtlpLogsReceiver({
+    recorder,
+    store,
+    claim: claimIds,
+    registry,
+    bodyLimit: config.server.bodyLimit,
+  });
   api.post('/api/otlp/v1/logs', ({ req, res }) => otlpLogs.handle(req, res));
   // Codex responses waiting a moment for their request's event are recorded before an erase of their user, and so erased.
   ctx.erasers.push({

@@ -6,7 +6,7 @@
 // remembered lately and checked against the store); every record is counted in llmscope_otlp_logs_total{result}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { INGEST_ROOM_WAIT_MS, overloaded } from '../api/ingest.js';
+import { claimedElsewhere, type IdClaim, INGEST_ROOM_WAIT_MS, overloaded } from '../api/ingest.js';
 import { type LlmCall, RecentIds, type Recorder } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { readBody } from '../http/index.js';
@@ -39,6 +39,8 @@ interface Waiting {
 export interface OtlpLogsReceiverOptions {
   recorder: Pick<Recorder, 'record'> & Partial<Pick<Recorder, 'holdRoom'>>;
   store: Pick<Store, 'knownIds'>;
+  /** Replicas on one PostgreSQL: claims the ids an export records, so one re-sent to another replica at once counts once. */
+  claim?: IdClaim;
   registry: Registry;
   bodyLimit: number;
   roomWaitMs?: number;
@@ -148,7 +150,9 @@ export class OtlpLogsReceiver {
         }
       }
       const ids = taking.map((c) => c.requestId);
-      const known = ids.length > 0 ? await this.opts.store.knownIds(ids).catch(() => new Set<string>()) : new Set();
+      const known =
+        ids.length > 0 ? await this.opts.store.knownIds(ids).catch(() => new Set<string>()) : new Set<string>();
+      if (this.opts.claim) for (const id of await claimedElsewhere(this.opts.claim, ids, known)) known.add(id);
       const requestIds: string[] = [];
       for (const c of taking) {
         if (known.has(c.requestId)) {

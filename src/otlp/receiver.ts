@@ -13,7 +13,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
-import { INGEST_ROOM_WAIT_MS, knownIdsInTurns, overloaded, RECORD_TURN_TEXT, textToRedact } from '../api/ingest.js';
+import {
+  claimedElsewhere,
+  type IdClaim,
+  INGEST_ROOM_WAIT_MS,
+  knownIdsInTurns,
+  overloaded,
+  RECORD_TURN_TEXT,
+  textToRedact,
+} from '../api/ingest.js';
 import { spanToWire } from '../api/requests.js';
 import { type LlmCall, RecentIds, type Recorder, type SpanRecord } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -67,6 +75,8 @@ export interface OtlpReceiverOptions {
   /** With holdRoom (a real Recorder), exports wait for room in the ledgers' lanes (backpressure). */
   recorder: Pick<Recorder, 'record'> & Partial<Pick<Recorder, 'holdRoom'>>;
   store: Pick<Store, 'knownIds'>;
+  /** Replicas on one PostgreSQL: claims the span ids an export records, so one re-sent to another replica at once counts once. */
+  claim?: IdClaim;
   /** How long an export waits for room in the ledgers' lanes before it gets 503 (default: /api/ingest's 10 s). */
   roomWaitMs?: number;
   registry: Registry;
@@ -368,6 +378,7 @@ export class OtlpReceiver {
     const ids = calls.map((c) => c.requestId);
     // Observability fails open: when the store cannot be asked, the calls are recorded (the store still dedups).
     const known = await knownIdsInTurns(this.opts.store, ids, turns);
+    if (this.opts.claim) for (const id of await claimedElsewhere(this.opts.claim, ids, known)) known.add(id);
     const fresh: LlmCall[] = [];
     for (const c of calls) {
       if (known.has(c.requestId)) {

@@ -88,3 +88,59 @@ it('counts a batch sent to two replicas at once once: in the store, spend and /m
   }
   expect(counted).toBe(N);
 });
+
+it('counts an OTLP trace export sent to two replicas at once once', async () => {
+  const kv = (key: string, v: string | number) => ({
+    key,
+    value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
+  });
+  const t0 = BigInt(Date.now() - 30_000) * 1_000_000n;
+  // gpt-4o-mini at $0.15/$0.60 per 1M: 1000 in, 100 out = $0.00021 a span
+  const spans = Array.from({ length: N }, (_, i) => ({
+    traceId: 'ee'.repeat(16),
+    spanId: (0x2000000000000000n + BigInt(i)).toString(16),
+    name: 'chat gpt-4o-mini',
+    kind: 3,
+    startTimeUnixNano: String(t0 + BigInt(i) * 1_000_000n),
+    endTimeUnixNano: String(t0 + BigInt(i) * 1_000_000n + 500_000_000n),
+    attributes: [
+      kv('gen_ai.operation.name', 'chat'),
+      kv('gen_ai.provider.name', 'openai'),
+      kv('gen_ai.request.model', 'gpt-4o-mini'),
+      kv('gen_ai.usage.input_tokens', 1000),
+      kv('gen_ai.usage.output_tokens', 100),
+      kv('user.id', 'otlp-user'),
+    ],
+  }));
+  const body = JSON.stringify({
+    resourceSpans: [{ resource: { attributes: [kv('service.name', 'twice')] }, scopeSpans: [{ spans }] }],
+  });
+  const sent = await Promise.all(
+    runs.map((r) =>
+      fetch(`${r.base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    ),
+  );
+  expect(sent.map((r) => r.status)).toEqual([200, 200]);
+  for (const run of runs) {
+    const listed = await until(async () => {
+      const l = await getJson<{ data: unknown[] }>(`${run.base}/api/requests?q=${'ee'.repeat(16)}&limit=500`);
+      return l.data.length >= N ? l.data : null;
+    }, 10_000);
+    expect(listed).toHaveLength(N);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const s = await getJson<{ groups: { key: string; requests: number; cost_usd: number }[] }>(
+    `${runs[0]?.base}/api/cost/summary?group_by=model`,
+  );
+  const mini = s.groups.find((g) => g.key === 'gpt-4o-mini');
+  expect(mini?.requests).toBe(N);
+  expect(mini?.cost_usd).toBeCloseTo(N * 0.00021, 9);
+  let calls = 0;
+  let duplicates = 0;
+  for (const run of runs) {
+    const m = parseMetrics(await (await fetch(`${run.base}/metrics`)).text());
+    calls += metricValue(m, 'llmscope_otlp_spans_total', { result: 'call' });
+    duplicates += metricValue(m, 'llmscope_otlp_spans_total', { result: 'duplicate' });
+  }
+  expect([calls, duplicates]).toEqual([N, N]);
+});
