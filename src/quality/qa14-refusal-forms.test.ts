@@ -53,3 +53,22 @@ describe('classifyRefusal: forms written after the rules (QA14)', () => {
       expect(classifyRefusal(t).refusal, t).toBe(true);
   });
 });
+
+describe('classifyRefusal: JSON mode (QA14)', () => {
+  it("reads a JSON answer's values as the model's own words", () => {
+    // Before, the double quotes around every JSON string hid the decline as a quotation.
+    for (const t of [
+      '{"answer": "I\'m sorry, but I can\'t help with that request."}',
+      '{"error": "I cannot help with that request.", "data": null}',
+      '[{"role": "assistant", "content": "Lo siento, pero no puedo ayudarte con eso."}]',
+    ])
+      expect(classifyRefusal(t).refusal, t).toBe(true);
+    for (const t of [
+      '{"answer": "I can\'t stress enough how important backups are: run them nightly."}',
+      '{"name": "Acme Widget 3000", "weight_kg": 2.4}',
+      // not JSON (the quote is the model reporting a refusal): as before
+      'The API returns "I can\'t help with that" when the user is blocked.',
+    ])
+      expect(classifyRefusal(t).refusal, t).toBe(false);
+  });
+});

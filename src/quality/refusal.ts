@@ -9,6 +9,7 @@
 // is. Idioms that merely look like refusals ("I can't stress enough", "I cannot recommend it highly enough",
 // "I'm sorry to hear that", "I was unable to reproduce the bug, here is a fix") are not.
 import type { Enricher, LlmCall } from '../calls/index.js';
+import { jsonAnswerText } from './evaluators/answer.js';
 
 export type RefusalSource = 'content_filter' | 'refusal_field' | 'phrase';
 
@@ -234,8 +235,11 @@ export function classifyRefusal(text: string | null | undefined): RefusalVerdict
 /** classifyRefusal without the word check that lets most answers out early (for tests that it changes nothing). */
 export function classifyRefusalFully(text: string | null | undefined): RefusalVerdict {
   if (!text) return { refusal: false };
+  // An answer in JSON mode is read as its values, the model's own words (its double quotes are no quotation):
+  // {"answer": "I'm sorry, but I can't help with that."} declines.
+  const own = (text.length <= 50_000 ? jsonAnswerText(text) : null) ?? text;
   // Refusals sit in the opening; 2,000 characters leave room for quotes and code that precede it.
-  const clean = unquoted(text.slice(0, 2000).replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
+  const clean = unquoted(own.slice(0, 2000).replace(/[’‘]/g, "'")).replace(/\s+/g, ' ').trim();
   if (!clean) return { refusal: false };
   const lower = clean.toLowerCase();
   const head = opening(lower);
