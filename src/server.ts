@@ -25,7 +25,6 @@ import {
   AdminAuth,
   clientClosed,
   createListener,
-  dropRest,
   findUiRoot,
   hashToken,
   internalErrorId,
@@ -477,7 +476,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           `unknown route ${req.method} ${path}; llmscope serves Anthropic's POST /v1/messages, and passes /v1/messages/..., /v1/files, /v1/skills and its other platform APIs through`,
         ),
       );
-      dropRest(req, 0);
       return;
     }
     if (path.startsWith('/v1/'))
@@ -495,9 +493,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
           logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
-        // A body refused before any of it was read (a 404 or 405 thrown here): its rest dropped bounded, as other
-        // refusals' (node's own drain after the answer read it without end)
-        if (!req.complete && req.readableFlowing === null) dropRest(req, 0);
+        // A body refused before any of it was read (a 404 or 405 thrown here) has its rest dropped after the answer,
+        // bounded, as every unread body's (createListener).
         if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);
       });

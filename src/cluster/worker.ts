@@ -25,7 +25,7 @@ import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gate
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
-import { clientClosed, createListener, dropRest, internalErrorId, sendError } from '../http/index.js';
+import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
 import { createLogger } from '../telemetry/logging.js';
@@ -553,10 +553,10 @@ export async function startWorker(
       headers,
       body: hasBody ? req : undefined,
     });
-    if (!hasBody) req.resume();
     // A body answered before it was whole (408 for one that stopped arriving, 413): the connection is closed after
-    // the answer, rather than wait for the rest.
-    else if (!req.complete) res.shouldKeepAlive = false;
+    // the answer, rather than wait for the rest. A GET's or HEAD's body (not sent on) is dropped after the answer,
+    // bounded (createListener; req.resume() read it without end from a client that never stopped sending).
+    if (hasBody && !req.complete) res.shouldKeepAlive = false;
     res.writeHead(answer.statusCode, clientHeaders(answer.headers, true));
     try {
       await pipeline(answer.body, res);
@@ -592,8 +592,7 @@ export async function startWorker(
         // A client that hung up mid-upload (a relayed ingest or export cut short) is nobody's error.
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
           logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');
-        // A body refused before any of it was read: its rest dropped bounded (as src/server.ts)
-        if (!req.complete && req.readableFlowing === null) dropRest(req, 0);
+        // A body refused before any of it was read: its rest dropped after the answer, bounded (createListener)
         if (res.headersSent) res.destroy();
         else if (isOtlpPath(req.url)) sendOtlpError(req, res, err);
         else sendError(res, err);

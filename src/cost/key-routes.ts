@@ -62,7 +62,7 @@ export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
   });
 
   api.post('/api/keys/:id/revoke', async (http) => {
-    http.req.resume();
+    // no body is needed: what one sends is dropped after the answer, bounded (src/http's listener)
     const k = await findKey(keyStore, http.params.id as string, rt.keys.ids);
     const t = now();
     const revoked = await revokeKey(keyStore, k, t);
@@ -72,7 +72,7 @@ export function registerKeyRoutes(api: Router, d: KeyRouteDeps): void {
   });
 
   api.post('/api/keys/:id/rotate', async (http) => {
-    http.req.resume();
+    // no body is needed: what one sends is dropped after the answer, bounded (src/http's listener)
     const k = await findKey(keyStore, http.params.id as string, rt.keys.ids);
     const t = now();
     const { key, secret } = await rotateKey(keyStore, k, t);

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Endpoint } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { checkGatewayLoopbackHost, dropRest } from '../http/index.js';
+import { checkGatewayLoopbackHost } from '../http/index.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { sendModels } from './models.js';
 import type { GatewayProxy } from './proxy.js';
@@ -51,7 +51,6 @@ export function refuseNonLoopbackHost(
   } catch (err) {
     if (!(err instanceof LlmscopeError)) throw err;
     proxy.refuse(res, routeEndpointOf(path, req.headers), err);
-    dropRest(req, 0);
     return true;
   }
 }
@@ -71,7 +70,6 @@ export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, re
       `no route at ${req.method} ${path}: a path with an empty segment (two slashes together) is not served; did you mean ${meant}? (check that the client's base URL does not end in "/" where the client adds one)`,
     ),
   );
-  dropRest(req, 0);
   return true;
 }
 
@@ -112,7 +110,6 @@ export function serveGateway(
         route.adapter,
       );
     else proxy.handle(req, res, route.endpoint, route.adapter);
-    if (req.method !== 'POST') dropRest(req, 0);
     return true;
   }
   const passThrough = passThroughRoute(path, req.headers);
@@ -138,7 +135,6 @@ export function serveGateway(
     });
     if (!anthropic) throw err;
     proxy.refuse(res, 'messages', err);
-    dropRest(req, 0);
     return true;
   }
   // One model (the OpenAI and Anthropic SDKs' models.retrieve); an id may hold a slash (vLLM's org/model).

@@ -375,7 +375,8 @@ export class AdminAuth {
   async logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.sameOrigin(req))
       throw new LlmscopeError('LLMSCOPE_ERR_CSRF_REJECTED', 'sign out from this llmscope’s own pages');
-    req.resume();
+    // The form's body is not needed: dropped after the answer, bounded (createListener; req.resume() read it without
+    // end from a client that never stopped sending).
     const s = this.session(req);
     const who = this.principal(req);
     if (who)

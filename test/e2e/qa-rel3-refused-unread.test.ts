@@ -3,6 +3,9 @@
 // body limit (1 MiB at least) more, then the answer and a lingering close bounded at 128 MiB. Before, node read and
 // dropped it without end (req.resume(), or node's own drain after the answer): a client that sent for ever was read
 // for ever on one connection.
+// So is a body nobody read when its answer finished, on any route that answers in place without reading or throwing
+// (createListener's one hook in place of node's own drain, which read it without end; and the handlers that called
+// req.resume() themselves: sign-out, a pass-through GET, a gateway worker's relayed GET).
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +151,66 @@ describe('a small refused body on a keep-alive connection', () => {
       await until(() => statusesIn(c.got()).length === 4);
       expect(statusesIn(c.got())).toEqual([415, 415, 404, 200]);
       expect(c.closed()).toBe(false);
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
+});
+
+describe('a body nobody read, answered in place without throwing, from a client that never stops sending', () => {
+  const get = (path: string) => head('GET', path, 'application/json', 'content-length: 1000000000000');
+  const cases = [
+    { name: 'GET /healthz', head: get('/healthz'), on: () => serve },
+    { name: 'GET /metrics', head: get('/metrics'), on: () => serve },
+    { name: 'GET / (the dashboard page)', head: get('/'), on: () => serve },
+    { name: 'GET /api/requests', head: get('/api/requests'), on: () => serve },
+    {
+      name: 'POST /logout (303)',
+      head: head('POST', '/logout', 'application/x-www-form-urlencoded', 'content-length: 1000000000000'),
+      on: () => serve,
+    },
+    { name: 'GET /v1/responses/resp_x (passed through)', head: get('/v1/responses/resp_x'), on: () => serve },
+    { name: 'GET /healthz on serve --workers 2 (relayed)', head: get('/healthz'), on: () => workers },
+    {
+      name: 'GET /v1/responses/resp_x on serve --workers 2',
+      head: get('/v1/responses/resp_x'),
+      on: () => workers,
+    },
+  ];
+  for (const k of cases)
+    it(`${k.name}: gets its answer and is cut within the bound`, async () => {
+      const c = floodClient(port(k.on()));
+      c.socket.write(k.head);
+      // before, node (or the handler's req.resume()) read all of it and the connection stayed open, still reading
+      const sent = await sendAll(c.socket, LIMIT + LINGER_BYTES + 3 * BUFFERS);
+      await until(() => c.closed(), 15_000);
+      expect(statusesIn(c.got())).toHaveLength(1);
+      expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + BUFFERS);
+    }, 60_000);
+
+  it('a small such body leaves the keep-alive connection serving the next request', async () => {
+    const c = rawConnection(port());
+    try {
+      c.socket.write(`${head('GET', '/healthz', 'text/plain', 'content-length: 5')}hello`);
+      // the rest of this one's body comes after its answer went: dropped, then the next request served
+      c.socket.write(`${head('GET', '/metrics', 'text/plain', 'content-length: 5')}hel`);
+      await until(() => statusesIn(c.got()).length === 2);
+      c.socket.write(`lo${head('POST', '/v1/traces', 'application/json', 'content-length: 2')}{}`);
+      await until(() => statusesIn(c.got()).length === 3);
+      expect(statusesIn(c.got())).toEqual([200, 200, 200]);
+      expect(c.closed()).toBe(false);
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
+
+  it('a body a worker relays to the primary, refused there early, still gets its answer (3 MiB to POST /healthz)', async () => {
+    const c = rawConnection(port(workers));
+    try {
+      c.socket.write(head('POST', '/healthz', 'application/json', `content-length: ${3 * MIB}`));
+      await sendAll(c.socket, 3 * MIB);
+      await until(() => statusesIn(c.got()).length === 1 || c.closed());
+      expect(statusesIn(c.got())).toEqual([405]);
     } finally {
       c.socket.destroy();
     }
