@@ -286,14 +286,25 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     }),
   );
 
-  api.get('/api/cost/unpriced', async ({ res }) =>
-    sendJson(res, 200, {
-      models: [...d.unpriced].map(([k, calls]) => {
+  // From the spend aggregates, so every replica and worker lists the same; this process's own count since its start
+  // (which the aggregates may not hold yet, a batch behind) is the floor.
+  api.get('/api/cost/unpriced', async ({ res, url }) => {
+    const q = parse(z.object({ days: z.coerce.number().int().min(1).max(400).default(30) }), url);
+    const stored = await queries.unpricedModels(q.days);
+    const byKey = new Map(stored.map((m) => [`${m.provider}/${m.model}`, m]));
+    const today = dayOf(Date.now());
+    for (const [k, calls] of d.unpriced) {
+      const m = byKey.get(k);
+      if (m) m.calls = Math.max(m.calls, calls);
+      else {
         const i = k.indexOf('/');
-        return { provider: k.slice(0, i), model: k.slice(i + 1), calls };
-      }),
-    }),
-  );
+        const entry = { provider: k.slice(0, i), model: k.slice(i + 1), calls, last_day: today };
+        byKey.set(k, entry);
+        stored.push(entry);
+      }
+    }
+    sendJson(res, 200, { days: q.days, models: stored });
+  });
 
   api.get('/api/cost/reconciliations', async ({ res, url }) => {
     const q = parse(z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }), url);

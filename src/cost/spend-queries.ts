@@ -298,6 +298,26 @@ export class SpendQueries {
     return Math.min(from, this.now() - MINUTE_MS);
   }
 
+  /**
+   * Models whose calls had no price over the last `days` days, from the spend aggregates (so every replica and worker
+   * answers the same): calls without a price, and the last day one was seen.
+   */
+  async unpricedModels(days: number): Promise<{ provider: string; model: string; calls: number; last_day: string }[]> {
+    const now = this.now();
+    const cells = await this.trackedCells(dayOf(now - (days - 1) * DAY_MS), dayOf(now));
+    const out = new Map<string, { provider: string; model: string; calls: number; last_day: string }>();
+    for (const c of cells) {
+      if (c.unpriced <= 0) continue;
+      const k = `${c.provider}/${c.model}`;
+      const m = out.get(k);
+      if (m) {
+        m.calls += c.unpriced;
+        if (c.day > m.last_day) m.last_day = c.day;
+      } else out.set(k, { provider: c.provider, model: c.model, calls: c.unpriced, last_day: c.day });
+    }
+    return [...out.values()].sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : 1));
+  }
+
   /** Tracked spend by (day, provider, model), what reconciliation compares with a bill. */
   async trackedCells(fromDay: string, toDay: string): Promise<TrackedCell[]> {
     const rows: SpendRow[] = await this.store.daily({

@@ -144,3 +144,32 @@ it('counts an OTLP trace export sent to two replicas at once once', async () => 
   }
   expect([calls, duplicates]).toEqual([N, N]);
 });
+
+it('lists a model without a price on every replica, not only the one that recorded its calls', async () => {
+  const [a, b] = runs as [ServeRun, ServeRun];
+  const at = Date.now() - 30_000;
+  const batch = Array.from({ length: 3 }, (_, i) => ({
+    request_id: `unpriced-${i}`,
+    started_at: at + i,
+    provider: 'openai',
+    model: 'acme-private-7b',
+    input_tokens: 100,
+    output_tokens: 10,
+  }));
+  const r = await fetch(`${a.base}/api/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(batch),
+  });
+  expect(r.status).toBe(202);
+  type Unpriced = { models: { provider: string; model: string; calls: number; last_day: string }[] };
+  for (const run of [a, b]) {
+    // before, the list was each process's memory: replica b, which recorded none of these calls, listed nothing
+    const listed = await until(async () => {
+      const u = await getJson<Unpriced>(`${run.base}/api/cost/unpriced`);
+      return u.models.find((m) => m.model === 'acme-private-7b') ?? null;
+    }, 10_000);
+    expect(listed).toMatchObject({ provider: 'openai', model: 'acme-private-7b', calls: 3 });
+    expect(listed.last_day).toBe(new Date().toISOString().slice(0, 10));
+  }
+});

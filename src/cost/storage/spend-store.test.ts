@@ -195,6 +195,10 @@ describe.each(stores)('%s spend store', (_name, make) => {
     const g = await q.forecast();
     const weekRate = 15 / (now - Date.parse('2025-07-09T00:00:00Z'));
     expect(g.forecast_api_usd).toBeCloseTo(16 + weekRate * (Date.parse('2025-08-01T00:00:00Z') - now), 6);
+    // the models without a price, from the aggregates (what every replica reads): 'mystery' in these calls
+    expect(await q.unpricedModels(30)).toEqual([
+      { provider: expect.any(String), model: 'mystery', calls: 1, last_day: '2025-07-16' },
+    ]);
     expect(g.rate_span_days).toBeCloseTo((now - Date.parse('2025-07-09T00:00:00Z')) / DAY, 9);
   });
 });
