@@ -51,6 +51,10 @@ describe('quality API queries', () => {
     expect(a.seen.at(-1)).toEqual({ review: { status: 'pending', reason: undefined, limit: 50, cursor: undefined } });
     expect((await a.get('/api/quality/review?status=all&limit=5&from=0')).status).toBe(200);
     expect(a.seen.at(-1)).toMatchObject({ review: { status: 'all', limit: 5, from: 0, to: NOW } });
+    // a cursor the queue gave (base64url of [called at, request id]) is passed on as it is
+    const cursor = Buffer.from(JSON.stringify([NOW, 'req-1'])).toString('base64url');
+    expect((await a.get(`/api/quality/review?cursor=${cursor}`)).status).toBe(200);
+    expect(a.seen.at(-1)).toMatchObject({ review: { cursor } });
     expect((await a.get('/api/quality/summary?group_by=feature')).status).toBe(200);
     expect(a.seen.at(-1)).toEqual({ summary: { from: NOW - 86_400_000, to: NOW, groupBy: 'feature' } });
     expect((await a.get('/api/quality/series?from=2026-06-01T11:00:00Z')).status).toBe(200);
@@ -63,6 +67,7 @@ describe('quality API queries', () => {
       ['/api/quality/review?status=open', 'status', /expected pending, labeled or all, got "open"/],
       ['/api/quality/review?limit=0', 'limit', /expected an integer from 1 to 500/],
       ['/api/quality/review?limit=ten', 'limit', /expected an integer from 1 to 500/],
+      ['/api/quality/review?cursor=garbage', 'cursor', /not a cursor from this API/],
       ['/api/quality/summary?group_by=user', 'group_by', /expected "model" or "feature", got "user"/],
       [
         '/api/quality/summary?from=yesterday',

@@ -12,6 +12,7 @@ import { type Principal, parseBody, parseQuery, type Router, readJson, type Scop
 import { timeParamSchema } from '../time.js';
 import { type QualityService, reviewToWire } from './service.js';
 import type { QualityGroupBy } from './storage/index.js';
+import { decodeCursor } from './storage/types.js';
 
 const feedbackSchema = z
   .object({
@@ -44,7 +45,13 @@ const LIMIT = 'expected an integer from 1 to 500';
 const reviewSchema = rangeSchema.extend({
   status: z.enum(['pending', 'labeled', 'all'], { message: 'expected pending, labeled or all' }).default('pending'),
   reason: z.string().optional(),
-  cursor: z.string().optional(),
+  // the review queue's own cursor (base64url of [called at, request id]): anything else is refused, not read as page 1
+  cursor: z
+    .string()
+    .refine((c) => decodeCursor(c) !== null, {
+      message: 'not a cursor from this API; pass the next_cursor of the previous page unchanged',
+    })
+    .optional(),
   limit: z.coerce
     .number({ message: LIMIT })
     .int({ message: LIMIT })
