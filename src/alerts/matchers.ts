@@ -1,5 +1,7 @@
 // Label matchers as Alertmanager writes them: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`
-// (regexes anchored), or a `{name: value}` map of equality matchers. Used by routes, inhibition and silences.
+// (regexes anchored), the value unquoted too when it has no space, quote, brace, comma or backslash (`model=gpt-4o`,
+// as amtool and Alertmanager's config take it), or a `{name: value}` map of equality matchers. Used by routes,
+// inhibition and silences.
 import type { MatchersInput } from './spec.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -10,13 +12,13 @@ export interface Matcher {
   value: string;
 }
 
-const RE = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$/;
+const RE = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"'{},\\]+))\s*$/;
 
 /** Parses one matcher; throws with the reason when it is malformed (e.g. an invalid regex). */
 export function parseMatcher(text: string): Matcher {
   const m = RE.exec(text);
   if (!m) throw new Error(`"${text}" is not a matcher like severity="critical" or model=~"gpt-4.*"`);
-  const value = JSON.parse(`"${m[3]}"`) as string;
+  const value = m[4] ?? (JSON.parse(`"${m[3]}"`) as string);
   const op = m[2] as MatchOp;
   if (op === '=~' || op === '!~') {
     try {
