@@ -9,6 +9,7 @@ import type { Endpoint, LlmCall } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import type { Admission, Attribution } from '../gateway/proxy.js';
 import { promptTextOf } from '../providers/index.js';
+import { currentRequest, type RequestContext, requestContext } from '../telemetry/context.js';
 import type { BudgetConfig, BudgetScope, KeyConfig } from './config.js';
 import { costOf, type PriceBook, pricesFor } from './pricing.js';
 
@@ -392,10 +393,20 @@ export function inputEstimateOf(a: Pick<Admission, 'body' | 'endpoint'> & { stat
   return typeof made === 'number' ? made : estimateInputTokens(a.body, a.endpoint);
 }
 
-/** The fields of a body maxOutputTokens reads (all a worker sends the recorder process with INPUT_ESTIMATE). */
+/**
+ * The fields of a body the admission estimate reads besides its prompt (all a worker sends the recorder process with
+ * INPUT_ESTIMATE): what maxOutputTokens reads, what names a prompt the body does not carry (hiddenPromptOf: a
+ * Responses `previous_response_id` or `conversation`, a Gemini `cachedContent`), and, when any block of an Anthropic
+ * body asks for the 1-hour cache (asksCache1h), a top-level `cache_control` saying so.
+ */
 export function outputLimitFields(body: Json): Json {
   const out: Json = {};
   for (const k of OUTPUT_LIMIT_FIELDS) if (body[k] !== undefined) out[k] = body[k];
+  for (const k of HIDDEN_PROMPT_FIELDS) {
+    const v = idOf(body[k]);
+    if (v !== null) out[k] = v;
+  }
+  if (asksCache1h(body)) out.cache_control = { type: 'ephemeral', ttl: '1h' };
   return out;
 }
 const OUTPUT_LIMIT_FIELDS = [
@@ -406,6 +417,38 @@ const OUTPUT_LIMIT_FIELDS = [
   'generationConfig',
   'generation_config',
 ] as const;
+const HIDDEN_PROMPT_FIELDS = ['previous_response_id', 'conversation', 'cachedContent', 'cached_content'] as const;
+
+/** An id a body names: the string, or a Responses `conversation` object's `id`; null for anything else. */
+function idOf(v: unknown): string | null {
+  if (typeof v === 'string') return v.length > 0 && v.length <= 512 ? v : null;
+  if (v && typeof v === 'object' && typeof (v as Json).id === 'string') return idOf((v as Json).id);
+  return null;
+}
+
+const is1h = (c: unknown): boolean => !!c && typeof c === 'object' && (c as Json).ttl === '1h';
+
+/**
+ * Whether an Anthropic body asks for the 1-hour prompt cache (a `cache_control` with `ttl: "1h"` at the top, on a
+ * system block, a tool or a message's content block), whose writes cost 2 x input rather than the 5-minute 1.25 x.
+ */
+export function asksCache1h(body: Json): boolean {
+  if (is1h(body.cache_control)) return true;
+  for (const k of ['system', 'tools'] as const) {
+    const list = body[k];
+    if (Array.isArray(list)) for (const p of list) if (is1h((p as Json | null)?.cache_control)) return true;
+  }
+  const messages = body.messages;
+  if (Array.isArray(messages))
+    for (const m of messages) {
+      const c = (m as Json | null)?.content;
+      if (Array.isArray(c)) for (const p of c) if (is1h((p as Json | null)?.cache_control)) return true;
+    }
+  return false;
+}
+
+/** How many ids of earlier responses, conversations and Gemini caches each gateway process remembers the size of. */
+export const HIDDEN_PROMPT_MEMORY = 10_000;
 
 /** Tokens a prompt will likely count, on the high side: UTF-8 bytes/3 (chars/3 for ASCII) plus per-message, tool and media overheads. */
 export function estimateInputTokens(body: Json, endpoint: Endpoint): number {
@@ -585,6 +628,20 @@ interface BudgetState {
   settled: boolean;
   /** Let through without a reservation (the ledger out of reach at admission): settling adds the cost. */
   unreserved?: boolean;
+  /** The Responses `conversation` the call continues: its size is remembered when the call settles. */
+  conversation?: string;
+  /** The Gemini `cachedContent` the call names: its cached tokens are remembered when the call settles. */
+  cachedContent?: string;
+}
+
+/** A prompt a call is billed for that its body does not carry, as hiddenPrompt finds it. */
+interface HiddenPrompt {
+  /** Tokens of an earlier conversation the upstream prepends (previous_response_id, conversation). */
+  tokens: number;
+  /** Tokens of a Gemini cache the call names, billed at the cached-input price. */
+  cached: number;
+  conversation?: string;
+  cachedContent?: string;
 }
 
 /** Budgets, their ledger and the price book, wired into the gateway's admit/settle and the recorder. */
@@ -592,6 +649,14 @@ export class BudgetService {
   private readonly byName = new Map<string, Budget>();
   private readonly warned = new Map<string, number>();
   private readonly maxRatio = new Map<string, number>();
+  /**
+   * The size (input + output tokens) of recent Responses calls by response id, and of conversations by id (keyed
+   * `conversation\u0000<id>`): what the upstream prepends to a call naming them. Filled where calls settle, which with
+   * `serve --workers` is the recorder process, where admission runs too. At most HIDDEN_PROMPT_MEMORY, oldest out.
+   */
+  private readonly chains = new Map<string, number>();
+  /** Cached tokens of the last call naming each Gemini cachedContent (bounded the same way). */
+  private readonly cachedContents = new Map<string, number>();
 
   constructor(
     readonly budgets: readonly Budget[],
@@ -623,18 +688,32 @@ export class BudgetService {
     const t = this.now();
     const matched = this.keysFor(a.attribution, t);
     if (matched.length === 0) return;
+    // The call's log context, for the line a refusal writes after the ledger's await (which leaves it): the gateway's
+    // own (request_id, trace_id, span_id, ...) where the hook starts inside the call's code, else (a `serve --workers`
+    // recorder, running the hook for a worker) the admission's ids.
+    const logContext: RequestContext = currentRequest() ?? {
+      request_id: a.requestId,
+      provider: a.provider,
+      model: a.model,
+    };
     const price = this.prices.resolve(a.model, a.provider, t);
-    const input = inputEstimateOf(a);
+    const hidden = this.hiddenPrompt(a.body, a.endpoint);
+    // The body's prompt, and an earlier conversation the upstream prepends to it: as if written to the prompt cache
+    // (a model with a cache-write price, Anthropic's, charges that for a prompt it caches, and a cache_control block
+    // can ask for it): at the 1-hour cache's price (2 x input, not 1.25 x) when a block asks for that cache.
+    const written = inputEstimateOf(a) + (hidden?.tokens ?? 0);
+    const cached = hidden?.cached ?? 0;
+    const input = written + cached;
+    const hour = a.endpoint === 'messages' && asksCache1h(a.body) ? written : 0;
     const lines: ReserveLine[] = matched.map(({ b, key }) => {
       // An unpriced model reserves nothing (its cost will be null): it is let through rather than guessed at.
       const amount = price
-        ? // the prompt as if written to the prompt cache: a model with a cache-write price (Anthropic's, 1.25 x input
-          // for the 5-minute cache) charges that for a prompt it caches, and a cache_control block can ask for it
-          costOf(
+        ? costOf(
             {
               input,
-              cachedInput: 0,
-              cacheWriteInput: input,
+              cachedInput: cached,
+              cacheWriteInput: written,
+              cacheWrite1hInput: hour,
               output: maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens),
             },
             pricesFor(price, input),
@@ -654,22 +733,67 @@ export class BudgetService {
         reservation: { lines: lines.map((l) => ({ key: l.key, amount: 0 })) },
         settled: false,
         unreserved: true,
+        ...chainOf(hidden),
       } satisfies BudgetState;
       return;
     }
     if (!r.ok) {
       const b = this.byName.get(r.line.key.budget) as Budget;
-      this.events.onBlocked?.(b, r.line.key);
+      const key = r.line.key;
+      requestContext.run(logContext, () => this.events.onBlocked?.(b, key));
       throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t, r.line.amount);
     }
-    a.state[STATE] = { reservation: r.reservation, settled: false } satisfies BudgetState;
+    a.state[STATE] = { reservation: r.reservation, settled: false, ...chainOf(hidden) } satisfies BudgetState;
   }
 
-  /** Settles a gateway call's reservation once its cost is known (null cost: nothing billed, the estimate is freed). */
-  settle(state: Record<string, unknown> | undefined, costUsd: number | null): boolean {
+  /**
+   * The prompt a call is billed for beyond its body, from what calls settled here said (a Map lookup each): a
+   * Responses call's `previous_response_id` (that response's input + output tokens: the whole chain so far) or
+   * `conversation` (its last call's), a Gemini call's `cachedContent` (the cached tokens its last call was billed
+   * for). An id this process never saw (another replica's, one from before a restart, a streamed response's) adds
+   * nothing: the body's estimate alone, as before. Null when the body names none.
+   */
+  private hiddenPrompt(body: Json, endpoint: Endpoint): HiddenPrompt | null {
+    if (endpoint === 'responses') {
+      const prev = idOf(body.previous_response_id);
+      const conversation = idOf(body.conversation);
+      if (prev === null && conversation === null) return null;
+      const tokens =
+        (prev !== null ? this.chains.get(prev) : undefined) ??
+        (conversation !== null ? this.chains.get(`conversation\u0000${conversation}`) : undefined) ??
+        0;
+      return conversation !== null ? { tokens, cached: 0, conversation } : { tokens, cached: 0 };
+    }
+    if (endpoint === 'generate_content') {
+      const cachedContent = idOf(body.cachedContent ?? body.cached_content);
+      if (cachedContent === null) return null;
+      return { tokens: 0, cached: this.cachedContents.get(cachedContent) ?? 0, cachedContent };
+    }
+    return null;
+  }
+
+  /** Remembers what a settled call tells of prompts later calls may name (see hiddenPrompt). */
+  private remember(s: BudgetState, call: LlmCall): void {
+    if (call.endpoint === 'responses') {
+      if (call.inputTokens === null && call.outputTokens === null) return;
+      const size = (call.inputTokens ?? 0) + (call.outputTokens ?? 0);
+      const id = call.internal?.responseId;
+      if (id) remember(this.chains, id, size);
+      if (s.conversation) remember(this.chains, `conversation\u0000${s.conversation}`, size);
+    } else if (s.cachedContent && call.cachedInputTokens)
+      remember(this.cachedContents, s.cachedContent, call.cachedInputTokens);
+  }
+
+  /**
+   * Settles a gateway call's reservation once its cost is known (null cost: nothing billed, the estimate is freed).
+   * With the call, remembers its size for later calls that continue it (previous_response_id, conversation) or name
+   * the same Gemini cache.
+   */
+  settle(state: Record<string, unknown> | undefined, costUsd: number | null, call?: LlmCall): boolean {
     const s = state?.[STATE] as BudgetState | undefined;
     if (!s || s.settled) return false;
     s.settled = true;
+    if (call) this.remember(s, call);
     if (s.unreserved) {
       const keys = s.reservation.lines.map((l) => l.key);
       const writeId = randomUUID();
@@ -793,6 +917,20 @@ export class BudgetService {
       if (ps < t - 62 * 86_400_000) this.warned.delete(k);
     }
   }
+}
+
+/** What of a hidden prompt the admission state keeps for settling (the ids whose size the call will tell). */
+function chainOf(h: HiddenPrompt | null): Pick<BudgetState, 'conversation' | 'cachedContent'> {
+  if (h?.conversation) return { conversation: h.conversation };
+  if (h?.cachedContent) return { cachedContent: h.cachedContent };
+  return {};
+}
+
+/** Sets a bounded map's entry as its newest, dropping the oldest past HIDDEN_PROMPT_MEMORY. */
+function remember(m: Map<string, number>, key: string, value: number): void {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size > HIDDEN_PROMPT_MEMORY) m.delete(m.keys().next().value as string);
 }
 
 /**

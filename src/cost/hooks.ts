@@ -17,7 +17,7 @@ function budgetHook(rt: CostRuntime): GatewayHook {
       if (!rt.budgets.pending(a.state)) return;
       const reached = call.internal?.upstreamStartAt !== null && call.internal?.upstreamStartAt !== undefined;
       if (reached && call.inputTokens === null && call.outputTokens === null) return;
-      rt.budgets.settle(a.state, rt.prices.priceCall(call).costUsd);
+      rt.budgets.settle(a.state, rt.prices.priceCall(call).costUsd, call);
     },
   };
 }
@@ -25,7 +25,7 @@ function budgetHook(rt: CostRuntime): GatewayHook {
 /** The cost enricher's part, once the call is priced: the reservation the hook left pending, or an ingested call. */
 export function settleRecorded(rt: CostRuntime, call: LlmCall): void {
   const hooks = call.internal?.hooks;
-  if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd);
+  if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd, call);
   else if (call.source === 'ingest') rt.budgets.addUnreserved(call);
   settleRecordedTokens(rt.rateLimits, call);
 }

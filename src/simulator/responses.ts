@@ -16,6 +16,8 @@
 //                                       its encrypted_content when include names reasoning.encrypted_content
 //   x-simulator-stream-error: <code>    the response fails half-way: `response.failed` with error.code <code>
 //                                       (a non-streamed one answers the failed Response object)
+// A response continuing a kept one (`previous_response_id`) is billed that response's input and output tokens besides
+// its own input, as OpenAI prepends the earlier conversation.
 // Faults: rate_limit (429), server_error (500), overloaded (503), bad_request (400), timeout, cut, refusal and
 // content_filter (a refusal part).
 import type { IncomingHttpHeaders } from 'node:http';
@@ -196,6 +198,19 @@ function safeDecode(s: string): string {
   }
 }
 
+/**
+ * What OpenAI bills a response continuing an earlier one (`previous_response_id`) beyond its own input: the earlier
+ * conversation, prepended (that response's input and output tokens); 0 for an id the simulator does not keep.
+ */
+function earlierTokens(id: unknown): number {
+  const u = typeof id === 'string' ? (kept.get(id)?.response.usage as Json | null | undefined) : null;
+  if (!u) return 0;
+  return (
+    (typeof u.input_tokens === 'number' ? u.input_tokens : 0) +
+    (typeof u.output_tokens === 'number' ? u.output_tokens : 0)
+  );
+}
+
 function inputTokens(b: Json): number {
   let n = typeof b.instructions === 'string' ? countTokens(b.instructions) : 0;
   // Tool definitions are billed as prompt, as their JSON (as anthropic.ts bills them).
@@ -306,7 +321,7 @@ export async function openaiResponses(
   const model = b.model as string;
   if (faultAnswer(ex, fault, model) || fault === 'timeout') return;
 
-  const input = inputTokens(b);
+  const input = inputTokens(b) + earlierTokens(b.previous_response_id);
   const cached = Math.min(d.cachedTokens, input);
   const reasoning = headerNumber(headers, 'x-simulator-reasoning-tokens');
   const refusal = fault === 'refusal' || fault === 'content_filter';
