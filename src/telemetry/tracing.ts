@@ -58,6 +58,23 @@ export interface TraceSinkOptions {
   serviceName?: string;
 }
 
+/**
+ * A gateway call's span as exported, in the OpenTelemetry GenAI semantic conventions' form: the `{operation} {model}`
+ * span is a CLIENT span (the conventions' kind for a call to a model; llmscope's own trace keeps it as the server span
+ * of the request it answered), and `gen_ai.response.finish_reasons` is a string array, as the conventions type it.
+ * Other spans (the gateway's children, an instrumented app's spans) go as they are.
+ */
+export function exportedSpan(s: SpanRecord, call: LlmCall): SpanRecord {
+  if (call.source !== 'gateway' || s.spanId !== call.internal?.spanId || s.kind !== 'server') return s;
+  const reasons = s.attributes['gen_ai.response.finish_reasons'];
+  if (typeof reasons !== 'string') return { ...s, kind: 'client' };
+  const attributes = {
+    ...s.attributes,
+    'gen_ai.response.finish_reasons': [reasons],
+  } as unknown as SpanRecord['attributes'];
+  return { ...s, kind: 'client', attributes };
+}
+
 /** A recorder sink exporting each call's spans; export failures reject so the recorder counts them as dropped. */
 export function traceSink(opts: TraceSinkOptions): Sink {
   const resource = resourceFromAttributes({ 'service.name': opts.serviceName ?? 'llmscope' });
@@ -66,7 +83,7 @@ export function traceSink(opts: TraceSinkOptions): Sink {
     maxBatch: 512,
     write(calls: readonly LlmCall[]) {
       const spans: ReadableSpan[] = [];
-      for (const c of calls) for (const s of spansFor(c)) spans.push(toReadableSpan(s, resource));
+      for (const c of calls) for (const s of spansFor(c)) spans.push(toReadableSpan(exportedSpan(s, c), resource));
       if (spans.length === 0) return;
       return new Promise<void>((resolve, reject) => {
         opts.exporter.export(spans, (r) => {
