@@ -1,7 +1,7 @@
 // The listener's guards: against clients that never finish a request's headers (slowloris), answered 408 in the error
 // shape and closed once the header timeout passes (which `requestTimeout: 0` had turned off); and against a body
 // nobody read, which node drained without end once its answer was sent.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
@@ -181,5 +181,67 @@ describe('a request relayed as an undici request body (a gateway worker to the p
       await pool.close();
       far.close();
     }
+  });
+});
+
+describe('an answer the client does not take (send timeout)', () => {
+  const timing = { headersTimeoutMs: 60_000, checkEveryMs: 100, sendTimeoutMs: 600 };
+  /** A handler streaming for ever, as fast as its client takes it (back-pressure respected), as a relayed stream. */
+  const streaming = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const more = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    more();
+  };
+  async function on(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
+    server = createListener(undefined, handler, timing);
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    return (server.address() as { port: number }).port;
+  }
+
+  it('closes a connection whose client never reads its streamed answer', async () => {
+    let ended = false;
+    const port = await on((req, res) => {
+      // what a call's concurrency slot and upstream stream wait on
+      res.once('close', () => {
+        ended = true;
+      });
+      streaming(req, res);
+    });
+    const s = connect({ port, host: '127.0.0.1' });
+    s.on('error', () => {});
+    s.pause();
+    s.write('GET /stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    // before, the answer waited for ever, the handler paused by back-pressure
+    await until(() => ended, 5_000);
+    s.destroy();
+  });
+
+  it('leaves one that reads, however slowly, and one waiting on an answer with nothing to send', async () => {
+    const port = await on((req, res) => {
+      if (req.url === '/wait') setTimeout(() => res.end('late'), 1_500);
+      else streaming(req, res);
+    });
+    const slow = connect({ port, host: '127.0.0.1' });
+    let read = 0;
+    let closed = 0;
+    slow.on('close', () => closed++);
+    slow.on('data', (d: Buffer) => {
+      read += d.length;
+      slow.pause();
+      setTimeout(() => slow.resume(), 200);
+    });
+    slow.write('GET /stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    const waiting = rawConnection(port);
+    waiting.socket.write('GET /wait HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    await until(() => statusesIn(waiting.got()).length === 1, 5_000);
+    expect(closed).toBe(0);
+    expect(waiting.closed()).toBe(false);
+    expect(read).toBeGreaterThan(0);
+    slow.destroy();
+    waiting.socket.destroy();
   });
 });

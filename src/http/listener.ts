@@ -68,6 +68,53 @@ function boundedDump(this: Dumpable): void {
 export interface ListenerTiming {
   headersTimeoutMs: number;
   checkEveryMs: number;
+  /** SEND_TIMEOUT_MS, for tests of it (checked every `checkEveryMs`). */
+  sendTimeoutMs?: number;
+}
+
+/**
+ * Longest a connection's answer may wait with none of it taken by the client (nginx's send_timeout, 60 s): a client
+ * that never reads a streamed answer (or a WebSocket's messages) held its connection, the call's concurrency slot and
+ * the upstream's stream, paused by back-pressure, for ever. Checked every SEND_CHECK_MS, so a stalled connection is
+ * closed 60-70 s after its last byte went; one that reads, however slowly, or waits on an upstream with nothing to
+ * send, is never cut.
+ */
+export const SEND_TIMEOUT_MS = 60_000;
+const SEND_CHECK_MS = 10_000;
+
+type Watched = Duplex & { writableLength: number; bytesWritten: number };
+
+/**
+ * Closes the connections of `server` whose pending answer bytes have not moved for `timeoutMs`: per connection one
+ * entry in a set (no cost per request), and one sweep of them every `everyMs`. `bytesWritten - writableLength` is what
+ * the kernel took (node counts both its buffer and the write in flight in each).
+ */
+function closeStalledSends(server: Server, secure: boolean, timeoutMs: number, everyMs: number): void {
+  const stalls = new Map<Watched, { sent: number; since: number }>();
+  const sockets = new Set<Watched>();
+  server.on(secure ? 'secureConnection' : 'connection', (s: Watched) => {
+    sockets.add(s);
+    s.once('close', () => {
+      sockets.delete(s);
+      stalls.delete(s);
+    });
+  });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const s of sockets) {
+      const pending = s.writableLength;
+      if (!pending) {
+        stalls.delete(s);
+        continue;
+      }
+      const sent = s.bytesWritten - pending;
+      const was = stalls.get(s);
+      if (was === undefined || was.sent !== sent) stalls.set(s, { sent, since: now });
+      else if (now - was.since >= timeoutMs) s.destroy();
+    }
+  }, everyMs);
+  sweep.unref();
+  server.once('close', () => clearInterval(sweep));
 }
 
 /**
@@ -94,6 +141,12 @@ export function createListener(
   };
   const server = createBareListener(tls, serve, options);
   server.on('clientError', answerClientError);
+  closeStalledSends(
+    server,
+    tls !== undefined,
+    timing?.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+    timing?.sendTimeoutMs !== undefined ? timing.checkEveryMs : SEND_CHECK_MS,
+  );
   return server;
 }
 
