@@ -42,6 +42,8 @@ export const TIMING_FILES = [
   'test/e2e/qa14-judge-slow.test.ts',
   // Waits on the dashboard's real 10 s refresh ticks with 1-5 s of slack: a loaded host delays the page's timers.
   'test/e2e/qa-ui-refresh-hold.test.ts',
+  // Lingering closes, send and header timeouts of 300-600 ms, and a slow reader paused 200 ms that must not be cut.
+  'src/http/listener.test.ts',
 ];
 const set = process.env.LLMSCOPE_TEST_SET;
 
