@@ -91,9 +91,10 @@ export function registerMigrateCommand(program: Command): void {
       '--to <url>',
       'the PostgreSQL database, e.g. postgres://llmscope:PASSWORD@db:5432/llmscope (default: $LLMSCOPE_STORAGE_URL)',
     )
-    .option('--batch <n>', 'calls per transaction (1-500)', (v) => Number.parseInt(v, 10), 500)
+    // kept as typed (checked by migrateCommand); the default a number, so --help shows it as before
+    .option('--batch <n>', 'calls per transaction (1-500)', (v: string) => v, 500 as number | string)
     .option('--json', 'print the summary as JSON')
-    .action(async (flags: { from: string; to?: string; batch: number; json?: boolean }) =>
+    .action(async (flags: { from: string; to?: string; batch: number | string; json?: boolean }) =>
       (await import('./migrate.js')).migrateCommand(flags),
     );
 }

@@ -601,9 +601,13 @@ export function formatSummary(s: MigrateSummary): string {
 export async function migrateCommand(flags: {
   from: string;
   to?: string;
-  batch: number;
+  batch: number | string;
   json?: boolean;
 }): Promise<void> {
+  // refused, not clamped: --batch 0 ran one call per transaction and --batch abc the default, without a word
+  const batch = /^\d+$/.test(String(flags.batch).trim()) ? Number(flags.batch) : Number.NaN;
+  if (!(batch >= 1 && batch <= 500))
+    fail(`--batch must be a whole number of calls from 1 to 500, got "${flags.batch}"`);
   // the default keeps the password off the command line where the environment already holds the URL
   const to = flags.to ?? process.env.LLMSCOPE_STORAGE_URL;
   if (!to) fail('say where to copy to: --to postgres://USER:PASSWORD@HOST:5432/DB (or set LLMSCOPE_STORAGE_URL)');
@@ -611,7 +615,7 @@ export async function migrateCommand(flags: {
     from: flags.from,
     to,
     toSource: flags.to === undefined ? 'LLMSCOPE_STORAGE_URL' : '--to',
-    batch: flags.batch,
+    batch,
     progress: progressBar('migrate {phase} [{bar}] {value}/{total} {eta_formatted}', { quiet: flags.json }),
   });
   process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s));

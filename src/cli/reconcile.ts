@@ -1,4 +1,4 @@
-// `llmscope reconcile --bill FILE [--from D --to D]`: tracked spend (from the SQLite data the gateway writes) against
+// `llmscope reconcile --bill FILE [--from D --to D]`: tracked spend (from the store the gateway writes) against
 // a provider's bill; prints the gap and its likely causes, and keeps the result for /api/cost/reconciliations.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -14,12 +14,14 @@ import {
   PriceBook,
   runReconciliation,
   SpendQueries,
+  type SpendStore,
   SqliteSpendStore,
+  spendStoreFor,
 } from '../cost/index.js';
 import { LlmscopeError } from '../errors.js';
-import { sqlitePathOf } from '../store/index.js';
+import { createStore, sqlitePathOf } from '../store/index.js';
 import { durationMs } from '../time.js';
-import { demoStoreNote } from './existing-store.js';
+import { demoStoreNote, openExistingStore } from './existing-store.js';
 
 export interface ReconcileFlags {
   bill: string;
@@ -60,19 +62,8 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
     fail(`cannot read the bill ${flags.bill}: ${(err as Error).message}`);
   }
   const config = loadConfig({ file: flags.config, env: io.env });
-  const url = config.storage.url.trim();
-  if (!url.startsWith('sqlite:'))
-    fail('reconcile reads tracked spend from SQLite (storage.url sqlite:PATH); PostgreSQL is not in this build yet');
-  const path = sqlitePathOf(url);
-  if (!path || path === ':memory:') fail(`storage.url "${url}" keeps no data on disk to reconcile against`);
-  if (!existsSync(path))
-    fail(
-      `no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with its storage.url${demoStoreNote(path)}`,
-    );
-  const db = new Database(path);
+  const { spend, close } = await openSpend(config.storage.url.trim());
   try {
-    db.pragma('busy_timeout = 5000');
-    const spend = new SqliteSpendStore(db);
     const gpuPriced = config.pricing.models.filter((m) => m.gpuHours !== undefined);
     const queries = new SpendQueries(
       spend,
@@ -105,6 +96,32 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
       );
     throw err;
   } finally {
-    db.close();
+    await close();
   }
+}
+
+/**
+ * The spend the gateway keeps in the store at `url`, which must exist: SQLite read in place, PostgreSQL through the
+ * cost module's store (the tables every replica writes).
+ */
+async function openSpend(url: string): Promise<{ spend: SpendStore; close: () => Promise<void> }> {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    const store = await openExistingStore(url, 'reconcile');
+    try {
+      return { spend: await spendStoreFor(store.backend), close: () => store.close() };
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+  if (!url.startsWith('sqlite:')) createStore(url); // throws the unsupported-URL error
+  const path = sqlitePathOf(url);
+  if (!path || path === ':memory:') fail(`storage.url "${url}" keeps no data on disk to reconcile against`);
+  if (!existsSync(path))
+    fail(
+      `no llmscope data at ${path}; run \`llmscope serve\` first, or pass --config with its storage.url${demoStoreNote(path)}`,
+    );
+  const db = new Database(path);
+  db.pragma('busy_timeout = 5000');
+  return { spend: new SqliteSpendStore(db), close: async () => void db.close() };
 }

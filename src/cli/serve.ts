@@ -57,12 +57,14 @@ export function providerNameFor(url: string): string {
 export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, unknown>) => void): Config {
   const port = parsePort(flags.port);
   if (flags.upstream) {
+    let protocol: string | undefined;
     try {
-      new URL(flags.upstream);
-    } catch {
+      protocol = new URL(flags.upstream).protocol;
+    } catch {}
+    if (protocol !== 'http:' && protocol !== 'https:') {
       throw new LlmscopeError(
         'LLMSCOPE_ERR_CONFIG_INVALID',
-        `--upstream must be an absolute URL such as https://api.openai.com/v1, got "${flags.upstream}"`,
+        `--upstream must be an absolute http(s) URL such as https://api.openai.com/v1, got "${flags.upstream}"`,
       );
     }
   }

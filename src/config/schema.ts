@@ -18,7 +18,8 @@ export const providerSchema = z
       .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'),
     /** The wire format the upstream speaks: its calls come in on that format's routes (docs/send-calls.md). */
     type: z.enum(['openai-compatible', 'anthropic', 'openai-responses', 'gemini']).default('openai-compatible'),
-    baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }),
+    /** http(s) only: anything else (ftp://, file://) passed the check and then stopped serve with undici's error. */
+    baseUrl: z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as https://api.openai.com/v1' }),
     /** Name of the environment variable holding the upstream's API key (the key itself never sits in config). */
     apiKeyEnv: z.string().optional(),
     /**

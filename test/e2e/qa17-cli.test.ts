@@ -1,0 +1,141 @@
+// The built `llmscope` command run literally, as a user types it (QA17): a bad value gets one line naming what to fix
+// and a non-zero exit before anything is touched, and a store command works on PostgreSQL as on SQLite. Needs
+// `npm run build` first (dist/), as bin/llmscope.js does, and PostgreSQL (test/pg.ts).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedStore } from '../../src/seed/index.js';
+import { createStore } from '../../src/store/index.js';
+import { startPostgres, type TestPostgres } from '../pg.js';
+
+const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `llmscope ...args` in `cwd` with a clean LLMSCOPE_* environment; kills it after `timeoutMs`. */
+function llmscope(cwd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LLMSCOPE_')));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`llmscope ${args.join(' ')} did not exit within ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    p.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One line on stderr, no stack trace, no "undefined". */
+function expectOneLine(r: Run): void {
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at |undefined/);
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmscope-qa17-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('an upstream that is not http(s)', () => {
+  it('check-config refuses a provider baseUrl of ftp:// with its path, as serve would fail on it', async () => {
+    const file = join(dir, 'ftp.yaml');
+    writeFileSync(file, 'providers:\n  - name: files\n    baseUrl: ftp://files.example.com/v1\n');
+    const r = await llmscope(dir, ['check-config', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/providers\[0\]\.baseUrl: an absolute http\(s\) URL/);
+  });
+
+  it('serve --upstream file:///x says --upstream and exits 1 (not undici\'s "Invalid URL protocol")', async () => {
+    const r = await llmscope(dir, ['serve', '--upstream', 'file:///tmp/x', '--port', '0']);
+    expect(r.code).toBe(1);
+    expectOneLine(r);
+    expect(r.stderr).toMatch(/^llmscope: --upstream must be an absolute http\(s\) URL .*got "file:\/\/\/tmp\/x"/);
+  });
+});
+
+describe('migrate --batch', () => {
+  for (const bad of ['0', 'abc', '501', '2.5'])
+    it(`--batch ${bad} is refused with the accepted range, before any store is opened`, async () => {
+      const r = await llmscope(dir, [
+        'migrate',
+        '--from',
+        `sqlite:${join(dir, 'none.db')}`,
+        '--to',
+        'postgres://u@127.0.0.1:1/none',
+        '--batch',
+        bad,
+      ]);
+      expect(r.code).toBe(1);
+      expectOneLine(r);
+      expect(r.stderr).toContain(`--batch must be a whole number of calls from 1 to 500, got "${bad}"`);
+    });
+});
+
+describe('reconcile on PostgreSQL', () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('reads the tracked spend from a PostgreSQL storage.url: the same report as the same history in SQLite', async () => {
+    const end = Date.UTC(2026, 10, 20, 12);
+    const urls = { sqlite: `sqlite:${join(dir, 'seeded.db')}`, postgres: await pg.freshSchemaUrl() };
+    for (const url of Object.values(urls)) {
+      const store = createStore(url);
+      await store.migrate();
+      await seedStore(store, { calls: 400, days: 3, end, seed: 7, users: 20, spanDays: 0 });
+      await store.close();
+    }
+    const bill = join(dir, 'bill.csv');
+    writeFileSync(
+      bill,
+      'date,provider,model,amount_usd\n2026-11-18,openai,gpt-4o-mini,0.5\n2026-11-19,openai,gpt-4o,2\n',
+    );
+    const reports: Record<string, { tracked_usd: number; billed_usd: number; gap_usd: number }> = {};
+    for (const [kind, url] of Object.entries(urls)) {
+      const config = join(dir, `${kind}.yaml`);
+      writeFileSync(config, `storage:\n  url: ${JSON.stringify(url)}\n`);
+      const r = await llmscope(dir, ['reconcile', '--bill', bill, '--config', config, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      reports[kind] = JSON.parse(r.stdout);
+    }
+    expect(reports.postgres?.tracked_usd).toBeGreaterThan(0);
+    expect(reports.postgres?.billed_usd).toBe(2.5);
+    expect(reports.postgres?.tracked_usd).toBeCloseTo(reports.sqlite?.tracked_usd ?? -1, 6);
+    expect(reports.postgres?.gap_usd).toBeCloseTo(reports.sqlite?.gap_usd ?? -1, 6);
+    // kept in the store, as on SQLite: the API's list of reconciliations reads this table
+    const schema = decodeURIComponent(urls.postgres.split('options=')[1] ?? '').replace('-c search_path=', '');
+    const saved = await pg.query(`SELECT count(*)::int AS n FROM ${schema}.reconciliations`);
+    expect(saved.rows[0]?.n).toBe(1);
+  }, 90_000);
+
+  it('a PostgreSQL url with no llmscope data yet is refused, naming it, and nothing is created', async () => {
+    const url = await pg.freshSchemaUrl();
+    const config = join(dir, 'empty-pg.yaml');
+    writeFileSync(config, `storage:\n  url: ${JSON.stringify(url)}\n`);
+    const bill = join(dir, 'bill2.csv');
+    writeFileSync(bill, 'date,provider,model,amount_usd\n2026-11-18,openai,gpt-4o-mini,0.5\n');
+    const r = await llmscope(dir, ['reconcile', '--bill', bill, '--config', config]);
+    expect(r.code).toBe(1);
+    expectOneLine(r);
+    expect(r.stderr).toMatch(/^llmscope: no llmscope data in postgres/);
+  }, 60_000);
+});
