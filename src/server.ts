@@ -18,7 +18,7 @@ import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
 import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from './gateway/dispatch.js';
-import { type GatewayHook, GatewayProxy } from './gateway/proxy.js';
+import { answerRequestId, type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
 import {
@@ -454,6 +454,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         );
       return web(req, res, new URL(`/api/otlp${path}${url.search}`, url));
     }
+    // The gateway's surface answers with x-request-id, a call or not.
+    if (path.startsWith('/v1/') || path.startsWith('/v1beta/')) answerRequestId(req, res);
     // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
     if (path.startsWith('/v1beta/')) {
       proxy.refuse(

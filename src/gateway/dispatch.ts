@@ -7,7 +7,7 @@ import { LlmscopeError } from '../errors.js';
 import { checkGatewayLoopbackHost } from '../http/index.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { sendModels } from './models.js';
-import type { GatewayProxy } from './proxy.js';
+import { answerRequestId, type GatewayProxy } from './proxy.js';
 import type { Upstream } from './upstream.js';
 
 /**
@@ -102,14 +102,15 @@ export function serveGateway(
     // Stored chat completions' list (the openai SDK's chat.completions.list) is a GET on the call route: passed through.
     if (req.method === 'GET' && route.endpoint === 'chat.completions')
       return proxy.passThrough(req, res, route.adapter, `/chat/completions${url.search}`, null, true);
-    if (req.method !== 'POST')
+    if (req.method !== 'POST') {
+      answerRequestId(req, res);
       proxy.refuse(
         res,
         route.endpoint,
         new LlmscopeError('LLMSCOPE_ERR_METHOD_NOT_ALLOWED', `${path} takes POST, not ${req.method}`),
         route.adapter,
       );
-    else proxy.handle(req, res, route.endpoint, route.adapter);
+    } else proxy.handle(req, res, route.endpoint, route.adapter);
     return true;
   }
   const passThrough = passThroughRoute(path, req.headers);
@@ -125,6 +126,7 @@ export function serveGateway(
     );
   const one = path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length;
   if (path !== '/v1/models' && !one) return false;
+  answerRequestId(req, res);
   // An Anthropic client (its SDKs always send anthropic-version; models.list, models.retrieve) reads llmscope's errors
   // here in Anthropic's shape, as on its other routes.
   const anthropic = req.headers['anthropic-version'] !== undefined;

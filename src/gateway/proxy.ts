@@ -116,6 +116,18 @@ export type ShedReason = 'concurrency' | 'memory' | 'shutting_down';
 const RETRY_AFTER_S = 1;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Sets `x-request-id` on an answer of the gateway's surface that is not a call (GET /v1/models, an unknown /v1 route, a
+ * method a call route does not take): the client's id when it is a valid one, else a new UUIDv7, as a call's answer
+ * carries (DESIGN: always returned). Such answers are not recorded; the id still lets a client quote it.
+ */
+export function answerRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const incomingId = header(req.headers, 'x-request-id');
+  const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+  if (!res.headersSent) res.setHeader('x-request-id', id);
+  return id;
+}
 /** How many client request ids the gateway remembers to tell a repeated one (`callIdOf`). */
 const CLIENT_IDS = 100_000;
 /**
@@ -1028,6 +1040,8 @@ export class GatewayProxy {
         flight.usage = meter.usage;
         flight.finishReason = meter.finishReason;
         flight.refusal = meter.refusal !== null;
+        // a Responses stream's id, which a later call's previous_response_id names (budgets estimate it by its size)
+        if (meter.responseId) i.responseId = meter.responseId;
         if (meter.error !== null && !err) {
           flight.failedInBody = true;
           flight.rateLimitedInBody = meter.rateLimited;

@@ -276,6 +276,33 @@ describe('one request id across logs, store, /api/requests and exported spans', 
   });
 });
 
+describe('x-request-id on the gateway answers that are not calls', () => {
+  it('GET /v1/models, an unknown /v1 or /v1beta route and a method a call route does not take return it', async () => {
+    const uuid7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const list = await client.models.list().withResponse();
+    expect(list.response.headers.get('x-request-id')).toMatch(uuid7);
+    const asked: [string, string, number][] = [
+      ['GET', '/v1/models', 200],
+      ['GET', '/v1/models/gpt-4o-mini', 200],
+      ['POST', '/v1/nope', 404],
+      ['POST', '/v1beta/nope', 404],
+      ['GET', '/v1/embeddings', 405],
+    ];
+    for (const [method, path, status] of asked) {
+      const r = await fetch(`${s.base}${path}`, {
+        method,
+        headers: {
+          'x-request-id': 'qa18-not-a-call',
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
+        body: method === 'POST' ? '{}' : undefined,
+      });
+      await r.text();
+      expect([path, r.status, r.headers.get('x-request-id')]).toEqual([path, status, 'qa18-not-a-call']);
+    }
+  });
+});
+
 describe("serve --workers 2: the budget line a gateway worker's call makes in the recorder", () => {
   let sim: Simulator;
   let run: ServeRun | undefined;
