@@ -55,6 +55,8 @@ export interface ChunkInfo {
   errorMessage?: string | null;
   /** The failure is a rate limit (isRateLimitError): recorded `rate_limited`, as the same error's 429 answer is. */
   rateLimited?: boolean;
+  /** The response's id, when the event says it (a Responses stream's final event): a later call may continue it. */
+  responseId?: string;
 }
 
 /**
@@ -94,6 +96,8 @@ export interface StreamMetering {
   readonly errorMessage: string | null;
   /** That failure was a rate limit (ChunkInfo.rateLimited). */
   readonly rateLimited: boolean;
+  /** The response's id the stream said (ChunkInfo.responseId), when it said one. */
+  readonly responseId?: string | null;
   /** Set when reading failed (the bytes still passed through, unread from then on). */
   readonly failure: Error | null;
   /** Reads a chunk that arrived at `at` (epoch ms); returns what to pass on to the client. */
@@ -114,6 +118,8 @@ export interface ChunkTally {
   error: string | null;
   errorMessage: string | null;
   rateLimited: boolean;
+  /** The response's id an event said (ChunkInfo.responseId). */
+  responseId?: string | null;
 }
 
 /** Adds what one event read at `at` (epoch ms) says to a meter's tally: content times and text, refusal, finish, usage, error. */
@@ -127,6 +133,7 @@ export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
   if (info.refusal) m.refusal = (m.refusal ?? '') + info.refusal;
   if (info.finishReason) m.finishReason = info.finishReason;
   if (info.usage) m.usage = info.usage;
+  if (info.responseId) m.responseId = info.responseId;
   if (info.error) {
     m.error = info.error;
     if (info.errorMessage) m.errorMessage = info.errorMessage;

@@ -18,4 +18,6 @@ export class StreamTally implements ChunkTally {
   errorMessage: string | null = null;
   /** That error was a rate limit: the call is recorded `rate_limited`, as a 429 answer is. */
   rateLimited = false;
+  /** The response's id, when the stream said it (a Responses stream's final event). */
+  responseId: string | null = null;
 }

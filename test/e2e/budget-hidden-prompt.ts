@@ -39,27 +39,37 @@ export async function chainedResponses(
   base: string,
   limit: number,
   callOf: (id: string) => Promise<Billed>,
+  opts: { stream?: boolean } = {},
 ): Promise<{ admitted: number; spent: number }> {
   const client = new OpenAI({
     baseURL: `${base}/v1`,
     apiKey: 'x',
     maxRetries: 0,
-    defaultHeaders: { 'x-llmscope-user': 'agent' },
+    // budgets `agent` and `agent-stream`
+    defaultHeaders: { 'x-llmscope-user': opts.stream ? 'agent-stream' : 'agent' },
   });
+  /** One response (streamed with opts.stream: its id from the final event): its id and llmscope's request id. */
+  const create = async (body: OpenAI.Responses.ResponseCreateParamsNonStreaming) => {
+    if (!opts.stream) {
+      const r = await client.responses.create(body);
+      return { id: r.id, requestId: r._request_id ?? '' };
+    }
+    const { data, response } = await client.responses.create({ ...body, stream: true }).withResponse();
+    let id = '';
+    for await (const ev of data) if (ev.type === 'response.completed') id = ev.response.id;
+    return { id, requestId: response.headers.get('x-request-id') ?? '' };
+  };
   const words = Array.from({ length: 10_000 }, (_, i) => `w${i % 97}`).join(' ');
-  const first = await client.responses.create({ model: 'gpt-4o', input: words, max_output_tokens: 16 });
-  const firstCall = await callOf(first._request_id ?? '');
+  const first = await create({ model: 'gpt-4o', input: words, max_output_tokens: 16 });
+  expect(first.id).toMatch(/^resp_/);
+  const firstCall = await callOf(first.requestId);
   const firstSize = (firstCall.inputTokens ?? 0) + (firstCall.outputTokens ?? 0);
   expect(firstSize).toBeGreaterThan(15_000);
-  const admitted = await admittedIds(async () => {
-    const r = await client.responses.create({
-      model: 'gpt-4o',
-      input: 'go on',
-      previous_response_id: first.id,
-      max_output_tokens: 16,
-    });
-    return r._request_id ?? null;
-  });
+  const admitted = await admittedIds(
+    async () =>
+      (await create({ model: 'gpt-4o', input: 'go on', previous_response_id: first.id, max_output_tokens: 16 }))
+        .requestId,
+  );
   expect(admitted.length).toBeGreaterThan(0);
   expect(admitted.length).toBeLessThan(CALLS);
 
@@ -125,5 +135,6 @@ export async function hourCacheCalls(
 /** The budgets both tests configure. */
 export const BUDGETS = [
   { name: 'agent', scope: 'user', match: 'agent', period: 'day', limit: 0.4, action: 'block' },
+  { name: 'agent-stream', scope: 'user', match: 'agent-stream', period: 'day', limit: 0.4, action: 'block' },
   { name: 'hour-cache', scope: 'user', match: 'cache-writer', period: 'day', limit: 0.05, action: 'block' },
 ];

@@ -52,6 +52,10 @@ describe('budgets and prompts the body does not carry, under --workers 2', () =>
     await chainedResponses(run.base, 0.4, stored);
   }, 60_000);
 
+  it('streamed chained Responses calls (the id from the final event) spend no more than the limit', async () => {
+    await chainedResponses(run.base, 0.4, stored, { stream: true });
+  }, 60_000);
+
   it('Claude calls writing the 1-hour prompt cache spend no more than the limit', async () => {
     await hourCacheCalls(run.base, 0.05, stored);
   }, 60_000);

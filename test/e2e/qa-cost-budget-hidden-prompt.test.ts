@@ -37,6 +37,10 @@ describe('a block budget under concurrent calls billed for a prompt their body d
     await chainedResponses(s.base, 0.4, async (id) => billed(await s.callOf(id)));
   }, 60_000);
 
+  it('streamed chained Responses calls (the id from the final event) spend no more than the limit', async () => {
+    await chainedResponses(s.base, 0.4, async (id) => billed(await s.callOf(id)), { stream: true });
+  }, 60_000);
+
   it('Claude calls writing the 1-hour prompt cache (2 x input) spend no more than the limit', async () => {
     await hourCacheCalls(s.base, 0.05, async (id) => billed(await s.callOf(id)));
   }, 60_000);

@@ -239,6 +239,8 @@ export function readEventObject(parsed: unknown): ChunkInfo {
     if (OTHER_TEXT_DELTAS.has(type) && typeof o.delta === 'string' && o.delta) out.other = o.delta;
   } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
     const r = responseInfo(o.response);
+    const id = obj(o.response)?.id;
+    if (typeof id === 'string') out.responseId = id;
     out.usage = r.usage;
     out.finishReason = r.finishReason;
     if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
