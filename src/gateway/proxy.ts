@@ -580,8 +580,14 @@ export class GatewayProxy {
         );
       const up = this.d.upstreams.get(provider.name) as Upstream;
       if (up.google) await up.google.ready(req.headers, admission.forwardClientAuth, this.d.logger);
+      // Not a call: llmscope makes no span of it, so the client's trace context goes on as it came (the upstream's
+      // span a child of the client's); without one, a trace of its own.
+      const parent = parseTraceparent(req.headers.traceparent);
       const headers = upstreamHeaders(req.headers, up, {
-        traceparent: formatTraceparent(newTraceId(), newSpanId()),
+        traceparent: parent
+          ? formatTraceparent(parent.traceId, parent.parentSpanId, parent.flags)
+          : formatTraceparent(newTraceId(), newSpanId()),
+        tracestate: parent ? (header(req.headers, 'tracestate') ?? undefined) : undefined,
         requestId,
         forwardClientAuth: admission.forwardClientAuth,
         bodyLength: streamed ? declared : (raw?.length ?? 0),

@@ -303,6 +303,32 @@ describe('x-request-id on the gateway answers that are not calls', () => {
   });
 });
 
+describe('traceparent on a request passed through (not a call)', () => {
+  it("reaches the upstream as the client sent it, with its tracestate: the upstream's span joins the client's trace", async () => {
+    const traceparent = traceparentFor(40);
+    const seen = new Promise<Record<string, unknown>>((resolve) =>
+      s.sim.events.once('request', (r) => resolve(r.headers as Record<string, unknown>)),
+    );
+    // Anthropic's count_tokens: passed through to the provider, not a call
+    const r = await fetch(`${s.base}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+        'x-api-key': 'k',
+        traceparent,
+        tracestate: 'vendor=abc',
+        'x-request-id': 'qa18-passed',
+      },
+      body: JSON.stringify({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+    await r.text();
+    expect(r.headers.get('x-request-id')).toBe('qa18-passed');
+    const upstream = await seen;
+    expect([upstream.traceparent, upstream.tracestate]).toEqual([traceparent, 'vendor=abc']);
+  });
+});
+
 describe("serve --workers 2: the budget line a gateway worker's call makes in the recorder", () => {
   let sim: Simulator;
   let run: ServeRun | undefined;
