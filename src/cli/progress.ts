@@ -12,6 +12,9 @@ export interface Progress {
   readonly shown: boolean;
 }
 
+/** The signals that end a command while its bar is drawn (a terminal's Ctrl-C, a kill, the terminal closing). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 const none: Progress = { start() {}, update() {}, setTotal() {}, stop() {}, shown: false };
 
 /**
@@ -26,10 +29,25 @@ export function progressBar(
   if (opts.quiet || !stream.isTTY) return none;
   const bar = new SingleBar({ format, hideCursor: true, stream, etaBuffer: 50, fps: 10, clearOnComplete: true });
   let running = false;
+  // The bar hides the cursor and turns off line wrap while it draws; Ctrl-C (or a kill) ended the process with both
+  // still off, leaving the user's terminal without a cursor. On a stop signal the bar is stopped (which restores
+  // them), then the signal is raised again so the process ends as it would have (exit 130 on Ctrl-C), unless
+  // something else listens for it.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopBar();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const stopBar = () => {
+    if (!running) return;
+    running = false;
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    bar.stop();
+  };
   return {
     shown: true,
     start(total, payload) {
       running = true;
+      for (const s of STOP_SIGNALS) process.once(s, onSignal);
       bar.start(total, 0, payload);
     },
     update(done, payload) {
@@ -38,10 +56,6 @@ export function progressBar(
     setTotal(total) {
       if (running) bar.setTotal(total);
     },
-    stop() {
-      if (!running) return;
-      running = false;
-      bar.stop();
-    },
+    stop: stopBar,
   };
 }

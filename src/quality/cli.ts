@@ -52,8 +52,8 @@ export function registerQualityCommand(
     )
     .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string; nliModel?: string }) => {
       // loaded here, not at the top: `llmscope --help` and the other commands need none of it
-      const [{ SingleBar }, { KnowledgeBase }, { NliEvaluator }, { createScorer, scoreFile }] = await Promise.all([
-        import('cli-progress'),
+      const [{ progressBar }, { KnowledgeBase }, { NliEvaluator }, { createScorer, scoreFile }] = await Promise.all([
+        import('../cli/progress.js'),
         import('./knowledge.js'),
         import('./nli/evaluator.js'),
         import('./score.js'),
@@ -78,15 +78,15 @@ export function registerQualityCommand(
       }
       const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
       const size = (await stat(o.input)).size;
-      const bar =
-        io.stderr.isTTY && size > BAR_BYTES
-          ? new SingleBar({
-              format: 'scoring [{bar}] {percentage}% | {value}/{total} KiB | ETA {eta}s',
-              hideCursor: true,
-              stream: io.stderr as NodeJS.WritableStream,
+      // progressBar: drawn only on a terminal, and it gives the terminal its cursor back on Ctrl-C
+      const drawn =
+        size > BAR_BYTES
+          ? progressBar('scoring [{bar}] {percentage}% | {value}/{total} KiB | ETA {eta}s', {
+              stream: io.stderr as NodeJS.WriteStream,
             })
           : null;
-      bar?.start(Math.ceil(size / 1024), 0);
+      const bar = drawn?.shown ? drawn : null;
+      bar?.start(Math.ceil(size / 1024));
       const badLines: string[] = [];
       const t0 = performance.now();
       const nli = o.nliModel ? await NliEvaluator.load({ model: o.nliModel }) : undefined;

@@ -1,7 +1,7 @@
 // `npm run seed -- --calls N --days D [--store URL] [--seed S] [--users U] [--span-days D]`: fills a store with
 // realistic history (see generate.ts), with a progress bar. The store defaults to storage.url from the config.
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { progressBar } from '../cli/progress.js';
 import { loadConfig } from '../config/index.js';
 import { createStore } from '../store/index.js';
 import { seedStore } from './seed.js';
@@ -9,6 +9,12 @@ import { seedStore } from './seed.js';
 const positive = (name: string) => (v: string) => {
   const n = Number(v.replace(/_/g, ''));
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
+  return n;
+};
+
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v.replace(/_/g, ''));
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be 0 or more, got "${v}"`);
   return n;
 };
 
@@ -21,7 +27,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'random seed (same seed, same history)', positive('seed'), 1)
     .option('--users <n>', 'distinct users', positive('users'), 500)
     .option('--end <time>', 'end of the history (ISO 8601; default now)')
-    .option('--span-days <n>', 'days (before the end) whose calls get trace spans; ~4 KB a call in SQLite', Number, 1)
+    .option(
+      '--span-days <n>',
+      'days (before the end) whose calls get trace spans; ~4 KB a call in SQLite',
+      nonNegative('span-days'),
+      1,
+    )
     .parse(argv, { from: 'user' });
   const o = program.opts<{
     calls: number;
@@ -37,14 +48,13 @@ export async function main(argv: string[]): Promise<void> {
   if (!Number.isFinite(end)) throw new Error(`--end must be an ISO 8601 time, got "${o.end}"`);
   const store = createStore(url);
   await store.migrate();
-  const bar = process.stderr.isTTY
-    ? new SingleBar({
-        format: 'seed [{bar}] {percentage}% | {value}/{total} calls | {rate} calls/s | eta {eta_formatted}',
-        hideCursor: true,
-      })
-    : null;
+  // drawn only on a terminal (else a line every 5 s), and it gives the terminal its cursor back on Ctrl-C
+  const drawn = progressBar(
+    'seed [{bar}] {percentage}% | {value}/{total} calls | {rate} calls/s | eta {eta_formatted}',
+  );
+  const bar = drawn.shown ? drawn : null;
   const calls = Math.round(o.calls);
-  bar?.start(calls, 0, { rate: 0 });
+  bar?.start(calls, { rate: 0 });
   const t0 = performance.now();
   let lastLog = 0;
   try {

@@ -1,8 +1,8 @@
 // The built `llmscope` command run literally, as a user types it (QA17): a bad value gets one line naming what to fix
 // and a non-zero exit before anything is touched, and a store command works on PostgreSQL as on SQLite. Needs
 // `npm run build` first (dist/), as bin/llmscope.js does, and PostgreSQL (test/pg.ts).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,4 +138,56 @@ describe('reconcile on PostgreSQL', () => {
     expectOneLine(r);
     expect(r.stderr).toMatch(/^llmscope: no llmscope data in postgres/);
   }, 60_000);
+});
+
+/** `script` (util-linux) runs a command on a pseudo-terminal, as a user's terminal is. */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+
+describe('Ctrl-C during a progress bar', () => {
+  let sim: ChildProcess | undefined;
+  afterAll(() => {
+    sim?.kill('SIGTERM');
+  });
+
+  it.skipIf(!SCRIPT)(
+    'bench on a terminal gets SIGINT: the cursor and line wrap come back, and it still ends as interrupted (130)',
+    async () => {
+      // a slow simulated upstream, so the bench is still drawing when Ctrl-C comes
+      sim = spawn(process.execPath, [BIN, 'simulate', '--port', '0', '--ttft-ms', '100', '--output-tokens', '4'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const base = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        sim?.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/\S+\/v1)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        sim?.once('exit', () => reject(new Error(`simulate exited: ${out}`)));
+      });
+      const cmd = `exec ${process.execPath} ${BIN} bench --url ${base} --requests 500 --concurrency 1`;
+      const term = spawn(SCRIPT as string, ['-qefc', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let screen = '';
+      term.stdout?.on('data', (d: Buffer) => (screen += d.toString('latin1')));
+      const exited = new Promise<number | null>((resolve) => term.once('close', resolve));
+      const deadline = Date.now() + 20_000;
+      while (!/bench \[.*\d+\/500 requests/.test(screen) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      // the node process is the shell's exec, script's only child
+      const pid = Number(
+        execFileSync('pgrep', ['-P', String(term.pid)])
+          .toString()
+          .trim(),
+      );
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGINT');
+      expect(await exited).toBe(130);
+      const hid = screen.lastIndexOf('\x1b[?25l');
+      expect(hid).toBeGreaterThanOrEqual(0);
+      expect(screen.lastIndexOf('\x1b[?25h')).toBeGreaterThan(hid);
+      expect(screen.lastIndexOf('\x1b[?7h')).toBeGreaterThan(screen.lastIndexOf('\x1b[?7l'));
+    },
+    60_000,
+  );
 });
