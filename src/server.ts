@@ -323,7 +323,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const { registerOverviewRoutes, registerUiConfigRoute } = await import('./api/overview/index.js');
   const overview = registerOverviewRoutes(api, store, () => clock.now());
-  registerUiConfigRoute(api, config.telemetry);
+  registerUiConfigRoute(api, {
+    traceUrlTemplate: config.telemetry.traceUrlTemplate,
+    rawRetentionMs: durationMs(config.storage.retention.raw),
+  });
   // Replicas on one PostgreSQL claim the request ids given to /api/ingest before recording them, so a batch sent to
   // two at once counts once (src/store/postgres/id-claims.ts).
   const idClaims = store.backend.kind === 'postgres' ? new RequestIdClaims(store.backend) : null;

@@ -62,5 +62,9 @@ export const overviewSchema = z.strictObject({
 export type Overview = z.infer<typeof overviewSchema>;
 
 /** GET /api/ui/config: what the dashboard needs from the config (nothing secret). */
-export const uiConfigSchema = z.strictObject({ trace_url_template: maybe(z.string()) });
+export const uiConfigSchema = z.strictObject({
+  trace_url_template: maybe(z.string()),
+  /** storage.retention.raw in ms: how far back raw calls (and so spend by a metadata key) reach. */
+  raw_retention_ms: z.number().int().positive().optional(),
+});
 export type UiConfig = z.infer<typeof uiConfigSchema>;

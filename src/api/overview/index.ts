@@ -138,7 +138,19 @@ export function registerOverviewRoutes(router: Router, store: Store, now: () => 
   };
 }
 
-/** GET /api/ui/config: what the dashboard needs from the config, and nothing secret (the tracing UI's link template). */
-export function registerUiConfigRoute(router: Router, ui: { traceUrlTemplate?: string | null }): void {
-  router.get('/api/ui/config', ({ res }) => sendJson(res, 200, { trace_url_template: ui.traceUrlTemplate ?? null }));
+/**
+ * GET /api/ui/config: what the dashboard needs from the config, and nothing secret: the tracing UI's link template,
+ * and how long raw calls are kept (storage.retention.raw), so a view read from raw calls (spend by a metadata key)
+ * can say when its range reaches further back.
+ */
+export function registerUiConfigRoute(
+  router: Router,
+  ui: { traceUrlTemplate?: string | null; rawRetentionMs?: number },
+): void {
+  router.get('/api/ui/config', ({ res }) =>
+    sendJson(res, 200, {
+      trace_url_template: ui.traceUrlTemplate ?? null,
+      ...(ui.rawRetentionMs ? { raw_retention_ms: ui.rawRetentionMs } : {}),
+    }),
+  );
 }

@@ -1,19 +1,23 @@
-// Cost: spend over time, by model, user, team and feature (with shares), by day (API and non-API), budgets with
-// their burn, and bill reconciliations. All from /api/cost/*; without the cost capability it says so.
+// Cost: spend over time, by model, user, team and feature (with shares), by a metadata key chosen in the page
+// (`meta_by=<key>` in the URL, from raw calls), by day (API and non-API), budgets with their burn, and bill
+// reconciliations. All from /api/cost/*; without the cost capability it says so.
 
 import type {
   Budget,
   Budgets,
+  CallList,
   CostDaily,
   CostSummary,
   CostTimeseries,
   Reconciliation,
   Reconciliations,
+  UiConfig,
 } from '../../wire/index.js';
 import { get, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
-import { href } from '../lib/state.js';
+import { filterBar } from '../lib/filters.js';
+import { href, type TimeRange } from '../lib/state.js';
 import type { Page } from './page.js';
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
@@ -22,11 +26,17 @@ const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 export const costPage: Page = {
   title: () => 'Cost',
   async render(root, ctx) {
-    const { range } = ctx;
+    const { range, route } = ctx;
     const w = { from: Math.round(range.from), to: Math.round(range.to) };
+    // header names arrive lowercased, so a metadata key is lowercase
+    const metaBy = route.params.get('meta_by')?.trim().toLowerCase() || null;
     const step =
       range.to - range.from <= 6 * 3_600_000 ? 'minute' : range.to - range.from <= 7 * 86_400_000 ? 'hour' : 'day';
-    const [total, series, daily, budgets, recs, ...groups] = await Promise.all([
+    const [byMeta, keysSeen, uiConfig, total, series, daily, budgets, recs, ...groups] = await Promise.all([
+      metaBy ? get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: `meta.${metaBy}`, limit: 10 })}`) : null,
+      // the key field's suggestions: the keys on the range's newest calls (one page of the Requests listing)
+      get<CallList>(`/api/requests${qs({ ...w, limit: 50 })}`),
+      metaBy ? get<UiConfig>('/api/ui/config') : null,
       get<CostSummary>(`/api/cost/summary${qs(w)}`),
       get<CostTimeseries>(`/api/cost/timeseries${qs({ ...w, step })}`),
       get<CostDaily>(`/api/cost/daily${qs(w)}`),
@@ -95,6 +105,7 @@ export const costPage: Page = {
         'div',
         { class: 'grid-wide' },
         DIMS.map((d, i) => groupCard(d, groups[i] as Result<CostSummary>)),
+        metadataCard(route.params, range, metaBy, byMeta, keysSeen, uiConfig),
       ),
       h('div', { class: 'grid2' }, budgetsCard(budgets), dailyCard(daily)),
       reconciliationsCard(recs),
@@ -147,6 +158,77 @@ function groupCard(dim: string, r: Result<CostSummary>): HTMLElement {
       { class: 'groups', 'data-dim': dim },
     ),
     r.data.rest ? h('p', { class: 'muted' }, `and others: ${usd(r.data.rest.cost_usd)}`) : null,
+  );
+}
+
+/**
+ * Spend by the values of one metadata key (`meta_by` in the URL, so the view is a link), each value linking to the
+ * Requests page filtered by it over the same range. Read from raw calls (`resolution: call`): when the range starts
+ * before the oldest raw call kept (storage.retention.raw, from /api/ui/config), the card says so.
+ */
+function metadataCard(
+  params: URLSearchParams,
+  range: TimeRange,
+  key: string | null,
+  r: Result<CostSummary> | null,
+  seen: Result<CallList>,
+  config: Result<UiConfig> | null,
+): HTMLElement {
+  const keys = seen.ok ? [...new Set(seen.data.data.flatMap((c) => Object.keys(c.metadata ?? {})))].sort() : [];
+  const form = filterBar(
+    [{ name: 'meta_by', label: 'key', placeholder: 'a metadata key, e.g. tenant', suggestions: keys }],
+    params,
+    'meta-by',
+  );
+  const title = key ? `By metadata: ${key}` : 'By metadata';
+  if (!key || !r)
+    return card(
+      title,
+      form,
+      empty(
+        'choose a metadata key to see spend by its values',
+        keys.length
+          ? `keys on recent calls: ${keys.join(', ')}`
+          : 'calls carry metadata as x-llmscope-meta-<key> headers (or metadata in /api/ingest, llmscope.meta.<key> on spans)',
+      ),
+    );
+  const retention = config?.ok ? (config.data.raw_retention_ms ?? null) : null;
+  const kept =
+    retention === null
+      ? 'summed from raw calls, so only as far back as storage.retention.raw keeps them'
+      : `summed from raw calls, kept ${Math.round((retention / 86_400_000) * 10) / 10} days (storage.retention.raw)`;
+  const past = retention !== null && range.from < Date.now() - retention;
+  const note = h(
+    'p',
+    { class: past ? 'bad' : 'muted', id: 'meta-retention' },
+    past ? `${kept}: this range starts earlier, so its calls from before then are not counted here` : kept,
+  );
+  if (!r.ok) return card(title, form, h('div', { id: 'meta-error' }, empty(why(r, `spend by meta.${key}`))));
+  if (r.data.groups.length === 0) return card(title, form, empty(`no spend in this range`), note);
+  // the same range (and nothing else the URL carries) so the link lists exactly the calls summed here
+  const keep: Record<string, string> = {};
+  for (const k of ['range', 'from', 'to']) {
+    const v = params.get(k);
+    if (v) keep[k] = v;
+  }
+  return card(
+    title,
+    form,
+    table(
+      [key, 'spend', 'share', 'requests', '$/req'],
+      r.data.groups.map((g) => [
+        g.key === null
+          ? h('span', { class: 'muted', title: `calls without ${key}` }, '(none)')
+          : h('a', { href: href('requests', { ...keep, [`meta.${key}`]: g.key }) }, g.key),
+        usd(g.cost_usd),
+        h('div', { class: 'share' }, bar(g.share, undefined, true), h('span', null, pct(g.share, 0))),
+        compact(g.requests),
+        usd(g.cost_per_request),
+      ]),
+      { class: 'groups', 'data-dim': `meta.${key}`, id: 'meta-groups' },
+    ),
+    r.data.rest ? h('p', { class: 'muted' }, `and others: ${usd(r.data.rest.cost_usd)}`) : null,
+    note,
   );
 }
 

@@ -1,12 +1,12 @@
-// Requests: search the ledger (time range, model, provider, status, user, team, feature, endpoint, text in
-// request/trace/session ids), newest first, a page at a time; a row opens the request's own page, its user and
-// session cells the user's and the session's pages.
+// Requests: search the ledger (time range, model, provider, status, user, team, feature, endpoint, metadata values
+// `meta.<key>=<value>`, text in request/trace/session ids), newest first, a page at a time; a row opens the request's
+// own page, its user and session cells the user's and the session's pages.
 
 import { WIRE_ENDPOINTS, WIRE_STATUSES } from '../../wire/endpoints.js';
 import type { CallRecord, CallList as ListBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
-import { filterBar } from '../lib/filters.js';
+import { filterBar, metadataParams } from '../lib/filters.js';
 import { carried, href } from '../lib/state.js';
 import type { Page } from './page.js';
 
@@ -26,6 +26,7 @@ export const requestsPage: Page = {
       const v = route.params.get(k);
       if (v) query[k] = v;
     }
+    for (const [k, v] of metadataParams(route.params)) query[k] = v;
     // A pasted full request id opens its page: a key lookup, where a substring search scans the whole window.
     const text = route.params.get('q')?.trim() ?? '';
     if (UUID.test(text)) {
@@ -57,6 +58,7 @@ export const requestsPage: Page = {
       ],
       route.params,
       'request-filters',
+      { metadata: true },
     );
     if (!first.ok) {
       fill(root, bar, empty(why(first, 'requests')));
