@@ -220,6 +220,8 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
     const body = bodyFor(need, a);
     const snapshot: AdmissionSnapshot = {
       requestId: a.requestId,
+      traceId: a.traceId,
+      spanId: a.spanId,
       endpoint: a.endpoint,
       format: a.format,
       model: a.model,
@@ -288,7 +290,18 @@ export async function runHooksFor(
     const f = h[phase];
     if (f) await f.call(h, a);
   }
-  const { body, headers: _h, requestId: _r, endpoint: _e, format: _f, model: _m, provider: _p, ...changed } = a;
+  const {
+    body,
+    headers: _h,
+    requestId: _r,
+    traceId: _t,
+    spanId: _s,
+    endpoint: _e,
+    format: _f,
+    model: _m,
+    provider: _p,
+    ...changed
+  } = a;
   // The body goes back only when a hook rewrote it (privacy.maskUpstream): most calls' bodies cross once.
   return a.bodyChanged ? { ...changed, body } : changed;
 }

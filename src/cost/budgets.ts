@@ -693,6 +693,8 @@ export class BudgetService {
     // recorder, running the hook for a worker) the admission's ids.
     const logContext: RequestContext = currentRequest() ?? {
       request_id: a.requestId,
+      trace_id: a.traceId,
+      span_id: a.spanId,
       provider: a.provider,
       model: a.model,
     };

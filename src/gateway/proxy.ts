@@ -57,6 +57,9 @@ export interface Attribution {
 /** What an admission hook sees and may change before the call is forwarded. */
 export interface Admission {
   readonly requestId: string;
+  /** The call's trace and span ids (its log lines'), for a hook that logs where the call's context is not current. */
+  readonly traceId?: string;
+  readonly spanId?: string;
   readonly endpoint: Endpoint;
   /** The wire format the client speaks (an embeddings call may be OpenAI's or Gemini's); absent: the endpoint's. */
   readonly format?: WireFormat;
@@ -845,6 +848,8 @@ export class GatewayProxy {
           ? null
           : {
               requestId: flight.requestId,
+              traceId: flight.traceId,
+              spanId: flight.internal.spanId,
               endpoint: flight.endpoint,
               format: flight.adapter.format,
               model: flight.model,

@@ -370,9 +370,20 @@ describe("serve --workers 2: the budget line a gateway worker's call makes in th
         }
       });
     // The call's own line is written once the recorder has it; the budget's line was written before the 429 left.
-    await until(() => linesOf().some((l) => l.event === 'request_completed' && l.request_id === id), 20_000);
+    const completed = await until(
+      () => linesOf().find((l) => l.event === 'request_completed' && l.request_id === id),
+      20_000,
+    );
+    expect(completed.trace_id).toBe(traceparentFor(30).split('-')[1]);
     const blocked = linesOf().filter((l) => l.event === 'budget_blocked');
     expect(blocked).toHaveLength(1);
-    expect(blocked[0]).toMatchObject({ budget: 'broke', request_id: id, provider: 'openai-sim', model: 'gpt-4o-mini' });
+    expect(blocked[0]).toMatchObject({
+      budget: 'broke',
+      request_id: id,
+      trace_id: completed.trace_id,
+      span_id: completed.span_id,
+      provider: 'openai-sim',
+      model: 'gpt-4o-mini',
+    });
   });
 });
