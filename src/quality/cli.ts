@@ -1,7 +1,7 @@
 // `llmscope quality score --input FILE.jsonl [--output FILE]`: offline hallucination scoring of JSONL records.
 // A progress bar goes to stderr for long files (when stderr is a terminal); bad lines are reported as FILE:LINE and
 // skipped, never a crash, and make the exit code 1 (the good lines are still written).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -61,11 +61,10 @@ export function registerQualityCommand(
       const threshold = Number(o.threshold);
       if (!(threshold >= 0 && threshold <= 1))
         throw new Error(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);
-      try {
-        await stat(o.input);
-      } catch {
+      const input = await stat(o.input).catch(() => {
         throw new Error(`cannot read --input ${o.input}: no such file`);
-      }
+      });
+      if (input.isDirectory()) throw new Error(`cannot read --input ${o.input}: a folder, not a file`);
       let knowledge: KnowledgeBase | undefined;
       if (o.knowledge) {
         const dir = o.knowledge;
@@ -76,8 +75,8 @@ export function registerQualityCommand(
         for (const w of knowledge.warnings) io.stderr.write(`knowledge: ${w}\n`);
         io.stderr.write(`knowledge: ${knowledge.size} passages from ${o.knowledge}\n`);
       }
-      const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
-      const size = (await stat(o.input)).size;
+      const out: Writable = o.output ? await openOutput(o.output) : io.stdout;
+      const size = input.size;
       // progressBar: drawn only on a terminal, and it gives the terminal its cursor back on Ctrl-C
       const drawn =
         size > BAR_BYTES
@@ -117,4 +116,31 @@ export function registerQualityCommand(
         io.setExitCode?.(1);
       }
     });
+}
+
+/**
+ * The --output file, opened before any scoring: a folder that does not exist was an unhandled 'error' event (a stack
+ * trace) once the first line was written. A later write error reaches the stream's end() callback instead.
+ */
+async function openOutput(file: string): Promise<WriteStream> {
+  const s = createWriteStream(file);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('open', () => resolve());
+      s.once('error', reject);
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such folder'
+        : code === 'EISDIR'
+          ? 'a folder, not a file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new Error(`cannot write --output ${file}: ${why}`);
+  }
+  s.on('error', () => {});
+  return s;
 }

@@ -85,6 +85,33 @@ describe('migrate --batch', () => {
     });
 });
 
+describe('quality score with a path that cannot be used', () => {
+  const line = `${JSON.stringify({ id: '1', context: 'Paris is the capital of France.', response: 'Paris is the capital of France.' })}\n`;
+
+  it('an --output in a folder that does not exist: one line naming --output, exit 1, no stack trace', async () => {
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, line);
+    const r = await llmscope(dir, [
+      'quality',
+      'score',
+      '--input',
+      input,
+      '--output',
+      join(dir, 'no-such', 'out.jsonl'),
+    ]);
+    expect(r.code).toBe(1);
+    expectOneLine(r);
+    expect(r.stderr).toBe(`llmscope: cannot write --output ${join(dir, 'no-such', 'out.jsonl')}: no such folder\n`);
+  });
+
+  it('an --input that is a folder says so, naming --input', async () => {
+    const r = await llmscope(dir, ['quality', 'score', '--input', dir]);
+    expect(r.code).toBe(1);
+    expectOneLine(r);
+    expect(r.stderr).toBe(`llmscope: cannot read --input ${dir}: a folder, not a file\n`);
+  });
+});
+
 describe('reconcile on PostgreSQL', () => {
   let pg: TestPostgres;
   beforeAll(async () => {
