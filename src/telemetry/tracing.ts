@@ -61,18 +61,21 @@ export interface TraceSinkOptions {
 /**
  * A gateway call's span as exported, in the OpenTelemetry GenAI semantic conventions' form: the `{operation} {model}`
  * span is a CLIENT span (the conventions' kind for a call to a model; llmscope's own trace keeps it as the server span
- * of the request it answered), and `gen_ai.response.finish_reasons` is a string array, as the conventions type it.
+ * of the request it answered), `gen_ai.response.finish_reasons` is a string array, as the conventions type it, and
+ * its status is ERROR on a failure and otherwise UNSET.
  * Other spans (the gateway's children, an instrumented app's spans) go as they are.
  */
 export function exportedSpan(s: SpanRecord, call: LlmCall): SpanRecord {
   if (call.source !== 'gateway' || s.spanId !== call.internal?.spanId || s.kind !== 'server') return s;
+  // A call that did not fail is left UNSET, as OpenTelemetry asks of instrumentation (OK is the application's to set).
+  const status = s.status === 'ok' ? 'unset' : s.status;
   const reasons = s.attributes['gen_ai.response.finish_reasons'];
-  if (typeof reasons !== 'string') return { ...s, kind: 'client' };
+  if (typeof reasons !== 'string') return { ...s, kind: 'client', status };
   const attributes = {
     ...s.attributes,
     'gen_ai.response.finish_reasons': [reasons],
   } as unknown as SpanRecord['attributes'];
-  return { ...s, kind: 'client', attributes };
+  return { ...s, kind: 'client', status, attributes };
 }
 
 /** A recorder sink exporting each call's spans; export failures reject so the recorder counts them as dropped. */
