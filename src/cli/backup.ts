@@ -3,7 +3,7 @@
 // server's writes (WAL), written to FILE.partial, checked (`PRAGMA integrity_check`), made a single file (no WAL)
 // and only then renamed to FILE. PostgreSQL has its own tools (pg_dump / pg_restore; docs/deploy.md).
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -41,6 +41,9 @@ export async function backupStore(opts: BackupOptions): Promise<BackupResult> {
   const src = resolve(sqlitePathOf(from));
   const to = resolve(opts.to);
   if (to === src) fail('--to names the store itself; give another file');
+  // a folder, even with --force: the copy was made in full, then its rename failed (EISDIR), leaving FILE.partial
+  if (existsSync(to) && statSync(to).isDirectory())
+    fail(`--to ${to} is a folder; give the backup file's name, e.g. ${join(to, 'llmscope-backup.db')}`);
   if (existsSync(to) && !opts.force) fail(`${to} already exists; remove it or pass --force to replace it`);
   if (!existsSync(dirname(to))) fail(`the folder ${dirname(to)} does not exist`);
   const t0 = performance.now();

@@ -2,7 +2,7 @@
 // and a non-zero exit before anything is touched, and a store command works on PostgreSQL as on SQLite. Needs
 // `npm run build` first (dist/), as bin/llmscope.js does, and PostgreSQL (test/pg.ts).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,22 @@ describe('quality score with a path that cannot be used', () => {
     expect(r.code).toBe(1);
     expectOneLine(r);
     expect(r.stderr).toBe(`llmscope: cannot read --input ${dir}: a folder, not a file\n`);
+  });
+});
+
+describe('backup --to a folder', () => {
+  it('is refused before copying, even with --force, and leaves no FOLDER.partial', async () => {
+    const db = join(dir, 'backup-src.db');
+    const store = createStore(`sqlite:${db}`);
+    await store.migrate();
+    await store.close();
+    const folder = join(dir, 'backups');
+    mkdirSync(folder);
+    const r = await llmscope(dir, ['backup', '--from', `sqlite:${db}`, '--to', folder, '--force']);
+    expect(r.code).toBe(1);
+    expectOneLine(r);
+    expect(r.stderr).toContain(`--to ${folder} is a folder; give the backup file's name`);
+    expect(existsSync(`${folder}.partial`)).toBe(false);
   });
 });
 
