@@ -194,13 +194,21 @@ export function demoConfig(
 }
 
 /** What the demo tells its user about settings it does not follow (the banner prints them). */
-export function demoNotices(config: Config): string[] {
+export function demoNotices(config: Config, flags: Pick<ServeFlags, 'upstream' | 'providerName'> = {}): string[] {
   const n = workerCount(config.server.workers);
-  return n >= 2
-    ? [
-        `demo runs in one process: --workers / server.workers (${n}) is for \`llmscope serve --workers N\` (with \`llmscope simulate\` as its upstream)`,
-      ]
-    : [];
+  const notes =
+    n >= 2
+      ? [
+          `demo runs in one process: --workers / server.workers (${n}) is for \`llmscope serve --workers N\` (with \`llmscope simulate\` as its upstream)`,
+        ]
+      : [];
+  // serve's flags are the demo's too, but its traffic goes to its own simulator: said, not dropped without a word
+  const given = (['upstream', 'providerName'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length > 0)
+    notes.push(
+      `demo calls its own simulated upstream: ${given.map((k) => (k === 'upstream' ? '--upstream' : '--provider-name')).join(' and ')} ${given.length > 1 ? 'are' : 'is'} for \`llmscope serve --upstream URL\``,
+    );
+  return notes;
 }
 
 /** The demo's own store when nothing names one (beside serve's default, ./llmscope-data/llmscope.db). */
@@ -318,7 +326,7 @@ export async function startDemo(
     traffic,
     keyed,
     store: demoStoreLine(config),
-    notices: demoNotices(config),
+    notices: demoNotices(config, flags),
     phase: () => conditionsAt(scenario, Date.now() - t0).phase,
     stop,
   };

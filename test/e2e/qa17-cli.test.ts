@@ -128,6 +128,26 @@ describe('backup --to a folder', () => {
   });
 });
 
+describe("demo with serve's --upstream", () => {
+  it('says in its banner that its traffic goes to its own simulator (the flag was dropped without a word)', async () => {
+    const demo = spawn(
+      process.execPath,
+      [BIN, 'demo', '--port', '0', '--rps', '1', '--upstream', 'http://127.0.0.1:9/v1', '--provider-name', 'mine'],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let banner = '';
+    demo.stderr?.on('data', (d: Buffer) => (banner += d.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.once('close', resolve));
+    const deadline = Date.now() + 30_000;
+    while (!banner.includes('Ctrl-C to stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    demo.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(banner).toContain(
+      'note: demo calls its own simulated upstream: --upstream and --provider-name are for `llmscope serve --upstream URL`',
+    );
+  }, 60_000);
+});
+
 describe('reconcile on PostgreSQL', () => {
   let pg: TestPostgres;
   beforeAll(async () => {
