@@ -139,7 +139,7 @@ export function demoConfig(
   trafficKeyHash?: string,
   feedbackTokenHash?: string,
 ): Config {
-  const config = configFromFlags({ ...flags, upstream: undefined }, (raw) => {
+  const config = configFromFlags({ ...flags, upstream: undefined, providerName: undefined }, (raw) => {
     const r = raw as ConfigInput & Record<string, unknown>;
     const tokens = r.auth?.tokens ?? [];
     if (feedbackTokenHash && !tokens.some((t) => t.name === DEMO_TRAFFIC_ACTOR))

@@ -68,6 +68,22 @@ export function configFromFlags(flags: ServeFlags, extra?: (raw: Record<string, 
       );
     }
   }
+  // said, not ignored: an empty --host listened on the default address, a --provider-name without --upstream named nothing
+  if (flags.host !== undefined && flags.host.trim() === '')
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      '--host must be an address such as 127.0.0.1 or 0.0.0.0, got ""',
+    );
+  if (flags.providerName !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(flags.providerName))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `--provider-name takes lowercase letters, digits, ".", "_" or "-" (as providers[].name), got "${flags.providerName}"`,
+    );
+  if (flags.providerName !== undefined && !flags.upstream)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      '--provider-name names the provider of --upstream URL; pass --upstream too (a config file names its providers itself)',
+    );
   return loadConfig({
     file: flags.config,
     overrides: (raw) => {

@@ -67,6 +67,27 @@ describe('an upstream that is not http(s)', () => {
   });
 });
 
+describe('serve flags that were ignored or named as config paths', () => {
+  const cases: [string[], string][] = [
+    [['--host', ''], 'llmscope: --host must be an address such as 127.0.0.1 or 0.0.0.0, got ""'],
+    [
+      ['--provider-name', 'mine'],
+      'llmscope: --provider-name names the provider of --upstream URL; pass --upstream too',
+    ],
+    [
+      ['--upstream', 'http://127.0.0.1:9/v1', '--provider-name', 'My Provider'],
+      'llmscope: --provider-name takes lowercase letters, digits, ".", "_" or "-" (as providers[].name), got "My Provider"',
+    ],
+  ];
+  for (const [flags, said] of cases)
+    it(`serve ${flags.join(' ')} refuses to start, in one line`, async () => {
+      const r = await llmscope(dir, ['serve', '--port', '0', ...flags], 15_000);
+      expect(r.code).toBe(1);
+      expectOneLine(r);
+      expect(r.stderr).toContain(said);
+    });
+});
+
 describe('migrate --batch', () => {
   for (const bad of ['0', 'abc', '501', '2.5'])
     it(`--batch ${bad} is refused with the accepted range, before any store is opened`, async () => {
