@@ -5,18 +5,13 @@
 // silence: ..." for a create, and for a 404 "no feedback yet — this llmscope does not serve it (capability not
 // enabled)" when the call was gone. Needs `npm run build` first (npm test builds).
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ModulesTs from '../../src/cli/modules.js';
-import type * as ConfigTs from '../../src/config/index.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import type * as ServerTs from '../../src/server.js';
+import { startBuiltApp } from './built-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
-const built = existsSync(fileURLToPath(dist('ui/index.html'))) && existsSync(fileURLToPath(dist('server.js')));
-const load = async <T>(p: string): Promise<T> => (await import(dist(p).href)) as T;
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard actions that fail say why, in Chromium', () => {
   let app: ServerTs.App;
@@ -35,21 +30,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard actions that fail say why, in 
   };
 
   beforeAll(async () => {
-    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
-    const { createApp } = await load<typeof ServerTs>('server.js');
-    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
-    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-    const r = validateConfig({
+    ({ app, base } = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent', captureContent: true },
       gpu: { collector: 'none' },
       quality: { reviewRate: 1 },
       alerts: { defaultRules: false },
-    } as ConfigInput);
-    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    app = await createApp(r.config, { modules: builtinModules() });
-    base = await app.listen();
+    } as ConfigInput));
     const now = Date.now();
     const calls = ['kept-1', 'gone-1', 'gone-2'].map((id, i) => ({
       request_id: id,
@@ -149,11 +137,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the reviewed-sample tile after labels ou
   });
 
   it('says the labels were not from the random sample instead of a bare "–" beside "1 labeled"', async () => {
-    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
-    const { createApp } = await load<typeof ServerTs>('server.js');
-    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
-    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-    const r = validateConfig({
+    const started = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent' },
@@ -161,9 +145,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the reviewed-sample tile after labels ou
       quality: { reviewRate: 0 },
       alerts: { defaultRules: false },
     } as ConfigInput);
-    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    app = await createApp(r.config, { modules: builtinModules() });
-    const base = await app.listen();
+    app = started.app;
+    const { base } = started;
     const post = async (path: string, body: unknown) => {
       const x = await fetch(`${base}${path}`, {
         method: 'POST',

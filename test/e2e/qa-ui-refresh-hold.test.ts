@@ -4,18 +4,13 @@
 // field of the page has focus, a filter differs from the URL, or rows were paged in; otherwise pages refresh as
 // before. Runs on the 10 s refresh choice, so it takes about 40 s. Needs `npm run build` first.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ModulesTs from '../../src/cli/modules.js';
-import type * as ConfigTs from '../../src/config/index.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import type * as ServerTs from '../../src/server.js';
+import { startBuiltApp } from './built-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
-const built = existsSync(fileURLToPath(dist('ui/index.html'))) && existsSync(fileURLToPath(dist('server.js')));
-const load = async <T>(p: string): Promise<T> => (await import(dist(p).href)) as T;
 const TICK = 10_000;
 
 describe.skipIf(!existsSync(CHROMIUM))('auto-refresh leaves the user’s work alone, in Chromium', () => {
@@ -26,20 +21,13 @@ describe.skipIf(!existsSync(CHROMIUM))('auto-refresh leaves the user’s work al
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
-    const { createApp } = await load<typeof ServerTs>('server.js');
-    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
-    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-    const r = validateConfig({
+    ({ app, base } = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent' },
       gpu: { collector: 'none' },
       alerts: { defaultRules: false },
-    } as ConfigInput);
-    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    app = await createApp(r.config, { modules: builtinModules() });
-    base = await app.listen();
+    } as ConfigInput));
     const now = Date.now();
     const calls = Array.from({ length: 120 }, (_, i) => ({
       request_id: `call-${String(i).padStart(3, '0')}`,

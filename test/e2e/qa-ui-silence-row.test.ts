@@ -3,18 +3,13 @@
 // every other model's alert of the rule, and their notifications, which the on-call engineer never saw on the row.
 // Now it prefills the alert's labels, as Alertmanager's silence button does. Needs `npm run build` first.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ModulesTs from '../../src/cli/modules.js';
-import type * as ConfigTs from '../../src/config/index.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import type * as ServerTs from '../../src/server.js';
+import { startBuiltApp } from './built-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
-const built = existsSync(fileURLToPath(dist('ui/index.html'))) && existsSync(fileURLToPath(dist('server.js')));
-const load = async <T>(p: string): Promise<T> => (await import(dist(p).href)) as T;
 
 interface Firing {
   labels: Record<string, string>;
@@ -31,11 +26,7 @@ describe.skipIf(!existsSync(CHROMIUM))('silencing one alert from its row, in Chr
     ((await (await fetch(`${base}/api/alerts`)).json()) as { firing: Firing[] }).firing;
 
   beforeAll(async () => {
-    if (!built) throw new Error('the dashboard is not built: run `npm run build` first');
-    const { createApp } = await load<typeof ServerTs>('server.js');
-    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
-    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-    const r = validateConfig({
+    ({ app, base } = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent' },
@@ -59,10 +50,7 @@ describe.skipIf(!existsSync(CHROMIUM))('silencing one alert from its row, in Chr
           },
         ],
       },
-    } as ConfigInput);
-    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    app = await createApp(r.config, { modules: builtinModules() });
-    base = await app.listen();
+    } as ConfigInput));
     const now = Date.now();
     const calls = ['gpt-4o', 'claude-sonnet-4'].flatMap((model) =>
       [0, 1, 2, 3, 4].map((i) => ({

@@ -4,21 +4,15 @@
 // Requests page filtered by `meta.<key>=<value>` to exactly those calls, the Requests page's metadata filters are
 // added, shown and removed through the URL, and a reload shows the same view. A bad key's 400 is shown in the card;
 // a range longer than storage.retention.raw is said to reach past the raw calls.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ModulesTs from '../../src/cli/modules.js';
 import type * as ConfigTs from '../../src/config/index.js';
-import type * as ServerTs from '../../src/server.js';
 import type * as SimulatorTs from '../../src/simulator/index.js';
+import { dashboardBuilt, loadBuilt, startBuiltApp } from './built-app.js';
 import { until } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url);
-const built = existsSync(fileURLToPath(dist('ui/index.html'))) && existsSync(fileURLToPath(dist('server.js')));
-const load = async <T>(p: string): Promise<T> => (await import(dist(p).href)) as T;
 
 /** The dashboard's USD format (src/ui/lib/dom.ts usd), for amounts under $1000. */
 const usd = (v: number): string => {
@@ -48,18 +42,15 @@ interface Summary {
   resolution: string;
 }
 
-describe.skipIf(!built)('the dashboard: spend by a metadata key, requests filtered by metadata', () => {
+describe.skipIf(!dashboardBuilt)('the dashboard: spend by a metadata key, requests filtered by metadata', () => {
   let browser: Browser;
   let base = '';
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const { createApp } = await load<typeof ServerTs>('server.js');
-    const { builtinModules } = await load<typeof ModulesTs>('cli/modules.js');
-    const { validateConfig } = await load<typeof ConfigTs>('config/index.js');
-    const { startSimulator } = await load<typeof SimulatorTs>('simulator/index.js');
+    const { startSimulator } = await loadBuilt<typeof SimulatorTs>('simulator/index.js');
     const sim = await startSimulator({ port: 0, ttftMs: 2, tpotMs: 1, outputTokens: 40 });
-    const r = validateConfig({
+    const { app, base: listening } = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
       providers: [{ name: 'simulator', baseUrl: sim.url }],
       // raw calls kept 2 days: a 7-day range reaches past them
@@ -67,9 +58,7 @@ describe.skipIf(!built)('the dashboard: spend by a metadata key, requests filter
       telemetry: { logLevel: 'silent' },
       gpu: { collector: 'none' },
     } as ConfigTs.ConfigInput);
-    if (!r.ok) throw new Error(`bad config: ${JSON.stringify(r.issues)}`);
-    const app = await createApp(r.config, { modules: builtinModules() });
-    base = await app.listen();
+    base = listening;
     close = async () => {
       await app.close();
       await sim.close();
