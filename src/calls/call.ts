@@ -204,6 +204,11 @@ export interface CallInternals {
    * from these marks and the call's fields, and `spans` stays empty on the call.
    */
   spansDeferred?: boolean;
+  /**
+   * Set when the client's `traceparent` said not sampled (trace flags 00): the call is recorded and shown as any
+   * other, its spans are not exported (telemetry.otlpEndpoint), and the upstream gets the flags as they came.
+   */
+  unsampled?: boolean;
 }
 
 /** What an admission (the gateway's hooks' reservation) that led to no call knows of that call. */

@@ -409,6 +409,8 @@ export class GatewayProxy {
     const parent = parseTraceparent(req.headers.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
     const flight = new Flight(requestId, traceId, endpoint, adapter, req.headers, parent?.parentSpanId ?? null);
+    // The client's trace not sampled (flags 00): recorded as any call, not exported, 00 sent on (decision 59).
+    if (parent !== null && (parent.flags & 1) === 0) flight.internal.unsampled = true;
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
     // x-request-id goes with the answer's own headers (the relay's writeHead, or the error): a header set on `res`
     // beforehand would make Node merge every upstream header into it one setHeader at a time.
@@ -947,7 +949,7 @@ export class GatewayProxy {
         resumeRequest(ctx);
       }
       const headers = upstreamHeaders(req.headers, up, {
-        traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
+        traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId, i.unsampled ? 0 : 1),
         tracestate: header(req.headers, 'tracestate') ?? undefined,
         requestId: flight.requestId,
         forwardClientAuth: admission?.forwardClientAuth ?? true,
@@ -993,7 +995,7 @@ export class GatewayProxy {
             path: upstreamPath,
             method: 'POST',
             headers: upstreamHeaders(req.headers, up, {
-              traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId),
+              traceparent: formatTraceparent(flight.traceId, i.upstreamSpanId, i.unsampled ? 0 : 1),
               tracestate: header(req.headers, 'tracestate') ?? undefined,
               requestId: flight.requestId,
               forwardClientAuth: admission?.forwardClientAuth ?? true,

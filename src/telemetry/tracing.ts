@@ -56,26 +56,36 @@ export function toReadableSpan(s: SpanRecord, resource: Resource, sampled = true
 export interface TraceSinkOptions {
   exporter: SpanExporter;
   serviceName?: string;
+  /** Configured provider name → the conventions' well-known `gen_ai.provider.name` (wellKnownProviders). */
+  providers?: ReadonlyMap<string, string>;
 }
 
 /**
  * A gateway call's span as exported, in the OpenTelemetry GenAI semantic conventions' form: the `{operation} {model}`
  * span is a CLIENT span (the conventions' kind for a call to a model; llmscope's own trace keeps it as the server span
  * of the request it answered), `gen_ai.response.finish_reasons` is a string array, as the conventions type it, and
- * its status is ERROR on a failure and otherwise UNSET.
- * Other spans (the gateway's children, an instrumented app's spans) go as they are.
+ * its status is ERROR on a failure and otherwise UNSET. `gen_ai.provider.name` is the conventions' well-known value
+ * for the provider (`wellKnown`: `openai`, `anthropic`, `gcp.gemini`, `aws.bedrock` ...; provider-name.ts), the
+ * configured name in `llmscope.provider` (decision 58; the stored call and its stored spans keep the configured name).
+ * Other spans (an instrumented app's spans) go as they are.
  */
-export function exportedSpan(s: SpanRecord, call: LlmCall): SpanRecord {
-  if (call.source !== 'gateway' || s.spanId !== call.internal?.spanId || s.kind !== 'server') return s;
+export function exportedSpan(s: SpanRecord, call: LlmCall, wellKnown?: string): SpanRecord {
+  if (call.source !== 'gateway') return s;
+  const named = wellKnown !== undefined && s.attributes['gen_ai.provider.name'] === call.provider;
+  const attributes = named
+    ? { ...s.attributes, 'gen_ai.provider.name': wellKnown, 'llmscope.provider': call.provider }
+    : s.attributes;
+  if (s.spanId !== call.internal?.spanId || s.kind !== 'server') return named ? { ...s, attributes } : s;
   // A call that did not fail is left UNSET, as OpenTelemetry asks of instrumentation (OK is the application's to set).
   const status = s.status === 'ok' ? 'unset' : s.status;
-  const reasons = s.attributes['gen_ai.response.finish_reasons'];
-  if (typeof reasons !== 'string') return { ...s, kind: 'client', status };
-  const attributes = {
-    ...s.attributes,
-    'gen_ai.response.finish_reasons': [reasons],
-  } as unknown as SpanRecord['attributes'];
-  return { ...s, kind: 'client', status, attributes };
+  const reasons = attributes['gen_ai.response.finish_reasons'];
+  if (typeof reasons !== 'string') return { ...s, kind: 'client', status, attributes };
+  return {
+    ...s,
+    kind: 'client',
+    status,
+    attributes: { ...attributes, 'gen_ai.response.finish_reasons': [reasons] } as unknown as SpanRecord['attributes'],
+  };
 }
 
 /** A recorder sink exporting each call's spans; export failures reject so the recorder counts them as dropped. */
@@ -86,7 +96,13 @@ export function traceSink(opts: TraceSinkOptions): Sink {
     maxBatch: 512,
     write(calls: readonly LlmCall[]) {
       const spans: ReadableSpan[] = [];
-      for (const c of calls) for (const s of spansFor(c)) spans.push(toReadableSpan(exportedSpan(s, c), resource));
+      for (const c of calls) {
+        // A call whose client's traceparent said not sampled (flags 00) is recorded and shown, not exported
+        // (ParentBased sampling, decision 59).
+        if (c.internal?.unsampled === true) continue;
+        const wellKnown = c.source === 'gateway' ? opts.providers?.get(c.provider) : undefined;
+        for (const s of spansFor(c)) spans.push(toReadableSpan(exportedSpan(s, c, wellKnown), resource));
+      }
       if (spans.length === 0) return;
       return new Promise<void>((resolve, reject) => {
         opts.exporter.export(spans, (r) => {
