@@ -52,6 +52,7 @@ import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
+import { wellKnownProviders } from './telemetry/provider-name.js';
 import { spanEnricher, withSpans } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
 
@@ -249,7 +250,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const exporter =
     opts.spanExporter ?? (config.telemetry.otlpEndpoint ? otlpExporter(config.telemetry.otlpEndpoint) : undefined);
-  if (exporter) recorder.addSink(traceSink({ exporter, serviceName: config.telemetry.serviceName }));
+  if (exporter)
+    recorder.addSink(
+      traceSink({
+        exporter,
+        serviceName: config.telemetry.serviceName,
+        providers: wellKnownProviders(config.providers),
+      }),
+    );
   // Sinks given here may read call.spans, which a gateway call's recorder leaves to be built where read (spansFor).
   for (const s of opts.sinks ?? []) recorder.addSink(withSpans(s));
 
