@@ -56,18 +56,47 @@ function text(field: string | undefined): string | null {
 }
 
 /**
- * Parses nvidia-smi's `csv,noheader,nounits` output for NVIDIA_SMI_FIELDS: one GPU a line, fields separated by
- * ", ", memory in MiB, utilization in %. Throws GpuUnavailableError on nvidia-smi's no-driver / no-device messages
- * and an Error on lines it cannot read.
+ * nvidia-smi's line for a GPU it cannot open, printed in place of that GPU's readings while the others are read: a GPU
+ * fallen off the bus ("GPU is lost. Reboot the system to recover this GPU", Xid 79) or one NVML cannot reach
+ * ("Unknown Error"). Group 1: the PCI bus id; group 2: what nvidia-smi says of it.
  */
-export function parseNvidiaSmi(stdout: string, host: string, at: number): GpuSample[] {
+const DEVICE_HANDLE = /^Unable to determine the device handle for (?:GPU\s*)?(\S+?):\s+(.*)$/i;
+
+/** What one nvidia-smi answer holds: the GPUs it read, and the GPUs it could not read ("GPU 0000:3B:00.0: GPU is lost"). */
+export interface NvidiaSmiReading {
+  samples: GpuSample[];
+  unreadable: string[];
+}
+
+/** The GPUs a text (nvidia-smi's stdout or stderr) says could not be read, as "GPU <bus id>: <what nvidia-smi said>". */
+export function unreadableGpus(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const m = DEVICE_HANDLE.exec(raw.trim());
+    if (m) out.push(`GPU ${m[1]}: ${(m[2] as string).slice(0, 200)}`);
+  }
+  return out;
+}
+
+/**
+ * Reads nvidia-smi's `csv,noheader,nounits` output for NVIDIA_SMI_FIELDS: one GPU a line, fields separated by ", ",
+ * memory in MiB, utilization in %; a GPU it could not open (its "Unable to determine the device handle" line) is
+ * listed in `unreadable` and the others are still read. Throws GpuUnavailableError on nvidia-smi's no-driver /
+ * no-device messages and an Error on lines it cannot read.
+ */
+export function readNvidiaSmi(stdout: string, host: string, at: number): NvidiaSmiReading {
   const reason = noGpuReason(stdout);
   if (reason) throw new GpuUnavailableError(reason);
   const samples: GpuSample[] = [];
+  const unreadable: string[] = [];
   for (const raw of stdout.split(/\r?\n/)) {
     const line = raw.trim();
     // nvidia-smi prints a warning line before the readings it still gives ("WARNING: infoROM is corrupted at gpu ...").
     if (!line || /^WARNING:/i.test(line)) continue;
+    if (DEVICE_HANDLE.test(line)) {
+      unreadable.push(...unreadableGpus(line));
+      continue;
+    }
     const f = line.split(',');
     if (f.length !== NVIDIA_SMI_FIELDS.length)
       throw new Error(
@@ -92,7 +121,19 @@ export function parseNvidiaSmi(stdout: string, host: string, at: number): GpuSam
       at,
     });
   }
-  if (samples.length === 0) throw new GpuUnavailableError('nvidia-smi listed no GPU');
+  return { samples, unreadable };
+}
+
+/**
+ * The readings of nvidia-smi's output (see readNvidiaSmi). Throws GpuUnavailableError on nvidia-smi's no-driver /
+ * no-device messages or an empty answer, and an Error on lines it cannot read or when no GPU could be read.
+ */
+export function parseNvidiaSmi(stdout: string, host: string, at: number): GpuSample[] {
+  const { samples, unreadable } = readNvidiaSmi(stdout, host, at);
+  if (samples.length === 0) {
+    if (unreadable.length > 0) throw new Error(`nvidia-smi read no GPU: ${unreadable.join('; ')}`);
+    throw new GpuUnavailableError('nvidia-smi listed no GPU');
+  }
   return samples;
 }
 
@@ -186,6 +227,8 @@ export interface NvidiaSmiOptions {
 export class NvidiaSmiCollector implements GpuCollector {
   readonly kind = 'nvidia-smi' as const;
   readonly source = 'local';
+  /** The GPUs the last poll could not read while it read the others (a GPU fallen off the bus); null when none. */
+  warning: string | null = null;
   private readonly path: string;
   private readonly now: () => number;
 
@@ -195,6 +238,7 @@ export class NvidiaSmiCollector implements GpuCollector {
   }
 
   async collect(signal: AbortSignal): Promise<GpuSample[]> {
+    this.warning = null;
     let r: ExecResult;
     try {
       // Looked up each poll (not once), so a driver installed while llmscope runs is found without a restart.
@@ -207,23 +251,39 @@ export class NvidiaSmiCollector implements GpuCollector {
         throw new GpuUnavailableError(`${this.path} not found (no NVIDIA driver installed on this host)`);
       throw e;
     }
+    if (r.code === 0) return this.readings(readNvidiaSmi(r.stdout, this.opts.host, this.now()), r.stderr);
     const all = `${r.stdout}\n${r.stderr}`;
-    if (r.code === INFOROM_CORRUPTED) {
-      // A warning, not a failure: the readings that follow it are right; without readings it fails as below.
-      try {
-        return parseNvidiaSmi(r.stdout, this.opts.host, this.now());
-      } catch {
-        /* reported below */
-      }
+    // A non-zero exit with readings: a warning (exit 14, a corrupted infoROM), or GPUs it could not open beside the
+    // ones it read (exit 15, a GPU fallen off the bus). The readings it gave are right and are kept: the lost GPU is
+    // reported beside them, and the others stay watched. Without readings it fails as below.
+    try {
+      const reading = readNvidiaSmi(r.stdout, this.opts.host, this.now());
+      const unreadable = reading.unreadable.length + unreadableGpus(r.stderr).length;
+      if (reading.samples.length > 0 && (r.code === INFOROM_CORRUPTED || unreadable > 0))
+        return this.readings(reading, r.stderr);
+    } catch {
+      /* reported below */
     }
-    if (r.code !== 0) {
-      const reason = noGpuReason(all, r.code);
-      if (reason) throw new GpuUnavailableError(reason);
-      const first = (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 300) ?? '';
-      throw new Error(
-        `${this.path} exited with ${r.code === null ? 'a signal' : `code ${r.code}`}${first ? `: ${first}` : ''}`,
-      );
+    const reason = noGpuReason(all, r.code);
+    if (reason) throw new GpuUnavailableError(reason);
+    // What nvidia-smi said: a GPU it could not open rather than the first reading line before it.
+    const said = all
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => DEVICE_HANDLE.test(l));
+    const first = (said ?? (r.stderr.trim() || r.stdout.trim()).split('\n')[0])?.slice(0, 300) ?? '';
+    throw new Error(
+      `${this.path} exited with ${r.code === null ? 'a signal' : `code ${r.code}`}${first ? `: ${first}` : ''}`,
+    );
+  }
+
+  private readings(reading: NvidiaSmiReading, stderr: string): GpuSample[] {
+    const unreadable = [...reading.unreadable, ...unreadableGpus(stderr)];
+    if (reading.samples.length === 0) {
+      if (unreadable.length > 0) throw new Error(`nvidia-smi read no GPU: ${unreadable.join('; ')}`);
+      throw new GpuUnavailableError('nvidia-smi listed no GPU');
     }
-    return parseNvidiaSmi(r.stdout, this.opts.host, this.now());
+    this.warning = unreadable.length > 0 ? `nvidia-smi could not read ${unreadable.join('; ')}` : null;
+    return reading.samples;
   }
 }

@@ -3,7 +3,12 @@
 import { type GpuCollector, type GpuSample, GpuUnavailableError } from './types.js';
 
 export type PollOutcome =
-  | { kind: 'ok'; samples: GpuSample[]; durationMs: number }
+  | {
+      kind: 'ok';
+      samples: GpuSample[];
+      durationMs: number /** GPUs the source could not read beside these. */;
+      warning?: string;
+    }
   | { kind: 'unavailable'; reason: string; durationMs: number }
   | { kind: 'error'; error: string; timedOut: boolean; durationMs: number };
 
@@ -70,7 +75,8 @@ export class Poller {
     let outcome: PollOutcome;
     try {
       const samples = await Promise.race([this.opts.collector.collect(controller.signal), aborted]);
-      outcome = { kind: 'ok', samples, durationMs: performance.now() - started };
+      const warning = this.opts.collector.warning;
+      outcome = { kind: 'ok', samples, durationMs: performance.now() - started, ...(warning ? { warning } : {}) };
     } catch (err) {
       const durationMs = performance.now() - started;
       if (err instanceof GpuUnavailableError) outcome = { kind: 'unavailable', reason: err.reason, durationMs };

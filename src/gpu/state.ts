@@ -10,7 +10,7 @@ export interface SourceState {
   kind: CollectorKind;
   source: string;
   status: SourceStatus;
-  /** Why there is no GPU (unavailable) or what failed (error). */
+  /** Why there is no GPU (unavailable), what failed (error), or which GPUs could not be read beside the others (ok). */
   reason: string | null;
   samples: GpuSample[];
   lastOkAt: number | null;
@@ -60,8 +60,14 @@ export class GpuState {
           { event: 'gpu_collector_ok', collector: kind, source, gpus: outcome.samples.length },
           `GPU collector ${kind} reads ${outcome.samples.length} GPU(s) on ${where}`,
         );
+      const warning = outcome.warning ?? null;
+      if (warning !== null && (s.status !== 'ok' || s.reason !== warning))
+        log?.warn(
+          { event: 'gpu_unreadable', collector: kind, source, gpus: outcome.samples.length, warning },
+          `GPU collector ${kind} on ${where}: ${warning} (the other ${outcome.samples.length} GPU(s) are read; logged once until it changes)`,
+        );
       s.status = 'ok';
-      s.reason = null;
+      s.reason = warning;
       s.samples = outcome.samples;
       s.lastOkAt = this.opts.now();
       s.consecutiveErrors = 0;

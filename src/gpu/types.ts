@@ -30,6 +30,11 @@ export interface GpuCollector {
   /** What this instance reads: "local" for nvidia-smi, the URL for a DCGM exporter. */
   readonly source: string;
   collect(signal: AbortSignal): Promise<GpuSample[]>;
+  /**
+   * Set by `collect` when it resolved with the GPUs it could read but not all of them (nvidia-smi's "Unable to
+   * determine the device handle" for a GPU fallen off the bus): what it could not read; null or absent otherwise.
+   */
+  readonly warning?: string | null;
 }
 
 /** The source works but there is no GPU behind it; a state to show, not a failure to count. */
