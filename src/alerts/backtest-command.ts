@@ -87,7 +87,17 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   if (opts.json) {
     const { sent: _sent, ...rest } = r;
     io.out(
-      `${JSON.stringify({ ...rest, from: new Date(from).toISOString(), to: new Date(to).toISOString(), no_data: noData }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          ...rest,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          dataFrom: r.dataFrom === null ? null : new Date(r.dataFrom).toISOString(),
+          no_data: noData,
+        },
+        null,
+        2,
+      )}\n`,
     );
     return;
   }
@@ -95,6 +105,10 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
   io.out(
     `${new Date(from).toISOString()} .. ${new Date(to).toISOString()} (${days.toFixed(2)} days, ${r.evaluations} evaluations every ${r.stepMs / 1000}s)\n`,
   );
+  if (r.skippedEvaluations > 0 && r.dataFrom !== null)
+    io.out(
+      `the store's first calls in this period are in the hour from ${new Date(r.dataFrom).toISOString()}: the ${r.skippedEvaluations} steps before it were not evaluated (no rule has data there)\n`,
+    );
   if (noData || replayed === 0) {
     io.out(
       noData

@@ -204,3 +204,65 @@ describe('backtest rollup windows', () => {
     expect(fast.byRule).toEqual(direct.byRule);
   }, 120_000);
 });
+
+describe('alerts backtest over a range longer than the data', () => {
+  let store: SqliteStore;
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+  });
+  afterEach(() => store.close());
+
+  const incident = () => {
+    const calls = [];
+    for (let m = 0; m < 3 * 60; m++)
+      for (let i = 0; i < 20; i++)
+        calls.push(
+          callAt(T0 + m * MIN + i * 3000, {
+            latencyMs: m >= 60 && m < 90 ? 4000 : 400,
+            status: m >= 60 && m < 90 && i % 4 === 0 ? 'upstream_error' : 'ok',
+          }),
+        );
+    return calls;
+  };
+
+  it('starts at the first hour with calls: ten years over three hours of data run 181 steps, with the same result', async () => {
+    await store.insertCalls(incident());
+    const config = alertsConfigOf({ slos: [] });
+    const to = T0 + 3 * 3600_000;
+    const exact = await backtest({ config, store, from: T0, to });
+    const decade = await backtest({ config, store, from: T0 - 3650 * 86_400_000, to });
+    expect(exact.evaluations).toBe(181);
+    expect(exact.skippedEvaluations).toBe(0);
+    expect(decade.evaluations).toBe(181);
+    expect(decade.skippedEvaluations).toBe(3650 * 1440);
+    expect(decade.dataFrom).toBe(T0);
+    expect(decade.notifications).toBeGreaterThan(0);
+    const { evaluations: _e, skippedEvaluations: _s, from: _f, sent: _x, ...rest } = decade;
+    const { evaluations: _e2, skippedEvaluations: _s2, from: _f2, sent: _x2, ...restExact } = exact;
+    expect(rest).toEqual(restExact);
+  });
+
+  it('calls just before the period still count: nothing is skipped when a window reaches back to data', async () => {
+    await store.insertCalls(incident());
+    const config = alertsConfigOf({ slos: [] });
+    // the period starts 10 minutes after the last call: SLO and latency windows still reach the incident hour
+    const r = await backtest({ config, store, from: T0 + 190 * MIN, to: T0 + 5 * 3600_000 });
+    expect(r.skippedEvaluations).toBe(0);
+    expect(r.dataFrom).toBe(T0);
+  });
+
+  it('a period without calls runs nothing and says so; more than a year of 1-minute steps with data is refused', async () => {
+    const config = alertsConfigOf({ slos: [] });
+    const empty = await backtest({ config, store, from: T0, to: T0 + 30 * 86_400_000 });
+    expect(empty.evaluations).toBe(0);
+    expect(empty.dataFrom).toBeNull();
+    expect(empty.withoutData.length).toBeGreaterThan(0);
+    await store.insertCalls([callAt(T0, {}), callAt(T0 + 400 * 86_400_000, {})]);
+    await expect(backtest({ config, store, from: T0, to: T0 + 400 * 86_400_000 })).rejects.toThrow(
+      /more than 527040 .*--step 2m/,
+    );
+    const coarse = await backtest({ config, store, from: T0, to: T0 + 400 * 86_400_000, stepMs: 60 * MIN });
+    expect(coarse.evaluations).toBe(400 * 24 + 1);
+  });
+});

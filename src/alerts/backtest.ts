@@ -1,9 +1,10 @@
 // Backtest: runs the rules over stored history (rollups) on a virtual clock, with the real grouping, inhibition
 // and routing, and counts the notifications they would have sent — so thresholds can be tuned before they page.
 import type { LlmCall } from '../calls/index.js';
+import { LlmscopeError } from '../errors.js';
 import { SignalRegistry } from '../signals/index.js';
 import type { RollupPoint, RollupQuery, Store } from '../store/store.js';
-import { HOUR_MS, MINUTE_MS } from '../time.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.js';
 import { CallCostTracker } from './call-cost-tracker.js';
 import { kindOf } from './kinds/index.js';
 import type { Rule } from './model.js';
@@ -36,6 +37,14 @@ export interface BacktestResult {
   to: number;
   stepMs: number;
   evaluations: number;
+  /**
+   * The store's first hour with calls in the period (null: none). Steps before it are not evaluated: every rule's
+   * windows are empty there, so they could neither fire nor resolve, and a range of years over a week of data took
+   * hours of empty evaluations.
+   */
+  dataFrom: number | null;
+  /** Steps left out before dataFrom (or all of them when the period holds no calls). */
+  skippedEvaluations: number;
   notifications: number;
   byReceiver: Record<string, number>;
   /** alertname → notifications that mention it, and how often it started firing. */
@@ -222,6 +231,33 @@ export class CallCostReplay {
   }
 }
 
+/** The start of the first hour with calls between from and to (hour rollups: one query, kept longest), or null. */
+export async function firstDataHour(store: Store, from: number, to: number): Promise<number | null> {
+  const points = await store.queryRollups({ from: Math.floor(from / HOUR_MS) * HOUR_MS, to, step: 'hour' });
+  let first: number | null = null;
+  for (const p of points) if (p.requests > 0 && (first === null || p.t < first)) first = p.t;
+  return first;
+}
+
+/** How far before `from` data still counts for the first steps at least: a month to date and its forecast. */
+const LOOKBACK_FLOOR_MS = 32 * DAY_MS;
+
+/** At most a year of 1-minute steps; more is refused before any work (as Prometheus refuses over 11,000 points). */
+export const MAX_BACKTEST_EVALUATIONS = 527_040;
+
+/** How many steps a backtest runs from `start` to `to`, and the step it starts on (on the grid from `from`). */
+export function backtestSteps(
+  from: number,
+  to: number,
+  stepMs: number,
+  dataFrom: number | null,
+): { start: number; total: number; skipped: number } {
+  const all = Math.floor((to - from) / stepMs) + 1;
+  if (dataFrom === null) return { start: to + 1, total: 0, skipped: all };
+  const skipped = dataFrom > from ? Math.min(all, Math.floor((dataFrom - from) / stepMs)) : 0;
+  return { start: from + skipped * stepMs, total: all - skipped, skipped };
+}
+
 export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   const stepMs = opts.stepMs ?? Math.max(60_000, ms(opts.config.evaluationInterval));
   let now = opts.from;
@@ -256,13 +292,26 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     .map((r) => ({ rule: r.id, signals: missingSignals(r, signals) }))
     .filter((r) => r.signals.length > 0);
   const skipped = new Set(notReplayed.map((r) => r.rule));
+  // data before `from` that a rule's window (or baseline, or month to date) reaches back to counts as data there
+  const lookbackMs = Math.max(
+    LOOKBACK_FLOOR_MS,
+    ...service.rules.flatMap((r) => r.conditions.map((c) => c.windowMs + c.baselineDays * DAY_MS)),
+  );
+  const dataFrom = await firstDataHour(opts.store, opts.from - lookbackMs, opts.to);
+  const steps = backtestSteps(opts.from, opts.to, stepMs, dataFrom);
+  if (steps.total > MAX_BACKTEST_EVALUATIONS)
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `this backtest would run ${steps.total} evaluations (every ${stepMs / 1000}s from ${new Date(steps.start).toISOString()}), more than ${MAX_BACKTEST_EVALUATIONS} (a year of 1-minute steps): pass a larger --step (e.g. --step ${Math.ceil((steps.total * stepMs) / MAX_BACKTEST_EVALUATIONS / MINUTE_MS)}m) or a shorter range`,
+    );
+  now = steps.start;
   await service.init();
   const sent: NotificationRecord[] = [];
   const byRule: Record<string, { notifications: number; firings: number }> = {};
   const hadData = new Set<string>();
   let evaluations = 0;
-  const total = Math.floor((opts.to - opts.from) / stepMs) + 1;
-  for (let t = opts.from; t <= opts.to; t += stepMs) {
+  const total = steps.total;
+  for (let t = steps.start; t <= opts.to; t += stepMs) {
     now = t;
     await replay?.advance(t);
     const { alerts, events } = await service.engine.evaluate(t);
@@ -304,6 +353,8 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     to: opts.to,
     stepMs,
     evaluations,
+    dataFrom,
+    skippedEvaluations: steps.skipped,
     notifications: sent.length,
     byReceiver,
     byRule,
