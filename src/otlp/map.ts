@@ -168,11 +168,82 @@ const MODEL_KEYS = [
   'llm.response.model_name',
 ];
 
+/**
+ * Logfire's OpenAI and Anthropic instrumentation (logfire.instrument_openai / instrument_anthropic) records a streamed
+ * call as two spans with the same GenAI attributes: the request's span (`Chat Completion with 'gpt-4o'`, its
+ * `request_data` saying `"stream": true`), which ends when the stream is handed to the app, before any of it is read
+ * (no usage, no answer), and a log when the stream has been read (`streaming response from 'gpt-4o' took 1.20s`, a
+ * zero-length span with `duration` in seconds and the answer and usage in `response_data`). The log is the call; the
+ * request's span is kept with the trace.
+ */
+function logfireStreamPart(a: Attributes): 'request' | 'log' | null {
+  const template = a['logfire.msg_template'];
+  if (typeof template !== 'string') return null;
+  if (template.startsWith('streaming response from ')) return 'log';
+  const request = a.request_data;
+  return typeof request === 'string' && request.length <= 1 << 20 && /"stream"\s*:\s*true/.test(request)
+    ? 'request'
+    : null;
+}
+
+/** A Logfire streaming log's `response_data` (JSON: `{message, usage}` for chat, the Response for Responses), or null. */
+function logfireResponse(a: Attributes): Record<string, unknown> | null {
+  const v = a.response_data;
+  if (typeof v !== 'string' || v.length > 1 << 20) return null;
+  try {
+    const j = JSON.parse(v) as unknown;
+    return typeof j === 'object' && j !== null && !Array.isArray(j) ? (j as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The usage a Logfire streaming log's response carries (chat's prompt/completion tokens or Responses' input/output). */
+function logfireUsage(r: Record<string, unknown> | null): {
+  input: number | null;
+  output: number | null;
+  cached: number | null;
+  reasoning: number | null;
+} | null {
+  const u = r?.usage;
+  if (typeof u !== 'object' || u === null) return null;
+  const o = u as Record<string, unknown>;
+  const count = (v: unknown) => asCount(typeof v === 'number' || typeof v === 'string' ? v : undefined);
+  const sub = (k: string, f: string) => {
+    const d = o[k];
+    return typeof d === 'object' && d !== null ? count((d as Record<string, unknown>)[f]) : null;
+  };
+  return {
+    input: count(o.prompt_tokens ?? o.input_tokens),
+    output: count(o.completion_tokens ?? o.output_tokens),
+    cached: sub('prompt_tokens_details', 'cached_tokens') ?? sub('input_tokens_details', 'cached_tokens'),
+    reasoning: sub('completion_tokens_details', 'reasoning_tokens') ?? sub('output_tokens_details', 'reasoning_tokens'),
+  };
+}
+
+/** The answer's text in a Logfire streaming log's response: the message's content, or the chunks' text joined. */
+function logfireOutput(r: Record<string, unknown> | null): string | null {
+  if (r === null) return null;
+  const m = r.message;
+  if (typeof m === 'object' && m !== null) {
+    const c = (m as Record<string, unknown>).content;
+    if (typeof c === 'string' && c !== '') return c;
+  }
+  if (typeof r.combined_chunk_content === 'string' && r.combined_chunk_content !== '') return r.combined_chunk_content;
+  if (Array.isArray(r.output)) {
+    const out: string[] = [];
+    textsIn(r.output, out);
+    return joined(out);
+  }
+  return null;
+}
+
 /** True when the span is a model call (not llmscope's own gateway span sent back, not an agent/tool/chain step). */
 export function isLlmSpan(s: OtlpSpan): boolean {
   const a = s.attributes;
   // llmscope's own gateway spans (exported by telemetry.otlpEndpoint): the gateway already recorded the call.
   if (a['llmscope.request_id'] !== undefined) return false;
+  if (logfireStreamPart(a) === 'request') return false;
   const oi = asString(a['openinference.span.kind']);
   if (oi !== null) return oi.toUpperCase() === 'LLM' || oi.toUpperCase() === 'EMBEDDING';
   const aiOp = asString(a['ai.operationId']);
@@ -461,6 +532,7 @@ export function textsOfSpan(s: OtlpSpan): { prompt: string | null; output: strin
   if (output === null && has & LLM_OUTPUT) output = joined(indexed(a, 'llm.output_messages.', MESSAGE_CONTENT));
   output ??= joined(textOfValue(a['ai.response.text']));
   output ??= joined(textOfValue(a['output.value']));
+  if (output === null && logfireStreamPart(a) === 'log') output = logfireOutput(logfireResponse(a));
   if (prompt === null || output === null) {
     // Pydantic AI (instrumentation version 1, Logfire): the messages as one JSON list of GenAI events
     const e = textsOfEventList(a.events ?? a.all_messages_events);
@@ -763,8 +835,11 @@ export function spanToCall(
   childStatus: number | null = null,
 ): LlmCall {
   const a = s.attributes;
-  const startedAt = nsToMs(s.startNs);
   const endedAt = nsToMs(s.endNs);
+  // A Logfire streaming log is a moment: the stream it reports began `duration` seconds before it.
+  const logfire = logfireStreamPart(a) === 'log' ? logfireResponse(a) : undefined;
+  const took = logfire !== undefined ? asNumber(a.duration) : null;
+  const startedAt = took !== null && took >= 0 && s.endNs === s.startNs ? endedAt - took * 1000 : nsToMs(s.startNs);
   const latencyMs = Math.max(0, endedAt - startedAt);
   const provider = clip(providerOf(a), 128) as string;
   const params = invocationParameters(a);
@@ -773,23 +848,30 @@ export function spanToCall(
       first(asString, a, MODEL_KEYS) ?? (typeof params['model'] === 'string' ? params['model'] : null) ?? 'unknown',
       MAX_FIELD,
     ) ?? 'unknown';
-  const endpoint = endpointOf(a, provider);
+  const endpoint =
+    logfire !== undefined && typeof logfire?.id === 'string' && logfire.id.startsWith('resp_')
+      ? 'responses'
+      : endpointOf(a, provider);
   const aiOp = asString(a['ai.operationId']) ?? '';
   const stream =
+    logfire !== undefined ||
     a['gen_ai.request.stream'] === true ||
     a['llm.is_streaming'] === true ||
     params['stream'] === true ||
     aiOp.endsWith('.doStream');
-  let input = first(asCount, a, INPUT_TOKENS);
+  const logfireUsed = logfire !== undefined ? logfireUsage(logfire) : null;
+  let input = first(asCount, a, INPUT_TOKENS) ?? logfireUsed?.input ?? null;
   let output =
-    endpoint === 'embeddings' ? first(asCount, a, ['gen_ai.usage.output_tokens']) : first(asCount, a, OUTPUT_TOKENS);
+    endpoint === 'embeddings'
+      ? first(asCount, a, ['gen_ai.usage.output_tokens'])
+      : (first(asCount, a, OUTPUT_TOKENS) ?? logfireUsed?.output ?? null);
   // A span with a total and only one of the two counts (some OpenLLMetry and LangChain spans): the other is the rest.
   if ((input === null) !== (output === null) && endpoint !== 'embeddings') {
     const total = first(asCount, a, TOTAL_TOKENS);
     if (total !== null && output === null && total >= (input as number)) output = total - (input as number);
     else if (total !== null && input === null && total >= (output as number)) input = total - (output as number);
   }
-  let cached = first(asCount, a, CACHED_TOKENS);
+  let cached = first(asCount, a, CACHED_TOKENS) ?? logfireUsed?.cached ?? null;
   let cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
   // The record's input is the whole prompt, cache reads and writes included (GenAI's convention). Anthropic's own
   // input_tokens leaves them out, and instrumentations that copy it (the AI SDK before 6, OpenInference and Logfire
@@ -803,7 +885,7 @@ export function spanToCall(
     cacheWrite ??= older.write;
     if (input !== null) input += (cached ?? 0) + (cacheWrite ?? 0);
   } else if (input !== null && input < (cached ?? 0) + (cacheWrite ?? 0)) input += (cached ?? 0) + (cacheWrite ?? 0);
-  const reasoning = first(asCount, a, REASONING_TOKENS);
+  const reasoning = first(asCount, a, REASONING_TOKENS) ?? logfireUsed?.reasoning ?? null;
   const exception = s.events.find((e) => e.name === 'exception');
   const errorType = clip(
     asString(a['error.type']) ??
