@@ -20,21 +20,32 @@ export const gpusPage: Page = {
       return;
     }
     const g = r.data;
-    if (!g.available && g.gpus.length === 0) {
+    // With no live reading but history in the range (a collector down for now), the history and costs still show.
+    if (!g.available && g.gpus.length === 0 && g.series.length === 0) {
       fill(
         root,
         empty('no GPU data', g.reason ?? 'set gpu.collector (nvidia-smi or a DCGM exporter) to watch self-hosted GPUs'),
       );
       return;
     }
-    const x = g.series[0]?.points.map((p) => p.t) ?? [];
+    const util = aligned(g.series, (p) => p.utilization_avg);
+    const mem = aligned(g.series, (p) => p.memory_used_avg);
     const eff = g.efficiency;
+    // What the collectors say beside the readings: one that failed (an exporter down) while others read, or the GPUs
+    // an ok one could not read (one fallen off the bus).
+    const problems = g.collectors
+      .filter((c) => c.reason !== null && (c.status === 'ok' || c.status === 'error'))
+      .map(
+        (c) =>
+          `${c.kind === 'nvidia-smi' ? 'nvidia-smi' : `dcgm ${c.source}`}: ${c.status === 'error' ? 'failed: ' : ''}${c.reason}`,
+      );
     fill(
       root,
-      g.signals.length
+      g.signals.length || problems.length
         ? h(
             'div',
-            { class: 'strip' },
+            { class: 'strip', id: 'gpu-strip' },
+            problems.map((p) => h('div', { class: 'bad' }, p)),
             g.signals.map((s) =>
               h(
                 'div',
@@ -83,8 +94,8 @@ export const gpusPage: Page = {
           fromFirstData: true,
           id: 'chart-gpu-util',
           title: `Utilization (${g.step})`,
-          x,
-          ys: g.series.map((s) => s.points.map((p) => p.utilization_avg)),
+          x: util.x,
+          ys: util.ys,
           series: g.series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
           yFmt: (v) => pct(v, 1),
         }),
@@ -93,8 +104,8 @@ export const gpusPage: Page = {
           fromFirstData: true,
           id: 'chart-gpu-mem',
           title: `Memory used (${g.step})`,
-          x,
-          ys: g.series.map((s) => s.points.map((p) => p.memory_used_avg)),
+          x: mem.x,
+          ys: mem.ys,
           series: g.series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
           yFmt: bytes,
           yTicksFmt: bytesTicks,
@@ -122,3 +133,24 @@ export const gpusPage: Page = {
     );
   },
 };
+
+type GpuSeries = GpuBody['series'][number];
+
+/**
+ * Every GPU's points on one time axis, the union of their times, with null where a GPU has no point: a GPU is
+ * stored only while it is read, so a host added later or a GPU that fell off the bus has fewer points than another,
+ * and drawn at the first GPU's times its values would land at the wrong times (or past the axis's end).
+ */
+export function aligned(
+  series: readonly GpuSeries[],
+  value: (p: GpuSeries['points'][number]) => number | null,
+): { x: number[]; ys: (number | null)[][] } {
+  const x = [...new Set(series.flatMap((s) => s.points.map((p) => p.t)))].sort((a, b) => a - b);
+  const at = new Map(x.map((t, i) => [t, i]));
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array(x.length).fill(null);
+    for (const p of s.points) y[at.get(p.t) as number] = value(p);
+    return y;
+  });
+  return { x, ys };
+}
