@@ -250,6 +250,9 @@ export function isLlmSpan(s: OtlpSpan): boolean {
   if (aiOp !== null) return AI_SDK_CALL.test(aiOp);
   const op = asString(a['gen_ai.operation.name']);
   if (op !== null && OTHER_OPERATIONS.has(op)) return false;
+  // OpenLLMetry's rerank spans (Cohere's rerank: billed per search, no tokens), trace spans as the AI SDK's
+  // doRerank and OpenInference's RERANKER are
+  if (a['llm.request.type'] === 'rerank') return false;
   const hasModel =
     asString(a['gen_ai.request.model']) !== null ||
     asString(a['gen_ai.response.model']) !== null ||
@@ -289,10 +292,12 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
     asString(a['output.value'])?.startsWith('{"id":"resp_')
   )
     return 'responses';
+  // (the GenAI conventions name Google's providers gcp.gemini, gcp.vertex_ai and gcp.gen_ai; OpenLLMetry's Gemini and
+  // Vertex AI spans say gen_ai.system Google / VertexAI with llm.request.type `completion`: a generateContent call all
+  // the same, as the gateway records it)
+  if (op === 'generate_content' || /gemini|vertex|google|^gcp\./.test(provider)) return 'generate_content';
   if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
     return 'completions';
-  // (the GenAI conventions name Google's providers gcp.gemini, gcp.vertex_ai and gcp.gen_ai)
-  if (op === 'generate_content' || /gemini|vertex|google|^gcp\./.test(provider)) return 'generate_content';
   if (provider === 'anthropic' || provider.endsWith('.anthropic')) return 'messages';
   return 'chat.completions';
 }
