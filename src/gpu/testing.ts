@@ -60,6 +60,8 @@ export function rollupStore(
     insertCalls: async () => undefined,
     getCall: async () => null,
     knownIds: async () => new Set<string>(),
+    insertCallLogs: async () => undefined,
+    callLogs: async () => ({ lines: [], dropped: 0 }),
     userCallIds: unused,
     deleteCalls: unused,
     listCalls: async () => ({ items: [], nextCursor: null }),

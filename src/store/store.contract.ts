@@ -7,7 +7,7 @@ import { spansOf } from '../telemetry/spans.js';
 import { HOUR_MS } from '../time.js';
 import { count, quantile, RELATIVE_ACCURACY } from './histogram.js';
 import { sumCallsByMetadata } from './metadata-query.js';
-import type { CallQuery, RollupPoint, Store } from './store.js';
+import type { CallLogRow, CallQuery, RollupPoint, Store } from './store.js';
 
 export const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
 const MIN = 60_000;
@@ -586,6 +586,50 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           hourBefore: T0 + 2 * HOUR_MS,
         });
         expect(again).toEqual({ deletedCalls: 0, deletedRollups: 0 });
+      });
+    });
+
+    describe('call log lines', () => {
+      const row = (requestId: string, at: number, seq: number, line: string | null, dropped = 0): CallLogRow => ({
+        requestId,
+        at,
+        seq,
+        line,
+        dropped,
+      });
+      it("reads a call's lines back in time order, at most `limit`, the rest and the cap's counts as dropped", async () => {
+        await store.insertCallLogs([
+          row('a', T0 + 2, 3, '{"n":3}'),
+          row('b', T0, 1, '{"b":1}'),
+          row('a', T0 + 1, 2, '{"n":2}'),
+          row('a', T0 + 1, 1, '{"n":1,"s":"é \\" \\u0000"}'),
+        ]);
+        await store.insertCallLogs([row('a', T0 + 3, 9, null, 4)]);
+        expect(await store.callLogs('a', 50)).toEqual({
+          lines: ['{"n":1,"s":"é \\" \\u0000"}', '{"n":2}', '{"n":3}'],
+          dropped: 4,
+        });
+        expect(await store.callLogs('a', 2)).toEqual({ lines: ['{"n":1,"s":"é \\" \\u0000"}', '{"n":2}'], dropped: 5 });
+        expect(await store.callLogs('none', 50)).toEqual({ lines: [], dropped: 0 });
+        await store.insertCallLogs([]);
+      });
+
+      it('go with their call (deleteCalls, an erase) and with retention of raw calls', async () => {
+        const calls = [makeCall(1), makeCall(2), makeCall(3)];
+        await store.insertCalls(calls);
+        const [c1, c2, c3] = calls.map((c) => c.requestId) as [string, string, string];
+        await store.insertCallLogs([
+          row(c1, T0 + 1000, 1, '{"x":1}'),
+          row(c2, T0 + 2000, 2, '{"x":2}'),
+          row(c2, T0 + 2000, 3, null, 1),
+          row(c3, T0 + 10 * MIN, 4, '{"x":3}'),
+        ]);
+        expect(await store.deleteCalls([c2])).toBe(1);
+        expect(await store.callLogs(c2, 50)).toEqual({ lines: [], dropped: 0 });
+        expect((await store.callLogs(c1, 50)).lines).toEqual(['{"x":1}']);
+        await store.applyRetention({ rawBefore: T0 + 5 * MIN, minuteBefore: 0, hourBefore: 0 });
+        expect((await store.callLogs(c1, 50)).lines).toEqual([]);
+        expect((await store.callLogs(c3, 50)).lines).toEqual(['{"x":3}']);
       });
     });
 

@@ -69,6 +69,25 @@ export interface RetentionResult {
   deletedRollups: number;
 }
 
+/**
+ * One row of a call's kept log lines (the JSON lines that carried its request_id, as written to stdout), or, with
+ * `line` null, how many more of its lines were past the per-call cap and not kept (`dropped`).
+ */
+export interface CallLogRow {
+  requestId: string;
+  /** Epoch ms when the line was written; with `seq` (a counter of the writing process) it orders a call's lines. */
+  at: number;
+  seq: number;
+  line: string | null;
+  dropped: number;
+}
+
+/** A call's kept log lines, in time order, and how many of its lines were not kept (past the cap). */
+export interface CallLogLines {
+  lines: string[];
+  dropped: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The database underneath, for capabilities that keep their own tables there (src/store/backend.ts). */
@@ -78,15 +97,19 @@ export interface Store {
   /** Inserts calls and updates their rollups in one transaction. Duplicate request ids are ignored. */
   insertCalls(calls: readonly LlmCall[]): Promise<void>;
   getCall(requestId: string): Promise<LlmCall | null>;
+  /** Adds log lines of calls (a batch, one transaction); the call itself may be written before or after them. */
+  insertCallLogs(rows: readonly CallLogRow[]): Promise<void>;
+  /** The kept log lines of one call, oldest first, at most `limit` (the rest count in `dropped`). */
+  callLogs(requestId: string, limit: number): Promise<CallLogLines>;
   /** Which of these request ids the store already holds (ingestion skips them, so a retried batch counts once). */
   knownIds(requestIds: readonly string[]): Promise<Set<string>>;
   listCalls(query: CallQuery): Promise<CallPage>;
   queryRollups(query: RollupQuery): Promise<RollupPoint[]>;
   /** Request ids of every call attributed to `user` (what an erase also removes from other tables). */
   userCallIds(user: string): Promise<string[]>;
-  /** Deletes these calls, their content and spans with them (rollups keep their user-less aggregates); returns how many. */
+  /** Deletes these calls, their content, spans and log lines with them (rollups keep their user-less aggregates); returns how many. */
   deleteCalls(requestIds: readonly string[]): Promise<number>;
-  /** Deletes raw calls older than `rawBefore` and minute rollups older than `minuteBefore` (hour rollups by `hourBefore`). */
+  /** Deletes raw calls (and log lines) older than `rawBefore` and minute rollups older than `minuteBefore` (hour rollups by `hourBefore`). */
   applyRetention(opts: { rawBefore: number; minuteBefore: number; hourBefore: number }): Promise<RetentionResult>;
   /** True when the store can be read and written. */
   ping(): Promise<boolean>;

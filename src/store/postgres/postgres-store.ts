@@ -6,6 +6,7 @@ import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow }
 import type { CallStatus, LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { PostgresBackend } from '../backend.js';
+import { linesOf } from '../call-logs.js';
 import {
   CALL_COLUMN_LIST,
   CALL_COLUMNS,
@@ -21,6 +22,8 @@ import { metadataFilter } from '../metadata-query.js';
 import { legacyOtlpId } from '../otlp-ids.js';
 import { ERROR_STATUSES, HOUR_MS, MINUTE_MS, RollupBatch, type RollupRow } from '../rollup.js';
 import type {
+  CallLogLines,
+  CallLogRow,
   CallPage,
   CallQuery,
   RetentionResult,
@@ -603,6 +606,7 @@ export class PostgresStore implements Store {
         }
         const del = async (sql: string, before: number) => (await c.query(sql, [before])).rowCount ?? 0;
         deletedCalls += await del('DELETE FROM calls WHERE started_at < $1::float8', opts.rawBefore);
+        await del('DELETE FROM call_logs WHERE at < $1::float8', opts.rawBefore);
         const cut = (table: string) => `DELETE FROM ${table} WHERE t < ceil($1::float8)::int8`;
         const minute = await del(cut(ROLLUP_TABLES.minute), opts.minuteBefore);
         const hour = await del(cut(ROLLUP_TABLES.hour), opts.hourBefore);
@@ -618,6 +622,29 @@ export class PostgresStore implements Store {
     return result;
   }
 
+  async insertCallLogs(rows: readonly CallLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.query(
+      `INSERT INTO call_logs (request_id, at, seq, line, dropped)
+       SELECT * FROM unnest($1::text[], $2::float8[], $3::int8[], $4::text[], $5::int4[])`,
+      [
+        rows.map((r) => req(r.requestId)),
+        rows.map((r) => r.at),
+        rows.map((r) => r.seq),
+        rows.map((r) => (r.line === null ? null : req(r.line))),
+        rows.map((r) => r.dropped),
+      ],
+    );
+  }
+
+  async callLogs(requestId: string, limit: number): Promise<CallLogLines> {
+    const rows = await this.query<{ line: string | null; dropped: number }>(
+      'SELECT line, dropped FROM call_logs WHERE request_id = $1 ORDER BY at, seq',
+      [req(requestId)],
+    );
+    return linesOf(rows, limit);
+  }
+
   async userCallIds(user: string): Promise<string[]> {
     const rows = await this.query<{ request_id: string }>('SELECT request_id FROM calls WHERE "user" = $1', [
       req(user),
@@ -629,9 +656,11 @@ export class PostgresStore implements Store {
     let n = 0;
     // In slices, so one erase of a heavy user holds no lock on a huge statement's worth of rows.
     for (let i = 0; i < requestIds.length; i += 5000) {
+      const ids = requestIds.slice(i, i + 5000).map(req);
+      await this.query('DELETE FROM call_logs WHERE request_id = ANY($1::text[])', [ids]);
       const rows = await this.query<{ n: number }>(
         'WITH d AS (DELETE FROM calls WHERE request_id = ANY($1::text[]) RETURNING 1) SELECT count(*)::int AS n FROM d',
-        [requestIds.slice(i, i + 5000).map(req)],
+        [ids],
       );
       n += rows[0]?.n ?? 0;
     }

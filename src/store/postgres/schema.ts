@@ -152,4 +152,21 @@ ALTER TABLE calls ADD COLUMN metadata jsonb;
 CREATE INDEX calls_metadata ON calls USING gin (metadata jsonb_path_ops);
 `,
   },
+  {
+    version: 6,
+    name: "call_logs: the log lines that carried a call's request_id, as written to stdout (GET /api/requests/:id logs)",
+    // A row per kept line, or (line NULL) a count of lines past the per-call cap. Read by request_id in time order;
+    // removed with the call (deleteCalls) and by retention on at, as raw calls are on started_at.
+    up: `
+CREATE TABLE call_logs (
+  request_id text COLLATE "C" NOT NULL,
+  at double precision NOT NULL,
+  seq bigint NOT NULL,
+  line text,
+  dropped integer NOT NULL DEFAULT 0
+);
+CREATE INDEX call_logs_request ON call_logs (request_id, at, seq);
+CREATE INDEX call_logs_at ON call_logs (at);
+`,
+  },
 ];

@@ -159,4 +159,21 @@ CREATE INDEX calls_feature ON calls (feature, started_at) WHERE feature IS NOT N
       if (any) db.prepare('INSERT INTO legacy_otlp_ids (until) VALUES (?)').run(Date.now() + LEGACY_OTLP_IDS_MARGIN_MS);
     },
   },
+  {
+    version: 9,
+    name: "call_logs: the log lines that carried a call's request_id, as written to stdout (GET /api/requests/:id logs)",
+    // A row per kept line, or (line NULL) a count of lines past the per-call cap. Read by request_id in time order;
+    // removed with the call (deleteCalls) and by retention on `at`, as raw calls are on started_at.
+    up: `
+CREATE TABLE call_logs (
+  request_id TEXT NOT NULL,
+  at REAL NOT NULL,
+  seq INTEGER NOT NULL,
+  line TEXT,
+  dropped INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX call_logs_request ON call_logs (request_id, at, seq);
+CREATE INDEX call_logs_at ON call_logs (at);
+`,
+  },
 ];

@@ -7,6 +7,7 @@ import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
 import type { SqliteBackend } from '../backend.js';
+import { linesOf } from '../call-logs.js';
 import { type CallRow, callOfRow } from '../call-row.js';
 import { decodeCursor, encodeCursor, pageSize, prefixEnd } from '../cursor.js';
 import { decodeHistogram } from '../histogram.js';
@@ -14,6 +15,8 @@ import { metadataFilter, metadataPath } from '../metadata-query.js';
 import { legacyOtlpId, otlpIdTime } from '../otlp-ids.js';
 import { emptyStatuses, pointsOf, type RollupRow } from '../rollup.js';
 import type {
+  CallLogLines,
+  CallLogRow,
   CallPage,
   CallQuery,
   RetentionResult,
@@ -44,6 +47,7 @@ import { guardWrites, localModule, startWriterThread, type WriterThread, writeGa
 import type { WriteJobModule } from './writer-thread.js';
 
 export const CORE_NAMESPACE = 'core';
+const CALL_LOGS_JOB = new URL('./call-logs-job.js', import.meta.url);
 /** Rows deleted per statement by retention; each chunk is its own short write transaction. */
 export const RETENTION_CHUNK = 1000;
 
@@ -369,6 +373,18 @@ export class SqliteStore implements Store {
     this.callWriter.insert(calls);
   }
 
+  async insertCallLogs(rows: readonly CallLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.runJob(CALL_LOGS_JOB, rows);
+  }
+
+  async callLogs(requestId: string, limit: number): Promise<CallLogLines> {
+    const rows = this.prepared('SELECT line, dropped FROM call_logs WHERE request_id = ? ORDER BY at, seq, rowid').all(
+      requestId,
+    ) as { line: string | null; dropped: number }[];
+    return linesOf(rows, limit);
+  }
+
   async getCall(requestId: string): Promise<LlmCall | null> {
     const row = this.statements().getCall.get(requestId) as CallRow | undefined;
     return row ? callOfRow(row) : null;
@@ -443,6 +459,7 @@ export class SqliteStore implements Store {
     hourBefore: number;
   }): Promise<RetentionResult> {
     const deletedCalls = await this.deleteBefore('calls', 'started_at', opts.rawBefore);
+    await this.deleteBefore('call_logs', 'at', opts.rawBefore);
     const minute = await this.deleteBefore(ROLLUP_TABLES.minute, 't', opts.minuteBefore);
     const hour = await this.deleteBefore(ROLLUP_TABLES.hour, 't', opts.hourBefore);
     return { deletedCalls, deletedRollups: minute + hour };
@@ -455,10 +472,11 @@ export class SqliteStore implements Store {
 
   async deleteCalls(requestIds: readonly string[]): Promise<number> {
     if (requestIds.length === 0) return 0;
-    const r = this.prepared('DELETE FROM calls WHERE request_id IN (SELECT value FROM json_each(?))').run(
-      JSON.stringify(requestIds),
-    );
-    return r.changes;
+    const ids = JSON.stringify(requestIds);
+    return this.db.transaction(() => {
+      this.prepared('DELETE FROM call_logs WHERE request_id IN (SELECT value FROM json_each(?))').run(ids);
+      return this.prepared('DELETE FROM calls WHERE request_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+    })();
   }
 
   async ping(): Promise<boolean> {
