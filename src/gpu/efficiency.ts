@@ -116,17 +116,22 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
 
   for (const host of input.hosts) {
     if (host.providers.length === 0 && host.models.length === 0) continue;
-    let gpuSeconds = 0;
+    // GPU time is counted per physical GPU: a MIG-partitioned GPU is read as the GPU ("0": temperature, power) and
+    // each of its instances ("0:1", "0:2", ...) over the same seconds, and a GPU-hour is priced once, not per instance.
+    const physical = new Map<string, number>();
     let utilWeighted = 0;
     let utilSeconds = 0;
     for (const u of input.usage) {
       if (u.host !== host.host) continue;
-      gpuSeconds += u.gpuSeconds;
+      const gpu = u.gpu.split(':')[0] as string;
+      physical.set(gpu, Math.max(physical.get(gpu) ?? 0, u.gpuSeconds));
       if (u.utilizationAvg !== null) {
         utilWeighted += u.utilizationAvg * u.gpuSeconds;
         utilSeconds += u.gpuSeconds;
       }
     }
+    let gpuSeconds = 0;
+    for (const seconds of physical.values()) gpuSeconds += seconds;
     const price = host.gpuHourPrice ?? input.pricePerGpuHour ?? null;
     const served = [...tokens.values()].filter((t) => hostServes(host, t.provider, t.model));
     const total = served.reduce((n, t) => n + t.outputTokens, 0);

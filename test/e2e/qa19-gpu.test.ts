@@ -1,14 +1,30 @@
 // QA19: GPUs as a platform team runs them, through `llmscope serve` (bin/llmscope.js, i.e. dist/) with a fake
 // `nvidia-smi` on PATH printing recorded output, as on a GPU host.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeNvidiaSmi } from '../../src/gpu/testing.js';
+import { fakeNvidiaSmi, fixture } from '../../src/gpu/testing.js';
 import { getJson, killServe, type ServeRun, startServeWithConfig, until } from './helpers.js';
 
 let runs: ServeRun[] = [];
+let servers: Server[] = [];
 afterEach(async () => {
   for (const r of runs) killServe(r.proc);
   runs = [];
+  for (const s of servers) s.close();
+  servers = [];
 });
+
+/** A dcgm-exporter answering a recorded page at /metrics. */
+async function exporter(page: string): Promise<string> {
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/plain; version=0.0.4');
+    res.end(page);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+}
 
 interface GpuAnswer {
   available: boolean;
@@ -56,5 +72,60 @@ describe('serve with a GPU fallen off the bus', () => {
       .filter((l) => l.includes('"event":"gpu_unreadable"'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'warn', gpus: 7 });
+  });
+});
+
+describe('serve pricing a MIG-partitioned GPU', () => {
+  it('counts one GPU-hour per physical GPU-hour, not one per MIG instance (DCGM exporter)', async () => {
+    // One A100 in MIG mode, two 3g.20gb instances: the exporter reports the GPU (temperature, power) and each
+    // instance (memory, engine activity). interval 1h: the one poll at start stands for one hour of the GPU.
+    const url = await exporter(fixture('dcgm-exporter-mig.txt'));
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-mig-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+        gpu: {
+          collector: 'dcgm',
+          interval: '1h',
+          dcgmUrls: [url],
+          hosts: [{ host: 'gpu-node-2', models: ['qwen2.5-32b-instruct'], gpuHourPrice: 2 }],
+        },
+      },
+    });
+    runs.push(run);
+    const ingest = await fetch(`${run.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          started_at: Date.now() - 1000,
+          latency_ms: 800,
+          provider: 'vllm',
+          model: 'qwen2.5-32b-instruct',
+          output_tokens: 10_000,
+        },
+      ]),
+    });
+    expect(ingest.status, await ingest.text()).toBeLessThan(300);
+    interface Eff {
+      model: string;
+      gpu_hours: number;
+      gpu_cost_usd: number;
+      output_tokens: number;
+      cost_per_1k_output_tokens: number;
+    }
+    const body = await until(async () => {
+      const b = await getJson<GpuAnswer & { efficiency: Eff[] }>(`${run.base}/api/gpu`);
+      const row = b.efficiency.find((e) => e.model === 'qwen2.5-32b-instruct');
+      return b.gpus.length > 0 && row?.output_tokens === 10_000 ? b : undefined;
+    });
+    expect(body.gpus.map((g) => g.gpu)).toEqual(['0', '0:1', '0:2']);
+    // Before: 3 GPU-hours ($6, $0.6 per 1K tokens) for the one GPU's hour.
+    expect(body.efficiency.find((e) => e.model === 'qwen2.5-32b-instruct')).toMatchObject({
+      gpu_hours: 1,
+      gpu_cost_usd: 2,
+      cost_per_1k_output_tokens: 0.2,
+    });
   });
 });
