@@ -50,6 +50,7 @@ import { BackgroundPolls } from './store/postgres/background-polls.js';
 import { RequestIdClaims } from './store/postgres/id-claims.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
+import { CallLogs } from './telemetry/call-logs.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { wellKnownProviders } from './telemetry/provider-name.js';
@@ -99,6 +100,8 @@ export interface App {
   readonly callParts: readonly string[];
   /** Records a call a gateway worker finished and ran the per-call work on (`opts.recordsForWorkers`). */
   recordFromWorker(call: LlmCall): void;
+  /** Each call's log lines on their way to the store (a gateway worker's arrive through `accept`). */
+  readonly callLogs: CallLogs;
   /** Listens on config host/port (port 0 = any free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight calls finish (bounded), flush the recorder, close. */
@@ -126,8 +129,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     labelBudget: config.telemetry.labelBudget,
     labelHardCap: config.telemetry.labelHardCap,
   });
+  // Each call's log lines, teed from what the logger writes, go to the store in batches (call_logs); what the store
+  // could not take counts as the call_logs sink's drops.
+  const callLogs = new CallLogs({
+    maxLines: config.telemetry.callLogLines,
+    onDrop: (lines) => metrics.dropped.inc({ sink: 'call_logs' }, lines),
+  });
   // Lines stdout could not take in time (its reader lagging past the buffer limit) count as the logs sink's drops.
   const logger = createLogger({
+    tee: callLogs.maxLines > 0 ? (s) => callLogs.note(s) : undefined,
     level: config.telemetry.logLevel,
     format: config.telemetry.logFormat,
     destination: opts.logDestination,
@@ -143,6 +153,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     );
   const store = opts.store ?? createStore(config.storage.url, { writerThread: config.storage.writerThread });
   await store.migrate();
+  callLogs.attach((rows) => store.insertCallLogs(rows));
 
   let lastSinkWarn = 0;
   const recorder = new CountingRecorder({
@@ -308,7 +319,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     : undefined;
   backgroundTimer?.unref();
 
-  registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras });
+  registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras, logLines: config.telemetry.callLogLines });
   registerStatsRoutes(api, store);
   registerAuditRoutes(api, audit);
   registerMeRoute(api);
@@ -548,9 +559,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   let retentionTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  // Last among erasers: the lines of calls the erasers before it recorded reach the store before the user's calls
+  // are looked up, and are erased with them (deleteCalls).
+  ctx.erasers.push({ name: 'call-logs', before: () => callLogs.flush(), erase: async () => ({}) });
 
   return {
     ctx,
+    callLogs,
     server,
     upstreams,
     modules,
@@ -634,6 +649,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         }
       }
       await recorder.close(Math.max(1000, deadline - Date.now()));
+      await callLogs.flush();
       await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
       await store.close();
       logger.info({ event: 'stopped', abandoned_calls: abandoned }, 'llmscope stopped');

@@ -26,6 +26,8 @@ export interface RequestRoutesOptions {
   /** Read on every request, so a capability may push its extra after the routes are registered. */
   detailExtras?: DetailExtra[];
   onExtraError?: (err: unknown) => void;
+  /** The most log lines the detail shows (telemetry.callLogLines; default 50). */
+  logLines?: number;
 }
 
 const time = timeParamSchema;
@@ -141,6 +143,15 @@ export function callDetail(c: LlmCall): Record<string, unknown> {
   };
 }
 
+/** A kept log line as the object stdout's line is (a line that does not parse: its text, marked). */
+function logObject(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { truncated: true, text: line.slice(0, 4096) };
+  }
+}
+
 export function registerRequestRoutes(router: Router, store: Store, opts: RequestRoutesOptions = {}): void {
   // A team-scoped principal reads through a store narrowed to its teams and features (src/store/scoped.ts).
   router.get('/api/requests', async ({ res, url, principal }) => {
@@ -158,7 +169,16 @@ export function registerRequestRoutes(router: Router, store: Store, opts: Reques
         `no call with request_id "${id}" in the store; it may not be recorded yet, or retention removed it`,
       );
     const body = callDetail(call);
-    const extras = await Promise.allSettled((opts.detailExtras ?? []).map((f) => f(id, call)));
+    const [logs, extras] = await Promise.all([
+      // The call still shows when its lines cannot be read (with none).
+      store.callLogs(id, opts.logLines ?? 50).catch((err: unknown) => {
+        opts.onExtraError?.(err);
+        return null;
+      }),
+      Promise.allSettled((opts.detailExtras ?? []).map((f) => f(id, call))),
+    ]);
+    body['logs'] = logs ? logs.lines.map(logObject) : [];
+    body['logs_dropped'] = logs ? logs.dropped : 0;
     for (const r of extras) {
       if (r.status === 'fulfilled') Object.assign(body, r.value);
       else opts.onExtraError?.(r.reason);

@@ -30,6 +30,7 @@ import { Rpc } from './rpc.js';
 import {
   type AdmissionSnapshot,
   bodyNeeds,
+  type CallLogsMessage,
   type CallsMessage,
   fromWire,
   HANDOFF_WAIT_MS,
@@ -226,6 +227,19 @@ export async function startFleet(
         .map((m) => m.rpc.call<number>('background.releaseUser', user, 10_000).catch(() => 0));
       const released = (await Promise.all(asked)).reduce((a, b) => a + b, 0);
       if (released > 0) await app.ctx.recorder.flush();
+    },
+    erase: async () => ({}),
+  });
+  // ... and after that, the lines the workers' calls logged (request lines too) reach the store before the user's
+  // calls are looked up, so the erase removes them with the calls.
+  app.ctx.erasers.push({
+    name: 'call-logs-workers',
+    before: async () => {
+      const asked = [...members.values()]
+        .filter((m) => m.worker.isConnected())
+        .map((m) => m.rpc.call<boolean>('call-logs.flush', null, 10_000).catch(() => false));
+      await Promise.all(asked);
+      await app.callLogs.flush();
     },
     erase: async () => ({}),
   });
@@ -523,6 +537,9 @@ export async function startFleet(
         }
         case 'inflight':
           member.inflight = msg.inflight as number;
+          break;
+        case 'call-logs':
+          app.callLogs.accept((msg as unknown as CallLogsMessage).rows);
           break;
         case 'shed':
           // Calls it finished but dropped at its hand-off: what they reserved settles now, with what they spent.

@@ -28,6 +28,8 @@ import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstrea
 import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
+import type { CallLogRow } from '../store/index.js';
+import { CallLogs } from '../telemetry/call-logs.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { pack, type Rpc, RpcPackError, unpack } from './rpc.js';
@@ -69,6 +71,15 @@ export interface CallsMessage {
 export const HANDOFF_WAIT_MS = 10_000;
 
 export type WireCall = LlmCall & { hooksPacked?: string };
+
+/**
+ * Log lines this worker kept for its calls (GET /api/requests/:id `logs`), batched: the recorder process writes them
+ * to the store with its own. Each call's cap and each line's size are applied here.
+ */
+export interface CallLogsMessage {
+  t: 'call-logs';
+  rows: CallLogRow[];
+}
 
 /**
  * Calls this worker finished but dropped at its hand-off (its queue to the primary full, a batch not taken in time,
@@ -399,12 +410,23 @@ export async function startWorker(
     labelBudget: config.telemetry.labelBudget,
     labelHardCap: config.telemetry.labelHardCap,
   });
+  // Its calls' lines go to the recorder process, which writes them to the store (a channel gone: dropped, counted).
+  const callLogs = new CallLogs({
+    maxLines: config.telemetry.callLogLines,
+    onDrop: (lines) => metrics.dropped.inc({ sink: 'call_logs' }, lines),
+  });
+  callLogs.attach((rows) => {
+    if (!channel.connected()) throw new Error('the recorder process is gone');
+    const msg: CallLogsMessage = { t: 'call-logs', rows };
+    channel.send(msg, () => {});
+  });
   const logger = createLogger({
     level: config.telemetry.logLevel,
     format: config.telemetry.logFormat,
     onDrop: (lines) => metrics.dropped.inc({ sink: 'logs' }, lines),
     // the recorder and every worker write request lines to the one stdout
     sharedStdout: true,
+    tee: callLogs.maxLines > 0 ? (s) => callLogs.note(s) : undefined,
   }).child({ worker: process.pid });
   const inflight = new InflightSet();
 
@@ -508,6 +530,13 @@ export async function startWorker(
     const n = proxy.releaseBackgroundOf(String(user));
     if (n > 0) await recorder.flush();
     return n;
+  });
+  // ... and then sends the lines its calls logged so far (the request lines too), before answering: on the one
+  // channel they reach the primary first, so the erase removes them with the calls.
+  rpc.on('call-logs.flush', async () => {
+    await recorder.flush();
+    await callLogs.flush();
+    return true;
   });
 
   // No cap on the connections to the primary: each relayed request has its own, as it has its own connection to the
@@ -710,6 +739,7 @@ export async function startWorker(
         // reach the recorder before it closes, so their spend is not lost with the worker.
         await recorder.waitFor(recordedBefore + abandoned, CUT_CALLS_WAIT_MS);
         await recorder.close(Math.max(1000, deadline - Date.now()));
+        await callLogs.flush();
         await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
         await primary.close().catch(() => undefined);
         if (abandoned > 0) logger.warn({ event: 'worker_stopped', abandoned_calls: abandoned }, 'worker stopped');

@@ -246,6 +246,11 @@ export const configSchema = z
         logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         logFormat: z.enum(['json', 'ecs']).default('json'),
         captureContent: z.boolean().default(false),
+        /**
+         * Log lines kept with each call (GET /api/requests/:id `logs`): the first this many that carried its
+         * request_id, as written to stdout; later ones are counted (`logs_dropped`). 0 keeps none.
+         */
+        callLogLines: z.number().int().min(0).max(1000).default(50),
         labelBudget: z.number().int().positive().default(100),
         labelHardCap: z.number().int().positive().default(1000),
       })

@@ -22,6 +22,11 @@ export interface LogOptions {
    * interleaves with another writer's, so no line is torn.
    */
   sharedStdout?: boolean;
+  /**
+   * Also handed every string the destination is given (whole serialized lines, as written): what keeps each call's
+   * lines (CallLogs.note). It sees what pino wrote at the logger's level, after redaction.
+   */
+  tee?: (s: string) => void;
 }
 
 /** The most bytes one write to a pipe puts in whole, never interleaved with another process's (POSIX PIPE_BUF on Linux). */
@@ -262,6 +267,19 @@ export function ecsFields(obj: Record<string, unknown>): Record<string, unknown>
 export function createLogger(opts: LogOptions = {}): Logger {
   const ecs = opts.format === 'ecs';
   const destination = opts.destination ?? stdoutDestination(opts);
+  const tee = opts.tee;
+  if (tee) {
+    // in place: the request-log sink and pino's exit flush use the destination object itself
+    const write = destination.write.bind(destination);
+    destination.write = (s: string) => {
+      try {
+        tee(s);
+      } catch {
+        // keeping a call's lines never stops a line reaching stdout
+      }
+      return write(s);
+    };
+  }
   return pino(
     {
       level: opts.level ?? 'info',

@@ -107,12 +107,18 @@ export type Feedback = z.infer<typeof feedbackSchema>;
 export const callListSchema = z.strictObject({ data: z.array(callRecordSchema), next_cursor: maybe(z.string()) });
 export type CallList = z.infer<typeof callListSchema>;
 
-/** GET /api/requests/:id: the call, its spans and events, its evaluations and feedback, and its text if captured. */
+/** GET /api/requests/:id: the call, its spans and events, evaluations and feedback, log lines, and text if captured. */
 export const callDetailSchema = callRecordSchema.extend({
   spans: z.array(spanSchema),
   events: z.array(callEventSchema),
   evaluations: z.array(evaluationSchema),
   feedback: z.array(feedbackSchema),
   content: z.strictObject({ input: maybe(z.string()), output: maybe(z.string()) }).optional(),
+  /**
+   * The log lines that carried the call's request_id, as written to stdout (JSON objects), oldest first: at most
+   * telemetry.callLogLines; `logs_dropped` counts the call's lines not kept.
+   */
+  logs: z.array(z.record(z.string(), z.unknown())),
+  logs_dropped: z.number().int().nonnegative(),
 });
 export type CallDetail = z.infer<typeof callDetailSchema>;
