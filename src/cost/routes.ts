@@ -13,6 +13,7 @@ import { CATALOG_FILES } from './catalog/index.js';
 import { CostItemsError, parseCostItems } from './non-api.js';
 import { audioPricesOf, dayOf, pricesFor, servicePrices } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
+import { r9 } from './round.js';
 import type { CostRuntime } from './runtime.js';
 import { metadataSummary, type SpendQueries } from './spend-queries.js';
 import { GROUP_DIMENSIONS, type GroupDimension, type ReconciliationRecord } from './storage/index.js';
@@ -216,15 +217,15 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         limit_usd: b.limit,
         action: b.action,
         warn: b.warn,
-        ratio: ratios.get(b.name) ?? 0,
+        ratio: r9(ratios.get(b.name) ?? 0),
         resets_at: new Date(periodEnd(b.period, t)).toISOString(),
         buckets: mine.map((x) => ({
           value: b.scope === 'global' ? null : x.key.value,
           period_start: new Date(x.key.periodStart).toISOString(),
-          spent_usd: x.spent,
-          reserved_usd: x.reserved,
+          spent_usd: r9(x.spent),
+          reserved_usd: r9(x.reserved),
           in_flight: x.inFlight,
-          ratio: b.limit > 0 ? x.spent / b.limit : null,
+          ratio: b.limit > 0 ? r9(x.spent / b.limit) : null,
         })),
       };
     });

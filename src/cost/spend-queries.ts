@@ -8,6 +8,7 @@ import type { CostsConfig, PriceOverride } from './config.js';
 import { accrueNonApi, type NonApiLine } from './non-api.js';
 import { dayOf, dayStart } from './pricing.js';
 import type { TrackedCell } from './reconcile.js';
+import { r9 } from './round.js';
 import {
   addFigures,
   emptyFigures,
@@ -32,8 +33,6 @@ export interface FiguresWire {
   cost_per_request: number | null;
   cost_per_1k_tokens: number | null;
 }
-
-const r9 = (n: number): number => Math.round(n * 1e9) / 1e9;
 
 export function figuresWire(f: SpendFigures): FiguresWire {
   const priced = f.requests - f.unpriced;

@@ -2,6 +2,7 @@
 // that apply to the user with their state now. The route (src/api/users.ts) sees only this shape, so the core API
 // imports no capability; the server hands it the cost module's source when that module is loaded.
 import { type Budget, type BudgetKey, periodEnd, periodStart } from './budgets.js';
+import { r9 } from './round.js';
 import type { SpendStore } from './storage/types.js';
 
 /** A user's cost facts, in the wire form the user page shows. */
@@ -11,8 +12,6 @@ export interface UserCostSource {
   /** The budgets that apply to the user (global ones and theirs), with spend, reservations and ratio now. */
   budgets(user: string, now: number): Promise<Record<string, unknown>[]>;
 }
-
-const r9 = (x: number): number => Math.round(x * 1e9) / 1e9;
 
 export function userCostSource(
   spend: Pick<SpendStore, 'daily'>,

@@ -2,7 +2,7 @@
 // input included), a cancelled stream charged for what it produced, an unknown model left unpriced and counted,
 // 50 concurrent calls against a budget with room for 10, a virtual key's attribution over headers, spend
 // summaries, and reconciliation through the API and the CLI.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -385,6 +385,46 @@ describe('virtual keys through the gateway', () => {
     expect(r.statusCode).toBe(401);
     expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
     expect(upstreamAuth).toHaveLength(1);
+  });
+});
+
+describe('budget figures', () => {
+  it('are dollars to the nano-dollar: $0.10 + $0.20 spent is 0.3, not 0.30000000000000004', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-cost-r9-'));
+    const s = await startCostStack(
+      { ttftMs: 1, tpotMs: 1, outputTokens: 5 },
+      {
+        storage: { url: `sqlite:${join(dir, 'data.db')}` },
+        budgets: [{ name: 'fp-daily', scope: 'user', period: 'day', limit: 3, action: 'block' }],
+      },
+    );
+    try {
+      for (const cost of [0.1, 0.2]) {
+        const r = await request(`${s.base}/api/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            started_at: new Date().toISOString(),
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: cost,
+            user: 'fp',
+          }),
+        });
+        expect(r.statusCode).toBeLessThan(300);
+        await r.body.dump();
+      }
+      await s.settle(2);
+      const budgets = await getJson(`${s.base}/api/cost/budgets`);
+      const [b] = budgets.body.budgets as { ratio: number; buckets: { spent_usd: number; ratio: number }[] }[];
+      expect(b?.buckets).toEqual([expect.objectContaining({ value: 'fp', spent_usd: 0.3, ratio: 0.1 })]);
+      expect(b?.ratio).toBe(0.1);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
