@@ -121,6 +121,23 @@ function enumValue(v: unknown, names: Record<string, number>, where: string): nu
   return int(v, where);
 }
 
+const BASE64_ID = /^[A-Za-z0-9+/_-]+={0,2}$/;
+
+/**
+ * A trace, span or parent span id as the receiver keeps it (lowercase hex). OTLP/JSON writes ids in hex; senders that
+ * use protobuf's standard JSON mapping on OTLP's messages (Go's protojson, Python's json_format) write them in base64
+ * (`S/knNXezTaajzpKdDg5HNg==`): such an id, when it is base64 of exactly the id's bytes, is taken as those bytes.
+ * Anything else is kept as sent (and the span rejected with the reason, as before).
+ */
+export function idOf(v: string, bytes: number): string {
+  if (v.length === bytes * 2) return v.toLowerCase();
+  // (padded, or unpadded as base64url often is: 24 or 22 characters for 16 bytes, 12 or 11 for 8)
+  if ((v.length !== Math.ceil(bytes / 3) * 4 && v.length !== Math.ceil((bytes * 4) / 3)) || !BASE64_ID.test(v))
+    return v.toLowerCase();
+  const b = Buffer.from(v, 'base64');
+  return b.length === bytes ? b.toString('hex') : v.toLowerCase();
+}
+
 /** The spans of a JSON ExportTraceServiceRequest (already parsed); throws MalformedOtlpError when it is not one. */
 export function decodeJson(body: unknown): OtlpSpan[] {
   const spans: OtlpSpan[] = [];
@@ -164,9 +181,9 @@ function* decodeSteps(body: unknown, spans: OtlpSpan[]): Generator<void, void> {
           };
         });
         spans.push({
-          traceId: str(field(sp, 'traceId'), `${w}.traceId`).toLowerCase(),
-          spanId: str(field(sp, 'spanId'), `${w}.spanId`).toLowerCase(),
-          parentSpanId: str(field(sp, 'parentSpanId'), `${w}.parentSpanId`).toLowerCase() || null,
+          traceId: idOf(str(field(sp, 'traceId'), `${w}.traceId`), 16),
+          spanId: idOf(str(field(sp, 'spanId'), `${w}.spanId`), 8),
+          parentSpanId: idOf(str(field(sp, 'parentSpanId'), `${w}.parentSpanId`), 8) || null,
           name: str(field(sp, 'name'), `${w}.name`),
           kind: enumValue(field(sp, 'kind'), KINDS, `${w}.kind`),
           startNs: nanos(field(sp, 'startTimeUnixNano'), `${w}.startTimeUnixNano`),

@@ -4,7 +4,7 @@
 // decoded by protobufjs into the JSON shape and read by the same JSON reader, so both encodings give the same
 // records and the same errors: anything of the wrong type makes the whole body malformed (400, nothing stored).
 import protobuf from 'protobufjs';
-import { otlpJsonReader } from './json.js';
+import { idOf, otlpJsonReader } from './json.js';
 import { type Attributes, MalformedOtlpError } from './model.js';
 import { COMMON_MESSAGES } from './proto.js';
 
@@ -59,10 +59,11 @@ const { bad, field, obj, list, str, nanos, anyValue, attributes } = otlpJsonRead
   'not an OTLP ExportLogsServiceRequest',
 );
 
-function hexId(v: unknown, where: string, base64: boolean): string {
+function hexId(v: unknown, where: string, base64: boolean, bytes: number): string {
   const s = str(v, where);
   if (s === '') return '';
-  return base64 ? Buffer.from(s, 'base64').toString('hex') : s.toLowerCase();
+  // (JSON's hex ids, or base64 ones from protobuf's standard JSON mapping: idOf)
+  return base64 ? Buffer.from(s, 'base64').toString('hex') : idOf(s, bytes);
 }
 
 /** The records of an export in the OTLP JSON shape (parsed); `base64Ids` for protobufjs's object form. */
@@ -91,8 +92,8 @@ export function decodeLogsJson(body: unknown, base64Ids = false): OtlpLogRecord[
           attributes: attributes(field(lr, 'attributes'), `${w}.attributes`),
           resource,
           scope,
-          traceId: hexId(field(lr, 'traceId'), `${w}.traceId`, base64Ids),
-          spanId: hexId(field(lr, 'spanId'), `${w}.spanId`, base64Ids),
+          traceId: hexId(field(lr, 'traceId'), `${w}.traceId`, base64Ids, 16),
+          spanId: hexId(field(lr, 'spanId'), `${w}.spanId`, base64Ids, 8),
         });
       });
     });
