@@ -138,6 +138,25 @@ describe('llmscope keys', () => {
     expect(await keysCreate('ci', { config }, io().io)).toBe(0);
   });
 
+  it('a name only revoked keys have: revoke says it already was, rotate why not, list how to see them', async () => {
+    const only = join(dir, 'only-store.yaml');
+    writeFileSync(only, `storage:\n  url: sqlite:${join(dir, 'only.db')}\n`);
+    await keysCreate('ci', { config: only }, io().io);
+    expect(await keysRevoke('ci', { config: only }, io().io)).toBe(0);
+    const again = io();
+    expect(await keysRevoke('ci', { config: only }, again.io)).toBe(0);
+    expect(again.out.join('')).toMatch(/key ci \(key_\w+\).*already revoked at 2026-05-01T12:00:00.000Z/);
+    const rot = io();
+    await expect(keysRotate('ci', { config: only }, rot.io)).rejects.toThrow(/is revoked; create a new key/);
+    const l = io();
+    await keysList({ config: only }, l.io);
+    expect(l.out.join('')).toContain('no keys but revoked ones (1): `llmscope keys list --all` shows them');
+    const unknown = io();
+    await expect(keysRevoke('nope', { config: only }, unknown.io)).rejects.toThrow(
+      /no stored key has id or name "nope"/,
+    );
+  });
+
   it('rotates: a new key printed once for the same id', async () => {
     const c = io();
     await keysCreate('app', { config, json: true }, c.io);

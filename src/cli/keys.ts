@@ -230,13 +230,20 @@ export async function keysList(flags: Common & { all?: boolean }, io: KeysIo): P
   }
   const { store, keys } = await openKeys(flags, io, null, config);
   let stored: KeyView[];
+  let revoked = 0;
   try {
     stored = (await keys.list({ includeRevoked: flags.all })).map((k) => keyView(k, now));
+    if (!flags.all && stored.length === 0) revoked = (await keys.list({ includeRevoked: true })).length;
   } finally {
     await store.close();
   }
   const views = [...stored, ...config.keys.map(configKeyView)];
-  if (views.length === 0 && !flags.json) io.out('no keys yet; `llmscope keys create NAME` makes one\n');
+  if (views.length === 0 && !flags.json)
+    io.out(
+      revoked > 0
+        ? `no keys but revoked ones (${revoked}): \`llmscope keys list --all\` shows them; \`llmscope keys create NAME\` makes a new one\n`
+        : 'no keys yet; `llmscope keys create NAME` makes one\n',
+    );
   else printKeys(views, flags, io);
   return 0;
 }

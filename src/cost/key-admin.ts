@@ -135,12 +135,18 @@ export async function createKey(
   return { key, secret };
 }
 
-/** The stored key with this id, else the one not revoked with this name; a coded 404 when there is none. */
+/**
+ * The stored key with this id, else the one not revoked with this name, else the last revoked one with this name; a
+ * coded 404 when there is none.
+ */
 export async function findKey(store: KeyStore, idOrName: string, configIds?: ReadonlySet<string>): Promise<StoredKey> {
   const byId = await store.byId(idOrName);
   if (byId) return byId;
   const byName = (await store.list()).find((k) => k.name === idOrName);
   if (byName) return byName;
+  // only revoked keys have this name: the newest of them, so `revoke` says it already was and `rotate` why it cannot
+  const revoked = (await store.list({ includeRevoked: true })).filter((k) => k.name === idOrName);
+  if (revoked.length > 0) return revoked.reduce((a, b) => ((b.revokedAt ?? 0) > (a.revokedAt ?? 0) ? b : a));
   throw new LlmscopeError(
     'LLMSCOPE_ERR_NOT_FOUND',
     configIds?.has(idOrName)
