@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import { HOUR_MS, timeParamSchema } from '../time.js';
 import type { GpuBody } from '../wire/index.js';
 import type { GpuConfig } from './config.js';
-import { computeEfficiency, gpuSignals, type ModelTokens } from './efficiency.js';
+import { computeEfficiency, gpuSignals, type ModelTokens, type PriceRule } from './efficiency.js';
 import type { GpuState } from './state.js';
 import type { GpuStore } from './storage/index.js';
 
@@ -43,6 +43,8 @@ export interface GpuApiDeps {
   now: () => number;
   /** Called when the ledger's rollups cannot be read (efficiency is then computed without tokens). */
   onTokensError?: (err: unknown) => void;
+  /** `pricing.models` (those priced by GPU-hours are self-hosted models whose GPUs cost their time). */
+  priceRules?: readonly PriceRule[];
 }
 
 /** The answer's shape is declared once, in src/wire/gpu.ts (the dashboard reads the same type). */
@@ -112,7 +114,14 @@ export async function gpuReport(deps: GpuApiDeps, q: GpuQuery): Promise<GpuApiBo
         samples: p.samples,
       })),
     })),
-    efficiency: computeEfficiency({ usage, tokens, hosts: config.hosts, pricePerGpuHour: config.pricePerGpuHour }),
+    efficiency: computeEfficiency({
+      usage,
+      tokens,
+      hosts: config.hosts,
+      pricePerGpuHour: config.pricePerGpuHour,
+      priceRules: deps.priceRules,
+      window: { from: q.from, to: Math.min(q.to, deps.now()) },
+    }),
     signals: gpuSignals({ usage, latest, thresholds: config.thresholds }),
   };
 }

@@ -73,11 +73,24 @@ interface Acc {
   utilSeconds: number;
 }
 
+/** A `pricing.models` entry, as far as efficiency needs it: the ones priced by GPU-hours cost their GPUs' time. */
+export interface PriceRule {
+  model: string;
+  provider?: string;
+  gpuHours?: { gpus: number; pricePerGpuHour: number };
+  /** `YYYY-MM-DD` (UTC) from which the entry applies. */
+  effectiveFrom?: string;
+}
+
 export interface EfficiencyInput {
   usage: readonly GpuUsage[];
   tokens: readonly ModelTokens[];
   hosts: readonly GpuHostConfig[];
   pricePerGpuHour?: number;
+  /** `pricing.models`, in order (the first entry matching a model prices it), with the window they are costed over. */
+  priceRules?: readonly PriceRule[];
+  /** The viewed window, epoch ms (its end no later than now): the span a `gpuHours` entry's GPUs are paid for. */
+  window?: { from: number; to: number };
 }
 
 /**
@@ -156,6 +169,43 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
       a.utilSeconds += s.share * utilSeconds;
       if (price === null) a.priceMissing = true;
       else a.cost += (s.share * gpuSeconds * price) / 3600;
+    }
+  }
+
+  // Models priced by GPU-hours in `pricing.models` (not measured on a gpu.hosts host): the entry's GPUs cost their
+  // wall time over the window, busy or not, as the cost views accrue them (a non-API cost, category self_hosted), split
+  // between the models it prices by output tokens; an entry naming one model shows it without traffic too.
+  const rules = input.priceRules ?? [];
+  const window = input.window;
+  if (window && rules.some((r) => r.gpuHours)) {
+    const byRule = new Map<PriceRule, ModelTokens[]>();
+    for (const [k, t] of tokens) {
+      if (acc.has(k) || t.model === null) continue;
+      const model = t.model;
+      const rule = rules.find((r) => matchesPattern(r.model, model) && (!r.provider || r.provider === t.provider));
+      if (rule?.gpuHours) byRule.set(rule, [...(byRule.get(rule) ?? []), t]);
+    }
+    for (const rule of rules) {
+      const g = rule.gpuHours;
+      if (!g) continue;
+      const from = Math.max(window.from, rule.effectiveFrom ? Date.parse(`${rule.effectiveFrom}T00:00:00Z`) : 0);
+      const seconds = Math.max(0, window.to - from) / 1000;
+      const served = byRule.get(rule) ?? [];
+      const total = served.reduce((n, t) => n + t.outputTokens, 0);
+      const shares = served.length
+        ? served.map((t) => ({
+            provider: t.provider,
+            model: t.model,
+            share: total > 0 ? t.outputTokens / total : 1 / served.length,
+          }))
+        : rule.model.includes('*') || seconds === 0
+          ? []
+          : [{ provider: rule.provider ?? null, model: rule.model, share: 1 }];
+      for (const sh of shares) {
+        const a = accOf(sh.provider, sh.model);
+        a.gpuSeconds += sh.share * g.gpus * seconds;
+        a.cost += (sh.share * g.gpus * seconds * g.pricePerGpuHour) / 3600;
+      }
     }
   }
 

@@ -162,6 +162,7 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     gpuStore,
     store: ctx.store,
     now,
+    priceRules: ctx.config.pricing?.models ?? [],
     onTokensError: (err) =>
       ctx.logger.debug(
         { event: 'gpu_tokens_unavailable', err: (err as Error)?.message },

@@ -129,3 +129,62 @@ describe('serve pricing a MIG-partitioned GPU', () => {
     });
   });
 });
+
+describe('serve with a self-hosted model priced by GPU-hours (pricing.models gpuHours)', () => {
+  it('lists it on the GPU cost table as self-hosted at its GPUs’ cost, not as an API model at $0', async () => {
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-gpuhours-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+        pricing: {
+          models: [
+            { model: 'qwen-local', provider: 'vllm', gpuHours: { gpus: 2, pricePerGpuHour: 2 } },
+            { model: 'mistral-idle', gpuHours: { gpus: 1, pricePerGpuHour: 3 } },
+          ],
+        },
+        gpu: { collector: 'none' },
+      },
+    });
+    runs.push(run);
+    const now = Date.now();
+    const ingest = await fetch(`${run.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { started_at: now - 60_000, latency_ms: 800, provider: 'vllm', model: 'qwen-local', output_tokens: 10_000 },
+        { started_at: now - 60_000, latency_ms: 800, provider: 'openai', model: 'gpt-4o', output_tokens: 1000 },
+      ]),
+    });
+    expect(ingest.status, await ingest.text()).toBeLessThan(300);
+    interface Eff {
+      kind: string;
+      model: string;
+      gpu_hours: number | null;
+      gpu_cost_usd: number | null;
+      output_tokens: number;
+      cost_per_1k_output_tokens: number | null;
+    }
+    // Two hours: qwen-local's 2 GPUs cost 4 GPU-hours × $2 = $8 for its 10K output tokens, $0.8 per 1K; the idle
+    // mistral-idle's GPU 2 GPU-hours × $3 = $6 for no token.
+    const q = `from=${now - 2 * 3_600_000}&to=${now}`;
+    const rows = await until(async () => {
+      const b = await getJson<{ efficiency: Eff[] }>(`${run.base}/api/gpu?${q}`);
+      return b.efficiency.find((e) => e.model === 'qwen-local')?.output_tokens === 10_000 ? b.efficiency : undefined;
+    });
+    expect(rows.find((e) => e.model === 'qwen-local')).toMatchObject({
+      kind: 'self_hosted',
+      gpu_hours: 4,
+      gpu_cost_usd: 8,
+      cost_per_1k_output_tokens: 0.8,
+    });
+    expect(rows.find((e) => e.model === 'mistral-idle')).toMatchObject({
+      kind: 'self_hosted',
+      gpu_hours: 2,
+      gpu_cost_usd: 6,
+      output_tokens: 0,
+      cost_per_1k_output_tokens: null,
+    });
+    expect(rows.find((e) => e.model === 'gpt-4o')).toMatchObject({ kind: 'api', gpu_hours: null });
+  });
+});
