@@ -6,8 +6,9 @@
 //   spans are not exported, and the upstream gets 00 too (ParentBased sampling).
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { wellKnownProvider } from '../../src/telemetry/provider-name.js';
-import { getJson, type Stack, simProviders, startStack } from './helpers.js';
+import { getJson, type Stack, simProviders, startStack, until } from './helpers.js';
 
 const exporter = new InMemorySpanExporter();
 let s: Stack;
@@ -153,5 +154,35 @@ describe('client traceparent not sampled (decision 59)', () => {
       await post('/v1/chat/completions', chat, tp ? { traceparent: tp } : {});
       expect(String((await seen).traceparent)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     }
+  });
+});
+
+describe('Realtime over WebSocket: an unsampled upgrade (decision 59)', () => {
+  /** One response over a Realtime session opened with this traceparent; the recorded call. */
+  async function oneResponse(traceparent: string) {
+    const ws = new WebSocket(`${s.base.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`, {
+      headers: { authorization: 'Bearer sk-test', traceparent },
+    });
+    const types: string[] = [];
+    ws.on('message', (d) => types.push((JSON.parse(String(d)) as { type: string }).type));
+    await new Promise<void>((ok, fail) => {
+      ws.once('open', () => ok());
+      ws.once('error', fail);
+    });
+    ws.send(JSON.stringify({ type: 'response.create' }));
+    await until(() => types.includes('response.done'), 10_000, 5);
+    ws.close();
+    const traceId = traceparent.split('-')[1] as string;
+    await until(() => s.calls.some((c) => c.endpoint === 'realtime' && c.traceId === traceId), 10_000, 5);
+    await s.app.ctx.recorder.flush();
+    return traceId;
+  }
+
+  it("records the session's response, exports none of its spans; a sampled session's are exported", async () => {
+    const unsampled = await oneResponse(traceparent(30, '00'));
+    const sampled = await oneResponse(traceparent(31, '01'));
+    const exported = (t: string) => exporter.getFinishedSpans().filter((x) => x.spanContext().traceId === t);
+    expect(exported(sampled).length).toBeGreaterThan(0);
+    expect(exported(unsampled)).toEqual([]);
   });
 });

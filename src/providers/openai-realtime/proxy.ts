@@ -137,6 +137,8 @@ interface SessionFacts {
   requestId: string;
   traceId: string;
   parentSpanId: string | null;
+  /** The upgrade's traceparent said not sampled: the session's calls are not exported. */
+  unsampled: boolean;
   model: string | null;
   up: Upstream;
   admission: Admission | null;
@@ -335,8 +337,11 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
       target.search = url.search;
       if (resolved && model && resolved.upstreamModel !== model)
         target.searchParams.set('model', resolved.upstreamModel);
-      const traceId = parseTraceparent(req.headers.traceparent)?.traceId ?? newTraceId();
-      const parentSpanId = parseTraceparent(req.headers.traceparent)?.parentSpanId ?? null;
+      const tp = parseTraceparent(req.headers.traceparent);
+      const traceId = tp?.traceId ?? newTraceId();
+      const parentSpanId = tp?.parentSpanId ?? null;
+      // the client's trace not sampled (flags 00): its calls recorded, not exported, 00 sent on (decision 59)
+      const unsampled = tp !== null && (tp.flags & 1) === 0;
       const forwardAuth = (admission?.forwardClientAuth ?? true) && !up.hasKey;
       const out: Record<string, string> = {};
       for (const k in req.headers) {
@@ -351,7 +356,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
         out[k] = Array.isArray(v) ? v.join(', ') : v;
       }
       Object.assign(out, up.extraHeaders, up.auth);
-      out.traceparent = formatTraceparent(traceId, newSpanId());
+      out.traceparent = formatTraceparent(traceId, newSpanId(), unsampled ? 0 : 1);
       out['x-request-id'] = requestId;
       const protocols = offered.filter((p) => forwardAuth || !p.startsWith(KEY_PROTOCOL));
       const upstream = new WebSocket(target, protocols, {
@@ -425,6 +430,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
                 requestId,
                 traceId,
                 parentSpanId,
+                unsampled,
                 model,
                 up,
                 // (a Responses connection's was released above: its calls are admitted one by one)
@@ -487,7 +493,13 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
             release,
             admitCall: d.admitCall,
           },
-          { traceId: s.traceId, parentSpanId: s.parentSpanId, headers: s.responses, metadata: s.metadata },
+          {
+            traceId: s.traceId,
+            parentSpanId: s.parentSpanId,
+            unsampled: s.unsampled,
+            headers: s.responses,
+            metadata: s.metadata,
+          },
           (text) => {
             if (client.readyState === WebSocket.OPEN) client.send(text);
           },
@@ -716,6 +728,7 @@ class SessionRecorder {
 
   private call(r: RealtimeResponse, sessionId: string | null, closedBy: string | null, a: Admission | null): LlmCall {
     const i = arrivedInternals(r.startedAt, newSpanId(), newSpanId(), this.s.parentSpanId);
+    if (this.s.unsampled) i.unsampled = true;
     i.routedAt = r.startedAt;
     i.upstreamStartAt = r.startedAt;
     i.upstreamHeadersAt = r.createdAt;

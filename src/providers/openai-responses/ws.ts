@@ -62,6 +62,8 @@ export interface ResponsesWsDeps {
 export interface ResponsesWsFacts {
   traceId: string;
   parentSpanId: string | null;
+  /** The upgrade's traceparent said not sampled (flags 00): the connection's calls are recorded, not exported. */
+  unsampled?: boolean;
   /** The upgrade request's headers (attribution, Codex's session_id, what the hooks read). */
   headers: IncomingHttpHeaders;
   metadata: LlmCall['metadata'];
@@ -178,6 +180,7 @@ export class ResponsesWsSession {
     } catch (err) {
       // Answered here, as the HTTP route answers a body that is not JSON: an `error` event, and the refusal recorded.
       const r = new WsResponse(at, '', data.length, this.attributionOf(null), this.f.parentSpanId);
+      if (this.f.unsampled) r.internal.unsampled = true;
       this.refuse(
         r,
         new LlmscopeError(
@@ -196,6 +199,7 @@ export class ResponsesWsSession {
     }
     const lane = typeof m.stream_id === 'string' ? m.stream_id : '';
     const r = new WsResponse(at, lane, data.length, this.attributionOf(m), this.f.parentSpanId);
+    if (this.f.unsampled) r.internal.unsampled = true;
     if (this.open >= MAX_OPEN_RESPONSES) {
       this.refuse(
         r,
