@@ -22,7 +22,7 @@ import {
 const program = new Command('llmscope')
   .description('observability for LLM services: an OpenAI-compatible gateway that measures every call')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError('(add --help for usage)');
 
 registerServeCommand(program);
 registerDemoCommand(program);

@@ -88,6 +88,23 @@ describe('serve flags that were ignored or named as config paths', () => {
     });
 });
 
+describe('a usage error (bad flag value, unknown option or command)', () => {
+  const cases: [string[], string][] = [
+    [['simulate', '--ttft-ms', 'abc'], "error: option '--ttft-ms <ms>' argument 'abc' is invalid."],
+    [['keys', 'create', '--name', 'x'], "error: unknown option '--name'"],
+    [['nosuch'], "error: unknown command 'nosuch'"],
+  ];
+  for (const [args, said] of cases)
+    it(`llmscope ${args.join(' ')} says what is wrong and how to see the usage, not the whole help`, async () => {
+      const r = await llmscope(dir, args, 15_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(said);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('(add --help for usage)');
+      expect(r.stderr).not.toContain('Usage:');
+      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(3);
+    });
+});
+
 describe('migrate --batch', () => {
   for (const bad of ['0', 'abc', '501', '2.5'])
     it(`--batch ${bad} is refused with the accepted range, before any store is opened`, async () => {
