@@ -372,6 +372,29 @@ function finishReasonOf(a: Attributes): string | null {
   return null;
 }
 
+/**
+ * The finish reason of the first `gen_ai.choice` span event, for a span that carries its answer as GenAI events and
+ * says no finish reason itself: the event's `finish_reason` attribute (Strands, the events' attribute form), or the
+ * `finish_reason` of its body in `gen_ai.event.content` (Semantic Kernel, Azure AI Inference).
+ */
+function finishReasonOfEvents(s: OtlpSpan): string | null {
+  for (const e of s.events) {
+    if (e.name !== 'gen_ai.choice') continue;
+    const direct = asString(e.attributes.finish_reason);
+    if (direct !== null) return direct;
+    const body = e.attributes['gen_ai.event.content'];
+    if (typeof body === 'string' && body.length <= 65_536 && body.includes('"finish_reason"'))
+      try {
+        const r = (JSON.parse(body) as { finish_reason?: unknown } | null)?.finish_reason;
+        if (typeof r === 'string' && r !== '') return r;
+      } catch {
+        // not JSON
+      }
+    return null;
+  }
+  return null;
+}
+
 /** The first non-empty string of a JSON list written as a string (`["stop"]`), or null. */
 function firstOfJsonList(v: string): string | null {
   if (v.length > 4096) return null;
@@ -898,7 +921,7 @@ export function spanToCall(
       (s.status.code === 2 ? 'error' : null),
     MAX_FIELD,
   );
-  const finishReason = clip(finishReasonOf(a), MAX_FIELD);
+  const finishReason = clip(finishReasonOf(a) ?? finishReasonOfEvents(s), MAX_FIELD);
   // A stream that failed after it began (the AI SDK's doStream when the provider's stream reported an error, as
   // Responses' response.failed or Anthropic's mid-stream overloaded_error): the span's status says nothing of it, its
   // finish reason (GenAI's and the AI SDK's `error`) does. A failed call, as the gateway records the same stream.
