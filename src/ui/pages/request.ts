@@ -1,5 +1,5 @@
 // One request: its record, timings, tokens and price breakdown, the trace as a waterfall, events, captured
-// prompt/response (as text), evaluations with their evidence, feedback (with thumbs up/down), and a link to the
+// prompt/response (as text), the log lines that carried its request_id, evaluations with their evidence, feedback (with thumbs up/down), and a link to the
 // trace in the user's tracing UI when telemetry.traceUrlTemplate is configured. Its user, session and trace id link
 // to the user's, the session's and the trace's pages.
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
@@ -62,6 +62,7 @@ export const requestPage: Page = {
       ),
       h('div', { class: 'grid2' }, card('Price', priceTable(c)), card('Events', events(c))),
       content(c),
+      card('Logs', logLines(c)),
       card('Evaluations', evaluations(c.evaluations)),
       feedbackCard(c, ctx),
     );
@@ -478,6 +479,86 @@ export function evaluations(list: Evaluation[]): HTMLElement {
           : null,
       );
     }),
+  );
+}
+
+/** The first value of `o` under one of `keys` (a JSON line's own names, or their ECS names), as text. */
+function field(o: Record<string, unknown>, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = o[k];
+    if (v !== undefined && v !== null) return typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return '';
+}
+
+const LOG_LEVEL = ['level', 'log.level'];
+const LOG_TIME = ['time', '@timestamp'];
+const LOG_EVENT = ['event', 'event.action'];
+const LOG_MSG = ['msg', 'message'];
+const LOG_SHOWN = new Set([...LOG_LEVEL, ...LOG_TIME, ...LOG_EVENT, ...LOG_MSG]);
+
+/** The log lines that carried this call's request_id: level, time, event and message, the rest folded. */
+export function logLines(c: CallDetail): HTMLElement {
+  const logs = c.logs ?? [];
+  const dropped = c.logs_dropped ?? 0;
+  const note =
+    dropped > 0
+      ? h('p', { class: 'muted small', id: 'logs-dropped' }, `${dropped} more lines of this call were not kept`)
+      : null;
+  if (logs.length === 0)
+    return h('div', { id: 'logs-empty' }, empty('no log lines for this call', 'lines that carry its request_id'), note);
+  return h(
+    'div',
+    null,
+    h(
+      'table',
+      { id: 'logs' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['level', 'time', 'event', 'message'].map((x) => h('th', null, x)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        logs.map((o) => {
+          const level = field(o, LOG_LEVEL);
+          const rest: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(o)) if (!LOG_SHOWN.has(k)) rest[k] = v;
+          return h(
+            'tr',
+            { class: 'log-line', 'data-event': field(o, LOG_EVENT) },
+            h(
+              'td',
+              null,
+              h(
+                'span',
+                { class: `badge ${level === 'error' || level === 'fatal' ? 'bad' : level === 'warn' ? 'warn' : ''}` },
+                level,
+              ),
+            ),
+            h('td', { class: 'mono small' }, field(o, LOG_TIME)),
+            h('td', { class: 'mono' }, field(o, LOG_EVENT)),
+            h(
+              'td',
+              null,
+              field(o, LOG_MSG),
+              h(
+                'details',
+                null,
+                h('summary', { class: 'muted small' }, 'fields'),
+                h('pre', null, JSON.stringify(rest, null, 2)),
+              ),
+            ),
+          );
+        }),
+      ),
+    ),
+    note,
   );
 }
 
