@@ -20,7 +20,7 @@ import { Poller, type PollOutcome } from './poller.js';
 import { gpuSignalSource } from './signals.js';
 import { GpuState } from './state.js';
 import { type GpuStore, gpuStoreFor, MemoryGpuStore } from './storage/index.js';
-import type { GpuCollector } from './types.js';
+import type { GpuCollector, GpuSample } from './types.js';
 
 export interface GpuModule extends Module {
   readonly state: GpuState;
@@ -130,13 +130,27 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     );
 
   let lastStoreWarn = 0;
+  const duplicateSaid = new Set<string>();
   const onOutcome = (o: PollOutcome, c: GpuCollector): void => {
     metrics.pollDuration.observe({ collector: c.kind }, o.durationMs / 1000);
     if (o.kind === 'error') metrics.errors.inc({ collector: c.kind });
     state.update(c.kind, c.source, o);
-    if (o.kind === 'ok')
+    if (o.kind !== 'ok') return;
+    // A GPU another collector already reads (same host and index) is stored once, from that collector: stored from
+    // both, each GPU-second would count twice in GPU-hours and cost.
+    const kept = new Set(state.latest());
+    const samples = o.samples.filter((s) => kept.has(s));
+    if (samples.length < o.samples.length && !duplicateSaid.has(c.source)) {
+      duplicateSaid.add(c.source);
+      const d = o.samples.find((s) => !kept.has(s)) as GpuSample;
+      ctx.logger.info(
+        { event: 'gpu_read_twice', collector: c.kind, source: c.source, host: d.host, gpu: d.gpu },
+        `GPU ${d.host}/${d.gpu} (and ${o.samples.length - samples.length - 1} more) read by ${c.kind} ${c.source} is also read by another GPU collector: counted once, from the first in config order`,
+      );
+    }
+    if (samples.length > 0)
       void writer()
-        .then((w) => (w ? gpuStore.insertSamples(o.samples, intervalMs) : undefined))
+        .then((w) => (w ? gpuStore.insertSamples(samples, intervalMs) : undefined))
         .catch((err) => {
           const t = Date.now();
           if (t - lastStoreWarn < 600_000) return;

@@ -93,13 +93,23 @@ export class GpuState {
     }
   }
 
-  /** Fresh samples of every source, stale ones (a source failing for longer than staleAfterMs) left out. */
+  /**
+   * Fresh samples of every source, stale ones (a source failing for longer than staleAfterMs) left out. A GPU two
+   * sources read under the same host and index (nvidia-smi on this host and the host's own DCGM exporter, named
+   * alike) is listed once, from the source registered first (nvidia-smi, then the exporters in config order).
+   */
   latest(): GpuSample[] {
     const now = this.opts.now();
     const out: GpuSample[] = [];
+    const seen = new Set<string>();
     for (const s of this.sources.values()) {
       if (s.lastOkAt === null || now - s.lastOkAt > this.opts.staleAfterMs) continue;
-      out.push(...s.samples);
+      for (const x of s.samples) {
+        const key = `${x.host}\u0000${x.gpu}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(x);
+      }
     }
     return out;
   }

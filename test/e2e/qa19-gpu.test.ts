@@ -15,11 +15,11 @@ afterEach(async () => {
   servers = [];
 });
 
-/** A dcgm-exporter answering a recorded page at /metrics. */
-async function exporter(page: string): Promise<string> {
+/** A dcgm-exporter answering a recorded page at /metrics (after `delayMs`). */
+async function exporter(page: string, delayMs = 0): Promise<string> {
   const server = createServer((_req, res) => {
     res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end(page);
+    setTimeout(() => res.end(page), delayMs);
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -186,5 +186,54 @@ describe('serve with a self-hosted model priced by GPU-hours (pricing.models gpu
       cost_per_1k_output_tokens: null,
     });
     expect(rows.find((e) => e.model === 'gpt-4o')).toMatchObject({ kind: 'api', gpu_hours: null });
+  });
+});
+
+describe('serve reading the same GPUs through nvidia-smi and the host’s own DCGM exporter', () => {
+  it('counts each GPU once in /api/gpu and in GPU-hours', async () => {
+    // gpu-node-1 runs llmscope (nvidia-smi: 8 GPUs) and dcgm-exporter (listed in dcgmUrls, as on every other GPU
+    // host; its page shows GPUs 0 and 1, Hostname="gpu-node-1"), collector auto: both read GPUs 0 and 1. The
+    // exporter answers after nvidia-smi, as a network scrape does. interval 1h: the poll at start stands for an hour.
+    const smi = fakeNvidiaSmi({ fixture: 'nvidia-smi-8gpu.txt' });
+    const url = await exporter(fixture('dcgm-exporter.txt'), 1500);
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-twice-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+        gpu: {
+          interval: '1h',
+          hostname: 'gpu-node-1',
+          dcgmUrls: [url],
+          hosts: [{ host: 'gpu-node-1', models: ['llama-3.1-70b'], gpuHourPrice: 2 }],
+        },
+      },
+      env: { PATH: `${smi}:${process.env.PATH}` },
+    });
+    runs.push(run);
+    interface Eff {
+      model: string;
+      gpu_hours: number;
+      gpu_cost_usd: number;
+    }
+    const body = await until(async () => {
+      const b = await getJson<GpuAnswer & { efficiency: Eff[]; series: { gpu: string }[] }>(`${run.base}/api/gpu`);
+      return b.collectors.every((c) => c.status === 'ok') && b.series.length > 0 ? b : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the exporter's samples, had they been stored
+    const again = await getJson<GpuAnswer & { efficiency: Eff[]; series: { gpu: string }[] }>(`${run.base}/api/gpu`);
+    expect(body.gpus.map((g) => g.gpu)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(again.gpus).toHaveLength(8);
+    expect(again.series.map((s) => s.gpu)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    // Before: GPUs 0 and 1 were listed twice and stored from both collectors, 10 GPU-hours ($20) for 8 GPUs' hour.
+    expect(again.efficiency.find((e) => e.model === 'llama-3.1-70b')).toMatchObject({
+      gpu_hours: 8,
+      gpu_cost_usd: 16,
+    });
+    const lines = run.stdout
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"event":"gpu_read_twice"'));
+    expect(lines).toHaveLength(1);
   });
 });
