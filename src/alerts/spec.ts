@@ -146,7 +146,12 @@ const routeShape = {
 export const childRouteSchema = z.object(routeShape).strict();
 export type ChildRouteInput = z.infer<typeof childRouteSchema>;
 
-const envOrValue = { url: z.url().optional(), urlEnv: z.string().optional() };
+const envOrValue = {
+  url: z
+    .url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as https://hooks.example.com/alerts' })
+    .optional(),
+  urlEnv: z.string().optional(),
+};
 
 export const receiverSchema = z
   .object({
@@ -159,7 +164,12 @@ export const receiverSchema = z
     pagerduty: z
       .object({
         routingKeyEnv: z.string().min(1),
-        url: z.url().default('https://events.pagerduty.com/v2/enqueue'),
+        url: z
+          .url({
+            protocol: /^https?$/,
+            message: 'an absolute http(s) URL such as https://events.pagerduty.com/v2/enqueue',
+          })
+          .default('https://events.pagerduty.com/v2/enqueue'),
       })
       .strict()
       .optional(),
@@ -271,7 +281,9 @@ export const alertsShapeSchema = z
     /** Where the default rules' runbook_url points (anchors are the alert names in lower case). */
     runbookBaseUrl: z.url().default('https://github.com/llmscope/llmscope/blob/main/docs/alerts.md'),
     /** Link put in notifications (the dashboard's URL). */
-    externalUrl: z.url().optional(),
+    externalUrl: z
+      .url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as https://llmscope.example.com' })
+      .optional(),
     /** How long alert history and the notification log are kept. */
     historyRetention: durationSchema.default('30d'),
   })

@@ -240,7 +240,9 @@ export const configSchema = z
     telemetry: z
       .object({
         serviceName: z.string().default('llmscope'),
-        otlpEndpoint: z.url().optional(),
+        otlpEndpoint: z
+          .url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://otel-collector:4318' })
+          .optional(),
         /** Link template to the user's tracing UI, e.g. http://jaeger:16686/trace/{trace_id}. */
         traceUrlTemplate: z.string().optional(),
         logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

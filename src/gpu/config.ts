@@ -19,10 +19,10 @@ export const gpuHostSchema = z
   .strict();
 
 export const dcgmTargetSchema = z.union([
-  z.url({ message: 'an absolute URL such as http://gpu-node-1:9400/metrics' }),
+  z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
   z
     .object({
-      url: z.url({ message: 'an absolute URL such as http://gpu-node-1:9400/metrics' }),
+      url: z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
       /** Host name to report instead of the exporter's `Hostname` label (in Kubernetes that is the pod name). */
       host: z.string().min(1).optional(),
     })

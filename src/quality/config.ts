@@ -9,7 +9,9 @@ export const judgeConfigSchema = z
     /** Name of a configured provider (`providers[].name`) to take baseUrl / apiKeyEnv / headers from. */
     provider: z.string().min(1).optional(),
     /** OpenAI-compatible base URL (with /v1), when not taken from `provider`. */
-    baseUrl: z.url({ message: 'an absolute URL such as https://api.openai.com/v1' }).optional(),
+    baseUrl: z
+      .url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as https://api.openai.com/v1' })
+      .optional(),
     model: z.string().min(1).default('gpt-4o-mini'),
     /** Environment variable holding the judge's API key (the key never sits in config). */
     apiKeyEnv: z.string().optional(),

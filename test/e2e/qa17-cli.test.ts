@@ -59,6 +59,33 @@ describe('an upstream that is not http(s)', () => {
     expect(r.stderr).toMatch(/providers\[0\]\.baseUrl: an absolute http\(s\) URL/);
   });
 
+  const others: [string, string, RegExp][] = [
+    [
+      'judge',
+      'quality:\n  judge:\n    baseUrl: ftp://judge.example.com/v1\n',
+      /quality\.judge\.baseUrl: an absolute http\(s\) URL/,
+    ],
+    [
+      'webhook',
+      'alerts:\n  receivers:\n    - name: hook\n      webhook:\n        url: ftp://hooks.example.com/x\n',
+      /alerts\.receivers\[0\]\.webhook\.url: an absolute http\(s\) URL/,
+    ],
+    ['dcgm', 'gpu:\n  dcgmUrls:\n    - file:///tmp/metrics\n', /gpu\.dcgmUrls\[0\]/],
+    [
+      'otlp',
+      'telemetry:\n  otlpEndpoint: ftp://collector:4318\n',
+      /telemetry\.otlpEndpoint: an absolute http\(s\) URL/,
+    ],
+  ];
+  for (const [name, yaml, said] of others)
+    it(`check-config refuses a ${name} URL that is not http(s), naming its path (it failed open at run time)`, async () => {
+      const file = join(dir, `ftp-${name}.yaml`);
+      writeFileSync(file, yaml);
+      const r = await llmscope(dir, ['check-config', '--config', file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(said);
+    });
+
   it('serve --upstream file:///x says --upstream and exits 1 (not undici\'s "Invalid URL protocol")', async () => {
     const r = await llmscope(dir, ['serve', '--upstream', 'file:///tmp/x', '--port', '0']);
     expect(r.code).toBe(1);
