@@ -275,7 +275,7 @@ export const requestIdOf = (s: Pick<OtlpSpan, 'traceId' | 'spanId' | 'startNs'>)
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-function endpointOf(a: Attributes, provider: string): Endpoint {
+function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
   const op = asString(a['gen_ai.operation.name']);
   const oi = asString(a['openinference.span.kind'])?.toUpperCase();
   const aiOp = asString(a['ai.operationId']) ?? '';
@@ -295,6 +295,11 @@ function endpointOf(a: Attributes, provider: string): Endpoint {
   // (the GenAI conventions name Google's providers gcp.gemini, gcp.vertex_ai and gcp.gen_ai; OpenLLMetry's Gemini and
   // Vertex AI spans say gen_ai.system Google / VertexAI with llm.request.type `completion`: a generateContent call all
   // the same, as the gateway records it)
+  // Claude on Vertex AI is Anthropic's Messages API, not generateContent: the AI SDK's `vertex.anthropic.messages`
+  // provider, or a Claude model under a Google provider (gcp.vertex_ai), as the gateway records it on /v1/messages
+  if (/(^|\.)anthropic\./.test(asString(a['ai.model.provider']) ?? '')) return 'messages';
+  if (/gemini|vertex|google|^gcp\./.test(provider) && /^(publishers\/anthropic\/models\/)?claude/i.test(model))
+    return 'messages';
   if (op === 'generate_content' || /gemini|vertex|google|^gcp\./.test(provider)) return 'generate_content';
   if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
     return 'completions';
@@ -879,7 +884,7 @@ export function spanToCall(
   const endpoint =
     logfire !== undefined && typeof logfire?.id === 'string' && logfire.id.startsWith('resp_')
       ? 'responses'
-      : endpointOf(a, provider);
+      : endpointOf(a, provider, model);
   const aiOp = asString(a['ai.operationId']) ?? '';
   const stream =
     logfire !== undefined ||
