@@ -24,12 +24,18 @@ const common: [Endpoint, string][] = [
   ['chat.completions', chat({ content: '"finish_reason":"stop"' })],
   ['chat.completions', chat({}, 'stop')],
   ['chat.completions', chat({ content: null }, 'length')],
+  // text deltas of choice 0: one read in two comparisons, one (a finish reason) read piece by piece after them
+  ['chat.completions', chat({ content: 'x' }, 'length')],
+  ['chat.completions', chat({ content: '' })],
   ['chat.completions', JSON.stringify({ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] })],
 ];
 
 /** Chunks the fast path must leave to the parser (null), or read as the parser does. */
 const other: [Endpoint, string][] = [
   ['chat.completions', chat({ role: 'assistant', content: '', refusal: null })],
+  ['chat.completions', chat({ content: 'x', refusal: null })],
+  ['chat.completions', chat({ content: 'x' }).replace('"index":0', '"index":1')],
+  ['chat.completions', chat({ content: 'x' }).replace('"logprobs":null', '"logprobs":{"content":[]}')],
   [
     'completions',
     JSON.stringify({

@@ -236,12 +236,26 @@ const CHOICES = '"choices":';
 const SERVICE_TIER = '"service_tier":"';
 
 const USAGE_NULL_END = ',"usage":null}';
+/** commonChoice's text delta of choice 0: its start, up to the text, and what follows the delta's `}`. */
+const TEXT_HEAD = '{"index":0,"delta":{"content":"';
+const TEXT_TAIL = ',"logprobs":null,"finish_reason":null}]';
 
 /**
  * `[{"index":N,"delta":{"content":"..."}` (or `{}`), then `,"logprobs":null` and `,"finish_reason":...` if there,
  * then `}]`: the index of the `}` or `,` after that, or -1 when the choice is written otherwise.
  */
 function commonChoice(data: string, from: number, info: ChunkInfo): number {
+  // The commonest of all, a text delta of choice 0 with nothing else said, in two comparisons instead of six; any
+  // other form is read piece by piece below.
+  if (has(data, from, TEXT_HEAD)) {
+    const s = from + TEXT_HEAD.length;
+    const e = stringEnd(data, s);
+    if (e !== -1 && data.charCodeAt(e + 1) === 125 && has(data, e + 2, TEXT_TAIL)) {
+      info.text = stringAt(data, s, e);
+      info.content = info.text.length > 0;
+      return e + 2 + TEXT_TAIL.length;
+    }
+  }
   if (!has(data, from, '{"index":')) return -1;
   let at = from + 9;
   while (data.charCodeAt(at) >= 48 && data.charCodeAt(at) <= 57) at++;
