@@ -36,6 +36,7 @@ import {
   SqliteQualityStore,
 } from '../quality/storage/index.js';
 import {
+  type CallLogRow,
   createStore,
   type PostgresBackend,
   type RollupPoint,
@@ -99,6 +100,10 @@ async function copyCalls(
 ): Promise<number> {
   const db = src.backend.kind === 'sqlite' ? src.backend.db : null;
   const total = db ? (db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n : 0;
+  // A call's kept log lines go with it (only with the calls copied now, so a second run copies none twice).
+  const logsOf = db?.prepare(
+    'SELECT request_id AS requestId, at, seq, line, dropped FROM call_logs WHERE request_id IN (SELECT value FROM json_each(?))',
+  );
   progress.start(total, { phase: 'calls' });
   let cursor: string | undefined;
   let oldestCall = Number.POSITIVE_INFINITY;
@@ -109,6 +114,10 @@ async function copyCalls(
       const known = await dst.knownIds(page.items.map((c) => c.requestId));
       const fresh = page.items.filter((c) => !known.has(c.requestId));
       await dst.insertCalls(fresh);
+      if (logsOf && fresh.length > 0) {
+        const rows = logsOf.all(JSON.stringify(fresh.map((c) => c.requestId))) as CallLogRow[];
+        if (rows.length > 0) await dst.insertCallLogs(rows);
+      }
       s.calls.read += page.items.length;
       s.calls.copied += fresh.length;
       s.calls.alreadyThere += page.items.length - fresh.length;

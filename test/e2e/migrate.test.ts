@@ -169,6 +169,25 @@ async function seedSqlite(path: string): Promise<void> {
     retentionMs: { raw: 6 * DAY, minute: 3 * DAY, hour: 400 * DAY },
   });
   const recent = (await store.listCalls({ limit: 60 })).items;
+  // the log lines kept with three calls (GET /api/requests/:id logs), one of them over its cap
+  await store.insertCallLogs(
+    recent.slice(0, 3).flatMap((c, i) => [
+      {
+        requestId: c.requestId,
+        at: c.endedAt,
+        seq: 2 * i + 1,
+        line: `{"event":"request_completed","n":${i}}`,
+        dropped: 0,
+      },
+      {
+        requestId: c.requestId,
+        at: c.endedAt + 1,
+        seq: 2 * i + 2,
+        line: i === 2 ? null : '{"event":"x"}',
+        dropped: i === 2 ? 7 : 0,
+      },
+    ]),
+  );
   const quality = new SqliteQualityStore(db, () => END - 1000);
   await quality.migrate();
   for (const [i, c] of recent.entries()) {
@@ -356,6 +375,24 @@ describe('llmscope migrate (SQLite → PostgreSQL)', () => {
     expect(again.alerts.notifications).toBe(0);
     expect(await pgSnapshot()).toEqual(await sqliteSnapshot());
   }, 180_000);
+
+  it("copies each call's kept log lines with it, once", async () => {
+    const src = createStore(sqliteUrl);
+    const dst = createStore(pgUrl);
+    try {
+      await dst.migrate();
+      const recent = (await src.listCalls({ limit: 3 })).items;
+      for (const c of recent) {
+        const lines = await src.callLogs(c.requestId, 50);
+        expect(lines.lines.length + lines.dropped).toBeGreaterThan(0);
+        // after two runs: the same lines, none twice
+        expect(await dst.callLogs(c.requestId, 50)).toEqual(lines);
+      }
+    } finally {
+      await src.close();
+      await dst.close();
+    }
+  });
 
   it('the command prints a summary of counts (and --json)', async () => {
     const out: string[] = [];
