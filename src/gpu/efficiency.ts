@@ -190,6 +190,8 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
       if (!g) continue;
       const from = Math.max(window.from, rule.effectiveFrom ? Date.parse(`${rule.effectiveFrom}T00:00:00Z`) : 0);
       const seconds = Math.max(0, window.to - from) / 1000;
+      // Not in effect in the window (effectiveFrom after it): its models' calls were priced otherwise.
+      if (seconds === 0) continue;
       const served = byRule.get(rule) ?? [];
       const total = served.reduce((n, t) => n + t.outputTokens, 0);
       const shares = served.length
@@ -198,7 +200,7 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
             model: t.model,
             share: total > 0 ? t.outputTokens / total : 1 / served.length,
           }))
-        : rule.model.includes('*') || seconds === 0
+        : rule.model.includes('*')
           ? []
           : [{ provider: rule.provider ?? null, model: rule.model, share: 1 }];
       for (const sh of shares) {
