@@ -43,7 +43,15 @@ const MAX_ERROR_MESSAGE = 512;
 
 const CALL_OPERATIONS = new Set(['chat', 'text_completion', 'completion', 'embeddings', 'generate_content']);
 /** GenAI operations that are not model calls (their spans are kept with the trace). */
-const OTHER_OPERATIONS = new Set(['execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow', 'retrieval']);
+const OTHER_OPERATIONS = new Set([
+  'execute_tool',
+  'invoke_agent',
+  'create_agent',
+  'invoke_workflow',
+  'retrieval',
+  // a rerank (OpenLLMetry's, in gen_ai.operation.name since its request type moved there): billed per search, no tokens
+  'rerank',
+]);
 const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
 
 const HEX32 = /^[0-9a-f]{32}$/;

@@ -128,4 +128,21 @@ describe('OpenLLMetry spans', () => {
     expect(calls.map((c) => [c.model, c.endpoint])).toEqual([['gpt-4o-mini', 'chat.completions']]);
     expect(calls[0]?.spans.map((s) => s.name).sort()).toEqual(['cohere.rerank', 'openai.chat']);
   });
+
+  it('a rerank named in gen_ai.operation.name (OpenLLMetry 0.5 moved llm.request.type there) is a trace span too', async () => {
+    const { counts } = await accept(
+      exportOf([
+        {
+          spanId: '5555555555555555',
+          name: 'cohere.rerank',
+          attributes: [
+            str('gen_ai.provider.name', 'cohere'),
+            str('gen_ai.operation.name', 'rerank'),
+            str('gen_ai.request.model', 'rerank-v3.5'),
+          ],
+        },
+      ]),
+    );
+    expect(counts.call).toBe(0);
+  });
 });
