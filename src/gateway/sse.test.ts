@@ -114,6 +114,23 @@ describe('StreamMeter', () => {
     expect(m.finishReason).toBe('stop');
     expect(m.done).toBe(true);
   });
+  it('reads the events of one chunk in place, LF and CRLF mixed, and an unterminated last one at the end', () => {
+    const wire = [
+      'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}\n\n',
+      'data:{"choices":[{"index":0,"delta":{"content":"b"}}]}\r\n\r\n',
+      'event: message\ndata: {"choices":[{"index":0,"delta":{"content":"c"}}]}\n\n',
+      'data: {"choices":[{"index":0,"delta":{"content":"d"}}]}\n\n',
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    ].join('');
+    for (const filter of [false, true]) {
+      const m = new StreamMeter('chat.completions', filter);
+      const out = `${m.push(Buffer.from(wire), 1)}${m.end(2)}`;
+      expect(out).toBe(wire);
+      expect(m.text.toString()).toBe('abcd');
+      expect(m.events).toBe(5);
+      expect(m.finishReason).toBe('stop');
+    }
+  });
 });
 
 describe('StreamMeter bounds', () => {

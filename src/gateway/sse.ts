@@ -88,13 +88,13 @@ export class StreamMeter extends StreamTally {
     this.carry = carry;
     let out = '';
     let start = 0;
+    const crlf = carry.includes('\r');
     const event = (end: number): void => {
       const raw = carry.slice(start, end);
-      const keep = this.onEvent(raw, at);
+      const keep = this.onEvent(raw, at, crlf);
       if (this.filterUsage && keep) out += keep === true ? raw : keep;
       start = end;
     };
-    const crlf = carry.includes('\r');
     for (let end = eventEnd(carry, 0, crlf); end !== -1; end = eventEnd(carry, start, crlf)) event(end);
     this.carry = start === 0 ? carry : carry.slice(start);
     if (this.carry.length > MAX_EVENT_CHARS) {
@@ -162,9 +162,12 @@ export class StreamMeter extends StreamTally {
     }
   }
 
-  /** Returns false to drop the event, true to keep it as is, or a replacement. */
-  private onEvent(raw: string, at: number): boolean | string {
-    const data = dataOf(raw);
+  /**
+   * Returns false to drop the event, true to keep it as is, or a replacement. `crlf`: false when the text the event was
+   * cut from has no CR (then neither has the event, and dataOf need not search it for one).
+   */
+  private onEvent(raw: string, at: number, crlf = true): boolean | string {
+    const data = dataOf(raw, crlf);
     if (!data) return true;
     if (data === '[DONE]') {
       this.done = true;
@@ -207,12 +210,12 @@ function eventEnd(text: string, from = 0, crlf = text.includes('\r')): number {
   return m === null ? -1 : m.index + m[0].length;
 }
 
-/** The event's data: its `data:` lines joined by newlines ('' when none). */
-function dataOf(raw: string): string {
+/** The event's data: its `data:` lines joined by newlines ('' when none). `crlf`: false when `raw` surely has no CR. */
+function dataOf(raw: string, crlf: boolean): string {
   // The common event, one `data: ...` line and the blank line ending it (checked by slice: V8's startsWith is slower).
   if (raw.slice(0, 5) === 'data:') {
     const nl = raw.indexOf('\n');
-    if ((nl === -1 || nl >= raw.length - 2) && !raw.includes('\r'))
+    if ((nl === -1 || nl >= raw.length - 2) && !(crlf && raw.includes('\r')))
       return raw.slice(raw[5] === ' ' ? 6 : 5, nl === -1 ? raw.length : nl);
   }
   let data = '';
