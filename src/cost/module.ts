@@ -14,6 +14,7 @@ import { registerKeyRoutes } from './key-routes.js';
 import type { RateLimiter } from './limits/limiter.js';
 import { parseCostItems } from './non-api.js';
 import { costCallPart, isUnpriced, priceEnricher } from './per-call.js';
+import { dayOf } from './pricing.js';
 import { registerCostRoutes } from './routes.js';
 import { type CostRuntime, createCostRuntime } from './runtime.js';
 import { rollupSpendQueries } from './scoped-spend.js';
@@ -271,8 +272,26 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
 
   ctx.signals.register({
     name: 'cost',
-    signals: ['budget_ratio', 'reconciliation_gap'],
+    // unpriced_calls: calls with tokens but no price, per provider and model, over the days the window touches (from
+    // the spend aggregates); not an alert kind: the GPU page reads it so an unpriced model is not shown as costing $0.
+    signals: ['budget_ratio', 'reconciliation_gap', 'unpriced_calls'],
     async query(q) {
+      if (q.signal === 'unpriced_calls') {
+        const cells = await queries.trackedCells(dayOf(q.now - q.windowMs), dayOf(q.now));
+        const calls = new Map<string, { provider: string; model: string; n: number }>();
+        for (const c of cells) {
+          if (c.unpriced <= 0) continue;
+          const k = `${c.provider}\u0000${c.model}`;
+          const m = calls.get(k) ?? { provider: c.provider, model: c.model, n: 0 };
+          m.n += c.unpriced;
+          calls.set(k, m);
+        }
+        return [...calls.values()].map((m) => ({
+          labels: { provider: m.provider, model: m.model },
+          value: m.n,
+          samples: m.n,
+        }));
+      }
       if (q.signal === 'budget_ratio') {
         const ratios = await rt.budgets.ratios();
         return [...ratios].map(([budget, value]) => ({ labels: { budget }, value, samples: null }));

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
+import type { SignalRegistry } from '../signals/index.js';
 import type { Store } from '../store/store.js';
 import { HOUR_MS, timeParamSchema } from '../time.js';
 import type { GpuBody } from '../wire/index.js';
@@ -45,6 +46,8 @@ export interface GpuApiDeps {
   onTokensError?: (err: unknown) => void;
   /** `pricing.models` (those priced by GPU-hours are self-hosted models whose GPUs cost their time). */
   priceRules?: readonly PriceRule[];
+  /** The app's signals: `unpriced_calls` (when the cost capability is in) marks models whose cost is unknown. */
+  signals?: Pick<SignalRegistry, 'has' | 'query'>;
 }
 
 /** The answer's shape is declared once, in src/wire/gpu.ts (the dashboard reads the same type). */
@@ -63,16 +66,40 @@ async function modelTokens(store: Store, q: GpuQuery): Promise<ModelTokens[]> {
   }));
 }
 
+/**
+ * The provider/model pairs with unpriced calls in the window, from the `unpriced_calls` signal (the cost capability
+ * registers it, read from its spend aggregates by day); none without it or when it cannot be read.
+ */
+async function unpricedModels(deps: GpuApiDeps, q: GpuQuery): Promise<Set<string>> {
+  const out = new Set<string>();
+  const signals = deps.signals;
+  if (!signals?.has('unpriced_calls')) return out;
+  try {
+    const samples = await signals.query({
+      signal: 'unpriced_calls',
+      now: q.to,
+      windowMs: q.to - q.from,
+      filter: {},
+      groupBy: ['provider', 'model'],
+    });
+    for (const s of samples) if (s.value > 0) out.add(`${s.labels.provider ?? ''}\u0000${s.labels.model ?? ''}`);
+  } catch (err) {
+    deps.onTokensError?.(err);
+  }
+  return out;
+}
+
 export async function gpuReport(deps: GpuApiDeps, q: GpuQuery): Promise<GpuApiBody> {
   const { config, state, gpuStore } = deps;
   const latest = state.latest();
-  const [series, usage, tokens] = await Promise.all([
+  const [series, usage, tokens, unpriced] = await Promise.all([
     gpuStore.querySeries(q),
     gpuStore.usage(q),
     modelTokens(deps.store, q).catch((err) => {
       deps.onTokensError?.(err);
       return [] as ModelTokens[];
     }),
+    unpricedModels(deps, q),
   ]);
   const availability = state.availability();
   return {
@@ -121,6 +148,7 @@ export async function gpuReport(deps: GpuApiDeps, q: GpuQuery): Promise<GpuApiBo
       pricePerGpuHour: config.pricePerGpuHour,
       priceRules: deps.priceRules,
       window: { from: q.from, to: Math.min(q.to, deps.now()) },
+      unpriced,
     }),
     signals: gpuSignals({ usage, latest, thresholds: config.thresholds }),
   };

@@ -91,6 +91,8 @@ export interface EfficiencyInput {
   priceRules?: readonly PriceRule[];
   /** The viewed window, epoch ms (its end no later than now): the span a `gpuHours` entry's GPUs are paid for. */
   window?: { from: number; to: number };
+  /** Provider/model pairs with calls that have tokens but no price in the window (`${provider}\u0000${model}`). */
+  unpriced?: ReadonlySet<string>;
 }
 
 /**
@@ -231,6 +233,22 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
   }
   for (const [k, t] of tokens) {
     if (acc.has(k) || (t.outputTokens <= 0 && t.costUsd <= 0)) continue;
+    // A model with unpriced calls has an unknown cost (its recorded spend leaves them out): null, never 0.
+    if (input.unpriced?.has(k)) {
+      rows.push({
+        kind: 'api',
+        provider: t.provider,
+        model: t.model,
+        hosts: [],
+        gpu_hours: null,
+        gpu_cost_usd: null,
+        output_tokens: t.outputTokens,
+        cost_usd: null,
+        cost_per_1k_output_tokens: null,
+        utilization_avg: null,
+      });
+      continue;
+    }
     rows.push({
       kind: 'api',
       provider: t.provider,

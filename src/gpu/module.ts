@@ -177,6 +177,7 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     store: ctx.store,
     now,
     priceRules: ctx.config.pricing?.models ?? [],
+    signals: ctx.signals,
     onTokensError: (err) =>
       ctx.logger.debug(
         { event: 'gpu_tokens_unavailable', err: (err as Error)?.message },

@@ -237,3 +237,68 @@ describe('serve reading the same GPUs through nvidia-smi and the host’s own DC
     expect(lines).toHaveLength(1);
   });
 });
+
+describe('serve with a model not in the price catalog (Ollama on a laptop)', () => {
+  it('shows its cost on the GPU cost table as unknown (null), not as an API model at $0', async () => {
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-unpriced-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+        gpu: { collector: 'none' },
+      },
+    });
+    runs.push(run);
+    const now = Date.now();
+    const ingest = await fetch(`${run.base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          started_at: now - 60_000,
+          latency_ms: 800,
+          provider: 'ollama',
+          model: 'llama3.2:3b',
+          input_tokens: 100,
+          output_tokens: 2000,
+        },
+        {
+          started_at: now - 60_000,
+          latency_ms: 800,
+          provider: 'openai',
+          model: 'gpt-4o',
+          input_tokens: 100,
+          output_tokens: 1000,
+        },
+      ]),
+    });
+    expect(ingest.status, await ingest.text()).toBeLessThan(300);
+    // /api/cost/unpriced says it is unpriced; the GPU page's table must not call it free.
+    await until(async () => {
+      const u = await getJson<{ models: { model: string }[] }>(`${run.base}/api/cost/unpriced?days=1`);
+      return u.models.some((m) => m.model === 'llama3.2:3b');
+    });
+    interface Eff {
+      kind: string;
+      model: string;
+      output_tokens: number;
+      cost_usd: number | null;
+      cost_per_1k_output_tokens: number | null;
+    }
+    // The spend aggregates the cost capability reads are written a batch after the call.
+    const rows = await until(async () => {
+      const b = await getJson<{ efficiency: Eff[] }>(`${run.base}/api/gpu`);
+      return b.efficiency.find((e) => e.model === 'llama3.2:3b')?.cost_usd === null ? b.efficiency : undefined;
+    }, 10_000).catch(async () => (await getJson<{ efficiency: Eff[] }>(`${run.base}/api/gpu`)).efficiency);
+    // Before: cost_usd 0 and 0 per 1K, the cheapest model on the table.
+    expect(rows.find((e) => e.model === 'llama3.2:3b')).toMatchObject({
+      kind: 'api',
+      output_tokens: 2000,
+      cost_usd: null,
+      cost_per_1k_output_tokens: null,
+    });
+    const gpt = rows.find((e) => e.model === 'gpt-4o') as Eff;
+    expect(gpt.cost_usd).toBeGreaterThan(0);
+    expect(gpt.cost_per_1k_output_tokens).toBeGreaterThan(0);
+  });
+});
