@@ -1,7 +1,6 @@
 // slo_burn: multi-window multi-burn-rate alerts on a declared SLO (SRE workbook, 30-day SLO): fire when the error
 // ratio exceeds burn × (1 − objective) over both the long and the short window of a pair. `fast` pages (1h/5m at
 // 14.4, 6h/30m at 6), `slow` opens a ticket (1d/2h at 3, 3d/6h at 1). The value is the worst long-window ratio.
-import { mergeInto } from '../../store/histogram.js';
 import type { RollupPoint } from '../../store/store.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { Condition, SloSpec } from '../model.js';
@@ -12,6 +11,7 @@ import {
   errorsOf,
   fmt,
   type KindDef,
+  mergedDense,
   promDuration,
   rollupGroups,
   selector,
@@ -63,6 +63,8 @@ function sloCondition(slo: SloSpec): Condition {
   };
 }
 
+const latencyOf = (p: RollupPoint): RollupPoint['latency'] => p.latency;
+
 /** The SLO's error ratio and request count over a window, from rollups. */
 async function errorRatio(
   env: EvalEnv,
@@ -75,9 +77,7 @@ async function errorRatio(
   const requests = sum(points, (p) => p.requests);
   if (requests === 0) return null;
   if (slo.kind === 'availability') return { ratio: sum(points, errorsOf) / requests, requests };
-  const h: RollupPoint['latency'] = {};
-  for (const p of points) mergeInto(h, p.latency);
-  return { ratio: shareAbove(h, (slo.thresholdSec as number) * 1000), requests };
+  return { ratio: shareAbove(mergedDense(points, latencyOf), (slo.thresholdSec as number) * 1000), requests };
 }
 
 /** PromQL of an SLO's error ratio over a window (the body of its recording rule). */
