@@ -136,6 +136,9 @@ describe('fastChunkInfo reads the rest of a stream without JSON.parse as well', 
       }),
     ],
     ['obfuscation after the choices', 'chat.completions', chat({ content: 'x' }, null, { obfuscation: 'abc' })],
+    // OpenAI's text deltas carry obfuscation after usage: the choice read once, then the members after it
+    ['obfuscation, empty text', 'chat.completions', chat({ content: '' }, null, { obfuscation: 'a\\"b' })],
+    ['obfuscation with a finish', 'chat.completions', chat({}, 'stop', { obfuscation: 'abcd' })],
     [
       'a finish reason before the delta',
       'chat.completions',

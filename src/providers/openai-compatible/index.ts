@@ -163,27 +163,30 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
     usageOnly: false,
   };
   let at = b + 1;
+  let bs: number;
+  let choices = 0;
   // The common chat chunk as OpenAI and vLLM write it, matched piece by piece.
-  if (endpoint === 'chat.completions') {
-    const end = commonChoice(data, at, info);
-    if (
-      end !== -1 &&
-      (end === data.length - 1 || (end === data.length - 14 && has(data, data.length - 14, USAGE_NULL_END)))
-    )
+  const common = endpoint === 'chat.completions' ? commonChoice(data, at, info) : -1;
+  if (common !== -1) {
+    if (common === data.length - 1 || (common === data.length - 14 && has(data, data.length - 14, USAGE_NULL_END)))
       return info;
+    // More members after the choice (OpenAI's `obfuscation`): read below, the choice as read.
+    at = common;
+    bs = data.indexOf('\\', at);
+    choices = 1;
+  } else {
+    bs = data.indexOf('\\', at);
     info.text = '';
     info.content = false;
     info.finishReason = null;
+    if (data.charCodeAt(at) !== 93) {
+      if (data.charCodeAt(at) !== 123) return null;
+      at = readChoice(data, at + 1, info, endpoint, bs);
+      if (at === -1 || data.charCodeAt(at) !== 93) return null;
+      choices = 1;
+    }
+    at++;
   }
-  const bs = data.indexOf('\\', at);
-  let choices = 0;
-  if (data.charCodeAt(at) !== 93) {
-    if (data.charCodeAt(at) !== 123) return null;
-    at = readChoice(data, at + 1, info, endpoint, bs);
-    if (at === -1 || data.charCodeAt(at) !== 93) return null;
-    choices = 1;
-  }
-  at++;
   // The top level's members after the choices: plain values, and usage.
   let tier: string | null = null;
   for (;;) {
