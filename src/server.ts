@@ -17,7 +17,7 @@ import { type Enricher, type LlmCall, type Sink, sinkWithWrite } from './calls/i
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
-import { refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from './gateway/dispatch.js';
+import { refuseBaseUrlMistake, refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from './gateway/dispatch.js';
 import { answerRequestId, type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
@@ -478,6 +478,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }
     // The gateway's surface answers with x-request-id, a call or not.
     if (path.startsWith('/v1/') || path.startsWith('/v1beta/')) answerRequestId(req, res);
+    // A base URL one /v1 short or one too many: the path meant and the base URL to set.
+    if (refuseBaseUrlMistake(proxy, req, res, path)) return;
     // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
     if (path.startsWith('/v1beta/')) {
       proxy.refuse(

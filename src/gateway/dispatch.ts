@@ -73,6 +73,45 @@ export function refuseEmptySegment(proxy: GatewayProxy, req: IncomingMessage, re
   return true;
 }
 
+// The first segments of the gateway's OpenAI and Anthropic routes, as a client whose base URL lacks /v1 sends them.
+const V1_ROUTES =
+  /^\/(chat|completions|embeddings|responses|messages|models|moderations|audio|images|files|batches|uploads|realtime)(\/|$)/;
+const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/**
+ * A gateway route sent with a base URL one /v1 short or one too many (the commonest set-up mistakes: an OpenAI
+ * client's base URL set to http://host:port, an Anthropic one's to http://host:port/v1): answered 404 in the route's
+ * error shape, naming the path meant and the base URL to set, instead of the dashboard's "unknown route" or "no
+ * page or file". True when it answered.
+ */
+export function refuseBaseUrlMistake(
+  proxy: GatewayProxy,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): boolean {
+  const doubled = path.startsWith('/v1/v1/') && V1_ROUTES.test(path.slice(6));
+  if (!doubled && !V1_ROUTES.test(path)) return false;
+  const meant = doubled ? path.slice(3) : `/v1${path}`;
+  const host = req.headers.host;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const root = host !== undefined && PLAIN_HOST.test(host) ? `${scheme}://${host}` : `${scheme}://HOST:PORT`;
+  const endpoint = routeEndpointOf(meant, req.headers);
+  const anthropic = endpoint === 'messages' || req.headers['anthropic-version'] !== undefined;
+  const advice = anthropic
+    ? `Anthropic's SDKs add /v1 themselves: set the client's base URL to ${root}`
+    : `set the client's base URL to ${root}/v1 (OpenAI's SDKs add the rest)`;
+  proxy.refuse(
+    res,
+    endpoint,
+    new LlmscopeError(
+      'LLMSCOPE_ERR_NOT_FOUND',
+      `unknown route ${req.method} ${path}: did you mean ${req.method} ${meant}? ${advice}`,
+    ),
+  );
+  return true;
+}
+
 const MODEL_PATH = '/v1/models/';
 const decodedId = (s: string): string => {
   try {

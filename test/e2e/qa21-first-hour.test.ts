@@ -1,0 +1,90 @@
+// The first hour with the real SDKs (QA21): a base URL one /v1 short (OpenAI's clients) or one too many (Anthropic's)
+// is the commonest set-up mistake; the 404 it gets names the path meant and the base URL to set. Runs the built
+// `llmscope serve --upstream` (npm run build first).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killServe, type ServeProcess, startServeProcess } from './helpers.js';
+
+let serve: ServeProcess;
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'llmscope-qa21-'));
+  // Nothing listens on the upstream: no call here should reach it.
+  serve = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--upstream', 'http://127.0.0.1:9/v1'], { cwd: dir });
+}, 90_000);
+afterAll(() => {
+  killServe(serve?.proc);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function errorOf(p: Promise<unknown>): Promise<{ status?: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { status?: number; message: string };
+  }
+  throw new Error('the call succeeded');
+}
+
+describe('a client base URL without /v1', () => {
+  it("OpenAI's chat call: 404 naming /v1/chat/completions and the base URL to set", async () => {
+    const client = new OpenAI({ baseURL: serve.base, apiKey: 'sk-demo', maxRetries: 0 });
+    const err = await errorOf(
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }),
+    );
+    expect(err.status).toBe(404);
+    expect(err.message).toContain('did you mean POST /v1/chat/completions?');
+    expect(err.message).toContain(`set the client's base URL to ${serve.base}/v1`);
+  });
+
+  it("OpenAI's models.list() and responses.create: the same advice, not the dashboard's 'no page or file'", async () => {
+    const client = new OpenAI({ baseURL: serve.base, apiKey: 'sk-demo', maxRetries: 0 });
+    const list = await errorOf(client.models.list());
+    expect(list.status).toBe(404);
+    expect(list.message).toContain('did you mean GET /v1/models?');
+    const resp = await errorOf(client.responses.create({ model: 'gpt-4o-mini', input: 'Hello' }));
+    expect(resp.status).toBe(404);
+    expect(resp.message).toContain('did you mean POST /v1/responses?');
+  });
+
+  it('the dashboard and /api are still where they were', async () => {
+    expect((await fetch(`${serve.base}/`)).status).toBe(200);
+    expect((await fetch(`${serve.base}/api/requests`)).status).toBe(200);
+    const other = await fetch(`${serve.base}/nothing-here`);
+    expect(other.status).toBe(404);
+    expect(((await other.json()) as { error: { message: string } }).error.message).toMatch(/no page or file/);
+  });
+});
+
+describe('an Anthropic base URL ending in /v1', () => {
+  it("404 in Anthropic's error shape, saying the SDK adds /v1 itself", async () => {
+    const client = new Anthropic({ baseURL: `${serve.base}/v1`, apiKey: 'sk-ant-demo', maxRetries: 0 });
+    const err = await errorOf(
+      client.messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
+    expect(err.status).toBe(404);
+    const body = (err as unknown as { error: { type: string; error: { type: string; message: string } } }).error;
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('not_found_error');
+    expect(body.error.message).toContain('did you mean POST /v1/messages?');
+    expect(body.error.message).toContain(`set the client's base URL to ${serve.base}`);
+  });
+
+  it('an OpenAI base URL ending in /v1/v1: the path meant', async () => {
+    const client = new OpenAI({ baseURL: `${serve.base}/v1/v1`, apiKey: 'sk-demo', maxRetries: 0 });
+    const err = await errorOf(
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }),
+    );
+    expect(err.status).toBe(404);
+    expect(err.message).toContain('did you mean POST /v1/chat/completions?');
+  });
+});
