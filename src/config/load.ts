@@ -20,8 +20,79 @@ function issuesOf(err: z.ZodError): ConfigIssue[] {
           .join('.')
           .replace(/\.\[/g, '[')
       : '(root)',
-    message: i.message,
+    message: i.code === 'unrecognized_keys' ? unknownKeyMessage(i.message, i.path, i.keys) : i.message,
   }));
+}
+
+/** A schema without its optional, default and transform wrappers. */
+function unwrapped(s: unknown): unknown {
+  for (let n = 0; n < 16 && s; n++) {
+    const def = (s as { _zod?: { def?: { innerType?: unknown; type?: string; in?: unknown } } })._zod?.def;
+    if (def?.innerType) s = def.innerType;
+    else if (def?.type === 'pipe') s = def.in;
+    else break;
+  }
+  return s;
+}
+
+/** The keys the config object at `path` takes (none known: an empty list). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let s: unknown = configSchema;
+  for (const p of path) {
+    s = unwrapped(s);
+    s =
+      typeof p === 'number'
+        ? (s as { _zod?: { def?: { element?: unknown } } })?._zod?.def?.element
+        : (s as { shape?: Record<string, unknown> })?.shape?.[String(p)];
+  }
+  const shape = (unwrapped(s) as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: "prot" is one from "port". */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, (before[j - 2] as number) + 1);
+      row[j] = d;
+    }
+    before = prev;
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/**
+ * zod's "Unrecognized key" with what to write instead: the known key a typo is closest to (`baseURL` → `baseUrl`,
+ * `provders` → `providers`), else the keys that place takes.
+ */
+function unknownKeyMessage(message: string, path: readonly PropertyKey[], keys: readonly string[]): string {
+  const known = keysAt(path);
+  if (known.length === 0) return message;
+  const hints = keys.map((k) => {
+    const low = k.toLowerCase();
+    let best: string | undefined;
+    let bestD = Math.max(1, Math.min(2, Math.floor(k.length / 4)));
+    for (const c of known) {
+      const d = c.toLowerCase() === low ? 0 : editDistance(low, c.toLowerCase());
+      if (d <= bestD) {
+        best = c;
+        bestD = d;
+      }
+    }
+    return best;
+  });
+  if (hints.every((h) => h !== undefined)) return `${message}; did you mean ${hints.map((h) => `"${h}"`).join(', ')}?`;
+  return `${message}; ${path.length ? 'this section' : 'the top level'} takes ${known.join(', ')}`;
 }
 
 function deepFreeze<T>(o: T): T {

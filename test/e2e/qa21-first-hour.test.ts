@@ -2,7 +2,8 @@
 // is the commonest set-up mistake; the 404 it gets names the path meant and the base URL to set. Runs the built
 // `llmscope serve --upstream` (npm run build first).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -86,5 +87,37 @@ describe('an Anthropic base URL ending in /v1', () => {
     );
     expect(err.status).toBe(404);
     expect(err.message).toContain('did you mean POST /v1/chat/completions?');
+  });
+});
+
+describe('a typo in a config key', () => {
+  const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+  /** `llmscope check-config --config FILE` run as typed: its exit code and stderr. */
+  const check = (yaml: string): { code: number; stderr: string } => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, yaml);
+    try {
+      execFileSync(process.execPath, [BIN, 'check-config', '--config', file], { stdio: 'pipe' });
+      return { code: 0, stderr: '' };
+    } catch (err) {
+      const e = err as { status: number; stderr: Buffer };
+      return { code: e.status, stderr: e.stderr.toString() };
+    }
+  };
+
+  it('names the key meant: baseURL → baseUrl, provders → providers, prot → port', () => {
+    const a = check('providers:\n  - name: x\n    baseURL: http://127.0.0.1:8081/v1\n');
+    expect(a.code).toBe(1);
+    expect(a.stderr).toContain('providers[0]: Unrecognized key: "baseURL"; did you mean "baseUrl"?');
+    const b = check('provders:\n  - name: x\n    baseUrl: http://127.0.0.1:8081/v1\n');
+    expect(b.stderr).toContain('(root): Unrecognized key: "provders"; did you mean "providers"?');
+    const c = check('server: { prot: 9090 }\n');
+    expect(c.stderr).toContain('server: Unrecognized key: "prot"; did you mean "port"?');
+  });
+
+  it('a key like none: the keys that section takes', () => {
+    const r = check('storage: { path: ./x.db }\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/storage: Unrecognized key: "path"; this section takes url, /);
   });
 });
