@@ -142,6 +142,13 @@ export function startupChecks(
         'no providers configured, so /v1/* has nowhere to go; pass --upstream URL or a config file with providers',
     });
   config.providers.forEach((p, i) => {
+    // A base URL without a path (`--upstream http://localhost:8000`): llmscope appends only the route's own path, so
+    // every call would get the upstream's 404 (Gemini's Vertex host is given without a path: not said of gemini).
+    if (p.type !== 'gemini' && pathless(p.baseUrl))
+      warnings.push({
+        path: `providers[${i}].baseUrl`,
+        message: `${p.baseUrl} has no path, and llmscope appends only the route's own (${p.type === 'anthropic' ? '/messages' : '/chat/completions'}), so calls to ${p.name} will likely get the upstream's 404; did you mean ${p.baseUrl.replace(/\/$/, '')}/v1? (OpenAI, Anthropic, vLLM, Ollama and most others serve under /v1)`,
+      });
     if (p.apiKeyEnv && !env[p.apiKeyEnv])
       warnings.push({
         path: `providers[${i}].apiKeyEnv`,
@@ -164,6 +171,16 @@ export function startupChecks(
       });
   });
   return { errors, warnings };
+}
+
+/** A URL whose path is empty or `/` (and has no query, as Azure's `?api-version=` base URLs may). */
+function pathless(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (u.pathname === '' || u.pathname === '/') && u.search === '';
+  } catch {
+    return false;
+  }
 }
 
 /** One line per problem, `path: message`. */

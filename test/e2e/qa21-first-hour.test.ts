@@ -2,7 +2,7 @@
 // is the commonest set-up mistake; the 404 it gets names the path meant and the base URL to set. Runs the built
 // `llmscope serve --upstream` (npm run build first).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,5 +119,37 @@ describe('a typo in a config key', () => {
     const r = check('storage: { path: ./x.db }\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/storage: Unrecognized key: "path"; this section takes url, /);
+  });
+});
+
+describe('an upstream URL without a path', () => {
+  it('serve --upstream http://host:port warns that calls will likely 404 and names the URL meant', async () => {
+    const run = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--upstream', 'http://127.0.0.1:9'], { cwd: dir });
+    try {
+      expect(run.stderr()).toContain(
+        "warning: providers[0].baseUrl: http://127.0.0.1:9 has no path, and llmscope appends only the route's own (/chat/completions)",
+      );
+      expect(run.stderr()).toContain('did you mean http://127.0.0.1:9/v1?');
+    } finally {
+      killServe(run.proc);
+    }
+  }, 90_000);
+
+  it('a path (/v1) or a Gemini host (Vertex) gets no such warning', async () => {
+    expect(serve.stderr()).not.toContain('has no path');
+    const file = join(dir, 'vertex.yaml');
+    writeFileSync(
+      file,
+      'providers:\n  - { name: vertex, type: gemini, baseUrl: https://us-central1-aiplatform.googleapis.com }\n',
+    );
+    const r = spawnSync(process.execPath, [
+      new URL('../../bin/llmscope.js', import.meta.url).pathname,
+      'check-config',
+      '--config',
+      file,
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toContain('ok');
+    expect(r.stderr.toString()).not.toContain('has no path');
   });
 });
