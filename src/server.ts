@@ -479,7 +479,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // The gateway's surface answers with x-request-id, a call or not.
     if (path.startsWith('/v1/') || path.startsWith('/v1beta/')) answerRequestId(req, res);
     // A base URL one /v1 short or one too many: the path meant and the base URL to set.
-    if (refuseBaseUrlMistake(proxy, req, res, path)) return;
+    if (refuseBaseUrlMistake(proxy, req, res, path, internal !== undefined)) return;
     // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
     if (path.startsWith('/v1beta/')) {
       proxy.refuse(

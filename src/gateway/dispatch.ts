@@ -89,12 +89,22 @@ export function refuseBaseUrlMistake(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
+  forwarded = false,
 ): boolean {
   const doubled = path.startsWith('/v1/v1/') && V1_ROUTES.test(path.slice(6));
   if (!doubled && !V1_ROUTES.test(path)) return false;
   const meant = doubled ? path.slice(3) : `/v1${path}`;
-  const host = req.headers.host;
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  // `forwarded`: the recorder of `serve --workers`, whose workers pass the client's Host and scheme on.
+  const first = (h: string | string[] | undefined): string | undefined =>
+    (Array.isArray(h) ? h[0] : h)?.split(',')[0]?.trim();
+  const host = (forwarded && first(req.headers['x-forwarded-host'])) || req.headers.host;
+  const scheme = forwarded
+    ? first(req.headers['x-forwarded-proto']) === 'https'
+      ? 'https'
+      : 'http'
+    : (req.socket as { encrypted?: boolean }).encrypted
+      ? 'https'
+      : 'http';
   const root = host !== undefined && PLAIN_HOST.test(host) ? `${scheme}://${host}` : `${scheme}://HOST:PORT`;
   const endpoint = routeEndpointOf(meant, req.headers);
   const anthropic = endpoint === 'messages' || req.headers['anthropic-version'] !== undefined;

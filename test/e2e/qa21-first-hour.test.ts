@@ -153,3 +153,25 @@ describe('an upstream URL without a path', () => {
     expect(r.stderr.toString()).not.toContain('has no path');
   });
 });
+
+describe('serve --workers 2', () => {
+  it("names the client's own address, not the recorder's internal one", async () => {
+    const run = await startServeProcess(
+      { LLMSCOPE_PORT: '0' },
+      ['--upstream', 'http://127.0.0.1:9/v1', '--workers', '2'],
+      { cwd: dir },
+    );
+    try {
+      const r = await fetch(`${run.base}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(r.status).toBe(404);
+      const body = (await r.json()) as { error: { message: string } };
+      expect(body.error.message).toContain(`set the client's base URL to ${run.base}/v1`);
+    } finally {
+      killServe(run.proc);
+    }
+  }, 120_000);
+});
