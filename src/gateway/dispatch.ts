@@ -91,9 +91,13 @@ export function refuseBaseUrlMistake(
   path: string,
   forwarded = false,
 ): boolean {
-  const doubled = path.startsWith('/v1/v1/') && V1_ROUTES.test(path.slice(6));
-  if (!doubled && !V1_ROUTES.test(path)) return false;
-  const meant = doubled ? path.slice(3) : `/v1${path}`;
+  // A base URL ending in /api (llmscope's own API, not the gateway's) is taken off first: /api/v1/chat/completions.
+  const api = path.startsWith('/api/');
+  const rest = api ? path.slice(4) : path;
+  const once = rest.startsWith('/v1/') && V1_ROUTES.test(rest.slice(3));
+  const twice = !api && rest.startsWith('/v1/v1/') && V1_ROUTES.test(rest.slice(6));
+  const meant = twice ? rest.slice(3) : api && once ? rest : V1_ROUTES.test(rest) ? `/v1${rest}` : null;
+  if (meant === null) return false;
   // `forwarded`: the recorder of `serve --workers`, whose workers pass the client's Host and scheme on.
   const first = (h: string | string[] | undefined): string | undefined =>
     (Array.isArray(h) ? h[0] : h)?.split(',')[0]?.trim();
@@ -116,7 +120,7 @@ export function refuseBaseUrlMistake(
     endpoint,
     new LlmscopeError(
       'LLMSCOPE_ERR_NOT_FOUND',
-      `unknown route ${req.method} ${path}: did you mean ${req.method} ${meant}? ${advice}`,
+      `unknown route ${req.method} ${path}: did you mean ${req.method} ${meant}? ${api ? "/api is llmscope's own API, not the gateway: " : ''}${advice}`,
     ),
   );
   return true;

@@ -53,6 +53,20 @@ describe('a client base URL without /v1', () => {
     expect(resp.message).toContain('did you mean POST /v1/responses?');
   });
 
+  it("a base URL ending in /api (llmscope's own API): the gateway's path, not the admin token's 401", async () => {
+    for (const baseURL of [`${serve.base}/api`, `${serve.base}/api/v1`]) {
+      const client = new OpenAI({ baseURL, apiKey: 'sk-demo', maxRetries: 0 });
+      const err = await errorOf(
+        client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }),
+      );
+      expect(err.status).toBe(404);
+      expect(err.message).toContain(
+        "did you mean POST /v1/chat/completions? /api is llmscope's own API, not the gateway",
+      );
+      expect(err.message).toContain(`set the client's base URL to ${serve.base}/v1`);
+    }
+  });
+
   it('the dashboard and /api are still where they were', async () => {
     expect((await fetch(`${serve.base}/`)).status).toBe(200);
     expect((await fetch(`${serve.base}/api/requests`)).status).toBe(200);
