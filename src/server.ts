@@ -54,6 +54,7 @@ import { CallLogs } from './telemetry/call-logs.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { wellKnownProviders } from './telemetry/provider-name.js';
+import { requestLineOf } from './telemetry/request-log.js';
 import { spanEnricher, withSpans } from './telemetry/spans.js';
 import { otlpExporter, traceSink } from './telemetry/tracing.js';
 
@@ -319,7 +320,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     : undefined;
   backgroundTimer?.unref();
 
-  registerRequestRoutes(api, store, { detailExtras: ctx.detailExtras, logLines: config.telemetry.callLogLines });
+  registerRequestRoutes(api, store, {
+    detailExtras: ctx.detailExtras,
+    logLines: config.telemetry.callLogLines,
+    requestLine: (c) => requestLineOf(logger, config.telemetry.logFormat, c),
+  });
   registerStatsRoutes(api, store);
   registerAuditRoutes(api, audit);
   registerMeRoute(api);

@@ -28,6 +28,11 @@ export interface RequestRoutesOptions {
   onExtraError?: (err: unknown) => void;
   /** The most log lines the detail shows (telemetry.callLogLines; default 50). */
   logLines?: number;
+  /**
+   * The call's `request completed` line as stdout got it (telemetry/request-log.ts requestLineOf), or null when the
+   * logger writes none: the one line every call has is shown from the record, not stored beside it.
+   */
+  requestLine?: (c: LlmCall) => string | null;
 }
 
 const time = timeParamSchema;
@@ -143,6 +148,14 @@ export function callDetail(c: LlmCall): Record<string, unknown> {
   };
 }
 
+/** A log line's time (`time`, or ECS's `@timestamp`) in epoch ms; -Infinity when it has none. */
+function timeOf(line: unknown): number {
+  const o = line as Record<string, unknown> | null;
+  const t = o?.['time'] ?? o?.['@timestamp'];
+  const ms = typeof t === 'string' ? Date.parse(t) : typeof t === 'number' ? t : Number.NaN;
+  return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
+}
+
 /** A kept log line as the object stdout's line is (a line that does not parse: its text, marked). */
 function logObject(line: string): unknown {
   try {
@@ -177,7 +190,16 @@ export function registerRequestRoutes(router: Router, store: Store, opts: Reques
       }),
       Promise.allSettled((opts.detailExtras ?? []).map((f) => f(id, call))),
     ]);
-    body['logs'] = logs ? logs.lines.map(logObject) : [];
+    const lines = logs ? logs.lines.map(logObject) : [];
+    const completed = (opts.logLines ?? 50) > 0 ? opts.requestLine?.(call) : null;
+    if (completed) {
+      // in time order with the kept lines (those logged after the call ended, an evaluator's say, come after it)
+      const end = Number.isFinite(call.endedAt) ? call.endedAt : call.startedAt;
+      let at = lines.findIndex((l) => timeOf(l) > end);
+      if (at === -1) at = lines.length;
+      lines.splice(at, 0, JSON.parse(completed));
+    }
+    body['logs'] = lines;
     body['logs_dropped'] = logs ? logs.dropped : 0;
     for (const r of extras) {
       if (r.status === 'fulfilled') Object.assign(body, r.value);

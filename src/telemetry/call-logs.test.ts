@@ -53,20 +53,22 @@ describe('CallLogs', () => {
     expect(rows()[0]?.line).not.toContain('sk-secret');
   });
 
-  it('splits a batch of request lines (the log sink writes many per write) and reads escaped ids', async () => {
+  it('splits a batch of lines and reads escaped ids; request_completed lines (the record itself) are not kept', async () => {
     const { logs, rows } = collect();
     const lines = [
-      '{"level":"info","event":"request_completed","request_id":"a","msg":"request completed"}',
+      '{"level":"warn","event":"upstream_cut","request_id":"a","msg":"cut"}',
       '{"level":"info","event":"other","msg":"no id here"}',
-      '{"level":"info","event":"request_completed","request_id":"b\\"q","msg":"request completed"}',
-      '{"level":"info","event":"request_completed","request_id":"c","msg":"request completed"}',
+      '{"level":"info","event":"request_completed","request_id":"a","msg":"request completed"}',
+      '{"level":"warn","event":"budget_blocked","request_id":"b\\"q","msg":"blocked"}',
+      '{"log.level":"info","@timestamp":"x","ecs.version":"8.11.0","event.action":"request_completed","event.kind":"event","event.dataset":"llmscope.requests","request_id":"c","message":"request completed"}',
+      '{"level":"warn","event":"judge_failed","request_id":"c","msg":"request_completed\\",\\" in the message"}',
     ];
     logs.note(`${lines.join('\n')}\n`);
     await logs.flush();
     expect(rows().map((r) => [r.requestId, r.line])).toEqual([
       ['a', lines[0]],
-      ['b"q', lines[2]],
-      ['c', lines[3]],
+      ['b"q', lines[3]],
+      ['c', lines[5]],
     ]);
     expect(new Set(rows().map((r) => r.seq)).size).toBe(3);
   });

@@ -25,6 +25,8 @@ export const CALL_LOG_LINE_BYTES = 4096;
 /** Calls whose counts are remembered for the cap (a line of an older call starts a fresh count). */
 const TRACKED_CALLS = 8192;
 const KEY = '"request_id":"';
+/** In the request lines the log sink writes, before the request_id (`"event":…` and ECS's `"event.action":…`). */
+const REQUEST_COMPLETED = '"request_completed","';
 const MAX_BATCH = 2000;
 
 let seq = 0;
@@ -75,7 +77,9 @@ export class CallLogs {
       const start = from === 0 && k < 512 && s.indexOf('\n') >= k ? 0 : Math.max(from, s.lastIndexOf('\n', k) + 1);
       let end = s.indexOf('\n', k);
       if (end === -1) end = s.length;
-      this.keep(s, start, end, k + KEY.length);
+      // a call's `request completed` line is its record, shown from it (requestLineOf): not kept twice
+      const rc = s.indexOf(REQUEST_COMPLETED, start);
+      if (rc === -1 || rc > k) this.keep(s, start, end, k + KEY.length);
       from = end + 1;
       if (from >= s.length) return;
     }

@@ -120,6 +120,26 @@ export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, ti
 }
 
 /**
+ * The `request completed` line of a stored call as the sink wrote it, timed at the call's end (the sink writes it
+ * within its linger of that, 50 ms) and without the writing process's bindings (a gateway worker's `worker`), without
+ * the newline; null when the logger writes no info lines. The call detail
+ * shows it rather than keeping a copy of every call's line beside the call itself (call-logs.ts skips it).
+ */
+export function requestLineOf(logger: Logger, format: 'json' | 'ecs', c: LlmCall): string | null {
+  if (!logger.isLevelEnabled('info')) return null;
+  const parts = partsOf(logger);
+  const at = new Date(Number.isFinite(c.endedAt) ? c.endedAt : c.startedAt).toISOString();
+  // a stored call has no internals: its span is the root of its own spans (the gateway's server span, an OTLP span)
+  if (!c.internal?.spanId && c.spans.length > 0) {
+    const ids = new Set(c.spans.map((x) => x.spanId));
+    const root = c.spans.find((x) => x.parentSpanId === null || !ids.has(x.parentSpanId));
+    if (root) c = { ...c, internal: { ...(c.internal as NonNullable<LlmCall['internal']>), spanId: root.spanId } };
+  }
+  // no bindings: which gateway worker wrote the line (its `worker`) is not part of the record
+  return requestLine(c, format, parts, `,"${format === 'ecs' ? '@timestamp' : 'time'}":"${at}"`).slice(0, -1);
+}
+
+/**
  * Characters of lines handed to the destination in one write: whole lines, a write once this many are waiting. A
  * batch under load (~300 lines, ~140 KB) written as one string cost the process 6.5 µs a line against 3.4 in pieces
  * of this size, the line itself being 1 µs (sonic-boom to a pipe, in-process, alternating): the whole batch's string

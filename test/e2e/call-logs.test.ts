@@ -43,15 +43,40 @@ async function detail(base: string, id: string): Promise<{ status: number; body:
   return { status: r.status, body: (await r.json()) as Detail };
 }
 
-/** The detail once its log lines include the request_completed line (the store and the lines may lag the call). */
-async function detailWithLines(base: string, id: string): Promise<Detail> {
+/**
+ * The detail once it shows `lines` log lines (the stored ones lag the call by a batch; the request_completed line is
+ * shown from the record at once).
+ */
+async function detailWithLines(base: string, id: string, lines = 1): Promise<Detail> {
   return until(async () => {
     const d = await detail(base, id);
-    return d.status === 200 && d.body.logs.some((l) => l.event === 'request_completed') ? d.body : null;
+    return d.status === 200 && d.body.logs.length >= lines ? d.body : null;
   }, 30_000);
 }
 
 const sameTime = (a: Line, b: Line) => String(a.time).localeCompare(String(b.time));
+
+/**
+ * Lines as the detail shows them: the request_completed line is rebuilt from the record (not stored twice), timed at
+ * the call's end (stdout's is written within the log sink's linger after it) and without the writing worker's
+ * binding; every other line is stdout's own. Checks the rebuilt line's time, then compares the rest field for field.
+ */
+function asShown(shown: Line[], written: Line[]): [Line[], Line[]] {
+  const strip = (ls: Line[]) =>
+    ls.map((l) => {
+      if (l.event !== 'request_completed') return l;
+      const { time: _t, worker: _w, ...rest } = l;
+      return rest;
+    });
+  const a = shown.find((l) => l.event === 'request_completed');
+  const b = written.find((l) => l.event === 'request_completed');
+  if (a && b) {
+    const lag = Date.parse(String(b.time)) - Date.parse(String(a.time));
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(5_000);
+  }
+  return [strip(shown), strip(written)];
+}
 
 /** Sends the calls every case looks at, each with its own request id under `prefix`. */
 async function sendCalls(base: string, prefix: string): Promise<void> {
@@ -84,10 +109,24 @@ async function sendCalls(base: string, prefix: string): Promise<void> {
       { headers: { 'x-request-id': `${prefix}-429`, 'x-llmscope-team': 'broke' } },
     ),
   ).rejects.toMatchObject({ status: 429 });
-  await client.chat.completions.create(
-    { model: 'gpt-4o-mini', messages },
-    { headers: { 'x-request-id': `${prefix}-erase`, 'x-llmscope-user': `${prefix}-user` } },
-  );
+  // the erased call is a cut stream: it has a stored line (its warning) besides the record's own
+  await expect(
+    (async () => {
+      const stream = await client.chat.completions.create(
+        { model: 'gpt-4o-mini', messages, stream: true },
+        {
+          headers: {
+            'x-request-id': `${prefix}-erase`,
+            'x-llmscope-user': `${prefix}-user`,
+            'x-simulator-fault': 'cut',
+          },
+        },
+      );
+      for await (const _ of stream) {
+        // drain until the cut
+      }
+    })(),
+  ).rejects.toThrow();
   const ingest = await fetch(`${base}/api/ingest`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -125,39 +164,40 @@ async function checkCalls(writer: ServeRun, readerBase: string, prefix: string):
   // the very line stdout got, field for field: same request id, trace id (the client's traceparent), span id
   const completed = stdoutLines(writer, `${prefix}-ok`).filter((l) => l.event === 'request_completed');
   expect(completed).toHaveLength(1);
-  expect(ok.logs).toEqual(completed);
+  const [shown, written] = asShown(ok.logs, completed);
+  expect(shown).toEqual(written);
   expect(ok.logs[0]).toMatchObject({ request_id: `${prefix}-ok`, trace_id: TRACE, level: 'info' });
   expect(ok.logs_dropped).toBe(0);
 
   const failed = await detailWithLines(readerBase, `${prefix}-500`);
-  expect(failed.logs).toEqual(stdoutLines(writer, `${prefix}-500`));
+  const [failedShown, failedWritten] = asShown(failed.logs, stdoutLines(writer, `${prefix}-500`));
+  expect(failedShown).toEqual(failedWritten);
   expect(failed.logs.at(-1)).toMatchObject({ status: 'upstream_error', http_status: 500, error_type: 'server_error' });
 
-  const cut = await detailWithLines(readerBase, `${prefix}-cut`);
+  const cut = await detailWithLines(readerBase, `${prefix}-cut`, 2);
   expect(cut.logs.map((l) => [l.level, l.event])).toEqual([
     ['warn', 'upstream_cut'],
     ['info', 'request_completed'],
   ]);
-  expect(cut.logs).toEqual(stdoutLines(writer, `${prefix}-cut`).sort(sameTime));
+  const [cutShown, cutWritten] = asShown(cut.logs, stdoutLines(writer, `${prefix}-cut`).sort(sameTime));
+  expect(cutShown).toEqual(cutWritten);
 
-  const blocked = await detailWithLines(readerBase, `${prefix}-429`);
+  const blocked = await detailWithLines(readerBase, `${prefix}-429`, 2);
   expect(blocked.logs.map((l) => l.event)).toEqual(['budget_blocked', 'request_completed']);
   expect(blocked.logs[0]).toMatchObject({ budget: 'broke', request_id: `${prefix}-429`, msg: expect.any(String) });
-  expect(blocked.logs).toEqual(stdoutLines(writer, `${prefix}-429`).sort(sameTime));
+  const [blockedShown, blockedWritten] = asShown(blocked.logs, stdoutLines(writer, `${prefix}-429`).sort(sameTime));
+  expect(blockedShown).toEqual(blockedWritten);
 
-  // an ingested record has the lines stdout has for it (none from the gateway); the field is there all the same
-  const ingested = await until(async () => {
-    const d = await detail(readerBase, `${prefix}-ingested`);
-    return d.status === 200 ? d.body : null;
-  });
-  expect(Array.isArray(ingested.logs)).toBe(true);
+  // an ingested record has the line stdout has for it (its request_completed line, none from the gateway)
+  const ingested = await detailWithLines(readerBase, `${prefix}-ingested`);
+  expect(ingested.logs.map((l) => l.event)).toEqual(['request_completed']);
   expect(ingested.logs_dropped).toBe(0);
 }
 
 /** Erases the user of the `-erase` call and checks that its lines left the store with it. */
 async function checkErase(base: string, storeUrl: string, prefix: string): Promise<void> {
-  const before = await detailWithLines(base, `${prefix}-erase`);
-  expect(before.logs.length).toBeGreaterThan(0);
+  const before = await detailWithLines(base, `${prefix}-erase`, 2);
+  expect(before.logs.map((l) => l.event)).toEqual(['upstream_cut', 'request_completed']);
   const r = await fetch(`${base}/api/users/${prefix}-user/data`, { method: 'DELETE' });
   expect(r.status).toBe(200);
   expect((await detail(base, `${prefix}-erase`)).status).toBe(404);
@@ -165,8 +205,9 @@ async function checkErase(base: string, storeUrl: string, prefix: string): Promi
   try {
     if (store.kind === 'postgres') await store.migrate();
     expect(await store.callLogs(`${prefix}-erase`, 50)).toEqual({ lines: [], dropped: 0 });
-    // the other calls keep theirs
-    expect((await store.callLogs(`${prefix}-ok`, 50)).lines).toHaveLength(1);
+    // the other calls keep theirs (the cut stream's warning; request_completed lines are not stored)
+    expect((await store.callLogs(`${prefix}-cut`, 50)).lines).toHaveLength(1);
+    expect((await store.callLogs(`${prefix}-ok`, 50)).lines).toHaveLength(0);
   } finally {
     await store.close();
   }
@@ -213,9 +254,9 @@ describe("a call's log lines under serve --workers 2 (SQLite)", () => {
     const r = run as ServeRun;
     await sendCalls(r.base, 'wk');
     await checkCalls(r, r.base, 'wk');
-    // the request line was written by a gateway worker, the budget line by the recorder process
-    const blocked = await detailWithLines(r.base, 'wk-429');
-    expect(blocked.logs[1]).toHaveProperty('worker');
+    // the request line was written by a gateway worker (stdout's has its binding), the budget line by the recorder
+    const blocked = await detailWithLines(r.base, 'wk-429', 2);
+    expect(stdoutLines(r, 'wk-429').find((l) => l.event === 'request_completed')).toHaveProperty('worker');
     expect(blocked.logs[0]).not.toHaveProperty('worker');
     await checkErase(r.base, url, 'wk');
   }, 90_000);
@@ -247,31 +288,31 @@ describe("a call's log lines on PostgreSQL, two replicas on one database", () =>
   }, 90_000);
 });
 
-describe('the per-call cap (telemetry.callLogLines)', () => {
+describe('telemetry.callLogLines: 0', () => {
   let run: ServeRun | undefined;
   beforeAll(async () => {
     run = await startServeWithConfig({
-      prefix: 'call-logs-cap-',
-      config: (dir) => config(`sqlite:${dir}/calls.db`, { telemetry: { callLogLines: 1 } }),
+      prefix: 'call-logs-off-',
+      config: (dir) => config(`sqlite:${dir}/calls.db`, { telemetry: { callLogLines: 0 } }),
     });
   }, 90_000);
   afterAll(() => killServe(run?.proc));
 
-  it('keeps the first lines of a call that logs more, and counts the rest', async () => {
+  it('keeps and shows no lines, while stdout still gets them', async () => {
     const r = run as ServeRun;
     const client = new OpenAI({ baseURL: `${r.base}/v1`, apiKey: 'sk-test', maxRetries: 0 });
     await expect(
       client.chat.completions.create(
         { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] },
-        { headers: { 'x-request-id': 'cap-429', 'x-llmscope-team': 'broke' } },
+        { headers: { 'x-request-id': 'off-429', 'x-llmscope-team': 'broke' } },
       ),
     ).rejects.toMatchObject({ status: 429 });
-    // stdout has both lines; the call keeps the first and counts the second
-    await until(() => stdoutLines(r, 'cap-429').length === 2);
+    await until(() => stdoutLines(r, 'off-429').length === 2);
     const d = await until(async () => {
-      const x = await detail(r.base, 'cap-429');
-      return x.status === 200 && x.body.logs_dropped === 1 ? x.body : null;
+      const x = await detail(r.base, 'off-429');
+      return x.status === 200 ? x.body : null;
     }, 30_000);
-    expect(d.logs.map((l) => l.event)).toEqual(['budget_blocked']);
+    expect(d.logs).toEqual([]);
+    expect(d.logs_dropped).toBe(0);
   }, 60_000);
 });
