@@ -143,8 +143,9 @@ export function startupChecks(
     });
   config.providers.forEach((p, i) => {
     // A base URL without a path (`--upstream http://localhost:8000`): llmscope appends only the route's own path, so
-    // every call would get the upstream's 404 (Gemini's Vertex host is given without a path: not said of gemini).
-    if (p.type !== 'gemini' && pathless(p.baseUrl))
+    // every call would get the upstream's 404. Vertex hosts are given without a path, for Gemini and for Claude
+    // (an anthropic provider answering Vertex's rawPredict paths): said only of Anthropic's own host there.
+    if (pathless(p.baseUrl) && (p.type === 'anthropic' ? isAnthropicApi(p.baseUrl) : p.type !== 'gemini'))
       warnings.push({
         path: `providers[${i}].baseUrl`,
         message: `${p.baseUrl} has no path, and llmscope appends only the route's own (${p.type === 'anthropic' ? '/messages' : '/chat/completions'}), so calls to ${p.name} will likely get the upstream's 404; did you mean ${p.baseUrl.replace(/\/$/, '')}/v1? (OpenAI, Anthropic, vLLM, Ollama and most others serve under /v1)`,
@@ -171,6 +172,15 @@ export function startupChecks(
       });
   });
   return { errors, warnings };
+}
+
+/** Anthropic's own API host (not Vertex's, whose Claude base URL has no path). */
+function isAnthropicApi(url: string): boolean {
+  try {
+    return new URL(url).hostname === 'api.anthropic.com';
+  } catch {
+    return false;
+  }
 }
 
 /** A URL whose path is empty or `/` (and has no query, as Azure's `?api-version=` base URLs may). */

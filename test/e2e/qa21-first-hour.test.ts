@@ -149,12 +149,13 @@ describe('an upstream URL without a path', () => {
     }
   }, 90_000);
 
-  it('a path (/v1) or a Gemini host (Vertex) gets no such warning', async () => {
+  it('a path (/v1) or a Vertex host (Gemini, or Claude on Vertex) gets no such warning', async () => {
     expect(serve.stderr()).not.toContain('has no path');
     const file = join(dir, 'vertex.yaml');
     writeFileSync(
       file,
-      'providers:\n  - { name: vertex, type: gemini, baseUrl: https://us-central1-aiplatform.googleapis.com }\n',
+      'providers:\n  - { name: vertex, type: gemini, baseUrl: https://us-central1-aiplatform.googleapis.com }\n' +
+        '  - { name: vertex-claude, type: anthropic, baseUrl: https://us-east5-aiplatform.googleapis.com }\n',
     );
     const r = spawnSync(process.execPath, [
       new URL('../../bin/llmscope.js', import.meta.url).pathname,
@@ -165,6 +166,20 @@ describe('an upstream URL without a path', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain('ok');
     expect(r.stderr.toString()).not.toContain('has no path');
+  });
+
+  it("Anthropic's own host without /v1 is warned about, naming /messages", () => {
+    const file = join(dir, 'anthropic.yaml');
+    writeFileSync(file, 'providers:\n  - { name: claude, type: anthropic, baseUrl: https://api.anthropic.com }\n');
+    const r = spawnSync(process.execPath, [
+      new URL('../../bin/llmscope.js', import.meta.url).pathname,
+      'check-config',
+      '--config',
+      file,
+    ]);
+    expect(r.stderr.toString()).toContain(
+      "providers[0].baseUrl: https://api.anthropic.com has no path, and llmscope appends only the route's own (/messages)",
+    );
   });
 });
 
