@@ -234,21 +234,7 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
   for (const [k, t] of tokens) {
     if (acc.has(k) || (t.outputTokens <= 0 && t.costUsd <= 0)) continue;
     // A model with unpriced calls has an unknown cost (its recorded spend leaves them out): null, never 0.
-    if (input.unpriced?.has(k)) {
-      rows.push({
-        kind: 'api',
-        provider: t.provider,
-        model: t.model,
-        hosts: [],
-        gpu_hours: null,
-        gpu_cost_usd: null,
-        output_tokens: t.outputTokens,
-        cost_usd: null,
-        cost_per_1k_output_tokens: null,
-        utilization_avg: null,
-      });
-      continue;
-    }
+    const unpriced = input.unpriced?.has(k) === true;
     rows.push({
       kind: 'api',
       provider: t.provider,
@@ -257,8 +243,8 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
       gpu_hours: null,
       gpu_cost_usd: null,
       output_tokens: t.outputTokens,
-      cost_usd: round(t.costUsd, 6),
-      cost_per_1k_output_tokens: t.outputTokens > 0 ? round((t.costUsd / t.outputTokens) * 1000, 6) : null,
+      cost_usd: unpriced ? null : round(t.costUsd, 6),
+      cost_per_1k_output_tokens: !unpriced && t.outputTokens > 0 ? round((t.costUsd / t.outputTokens) * 1000, 6) : null,
       utilization_avg: null,
     });
   }
