@@ -133,6 +133,7 @@ describe('several replicas on one database', () => {
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
+      { namespace: 'core', version: 6 },
     ]);
   });
 
@@ -190,6 +191,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 3 },
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
+      { namespace: 'core', version: 6 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

@@ -80,6 +80,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 6 },
       { namespace: 'core', version: 7 },
       { namespace: 'core', version: 8 },
+      { namespace: 'core', version: 9 },
     ]);
   });
 
@@ -131,6 +132,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 8,
         name: "OTLP calls' ids lead with the span's start time; legacy_otlp_ids: until when ids of the old form may be stored",
+      },
+      {
+        namespace: 'core',
+        version: 9,
+        name: "call_logs: the log lines that carried a call's request_id, as written to stdout (GET /api/requests/:id logs)",
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
