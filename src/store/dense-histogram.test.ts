@@ -1,22 +1,12 @@
 // Dense histograms read the same quantiles as histogram.ts, from either the object form or (frozen) its cached pairs.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../simulator/text.js';
 import { Dense } from './dense-histogram.js';
 import { histogramOf, merge, quantile } from './histogram.js';
 
-/** A seeded pseudo-random stream (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('Dense.quantile', () => {
   it("equals histogram.ts's quantile of the merge, for frozen and live histograms alike", () => {
-    const r = rng(7);
+    const r = mulberry32(7);
     const parts = Array.from({ length: 40 }, (_, i) =>
       histogramOf(Array.from({ length: 1 + Math.floor(r() * 200) }, () => 10 ** (r() * 5) * (i % 3 === 0 ? 3 : 1))),
     );
