@@ -109,8 +109,7 @@ export function quantileSeconds(
 ): { value: number | null; count: number } {
   // one dense accumulator, reset per call: merging sparse objects into an object and sorting its keys for each
   // quantile was most of a backtest's time (and of each live evaluation of the quantile kinds)
-  const h = scratch();
-  for (const p of points) h.addCounts(pick(p));
+  const h = mergedDense(points, pick);
   if (h.n === 0) return { value: null, count: 0 };
   const v = h.quantile(q);
   return { value: v === null || Number.isNaN(v) ? null : v / 1000, count: h.n };
