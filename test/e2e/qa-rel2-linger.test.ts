@@ -146,7 +146,8 @@ describe('a lingering close is bounded', () => {
     const sent = await sendAll(c.socket, 1000 * LINGER_BYTES);
     await until(() => c.closed(), 30_000);
     // the limit dropped keeping the connection, then the lingering bound; plus what the two sockets' buffers held
-    expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + 32 * MIB);
+    // (tcp_rmem's max is 32 MiB on the CI machine, tcp_wmem's 4 MiB)
+    expect(sent).toBeLessThan(LIMIT + LINGER_BYTES + 64 * MIB);
   }, 120_000);
 
   it('holds no call slot while it lingers: another call is served meanwhile (server.maxConcurrentCalls: 1)', async () => {

@@ -16,8 +16,9 @@ const MIB = 1 << 20;
 const LIMIT = MIB;
 /** src/http/linger.ts LINGER.bytes: read and dropped at most, per connection, once lingering. */
 const LINGER_BYTES = 128 * MIB;
-/** What the two sockets' buffers may hold on top of what llmscope read. */
-const BUFFERS = 32 * MIB;
+/** What the two sockets' buffers may hold on top of what llmscope read: tcp_rmem's max (32 MiB on the CI machine) and
+ * tcp_wmem's (4 MiB), with room. */
+const BUFFERS = 64 * MIB;
 
 let sim: Simulator;
 let serve: ServeProcess;
