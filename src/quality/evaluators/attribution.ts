@@ -15,7 +15,7 @@ const MARKER = /\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g;
 const QUOTE = /"([^"\n]{20,400})"|“([^”]{20,400})”/g;
 /** File names and explicit ids: `handbook.md`, `doc-1234`, `KB-42`, `[doc:abc]`. */
 const DOC_ID =
-  /\b(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
+  /\b(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b(?!\()|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
 
 /** Scholarly ids: a DOI (10.<registrant>/<suffix>) and an arXiv id (arXiv:2107.01234, arXiv:hep-th/9901001). */
 const DOI = /\b10\.\d{4,9}\/[^\s"'<>)\]]*[^\s"'<>)\].,;:!?]/g;
@@ -98,8 +98,9 @@ export class SourceAttributionEvaluator implements Evaluator {
 
   check(input: EvaluationInput): EvaluationResult {
     const t0 = performance.now();
-    // A JSON answer's values in double quotes are no quotations: its values are read as the answer (answer.ts).
-    const response = jsonAnswerText(input.response) ?? input.response;
+    // A JSON answer's values in double quotes are no quotations: its values are read as the answer (answer.ts). Code
+    // cites nothing: `items[1]` is no source marker, `open('settings.json')` no document, a string literal no quote.
+    const response = citingText(jsonAnswerText(input.response) ?? input.response);
     const kb = input.knowledge && input.knowledge.size > 0 ? input.knowledge : undefined;
     const min = this.opts.minContextWords ?? 0;
     if (
@@ -271,6 +272,20 @@ export class SourceAttributionEvaluator implements Evaluator {
 }
 
 const distinctStems = (text: string): number => new Set(contentStems(text)).size;
+
+/**
+ * The answer as it cites: code (fenced blocks, inline spans) blanked out, since what a program indexes, opens or
+ * prints is no citation, and markers written after a sentence's end ("… is 120.[1] The SDK …", Wikipedia's style)
+ * moved before it, so they stay with the sentence they cite rather than the next.
+ */
+export function citingText(response: string): string {
+  let t = response;
+  if (t.includes('`') || t.includes('~~~')) {
+    t = t.replace(/^[ \t]*(```|~~~)[^\n]*\n[\s\S]*?(?:^[ \t]*\1[^\n]*$|(?![\s\S]))/gm, ' ').replace(/`[^`\n]+`/g, ' ');
+  }
+  if (t.includes('[')) t = t.replace(/([.!?])((?:\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\])+)(?=\s|$)/g, '$2$1');
+  return t;
+}
 
 /**
  * Whether the context has fewer than `min` distinct content words. A long one is first counted in a prefix that ends

@@ -1360,9 +1360,10 @@ const LIST_MARKER = /^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s+/;
  * row's cells joined by commas. A JSON answer is its values, one per line (`jsonAnswerText`). Plain prose comes back
  * unchanged.
  */
-export function proseOf(response: string): string {
-  const json = jsonAnswerText(response);
+export function proseOf(answer: string): string {
+  const json = jsonAnswerText(answer);
   if (json !== null) return json;
+  const response = answer.includes('[') ? withoutCitations(answer) : answer;
   if (!/[`#|\n]|^\s*(?:[-*+•‣◦]|\(?(?:\d{1,3}|[a-z])[.)])\s/.test(response)) return response;
   const out: string[] = [];
   let fenced = false;
@@ -1391,6 +1392,27 @@ export function proseOf(response: string): string {
     }
     if (isCodeLine(line)) continue;
     out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** A bibliography's heading: the lines after it list sources, they state nothing. */
+const SOURCES_HEADING =
+  /^\s*(?:#{1,6}\s*)?(?:\*\*)?(?:references|sources|citations|bibliography|footnotes)(?:\*\*)?\s*:?(?:\*\*)?\s*$/i;
+
+/**
+ * The answer without what only cites: source markers ("[1]", "[2, 3]", "[^1]"; attribution checks them) are no
+ * figures, a footnote's definition line ("[^1]: https://…") and the list under a "References:" / "Sources" heading
+ * are no claims. Without this, "… 30 seconds [1]." over a passage that never states 1 read as the contradicted
+ * number 1 (a floor of 0.963).
+ */
+function withoutCitations(response: string): string {
+  const lines = response.split('\n');
+  const out: string[] = [];
+  for (const line of lines) {
+    if (SOURCES_HEADING.test(line)) break;
+    if (/^\s*\[\^[^\]\s]{1,20}\]:/.test(line)) continue;
+    out.push(line.replace(/\s?\[(?:\^[^\]\s]{1,20}|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g, ''));
   }
   return out.join('\n');
 }
