@@ -17,7 +17,13 @@ import { type Enricher, type LlmCall, type Sink, sinkWithWrite } from './calls/i
 import { type Config, durationMs } from './config/index.js';
 import { type CostModule, userCostSource } from './cost/index.js';
 import { LlmscopeError } from './errors.js';
-import { refuseBaseUrlMistake, refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from './gateway/dispatch.js';
+import {
+  refuseBaseUrlMistake,
+  refuseCrossSite,
+  refuseEmptySegment,
+  refuseNonLoopbackHost,
+  serveGateway,
+} from './gateway/dispatch.js';
 import { answerRequestId, type GatewayHook, GatewayProxy } from './gateway/proxy.js';
 import { ModelRouter } from './gateway/routing.js';
 import { createUpstream, type Upstream } from './gateway/upstream.js';
@@ -467,6 +473,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // On the loopback bind a gateway call without a virtual key rides on loopback trust: it needs a loopback Host
     // (DNS rebinding, docs/security.md).
     if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
+    // A browser page of another site sending a keyless call (CSRF on llmscope's provider key, docs/security.md).
+    if (refuseCrossSite(proxy, req, res, path, config.server.corsOrigins)) return;
     const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     if (path === '/v1/traces' || path === '/v1/logs') {

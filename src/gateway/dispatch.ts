@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Endpoint } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { checkGatewayLoopbackHost } from '../http/index.js';
+import { checkGatewayCrossSite, checkGatewayLoopbackHost } from '../http/index.js';
 import { gatewayRoute, passThroughRoute } from '../providers/index.js';
 import { sendModels } from './models.js';
 import { answerRequestId, type GatewayProxy } from './proxy.js';
@@ -50,6 +50,28 @@ export function refuseNonLoopbackHost(
     return false;
   } catch (err) {
     if (!(err instanceof LlmscopeError)) throw err;
+    proxy.refuse(res, routeEndpointOf(path, req.headers), err);
+    return true;
+  }
+}
+
+/**
+ * Refuses a gateway request a browser page of another site sent without a key of its own (checkGatewayCrossSite,
+ * docs/security.md): its 403 in the route's own error shape. True when refused.
+ */
+export function refuseCrossSite(
+  proxy: GatewayProxy,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  corsOrigins: readonly string[],
+): boolean {
+  try {
+    checkGatewayCrossSite(req, path, corsOrigins);
+    return false;
+  } catch (err) {
+    if (!(err instanceof LlmscopeError)) throw err;
+    answerRequestId(req, res);
     proxy.refuse(res, routeEndpointOf(path, req.headers), err);
     return true;
   }

@@ -642,6 +642,49 @@ export function checkGatewayLoopbackHost(req: IncomingMessage, path: string, rel
     );
 }
 
+/** Request headers that carry a client's own credential to the gateway (a virtual key or a provider key). */
+const GATEWAY_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key'] as const;
+
+/**
+ * For a gateway call (`/v1/...`, `/v1beta/...`, Vertex's `/v1beta1/...`; not `/v1/traces` nor `/v1/logs`, which the
+ * dashboard's guard judges), on any bind: a request a browser sent from a page of another site (`Sec-Fetch-Site`
+ * cross-site or same-site, or an `Origin` that is not this host's and not in `server.corsOrigins`) that carries no
+ * credential of its own (no Authorization, x-api-key, x-goog-api-key or api-key header) is refused. Such a page cannot
+ * set those headers without a CORS preflight, which the gateway does not answer, so what it can send is a "simple"
+ * request — a multipart upload to /v1/audio/transcriptions or /v1/files, a body-less POST to a batch's /cancel —
+ * that would go upstream on llmscope's own provider key (the cross-site request forgery the Realtime upgrade refuses
+ * by its Origin, and /api by its CSRF check). A client with a key, and any client that is not a browser, is not affected.
+ */
+export function checkGatewayCrossSite(req: IncomingMessage, path: string, corsOrigins: readonly string[]): void {
+  if (
+    path === '/v1/traces' ||
+    path === '/v1/logs' ||
+    !(path.startsWith('/v1/') || path.startsWith('/v1beta/') || path.startsWith('/v1beta1/'))
+  )
+    return;
+  const h = req.headers;
+  if (GATEWAY_CREDENTIAL_HEADERS.some((k) => h[k] !== undefined)) return;
+  const site = firstValue(h['sec-fetch-site']);
+  const origin = firstValue(h.origin);
+  let from: string | null = null;
+  if (origin !== undefined) {
+    if (corsOrigins.includes(origin)) return;
+    let host: string | null = null;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      // "null" (a sandboxed frame, a file: page) or garbage: not this host
+    }
+    if (host === null || host !== String(h.host ?? '').toLowerCase()) from = origin;
+  }
+  if (from === null && (site === 'cross-site' || site === 'same-site')) from = origin ?? `a ${site} page`;
+  if (from === null) return;
+  throw new LlmscopeError(
+    'LLMSCOPE_ERR_CSRF_REJECTED',
+    `${req.method} ${path} came from a browser page of another site (${from}) without a key of its own, so it would go upstream on llmscope's provider key; call the gateway from a server or a client with a key (a virtual key, Authorization: Bearer lsk_..., or the provider's key), or add the page's origin to server.corsOrigins if it is yours`,
+  );
+}
+
 function bearerOf(req: IncomingMessage): string | null {
   const a = req.headers.authorization;
   return a && /^Bearer /i.test(a) ? a.slice(7).trim() : null;

@@ -22,6 +22,7 @@ export {
   type AuthOptions,
   CSRF_COOKIE,
   CSRF_HEADER,
+  checkGatewayCrossSite,
   checkGatewayLoopbackHost,
   checkLoopbackHost,
   isLoopbackHost,
