@@ -50,6 +50,7 @@ const listQuery = z.object({
   user: text(256).optional(),
   team: text(256).optional(),
   feature: text(256).optional(),
+  api_key_id: text(256).optional(),
   endpoint: z
     .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
     .optional(),
@@ -79,6 +80,7 @@ export function parseRequestsQuery(url: URL): CallQuery {
     user: q.user,
     team: q.team,
     feature: q.feature,
+    apiKeyId: q.api_key_id,
     endpoint: q.endpoint as CallQuery['endpoint'],
     text: q.q,
     limit: q.limit,

@@ -316,6 +316,8 @@ export interface LlmCallWire {
   team: string | null;
   feature: string | null;
   session: string | null;
+  /** The id of the virtual key that made the call (`key_…`, or a config key's `id`; never the key); null without one. */
+  api_key_id: string | null;
   /** `{}` when the call has none. */
   metadata: Metadata;
   input_tokens: number | null;
@@ -365,6 +367,7 @@ export function callToWire(c: LlmCall): LlmCallWire {
     team: c.team,
     feature: c.feature,
     session: c.session,
+    api_key_id: c.apiKeyId ?? null,
     metadata: c.metadata ?? {},
     input_tokens: c.inputTokens,
     output_tokens: c.outputTokens,

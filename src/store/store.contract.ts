@@ -349,6 +349,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         ['team', { team: 'team-1' }, (c) => c.team === 'team-1'],
         ['feature', { feature: 'feature-2' }, (c) => c.feature === 'feature-2'],
         ['endpoint', { endpoint: 'embeddings' }, (c) => c.endpoint === 'embeddings'],
+        ['virtual key', { apiKeyId: 'key-1' }, (c) => c.apiKeyId === 'key-1'],
         [
           'from (inclusive) / to (exclusive)',
           { from: T0 + 50_000, to: T0 + 120_000 },

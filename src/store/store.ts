@@ -14,6 +14,8 @@ export interface CallQuery {
   user?: string;
   team?: string;
   feature?: string;
+  /** The virtual key's id (`key_…`): the calls it made. */
+  apiKeyId?: string;
   endpoint?: Endpoint;
   /** Substring match on request_id / trace_id / session. */
   text?: string;

@@ -21,6 +21,8 @@ export const callRecordSchema = z.strictObject({
   team: maybe(z.string()),
   feature: maybe(z.string()),
   session: maybe(z.string()),
+  /** The id of the virtual key that made the call (`key_…`, or a config key's `id`; never the key itself). */
+  api_key_id: maybe(z.string()),
   /** `{}` when the call has none. */
   metadata: z.record(z.string(), z.string()),
   input_tokens: maybe(count),

@@ -134,6 +134,7 @@ describe('several replicas on one database', () => {
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
+      { namespace: 'core', version: 7 },
     ]);
   });
 
@@ -192,6 +193,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 4 },
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
+      { namespace: 'core', version: 7 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

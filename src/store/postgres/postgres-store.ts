@@ -307,6 +307,7 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   eq('"user"', query.user);
   eq('team', query.team);
   eq('feature', query.feature);
+  eq('api_key_id', query.apiKeyId);
   eq('endpoint', query.endpoint);
   const meta = metadataFilter(query.metadata);
   if (meta.length > 0) {

@@ -169,4 +169,9 @@ CREATE INDEX call_logs_request ON call_logs (request_id, at, seq);
 CREATE INDEX call_logs_at ON call_logs (at);
 `,
   },
+  {
+    version: 7,
+    name: "calls_api_key: a virtual key's calls (GET /api/requests?api_key_id=), only calls made with a key",
+    up: `CREATE INDEX calls_api_key ON calls (api_key_id, started_at, request_id) WHERE api_key_id IS NOT NULL;`,
+  },
 ];

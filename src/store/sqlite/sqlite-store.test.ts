@@ -81,6 +81,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 7 },
       { namespace: 'core', version: 8 },
       { namespace: 'core', version: 9 },
+      { namespace: 'core', version: 10 },
     ]);
   });
 
@@ -137,6 +138,11 @@ describe('migrations', () => {
         namespace: 'core',
         version: 9,
         name: "call_logs: the log lines that carried a call's request_id, as written to stdout (GET /api/requests/:id logs)",
+      },
+      {
+        namespace: 'core',
+        version: 10,
+        name: "calls_api_key: a virtual key's calls (GET /api/requests?api_key_id=), only calls made with a key",
       },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },

@@ -187,6 +187,7 @@ export function listCallsSql(
   eq('"user"', query.user);
   eq('team', query.team);
   eq('feature', query.feature);
+  eq('api_key_id', query.apiKeyId);
   eq('endpoint', query.endpoint);
   for (const [k, v] of metadataFilter(query.metadata)) {
     where.push('json_extract(metadata, ?) = ?');

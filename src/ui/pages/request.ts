@@ -119,6 +119,20 @@ function header(c: CallDetail, template: string | null, keep: URLSearchParams): 
       ['team', c.team],
       ['feature', c.feature],
       [
+        'virtual key',
+        c.api_key_id
+          ? h(
+              'a',
+              {
+                href: href('requests', new URLSearchParams([...keep, ['api_key_id', c.api_key_id]])),
+                id: 'key-link',
+                title: "this key's calls",
+              },
+              h('code', null, c.api_key_id),
+            )
+          : null,
+      ],
+      [
         'session',
         c.session ? h('a', { href: href('sessions', keep, c.session), id: 'session-link' }, c.session) : null,
       ],
