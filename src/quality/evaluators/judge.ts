@@ -16,20 +16,54 @@ Reply with ONE JSON object and nothing else, exactly of this shape:
 "pass" means no hallucination. Do not wrap the JSON in prose.`;
 
 const verdictSchema = z.object({
-  verdict: z.enum(['pass', 'fail']),
-  score: z.number().min(0).max(1),
-  reason: z.string().max(4000).default(''),
-  unsupported_claims: z.array(z.string().max(2000)).max(50).default([]),
+  // "PASS", " Fail ": the word asked for, in another case.
+  verdict: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['pass', 'fail'])),
+  // "0.8": the number asked for, written as a string. A number outside 0..1 (a 1-10 or percent scale) is no guess.
+  score: z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+(?:\.\d+)?\s*$/.test(v) ? Number(v) : v),
+    z.number().min(0).max(1),
+  ),
+  reason: z.preprocess((v) => v ?? undefined, z.string().max(4000).default('')),
+  unsupported_claims: z.preprocess((v) => v ?? undefined, z.array(z.string().max(2000)).max(50).default([])),
 });
 
 export type JudgeVerdict = z.infer<typeof verdictSchema>;
 
-/** Parses a judge reply: the JSON object alone, or fenced in ```json; anything else is an error with a reason. */
+/**
+ * The one JSON object a reply holds: the reply itself, or fenced in ```json, or said among prose ("Here is my
+ * verdict: {...}", a reasoning model's <think>…</think> before it). More than one object is ambiguous: null.
+ */
+function replyObject(text: string): string | null {
+  const t = text.replace(/<think>[\s\S]*?<\/think>/gi, ' ').trim();
+  if (t.startsWith('{') && t.endsWith('}')) return t;
+  const fences = [...t.matchAll(/```[a-z]*[ \t]*\n?([\s\S]*?)```/gi)].map((m) => (m[1] as string).trim());
+  const inFences = fences.filter((f) => f.startsWith('{') && f.endsWith('}'));
+  if (inFences.length > 0) return inFences.length === 1 ? (inFences[0] as string) : null;
+  // Balanced top-level braces outside strings.
+  const objects: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"' && depth > 0) inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && depth > 0 && --depth === 0) objects.push(t.slice(start, i + 1));
+  }
+  return objects.length === 1 ? (objects[0] as string) : null;
+}
+
+/**
+ * Parses a judge reply: its one JSON object (alone, fenced in ```json, or among prose); none, several, or one that
+ * breaks the rubric's shape is an error with a reason (fed back to the judge on the retry).
+ */
 export function parseJudgeReply(text: string): { ok: true; value: JudgeVerdict } | { ok: false; error: string } {
-  let t = text.trim();
-  const fence = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(t);
-  if (fence) t = (fence[1] as string).trim();
-  if (!t.startsWith('{') || !t.endsWith('}')) return { ok: false, error: 'the reply is not a single JSON object' };
+  const t = replyObject(text);
+  if (t === null) return { ok: false, error: 'the reply is not a single JSON object' };
   let raw: unknown;
   try {
     raw = JSON.parse(t);
