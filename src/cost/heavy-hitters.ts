@@ -111,6 +111,11 @@ export class SpaceSaving {
     return true;
   }
 
+  /** The tracked items, in no particular order. */
+  items(): string[] {
+    return [...this.entries.keys()];
+  }
+
   /** Tracked items, largest first. */
   top(n = this.k): HeavyHitter[] {
     return [...this.entries.values()]

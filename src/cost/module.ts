@@ -8,6 +8,7 @@ import type { Enricher, Sink } from '../calls/index.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
+import { ERASED_USERS_REFRESH_MS, ErasedUsers, userHash } from './erased-users.js';
 import { SpaceSaving, userCostMetric } from './heavy-hitters.js';
 import { costHooks, settleRecorded } from './hooks.js';
 import { registerKeyRoutes } from './key-routes.js';
@@ -141,6 +142,25 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   let ledgerWarnedAt = 0;
   const sketch = new SpaceSaving(config.pricing.topUsers);
   userCostMetric(ctx.registry, sketch);
+  // Replicas on one PostgreSQL: an erase answered by another replica takes the user off this one's sketch too.
+  const erasedUsers = ctx.store.backend.kind === 'postgres' ? new ErasedUsers(ctx.store.backend) : null;
+  let erasedWarnedAt = 0;
+  const forgetErased = async (): Promise<void> => {
+    try {
+      const hashes = await erasedUsers?.since();
+      if (!hashes || hashes.length === 0) return;
+      const erased = new Set(hashes);
+      for (const user of sketch.items()) if (erased.has(userHash(user))) sketch.forget(user);
+    } catch (err) {
+      // the next refresh reads from the same place; said at most once a minute
+      if (Date.now() - erasedWarnedAt < 60_000) return;
+      erasedWarnedAt = Date.now();
+      log.warn(
+        { event: 'erased_users_refresh_failed', err: (err as Error).message },
+        'could not read the users erased on other replicas; retrying',
+      );
+    }
+  };
 
   rt.events = {
     onBlocked: (b, key) => {
@@ -302,6 +322,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   });
 
   let timer: NodeJS.Timeout | undefined;
+  let erasedTimer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {
     try {
       await rt.budgets.ratios();
@@ -320,6 +341,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     erase: async (user) => {
       // Not a row, but the user's id as a label of llm_user_cost_usd_total on /metrics: the series goes too.
       sketch.forget(user);
+      // and off the other replicas' (they read it within ERASED_USERS_REFRESH_MS); a failure fails the erase, to be run again
+      await erasedUsers?.announce(user);
       return {
         spend_rows: await spend.eraseUser(user),
         budget_rows: (await rt.ledger.forget?.(userBudgets, user)) ?? 0,
@@ -352,9 +375,15 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       }
       timer = setInterval(() => void tick(), 15_000);
       timer.unref();
+      if (erasedUsers) {
+        await forgetErased();
+        erasedTimer = setInterval(() => void forgetErased(), ERASED_USERS_REFRESH_MS);
+        erasedTimer.unref();
+      }
     },
     stop() {
       clearInterval(timer);
+      clearInterval(erasedTimer);
     },
   };
 }
