@@ -66,6 +66,11 @@ export const qualityConfigSchema = z
     /** Extra samples per checked response when consistencySamples picks it. */
     consistencySampleCount: z.number().int().min(1).max(5).default(2),
     /**
+     * Longest wait for each extra sample (for its answer's headers, then between its pieces), whatever the provider's
+     * own `timeout` (600 s by default): a slow upstream holds a place on the queue the judge shares for this long.
+     */
+    consistencyTimeoutMs: z.number().int().positive().default(30_000),
+    /**
      * Grounding score at or above which a response is flagged. The score is the learned scorer's calibrated
      * probability that the answer is not supported, so 0.5 means the same on every labelled set.
      */

@@ -156,7 +156,8 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
       baseUrl: r.provider.baseUrl,
       apiKey: r.provider.apiKeyEnv ? process.env[r.provider.apiKeyEnv] : undefined,
       headers: r.provider.headers,
-      timeoutMs: durationMs(r.provider.timeout),
+      // Bounded by the quality section, not the provider's timeout (600 s by default), which sizes a user's call.
+      timeoutMs: Math.min(durationMs(r.provider.timeout), cfg.consistencyTimeoutMs),
       onCall: (c) => ctx.recorder.record(c),
       now: () => ctx.clock.now(),
     });
