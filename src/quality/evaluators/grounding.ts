@@ -1409,8 +1409,12 @@ const SOURCES_HEADING =
 function withoutCitations(response: string): string {
   const lines = response.split('\n');
   const out: string[] = [];
+  let sources = false;
   for (const line of lines) {
-    if (SOURCES_HEADING.test(line)) break;
+    // The list runs to the next heading ("## Next steps"), or to the end.
+    if (SOURCES_HEADING.test(line)) sources = true;
+    else if (/^\s{0,3}#{1,6}\s/.test(line)) sources = false;
+    if (sources) continue;
     if (/^\s*\[\^[^\]\s]{1,20}\]:/.test(line)) continue;
     out.push(line.replace(/\s?\[(?:\^[^\]\s]{1,20}|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g, ''));
   }

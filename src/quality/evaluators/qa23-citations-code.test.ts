@@ -76,5 +76,14 @@ describe('citations: code cites nothing, markers are no figures (QA23)', () => {
     });
     expect(wrong.verdict).toBe('fail');
     expect(wrong.explanation).toMatch(/60/);
+    // The list of references ends at the next heading: what follows is checked.
+    const after = await grounding.evaluate({
+      question,
+      context: CONTEXT,
+      response:
+        'Requests time out after 30 seconds [1].\n\n## References\n[1] Widget API documentation\n\n## Limits\nRequests time out after 90 seconds.',
+    });
+    expect(after.verdict).toBe('fail');
+    expect(after.explanation).toMatch(/90/);
   });
 });
