@@ -5,6 +5,8 @@
 // calls feed the target's rollups); every aggregate is brought to the source's figures by difference, never added
 // twice; upserts replace. Run it with `serve` stopped (or before pointing replicas at the database), then again
 // after a final stop to catch up.
+
+import type { Database } from 'better-sqlite3';
 import {
   type ActiveAlert,
   type AlertEvent,
@@ -28,6 +30,7 @@ import {
   SqliteSpendStore,
 } from '../cost/storage/index.js';
 import { LlmscopeError } from '../errors.js';
+import { erasedUserTarget } from '../privacy/index.js';
 import {
   PostgresQualityStore,
   type QualityCountRow,
@@ -78,6 +81,8 @@ export interface MigrateSummary {
   alerts: { active: number; events: number; notifications: number; notifyLog: number; silences: number };
   /** Virtual keys (`keys create`, POST /api/keys): copied, revoked or rotated since an earlier run, already there. */
   keys: { copied: number; updated: number; alreadyThere: number };
+  /** Users erased on the node since an earlier run (its audit log's user.erase): their copies removed here. */
+  erased: { users: number; calls: number };
 }
 
 function fail(msg: string): never {
@@ -131,6 +136,56 @@ async function copyCalls(
   const secs = (performance.now() - t0) / 1000;
   s.calls.perSecond = secs > 0 ? Math.round(s.calls.read / secs) : 0;
   return oldestCall;
+}
+
+// ------------------------------------------------------------------------------------------------------ erasures
+
+/**
+ * A user erased on the node (DELETE /api/users/{id}/data, in its audit log as `user.erase` of `user:sha256:<hash>`)
+ * after an earlier run had copied their data: the node no longer has it, so this run copies nothing of it, but
+ * PostgreSQL still held that run's copies (calls with their log lines, feedback, evaluations, review items, spend
+ * rows). Each user PostgreSQL holds whose id hashes to an erased target loses what started before that erase there
+ * (spend rows: all of them; the spend phase after this adds back what the node still keeps, i.e. anything since).
+ */
+async function carryErasures(
+  db: Database,
+  dst: Store,
+  pg: PostgresBackend,
+  quality: QualityStore,
+  spend: SpendStore,
+  s: MigrateSummary,
+): Promise<void> {
+  let rows: { at: number; target: string }[];
+  try {
+    rows = db
+      .prepare("SELECT at, target FROM audit_log WHERE action = 'user.erase' AND result = 'ok' AND target IS NOT NULL")
+      .all() as { at: number; target: string }[];
+  } catch {
+    return; // a node without an audit log (before it had one) erased nobody through it
+  }
+  if (rows.length === 0) return;
+  const erasedAt = new Map<string, number>();
+  for (const r of rows) erasedAt.set(r.target, Math.max(erasedAt.get(r.target) ?? 0, Number(r.at)));
+  const { rows: users } = await pg.pool.query<{ user: string }>(
+    `SELECT DISTINCT "user" AS user FROM calls WHERE "user" IS NOT NULL
+     UNION SELECT DISTINCT value FROM spend_minute WHERE dimension = 'user'
+     UNION SELECT DISTINCT value FROM spend_daily WHERE dimension = 'user'`,
+  );
+  for (const { user } of users) {
+    const at = erasedAt.get(erasedUserTarget(user));
+    if (at === undefined) continue;
+    const { rows: calls } = await pg.pool.query<{ request_id: string }>(
+      'SELECT request_id FROM calls WHERE "user" = $1 AND started_at < $2::float8',
+      [user, at],
+    );
+    const ids = calls.map((c) => c.request_id);
+    if (ids.length > 0) {
+      await quality.eraseCalls(ids);
+      s.erased.calls += await dst.deleteCalls(ids);
+    }
+    await spend.eraseUser(user);
+    s.erased.users++;
+  }
 }
 
 // -------------------------------------------------------------------------------------------------------- rollups
@@ -526,6 +581,7 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
     quality: { feedback: 0, evaluations: 0, reviewItems: 0, countRows: 0, adjusted: 0 },
     alerts: { active: 0, events: 0, notifications: 0, notifyLog: 0, silences: 0 },
     keys: { copied: 0, updated: 0, alreadyThere: 0 },
+    erased: { users: 0, calls: 0 },
   };
   const src = await openExistingStore(opts.from, 'migrate', '--from sqlite:PATH naming the store it writes to').catch(
     (err: unknown) => {
@@ -565,6 +621,8 @@ export async function migrateStores(opts: MigrateOptions): Promise<MigrateSummar
         copyCallQuality(calls, srcQuality, dstQuality, s),
       );
     });
+    // before the rollups and spend are set to the node's figures, which no longer hold the erased users' calls
+    await carryErasures(db, dst, pgBackend, dstQuality, dstSpend, s);
     await phase('rollups', () => copyRollups(src, dst as Store, oldestCall, progress, s));
     await phase('spend', () => copySpend(new SqliteSpendStore(db), dstSpend, progress, s));
     await phase('quality', () =>
@@ -601,6 +659,11 @@ export function formatSummary(s: MigrateSummary): string {
     `  quality        ${s.quality.feedback} feedback, ${s.quality.evaluations} evaluations, ${s.quality.reviewItems} review items, ${s.quality.countRows} count rows (${s.quality.adjusted} adjusted)`,
     `  alerts         ${s.alerts.active} active, ${s.alerts.events} events and ${s.alerts.notifications} notifications added, ${s.alerts.notifyLog} notification-log entries, ${s.alerts.silences} silences`,
     `  keys           ${s.keys.copied} copied, ${s.keys.updated} revoked or rotated since, ${s.keys.alreadyThere} already there`,
+    ...(s.erased.users > 0
+      ? [
+          `  erased         ${s.erased.users} users erased on the node since an earlier run: their ${s.erased.calls} calls and their spend removed here too`,
+        ]
+      : []),
     `  time           calls ${s.phaseSeconds.calls} s, rollups ${s.phaseSeconds.rollups} s, spend ${s.phaseSeconds.spend} s, quality ${s.phaseSeconds.quality} s, alerts ${s.phaseSeconds.alerts} s`,
     '',
   ].join('\n');
