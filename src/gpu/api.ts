@@ -151,7 +151,25 @@ export async function gpuReport(deps: GpuApiDeps, q: GpuQuery): Promise<GpuApiBo
       unpriced,
     }),
     signals: gpuSignals({ usage, latest, thresholds: config.thresholds }),
+    unseen_hosts: unseenHosts(config.hosts, usage, latest, state.states()),
   };
+}
+
+/**
+ * The configured hosts (`gpu.hosts[].host`) that no GPU of the window's usage nor of the live readings is on; none
+ * while no collector reads (then nothing is seen, and the collectors' own status says why).
+ */
+function unseenHosts(
+  hosts: readonly { host: string }[],
+  usage: readonly { host: string }[],
+  latest: readonly { host: string }[],
+  states: readonly { status: string }[],
+): string[] {
+  if (hosts.length === 0 || !states.some((s) => s.status === 'ok')) return [];
+  const seen = new Set<string>();
+  for (const u of usage) seen.add(u.host);
+  for (const s of latest) seen.add(s.host);
+  return hosts.map((h) => h.host).filter((h) => !seen.has(h));
 }
 
 export function registerGpuRoutes(api: Router, deps: GpuApiDeps): void {

@@ -14,8 +14,14 @@ export class GpuMetrics {
   readonly errors: Counter<'collector'>;
   readonly skipped: Counter<'collector'>;
   readonly pollDuration: Histogram<'collector'>;
+  readonly unreadable: Gauge<'collector' | 'host'>;
 
-  constructor(registry: Registry, guard: LabelGuard, latest: () => GpuSample[]) {
+  constructor(
+    registry: Registry,
+    guard: LabelGuard,
+    latest: () => GpuSample[],
+    unreadable: () => { collector: string; host: string; gpus: number }[] = () => [],
+  ) {
     const registers = [registry];
     const labelsOf = (s: GpuSample): Record<GpuLabels, string> => {
       const host = guard.value('host', s.host);
@@ -66,6 +72,16 @@ export class GpuMetrics {
       labelNames: ['collector'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
+    });
+    this.unreadable = new Gauge({
+      name: 'llmscope_gpu_unreadable_gpus',
+      help: 'GPUs a collector lists but could not read at its last poll (nvidia-smi: a GPU fallen off the bus, Xid 79), by collector and host; 0 while it reads them all.',
+      labelNames: ['collector', 'host'],
+      registers,
+      collect() {
+        this.reset();
+        for (const u of unreadable()) this.set({ collector: u.collector, host: guard.value('host', u.host) }, u.gpus);
+      },
     });
   }
 }

@@ -121,7 +121,12 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     await electing;
     return elector.isLeader();
   };
-  const metrics = new GpuMetrics(ctx.registry, ctx.metrics.guard, () => state.latest());
+  const metrics = new GpuMetrics(
+    ctx.registry,
+    ctx.metrics.guard,
+    () => state.latest(),
+    () => state.unreadable(),
+  );
 
   if (built.disabledReason && built.collectors.length === 0)
     ctx.logger.info(

@@ -229,6 +229,8 @@ export class NvidiaSmiCollector implements GpuCollector {
   readonly source = 'local';
   /** The GPUs the last poll could not read while it read the others (a GPU fallen off the bus); null when none. */
   warning: string | null = null;
+  /** How many GPUs `warning` names. */
+  unreadable = 0;
   private readonly path: string;
   private readonly now: () => number;
 
@@ -239,6 +241,7 @@ export class NvidiaSmiCollector implements GpuCollector {
 
   async collect(signal: AbortSignal): Promise<GpuSample[]> {
     this.warning = null;
+    this.unreadable = 0;
     let r: ExecResult;
     try {
       // Looked up each poll (not once), so a driver installed while llmscope runs is found without a restart.
@@ -284,6 +287,7 @@ export class NvidiaSmiCollector implements GpuCollector {
       throw new GpuUnavailableError('nvidia-smi listed no GPU');
     }
     this.warning = unreadable.length > 0 ? `nvidia-smi could not read ${unreadable.join('; ')}` : null;
+    this.unreadable = unreadable.length;
     return reading.samples;
   }
 }

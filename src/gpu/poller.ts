@@ -6,8 +6,10 @@ export type PollOutcome =
   | {
       kind: 'ok';
       samples: GpuSample[];
-      durationMs: number /** GPUs the source could not read beside these. */;
+      durationMs: number;
+      /** GPUs the source could not read beside these: what it said, and how many. */
       warning?: string;
+      unreadable?: number;
     }
   | { kind: 'unavailable'; reason: string; durationMs: number }
   | { kind: 'error'; error: string; timedOut: boolean; durationMs: number };
@@ -75,8 +77,14 @@ export class Poller {
     let outcome: PollOutcome;
     try {
       const samples = await Promise.race([this.opts.collector.collect(controller.signal), aborted]);
-      const warning = this.opts.collector.warning;
-      outcome = { kind: 'ok', samples, durationMs: performance.now() - started, ...(warning ? { warning } : {}) };
+      const { warning, unreadable } = this.opts.collector;
+      outcome = {
+        kind: 'ok',
+        samples,
+        durationMs: performance.now() - started,
+        ...(warning ? { warning } : {}),
+        ...(unreadable ? { unreadable } : {}),
+      };
     } catch (err) {
       const durationMs = performance.now() - started;
       if (err instanceof GpuUnavailableError) outcome = { kind: 'unavailable', reason: err.reason, durationMs };

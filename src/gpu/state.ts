@@ -12,6 +12,8 @@ export interface SourceState {
   status: SourceStatus;
   /** Why there is no GPU (unavailable), what failed (error), or which GPUs could not be read beside the others (ok). */
   reason: string | null;
+  /** GPUs an `ok` source listed but could not read at its last poll (nvidia-smi: a GPU fallen off the bus). */
+  unreadable: number;
   samples: GpuSample[];
   lastOkAt: number | null;
   consecutiveErrors: number;
@@ -42,6 +44,7 @@ export class GpuState {
       source,
       status: 'pending',
       reason: null,
+      unreadable: 0,
       samples: [],
       lastOkAt: null,
       consecutiveErrors: 0,
@@ -68,6 +71,7 @@ export class GpuState {
         );
       s.status = 'ok';
       s.reason = warning;
+      s.unreadable = outcome.unreadable ?? 0;
       s.samples = outcome.samples;
       s.lastOkAt = this.opts.now();
       s.consecutiveErrors = 0;
@@ -79,6 +83,7 @@ export class GpuState {
         );
       s.status = 'unavailable';
       s.reason = outcome.reason;
+      s.unreadable = 0;
       s.samples = [];
       s.consecutiveErrors = 0;
     } else {
@@ -110,6 +115,19 @@ export class GpuState {
         seen.add(key);
         out.push(x);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The GPUs each source that reads (status ok) listed but could not read at its last poll, by collector and host; a
+   * source that reads all of its GPUs says 0, so the series is there before a GPU is lost.
+   */
+  unreadable(): { collector: CollectorKind; host: string; gpus: number }[] {
+    const out: { collector: CollectorKind; host: string; gpus: number }[] = [];
+    for (const s of this.sources.values()) {
+      const host = s.samples[0]?.host;
+      if (s.status === 'ok' && host !== undefined) out.push({ collector: s.kind, host, gpus: s.unreadable });
     }
     return out;
   }

@@ -35,6 +35,8 @@ export interface GpuCollector {
    * determine the device handle" for a GPU fallen off the bus): what it could not read; null or absent otherwise.
    */
   readonly warning?: string | null;
+  /** Set with `warning`: how many GPUs it could not read (0 or absent when it read them all). */
+  readonly unreadable?: number;
 }
 
 /** The source works but there is no GPU behind it; a state to show, not a failure to count. */

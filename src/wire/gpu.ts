@@ -79,5 +79,10 @@ export const gpuBodySchema = z.strictObject({
       threshold: z.number(),
     }),
   ),
+  /**
+   * `gpu.hosts` entries no collector reported a GPU on in the window nor reads now (a mistyped name, a container's
+   * host name): their models get no GPU-hours and no cost. Empty while no collector reads at all.
+   */
+  unseen_hosts: z.array(z.string()),
 });
 export type GpuBody = z.infer<typeof gpuBodySchema>;

@@ -64,6 +64,8 @@ describe('serve with a GPU fallen off the bus', () => {
     expect(metrics.split('\n').filter((l) => l.startsWith('gpu_utilization_ratio{'))).toHaveLength(7);
     expect(metrics).toContain('gpu_utilization_ratio{gpu="3",host="dgx-1"} 0.98');
     expect(metrics).toContain('llmscope_gpu_collector_errors_total{collector="nvidia-smi"} 0');
+    // the lost GPU counted, for an alert (GpuUnreadable in `llmscope export prometheus`)
+    expect(metrics).toContain('llmscope_gpu_unreadable_gpus{collector="nvidia-smi",host="dgx-1"} 1');
     // Said once in the log, not on every poll.
     await new Promise((r) => setTimeout(r, 600));
     const lines = run.stdout
@@ -300,5 +302,53 @@ describe('serve with a model not in the price catalog (Ollama on a laptop)', () 
     const gpt = rows.find((e) => e.model === 'gpt-4o') as Eff;
     expect(gpt.cost_usd).toBeGreaterThan(0);
     expect(gpt.cost_per_1k_output_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('serve with a gpu.hosts entry no collector reports', () => {
+  it('names it in /api/gpu unseen_hosts, and counts 0 unreadable GPUs while every GPU is read', async () => {
+    // A container's host name is its id: a hosts entry written for the machine's name matches nothing it reports.
+    const smi = fakeNvidiaSmi({ fixture: 'nvidia-smi-8gpu.txt' });
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-unseen-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:' },
+        gpu: {
+          collector: 'nvidia-smi',
+          interval: '200ms',
+          hostname: '3f2a9c1d7e0b',
+          pricePerGpuHour: 2,
+          hosts: [
+            { host: 'dgx-1', models: ['llama-3.1-70b'] },
+            { host: '3f2a9c1d7e0b', models: ['qwen2.5-7b'] },
+          ],
+        },
+      },
+      env: { PATH: `${smi}:${process.env.PATH}` },
+    });
+    runs.push(run);
+    const body = await until(async () => {
+      const b = await getJson<GpuAnswer & { unseen_hosts: string[] }>(`${run.base}/api/gpu`);
+      return b.collectors[0]?.status === 'ok' ? b : undefined;
+    });
+    expect(body.unseen_hosts).toEqual(['dgx-1']);
+    const metrics = await (await fetch(`${run.base}/metrics`)).text();
+    expect(metrics).toContain('llmscope_gpu_unreadable_gpus{collector="nvidia-smi",host="3f2a9c1d7e0b"} 0');
+  });
+
+  it('says nothing while no collector reads a GPU', async () => {
+    const run = await startServeWithConfig({
+      prefix: 'llmscope-qa19-unseen-none-',
+      config: {
+        server: { host: '127.0.0.1' },
+        storage: { url: 'sqlite::memory:' },
+        gpu: { collector: 'none', hosts: [{ host: 'dgx-1', models: ['llama-3.1-70b'] }] },
+      },
+    });
+    runs.push(run);
+    const body = await getJson<{ unseen_hosts: string[] }>(`${run.base}/api/gpu`);
+    expect(body.unseen_hosts).toEqual([]);
+    expect(await (await fetch(`${run.base}/metrics`)).text()).not.toContain('llmscope_gpu_unreadable_gpus{');
   });
 });

@@ -36,6 +36,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the GPU page on a fleet, in Chromium', (
         hostname: 'dgx-1',
         nvidiaSmiPath: join(smi, 'nvidia-smi'),
         dcgmUrls: ['http://127.0.0.1:9/metrics'],
+        // c-node is reported by no collector (a typo, a container's id): the strip says so
+        hosts: [
+          { host: 'dgx-1', models: ['llama-3.1-70b'] },
+          { host: 'c-node', models: ['qwen2.5-7b'] },
+        ],
       },
     } as ConfigInput));
     // History: a-node's GPU read for 2 minutes 10 minutes ago, b-node's for the 6 minutes after that.
@@ -90,6 +95,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the GPU page on a fleet, in Chromium', (
     const strip = (await page.textContent('#gpu-strip')) as string;
     expect(strip).toContain('nvidia-smi: nvidia-smi could not read GPU 0000:3B:00.0: GPU is lost');
     expect(strip).toMatch(/dcgm http:\/\/127\.0\.0\.1:9\/metrics: failed: /);
+    expect(strip).toContain('gpu.hosts names "c-node", on which no collector reported a GPU in this range');
+    expect(strip).toContain('hosts reported: a-node, b-node, dgx-1');
     expect(pageErrors).toEqual([]);
     await page.close();
   });

@@ -140,7 +140,7 @@ export function promtoolTests(cfg: AlertsConfig): {
     }));
   // The workers' alerts, in the 1-minute file (one of its own when no rule has a 1-minute case).
   const minute = files.find((f) => f.path === TESTS_FILE);
-  const workerTests = workerAlertTests(cfg);
+  const workerTests = [...workerAlertTests(cfg), ...gpuAlertTests(cfg)];
   if (minute) (minute.doc.tests as Record<string, unknown>[]).push(...workerTests);
   else
     files.unshift({
@@ -251,6 +251,62 @@ export function workerAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Rec
   ];
 }
 
+/**
+ * Alerts on the GPUs llmscope watches that its built-in engine has no signal for: a GPU the collector lists but cannot
+ * read (nvidia-smi's "GPU is lost", Xid 79) has no gpu_* series at all, so no utilization rule sees it go. Per host
+ * (job, instance, collector, host kept); a deployment without GPUs has no such series and stays quiet.
+ */
+export function gpuAlerts(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  return [
+    {
+      alert: 'GpuUnreadable',
+      expr: 'llmscope_gpu_unreadable_gpus > 0',
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: '{{ $value }} GPU(s) on {{ $labels.host }} cannot be read',
+        description:
+          "llmscope's {{ $labels.collector }} collector lists {{ $value }} GPU(s) on {{ $labels.host }} that it could not read for 2 minutes (nvidia-smi: \"Unable to determine the device handle ... GPU is lost\", a GPU fallen off the bus, Xid 79). The host's other GPUs are still read; the lost ones have no gpu_* series and serve nothing until the host is drained and rebooted. The collector's reason on /api/gpu and the gpu_unreadable log line name them.",
+        runbook_url: `${cfg.runbookBaseUrl}#gpuunreadable`,
+      },
+    },
+  ];
+}
+
+/** promtool unit tests of gpuAlerts: fires on a lost GPU that stays lost, quiet on a blip and on healthy GPUs. */
+export function gpuAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  const [lost] = gpuAlerts(cfg) as { annotations: Record<string, string> }[];
+  const labels = { collector: 'nvidia-smi', host: 'dgx-1', instance: 'llmscope:8080', job: 'llmscope' };
+  const series = `llmscope_gpu_unreadable_gpus{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`;
+  return [
+    {
+      name: 'GpuUnreadable fires on a GPU lost for 2 minutes',
+      interval: '1m',
+      input_series: [{ series, values: '0 0 1x10' }],
+      alert_rule_test: [
+        {
+          eval_time: '6m',
+          alertname: 'GpuUnreadable',
+          exp_alerts: [
+            {
+              exp_labels: { ...labels, severity: 'warning' },
+              exp_annotations: renderAnnotations(lost?.annotations ?? {}, labels, 1),
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'GpuUnreadable stays quiet on healthy GPUs and on a one-poll blip',
+      interval: '1m',
+      input_series: [{ series, values: '0 0 1 0x10' }],
+      alert_rule_test: [{ eval_time: '6m', alertname: 'GpuUnreadable', exp_alerts: [] }],
+    },
+  ];
+}
+
 export interface PrometheusExportOptions {
   /** Scrape target of llmscope in prometheus.yml. */
   target?: string;
@@ -269,6 +325,7 @@ export function prometheusFiles(cfg: AlertsConfig, opts: PrometheusExportOptions
     groups: [
       { name: 'llmscope-alerts', rules: exported.map((e) => alertRule(e.rule, e.expr)) },
       { name: 'llmscope-workers', rules: workerAlerts(cfg) },
+      { name: 'llmscope-gpus', rules: gpuAlerts(cfg) },
     ],
   };
   const tests = promtoolTests(cfg);

@@ -39,6 +39,15 @@ export const gpusPage: Page = {
         (c) =>
           `${c.kind === 'nvidia-smi' ? 'nvidia-smi' : `dcgm ${c.source}`}: ${c.status === 'error' ? 'failed: ' : ''}${c.reason}`,
       );
+    // A gpu.hosts name no collector reports (a typo, a container's id as host name): its models get no GPU cost.
+    if (g.unseen_hosts.length > 0) {
+      const seen = [...new Set([...g.gpus.map((d) => d.host), ...g.series.map((s) => s.host)])].sort();
+      problems.push(
+        `gpu.hosts names ${g.unseen_hosts.map((x) => `"${x}"`).join(', ')}, on which no collector reported a GPU in ` +
+          `this range, so its models get no GPU-hours or cost; hosts reported: ${seen.join(', ') || 'none'} ` +
+          '(in a container the host name is its id: set gpu.hostname, or host: per DCGM exporter)',
+      );
+    }
     fill(
       root,
       g.signals.length || problems.length
