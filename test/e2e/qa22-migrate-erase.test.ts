@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateStores } from '../../src/cli/migrate.js';
 import { builtinModules } from '../../src/cli/modules.js';
+import type { Progress } from '../../src/cli/progress.js';
 import { type App, createApp } from '../../src/server.js';
 import { createStore } from '../../src/store/index.js';
 import { startPostgres, type TestPostgres } from '../pg.js';
@@ -20,7 +21,7 @@ import { configOf, until } from './helpers.js';
 const silent: DestinationStream = { write() {} };
 const ERASED = 'qa22-migrate-erased';
 const KEPT = 'qa22-migrate-kept';
-const quiet = { start() {}, update() {}, stop() {} };
+const quiet: Progress = { start() {}, update() {}, setTotal() {}, stop() {}, shown: false };
 
 describe('migrate after an erase on the node', () => {
   let pg: TestPostgres;
