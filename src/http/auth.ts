@@ -105,6 +105,8 @@ export class AdminAuth {
         ? createHmac('sha256', 'llmscope-session-v1')
             .update(opts.adminToken ?? '')
             .update(tokens ? `\n${tokens.fingerprint()}` : '')
+            // OIDC sessions carry the role and scope mapped at sign-in: a changed mapping (or issuer) ends them
+            .update(opts.oidc ? `\noidc:${oidcFingerprint(opts.oidc.settings)}` : '')
             .digest()
         : null;
     this.cors = new Set(opts.corsOrigins.map((o) => new URL(o).origin));
@@ -523,6 +525,11 @@ export class AdminAuth {
       return false;
     }
   }
+}
+
+/** What an OIDC session's principal was mapped by: the issuer, the client, the claims read and the group mapping. */
+function oidcFingerprint(o: OidcClient['settings']): string {
+  return JSON.stringify([o.issuer, o.clientId, o.groupsClaim, o.nameClaim, o.groups]);
 }
 
 /** An OIDC session's principal, as mapped at sign-in (signed with the session; group changes apply at the next). */

@@ -279,6 +279,49 @@ describe('OIDC sign-in', () => {
     expect(refused.text).toContain('the user said no &lt;b&gt;');
   });
 
+  it('a changed group mapping ends the sessions signed in under the old one (after a restart with it)', async () => {
+    const a = await signIn({ sub: 'u-m', email: 'mo@example.com', groups: ['llm-admins'] });
+    expect((await api('/api/audit', a.cookie)).status).toBe(200);
+    // llmscope restarted with the same admin token, once with the same mapping, once with llm-admins made viewers
+    const restart = async (groups: unknown[]) => {
+      const port = await freePort();
+      const other = await createApp(
+        configOf({
+          server: { host: '0.0.0.0', port, adminToken: ADMIN, shutdownGrace: '1s' },
+          storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+          telemetry: { logLevel: 'silent' },
+          auth: {
+            oidc: {
+              issuer: issuer.url,
+              clientId: CLIENT_ID,
+              clientSecretEnv: 'LLMSCOPE_TEST_OIDC_SECRET',
+              redirectUrl: `http://127.0.0.1:${port}/auth/oidc/callback`,
+              groups,
+            },
+          },
+        } as never),
+      );
+      await other.listen();
+      try {
+        const r = await request(`http://127.0.0.1:${port}/api/me`, { headers: { cookie: a.cookie } });
+        return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
+      } finally {
+        await other.close();
+      }
+    };
+    const same = await restart([
+      { group: 'llm-admins', role: 'admin' },
+      { group: 'search-team', role: 'viewer', teams: ['search'] },
+    ]);
+    expect(same).toMatchObject({ status: 200, body: { name: 'oidc:mo@example.com', role: 'admin' } });
+    // The session carried the role mapped at sign-in: it was still an admin's for up to sessionTtl (12 h).
+    const demoted = await restart([
+      { group: 'llm-admins', role: 'viewer' },
+      { group: 'search-team', role: 'viewer', teams: ['search'] },
+    ]);
+    expect(demoted.status).toBe(401);
+  });
+
   it('each sign-in through the issuer, and each refused one, is in the audit log', async () => {
     const logins = (await app.ctx.audit.list({ action: 'login', limit: 500 })).entries;
     expect(logins.filter((e) => e.result === 'ok').map((e) => e.actor)).toContain('oidc:ada@example.com');
