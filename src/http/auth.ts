@@ -675,14 +675,15 @@ export function checkGatewayCrossSite(req: IncomingMessage, path: string, corsOr
   const origin = firstValue(h.origin);
   let from: string | null = null;
   if (origin !== undefined) {
-    if (corsOrigins.includes(origin)) return;
-    let host: string | null = null;
+    let url: URL | null = null;
     try {
-      host = new URL(origin).host;
+      url = new URL(origin);
     } catch {
       // "null" (a sandboxed frame, a file: page) or garbage: not this host
     }
-    if (host === null || host !== String(h.host ?? '').toLowerCase()) from = origin;
+    // as the /api guard compares them: by their normalized origin (scheme and host lowercased, default port dropped)
+    if (url && corsOrigins.some((o) => new URL(o).origin === url.origin)) return;
+    if (url === null || url.host !== String(h.host ?? '').toLowerCase()) from = origin;
   }
   if (from === null && (site === 'cross-site' || site === 'same-site')) from = origin ?? `a ${site} page`;
   if (from === null) return;

@@ -118,6 +118,8 @@ for (const workers of [undefined, 2]) {
       const same = { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' };
       expect((await post('/v1/batches/batch_1/cancel', same)).status).toBe(200);
       expect((await post('/v1/batches/batch_1/cancel', { origin: 'https://mine.example' })).status).toBe(200);
+      // compared as origins, as the /api guard does (a browser sends it lowercased; a client may not)
+      expect((await post('/v1/batches/batch_1/cancel', { origin: 'HTTPS://Mine.Example:443' })).status).toBe(200);
       // a call route too
       const chat = await client.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -126,6 +128,7 @@ for (const workers of [undefined, 2]) {
       expect(chat.choices[0]?.message.content).toBe('hi');
       const auths = seen.slice(before).map((s) => s.authorization);
       expect(auths).toEqual([
+        `Bearer ${SERVER_KEY}`,
         `Bearer ${SERVER_KEY}`,
         `Bearer ${SERVER_KEY}`,
         `Bearer ${SERVER_KEY}`,
