@@ -48,7 +48,7 @@ import {
 } from './http/index.js';
 import { OtlpLogsReceiver, OtlpReceiver, traceSpanStoreFor } from './otlp/index.js';
 import { isOtlpPath, sendOtlpError } from './otlp/status.js';
-import { maskUpstreamHook, redactSpan, registerEraseRoute, scrubSpanErrors } from './privacy/index.js';
+import { maskBody, maskUpstreamHook, redactSpan, registerEraseRoute, scrubSpanErrors } from './privacy/index.js';
 import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore } from './store/index.js';
@@ -296,6 +296,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     router,
     upstreams,
     hooks,
+    maskPassThrough: config.privacy.maskUpstream ? (body) => maskBody(redactor, body) : undefined,
     draining: () => draining,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),

@@ -27,6 +27,7 @@ import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
 import { clientClosed, createListener, internalErrorId, sendError } from '../http/index.js';
 import { isOtlpPath, sendOtlpError } from '../otlp/status.js';
+import { maskBody } from '../privacy/index.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
 import type { CallLogRow } from '../store/index.js';
 import { CallLogs } from '../telemetry/call-logs.js';
@@ -501,6 +502,8 @@ export async function startWorker(
   let shedding = false;
   /** Draining alone: every answer closes its connection, so its client's next request opens one to another worker. */
   let closing = false;
+  // privacy.maskUpstream on what the worker passes through (calls are masked by the primary's hook)
+  const passThroughMask = config.privacy.maskUpstream ? redactorOf(config, metrics) : null;
   const proxy = new GatewayProxy({
     config,
     recorder,
@@ -508,6 +511,7 @@ export async function startWorker(
     router: new ModelRouter(config.providers, config.routes),
     upstreams,
     hooks,
+    maskPassThrough: passThroughMask ? (body) => maskBody(passThroughMask, body) : undefined,
     draining: () => shedding,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),

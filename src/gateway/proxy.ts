@@ -101,6 +101,12 @@ export interface ProxyDeps {
   router: ModelRouter;
   upstreams: Map<string, Upstream>;
   hooks: GatewayHook[];
+  /**
+   * privacy.maskUpstream for the bodies the gateway passes through unrecorded (Anthropic's count_tokens, Gemini's
+   * countTokens, OpenAI's moderations, images, speech, input_tokens, ...): masks a parsed JSON body in place, true
+   * when it changed. Calls are masked by the hook instead.
+   */
+  maskPassThrough?: (body: unknown) => boolean;
   /** True while shutting down: new calls get 503. */
   draining: () => boolean;
   inflight: Set<ServerResponse>;
@@ -585,6 +591,8 @@ export class GatewayProxy {
         );
       const up = this.d.upstreams.get(provider.name) as Upstream;
       if (up.google) await up.google.ready(req.headers, admission.forwardClientAuth, this.d.logger);
+      // privacy.maskUpstream: a JSON body's text is masked as a call's is (re-serialized only when something was found).
+      const out = raw && json && this.d.maskPassThrough?.(body) ? Buffer.from(JSON.stringify(body)) : raw;
       // Not a call: llmscope makes no span of it, so the client's trace context goes on as it came (the upstream's
       // span a child of the client's); without one, a trace of its own.
       const parent = parseTraceparent(req.headers.traceparent);
@@ -595,7 +603,7 @@ export class GatewayProxy {
         tracestate: parent ? (header(req.headers, 'tracestate') ?? undefined) : undefined,
         requestId,
         forwardClientAuth: admission.forwardClientAuth,
-        bodyLength: streamed ? declared : (raw?.length ?? 0),
+        bodyLength: streamed ? declared : (out?.length ?? 0),
       });
       if (!raw && !streamed) {
         delete headers['content-type'];
@@ -627,7 +635,7 @@ export class GatewayProxy {
             : up.basePath + upstreamPath,
           method: method as 'GET',
           headers,
-          body: upload ?? raw ?? undefined,
+          body: upload ?? out ?? undefined,
         });
       } catch (err) {
         throw idle ?? upstreamFailure(err, up);
