@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { postJson } from './http.js';
 import type { Notification, Notifier, NotifyResult } from './notifier.js';
-import { firingOf, textOf, titleOf } from './render.js';
+import { dashboardLinkOf, firingOf, textOf, titleOf } from './render.js';
 
 const SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = {
   critical: 'critical',
@@ -35,7 +35,13 @@ export class PagerDutyNotifier implements Notifier {
         class: n.commonLabels.alertname,
         custom_details: { alerts: textOf(n), group_labels: n.groupLabels },
       };
-      if (n.externalUrl) body.links = [{ href: n.externalUrl, text: 'llmscope' }];
+      // the first firing alert where the dashboard shows it (its model's Overview, the Cost page), then the dashboard
+      const first = firingOf(n)[0];
+      if (n.externalUrl)
+        body.links = [
+          ...(first ? [{ href: dashboardLinkOf(n.externalUrl, first), text: `llmscope: ${titleOf(n)}` }] : []),
+          { href: n.externalUrl, text: 'llmscope' },
+        ];
     }
     return postJson(this.url, body);
   }
