@@ -104,7 +104,7 @@ export const costPage: Page = {
       h(
         'div',
         { class: 'grid-wide' },
-        DIMS.map((d, i) => groupCard(d, groups[i] as Result<CostSummary>)),
+        DIMS.map((d, i) => groupCard(d, groups[i] as Result<CostSummary>, route.params)),
         metadataCard(route.params, range, metaBy, byMeta, keysSeen, uiConfig),
       ),
       h('div', { class: 'grid2' }, budgetsCard(budgets), dailyCard(daily)),
@@ -136,10 +136,20 @@ export function spendSeries(
   };
 }
 
-function groupCard(dim: string, r: Result<CostSummary>): HTMLElement {
+function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams): HTMLElement {
   if (!r.ok) return card(`By ${dim}`, empty(why(r, `spend by ${dim}`)));
   if (r.data.groups.length === 0) return card(`By ${dim}`, empty('no spend in this range'));
   const filterable = dim !== 'user';
+  // a row's link keeps this page's time range (a custom incident window too), so it shows the spend just seen
+  const inRange = (k: string, v: string) => {
+    const p = new URLSearchParams();
+    for (const n of ['range', 'from', 'to']) {
+      const x = params.get(n);
+      if (x) p.set(n, x);
+    }
+    p.set(k, v);
+    return p;
+  };
   return card(
     `By ${dim}`,
     table(
@@ -148,8 +158,8 @@ function groupCard(dim: string, r: Result<CostSummary>): HTMLElement {
         g.key === null
           ? h('span', { class: 'muted' }, '(none)')
           : filterable
-            ? h('a', { href: href('overview', { [dim]: g.key }) }, g.key)
-            : h('a', { href: href('requests', { user: g.key }) }, g.key),
+            ? h('a', { href: href('overview', inRange(dim, g.key)) }, g.key)
+            : h('a', { href: href('requests', inRange('user', g.key)) }, g.key),
         usd(g.cost_usd),
         h('div', { class: 'share' }, bar(g.share, undefined, true), h('span', null, pct(g.share, 0))),
         compact(g.requests),

@@ -22,7 +22,8 @@ export const requestPage: Page = {
       get<UiConfig>('/api/ui/config'),
     ]);
     if (!ctx.current()) return;
-    const back = h('a', { href: href('requests', carried(ctx.route.params)), class: 'back' }, '← requests');
+    // back to the list this call was opened from, with all of its filters (the Requests page passes them on)
+    const back = h('a', { href: href('requests', ctx.route.params), class: 'back' }, '← requests');
     if (!r.ok) {
       fill(root, back, empty(r.status === 404 ? r.message : why(r, 'this request')));
       return;

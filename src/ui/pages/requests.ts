@@ -69,7 +69,9 @@ export const requestsPage: Page = {
     const body = h('tbody');
     const addRows = (rows: CallRecord[]) => {
       for (const c of rows) {
-        const link = href('requests', keep, c.request_id);
+        // the call's page gets every filter of this list (status, key, user, search), so its "← requests" comes back
+        // to this list, not to one without them
+        const link = href('requests', route.params, c.request_id);
         body.append(
           h(
             'tr',

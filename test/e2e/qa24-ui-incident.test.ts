@@ -1,0 +1,170 @@
+// An incident worked through the dashboard from the page (QA24): the places where the on-call engineer lost what
+// they were looking at. (1) A notification's link went to the dashboard's front page, whatever the alert: now each
+// alert links where it is seen (its model's Overview, the Cost page for spend). (2) A failing call opened from
+// Requests filtered by status came back ("← requests") to a list without the status filter. (3) The Cost page's
+// model, user, team and feature links dropped the time range (a 1 h or a custom incident window became 24 h).
+// Real built app (`npm run build` first), real Chromium, a real webhook receiver.
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/index.js';
+import type * as ServerTs from '../../src/server.js';
+import { startBuiltApp } from './built-app.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+interface Hook {
+  alerts: { labels: Record<string, string>; generatorURL: string }[];
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Chromium', () => {
+  let app: ServerTs.App;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let hookServer: Server;
+  const hooks: Hook[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        hooks.push(JSON.parse(body) as Hook);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+    // the dashboard's address is only known once it listens: the notification's links use externalUrl as configured
+    ({ app, base } = await startBuiltApp({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
+      storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+      telemetry: { logLevel: 'silent' },
+      gpu: { collector: 'none' },
+      alerts: {
+        evaluationInterval: '1s',
+        defaultRules: false,
+        externalUrl: 'https://llmscope.example.com/',
+        rules: [
+          {
+            name: 'HighErrorRate',
+            kind: 'error_rate',
+            op: '>',
+            threshold: 0.1,
+            window: '5m',
+            for: '0s',
+            minSamples: 1,
+            severity: 'warning',
+            groupBy: ['model'],
+            annotations: { summary: '{{ $labels.model }} fails' },
+          },
+        ],
+        route: { receiver: 'hook', groupBy: ['alertname', 'model'], groupWait: '0s', routes: [] },
+        receivers: [{ name: 'hook', webhook: { url: hookUrl } }],
+      },
+    } as ConfigInput));
+    const now = Date.now();
+    // gpt-4o-mini fails half its calls; gpt-4o is healthy and carries the spend
+    const calls = [0, 1, 2, 3, 4, 5].flatMap((i) => [
+      {
+        request_id: `mini-${i}`,
+        started_at: new Date(now - 60_000 + i * 5000).toISOString(),
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        team: 'search',
+        latency_ms: 30,
+        input_tokens: 10,
+        output_tokens: i % 2 ? 10 : 0,
+        ...(i % 2 ? {} : { status: 'upstream_error', http_status: 500, error_type: 'server_error' }),
+      },
+      {
+        request_id: `big-${i}`,
+        started_at: new Date(now - 60_000 + i * 5000).toISOString(),
+        provider: 'openai',
+        model: 'gpt-4o',
+        team: 'growth',
+        latency_ms: 300,
+        input_tokens: 10,
+        output_tokens: 16_000,
+      },
+    ]);
+    const ing = await fetch(`${base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls }),
+    });
+    expect(ing.status).toBe(202);
+    await app.ctx.recorder.flush();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await new Promise((r) => hookServer?.close(r));
+  });
+
+  it("the notification links to the failing model's Overview, which opens filtered by it", async () => {
+    const deadline = Date.now() + 20_000;
+    while (!hooks.some((h) => h.alerts.some((a) => a.labels.model === 'gpt-4o-mini'))) {
+      if (Date.now() > deadline) throw new Error(`no notification: ${JSON.stringify(hooks)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const alert = hooks.flatMap((h) => h.alerts).find((a) => a.labels.model === 'gpt-4o-mini');
+    // before: 'https://llmscope.example.com/' for every alert
+    expect(alert?.generatorURL).toBe('https://llmscope.example.com/#/overview?range=1h&model=gpt-4o-mini');
+    // the same link on this dashboard opens the model's Overview
+    const hash = new URL(alert?.generatorURL as string).hash;
+    await page.goto(`${base}/${hash}`);
+    await page.waitForSelector('form.filters input[name=model]');
+    expect(await page.inputValue('form.filters input[name=model]')).toBe('gpt-4o-mini');
+    // its figures are gpt-4o-mini's alone (6 calls; the 6 of gpt-4o are not counted)
+    await page.waitForSelector('#tile-requests');
+    expect(await page.textContent('#tile-requests .v')).toBe('6');
+  });
+
+  it('a failing call opened from Requests filtered by status comes back to that filtered list', async () => {
+    await page.goto(`${base}/#/requests?range=1h&model=gpt-4o-mini&status=upstream_error`);
+    await page.waitForSelector('#requests tbody tr');
+    expect(await page.locator('#requests tbody tr').count()).toBe(3);
+    await page.locator('#requests tbody tr').first().click();
+    await page.waitForSelector('#call-status');
+    expect(await page.textContent('#call-status')).toBe('upstream_error');
+    await page.click('a.back');
+    await page.waitForSelector('#requests tbody tr');
+    // before: the back link was #/requests?range=1h&model=gpt-4o-mini: 6 calls, 3 of them ok
+    expect(new URL(page.url()).hash).toContain('status=upstream_error');
+    expect(await page.inputValue('form.filters select[name=status]')).toBe('upstream_error');
+    expect(await page.locator('#requests tbody tr').count()).toBe(3);
+  });
+
+  it("the Cost page's model, user and team links keep its time range", async () => {
+    const from = Date.now() - 20 * 60_000;
+    const to = Date.now() + 60_000;
+    await page.goto(`${base}/#/cost?from=${from}&to=${to}`);
+    await page.waitForSelector('table.groups[data-dim=model] a');
+    const hrefs = await page.$$eval('table.groups a', (as) => as.map((a) => a.getAttribute('href') ?? ''));
+    expect(hrefs.length).toBe(4); // 2 models, 2 teams (no user or feature on these calls)
+    // before: #/overview?model=gpt-4o (the default 24 h)
+    for (const h of hrefs) expect(h).toContain(`from=${from}&to=${to}`);
+    await page.click('table.groups[data-dim=team] a:text-is("growth")');
+    await page.waitForSelector('form.filters input[name=team]');
+    expect(await page.inputValue('form.filters input[name=team]')).toBe('growth');
+    expect(new URL(page.url()).hash).toBe(`#/overview?from=${from}&to=${to}&team=growth`);
+    expect(pageErrors).toEqual([]);
+  });
+});
