@@ -7,10 +7,12 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/index.js';
 import type * as ServerTs from '../../src/server.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { startBuiltApp } from './built-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,6 +27,7 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
   let browser: Browser;
   let page: Page;
   let hookServer: Server;
+  let sim: Simulator;
   const hooks: Hook[] = [];
   const pageErrors: string[] = [];
 
@@ -41,12 +44,14 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     });
     await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+    sim = await startSimulator({ port: 0, ttftMs: 0, tpotMs: 0, outputTokens: 3 });
     // the dashboard's address is only known once it listens: the notification's links use externalUrl as configured
     ({ app, base } = await startBuiltApp({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
       storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
       telemetry: { logLevel: 'silent' },
       gpu: { collector: 'none' },
+      providers: [{ name: 'sim', baseUrl: sim.url }],
       alerts: {
         evaluationInterval: '1s',
         defaultRules: false,
@@ -116,6 +121,7 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     await browser?.close();
     await app?.close();
     await new Promise((r) => hookServer?.close(r));
+    await sim?.close();
   });
 
   it("the notification links to the failing model's Overview, which opens filtered by it", async () => {
@@ -165,6 +171,28 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     await page.waitForSelector('form.filters input[name=team]');
     expect(await page.inputValue('form.filters input[name=team]')).toBe('growth');
     expect(new URL(page.url()).hash).toBe(`#/overview?from=${from}&to=${to}&team=growth`);
+  });
+
+  it("a call's page names its virtual key and says when it was made (its id alone matched nothing on the Keys page)", async () => {
+    const made = await fetch(`${base}/api/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'growth-batch', user: 'dana', team: 'growth' }),
+    });
+    expect(made.status).toBe(201);
+    const key = (await made.json()) as { id: string; key: string };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${base}/v1`, maxRetries: 0 });
+    await client.chat.completions.create(
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-request-id': 'qa24-key-call' } },
+    );
+    await app.ctx.recorder.flush();
+    await page.goto(`${base}/#/requests/qa24-key-call?range=1h`);
+    await page.waitForSelector('#key-link');
+    expect(await page.textContent('#key-link')).toBe(key.id);
+    // before: no #key-about: the key's id only (key_…), while the Keys page lists names and prefixes
+    await page.waitForSelector('#key-about', { timeout: 10_000 });
+    expect(await page.textContent('#key-about')).toMatch(/^growth-batch · made .+ by admin$/);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -5,7 +5,16 @@
 // Figures say what they mean: the overhead's tooltip says why it differs from the x-llmscope-overhead-ms header,
 // each evaluation says what its check looks at and that a higher score means more likely hallucinated.
 
-import type { CallDetail, Evaluation, Feedback, SessionBody, Span, UiConfig } from '../../wire/index.js';
+import type {
+  CallDetail,
+  Evaluation,
+  Feedback,
+  KeyList,
+  KeyView,
+  SessionBody,
+  Span,
+  UiConfig,
+} from '../../wire/index.js';
 import { can } from '../lib/access.js';
 import { failed, get, post, why } from '../lib/api.js';
 import { bar, card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
@@ -30,12 +39,17 @@ export const requestPage: Page = {
     }
     const c = r.data;
     const template = ui.ok ? ui.data.trace_url_template : null;
-    const trace = await traceAround(c);
+    // the key's name and when it was made (a key made today is a lead), for those who may list keys
+    const [trace, keys] = await Promise.all([
+      traceAround(c),
+      c.api_key_id && can('GET /api/keys') ? get<KeyList>('/api/keys?include_revoked=true') : null,
+    ]);
     if (!ctx.current()) return;
+    const key = keys?.ok ? (keys.data.keys.find((k) => k.id === c.api_key_id) ?? null) : null;
     fill(
       root,
       back,
-      header(c, template, carried(ctx.route.params)),
+      header(c, template, carried(ctx.route.params), key),
       h(
         'section',
         { class: 'tiles' },
@@ -80,7 +94,7 @@ function kv(pairs: [string, string | Node | null | undefined][]): HTMLElement {
   );
 }
 
-function header(c: CallDetail, template: string | null, keep: URLSearchParams): HTMLElement {
+function header(c: CallDetail, template: string | null, keep: URLSearchParams, key: KeyView | null): HTMLElement {
   const traceLink =
     c.trace_id && template
       ? h(
@@ -130,6 +144,20 @@ function header(c: CallDetail, template: string | null, keep: URLSearchParams): 
                 title: "this key's calls",
               },
               h('code', null, c.api_key_id),
+            )
+          : null,
+      ],
+      [
+        'key',
+        key
+          ? h(
+              'span',
+              { id: 'key-about' },
+              h('strong', null, key.name),
+              key.status === 'active' ? null : ` (${key.status})`,
+              key.source === 'config'
+                ? ' · in the config file'
+                : ` · made ${key.created_at ? time(key.created_at) : '–'}${key.created_by ? ` by ${key.created_by}` : ''}`,
             )
           : null,
       ],
