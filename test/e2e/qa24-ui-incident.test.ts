@@ -173,6 +173,21 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     expect(new URL(page.url()).hash).toBe(`#/overview?from=${from}&to=${to}&team=growth`);
   });
 
+  it("an alert's model label on the Alerts page and the Overview's firing card opens that model's Overview", async () => {
+    await page.goto(`${base}/#/alerts?range=6h`);
+    const link = page.locator('#alerts-firing a.alert-filter');
+    await link.first().waitFor({ timeout: 10_000 });
+    // before: plain <code>model=gpt-4o-mini</code>, no link
+    expect(await link.getAttribute('href')).toBe('#/overview?range=6h&model=gpt-4o-mini');
+    await link.click();
+    await page.waitForSelector('#tile-requests .v');
+    expect(await page.inputValue('form.filters input[name=model]')).toBe('gpt-4o-mini');
+    expect(await page.textContent('#tile-requests .v')).toBe('6');
+    expect(await page.getAttribute('#firing-alerts a.alert-filter', 'href')).toBe(
+      '#/overview?range=6h&model=gpt-4o-mini',
+    );
+  });
+
   it("a call's page names its virtual key and says when it was made (its id alone matched nothing on the Keys page)", async () => {
     const made = await fetch(`${base}/api/keys`, {
       method: 'POST',

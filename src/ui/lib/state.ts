@@ -91,6 +91,30 @@ function withStep(r: Omit<TimeRange, 'step' | 'stepMs'>): TimeRange {
   return { ...r, step: minute ? 'minute' : 'hour', stepMs: minute ? 60_000 : 3_600_000 };
 }
 
+/**
+ * An alert's label as shown in a list: `model=gpt-4o-mini`, linked to the Overview filtered by it (in the range of
+ * `params`) when the dashboard filters on that label (model, provider, team, feature, endpoint), so an alert leads to
+ * its model's charts without typing.
+ */
+export function alertLabel(k: string, v: string, params: URLSearchParams): HTMLElement {
+  const code = document.createElement('code');
+  code.textContent = `${k}=${v}`;
+  if (!FILTERS.includes(k)) return code;
+  const p = new URLSearchParams();
+  for (const n of ['range', 'from', 'to']) {
+    const x = params.get(n);
+    if (x) p.set(n, x);
+  }
+  p.set(k, v);
+  const a = document.createElement('a');
+  a.href = href('overview', p);
+  a.className = 'alert-filter';
+  a.title = `the Overview for ${k} ${v}`;
+  a.append(code);
+  return a;
+}
+const FILTERS = ['model', 'provider', 'team', 'feature', 'endpoint'];
+
 /** Filters on the rollup dimensions present in the URL. */
 export function filtersOf(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};

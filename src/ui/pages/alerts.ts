@@ -5,6 +5,7 @@ import type { Alert, AlertsBody, Noise, Silence, Silences } from '../../wire/ind
 import { can } from '../lib/access.js';
 import { del, failed, get, post, qs, type Result, why } from '../lib/api.js';
 import { card, duration, empty, fill, h, table, time } from '../lib/dom.js';
+import { alertLabel } from '../lib/state.js';
 import { alertValue, unitOfKind, withUnit } from '../lib/units.js';
 import type { Page, PageContext } from './page.js';
 
@@ -46,8 +47,8 @@ export const alertsPage: Page = {
             'alerting is switched off (alerts.enabled: false); rules are listed but not evaluated',
           ),
       h('p', { class: 'muted' }, `rules evaluated ${a.evaluated_at ? time(a.evaluated_at) : 'not yet'}`),
-      card('Firing', alertTable(a.firing, 'firing', form, a.rules)),
-      card('Pending', alertTable(a.pending, 'pending', form, a.rules)),
+      card('Firing', alertTable(a.firing, 'firing', form, a.rules, ctx.route.params)),
+      card('Pending', alertTable(a.pending, 'pending', form, a.rules, ctx.route.params)),
       h('div', { class: 'grid2' }, card('Silences', silencesTable(silences, ctx), form), noiseCard(noise)),
       card(
         'History (resolved)',
@@ -57,7 +58,7 @@ export const alertsPage: Page = {
               ['alert', 'labels', 'value', 'fired', 'resolved', 'lasted'],
               a.history.map((e) => [
                 h('strong', null, e.alertname),
-                labelsOf(e.labels),
+                labelsOf(e.labels, ctx.route.params),
                 withUnit(e.value, unitOfKind(a.rules.find((r) => r.alertname === e.alertname)?.kinds[0])),
                 time(e.fired_at),
                 time(e.resolved_at),
@@ -86,17 +87,23 @@ export const alertsPage: Page = {
   },
 };
 
-function labelsOf(labels: Record<string, string>): HTMLElement {
+function labelsOf(labels: Record<string, string>, params: URLSearchParams): HTMLElement {
   return h(
     'span',
     { class: 'labels' },
     Object.entries(labels)
       .filter(([k]) => k !== 'alertname')
-      .map(([k, v]) => h('code', null, `${k}=${v}`)),
+      .map(([k, v]) => alertLabel(k, v, params)),
   );
 }
 
-function alertTable(list: Alert[], state: string, form: HTMLElement | null, rules: AlertsBody['rules']): HTMLElement {
+function alertTable(
+  list: Alert[],
+  state: string,
+  form: HTMLElement | null,
+  rules: AlertsBody['rules'],
+  params: URLSearchParams,
+): HTMLElement {
   if (list.length === 0) return empty(state === 'firing' ? 'nothing firing' : 'nothing pending');
   return table(
     ['alert', 'severity', 'value', 'labels', state === 'firing' ? 'firing since' : 'active since', 'summary', ''],
@@ -104,7 +111,7 @@ function alertTable(list: Alert[], state: string, form: HTMLElement | null, rule
       h('strong', null, a.alertname),
       h('span', { class: `sev ${a.severity}` }, a.severity),
       alertValue(a.value, a.rule, rules),
-      labelsOf(a.labels),
+      labelsOf(a.labels, params),
       time(a.fired_at ?? a.active_at),
       a.annotations.summary ?? a.annotations.description ?? '',
       a.silenced_by.length

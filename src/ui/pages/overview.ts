@@ -36,7 +36,7 @@ import {
   usd,
 } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
-import { filtersOf, href, type TimeRange } from '../lib/state.js';
+import { alertLabel, filtersOf, href, type TimeRange } from '../lib/state.js';
 import { alertValue } from '../lib/units.js';
 import type { Page } from './page.js';
 
@@ -77,7 +77,7 @@ export const overviewPage: Page = {
       alertStrip(alerts),
       tiles(ov, cost, budgets, quality, gpu, range),
       charts(ov, window, range, Object.keys(filters).length > 0),
-      h('div', { class: 'grid2' }, gpuCard(gpu, { from: now - 3_600_000, to: now }), alertsCard(alerts)),
+      h('div', { class: 'grid2' }, gpuCard(gpu, { from: now - 3_600_000, to: now }), alertsCard(alerts, route.params)),
     );
   },
 };
@@ -343,7 +343,7 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
   );
 }
 
-function alertsCard(alerts: Result<AlertsBody>): HTMLElement {
+function alertsCard(alerts: Result<AlertsBody>, params: URLSearchParams): HTMLElement {
   if (!alerts.ok) return card('Firing alerts', empty(why(alerts, 'alerts')));
   const f = alerts.data.firing;
   if (!alerts.data.enabled) return card('Firing alerts', empty('alerting is switched off (alerts.enabled: false)'));
@@ -360,7 +360,7 @@ function alertsCard(alerts: Result<AlertsBody>): HTMLElement {
           { class: 'labels' },
           Object.entries(a.labels)
             .filter(([k]) => k !== 'alertname' && k !== 'severity')
-            .map(([k, v]) => h('code', null, `${k}=${v}`)),
+            .map(([k, v]) => alertLabel(k, v, params)),
         ),
         alertValue(a.value, a.rule, alerts.data.rules),
         time(a.fired_at),
