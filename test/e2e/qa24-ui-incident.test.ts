@@ -188,6 +188,24 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     );
   });
 
+  it("the Overview filtered by one team shows that team's spend today, not everyone's", async () => {
+    await page.goto(`${base}/#/overview?range=1h&team=growth`);
+    await page.waitForSelector('#tile-spend-today .v', { timeout: 10_000 });
+    const total = (await (await fetch(`${base}/api/cost/summary?group_by=team`)).json()) as {
+      groups: { key: string; requests: number }[];
+    };
+    expect(total.groups.find((g) => g.key === 'growth')?.requests).toBe(6);
+    // before: '12 requests' (every team's spend under the team=growth filter)
+    expect(await page.textContent('#tile-spend-today')).toContain('6 requests');
+    expect(await page.textContent('#tile-spend-today')).toContain('of team growth');
+    // two filters: spend is not split so; the tile says it is everyone's
+    await page.goto(`${base}/#/overview?range=1h&team=growth&provider=openai`);
+    await page.waitForFunction(() =>
+      document.querySelector('#tile-spend-today')?.textContent?.includes('of all calls'),
+    );
+    expect(await page.textContent('#tile-spend-today')).toContain('12 requests');
+  });
+
   it("a call's page names its virtual key and says when it was made (its id alone matched nothing on the Keys page)", async () => {
     const made = await fetch(`${base}/api/keys`, {
       method: 'POST',

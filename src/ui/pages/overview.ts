@@ -51,7 +51,10 @@ export const overviewPage: Page = {
     const now = Date.now();
     const [ov, cost, budgets, quality, gpu, alerts] = await Promise.all([
       get<Overview>(`/api/overview${qs({ ...window, ...filters, step: 'fit' })}`),
-      get<CostSummary>(`/api/cost/summary${qs({ from: utcDayStart(now), to: now })}`),
+      // spend has no filters: filtered by one model, team or feature, today's spend is that group's
+      get<CostSummary>(
+        `/api/cost/summary${qs({ from: utcDayStart(now), to: now, ...(spendDim(filters) ? { group_by: spendDim(filters), limit: 10_000 } : {}) })}`,
+      ),
       get<Budgets>('/api/cost/budgets'),
       get<QualitySummary>(`/api/quality/summary${qs(window)}`),
       get<GpuBody>(`/api/gpu${qs({ from: now - 3_600_000, to: now })}`),
@@ -75,7 +78,7 @@ export const overviewPage: Page = {
         route.params,
       ),
       alertStrip(alerts),
-      tiles(ov, cost, budgets, quality, gpu, range),
+      tiles(ov, cost, budgets, quality, gpu, range, filters),
       charts(ov, window, range, Object.keys(filters).length > 0),
       h('div', { class: 'grid2' }, gpuCard(gpu, { from: now - 3_600_000, to: now }), alertsCard(alerts, route.params)),
     );
@@ -102,6 +105,7 @@ function tiles(
   quality: Result<{ total: QualityStats }>,
   gpu: Result<GpuBody>,
   range: TimeRange,
+  filters: Record<string, string>,
 ): HTMLElement {
   const s = ov.ok ? ov.data.summary : null;
   const cur = ov.ok ? (ov.data.current ?? null) : null;
@@ -148,8 +152,20 @@ function tiles(
       : undefined;
     const forecast = c.forecast_month_end_usd ?? null;
     const over = monthly && forecast !== null && forecast > monthly.limit_usd;
+    const dim = spendDim(filters);
+    const filtered = Object.keys(filters).length > 0;
+    const today = dim ? (c.groups.find((g) => g.key === filters[dim]) ?? { cost_usd: 0, requests: 0 }) : c.total;
     out.append(
-      tile('spend today (UTC)', usd(c.total.cost_usd), `${compact(c.total.requests)} requests`),
+      tile(
+        'spend today (UTC)',
+        usd(today.cost_usd),
+        [
+          `${compact(today.requests)} requests`,
+          dim ? `of ${dim} ${filters[dim]}` : filtered ? 'of all calls: spend is not split by these filters' : null,
+        ],
+        undefined,
+        'tile-spend-today',
+      ),
       tile(
         'month to date',
         usd(c.month_to_date_usd),
@@ -157,7 +173,7 @@ function tiles(
           ? null
           : !c.month_to_date_usd && !forecast
             ? 'no spend this month yet: the forecast starts with the first priced call'
-            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)`,
+            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)${filtered ? '; all calls, not filtered' : ''}`,
         over ? 'bad' : undefined,
       ),
     );
@@ -341,6 +357,13 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
     }),
     h('a', { href: '#/gpus' }, 'all GPUs →'),
   );
+}
+
+/** The one spend dimension the Overview is filtered by (model, team or feature alone), whose spend it can show. */
+function spendDim(filters: Record<string, string>): 'model' | 'team' | 'feature' | null {
+  const keys = Object.keys(filters);
+  const k = keys[0];
+  return keys.length === 1 && (k === 'model' || k === 'team' || k === 'feature') ? k : null;
 }
 
 function alertsCard(alerts: Result<AlertsBody>, params: URLSearchParams): HTMLElement {
