@@ -12,6 +12,9 @@
 // bench/out/stalls-<time>/. --no-results: print the summary without writing RESULTS.md (short or traced runs).
 // --workers N: `server.workers: N` (RSS and open files summed over the recorder and its workers). --store postgres: a
 // scratch PostgreSQL cluster (bench/pg-cluster.js) instead of the SQLite file (store size: the database's).
+// --history H (SQLite): the store starts with H hours of history before now, one call per minute for each mix of model,
+// team, feature and status the soak sends (the rollup rows H hours of this traffic leave), so the jobs that read
+// rollups over a window (alert evaluation's SLO windows, up to 6 h) read what they would after H hours of running.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -39,10 +42,11 @@ const MINUTES = arg('minutes', 10);
 const TRACE = flag('trace-stalls');
 const PROFILE_S = arg('profile', 0);
 const WORKERS = arg('workers', 0);
+const HISTORY_H = arg('history', 0);
 /** --rate R: soak at R calls/s without calibrating first (runs to compare soak at the same rate). */
 const GIVEN_RATE = arg('rate', 0);
 const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'sqlite';
-const WRITE_RESULTS = !flag('no-results') && !TRACE && !WORKERS && STORE === 'sqlite';
+const WRITE_RESULTS = !flag('no-results') && !TRACE && !WORKERS && STORE === 'sqlite' && !arg('history', 0);
 /** prom-client's event-loop histogram's timer (eventLoopMonitoringPrecision, default 10 ms), included in its values. */
 const ELD_RESOLUTION_MS = 10;
 const SAMPLE_MS = 10_000;
@@ -62,6 +66,40 @@ if (STORE === 'postgres') {
   const { startCluster } = await import('./pg-cluster.js');
   cluster = await startCluster({ dir: join(dir, 'pg'), database: 'llmscope_soak' });
   storageUrl = cluster.url;
+}
+if (HISTORY_H > 0 && !cluster) {
+  const { SqliteStore } = await import(join(ROOT, 'dist', 'store', 'index.js'));
+  const store = new SqliteStore(db);
+  await store.migrate();
+  const end = Date.now();
+  let batch = [];
+  let n = 0;
+  for (let m = Math.round(HISTORY_H * 60); m > 0; m--) {
+    const t = end - m * 60_000;
+    for (const model of ['gpt-4o', 'gpt-4o-mini'])
+      for (let team = 0; team < 7; team++)
+        for (const feature of ['chat', 'search', 'summarize'])
+          for (const status of ['ok', 'upstream_error', 'rate_limited', 'cancelled']) {
+            n++;
+            batch.push({
+              ...{ requestId: `history-${n}`, traceId: null, startedAt: t, endedAt: t + 70, provider: 'simulator' },
+              ...{ model, endpoint: 'chat.completions', stream: n % 2 === 0, status, httpStatus: 200 },
+              ...{ errorType: null, errorMessage: null, user: `user-${n % USERS}`, team: `team-${team}`, feature },
+              ...{ session: null, apiKeyId: null, inputTokens: 40, outputTokens: 24, cachedInputTokens: 0 },
+              ...{ cacheWriteInputTokens: 0, reasoningTokens: null, costUsd: 0.0001, latencyMs: 40 + (n % 60) },
+              ...{ ttftMs: 20 + (n % 10), tpotMs: 2, refusal: false, metadata: null, source: 'gateway' },
+              ...{ tokenSource: 'usage', overheadMs: 1, price: null, finishReason: 'stop', requestBytes: 300 },
+              ...{ responseBytes: 900, spans: [], events: [], content: null },
+            });
+            if (batch.length >= 5000) {
+              await store.insertCalls(batch);
+              batch = [];
+            }
+          }
+  }
+  if (batch.length) await store.insertCalls(batch);
+  await store.close();
+  process.stderr.write(`history: ${n} calls over the last ${HISTORY_H} h\n`);
 }
 /** The store's size in bytes: the SQLite file and its WAL, or the PostgreSQL database. */
 async function storeBytes() {
@@ -362,7 +400,7 @@ try {
   const lines = [
     '## Soak',
     '',
-    `\`npm run bench:soak -- --minutes ${MINUTES}${GIVEN_RATE ? ` --rate ${GIVEN_RATE}` : ''}${WORKERS ? ` --workers ${WORKERS}` : ''}${cluster ? ' --store postgres' : ''}\`, ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ` +
+    `\`npm run bench:soak -- --minutes ${MINUTES}${HISTORY_H ? ` --history ${HISTORY_H}` : ''}${GIVEN_RATE ? ` --rate ${GIVEN_RATE}` : ''}${WORKERS ? ` --workers ${WORKERS}` : ''}${cluster ? ' --store postgres' : ''}\`, ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ` +
       `${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}; llmscope, the simulator and this ` +
       'load generator share the machine. Mixed traffic: half streaming, 1 in 20 cancelled after its first chunk, 1 in 10 ' +
       'an upstream error (500 or 429), 10,000 users, 7 teams, feedback on 5% of calls, a 50-call /api/ingest batch every second; ' +

@@ -1,8 +1,10 @@
 // What the event loop's stalls were made of, from the files bench/stall-trace.js wrote into a directory (one set per
 // llmscope process): `node bench/stall-report.js DIR [--top N]`, or stallReport(dir) from bench:soak --trace-stalls.
-// For each process: the stalls by length, how much of them the main thread spent waiting for a core (run queue),
-// in GC, and running; and, where a CPU profile covers them, the functions that ran inside stalls of 10 ms or more
-// (self time, and the nearest llmscope frame of each sample), so a stall is attributed from what ran, not guessed.
+// For each process: the stalls by length, how much of them the main thread spent running, waiting for a core (run
+// queue), neither (asleep in a system call: a lock, a busy handler's sleep, I/O), and in GC (the kernel's figures
+// move at its tick, a few ms, so a single stall's split is rough and a band's is not); and, where a CPU profile
+// covers them, the functions that ran inside stalls of 10 ms or more (self time, and the nearest llmscope frame of
+// each sample), so a stall is attributed from what ran, not guessed.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -127,7 +129,7 @@ export function stallReport(dir, top = 12) {
       const tot = (k) => b.reduce((a, s) => a + (s[k] ?? 0), 0);
       const span = b.reduce((a, s) => a + (s.to_us - s.from_us) / 1000, 0);
       out.push(
-        `  stalls ${lo}-${hi === Infinity ? '' : hi} ms: ${b.length}, their spans ${r1(span)} ms in all: main thread ran ${r1((100 * tot('cpu_ms')) / span)}%, waited for a core ${r1((100 * tot('runq_ms')) / span)}%, GC ${r1((100 * tot('gc_ms')) / span)}% (GC in ${b.filter((s) => s.gc_ms > 0).length} of them)`,
+        `  stalls ${lo}-${hi === Infinity ? '' : hi} ms: ${b.length}, their spans ${r1(span)} ms in all: main thread ran ${r1((100 * tot('cpu_ms')) / span)}%, waited for a core ${r1((100 * tot('runq_ms')) / span)}%, neither (asleep: a lock, I/O) ${r1(Math.max(0, 100 - (100 * (tot('cpu_ms') + tot('runq_ms'))) / span))}%, GC ${r1((100 * tot('gc_ms')) / span)}% (GC in ${b.filter((s) => s.gc_ms > 0).length} of them)`,
       );
     }
     const worst = [...stalls].sort((a, b) => b.late_ms - a.late_ms).slice(0, 5);

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { LlmCall } from '../../calls/index.js';
 import { LlmscopeError } from '../../errors.js';
+import { HOUR_MS, MINUTE_MS } from '../../time.js';
 import type { SqliteBackend } from '../backend.js';
 import { linesOf } from '../call-logs.js';
 import { type CallRow, callOfRow } from '../call-row.js';
@@ -132,6 +133,11 @@ export function rollupSql(query: RollupQuery): { sql: string; params: (string | 
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** Buckets of a rollup query's first read (queryRollups); later reads follow how long one took. */
+export const ROLLUP_SLICE_BUCKETS = 2;
+/** About how long one read of a rollup query holds the event loop, in ms. */
+const ROLLUP_SLICE_MS = 4;
 
 /** The id columns `q` searches by prefix; each has an index (request_id its primary key). */
 const ID_COLUMNS = ['request_id', 'trace_id', 'session'] as const;
@@ -434,10 +440,42 @@ export class SqliteStore implements Store {
     };
   }
 
+  /**
+   * Read a slice of buckets at a time, the event loop turning between slices: a statement runs on the event loop
+   * and sums every row's histograms in JavaScript (llmscope_hist_sum), so a long window read in one went on holding
+   * the loop as the history grew (an alert evaluation's SLO windows, up to 6 hours of minute rows, held it for up to
+   * 180 ms at once after an hour of the soak's traffic: bench/RESULTS.md, "Soak: the event loop's stalls"). A slice starts at ROLLUP_SLICE_BUCKETS
+   * buckets and is doubled or halved to keep each read near ROLLUP_SLICE_MS (one bucket's rows are the floor). Points
+   * are per bucket, so the slices' points, in order, are the whole window's.
+   */
   async queryRollups(query: RollupQuery): Promise<RollupPoint[]> {
-    const { sql, params } = rollupSql(query);
-    const rows = (this.prepared(sql).all(...params) as StoredRollupRow[]).map(rollupOf);
-    return pointsOf(rows, query.groupBy ?? []);
+    rollupSql(query); // refuses an unknown dimension, whatever the window holds
+    const size = query.step === 'hour' ? HOUR_MS : MINUTE_MS;
+    const out: RollupPoint[] = [];
+    // Slices start where the window's rows do (its key index leads with t), so a slice grown over empty buckets
+    // does not then take hours of rows at once.
+    const span = this.prepared(
+      `SELECT min(t) AS lo, max(t) AS hi FROM ${ROLLUP_TABLES[query.step]} WHERE t >= ? AND t < ?`,
+    ).get(query.from, query.to) as { lo: number | null; hi: number | null };
+    if (span.lo === null || span.hi === null) return out;
+    const end = Math.min(query.to, span.hi + 1);
+    let buckets = ROLLUP_SLICE_BUCKETS;
+    for (let from = span.lo; ; ) {
+      const next = from + buckets * size;
+      // The last slice; the only one for a window that slices cannot step through (not finite).
+      const last = !(next > from && next < end);
+      const to = last ? end : next;
+      const started = performance.now();
+      const { sql, params } = rollupSql({ ...query, from, to });
+      const rows = (this.prepared(sql).all(...params) as StoredRollupRow[]).map(rollupOf);
+      for (const p of pointsOf(rows, query.groupBy ?? [])) out.push(p);
+      if (last) return out;
+      const took = performance.now() - started;
+      if (took < ROLLUP_SLICE_MS / 2) buckets *= 2;
+      else if (took > ROLLUP_SLICE_MS * 2 && buckets > 1) buckets = Math.max(1, Math.floor(buckets / 2));
+      from = to;
+      await yieldToEventLoop();
+    }
   }
 
   /** Deletes rows of `table` where `col < before`, a chunk per statement, yielding between chunks. */
