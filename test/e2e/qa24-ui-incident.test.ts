@@ -52,6 +52,10 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
       telemetry: { logLevel: 'silent' },
       gpu: { collector: 'none' },
       providers: [{ name: 'sim', baseUrl: sim.url }],
+      budgets: [
+        { name: 'growth-day', scope: 'team', match: 'growth', period: 'day', limit: 0.5, action: 'alert' },
+        { name: 'per-team', scope: 'team', period: 'day', limit: 100, action: 'alert' },
+      ],
       alerts: {
         evaluationInterval: '1s',
         defaultRules: false,
@@ -204,6 +208,28 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
       document.querySelector('#tile-spend-today')?.textContent?.includes('of all calls'),
     );
     expect(await page.textContent('#tile-spend-today')).toContain('12 requests');
+  });
+
+  it("the Cost page's budgets say what was spent, and whose bucket it is", async () => {
+    const api = (await (await fetch(`${base}/api/cost/budgets`)).json()) as {
+      budgets: { name: string; buckets: { value: string | null; spent_usd: number }[] }[];
+    };
+    const growth = api.budgets.find((b) => b.name === 'growth-day')?.buckets[0]?.spent_usd ?? 0;
+    expect(growth).toBeGreaterThan(0.5);
+    await page.goto(`${base}/#/cost?range=1h`);
+    await page.waitForSelector('#budgets tbody tr');
+    const cells = async (name: string) =>
+      page.$$eval(
+        `#budgets tbody tr`,
+        (trs, n) => {
+          const tr = trs.find((t) => t.querySelector('td')?.textContent === n);
+          return [...(tr?.querySelectorAll('td') ?? [])].map((td) => td.textContent ?? '');
+        },
+        name,
+      );
+    // before: budget, scope, limit, burn, action, resets: the burn's 19x% and no dollars
+    expect((await cells('growth-day'))[2]).toBe(`$${growth.toFixed(3)}`); // under $1: as the UI writes dollars
+    expect((await cells('per-team'))[2]).toBe(`$${growth.toFixed(3)} (team growth)`);
   });
 
   it("a call's page names its virtual key and says when it was made (its id alone matched nothing on the Keys page)", async () => {

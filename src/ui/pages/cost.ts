@@ -249,10 +249,11 @@ function budgetsCard(r: Result<{ budgets: Budget[] }>): HTMLElement {
   return card(
     'Budgets',
     table(
-      ['budget', 'scope', 'limit', 'burn', 'action', 'resets'],
+      ['budget', 'scope', 'spent', 'limit', 'burn', 'action', 'resets'],
       r.data.budgets.map((b) => [
         b.name,
         `${b.scope}${b.match ? `=${b.match}` : ''} / ${b.period}`,
+        spentOf(b),
         usd(b.limit_usd),
         h('div', { class: 'share' }, bar(b.ratio), h('span', null, pct(b.ratio, 0))),
         b.action,
@@ -261,6 +262,17 @@ function budgetsCard(r: Result<{ budgets: Budget[] }>): HTMLElement {
       { id: 'budgets' },
     ),
   );
+}
+
+/**
+ * What the burn is of: the period's spend, in dollars, of the bucket nearest its limit (a per-user or per-team budget
+ * without `match` has one a user or team: that one is named).
+ */
+function spentOf(b: Budget): string {
+  const top = [...b.buckets].sort((x, y) => (y.ratio ?? 0) - (x.ratio ?? 0))[0];
+  if (!top) return usd(0);
+  const who = b.scope !== 'global' && !b.match && top.value ? ` (${b.scope} ${top.value})` : '';
+  return `${usd(top.spent_usd)}${who}`;
 }
 
 function dailyCard(r: Result<CostDaily>): HTMLElement {
