@@ -13,7 +13,7 @@
 // for a worker, until /readyz counts 2 serving again. --seed-calls N first fills the store with N seeded calls (a
 // large store's restart). Writes the section "Crash: what a kill loses" of bench/RESULTS.md.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -41,6 +41,7 @@ const db = join(dir, 'crash.db');
 let cluster = null;
 let storageUrl = `sqlite:${db}`;
 if (STORE === 'postgres') {
+  chmodSync(dir, 0o755); // the cluster runs as the postgres user, in a directory below this one
   const { startCluster } = await import('./pg-cluster.js');
   cluster = await startCluster({ dir: join(dir, 'pg'), database: 'llmscope_crash' });
   storageUrl = cluster.url;
@@ -257,11 +258,10 @@ async function scenario(name) {
   };
   let again = first.proc;
   if (name === 'worker') {
-    const back = await until(async () => {
-      const r = await request(`${base}/readyz`);
-      const j = await r.body.json();
-      return j.workers?.serving === 2 && Date.now() - killedAt > 100;
-    });
+    // Until the recorder has seen the worker go (fewer than 2 serving), then until 2 serve again.
+    const serving = async () => (await (await request(`${base}/readyz`)).body.json()).workers?.serving;
+    const gone = await until(async () => (await serving()) < 2, 10_000);
+    const back = gone === null ? null : gone + (await until(async () => (await serving()) === 2));
     out.back_ms = back;
     await sleep(2_000);
     await load.stop();

@@ -17,6 +17,7 @@
 // rollups over a window (alert evaluation's SLO windows, up to 6 h) read what they would after H hours of running.
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -63,6 +64,7 @@ const db = join(dir, 'soak.db');
 let cluster = null;
 let storageUrl = `sqlite:${db}`;
 if (STORE === 'postgres') {
+  chmodSync(dir, 0o755); // the cluster runs as the postgres user, in a directory below this one
   const { startCluster } = await import('./pg-cluster.js');
   cluster = await startCluster({ dir: join(dir, 'pg'), database: 'llmscope_soak' });
   storageUrl = cluster.url;
