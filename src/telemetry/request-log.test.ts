@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { requestContext } from './context.js';
 import { createLogger } from './logging.js';
-import { formatMs, LOG_PIECE_CHARS, requestLogSink } from './request-log.js';
+import { failedCall, formatMs, LOG_PIECE_CHARS, requestLineOf, requestLogSink } from './request-log.js';
 
 const base: LlmCall = {
   requestId: 'req-1',
@@ -79,8 +79,10 @@ function viaPino(c: LlmCall, format: 'json' | 'ecs'): Record<string, unknown> {
     model: c.model,
   };
   const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  // a failed call's line is a warning (failedCall)
+  const log = failedCall(c) ? logger.warn.bind(logger) : logger.info.bind(logger);
   requestContext.run(ctx, () =>
-    logger.info(
+    log(
       {
         event: 'request_completed',
         endpoint: c.endpoint,
@@ -263,10 +265,35 @@ describe('request log sink', () => {
     }
   });
 
-  it('writes nothing when info is disabled', async () => {
+  it('writes failed calls at warn: at logLevel warn only theirs, at error none', async () => {
+    expect(calls.map(failedCall)).toEqual([false, true]);
     const writes: string[] = [];
     const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void writes.push(l) } });
     await requestLogSink(logger).write(calls);
-    expect(writes).toEqual([]);
+    expect(writes).toHaveLength(1);
+    const lines = (writes[0] as string).trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 'warn', event: 'request_completed', status: 'upstream_error' }),
+    ]);
+    // the call detail's line of a stored call follows the same levels
+    expect(requestLineOf(logger, 'json', calls[0] as LlmCall)).toBeNull();
+    expect(JSON.parse(requestLineOf(logger, 'json', calls[1] as LlmCall) as string)).toMatchObject({ level: 'warn' });
+    const quiet: string[] = [];
+    const errorsOnly = createLogger({ level: 'error', destination: { write: (l: string) => void quiet.push(l) } });
+    await requestLogSink(errorsOnly).write(calls);
+    expect(quiet).toEqual([]);
+  });
+
+  it.each([
+    ['ok', 200, false],
+    ['client_error', 400, false],
+    ['rate_limited', 429, false],
+    ['cancelled', 499, false],
+    ['upstream_error', 502, true],
+    ['upstream_error', 200, true],
+    ['timeout', 504, true],
+    ['client_error', 503, true],
+  ] as const)('a call %s with HTTP %d is logged at warn: %s', (status, httpStatus, warn) => {
+    expect(failedCall({ ...base, status, httpStatus })).toBe(warn);
   });
 });

@@ -33,6 +33,8 @@ const ms = (v: number | null): string => {
 interface Parts {
   /** `{"level":"info"` (or the ECS form), as the logger writes it. */
   level: string;
+  /** The same at `warn`: the line of a call that failed upstream or in llmscope (failedCall). */
+  warnLevel: string;
   time: () => string;
   messageKey: string;
 }
@@ -42,6 +44,7 @@ function partsOf(logger: Logger): Parts {
   const cache = l[symbols.lsCacheSym] as Record<number, string>;
   return {
     level: cache[logger.levels.values.info as number] as string,
+    warnLevel: cache[logger.levels.values.warn as number] as string,
     time: l[symbols.timeSym] as () => string,
     messageKey: l[symbols.messageKeySym] as string,
   };
@@ -98,12 +101,22 @@ function middleOf(c: LlmCall): string {
   return text;
 }
 
+/**
+ * A call whose line is written at `warn`, not `info`: the upstream failed (5xx, a stream cut, an error inside a 200
+ * stream), did not answer in time, or llmscope itself answered 5xx. A search of warn and error lines (Loki, Kibana)
+ * then finds the failed calls; a client's mistake (4xx), a rate limit, a cancellation stay `info`.
+ */
+export function failedCall(c: LlmCall): boolean {
+  return c.status === 'upstream_error' || c.status === 'timeout' || c.httpStatus >= 500;
+}
+
 /** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
 export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
   const ecs = format === 'ecs';
+  const level = failedCall(c) ? parts.warnLevel : parts.level;
   let s = ecs
-    ? `${parts.level}${time},"ecs.version":"${ECS_VERSION}","event.action":"request_completed","event.kind":"event","event.dataset":"${ECS_DATASET}","request_id":${str(c.requestId)}`
-    : `${parts.level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
+    ? `${level}${time},"ecs.version":"${ECS_VERSION}","event.action":"request_completed","event.kind":"event","event.dataset":"${ECS_DATASET}","request_id":${str(c.requestId)}`
+    : `${level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
   if (c.traceId) s += `,"${ecs ? 'trace.id' : 'trace_id'}":${str(c.traceId)}`;
   const spanId = c.internal?.spanId;
   if (spanId) s += `,"${ecs ? 'span.id' : 'span_id'}":${str(spanId)}`;
@@ -122,11 +135,11 @@ export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, ti
 /**
  * The `request completed` line of a stored call as the sink wrote it, timed at the call's end (the sink writes it
  * within its linger of that, 50 ms) and without the writing process's bindings (a gateway worker's `worker`), without
- * the newline; null when the logger writes no info lines. The call detail
+ * the newline; null when the logger does not write lines of its level (info, or warn for a failed call). The call detail
  * shows it rather than keeping a copy of every call's line beside the call itself (call-logs.ts skips it).
  */
 export function requestLineOf(logger: Logger, format: 'json' | 'ecs', c: LlmCall): string | null {
-  if (!logger.isLevelEnabled('info')) return null;
+  if (!logger.isLevelEnabled(failedCall(c) ? 'warn' : 'info')) return null;
   const parts = partsOf(logger);
   const at = new Date(Number.isFinite(c.endedAt) ? c.endedAt : c.startedAt).toISOString();
   // a stored call has no internals: its span is the root of its own spans (the gateway's server span, an OTLP span)
@@ -163,12 +176,15 @@ export function requestLogSink(logger: Logger, format: 'json' | 'ecs' = 'json', 
     maxBatch: 1024,
     lingerMs,
     write(calls) {
-      if (!logger.isLevelEnabled('info') || !stream) return;
+      // At logLevel warn, only the failed calls' lines (failedCall), which are written at warn.
+      if (!logger.isLevelEnabled('warn') || !stream) return;
+      const info = logger.isLevelEnabled('info');
       // The logger's own bindings follow the time, as pino writes them (a gateway worker's `worker`).
       const time =
         parts.time() + ((logger as unknown as Record<symbol, string | undefined>)[symbols.chindingsSym] ?? '');
       let out = '';
       for (const c of calls) {
+        if (!info && !failedCall(c)) continue;
         out += requestLine(c, format, parts, time);
         if (out.length >= LOG_PIECE_CHARS) {
           stream.write(out);

@@ -250,7 +250,9 @@ describe('one request id across logs, store, /api/requests and exported spans', 
       for (const l of lines) {
         expect(l.trace_id, `${c.name}: ${l.event}`).toBe(traceId);
         expect(typeof l.time === 'string' && !Number.isNaN(Date.parse(l.time)), `${c.name}: time`).toBe(true);
-        expect(l.level, `${c.name}: level`).toBe('info');
+        // a failed call's request_completed line is a warning (telemetry/request-log.ts failedCall)
+        const failed = l.event === 'request_completed' && c.status === 'upstream_error';
+        expect(l.level, `${c.name}: level`).toBe(failed ? 'warn' : 'info');
       }
     }
   });

@@ -1,8 +1,8 @@
 // The call page's Logs section, in real Chromium (needs `npm run build`): a stream the upstream cut, sent with the
 // official `openai` client, shows its `upstream_cut` warning line (level, time, event, message; the other fields
-// folded, the request id among them) read from GET /api/requests/:id `logs`; with telemetry.logLevel warn the
-// call's info line (request_completed) is not written to stdout, so it is not shown either, and a call without any
-// line says so.
+// folded, the request id among them) read from GET /api/requests/:id `logs`, then its request_completed line, a
+// warning too as the call failed; with telemetry.logLevel warn a call that succeeded writes no line to stdout (its
+// request_completed line is info), so it shows none, and says so.
 import OpenAI from 'openai';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +75,9 @@ describe.skipIf(!dashboardBuilt)("the dashboard's call page: the call's log line
     await page.goto(`${base}/#/requests/ui-logs-cut`);
     await page.waitForSelector('#view[data-ready]', { timeout: 20_000 });
     const rows = page.locator('#logs tbody tr.log-line');
-    expect(await rows.count()).toBe(1);
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(1).getAttribute('data-event')).toBe('request_completed');
+    expect((await rows.nth(1).locator('td').allTextContents())[0]).toBe('warn');
     const row = rows.first();
     expect(await row.getAttribute('data-event')).toBe('upstream_cut');
     const cells = await row.locator('td').allTextContents();
