@@ -36,7 +36,11 @@ function alert(name: string, labels: Record<string, string>, o: Partial<NotifyAl
   };
 }
 
-function setup(extra: Partial<AlertsConfigInput> = {}, state = new MemoryAlertStateStore()) {
+function setup(
+  extra: Partial<AlertsConfigInput> = {},
+  state = new MemoryAlertStateStore(),
+  sendResolved?: (receiver: string) => boolean,
+) {
   const config = alertsConfigOf({ route: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' }, ...extra });
   const silences = new Silences(state);
   const page = new Rec();
@@ -54,6 +58,7 @@ function setup(extra: Partial<AlertsConfigInput> = {}, state = new MemoryAlertSt
     ]),
     state,
     onResult: (r, ok) => results.push([r, ok]),
+    sendResolved,
   });
   return { d, page, notify, log, silences, state, results };
 }
@@ -178,6 +183,55 @@ describe('dispatcher', () => {
     );
     await expect(silences.create({ matchers: ['model="a"'], endsAt: T0 - 1 }, T0)).rejects.toThrow(/after starts_at/);
     await expect(silences.create({ matchers: ['model="a'], endsAt: T0 + 1 }, T0)).rejects.toThrow(/not a matcher/);
+  });
+
+  it('tells a receiver an alert it was told fired has resolved, even when it was silenced meanwhile', async () => {
+    const { d, notify, silences } = setup();
+    const a = alert('HighTTFT', { model: 'm', provider: 'a' });
+    const b = alert('HighTTFT', { model: 'm', provider: 'b' });
+    // both fire and are notified together (one group: alertname and model)
+    await run(d, () => [a, b], T0, T0 + 60 * S);
+    expect(notify.sent.map((n) => [n.status, n.alerts.length])).toEqual([['firing', 2]]);
+    // the on-call silences a while they work on it; b goes on firing
+    await silences.create(
+      { matchers: ['alertname="HighTTFT"', 'provider="a"'], endsAt: T0 + 60 * 60 * S },
+      T0 + 61 * S,
+    );
+    await run(d, () => [a, b], T0 + 61 * S, T0 + 10 * 60 * S);
+    expect(notify.sent).toHaveLength(1);
+    // a resolves under its silence: the receiver is told (its incident would stay open otherwise), b still fires
+    const at = T0 + 10 * 60 * S + S;
+    d.ingest([{ ...a, status: 'resolved', endsAt: at }], at);
+    await run(d, () => [b], at, at + 6 * 60 * S);
+    expect(notify.sent).toHaveLength(2);
+    const told = notify.sent[1] as Notification;
+    expect(told.alerts.map((x) => [x.labels.provider, x.status])).toEqual([
+      ['b', 'firing'],
+      ['a', 'resolved'],
+    ]);
+  });
+
+  it('tells nothing of an alert silenced before it was ever notified, nor to a receiver without resolved notices', async () => {
+    const { d, notify, silences } = setup();
+    const a = alert('HighTTFT', { model: 'a' });
+    await silences.create({ matchers: ['model="a"', 'alertname="HighTTFT"'], endsAt: T0 + 60 * 60 * S }, T0);
+    await run(d, () => [a], T0, T0 + 5 * 60 * S);
+    const at = T0 + 5 * 60 * S + S;
+    d.ingest([{ ...a, status: 'resolved', endsAt: at }], at);
+    await run(d, () => [], at, at + 6 * 60 * S);
+    expect(notify.sent).toEqual([]);
+
+    const quiet = setup({}, new MemoryAlertStateStore(), () => false);
+    const c = alert('HighTTFT', { model: 'c' });
+    await run(quiet.d, () => [c], T0, T0 + 60 * S);
+    await quiet.silences.create(
+      { matchers: ['model="c"', 'alertname="HighTTFT"'], endsAt: T0 + 3600 * S },
+      T0 + 61 * S,
+    );
+    const end = T0 + 2 * 60 * S;
+    quiet.d.ingest([{ ...c, status: 'resolved', endsAt: end }], end);
+    await run(quiet.d, () => [], end, end + 6 * 60 * S);
+    expect(quiet.notify.sent.map((n) => n.status)).toEqual(['firing']);
   });
 
   it('counts a failed notification, retries it, and never throws', async () => {

@@ -215,14 +215,27 @@ export class Dispatcher {
     const current = [...g.alerts.values()].map((a) =>
       a.status === 'firing' && a.endsAt <= now ? { ...a, status: 'resolved' as const } : a,
     );
-    const visible = current.filter((a) => this.mutedBy(a, now) === null);
-    const firing = visible.filter((a) => a.status === 'firing');
-    const resolved = visible.filter((a) => a.status === 'resolved');
     const receiver = g.route.receiver;
     const sendResolved = this.opts.sendResolved?.(receiver) ?? true;
     const logKey = `${g.key}|${receiver}`;
     const entry = this.nflog.get(logKey);
-    const firingSet = new Set(firing.map((a) => a.fingerprint));
+    // What the receiver was last told fires. An alert silenced (or inhibited) after that is not sent again while it
+    // fires, but the receiver is still told when it resolves: else a PagerDuty incident opened for it stays open (the
+    // on-call silences what they are working on; Alertmanager's long-standing #226). While it fires muted it stays
+    // in the log's firing set, so that resolution is still known to be owed.
+    const told = new Set(entry?.firing ?? []);
+    const visible: NotifyAlert[] = [];
+    const stillTold: string[] = [];
+    for (const a of current) {
+      if (this.mutedBy(a, now) === null) visible.push(a);
+      else if (told.has(a.fingerprint)) {
+        if (a.status === 'firing') stillTold.push(a.fingerprint);
+        else if (sendResolved) visible.push(a);
+      }
+    }
+    const firing = visible.filter((a) => a.status === 'firing');
+    const resolved = visible.filter((a) => a.status === 'resolved');
+    const firingSet = new Set([...firing.map((a) => a.fingerprint), ...stillTold]);
     const resolvedSet = new Set(resolved.map((a) => a.fingerprint));
     if (visible.length > 0 && needsUpdate(entry, firingSet, resolvedSet, now, g.route.repeatIntervalMs, sendResolved)) {
       const payload = sendResolved ? [...firing, ...resolved] : firing;
