@@ -216,6 +216,7 @@ describe('the /api answers the dashboard reads fit their declared shapes (src/wi
       series: [series(p)],
       efficiency: [],
       signals: [],
+      unseen_hosts: [],
     });
     expect(misfits('gpu', wire.gpuBodySchema, gpu(point))).toEqual([]);
     const { samples: _, ...dropped } = point;
