@@ -15,7 +15,7 @@ import { audioPricesOf, dayOf, pricesFor, servicePrices } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import { r9 } from './round.js';
 import type { CostRuntime } from './runtime.js';
-import { metadataSummary, type SpendQueries } from './spend-queries.js';
+import { type Forecast, metadataSummary, type SpendQueries } from './spend-queries.js';
 import { GROUP_DIMENSIONS, type GroupDimension, type ReconciliationRecord } from './storage/index.js';
 
 const time = timeParamSchema;
@@ -67,6 +67,16 @@ const reconcileSchema = z.object({
   to: z.iso.date().optional(),
   save: z.enum(['true', 'false']).optional(),
 });
+
+/** The month's figures /api/cost/summary adds: null for a team-scoped principal (every team's, non-API costs too). */
+const NO_FORECAST = { month_to_date_usd: null, forecast_month_end_usd: null, forecast_rate_span_days: null };
+function monthFigures(f: Forecast) {
+  return {
+    month_to_date_usd: f.total_usd_mtd,
+    forecast_month_end_usd: f.forecast_total_usd,
+    forecast_rate_span_days: f.rate_span_days,
+  };
+}
 
 function recordSummary(r: ReconciliationRecord) {
   const report = r.report as { over_threshold?: boolean; providers?: string[]; causes?: { kind: string }[] };
@@ -129,13 +139,8 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         teams: scope?.teams,
         features: scope?.features,
       });
-      if (scope) return sendJson(res, 200, { ...s, month_to_date_usd: null, forecast_month_end_usd: null });
-      const f = await d.queries.forecast();
-      return sendJson(res, 200, {
-        ...s,
-        month_to_date_usd: f.total_usd_mtd,
-        forecast_month_end_usd: f.forecast_total_usd,
-      });
+      if (scope) return sendJson(res, 200, { ...s, ...NO_FORECAST });
+      return sendJson(res, 200, { ...s, ...monthFigures(await d.queries.forecast()) });
     }
     const s = await spendFor(http).summary({
       from,
@@ -144,10 +149,8 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
       limit: q.limit,
     });
     // The month's total and forecast include non-API costs and every team: a scoped principal gets null.
-    if (http.principal?.scope)
-      return sendJson(res, 200, { ...s, month_to_date_usd: null, forecast_month_end_usd: null });
-    const f = await d.queries.forecast();
-    sendJson(res, 200, { ...s, month_to_date_usd: f.total_usd_mtd, forecast_month_end_usd: f.forecast_total_usd });
+    if (http.principal?.scope) return sendJson(res, 200, { ...s, ...NO_FORECAST });
+    sendJson(res, 200, { ...s, ...monthFigures(await d.queries.forecast()) });
   });
 
   api.get('/api/cost/top', async (http) => {

@@ -30,6 +30,11 @@ export const costSummarySchema = z.strictObject({
   /** The month's total and forecast (every team, non-API costs too); null for a team-scoped principal. */
   month_to_date_usd: maybe(z.number()),
   forecast_month_end_usd: maybe(z.number()),
+  /**
+   * How many days of spend the forecast's rate is measured over (`/api/cost/forecast`'s rate_span_days): minutes
+   * after the first call, up to 7 days. Absent or null with the forecast.
+   */
+  forecast_rate_span_days: maybe(z.number()).optional(),
 });
 export type CostSummary = z.infer<typeof costSummarySchema>;
 

@@ -210,6 +210,24 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     expect(await page.textContent('#tile-spend-today')).toContain('12 requests');
   });
 
+  it('says a month-end forecast made from minutes of spend is a rough guess', async () => {
+    const summary = (await (await fetch(`${base}/api/cost/summary`)).json()) as {
+      forecast_month_end_usd: number;
+      forecast_rate_span_days: number;
+    };
+    // this store's first call was minutes ago: the forecast's rate is measured over them (before: "$94,906 at the
+    // rate since the first call (up to 7 days)" one minute into the incident, read as a figure)
+    expect(summary.forecast_rate_span_days).toBeGreaterThan(0);
+    expect(summary.forecast_rate_span_days).toBeLessThan(1);
+    for (const hash of ['#/overview?range=1h', '#/cost?range=1h']) {
+      await page.goto(`${base}/${hash}`);
+      await page.waitForFunction(() => /month-end forecast/.test(document.querySelector('#view')?.textContent ?? ''));
+      expect(await page.textContent('#view'), hash).toMatch(
+        /month-end forecast \$[\d,.]+.* from only \d+ min of spend: a rough guess until a day of calls/,
+      );
+    }
+  });
+
   it("the Cost page's budgets say what was spent, and whose bucket it is", async () => {
     const api = (await (await fetch(`${base}/api/cost/budgets`)).json()) as {
       budgets: { name: string; buckets: { value: string | null; spent_usd: number }[] }[];

@@ -52,3 +52,16 @@ export function alertValue(
   const kinds = rules?.find((r) => r.id === ruleId)?.kinds ?? [];
   return withUnit(v, unitOfKind(kinds.find((k) => k !== 'all') ?? kinds[0]));
 }
+
+/**
+ * What a month-end forecast is measured from (/api/cost/summary's forecast_rate_span_days): the rate since the first
+ * call, up to 7 days, once a day of spend is in; else how little spend it is, so a forecast made from a few minutes of
+ * calls (thousands of dollars, from the first minute of a load test) is read as the guess it is.
+ */
+export function forecastBasis(spanDays: number | null | undefined): string {
+  if (spanDays === null || spanDays === undefined || !Number.isFinite(spanDays) || spanDays >= 1)
+    return 'at the rate since the first call (up to 7 days)';
+  const minutes = spanDays * 24 * 60;
+  const span = minutes < 90 ? `${Math.max(1, Math.round(minutes))} min` : `${Math.round(minutes / 60)} h`;
+  return `from only ${span} of spend: a rough guess until a day of calls`;
+}

@@ -18,6 +18,7 @@ import { chart } from '../lib/chart.js';
 import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { href, type TimeRange } from '../lib/state.js';
+import { forecastBasis } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
@@ -74,7 +75,7 @@ export const costPage: Page = {
             ? null
             : !t.month_to_date_usd && !t.forecast_month_end_usd
               ? 'no spend this month yet: the forecast starts with the first priced call'
-              : `month-end forecast ${usd(t.forecast_month_end_usd)} at the spend rate since the first call (up to 7 days)`,
+              : `month-end forecast ${usd(t.forecast_month_end_usd)} ${forecastBasis(t.forecast_rate_span_days)}`,
         ),
         t.total.unpriced_requests
           ? tile(

@@ -37,7 +37,7 @@ import {
 } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { alertLabel, filtersOf, href, type TimeRange } from '../lib/state.js';
-import { alertValue } from '../lib/units.js';
+import { alertValue, forecastBasis } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const utcDayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
@@ -173,7 +173,7 @@ function tiles(
           ? null
           : !c.month_to_date_usd && !forecast
             ? 'no spend this month yet: the forecast starts with the first priced call'
-            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, at the rate since the first call (up to 7 days)${filtered ? '; all calls, not filtered' : ''}`,
+            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
         over ? 'bad' : undefined,
       ),
     );
