@@ -210,6 +210,27 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     expect(await page.textContent('#tile-spend-today')).toContain('12 requests');
   });
 
+  it("the Overview's quality tiles follow a model filter, and say when they are every call's", async () => {
+    const q = (await (await fetch(`${base}/api/quality/summary?group_by=model`)).json()) as {
+      total: { responses: number };
+      groups: { model?: string; responses: number }[];
+    };
+    const mini = q.groups.find((g) => g.model === 'gpt-4o-mini');
+    expect(mini?.responses).toBeGreaterThan(0);
+    expect(mini?.responses).toBeLessThan(q.total.responses);
+    await page.goto(`${base}/#/overview?range=1h&model=gpt-4o-mini`);
+    await page.waitForSelector('#tile-refusal', { timeout: 10_000 });
+    // before: "0 of <every call's responses>" under the model filter
+    const refusal = (await page.textContent('#tile-refusal')) as string;
+    expect(refusal).toContain(`of ${mini?.responses}`);
+    expect(refusal).toContain('of model gpt-4o-mini');
+    await page.goto(`${base}/#/overview?range=1h&team=growth`);
+    await page.waitForFunction(() =>
+      document.querySelector('#tile-refusal')?.textContent?.includes('quality is not split by these filters'),
+    );
+    expect(await page.textContent('#tile-refusal')).toContain(`of ${q.total.responses}`);
+  });
+
   it('says a month-end forecast made from minutes of spend is a rough guess', async () => {
     const summary = (await (await fetch(`${base}/api/cost/summary`)).json()) as {
       forecast_month_end_usd: number;

@@ -56,7 +56,10 @@ export const overviewPage: Page = {
         `/api/cost/summary${qs({ from: utcDayStart(now), to: now, ...(spendDim(filters) ? { group_by: spendDim(filters), limit: 10_000 } : {}) })}`,
       ),
       get<Budgets>('/api/cost/budgets'),
-      get<QualitySummary>(`/api/quality/summary${qs(window)}`),
+      // quality is split by model and feature only: filtered by one of them, the tiles are that group's
+      get<QualitySummary>(
+        `/api/quality/summary${qs({ ...window, ...(qualityDim(filters) ? { group_by: qualityDim(filters) } : {}) })}`,
+      ),
       get<GpuBody>(`/api/gpu${qs({ from: now - 3_600_000, to: now })}`),
       get<AlertsBody>('/api/alerts'),
     ]);
@@ -102,7 +105,7 @@ function tiles(
   ov: Result<Overview>,
   cost: Result<CostSummary>,
   budgets: Result<{ budgets: Budget[] }>,
-  quality: Result<{ total: QualityStats }>,
+  quality: Result<QualitySummary>,
   gpu: Result<GpuBody>,
   range: TimeRange,
   filters: Record<string, string>,
@@ -179,18 +182,46 @@ function tiles(
     );
   } else out.append(tile('spend', '–', why(cost, 'cost data')));
   if (quality.ok) {
-    const q = quality.data.total;
-    out.append(
-      tile('satisfaction', pct(q.feedback.satisfaction_rate), `${q.feedback.up} up · ${q.feedback.down} down`),
-      tile('refusal rate', pct(q.refusal_rate, 2), `${compact(q.refusals)} of ${compact(q.responses)}`),
-      tile(
-        'hallucination rate',
-        pct(q.hallucination_rate, 1),
-        q.reviewed.rate !== null
-          ? `reviewed: ${pct(q.reviewed.rate)} of ${q.reviewed.sampled}`
-          : `${q.flagged} flagged of ${q.evaluated}`,
-      ),
-    );
+    const dim = qualityDim(filters);
+    const q: QualityStats | undefined = dim
+      ? quality.data.groups.find((g) => g[dim] === filters[dim])
+      : quality.data.total;
+    // what the figures are of: the filtered group, or every call when quality is not split by the filters
+    const of = dim
+      ? `of ${dim} ${filters[dim]}`
+      : Object.keys(filters).length > 0
+        ? 'of all calls: quality is not split by these filters'
+        : null;
+    if (!q) out.append(tile('quality', '–', `no answers of ${dim} ${filters[dim as string]} in this range`));
+    else
+      out.append(
+        tile(
+          'satisfaction',
+          pct(q.feedback.satisfaction_rate),
+          [`${q.feedback.up} up · ${q.feedback.down} down`, of],
+          undefined,
+          'tile-satisfaction',
+        ),
+        tile(
+          'refusal rate',
+          pct(q.refusal_rate, 2),
+          [`${compact(q.refusals)} of ${compact(q.responses)}`, of],
+          undefined,
+          'tile-refusal',
+        ),
+        tile(
+          'hallucination rate',
+          pct(q.hallucination_rate, 1),
+          [
+            q.reviewed.rate !== null
+              ? `reviewed: ${pct(q.reviewed.rate)} of ${q.reviewed.sampled}`
+              : `${q.flagged} flagged of ${q.evaluated}`,
+            of,
+          ],
+          undefined,
+          'tile-hallucination',
+        ),
+      );
   } else out.append(tile('quality', '–', why(quality, 'quality data')));
   if (gpu.ok && gpu.data.available && gpu.data.gpus.length) {
     const g = gpu.data.gpus;
@@ -360,6 +391,13 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
 }
 
 /** The one spend dimension the Overview is filtered by (model, team or feature alone), whose spend it can show. */
+/** The one filter the quality figures are split by (model or feature), or null. */
+function qualityDim(filters: Record<string, string>): 'model' | 'feature' | null {
+  const keys = Object.keys(filters);
+  const k = keys[0];
+  return keys.length === 1 && (k === 'model' || k === 'feature') ? k : null;
+}
+
 function spendDim(filters: Record<string, string>): 'model' | 'team' | 'feature' | null {
   const keys = Object.keys(filters);
   const k = keys[0];
