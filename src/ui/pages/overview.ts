@@ -390,19 +390,17 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
   );
 }
 
-/** The one spend dimension the Overview is filtered by (model, team or feature alone), whose spend it can show. */
-/** The one filter the quality figures are split by (model or feature), or null. */
-function qualityDim(filters: Record<string, string>): 'model' | 'feature' | null {
+/**
+ * The Overview's one filter when it is one of `dims`, the dimensions a figure is split by (spend: model, team or
+ * feature; quality: model or feature), so that group's figure can be shown; null otherwise.
+ */
+function soleFilter<K extends string>(filters: Record<string, string>, dims: readonly K[]): K | null {
   const keys = Object.keys(filters);
-  const k = keys[0];
-  return keys.length === 1 && (k === 'model' || k === 'feature') ? k : null;
+  const k = keys[0] as K;
+  return keys.length === 1 && dims.includes(k) ? k : null;
 }
-
-function spendDim(filters: Record<string, string>): 'model' | 'team' | 'feature' | null {
-  const keys = Object.keys(filters);
-  const k = keys[0];
-  return keys.length === 1 && (k === 'model' || k === 'team' || k === 'feature') ? k : null;
-}
+const spendDim = (filters: Record<string, string>) => soleFilter(filters, ['model', 'team', 'feature'] as const);
+const qualityDim = (filters: Record<string, string>) => soleFilter(filters, ['model', 'feature'] as const);
 
 function alertsCard(alerts: Result<AlertsBody>, params: URLSearchParams): HTMLElement {
   if (!alerts.ok) return card('Firing alerts', empty(why(alerts, 'alerts')));
