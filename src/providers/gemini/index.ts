@@ -347,12 +347,14 @@ const isGoogleClient = (headers?: IncomingHttpHeaders): boolean =>
 
 /**
  * The Gemini API's other resources, as @google/genai calls them (caches, files, batches, operations, tuned models, file
- * search stores): passed through to the format's default provider, unrecorded. Uploads (`files.upload`, a file search
- * store's upload) go to `/upload/v1beta/...`, beside the API's base path rather than under it.
+ * search stores, and 2.x's Interactions API with its agents, environments, credentials, triggers, voices and webhooks):
+ * passed through to the provider serving the body's `model`, else the format's default provider, unrecorded. Uploads
+ * (`files.upload`, a file search store's upload, an environment's files) go to `/upload/v1beta/...`, beside the API's
+ * base path rather than under it.
  */
 const PASS_PLATFORM =
-  /^\/v1beta\/(?:cachedContents|files|batches|operations|tunedModels|fileSearchStores|generatedFiles|corpora)(?:[/:]|$)/;
-const PASS_UPLOAD = /^\/upload\/v1beta\/(?:files|fileSearchStores)(?:[/:]|$)/;
+  /^\/v1beta\/(?:cachedContents|files|batches|operations|tunedModels|fileSearchStores|generatedFiles|corpora|interactions|agents|environments|credentials|triggers|voices|webhooks)(?:[/:]|$)/;
+const PASS_UPLOAD = /^\/upload\/v1beta\/(?:files|fileSearchStores|environments)(?:[/:]|$)/;
 
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
   if (PASS_PLATFORM.test(path)) return { path: path.slice('/v1beta'.length), model: null, fallback: true };
