@@ -300,6 +300,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     draining: () => draining,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
+    // A client's x-request-id this process has not seen: does the store hold a call under it (before a restart,
+    // ingested, another replica's)? A failed look-up keeps the client's id.
+    idTaken: (id) =>
+      store.knownIds([id]).then(
+        (known) => known.size > 0,
+        () => false,
+      ),
     onOtherPoll: backgroundPolls
       ? (id, body) =>
           void backgroundPolls.post(id, body).catch((err: unknown) => {

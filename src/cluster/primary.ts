@@ -18,10 +18,11 @@ import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge } from 'prom-client';
-import type { LlmCall, Recorder } from '../calls/index.js';
+import { type LlmCall, RecentIds, type Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
+import { CLIENT_IDS } from '../gateway/proxy.js';
 import type { WorkersReadiness } from '../http/index.js';
 import { type App, type AppOptions, createApp } from '../server.js';
 import { MAX_OPEN, WorkerAdmissions } from './admissions.js';
@@ -217,6 +218,8 @@ export async function startFleet(
   });
   const { logger, registry } = app.ctx;
   const log = logger.child({ module: 'cluster' });
+  /** The client ids (`x-request-id`) any worker was sent lately (calls.idTaken), as a gateway process keeps its own. */
+  const clientIds = new RecentIds(CLIENT_IDS);
   // Background responses held by the workers for their poll: an erase of a user has them record the user's first
   // (DELETE /api/users/{id}/data), then waits for those calls to reach the store, so the erase removes them too.
   app.ctx.erasers.push({
@@ -506,6 +509,17 @@ export async function startFleet(
     rpc.on('hooks.authenticate', (a) => member.admissions.run('authenticate', a as AdmissionSnapshot));
     rpc.on('hooks.admit', (a) => member.admissions.run('admit', a as AdmissionSnapshot));
     rpc.on('hooks.abandon', (ticket) => member.admissions.abandon(ticket));
+    // A client's x-request-id new to a worker: taken when another worker was sent it lately or the store holds a call
+    // under it; claimed for the fleet either way, so two calls with one id on two workers are stored as two.
+    rpc.on('calls.idTaken', (arg) => {
+      const id = String(arg);
+      if (clientIds.has(id)) return true;
+      clientIds.addNew(id);
+      return app.ctx.store.knownIds([id]).then(
+        (known) => known.size > 0,
+        () => false,
+      );
+    });
     // A worker relayed a poll of a background response it does not hold (the poll came on another connection than
     // the call): the worker holding it finishes it with that answer. True when one did.
     rpc.on('background.poll', async (arg) => {

@@ -144,6 +144,12 @@ export type AdmissionSnapshot = Omit<Admission, 'headers' | 'body'> & { headers:
 const ADMIT_TIMEOUT_MS = 10_000;
 
 /**
+ * How long a call waits for the primary to say whether its client's x-request-id is taken (another worker's, or
+ * stored) before going on under that id anyway: the call's upstream request waits for the answer.
+ */
+const ID_TAKEN_WAIT_MS = 1_000;
+
+/**
  * The key in a call's hook state that names its admission in this worker (a count of its own): set before the first
  * phase goes to the primary, so the worker can name an admission whose answer it stopped waiting for.
  */
@@ -515,6 +521,9 @@ export async function startWorker(
     draining: () => shedding,
     inflight,
     onShed: (reason) => metrics.shed.inc({ reason }),
+    // A client's x-request-id this worker has not seen: the primary knows whether another worker was sent it or the
+    // store holds it. No answer (the primary busy or gone) keeps the client's id.
+    idTaken: (id) => rpc.call<boolean>('calls.idTaken', id, ID_TAKEN_WAIT_MS).catch(() => false),
     // A poll of a background response another worker holds: the primary passes its answer to the others.
     onOtherPoll: (id, body) => void rpc.call('background.poll', { id, body }, 20_000).catch(() => undefined),
   });

@@ -113,6 +113,13 @@ export interface ProxyDeps {
   /** Told of each call refused at a limit (`server.maxConcurrentCalls`, `server.maxBufferedBytes`) or while draining. */
   onShed?: (reason: ShedReason) => void;
   /**
+   * Whether a call is already recorded under a client's `x-request-id` that this process has not seen lately: one the
+   * store holds (from before a restart, ingested, from another replica) or, in a gateway worker, one another worker
+   * was sent. Asked while the call's body is read; true re-keys the call as a repeat (callIdOf). Never rejects: a
+   * failed check answers false (the client's id is used, as before the check existed).
+   */
+  idTaken?: (id: string) => Promise<boolean>;
+  /**
    * Set in a gateway worker (`serve --workers`): a poll this process relayed of a background response it does not
    * hold, with its answer, for the worker that does (the primary passes it to the others, `finishBackground`).
    */
@@ -120,6 +127,12 @@ export interface ProxyDeps {
 }
 
 export type ShedReason = 'concurrency' | 'memory' | 'shutting_down';
+
+/**
+ * The id a call is recorded under when a call was already recorded under its client's `x-request-id`: the client's id
+ * (cut to fit 128 characters) followed by `.` and a new UUIDv7.
+ */
+const repeatId = (clientId: string): string => `${clientId.slice(0, 128 - 37)}.${uuidv7()}`;
 
 /** Seconds a client refused at a limit is asked to wait before retrying. */
 const RETRY_AFTER_S = 1;
@@ -138,7 +151,7 @@ export function answerRequestId(req: IncomingMessage, res: ServerResponse): stri
   return id;
 }
 /** How many client request ids the gateway remembers to tell a repeated one (`callIdOf`). */
-const CLIENT_IDS = 100_000;
+export const CLIENT_IDS = 100_000;
 /**
  * The provider types that serve calls in each format. An OpenAI-compatible upstream serves the Responses API too
  * (OpenAI, vLLM, ...); a provider of type openai-responses serves only it.
@@ -189,8 +202,12 @@ class Flight {
   metadataProblem: { message: string; param: string } | null = null;
   private ended = false;
 
+  /** The client's `x-request-id` being checked against the store and other workers (ProxyDeps.idTaken), or null. */
+  idCheck: Promise<boolean> | null = null;
+
   constructor(
-    readonly requestId: string,
+    /** The call's id: re-keyed once, before its body is used, when idCheck finds the client's id taken. */
+    public requestId: string,
     readonly traceId: string,
     readonly endpoint: Endpoint,
     readonly adapter: ProviderAdapter,
@@ -365,7 +382,7 @@ export class GatewayProxy {
       this.clientIds.addNew(clientId);
       return clientId;
     }
-    return `${clientId.slice(0, 128 - 37)}.${uuidv7()}`;
+    return repeatId(clientId);
   }
 
   private routerFor(format: WireFormat): ModelRouter {
@@ -415,6 +432,9 @@ export class GatewayProxy {
     const parent = parseTraceparent(req.headers.traceparent);
     const traceId = parent?.traceId ?? newTraceId();
     const flight = new Flight(requestId, traceId, endpoint, adapter, req.headers, parent?.parentSpanId ?? null);
+    // A client id new to this process may still name a stored call, or one another worker was sent: asked now, the
+    // answer awaited once the body is read (serve), so the check runs while the body arrives.
+    if (requestId === incomingId && this.d.idTaken) flight.idCheck = this.d.idTaken(requestId);
     // The client's trace not sampled (flags 00): recorded as any call, not exported, 00 sent on (decision 59).
     if (parent !== null && (parent.flags & 1) === 0) flight.internal.unsampled = true;
     const ctx: RequestContext = { request_id: requestId, trace_id: traceId, span_id: flight.internal.spanId };
@@ -795,6 +815,11 @@ export class GatewayProxy {
       leaveRequest();
       // A large body is parsed as it arrives, a piece per socket read, not in one go once read.
       const { raw, parsed: early } = await readJsonBody(req, d.config.server.bodyLimit);
+      if (flight.idCheck !== null && (await flight.idCheck)) {
+        flight.requestId = repeatId(flight.requestId);
+        ctx.request_id = flight.requestId;
+      }
+      flight.idCheck = null;
       resumeRequest(ctx);
       flight.requestBytes = raw.length;
       if (raw.length > flight.heldBytes && flight.heldBytes !== -1) {
