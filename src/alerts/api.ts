@@ -151,6 +151,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
   });
 
   router.get('/api/alerts/silences', async ({ res }) => {
+    await service.syncSilences();
     const now = service.clock.now();
     const list = service.silences.all();
     // a stored silence with a time no Date can hold is listed with that time null, not a 500 for the whole list
@@ -214,6 +215,7 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
   });
 
   router.delete('/api/alerts/silences/:id', async ({ req, res, params, principal }) => {
+    await service.syncSilences();
     const now = service.clock.now();
     if (service.silences.get(params.id ?? '')?.source === 'config')
       throw new LlmscopeError(

@@ -148,6 +148,23 @@ export class AlertsService {
     await this.silences.load();
   }
 
+  /**
+   * Replicas sharing the alert state (PostgreSQL): reads the silences again, so one created or expired through
+   * another replica is listed (and can be expired) here at once, not only once this replica evaluates. A store that
+   * cannot answer leaves the list as it was (said in the log). Nothing to do for a replica alone.
+   */
+  async syncSilences(): Promise<void> {
+    if (!this.leadership) return;
+    try {
+      await this.silences.load();
+    } catch (err) {
+      this.logger?.warn(
+        { event: 'silences_load_failed', err: (err as Error)?.message },
+        'could not read the silences made through other replicas; listing those this replica knows',
+      );
+    }
+  }
+
   /** Whether this replica evaluates: always, unless it is one of several electing a leader and not it. */
   isEvaluator(): boolean {
     return this.leadership?.isLeader() ?? true;

@@ -72,9 +72,11 @@ export class Silences {
   }
 
   async load(): Promise<void> {
+    // read first: a store that cannot answer leaves the list as it was, not emptied of the silences it holds
+    const stored = await this.state.listSilences();
     this.list.clear();
     for (const s of this.fromConfig) this.list.set(s.id, s);
-    for (const s of await this.state.listSilences()) {
+    for (const s of stored) {
       if (this.list.get(s.id)?.source === 'config') continue;
       try {
         this.list.set(s.id, { ...s, parsed: parseMatchers(s.matchers), source: 'api' });
