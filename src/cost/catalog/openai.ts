@@ -213,6 +213,14 @@ export const openaiCatalog: CatalogFile = {
       prices: [{ from: '2024-09-12', input: 1.1, cachedInput: 0.55, output: 4.4 }],
     },
     {
+      // Codex's model on the Responses API (Codex CLI's default from its September 2025 release); checked 2026-12-06
+      id: 'openai/gpt-5-codex',
+      provider: 'openai',
+      model: 'gpt-5-codex',
+      source: 'https://developers.openai.com/api/docs/models/gpt-5-codex',
+      prices: [{ from: '2025-09-23', input: 1.25, cachedInput: 0.125, output: 10 }],
+    },
+    {
       id: 'openai/codex-mini-latest',
       provider: 'openai',
       model: 'codex-mini-latest',

@@ -341,6 +341,17 @@ function requestFacts(url: string): { model: string; stream: boolean; vertex: bo
 }
 
 /**
+ * @anthropic-ai/sdk's token endpoint, on the client's base URL: workload identity federation's jwt-bearer exchange and
+ * a credentials profile's refresh_token grant. They carry `anthropic-beta` (`oauth-2025-04-20`) but no
+ * `anthropic-version`; OpenAI's API has no such path.
+ */
+const OAUTH_TOKEN = '/v1/oauth/token';
+const isOAuthExchange = (headers?: IncomingHttpHeaders): boolean => {
+  const beta = headers?.['anthropic-beta'];
+  return headers?.['anthropic-version'] !== undefined || (typeof beta === 'string' && beta.includes('oauth-'));
+};
+
+/**
  * Anthropic's platform APIs beside Messages, passed through unrecorded when the request carries `anthropic-version`
  * (its SDKs always send it, with `anthropic-beta` for betas): Files and Skills, whose paths OpenAI's API shares, and
  * its own (agents, sessions, ...). Vertex AI's count-tokens goes upstream whole, to the provider of the body's model.
@@ -348,6 +359,7 @@ function requestFacts(url: string): { model: string; stream: boolean; vertex: bo
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
   if (isVertex(path) && path.endsWith(VERTEX_COUNT) && VERTEX_PATH.test(path))
     return hasDotSegment(path) ? null : { path, model: null, vertex: true };
+  if (path === OAUTH_TOKEN && isOAuthExchange(headers)) return { path: path.slice(3), model: null, fallback: true };
   if (headers?.['anthropic-version'] === undefined || !(ANTHROPIC_SHARED.test(path) || OWN.test(path))) return null;
   return { path: path.slice(3), model: null, fallback: true };
 }
