@@ -214,9 +214,13 @@ export async function geminiGenerate(
     if (cutAfter !== null) return ex.cut();
     if (promptBlocked) return sendJson(ex, 200, blockedPrompt());
     const text = chunks.slice(0, n).join('');
-    const answer = candidate(blocked || midBlock ? null : text, finish);
-    if (thoughtChunks.length > 0)
-      ((answer.content as Json).parts as Json[]).unshift({ text: thoughtChunks.join(''), thought: true });
+    let answer = candidate(blocked || midBlock ? null : text, finish);
+    // The thought summary comes first; an answer blocked part-way (no content of its own) has only it
+    if (thoughtChunks.length > 0) {
+      const thought = { text: thoughtChunks.join(''), thought: true };
+      if (answer.content) ((answer.content as Json).parts as Json[]).unshift(thought);
+      else answer = { content: { parts: [thought], role: 'model' }, ...answer };
+    }
     return sendJson(ex, 200, {
       candidates: [answer],
       usageMetadata: usage(tokensOf(n)),

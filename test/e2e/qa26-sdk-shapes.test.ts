@@ -4,12 +4,16 @@
 //   `anthropic-version`) before its first call; through llmscope that was a 404, so no call could be made. It is
 //   passed through, unrecorded, to the anthropic provider, and the calls made with the minted token are recorded.
 // - Codex's model, gpt-5-codex, on the Responses API: it had no catalog price, so every Codex call was unpriced.
+// - @google/genai with thought summaries (`thinkingConfig.includeThoughts`) whose answer the safety filters block
+//   part-way, not streamed: the simulator answered a 500 in OpenAI's shape (it put the thought part into a candidate
+//   without content); it answers the thought and finishReason SAFETY, recorded as a refusal.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
@@ -24,6 +28,8 @@ interface Seen {
 
 interface Rec {
   request_id: string;
+  finish_reason: string | null;
+  refusal: boolean;
   endpoint: string;
   status: string;
   input_tokens: number;
@@ -92,6 +98,7 @@ describe('Claude Code and Codex client shapes through llmscope serve', () => {
         providers: [
           { name: 'openai', baseUrl: sim.url },
           { name: 'anthropic', type: 'anthropic', baseUrl: `${up}/anthropic/v1`, models: ['claude-*'] },
+          { name: 'gemini', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
       }),
     });
@@ -177,5 +184,40 @@ describe('Claude Code and Codex client shapes through llmscope serve', () => {
     });
     const expected = ((usage.input_tokens - 5) * 1.25 + 5 * 0.125 + usage.output_tokens * 10) / 1e6;
     expect(rec.cost_usd).toBeCloseTo(expected, 12);
+  });
+
+  it('records a Gemini answer with thought summaries blocked part-way by safety as a refusal, with its thoughts tokens', async () => {
+    const ai = new GoogleGenAI({
+      apiKey: 'gemini-key',
+      httpOptions: {
+        baseUrl: serve.base,
+        headers: {
+          'x-request-id': 'qa26-gemini-block',
+          'x-simulator-safety-after': '3',
+          'x-simulator-reasoning-tokens': '7',
+        },
+      },
+    });
+    const r = await ai.models.generateContent({
+      model: 'gemini-2.5-flash',
+      contents: 'Tell me something.',
+      config: { systemInstruction: 'Be brief.', thinkingConfig: { thinkingBudget: 512, includeThoughts: true } },
+    });
+    const cand = r.candidates?.[0];
+    expect(cand?.finishReason).toBe('SAFETY');
+    expect(cand?.content?.parts?.every((p) => p.thought === true)).toBe(true);
+    const u = r.usageMetadata;
+    expect(u).toMatchObject({ candidatesTokenCount: 3, thoughtsTokenCount: 7 });
+    const rec = await record('qa26-gemini-block');
+    expect(rec).toMatchObject({
+      status: 'ok',
+      finish_reason: 'SAFETY',
+      refusal: true,
+      input_tokens: u?.promptTokenCount,
+      output_tokens: 10,
+      reasoning_tokens: 7,
+    });
+    // gemini-2.5-flash: $0.30 in, $2.50 out (thoughts billed as output) per 1M
+    expect(rec.cost_usd).toBeCloseTo(((u?.promptTokenCount ?? 0) * 0.3 + 10 * 2.5) / 1e6, 12);
   });
 });
