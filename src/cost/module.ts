@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
-import type { Enricher, Sink } from '../calls/index.js';
+import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { isRetryableAdd } from '../store/transient.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
 import type { CostConfig } from './config.js';
@@ -32,6 +33,8 @@ import {
 } from './storage/index.js';
 
 const MAX_UNPRICED_MODELS = 1000;
+/** How long a spend batch that failed with a passing error is tried again (as the store lane: server.ts STORE_RETRY_MS). */
+const SPEND_RETRY_MS = 5 * 60_000;
 
 const SCOPE_DIMENSION: Record<Budget['scope'], SpendDimension> = {
   global: 'all',
@@ -236,16 +239,25 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   };
   ctx.recorder.addEnricher(enricher);
 
+  // Batches already counted in the user sketch: a batch written again after a failure is counted there once.
+  const sketched = new WeakSet<readonly LlmCall[]>();
   const sink: Sink = {
     name: 'cost',
     lossless: true,
+    // The database restarting or out of reach, a full disk: the batch is written again (as the store's is) for up
+    // to 5 minutes, so the spend of the calls served meanwhile reaches /api/cost once it is back, instead of being
+    // dropped while the calls themselves are stored. Only a batch certainly not applied: the upserts add.
+    retry: { retryForMs: SPEND_RETRY_MS, retryable: isRetryableAdd },
     maxBatch: 1024,
     // on SQLite its next batch waits on the writer thread while one is written (the deltas are sums: order is free)
     inFlight: ctx.store.kind === 'sqlite' ? 2 : 1,
     // one spend upsert transaction per batch: wait a little for a fuller one
     lingerMs: 50,
     async write(calls) {
-      for (const c of calls) if (c.costUsd && c.user) sketch.add(c.user, c.costUsd);
+      if (!sketched.has(calls)) {
+        sketched.add(calls);
+        for (const c of calls) if (c.costUsd && c.user) sketch.add(c.user, c.costUsd);
+      }
       await spend.apply(deltasOf(calls, isUnpriced));
     },
   };

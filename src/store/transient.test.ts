@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTransientStoreError } from './transient.js';
+import { isRetryableAdd, isTransientStoreError, markCommitInDoubt } from './transient.js';
 
 const err = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {});
 
@@ -32,5 +32,14 @@ describe('isTransientStoreError', () => {
       'string',
     ])
       expect(isTransientStoreError(e)).toBe(false);
+  });
+});
+
+describe('isRetryableAdd', () => {
+  it('retries a passing failure unless the COMMIT it came from may have been applied', () => {
+    expect(isRetryableAdd(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isRetryableAdd(markCommitInDoubt(new Error('Connection terminated unexpectedly')))).toBe(false);
+    expect(isRetryableAdd(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isRetryableAdd(Object.assign(new Error('syntax'), { code: '42601' }))).toBe(false);
   });
 });

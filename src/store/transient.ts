@@ -33,3 +33,20 @@ export function isTransientStoreError(err: unknown): boolean {
     return PG_TRANSIENT_CODES.has(code) || PG_TRANSIENT_CLASSES.some((c) => code.startsWith(c));
   return typeof e.message === 'string' && MESSAGES.test(e.message);
 }
+
+/**
+ * Marks `err` as thrown by a COMMIT whose outcome is unknown (the connection was lost while it ran: the database may
+ * have applied it). A write that is not idempotent must not be tried again after such an error, or it counts twice.
+ */
+export function markCommitInDoubt(err: unknown): unknown {
+  if (err && typeof err === 'object') (err as { commitInDoubt?: boolean }).commitInDoubt = true;
+  return err;
+}
+
+/**
+ * Whether a write that adds (not idempotent) may be tried again after `err`: the failure may pass, and the write was
+ * certainly not applied (it failed before its COMMIT, or its COMMIT was answered with an error).
+ */
+export function isRetryableAdd(err: unknown): boolean {
+  return isTransientStoreError(err) && !(err as { commitInDoubt?: boolean } | null)?.commitInDoubt;
+}

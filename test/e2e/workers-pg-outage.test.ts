@@ -157,8 +157,30 @@ describe('serve --workers 2 on PostgreSQL restarted under load', () => {
     expect(spend.ledger).toMatchObject({ reserved: 0, in_flight: 0 });
     expect(metricValue(m, 'llmscope_budget_ledger_failures_total', { op: 'reserve' })).toBeGreaterThan(0);
     expect(metricValue(m, 'llmscope_budget_ledger_failures_total', { op: 'settle' })).toBe(0);
+    // What a user reads at /api/cost: the spend of every stored call, those served while the database was down
+    // included. Before, the cost lane dropped each batch it could not write (llmscope_recorder_dropped_total{sink=
+    // "cost"} about 900 of 1,300 calls: /api/cost/summary said a third of what the calls cost). Now a batch is
+    // written again once the database is back; only one whose COMMIT the connection was lost in (it may have been
+    // applied) is given up, and counted, rather than risk adding it twice.
+    const costed = await until(
+      async () => {
+        const s = JSON.parse((await get('/api/cost/summary')).body) as { total: { requests: number } };
+        const dropped = metricValue(parseMetrics((await get('/metrics')).body), 'llmscope_recorder_dropped_total', {
+          sink: 'cost',
+        });
+        return s.total.requests + dropped >= stored.size ? { requests: s.total.requests, dropped } : null;
+      },
+      30_000,
+      500,
+    );
+    expect(costed.requests + costed.dropped).toBe(stored.size);
+    expect(costed.dropped).toBeLessThanOrEqual(64);
+    if (costed.dropped === 0) {
+      const s = JSON.parse((await get('/api/cost/summary')).body) as { total: { cost_usd: number } };
+      expect(s.total.cost_usd).toBeCloseTo(spend.calls.usd, 9);
+    }
     console.log(
-      `workers on PostgreSQL outage: ${ok.size} calls served (${servedWhileDown} while it was down), ${stored.size} stored`,
+      `workers on PostgreSQL outage: ${ok.size} calls served (${servedWhileDown} while it was down), ${stored.size} stored, ${costed.requests} in /api/cost (${costed.dropped} given up)`,
     );
   }, 120_000);
 });

@@ -4,6 +4,7 @@
 // module's SqliteSpendStore.
 import pg, { type PoolClient } from 'pg';
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
+import { markCommitInDoubt } from '../../store/transient.js';
 import { dayOf } from '../pricing.js';
 import type {
   CostItem,
@@ -182,10 +183,12 @@ export class PostgresSpendStore implements SpendStore {
     const daily = folded(deltas, (d) => dayOf(d.minute));
     for (let attempt = 0; ; attempt++) {
       const c: PoolClient = await this.backend.pool.connect();
+      let committing = false;
       try {
         await c.query('BEGIN');
         await c.query(UPSERT_MINUTE, minute);
         await c.query(UPSERT_DAILY, daily);
+        committing = true;
         await c.query('COMMIT');
         c.release();
         return;
@@ -193,6 +196,9 @@ export class PostgresSpendStore implements SpendStore {
         await c.query('ROLLBACK').catch(() => {});
         c.release();
         const code = err instanceof pg.DatabaseError ? err.code : undefined;
+        // The connection lost during the COMMIT (not an error the server answered): it may have been applied, and
+        // the sums must not be added again (the recorder tries again only a batch certainly not applied).
+        if (committing && code === undefined) throw markCommitInDoubt(err);
         if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw err;
       }
     }
