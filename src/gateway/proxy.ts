@@ -1074,7 +1074,7 @@ export class GatewayProxy {
         flight.failedInBody = true;
         flight.errorType = `http_${status}`;
         flight.errorMessage = clip(
-          `the upstream redirected the call${relay.redirectedTo ? ` to ${relay.redirectedTo}` : ''}; set the provider's baseUrl to where it answers`,
+          `the upstream redirected the call${relay.redirectedTo ? ` to ${redirectTarget(relay.redirectedTo)}` : ''}; set the provider's baseUrl to where it answers`,
         );
       } else if (meter) {
         keepMeteredOutput(i, meter);
@@ -1150,6 +1150,18 @@ export class GatewayProxy {
       leaveRequest();
     }
   }
+}
+
+/**
+ * Where a redirect points, as a call's error message may keep it: without its query, fragment and user info. A
+ * redirect from http:// to https:// echoes the request's URL, and with it the client's credentials there (Gemini's
+ * `?key=`), which are never stored.
+ */
+export function redirectTarget(location: string): string {
+  const cut = location.search(/[?#]/);
+  const base = cut === -1 ? location : location.slice(0, cut);
+  const rest = cut === -1 ? '' : ' (its query left out)';
+  return `${base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')}${rest}`;
 }
 
 /** Longest error message kept on a call. */
