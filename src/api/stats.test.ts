@@ -60,3 +60,44 @@ describe('/api/stats', () => {
     expect(pts.filter((p) => p.partial).length).toBe(1); // 12:00, still filling at 12:00:30
   });
 });
+
+describe('/api/stats/summary?group_by=', () => {
+  it('gives the figures per value of one dimension, under a filter, most spend first, summing to the total', async () => {
+    const calls = [...seedCalls({ calls: 400, days: 1, end: END, seed: 5, users: 10 }, 400, { spansFrom: null })]
+      .flat()
+      .map((c, i) => ({ ...c, requestId: `g-${i}` }));
+    const store = new SqliteStore(':memory:');
+    stores.push(store);
+    await store.migrate();
+    await store.insertCalls(calls);
+    const router = new Router();
+    registerStatsRoutes(router, store, () => END);
+    const team = calls.find((c) => c.team)?.team as string;
+    const mine = calls.filter((c) => c.team === team);
+    const s = await get(router, `/api/stats/summary?from=${END - 2 * 24 * HOUR}&to=${END}&team=${team}&group_by=model`);
+    const groups = s.groups as { key: string | null; requests: number; cost_usd: number }[];
+    expect(s.group_by).toBe('model');
+    expect(s.requests).toBe(mine.length);
+    const want = new Map<string, { requests: number; cost: number }>();
+    for (const c of mine) {
+      const w = want.get(c.model) ?? { requests: 0, cost: 0 };
+      w.requests++;
+      w.cost += c.costUsd ?? 0;
+      want.set(c.model, w);
+    }
+    expect(groups.map((g) => g.key).sort()).toEqual([...want.keys()].sort());
+    for (const g of groups) {
+      expect(g.requests).toBe(want.get(g.key as string)?.requests);
+      expect(g.cost_usd).toBeCloseTo(want.get(g.key as string)?.cost as number, 5);
+    }
+    for (let i = 1; i < groups.length; i++)
+      expect((groups[i - 1] as { cost_usd: number }).cost_usd).toBeGreaterThanOrEqual(
+        (groups[i] as { cost_usd: number }).cost_usd,
+      );
+    expect(groups.reduce((n, g) => n + g.requests, 0)).toBe(s.requests);
+    // without group_by, no groups: the answer is as before
+    const plain = await get(router, `/api/stats/summary?from=${END - 2 * 24 * HOUR}&to=${END}&team=${team}`);
+    expect(plain.groups).toBeUndefined();
+    expect(plain.requests).toBe(mine.length);
+  });
+});

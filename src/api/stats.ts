@@ -129,14 +129,37 @@ export function registerStatsRoutes(router: Router, all: Store, now: () => numbe
   router.get('/api/stats/summary', async ({ res, url, principal }) => {
     const store = scopedStore(all, principal?.scope);
     const sq = parseStatsQuery(url, now());
-    const points = await store.queryRollups({ from: sq.from, to: sq.to, step: sq.step, filter: sq.filter });
+    const seconds = (sq.to - sq.from) / 1000;
+    const dim = sq.groupBy;
+    const points = await store.queryRollups({
+      from: sq.from,
+      to: sq.to,
+      step: sq.step,
+      filter: sq.filter,
+      groupBy: dim ? [dim] : [],
+    });
     const age = await dataAgeOf(store, sq.from, sq.to, sq.filter, now());
+    // group_by: the same figures per value of one dimension (null: calls without it), most spend first
+    let groups: ({ key: string | null } & Figures)[] | undefined;
+    if (dim) {
+      const byKey = new Map<string | null, RollupPoint[]>();
+      for (const p of points) {
+        const k = p.group[dim] ?? null;
+        const list = byKey.get(k);
+        if (list) list.push(p);
+        else byKey.set(k, [p]);
+      }
+      groups = [...byKey]
+        .map(([key, ps]) => ({ key, ...figuresOf(ps, seconds) }))
+        .sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
+    }
     sendJson(res, 200, {
       from: sq.from,
       to: sq.to,
       step: sq.step,
-      ...figuresOf(points, (sq.to - sq.from) / 1000),
+      ...figuresOf(points, seconds),
       ...age,
+      ...(dim ? { group_by: dim, groups } : {}),
     });
   });
 

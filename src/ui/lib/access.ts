@@ -19,6 +19,8 @@ export const ACCESS: Readonly<Record<string, { role: Role; scoped: ScopeRule }>>
   'GET /api/users/:id': { role: 'viewer', scoped: 'filter' },
   'GET /api/cost/summary': { role: 'viewer', scoped: 'filter' },
   'GET /api/cost/timeseries': { role: 'viewer', scoped: 'filter' },
+  'GET /api/stats/summary': { role: 'viewer', scoped: 'filter' },
+  'GET /api/stats/timeseries': { role: 'viewer', scoped: 'filter' },
   'GET /api/cost/daily': { role: 'viewer', scoped: 'refuse' },
   'GET /api/cost/budgets': { role: 'viewer', scoped: 'refuse' },
   'GET /api/cost/reconciliations': { role: 'viewer', scoped: 'refuse' },

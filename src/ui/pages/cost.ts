@@ -23,6 +23,28 @@ import type { Page } from './page.js';
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
 const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+/**
+ * The call filters the navigation carries from page to page (lib/state.ts) that this page applies: spend in range, the
+ * chart and the tables by model, team and feature then come from the call rollups (/api/stats, as the Overview's
+ * figures), which keep those dimensions together; spend by user and by metadata, the month, budgets, days and bills
+ * are all spend.
+ */
+const FILTERS = ['model', 'provider', 'team', 'feature', 'endpoint'] as const;
+
+/** What the page reads of /api/stats/summary and /api/stats/timeseries. */
+interface StatsFigures {
+  requests: number;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+interface StatsSummary extends StatsFigures {
+  groups?: ({ key: string | null } & StatsFigures)[];
+}
+interface StatsSeries {
+  points?: ({ t: number } & StatsFigures)[];
+  series: { points: ({ t: number } & StatsFigures)[] }[];
+}
 
 export const costPage: Page = {
   title: () => 'Cost',
@@ -31,9 +53,17 @@ export const costPage: Page = {
     const w = { from: Math.round(range.from), to: Math.round(range.to) };
     // header names arrive lowercased, so a metadata key is lowercase
     const metaBy = route.params.get('meta_by')?.trim().toLowerCase() || null;
-    const step =
+    const filter: Record<string, string> = {};
+    for (const k of FILTERS) {
+      const v = route.params.get(k);
+      if (v) filter[k] = v;
+    }
+    const filtered = Object.keys(filter).length > 0;
+    const wide =
       range.to - range.from <= 6 * 3_600_000 ? 'minute' : range.to - range.from <= 7 * 86_400_000 ? 'hour' : 'day';
-    const [byMeta, keysSeen, uiConfig, total, series, daily, budgets, recs, ...groups] = await Promise.all([
+    // the rollups have no day step: a filtered chart over a long range is drawn per hour
+    const step = filtered && wide === 'day' ? 'hour' : wide;
+    const [byMeta, keysSeen, uiConfig, all, allSeries, daily, budgets, recs, ...allGroups] = await Promise.all([
       metaBy ? get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: `meta.${metaBy}`, limit: 10 })}`) : null,
       // the key field's suggestions: the keys on the range's newest calls (one page of the Requests listing)
       get<CallList>(`/api/requests${qs({ ...w, limit: 50 })}`),
@@ -45,7 +75,35 @@ export const costPage: Page = {
       get<Reconciliations>('/api/cost/reconciliations?limit=20'),
       ...DIMS.map((d) => get<CostSummary>(`/api/cost/summary${qs({ ...w, group_by: d, limit: 10 })}`)),
     ]);
+    const [fTotal, fSeries, ...fGroups] = filtered
+      ? await Promise.all([
+          get<StatsSummary>(`/api/stats/summary${qs({ ...w, ...filter })}`),
+          get<StatsSeries>(`/api/stats/timeseries${qs({ ...w, ...filter, step })}`),
+          ...DIMS.map((d) =>
+            d === 'user' ? null : get<StatsSummary>(`/api/stats/summary${qs({ ...w, ...filter, group_by: d })}`),
+          ),
+        ])
+      : [];
     if (!ctx.current()) return;
+    const total: Result<CostSummary> =
+      filtered && all.ok && fTotal ? mapResult(fTotal, (f) => ({ ...all.data, ...asSummary(f) })) : all;
+    const series: Result<CostTimeseries> =
+      filtered && fSeries
+        ? mapResult(fSeries, (f) => ({
+            from: new Date(w.from).toISOString(),
+            to: new Date(w.to).toISOString(),
+            step,
+            points: (f.points ?? f.series[0]?.points ?? []).map((p) => ({
+              ...asFigures(p),
+              t: new Date(p.t).toISOString(),
+            })),
+          }))
+        : allSeries;
+    const groups = DIMS.map((d, i) => {
+      const f = fGroups[i];
+      if (!filtered) return allGroups[i] as Result<CostSummary>;
+      return f && all.ok ? mapResult(f, (x) => ({ ...all.data, ...asSummary(x, d) })) : null;
+    });
     // Calls are priced when they end: a bucket ending less than 30 s ago is still filling (drawn, it is a cliff).
     const filling = Date.now() - 30_000;
     const spend = series.ok ? spendSeries(series.data.points, STEP_MS[step], filling) : null;
@@ -62,6 +120,7 @@ export const costPage: Page = {
     const t = total.data;
     fill(
       root,
+      filtered ? filterNote(filter, route.params) : null,
       h(
         'section',
         { class: 'tiles', id: 'cost-tiles' },
@@ -69,7 +128,7 @@ export const costPage: Page = {
         tile('per request', usd(t.total.cost_per_request)),
         tile('per 1K tokens', usd(t.total.cost_per_1k_tokens)),
         tile(
-          'month to date',
+          filtered ? 'month to date, all spend' : 'month to date',
           usd(t.month_to_date_usd),
           t.forecast_month_end_usd === undefined
             ? null
@@ -105,7 +164,24 @@ export const costPage: Page = {
       h(
         'div',
         { class: 'grid-wide' },
-        DIMS.map((d, i) => groupCard(d, groups[i] as Result<CostSummary>, route.params)),
+        DIMS.map((d, i) => {
+          const g = groups[i];
+          if (g) return groupCard(d, g, route.params);
+          // spend by user is kept for all calls only (users are not a rollup dimension): the calls say who
+          return card(
+            `By ${d}`,
+            empty(`spend by ${d} is kept for all calls, not per ${Object.keys(filter).join(' and ')}`),
+            h(
+              'p',
+              { class: 'muted' },
+              h(
+                'a',
+                { href: href('requests', { ...rangeOf(route.params), ...filter }), id: 'cost-filter-calls' },
+                "this filter's calls, with their users",
+              ),
+            ),
+          );
+        }),
         metadataCard(route.params, range, metaBy, byMeta, keysSeen, uiConfig),
       ),
       h('div', { class: 'grid2' }, budgetsCard(budgets), dailyCard(daily)),
@@ -113,6 +189,74 @@ export const costPage: Page = {
     );
   },
 };
+
+function mapResult<A, B>(r: Result<A>, f: (a: A) => B): Result<B> {
+  return r.ok ? { ok: true, data: f(r.data) } : r;
+}
+
+/** The rollups' figures as the cost API's (they count no unpriced calls, cached or reasoning tokens apart). */
+function asFigures(f: StatsFigures): CostSummary['total'] {
+  const tokens = f.input_tokens + f.output_tokens;
+  return {
+    cost_usd: f.cost_usd,
+    requests: f.requests,
+    unpriced_requests: 0,
+    input_tokens: f.input_tokens,
+    output_tokens: f.output_tokens,
+    cached_input_tokens: 0,
+    cache_write_input_tokens: null,
+    reasoning_tokens: null,
+    cost_per_request: f.requests ? f.cost_usd / f.requests : null,
+    cost_per_1k_tokens: tokens ? (f.cost_usd / tokens) * 1000 : null,
+  };
+}
+
+/** A filtered /api/stats/summary as the parts of a cost summary the page draws: its total, its first 10 groups. */
+function asSummary(s: StatsSummary, dim?: string): Pick<CostSummary, 'total' | 'groups' | 'rest' | 'group_by'> {
+  const all = (s.groups ?? []).filter((g) => g.cost_usd > 0 || g.requests > 0);
+  const rest = all.slice(10);
+  const sum = (k: keyof StatsFigures) => rest.reduce((n, g) => n + g[k], 0);
+  return {
+    group_by: dim ?? null,
+    total: asFigures(s),
+    groups: all
+      .slice(0, 10)
+      .map((g) => ({ ...asFigures(g), key: g.key, share: s.cost_usd ? g.cost_usd / s.cost_usd : null })),
+    rest:
+      rest.length > 0
+        ? asFigures({
+            requests: sum('requests'),
+            cost_usd: sum('cost_usd'),
+            input_tokens: sum('input_tokens'),
+            output_tokens: sum('output_tokens'),
+          })
+        : null,
+  };
+}
+
+/** The range parameters of the URL alone. */
+function rangeOf(params: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['range', 'from', 'to']) {
+    const v = params.get(k);
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
+/** Says which filter the page applies, to what, and links to all spend over the same range. */
+function filterNote(filter: Record<string, string>, params: URLSearchParams): HTMLElement {
+  const names = Object.entries(filter)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(', ');
+  return h(
+    'p',
+    { class: 'strip', id: 'cost-filter' },
+    h('strong', null, `Filtered: ${names}. `),
+    'Spend in range, the chart and the tables by model, team and feature are these calls only; spend by user and by metadata, the month to date, budgets, days and bills are all spend. ',
+    h('a', { href: href('cost', rangeOf(params)) }, 'show all spend'),
+  );
+}
 
 /**
  * The spend chart's values: a bucket still filling (ending after `filling`) is left out, as a cliff would mislead;
