@@ -200,6 +200,8 @@ class Flight {
   /** From `x-llmscope-meta-<key>` headers; a problem with them refuses the call (400 invalid_metadata). */
   metadata: Metadata | null = null;
   metadataProblem: { message: string; param: string } | null = null;
+  /** The key a client sent in the URL (Gemini's `?key=`): never kept, so taken out of the call's error message. */
+  urlKeys: string[] | null = null;
   private ended = false;
 
   /** The client's `x-request-id` being checked against the store and other workers (ProxyDeps.idTaken), or null. */
@@ -267,7 +269,7 @@ class Flight {
       status,
       httpStatus: this.httpStatus,
       errorType: this.errorType,
-      errorMessage: this.errorMessage,
+      errorMessage: this.urlKeys === null ? this.errorMessage : withoutKeys(this.errorMessage, this.urlKeys),
       // Named one by one rather than spread: a spread in the middle of the literal added every field after it to the
       // object one at a time (map transitions and a growing out-of-object property array, for each call).
       user: a.user,
@@ -842,7 +844,10 @@ export class GatewayProxy {
         throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', 'request body must be a JSON object');
       const body = parsed as Json;
       // A virtual key in the URL (Gemini's ?key=lsk_...) moves to the format's key header, out of what goes upstream.
-      if (flight.adapter.takeUrlKey) req.url = flight.adapter.takeUrlKey(req.url ?? '', req.headers);
+      if (flight.adapter.takeUrlKey) {
+        req.url = flight.adapter.takeUrlKey(req.url ?? '', req.headers);
+        flight.urlKeys = urlKeysOf(req.url);
+      }
       // Formats whose URL names the model and streaming (Gemini) say them there; the others in the body.
       const facts = flight.adapter.requestFacts?.(req.url ?? '') ?? null;
       const model = facts ? facts.model : body.model;
@@ -1162,6 +1167,30 @@ export function redirectTarget(location: string): string {
   const base = cut === -1 ? location : location.slice(0, cut);
   const rest = cut === -1 ? '' : ' (its query left out)';
   return `${base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')}${rest}`;
+}
+
+/** The `key` values of a URL's query (a Google API key sent as `?key=`), or null when it has none. */
+function urlKeysOf(url: string): string[] | null {
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes('key=', q)) return null;
+  const keys = new URLSearchParams(url.slice(q + 1)).getAll('key').filter((k) => k.length >= 8);
+  return keys.length > 0 ? keys : null;
+}
+
+/**
+ * An error message without the client's URL keys: an upstream that echoes the request's URL (an Express app's
+ * 'Cannot POST /v1beta/...?key=...', a proxy's error, a redirect) would otherwise have it stored, whether or not
+ * privacy.redact's patterns know the key's form.
+ */
+function withoutKeys(message: string | null, keys: string[]): string | null {
+  if (message === null) return null;
+  let out = message;
+  for (const k of keys) {
+    out = out.split(k).join('[redacted-key]');
+    const enc = encodeURIComponent(k);
+    if (enc !== k) out = out.split(enc).join('[redacted-key]');
+  }
+  return out;
 }
 
 /** Longest error message kept on a call. */

@@ -2,7 +2,9 @@
 // provider redirects the call: a baseUrl written http:// for an https:// host is answered with a redirect whose
 // Location echoes the request's URL, key and all, and the call's error_message kept that Location whole, so the key
 // was stored and served by /api/requests. Through `llmscope serve` (SQLite): the client still gets the redirect as
-// sent; the record names where it points without its query.
+// sent; the record names where it points without its query. An upstream error that quotes the URL (an Express app's
+// 'Cannot POST /v1beta/...?key=...') kept it too: the client's URL key is taken out of every error message kept.
+// The key here has no form privacy.redact's secret patterns know (a Google key's AIza + 35 characters would be).
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,12 @@ describe('a Gemini ?key= in a redirected call is not stored', () => {
     upstream = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
+        // an Express app where the provider was meant to be: its 404 names the request's URL, query and all
+        if (req.url?.includes('gemini-echo')) {
+          res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(`<!DOCTYPE html>\n<html><body><pre>Cannot POST ${req.url}</pre></body></html>`);
+          return;
+        }
         res.writeHead(307, { location: `https://generativelanguage.googleapis.com${req.url}` });
         res.end();
       });
@@ -40,7 +48,7 @@ describe('a Gemini ?key= in a redirected call is not stored', () => {
     await new Promise((r) => upstream.close(r));
   });
 
-  it('passes the redirect on as sent and records where it points without the key', async () => {
+  it('passes the redirect and the error on as sent and records neither with the key', async () => {
     const path = '/v1beta/models/gemini-2.5-flash:generateContent';
     const r = await fetch(`${serve.base}${path}?key=${KEY}`, {
       method: 'POST',
@@ -66,6 +74,25 @@ describe('a Gemini ?key= in a redirected call is not stored', () => {
     const list = await (await fetch(`${serve.base}/api/requests`)).text();
     expect(list).toContain('qa26-key-redirect');
     expect(list).not.toContain(KEY);
+
+    // an upstream error quoting the URL: the key is taken out of the message
+    const echo = await fetch(`${serve.base}/v1beta/models/gemini-echo:generateContent?alt=json&key=${KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'qa26-key-echo' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] }),
+    });
+    expect(echo.status).toBe(404);
+    expect(await echo.text()).toContain(KEY); // the client's answer is the upstream's, untouched
+    let rec2: Record<string, unknown> | null = null;
+    for (let i = 0; i < 100 && !rec2; i++) {
+      const got = await fetch(`${serve.base}/api/requests/qa26-key-echo`);
+      if (got.status === 200) rec2 = (await got.json()) as Record<string, unknown>;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(rec2).toMatchObject({ status: 'client_error', http_status: 404 });
+    expect(rec2?.error_message).toContain(
+      'Cannot POST /v1beta/models/gemini-echo:generateContent?alt=json&key=[redacted-key]',
+    );
 
     // nor in the logs, nor anywhere in the database's files once stopped
     await serve.stop();
