@@ -35,8 +35,13 @@ const EMBED_PATH = /^\/(v1beta|v1)\/models\/([^:]+):(embedContent|batchEmbedCont
  */
 const VERTEX_PATH =
   /^(\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/)([^:]+):(generateContent|streamGenerateContent)$/;
+/**
+ * Vertex AI's other model methods, passed through unrecorded: countTokens and computeTokens, and `:predict` (what
+ * @google/genai with `vertexai: true` calls for `models.embedContent` and `generateImages`), with
+ * `:predictLongRunning` / `:fetchPredictOperation` (video generation).
+ */
 const VERTEX_COUNT =
-  /^\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/([^:]+)(:countTokens)$/;
+  /^\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/google\/models\/([^:]+)(:countTokens|:computeTokens|:predict|:predictLongRunning|:fetchPredictOperation)$/;
 
 /** Finish reasons that mean the model's output was blocked (a refusal). */
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
