@@ -114,3 +114,14 @@ export function jsonErrorText(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
 }
+
+/**
+ * A zod parse's error map for what people read (`schema.safeParse(x, { error: missingIsRequired })`): a required
+ * field that is absent reads `required (a string), missing` rather than zod's `Invalid input: expected string,
+ * received undefined` (QA27). Other issues, and messages a schema sets itself, keep their text.
+ */
+export function missingIsRequired(issue: { code?: string; input?: unknown; expected?: unknown }): string | undefined {
+  if (issue.code !== 'invalid_type' || issue.input !== undefined) return undefined;
+  const expected = String(issue.expected ?? 'value');
+  return `required (${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}), missing`;
+}

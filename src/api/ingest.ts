@@ -13,7 +13,7 @@ import {
   type Recorder,
   statusOf,
 } from '../calls/index.js';
-import { LlmscopeError } from '../errors.js';
+import { LlmscopeError, missingIsRequired } from '../errors.js';
 import { dropRest } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
 import { type ListLimit, TooManyItems, Turns } from '../http/json-stream.js';
@@ -121,7 +121,7 @@ export async function parseIngestBody(body: unknown, turns: Turns): Promise<z.in
   const data: z.infer<typeof ingestRecordSchema>[] = [];
   const issues: z.core.$ZodIssue[] = [];
   for (let at = 0; at < whole.length; at += ZOD_SLICE) {
-    const r = ingestSliceSchema.safeParse(whole.slice(at, at + ZOD_SLICE));
+    const r = ingestSliceSchema.safeParse(whole.slice(at, at + ZOD_SLICE), { error: missingIsRequired });
     if (r.success) {
       if (issues.length === 0) for (const rec of r.data) data.push(rec);
     } else

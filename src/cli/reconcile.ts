@@ -59,7 +59,10 @@ export async function reconcileCommand(flags: ReconcileFlags, io: ReconcileIo): 
   try {
     billText = readFileSync(flags.bill, 'utf8');
   } catch (err) {
-    fail(`cannot read the bill ${flags.bill}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    fail(`cannot read --bill ${flags.bill}: ${why}`);
   }
   const config = loadConfig({ file: flags.config, env: io.env });
   const { spend, close } = await openSpend(config.storage.url.trim());

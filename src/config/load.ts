@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { LlmscopeError } from '../errors.js';
+import { LlmscopeError, missingIsRequired } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
 
 export interface ConfigIssue {
@@ -184,7 +184,7 @@ export function envSourceOf(issuePath: string, raw: Record<string, unknown>, env
 
 /** Validates raw config; every problem comes back with its path. */
 export function validateConfig(raw: unknown): ConfigResult {
-  const r = configSchema.safeParse(raw ?? {});
+  const r = configSchema.safeParse(raw ?? {}, { error: missingIsRequired });
   if (!r.success) return { ok: false, issues: issuesOf(r.error) };
   const providers = new Set(r.data.providers.map((p) => p.name));
   const issues: ConfigIssue[] = [];

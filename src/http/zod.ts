@@ -1,6 +1,6 @@
 // The one mapping from zod issues to llmscope's coded errors, and the one query-string parser built on it.
 import type { z } from 'zod';
-import { type ErrorCode, LlmscopeError } from '../errors.js';
+import { type ErrorCode, LlmscopeError, missingIsRequired } from '../errors.js';
 
 export interface FromZodOptions {
   /** Appended after the issues: how to fix it (e.g. which time formats are accepted). */
@@ -48,7 +48,7 @@ export function parseQuery<T extends z.ZodType>(schema: T, url: URL, hint?: stri
 
 /** Parses a request body with a zod schema; failures are LLMSCOPE_ERR_INVALID_BODY naming each field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown, hint?: string): z.infer<T> {
-  const r = schema.safeParse(body);
+  const r = schema.safeParse(body, { error: missingIsRequired });
   if (!r.success) throw fromZod(r.error, 'LLMSCOPE_ERR_INVALID_BODY', { hint });
   return r.data;
 }

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
+import { missingIsRequired } from '../errors.js';
 import { SourceAttributionEvaluator } from './evaluators/attribution.js';
 import { SelfConsistencyEvaluator } from './evaluators/consistency.js';
 import { DEFAULT_GROUNDING_THRESHOLD, GroundingEvaluator } from './evaluators/grounding.js';
@@ -142,7 +143,7 @@ export async function scoreFile(
       bad(`not valid JSON (${(err as Error).message})`);
       continue;
     }
-    const parsed = scoreInputSchema.safeParse(json);
+    const parsed = scoreInputSchema.safeParse(json, { error: missingIsRequired });
     if (!parsed.success) {
       bad(parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; '));
       continue;

@@ -77,8 +77,18 @@ export function registerSimulateCommand(program: Command, io: SimulateIo = proce
       // Loaded here, not at the top: every `llmscope` command registers this one, and the server costs ~0.5 s to load.
       const { startSimulator } = await import('./server.js');
       const sim = await startSimulator(flags).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EADDRINUSE') throw err;
-        throw new Error(`${flags.host}:${flags.port} is already in use; choose another port with --port`);
+        const where = `${flags.host}:${flags.port}`;
+        if (err.code === 'EADDRINUSE') throw new Error(`${where} is already in use; choose another port with --port`);
+        // as serve says it (listenError), not node's 'getaddrinfo ENOTFOUND x' or 'listen EADDRNOTAVAIL' (QA27)
+        if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+          throw new Error(
+            `cannot listen on ${where}: ${flags.host} is not an address of this machine; use --host 127.0.0.1 or 0.0.0.0`,
+          );
+        if (err.code === 'EACCES')
+          throw new Error(
+            `not allowed to listen on ${where} (ports below 1024 need privileges); choose another --port`,
+          );
+        throw err;
       });
       io.log(
         `llmscope simulator listening on ${sim.url} (ttft ${flags.ttftMs} ms, tpot ${flags.tpotMs} ms, ` +
