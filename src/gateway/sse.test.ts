@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from '../calls/bounded-text.js';
+import { openaiCompatible, type StreamReader } from '../providers/index.js';
 import { MAX_EVENT_CHARS, StreamMeter } from './sse.js';
 
 const chunk = (o: unknown): string => `data: ${JSON.stringify(o)}\n\n`;
@@ -247,5 +248,123 @@ describe('StreamMeter on an OpenAI stream read by the scan', () => {
     const out = m.push(Buffer.from(spelled), 1);
     expect(out).toBe(ev([{ index: 0, delta: { content: 'the "usage":null field' }, finish_reason: null }]));
     expect(m.text.toString()).toBe('the "usage":null field');
+  });
+});
+
+describe('StreamMeter reads a text delta like the last one in place', () => {
+  const reader = () => openaiCompatible.openaiCompatibleAdapter.streamReader('chat.completions');
+  /** The same reader without its text span: every event is cut out and read, as before the repeats. */
+  const plain = (): StreamReader => {
+    const r = reader();
+    return { read: (d) => r.read(d) };
+  };
+  /** Counts the events the reader is given. */
+  const counting = () => {
+    const r = reader();
+    const c = {
+      reads: 0,
+      read(d: string) {
+        c.reads++;
+        return r.read(d);
+      },
+      get textStart() {
+        return r.textStart;
+      },
+      get textEnd() {
+        return r.textEnd;
+      },
+    };
+    return c;
+  };
+  const head = { id: 'chatcmpl-9', object: 'chat.completion.chunk', created: 17, model: 'gpt-4o-mini' };
+  /** A chunk as OpenAI and the simulator write it (logprobs and finish_reason null, usage null when asked for). */
+  const text = (t: string, usage = true, h: object = head) =>
+    chunk({
+      ...h,
+      choices: [{ index: 0, delta: { content: t }, logprobs: null, finish_reason: null }],
+      ...(usage ? { usage: null } : {}),
+    });
+  const role = chunk({
+    ...head,
+    choices: [
+      { index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null },
+    ],
+    usage: null,
+  });
+  const finish = chunk({
+    ...head,
+    choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+    usage: null,
+  });
+  const usage = chunk({ ...head, choices: [], usage: { prompt_tokens: 4, completion_tokens: 9, total_tokens: 13 } });
+  const metered = (r: StreamReader, wire: Buffer, size: number, filter: boolean) => {
+    const m = new StreamMeter('chat.completions', filter, r);
+    const out: string[] = [];
+    let t = 0;
+    for (let i = 0; i < wire.length; i += size) out.push(m.push(wire.subarray(i, i + size), ++t).toString());
+    out.push(m.end(++t));
+    const { text: kept, otherText, ...rest } = m as unknown as Record<string, unknown>;
+    return {
+      out: out.join(''),
+      text: (kept as StreamMeter['text']).kept(),
+      other: (otherText as StreamMeter['text']).kept(),
+      events: m.events,
+      first: m.firstContentAt,
+      last: m.lastContentAt,
+      usage: m.usage,
+      finish: m.finishReason,
+      failure: m.failure?.message ?? null,
+      done: m.done,
+      keys: Object.keys(rest).length,
+    };
+  };
+
+  it('reads the simulator-shaped stream with the reader given 3 of its events, and meters it as reading each would', () => {
+    const pieces = Array.from({ length: 40 }, (_, i) => ` word${i}`);
+    const wire = Buffer.from([role, ...pieces.map((p) => text(p)), finish, usage, 'data: [DONE]\n\n'].join(''));
+    for (const filter of [false, true]) {
+      const r = counting();
+      const got = metered(r, wire, wire.length, filter);
+      // role, the first text (which the rest repeat), finish; the usage chunk is read by the scan too
+      expect(r.reads).toBe(4);
+      expect(got).toEqual(metered(plain(), wire, wire.length, filter));
+      expect(got.text.text).toBe(pieces.join(''));
+      expect(got.events).toBe(43);
+    }
+  });
+
+  it('gives what reading every event gives on mixed streams however they are split', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const texts = ['a', '', 'é世🙂', 'say "hi"', 'back\\slash', 'tab\tx', 'usage":null', '\n', 'x'.repeat(300)];
+    const kinds: (() => string)[] = [
+      () => text(texts[rand(texts.length)] as string),
+      () => text(texts[rand(texts.length)] as string),
+      () => text(texts[rand(texts.length)] as string, false),
+      () => text('other head', true, { ...head, id: 'chatcmpl-10' }),
+      () => role,
+      () => finish,
+      // the same bytes around a string that is not JSON on one line (a raw newline), or not closed
+      () => text('RAW', true).replace('RAW', 'a\nb'),
+      () => text('RAW', true).replace('RAW"', 'open'),
+      () => text('no space', true).replace('data: ', 'data:'),
+      () => text('crlf', true).replace('\n\n', '\r\n\r\n'),
+      () => text('obf', true).replace(',"usage":null}', ',"usage":null,"obfuscation":"xy"}'),
+      () => ': comment\n\n',
+      () => `event: x\n${text('named')}`,
+    ];
+    for (let round = 0; round < 60; round++) {
+      const events = Array.from({ length: 5 + rand(30) }, () => (kinds[rand(kinds.length)] as () => string)());
+      const wire = Buffer.from([...events, usage, 'data: [DONE]\n\n'].join(''));
+      for (const size of [1, 3, 29, 200, wire.length]) {
+        const filter = rand(2) === 1;
+        expect(metered(reader(), wire, size, filter), `round ${round}, split every ${size}`).toEqual(
+          metered(plain(), wire, size, filter),
+        );
+      }
+    }
   });
 });

@@ -10,6 +10,7 @@ import type { Endpoint } from '../calls/index.js';
 import { JsonStreamParser, type SkimLimits } from '../http/json-stream.js';
 import type { StreamReader } from '../providers/index.js';
 import { openaiCompatible, StreamTally, tallyChunk } from '../providers/index.js';
+import { stringAt, stringEnd } from '../providers/scan.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
 const USAGE_NULL = /,"usage":null|"usage":null,?/g;
@@ -33,6 +34,13 @@ export class StreamMeter extends StreamTally {
   private skipping = false;
   /** The overlong event's data being skimmed, while it is one JSON data line that parses within SKIM. */
   private skim: JsonStreamParser | null = null;
+  /**
+   * The last plain text delta read (StreamReader's textStart), as its event's text before the text's string (`data:`
+   * and the data up to the string) and after it (from its closing quote to the blank line): an event made of these
+   * around another string is read in place (`repeat`), without cutting it out and reading it again.
+   */
+  private repeatHead: string | null = null;
+  private repeatTail = '';
 
   private readonly reader: StreamReader;
 
@@ -89,13 +97,25 @@ export class StreamMeter extends StreamTally {
     let out = '';
     let start = 0;
     const crlf = carry.includes('\r');
-    const event = (end: number): void => {
+    for (;;) {
+      // A text delta like the last one, read where it is (not without CRs: the plain search below finds the same end).
+      const repeat = this.repeatHead !== null && !crlf ? this.repeat(carry, start, at) : -1;
+      if (repeat !== -1) {
+        if (this.filterUsage) {
+          const raw = carry.slice(start, repeat);
+          const keep = withoutUsageNull(raw);
+          out += keep === true ? raw : keep;
+        }
+        start = repeat;
+        continue;
+      }
+      const end = eventEnd(carry, start, crlf);
+      if (end === -1) break;
       const raw = carry.slice(start, end);
       const keep = this.onEvent(raw, at, crlf);
       if (this.filterUsage && keep) out += keep === true ? raw : keep;
       start = end;
-    };
-    for (let end = eventEnd(carry, 0, crlf); end !== -1; end = eventEnd(carry, start, crlf)) event(end);
+    }
     this.carry = start === 0 ? carry : carry.slice(start);
     if (this.carry.length > MAX_EVENT_CHARS) {
       // No event end in a megabyte: pass the event on unread (and the rest of it as it comes).
@@ -174,26 +194,66 @@ export class StreamMeter extends StreamTally {
       return true;
     }
     // The format's reader: OpenAI's reads the common text delta without parsing it (fastChunkInfo).
-    const info = this.reader.read(data);
+    const reader = this.reader;
+    const info = reader.read(data);
     if (info === null) return true;
     this.events++;
     tallyChunk(this, info, at);
+    // A plain text delta in the plain form (`data:`, its one line, the blank line; no CR): the next like it are read
+    // in place.
+    const textStart = reader.textStart;
+    if (textStart !== undefined && textStart !== -1 && !crlf && raw.indexOf('\n') === raw.length - 2) {
+      const off = raw.length - 2 - data.length;
+      this.repeatHead = raw.slice(0, off + textStart);
+      this.repeatTail = raw.slice(off + (reader.textEnd as number));
+    }
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
-    // Searched from the letter: V8's indexOf is many times slower for a pattern that starts with a quote, a character
-    // every event is full of.
-    const u = raw.indexOf(USAGE_NULL_WORD);
-    if (u === -1) return true;
-    // The usual single `,"usage":null` is cut out directly; anything else goes through the regex.
-    const i = u - 1;
-    if (
-      raw.charCodeAt(i) === 34 &&
-      raw.charCodeAt(i - 1) === 44 &&
-      raw.indexOf(USAGE_NULL_WORD, u + USAGE_NULL_WORD.length) === -1
-    )
-      return raw.slice(0, i - 1) + raw.slice(i + USAGE_NULL_TEXT.length);
-    return raw.replace(USAGE_NULL, '');
+    return withoutUsageNull(raw);
   }
+
+  /**
+   * The event at `start` in `text` when it is repeatHead, a JSON string on the same line and repeatTail (so a plain
+   * text delta that the reader reads as that string's text and nothing else, as it read the last): tallied, and the
+   * index just past it returned; else -1 (it is then cut out and read). What it answers is what cutting it out and
+   * reading it gives: the event's end is the first blank line after `start` (no newline before the tail's), and its
+   * data is the same bytes around the string that the reader read as the last.
+   */
+  private repeat(text: string, start: number, at: number): number {
+    const head = this.repeatHead as string;
+    if (text.slice(start, start + head.length) !== head) return -1;
+    const s = start + head.length;
+    const e = stringEnd(text, s);
+    const tail = this.repeatTail;
+    if (e === -1 || text.slice(e, e + tail.length) !== tail || text.indexOf('\n', s) !== e + tail.length - 2) return -1;
+    const piece = stringAt(text, s, e);
+    this.events++;
+    if (piece.length > 0) {
+      if (this.firstContentAt === null) this.firstContentAt = at;
+      this.lastContentAt = at;
+      this.text.append(piece);
+    }
+    return e + tail.length;
+  }
+}
+
+/**
+ * An event without the `"usage":null` member(s) the usage llmscope asked for added (true: none, keep it as it is).
+ * Searched from the letter: V8's indexOf is many times slower for a pattern that starts with a quote, a character
+ * every event is full of.
+ */
+function withoutUsageNull(raw: string): true | string {
+  const u = raw.indexOf(USAGE_NULL_WORD);
+  if (u === -1) return true;
+  // The usual single `,"usage":null` is cut out directly; anything else goes through the regex.
+  const i = u - 1;
+  if (
+    raw.charCodeAt(i) === 34 &&
+    raw.charCodeAt(i - 1) === 44 &&
+    raw.indexOf(USAGE_NULL_WORD, u + USAGE_NULL_WORD.length) === -1
+  )
+    return raw.slice(0, i - 1) + raw.slice(i + USAGE_NULL_TEXT.length);
+  return raw.replace(USAGE_NULL, '');
 }
 
 /**

@@ -76,6 +76,15 @@ export function isRateLimitError(...names: unknown[]): boolean {
 export interface StreamReader {
   /** What the event says, or null when its data is not JSON (passed through unread). */
   read(data: string): ChunkInfo | null;
+  /**
+   * Set by `read` (-1 otherwise) when the data it just read was a plain text delta that reads the same with any
+   * other JSON string in its text's place: the text string's offsets in that data, its first character and its
+   * closing quote (`textEnd`). `read` of the same data with another string there answers `{ text, content: text !==
+   * '' }` and nothing else (OpenAI's text deltas repeat one id, model and set of members and differ only in the
+   * text), so a meter may read such events without cutting them out (StreamMeter's repeats).
+   */
+  readonly textStart?: number;
+  readonly textEnd?: number;
 }
 
 /**

@@ -146,7 +146,8 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
  * call or other object or array value, several choices, escapes in keys, JSON written with spaces, other endpoints),
  * which the caller then parses. Agrees with `chunkInfo(JSON.parse(data))` on every well-formed chunk it answers.
  */
-export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | null {
+export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan): ChunkInfo | null {
+  if (span !== undefined) span.textStart = -1;
   if ((endpoint !== 'chat.completions' && endpoint !== 'completions') || data.charCodeAt(0) !== 123) return null;
   const b = data.indexOf('[');
   if (b < 11 || !has(data, b - CHOICES.length, CHOICES)) return null;
@@ -166,10 +167,11 @@ export function fastChunkInfo(data: string, endpoint: Endpoint): ChunkInfo | nul
   let bs: number;
   let choices = 0;
   // The common chat chunk as OpenAI and vLLM write it, matched piece by piece.
-  const common = endpoint === 'chat.completions' ? commonChoice(data, at, info) : -1;
+  const common = endpoint === 'chat.completions' ? commonChoice(data, at, info, span) : -1;
   if (common !== -1) {
     if (common === data.length - 1 || (common === data.length - 14 && has(data, data.length - 14, USAGE_NULL_END)))
       return info;
+    if (span !== undefined) span.textStart = -1;
     // More members after the choice (OpenAI's `obfuscation`): read below, the choice as read.
     at = common;
     bs = data.indexOf('\\', at);
@@ -244,10 +246,20 @@ const TEXT_HEAD = '{"index":0,"delta":{"content":"';
 const TEXT_TAIL = ',"logprobs":null,"finish_reason":null}]';
 
 /**
- * `[{"index":N,"delta":{"content":"..."}` (or `{}`), then `,"logprobs":null` and `,"finish_reason":...` if there,
- * then `}]`: the index of the `}` or `,` after that, or -1 when the choice is written otherwise.
+ * Where the text of a plain text delta is (fastChunkInfo sets it): its string's first character and closing quote in
+ * the data, or textStart -1.
  */
-function commonChoice(data: string, from: number, info: ChunkInfo): number {
+export interface TextSpan {
+  textStart: number;
+  textEnd: number;
+}
+
+/**
+ * `[{"index":N,"delta":{"content":"..."}` (or `{}`), then `,"logprobs":null` and `,"finish_reason":...` if there,
+ * then `}]`: the index of the `}` or `,` after that, or -1 when the choice is written otherwise. `span` gets the text's
+ * place when the choice is the commonest form (below).
+ */
+function commonChoice(data: string, from: number, info: ChunkInfo, span?: TextSpan): number {
   // The commonest of all, a text delta of choice 0 with nothing else said, in two comparisons instead of six; any
   // other form is read piece by piece below.
   if (has(data, from, TEXT_HEAD)) {
@@ -256,6 +268,10 @@ function commonChoice(data: string, from: number, info: ChunkInfo): number {
     if (e !== -1 && data.charCodeAt(e + 1) === 125 && has(data, e + 2, TEXT_TAIL)) {
       info.text = stringAt(data, s, e);
       info.content = info.text.length > 0;
+      if (span !== undefined) {
+        span.textStart = s;
+        span.textEnd = e;
+      }
       return e + 2 + TEXT_TAIL.length;
     }
   }
@@ -490,21 +506,32 @@ const UPSTREAM_PATH: Partial<Record<Endpoint, string>> = {
   embeddings: '/embeddings',
 };
 
-/** Reads a chat or completions stream: the common text chunk without parsing it, anything else parsed. */
+/**
+ * Reads a chat or completions stream: the common text chunk without parsing it, anything else parsed. A plain text
+ * delta (fastChunkInfo's commonest form, nothing after its choice but `usage: null`) says where its text is
+ * (textStart, textEnd): with another string there it would read as that text and nothing else, everything before and
+ * after the string having been read as the same.
+ */
+class ChatStreamReader implements StreamReader, TextSpan {
+  textStart = -1;
+  textEnd = -1;
+  constructor(private readonly endpoint: Endpoint) {}
+
+  read(data: string): ChunkInfo | null {
+    const fast = fastChunkInfo(data, this.endpoint, this);
+    if (fast !== null) return fast;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    return chunkInfo(parsed, this.endpoint);
+  }
+}
+
 function streamReader(endpoint: Endpoint): StreamReader {
-  return {
-    read(data) {
-      const fast = fastChunkInfo(data, endpoint);
-      if (fast !== null) return fast;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        return null;
-      }
-      return chunkInfo(parsed, endpoint);
-    },
-  };
+  return new ChatStreamReader(endpoint);
 }
 
 /**
