@@ -7,6 +7,9 @@
 // - @google/genai with thought summaries (`thinkingConfig.includeThoughts`) whose answer the safety filters block
 //   part-way, not streamed: the simulator answered a 500 in OpenAI's shape (it put the thought part into a candidate
 //   without content); it answers the thought and finishReason SAFETY, recorded as a refusal.
+// - Claude Code's extended thinking (`thinking: {type: 'enabled', budget_tokens}`): Anthropic's usage counts thinking
+//   in output_tokens without saying how much of it, and the record said reasoning_tokens 0; it is null (unknown) for
+//   an answer with thinking, 0 for one without.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +38,7 @@ interface Rec {
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
-  reasoning_tokens: number;
+  reasoning_tokens: number | null;
   cost_usd: number | null;
 }
 
@@ -97,7 +100,9 @@ describe('Claude Code and Codex client shapes through llmscope serve', () => {
         storage: { url: `sqlite:${dir}/llmscope.db` },
         providers: [
           { name: 'openai', baseUrl: sim.url },
-          { name: 'anthropic', type: 'anthropic', baseUrl: `${up}/anthropic/v1`, models: ['claude-*'] },
+          // the first of its type: the default, where the token exchange goes
+          { name: 'anthropic', type: 'anthropic', baseUrl: `${up}/anthropic/v1`, models: ['claude-sonnet-*'] },
+          { name: 'anthropic-sim', type: 'anthropic', baseUrl: sim.url, models: ['claude-opus-*'] },
           { name: 'gemini', type: 'gemini', baseUrl: sim.url.replace(/\/v1$/, '/v1beta'), models: ['gemini-*'] },
         ],
       }),
@@ -219,5 +224,40 @@ describe('Claude Code and Codex client shapes through llmscope serve', () => {
     });
     // gemini-2.5-flash: $0.30 in, $2.50 out (thoughts billed as output) per 1M
     expect(rec.cost_usd).toBeCloseTo(((u?.promptTokenCount ?? 0) * 0.3 + 10 * 2.5) / 1e6, 12);
+  });
+
+  it("records Claude's thinking as output with reasoning_tokens unknown (null), streamed and not; 0 without thinking", async () => {
+    const client = new Anthropic({ baseURL: serve.base, apiKey: 'sk-ant-test', maxRetries: 0 });
+    const body = {
+      model: 'claude-opus-4-5',
+      max_tokens: 2000,
+      thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+      system: [{ type: 'text' as const, text: 'You are Claude Code.', cache_control: { type: 'ephemeral' as const } }],
+      messages: [{ role: 'user' as const, content: 'list the files' }],
+    };
+    const headers = { 'x-simulator-reasoning-tokens': '6' };
+    const streamed = await client.messages
+      .stream(body, { headers: { ...headers, 'x-request-id': 'qa26-think-stream' } })
+      .finalMessage();
+    expect(streamed.content.map((b) => b.type)).toEqual(['thinking', 'text']);
+    const plain = await client.messages.create(body, { headers: { ...headers, 'x-request-id': 'qa26-think-plain' } });
+    expect(plain.content.map((b) => b.type)).toEqual(['thinking', 'text']);
+    const none = await client.messages.create(
+      { ...body, thinking: undefined },
+      { headers: { 'x-request-id': 'qa26-think-none' } },
+    );
+    for (const [id, m] of [
+      ['qa26-think-stream', streamed],
+      ['qa26-think-plain', plain],
+    ] as const) {
+      const rec = await record(id);
+      expect(rec).toMatchObject({ status: 'ok', output_tokens: m.usage.output_tokens, reasoning_tokens: null });
+      // claude-opus-4-5: $5 in, $25 out per 1M; thinking is billed as output
+      expect(rec.cost_usd).toBeCloseTo((m.usage.input_tokens * 5 + m.usage.output_tokens * 25) / 1e6, 12);
+    }
+    expect(await record('qa26-think-none')).toMatchObject({
+      output_tokens: none.usage.output_tokens,
+      reasoning_tokens: 0,
+    });
   });
 });

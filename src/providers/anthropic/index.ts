@@ -125,10 +125,14 @@ export function responseInfo(body: unknown): ResponseInfo {
   if (!o) return info;
   info.usage = usageOf(o.usage);
   const blocks = Array.isArray(o.content) ? o.content : [];
+  let thought = false;
   for (const b of blocks) {
     const block = obj(b);
     if (block?.type === 'text' && typeof block.text === 'string') info.text += block.text;
+    else if (block?.type === 'thinking' || block?.type === 'redacted_thinking') thought = true;
   }
+  // Anthropic's usage does not split thinking out of output_tokens: with thinking the reasoning part is unknown
+  if (thought && info.usage) info.usage.reasoningTokens = null;
   if (typeof o.stop_reason === 'string') info.finishReason = o.stop_reason;
   if (info.finishReason === 'refusal') info.refusal = info.text || 'refusal';
   return info;
@@ -190,6 +194,8 @@ export function fastAnthropicEvent(data: string): ChunkInfo | null {
  */
 export class AnthropicStreamReader implements StreamReader {
   private usage: Usage | null = null;
+  /** A thinking block streamed: the reasoning part of output_tokens is unknown (Anthropic's usage has no split). */
+  private thought = false;
 
   read(data: string): ChunkInfo | null {
     return fastAnthropicEvent(data) ?? this.readParsed(data);
@@ -218,6 +224,7 @@ export class AnthropicStreamReader implements StreamReader {
           // A tool call's arguments and thinking are output too (billed as output_tokens), but not the answer.
           const other = d.type === 'input_json_delta' ? d.partial_json : d.thinking;
           if (typeof other === 'string' && other) info.other = other;
+          if (d.type === 'thinking_delta') this.thought = true;
         }
         break;
       }
@@ -246,7 +253,7 @@ export class AnthropicStreamReader implements StreamReader {
             inputTokens: input !== null ? input + read + write : (prev?.inputTokens ?? null),
             outputTokens: num(u.output_tokens) ?? prev?.outputTokens ?? null,
             cachedInputTokens: read,
-            reasoningTokens: 0,
+            reasoningTokens: this.thought ? null : 0,
             cacheWriteInputTokens: write,
           };
           const hour = u.cache_creation !== undefined ? oneHourWrites(u, write) : prev?.cacheWrite1hInputTokens;
