@@ -20,6 +20,14 @@ export const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 /** Most of a held 400's body kept before it is passed on anyway (an error body is far smaller). */
 const HOLD_BYTES = 64 * 1024;
 
+/**
+ * How much of the answer may wait in the client's socket (Node's write buffer) before the upstream's reading is paused
+ * until it drains. Node's own mark is 16 KiB (64 KiB from Node 22 on): a 64-token stream, about 20 KB, arriving in one
+ * read was over it on every call, so undici paused and resumed the response, and the answer's end went out in a
+ * write of its own after the drain. Memory stays bounded per call by this, as before by Node's mark.
+ */
+export const CLIENT_BUFFER_BYTES = 64 * 1024;
+
 /** What the relay reads and fills in of the call in flight. */
 export interface RelayCall {
   readonly requestId: string;
@@ -126,7 +134,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  /** False pauses undici's reading of the response until the client's socket drains. */
+  /** False pauses undici's reading of the response until the client's socket drains (over CLIENT_BUFFER_BYTES). */
   onData(chunk: Buffer): boolean {
     const at = now();
     let out: Buffer | string = chunk;
@@ -146,7 +154,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     }
     if (out.length === 0) return true;
     this.call.responseBytes += out.length;
-    if (this.res.write(out)) return true;
+    if (this.res.write(out) || this.res.writableLength < CLIENT_BUFFER_BYTES) return true;
     this.res.once('drain', () => this.resume?.());
     return false;
   }
