@@ -498,11 +498,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return web(req, res, new URL(`/api/otlp${path}${url.search}`, url));
     }
     // The gateway's surface answers with x-request-id, a call or not.
-    if (path.startsWith('/v1/') || path.startsWith('/v1beta/')) answerRequestId(req, res);
+    const googleApi = isGoogleApiPath(path);
+    if (path.startsWith('/v1/') || path.startsWith('/v1beta/') || googleApi) answerRequestId(req, res);
     // A base URL one /v1 short or one too many: the path meant and the base URL to set.
     if (refuseBaseUrlMistake(proxy, req, res, path, internal !== undefined)) return;
-    // Gemini's API: an unknown method or path answered in Google's error shape, as its SDKs read it.
-    if (path.startsWith('/v1beta/')) {
+    // Gemini's API (and Gemini on Vertex AI): an unknown method or path answered in Google's error shape, as its SDKs
+    // read it.
+    if (googleApi) {
       proxy.refuse(
         res,
         'generate_content',
@@ -513,8 +515,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       );
       return;
     }
-    // An Anthropic client (its SDKs always send anthropic-version) reads errors in Anthropic's shape.
-    if (path.startsWith('/v1/') && req.headers['anthropic-version'] !== undefined) {
+    // An Anthropic client (its SDKs always send anthropic-version; Claude on Vertex AI's paths name its publisher) reads
+    // errors in Anthropic's shape.
+    if (
+      (path.startsWith('/v1/') && req.headers['anthropic-version'] !== undefined) ||
+      (path.startsWith('/v1') && path.includes('/publishers/anthropic/'))
+    ) {
       proxy.refuse(
         res,
         'messages',
@@ -716,4 +722,16 @@ function oidcClient(config: Config): OidcClient | undefined {
       `auth.oidc.clientSecretEnv: the environment variable ${o.clientSecretEnv} is not set`,
     );
   return new OidcClient({ ...o, clientSecret: secret });
+}
+
+/**
+ * A path only Google's APIs have: the Gemini API's versions (`/v1beta`, `/v1alpha`: @google/genai's `apiVersion`), and
+ * Vertex AI's `/v1beta1`, `/v1/projects/...` and Google publisher paths (`/v1/publishers/google/...`), but not Claude on
+ * Vertex AI (`.../publishers/anthropic/...`).
+ */
+function isGoogleApiPath(path: string): boolean {
+  if (path.startsWith('/v1beta/') || path.startsWith('/v1alpha/')) return true;
+  if (!path.startsWith('/v1/') && !path.startsWith('/v1beta1/')) return false;
+  if (path.includes('/publishers/anthropic/')) return false;
+  return path.startsWith('/v1beta1/') || path.startsWith('/v1/projects/') || path.includes('/publishers/google/');
 }

@@ -3,6 +3,9 @@
 // shape, so an app on Vertex AI that embeds broke with its base URL pointed at llmscope. They are passed through,
 // unrecorded, to the provider serving the path's model, as `:countTokens` is: path, query, key and body as sent, and
 // the client gets the upstream's answer. The upstream here is a small recording server in Vertex's shapes.
+// An unknown path under Google's prefixes (a Vertex method llmscope does not serve, the Gemini API's /v1alpha, which
+// @google/genai's apiVersion 'v1alpha' names) was answered in OpenAI's error shape; it gets Google's, and an unknown
+// Claude-on-Vertex method Anthropic's.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GoogleGenAI } from '@google/genai';
@@ -84,5 +87,37 @@ describe('Vertex AI :predict and :computeTokens through llmscope serve (@google/
 
     const list = (await (await fetch(`${serve.base}/api/requests`)).json()) as { data: unknown[] };
     expect(list.data).toEqual([]);
+  });
+
+  it("answers unknown paths under Google's prefixes in Google's error shape, and Claude on Vertex's in Anthropic's", async () => {
+    const post = async (path: string) => {
+      const r = await fetch(`${serve.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k' },
+        body: '{}',
+      });
+      return { status: r.status, requestId: r.headers.get('x-request-id'), body: (await r.json()) as unknown };
+    };
+    for (const path of [
+      '/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-flash:explain',
+      '/v1beta1/projects/p1/locations/us-central1/endpoints/123:generateContent',
+      '/v1alpha/models/gemini-2.5-flash:generateContent',
+      '/v1alpha/auth_tokens',
+    ]) {
+      const r = await post(path);
+      expect(r.status, path).toBe(404);
+      expect(r.requestId, path).toBeTruthy();
+      expect(r.body, path).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+      expect((r.body as { error: { message: string } }).error.message).toContain(path);
+    }
+    const claude = await post(
+      '/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:explain',
+    );
+    expect(claude.status).toBe(404);
+    expect(claude.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    // OpenAI's paths keep OpenAI's shape
+    expect((await post('/v1/nothing-here')).body).toMatchObject({
+      error: { type: 'not_found_error', code: 'not_found' },
+    });
   });
 });
