@@ -13,5 +13,9 @@ export * from './types.js';
 /** The audit store on the store's own database (call `migrate()` before use). */
 export function auditStoreFor(backend: StoreBackend): AuditStore {
   if (backend.kind === 'postgres') return new PostgresAuditStore(backend);
-  return new SqliteAuditStore(backend.db, (m) => backend.migrations.register(AUDIT_NAMESPACE, m));
+  return new SqliteAuditStore(
+    backend.db,
+    (m) => backend.migrations.register(AUDIT_NAMESPACE, m),
+    (job, payload) => backend.write(job, payload),
+  );
 }

@@ -1,9 +1,12 @@
 // SQLite AuditStore on the store's own database, in a table of its own under the `audit` migration namespace.
 // Triggers refuse UPDATE and DELETE on it, so not even a bug elsewhere in llmscope can rewrite history.
 import type { Database } from 'better-sqlite3';
-import type { SqliteMigration } from '../../store/index.js';
+import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
+import { run as appendOn } from './sqlite-append-job.js';
 import type { AuditEntry, AuditPage, AuditQuery, AuditStore, NewAuditEntry } from './types.js';
 import { pageOf, pageSizeOf } from './types.js';
+
+const APPEND_JOB = new URL('./sqlite-append-job.js', import.meta.url);
 
 /** The `audit` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_AUDIT_MIGRATIONS: readonly SqliteMigration[] = [
@@ -89,6 +92,8 @@ export class SqliteAuditStore implements AuditStore {
   constructor(
     private readonly db: Database,
     private readonly register: (migrations: readonly SqliteMigration[]) => void,
+    /** The store backend's `write` (its writer thread): entries are appended there; without it, on `db`. */
+    private readonly write?: SqliteBackend['write'],
   ) {}
 
   async migrate(): Promise<void> {
@@ -98,22 +103,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async append(e: NewAuditEntry): Promise<number> {
-    const r = this.db
-      .prepare(
-        'INSERT INTO audit_log (at, actor, role, action, target, ip, user_agent, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        e.at,
-        e.actor,
-        e.role,
-        e.action,
-        e.target,
-        e.ip,
-        e.userAgent,
-        e.result,
-        e.detail ? JSON.stringify(e.detail) : null,
-      );
-    return Number(r.lastInsertRowid);
+    return this.write ? this.write<number>(APPEND_JOB, e) : appendOn(this.db, e);
   }
 
   async list(q: AuditQuery): Promise<AuditPage> {

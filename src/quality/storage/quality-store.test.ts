@@ -102,6 +102,58 @@ describe('SqliteQualityStore on a file database', () => {
   });
 });
 
+describe('SqliteQualityStore on a file database: feedback', () => {
+  it('is written on the writer thread: the event loop does not wait for the write lock another connection holds', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'llmscope-quality-')), 'app.db');
+    const app = new SqliteStore(path, { busyTimeoutMs: 2000 });
+    await app.migrate();
+    const store = await qualityStoreFor(app.backend, () => T0);
+    // Another writer holds the lock (the store's own writer thread in a transaction, a `llmscope` CLI, a backup).
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    let released = false;
+    // Runs only if the event loop is free while the feedback waits for the lock; before, putFeedback waited on it
+    // (SQLite's busy handler sleeps in the calling thread) and failed with SQLITE_BUSY after busyTimeoutMs.
+    setTimeout(() => {
+      other.exec('ROLLBACK');
+      released = true;
+    }, 100);
+    const put = await store.putFeedback({
+      requestId: 'r1',
+      source: 'user',
+      rating: 'down',
+      comment: 'wrong',
+      labels: ['hallucination'],
+      createdAt: T0,
+      updatedAt: T0,
+      model: 'm',
+      provider: 'p',
+      feature: null,
+    });
+    expect(released).toBe(true);
+    expect(put).toEqual({ created: true, previous: null });
+    expect((await store.feedbackFor('r1')).map((f) => [f.rating, f.comment, f.labels])).toEqual([
+      ['down', 'wrong', ['hallucination']],
+    ]);
+    // A second rating by the same source replaces it, and says what it replaced.
+    const again = await store.putFeedback({
+      requestId: 'r1',
+      source: 'user',
+      rating: 'up',
+      comment: null,
+      labels: [],
+      createdAt: T0 + 1,
+      updatedAt: T0 + 1,
+      model: 'm',
+      provider: 'p',
+      feature: null,
+    });
+    expect([again.created, again.previous?.rating, again.previous?.comment]).toEqual([false, 'down', 'wrong']);
+    other.close();
+    await app.close();
+  });
+});
+
 describe('SqliteQualityStore: results withoutQuotes left bare are stored short and read back the same', () => {
   it('rebuilds exactly what was stored, and keeps every other result whole', async () => {
     const db = new Database(':memory:');

@@ -3,8 +3,22 @@
 // event loop that serves calls. SqliteQualityStore runs the same `run` on its own connection where there is no thread.
 import type { Database, Statement } from 'better-sqlite3';
 import { bareResult, isBareResult } from '../evaluators/redact.js';
-import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
-import { mergeReview, minuteOf, type QualityCountRow, type ReviewEnqueue, type StoredEvaluation } from './types.js';
+import {
+  feedbackWriter,
+  fromReview,
+  GET_REVIEW_SQL,
+  PUT_REVIEW_SQL,
+  type ReviewRow,
+  toReview,
+} from './sqlite-review.js';
+import {
+  type FeedbackRecord,
+  mergeReview,
+  minuteOf,
+  type QualityCountRow,
+  type ReviewEnqueue,
+  type StoredEvaluation,
+} from './types.js';
 
 /**
  * One call's evaluations as the row that holds them all (request_id, created_at: the latest of them, evaluations: the
@@ -177,10 +191,12 @@ export function mergeElements(stored: string, added: string): string {
 export type QualityWrite =
   | { kind: 'evaluations'; rows: readonly EvaluationValues[] }
   | { kind: 'counts'; rows: readonly QualityCountRow[] }
-  | { kind: 'review'; items: readonly ReviewEnqueue[]; now: number };
+  | { kind: 'review'; items: readonly ReviewEnqueue[]; now: number }
+  /** One feedback: answered with the one it replaced (that source's earlier rating of the call), or null. */
+  | { kind: 'feedback'; record: FeedbackRecord };
 
-/** Writes one batch in the transaction open on the connection. */
-type Writes = (w: QualityWrite) => void;
+/** Writes one batch in the transaction open on the connection; a feedback's answer is the one it replaced. */
+type Writes = (w: QualityWrite) => FeedbackRecord | null | undefined;
 interface Statements {
   /** The batch's writes, in the transaction open on the connection (the writer thread's group). */
   write: Writes;
@@ -243,10 +259,13 @@ function statements(db: Database): Statements {
       putReview.run(fromReview(mergeReview(prev ? toReview(prev) : null, e, now)));
     }
   };
+  const feedback = feedbackWriter(db);
   const write: Writes = (w) => {
     if (w.kind === 'review') review(w.items, w.now);
     else if (w.kind === 'evaluations') evaluations(w.rows);
+    else if (w.kind === 'feedback') return feedback(w.record);
     else counts(w.rows);
+    return undefined;
   };
   const tx = db.transaction(write);
   const s: Statements = { write, run: (w) => tx.immediate(w) };
@@ -254,14 +273,15 @@ function statements(db: Database): Statements {
   return s;
 }
 
-const empty = (w: QualityWrite): boolean => (w.kind === 'review' ? w.items.length === 0 : w.rows.length === 0);
+const empty = (w: QualityWrite): boolean =>
+  w.kind === 'feedback' ? false : w.kind === 'review' ? w.items.length === 0 : w.rows.length === 0;
 
-/** Writes one batch of evaluations, counts or review entries on `db`, in one transaction. */
-export function run(db: Database, w: QualityWrite): void {
-  if (!empty(w)) statements(db).run(w);
+/** Writes one batch of evaluations, counts, review entries or a feedback on `db`, in one transaction. */
+export function run(db: Database, w: QualityWrite): FeedbackRecord | null | undefined {
+  return empty(w) ? undefined : statements(db).run(w);
 }
 
 /** As `run`, inside the transaction open on `db` (the writer thread's group, store/sqlite/writer-thread.ts). */
-export function write(db: Database, w: QualityWrite): void {
-  if (!empty(w)) statements(db).write(w);
+export function write(db: Database, w: QualityWrite): FeedbackRecord | null | undefined {
+  return empty(w) ? undefined : statements(db).write(w);
 }

@@ -5,7 +5,15 @@ import type { SqliteBackend, SqliteMigration } from '../../store/index.js';
 import { applyMigrations } from '../../store/sqlite/migrations.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
-import { fromReview, GET_REVIEW_SQL, PUT_REVIEW_SQL, type ReviewRow, toReview } from './sqlite-review.js';
+import {
+  type FeedbackRow,
+  fromReview,
+  GET_REVIEW_SQL,
+  PUT_REVIEW_SQL,
+  type ReviewRow,
+  toFeedback,
+  toReview,
+} from './sqlite-review.js';
 import {
   type EvaluationElement,
   evaluationValues,
@@ -22,7 +30,6 @@ import {
   QUALITY_NAMESPACE,
   type QualityCountRow,
   type QualityStore,
-  type Rating,
   type ReviewEnqueue,
   type ReviewLabels,
   type ReviewQuery,
@@ -90,19 +97,6 @@ CREATE TABLE IF NOT EXISTS quality_rollup_minute (
 ) WITHOUT ROWID;
 `;
 
-interface FeedbackRow {
-  request_id: string;
-  source: string;
-  rating: string;
-  comment: string | null;
-  labels: string;
-  created_at: number;
-  updated_at: number;
-  model: string;
-  provider: string;
-  feature: string | null;
-}
-
 interface EvaluationRow {
   request_id: string;
   evaluator: string;
@@ -113,19 +107,6 @@ interface EvaluationRow {
   model: string;
   feature: string | null;
 }
-
-const toFeedback = (r: FeedbackRow): FeedbackRecord => ({
-  requestId: r.request_id,
-  source: r.source,
-  rating: r.rating as Rating,
-  comment: r.comment,
-  labels: JSON.parse(r.labels) as string[],
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  model: r.model,
-  provider: r.provider,
-  feature: r.feature,
-});
 
 const toEvaluation = (r: EvaluationRow): StoredEvaluation => ({
   requestId: r.request_id,
@@ -207,11 +188,14 @@ export class SqliteQualityStore implements QualityStore {
     private readonly write?: SqliteBackend['write'],
   ) {}
 
-  /** Evaluations and counts: on the writer thread when there is one (sqlite-write-job.ts), else here. */
-  private async writeJob(w: QualityWrite): Promise<void> {
+  /**
+   * Evaluations, counts, review entries and feedback: on the writer thread when there is one (sqlite-write-job.ts), so
+   * the event loop never waits for SQLite's write lock behind the thread's transaction; else here.
+   */
+  private async writeJob(w: QualityWrite): Promise<FeedbackRecord | null | undefined> {
     this.st(); // the tables exist before the thread's first statement
-    if (this.write) await this.write(WRITE_JOB, w);
-    else runWrite(this.db, w);
+    if (this.write) return this.write(WRITE_JOB, w);
+    return runWrite(this.db, w);
   }
 
   async migrate(): Promise<void> {
@@ -232,20 +216,9 @@ export class SqliteQualityStore implements QualityStore {
 
   private prepare() {
     const db = this.db;
-    const getFeedback = db.prepare<[string, string], FeedbackRow>(
-      'SELECT * FROM quality_feedback WHERE request_id = ? AND source = ?',
-    );
-    const upsertFeedback = db.prepare(
-      `INSERT INTO quality_feedback (request_id, source, rating, comment, labels, created_at, updated_at, model, provider, feature)
-       VALUES (@request_id, @source, @rating, @comment, @labels, @created_at, @updated_at, @model, @provider, @feature)
-       ON CONFLICT (request_id, source) DO UPDATE SET rating = excluded.rating, comment = excluded.comment,
-         labels = excluded.labels, updated_at = excluded.updated_at`,
-    );
     const getReview = db.prepare<[string], ReviewRow>(GET_REVIEW_SQL);
     const putReview = db.prepare(PUT_REVIEW_SQL);
     return {
-      getFeedback,
-      upsertFeedback,
       feedbackFor: db.prepare<[string], FeedbackRow>(
         'SELECT * FROM quality_feedback WHERE request_id = ? ORDER BY created_at, source',
       ),
@@ -257,22 +230,6 @@ export class SqliteQualityStore implements QualityStore {
       labeled: db.prepare<[number, number, number], ReviewRow>(
         'SELECT * FROM quality_review_queue WHERE labeled = 1 AND call_at >= ? AND call_at < ? ORDER BY call_at DESC LIMIT ?',
       ),
-      putFeedbackTx: db.transaction((f: FeedbackRecord) => {
-        const prev = getFeedback.get(f.requestId, f.source);
-        upsertFeedback.run({
-          request_id: f.requestId,
-          source: f.source,
-          rating: f.rating,
-          comment: f.comment,
-          labels: JSON.stringify(f.labels),
-          created_at: f.createdAt,
-          updated_at: f.updatedAt,
-          model: f.model,
-          provider: f.provider,
-          feature: f.feature,
-        });
-        return prev ? toFeedback(prev) : null;
-      }),
       eraseTx: db.transaction((ids: string) => {
         const of = (table: string) =>
           db.prepare(`DELETE FROM ${table} WHERE request_id IN (SELECT value FROM json_each(?))`).run(ids).changes;
@@ -312,7 +269,7 @@ export class SqliteQualityStore implements QualityStore {
   }
 
   async putFeedback(f: FeedbackRecord) {
-    const previous = this.st().putFeedbackTx(f);
+    const previous = (await this.writeJob({ kind: 'feedback', record: f })) ?? null;
     return { created: previous === null, previous };
   }
 
