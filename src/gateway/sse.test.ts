@@ -77,6 +77,20 @@ describe('StreamMeter', () => {
     expect(m.text.toString()).toBe('héllo → 世界');
   });
 
+  it('decodes a chunk of ASCII after a cut-off character as the whole would be decoded', () => {
+    // A lead byte whose character never finishes (invalid UTF-8), then ASCII: the replacement character stays where
+    // it was, as in the text decoded whole, whether the ASCII comes alone or not.
+    const wire = Buffer.concat([
+      Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"a'),
+      Buffer.from([0xc3]),
+    ]);
+    const rest = Buffer.from('b"}}]}\n\n');
+    const m = new StreamMeter('chat.completions', true);
+    const out = `${m.push(wire, 1)}${m.push(rest, 2)}${m.end(3)}`;
+    expect(out).toBe(Buffer.concat([wire, rest]).toString());
+    expect(m.text.toString()).toBe('a\ufffdb');
+  });
+
   it('marks refusals and tool calls as content', () => {
     const m = new StreamMeter('chat.completions', false);
     m.push(Buffer.from(chunk({ choices: [{ index: 0, delta: { refusal: "I can't help" } }] })), 5);
@@ -319,7 +333,7 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
     };
   };
 
-  it('reads the simulator-shaped stream with the reader given 3 of its events, and meters it as reading each would', () => {
+  it('reads the simulator-shaped stream with the reader given 4 of its events, and meters it as reading each would', () => {
     const pieces = Array.from({ length: 40 }, (_, i) => ` word${i}`);
     const wire = Buffer.from([role, ...pieces.map((p) => text(p)), finish, usage, 'data: [DONE]\n\n'].join(''));
     for (const filter of [false, true]) {

@@ -5,6 +5,7 @@
 // MAX_EVENT_CHARS is passed through as it comes and skimmed (its JSON parsed piece by piece with long strings cut,
 // so the usage at the end of a Responses `response.completed` holding a generated image is read), and if reading
 // ever fails the bytes still flow, unread.
+import { isAscii } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../calls/index.js';
 import { JsonStreamParser, type SkimLimits } from '../http/json-stream.js';
@@ -29,6 +30,8 @@ export class StreamMeter extends StreamTally {
   /** Set when reading failed: from then on bytes pass through unread (the call keeps what was read before). */
   failure: Error | null = null;
   private readonly decoder = new StringDecoder('utf8');
+  /** The decoder holds no unfinished character (see decode). */
+  private decoderClean = true;
   private carry = '';
   /** Inside an overlong event: pass text through until the blank line that ends it. */
   private skipping = false;
@@ -62,8 +65,8 @@ export class StreamMeter extends StreamTally {
    * otherwise the complete events in it, filtered (possibly '').
    */
   push(chunk: Buffer, at: number): Buffer | string {
-    if (this.failure) return this.filterUsage ? this.decoder.write(chunk) : chunk;
-    let text = this.decoder.write(chunk);
+    if (this.failure) return this.filterUsage ? this.decode(chunk) : chunk;
+    let text = this.decode(chunk);
     let out = '';
     if (this.skipping) {
       // The rest of an overlong event, up to and including the blank line that ends it, passes unread.
@@ -88,6 +91,17 @@ export class StreamMeter extends StreamTally {
       return this.filterUsage ? out + rest : chunk;
     }
     return this.filterUsage ? out : chunk;
+  }
+
+  /**
+   * The chunk as text. A chunk of ASCII alone is its bytes as they are (a Latin-1 copy, no UTF-8 decoding: half the
+   * time), when the decoder holds no unfinished character: it holds none unless the last chunk it decoded ended in a
+   * byte of a multi-byte one.
+   */
+  private decode(chunk: Buffer): string {
+    if (this.decoderClean && isAscii(chunk)) return chunk.toString('latin1');
+    this.decoderClean = chunk.length === 0 ? this.decoderClean : (chunk[chunk.length - 1] as number) < 0x80;
+    return this.decoder.write(chunk);
   }
 
   /** Reads the complete events in carry + `text`; returns them (filtered) when filtering, else ''. */
