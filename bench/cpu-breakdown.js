@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { freePort, start } from './processes.js';
+import { freePort, logShipper, start } from './processes.js';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -45,7 +45,7 @@ const sim = await start(
   [join(ROOT, 'bin', 'llmscope.js'), 'simulate', '--port', String(simPort), '--ttft-ms', '0', '--tpot-ms', '0'],
   /127\.0\.0\.1/,
 );
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const shipper = logShipper();
 const serve = await start(
   [
     '--perf-basic-prof',

@@ -18,7 +18,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { freePort, processTree, start } from './processes.js';
+import { freePort, logShipper, processTree, start, startSimulator } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const arg = (name, fallback) => {
@@ -47,22 +47,8 @@ if (STORE === 'postgres') {
   storageUrl = cluster.url;
 }
 const simPort = await freePort();
-const sim = await start(
-  [
-    'bin/llmscope.js',
-    'simulate',
-    '--port',
-    String(simPort),
-    '--ttft-ms',
-    '20',
-    '--tpot-ms',
-    '2',
-    '--output-tokens',
-    '24',
-  ],
-  /127\.0\.0\.1/,
-);
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const sim = await startSimulator(simPort, { ttftMs: 20, tpotMs: 2, outputTokens: 24 });
+const shipper = logShipper();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sizeMb = (f) => (existsSync(f) ? +(statSync(f).size / 2 ** 20).toFixed(1) : 0);

@@ -1,16 +1,9 @@
-// npm run bench:formats — what llmscope adds on each wire format it serves: OpenAI chat completions, Anthropic
-// Messages (/v1/messages), OpenAI Responses (/v1/responses) and Gemini (:generateContent), streamed and not. Each
-// is measured side by side in one run, interleaved request by request: direct to the simulator, through the bare
-// reference proxy (bench/bare-proxy.js) and through llmscope with full recording. Then a closed-loop round per
-// target at concurrency 16 gives throughput and the proxies' CPU per request. Writes bench/RESULTS.md's
-// "Gateway: every wire format" section.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles } from '../dist/loadgen/index.js';
-import { binNodeFlags, freePort, start } from './processes.js';
+import { binNodeFlags, freePort, logShipper, start, startSimulator } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
@@ -57,21 +50,7 @@ const FORMATS = [
 
 const [simPort, barePort, scopePort] = [await freePort(), await freePort(), await freePort()];
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-bench-formats-'));
-const sim = await start(
-  [
-    'bin/llmscope.js',
-    'simulate',
-    '--port',
-    String(simPort),
-    '--ttft-ms',
-    '0',
-    '--tpot-ms',
-    '0',
-    '--output-tokens',
-    '16',
-  ],
-  /127\.0\.0\.1/,
-);
+const sim = await startSimulator(simPort, { ttftMs: 0, tpotMs: 0, outputTokens: 16 });
 const origin = `http://127.0.0.1:${simPort}`;
 const config = join(dir, 'llmscope.yaml');
 writeFileSync(
@@ -89,7 +68,7 @@ const bare = await start(
   /ready/,
 );
 // llmscope's JSON logs go to a process of their own that discards them, as a log shipper would (see gateway.js).
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const shipper = logShipper();
 const scope = await start(
   ['bin/llmscope.js', 'serve', '--config', config, '--port', String(scopePort)],
   /serving on/,

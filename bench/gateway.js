@@ -8,7 +8,7 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { oneRequest, percentiles, runLoad } from '../dist/loadgen/index.js';
-import { binNodeFlags, cpuSeconds, freePort, processTree, start } from './processes.js';
+import { binNodeFlags, cpuSeconds, freePort, logShipper, processTree, start } from './processes.js';
 
 /**
  * CPU seconds of the main threads (event loops) of a process and its children (Linux /proc; null elsewhere): the
@@ -109,7 +109,7 @@ const PROFILE = join(dir, 'llmscope');
 // llmscope's JSON logs go down a pipe to a process of their own that reads and discards them, as a log shipper
 // (Docker's log driver, journald, Vector, Fluent Bit) would. Draining the pipe in this process instead would
 // charge llmscope's logs to the load generator's event loop and make the pipe back up into llmscope.
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const shipper = logShipper();
 const scope = await start(
   [
     '--require',
@@ -137,7 +137,7 @@ let beforeShipper = null;
 let beforeCommit = null;
 if (compareDir) {
   const port = await freePort();
-  beforeShipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  beforeShipper = logShipper();
   before = await start(
     [
       join(compareDir, 'bin', 'llmscope.js'),

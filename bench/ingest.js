@@ -1,24 +1,9 @@
-// npm run bench:ingest — how many calls per second llmscope stores when they arrive batched: through
-// POST /api/ingest (JSON records) and, when the OTLP receiver is built, POST /v1/traces (OTLP/HTTP protobuf spans
-// with GenAI attributes). A real `llmscope serve` (SQLite file store, every default module, JSON logs down a pipe)
-// takes batches from a few concurrent senders for a fixed time; then the bench waits until the store holds every
-// accepted call and counts the rows itself (read-only, from the database file), so "stored" means rows on disk and
-// anything lost shows as a difference. Writes bench/RESULTS.md's "Ingest" section.
-//
-// Options: --quick (short run), --batch N (records per request, default 1000), --concurrency N (requests in flight,
-// default 4), --seconds N (sending time per path, default 10), --store postgres (a scratch PostgreSQL cluster,
-// bench/pg-cluster.js, instead of the SQLite file), --no-write (print only), --profile DIR (the server writes a V8 CPU
-// profile per thread into DIR when it exits: the main thread's and the SQLite writer thread's), --writer [ROUNDS] (no
-// server: the SQLite writer thread alone, bench/ingest-writer.js, CPU per call by thread; prints only; with
-// --writer-batch N and --writer-in-flight N, its calls a batch and batches in flight, default 1000 and 4), --only
-// ingest|otlp (one path; prints only).
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { freePort, start } from './processes.js';
+import { freePort, logShipper, start } from './processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -77,7 +62,7 @@ if (STORE === 'postgres') {
 }
 const storageUrl = cluster ? cluster.url : `sqlite:${dbPath}`;
 // Logs go to a process of their own that discards them, as a log shipper would (see bench/gateway.js).
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const shipper = logShipper();
 const server = await start(
   [
     ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []),

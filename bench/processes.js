@@ -50,6 +50,21 @@ export function start(args, readyPattern, env = {}, stdout = 'pipe') {
   });
 }
 
+/**
+ * `llmscope simulate` on loopback `port`, answering after `ttftMs`, then a token every `tpotMs`, `outputTokens` of
+ * them; resolves once it listens.
+ */
+export function startSimulator(port, { ttftMs = 0, tpotMs = 0, outputTokens = 16 } = {}) {
+  const args = ['--port', port, '--ttft-ms', ttftMs, '--tpot-ms', tpotMs, '--output-tokens', outputTokens];
+  return start(['bin/llmscope.js', 'simulate', ...args.map(String)], /127\.0\.0\.1/);
+}
+
+/**
+ * A process that reads and discards what it is given, standing in for a log shipper: llmscope's JSON logs go down a
+ * pipe to it (its `stdin`), as they would in production, rather than to a terminal or nowhere.
+ */
+export const logShipper = () => spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+
 /** A process and every process under it (Linux /proc; just the process elsewhere). */
 export function processTree(pid) {
   const out = [pid];

@@ -1,21 +1,3 @@
-// npm run bench:soak [-- --minutes N] [--rate R] — does llmscope stay flat? Runs the real `llmscope serve` (SQLite
-// store, every module on, JSON logs to a separate reader) in front of the simulator, measures the most it serves
-// (20 s at full concurrency), then drives mixed traffic at 70% of that for N minutes (default 10): streaming and not,
-// cancelled streams, upstream errors, 10,000 users, thumbs up/down, and batches through /api/ingest.
-// Every 10 s it samples RSS, heap, event-loop delay p99, open handles, store size, queue depths and drops (from
-// llmscope's own /metrics and /proc), writes them to bench/out/soak-<time>.csv (plot-ready) and a plot beside it,
-// and writes the summary into bench/RESULTS.md (section "Soak").
-// The event-loop figure is prom-client's nodejs_eventloop_lag_p99_seconds less its 10 ms timer: perf_hooks' histogram
-// holds the interval between the timer's runs, so an idle loop reads 10 ms there.
-// --trace-stalls: also loads bench/stall-trace.js into serve and prints what the stalls were made of (run queue, GC,
-// and with --profile S, a CPU profile of S seconds from 20 s into the soak: which functions ran in them); files in
-// bench/out/stalls-<time>/. --no-results: print the summary without writing RESULTS.md (short or traced runs).
-// --workers N: `server.workers: N` (RSS and open files summed over the recorder and its workers). --store postgres: a
-// scratch PostgreSQL cluster (bench/pg-cluster.js) instead of the SQLite file (store size: the database's).
-// --history H (SQLite): the store starts with H hours of history before now, one call per minute for each mix of model,
-// team, feature and status the soak sends (the rollup rows H hours of this traffic leave), so the jobs that read
-// rollups over a window (alert evaluation's SLO windows, up to 6 h) read what they would after H hours of running.
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -30,7 +12,7 @@ import {
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, processTree, start } from './processes.js';
+import { freePort, logShipper, processTree, start, startSimulator } from './processes.js';
 import { stallReport } from './stall-report.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -125,21 +107,7 @@ writeFileSync(
     'telemetry: { captureContent: true }',
   ].join('\n'),
 );
-const sim = await start(
-  [
-    'bin/llmscope.js',
-    'simulate',
-    '--port',
-    String(simPort),
-    '--ttft-ms',
-    '20',
-    '--tpot-ms',
-    '2',
-    '--output-tokens',
-    '24',
-  ],
-  /127\.0\.0\.1/,
-);
+const sim = await startSimulator(simPort, { ttftMs: 20, tpotMs: 2, outputTokens: 24 });
 const stamp0 = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const traceDir = join(ROOT, 'bench', 'out', `stalls-${stamp0}`);
 const traceEnv = {};
@@ -150,7 +118,7 @@ if (TRACE) {
   // The profile starts 20 s into the soak: serve has been up for about the 20 s of calibration by then.
   if (PROFILE_S > 0) traceEnv.LLMSCOPE_STALL_PROFILE = `${GIVEN_RATE ? 20 : 40},${PROFILE_S}`;
 }
-const shipper = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const shipper = logShipper();
 const scope = await start(
   ['bin/llmscope.js', 'serve', '--config', join(dir, 'llmscope.yaml')],
   /serving on/,
