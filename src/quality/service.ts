@@ -9,6 +9,7 @@ import type { Enricher, LlmCall, Sink } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { withoutRanges } from '../providers/openai-compatible/index.js';
 import type { Store } from '../store/store.js';
+import { isRetryableAdd } from '../store/transient.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Evaluation, Feedback, ReviewItem as WireReviewItem } from '../wire/index.js';
 import { EVAL_FEATURE } from './chat-client.js';
@@ -41,6 +42,8 @@ export interface CapturedText {
   evaluators: readonly string[];
 }
 
+/** How long a sink batch whose counts could not be written is tried again (as the store lane: server.ts STORE_RETRY_MS). */
+const QUALITY_RETRY_MS = 5 * 60_000;
 /** Calls per evaluation job: the runner's unit of concurrency, and of the writes of their results. */
 const EVALUATION_BATCH = 32;
 
@@ -262,8 +265,21 @@ export class QualityService {
   /** The recorder sink: counts, review sampling, and evaluation hand-off. Never waits for evaluations. */
   sink(): Sink {
     // lingers like the store: its writes (counts, review queue) cost per batch, not per call
-    return { name: 'quality', lossless: true, maxBatch: 512, lingerMs: 50, write: (calls) => this.onCalls(calls) };
+    return {
+      name: 'quality',
+      lossless: true,
+      maxBatch: 512,
+      lingerMs: 50,
+      // The database restarting or out of reach, a full disk: the batch's counts and review items are written again
+      // (as the store writes its calls) for up to 5 minutes, each part once (onCalls), so /api/quality counts the
+      // calls served meanwhile once it is back. A part whose write may have been applied is given up and counted.
+      retry: { retryForMs: QUALITY_RETRY_MS, retryable: isRetryableAdd },
+      write: (calls) => this.onCalls(calls),
+    };
   }
+
+  /** Per sink batch being written: which of its two writes are done (a batch tried again writes only the others). */
+  private readonly written = new WeakMap<readonly LlmCall[], { counts: boolean; reviews: boolean }>();
 
   async onCalls(calls: readonly LlmCall[]): Promise<void> {
     const counts = new CountRows();
@@ -286,8 +302,23 @@ export class QualityService {
       if (text) toEvaluate.push({ call, text });
     }
     this.submitEvaluations(toEvaluate);
+    const done = this.written.get(calls) ?? { counts: false, reviews: false };
+    this.written.set(calls, done);
     // Posted together, so the SQLite writer thread takes them in one transaction (b73f6a6), not one each.
-    await Promise.all([this.d.store.addCounts(counts.values()), this.d.store.enqueueReview(reviews)]);
+    const [counted, queued] = await Promise.allSettled([
+      done.counts
+        ? null
+        : this.d.store.addCounts(counts.values()).then(() => {
+            done.counts = true;
+          }),
+      done.reviews
+        ? null
+        : this.d.store.enqueueReview(reviews).then(() => {
+            done.reviews = true;
+          }),
+    ]);
+    if (counted?.status === 'rejected') throw counted.reason;
+    if (queued?.status === 'rejected') throw queued.reason;
   }
 
   /**

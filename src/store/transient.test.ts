@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRetryableAdd, isTransientStoreError, markCommitInDoubt } from './transient.js';
+import { isConnectFailure, isRetryableAdd, isTransientStoreError, markCommitInDoubt } from './transient.js';
 
 const err = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {});
 
@@ -41,5 +41,14 @@ describe('isRetryableAdd', () => {
     expect(isRetryableAdd(markCommitInDoubt(new Error('Connection terminated unexpectedly')))).toBe(false);
     expect(isRetryableAdd(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isRetryableAdd(Object.assign(new Error('syntax'), { code: '42601' }))).toBe(false);
+  });
+});
+
+describe('isConnectFailure', () => {
+  it('is a connection that could not be had, not one lost mid-statement', () => {
+    expect(isConnectFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isConnectFailure(new Error('timeout exceeded when trying to connect'))).toBe(true);
+    expect(isConnectFailure(new Error('Connection terminated unexpectedly'))).toBe(false);
+    expect(isConnectFailure(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(false);
   });
 });

@@ -50,3 +50,12 @@ export function markCommitInDoubt(err: unknown): unknown {
 export function isRetryableAdd(err: unknown): boolean {
   return isTransientStoreError(err) && !(err as { commitInDoubt?: boolean } | null)?.commitInDoubt;
 }
+
+/** A connection that could not be had (refused, unreachable, timed out connecting): nothing was sent on it. */
+export function isConnectFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && CONNECT_CODES.has(e.code)) return true;
+  return typeof e.message === 'string' && /timeout exceeded when trying to connect/i.test(e.message);
+}
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);

@@ -179,8 +179,23 @@ describe('serve --workers 2 on PostgreSQL restarted under load', () => {
       const s = JSON.parse((await get('/api/cost/summary')).body) as { total: { cost_usd: number } };
       expect(s.total.cost_usd).toBeCloseTo(spend.calls.usd, 9);
     }
+    // And at /api/quality: every stored call's answer counted once (before, the quality lane dropped what it could not
+    // write as the cost lane did).
+    const rated = await until(
+      async () => {
+        const q = JSON.parse((await get('/api/quality/summary')).body) as { total: { responses: number } };
+        const dropped = metricValue(parseMetrics((await get('/metrics')).body), 'llmscope_recorder_dropped_total', {
+          sink: 'quality',
+        });
+        return q.total.responses + dropped >= stored.size ? { responses: q.total.responses, dropped } : null;
+      },
+      30_000,
+      500,
+    );
+    expect(rated.responses + rated.dropped).toBe(stored.size);
+    expect(rated.dropped).toBeLessThanOrEqual(64);
     console.log(
-      `workers on PostgreSQL outage: ${ok.size} calls served (${servedWhileDown} while it was down), ${stored.size} stored, ${costed.requests} in /api/cost (${costed.dropped} given up)`,
+      `workers on PostgreSQL outage: ${ok.size} calls served (${servedWhileDown} while it was down), ${stored.size} stored, ${costed.requests} in /api/cost (${costed.dropped} given up), ${rated.responses} in /api/quality (${rated.dropped} given up)`,
     );
   }, 120_000);
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test/pg.js';
 import { PostgresStore } from '../../store/index.js';
+import { isRetryableAdd } from '../../store/transient.js';
 import { fakeCall } from '../testing.js';
 import { MemorySpendStore } from './memory.js';
 import { PostgresSpendStore } from './postgres.js';
@@ -121,5 +122,52 @@ describe('PostgresSpendStore', () => {
     const item = { day: '2025-07-02', category: 'gpu', name: 'a100', provider: null, amountUsd: 12, source: 'api' };
     expect(await s.addCostItems([item, { ...item, amountUsd: 13 }, { ...item, day: '2025-08-01' }])).toBe(3);
     expect(await s.costItems('2025-07-01', '2025-07-31')).toEqual([{ ...item, amountUsd: 13 }]);
+  });
+});
+
+describe('PostgresSpendStore: a COMMIT whose answer is lost', () => {
+  /** Makes the connection's COMMIT fail as a dropped connection does: after it ran (`after`) or instead of it. */
+  function loseCommit(s: PostgresSpendStore, after: boolean): void {
+    const pool = (s as unknown as { backend: { pool: import('pg').Pool } }).backend.pool;
+    const connect = pool.connect.bind(pool) as (cb?: unknown) => Promise<import('pg').PoolClient>;
+    let once = true;
+    // (pool.query connects with a callback: those pass through)
+    (pool as unknown as { connect: (cb?: unknown) => unknown }).connect = (cb?: unknown) => {
+      if (cb) return connect(cb);
+      return connect().then((c) => {
+        const query = c.query.bind(c) as (...args: unknown[]) => Promise<unknown>;
+        // (pool.query queries with a callback on a client it reuses: those pass through)
+        (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          if (args[0] !== 'COMMIT' || !once) return query(...args);
+          once = false;
+          return (after ? query('COMMIT') : Promise.resolve()).then(() => {
+            throw new Error('Connection terminated unexpectedly');
+          });
+        };
+        return c;
+      });
+    };
+  }
+  const day = async (s: PostgresSpendStore) =>
+    (await s.daily({ dimension: 'all', from: T, to: T + DAY })).reduce((n, r) => n + r.requests, 0);
+
+  it('applied: asks the server, which says it was committed, and adds nothing again', async () => {
+    const [s] = (await spendStores(1)) as [PostgresSpendStore];
+    loseCommit(s, true);
+    await s.apply(deltasOf(calls.slice(0, 10), unpriced));
+    expect(await day(s)).toBe(10);
+  });
+
+  it('not applied: the server says it was aborted; the error is one to try again', async () => {
+    const [s] = (await spendStores(1)) as [PostgresSpendStore];
+    loseCommit(s, false);
+    const err = await s.apply(deltasOf(calls.slice(0, 10), unpriced)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isRetryableAdd(err)).toBe(true);
+    expect(await day(s)).toBe(0);
+    await s.apply(deltasOf(calls.slice(0, 10), unpriced));
+    expect(await day(s)).toBe(10);
   });
 });

@@ -87,6 +87,11 @@ const upsertSql = (table: string, keyCol: string, keyType: string) => `
   ON CONFLICT (${keyCol}, dimension, value) DO UPDATE SET ${ADD}`;
 const UPSERT_MINUTE = upsertSql('spend_minute', 'minute', 'int8');
 const UPSERT_DAILY = upsertSql('spend_daily', 'day', 'text');
+/**
+ * How long a spend batch whose COMMIT the connection was lost in waits for the database to say whether it was applied
+ * (txid_status) before it is given up and counted as dropped.
+ */
+const COMMIT_OUTCOME_WAIT_MS = 60_000;
 
 interface RawRow {
   t: number | string;
@@ -183,9 +188,12 @@ export class PostgresSpendStore implements SpendStore {
     const daily = folded(deltas, (d) => dayOf(d.minute));
     for (let attempt = 0; ; attempt++) {
       const c: PoolClient = await this.backend.pool.connect();
+      let xid: string | undefined;
       let committing = false;
       try {
-        await c.query('BEGIN');
+        // the transaction's id, to ask what became of it if the connection is lost during its COMMIT
+        const begun = (await c.query('BEGIN; SELECT txid_current()::text AS xid')) as unknown as pg.QueryResult[];
+        xid = (begun[1]?.rows[0] as { xid?: string } | undefined)?.xid;
         await c.query(UPSERT_MINUTE, minute);
         await c.query(UPSERT_DAILY, daily);
         committing = true;
@@ -194,13 +202,36 @@ export class PostgresSpendStore implements SpendStore {
         return;
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
-        c.release();
+        c.release(err instanceof pg.DatabaseError ? undefined : (err as Error));
         const code = err instanceof pg.DatabaseError ? err.code : undefined;
-        // The connection lost during the COMMIT (not an error the server answered): it may have been applied, and
-        // the sums must not be added again (the recorder tries again only a batch certainly not applied).
-        if (committing && code === undefined) throw markCommitInDoubt(err);
+        if (committing && code === undefined) {
+          // The connection lost during the COMMIT (not an error the server answered): it may have been applied. Once
+          // the server answers again it says which: applied (done), or not (thrown, for the recorder to try again).
+          // Unknown after COMMIT_OUTCOME_WAIT_MS, the sums are given up rather than risk adding them twice.
+          const outcome = xid === undefined ? null : await this.outcomeOf(xid);
+          if (outcome === 'committed') return;
+          if (outcome === 'aborted') throw err;
+          throw markCommitInDoubt(err);
+        }
         if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw err;
       }
+    }
+  }
+
+  /** What became of transaction `xid`: asked until the server answers (within COMMIT_OUTCOME_WAIT_MS), else null. */
+  private async outcomeOf(xid: string): Promise<'committed' | 'aborted' | null> {
+    const deadline = Date.now() + COMMIT_OUTCOME_WAIT_MS;
+    for (;;) {
+      try {
+        const r = await this.backend.pool.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [xid]);
+        const s = r.rows[0]?.s;
+        if (s === 'committed' || s === 'aborted') return s;
+        if (s !== 'in progress') return null; // too old to be known: not this one's case
+      } catch {
+        // not back yet
+      }
+      if (Date.now() >= deadline) return null;
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 

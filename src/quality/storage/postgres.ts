@@ -5,6 +5,7 @@
 // their reasons and flags in the upsert, and feedback is created exactly once per (request_id, source).
 import pg from 'pg';
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
+import { isConnectFailure, markCommitInDoubt } from '../../store/transient.js';
 import { HOUR_MS } from '../../time.js';
 import type { EvaluationResult, Verdict } from '../evaluators/types.js';
 import {
@@ -268,6 +269,10 @@ export class PostgresQualityStore implements QualityStore {
         return;
       } catch (err) {
         const code = err instanceof pg.DatabaseError ? err.code : undefined;
+        // Neither answered by the server nor a connection that could not be had: the connection was lost while the
+        // statement ran, which may have applied it; the counts it adds must not be added again (the recorder's
+        // quality lane tries again only a write certainly not applied).
+        if (code === undefined && !isConnectFailure(err)) throw markCommitInDoubt(err);
         if (attempt >= 4 || !code || !RETRYABLE.has(code)) throw err;
       }
     }
