@@ -44,6 +44,7 @@ export const ERRORS = {
   LLMSCOPE_ERR_RATE_LIMITED: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
   LLMSCOPE_ERR_KEY_NAME_TAKEN: { status: 409, type: 'invalid_request_error', code: 'key_name_taken' },
   LLMSCOPE_ERR_KEY_STORE_UNAVAILABLE: { status: 503, type: 'server_error', code: 'key_store_unavailable' },
+  LLMSCOPE_ERR_STORE_UNAVAILABLE: { status: 503, type: 'server_error', code: 'store_unavailable' },
   LLMSCOPE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', code: 'upstream_unreachable' },
   LLMSCOPE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', code: 'upstream_timeout' },
   LLMSCOPE_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error', code: 'shutting_down' },

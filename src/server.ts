@@ -539,10 +539,29 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     return web(req, res, url);
   };
 
+  let lastStoreDownWarn = 0;
   const server = createListener(
     opts.listenOn?.plain ? undefined : config.server.tls,
     (req, res) => {
-      handle(req, res).catch((err) => {
+      handle(req, res).catch((thrown) => {
+        let err = thrown;
+        // The store out of reach (PostgreSQL restarting or failing over, a full or busy disk): a 503 to try again,
+        // said once per 10 s, not a 500 "internal error" with a stack per dashboard request.
+        if (!(err instanceof LlmscopeError) && !clientClosed(req, err) && isTransientStoreError(err)) {
+          const t = Date.now();
+          if (t - lastStoreDownWarn >= 10_000) {
+            lastStoreDownWarn = t;
+            logger.warn(
+              { event: 'store_unavailable', path: req.url?.split('?')[0], err: (err as Error)?.message },
+              'a request needed the store, which cannot be reached; answered 503 store_unavailable',
+            );
+          }
+          err = new LlmscopeError(
+            'LLMSCOPE_ERR_STORE_UNAVAILABLE',
+            'llmscope cannot reach its store (the database restarting or out of reach, or the disk full); gateway calls are still served and recorded once it is back: retry shortly',
+            { headers: { 'retry-after': '5' } },
+          );
+        }
         // A client that hung up mid-upload is nobody's error (and nobody is left to answer).
         if (!(err instanceof LlmscopeError) && !clientClosed(req, err))
           logger.error({ event: 'http_error', request_id: internalErrorId(res), err }, 'request failed');

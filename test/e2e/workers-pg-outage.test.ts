@@ -99,6 +99,13 @@ describe('serve --workers 2 on PostgreSQL restarted under load', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toMatchObject({ store: 'unreachable', workers: { configured: 2, serving: 2 } });
     expect((await get('/healthz')).status).toBe(200);
+    // What the dashboard reads meanwhile: 503 store_unavailable, to try again (before: 500 internal_error, and an
+    // error line with a stack per request)
+    for (const path of ['/api/requests?limit=1', '/api/cost/summary']) {
+      const r = await get(path);
+      expect(r.status).toBe(503);
+      expect(JSON.parse(r.body).error.code).toBe('store_unavailable');
+    }
     await new Promise((r) => setTimeout(r, 5_000));
     const servedWhileDown = ok.size - before;
     await pg.resume();
@@ -157,6 +164,8 @@ describe('serve --workers 2 on PostgreSQL restarted under load', () => {
     expect(spend.ledger).toMatchObject({ reserved: 0, in_flight: 0 });
     expect(metricValue(m, 'llmscope_budget_ledger_failures_total', { op: 'reserve' })).toBeGreaterThan(0);
     expect(metricValue(m, 'llmscope_budget_ledger_failures_total', { op: 'settle' })).toBe(0);
+    expect(serve.stdout.join('')).toContain('"event":"store_unavailable"');
+    expect(serve.stdout.join('')).not.toContain('"event":"http_error"');
     // What a user reads at /api/cost: the spend of every stored call, those served while the database was down
     // included. Before, the cost lane dropped each batch it could not write (llmscope_recorder_dropped_total{sink=
     // "cost"} about 900 of 1,300 calls: /api/cost/summary said a third of what the calls cost). Now a batch is
