@@ -287,6 +287,12 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
       get textEnd() {
         return r.textEnd;
       },
+      get freeStart() {
+        return r.freeStart;
+      },
+      get freeEnd() {
+        return r.freeEnd;
+      },
     };
     return c;
   };
@@ -311,6 +317,9 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
     usage: null,
   });
   const usage = chunk({ ...head, choices: [], usage: { prompt_tokens: 4, completion_tokens: 9, total_tokens: 13 } });
+  /** A text delta as OpenAI writes it by default: usage null, then its obfuscation string (raw: a JSON string's inside). */
+  const obfuscated = (t: string, obf: string) =>
+    text(t).replace(',"usage":null}', `,"usage":null,"obfuscation":"${obf}"}`);
   const metered = (r: StreamReader, wire: Buffer, size: number, filter: boolean) => {
     const m = new StreamMeter('chat.completions', filter, r);
     const out: string[] = [];
@@ -347,6 +356,32 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
     }
   });
 
+  it("reads OpenAI's obfuscated text deltas the same way, whatever their obfuscation string holds", () => {
+    const pieces = Array.from({ length: 40 }, (_, i) => ` word${i}`);
+    const obf = (i: number) => ['hQ3xk', 'a', '', 'q\\"z', 'Zz\\\\'][i % 5] as string;
+    const wire = Buffer.from(
+      [role, ...pieces.map((p, i) => obfuscated(p, obf(i))), finish, usage, 'data: [DONE]\n\n'].join(''),
+    );
+    for (const filter of [false, true]) {
+      const r = counting();
+      const got = metered(r, wire, wire.length, filter);
+      expect(r.reads).toBe(4);
+      expect(got).toEqual(metered(plain(), wire, wire.length, filter));
+      expect(got.text.text).toBe(pieces.join(''));
+      expect(got.failure).toBeNull();
+    }
+    // A text delta with usage after its obfuscation is no repeat: its usage is read each time.
+    const withUsage = (t: string, n: number) =>
+      obfuscated(t, 'o').replace(
+        '"o"}',
+        `"o","usage":{"prompt_tokens":${n},"completion_tokens":${n},"total_tokens":${2 * n}}}`,
+      );
+    const twice = Buffer.from([withUsage('a', 1), usage, withUsage('b', 1)].join(''));
+    const got = metered(reader(), twice, twice.length, false);
+    expect(got).toEqual(metered(plain(), twice, twice.length, false));
+    expect(got.usage?.inputTokens).toBe(1);
+  });
+
   it('gives what reading every event gives on mixed streams however they are split', () => {
     let seed = 7;
     const rand = (n: number) => {
@@ -367,12 +402,24 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
       () => text('no space', true).replace('data: ', 'data:'),
       () => text('crlf', true).replace('\n\n', '\r\n\r\n'),
       () => text('obf', true).replace(',"usage":null}', ',"usage":null,"obfuscation":"xy"}'),
+      // OpenAI's obfuscation, a different string in each chunk (escapes, a raw newline, not a string, not last)
+      () => obfuscated(texts[rand(texts.length)] as string, ['k', 'a\\"b', '', 'x\\\\'][rand(4)] as string),
+      () => obfuscated(texts[rand(texts.length)] as string, ['Qz', 'z9'][rand(2)] as string),
+      () => obfuscated('raw', 'a\nb'),
+      () => obfuscated('num', 'n').replace('"obfuscation":"n"', '"obfuscation":7'),
+      () => obfuscated('after', 'n').replace('"n"}', '"n","x":1}'),
+      () => obfuscated('unclosed', 'n').replace('"n"}', '"n}'),
+      () =>
+        obfuscated('with usage', 'n').replace(
+          '"n"}',
+          '"n","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}',
+        ),
       () => ': comment\n\n',
       () => `event: x\n${text('named')}`,
     ];
     for (let round = 0; round < 60; round++) {
       const events = Array.from({ length: 5 + rand(30) }, () => (kinds[rand(kinds.length)] as () => string)());
-      const wire = Buffer.from([...events, usage, 'data: [DONE]\n\n'].join(''));
+      const wire = Buffer.from([...events, rand(2) ? usage : '', 'data: [DONE]\n\n'].join(''));
       for (const size of [1, 3, 29, 200, wire.length]) {
         const filter = rand(2) === 1;
         expect(metered(reader(), wire, size, filter), `round ${round}, split every ${size}`).toEqual(

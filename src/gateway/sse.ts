@@ -43,6 +43,8 @@ export class StreamMeter extends StreamTally {
    * around another string is read in place (`repeat`), without cutting it out and reading it again.
    */
   private repeatHead: string | null = null;
+  /** From the text's closing quote to the free string's first character (StreamReader's freeStart), when it has one. */
+  private repeatMid: string | null = null;
   private repeatTail = '';
 
   private readonly reader: StreamReader;
@@ -218,8 +220,11 @@ export class StreamMeter extends StreamTally {
     const textStart = reader.textStart;
     if (textStart !== undefined && textStart !== -1 && !crlf && raw.indexOf('\n') === raw.length - 2) {
       const off = raw.length - 2 - data.length;
+      const textEnd = off + (reader.textEnd as number);
+      const freeStart = reader.freeStart ?? -1;
       this.repeatHead = raw.slice(0, off + textStart);
-      this.repeatTail = raw.slice(off + (reader.textEnd as number));
+      this.repeatMid = freeStart === -1 ? null : raw.slice(textEnd, off + freeStart);
+      this.repeatTail = raw.slice(freeStart === -1 ? textEnd : off + (reader.freeEnd as number));
     }
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
@@ -227,19 +232,29 @@ export class StreamMeter extends StreamTally {
   }
 
   /**
-   * The event at `start` in `text` when it is repeatHead, a JSON string on the same line and repeatTail (so a plain
-   * text delta that the reader reads as that string's text and nothing else, as it read the last): tallied, and the
-   * index just past it returned; else -1 (it is then cut out and read). What it answers is what cutting it out and
-   * reading it gives: the event's end is the first blank line after `start` (no newline before the tail's), and its
-   * data is the same bytes around the string that the reader read as the last.
+   * The event at `start` in `text` when it is repeatHead, a JSON string on the same line and repeatTail (or
+   * repeatMid, another string, and repeatTail) — so a plain text delta that the reader reads as that string's text and
+   * nothing else, as it read the last: tallied, and the index just past it returned; else -1 (it is then cut out and
+   * read). What it answers is what cutting it out and reading it gives: the event's end is the first blank line after
+   * `start` (no newline before the tail's), and its data is the same bytes around the strings that the reader read as
+   * the last.
    */
   private repeat(text: string, start: number, at: number): number {
     const head = this.repeatHead as string;
     if (text.slice(start, start + head.length) !== head) return -1;
     const s = start + head.length;
     const e = stringEnd(text, s);
+    if (e === -1) return -1;
+    // the tail after the text, or after the free string that the middle leads to
+    let q = e;
+    const mid = this.repeatMid;
+    if (mid !== null) {
+      if (text.slice(e, e + mid.length) !== mid) return -1;
+      q = stringEnd(text, e + mid.length);
+      if (q === -1) return -1;
+    }
     const tail = this.repeatTail;
-    if (e === -1 || text.slice(e, e + tail.length) !== tail || text.indexOf('\n', s) !== e + tail.length - 2) return -1;
+    if (text.slice(q, q + tail.length) !== tail || text.indexOf('\n', s) !== q + tail.length - 2) return -1;
     const piece = stringAt(text, s, e);
     this.events++;
     if (piece.length > 0) {
@@ -247,7 +262,7 @@ export class StreamMeter extends StreamTally {
       this.lastContentAt = at;
       this.text.append(piece);
     }
-    return e + tail.length;
+    return q + tail.length;
   }
 }
 

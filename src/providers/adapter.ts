@@ -85,6 +85,12 @@ export interface StreamReader {
    */
   readonly textStart?: number;
   readonly textEnd?: number;
+  /**
+   * With textStart: the offsets of a string after the text that reads the same whatever it holds (OpenAI's
+   * `obfuscation`, the chunk's last member, different in each), its first character and closing quote; -1 when none.
+   */
+  readonly freeStart?: number;
+  readonly freeEnd?: number;
 }
 
 /**

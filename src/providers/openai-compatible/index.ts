@@ -147,7 +147,10 @@ export function chunkInfo(chunk: unknown, endpoint: Endpoint): ChunkInfo {
  * which the caller then parses. Agrees with `chunkInfo(JSON.parse(data))` on every well-formed chunk it answers.
  */
 export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan): ChunkInfo | null {
-  if (span !== undefined) span.textStart = -1;
+  if (span !== undefined) {
+    span.textStart = -1;
+    span.freeStart = -1;
+  }
   if ((endpoint !== 'chat.completions' && endpoint !== 'completions') || data.charCodeAt(0) !== 123) return null;
   const b = data.indexOf('[');
   if (b < 11 || !has(data, b - CHOICES.length, CHOICES)) return null;
@@ -171,7 +174,6 @@ export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan)
   if (common !== -1) {
     if (common === data.length - 1 || (common === data.length - 14 && has(data, data.length - 14, USAGE_NULL_END)))
       return info;
-    if (span !== undefined) span.textStart = -1;
     // More members after the choice (OpenAI's `obfuscation`): read below, the choice as read.
     at = common;
     bs = data.indexOf('\\', at);
@@ -191,6 +193,8 @@ export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan)
   }
   // The top level's members after the choices: plain values, and usage.
   let tier: string | null = null;
+  /** The last member's string value, its first character (-1: not a string). */
+  let free = -1;
   for (;;) {
     const c = data.charCodeAt(at);
     if (c === 125) {
@@ -204,6 +208,7 @@ export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan)
     const v = ke + 2;
     if (ke - k === 5 && has(data, k, 'usage') && data.charCodeAt(v) === 123) {
       // Usage as the last member (OpenAI's final chunk): its object alone is parsed; written otherwise, the whole is.
+      if (span !== undefined) span.textStart = -1;
       let u: unknown;
       try {
         u = JSON.parse(data.slice(v, data.length - 1));
@@ -229,11 +234,21 @@ export function fastChunkInfo(data: string, endpoint: Endpoint, span?: TextSpan)
     if (ke - k === 5 && has(data, k, 'usage')) info.usage = null;
     at = valueEnd(data, v);
     if (at === -1) return null;
+    free = data.charCodeAt(v) === 34 ? v + 1 : -1;
     // `service_tier` after the choices (a later member wins, as in JSON.parse)
     if (ke - k === 12 && has(data, k, 'service_tier'))
       tier = data.charCodeAt(v) === 34 ? stringAt(data, v + 1, at - 1) : null;
   }
   info.usageOnly = choices === 0 && info.usage !== null;
+  // A plain text delta followed by plain members, the last a string (OpenAI's `obfuscation`, a different string in
+  // each chunk): that string is read for its end only, so any other string there reads the same.
+  if (span !== undefined && span.textStart !== -1) {
+    if (free === -1) span.textStart = -1;
+    else {
+      span.freeStart = free;
+      span.freeEnd = at - 1;
+    }
+  }
   return info;
 }
 
@@ -246,12 +261,15 @@ const TEXT_HEAD = '{"index":0,"delta":{"content":"';
 const TEXT_TAIL = ',"logprobs":null,"finish_reason":null}]';
 
 /**
- * Where the text of a plain text delta is (fastChunkInfo sets it): its string's first character and closing quote in
- * the data, or textStart -1.
+ * Where the text of a plain text delta is (fastChunkInfo sets it when it answers): its string's first character and
+ * closing quote in the data, or textStart -1; and, when members follow the choice, the last one's string value that
+ * reads the same whatever it holds (freeStart, freeEnd; freeStart -1 when none).
  */
 export interface TextSpan {
   textStart: number;
   textEnd: number;
+  freeStart: number;
+  freeEnd: number;
 }
 
 /**
@@ -515,11 +533,14 @@ const UPSTREAM_PATH: Partial<Record<Endpoint, string>> = {
 class ChatStreamReader implements StreamReader, TextSpan {
   textStart = -1;
   textEnd = -1;
+  freeStart = -1;
+  freeEnd = -1;
   constructor(private readonly endpoint: Endpoint) {}
 
   read(data: string): ChunkInfo | null {
     const fast = fastChunkInfo(data, this.endpoint, this);
     if (fast !== null) return fast;
+    this.textStart = -1;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
