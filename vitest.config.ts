@@ -38,6 +38,12 @@ export const TIMING_FILES = [
   'test/e2e/workers-liveness.test.ts',
   // A recorder, two workers and PostgreSQL stopped for 8 s under six clients' load: counts calls served meanwhile.
   'test/e2e/workers-pg-outage.test.ts',
+  // Two replicas × two workers on one PostgreSQL: waits on alert evaluation ticks and a key revoked on one replica
+  // refused on the other within 3 s, across six processes.
+  'test/e2e/qa25-replicas-workers.test.ts',
+  // A recorder and two workers on SQLite on an 8 MiB tmpfs filled under load: needs more than 50 calls served in its
+  // 6 s full-disk window.
+  'test/e2e/qa25-workers-disk-full.test.ts',
   // A judge that never answers: grounding within 3 s and each judge call ended at its timeout, checked against the clock.
   'test/e2e/qa14-judge-slow.test.ts',
   // Waits on the dashboard's real 10 s refresh ticks with 1-5 s of slack: a loaded host delays the page's timers.
