@@ -415,6 +415,10 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
           '"n","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}',
         ),
       () => ': comment\n\n',
+      // usage:null twice, before the choices, or as the first member
+      () => text('two', true).replace(',"usage":null}', ',"usage":null,"usage":null}'),
+      () => text('front', true).replace('{"id"', '{"usage":null,"id"'),
+      () => text('spaced', true).replace(',"usage":null}', ', "usage":null}'),
       () => `event: x\n${text('named')}`,
     ];
     for (let round = 0; round < 60; round++) {

@@ -46,6 +46,13 @@ export class StreamMeter extends StreamTally {
   /** From the text's closing quote to the free string's first character (StreamReader's freeStart), when it has one. */
   private repeatMid: string | null = null;
   private repeatTail = '';
+  /**
+   * When filtering: repeatTail with its `,"usage":null` cut, when that member is in the tail alone (as withoutUsageNull
+   * would cut it from the whole event), or the tail itself when the event has none; null otherwise (each event is
+   * then filtered whole). `repeatTailAt`: where `repeat` found the tail.
+   */
+  private repeatTailCut: string | null = null;
+  private repeatTailAt = 0;
 
   private readonly reader: StreamReader;
 
@@ -118,9 +125,13 @@ export class StreamMeter extends StreamTally {
       const repeat = this.repeatHead !== null && !crlf ? this.repeat(carry, start, at) : -1;
       if (repeat !== -1) {
         if (this.filterUsage) {
-          const raw = carry.slice(start, repeat);
-          const keep = withoutUsageNull(raw);
-          out += keep === true ? raw : keep;
+          const cut = this.repeatTailCut;
+          if (cut !== null) out += carry.slice(start, this.repeatTailAt) + cut;
+          else {
+            const raw = carry.slice(start, repeat);
+            const keep = withoutUsageNull(raw);
+            out += keep === true ? raw : keep;
+          }
         }
         start = repeat;
         continue;
@@ -225,6 +236,7 @@ export class StreamMeter extends StreamTally {
       this.repeatHead = raw.slice(0, off + textStart);
       this.repeatMid = freeStart === -1 ? null : raw.slice(textEnd, off + freeStart);
       this.repeatTail = raw.slice(freeStart === -1 ? textEnd : off + (reader.freeEnd as number));
+      if (this.filterUsage) this.repeatTailCut = tailCut(raw, this.repeatTail);
     }
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
@@ -256,6 +268,7 @@ export class StreamMeter extends StreamTally {
     const tail = this.repeatTail;
     if (text.slice(q, q + tail.length) !== tail || text.indexOf('\n', s) !== q + tail.length - 2) return -1;
     const piece = stringAt(text, s, e);
+    this.repeatTailAt = q;
     this.events++;
     if (piece.length > 0) {
       if (this.firstContentAt === null) this.firstContentAt = at;
@@ -264,6 +277,27 @@ export class StreamMeter extends StreamTally {
     }
     return q + tail.length;
   }
+}
+
+/**
+ * `tail` (the end of `raw`) as withoutUsageNull(raw) leaves it, when that cuts nothing or only the one `,"usage":null`
+ * it holds and nothing before it; else null. The text and free strings of a repeat hold no `usage":null` (every quote in
+ * a string is escaped, and the quotes around them belong to the fixed parts), so each repeat is then filtered as its
+ * bytes before the tail and this.
+ */
+function tailCut(raw: string, tail: string): string | null {
+  const u = raw.indexOf(USAGE_NULL_WORD);
+  if (u === -1) return tail;
+  const at = raw.length - tail.length;
+  const i = u - 1;
+  if (
+    i - 1 < at ||
+    raw.charCodeAt(i) !== 34 ||
+    raw.charCodeAt(i - 1) !== 44 ||
+    raw.indexOf(USAGE_NULL_WORD, u + USAGE_NULL_WORD.length) !== -1
+  )
+    return null;
+  return tail.slice(0, i - 1 - at) + tail.slice(i - at + USAGE_NULL_TEXT.length);
 }
 
 /**
