@@ -53,6 +53,10 @@ export class StreamMeter extends StreamTally {
    */
   private repeatTailCut: string | null = null;
   private repeatTailAt = 0;
+  /** Else repeatMid with the `,"usage":null` cut, when it is there alone (OpenAI's: usage, then obfuscation). */
+  private repeatMidCut: string | null = null;
+  /** Where `repeat` found the text's closing quote (the middle's start). */
+  private repeatTextEnd = 0;
 
   private readonly reader: StreamReader;
 
@@ -126,8 +130,12 @@ export class StreamMeter extends StreamTally {
       if (repeat !== -1) {
         if (this.filterUsage) {
           const cut = this.repeatTailCut;
+          const midCut = this.repeatMidCut;
           if (cut !== null) out += carry.slice(start, this.repeatTailAt) + cut;
-          else {
+          else if (midCut !== null) {
+            const e = this.repeatTextEnd;
+            out += carry.slice(start, e) + midCut + carry.slice(e + (this.repeatMid as string).length, repeat);
+          } else {
             const raw = carry.slice(start, repeat);
             const keep = withoutUsageNull(raw);
             out += keep === true ? raw : keep;
@@ -236,7 +244,11 @@ export class StreamMeter extends StreamTally {
       this.repeatHead = raw.slice(0, off + textStart);
       this.repeatMid = freeStart === -1 ? null : raw.slice(textEnd, off + freeStart);
       this.repeatTail = raw.slice(freeStart === -1 ? textEnd : off + (reader.freeEnd as number));
-      if (this.filterUsage) this.repeatTailCut = tailCut(raw, this.repeatTail);
+      if (this.filterUsage) {
+        this.repeatTailCut = partCut(raw, raw.length - this.repeatTail.length, this.repeatTail);
+        const mid = this.repeatMid;
+        this.repeatMidCut = this.repeatTailCut === null && mid !== null ? partCut(raw, textEnd, mid) : null;
+      }
     }
     if (!this.filterUsage) return true;
     if (info.usageOnly) return false;
@@ -269,6 +281,7 @@ export class StreamMeter extends StreamTally {
     if (text.slice(q, q + tail.length) !== tail || text.indexOf('\n', s) !== q + tail.length - 2) return -1;
     const piece = stringAt(text, s, e);
     this.repeatTailAt = q;
+    this.repeatTextEnd = e;
     this.events++;
     if (piece.length > 0) {
       if (this.firstContentAt === null) this.firstContentAt = at;
@@ -280,24 +293,24 @@ export class StreamMeter extends StreamTally {
 }
 
 /**
- * `tail` (the end of `raw`) as withoutUsageNull(raw) leaves it, when that cuts nothing or only the one `,"usage":null`
- * it holds and nothing before it; else null. The text and free strings of a repeat hold no `usage":null` (every quote in
- * a string is escaped, and the quotes around them belong to the fixed parts), so each repeat is then filtered as its
- * bytes before the tail and this.
+ * `part` (the fixed piece of `raw` at `at`: a repeat's tail or middle) as withoutUsageNull(raw) leaves it, when that cuts
+ * nothing or only the one `,"usage":null` that `part` holds whole; else null. The text and free strings of a repeat
+ * hold no `usage":null` (every quote in a string is escaped, and the quotes around them belong to the fixed parts), so
+ * each repeat is then filtered as its bytes with this part in place of `part`.
  */
-function tailCut(raw: string, tail: string): string | null {
+function partCut(raw: string, at: number, part: string): string | null {
   const u = raw.indexOf(USAGE_NULL_WORD);
-  if (u === -1) return tail;
-  const at = raw.length - tail.length;
+  if (u === -1) return part;
   const i = u - 1;
   if (
     i - 1 < at ||
+    i + USAGE_NULL_TEXT.length > at + part.length ||
     raw.charCodeAt(i) !== 34 ||
     raw.charCodeAt(i - 1) !== 44 ||
     raw.indexOf(USAGE_NULL_WORD, u + USAGE_NULL_WORD.length) !== -1
   )
     return null;
-  return tail.slice(0, i - 1 - at) + tail.slice(i - at + USAGE_NULL_TEXT.length);
+  return part.slice(0, i - 1 - at) + part.slice(i - at + USAGE_NULL_TEXT.length);
 }
 
 /**
