@@ -3,7 +3,7 @@
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
 import { entryOfRow, whereOf } from './sqlite.js';
 import type { AuditPage, AuditQuery, AuditStore, NewAuditEntry } from './types.js';
-import { AUDIT_NAMESPACE, pageOf, pageSizeOf } from './types.js';
+import { AUDIT_COLUMNS, AUDIT_NAMESPACE, auditValues, pageOf, pageSizeOf } from './types.js';
 
 export const PG_AUDIT_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -46,19 +46,8 @@ export class PostgresAuditStore implements AuditStore {
 
   async append(e: NewAuditEntry): Promise<number> {
     const r = await this.backend.pool.query<{ id: string }>(
-      `INSERT INTO audit_log (at, actor, role, action, target, ip, user_agent, result, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-      [
-        e.at,
-        e.actor,
-        e.role,
-        e.action,
-        e.target,
-        e.ip,
-        e.userAgent,
-        e.result,
-        e.detail ? JSON.stringify(e.detail) : null,
-      ],
+      `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      auditValues(e),
     );
     return Number(r.rows[0]?.id);
   }

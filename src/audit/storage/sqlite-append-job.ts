@@ -3,7 +3,7 @@
 // transaction (as it did, up to the busy timeout, with every feedback, key change or silence). SqliteAuditStore runs
 // the same `run` on its own connection where there is no thread.
 import type { Database, Statement } from 'better-sqlite3';
-import type { NewAuditEntry } from './types.js';
+import { AUDIT_COLUMNS, auditValues, type NewAuditEntry } from './types.js';
 
 const prepared = new WeakMap<Database, Statement>();
 
@@ -11,21 +11,8 @@ const prepared = new WeakMap<Database, Statement>();
 export function run(db: Database, e: NewAuditEntry): number {
   let insert = prepared.get(db);
   if (!insert) {
-    insert = db.prepare(
-      'INSERT INTO audit_log (at, actor, role, action, target, ip, user_agent, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    insert = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     prepared.set(db, insert);
   }
-  const r = insert.run(
-    e.at,
-    e.actor,
-    e.role,
-    e.action,
-    e.target,
-    e.ip,
-    e.userAgent,
-    e.result,
-    e.detail ? JSON.stringify(e.detail) : null,
-  );
-  return Number(r.lastInsertRowid);
+  return Number(insert.run(...auditValues(e)).lastInsertRowid);
 }

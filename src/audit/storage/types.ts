@@ -28,6 +28,24 @@ export interface AuditEntry {
 
 export type NewAuditEntry = Omit<AuditEntry, 'id'>;
 
+/** The columns an entry is appended with, in order: at, actor, role, action, target, ip, user_agent, result, detail. */
+export const AUDIT_COLUMNS = 'at, actor, role, action, target, ip, user_agent, result, detail';
+
+/** An entry's values for AUDIT_COLUMNS (detail as JSON text). */
+export function auditValues(e: NewAuditEntry): (string | number | null)[] {
+  return [
+    e.at,
+    e.actor,
+    e.role,
+    e.action,
+    e.target,
+    e.ip,
+    e.userAgent,
+    e.result,
+    e.detail ? JSON.stringify(e.detail) : null,
+  ];
+}
+
 export interface AuditQuery {
   /** Epoch ms, inclusive. */
   from?: number;
