@@ -49,7 +49,20 @@ export class AuditLog implements Audit {
     private readonly opts: AuditLogOptions,
   ) {}
 
-  async record(source: AuditSource, what: AuditRecord): Promise<void> {
+  /**
+   * Entries being written. A listing waits for them, so it shows every action made before it: an entry is appended on
+   * the SQLite writer thread, and a route may answer (a sign-out's redirect) before its entry is written.
+   */
+  private readonly pending = new Set<Promise<void>>();
+
+  record(source: AuditSource, what: AuditRecord): Promise<void> {
+    const p = this.write(source, what);
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  private async write(source: AuditSource, what: AuditRecord): Promise<void> {
     const http = source === 'cli' ? null : source;
     const who: AuditActor =
       source === 'cli' ? { name: 'cli', role: null } : (http?.principal ?? { name: 'anonymous', role: null });
@@ -77,7 +90,9 @@ export class AuditLog implements Audit {
     }
   }
 
-  list(q: AuditQuery): Promise<AuditPage> {
+  async list(q: AuditQuery): Promise<AuditPage> {
+    // write never rejects: a failed append is logged and counted
+    if (this.pending.size > 0) await Promise.all(this.pending);
     return this.store.list(q);
   }
 }
