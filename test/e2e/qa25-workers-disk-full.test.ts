@@ -150,7 +150,10 @@ describe.skipIf(!mounted)('serve --workers 2 on SQLite, the disk full under load
     expect(dropped).toEqual({ store: 0, cost: 0, quality: 0 });
     expect(counted).toEqual({ cost: ok.size, quality: ok.size });
     expect(metricValue(m, 'llm_requests_total')).toBe(ok.size);
-    // said in the log: the store could not be written
-    expect(serve.stdout.join('')).toMatch(/"event":"sink_error","sink":"store","err":"database or disk is full"/);
+    // said in the log: a lane could not write (which lane meets the full disk first depends on its batches' timing:
+    // the final CI run of session 28 saw only cost's line)
+    expect(serve.stdout.join('')).toMatch(
+      /"event":"sink_error","sink":"(store|cost|quality)","err":"database or disk is full"/,
+    );
   }, 90_000);
 });
