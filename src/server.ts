@@ -51,7 +51,7 @@ import { isOtlpPath, sendOtlpError } from './otlp/status.js';
 import { maskBody, maskUpstreamHook, redactSpan, registerEraseRoute, scrubSpanErrors } from './privacy/index.js';
 import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
-import { createStore } from './store/index.js';
+import { createStore, holdsCall } from './store/index.js';
 import { BackgroundPolls } from './store/postgres/background-polls.js';
 import { RequestIdClaims } from './store/postgres/id-claims.js';
 import type { Store } from './store/store.js';
@@ -302,11 +302,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     onShed: (reason) => metrics.shed.inc({ reason }),
     // A client's x-request-id this process has not seen: does the store hold a call under it (before a restart,
     // ingested, another replica's)? A failed look-up keeps the client's id.
-    idTaken: (id) =>
-      store.knownIds([id]).then(
-        (known) => known.size > 0,
-        () => false,
-      ),
+    idTaken: (id) => holdsCall(store, id),
     onOtherPoll: backgroundPolls
       ? (id, body) =>
           void backgroundPolls.post(id, body).catch((err: unknown) => {

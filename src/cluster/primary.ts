@@ -25,6 +25,7 @@ import { LlmscopeError } from '../errors.js';
 import { CLIENT_IDS } from '../gateway/proxy.js';
 import type { WorkersReadiness } from '../http/index.js';
 import { type App, type AppOptions, createApp } from '../server.js';
+import { holdsCall } from '../store/index.js';
 import { MAX_OPEN, WorkerAdmissions } from './admissions.js';
 import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
@@ -515,10 +516,7 @@ export async function startFleet(
       const id = String(arg);
       if (clientIds.has(id)) return true;
       clientIds.addNew(id);
-      return app.ctx.store.knownIds([id]).then(
-        (known) => known.size > 0,
-        () => false,
-      );
+      return holdsCall(app.ctx.store, id);
     });
     // A worker relayed a poll of a background response it does not hold (the poll came on another connection than
     // the call): the worker holding it finishes it with that answer. True when one did.

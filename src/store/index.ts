@@ -22,6 +22,17 @@ export type { SqliteMigration } from './sqlite/migrations.js';
 export { CORE_NAMESPACE, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export type * from './store.js';
 
+/**
+ * Whether the store holds a call under `requestId` (the gateway's check of a client's x-request-id): false when the
+ * look-up fails, so a store out of reach never refuses or delays the call beyond the look-up itself.
+ */
+export function holdsCall(store: Pick<Store, 'knownIds'>, requestId: string): Promise<boolean> {
+  return store.knownIds([requestId]).then(
+    (known) => known.size > 0,
+    () => false,
+  );
+}
+
 /** The file path of a `sqlite:` URL: `sqlite:PATH`, `sqlite://PATH` or `sqlite::memory:`. */
 export function sqlitePathOf(url: string): string {
   let rest = url.slice('sqlite:'.length);
