@@ -22,7 +22,13 @@ interface Mention {
 
 interface SentenceInfo {
   text: string;
-  stems: Set<string>;
+  /** The sentence's words (`words(text)`), kept for its stems. */
+  words: readonly string[];
+  /**
+   * Its content words' stems (numbers left out). Read (stemsIn) only for a sentence a pair check compares: most
+   * answers have no figures to compare and no negated sentence beside plain ones, so no stem is taken.
+   */
+  stems: Set<string> | null;
   negated: boolean;
   /** Years the sentence names: two sentences about different years do not contradict each other. */
   years: Set<number>;
@@ -35,6 +41,18 @@ interface SentenceInfo {
    * (namesOf) only for the sentences of a pair of figures that comes that far.
    */
   names: Set<string> | null;
+}
+
+/** The sentence's content stems, taken on first use. */
+function stemsIn(s: SentenceInfo): Set<string> {
+  s.stems ??= contentStems(s.words);
+  return s.stems;
+}
+
+function contentStems(ws: readonly string[]): Set<string> {
+  const stems = new Set<string>();
+  for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
+  return stems;
 }
 
 /** The sentence's names, read on first use. */
@@ -91,14 +109,20 @@ const MONTHS = new Set([
 ]);
 const SCALE_WORDS = new Set(['hundred', 'thousand', 'million', 'billion', 'trillion']);
 
+/** Capitalised only because they open a sentence: "At 300 metres", "About 40 people", "Around 5,000 fans". */
+const APPROXIMATORS = new Set(['around', 'approximately', 'nearly', 'almost', 'roughly', 'exactly', 'least', 'within']);
+
 /**
  * Numbers that are part of a name rather than a quantity: right after a capitalised word or a label ("Super Bowl
- * 46", "Hot 100", "No. 1", "#1", "Windows 11"). Values as numberMentions gives them.
+ * 46", "Hot 100", "No. 1", "#1", "Windows 11"). A function word opening the sentence ("At 300 metres, …") names
+ * nothing. Values as numberMentions gives them.
  */
 function labelNumbers(text: string): Set<number> {
   const out = new Set<number>();
-  for (const m of text.matchAll(/(?:\b\p{Lu}[\p{L}'’-]*\.?|#)\s*(\d[\d,]*(?:\.\d+)?)\b/gu)) {
-    const v = Number((m[1] as string).replace(/,/g, ''));
+  for (const m of text.matchAll(/(?:\b(\p{Lu}[\p{L}'’-]*)(\.?)|#)\s*(\d[\d,]*(?:\.\d+)?)\b/gu)) {
+    const w = m[1]?.toLowerCase();
+    if (w !== undefined && !m[2] && w !== 'no' && (STOPWORDS.has(w) || APPROXIMATORS.has(w))) continue;
+    const v = Number((m[3] as string).replace(/,/g, ''));
     if (Number.isFinite(v) && !isYear(v)) out.add(v);
   }
   return out;
@@ -253,8 +277,6 @@ export class SelfConsistencyEvaluator implements Evaluator {
     const mentions: Mention[] = [];
     const sents: SentenceInfo[] = all.slice(0, MAX_SENTENCES).map((s, i) => {
       const ws = words(s.text);
-      const stems = new Set<string>();
-      for (const w of ws) if (isContent(w) && !/^\d/.test(w)) stems.add(stem(w));
       const numbers = numberMentions(ws);
       const own = mentionsOf(s.text, ws, numbers, i);
       mentions.push(...own);
@@ -265,7 +287,9 @@ export class SelfConsistencyEvaluator implements Evaluator {
         else figures = true;
       return {
         text: s.text,
-        stems,
+        words: ws,
+        // the full path (the shortcuts' sameness test) takes every sentence's stems, as before they were read lazily
+        stems: this.opts.fullScan ? contentStems(ws) : null,
         negated: hasNegation(ws),
         years,
         figures,
@@ -299,9 +323,10 @@ export class SelfConsistencyEvaluator implements Evaluator {
           const ny = namesIn(sy);
           if (ny.size > 0 && overlap(nx, ny) === 0) continue;
         }
-        if (x.kind === 'year' && (sx.years.size > 1 || sy.years.size > 1) && jaccard(sx.stems, sy.stems) < 0.6)
+        if (x.kind === 'year' && (sx.years.size > 1 || sy.years.size > 1) && jaccard(stemsIn(sx), stemsIn(sy)) < 0.6)
           continue;
-        if (sourced(x.value, [...x.context, ...sx.stems]) && sourced(y.value, [...y.context, ...sy.stems])) continue;
+        if (sourced(x.value, [...x.context, ...stemsIn(sx)]) && sourced(y.value, [...y.context, ...stemsIn(sy)]))
+          continue;
         seen.add(key);
         const evidence: Evidence[] = [
           { source: 'response', id: `sentence#${x.sentence}`, text: sx.text, note: `says ${x.value}` },
@@ -319,8 +344,8 @@ export class SelfConsistencyEvaluator implements Evaluator {
       for (let b = a + 1; b < sents.length && claims.length < MAX_CLAIMS; b++) {
         const x = sents[a] as SentenceInfo;
         const y = sents[b] as SentenceInfo;
-        if (x.negated === y.negated || x.stems.size < 3 || y.stems.size < 3 || differentYears(x, y)) continue;
-        if (jaccard(x.stems, y.stems) < 0.6) continue;
+        if (x.negated === y.negated || stemsIn(x).size < 3 || stemsIn(y).size < 3 || differentYears(x, y)) continue;
+        if (jaccard(stemsIn(x), stemsIn(y)) < 0.6) continue;
         const key = `${a}:${b}`;
         if (seen.has(key)) continue;
         seen.add(key);
