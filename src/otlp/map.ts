@@ -107,6 +107,8 @@ const CACHE_WRITE_TOKENS = [
   'llm.usage.cache_creation_input_tokens',
   // AI SDK 6 (ai.usage.inputTokens is the whole prompt, cache reads and writes included)
   'ai.usage.inputTokenDetails.cacheWriteTokens',
+  // the Anthropic SDK's own spans (@anthropic-ai/sdk's tracing: anthropic.messages.create)
+  'gen_ai.usage.cache_write.input_tokens',
 ];
 const REASONING_TOKENS = [
   'gen_ai.usage.reasoning.output_tokens',
@@ -261,6 +263,10 @@ export function isLlmSpan(s: OtlpSpan): boolean {
   // OpenLLMetry's rerank spans (Cohere's rerank: billed per search, no tokens), trace spans as the AI SDK's
   // doRerank and OpenInference's RERANKER are
   if (a['llm.request.type'] === 'rerank') return false;
+  // The Anthropic SDK's own spans (anthropic.<resource>.<method>, with the API's http.route) name the operation of its
+  // model calls (chat on anthropic.messages.create); its others that carry a model are not calls: a token count
+  // (anthropic.messages.count_tokens, unbilled; the gateway relays it unrecorded), a session's creation.
+  if (op === null && /^anthropic\.[a-z_]+\./.test(s.name) && a['http.route'] !== undefined) return false;
   const hasModel =
     asString(a['gen_ai.request.model']) !== null ||
     asString(a['gen_ai.response.model']) !== null ||
@@ -371,6 +377,7 @@ function finishReasonOf(a: Attributes): string | null {
     'llm.response.finish_reason',
     'llm.finish_reason', // OpenInference
     'gen_ai.completion.0.finish_reason',
+    'anthropic.message.stop_reason', // the Anthropic SDK's own spans: the answer's stop_reason, as sent
   ]) {
     const v = a[k];
     if (Array.isArray(v)) {
@@ -786,13 +793,17 @@ function internalsOf(
   hasUsage: boolean,
 ): CallInternals | undefined {
   const { prompt, output } = textsOfSpan(s);
-  const serviceTier = clip(first(asString, s.attributes, SERVICE_TIER_KEYS) ?? aiSdkServiceTier(s.attributes), 64);
-  // Without texts, the internals only carry the tier (to price the call), and only beside usage: a call with neither
-  // usage nor text is not counted by the tokenizer as 0 tokens.
-  if (prompt === null && output === null && (serviceTier === null || !hasUsage)) return undefined;
+  const a = s.attributes;
+  const serviceTier = clip(first(asString, a, SERVICE_TIER_KEYS) ?? aiSdkServiceTier(a), 64);
+  // The cache writes that went to the 1-hour cache (the Anthropic SDK's own spans split them as its usage does),
+  // priced at that rate as the gateway's are
+  const hourWrites = asCount(a['anthropic.usage.cache_creation.ephemeral_1h_input_tokens']) || null;
+  // Without texts, the internals only carry the tier and the 1-hour writes (to price the call), and only beside usage:
+  // a call with neither usage nor text is not counted by the tokenizer as 0 tokens.
+  if (prompt === null && output === null && ((serviceTier === null && hourWrites === null) || !hasUsage))
+    return undefined;
   const p = prompt === null ? null : keepText(prompt);
   const o = output === null ? null : keepText(output);
-  const a = s.attributes;
   return {
     arrivalAt: startedAt,
     routedAt: null,
@@ -814,6 +825,7 @@ function internalsOf(
     outputText: o?.text ?? null,
     ...(o && o.totalChars > o.text.length ? { outputChars: o.totalChars } : {}),
     ...(serviceTier ? { serviceTier } : {}),
+    ...(hourWrites !== null ? { cacheWrite1hInputTokens: hourWrites } : {}),
   };
 }
 
