@@ -1,6 +1,6 @@
-// node bench/cpu-breakdown.js [--root DIR] [--seconds N] [--stream] [--concurrency N] [--keep FILE] — where `serve`'s CPU per call
-// goes, by thread and, on the event loop, by what the work is for (serving the call or recording it), measured with
-// CPU samples rather than V8's profiler.
+// node bench/cpu-breakdown.js [--root DIR] [--seconds N] [--stream] [--concurrency N] [--output-tokens N] [--keep FILE]
+// — where `serve`'s CPU per call goes, by thread and, on the event loop, by what the work is for (serving the call or
+// recording it), measured with CPU samples rather than V8's profiler.
 //
 // Why: V8's CPU profiler (bench:gateway's profile round) samples on a wall-clock timer, so on a busy machine the time
 // a thread spends descheduled is charged to whatever it ran last — typically a call that woke another thread:
@@ -8,7 +8,9 @@
 // about 4.7 and 2 of CPU (below). Here `perf record -e cpu-clock` samples only while a thread runs, every thread of
 // the process, with call stacks (V8's `--perf-basic-prof` names the JavaScript frames).
 //
-// What it does: a simulator (zero delay, 16 tokens) and `serve` from DIR (default: this checkout; built) on a fresh
+// What it does: a simulator (zero delay, 16 tokens an answer as bench:gateway's, or --output-tokens N; until session 29
+// it said 16 but ran the simulator's default of 64, five sentences that quality's evaluators read in full where
+// bench:gateway's one sentence lets them out early) and `serve` from DIR (default: this checkout; built) on a fresh
 // SQLite file with its request log piped to `cat > /dev/null`; 3,000 calls at concurrency 8 and 2 s at 32 to warm up;
 // then SECONDS (default 8) at concurrency 32 while perf records. Prints (markdown):
 //  - each thread's CPU per call from /proc (exact; the threads named by what their samples run);
@@ -35,6 +37,7 @@ const ROOT = resolve(opt('--root', new URL('..', import.meta.url).pathname));
 const SECONDS = Number(opt('--seconds', 8));
 const CONCURRENCY = Number(opt('--concurrency', 32));
 const STREAM = argv.includes('--stream');
+const OUTPUT_TOKENS = Number(opt('--output-tokens', 16));
 const HZ = 4000;
 
 const { runLoad } = await import(pathToFileURL(join(ROOT, 'dist', 'loadgen', 'index.js')).href);
@@ -42,7 +45,18 @@ const dir = mkdtempSync(join(tmpdir(), 'llmscope-cpu-breakdown-'));
 const simPort = await freePort();
 const port = await freePort();
 const sim = await start(
-  [join(ROOT, 'bin', 'llmscope.js'), 'simulate', '--port', String(simPort), '--ttft-ms', '0', '--tpot-ms', '0'],
+  [
+    join(ROOT, 'bin', 'llmscope.js'),
+    'simulate',
+    '--port',
+    String(simPort),
+    '--ttft-ms',
+    '0',
+    '--tpot-ms',
+    '0',
+    '--output-tokens',
+    String(OUTPUT_TOKENS),
+  ],
   /127\.0\.0\.1/,
 );
 const shipper = logShipper();
@@ -165,7 +179,7 @@ for (const [tid, cpu] of after) {
 const grouped = new Map();
 for (const [name, d] of rows) grouped.set(name, [...(grouped.get(name) ?? []), d]);
 console.log(
-  `\n${calls} ${STREAM ? 'streamed' : 'non-streamed'} calls in ${SECONDS - 0.5} s at concurrency ${CONCURRENCY} (${summary.errors} errors), ` +
+  `\n${calls} ${STREAM ? 'streamed' : 'non-streamed'} calls of ${OUTPUT_TOKENS} tokens in ${SECONDS - 0.5} s at concurrency ${CONCURRENCY} (${summary.errors} errors), ` +
     `load average ${load0} -> ${load1}; ${ROOT}\n`,
 );
 console.log('| thread | CPU µs per call (/proc) |\n|---|---:|');
