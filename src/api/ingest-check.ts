@@ -101,7 +101,8 @@ function passes(r: unknown): r is CheckedRecord {
     field(rec.cost_usd, usd) +
     field(rec.finish_reason, text256) +
     field(rec.refusal, bool) +
-    field(rec.metadata, metadata);
+    field(rec.metadata, metadata) +
+    field(rec.upstream_request_id, text256);
   if (n < 3) return false;
   // ended_at before started_at: zod refuses it (its message)
   if (rec.ended_at !== undefined && msOf(rec.ended_at) < msOf(rec.started_at)) return false;

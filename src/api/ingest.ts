@@ -68,6 +68,7 @@ export const ingestRecordSchema = z
     refusal: z.boolean().default(false),
     // keys, their number and value lengths are checked after parsing, as LLMSCOPE_ERR_INVALID_METADATA
     metadata: z.record(z.string(), z.string()).nullable().optional(),
+    upstream_request_id: text,
   })
   .strict()
   // A call that ends before it starts is no call: its record showed an end before its start and a latency of 0.
@@ -164,6 +165,7 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     feature: r.feature ?? null,
     session: r.session ?? null,
     apiKeyId: null,
+    upstreamRequestId: r.upstream_request_id ?? null,
     inputTokens: r.input_tokens ?? null,
     outputTokens: r.output_tokens ?? null,
     cachedInputTokens: r.cached_input_tokens ?? null,

@@ -51,6 +51,7 @@ const listQuery = z.object({
   team: text(256).optional(),
   feature: text(256).optional(),
   api_key_id: text(256).optional(),
+  upstream_request_id: text(256).optional(),
   endpoint: z
     .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
     .optional(),
@@ -81,6 +82,7 @@ export function parseRequestsQuery(url: URL): CallQuery {
     team: q.team,
     feature: q.feature,
     apiKeyId: q.api_key_id,
+    upstreamRequestId: q.upstream_request_id,
     endpoint: q.endpoint as CallQuery['endpoint'],
     text: q.q,
     limit: q.limit,

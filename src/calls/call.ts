@@ -100,6 +100,11 @@ export interface LlmCall {
    * of at most 256 characters, redacted (calls/metadata.ts); null (or absent) when none. Never a metric label.
    */
   metadata?: Metadata | null;
+  /**
+   * The provider's own id for the call (OpenAI's `x-request-id` `req_…`, Anthropic's `request-id`), what its support
+   * asks for; null (or absent) when the upstream gave none of its own.
+   */
+  upstreamRequestId?: string | null;
   inputTokens: number | null;
   outputTokens: number | null;
   cachedInputTokens: number | null;
@@ -320,6 +325,8 @@ export interface LlmCallWire {
   api_key_id: string | null;
   /** `{}` when the call has none. */
   metadata: Metadata;
+  /** The provider's own id for the call (`req_…`), null when it gave none. */
+  upstream_request_id: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
   cached_input_tokens: number | null;
@@ -369,6 +376,7 @@ export function callToWire(c: LlmCall): LlmCallWire {
     session: c.session,
     api_key_id: c.apiKeyId ?? null,
     metadata: c.metadata ?? {},
+    upstream_request_id: c.upstreamRequestId ?? null,
     input_tokens: c.inputTokens,
     output_tokens: c.outputTokens,
     cached_input_tokens: c.cachedInputTokens,

@@ -180,6 +180,7 @@ class Flight {
   httpStatus = 0;
   errorType: string | null = null;
   errorMessage: string | null = null;
+  upstreamRequestId: string | null = null;
   finishReason: string | null = null;
   refusal = false;
   /** The upstream's stream or body said the call failed although its HTTP status was 2xx. */
@@ -278,6 +279,7 @@ class Flight {
       session: a.session,
       apiKeyId: a.apiKeyId,
       metadata: this.metadata,
+      upstreamRequestId: this.upstreamRequestId,
       inputTokens: u?.inputTokens ?? null,
       outputTokens,
       cachedInputTokens: u?.cachedInputTokens ?? null,

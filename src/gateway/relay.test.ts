@@ -53,6 +53,7 @@ describe('Relay', () => {
       httpStatus: 0,
       responseBytes: 0,
       cancelled: false,
+      upstreamRequestId: null,
     };
     const relay = new Relay(res, call, false);
     let resumed = 0;

@@ -41,7 +41,12 @@ export interface RelayCall {
   httpStatus: number;
   responseBytes: number;
   cancelled: boolean;
+  /** The provider's own id for the exchange (its answer's `request-id` or `x-request-id`), or null. */
+  upstreamRequestId: string | null;
 }
+
+/** At most this many characters of a provider's request id are kept. */
+const UPSTREAM_ID_CHARS = 256;
 
 export class Relay implements Dispatcher.DispatchHandler {
   /** Resolves when the exchange is over: null when the response ended, else the error (before or after its headers). */
@@ -109,6 +114,17 @@ export class Relay implements Dispatcher.DispatchHandler {
     const out = clientHeaders(headers, !streaming && !this.injectedUsage);
     const extra = this.extraHeaders;
     if (extra !== null) for (const k in extra) if (out[k] === undefined) out[k] = extra[k] as string;
+    // The provider's id for the exchange, which a support ticket to it asks for: Anthropic's `request-id` (passed on
+    // as it came), else its `x-request-id` (OpenAI, Azure, Mistral, Groq), which the answer's own replaces and so is
+    // passed on as `x-upstream-request-id`. An upstream that echoes the id llmscope sent (vLLM) has none of its own.
+    const upId = headers['x-request-id'];
+    if (typeof upId === 'string' && upId !== c.requestId && upId !== '') {
+      out['x-upstream-request-id'] = upId;
+      c.upstreamRequestId = upId.slice(0, UPSTREAM_ID_CHARS);
+    }
+    const anthropicId = headers['request-id'];
+    if (typeof anthropicId === 'string' && anthropicId !== '')
+      c.upstreamRequestId = anthropicId.slice(0, UPSTREAM_ID_CHARS);
     out['x-request-id'] = c.requestId;
     // Overhead up to the first byte (the record holds the whole call's): before the upstream, and since its headers.
     out['x-llmscope-overhead-ms'] = (

@@ -17,6 +17,7 @@
 // `x-simulator-cached-tokens` is reported as usage.cache_read_input_tokens. Faults: rate_limit (429), server_error
 // (500), overloaded (529 overloaded_error), bad_request (400 invalid_request_error), timeout, cut, refusal and
 // content_filter (both: stop_reason `refusal`).
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
@@ -131,6 +132,9 @@ export async function anthropicMessages(
   seed: number,
 ): Promise<void> {
   const { res } = ex;
+  // Anthropic's API answers every call, errors too, with its own `request-id` and no `x-request-id`.
+  res.removeHeader('x-request-id');
+  res.setHeader('request-id', `req_${randomBytes(12).toString('hex')}`);
   const fault = d.fault;
   const model = b.model as string;
   if (fault === 'rate_limit') {
@@ -238,7 +242,6 @@ export async function anthropicMessages(
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    'request-id': `req_${id.slice(4)}`,
   });
   const block = tool ? { type: 'tool_use', id: tool.id, name: tool.name, input: {} } : { type: 'text', text: '' };
   res.write(

@@ -417,7 +417,9 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     if (stats.cancellations.length > MAX_CANCEL_RECORDS) stats.cancellations.shift();
     state.events.emit('cancel', record);
   });
-  res.setHeader('x-request-id', requestId);
+  // As OpenAI's API does, the answer's x-request-id is the provider's own id for the exchange, whatever the client
+  // sent (which the simulator keeps as the exchange's id in its own events, where llmscope's calls are found).
+  res.setHeader('x-request-id', `req_${randomBytes(16).toString('hex')}`);
 
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });

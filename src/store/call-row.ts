@@ -49,6 +49,8 @@ export interface CallRow {
   content: string | null;
   /** SQLite: JSON text; PostgreSQL: jsonb, parsed by the driver. */
   metadata: string | Record<string, string> | null;
+  /** Absent in rows a store read before its migration added the column. */
+  upstream_request_id?: string | null;
 }
 
 /** The columns in insert order, each with the SQL array type of its PostgreSQL `unnest` parameter. */
@@ -91,6 +93,7 @@ export const CALL_COLUMNS = [
   ['events', 'text'],
   ['content', 'text'],
   ['metadata', 'jsonb'],
+  ['upstream_request_id', 'text'],
 ] as const satisfies readonly (readonly [keyof CallRow, string])[];
 
 /** A column name as SQL: `user` is a reserved word on both engines. */
@@ -171,6 +174,7 @@ export function callRowValues(c: LlmCall, d: RowDialect): CallValue[] {
     JSON.stringify(c.events ?? []),
     c.content ? JSON.stringify(c.content) : null,
     metadataColumn(c.metadata, nul),
+    opt(c.upstreamRequestId, nul),
   ];
   // The gateway form rebuilds a call's spans from the row's values as they will be read back (spans-codec.ts).
   // A gateway call's spans may be left to be built where read (telemetry/spans.ts spansFor): the gateway form is
@@ -336,6 +340,7 @@ export function callOfRow(r: CallRow): LlmCall {
       r.metadata === null || r.metadata === undefined
         ? null
         : keysInOrder(typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Metadata) : r.metadata),
+    upstreamRequestId: r.upstream_request_id ?? null,
   };
   call.spans = decodeSpans(r.spans, call);
   return call;

@@ -34,6 +34,7 @@ export function makeCall(i: number, over: Partial<LlmCall> = {}): LlmCall {
     feature: i % 3 === 0 ? null : `feature-${i % 3}`,
     session: `sess-${Math.floor(i / 10)}`,
     apiKeyId: `key-${i % 3}`,
+    upstreamRequestId: i % 4 === 1 ? `req_up${String(i).padStart(5, '0')}` : null,
     inputTokens: 100 + i,
     outputTokens: 20 + (i % 50),
     cachedInputTokens: i % 4,
@@ -350,6 +351,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         ['feature', { feature: 'feature-2' }, (c) => c.feature === 'feature-2'],
         ['endpoint', { endpoint: 'embeddings' }, (c) => c.endpoint === 'embeddings'],
         ['virtual key', { apiKeyId: 'key-1' }, (c) => c.apiKeyId === 'key-1'],
+        ['provider request id', { upstreamRequestId: 'req_up00013' }, (c) => c.upstreamRequestId === 'req_up00013'],
         [
           'from (inclusive) / to (exclusive)',
           { from: T0 + 50_000, to: T0 + 120_000 },
@@ -358,6 +360,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         ['id prefix: request_id', { text: 'req-0012' }, (c) => c.requestId.startsWith('req-0012')],
         ['id prefix: trace_id', { text: '000000f' }, (c) => (c.traceId ?? '').startsWith('000000f')],
         ['id prefix: session', { text: 'sess-2' }, (c) => (c.session ?? '').startsWith('sess-2')],
+        [
+          'id prefix: upstream_request_id',
+          { text: 'req_up001' },
+          (c) => (c.upstreamRequestId ?? '').startsWith('req_up001'),
+        ],
         [
           'id prefix with a time range',
           { text: 'sess-1', from: T0 + 150_000 },

@@ -16,8 +16,10 @@ export interface CallQuery {
   feature?: string;
   /** The virtual key's id (`key_…`): the calls it made. */
   apiKeyId?: string;
+  /** The provider's own id for the call (`req_…`). */
+  upstreamRequestId?: string;
   endpoint?: Endpoint;
-  /** Substring match on request_id / trace_id / session. */
+  /** Prefix match on request_id / trace_id / session / upstream_request_id. */
   text?: string;
   /** Calls whose metadata has every one of these key → value pairs (exact match). */
   metadata?: Readonly<Record<string, string>>;

@@ -25,6 +25,7 @@ export const callRecordSchema = z.strictObject({
   api_key_id: maybe(z.string()),
   /** `{}` when the call has none. */
   metadata: z.record(z.string(), z.string()),
+  upstream_request_id: maybe(z.string()),
   input_tokens: maybe(count),
   output_tokens: maybe(count),
   cached_input_tokens: maybe(count),

@@ -135,6 +135,7 @@ describe('several replicas on one database', () => {
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
       { namespace: 'core', version: 7 },
+      { namespace: 'core', version: 8 },
     ]);
   });
 
@@ -194,6 +195,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 5 },
       { namespace: 'core', version: 6 },
       { namespace: 'core', version: 7 },
+      { namespace: 'core', version: 8 },
       { namespace: 'cost', version: 1 },
       { namespace: 'gpu', version: 1 },
     ]);

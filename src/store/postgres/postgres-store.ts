@@ -287,7 +287,7 @@ export function pgRollupSql(query: RollupQuery): { text: string; values: (string
 /**
  * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id) —
  * the primary key walked backwards, partitions in order, stopping at the page size; the cursor is a row-value
- * bound. The text search is a prefix of a request id, trace id or session id (case-sensitive), served by their indexes.
+ * bound. The text search is a prefix of a request id, trace id, session id or provider request id (case-sensitive), served by their indexes.
  */
 export function pgListCallsSql(query: CallQuery, rows: number): { text: string; values: (string | number)[] } {
   const where: string[] = [];
@@ -308,6 +308,7 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   eq('team', query.team);
   eq('feature', query.feature);
   eq('api_key_id', query.apiKeyId);
+  eq('upstream_request_id', query.upstreamRequestId);
   eq('endpoint', query.endpoint);
   const meta = metadataFilter(query.metadata);
   if (meta.length > 0) {
@@ -320,7 +321,7 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
     // a prefix of an id: byte-order ranges (the columns are COLLATE "C") that the id indexes serve
     const [lo, hi] = [p(req(query.text)), p(prefixEnd(req(query.text)))];
     where.push(
-      `((request_id >= ${lo} AND request_id < ${hi}) OR (trace_id >= ${lo} AND trace_id < ${hi}) OR (session >= ${lo} AND session < ${hi}))`,
+      `(${['request_id', 'trace_id', 'session', 'upstream_request_id'].map((c) => `(${c} >= ${lo} AND ${c} < ${hi})`).join(' OR ')})`,
     );
   }
   if (query.cursor) {

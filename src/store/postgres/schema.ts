@@ -174,4 +174,13 @@ CREATE INDEX call_logs_at ON call_logs (at);
     name: "calls_api_key: a virtual key's calls (GET /api/requests?api_key_id=), only calls made with a key",
     up: `CREATE INDEX calls_api_key ON calls (api_key_id, started_at, request_id) WHERE api_key_id IS NOT NULL;`,
   },
+  {
+    version: 8,
+    name: "upstream_request_id: the provider's own id for a call (OpenAI's x-request-id, Anthropic's request-id)",
+    // COLLATE "C", as the other id columns: the `q` prefix search is a byte-order range the index serves.
+    up: `
+ALTER TABLE calls ADD COLUMN upstream_request_id text COLLATE "C";
+CREATE INDEX calls_upstream_request ON calls (upstream_request_id) WHERE upstream_request_id IS NOT NULL;
+`,
+  },
 ];

@@ -182,4 +182,14 @@ CREATE INDEX call_logs_at ON call_logs (at);
     // Partial, as calls_user is (v7): a call made without a virtual key writes no entry.
     up: `CREATE INDEX calls_api_key ON calls (api_key_id, started_at) WHERE api_key_id IS NOT NULL;`,
   },
+  {
+    version: 11,
+    name: "upstream_request_id: the provider's own id for a call (OpenAI's x-request-id, Anthropic's request-id)",
+    // Partial: only calls whose upstream gave an id write an entry. GET /api/requests?upstream_request_id= and the
+    // `q` prefix search read it (a range on the column implies IS NOT NULL, so the planner takes the partial index).
+    up: `
+ALTER TABLE calls ADD COLUMN upstream_request_id TEXT;
+CREATE INDEX calls_upstream_request ON calls (upstream_request_id) WHERE upstream_request_id IS NOT NULL;
+`,
+  },
 ];

@@ -18,6 +18,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const tempPath = () => join(dir, `case-${++n}`, 'nested', 'llmscope.db');
 
+/**
+ * A database as an earlier release left it: core migrations 1–`version`. This release's call writer also writes the
+ * columns added since, so they are there while the test writes the old calls and taken away (earlierRows) after.
+ */
+const LATER_COLUMNS = ['upstream_request_id'];
+function earlierSchema(db: SqliteStore['db'], version: number): void {
+  applyMigrations(db, 'core', CORE_MIGRATIONS.slice(0, version));
+  for (const c of LATER_COLUMNS) db.exec(`ALTER TABLE calls ADD COLUMN ${c} TEXT`);
+}
+function earlierRows(db: SqliteStore['db']): void {
+  for (const c of LATER_COLUMNS) db.exec(`ALTER TABLE calls DROP COLUMN ${c}`);
+}
+
 const open: SqliteStore[] = [];
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
@@ -82,6 +95,7 @@ describe('migrations', () => {
       { namespace: 'core', version: 8 },
       { namespace: 'core', version: 9 },
       { namespace: 'core', version: 10 },
+      { namespace: 'core', version: 11 },
     ]);
   });
 
@@ -144,6 +158,11 @@ describe('migrations', () => {
         version: 10,
         name: "calls_api_key: a virtual key's calls (GET /api/requests?api_key_id=), only calls made with a key",
       },
+      {
+        namespace: 'core',
+        version: 11,
+        name: "upstream_request_id: the provider's own id for a call (OpenAI's x-request-id, Anthropic's request-id)",
+      },
       { namespace: 'cost', version: 1, name: 'daily' },
       { namespace: 'cost', version: 2, name: 'add b' },
       { namespace: 'gpu', version: 1, name: 'samples' },
@@ -169,7 +188,7 @@ describe('migrations', () => {
     const path = tempPath();
     // a database as the previous release left it: core migrations 1–5, calls of every status, some without a trace
     const old = new SqliteStore(path, { writerThread: false });
-    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 5));
+    earlierSchema(old.db, 5);
     const statuses = ['ok', 'ok', 'ok', 'upstream_error', 'timeout', 'rate_limited', 'client_error', 'cancelled'];
     const calls = Array.from({ length: 400 }, (_, i) =>
       makeCall(i, {
@@ -187,6 +206,7 @@ describe('migrations', () => {
     const ids = async (s: SqliteStore, q: CallQuery) => (await s.listCalls(q)).items.map((c) => c.requestId);
     const before = await Promise.all(queries.map((q) => ids(old, q)));
     expect(before[3]?.length).toBe(50);
+    earlierRows(old.db);
     await old.close();
 
     const store = track(new SqliteStore(path));
@@ -206,7 +226,7 @@ describe('migrations', () => {
     const path = tempPath();
     // as the previous release left it: core migrations 1–6, calls with and without each attribute
     const old = new SqliteStore(path, { writerThread: false });
-    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 6));
+    earlierSchema(old.db, 6);
     const calls = Array.from({ length: 400 }, (_, i) =>
       makeCall(i, {
         user: i % 3 === 0 ? null : `u-${i % 4}`,
@@ -228,6 +248,7 @@ describe('migrations', () => {
     const ids = async (s: SqliteStore, q: CallQuery) => (await s.listCalls(q)).items.map((c) => c.requestId);
     const before = await Promise.all(queries.map((q) => ids(old, q)));
     expect(before.slice(0, 4).every((b) => b.length > 10)).toBe(true);
+    earlierRows(old.db);
     await old.close();
 
     const store = track(new SqliteStore(path));
@@ -263,8 +284,9 @@ describe('migrations', () => {
     const startNs = BigInt(T0) * 1_000_000n + 123_456n;
     // as the previous release left it: core migrations 1–7, an OTLP call under the old id form
     const old = new SqliteStore(path, { writerThread: false });
-    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 7));
+    earlierSchema(old.db, 7);
     await old.insertCalls([makeCall(1, { requestId: `otlp-${trace}-00f067aa0ba902b7` }), makeCall(2)]);
+    earlierRows(old.db);
     await old.close();
 
     const store = track(new SqliteStore(path));

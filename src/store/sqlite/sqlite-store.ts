@@ -140,7 +140,7 @@ export const ROLLUP_SLICE_BUCKETS = 2;
 const ROLLUP_SLICE_MS = 4;
 
 /** The id columns `q` searches by prefix; each has an index (request_id its primary key). */
-const ID_COLUMNS = ['request_id', 'trace_id', 'session'] as const;
+const ID_COLUMNS = ['request_id', 'trace_id', 'session', 'upstream_request_id'] as const;
 /** Past this many calls whose ids start with `q`, a page is read in time order and filtered instead. */
 export const PREFIX_CANDIDATES = 2000;
 
@@ -148,9 +148,9 @@ export const PREFIX_CANDIDATES = 2000;
  * The SQL of one `listCalls` page (exported for the query-plan test). Newest first by (started_at, request_id); the
  * cursor is a row-value bound, so SQLite seeks the index straight to it instead of scanning earlier pages.
  *
- * The text search `q` is a prefix of a request id, trace id or session id (case-sensitive, as ids are), served by
- * those columns' indexes. With `plan: 'candidates'` the page is drawn from the calls whose ids start with the text
- * (the primary key driven by the three index ranges, then sorted) — fast when they are few; with `'scan'` the
+ * The text search `q` is a prefix of a request id, trace id, session id or the provider's request id (case-sensitive,
+ * as ids are), served by those columns' indexes. With `plan: 'candidates'` the page is drawn from the calls whose ids
+ * start with the text (the primary key driven by the four index ranges, then sorted) — fast when they are few; with `'scan'` the
  * time index is walked and the prefixes tested — fast when they are many, since the page then fills quickly.
  * `listCalls` counts the candidates first (index ranges, capped) to choose.
  */
@@ -194,6 +194,7 @@ export function listCallsSql(
   eq('team', query.team);
   eq('feature', query.feature);
   eq('api_key_id', query.apiKeyId);
+  eq('upstream_request_id', query.upstreamRequestId);
   eq('endpoint', query.endpoint);
   for (const [k, v] of metadataFilter(query.metadata)) {
     where.push('json_extract(metadata, ?) = ?');
@@ -209,7 +210,7 @@ export function listCallsSql(
   return { sql, params };
 }
 
-/** How many calls have an id starting with `prefix`, counting each index range up to `cap` (so at most 3×cap). */
+/** How many calls have an id starting with `prefix`, counting each index range up to `cap` (so at most 4×cap). */
 export function prefixCandidatesSql(cap: number): string {
   return `SELECT ${ID_COLUMNS.map((c) => `(SELECT count(*) FROM (SELECT 1 FROM calls WHERE ${c} >= ? AND ${c} < ? LIMIT ${cap}))`).join(' + ')} AS n`;
 }
@@ -416,13 +417,11 @@ export class SqliteStore implements Store {
 
   /**
    * How `listCalls` finds calls whose ids start with `text`: from the matching ids when there are at most
-   * PREFIX_CANDIDATES of them (three capped index-range counts), else by walking the time index.
+   * PREFIX_CANDIDATES of them (a capped index-range count per id column), else by walking the time index.
    */
   prefixPlan(text: string): 'candidates' | 'scan' {
-    const bounds = [text, prefixEnd(text)];
-    const { n } = this.prepared(prefixCandidatesSql(PREFIX_CANDIDATES + 1)).get(...bounds, ...bounds, ...bounds) as {
-      n: number;
-    };
+    const bounds = ID_COLUMNS.flatMap(() => [text, prefixEnd(text)]);
+    const { n } = this.prepared(prefixCandidatesSql(PREFIX_CANDIDATES + 1)).get(...bounds) as { n: number };
     return n > PREFIX_CANDIDATES ? 'scan' : 'candidates';
   }
 

@@ -117,6 +117,16 @@ function header(c: CallDetail, template: string | null, keep: URLSearchParams, k
     kv([
       ['model', c.model],
       ['provider', c.provider],
+      [
+        'provider request id',
+        c.upstream_request_id
+          ? h(
+              'code',
+              { id: 'upstream-request-id', title: "the provider's own id for this call" },
+              c.upstream_request_id,
+            )
+          : null,
+      ],
       ['endpoint', `${c.endpoint}${c.stream ? ' (stream)' : ''}`],
       ['started', time(c.started_at)],
       ['HTTP status', String(c.http_status)],

@@ -43,7 +43,7 @@ export const requestsPage: Page = {
     if (!ctx.current()) return;
     const bar = filterBar(
       [
-        { name: 'q', label: 'id', placeholder: 'start of a request, trace or session id' },
+        { name: 'q', label: 'id', placeholder: 'start of a request, trace, session or provider request id' },
         { name: 'model', label: 'model' },
         { name: 'provider', label: 'provider' },
         { name: 'status', label: 'status', options: [...WIRE_STATUSES] },
