@@ -326,7 +326,22 @@ function providerOf(a: Attributes): string {
   const ai = asString(a['ai.model.provider']);
   if (ai !== null) return (ai.split('.')[0] ?? ai).toLowerCase();
   const p = first(asString, a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
-  return p !== null ? p.toLowerCase() : 'unknown';
+  return (p ?? langChainProvider(a) ?? 'unknown').toLowerCase();
+}
+
+/**
+ * LangChain's provider (`ls_provider`: openai, anthropic, google_genai, ...), which it puts in every chat model's run
+ * metadata and OpenInference's LangChain instrumentation records in the span's `metadata` JSON, its only provider.
+ */
+function langChainProvider(a: Attributes): string | null {
+  const m = asString(a.metadata);
+  if (m === null || m.length > 65_536 || !m.includes('"ls_provider"')) return null;
+  try {
+    const v = (JSON.parse(m) as { ls_provider?: unknown } | null)?.ls_provider;
+    return typeof v === 'string' && v !== '' ? clip(v, MAX_FIELD) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -463,9 +478,26 @@ function statusOfSpan(
   }
   const et = errorType ?? '';
   const http =
-    code !== null && code >= 400 && code <= 599 ? code : /^[45]\d\d$/.test(et) ? Number(et) : httpOfErrorType(et);
+    code !== null && code >= 400 && code <= 599
+      ? code
+      : /^[45]\d\d$/.test(et)
+        ? Number(et)
+        : (statusOfSdkMessage(s, et) ?? httpOfErrorType(et));
   if (/abort|cancel/i.test(et)) return { status: 'cancelled', httpStatus: 499 };
   return { status: statusOf(http), httpStatus: http };
+}
+
+/**
+ * The status a provider SDK's error message leads with, for a failed span that names no error class (OpenInference's
+ * LangChain spans keep only the error's message): the Node SDKs' (openai, anthropic) APIError message is
+ * `429 Rate limit reached…`, the Python SDKs' `Error code: 429 - {…}`.
+ */
+function statusOfSdkMessage(s: OtlpSpan, errorType: string): number | null {
+  if (errorType !== '' && errorType !== 'error') return null;
+  const exception = s.events.find((e) => e.name === 'exception');
+  const message = s.status.message || (exception ? asString(exception.attributes['exception.message']) : null) || '';
+  const m = /^(?:Error code: )?([45]\d\d)(?: -)? \S/.exec(message);
+  return m ? Number(m[1]) : null;
 }
 
 /**
