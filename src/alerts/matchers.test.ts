@@ -22,7 +22,17 @@ describe('parseMatcher', () => {
   });
 
   it('refuses what is not one matcher, naming the form it takes', () => {
-    for (const bad of ['model', 'model=', 'model=gpt 4o', 'model="gpt-4o', 'model=a,b="c"', '1model="x"', 'model={x}'])
+    for (const bad of [
+      'model',
+      'model=',
+      'model=gpt 4o',
+      'model="gpt-4o',
+      'model=a,b="c"',
+      '1model="x"',
+      'model={x}',
+      'severity==critical',
+      'model=a!b',
+    ])
       expect(() => parseMatcher(bad), bad).toThrow(/is not a matcher like severity="critical"/);
     expect(() => parseMatcher('model=~(')).toThrow(/invalid regex/);
   });

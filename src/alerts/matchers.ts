@@ -1,8 +1,9 @@
 // Label matchers as Alertmanager writes them: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`
-// (regexes anchored), the value unquoted too when it has no space, quote, brace, comma or backslash (`model=gpt-4o`,
-// as amtool and Alertmanager's config take it), or a `{name: value}` map of equality matchers. Used by routes,
+// (regexes anchored), the value unquoted too when it has no space, quote, brace, comma, backslash, `!`, `=` or `~`
+// (`model=gpt-4o`, as amtool and Alertmanager's config take it; spec.ts's MATCHER_RE, which the config's and the API's
+// shapes check with too), or a `{name: value}` map of equality matchers. Used by routes,
 // inhibition and silences.
-import type { MatchersInput } from './spec.js';
+import { MATCHER_RE, type MatchersInput } from './spec.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -12,7 +13,7 @@ export interface Matcher {
   value: string;
 }
 
-const RE = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"'{},\\]+))\s*$/;
+const RE = MATCHER_RE;
 
 /** Parses one matcher; throws with the reason when it is malformed (e.g. an invalid regex). */
 export function parseMatcher(text: string): Matcher {

@@ -57,11 +57,17 @@ export const filterSchema = z
   .strict();
 export type RuleFilter = z.infer<typeof filterSchema>;
 
-/** Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`), or a label → value map. */
+/**
+ * One matcher as Alertmanager and amtool write it: name, op, then a quoted value or an unquoted one without spaces,
+ * quotes, braces, commas, backslashes, `!`, `=` or `~` (`model=gpt-4o`; Alertmanager's reserved characters, so
+ * `severity==critical` is refused rather than read as the value "=critical"). matchers.ts parses with it.
+ */
+export const MATCHER_RE =
+  /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"'`{},\\!=~]+))\s*$/;
+
+/** Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`, `model=gpt-4o`), or a label → value map. */
 export const matchersSchema = z.union([
-  z.array(
-    z.string().regex(/^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*".*"\s*$/, 'a matcher like severity="critical"'),
-  ),
+  z.array(z.string().regex(MATCHER_RE, 'a matcher like severity="critical" or model=gpt-4o')),
   z.record(labelName, z.string()),
 ]);
 export type MatchersInput = z.infer<typeof matchersSchema>;
