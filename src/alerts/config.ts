@@ -65,8 +65,22 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
       ctx.addIssue({ code: 'custom', path, message: (err as Error).message });
     }
   };
+  // as Alertmanager ("group_interval cannot be zero", the same for repeat_interval, so the export would not load):
+  // with repeatInterval 0 the dispatcher re-sent a firing group at every flush
+  const checkIntervals = (
+    r: { groupInterval?: number | string; repeatInterval?: number | string },
+    path: (string | number)[],
+  ) => {
+    for (const k of ['groupInterval', 'repeatInterval'] as const) {
+      const v = r[k];
+      if (v !== undefined && (typeof v === 'number' || DURATION_PATTERN.test(v)) && !(ms(v) > 0))
+        ctx.addIssue({ code: 'custom', path: [...path, k], message: `${k} must be longer than 0, e.g. 5m` });
+    }
+  };
+  checkIntervals(a.route, ['route']);
   a.route.routes.forEach((r, i) => {
     checkMatchers(r.matchers, ['route', 'routes', i, 'matchers']);
+    checkIntervals(r, ['route', 'routes', i]);
   });
   a.inhibitRules.forEach((r, i) => {
     checkMatchers(r.sourceMatchers, ['inhibitRules', i, 'sourceMatchers']);

@@ -54,3 +54,37 @@ describe('alerts config: an annotation template', () => {
     expect(ok.ok).toBe(true);
   });
 });
+
+describe('alerts config: a zero window or notification interval', () => {
+  it('is refused at its path (the built-in rule read no data; Prometheus and amtool refuse the export)', () => {
+    // window: 0s passed check-config, never fired, and exported rate(...[0d]) ("duration must be greater than 0");
+    // groupInterval/repeatInterval 0s passed and exported what amtool refuses ("group_interval cannot be zero")
+    const cases: [unknown, string][] = [
+      [{ rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '0s' }] }, 'alerts.rules[0].window'],
+      [{ overrides: { HighLatency: { window: 0 } } }, 'alerts.overrides.HighLatency.window'],
+      [{ route: { groupInterval: '0s' } }, 'alerts.route.groupInterval'],
+      [{ route: { repeatInterval: 0 } }, 'alerts.route.repeatInterval'],
+      [
+        { route: { routes: [{ matchers: ['severity="info"'], receiver: 'log', repeatInterval: '0m' }] } },
+        'alerts.route.routes[0].repeatInterval',
+      ],
+    ];
+    for (const [alerts, path] of cases) {
+      const r = validateConfig({ alerts });
+      expect(r.ok, JSON.stringify(alerts)).toBe(false);
+      if (r.ok) continue;
+      expect(
+        r.issues.map((i) => i.path),
+        JSON.stringify(r.issues),
+      ).toContain(path);
+    }
+    expect(
+      validateConfig({
+        alerts: {
+          route: { groupWait: '0s' },
+          rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '1m' }],
+        },
+      }).ok,
+    ).toBe(true);
+  });
+});

@@ -41,6 +41,9 @@ function conditionOf(
   slo: SloSpec | null = null,
 ): Condition {
   const k = KINDS[c.kind];
+  // a zero window reads no data (the rule never fires) and exports `rate(...[0d])`, which Prometheus refuses
+  if (c.window !== undefined && !(ms(c.window) > 0))
+    issues.push({ path: `${path}.window`, message: 'a window must be longer than 0, e.g. 5m' });
   return {
     kind: c.kind,
     windowMs: c.window === undefined ? k.defaults.windowMs : ms(c.window),
