@@ -153,6 +153,18 @@ describe('/api/alerts', () => {
     expect(all.body.error.param).toBe('matchers');
   });
 
+  it('refuses a history_limit out of range as /api/requests refuses its limit, instead of clamping it', async () => {
+    // ?history_limit=abc answered the default 100 and ?history_limit=-5 one entry, both with 200
+    for (const v of ['abc', '0', '-5', '501', '1.5']) {
+      const r = await get(`/api/alerts?history_limit=${v}`);
+      expect(r.status, v).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'invalid_query', param: 'history_limit' });
+    }
+    const one = await get('/api/alerts?history_limit=1');
+    expect(one.status).toBe(200);
+    expect(one.body.history).toHaveLength(1);
+  });
+
   it('takes unquoted matchers as amtool does (model=gpt-4o), in a silence and in the config', async () => {
     // docs/alerts.md and matchers.ts take them, but the body's shape required quotes: 400 'a matcher like ...'
     const r = await send('POST', '/api/alerts/silences', {

@@ -97,12 +97,23 @@ function silenceJson(s: Silence, now: number) {
   };
 }
 
+// ?history_limit= as /api/requests' limit: a value out of range is refused, not clamped or read as the default
+const HISTORY_LIMIT = 'expected an integer from 1 to 500';
+const historyQuery = z.object({
+  history_limit: z
+    .string()
+    .regex(/^\d+$/, { message: HISTORY_LIMIT })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, { message: HISTORY_LIMIT })
+    .optional(),
+});
+
 export function registerAlertRoutes(router: Router, service: AlertsService, bodyLimit: number, audit?: Audit): void {
   const exported = new Set(exportedRules(service.config).exported.map((e) => e.rule.id));
 
   router.get('/api/alerts', async ({ res, url, principal }) => {
     const now = service.clock.now();
-    const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('history_limit') ?? 100) || 100));
+    const limit = parseQuery(historyQuery, url).history_limit ?? 100;
     // A team-scoped principal sees the alerts whose labels name one of its teams (and features): rules grouped by
     // team; an alert over every team names none, so it is not shown to it.
     const mine = (labels: Readonly<Record<string, string>>) =>
