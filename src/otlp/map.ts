@@ -18,7 +18,7 @@ import {
   type SpanRecord,
   statusOf,
 } from '../calls/index.js';
-import { countKeptTokens, countTokens } from '../calls/tokens.js';
+import { COUNT_CAP_CHARS, countKeptTokens, countTokens } from '../calls/tokens.js';
 import { otlpRequestId } from '../store/otlp-ids.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
@@ -176,6 +176,7 @@ const MODEL_KEYS = [
   'llm.model_name',
   'llm.request.model_name',
   'llm.response.model_name',
+  'embedding.model_name', // OpenInference's EMBEDDING spans
 ];
 
 /**
@@ -485,6 +486,37 @@ function statusOfSpan(
         : (statusOfSdkMessage(s, et) ?? httpOfErrorType(et));
   if (/abort|cancel/i.test(et)) return { status: 'cancelled', httpStatus: 499 };
   return { status: statusOf(http), httpStatus: http };
+}
+
+/**
+ * The input tokens of an embedding span that names no usage, from the request's input as OpenInference records it
+ * (`input.value`: the one string, or a JSON list of them): each input counted by itself, as the provider bills them
+ * (joined, the separators would count too). Past COUNT_CAP_CHARS of inputs, the rest are extrapolated from the
+ * characters counted. Null when there is no such input (token-id lists, other JSON).
+ */
+function embeddingInputTokens(a: Attributes): number | null {
+  const v = asString(a['input.value']);
+  if (v === null || v === '') return null;
+  let list: unknown[] = [v];
+  if (v.trimStart().startsWith('['))
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (Array.isArray(parsed)) list = parsed;
+    } catch {
+      // not JSON: the input is that string
+    }
+  if (list.length === 0 || !list.every((x) => typeof x === 'string')) return null;
+  let tokens = 0;
+  let counted = 0;
+  let rest = 0;
+  for (const x of list as string[]) {
+    if (counted >= COUNT_CAP_CHARS) rest += x.length;
+    else {
+      tokens += countKeptTokens(x, x.length).tokens;
+      counted += x.length;
+    }
+  }
+  return rest === 0 ? tokens : tokens + Math.round((tokens * rest) / Math.max(1, counted));
 }
 
 /**
@@ -1006,6 +1038,11 @@ export function spanToCall(
   // the chat framing the provider bills, so the input is counted from the whole chat prompt here, and the call says
   // `token_source: estimate`. Other spans without usage are counted by the tokenizer from their text.
   let counted: { input: number; output: number } | null = null;
+  // An embedding span without usage (OpenInference's OpenAI instrumentation records none): its inputs, counted each.
+  if (input === null && output === null && status === 'ok' && endpoint === 'embeddings') {
+    const inputTokens = embeddingInputTokens(a);
+    if (inputTokens !== null) counted = { input: inputTokens, output: 0 };
+  }
   if (input === null && output === null && status === 'ok' && endpoint === 'chat.completions' && internal) {
     const messages = chatMessagesOfSpan(s);
     if (messages !== null)
