@@ -22,6 +22,7 @@ import {
   refuseCrossSite,
   refuseEmptySegment,
   refuseNonLoopbackHost,
+  requestTarget,
   serveGateway,
 } from './gateway/dispatch.js';
 import { answerRequestId, type GatewayHook, GatewayProxy } from './gateway/proxy.js';
@@ -472,15 +473,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (internal !== undefined && req.headers['x-llmscope-internal'] !== internal)
       throw new LlmscopeError('LLMSCOPE_ERR_UNAUTHORIZED', 'this listener serves llmscope workers only');
     if (refuseEmptySegment(proxy, req, res)) return;
-    const url = new URL(req.url ?? '/', 'http://llmscope');
-    const path = url.pathname;
+    const target = requestTarget(req.url ?? '/');
+    const path = target.pathname;
     // On the loopback bind a gateway call without a virtual key rides on loopback trust: it needs a loopback Host
     // (DNS rebinding, docs/security.md).
     if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
     // A browser page of another site sending a keyless call (CSRF on llmscope's provider key, docs/security.md).
     if (refuseCrossSite(proxy, req, res, path, config.server.corsOrigins)) return;
-    const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
+    const gateway = serveGateway(proxy, req, res, target, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
+    // What is not the gateway's is read as a URL (a gateway call's plain path skipped the parse).
+    const url = target instanceof URL ? target : new URL(req.url ?? '/', 'http://llmscope');
     if (path === '/v1/traces' || path === '/v1/logs') {
       // Said here, with the path the exporter used (the router's 405 named /api/otlp/...).
       if (req.method !== 'POST')

@@ -21,7 +21,13 @@ import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { estimateInputTokens, INPUT_ESTIMATE, outputLimitFields } from '../cost/budgets.js';
 import { LlmscopeError } from '../errors.js';
-import { refuseCrossSite, refuseEmptySegment, refuseNonLoopbackHost, serveGateway } from '../gateway/dispatch.js';
+import {
+  refuseCrossSite,
+  refuseEmptySegment,
+  refuseNonLoopbackHost,
+  requestTarget,
+  serveGateway,
+} from '../gateway/dispatch.js';
 import { type Admission, type GatewayHook, GatewayProxy } from '../gateway/proxy.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { clientHeaders, createUpstream, type Upstream } from '../gateway/upstream.js';
@@ -628,12 +634,12 @@ export async function startWorker(
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (closing) res.setHeader('connection', 'close');
     if (refuseEmptySegment(proxy, req, res)) return;
-    const url = new URL(req.url ?? '/', 'http://llmscope');
-    const path = url.pathname;
+    const target = requestTarget(req.url ?? '/');
+    const path = target.pathname;
     // As src/server.ts: on the loopback bind a gateway call without a virtual key needs a loopback Host.
     if (loopback && refuseNonLoopbackHost(proxy, req, res, path)) return;
     if (refuseCrossSite(proxy, req, res, path, config.server.corsOrigins)) return;
-    const gateway = serveGateway(proxy, req, res, url, upstreams, config.routes);
+    const gateway = serveGateway(proxy, req, res, target, upstreams, config.routes);
     if (gateway !== false) return gateway === true ? undefined : gateway;
     // A draining worker is not ready, whatever the primary says.
     if (path === '/readyz' && draining)

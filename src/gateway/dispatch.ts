@@ -157,6 +157,25 @@ const decodedId = (s: string): string => {
   }
 };
 
+/** The parts of a request's target the gateway's routes read. */
+export type RequestTarget = Pick<URL, 'pathname' | 'search'>;
+
+/**
+ * A target of letters, digits and `-_~:/` (and dots, but no `.` or `..` segment): its URL path is itself, as
+ * `new URL` would give it (nothing to percent-encode, decode, resolve or strip), and it has no query.
+ */
+const PLAIN_TARGET = /^\/[A-Za-z0-9._~:/-]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/**
+ * A request's target as the gateway reads it: a plain path (every SDK's call route, `/v1/chat/completions`) as it
+ * came, without the URL parse per call (about 1 µs); anything else as `new URL(target, 'http://llmscope')` reads it.
+ */
+export function requestTarget(raw: string): RequestTarget {
+  if (PLAIN_TARGET.test(raw) && !DOT_SEGMENT.test(raw)) return { pathname: raw, search: '' };
+  return new URL(raw, 'http://llmscope');
+}
+
 /**
  * Answers `req` when `url` is one of the gateway's routes: true when answered at once (a call is handed to the proxy,
  * which never throws), a promise for the answer (pass-through, model list), false when the path is not the gateway's
@@ -166,7 +185,7 @@ export function serveGateway(
   proxy: GatewayProxy,
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
+  url: RequestTarget,
   upstreams: ReadonlyMap<string, Upstream>,
   routes: Config['routes'],
 ): boolean | Promise<void> {
