@@ -63,6 +63,8 @@ export function invalidReason(s: OtlpSpan): string | null {
   if (!HEX16.test(s.spanId) || /^0+$/.test(s.spanId)) return 'span_id is not 8 non-zero bytes';
   if (s.parentSpanId !== null && !HEX16.test(s.parentSpanId)) return 'parent_span_id is not 8 bytes';
   if (s.startNs <= 0n) return 'start_time_unix_nano is missing';
+  // (an end of 0: the field left out, as a relay writing a span that never ended does)
+  if (s.endNs <= 0n) return 'end_time_unix_nano is missing';
   if (s.endNs < s.startNs) return 'end_time_unix_nano is before start_time_unix_nano';
   return null;
 }
