@@ -53,6 +53,14 @@ const APOLOGY_ML = [
   '죄송|미안|유감스럽게도|안타깝게도|아쉽게도',
   '抱歉|对不起|對不起|很遗憾|很遺憾|不好意思',
   '申し訳|すみません|残念ながら',
+  // Arabic (a word may carry a prefixed conjunction or article, and tanween: عذرًا), Hindi (नुक़्ता or not: माफ़/माफ)
+  'عذر|آسف|أعتذر|اعتذر|نعتذر|للأسف|للاسف|مع الأسف|معذرة|نأسف',
+  'माफ|क्षमा|खेद है|दुर्भाग्य',
+  '(?<!\\p{L})(?:üzgünüm|maalesef|özür dilerim|kusura bakma)',
+  '(?<!\\p{L})(?:xin lỗi|rất tiếc|tiếc là|thật tiếc)',
+  '(?<!\\p{L})(?:het spijt me|helaas|excuses|excuus)',
+  '(?<!\\p{L})(?:maaf|mohon maaf|sayangnya)',
+  '(?<!\\p{L})(?:przepraszam|niestety|przykro mi)',
 ].join('|');
 
 /**
@@ -70,8 +78,18 @@ const INABILITY_ML_PERSONAL = [
   '(?<!\\p{L})non (?:posso|possiamo|potrò|sono in grado|siamo in grado|riesco|riusciamo)(?!\\p{L})',
   '(?<!\\p{L})не (?:могу|можем|смогу|сможем|буду|в состоянии|имею (?:права|возможности))(?!\\p{L})',
   '드릴 수 ?(?:가 )?없|드리기 (?:어렵|곤란)',
-  '我(?:无法|不能|無法|没办法|沒辦法)',
+  '我(?:无法|不能|無法|没办法|沒辦法|没法|沒法)',
   'できかねます|いたしかねます',
+  // Arabic: the first person is in the verb or its suffix (أستطيع, يمكنني, عليّ)
+  '(?<!\\p{L})(?:لا (?:أستطيع|استطيع|يمكنني|أقدر|اقدر|يسعني|أتمكن|اتمكن)|لن (?:أستطيع|استطيع|أتمكن|اتمكن|يمكنني|أقوم)|لست (?:قادر|في وضع|مخول)|يتعذر علي|يتعذّر عليّ)',
+  // Hindi: मैं/हम … नहीं कर सकता/सकती/सकते, or असमर्थ; the past (नहीं बना पाया, "I couldn't reproduce") reports an attempt
+  '(?:मैं|हम)[^।.!?]{0,60}?(?:नहीं (?:[\\p{L}\\p{M}]+ )?(?:सकत|पाऊ|पाएँग|पाएंग)|असमर्थ)',
+  // Turkish: the verb's first-person negative ability (-(y)amam, -(y)emiyorum, -(y)amayacağım)
+  '(?<!\\p{L})\\p{L}+(?:a|e|ya|ye)(?:mam|mem|mıyorum|miyorum|mayacağım|meyeceğim)(?!\\p{L})',
+  '(?<!\\p{L})(?:tôi|mình|chúng tôi) (?:không thể|không được phép|xin từ chối|từ chối)',
+  '(?<!\\p{L})(?:(?:ik|wij|we) (?:kan|kunnen|mag|mogen|ga|gaan|wil)|(?:kan|mag|ga|wil) ik)(?: \\p{L}+){0,4}? (?:niet|geen)(?!\\p{L})',
+  '(?<!\\p{L})(?:saya|aku|kami) (?:tidak|tak) (?:dapat|bisa|mampu|akan|diizinkan)(?!\\p{L})',
+  '(?<!\\p{L})nie (?:mogę|jestem w stanie|będę|mogę ci|mogę pani|mogę panu)(?!\\p{L})',
 ].join('|');
 
 /**
@@ -168,10 +186,26 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
         '(?:도와 ?(?:드릴|줄)|도울|도움을 (?:드릴|줄)|(?:제공|안내|답변|작성|생성|처리|지원|설명|말씀)(?:해|을|를)? ?드릴|알려 ?드릴|만들어 ?드릴|(?:요청|부탁|질문)에(?:는)? 응할) 수 ?(?:가 )?없',
         '(?:도와|도움을|(?:제공|안내|답변|작성|생성|처리|지원|설명)(?:해)?|알려|만들어) ?드리기 (?:어렵|곤란)',
         // Chinese
-        '我(?:无法|不能|没办法|不可以|不会|無法|沒辦法)(?:为你|为您|帮你|帮您|為你|為您|幫你|幫您)?(?:协助|帮助|帮忙|提供|回答|处理|满足|完成|生成|编写|撰写|创建|参与|执行|協助|幫助|幫忙|處理|滿足|編寫|撰寫|創建|參與|執行)',
+        '我(?:无法|不能|没办法|不可以|不会|無法|沒辦法|没法|沒法)(?:为你|为您|帮你|帮您|為你|為您|幫你|幫您)?(?:协助|帮助|帮忙|提供|回答|处理|满足|完成|生成|编写|撰写|创建|参与|执行|協助|幫助|幫忙|處理|滿足|編寫|撰寫|創建|參與|執行)',
         '抱歉.{0,10}(?:无法|不能|無法)|恕我(?:无法|不能|無法)|我(?:必须|只能|必須)?拒绝|我(?:必須|只能)?拒絕',
         // Japanese
-        '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お応え|お答え|お手伝い|ご対応|対応|ご回答|回答|ご提供|提供|作成|お引き受け)(?:いた)?しかねます|お断り(?:いた)?します',
+        '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お応え|お答え|お手伝い|ご対応|対応|ご回答|回答|ご提供|提供|作成|お引き受け)(?:いた)?しかねます|お断り(?:いた)?します|(?:差し)?控えさせていただきます|差し控えます',
+        // Arabic: an inability of the speaker's (see INABILITY_ML_PERSONAL) before a verb or verbal noun that declines,
+        // which may carry و/ب/ل and the article: "لا أستطيع المساعدة", "لا يمكنني تقديم", "لن أتمكن من مساعدتك"
+        '(?<!\\p{L})(?:لا (?:أستطيع|استطيع|يمكنني|أقدر|اقدر|يسعني|أتمكن من|اتمكن من)|لن (?:أستطيع|استطيع|أتمكن من|اتمكن من|يمكنني|أقوم ب)|لست (?:قادر[اًةا]*|في وضع يسمح لي) (?:على|ب)|يتعذ[رّ]+ عل[يّ]+)\\s*(?:\\p{L}+\\s+){0,1}?(?:[وبل]?(?:ال)?)(?:مساعد|أساعد|اساعد|تقديم|أقدم|اقدم|توفير|أوفر|اوفر|إجاب|اجاب|أجيب|اجيب|كتاب|أكتب|اكتب|إنشاء|انشاء|تنفيذ|أنفذ|تلبي|ألبي|مشارك|أشارك|شرح|أشرح|إعطاء|اعطاء|أعطي|إنتاج|توليد|الرد|رد|أرد|تزويد|أزود|إرشاد|تلبية|القيام|مناقش|أناقش|إكمال)',
+        '(?<!\\p{L})(?:أرفض|يجب أن أرفض|أعتذر عن (?:تقديم|المساعدة|مساعدت|الإجابة|كتابة|تنفيذ|تلبية))',
+        // Hindi: the request's verb (often a noun with कर/दे) before नहीं … सकता/सकती/सकते, or असमर्थ
+        '(?:मदद|सहायता|प्रदान|जानकारी|उत्तर|जवाब|लिख|बना|साझा|पूरा|सहयोग|दे)[^।.!?]{0,20}?नहीं (?:कर |दे |लिख |बता )?(?:सकत|पाऊ|पाएँग|पाएंग)|नहीं (?:लिख|बता|बना|भेज|समझा|दिखा|सिखा)\\p{M}* (?:सकत|पाऊ|पाएँग|पाएंग)|(?:मदद|सहायता|प्रदान|उत्तर|जवाब|लिखने|बनाने|साझा)[^।.!?]{0,20}?असमर्थ',
+        // Turkish: a declining verb in the first-person negative ability
+        '(?<!\\p{L})(?:yardım ?(?:cı ol|ed)|destek (?:ol|ver)|sağla|ver|yaz|yap|oluştur|paylaş|üret|hazırla|anlat|açıkla|katıl|karşıla|cevap ver|yanıt ver|bilgi ver)(?:a|e|ya|ye)(?:mam|mem|mıyorum|miyorum|mayacağım|meyeceğim)(?!\\p{L})|(?<!\\p{L})reddet(?:mek zorundayım|meliyim|iyorum)',
+        // Vietnamese
+        '(?<!\\p{L})(?:tôi|mình|chúng tôi) (?:không thể|không được phép|sẽ không)(?: \\p{L}+){0,2}? (?:giúp|hỗ trợ|cung cấp|trả lời|viết|tạo|thực hiện|chia sẻ|đáp ứng|làm|đưa ra|hướng dẫn|tham gia)|(?<!\\p{L})(?:tôi|mình|chúng tôi) (?:xin )?từ chối',
+        // Dutch (the verb comes last, as in German)
+        '(?<!\\p{L})(?:(?:ik|wij|we) (?:kan|kunnen|mag|mogen|ga|gaan|wil)|(?:daar|hier|dat|dit|daarbij|hierbij|daarmee|hiermee|daarover|hierover) (?:kan|mag|ga|wil) ik)(?: \\p{L}+){0,4}? (?:niet|geen\\p{L}*)(?: \\p{L}+)?? (?:mee |bij |aan )?(?:helpen|doen|geven|leveren|verstrekken|schrijven|maken|beantwoorden|delen|ondersteunen|assisteren|genereren|voldoen|uitvoeren|bieden|verlenen)(?!\\p{L})|(?<!\\p{L})ik (?:moet )?(?:weiger|weigeren|afwijzen)(?!\\p{L})',
+        // Indonesian
+        '(?<!\\p{L})(?:saya|aku|kami) (?:tidak|tak) (?:dapat|bisa|mampu|akan|diizinkan)(?: \\p{L}+){0,2}? (?:membantu|bantu|memberikan|memberi|menyediakan|menjawab|menulis|membuat|memenuhi|mengabulkan|melakukan|berbagi|membagikan|menjelaskan|menghasilkan)(?!\\p{L})',
+        // Polish
+        '(?<!\\p{L})nie (?:mogę|jestem w stanie|będę)(?: \\p{L}+){0,2}? (?:pomóc|pomagać|udzielić|dostarczyć|podać|napisać|stworzyć|wygenerować|odpowiedzieć|spełnić|zrobić|wykonać|udostępnić|przygotować|wyjaśnić)(?!\\p{L})|(?<!\\p{L})(?:muszę odmówić|odmawiam)(?!\\p{L})',
       ].join('|'),
       'u',
     ),
@@ -205,6 +239,13 @@ function unquoted(text: string): string {
   if (t.includes('“')) t = t.replace(/“[^”]{0,600}”/g, ' ');
   if (t.includes('«')) t = t.replace(/«[^»]{0,600}»/g, ' ');
   if (t.includes('「')) t = t.replace(/「[^」]{0,600}」/g, ' ');
+  // An example the answer gives, unquoted, to the end of its line: "For example: I'm sorry, but I can't take on …"
+  // (a how-to about declining); the model's own decline comes before its examples.
+  if (t.includes(':'))
+    t = t.replace(
+      /\b(?:for (?:example|instance)|e\.g\.|such as|something like|(?:you|they) (?:could|can|might) (?:say|write|reply|respond)(?: with)?|try (?:saying|writing|replying)(?: something like)?)\s*:[^\n]*/gi,
+      ' ',
+    );
   return t;
 }
 
@@ -223,7 +264,7 @@ function opening(text: string): string {
  * has a space there ("not" may run on: "we will notI'm" matches "will not").
  */
 const MAY_DECLINE =
-  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り/;
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り|没法|控えさせて|差し控え|لا|لن|لست|يتعذر|يتعذّر|नहीं|असमर्थ|amam|emem|amıyorum|emiyorum|amayacağım|emeyeceğim|reddet|không|từ chối|niet|geen|tidak|\btak\b|\bnie\b|odmaw/;
 
 /** Classifies response text as a refusal or not, saying which rule matched. */
 export function classifyRefusal(text: string | null | undefined): RefusalVerdict {
@@ -262,7 +303,7 @@ function answersAfter(lower: string, from: number): boolean {
   // Skip to the end of the disclaimer's clause.
   const rest = lower.slice(from);
   const turn =
-    /,\s*(?:but|however|though)\b|[.!?:;]\s|[。！？：；]|[,，]\s*(?:pero|sin embargo|mais|cependant|aber|jedoch|mas|porém|contudo|ma|però|tuttavia|но|однако|但|不过|不過|然而)(?![\p{L}'])|(?<!\p{L})(?:하지만|다만|그러나)(?!\p{L})/u.exec(
+    /,\s*(?:but|however|though|so)\b|[.!?:;]\s|[。！？：；]|[,，]\s*(?:pero|sin embargo|mais|cependant|aber|jedoch|mas|porém|contudo|ma|però|tuttavia|но|однако|但|不过|不過|然而)(?![\p{L}'])|(?<!\p{L})(?:하지만|다만|그러나)(?!\p{L})/u.exec(
       rest,
     );
   if (!turn) return false;

@@ -20,6 +20,15 @@ const DOC_ID =
 /** Scholarly ids: a DOI (10.<registrant>/<suffix>) and an arXiv id (arXiv:2107.01234, arXiv:hep-th/9901001). */
 const DOI = /\b10\.\d{4,9}\/[^\s"'<>)\]]*[^\s"'<>)\].,;:!?]/g;
 const ARXIV = /\barxiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?\/\d{7})(?:v\d+)?\b/gi;
+/**
+ * Numbered references whose form says what they are: an RFC ("RFC 6585", "RFC-9110"), a law report citation by
+ * volume, reporter and page ("384 U.S. 436", "530 F.3d 1201", "123 S. Ct. 456", "10 F. Supp. 2d 300") and a UK
+ * neutral citation ("[2019] UKSC 41"). Each is one document; an invented one names none.
+ */
+const NUMBERED_REF =
+  /\bRFC[\s-]?\d{1,5}\b|\b\d{1,4} (?:U\.\s?S\.|S\.\s?Ct\.|L\.\s?Ed\.(?:\s?2d)?|F\.(?:\s?Supp\.)?(?:\s?(?:2d|3d|4th))?|F\.\s?App'x|A\.(?:\s?(?:2d|3d))?|P\.(?:\s?(?:2d|3d))?|N\.E\.(?:\s?(?:2d|3d))?|N\.W\.(?:\s?2d)?|S\.E\.(?:\s?2d)?|S\.W\.(?:\s?(?:2d|3d))?|So\.(?:\s?(?:2d|3d))?|Cal\.\s?Rptr\.(?:\s?(?:2d|3d))?) \d{1,5}\b|\[\d{4}\] (?:UKSC|UKHL|UKPC|EWCA (?:Civ|Crim)|EWHC|UKUT|UKFTT) \d{1,5}\b/g;
+/** A numbered reference as written anywhere: the letters, digits and their order; spaces, dots and hyphens aside. */
+const refKey = (s: string): string => s.toLowerCase().replace(/[^a-z0-9[\]']/g, '');
 
 interface Source {
   n: number;
@@ -223,6 +232,25 @@ export class SourceAttributionEvaluator implements Evaluator {
           [{ source: kb ? 'kb' : 'context', text: id, note: 'unknown reference' }],
         );
     }
+    // RFCs and law report citations: the same, read however spaced ("RFC 6585" = "RFC6585", "384 U. S. 436")
+    const refs = new Set(withoutUrls.match(NUMBERED_REF) ?? []);
+    if (refs.size > 0) {
+      const contextRefs = new Set((contextText.match(NUMBERED_REF) ?? []).map(refKey));
+      for (const id of refs) {
+        checked++;
+        const rfc = /^rfc/i.test(id);
+        const known =
+          contextRefs.has(refKey(id)) ||
+          (kb?.findQuote(id, contentStems(id)) ?? null) !== null ||
+          (rfc && (kb?.findQuote(id.replace(/[\s-]/, ' '), contentStems(id)) ?? null) !== null);
+        const kind = rfc ? 'RFC' : 'case citation';
+        if (known) flag(id, 'supported', `${kind} appears in the sources`);
+        else
+          flag(id, 'unsupported', `invented reference: ${kind} in neither the context nor the knowledge base`, [
+            { source: kb ? 'kb' : 'context', text: id, note: 'unknown reference' },
+          ]);
+      }
+    }
     // Document ids and file names
     for (const id of new Set((response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
       if (/^https?:/i.test(id)) continue;
@@ -311,7 +339,9 @@ function thin(context: readonly string[], min: number): boolean {
 function mayCite(response: string): boolean {
   return CITES.some((re) => re.test(response));
 }
-const CITES = [URL_RE, MARKER, QUOTE, DOC_ID, DOI, ARXIV].map((re) => new RegExp(re.source, re.flags.replace('g', '')));
+const CITES = [URL_RE, MARKER, QUOTE, DOC_ID, DOI, ARXIV, NUMBERED_REF].map(
+  (re) => new RegExp(re.source, re.flags.replace('g', '')),
+);
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -725,6 +725,69 @@ interface Head {
 const QUICK_CHARS = 16_384;
 const NO_CONTEXT = 'no context in the request and no knowledge base configured: nothing to check the answer against';
 const NO_CLAIMS = 'the response makes no checkable claim (only questions or small talk)';
+const FOREIGN_ONLY =
+  'the response is written in a script the context does not use, and states no figure or name in the context’s script to check';
+
+/** Matches of a global pattern in `text`, counted up to `cap`. */
+function countUpTo(re: RegExp, text: string, cap: number): number {
+  let n = 0;
+  for (const _ of text.matchAll(re)) if (++n >= cap) break;
+  return n;
+}
+
+/** Whether `v` is the product, sum or difference of two of `xs` (figures as stated, so compared to a millionth). */
+function derivedFrom(v: number, xs: readonly number[]): boolean {
+  const near = (a: number) => Math.abs(a - v) <= Math.abs(v) * 1e-6;
+  for (let i = 0; i < xs.length; i++)
+    for (let j = i + 1; j < xs.length; j++) {
+      const a = xs[i] as number;
+      const b = xs[j] as number;
+      if (near(a * b) || near(a + b) || near(Math.abs(a - b))) return true;
+    }
+  return false;
+}
+
+/** Scripts told apart for foreignScripts: Chinese and Japanese share Han, so their scripts are one group. */
+const SCRIPTS: readonly { re: RegExp; cls: string }[] = [
+  { re: /\p{Script=Latin}/u, cls: '\\p{Script=Latin}' },
+  {
+    re: /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u,
+    cls: '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}ー',
+  },
+  { re: /\p{Script=Hangul}/u, cls: '\\p{Script=Hangul}' },
+  { re: /\p{Script=Cyrillic}/u, cls: '\\p{Script=Cyrillic}' },
+  { re: /\p{Script=Greek}/u, cls: '\\p{Script=Greek}' },
+  { re: /\p{Script=Arabic}/u, cls: '\\p{Script=Arabic}' },
+  { re: /\p{Script=Hebrew}/u, cls: '\\p{Script=Hebrew}' },
+  { re: /\p{Script=Devanagari}/u, cls: '\\p{Script=Devanagari}' },
+  { re: /\p{Script=Thai}/u, cls: '\\p{Script=Thai}' },
+];
+/** Letters of the context read to find its scripts (its opening: a context is rarely written in two). */
+const SCRIPT_SAMPLE = 20_000;
+
+/**
+ * A pattern for the answer's words in the scripts the context does not use (fewer than 20 of its letters, and under
+ * 5% of them), or null when there are none or the context holds no letter. Words in such a script can never be found
+ * in the evidence, so counting them as missing flags every translated answer (a Japanese answer over an English
+ * manual). Only the scripts the answer writes in are counted in the context (most answers: one).
+ */
+function foreignScripts(context: readonly string[], response: string): RegExp | null {
+  const used = SCRIPTS.filter((x) => x.re.test(response));
+  if (used.length === 0) return null;
+  let sample = '';
+  for (const c of context) {
+    sample += sample ? `\n${c.slice(0, SCRIPT_SAMPLE - sample.length)}` : c.slice(0, SCRIPT_SAMPLE);
+    if (sample.length >= SCRIPT_SAMPLE) break;
+  }
+  // Counted up to what decides it: most contexts show 20 letters of the answer's script within their first words.
+  const absent = used.filter((x) => {
+    const n = countUpTo(new RegExp(`[${x.cls}]`, 'gu'), sample, 20);
+    return n < 20 && countUpTo(/\p{L}/gu, sample, n * 20 + 1) > n * 20;
+  });
+  if (absent.length === 0) return null;
+  const cls = absent.map((x) => x.cls).join('');
+  return new RegExp(`[${cls}][${cls}\\p{M}]*`, 'gu');
+}
 
 /**
  * Takes the context's units into `head.taken`, counting the distinct stems of its prose ones (not code) into
@@ -892,8 +955,9 @@ export class GroundingEvaluator implements Evaluator {
       );
       if (prose < this.minContextWords) return this.unknown(t0, this.thin(prose));
     }
-    const checked = this.claimsToCheck(input.response);
-    if (checked.length === 0) return this.unknown(t0, input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
+    const foreign = kb ? null : foreignScripts(input.context, input.response);
+    const checked = this.claimsToCheck(input.response, foreign);
+    if (checked.length === 0) return this.unknown(t0, this.noClaims(input, foreign));
     const head = go();
     head.checked = checked;
     return head;
@@ -936,9 +1000,10 @@ export class GroundingEvaluator implements Evaluator {
         while (countProse(head, this.minContextWords, 16_384)) yield;
         if (head.seen.size < this.minContextWords) return unknown(this.thin(head.seen.size));
       }
-      checked = this.claimsToCheck(input.response);
+      const foreign = kb ? null : foreignScripts(input.context, input.response);
+      checked = this.claimsToCheck(input.response, foreign);
       // No claim: nothing is scored, and the pool holds the context's units alone (KB passages come per claim).
-      if (checked.length === 0) return unknown(input.context.some(hasWordChar) ? NO_CLAIMS : NO_CONTEXT);
+      if (checked.length === 0) return unknown(this.noClaims(input, foreign));
     }
     const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences);
     yield* pool.addContext(taken, units);
@@ -955,7 +1020,7 @@ export class GroundingEvaluator implements Evaluator {
         }
       : null;
     const scored: ClaimScore[] = [];
-    checked ??= this.claimsToCheck(input.response);
+    checked ??= this.claimsToCheck(input.response, kb ? null : foreignScripts(input.context, input.response));
     // The answer's words other than figures: a sentence stating a claim's figure must be about them (statesNear).
     const answerWords = new Set<string>();
     for (const c of checked) for (const x of c.tokens.stems) if (!c.tokens.figureStems.has(x)) answerWords.add(x);
@@ -974,12 +1039,25 @@ export class GroundingEvaluator implements Evaluator {
     return { scored, evidenceWords: pool.stems.size, t0 };
   }
 
-  /** The answer's claims that are checked: sentences with a content word, not pleasantries, reactions only if alone. */
-  private claimsToCheck(response: string): { s: string; tokens: ClaimTokens }[] {
+  /** Why no claim is checked: none in the answer, or none in a script the sources are written in. */
+  private noClaims(input: EvaluationInput, foreign: RegExp | null): string {
+    if (!input.context.some(hasWordChar)) return NO_CONTEXT;
+    if (foreign && this.claimsToCheck(input.response, null).length > 0) return FOREIGN_ONLY;
+    return NO_CLAIMS;
+  }
+
+  /**
+   * The answer's claims that are checked: sentences with a content word, not pleasantries, reactions only if alone.
+   * With `foreign` (foreignScripts), the words written in a script the sources never use are left out of each claim:
+   * a Japanese answer over English passages is checked by its figures and the names and identifiers it keeps in
+   * Latin letters, not flagged for words that could never be found.
+   */
+  private claimsToCheck(response: string, foreign: RegExp | null = null): { s: string; tokens: ClaimTokens }[] {
     const claims: { s: string; tokens: ClaimTokens }[] = [];
     const capitalsAreNames = !capitalisesNouns(response);
     for (const s of claimsOf(response, this.gluedSentences)) {
-      const tokens = tokensOf(s, this.stemmer, this.namesNotFirstPerson, capitalsAreNames);
+      const own = foreign ? s.replace(foreign, ' ') : s;
+      const tokens = tokensOf(own, this.stemmer, this.namesNotFirstPerson, capitalsAreNames);
       if (tokens.stems.length > 0 && !isPleasantry(s, tokens)) claims.push({ s, tokens });
     }
     // Reactions and agreement ("I agree.", "That's so cool!") state nothing: beside real claims they are not checked.
@@ -1075,6 +1153,23 @@ export class GroundingEvaluator implements Evaluator {
     best = bestIndex >= 0 ? (pool.units[bestIndex] as Unit) : null;
     second = secondIndex >= 0 ? (pool.units[secondIndex] as Unit) : null;
     if (bestCov < 0) bestCov = 0;
+    // A figure counts as stated in or beside a sentence about the answer (its words or the question's, other than
+    // figures), or anywhere when the claim is a bare figure ("1932", "0.9 s").
+    const nearby = this.figuresNearby && t.stems.some((x) => !t.figureStems.has(x));
+    const about = [answerWords, question?.words ?? new Set<string>()];
+    const known = (v: number) =>
+      questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about) : pool.numbers().has(v));
+    const unknownFigures =
+      t.checkable.length > 0
+        ? t.checkable.filter((n) => !known(n.value) && !(n.alt !== undefined && known(n.alt))).map((n) => n.value)
+        : [];
+    // A figure the claim works out from two it states that are known ("at $1,200 per node, 10 nodes cost $12,000"):
+    // their product, sum or difference is arithmetic on the evidence, not a figure from nowhere.
+    const derived = new Set<number>();
+    if (unknownFigures.length > 0 && t.checkable.length > unknownFigures.length) {
+      const stated = t.checkable.map((n) => n.value).filter((v) => !unknownFigures.includes(v));
+      for (const v of unknownFigures) if (derivedFrom(v, stated)) derived.add(v);
+    }
     // Coverage anywhere in the evidence; words the question already used count as half-claimed.
     let covered = 0;
     let weight = 0;
@@ -1084,7 +1179,8 @@ export class GroundingEvaluator implements Evaluator {
       weight += w;
       let p = pool.presence(s);
       // A figure written another way ("10.1 thousand" for "10,100", "10.100" for "10,100"): the evidence states its value.
-      if (p === 0 && this.foldFigures && t.figureStems.get(s)?.some((v) => pool.numbers().has(v))) p = 1;
+      if (p === 0 && this.foldFigures && t.figureStems.get(s)?.some((v) => pool.numbers().has(v) || derived.has(v)))
+        p = 1;
       covered += w * p;
       if (p === 0) missing.push(s);
     }
@@ -1107,16 +1203,7 @@ export class GroundingEvaluator implements Evaluator {
 
     // Numbers: one the evidence never states, where the evidence for this claim states others, contradicts it.
     const near = [best, second].filter((u): u is Unit => u !== null && bestCov > 0);
-    // A figure counts as stated in or beside a sentence about the answer (its words or the question's, other than
-    // figures), or anywhere when the claim is a bare figure ("1932", "0.9 s").
-    const nearby = this.figuresNearby && t.stems.some((x) => !t.figureStems.has(x));
-    const about = [answerWords, question?.words ?? new Set<string>()];
-    const known = (v: number) =>
-      questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about) : pool.numbers().has(v));
-    const strange =
-      t.checkable.length > 0
-        ? t.checkable.filter((n) => !known(n.value) && !(n.alt !== undefined && known(n.alt))).map((n) => n.value)
-        : [];
+    const strange = derived.size > 0 ? unknownFigures.filter((v) => !derived.has(v)) : unknownFigures;
     // Their values as written, for the reason (their other readings count as agreeing, not as what the evidence says).
     const nearNumbers = new Set(
       strange.length > 0 ? near.flatMap((u) => numberMentions(u.ws).map((n) => n.value)) : [],
