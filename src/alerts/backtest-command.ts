@@ -9,6 +9,9 @@ import type { Store } from '../store/store.js';
 import { backtest } from './backtest.js';
 import { alertsConfigOf, ms } from './config.js';
 
+/** How many firings the text output lists (--json lists them all). */
+const FIRINGS_SHOWN = 20;
+
 /** A date or time (ISO 8601), epoch milliseconds, or a duration back from now (`7d`, `12h`). */
 export function parseWhen(text: string, now: number, flag: string): number {
   if (/^\d{10,}$/.test(text)) return Number(text);
@@ -93,6 +96,11 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
           from: new Date(from).toISOString(),
           to: new Date(to).toISOString(),
           dataFrom: r.dataFrom === null ? null : new Date(r.dataFrom).toISOString(),
+          firings: r.firings.map((f) => ({
+            ...f,
+            firedAt: new Date(f.firedAt).toISOString(),
+            resolvedAt: f.resolvedAt === null ? null : new Date(f.resolvedAt).toISOString(),
+          })),
           no_data: noData,
         },
         null,
@@ -125,6 +133,20 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
     io.out('by alert (notifications / times it started firing):\n');
     for (const [name, v] of rows)
       io.out(`  ${name.padEnd(28)} ${String(v.notifications).padStart(5)} / ${v.firings}\n`);
+  }
+  if (r.firings.length) {
+    const shown = r.firings.slice(0, FIRINGS_SHOWN);
+    io.out(
+      `firing (${r.firings.length > shown.length ? `the first ${shown.length} of ${r.firings.length}; --json lists all` : 'when'}):\n`,
+    );
+    for (const f of shown) {
+      const labels = Object.entries(f.labels)
+        .filter(([k]) => k !== 'alertname' && k !== 'severity')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      const until = f.resolvedAt === null ? 'still firing' : `to ${new Date(f.resolvedAt).toISOString()}`;
+      io.out(`  ${new Date(f.firedAt).toISOString()} ${until}  ${f.alertname}${labels ? ` ${labels}` : ''}\n`);
+    }
   }
   if (r.withoutData.length)
     io.out(

@@ -38,6 +38,14 @@ describe('alerts backtest', () => {
     expect(r.byRule.HighLatency?.notifications ?? 0).toBe(0);
     expect(r.byRule.HighErrorRate?.notifications ?? 0).toBe(0);
     expect(r.byReceiver.page).toBe(2);
+    // and when: ServiceDegraded fired during the incident (02:00-02:30, for 10m) and resolved after it
+    const sd = r.firings.filter((f) => f.alertname === 'ServiceDegraded');
+    expect(sd).toHaveLength(1);
+    expect(sd[0]?.labels).toMatchObject({ model: 'gpt-4o-mini', severity: 'critical' });
+    expect(sd[0]?.firedAt).toBeGreaterThanOrEqual(T0 + 130 * MIN);
+    expect(sd[0]?.firedAt).toBeLessThan(T0 + 150 * MIN);
+    expect(sd[0]?.resolvedAt).toBeGreaterThanOrEqual(T0 + 150 * MIN);
+    expect(sd[0]?.resolvedAt).toBeLessThan(T0 + 160 * MIN);
     // rules on signals no source publishes here are left out (named), not reported as rules without data
     expect(r.notReplayed).toEqual(
       expect.arrayContaining([
@@ -143,6 +151,52 @@ describe('llmscope alerts backtest', () => {
     expect(out).toContain('notifications: 2');
     expect(out).toContain('to page: 2');
     expect(out).toMatch(/ServiceDegraded\s+2 \/ 1/);
+    // when it would have fired and resolved
+    expect(out).toMatch(/firing \(when\):\n/);
+    expect(out).toMatch(
+      / {2}2025-01-06T00:\d\d:\d\d\.000Z to 2025-01-06T00:\d\d:\d\d\.000Z {2}ServiceDegraded model=gpt-4o-mini/,
+    );
+  });
+});
+
+describe('alerts backtest reads no call made after the evaluation', () => {
+  let store: SqliteStore;
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+  });
+  afterEach(() => store.close());
+
+  it('fires no earlier than the calls that make it fire, from a --from inside a minute and on hour buckets', async () => {
+    // A stored bucket holds its whole minute (hour): evaluated at 01:00:10 (--from 2h lands anywhere in a minute),
+    // a 1-minute window read all of 01:00's calls, those at 01:00:30 included, and fired 20 s before the first error;
+    // a 1-day spend window read the whole 05:00 hour at 05:01 and fired 49 minutes before the expensive call.
+    const calls = [];
+    // from 01:00, each minute's calls succeed for 30 s, then fail
+    for (let m = 60; m < 70; m++)
+      for (let i = 0; i < 6; i++)
+        calls.push(callAt(T0 + m * MIN + i * 10_000, { latencyMs: 10, status: i < 3 ? 'ok' : 'upstream_error' }));
+    const expensive = T0 + 5 * 3600_000 + 50 * MIN;
+    calls.push(callAt(expensive, { latencyMs: 10, costUsd: 50 }));
+    await store.insertCalls(calls);
+    const config = alertsConfigOf({
+      defaultRules: false,
+      slos: [],
+      route: { groupWait: '0s', routes: [] },
+      rules: [
+        { name: 'Errors', kind: 'error_rate', window: '1m', threshold: 0.4, minSamples: 1 },
+        { name: 'Spend', kind: 'spend_day', threshold: 10 },
+      ],
+    });
+    const r = await backtest({ config, store, from: T0 + 10_000, to: T0 + 7 * 3600_000 });
+    const first = (name: string) => r.sent.find((n) => n.alertnames.includes(name))?.time;
+    expect(first('Errors')).toBeGreaterThanOrEqual(T0 + 60 * MIN + 30_000);
+    expect(first('Spend')).toBeGreaterThanOrEqual(expensive);
+    // steps are whole minutes from a whole minute
+    expect(r.firings.every((f) => f.firedAt % MIN === 0)).toBe(true);
+    await expect(backtest({ config, store, from: T0, to: T0 + 3600_000, stepMs: 5_000 })).rejects.toThrow(
+      /--step must be whole minutes/,
+    );
   });
 });
 

@@ -49,6 +49,11 @@ export interface BacktestResult {
   byReceiver: Record<string, number>;
   /** alertname → notifications that mention it, and how often it started firing. */
   byRule: Record<string, { notifications: number; firings: number }>;
+  /**
+   * Each time an alert started firing, in order: its labels, when it fired and when it resolved (null: still firing
+   * at the end), so an incident the backtest finds can be set against what was seen live.
+   */
+  firings: { alertname: string; labels: Record<string, string>; firedAt: number; resolvedAt: number | null }[];
   /** How many rules were evaluated. */
   rules: number;
   /** Replayed rules that never had data over the period (no calls in their windows, or minute rollups past retention). */
@@ -171,6 +176,25 @@ export class RollupWindows {
   }
 }
 
+/**
+ * `store` whose rollup reads end at the start of the bucket holding `to`. A stored bucket holds its whole minute (or
+ * hour): read at 12:00:40 (or, for an hour bucket, at 12:01) it has calls made after that time, which the live
+ * engine, reading the bucket as it fills, had not seen; the replay fired up to a bucket early on them.
+ */
+function pastOnly(store: Store): Store {
+  return new Proxy(store, {
+    get: (target, prop) => {
+      if (prop === 'queryRollups')
+        return (q: RollupQuery) => {
+          const size = q.step === 'hour' ? HOUR_MS : MINUTE_MS;
+          return target.queryRollups({ ...q, to: Math.max(q.from, Math.floor(q.to / size) * size) });
+        };
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 /** Signals a rule reads that `signals` has no source for (the rule cannot be replayed). */
 function missingSignals(rule: Rule, signals: SignalRegistry): string[] {
   const out = new Set<string>();
@@ -259,8 +283,17 @@ export function backtestSteps(
 }
 
 export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
-  const stepMs = opts.stepMs ?? Math.max(60_000, ms(opts.config.evaluationInterval));
-  let now = opts.from;
+  // whole minutes from a whole minute: rollups are per minute, and (pastOnly) an evaluation inside a minute would
+  // not see that minute's calls so far, as the live engine does
+  const stepMs =
+    opts.stepMs ?? Math.ceil(Math.max(MINUTE_MS, ms(opts.config.evaluationInterval)) / MINUTE_MS) * MINUTE_MS;
+  if (!(stepMs > 0 && stepMs % MINUTE_MS === 0))
+    throw new LlmscopeError(
+      'LLMSCOPE_ERR_CONFIG_INVALID',
+      `--step must be whole minutes (1m, 5m, 1h), got ${stepMs / 1000}s: rollups are per minute, and a step inside a minute would read its calls made after the step`,
+    );
+  const firstStep = Math.ceil(opts.from / MINUTE_MS) * MINUTE_MS;
+  let now = firstStep;
   const clock = { now: () => now };
   const receivers = new Set([
     'log',
@@ -277,7 +310,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   let replay: CallCostReplay | null = null;
   const service = new AlertsService({
     config: opts.config,
-    store: opts.direct ? opts.store : windows.storeView(),
+    store: pastOnly(opts.direct ? opts.store : windows.storeView()),
     state: new MemoryAlertStateStore(),
     clock,
     notifiers: new Map([...receivers].map((r) => [r, rec])),
@@ -298,7 +331,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     ...service.rules.flatMap((r) => r.conditions.map((c) => c.windowMs + c.baselineDays * DAY_MS)),
   );
   const dataFrom = await firstDataHour(opts.store, opts.from - lookbackMs, opts.to);
-  const steps = backtestSteps(opts.from, opts.to, stepMs, dataFrom);
+  const steps = backtestSteps(firstStep, opts.to, stepMs, dataFrom);
   if (steps.total > MAX_BACKTEST_EVALUATIONS)
     throw new LlmscopeError(
       'LLMSCOPE_ERR_CONFIG_INVALID',
@@ -308,6 +341,8 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   await service.init();
   const sent: NotificationRecord[] = [];
   const byRule: Record<string, { notifications: number; firings: number }> = {};
+  const firings: BacktestResult['firings'] = [];
+  const open = new Map<string, BacktestResult['firings'][number]>();
   const hadData = new Set<string>();
   let evaluations = 0;
   const total = steps.total;
@@ -319,10 +354,18 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     evaluations++;
     for (const h of service.engine.ruleHealth()) if (h.health === 'ok') hadData.add(h.ruleId);
     for (const e of events) {
+      if (e.kind === 'resolved') {
+        const f = open.get(e.fingerprint);
+        if (f) f.resolvedAt = e.time;
+        open.delete(e.fingerprint);
+      }
       if (e.kind !== 'firing') continue;
       const r = byRule[e.alertname] ?? { notifications: 0, firings: 0 };
       byRule[e.alertname] = r;
       r.firings++;
+      const f = { alertname: e.alertname, labels: e.labels, firedAt: e.time, resolvedAt: null };
+      firings.push(f);
+      open.set(e.fingerprint, f);
     }
     service.dispatcher.ingest(alerts, t);
     sent.push(...(await service.dispatcher.tick(t)));
@@ -358,6 +401,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
     notifications: sent.length,
     byReceiver,
     byRule,
+    firings,
     rules: service.rules.length,
     withoutData: service.rules.filter((r) => !hadData.has(r.id) && !skipped.has(r.id)).map((r) => r.id),
     notReplayed,
