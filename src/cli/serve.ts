@@ -6,6 +6,7 @@ import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
 import { builtinModules } from './modules.js';
+import { holdServeLock } from './serve-lock.js';
 import { formatProblems, startupChecks } from './startup-checks.js';
 import { storedKeyCount } from './stored-keys.js';
 
@@ -162,6 +163,16 @@ export async function assertCanListen(host: string, port: number): Promise<void>
 }
 
 /**
+ * `x`, whose close() also lets go of the serve lock (serve-lock.ts): the process exiting drops it anyway, but an app
+ * closed and started again in one process (the demo's tests, an app embedding llmscope) must not find it held.
+ */
+function releasedOnClose<T extends { close(): Promise<void> }>(x: T, release: (() => void) | null): T {
+  if (release === null) return x;
+  const close = x.close.bind(x);
+  return Object.assign(x, { close: () => close().finally(release) });
+}
+
+/**
  * The signals that stop `serve` gracefully (drain, record, exit 0): SIGTERM (supervisors, `docker stop`, `kill`),
  * SIGINT (Ctrl-C) and SIGHUP (the terminal closed, a supervisor's HUP: llmscope has no configuration to reload, so a
  * HUP stops it as SIGTERM does rather than killing it with the calls waiting to be written). Each is heard once: the
@@ -189,10 +200,12 @@ function onStopSignals(stop: (signal: string) => Promise<void>): void {
 export async function runFleet(config: Config, n: number): Promise<Fleet> {
   assertStartable(config, undefined, await storedKeyCount(config));
   await assertCanListen(config.server.host, config.server.port);
+  const release = holdServeLock(config.storage.url);
   let fleet: Fleet;
   try {
-    fleet = await startFleet(config, n, { modules: builtinModules() });
+    fleet = releasedOnClose(await startFleet(config, n, { modules: builtinModules() }), release);
   } catch (err) {
+    release?.();
     throw listenError(err, config.server.host, config.server.port);
   }
   let stopping = false;
@@ -222,7 +235,14 @@ export async function runFleet(config: Config, n: number): Promise<Fleet> {
 export async function runApp(config: Config, onStop?: () => Promise<void>): Promise<App> {
   assertStartable(config, undefined, await storedKeyCount(config));
   await assertCanListen(config.server.host, config.server.port);
-  const app = await createApp(config, { modules: builtinModules() });
+  const release = holdServeLock(config.storage.url);
+  let app: App;
+  try {
+    app = releasedOnClose(await createApp(config, { modules: builtinModules() }), release);
+  } catch (err) {
+    release?.();
+    throw err;
+  }
   try {
     await app.listen();
   } catch (err) {

@@ -144,7 +144,7 @@ export function metricValue(m: Map<string, number>, name: string, labels: Record
   return sum;
 }
 
-const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
+export const BIN = new URL('../../bin/llmscope.js', import.meta.url).pathname;
 
 /** A real `llmscope serve` process (the built CLI), and what it has written so far. */
 export interface ServeProcess {

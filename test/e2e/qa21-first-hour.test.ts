@@ -138,7 +138,10 @@ describe('a typo in a config key', () => {
 
 describe('an upstream URL without a path', () => {
   it('serve --upstream http://host:port warns that calls will likely 404 and names the URL meant', async () => {
-    const run = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--upstream', 'http://127.0.0.1:9'], { cwd: dir });
+    // a folder of its own: the default store ./llmscope-data/llmscope.db is the first serve's (one serve per store)
+    const run = await startServeProcess({ LLMSCOPE_PORT: '0' }, ['--upstream', 'http://127.0.0.1:9'], {
+      cwd: mkdtempSync(join(dir, 'second-')),
+    });
     try {
       expect(run.stderr()).toContain(
         "warning: providers[0].baseUrl: http://127.0.0.1:9 has no path, and llmscope appends only the route's own (/chat/completions)",
@@ -188,7 +191,7 @@ describe('serve --workers 2', () => {
     const run = await startServeProcess(
       { LLMSCOPE_PORT: '0' },
       ['--upstream', 'http://127.0.0.1:9/v1', '--workers', '2'],
-      { cwd: dir },
+      { cwd: mkdtempSync(join(dir, 'workers-')) },
     );
     try {
       const r = await fetch(`${run.base}/chat/completions`, {
