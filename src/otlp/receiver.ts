@@ -71,6 +71,16 @@ export const SPAN_RESULTS: readonly SpanResult[] = [
   'rejected',
 ];
 
+/**
+ * Why an export was refused whole (nothing of it read as spans), by its error: llmscope_otlp_exports_refused_total's
+ * reasons.
+ */
+const EXPORT_REFUSALS: Partial<Record<string, 'too_large' | 'invalid_body' | 'unsupported_media_type'>> = {
+  LLMSCOPE_ERR_BODY_TOO_LARGE: 'too_large',
+  LLMSCOPE_ERR_INVALID_BODY: 'invalid_body',
+  LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+};
+
 export interface OtlpReceiverOptions {
   /** With holdRoom (a real Recorder), exports wait for room in the ledgers' lanes (backpressure). */
   recorder: Pick<Recorder, 'record'> & Partial<Pick<Recorder, 'holdRoom'>>;
@@ -166,6 +176,7 @@ export async function decompress(
 
 export class OtlpReceiver {
   private readonly spansTotal: Counter<'result'>;
+  private readonly exportsRefused: Counter<'reason'>;
   private readonly recent: RecentIds;
   /** The parents (trace id and span id) of recent calls' spans: an LLM span among them wraps a call already taken. */
   private readonly callParents: RecentIds;
@@ -191,6 +202,13 @@ export class OtlpReceiver {
       registers: [opts.registry],
     });
     for (const r of SPAN_RESULTS) this.spansTotal.inc({ result: r }, 0);
+    this.exportsRefused = new Counter({
+      name: 'llmscope_otlp_exports_refused_total',
+      help: 'Exports to /v1/traces refused whole, their spans never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
+      labelNames: ['reason'],
+      registers: [opts.registry],
+    });
+    for (const r of new Set(Object.values(EXPORT_REFUSALS))) if (r) this.exportsRefused.inc({ reason: r }, 0);
   }
 
   /** Remembers a failed span's HTTP status (4xx/5xx) under its parent. */
@@ -216,6 +234,36 @@ export class OtlpReceiver {
 
   /** Handles one POST /v1/traces. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let decoded: { format: Format; spans: OtlpSpan[]; turns: Turns };
+    try {
+      decoded = await this.decodeExport(req);
+    } catch (err) {
+      // An export refused whole is lost to the app (exporters retry only 429/502/503/504) and was seen nowhere here:
+      // counted, so an operator sees the calls that never arrived (a batch past 16 MiB of captured prompts).
+      const reason = err instanceof LlmscopeError ? EXPORT_REFUSALS[err.code] : undefined;
+      if (reason) this.exportsRefused.inc({ reason });
+      throw err;
+    }
+    const { format, spans, turns } = decoded;
+    const outcome = await this.accept(spans, turns);
+    const rejected = outcome.counts.rejected;
+    if (format === 'protobuf') {
+      const out = encodeProtobufResponse(rejected, outcome.rejectedMessage);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
+      res.end(out);
+      return;
+    }
+    const text = JSON.stringify(
+      rejected > 0
+        ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: outcome.rejectedMessage } }
+        : {},
+    );
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** Reads, decompresses and decodes one export request. */
+  private async decodeExport(req: IncomingMessage): Promise<{ format: Format; spans: OtlpSpan[]; turns: Turns }> {
     const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
     const format = formatOf(req, '/v1/traces', limit);
     const raw = await readBody(req, limit).catch((err: unknown) => {
@@ -238,21 +286,7 @@ export class OtlpReceiver {
         throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `${err.message}; nothing was stored`);
       throw err;
     }
-    const outcome = await this.accept(spans, turns);
-    const rejected = outcome.counts.rejected;
-    if (format === 'protobuf') {
-      const out = encodeProtobufResponse(rejected, outcome.rejectedMessage);
-      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
-      res.end(out);
-      return;
-    }
-    const text = JSON.stringify(
-      rejected > 0
-        ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: outcome.rejectedMessage } }
-        : {},
-    );
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    return { format, spans, turns };
   }
 
   /**

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCostModule } from '../../src/cost/index.js';
-import { getJson, type Stack, startStack } from './helpers.js';
+import { getJson, metricValue, parseMetrics, type Stack, startStack } from './helpers.js';
 
 interface AppRun {
   traceId: string;
@@ -26,11 +26,11 @@ interface Wire {
   cost_usd: number | null;
 }
 
-function runApp(env: Record<string, string>): Promise<AppRun> {
+function runApp(env: Record<string, string>, app = 'openai-openinference-embeddings.cjs'): Promise<AppRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['test/e2e/otlp-apps/openai-openinference-embeddings.cjs'],
+      [`test/e2e/otlp-apps/${app}`],
       { env: { ...process.env, ...env }, timeout: 60_000 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`app failed: ${err.message}\n${stderr}`));
@@ -71,4 +71,35 @@ describe("OpenInference's embeddings spans, exported to /v1/traces", () => {
     expect(calls[0]?.cost_usd).toBeCloseTo((small * 0.02) / 1e6, 14);
     expect(calls[1]?.cost_usd).toBeCloseTo((large * 0.13) / 1e6, 14);
   }, 60_000);
+
+  it('an export refused whole is counted: 300 calls with 30 KB prompts captured, one 18 MB batch, 413', async () => {
+    const refused = async (reason: string) =>
+      metricValue(
+        parseMetrics(await (await fetch(`${s.base}/metrics`)).text()),
+        'llmscope_otlp_exports_refused_total',
+        {
+          reason,
+        },
+      );
+    expect(await refused('too_large')).toBe(0);
+    const before = (await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=500`)).data.length;
+    // the exporter's export fails (not retried): the app's flush throws, the 300 calls are lost
+    await expect(
+      runApp(
+        { LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: 'protobuf', CALLS: '300' },
+        'openai-openinference-rag.cjs',
+      ),
+    ).rejects.toThrow(/Payload Too Large/);
+    await s.app.ctx.recorder.flush();
+    expect((await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=500`)).data.length).toBe(before);
+    expect(await refused('too_large')).toBe(1);
+    // a body that is no export
+    const bad = await fetch(`${s.base}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"resourceSpans": 7}',
+    });
+    expect(bad.status).toBe(400);
+    expect(await refused('invalid_body')).toBe(1);
+  }, 90_000);
 });
