@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/index.js';
 import { Router, sendError } from '../http/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { registerAlertRoutes } from './api.js';
@@ -151,6 +152,23 @@ describe('/api/alerts', () => {
     }
     const all = await send('POST', '/api/alerts/silences', { matchers: ['model=~".*"'], duration: '1h' });
     expect(all.body.error.param).toBe('matchers');
+  });
+
+  it('refuses a silence whose matchers all hold for an alert without the label, as Alertmanager does', async () => {
+    // {"matchers": ["model!=\"x\""]} was made (201) and muted every alert of every other model and every alert
+    // without a model (ErrorBudgetBurn, DailySpendHigh) for its duration
+    for (const matchers of [['model!="x"'], ['model!~"x|y"'], ['model!="x"', 'team=~".*"']]) {
+      const r = await send('POST', '/api/alerts/silences', { matchers, duration: '1h' });
+      expect(r.status, JSON.stringify(matchers)).toBe(400);
+      expect(r.body.error.message).toMatch(/must not match every alert/);
+    }
+    for (const matchers of [['model!="x"', 'alertname="HighLatency"'], ['model!~""'], ['model=~"gpt-.*"']]) {
+      const r = await send('POST', '/api/alerts/silences', { matchers, duration: '1h' });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await send('DELETE', `/api/alerts/silences/${r.body.id}`);
+    }
+    const cfg = validateConfig({ alerts: { silences: [{ matchers: ['model!=lab-llama'], always: true }] } });
+    expect(cfg.ok).toBe(false);
   });
 
   it('refuses a history_limit out of range as /api/requests refuses its limit, instead of clamping it', async () => {

@@ -14,8 +14,16 @@ export interface Silence extends SilenceRecord {
 /** Why these matchers cannot make a silence (none, or they match every alert); null when they can. */
 export function silenceMatchersProblem(parsed: Matcher[]): string | null {
   if (parsed.length === 0) return 'a silence needs at least one matcher';
-  if (parsed.every((m) => (m.op === '=~' ? new RegExp(`^(?:${m.value})$`).test('') : m.op === '=' && m.value === '')))
-    return 'a silence must not match every alert; give at least one matcher that needs a value';
+  // as Alertmanager: at least one matcher must fail on the empty value (an alert without the label); model!="x"
+  // alone holds for every other model and every alert without one, so it muted nearly everything
+  const empty = (m: Matcher) =>
+    m.op === '='
+      ? m.value === ''
+      : m.op === '!='
+        ? m.value !== ''
+        : (m.op === '=~') === new RegExp(`^(?:${m.value})$`).test('');
+  if (parsed.every(empty))
+    return 'a silence must not match every alert; give at least one matcher that needs a value (model="gpt-4o"; model!="x" alone also matches every other model and every alert without one), as Alertmanager requires';
   return null;
 }
 
