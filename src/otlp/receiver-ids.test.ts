@@ -7,8 +7,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { SqliteStore } from '../store/index.js';
-import { applyMigrations } from '../store/sqlite/migrations.js';
-import { CORE_MIGRATIONS } from '../store/sqlite/schema.js';
+import { earlierRows, earlierSchema } from '../store/sqlite/testing.js';
 import { requestIdOf, spanToCall } from './map.js';
 import type { OtlpSpan } from './model.js';
 import { OtlpReceiver } from './receiver.js';
@@ -44,8 +43,9 @@ describe('OTLP call ids across the upgrade', () => {
     const before = span('b7ad6b7169203331', now - 60_000);
     // the previous release (core schema 7) took `before` under the old id form
     const old = new SqliteStore(path, { writerThread: false });
-    applyMigrations(old.db, 'core', CORE_MIGRATIONS.slice(0, 7));
+    earlierSchema(old.db, 7);
     await old.insertCalls([{ ...spanToCall(before, null), requestId: `otlp-${before.traceId}-${before.spanId}` }]);
+    earlierRows(old.db);
     await old.close();
 
     const store = new SqliteStore(path, { writerThread: false });

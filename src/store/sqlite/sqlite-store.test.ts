@@ -9,27 +9,13 @@ import { createStore, SqliteStore } from '../index.js';
 import { otlpRequestId } from '../otlp-ids.js';
 import { makeCall, T0 } from '../store.contract.js';
 import type { CallQuery } from '../store.js';
-import { applyMigrations } from './migrations.js';
-import { CORE_MIGRATIONS } from './schema.js';
 import { listCallsSql, PREFIX_CANDIDATES, RETENTION_CHUNK } from './sqlite-store.js';
+import { earlierRows, earlierSchema } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const tempPath = () => join(dir, `case-${++n}`, 'nested', 'llmscope.db');
-
-/**
- * A database as an earlier release left it: core migrations 1–`version`. This release's call writer also writes the
- * columns added since, so they are there while the test writes the old calls and taken away (earlierRows) after.
- */
-const LATER_COLUMNS = ['upstream_request_id'];
-function earlierSchema(db: SqliteStore['db'], version: number): void {
-  applyMigrations(db, 'core', CORE_MIGRATIONS.slice(0, version));
-  for (const c of LATER_COLUMNS) db.exec(`ALTER TABLE calls ADD COLUMN ${c} TEXT`);
-}
-function earlierRows(db: SqliteStore['db']): void {
-  for (const c of LATER_COLUMNS) db.exec(`ALTER TABLE calls DROP COLUMN ${c}`);
-}
 
 const open: SqliteStore[] = [];
 afterEach(async () => {
