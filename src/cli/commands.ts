@@ -48,7 +48,7 @@ export function registerCheckConfigCommand(program: Command): void {
     .action(async (flags: { config?: string }) => {
       const file = flags.config ?? process.env.LLMSCOPE_CONFIG;
       if (!file) {
-        process.stderr.write('check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
+        process.stderr.write('llmscope: check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
         process.exit(2);
       }
       const { checkConfig } = await import('./check-config.js');

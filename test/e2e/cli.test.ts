@@ -81,6 +81,12 @@ describe('the llmscope command, as a new user runs it', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("check-config without a file says so as every command's error does (llmscope: …), exit 2", async () => {
+    const r = await llmscope(scratch(), ['check-config']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('llmscope: check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
+  });
+
   it('check-config rejects what serve rejects (a mysql:// store), with the path', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'c.yaml'), 'storage:\n  url: mysql://u:p@db/llm\n');
