@@ -101,6 +101,8 @@ export async function backtestCommand(opts: BacktestFlags, io: BacktestIo): Prom
             firedAt: new Date(f.firedAt).toISOString(),
             resolvedAt: f.resolvedAt === null ? null : new Date(f.resolvedAt).toISOString(),
           })),
+          noData,
+          // the first spelling, kept for scripts that read it: every other key of this answer is camelCase
           no_data: noData,
         },
         null,

@@ -78,7 +78,11 @@ describe('llmscope alerts backtest', () => {
     const quiet = fakeTty();
     const j = io({ LLMSCOPE_STORAGE_URL: `sqlite:${path}` }, quiet.stream);
     await backtestCommand({ from: String(T0), to: String(T0 + 3600_000), step: '10m', json: true }, j.io);
-    expect(JSON.parse(j.out.join('')).evaluations).toBe(7);
+    const answer = JSON.parse(j.out.join(''));
+    expect(answer.evaluations).toBe(7);
+    // camelCase like its other keys (QA27), the first spelling kept
+    expect(answer.noData).toBe(answer.no_data);
+    expect(typeof answer.noData).toBe('boolean');
     expect(quiet.text()).toBe('');
   });
 
