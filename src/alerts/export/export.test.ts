@@ -262,3 +262,41 @@ describe('llmscope export', () => {
     }
   });
 });
+
+describe('export alertmanager: the config file silences', () => {
+  it('says how to make each one in Alertmanager, which keeps silences out of its config', () => {
+    // alerts.silences muted alerts in the built-in engine only; the exported alertmanager.yml said nothing of them,
+    // so the same stack paged for the lab model the config said never to page
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-export-silences-'));
+    try {
+      const c = alertsConfigOf({
+        silences: [
+          { matchers: ['model=lab-llama'], comment: "lab model, don't\npage", always: true },
+          { matchers: { team: 'search' }, startsAt: '2026-01-10T08:00:00Z', endsAt: '2026-01-10T12:00:00Z' },
+        ],
+      });
+      writeDeploy(dir, c);
+      const text = readFileSync(join(dir, 'alertmanager', 'alertmanager.yml'), 'utf8');
+      expect(text).toContain(
+        `# NOTE: alerts.silences[0] is not in this file (Alertmanager keeps silences in its own state): amtool silence add --comment 'lab model, don'\\''t page' --duration 8760h 'model="lab-llama"' (always:`,
+      );
+      expect(text).toContain(
+        `# NOTE: alerts.silences[1] is not in this file (Alertmanager keeps silences in its own state): amtool silence add --start 2026-01-10T08:00:00.000Z --end 2026-01-10T12:00:00.000Z 'team="search"'\n`,
+      );
+      expect(parse(text).route).toBeTruthy();
+      if (AMTOOL) {
+        writeFileSync(
+          join(dir, 'am.yml'),
+          text.replace(
+            '/etc/alertmanager/templates/llmscope.tmpl',
+            join(dir, 'alertmanager', 'templates', 'llmscope.tmpl'),
+          ),
+        );
+        const r = run('amtool', ['check-config', 'am.yml'], dir);
+        expect(r.code, r.out).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
