@@ -4,13 +4,17 @@
 // (https://openai.com/api-priority-processing/, checked 2026-12-06; excludes long context), for the models listed
 // there; a model without them is priced at standard. Reasoning tokens are billed as output and OpenAI already counts
 // them in completion_tokens.
+// Checked 2026-12-06 against the model pages on developers.openai.com (gpt-5, gpt-5.1, gpt-5-mini, gpt-5-nano,
+// gpt-5-pro, gpt-5.4-pro, gpt-5-codex, codex-mini-latest: unchanged where already here). GPT-5.2, 5.3-Codex, 5.4
+// (but Pro), 5.4 mini/nano, 5.5 and 5.6 are left out: no first-party page with their prices was found in the stored
+// copies (third-party tables disagree, and OpenAI cut prices several times in 2026), so they stay unpriced.
 import type { CatalogFile } from './types.js';
 
 const source = 'https://platform.openai.com/docs/pricing';
 
 export const openaiCatalog: CatalogFile = {
   provider: 'openai',
-  checked: '2025-11-20',
+  checked: '2026-12-06',
   entries: [
     {
       id: 'openai/gpt-5',
@@ -27,6 +31,32 @@ export const openaiCatalog: CatalogFile = {
           priority: { input: 2.5, cachedInput: 0.25, output: 20 },
         },
       ],
+    },
+    {
+      // Responses API only; no cached-input price. Past 272K input tokens the whole call costs 2× input and
+      // 1.5× output (the page's note, for standard, batch and flex).
+      id: 'openai/gpt-5.4-pro',
+      provider: 'openai',
+      model: 'gpt-5.4-pro',
+      aliases: ['gpt-5.4-pro-2026-03-05'],
+      source: 'https://developers.openai.com/ko-KR/api/docs/models/gpt-5.4-pro',
+      prices: [
+        {
+          from: '2026-03-05',
+          input: 30,
+          output: 180,
+          tiers: [{ aboveInputTokens: 272_000, input: 60, output: 270 }],
+        },
+      ],
+    },
+    {
+      // Responses API only; no cached-input price.
+      id: 'openai/gpt-5-pro',
+      provider: 'openai',
+      model: 'gpt-5-pro',
+      aliases: ['gpt-5-pro-2025-10-06'],
+      source: 'https://developers.openai.com/ko-KR/api/docs/models/gpt-5-pro',
+      prices: [{ from: '2025-10-06', input: 15, output: 120 }],
     },
     {
       id: 'openai/gpt-5-mini',
