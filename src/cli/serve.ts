@@ -1,6 +1,7 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { type Logger, pino } from 'pino';
 import { type Fleet, startFleet, workerCount } from '../cluster/primary.js';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
@@ -186,11 +187,33 @@ export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
  * terminal can deliver two (the shell passes one on to its jobs, the kernel sends another when the shell exits), and
  * the second must not throw away the calls the first is draining.
  */
-function onStopSignals(stop: (signal: string) => Promise<void>): void {
+function onStopSignals(stop: (signal: string) => Promise<void>, logger: Logger): void {
   for (const signal of STOP_SIGNALS) {
     if (signal === 'SIGHUP') process.on(signal, () => void stop(signal));
-    else process.once(signal, () => void stop(signal));
+    else
+      process.once(signal, () => {
+        process.once(signal, () => stopAtOnce(signal, logger));
+        void stop(signal);
+      });
   }
+}
+
+/**
+ * The same stop signal again during the drain: said (the operator and the log shipper see why the drain did not
+ * finish), the line written out, and the signal's default action taken, so the process ends by it as before.
+ */
+function stopAtOnce(signal: NodeJS.Signals, logger: Logger): void {
+  logger.warn(
+    { event: 'shutdown_forced', signal },
+    `received ${signal} again while draining: stopping at once; calls still in flight are cut and not recorded, and calls finished but not yet written are lost`,
+  );
+  const out = (logger as unknown as Record<symbol, { flushSync?: () => void }>)[pino.symbols.streamSym];
+  try {
+    out?.flushSync?.();
+  } catch {
+    // a stdout that cannot take the line does not keep the process from stopping
+  }
+  process.kill(process.pid, signal); // no listener left for it: its default action ends the process
 }
 
 /**
@@ -221,7 +244,7 @@ export async function runFleet(config: Config, n: number): Promise<Fleet> {
       process.exit(1);
     }
   };
-  onStopSignals(stop);
+  onStopSignals(stop, fleet.app.ctx.logger);
   // SIGUSR2: a rolling restart of the gateway workers (gunicorn's HUP, nginx's reload of its workers): each replaced in
   // turn, the fleet serving meanwhile. Ignored while one runs or while stopping. (Its default action would end the
   // recorder at once, and with it every worker.)
@@ -264,7 +287,7 @@ export async function runApp(config: Config, onStop?: () => Promise<void>): Prom
       process.exit(1);
     }
   };
-  onStopSignals(stop);
+  onStopSignals(stop, app.ctx.logger);
   // SIGUSR2 rolls gateway workers (runFleet); one process has none: said and ignored, rather than its default action
   // ending the process with the calls in flight (a systemd unit's reload sending it).
   process.on('SIGUSR2', () =>

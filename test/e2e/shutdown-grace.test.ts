@@ -184,7 +184,7 @@ describe('a second signal while serve drains (one process)', () => {
   async function twoSignals(
     first: NodeJS.Signals,
     second: NodeJS.Signals,
-  ): Promise<{ exit: number | string | null; text: string }> {
+  ): Promise<{ exit: number | string | null; text: string; stdout: () => string }> {
     const serve = await startServe(configFile(1, '30s').file);
     try {
       const exited = new Promise<number | string | null>((r) => serve.proc.once('exit', (code, sig) => r(code ?? sig)));
@@ -197,7 +197,7 @@ describe('a second signal while serve drains (one process)', () => {
         await new Promise((r) => setTimeout(r, 25));
       expect(serve.stdout.join('')).toContain(`"event":"shutdown","signal":"${first}"`);
       process.kill(serve.proc.pid as number, second);
-      return { exit: await exited, text: await text };
+      return { exit: await exited, text: await text, stdout: () => serve.stdout.join('') };
     } finally {
       if (serve.proc.exitCode === null && serve.proc.signalCode === null)
         process.kill(-(serve.proc.pid as number), 'SIGKILL');
@@ -208,6 +208,10 @@ describe('a second signal while serve drains (one process)', () => {
     const forced = await twoSignals('SIGTERM', 'SIGTERM');
     expect(forced.exit).toBe('SIGTERM');
     expect(forced.text).not.toContain('[DONE]');
+    // said before it ends (QA25: it ended by the signal without a line saying why the drain did not finish)
+    for (let i = 0; i < 100 && !forced.stdout().includes('shutdown_forced'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(forced.stdout()).toContain('"event":"shutdown_forced","signal":"SIGTERM"');
     const hup = await twoSignals('SIGHUP', 'SIGHUP');
     expect(hup.exit).toBe(0);
     expect(hup.text).toContain('[DONE]');
