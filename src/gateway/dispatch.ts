@@ -162,9 +162,10 @@ export type RequestTarget = Pick<URL, 'pathname' | 'search'>;
 
 /**
  * A target of letters, digits and `-_~:/` (and dots, but no `.` or `..` segment): its URL path is itself, as
- * `new URL` would give it (nothing to percent-encode, decode, resolve or strip), and it has no query.
+ * `new URL` would give it (nothing to percent-encode, decode, resolve or strip), and it has no query. Not one that
+ * starts `//`, which a URL reads as a host (`//v1/chat/completions`: host v1, path /chat/completions).
  */
-const PLAIN_TARGET = /^\/[A-Za-z0-9._~:/-]*$/;
+const PLAIN_TARGET = /^\/(?!\/)[A-Za-z0-9._~:/-]*$/;
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 /**

@@ -31,6 +31,8 @@ const TARGETS = [
   '/v1/models/a|b',
   '/v1/models/a@b',
   '/v1/models/a;b=c',
+  '//v1/chat/completions',
+  '/v1//chat/completions',
   '*',
   'http://example.com/v1/chat/completions',
   '',
