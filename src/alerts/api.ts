@@ -112,6 +112,9 @@ export function registerAlertRoutes(router: Router, service: AlertsService, body
   const exported = new Set(exportedRules(service.config).exported.map((e) => e.rule.id));
 
   router.get('/api/alerts', async ({ res, url, principal }) => {
+    // a silence made or expired through another replica mutes (or stops muting) the alerts listed here at once, as
+    // GET /api/alerts/silences lists it: a follower never reads the silences otherwise (QA31)
+    await service.syncSilences();
     const now = service.clock.now();
     const limit = parseQuery(historyQuery, url).history_limit ?? 100;
     // A team-scoped principal sees the alerts whose labels name one of its teams (and features): rules grouped by

@@ -46,7 +46,7 @@ export const alertsPage: Page = {
             { class: 'strip' },
             'alerting is switched off (alerts.enabled: false); rules are listed but not evaluated',
           ),
-      h('p', { class: 'muted' }, `rules evaluated ${a.evaluated_at ? time(a.evaluated_at) : 'not yet'}`),
+      h('p', { class: 'muted' }, evaluatedText(a)),
       card('Firing', alertTable(a.firing, 'firing', form, a.rules, ctx.route.params)),
       card('Pending', alertTable(a.pending, 'pending', form, a.rules, ctx.route.params)),
       h('div', { class: 'grid2' }, card('Silences', silencesTable(silences, ctx), form), noiseCard(noise)),
@@ -75,17 +75,35 @@ export const alertsPage: Page = {
             r.alertname,
             h('span', { class: `sev ${r.severity}` }, r.severity),
             r.kinds.join(', '),
-            h(
-              'span',
-              { class: r.health === 'ok' ? 'good' : r.health === 'err' ? 'bad' : 'muted', title: r.last_error ?? '' },
-              r.health,
-            ),
+            // another replica evaluates: this one's health of the rule is not known (or was its own, from before)
+            byOther(a)
+              ? h('span', { class: 'muted', title: 'evaluated by another replica' }, '–')
+              : h(
+                  'span',
+                  {
+                    class: r.health === 'ok' ? 'good' : r.health === 'err' ? 'bad' : 'muted',
+                    title: r.last_error ?? '',
+                  },
+                  r.health,
+                ),
           ]),
         ),
       ),
     );
   },
 };
+
+/**
+ * Replicas on PostgreSQL: one is elected to evaluate, the others list the alerts it stored in the shared database and
+ * never evaluate themselves, so their own evaluation time and rule health say nothing (QA31: a follower said 'rules
+ * evaluated not yet' and every rule 'unknown' beside the alerts firing, flipping with each refresh behind a balancer).
+ */
+const byOther = (a: AlertsBody): boolean => a.enabled && !a.evaluator;
+
+function evaluatedText(a: AlertsBody): string {
+  if (byOther(a)) return 'rules evaluated by another replica (the elected evaluator); its alerts are shown here';
+  return `rules evaluated ${a.evaluated_at ? time(a.evaluated_at) : 'not yet'}`;
+}
 
 function labelsOf(labels: Record<string, string>, params: URLSearchParams): HTMLElement {
   return h(
