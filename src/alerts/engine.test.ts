@@ -241,6 +241,38 @@ describe('engine', () => {
     expect(kinds).toEqual(['10:firing']);
   });
 
+  it('keeps listing the alerts it had while a restore reads the shared state (a follower restores each evaluation)', async () => {
+    const rules = compileRules(cfg([{ ...slow, for: '0s' }])).rules;
+    const state = new MemoryAlertStateStore();
+    const leader = new Engine({ rules, store, state });
+    await minuteOf(0, 20, { latencyMs: 3000 });
+    await leader.evaluate(T0 + 59_000);
+    expect(leader.activeAlerts()).toMatchObject([{ state: 'firing' }]);
+    // the follower's store answers when told to, as PostgreSQL answers over the network
+    const held: (() => void)[] = [];
+    const slowState = Object.assign(Object.create(state) as MemoryAlertStateStore, {
+      loadActive: async () => {
+        const rows = await state.loadActive();
+        await new Promise<void>((r) => held.push(r));
+        return rows;
+      },
+    });
+    const answerWhenAsked = async () => {
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 1));
+      held.shift()?.();
+    };
+    const follower = new Engine({ rules, store, state: slowState });
+    await Promise.all([follower.restore(), answerWhenAsked()]);
+    expect(follower.activeAlerts()).toMatchObject([{ state: 'firing' }]);
+    const again = follower.restore();
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 1));
+    // asked while the read is out: still the firing alert, not nothing
+    expect(follower.activeAlerts()).toMatchObject([{ state: 'firing' }]);
+    await answerWhenAsked();
+    await again;
+    expect(follower.activeAlerts()).toMatchObject([{ state: 'firing' }]);
+  });
+
   it('single_call_cost reads the calls the recorder saw', async () => {
     const rules = compileRules(cfg([{ name: 'PriceyCall', kind: 'single_call_cost', threshold: 1 }])).rules;
     const engine = new Engine({ rules, store, state: new MemoryAlertStateStore() });

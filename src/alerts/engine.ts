@@ -95,8 +95,11 @@ export class Engine {
    */
   async restore(now?: number): Promise<void> {
     const ids = new Set(this.rules.map((r) => r.id));
+    // Read first, then swap in one go: a follower restores at every evaluation, and an /api/alerts answered while
+    // the read was out said nothing was firing (QA31: 9 of 1,500 answers of a follower with 4 alerts firing).
+    const loaded = await this.state.loadActive();
     this.active.clear();
-    for (const a of await this.state.loadActive()) {
+    for (const a of loaded) {
       if (!ids.has(a.ruleId)) continue;
       if (now !== undefined && a.state === 'pending' && now - a.lastSeenAt > this.outageToleranceMs) {
         a.activeAt = now;
