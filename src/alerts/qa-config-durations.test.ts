@@ -55,13 +55,17 @@ describe('alerts config: an annotation template', () => {
   });
 });
 
-describe('alerts config: a zero window or notification interval', () => {
+describe('alerts config: a zero or sub-minute window, a zero notification interval', () => {
   it('is refused at its path (the built-in rule read no data; Prometheus and amtool refuse the export)', () => {
     // window: 0s passed check-config, never fired, and exported rate(...[0d]) ("duration must be greater than 0");
     // groupInterval/repeatInterval 0s passed and exported what amtool refuses ("group_interval cannot be zero")
     const cases: [unknown, string][] = [
       [{ rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '0s' }] }, 'alerts.rules[0].window'],
       [{ overrides: { HighLatency: { window: 0 } } }, 'alerts.overrides.HighLatency.window'],
+      // under a minute on per-minute rollups: the current minute's bucket only (none on the minute) built in,
+      // those seconds in Prometheus, and a promtool test that failed
+      [{ rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '30s' }] }, 'alerts.rules[0].window'],
+      [{ overrides: { HighTTFT: { window: '59s' } } }, 'alerts.overrides.HighTTFT.window'],
       [{ route: { groupInterval: '0s' } }, 'alerts.route.groupInterval'],
       [{ route: { repeatInterval: 0 } }, 'alerts.route.repeatInterval'],
       [
@@ -82,7 +86,10 @@ describe('alerts config: a zero window or notification interval', () => {
       validateConfig({
         alerts: {
           route: { groupWait: '0s' },
-          rules: [{ name: 'X', kind: 'error_rate', threshold: 0.1, window: '1m' }],
+          rules: [
+            { name: 'X', kind: 'error_rate', threshold: 0.1, window: '1m' },
+            { name: 'G', kind: 'gpu_utilization', threshold: 0.5, window: '30s' },
+          ],
         },
       }).ok,
     ).toBe(true);

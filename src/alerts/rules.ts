@@ -44,6 +44,13 @@ function conditionOf(
   // a zero window reads no data (the rule never fires) and exports `rate(...[0d])`, which Prometheus refuses
   if (c.window !== undefined && !(ms(c.window) > 0))
     issues.push({ path: `${path}.window`, message: 'a window must be longer than 0, e.g. 5m' });
+  // a window inside a minute read the current minute's bucket (none on the minute, so a backtest never had data),
+  // while Prometheus reads those seconds: not the same rule, and its exported promtool test failed
+  else if (c.window !== undefined && k.source === 'rollups' && ms(c.window) < 60_000)
+    issues.push({
+      path: `${path}.window`,
+      message: `${c.kind} reads per-minute rollups: give a window of at least 1m`,
+    });
   return {
     kind: c.kind,
     windowMs: c.window === undefined ? k.defaults.windowMs : ms(c.window),
