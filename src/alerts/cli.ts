@@ -22,7 +22,7 @@ export function registerAlertsCommand(program: Command, options: AlertsCommandOp
     .description('run the alert rules over stored history and count the notifications they would have sent')
     .requiredOption('--from <when>', 'start: a date, ISO time, epoch ms, or a duration back from now (7d)')
     .option('--to <when>', 'end (default now)')
-    .option('--config <file>', 'llmscope config file (rules, routes, storage)')
+    .option('-c, --config <file>', 'llmscope config file (rules, routes, storage)')
     .option('--step <duration>', 'time between evaluations (default: alerts.evaluationInterval, at least 1m)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: BacktestFlags) => {

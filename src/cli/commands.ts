@@ -104,7 +104,7 @@ export function registerBackupCommand(program: Command): void {
     .command('backup')
     .description('copy the SQLite store to a file while serve keeps running (online backup), then check the copy')
     .requiredOption('--to <file>', 'the backup file to write, e.g. /backups/llmscope-2025-06-01.db')
-    .option('--config <file>', 'config whose storage.url names the store (default: LLMSCOPE_CONFIG)')
+    .option('-c, --config <file>', 'config whose storage.url names the store (default: LLMSCOPE_CONFIG)')
     .option('--from <url>', 'the store itself, sqlite:PATH (default: storage.url of the config)')
     .option('--force', 'replace --to if it exists')
     .action(async (flags: { to: string; config?: string; from?: string; force?: boolean }) =>

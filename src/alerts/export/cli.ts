@@ -11,7 +11,7 @@ export function registerExportCommand(program: Command): void {
     .argument('<target>', `one of: ${EXPORT_TARGETS.join(', ')}`)
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option(
-      '--config <file>',
+      '-c, --config <file>',
       'llmscope config file (rules, SLOs, receivers); default LLMSCOPE_CONFIG or built-in defaults',
     )
     .action(async (target: string, opts: { out: string; config?: string }) => {
