@@ -107,6 +107,7 @@ export const gpusPage: Page = {
           ys: util.ys,
           series: g.series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
           yFmt: (v) => pct(v, 1),
+          yZero: 1, // idle GPUs (every value 0) on 0..100%, not uPlot's 0..100 (10000%)
         }),
         chart({
           xRange: ctx.range,

@@ -384,6 +384,7 @@ function gpuCard(gpu: Result<GpuBody>, w: { from: number; to: number }): HTMLEle
       ys: series.map((s) => s.points.map((p) => p.utilization_avg)),
       series: series.map((s) => ({ label: `${s.host}/${s.gpu}` })),
       yFmt: (v) => pct(v, 0),
+      yZero: 1, // idle GPUs (every value 0) on 0..100%, not uPlot's 0..100 (10000%)
       height: 140,
     }),
     h('a', { href: '#/gpus' }, 'all GPUs →'),

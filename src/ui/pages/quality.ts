@@ -111,6 +111,8 @@ function figuresOf(
           { label: 'hallucinations', color: '--bad' },
         ],
         yFmt: (v) => pct(v, 0),
+        // Shares of 0..1 from 0: a range with only zeros in it is otherwise uPlot's 0..100, drawn 0%..10000%.
+        yZero: 1,
         emptyText: series.ok ? 'no quality data in this range' : why(series, 'the quality series'),
       }),
       card(
