@@ -132,7 +132,7 @@ function header(c: CallDetail, template: string | null, keep: URLSearchParams, k
       ['HTTP status', String(c.http_status)],
       ['error', c.error_type],
       [
-        'upstream message',
+        'error message',
         c.error_message
           ? h('span', { id: 'error-message' }, c.error_message)
           : c.status !== 'ok' && c.error_type
