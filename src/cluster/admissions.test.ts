@@ -90,6 +90,71 @@ describe('WorkerAdmissions', () => {
   });
 });
 
+describe('WorkerAdmissions, a worker that died', () => {
+  it('records each call it cut once, as the recorder knows it; not those it said it finished; settles each once', async () => {
+    const l = ledger();
+    const adm = new WorkerAdmissions([l.hook]);
+    const ids = new Map<string, number>();
+    for (const id of ['x', 'y', 'z']) {
+      const snap: AdmissionSnapshot = {
+        ...snapshot(id),
+        stream: id !== 'z',
+        startedAt: 1_000,
+        metadata: id === 'x' ? { run: 'r89' } : null,
+      };
+      const first = roundTrip(await adm.run('authenticate', snap));
+      // What the worker's admission keeps of the first phase: the extra fields are not sent back as changes.
+      expect(first).not.toHaveProperty('stream');
+      expect(first).not.toHaveProperty('startedAt');
+      expect(first).not.toHaveProperty('metadata');
+      const state = first.state as Record<string, unknown>;
+      ids.set(id, state[ADMISSION_ID] as number);
+      await adm.run('admit', { ...snap, state, attribution: first.attribution as AdmissionSnapshot['attribution'] });
+    }
+    // y finished in the worker (its `inflight` message said so) but was not handed over before it died.
+    adm.finished([ids.get('y') as number, 999_999]);
+    const recorded: LlmCall[] = [];
+    expect(adm.release({ pid: 4242, how: 'SIGKILL', record: (c) => recorded.push(c) })).toBe(3);
+    expect(l.reserved()).toBe(0);
+    expect(l.settled.map((s) => [s.id, s.cost, s.reached])).toEqual([
+      ['x', null, false],
+      ['y', null, false],
+      ['z', null, false],
+    ]);
+    expect(recorded.map((c) => c.requestId)).toEqual(['x', 'z']);
+    const [x, z] = recorded as [LlmCall, LlmCall];
+    expect(x).toMatchObject({
+      status: 'upstream_error',
+      httpStatus: 502,
+      errorType: 'worker_exited',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      endpoint: 'chat.completions',
+      stream: true,
+      startedAt: 1_000,
+      user: 'from-key',
+      feature: 'f',
+      metadata: { run: 'r89' },
+      inputTokens: null,
+      outputTokens: null,
+      costUsd: null,
+      source: 'gateway',
+    });
+    expect(x.errorMessage).toBe(
+      'the gateway worker serving the call (pid 4242) exited (SIGKILL) before the call finished: its answer, or the rest of it, never reached the client',
+    );
+    expect(x.endedAt).toBeGreaterThan(1_000);
+    expect(x.latencyMs).toBe(x.endedAt - 1_000);
+    // Priced as unknown by the recorder (it may have reached its provider), not as a call refused before it left.
+    expect(x.internal?.upstreamStartAt).toBe(1_000);
+    expect(z).toMatchObject({ stream: false, metadata: null });
+    // Once: nothing is left to record or settle.
+    expect(adm.release({ pid: 4242, how: 'SIGKILL', record: (c) => recorded.push(c) })).toBe(0);
+    expect(recorded).toHaveLength(2);
+    expect(l.settled).toHaveLength(3);
+  });
+});
+
 describe('WorkerAdmissions, a call refused in its admit phase', () => {
   it('settles at once what hooks before the refusing one reserved', async () => {
     const l = ledger();

@@ -1,18 +1,18 @@
 // The admissions the recorder process ran for one gateway worker (`serve --workers N`), kept until their calls come
 // back finished. An admission may reserve on the one ledger (a budget's estimate, a key's tokens per minute); the call
 // settles it when it ends. A worker that dies never sends the calls it had in flight, so the recorder settles what
-// they reserved itself, as calls that reached no answer and spent nothing (they are not recorded: the store, and a
-// restart that rebuilds budgets from it, count nothing for them either). Without this a daily budget lost, for the
-// rest of the day, the room of every call a crashed worker had in flight. A call the worker finished but dropped at
+// they reserved itself, as calls that reached no answer and spent nothing, and records each as far as it knows it
+// (cutCall: cost unknown, so the store, and a restart that rebuilds budgets from it, count nothing for them either);
+// not those the worker said it finished (its `inflight` message's `done`), whose clients had their answers. Without
+// the settling a daily budget lost, for the rest of the day, the room of every call a crashed worker had in flight. A call the worker finished but dropped at
 // its hand-off (its queue to the recorder full, or shut) is not recorded either, but it did reach its answer: the
 // worker says so (`shed`), and it settles with what it spent, as one process settles a call its store lane drops.
 
-import { type LlmCall, unspentCall } from '../calls/index.js';
+import { type LlmCall, type Metadata, unspentCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
-import { ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
+import { ADMISSION_ID, ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
-/** The key in an admission's hook state (`internal.hooks` of its call) that names it. */
-export const ADMISSION_ID = 'cluster.admission';
+export { ADMISSION_ID };
 
 /**
  * Admissions kept per worker at least (the recorder sizes it above the calls a worker can hold: in flight plus its
@@ -28,6 +28,21 @@ interface Open {
   provider: string;
   attribution: Attribution;
   state: Record<string, unknown>;
+  stream: boolean;
+  /** When the call arrived in the worker (else when it was admitted here). */
+  startedAt: number;
+  metadata: Metadata | null;
+  /** The worker said it finished the call (its client had the whole answer) and will hand it over. */
+  finished: boolean;
+}
+
+/** How a worker that died ended, for the calls it cut (`release`). */
+export interface WorkerExit {
+  pid: number | undefined;
+  /** Its signal, or `code N`. */
+  how: string;
+  /** Records a call it cut (the recorder process's recorder). */
+  record(call: LlmCall): void;
 }
 
 let lastId = 0;
@@ -124,6 +139,17 @@ export class WorkerAdmissions {
     if (this.abandoned.size > ABANDONED_KEPT) this.abandoned.delete(this.abandoned.values().next().value as number);
   }
 
+  /**
+   * The worker finished these calls (its `inflight` message's `done`): should it die before handing them over, they
+   * are lost, not cut, and are not recorded as cut.
+   */
+  finished(ids: readonly number[]): void {
+    for (const id of ids) {
+      const a = this.open.get(id);
+      if (a) a.finished = true;
+    }
+  }
+
   /** How many admissions were pushed out (settled as spending nothing) since the last call. */
   takeEvicted(): number {
     const n = this.evictedSince;
@@ -169,13 +195,29 @@ export class WorkerAdmissions {
 
   /**
    * The worker is gone (and its channel closed, so no call of it can still come back): settles every admission
-   * whose call never returned, as a call cut before any answer. Returns how many.
+   * whose call never returned, as a call cut before any answer. With `exit` (it died: a crash, an OOM kill, SIGKILL),
+   * each of those calls the worker had not said it finished is recorded too, as the recorder knows it (cutCall), once.
+   * Returns how many were settled.
    */
-  release(): number {
+  release(exit?: WorkerExit): number {
     const n = this.open.size;
     const now = Date.now();
-    for (const a of this.open.values()) settleFor(this.hooks, lostCall(a, now));
+    const open = [...this.open.values()];
     this.open.clear();
+    for (const a of open) {
+      if (!exit || a.finished) {
+        settleFor(this.hooks, lostCall(a, now));
+        continue;
+      }
+      const call = cutCall(a, now, exit);
+      // Settled here as spending nothing (no upstream reached, as far as the recorder knows), then recorded: the
+      // recorder's own settling (the cost enricher) then finds nothing pending, so it settles once.
+      settleFor(this.hooks, call);
+      // Then marked as a call that may have reached its provider (the recorder cannot tell): priced unknown (null),
+      // not as a call refused before it left, which costs 0.
+      (call.internal as NonNullable<LlmCall['internal']>).upstreamStartAt = a.startedAt;
+      exit.record(call);
+    }
     return n;
   }
 }
@@ -188,7 +230,40 @@ function openOf(snapshot: AdmissionSnapshot, state: Record<string, unknown>): Op
     provider: snapshot.provider,
     attribution: { ...snapshot.attribution },
     state,
+    stream: snapshot.stream === true,
+    startedAt: typeof snapshot.startedAt === 'number' ? snapshot.startedAt : Date.now(),
+    metadata: snapshot.metadata ?? null,
+    finished: false,
   };
+}
+
+/**
+ * A call a dying worker cut (docs/deploy.md, "Crash of a gateway worker"): its client saw the connection close, before
+ * or during the answer (or, for a background response held for its poll, will never get it). Recorded as llmscope's gateway failing it: `upstream_error` (the one status for a call that
+ * failed past the client's request; it was not the client's doing, so not `cancelled`), 502 (what a proxy answers when
+ * the hop behind it fails; a stream's client had 200 then a cut, as with `upstream_stream_cut`), error_type
+ * `worker_exited`. Tokens and cost unknown (null): the recorder never saw its answer, though the provider may bill
+ * what it sent. Its time runs from its arrival to when the recorder saw the worker's exit.
+ */
+function cutCall(a: Open, now: number, exit: Pick<WorkerExit, 'pid' | 'how'>): LlmCall {
+  const call = unspentCall({
+    requestId: a.requestId,
+    provider: a.provider,
+    model: a.model,
+    endpoint: a.endpoint,
+    stream: a.stream,
+    errorType: 'worker_exited',
+    attribution: a.attribution,
+    hooks: a.state,
+    at: a.startedAt,
+  });
+  call.status = 'upstream_error';
+  call.httpStatus = 502;
+  call.errorMessage = `the gateway worker serving the call (pid ${exit.pid ?? 'unknown'}) exited (${exit.how}) before the call finished: its answer, or the rest of it, never reached the client`;
+  call.metadata = a.metadata;
+  call.endedAt = Math.max(now, a.startedAt);
+  call.latencyMs = call.endedAt - a.startedAt;
+  return call;
 }
 
 /** The call an admission led to, as far as the recorder knows it: refused, or cut in a worker that died; no tokens, no cost. */

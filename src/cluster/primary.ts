@@ -26,7 +26,7 @@ import { CLIENT_IDS } from '../gateway/proxy.js';
 import type { WorkersReadiness } from '../http/index.js';
 import { type App, type AppOptions, createApp } from '../server.js';
 import { holdsCall } from '../store/index.js';
-import { MAX_OPEN, WorkerAdmissions } from './admissions.js';
+import { MAX_OPEN, WorkerAdmissions, type WorkerExit } from './admissions.js';
 import { FleetMetrics, type Snapshot } from './fleet-metrics.js';
 import { Rpc } from './rpc.js';
 import {
@@ -36,6 +36,7 @@ import {
   type CallsMessage,
   fromWire,
   HANDOFF_WAIT_MS,
+  type InflightMessage,
   type ShedMessage,
   settleFor,
   type WorkerInit,
@@ -274,7 +275,7 @@ export async function startFleet(
   };
   const lost = new Counter({
     name: 'llmscope_worker_lost_calls_total',
-    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close and they were not recorded. Background responses it held for their poll (answered queued) are counted too: not recorded either.',
+    help: 'Calls in flight in a gateway worker when it exited unexpectedly (as the worker last reported, within 50 ms of each change): their clients saw the connection close. Background responses it held for their poll (answered queued) are counted too. Those with an admission are recorded as the recorder knows them (upstream_error, error_type worker_exited, tokens and cost unknown); see docs/deploy.md.',
     registers: [registry],
   });
 
@@ -547,9 +548,13 @@ export async function startFleet(
           else void taken.then(ack);
           break;
         }
-        case 'inflight':
-          member.inflight = msg.inflight as number;
+        case 'inflight': {
+          const m = msg as unknown as InflightMessage;
+          member.inflight = m.inflight;
+          // Calls it finished and will hand over: should it die first, they are not recorded as cut.
+          if (Array.isArray(m.done)) member.admissions.finished(m.done);
           break;
+        }
         case 'call-logs':
           app.callLogs.accept((msg as unknown as CallLogsMessage).rows);
           break;
@@ -623,9 +628,10 @@ export async function startFleet(
     });
     // What its calls still in flight reserved (budgets, tokens per minute) is released once no call of it can come
     // back: the worker exited and its channel closed.
+    let exit: WorkerExit | undefined;
     const release = (): void => {
       try {
-        const n = member.admissions.release();
+        const n = member.admissions.release(exit);
         if (n > 0)
           log.warn(
             { event: 'worker_admissions_released', pid: worker.process.pid, calls: n },
@@ -649,6 +655,10 @@ export async function startFleet(
     worker.on('disconnect', orphan);
     worker.on('exit', (code, signal) => {
       members.delete(worker.id);
+      // It died (not a drain that ended well): the calls it had in flight, as far as its admissions here say, are
+      // recorded as cut (admissions.ts cutCall), once its channel is closed and none of them can still come back.
+      if (signal || code !== 0)
+        exit = { pid: worker.process.pid, how: signal ?? `code ${code}`, record: (call) => recorder.record(call) };
       orphan();
       if (member.startTimer) clearTimeout(member.startTimer);
       member.startTimer = null;

@@ -168,6 +168,39 @@ let tickets = 0;
  */
 const INFLIGHT_TELL_MS = 50;
 
+/**
+ * The key in a call's hook state that names its admission in the recorder process (set there, on the first phase):
+ * `returned`, `shed` and the worker's `inflight` message name admissions by it.
+ */
+export const ADMISSION_ID = 'cluster.admission';
+
+/**
+ * How many calls this worker has unfinished, and the admissions (ADMISSION_ID) of calls it finished since its last
+ * such message that it has not handed over yet: should it die before it does, the recorder process knows those calls
+ * reached their answer (they are lost, not cut), and records the rest of its open admissions as cut (admissions.ts).
+ * Sent at most once per INFLIGHT_TELL_MS, within that of a change: never one message per call.
+ */
+export interface InflightMessage {
+  t: 'inflight';
+  inflight: number;
+  done?: number[];
+}
+
+/** The admission id a finished call carries (its hook state's ADMISSION_ID), or null. */
+export function admissionIdOf(call: LlmCall): number | null {
+  const id = call.internal?.hooks?.[ADMISSION_ID];
+  return typeof id === 'number' ? id : null;
+}
+
+/** A worker's recorder, which says (`finished`) each call given to it: the proxy gives it each call as it finishes. */
+class HandoffRecorder extends CountingRecorder {
+  finished: (call: LlmCall) => void = () => {};
+  override record(call: LlmCall): void {
+    this.finished(call);
+    super.record(call);
+  }
+}
+
 /** The worker's calls in flight (the proxy adds and deletes them); `changed` runs on every change. */
 class InflightSet extends Set<ServerResponse> {
   changed: () => void = () => {};
@@ -253,6 +286,10 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
       body,
       headers: a.headers,
       attribution: a.attribution,
+      // What the recorder process records of the call should this worker die with it in flight (admissions.ts).
+      stream: a.stream,
+      startedAt: a.startedAt,
+      metadata: a.metadata,
       forwardClientAuth: a.forwardClientAuth,
       state: a.state,
     };
@@ -324,6 +361,9 @@ export async function runHooksFor(
     format: _f,
     model: _m,
     provider: _p,
+    stream: _st,
+    startedAt: _sa,
+    metadata: _md,
     ...changed
   } = a;
   // The body goes back only when a hook rewrote it (privacy.maskUpstream): most calls' bodies cross once.
@@ -447,11 +487,23 @@ export async function startWorker(
   // worker's metrics and request log, and the hand-off to the primary, each bounded (recorder.capacity) and counted
   // when shed, like any sink.
   let lastWarn = 0;
-  const recorder = new CountingRecorder({
+  /** Admissions of calls finished since the last `inflight` message and not handed over since (InflightMessage). */
+  const untold = new Set<number>();
+  const handedOver = (calls: readonly LlmCall[]): void => {
+    if (untold.size === 0) return;
+    for (const c of calls) {
+      const id = admissionIdOf(c);
+      if (id !== null) untold.delete(id);
+    }
+  };
+  const recorder = new HandoffRecorder({
     capacity: config.recorder.capacity,
     onDrop: (sink, n, _reason, calls) => {
       metrics.dropped.inc({ sink }, n);
-      if (sink !== 'primary' || !channel.connected()) return;
+      if (sink !== 'primary') return;
+      // Dropped: the `shed` message below settles them (their admissions close there), or the recorder is gone.
+      handedOver(calls);
+      if (!channel.connected()) return;
       const held = calls.filter((c) => c.internal?.hooks && Object.keys(c.internal.hooks).length > 0);
       if (held.length === 0) return;
       const msg: ShedMessage = { t: 'shed', calls: held.map(shedOf) };
@@ -493,6 +545,8 @@ export async function startWorker(
           HANDOFF_WAIT_MS * 2,
         );
         acks.set(id, { ok, fail, timer });
+        // On the channel from here: their admissions close when the batch arrives (returned), nothing to tell.
+        handedOver(calls);
         const msg: CallsMessage = { t: 'calls', id, calls: calls.map(toWire), inflight: unfinished() };
         channel.send(msg, (err) => {
           if (err) settle(id, err);
@@ -697,13 +751,26 @@ export async function startWorker(
   let telling: NodeJS.Timeout | null = null;
   const tell = (): void => {
     telling = null;
-    if (channel.connected()) channel.send({ t: 'inflight', inflight: unfinished() }, () => {});
+    const msg: InflightMessage = { t: 'inflight', inflight: unfinished() };
+    if (untold.size > 0) {
+      msg.done = [...untold];
+      untold.clear();
+    }
+    if (channel.connected()) channel.send(msg, () => {});
   };
   inflight.changed = () => {
     if (telling === null) {
       telling = setTimeout(tell, INFLIGHT_TELL_MS);
       telling.unref();
     }
+  };
+  // A finished call with an admission is told with the next message (it leaves `inflight` at about the same time, so
+  // the same message carries it): no message of its own.
+  recorder.finished = (call) => {
+    const id = admissionIdOf(call);
+    if (id === null) return;
+    untold.add(id);
+    inflight.changed();
   };
 
   let drained: Promise<void> | null = null;

@@ -68,6 +68,12 @@ export interface Admission {
   readonly body: Json;
   readonly headers: IncomingHttpHeaders;
   attribution: Attribution;
+  /** Whether the client asked for a stream; absent where the admitting code does not say (a Realtime session). */
+  readonly stream?: boolean;
+  /** When the call arrived (epoch ms); absent where the admitting code does not say. */
+  readonly startedAt?: number;
+  /** The call's metadata (x-llmscope-meta-* headers), when it has any. */
+  readonly metadata?: Metadata | null;
   /** Set false when a hook consumed the client's Authorization (a virtual key). */
   forwardClientAuth: boolean;
   /** Set true when a hook rewrote `body` in place (privacy.maskUpstream): the upstream then gets it re-serialized. */
@@ -899,6 +905,9 @@ export class GatewayProxy {
               body,
               headers: req.headers,
               attribution: flight.attribution,
+              stream: flight.stream,
+              startedAt: flight.arrivalAt,
+              metadata: flight.metadata ?? null,
               forwardClientAuth: true,
               state: {},
             };

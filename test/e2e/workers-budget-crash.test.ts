@@ -1,8 +1,8 @@
 // Calls in flight when the workers of `llmscope serve --workers 2` die (SIGKILL). Every one is counted in
 // llmscope_worker_lost_calls_total, even one that started just before. And budgets: each call reserved its estimate on
 // the one ledger (in the recorder process) when it was admitted; a worker SIGKILLed with such calls never finishes
-// them, so the recorder releases what they reserved (they are not recorded, so they spent nothing the store or a
-// restart would count): a budget with room for 10 calls still admits 10 after the crash, not 10 less the calls cut.
+// them, so the recorder releases what they reserved (they are recorded as cut, worker_exited, with cost unknown, so
+// they spent nothing the store or a restart would count): a budget with room for 10 calls still admits 10 after the crash, not 10 less the calls cut.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -173,7 +173,19 @@ describe('serve --workers: a worker killed while new connections arrive', () => 
     }, 30_000);
     // Before, only calls in flight counted: the held background response was lost uncounted.
     expect(lost).toBe(1);
-    expect((await fetch(`${serve.base}/api/requests/bg-held`)).status).toBe(404);
+    // Recorded by the recorder as the dying worker's call, as it knew it from its admission (decision 89): it was
+    // 404 (not recorded at all) before.
+    const held = await until(async () => {
+      const r = await fetch(`${serve.base}/api/requests/bg-held`);
+      return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : null;
+    });
+    expect(held).toMatchObject({
+      status: 'upstream_error',
+      http_status: 502,
+      error_type: 'worker_exited',
+      endpoint: 'responses',
+      cost_usd: null,
+    });
   }, 60_000);
 });
 
