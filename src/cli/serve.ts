@@ -1,11 +1,12 @@
 // `llmscope serve` and `llmscope demo`: one process with the gateway, API, dashboard and capability modules.
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { type Fleet, startFleet, workerCount } from '../cluster/primary.js';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type App, createApp } from '../server.js';
+import { afterLinesWritten } from '../telemetry/logging.js';
 import { builtinModules } from './modules.js';
 import { holdServeLock } from './serve-lock.js';
 import { formatProblems, startupChecks } from './startup-checks.js';
@@ -200,21 +201,21 @@ function onStopSignals(stop: (signal: string) => Promise<void>, logger: Logger):
 
 /**
  * The same stop signal again during the drain: said (the operator and the log shipper see why the drain did not
- * finish), the line written out, and the signal's default action taken, so the process ends by it as before.
+ * finish), the line written out, and the signal's default action taken, so the process ends by it as before. The line
+ * goes out with pino's asynchronous writes still in flight (a write of the lines before it, or of it, may be running on
+ * libuv's pool when the signal comes): the signal is taken once they land, or after STOP_WRITE_MS whatever stdout does.
  */
 function stopAtOnce(signal: NodeJS.Signals, logger: Logger): void {
   logger.warn(
     { event: 'shutdown_forced', signal },
     `received ${signal} again while draining: stopping at once; calls still in flight are cut and not recorded, and calls finished but not yet written are lost`,
   );
-  const out = (logger as unknown as Record<symbol, { flushSync?: () => void }>)[pino.symbols.streamSym];
-  try {
-    out?.flushSync?.();
-  } catch {
-    // a stdout that cannot take the line does not keep the process from stopping
-  }
-  process.kill(process.pid, signal); // no listener left for it: its default action ends the process
+  // no listener left for the signal: its default action ends the process
+  afterLinesWritten(logger, () => process.kill(process.pid, signal), STOP_WRITE_MS);
 }
+
+/** How long a forced stop waits for its log line to be written. */
+const STOP_WRITE_MS = 1000;
 
 /**
  * `serve` with `server.workers` ≥ 2: the recorder process and its gateway workers (src/cluster/); SIGTERM, SIGINT or

@@ -173,6 +173,28 @@ function endOnWriteError(b: Boom, dropped: (lines: number) => void): void {
   };
 }
 
+/**
+ * Calls `done` once the lines `logger` has taken are written: what waits is written now (flushSync), and a write
+ * already running on libuv's pool (sonic-boom's asynchronous write, which flushSync leaves to land) is waited for,
+ * at most `maxMs`. For a process about to end by a signal's default action, which would drop that write.
+ */
+export function afterLinesWritten(logger: Logger, done: () => void, maxMs: number): void {
+  const b = (logger as unknown as Record<symbol, Partial<Boom> | undefined>)[pino.symbols.streamSym];
+  try {
+    b?.flushSync?.();
+  } catch {
+    // a destination that cannot write now: nothing more to wait for
+    done();
+    return;
+  }
+  const giveUpAt = Date.now() + maxMs;
+  const check = (): void => {
+    if (b?._writing !== true || Date.now() >= giveUpAt) done();
+    else setTimeout(check, 2);
+  };
+  check();
+}
+
 /** Paths whose values never reach a log line. */
 export const REDACT_PATHS = [
   'authorization',
