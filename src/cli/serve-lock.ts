@@ -34,7 +34,7 @@ export function holdServeLock(url: string, waitMs = WAIT_MS): (() => void) | nul
   const db = new Database(file, { timeout: waitMs });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = DELETE');
+    db.pragma('journal_mode = MEMORY'); // no -journal file beside the lock
     // A write takes the file's exclusive lock, and locking_mode keeps it once the transaction ends.
     db.exec('BEGIN EXCLUSIVE');
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT)');

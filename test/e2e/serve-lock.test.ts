@@ -3,7 +3,7 @@
 // budget ledger beside the first. The lock goes with the process however it ends (SIGKILL here), and the CLI's other
 // commands still open the store meanwhile. Runs the built CLI (npm run build first).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,10 @@ const serve = async (env: NodeJS.ProcessEnv = {}, args: string[] = []) => {
 describe('one serve per SQLite store', () => {
   it('refuses a second serve on the same store, in one line, and starts once the first is gone', async () => {
     const first = await serve();
+    // one side file, no rollback journal left beside it
+    expect(readdirSync(join(dir, 'llmscope-data')).filter((f) => f.includes('serve-lock'))).toEqual([
+      'llmscope.db.serve-lock',
+    ]);
     // the same default store (./llmscope-data/llmscope.db in the same folder), as a second terminal would start it
     const second = await serve().then(
       () => null,
