@@ -14,7 +14,16 @@ import type { Store } from '../store/store.js';
 import { decodeLogsJson, decodeLogsProtobuf, encodeLogsProtobufResponse, type OtlpLogRecord } from './logs-decode.js';
 import { logToOutcome } from './logs-map.js';
 import { MalformedOtlpError } from './model.js';
-import { decompress, formatOf, OTLP_BODY_LIMIT, parseJson, tooLarge } from './receiver.js';
+import {
+  answerExport,
+  decompress,
+  exportRefusals,
+  type Format,
+  formatOf,
+  OTLP_BODY_LIMIT,
+  parseJson,
+  tooLarge,
+} from './receiver.js';
 
 export type LogResult = 'call' | 'duplicate' | 'unrecognised' | 'rejected';
 export const LOG_RESULTS: readonly LogResult[] = ['call', 'duplicate', 'unrecognised', 'rejected'];
@@ -58,6 +67,7 @@ export interface LogsOutcome {
 
 export class OtlpLogsReceiver {
   private readonly total: Counter<'result'>;
+  private readonly countRefusal: (err: unknown) => void;
   private readonly recent: RecentIds;
   private readonly taking = new Set<string>();
   /** Codex: conversation id → when its latest request began (ms). */
@@ -74,10 +84,38 @@ export class OtlpLogsReceiver {
       registers: [opts.registry],
     });
     for (const r of LOG_RESULTS) this.total.inc({ result: r }, 0);
+    this.countRefusal = exportRefusals(
+      'llmscope_otlp_log_exports_refused_total',
+      'Exports to /v1/logs refused whole, their log records never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
+      opts.registry,
+    );
   }
 
   /** Handles one POST /v1/logs. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let decoded: { format: Format; records: OtlpLogRecord[] };
+    try {
+      decoded = await this.decodeExport(req);
+    } catch (err) {
+      this.countRefusal(err);
+      throw err;
+    }
+    const { format, records } = decoded;
+    const outcome = await this.accept(records);
+    const rejected = outcome.counts.rejected;
+    answerExport(
+      res,
+      format,
+      () => encodeLogsProtobufResponse(rejected, outcome.rejectedMessage),
+      () =>
+        rejected > 0
+          ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: outcome.rejectedMessage } }
+          : {},
+    );
+  }
+
+  /** Reads, decompresses and decodes one export request. */
+  private async decodeExport(req: IncomingMessage): Promise<{ format: Format; records: OtlpLogRecord[] }> {
     const limit = Math.min(this.opts.bodyLimit, OTLP_BODY_LIMIT);
     const format = formatOf(req, '/v1/logs', limit);
     const raw = await readBody(req, limit).catch((err: unknown) => {
@@ -86,29 +124,16 @@ export class OtlpLogsReceiver {
         : err;
     });
     const body = await decompress(req, raw, limit, this.opts.bodyLimit, '/v1/logs');
-    let records: OtlpLogRecord[];
     try {
-      records = format === 'protobuf' ? decodeLogsProtobuf(body) : decodeLogsJson(parseJson(body));
+      return {
+        format,
+        records: format === 'protobuf' ? decodeLogsProtobuf(body) : decodeLogsJson(parseJson(body)),
+      };
     } catch (err) {
       if (err instanceof MalformedOtlpError)
         throw new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `${err.message}; nothing was stored`);
       throw err;
     }
-    const outcome = await this.accept(records);
-    const rejected = outcome.counts.rejected;
-    if (format === 'protobuf') {
-      const out = encodeLogsProtobufResponse(rejected, outcome.rejectedMessage);
-      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
-      res.end(out);
-      return;
-    }
-    const text = JSON.stringify(
-      rejected > 0
-        ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: outcome.rejectedMessage } }
-        : {},
-    );
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
   }
 
   /** Records the model calls among `records`; returns what became of each record. */

@@ -72,14 +72,43 @@ export const SPAN_RESULTS: readonly SpanResult[] = [
 ];
 
 /**
- * Why an export was refused whole (nothing of it read as spans), by its error: llmscope_otlp_exports_refused_total's
- * reasons.
+ * Why an export was refused whole (nothing of it read as spans or log records), by its error: the reasons of
+ * llmscope_otlp_exports_refused_total (/v1/traces) and llmscope_otlp_log_exports_refused_total (/v1/logs).
  */
 const EXPORT_REFUSALS: Partial<Record<string, 'too_large' | 'invalid_body' | 'unsupported_media_type'>> = {
   LLMSCOPE_ERR_BODY_TOO_LARGE: 'too_large',
   LLMSCOPE_ERR_INVALID_BODY: 'invalid_body',
   LLMSCOPE_ERR_UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
 };
+
+/**
+ * A counter of exports refused whole, by reason, each reason at 0 from the start. An export refused whole is lost to
+ * the app (exporters retry only 429/502/503/504) and was seen nowhere else here: counted, so an operator sees the
+ * calls that never arrived (a batch past 16 MiB of captured prompts).
+ */
+export function exportRefusals(name: string, help: string, registry: Registry): (err: unknown) => void {
+  const counter = new Counter({ name, help, labelNames: ['reason'], registers: [registry] });
+  for (const r of new Set(Object.values(EXPORT_REFUSALS))) if (r) counter.inc({ reason: r }, 0);
+  return (err) => {
+    const reason = err instanceof LlmscopeError ? EXPORT_REFUSALS[err.code] : undefined;
+    if (reason) counter.inc({ reason });
+  };
+}
+
+/** Answers an export taken (whole or in part) in the encoding it came in: `protobuf` or `json`, already encoded. */
+export function answerExport(
+  res: ServerResponse,
+  format: Format,
+  protobuf: () => Uint8Array,
+  json: () => object,
+): void {
+  const out = format === 'protobuf' ? protobuf() : Buffer.from(JSON.stringify(json()));
+  res.writeHead(200, {
+    'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
+    'content-length': out.length,
+  });
+  res.end(out);
+}
 
 export interface OtlpReceiverOptions {
   /** With holdRoom (a real Recorder), exports wait for room in the ledgers' lanes (backpressure). */
@@ -176,7 +205,7 @@ export async function decompress(
 
 export class OtlpReceiver {
   private readonly spansTotal: Counter<'result'>;
-  private readonly exportsRefused: Counter<'reason'>;
+  private readonly countRefusal: (err: unknown) => void;
   private readonly recent: RecentIds;
   /** The parents (trace id and span id) of recent calls' spans: an LLM span among them wraps a call already taken. */
   private readonly callParents: RecentIds;
@@ -202,13 +231,11 @@ export class OtlpReceiver {
       registers: [opts.registry],
     });
     for (const r of SPAN_RESULTS) this.spansTotal.inc({ result: r }, 0);
-    this.exportsRefused = new Counter({
-      name: 'llmscope_otlp_exports_refused_total',
-      help: 'Exports to /v1/traces refused whole, their spans never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
-      labelNames: ['reason'],
-      registers: [opts.registry],
-    });
-    for (const r of new Set(Object.values(EXPORT_REFUSALS))) if (r) this.exportsRefused.inc({ reason: r }, 0);
+    this.countRefusal = exportRefusals(
+      'llmscope_otlp_exports_refused_total',
+      'Exports to /v1/traces refused whole, their spans never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
+      opts.registry,
+    );
   }
 
   /** Remembers a failed span's HTTP status (4xx/5xx) under its parent. */
@@ -238,28 +265,21 @@ export class OtlpReceiver {
     try {
       decoded = await this.decodeExport(req);
     } catch (err) {
-      // An export refused whole is lost to the app (exporters retry only 429/502/503/504) and was seen nowhere here:
-      // counted, so an operator sees the calls that never arrived (a batch past 16 MiB of captured prompts).
-      const reason = err instanceof LlmscopeError ? EXPORT_REFUSALS[err.code] : undefined;
-      if (reason) this.exportsRefused.inc({ reason });
+      this.countRefusal(err);
       throw err;
     }
     const { format, spans, turns } = decoded;
     const outcome = await this.accept(spans, turns);
     const rejected = outcome.counts.rejected;
-    if (format === 'protobuf') {
-      const out = encodeProtobufResponse(rejected, outcome.rejectedMessage);
-      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
-      res.end(out);
-      return;
-    }
-    const text = JSON.stringify(
-      rejected > 0
-        ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: outcome.rejectedMessage } }
-        : {},
+    answerExport(
+      res,
+      format,
+      () => encodeProtobufResponse(rejected, outcome.rejectedMessage),
+      () =>
+        rejected > 0
+          ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: outcome.rejectedMessage } }
+          : {},
     );
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
   }
 
   /** Reads, decompresses and decodes one export request. */

@@ -59,6 +59,14 @@ async function callsOfSession(s: Stack, session: string, n: number): Promise<Wir
 
 const logsTotal = async (s: Stack, result: string) =>
   metricValue(parseMetrics(await (await fetch(`${s.base}/metrics`)).text()), 'llmscope_otlp_logs_total', { result });
+const refused = async (s: Stack, reason: string) =>
+  metricValue(
+    parseMetrics(await (await fetch(`${s.base}/metrics`)).text()),
+    'llmscope_otlp_log_exports_refused_total',
+    {
+      reason,
+    },
+  );
 
 /** A logger exporting each record through `exporter` at once, keeping a copy of what it exported for a re-send. */
 /**
@@ -295,8 +303,10 @@ describe('OTLP logs receiver (POST /v1/logs) with the real log exporters', () =>
     await provider.shutdown();
   });
 
-  it('a malformed body gets 400 and nothing is stored; JSON and gzip by hand; /api/otlp/v1/logs too; wrong type 415', async () => {
+  it('a malformed body gets 400 and nothing is stored, counted as refused; JSON and gzip by hand; /api/otlp/v1/logs too; wrong type 415', async () => {
     await s.app.ctx.recorder.flush();
+    const invalidBefore = await refused(s, 'invalid_body');
+    expect(await refused(s, 'unsupported_media_type')).toBe(0);
     const before = (await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=200`)).data.length;
     const post = (path: string, body: string | Buffer, headers: Record<string, string>) =>
       fetch(`${s.base}${path}`, {
@@ -344,6 +354,9 @@ describe('OTLP logs receiver (POST /v1/logs) with the real log exporters', () =>
     expect(wrongType.status).toBe(400);
     expect((await post('/v1/logs', '{"resourceLogs": [', { 'content-type': 'application/json' })).status).toBe(400);
     expect((await post('/v1/logs', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
+    // each export refused whole is counted: the exporter does not retry a 400 or 415, so its records are lost
+    expect(await refused(s, 'invalid_body')).toBe(invalidBefore + 3);
+    expect(await refused(s, 'unsupported_media_type')).toBe(1);
     await s.app.ctx.recorder.flush();
     expect((await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=200`)).data.length).toBe(before);
     // the same body, well formed and gzipped, at the /api path: one call (the other record is no call)
