@@ -35,22 +35,21 @@ export function holdServeLock(url: string, waitMs = WAIT_MS): (() => void) | nul
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = MEMORY'); // no -journal file beside the lock
-    // A write takes the file's exclusive lock, and locking_mode keeps it once the transaction ends.
+    // An exclusive transaction takes the file's exclusive lock, and locking_mode keeps it once the transaction ends
+    // (a second process's first statement on the file then gets SQLITE_BUSY).
     db.exec('BEGIN EXCLUSIVE');
-    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT)');
-    db.exec('DELETE FROM holder');
-    db.prepare('INSERT INTO holder VALUES (?, ?)').run(process.pid, new Date().toISOString());
     db.exec('COMMIT');
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY')
       throw new LlmscopeError(
         'LLMSCOPE_ERR_CONFIG_INVALID',
-        `another llmscope (serve or demo) is running on the store ${resolve(path)}: one process per SQLite store ` +
-          `keeps alerts, budgets and rollups one per deployment (the lock is ${file}). Stop that one first, ` +
-          'give this one a store of its own (storage.url, LLMSCOPE_STORAGE_URL), or run several replicas on ' +
-          'PostgreSQL ' +
-          '(storage.url: postgres://…)',
+        [
+          `another llmscope (serve or demo) is running on the store ${resolve(path)}:`,
+          `one process per SQLite store keeps alerts, budgets and rollups one per deployment (the lock is ${file}).`,
+          'Stop that one first, give this one a store of its own (storage.url, LLMSCOPE_STORAGE_URL),',
+          'or run several replicas on PostgreSQL (storage.url: postgres://…)',
+        ].join(' '),
       );
     throw err;
   }
