@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { freePort, logShipper, start } from './processes.js';
+import { freePort, logShipper, start, startSimulator } from './processes.js';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -44,21 +44,7 @@ const { runLoad } = await import(pathToFileURL(join(ROOT, 'dist', 'loadgen', 'in
 const dir = mkdtempSync(join(tmpdir(), 'llmscope-cpu-breakdown-'));
 const simPort = await freePort();
 const port = await freePort();
-const sim = await start(
-  [
-    join(ROOT, 'bin', 'llmscope.js'),
-    'simulate',
-    '--port',
-    String(simPort),
-    '--ttft-ms',
-    '0',
-    '--tpot-ms',
-    '0',
-    '--output-tokens',
-    String(OUTPUT_TOKENS),
-  ],
-  /127\.0\.0\.1/,
-);
+const sim = await startSimulator(simPort, { outputTokens: OUTPUT_TOKENS, root: ROOT });
 const shipper = logShipper();
 const serve = await start(
   [

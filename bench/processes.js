@@ -51,12 +51,12 @@ export function start(args, readyPattern, env = {}, stdout = 'pipe') {
 }
 
 /**
- * `llmscope simulate` on loopback `port`, answering after `ttftMs`, then a token every `tpotMs`, `outputTokens` of
- * them; resolves once it listens.
+ * `llmscope simulate` (of the checkout at `root`, default the working directory's) on loopback `port`, answering
+ * after `ttftMs`, then a token every `tpotMs`, `outputTokens` of them; resolves once it listens.
  */
-export function startSimulator(port, { ttftMs = 0, tpotMs = 0, outputTokens = 16 } = {}) {
+export function startSimulator(port, { ttftMs = 0, tpotMs = 0, outputTokens = 16, root = '.' } = {}) {
   const args = ['--port', port, '--ttft-ms', ttftMs, '--tpot-ms', tpotMs, '--output-tokens', outputTokens];
-  return start(['bin/llmscope.js', 'simulate', ...args.map(String)], /127\.0\.0\.1/);
+  return start([join(root, 'bin', 'llmscope.js'), 'simulate', ...args.map(String)], /127\.0\.0\.1/);
 }
 
 /**
