@@ -8,7 +8,7 @@ import { keyHook } from './keys.js';
 import { rateLimitHook, settleRecordedTokens } from './limits/hook.js';
 import type { CostRuntime } from './runtime.js';
 
-/** Settles at the end of the call when its usage is known; calls counted by the tokenizer settle in the cost enricher. */
+/** Settles at the end of the call when its output count is known; calls counted by the tokenizer settle in the cost enricher. */
 function budgetHook(rt: CostRuntime): GatewayHook {
   return {
     name: 'budgets',
@@ -16,7 +16,9 @@ function budgetHook(rt: CostRuntime): GatewayHook {
     settle(a, call) {
       if (!rt.budgets.pending(a.state)) return;
       const reached = call.internal?.upstreamStartAt !== null && call.internal?.upstreamStartAt !== undefined;
-      if (reached && call.inputTokens === null && call.outputTokens === null) return;
+      // No output count yet (no usage at all, or an Anthropic stream left before message_delta, which has its input
+      // from message_start): the recorder counts what was streamed, and settleRecorded adds the call's full price.
+      if (reached && call.outputTokens === null) return;
       rt.budgets.settle(a.state, rt.prices.priceCall(call).costUsd, call);
     },
   };
