@@ -95,6 +95,12 @@ export interface GatewayHook {
   readonly name: string;
   /** Runs before routing; e.g. a virtual key sets attribution. */
   authenticate?(a: Admission): void | Promise<void>;
+  /**
+   * For a call refused before its authenticate hooks all passed (no key, an unknown or revoked one, a body refused
+   * before the key was read): true when the user, team, feature, session and metadata its client claimed must not be
+   * recorded, since nothing vouches for them (a gateway that takes virtual keys); `a` is the call's admission, if any.
+   */
+  distrusts?(a: Admission | null): boolean;
   admit?(a: Admission): void | Promise<void>;
   settle?(a: Admission, call: LlmCall): void;
 }
@@ -201,6 +207,8 @@ class Flight {
   cancelled = false;
   timedOut = false;
   admission: Admission | null = null;
+  /** Set once every authenticate hook passed; a call refused before keeps its client's claims only if no hook distrusts them. */
+  vouched = false;
   /** The upstream exchange while it runs (the client going away then cancels it). */
   relay: Relay | null = null;
   attribution: Attribution;
@@ -264,6 +272,12 @@ class Flight {
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
     if (u?.serviceTier) i.serviceTier = u.serviceTier;
     const a = this.attribution;
+    // Refused before a key vouched for the caller: what it claimed (x-llmscope-* headers, the body's user) is not
+    // recorded, so an unauthenticated client cannot write calls into a team's or a user's ledger (QA36).
+    if (!this.vouched && hooks.some((h) => h.distrusts?.(this.admission) === true)) {
+      a.user = a.team = a.feature = a.session = null;
+      this.metadata = null;
+    }
     const call: LlmCall = {
       requestId: this.requestId,
       traceId: this.traceId,
@@ -923,6 +937,7 @@ export class GatewayProxy {
               resumeRequest(ctx);
             }
           }
+      flight.vouched = true;
 
       const adapter = flight.adapter;
       const router = this.routerFor(adapter.format);
