@@ -178,6 +178,8 @@ const RESTART_MAX_MS = 10_000;
 /** A worker that lived this long is healthy: its next restart starts from the shortest backoff again. */
 const HEALTHY_MS = 30_000;
 const METRICS_TIMEOUT_MS = 2_000;
+/** How long a stop waits for the exit of a worker it killed for not draining (its cut calls are recorded then). */
+const KILLED_EXIT_WAIT_MS = 2_000;
 /** How often the primary takes each worker's metrics, so what a worker that dies had counted is kept (all but the last few seconds). */
 const METRICS_REFRESH_MS = 5_000;
 
@@ -829,7 +831,9 @@ export async function startFleet(
                 const t = setTimeout(() => {
                   log.warn({ event: 'worker_kill', pid: m.worker.process.pid }, 'worker did not drain in time');
                   m.worker.process.kill('SIGKILL');
-                  ok();
+                  // Its exit (and its channel's close) follow at once, and record the calls it cut, as a crash's
+                  // are: the recorder closes after them. A process the kill cannot end is waited for no longer.
+                  setTimeout(ok, KILLED_EXIT_WAIT_MS).unref();
                 }, limit);
                 let waiting = 2;
                 const done = () => {
