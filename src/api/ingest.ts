@@ -25,8 +25,15 @@ import { checkIngestBodyInTurns, MAX_CALL_COST_USD } from './ingest-check.js';
 // Epoch ms as far as an ISO date-time reaches, and durations as long: a call's end (its start + latency_ms) stays a
 // time a Date can hold, and its generated request id (a UUIDv7, 48 bits of ms) can be made.
 // An ISO time before 1970 is refused as a negative epoch ms is (its UUIDv7 request id cannot be made: it answered 500).
-const isoFrom1970 = z.iso.datetime({ offset: true }).refine((t) => Date.parse(t) >= 0, 'must not be before 1970');
-const time = z.union([isoFrom1970, z.number().nonnegative().max(MAX_ISO_MS)]);
+// A time that is none of these is told the forms it takes, and an absent started_at that it is required (zod's own
+// words for a union were 'Invalid input'; the 1970 check, run on a string that did not parse, spoke of 1970: QA33).
+const TIME_FORMS = 'an ISO 8601 date-time with Z or an offset (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds';
+const isoFrom1970 = z.iso
+  .datetime({ offset: true, error: `expected ${TIME_FORMS}` })
+  .refine((t) => !(Date.parse(t) < 0), 'must not be before 1970');
+const time = z.union([isoFrom1970, z.number().nonnegative().max(MAX_ISO_MS)], {
+  error: (issue) => (issue.input === undefined ? `required (${TIME_FORMS}), missing` : `expected ${TIME_FORMS}`),
+});
 const count = z.number().int().nonnegative().nullable().optional();
 const ms = z.number().nonnegative().max(MAX_ISO_MS).nullable().optional();
 const text = z.string().max(256).nullable().optional();
@@ -72,7 +79,8 @@ export const ingestRecordSchema = z
   })
   .strict()
   // A call that ends before it starts is no call: its record showed an end before its start and a latency of 0.
-  .refine((r) => r.ended_at === undefined || toMs(r.ended_at) >= toMs(r.started_at), {
+  // (a time that does not parse is told so by its own field, not here)
+  .refine((r) => r.ended_at === undefined || !(toMs(r.ended_at) < toMs(r.started_at)), {
     message: 'must not be before started_at',
     path: ['ended_at'],
   });
