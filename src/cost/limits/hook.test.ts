@@ -138,6 +138,23 @@ describe('rate limit hook', () => {
     expect(l.settles).toEqual([12 - est, -est]);
   });
 
+  it("leaves a stream with its input count but no output count (Anthropic's, cancelled) to the recorder's count", async () => {
+    const l = new Recording();
+    const svc = new RateLimitService(l, () => T);
+    const hook = rateLimitHook(svc);
+    const a = admission(key({ tpm: 10_000 }));
+    await svc.admit(a);
+    const est = estimateTokens(a);
+    // message_start gave the input; the client left before message_delta's output count
+    const call = reached({ input: 8, output: null });
+    hook.settle?.(a, call);
+    expect(l.settles).toEqual([]);
+    call.outputTokens = 30; // what the tokenizer counted of the streamed answer
+    call.internal = { ...call.internal, hooks: a.state } as never;
+    settleRecordedTokens(svc, call);
+    expect(l.settles).toEqual([38 - est]);
+  });
+
   it('lets the call through when the limiter fails, and says so', async () => {
     const errors: unknown[] = [];
     const broken: RateLimiter = {

@@ -137,10 +137,10 @@ export function rateLimitHook(svc: RateLimitService): GatewayHook {
     settle(a, call) {
       if (!svc.pending(a.state)) return;
       const reached = call.internal?.upstreamStartAt !== null && call.internal?.upstreamStartAt !== undefined;
-      const tokens = tokensOf(call);
-      // reached the upstream but no usage: the recorder's tokenizer counts it, and the cost enricher settles
-      if (reached && tokens === null) return;
-      svc.settle(a.state, tokens);
+      // reached the upstream but no output count (no usage, or an Anthropic stream left before message_delta): the
+      // recorder's tokenizer counts it, and the cost enricher settles
+      if (reached && call.outputTokens === null) return;
+      svc.settle(a.state, tokensOf(call));
     },
   };
 }
