@@ -117,6 +117,9 @@ function anthropicRows(rows: readonly Row[], centsField: boolean): BillLine[] {
     const cents = centsField ? amountFrom(r.amount) : null;
     const amount = dollars ?? (cents === null ? null : cents / 100);
     if (amount === null) throw rowError(r, i, 'Anthropic bill: no cost_usd (or amount in cents)');
+    const currency = first(r, ['currency', 'amount_currency']);
+    if (typeof currency === 'string' && currency.toLowerCase() !== 'usd')
+      throw rowError(r, i, `Anthropic bill: currency ${currency}; only USD bills are supported`);
     const costTypeField = first(r, ['cost_type', 'usage_type']);
     const modelField = first(r, ['model']);
     // A Cost Report not grouped by description (nor a CSV split by model or cost type): the day's whole spend.
