@@ -63,6 +63,43 @@ describe('spans of a call', () => {
     for (const s of spans.slice(1)) expect(ids.has(s.parentSpanId as string)).toBe(true);
   });
 
+  // The OpenTelemetry GenAI conventions name each endpoint's operation (shared/REFERENCE.md): a Gemini
+  // generateContent call is `generate_content`, as Google's own instrumentation and llmscope's OTLP receiver read it;
+  // its span was `chat gemini-2.0-flash` (QA33).
+  it.each([
+    ['chat.completions', 'gpt-4o', 'chat'],
+    ['completions', 'gpt-3.5-turbo-instruct', 'text_completion'],
+    ['embeddings', 'text-embedding-3-small', 'embeddings'],
+    ['messages', 'claude-sonnet-4', 'chat'],
+    ['responses', 'gpt-4o', 'chat'],
+    ['generate_content', 'gemini-2.0-flash', 'generate_content'],
+  ] as const)("names a %s call's operation as the GenAI conventions do", (endpoint, model, op) => {
+    const call = seeded(50).find((c) => c.status === 'ok') as LlmCall;
+    const t = call.startedAt;
+    const internal: CallInternals = {
+      arrivalAt: t,
+      routedAt: t + 1,
+      upstreamStartAt: t + 2,
+      upstreamHeadersAt: t + 50,
+      firstContentAt: null,
+      lastContentAt: null,
+      upstreamEndAt: t + 210,
+      spanId: 'aaaaaaaaaaaaaa01',
+      upstreamSpanId: 'bbbbbbbbbbbbbb02',
+      parentSpanId: null,
+      params: {},
+      serverAddress: null,
+      serverPort: null,
+      responseModel: null,
+      responseId: null,
+      promptText: null,
+      outputText: null,
+    };
+    const [root] = spansOf({ ...call, traceId: 'ab'.repeat(16), endpoint, model, internal });
+    expect(root?.name).toBe(`${op} ${model}`);
+    expect(root?.attributes['gen_ai.operation.name']).toBe(op);
+  });
+
   it('derives ids that differ from their source and are never all zeros', () => {
     expect(derivedSpanId('00000000000000ff', 1)).toBe('00000000000000fe');
     expect(derivedSpanId('0000000000000001', 1)).not.toMatch(/^0+$/);

@@ -153,7 +153,7 @@ describe('one request id across logs, store, /api/requests and exported spans', 
       {
         name: 'gemini',
         id: 'qa18-gemini',
-        op: 'chat gemini-2.0-flash',
+        op: 'generate_content gemini-2.0-flash',
         status: 'ok',
         send: async () =>
           (

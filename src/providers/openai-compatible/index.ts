@@ -506,9 +506,14 @@ export function errorTypeOf(body: unknown): string | null {
   return null;
 }
 
-/** The OpenTelemetry GenAI operation name for an endpoint. */
-export function operationName(endpoint: Endpoint): 'chat' | 'text_completion' | 'embeddings' {
-  return endpoint === 'completions' ? 'text_completion' : endpoint === 'embeddings' ? 'embeddings' : 'chat';
+/**
+ * The OpenTelemetry GenAI operation name for an endpoint: Gemini's generateContent is `generate_content`, as the
+ * conventions and Google's own instrumentation name it; Anthropic's messages and the Responses API are `chat`.
+ */
+export function operationName(endpoint: Endpoint): 'chat' | 'text_completion' | 'embeddings' | 'generate_content' {
+  if (endpoint === 'completions') return 'text_completion';
+  if (endpoint === 'embeddings') return 'embeddings';
+  return endpoint === 'generate_content' ? 'generate_content' : 'chat';
 }
 
 const PARAMS = {
@@ -535,19 +540,37 @@ class ChatStreamReader implements StreamReader, TextSpan {
   textEnd = -1;
   freeStart = -1;
   freeEnd = -1;
+  /** No event read yet. */
+  private first = true;
+  /** The stream named its model (and id): later events are not searched for them. */
+  private named = false;
   constructor(private readonly endpoint: Endpoint) {}
 
   read(data: string): ChunkInfo | null {
     const fast = fastChunkInfo(data, this.endpoint, this);
-    if (fast !== null) return fast;
-    this.textStart = -1;
+    const first = this.first;
+    this.first = false;
+    // The chunk's id and model (the span's gen_ai.response.id/.model) are read from the first event, and from any
+    // parsed anyway until one names them (Azure's first is a prompt_filter_results chunk with "" for both): the text
+    // deltas after repeat them, unread.
+    if (fast !== null && (!first || this.named)) return fast;
+    if (fast === null) this.textStart = -1;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      return null;
+      return fast;
     }
-    return chunkInfo(parsed, this.endpoint);
+    const info = fast ?? chunkInfo(parsed, this.endpoint);
+    if (!this.named) {
+      const o = obj(parsed);
+      if (o && typeof o.model === 'string' && o.model) {
+        this.named = true;
+        info.responseModel = o.model;
+        if (typeof o.id === 'string' && o.id) info.responseId = o.id;
+      }
+    }
+    return info;
   }
 }
 
