@@ -40,3 +40,32 @@ describe('webHandler: health probes', () => {
     }
   });
 });
+
+describe('webHandler: /api answers', () => {
+  it('are sent no-store and nosniff, set before the guard so its refusals carry them too (QA36)', async () => {
+    const set: Record<string, string> = {};
+    const res = {
+      writeHead() {
+        return this;
+      },
+      setHeader(k: string, v: string) {
+        set[k.toLowerCase()] = v;
+      },
+      end() {},
+    } as unknown as ServerResponse;
+    let seen: Record<string, string> | null = null;
+    const api = {
+      ...parts,
+      auth: {
+        guardApi: () => {
+          seen = { ...set };
+          return { kind: 'open', name: 'admin', role: 'admin', scope: null };
+        },
+      },
+      api: { dispatch: async () => undefined },
+    } as unknown as WebParts;
+    await webHandler(api)({ method: 'GET', headers: {} } as IncomingMessage, res, new URL('/api/requests', 'http://x'));
+    // Before: neither header (a browser kept /api/requests' prompts in its HTTP cache).
+    expect(seen).toEqual({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  });
+});

@@ -45,6 +45,10 @@ export function webHandler(p: WebParts): WebHandler {
       return p.metrics(res);
     }
     if (path.startsWith('/api/')) {
+      // Its answers hold calls' prompts, users and spend: kept by no browser or proxy cache (a shared machine's disk
+      // after sign-out), and read as nothing but their declared type; errors included.
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('x-content-type-options', 'nosniff');
       const principal = p.auth.guardApi(req, res);
       if (!principal) return;
       return p.api.dispatch(req, res, url, principal);
