@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -98,5 +99,30 @@ describe('static site from memory', () => {
     expect(() =>
       s.serve({ method: 'GET', headers: {} } as IncomingMessage, {} as ServerResponse, new URL('http://h/')),
     ).toThrow(/npm run build/);
+  });
+});
+
+describe("the dashboard page's Content-Security-Policy (QA36)", () => {
+  it('allows its own scripts and each inline script by its hash, no inline script else, no framing', () => {
+    const root = mkdtempSync(join(tmpdir(), 'llmscope-static-'));
+    const inline = "\n  document.documentElement.dataset.theme = 'dark';\n";
+    writeFileSync(
+      join(root, 'index.html'),
+      `<!doctype html><head><script>${inline}</script><script type="module" src="./assets/a.js"></script></head>`,
+    );
+    const csp = get(loadStaticSite(root), '/').headers['content-security-policy'] as string;
+    // Before: no policy on the page (only the sign-in page had one).
+    const hash = createHash('sha256').update(inline).digest('base64');
+    expect(csp.split('; ')).toEqual([
+      "default-src 'self'",
+      `script-src 'self' 'sha256-${hash}'`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      "connect-src 'self'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ]);
   });
 });

@@ -139,6 +139,7 @@ function addFile(assets: Map<string, Asset>, root: string, file: string): void {
   if (html) {
     headers['x-frame-options'] = 'DENY';
     headers['referrer-policy'] = 'same-origin';
+    headers['content-security-policy'] = pageCsp(body.toString('utf8'));
   }
   const gzip = COMPRESSIBLE.has(ext) && body.length > 1024 ? gzipSync(body, { level: 9 }) : null;
   assets.set(urlPath, {
@@ -147,6 +148,30 @@ function addFile(assets: Map<string, Asset>, root: string, file: string): void {
     etag: headers.etag as string,
     headers,
   });
+}
+
+/**
+ * The dashboard page's Content-Security-Policy: scripts only from its own files and the inline ones it ships (by
+ * hash), so a prompt or answer that ever reached the page as markup could run nothing; fetches to its own origin only
+ * (no page data sent elsewhere); no framing (as X-Frame-Options), no <base>, forms to itself. Inline styles stay
+ * allowed: the charts and bars size elements with style attributes.
+ */
+export function pageCsp(html: string): string {
+  const hash = (text: string) => createHash('sha256').update(text).digest('base64');
+  const inline = [...html.matchAll(/<script\b(?![^>]*\bsrc\s*=)[^>]*>([\s\S]*?)<\/script>/gi)].map(
+    (m) => `'sha256-${hash(m[1] ?? '')}'`,
+  );
+  return [
+    "default-src 'self'",
+    ["script-src 'self'", ...inline].join(' '),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 }
 
 /** RFC 9110 If-None-Match: `*` or any listed tag equal to ours under weak comparison. */
