@@ -47,7 +47,8 @@ export function figuresWire(f: SpendFigures): FiguresWire {
     cache_write_input_tokens: Number.isFinite(f.cacheWriteInputTokens) ? f.cacheWriteInputTokens : null,
     reasoning_tokens: Number.isFinite(f.reasoningTokens) ? f.reasoningTokens : null,
     cost_per_request: priced > 0 ? r9(f.costUsd / priced) : null,
-    cost_per_1k_tokens: tokens > 0 ? r9((f.costUsd / tokens) * 1000) : null,
+    // Calls none of which is priced have no cost to divide (their cost_usd sums to 0): null, as $/request is.
+    cost_per_1k_tokens: tokens > 0 && priced > 0 ? r9((f.costUsd / tokens) * 1000) : null,
   };
 }
 
