@@ -41,7 +41,7 @@ function prose(chars, seed = 1) {
 }
 
 const bytes = MB * 1024 * 1024;
-/** The largest OTLP body the shapes send (llmscope takes at most 16 MiB). */
+/** The largest OTLP body the shapes send (llmscope takes at most 20 MiB; 16 MiB before session 30, which these runs kept under). */
 const OTLP_MAX = 15 * 1024 * 1024;
 let otlpRun = 1;
 const SHAPES = {

@@ -86,7 +86,7 @@ export class OtlpLogsReceiver {
     for (const r of LOG_RESULTS) this.total.inc({ result: r }, 0);
     this.countRefusal = exportRefusals(
       'llmscope_otlp_log_exports_refused_total',
-      'Exports to /v1/logs refused whole, their log records never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
+      'Exports to /v1/logs refused whole, their log records never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 20 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
       opts.registry,
     );
   }

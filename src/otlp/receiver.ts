@@ -42,8 +42,12 @@ import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobufInTurns, encodeProtobufResponse } from './proto.js';
 import type { Claimed, TraceSpanStore } from './storage/types.js';
 
-/** The largest OTLP body taken, compressed or decompressed, whatever server.bodyLimit allows (the Collector's 20 MiB default is close). */
-export const OTLP_BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * The largest OTLP body taken, compressed or decompressed, whatever server.bodyLimit allows: the OpenTelemetry
+ * Collector's OTLP/HTTP receiver's default (confighttp max_request_body_size, 20 MiB), so an export a Collector takes is
+ * taken here too.
+ */
+export const OTLP_BODY_LIMIT = 20 * 1024 * 1024;
 /** Spans kept with one trace from one export, besides its calls' own (the rest are counted as dropped). */
 export const MAX_TRACE_SPANS = 256;
 /** Calls an export records in one turn at most (the recorder enriches a turn's calls in one go in the next). */
@@ -84,7 +88,7 @@ const EXPORT_REFUSALS: Partial<Record<string, 'too_large' | 'invalid_body' | 'un
 /**
  * A counter of exports refused whole, by reason, each reason at 0 from the start. An export refused whole is lost to
  * the app (exporters retry only 429/502/503/504) and was seen nowhere else here: counted, so an operator sees the
- * calls that never arrived (a batch past 16 MiB of captured prompts).
+ * calls that never arrived (a batch past 20 MiB of captured prompts).
  */
 export function exportRefusals(name: string, help: string, registry: Registry): (err: unknown) => void {
   const counter = new Counter({ name, help, labelNames: ['reason'], registers: [registry] });
@@ -233,7 +237,7 @@ export class OtlpReceiver {
     for (const r of SPAN_RESULTS) this.spansTotal.inc({ result: r }, 0);
     this.countRefusal = exportRefusals(
       'llmscope_otlp_exports_refused_total',
-      'Exports to /v1/traces refused whole, their spans never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 16 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
+      'Exports to /v1/traces refused whole, their spans never read (the exporter drops them: it retries only 429/502/503/504), by reason: too_large (past server.bodyLimit or 20 MiB, compressed or decompressed), invalid_body (not an OTLP export, bad gzip), unsupported_media_type',
       opts.registry,
     );
   }
@@ -292,7 +296,7 @@ export class OtlpReceiver {
         : err;
     });
     const body = await decompress(req, raw, limit, this.opts.bodyLimit);
-    // A large export (16 MiB: 20,000-40,000 spans) is parsed, decoded, sorted and recorded a few ms at a time, with the
+    // A large export (20 MiB: 25,000-50,000 spans) is parsed, decoded, sorted and recorded a few ms at a time, with the
     // event loop handed back between turns: decoded in one go it held the loop ~1.8-2 s on a busy 2-core host.
     const turns = new Turns();
     let spans: OtlpSpan[];

@@ -429,10 +429,10 @@ describe('OTLP receiver off loopback', () => {
       const r = await post({ authorization: 'Bearer admin-token-0123456789' });
       expect(r.status).toBe(200);
       expect(await r.json()).toEqual({});
-      // server.bodyLimit is 50 MiB here; OTLP bodies stop at 16 MiB, decompressed too
+      // server.bodyLimit is 50 MiB here; OTLP bodies stop at 20 MiB (the Collector's default), decompressed too
       const big = await fetch(`${url}/v1/traces`, {
         method: 'POST',
-        body: new Uint8Array(gzipSync(Buffer.alloc(17 * 1024 * 1024, 0x20))),
+        body: new Uint8Array(gzipSync(Buffer.alloc(21 * 1024 * 1024, 0x20))),
         headers: {
           'content-type': 'application/json',
           'content-encoding': 'gzip',
@@ -443,13 +443,13 @@ describe('OTLP receiver off loopback', () => {
       // as sent: the answer says what helps (smaller batches), not to raise server.bodyLimit, which is already past it
       const raw = await fetch(`${url}/v1/traces`, {
         method: 'POST',
-        body: new Uint8Array(Buffer.alloc(17 * 1024 * 1024, 0x20)),
+        body: new Uint8Array(Buffer.alloc(21 * 1024 * 1024, 0x20)),
         headers: { 'content-type': 'application/json', authorization: 'Bearer admin-token-0123456789' },
       });
       expect(raw.status).toBe(413);
       const message = (await raw.json()) as { message: string; code: number };
       expect(message.code).toBe(3);
-      expect(message.message).toMatch(/16777216 bytes.*maxExportBatchSize/);
+      expect(message.message).toMatch(/20971520 bytes.*maxExportBatchSize/);
       expect(message.message).not.toMatch(/raise server\.bodyLimit/);
     } finally {
       await s.close();

@@ -72,7 +72,7 @@ describe("OpenInference's embeddings spans, exported to /v1/traces", () => {
     expect(calls[1]?.cost_usd).toBeCloseTo((large * 0.13) / 1e6, 14);
   }, 60_000);
 
-  it('an export refused whole is counted: 300 calls with 30 KB prompts captured, one 18 MB batch, 413', async () => {
+  it("an export up to the Collector's 20 MiB is taken (300 calls with 30 KB prompts captured, one 18.6 MB batch); one past it is refused whole and counted (360 calls, 22 MB, 413)", async () => {
     const refused = async (reason: string) =>
       metricValue(
         parseMetrics(await (await fetch(`${s.base}/metrics`)).text()),
@@ -82,16 +82,25 @@ describe("OpenInference's embeddings spans, exported to /v1/traces", () => {
         },
       );
     expect(await refused('too_large')).toBe(0);
-    const before = (await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=500`)).data.length;
-    // the exporter's export fails (not retried): the app's flush throws, the 300 calls are lost
+    const count = async () => (await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=500`)).data.length;
+    const before = await count();
+    // 18.6 MB (16 MiB was the limit until session 30: this export was refused and its calls lost)
+    await runApp(
+      { LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: 'protobuf', CALLS: '300', OTLP_DELAY_MS: '60000' },
+      'openai-openinference-rag.cjs',
+    );
+    await s.app.ctx.recorder.flush();
+    expect(await count()).toBe(before + 300);
+    expect(await refused('too_large')).toBe(0);
+    // the exporter's export fails (not retried): the app's flush throws, the 360 calls are lost
     await expect(
       runApp(
-        { LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: 'protobuf', CALLS: '300' },
+        { LLMSCOPE_URL: s.base, SIM_URL: s.sim.url, OTLP_FORMAT: 'protobuf', CALLS: '360', OTLP_DELAY_MS: '60000' },
         'openai-openinference-rag.cjs',
       ),
     ).rejects.toThrow(/Payload Too Large/);
     await s.app.ctx.recorder.flush();
-    expect((await getJson<{ data: Wire[] }>(`${s.base}/api/requests?limit=500`)).data.length).toBe(before);
+    expect(await count()).toBe(before + 300);
     expect(await refused('too_large')).toBe(1);
     // a body that is no export
     const bad = await fetch(`${s.base}/v1/traces`, {

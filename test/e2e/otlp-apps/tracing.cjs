@@ -42,7 +42,10 @@ function startTracing(serviceName, extraResource = {}) {
   );
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName, ...extraResource }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    // OTLP_DELAY_MS: the batch processor's scheduled delay (default 5 s); a long one keeps a slow run's spans in one export
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, { scheduledDelayMillis: Number(process.env.OTLP_DELAY_MS ?? 5000) }),
+    ],
   });
   provider.register();
   return { provider, exporter };
