@@ -41,7 +41,7 @@ export function fromZod(err: z.ZodError, code: ErrorCode, opts: FromZodOptions =
 export function parseQuery<T extends z.ZodType>(schema: T, url: URL, hint?: string): z.infer<T> {
   const raw: Record<string, string> = {};
   for (const [k, v] of url.searchParams) if (v !== '') raw[k] = v;
-  const r = schema.safeParse(raw);
+  const r = schema.safeParse(raw, { error: missingIsRequired });
   if (!r.success) throw fromZod(r.error, 'LLMSCOPE_ERR_INVALID_QUERY', { hint, given: raw });
   return r.data;
 }
