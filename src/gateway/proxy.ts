@@ -1119,6 +1119,7 @@ export class GatewayProxy {
         flight.refusal = meter.refusal !== null;
         // a Responses stream's id, which a later call's previous_response_id names (budgets estimate it by its size)
         if (meter.responseId) i.responseId = meter.responseId;
+        if (meter.responseModel) i.responseModel = meter.responseModel;
         if (meter.error !== null && !err) {
           flight.failedInBody = true;
           flight.rateLimitedInBody = meter.rateLimited;
@@ -1170,8 +1171,11 @@ export class GatewayProxy {
           i.outputText = kept.text;
           if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
           const o = json as Json | null;
-          if (o && typeof o.model === 'string') i.responseModel = o.model;
-          if (o && typeof o.id === 'string') i.responseId = o.id;
+          // Gemini names them modelVersion and responseId
+          const model = o?.model ?? o?.modelVersion;
+          const id = o?.id ?? o?.responseId;
+          if (typeof model === 'string') i.responseModel = model;
+          if (typeof id === 'string') i.responseId = id;
         }
       } else if (status >= 400) flight.errorType = `http_${status}`;
       // An answer too large to keep for reading: its size is what its output tokens are estimated from.

@@ -57,6 +57,8 @@ export interface ChunkInfo {
   rateLimited?: boolean;
   /** The response's id, when the event says it (a Responses stream's final event): a later call may continue it. */
   responseId?: string;
+  /** The model that answered, when the event says it (the span's `gen_ai.response.model`). */
+  responseModel?: string;
 }
 
 /**
@@ -113,6 +115,8 @@ export interface StreamMetering {
   readonly rateLimited: boolean;
   /** The response's id the stream said (ChunkInfo.responseId), when it said one. */
   readonly responseId?: string | null;
+  /** The model the stream said answered (ChunkInfo.responseModel), when it said one. */
+  readonly responseModel?: string | null;
   /** Set when reading failed (the bytes still passed through, unread from then on). */
   readonly failure: Error | null;
   /** Reads a chunk that arrived at `at` (epoch ms); returns what to pass on to the client. */
@@ -135,6 +139,8 @@ export interface ChunkTally {
   rateLimited: boolean;
   /** The response's id an event said (ChunkInfo.responseId). */
   responseId?: string | null;
+  /** The model an event said answered (ChunkInfo.responseModel). */
+  responseModel?: string | null;
 }
 
 /** Adds what one event read at `at` (epoch ms) says to a meter's tally: content times and text, refusal, finish, usage, error. */
@@ -149,6 +155,7 @@ export function tallyChunk(m: ChunkTally, info: ChunkInfo, at: number): void {
   if (info.finishReason) m.finishReason = info.finishReason;
   if (info.usage) m.usage = info.usage;
   if (info.responseId) m.responseId = info.responseId;
+  if (info.responseModel) m.responseModel = info.responseModel;
   if (info.error) {
     m.error = info.error;
     if (info.errorMessage) m.errorMessage = info.errorMessage;

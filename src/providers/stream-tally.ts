@@ -20,4 +20,6 @@ export class StreamTally implements ChunkTally {
   rateLimited = false;
   /** The response's id, when the stream said it (a Responses stream's final event). */
   responseId: string | null = null;
+  /** The model that answered, when the stream said it. */
+  responseModel: string | null = null;
 }

@@ -229,7 +229,10 @@ export class AnthropicStreamReader implements StreamReader {
         break;
       }
       case 'message_start': {
-        const u = usageOf(obj(o.message)?.usage);
+        const m = obj(o.message);
+        if (typeof m?.id === 'string' && m.id) info.responseId = m.id;
+        if (typeof m?.model === 'string' && m.model) info.responseModel = m.model;
+        const u = usageOf(m?.usage);
         if (u) {
           this.usage = { ...u, outputTokens: null };
           info.usage = this.usage;

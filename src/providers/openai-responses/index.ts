@@ -241,6 +241,8 @@ export function readEventObject(parsed: unknown): ChunkInfo {
     const r = responseInfo(o.response);
     const id = obj(o.response)?.id;
     if (typeof id === 'string') out.responseId = id;
+    const model = obj(o.response)?.model;
+    if (typeof model === 'string' && model) out.responseModel = model;
     out.usage = r.usage;
     out.finishReason = r.finishReason;
     if (r.finishReason === 'content_filter') out.refusal = 'content_filter';
