@@ -61,4 +61,19 @@ describe('createKey: what a refused body is told', () => {
     expect((date as Error).message).toMatch(/ISO 8601 time with a zone/);
     expect(await store.list()).toEqual([]);
   });
+
+  it('says a missing name is required, and that the body is an object (QA33)', async () => {
+    // {} answered 'invalid key "name": Invalid input: expected string, received undefined', and [] 'invalid key "":
+    // Invalid input: expected object, received array'.
+    const store = new MemoryKeyStore();
+    const none = await createKey(store, {}, { now: NOW, by: 'admin' }).catch((e) => e);
+    expect(none).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY', param: 'name' });
+    expect((none as Error).message).toBe('invalid key "name": required (a string), missing');
+    const list = await createKey(store, [], { now: NOW, by: 'admin' }).catch((e) => e);
+    expect(list).toMatchObject({ code: 'LLMSCOPE_ERR_INVALID_BODY', param: null });
+    expect((list as Error).message).toBe(
+      'invalid key: the body must be a JSON object such as {"name": "search-prod", "team": "search"}',
+    );
+    expect(await store.list()).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@
 // id, attribution and limits; the old secret stops), and the wire view of a key (never its secret or hash).
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { LlmscopeError } from '../errors.js';
+import { LlmscopeError, missingIsRequired } from '../errors.js';
 import { DURATION_PATTERN, durationMs, isDateTime, isoOrNull, MAX_TIME_MS } from '../time.js';
 import { type KeyConfig, keyModelsSchema } from './config.js';
 import { hashKey, newKey, prefixOf } from './keys.js';
@@ -67,9 +67,16 @@ export async function createKey(
   raw: unknown,
   opts: KeyAdminOptions,
 ): Promise<{ key: StoredKey; secret: string }> {
-  const r = createKeySchema.safeParse(raw);
+  const r = createKeySchema.safeParse(raw, { error: missingIsRequired });
   if (!r.success) {
     const issue = r.error.issues[0];
+    // a body that is no object (an array, a string) is told what to send, not zod's 'expected object' at path ""
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new LlmscopeError(
+        'LLMSCOPE_ERR_INVALID_BODY',
+        'invalid key: the body must be a JSON object such as {"name": "search-prod", "team": "search"}',
+        { param: null },
+      );
     // A field the body should not have is named by itself, with the fields a key takes (its path is the body's: "").
     if (issue?.code === 'unrecognized_keys')
       throw new LlmscopeError(
