@@ -183,7 +183,7 @@ export function registerRequestRoutes(router: Router, store: Store, opts: Reques
     if (!call)
       throw new LlmscopeError(
         'LLMSCOPE_ERR_NOT_FOUND',
-        `no call with request_id "${id}" in the store; it may not be recorded yet, or retention removed it`,
+        `no call with request_id "${id}" in the store; it may not be recorded yet, or retention or an erasure of its user (DELETE /api/users/{id}/data) removed it`,
       );
     const body = callDetail(call);
     const [logs, extras] = await Promise.all([

@@ -253,7 +253,7 @@ export function registerSessionRoutes(router: Router, store: Store, opts: Sessio
           'LLMSCOPE_ERR_NOT_FOUND',
           kind === 'session'
             ? `no call with session "${id}" in the store; calls carry a session from the x-llmscope-session header (or the ingested "session" field)`
-            : `no call with trace_id "${id}" in the store; it may not be recorded yet, or retention removed it`,
+            : `no call with trace_id "${id}" in the store; it may not be recorded yet, or retention or an erasure of its user (DELETE /api/users/{id}/data) removed it`,
         );
       const calls = await withExtras(
         page.calls,

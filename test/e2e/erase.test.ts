@@ -156,7 +156,12 @@ describe.each(['sqlite', 'postgres'] as const)('erase a user’s data on %s', (k
       if (rows.includes(KEPT) || rows.includes('bob-req-'))
         expect(after[table], table).toSatisfy((t: string) => t.includes(KEPT) || t.includes('bob-req-'));
     expect((await s.app.ctx.store.listCalls({ user: KEPT })).items).toHaveLength(2);
-    expect((await request(`${s.base}/api/requests/ann-req-0`)).statusCode).toBe(404);
+    const gone = await request(`${s.base}/api/requests/ann-req-0`);
+    expect(gone.statusCode).toBe(404);
+    // the 404 names an erasure among the reasons a call is missing, not only a delay or retention
+    expect(((await gone.body.json()) as { error: { message: string } }).error.message).toMatch(
+      /an erasure of its user/,
+    );
     expect(((await detail('bob-req-0')) as { feedback: unknown[] }).feedback).toHaveLength(1);
 
     // Recorded in the audit log, by a hash of the user's id.
