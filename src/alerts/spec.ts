@@ -65,11 +65,22 @@ export type RuleFilter = z.infer<typeof filterSchema>;
 export const MATCHER_RE =
   /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"'`{},\\!=~]+))\s*$/;
 
-/** Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`, `model=gpt-4o`), or a label → value map. */
-export const matchersSchema = z.union([
-  z.array(z.string().regex(MATCHER_RE, 'a matcher like severity="critical" or model=gpt-4o')),
-  z.record(labelName, z.string()),
-]);
+const MATCHERS_FORMS = 'a list of matchers like ["severity=\\"critical\\"", "model=gpt-4o"], or a label → value map';
+
+/**
+ * Matchers as Alertmanager writes them (`severity="critical"`, `alertname=~"A|B"`, `model=gpt-4o`), or a label → value
+ * map. Missing or neither, they are told those forms (zod's own word for such a union was 'Invalid input': QA33).
+ */
+export const matchersSchema = z.union(
+  [
+    z.array(z.string().regex(MATCHER_RE, 'a matcher like severity="critical" or model=gpt-4o')),
+    z.record(labelName, z.string()),
+  ],
+  {
+    error: (issue) =>
+      issue.input === undefined ? `required (${MATCHERS_FORMS}), missing` : `expected ${MATCHERS_FORMS}`,
+  },
+);
 export type MatchersInput = z.infer<typeof matchersSchema>;
 
 /** The signal and comparison part of a rule (also one condition of an `all` rule). */
