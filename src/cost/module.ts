@@ -340,6 +340,8 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       await rt.budgets.ratios();
       await rt.budgets.prune();
       await spend.pruneMinutes(ctx.clock.now() - minuteRetention);
+      // Daily rows (per user, key, team, ...) follow the hour rollups' retention: they were kept for ever (QA36).
+      await spend.pruneDays(ctx.clock.now() - durationMs(ctx.config.storage.retention.hour));
     } catch (err) {
       log.warn({ event: 'cost_maintenance_failed', err: (err as Error).message }, 'cost maintenance failed');
     }

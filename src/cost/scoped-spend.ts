@@ -111,6 +111,9 @@ class RollupSpend implements SpendStore {
   pruneMinutes(): Promise<number> {
     this.refuse();
   }
+  pruneDays(): Promise<number> {
+    this.refuse();
+  }
   eraseUser(): Promise<number> {
     this.refuse();
   }

@@ -73,6 +73,17 @@ export class MemorySpendStore implements SpendStore {
     return n;
   }
 
+  async pruneDays(before: number): Promise<number> {
+    const cut = Date.parse(`${dayOf(before)}T00:00:00Z`);
+    let n = 0;
+    for (const [k, r] of this.dailyRows)
+      if (r.t < cut) {
+        this.dailyRows.delete(k);
+        n++;
+      }
+    return n;
+  }
+
   async eraseUser(user: string): Promise<number> {
     let n = 0;
     for (const rows of [this.minuteRows, this.dailyRows])

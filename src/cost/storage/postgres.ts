@@ -277,6 +277,11 @@ export class PostgresSpendStore implements SpendStore {
     return r.rowCount ?? 0;
   }
 
+  async pruneDays(before: number): Promise<number> {
+    const r = await this.backend.pool.query('DELETE FROM spend_daily WHERE day < $1', [dayOf(before)]);
+    return r.rowCount ?? 0;
+  }
+
   async eraseUser(user: string): Promise<number> {
     const r = await this.backend.pool.query<{ n: string }>(
       `WITH m AS (DELETE FROM spend_minute WHERE dimension = 'user' AND value = $1 RETURNING 1),

@@ -110,6 +110,20 @@ describe.each(stores)('%s spend store', (_name, make) => {
     expect(await s.minutes({ dimension: 'all', from: 0, to: T + DAY })).toEqual([]);
   });
 
+  it('prunes daily rows of the days before a cut-off, by user and every other dimension (QA36)', async () => {
+    const s = await make();
+    await s.apply(deltasOf(calls(), (c) => c.model === 'mystery'));
+    const users = async () =>
+      (await s.daily({ dimension: 'user', from: T - DAY, to: T + 2 * DAY })).map((r) => `${r.day} ${r.value}`);
+    expect(await users()).toEqual(['2025-07-15 ann', '2025-07-15 bob', '2025-07-16 bob', '2025-07-16 cid']);
+    // a cut-off inside 2025-07-16 keeps that whole day; 2025-07-15's rows go (ann's, bob's, and every dimension's)
+    const n = await s.pruneDays(T + DAY + 3_600_000);
+    expect(n).toBeGreaterThan(2);
+    expect(await users()).toEqual(['2025-07-16 bob', '2025-07-16 cid']);
+    expect(await s.daily({ dimension: 'all', from: T - DAY, to: T + 1 })).toEqual([]);
+    expect(await s.pruneDays(T + DAY)).toBe(0);
+  });
+
   it('keeps reconciliations and cost items', async () => {
     const s = await make();
     const rec = (id: string, createdAt: number) => ({

@@ -158,6 +158,10 @@ export class SqliteSpendStore implements SpendStore {
     return this.db.prepare('DELETE FROM spend_minute WHERE minute < ?').run(before).changes;
   }
 
+  async pruneDays(before: number): Promise<number> {
+    return this.db.prepare('DELETE FROM spend_daily WHERE day < ?').run(dayOf(before)).changes;
+  }
+
   async eraseUser(user: string): Promise<number> {
     return this.db.transaction(() =>
       ['spend_minute', 'spend_daily'].reduce(

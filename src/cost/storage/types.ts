@@ -98,6 +98,8 @@ export interface SpendStore {
   minutes(q: SpendQuery): Promise<SpendRow[]>;
   /** Drops minute rows older than `before`. */
   pruneMinutes(before: number): Promise<number>;
+  /** Drops daily rows of the days before the (UTC) day of `before` (`storage.retention.hour`, as the hour rollups). */
+  pruneDays(before: number): Promise<number>;
   /** Deletes the per-user rows (minute and daily) of this user (their data erased); returns rows deleted. */
   eraseUser(user: string): Promise<number>;
   saveReconciliation(r: ReconciliationRecord): Promise<void>;
