@@ -281,6 +281,22 @@ export function spendSeries(
   };
 }
 
+/**
+ * A group's spend: `unpriced` where none of its calls has a price (their cost is unknown, not $0), and how many calls
+ * the spend leaves out where some of them have none.
+ */
+function spendCell(g: { cost_usd: number; requests: number; unpriced_requests: number }): HTMLElement | string {
+  if (g.unpriced_requests <= 0) return usd(g.cost_usd);
+  const title = 'calls to a model without a price: add it under pricing.models';
+  if (g.unpriced_requests >= g.requests) return h('span', { class: 'bad unpriced', title }, 'unpriced');
+  return h(
+    'span',
+    null,
+    usd(g.cost_usd),
+    h('span', { class: 'bad unpriced', title }, ` + ${compact(g.unpriced_requests)} unpriced`),
+  );
+}
+
 function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams): HTMLElement {
   if (!r.ok) return card(`By ${dim}`, empty(why(r, `spend by ${dim}`)));
   if (r.data.groups.length === 0) return card(`By ${dim}`, empty('no spend in this range'));
@@ -305,7 +321,7 @@ function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams)
           : filterable
             ? h('a', { href: href('overview', inRange(dim, g.key)) }, g.key)
             : h('a', { href: href('requests', inRange('user', g.key)) }, g.key),
-        usd(g.cost_usd),
+        spendCell(g),
         h('div', { class: 'share' }, bar(g.share, undefined, true), h('span', null, pct(g.share, 0))),
         compact(g.requests),
         usd(g.cost_per_request),
@@ -375,7 +391,7 @@ function metadataCard(
         g.key === null
           ? h('span', { class: 'muted', title: `calls without ${key}` }, '(none)')
           : h('a', { href: href('requests', { ...keep, [`meta.${key}`]: g.key }) }, g.key),
-        usd(g.cost_usd),
+        spendCell(g),
         h('div', { class: 'share' }, bar(g.share, undefined, true), h('span', null, pct(g.share, 0))),
         compact(g.requests),
         usd(g.cost_per_request),
