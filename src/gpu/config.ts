@@ -1,7 +1,7 @@
 // The `gpu` config section: which collector, how often, which hosts serve which models, and what a GPU-hour costs.
 // Self-contained (no import from config/) because config/schema.ts imports this file.
 import { z } from 'zod';
-import { durationMs, durationSchema, timerDurationSchema } from '../time.js';
+import { DURATION_PATTERN, durationMs, durationSchema, timerDurationSchema } from '../time.js';
 
 const duration = durationSchema;
 
@@ -29,13 +29,19 @@ export const dcgmTargetSchema = z.union([
     .strict(),
 ]);
 
+// zod runs these checks on a value the duration schema already refused (it is reported at its path): such a value is
+// left to that report, as durationMs would throw on it and stop the whole parse with no path (QA33).
+const isDuration = (d: number | string): boolean => typeof d === 'number' || DURATION_PATTERN.test(d);
+
 export const gpuConfigSchema = z
   .object({
     /** auto: nvidia-smi on this host plus every `dcgmUrls` exporter; none: no GPU collection. */
     collector: z.enum(['auto', 'nvidia-smi', 'dcgm', 'none']).default('auto'),
-    interval: timerDurationSchema.default('15s').refine((d) => durationMs(d) >= 100, 'at least 100ms'),
+    interval: timerDurationSchema
+      .default('15s')
+      .refine((d) => !isDuration(d) || durationMs(d) >= 100, 'at least 100ms'),
     /** A poll running longer than this is aborted and counted as a failure. */
-    timeout: timerDurationSchema.default('5s').refine((d) => durationMs(d) >= 10, 'at least 10ms'),
+    timeout: timerDurationSchema.default('5s').refine((d) => !isDuration(d) || durationMs(d) >= 10, 'at least 10ms'),
     nvidiaSmiPath: z.string().min(1).default('nvidia-smi'),
     /** Name of this host in the `host` label (default: the OS host name). */
     hostname: z.string().min(1).optional(),
