@@ -2,7 +2,8 @@
 // does (OpenTelemetry GenAI `gen_ai.response.model` and `gen_ai.response.id`, recommended; QA35). A streamed chat
 // completion, a Responses stream and an Anthropic Messages stream through the gateway exported neither, though every
 // chunk (message_start, response.completed) says them; a Gemini generateContent call exported neither either: Google
-// names them modelVersion and responseId. The values are checked against what the client itself received.
+// names them modelVersion and responseId; nor did a Gemini stream (SSE or JSON array). The values are checked against
+// what the client itself received.
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,25 @@ describe('gen_ai.response.model and gen_ai.response.id on the exported span', ()
     const sp = await spanOf('qa35-gemini');
     expect(sp.attributes['gen_ai.response.model']).toBe(body.modelVersion);
     expect(sp.attributes['gen_ai.response.id']).toBe(body.responseId);
+  });
+
+  it.each([
+    ['server-sent events', '?alt=sse'],
+    ['a JSON array', ''],
+  ])('a Gemini stream as %s', async (_, query) => {
+    const id = `qa35-gemini-stream${query ? '-sse' : '-array'}`;
+    const text = await post(
+      `/v1beta/models/gemini-2.0-flash:streamGenerateContent${query}`,
+      { contents: [{ role: 'user', parts: [{ text: 'Hello' }] }] },
+      { 'x-request-id': id, 'x-goog-api-key': 'k' },
+    );
+    const first = query
+      ? JSON.parse((text.split('\n').find((l) => l.startsWith('data: ')) as string).slice(6))
+      : JSON.parse(text)[0];
+    expect(typeof first.responseId).toBe('string');
+    const sp = await spanOf(id);
+    expect(sp.attributes['gen_ai.response.model']).toBe(first.modelVersion);
+    expect(sp.attributes['gen_ai.response.id']).toBe(first.responseId);
   });
 
   it('a non-streamed chat completion keeps them', async () => {

@@ -293,6 +293,29 @@ export const geminiStreamReader: StreamReader = {
 };
 
 /**
+ * One stream's reader: geminiStreamReader, plus the model and response id its first chunk names (`modelVersion`,
+ * `responseId`, the span's gen_ai.response.model/.id); the chunks after repeat them, unread.
+ */
+class GeminiStreamReader implements StreamReader {
+  private first = true;
+
+  read(data: string): ChunkInfo | null {
+    const info = geminiStreamReader.read(data);
+    if (info === null || !this.first) return info;
+    this.first = false;
+    let o: Record<string, unknown> | null = null;
+    try {
+      o = obj(JSON.parse(data));
+    } catch {
+      return info;
+    }
+    if (typeof o?.modelVersion === 'string' && o.modelVersion) info.responseModel = o.modelVersion;
+    if (typeof o?.responseId === 'string' && o.responseId) info.responseId = o.responseId;
+    return info;
+  }
+}
+
+/**
  * Upstream error type from Google's `{"error": {"code", "message", "status"}}`, or from the one-element array of it
  * that a stream without `alt=sse` answers.
  */
@@ -491,10 +514,10 @@ export const geminiAdapter: ProviderAdapter = {
   },
   promptText,
   responseInfo,
-  streamReader: () => geminiStreamReader,
+  streamReader: () => new GeminiStreamReader(),
   // streamGenerateContent without alt=sse answers one JSON array, written element by element.
   bodyStreamMeter: (_endpoint, contentType) =>
-    /^application\/json\b/i.test(contentType) ? new JsonArrayStreamMeter(geminiStreamReader) : null,
+    /^application\/json\b/i.test(contentType) ? new JsonArrayStreamMeter(new GeminiStreamReader()) : null,
   errorTypeOf,
   renderError,
   example: (endpoint) =>
