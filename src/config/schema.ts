@@ -161,7 +161,11 @@ export const configSchema = z
          * Whether to believe X-Forwarded-Proto / X-Forwarded-Host: `true` for any peer, or the proxies' addresses.
          * Decides the session cookie's `Secure` flag and the host cross-origin requests are checked against.
          */
-        trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+        trustProxy: z
+          .union([z.boolean(), z.array(z.string().min(1))], {
+            error: "true, false, or the proxies' addresses, e.g. ['10.0.0.5']",
+          })
+          .default(false),
         /** Browser origins (e.g. https://grafana.example.com) allowed to call /api with a bearer token (CORS). */
         corsOrigins: z
           .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://host:port (no path)'))

@@ -18,16 +18,19 @@ export const gpuHostSchema = z
   })
   .strict();
 
-export const dcgmTargetSchema = z.union([
-  z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
-  z
-    .object({
-      url: z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
-      /** Host name to report instead of the exporter's `Hostname` label (in Kubernetes that is the pod name). */
-      host: z.string().min(1).optional(),
-    })
-    .strict(),
-]);
+export const dcgmTargetSchema = z.union(
+  [
+    z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
+    z
+      .object({
+        url: z.url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics' }),
+        /** Host name to report instead of the exporter's `Hostname` label (in Kubernetes that is the pod name). */
+        host: z.string().min(1).optional(),
+      })
+      .strict(),
+  ],
+  { error: 'an exporter URL such as http://gpu-node-1:9400/metrics, or { url, host }' },
+);
 
 // zod runs these checks on a value the duration schema already refused (it is reported at its path): such a value is
 // left to that report, as durationMs would throw on it and stop the whole parse with no path (QA33).

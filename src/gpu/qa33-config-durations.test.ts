@@ -30,3 +30,31 @@ describe('gpu durations in the config', () => {
     expect(validateConfig({ gpu: { interval: '30s', timeout: '2s' } }).ok).toBe(true);
   });
 });
+
+// Keys that take one of two forms are told both when given neither (QA33): 'server.trustProxy: Invalid input' and
+// 'gpu.dcgmUrls[0]: Invalid input' were all check-config said of trustProxy: maybe and dcgmUrls: [5].
+describe('config keys of two forms', () => {
+  it('server.trustProxy and gpu.dcgmUrls[] given neither form say which forms they take', () => {
+    const r = validateConfig({ server: { trustProxy: 'maybe' }, gpu: { dcgmUrls: [5, 'notaurl'] } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'server.trustProxy', message: "true, false, or the proxies' addresses, e.g. ['10.0.0.5']" },
+        {
+          path: 'gpu.dcgmUrls[0]',
+          message: 'an exporter URL such as http://gpu-node-1:9400/metrics, or { url, host }',
+        },
+        {
+          path: 'gpu.dcgmUrls[1]',
+          message: 'an absolute http(s) URL such as http://gpu-node-1:9400/metrics',
+        },
+      ]),
+    );
+    const ok = validateConfig({
+      server: { trustProxy: ['10.0.0.5'] },
+      gpu: { dcgmUrls: ['http://g:9400/metrics', { url: 'http://h:9400/metrics', host: 'h' }] },
+    });
+    expect(ok.ok).toBe(true);
+  });
+});
