@@ -10,16 +10,16 @@ import { exportedRules } from './export/prometheus.js';
 import { noiseReport } from './noise.js';
 import type { AlertsService } from './service.js';
 import { type Silence, silenceStatus } from './silences.js';
-import { durationSchema, matchersSchema, ms } from './spec.js';
+import { durationSchema, matchersSchema, ms, TIME_FORMS } from './spec.js';
 import type { ActiveAlert, AlertEvent } from './state/types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 /** A silence's time as ISO 8601; null for one no Date can hold (stored before 27e3cca refused them) or none. */
 const silenceIso = isoOrNull;
-const time = z.union([
-  z.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const time = z.union(
+  [z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))],
+  { error: TIME_FORMS },
+);
 
 const silenceBody = z
   .object({

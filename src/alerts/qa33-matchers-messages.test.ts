@@ -38,3 +38,20 @@ describe('matchers: what a missing or wrong one is told', () => {
     expect(matchersSchema.parse({ team: 'x' })).toEqual({ team: 'x' });
   });
 });
+
+// A silence's start or end that is no time read 'Invalid input' (QA33), in check-config and from the API.
+describe('silence times: what a bad one is told', () => {
+  const FORMS_T = 'an ISO 8601 time with a zone such as 2026-01-10T08:00:00Z, or epoch milliseconds';
+
+  it('a config silence', () => {
+    const r = validateConfig({ alerts: { silences: [{ matchers: ['a=b'], startsAt: 'x', endsAt: 'tomorrow' }] } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'alerts.silences[0].startsAt', message: FORMS_T },
+        { path: 'alerts.silences[0].endsAt', message: FORMS_T },
+      ]),
+    );
+  });
+});

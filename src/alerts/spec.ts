@@ -230,10 +230,11 @@ export const DEFAULT_SLOS: SloInput[] = [
 ];
 
 /** A time in the config: ISO 8601 with a zone (`2026-01-10T08:00:00Z`) or epoch milliseconds. */
-const configTime = z.union([
-  z.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+export const TIME_FORMS = 'an ISO 8601 time with a zone such as 2026-01-10T08:00:00Z, or epoch milliseconds';
+const configTime = z.union(
+  [z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))],
+  { error: TIME_FORMS },
+);
 
 /**
  * A static silence from the config file: matchers, a comment, and either `endsAt` (with an optional `startsAt`) or
