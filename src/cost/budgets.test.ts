@@ -194,6 +194,23 @@ describe('budget service', () => {
     expect((await svc.ratios()).get('watch')).toBeCloseTo(1.2, 9);
   });
 
+  it('does not warn again of a threshold the spend restored at start had passed (QA34: a restart re-logged 80%)', async () => {
+    const { svc, ledger, events } = service([
+      { name: 'watch', period: 'day', limit: 1, action: 'alert', warn: [0.5, 0.9] },
+    ]);
+    const key = { budget: 'watch', value: '', periodStart: periodStart('day', T) };
+    ledger.load(key, 0.6);
+    svc.restored(key, 0.6);
+    for (let i = 0; i < 2; i++) {
+      const a = admission();
+      await svc.admit(a);
+      svc.settle(a.state, 0.2);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    // 0.8 passes nothing new; 1.0 passes 0.9 once. Before: ['watch', 0.5] at 0.8 too.
+    expect(events.thresholds).toEqual([['watch', 0.9]]);
+  });
+
   it('gives keys their own budgets', async () => {
     const { svc } = service(
       [],

@@ -848,6 +848,20 @@ export class BudgetService {
     return !!s && !s.settled;
   }
 
+  /**
+   * A bucket's spend was restored from the store (at start): the warn thresholds it has already passed were warned
+   * of before (or passed while this process was not running), so they are not warned of again in this period.
+   */
+  restored(key: BudgetKey, spent: number): void {
+    const b = this.byName.get(key.budget);
+    if (!b || b.limit <= 0) return;
+    const ratio = spent / b.limit;
+    let passed = 0;
+    for (const th of b.warn) if (ratio >= th) passed = th;
+    const k = keyString(key);
+    if (passed > (this.warned.get(k) ?? 0)) this.warned.set(k, passed);
+  }
+
   /** Spend that went through no admission (ingested calls). */
   addUnreserved(call: LlmCall): void {
     if (!call.costUsd || this.budgets.length === 0) return;

@@ -58,8 +58,11 @@ export async function restoreBudgets(rt: CostRuntime, store: SpendStore): Promis
     const sums = new Map<string, number>();
     for (const r of rows) sums.set(r.value, (sums.get(r.value) ?? 0) + r.costUsd);
     for (const [value, spent] of sums)
-      if (b.scope === 'global' || value !== '')
-        await rt.ledger.load({ budget: b.name, value, periodStart: start }, spent);
+      if (b.scope === 'global' || value !== '') {
+        const key = { budget: b.name, value, periodStart: start };
+        await rt.ledger.load(key, spent);
+        rt.budgets.restored(key, spent);
+      }
   }
   await rt.budgets.ratios();
 }
