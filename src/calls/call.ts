@@ -195,6 +195,11 @@ export interface CallInternals {
    */
   ownError?: boolean;
   /**
+   * Set on a call refused before a live virtual key admitted it (GatewayHook.distrusts): under `serve --workers` the
+   * recorder process, which holds the keys, drops the attribution its client claimed (a worker's own hook cannot tell).
+   */
+  unvouched?: boolean;
+  /**
    * The part of cacheWriteInputTokens written to a 1-hour prompt cache (Anthropic), which costs more than the
    * 5-minute one: the price enricher charges it at that rate and folds it into the applied `price.cacheWrite`.
    */

@@ -357,6 +357,11 @@ export async function startFleet(
   const receiveCalls = (calls: LlmCall[]): void => {
     for (const call of calls) {
       try {
+        // A worker's call refused before a live key admitted it: its client's claims go here, where the keys are.
+        if (call.internal?.unvouched && hooks.some((h) => h.distrusts?.() === true)) {
+          call.user = call.team = call.feature = call.session = null;
+          call.metadata = null;
+        }
         settleFor(hooks, call);
       } catch (err) {
         log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');

@@ -17,7 +17,12 @@ export interface WireError {
   code?: ErrorCode;
   param?: string | null;
   headers?: Record<string, string>;
+  /** The call's attribution, set by the hook that then refused it (a live key refusing a model): see AttributedError. */
+  attribution?: Record<string, unknown>;
 }
+
+/** A hook's refusal that carries the attribution the hook gave the call first (a live key's own refusal, QA36). */
+export type AttributedError = LlmscopeError & { attribution?: Record<string, unknown> };
 
 export interface RpcRequest {
   t: 'rpc';
@@ -37,12 +42,22 @@ export type RpcHandler = (arg: unknown) => unknown | Promise<unknown>;
 
 export function toWire(err: unknown): WireError {
   if (err instanceof LlmscopeError)
-    return { message: err.message, code: err.code, param: err.param, headers: err.headers };
+    return {
+      message: err.message,
+      code: err.code,
+      param: err.param,
+      headers: err.headers,
+      attribution: (err as AttributedError).attribution,
+    };
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
 export function fromWire(w: WireError): Error {
-  if (w.code && w.code in ERRORS) return new LlmscopeError(w.code, w.message, { param: w.param, headers: w.headers });
+  if (w.code && w.code in ERRORS) {
+    const e: AttributedError = new LlmscopeError(w.code, w.message, { param: w.param, headers: w.headers });
+    if (w.attribution) e.attribution = w.attribution;
+    return e;
+  }
   return new Error(w.message);
 }
 

@@ -39,7 +39,7 @@ import type { CallLogRow } from '../store/index.js';
 import { CallLogs } from '../telemetry/call-logs.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { pack, type Rpc, RpcPackError, unpack } from './rpc.js';
+import { type AttributedError, pack, type Rpc, RpcPackError, unpack } from './rpc.js';
 
 /** The header that proves a request to the primary's loopback listener came from one of its workers. */
 export const INTERNAL_HEADER = 'x-llmscope-internal';
@@ -297,7 +297,11 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
     try {
       changed = await rpc.call<Record<string, unknown>>(`hooks.${phase}`, snapshot, timeoutMs);
     } catch (err) {
-      if (err instanceof LlmscopeError) throw err;
+      if (err instanceof LlmscopeError) {
+        const at = (err as AttributedError).attribution;
+        if (at) Object.assign(a.attribution, at);
+        throw err;
+      }
       // A body the primary cannot be handed (JSON nested thousands deep overflows V8's serializer): the client's to
       // fix, not a busy recorder to retry against (as 503 overloaded it would be retried for ever). Nothing was sent.
       if (err instanceof RpcPackError)
@@ -349,7 +353,15 @@ export async function runHooksFor(
   const a = { ...snapshot } as Admission;
   for (const h of hooks) {
     const f = h[phase];
-    if (f) await f.call(h, a);
+    try {
+      if (f) await f.call(h, a);
+    } catch (err) {
+      // A live key that admitted the caller and refused the call (a model it may not call): the worker records the
+      // refusal with the key's attribution, as one process does.
+      if (err instanceof LlmscopeError && a.attribution.apiKeyId)
+        (err as AttributedError).attribution = { ...a.attribution };
+      throw err;
+    }
   }
   const {
     body,

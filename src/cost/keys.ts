@@ -285,9 +285,8 @@ export function keyHook(keys: KeyDirectory | KeyRing, now: () => number = Date.n
       });
     },
     // A call refused without a live key (none, unknown, revoked, expired, or a body refused before the key was read)
-    // is recorded without the attribution its client claimed, once keys exist; a key's own refusal (a model it may
-    // not call) keeps the key's attribution.
-    distrusts: (a) => !(a?.state[KEY_STATE] as VirtualKey | undefined) && dir.requiredNow() === true,
+    // is recorded without the attribution its client claimed, once keys exist.
+    distrusts: () => dir.requiredNow() === true,
   };
 
   async function admitKey(a: Admission, token: string): Promise<void> {

@@ -96,11 +96,11 @@ export interface GatewayHook {
   /** Runs before routing; e.g. a virtual key sets attribution. */
   authenticate?(a: Admission): void | Promise<void>;
   /**
-   * For a call refused before its authenticate hooks all passed (no key, an unknown or revoked one, a body refused
-   * before the key was read): true when the user, team, feature, session and metadata its client claimed must not be
-   * recorded, since nothing vouches for them (a gateway that takes virtual keys); `a` is the call's admission, if any.
+   * For a call refused before its authenticate hooks all passed and no key admitted its caller (no key, an unknown or
+   * revoked one, a body refused before the key was read): true when the user, team, feature, session and metadata its
+   * client claimed must not be recorded, since nothing vouches for them (a gateway that takes virtual keys).
    */
-  distrusts?(a: Admission | null): boolean;
+  distrusts?(): boolean;
   admit?(a: Admission): void | Promise<void>;
   settle?(a: Admission, call: LlmCall): void;
 }
@@ -273,10 +273,13 @@ class Flight {
     if (u?.serviceTier) i.serviceTier = u.serviceTier;
     const a = this.attribution;
     // Refused before a key vouched for the caller: what it claimed (x-llmscope-* headers, the body's user) is not
-    // recorded, so an unauthenticated client cannot write calls into a team's or a user's ledger (QA36).
-    if (!this.vouched && hooks.some((h) => h.distrusts?.(this.admission) === true)) {
-      a.user = a.team = a.feature = a.session = null;
-      this.metadata = null;
+    // recorded, so an unauthenticated client cannot write calls into a team's or a user's ledger (QA36). A key that
+    // admitted the caller and then refused the call (a model it may not call) set the attribution itself.
+    if (!this.vouched && a.apiKeyId === null) {
+      if (hooks.some((h) => h.distrusts?.() === true)) {
+        a.user = a.team = a.feature = a.session = null;
+        this.metadata = null;
+      } else i.unvouched = true;
     }
     const call: LlmCall = {
       requestId: this.requestId,
