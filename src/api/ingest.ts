@@ -76,6 +76,18 @@ export const ingestRecordSchema = z
     // keys, their number and value lengths are checked after parsing, as LLMSCOPE_ERR_INVALID_METADATA
     metadata: z.record(z.string(), z.string()).nullable().optional(),
     upstream_request_id: text,
+    // The rest of the record as GET /api/requests returns it, so a record read there is taken back as it is (DESIGN:
+    // one record for both; QA33: they were refused as unknown keys). token_source and overhead_ms are kept; price,
+    // api_key_id and source are read and left: an ingested call is priced from the catalog as every call is (or by
+    // its cost_usd), no key vouches for it, and it is an ingested call.
+    token_source: z.enum(['usage', 'tokenizer', 'estimate']).nullable().optional(),
+    overhead_ms: ms,
+    price: z
+      .record(z.string(), z.union([z.number(), z.string()]))
+      .nullable()
+      .optional(),
+    api_key_id: text,
+    source: z.enum(['gateway', 'ingest']).optional(),
   })
   .strict()
   // A call that ends before it starts is no call: its record showed an end before its start and a latency of 0.
@@ -179,11 +191,11 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     cachedInputTokens: r.cached_input_tokens ?? null,
     cacheWriteInputTokens: r.cache_write_input_tokens ?? null,
     reasoningTokens: r.reasoning_tokens ?? null,
-    tokenSource: hasTokens ? 'usage' : null,
+    tokenSource: hasTokens ? (r.token_source ?? 'usage') : null,
     ttftMs: r.ttft_ms ?? null,
     tpotMs: r.tpot_ms ?? null,
     latencyMs: r.latency_ms ?? Math.max(0, endedAt - startedAt),
-    overheadMs: 0,
+    overheadMs: r.overhead_ms ?? 0,
     costUsd: r.cost_usd ?? null,
     price: null,
     finishReason: r.finish_reason ?? null,
