@@ -114,6 +114,8 @@ class WsResponse extends StreamTally {
   endedAt: number | null = null;
   /** Frees the response's place among the calls in flight (admitCall), once it ends. */
   free: (() => void) | null = null;
+  /** Refused before a live key admitted it: recorded without the connection's metadata (refuse). */
+  noMetadata = false;
 
   constructor(
     readonly arrivalAt: number,
@@ -360,6 +362,16 @@ export class ResponsesWsSession {
     r.errorType = err instanceof LlmscopeError ? ERRORS[err.code].code : 'internal_error';
     r.errorMessage = clip(err instanceof Error ? err.message : String(err));
     if (err instanceof LlmscopeError) r.internal.ownError = true;
+    // Refused before a live key admitted this response (it named no model; the connection's key was revoked or
+    // expired since it opened): what the upgrade's headers claimed is not recorded once keys exist (QA36), as on the
+    // HTTP route; in a gateway worker the recorder process decides (internal.unvouched).
+    if (r.attribution.apiKeyId === null) {
+      if (this.d.hooks.some((h) => h.distrusts?.() === true)) {
+        const at = r.attribution;
+        at.user = at.team = at.feature = at.session = null;
+        r.noMetadata = true;
+      } else r.internal.unvouched = true;
+    }
     r.endedAt = r.arrivalAt;
     this.record(r, null);
   }
@@ -514,7 +526,7 @@ export class ResponsesWsSession {
       feature: a.feature,
       session: a.session,
       apiKeyId: a.apiKeyId,
-      metadata: this.f.metadata,
+      metadata: r.noMetadata ? null : this.f.metadata,
       inputTokens: u?.inputTokens ?? null,
       outputTokens,
       cachedInputTokens: u?.cachedInputTokens ?? null,
