@@ -1,13 +1,26 @@
 // OpenTelemetry traces. The gateway only mints ids and timestamps on the hot path; the call's spans are built
 // into SpanRecords when it ends, and this sink turns them into OTel ReadableSpans for any SpanExporter
 // (OTLP/HTTP when an endpoint is configured, in-memory in tests), batched by the recorder.
+
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { type Attributes, type HrTime, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, millisToHrTime } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { envDetector, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { LlmCall, Sink, SpanRecord } from '../calls/index.js';
 import { spansFor } from './spans.js';
+
+/** llmscope's version (package.json, two folders up from src/telemetry and dist/telemetry alike). */
+const VERSION = (() => {
+  try {
+    return String(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  } catch {
+    return undefined;
+  }
+})();
 
 const KIND: Record<SpanRecord['kind'], SpanKind> = {
   server: SpanKind.SERVER,
@@ -46,7 +59,7 @@ export function toReadableSpan(s: SpanRecord, resource: Resource, sampled = true
     events: s.events.map((e) => ({ name: e.name, time: hr(e.time), attributes: e.attributes as Attributes })),
     ended: true,
     resource,
-    instrumentationScope: { name: 'llmscope', version: '0.1.0' },
+    instrumentationScope: { name: 'llmscope', version: VERSION ?? '0.1.0' },
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
     droppedLinksCount: 0,
@@ -88,9 +101,27 @@ export function exportedSpan(s: SpanRecord, call: LlmCall, wellKnown?: string): 
   };
 }
 
+/**
+ * The resource of the spans this process exports: `service.name` (telemetry.serviceName), `service.version`,
+ * `service.instance.id` (one per process, so a trace backend tells replicas apart) and `host.name`, then what
+ * OTEL_RESOURCE_ATTRIBUTES adds or overrides (`deployment.environment.name=prod,...`), as every OpenTelemetry SDK reads
+ * it; its `service.name` (and OTEL_SERVICE_NAME) give way to telemetry.serviceName.
+ */
+export function exportResource(serviceName = 'llmscope'): Resource {
+  const env: Record<string, unknown> = { ...(envDetector.detect().attributes ?? {}) };
+  delete env['service.name'];
+  return resourceFromAttributes({
+    'service.name': serviceName,
+    ...(VERSION ? { 'service.version': VERSION } : {}),
+    'service.instance.id': randomUUID(),
+    'host.name': hostname(),
+    ...(env as Record<string, string>),
+  });
+}
+
 /** A recorder sink exporting each call's spans; export failures reject so the recorder counts them as dropped. */
 export function traceSink(opts: TraceSinkOptions): Sink {
-  const resource = resourceFromAttributes({ 'service.name': opts.serviceName ?? 'llmscope' });
+  const resource = exportResource(opts.serviceName);
   return {
     name: 'traces',
     maxBatch: 512,
