@@ -10,6 +10,7 @@ import { DAY_MS, timeParamSchema } from '../time.js';
 import { BILL_FORMATS, BillError, type BillFormat } from './bills.js';
 import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
+import { summaryCsv, summaryCsvName } from './csv.js';
 import { CostItemsError, parseCostItems } from './non-api.js';
 import { audioPricesOf, dayOf, pricesFor, servicePrices } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
@@ -49,6 +50,8 @@ const summarySchema = z.object({
     })
     .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  // csv: the same summary as a spreadsheet's rows (./csv.ts), a download
+  format: z.enum(['json', 'csv'], { message: 'expected json (the default) or csv' }).optional(),
 });
 const topSchema = z.object({
   ...rangeSchema,
@@ -96,6 +99,21 @@ function recordSummary(r: ReconciliationRecord) {
   };
 }
 
+/** A summary as a CSV download (the month's figures are not rows of it: they are no group's). */
+function sendCsv(
+  res: HttpContext['res'],
+  s: Parameters<typeof summaryCsv>[0] & { from: string; to: string },
+  groupBy: string | undefined,
+): void {
+  const text = summaryCsv(s, groupBy);
+  res.writeHead(200, {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${summaryCsvName(groupBy, s.from, s.to)}"`,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
 export interface CostRouteDeps {
   rt: CostRuntime;
   queries: SpendQueries;
@@ -139,6 +157,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         teams: scope?.teams,
         features: scope?.features,
       });
+      if (q.format === 'csv') return sendCsv(res, s, q.group_by);
       if (scope) return sendJson(res, 200, { ...s, ...NO_FORECAST });
       return sendJson(res, 200, { ...s, ...monthFigures(await d.queries.forecast()) });
     }
@@ -148,6 +167,7 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
       groupBy: q.group_by as GroupDimension | 'day' | undefined,
       limit: q.limit,
     });
+    if (q.format === 'csv') return sendCsv(res, s, q.group_by);
     // The month's total and forecast include non-API costs and every team: a scoped principal gets null.
     if (http.principal?.scope) return sendJson(res, 200, { ...s, ...NO_FORECAST });
     sendJson(res, 200, { ...s, ...monthFigures(await d.queries.forecast()) });
