@@ -166,7 +166,8 @@ export const costPage: Page = {
         { class: 'grid-wide' },
         DIMS.map((d, i) => {
           const g = groups[i];
-          if (g) return groupCard(d, g, route.params);
+          // a filtered card reads the call rollups, which /api/cost/summary's CSV does not: no download there
+          if (g) return groupCard(d, g, route.params, filtered ? null : csvHref(w, d));
           // spend by user is kept for all calls only (users are not a rollup dimension): the calls say who
           return card(
             `By ${d}`,
@@ -182,7 +183,15 @@ export const costPage: Page = {
             ),
           );
         }),
-        metadataCard(route.params, range, metaBy, byMeta, keysSeen, uiConfig),
+        metadataCard(
+          route.params,
+          range,
+          metaBy,
+          byMeta,
+          keysSeen,
+          uiConfig,
+          metaBy ? csvHref(w, `meta.${metaBy}`) : null,
+        ),
       ),
       h('div', { class: 'grid2' }, budgetsCard(budgets), dailyCard(daily)),
       reconciliationsCard(recs),
@@ -297,7 +306,28 @@ function spendCell(g: { cost_usd: number; requests: number; unpriced_requests: n
   );
 }
 
-function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams): HTMLElement {
+/**
+ * The table of a card as a CSV download: /api/cost/summary over the page's range, every group of `groupBy` (not only
+ * the 10 the card shows), with the session cookie a plain link carries.
+ */
+export function csvHref(w: { from: number; to: number }, groupBy: string): string {
+  return `/api/cost/summary${qs({ ...w, group_by: groupBy, limit: 10_000, format: 'csv' })}`;
+}
+
+function csvLink(url: string | null, dim: string): HTMLElement | null {
+  if (!url) return null;
+  return h(
+    'p',
+    { class: 'muted' },
+    h(
+      'a',
+      { href: url, download: '', class: 'csv', 'data-csv': dim, title: 'every group in this range, as a spreadsheet' },
+      'Download CSV',
+    ),
+  );
+}
+
+function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams, csv: string | null): HTMLElement {
   if (!r.ok) return card(`By ${dim}`, empty(why(r, `spend by ${dim}`)));
   if (r.data.groups.length === 0) return card(`By ${dim}`, empty('no spend in this range'));
   const filterable = dim !== 'user';
@@ -329,6 +359,7 @@ function groupCard(dim: string, r: Result<CostSummary>, params: URLSearchParams)
       { class: 'groups', 'data-dim': dim },
     ),
     r.data.rest ? h('p', { class: 'muted' }, `and others: ${usd(r.data.rest.cost_usd)}`) : null,
+    csvLink(csv, dim),
   );
 }
 
@@ -344,6 +375,7 @@ function metadataCard(
   r: Result<CostSummary> | null,
   seen: Result<CallList>,
   config: Result<UiConfig> | null,
+  csv: string | null,
 ): HTMLElement {
   const keys = seen.ok ? [...new Set(seen.data.data.flatMap((c) => Object.keys(c.metadata ?? {})))].sort() : [];
   const form = filterBar(
@@ -399,6 +431,7 @@ function metadataCard(
       { class: 'groups', 'data-dim': `meta.${key}`, id: 'meta-groups' },
     ),
     r.data.rest ? h('p', { class: 'muted' }, `and others: ${usd(r.data.rest.cost_usd)}`) : null,
+    csvLink(csv, `meta.${key}`),
     note,
   );
 }
