@@ -118,8 +118,10 @@ export function fileProblems(config: Config): { errors: StartupProblem[]; warnin
  * Checks one config file; returns the exit code (0 ok, 1 problems). Opens the configured store only to count its
  * virtual keys when the no-open-relay rule depends on them, as serve does.
  */
-export async function checkConfig(file: string, io: CheckConfigIo): Promise<number> {
-  const raw = applyEnv(readConfigFile(file), io.env);
+export async function checkConfig(path: string | undefined, io: CheckConfigIo): Promise<number> {
+  // Without a file, what serve starts with without one: the defaults and the LLMSCOPE_* variables.
+  const file = path ?? '(no config file: defaults and environment)';
+  const raw = applyEnv(path === undefined ? {} : readConfigFile(path), io.env);
   const r = validateConfig(raw);
   if (!r.ok) {
     // a value from an environment variable is named by the variable, not by the file it is not in

@@ -43,14 +43,12 @@ export function registerDemoCommand(program: Command): void {
 export function registerCheckConfigCommand(program: Command): void {
   program
     .command('check-config')
-    .description('validate a config file with the checks serve makes; exit non-zero with the path of each error')
+    .description(
+      'validate a config file with the checks serve makes (without one: the defaults and LLMSCOPE_* variables serve would start with); exit non-zero with the path of each error',
+    )
     .option('-c, --config <file>', 'YAML config file (env LLMSCOPE_CONFIG)')
     .action(async (flags: { config?: string }) => {
       const file = flags.config ?? process.env.LLMSCOPE_CONFIG;
-      if (!file) {
-        process.stderr.write('llmscope: check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
-        process.exit(2);
-      }
       const { checkConfig } = await import('./check-config.js');
       const code = await checkConfig(file, {
         out: (s) => process.stdout.write(s),

@@ -81,10 +81,19 @@ describe('the llmscope command, as a new user runs it', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("check-config without a file says so as every command's error does (llmscope: …), exit 2", async () => {
-    const r = await llmscope(scratch(), ['check-config']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe('llmscope: check-config needs --config FILE (or LLMSCOPE_CONFIG)\n');
+  it('check-config without a file checks what serve would start with (the defaults and LLMSCOPE_* variables), as DESIGN writes it: `check-config [--config FILE]`', async () => {
+    const dir = scratch();
+    const ok = await llmscope(dir, ['check-config']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('(no config file: defaults and environment): ok (0 providers, 0 routes)\n');
+    expect(ok.stderr).toContain('warning: providers: no providers configured');
+    // a variable serve would refuse is named, and the check fails
+    const bad = await llmscope(dir, ['check-config'], { LLMSCOPE_HOST: '0.0.0.0' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('server.adminToken: server.host is 0.0.0.0 (not loopback)');
+    expect(bad.stderr).toContain('serve would not start with this config (1 problem(s))');
+    // nothing is created
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('check-config rejects what serve rejects (a mysql:// store), with the path', async () => {
