@@ -64,10 +64,9 @@ const ANNOTATE: Record<string, Annotate> = {
     summary: `A single ${MODEL} call cost ${USD_VALUE}`,
     description: `A ${MODEL} call in the last ${span(r.window)} cost ${USD_VALUE}, ${past(r, usd)}; look for runaway prompts or max_tokens.`,
   }),
-  BudgetExceeded: () => ({
+  BudgetExceeded: (r) => ({
     summary: 'Budget {{ $labels.budget }} is at {{ $value | humanizePercentage }}',
-    description:
-      'Spend in the current period of budget {{ $labels.budget }} is {{ $value | humanizePercentage }} of its limit.',
+    description: `Spend in the current period of budget {{ $labels.budget }} is {{ $value | humanizePercentage }} of its limit, or it refused calls in the last ${span(r.window ?? '5m')} (read as 100%: a budget with action block refuses a call whose estimated cost would take the spend past the limit).`,
   }),
   CostPerRequestAnomaly: (r) => ({
     summary: `Cost per request of ${MODEL} is unusually high`,

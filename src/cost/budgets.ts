@@ -146,6 +146,11 @@ export interface BudgetLedger {
   state(key: BudgetKey): BucketState | Promise<BucketState>;
   /** Buckets of the given budgets in their current periods. */
   buckets(): BucketState[] | Promise<BucketState[]>;
+  /**
+   * The budgets that refused a call at or after `since` (epoch ms), as a shared-database ledger records them: every
+   * replica's refusals (the in-process ledger has none of its own: the service remembers its process's).
+   */
+  blockedSince?(since: number): string[] | Promise<string[]>;
   /** Forgets buckets of periods that ended before `before` and hold no reservation. */
   prune(before: (k: BudgetKey) => boolean): void | Promise<void>;
   /**
@@ -650,6 +655,12 @@ export class BudgetService {
   private readonly warned = new Map<string, number>();
   private readonly maxRatio = new Map<string, number>();
   /**
+   * When each `block` budget last refused a call here (epoch ms). Such a budget refuses a call whose estimate would
+   * pass its limit, so its spend can stay under the limit while it refuses: the alert signal counts it as exceeded
+   * while refusals happen (QA34). With `serve --workers` admission runs in the recorder process, so this sees them all.
+   */
+  private readonly blockedAt = new Map<string, number>();
+  /**
    * The size (input + output tokens) of recent Responses calls by response id, and of conversations by id (keyed
    * `conversation\u0000<id>`): what the upstream prepends to a call naming them. Filled where calls settle, which with
    * `serve --workers` is the recorder process, where admission runs too. At most HIDDEN_PROMPT_MEMORY, oldest out.
@@ -742,6 +753,7 @@ export class BudgetService {
     if (!r.ok) {
       const b = this.byName.get(r.line.key.budget) as Budget;
       const key = r.line.key;
+      this.blockedAt.set(b.name, t);
       requestContext.run(logContext, () => this.events.onBlocked?.(b, key));
       throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t, r.line.amount);
     }
@@ -911,6 +923,21 @@ export class BudgetService {
     for (const [k, v] of out) {
       this.maxRatio.set(k, v);
       this.events.onRatio?.(this.byName.get(k) as Budget, v);
+    }
+    return out;
+  }
+
+  /**
+   * The budgets that refused a call at or after `since` (epoch ms): in this process, and on a shared-database ledger
+   * (PostgreSQL replicas) on every replica. The ledger out of reach: this process's alone.
+   */
+  async blockedSince(since: number): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const [name, at] of this.blockedAt) if (at >= since) out.add(name);
+    try {
+      for (const name of (await this.ledger.blockedSince?.(since)) ?? []) if (this.byName.has(name)) out.add(name);
+    } catch {
+      /* the ledger's database out of reach: its failures are counted where calls use it */
     }
     return out;
   }

@@ -212,6 +212,9 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     },
   };
   for (const b of rt.budgetList) ctx.metrics.budgetRatio.set({ budget: b.name }, 0);
+  // A block budget's refusals counted from 0, so Prometheus's increase() sees its first refusal (the exported
+  // BudgetExceeded fires on it).
+  for (const b of rt.budgetList) if (b.action === 'block') blocked.inc({ budget: b.name }, 0);
 
   await restoreBudgets(rt, spend);
 
@@ -329,7 +332,15 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
       }
       if (q.signal === 'budget_ratio') {
         const ratios = await rt.budgets.ratios();
-        return [...ratios].map(([budget, value]) => ({ labels: { budget }, value, samples: null }));
+        // A `block` budget that refused a call within the rule's window is at its limit for alerting, though its spend
+        // may be under it (a call is refused when spend + calls in flight + its estimate would pass the limit): the
+        // default BudgetExceeded (>= 1) fires while it refuses calls, and resolves once refusals stop (QA34).
+        const blocked = await rt.budgets.blockedSince(q.now - q.windowMs);
+        return [...ratios].map(([budget, ratio]) => ({
+          labels: { budget },
+          value: blocked.has(budget) ? Math.max(ratio, 1) : ratio,
+          samples: null,
+        }));
       }
       if (!latest) return [];
       return [{ labels: { provider: latest.providers.join(',') }, value: Math.abs(latest.ratio), samples: null }];

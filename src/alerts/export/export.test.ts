@@ -68,6 +68,17 @@ describe('export', () => {
     expect(names.filter((n) => /^Worker(RestartStorm|sNotServing) stays quiet/.test(n))).toHaveLength(2);
   });
 
+  it("exports BudgetExceeded firing on a block budget's refusals too, with promtool cases (QA34)", () => {
+    // A block budget refuses calls before its spend reaches the limit: the ratio alone never fired while it did.
+    const budget = exportedRules(cfg).exported.find((e) => e.rule.id === 'BudgetExceeded');
+    expect(budget?.expr).toContain('increase(llmscope_budget_blocked_total[5m]) > 0');
+    const names = promtoolTests(cfg).files.flatMap((f) => (f.doc.tests as { name: string }[]).map((t) => t.name));
+    expect(names).toContain('BudgetExceeded fires while a block budget refuses calls under its limit');
+    expect(names).toContain(
+      'BudgetExceeded fires while refusals happen and resolves once they stop, spend under the limit',
+    );
+  });
+
   it('names recording rules level:metric:operations', () => {
     const doc = parse(readFileSync(join(dir, 'prometheus/rules/llmscope-1-recording.rules.yml'), 'utf8'));
     const names: string[] = doc.groups.flatMap((g: { rules: { record: string }[] }) => g.rules.map((r) => r.record));

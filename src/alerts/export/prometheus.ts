@@ -81,14 +81,43 @@ function caseOf(rule: Rule, labels: Record<string, string>, mode: PromCaseMode):
   return KINDS[c.kind].promCase?.(c, labels, mode, rule.forMs) ?? null;
 }
 
-function testOf(rule: Rule, mode: PromCaseMode): Record<string, unknown> | null {
+/** The label values of a rule's group in its tests. */
+function labelsOf(rule: Rule): Record<string, string> {
   const labels: Record<string, string> = {};
   // A group label the rule also filters on takes the filter's value: a sample value would miss the filter.
   const filtered = (g: string) =>
     rule.conditions.map((c) => (c.filter as Record<string, string | undefined>)[g]).find((v) => v !== undefined);
   for (const g of rule.groupBy) labels[g] = filtered(g) ?? SAMPLE_VALUES[g] ?? `test-${g}`;
+  return labels;
+}
+
+function testOf(rule: Rule, mode: PromCaseMode): Record<string, unknown> | null {
+  const labels = labelsOf(rule);
   const pc = caseOf(rule, labels, mode);
   if (!pc) return null;
+  const what =
+    mode === 'bad' ? 'fires' : mode === 'good' ? 'stays quiet inside the threshold' : 'stays quiet on too few samples';
+  return promTest(rule, labels, pc, mode === 'bad', what);
+}
+
+/** The further cases a rule's kind declares (a single-condition rule's: a budget refusing calls under its limit). */
+function moreTestsOf(rule: Rule): Record<string, unknown>[] {
+  if (rule.conditions.length !== 1) return [];
+  const c = rule.conditions[0] as Condition;
+  const labels = labelsOf(rule);
+  return (KINDS[c.kind].morePromCases?.(c, labels, rule.forMs) ?? []).map((m) =>
+    promTest(rule, labels, m.case, m.mode === 'bad', m.what, m.firingAtMs),
+  );
+}
+
+function promTest(
+  rule: Rule,
+  labels: Record<string, string>,
+  pc: PromCase,
+  fires: boolean,
+  what: string,
+  firingAtMs?: number,
+): Record<string, unknown> {
   const step = pc.intervalMs;
   // one evaluation past the window being full and `for` having run, on the sample grid
   const evalMs = Math.ceil((pc.warmupMs + rule.forMs + 2 * step) / step) * step;
@@ -97,17 +126,15 @@ function testOf(rule: Rule, mode: PromCaseMode): Record<string, unknown> | null 
   const outLabels: Record<string, string> = { ...labels };
   if (first.kind === 'slo_burn' && first.slo) outLabels.slo = first.slo.name;
   const expLabels = { ...outLabels, severity: rule.severity, ...rule.labels };
-  const exp =
-    mode === 'bad'
-      ? [{ exp_labels: expLabels, exp_annotations: renderAnnotations(rule.annotations, outLabels, pc.value) }]
-      : [];
-  const what =
-    mode === 'bad' ? 'fires' : mode === 'good' ? 'stays quiet inside the threshold' : 'stays quiet on too few samples';
+  const firing = [{ exp_labels: expLabels, exp_annotations: renderAnnotations(rule.annotations, outLabels, pc.value) }];
+  const evals = [{ eval_time: promDuration(evalMs), alertname: rule.name, exp_alerts: fires ? firing : [] }];
+  if (firingAtMs !== undefined)
+    evals.unshift({ eval_time: promDuration(firingAtMs), alertname: rule.name, exp_alerts: firing });
   return {
     name: `${rule.id} ${what}`,
     interval: promDuration(step),
     input_series: pc.series.map((s) => ({ series: s.series, values: s.values(n) })),
-    alert_rule_test: [{ eval_time: promDuration(evalMs), alertname: rule.name, exp_alerts: exp }],
+    alert_rule_test: evals,
   };
 }
 
@@ -125,7 +152,7 @@ export function promtoolTests(cfg: AlertsConfig): {
     const bad = testOf(rule, 'bad');
     const good = testOf(rule, 'good');
     if (!bad || !good) missing.push(rule.id);
-    for (const t of [bad, good, testOf(rule, 'few')]) {
+    for (const t of [bad, good, testOf(rule, 'few'), ...moreTestsOf(rule)]) {
       if (!t) continue;
       const list = byInterval.get(t.interval as string);
       if (list) list.push(t);

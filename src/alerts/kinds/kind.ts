@@ -51,6 +51,17 @@ export interface KindDef {
   promql(c: Condition, groupBy: string[]): string | null;
   /** promtool test inputs; null when not exported. `labels` are the group's label values. */
   promCase?(c: Condition, labels: Record<string, string>, mode: PromCaseMode, forMs: number): PromCase | null;
+  /** promtool cases beyond promCase's (another way the value crosses, or stops crossing, the threshold). */
+  morePromCases?(c: Condition, labels: Record<string, string>, forMs: number): NamedPromCase[];
+}
+
+/** A further promtool case: what it shows (the test's name after the rule's), and whether the alert fires. */
+export interface NamedPromCase {
+  what: string;
+  mode: 'bad' | 'good';
+  case: PromCase;
+  /** A time (ms from the start) at which the alert fires before the case's end (a case that resolves). */
+  firingAtMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

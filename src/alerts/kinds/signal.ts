@@ -2,7 +2,7 @@
 
 import type { Condition } from '../model.js';
 import type { KindName } from '../spec.js';
-import type { KindDef, PromCase, PromCaseMode, Unit } from './kind.js';
+import type { KindDef, NamedPromCase, PromCase, PromCaseMode, Unit } from './kind.js';
 
 export interface SignalKindSpec {
   kind: KindName;
@@ -15,6 +15,7 @@ export interface SignalKindSpec {
   minSamples: number;
   promql?: (c: Condition, groupBy: string[]) => string | null;
   promCase?: (c: Condition, labels: Record<string, string>, mode: PromCaseMode, forMs: number) => PromCase | null;
+  morePromCases?: (c: Condition, labels: Record<string, string>, forMs: number) => NamedPromCase[];
 }
 
 export function signalKind(spec: SignalKindSpec): KindDef {
@@ -29,6 +30,7 @@ export function signalKind(spec: SignalKindSpec): KindDef {
       env.signals.query({ signal: spec.signal, now: env.now, windowMs: c.windowMs, filter: c.filter, groupBy }),
     promql: spec.promql ?? (() => null),
     promCase: spec.promCase,
+    morePromCases: spec.morePromCases,
   };
 }
 

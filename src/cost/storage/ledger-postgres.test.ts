@@ -179,6 +179,23 @@ describe('PostgresBudgetLedger', () => {
     expect((await a.state(k)).spent).toBeCloseTo(1.0, 12);
   });
 
+  it("a block budget's refusal on one replica is seen by another's alert signal (QA34: BudgetExceeded while refusing)", async () => {
+    const [a, b] = (await ledgers(2)) as [PostgresBudgetLedger, PostgresBudgetLedger];
+    const cfg = costConfigOf({
+      // room for no call: the estimate (100 output tokens of gpt-4o-mini) passes the limit with nothing spent
+      budgets: [{ name: 'per-user', scope: 'user', period: 'day', limit: 0.00001, action: 'block' }],
+    });
+    const service = (l: PostgresBudgetLedger) =>
+      new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), l, new PriceBook(cfg.pricing), Date.now);
+    const [one, two] = [service(a), service(b)];
+    const before = Date.now();
+    await expect(one.admit(fakeAdmission('ann'))).rejects.toMatchObject({ code: 'LLMSCOPE_ERR_BUDGET_EXCEEDED' });
+    // the other replica refused nothing itself: the refusal comes from the shared ledger
+    expect([...(await two.blockedSince(before - 5 * 60_000))]).toEqual(['per-user']);
+    expect([...(await one.blockedSince(before - 5 * 60_000))]).toEqual(['per-user']);
+    expect([...(await two.blockedSince(Date.now() + 1))]).toEqual([]);
+  });
+
   it('through BudgetService: a settle whose commit answer is lost (the connection drops) is tried again and adds once', async () => {
     const url = await pg.freshSchemaUrl();
     const store = new PostgresStore(url, { maxConnections: 5 });

@@ -48,6 +48,14 @@ CREATE TABLE budget_writes (
 CREATE INDEX budget_writes_at ON budget_writes (at);
 `,
   },
+  {
+    version: 3,
+    name: "a bucket's last refusal, so the evaluating replica sees every replica's (BudgetExceeded while refusing)",
+    up: `
+ALTER TABLE budget_buckets ADD COLUMN blocked_at bigint;
+CREATE INDEX budget_buckets_blocked_at ON budget_buckets (blocked_at) WHERE blocked_at IS NOT NULL;
+`,
+  },
 ];
 
 export interface PostgresBudgetLedgerOptions {
@@ -194,8 +202,14 @@ export class PostgresBudgetLedger implements BudgetLedger {
         if (!l.enforce) continue;
         const b = byKey.get(`${l.key.budget}\u0000${l.key.value}\u0000${l.key.periodStart}`);
         if (!b) continue;
-        if (b.spent >= l.limit || b.spent + b.reserved + l.amount > l.limit * TOLERANCE)
+        if (b.spent >= l.limit || b.spent + b.reserved + l.amount > l.limit * TOLERANCE) {
+          // the refusal's time, on the bucket already locked: the alert signal reads it from any replica
+          await c.query(
+            'UPDATE budget_buckets SET blocked_at = $4 WHERE budget = $1 AND value = $2 AND period_start = $3',
+            [l.key.budget, l.key.value, l.key.periodStart, this.now()],
+          );
           return { ok: false as const, line: l, spent: b.spent, reserved: b.reserved };
+        }
       }
       await c.query(
         `WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::float8[])
@@ -264,6 +278,11 @@ export class PostgresBudgetLedger implements BudgetLedger {
     );
     const r = rows[0] as BucketRow | undefined;
     return r ? stateOf(r) : { key, spent: 0, reserved: 0, inFlight: 0 };
+  }
+
+  async blockedSince(since: number): Promise<string[]> {
+    const { rows } = await this.run('SELECT DISTINCT budget FROM budget_buckets WHERE blocked_at >= $1', [since]);
+    return (rows as { budget: string }[]).map((r) => r.budget);
   }
 
   async buckets(): Promise<BucketState[]> {
