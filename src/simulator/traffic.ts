@@ -315,7 +315,9 @@ export function startTraffic(opts: TrafficOptions): Traffic {
       feedbackTimers.clear();
       for (const c of controllers) c.abort();
       await Promise.allSettled([...running]);
-      await agent.close().catch(() => {});
+      // What is left are thumbs up/down on their way: dropped, not waited for (close() waited for each answer, 10 s
+      // and more when the gateway they go to is the busy process stopping, `npm run demo`'s Ctrl-C among them).
+      await agent.destroy().catch(() => {});
     })();
     return stopping;
   };
