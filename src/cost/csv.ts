@@ -3,19 +3,10 @@
 // and one that a spreadsheet would read as a formula (= + - @, tab or carriage return first) gets a leading ' as
 // OWASP's CSV injection advice says. Numbers are written as they are; a null is an empty cell.
 
+import type { FiguresWire } from './spend-queries.js';
+
 /** The figures of a total, a group or the rest, as the JSON answer has them. */
-export interface CsvFigures {
-  cost_usd: number;
-  requests: number;
-  unpriced_requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
-  cache_write_input_tokens: number | null;
-  reasoning_tokens: number | null;
-  cost_per_request: number | null;
-  cost_per_1k_tokens: number | null;
-}
+export type CsvFigures = FiguresWire;
 
 export interface CsvSummary {
   total: CsvFigures;
