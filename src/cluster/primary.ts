@@ -22,7 +22,7 @@ import { type LlmCall, RecentIds, type Recorder } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
 import { LlmscopeError } from '../errors.js';
-import { CLIENT_IDS } from '../gateway/proxy.js';
+import { CLIENT_IDS, dropUnvouchedClaims } from '../gateway/proxy.js';
 import type { WorkersReadiness } from '../http/index.js';
 import { type App, type AppOptions, createApp } from '../server.js';
 import { holdsCall } from '../store/index.js';
@@ -358,10 +358,7 @@ export async function startFleet(
     for (const call of calls) {
       try {
         // A worker's call refused before a live key admitted it: its client's claims go here, where the keys are.
-        if (call.internal?.unvouched && hooks.some((h) => h.distrusts?.() === true)) {
-          call.user = call.team = call.feature = call.session = null;
-          call.metadata = null;
-        }
+        if (call.internal?.unvouched && dropUnvouchedClaims(hooks, call)) call.metadata = null;
         settleFor(hooks, call);
       } catch (err) {
         log.warn({ event: 'settle_failed', err: (err as Error).message }, 'a gateway hook failed to settle a call');

@@ -105,6 +105,20 @@ export interface GatewayHook {
   settle?(a: Admission, call: LlmCall): void;
 }
 
+/**
+ * For a call refused before a live key admitted its caller (the HTTP routes, the Responses WebSocket, and a gateway
+ * worker's call in the recorder process): when a hook distrusts such calls (virtual keys exist), clears the user,
+ * team, feature and session its client claimed and returns true (its metadata is to go too); otherwise false.
+ */
+export function dropUnvouchedClaims(
+  hooks: readonly GatewayHook[],
+  claims: { user: string | null; team: string | null; feature: string | null; session: string | null },
+): boolean {
+  if (!hooks.some((h) => h.distrusts?.() === true)) return false;
+  claims.user = claims.team = claims.feature = claims.session = null;
+  return true;
+}
+
 export interface ProxyDeps {
   config: Config;
   recorder: Recorder;
@@ -276,10 +290,8 @@ class Flight {
     // recorded, so an unauthenticated client cannot write calls into a team's or a user's ledger (QA36). A key that
     // admitted the caller and then refused the call (a model it may not call) set the attribution itself.
     if (!this.vouched && a.apiKeyId === null) {
-      if (hooks.some((h) => h.distrusts?.() === true)) {
-        a.user = a.team = a.feature = a.session = null;
-        this.metadata = null;
-      } else i.unvouched = true;
+      if (dropUnvouchedClaims(hooks, a)) this.metadata = null;
+      else i.unvouched = true;
     }
     const call: LlmCall = {
       requestId: this.requestId,

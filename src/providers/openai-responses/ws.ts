@@ -27,7 +27,7 @@ import { headerText } from '../../calls/header-text.js';
 import type { CallInternals, LlmCall, Recorder } from '../../calls/index.js';
 import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
 import { ERRORS, jsonErrorText, LlmscopeError, renderError } from '../../errors.js';
-import type { Admission, Attribution, GatewayHook } from '../../gateway/proxy.js';
+import { type Admission, type Attribution, dropUnvouchedClaims, type GatewayHook } from '../../gateway/proxy.js';
 import type { ModelRouter } from '../../gateway/routing.js';
 import { MAX_EVENT_CHARS, SKIM } from '../../gateway/sse.js';
 import type { Upstream } from '../../gateway/upstream.js';
@@ -366,11 +366,8 @@ export class ResponsesWsSession {
     // expired since it opened): what the upgrade's headers claimed is not recorded once keys exist (QA36), as on the
     // HTTP route; in a gateway worker the recorder process decides (internal.unvouched).
     if (r.attribution.apiKeyId === null) {
-      if (this.d.hooks.some((h) => h.distrusts?.() === true)) {
-        const at = r.attribution;
-        at.user = at.team = at.feature = at.session = null;
-        r.noMetadata = true;
-      } else r.internal.unvouched = true;
+      if (dropUnvouchedClaims(this.d.hooks, r.attribution)) r.noMetadata = true;
+      else r.internal.unvouched = true;
     }
     r.endedAt = r.arrivalAt;
     this.record(r, null);
