@@ -553,7 +553,7 @@ class ChatStreamReader implements StreamReader, TextSpan {
     // The chunk's id and model (the span's gen_ai.response.id/.model) are read from the first event, and from any
     // parsed anyway until one names them (Azure's first is a prompt_filter_results chunk with "" for both): the text
     // deltas after repeat them, unread.
-    if (fast !== null && (!first || this.named)) return fast;
+    if (fast !== null && !first) return fast;
     if (fast === null) this.textStart = -1;
     let parsed: unknown;
     try {
