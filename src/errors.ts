@@ -126,3 +126,11 @@ export function missingIsRequired(issue: { code?: string; input?: unknown; expec
   const expected = String(issue.expected ?? 'value');
   return `required (${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}), missing`;
 }
+
+/**
+ * The error of a union none of whose forms matched, for what people read (zod's own word is 'Invalid input'):
+ * `required (<forms>), missing` when absent, `expected <forms>` otherwise (`z.union([...], { error: formsError(F) })`).
+ */
+export function formsError(forms: string): (issue: { input?: unknown }) => string {
+  return (issue) => (issue.input === undefined ? `required (${forms}), missing` : `expected ${forms}`);
+}

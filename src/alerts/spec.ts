@@ -4,6 +4,7 @@
 // imports depends on config.ts, so the two do not import each other.
 // Self-contained (no import from config/schema.ts) so the main schema can import it without a cycle.
 import { z } from 'zod';
+import { formsError } from '../errors.js';
 import { BUCKETS } from '../telemetry/metrics.js';
 import { DURATION_PATTERN, durationSchema, timerDurationSchema } from '../time.js';
 
@@ -76,10 +77,7 @@ export const matchersSchema = z.union(
     z.array(z.string().regex(MATCHER_RE, 'a matcher like severity="critical" or model=gpt-4o')),
     z.record(labelName, z.string()),
   ],
-  {
-    error: (issue) =>
-      issue.input === undefined ? `required (${MATCHERS_FORMS}), missing` : `expected ${MATCHERS_FORMS}`,
-  },
+  { error: formsError(MATCHERS_FORMS) },
 );
 export type MatchersInput = z.infer<typeof matchersSchema>;
 

@@ -13,7 +13,7 @@ import {
   type Recorder,
   statusOf,
 } from '../calls/index.js';
-import { LlmscopeError, missingIsRequired } from '../errors.js';
+import { formsError, LlmscopeError, missingIsRequired } from '../errors.js';
 import { dropRest } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
 import { type ListLimit, TooManyItems, Turns } from '../http/json-stream.js';
@@ -32,7 +32,7 @@ const isoFrom1970 = z.iso
   .datetime({ offset: true, error: `expected ${TIME_FORMS}` })
   .refine((t) => !(Date.parse(t) < 0), 'must not be before 1970');
 const time = z.union([isoFrom1970, z.number().nonnegative().max(MAX_ISO_MS)], {
-  error: (issue) => (issue.input === undefined ? `required (${TIME_FORMS}), missing` : `expected ${TIME_FORMS}`),
+  error: formsError(TIME_FORMS),
 });
 const count = z.number().int().nonnegative().nullable().optional();
 const ms = z.number().nonnegative().max(MAX_ISO_MS).nullable().optional();
