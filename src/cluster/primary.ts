@@ -37,6 +37,7 @@ import {
   fromWire,
   HANDOFF_WAIT_MS,
   type InflightMessage,
+  type PingMessage,
   type ShedMessage,
   settleFor,
   type WorkerInit,
@@ -305,6 +306,8 @@ export async function startFleet(
   }, METRICS_REFRESH_MS);
   refresher.unref();
 
+  // What each ping tells the workers: whether calls no live key vouched for lose their clients' claims (keys exist).
+  const pingNow = (): PingMessage => ({ distrusts: app.hooks.some((h) => h.distrusts?.() === true) });
   // The heartbeat: each worker that serves is asked a few times per server.workerTimeout; one that has sent nothing
   // for that long (stuck in a busy loop, stopped) is killed and started again, as gunicorn's arbiter does, rather
   // than left holding its share of the port's connections unanswered. Its exit is handled as any (restarted, its
@@ -338,7 +341,7 @@ export async function startFleet(
         m.worker.process.kill('SIGKILL');
         continue;
       }
-      m.rpc.call('ping', null, workerTimeoutMs).catch(() => undefined);
+      m.rpc.call('ping', pingNow(), workerTimeoutMs).catch(() => undefined);
     }
   }, beatMs);
   heartbeat.unref();
@@ -578,6 +581,7 @@ export async function startFleet(
             internalToken,
             phases,
             callParts: [...app.callParts],
+            distrusts: pingNow().distrusts,
           };
           worker.send(init);
           break;

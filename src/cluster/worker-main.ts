@@ -29,7 +29,7 @@ const send = (msg: unknown, cb: (err: Error | null) => void = () => {}): boolean
 if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
 const rpc = new Rpc((m) => send(m));
 // The recorder's heartbeat (primary.ts): answered from this event loop, so a worker stuck in a busy loop stops
-// answering and is replaced after server.workerTimeout.
+// answering and is replaced after server.workerTimeout (startWorker reads what the pings carry once it serves).
 rpc.on('ping', () => null);
 let worker: GatewayWorker | null = null;
 let exiting = false;

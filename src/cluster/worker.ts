@@ -55,6 +55,17 @@ export interface WorkerInit {
   phases: { authenticate: boolean; admit: boolean; body?: BodyNeeds };
   /** The primary's modules' per-call parts (`ctx.perCall`), by name, in order: this worker runs them on its calls. */
   callParts: string[];
+  /**
+   * Whether a primary hook distrusts calls no live key vouched for (GatewayHook.distrusts: virtual keys exist) when the
+   * worker starts; the heartbeat's ping (PingMessage) keeps it current.
+   */
+  distrusts?: boolean;
+}
+
+/** The primary's heartbeat, asked of each worker that serves; it carries what the worker's hooks cannot tell alone. */
+export interface PingMessage {
+  /** GatewayHook.distrusts of the primary's hooks now (WorkerInit.distrusts). */
+  distrusts: boolean;
 }
 
 /**
@@ -270,7 +281,12 @@ function bodyFor(need: BodyNeed, a: Admission): unknown {
 }
 
 /** The gateway hook that runs the primary's hooks for one phase: the admission goes there and its changes come back. */
-export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = ADMIT_TIMEOUT_MS): GatewayHook {
+export function remoteHook(
+  rpc: Rpc,
+  phases: WorkerInit['phases'],
+  timeoutMs = ADMIT_TIMEOUT_MS,
+  trust: { distrusts: boolean } = { distrusts: false },
+): GatewayHook {
   const run = async (phase: 'authenticate' | 'admit', a: Admission): Promise<void> => {
     if (typeof a.state[ADMISSION_TICKET] !== 'number') a.state[ADMISSION_TICKET] = ++tickets;
     const need = phases.body?.[phase] ?? 'whole';
@@ -339,6 +355,9 @@ export function remoteHook(rpc: Rpc, phases: WorkerInit['phases'], timeoutMs = A
   };
   return {
     name: 'primary',
+    // As the primary's hooks said at the last heartbeat: a call refused before a key vouched for it loses its client's
+    // claims here, so this worker's own request log line carries none either (the primary checks again, as it records).
+    distrusts: () => trust.distrusts,
     ...(phases.authenticate ? { authenticate: (a: Admission) => run('authenticate', a) } : {}),
     ...(phases.admit ? { admit: (a: Admission) => run('admit', a) } : {}),
   };
@@ -574,7 +593,15 @@ export async function startWorker(
 
   const upstreams = new Map<string, Upstream>();
   for (const p of config.providers) upstreams.set(p.name, createUpstream(p));
-  const hooks: GatewayHook[] = init.phases.authenticate || init.phases.admit ? [remoteHook(rpc, init.phases)] : [];
+  const keys = { distrusts: init.distrusts === true };
+  // The heartbeat (answered from this event loop: a worker stuck in a busy loop stops answering and is replaced).
+  rpc.on('ping', (p) => {
+    const ping = p as Partial<PingMessage> | null;
+    if (typeof ping?.distrusts === 'boolean') keys.distrusts = ping.distrusts;
+    return null;
+  });
+  const hooks: GatewayHook[] =
+    init.phases.authenticate || init.phases.admit ? [remoteHook(rpc, init.phases, ADMIT_TIMEOUT_MS, keys)] : [];
   let draining = false;
   /** Draining with the whole deployment: new calls are refused (503 shutting_down). */
   let shedding = false;
