@@ -143,6 +143,59 @@ describe('PostgresBudgetLedger', () => {
     expect((await l.state(k)).inFlight).toBe(1);
   });
 
+  it("releases a killed replica's holds within a minute, not 30 (QA38), and never a live replica's", async () => {
+    // Replica A reserves 6 calls' worth of a budget with room for 8 and is SIGKILLed: before, its holds stayed until
+    // they expired (30 minutes), so B could admit 1 of the 8 calls the budget had room for all that time.
+    let now = Date.UTC(2025, 0, 15, 12);
+    const [a, b, c] = (await ledgers(3, { now: () => now })) as [
+      PostgresBudgetLedger,
+      PostgresBudgetLedger,
+      PostgresBudgetLedger,
+    ];
+    const k = key('feature', 'capped');
+    for (let i = 0; i < 6; i++) expect((await a.reserve([line(k, 0.125, 1)])).ok).toBe(true);
+    const onC = await c.reserve([line(k, 0.125, 1)]);
+    expect(onC.ok).toBe(true);
+    expect((await b.reserve([line(k, 0.25, 1)])).ok).toBe(false);
+    // A is gone (it sweeps no more); B and C go on sweeping every 15 s
+    for (let i = 0; i < 4; i++) {
+      now += 15_000;
+      expect((await c.sweep()) + (await b.sweep())).toBe(0); // A silent for at most 60 s: still held
+    }
+    now += 15_000;
+    expect((await c.sweep()) + (await b.sweep())).toBe(6); // A's six, not C's (C noted itself alive)
+    expect(await b.state(k)).toMatchObject({ reserved: 0.125, inFlight: 1, spent: 0 });
+    const r = await b.reserve([line(k, 0.875, 1)]);
+    expect(r.ok).toBe(true);
+    // C's call settles as usual
+    if (onC.ok) await c.settle(onC.reservation, 0.0625);
+    expect(await b.state(k)).toMatchObject({ reserved: 0.875, inFlight: 1, spent: 0.0625 });
+  });
+
+  it('after a database outage, a replica judges no other until it has reached the database for a minute', async () => {
+    let now = Date.UTC(2025, 0, 15, 12);
+    let down = false;
+    const [a, b] = (await ledgers(2, { now: () => now })) as [PostgresBudgetLedger, PostgresBudgetLedger];
+    const k = key('feature', 'outage');
+    expect((await a.reserve([line(k, 0.5, 1)])).ok).toBe(true);
+    // Both replicas cut off from the database for 3 minutes: their notes of themselves fail (B's as if it threw).
+    const realRun = (b as unknown as { run: (...x: unknown[]) => Promise<unknown> }).run.bind(b);
+    (b as unknown as { run: (...x: unknown[]) => Promise<unknown> }).run = (...x: unknown[]) =>
+      down ? Promise.reject(new Error('connection refused')) : realRun(...x);
+    down = true;
+    now += 60_000;
+    await expect(b.sweep()).rejects.toThrow('connection refused');
+    now += 120_000;
+    down = false;
+    // B is back first: A's last note is 3 minutes old, but B has not been back for a minute, so A keeps its hold
+    expect(await b.sweep()).toBe(0);
+    now += 15_000;
+    await a.sweep();
+    now += 50_000;
+    expect(await b.sweep()).toBe(0);
+    expect(await b.state(k)).toMatchObject({ reserved: 0.5, inFlight: 1 });
+  });
+
   it('a settle or an add tried again after its answer was lost counts once, from any replica', async () => {
     let now = Date.UTC(2025, 0, 15, 12);
     const [a, b] = (await ledgers(2, { reservationTtlMs: 60_000, now: () => now })) as [

@@ -2,7 +2,9 @@
 // returns them locked, in key order), checks spend + reservations + this estimate against each limit, and records
 // itself, all in one transaction — so N replicas admitting calls at once never pass a `block` budget's limit by
 // more than what calls cost beyond their own estimates. Settling releases the reservation and adds the actual cost
-// in one statement. Reservations are rows with an expiry, so those of a replica that died mid-call are swept.
+// in one statement. Reservations are rows with an expiry, and each names the replica that made it (its owner, which
+// notes itself alive in `budget_owners` at every sweep, every 15 s): the holds of a replica killed mid-call are
+// released by another's sweep once its owner has been silent for a minute, not only when they expire (30 minutes).
 import { randomUUID } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
@@ -56,6 +58,18 @@ ALTER TABLE budget_buckets ADD COLUMN blocked_at bigint;
 CREATE INDEX budget_buckets_blocked_at ON budget_buckets (blocked_at) WHERE blocked_at IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: "each reservation's owner (the replica that made it), so a killed replica's holds are released within a minute",
+    up: `
+ALTER TABLE budget_reservations ADD COLUMN owner text COLLATE "C";
+CREATE INDEX budget_reservations_owner ON budget_reservations (owner) WHERE owner IS NOT NULL;
+CREATE TABLE budget_owners (
+  owner text COLLATE "C" PRIMARY KEY,
+  seen_at bigint NOT NULL
+);
+`,
+  },
 ];
 
 export interface PostgresBudgetLedgerOptions {
@@ -64,6 +78,13 @@ export interface PostgresBudgetLedgerOptions {
    * can last (default 30 minutes). A call settling after that still adds its cost; only its hold was released early.
    */
   reservationTtlMs?: number;
+  /**
+   * How long a replica may go without noting itself alive (every sweep does, and the cost module sweeps every 15 s)
+   * before another replica's sweep releases its reservations as a dead replica's (default 60 s). A replica only
+   * sweeps others once it has itself been reaching the database that long, so after an outage every live replica
+   * has noted itself again first.
+   */
+  ownerSilenceMs?: number;
   now?: () => number;
 }
 
@@ -129,19 +150,42 @@ const RELEASE = `
  */
 export class PostgresBudgetLedger implements BudgetLedger {
   private readonly ttlMs: number;
+  private readonly silenceMs: number;
   private readonly now: () => number;
+  /** This ledger's id on the reservations it makes (one per process). */
+  readonly owner = randomUUID();
+  /** Since when this ledger's notes of itself have succeeded without a failure between (undefined: not now). */
+  private upSince: number | undefined;
 
   constructor(
     private readonly backend: PostgresBackend,
     opts: PostgresBudgetLedgerOptions = {},
   ) {
     this.ttlMs = opts.reservationTtlMs ?? 30 * 60_000;
+    this.silenceMs = opts.ownerSilenceMs ?? 60_000;
     this.now = opts.now ?? Date.now;
   }
 
   /** Creates the ledger's tables (safe on every start, and from every replica at once). */
   async migrate(): Promise<void> {
     await this.backend.migrations.register(LEDGER_NAMESPACE, LEDGER_MIGRATIONS);
+    await this.heartbeat();
+  }
+
+  /** Notes this replica alive (`budget_owners`), so no other replica's sweep takes its reservations for a dead one's. */
+  async heartbeat(): Promise<void> {
+    const t = this.now();
+    try {
+      await this.run(
+        `INSERT INTO budget_owners (owner, seen_at) VALUES ($1, $2)
+         ON CONFLICT (owner) DO UPDATE SET seen_at = greatest(budget_owners.seen_at, EXCLUDED.seen_at)`,
+        [this.owner, t],
+      );
+    } catch (err) {
+      this.upSince = undefined;
+      throw err;
+    }
+    this.upSince ??= t;
   }
 
   private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -216,9 +260,9 @@ export class PostgresBudgetLedger implements BudgetLedger {
                     AS u(budget, value, period_start, amount)),
          upd AS (UPDATE budget_buckets b SET reserved = b.reserved + u.amount, in_flight = b.in_flight + 1
                  FROM u WHERE b.budget = u.budget AND b.value = u.value AND b.period_start = u.period_start)
-         INSERT INTO budget_reservations (id, budget, value, period_start, amount, expires_at)
-         SELECT $5, budget, value, period_start, amount, $6 FROM u`,
-        [...keyArrays(sorted.map((l) => l.key)), sorted.map((l) => l.amount), id, this.now() + this.ttlMs],
+         INSERT INTO budget_reservations (id, budget, value, period_start, amount, expires_at, owner)
+         SELECT $5, budget, value, period_start, amount, $6, $7 FROM u`,
+        [...keyArrays(sorted.map((l) => l.key)), sorted.map((l) => l.amount), id, this.now() + this.ttlMs, this.owner],
       );
       const reservation: PgReservation = { id, lines: lines.map((l) => ({ key: l.key, amount: l.amount })) };
       return { ok: true as const, reservation };
@@ -293,19 +337,38 @@ export class PostgresBudgetLedger implements BudgetLedger {
     return (rows as BucketRow[]).map(stateOf);
   }
 
-  /** Releases reservations past their expiry (a replica died before settling them); returns how many. */
+  /**
+   * Notes this replica alive, then releases reservations past their expiry and those of replicas silent for longer
+   * than `ownerSilenceMs` (killed before settling them: SIGKILL, OOM, a lost node); returns how many. Others' owners
+   * are judged only once this replica has itself reached the database for that long (after an outage every live
+   * replica notes itself again first). A silent replica that was alive after all (stopped, not killed) keeps its
+   * calls: their settles still add their cost, and release nothing twice.
+   */
   async sweep(): Promise<number> {
+    await this.heartbeat();
+    const t = this.now();
+    const judge = this.upSince !== undefined && t - this.upSince >= this.silenceMs;
     const { rows } = await this.run(
-      `WITH gone AS (DELETE FROM budget_reservations WHERE expires_at < $1
-                     RETURNING budget, value, period_start, amount),
+      `WITH dead AS (SELECT owner FROM budget_owners WHERE $2 AND seen_at < $3 AND owner <> $4),
+       gone AS (DELETE FROM budget_reservations
+                WHERE expires_at < $1 OR owner IN (SELECT owner FROM dead)
+                RETURNING budget, value, period_start, amount),
        ${RELEASE},
        upd AS (UPDATE budget_buckets b SET
                  in_flight = greatest(0, b.in_flight - agg.n),
                  reserved = CASE WHEN b.in_flight <= agg.n THEN 0 ELSE greatest(0, b.reserved - agg.amount) END
                FROM agg WHERE b.budget = agg.budget AND b.value = agg.value AND b.period_start = agg.period_start)
        SELECT count(*)::int AS n FROM gone`,
-      [this.now()],
+      [t, judge, t - this.silenceMs, this.owner],
     );
+    // the dead replicas' notes, once none of their reservations is left (a statement of its own: the one above
+    // cannot see its own deletions)
+    if (judge)
+      await this.run(
+        `DELETE FROM budget_owners o WHERE o.seen_at < $1 AND o.owner <> $2
+           AND NOT EXISTS (SELECT 1 FROM budget_reservations r WHERE r.owner = o.owner)`,
+        [t - this.silenceMs, this.owner],
+      );
     return (rows[0] as { n: number } | undefined)?.n ?? 0;
   }
 
