@@ -200,6 +200,12 @@ export interface CallInternals {
    */
   unvouched?: boolean;
   /**
+   * Set on a call the provider ran though llmscope refused its admission (a Realtime response created upstream before
+   * its admission's refusal, which ended the session): it admitted nothing, so its cost is added to the budgets it
+   * falls under as spent (as an ingested call's is).
+   */
+  spentUnadmitted?: boolean;
+  /**
    * The part of cacheWriteInputTokens written to a 1-hour prompt cache (Anthropic), which costs more than the
    * 5-minute one: the price enricher charges it at that rate and folds it into the applied `price.cacheWrite`.
    */

@@ -84,9 +84,13 @@ export const tokenEnricher: Enricher = {
   enrich(call) {
     const i = call.internal;
     if (!i) return;
-    // Calls that produced output (including cut and cancelled streams) are counted; refused or redirected ones are not.
+    // Calls that produced output (including cut and cancelled streams, and a Realtime response refused once the
+    // provider had started it) are counted; refused or redirected ones are not.
     const producedOutput =
-      call.httpStatus < 300 || call.status === 'cancelled' || call.errorType === 'upstream_stream_cut';
+      call.httpStatus < 300 ||
+      call.status === 'cancelled' ||
+      call.errorType === 'upstream_stream_cut' ||
+      i.spentUnadmitted === true;
     if (call.tokenSource === null && producedOutput) {
       const input = tokensOf(i.promptText, i.promptChars);
       // the chat framing the provider bills beside the messages' text (OpenAI's: 3 a message, its role, 3 priming)

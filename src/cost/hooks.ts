@@ -28,7 +28,8 @@ function budgetHook(rt: CostRuntime): GatewayHook {
 export function settleRecorded(rt: CostRuntime, call: LlmCall): void {
   const hooks = call.internal?.hooks;
   if (rt.budgets.pending(hooks)) rt.budgets.settle(hooks, call.costUsd, call);
-  else if (call.source === 'ingest') rt.budgets.addUnreserved(call);
+  // (and a call the provider ran though its admission was refused: a Realtime response, internal.spentUnadmitted)
+  else if (call.source === 'ingest' || call.internal?.spentUnadmitted) rt.budgets.addUnreserved(call);
   settleRecordedTokens(rt.rateLimits, call);
 }
 

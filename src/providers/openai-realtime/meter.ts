@@ -298,8 +298,11 @@ export class RealtimeMeter {
   /** Client text and bytes since the previous response was created. */
   private prompt = '';
   private clientBytes = 0;
-  /** Told of each response as it is created (response.created), before any of its output. */
-  onCreated: ((responseId: string) => void) | null = null;
+  /**
+   * Told of each response as it is created (response.created), before any of its output, and of each transcription
+   * as it completes, with the model the session says it is of (the session's, or its transcription model).
+   */
+  onCreated: ((responseId: string, model: string | null) => void) | null = null;
 
   constructor(
     model: string | null,
@@ -423,7 +426,7 @@ export class RealtimeMeter {
     this.prompt = '';
     this.clientBytes = 0;
     this.open.set(id, o);
-    if (id) this.onCreated?.(id);
+    if (id) this.onCreated?.(id, this.model);
     return o;
   }
 
@@ -509,7 +512,7 @@ export class RealtimeMeter {
       const inputAudio = num(details?.audio_tokens);
       if (inputAudio !== null) audio = { input: inputAudio, cachedInput: 0, output: 0 };
     }
-    if (id) this.onCreated?.(id);
+    if (id) this.onCreated?.(id, this.transcriptionModel);
     this.onResponse({
       responseId: id || null,
       model: this.transcriptionModel,

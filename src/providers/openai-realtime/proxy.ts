@@ -22,7 +22,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { keepText } from '../../calls/bounded-text.js';
 import { headerText } from '../../calls/header-text.js';
 import type { LlmCall, Recorder } from '../../calls/index.js';
-import { arrivedInternals, metadataOfHeaders, tpotOf, unspentCall } from '../../calls/index.js';
+import { arrivedInternals, metadataOfHeaders, statusOf, tpotOf, unspentCall } from '../../calls/index.js';
 import type { Config } from '../../config/index.js';
 import { LlmscopeError, renderError } from '../../errors.js';
 import { now } from '../../gateway/now.js';
@@ -472,7 +472,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
       if (upstream.readyState === WebSocket.OPEN) upstream.close(1008, reason);
     });
     let meter: RealtimeMeter | null = new RealtimeMeter(s.model, (r) => recorder.finished(r, meter, closedBy));
-    meter.onCreated = (id) => recorder.created(id);
+    meter.onCreated = (id, model) => recorder.created(id, model);
     const failed = (err: unknown) => {
       meter = null;
       d.logger.warn(
@@ -662,6 +662,8 @@ export class Forward {
 class SessionRecorder {
   private first: Admission | null;
   private readonly admissions = new Map<string, Promise<Admission | null>>();
+  /** Why a response the provider had started was refused its admission, by response id (until it is recorded). */
+  private readonly refusals = new Map<string, unknown>();
   private ending = false;
 
   constructor(
@@ -673,16 +675,28 @@ class SessionRecorder {
     this.first = s.admission;
   }
 
-  created(responseId: string): void {
+  created(responseId: string, model: string | null = null): void {
     const base = this.s.admission;
     if (!base || this.ending) return;
+    // An upgrade that named no model (a transcription session, whose URL may not name one; a sideband `?call_id=`):
+    // each response is admitted for the model the session says it is of (its transcription model for a
+    // transcription), so a key's models and the budgets' prices apply to what it calls.
+    const named = base.model === '' && model ? model : null;
     if (this.first) {
-      this.admissions.set(responseId, Promise.resolve(this.first));
+      const first = this.first;
       this.first = null;
-      return;
+      // The upgrade's admission is the first response's, unless it was taken for no model by a key that names models:
+      // then it is given back, and the response admitted for its own model.
+      if (named === null || !first.allowedModels?.length) {
+        this.admissions.set(responseId, Promise.resolve(first));
+        return;
+      }
+      this.release(first);
     }
+    const { allowedModels: _allowed, ...fields } = base;
     const a: Admission = {
-      ...base,
+      ...fields,
+      model: named ?? base.model,
       requestId: responseId,
       attribution: { ...this.s.attribution },
       forwardClientAuth: true,
@@ -697,6 +711,7 @@ class SessionRecorder {
       } catch (err) {
         // What the hooks before the refusing one reserved is released, as for a refused HTTP call.
         this.release(a);
+        this.refusals.set(responseId, err);
         this.refused(err);
         return null;
       }
@@ -709,12 +724,15 @@ class SessionRecorder {
     const admitted = this.admissions.get(id);
     this.admissions.delete(id);
     const sessionId = meter?.sessionId ?? null;
-    const build = (a: Admission | null) =>
-      recordSettled(this.d, a, () => this.call(r, sessionId, closedBy, a), {
+    const build = (a: Admission | null) => {
+      const refusal = this.refusals.get(id);
+      this.refusals.delete(id);
+      recordSettled(this.d, a, () => this.call(r, sessionId, closedBy, a, refusal), {
         event: 'realtime_record_failed',
         message: 'a realtime response was not recorded',
         fields: { request_id: this.s.requestId },
       });
+    };
     if (admitted) void admitted.then(build);
     else build(null);
   }
@@ -726,7 +744,13 @@ class SessionRecorder {
     this.first = null;
   }
 
-  private call(r: RealtimeResponse, sessionId: string | null, closedBy: string | null, a: Admission | null): LlmCall {
+  private call(
+    r: RealtimeResponse,
+    sessionId: string | null,
+    closedBy: string | null,
+    a: Admission | null,
+    refusal?: unknown,
+  ): LlmCall {
     const i = arrivedInternals(r.startedAt, newSpanId(), newSpanId(), this.s.parentSpanId);
     if (this.s.unsampled) i.unsampled = true;
     i.routedAt = r.startedAt;
@@ -785,6 +809,18 @@ class SessionRecorder {
         httpStatus = 499;
         errorType = 'client_closed_request';
       }
+    }
+    if (refusal !== undefined) {
+      // Refused its admission once the provider had started it (a key revoked, a rate limit or a budget reached
+      // meanwhile), which ended the session: recorded as that refusal (as the client's error event said), with the
+      // tokens the provider spent on it, which its budgets count as spent (internal.spentUnadmitted).
+      const e = renderError(refusal);
+      httpStatus = e.status;
+      status = statusOf(e.status);
+      errorType = e.body.error.code ?? e.body.error.type;
+      errorMessage = e.body.error.message;
+      i.ownError = true;
+      i.spentUnadmitted = true;
     }
     // A transcription billed by duration (whisper-1) has no tokens: its usage is the audio's seconds (an event), its
     // transcript is not counted as tokens (its cost stays unknown, never a tokenizer's guess).
