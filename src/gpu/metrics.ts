@@ -1,6 +1,6 @@
 // GPU gauges (`gpu_utilization_ratio`, `gpu_memory_used_bytes`, `gpu_memory_total_bytes` {gpu, host}) computed at
 // scrape time from the live view, so a GPU that disappears, or a source that stays down, leaves no stale series.
-// Plus the collectors' own health: errors, skipped polls and poll duration.
+// Plus the collectors' own health: up, errors, skipped polls and poll duration.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LabelGuard } from '../telemetry/label-guard.js';
 import type { GpuSample } from './types.js';
@@ -15,12 +15,14 @@ export class GpuMetrics {
   readonly skipped: Counter<'collector'>;
   readonly pollDuration: Histogram<'collector'>;
   readonly unreadable: Gauge<'collector' | 'host'>;
+  readonly up: Gauge<'collector' | 'source'>;
 
   constructor(
     registry: Registry,
     guard: LabelGuard,
     latest: () => GpuSample[],
     unreadable: () => { collector: string; host: string; gpus: number }[] = () => [],
+    health: () => { collector: string; source: string; up: number }[] = () => [],
   ) {
     const registers = [registry];
     const labelsOf = (s: GpuSample): Record<GpuLabels, string> => {
@@ -81,6 +83,18 @@ export class GpuMetrics {
       collect() {
         this.reset();
         for (const u of unreadable()) this.set({ collector: u.collector, host: guard.value('host', u.host) }, u.gpus);
+      },
+    });
+    // A collector failing on every poll leaves no gpu_* series once its last readings go stale (gpu.interval × 3),
+    // so nothing else says the GPUs went unwatched: this gauge does, as Prometheus's own `up` does for a target.
+    this.up = new Gauge({
+      name: 'llmscope_gpu_collector_up',
+      help: "1 while a GPU collector's last poll answered (GPUs read, or none on its host), 0 while it fails or times out, by collector and source (nvidia-smi: local; dcgm: the exporter's URL).",
+      labelNames: ['collector', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const h of health()) this.set({ collector: h.collector, source: h.source }, h.up);
       },
     });
   }

@@ -112,6 +112,7 @@ describe('gpu module', () => {
     expect(metrics).toContain(`gpu_memory_used_bytes{gpu="0",host="dgx-1"} ${74125 * MIB}`);
     expect(metrics).toContain(`gpu_memory_total_bytes{gpu="4",host="dgx-1"} ${81559 * MIB}`);
     expect(metrics).toContain('llmscope_gpu_collector_errors_total{collector="nvidia-smi"} 0');
+    expect(metrics).toContain('llmscope_gpu_collector_up{collector="nvidia-smi",source="local"} 1');
 
     const body = await (await fetch(`${h.base}/api/gpu`)).json();
     expect(body).toMatchObject({ available: true, collector: 'nvidia-smi' });
@@ -174,6 +175,8 @@ describe('gpu module', () => {
     const metrics = await text(`${h.base}/metrics`);
     expect(metrics).not.toMatch(/^gpu_utilization_ratio\{/m);
     expect(metrics).toContain('llmscope_gpu_collector_errors_total{collector="nvidia-smi"} 0');
+    // No GPU is not a failure: the collector answered.
+    expect(metrics).toContain('llmscope_gpu_collector_up{collector="nvidia-smi",source="local"} 1');
   });
 
   it('counts a hung collector as a failure without holding up the server', async () => {
@@ -199,6 +202,8 @@ describe('gpu module', () => {
     }
     expect(metrics).toContain('llmscope_gpu_collector_errors_total{collector="nvidia-smi"} 1');
     expect(metrics).toMatch(/llmscope_gpu_poll_duration_seconds_count\{collector="nvidia-smi"\} 1/);
+    // With no gpu_* series left to go quiet, this says the GPUs are unwatched (GpuCollectorDown).
+    expect(metrics).toContain('llmscope_gpu_collector_up{collector="nvidia-smi",source="local"} 0');
     expect(h.logs.filter((l) => l.event === 'gpu_collector_failed')).toHaveLength(1);
     expect((await (await fetch(`${h.base}/api/gpu`)).json()).reason).toMatch(/timed out after 1000 ms/);
   });

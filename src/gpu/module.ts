@@ -126,6 +126,7 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     ctx.metrics.guard,
     () => state.latest(),
     () => state.unreadable(),
+    () => state.health(),
   );
 
   if (built.disabledReason && built.collectors.length === 0)

@@ -132,6 +132,17 @@ export class GpuState {
     return out;
   }
 
+  /**
+   * Whether each source's last poll answered (GPUs read, or none on its host: 1) or failed (an error, a timeout: 0),
+   * by collector and source; a source not yet polled is left out, as Prometheus has no `up` before its first scrape.
+   */
+  health(): { collector: CollectorKind; source: string; up: number }[] {
+    const out: { collector: CollectorKind; source: string; up: number }[] = [];
+    for (const s of this.sources.values())
+      if (s.status !== 'pending') out.push({ collector: s.kind, source: s.source, up: s.status === 'error' ? 0 : 1 });
+    return out;
+  }
+
   states(): SourceState[] {
     return [...this.sources.values()];
   }

@@ -280,8 +280,10 @@ export function workerAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Rec
 
 /**
  * Alerts on the GPUs llmscope watches that its built-in engine has no signal for: a GPU the collector lists but cannot
- * read (nvidia-smi's "GPU is lost", Xid 79) has no gpu_* series at all, so no utilization rule sees it go. Per host
- * (job, instance, collector, host kept); a deployment without GPUs has no such series and stays quiet.
+ * read (nvidia-smi's "GPU is lost", Xid 79) has no gpu_* series at all, so no utilization rule sees it go; nor does a
+ * collector that fails on every poll (a broken driver, a hung nvidia-smi, a DCGM exporter down), whose GPUs' series go
+ * once their last readings are stale. Per host or source (job, instance, collector, host/source kept); a deployment
+ * without GPU collectors has no such series and stays quiet.
  */
 export function gpuAlerts(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
   return [
@@ -297,12 +299,36 @@ export function gpuAlerts(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<str
         runbook_url: `${cfg.runbookBaseUrl}#gpuunreadable`,
       },
     },
+    {
+      alert: 'GpuCollectorDown',
+      expr: 'llmscope_gpu_collector_up == 0',
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'GPU collector {{ $labels.collector }} ({{ $labels.source }}) on {{ $labels.instance }} is failing',
+        description:
+          "llmscope's {{ $labels.collector }} GPU collector ({{ $labels.source }}) on {{ $labels.instance }} has failed every poll for 5 minutes (nvidia-smi exiting with an error or timing out at gpu.timeout, a DCGM exporter down or answering garbage): its GPUs have no gpu_* series, so utilization and memory alerts cannot fire for them and GPU-hours are not counted. The reason is on /api/gpu and in the gpu_collector_failed log line; llmscope_gpu_collector_errors_total counts the failures.",
+        runbook_url: `${cfg.runbookBaseUrl}#gpucollectordown`,
+      },
+    },
   ];
 }
 
-/** promtool unit tests of gpuAlerts: fires on a lost GPU that stays lost, quiet on a blip and on healthy GPUs. */
+/**
+ * promtool unit tests of gpuAlerts: each fires on a lost GPU or a failing collector that stays so, and is quiet on a
+ * blip and on healthy GPUs.
+ */
 export function gpuAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
-  const [lost] = gpuAlerts(cfg) as { annotations: Record<string, string> }[];
+  const [lost, down] = gpuAlerts(cfg) as { annotations: Record<string, string> }[];
+  const collector = {
+    collector: 'dcgm',
+    source: 'http://gpu-node-2:9400/metrics',
+    instance: 'llmscope:8080',
+    job: 'llmscope',
+  };
+  const upSeries = `llmscope_gpu_collector_up{${Object.entries(collector)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`;
   const labels = { collector: 'nvidia-smi', host: 'dgx-1', instance: 'llmscope:8080', job: 'llmscope' };
   const series = `llmscope_gpu_unreadable_gpus{${Object.entries(labels)
     .map(([k, v]) => `${k}="${v}"`)
@@ -330,6 +356,29 @@ export function gpuAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record
       interval: '1m',
       input_series: [{ series, values: '0 0 1 0x10' }],
       alert_rule_test: [{ eval_time: '6m', alertname: 'GpuUnreadable', exp_alerts: [] }],
+    },
+    {
+      name: 'GpuCollectorDown fires on a collector failing for 5 minutes',
+      interval: '1m',
+      input_series: [{ series: upSeries, values: '1 1 0x10' }],
+      alert_rule_test: [
+        {
+          eval_time: '8m',
+          alertname: 'GpuCollectorDown',
+          exp_alerts: [
+            {
+              exp_labels: { ...collector, severity: 'warning' },
+              exp_annotations: renderAnnotations(down?.annotations ?? {}, collector, 0),
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'GpuCollectorDown stays quiet on a few failed polls',
+      interval: '1m',
+      input_series: [{ series: upSeries, values: '1 1 0 0 0 1x10' }],
+      alert_rule_test: [{ eval_time: '8m', alertname: 'GpuCollectorDown', exp_alerts: [] }],
     },
   ];
 }
