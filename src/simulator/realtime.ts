@@ -8,11 +8,13 @@
 // response.create's arrival), response.output_text.done, response.content_part.done, response.output_item.done,
 // response.done with usage (input counted as the conversation's text, cached tokens from x-simulator-cached-tokens);
 // response.cancel → response.done `cancelled` with the tokens sent so far; max_output_tokens → `incomplete`. Audio is
-// counted, not made: responses are text whatever the session's output_modalities say, but one the client asked for as
-// audio (output_modalities / the beta's modalities with `audio`, on the session or the response) reports
-// AUDIO_TOKENS_PER_TEXT_TOKEN audio output tokens for each text token in its usage; input_audio_buffer.append/commit
-// make a user item of 1 audio token per 100 ms (PCM16, 24 kHz), transcribed (input_audio_transcription.completed with
-// usage) when the session names a transcription model. `?intent=transcription`: a beta transcription session.
+// counted, and sent as silence: responses are text whatever the session's output_modalities say, but one the client
+// asked for as audio (output_modalities / the beta's modalities with `audio`, on the session or the response) reports
+// AUDIO_TOKENS_PER_TEXT_TOKEN audio output tokens for each text token in its usage, and streams that audio (silence,
+// PCM16 24 kHz: 50 ms a token) in an output_audio.delta (beta: response.audio.delta) after each text delta;
+// input_audio_buffer.append/commit make a user item of 1 audio token per 100 ms (PCM16, 24 kHz), transcribed
+// (input_audio_transcription.completed with usage) when the session names a transcription model.
+// `?intent=transcription`: a beta transcription session.
 //
 // Upgrade headers, as on HTTP: x-simulator-ttft-ms, -tpot-ms, -output-tokens, -reply, -cached-tokens, and
 // x-simulator-fault: rate_limit (429), server_error (500) or overloaded (503), answered before the upgrade; `failed`
@@ -179,6 +181,11 @@ interface Item {
 
 /** Audio tokens the simulator reports for each text token of an answer asked for as audio (~20 a second of speech). */
 export const AUDIO_TOKENS_PER_TEXT_TOKEN = 6;
+/**
+ * One output audio token of silence, base64: 50 ms of PCM16 at 24 kHz (2,400 zero bytes), OpenAI's 1 audio token per
+ * 50 ms of output audio.
+ */
+const SILENT_AUDIO_TOKEN = 'A'.repeat(3200);
 
 /** A response being generated. */
 interface Running {
@@ -546,6 +553,16 @@ class RealtimeSession {
           content_index: 0,
           delta: run.chunks[run.sent],
         });
+        // An answer asked for as audio: the audio its usage will count for this text (silence), as OpenAI streams it
+        if (run.audio)
+          this.send({
+            type: this.d.beta ? 'response.audio.delta' : 'response.output_audio.delta',
+            response_id: run.id,
+            item_id: run.itemId,
+            output_index: 0,
+            content_index: 0,
+            delta: SILENT_AUDIO_TOKEN.repeat((run.perChunk[run.sent] as number) * AUDIO_TOKENS_PER_TEXT_TOKEN),
+          });
         run.sent++;
       }
       if (run.sent >= run.chunks.length) return this.finish(run, run.status);
