@@ -151,6 +151,12 @@ export interface BudgetLedger {
    * replica's refusals (the in-process ledger has none of its own: the service remembers its process's).
    */
   blockedSince?(since: number): string[] | Promise<string[]>;
+  /**
+   * Marks a bucket warned of up to `threshold` in a shared database: true when this call raised the mark (this replica
+   * logs the warning), false when a replica already warned of it or a higher one. Absent: one process, which
+   * remembers its own warnings.
+   */
+  claimWarning?(key: BudgetKey, threshold: number): boolean | Promise<boolean>;
   /** Forgets buckets of periods that ended before `before` and hold no reservation. */
   prune(before: (k: BudgetKey) => boolean): void | Promise<void>;
   /**
@@ -904,7 +910,12 @@ export class BudgetService {
       for (const th of b.warn) if (ratio >= th && th > done) crossed = th;
       if (crossed > 0) {
         this.warned.set(k, crossed);
-        this.events.onThreshold?.(b, key, crossed, ratio);
+        // On PostgreSQL every replica sees the shared spend cross the threshold: the one that marks the bucket first
+        // logs it (QA38: three replicas logged 1 three times, 0.5 twice). A mark that cannot be written logs anyway.
+        const first = this.ledger.claimWarning
+          ? await Promise.resolve(this.ledger.claimWarning(key, crossed)).catch(() => true)
+          : true;
+        if (first) this.events.onThreshold?.(b, key, crossed, ratio);
       }
     }
   }

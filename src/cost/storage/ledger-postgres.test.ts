@@ -249,6 +249,53 @@ describe('PostgresBudgetLedger', () => {
     expect([...(await two.blockedSince(Date.now() + 1))]).toEqual([]);
   });
 
+  it('a warn threshold is logged by one replica, not by each that sees the shared spend past it (QA38)', async () => {
+    // Three replicas settle calls of $0.30 in turn against a $1 budget warning at 0.5, 0.8 and 1. Before, each
+    // replica remembered its own warnings: 1 was logged three times (0.5, 0.8, 1, 1, 1).
+    const ls = await ledgers(3);
+    let claims = 0;
+    for (const l of ls) {
+      const claim = l.claimWarning?.bind(l);
+      if (claim)
+        l.claimWarning = async (...a: Parameters<typeof claim>) => {
+          const out = await claim(...a);
+          claims++;
+          return out;
+        };
+    }
+    const cfg = costConfigOf({
+      budgets: [{ name: 'team-day', scope: 'team', period: 'day', limit: 1, action: 'alert', warn: [0.5, 0.8, 1] }],
+    });
+    const warned: [number, number][] = [];
+    const services = ls.map(
+      (l, i) =>
+        new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), l, new PriceBook(cfg.pricing), Date.now, {
+          onThreshold: (_b, _k, threshold) => warned.push([i, threshold]),
+        }),
+    );
+    const team = (): ReturnType<typeof fakeAdmission> => {
+      const a = fakeAdmission('ann');
+      a.attribution.team = 'search';
+      return a;
+    };
+    for (let step = 0; step < 6; step++) {
+      const svc = services[step % 3] as BudgetService;
+      const a = team();
+      await svc.admit(a);
+      expect(svc.settle(a.state, 0.3)).toBe(true);
+      // each settle's spend is in before the next call (spend 0.3, 0.6, ..., 1.8)
+      for (let i = 0; i < 200; i++) {
+        const spent = (await (ls[0] as PostgresBudgetLedger).buckets())[0]?.spent ?? 0;
+        if (spent >= 0.3 * (step + 1) - 1e-9) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    // every replica that saw a threshold passed has asked the ledger (5 asks: 0.5, 0.8, 1 and 1 twice more)
+    for (let i = 0; claims < 5 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(warned.map(([, t]) => t).sort()).toEqual([0.5, 0.8, 1]);
+    expect(warned.map(([i]) => i)).toEqual([1, 2, 0]);
+  });
+
   it('through BudgetService: a settle whose commit answer is lost (the connection drops) is tried again and adds once', async () => {
     const url = await pg.freshSchemaUrl();
     const store = new PostgresStore(url, { maxConnections: 5 });

@@ -70,6 +70,13 @@ CREATE TABLE budget_owners (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'the highest warn threshold a bucket was warned of, so one replica logs each',
+    up: `
+ALTER TABLE budget_buckets ADD COLUMN warned double precision NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export interface PostgresBudgetLedgerOptions {
@@ -322,6 +329,16 @@ export class PostgresBudgetLedger implements BudgetLedger {
     );
     const r = rows[0] as BucketRow | undefined;
     return r ? stateOf(r) : { key, spent: 0, reserved: 0, inFlight: 0 };
+  }
+
+  /** Raises the bucket's warned mark to `threshold`: true for the one replica whose call raised it. */
+  async claimWarning(key: BudgetKey, threshold: number): Promise<boolean> {
+    const r = await this.run(
+      `UPDATE budget_buckets SET warned = $4
+       WHERE budget = $1 AND value = $2 AND period_start = $3 AND warned < $4`,
+      [key.budget, key.value, key.periodStart, threshold],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async blockedSince(since: number): Promise<string[]> {
