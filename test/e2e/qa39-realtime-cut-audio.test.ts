@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { costOf, createCostModule } from '../../src/cost/index.js';
 import { AUDIO_TOKENS_PER_TEXT_TOKEN } from '../../src/simulator/realtime.js';
-import { type Stack, startStack, until } from './helpers.js';
+import { type Stack, startStack } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('Realtime: an audio answer the client cuts', () => {
     const [call] = await stack.waitForCalls(1);
     expect(call).toMatchObject({ status: 'cancelled', httpStatus: 499, errorType: 'client_closed_request' });
     const audio = call?.events.find((e) => e.name === 'realtime.audio_tokens')?.attributes
-      .output_audio_tokens as number;
+      ?.output_audio_tokens as number;
     const text = (call?.outputTokens as number) - audio;
     // one text token streamed, and its audio: 6 tokens of 50 ms
     expect(text).toBe(1);
