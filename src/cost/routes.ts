@@ -178,7 +178,15 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
     const q = parse(topSchema, url);
     const { from, to } = range(q, now(), monthStart);
     const s = await spendFor(http).summary({ from, to, groupBy: q.dimension, limit: q.limit });
-    sendJson(res, 200, { from: s.from, to: s.to, dimension: q.dimension, resolution: s.resolution, top: s.groups });
+    sendJson(res, 200, {
+      from: s.from,
+      to: s.to,
+      dimension: q.dimension,
+      resolution: s.resolution,
+      read_from: s.read_from,
+      read_to: s.read_to,
+      top: s.groups,
+    });
   });
 
   api.get('/api/cost/timeseries', async (http) => {

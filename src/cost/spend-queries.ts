@@ -64,11 +64,36 @@ export interface Summary {
   to: string;
   /** `call`: summed from raw calls (group_by=meta.<key>), so only as far back as raw calls are kept. */
   resolution: 'minute' | 'day' | 'call';
+  /**
+   * The span the figures were read over: the whole minutes or UTC days the asked range falls in (spend is kept per
+   * minute for `storage.retention.minute`, per day after that), or the asked range itself (`call`).
+   */
+  read_from: string;
+  read_to: string;
   group_by: string | null;
   total: FiguresWire;
   groups: (FiguresWire & { key: string | null; share: number | null })[];
   /** Groups beyond `limit`, summed. */
   rest: FiguresWire | null;
+}
+
+/**
+ * The span a summary's rows cover: minute rows are those starting in [from, to) (each a whole minute), day rows the
+ * UTC days from `from`'s through `to`'s last instant; raw calls the range itself.
+ */
+export function readSpan(
+  resolution: Summary['resolution'],
+  from: number,
+  to: number,
+): { read_from: string; read_to: string } {
+  const iso = (t: number) => new Date(t).toISOString();
+  if (resolution === 'call' || !(to > from)) return { read_from: iso(from), read_to: iso(to) };
+  if (resolution === 'minute')
+    return {
+      read_from: iso(Math.ceil(from / MINUTE_MS) * MINUTE_MS),
+      read_to: iso(Math.ceil(to / MINUTE_MS) * MINUTE_MS),
+    };
+  return { read_from: iso(dayStart(dayOf(from))), read_to: iso(dayStart(dayOf(to - 1)) + DAY_MS) };
 }
 
 export interface Forecast {
@@ -120,6 +145,7 @@ export async function metadataSummary(
     from: new Date(q.from).toISOString(),
     to: new Date(q.to).toISOString(),
     resolution: 'call',
+    ...readSpan('call', q.from, q.to),
     group_by: `meta.${q.key}`,
     total: figuresWire(total),
     groups: figures.slice(0, limit).map(([key, f]) => ({
@@ -169,6 +195,7 @@ export class SpendQueries {
       from: new Date(q.from).toISOString(),
       to: new Date(q.to).toISOString(),
       resolution,
+      ...readSpan(resolution, q.from, q.to),
       group_by: q.groupBy ?? null,
       total: figuresWire(total),
       groups: shown.map(([key, f]) => ({

@@ -22,6 +22,12 @@ export const costSummarySchema = z.strictObject({
   to: isoTime,
   /** `call`: summed from raw calls (group_by=meta.<key>), so only as far back as raw calls are kept. */
   resolution: z.enum(['minute', 'day', 'call']),
+  /**
+   * The span the figures cover: the whole minutes (`minute`) or UTC days (`day`: ranges older than minute retention)
+   * the asked range falls in, or the range itself (`call`).
+   */
+  read_from: isoTime,
+  read_to: isoTime,
   group_by: maybe(z.string()),
   total: costFiguresSchema,
   groups: z.array(costFiguresSchema.extend({ key: maybe(z.string()), share: maybe(z.number()) })),

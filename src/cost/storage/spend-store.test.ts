@@ -163,6 +163,13 @@ describe.each(stores)('%s spend store', (_name, make) => {
     const q = new SpendQueries(s, costConfigOf({}).costs, [], () => now, 2 * DAY);
     const byUser = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'user' });
     expect(byUser.resolution).toBe('minute');
+    expect([byUser.read_from, byUser.read_to]).toEqual([
+      new Date(T - 3_600_000).toISOString(),
+      new Date(now).toISOString(),
+    ]);
+    // A range that does not start on a minute: the minute it starts in is not read, the one it ends in is.
+    const cut = await q.summary({ from: T - 30_000, to: T + 90_000 });
+    expect([cut.read_from, cut.read_to]).toEqual(['2025-07-15T10:00:00.000Z', '2025-07-15T10:02:00.000Z']);
     expect(byUser.total).toMatchObject({ cost_usd: 15, requests: 5, unpriced_requests: 1 });
     // cache-write and reasoning tokens are summed as the other token figures
     expect(byUser.total).toMatchObject({ cache_write_input_tokens: 357, reasoning_tokens: 120 });
@@ -192,6 +199,20 @@ describe.each(stores)('%s spend store', (_name, make) => {
       ['2025-07-15', 7],
       ['2025-07-16', 8],
     ]);
+    // Past minute retention a range is read in whole UTC days, and the answer says which (QA34: a 00:00-12:00 range
+    // counted a call at 18:00 while repeating 12:00 as its end).
+    expect([byDay.read_from, byDay.read_to]).toEqual(['2025-07-01T00:00:00.000Z', '2025-07-17T00:00:00.000Z']);
+    const morning = await q.summary({
+      from: Date.parse('2025-07-10T00:00:00Z'),
+      to: Date.parse('2025-07-15T09:00:00Z'),
+    });
+    expect(morning).toMatchObject({
+      resolution: 'day',
+      to: '2025-07-15T09:00:00.000Z',
+      read_from: '2025-07-10T00:00:00.000Z',
+      read_to: '2025-07-16T00:00:00.000Z',
+    });
+    expect(morning.total.cost_usd).toBe(7);
     const series = await q.timeseries({ from: T - (T % MIN), to: T - (T % MIN) + 3 * MIN, step: 'minute' });
     expect(series.map((p) => p.cost_usd)).toEqual([3, 4, 0]);
     const f = await q.forecast();

@@ -124,7 +124,7 @@ export const costPage: Page = {
       h(
         'section',
         { class: 'tiles', id: 'cost-tiles' },
-        tile('spend in range', usd(t.total.cost_usd), `${compact(t.total.requests)} requests`),
+        tile('spend in range', usd(t.total.cost_usd), `${compact(t.total.requests)} requests${daysRead(t)}`),
         tile('per request', usd(t.total.cost_per_request)),
         tile('per 1K tokens', usd(t.total.cost_per_1k_tokens)),
         tile(
@@ -204,6 +204,17 @@ function mapResult<A, B>(r: Result<A>, f: (a: A) => B): Result<B> {
 }
 
 /** The rollups' figures as the cost API's (they count no unpriced calls, cached or reasoning tokens apart). */
+/**
+ * A range older than minute retention is read in whole UTC days (spend is kept per day after that): which days, when
+ * they reach past the range asked for, so a morning's range that counted the afternoon's calls says so.
+ */
+function daysRead(t: CostSummary): string {
+  if (t.resolution !== 'day' || (t.read_from === t.from && t.read_to === t.to)) return '';
+  const first = t.read_from.slice(0, 10);
+  const last = new Date(Date.parse(t.read_to) - 86_400_000).toISOString().slice(0, 10);
+  return first === last ? `, all of ${first} (UTC)` : `, all of ${first} to ${last} (UTC)`;
+}
+
 function asFigures(f: StatsFigures): CostSummary['total'] {
   const tokens = f.input_tokens + f.output_tokens;
   return {
