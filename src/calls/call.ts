@@ -13,7 +13,21 @@ export type Endpoint =
   | 'messages'
   | 'responses'
   | 'generate_content'
-  | 'realtime';
+  | 'realtime'
+  | PlatformEndpoint;
+/**
+ * OpenAI's platform calls that spend money beside generation (POST /v1/images/generations|edits|variations,
+ * /v1/audio/speech|transcriptions|translations, /v1/batches): admitted by keys, rate limits and budgets as calls are,
+ * and recorded (decision 108). Their tokens come only from the answer's `usage`, never from the tokenizer.
+ */
+export type PlatformEndpoint =
+  | 'images.generations'
+  | 'images.edits'
+  | 'images.variations'
+  | 'audio.speech'
+  | 'audio.transcriptions'
+  | 'audio.translations'
+  | 'batches';
 export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limited' | 'timeout' | 'cancelled';
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
@@ -26,7 +40,24 @@ export const ENDPOINTS: readonly Endpoint[] = [
   'responses',
   'generate_content',
   'realtime',
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
+  'batches',
 ];
+/** The platform endpoints (PlatformEndpoint). */
+export const PLATFORM_ENDPOINTS: ReadonlySet<Endpoint> = new Set<PlatformEndpoint>([
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
+  'batches',
+]);
 export const CALL_STATUSES: readonly CallStatus[] = [
   'ok',
   'client_error',

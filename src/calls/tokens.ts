@@ -6,7 +6,7 @@
 // estimate`.
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { type KeptText, keepText, OMITTED_MARK, TEXT_HEAD_CHARS, TEXT_TAIL_CHARS } from './bounded-text.js';
-import { type CallInternals, type Enricher, type TokenSource, tpotOf } from './index.js';
+import { type CallInternals, type Enricher, PLATFORM_ENDPOINTS, type TokenSource, tpotOf } from './index.js';
 import { forEachTokenPiece } from './token-pieces.js';
 
 /** Characters of one text counted exactly; beyond, the count is extrapolated from what was counted. */
@@ -91,7 +91,9 @@ export const tokenEnricher: Enricher = {
       call.status === 'cancelled' ||
       call.errorType === 'upstream_stream_cut' ||
       i.spentUnadmitted === true;
-    if (call.tokenSource === null && producedOutput) {
+    // A platform call (an image, speech, a transcription, a batch) has tokens only as its answer's usage says: its
+    // prompt is no text the tokenizer counts, and its answer no tokens (0 would price it at $0, not unpriced).
+    if (call.tokenSource === null && producedOutput && !PLATFORM_ENDPOINTS.has(call.endpoint)) {
       const input = tokensOf(i.promptText, i.promptChars);
       // the chat framing the provider bills beside the messages' text (OpenAI's: 3 a message, its role, 3 priming)
       if (i.promptText !== null && i.promptFraming) input.tokens += i.promptFraming;

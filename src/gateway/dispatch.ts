@@ -218,6 +218,7 @@ export function serveGateway(
       passThrough.model,
       passThrough.fallback,
       passThrough.vertex,
+      req.method === 'POST' ? passThrough.spends : null,
     );
   const one = path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length;
   if (path !== '/v1/models' && !one) return false;

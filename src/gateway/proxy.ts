@@ -196,6 +196,43 @@ function header(h: IncomingHttpHeaders, name: string): string | null {
   return s ? headerText(s).slice(0, 256) : null;
 }
 
+/**
+ * The admission of a platform call that spends money (passThrough's `spends`): the flight's attribution (the body's
+ * `user` when no header named one), model, body and arrival, as a call's is.
+ */
+function platformAdmission(
+  flight: Flight,
+  body: Json,
+  model: string | null,
+  bytes: number,
+  headers: IncomingHttpHeaders,
+): Admission {
+  flight.requestBytes = bytes;
+  if (model) flight.model = model.slice(0, 256);
+  flight.stream = body.stream === true;
+  if (typeof body.user === 'string' && body.user && !flight.attribution.user)
+    flight.attribution.user = body.user.slice(0, 256);
+  const admission: Admission = {
+    requestId: flight.requestId,
+    traceId: flight.traceId,
+    spanId: flight.internal.spanId,
+    endpoint: flight.endpoint,
+    format: flight.adapter.format,
+    model: model ?? '',
+    provider: '',
+    body,
+    headers,
+    attribution: flight.attribution,
+    stream: flight.stream,
+    startedAt: flight.arrivalAt,
+    metadata: flight.metadata ?? null,
+    forwardClientAuth: true,
+    state: {},
+  };
+  flight.admission = admission;
+  return admission;
+}
+
 /** The per-request state of one call in flight. */
 class Flight {
   readonly arrivalAt = now();
@@ -547,6 +584,10 @@ export class GatewayProxy {
    * content type and query as sent: to the provider of the model the path names (`pathModel`) or the body's, when one
    * does (with `fallback`, the default provider when none serves it), else the format's default provider. Virtual
    * keys are checked as for calls (authenticate hooks); errors come in the format's shape.
+   *
+   * `spends`: a platform call that spends money (image generation, speech, transcription, a batch; decision 108): it
+   * is admitted as a call is (authenticate, then admit: keys' rate limits, budgets), refused with the same error a
+   * call gets, and recorded under that endpoint (a refusal too), its body still relayed as it came.
    */
   async passThrough(
     req: IncomingMessage,
@@ -556,9 +597,10 @@ export class GatewayProxy {
     pathModel: string | null = null,
     fallback = false,
     vertex = false,
+    spends: Endpoint | null = null,
   ): Promise<void> {
     const incomingId = header(req.headers, 'x-request-id');
-    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
+    let requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : uuidv7();
     const method = req.method ?? 'GET';
     const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
     const ct = req.headers['content-type'];
@@ -577,6 +619,8 @@ export class GatewayProxy {
       this.shed(req, res, requestId, shed, adapter);
       return;
     }
+    const flight = spends === null ? null : this.platformFlight(req, requestId, incomingId, spends, adapter);
+    if (flight !== null) requestId = flight.requestId;
     // Counted apart from calls (inflight): those are the calls a worker's death or a cut drain leaves unrecorded.
     this.passing++;
     this.buffered += held;
@@ -614,19 +658,23 @@ export class GatewayProxy {
       // A model's own entry (Gemini's GET /v1beta/models/{model}) is read, not called: for a virtual key whose models
       // do not match it, a 404 as for a model outside its list (below), not the 403 of a call.
       const modelRead = method === 'GET' && model !== null;
-      const admission: Admission = {
-        requestId,
-        endpoint: (Object.values(adapter.routes)[0] ?? adapter.endpoints?.[0]) as Endpoint,
-        format: adapter.format,
-        model: modelRead ? '' : (model ?? ''),
-        provider: '',
-        body,
-        headers: req.headers,
-        attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
-        forwardClientAuth: true,
-        state: {},
-      };
+      const admission: Admission =
+        flight === null
+          ? {
+              requestId,
+              endpoint: (Object.values(adapter.routes)[0] ?? adapter.endpoints?.[0]) as Endpoint,
+              format: adapter.format,
+              model: modelRead ? '' : (model ?? ''),
+              provider: '',
+              body,
+              headers: req.headers,
+              attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
+              forwardClientAuth: true,
+              state: {},
+            }
+          : platformAdmission(flight, body, model, streamed ? declared : (raw?.length ?? 0), req.headers);
       for (const h of this.d.hooks) if (h.authenticate) await h.authenticate(admission);
+      if (flight !== null) flight.vouched = true;
       // A virtual key with models sees only those in the model list (Gemini's GET /v1beta/models), as on /v1/models.
       const allowed = admission.allowedModels ?? null;
       if (allowed !== null && modelRead && !modelMatcher(allowed)(model as string))
@@ -649,16 +697,33 @@ export class GatewayProxy {
           { param: model ? 'model' : null },
         );
       const up = this.d.upstreams.get(provider.name) as Upstream;
+      if (flight !== null) {
+        // Admitted as a call: the keys' rate limits and the budgets (which refuse it here, before the provider is asked).
+        flight.provider = provider.name;
+        (admission as { provider: string }).provider = provider.name;
+        for (const h of this.d.hooks) if (h.admit) await h.admit(admission);
+        const i = flight.internal;
+        i.routedAt = now();
+        i.serverAddress = up.host;
+        i.serverPort = up.port;
+      }
       if (up.google) await up.google.ready(req.headers, admission.forwardClientAuth, this.d.logger);
       // privacy.maskUpstream: a JSON body's text is masked as a call's is (re-serialized only when something was found).
-      const out = raw && json && this.d.maskPassThrough?.(body) ? Buffer.from(JSON.stringify(body)) : raw;
+      // A recorded platform call's admit hooks may have masked it already (bodyChanged), as a call's are.
+      const out =
+        raw && json && (admission.bodyChanged || this.d.maskPassThrough?.(body))
+          ? Buffer.from(JSON.stringify(body))
+          : raw;
       // Not a call: llmscope makes no span of it, so the client's trace context goes on as it came (the upstream's
       // span a child of the client's); without one, a trace of its own.
+      // A recorded platform call is the call's: its upstream span's, as a call's.
       const parent = parseTraceparent(req.headers.traceparent);
       const headers = upstreamHeaders(req.headers, up, {
-        traceparent: parent
-          ? formatTraceparent(parent.traceId, parent.parentSpanId, parent.flags)
-          : formatTraceparent(newTraceId(), newSpanId()),
+        traceparent: flight
+          ? formatTraceparent(flight.traceId, flight.internal.upstreamSpanId, flight.internal.unsampled ? 0 : 1)
+          : parent
+            ? formatTraceparent(parent.traceId, parent.parentSpanId, parent.flags)
+            : formatTraceparent(newTraceId(), newSpanId()),
         tracestate: parent ? (header(req.headers, 'tracestate') ?? undefined) : undefined,
         requestId,
         forwardClientAuth: admission.forwardClientAuth,
@@ -687,6 +752,7 @@ export class GatewayProxy {
         req.once('close', stop);
       }
       let answer: Awaited<ReturnType<typeof up.pool.request>>;
+      if (flight !== null) flight.internal.upstreamStartAt = now();
       try {
         answer = await up.pool.request({
           path: adapter.passThroughUpstreamPath
@@ -717,6 +783,10 @@ export class GatewayProxy {
         res.end(out);
         return;
       }
+      if (flight !== null) {
+        await this.relayPlatformAnswer(res, flight, answer);
+        return;
+      }
       res.writeHead(answer.statusCode, { ...clientHeaders(answer.headers, true), 'x-request-id': requestId });
       // A poll of a held background response: its answer is read as it passes, to finish the call. In a gateway worker
       // a poll of one held by another worker (a poll on another connection) is read too, for that worker.
@@ -740,10 +810,97 @@ export class GatewayProxy {
       }
     } catch (err) {
       if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
+      if (flight !== null) {
+        this.failPlatform(req, res, flight, err);
+        return;
+      }
       if (!(err instanceof LlmscopeError) && !(err instanceof ClientClosedError))
         this.d.logger.error({ event: 'gateway_error', err }, 'pass-through request failed');
       sendErrorAs(adapter, res, err);
     }
+  }
+
+  /**
+   * The Flight of a platform call that spends money (passThrough's `spends`): its id (a repeated client id re-keyed,
+   * as a call's), its trace (the client's continued), its attribution from the x-llmscope-* headers.
+   */
+  private platformFlight(
+    req: IncomingMessage,
+    requestId: string,
+    incomingId: string | null,
+    endpoint: Endpoint,
+    adapter: ProviderAdapter,
+  ): Flight {
+    const id = requestId === incomingId ? this.callIdOf(requestId) : requestId;
+    const parent = parseTraceparent(req.headers.traceparent);
+    const flight = new Flight(
+      id,
+      parent?.traceId ?? newTraceId(),
+      endpoint,
+      adapter,
+      req.headers,
+      parent?.parentSpanId ?? null,
+    );
+    if (parent !== null && (parent.flags & 1) === 0) flight.internal.unsampled = true;
+    // Its metadata headers are recorded when valid; invalid ones are dropped rather than refused (as before the
+    // platform's calls were recorded, the call goes on).
+    flight.metadataProblem = null;
+    return flight;
+  }
+
+  /** A platform call's answer: relayed as it came (with the admitted key's x-ratelimit-* headers), then recorded. */
+  private async relayPlatformAnswer(
+    res: ServerResponse,
+    flight: Flight,
+    answer: { statusCode: number; headers: IncomingHttpHeaders; body: Readable },
+  ): Promise<void> {
+    const i = flight.internal;
+    flight.httpStatus = answer.statusCode;
+    const upId = answer.headers['x-request-id'];
+    if (typeof upId === 'string' && upId) flight.upstreamRequestId = upId.slice(0, 256);
+    res.writeHead(answer.statusCode, {
+      ...flight.admission?.responseHeaders,
+      ...clientHeaders(answer.headers, true),
+      'x-request-id': flight.requestId,
+    });
+    let bytes = 0;
+    answer.body.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    try {
+      await pipeline(answer.body, res);
+    } finally {
+      flight.responseBytes = bytes;
+      i.upstreamEndAt = now();
+    }
+    this.record(flight);
+  }
+
+  /**
+   * A platform call that failed or was refused: answered as a call is (fail); or, its client gone mid-upload or its
+   * answer under way, recorded cancelled (client) or cut (provider).
+   */
+  private failPlatform(req: IncomingMessage, res: ServerResponse, flight: Flight, err: unknown): void {
+    const i = flight.internal;
+    const gone = !res.writableFinished && (res.destroyed || res.socket?.destroyed !== false);
+    if (!res.headersSent && !(gone && !req.complete)) {
+      this.fail(res, flight, err);
+      return;
+    }
+    if (i.upstreamStartAt !== null) i.upstreamEndAt ??= now();
+    if (gone) {
+      // The client went while its upload was sent on, or while the answer was relayed.
+      flight.cancelled = true;
+      flight.httpStatus = 499;
+      flight.errorType = 'client_closed_request';
+    } else {
+      // The provider's answer broke off.
+      flight.failedInBody = true;
+      flight.errorType = 'upstream_stream_cut';
+      flight.errorMessage = clip(err instanceof Error ? err.message : String(err));
+    }
+    if (!res.writableEnded) res.destroy();
+    this.record(flight);
   }
 
   /** Refuses a call at a limit: 503 with Retry-After in the route's error shape, counted; the body is not read. */

@@ -294,6 +294,12 @@ export interface PassThroughMatch {
   fallback?: boolean;
   /** A Vertex AI path: a provider of the format on a Vertex host is asked first (requestFacts' `vertex`). */
   vertex?: boolean;
+  /**
+   * A platform call that spends money (image generation, speech, transcription, a batch): its POST is admitted by the
+   * gateway's hooks (keys, rate limits, budgets) as a call is, and recorded under this endpoint (decision 108). Its
+   * other methods (a GET) are passed through as any other path.
+   */
+  spends?: Endpoint;
 }
 
 /** The query string of a client URL (path and query), `?` included, or '' when it has none: passed on upstream. */

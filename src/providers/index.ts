@@ -72,6 +72,8 @@ export interface PassThrough {
   fallback: boolean;
   /** A Vertex AI path: a provider of the format on a Vertex host is asked first. */
   vertex: boolean;
+  /** A platform call that spends money: its POST is admitted and recorded under this endpoint (PassThroughMatch). */
+  spends: Endpoint | null;
 }
 
 /**
@@ -82,7 +84,8 @@ export interface PassThrough {
 export function passThroughRoute(path: string, headers?: IncomingHttpHeaders): PassThrough | undefined {
   for (const adapter of ADAPTERS) {
     for (const prefix of adapter.passThrough)
-      if (path.startsWith(prefix)) return { adapter, path: path.slice(3), model: null, fallback: false, vertex: false };
+      if (path.startsWith(prefix))
+        return { adapter, path: path.slice(3), model: null, fallback: false, vertex: false, spends: null };
     const own = adapter.passThroughPath?.(path, headers);
     if (own)
       return {
@@ -91,6 +94,7 @@ export function passThroughRoute(path: string, headers?: IncomingHttpHeaders): P
         model: own.model,
         fallback: own.fallback ?? false,
         vertex: own.vertex === true,
+        spends: own.spends ?? null,
       };
   }
   return undefined;

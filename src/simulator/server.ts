@@ -36,6 +36,7 @@ import {
   geminiRoute,
   googleError,
 } from './gemini.js';
+import { BatchStore, handleMedia, isMediaRoute } from './media.js';
 import {
   checkNumber,
   parseNumber,
@@ -217,6 +218,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     active: new Set(),
     closing: false,
     files: new FileStore(),
+    batches: new BatchStore(),
   };
   const server = createServer((req, res) => {
     handle(state, req, res).catch(() => {
@@ -281,6 +283,8 @@ interface ServerState {
   closing: boolean;
   /** Files uploaded through the Files API (files.ts). */
   files: FileStore;
+  /** Batches created through the Batch API (media.ts). */
+  batches: BatchStore;
 }
 
 /** One request/response: its clock, its pending timer, and whether it must stop (client gone or shutdown). */
@@ -440,6 +444,17 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     }
     const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
     return handlePlatform(state.files, req, res, path, query, raw, state.opts.seed);
+  }
+  // OpenAI's image, audio and batch APIs (media.ts)
+  if (isMediaRoute(method, path)) {
+    const raw = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    if (raw === null) return;
+    if (raw === 'too_large') {
+      const message = `Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`;
+      return sendJson(res, 413, invalidRequest(message));
+    }
+    const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
+    return handleMedia(state.files, state.batches, req, res, path, query, raw, state.opts.seed);
   }
   // Gemini's routes name the model in the path (gemini.ts)
   if (method === 'GET' && path === '/v1beta/models') return sendJson(res, 200, geminiModelList(state.opts.models));

@@ -10,6 +10,13 @@ export const WIRE_ENDPOINTS = [
   'responses',
   'generate_content',
   'realtime',
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
+  'batches',
 ] as const;
 
 export const WIRE_STATUSES = ['ok', 'client_error', 'upstream_error', 'rate_limited', 'timeout', 'cancelled'] as const;

@@ -1,8 +1,8 @@
 // A streamed pass-through upload (multipart: audio, files, images) that the provider answers before the body is whole
 // (a 404 or 400 it gives at once), and whose client then sends no more: once server.bodyIdleTimeout passes, llmscope
 // closes the connection, as for any stalled body, rather than hold it (and its socket) for ever waiting for the rest.
-// The built CLI, one process and --workers 2, in front of the simulator (which answers POST /v1/audio/transcriptions
-// 404 before reading the body), over a raw socket.
+// The built CLI, one process and --workers 2, in front of the simulator (which answers POST /v1/uploads/{id}/parts, an
+// upload's multipart part, 404 before reading the body), over a raw socket.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,7 +46,7 @@ describe('a streamed upload answered early, then stalled', () => {
       const closed = new Promise<'closed'>((r) => sock.once('close', () => r('closed')));
       // 100 bytes declared, 5 sent, then nothing
       sock.write(
-        'POST /v1/audio/transcriptions HTTP/1.1\r\nHost: localhost\r\n' +
+        'POST /v1/uploads/upload_1/parts HTTP/1.1\r\nHost: localhost\r\n' +
           'Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100\r\n\r\n--x\r\n',
       );
       // Bounded by far more than the 1 s idle timeout: before, the connection was still open after minutes.

@@ -3,6 +3,8 @@
 // the beta Files API, keeps working with its base URL pointed at llmscope: each such call is passed through to the
 // format's provider unrecorded, with its method, path, query, headers and body bytes as the client sent them
 // (a multipart upload's boundary included), and the client gets the upstream's answer unchanged (binary ones too).
+// The POSTs that spend money (images, speech, transcriptions, batches.create) are recorded as calls besides (decision
+// 108), their bytes still relayed as sent.
 // The upstream here is a small recording server, so the bytes it got can be compared with the bytes the client sent.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -369,7 +371,7 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it('/v1/models stays llmscope’s; none of these calls is recorded', async () => {
+  it('/v1/models stays llmscope’s; of these calls only the POSTs that spend money are recorded', async () => {
     // llmscope answers the model list itself (from its providers' lists and patterns), not the upstream's bytes.
     const models = await openai.models.list();
     expect(models.data.map((m) => m.id)).toContain('gpt-4o');
@@ -377,8 +379,20 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
     expect(seen.every((x) => x.url.endsWith('/models'))).toBe(true);
     const r = await fetch(`${s.base}/api/requests?limit=100`);
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { data: unknown[] }).data).toEqual([]);
-    expect(s.calls).toEqual([]);
+    // Images, speech, transcriptions and batches.create are calls (decision 108: admitted by budgets and key limits,
+    // recorded); files, batch polls, moderations, fine-tuning, vector stores... stay unrecorded.
+    const data = ((await r.json()) as { data: { endpoint: string; status: string; http_status: number }[] }).data;
+    // (The transcription whose client went mid-upload: cancelled, 499, as a chat call's.)
+    const recorded = [
+      'audio.speech 200',
+      'audio.transcriptions 200',
+      'audio.transcriptions 499',
+      'batches 200',
+      'images.generations 200',
+      'images.generations 200',
+    ];
+    expect(data.map((c) => `${c.endpoint} ${c.http_status}`).sort()).toEqual(recorded);
+    expect(s.calls.map((c) => `${c.endpoint} ${c.httpStatus}`).sort()).toEqual(recorded);
   });
 });
 

@@ -2,7 +2,7 @@
 // needs to read from requests and responses — usage, content, finish reason, refusal — as small pure functions,
 // and the adapter that puts them behind the ProviderAdapter interface.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Endpoint } from '../../calls/index.js';
+import type { Endpoint, PlatformEndpoint } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
   ANTHROPIC_SHARED,
@@ -586,10 +586,24 @@ function streamReader(endpoint: Endpoint): StreamReader {
 const PLATFORM =
   /^\/v1\/(?:files|batches|moderations|images|audio|vector_stores|fine_tuning|uploads|conversations|assistants|threads|containers|evals|videos|skills|realtime|chatkit|organization)(?:\/|$)/;
 
+/** The platform paths whose POST spends money: admitted and recorded as calls (PassThroughMatch.spends). */
+const SPENDS: ReadonlyMap<string, PlatformEndpoint> = new Map<string, PlatformEndpoint>([
+  ['/v1/images/generations', 'images.generations'],
+  ['/v1/images/edits', 'images.edits'],
+  ['/v1/images/variations', 'images.variations'],
+  ['/v1/audio/speech', 'audio.speech'],
+  ['/v1/audio/transcriptions', 'audio.transcriptions'],
+  ['/v1/audio/translations', 'audio.translations'],
+  ['/v1/batches', 'batches'],
+]);
+
 function passThroughPath(path: string, headers?: IncomingHttpHeaders): PassThroughMatch | null {
   if (!PLATFORM.test(path)) return null;
   if (headers?.['anthropic-version'] !== undefined && ANTHROPIC_SHARED.test(path)) return null;
-  return { path: path.slice(3), model: null, fallback: true };
+  const spends = SPENDS.get(path);
+  return spends
+    ? { path: path.slice(3), model: null, fallback: true, spends }
+    : { path: path.slice(3), model: null, fallback: true };
 }
 
 export const openaiCompatibleAdapter: ProviderAdapter = {
