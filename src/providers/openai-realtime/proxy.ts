@@ -122,6 +122,28 @@ function header(h: IncomingHttpHeaders, name: string): string | null {
   return s ? headerText(s).slice(0, 256) : null;
 }
 
+/**
+ * Whether server.corsOrigins names a browser's Origin, compared as the /api CORS check and the gateway's cross-site
+ * check compare them: as normalized origins (scheme and host lowercased, a default port dropped), so
+ * `https://App.example.com:443` in the config names the `https://app.example.com` a browser sends.
+ */
+function namedOrigin(origin: string, corsOrigins: readonly string[]): boolean {
+  let own: string;
+  try {
+    own = new URL(origin).origin;
+  } catch {
+    // "null" (a sandboxed frame, a file: page) or garbage: named by nothing
+    return false;
+  }
+  return corsOrigins.some((o) => {
+    try {
+      return new URL(o).origin === own;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Answers an upgrade with llmscope's own error, as HTTP, in OpenAI's error shape; the socket is closed after. */
 function refuse(socket: Duplex, err: unknown, requestId: string): void {
   if (socket.destroyed) return;
@@ -265,7 +287,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     // A browser page on another site can open a WebSocket to llmscope (no CORS for WebSockets): without a virtual key
     // it would ride on the provider's key or loopback trust, so only the origins server.corsOrigins names may.
     const origin = header(req.headers, 'origin');
-    if (origin !== null && !virtualKey && !d.config.server.corsOrigins.includes(origin))
+    if (origin !== null && !virtualKey && !namedOrigin(origin, d.config.server.corsOrigins))
       throw new LlmscopeError(
         'LLMSCOPE_ERR_FORBIDDEN',
         `a browser page at ${origin} may open a Realtime session only with a virtual key (the openai-insecure-api-key.lsk_... subprotocol), or when server.corsOrigins names its origin`,
