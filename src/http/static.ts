@@ -153,8 +153,9 @@ function addFile(assets: Map<string, Asset>, root: string, file: string): void {
 /**
  * The dashboard page's Content-Security-Policy: scripts only from its own files and the inline ones it ships (by
  * hash), so a prompt or answer that ever reached the page as markup could run nothing; fetches to its own origin only
- * (no page data sent elsewhere); no framing (as X-Frame-Options), no <base>, forms to itself. Inline styles stay
- * allowed: the charts and bars size elements with style attributes.
+ * (no page data sent elsewhere); no framing (as X-Frame-Options), no <base>, forms to itself. Styles only from its
+ * own files: the charts and bars size elements through the CSSOM (element.style), which CSP does not restrict, so
+ * markup injected with a style attribute or a <style> element (overlays, CSS data exfiltration) is refused too.
  */
 export function pageCsp(html: string): string {
   const hash = (text: string) => createHash('sha256').update(text).digest('base64');
@@ -164,7 +165,7 @@ export function pageCsp(html: string): string {
   return [
     "default-src 'self'",
     ["script-src 'self'", ...inline].join(' '),
-    "style-src 'self' 'unsafe-inline'",
+    "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
     "object-src 'none'",

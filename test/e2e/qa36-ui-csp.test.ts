@@ -13,7 +13,8 @@ import { dashboardBuilt, loadBuilt, startBuiltApp } from './built-app.js';
 import { until } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+const MARKUP =
+  '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><p id="pwn-style" style="position:fixed;inset:0">x</p>';
 
 describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("the dashboard page's CSP", () => {
   let app: ServerTs.App;
@@ -63,6 +64,8 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("the dashboard page's 
     // Before: no header at all.
     expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
     expect(csp.split('; ').find((d) => d.startsWith('script-src'))).not.toContain('unsafe');
+    // Styles from its own files only: the bars and the waterfall are sized through the CSSOM (before: 'unsafe-inline').
+    expect(csp).toContain("style-src 'self';");
     expect(csp).toContain("connect-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("object-src 'none'");
@@ -115,6 +118,10 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("the dashboard page's 
     await page.goto(`${base}/#/requests/${id}`);
     await page.waitForSelector('#view[data-ready]', { timeout: 20_000 });
     expect(await page.textContent('#view')).toContain('window.__pwned');
+    // The waterfall's bars are sized (through the CSSOM): the call's own span spans the whole track.
+    const widths = await page.$$eval('.span-bar', (els) => els.map((e) => (e as HTMLElement).style.width));
+    expect(widths.length).toBeGreaterThan(0);
+    expect(widths).toContain('100%');
     // Markup put in the page as HTML (what a rendering mistake would do): its inline handler and script are refused.
     await page.evaluate((m) => {
       const d = document.createElement('div');
@@ -128,6 +135,11 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("the dashboard page's 
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     const refused = await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations);
     expect(refused.some((v) => v.startsWith('script-src'))).toBe(true);
+    // and its style attribute (an overlay over the page) too
+    expect(refused.some((v) => v.startsWith('style-src'))).toBe(true);
+    expect(await page.evaluate(() => getComputedStyle(document.getElementById('pwn-style') as Element).position)).toBe(
+      'static',
+    );
     expect(errors.filter((e) => !/Content Security Policy/.test(e))).toEqual([]);
     await ctx.close();
   });

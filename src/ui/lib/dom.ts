@@ -18,6 +18,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       if (v === null || v === undefined || v === false) continue;
       if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v as EventListener);
       else if (k === 'class') el.className = String(v);
+      // Through the CSSOM, which the page's CSP allows, rather than a style attribute, which it refuses (no
+      // 'unsafe-inline' for styles): the bars' widths, the waterfall's offsets.
+      else if (k === 'style') el.style.cssText = String(v);
       else if (k === 'value' && 'value' in el) (el as HTMLInputElement).value = String(v);
       else el.setAttribute(k, v === true ? '' : String(v));
     }
