@@ -220,6 +220,27 @@ describe('budget service', () => {
     await svc.admit(admission({ key: 'other' }));
   });
 
+  it("names the setting of a key's budget's limit in its refusal, not budgets[].limit (QA38)", async () => {
+    // A config key's own budget is `keys[].budget`: the refusal told the operator to raise budgets[].limit, which
+    // holds no such budget.
+    const { svc } = service(
+      [{ name: 'team-day', scope: 'team', period: 'day', limit: estimate * 0.5 }],
+      [{ id: 'ci', hash: `sha256:${'a'.repeat(64)}`, budget: { limit: estimate * 0.5, period: 'day' } }],
+    );
+    const refusal = (a: ReturnType<typeof admission>) =>
+      svc.admit(a).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+    const byKey = await refusal(admission({ key: 'ci' }));
+    expect(byKey).toContain('raise keys[].budget.limit (key "ci")');
+    expect(byKey).not.toContain('budgets[].limit');
+    expect(await refusal(admission({ team: 'red' }))).toContain('raise budgets[].limit');
+    // used up: spend at the limit
+    await svc.ledger.add([{ budget: 'key:ci', value: 'ci', periodStart: Date.UTC(2025, 6, 15) }], estimate);
+    expect(await refusal(admission({ key: 'ci' }))).toContain('Raise keys[].budget.limit (key "ci") in the config');
+  });
+
   it('lets unpriced models through (their cost is unknown) but not once the budget is spent', async () => {
     const { svc, ledger } = service([{ name: 'g', period: 'day', limit: 1 }]);
     await svc.admit(admission({ model: 'mystery-model' }));

@@ -24,6 +24,8 @@ export interface Budget {
   warn: readonly number[];
   action: 'alert' | 'block';
   reserveOutputTokens: number;
+  /** The config setting of its limit, for messages: `budgets[].limit`, or a key's own `keys[].budget.limit`. */
+  limitSetting?: string;
 }
 
 /** Budgets from `budgets` and from keys that carry their own (named `key:<id>`). */
@@ -49,6 +51,7 @@ export function budgetsFrom(budgets: readonly BudgetConfig[], keys: readonly Key
         warn: [...k.budget.warn].sort((x, y) => x - y),
         action: k.budget.action,
         reserveOutputTokens: k.budget.reserveOutputTokens,
+        limitSetting: `keys[].budget.limit (key "${k.id}")`,
       });
   return out;
 }
@@ -1005,15 +1008,16 @@ export function budgetExceeded(
   const who = b.scope === 'global' ? '' : ` for ${b.scope} "${key.value}"`;
   const inFlight = reserved > 0 ? ` (+$${reserved.toFixed(4)} reserved by calls in flight)` : '';
   const usedUp = spent + reserved >= b.limit;
+  const setting = b.limitSetting ?? 'budgets[].limit';
   return new LlmscopeError(
     'LLMSCOPE_ERR_BUDGET_EXCEEDED',
     usedUp
       ? `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
-          `it resets at ${new Date(resetAt).toISOString()}. Raise budgets[].limit in the config or wait for the reset.`
+          `it resets at ${new Date(resetAt).toISOString()}. Raise ${setting} in the config or wait for the reset.`
       : `budget "${b.name}"${who} has $${(b.limit - spent - reserved).toFixed(4)} left for this ${b.period} ` +
           `($${spent.toFixed(4)} spent${inFlight} of $${b.limit}), less than this call may cost ($${estimate.toFixed(4)}: its prompt ` +
           `and its max output tokens at the model's price); lower max_tokens, wait for calls in flight to end, or raise ` +
-          `budgets[].limit (it resets at ${new Date(resetAt).toISOString()}).`,
+          `${setting} (it resets at ${new Date(resetAt).toISOString()}).`,
     // x-should-retry: the OpenAI and Anthropic SDKs sleep for whatever Retry-After says before retrying (hours, to the
     // reset): told not to, they raise the error at once.
     { headers: { 'retry-after': String(retryAfter), 'x-llmscope-budget': b.name, 'x-should-retry': 'false' } },
