@@ -10,6 +10,7 @@
 
 import { type LlmCall, type Metadata, unspentCall } from '../calls/index.js';
 import type { Attribution, GatewayHook } from '../gateway/proxy.js';
+import { REALTIME_SESSION_STATE } from '../providers/openai-realtime/proxy.js';
 import { ADMISSION_ID, ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
 export { ADMISSION_ID };
@@ -205,7 +206,10 @@ export class WorkerAdmissions {
     const open = [...this.open.values()];
     this.open.clear();
     for (const a of open) {
-      if (!exit || a.finished) {
+      // A Realtime session's upgrade admission, held for its first response: most such sessions wait with none running
+      // (a voice session listening), so the worker's death cut no call of theirs; recorded, each would be a 502 call
+      // that never was. (A first response running then goes unrecorded; later ones have admissions of their own.)
+      if (!exit || a.finished || a.state[REALTIME_SESSION_STATE] === true) {
         settleFor(this.hooks, lostCall(a, now));
         continue;
       }

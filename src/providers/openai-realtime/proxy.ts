@@ -40,6 +40,13 @@ import { isWebSocketUpgrade, serveAsPlainRequest } from './plain-upgrade.js';
 
 export const REALTIME_PATH = '/v1/realtime';
 /**
+ * Marks (in its hook state) a Realtime upgrade's admission, which a session holds for its first response: held while
+ * the session waits, maybe for minutes (server VAD starts the first response when the user speaks). A `serve --workers`
+ * worker that dies is not known to have had a response running on it, so the recorder process gives back what it
+ * reserved and records no call for it (src/cluster/admissions.ts).
+ */
+export const REALTIME_SESSION_STATE = 'realtimeSession';
+/**
  * The Responses API's WebSocket mode: upgraded and opened at the provider here as a Realtime session is, its messages
  * metered per response by ResponsesWsSession (src/providers/openai-responses/ws.ts). A provider that refuses the
  * upgrade (vLLM, any without the mode) makes it a 426 websocket_not_supported, on which a client such as the Codex
@@ -318,7 +325,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
             headers,
             attribution,
             forwardClientAuth: true,
-            state: {},
+            state: responsesWs ? {} : { [REALTIME_SESSION_STATE]: true },
           };
     // From here the admission may hold reservations: released unless a session takes them over.
     let handed = false;
