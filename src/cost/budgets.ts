@@ -132,6 +132,12 @@ export interface BucketState {
  * The authoritative budget state. `reserve` is all-or-nothing across lines and atomic against other reserves;
  * `settle` releases a reservation and adds the actual cost. Methods may return promises (a shared-database ledger).
  */
+/** A budget's bucket (its period) that refused a call in the time asked about. */
+export interface BlockedBucket {
+  budget: string;
+  periodStart: number;
+}
+
 export interface BudgetLedger {
   /** Sets a bucket's spend (restored from the store at start). */
   load(key: BudgetKey, spent: number): void | Promise<void>;
@@ -153,7 +159,7 @@ export interface BudgetLedger {
    * The budgets that refused a call at or after `since` (epoch ms), as a shared-database ledger records them: every
    * replica's refusals (the in-process ledger has none of its own: the service remembers its process's).
    */
-  blockedSince?(since: number): string[] | Promise<string[]>;
+  blockedSince?(since: number): BlockedBucket[] | Promise<BlockedBucket[]>;
   /**
    * Marks a bucket warned of up to `threshold` in a shared database: true when this call raised the mark (this replica
    * logs the warning), false when a replica already warned of it or a higher one. Absent: one process, which
@@ -947,9 +953,18 @@ export class BudgetService {
    */
   async blockedSince(since: number): Promise<Set<string>> {
     const out = new Set<string>();
-    for (const [name, at] of this.blockedAt) if (at >= since) out.add(name);
+    // Only refusals of the current period: a budget that refused calls at 23:59 has reset at midnight (QA38: it
+    // kept BudgetExceeded firing into the new day, with nothing spent and nothing refused, for the rule's window).
+    const t = this.now();
+    for (const [name, at] of this.blockedAt) {
+      const b = this.byName.get(name);
+      if (b && at >= since && at >= periodStart(b.period, t)) out.add(name);
+    }
     try {
-      for (const name of (await this.ledger.blockedSince?.(since)) ?? []) if (this.byName.has(name)) out.add(name);
+      for (const k of (await this.ledger.blockedSince?.(since)) ?? []) {
+        const b = this.byName.get(k.budget);
+        if (b && k.periodStart === periodStart(b.period, t)) out.add(b.name);
+      }
     } catch {
       /* the ledger's database out of reach: its failures are counted where calls use it */
     }

@@ -249,6 +249,26 @@ describe('PostgresBudgetLedger', () => {
     expect([...(await two.blockedSince(Date.now() + 1))]).toEqual([]);
   });
 
+  it("a refusal before a budget's reset is not read as blocking after it, on either replica (QA38)", async () => {
+    // Refused at 23:59 of a day budget: at 00:01 the budget has reset (nothing spent, nothing refused), yet the signal
+    // read it as blocked for the rule's 5-minute window, so BudgetExceeded kept firing into the new day.
+    const [a, b] = (await ledgers(2)) as [PostgresBudgetLedger, PostgresBudgetLedger];
+    let now = Date.UTC(2026, 11, 7, 23, 59);
+    const cfg = costConfigOf({
+      budgets: [{ name: 'per-user', scope: 'user', period: 'day', limit: 0.00001, action: 'block' }],
+    });
+    const service = (l: PostgresBudgetLedger) =>
+      new BudgetService(budgetsFrom(cfg.budgets, cfg.keys), l, new PriceBook(cfg.pricing), () => now);
+    const [one, two] = [service(a), service(b)];
+    // (this ledger notes refusals at the real time: read from 0, what counts is the refused bucket's period)
+    await expect(one.admit(fakeAdmission('ann'))).rejects.toMatchObject({ code: 'LLMSCOPE_ERR_BUDGET_EXCEEDED' });
+    expect([...(await one.blockedSince(0))]).toEqual(['per-user']);
+    expect([...(await two.blockedSince(0))]).toEqual(['per-user']);
+    now = Date.UTC(2026, 11, 8, 0, 1);
+    expect([...(await one.blockedSince(0))]).toEqual([]);
+    expect([...(await two.blockedSince(0))]).toEqual([]);
+  });
+
   it('a warn threshold is logged by one replica, not by each that sees the shared spend past it (QA38)', async () => {
     // Three replicas settle calls of $0.30 in turn against a $1 budget warning at 0.5, 0.8 and 1. Before, each
     // replica remembered its own warnings: 1 was logged three times (0.5, 0.8, 1, 1, 1).

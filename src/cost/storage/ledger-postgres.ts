@@ -8,7 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import type { PgMigration, PostgresBackend } from '../../store/index.js';
-import type { BucketState, BudgetKey, BudgetLedger, Reservation, ReserveLine, ReserveOutcome } from '../budgets.js';
+import type {
+  BlockedBucket,
+  BucketState,
+  BudgetKey,
+  BudgetLedger,
+  Reservation,
+  ReserveLine,
+  ReserveOutcome,
+} from '../budgets.js';
 
 export const LEDGER_NAMESPACE = 'cost.ledger';
 
@@ -341,9 +349,14 @@ export class PostgresBudgetLedger implements BudgetLedger {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async blockedSince(since: number): Promise<string[]> {
-    const { rows } = await this.run('SELECT DISTINCT budget FROM budget_buckets WHERE blocked_at >= $1', [since]);
-    return (rows as { budget: string }[]).map((r) => r.budget);
+  async blockedSince(since: number): Promise<BlockedBucket[]> {
+    const { rows } = await this.run('SELECT DISTINCT budget, period_start FROM budget_buckets WHERE blocked_at >= $1', [
+      since,
+    ]);
+    return (rows as { budget: string; period_start: number }[]).map((r) => ({
+      budget: r.budget,
+      periodStart: r.period_start,
+    }));
   }
 
   async buckets(): Promise<BucketState[]> {
