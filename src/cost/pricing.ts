@@ -187,13 +187,23 @@ export function audioPricesOf(
   };
 }
 
-/** The audio parts of a Realtime call's tokens, from its `realtime.audio_tokens` event (none: no audio). */
+/**
+ * The audio parts of a Realtime call's tokens, from its `realtime.audio_tokens` event, or of a transcription's input,
+ * from its `audio.tokens` event (none: no audio).
+ */
 export function audioTokensOf(
   call: Pick<LlmCall, 'endpoint' | 'events'>,
 ): Pick<TokenCounts, 'audioInput' | 'cachedAudioInput' | 'audioOutput'> | null {
-  if (call.endpoint !== 'realtime') return null;
+  // A Realtime call's audio (its `realtime.audio_tokens` event), or a transcription's audio input (`audio.tokens`).
+  const name =
+    call.endpoint === 'realtime'
+      ? 'realtime.audio_tokens'
+      : call.endpoint === 'audio.transcriptions' || call.endpoint === 'audio.translations'
+        ? 'audio.tokens'
+        : null;
+  if (name === null) return null;
   for (const e of call.events) {
-    if (e.name !== 'realtime.audio_tokens' || !e.attributes) continue;
+    if (e.name !== name || !e.attributes) continue;
     const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
     return {
       audioInput: n(e.attributes.input_audio_tokens),

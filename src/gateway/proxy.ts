@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { keepMeteredOutput, keepText } from '../calls/bounded-text.js';
 import { headerText } from '../calls/header-text.js';
-import type { CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
+import type { CallEvent, CallInternals, Endpoint, LlmCall, Metadata, Recorder } from '../calls/index.js';
 import {
   arrivedInternals,
   METADATA_MAX_KEYS,
@@ -33,6 +33,12 @@ import {
   watchBodyIdle,
 } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
+import {
+  formModelReader,
+  platformUsageOf,
+  USAGE_ENDPOINTS,
+  USAGE_TAIL_BYTES,
+} from '../providers/openai-compatible/platform-usage.js';
 import { BackgroundCalls, isFinishedAnswer, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
@@ -251,6 +257,8 @@ class Flight {
   /** And that failure was a rate limit: recorded `rate_limited`, as the same error's 429 answer is. */
   rateLimitedInBody = false;
   usage: Usage | null = null;
+  /** Events recorded with the call (a platform call's audio tokens); none for the others. */
+  events: CallEvent[] | null = null;
   requestBytes = 0;
   /** Request-body bytes this call counts against `server.maxBufferedBytes` while in flight (-1 once released). */
   heldBytes = 0;
@@ -370,7 +378,7 @@ class Flight {
       responseBytes: this.responseBytes,
       source: 'gateway',
       spans: [],
-      events: [],
+      events: this.events ?? [],
       content: null,
       internal: i,
     };
@@ -736,6 +744,19 @@ export class GatewayProxy {
       // The client's body through a stream of its own: undici destroys a failed request's body, which must not be
       // the client's request (its socket carries the answer); `pipe` lets go of it then, and the rest is drained.
       const upload = streamed ? req.pipe(new PassThrough()) : undefined;
+      // A recorded platform call's multipart upload (a transcription, an image edit) names its model in a field: read
+      // as the body passes, for the record (admission, before it, knew none).
+      if (upload && flight !== null && flight.model === 'unknown' && /^multipart\/form-data\b/i.test(ct ?? '')) {
+        const read = formModelReader();
+        const onData = (c: Buffer) => {
+          const m = read(c);
+          if (m !== null) {
+            flight.model = m;
+            req.off('data', onData);
+          }
+        };
+        req.on('data', onData);
+      }
       // A client gone mid-upload ends the upstream request rather than leave it waiting for the rest.
       if (upload) req.once('close', () => req.complete || upload.destroy(new Error('client closed the request')));
       // One that stops arriving (server.bodyIdleTimeout) ends it too, and is answered 408.
@@ -863,15 +884,40 @@ export class GatewayProxy {
       ...clientHeaders(answer.headers, true),
       'x-request-id': flight.requestId,
     });
+    // An answer that may report token usage (the GPT image and transcribe models'): its end is kept to read it from.
+    const ct = String(answer.headers['content-type'] ?? '');
+    const tail: Buffer[] | null =
+      answer.statusCode < 300 &&
+      USAGE_ENDPOINTS.has(flight.endpoint) &&
+      /^application\/json\b/i.test(ct) &&
+      !answer.headers['content-encoding']
+        ? []
+        : null;
     let bytes = 0;
+    let kept = 0;
     answer.body.on('data', (c: Buffer) => {
       bytes += c.length;
+      if (tail === null) return;
+      tail.push(c);
+      kept += c.length;
+      while (kept - (tail[0] as Buffer).length >= USAGE_TAIL_BYTES) kept -= (tail.shift() as Buffer).length;
     });
     try {
       await pipeline(answer.body, res);
     } finally {
       flight.responseBytes = bytes;
       i.upstreamEndAt = now();
+    }
+    if (tail !== null && tail.length > 0) {
+      const read = platformUsageOf(flight.endpoint, Buffer.concat(tail, kept).toString('utf8'));
+      if (read !== null) {
+        flight.usage = read.usage;
+        // Priced at the model's audio input rate (pricing.ts audioTokensOf), as a Realtime call's audio is.
+        if (read.audioInputTokens > 0)
+          flight.events = [
+            { time: Date.now(), name: 'audio.tokens', attributes: { input_audio_tokens: read.audioInputTokens } },
+          ];
+      }
     }
     this.record(flight);
   }

@@ -84,7 +84,7 @@ async function exercise(base: string): Promise<void> {
   const batch = await calls.batches();
   expect(batch.status).toBe('validating');
 
-  // The user's budget spent (an ingested call over its $0.05).
+  // The user's budget spent (an ingested call over its $1; a gpt-image-1 call reserves ~$0.16 of it before).
   const now = new Date().toISOString();
   const ingest = await fetch(`${base}/api/ingest`, {
     method: 'POST',
@@ -99,7 +99,7 @@ async function exercise(base: string): Promise<void> {
       status: 'ok',
       input_tokens: 10,
       output_tokens: 10,
-      cost_usd: 0.06,
+      cost_usd: 1.1,
       user: 'bud',
     }),
   });
@@ -114,7 +114,7 @@ async function exercise(base: string): Promise<void> {
       },
       { timeout: 10_000 },
     )
-    .toBeGreaterThanOrEqual(0.06);
+    .toBeGreaterThanOrEqual(1.1);
 
   // Now each is refused as a chat call is: 429 budget_exceeded, Retry-After, the budget named.
   const chat = await fetch(`${base}/v1/chat/completions`, {
@@ -203,7 +203,7 @@ describe('budgets and key rate limits on the platform routes that spend money', 
       { id: 'bud-key', hash: hashKey(BUDGET_KEY), user: 'bud' },
       { id: 'rpm-key', hash: hashKey(RPM_KEY), user: 'rpm-user', rpm: 2 },
     ],
-    budgets: [{ name: 'per-user-daily', scope: 'user', period: 'day', limit: 0.05, action: 'block' }],
+    budgets: [{ name: 'per-user-daily', scope: 'user', period: 'day', limit: 1, action: 'block' }],
   });
 
   it('one process: refused 429 once spent, as chat calls are; GETs pass; recorded and counted', async () => {

@@ -365,6 +365,27 @@ export const openaiCatalog: CatalogFile = {
       prices: [{ from: '2025-03-20', input: 1.25, output: 5, audioInput: 3 }],
       note: 'Transcription (audio/transcriptions, Realtime input transcription): audio in, text (the transcript) out.',
     },
+    // The GPT image models (images/generations and images/edits), billed by the tokens their answer's `usage` reports:
+    // text input (cached), and image output tokens. Checked 2026-12-07 against each model's page. Image input tokens
+    // (an edit's images) cost more than text ($10 / $2.50 per 1M, not $5 / $1.25): the usage's split is not priced
+    // apart, so an edit's image input is priced at the text rate (under). DALL·E (per image), whisper-1 (per minute)
+    // and tts-1 / tts-1-hd (per character) are not token-priced: their calls are recorded with cost unknown.
+    {
+      id: 'openai/gpt-image-1',
+      provider: 'openai',
+      model: 'gpt-image-1',
+      source: 'https://developers.openai.com/api/docs/models/gpt-image-1',
+      prices: [{ from: '2025-04-23', input: 5, cachedInput: 1.25, output: 40 }],
+      note: 'Image generation: text (and image) in, image tokens out. Retired by OpenAI on 2026-10-23.',
+    },
+    {
+      id: 'openai/gpt-image-1-mini',
+      provider: 'openai',
+      model: 'gpt-image-1-mini',
+      source: 'https://developers.openai.com/api/docs/models/gpt-image-1-mini',
+      prices: [{ from: '2025-10-06', input: 2, cachedInput: 0.2, output: 8 }],
+      note: 'Image generation: text (and image) in, image tokens out.',
+    },
     {
       id: 'openai/text-embedding-3-small',
       provider: 'openai',
