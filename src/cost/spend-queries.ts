@@ -66,7 +66,7 @@ export interface Summary {
   resolution: 'minute' | 'day' | 'call';
   /**
    * The span the figures were read over: the whole minutes or UTC days the asked range falls in (spend is kept per
-   * minute for `storage.retention.minute`, per day after that), or the asked range itself (`call`).
+   * minute for `costs.minuteRetention`, per day after that), or the asked range itself (`call`).
    */
   read_from: string;
   read_to: string;
