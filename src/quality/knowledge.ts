@@ -168,7 +168,10 @@ export function chunkText(text: string, size = PASSAGE_CHARS): string[] {
         out.push(cur);
         cur = '';
       }
-      cur = cur ? `${cur} ${s.text}` : s.text;
+      // A sentence that is a line of its own (a table's row, a list's item) stays on its own line: joined with a
+      // space, "| Starter | $12 | 3 |" and "| Team | $49 | 15 |" were one sentence, each row's figures any row's.
+      const ownLine = s.start > 0 && /\n[^\S\n]*$/.test(para.slice(0, s.start));
+      cur = cur ? `${cur}${ownLine ? '\n' : ' '}${s.text}` : s.text;
     }
   }
   if (cur) out.push(cur);

@@ -27,6 +27,7 @@ import {
 import { jsonAnswerText } from './answer.js';
 import { DEFAULT_GROUNDING_THRESHOLD } from './threshold.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
+import { type UnitMention, unitsAfter } from './units.js';
 
 export { DEFAULT_GROUNDING_THRESHOLD };
 /** The old hand-weighted score's threshold (`model: null`). */
@@ -535,14 +536,42 @@ class EvidencePool {
    * figure) with the answer or the question. In a long source nearly every figure is stated somewhere; in a
    * sentence about something else it backs nothing.
    */
-  statesNear(v: number, about: readonly ReadonlySet<string>[]): boolean {
+  statesNear(v: number, about: readonly ReadonlySet<string>[], figures: readonly number[] = []): boolean {
     if (!this.numbers().has(v)) return false;
-    for (const i of this.numberUnits.get(v) ?? [])
+    for (const i of this.numberUnits.get(v) ?? []) {
+      const row = this.units[i] as Unit;
+      // A table's row is a record of its own: the rows beside it are other records ("| Team | $49 | 15 |" states no
+      // 15 for the Starter plan in the row above). Its figure is about the claim when the claim names the row by its
+      // first cell (not by a unit every row writes: "| Basic | 50 GB |" states no 50 GB for Plus), or the row states
+      // another of the claim's figures ("| 2021 | 4.5 |" for "4.5 million in 2021").
+      if (isTableRow(row.text)) {
+        const key: string[] = [];
+        for (const w of words(firstCell(row.text))) this.st(w, key);
+        if (key.some((x) => about.some((s) => s.has(x)))) return true;
+        if (figures.some((x) => x !== v && unitNumbers(row).includes(x))) return true;
+        continue;
+      }
       for (let j = Math.max(0, i - 1); j <= i + 1 && j < this.units.length; j++) {
         const u = this.units[j] as Unit;
         for (const s of about) for (const x of s) if (u.stems.has(x)) return true;
       }
+    }
     return false;
+  }
+
+  /**
+   * The units the evidence writes the figure v with, in the sentences that share a word with the claim (`about`);
+   * a figure with no unit after it adds none.
+   */
+  unitsOf(v: number, about: ReadonlySet<string>): UnitMention[] {
+    const out: UnitMention[] = [];
+    if (!this.numbers().has(v)) return out;
+    for (const i of this.numberUnits.get(v) ?? []) {
+      const u = this.units[i] as Unit;
+      if (![...about].some((x) => u.stems.has(x))) continue;
+      for (const n of numberMentions(u.ws)) if (n.value === v || n.alt === v) out.push(...unitsAfter(u.ws, n.index));
+    }
+    return out;
   }
 
   private prefixes(): Set<string> {
@@ -584,6 +613,41 @@ class EvidencePool {
   }
 }
 
+/** A line of a table: two or more cells between pipes ("| Team | $49 | 15 |", "v3.2 | 2023-10-02 | yes"). */
+function isTableRow(text: string): boolean {
+  if (!text.includes('|')) return false;
+  let cells = 0;
+  for (const c of text.split('|')) if (c.trim()) cells++;
+  return cells >= 2 && !text.includes('||');
+}
+
+/** Distinct content words a framed passage needs to be checked against, however short (`framesPassage`). */
+const FRAMED_MIN_WORDS = 8;
+/** An instruction to answer from material the prompt gives: "Answer using the context below", "Based on this passage". */
+const FRAMING_INSTRUCTION =
+  /\b(?:answer|respond|reply|based|using|use|according|from|only)\b[^.\n]{0,40}?\b(?:the|this|these|following|below|above|provided|given|attached)\s+(?:[a-z]+\s+)?(?:documents?|context|passages?|sources?|excerpts?|articles?|snippets?|information|text|notes?|records?|table|facts|knowledge)\b/i;
+/** A passage labelled as material: "Context:", "Document 1:", "### Sources", "<context>", "<document>". */
+const FRAMING_LABEL =
+  /(?:^|\n)[^\S\n]*(?:#{1,6}[^\S\n]*)?(?:context|documents?|passages?|sources?|excerpts?|references?|knowledge|retrieved(?: \w+)?)(?:[^\S\n]*#?\d{1,3})?[^\S\n]*(?::|\n)|<(?:context|documents?|passages?|sources?|knowledge|retrieved_\w+)\b/i;
+
+/**
+ * Whether the request frames a passage for the answer to rest on, by its instruction or its labels (decision 90): then
+ * a short passage is checked too, where a thin prompt without such framing (a chat message, "write me a poem") is
+ * not. Read in the first 4 KB of each context string (the check only asks for a thin one).
+ */
+function framesPassage(context: readonly string[]): boolean {
+  return context.some((c) => {
+    const head = c.slice(0, 4096);
+    return FRAMING_INSTRUCTION.test(head) || FRAMING_LABEL.test(head);
+  });
+}
+
+/** A table row's first non-empty cell: what the row is about ("Team" in "| Team | $49 | 15 |"). */
+function firstCell(text: string): string {
+  for (const c of text.split('|')) if (c.trim()) return c;
+  return '';
+}
+
 /** Longest evidence unit, in characters; a longer sentence is cut in pieces (`piecesOf`). */
 const UNIT_CHARS = 2000;
 
@@ -613,6 +677,8 @@ export function piecesOf(text: string): string[] {
 export function looksLikeCode(line: string): boolean {
   const t = line.trim();
   if (/^(?:[+-]\s|@@|```|diff --git|#include|import\s.+from\s|def\s\w+\(|function\s\w*\()/.test(t)) return true;
+  // A Markdown table's row ("| Starter | $12 | 3 |") is data, not code, though its pipes are many.
+  if (t.length > 2 && t.startsWith('|') && t.endsWith('|') && isTableRow(t)) return false;
   const sym = t.match(/[{}[\]();=<>&|_$]/g)?.length ?? 0;
   return t.length > 0 && sym / t.length > 0.06;
 }
@@ -953,7 +1019,7 @@ export class GroundingEvaluator implements Evaluator {
         this.gluedSentences,
         this.minContextWords,
       );
-      if (prose < this.minContextWords) return this.unknown(t0, this.thin(prose));
+      if (this.tooThin(prose, input.context)) return this.unknown(t0, this.thin(prose));
     }
     const foreign = kb ? null : foreignScripts(input.context, input.response);
     const checked = this.claimsToCheck(input.response, foreign);
@@ -979,6 +1045,17 @@ export class GroundingEvaluator implements Evaluator {
     return `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}) and none of its words finds a passage in the knowledge base: outside what the knowledge base covers`;
   }
 
+  /**
+   * Whether a context of this many distinct content words of prose is too thin to check against: fewer than
+   * `minContextWords`, unless the request frames a passage to answer from ("Answer from this document: …",
+   * "Context: …", "<context>…</context>") and that passage has FRAMED_MIN_WORDS (decision 90: a RAG prompt holding
+   * one short passage was never checked).
+   */
+  private tooThin(prose: number, context: readonly string[]): boolean {
+    if (prose >= this.minContextWords) return false;
+    return prose < FRAMED_MIN_WORDS || !framesPassage(context);
+  }
+
   private thin(prose: number): string {
     return `the request carries too little knowledge to check against (${prose} distinct content words of prose, fewer than ${this.minContextWords}; code does not count) and no knowledge base is configured`;
   }
@@ -998,7 +1075,7 @@ export class GroundingEvaluator implements Evaluator {
       // Not settled at once (`start`): a long context is counted in steps of 64 units or 16 KB.
       if (!kb && this.minContextWords > 0) {
         while (countProse(head, this.minContextWords, 16_384)) yield;
-        if (head.seen.size < this.minContextWords) return unknown(this.thin(head.seen.size));
+        if (this.tooThin(head.seen.size, input.context)) return unknown(this.thin(head.seen.size));
       }
       const foreign = kb ? null : foreignScripts(input.context, input.response);
       checked = this.claimsToCheck(input.response, foreign);
@@ -1009,7 +1086,7 @@ export class GroundingEvaluator implements Evaluator {
     yield* pool.addContext(taken, units);
     if (this.fullScan) {
       const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
-      if (!kb && prose < this.minContextWords) return unknown(this.thin(prose));
+      if (!kb && this.tooThin(prose, input.context)) return unknown(this.thin(prose));
     }
     const qt = input.question ? tokensOf(input.question, this.stemmer) : null;
     const question: QuestionTerms | null = qt
@@ -1111,6 +1188,23 @@ export class GroundingEvaluator implements Evaluator {
       durationMs: performance.now() - t0,
     };
   }
+  /** The first of the claim's figures the evidence writes in other units of the same dimension only, as a reason. */
+  private unitClash(t: ClaimTokens, pool: EvidencePool): string | null {
+    const own = new Set(t.stems.filter((x) => !t.figureStems.has(x)));
+    for (const n of numberMentions(t.ws)) {
+      if (!n.digits) continue;
+      const mine = unitsAfter(t.ws, n.index);
+      if (mine.length === 0) continue;
+      const theirs = pool.unitsOf(n.value, own);
+      for (const u of mine) {
+        const same = theirs.filter((x) => x.dimension === u.dimension);
+        if (same.length > 0 && !same.some((x) => x.canonical === u.canonical))
+          return `${n.value} ${u.canonical} in claim, evidence says ${n.value} ${(same[0] as UnitMention).canonical}`;
+      }
+    }
+    return null;
+  }
+
   private scoreClaim(
     text: string,
     t: ClaimTokens,
@@ -1157,8 +1251,9 @@ export class GroundingEvaluator implements Evaluator {
     // figures), or anywhere when the claim is a bare figure ("1932", "0.9 s").
     const nearby = this.figuresNearby && t.stems.some((x) => !t.figureStems.has(x));
     const about = [answerWords, question?.words ?? new Set<string>()];
+    const claimFigures = t.checkable.map((n) => n.value);
     const known = (v: number) =>
-      questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about) : pool.numbers().has(v));
+      questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about, claimFigures) : pool.numbers().has(v));
     const unknownFigures =
       t.checkable.length > 0
         ? t.checkable.filter((n) => !known(n.value) && !(n.alt !== undefined && known(n.alt))).map((n) => n.value)
@@ -1221,6 +1316,17 @@ export class GroundingEvaluator implements Evaluator {
         score = Math.max(score, 0.7);
         if (status === 'supported') status = 'unsupported';
         reasons.push(`number ${strange.join(', ')} not in evidence`);
+      }
+    }
+    // A figure the evidence states, in another unit of the same dimension ("40 g" for "40 mg", "per second" for "per
+    // minute", "250 °F" for "250 °C"): another quantity, stated with the source's own words and figure.
+    if (strange.length === 0 && numbersContradicted === 0 && t.checkable.length > 0) {
+      const clash = this.unitClash(t, pool);
+      if (clash) {
+        numbersContradicted = 1;
+        status = 'contradicted';
+        score = Math.max(score, 0.9);
+        reasons.push(clash);
       }
     }
     // Names the evidence knows, but never together: the claim relates things the evidence does not relate.
