@@ -27,6 +27,15 @@ const ARXIV = /\barxiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?\/\d{7})(?:v\d
  */
 const NUMBERED_REF =
   /\bRFC[\s-]?\d{1,5}\b|\b\d{1,4} (?:U\.\s?S\.|S\.\s?Ct\.|L\.\s?Ed\.(?:\s?2d)?|F\.(?:\s?Supp\.)?(?:\s?(?:2d|3d|4th))?|F\.\s?App'x|A\.(?:\s?(?:2d|3d))?|P\.(?:\s?(?:2d|3d))?|N\.E\.(?:\s?(?:2d|3d))?|N\.W\.(?:\s?2d)?|S\.E\.(?:\s?2d)?|S\.W\.(?:\s?(?:2d|3d))?|So\.(?:\s?(?:2d|3d))?|Cal\.\s?Rptr\.(?:\s?(?:2d|3d))?) \d{1,5}\b|\[\d{4}\] (?:UKSC|UKHL|UKPC|EWCA (?:Civ|Crim)|EWHC|UKUT|UKFTT) \d{1,5}\b/g;
+/**
+ * A numbered part of a document ("section 4.3 of the Operator Handbook", "clause 5.4.2", "§ 12", "Article 17") and an
+ * issue or pull request by number ("issue #412", "acme/widget#412"): the number must be one the sources give that part
+ * (a section's number also counts when a heading of the sources starts with it: "4.3 Credential rotation").
+ */
+const PART_REF =
+  /\b(?:sections?|sec\.|clauses?|§§?|articles?|art\.|chapters?|paragraphs?|annex|appendix)\s*(\d{1,4}(?:\.\d{1,4}){0,4}[a-z]?)\b|§\s*(\d{1,4}(?:\.\d{1,4}){0,4}[a-z]?)\b/gi;
+const ISSUE_REF =
+  /\b(?:issues?|pull requests?|prs?|tickets?|bugs?)\s+#(\d{1,7})\b|(?<=\b[\w.-]+\/[\w.-]+)#(\d{1,7})\b/gi;
 /** A numbered reference as written anywhere: the letters, digits and their order; spaces, dots and hyphens aside. */
 const refKey = (s: string): string => s.toLowerCase().replace(/[^a-z0-9[\]']/g, '');
 
@@ -251,6 +260,32 @@ export class SourceAttributionEvaluator implements Evaluator {
           ]);
       }
     }
+    // Numbered parts of documents and issues: the sources must give that number to a part or an issue.
+    // Each reference as written, with its number (a Map keeps one check per reference, as the other kinds do).
+    const numbered = (re: RegExp, text: string) =>
+      new Map([...text.matchAll(re)].map((m) => [m[0], ((m[1] ?? m[2]) as string).toLowerCase()]));
+    const parts = numbered(PART_REF, withoutUrls);
+    const issues = numbered(ISSUE_REF, withoutUrls);
+    if (parts.size > 0 || issues.size > 0) {
+      const partNumbers = new Set(numbered(PART_REF, contextText).values());
+      // A heading numbers its part too ("4.3 Credential rotation", "## 4.3").
+      for (const m of contextText.matchAll(/(?:^|\n)[#\s]*(\d{1,4}(?:\.\d{1,4}){1,4})\.?\s+\p{L}/gu))
+        partNumbers.add(m[1] as string);
+      const issueNumbers = new Set(numbered(ISSUE_REF, contextText).values());
+      for (const m of contextText.matchAll(/\/(?:issues|pull|pulls|merge_requests|tickets?)\/(\d{1,7})\b/gi))
+        issueNumbers.add(m[1] as string);
+      const check = (id: string, n: string, known: Set<string>, kind: string) => {
+        checked++;
+        if (known.has(n) || (kb?.findQuote(id, contentStems(id)) ?? null) !== null)
+          flag(id, 'supported', `${kind} ${n} appears in the sources`);
+        else
+          flag(id, 'unsupported', `invented reference: no ${kind} ${n} in the context or the knowledge base`, [
+            { source: kb ? 'kb' : 'context', text: id, note: 'unknown reference' },
+          ]);
+      };
+      for (const [id, n] of parts) check(id, n, partNumbers, 'section');
+      for (const [id, n] of issues) check(id, n, issueNumbers, 'issue');
+    }
     // Document ids and file names
     for (const id of new Set((response.match(DOC_ID) ?? []).map((x) => x.replace(/[.,;:]$/, '')))) {
       if (/^https?:/i.test(id)) continue;
@@ -339,7 +374,7 @@ function thin(context: readonly string[], min: number): boolean {
 function mayCite(response: string): boolean {
   return CITES.some((re) => re.test(response));
 }
-const CITES = [URL_RE, MARKER, QUOTE, DOC_ID, DOI, ARXIV, NUMBERED_REF].map(
+const CITES = [URL_RE, MARKER, QUOTE, DOC_ID, DOI, ARXIV, NUMBERED_REF, PART_REF, ISSUE_REF].map(
   (re) => new RegExp(re.source, re.flags.replace('g', '')),
 );
 
