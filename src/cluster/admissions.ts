@@ -9,7 +9,7 @@
 // worker says so (`shed`), and it settles with what it spent, as one process settles a call its store lane drops.
 
 import { type LlmCall, type Metadata, unspentCall } from '../calls/index.js';
-import type { Attribution, GatewayHook } from '../gateway/proxy.js';
+import { type Attribution, type GatewayHook, UNRECORDED_ADMISSION } from '../gateway/proxy.js';
 import { REALTIME_SESSION_STATE } from '../providers/openai-realtime/proxy.js';
 import { ADMISSION_ID, ADMISSION_TICKET, type AdmissionSnapshot, runHooksFor, settleFor } from './worker.js';
 
@@ -85,6 +85,8 @@ export class WorkerAdmissions {
       throw err;
     }
     const state = (changed.state ?? snapshot.state) as Record<string, unknown> | undefined;
+    // A pass-through's key check: no call will come back to settle it, so none is awaited (nor cut if the worker dies).
+    if (state?.[UNRECORDED_ADMISSION] === true) return changed;
     const ticket = state?.[ADMISSION_TICKET];
     if (state && typeof state === 'object' && typeof ticket === 'number' && this.abandoned.delete(ticket)) {
       // The worker gave up waiting and refused the call: it will not come back admitted.

@@ -60,6 +60,13 @@ export interface Attribution {
   apiKeyId: string | null;
 }
 
+/**
+ * The key in an admission's state marking one that no call will settle: a pass-through's or a model list's key check
+ * (authenticate only, never recorded). The recorder process of `serve --workers` keeps no such admission open
+ * awaiting its call (cluster/admissions.ts): kept, a worker's death recorded each as a call it cut.
+ */
+export const UNRECORDED_ADMISSION = 'gateway.unrecorded';
+
 /** What an admission hook sees and may change before the call is forwarded. */
 export interface Admission {
   readonly requestId: string;
@@ -575,7 +582,7 @@ export class GatewayProxy {
       headers: h,
       attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
       forwardClientAuth: true,
-      state: {},
+      state: { [UNRECORDED_ADMISSION]: true },
     };
     for (const hook of this.d.hooks) if (hook.authenticate) await hook.authenticate(admission);
     return admission.allowedModels?.length ? admission.allowedModels : null;
@@ -678,7 +685,7 @@ export class GatewayProxy {
               headers: req.headers,
               attribution: { user: null, team: null, feature: null, session: null, apiKeyId: null },
               forwardClientAuth: true,
-              state: {},
+              state: { [UNRECORDED_ADMISSION]: true },
             }
           : platformAdmission(flight, body, model, streamed ? declared : (raw?.length ?? 0), req.headers);
       for (const h of this.d.hooks) if (h.authenticate) await h.authenticate(admission);
