@@ -891,11 +891,12 @@ export class GatewayProxy {
       ...clientHeaders(answer.headers, true),
       'x-request-id': flight.requestId,
     });
-    // An answer that may report token usage (the GPT image and transcribe models'): its end is kept to read it from.
+    // An answer that may report token usage (the GPT image and transcribe models'), or an error: its end is kept to
+    // read them from.
     const ct = String(answer.headers['content-type'] ?? '');
+    const failed = answer.statusCode >= 400;
     const tail: Buffer[] | null =
-      answer.statusCode < 300 &&
-      USAGE_ENDPOINTS.has(flight.endpoint) &&
+      (failed || (answer.statusCode < 300 && USAGE_ENDPOINTS.has(flight.endpoint))) &&
       /^application\/json\b/i.test(ct) &&
       !answer.headers['content-encoding']
         ? []
@@ -915,7 +916,17 @@ export class GatewayProxy {
       flight.responseBytes = bytes;
       i.upstreamEndAt = now();
     }
-    if (tail !== null && tail.length > 0) {
+    if (failed) {
+      // What the provider said, as a call's error is recorded (an error body beyond the kept end: its status alone).
+      let json: unknown = null;
+      try {
+        if (tail !== null && bytes === kept) json = JSON.parse(Buffer.concat(tail, kept).toString('utf8'));
+      } catch {
+        /* not JSON after all */
+      }
+      flight.errorType = flight.adapter.errorTypeOf(json) ?? `http_${answer.statusCode}`;
+      flight.errorMessage = errorMessageOf(json);
+    } else if (tail !== null && tail.length > 0) {
       const read = platformUsageOf(flight.endpoint, Buffer.concat(tail, kept).toString('utf8'));
       if (read !== null) {
         flight.usage = read.usage;

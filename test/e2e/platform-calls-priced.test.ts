@@ -94,6 +94,19 @@ describe('platform calls recorded and priced', () => {
         cost: null,
       });
     }
+    // A call the provider refuses is recorded with what it said, as a chat call's error is.
+    const bad = await openai.images
+      .generate({ model: 'gpt-image-1', prompt: 'a fox', size: '256x256' })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    const [refused] = await s.waitForCalls(6).then((all) => all.filter((c) => c.httpStatus === 400));
+    expect(refused).toMatchObject({
+      endpoint: 'images.generations',
+      model: 'gpt-image-1',
+      status: 'client_error',
+      errorType: 'invalid_request_error',
+    });
+    expect(refused?.errorMessage).toContain('Invalid size or quality');
     // The user's budget settled on what they cost.
     await expect
       .poll(async () => {
