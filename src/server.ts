@@ -589,6 +589,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           redactor,
         })
       : null;
+  if (realtime) metrics.watchWebsocketSessions(() => realtime.sessionsByKind());
 
   const retention = config.storage.retention;
   const runRetention = async (): Promise<void> => {

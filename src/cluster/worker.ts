@@ -773,6 +773,7 @@ export async function startWorker(
     admitCall: () => proxy.admitCarried(),
     redactor: redactorOf(config, metrics),
   });
+  metrics.watchWebsocketSessions(() => realtime.sessionsByKind());
   // The server listens on nothing: its connections come from the primary (accept). 'listening' starts what a
   // listening http.Server runs (its connections list: headersTimeout and requestTimeout checks, closeIdleConnections).
   server.emit('listening');

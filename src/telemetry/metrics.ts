@@ -190,6 +190,9 @@ export class Metrics {
   readonly shed: Counter<'reason'>;
   readonly bodyTimeouts: Counter;
   readonly redactions: Counter<'kind'>;
+  readonly websocketSessions: Gauge<'kind'>;
+  /** Open WebSocket sessions by kind, read at scrape time (watchWebsocketSessions); none: 0. */
+  private sessionsNow: () => { realtime: number; responses: number } = () => ({ realtime: 0, responses: 0 });
 
   constructor(
     readonly registry: Registry,
@@ -304,6 +307,23 @@ export class Metrics {
       help: 'Requests answered 408 and closed because their body stopped arriving for server.bodyIdleTimeout.',
       registers,
     });
+    const sessions = () => this.sessionsNow();
+    this.websocketSessions = new Gauge({
+      name: 'llmscope_websocket_sessions',
+      help: 'WebSocket sessions open now, by kind: realtime (/v1/realtime) and responses (the Responses API over WebSocket). Each response in one is a call; the session itself is not.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const n = sessions();
+        this.set({ kind: 'realtime' }, n.realtime);
+        this.set({ kind: 'responses' }, n.responses);
+      },
+    });
+  }
+
+  /** Where llmscope_websocket_sessions is read from: this process's WebSocket relay. */
+  watchWebsocketSessions(now: () => { realtime: number; responses: number }): void {
+    this.sessionsNow = now;
   }
 
   /** Observes one finished call (run by the metrics sink). */

@@ -88,6 +88,8 @@ export interface RealtimeDeps {
 export interface RealtimeGateway {
   /** Sessions open now. */
   readonly sessions: number;
+  /** Sessions open now by kind: Realtime's, and the Responses API's WebSocket mode (llmscope_websocket_sessions). */
+  sessionsByKind(): { realtime: number; responses: number };
   /** Closes every session (1001, going away) on both sides; resolves once their sockets are gone (bounded). */
   closeAll(timeoutMs?: number): Promise<void>;
 }
@@ -219,6 +221,8 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     ? realtimeMask(d.redactor ?? new Redactor({ patterns: d.config.privacy.patterns }))
     : null;
   const live = new Set<WebSocket>();
+  /** Of `live`, the Responses API's WebSocket mode sessions. */
+  let liveResponses = 0;
   const gone = new Set<Promise<void>>();
   const release = (a: Admission): void => {
     try {
@@ -480,6 +484,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
 
   function relay(client: WebSocket, upstream: WebSocket, s: SessionFacts): void {
     live.add(client);
+    if (s.responses) liveResponses++;
     let ended!: () => void;
     const closed = new Promise<void>((r) => {
       ended = r;
@@ -587,7 +592,7 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
     let open = 2;
     const both = () => {
       if (--open > 0) return;
-      live.delete(client);
+      if (live.delete(client) && s.responses) liveResponses--;
       responses?.end(now(), closedBy);
       try {
         meter?.end(now());
@@ -615,6 +620,9 @@ export function attachRealtime(server: Server, d: RealtimeDeps): RealtimeGateway
   return {
     get sessions() {
       return live.size;
+    },
+    sessionsByKind() {
+      return { realtime: live.size - liveResponses, responses: liveResponses };
     },
     async closeAll(timeoutMs = 2000) {
       for (const ws of live) ws.close(1001, 'llmscope is shutting down');
