@@ -291,8 +291,27 @@ function opening(text: string): string {
 const MAY_DECLINE =
   /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り|没法|控えさせて|差し控え|لا|لن|لست|يتعذر|يتعذّر|नहीं|असमर्थ|amam|emem|amıyorum|emiyorum|amayacağım|emeyeceğim|reddet|không|từ chối|niet|geen|tidak|\btak\b|\bnie\b|odmaw|permiss|permiso|autoriz|droit|berechtigung|erlaubnis|emergency|crisis|poison|suicid|helpline|hotline|lifeline|samaritans|\b(?:988|911|999|112)\b/;
 
-/** A response that is one fenced block and nothing else: its language tag and its inside. */
-const SOLE_FENCE = /^\s*(?:```|~~~)([\w+-]*)[^\S\n]*\n([\s\S]*?)\n?[^\S\n]*(?:```|~~~)\s*$/;
+/** A fenced block's opening line at the start of a response: its language tag. */
+const FENCE_OPEN = /^\s*(?:```|~~~)([\w+-]*)[^\S\n]*\n/;
+
+/**
+ * A response that is one fenced block and nothing else: its language tag and its inside (without the line break and
+ * blanks before the closing fence). Read in linear time: one regular expression for the whole (a lazy inside, then
+ * blanks before the closing fence) took 10 s on a 49 KB answer of an opening fence and spaces.
+ */
+function soleFence(text: string): [tag: string, inner: string] | null {
+  const open = FENCE_OPEN.exec(text);
+  if (!open) return null;
+  const end = text.trimEnd();
+  const close = end.length - 3;
+  if (close < open[0].length) return null;
+  const fence = end.slice(close);
+  if (fence !== '```' && fence !== '~~~') return null;
+  let i = close;
+  while (i > open[0].length && /[^\S\n]/.test(end[i - 1] as string)) i--;
+  if (i > open[0].length && end[i - 1] === '\n') i--;
+  return [open[1] as string, end.slice(open[0].length, i)];
+}
 /** Keys under which a tool call carries what the model writes for the tool, not to the user. */
 const TOOL_ARGUMENT_KEYS = new Set([
   'arguments',
@@ -314,8 +333,8 @@ const TOOL_NAME_KEYS = ['name', 'tool', 'tool_name', 'function', 'action'];
  */
 function ownWords(text: string): string {
   if (text.length > 50_000) return text;
-  const fence = SOLE_FENCE.exec(text);
-  const inner = fence ? (fence[2] as string) : text;
+  const fence = soleFence(text);
+  const inner = fence ? fence[1] : text;
   const t = inner.trim();
   if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
     let value: unknown;
@@ -326,7 +345,7 @@ function ownWords(text: string): string {
     }
     if (value !== undefined) return jsonAnswerText(JSON.stringify(withoutToolArguments(value, 0))) ?? text;
   }
-  if (fence && /^(?:|text|txt|plain|plaintext|markdown|md)$/i.test(fence[1] as string)) return inner;
+  if (fence && /^(?:|text|txt|plain|plaintext|markdown|md)$/i.test(fence[0])) return inner;
   return text;
 }
 
