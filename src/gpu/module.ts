@@ -137,10 +137,10 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
 
   let lastStoreWarn = 0;
   const duplicateSaid = new Set<string>();
-  const onOutcome = (o: PollOutcome, c: GpuCollector): void => {
-    metrics.pollDuration.observe({ collector: c.kind }, o.durationMs / 1000);
+  const onOutcome = (polled: PollOutcome, c: GpuCollector): void => {
+    metrics.pollDuration.observe({ collector: c.kind }, polled.durationMs / 1000);
+    const o = state.update(c.kind, c.source, polled);
     if (o.kind === 'error') metrics.errors.inc({ collector: c.kind });
-    state.update(c.kind, c.source, o);
     if (o.kind !== 'ok') return;
     // A GPU another collector already reads (same host and index) is stored once, from that collector: stored from
     // both, each GPU-second would count twice in GPU-hours and cost.

@@ -51,10 +51,23 @@ export class GpuState {
     });
   }
 
-  update(kind: CollectorKind, source: string, outcome: PollOutcome): void {
+  /** Applies a poll's outcome; returns it as applied (a source that lost the GPUs it read: an error). */
+  update(kind: CollectorKind, source: string, polled: PollOutcome): PollOutcome {
     const key = `${kind} ${source}`;
     const s = this.sources.get(key);
-    if (!s) return;
+    if (!s) return polled;
+    // A source that has read GPUs and now finds none lost them (nvidia-smi cannot reach the driver, exit 9: a driver
+    // crashed, unloaded or replaced under it; exit 6: every device gone; an exporter that stopped listing any): a
+    // failure, so llmscope_gpu_collector_up reads 0 and GpuCollectorDown can fire, not a host without GPUs.
+    const outcome: PollOutcome =
+      polled.kind === 'unavailable' && s.lastOkAt !== null
+        ? {
+            kind: 'error',
+            error: `${polled.reason} (it read GPUs until ${new Date(s.lastOkAt).toISOString()})`,
+            timedOut: false,
+            durationMs: polled.durationMs,
+          }
+        : polled;
     const log = this.opts.logger;
     const where = kind === 'nvidia-smi' ? 'this host' : source;
     if (outcome.kind === 'ok') {
@@ -96,6 +109,7 @@ export class GpuState {
       s.reason = outcome.error;
       s.consecutiveErrors++;
     }
+    return outcome;
   }
 
   /**
