@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { LlmscopeError } from '../errors.js';
 import type { Admission } from '../gateway/proxy.js';
 import {
+  type Budget,
   BudgetService,
+  budgetExceeded,
   budgetsFrom,
   estimateInputTokens,
   InProcessBudgetLedger,
   maxOutputTokens,
   periodEnd,
   periodStart,
+  usd,
 } from './budgets.js';
 import { costConfigOf } from './config.js';
 import { PriceBook } from './pricing.js';
@@ -163,6 +166,36 @@ describe('budget service', () => {
     await svc.admit(admission({ user: 'bob' }));
     await expect(svc.admit(admission({ user: 'ann' }))).rejects.toThrow(/for user "ann"/);
     await svc.admit(admission()); // no user: not in scope
+  });
+
+  it('writes amounts under $0.0001 to two significant digits, not as $0.0000', () => {
+    expect([usd(0), usd(0.12345), usd(0.0001), usd(0.00002), usd(0.0000123), usd(-0.00002)]).toEqual([
+      '0.0000',
+      '0.1235',
+      '0.0001',
+      '0.00002',
+      '0.000012',
+      '-0.00002',
+    ]);
+    const b = {
+      name: 'tiny',
+      scope: 'global',
+      period: 'day',
+      limit: 0.00002,
+      action: 'block',
+      warn: [],
+    } as unknown as Budget;
+    const msg = budgetExceeded(
+      b,
+      { budget: 'tiny', value: '', periodStart: periodStart('day', T) },
+      0.000012,
+      0,
+      T,
+      0.000011,
+    ).message;
+    // before: "has $0.0000 left for this day ($0.0000 spent of $0.00002)"
+    expect(msg).toContain('has $0.000008 left for this day ($0.000012 spent of $0.00002)');
+    expect(msg).toContain('may cost ($0.000011:');
   });
 
   it("says when it is the call's estimate, not the spend, that would pass the limit", async () => {

@@ -1006,6 +1006,15 @@ function remember(m: Map<string, number>, key: string, value: number): void {
 }
 
 /**
+ * Dollars in a budget's message: four decimals, as a cent's parts; an amount under $0.0001 (a tiny budget's, a cheap
+ * model's estimate) to two significant digits rather than a $0.0000 that says nothing.
+ */
+export function usd(v: number): string {
+  if (v === 0 || !Number.isFinite(v) || Math.abs(v) >= 0.0001) return v.toFixed(4);
+  return Number(v.toPrecision(2)).toFixed(12).replace(/0+$/, '');
+}
+
+/**
  * The 429 for a call a `block` budget refuses. `estimate`: the call's own reservation; when spend and the calls in
  * flight leave room but not that much, the message says it is this call's estimate that would pass the limit (the
  * budget is not used up, and a call asking for fewer output tokens may still go).
@@ -1021,16 +1030,16 @@ export function budgetExceeded(
   const resetAt = periodEnd(b.period, key.periodStart);
   const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
   const who = b.scope === 'global' ? '' : ` for ${b.scope} "${key.value}"`;
-  const inFlight = reserved > 0 ? ` (+$${reserved.toFixed(4)} reserved by calls in flight)` : '';
+  const inFlight = reserved > 0 ? ` (+$${usd(reserved)} reserved by calls in flight)` : '';
   const usedUp = spent + reserved >= b.limit;
   const setting = b.limitSetting ?? 'budgets[].limit';
   return new LlmscopeError(
     'LLMSCOPE_ERR_BUDGET_EXCEEDED',
     usedUp
-      ? `budget "${b.name}"${who} is used up for this ${b.period}: $${spent.toFixed(4)} spent${inFlight} of $${b.limit}; ` +
+      ? `budget "${b.name}"${who} is used up for this ${b.period}: $${usd(spent)} spent${inFlight} of $${b.limit}; ` +
           `it resets at ${new Date(resetAt).toISOString()}. Raise ${setting} in the config or wait for the reset.`
-      : `budget "${b.name}"${who} has $${(b.limit - spent - reserved).toFixed(4)} left for this ${b.period} ` +
-          `($${spent.toFixed(4)} spent${inFlight} of $${b.limit}), less than this call may cost ($${estimate.toFixed(4)}: its prompt ` +
+      : `budget "${b.name}"${who} has $${usd(b.limit - spent - reserved)} left for this ${b.period} ` +
+          `($${usd(spent)} spent${inFlight} of $${b.limit}), less than this call may cost ($${usd(estimate)}: its prompt ` +
           `and its max output tokens at the model's price); lower max_tokens, wait for calls in flight to end, or raise ` +
           `${setting} (it resets at ${new Date(resetAt).toISOString()}).`,
     // x-should-retry: the OpenAI and Anthropic SDKs sleep for whatever Retry-After says before retrying (hours, to the
