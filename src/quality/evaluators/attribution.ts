@@ -8,9 +8,13 @@ import { contentStems } from '../text.js';
 import { answerSentences, jsonAnswerText } from './answer.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
-/** How the context numbers its sources: "[1] ...", "Source 1:", "Document 2:", "(3) ..." at a line start. */
+/**
+ * How the context numbers its sources: "[1] ...", "Source 1:", "Document 2:", "(3) ..." at a line start. Blanks before
+ * a label stop at the line break, and one run of blanks around a '#' is read one way: either was quadratic in blank
+ * lines or in spaces after "source" (a 128K-character context of them held the event loop for seconds to minutes).
+ */
 const SOURCE_LABEL =
-  /(?:^|\n)\s*(?:\[(\d{1,3})\]|(?:source|document|doc|passage|reference|ref)\s*#?\s*(\d{1,3})\s*[:.)\]-]|\((\d{1,3})\))\s*/gi;
+  /(?:^|\n)[^\S\n]*(?:\[(\d{1,3})\]|(?:source|document|doc|passage|reference|ref)\s*(?:#\s*)?(\d{1,3})\s*[:.)\]-]|\((\d{1,3})\))\s*/gi;
 const MARKER = /\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g;
 const QUOTE = /"([^"\n]{20,400})"|“([^”]{20,400})”/g;
 /** File names and explicit ids: `handbook.md`, `doc-1234`, `KB-42`, `[doc:abc]`. */
@@ -34,8 +38,15 @@ const NUMBERED_REF =
  */
 const PART_REF =
   /\b(?:sections?|sec\.|clauses?|§§?|articles?|art\.|chapters?|paragraphs?|annex|appendix)\s*(\d{1,4}(?:\.\d{1,4}){0,4}[a-z]?)\b|§\s*(\d{1,4}(?:\.\d{1,4}){0,4}[a-z]?)\b/gi;
+// The owner/repo lookbehind comes after the '#', so it is tried at a '#' only: before it, it was tried at every
+// position and ran back over the whole word there, 7.8 s on an answer holding a 64,000-letter word.
 const ISSUE_REF =
-  /\b(?:issues?|pull requests?|prs?|tickets?|bugs?)\s+#(\d{1,7})\b|(?<=\b[\w.-]+\/[\w.-]+)#(\d{1,7})\b/gi;
+  /\b(?:issues?|pull requests?|prs?|tickets?|bugs?)\s+#(\d{1,7})\b|#(?<=\b[\w.-]+\/[\w.-]+#)(\d{1,7})\b/gi;
+/**
+ * A numbered heading at a line's start ("4.3 Credential rotation", "## 4.3"). Its blanks stop at the line break: blanks
+ * that ran over line breaks were tried again from each, 10.7 s on a context of 64,000 empty lines.
+ */
+const PART_HEADING = /(?:^|\n)(?:#|[^\S\n])*(\d{1,4}(?:\.\d{1,4}){1,4})\.?\s+\p{L}/gu;
 /** A numbered reference as written anywhere: the letters, digits and their order; spaces, dots and hyphens aside. */
 const refKey = (s: string): string => s.toLowerCase().replace(/[^a-z0-9[\]']/g, '');
 
@@ -269,8 +280,7 @@ export class SourceAttributionEvaluator implements Evaluator {
     if (parts.size > 0 || issues.size > 0) {
       const partNumbers = new Set(numbered(PART_REF, contextText).values());
       // A heading numbers its part too ("4.3 Credential rotation", "## 4.3").
-      for (const m of contextText.matchAll(/(?:^|\n)[#\s]*(\d{1,4}(?:\.\d{1,4}){1,4})\.?\s+\p{L}/gu))
-        partNumbers.add(m[1] as string);
+      for (const m of contextText.matchAll(PART_HEADING)) partNumbers.add(m[1] as string);
       const issueNumbers = new Set(numbered(ISSUE_REF, contextText).values());
       for (const m of contextText.matchAll(/\/(?:issues|pull|pulls|merge_requests|tickets?)\/(\d{1,7})\b/gi))
         issueNumbers.add(m[1] as string);
