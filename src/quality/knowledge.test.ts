@@ -70,3 +70,18 @@ describe('KnowledgeBase', () => {
     expect(chunks.every((c) => c.endsWith('.'))).toBe(true);
   });
 });
+
+describe('chunkText on a large file of one paragraph', () => {
+  it('cuts it in linear time and keeps each line on its own', () => {
+    // Each sentence tested the whole paragraph before it for a line break (2f630bc): a 1 MB knowledge file of one
+    // paragraph took 22 s to load; the test's own timeout is the guard (this 2 MB one took minutes).
+    const chunks = chunkText('The cat sat on the mat today. '.repeat(70_000));
+    expect(chunks.length).toBeGreaterThan(1000);
+    expect(chunks.every((c) => !c.includes('\n'))).toBe(true);
+    const lines = chunkText('Line one is here.\n'.repeat(70_000));
+    expect(lines[0]?.split('\n')[1]).toBe('Line one is here.');
+    expect(chunkText('| Starter | $12 | 3 |\n  | Team | $49 | 15 |')).toEqual([
+      '| Starter | $12 | 3 |\n| Team | $49 | 15 |',
+    ]);
+  });
+});
