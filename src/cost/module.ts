@@ -350,15 +350,17 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   let timer: NodeJS.Timeout | undefined;
   let erasedTimer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {
-    try {
-      await rt.budgets.ratios();
-      await rt.budgets.prune();
-      await spend.pruneMinutes(ctx.clock.now() - minuteRetention);
+    const failed = await runEach([
+      ['budget ratios', () => rt.budgets.ratios()],
+      // On PostgreSQL this sweep also notes this replica alive: run even when reading the ratios fails, or the other
+      // replicas would release this live replica's reservations as a dead one's after a minute (R1).
+      ['budget prune', () => rt.budgets.prune()],
+      ['spend minutes', () => spend.pruneMinutes(ctx.clock.now() - minuteRetention)],
       // Daily rows (per user, key, team, ...) follow the hour rollups' retention: they were kept for ever (QA36).
-      await spend.pruneDays(ctx.clock.now() - durationMs(ctx.config.storage.retention.hour));
-    } catch (err) {
-      log.warn({ event: 'cost_maintenance_failed', err: (err as Error).message }, 'cost maintenance failed');
-    }
+      ['spend days', () => spend.pruneDays(ctx.clock.now() - durationMs(ctx.config.storage.retention.hour))],
+    ]);
+    if (failed.length > 0)
+      log.warn({ event: 'cost_maintenance_failed', err: failed.join('; ') }, 'cost maintenance failed');
   };
 
   // DELETE /api/users/{id}/data: the erased user's per-user spend rows go too, and their per-user budgets' buckets
@@ -418,3 +420,19 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
 
 /** The cost capability as a module for `createApp`. */
 export const createCostModule: ModuleFactory = (ctx) => buildCostModule(ctx);
+
+/**
+ * Runs each maintenance step in turn, each whatever the others did (one failing does not skip the rest); returns what
+ * failed, as `name: message`.
+ */
+export async function runEach(steps: readonly (readonly [string, () => unknown])[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      failed.push(`${name}: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+  return failed;
+}
