@@ -225,13 +225,20 @@ function platformAdmission(
   flight.stream = body.stream === true;
   if (typeof body.user === 'string' && body.user && !flight.attribution.user)
     flight.attribution.user = body.user.slice(0, 256);
-  const admission: Admission = {
+  const admission = admissionOf(flight, body, headers, model ?? '');
+  flight.admission = admission;
+  return admission;
+}
+
+/** A call's admission, from its flight: what the gateway's hooks read and change (the flight's own attribution). */
+function admissionOf(flight: Flight, body: Json, headers: IncomingHttpHeaders, model: string): Admission {
+  return {
     requestId: flight.requestId,
     traceId: flight.traceId,
     spanId: flight.internal.spanId,
     endpoint: flight.endpoint,
     format: flight.adapter.format,
-    model: model ?? '',
+    model,
     provider: '',
     body,
     headers,
@@ -242,8 +249,6 @@ function platformAdmission(
     forwardClientAuth: true,
     state: {},
   };
-  flight.admission = admission;
-  return admission;
 }
 
 /** The per-request state of one call in flight. */
@@ -1142,25 +1147,7 @@ export class GatewayProxy {
 
       // Without hooks (no keys, budgets or masking configured) there is nothing to admit: no admission at all.
       const admission: Admission | null =
-        d.hooks.length === 0
-          ? null
-          : {
-              requestId: flight.requestId,
-              traceId: flight.traceId,
-              spanId: flight.internal.spanId,
-              endpoint: flight.endpoint,
-              format: flight.adapter.format,
-              model: flight.model,
-              provider: '',
-              body,
-              headers: req.headers,
-              attribution: flight.attribution,
-              stream: flight.stream,
-              startedAt: flight.arrivalAt,
-              metadata: flight.metadata ?? null,
-              forwardClientAuth: true,
-              state: {},
-            };
+        d.hooks.length === 0 ? null : admissionOf(flight, body, req.headers, flight.model);
       flight.admission = admission;
       // A hook that has nothing to wait for answers at once (no promise, no turn of the event loop).
       if (admission)
