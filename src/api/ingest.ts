@@ -394,7 +394,11 @@ export async function claimedElsewhere(
 ): Promise<string[]> {
   const mine = taking.filter((id) => !known.has(id));
   if (mine.length === 0) return [];
-  const won = await claim(mine).catch(() => null);
+  // Asked again once when it fails (a pool or connection error under load): failing open, both replicas would record
+  // a batch sent to each (the final CI of session 31 saw 40 requests for 20 once).
+  const won = await claim(mine)
+    .catch(() => claim(mine))
+    .catch(() => null);
   return won === null ? [] : mine.filter((id) => !won.has(id));
 }
 
