@@ -35,7 +35,8 @@ const MODERATION_CATEGORIES = [
   'violence/graphic',
 ];
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** A JSON answer (nothing when the client is gone). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -97,6 +98,29 @@ export class FileStore {
 const FILES = /^\/v1\/files(?:\/([^/]+)(\/content)?)?$/;
 
 /** True when `method path` is one of the Files API's or moderations' routes (answered by `handlePlatform`). */
+/**
+ * A multipart/form-data body (a file upload, an audio file) as FormData; null once a 400 in OpenAI's shape answered a
+ * body of another type or one that does not parse. `what` names the body in the message ("The file upload").
+ */
+export async function readForm(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: Buffer,
+  what: string,
+): Promise<FormData | null> {
+  const ct = String(req.headers['content-type'] ?? '');
+  if (!/^multipart\/form-data;/i.test(ct)) {
+    sendJson(res, 400, invalidRequest(`${what} must be sent as multipart/form-data.`, 'file'));
+    return null;
+  }
+  try {
+    return await new Response(new Uint8Array(raw), { headers: { 'content-type': ct } }).formData();
+  } catch {
+    sendJson(res, 400, invalidRequest('The multipart body could not be parsed.', 'file'));
+    return null;
+  }
+}
+
 export function isPlatformRoute(method: string, path: string): boolean {
   if (path === '/v1/moderations') return method === 'POST';
   const m = FILES.exec(path);
@@ -156,15 +180,8 @@ export async function handlePlatform(
 }
 
 async function upload(store: FileStore, req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
-  const ct = String(req.headers['content-type'] ?? '');
-  if (!/^multipart\/form-data;/i.test(ct))
-    return sendJson(res, 400, invalidRequest('The file upload must be sent as multipart/form-data.', 'file'));
-  let form: FormData;
-  try {
-    form = await new Response(new Uint8Array(raw), { headers: { 'content-type': ct } }).formData();
-  } catch {
-    return sendJson(res, 400, invalidRequest('The multipart body could not be parsed.', 'file'));
-  }
+  const form = await readForm(req, res, raw, 'The file upload');
+  if (form === null) return;
   const file = form.get('file');
   const purpose = form.get('purpose');
   if (!(file instanceof Blob)) return sendJson(res, 400, invalidRequest("Missing required parameter: 'file'.", 'file'));

@@ -6,7 +6,7 @@
 // gpt-4o-transcribe's tokens), so what llmscope prices from it is what OpenAI would bill for such a call.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FileStore } from './files.js';
+import { type FileStore, readForm, sendJson } from './files.js';
 import { hash32 } from './text.js';
 import { invalidRequest } from './wire.js';
 
@@ -85,13 +85,6 @@ export function isMediaRoute(method: string, path: string): boolean {
   if (!m) return false;
   if (!m[1]) return method === 'POST' || method === 'GET';
   return m[2] ? method === 'POST' : method === 'GET';
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 function parseJson(raw: Buffer): Record<string, unknown> | null {
@@ -264,15 +257,8 @@ async function transcribe(
   seed: number,
   translation: boolean,
 ): Promise<void> {
-  const ct = String(req.headers['content-type'] ?? '');
-  if (!/^multipart\/form-data;/i.test(ct))
-    return sendJson(res, 400, invalidRequest('The audio file must be sent as multipart/form-data.', 'file'));
-  let form: FormData;
-  try {
-    form = await new Response(new Uint8Array(raw), { headers: { 'content-type': ct } }).formData();
-  } catch {
-    return sendJson(res, 400, invalidRequest('The multipart body could not be parsed.', 'file'));
-  }
+  const form = await readForm(req, res, raw, 'The audio file');
+  if (form === null) return;
   const file = form.get('file');
   const model = form.get('model');
   if (!(file instanceof Blob)) return sendJson(res, 400, invalidRequest("Missing required parameter: 'file'.", 'file'));
