@@ -32,14 +32,7 @@ export type CallStatus = 'ok' | 'client_error' | 'upstream_error' | 'rate_limite
 /** `estimate`: counted with the tokenizer on part of a text too long to count whole, and extrapolated. */
 export type TokenSource = 'usage' | 'tokenizer' | 'estimate';
 
-export const ENDPOINTS: readonly Endpoint[] = [
-  'chat.completions',
-  'completions',
-  'embeddings',
-  'messages',
-  'responses',
-  'generate_content',
-  'realtime',
+const PLATFORM_LIST: readonly PlatformEndpoint[] = [
   'images.generations',
   'images.edits',
   'images.variations',
@@ -48,16 +41,18 @@ export const ENDPOINTS: readonly Endpoint[] = [
   'audio.translations',
   'batches',
 ];
+export const ENDPOINTS: readonly Endpoint[] = [
+  'chat.completions',
+  'completions',
+  'embeddings',
+  'messages',
+  'responses',
+  'generate_content',
+  'realtime',
+  ...PLATFORM_LIST,
+];
 /** The platform endpoints (PlatformEndpoint). */
-export const PLATFORM_ENDPOINTS: ReadonlySet<Endpoint> = new Set<PlatformEndpoint>([
-  'images.generations',
-  'images.edits',
-  'images.variations',
-  'audio.speech',
-  'audio.transcriptions',
-  'audio.translations',
-  'batches',
-]);
+export const PLATFORM_ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(PLATFORM_LIST);
 export const CALL_STATUSES: readonly CallStatus[] = [
   'ok',
   'client_error',
