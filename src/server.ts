@@ -54,7 +54,7 @@ import { attachRealtime } from './providers/openai-realtime/index.js';
 import { SignalRegistry } from './signals/index.js';
 import { createStore, holdsCall } from './store/index.js';
 import { BackgroundPolls } from './store/postgres/background-polls.js';
-import { RequestIdClaims } from './store/postgres/id-claims.js';
+import { countedClaims, RequestIdClaims } from './store/postgres/id-claims.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { CallLogs } from './telemetry/call-logs.js';
@@ -365,7 +365,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Replicas on one PostgreSQL claim the request ids given to /api/ingest before recording them, so a batch sent to
   // two at once counts once (src/store/postgres/id-claims.ts).
   const idClaims = store.backend.kind === 'postgres' ? new RequestIdClaims(store.backend) : null;
-  const claimIds = idClaims ? (ids: readonly string[]) => idClaims.claim(ids) : undefined;
+  const claimIds = idClaims ? countedClaims(idClaims, registry, logger) : undefined;
   api.post('/api/ingest', async ({ req, res }) => {
     // Its body counts against server.maxBufferedBytes with the gateway's: 20 batches of 45 MB at once held 1.8 GB.
     if (!proxy.holdBody(res, Number(req.headers['content-length'])))

@@ -133,7 +133,15 @@ it('counts an OTLP trace export sent to two replicas at once once', async () => 
     `${runs[0]?.base}/api/cost/summary?group_by=model`,
   );
   const mini = s.groups.find((g) => g.key === 'gpt-4o-mini');
-  expect(mini?.requests).toBe(N);
+  // A claim that failed (twice) records the export unclaimed: that shows in llmscope_id_claim_failures_total.
+  let claimFailures = 0;
+  for (const run of runs)
+    claimFailures += metricValue(
+      parseMetrics(await (await fetch(`${run.base}/metrics`)).text()),
+      'llmscope_id_claim_failures_total',
+      {},
+    );
+  expect(mini?.requests, `llmscope_id_claim_failures_total: ${claimFailures}`).toBe(N);
   expect(mini?.cost_usd).toBeCloseTo(N * 0.00021, 9);
   let calls = 0;
   let duplicates = 0;

@@ -4,6 +4,8 @@
 // row, while spend, budgets and /metrics counted it twice. A replica now claims the ids it is about to record, in one
 // statement: an id another replica claimed first is a duplicate. Claims are kept a day (by then the call is in the
 // store, which the duplicate check reads too) and are swept by the replicas as they claim.
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { PostgresBackend } from '../backend.js';
 import type { PgMigration } from './migrations.js';
 
@@ -56,4 +58,42 @@ export class RequestIdClaims {
     const won = new Set(rows.map((r) => r.request_id));
     return new Set(ids.filter((_, i) => won.has(stored[i] as string)));
   }
+}
+
+/** A warning about failed claims at most this often (a database out of reach fails every export). */
+const WARN_EVERY_MS = 10_000;
+
+/**
+ * `claims.claim`, with each failure counted in `llmscope_id_claim_failures_total` and a `id_claim_failed` warning at
+ * most every 10 s. The caller asks a failed claim once more, then records the ids unclaimed (observability fails
+ * open): a batch sent to two replicas at once may then be counted twice, and this is where that shows.
+ */
+export function countedClaims(
+  claims: Pick<RequestIdClaims, 'claim'>,
+  registry: Registry,
+  logger: Pick<Logger, 'warn'>,
+  now: () => number = Date.now,
+): (ids: readonly string[]) => Promise<Set<string>> {
+  const failures = new Counter({
+    name: 'llmscope_id_claim_failures_total',
+    help: 'Claims of given request ids (/api/ingest, OTLP) across replicas on one PostgreSQL that failed (the database out of reach or slow). A failed claim is asked once more; when that fails too its ids are recorded unclaimed, and a batch another replica got at the same time may be counted twice.',
+    registers: [registry],
+  });
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return async (ids) => {
+    try {
+      return await claims.claim(ids);
+    } catch (err) {
+      failures.inc();
+      const at = now();
+      if (at - warnedAt >= WARN_EVERY_MS) {
+        warnedAt = at;
+        logger.warn(
+          { event: 'id_claim_failed', ids: ids.length, err: (err as Error)?.message ?? String(err) },
+          'request ids could not be claimed across replicas: asked once more, then recorded unclaimed (a batch sent to two replicas at once may count twice)',
+        );
+      }
+      throw err;
+    }
+  };
 }
