@@ -228,7 +228,11 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     enrich(call) {
       if (isUnpriced(call)) {
         const g = ctx.metrics.guard;
-        unpricedTotal.inc({ provider: g.value('provider', call.provider), model: g.value('model', call.model) });
+        // A folded provider or model is counted in llmscope_label_overflow_total once a call, by the metrics sink.
+        unpricedTotal.inc({
+          provider: g.value('provider', call.provider, false),
+          model: g.value('model', call.model, false),
+        });
         const k = `${call.provider}/${call.model}`;
         const n = unpricedSeen.get(k);
         if (n !== undefined) unpricedSeen.set(k, n + 1);

@@ -13,8 +13,11 @@ export class LabelGuard {
     private readonly onOverflow: (label: string) => void,
   ) {}
 
-  /** The value itself while `label` is within budget (or already seen), else `__other__`. */
-  value(label: string, value: string | null | undefined): string {
+  /**
+   * The value itself while `label` is within budget (or already seen), else `__other__`, counted as an overflow unless
+   * `counted` is false (a second metric of a call whose labels the metrics sink already folded and counted).
+   */
+  value(label: string, value: string | null | undefined, counted = true): string {
     const v = value === null || value === undefined || value === '' ? 'none' : value;
     let set = this.seen.get(label);
     if (!set) {
@@ -26,7 +29,7 @@ export class LabelGuard {
       set.add(v);
       return v;
     }
-    this.onOverflow(label);
+    if (counted) this.onOverflow(label);
     return OTHER;
   }
 

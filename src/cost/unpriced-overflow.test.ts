@@ -1,0 +1,85 @@
+// A call whose model the label guard folds into __other__ is one overflow: llmscope_label_overflow_total{label="model"}
+// counts it once. Before, an unpriced call's model went through the guard twice (the metrics sink for llm_requests_total
+// and the cost module for llmscope_unpriced_calls_total), so each folded unpriced call counted two overflows.
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../calls/index.js';
+import { validateConfig } from '../config/index.js';
+import { createApp } from '../server.js';
+import { createCostModule } from './index.js';
+
+const T0 = Date.parse('2026-12-04T12:00:00Z');
+
+function call(requestId: string, model: string): LlmCall {
+  return {
+    requestId,
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    startedAt: T0,
+    endedAt: T0 + 40,
+    provider: 'openai',
+    model,
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 'ok',
+    httpStatus: 200,
+    errorType: null,
+    user: null,
+    team: null,
+    feature: null,
+    session: null,
+    apiKeyId: null,
+    inputTokens: 100,
+    outputTokens: 10,
+    cachedInputTokens: null,
+    reasoningTokens: null,
+    tokenSource: 'provider',
+    ttftMs: null,
+    tpotMs: null,
+    latencyMs: 40,
+    overheadMs: 0.5,
+    costUsd: null,
+    price: null,
+    finishReason: 'stop',
+    refusal: false,
+    requestBytes: 120,
+    responseBytes: 300,
+    source: 'gateway',
+    spans: [],
+    events: [],
+    content: null,
+  };
+}
+
+const value = async (registry: Registry, name: string, labels: Record<string, string>): Promise<number> => {
+  const m = registry.getSingleMetric(name);
+  if (!m) return 0;
+  return (await m.get()).values
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((n, v) => n + v.value, 0);
+};
+
+describe('an unpriced call whose model is folded', () => {
+  it('counts one label overflow a call, and the unpriced calls under __other__', async () => {
+    const r = validateConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
+      storage: { url: 'sqlite::memory:' },
+      telemetry: { labelBudget: 1 },
+      gpu: { collector: 'none' },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const app = await createApp(r.config, { modules: [createCostModule], logDestination: { write() {} } });
+    try {
+      for (const [i, model] of ['private-a', 'private-b', 'private-c'].entries())
+        app.ctx.recorder.record(call(`u-${i}`, model));
+      await app.ctx.recorder.flush();
+      const registry = app.ctx.registry;
+      expect(await value(registry, 'llmscope_unpriced_calls_total', { model: 'private-a' })).toBe(1);
+      expect(await value(registry, 'llmscope_unpriced_calls_total', { model: '__other__' })).toBe(2);
+      expect(await value(registry, 'llm_requests_total', { model: '__other__' })).toBe(2);
+      expect(await value(registry, 'llmscope_label_overflow_total', { label: 'model' })).toBe(2);
+    } finally {
+      await app.close();
+    }
+  });
+});
