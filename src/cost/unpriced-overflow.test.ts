@@ -32,7 +32,7 @@ function call(requestId: string, model: string): LlmCall {
     outputTokens: 10,
     cachedInputTokens: null,
     reasoningTokens: null,
-    tokenSource: 'provider',
+    tokenSource: 'usage',
     ttftMs: null,
     tpotMs: null,
     latencyMs: 40,
