@@ -65,7 +65,10 @@ export interface SessionTotals {
   output_tokens: number;
   cached_input_tokens: number;
   cost_usd: number;
-  /** Calls with no price (cost_usd null): their cost is not in cost_usd. */
+  /**
+   * Calls with tokens whose model has no price (unpricedCall): their cost is not in cost_usd. A failed call without
+   * usage (cost null, its model priced) is not one, as on the Cost page.
+   */
   unpriced_calls: number;
   /** Sum of the calls' latencies. */
   latency_ms: number;
@@ -78,6 +81,15 @@ export interface SessionTotals {
   traces: string[];
   sessions: string[];
   users: string[];
+}
+
+/**
+ * A call the catalog and config could not price: tokens were counted but no price applied (cost and price null). The
+ * cost module's spend rows count `unpriced` so (pricing.ts priceCall; scoped-spend's FIGURES), and the Cost page shows
+ * it; a call that failed before any usage (cost null, its model priced) is not one.
+ */
+export function unpricedCall(c: LlmCall): boolean {
+  return c.costUsd === null && c.price === null && (c.inputTokens !== null || c.outputTokens !== null);
 }
 
 export class SessionTotalsAcc {
@@ -102,8 +114,8 @@ export class SessionTotalsAcc {
     this.input += c.inputTokens ?? 0;
     this.output += c.outputTokens ?? 0;
     this.cached += c.cachedInputTokens ?? 0;
-    if (c.costUsd === null) this.unpriced++;
-    else this.cost += c.costUsd;
+    if (unpricedCall(c)) this.unpriced++;
+    this.cost += c.costUsd ?? 0;
     this.latency += c.latencyMs;
     this.first = Math.min(this.first, c.startedAt);
     this.last = Math.max(this.last, c.endedAt);

@@ -11,7 +11,7 @@ import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type Store, scopedStore } from '../store/index.js';
 import { timeParamSchema } from '../time.js';
 import type { DetailExtra } from './requests.js';
-import { qualityOf, withExtras } from './sessions.js';
+import { qualityOf, unpricedCall, withExtras } from './sessions.js';
 
 export const MAX_USER_SCAN = 5_000;
 export const QUALITY_CALLS = 200;
@@ -78,8 +78,8 @@ function addTo(map: Map<string | null, Group>, k: string | null, c: LlmCall): vo
   }
   g.calls++;
   if (c.status !== 'ok') g.errors++;
-  if (c.costUsd === null) g.unpriced++;
-  else g.cost += c.costUsd;
+  if (unpricedCall(c)) g.unpriced++;
+  g.cost += c.costUsd ?? 0;
   g.input += c.inputTokens ?? 0;
   g.output += c.outputTokens ?? 0;
 }
@@ -148,8 +148,8 @@ export function registerUserRoutes(router: Router, all: Store, opts: UserRoutesO
       byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
       latencies.push(c.latencyMs);
       if (c.status !== 'ok') errors++;
-      if (c.costUsd === null) unpriced++;
-      else cost += c.costUsd;
+      if (unpricedCall(c)) unpriced++;
+      cost += c.costUsd ?? 0;
     }
     latencies.sort((a, b) => a - b);
     const order = (m: Map<string | null, Group>) =>

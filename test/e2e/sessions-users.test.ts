@@ -68,6 +68,26 @@ const long: LlmCall[] = Array.from({ length: 7 }, (_, i) =>
   call(100 + i, 600_000 - i * 1000, { session: 'long', user: 'dave', costUsd: 0.001 }),
 );
 
+/**
+ * A user whose one failed call ended before any usage (QA41): cost null but its model priced, so not "unpriced"; the
+ * Cost page counted no unpriced call for such a user while their page said "1 calls unpriced (not included)".
+ */
+const failedNoUsage: LlmCall[] = [
+  call(200, 15_000, { session: 'erin-s', user: 'erin', costUsd: 0.002 }),
+  call(201, 14_000, {
+    session: 'erin-s',
+    user: 'erin',
+    status: 'upstream_error',
+    httpStatus: 500,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    cacheWriteInputTokens: null,
+    reasoningTokens: null,
+    costUsd: null,
+  }),
+];
+
 const failsWrong: Evaluator = {
   name: 'grounding',
   async evaluate(input): Promise<EvaluationResult> {
@@ -107,7 +127,7 @@ describe.each(['sqlite', 'postgres'] as const)('on %s', (kind) => {
       ],
     });
     base = await app.listen();
-    for (const c of [...session, ...others, ...long]) app.ctx.recorder.record(c);
+    for (const c of [...session, ...others, ...long, ...failedNoUsage]) app.ctx.recorder.record(c);
     expect(await app.ctx.recorder.flush()).toBe(true);
     const stored = session[1] as LlmCall;
     await quality.service.evaluate(stored, { prompt: 'q', output: 'the wrong answer', evaluators: ['grounding'] });
@@ -251,6 +271,19 @@ describe.each(['sqlite', 'postgres'] as const)('on %s', (kind) => {
       // the ledger counts a call in the day it started: 0.1 unless the test runs in the first minute of a UTC day
       expect(body.budgets[0].spent_usd).toBeCloseTo(since(today), 9);
       expect(body.budgets[0].ratio).toBeCloseTo(since(today), 9);
+    });
+
+    it('counts as unpriced only calls whose model has no price, not a failed call without usage (as the Cost page)', async () => {
+      const user = await get('/api/users/erin');
+      expect(user.status).toBe(200);
+      expect(user.body.spend.window_unpriced_calls).toBe(0);
+      for (const g of user.body.spend.by_model) expect(g.unpriced_calls, g.model).toBe(0);
+      expect(user.body.spend.by_model.reduce((n: number, g: { calls: number }) => n + g.calls, 0)).toBe(2);
+      expect(user.body.spend.window_usd).toBeCloseTo(0.002, 9);
+      const sess = await get('/api/sessions/erin-s');
+      expect(sess.body.totals).toMatchObject({ calls: 2, errors: 1, unpriced_calls: 0, cost_usd: 0.002 });
+      const sum = await get(`/api/cost/summary?group_by=user&from=${NOW - 3_600_000}&to=${NOW + 60_000}`);
+      expect(sum.body.groups).toContainEqual(expect.objectContaining({ key: 'erin', unpriced_requests: 0 }));
     });
 
     it('a window without the user’s calls still answers, a user never seen is a 404, a bad range a 400', async () => {
