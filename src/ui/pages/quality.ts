@@ -44,6 +44,21 @@ export const qualityPage: Page = {
       return;
     }
     figures = fig;
+    // After a label is saved: the rates it moves (reviewed sample, detector precision) are read again at once, so the
+    // reviewer sees them change without waiting for (or having switched off) the auto-refresh.
+    let asked = 0;
+    const refreshFigures = async () => {
+      const mine = ++asked;
+      const [s, se] = await Promise.all([
+        get<QualitySummary>(`/api/quality/summary${qs(w)}`),
+        get<QualitySeries>(`/api/quality/series${qs({ ...w, step })}`),
+      ]);
+      // still on this page (an auto-refresh since then replaced the figures, not the queue: its figures are replaced)
+      if (mine !== asked || !figures?.isConnected) return;
+      const next = figuresOf(s, se, w);
+      figures.replaceWith(next);
+      figures = next;
+    };
     if (!summary.ok && summary.status === 404) {
       setKeyHandler(null);
       fill(
@@ -52,7 +67,7 @@ export const qualityPage: Page = {
       );
       return;
     }
-    fill(root, fig, queue ? reviewQueue(queue, status, ctx) : empty('review queue not loaded'));
+    fill(root, fig, queue ? reviewQueue(queue, status, ctx, refreshFigures) : empty('review queue not loaded'));
   },
 };
 
@@ -134,7 +149,12 @@ function figuresOf(
   );
 }
 
-function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext): HTMLElement {
+function reviewQueue(
+  queue: Result<ReviewList>,
+  status: string,
+  ctx: PageContext,
+  labeled: () => Promise<void>,
+): HTMLElement {
   const tabs = h(
     'div',
     { class: 'seg' },
@@ -232,6 +252,7 @@ function reviewQueue(queue: Result<ReviewList>, status: string, ctx: PageContext
     msg.textContent = `saved: ${labelText(items[index] as ReviewItem)}`;
     notes.value = '';
     if (index < items.length - 1) select(index + 1);
+    void labeled();
   };
 
   const renderItem = () => {

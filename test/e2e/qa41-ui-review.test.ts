@@ -1,0 +1,111 @@
+// The dashboard as a product manager reviewing the sampled calls and reading spend (QA41), in real Chromium on the
+// built app (needs `npm run build`). Labeling a sampled call on the Quality page left the "hallucination rate
+// (reviewed sample)" tile and the detectors' table as they were ("0 labeled") until the page was reloaded or the
+// auto-refresh came round (off: never), so the reviewer never saw the rate move; now they are read again after each
+// label. And the Cost page at a phone's width (390 px) overflowed sideways by 190 px: its wide cards had a 560 px
+// minimum column.
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/index.js';
+import type * as ServerTs from '../../src/server.js';
+import { dashboardBuilt, startBuiltApp } from './built-app.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and spend pages, in Chromium', () => {
+  let app: ServerTs.App;
+  let base: string;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    ({ app, base } = await startBuiltApp({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
+      storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+      telemetry: { logLevel: 'silent', captureContent: true },
+      gpu: { collector: 'none' },
+      // every call is sampled for review
+      quality: { reviewRate: 1 },
+      alerts: { defaultRules: false },
+      budgets: [{ name: 'team-daily', scope: 'team', period: 'day', limit: 5, action: 'alert' }],
+    } as ConfigInput));
+    const now = Date.now();
+    const calls = ['pm-1', 'pm-2'].map((id, i) => ({
+      request_id: id,
+      started_at: new Date(now - 60_000 + i * 1000).toISOString(),
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      input_tokens: 100,
+      output_tokens: 20,
+      latency_ms: 300,
+      user: 'pm-user',
+      team: 'search',
+      feature: 'rag-answer',
+    }));
+    const r = await fetch(`${base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls }),
+    });
+    expect(r.status, await r.text()).toBe(202);
+    await app.ctx.recorder.flush();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  async function open(hash: string, width = 1280): Promise<Page> {
+    const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+    // auto-refresh off: what moves on the page moves because of the action
+    await ctx.addInitScript(() => localStorage.setItem('llmscope.refresh', '0'));
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${base}/${hash}`);
+    await page.waitForSelector('#view[data-ready]', { timeout: 15_000 });
+    return page;
+  }
+
+  const reviewedTile = (page: Page) =>
+    page.evaluate(
+      () =>
+        [...document.querySelectorAll('#quality-figures .tile')]
+          .map((t) => t.textContent ?? '')
+          .find((t) => t.includes('reviewed sample')) ?? '',
+    );
+
+  it('a label saved in the review queue moves the reviewed-sample rate at once, without a reload', async () => {
+    const page = await open('#/quality');
+    expect(await reviewedTile(page)).toContain('0 labeled');
+    await page.waitForSelector('#review-list li.active');
+    await page.keyboard.press('h');
+    await page.waitForFunction(() => /saved/.test(document.querySelector('#review-msg')?.textContent ?? ''));
+    // Before: still '0 labeled' until a reload.
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#quality-figures .tile')].some((t) =>
+          /100(\.0)?%hallucination rate \(reviewed sample\)95% CI .* n=1/.test(t.textContent ?? ''),
+        ),
+      undefined,
+      { timeout: 5_000 },
+    );
+    await page.keyboard.press('g');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#quality-figures .tile')].some((t) =>
+        /50(\.0)?%hallucination rate \(reviewed sample\).* n=2/.test(t.textContent ?? ''),
+      ),
+    );
+    const api = (await (await fetch(`${base}/api/quality/summary`)).json()) as {
+      total: { reviewed: { sampled: number; hallucinated: number } };
+    };
+    expect(api.total.reviewed).toMatchObject({ sampled: 2, hallucinated: 1 });
+    await page.context().close();
+  });
+});
