@@ -108,4 +108,20 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and s
     expect(api.total.reviewed).toMatchObject({ sampled: 2, hallucinated: 1 });
     await page.context().close();
   });
+
+  it('the Cost page fits a phone (390 px): no sideways overflow', async () => {
+    const page = await open('#/cost', 390);
+    await page.waitForSelector('#budgets');
+    // Before: the By model/team/feature/user and Budgets cards were 560 px wide, 190 px past the window.
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(over).toBeLessThanOrEqual(0);
+    // the budgets table scrolls inside its card
+    const card = await page.evaluate(() => {
+      const r = document.querySelector('#budgets')?.closest('.card')?.getBoundingClientRect();
+      return r ? Math.round(r.right) : null;
+    });
+    expect(card).not.toBeNull();
+    expect(card as number).toBeLessThanOrEqual(390);
+    await page.context().close();
+  });
 });
