@@ -555,6 +555,19 @@ class ChatStreamReader implements StreamReader, TextSpan {
     // deltas after repeat them, unread.
     if (fast !== null && !first) return fast;
     if (fast === null) this.textStart = -1;
+    else if (!this.named) {
+      // The first event as fastChunkInfo read it: its id and model from the plain members before the choices, without
+      // parsing the whole chunk (3 µs of a 64-token stream's 36 in the meter); any other form is parsed, as before.
+      const named = namedBeforeChoices(data);
+      if (named !== null) {
+        if (named.model !== '') {
+          this.named = true;
+          fast.responseModel = named.model;
+          if (named.id !== '') fast.responseId = named.id;
+        }
+        return fast;
+      }
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -572,6 +585,50 @@ class ChatStreamReader implements StreamReader, TextSpan {
     }
     return info;
   }
+}
+
+/**
+ * A chunk's top-level `model` and `id` string values ('' where absent or not a non-empty string), when fastChunkInfo
+ * answered it and they can be read from the members before `"choices":[` alone: those hold plain values only (no `{`
+ * or `[`: fastChunkInfo checked), here also no backslash and no blank around a key or a value, each member
+ * `"key":"string"` or `"key":literal`; and nothing after that `[` may be a key named so (no `model"` or `id"` there at
+ * all). Else null: the caller parses the chunk. On a well-formed chunk it reads what JSON.parse would (a repeated key:
+ * the last).
+ */
+export function namedBeforeChoices(data: string): { model: string; id: string } | null {
+  const b = data.indexOf('[');
+  if (data.indexOf('model"', b) !== -1 || data.indexOf('id"', b) !== -1) return null;
+  const keysEnd = b - CHOICES.length;
+  if (data.lastIndexOf('\\', keysEnd) !== -1) return null;
+  let model = '';
+  let id = '';
+  let at = 1;
+  while (at < keysEnd) {
+    if (data.charCodeAt(at) !== 34) return null;
+    const ke = data.indexOf('"', at + 1);
+    if (ke === -1 || ke >= keysEnd || data.charCodeAt(ke + 1) !== 58) return null;
+    const v = ke + 2;
+    let next: number;
+    let value: string | null = null;
+    if (data.charCodeAt(v) === 34) {
+      const ve = data.indexOf('"', v + 1);
+      if (ve === -1 || ve >= keysEnd) return null;
+      value = data.slice(v + 1, ve);
+      next = ve + 1;
+    } else {
+      // a number, true, false or null (a blank before a value, which JSON allows, is left to JSON.parse)
+      const c = data.charCodeAt(v);
+      if (!(c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110)) return null;
+      next = data.indexOf(',', v);
+      if (next === -1 || next >= keysEnd) return null;
+    }
+    if (data.charCodeAt(next) !== 44) return null;
+    const keyLength = ke - at - 1;
+    if (keyLength === 5 && has(data, at + 1, 'model')) model = value ?? '';
+    else if (keyLength === 2 && data.charCodeAt(at + 1) === 105 && data.charCodeAt(at + 2) === 100) id = value ?? '';
+    at = next + 1;
+  }
+  return at === keysEnd ? { model, id } : null;
 }
 
 function streamReader(endpoint: Endpoint): StreamReader {
