@@ -107,6 +107,9 @@ describe('GET /api/requests', () => {
     await check('endpoint=embeddings', (c) => c.endpoint === 'embeddings');
     await check('status=ok', () => true);
     await check('q=sess-1', (c) => (c.session ?? '').startsWith('sess-1'));
+    // the slow calls (QA41): at or over the bound, a fraction of a millisecond too
+    await check('min_latency_ms=900', (c) => c.latencyMs >= 900);
+    await check('min_latency_ms=532.125&model=gpt-4o', (c) => c.latencyMs >= 532.125 && c.model === 'gpt-4o');
     await check('model=&q=', () => true); // empty values mean "no filter"
     expect((await get('/api/requests?status=timeout')).body).toEqual({ data: [], next_cursor: null });
   });
@@ -126,6 +129,8 @@ describe('GET /api/requests', () => {
     ],
     ['endpoint=chat', 'endpoint', /"endpoint": expected one of chat.completions, completions, embeddings/],
     ['cursor=not-a-cursor', 'cursor', /cursor: not a cursor from this API/],
+    ['min_latency_ms=slow', 'min_latency_ms', /"min_latency_ms": expected a number of milliseconds/],
+    ['min_latency_ms=-1', 'min_latency_ms', /"min_latency_ms": expected a number of milliseconds/],
   ];
   for (const [qs, param, message] of bad) {
     it(`answers 400 invalid_query naming the parameter for ${qs}`, async () => {

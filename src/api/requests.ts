@@ -56,6 +56,12 @@ const listQuery = z.object({
     .enum(ENDPOINTS as [string, ...string[]], { message: `expected one of ${ENDPOINTS.join(', ')}` })
     .optional(),
   q: text(256).optional(),
+  // the slow calls: at or over this many milliseconds (a number such as the Overview's latency p95, `1710.5`)
+  min_latency_ms: z
+    .string()
+    .regex(/^\d{1,9}(\.\d+)?$/, { message: 'expected a number of milliseconds, 0 or more (such as 1500)' })
+    .transform(Number)
+    .optional(),
   limit: z
     .string()
     .regex(/^\d+$/, { message: `expected an integer from 1 to ${MAX_PAGE_SIZE}` })
@@ -84,6 +90,7 @@ export function parseRequestsQuery(url: URL): CallQuery {
     apiKeyId: q.api_key_id,
     upstreamRequestId: q.upstream_request_id,
     endpoint: q.endpoint as CallQuery['endpoint'],
+    minLatencyMs: q.min_latency_ms,
     text: q.q,
     limit: q.limit,
     cursor: q.cursor,

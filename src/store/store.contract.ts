@@ -352,6 +352,14 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         ['endpoint', { endpoint: 'embeddings' }, (c) => c.endpoint === 'embeddings'],
         ['virtual key', { apiKeyId: 'key-1' }, (c) => c.apiKeyId === 'key-1'],
         ['provider request id', { upstreamRequestId: 'req_up00013' }, (c) => c.upstreamRequestId === 'req_up00013'],
+        // the slow calls (QA41): at or over a latency, the bound itself included
+        // 532.125 ms is call 36's latency exactly (makeCall: 100 + (i × 37 mod 900) + 0.125)
+        ['min latency', { minLatencyMs: 532.125 }, (c) => c.latencyMs >= 532.125],
+        [
+          'min latency with a model',
+          { minLatencyMs: 800, model: 'gpt-4o' },
+          (c) => c.latencyMs >= 800 && c.model === 'gpt-4o',
+        ],
         [
           'from (inclusive) / to (exclusive)',
           { from: T0 + 50_000, to: T0 + 120_000 },

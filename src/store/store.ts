@@ -19,6 +19,8 @@ export interface CallQuery {
   /** The provider's own id for the call (`req_…`). */
   upstreamRequestId?: string;
   endpoint?: Endpoint;
+  /** Calls that took at least this long (latency_ms >=), the slow ones an on-call engineer looks for. */
+  minLatencyMs?: number;
   /** Prefix match on request_id / trace_id / session / upstream_request_id. */
   text?: string;
   /** Calls whose metadata has every one of these key → value pairs (exact match). */

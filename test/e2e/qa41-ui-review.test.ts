@@ -43,10 +43,18 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and s
       team: 'search',
       feature: 'rag-answer',
     }));
+    // the on-call engineer's slow calls: two, older than the product manager's (last in the review queue)
+    const slow = [4000, 6000].map((latency, i) => ({
+      ...calls[0],
+      request_id: `slow-${i + 1}`,
+      started_at: new Date(now - 300_000 + i * 1000).toISOString(),
+      latency_ms: latency,
+      user: 'oncall-user',
+    }));
     const r = await fetch(`${base}/api/ingest`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ calls }),
+      body: JSON.stringify({ calls: [...calls, ...slow] }),
     });
     expect(r.status, await r.text()).toBe(202);
     await app.ctx.recorder.flush();
@@ -106,6 +114,41 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and s
       total: { reviewed: { sampled: number; hallucinated: number } };
     };
     expect(api.total.reviewed).toMatchObject({ sampled: 2, hallucinated: 1 });
+    await page.context().close();
+  });
+
+  it("the Overview's latency p95 leads to the calls at or over it, and back", async () => {
+    const page = await open('#/overview?range=6h&team=search');
+    const ov = (await (
+      await fetch(`${base}/api/overview?from=${Date.now() - 6 * 3_600_000}&to=${Date.now()}`)
+    ).json()) as {
+      summary: { latency_p95: number };
+    };
+    // Before: no way from the tile (or the Requests filters) to the slow calls.
+    const link = await page.getAttribute('#tile-latency #slow-calls', 'href');
+    expect(link).toBe(`#/requests?range=6h&team=search&min_latency_ms=${Math.floor(ov.summary.latency_p95 / 1.01)}`);
+    await page.click('#tile-latency #slow-calls');
+    await page.waitForFunction(() => location.hash.startsWith('#/requests'));
+    await page.waitForSelector('#view[data-ready] #requests');
+    // p95 of 300, 300, 4000 and 6000 ms is the 4000 ms call (docs: the lower rank): both slow calls, nothing else
+    const ids = await page.$$eval('#requests tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toContain('slow-2');
+    expect(ids[1]).toContain('slow-1');
+    // the filter shows what is applied, and clearing it lists every call again
+    expect(await page.inputValue('#request-filters input[name=min_latency_ms]')).toBe(
+      link?.split('min_latency_ms=')[1],
+    );
+    await page.fill('#request-filters input[name=min_latency_ms]', '5000');
+    await page.press('#request-filters input[name=min_latency_ms]', 'Enter');
+    await page.waitForFunction(() => location.hash.includes('min_latency_ms=5000'));
+    await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr').length === 1);
+    expect(await page.textContent('#requests tbody tr')).toContain('slow-2');
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr').length === 2);
+    await page.goBack();
+    await page.waitForSelector('#view[data-ready] #tile-latency');
+    expect(page.url()).toContain('#/overview?range=6h&team=search');
     await page.context().close();
   });
 

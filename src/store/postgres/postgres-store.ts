@@ -310,6 +310,7 @@ export function pgListCallsSql(query: CallQuery, rows: number): { text: string; 
   eq('api_key_id', query.apiKeyId);
   eq('upstream_request_id', query.upstreamRequestId);
   eq('endpoint', query.endpoint);
+  if (query.minLatencyMs !== undefined) where.push(`latency_ms >= ${p(query.minLatencyMs)}::float8`);
   const meta = metadataFilter(query.metadata);
   if (meta.length > 0) {
     // one containment test for every pair, served by the GIN index on metadata

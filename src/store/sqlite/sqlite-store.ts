@@ -196,6 +196,10 @@ export function listCallsSql(
   eq('api_key_id', query.apiKeyId);
   eq('upstream_request_id', query.upstreamRequestId);
   eq('endpoint', query.endpoint);
+  if (query.minLatencyMs !== undefined) {
+    where.push('latency_ms >= ?');
+    params.push(query.minLatencyMs);
+  }
   for (const [k, v] of metadataFilter(query.metadata)) {
     where.push('json_extract(metadata, ?) = ?');
     params.push(metadataPath(k), v);

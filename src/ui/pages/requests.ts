@@ -1,6 +1,7 @@
-// Requests: search the ledger (time range, model, provider, status, user, team, feature, virtual key, endpoint,
-// metadata values `meta.<key>=<value>`, text in request/trace/session ids), newest first, a page at a time; a row opens
-// the request's own page, its user and session cells the user's and the session's pages.
+// Requests: search the ledger (time range, model, provider, status, user, team, feature, virtual key, endpoint, a
+// latency the calls took at least, metadata values `meta.<key>=<value>`, text in request/trace/session ids), newest
+// first, a page at a time; a row opens the request's own page, its user and session cells the user's and the session's
+// pages.
 
 import { WIRE_ENDPOINTS, WIRE_STATUSES } from '../../wire/endpoints.js';
 import type { CallRecord, CallList as ListBody } from '../../wire/index.js';
@@ -10,7 +11,18 @@ import { filterBar, metadataParams } from '../lib/filters.js';
 import { carried, href } from '../lib/state.js';
 import type { Page } from './page.js';
 
-const KEYS = ['model', 'provider', 'status', 'user', 'team', 'feature', 'api_key_id', 'endpoint', 'q'] as const;
+const KEYS = [
+  'model',
+  'provider',
+  'status',
+  'user',
+  'team',
+  'feature',
+  'api_key_id',
+  'endpoint',
+  'min_latency_ms',
+  'q',
+] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const requestsPage: Page = {
@@ -51,6 +63,8 @@ export const requestsPage: Page = {
         { name: 'team', label: 'team' },
         { name: 'feature', label: 'feature' },
         { name: 'api_key_id', label: 'virtual key', placeholder: 'key_…' },
+        // the slow calls: the Overview's latency p95 tile links here with its value
+        { name: 'min_latency_ms', label: 'latency ≥ ms', placeholder: 'e.g. 2000' },
         {
           name: 'endpoint',
           label: 'endpoint',
