@@ -76,6 +76,13 @@ export interface AppliedPrice {
   audioInput?: number;
   cachedAudioInput?: number;
   audioOutput?: number;
+  /**
+   * A call billed per unit (DALL·E per image, whisper-1 per second of audio, tts-1 per character of input): what
+   * the unit is, its price in USD, and how many were billed; its cost is `units × unitPrice`.
+   */
+  unit?: 'image' | 'second' | 'character';
+  unitPrice?: number;
+  units?: number;
   /** Where the price came from: a catalog entry id or `config`. */
   source: string;
 }
@@ -383,6 +390,9 @@ export interface LlmCallWire {
     audio_input?: number;
     cached_audio_input?: number;
     audio_output?: number;
+    unit?: 'image' | 'second' | 'character';
+    unit_price?: number;
+    units?: number;
     source: string;
   } | null;
   finish_reason: string | null;
@@ -437,6 +447,9 @@ export function callToWire(c: LlmCall): LlmCallWire {
                 cached_audio_input: c.price.cachedAudioInput ?? c.price.audioInput,
                 audio_output: c.price.audioOutput ?? c.price.output,
               }
+            : {}),
+          ...(c.price.unit !== undefined
+            ? { unit: c.price.unit, unit_price: c.price.unitPrice ?? 0, units: c.price.units ?? 0 }
             : {}),
           source: c.price.source,
         }

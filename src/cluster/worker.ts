@@ -19,7 +19,14 @@ import type { LlmCall, Recorder } from '../calls/index.js';
 import { builtinCallParts } from '../cli/call-parts.js';
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/index.js';
-import { estimateInputTokens, INPUT_ESTIMATE, outputLimitFields } from '../cost/budgets.js';
+import {
+  estimateInputTokens,
+  INPUT_ESTIMATE,
+  outputLimitFields,
+  UNITS_ESTIMATE,
+  unitsEstimateOf,
+} from '../cost/budgets.js';
+import { UNIT_ENDPOINTS } from '../cost/units.js';
 import { LlmscopeError } from '../errors.js';
 import {
   refuseCrossSite,
@@ -277,6 +284,8 @@ function bodyFor(need: BodyNeed, a: Admission): unknown {
   if (need === 'whole') return a.body;
   if (need === 'none') return {};
   a.state[INPUT_ESTIMATE] = estimateInputTokens(a.body, a.endpoint);
+  // A platform call's units (images, characters of speech: budgets.ts unitsEstimateOf), made here as the prompt is.
+  if (UNIT_ENDPOINTS.has(a.endpoint)) a.state[UNITS_ESTIMATE] = unitsEstimateOf(a);
   return outputLimitFields(a.body as Record<string, unknown>);
 }
 

@@ -12,6 +12,7 @@ import { promptTextOf } from '../providers/index.js';
 import { currentRequest, type RequestContext, requestContext } from '../telemetry/context.js';
 import type { BudgetConfig, BudgetScope, KeyConfig } from './config.js';
 import { costOf, type PriceBook, pricesFor } from './pricing.js';
+import { type BilledUnits, imageOutputTokens, requestUnitsOf, UNIT_ENDPOINTS, unitEstimateOf } from './units.js';
 
 type Json = Record<string, unknown>;
 
@@ -414,6 +415,26 @@ export function inputEstimateOf(a: Pick<Admission, 'body' | 'endpoint'> & { stat
 }
 
 /**
+ * The key under which a gateway worker hands the recorder process the units a call billed per unit (or a GPT image
+ * model's images) will be billed for (requestUnitsOf of its body, made in the worker; null when it does not say).
+ */
+export const UNITS_ESTIMATE = 'cost.unitsEstimate';
+
+/**
+ * The units a platform call's request says it will be billed for (units.ts requestUnitsOf: images, characters of
+ * speech, seconds of an upload from its declared size): the worker's (UNITS_ESTIMATE), else its body's. Null for
+ * other endpoints (chat, Responses, Anthropic and Gemini calls do none of this work).
+ */
+export function unitsEstimateOf(
+  a: Pick<Admission, 'body' | 'endpoint' | 'headers'> & { state?: Record<string, unknown> },
+): BilledUnits | null {
+  if (!UNIT_ENDPOINTS.has(a.endpoint)) return null;
+  if (a.state && UNITS_ESTIMATE in a.state) return (a.state[UNITS_ESTIMATE] as BilledUnits | null) ?? null;
+  const declared = Number(a.headers?.['content-length']);
+  return requestUnitsOf(a.endpoint, a.body, Number.isFinite(declared) && declared > 0 ? declared : 0);
+}
+
+/**
  * The fields of a body the admission estimate reads besides its prompt (all a worker sends the recorder process with
  * INPUT_ESTIMATE): what maxOutputTokens reads, what names a prompt the body does not carry (hiddenPromptOf: a
  * Responses `previous_response_id` or `conversation`, a Gemini `cachedContent`), and, when any block of an Anthropic
@@ -733,20 +754,29 @@ export class BudgetService {
     const cached = hidden?.cached ?? 0;
     const input = written + cached;
     const hour = a.endpoint === 'messages' && asksCache1h(a.body) ? written : 0;
+    // A platform call (units.ts): one billed per unit reserves its units at their price (DALL·E's n images, a speech's
+    // characters: exact; a transcription's upload at 16 kB a second); a GPT image model its images' output tokens by
+    // quality and size (decision 120), not the budget's reserveOutputTokens.
+    const units = price ? unitsEstimateOf(a) : null;
+    const perUnit = units !== null && price?.units ? unitEstimateOf(price.units, units) : null;
+    const imageTokens = units?.unit === 'image' && perUnit === null ? imageOutputTokens(units) : null;
     const lines: ReserveLine[] = matched.map(({ b, key }) => {
       // An unpriced model reserves nothing (its cost will be null): it is let through rather than guessed at.
-      const amount = price
-        ? costOf(
-            {
-              input,
-              cachedInput: cached,
-              cacheWriteInput: written,
-              cacheWrite1hInput: hour,
-              output: maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens),
-            },
-            pricesFor(price, input),
-          )
-        : 0;
+      const amount =
+        perUnit !== null
+          ? perUnit
+          : price
+            ? costOf(
+                {
+                  input,
+                  cachedInput: cached,
+                  cacheWriteInput: written,
+                  cacheWrite1hInput: hour,
+                  output: imageTokens ?? maxOutputTokens(a.body, a.endpoint, b.reserveOutputTokens),
+                },
+                pricesFor(price, input),
+              )
+            : 0;
       return { key, amount, limit: b.limit, enforce: b.action === 'block' };
     });
     let r: ReserveOutcome;
@@ -770,7 +800,7 @@ export class BudgetService {
       const key = r.line.key;
       this.blockedAt.set(b.name, t);
       requestContext.run(logContext, () => this.events.onBlocked?.(b, key));
-      throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t, r.line.amount);
+      throw budgetExceeded(b, r.line.key, r.spent, r.reserved, t, r.line.amount, unitBasis(units, perUnit !== null));
     }
     a.state[STATE] = { reservation: r.reservation, settled: false, ...chainOf(hidden) } satisfies BudgetState;
   }
@@ -1014,6 +1044,19 @@ export function usd(v: number): string {
   return Number(v.toPrecision(2)).toFixed(12).replace(/0+$/, '');
 }
 
+/** What a platform call's estimate is made of, for its refusal's message (undefined: a call's prompt and output). */
+function unitBasis(units: BilledUnits | null, perUnit: boolean): string | undefined {
+  if (units === null) return undefined;
+  const n = units.count;
+  if (units.unit === 'image')
+    return perUnit
+      ? `its ${n} image${n === 1 ? '' : 's'} at the model's price per image); ask for fewer or smaller images`
+      : `its prompt and ${n} image${n === 1 ? '' : 's'}' output tokens by size and quality at the model's price); ask for fewer, smaller or lower-quality images`;
+  if (!perUnit) return undefined;
+  if (units.unit === 'character') return `its ${n} characters of input at the model's price); send a shorter input`;
+  return `about ${n} seconds of audio, estimated from the upload's size at 16 kB a second); send a shorter recording`;
+}
+
 /**
  * The 429 for a call a `block` budget refuses. `estimate`: the call's own reservation; when spend and the calls in
  * flight leave room but not that much, the message says it is this call's estimate that would pass the limit (the
@@ -1026,6 +1069,7 @@ export function budgetExceeded(
   reserved: number,
   now: number,
   estimate = 0,
+  basis = "its prompt and its max output tokens at the model's price); lower max_tokens",
 ): LlmscopeError {
   const resetAt = periodEnd(b.period, key.periodStart);
   const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
@@ -1039,8 +1083,8 @@ export function budgetExceeded(
       ? `budget "${b.name}"${who} is used up for this ${b.period}: $${usd(spent)} spent${inFlight} of $${b.limit}; ` +
           `it resets at ${new Date(resetAt).toISOString()}. Raise ${setting} in the config or wait for the reset.`
       : `budget "${b.name}"${who} has $${usd(b.limit - spent - reserved)} left for this ${b.period} ` +
-          `($${usd(spent)} spent${inFlight} of $${b.limit}), less than this call may cost ($${usd(estimate)}: its prompt ` +
-          `and its max output tokens at the model's price); lower max_tokens, wait for calls in flight to end, or raise ` +
+          `($${usd(spent)} spent${inFlight} of $${b.limit}), less than this call may cost ($${usd(estimate)}: ${basis}, ` +
+          `wait for calls in flight to end, or raise ` +
           `${setting} (it resets at ${new Date(resetAt).toISOString()}).`,
     // x-should-retry: the OpenAI and Anthropic SDKs sleep for whatever Retry-After says before retrying (hours, to the
     // reset): told not to, they raise the error at once.

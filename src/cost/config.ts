@@ -128,6 +128,30 @@ export const priceOverrideSchema = z
     cachedAudioInput: perMillion.optional(),
     audioOutput: perMillion.optional(),
     tiers: z.array(tierSchema).default([]),
+    /**
+     * Per-unit prices (docs/cost.md): USD per image by quality, then size (`{ standard: { 1024x1024: 0.04 } }`), per
+     * minute of audio (billed by the second), per 1M characters of input text. Alone or beside token prices.
+     */
+    perImage: z
+      .record(z.string(), z.record(z.string(), money))
+      .superRefine((t, ctx) => {
+        const qualities = Object.keys(t);
+        if (qualities.length === 0 || qualities.some((q) => Object.keys(t[q] ?? {}).length === 0))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'give at least one quality with at least one size and its price per image (USD)',
+          });
+        for (const q of qualities) {
+          if (!/^[a-z][a-z0-9_-]{0,31}$/.test(q))
+            ctx.addIssue({ code: 'custom', path: [q], message: 'a quality such as standard, hd, low, medium or high' });
+          for (const size of Object.keys(t[q] ?? {}))
+            if (!/^[1-9]\d{1,4}x[1-9]\d{1,4}$/.test(size))
+              ctx.addIssue({ code: 'custom', path: [q, size], message: 'a size such as 1024x1024' });
+        }
+      })
+      .optional(),
+    perMinute: money.optional(),
+    perMillionCharacters: money.optional(),
     /** Price this model like a catalog entry (id such as `openai/gpt-4o`, or any name the catalog knows). */
     sameAs: z.string().min(1).optional(),
     /** From this date (UTC); earlier calls use the catalog. */
@@ -141,12 +165,14 @@ export const priceOverrideSchema = z
   .strict()
   .superRefine((p, ctx) => {
     const perToken = p.input !== undefined || p.output !== undefined;
-    const ways = [perToken, p.sameAs !== undefined, p.gpuHours !== undefined].filter(Boolean).length;
+    const perUnit = p.perImage !== undefined || p.perMinute !== undefined || p.perMillionCharacters !== undefined;
+    const ways = [perToken || perUnit, p.sameAs !== undefined, p.gpuHours !== undefined].filter(Boolean).length;
     if (ways !== 1)
       ctx.addIssue({
         code: 'custom',
         path: ['input'],
-        message: 'price a model one way: input/output (per 1M tokens), sameAs (a catalog model), or gpuHours',
+        message:
+          'price a model one way: input/output (per 1M tokens) and/or perImage/perMinute/perMillionCharacters, sameAs (a catalog model), or gpuHours',
       });
     if (perToken && (p.input === undefined || p.output === undefined))
       ctx.addIssue({ code: 'custom', path: ['output'], message: 'give both input and output (USD per 1M tokens)' });

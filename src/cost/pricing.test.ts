@@ -23,7 +23,15 @@ describe('catalog data', () => {
         expect(v.from, e.id).toMatch(/^\d{4}-\d{2}-\d{2}$/);
         expect(v.from > prev, `${e.id} dates ascend`).toBe(true);
         prev = v.from;
-        expect(v.input, e.id).toBeGreaterThan(0);
+        // A model billed per unit (DALL·E, whisper-1, tts-1: units.ts) has token prices of 0 and positive unit prices.
+        const perUnit = [
+          v.perMinute,
+          v.perMillionCharacters,
+          ...Object.values(v.perImage ?? {}).flatMap(Object.values),
+        ];
+        if (perUnit.some((x) => x !== undefined))
+          for (const x of perUnit) if (x !== undefined) expect(x, e.id).toBeGreaterThan(0);
+        if (perUnit.every((x) => x === undefined)) expect(v.input, e.id).toBeGreaterThan(0);
         if (v.cachedInput !== undefined) expect(v.cachedInput, e.id).toBeLessThanOrEqual(v.input);
         for (const t of v.tiers ?? []) expect(t.input, e.id).toBeGreaterThan(v.input);
       }

@@ -11,6 +11,7 @@ import {
 } from './catalog/index.js';
 import { openModelsCatalog } from './catalog/open-models.js';
 import type { PriceOverride, PricingConfig } from './config.js';
+import { UNIT_ENDPOINTS, type UnitPrices, unitCostOf, unitPriceOf, unitPricesOf, unitsOfCall } from './units.js';
 
 /** USD per 1M tokens, the unit providers publish. */
 export interface PerMillion {
@@ -41,6 +42,8 @@ export interface ResolvedPrice {
   /** The catalog's prices for OpenAI's Flex and Priority processing, when it has them (servicePrices). */
   flex?: PerMillion | null;
   priority?: PerMillion | null;
+  /** Per-unit prices (DALL·E per image, whisper-1 per minute, tts-1 per 1M characters; units.ts), when it has them. */
+  units?: UnitPrices | null;
 }
 
 export interface TokenCounts {
@@ -433,6 +436,7 @@ export class PriceBook {
         effectiveFrom: rule.effectiveFrom ?? null,
         base: toPerMillion(rule),
         tiers: rule.tiers,
+        units: unitPricesOf(rule),
       };
     }
     const e = this.entryFor(model, provider);
@@ -451,6 +455,7 @@ export class PriceBook {
       tiers: v.tiers ?? [],
       flex: tierPerMillion(v.flex),
       priority: tierPerMillion(v.priority),
+      units: unitPricesOf(v),
     };
   }
 
@@ -488,6 +493,22 @@ export class PriceBook {
       return { costUsd: 0, price: null, unpriced: false };
     const resolved = this.resolveForCall(call.model, call.provider, call.startedAt);
     if (call.inputTokens === null && call.outputTokens === null) {
+      // Billed per unit (an image, a second of audio, a character; units.ts): its recorded units at the unit price.
+      if (resolved?.units && UNIT_ENDPOINTS.has(call.endpoint)) {
+        const units = unitsOfCall(call.events);
+        const cost = units === null ? null : unitCostOf(resolved.units, units);
+        if (units !== null && cost !== null)
+          return {
+            costUsd: cost,
+            price: {
+              ...applied(resolved, 0),
+              unit: units.unit,
+              unitPrice: unitPriceOf(resolved.units, units) as number,
+              units: units.count,
+            },
+            unpriced: false,
+          };
+      }
       // Unknown usage: the cost is unknown, never a silent 0.
       return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: false };
     }

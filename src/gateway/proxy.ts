@@ -19,6 +19,7 @@ import {
   statusOf,
   tpotOf,
 } from '../calls/index.js';
+import { type BilledUnits, requestUnitsOf, unitsEvent } from '../calls/units.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, jsonErrorText, LlmscopeError } from '../errors.js';
 import {
@@ -34,6 +35,7 @@ import {
 } from '../http/index.js';
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import {
+  audioSecondsOf,
   formModelReader,
   platformUsageOf,
   USAGE_ENDPOINTS,
@@ -225,6 +227,10 @@ function platformAdmission(
   flight.stream = body.stream === true;
   if (typeof body.user === 'string' && body.user && !flight.attribution.user)
     flight.attribution.user = body.user.slice(0, 256);
+  // What a JSON image or speech request will be billed for if answered (n images of its size and quality, the
+  // characters of its input): recorded with the call (a multipart upload's form is not read for it).
+  if (flight.endpoint === 'audio.speech' || (flight.endpoint.startsWith('images.') && typeof body.prompt === 'string'))
+    flight.requestUnits = requestUnitsOf(flight.endpoint, body);
   const admission = admissionOf(flight, body, headers, model ?? '');
   flight.admission = admission;
   return admission;
@@ -269,8 +275,10 @@ class Flight {
   /** And that failure was a rate limit: recorded `rate_limited`, as the same error's 429 answer is. */
   rateLimitedInBody = false;
   usage: Usage | null = null;
-  /** Events recorded with the call (a platform call's audio tokens); none for the others. */
+  /** Events recorded with the call (a platform call's audio tokens or billed units); none for the others. */
   events: CallEvent[] | null = null;
+  /** The units a platform call's request says it is billed for when answered (an image's, a speech's); units.ts. */
+  requestUnits: BilledUnits | null = null;
   requestBytes = 0;
   /** Request-body bytes this call counts against `server.maxBufferedBytes` while in flight (-1 once released). */
   heldBytes = 0;
@@ -932,7 +940,8 @@ export class GatewayProxy {
       flight.errorType = flight.adapter.errorTypeOf(json) ?? `http_${answer.statusCode}`;
       flight.errorMessage = errorMessageOf(json);
     } else if (tail !== null && tail.length > 0) {
-      const read = platformUsageOf(flight.endpoint, Buffer.concat(tail, kept).toString('utf8'));
+      const text = Buffer.concat(tail, kept).toString('utf8');
+      const read = platformUsageOf(flight.endpoint, text);
       if (read !== null) {
         flight.usage = read.usage;
         // Priced at the model's audio input rate (pricing.ts audioTokensOf), as a Realtime call's audio is.
@@ -940,7 +949,16 @@ export class GatewayProxy {
           flight.events = [
             { time: Date.now(), name: 'audio.tokens', attributes: { input_audio_tokens: read.audioInputTokens } },
           ];
+      } else if (flight.endpoint === 'audio.transcriptions' || flight.endpoint === 'audio.translations') {
+        // whisper-1: the seconds of audio it was billed for (its usage of type duration, or verbose_json's duration)
+        const seconds = audioSecondsOf(text);
+        if (seconds !== null) flight.requestUnits = { unit: 'second', count: seconds };
       }
+    }
+    // Billed per unit (DALL·E's images, speech's characters, whisper-1's seconds) when answered without a token usage.
+    if (!failed && flight.usage === null && flight.requestUnits !== null) {
+      const event = unitsEvent(flight.requestUnits, Date.now());
+      flight.events = flight.events === null ? [event] : [...flight.events, event];
     }
     this.record(flight);
   }

@@ -47,6 +47,10 @@ export const callRecordSchema = z.strictObject({
       audio_input: z.number().optional(),
       cached_audio_input: z.number().optional(),
       audio_output: z.number().optional(),
+      /** Per unit (an image, a second of audio, a character): only on a call billed per unit; cost = units × unit_price. */
+      unit: z.enum(['image', 'second', 'character']).optional(),
+      unit_price: z.number().optional(),
+      units: z.number().optional(),
       source: z.string(),
     }),
   ),

@@ -46,7 +46,7 @@ describe('platform calls recorded and priced', () => {
   });
   afterAll(() => s.close());
 
-  it('gpt-image-1 and gpt-4o-transcribe by their usage; dall-e-3, whisper-1 and tts-1 without tokens, cost unknown', async () => {
+  it('gpt-image-1 and gpt-4o-transcribe by their usage; dall-e-3, whisper-1 and tts-1 without tokens, per unit', async () => {
     const image = await openai.images.generate({ model: 'gpt-image-1', prompt: 'a red fox', quality: 'low' });
     expect(image.usage).toMatchObject({ input_tokens: 3, output_tokens: 272 });
     const dalle = await openai.images.generate({ model: 'dall-e-3', prompt: 'a red fox' });
@@ -80,10 +80,12 @@ describe('platform calls recorded and priced', () => {
     expect(tr).toMatchObject({ status: 'ok', inputTokens: 5, outputTokens });
     // 5 audio input tokens at $6, the transcript at $10 per 1M
     expect(tr.costUsd).toBeCloseTo((5 * 6 + outputTokens * 10) / 1e6, 12);
-    for (const [endpoint, model] of [
-      ['images.generations', 'dall-e-3'],
-      ['audio.transcriptions', 'whisper-1'],
-      ['audio.speech', 'tts-1'],
+    // Per unit (decision 118; platform-unit-prices.test has more): one standard 1024x1024 image at $0.04, 1 second
+    // of audio at $0.006 a minute, 12 characters at $15 per 1M.
+    for (const [endpoint, model, cost] of [
+      ['images.generations', 'dall-e-3', 0.04],
+      ['audio.transcriptions', 'whisper-1', 0.0001],
+      ['audio.speech', 'tts-1', 0.00018],
     ] as const) {
       const c = by(endpoint, model);
       expect({ endpoint, model, status: c.status, tokens: c.inputTokens, cost: c.costUsd }).toEqual({
@@ -91,7 +93,7 @@ describe('platform calls recorded and priced', () => {
         model,
         status: 'ok',
         tokens: null,
-        cost: null,
+        cost,
       });
     }
     // A call the provider refuses is recorded with what it said, as a chat call's error is.
@@ -115,6 +117,6 @@ describe('platform calls recorded and priced', () => {
         );
         return b.budgets[0]?.buckets.find((x) => x.value === 'pat')?.spent_usd ?? 0;
       })
-      .toBeCloseTo((3 * 5 + 272 * 40 + 5 * 6 + outputTokens * 10) / 1e6, 10);
+      .toBeCloseTo((3 * 5 + 272 * 40 + 5 * 6 + outputTokens * 10) / 1e6 + 0.04 + 0.0001 + 0.00018, 10);
   });
 });

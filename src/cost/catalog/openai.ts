@@ -369,7 +369,7 @@ export const openaiCatalog: CatalogFile = {
     // text input (cached), and image output tokens. Checked 2026-12-07 against each model's page. Image input tokens
     // (an edit's images) cost more than text ($10 / $2.50 per 1M, not $5 / $1.25): the usage's split is not priced
     // apart, so an edit's image input is priced at the text rate (under). DALL·E (per image), whisper-1 (per minute)
-    // and tts-1 / tts-1-hd (per character) are not token-priced: their calls are recorded with cost unknown.
+    // and tts-1 / tts-1-hd (per character) are priced per unit below.
     {
       id: 'openai/gpt-image-1',
       provider: 'openai',
@@ -385,6 +385,69 @@ export const openaiCatalog: CatalogFile = {
       source: 'https://developers.openai.com/api/docs/models/gpt-image-1-mini',
       prices: [{ from: '2025-10-06', input: 2, cachedInput: 0.2, output: 8 }],
       note: 'Image generation: text (and image) in, image tokens out.',
+    },
+    // Priced per unit, not per token (their answers report no tokens; src/cost/units.ts), from OpenAI's pricing page
+    // (checked 2026-12-07): DALL·E per image by quality and size, whisper-1 per minute of audio (billed by the second:
+    // the answer's `usage.seconds`), tts-1 / tts-1-hd per 1M characters of the request's `input`. Their token prices
+    // are 0: nothing of them is billed by the token.
+    {
+      id: 'openai/dall-e-3',
+      provider: 'openai',
+      model: 'dall-e-3',
+      source,
+      prices: [
+        {
+          from: '2023-11-06',
+          input: 0,
+          output: 0,
+          perImage: {
+            standard: { '1024x1024': 0.04, '1024x1792': 0.08, '1792x1024': 0.08 },
+            hd: { '1024x1024': 0.08, '1024x1792': 0.12, '1792x1024': 0.12 },
+          },
+        },
+      ],
+      note: 'Image generation, per image by quality (standard, hd) and size.',
+    },
+    {
+      id: 'openai/dall-e-2',
+      provider: 'openai',
+      model: 'dall-e-2',
+      source,
+      prices: [
+        {
+          from: '2022-11-03',
+          input: 0,
+          output: 0,
+          perImage: { standard: { '256x256': 0.016, '512x512': 0.018, '1024x1024': 0.02 } },
+        },
+      ],
+      note: 'Image generation, edits and variations, per image by size.',
+    },
+    {
+      id: 'openai/whisper-1',
+      provider: 'openai',
+      model: 'whisper-1',
+      source,
+      prices: [{ from: '2023-03-01', input: 0, output: 0, perMinute: 0.006 }],
+      note: 'Transcription and translation, per minute of audio, billed by the second.',
+    },
+    {
+      id: 'openai/tts-1',
+      provider: 'openai',
+      model: 'tts-1',
+      aliases: ['tts-1-1106'],
+      source,
+      prices: [{ from: '2023-11-06', input: 0, output: 0, perMillionCharacters: 15 }],
+      note: 'Speech, per 1M characters of input text.',
+    },
+    {
+      id: 'openai/tts-1-hd',
+      provider: 'openai',
+      model: 'tts-1-hd',
+      aliases: ['tts-1-hd-1106'],
+      source,
+      prices: [{ from: '2023-11-06', input: 0, output: 0, perMillionCharacters: 30 }],
+      note: 'Speech (high definition), per 1M characters of input text.',
     },
     {
       id: 'openai/text-embedding-3-small',

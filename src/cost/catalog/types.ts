@@ -49,6 +49,14 @@ export interface PriceVersion {
    * excludes long context). Absent: such calls are priced at the standard prices (nothing is invented).
    */
   priority?: ServiceTierPrice;
+  /**
+   * Per-unit prices of the models OpenAI bills by something other than tokens (USD, additive to any token prices):
+   * per image by quality then size (DALL·E: `{ standard: { '1024x1024': 0.04 }, hd: {...} }`), per minute of audio
+   * (whisper-1, billed by the second), per 1M characters of input text (tts-1, tts-1-hd). src/cost/units.ts.
+   */
+  perImage?: Record<string, Record<string, number>>;
+  perMinute?: number;
+  perMillionCharacters?: number;
 }
 
 export interface CatalogEntry {

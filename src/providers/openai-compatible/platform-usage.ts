@@ -98,6 +98,29 @@ export function platformUsageOf(endpoint: Endpoint, tail: string): PlatformUsage
   };
 }
 
+/**
+ * The seconds of audio a whisper-1 transcription or translation was billed for (decision 118), from the end of its
+ * JSON answer: its `usage` of type `duration` (`seconds`, as it says), else a `verbose_json` answer's `duration`
+ * rounded up to a whole second (OpenAI's usage gives whole seconds); null when it says neither (a `text`, `srt` or `vtt` answer, a GPT-4o
+ * transcribe model's `tokens` usage).
+ */
+export function audioSecondsOf(tail: string): number | null {
+  const u = lastUsageObject(tail);
+  if (u !== null) {
+    if (u.type !== 'duration') return null;
+    const s = u.seconds;
+    return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : null;
+  }
+  // verbose_json: a top-level `"duration": 8.47` (a key, not the escaped text of a transcript)
+  const re = /"duration"\s*:\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+  for (let m = re.exec(tail); m !== null; m = re.exec(tail)) {
+    if (m.index > 0 && tail[m.index - 1] === '\\') continue;
+    const v = Number(m[1]);
+    return Number.isFinite(v) ? Math.ceil(v) : null;
+  }
+  return null;
+}
+
 const MODEL_FIELD = Buffer.from('name="model"');
 /** Bytes kept between chunks while looking for the model field (its header, blank line and a model's name). */
 const FIELD_CARRY = 512;

@@ -1,0 +1,110 @@
+// What a call billed per unit (decision 118: DALL·E per image, whisper-1 per second of audio, tts-1 per character)
+// was billed for, and where the record keeps it: its `billing.units` event, written by the gateway from the request
+// (an image request's n, size and quality; a speech request's characters) or a transcription's answer (its seconds).
+// The prices are the cost capability's (src/cost/units.ts). Pure; no I/O.
+import type { CallEvent, Endpoint } from './call.js';
+
+type Json = Record<string, unknown>;
+
+/** The name of the event a call's billed units are recorded in. */
+export const UNITS_EVENT = 'billing.units';
+
+/** What a per-unit price is per, as the applied price (`price.unit`) names it. */
+export type BillingUnit = 'image' | 'second' | 'character';
+
+/** What a call was (or will be) billed for: a count of units, and an image's size and quality (its price's keys). */
+export interface BilledUnits {
+  unit: BillingUnit;
+  count: number;
+  size?: string;
+  quality?: string;
+}
+
+/** The endpoints whose calls may be billed per unit. */
+export const UNIT_ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>([
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
+]);
+
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 && v.length <= 32 ? v : undefined;
+
+/** Characters of a text as billed: Unicode code points (an emoji is one, not two UTF-16 units). */
+export function characterCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // a high surrogate followed by a low one is one character
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Audio bytes a second that an upload is estimated at before a transcription is answered (admission only): 16,000,
+ * a 128 kbit/s MP3. A WAV (32-48 kB/s) is over-estimated, a low-bitrate Opus under-estimated; the call settles on
+ * the seconds its answer reports.
+ */
+export const UPLOAD_BYTES_PER_SECOND = 16_000;
+
+/**
+ * The units a request will be billed for, as far as its JSON body (or, for an upload, its size) tells before the
+ * call: an image request's `n` images of its `size` and `quality`, a speech request's characters of `input`, a
+ * transcription's seconds estimated from the upload's `bytes` (UPLOAD_BYTES_PER_SECOND, at least 1). Null for other
+ * endpoints and bodies that do not say.
+ */
+export function requestUnitsOf(endpoint: Endpoint, body: Json, bytes = 0): BilledUnits | null {
+  switch (endpoint) {
+    case 'images.generations':
+    case 'images.edits':
+    case 'images.variations': {
+      const n = typeof body.n === 'number' && Number.isFinite(body.n) && body.n >= 1 ? Math.floor(body.n) : 1;
+      const out: BilledUnits = { unit: 'image', count: Math.min(n, 100) };
+      const size = text(body.size);
+      const quality = text(body.quality);
+      if (size !== undefined) out.size = size;
+      if (quality !== undefined) out.quality = quality;
+      return out;
+    }
+    case 'audio.speech':
+      return typeof body.input === 'string' ? { unit: 'character', count: characterCount(body.input) } : null;
+    case 'audio.transcriptions':
+    case 'audio.translations':
+      return bytes > 0 ? { unit: 'second', count: Math.max(1, Math.ceil(bytes / UPLOAD_BYTES_PER_SECOND)) } : null;
+    default:
+      return null;
+  }
+}
+
+/** A call's billed units, from its `billing.units` event (null when it has none). */
+export function unitsOfCall(events: readonly CallEvent[]): BilledUnits | null {
+  for (const e of events) {
+    if (e.name !== UNITS_EVENT || !e.attributes) continue;
+    const a = e.attributes;
+    const unit = a.unit;
+    const count = a.count;
+    if ((unit !== 'image' && unit !== 'second' && unit !== 'character') || typeof count !== 'number') return null;
+    if (!Number.isFinite(count) || count < 0) return null;
+    const out: BilledUnits = { unit, count };
+    if (typeof a.size === 'string') out.size = a.size;
+    if (typeof a.quality === 'string') out.quality = a.quality;
+    return out;
+  }
+  return null;
+}
+
+/** The event that records `units` (its attributes: unit, count, and an image's size and quality when known). */
+export function unitsEvent(units: BilledUnits, time: number): CallEvent {
+  const attributes: Record<string, string | number> = { unit: units.unit, count: units.count };
+  if (units.size !== undefined) attributes.size = units.size;
+  if (units.quality !== undefined) attributes.quality = units.quality;
+  return { time, name: UNITS_EVENT, attributes };
+}
