@@ -3,7 +3,8 @@
 // (reviewed sample)" tile and the detectors' table as they were ("0 labeled") until the page was reloaded or the
 // auto-refresh came round (off: never), so the reviewer never saw the rate move; now they are read again after each
 // label. And the Cost page at a phone's width (390 px) overflowed sideways by 190 px: its wide cards had a 560 px
-// minimum column.
+// minimum column. The review queue filters by why a call came in (the random sample the rate is measured on). And an
+// on-call engineer paged for p95 latency goes from the Overview's latency tile to the calls at or over it.
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,27 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and s
       total: { reviewed: { sampled: number; hallucinated: number } };
     };
     expect(api.total.reviewed).toMatchObject({ sampled: 2, hallucinated: 1 });
+    await page.context().close();
+  });
+
+  it('the review queue lists the calls of one reason (the random sample, thumbs down, ...), in the URL', async () => {
+    const fb = await fetch(`${base}/api/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request_id: 'slow-1', rating: 'down' }),
+    });
+    expect(fb.status).toBe(201);
+    const page = await open('#/quality');
+    const listed = () => page.$$eval('#review-list li', (ls) => ls.map((l) => l.getAttribute('data-id')));
+    expect(await listed()).toContain('slow-2');
+    // Before: no such control; the queue mixed every reason, newest first.
+    await page.selectOption('#review-reason', 'thumbs_down');
+    await page.waitForFunction(() => location.hash.includes('reason=thumbs_down'));
+    await page.waitForFunction(() => document.querySelectorAll('#review-list li').length === 1);
+    expect(await listed()).toEqual(['slow-1']);
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#review-list li').length > 1);
+    expect(await page.inputValue('#review-reason')).toBe('');
     await page.context().close();
   });
 

@@ -21,6 +21,17 @@ import { evaluations, feedbackList } from './request.js';
 
 let figures: HTMLElement | null = null;
 
+/** The review queue's reasons (docs/quality.md), as `?reason=` takes them: `flag` is every `flag:<evaluator>`. */
+const REASONS = ['sample', 'thumbs_down', 'refusal', 'flag', 'manual'] as const;
+type Reason = (typeof REASONS)[number];
+const REASON_TEXT: Record<Reason, string> = {
+  sample: 'random sample',
+  thumbs_down: 'thumbs down',
+  refusal: 'refusal',
+  flag: 'flagged by a detector',
+  manual: 'added by hand',
+};
+
 export const qualityPage: Page = {
   title: () => 'Quality',
   async render(root, ctx) {
@@ -28,12 +39,14 @@ export const qualityPage: Page = {
     const w = { from: Math.round(range.from), to: Math.round(range.to) };
     const step = range.to - range.from <= 6 * 3_600_000 ? 'minute' : 'hour';
     const status = ctx.route.params.get('review') === 'labeled' ? 'labeled' : 'pending';
+    // why the calls came in: the random sample is the one the reviewed rate is measured on
+    const reason = REASONS.find((r) => r === ctx.route.params.get('reason')) ?? null;
     const [summary, series, queue] = await Promise.all([
       get<QualitySummary>(`/api/quality/summary${qs(w)}`),
       get<QualitySeries>(`/api/quality/series${qs({ ...w, step })}`),
       ctx.refresh && figures?.isConnected
         ? Promise.resolve(null)
-        : get<ReviewList>(`/api/quality/review${qs({ status, limit: 100 })}`),
+        : get<ReviewList>(`/api/quality/review${qs({ status, limit: 100, ...(reason ? { reason } : {}) })}`),
     ]);
     if (!ctx.current()) return;
     const fig = figuresOf(summary, series, w);
@@ -67,7 +80,7 @@ export const qualityPage: Page = {
       );
       return;
     }
-    fill(root, fig, queue ? reviewQueue(queue, status, ctx, refreshFigures) : empty('review queue not loaded'));
+    fill(root, fig, queue ? reviewQueue(queue, status, reason, ctx, refreshFigures) : empty('review queue not loaded'));
   },
 };
 
@@ -152,6 +165,7 @@ function figuresOf(
 function reviewQueue(
   queue: Result<ReviewList>,
   status: string,
+  reason: string | null,
   ctx: PageContext,
   labeled: () => Promise<void>,
 ): HTMLElement {
@@ -170,11 +184,22 @@ function reviewQueue(
       ),
     ),
   );
+  const reasons = h(
+    'select',
+    {
+      id: 'review-reason',
+      'aria-label': 'why the calls came to review',
+      onchange: (e: Event) => setParams({ reason: (e.target as HTMLSelectElement).value || null }, true),
+    },
+    h('option', { value: '' }, 'any reason'),
+    REASONS.map((r) => h('option', { value: r, selected: r === reason }, REASON_TEXT[r])),
+  );
   const head = h(
     'div',
     { class: 'row' },
     h('h2', null, 'Review queue'),
     tabs,
+    reasons,
     h(
       'span',
       { class: 'muted keys' },
@@ -193,7 +218,7 @@ function reviewQueue(
       { id: 'review' },
       head,
       empty(
-        status === 'pending' ? 'nothing to review' : 'nothing labeled yet',
+        `${status === 'pending' ? 'nothing to review' : 'nothing labeled yet'}${reason ? ` (${REASON_TEXT[reason as Reason]})` : ''}`,
         'a sample of calls, every thumbs-down and every flagged call come here',
       ),
     );
