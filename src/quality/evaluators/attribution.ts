@@ -17,9 +17,18 @@ const SOURCE_LABEL =
   /(?:^|\n)[^\S\n]*(?:\[(\d{1,3})\]|(?:source|document|doc|passage|reference|ref)\s*(?:#\s*)?(\d{1,3})\s*[:.)\]-]|\((\d{1,3})\))\s*/gi;
 const MARKER = /\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]/g;
 const QUOTE = /"([^"\n]{20,400})"|“([^”]{20,400})”/g;
-/** File names and explicit ids: `handbook.md`, `doc-1234`, `KB-42`, `[doc:abc]`. */
+/**
+ * File names and explicit ids: `handbook.md`, `doc-1234`, `KB-42`, `[doc:abc]`. A file name is tried from the first
+ * word boundary of its run of letters, digits, '_' and '-' only (a letter after no such character, or after the run's
+ * leading hyphens), or where a match before ended inside such a run (a file name then '-', an id after ':' or '#' cut
+ * at 40 characters): from a later boundary it reaches the same
+ * end and fails or matches as the first did. Tried from every boundary, an answer of 'a-a-a-…' read the rest of the
+ * run from each (0.43 s at 10,000 characters, 33 s at 100,000). The matches are the same.
+ */
 const DOC_ID =
-  /\b(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b(?!\()|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
+  /\b(?:(?<![\w-])|(?<=(?:^|[^\w-])-+)|(?<=\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))(?=-)|(?<=\b(?:doc|kb|document|article|ticket)[:#][\w-]{1,40}))(?:[\w-]+\.(?:md|txt|pdf|html?|docx?|jsonl?|csv))\b(?!\()|\b(?:doc|kb|document|article|ticket)[-_:#][\w-]{1,40}\b/gi;
+/** DOC_ID, for the test that it matches as the pattern before the lookbehinds did. */
+export const DOC_ID_PATTERN = DOC_ID;
 
 /** Scholarly ids: a DOI (10.<registrant>/<suffix>) and an arXiv id (arXiv:2107.01234, arXiv:hep-th/9901001). */
 const DOI = /\b10\.\d{4,9}\/[^\s"'<>)\]]*[^\s"'<>)\].,;:!?]/g;

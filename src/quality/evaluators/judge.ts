@@ -30,11 +30,32 @@ const verdictSchema = z.object({
 export type JudgeVerdict = z.infer<typeof verdictSchema>;
 
 /**
+ * The text with each <think>…</think> (any case) replaced by a space, as text.replace(/<think>[\s\S]*?<\/think>/gi,
+ * ' ') does, in linear time: once a <think> has no </think> after it, none later has. As that pattern, each unclosed
+ * <think> read the rest of the reply (a reply of 100,000 characters of '<think>': 0.8 s).
+ */
+export function withoutThinking(text: string): string {
+  const open = /<think>/gi;
+  const close = /<\/think>/gi;
+  let out = '';
+  let at = 0;
+  for (let o = open.exec(text); o !== null; o = open.exec(text)) {
+    close.lastIndex = o.index + o[0].length;
+    const c = close.exec(text);
+    if (c === null) break;
+    out += `${text.slice(at, o.index)} `;
+    at = close.lastIndex;
+    open.lastIndex = at;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
+/**
  * The one JSON object a reply holds: the reply itself, or fenced in ```json, or said among prose ("Here is my
  * verdict: {...}", a reasoning model's <think>…</think> before it). More than one object is ambiguous: null.
  */
 function replyObject(text: string): string | null {
-  const t = text.replace(/<think>[\s\S]*?<\/think>/gi, ' ').trim();
+  const t = withoutThinking(text).trim();
   if (t.startsWith('{') && t.endsWith('}')) return t;
   const fences = [...t.matchAll(/```[a-z]*[ \t]*\n?([\s\S]*?)```/gi)].map((m) => (m[1] as string).trim());
   const inFences = fences.filter((f) => f.startsWith('{') && f.endsWith('}'));
