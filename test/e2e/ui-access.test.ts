@@ -221,6 +221,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     await v.page.waitForSelector('#review-list li', { timeout: 5_000 });
     expect(await v.page.$('#label-hallucinated')).toBeNull();
     expect(await v.page.$('#label-grounded')).toBeNull();
+    // QA41: the key hint offered a viewer 'h hallucinated · g grounded ...', keys that do nothing for it
+    expect(await v.page.textContent('#review-keys')).toMatch(/^read only: labeling needs the operator role/);
     await open(v.page, '#/alerts?range=1h');
     expect(await v.page.$('#silence-form')).toBeNull();
     expect(await v.page.textContent('main')).not.toMatch(/could not load/);
@@ -233,6 +235,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     expect(await o.page.$('#thumbs-up')).not.toBeNull();
     await open(o.page, '#/quality?range=1h');
     await o.page.waitForSelector('#label-hallucinated');
+    expect(await o.page.textContent('#review-keys')).toMatch(/^keys: h hallucinated/);
     await open(o.page, '#/alerts?range=1h');
     expect(await o.page.$('#silence-form')).not.toBeNull();
     await o.context.close();

@@ -200,10 +200,13 @@ function reviewQueue(
     h('h2', null, 'Review queue'),
     tabs,
     reasons,
+    // a viewer's keys only move through the queue: it is not offered labels it cannot give
     h(
       'span',
-      { class: 'muted keys' },
-      'keys: h hallucinated · g grounded · r refusal right · w refusal wrong · j/k next/previous · s skip',
+      { class: 'muted keys', id: 'review-keys' },
+      can('POST /api/quality/review')
+        ? 'keys: h hallucinated · g grounded · r refusal right · w refusal wrong · j/k next/previous · s skip'
+        : 'read only: labeling needs the operator role · keys: j/k next/previous',
     ),
   );
   if (!queue.ok) {
