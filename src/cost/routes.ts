@@ -306,6 +306,15 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
       },
       tiers: p.tiers,
       service_tiers: { flex: tierPrices('flex'), priority: tierPrices('priority') },
+      // a model billed per unit (DALL·E, whisper-1, tts-1; src/cost/units.ts): USD per image (by quality, then size),
+      // per minute of audio, per 1M characters; null for a model billed by the token alone
+      per_unit: p.units
+        ? {
+            ...(p.units.perImage ? { image: p.units.perImage } : {}),
+            ...(p.units.perMinute !== undefined ? { minute: p.units.perMinute } : {}),
+            ...(p.units.perMillionCharacters !== undefined ? { million_characters: p.units.perMillionCharacters } : {}),
+          }
+        : null,
       url: p.entry?.source ?? null,
     });
   });

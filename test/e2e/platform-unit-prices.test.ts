@@ -7,6 +7,7 @@
 // DALL·E answers without usage, whisper-1 with `usage: {type: "duration"}`, speech as audio bytes), in one process
 // and under `serve --workers 2` (admission in the recorder process, from the worker's estimate).
 import OpenAI, { toFile } from 'openai';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { getJson, killServe, metricValue, parseMetrics, type ServeRun, startServeWithConfig } from './helpers.js';
@@ -33,6 +34,7 @@ function wav(seconds: number): Buffer {
 type ApiError = InstanceType<typeof OpenAI.APIError>;
 
 interface Row {
+  request_id: string;
   endpoint: string;
   model: string;
   status: string;
@@ -41,7 +43,26 @@ interface Row {
   price: { unit?: string; unit_price?: number; units?: number; source: string } | null;
 }
 
-async function exercise(base: string): Promise<void> {
+/** The request page's price table of a call: its rows' cells (the total row apart). */
+async function priceRows(base: string, id: string): Promise<string[][]> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${base}/#/requests/${encodeURIComponent(id)}`);
+    await page.waitForSelector('#price');
+    const rows = await page.$$eval('#price tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    expect(errors).toEqual([]);
+    return rows;
+  } finally {
+    await browser.close();
+  }
+}
+
+async function exercise(base: string, page = false): Promise<void> {
   const client = (user: string) =>
     new OpenAI({
       baseURL: `${base}/v1`,
@@ -90,6 +111,14 @@ async function exercise(base: string): Promise<void> {
     });
     expect(r.cost_usd, k).toBeCloseTo(x?.cost as number, 12);
     expect(r.price?.unit_price, k).toBeCloseTo(x?.unit_price as number, 15);
+  }
+  if (page) {
+    // The request page shows the units, the price of one and the cost (not a token table of zeros).
+    const id = (await rows()).find((r) => r.model === 'dall-e-2')?.request_id as string;
+    expect(await priceRows(base, id)).toEqual([
+      ['images', '2', '$0.016 / image', '$0.032'],
+      ['total', '', 'openai/dall-e-2', '$0.032'],
+    ]);
   }
   const total = Object.values(want).reduce((a, x) => a + x.cost, 0);
   // In /api/cost/* and the budget's spend, and in /metrics' cost counter.
@@ -147,6 +176,19 @@ async function exercise(base: string): Promise<void> {
   const tiny = client('tiny');
   const low = await tiny.images.generate({ model: 'gpt-image-1', prompt: 'a fox', quality: 'low', size: '1024x1024' });
   expect(low.usage?.output_tokens).toBe(272);
+
+  // GET /api/cost/prices shows the per-unit prices (null for a model priced by the token alone).
+  const perUnit = async (model: string) =>
+    (await getJson<{ per_unit: unknown }>(`${base}/api/cost/prices?model=${model}`)).per_unit;
+  expect(await perUnit('dall-e-3')).toEqual({
+    image: {
+      standard: { '1024x1024': 0.04, '1024x1792': 0.08, '1792x1024': 0.08 },
+      hd: { '1024x1024': 0.08, '1024x1792': 0.12, '1792x1024': 0.12 },
+    },
+  });
+  expect(await perUnit('whisper-1')).toEqual({ minute: 0.006 });
+  expect(await perUnit('tts-1-hd')).toEqual({ million_characters: 30 });
+  expect(await perUnit('gpt-4o')).toBeNull();
 }
 
 describe('per-unit prices: DALL·E, whisper-1 and tts-1 priced, and budgets hold on them', () => {
@@ -177,7 +219,7 @@ describe('per-unit prices: DALL·E, whisper-1 and tts-1 priced, and budgets hold
   it('one process: exact costs recorded, summed and counted; the 3rd dall-e-3 image refused', async () => {
     run = await startServeWithConfig({ config, prefix: 'unit-prices-' });
     try {
-      await exercise(run.base);
+      await exercise(run.base, true);
     } finally {
       await run.stop();
     }

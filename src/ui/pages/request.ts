@@ -350,6 +350,8 @@ function priceTable(c: CallDetail): HTMLElement {
   const p = c.price;
   if (!p) return empty(c.cost_usd === null ? 'no price for this model (unpriced)' : 'no price recorded');
   const perM = (x: number) => `$${(x * 1e6).toFixed(x * 1e6 >= 1 ? 2 : 4)} / 1M`;
+  // Billed per unit (DALL·E per image, whisper-1 per second of audio, tts-1 per character): units × unit price.
+  if (p.unit !== undefined) return unitPriceTable(c, p.unit, p.units ?? 0, p.unit_price ?? 0, p.source);
   const lines = priceLines(c);
   return h(
     'table',
@@ -382,6 +384,45 @@ function priceTable(c: CallDetail): HTMLElement {
         h('td', null, 'total'),
         h('td', null, ''),
         h('td', { class: 'muted' }, p.source),
+        h('td', { class: 'num' }, usd(c.cost_usd)),
+      ),
+    ),
+  );
+}
+
+/** The price table of a call billed per unit: its units, the price of one, the cost. */
+function unitPriceTable(c: CallDetail, unit: string, units: number, each: number, source: string): HTMLElement {
+  const label = unit === 'image' ? 'images' : unit === 'second' ? 'seconds of audio' : 'characters';
+  const price = unit === 'character' ? `$${(each * 1e6).toFixed(2)} / 1M characters` : `$${each} / ${unit}`;
+  return h(
+    'table',
+    { id: 'price' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['', 'units', 'price', 'cost'].map((x) => h('th', null, x)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      h(
+        'tr',
+        null,
+        h('td', null, label),
+        h('td', { class: 'num' }, num(units)),
+        h('td', { class: 'num' }, price),
+        h('td', { class: 'num' }, usd(c.cost_usd)),
+      ),
+      h(
+        'tr',
+        { class: 'total' },
+        h('td', null, 'total'),
+        h('td', null, ''),
+        h('td', { class: 'muted' }, source),
         h('td', { class: 'num' }, usd(c.cost_usd)),
       ),
     ),
