@@ -382,6 +382,28 @@ describe('StreamMeter reads a text delta like the last one in place', () => {
     expect(got.usage?.inputTokens).toBe(1);
   });
 
+  it("checks a head again in a chunk's text where a repeat's place in the text before held one (each event read alike)", () => {
+    // A run of repeats checks its tail and the next event's head together. The text before ends inside an event whose
+    // head was checked so (c), and the next text, starting at c, has another event where that head was (a refusal
+    // delta: its head is as long as a text delta's): it must be compared, not taken as checked.
+    const x = text('x').replace('{"content":"', '{"refusal":"');
+    const headChars = text('').indexOf('{"content":"') + '{"content":"'.length;
+    const before = role.length + text('a').length + text('b').length;
+    const c = text('c'.repeat(before - text('').length));
+    const wire = Buffer.from([role, text('a'), text('b'), c, x, finish, usage, 'data: [DONE]\n\n'].join(''));
+    const cut = before + headChars + 5;
+    for (const filter of [false, true]) {
+      const read = (r: StreamReader) => {
+        const m = new StreamMeter('chat.completions', filter, r);
+        const out = m.push(wire.subarray(0, cut), 1).toString() + m.push(wire.subarray(cut), 2).toString() + m.end(3);
+        return { out, text: m.text.kept(), other: m.otherText.kept(), refusal: m.refusal, events: m.events };
+      };
+      const got = read(reader());
+      expect(got).toEqual(read(plain()));
+      expect(got.text.text).toBe(`ab${'c'.repeat(before - text('').length)}`);
+    }
+  });
+
   it('gives what reading every event gives on mixed streams however they are split', () => {
     let seed = 7;
     const rand = (n: number) => {

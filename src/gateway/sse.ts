@@ -47,6 +47,12 @@ export class StreamMeter extends StreamTally {
   private repeatMid: string | null = null;
   private repeatTail = '';
   /**
+   * repeatTail and repeatHead joined: a run of repeats is checked with one comparison an event (its tail and the next
+   * event's head together) instead of two; `headAt` is where that found the next head, in the text being read (-1: none).
+   */
+  private repeatTailHead = '';
+  private headAt = -1;
+  /**
    * When filtering: repeatTail with its `,"usage":null` cut, when that member is in the tail alone (as withoutUsageNull
    * would cut it from the whole event), or the tail itself when the event has none; null otherwise (each event is
    * then filtered whole). `repeatTailAt`: where `repeat` found the tail.
@@ -121,6 +127,7 @@ export class StreamMeter extends StreamTally {
   private read(text: string, at: number): string {
     const carry = this.carry.length > 0 ? this.carry + text : text;
     this.carry = carry;
+    this.headAt = -1;
     let out = '';
     let start = 0;
     const crlf = carry.includes('\r');
@@ -244,6 +251,8 @@ export class StreamMeter extends StreamTally {
       this.repeatHead = raw.slice(0, off + textStart);
       this.repeatMid = freeStart === -1 ? null : raw.slice(textEnd, off + freeStart);
       this.repeatTail = raw.slice(freeStart === -1 ? textEnd : off + (reader.freeEnd as number));
+      this.repeatTailHead = this.repeatTail + this.repeatHead;
+      this.headAt = -1;
       if (this.filterUsage) {
         this.repeatTailCut = partCut(raw, raw.length - this.repeatTail.length, this.repeatTail);
         const mid = this.repeatMid;
@@ -265,7 +274,7 @@ export class StreamMeter extends StreamTally {
    */
   private repeat(text: string, start: number, at: number): number {
     const head = this.repeatHead as string;
-    if (text.slice(start, start + head.length) !== head) return -1;
+    if (start !== this.headAt && text.slice(start, start + head.length) !== head) return -1;
     const s = start + head.length;
     const e = stringEnd(text, s);
     if (e === -1) return -1;
@@ -278,7 +287,12 @@ export class StreamMeter extends StreamTally {
       if (q === -1) return -1;
     }
     const tail = this.repeatTail;
-    if (text.slice(q, q + tail.length) !== tail || text.indexOf('\n', s) !== q + tail.length - 2) return -1;
+    const tailHead = this.repeatTailHead;
+    // the tail and the next event's head in one comparison (V8 compares a slice this long in its runtime, at a cost per
+    // call), else the tail alone (the last repeat of a run)
+    if (text.slice(q, q + tailHead.length) === tailHead) this.headAt = q + tail.length;
+    else if (text.slice(q, q + tail.length) !== tail) return -1;
+    if (text.indexOf('\n', s) !== q + tail.length - 2) return -1;
     const piece = stringAt(text, s, e);
     this.repeatTailAt = q;
     this.repeatTextEnd = e;
