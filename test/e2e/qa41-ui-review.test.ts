@@ -190,3 +190,67 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('the review loop and s
     await page.context().close();
   });
 });
+
+describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)('a review queue longer than a page, in Chromium', () => {
+  let app: ServerTs.App;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ({ app, base } = await startBuiltApp({
+      server: { host: '127.0.0.1', port: 0, shutdownGrace: '1s' },
+      storage: { url: 'sqlite::memory:', flushInterval: '0ms' },
+      telemetry: { logLevel: 'silent' },
+      gpu: { collector: 'none' },
+      quality: { reviewRate: 1 },
+      alerts: { defaultRules: false },
+    } as ConfigInput));
+    const now = Date.now();
+    const calls = Array.from({ length: 105 }, (_, i) => ({
+      request_id: `queued-${String(i).padStart(3, '0')}`,
+      started_at: new Date(now - 600_000 + i * 1000).toISOString(),
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      input_tokens: 10,
+      output_tokens: 5,
+      latency_ms: 200,
+    }));
+    const r = await fetch(`${base}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls }),
+    });
+    expect(r.status, await r.text()).toBe(202);
+    await app.ctx.recorder.flush();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('loads the calls past the first 100 on demand, and labels them', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${base}/#/quality`);
+    await page.waitForSelector('#view[data-ready] #review-list li');
+    expect(await page.$$eval('#review-list li', (ls) => ls.length)).toBe(100);
+    // Before: no way to the 5 oldest (the list stopped at 100, nothing said more were waiting).
+    await page.click('#review-more');
+    await page.waitForFunction(() => document.querySelectorAll('#review-list li').length === 105);
+    expect(await page.isHidden('#review-more')).toBe(true);
+    const last = await page.$$eval('#review-list li', (ls) => ls.map((l) => l.getAttribute('data-id')).at(-1));
+    expect(last).toBe('queued-000');
+    await page.click('#review-list li:last-child');
+    await page.keyboard.press('g');
+    await page.waitForFunction(() => /saved: grounded/.test(document.querySelector('#review-msg')?.textContent ?? ''));
+    const labeled = (await (await fetch(`${base}/api/quality/review?status=labeled`)).json()) as {
+      data: { request_id: string }[];
+    };
+    expect(labeled.data.map((d) => d.request_id)).toEqual(['queued-000']);
+    await page.close();
+  });
+});

@@ -229,7 +229,7 @@ function reviewQueue(
   let index = 0;
   const list = h('ol', { class: 'queue', id: 'review-list' });
   const detail = h('div', { class: 'review-item card', id: 'review-item' });
-  const rows = items.map((it, i) =>
+  const rowOf = (it: ReviewItem, i: number) =>
     h(
       'li',
       { 'data-id': it.request_id, onclick: () => select(i) },
@@ -241,9 +241,41 @@ function reviewQueue(
         h('span', { class: `badge ${r === 'thumbs_down' || r.startsWith('flag') ? 'bad' : ''}` }, r),
       ),
       h('span', { class: 'state muted' }, it.labels ? labelText(it) : ''),
-    ),
-  );
+    );
+  const rows = items.map(rowOf);
   list.append(...rows);
+  // The queue comes 100 at a time; the next ones on demand (a long pending queue, the labeled tab's older labels),
+  // else past the first 100 nothing could be reached from the page.
+  let cursor = queue.data.next_cursor;
+  const more: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      id: 'review-more',
+      hidden: !cursor,
+      onclick: async () => {
+        if (!cursor) return;
+        more.disabled = true;
+        const r = await get<ReviewList>(
+          `/api/quality/review${qs({ status, limit: 100, ...(reason ? { reason } : {}), cursor })}`,
+        );
+        more.disabled = false;
+        if (!r.ok) {
+          msg.textContent = why(r, 'more of the review queue');
+          return;
+        }
+        for (const it of r.data.data) {
+          items.push(it);
+          const row = rowOf(it, items.length - 1);
+          rows.push(row);
+          list.append(row);
+        }
+        cursor = r.data.next_cursor;
+        more.hidden = !cursor;
+      },
+    },
+    'load the next 100',
+  );
 
   const select = (i: number) => {
     index = Math.max(0, Math.min(items.length - 1, i));
@@ -380,7 +412,7 @@ function reviewQueue(
     }
   });
   select(0);
-  return h('section', { id: 'review' }, head, h('div', { class: 'review' }, list, detail));
+  return h('section', { id: 'review' }, head, h('div', { class: 'review' }, h('div', null, list, more), detail));
 }
 
 function labelText(it: ReviewItem): string {
