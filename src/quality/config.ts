@@ -90,6 +90,12 @@ export const qualityConfigSchema = z
     maxPending: z.number().int().min(1).default(1000),
     /** Longest response text evaluated (characters); longer ones are cut. */
     maxChars: z.number().int().positive().default(50_000),
+    /**
+     * Longest prompt text (the context the answer is checked against) evaluated, in characters; longer ones are cut
+     * to their first maxContextChars. Default: four times maxChars. With maxChars, it bounds each evaluator's work
+     * per call (docs/quality.md, "Work per call"); a cut is counted in llmscope_quality_truncated_total{part}.
+     */
+    maxContextChars: z.number().int().positive().optional(),
   })
   .strict();
 

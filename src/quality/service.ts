@@ -40,6 +40,16 @@ export interface CapturedText {
   prompt: string;
   output: string;
   evaluators: readonly string[];
+  /**
+   * The parts cut to their limit before evaluation (`quality.maxChars` for the answer, `quality.maxContextChars` for
+   * the prompt), counted in llmscope_quality_truncated_total{part}; absent when neither was.
+   */
+  cut?: readonly ('answer' | 'prompt')[];
+}
+
+/** The longest prompt text evaluated: `quality.maxContextChars`, else four times `quality.maxChars`. */
+export function maxContextChars(cfg: QualityConfig): number {
+  return cfg.maxContextChars ?? cfg.maxChars * 4;
 }
 
 /** How long a sink batch whose counts could not be written is tried again (as the store lane: server.ts STORE_RETRY_MS). */
@@ -77,11 +87,18 @@ export function textCaptureEnricher(cfg: QualityConfig, names: readonly Evaluato
         call.content?.input ??
         '';
       call.internal.hooks ??= {};
-      call.internal.hooks[TEXT_HOOK] = {
-        prompt: prompt.length > cfg.maxChars * 4 ? prompt.slice(0, cfg.maxChars * 4) : prompt,
+      const promptMax = maxContextChars(cfg);
+      const captured: CapturedText = {
+        prompt: prompt.length > promptMax ? prompt.slice(0, promptMax) : prompt,
         output: output.length > cfg.maxChars ? output.slice(0, cfg.maxChars) : output,
         evaluators: chosen,
-      } satisfies CapturedText;
+      };
+      if (output.length > cfg.maxChars || prompt.length > promptMax)
+        captured.cut = [
+          ...(output.length > cfg.maxChars ? (['answer'] as const) : []),
+          ...(prompt.length > promptMax ? (['prompt'] as const) : []),
+        ];
+      call.internal.hooks[TEXT_HOOK] = captured;
     },
   };
 }
@@ -299,7 +316,10 @@ export class QualityService {
         reviews.push(reviewOf(call, 'refusal', true));
       }
       if (sampled(call.requestId, rate, 'review')) reviews.push(reviewOf(call, 'sample', call.refusal));
-      if (text) toEvaluate.push({ call, text });
+      if (text) {
+        toEvaluate.push({ call, text });
+        if (text.cut) for (const part of text.cut) this.d.metrics.qualityTruncated.inc({ part });
+      }
     }
     this.submitEvaluations(toEvaluate);
     const done = this.written.get(calls) ?? { counts: false, reviews: false };

@@ -190,6 +190,7 @@ export class Metrics {
   readonly shed: Counter<'reason'>;
   readonly bodyTimeouts: Counter;
   readonly redactions: Counter<'kind'>;
+  readonly qualityTruncated: Counter<'part'>;
   readonly websocketSessions: Gauge<'kind'>;
   /** Open WebSocket sessions by kind, read at scrape time (watchWebsocketSessions); none: 0. */
   private sessionsNow: () => { realtime: number; responses: number } = () => ({ realtime: 0, responses: 0 });
@@ -294,6 +295,12 @@ export class Metrics {
       name: 'llmscope_redactions_total',
       help: 'Personal data and secrets redacted from call text before it was kept or sent on, by kind.',
       labelNames: ['kind'],
+      registers,
+    });
+    this.qualityTruncated = new Counter({
+      name: 'llmscope_quality_truncated_total',
+      help: 'Calls evaluated for quality on the first part of a text longer than its limit, by part (answer, prompt).',
+      labelNames: ['part'],
       registers,
     });
     this.shed = new Counter({

@@ -64,6 +64,13 @@ function namesIn(s: SentenceInfo): Set<string> {
 const WINDOW = 4;
 /** Sentences compared (all pairs): a long list-like answer is checked in its first part, in bounded time. */
 const MAX_SENTENCES = 200;
+/**
+ * Figures compared (every pair of figures from two sentences): the first of each sentence, and in all. Two sentences
+ * of thousands of figures each (a pasted table or log as prose) made millions of pairs: 0.3 s at 30,000 characters,
+ * quadratic; now at most 500,000 pairs, most skipped at once.
+ */
+const MAX_SENTENCE_FIGURES = 64;
+const MAX_FIGURES = 1000;
 /** Contradictions reported per answer: enough to judge and to show, a bounded size to store. */
 const MAX_CLAIMS = 20;
 
@@ -311,7 +318,8 @@ export class SelfConsistencyEvaluator implements Evaluator {
       const ws = words(s.text);
       const numbers = numberMentions(ws);
       const own = mentionsOf(s.text, ws, numbers, i);
-      mentions.push(...own);
+      for (let k = 0; k < own.length && k < MAX_SENTENCE_FIGURES && mentions.length < MAX_FIGURES; k++)
+        mentions.push(own[k] as Mention);
       const years = new Set<number>();
       let figures = false;
       for (const m of own)
