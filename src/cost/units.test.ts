@@ -4,7 +4,7 @@
 // test/e2e/platform-unit-prices.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../calls/index.js';
-import { audioSecondsOf } from '../providers/openai-compatible/platform-usage.js';
+import { audioSecondsOf, formFieldReader } from '../providers/openai-compatible/platform-usage.js';
 import { costConfigOf, pricingSchema } from './config.js';
 import { PriceBook } from './pricing.js';
 import { fakeCall } from './testing.js';
@@ -116,5 +116,24 @@ describe('per-unit prices', () => {
     expect(audioSecondsOf('{"text":"the \\"duration\\": 99 of it"}')).toBeNull();
     expect(audioSecondsOf('{"text":"x","usage":{"type":"tokens","input_tokens":5,"output_tokens":2}}')).toBeNull();
     expect(audioSecondsOf('plain text transcript')).toBeNull();
+  });
+
+  it("reads a multipart image edit's n and size as its body passes, split across chunks anywhere", () => {
+    const body = Buffer.from(
+      '--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG....\r\n' +
+        '--b\r\nContent-Disposition: form-data; name="n"\r\n\r\n3\r\n' +
+        '--b\r\nContent-Disposition: form-data; name="size"\r\n\r\n512x512\r\n--b--\r\n',
+    );
+    for (let cut = 1; cut < body.length; cut++) {
+      const got: string[] = [];
+      for (const f of ['n', 'size', 'quality']) {
+        const read = formFieldReader(f);
+        for (const part of [body.subarray(0, cut), body.subarray(cut)]) {
+          const v = read(part);
+          if (v !== null) got.push(`${f}=${v}`);
+        }
+      }
+      expect(got, `cut at ${cut}`).toEqual(['n=3', 'size=512x512']);
+    }
   });
 });

@@ -36,6 +36,7 @@ import {
 import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '../providers/index.js';
 import {
   audioSecondsOf,
+  formFieldReader,
   formModelReader,
   platformUsageOf,
   USAGE_ENDPOINTS,
@@ -777,6 +778,15 @@ export class GatewayProxy {
         };
         req.on('data', onData);
       }
+      // A multipart image edit or variation (DALL·E 2's) is billed per image: its n, size and quality fields are read
+      // as the body passes too (requestUnits; an n, size or quality not sent is the API's default).
+      if (
+        upload &&
+        flight !== null &&
+        (flight.endpoint === 'images.edits' || flight.endpoint === 'images.variations') &&
+        /^multipart\/form-data\b/i.test(ct ?? '')
+      )
+        this.readImageFields(req, flight);
       // A client gone mid-upload ends the upstream request rather than leave it waiting for the rest.
       if (upload) req.once('close', () => req.complete || upload.destroy(new Error('client closed the request')));
       // One that stops arriving (server.bodyIdleTimeout) ends it too, and is answered 408.
@@ -887,6 +897,24 @@ export class GatewayProxy {
     // platform's calls were recorded, the call goes on).
     flight.metadataProblem = null;
     return flight;
+  }
+
+  /** The n, size and quality fields of a multipart image edit or variation, as its body passes: its requestUnits. */
+  private readImageFields(req: IncomingMessage, flight: Flight): void {
+    const fields: Json = {};
+    const readers = new Map(['n', 'size', 'quality'].map((f) => [f, formFieldReader(f)]));
+    flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
+    const onData = (c: Buffer) => {
+      for (const [f, read] of readers) {
+        const v = read(c);
+        if (v === null) continue;
+        fields[f] = f === 'n' ? Number(v) : v;
+        readers.delete(f);
+        flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
+      }
+      if (readers.size === 0) req.off('data', onData);
+    };
+    req.on('data', onData);
   }
 
   /** A platform call's answer: relayed as it came (with the admitted key's x-ratelimit-* headers), then recorded. */

@@ -73,6 +73,8 @@ const MAX_BATCHES = 1000;
 const BATCHES = /^\/v1\/batches(?:\/([^/]+)(\/cancel)?)?$/;
 const MEDIA = new Set([
   '/v1/images/generations',
+  '/v1/images/edits',
+  '/v1/images/variations',
   '/v1/audio/speech',
   '/v1/audio/transcriptions',
   '/v1/audio/translations',
@@ -111,7 +113,9 @@ export async function handleMedia(
   seed: number,
 ): Promise<void> {
   const method = req.method ?? 'GET';
-  if (path === '/v1/images/generations') return generateImage(res, raw);
+  if (path === '/v1/images/generations') return generateImage(res, parseJson(raw));
+  if (path === '/v1/images/edits' || path === '/v1/images/variations')
+    return editImage(req, res, raw, path.endsWith('variations'));
   if (path === '/v1/audio/speech') return speak(res, raw);
   if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations')
     return transcribe(req, res, raw, seed, path.endsWith('translations'));
@@ -142,8 +146,30 @@ export async function handleMedia(
   return sendJson(res, 200, b);
 }
 
-function generateImage(res: ServerResponse, raw: Buffer) {
-  const body = parseJson(raw);
+/**
+ * An image edit or variation (multipart: the image, and for an edit its prompt): answered as a generation of the same
+ * fields is (DALL·E: URLs, no usage; a GPT image model: base64 and its tokens). A variation is dall-e-2's only.
+ */
+async function editImage(req: IncomingMessage, res: ServerResponse, raw: Buffer, variation: boolean): Promise<void> {
+  const form = await readForm(req, res, raw, 'The image');
+  if (form === null) return;
+  if (!(form.get('image') instanceof Blob) && !(form.get('image[]') instanceof Blob))
+    return sendJson(res, 400, invalidRequest("Missing required parameter: 'image'.", 'image'));
+  const body: Record<string, unknown> = {};
+  for (const k of ['model', 'prompt', 'size', 'quality', 'response_format']) {
+    const v = form.get(k);
+    if (typeof v === 'string' && v) body[k] = v;
+  }
+  const n = form.get('n');
+  if (typeof n === 'string' && n) body.n = Number(n);
+  if (variation) {
+    body.model ??= 'dall-e-2';
+    body.prompt = 'a variation';
+  }
+  return generateImage(res, body);
+}
+
+function generateImage(res: ServerResponse, body: Record<string, unknown> | null) {
   if (!body) return sendJson(res, 400, invalidRequest('We could not parse the JSON body of your request.'));
   const prompt = body.prompt;
   if (typeof prompt !== 'string' || !prompt)

@@ -88,6 +88,11 @@ async function exercise(base: string, page = false): Promise<void> {
   await (await pat.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'Hello there.' })).arrayBuffer();
   // Characters, not UTF-16 units: the emoji is one.
   await (await pat.audio.speech.create({ model: 'tts-1-hd', voice: 'alloy', input: 'Hi 👋' })).arrayBuffer();
+  // Multipart (dall-e-2): a variation's and an edit's n and size are read from the form as it passes.
+  const png = async () => toFile(Buffer.alloc(200_000, 7), 'a.png', { type: 'image/png' });
+  const v = await pat.images.createVariation({ model: 'dall-e-2', image: await png(), n: 3, size: '512x512' });
+  expect(v.data?.length).toBe(3);
+  await pat.images.edit({ model: 'dall-e-2', image: await png(), prompt: 'add a hat', n: 2, size: '1024x1024' });
 
   const want: Record<string, { cost: number; unit: string; unit_price: number; units: number }> = {
     'images.generations dall-e-3': { cost: 0.12, unit: 'image', unit_price: 0.12, units: 1 },
@@ -96,9 +101,11 @@ async function exercise(base: string, page = false): Promise<void> {
     'audio.translations whisper-1': { cost: 0.0002, unit: 'second', unit_price: 0.0001, units: 2 },
     'audio.speech tts-1': { cost: 0.00018, unit: 'character', unit_price: 0.000015, units: 12 },
     'audio.speech tts-1-hd': { cost: 0.00012, unit: 'character', unit_price: 0.00003, units: 4 },
+    'images.variations dall-e-2': { cost: 0.054, unit: 'image', unit_price: 0.018, units: 3 },
+    'images.edits dall-e-2': { cost: 0.04, unit: 'image', unit_price: 0.02, units: 2 },
   };
   const rows = async () => (await getJson<{ data: Row[] }>(`${base}/api/requests?limit=200`)).data;
-  await expect.poll(async () => (await rows()).filter((r) => r.user === 'pat').length, { timeout: 15_000 }).toBe(6);
+  await expect.poll(async () => (await rows()).filter((r) => r.user === 'pat').length, { timeout: 15_000 }).toBe(8);
   for (const r of (await rows()).filter((x) => x.user === 'pat')) {
     const k = `${r.endpoint} ${r.model}`;
     const x = want[k];
@@ -114,7 +121,8 @@ async function exercise(base: string, page = false): Promise<void> {
   }
   if (page) {
     // The request page shows the units, the price of one and the cost (not a token table of zeros).
-    const id = (await rows()).find((r) => r.model === 'dall-e-2')?.request_id as string;
+    const id = (await rows()).find((r) => r.endpoint === 'images.generations' && r.model === 'dall-e-2')
+      ?.request_id as string;
     expect(await priceRows(base, id)).toEqual([
       ['images', '2', '$0.016 / image', '$0.032'],
       ['total', '', 'openai/dall-e-2', '$0.032'],

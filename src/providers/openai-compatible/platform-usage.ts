@@ -121,8 +121,7 @@ export function audioSecondsOf(tail: string): number | null {
   return null;
 }
 
-const MODEL_FIELD = Buffer.from('name="model"');
-/** Bytes kept between chunks while looking for the model field (its header, blank line and a model's name). */
+/** Bytes kept between chunks while looking for a field (its header, blank line and a short value such as a model's name). */
 const FIELD_CARRY = 512;
 
 /**
@@ -132,12 +131,21 @@ const FIELD_CARRY = 512;
  * between chunks), never the body whole.
  */
 export function formModelReader(): (chunk: Buffer) => string | null {
+  return formFieldReader('model');
+}
+
+/**
+ * A reader of one short field of a multipart body (formModelReader's, for any field: an image edit's `n`, `size`,
+ * `quality`), fed the body's chunks as they pass; its value once the chunks have carried it, else null.
+ */
+export function formFieldReader(field: string): (chunk: Buffer) => string | null {
+  const NAME = Buffer.from(`name="${field}"`);
   let carry: Buffer = Buffer.alloc(0);
   let done = false;
   return (chunk) => {
     if (done) return null;
     const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    const at = buf.indexOf(MODEL_FIELD);
+    const at = buf.indexOf(NAME);
     if (at !== -1) {
       const blank = buf.indexOf('\r\n\r\n', at);
       const end = blank === -1 ? -1 : buf.indexOf('\r\n', blank + 4);
@@ -155,7 +163,7 @@ export function formModelReader(): (chunk: Buffer) => string | null {
       carry = Buffer.from(buf.subarray(at));
       return null;
     }
-    carry = Buffer.from(buf.subarray(Math.max(0, buf.length - MODEL_FIELD.length)));
+    carry = Buffer.from(buf.subarray(Math.max(0, buf.length - NAME.length)));
     return null;
   };
 }
