@@ -84,7 +84,7 @@ async function exercise(base: string): Promise<void> {
   const batch = await calls.batches();
   expect(batch.status).toBe('validating');
 
-  // The user's budget spent (an ingested call over its $1; a gpt-image-1 call reserves ~$0.16 of it before).
+  // The user's budget spent (an ingested call over its $1; a low-quality gpt-image-1 call reserves its 272 output tokens, ~$0.011, before).
   const now = new Date().toISOString();
   const ingest = await fetch(`${base}/api/ingest`, {
     method: 'POST',
