@@ -30,6 +30,38 @@ function mainThreadSeconds(pid) {
 }
 
 const ROOT = new URL('..', import.meta.url).pathname;
+// A full run takes minutes and rewrites bench/RESULTS.md's section: --help, or a flag it does not know, says what it
+// takes and runs nothing (`node bench/gateway.js --help` used to run the whole benchmark).
+const USAGE = `usage: node bench/gateway.js [--quick] [--no-profile] [--compare DIR] [--workers N] [--concurrency C]
+       [--load-processes K] [--sim-processes M]
+Runs direct, the bare proxy and llmscope side by side (SQLite, metrics, JSON logs), non-streaming and streaming, and
+writes the figures into bench/RESULTS.md (section "Gateway", or "Gateway with N workers").
+  --quick               fewer requests and shorter rounds
+  --no-profile          no V8 CPU profile round (the "Where llmscope's CPU goes" tables, by area)
+  --compare DIR         also run the llmscope built in DIR (an earlier commit's checkout), interleaved
+  --workers N           llmscope serve --workers N against an N-process bare proxy
+  --concurrency C       calls in flight in the throughput rounds (default 32)
+  --load-processes K    split the throughput rounds' load over K processes
+  --sim-processes M     the simulator as M node:cluster workers
+LLMSCOPE_BENCH_KEEP=1 keeps the run's directory (the stores and the .cpuprofile files).
+Per-function CPU samples of serve's threads: node bench/cpu-breakdown.js.`;
+{
+  const flags = new Set(['--quick', '--no-profile']);
+  const valued = new Set(['--compare', '--workers', '--concurrency', '--load-processes', '--sim-processes']);
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (valued.has(a)) i++;
+    else if (!flags.has(a)) {
+      console.error(`unknown option ${a}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+}
 const quick = process.argv.includes('--quick');
 // --no-profile: no CPU profile round (bench/profile-hook.cjs: SIGWINCH starts and stops it in every llmscope process;
 // SIGUSR2 would be serve's rolling restart of its workers).
