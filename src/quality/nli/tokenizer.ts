@@ -157,7 +157,9 @@ export class PairTokenizer {
         }
       const pieces: number[] = [];
       for (let end = s.length; end > 0; end = from[end] as number) pieces.push(ids[end] as number);
-      out.push(...pieces.reverse());
+      // One at a time: spread as arguments, a word of 200,000 pieces (a long run without blanks: a DNA sequence, a
+      // base64 blob) overflowed the stack, and the NLI check gave `error` for the call.
+      for (let k = pieces.length - 1; k >= 0; k--) out.push(pieces[k] as number);
     }
     return out;
   }

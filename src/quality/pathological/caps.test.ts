@@ -8,6 +8,7 @@ import { Metrics } from '../../telemetry/metrics.js';
 import { qualityConfigSchema } from '../config.js';
 import { SelfConsistencyEvaluator } from '../evaluators/consistency.js';
 import type { EvaluationResult } from '../evaluators/types.js';
+import { PairTokenizer } from '../nli/tokenizer.js';
 import { BoundedRunner } from '../runner.js';
 import { type CapturedText, QualityService, TEXT_HOOK, textCaptureEnricher } from '../service.js';
 
@@ -96,5 +97,27 @@ describe('consistency figures', () => {
     expect(check(10)).toBe('fail');
     // 70 figures before it: the tower's figure is the 72nd of its sentence (read before: 'fail').
     expect(check(70)).toBe('pass');
+  });
+});
+
+describe('the NLI tokenizer (SentencePiece)', () => {
+  it('reads a word of 200,000 pieces (the stack overflowed before: RangeError)', () => {
+    const t = new PairTokenizer({
+      model: {
+        type: 'Unigram',
+        unk_id: 1,
+        vocab: [
+          ['[PAD]', 0],
+          ['[UNK]', 0],
+          ['▁', -4],
+          ['t', -5],
+          ['s', -3],
+        ],
+      },
+      post_processor: { type: 'BertProcessing', cls: ['[PAD]', 0], sep: ['[PAD]', 0] },
+    });
+    const ids = t.tokenize('ts'.repeat(100_000));
+    expect(ids).toHaveLength(200_001);
+    expect(ids.slice(0, 3)).toEqual([2, 3, 4]);
   });
 });
