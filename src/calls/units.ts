@@ -84,9 +84,19 @@ export function requestUnitsOf(endpoint: Endpoint, body: Json, bytes = 0): Bille
   }
 }
 
-/** A call's billed units, from its `billing.units` event (null when it has none). */
+/** The event a Realtime session's whisper-1 input transcription keeps its seconds on (`seconds`). */
+const REALTIME_DURATION_EVENT = 'realtime.transcription_duration';
+
+/**
+ * A call's billed units, from its `billing.units` event, or a Realtime whisper-1 transcription's seconds (its
+ * `realtime.transcription_duration` event); null when it has neither.
+ */
 export function unitsOfCall(events: readonly CallEvent[]): BilledUnits | null {
   for (const e of events) {
+    if (e.name === REALTIME_DURATION_EVENT) {
+      const s = e.attributes?.seconds;
+      return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? { unit: 'second', count: s } : null;
+    }
     if (e.name !== UNITS_EVENT || !e.attributes) continue;
     const a = e.attributes;
     const unit = a.unit;

@@ -494,7 +494,8 @@ export class PriceBook {
     const resolved = this.resolveForCall(call.model, call.provider, call.startedAt);
     if (call.inputTokens === null && call.outputTokens === null) {
       // Billed per unit (an image, a second of audio, a character; units.ts): its recorded units at the unit price.
-      if (resolved?.units && UNIT_ENDPOINTS.has(call.endpoint)) {
+      // (and a Realtime session's whisper-1 input transcription, its seconds on an event)
+      if (resolved?.units && (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime')) {
         const units = unitsOfCall(call.events);
         const cost = units === null ? null : unitCostOf(resolved.units, units);
         if (units !== null && cost !== null)

@@ -3,7 +3,7 @@
 // $16 for text). The simulator reports audio tokens for an answer asked for as audio (its content stays text).
 // Input audio transcriptions are recorded as calls of the transcription model, in a conversation session with
 // transcription on and in a transcription-only session (the beta's ?intent=transcription); whisper-1's, billed by
-// duration, with no tokens and its seconds as an event.
+// duration, with no tokens and its seconds as an event, priced by them (per minute, by the second).
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,8 +213,10 @@ describe('Realtime audio priced at audio rates', () => {
       status: 'ok',
       inputTokens: null,
       outputTokens: null,
-      costUsd: null,
     });
+    // whisper-1 is billed by the second ($0.006 a minute): 0.5 s
+    expect(whisper?.costUsd).toBeCloseTo(0.00005, 12);
+    expect(whisper?.price).toMatchObject({ unit: 'second', units: 0.5, source: 'openai/whisper-1' });
     expect(whisper?.events).toContainEqual(
       expect.objectContaining({ name: 'realtime.transcription_duration', attributes: { seconds: 0.5 } }),
     );
