@@ -119,6 +119,20 @@ const SHAPES: Shape[] = [
     run: (n) => a(answer(fill('Paris [1][2]. ', n))),
   },
   {
+    name: 'attribution: quotes × context',
+    aims: 'each quote looked for in the whole context',
+    run: (n) => a({ context: [fill(PROSE, 4 * n)], response: fill('"tower built over bridges in France" and ', n) }),
+  },
+  {
+    name: 'attribution: wrong markers × sources',
+    aims: 'each marker whose source does not back it tried against every source',
+    run: (n) =>
+      a({
+        context: [fill(Array.from({ length: 999 }, (_, i) => `[${i + 1}] Paris tower.\n`).join(''), n)],
+        response: fill('Rome has a big old bridge [1]. ', n),
+      }),
+  },
+  {
     name: 'attribution: context sources',
     aims: 'numbered sources in the context',
     run: (n) => a(inContext(fill('[1] Paris tower. ', n))),

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../calls/index.js';
 import { Metrics } from '../../telemetry/metrics.js';
 import { qualityConfigSchema } from '../config.js';
+import { SourceAttributionEvaluator } from '../evaluators/attribution.js';
 import { SelfConsistencyEvaluator } from '../evaluators/consistency.js';
 import type { EvaluationResult } from '../evaluators/types.js';
 import { PairTokenizer } from '../nli/tokenizer.js';
@@ -119,5 +120,21 @@ describe('the NLI tokenizer (SentencePiece)', () => {
     const ids = t.tokenize('ts'.repeat(100_000));
     expect(ids).toHaveLength(200_001);
     expect(ids.slice(0, 3)).toEqual([2, 3, 4]);
+  });
+});
+
+describe('attribution of wrong citations', () => {
+  it('looks for the source that backs the sentence for the first 20 wrong citations only', () => {
+    const context = ['[1] The Eiffel Tower stands in Paris.\n[2] The Colosseum stands in Rome, built of stone.'];
+    const response = Array.from({ length: 25 }, (_, i) => `The Colosseum in Rome is built of stone ${i} [1].`).join(
+      ' ',
+    );
+    const r = new SourceAttributionEvaluator().check({ context, response });
+    const reasons = (r.claims ?? []).map((c) => c.reasons?.[0] ?? '');
+    expect(reasons).toHaveLength(25);
+    expect(reasons.slice(0, 20).every((x) => x === 'source [1] does not say this; source [2] does')).toBe(true);
+    // Past them the reason names the cited source only (before: all 25 named source [2]); the verdict is the same.
+    expect(reasons.slice(20).every((x) => x.startsWith('source [1] does not say this ('))).toBe(true);
+    expect(r.verdict).toBe('fail');
   });
 });
