@@ -239,6 +239,11 @@ export interface CallInternals {
    */
   spentUnadmitted?: boolean;
   /**
+   * The hook state of the admission refused for a spentUnadmitted call, as far as its hooks got (the key that
+   * authenticated it): the key's tokens per minute take the tokens the call used, which no admission reserved.
+   */
+  refusedHooks?: Record<string, unknown>;
+  /**
    * The part of cacheWriteInputTokens written to a 1-hour prompt cache (Anthropic), which costs more than the
    * 5-minute one: the price enricher charges it at that rate and folds it into the applied `price.cacheWrite`.
    */

@@ -123,6 +123,18 @@ export class RateLimitService {
       .settle({ keyId: s.keyId, now: this.now(), limits: s.limits, tokens: delta })
       .catch((err) => this.events.onError?.(err));
   }
+
+  /**
+   * Takes tokens no admission reserved from the tokens per minute of the key in `state` (the refused admission of a
+   * call the provider ran anyway: a Realtime response started before its refusal); none when it has no such key.
+   */
+  takeUnreserved(state: Record<string, unknown> | undefined, tokens: number | null): void {
+    const key = admittedKey(state);
+    if (!key?.tpm || !tokens) return;
+    this.limiter
+      .settle({ keyId: key.id, now: this.now(), limits: { rpm: key.rpm, tpm: key.tpm }, tokens })
+      .catch((err) => this.events.onError?.(err));
+  }
 }
 
 const tokensOf = (call: LlmCall): number | null =>
@@ -149,4 +161,6 @@ export function rateLimitHook(svc: RateLimitService): GatewayHook {
 export function settleRecordedTokens(svc: RateLimitService, call: LlmCall): void {
   const hooks = call.internal?.hooks;
   if (svc.pending(hooks)) svc.settle(hooks, tokensOf(call));
+  // a call the provider ran though its admission was refused (internal.spentUnadmitted) took nothing from its key
+  else if (call.internal?.spentUnadmitted) svc.takeUnreserved(call.internal.refusedHooks, tokensOf(call));
 }

@@ -699,8 +699,11 @@ export class Forward {
 class SessionRecorder {
   private first: Admission | null;
   private readonly admissions = new Map<string, Promise<Admission | null>>();
-  /** Why a response the provider had started was refused its admission, by response id (until it is recorded). */
-  private readonly refusals = new Map<string, unknown>();
+  /**
+   * Why a response the provider had started was refused its admission, and that admission's hook state (the key that
+   * authenticated it), by response id (until it is recorded).
+   */
+  private readonly refusals = new Map<string, { err: unknown; state: Record<string, unknown> }>();
   private ending = false;
 
   constructor(
@@ -748,7 +751,7 @@ class SessionRecorder {
       } catch (err) {
         // What the hooks before the refusing one reserved is released, as for a refused HTTP call.
         this.release(a);
-        this.refusals.set(responseId, err);
+        this.refusals.set(responseId, { err, state: a.state });
         this.refused(err);
         return null;
       }
@@ -786,7 +789,7 @@ class SessionRecorder {
     sessionId: string | null,
     closedBy: string | null,
     a: Admission | null,
-    refusal?: unknown,
+    refusal?: { err: unknown; state: Record<string, unknown> },
   ): LlmCall {
     const i = arrivedInternals(r.startedAt, newSpanId(), newSpanId(), this.s.parentSpanId);
     if (this.s.unsampled) i.unsampled = true;
@@ -850,14 +853,16 @@ class SessionRecorder {
     if (refusal !== undefined) {
       // Refused its admission once the provider had started it (a key revoked, a rate limit or a budget reached
       // meanwhile), which ended the session: recorded as that refusal (as the client's error event said), with the
-      // tokens the provider spent on it, which its budgets count as spent (internal.spentUnadmitted).
-      const e = renderError(refusal);
+      // tokens the provider spent on it, which its budgets count as spent (internal.spentUnadmitted) and its key's
+      // tokens per minute take (the key in the refused admission's state, internal.refusedHooks).
+      const e = renderError(refusal.err);
       httpStatus = e.status;
       status = statusOf(e.status);
       errorType = e.body.error.code ?? e.body.error.type;
       errorMessage = e.body.error.message;
       i.ownError = true;
       i.spentUnadmitted = true;
+      i.refusedHooks = refusal.state;
     }
     // A transcription billed by duration (whisper-1) has no tokens: its usage is the audio's seconds (an event), its
     // transcript is not counted as tokens (its cost stays unknown, never a tokenizer's guess).
