@@ -84,6 +84,15 @@ const SHAPES: Shape[] = [
   },
   { name: 'grounding: table rows', aims: 'proseOf table lines', run: (n) => g(answer(fill('| a | 1889 |\n', n))) },
   // Grounding, the context
+  {
+    name: 'grounding: claims × context sentences',
+    aims: 'each claim against the evidence (answer n, context 4n)',
+    run: (n) =>
+      g({
+        context: [fill(`${PROSE}The bridge at Garabit spans 565 metres and opened in 1884. `, 4 * n)],
+        response: fill('The tower in Paris opened in 1884 and spans 565 metres over the river. ', n),
+      }),
+  },
   { name: 'grounding: context prose', aims: 'evidence pool', run: (n) => g(inContext(fill(PROSE, n))) },
   {
     name: 'grounding: context one word',
