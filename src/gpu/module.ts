@@ -156,7 +156,12 @@ export async function buildGpuModule(ctx: AppContext, opts: GpuModuleOptions = {
     }
     if (samples.length > 0)
       void writer()
-        .then((w) => (w ? gpuStore.insertSamples(samples, intervalMs) : undefined))
+        // each sample stands for the ticks its poll covered: one, or more when the poll outlasted the interval
+        .then((w) =>
+          w
+            ? gpuStore.insertSamples(samples, intervalMs * ((polled.kind === 'ok' && polled.intervals) || 1))
+            : undefined,
+        )
         .catch((err) => {
           const t = Date.now();
           if (t - lastStoreWarn < 600_000) return;

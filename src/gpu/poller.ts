@@ -7,6 +7,11 @@ export type PollOutcome =
       kind: 'ok';
       samples: GpuSample[];
       durationMs: number;
+      /**
+       * The poll intervals these samples stand for: 1, plus the ticks that found this poll still running (a collector
+       * slower than the interval answers every other tick; its samples then cover both ticks' GPU time).
+       */
+      intervals?: number;
       /** GPUs the source could not read beside these: what it said, and how many. */
       warning?: string;
       unreadable?: number;
@@ -28,6 +33,8 @@ export class Poller {
   private current: Promise<PollOutcome> | null = null;
   private controller: AbortController | null = null;
   private stopped = false;
+  /** Ticks skipped while the running poll ran. */
+  private skippedTicks = 0;
 
   constructor(private readonly opts: PollerOptions) {}
 
@@ -47,9 +54,11 @@ export class Poller {
   /** One poll now; 'skipped' when one is already running. */
   poll(): Promise<PollOutcome | 'skipped'> {
     if (this.current) {
+      this.skippedTicks++;
       this.opts.onSkip?.(this.opts.collector);
       return Promise.resolve('skipped');
     }
+    this.skippedTicks = 0;
     const run = this.run().finally(() => {
       this.current = null;
       this.controller = null;
@@ -82,6 +91,7 @@ export class Poller {
         kind: 'ok',
         samples,
         durationMs: performance.now() - started,
+        intervals: 1 + this.skippedTicks,
         ...(warning ? { warning } : {}),
         ...(unreadable ? { unreadable } : {}),
       };
