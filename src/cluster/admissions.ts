@@ -35,6 +35,8 @@ interface Open {
   metadata: Metadata | null;
   /** The worker said it finished the call (its client had the whole answer) and will hand it over. */
   finished: boolean;
+  /** A Realtime upgrade's admission whose first response the worker said started: that response's id. */
+  running?: string;
 }
 
 /** How a worker that died ended, for the calls it cut (`release`). */
@@ -153,6 +155,18 @@ export class WorkerAdmissions {
     }
   }
 
+  /**
+   * Realtime sessions' first responses started on their upgrades' admissions (the worker's `inflight` message's
+   * `running`: admission id, response id): should the worker die before they finish, each is recorded as cut.
+   */
+  running(started: readonly unknown[]): void {
+    for (const s of started) {
+      if (!Array.isArray(s) || typeof s[0] !== 'number' || typeof s[1] !== 'string') continue;
+      const a = this.open.get(s[0]);
+      if (a) a.running = s[1];
+    }
+  }
+
   /** How many admissions were pushed out (settled as spending nothing) since the last call. */
   takeEvicted(): number {
     const n = this.evictedSince;
@@ -210,12 +224,14 @@ export class WorkerAdmissions {
     for (const a of open) {
       // A Realtime session's upgrade admission, held for its first response: most such sessions wait with none running
       // (a voice session listening), so the worker's death cut no call of theirs; recorded, each would be a 502 call
-      // that never was. (A first response running then goes unrecorded; later ones have admissions of their own.)
-      if (!exit || a.finished || a.state[REALTIME_SESSION_STATE] === true) {
+      // that never was. A first response the worker said started (`running`) is recorded as cut, with its id, as a
+      // later response (whose admission is its own) is.
+      const idle = a.state[REALTIME_SESSION_STATE] === true && a.running === undefined;
+      if (!exit || a.finished || idle) {
         settleFor(this.hooks, lostCall(a, now));
         continue;
       }
-      const call = cutCall(a, now, exit);
+      const call = cutCall(a.running === undefined ? a : { ...a, requestId: a.running }, now, exit);
       // Settled here as spending nothing (no upstream reached, as far as the recorder knows), then recorded: the
       // recorder's own settling (the cost enricher) then finds nothing pending, so it settles once.
       settleFor(this.hooks, call);

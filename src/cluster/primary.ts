@@ -560,6 +560,8 @@ export async function startFleet(
           member.inflight = m.inflight;
           // Calls it finished and will hand over: should it die first, they are not recorded as cut.
           if (Array.isArray(m.done)) member.admissions.finished(m.done);
+          // Realtime sessions' first responses it started: should it die, they are recorded as cut.
+          if (Array.isArray(m.running)) member.admissions.running(m.running);
           break;
         }
         case 'call-logs':

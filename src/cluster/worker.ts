@@ -202,6 +202,12 @@ export interface InflightMessage {
   t: 'inflight';
   inflight: number;
   done?: number[];
+  /**
+   * Realtime sessions whose first response started since the last such message, each its upgrade's admission
+   * (ADMISSION_ID, which the response holds) and the response's id: once a session, never one message per event. Should
+   * the worker die while it runs, the recorder process records it as cut, as a later response (admissions.ts).
+   */
+  running?: [number, string][];
 }
 
 /** The admission id a finished call carries (its hook state's ADMISSION_ID), or null. */
@@ -529,6 +535,8 @@ export async function startWorker(
   let lastWarn = 0;
   /** Admissions of calls finished since the last `inflight` message and not handed over since (InflightMessage). */
   const untold = new Set<number>();
+  /** Realtime sessions' first responses started since the last `inflight` message: admission id, response id. */
+  const firstResponses = new Map<number, string>();
   const handedOver = (calls: readonly LlmCall[]): void => {
     if (untold.size === 0) return;
     for (const c of calls) {
@@ -778,6 +786,13 @@ export async function startWorker(
     // An admission no call will settle (a session without a response, an upgrade refused after it): the primary,
     // which holds it, settles it as spending nothing.
     release: (a) => void rpc.call('hooks.abandon', a.state[ADMISSION_TICKET], ADMIT_TIMEOUT_MS).catch(() => undefined),
+    // A session's first response started on the upgrade's admission: told with the next `inflight` message.
+    onFirstResponse: (a, responseId) => {
+      const id = a.state[ADMISSION_ID];
+      if (typeof id !== 'number') return;
+      firstResponses.set(id, responseId);
+      inflight.changed();
+    },
     // Each Responses WebSocket response counts against server.maxConcurrentCalls with this worker's HTTP calls.
     admitCall: () => proxy.admitCarried(),
     redactor: redactorOf(config, metrics),
@@ -804,6 +819,10 @@ export async function startWorker(
     if (untold.size > 0) {
       msg.done = [...untold];
       untold.clear();
+    }
+    if (firstResponses.size > 0) {
+      msg.running = [...firstResponses];
+      firstResponses.clear();
     }
     if (channel.connected()) channel.send(msg, () => {});
   };

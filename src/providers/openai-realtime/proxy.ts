@@ -73,6 +73,13 @@ export interface RealtimeDeps {
    */
   release?: (a: Admission) => void;
   /**
+   * Told once a session, when its first response starts (response.created) on the upgrade's admission, which it
+   * holds till then (REALTIME_SESSION_STATE): a `serve --workers` worker tells the recorder process, so that should
+   * it die while that response runs, the response is recorded as cut (as a later one is) rather than released
+   * unrecorded as an idle session's admission is.
+   */
+  onFirstResponse?: (a: Admission, responseId: string) => void;
+  /**
    * Takes a place for one Responses WebSocket response among the process's calls in flight (server.maxConcurrentCalls,
    * with the HTTP calls: GatewayProxy.admitCarried): a function that frees it, or the error that refuses it. Absent:
    * only the per-connection bound applies.
@@ -729,6 +736,7 @@ class SessionRecorder {
       // then it is given back, and the response admitted for its own model.
       if (named === null || !first.allowedModels?.length) {
         this.admissions.set(responseId, Promise.resolve(first));
+        this.d.onFirstResponse?.(first, responseId);
         return;
       }
       this.release(first);
