@@ -155,6 +155,27 @@ describe('rate limit hook', () => {
     expect(l.settles).toEqual([38 - est]);
   });
 
+  it("takes a call's tokens from its refused admission's key when the provider ran it anyway (a Realtime response)", async () => {
+    const l = new Recording();
+    const svc = new RateLimitService(l, () => T);
+    const refusedState = { [KEY_STATE]: key({ rpm: 1, tpm: 10_000 }) };
+    const call = reached({ input: 1500, output: 9 });
+    call.internal = { ...call.internal, spentUnadmitted: true, refusedHooks: refusedState } as never;
+    settleRecordedTokens(svc, call);
+    // before: nothing (a refused admission holds no rate-limit state)
+    expect(l.settles).toEqual([1509]);
+    // a key without tpm, a refusal before any key (revoked), or no tokens: nothing
+    for (const refusedHooks of [{ [KEY_STATE]: key({ rpm: 1 }) }, {}, undefined]) {
+      const c = reached({ input: 5, output: 5 });
+      c.internal = { ...c.internal, spentUnadmitted: true, refusedHooks } as never;
+      settleRecordedTokens(svc, c);
+    }
+    const none = reached({ input: null, output: null });
+    none.internal = { ...none.internal, spentUnadmitted: true, refusedHooks: refusedState } as never;
+    settleRecordedTokens(svc, none);
+    expect(l.settles).toEqual([1509]);
+  });
+
   it('lets the call through when the limiter fails, and says so', async () => {
     const errors: unknown[] = [];
     const broken: RateLimiter = {
