@@ -52,6 +52,11 @@ export const TIMING_FILES = [
   'test/e2e/qa-ui-refresh-hold.test.ts',
   // Lingering closes, send and header timeouts of 300-600 ms, and a slow reader paused 200 ms that must not be cut.
   'src/http/listener.test.ts',
+  // Two workers SIGKILLed 1 s after a Realtime response's first delta: the worker's 50 ms report of it must be out.
+  'test/e2e/qa39-realtime-first-cut-workers.test.ts',
+  // A key's tpm bucket read after a refused Realtime response: its refill over the test must stay under that
+  // response's tokens (about 45 s of stall).
+  'test/e2e/qa39-realtime-refused-tpm.test.ts',
 ];
 const set = process.env.LLMSCOPE_TEST_SET;
 
