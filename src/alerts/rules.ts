@@ -23,10 +23,23 @@ export function sloSpecOf(s: SloInput): SloSpec {
   };
 }
 
+/**
+ * Kinds whose value is a share that cannot leave 0–1 (a GPU's busy time, memory used of total): a threshold outside
+ * it, such as 30 written for 30% as nvidia-smi and dcgm-exporter print utilization, is crossed always or never.
+ */
+const SHARE_KINDS: ReadonlySet<string> = new Set(['gpu_utilization', 'gpu_memory']);
+
 function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['issues']): number {
   const t = c.threshold;
   if (t === undefined) return 0;
-  if (typeof t === 'number') return t;
+  if (typeof t === 'number') {
+    if (SHARE_KINDS.has(c.kind) && (t < 0 || t > 1))
+      issues.push({
+        path: `${path}.threshold`,
+        message: `${c.kind} is a ratio from 0 to 1 (${t > 1 && t <= 100 ? `${t / 100} for ${t}%` : '0.8 for 80%'}), so ${t} is crossed always or never`,
+      });
+    return t;
+  }
   if (KINDS[c.kind].unit !== 'seconds') {
     issues.push({ path: `${path}.threshold`, message: `${c.kind} takes a number, not a duration` });
     return 0;
