@@ -2,7 +2,7 @@
 // was billed for, and where the record keeps it: its `billing.units` event, written by the gateway from the request
 // (an image request's n, size and quality; a speech request's characters) or a transcription's answer (its seconds).
 // The prices are the cost capability's (src/cost/units.ts). Pure; no I/O.
-import type { CallEvent, Endpoint } from './call.js';
+import { type CallEvent, type Endpoint, PLATFORM_ENDPOINTS } from './call.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,15 +20,10 @@ export interface BilledUnits {
   quality?: string;
 }
 
-/** The endpoints whose calls may be billed per unit. */
-export const UNIT_ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>([
-  'images.generations',
-  'images.edits',
-  'images.variations',
-  'audio.speech',
-  'audio.transcriptions',
-  'audio.translations',
-]);
+/** The endpoints whose calls may be billed per unit: the platform's, but a batch's creation (billed as it runs). */
+export const UNIT_ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(
+  [...PLATFORM_ENDPOINTS].filter((e) => e !== 'batches'),
+);
 
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 && v.length <= 32 ? v : undefined;

@@ -1,54 +1,19 @@
 // A call whose model the label guard folds into __other__ is one overflow: llmscope_label_overflow_total{label="model"}
 // counts it once. Before, an unpriced call's model went through the guard twice (the metrics sink for llm_requests_total
 // and the cost module for llmscope_unpriced_calls_total), so each folded unpriced call counted two overflows.
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
+import { fakeCall } from '../calls/testing.js';
 import { validateConfig } from '../config/index.js';
 import { createApp } from '../server.js';
 import { createCostModule } from './index.js';
 
 const T0 = Date.parse('2026-12-04T12:00:00Z');
 
-function call(requestId: string, model: string): LlmCall {
-  return {
-    requestId,
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    startedAt: T0,
-    endedAt: T0 + 40,
-    provider: 'openai',
-    model,
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 'ok',
-    httpStatus: 200,
-    errorType: null,
-    user: null,
-    team: null,
-    feature: null,
-    session: null,
-    apiKeyId: null,
-    inputTokens: 100,
-    outputTokens: 10,
-    cachedInputTokens: null,
-    reasoningTokens: null,
-    tokenSource: 'usage',
-    ttftMs: null,
-    tpotMs: null,
-    latencyMs: 40,
-    overheadMs: 0.5,
-    costUsd: null,
-    price: null,
-    finishReason: 'stop',
-    refusal: false,
-    requestBytes: 120,
-    responseBytes: 300,
-    source: 'gateway',
-    spans: [],
-    events: [],
-    content: null,
-  };
-}
+/** A gateway call of `model` with tokens and no price yet (the enricher prices it, or leaves it unpriced). */
+const call = (requestId: string, model: string): LlmCall =>
+  fakeCall({ requestId, model, startedAt: T0, source: 'gateway', inputTokens: 100, outputTokens: 10 });
 
 const value = async (registry: Registry, name: string, labels: Record<string, string>): Promise<number> => {
   const m = registry.getSingleMetric(name);
