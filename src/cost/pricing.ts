@@ -510,8 +510,12 @@ export class PriceBook {
             unpriced: false,
           };
       }
-      // Unknown usage: the cost is unknown, never a silent 0.
-      return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: false };
+      // Unknown usage: the cost is unknown, never a silent 0. Units recorded for a model no price names: unpriced.
+      const unpriced =
+        !resolved &&
+        (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') &&
+        unitsOfCall(call.events) !== null;
+      return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced };
     }
     if (!resolved) return { costUsd: null, price: null, unpriced: true };
     const tokens: TokenCounts = {

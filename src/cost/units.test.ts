@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../calls/index.js';
 import { audioSecondsOf, formFieldReader } from '../providers/openai-compatible/platform-usage.js';
 import { costConfigOf, pricingSchema } from './config.js';
+import { isUnpriced, priceEnricher } from './per-call.js';
 import { PriceBook } from './pricing.js';
 import { fakeCall } from './testing.js';
 import {
@@ -55,6 +56,27 @@ describe('per-unit prices', () => {
     expect(b.priceCall(call('audio.speech', 'tts-1', null))).toMatchObject({ costUsd: null, unpriced: false });
     // units on a chat call are not read: only the platform endpoints are billed per unit
     expect(b.priceCall(call('chat.completions', 'tts-1', { unit: 'character', count: 10 })).costUsd).toBeNull();
+  });
+
+  it('counts a call billed per unit to a model no price names as unpriced, as a token call to one is', () => {
+    // QA43: a speech call to `my-tts` (docs/cost.md's pricing example, without the config) was recorded with cost
+    // null but counted nowhere: unpriced_requests 0, its Cost page row $0.00, no unpriced_model warning.
+    const b = book();
+    const priced = (c: ReturnType<typeof call>) => {
+      priceEnricher(b).enrich(c);
+      return c;
+    };
+    const unknown = call('audio.speech', 'my-tts', { unit: 'character', count: 12 });
+    expect(b.priceCall(unknown)).toMatchObject({ costUsd: null, price: null, unpriced: true });
+    expect(isUnpriced(priced(unknown))).toBe(true);
+    expect(isUnpriced(priced(call('images.generations', 'my-image-model', { unit: 'image', count: 1 })))).toBe(true);
+    // a priced model whose units are not in its table, or a call with no units: cost unknown, not a missing price
+    const odd = priced(call('images.generations', 'dall-e-3', { unit: 'image', count: 1, size: '640x480' }));
+    expect(odd.costUsd).toBeNull();
+    expect(isUnpriced(odd)).toBe(false);
+    expect(isUnpriced(priced(call('audio.speech', 'my-tts', null)))).toBe(false);
+    // units on a chat call are not read
+    expect(isUnpriced(priced(call('chat.completions', 'my-tts', { unit: 'character', count: 10 })))).toBe(false);
   });
 
   it('takes per-unit prices from the config, alone or over the catalog, and check-config refuses bad ones', () => {
