@@ -164,6 +164,19 @@ export function startupChecks(
       message: `${workers} gateway workers on a host with ${cores} cores (and a recorder process besides): more workers than cores share them rather than serve more, each using about 150 MB of memory; "auto" runs ${Math.max(1, cores - 1)} here`,
     });
   warnings.push(...pricingProblems(config.pricing));
+  // A gpu.hosts entry's providers are matched against the calls' provider, which is a providers[].name: a name no
+  // provider has (a typo, vLLM for vllm) serves no call, so its GPU-hours are charged to no model's output tokens.
+  const providerNames = new Set(config.providers.map((p) => p.name));
+  if (providerNames.size > 0)
+    config.gpu.hosts.forEach((h, i) => {
+      h.providers.forEach((name, j) => {
+        if (!providerNames.has(name))
+          warnings.push({
+            path: `gpu.hosts[${i}].providers[${j}]`,
+            message: `"${name}" is not a providers[].name (${[...providerNames].join(', ')}): calls through the gateway never carry it, so host ${h.host} serves none of them under it and its GPU-hours are charged to no model that calls go to (calls sent to /api/ingest may still name it)`,
+          });
+      });
+    });
   config.keys.forEach((k, i) => {
     if (k.keyEnv && !env[k.keyEnv])
       warnings.push({
