@@ -133,20 +133,30 @@ export function computeEfficiency(input: EfficiencyInput): EfficiencyRow[] {
     if (host.providers.length === 0 && host.models.length === 0) continue;
     // GPU time is counted per physical GPU: a MIG-partitioned GPU is read as the GPU ("0": temperature, power) and
     // each of its instances ("0:1", "0:2", ...) over the same seconds, and a GPU-hour is priced once, not per instance.
-    const physical = new Map<string, number>();
-    let utilWeighted = 0;
-    let utilSeconds = 0;
+    // Utilization is averaged per physical GPU too: its instances' mean first, so a GPU cut into seven instances weighs
+    // as one GPU beside the host's others, not as seven.
+    const physical = new Map<string, { seconds: number; utilWeighted: number; utilSeconds: number }>();
     for (const u of input.usage) {
       if (u.host !== host.host) continue;
       const gpu = u.gpu.split(':')[0] as string;
-      physical.set(gpu, Math.max(physical.get(gpu) ?? 0, u.gpuSeconds));
+      const p = physical.get(gpu) ?? { seconds: 0, utilWeighted: 0, utilSeconds: 0 };
+      p.seconds = Math.max(p.seconds, u.gpuSeconds);
       if (u.utilizationAvg !== null) {
-        utilWeighted += u.utilizationAvg * u.gpuSeconds;
-        utilSeconds += u.gpuSeconds;
+        p.utilWeighted += u.utilizationAvg * u.gpuSeconds;
+        p.utilSeconds += u.gpuSeconds;
       }
+      physical.set(gpu, p);
     }
     let gpuSeconds = 0;
-    for (const seconds of physical.values()) gpuSeconds += seconds;
+    let utilWeighted = 0;
+    let utilSeconds = 0;
+    for (const p of physical.values()) {
+      gpuSeconds += p.seconds;
+      if (p.utilSeconds > 0) {
+        utilWeighted += (p.utilWeighted / p.utilSeconds) * p.seconds;
+        utilSeconds += p.seconds;
+      }
+    }
     const price = host.gpuHourPrice ?? input.pricePerGpuHour ?? null;
     const served = [...tokens.values()].filter((t) => hostServes(host, t.provider, t.model));
     const total = served.reduce((n, t) => n + t.outputTokens, 0);
