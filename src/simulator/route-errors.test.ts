@@ -100,3 +100,34 @@ describe("simulator errors in the route's own shape", () => {
     expect(unknown.body).toMatchObject({ error: { type: 'invalid_request_error' } });
   });
 });
+
+describe('x-simulator-fault on the image, audio and batch routes', () => {
+  it('fails an image, a speech or a transcription call as it fails a chat call (QA43: they answered 200)', async () => {
+    const image = JSON.stringify({ model: 'dall-e-3', prompt: 'a cat' });
+    const err = await post('/v1/images/generations', image, { 'x-simulator-fault': 'server_error' });
+    expect(err.status).toBe(500);
+    expect(err.body).toMatchObject({ error: { type: 'server_error' } });
+    const limited = await fetch(`${origin}/v1/images/generations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-simulator-fault': 'rate_limit' },
+      body: image,
+    });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).not.toBeNull();
+    expect(JSON.stringify(await limited.json())).toContain('dall-e-3');
+    const speech = JSON.stringify({ model: 'tts-1', voice: 'alloy', input: 'Hello' });
+    expect((await post('/v1/audio/speech', speech, { 'x-simulator-fault': 'bad_request' })).status).toBe(400);
+    const form = new FormData();
+    form.set('model', 'whisper-1');
+    form.set('file', new Blob([new Uint8Array(16_000)]), 'a.mp3');
+    const t = await fetch(`${origin}/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: { 'x-simulator-fault': 'overloaded' },
+      body: form,
+    });
+    expect(t.status).toBe(503);
+    await t.body?.cancel();
+    // without the header: answered
+    expect((await post('/v1/images/generations', image)).status).toBe(200);
+  });
+});

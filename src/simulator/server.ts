@@ -453,6 +453,9 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
       const message = `Request body too large: the simulator accepts at most ${MAX_BODY_BYTES} bytes.`;
       return sendJson(res, 413, invalidRequest(message));
     }
+    // A status fault asked for by header fails the call here too (README: "makes the simulator fail that call").
+    const fault = method === 'POST' ? headerText(req.headers['x-simulator-fault']) : null;
+    if (fault !== null && MEDIA_FAULTS.has(fault)) return sendStatusFault(res, fault, mediaModelOf(raw));
     const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
     return handleMedia(state.files, state.batches, req, res, path, query, raw, state.opts.seed);
   }
@@ -597,21 +600,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
     return openaiResponses(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
   }
-  if (fault === 'rate_limit') {
-    res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));
-    res.setHeader('retry-after-ms', String(RATE_LIMIT_RETRY_MS));
-    res.setHeader('x-ratelimit-limit-requests', '500');
-    res.setHeader('x-ratelimit-remaining-requests', '0');
-    res.setHeader('x-ratelimit-reset-requests', `${RATE_LIMIT_RETRY_MS}ms`);
-    return sendJson(res, 429, rateLimitBody(String(b.model), RATE_LIMIT_RETRY_MS));
-  }
-  if (fault === 'server_error') return sendJson(res, 500, serverErrorBody());
-  if (fault === 'overloaded') {
-    res.setHeader('retry-after', '1');
-    return sendJson(res, 503, overloadedBody());
-  }
-  if (fault === 'bad_request') return sendJson(res, 400, badRequestBody());
-  if (fault === 'timeout') return; // accepted, never answered: ends when the client goes away or on close()
+  if (fault && MEDIA_FAULTS.has(fault)) return sendStatusFault(res, fault, String(b.model));
 
   state.sequence++;
   const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
@@ -1077,4 +1066,39 @@ function readBody(req: IncomingMessage): Promise<Buffer | null | 'too_large'> {
       if (!req.complete) resolve(null);
     });
   });
+}
+
+/** The faults that answer with a status (or never answer) before any content: the image, audio and batch routes take these. */
+const MEDIA_FAULTS: ReadonlySet<string> = new Set([
+  'rate_limit',
+  'server_error',
+  'overloaded',
+  'bad_request',
+  'timeout',
+]);
+
+/** Answers a status fault (MEDIA_FAULTS) in OpenAI's shape; `timeout` never answers. */
+function sendStatusFault(res: ServerResponse, fault: string, model: string): void {
+  if (fault === 'rate_limit') {
+    res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));
+    res.setHeader('retry-after-ms', String(RATE_LIMIT_RETRY_MS));
+    res.setHeader('x-ratelimit-limit-requests', '500');
+    res.setHeader('x-ratelimit-remaining-requests', '0');
+    res.setHeader('x-ratelimit-reset-requests', `${RATE_LIMIT_RETRY_MS}ms`);
+    sendJson(res, 429, rateLimitBody(model, RATE_LIMIT_RETRY_MS));
+  } else if (fault === 'server_error') sendJson(res, 500, serverErrorBody());
+  else if (fault === 'overloaded') {
+    res.setHeader('retry-after', '1');
+    sendJson(res, 503, overloadedBody());
+  } else if (fault === 'bad_request') sendJson(res, 400, badRequestBody());
+  // timeout: accepted, never answered: ends when the client goes away or on close()
+}
+
+/** A media request's model: its JSON body's, else a multipart form's (for the rate-limit message only). */
+function mediaModelOf(raw: Buffer): string {
+  const head = raw.subarray(0, 64 * 1024).toString('latin1');
+  const json = /"model"\s*:\s*"([^"]{1,128})"/.exec(head);
+  if (json) return json[1] as string;
+  const form = /name="model"\r\n\r\n([^\r\n]{1,128})/.exec(head);
+  return form ? (form[1] as string) : 'unknown';
 }
