@@ -170,7 +170,8 @@ export const priceOverrideSchema = z
     if (ways !== 1)
       ctx.addIssue({
         code: 'custom',
-        path: ['input'],
+        // at the field that is one way too many (a rule of perMillionCharacters and sameAs: at sameAs), else at input
+        path: [ways > 1 ? (p.sameAs !== undefined && (perToken || perUnit) ? 'sameAs' : 'gpuHours') : 'input'],
         message:
           'price a model one way: input/output (per 1M tokens) and/or perImage/perMinute/perMillionCharacters, sameAs (a catalog model), or gpuHours',
       });

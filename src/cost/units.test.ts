@@ -103,6 +103,10 @@ describe('per-unit prices', () => {
     expect(bad({ perImage: {} })).toMatch(/at least one quality/);
     expect(bad({ perMinute: -0.006 })).toMatch(/perMinute/);
     expect(bad({ perMillionCharacters: 15, sameAs: 'tts-1' })).toMatch(/price a model one way/);
+    // named at the field that is one too many, not at an `input` the rule does not have (QA43)
+    expect(bad({ perMillionCharacters: 15, sameAs: 'tts-1' })).toMatch(/^models\.0\.sameAs: price a model one way/);
+    expect(bad({ perMinute: 0.006, gpuHours: { gpus: 1, pricePerGpuHour: 2 } })).toMatch(/^models\.0\.gpuHours: /);
+    expect(bad({ sameAs: 'gpt-4o', gpuHours: { gpus: 1, pricePerGpuHour: 2 } })).toMatch(/^models\.0\.gpuHours: /);
     expect(bad({ perMinute: 0.006 })).toBeNull();
   });
 
