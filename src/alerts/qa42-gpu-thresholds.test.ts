@@ -34,4 +34,22 @@ describe('GPU alert thresholds are ratios', () => {
       ]),
     ).toEqual([]);
   });
+
+  it('refuses a rate threshold written in percent: error, refusal, hallucination and thumbs-down rates are shares', () => {
+    // a rule written threshold: 5 for "5% of calls fail" could never fire, and check-config said ok
+    const issues = issuesOf([
+      { name: 'Errors', kind: 'error_rate', threshold: 5, window: '5m' },
+      { name: 'Refusals', kind: 'refusal_rate', threshold: 20 },
+      { name: 'Hallucinations', kind: 'hallucination_rate', threshold: 10 },
+      { name: 'ThumbsDown', kind: 'thumbs_down_rate', threshold: 1.5 },
+      { name: 'Fine', kind: 'error_rate', threshold: 0.05 },
+    ]);
+    expect(issues).toHaveLength(4);
+    expect(issues[0]).toMatch(/^alerts\.rules\[0\]\.threshold: error_rate is a ratio from 0 to 1 \(0\.05 for 5%\)/);
+    expect(issues.slice(1).map((i) => i.slice(0, 29))).toEqual([
+      'alerts.rules[1].threshold: re',
+      'alerts.rules[2].threshold: ha',
+      'alerts.rules[3].threshold: th',
+    ]);
+  });
 });

@@ -24,10 +24,18 @@ export function sloSpecOf(s: SloInput): SloSpec {
 }
 
 /**
- * Kinds whose value is a share that cannot leave 0–1 (a GPU's busy time, memory used of total): a threshold outside
- * it, such as 30 written for 30% as nvidia-smi and dcgm-exporter print utilization, is crossed always or never.
+ * Kinds whose value is a share that cannot leave 0–1 (a GPU's busy time, memory used of total, the share of calls
+ * that failed, were refused, hallucinated or got a thumbs-down): a threshold outside it, such as 30 written for 30% as
+ * nvidia-smi and dcgm-exporter print utilization and dashboards print rates, is crossed always or never.
  */
-const SHARE_KINDS: ReadonlySet<string> = new Set(['gpu_utilization', 'gpu_memory']);
+const SHARE_KINDS: ReadonlySet<string> = new Set([
+  'gpu_utilization',
+  'gpu_memory',
+  'error_rate',
+  'refusal_rate',
+  'hallucination_rate',
+  'thumbs_down_rate',
+]);
 
 function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['issues']): number {
   const t = c.threshold;
