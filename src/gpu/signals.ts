@@ -56,7 +56,10 @@ async function querySignal(store: GpuStore, hosts: readonly GpuHostConfig[], q: 
   return out;
 }
 
-/** Mean of the GPUs' average utilization (GPUs that report none, such as MIG instances, are left out). */
+/**
+ * Mean of the GPUs' average utilization; those that report none are left out (the parent of a MIG-partitioned GPU:
+ * its instances report it).
+ */
 function utilizationOf(gpus: readonly GpuUsage[]): number | null {
   const vs = gpus.map((u) => u.utilizationAvg).filter((v): v is number => v !== null);
   return vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null;
