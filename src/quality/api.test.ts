@@ -65,6 +65,7 @@ describe('quality API queries', () => {
     const a = app();
     const cases: [string, string, RegExp][] = [
       ['/api/quality/review?status=open', 'status', /expected pending, labeled or all, got "open"/],
+      ['/api/quality/review?reason=thumbsdown', 'reason', /expected sample, thumbs_down, refusal, manual, flag/],
       ['/api/quality/review?limit=0', 'limit', /expected an integer from 1 to 500/],
       ['/api/quality/review?limit=ten', 'limit', /expected an integer from 1 to 500/],
       ['/api/quality/review?cursor=garbage', 'cursor', /not a cursor from this API/],
@@ -84,6 +85,11 @@ describe('quality API queries', () => {
       expect(r.error?.code, path).toBe('LLMSCOPE_ERR_INVALID_QUERY');
       expect(r.error?.param, path).toBe(param);
       expect(r.error?.message, path).toMatch(message);
+    }
+    // every reason the Quality page's select sends, and one evaluator's flag, are read
+    for (const reason of ['sample', 'thumbs_down', 'refusal', 'flag', 'manual', 'flag:grounding']) {
+      expect((await a.get(`/api/quality/review?reason=${reason}`)).status, reason).toBe(200);
+      expect(a.seen.at(-1), reason).toMatchObject({ review: { reason } });
     }
   });
 });

@@ -44,7 +44,13 @@ const seriesSchema = summarySchema.extend({
 const LIMIT = 'expected an integer from 1 to 500';
 const reviewSchema = rangeSchema.extend({
   status: z.enum(['pending', 'labeled', 'all'], { message: 'expected pending, labeled or all' }).default('pending'),
-  reason: z.string().optional(),
+  // a review item's reason (storage/types.ts ReviewReason), or flag for any evaluator's: anything else lists nothing
+  reason: z
+    .string()
+    .regex(/^(sample|thumbs_down|refusal|manual|flag(:.{1,128})?)$/, {
+      message: 'expected sample, thumbs_down, refusal, manual, flag (any evaluator) or flag:<evaluator>',
+    })
+    .optional(),
   // the review queue's own cursor (base64url of [called at, request id]): anything else is refused, not read as page 1
   cursor: z
     .string()
