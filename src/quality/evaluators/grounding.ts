@@ -102,6 +102,8 @@ interface Unit {
   seq: string[];
   /** Its numbers and polarity, computed when first needed (most units are never a claim's best evidence). */
   numbers?: number[];
+  /** Its figures as numberMentions reads them, kept once read (a claim's figure looks them up in every unit stating it). */
+  mentions?: NumberMention[];
   negated?: boolean;
   /** All words, in order: its trigrams are indexed when a claim first shares a content word with the unit. */
   ws: string[];
@@ -433,8 +435,13 @@ function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer,
   };
 }
 
+function unitMentions(u: Unit): NumberMention[] {
+  u.mentions ??= numberMentions(u.ws);
+  return u.mentions;
+}
+
 function unitNumbers(u: Unit): number[] {
-  u.numbers ??= numberMentions(u.ws).flatMap(readings);
+  u.numbers ??= unitMentions(u).flatMap(readings);
   return u.numbers;
 }
 
@@ -609,10 +616,11 @@ class EvidencePool {
   unitsOf(v: number, about: ReadonlySet<string>): UnitMention[] {
     const out: UnitMention[] = [];
     if (!this.numbers().has(v)) return out;
+    const words = [...about];
     for (const i of this.numberUnits.get(v) ?? []) {
       const u = this.units[i] as Unit;
-      if (![...about].some((x) => u.stems.has(x))) continue;
-      for (const n of numberMentions(u.ws)) if (n.value === v || n.alt === v) out.push(...unitsAfter(u.ws, n.index));
+      if (!words.some((x) => u.stems.has(x))) continue;
+      for (const n of unitMentions(u)) if (n.value === v || n.alt === v) out.push(...unitsAfter(u.ws, n.index));
     }
     return out;
   }
