@@ -6,6 +6,7 @@
 // calls looked at per answer (`truncated` says when a session is larger, and totals cover what was scanned).
 import { z } from 'zod';
 import { callToWire, type LlmCall } from '../calls/index.js';
+import { unpricedCall } from '../calls/units.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type Store, scopedStore } from '../store/index.js';
@@ -66,8 +67,8 @@ export interface SessionTotals {
   cached_input_tokens: number;
   cost_usd: number;
   /**
-   * Calls with tokens whose model has no price (unpricedCall): their cost is not in cost_usd. A failed call without
-   * usage (cost null, its model priced) is not one, as on the Cost page.
+   * Calls with usage whose model has no price (src/calls/units.ts unpricedCall): their cost is not in cost_usd. A
+   * failed call without usage (cost null, its model priced) is not one, as on the Cost page.
    */
   unpriced_calls: number;
   /** Sum of the calls' latencies. */
@@ -81,15 +82,6 @@ export interface SessionTotals {
   traces: string[];
   sessions: string[];
   users: string[];
-}
-
-/**
- * A call the catalog and config could not price: tokens were counted but no price applied (cost and price null). The
- * cost module's spend rows count `unpriced` so (pricing.ts priceCall; scoped-spend's FIGURES), and the Cost page shows
- * it; a call that failed before any usage (cost null, its model priced) is not one.
- */
-export function unpricedCall(c: LlmCall): boolean {
-  return c.costUsd === null && c.price === null && (c.inputTokens !== null || c.outputTokens !== null);
 }
 
 export class SessionTotalsAcc {

@@ -6,12 +6,13 @@
 // quality extras are read for the newest QUALITY_CALLS of them.
 import { z } from 'zod';
 import { callToWire, type LlmCall } from '../calls/index.js';
+import { unpricedCall } from '../calls/units.js';
 import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type Store, scopedStore } from '../store/index.js';
 import { timeParamSchema } from '../time.js';
 import type { DetailExtra } from './requests.js';
-import { qualityOf, unpricedCall, withExtras } from './sessions.js';
+import { qualityOf, withExtras } from './sessions.js';
 
 export const MAX_USER_SCAN = 5_000;
 export const QUALITY_CALLS = 200;

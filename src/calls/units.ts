@@ -2,7 +2,7 @@
 // was billed for, and where the record keeps it: its `billing.units` event, written by the gateway from the request
 // (an image request's n, size and quality; a speech request's characters) or a transcription's answer (its seconds).
 // The prices are the cost capability's (src/cost/units.ts). Pure; no I/O.
-import { type CallEvent, type Endpoint, PLATFORM_ENDPOINTS } from './call.js';
+import { type CallEvent, type Endpoint, type LlmCall, PLATFORM_ENDPOINTS } from './call.js';
 
 type Json = Record<string, unknown>;
 
@@ -112,4 +112,17 @@ export function unitsEvent(units: BilledUnits, time: number): CallEvent {
   if (units.size !== undefined) attributes.size = units.size;
   if (units.quality !== undefined) attributes.quality = units.quality;
   return { time, name: UNITS_EVENT, attributes };
+}
+
+/**
+ * Whether pricing found no price for a call whose usage is known: its tokens, or the units of a call billed per unit
+ * (an image, a second, a character) to a model no price names. What `PriceBook.priceCall` says as `unpriced`, read back
+ * from the call, so the process that counts it need not be the one that priced it, and the one rule the cost module's
+ * spend rows, the Cost page and the user and session pages count by. A call that failed before any usage (cost null,
+ * its model priced) or a priced model's units its table lacks (cost null, a price applied) is not one.
+ */
+export function unpricedCall(call: LlmCall): boolean {
+  if (call.costUsd !== null || call.price !== null) return false;
+  if (call.inputTokens !== null || call.outputTokens !== null) return true;
+  return (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') && unitsOfCall(call.events) !== null;
 }

@@ -3,9 +3,9 @@
 // enricher and sink: settling budgets and rate limits on the one ledger, counting unpriced models, spend aggregates.
 import type { CallPart } from '../app-context.js';
 import type { Enricher, LlmCall } from '../calls/index.js';
+import { unpricedCall } from '../calls/units.js';
 import type { CostConfig } from './config.js';
 import { billersOf, PriceBook } from './pricing.js';
-import { UNIT_ENDPOINTS, unitsOfCall } from './units.js';
 
 /** Sets `costUsd` and `price` on a call that has no cost yet (an ingested call may bring its own). */
 export function priceEnricher(prices: PriceBook): Enricher {
@@ -20,16 +20,8 @@ export function priceEnricher(prices: PriceBook): Enricher {
   };
 }
 
-/**
- * Whether the price enricher found no price for a call whose usage is known: what `PriceBook.priceCall` says as
- * `unpriced`, read back from the call, so the process that counts it need not be the one that priced it. Usage is
- * its tokens, or the units of a call billed per unit (an image, a second, a character) to a model no price names.
- */
-export function isUnpriced(call: LlmCall): boolean {
-  if (call.costUsd !== null || call.price !== null) return false;
-  if (call.inputTokens !== null || call.outputTokens !== null) return true;
-  return (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') && unitsOfCall(call.events) !== null;
-}
+/** Whether pricing found no price for a call whose usage is known (src/calls/units.ts `unpricedCall`). */
+export const isUnpriced: (call: LlmCall) => boolean = unpricedCall;
 
 /** The price book a config gives (the module's runtime builds the same one). */
 export function priceBookOf(config: CostConfig): PriceBook {
