@@ -126,3 +126,13 @@ export function unpricedCall(call: LlmCall): boolean {
   if (call.inputTokens !== null || call.outputTokens !== null) return true;
   return (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') && unitsOfCall(call.events) !== null;
 }
+
+/**
+ * unpricedCall in SQL, over the calls table's columns (SQLite and PostgreSQL alike): 1 for an unpriced call, else 0.
+ * A call's units are in its `events` JSON text (call-row.ts: JSON.stringify, so a name reads `"name":"billing.units"`).
+ * What the spend the database sums (a scoped principal's by user and key, the By metadata card) counts as unpriced.
+ */
+export const UNPRICED_SQL = `CASE WHEN cost_usd IS NULL AND price IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL
+    OR (endpoint IN (${[...UNIT_ENDPOINTS, 'realtime'].map((e) => `'${e}'`).join(', ')})
+      AND (events LIKE '%"name":"${UNITS_EVENT}"%' OR events LIKE '%"name":"${REALTIME_DURATION_EVENT}"%')))
+    THEN 1 ELSE 0 END`;

@@ -3,6 +3,7 @@
 // principal's spend is read from the calls instead, narrowed to its scope: by team, feature, model or provider from
 // the call rollups (which carry team and feature on every row), by user or key from the raw calls (kept for
 // storage.retention.raw), summed in the database.
+import { UNPRICED_SQL } from '../calls/units.js';
 import { LlmscopeError } from '../errors.js';
 import { type CallScope, type RollupDimension, type Store, type StoreBackend, scopedStore } from '../store/index.js';
 import { DAY_MS, MINUTE_MS } from '../time.js';
@@ -135,8 +136,7 @@ class RollupSpend implements SpendStore {
 }
 
 const FIGURES = `count(*) AS requests,
-  sum(CASE WHEN cost_usd IS NULL AND price IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
-    THEN 1 ELSE 0 END) AS unpriced,
+  sum(${UNPRICED_SQL}) AS unpriced,
   coalesce(sum(cost_usd), 0) AS cost, coalesce(sum(input_tokens), 0) AS input,
   coalesce(sum(output_tokens), 0) AS output, coalesce(sum(cached_input_tokens), 0) AS cached,
   coalesce(sum(request_bytes + response_bytes), 0) AS bytes,

@@ -3,6 +3,7 @@
 // path) and spend summed per value of one key (`/api/cost/summary?group_by=meta.<key>`), which reads raw calls: the
 // spend aggregates are kept per fixed dimension, and metadata keys are the caller's own.
 import { METADATA_MAX_KEYS, metadataKeyProblem } from '../calls/index.js';
+import { UNPRICED_SQL } from '../calls/units.js';
 import { LlmscopeError } from '../errors.js';
 import type { StoreBackend } from './backend.js';
 
@@ -58,8 +59,7 @@ export interface MetadataSumRow {
 }
 
 const FIGURES = `count(*) AS requests,
-    sum(CASE WHEN cost_usd IS NULL AND price IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
-      THEN 1 ELSE 0 END) AS unpriced,
+    sum(${UNPRICED_SQL}) AS unpriced,
     coalesce(sum(cost_usd), 0) AS "costUsd", coalesce(sum(input_tokens), 0) AS "inputTokens",
     coalesce(sum(output_tokens), 0) AS "outputTokens", coalesce(sum(cached_input_tokens), 0) AS "cachedInputTokens",
     coalesce(sum(cache_write_input_tokens), 0) AS "cacheWriteInputTokens",
