@@ -136,3 +136,21 @@ export const UNPRICED_SQL = `CASE WHEN cost_usd IS NULL AND price IS NULL AND (i
     OR (endpoint IN (${[...UNIT_ENDPOINTS, 'realtime'].map((e) => `'${e}'`).join(', ')})
       AND (events LIKE '%"name":"${UNITS_EVENT}"%' OR events LIKE '%"name":"${REALTIME_DURATION_EVENT}"%')))
     THEN 1 ELSE 0 END`;
+
+/** Request fields only OpenAI's GPT image models take: one sent without a model makes the call gpt-image-1's. */
+const GPT_IMAGE_FIELDS = ['background', 'moderation', 'output_compression', 'output_format', 'partial_images'];
+
+/**
+ * The model OpenAI bills a JSON image generation that names none for: dall-e-2 (its documented default), or gpt-image-1
+ * when the request sets a parameter only that model takes (a `background`, an `output_format`, a quality of low,
+ * medium or high). Null for other calls, or when the request names its model.
+ */
+export function defaultImageModel(endpoint: Endpoint, body: Record<string, unknown>): string | null {
+  if (endpoint !== 'images.generations' || (typeof body.model === 'string' && body.model !== '')) return null;
+  const gpt =
+    GPT_IMAGE_FIELDS.some((f) => body[f] !== undefined && body[f] !== null) ||
+    body.quality === 'low' ||
+    body.quality === 'medium' ||
+    body.quality === 'high';
+  return gpt ? 'gpt-image-1' : 'dall-e-2';
+}

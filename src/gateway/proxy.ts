@@ -19,7 +19,7 @@ import {
   statusOf,
   tpotOf,
 } from '../calls/index.js';
-import { type BilledUnits, requestUnitsOf, unitsEvent } from '../calls/units.js';
+import { type BilledUnits, defaultImageModel, requestUnitsOf, unitsEvent } from '../calls/units.js';
 import type { Config } from '../config/index.js';
 import { ERRORS, jsonErrorText, LlmscopeError } from '../errors.js';
 import {
@@ -224,6 +224,8 @@ function platformAdmission(
   headers: IncomingHttpHeaders,
 ): Admission {
   flight.requestBytes = bytes;
+  // An image generation that names no model is billed as OpenAI's default model: priced, and held by budgets, as it.
+  model ||= defaultImageModel(flight.endpoint, body);
   if (model) flight.model = model.slice(0, 256);
   flight.stream = body.stream === true;
   if (typeof body.user === 'string' && body.user && !flight.attribution.user)

@@ -221,8 +221,37 @@ describe('per-unit prices: DALL·E, whisper-1 and tts-1 priced, and budgets hold
       { name: 'dalle', scope: 'user', match: 'dalle', period: 'day', limit: 0.09, action: 'block' },
       { name: 'img', scope: 'user', match: 'img', period: 'day', limit: 0.2, action: 'block' },
       { name: 'tiny', scope: 'user', match: 'tiny', period: 'day', limit: 0.02, action: 'block' },
+      { name: 'nomodel', scope: 'user', match: 'nomodel', period: 'day', limit: 0.03, action: 'block' },
     ],
   });
+
+  it('an image generation naming no model is priced as dall-e-2, OpenAI default, and held by budgets', async () => {
+    run = await startServeWithConfig({ config, prefix: 'unit-prices-nomodel-' });
+    try {
+      const base = run.base;
+      const c = new OpenAI({
+        baseURL: `${base}/v1`,
+        apiKey: 'sk-test',
+        maxRetries: 0,
+        defaultHeaders: { 'x-llmscope-user': 'nomodel' },
+      });
+      // dall-e-2 at 256x256: $0.016 an image; the $0.03 budget has room for one, not two
+      await c.images.generate({ prompt: 'a fox', size: '256x256' });
+      const second = await c.images.generate({ prompt: 'a fox', size: '256x256' }).catch((e: unknown) => e);
+      expect((second as ApiError).status).toBe(429);
+      let rows: Row[] = [];
+      for (let i = 0; i < 50 && rows.length < 2; i++) {
+        rows = (await getJson<{ data: Row[] }>(`${base}/api/requests?user=nomodel`)).data;
+        if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      const ok = rows.find((r) => r.status === 'ok');
+      // before: model unknown, cost null (unpriced), and the second image admitted
+      expect(ok).toMatchObject({ endpoint: 'images.generations', model: 'dall-e-2', cost_usd: 0.016 });
+      expect(rows.find((r) => r.status !== 'ok')).toMatchObject({ model: 'dall-e-2' });
+    } finally {
+      await run.stop();
+    }
+  }, 90_000);
 
   it('one process: exact costs recorded, summed and counted; the 3rd dall-e-3 image refused', async () => {
     run = await startServeWithConfig({ config, prefix: 'unit-prices-' });
