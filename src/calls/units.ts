@@ -124,7 +124,15 @@ export function unitsEvent(units: BilledUnits, time: number): CallEvent {
 export function unpricedCall(call: LlmCall): boolean {
   if (call.costUsd !== null || call.price !== null) return false;
   if (call.inputTokens !== null || call.outputTokens !== null) return true;
-  return (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') && unitsOfCall(call.events) !== null;
+  return billedUnitsOf(call) !== null;
+}
+
+/**
+ * The units a finished call was billed for when it may be billed per unit (a platform call, or a Realtime session's
+ * whisper-1 transcription): its recorded units (unitsOfCall); null for other calls, or when none were recorded.
+ */
+export function billedUnitsOf(call: Pick<LlmCall, 'endpoint' | 'events'>): BilledUnits | null {
+  return UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime' ? unitsOfCall(call.events) : null;
 }
 
 /**

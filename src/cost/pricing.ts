@@ -1,6 +1,7 @@
 // Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, LlmCall } from '../calls/index.js';
+import { billedUnitsOf } from '../calls/units.js';
 import { DAY_MS } from '../time.js';
 import {
   CATALOG,
@@ -11,7 +12,7 @@ import {
 } from './catalog/index.js';
 import { openModelsCatalog } from './catalog/open-models.js';
 import type { PriceOverride, PricingConfig } from './config.js';
-import { UNIT_ENDPOINTS, type UnitPrices, unitCostOf, unitPriceOf, unitPricesOf, unitsOfCall } from './units.js';
+import { type UnitPrices, unitCostOf, unitPriceOf, unitPricesOf } from './units.js';
 
 /** USD per 1M tokens, the unit providers publish. */
 export interface PerMillion {
@@ -495,10 +496,10 @@ export class PriceBook {
     if (call.inputTokens === null && call.outputTokens === null) {
       // Billed per unit (an image, a second of audio, a character; units.ts): its recorded units at the unit price.
       // (and a Realtime session's whisper-1 input transcription, its seconds on an event)
-      if (resolved?.units && (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime')) {
-        const units = unitsOfCall(call.events);
-        const cost = units === null ? null : unitCostOf(resolved.units, units);
-        if (units !== null && cost !== null)
+      const units = billedUnitsOf(call);
+      if (units !== null && resolved?.units) {
+        const cost = unitCostOf(resolved.units, units);
+        if (cost !== null)
           return {
             costUsd: cost,
             price: {
@@ -511,11 +512,7 @@ export class PriceBook {
           };
       }
       // Unknown usage: the cost is unknown, never a silent 0. Units recorded for a model no price names: unpriced.
-      const unpriced =
-        !resolved &&
-        (UNIT_ENDPOINTS.has(call.endpoint) || call.endpoint === 'realtime') &&
-        unitsOfCall(call.events) !== null;
-      return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced };
+      return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: !resolved && units !== null };
     }
     if (!resolved) return { costUsd: null, price: null, unpriced: true };
     const tokens: TokenCounts = {

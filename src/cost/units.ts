@@ -63,10 +63,13 @@ function maxImagePrice(table: Record<string, Record<string, number>>): number {
   return max;
 }
 
+/** `count` units at `each` USD, rounded to 1e-12 USD as token costs are. */
+const costAt = (count: number, each: number): number => Math.round(count * each * 1e12) / 1e12;
+
 /** USD for `units` at `p` (rounded to 1e-12 as token costs are), or null when `p` has no price for them. */
 export function unitCostOf(p: UnitPrices, units: BilledUnits): number | null {
   const each = unitPriceOf(p, units);
-  return each === null ? null : Math.round(units.count * each * 1e12) / 1e12;
+  return each === null ? null : costAt(units.count, each);
 }
 
 /**
@@ -76,7 +79,7 @@ export function unitCostOf(p: UnitPrices, units: BilledUnits): number | null {
 export function unitEstimateOf(p: UnitPrices, units: BilledUnits): number | null {
   const exact = unitCostOf(p, units);
   if (exact !== null || units.unit !== 'image' || !p.perImage) return exact;
-  return Math.round(units.count * maxImagePrice(p.perImage) * 1e12) / 1e12;
+  return costAt(units.count, maxImagePrice(p.perImage));
 }
 
 /**
