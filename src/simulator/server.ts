@@ -455,7 +455,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     }
     // A status fault asked for by header fails the call here too (README: "makes the simulator fail that call").
     const fault = method === 'POST' ? headerText(req.headers['x-simulator-fault']) : null;
-    if (fault !== null && MEDIA_FAULTS.has(fault)) return sendStatusFault(res, fault, mediaModelOf(raw));
+    if (fault !== null && STATUS_FAULTS.has(fault)) return sendStatusFault(res, fault, mediaModelOf(raw));
     const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
     return handleMedia(state.files, state.batches, req, res, path, query, raw, state.opts.seed);
   }
@@ -600,7 +600,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
     return openaiResponses(ex, req.headers, b, { ...directives, fault }, clock, state.opts.seed);
   }
-  if (fault && MEDIA_FAULTS.has(fault)) return sendStatusFault(res, fault, String(b.model));
+  if (fault && STATUS_FAULTS.has(fault)) return sendStatusFault(res, fault, String(b.model));
 
   state.sequence++;
   const clock = makeClock(directives.ttftMs, directives.tpotMs, state.opts.jitter, state.opts.seed, state.sequence);
@@ -1068,8 +1068,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | null | 'too_large'> {
   });
 }
 
-/** The faults that answer with a status (or never answer) before any content: the image, audio and batch routes take these. */
-const MEDIA_FAULTS: ReadonlySet<string> = new Set([
+/**
+ * The faults that answer with a status (or never answer) before any content: the ones the chat, completions and
+ * embeddings routes answer so, and all the image, audio and batch routes take.
+ */
+const STATUS_FAULTS: ReadonlySet<string> = new Set([
   'rate_limit',
   'server_error',
   'overloaded',
@@ -1077,7 +1080,7 @@ const MEDIA_FAULTS: ReadonlySet<string> = new Set([
   'timeout',
 ]);
 
-/** Answers a status fault (MEDIA_FAULTS) in OpenAI's shape; `timeout` never answers. */
+/** Answers a status fault (STATUS_FAULTS) in OpenAI's shape; `timeout` never answers. */
 function sendStatusFault(res: ServerResponse, fault: string, model: string): void {
   if (fault === 'rate_limit') {
     res.setHeader('retry-after', String(Math.ceil(RATE_LIMIT_RETRY_MS / 1000)));
