@@ -3,6 +3,7 @@
 import type { AuditEntryWire, AuditPageWire } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, time } from '../lib/dom.js';
+import { pager } from '../lib/pager.js';
 import { setParams } from '../lib/state.js';
 import type { Page } from './page.js';
 
@@ -60,37 +61,26 @@ export const auditPage: Page = {
     const body = h('tbody');
     const addRows = (list: AuditEntryWire[]) => body.append(...list.map(row));
     addRows(first.data.data);
-    let cursor = first.data.next_cursor;
     let shown = first.data.data.length;
     const count = h('span', { class: 'muted', id: 'audit-count' });
+    const more = pager({
+      first: first.data.next_cursor,
+      label: 'older',
+      id: 'audit-more',
+      load: (cursor) => get<AuditPageWire>(`/api/audit${qs({ ...query, cursor })}`),
+      onPage: (page) => {
+        addRows(page.data);
+        shown += page.data.length;
+        setCount();
+      },
+      onError: (r) => {
+        count.textContent = why(r, 'older entries');
+      },
+    });
     const setCount = () => {
-      count.textContent = `${shown} entr${shown === 1 ? 'y' : 'ies'} shown${cursor ? ' (older below)' : ''}`;
+      count.textContent = `${shown} entr${shown === 1 ? 'y' : 'ies'} shown${more.cursor() ? ' (older below)' : ''}`;
     };
     setCount();
-    const more: HTMLButtonElement = h(
-      'button',
-      {
-        type: 'button',
-        id: 'audit-more',
-        hidden: !cursor,
-        onclick: async () => {
-          if (!cursor) return;
-          more.disabled = true;
-          const r = await get<AuditPageWire>(`/api/audit${qs({ ...query, cursor })}`);
-          more.disabled = false;
-          if (!r.ok) {
-            count.textContent = why(r, 'older entries');
-            return;
-          }
-          addRows(r.data.data);
-          shown += r.data.data.length;
-          cursor = r.data.next_cursor;
-          more.hidden = !cursor;
-          setCount();
-        },
-      },
-      'older',
-    );
     fill(
       root,
       filters,
@@ -115,7 +105,7 @@ export const auditPage: Page = {
               body,
             ),
           ),
-      more,
+      more.button,
     );
   },
 };

@@ -15,6 +15,7 @@ import { failed, get, post, qs, type Result, why } from '../lib/api.js';
 import { chart } from '../lib/chart.js';
 import { card, compact, empty, fill, h, pct, table, tile, time } from '../lib/dom.js';
 import { setKeyHandler } from '../lib/keys.js';
+import { pager } from '../lib/pager.js';
 import { carried, href, setParams } from '../lib/state.js';
 import type { Page, PageContext } from './page.js';
 import { evaluations, feedbackList } from './request.js';
@@ -246,36 +247,24 @@ function reviewQueue(
   list.append(...rows);
   // The queue comes 100 at a time; the next ones on demand (a long pending queue, the labeled tab's older labels),
   // else past the first 100 nothing could be reached from the page.
-  let cursor = queue.data.next_cursor;
-  const more: HTMLButtonElement = h(
-    'button',
-    {
-      type: 'button',
-      id: 'review-more',
-      hidden: !cursor,
-      onclick: async () => {
-        if (!cursor) return;
-        more.disabled = true;
-        const r = await get<ReviewList>(
-          `/api/quality/review${qs({ status, limit: 100, ...(reason ? { reason } : {}), cursor })}`,
-        );
-        more.disabled = false;
-        if (!r.ok) {
-          msg.textContent = why(r, 'more of the review queue');
-          return;
-        }
-        for (const it of r.data.data) {
-          items.push(it);
-          const row = rowOf(it, items.length - 1);
-          rows.push(row);
-          list.append(row);
-        }
-        cursor = r.data.next_cursor;
-        more.hidden = !cursor;
-      },
+  const more = pager({
+    first: queue.data.next_cursor,
+    label: 'load the next 100',
+    id: 'review-more',
+    load: (cursor) =>
+      get<ReviewList>(`/api/quality/review${qs({ status, limit: 100, ...(reason ? { reason } : {}), cursor })}`),
+    onPage: (page) => {
+      for (const it of page.data) {
+        items.push(it);
+        const row = rowOf(it, items.length - 1);
+        rows.push(row);
+        list.append(row);
+      }
     },
-    'load the next 100',
-  );
+    onError: (r) => {
+      msg.textContent = why(r, 'more of the review queue');
+    },
+  });
 
   const select = (i: number) => {
     index = Math.max(0, Math.min(items.length - 1, i));
@@ -412,7 +401,7 @@ function reviewQueue(
     }
   });
   select(0);
-  return h('section', { id: 'review' }, head, h('div', { class: 'review' }, h('div', null, list, more), detail));
+  return h('section', { id: 'review' }, head, h('div', { class: 'review' }, h('div', null, list, more.button), detail));
 }
 
 function labelText(it: ReviewItem): string {

@@ -8,6 +8,7 @@ import type { CallRecord, CallList as ListBody } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { empty, fill, h, ms, num, time, usd } from '../lib/dom.js';
 import { filterBar, metadataParams } from '../lib/filters.js';
+import { pager } from '../lib/pager.js';
 import { carried, href } from '../lib/state.js';
 import type { Page } from './page.js';
 
@@ -119,38 +120,27 @@ export const requestsPage: Page = {
       }
     };
     addRows(first.data.data);
-    let cursor = first.data.next_cursor;
     let shown = first.data.data.length;
     const count = h('span', { class: 'muted', id: 'result-count' });
+    const more = pager({
+      first: first.data.next_cursor,
+      label: 'load more',
+      load: (cursor) => get<ListBody>(`/api/requests${qs({ ...query, cursor })}`),
+      onPage: (page) => {
+        addRows(page.data);
+        shown += page.data.length;
+        // rows paged in are not re-rendered away by the auto-refresh (main.ts heldByUser)
+        body.dataset.holdRefresh = '';
+        setCount();
+      },
+      onError: (r) => {
+        count.textContent = why(r, 'more requests');
+      },
+    });
     const setCount = () => {
-      count.textContent = `${shown} shown${cursor ? ' (more below)' : ''} · search took ${Math.round(took)} ms`;
+      count.textContent = `${shown} shown${more.cursor() ? ' (more below)' : ''} · search took ${Math.round(took)} ms`;
     };
     setCount();
-    const more: HTMLButtonElement = h(
-      'button',
-      {
-        type: 'button',
-        hidden: !cursor,
-        onclick: async () => {
-          if (!cursor) return;
-          more.disabled = true;
-          const r = await get<ListBody>(`/api/requests${qs({ ...query, cursor })}`);
-          more.disabled = false;
-          if (!r.ok) {
-            count.textContent = why(r, 'more requests');
-            return;
-          }
-          addRows(r.data.data);
-          shown += r.data.data.length;
-          // rows paged in are not re-rendered away by the auto-refresh (main.ts heldByUser)
-          body.dataset.holdRefresh = '';
-          cursor = r.data.next_cursor;
-          more.hidden = !cursor;
-          setCount();
-        },
-      },
-      'load more',
-    );
     fill(
       root,
       bar,
@@ -194,7 +184,7 @@ export const requestsPage: Page = {
               body,
             ),
           ),
-      more,
+      more.button,
     );
   },
 };

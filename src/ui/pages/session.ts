@@ -6,6 +6,7 @@
 import type { Evaluation, Feedback, SessionBody, SessionCall, Span } from '../../wire/index.js';
 import { get, qs, why } from '../lib/api.js';
 import { card, empty, fill, h, ms, num, tile, time, usd } from '../lib/dom.js';
+import { pager } from '../lib/pager.js';
 import { carried, href } from '../lib/state.js';
 import type { Page } from './page.js';
 import { waterfall } from './request.js';
@@ -110,37 +111,26 @@ export const sessionPage: Page = {
     const drawWaterfall = () => fill(wf, waterfall(calls.flatMap(spansOf)));
     drawWaterfall();
 
-    let cursor = s.next_cursor;
     const shown = h('span', { class: 'muted', id: 'session-shown' });
+    const more = pager({
+      first: s.next_cursor,
+      label: 'load more',
+      id: 'session-more',
+      load: (cursor) => get<SessionBody>(`${path}${qs({ limit: PAGE, cursor })}`),
+      onPage: (next) => {
+        calls.push(...next.calls);
+        addRows(next.calls);
+        drawWaterfall();
+        setShown();
+      },
+      onError: (r) => {
+        shown.textContent = why(r, 'more calls');
+      },
+    });
     const setShown = () => {
-      shown.textContent = `${calls.length} of ${num(t.calls)} calls shown${cursor ? ' (more below)' : ''}`;
+      shown.textContent = `${calls.length} of ${num(t.calls)} calls shown${more.cursor() ? ' (more below)' : ''}`;
     };
     setShown();
-    const more: HTMLButtonElement = h(
-      'button',
-      {
-        type: 'button',
-        hidden: !cursor,
-        id: 'session-more',
-        onclick: async () => {
-          if (!cursor) return;
-          more.disabled = true;
-          const next = await get<SessionBody>(`${path}${qs({ limit: PAGE, cursor })}`);
-          more.disabled = false;
-          if (!next.ok) {
-            shown.textContent = why(next, 'more calls');
-            return;
-          }
-          calls.push(...next.data.calls);
-          addRows(next.data.calls);
-          drawWaterfall();
-          cursor = next.data.next_cursor;
-          more.hidden = !cursor;
-          setShown();
-        },
-      },
-      'load more',
-    );
 
     const links = (page: string, list: string[]) =>
       list.length === 0
@@ -253,7 +243,7 @@ export const sessionPage: Page = {
             rows,
           ),
         ),
-        more,
+        more.button,
       ),
     );
   },
