@@ -231,6 +231,12 @@ export class NvidiaSmiCollector implements GpuCollector {
   warning: string | null = null;
   /** How many GPUs `warning` names. */
   unreadable = 0;
+  /**
+   * Every GPU this collector has listed since it started, by UUID, with its index then. nvidia-smi can drop a GPU from
+   * its list without a word and exit 0 (a GPU the driver removed after an Xid, a device unbound from the driver): one
+   * listed before and missing now is reported as unreadable, as a GPU it says it cannot open is.
+   */
+  private readonly listed = new Map<string, string>();
   private readonly path: string;
   private readonly now: () => number;
 
@@ -286,8 +292,23 @@ export class NvidiaSmiCollector implements GpuCollector {
       if (unreadable.length > 0) throw new Error(`nvidia-smi read no GPU: ${unreadable.join('; ')}`);
       throw new GpuUnavailableError('nvidia-smi listed no GPU');
     }
-    this.warning = unreadable.length > 0 ? `nvidia-smi could not read ${unreadable.join('; ')}` : null;
-    this.unreadable = unreadable.length;
+    const now = new Set<string>();
+    for (const g of reading.samples)
+      if (g.uuid !== null) {
+        now.add(g.uuid);
+        this.listed.set(g.uuid, g.gpu);
+      }
+    const missing: string[] = [];
+    for (const [uuid, index] of this.listed) if (!now.has(uuid)) missing.push(`GPU ${index} (${uuid})`);
+    const said: string[] = [];
+    if (unreadable.length > 0) said.push(`nvidia-smi could not read ${unreadable.join('; ')}`);
+    // (a GPU it says it cannot open is missing too: named once, by what nvidia-smi says of it, unless more are missing)
+    if (missing.length > unreadable.length)
+      said.push(`nvidia-smi no longer lists ${missing.join(', ')}, listed before`);
+    this.warning = said.length > 0 ? said.join('; ') : null;
+    // A GPU it cannot open is missing from the readings too, named by its bus id rather than its UUID: the larger of
+    // the two counts, so such a GPU listed before is not counted twice.
+    this.unreadable = Math.max(unreadable.length, missing.length);
     return reading.samples;
   }
 }

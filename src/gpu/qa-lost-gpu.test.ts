@@ -1,6 +1,8 @@
 // A GPU that falls off the bus (Xid 79) makes nvidia-smi print "Unable to determine the device handle for GPU
 // <bus id>: GPU is lost ..." in place of that GPU's line, still print the other GPUs' readings, and exit 15. Those
 // readings are kept (the other GPUs stay watched and costed) and the lost GPU is reported beside them.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NvidiaSmiCollector, parseNvidiaSmi, readNvidiaSmi, unreadableGpus } from './nvidia-smi.js';
@@ -85,5 +87,52 @@ describe('nvidia-smi with a GPU fallen off the bus', () => {
     });
     await healthy.collect(AbortSignal.timeout(10_000));
     expect(healthy.warning).toBeNull();
+  });
+});
+
+describe('a GPU that nvidia-smi stops listing without a word (exit 0; decision 144)', () => {
+  it('is reported as unreadable while it is gone, and no longer once it is listed again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-smi-list-'));
+    const answer = join(dir, 'answer.txt');
+    const smi = join(dir, 'nvidia-smi');
+    writeFileSync(smi, `#!/bin/sh\ncat ${JSON.stringify(answer)}\n`);
+    chmodSync(smi, 0o755);
+    const all = fixture('nvidia-smi-8gpu.txt');
+    const without2 = all
+      .split('\n')
+      .filter((l) => !l.startsWith('2, '))
+      .join('\n');
+    const state = new GpuState({ staleAfterMs: 60_000, now: () => 1 });
+    state.register('nvidia-smi', 'local');
+    const collector = new NvidiaSmiCollector({ path: smi, host: 'dgx-1', now: () => 1 });
+    const poller = new Poller({
+      collector,
+      intervalMs: 60_000,
+      timeoutMs: 10_000,
+      onOutcome: (o, c) => state.update(c.kind, c.source, o),
+    });
+    const seen: { gpus: number; unreadable: number; reason: string | null }[] = [];
+    // listed, gone silently, back, gone with nvidia-smi's own "device handle" line (counted once, not twice)
+    for (const text of [all, without2, all, fixture('nvidia-smi-8gpu-lost.txt')]) {
+      writeFileSync(answer, text);
+      await poller.poll();
+      const s = state.states()[0];
+      seen.push({
+        gpus: s?.samples.length ?? -1,
+        unreadable: state.unreadable()[0]?.gpus ?? -1,
+        reason: s?.reason ?? null,
+      });
+    }
+    await poller.stop();
+    expect(seen).toEqual([
+      { gpus: 8, unreadable: 0, reason: null },
+      {
+        gpus: 7,
+        unreadable: 1,
+        reason: 'nvidia-smi no longer lists GPU 2 (GPU-c3e05b98-7f21-4d6a-9b83-21f0e6d4ac72), listed before',
+      },
+      { gpus: 8, unreadable: 0, reason: null },
+      { gpus: 7, unreadable: 1, reason: `nvidia-smi could not read ${LOST}` },
+    ]);
   });
 });
