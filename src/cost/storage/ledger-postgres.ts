@@ -294,20 +294,29 @@ export class PostgresBudgetLedger implements BudgetLedger {
     if (keys.length === 0) return;
     const id = (reservation as Partial<PgReservation>).id ?? randomUUID();
     // Only holds still recorded are released (a swept one was released already); the cost is added regardless.
+    // The buckets are locked first, in key order (`locked`), as a reservation locks them: the UPDATE alone locks rows
+    // in whatever order its plan meets them (a scan of the table: where updates left them), and a settle holding a
+    // per-user bucket while a reservation held the global one deadlocked with it (QA44).
     await this.run(
       `WITH first AS (INSERT INTO budget_writes (id, at) VALUES ($7, $6) ON CONFLICT (id) DO NOTHING RETURNING id),
        gone AS (DELETE FROM budget_reservations WHERE id = $4 AND EXISTS (SELECT 1 FROM first)
                 RETURNING budget, value, period_start, amount),
-       ${RELEASE}
+       ${RELEASE},
+       locked AS MATERIALIZED (
+         SELECT b.budget, b.value, b.period_start
+         FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS k(budget, value, period_start, ord)
+         JOIN budget_buckets b ON b.budget = k.budget AND b.value = k.value AND b.period_start = k.period_start
+         WHERE EXISTS (SELECT 1 FROM first)
+         ORDER BY k.ord
+         FOR UPDATE OF b)
        UPDATE budget_buckets b SET
          in_flight = greatest(0, b.in_flight - coalesce(agg.n, 0)),
          reserved = CASE WHEN agg.n IS NULL THEN b.reserved
                          WHEN b.in_flight <= agg.n THEN 0 ELSE greatest(0, b.reserved - agg.amount) END,
          spent = b.spent + $5
-       FROM unnest($1::text[], $2::text[], $3::int8[]) AS k(budget, value, period_start)
+       FROM locked k
        LEFT JOIN agg USING (budget, value, period_start)
-       WHERE b.budget = k.budget AND b.value = k.value AND b.period_start = k.period_start
-         AND EXISTS (SELECT 1 FROM first)`,
+       WHERE b.budget = k.budget AND b.value = k.value AND b.period_start = k.period_start`,
       [...keyArrays(keys), id, actualUsd, this.now(), `settle:${id}`],
     );
   }
