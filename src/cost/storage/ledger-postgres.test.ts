@@ -115,68 +115,92 @@ describe('PostgresBudgetLedger', () => {
     expect((await b.reserve(lines)).ok).toBe(false);
   });
 
-  it('a settle locks its buckets in key order, as a reservation does, so the two never deadlock (QA44)', async () => {
-    // A call under a global and a per-user budget reserves both buckets, locking them in key order; its settle locked
-    // them in whatever order its plan met the rows (a scan of the table meets them where updates left them), so a
-    // settle holding the per-user bucket waited on a reservation holding the global one, which waited on it.
-    // PostgreSQL broke each deadlock after deadlock_timeout (1 s), one at a time: 20 dall-e-3 calls at once through
-    // two `serve --workers 2` replicas under a per-user block budget and a global one met 16 in a row, and 6 calls
-    // waited past the workers' 10 s for their admission and were answered 503 overloaded. Here the plan that scans the
-    // table is the one the planner takes (no nested loop or merge join), and the per-user row is the first it meets.
+  /**
+   * A reservation of a call under a global and a per-user budget, then `release` of it (a settle, a sweep) while
+   * another call's reservation holds the global bucket, first in key order: whether the per-user bucket stays free
+   * meanwhile (true), or `release` took it first (the error code of locking it NOWAIT), waiting on the global one, as
+   * a reservation locking the global bucket and then this one would wait on it: a deadlock. The plan that scans the
+   * table is the one the planner takes (no nested loop or merge join), and the per-user row is the first it meets.
+   */
+  async function perUserFreeWhile(
+    release: (l: PostgresBudgetLedger, r: Reservation) => Promise<unknown>,
+    opts: ConstructorParameters<typeof PostgresBudgetLedger>[1] = {},
+  ): Promise<{ free: true | string; ledger: PostgresBudgetLedger }> {
     const url = `${await pg.freshSchemaUrl()}${encodeURIComponent(' -c enable_nestloop=off -c enable_mergejoin=off')}`;
     const store = new PostgresStore(url, { maxConnections: 5 });
     stores.push(store);
     await store.migrate();
-    const ledger = new PostgresBudgetLedger(store.backend);
+    const ledger = new PostgresBudgetLedger(store.backend, opts);
     await ledger.migrate();
-    const all = key('all');
-    const ann = key('per-user', 'ann');
-    await ledger.load(ann, 0);
-    await ledger.load(all, 0);
-    const r = await ledger.reserve([line(all, 0.04, 1000), line(ann, 0.04, 1000)]);
+    await ledger.load(key('per-user', 'ann'), 0);
+    await ledger.load(key('all'), 0);
+    const r = await ledger.reserve([line(key('all'), 0.04, 1000), line(key('per-user', 'ann'), 0.04, 1000)]);
     if (!r.ok) throw new Error('reserve refused');
     // the reservation's updates moved the rows (an update writes the row anew, after the others): the per-user row
     // first in the table again
     await store.backend.pool.query("UPDATE budget_buckets SET spent = spent WHERE budget = 'all'");
     const order = await store.backend.pool.query('SELECT budget FROM budget_buckets');
     expect(order.rows.map((x: { budget: string }) => x.budget)).toEqual(['per-user', 'all']);
-    // Another call's reservation holds the global bucket (first in key order) ...
     const holder = await store.backend.pool.connect();
     const other = await store.backend.pool.connect();
     try {
       await holder.query("BEGIN; SELECT 1 FROM budget_buckets WHERE budget = 'all' FOR UPDATE");
-      // ... while the settle runs: it waits for the global bucket
-      const settled = ledger.settle(r.reservation, 0.03);
+      const released = release(ledger, r.reservation);
+      // it waits for the global bucket ...
       await expect
         .poll(
           async () =>
             (
               await store.backend.pool.query(
-                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%budget_writes%'",
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%budget_reservations%'",
               )
             ).rows[0]?.n,
           { timeout: 10_000, interval: 20 },
         )
         .toBe(1);
-      // and holds nothing else meanwhile: the per-user bucket is free to lock (before, the settle had it: a
-      // reservation locking the global bucket and then this one deadlocked with it)
+      // ... and holds nothing else meanwhile?
       await other.query('BEGIN');
       const free = await other.query("SELECT 1 FROM budget_buckets WHERE budget = 'per-user' FOR UPDATE NOWAIT").then(
-        () => true,
-        (err: { code?: string }) => err.code,
+        () => true as const,
+        (err: { code?: string }) => String(err.code),
       );
       await other.query('ROLLBACK');
       await holder.query('COMMIT');
-      await settled;
-      expect(free).toBe(true);
+      await released;
+      return { free, ledger };
     } finally {
       await other.query('ROLLBACK').catch(() => {});
       await holder.query('ROLLBACK').catch(() => {});
       holder.release();
       other.release();
     }
-    expect(await ledger.state(all)).toMatchObject({ spent: 0.03, reserved: 0, inFlight: 0 });
-    expect(await ledger.state(ann)).toMatchObject({ spent: 0.03, reserved: 0, inFlight: 0 });
+  }
+
+  it('a settle locks its buckets in key order, as a reservation does, so the two never deadlock (QA44)', async () => {
+    // A call under a global and a per-user budget reserves both buckets, locking them in key order; its settle locked
+    // them in whatever order its plan met the rows (a scan of the table meets them where updates left them), so a
+    // settle holding the per-user bucket waited on a reservation holding the global one, which waited on it.
+    // PostgreSQL broke each deadlock after deadlock_timeout (1 s), one at a time: 20 dall-e-3 calls at once through
+    // two `serve --workers 2` replicas under a per-user block budget and a global one met 16 in a row, and 6 calls
+    // waited past the workers' 10 s for their admission and were answered 503 overloaded.
+    const { free, ledger } = await perUserFreeWhile((l, r) => l.settle(r, 0.03));
+    expect(free).toBe(true); // before: '55P03' (lock not available): the settle held it
+    expect(await ledger.state(key('all'))).toMatchObject({ spent: 0.03, reserved: 0, inFlight: 0 });
+    expect(await ledger.state(key('per-user', 'ann'))).toMatchObject({ spent: 0.03, reserved: 0, inFlight: 0 });
+  });
+
+  it("the sweep releasing a dead replica's or an expired hold locks its buckets in key order too (QA44)", async () => {
+    let now = Date.UTC(2025, 0, 15, 12);
+    const { free, ledger } = await perUserFreeWhile(
+      (l) => {
+        now += 61_000; // the reservation expired
+        return l.sweep();
+      },
+      { reservationTtlMs: 60_000, now: () => now },
+    );
+    expect(free).toBe(true); // before: '55P03'
+    expect(await ledger.state(key('all'))).toMatchObject({ spent: 0, reserved: 0, inFlight: 0 });
+    expect(await ledger.state(key('per-user', 'ann'))).toMatchObject({ spent: 0, reserved: 0, inFlight: 0 });
   });
 
   it('is all-or-nothing across lines', async () => {

@@ -393,10 +393,16 @@ export class PostgresBudgetLedger implements BudgetLedger {
                 WHERE expires_at < $1 OR owner IN (SELECT owner FROM dead)
                 RETURNING budget, value, period_start, amount),
        ${RELEASE},
+       -- the buckets locked in key order first, as a reservation and a settle lock them (QA44: see settle)
+       locked AS MATERIALIZED (
+         SELECT b.budget, b.value, b.period_start, agg.n, agg.amount FROM agg
+         JOIN budget_buckets b ON b.budget = agg.budget AND b.value = agg.value AND b.period_start = agg.period_start
+         ORDER BY b.budget, b.value, b.period_start
+         FOR UPDATE OF b),
        upd AS (UPDATE budget_buckets b SET
-                 in_flight = greatest(0, b.in_flight - agg.n),
-                 reserved = CASE WHEN b.in_flight <= agg.n THEN 0 ELSE greatest(0, b.reserved - agg.amount) END
-               FROM agg WHERE b.budget = agg.budget AND b.value = agg.value AND b.period_start = agg.period_start)
+                 in_flight = greatest(0, b.in_flight - l.n),
+                 reserved = CASE WHEN b.in_flight <= l.n THEN 0 ELSE greatest(0, b.reserved - l.amount) END
+               FROM locked l WHERE b.budget = l.budget AND b.value = l.value AND b.period_start = l.period_start)
        SELECT count(*)::int AS n FROM gone`,
       [t, judge, t - this.silenceMs, this.owner],
     );
