@@ -190,6 +190,7 @@ const AT = Object.fromEntries(CALL_COLUMNS.map(([c], i) => [c, i])) as Record<ke
 function spanRowOf(v: readonly CallValue[]): SpanRow {
   return {
     traceId: v[AT.trace_id] as string | null,
+    endpoint: v[AT.endpoint] as Endpoint,
     startedAt: v[AT.started_at] as number,
     endedAt: v[AT.ended_at] as number,
     provider: v[AT.provider] as string,

@@ -15,7 +15,7 @@
 // below is this form's definition: rows written with it must read the same forever, so a change to what the gateway
 // builds is a new form (a new marker), never an edit of this one.
 import type { LlmCall, SpanRecord } from '../calls/index.js';
-import { operationName } from '../providers/openai-compatible/index.js';
+import { operationName, upstreamMethod } from '../providers/openai-compatible/index.js';
 import { spansFor } from '../telemetry/spans.js';
 
 /** Marks the compact form: its first element is this number (the object form's are spans). */
@@ -221,6 +221,7 @@ const GATEWAY = 1;
 export type SpanRow = Pick<
   LlmCall,
   | 'traceId'
+  | 'endpoint'
   | 'startedAt'
   | 'endedAt'
   | 'provider'
@@ -358,7 +359,7 @@ function gatewaySpans(row: SpanRow, g: GatewayTuple): SpanRecord[] {
       startTime: t0 + upStart,
       endTime: headersAt ?? endAt,
       status: headersAt === null ? 'error' : 'unset',
-      attributes: { 'http.request.method': 'POST', 'http.response.status_code': row.httpStatus },
+      attributes: { 'http.request.method': upstreamMethod(row.endpoint), 'http.response.status_code': row.httpStatus },
       events: [],
     };
     if (serverAddress) upstream.attributes['server.address'] = serverAddress;
@@ -459,6 +460,7 @@ export function gatewayTupleOfCall(c: LlmCall, row: SpanRow): GatewayTuple | nul
   const i = c.internal;
   if (i === undefined || !c.traceId || row.traceId !== c.traceId) return null;
   if (
+    row.endpoint !== c.endpoint ||
     row.startedAt !== c.startedAt ||
     row.endedAt !== c.endedAt ||
     row.provider !== c.provider ||

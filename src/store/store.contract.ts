@@ -116,6 +116,8 @@ export const GATEWAY_CALL_KINDS: readonly [string, number, Partial<LlmCall>, Par
   ],
   ['a parent span from traceparent, reasoning and cache tokens', 6, {}, { parentSpanId: '00f067aa0ba902b7' }],
   ['embeddings, no finish reason', 10, { endpoint: 'embeddings', finishReason: null, outputTokens: 0 }, {}],
+  // a WebSocket upgrade upstream: its upstream span's http.request.method is GET
+  ['a Realtime response', 11, { endpoint: 'realtime', stream: true }, {}],
 ];
 
 /** The same call with every nullable field null and every list empty. */

@@ -73,6 +73,7 @@ describe('spans of a call', () => {
     ['messages', 'claude-sonnet-4', 'chat'],
     ['responses', 'gpt-4o', 'chat'],
     ['generate_content', 'gemini-2.0-flash', 'generate_content'],
+    ['realtime', 'gpt-realtime', 'chat'],
   ] as const)("names a %s call's operation as the GenAI conventions do", (endpoint, model, op) => {
     const call = seeded(50).find((c) => c.status === 'ok') as LlmCall;
     const t = call.startedAt;
@@ -95,9 +96,14 @@ describe('spans of a call', () => {
       promptText: null,
       outputText: null,
     };
-    const [root] = spansOf({ ...call, traceId: 'ab'.repeat(16), endpoint, model, internal });
+    const spans = spansOf({ ...call, traceId: 'ab'.repeat(16), endpoint, model, internal });
+    const [root] = spans;
     expect(root?.name).toBe(`${op} ${model}`);
     expect(root?.attributes['gen_ai.operation.name']).toBe(op);
+    // the request sent upstream: a Realtime session's is a WebSocket upgrade (GET), the others POST (QA39)
+    expect(spans.find((s) => s.name === 'llmscope.upstream.wait')?.attributes['http.request.method']).toBe(
+      endpoint === 'realtime' ? 'GET' : 'POST',
+    );
   });
 
   it('derives ids that differ from their source and are never all zeros', () => {

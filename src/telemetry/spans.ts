@@ -6,7 +6,7 @@
 // built) by flipping bits of the last byte: never equal to the id they come from. (They used to replace the last
 // byte, which gave the child its parent's id whenever that byte already was 01 or 02: 1 call in 128.)
 import { type Enricher, type LlmCall, type Sink, type SpanRecord, sinkWithWrite } from '../calls/index.js';
-import { operationName } from '../providers/openai-compatible/index.js';
+import { operationName, upstreamMethod } from '../providers/openai-compatible/index.js';
 
 type Attrs = Record<string, string | number | boolean>;
 
@@ -104,7 +104,10 @@ export function spansOf(call: LlmCall): SpanRecord[] {
       startTime: i.upstreamStartAt,
       endTime: headersAt,
       status: i.upstreamHeadersAt === null ? 'error' : 'unset',
-      attributes: { 'http.request.method': 'POST', 'http.response.status_code': call.httpStatus },
+      attributes: {
+        'http.request.method': upstreamMethod(call.endpoint),
+        'http.response.status_code': call.httpStatus,
+      },
       events: [],
     };
     if (i.serverAddress) upstream.attributes['server.address'] = i.serverAddress;

@@ -510,6 +510,14 @@ export function errorTypeOf(body: unknown): string | null {
  * The OpenTelemetry GenAI operation name for an endpoint: Gemini's generateContent is `generate_content`, as the
  * conventions and Google's own instrumentation name it; Anthropic's messages and the Responses API are `chat`.
  */
+/**
+ * The HTTP method of the request llmscope sends upstream for a call at this endpoint (the `http.request.method` of its
+ * `llmscope.upstream.wait` span): GET for a Realtime session (a WebSocket upgrade), POST for every other recorded call.
+ */
+export function upstreamMethod(endpoint: Endpoint): 'GET' | 'POST' {
+  return endpoint === 'realtime' ? 'GET' : 'POST';
+}
+
 export function operationName(endpoint: Endpoint): 'chat' | 'text_completion' | 'embeddings' | 'generate_content' {
   if (endpoint === 'completions') return 'text_completion';
   if (endpoint === 'embeddings') return 'embeddings';
