@@ -414,16 +414,6 @@ describe('grounding', () => {
       false,
     ]);
   });
-
-  it('runs well under a millisecond per sentence', () => {
-    const response =
-      'The Eiffel Tower was completed in 1889. It is 330 metres tall. Eiffel designed it. It was the tallest until 1930.';
-    for (let i = 0; i < 200; i++) g.check({ context: CONTEXT, response });
-    const t0 = performance.now();
-    for (let i = 0; i < 1000; i++) g.check({ context: CONTEXT, response });
-    const perSentence = (performance.now() - t0) / 4000;
-    expect(perSentence).toBeLessThan(1);
-  });
 });
 
 describe('source attribution', () => {
