@@ -4,7 +4,16 @@
 import { DEFAULT_PACK, packAnnotations, sloAnnotations } from './default-pack.js';
 import { KINDS } from './kinds/index.js';
 import type { Condition, Rule, SloSpec } from './model.js';
-import { type AlertsConfig, type ConditionInput, type Duration, ms, type RuleInput, type SloInput } from './spec.js';
+import {
+  type AlertsConfig,
+  type ConditionInput,
+  type Duration,
+  ms,
+  type RuleInput,
+  SEVERITIES,
+  type Severity,
+  type SloInput,
+} from './spec.js';
 import { USD_VALUE } from './template.js';
 
 export interface CompiledRules {
@@ -101,6 +110,35 @@ function defaultAnnotations(r: RuleInput): Record<string, string> {
   return { summary: `${r.name}: ${r.kind} is ${v}` };
 }
 
+/**
+ * The rule's severity: `severity`, else a `labels.severity` naming one (Prometheus's way of writing it), else warning.
+ * The exported rule writes `labels` over `severity` while the built-in engine wrote `severity` over `labels`, so a
+ * rule whose two said different things was routed one way here and the other in Alertmanager (QA45); a
+ * `labels.severity` that is not a severity routes nowhere, and a `labels.alertname` is overwritten by both.
+ */
+function severityOf(r: RuleInput, path: string, issues: CompiledRules['issues']): Severity {
+  const label = r.labels?.severity;
+  if (r.labels?.alertname !== undefined && r.labels.alertname !== r.name)
+    issues.push({
+      path: `${path}.labels.alertname`,
+      message: `an alert's alertname is its rule's name ("${r.name}"): a label cannot change it (give the rule another name)`,
+    });
+  if (label === undefined) return r.severity ?? 'warning';
+  if (!(SEVERITIES as readonly string[]).includes(label)) {
+    issues.push({
+      path: `${path}.labels.severity`,
+      message: `"${label}" is not a severity the routes know: critical, warning or info (set it with severity:)`,
+    });
+    return r.severity ?? 'warning';
+  }
+  if (r.severity !== undefined && r.severity !== label)
+    issues.push({
+      path: `${path}.labels.severity`,
+      message: `${label}, where severity says ${r.severity}: the built-in engine would route the alert as ${r.severity}, the exported rule as ${label}; say it once, with severity:`,
+    });
+  return r.severity ?? (label as Severity);
+}
+
 function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: CompiledRules['issues']): Rule | null {
   if (!r.kind) {
     issues.push({ path: `${path}.kind`, message: 'a rule needs a kind' });
@@ -141,13 +179,14 @@ function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: Comp
   };
   if (!annotations.runbook_url) annotations.runbook_url = `${cfg.runbookBaseUrl}#${r.name.toLowerCase()}`;
   const suffix = slo ? `:${slo.name}:${first.burn}` : '';
+  const severity = severityOf(r, path, issues);
   return {
     id: `${r.name}${suffix}`,
     name: r.name,
     conditions,
     forMs: r.for === undefined ? 0 : ms(r.for),
     keepFiringForMs: r.keepFiringFor === undefined ? 0 : ms(r.keepFiringFor),
-    severity: r.severity ?? 'warning',
+    severity,
     groupBy,
     labels: { ...(slo ? { slo: slo.name, burn: first.burn } : {}), ...(r.labels ?? {}) },
     annotations,
