@@ -87,8 +87,9 @@ export interface GroundingOptions {
   gluedSentences?: boolean;
   /**
    * Take no shortcut: build the evidence pool before finding the context too thin (`minContextWords`) or the answer
-   * without a checkable claim. The results are the same, only slower; kept so that a test holds the shortcuts to the
-   * full path's results (shortcuts.test.ts).
+   * without a checkable claim, and have each claim read every evidence unit it shares a stem with, not each distinct
+   * sentence once (`EvidencePool.perUnit`). The results are the same, only slower; kept so that a test holds the
+   * shortcuts to the full path's results (shortcuts.test.ts, repeated-sentences.test.ts).
    */
   fullScan?: boolean;
 }
@@ -111,6 +112,8 @@ interface Unit {
   detailed: boolean;
   /** Whether it continues the previous unit's sentence (that one ended in a semicolon): one sentence for names. */
   continues: boolean;
+  /** Its text's class in the pool: the units of one text share one (`EvidencePool.members`); -1 until added. */
+  cls: number;
 }
 
 interface ClaimTokens {
@@ -432,6 +435,7 @@ function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer,
     ws,
     detailed: false,
     continues: false,
+    cls: -1,
   };
 }
 
@@ -471,12 +475,27 @@ class EvidencePool {
 
   /** Stem → indices of the units holding it, so a claim only visits the units it shares words with. */
   readonly postings = new Map<string, number[]>();
+  /**
+   * The units' distinct texts (classes): a unit's stems, words and figures are a function of its text, so a claim
+   * scores a text once however often the evidence repeats it. Text → class; per class its units' indices, ascending.
+   */
+  private readonly classOf = new Map<string, number>();
+  readonly members: number[][] = [];
+  /** Stem → the classes holding it, in the order of their first unit. */
+  readonly classPostings = new Map<string, number[]>();
+  /** Figure → the classes stating it, in the order of their first unit. */
+  private readonly numberClasses = new Map<number, number[]>();
   private readonly kbSeen = new Set<string>();
 
+  /**
+   * `perUnit` (the evaluator's `fullScan`): a claim reads every unit it shares a stem with, one by one, as before the
+   * classes; the results are the same (repeated-sentences.test.ts holds them to it).
+   */
   constructor(
     private readonly st: Stemmer,
     private readonly spellings = true,
     private readonly glued = true,
+    readonly perUnit = false,
   ) {}
 
   /**
@@ -516,6 +535,33 @@ class EvidencePool {
       }
       this.stems.add(s);
     }
+    const c = this.classOf.get(u.text);
+    if (c !== undefined) {
+      u.cls = c;
+      (this.members[c] as number[]).push(index);
+      return;
+    }
+    u.cls = this.members.length;
+    this.classOf.set(u.text, u.cls);
+    this.members.push([index]);
+    for (const s of u.stems) {
+      const p = this.classPostings.get(s);
+      if (p) p.push(u.cls);
+      else this.classPostings.set(s, [u.cls]);
+    }
+  }
+
+  private cover = new Float64Array(0);
+
+  /** A weight per class, all 0, for `topUnits` (which leaves it all 0). */
+  coverScratch(): Float64Array {
+    if (this.cover.length < this.members.length) this.cover = new Float64Array(Math.max(64, this.members.length * 2));
+    return this.cover;
+  }
+
+  /** The first unit of class c (the one of its text a claim cites: ties go to the earliest unit). */
+  firstOf(c: number): number {
+    return (this.members[c] as number[])[0] as number;
   }
 
   /**
@@ -572,11 +618,17 @@ class EvidencePool {
   private numbersUpTo(end: number): void {
     for (; this.numberedUnits < end; this.numberedUnits++) {
       const i = this.numberedUnits;
-      for (const v of unitNumbers(this.units[i] as Unit)) {
+      const u = this.units[i] as Unit;
+      const first = this.firstOf(u.cls) === i;
+      for (const v of unitNumbers(u)) {
         this.numberSet.add(v);
         const at = this.numberUnits.get(v);
         if (at) at.push(i);
         else this.numberUnits.set(v, [i]);
+        if (!first) continue;
+        const cs = this.numberClasses.get(v);
+        if (cs) cs.push(u.cls);
+        else this.numberClasses.set(v, [u.cls]);
       }
     }
   }
@@ -611,13 +663,18 @@ class EvidencePool {
 
   /**
    * The units the evidence writes the figure v with, in the sentences that share a word with the claim (`about`);
-   * a figure with no unit after it adds none.
+   * a figure with no unit after it adds none. Each distinct sentence is read once (its first unit): a repeat of it
+   * adds the same mentions again, which change nothing for `unitClash` (whether one of a dimension is there, whether
+   * one has the claim's unit, the first of the dimension).
    */
   unitsOf(v: number, about: ReadonlySet<string>): UnitMention[] {
     const out: UnitMention[] = [];
     if (!this.numbers().has(v)) return out;
     const words = [...about];
-    for (const i of this.numberUnits.get(v) ?? []) {
+    const at = this.perUnit
+      ? (this.numberUnits.get(v) ?? [])
+      : (this.numberClasses.get(v) ?? []).map((c) => this.firstOf(c));
+    for (const i of at) {
       const u = this.units[i] as Unit;
       if (!words.some((x) => u.stems.has(x))) continue;
       for (const n of unitMentions(u)) if (n.value === v || n.alt === v) out.push(...unitsAfter(u.ws, n.index));
@@ -812,6 +869,63 @@ const GRAM_BASE = 131_072;
 
 /** Two stem ids as one number (exact: ids stay far below 2^26). */
 const pairKey = (a: number, b: number): number => a * 67_108_864 + b;
+
+/**
+ * The DETAIL_UNITS units that share most of the claim's stems' weight, best first (ties: the earlier unit), with that
+ * weight; null when no more than DETAIL_UNITS units share a stem with the claim (scoreClaim then reads them one by
+ * one). The same units, order and sums (each added in the claim's stem order) as scoring every unit, but each
+ * distinct sentence is scored once, in an array rather than a map, and only the best weights are ordered: a context
+ * that repeats the answer's sentences cost claims × its sentences, and ordering every sentence sharing a word with the
+ * claim was most of a claim's time in one that does not.
+ */
+function topUnits(stems: readonly string[], pool: EvidencePool): [number, number][] | null {
+  const cover = pool.coverScratch();
+  const touched: number[] = [];
+  for (const s of stems) {
+    const cs = pool.classPostings.get(s);
+    if (cs === undefined) continue;
+    const w = weightOf(s);
+    for (const c of cs) {
+      if (cover[c] === 0) touched.push(c);
+      cover[c] = (cover[c] as number) + w;
+    }
+  }
+  let units = 0;
+  for (const c of touched) units += (pool.members[c] as number[]).length;
+  if (units <= DETAIL_UNITS) {
+    for (const c of touched) cover[c] = 0;
+    return null;
+  }
+  // Classes by weight: a weight's classes are one run, their units interleaved by index.
+  const runs = new Map<number, number[]>();
+  for (const c of touched) {
+    const w = cover[c] as number;
+    cover[c] = 0;
+    const run = runs.get(w);
+    if (run) run.push(c);
+    else runs.set(w, [c]);
+  }
+  const out: [number, number][] = [];
+  for (const w of [...runs.keys()].sort((a, b) => b - a)) {
+    const need = DETAIL_UNITS - out.length;
+    if (need <= 0) break;
+    const run = runs.get(w) as number[];
+    let first: readonly number[] = run;
+    if (run.length > need) {
+      // The run's `need` earliest units are among those of its `need` classes that start earliest.
+      const starts = Int32Array.from(run, (c) => pool.firstOf(c)).sort();
+      first = Array.from(starts.subarray(0, need), (i) => (pool.units[i] as Unit).cls);
+    }
+    const ids: number[] = [];
+    for (const c of first) {
+      const m = pool.members[c] as number[];
+      for (let k = 0; k < m.length && k < need; k++) ids.push(m[k] as number);
+    }
+    const sorted = first.length > 1 ? Int32Array.from(ids).sort() : ids;
+    for (let k = 0; k < need && k < sorted.length; k++) out.push([sorted[k] as number, w]);
+  }
+  return out;
+}
 
 /** A stem's weight in coverage: longer words and digits carry facts; short ones are mostly glue. */
 function weightOf(s: string): number {
@@ -1154,7 +1268,7 @@ export class GroundingEvaluator implements Evaluator {
       // No claim: nothing is scored, and the pool holds the context's units alone (KB passages come per claim).
       if (checked.length === 0) return unknown(this.noClaims(input, foreign));
     }
-    const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences);
+    const pool = new EvidencePool(this.stemmer, this.spellings, this.gluedSentences, this.fullScan);
     yield* pool.addContext(taken, units);
     if (this.fullScan) {
       const prose = kb || this.minContextWords === 0 ? 0 : proseWords(pool, this.minContextWords);
@@ -1291,29 +1405,38 @@ export class GroundingEvaluator implements Evaluator {
     let second: Unit | null = null;
     let secondCov = -1;
     let total = 0;
-    const cover = new Map<number, number>();
-    for (const s of t.stems) {
-      const w = weightOf(s);
-      for (const i of pool.postings.get(s) ?? []) cover.set(i, (cover.get(i) ?? 0) + w);
-    }
     for (const s of t.stems) total += weightOf(s);
     let bestIndex = -1;
     let secondIndex = -1;
-    // The word pairs and trigrams of the units that share most with the claim (all of them unless a long source
-    // shares a word with thousands: indexing those held the event loop for 0.1-0.4 s on a 1.2 MB context).
-    if (cover.size <= DETAIL_UNITS) for (const i of cover.keys()) pool.indexDetail(pool.units[i] as Unit);
-    else
-      for (const [i] of [...cover].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, DETAIL_UNITS))
-        pool.indexDetail(pool.units[i] as Unit);
-    for (const [i, c] of cover) {
-      if (c > bestCov || (c === bestCov && i < bestIndex)) {
-        secondIndex = bestIndex;
-        secondCov = bestCov;
-        bestIndex = i;
-        bestCov = c;
-      } else if (c > secondCov || (c === secondCov && i < secondIndex)) {
-        secondIndex = i;
-        secondCov = c;
+    // The units that share most with the claim, best first (ties: the earlier unit), when more than DETAIL_UNITS
+    // share a stem with it, read per distinct sentence (topUnits); null when they are few, or with `fullScan`.
+    const top = pool.perUnit ? null : topUnits(t.stems, pool);
+    if (top) {
+      for (const [i] of top) pool.indexDetail(pool.units[i] as Unit);
+      [bestIndex, bestCov] = top[0] as [number, number];
+      [secondIndex, secondCov] = top[1] as [number, number];
+    } else {
+      const cover = new Map<number, number>();
+      for (const s of t.stems) {
+        const w = weightOf(s);
+        for (const i of pool.postings.get(s) ?? []) cover.set(i, (cover.get(i) ?? 0) + w);
+      }
+      // The word pairs and trigrams of the units that share most with the claim (all of them unless a long source
+      // shares a word with thousands: indexing those held the event loop for 0.1-0.4 s on a 1.2 MB context).
+      if (cover.size <= DETAIL_UNITS) for (const i of cover.keys()) pool.indexDetail(pool.units[i] as Unit);
+      else
+        for (const [i] of [...cover].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, DETAIL_UNITS))
+          pool.indexDetail(pool.units[i] as Unit);
+      for (const [i, c] of cover) {
+        if (c > bestCov || (c === bestCov && i < bestIndex)) {
+          secondIndex = bestIndex;
+          secondCov = bestCov;
+          bestIndex = i;
+          bestCov = c;
+        } else if (c > secondCov || (c === secondCov && i < secondIndex)) {
+          secondIndex = i;
+          secondCov = c;
+        }
       }
     }
     best = bestIndex >= 0 ? (pool.units[bestIndex] as Unit) : null;
