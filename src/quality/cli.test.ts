@@ -96,6 +96,41 @@ describe('llmscope quality score', () => {
     expect(stdout.trim().split('\n')).toHaveLength(3);
   });
 
+  it('with --config, checks each line as the recorder does: within quality.maxChars and maxContextChars', async () => {
+    // The wrong figure (1925) is past the first 60 characters of the response; the figure that backs it, past the
+    // first 80 of the context.
+    const long = join(dir, 'long.jsonl');
+    writeFileSync(
+      long,
+      JSON.stringify({
+        id: 'f',
+        context: ['The Eiffel Tower stands in Paris and is 330 metres tall.', 'It was completed in 1889.'],
+        response: 'The Eiffel Tower stands in Paris and is 330 metres tall. It was completed in 1925.',
+      }),
+    );
+    const config = join(dir, 'llmscope.yaml');
+    writeFileSync(config, 'quality:\n  maxChars: 60\n  maxContextChars: 80\n');
+    const cut = await run(['quality', 'score', '--input', long, '--config', config]);
+    const row = JSON.parse(cut.stdout.trim());
+    expect(row.claims.map((c: { text: string }) => c.text)).toEqual([
+      'The Eiffel Tower stands in Paris and is 330 metres tall.',
+    ]);
+    expect(row.response).toContain('1925');
+    expect(cut.stderr).toContain(
+      `cut to ${config}'s limits: 1 response(s) to quality.maxChars 60, 1 context(s) to maxContextChars 80`,
+    );
+    // --no-limits, or no config: read whole, the wrong year found
+    for (const args of [['--config', config, '--no-limits'], []]) {
+      const whole = await run(['quality', 'score', '--input', long, ...args]);
+      expect(JSON.parse(whole.stdout.trim()).claims).toHaveLength(2);
+      expect(JSON.parse(whole.stdout.trim()).verdict).toBe('fail');
+      expect(whole.stderr).not.toContain('cut to');
+    }
+    await expect(run(['quality', 'score', '--input', long, '--config', join(dir, 'none.yaml')])).rejects.toThrow(
+      /cannot read config file/,
+    );
+  });
+
   it('says what is wrong with a missing file', async () => {
     await expect(run(['quality', 'score', '--input', join(dir, 'nope.jsonl')])).rejects.toThrow(/no such file/);
     await expect(run(['quality', 'score', '--input', input, '--knowledge', join(dir, 'kb')])).rejects.toThrow(

@@ -8,6 +8,18 @@ import type { Command } from 'commander';
 // the default alone: the evaluator (and its model) is loaded by the action, when a file is scored
 import { DEFAULT_GROUNDING_THRESHOLD } from './evaluators/threshold.js';
 import type { KnowledgeBase } from './knowledge.js';
+import type { ScoreLimits } from './score.js';
+
+interface ScoreOptions {
+  input: string;
+  output?: string;
+  knowledge?: string;
+  threshold: string;
+  nliModel?: string;
+  config?: string;
+  /** false with --no-limits. */
+  limits: boolean;
+}
 
 /** Files above this size get a progress bar. */
 const BAR_BYTES = 256 * 1024;
@@ -50,7 +62,12 @@ export function registerQualityCommand(
       '--nli-model <file>',
       'an ONNX NLI cross-encoder to run too (its tokenizer.json beside it); see docs/quality.md',
     )
-    .action(async (o: { input: string; output?: string; knowledge?: string; threshold: string; nliModel?: string }) => {
+    .option(
+      '-c, --config <file>',
+      'read each line as the recorder does: its first quality.maxChars characters of response and maxContextChars of context',
+    )
+    .option('--no-limits', 'with --config, read every line whole')
+    .action(async (o: ScoreOptions) => {
       // loaded here, not at the top: `llmscope --help` and the other commands need none of it
       const [{ progressBar }, { KnowledgeBase }, { NliEvaluator }, { createScorer, scoreFile }] = await Promise.all([
         import('../cli/progress.js'),
@@ -61,6 +78,17 @@ export function registerQualityCommand(
       const threshold = Number(o.threshold);
       if (!(threshold >= 0 && threshold <= 1))
         throw new Error(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);
+      // The recorder's limits (decision 135): only from a config named here, so that a file scored without one is
+      // read whole as before.
+      let limits: ScoreLimits | undefined;
+      if (o.config && o.limits) {
+        const [{ loadConfig }, { maxContextChars }] = await Promise.all([
+          import('../config/load.js'),
+          import('./service.js'),
+        ]);
+        const q = loadConfig({ file: o.config }).quality;
+        limits = { maxChars: q.maxChars, maxContextChars: maxContextChars(q) };
+      }
       const input = await stat(o.input).catch(() => {
         throw new Error(`cannot read --input ${o.input}: no such file`);
       });
@@ -89,7 +117,8 @@ export function registerQualityCommand(
       const badLines: string[] = [];
       const t0 = performance.now();
       const nli = o.nliModel ? await NliEvaluator.load({ model: o.nliModel }) : undefined;
-      const r = await scoreFile(o.input, out, createScorer({ knowledge, threshold, nli }), {
+      const scorer = createScorer({ knowledge, threshold, nli, limits });
+      const r = await scoreFile(o.input, out, scorer, {
         onProgress: (bytes) => bar?.update(Math.ceil(bytes / 1024)),
         onBadLine: (line, error) => {
           const msg = `${o.input}:${line}: ${error}`;
@@ -108,6 +137,10 @@ export function registerQualityCommand(
       io.stderr.write(
         `scored ${r.scored} response(s) in ${s} s: ${r.failed} flagged, ${r.bad.length} bad line(s)${o.output ? ` → ${o.output}` : ''}\n`,
       );
+      if (limits)
+        io.stderr.write(
+          `cut to ${o.config}'s limits: ${scorer.cut.response} response(s) to quality.maxChars ${limits.maxChars}, ${scorer.cut.context} context(s) to maxContextChars ${limits.maxContextChars} (past the cut a claim is not checked; --no-limits reads them whole)\n`,
+        );
       // Bad lines are input errors: the good lines are still scored and written, but the run does not pass.
       if (r.bad.length > 0) {
         io.stderr.write(

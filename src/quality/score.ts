@@ -36,17 +36,44 @@ export interface ScoreOutput extends Record<string, unknown> {
 
 export interface Scorer {
   score(input: ScoreInput): ScoreOutput | Promise<ScoreOutput>;
+  /** With `limits`: how many responses and contexts were cut to them so far. */
+  readonly cut: { response: number; context: number };
+}
+
+/** The recorder's text limits (`quality.maxChars`, `quality.maxContextChars`), applied by `quality score --config`. */
+export interface ScoreLimits {
+  maxChars: number;
+  maxContextChars: number;
+}
+
+/** The context's passages cut to `max` characters in all (the recorder cuts the prompt text it flattens them to). */
+function cutPassages(context: readonly string[], max: number): string[] {
+  const out: string[] = [];
+  let left = max;
+  for (const c of context) {
+    if (left <= 0) break;
+    out.push(c.length > left ? c.slice(0, left) : c);
+    left -= c.length;
+  }
+  return out;
 }
 
 /**
  * Builds the offline scorer: the model-free evaluators (grounding with the learned scorer, attribution,
- * consistency), synchronous; with `nli` (a loaded NLI model) the NLI evaluator runs too, asynchronously.
+ * consistency), synchronous; with `nli` (a loaded NLI model) the NLI evaluator runs too, asynchronously. With
+ * `limits`, each line is checked on the first `maxChars` characters of its response and `maxContextChars` of its
+ * context, as the recorder checks a call (the record written out keeps its text whole).
  */
-export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: number; nli?: Evaluator } = {}): Scorer {
+export function createScorer(
+  opts: { knowledge?: KnowledgeBase; threshold?: number; nli?: Evaluator; limits?: ScoreLimits } = {},
+): Scorer {
   const grounding = new GroundingEvaluator({ threshold: opts.threshold ?? DEFAULT_GROUNDING_THRESHOLD });
   const attribution = new SourceAttributionEvaluator();
   const consistency = new SelfConsistencyEvaluator();
+  const limits = opts.limits;
+  const cut = { response: 0, context: 0 };
   return {
+    cut,
     score(input) {
       // A refusal states nothing to check: as on live traffic, it is not checked for hallucination (verdict unknown).
       const declined = classifyRefusal(input.response);
@@ -60,9 +87,20 @@ export function createScorer(opts: { knowledge?: KnowledgeBase; threshold?: numb
           evaluations: {},
           refusal: true,
         };
-      const context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
-      const ev = { context, question: input.question, response: input.response, knowledge: opts.knowledge };
-      const results = [grounding.check(ev), attribution.check(ev), consistency.check(input.response, ev)];
+      let context = input.context === undefined ? [] : Array.isArray(input.context) ? input.context : [input.context];
+      let response = input.response;
+      if (limits) {
+        if (response.length > limits.maxChars) {
+          response = response.slice(0, limits.maxChars);
+          cut.response++;
+        }
+        if (context.reduce((n, c) => n + c.length, 0) > limits.maxContextChars) {
+          context = cutPassages(context, limits.maxContextChars);
+          cut.context++;
+        }
+      }
+      const ev = { context, question: input.question, response, knowledge: opts.knowledge };
+      const results = [grounding.check(ev), attribution.check(ev), consistency.check(response, ev)];
       if (!opts.nli) return { ...combine(input, results), refusal: false };
       return opts.nli.evaluate(ev).then((r) => ({ ...combine(input, [...results, r]), refusal: false }));
     },
