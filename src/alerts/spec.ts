@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { formsError } from '../errors.js';
 import { BUCKETS } from '../telemetry/metrics.js';
 import { DURATION_PATTERN, durationSchema, timerDurationSchema } from '../time.js';
+import { unknownTemplateFunctions } from './template.js';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -112,7 +113,15 @@ const annotationsSchema = z.record(
     .refine(
       (t) => !t.replace(/\{\{[\s\S]*?\}\}/g, '').includes('{{'),
       'an action opened with "{{" is not closed with "}}" (Prometheus refuses the exported rule, notifications show it raw)',
-    ),
+    )
+    .superRefine((t, ctx) => {
+      const unknown = unknownTemplateFunctions(t);
+      if (unknown.length)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${unknown.map((f) => `"${f}"`).join(', ')}: no template function of Prometheus's (it refuses the exported rules file, notifications show the action raw); the value's are humanize, humanizeDuration, humanizePercentage and printf`,
+        });
+    }),
 );
 
 export const ruleSchema = z

@@ -126,3 +126,36 @@ export function renderAnnotations(
   for (const [k, v] of Object.entries(annotations)) out[k] = renderTemplate(v, labels, value);
   return out;
 }
+
+/**
+ * The functions a Prometheus rule's template may call: Go's text/template builtins and Prometheus's own (2.x and
+ * later). Prometheus refuses a whole rules file whose template calls any other, and the built-in engine shows such an
+ * action raw, so config checks refuse it (unknownTemplateFunctions).
+ */
+const TEMPLATE_FUNCTIONS: ReadonlySet<string> = new Set([
+  // Go's builtins and the template keywords
+  ...['and', 'call', 'html', 'index', 'slice', 'js', 'len', 'not', 'or', 'print', 'printf', 'println', 'urlquery'],
+  ...['eq', 'ge', 'gt', 'le', 'lt', 'ne', 'if', 'else', 'end', 'range', 'with', 'define', 'template', 'block'],
+  ...['break', 'continue', 'nil', 'true', 'false'],
+  // Prometheus's
+  ...['query', 'first', 'label', 'value', 'strvalue', 'args', 'reReplaceAll', 'safeHtml', 'match', 'title'],
+  ...['toUpper', 'toLower', 'graphLink', 'tableLink', 'sortByLabel', 'humanize', 'humanize1024', 'humanizeDuration'],
+  ...['humanizePercentage', 'humanizeTimestamp', 'toTime', 'toDuration', 'now', 'pathPrefix', 'externalURL'],
+  ...['parseDuration', 'stripPort', 'stripDomain'],
+]);
+
+/** Functions a template's actions call that Prometheus does not define (`{{ $value | humanizePercent }}`), in order. */
+export function unknownTemplateFunctions(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\{\{-?([\s\S]*?)-?\}\}/g)) {
+    // strings and raw strings out first: a "|" or "(" inside one is not a pipe or a call
+    if (/^\s*\/\*/.test(m[1] ?? '')) continue; // a comment
+    const action = (m[1] ?? '').replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""');
+    // each command of a pipeline, and each parenthesized one, starts with what it calls
+    for (const cmd of action.split(/[|(]/)) {
+      const word = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(cmd)?.[1];
+      if (word && !TEMPLATE_FUNCTIONS.has(word) && !out.includes(word)) out.push(word);
+    }
+  }
+  return out;
+}
