@@ -157,10 +157,15 @@ export const sloSchema = z
   .strict();
 export type SloInput = z.infer<typeof sloSchema>;
 
+/** A route's groupBy: label names, or '...' (every label: one group per alert), as Alertmanager's group_by. */
+const routeGroupBy = z.array(
+  z.string().regex(/^(?:[a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$/, 'a label name such as model, or "..." (one group per alert)'),
+);
+
 const routeShape = {
   receiver: z.string().min(1).optional(),
   matchers: matchersSchema.optional(),
-  groupBy: z.array(z.string()).optional(),
+  groupBy: routeGroupBy.optional(),
   groupWait: durationSchema.optional(),
   groupInterval: durationSchema.optional(),
   repeatInterval: durationSchema.optional(),
@@ -280,7 +285,7 @@ export const alertsShapeSchema = z
     route: z
       .object({
         receiver: z.string().min(1).default('log'),
-        groupBy: z.array(z.string()).default(['alertname', 'model']),
+        groupBy: routeGroupBy.default(['alertname', 'model']),
         groupWait: durationSchema.default('30s'),
         groupInterval: durationSchema.default('5m'),
         repeatInterval: durationSchema.default('4h'),
