@@ -96,9 +96,14 @@ function conditionOf(
   };
 }
 
-/** Annotations a rule gets when it declares none. */
+/**
+ * Annotations a rule gets when it declares none. An `all` rule's value is its first condition's, so it is named and
+ * formatted as that one's, and the other conditions are said (it said `all is 1.61`: QA45).
+ */
 function defaultAnnotations(r: RuleInput): Record<string, string> {
-  const unit = KINDS[r.kind ?? 'all'].unit;
+  const first = r.kind === 'all' ? r.conditions?.[0] : r;
+  const kind = first?.kind ?? r.kind ?? 'all';
+  const unit = KINDS[kind].unit;
   const v =
     unit === 'seconds'
       ? '{{ $value | humanizeDuration }}'
@@ -107,7 +112,13 @@ function defaultAnnotations(r: RuleInput): Record<string, string> {
         : unit === 'usd'
           ? USD_VALUE
           : '{{ printf "%.3g" $value }}';
-  return { summary: `${r.name}: ${r.kind} is ${v}` };
+  const rest =
+    r.kind === 'all'
+      ? (r.conditions ?? [])
+          .slice(1)
+          .map((c) => `, and ${c.kind} ${c.op ?? KINDS[c.kind].defaults.op} ${c.threshold ?? 0}`)
+      : [];
+  return { summary: `${r.name}: ${kind} is ${v}${rest.join('')}` };
 }
 
 /**
