@@ -78,6 +78,15 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
     }
   };
   checkIntervals(a.route, ['route']);
+  // 0 evaluated every rule every 100 ms (the timer's floor), a rollup query per rule each time, for no rule that
+  // could tell more than once a second
+  const every = a.evaluationInterval;
+  if ((typeof every === 'number' || DURATION_PATTERN.test(every)) && !(ms(every) > 0))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['evaluationInterval'],
+      message: 'evaluationInterval must be longer than 0, e.g. 30s',
+    });
   a.route.routes.forEach((r, i) => {
     checkMatchers(r.matchers, ['route', 'routes', i, 'matchers']);
     checkIntervals(r, ['route', 'routes', i]);
