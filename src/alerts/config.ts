@@ -48,6 +48,14 @@ export const alertsSchema = alertsShapeSchema.superRefine((a, raw) => {
       if (c && !c.url && !c.urlEnv)
         ctx.addIssue({ code: 'custom', path: ['receivers', i, k], message: 'give url or urlEnv' });
     }
+    // the later one silently replaced the earlier, in serve and in the export alike
+    const first = a.receivers.findIndex((x) => x.name === r.name);
+    if (first < i)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['receivers', i, 'name'],
+        message: `receivers[${first}] is named "${r.name}" too: give each receiver its own name`,
+      });
   });
   const checkReceiver = (name: string | undefined, path: (string | number)[]) => {
     if (name !== undefined && !receivers.has(name))
