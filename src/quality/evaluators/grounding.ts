@@ -140,6 +140,7 @@ interface ClaimTokens {
 }
 
 const PREFIX = 5;
+const NO_WORDS: ReadonlySet<string> = new Set<string>();
 /** Most evidence units whose word pairs and trigrams one claim indexes (the ones that share most of its words). */
 const DETAIL_UNITS = 64;
 /** Evidence units beyond which the figures and word beginnings are indexed in steps before the claims. */
@@ -640,6 +641,47 @@ class EvidencePool {
    */
   statesNear(v: number, about: readonly ReadonlySet<string>[], figures: readonly number[] = []): boolean {
     if (!this.numbers().has(v)) return false;
+    if (this.perUnit) return this.statesNearNow(v, about, figures);
+    // What does not depend on the claim's figures is kept per figure while the evidence and `about` (the answer's and
+    // the question's words: one pair per check) stay the same: a figure stated in thousands of sentences about
+    // something else was looked for in all of them for every claim stating it.
+    if (this.nearAbout.length !== about.length || about.some((s, k) => s !== this.nearAbout[k])) {
+      this.nearAbout = about;
+      this.near.clear();
+    }
+    let memo = this.near.get(v);
+    if (memo === undefined || memo.units !== this.units.length) {
+      memo = { units: this.units.length, ...this.nearWithoutFigures(v, about) };
+      this.near.set(v, memo);
+    }
+    return memo.near || memo.rows.some((row) => figures.some((x) => x !== v && unitNumbers(row).includes(x)));
+  }
+
+  /** Per figure, `statesNear` without the claim's figures: whether a sentence about `about` states it, else the table rows stating it. */
+  private near = new Map<number, { units: number; near: boolean; rows: Unit[] }>();
+  private nearAbout: readonly ReadonlySet<string>[] = [];
+
+  private nearWithoutFigures(v: number, about: readonly ReadonlySet<string>[]): { near: boolean; rows: Unit[] } {
+    const rows: Unit[] = [];
+    for (const i of this.numberUnits.get(v) ?? []) {
+      const row = this.units[i] as Unit;
+      if (isTableRow(row.text)) {
+        const key: string[] = [];
+        for (const w of words(firstCell(row.text))) this.st(w, key);
+        if (key.some((x) => about.some((s) => s.has(x)))) return { near: true, rows };
+        rows.push(row);
+        continue;
+      }
+      for (let j = Math.max(0, i - 1); j <= i + 1 && j < this.units.length; j++) {
+        const u = this.units[j] as Unit;
+        for (const s of about) for (const x of s) if (u.stems.has(x)) return { near: true, rows };
+      }
+    }
+    return { near: false, rows };
+  }
+
+  /** `statesNear` read unit by unit for each claim (`fullScan`). */
+  private statesNearNow(v: number, about: readonly ReadonlySet<string>[], figures: readonly number[]): boolean {
     for (const i of this.numberUnits.get(v) ?? []) {
       const row = this.units[i] as Unit;
       // A table's row is a record of its own: the rows beside it are other records ("| Team | $49 | 15 |" states no
@@ -879,6 +921,10 @@ const pairKey = (a: number, b: number): number => a * 67_108_864 + b;
  * claim was most of a claim's time in one that does not.
  */
 function topUnits(stems: readonly string[], pool: EvidencePool): [number, number][] | null {
+  // Few units to read (most claims of most calls): no classes needed.
+  let postings = 0;
+  for (const s of stems) postings += pool.postings.get(s)?.length ?? 0;
+  if (postings <= DETAIL_UNITS) return null;
   const cover = pool.coverScratch();
   const touched: number[] = [];
   for (const s of stems) {
@@ -1445,7 +1491,7 @@ export class GroundingEvaluator implements Evaluator {
     // A figure counts as stated in or beside a sentence about the answer (its words or the question's, other than
     // figures), or anywhere when the claim is a bare figure ("1932", "0.9 s").
     const nearby = this.figuresNearby && t.stems.some((x) => !t.figureStems.has(x));
-    const about = [answerWords, question?.words ?? new Set<string>()];
+    const about = question ? [answerWords, question.words] : [answerWords, NO_WORDS];
     const claimFigures = t.checkable.map((n) => n.value);
     const known = (v: number) =>
       questionNumbers?.has(v) === true || (nearby ? pool.statesNear(v, about, claimFigures) : pool.numbers().has(v));

@@ -84,6 +84,15 @@ function corpus(seed: number): EvaluationInput[] {
     if (r() < 0.5) claims.push('The Lyon garden did not open.');
     out.push({ context: [parts.join(' ')], response: claims.join(' ') });
   }
+  // A figure stated in hundreds of sentences about something else, and in table rows (statesNear).
+  for (let n = 0; n < 6; n++) {
+    const parts: string[] = [];
+    const units = 70 + Math.floor(r() * 300);
+    for (let i = 0; i < units; i++)
+      parts.push(r() < 0.1 ? `| Row${i % 4} | 1884 | ${i % 7} |` : `In 1884 nothing happened here ${i}.`);
+    const claims = ['The tower opened in 1884.', `Row${n % 4} had 5 in 1884.`, 'The mill of row 2 weighs 1884 kg.'];
+    out.push({ context: [parts.join('\n')], response: claims.slice(0, 1 + (n % 3)).join(' ') });
+  }
   return out;
 }
 
@@ -110,6 +119,19 @@ describe('grounding on a context that repeats its sentences', () => {
       new GroundingEvaluator({ minContextWords: 20, fullScan: true }),
     ],
   ];
+  it('reads a figure again once a later claim brings passages that state it (statesNear kept per figure)', () => {
+    // The first claim's passages state 1884 about nothing the answer says; the second claim's passage states it about
+    // the crane: its 1884 is stated, as scoring every unit for every claim finds.
+    const kb1884 = KnowledgeBase.fromDocuments([
+      ...Array.from({ length: 3 }, (_, i) => ({ id: `filler-${i}.md`, text: `1884 1884 1884 happened ${i}.` })),
+      { id: 'crane.md', text: 'The harbour crane lifts 1884 kg of cargo.' },
+    ]);
+    const input = { context: [], response: 'The year was 1884. The harbour crane lifts 1884 kg.', knowledge: kb1884 };
+    const r = new GroundingEvaluator({ model: null }).check(input);
+    expect(same(r)).toEqual(same(new GroundingEvaluator({ model: null, fullScan: true }).check(input)));
+    expect(r.claims?.[1]?.reasons?.join('; ') ?? '').not.toContain('1884');
+  });
+
   for (const [name, fast, full] of pairs)
     it(`gives the full scan's results, claim by claim (${name})`, () => {
       let claims = 0;
