@@ -958,9 +958,19 @@ function topUnits(stems: readonly string[], pool: EvidencePool): [number, number
     const run = runs.get(w) as number[];
     let first: readonly number[] = run;
     if (run.length > need) {
-      // The run's `need` earliest units are among those of its `need` classes that start earliest.
-      const starts = Int32Array.from(run, (c) => pool.firstOf(c)).sort();
-      first = Array.from(starts.subarray(0, need), (i) => (pool.units[i] as Unit).cls);
+      // The run's `need` earliest units are among those of its `need` classes that start earliest: the lowest class
+      // ids (a class is numbered when its first unit is added). Kept in order as the run is read, mostly in order.
+      const low: number[] = [];
+      for (const c of run) {
+        if (low.length === need && c >= (low[need - 1] as number)) continue;
+        let k = low.length < need ? low.length : need - 1;
+        while (k > 0 && (low[k - 1] as number) > c) {
+          low[k] = low[k - 1] as number;
+          k--;
+        }
+        low[k] = c;
+      }
+      first = low;
     }
     const ids: number[] = [];
     for (const c of first) {
