@@ -184,10 +184,16 @@ export class Dispatcher {
   }
 
   private inhibitor(a: NotifyAlert, now: number): string | null {
+    // A resolved alert is judged as it last fired: one inhibited then was never shown, so its resolving is not shown
+    // either. Judged at the flush, after its source resolved with it, it was sent as resolved to a receiver whose
+    // group had been told of the source alone (QA45: grouped by model, 'RESOLVED GLatency, GErrors' after a page
+    // that named only GDegraded).
+    const at = Math.min(now, a.endsAt - 1);
+    const firing = (s: NotifyAlert) => (a.status === 'resolved' ? s.startsAt <= at && s.endsAt > at : isFiring(s, now));
     for (const rule of this.opts.inhibitRules) {
       if (!matchesAll(rule.target, a.labels)) continue;
       for (const s of this.alerts.values()) {
-        if (s.fingerprint === a.fingerprint || !isFiring(s, now)) continue;
+        if (s.fingerprint === a.fingerprint || !firing(s)) continue;
         if (!matchesAll(rule.source, s.labels)) continue;
         if (rule.equal.every((l) => (s.labels[l] ?? '') === (a.labels[l] ?? ''))) return s.fingerprint;
       }
