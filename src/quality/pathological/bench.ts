@@ -20,6 +20,16 @@ const STOP_MS = 500;
 
 /** Repeats `unit` to `n` characters. */
 const fill = (unit: string, n: number): string => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+/** Sentences `unit(0)`, `unit(1)`, … to `n` characters: every one different. */
+const numbered = (unit: (i: number) => string, n: number): string => {
+  const out: string[] = [];
+  for (let i = 0, len = 0; len < n; i++) {
+    const u = unit(i);
+    out.push(u);
+    len += u.length;
+  }
+  return out.join('').slice(0, n);
+};
 
 const PROSE =
   'The Eiffel Tower was completed in 1889 for the World Fair in Paris. It is 330 metres tall and was designed by ' +
@@ -91,6 +101,24 @@ const SHAPES: Shape[] = [
       g({
         context: [fill(`${PROSE}The bridge at Garabit spans 565 metres and opened in 1884. `, 4 * n)],
         response: fill('The tower in Paris opened in 1884 and spans 565 metres over the river. ', n),
+      }),
+  },
+  {
+    name: 'grounding: claims × distinct sentences',
+    aims: 'each claim against numbered sentences sharing its words (answer n, context 4n)',
+    run: (n) =>
+      g({
+        context: [numbered((i) => `The Paris tower ${i + 7} opened. `, 4 * n)],
+        response: numbered((i) => `The Paris tower ${i * 3 + 1} opened. `, n),
+      }),
+  },
+  {
+    name: 'grounding: a figure in every sentence',
+    aims: 'a claim’s figure stated in sentences about something else (answer n, context 4n)',
+    run: (n) =>
+      g({
+        context: [numbered((i) => `In 1884 nothing happened here ${i}. `, 4 * n)],
+        response: fill('The tower opened in 1884. ', n),
       }),
   },
   { name: 'grounding: context prose', aims: 'evidence pool', run: (n) => g(inContext(fill(PROSE, n))) },
