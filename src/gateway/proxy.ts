@@ -37,7 +37,6 @@ import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '.
 import {
   audioSecondsOf,
   formFieldReader,
-  formModelReader,
   platformUsageOf,
   USAGE_ENDPOINTS,
   USAGE_TAIL_BYTES,
@@ -45,6 +44,7 @@ import {
 import { BackgroundCalls, isFinishedAnswer, MAX_POLL_BYTES } from '../providers/openai-responses/background.js';
 import { leaveRequest, type RequestContext, requestContext, resumeRequest } from '../telemetry/context.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, uuidv7 } from '../telemetry/ids.js';
+import { HeldUpload, heldBytesOf } from './held-upload.js';
 import { filterGeminiModels, modelMatcher, modelNotListed } from './models.js';
 import { now } from './now.js';
 import { MAX_PARSE_BYTES, Relay } from './relay.js';
@@ -258,6 +258,20 @@ function admissionOf(flight: Flight, body: Json, headers: IncomingHttpHeaders, m
     forwardClientAuth: true,
     state: {},
   };
+}
+
+/** A multipart platform call's admission as its form passes (GatewayProxy.formAdmission). */
+interface FormAdmission {
+  /** Resolves once the call is admitted; rejects with its refusal (or the upload's end: client gone, idle). */
+  readonly gate: Promise<void>;
+  /** Whether admission has answered (or the upload ended before it could). */
+  decided(): boolean;
+  /** The error a hook refused the call with, or null. */
+  refusal(): unknown;
+  /** Resolves once no admission phase is running: what one reserved is then in the admission's state. */
+  settled(): Promise<void>;
+  /** The upload ended before admission answered: the gate rejects with `err`. */
+  abort(err: unknown): void;
 }
 
 /** The per-request state of one call in flight. */
@@ -642,6 +656,10 @@ export class GatewayProxy {
     const declared = Number(req.headers['content-length']);
     const limit = this.d.config.server.bodyLimit;
     const streamed = hasBody && !json && declared > 0 && declared <= limit;
+    // A recorded platform call's multipart upload (a transcription, an image edit) names its model in a form field,
+    // which may follow a 25 MB file: admitted once the form has said it (decision 137, formAdmission), its upload
+    // relayed meanwhile with its last bytes held back.
+    const byForm = spends !== null && streamed && /^multipart\/form-data\b/i.test(ct ?? '');
     // The same limits as calls: in flight (server.maxConcurrentCalls, and drained at shutdown), and a body read whole
     // counts against server.maxBufferedBytes while it is held (a streamed upload holds none of it).
     let held = streamed || !hasBody ? 0 : Math.min(declared || 0, limit);
@@ -662,6 +680,7 @@ export class GatewayProxy {
     });
     res.setHeader('x-request-id', requestId);
     const upstreamPath = adapter.takeUrlKey ? adapter.takeUrlKey(path, req.headers) : path;
+    let form: FormAdmission | null = null;
     try {
       // A large JSON body is parsed as it arrives (readJsonBody), not in one go once read.
       const sent = hasBody && !streamed ? await readJsonBody(req, limit) : null;
@@ -729,10 +748,11 @@ export class GatewayProxy {
         );
       const up = this.d.upstreams.get(provider.name) as Upstream;
       if (flight !== null) {
-        // Admitted as a call: the keys' rate limits and the budgets (which refuse it here, before the provider is asked).
+        // Admitted as a call: the keys' rate limits and the budgets (which refuse it here, before the provider is asked;
+        // a multipart upload's once its form names the model, formAdmission).
         flight.provider = provider.name;
         (admission as { provider: string }).provider = provider.name;
-        for (const h of this.d.hooks) if (h.admit) await h.admit(admission);
+        if (!byForm) for (const h of this.d.hooks) if (h.admit) await h.admit(admission);
         const i = flight.internal;
         i.routedAt = now();
         i.serverAddress = up.host;
@@ -764,31 +784,22 @@ export class GatewayProxy {
         delete headers['content-type'];
         delete headers['content-length'];
       } else if (ct !== undefined) headers['content-type'] = ct; // a multipart body's boundary, as sent
+      // A multipart upload's admission, run as its form passes (decision 137); its gate opens the upload's held end.
+      form = byForm && flight !== null ? this.formAdmission(req, flight, admission) : null;
       // The client's body through a stream of its own: undici destroys a failed request's body, which must not be
       // the client's request (its socket carries the answer); `pipe` lets go of it then, and the rest is drained.
-      const upload = streamed ? req.pipe(new PassThrough()) : undefined;
-      // A recorded platform call's multipart upload (a transcription, an image edit) names its model in a field: read
-      // as the body passes, for the record (admission, before it, knew none).
-      if (upload && flight !== null && flight.model === 'unknown' && /^multipart\/form-data\b/i.test(ct ?? '')) {
-        const read = formModelReader();
-        const onData = (c: Buffer) => {
-          const m = read(c);
-          if (m !== null) {
-            flight.model = m;
-            req.off('data', onData);
-          }
-        };
-        req.on('data', onData);
+      const upload = streamed
+        ? req.pipe(form !== null ? new HeldUpload(heldBytesOf(ct ?? ''), form.gate) : new PassThrough())
+        : undefined;
+      if (form !== null && upload) {
+        const f = form;
+        // Refused: the provider's request ends without its last bytes (never a whole request), at once.
+        f.gate.catch((err: unknown) => upload.destroy(err instanceof Error ? err : new Error(String(err))));
+        // The provider gone before the form was read (its early answer, a cut): the form is still read to its model.
+        upload.once('close', () => {
+          if (!req.readableEnded && !f.decided()) req.resume();
+        });
       }
-      // A multipart image edit or variation (DALL·E 2's) is billed per image: its n, size and quality fields are read
-      // as the body passes too (requestUnits; an n, size or quality not sent is the API's default).
-      if (
-        upload &&
-        flight !== null &&
-        (flight.endpoint === 'images.edits' || flight.endpoint === 'images.variations') &&
-        /^multipart\/form-data\b/i.test(ct ?? '')
-      )
-        this.readImageFields(req, flight);
       // A client gone mid-upload ends the upstream request rather than leave it waiting for the rest.
       if (upload) req.once('close', () => req.complete || upload.destroy(new Error('client closed the request')));
       // One that stops arriving (server.bodyIdleTimeout) ends it too, and is answered 408.
@@ -796,6 +807,7 @@ export class GatewayProxy {
       if (upload) {
         const stop = watchBodyIdle(req, (err) => {
           idle = err;
+          form?.abort(err);
           upload.destroy(err);
           // The provider answered before the body was whole (a 404, a 400) and the answer went: nothing is left to
           // say 408 on, and the rest of the body will not come, so the connection is closed rather than held.
@@ -816,7 +828,17 @@ export class GatewayProxy {
           body: upload ?? out ?? undefined,
         });
       } catch (err) {
-        throw idle ?? upstreamFailure(err, up);
+        throw form?.refusal() ?? idle ?? upstreamFailure(err, up);
+      }
+      // The provider answered before the form was admitted (an early error), or as it was refused: nothing goes to the
+      // client but the refusal, and nothing before admission has answered.
+      if (form !== null) {
+        try {
+          await form.gate;
+        } catch (err) {
+          answer.body.destroy();
+          throw err;
+        }
       }
       if (answer.statusCode === 401 && up.google) up.google.rejected(headers.authorization);
       if (listedOnly !== null && answer.statusCode < 300 && !answer.headers['content-encoding']) {
@@ -864,6 +886,12 @@ export class GatewayProxy {
     } catch (err) {
       if (streamed && !req.readableEnded) req.resume(); // a body not (wholly) sent on: read and dropped
       if (flight !== null) {
+        if (form !== null) {
+          // A form's admission phase still running finishes first: what it reserves is in the state the call settles.
+          await form.settled();
+          // Refused: the provider never had the request whole, so never ran it (recorded as a refusal before it).
+          if (err === form.refusal()) flight.internal.upstreamStartAt = flight.internal.upstreamEndAt = null;
+        }
         this.failPlatform(req, res, flight, err);
         return;
       }
@@ -901,22 +929,105 @@ export class GatewayProxy {
     return flight;
   }
 
-  /** The n, size and quality fields of a multipart image edit or variation, as its body passes: its requestUnits. */
-  private readImageFields(req: IncomingMessage, flight: Flight): void {
-    const fields: Json = {};
-    const readers = new Map(['n', 'size', 'quality'].map((f) => [f, formFieldReader(f)]));
-    flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
-    const onData = (c: Buffer) => {
+  /**
+   * A multipart platform call's admission (decision 137), run as its form passes on to the provider: once the form's
+   * `model` field is read, the key is asked again with it (its `models`: 403 model_not_allowed), then the call is
+   * admitted as a JSON call is (the keys' rate limits, the budgets, one ledger with `serve --workers` and PostgreSQL).
+   * An image edit or variation is admitted once its `n`, `size` and `quality` are read too, or the form ends (an image
+   * costs by them: budgets reserve n images at their price); it names no model: OpenAI's default, dall-e-2 (gpt-image-1
+   * for an edit asking a quality only that takes). A form that ends naming none: admitted with no model, as before.
+   * The fields read are the admission's body (what the estimates read) and the call's requestUnits.
+   */
+  private formAdmission(req: IncomingMessage, flight: Flight, admission: Admission): FormAdmission {
+    const images = flight.endpoint === 'images.edits' || flight.endpoint === 'images.variations';
+    const fields = admission.body;
+    const readers = new Map(
+      (images ? ['model', 'n', 'size', 'quality'] : ['model']).map((f) => [f, formFieldReader(f)] as const),
+    );
+    if (images) flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
+    const hooks = this.d.hooks;
+    let decided = false;
+    let refusal: unknown = null;
+    let named = false;
+    let admitting = false;
+    let open: () => void = () => {};
+    let refuse: (err: unknown) => void = () => {};
+    const gate = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      refuse = reject;
+    });
+    gate.catch(() => {}); // answered through refusal(); the upload's end waits on it
+    let step: Promise<void> = Promise.resolve();
+    const run = (work: () => Promise<void> | void): void => {
+      step = step
+        .then(() => (decided ? undefined : work()))
+        .catch((err: unknown) => {
+          if (decided) return;
+          decided = true;
+          refusal = err;
+          refuse(err);
+        });
+    };
+    const name = (model: string): void => {
+      named = true;
+      flight.model = model.slice(0, 256);
+      (admission as { model: string }).model = flight.model;
+      // The key's models, now that the call names one (authenticate read none): refused here if it may not call it.
+      run(async () => {
+        for (const h of hooks) if (h.authenticate) await h.authenticate(admission);
+      });
+    };
+    const admit = (): void => {
+      if (admitting) return;
+      admitting = true;
+      run(async () => {
+        for (const h of hooks) if (h.admit) await h.admit(admission);
+        decided = true;
+        open();
+      });
+    };
+    const onData = (c: Buffer): void => {
       for (const [f, read] of readers) {
         const v = read(c);
         if (v === null) continue;
-        fields[f] = f === 'n' ? Number(v) : v;
         readers.delete(f);
-        flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
+        if (f === 'model') name(v);
+        else {
+          fields[f] = f === 'n' ? Number(v) : v;
+          flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
+        }
       }
-      if (readers.size === 0) req.off('data', onData);
+      if (readers.size === 0) {
+        req.off('data', onData);
+        admit();
+      }
     };
     req.on('data', onData);
+    req.once('end', () => {
+      req.off('data', onData);
+      if (!named && images)
+        name(
+          flight.endpoint === 'images.edits'
+            ? (defaultImageModel('images.generations', fields) ?? 'dall-e-2')
+            : 'dall-e-2',
+        );
+      admit();
+    });
+    const abort = (err: unknown): void => {
+      if (decided) return;
+      decided = true;
+      refuse(err);
+    };
+    req.once('close', () => {
+      if (!req.complete) abort(new ClientClosedError());
+    });
+    return {
+      gate,
+      decided: () => decided,
+      refusal: () => refusal,
+      settled: () => step,
+      abort,
+    };
   }
 
   /** A platform call's answer: relayed as it came (with the admitted key's x-ratelimit-* headers), then recorded. */

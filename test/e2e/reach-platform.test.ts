@@ -203,8 +203,11 @@ describe('reach: the platform’s other APIs pass through unrecorded', () => {
       duplex: 'half',
       signal: ac.signal,
     } as RequestInit).catch((e: unknown) => e);
-    for (let t = 0; t < 200 && arrived - start < 32 * 1024; t++) await new Promise((r) => setTimeout(r, 10));
-    expect(arrived - start).toBe(32 * 1024);
+    // All of it but the last 128 bytes, which a transcription's upload holds back until the form's model has been
+    // read and admitted (decision 137): this one's form never names it.
+    const relayed = 32 * 1024 - 128;
+    for (let t = 0; t < 200 && arrived - start < relayed; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(arrived - start).toBe(relayed);
     ac.abort();
     await sending;
     for (let t = 0; t < 200 && cutOff === 0; t++) await new Promise((r) => setTimeout(r, 10));
