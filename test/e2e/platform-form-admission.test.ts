@@ -5,8 +5,8 @@
 // a transcription through; a dall-e-2 edit of n=10 walked past room for one image). Now admission waits for the form's
 // model field (before or after the file: Node's openai client writes the file first, httpx the fields first), the
 // upload relayed meanwhile with its closing bytes held back, so the provider never holds a whole refused request.
-// The real `serve` (built CLI: needs `npm run build`) and the official openai client, in one process and under
-// `serve --workers 2`, against the simulator behind a recording relay (what the provider received, and whether whole).
+// The real `serve` (built CLI: needs `npm run build`) and the official openai client, in one process, under
+// `serve --workers 2`, and under it on PostgreSQL, against the simulator behind a recording relay (what the provider received, and whether whole).
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/cost/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { startPostgres } from '../pg.js';
 import { getJson, killServe, type ServeRun, startServeWithConfig } from './helpers.js';
 
 const MINI_KEY = `lsk_${'m'.repeat(40)}`;
@@ -358,10 +359,10 @@ describe('multipart platform calls admitted by their form model', () => {
     await sim.close();
   });
 
-  const config = (dir: string) => ({
+  const config = (dir: string, storage = `sqlite:${dir}/llmscope.db`) => ({
     server: { host: '127.0.0.1', port: 0, shutdownGrace: '5s' },
     providers: [{ name: 'sim', baseUrl: relay.url }],
-    storage: { url: `sqlite:${dir}/llmscope.db` },
+    storage: { url: storage },
     telemetry: { logLevel: 'warn' },
     gpu: { collector: 'none' },
     keys: [
@@ -392,4 +393,24 @@ describe('multipart platform calls admitted by their form model', () => {
       await run.stop();
     }
   }, 150_000);
+
+  it('serve --workers 2 on PostgreSQL: the same, on the ledger in the database', async () => {
+    relay.seen.length = 0;
+    const pg = await startPostgres();
+    try {
+      const url = await pg.freshDatabaseUrl();
+      run = await startServeWithConfig({
+        config: (dir) => config(dir, url),
+        workers: 2,
+        prefix: 'form-admission-pg-',
+      });
+      try {
+        await exercise(run.base, relay.seen);
+      } finally {
+        await run.stop();
+      }
+    } finally {
+      await pg.stop();
+    }
+  }, 180_000);
 });
