@@ -2,6 +2,13 @@
 // rules per SLO; defaults per kind filled in, durations in ms, thresholds in base units. Problems come back with paths.
 
 import { DEFAULT_PACK, packAnnotations, sloAnnotations } from './default-pack.js';
+
+/**
+ * The default pack's rules and the SLO burn-rate rule: the names `alerts.overrides` may name, and the rules
+ * docs/alerts.md has a runbook heading for.
+ */
+const DEFAULT_RULE_NAMES = new Set([...DEFAULT_PACK.map((r) => r.name), 'ErrorBudgetBurn']);
+
 import { KINDS } from './kinds/index.js';
 import type { Condition, Rule, SloSpec } from './model.js';
 import {
@@ -188,7 +195,10 @@ function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: Comp
   const annotations = {
     ...(r.annotations ?? defaultAnnotations(r)),
   };
-  if (!annotations.runbook_url) annotations.runbook_url = `${cfg.runbookBaseUrl}#${r.name.toLowerCase()}`;
+  // The default rules' runbooks are headings of docs/alerts.md named after them; a rule of the user's own has none
+  // there, so its link goes to the rule kinds' section, which says what its kind measures (QA45: a dead anchor).
+  if (!annotations.runbook_url)
+    annotations.runbook_url = `${cfg.runbookBaseUrl}#${DEFAULT_RULE_NAMES.has(r.name) ? r.name.toLowerCase() : 'rule-kinds'}`;
   const suffix = slo ? `:${slo.name}:${first.burn}` : '';
   const severity = severityOf(r, path, issues);
   return {
@@ -243,12 +253,11 @@ export function ruleInputs(cfg: AlertsConfig): { input: RuleInput; path: string 
 export function compileRules(cfg: AlertsConfig): CompiledRules {
   const issues: CompiledRules['issues'] = [];
   const rules: Rule[] = [];
-  const known = new Set([...DEFAULT_PACK.map((r) => r.name), 'ErrorBudgetBurn']);
   for (const name of Object.keys(cfg.overrides))
-    if (!known.has(name))
+    if (!DEFAULT_RULE_NAMES.has(name))
       issues.push({
         path: `alerts.overrides.${name}`,
-        message: `no default rule is named "${name}"; known: ${[...known].join(', ')}`,
+        message: `no default rule is named "${name}"; known: ${[...DEFAULT_RULE_NAMES].join(', ')}`,
       });
   for (const { input, path } of ruleInputs(cfg)) {
     const r = compileRule(input, path, cfg, issues);
