@@ -4,21 +4,10 @@
 // random corpus of claims against contexts that repeat sentences (overlaps, figures with units, negations, names,
 // ties between sentences of equal weight, a knowledge base).
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as random } from '../../simulator/text.js';
 import { KnowledgeBase } from '../knowledge.js';
 import { GroundingEvaluator } from './grounding.js';
 import type { EvaluationInput, EvaluationResult } from './types.js';
-
-/** mulberry32: a small seeded generator, so the corpus is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBJECTS = ['The tower', 'The bridge at Garabit', 'The old mill', 'Our plan', 'The Paris office', 'The river'];
 const VERBS = ['spans', 'opened in', 'costs', 'weighs', 'was built in', 'is located near', 'employs'];
