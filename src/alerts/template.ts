@@ -141,7 +141,8 @@ const TEMPLATE_FUNCTIONS: ReadonlySet<string> = new Set([
   ...['query', 'first', 'label', 'value', 'strvalue', 'args', 'reReplaceAll', 'safeHtml', 'match', 'title'],
   ...['toUpper', 'toLower', 'graphLink', 'tableLink', 'sortByLabel', 'humanize', 'humanize1024', 'humanizeDuration'],
   ...['humanizePercentage', 'humanizeTimestamp', 'toTime', 'toDuration', 'now', 'pathPrefix', 'externalURL'],
-  ...['parseDuration', 'stripPort', 'stripDomain'],
+  // urlQueryEscape: Prometheus 3.8 and later (prometheus/prometheus#17404), for a label in a dashboard or runbook URL
+  ...['parseDuration', 'stripPort', 'stripDomain', 'urlQueryEscape'],
 ]);
 
 /** Functions a template's actions call that Prometheus does not define (`{{ $value | humanizePercent }}`), in order. */
