@@ -44,6 +44,18 @@ describe('runbook_url', () => {
     });
   });
 
+  it("keeps a rule's name as its anchor under a runbookBaseUrl of the user's own (their wiki's headings)", () => {
+    const own = compileRules(
+      alertsConfigOf({
+        defaultRules: false,
+        slos: [],
+        runbookBaseUrl: 'https://wiki.example.com/runbooks/llm',
+        rules: [{ name: 'CheckoutSlow', kind: 'latency_quantile', threshold: 3 }],
+      }),
+    ).rules.map((r) => r.annotations.runbook_url);
+    expect(own).toEqual(['https://wiki.example.com/runbooks/llm#checkoutslow']);
+  });
+
   it('links every default rule to a heading docs/alerts.md has', () => {
     const urls = Object.values(runbooks({}));
     expect(urls.length).toBeGreaterThanOrEqual(DEFAULT_PACK.length);

@@ -14,6 +14,7 @@ import type { Condition, Rule, SloSpec } from './model.js';
 import {
   type AlertsConfig,
   type ConditionInput,
+  DEFAULT_RUNBOOK_BASE_URL,
   type Duration,
   ms,
   type RuleInput,
@@ -197,8 +198,10 @@ function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: Comp
   };
   // The default rules' runbooks are headings of docs/alerts.md named after them; a rule of the user's own has none
   // there, so its link goes to the rule kinds' section, which says what its kind measures (QA45: a dead anchor).
+  // A runbookBaseUrl of the user's own (their wiki) is theirs to give every rule a heading: its anchor stays the name.
+  const ownRunbook = DEFAULT_RULE_NAMES.has(r.name) || cfg.runbookBaseUrl !== DEFAULT_RUNBOOK_BASE_URL;
   if (!annotations.runbook_url)
-    annotations.runbook_url = `${cfg.runbookBaseUrl}#${DEFAULT_RULE_NAMES.has(r.name) ? r.name.toLowerCase() : 'rule-kinds'}`;
+    annotations.runbook_url = `${cfg.runbookBaseUrl}#${ownRunbook ? r.name.toLowerCase() : 'rule-kinds'}`;
   const suffix = slo ? `:${slo.name}:${first.burn}` : '';
   const severity = severityOf(r, path, issues);
   return {

@@ -9,6 +9,9 @@ import { BUCKETS } from '../telemetry/metrics.js';
 import { DURATION_PATTERN, durationSchema, timerDurationSchema } from '../time.js';
 import { unknownTemplateFunctions } from './template.js';
 
+/** runbookBaseUrl's default: llmscope's docs/alerts.md, whose headings are the default rules' runbooks. */
+export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/llmscope/llmscope/blob/main/docs/alerts.md';
+
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -309,7 +312,7 @@ export const alertsShapeSchema = z
     /** Static silences (config-file silences; the API makes the others). */
     silences: z.array(configSilenceSchema).default([]),
     /** Where the default rules' runbook_url points (anchors are the alert names in lower case). */
-    runbookBaseUrl: z.url().default('https://github.com/llmscope/llmscope/blob/main/docs/alerts.md'),
+    runbookBaseUrl: z.url().default(DEFAULT_RUNBOOK_BASE_URL),
     /** Link put in notifications (the dashboard's URL). */
     externalUrl: z
       .url({ protocol: /^https?$/, message: 'an absolute http(s) URL such as https://llmscope.example.com' })
