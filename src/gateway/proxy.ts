@@ -37,6 +37,7 @@ import { adapterFor, type ProviderAdapter, type Usage, type WireFormat } from '.
 import {
   audioSecondsOf,
   formFieldReader,
+  multipartBoundary,
   platformUsageOf,
   USAGE_ENDPOINTS,
   USAGE_TAIL_BYTES,
@@ -942,7 +943,10 @@ export class GatewayProxy {
     const images = flight.endpoint === 'images.edits' || flight.endpoint === 'images.variations';
     const fields = admission.body;
     const readers = new Map(
-      (images ? ['model', 'n', 'size', 'quality'] : ['model']).map((f) => [f, formFieldReader(f)] as const),
+      (images ? ['model', 'n', 'size', 'quality'] : ['model']).map(
+        // by the form's boundary: a field only where a part's headers name it, never bytes of the file that look so
+        (f) => [f, formFieldReader(f, multipartBoundary(header(req.headers, 'content-type') ?? ''))] as const,
+      ),
     );
     if (images) flight.requestUnits = requestUnitsOf(flight.endpoint, fields);
     const hooks = this.d.hooks;

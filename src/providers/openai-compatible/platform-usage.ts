@@ -138,7 +138,8 @@ export function formModelReader(): (chunk: Buffer) => string | null {
  * A reader of one short field of a multipart body (formModelReader's, for any field: an image edit's `n`, `size`,
  * `quality`), fed the body's chunks as they pass; its value once the chunks have carried it, else null.
  */
-export function formFieldReader(field: string): (chunk: Buffer) => string | null {
+export function formFieldReader(field: string, boundary?: string | null): (chunk: Buffer) => string | null {
+  if (boundary) return partFieldReader(field, boundary);
   const NAME = Buffer.from(`name="${field}"`);
   let carry: Buffer = Buffer.alloc(0);
   let done = false;
@@ -165,5 +166,67 @@ export function formFieldReader(field: string): (chunk: Buffer) => string | null
     }
     carry = Buffer.from(buf.subarray(Math.max(0, buf.length - NAME.length)));
     return null;
+  };
+}
+
+/** A multipart content type's boundary, or null. */
+export function multipartBoundary(contentType: string): string | null {
+  const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  return m?.[1] ?? m?.[2] ?? null;
+}
+
+/**
+ * formFieldReader with the form's boundary: the field is only a part's, named in the headers that follow a delimiter
+ * (CRLF, `--`, the boundary, CRLF), by its `name` parameter (not a `filename="model"`), its value the part's body up to
+ * the next delimiter. Without it, `name="model"` anywhere in an uploaded file's bytes was read as the form's model, and
+ * admission (decision 137) asked the key and the budgets about a model the provider never ran.
+ */
+function partFieldReader(field: string, boundary: string): (chunk: Buffer) => string | null {
+  const DELIM = Buffer.from(`\r\n--${boundary}\r\n`);
+  const END = Buffer.from(`\r\n--${boundary}`);
+  const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const NAMED = new RegExp(`^content-disposition:[^\\r\\n]*;\\s*name="${escaped}"`, 'im');
+  // the body's first delimiter has no CRLF before it: one is put there
+  let carry: Buffer = Buffer.from('\r\n');
+  let done = false;
+  return (chunk) => {
+    if (done) return null;
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let from = 0;
+    for (;;) {
+      const at = buf.indexOf(DELIM, from);
+      if (at === -1) {
+        carry = Buffer.from(buf.subarray(Math.max(from, buf.length - DELIM.length + 1)));
+        return null;
+      }
+      const head = at + DELIM.length;
+      const blank = buf.indexOf('\r\n\r\n', head);
+      if (blank === -1) {
+        // a part's headers are short: past FIELD_CARRY, not a part to read
+        if (buf.length - head > FIELD_CARRY) {
+          from = head;
+          continue;
+        }
+        carry = Buffer.from(buf.subarray(at));
+        return null;
+      }
+      if (!NAMED.test(buf.toString('latin1', head, blank))) {
+        from = blank + 4;
+        continue;
+      }
+      const end = buf.indexOf(END, blank + 4);
+      if (end === -1) {
+        if (buf.length - (blank + 4) > FIELD_CARRY) {
+          from = blank + 4;
+          continue;
+        }
+        carry = Buffer.from(buf.subarray(at));
+        return null;
+      }
+      done = true;
+      carry = Buffer.alloc(0);
+      const value = buf.toString('utf8', blank + 4, end).trim();
+      return value ? value.slice(0, 256) : null;
+    }
   };
 }
