@@ -14,7 +14,14 @@ export class LogNotifier implements Notifier {
         receiver: n.receiver,
         status: n.status,
         group: n.groupLabels,
-        alerts: n.alerts.map((a) => ({ alertname: a.labels.alertname, status: a.status, labels: a.labels })),
+        // what the other receivers show of each alert: its value and summary (the line named only which alerts)
+        alerts: n.alerts.map((a) => ({
+          alertname: a.labels.alertname,
+          status: a.status,
+          value: a.value,
+          ...(a.annotations.summary ? { summary: a.annotations.summary } : {}),
+          labels: a.labels,
+        })),
       },
       titleOf(n),
     );

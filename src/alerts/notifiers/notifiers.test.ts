@@ -1,8 +1,10 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf, type NotifyAlert } from '../engine.js';
 import { type HttpSink, httpSink, type SmtpSink, smtpSink } from '../testing.js';
 import { EmailNotifier } from './email.js';
 import { buildNotifiers } from './index.js';
+import { LogNotifier } from './log.js';
 import type { Notification, Notifier } from './notifier.js';
 import { safeSend } from './notifier.js';
 import { PagerDutyNotifier } from './pagerduty.js';
@@ -185,5 +187,28 @@ describe('notifiers', () => {
     } finally {
       await authed.close();
     }
+  });
+});
+
+describe('the log receiver', () => {
+  it("writes each alert's value and summary with its labels (QA45: the line named the alerts only)", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    await new LogNotifier(logger).send(notification());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      event: 'alert_notification',
+      receiver: 'page',
+      status: 'firing',
+      alerts: [
+        {
+          alertname: 'ServiceDegraded',
+          status: 'firing',
+          value: 3.2,
+          summary: 'gpt-4o is degraded: slow and failing',
+          labels: { alertname: 'ServiceDegraded', severity: 'critical', model: 'gpt-4o' },
+        },
+      ],
+    });
   });
 });
