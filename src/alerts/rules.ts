@@ -54,6 +54,24 @@ const SHARE_KINDS: ReadonlySet<string> = new Set([
   'thumbs_down_rate',
 ]);
 
+/**
+ * Kinds whose value is never negative (seconds, calls per second, dollars, a ratio of spend to a limit, a gap's size):
+ * a negative threshold is crossed always (`>`) or never (`<`). Not cost_anomaly's z-score, which is negative below
+ * the baseline.
+ */
+const NONNEGATIVE_KINDS: ReadonlySet<string> = new Set([
+  'latency_quantile',
+  'ttft_quantile',
+  'tpot_quantile',
+  'request_rate',
+  'spend_day',
+  'spend_mtd',
+  'spend_forecast',
+  'single_call_cost',
+  'budget_ratio',
+  'reconciliation_gap',
+]);
+
 function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['issues']): number {
   const t = c.threshold;
   if (t === undefined) return 0;
@@ -62,6 +80,11 @@ function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['iss
       issues.push({
         path: `${path}.threshold`,
         message: `${c.kind} is a ratio from 0 to 1 (${t > 1 && t <= 100 ? `${t / 100} for ${t}%` : '0.8 for 80%'}), so ${t} is crossed always or never`,
+      });
+    else if (NONNEGATIVE_KINDS.has(c.kind) && t < 0)
+      issues.push({
+        path: `${path}.threshold`,
+        message: `${c.kind} is never negative, so ${t} is crossed always or never`,
       });
     return t;
   }
