@@ -2,13 +2,6 @@
 // rules per SLO; defaults per kind filled in, durations in ms, thresholds in base units. Problems come back with paths.
 
 import { DEFAULT_PACK, packAnnotations, sloAnnotations } from './default-pack.js';
-
-/**
- * The default pack's rules and the SLO burn-rate rule: the names `alerts.overrides` may name, and the rules
- * docs/alerts.md has a runbook heading for.
- */
-const DEFAULT_RULE_NAMES = new Set([...DEFAULT_PACK.map((r) => r.name), 'ErrorBudgetBurn']);
-
 import { KINDS } from './kinds/index.js';
 import type { Condition, Rule, SloSpec } from './model.js';
 import {
@@ -23,6 +16,12 @@ import {
   type SloInput,
 } from './spec.js';
 import { USD_VALUE } from './template.js';
+
+/**
+ * The default pack's rules and the SLO burn-rate rule: the names `alerts.overrides` may name, and the rules
+ * docs/alerts.md has a runbook heading for.
+ */
+const DEFAULT_RULE_NAMES = new Set([...DEFAULT_PACK.map((r) => r.name), 'ErrorBudgetBurn']);
 
 export interface CompiledRules {
   rules: Rule[];
