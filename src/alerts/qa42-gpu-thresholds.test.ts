@@ -2,12 +2,9 @@
 // GPU dashboards print percent. A rule written `threshold: 30` for 30% fired on every GPU at all times (`<`), one
 // written `threshold: 95` for memory never fired, and check-config said ok: such a threshold is refused at its path.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (rules: unknown[]): string[] => {
-  const r = validateConfig({ alerts: { rules } });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (rules: unknown[]): string[] => alertsConfigIssues({ rules });
 
 describe('GPU alert thresholds are ratios', () => {
   it('refuses a gpu_utilization or gpu_memory threshold outside 0–1, saying the ratio meant', () => {

@@ -3,15 +3,11 @@
 // "humanizePercent" not defined'), and Prometheus loads none of a file it refuses, so every exported alert was lost,
 // while the built-in engine sent the action raw in its notifications (QA45). Such an annotation is refused at its path.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
 import { unknownTemplateFunctions } from './template.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (annotations: Record<string, string>): string[] => {
-  const r = validateConfig({
-    alerts: { defaultRules: false, rules: [{ name: 'R', kind: 'error_rate', threshold: 0.1, annotations }] },
-  });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (annotations: Record<string, string>): string[] =>
+  alertsConfigIssues({ defaultRules: false, rules: [{ name: 'R', kind: 'error_rate', threshold: 0.1, annotations }] });
 
 describe('annotation templates call only functions Prometheus has', () => {
   it('refuses an unknown function at its path, naming it', () => {

@@ -2,12 +2,9 @@
 // timer's floor): a rollup query per rule ten times a second (QA45). It is refused at its path, as a zero
 // groupInterval or repeatInterval is; a malformed one keeps its own message.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (evaluationInterval: unknown): string[] => {
-  const r = validateConfig({ alerts: { evaluationInterval } });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (evaluationInterval: unknown): string[] => alertsConfigIssues({ evaluationInterval });
 
 describe('alerts.evaluationInterval', () => {
   it('refuses 0', () => {

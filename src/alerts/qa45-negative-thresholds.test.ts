@@ -2,12 +2,9 @@
 // ratio) passed check-config (QA45): with `>` it fired on every group with data, with `<` never. Refused at its path,
 // in a rule and in an `all` rule's condition; cost_anomaly's z-score, negative below its baseline, keeps negatives.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (rules: unknown[]): string[] => {
-  const r = validateConfig({ alerts: { rules } });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (rules: unknown[]): string[] => alertsConfigIssues({ rules });
 
 describe('thresholds of kinds that are never negative', () => {
   it('refuses a negative one, at its path', () => {

@@ -2,12 +2,9 @@
 // alone, so notifications meant for the first went to the second's URL, unsaid (QA45). The second is refused at its
 // name.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (receivers: unknown[]): string[] => {
-  const r = validateConfig({ alerts: { receivers } });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (receivers: unknown[]): string[] => alertsConfigIssues({ receivers });
 
 describe('receiver names', () => {
   it('refuses a second receiver of the same name', () => {

@@ -3,12 +3,9 @@
 // the exported alertmanager.yml ('invalid label name "not-a-label" in group_by list'), so Alertmanager would not start
 // on it (QA45, amtool 0.25). Such a groupBy is refused at its path; label names and '...' are taken.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
+import { alertsConfigIssues } from './testing.js';
 
-const issuesOf = (route: unknown): string[] => {
-  const r = validateConfig({ alerts: { route } });
-  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
-};
+const issuesOf = (route: unknown): string[] => alertsConfigIssues({ route });
 
 describe('route groupBy takes label names', () => {
   it('refuses a groupBy entry that is no label name, at the root and in a child route', () => {

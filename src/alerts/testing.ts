@@ -6,7 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { request } from 'undici';
 import type { CallStatus, LlmCall } from '../calls/index.js';
+import { validateConfig } from '../config/index.js';
 import type { AlertsConfigInput } from './spec.js';
+
+/** What check-config says of an `alerts` block, as `path: message` lines; none when it is taken. */
+export function alertsConfigIssues(alerts: unknown): string[] {
+  const r = validateConfig({ alerts });
+  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+}
 
 export class ManualClock {
   constructor(public t: number) {}
