@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { alertsConfigOf } from '../config.js';
 import { compileRules } from '../rules.js';
 import { writeDeploy } from './files.js';
-import { panelQueries } from './grafana.js';
+import { panelQueries, recordedNamesIn } from './grafana.js';
 import { ALERTS_FILE, exportedRules, promtoolTests, RECORDING_FILE, toYaml } from './prometheus.js';
 
 const has = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
@@ -182,30 +182,45 @@ describe('export', () => {
     120_000,
   );
 
-  it.runIf(PROMTOOL)('every Grafana panel query parses and reads recording rules that exist', () => {
-    const queries = panelQueries();
-    const file = join(dir, 'panels.rules.yml');
-    writeFileSync(
-      file,
-      toYaml({
-        groups: [
-          {
-            name: 'grafana-panels',
-            rules: queries.map((q, i) => ({ record: `grafana_panel:check:${i}`, expr: q.expr })),
-          },
-        ],
-      }),
-    );
-    const r = run('promtool', ['check', 'rules', file], dir);
-    expect(r.code, r.out).toBe(0);
-    const recorded = new Set(
-      parse(readFileSync(join(dir, 'prometheus/rules/llmscope-1-recording.rules.yml'), 'utf8')).groups.flatMap(
-        (g: { rules: { record: string }[] }) => g.rules.map((x) => x.record),
-      ),
-    );
-    for (const q of queries)
-      for (const name of q.expr.match(/\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+\b/g) ?? [])
-        expect(recorded.has(name), `${q.dashboard} / ${q.panel} reads ${name}`).toBe(true);
+  it.runIf(PROMTOOL).each([
+    ['the default config', {}],
+    ['a config without SLOs', { slos: [] }],
+  ])('every Grafana panel query parses and reads recording rules that exist (%s)', (_, alerts) => {
+    const c = alertsConfigOf(alerts);
+    const d = mkdtempSync(join(tmpdir(), 'llmscope-export-panels-'));
+    try {
+      writeDeploy(d, c);
+      const queries = panelQueries(c);
+      const file = join(d, 'panels.rules.yml');
+      writeFileSync(
+        file,
+        toYaml({
+          groups: [
+            {
+              name: 'grafana-panels',
+              rules: queries.map((q, i) => ({ record: `grafana_panel:check:${i}`, expr: q.expr })),
+            },
+          ],
+        }),
+      );
+      const r = run('promtool', ['check', 'rules', file], d);
+      expect(r.code, r.out).toBe(0);
+      const recorded = new Set(
+        parse(readFileSync(join(d, 'prometheus/rules/llmscope-1-recording.rules.yml'), 'utf8')).groups.flatMap(
+          (g: { rules: { record: string }[] }) => g.rules.map((x) => x.record),
+        ),
+      );
+      for (const q of queries)
+        for (const name of recordedNamesIn(q.expr))
+          expect(recorded.has(name), `${q.dashboard} / ${q.panel} reads ${name}`).toBe(true);
+      // the written dashboards are the ones checked: the SLO panels only where SLOs are exported
+      const quality = JSON.parse(readFileSync(join(d, 'grafana/dashboards/llmscope-quality.json'), 'utf8'));
+      const sloPanels = quality.panels.filter((p: { title: string }) => /SLO|Error budget/.test(p.title));
+      expect(sloPanels.length).toBe(c.slos.length ? 2 : 0);
+      expect(quality.panels.length).toBeGreaterThan(sloPanels.length);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('dashboards default to the last 24 hours, have a datasource variable and use $__rate_interval for rates', () => {

@@ -12,7 +12,7 @@ export { EXPORT_TARGETS, type ExportTarget };
 export function exportFiles(target: ExportTarget, cfg: AlertsConfig): ExportFile[] {
   if (target === 'prometheus') return prometheusFiles(cfg);
   if (target === 'alertmanager') return alertmanagerFiles(cfg);
-  return grafanaFiles();
+  return grafanaFiles(cfg);
 }
 
 /**

@@ -1,9 +1,10 @@
 // `llmscope export grafana`: dashboards (latency, throughput, cost, quality, GPU) that read the recording rules,
 // default to the last 24 hours, use $__rate_interval wherever they rate raw counters, and pick their Prometheus
 // through a datasource variable; plus provisioning files for Grafana.
+import type { AlertsConfig } from '../spec.js';
 import type { ExportFile } from './prometheus.js';
 import { toYaml } from './prometheus.js';
-import { REC } from './recording.js';
+import { REC, recordingGroups } from './recording.js';
 
 const DS = { type: 'prometheus', uid: '$' + '{datasource}' };
 const M = '{model=~"$model"}';
@@ -314,9 +315,26 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
   };
 }
 
+/** The recording rules a PromQL expression reads (`level:metric:operation`, Prometheus's naming rule). */
+export function recordedNamesIn(expr: string): string[] {
+  return expr.match(/\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+\b/g) ?? [];
+}
+
+/**
+ * The dashboards for this config: a panel that reads a recording rule the config does not export (the SLO panels when
+ * `slos` is empty) is left out, so no exported panel says "No data" for a series that can never exist.
+ */
+export function dashboardsFor(cfg: AlertsConfig): DashboardSpec[] {
+  const recorded = new Set(recordingGroups(cfg).flatMap((g) => g.rules.map((r) => r.record)));
+  return DASHBOARDS.map((d) => ({
+    ...d,
+    panels: d.panels.filter((p) => p.targets.every((t) => recordedNamesIn(t.expr).every((n) => recorded.has(n)))),
+  }));
+}
+
 /** Every PromQL expression the dashboards run, with Grafana's variables replaced so Prometheus can parse them. */
-export function panelQueries(): { dashboard: string; panel: string; expr: string }[] {
-  return DASHBOARDS.flatMap((d) =>
+export function panelQueries(cfg: AlertsConfig): { dashboard: string; panel: string; expr: string }[] {
+  return dashboardsFor(cfg).flatMap((d) =>
     d.panels.flatMap((p) =>
       p.targets.map((t) => ({
         dashboard: d.uid,
@@ -327,8 +345,8 @@ export function panelQueries(): { dashboard: string; panel: string; expr: string
   );
 }
 
-export function grafanaFiles(): ExportFile[] {
-  const files: ExportFile[] = DASHBOARDS.map((d) => ({
+export function grafanaFiles(cfg: AlertsConfig): ExportFile[] {
+  const files: ExportFile[] = dashboardsFor(cfg).map((d) => ({
     path: `dashboards/${d.uid}.json`,
     content: `${JSON.stringify(dashboardJson(d), null, 2)}\n`,
   }));
