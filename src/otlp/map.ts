@@ -118,6 +118,8 @@ const CACHE_WRITE_TOKENS = [
   'ai.usage.inputTokenDetails.cacheWriteTokens',
   // the Anthropic SDK's own spans (@anthropic-ai/sdk's tracing: anthropic.messages.create)
   'gen_ai.usage.cache_write.input_tokens',
+  // Strands Agents (Bedrock's cacheWriteInputTokens), beside its gen_ai.usage.cache_read_input_tokens
+  'gen_ai.usage.cache_write_input_tokens',
 ];
 const REASONING_TOKENS = [
   'gen_ai.usage.reasoning.output_tokens',
@@ -163,7 +165,15 @@ function asNumber(v: AttrValue | undefined): number | null {
 /** Attribution keys with their AI SDK telemetry-metadata forms, made once (not a new string per lookup). */
 const ownKeys = (keys: string[]): [string, string][] => keys.map((k) => [k, `ai.telemetry.metadata.${k}`]);
 const USER_KEYS = ownKeys(['llmscope.user', 'user.id', 'enduser.id', 'userId']);
-const SESSION_KEYS = ownKeys(['llmscope.session', 'session.id', 'gen_ai.conversation.id', 'sessionId']);
+// (Google ADK's call_llm spans name the session only in gcp.vertex.agent.session_id; its gen_ai.conversation.id is on
+// the agent's span around them)
+const SESSION_KEYS = ownKeys([
+  'llmscope.session',
+  'session.id',
+  'gen_ai.conversation.id',
+  'sessionId',
+  'gcp.vertex.agent.session_id',
+]);
 const TEAM_KEYS = ownKeys(['llmscope.team']);
 const FEATURE_KEYS = ownKeys(['llmscope.feature']);
 
@@ -459,7 +469,9 @@ function ttftOf(s: OtlpSpan, latencyMs: number): number | null {
   let ttft = first(asNumber, a, ['llmscope.ttft_ms', 'ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
   if (ttft === null) {
     const sec = first(asNumber, a, ['gen_ai.server.time_to_first_token', 'gen_ai.response.time_to_first_chunk']);
-    if (sec !== null) ttft = sec * 1000;
+    // Seconds, as the conventions say; Strands Agents writes milliseconds there (Bedrock's timeToFirstByteMs): a time
+    // that is longer than the call in seconds but not in milliseconds can only be milliseconds.
+    if (sec !== null) ttft = sec * 1000 > latencyMs + 1 && sec <= latencyMs + 1 ? sec : sec * 1000;
   }
   if (ttft === null) {
     const e = s.events.find((ev) => FIRST_TOKEN_EVENT.test(ev.name));
