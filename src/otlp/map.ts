@@ -61,6 +61,30 @@ const OTHER_OPERATIONS = new Set([
 ]);
 const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
 
+/**
+ * Other names instrumentations give the GenAI operations: Semantic Kernel's (`chat.completions`,
+ * `chat.streaming_completions`, `text.completions`, `text.streaming_completions`), Spring AI's and LiteLLM's
+ * `embedding`, and LiteLLM's async call types, which it writes as the operation (`acompletion`, `aembedding`,
+ * `atext_completion`, `arerank`).
+ */
+const OPERATION_ALIASES = new Map([
+  ['chat.completions', 'chat'],
+  ['chat.streaming_completions', 'chat'],
+  ['text.completions', 'text_completion'],
+  ['text.streaming_completions', 'text_completion'],
+  ['embedding', 'embeddings'],
+  ['aembedding', 'embeddings'],
+  ['acompletion', 'chat'],
+  ['atext_completion', 'text_completion'],
+  ['arerank', 'rerank'],
+]);
+const STREAMING_OPERATION = /^(chat|text)\.streaming_completions$/;
+/** The span's GenAI operation, under its conventions' name (OPERATION_ALIASES), or null. */
+function operationOf(a: Attributes): string | null {
+  const op = asString(a['gen_ai.operation.name']);
+  return op === null ? null : (OPERATION_ALIASES.get(op) ?? op);
+}
+
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
 
@@ -278,7 +302,7 @@ export function isLlmSpan(s: OtlpSpan): boolean {
   if (oi !== null) return oi.toUpperCase() === 'LLM' || oi.toUpperCase() === 'EMBEDDING';
   const aiOp = asString(a['ai.operationId']);
   if (aiOp !== null) return AI_SDK_CALL.test(aiOp);
-  const op = asString(a['gen_ai.operation.name']);
+  const op = operationOf(a);
   if (op !== null && OTHER_OPERATIONS.has(op)) return false;
   // OpenLLMetry's rerank spans (Cohere's rerank: billed per search, no tokens), trace spans as the AI SDK's
   // doRerank and OpenInference's RERANKER are
@@ -310,7 +334,7 @@ export const requestIdOf = (s: Pick<OtlpSpan, 'traceId' | 'spanId' | 'startNs'>)
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
 function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
-  const op = asString(a['gen_ai.operation.name']);
+  const op = operationOf(a);
   const oi = asString(a['openinference.span.kind'])?.toUpperCase();
   const aiOp = asString(a['ai.operationId']) ?? '';
   const reqType = asString(a['llm.request.type']);
@@ -335,7 +359,13 @@ function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
   if (/gemini|vertex|google|^gcp\./.test(provider) && /^(publishers\/anthropic\/models\/)?claude/i.test(model))
     return 'messages';
   if (op === 'generate_content' || /gemini|vertex|google|^gcp\./.test(provider)) return 'generate_content';
-  if (op === 'text_completion' || op === 'completion' || reqType === 'completion' || api === 'completion')
+  // (llm.request.type `completion` beside a `chat` operation is LiteLLM's: its call type `completion` is a chat call)
+  if (
+    op === 'text_completion' ||
+    op === 'completion' ||
+    (reqType === 'completion' && op !== 'chat') ||
+    api === 'completion'
+  )
     return 'completions';
   if (provider === 'anthropic' || provider.endsWith('.anthropic')) return 'messages';
   return 'chat.completions';
@@ -413,6 +443,8 @@ function finishReasonOf(a: Attributes): string | null {
     'llm.finish_reason', // OpenInference
     'gen_ai.completion.0.finish_reason',
     'anthropic.message.stop_reason', // the Anthropic SDK's own spans: the answer's stop_reason, as sent
+    // Semantic Kernel (Python): the choices' reasons joined by commas, each as its enum prints (FinishReason.STOP)
+    'gen_ai.response.finish_reason',
   ]) {
     const v = a[k];
     if (Array.isArray(v)) {
@@ -422,6 +454,11 @@ function finishReasonOf(a: Attributes): string | null {
       // the list as a JSON string (Sentry's SDK, AG2 and hand-written spans: json.dumps(["stop"]))
       const s = firstOfJsonList(v);
       if (s !== null) return s;
+    } else if (k === 'gen_ai.response.finish_reason' && typeof v === 'string' && v !== '') {
+      const s = (v.split(',')[0] as string).trim();
+      // a Python enum's str(): the member's name is the reason (FinishReason.CONTENT_FILTER: content_filter)
+      const m = /^[A-Z][A-Za-z]*\.([A-Z][A-Z_]*)$/.exec(s);
+      if (s !== '') return m ? (m[1] as string).toLowerCase() : s;
     } else if (asString(v) !== null) return asString(v);
   }
   return null;
@@ -995,6 +1032,11 @@ export function spanToCall(
     logfire !== undefined ||
     a['gen_ai.request.stream'] === true ||
     a['llm.is_streaming'] === true ||
+    // (LiteLLM writes Python's str(bool): "True")
+    a['llm.is_streaming'] === 'True' ||
+    a['llm.is_streaming'] === 'true' ||
+    // Semantic Kernel's chat.streaming_completions / text.streaming_completions
+    STREAMING_OPERATION.test(asString(a['gen_ai.operation.name']) ?? '') ||
     params['stream'] === true ||
     aiOp.endsWith('.doStream');
   const logfireUsed = logfire !== undefined ? logfireUsage(logfire) : null;
