@@ -132,6 +132,9 @@ const CACHED_TOKENS = [
   'llm.usage.cache_read_input_tokens',
   'ai.usage.cachedInputTokens',
   'ai.usage.inputTokenDetails.cacheReadTokens',
+  // Pydantic AI (its usage's details: gen_ai.usage.details.<key>) and Mastra's OpenTelemetry exporter
+  'gen_ai.usage.details.cache_read_tokens',
+  'gen_ai.usage.cached_input_tokens',
 ];
 const CACHE_WRITE_TOKENS = [
   'gen_ai.usage.cache_creation.input_tokens',
@@ -144,10 +147,14 @@ const CACHE_WRITE_TOKENS = [
   'gen_ai.usage.cache_write.input_tokens',
   // Strands Agents (Bedrock's cacheWriteInputTokens), beside its gen_ai.usage.cache_read_input_tokens
   'gen_ai.usage.cache_write_input_tokens',
+  // Pydantic AI and Mastra, as their cache reads above
+  'gen_ai.usage.details.cache_write_tokens',
+  'gen_ai.usage.cache_write_tokens',
 ];
 const REASONING_TOKENS = [
   'gen_ai.usage.reasoning.output_tokens',
-  'gen_ai.usage.reasoning_tokens', // OpenLLMetry
+  'gen_ai.usage.reasoning_tokens', // OpenLLMetry, Mastra
+  'gen_ai.usage.details.reasoning_tokens', // Pydantic AI (OpenAI's completion_tokens_details)
   'llm.token_count.completion_details.reasoning',
   'ai.usage.reasoningTokens',
   'ai.usage.outputTokenDetails.reasoningTokens',
