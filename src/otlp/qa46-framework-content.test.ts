@@ -101,6 +101,28 @@ describe('OTLP spans: agent frameworks’ own content attributes', () => {
       expect(kept(tool) + kept(search)).not.toContain(word);
   });
 
+  it("Mastra's spans keep neither an agent run's, a model step's nor a workflow's input and output", () => {
+    const run = spanWith('invoke_agent weather-agent', {
+      'gen_ai.operation.name': 'invoke_agent',
+      'mastra.span.type': 'agent_run',
+      'mastra.agent_run.input': '[{"role":"user","content":"Zorvath"}]',
+      'mastra.agent_run.output': '{"text":"Brontevale"}',
+      'mastra.agent_run.max_steps': 5,
+    });
+    const step = spanWith('step: 0', {
+      'gen_ai.operation.name': 'model_step',
+      'mastra.span.type': 'model_step',
+      'mastra.model_step.output': '{"text":"Marrowlight"}',
+      'mastra.workflow_run.input': '{"city":"Quillfen"}',
+    });
+    expect(toSpanRecord(run).attributes).toMatchObject({
+      'mastra.span.type': 'agent_run',
+      'mastra.agent_run.max_steps': 5,
+    });
+    for (const word of ['Zorvath', 'Brontevale', 'Marrowlight', 'Quillfen'])
+      expect(kept(run) + kept(step)).not.toContain(word);
+  });
+
   it("LiteLLM's raw_gen_ai_request span keeps neither the raw request nor the raw answer; token counts stay", () => {
     const raw = spanWith('raw_gen_ai_request', {
       'llm.openai.messages': "[{'role': 'user', 'content': 'Zorvath'}]",
