@@ -71,6 +71,44 @@ const NONNEGATIVE_KINDS: ReadonlySet<string> = new Set([
   'reconciliation_gap',
 ]);
 
+/**
+ * Condition settings only some kinds read. Given to any other kind they were accepted and ignored (QA45: a
+ * `quantile: 0.99` on an error_rate rule passed check-config and changed nothing), so they are refused at their path.
+ */
+const SETTING_KINDS: readonly [
+  setting: 'quantile' | 'baselineDays' | 'minHistory' | 'slo' | 'burn',
+  kinds: string[],
+][] = [
+  ['quantile', ['latency_quantile', 'ttft_quantile', 'tpot_quantile']],
+  ['baselineDays', ['cost_anomaly']],
+  ['minHistory', ['cost_anomaly']],
+  ['slo', ['slo_burn']],
+  ['burn', ['slo_burn']],
+];
+
+function ignoredSettings(c: ConditionInput, path: string, issues: CompiledRules['issues']): void {
+  for (const [setting, kinds] of SETTING_KINDS)
+    if (c[setting] !== undefined && !kinds.includes(c.kind))
+      issues.push({
+        path: `${path}.${setting}`,
+        message: `${c.kind} does not read ${setting} (only ${kinds.join(', ')} ${kinds.length > 1 ? 'do' : 'does'}), so it would change nothing`,
+      });
+}
+
+/** What a rule of kind `all` reads from each condition; set beside `conditions`, they were ignored. */
+const CONDITION_SETTINGS = [
+  'window',
+  'quantile',
+  'op',
+  'threshold',
+  'minSamples',
+  'filter',
+  'baselineDays',
+  'minHistory',
+  'slo',
+  'burn',
+] as const;
+
 function thresholdOf(c: ConditionInput, path: string, issues: CompiledRules['issues']): number {
   const t = c.threshold;
   if (t === undefined) return 0;
@@ -101,6 +139,7 @@ function conditionOf(
   slo: SloSpec | null = null,
 ): Condition {
   const k = KINDS[c.kind];
+  ignoredSettings(c, path, issues);
   // a zero window reads no data (the rule never fires) and exports `rate(...[0d])`, which Prometheus refuses
   if (c.window !== undefined && !(ms(c.window) > 0))
     issues.push({ path: `${path}.window`, message: 'a window must be longer than 0, e.g. 5m' });
@@ -194,6 +233,13 @@ function compileRule(r: RuleInput, path: string, cfg: AlertsConfig, issues: Comp
     }
     slo = sloSpecOf(s);
   }
+  if (r.kind === 'all')
+    for (const key of CONDITION_SETTINGS)
+      if (r[key] !== undefined)
+        issues.push({
+          path: `${path}.${key}`,
+          message: `a rule of kind all reads ${key} from each of its conditions: set it there, not beside them`,
+        });
   const conditions =
     r.kind === 'all'
       ? (r.conditions ?? []).map((c, i) => conditionOf(c, `${path}.conditions[${i}]`, issues))
@@ -284,7 +330,20 @@ export function compileRules(cfg: AlertsConfig): CompiledRules {
         path: `alerts.overrides.${name}`,
         message: `no default rule is named "${name}"; known: ${[...DEFAULT_RULE_NAMES].join(', ')}`,
       });
+  // An override tunes a default rule (threshold, window, for, severity, filter...); one changing its kind kept the
+  // default's other settings (HighLatency's quantile and 2 s threshold on an error rate): refused, with the way out.
+  const rekinded = new Set<string>();
+  for (const r of [...DEFAULT_PACK, { name: 'ErrorBudgetBurn', kind: 'slo_burn' }]) {
+    const o = cfg.overrides[r.name];
+    if (o?.kind === undefined || o.kind === r.kind) continue;
+    rekinded.add(`alerts.overrides.${r.name}`);
+    issues.push({
+      path: `alerts.overrides.${r.name}.kind`,
+      message: `${r.name} measures ${r.kind}; an override tunes it but cannot change its kind: to alert on ${o.kind}, set enabled: false here and add a rule of your own under alerts.rules`,
+    });
+  }
   for (const { input, path } of ruleInputs(cfg)) {
+    if (rekinded.has(path)) continue;
     const r = compileRule(input, path, cfg, issues);
     if (r) rules.push(r);
   }
