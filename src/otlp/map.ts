@@ -39,10 +39,12 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
  * documents (`db.vector.query.content` / `response.documents`); LiteLLM's `raw_gen_ai_request` span, which writes the
  * provider's raw request and answer as `llm.<provider>.<field>` (`llm.openai.messages`, `llm.anthropic.content`,
  * `llm.openai.choices`, ...); Mastra's exporter a span's input and output as `mastra.<span type>.input` / `output`
- * (an agent run's prompt and answer, a model step's, a workflow's).
+ * (an agent run's prompt and answer, a model step's, a workflow's); Logfire's OpenAI Agents spans (instrument_openai_agents)
+ * the span data's own `input` / `output` (a function tool's arguments and result, a speech's text), a response span's
+ * `raw_input` and `response` (the Responses API's whole answer) — these four only as the whole name.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|content|response\.tool_calls|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs)|gcp\.vertex\.agent\.(llm_request|llm_response|tool_call_args|tool_response|data)|crewai\.(crew\.(result|tasks_output|tasks|agents)|task\.(description|expected_output|output|context|prompt_context)|agent\.(goal|backstory|result|tools_results))|spring\.ai\.(tool\.call\.(arguments|result)|chat\.client\.(user|system)\.(text|params))|db\.vector\.query\.(content|response\.documents)|llm\.(?!token_count\.|usage\.|request\.|response\.)[a-z0-9_]+\.(messages|choices|system|contents?|input|output|prompt|instructions|candidates|data|stringified_raw_response)|mastra\.[a-z_]+\.(input|output))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|content|response\.tool_calls|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs)|gcp\.vertex\.agent\.(llm_request|llm_response|tool_call_args|tool_response|data)|crewai\.(crew\.(result|tasks_output|tasks|agents)|task\.(description|expected_output|output|context|prompt_context)|agent\.(goal|backstory|result|tools_results))|spring\.ai\.(tool\.call\.(arguments|result)|chat\.client\.(user|system)\.(text|params))|db\.vector\.query\.(content|response\.documents)|llm\.(?!token_count\.|usage\.|request\.|response\.)[a-z0-9_]+\.(messages|choices|system|contents?|input|output|prompt|instructions|candidates|data|stringified_raw_response)|mastra\.[a-z_]+\.(input|output)|(input|output|raw_input|response)(?=$))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;
@@ -355,7 +357,9 @@ function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
   if (
     api === 'responses' ||
     asString(a['gen_ai.response.id'])?.startsWith('resp_') ||
-    asString(a['output.value'])?.startsWith('{"id":"resp_')
+    asString(a['output.value'])?.startsWith('{"id":"resp_') ||
+    // Logfire's OpenAI Agents response spans: the Response as JSON in `response`
+    asString(a.response)?.startsWith('{"id":"resp_')
   )
     return 'responses';
   // (the GenAI conventions name Google's providers gcp.gemini, gcp.vertex_ai and gcp.gen_ai; OpenLLMetry's Gemini and
