@@ -789,11 +789,16 @@ export class GatewayProxy {
       form = byForm && flight !== null ? this.formAdmission(req, flight, admission) : null;
       // The client's body through a stream of its own: undici destroys a failed request's body, which must not be
       // the client's request (its socket carries the answer); `pipe` lets go of it then, and the rest is drained.
-      const upload = streamed
-        ? req.pipe(form !== null ? new HeldUpload(heldBytesOf(ct ?? ''), form.gate) : new PassThrough())
-        : undefined;
+      // Held: the last bytes and, by the form's boundary, everything from its closing delimiter on (decision 159).
+      const heldUpload =
+        form !== null ? new HeldUpload(heldBytesOf(ct ?? ''), form.gate, multipartBoundary(ct ?? '')) : null;
+      const upload = streamed ? req.pipe(heldUpload ?? new PassThrough()) : undefined;
       if (form !== null && upload) {
         const f = form;
+        // An epilogue over MAX_EPILOGUE ended the upload with a 400: the admission stops there too.
+        upload.once('error', (err) => {
+          if (err === heldUpload?.overflow) f.abort(err);
+        });
         // Refused: the provider's request ends without its last bytes (never a whole request), at once.
         f.gate.catch((err: unknown) => upload.destroy(err instanceof Error ? err : new Error(String(err))));
         // The provider gone before the form was read (its early answer, a cut): the form is still read to its model.
@@ -829,7 +834,7 @@ export class GatewayProxy {
           body: upload ?? out ?? undefined,
         });
       } catch (err) {
-        throw form?.refusal() ?? idle ?? upstreamFailure(err, up);
+        throw form?.refusal() ?? idle ?? heldUpload?.overflow ?? upstreamFailure(err, up);
       }
       // The provider answered before the form was admitted (an early error), or as it was refused: nothing goes to the
       // client but the refusal, and nothing before admission has answered.

@@ -113,8 +113,14 @@ export async function readForm(
     sendJson(res, 400, invalidRequest(`${what} must be sent as multipart/form-data.`, 'file'));
     return null;
   }
+  // An epilogue after the closing delimiter (RFC 2046 allows one, for parsers to ignore) is dropped first: undici's
+  // FormData parser refuses a body with one.
+  const boundary = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(ct);
+  const close = boundary ? Buffer.from(`\r\n--${boundary[1] ?? boundary[2]}--`) : null;
+  const end = close ? raw.indexOf(close) : -1;
+  const body = close && end >= 0 ? raw.subarray(0, end + close.length) : raw;
   try {
-    return await new Response(new Uint8Array(raw), { headers: { 'content-type': ct } }).formData();
+    return await new Response(new Uint8Array(body), { headers: { 'content-type': ct } }).formData();
   } catch {
     sendJson(res, 400, invalidRequest('The multipart body could not be parsed.', 'file'));
     return null;

@@ -344,6 +344,63 @@ async function exercise(base: string, seen: Seen[]): Promise<void> {
     );
 }
 
+/**
+ * Sends a form from a raw HTTP client (host 127.0.0.1): `tail`, its last 200 bytes before the closing delimiter and all
+ * after it in one write; `bytewise`, its closing delimiter (`\r\n--boundary--`) a byte a write, 2 ms apart. Answers the
+ * status and the answer's body. The rest waits for `started` (the provider's request begun) after the first write.
+ */
+async function rawUpload(
+  base: string,
+  key: string,
+  path: string,
+  f: { body: Buffer; type: string },
+  mode: 'tail' | 'bytewise',
+  started: () => Promise<void>,
+): Promise<{ status: number; body: string }> {
+  const url = new URL(`${base}${path}`);
+  const b = /boundary=(\S+)/.exec(f.type)?.[1] as string;
+  const close = f.body.indexOf(`\r\n--${b}--`);
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': f.type, 'content-length': String(f.body.length) },
+      },
+      (res) => {
+        const back: Buffer[] = [];
+        res.on('data', (c: Buffer) => back.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(back).toString() }));
+      },
+    );
+    req.on('error', reject);
+    (async () => {
+      const head = mode === 'tail' ? close - 200 : close;
+      req.write(f.body.subarray(0, head));
+      await started();
+      if (mode === 'tail') {
+        req.end(f.body.subarray(head));
+        return;
+      }
+      const end = close + b.length + 6;
+      for (let i = close; i < end; i++) {
+        await pause(2);
+        req.write(f.body.subarray(i, i + 1));
+      }
+      req.end(f.body.subarray(end));
+    })().catch(reject);
+  });
+}
+
+/** `f` with `epilogue` bytes after its closing delimiter's CRLF, and its boundary. */
+function withEpilogue(f: { body: Buffer; type: string }, epilogue: number) {
+  const body = Buffer.concat([f.body, Buffer.alloc(epilogue - 2, 'e'), Buffer.from('\r\n')]);
+  return { body, type: f.type, boundary: /boundary=(\S+)/.exec(f.type)?.[1] as string };
+}
+
 describe('multipart platform calls admitted by their form model', () => {
   let sim: Simulator;
   let relay: Awaited<ReturnType<typeof recordingRelay>>;
@@ -383,6 +440,104 @@ describe('multipart platform calls admitted by their form model', () => {
       await run.stop();
     }
   }, 120_000);
+
+  // Decision 159: a form with an epilogue after its closing delimiter longer than the bytes held back (128) reached
+  // the provider whole, closing delimiter and all, while admission had still to answer; a refused upload could be acted
+  // on by a provider that parses as it reads. Everything from the closing delimiter on now waits for admission.
+  it('an epilogue after the closing delimiter waits for admission: never sent when refused, byte-identical when not', async () => {
+    relay.seen.length = 0;
+    run = await startServeWithConfig({ config, prefix: 'form-admission-epilogue-' });
+    const base = run.base;
+    const to = (path: string) => relay.seen.filter((s) => s.path === path);
+    /** The provider's request for `path` after `before` of them, once it has ended (whole or cut). */
+    const received = async (path: string, before: number): Promise<Seen> => {
+      await expect.poll(() => to(path).length, { timeout: 10_000 }).toBe(before + 1);
+      await expect.poll(() => to(path)[before]?.body.length ?? 0, { timeout: 10_000 }).toBeGreaterThan(40_000);
+      return to(path)[before] as Seen;
+    };
+    /** Sends `f` to `path` once the provider has begun the request before it (the `before`th to that path). */
+    const upload = (key: string, path: string, f: { body: Buffer; type: string }, mode: 'tail' | 'bytewise') => {
+      const before = to(path).length;
+      return rawUpload(base, key, path, f, mode, () =>
+        expect.poll(() => to(path).length, { timeout: 10_000 }).toBe(before + 1),
+      );
+    };
+    const png = Buffer.alloc(50_000, 7);
+    // An edit that names no quality is admitted at the form's end (decision 137): after the whole epilogue has come.
+    const edit = (n: string, size: string) =>
+      form([
+        ['image', png],
+        ['prompt', 'add a hat'],
+        ['model', 'dall-e-2'],
+        ['n', n],
+        ['size', size],
+      ]);
+    try {
+      // Refused by the key's models, the model and all after it in one write (4 KiB of epilogue): the provider had the
+      // file, relayed as it came, never the form's end.
+      const T = '/v1/audio/transcriptions';
+      const refused = withEpilogue(
+        form([
+          ['file', wav(1)],
+          ['model', 'whisper-1'],
+        ]),
+        4096,
+      );
+      const r = await upload(MINI_KEY, T, refused, 'tail');
+      expect({ status: r.status, code: JSON.parse(r.body).error?.code }, r.body).toEqual({
+        status: 403,
+        code: 'model_not_allowed',
+      });
+      const sent = await received(T, 0);
+      expect(sent.whole).toBe(false);
+      expect(sent.body.includes(`--${refused.boundary}--`)).toBe(false);
+
+      // Refused by the budget at the form's end ($0.20 for 10 images, $0.03 a day), the delimiter a byte a write.
+      const E = '/v1/images/edits';
+      const ten = withEpilogue(edit('10', '1024x1024'), 4096);
+      const r10 = await upload(IMG_KEY, E, ten, 'bytewise');
+      expect({ status: r10.status, code: JSON.parse(r10.body).error?.code }, r10.body).toEqual({
+        status: 429,
+        code: 'budget_exceeded',
+      });
+      const sent10 = await received(E, 0);
+      expect(sent10.whole).toBe(false);
+      expect(sent10.body.includes(`--${ten.boundary}--`)).toBe(false);
+
+      // Admitted: the provider gets the client's bytes exactly, epilogue and all, whichever way they came.
+      const one = withEpilogue(edit('1', '256x256'), 4096);
+      const r1 = await upload(IMG_KEY, E, one, 'bytewise');
+      expect(r1.status, r1.body).toBe(200);
+      const sent1 = await received(E, 1);
+      expect(sent1.whole).toBe(true);
+      expect(sent1.body.equals(one.body)).toBe(true);
+      const okay = withEpilogue(
+        form([
+          ['file', wav(1)],
+          ['model', 'whisper-1'],
+        ]),
+        4096,
+      );
+      const rOk = await upload(OK_KEY, T, okay, 'tail');
+      expect(rOk.status, rOk.body).toBe(200);
+      const sentOk = await received(T, 1);
+      expect(sentOk.whole).toBe(true);
+      expect(sentOk.body.equals(okay.body)).toBe(true);
+
+      // An epilogue over 64 KiB before admission: 400 in OpenAI's shape, the provider never had the delimiter.
+      const long = withEpilogue(edit('1', '256x256'), 70_000);
+      const rLong = await upload(IMG_KEY, E, long, 'tail');
+      expect({ status: rLong.status, error: JSON.parse(rLong.body).error }).toMatchObject({
+        status: 400,
+        error: { code: 'invalid_body', type: 'invalid_request_error' },
+      });
+      const sentLong = await received(E, 2);
+      expect(sentLong.whole).toBe(false);
+      expect(sentLong.body.includes(`--${long.boundary}--`)).toBe(false);
+    } finally {
+      await run.stop();
+    }
+  }, 60_000);
 
   it('serve --workers 2: the same, admissions in the recorder process', async () => {
     relay.seen.length = 0;
