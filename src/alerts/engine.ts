@@ -215,10 +215,11 @@ export class Engine {
       const labels = alertLabels(rule, sample);
       const fp = fingerprintOf(labels);
       seen.add(fp);
-      const annotations = renderAnnotations(rule.annotations, sample.labels, sample.value);
+      const value = tidyValue(sample.value);
+      const annotations = renderAnnotations(rule.annotations, sample.labels, value);
       let a = m.get(fp);
       if (a) {
-        a.value = sample.value;
+        a.value = value;
         a.annotations = annotations;
         a.lastSeenAt = now;
         a.keepFiringSince = null;
@@ -229,7 +230,7 @@ export class Engine {
           labels,
           annotations,
           state: 'pending',
-          value: sample.value,
+          value,
           activeAt: now,
           firedAt: null,
           lastSeenAt: now,
@@ -271,4 +272,12 @@ export class Engine {
       }
     }
   }
+}
+
+/**
+ * A judged value as notifications, /api/alerts and annotations show it: 12 significant digits, so a sum of
+ * 0.1 + 0.2 dollars reads 0.3, not 0.30000000000000004 (QA45). The rule compared the exact value already.
+ */
+function tidyValue(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(12)) : v;
 }
