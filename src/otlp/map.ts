@@ -24,7 +24,8 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
 /**
  * Span attributes that carry prompts, outputs or tool payloads: never stored with the trace (content is opt-in).
- * Beside the conventions' own (a retrieval's gen_ai.retrieval.documents and .query.text among them) and OpenLLMetry's
+ * Beside the conventions' own (a retrieval's gen_ai.retrieval.documents and .query.text, a memory's gen_ai.memory.content
+ * and .query among them) and OpenLLMetry's
  * (an image's gen_ai.response.revised_prompt, gen_ai.guardrail.input / output, llm.request.functions.N.*, and its
  * releases before 0.2's llm.prompts.N.* / llm.completions.N.*), OpenLIT's (gen_ai.content.prompt / completion /
  * revised_prompt / reasoning, gen_ai.response.tool_calls), OpenInference's llm.function_call (a call's arguments): the
@@ -44,7 +45,7 @@ import type { Attributes, AttrValue, OtlpSpan } from './model.js';
  * `raw_input` and `response` (the Responses API's whole answer) — these four only as the whole name.
  */
 const CONTENT_KEY =
-  /^(gen_ai\.(prompt|completion|content|response\.tool_calls|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs)|gcp\.vertex\.agent\.(llm_request|llm_response|tool_call_args|tool_response|data)|crewai\.(crew\.(result|tasks_output|tasks|agents)|task\.(description|expected_output|output|context|prompt_context)|agent\.(goal|backstory|result|tools_results))|spring\.ai\.(tool\.call\.(arguments|result)|chat\.client\.(user|system)\.(text|params))|db\.vector\.query\.(content|response\.documents)|llm\.(?!token_count\.|usage\.|request\.|response\.)[a-z0-9_]+\.(messages|choices|system|contents?|input|output|prompt|instructions|candidates|data|stringified_raw_response)|mastra\.[a-z_]+\.(input|output)|(input|output|raw_input|response)(?=$))(\.|$)/;
+  /^(gen_ai\.(prompt|completion|content|response\.tool_calls|event\.content|input\.messages|output\.messages|system_instructions|tool\.definitions|tool\.call\.(arguments|result)|retrieval\.(documents|query\.text)|memory\.(content|query)|response\.revised_prompt|guardrail\.(input|output))|llm\.(input_messages|output_messages|prompts?|completions|function_call|prompt_template|tools|request\.functions)|input\.value|output\.value|ai\.(prompt|response\.(text|object|toolCalls|reasoning|reasoningText|providerMetadata|msToFinish)|toolCall\.(args|result)|value|values|embeddings?|schema)|traceloop\.entity\.(input|output)|retrieval\.documents|embedding\.(embeddings|text)|ai\.(documents|ranking)|reranker\.(input_documents|output_documents|query)|events|all_messages_events|final_result|pydantic_ai\.all_messages|tool_arguments|tool_response|request_data|response_data|langfuse\.(observation|trace)\.(input|output)|mlflow\.span(Inputs|Outputs)|gcp\.vertex\.agent\.(llm_request|llm_response|tool_call_args|tool_response|data)|crewai\.(crew\.(result|tasks_output|tasks|agents)|task\.(description|expected_output|output|context|prompt_context)|agent\.(goal|backstory|result|tools_results))|spring\.ai\.(tool\.call\.(arguments|result)|chat\.client\.(user|system)\.(text|params))|db\.vector\.query\.(content|response\.documents)|llm\.(?!token_count\.|usage\.|request\.|response\.)[a-z0-9_]+\.(messages|choices|system|contents?|input|output|prompt|instructions|candidates|data|stringified_raw_response)|mastra\.[a-z_]+\.(input|output)|(input|output|raw_input|response)(?=$))(\.|$)/;
 const MAX_ATTRIBUTES = 64;
 const MAX_EVENTS = 16;
 const MAX_STRING = 1024;
@@ -61,6 +62,12 @@ const OTHER_OPERATIONS = new Set([
   'retrieval',
   // a rerank (OpenLLMetry's, in gen_ai.operation.name since its request type moved there): billed per search, no tokens
   'rerank',
+  // the conventions' memory operations (a memory store's search or update, which may name the embedding model it used)
+  'search_memory',
+  'update_memory',
+  'delete_memory',
+  'create_memory_store',
+  'delete_memory_store',
 ]);
 const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
 
