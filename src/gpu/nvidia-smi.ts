@@ -237,6 +237,14 @@ export class NvidiaSmiCollector implements GpuCollector {
    * listed before and missing now is reported as unreadable, as a GPU it says it cannot open is.
    */
   private readonly listed = new Map<string, string>();
+  /**
+   * A missing GPU (by UUID) matched to the bus id nvidia-smi began naming unreadable when, or after, it went missing:
+   * one GPU, counted once. nvidia-smi's "device handle" line names a bus id and its list a UUID, so a GPU unreadable
+   * since start and another dropped later are two, not one (R5).
+   */
+  private readonly sameGpu = new Map<string, string>();
+  /** The bus ids the previous poll named unreadable. */
+  private unreadableBefore = new Set<string>();
   private readonly path: string;
   private readonly now: () => number;
 
@@ -298,17 +306,26 @@ export class NvidiaSmiCollector implements GpuCollector {
         now.add(g.uuid);
         this.listed.set(g.uuid, g.gpu);
       }
-    const missing: string[] = [];
-    for (const [uuid, index] of this.listed) if (!now.has(uuid)) missing.push(`GPU ${index} (${uuid})`);
+    const buses = new Set(unreadable.map((u) => /^GPU (\S+?):/.exec(u)?.[1] ?? u));
+    const missing = [...this.listed.keys()].filter((uuid) => !now.has(uuid));
+    for (const [uuid, bus] of this.sameGpu) if (now.has(uuid) || !buses.has(bus)) this.sameGpu.delete(uuid);
+    const matched = new Set(this.sameGpu.values());
+    // a bus id named unreadable since this poll is the GPU gone from the list (the one gone longest, if several)
+    const fresh = [...buses].filter((b) => !this.unreadableBefore.has(b) && !matched.has(b));
+    for (const uuid of missing) {
+      if (fresh.length === 0) break;
+      if (!this.sameGpu.has(uuid)) this.sameGpu.set(uuid, fresh.shift() as string);
+    }
+    this.unreadableBefore = buses;
+    const unmatched = missing.filter((uuid) => !this.sameGpu.has(uuid));
     const said: string[] = [];
     if (unreadable.length > 0) said.push(`nvidia-smi could not read ${unreadable.join('; ')}`);
-    // (a GPU it says it cannot open is missing too: named once, by what nvidia-smi says of it, unless more are missing)
-    if (missing.length > unreadable.length)
-      said.push(`nvidia-smi no longer lists ${missing.join(', ')}, listed before`);
+    if (unmatched.length > 0)
+      said.push(
+        `nvidia-smi no longer lists ${unmatched.map((uuid) => `GPU ${this.listed.get(uuid)} (${uuid})`).join(', ')}, listed before`,
+      );
     this.warning = said.length > 0 ? said.join('; ') : null;
-    // A GPU it cannot open is missing from the readings too, named by its bus id rather than its UUID: the larger of
-    // the two counts, so such a GPU listed before is not counted twice.
-    this.unreadable = Math.max(unreadable.length, missing.length);
+    this.unreadable = buses.size + unmatched.length;
     return reading.samples;
   }
 }

@@ -136,3 +136,56 @@ describe('a GPU that nvidia-smi stops listing without a word (exit 0; decision 1
     ]);
   });
 });
+
+describe('GPUs lost in two ways at once (R5: counts were compared, not GPUs)', () => {
+  async function polls(texts: string[]): Promise<{ unreadable: number; reason: string | null }[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'llmscope-smi-two-'));
+    const answer = join(dir, 'answer.txt');
+    const smi = join(dir, 'nvidia-smi');
+    writeFileSync(smi, `#!/bin/sh\ncat ${JSON.stringify(answer)}\n`);
+    chmodSync(smi, 0o755);
+    const state = new GpuState({ staleAfterMs: 60_000, now: () => 1 });
+    state.register('nvidia-smi', 'local');
+    const collector = new NvidiaSmiCollector({ path: smi, host: 'dgx-1', now: () => 1 });
+    const poller = new Poller({
+      collector,
+      intervalMs: 60_000,
+      timeoutMs: 10_000,
+      onOutcome: (o, c) => state.update(c.kind, c.source, o),
+    });
+    const seen: { unreadable: number; reason: string | null }[] = [];
+    for (const text of texts) {
+      writeFileSync(answer, text);
+      await poller.poll();
+      seen.push({ unreadable: state.unreadable()[0]?.gpus ?? -1, reason: state.states()[0]?.reason ?? null });
+    }
+    await poller.stop();
+    return seen;
+  }
+  const without = (text: string, index: string) =>
+    text
+      .split('\n')
+      .filter((l) => !l.startsWith(`${index}, `))
+      .join('\n');
+  const GPU5 = 'GPU 5 (GPU-e06c8a17-4d92-b3f5-6e0a-17b9d25c83f4)';
+
+  it('counts a GPU unreadable since start and another dropped later as two', async () => {
+    const lost = fixture('nvidia-smi-8gpu-lost.txt');
+    expect(await polls([lost, without(lost, '5'), lost])).toEqual([
+      { unreadable: 1, reason: `nvidia-smi could not read ${LOST}` },
+      { unreadable: 2, reason: `nvidia-smi could not read ${LOST}; nvidia-smi no longer lists ${GPU5}, listed before` },
+      { unreadable: 1, reason: `nvidia-smi could not read ${LOST}` },
+    ]);
+  });
+
+  it('counts a GPU dropped silently, then named lost by its bus id, as one', async () => {
+    const all = fixture('nvidia-smi-8gpu.txt');
+    const gpu2 = 'GPU 2 (GPU-c3e05b98-7f21-4d6a-9b83-21f0e6d4ac72)';
+    expect(await polls([all, without(all, '2'), fixture('nvidia-smi-8gpu-lost.txt'), without(all, '2')])).toEqual([
+      { unreadable: 0, reason: null },
+      { unreadable: 1, reason: `nvidia-smi no longer lists ${gpu2}, listed before` },
+      { unreadable: 1, reason: `nvidia-smi could not read ${LOST}` },
+      { unreadable: 1, reason: `nvidia-smi no longer lists ${gpu2}, listed before` },
+    ]);
+  });
+});
