@@ -452,7 +452,7 @@ function invocationParameters(a: Attributes): Record<string, unknown> {
  * gateway counts them (`SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`, `RECITATION`, `IMAGE_SAFETY`).
  */
 const REFUSAL_FINISH =
-  /^(content[_-]filter|refusal|safety|prohibited_content|blocklist|spii|recitation|image_safety)$/i;
+  /^(content[_-]?filter|refusal|safety|prohibited_content|blocklist|spii|recitation|image_safety)$/i;
 
 function finishReasonOf(a: Attributes): string | null {
   for (const k of [
@@ -472,7 +472,9 @@ function finishReasonOf(a: Attributes): string | null {
     } else if (typeof v === 'string' && v.startsWith('[')) {
       // the list as a JSON string (Sentry's SDK, AG2 and hand-written spans: json.dumps(["stop"]))
       const s = firstOfJsonList(v);
-      if (s !== null) return s;
+      // (Semantic Kernel for .NET writes its list so, each reason as the SDK's enum prints it, ContentFilter, and N/A
+      // for a choice that named none)
+      if (s !== null && s !== 'N/A') return s;
     } else if (k === 'gen_ai.response.finish_reason' && typeof v === 'string' && v !== '') {
       const s = (v.split(',')[0] as string).trim();
       // a Python enum's str(): the member's name is the reason (FinishReason.CONTENT_FILTER: content_filter)

@@ -75,6 +75,24 @@ describe('OTLP spans: frameworks’ operation names', () => {
     ).toMatchObject({ endpoint: 'chat.completions', stream: false });
   });
 
+  it('Semantic Kernel for .NET: its finish reasons as a JSON list of the SDK enum’s names; ContentFilter is a refusal', () => {
+    const base = {
+      'gen_ai.operation.name': 'chat.completions',
+      'gen_ai.system': 'openai',
+      'gen_ai.request.model': 'gpt-4o',
+    };
+    expect(call({ ...base, 'gen_ai.response.finish_reason': '["ContentFilter"]' })).toMatchObject({
+      finishReason: 'ContentFilter',
+      refusal: true,
+    });
+    expect(call({ ...base, 'gen_ai.response.finish_reason': '["Stop"]' })).toMatchObject({
+      finishReason: 'Stop',
+      refusal: false,
+    });
+    // a choice that named no reason
+    expect(call({ ...base, 'gen_ai.response.finish_reason': '["N/A"]' }).finishReason).toBeNull();
+  });
+
   it("Spring AI's and LiteLLM's `embedding` operation is an embeddings call", () => {
     const c = call({
       'gen_ai.operation.name': 'embedding',
