@@ -83,8 +83,50 @@ export interface AppliedPrice {
   unit?: 'image' | 'second' | 'character';
   unitPrice?: number;
   units?: number;
+  /**
+   * The provider's built-in tools the call used, each billed per use on top of tokens (docs/cost.md "Built-in
+   * tools"): the tool, its price in USD per use (null: no price known, not in `costUsd`), and how many uses. Absent
+   * when the call used none.
+   */
+  tools?: AppliedToolPrice[];
   /** Where the price came from: a catalog entry id or `config`. */
   source: string;
+}
+
+/**
+ * Built-in tools a provider runs itself and reports per call: Anthropic's web search and web fetch
+ * (`usage.server_tool_use`), OpenAI's web search and file search (Responses output items).
+ */
+export type BuiltInTool = 'web_search' | 'web_search_preview' | 'file_search' | 'web_fetch';
+export const BUILT_IN_TOOLS: readonly BuiltInTool[] = ['web_search', 'web_search_preview', 'file_search', 'web_fetch'];
+
+/** How many times a call used each built-in tool, as its answer reports; a tool it did not use is absent. */
+export type ToolUses = Partial<Record<BuiltInTool, number>>;
+
+/**
+ * The tool uses a call's answer reports, its web searches named `web_search_preview` when the request's `tools`
+ * declared OpenAI's preview tool (`web_search_preview`, `web_search_preview_2025_03_11`) and no `web_search`: OpenAI
+ * bills those as a line of their own, at other prices.
+ */
+export function toolUsesOf(uses: ToolUses, tools: unknown): ToolUses {
+  if (!uses.web_search || !Array.isArray(tools)) return uses;
+  let preview = false;
+  for (const t of tools) {
+    const type = (t as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string') continue;
+    if (type === 'web_search' || type === 'web_search_2025_08_26') return uses;
+    if (type.startsWith('web_search_preview')) preview = true;
+  }
+  if (!preview) return uses;
+  const { web_search, ...rest } = uses;
+  return { ...rest, web_search_preview: web_search };
+}
+
+/** One built-in tool's charge on a call: `units` uses at `unitPrice` USD each (null: unpriced). */
+export interface AppliedToolPrice {
+  tool: BuiltInTool;
+  unitPrice: number | null;
+  units: number;
 }
 
 /** A finished span, kept with the call for `/api/requests/:id` (times in epoch milliseconds). */
@@ -253,6 +295,8 @@ export interface CallInternals {
    * other rates than `default`), from its usage (Usage.serviceTier); absent when it named none.
    */
   serviceTier?: string;
+  /** The built-in tools the answer says the call used (Usage.toolUses), priced per use by the price enricher. */
+  toolUses?: ToolUses;
   /**
    * Set by the spans enricher: the gateway's spans are built where they are read (spansFor in telemetry/spans.ts),
    * from these marks and the call's fields, and `spans` stays empty on the call.
@@ -398,6 +442,7 @@ export interface LlmCallWire {
     unit?: 'image' | 'second' | 'character';
     unit_price?: number;
     units?: number;
+    tools?: { tool: BuiltInTool; unit_price: number | null; units: number }[];
     source: string;
   } | null;
   finish_reason: string | null;
@@ -455,6 +500,9 @@ export function callToWire(c: LlmCall): LlmCallWire {
             : {}),
           ...(c.price.unit !== undefined
             ? { unit: c.price.unit, unit_price: c.price.unitPrice ?? 0, units: c.price.units ?? 0 }
+            : {}),
+          ...(c.price.tools !== undefined
+            ? { tools: c.price.tools.map((t) => ({ tool: t.tool, unit_price: t.unitPrice, units: t.units })) }
             : {}),
           source: c.price.source,
         }

@@ -179,6 +179,18 @@ export const priceOverrideSchema = z
       ctx.addIssue({ code: 'custom', path: ['output'], message: 'give both input and output (USD per 1M tokens)' });
   });
 
+export const toolPriceSchema = z
+  .object({
+    tool: z.enum(['web_search', 'web_search_preview', 'file_search', 'web_fetch']),
+    /** Only calls routed to this provider (config `providers[].name`). */
+    provider: z.string().min(1).optional(),
+    /** Model name, or a pattern with `*` wildcards; absent: every model. */
+    model: z.string().min(1).optional(),
+    /** USD per 1,000 uses (0: free). */
+    perThousand: money,
+  })
+  .strict();
+
 export const pricingSchema = z
   .object({
     /** Use the built-in catalog (src/cost/catalog); off = only `models` below are priced. */
@@ -186,6 +198,11 @@ export const pricingSchema = z
     models: z.array(priceOverrideSchema).default([]),
     /** Extra names for catalog models, e.g. `{ "prod-chat": "gpt-4o" }`. */
     aliases: z.record(z.string(), z.string()).default({}),
+    /**
+     * Prices of built-in tools billed per use (web search, file search, web fetch), before the catalog's: the first
+     * rule that matches a call's tool, provider and model applies (docs/cost.md "Built-in tools").
+     */
+    tools: z.array(toolPriceSchema).default([]),
     /** Users kept as their own series in `llm_user_cost_usd_total` (heavy-hitters sketch); the rest are `__other__`. */
     topUsers: z.number().int().positive().max(1000).default(100),
   })
@@ -229,6 +246,7 @@ export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type KeyConfig = z.infer<typeof keySchema>;
 export type PriceOverride = z.infer<typeof priceOverrideSchema>;
 export type PricingConfig = z.infer<typeof pricingSchema>;
+export type ToolPriceRule = z.infer<typeof toolPriceSchema>;
 export type CostsConfig = z.infer<typeof costsSchema>;
 
 /** The parts of the whole config the cost capability reads (so tests can pass just these). */

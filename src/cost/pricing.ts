@@ -1,6 +1,6 @@
 // Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
-import type { AppliedPrice, LlmCall } from '../calls/index.js';
+import type { AppliedPrice, AppliedToolPrice, BuiltInTool, LlmCall, ToolUses } from '../calls/index.js';
 import { billedUnitsOf } from '../calls/units.js';
 import { DAY_MS } from '../time.js';
 import {
@@ -11,7 +11,8 @@ import {
   type ServiceTierPrice,
 } from './catalog/index.js';
 import { openModelsCatalog } from './catalog/open-models.js';
-import type { PriceOverride, PricingConfig } from './config.js';
+import { catalogToolPrice } from './catalog/tools.js';
+import type { PriceOverride, PricingConfig, ToolPriceRule } from './config.js';
 import { type UnitPrices, unitCostOf, unitPriceOf, unitPricesOf } from './units.js';
 
 /** USD per 1M tokens, the unit providers publish. */
@@ -361,6 +362,7 @@ const RESELLERS: ReadonlySet<string> = new Set(openModelsCatalog.entries.map((e)
 export class PriceBook {
   private readonly index = new Map<string, CatalogEntry[]>();
   private readonly overrides: Override[];
+  private readonly toolRules: { rule: ToolPriceRule; re: RegExp | null }[];
   private readonly aliases: Map<string, string>;
   private readonly cache = new Map<string, CatalogEntry | null>();
   /** resolveForCall's answers by provider and model, with the day (a day number) each is for. */
@@ -368,7 +370,7 @@ export class PriceBook {
 
   /** `billers`: the catalog provider billing each gateway provider, when its name alone does not say (billersOf). */
   constructor(
-    pricing: Pick<PricingConfig, 'catalog' | 'models' | 'aliases'>,
+    pricing: Pick<PricingConfig, 'catalog' | 'models' | 'aliases'> & { tools?: readonly ToolPriceRule[] },
     readonly catalog: readonly CatalogEntry[] = CATALOG,
     private readonly billers: ReadonlyMap<string, string> = new Map(),
   ) {
@@ -381,6 +383,10 @@ export class PriceBook {
           this.index.set(k, list);
         }
     this.overrides = pricing.models.map((rule) => ({ rule, re: globRegex(rule.model) }));
+    this.toolRules = (pricing.tools ?? []).map((rule) => ({
+      rule,
+      re: rule.model === undefined ? null : globRegex(rule.model),
+    }));
     this.aliases = new Map(Object.entries(pricing.aliases).map(([k, v]) => [k.toLowerCase(), v]));
   }
 
@@ -527,7 +533,34 @@ export class PriceBook {
     const tier = call.internal?.serviceTier;
     const standard = pricesFor(resolved, tokens.input);
     const prices = tier === undefined ? standard : servicePrices(resolved, tier, standard);
-    return { costUsd: costOf(tokens, prices), price: toApplied(prices, resolved.source, tokens), unpriced: false };
+    const price = toApplied(prices, resolved.source, tokens);
+    const uses = call.internal?.toolUses;
+    if (uses === undefined) return { costUsd: costOf(tokens, prices), price, unpriced: false };
+    price.tools = this.toolPrices(call, resolved, uses);
+    return { costUsd: withTools(costOf(tokens, prices), price.tools), price, unpriced: false };
+  }
+
+  /**
+   * The price of each built-in tool a call used, USD per use: the first `pricing.tools` rule for the tool, the call's
+   * provider and model, else the catalog's for who bills the call (catalog/tools.ts); null when neither has one.
+   */
+  toolPrices(call: Pick<LlmCall, 'provider' | 'model'>, resolved: ResolvedPrice, uses: ToolUses): AppliedToolPrice[] {
+    const out: AppliedToolPrice[] = [];
+    const lower = call.model.toLowerCase();
+    const biller = resolved.entry?.provider ?? this.billers.get(call.provider) ?? call.provider;
+    for (const tool of Object.keys(uses) as BuiltInTool[]) {
+      const units = uses[tool] ?? 0;
+      if (!(units > 0)) continue;
+      const rule = this.toolRules.find(
+        ({ rule, re }) =>
+          rule.tool === tool &&
+          (rule.provider === undefined || rule.provider === call.provider) &&
+          (re === null || re.test(lower)),
+      )?.rule;
+      const perThousand = rule !== undefined ? rule.perThousand : catalogToolPrice(biller, tool, resolved.model);
+      out.push({ tool, unitPrice: perThousand === null ? null : perThousand / 1000, units });
+    }
+    return out;
   }
 }
 
@@ -556,6 +589,16 @@ function toApplied(p: PerMillion, source: string, tokens?: TokenCounts): Applied
 
 function applied(r: ResolvedPrice, promptTokens: number): AppliedPrice {
   return toApplied(pricesFor(r, promptTokens), r.source);
+}
+
+/**
+ * A call's cost with its built-in tools' charges added (units × unit price; an unpriced tool adds nothing), rounded
+ * as costOf rounds.
+ */
+export function withTools(cost: number, tools: readonly AppliedToolPrice[]): number {
+  let sum = cost;
+  for (const t of tools) if (t.unitPrice !== null) sum += t.units * t.unitPrice;
+  return Math.round(sum * 1e12) / 1e12;
 }
 
 /** Whole days between two UTC dates, inclusive. */

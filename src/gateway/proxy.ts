@@ -17,6 +17,7 @@ import {
   metadataOfHeaders,
   RecentIds,
   statusOf,
+  toolUsesOf,
   tpotOf,
 } from '../calls/index.js';
 import { type BilledUnits, defaultImageModel, requestUnitsOf, unitsEvent } from '../calls/units.js';
@@ -368,6 +369,7 @@ class Flight {
     const outputTokens = u?.outputTokens ?? null;
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
     if (u?.serviceTier) i.serviceTier = u.serviceTier;
+    if (u?.toolUses) i.toolUses = toolUsesOf(u.toolUses, i.tools);
     const a = this.attribution;
     // Refused before a key vouched for the caller: what it claimed (x-llmscope-* headers, the body's user) is not
     // recorded, so an unauthenticated client cannot write calls into a team's or a user's ledger (QA36). A key that

@@ -3,7 +3,7 @@
 // reason, refusal, failure), and how llmscope's own errors look on that route. The gateway's hot path is one path
 // that takes an adapter; a new format is a new folder with one of these.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Endpoint } from '../calls/index.js';
+import type { Endpoint, ToolUses } from '../calls/index.js';
 
 /** The wire format an upstream speaks (`providers[].type`). */
 export type WireFormat = 'openai-compatible' | 'anthropic' | 'openai-responses' | 'gemini';
@@ -29,6 +29,11 @@ export interface Usage {
    * `flex`, `priority`, ...), read from the object that carries the usage; absent when the answer names none.
    */
   serviceTier?: string;
+  /**
+   * The built-in tools the answer says the call used, billed per use (Anthropic's `usage.server_tool_use`, the
+   * Responses API's web_search_call and file_search_call output items); absent when none.
+   */
+  toolUses?: ToolUses;
 }
 
 /** What one streamed event says. */

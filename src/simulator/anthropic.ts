@@ -14,6 +14,10 @@
 //   x-simulator-reasoning-tokens: N     with extended thinking on (`thinking: {type: "enabled"}`), N tokens of
 //                                       thinking (default 4, at most budget_tokens) before the answer: a `thinking`
 //                                       block (thinking_delta events, then a signature_delta), counted in output_tokens
+//   x-simulator-web-searches: N         with the web search server tool declared (`tools: [{type:
+//                                       "web_search_20250305", ...}]`), N searches (default 1, at most max_uses)
+//                                       before the answer: server_tool_use and web_search_tool_result blocks, their
+//                                       pages' tokens in input_tokens, usage.server_tool_use.web_search_requests: N
 // `x-simulator-cached-tokens` is reported as usage.cache_read_input_tokens. Faults: rate_limit (429), server_error
 // (500), overloaded (529 overloaded_error), bad_request (400 invalid_request_error), timeout, cut, refusal and
 // content_filter (both: stop_reason `refusal`).
@@ -30,6 +34,7 @@ import {
   REFUSALS,
   tokenChunks,
 } from './text.js';
+import { anthropicSearches, queryOf, resultTokens, searchResults } from './web-search.js';
 import { openAiId } from './wire.js';
 
 /** What the simulator's exchange offers a handler (see server.ts). */
@@ -87,6 +92,22 @@ export function messagesProblem(path: string, b: Json): string | null {
     if (b.stream !== undefined && typeof b.stream !== 'boolean') return 'stream: Input should be a valid boolean';
   }
   return null;
+}
+
+/** The text of the last user message (a string, or its text blocks). */
+function lastUserText(b: Json): string {
+  const msgs = Array.isArray(b.messages) ? (b.messages as Json[]) : [];
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (m?.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    if (Array.isArray(m.content))
+      return (m.content as Json[])
+        .map((p) => (typeof p?.text === 'string' ? p.text : ''))
+        .join(' ')
+        .trim();
+  }
+  return '';
 }
 
 function promptTokens(b: Json): number {
@@ -155,9 +176,51 @@ export async function anthropicMessages(
   const prompt = promptTokens(b);
   const read = Math.min(d.cachedTokens, prompt);
   const write = Math.min(headerNumber(headers, 'x-simulator-cache-write-tokens'), prompt - read);
-  const input = prompt - read - write;
   const refusal = fault === 'refusal' || fault === 'content_filter';
   const tool = d.toolCall && !refusal ? { id: openAiId('toolu_', 24), ...d.toolCall } : null;
+  // The web search server tool, when declared: its searches come first (a server_tool_use block and its
+  // web_search_tool_result each), their pages read as input tokens, counted in usage.server_tool_use.
+  const searches = tool || refusal ? 0 : anthropicSearches(b, headers);
+  const query = searches > 0 ? queryOf(lastUserText(b)) : '';
+  const input = prompt - read - write + (searches > 0 ? resultTokens(query, searches) : 0);
+  const searchBlocks: [Json, Json][] = [];
+  for (let j = 0; j < searches; j++) {
+    const useId = openAiId('srvtoolu_', 24);
+    searchBlocks.push([
+      { type: 'server_tool_use', id: useId, name: 'web_search', input: { query }, caller: { type: 'direct' } },
+      {
+        type: 'web_search_tool_result',
+        tool_use_id: useId,
+        caller: { type: 'direct' },
+        content: searchResults(query, j).map((r) => ({
+          type: 'web_search_result',
+          url: r.url,
+          title: r.title,
+          encrypted_content: Buffer.from(r.text).toString('base64'),
+          page_age: r.page_age,
+        })),
+      },
+    ]);
+  }
+  /** The search blocks' events, from block `from` on (streamed: a server_tool_use's input as one delta). */
+  const searchEvents = (from: number): string =>
+    searchBlocks
+      .map(([use, result], j) => {
+        const k = from + 2 * j;
+        return (
+          sse('content_block_start', { index: k, content_block: { ...use, input: {} } }) +
+          sse('content_block_delta', {
+            index: k,
+            delta: { type: 'input_json_delta', partial_json: JSON.stringify(use.input) },
+          }) +
+          sse('content_block_stop', { index: k }) +
+          sse('content_block_start', { index: k + 1, content_block: result }) +
+          sse('content_block_stop', { index: k + 1 })
+        );
+      })
+      .join('');
+  const serverToolUse =
+    searches > 0 ? { server_tool_use: { web_search_requests: searches, web_fetch_requests: 0 } } : {};
   const rng = mulberry32(hash32(seed, 'anthropic', model, JSON.stringify(b.messages)));
   const reply = tool?.arguments ?? d.reply ?? (refusal ? pick(rng, REFUSALS) : null);
   let chunks: string[];
@@ -197,8 +260,8 @@ export async function anthropicMessages(
     lastToken.push(t);
   }
   const dueAt = (k: number) => clock(thinkingTokens + (lastToken[k] ?? 0));
-  /** The text (or tool_use) block's index: after the thinking block when there is one. */
-  const at = thinkingTokens > 0 ? 1 : 0;
+  /** The text (or tool_use) block's index: after the thinking block and the searches' blocks when there are. */
+  const at = (thinkingTokens > 0 ? 1 : 0) + 2 * searches;
   const hour = Math.min(headerNumber(headers, 'x-simulator-cache-write-1h-tokens'), write);
   const usage = {
     input_tokens: input,
@@ -226,6 +289,7 @@ export async function anthropicMessages(
     const content: Json[] = tool
       ? [{ type: 'tool_use', id: tool.id, name: tool.name, input }]
       : [{ type: 'text', text }];
+    content.unshift(...searchBlocks.flat());
     if (thinkingTokens > 0) content.unshift({ type: 'thinking', thinking: thinking.join(''), signature });
     return sendJson(res, 200, {
       id,
@@ -235,7 +299,7 @@ export async function anthropicMessages(
       content,
       stop_reason: stop,
       stop_sequence: null,
-      usage: { ...usage, output_tokens: output },
+      usage: { ...usage, output_tokens: output, ...serverToolUse },
     });
   }
 
@@ -257,10 +321,9 @@ export async function anthropicMessages(
         usage: { ...usage, output_tokens: 1 },
       },
     }) +
-      sse('content_block_start', {
-        index: 0,
-        content_block: thinkingTokens > 0 ? { type: 'thinking', thinking: '', signature: '' } : block,
-      }) +
+      (thinkingTokens > 0
+        ? sse('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } })
+        : searchEvents(0) + sse('content_block_start', { index: at, content_block: block })) +
       sse('ping', {}),
   );
   if (thinkingTokens > 0) {
@@ -272,6 +335,7 @@ export async function anthropicMessages(
     res.write(
       sse('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature } }) +
         sse('content_block_stop', { index: 0 }) +
+        searchEvents(1) +
         sse('content_block_start', { index: at, content_block: block }),
     );
   }
@@ -300,7 +364,7 @@ export async function anthropicMessages(
     sse('content_block_stop', { index: at }) +
       sse('message_delta', {
         delta: { stop_reason: stop, stop_sequence: null },
-        usage: { output_tokens: output },
+        usage: { output_tokens: output, ...serverToolUse },
       }) +
       sse('message_stop', {}),
   );

@@ -16,6 +16,9 @@
 //                                       its encrypted_content when include names reasoning.encrypted_content
 //   x-simulator-stream-error: <code>    the response fails half-way: `response.failed` with error.code <code>
 //                                       (a non-streamed one answers the failed Response object)
+//   x-simulator-web-searches: N         with the web search tool declared (`web_search`, `web_search_preview`), N
+//                                       web_search_call items (default 1) before the answer, their pages' tokens in
+//                                       input_tokens; a declared `file_search` tool: one file_search_call item
 // A response continuing a kept one (`previous_response_id`) is billed that response's input and output tokens besides
 // its own input, as OpenAI prepends the earlier conversation.
 // Faults: rate_limit (429), server_error (500), overloaded (503), bad_request (400), timeout, cut, refusal and
@@ -33,6 +36,7 @@ import {
   REFUSALS,
   tokenChunks,
 } from './text.js';
+import { queryOf, responsesFileSearches, responsesWebSearches, resultTokens } from './web-search.js';
 import {
   badRequestBody,
   errorBody,
@@ -211,6 +215,23 @@ function earlierTokens(id: unknown): number {
   );
 }
 
+/** The text of the input's last user message (a string input is one). */
+function lastInputText(b: Json): string {
+  if (typeof b.input === 'string') return b.input;
+  const items = Array.isArray(b.input) ? (b.input as Json[]) : [];
+  for (let i = items.length - 1; i >= 0; i--) {
+    const o = items[i];
+    if (o?.role !== 'user') continue;
+    if (typeof o.content === 'string') return o.content;
+    if (Array.isArray(o.content))
+      return (o.content as Json[])
+        .map((p) => (typeof p?.text === 'string' ? p.text : ''))
+        .join(' ')
+        .trim();
+  }
+  return '';
+}
+
 function inputTokens(b: Json): number {
   let n = typeof b.instructions === 'string' ? countTokens(b.instructions) : 0;
   // Tool definitions are billed as prompt, as their JSON (as anthropic.ts bills them).
@@ -321,11 +342,33 @@ export async function openaiResponses(
   const model = b.model as string;
   if (faultAnswer(ex, fault, model) || fault === 'timeout') return;
 
-  const input = inputTokens(b) + earlierTokens(b.previous_response_id);
-  const cached = Math.min(d.cachedTokens, input);
-  const reasoning = headerNumber(headers, 'x-simulator-reasoning-tokens');
   const refusal = fault === 'refusal' || fault === 'content_filter';
   const tool = d.toolCall && !refusal ? d.toolCall : null;
+  // The built-in tools declared (web search, file search) run first: a web_search_call or file_search_call output
+  // item each, what they found read as input tokens.
+  const webSearches = tool || refusal ? 0 : responsesWebSearches(b, headers);
+  const fileSearches = tool || refusal ? 0 : responsesFileSearches(b);
+  const query = webSearches + fileSearches > 0 ? queryOf(lastInputText(b)) : '';
+  const hosted: Json[] = [];
+  for (let j = 0; j < webSearches; j++)
+    hosted.push({
+      id: openAiId('ws_', 48),
+      type: 'web_search_call',
+      status: 'completed',
+      action: { type: 'search', query },
+    });
+  for (let j = 0; j < fileSearches; j++)
+    hosted.push({
+      id: openAiId('fs_', 48),
+      type: 'file_search_call',
+      status: 'completed',
+      queries: [query],
+      results: null,
+    });
+  const input =
+    inputTokens(b) + earlierTokens(b.previous_response_id) + resultTokens(query, webSearches + fileSearches);
+  const cached = Math.min(d.cachedTokens, input);
+  const reasoning = headerNumber(headers, 'x-simulator-reasoning-tokens');
   const rngSeed = hash32(seed, 'responses', model, JSON.stringify(b.input ?? ''), JSON.stringify(b.instructions ?? ''));
   const reply = tool?.arguments ?? d.reply ?? (refusal ? pick(mulberry32(rngSeed), REFUSALS) : null);
   let chunks: string[];
@@ -364,7 +407,8 @@ export async function openaiResponses(
     summaryMode !== null && reasoning > 0 && !refusal
       ? generateTokens(hash32(rngSeed, 'summary'), Math.min(reasoning, 8))
       : [];
-  const oi = summary.length > 0 ? 1 : 0;
+  const first = summary.length > 0 ? 1 : 0;
+  const oi = first + hosted.length;
   const reasoningId = openAiId('rs_', 48);
   const encrypted =
     Array.isArray(b.include) && b.include.includes('reasoning.encrypted_content')
@@ -432,7 +476,7 @@ export async function openaiResponses(
   });
   const final = response(
     status,
-    summary.length > 0 ? [reasoningItem(summary.join('')), itemDone(text)] : [itemDone(text)],
+    [...(summary.length > 0 ? [reasoningItem(summary.join(''))] : []), ...hosted, itemDone(text)],
     usage,
   );
   // a background response is generated after its answer: finished when a plain one would have been answered
@@ -480,7 +524,18 @@ export async function openaiResponses(
         ev('response.output_item.done', { output_index: 0, item: reasoningItem(done) }),
     );
   }
-  let head = ev('response.output_item.added', { output_index: oi, item: addedItem });
+  let head = '';
+  hosted.forEach((item, j) => {
+    const at = { output_index: first + j, item_id: item.id };
+    const kind = item.type as string;
+    head +=
+      ev('response.output_item.added', { output_index: first + j, item: { ...item, status: 'in_progress' } }) +
+      ev(`response.${kind}.in_progress`, at) +
+      ev(`response.${kind}.searching`, at) +
+      ev(`response.${kind}.completed`, at) +
+      ev('response.output_item.done', { output_index: first + j, item });
+  });
+  head += ev('response.output_item.added', { output_index: oi, item: addedItem });
   if (!tool) head += ev('response.content_part.added', { item_id: itemId, output_index: oi, content_index: 0, part });
   res.write(head);
   const deltaType = tool

@@ -51,6 +51,16 @@ export const callRecordSchema = z.strictObject({
       unit: z.enum(['image', 'second', 'character']).optional(),
       unit_price: z.number().optional(),
       units: z.number().optional(),
+      /** Built-in tools billed per use (web search, file search; web fetch at 0): unit_price USD a use, null unpriced. */
+      tools: z
+        .array(
+          z.strictObject({
+            tool: z.enum(['web_search', 'web_search_preview', 'file_search', 'web_fetch']),
+            unit_price: z.number().nullable(),
+            units: z.number(),
+          }),
+        )
+        .optional(),
       source: z.string(),
     }),
   ),

@@ -4,7 +4,7 @@
 // AI (`/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`, `:streamRawPredict`) is the same
 // call with the model in the path: served here too.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Endpoint } from '../../calls/index.js';
+import type { Endpoint, ToolUses } from '../../calls/index.js';
 import { LlmscopeError, renderError as renderOpenAiError } from '../../errors.js';
 import {
   ANTHROPIC_SHARED,
@@ -47,7 +47,31 @@ export function usageOf(u: unknown): Usage | null {
   };
   const hour = oneHourWrites(o, write);
   if (hour !== undefined) usage.cacheWrite1hInputTokens = hour;
+  const tools = serverToolUses(o.server_tool_use);
+  if (tools) usage.toolUses = tools;
   return usage;
+}
+
+/** A count of tool uses as reported: a whole number of at least 0 (anything else: 0). */
+const uses = (v: unknown): number => {
+  const n = num(v);
+  return n !== null && n > 0 ? Math.min(Math.floor(n), 1_000_000) : 0;
+};
+
+/**
+ * The server tools a usage object counts (`server_tool_use`: `web_search_requests`, billed per search, and
+ * `web_fetch_requests`, billed by tokens only); undefined when it counts none.
+ */
+export function serverToolUses(v: unknown): ToolUses | undefined {
+  const o = obj(v);
+  if (!o) return undefined;
+  const search = uses(o.web_search_requests);
+  const fetch = uses(o.web_fetch_requests);
+  if (search === 0 && fetch === 0) return undefined;
+  const out: ToolUses = {};
+  if (search > 0) out.web_search = search;
+  if (fetch > 0) out.web_fetch = fetch;
+  return out;
 }
 
 /** The cache writes of a usage object that went to the 1-hour cache (`cache_creation`'s split), at most `write`. */
@@ -261,6 +285,9 @@ export class AnthropicStreamReader implements StreamReader {
           };
           const hour = u.cache_creation !== undefined ? oneHourWrites(u, write) : prev?.cacheWrite1hInputTokens;
           if (hour !== undefined) this.usage.cacheWrite1hInputTokens = Math.min(hour, write);
+          // The server tools' counts are the whole message's (the last report wins, as for output_tokens).
+          const tools = u.server_tool_use !== undefined ? serverToolUses(u.server_tool_use) : prev?.toolUses;
+          if (tools) this.usage.toolUses = tools;
           info.usage = this.usage;
         }
         break;

@@ -175,6 +175,7 @@ export class BackgroundCalls {
       if (kept.totalChars !== kept.text.length) i.outputChars = kept.totalChars;
       if (typeof o.model === 'string') i.responseModel = o.model;
       if (u?.serviceTier) i.serviceTier = u.serviceTier;
+      if (u?.toolUses) i.toolUses = u.toolUses;
     }
     this.take(id);
     this.record(call);

@@ -3,7 +3,7 @@
 // cached and reasoning tokens, refusal parts, and the event stream (response.output_text.delta,
 // response.completed, response.incomplete, response.failed, error). Errors are OpenAI's shape, as on chat.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Endpoint } from '../../calls/index.js';
+import { type Endpoint, type ToolUses, toolUsesOf } from '../../calls/index.js';
 import { renderError } from '../../errors.js';
 import {
   type ChunkInfo,
@@ -98,16 +98,28 @@ export function responseInfo(body: unknown): ResponseInfo {
   if (!o) return info;
   info.usage = withTier(usageOf(o.usage), o.service_tier);
   let toolCall = false;
+  // The built-in tools billed per call: each web_search_call and file_search_call output item is one.
+  let webSearches = 0;
+  let fileSearches = 0;
   for (const item of Array.isArray(o.output) ? o.output : []) {
     const it = obj(item);
     if (!it) continue;
-    if (isClientToolCall(it.type)) toolCall = true;
+    if (it.type === 'web_search_call') webSearches++;
+    else if (it.type === 'file_search_call') fileSearches++;
+    else if (isClientToolCall(it.type)) toolCall = true;
     if (it.type !== 'message' || !Array.isArray(it.content)) continue;
     for (const part of it.content) {
       const p = obj(part);
       if (p?.type === 'output_text' && typeof p.text === 'string') info.text += p.text;
       if (p?.type === 'refusal' && typeof p.refusal === 'string') info.refusal = (info.refusal ?? '') + p.refusal;
     }
+  }
+  if (info.usage && (webSearches > 0 || fileSearches > 0)) {
+    const uses: ToolUses = {};
+    if (webSearches > 0) uses.web_search = webSearches;
+    if (fileSearches > 0) uses.file_search = fileSearches;
+    // A Response echoes the tools its request declared: searches of the preview tool are billed as their own line.
+    info.usage.toolUses = toolUsesOf(uses, o.tools);
   }
   const reason = obj(o.incomplete_details)?.reason;
   // A compaction (POST /v1/responses/compact) has no status: it answers only when done

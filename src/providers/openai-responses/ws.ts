@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { keepMeteredOutput, keepText } from '../../calls/bounded-text.js';
 import { headerText } from '../../calls/header-text.js';
 import type { CallInternals, LlmCall, Recorder } from '../../calls/index.js';
-import { arrivedInternals, statusOf, tpotOf } from '../../calls/index.js';
+import { arrivedInternals, statusOf, toolUsesOf, tpotOf } from '../../calls/index.js';
 import { ERRORS, jsonErrorText, LlmscopeError, renderError } from '../../errors.js';
 import { type Admission, type Attribution, dropUnvouchedClaims, type GatewayHook } from '../../gateway/proxy.js';
 import type { ModelRouter } from '../../gateway/routing.js';
@@ -501,6 +501,7 @@ export class ResponsesWsSession {
     const outputTokens = u?.outputTokens ?? null;
     if (u?.cacheWrite1hInputTokens) i.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
     if (u?.serviceTier) i.serviceTier = u.serviceTier;
+    if (u?.toolUses) i.toolUses = toolUsesOf(u.toolUses, i.tools);
     const latency = endedAt - r.arrivalAt;
     const upstreamMs = i.upstreamStartAt !== null ? (i.upstreamEndAt ?? endedAt) - i.upstreamStartAt : 0;
     const a = r.attribution;

@@ -378,6 +378,7 @@ function priceTable(c: CallDetail): HTMLElement {
           h('td', { class: 'num' }, usd(n * price)),
         ),
       ),
+      toolRows(p.tools),
       h(
         'tr',
         { class: 'total' },
@@ -386,6 +387,30 @@ function priceTable(c: CallDetail): HTMLElement {
         h('td', { class: 'muted' }, p.source),
         h('td', { class: 'num' }, usd(c.cost_usd)),
       ),
+    ),
+  );
+}
+
+const TOOL_LABELS: Record<string, string> = {
+  web_search: 'web searches',
+  web_search_preview: 'web searches (preview)',
+  file_search: 'file searches',
+  web_fetch: 'web fetches',
+};
+
+/**
+ * The built-in tools a call used, beside its token prices: uses, the price of 1,000 (a tool without a price says
+ * unpriced: it is not in the call's cost), and their cost.
+ */
+function toolRows(tools: NonNullable<CallDetail['price']>['tools']): HTMLElement[] {
+  return (tools ?? []).map((t) =>
+    h(
+      'tr',
+      { class: 'tool' },
+      h('td', null, TOOL_LABELS[t.tool] ?? t.tool),
+      h('td', { class: 'num' }, num(t.units)),
+      h('td', { class: 'num' }, t.unit_price === null ? 'unpriced' : `$${+(t.unit_price * 1000).toFixed(4)} / 1K`),
+      h('td', { class: 'num' }, t.unit_price === null ? '—' : usd(t.units * t.unit_price)),
     ),
   );
 }
