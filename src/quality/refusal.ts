@@ -56,6 +56,8 @@ const APOLOGY_ML = [
   // Arabic (a word may carry a prefixed conjunction or article, and tanween: عذرًا), Hindi (नुक़्ता or not: माफ़/माफ)
   'عذر|آسف|أعتذر|اعتذر|نعتذر|للأسف|للاسف|مع الأسف|معذرة|نأسف',
   'माफ|क्षमा|खेद है|दुर्भाग्य',
+  // Hindi in Latin letters, as chat writes it ("Maaf kijiye", "maafi chahta hoon", "kshama karein")
+  '(?<!\\p{L})(?:maaf|maafi|muaf|muaaf|kshama|afsos)(?!\\p{L})',
   '(?<!\\p{L})(?:üzgünüm|maalesef|özür dilerim|kusura bakma)',
   '(?<!\\p{L})(?:xin lỗi|rất tiếc|tiếc là|thật tiếc)',
   '(?<!\\p{L})(?:het spijt me|helaas|excuses|excuus)',
@@ -77,13 +79,15 @@ const INABILITY_ML_PERSONAL = [
   '(?<!\\p{L})não (?:posso|podemos|poderei|consigo|sou capaz|estou em condições|vou)(?!\\p{L})',
   '(?<!\\p{L})non (?:posso|possiamo|potrò|sono in grado|siamo in grado|riesco|riusciamo)(?!\\p{L})',
   '(?<!\\p{L})не (?:могу|можем|смогу|сможем|буду|в состоянии|имею (?:права|возможности))(?!\\p{L})',
-  '드릴 수 ?(?:가 )?없|드리기 (?:어렵|곤란)',
+  '드릴 수 ?(?:가 )?없|드리기 (?:어렵|어려|곤란)',
   '我(?:无法|不能|無法|没办法|沒辦法|没法|沒法)',
   'できかねます|いたしかねます',
   // Arabic: the first person is in the verb or its suffix (أستطيع, يمكنني, عليّ)
   '(?<!\\p{L})(?:لا (?:أستطيع|استطيع|يمكنني|أقدر|اقدر|يسعني|أتمكن|اتمكن)|لن (?:أستطيع|استطيع|أتمكن|اتمكن|يمكنني|أقوم)|لست (?:قادر|في وضع|مخول)|يتعذر علي|يتعذّر عليّ)',
   // Hindi: मैं/हम … नहीं कर सकता/सकती/सकते, or असमर्थ; the past (नहीं बना पाया, "I couldn't reproduce") reports an attempt
   '(?:मैं|हम)[^।.!?]{0,60}?(?:नहीं (?:[\\p{L}\\p{M}]+ )?(?:सकत|पाऊ|पाएँग|पाएंग)|असमर्थ)',
+  // Hindi in Latin letters: main/hum … nahi(n) (kar/de/bata …) sakta/sakti/sakte/paunga, "mere liye sambhav nahi"
+  '(?<!\\p{L})(?:main|mai|hum|ham)(?: \\p{L}+){0,6}? nahi?n? (?:\\p{L}+ )?(?:sakta|sakti|sakte|paunga|paungi|paayenge|payenge|paaunga|paaungi)(?!\\p{L})|(?<!\\p{L})mere (?:liye|liey|lie) (?:yeh |ye |aisa |is )?(?:sambhav|possible|mumkin|sambhaw) nahi?n?(?!\\p{L})',
   // Turkish: the verb's first-person negative ability (-(y)amam, -(y)emiyorum, -(y)amayacağım)
   '(?<!\\p{L})\\p{L}+(?:a|e|ya|ye)(?:mam|mem|mıyorum|miyorum|mayacağım|meyeceğim)(?!\\p{L})',
   '(?<!\\p{L})(?:tôi|mình|chúng tôi) (?:không thể|không được phép|xin từ chối|từ chối)',
@@ -128,6 +132,7 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
         "\\bi (?:don't|do not) feel comfortable\\b",
         "\\bi (?:don't|do not) think i (?:should|can) (?:help|assist|do|provide|write|answer)\\b",
         "\\b(?:isn't|is not|not) (?:something|a request|a task) i(?:'m| am)? ?(?:can|could|will|able to|allowed to|permitted to) ?(?:help|assist|do|provide|support|create|share)?\\b",
+        "\\b(?:isn't|is not|not) (?:something|a request|a task) (?:i|we)(?:'ll| will|'re| are|'m| am)(?: be)? (?:helping|assisting|doing|providing|writing|sharing)\\b",
         "\\boutside (?:of )?(?:the scope of )?what (?:i|we|(?:this|the) (?:assistant|bot|chatbot|model))(?:'m| am|'re| are| is)? ?(?:can|able to|allowed to|permitted to)\\b",
         "\\bi(?:'m| am) not (?:allowed|permitted|authorized) to\\b",
         "\\b(?:it's|it is|it would be) (?:not |in)appropriate for me to\\b|\\bit would(?:n't| not) be appropriate for me to\\b",
@@ -201,15 +206,18 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
         // Italian
         `(?<!\\p{L})non (?:posso|possiamo|sono in grado di|siamo in grado di|riesco a|potrò|intendo|ho intenzione di)(?! (?:che|non|fare a meno)(?!\\p{L}))(?: ${W}){0,2}? (?:aiut|assist|fornir|far(?:e|lo|la|ti|vi)?(?!\\p{L})|cre(?:are|arlo|arla|arti)|gener|scriv|redig|rispond|dar(?:e|ti|vi|le|gli)?(?!\\p{L})(?! (?:torto|ragione))|condivid|soddisf|esaud|accontent|partecip|spieg|produr|support|procedere|collaborare|dare seguito)`,
         '(?<!\\p{L})(?:mi rifiuto di|devo (?:rifiutare|declinare))(?!\\p{L})',
+        // "I'd rather not answer / help / go into it" in Italian, Spanish, French, Portuguese (as English's "I'd rather
+        // not"), but only with a verb that declines: "preferisco non usare jQuery" states a preference
+        '(?<!\\p{L})(?:preferisco|preferirei|prefiero|preferiría|je préfère|je préférerais|prefiro|preferiria) (?:non|no|ne pas|não) (?:\\p{L}+ )?(?:rispond|fornir|aiut|condivid|scriv|comment|entrar|pronunciar|esprim|respond|proporcionar|ayudar|compartir|escribir|comentar|répondre|fournir|aider|partager|écrire|commenter|ajudar|fornecer|compartilhar|escrever)',
         // Russian (the verb carries the person: "не могу" is "I cannot")
         '(?<!\\p{L})не (?:могу|можем|смогу|сможем|буду|стану|в состоянии|имею (?:права|возможности))(?! не(?!\\p{L}))(?: \\p{L}+){0,2}? (?:помо[гч]|помощ|предостав|выполн|сдела|дела|напис|писать|созда|ответ|дать|давать|рассказ|подел|участв|обсу[жд]|сгенер|генер|подсказ|содейств|раскры)',
         '(?<!\\p{L})(?:вынужден[аы]? (?:отказать|отклонить)|(?:я )?отказываюсь(?!\\p{L}))',
         // Korean (the humble 드리다, "for you", makes it first person: "도와드릴 수 없습니다", "답변드리기 어렵습니다")
         '(?:도와 ?(?:드릴|줄)|도울|도움을 (?:드릴|줄)|(?:제공|안내|답변|작성|생성|처리|지원|설명|말씀)(?:해|을|를)? ?드릴|알려 ?드릴|만들어 ?드릴|(?:요청|부탁|질문)에(?:는)? 응할) 수 ?(?:가 )?없',
-        '(?:도와|도움을|(?:제공|안내|답변|작성|생성|처리|지원|설명)(?:해)?|알려|만들어) ?드리기 (?:어렵|곤란)',
+        '(?:도와|도움을|(?:제공|안내|답변|작성|생성|처리|지원|설명)(?:해)?|알려|만들어) ?드리기 (?:어렵|어려|곤란)',
         // Chinese
         '我(?:无法|不能|没办法|不可以|不会|無法|沒辦法|没法|沒法)(?:为你|为您|帮你|帮您|為你|為您|幫你|幫您)?(?:协助|帮助|帮忙|提供|回答|处理|满足|完成|生成|编写|撰写|创建|参与|执行|協助|幫助|幫忙|處理|滿足|編寫|撰寫|創建|參與|執行)',
-        '抱歉.{0,10}(?:无法|不能|無法)|恕我(?:无法|不能|無法)|我(?:必须|只能|必須)?拒绝|我(?:必須|只能)?拒絕',
+        '超出(?:了)?(?:我|本助手)(?:的)?(?:能|可以|所能|能够|能夠)?(?:提供|回答|处理|處理)?(?:的)?(?:帮助|協助|协助|幫助|帮忙|幫忙|服务|服務)?(?:的)?(?:范围|範圍|能力)|抱歉.{0,10}(?:无法|不能|無法)|恕我(?:无法|不能|無法)|我(?:必须|只能|必須)?拒绝|我(?:必須|只能)?拒絕',
         // Japanese
         '(?:お応え|お答え|お手伝い|対応|ご協力|お引き受け|ご期待に(?:は)?沿う|応じる)(?:することは|こと(?:は)?)?できません|(?:お応え|お答え|お手伝い|ご対応|対応|ご回答|回答|ご提供|提供|作成|お引き受け)(?:いた)?しかねます|お断り(?:いた)?します|(?:差し)?控えさせていただきます|差し控えます',
         // Arabic: an inability of the speaker's (see INABILITY_ML_PERSONAL) before a verb or verbal noun that declines,
@@ -218,6 +226,9 @@ const RULES: { rule: string; re: RegExp; continuation?: boolean }[] = [
         '(?<!\\p{L})(?:أرفض|يجب أن أرفض|أعتذر عن (?:تقديم|المساعدة|مساعدت|الإجابة|كتابة|تنفيذ|تلبية))',
         // Hindi: the request's verb (often a noun with कर/दे) before नहीं … सकता/सकती/सकते, or असमर्थ
         '(?:मदद|सहायता|प्रदान|जानकारी|उत्तर|जवाब|लिख|बना|साझा|पूरा|सहयोग|दे)[^।.!?]{0,20}?नहीं (?:कर |दे |लिख |बता )?(?:सकत|पाऊ|पाएँग|पाएंग)|नहीं (?:लिख|बता|बना|भेज|समझा|दिखा|सिखा)\\p{M}* (?:सकत|पाऊ|पाएँग|पाएंग)|(?:मदद|सहायता|प्रदान|उत्तर|जवाब|लिखने|बनाने|साझा)[^।.!?]{0,20}?असमर्थ',
+        // Hindi in Latin letters: main/hum … nahi(n) kar/de/bata/likh … sakta/sakti/sakte/paunga ("main is kaam mein
+        // aapki madad nahi kar sakta"); a capability verb ("main pakka nahi keh sakta, lekin …") is none
+        '(?<!\\p{L})(?:main|mai|hum|ham)(?: (?!pakka|pakki|pakke|yakeen|yakin|sure|guarantee|exact|theek se|sahi sahi)\\p{L}+){0,6}? nahi?n? (?:kar|de|bata|likh|bana|bhej|dikha|samjha|sikha|kar ?wa) (?:sakta|sakti|sakte|paunga|paungi|paayenge|payenge|paaunga|paaungi)(?!\\p{L})|(?<!\\p{L})mere (?:liye|liey|lie)(?: \\p{L}+){0,2}? (?:sambhav|possible|mumkin|sambhaw) nahi?n?(?: hai| he)?(?: \\p{L}+)?\\s*(?:[.!,।]|$)',
         // Turkish: a declining verb in the first-person negative ability
         '(?<!\\p{L})(?:yardım ?(?:cı ol|ed)|destek (?:ol|ver)|sağla|ver|yaz|yap|oluştur|paylaş|üret|hazırla|anlat|açıkla|katıl|karşıla|cevap ver|yanıt ver|bilgi ver)(?:a|e|ya|ye)(?:mam|mem|mıyorum|miyorum|mayacağım|meyeceğim)(?!\\p{L})|(?<!\\p{L})reddet(?:mek zorundayım|meliyim|iyorum)',
         // Vietnamese
@@ -246,6 +257,13 @@ const ANY_INABILITY = new RegExp(`${SUBJECT}${INABILITY}`);
 /** What a declining verb may give that is a promise, not the request: "I can't give you a legal guarantee, but …". */
 const PROMISE_OBJECT =
   /^\s*(?:(?:you|me|us)\s+)?(?:(?:a|an|any)\s+)?(?:[\w-]+\s+)?(?:guarantee|promise|warranty|assurance|certainty|definitive|exact|precise|firm)\b/;
+/**
+ * What a declining verb may decline that is the way asked, not the need: "I can't help with that specific request as
+ * written, …, but here is the same call with fetch", "I can't help with that exact approach, but here's one that
+ * works". Followed by an answer it is none (as a promise disclaimed is none); followed by an alternative offer it is.
+ */
+const METHOD_OBJECT =
+  /^\s*(?:you\s+)?(?:with\s+)?(?:that|this|the|your)\s+(?:(?:specific|exact|particular|precise)\b|(?:way|approach|method)\b)|^[^.!?,]{0,40}?\bas (?:written|asked|stated|phrased|worded|described)\b/;
 /** Idioms built on "can't" that never decline. */
 const IDIOM =
   /\b(?:can't|cannot|can not) (?:help but|help (?:feeling|thinking|wondering|noticing)|stress|emphasi[sz]e|overstate|thank|wait|believe|resist|tell you how (?:much|happy|glad|grateful|excited|pleased|relieved)|recommend [^.!?]{0,60}enough)/;
@@ -289,7 +307,7 @@ function opening(text: string): string {
  * has a space there ("not" may run on: "we will notI'm" matches "will not").
  */
 const MAY_DECLINE =
-  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려워|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り|没法|控えさせて|差し控え|لا|لن|لست|يتعذر|يتعذّر|नहीं|असमर्थ|amam|emem|amıyorum|emiyorum|amayacağım|emeyeceğim|reddet|không|từ chối|niet|geen|tidak|\btak\b|\bnie\b|odmaw|permiss|permiso|autoriz|droit|berechtigung|erlaubnis|emergency|crisis|poison|suicid|helpline|hotline|lifeline|samaritans|\b(?:988|911|999|112)\b/;
+  /can't|won't|shouldn't|don't|isn't|cannot|\bnot|unable|decline|refuse|\bpass\b|say\s+no\b|outside|appropriate|polic|guideline|\bterms\b|principles|programming|\brules\b|puedo|podemos|podré|voy|posible|impossib|möglich|condiciones|capaz|niego|rechaz|declin|peux|pourrai|pouvons|pourrons|vais|allons|mesure|kann|darf|werde|möchte|nicht|keine|lage|ablehn|posso|podemos|poderei|vou|consigo|condições|possível|recus|possiamo|grado|riesco|riusciamo|potrò|intendo|intenzione|rifiut|могу|можем|смогу|сможем|буду|стану|состояни|имею|вынужден|отказ|없|어렵|어려|곤란|无法|不能|没办法|不可以|不会|無法|沒辦法|拒绝|拒絕|できません|しかねます|できかねます|お断り|没法|控えさせて|差し控え|超出|preferisc|preferire|prefier|préf|prefiro|preferiria|\bnahi|sakt|sakega|paung|paayeng|payeng|sambhav|mumkin|لا|لن|لست|يتعذر|يتعذّر|नहीं|असमर्थ|amam|emem|amıyorum|emiyorum|amayacağım|emeyeceğim|reddet|không|từ chối|niet|geen|tidak|\btak\b|\bnie\b|odmaw|permiss|permiso|autoriz|droit|berechtigung|erlaubnis|emergency|crisis|poison|suicid|helpline|hotline|lifeline|samaritans|\b(?:988|911|999|112)\b/;
 
 /** A fenced block's opening line at the start of a response: its language tag. */
 const FENCE_OPEN = /^\s*(?:```|~~~)([\w+-]*)[^\S\n]*\n/;
@@ -390,15 +408,25 @@ export function classifyRefusalFully(text: string | null | undefined): RefusalVe
       if (!re.test(rest)) continue;
     }
     // "I can't give you a guarantee / an exact figure, but …" disclaims, as "I can't guarantee" does.
-    const disclaims = rule === 'decline_verb' && PROMISE_OBJECT.test(head.slice(m.index + m[0].length));
-    if ((continuation || disclaims) && answersAfter(lower, m.index + m[0].length)) continue;
+    const object = head.slice(m.index + m[0].length);
+    const disclaims = rule === 'decline_verb' && (PROMISE_OBJECT.test(object) || METHOD_OBJECT.test(object));
+    if ((continuation || disclaims) && answersAfter(lower, m.index + m[0].length, hasFence(own))) continue;
     return { refusal: true, rule, match: m[0].trim() };
   }
   return { refusal: false };
 }
 
-/** True when, after a disclaimer, the response goes on to answer (a dozen words or more, with no further decline). */
-function answersAfter(lower: string, from: number): boolean {
+/** Whether the text holds a fenced block (unquoting removes it; an answer of code is still an answer). */
+function hasFence(text: string): boolean {
+  const i = text.indexOf('```');
+  return i !== -1 && text.indexOf('```', i + 3) !== -1;
+}
+
+/**
+ * True when, after a disclaimer, the response goes on to answer: a dozen words or more, or a fenced block of code
+ * (`fenced`, removed from `lower` with the rest of what is quoted), with no further decline.
+ */
+function answersAfter(lower: string, from: number, fenced = false): boolean {
   // Skip to the end of the disclaimer's clause.
   const rest = lower.slice(from);
   const turn =
@@ -411,7 +439,7 @@ function answersAfter(lower: string, from: number): boolean {
   // Chinese and Japanese do not space their words: two of their characters count as one word.
   const cjk = (after.match(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu) ?? []).length;
   const n = after.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length + Math.floor(cjk / 2);
-  return n >= 12;
+  return n >= 12 || (fenced && n >= 3);
 }
 
 export interface RefusalSignals {

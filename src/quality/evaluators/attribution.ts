@@ -30,16 +30,30 @@ const DOC_ID =
 /** DOC_ID, for the test that it matches as the pattern before the lookbehinds did. */
 export const DOC_ID_PATTERN = DOC_ID;
 
+/**
+ * The DOI or arXiv id a resolver's URL names (https://doi.org/10.1145/3442188.3445922, https://arxiv.org/abs/2307.03172),
+ * lowercased: the same reference as "doi:10.1145/…" or "arXiv:2307.03172" in the sources. Null for any other URL.
+ */
+function scholarlyIdOfUrl(url: string): string | null {
+  const m =
+    /^https?:\/\/(?:dx\.)?doi\.org\/(10\.\d{4,9}\/\S+)$|^https?:\/\/(?:www\.|export\.)?arxiv\.org\/(?:abs|pdf)\/([\w./-]+?)(?:v\d+)?(?:\.pdf)?$/i.exec(
+      url.replace(/[.,;:!?)\]]+$/, ''),
+    );
+  const id = m?.[1] ?? m?.[2];
+  return id ? decodeURIComponent(id).toLowerCase() : null;
+}
+
 /** Scholarly ids: a DOI (10.<registrant>/<suffix>) and an arXiv id (arXiv:2107.01234, arXiv:hep-th/9901001). */
 const DOI = /\b10\.\d{4,9}\/[^\s"'<>)\]]*[^\s"'<>)\].,;:!?]/g;
 const ARXIV = /\barxiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?\/\d{7})(?:v\d+)?\b/gi;
 /**
  * Numbered references whose form says what they are: an RFC ("RFC 6585", "RFC-9110"), a law report citation by
  * volume, reporter and page ("384 U.S. 436", "530 F.3d 1201", "123 S. Ct. 456", "10 F. Supp. 2d 300") and a UK
- * neutral citation ("[2019] UKSC 41"). Each is one document; an invented one names none.
+ * neutral citation ("[2019] UKSC 41") or a report of the Commonwealth's by year, volume, series and page ("[1932] AC 562",
+ * "[1990] 2 AC 605", "[2005] 1 WLR 123"). Each is one document; an invented one names none.
  */
 const NUMBERED_REF =
-  /\bRFC[\s-]?\d{1,5}\b|\b\d{1,4} (?:U\.\s?S\.|S\.\s?Ct\.|L\.\s?Ed\.(?:\s?2d)?|F\.(?:\s?Supp\.)?(?:\s?(?:2d|3d|4th))?|F\.\s?App'x|A\.(?:\s?(?:2d|3d))?|P\.(?:\s?(?:2d|3d))?|N\.E\.(?:\s?(?:2d|3d))?|N\.W\.(?:\s?2d)?|S\.E\.(?:\s?2d)?|S\.W\.(?:\s?(?:2d|3d))?|So\.(?:\s?(?:2d|3d))?|Cal\.\s?Rptr\.(?:\s?(?:2d|3d))?) \d{1,5}\b|\[\d{4}\] (?:UKSC|UKHL|UKPC|EWCA (?:Civ|Crim)|EWHC|UKUT|UKFTT) \d{1,5}\b/g;
+  /\bRFC[\s-]?\d{1,5}\b|\b\d{1,4} (?:U\.\s?S\.|S\.\s?Ct\.|L\.\s?Ed\.(?:\s?2d)?|F\.(?:\s?Supp\.)?(?:\s?(?:2d|3d|4th))?|F\.\s?App'x|A\.(?:\s?(?:2d|3d))?|P\.(?:\s?(?:2d|3d))?|N\.E\.(?:\s?(?:2d|3d))?|N\.W\.(?:\s?2d)?|S\.E\.(?:\s?2d)?|S\.W\.(?:\s?(?:2d|3d))?|So\.(?:\s?(?:2d|3d))?|Cal\.\s?Rptr\.(?:\s?(?:2d|3d))?) \d{1,5}\b|\[\d{4}\] (?:UKSC|UKHL|UKPC|EWCA (?:Civ|Crim)|EWHC|UKUT|UKFTT) \d{1,5}\b|\[\d{4}\] (?:\d{1,2} )?(?:AC|QB|KB|Ch|Fam|WLR|All ER|ICR|IRLR|Lloyd's Rep|Cr App R|SLT|SC|NI|IR|CLR|SCR|NZLR|HCA) \d{1,5}\b/g;
 /**
  * A numbered part of a document ("section 4.3 of the Operator Handbook", "clause 5.4.2", "§ 12", "Article 17") and an
  * issue or pull request by number ("issue #412", "acme/widget#412"): the number must be one the sources give that part
@@ -178,8 +192,17 @@ export class SourceAttributionEvaluator implements Evaluator {
     // URLs
     for (const url of new Set(response.match(URL_RE) ?? [])) {
       checked++;
-      const known = contextUrls.has(normalizeUrl(url)) || kb?.hasUrl(url) === true;
-      if (known) flag(url, 'supported', 'URL appears in the sources');
+      const id = scholarlyIdOfUrl(url);
+      const known =
+        contextUrls.has(normalizeUrl(url)) || kb?.hasUrl(url) === true || (id !== null && contextLower.includes(id));
+      if (known)
+        flag(
+          url,
+          'supported',
+          id !== null && !contextUrls.has(normalizeUrl(url))
+            ? 'the DOI or arXiv id the URL resolves appears in the sources'
+            : 'URL appears in the sources',
+        );
       else
         flag(url, 'unsupported', 'invented URL: not in the request context or the knowledge base', [
           { source: kb ? 'kb' : 'context', text: url, note: 'no source contains this URL' },

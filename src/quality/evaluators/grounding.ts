@@ -413,20 +413,140 @@ function pushInitials(text: string, st: Stemmer, out: Set<string>): void {
   }
 }
 
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+/** A date in figures as records and tool output write it: ISO 8601 (2026-11-28, 2026-12-15T14:30:00+01:00). */
+const ISO_DATE = /(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])/g;
+
+/**
+ * The month's and the weekday's names of the dates the evidence writes in figures (ISO 8601, as JSON records and logs
+ * do), added to the unit's stems: an answer writes "28 November" or "Tuesday, Dec 15" for 2026-11-28 and 2026-12-15.
+ */
+function pushDateWords(text: string, st: Stemmer, out: Set<string>): void {
+  if (!text.includes('-')) return;
+  const parts: string[] = [];
+  for (const m of text.matchAll(ISO_DATE)) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) continue;
+    const month = MONTHS[mo - 1] as string;
+    st(month, parts);
+    st(month.slice(0, 3), parts);
+    const day = new Date(Date.UTC(y, mo - 1, d));
+    if (day.getUTCDate() === d) st(WEEKDAYS[day.getUTCDay()] as string, parts);
+  }
+  for (const p of parts) out.add(p);
+}
+
 /** The stems a unit of this text is matched by beyond its words' own: its other spellings (`spellings`). */
 function pushSpellings(text: string, st: Stemmer, out: Set<string>): void {
   pushCamelParts(text, st, out);
+  pushDateWords(text, st, out);
   pushSymbolWords(text, st, out);
   pushInitials(text, st, out);
   pushLifespan(text, st, out);
 }
 
+/** The unit a JSON field's name ends in (`temp_c`, `wind_kph`, `total_eur`, `latency_ms`), as a figure's unit is written. */
+const FIELD_UNITS: Readonly<Record<string, string>> = {
+  c: '°C',
+  celsius: '°C',
+  f: '°F',
+  fahrenheit: '°F',
+  pct: '%',
+  percent: '%',
+  mg: 'mg',
+  g: 'g',
+  kg: 'kg',
+  lb: 'lb',
+  lbs: 'lb',
+  mm: 'mm',
+  cm: 'cm',
+  m: 'm',
+  km: 'km',
+  mi: 'mi',
+  ft: 'ft',
+  kph: 'kph',
+  kmh: 'kph',
+  mph: 'mph',
+  ml: 'ml',
+  l: 'l',
+  kb: 'kb',
+  mb: 'mb',
+  gb: 'gb',
+  tb: 'tb',
+  mib: 'mib',
+  gib: 'gib',
+  ms: 'ms',
+  s: 's',
+  sec: 's',
+  secs: 's',
+  seconds: 's',
+  min: 'min',
+  mins: 'min',
+  minutes: 'min',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hours: 'h',
+  days: 'days',
+  w: 'w',
+  kw: 'kw',
+  wh: 'wh',
+  kwh: 'kwh',
+  eur: '€',
+  usd: '$',
+  gbp: '£',
+};
+/** A JSON field whose name ends in a unit, and its figure: `"temp_c": 9`. */
+const UNIT_FIELD =
+  /"([A-Za-z][A-Za-z0-9]{0,40}(?:_[A-Za-z0-9]{1,40}){0,8})_([A-Za-z]{1,12})"[^\S\n]*:[^\S\n]*(-?\d{1,15}(?:\.\d{1,15})?)(?![\d.])/g;
+/** A JSON field's name in snake case: `"humidity_pct":`. */
+const SNAKE_FIELD = /"[A-Za-z][A-Za-z0-9]{0,40}(?:_[A-Za-z0-9]{1,40}){1,8}"(?=[^\S\n]*:)/g;
+/** An ISO 8601 date and time (2026-12-01T03:14:07Z): the T glues the day to the hour. */
+const ISO_DATE_TIME = /(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z(?![A-Za-z]))?/g;
+
+/**
+ * The evidence as a record writes it, read as prose writes it: a JSON field's unit, which its name carries
+ * (`"temp_c": 9` is 9 °C, `"total_eur": 84.5` is €84.5), written after its figure, the field's name in its words,
+ * and an ISO date's day and
+ * time apart (`2026-12-15T14:30` is 2026-12-15 14:30; a Z is UTC). A unit's words and figures, not its quoted text.
+ */
+function recordText(text: string): string {
+  let t = text;
+  if (t.includes('_') && t.includes('":'))
+    t = t.replace(UNIT_FIELD, (m, _name: string, unit: string) => {
+      const u = FIELD_UNITS[unit.toLowerCase()];
+      return u ? `${m} ${u}` : m;
+    });
+  // A field's name in its words: "humidity_pct" is humidity, "shipped_on" shipped.
+  if (t.includes('_') && t.includes('":')) t = t.replace(SNAKE_FIELD, (m) => m.replace(/_/g, ' '));
+  if (/\dT\d/.test(t))
+    t = t.replace(ISO_DATE_TIME, (_m, d: string, time: string, z?: string) => `${d} ${time}${z ? ' UTC' : ''}`);
+  return t;
+}
+
 function unitOf(id: string, source: 'context' | 'kb', text: string, st: Stemmer, spellings = true): Unit {
-  const ws = words(text);
+  const read = recordText(text);
+  const ws = words(read);
   const stems: string[] = [];
   for (const w of ws) st(w, stems);
   const set = new Set(stems);
-  if (spellings) pushSpellings(text, st, set);
+  if (spellings) pushSpellings(read, st, set);
   return {
     id,
     source,
