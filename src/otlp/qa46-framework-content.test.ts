@@ -115,6 +115,17 @@ describe('OTLP spans: agent frameworks’ own content attributes', () => {
       'mastra.model_step.output': '{"text":"Marrowlight"}',
       'mastra.workflow_run.input': '{"city":"Quillfen"}',
     });
+    // Mastra's earlier exporter (span-converter.ts): a tool call's gen_ai.tool.input / output, every span's input / output
+    const tool = spanWith('tool.execute weatherTool', {
+      'gen_ai.operation.name': 'tool.execute',
+      'gen_ai.tool.name': 'weatherTool',
+      'gen_ai.tool.input': '{"city":"Oxbarrow"}',
+      'gen_ai.tool.output': '{"temp":"Tessaridge"}',
+      input: '{"city":"Oxbarrow"}',
+      output: 'Tessaridge',
+    });
+    expect(toSpanRecord(tool).attributes).toMatchObject({ 'gen_ai.tool.name': 'weatherTool' });
+    expect(kept(tool)).not.toMatch(/Oxbarrow|Tessaridge/);
     expect(toSpanRecord(run).attributes).toMatchObject({
       'mastra.span.type': 'agent_run',
       'mastra.agent_run.max_steps': 5,
