@@ -2,7 +2,7 @@
 // reconciliations and cost item imports, for the dashboard and for users.
 import { z } from 'zod';
 import type { Audit } from '../audit/index.js';
-import { METADATA_HEADER_PREFIX, metadataKeyProblem } from '../calls/index.js';
+import { BUILT_IN_TOOLS, METADATA_HEADER_PREFIX, metadataKeyProblem, type ToolUses } from '../calls/index.js';
 import { LlmscopeError } from '../errors.js';
 import { type HttpContext, parseQuery, type Router, readBody, type Scope, sendJson } from '../http/index.js';
 import type { StoreBackend } from '../store/index.js';
@@ -40,6 +40,8 @@ function range(q: { from?: number; to?: number }, now: number, defaultFrom: (to:
 }
 
 const GROUPS: readonly string[] = [...GROUP_DIMENSIONS, 'day'];
+/** One use of each built-in tool: what /api/cost/prices asks the price book the price of. */
+const TOOL_PROBE: ToolUses = Object.fromEntries(BUILT_IN_TOOLS.map((t) => [t, 1]));
 const summarySchema = z.object({
   ...rangeSchema,
   // meta.<key>: a metadata key (x-llmscope-meta-<key>), summed from raw calls
@@ -315,6 +317,13 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
             ...(p.units.perMillionCharacters !== undefined ? { million_characters: p.units.perMillionCharacters } : {}),
           }
         : null,
+      // built-in tools billed per use (web search, file search, web fetch), USD per 1,000 uses as priceCall charges
+      // them (pricing.tools, else the catalog); null: such uses are counted unpriced
+      tool_uses_per_thousand: Object.fromEntries(
+        rt.prices
+          .toolPrices({ provider: q.provider ?? '', model: q.model }, p, TOOL_PROBE)
+          .map((t) => [t.tool, t.unitPrice === null ? null : Math.round(t.unitPrice * 1e9) / 1e6]),
+      ),
       url: p.entry?.source ?? null,
     });
   });

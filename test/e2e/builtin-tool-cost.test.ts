@@ -234,6 +234,27 @@ describe('built-in tools in the cost of a call', () => {
     }
   });
 
+  it("GET /api/cost/prices gives the tools' prices per 1,000 uses, an override's where one applies", async () => {
+    const claude = await getJson<{ tool_uses_per_thousand: Record<string, number | null> }>(
+      `${base()}/api/cost/prices?model=claude-sonnet-4-5`,
+    );
+    expect(claude.tool_uses_per_thousand).toEqual({
+      web_search: 10,
+      web_search_preview: null,
+      file_search: null,
+      web_fetch: 0,
+    });
+    const mini = await getJson<{ tool_uses_per_thousand: Record<string, number | null> }>(
+      `${base()}/api/cost/prices?model=gpt-4.1-mini&provider=openai-sim`,
+    );
+    expect(mini.tool_uses_per_thousand).toEqual({
+      web_search: 7.5,
+      web_search_preview: 25,
+      file_search: 2.5,
+      web_fetch: null,
+    });
+  });
+
   it('the budget and llm_cost_usd_total take the whole cost, searches included', async () => {
     const total = costs.reduce((a, b) => a + b, 0);
     const spent = await until(async () => {
