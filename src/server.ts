@@ -366,6 +366,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // two at once counts once (src/store/postgres/id-claims.ts).
   const idClaims = store.backend.kind === 'postgres' ? new RequestIdClaims(store.backend) : null;
   const claimIds = idClaims ? countedClaims(idClaims, registry, logger) : undefined;
+  // A record's units are checked against, and a per-unit model's record without them counted unpriced by, the cost
+  // capability's prices, when it is loaded (decision 152).
+  const ingestUnitOf = cost
+    ? (model: string, provider: string, at: number) => cost.runtime.prices.billingUnitOf(model, provider, at)
+    : undefined;
   api.post('/api/ingest', async ({ req, res }) => {
     // Its body counts against server.maxBufferedBytes with the gateway's: 20 batches of 45 MB at once held 1.8 GB.
     if (!proxy.holdBody(res, Number(req.headers['content-length'])))
@@ -375,7 +380,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         { headers: { 'retry-after': '1', connection: 'close' } },
       );
     const { ingestCalls } = await import('./api/ingest.js');
-    await ingestCalls(req, res, config.server.bodyLimit, recorder, store, undefined, claimIds);
+    await ingestCalls(req, res, config.server.bodyLimit, recorder, store, undefined, claimIds, ingestUnitOf);
   });
   // OTLP/HTTP traces: LLM spans become calls through the recorder, as ingested ones do. Served at /v1/traces (where
   // exporters send by default) and at /api/otlp/v1/traces, behind the same guard as /api/ingest.

@@ -13,6 +13,7 @@ import {
   type Recorder,
   statusOf,
 } from '../calls/index.js';
+import { type BillingUnit, UNIT_ENDPOINTS, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
 import { formsError, LlmscopeError, missingIsRequired } from '../errors.js';
 import { dropRest } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
@@ -77,9 +78,10 @@ export const ingestRecordSchema = z
     metadata: z.record(z.string(), z.string()).nullable().optional(),
     upstream_request_id: text,
     // The rest of the record as GET /api/requests returns it, so a record read there is taken back as it is (DESIGN:
-    // one record for both; QA33: they were refused as unknown keys). token_source and overhead_ms are kept; price,
-    // api_key_id and source are read and left: an ingested call is priced from the catalog as every call is (or by
-    // its cost_usd), no key vouches for it, and it is an ingested call.
+    // one record for both; QA33: they were refused as unknown keys). token_source and overhead_ms are kept; price's
+    // unit and units are a per-unit call's usage (decision 152, checkUnits), the rest of price, api_key_id and source
+    // are read and left: an ingested call is priced from the catalog as every call is (or by its cost_usd), no key
+    // vouches for it, and it is an ingested call.
     token_source: z.enum(['usage', 'tokenizer', 'estimate']).nullable().optional(),
     overhead_ms: ms,
     price: z
@@ -163,7 +165,7 @@ function onlyCalls(body: unknown): unknown[] | null {
   return keys === 1 && Array.isArray(calls) ? calls : null;
 }
 
-export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
+export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: UnitOf): LlmCall {
   const startedAt = toMs(r.started_at);
   const endedAt = r.ended_at !== undefined ? toMs(r.ended_at) : startedAt + (r.latency_ms ?? 0);
   const hasTokens = r.input_tokens != null || r.output_tokens != null;
@@ -204,10 +206,86 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>): LlmCall {
     responseBytes: 0,
     source: 'ingest',
     spans: [],
-    events: [],
+    events: unitEventsOf(r, startedAt, endedAt, unitOf),
     content: null,
     metadata: r.metadata && hasKeys(r.metadata) ? r.metadata : null,
   };
+}
+
+/**
+ * What a model is priced per at a time (the cost capability's price book, PriceBook.billingUnitOf): a unit, null when
+ * by the token, undefined when no price names it.
+ */
+export type UnitOf = (model: string, provider: string, at: number) => BillingUnit | null | undefined;
+
+const BILLING_UNITS: readonly string[] = ['image', 'second', 'character'];
+
+/**
+ * A record's billed units as its call's `billing.units` event (decision 152): its `price.unit` and `price.units` (the
+ * record's own shape, so an exported record taken back keeps them), priced from the catalog when it gives no
+ * `cost_usd`. A record of a model priced per unit with neither (and no tokens; a call that went through) gets a units
+ * event with no count, so it is counted unpriced rather than shown as $0. checkUnits has refused any that do not fit.
+ */
+function unitEventsOf(
+  r: z.infer<typeof ingestRecordSchema>,
+  startedAt: number,
+  endedAt: number,
+  unitOf: UnitOf | undefined,
+): LlmCall['events'] {
+  const unit = r.price?.unit;
+  const count = r.price?.units;
+  if (typeof unit === 'string' && typeof count === 'number')
+    return [unitsEvent({ unit: unit as BillingUnit, count }, endedAt)];
+  if (
+    unitOf === undefined ||
+    r.cost_usd != null ||
+    r.input_tokens != null ||
+    r.output_tokens != null ||
+    !UNIT_ENDPOINTS.has(r.endpoint as LlmCall['endpoint']) ||
+    ((r.status as LlmCall['status'] | undefined) ?? statusOf(r.http_status)) !== 'ok'
+  )
+    return [];
+  const per = unitOf(r.model, r.provider, startedAt);
+  return per ? [unitsUnknownEvent(per, endedAt)] : [];
+}
+
+/**
+ * Refuses the body (400, the record's field named, nothing of the batch recorded) when a record's `price.unit` and
+ * `price.units` (decision 152) do not fit: one without the other, a unit that is not image, second or character, a
+ * count that is negative or not a number (not whole for images and characters), an endpoint not billed per unit, or
+ * a unit other than the one the model's price is per (a model no price names takes any; its call is unpriced).
+ */
+function checkUnits(
+  records: readonly z.infer<typeof ingestRecordSchema>[],
+  pathOf: (i: number) => string,
+  unitOf: UnitOf | undefined,
+): void {
+  const bad = (param: string, message: string) =>
+    new LlmscopeError('LLMSCOPE_ERR_INVALID_BODY', `invalid "${param}": ${message}`, { param });
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as z.infer<typeof ingestRecordSchema>;
+    const unit = r.price?.unit;
+    const count = r.price?.units;
+    if (unit === undefined && count === undefined) continue;
+    const at = pathOf(i);
+    if (unit === undefined) throw bad(`${at}price.unit`, 'price.units needs price.unit (image, second or character)');
+    if (typeof unit !== 'string' || !BILLING_UNITS.includes(unit))
+      throw bad(`${at}price.unit`, `expected image, second or character, got ${JSON.stringify(unit)}`);
+    if (count === undefined) throw bad(`${at}price.units`, `price.unit needs price.units, the count of ${unit}s`);
+    if (typeof count !== 'number' || !Number.isFinite(count) || count < 0)
+      throw bad(`${at}price.units`, `expected a count of ${unit}s, a number of at least 0`);
+    if (unit !== 'second' && !Number.isInteger(count))
+      throw bad(`${at}price.units`, `expected a whole count of ${unit}s, got ${count}`);
+    if (!UNIT_ENDPOINTS.has(r.endpoint as LlmCall['endpoint']) && r.endpoint !== 'realtime')
+      throw bad(
+        `${at}endpoint`,
+        `a call billed per ${unit} is one of ${[...UNIT_ENDPOINTS, 'realtime'].join(', ')}, not ${r.endpoint}`,
+      );
+    const per = unitOf?.(r.model, r.provider, toMs(r.started_at));
+    if (per === null) throw bad(`${at}price.unit`, `model "${r.model}" is priced by the token, not per ${unit}`);
+    if (per !== undefined && per !== unit)
+      throw bad(`${at}price.unit`, `model "${r.model}" is priced per ${per}, not per ${unit}`);
+  }
 }
 
 /**
@@ -291,6 +369,7 @@ export async function ingestCalls(
   store: Pick<Store, 'knownIds'>,
   roomWaitMs = INGEST_ROOM_WAIT_MS,
   claim?: IdClaim,
+  unitOf?: UnitOf,
 ) {
   // A large body is parsed as it arrives (readJson), and its records are checked, turned into calls and recorded a
   // few milliseconds' worth at a time (Turns): a batch of 10,000 held the event loop for all of it, ~1.2 s for 40 MB
@@ -307,15 +386,17 @@ export async function ingestCalls(
     ((await checkIngestBodyInTurns(body, turns)) as z.infer<typeof ingestBodySchema> | null) ??
     (await parseIngestBody(body, turns));
   const records = Array.isArray(data) ? data : 'calls' in data ? data.calls : [data];
-  await checkMetadata(
-    records,
-    Array.isArray(data) ? (i) => `${i}.` : 'calls' in data ? (i) => `calls.${i}.` : () => '',
-    turns,
-  );
+  const pathOf = Array.isArray(data)
+    ? (i: number) => `${i}.`
+    : 'calls' in data
+      ? (i: number) => `calls.${i}.`
+      : () => '';
+  await checkMetadata(records, pathOf, turns);
+  checkUnits(records, pathOf, unitOf);
   const calls: LlmCall[] = new Array(records.length);
   for (let i = 0; i < records.length; i++) {
     if (turns.due(i)) await turns.next();
-    calls[i] = recordToCall(records[i] as z.infer<typeof ingestRecordSchema>);
+    calls[i] = recordToCall(records[i] as z.infer<typeof ingestRecordSchema>, unitOf);
   }
   // A given id recorded lately, or taken by a batch still in progress (a retry racing the first send), is a
   // duplicate before any wait: the store alone cannot tell, as it holds a call only once its batch is written.

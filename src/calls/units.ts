@@ -124,7 +124,27 @@ export function unitsEvent(units: BilledUnits, time: number): CallEvent {
 export function unpricedCall(call: LlmCall): boolean {
   if (call.costUsd !== null || call.price !== null) return false;
   if (call.inputTokens !== null || call.outputTokens !== null) return true;
-  return billedUnitsOf(call) !== null;
+  return unitsRecorded(call);
+}
+
+/**
+ * Whether a call that may be billed per unit has a units event, counted or not (UNPRICED_SQL's test): an ingested
+ * record of a model priced per unit that gave neither its cost nor its units is recorded with one naming the unit
+ * and no count (unitsUnknownEvent, decision 152), so it is unpriced rather than a silent $0.
+ */
+function unitsRecorded(call: Pick<LlmCall, 'endpoint' | 'events'>): boolean {
+  if (!UNIT_ENDPOINTS.has(call.endpoint) && call.endpoint !== 'realtime') return false;
+  return call.events.some((e) => e.name === UNITS_EVENT || e.name === REALTIME_DURATION_EVENT);
+}
+
+/** A units event naming the unit but no count: the call was billed per unit, how many is not known (decision 152). */
+export function unitsUnknownEvent(unit: BillingUnit, time: number): CallEvent {
+  return { time, name: UNITS_EVENT, attributes: { unit } };
+}
+
+/** Whether the call's units event names no count (unitsUnknownEvent). */
+export function unitsUnknown(call: Pick<LlmCall, 'events'>): boolean {
+  return call.events.some((e) => e.name === UNITS_EVENT && e.attributes?.count === undefined);
 }
 
 /**

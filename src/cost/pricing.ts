@@ -1,7 +1,7 @@
 // Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, AppliedToolPrice, BuiltInTool, LlmCall, ToolUses } from '../calls/index.js';
-import { billedUnitsOf } from '../calls/units.js';
+import { type BillingUnit, billedUnitsOf, unitsUnknown } from '../calls/units.js';
 import { DAY_MS } from '../time.js';
 import {
   CATALOG,
@@ -493,6 +493,19 @@ export class PriceBook {
     return price;
   }
 
+  /**
+   * What `model` is priced per at `t`, as `provider`'s call would be: a unit (decision 118), null when it is priced but
+   * not per unit (by the token), undefined when no price names it. What /api/ingest checks a record's units by.
+   */
+  billingUnitOf(model: string, provider: string, t: number): BillingUnit | null | undefined {
+    const u = this.resolveForCall(model, provider, t);
+    if (!u) return undefined;
+    if (u.units?.perImage) return 'image';
+    if (u.units?.perMinute !== undefined) return 'second';
+    if (u.units?.perMillionCharacters !== undefined) return 'character';
+    return null;
+  }
+
   /** The cost of a finished call and the prices applied. */
   priceCall(call: LlmCall): CallPrice {
     // A call llmscope refused before it reached the provider cost nothing.
@@ -517,6 +530,10 @@ export class PriceBook {
             unpriced: false,
           };
       }
+      // An ingested record of a model priced per unit that said neither its cost nor its units (decision 152): its
+      // cost is unknown, and counted as unpriced rather than shown as $0.
+      if (units === null && resolved?.units && unitsUnknown(call))
+        return { costUsd: null, price: null, unpriced: true };
       // Unknown usage: the cost is unknown, never a silent 0. Units recorded for a model no price names: unpriced.
       return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: !resolved && units !== null };
     }
