@@ -161,6 +161,18 @@ describe('QA47 unseen set: what changed', () => {
     expect(verdict('The amount of invoice INV-3310 is £310.')).toBe('pass');
   });
 
+  it("does not take a date's changed day for a sum of the time's figures", () => {
+    const g = new GroundingEvaluator({ minContextWords: 20 });
+    const context = [
+      'Answer from this record.\n\n{"visit": "Boiler service", "engineer": "Ana Ruiz", "start": "2026-06-09T10:15:00"}',
+    ];
+    const verdict = (response: string) => g.check({ context, response }).verdict;
+    expect(verdict('The boiler service with Ana Ruiz is on 9 June at 10:15.')).toBe('pass');
+    // 25 = 10 + 15: read as arithmetic on the claim's figures before
+    expect(verdict('The boiler service with Ana Ruiz is on 25 June at 10:15.')).toBe('fail');
+    expect(verdict('The boiler service with Ana Ruiz is on June 25 at 10:15.')).toBe('fail');
+  });
+
   it('takes a resolver URL for the DOI or arXiv id the sources give, and checks Commonwealth law reports', () => {
     const a = new SourceAttributionEvaluator({ minContextWords: 20 });
     const context = [

@@ -1163,6 +1163,20 @@ function figuresForArithmetic(stated: readonly number[]): number[] {
   return out;
 }
 
+const MONTH_WORDS = new Set([...MONTHS, ...MONTHS.map((m) => m.slice(0, 3)), 'sept']);
+
+/** The figures of these words that are a day of a month ("16 December", "Dec 16", "December 16th"). */
+function daysOfDates(ws: readonly string[]): Set<number> {
+  const out = new Set<number>();
+  for (const n of numberMentions(ws)) {
+    if (!n.digits || n.value < 1 || n.value > 31 || !Number.isInteger(n.value)) continue;
+    const before = ws[n.index - 1];
+    const after = ws[n.index + 1];
+    if ((before && MONTH_WORDS.has(before)) || (after && MONTH_WORDS.has(after))) out.add(n.value);
+  }
+  return out;
+}
+
 /** Whether `v` is the product, sum or difference of two of `xs` (figures as stated, so compared to a millionth). */
 function derivedFrom(v: number, xs: readonly number[]): boolean {
   const near = (a: number) => Math.abs(a - v) <= Math.abs(v) * 1e-6;
@@ -1636,9 +1650,13 @@ export class GroundingEvaluator implements Evaluator {
       const unknown = new Set(unknownFigures);
       const stated = figuresForArithmetic(t.checkable.map((n) => n.value).filter((v) => !unknown.has(v)));
       let tried = 0;
+      let days: Set<number> | undefined;
       for (const v of unknown) {
         if (++tried > MAX_DERIVED_FIGURES) break;
-        if (derivedFrom(v, stated)) derived.add(v);
+        if (!derivedFrom(v, stated)) continue;
+        // A date's day is no sum: "on 16 December at 14:30" computes nothing from 14 and 30.
+        days ??= daysOfDates(t.ws);
+        if (!days.has(v)) derived.add(v);
       }
     }
     // Coverage anywhere in the evidence; words the question already used count as half-claimed.
