@@ -85,7 +85,21 @@ export const ingestRecordSchema = z
     token_source: z.enum(['usage', 'tokenizer', 'estimate']).nullable().optional(),
     overhead_ms: ms,
     price: z
-      .record(z.string(), z.union([z.number(), z.string()]))
+      .object({
+        // the built-in tools billed per use (price.tools, an array since ba21b48), as GET /api/requests lists them
+        tools: z
+          .array(
+            z
+              .object({
+                tool: z.enum(['web_search', 'web_search_preview', 'file_search', 'web_fetch']),
+                unit_price: z.number().nullable(),
+                units: z.number(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .catchall(z.union([z.number(), z.string()]))
       .nullable()
       .optional(),
     api_key_id: text,
