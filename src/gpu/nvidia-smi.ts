@@ -306,7 +306,8 @@ export class NvidiaSmiCollector implements GpuCollector {
         now.add(g.uuid);
         this.listed.set(g.uuid, g.gpu);
       }
-    const buses = new Set(unreadable.map((u) => /^GPU (\S+?):/.exec(u)?.[1] ?? u));
+    // its bus id (0000:3B:00.0: colons of its own) up to unreadableGpus' ": " before what nvidia-smi said
+    const buses = new Set(unreadable.map((u) => /^GPU (\S+?): /.exec(u)?.[1] ?? u));
     const missing = [...this.listed.keys()].filter((uuid) => !now.has(uuid));
     for (const [uuid, bus] of this.sameGpu) if (now.has(uuid) || !buses.has(bus)) this.sameGpu.delete(uuid);
     const matched = new Set(this.sameGpu.values());
