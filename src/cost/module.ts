@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext, Module, ModuleFactory } from '../app-context.js';
 import type { Enricher, LlmCall, Sink } from '../calls/index.js';
+import { unitsUnknown } from '../calls/units.js';
 import { isRetryableAdd } from '../store/transient.js';
 import { durationMs } from '../time.js';
 import { type Budget, type BudgetLedger, InProcessBudgetLedger, periodStart } from './budgets.js';
@@ -240,7 +241,10 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
           unpricedSeen.set(k, 1);
           log.warn(
             { event: 'unpriced_model', provider: call.provider, model: call.model },
-            `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
+            // an ingested per-unit call that said no units (decision 152): the model has a price, the count is missing
+            unitsUnknown(call)
+              ? `a call of model "${call.model}" (provider ${call.provider}) said neither its cost nor its units (price.unit, price.units): its cost_usd is null; send them with it`
+              : `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
           );
         }
       }

@@ -60,6 +60,14 @@ describe('ingested per-unit calls (serve)', () => {
         { timeout: 10_000 },
       )
       .toBe(1);
+    // its warning says what is missing: tts-1 has a price, the record gave no units (not "add it under pricing.models")
+    const warnings = () =>
+      (run as ServeRun).stdout
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('"unpriced_model"') && l.includes('tts-1'));
+    await expect.poll(() => warnings().length, { timeout: 10_000 }).toBe(1);
+    expect(warnings()[0]).toContain('said neither its cost nor its units (price.unit, price.units)');
 
     const bad = await post([
       rec('good', { model: 'whisper-1', endpoint: 'audio.transcriptions', price: { unit: 'second', units: 4 } }),

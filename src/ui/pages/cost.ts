@@ -307,7 +307,8 @@ export function spendSeries(
  */
 function spendCell(g: { cost_usd: number; requests: number; unpriced_requests: number }): HTMLElement | string {
   if (g.unpriced_requests <= 0) return usd(g.cost_usd);
-  const title = 'calls to a model without a price: add it under pricing.models';
+  const title =
+    'calls llmscope could not price: a model without a price (add it under pricing.models), or an ingested call that said neither its cost nor its units';
   if (g.unpriced_requests >= g.requests) return h('span', { class: 'bad unpriced', title }, 'unpriced');
   return h(
     'span',
