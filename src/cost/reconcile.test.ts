@@ -137,6 +137,10 @@ describe('reconciliation against an OpenAI cost export', () => {
     expect(byKind(report, 'untracked_models')).toMatchObject({ models: ['o3-mini'] });
     expect(byKind(report, 'non_api_items')).toMatchObject({ items: ['web search tool calls'] });
     expect(byKind(report, 'non_api_items')?.gap_usd).toBeCloseTo(20, 6);
+    // search charges are in the models' tracked spend: not advice to add them under costs (R6), others still are
+    expect(byKind(report, 'non_api_items')?.message).toBe(
+      "the bill lists built-in tool charges apart (web search tool calls); llmscope counts them in each call's model spend, so a share of this gap is offset by the same models' price_mismatch: do not add them under costs",
+    );
   });
 
   it('limits the comparison to --from/--to', async () => {

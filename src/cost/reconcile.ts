@@ -7,6 +7,9 @@ import type { PriceBook } from './pricing.js';
 import { daysBetween } from './pricing.js';
 
 /** One tracked (day, provider, model) aggregate, as the spend store keeps it. */
+/** A bill's line item for built-in tool uses (OpenAI's "web search tool calls", Anthropic's cost type web_search). */
+const TOOL_ITEM = /\b(?:web|file)[ _-]?search\b/i;
+
 export interface TrackedCell {
   day: string;
   provider: string;
@@ -274,11 +277,24 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     const items = [
       ...new Set(bill.lines.filter((l) => l.model === null && inRange(l.day) && l.amountUsd !== 0).map((l) => l.item)),
     ].sort();
+    // A call's web and file search charges are in its model's tracked spend (docs/cost.md "Built-in tools") while the
+    // bill puts them on a line of their own: that share shows here and, negative, as the model's price_mismatch. They
+    // are not costs to add under `costs` (R6: the advice counted them twice).
+    const tools = items.filter((i) => TOOL_ITEM.test(i));
+    const rest = items.filter((i) => !TOOL_ITEM.test(i));
+    const said = [
+      rest.length > 0
+        ? `the bill has items that are not per-token model use (${rest.slice(0, 8).join('; ')}); track them under costs`
+        : null,
+      tools.length > 0
+        ? `the bill lists built-in tool charges apart (${tools.slice(0, 8).join('; ')}); llmscope counts them in each call's model spend, so a share of this gap is offset by the same models' price_mismatch: do not add them under costs`
+        : null,
+    ];
     causes.push({
       kind: 'non_api_items',
       gap_usd: round(sumGap(other)),
       items,
-      message: `the bill has items that are not per-token model use (${items.slice(0, 8).join('; ')}); track them under costs`,
+      message: said.filter((m) => m !== null).join('; '),
     });
   }
 
