@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { NvidiaSmiCollector, parseNvidiaSmi, readNvidiaSmi, unreadableGpus } from './nvidia-smi.js';
 import { Poller, type PollOutcome } from './poller.js';
 import { GpuState } from './state.js';
-import { fakeNvidiaSmi, fixture } from './testing.js';
+import { fakeNvidiaSmi, fixture, unreadableOverPolls as polls } from './testing.js';
 
 const LOST = 'GPU 0000:3B:00.0: GPU is lost. Reboot the system to recover this GPU';
 
@@ -138,30 +138,6 @@ describe('a GPU that nvidia-smi stops listing without a word (exit 0; decision 1
 });
 
 describe('GPUs lost in two ways at once (R5: counts were compared, not GPUs)', () => {
-  async function polls(texts: string[]): Promise<{ unreadable: number; reason: string | null }[]> {
-    const dir = mkdtempSync(join(tmpdir(), 'llmscope-smi-two-'));
-    const answer = join(dir, 'answer.txt');
-    const smi = join(dir, 'nvidia-smi');
-    writeFileSync(smi, `#!/bin/sh\ncat ${JSON.stringify(answer)}\n`);
-    chmodSync(smi, 0o755);
-    const state = new GpuState({ staleAfterMs: 60_000, now: () => 1 });
-    state.register('nvidia-smi', 'local');
-    const collector = new NvidiaSmiCollector({ path: smi, host: 'dgx-1', now: () => 1 });
-    const poller = new Poller({
-      collector,
-      intervalMs: 60_000,
-      timeoutMs: 10_000,
-      onOutcome: (o, c) => state.update(c.kind, c.source, o),
-    });
-    const seen: { unreadable: number; reason: string | null }[] = [];
-    for (const text of texts) {
-      writeFileSync(answer, text);
-      await poller.poll();
-      seen.push({ unreadable: state.unreadable()[0]?.gpus ?? -1, reason: state.states()[0]?.reason ?? null });
-    }
-    await poller.stop();
-    return seen;
-  }
   const without = (text: string, index: string) =>
     text
       .split('\n')

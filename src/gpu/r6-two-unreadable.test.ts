@@ -2,39 +2,8 @@
 // each) are two unreadable GPUs. 5a65c3e keyed them by their bus id read back from "GPU 0000:3B:00.0: ..." up to the
 // first colon, so every bus id of PCI domain 0000 was "0000": two lost GPUs counted 1 in
 // llmscope_gpu_unreadable_gpus (the count before 5a65c3e, the larger of the two counts, said 2).
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NvidiaSmiCollector } from './nvidia-smi.js';
-import { Poller } from './poller.js';
-import { GpuState } from './state.js';
-import { fixture } from './testing.js';
-
-async function polls(texts: string[]): Promise<{ unreadable: number; reason: string | null }[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-smi-r6-'));
-  const answer = join(dir, 'answer.txt');
-  const smi = join(dir, 'nvidia-smi');
-  writeFileSync(smi, `#!/bin/sh\ncat ${JSON.stringify(answer)}\n`);
-  chmodSync(smi, 0o755);
-  const state = new GpuState({ staleAfterMs: 60_000, now: () => 1 });
-  state.register('nvidia-smi', 'local');
-  const collector = new NvidiaSmiCollector({ path: smi, host: 'dgx-1', now: () => 1 });
-  const poller = new Poller({
-    collector,
-    intervalMs: 60_000,
-    timeoutMs: 10_000,
-    onOutcome: (o, c) => state.update(c.kind, c.source, o),
-  });
-  const seen: { unreadable: number; reason: string | null }[] = [];
-  for (const text of texts) {
-    writeFileSync(answer, text);
-    await poller.poll();
-    seen.push({ unreadable: state.unreadable()[0]?.gpus ?? -1, reason: state.states()[0]?.reason ?? null });
-  }
-  await poller.stop();
-  return seen;
-}
+import { fixture, unreadableOverPolls as polls } from './testing.js';
 
 const LOST = 'GPU 0000:3B:00.0: GPU is lost. Reboot the system to recover this GPU';
 const OTHER = 'GPU 0000:5E:00.0: Unknown Error';

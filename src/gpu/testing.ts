@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RollupPoint, RollupQuery, Store } from '../store/store.js';
-import { NVIDIA_SMI_ARGS } from './nvidia-smi.js';
+import { NVIDIA_SMI_ARGS, NvidiaSmiCollector } from './nvidia-smi.js';
+import { Poller } from './poller.js';
+import { GpuState } from './state.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -85,4 +87,33 @@ export function rollupStore(
     ping: async () => true,
     close: async () => undefined,
   };
+}
+
+/**
+ * Polls an nvidia-smi that answers each of `texts` in turn (exit 0) through the poller into GPU state, and gives after
+ * each poll how many GPUs the state counts unreadable (`llmscope_gpu_unreadable_gpus`) and the reason it says.
+ */
+export async function unreadableOverPolls(texts: string[]): Promise<{ unreadable: number; reason: string | null }[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmscope-smi-polls-'));
+  const answer = join(dir, 'answer.txt');
+  const smi = join(dir, 'nvidia-smi');
+  writeFileSync(smi, `#!/bin/sh\ncat ${JSON.stringify(answer)}\n`);
+  chmodSync(smi, 0o755);
+  const state = new GpuState({ staleAfterMs: 60_000, now: () => 1 });
+  state.register('nvidia-smi', 'local');
+  const collector = new NvidiaSmiCollector({ path: smi, host: 'dgx-1', now: () => 1 });
+  const poller = new Poller({
+    collector,
+    intervalMs: 60_000,
+    timeoutMs: 10_000,
+    onOutcome: (o, c) => state.update(c.kind, c.source, o),
+  });
+  const seen: { unreadable: number; reason: string | null }[] = [];
+  for (const text of texts) {
+    writeFileSync(answer, text);
+    await poller.poll();
+    seen.push({ unreadable: state.unreadable()[0]?.gpus ?? -1, reason: state.states()[0]?.reason ?? null });
+  }
+  await poller.stop();
+  return seen;
 }
