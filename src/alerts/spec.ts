@@ -45,6 +45,18 @@ export const KIND_NAMES = [
 ] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
+/**
+ * A rule's kind missing or unknown: zod said "Invalid option" either way (QA45). Says which, and the kind meant when
+ * the given one is the start of one (`latency` for latency_quantile) or one's word for it.
+ */
+function kindError(issue: { input?: unknown }): string {
+  const all = KIND_NAMES.join(', ');
+  if (issue.input === undefined) return `required, missing: one of ${all} (docs/alerts.md "Rule kinds")`;
+  const given = String(issue.input);
+  const near = KIND_NAMES.filter((k) => k.startsWith(given.toLowerCase()) || k.split('_')[0] === given.toLowerCase());
+  return `unknown kind ${JSON.stringify(given)}${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}: one of ${all}`;
+}
+
 export { type Duration, durationMs as ms, durationSchema } from '../time.js';
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
@@ -87,7 +99,7 @@ export type MatchersInput = z.infer<typeof matchersSchema>;
 
 /** The signal and comparison part of a rule (also one condition of an `all` rule). */
 const conditionShape = {
-  kind: z.enum(KIND_NAMES),
+  kind: z.enum(KIND_NAMES, { error: kindError }),
   /** Window the signal is computed over (default per kind, e.g. 5m). */
   window: durationSchema.optional(),
   /** For quantile kinds (default 0.95). */
