@@ -103,7 +103,10 @@ export function alertmanagerConfig(cfg: AlertsConfig): { doc: Record<string, unk
   // Alertmanager keeps silences in its own state, not in its config: say how to make the config's there
   cfg.silences.forEach((sl, i) => {
     const args = [
-      ...(sl.comment ? ['--comment', sl.comment.replace(/\s+/g, ' ')] : []), // one line: a note is a YAML comment
+      // one line: a note is a YAML comment; never none: amtool refuses a silence without one ("comment required by
+      // config", its --require-comment default), as Alertmanager's API does
+      '--comment',
+      sl.comment.trim() ? sl.comment.replace(/\s+/g, ' ') : `llmscope config alerts.silences[${i}]`,
       ...(sl.startsAt !== undefined ? ['--start', new Date(sl.startsAt).toISOString()] : []),
       ...(sl.endsAt !== undefined ? ['--end', new Date(sl.endsAt).toISOString()] : ['--duration', '8760h']),
       ...parseMatchers(sl.matchers).map(matcherText),

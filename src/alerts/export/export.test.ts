@@ -307,10 +307,25 @@ describe('export alertmanager: the config file silences', () => {
         `# NOTE: alerts.silences[0] is not in this file (Alertmanager keeps silences in its own state): amtool silence add --comment 'lab model, don'\\''t page' --duration 8760h 'model="lab-llama"' (always:`,
       );
       expect(text).toContain(
-        `# NOTE: alerts.silences[1] is not in this file (Alertmanager keeps silences in its own state): amtool silence add --start 2026-01-10T08:00:00.000Z --end 2026-01-10T12:00:00.000Z 'team="search"'\n`,
+        `# NOTE: alerts.silences[1] is not in this file (Alertmanager keeps silences in its own state): amtool silence add --comment 'llmscope config alerts.silences[1]' --start 2026-01-10T08:00:00.000Z --end 2026-01-10T12:00:00.000Z 'team="search"'\n`,
       );
       expect(parse(text).route).toBeTruthy();
       if (AMTOOL) {
+        // the command as written is one amtool runs: a silence without a comment it refuses before connecting
+        const silence = run(
+          'amtool',
+          [
+            'silence',
+            'add',
+            '--comment',
+            'llmscope config alerts.silences[1]',
+            'team="search"',
+            '--alertmanager.url=http://127.0.0.1:9',
+          ],
+          dir,
+        );
+        expect(silence.out).not.toContain('comment required');
+        expect(silence.out).toContain('127.0.0.1:9');
         writeFileSync(
           join(dir, 'am.yml'),
           text.replace(
