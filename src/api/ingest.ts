@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
+  BUILT_IN_TOOLS,
   CALL_STATUSES,
   ENDPOINTS,
   type LlmCall,
@@ -91,7 +92,7 @@ export const ingestRecordSchema = z
           .array(
             z
               .object({
-                tool: z.enum(['web_search', 'web_search_preview', 'file_search', 'web_fetch']),
+                tool: z.enum(BUILT_IN_TOOLS),
                 unit_price: z.number().nullable(),
                 units: z.number(),
               })

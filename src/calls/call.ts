@@ -97,8 +97,8 @@ export interface AppliedPrice {
  * Built-in tools a provider runs itself and reports per call: Anthropic's web search and web fetch
  * (`usage.server_tool_use`), OpenAI's web search and file search (Responses output items).
  */
-export type BuiltInTool = 'web_search' | 'web_search_preview' | 'file_search' | 'web_fetch';
-export const BUILT_IN_TOOLS: readonly BuiltInTool[] = ['web_search', 'web_search_preview', 'file_search', 'web_fetch'];
+export const BUILT_IN_TOOLS = ['web_search', 'web_search_preview', 'file_search', 'web_fetch'] as const;
+export type BuiltInTool = (typeof BUILT_IN_TOOLS)[number];
 
 /** How many times a call used each built-in tool, as its answer reports; a tool it did not use is absent. */
 export type ToolUses = Partial<Record<BuiltInTool, number>>;

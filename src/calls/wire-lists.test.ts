@@ -2,12 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { callRecordSchema } from '../wire/calls.js';
 import { WIRE_ENDPOINTS, WIRE_STATUSES } from '../wire/endpoints.js';
-import { CALL_STATUSES, ENDPOINTS } from './index.js';
+import { BUILT_IN_TOOLS, CALL_STATUSES, ENDPOINTS } from './index.js';
 
 describe('wire endpoints and statuses', () => {
   it('are the ones a call can have', () => {
     expect([...WIRE_ENDPOINTS].sort()).toEqual([...ENDPOINTS].sort());
     expect([...WIRE_STATUSES].sort()).toEqual([...CALL_STATUSES].sort());
     expect(callRecordSchema.shape.endpoint.options).toEqual([...WIRE_ENDPOINTS]);
+    // the built-in tools a record's price may list (price.tools)
+    const price = callRecordSchema.shape.price.unwrap();
+    expect(price.shape.tools.unwrap().element.shape.tool.options).toEqual([...BUILT_IN_TOOLS]);
   });
 });

@@ -2,6 +2,7 @@
 // `budgets`, and `costs` (non-API cost sources, spend storage, reconciliation). Every key is optional.
 // Self-contained (imports only zod) because config/schema.ts imports this file.
 import { z } from 'zod';
+import { BUILT_IN_TOOLS } from '../calls/index.js';
 import { durationSchema } from '../time.js';
 
 const duration = durationSchema;
@@ -181,7 +182,7 @@ export const priceOverrideSchema = z
 
 export const toolPriceSchema = z
   .object({
-    tool: z.enum(['web_search', 'web_search_preview', 'file_search', 'web_fetch']),
+    tool: z.enum(BUILT_IN_TOOLS),
     /** Only calls routed to this provider (config `providers[].name`). */
     provider: z.string().min(1).optional(),
     /** Model name, or a pattern with `*` wildcards; absent: every model. */
