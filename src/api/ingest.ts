@@ -14,7 +14,7 @@ import {
   type Recorder,
   statusOf,
 } from '../calls/index.js';
-import { type BillingUnit, UNIT_ENDPOINTS, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
+import { BILLING_UNITS, type BillingUnit, UNIT_ENDPOINTS, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
 import { formsError, LlmscopeError, missingIsRequired } from '../errors.js';
 import { dropRest } from '../http/body.js';
 import { fromZod, parseBody, readJson, sendJson } from '../http/index.js';
@@ -233,8 +233,6 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: Uni
  */
 export type UnitOf = (model: string, provider: string, at: number) => BillingUnit | null | undefined;
 
-const BILLING_UNITS: readonly string[] = ['image', 'second', 'character'];
-
 /**
  * A record's billed units as its call's `billing.units` event (decision 152): its `price.unit` and `price.units` (the
  * record's own shape, so an exported record taken back keeps them), priced from the catalog when it gives no
@@ -284,7 +282,7 @@ function checkUnits(
     if (unit === undefined && count === undefined) continue;
     const at = pathOf(i);
     if (unit === undefined) throw bad(`${at}price.unit`, 'price.units needs price.unit (image, second or character)');
-    if (typeof unit !== 'string' || !BILLING_UNITS.includes(unit))
+    if (typeof unit !== 'string' || !(BILLING_UNITS as readonly string[]).includes(unit))
       throw bad(`${at}price.unit`, `expected image, second or character, got ${JSON.stringify(unit)}`);
     if (count === undefined) throw bad(`${at}price.units`, `price.unit needs price.units, the count of ${unit}s`);
     if (typeof count !== 'number' || !Number.isFinite(count) || count < 0)

@@ -10,7 +10,8 @@ type Json = Record<string, unknown>;
 export const UNITS_EVENT = 'billing.units';
 
 /** What a per-unit price is per, as the applied price (`price.unit`) names it. */
-export type BillingUnit = 'image' | 'second' | 'character';
+export const BILLING_UNITS = ['image', 'second', 'character'] as const;
+export type BillingUnit = (typeof BILLING_UNITS)[number];
 
 /** What a call was (or will be) billed for: a count of units, and an image's size and quality (its price's keys). */
 export interface BilledUnits {
