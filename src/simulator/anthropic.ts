@@ -34,7 +34,7 @@ import {
   REFUSALS,
   tokenChunks,
 } from './text.js';
-import { anthropicSearches, queryOf, resultTokens, searchResults } from './web-search.js';
+import { anthropicSearches, lastUserText, queryOf, resultTokens, searchResults } from './web-search.js';
 import { openAiId } from './wire.js';
 
 /** What the simulator's exchange offers a handler (see server.ts). */
@@ -92,22 +92,6 @@ export function messagesProblem(path: string, b: Json): string | null {
     if (b.stream !== undefined && typeof b.stream !== 'boolean') return 'stream: Input should be a valid boolean';
   }
   return null;
-}
-
-/** The text of the last user message (a string, or its text blocks). */
-function lastUserText(b: Json): string {
-  const msgs = Array.isArray(b.messages) ? (b.messages as Json[]) : [];
-  for (let i = msgs.length - 1; i >= 0; i--) {
-    const m = msgs[i];
-    if (m?.role !== 'user') continue;
-    if (typeof m.content === 'string') return m.content;
-    if (Array.isArray(m.content))
-      return (m.content as Json[])
-        .map((p) => (typeof p?.text === 'string' ? p.text : ''))
-        .join(' ')
-        .trim();
-  }
-  return '';
 }
 
 function promptTokens(b: Json): number {
@@ -181,7 +165,7 @@ export async function anthropicMessages(
   // The web search server tool, when declared: its searches come first (a server_tool_use block and its
   // web_search_tool_result each), their pages read as input tokens, counted in usage.server_tool_use.
   const searches = tool || refusal ? 0 : anthropicSearches(b, headers);
-  const query = searches > 0 ? queryOf(lastUserText(b)) : '';
+  const query = searches > 0 ? queryOf(lastUserText(b.messages)) : '';
   const input = prompt - read - write + (searches > 0 ? resultTokens(query, searches) : 0);
   const searchBlocks: [Json, Json][] = [];
   for (let j = 0; j < searches; j++) {

@@ -36,7 +36,7 @@ import {
   REFUSALS,
   tokenChunks,
 } from './text.js';
-import { queryOf, responsesFileSearches, responsesWebSearches, resultTokens } from './web-search.js';
+import { lastUserText, queryOf, responsesFileSearches, responsesWebSearches, resultTokens } from './web-search.js';
 import {
   badRequestBody,
   errorBody,
@@ -215,23 +215,6 @@ function earlierTokens(id: unknown): number {
   );
 }
 
-/** The text of the input's last user message (a string input is one). */
-function lastInputText(b: Json): string {
-  if (typeof b.input === 'string') return b.input;
-  const items = Array.isArray(b.input) ? (b.input as Json[]) : [];
-  for (let i = items.length - 1; i >= 0; i--) {
-    const o = items[i];
-    if (o?.role !== 'user') continue;
-    if (typeof o.content === 'string') return o.content;
-    if (Array.isArray(o.content))
-      return (o.content as Json[])
-        .map((p) => (typeof p?.text === 'string' ? p.text : ''))
-        .join(' ')
-        .trim();
-  }
-  return '';
-}
-
 function inputTokens(b: Json): number {
   let n = typeof b.instructions === 'string' ? countTokens(b.instructions) : 0;
   // Tool definitions are billed as prompt, as their JSON (as anthropic.ts bills them).
@@ -348,7 +331,8 @@ export async function openaiResponses(
   // item each, what they found read as input tokens.
   const webSearches = tool || refusal ? 0 : responsesWebSearches(b, headers);
   const fileSearches = tool || refusal ? 0 : responsesFileSearches(b);
-  const query = webSearches + fileSearches > 0 ? queryOf(lastInputText(b)) : '';
+  const query =
+    webSearches + fileSearches > 0 ? queryOf(typeof b.input === 'string' ? b.input : lastUserText(b.input)) : '';
   const hosted: Json[] = [];
   for (let j = 0; j < webSearches; j++)
     hosted.push({

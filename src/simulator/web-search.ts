@@ -22,6 +22,25 @@ function declared(b: Json, test: (type: string) => boolean): Json | null {
   return null;
 }
 
+/**
+ * The text of the last user message among `items` (Anthropic's `messages`, the Responses API's `input` items): its
+ * string content, or its parts' text joined. What a search's query is taken from.
+ */
+export function lastUserText(items: unknown): string {
+  const list = Array.isArray(items) ? (items as Json[]) : [];
+  for (let i = list.length - 1; i >= 0; i--) {
+    const m = list[i];
+    if (m?.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    if (Array.isArray(m.content))
+      return (m.content as Json[])
+        .map((p) => (typeof p?.text === 'string' ? p.text : ''))
+        .join(' ')
+        .trim();
+  }
+  return '';
+}
+
 /** How many searches a request gets: none unless it declares the tool, else the header's count (default 1). */
 function searchCount(headers: IncomingHttpHeaders, tool: Json | null): number {
   if (!tool) return 0;
