@@ -6,7 +6,7 @@
 // claims the samples do not back are inconsistent (SelfCheckGPT-style), scored with the grounding check.
 import { hasNegation, isContent, type NumberMention, numberMentions, STOPWORDS, stem, words } from '../text.js';
 import { answerSentences } from './answer.js';
-import { GroundingEvaluator } from './grounding.js';
+import { GroundingEvaluator, MONTH_WORDS } from './grounding.js';
 import type { ClaimResult, EvaluationInput, EvaluationResult, Evaluator, Evidence } from './types.js';
 
 interface Mention {
@@ -88,32 +88,6 @@ function isYear(v: number): boolean {
   return Number.isInteger(v) && v >= 1000 && v <= 2100;
 }
 
-const MONTHS = new Set([
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
-]);
 const SCALE_WORDS = new Set(['hundred', 'thousand', 'million', 'billion', 'trillion']);
 
 /** Capitalised only because they open a sentence: "At 300 metres", "About 40 people", "Around 5,000 fans". */
@@ -183,7 +157,7 @@ function mentionsOf(
   for (const n of numbers) {
     if (!n.digits && n.value <= 10) continue;
     // A day of the month ("August 27, 1990") is compared only with other days.
-    const day = MONTHS.has(ws[n.index - 1] as string) && n.value <= 31;
+    const day = MONTH_WORDS.has(ws[n.index - 1] as string) && n.value <= 31;
     if (!day && n.digits) {
       labels ??= labelNumbers(text);
       if (labels.has(n.value)) continue;
@@ -196,7 +170,7 @@ function mentionsOf(
     let u = n.index + 1;
     if (SCALE_WORDS.has(ws[u] as string)) u++;
     const next = ws[u];
-    const unit = next !== undefined && isContent(next) && !/^\d/.test(next) && !MONTHS.has(next) ? stem(next) : '';
+    const unit = next !== undefined && isContent(next) && !/^\d/.test(next) && !MONTH_WORDS.has(next) ? stem(next) : '';
     const kind = day ? 'day' : isYear(n.value) ? 'year' : 'number';
     out.push({ sentence, value: n.value, kind, digits: n.digits, context, unit });
   }
@@ -208,7 +182,7 @@ function namesOf(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/\p{Lu}[\p{L}'’-]+/gu)) {
     const w = (m[0] as string).toLowerCase().replace(/['’]s$/, '');
-    if (!STOPWORDS.has(w) && !MONTHS.has(w)) out.add(w);
+    if (!STOPWORDS.has(w) && !MONTH_WORDS.has(w)) out.add(w);
   }
   return out;
 }

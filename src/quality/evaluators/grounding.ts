@@ -1163,7 +1163,8 @@ function figuresForArithmetic(stated: readonly number[]): number[] {
   return out;
 }
 
-const MONTH_WORDS = new Set([...MONTHS, ...MONTHS.map((m) => m.slice(0, 3)), 'sept']);
+/** Month names, whole and shortened (`dec`, `sept`): a figure beside one is a day (also self-consistency's). */
+export const MONTH_WORDS: ReadonlySet<string> = new Set([...MONTHS, ...MONTHS.map((m) => m.slice(0, 3)), 'sept']);
 
 /** The figures of these words that are a day of a month ("16 December", "Dec 16", "December 16th"). */
 function daysOfDates(ws: readonly string[]): Set<number> {
