@@ -1,36 +1,9 @@
 // The record's input_tokens is the whole prompt (cache reads and writes included); spans that copy Anthropic's own
 // input_tokens (which leaves them out) are read as such when their input is smaller than its cached parts.
 import { describe, expect, it } from 'vitest';
-import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+import { attributeCall } from './testing.js';
 
-type Attr = string | number;
-function call(attrs: Record<string, Attr>) {
-  const [s] = decodeJson({
-    resourceSpans: [
-      {
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: 'ab'.repeat(16),
-                spanId: 'cd'.repeat(8),
-                name: 'llm',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000001000000000',
-                attributes: Object.entries(attrs).map(([key, v]) => ({
-                  key,
-                  value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  if (!s || !isLlmSpan(s)) throw new Error('not an LLM span');
-  return spanToCall(s);
-}
+const call = (attrs: Record<string, string | number>) => attributeCall(attrs, { name: 'llm' });
 
 describe('OTLP spans: cached input tokens', () => {
   it("the AI SDK 5's Anthropic doGenerate (input_tokens without the 5,000 read from the cache): input is the whole prompt", () => {

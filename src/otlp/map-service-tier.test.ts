@@ -2,35 +2,9 @@
 // `gen_ai.openai.response.service_tier`) travels on the call's internals, where the price enricher reads it, as a
 // gateway call's does; the request's tier does not.
 import { describe, expect, it } from 'vitest';
-import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+import { attributeCall } from './testing.js';
 
-function call(attrs: Record<string, string | number>) {
-  const [s] = decodeJson({
-    resourceSpans: [
-      {
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: 'ab'.repeat(16),
-                spanId: 'cd'.repeat(8),
-                name: 'chat gpt-4o',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000001000000000',
-                attributes: Object.entries(attrs).map(([key, v]) => ({
-                  key,
-                  value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  if (!s || !isLlmSpan(s)) throw new Error('not an LLM span');
-  return spanToCall(s);
-}
+const call = (attrs: Record<string, string | number>) => attributeCall(attrs, { name: 'chat gpt-4o' });
 
 const chat = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o' };
 

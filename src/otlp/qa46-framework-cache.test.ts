@@ -5,35 +5,9 @@
 // 5,000 prompt tokens from the cache was priced as 5,000 uncached ones (about 4x an OpenAI call's cost), its writes
 // at the plain input price.
 import { describe, expect, it } from 'vitest';
-import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+import { attributeCall } from './testing.js';
 
-function call(attrs: Record<string, string | number>) {
-  const [s] = decodeJson({
-    resourceSpans: [
-      {
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: 'ab'.repeat(16),
-                spanId: 'cd'.repeat(8),
-                name: 'chat',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000001000000000',
-                attributes: Object.entries(attrs).map(([key, v]) => ({
-                  key,
-                  value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  if (!s || !isLlmSpan(s)) throw new Error('not an LLM span');
-  return spanToCall(s);
-}
+const call = (attrs: Record<string, string | number>) => attributeCall(attrs);
 
 describe('OTLP spans: frameworks’ prompt-cache counts', () => {
   it("Pydantic AI's gen_ai.usage.details.cache_read_tokens / cache_write_tokens / reasoning_tokens", () => {

@@ -8,41 +8,11 @@
 //   its sync chat call says llm.request.type `completion` beside the operation `chat`, and was recorded on the
 //   completions endpoint; its llm.is_streaming is Python's str(bool), "True", so no call of it was streamed.
 import { describe, expect, it } from 'vitest';
-import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+import { isLlmSpan } from './index.js';
+import { attributeCall, attributeSpan } from './testing.js';
 
-type Attr = string | number;
-function span(attrs: Record<string, Attr>) {
-  const [s] = decodeJson({
-    resourceSpans: [
-      {
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: 'ab'.repeat(16),
-                spanId: 'cd'.repeat(8),
-                name: 'op',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000001000000000',
-                attributes: Object.entries(attrs).map(([key, v]) => ({
-                  key,
-                  value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  if (!s) throw new Error('no span');
-  return s;
-}
-function call(attrs: Record<string, Attr>) {
-  const s = span(attrs);
-  if (!isLlmSpan(s)) throw new Error('not an LLM span');
-  return spanToCall(s);
-}
+const span = (attrs: Record<string, string | number>) => attributeSpan(attrs, { name: 'op' });
+const call = (attrs: Record<string, string | number>) => attributeCall(attrs, { name: 'op' });
 
 describe('OTLP spans: frameworks’ operation names', () => {
   it('Semantic Kernel: a streaming chat is streamed, its enum-printed finish reason read; text.completions is a completion', () => {

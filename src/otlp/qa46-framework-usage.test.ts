@@ -7,41 +7,9 @@
 // - Google ADK's call_llm span names its session only in gcp.vertex.agent.session_id (gen_ai.conversation.id is on
 //   the agent's span around it): an ADK app without the google-genai instrumentation had its calls under no session.
 import { describe, expect, it } from 'vitest';
-import { decodeJson, isLlmSpan, spanToCall } from './index.js';
+import { attributeCall } from './testing.js';
 
-type Attr = string | number;
-function call(attrs: Record<string, Attr>, durationMs = 1500) {
-  const [s] = decodeJson({
-    resourceSpans: [
-      {
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: 'ab'.repeat(16),
-                spanId: 'cd'.repeat(8),
-                name: 'chat',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: String(1_700_000_000_000_000_000n + BigInt(durationMs) * 1_000_000n),
-                attributes: Object.entries(attrs).map(([key, v]) => ({
-                  key,
-                  value:
-                    typeof v !== 'number'
-                      ? { stringValue: v }
-                      : Number.isInteger(v)
-                        ? { intValue: String(v) }
-                        : { doubleValue: v },
-                })),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  if (!s || !isLlmSpan(s)) throw new Error('not an LLM span');
-  return spanToCall(s);
-}
+const call = (attrs: Record<string, string | number>, durationMs = 1500) => attributeCall(attrs, { durationMs });
 
 const strands = {
   'gen_ai.system': 'strands-agents',

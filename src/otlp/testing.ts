@@ -1,6 +1,9 @@
 // Test-only reference: the receiver's first protobuf decoder, protobufjs's reflective decode into message objects
 // then converted to OtlpSpan. proto.ts now reads the wire directly; equivalence.test.ts checks both give the same
 // spans (and the same errors) on varied exports. Also encodes export requests for tests (fromObject + encode).
+import type { LlmCall } from '../calls/index.js';
+import { decodeJson } from './json.js';
+import { isLlmSpan, spanToCall } from './map.js';
 import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
 import { MAX_VALUE_DEPTH, root } from './proto.js';
 
@@ -133,4 +136,55 @@ export function referenceDecodeProtobuf(body: Uint8Array): OtlpSpan[] {
 /** An ExportTraceServiceRequest in protobuf from its protobufjs object form (ids as bytes, times as decimal strings). */
 export function encodeExportRequest(msg: Record<string, unknown>): Uint8Array {
   return Request.encode(Request.fromObject(msg)).finish();
+}
+
+/**
+ * One span (trace `ab…`, span `cd…`, from 1700000000 s for `durationMs`, default 1 s; named `name`, default `chat`) with
+ * these attributes (strings; whole numbers as intValue, others as doubleValue), decoded from OTLP/JSON as the receiver
+ * decodes it.
+ */
+export function attributeSpan(
+  attrs: Record<string, string | number>,
+  o: { name?: string; durationMs?: number } = {},
+): OtlpSpan {
+  const [s] = decodeJson({
+    resourceSpans: [
+      {
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId: 'ab'.repeat(16),
+                spanId: 'cd'.repeat(8),
+                name: o.name ?? 'chat',
+                startTimeUnixNano: '1700000000000000000',
+                endTimeUnixNano: String(1_700_000_000_000_000_000n + BigInt(o.durationMs ?? 1000) * 1_000_000n),
+                attributes: Object.entries(attrs).map(([key, v]) => ({
+                  key,
+                  value:
+                    typeof v !== 'number'
+                      ? { stringValue: v }
+                      : Number.isInteger(v)
+                        ? { intValue: String(v) }
+                        : { doubleValue: v },
+                })),
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  if (!s) throw new Error('no span');
+  return s;
+}
+
+/** attributeSpan's span as the call it is recorded as; throws when it is not an LLM call's span. */
+export function attributeCall(
+  attrs: Record<string, string | number>,
+  o: { name?: string; durationMs?: number } = {},
+): LlmCall {
+  const s = attributeSpan(attrs, o);
+  if (!isLlmSpan(s)) throw new Error('not an LLM span');
+  return spanToCall(s);
 }
