@@ -78,6 +78,11 @@ export function unreadableGpus(text: string): string[] {
   return out;
 }
 
+/** The bus id an unreadableGpus entry names (`0000:3B:00.0`: colons of its own, up to the ": " written after it). */
+function busOf(entry: string): string {
+  return /^GPU (\S+?): /.exec(entry)?.[1] ?? entry;
+}
+
 /**
  * Reads nvidia-smi's `csv,noheader,nounits` output for NVIDIA_SMI_FIELDS: one GPU a line, fields separated by ", ",
  * memory in MiB, utilization in %; a GPU it could not open (its "Unable to determine the device handle" line) is
@@ -306,8 +311,7 @@ export class NvidiaSmiCollector implements GpuCollector {
         now.add(g.uuid);
         this.listed.set(g.uuid, g.gpu);
       }
-    // its bus id (0000:3B:00.0: colons of its own) up to unreadableGpus' ": " before what nvidia-smi said
-    const buses = new Set(unreadable.map((u) => /^GPU (\S+?): /.exec(u)?.[1] ?? u));
+    const buses = new Set(unreadable.map(busOf));
     const missing = [...this.listed.keys()].filter((uuid) => !now.has(uuid));
     for (const [uuid, bus] of this.sameGpu) if (now.has(uuid) || !buses.has(bus)) this.sameGpu.delete(uuid);
     const matched = new Set(this.sameGpu.values());
