@@ -638,14 +638,39 @@ function httpOfErrorType(et: string): number {
 }
 
 /** user / session / team / feature: the llmscope.* attribute, the conventional ones, then the resource's. */
-function attribution(s: OtlpSpan) {
-  // The span's own attribute, or the same key in the AI SDK's telemetry metadata; then the resource's.
-  const pick = (keys: [string, string][]): string | null => {
-    const a = s.attributes;
-    for (const [k, ai] of keys) {
-      const v = asString(a[k] ?? a[ai]);
-      if (v !== null) return clip(v, MAX_FIELD);
-    }
+/** A user and a session a span names itself (ownAttribution), or one of its ancestors does (the receiver's walk). */
+export interface Attributed {
+  user: string | null;
+  session: string | null;
+}
+
+/** The span's own attribute, or the same key in the AI SDK's telemetry metadata (not the resource's). */
+function ownPick(s: OtlpSpan, keys: [string, string][]): string | null {
+  const a = s.attributes;
+  for (const [k, ai] of keys) {
+    const v = asString(a[k] ?? a[ai]);
+    if (v !== null) return clip(v, MAX_FIELD);
+  }
+  return null;
+}
+
+/**
+ * The user and session a span names in its own attributes (not its resource's): what a call span under it takes when
+ * it names none itself (decision 166: Mastra and Google ADK name them on the agent's span only).
+ */
+export function ownAttribution(s: OtlpSpan): Attributed {
+  return { user: ownPick(s, USER_KEYS), session: ownPick(s, SESSION_KEYS) };
+}
+
+/**
+ * The call's attribution: the span's own attributes, then (user and session) the nearest ancestor's that names them
+ * (`inherited`, decision 166), then the resource's.
+ */
+function attribution(s: OtlpSpan, inherited: Attributed | null = null) {
+  const pick = (keys: [string, string][], from: string | null = null): string | null => {
+    const own = ownPick(s, keys);
+    if (own !== null) return own;
+    if (from !== null) return from;
     for (const [k] of keys) {
       const v = asString(s.resource[k]);
       if (v !== null) return clip(v, MAX_FIELD);
@@ -654,8 +679,8 @@ function attribution(s: OtlpSpan) {
   };
   const service = asString(s.resource['service.name']);
   return {
-    user: pick(USER_KEYS),
-    session: pick(SESSION_KEYS),
+    user: pick(USER_KEYS, inherited?.user ?? null),
+    session: pick(SESSION_KEYS, inherited?.session ?? null),
     team: pick(TEAM_KEYS),
     feature:
       pick(FEATURE_KEYS) ??
@@ -1030,6 +1055,7 @@ export function spanToCall(
   s: OtlpSpan,
   metadata: Metadata | null = metadataOfSpan(s).metadata,
   childStatus: number | null = null,
+  inherited: Attributed | null = null,
 ): LlmCall {
   const a = s.attributes;
   const endedAt = nsToMs(s.endNs);
@@ -1152,7 +1178,7 @@ export function spanToCall(
     httpStatus,
     errorType: status === 'ok' ? null : streamFailed ? 'error' : errorType,
     errorMessage,
-    ...attribution(s),
+    ...attribution(s, inherited),
     metadata,
     apiKeyId: null,
     inputTokens: counted?.input ?? input,

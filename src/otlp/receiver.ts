@@ -28,8 +28,10 @@ import { LlmscopeError } from '../errors.js';
 import { dropRest, readBody } from '../http/index.js';
 import { parseJsonInTurns, Turns } from '../http/json-stream.js';
 import type { Store } from '../store/store.js';
+import { AncestorWalk } from './ancestors.js';
 import { decodeJsonInTurns } from './json.js';
 import {
+  type Attributed,
   httpStatusOfSpan,
   invalidReason,
   isLlmSpan,
@@ -350,43 +352,51 @@ export class OtlpReceiver {
         if (s.parentSpanId !== null) this.noteHttpFailure(s);
       }
     }
-    if (llmSpans !== null) {
-      // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
-      // OpenAI SDK's own, both with its tokens): the innermost LLM span is the call, an LLM span around another is
-      // kept with the trace, so the call counts once. The wrapper ends after the call it wraps, so it comes in the
-      // same export or a later one: the parents of recent calls are remembered for that.
-      // (this loop runs in one turn, so its calls are told apart from another export's as one; only the calls are
-      // made in turns after it)
-      let inThisExport: Set<string> | null = null;
-      const taken: [OtlpSpan, ReturnType<typeof metadataOfSpan> | null, number | null][] = [];
-      if (llmSpans.length > 1)
-        for (const [s] of llmSpans) {
-          if (s.parentSpanId === null) continue;
-          inThisExport ??= new Set();
-          inThisExport.add(`${s.traceId}-${s.parentSpanId}`);
+    // Spans of this export that wrap a call of an earlier one (its parent, or an ancestor of it, remembered in
+    // callParents): their own parents wrap that call too (decision 168: Strands' agent span two levels up).
+    let aroundCalls: OtlpSpan[] | null = null;
+    if (this.callParents.size > 0)
+      for (const s of others)
+        if (s.parentSpanId !== null && this.callParents.has(`${s.traceId}-${s.spanId}`)) {
+          aroundCalls ??= [];
+          aroundCalls.push(s);
         }
-      for (const [s, meta] of llmSpans) {
+    if (llmSpans !== null || aroundCalls !== null) {
+      // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
+      // OpenAI SDK's own, both with its tokens), or a framework's span that names the model it runs (old Strands'
+      // agent span, two levels above its model calls): the innermost LLM span is the call, an LLM span around another
+      // (at any depth: decision 168) is kept with the trace, so the call counts once. The wrapper ends after the call
+      // it wraps, so it comes in the same export or a later one: the ancestors of recent calls are remembered for that.
+      // (this runs in one turn, so its calls are told apart from another export's as one; only the calls are made in
+      // turns after it)
+      const calling = llmSpans;
+      const walk = new AncestorWalk(this.callParents, this.callSpans, function* () {
+        for (const [s] of calling ?? []) yield s;
+        yield* others;
+      });
+      for (const [s] of llmSpans ?? []) walk.up(s);
+      for (const s of aroundCalls ?? []) walk.up(s);
+      const taken: [OtlpSpan, ReturnType<typeof metadataOfSpan> | null, number | null, Attributed | null][] = [];
+      for (const [s, meta] of llmSpans ?? []) {
         // (no key made when no parent is known: root spans under nothing remembered, as an app's own calls often are)
-        const self = inThisExport !== null || this.callParents.size > 0 ? `${s.traceId}-${s.spanId}` : null;
-        if (self !== null && (inThisExport?.has(self) || this.callParents.has(self))) {
+        const self = walk.size > 0 || this.callParents.size > 0 ? `${s.traceId}-${s.spanId}` : null;
+        if (self !== null && (walk.wraps(self) || this.callParents.has(self))) {
           others.push(s);
           continue;
         }
         // The wrapper came first, in an earlier export (another exporter's, or concurrent exports landing out of
         // order): it was taken as the call, so this inner span is kept with the trace instead of counting again.
-        const parent = s.parentSpanId !== null ? `${s.traceId}-${s.parentSpanId}` : null;
-        if (parent !== null && this.callSpans.has(parent)) {
+        if (walk.underCall(s)) {
           others.push(s);
           continue;
         }
-        if (parent !== null) this.callParents.add(parent);
         this.callSpans.add(`${s.traceId}-${s.spanId}`);
-        taken.push([s, meta, s.status.code === 2 ? this.childHttpFailure(s) : null]);
+        taken.push([s, meta, s.status.code === 2 ? this.childHttpFailure(s) : null, walk.inherited(s)]);
       }
       for (let i = 0; i < taken.length; i++) {
         if (turns.due(i)) await turns.next();
-        const [s, meta, httpFailure] = taken[i] as (typeof taken)[number];
-        calls.push(spanToCall(s, meta?.metadata ?? null, httpFailure));
+        const [s, meta, httpFailure, inherited] = taken[i] as (typeof taken)[number];
+        calls.push(spanToCall(s, meta?.metadata ?? null, httpFailure, inherited));
       }
     }
     // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused
