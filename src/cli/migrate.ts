@@ -346,6 +346,7 @@ const FIGURES: (keyof SpendFigures)[] = [
   'bytes',
   'cacheWriteInputTokens',
   'reasoningTokens',
+  'toolCostUsd',
 ];
 
 /** source − target per row key, as deltas at `minuteOf(row)`; rows already equal give none. */

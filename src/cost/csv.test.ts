@@ -13,6 +13,8 @@ const f = (over: Partial<CsvFigures> = {}): CsvFigures => ({
   cached_input_tokens: 0,
   cache_write_input_tokens: null,
   reasoning_tokens: 0,
+  tool_cost_usd: 0,
+  token_cost_usd: 0.5,
   cost_per_request: 0.25,
   cost_per_1k_tokens: 0.5 / 1.2,
   ...over,

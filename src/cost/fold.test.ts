@@ -14,6 +14,7 @@ import {
   SPEND_DIMENSIONS,
   type SpendDelta,
   type SpendFigures,
+  toolCostOf,
 } from './storage/types.js';
 import { fakeCall } from './testing.js';
 
@@ -42,6 +43,7 @@ function referenceDeltas(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
       bytes: (c.requestBytes ?? 0) + (c.responseBytes ?? 0),
       cacheWriteInputTokens: c.cacheWriteInputTokens ?? 0,
       reasoningTokens: c.reasoningTokens ?? 0,
+      toolCostUsd: c.costUsd === null ? 0 : toolCostOf(c),
     };
     for (const dimension of SPEND_DIMENSIONS) {
       const value = dimensionValue(c, dimension);

@@ -135,12 +135,58 @@ describe('reconciliation against an OpenAI cost export', () => {
     expect(byKind(report, 'price_mismatch')?.models).toEqual(['gpt-4o']);
     expect(byKind(report, 'price_mismatch')?.gap_usd).toBeCloseTo(-20, 6);
     expect(byKind(report, 'untracked_models')).toMatchObject({ models: ['o3-mini'] });
-    expect(byKind(report, 'non_api_items')).toMatchObject({ items: ['web search tool calls'] });
-    expect(byKind(report, 'non_api_items')?.gap_usd).toBeCloseTo(20, 6);
-    // search charges are in the models' tracked spend: not advice to add them under costs (R6), others still are
-    expect(byKind(report, 'non_api_items')?.message).toBe(
-      "the bill lists built-in tool charges apart (web search tool calls); llmscope counts them in each call's model spend, so a share of this gap is offset by the same models' price_mismatch: do not add them under costs",
+    // the bill's web search line is matched against the calls' tool spend (decision 163), none here: a tool gap, not
+    // a non-token item to track under costs
+    expect(byKind(report, 'non_api_items')).toBeUndefined();
+    expect(byKind(report, 'tool_charges')).toMatchObject({ items: ['web search tool calls'] });
+    expect(byKind(report, 'tool_charges')?.gap_usd).toBeCloseTo(20, 6);
+    expect(byKind(report, 'tool_charges')?.message).toContain('tool uses without a price (GET /api/cost/unpriced');
+  });
+
+  it('matches the bill’s tool lines against the calls’ tool spend, and the token lines against the rest (decision 163)', async () => {
+    // each day: gpt-4o at $20 of tokens, and 100 web searches at $10 per 1,000 ($1) priced into the same calls
+    const calls: LlmCall[] = [];
+    for (const day of DAYS) {
+      const c = fakeCall({
+        startedAt: dayStart(day) + 9 * 3_600_000,
+        model: 'gpt-4o',
+        inputTokens: 8_000_000,
+        outputTokens: 0,
+      });
+      c.price = {
+        input: 2.5e-6,
+        cachedInput: 1.25e-6,
+        output: 1e-5,
+        source: 'test',
+        tools: [{ tool: 'web_search', unitPrice: 0.01, units: 100 }],
+      };
+      c.costUsd = 21;
+      calls.push(c);
+    }
+    const store = new MemorySpendStore();
+    await store.apply(deltasOf(calls, () => false));
+    const q = new SpendQueries(
+      store,
+      costConfigOf({}).costs,
+      [],
+      () => Date.parse('2025-07-01T00:00:00Z'),
+      2 * 86_400_000,
     );
+    const rows = DAYS.flatMap((d): [string, string, number][] => [
+      [d, 'gpt-4o-2024-08-06, input', 20],
+      [d, 'web search tool calls', 1],
+    ]);
+    const { report } = await runReconciliation(
+      openaiCsv(rows),
+      { queries: q, prices },
+      { source: 'b.csv', threshold: 0.05, save: false },
+    );
+    expect(report.billed_usd).toBeCloseTo(210, 6);
+    expect(report.gap_usd).toBeCloseTo(0, 6);
+    expect(report.causes).toEqual([]);
+    const row = (model: string) => report.by_model.find((m) => m.model === model);
+    expect(row('gpt-4o')).toMatchObject({ billed_usd: 200, tracked_usd: 200, gap_usd: 0 });
+    expect(row('(built-in tools)')).toMatchObject({ billed_usd: 10, tracked_usd: 10, gap_usd: 0 });
   });
 
   it('limits the comparison to --from/--to', async () => {

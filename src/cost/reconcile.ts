@@ -6,15 +6,30 @@ import type { NonApiLine } from './non-api.js';
 import type { PriceBook } from './pricing.js';
 import { daysBetween } from './pricing.js';
 
-/** One tracked (day, provider, model) aggregate, as the spend store keeps it. */
 /** A bill's line item for built-in tool uses (OpenAI's "web search tool calls", Anthropic's cost type web_search). */
 const TOOL_ITEM = /\b(?:web|file)[ _-]?search\b/i;
+/** A search line that is not per use: file search's vector storage (per GB-day), which no call's cost holds. */
+const STORAGE_ITEM = /storage/i;
 
+/**
+ * Whether a bill's line is built-in tool uses (web search, file search tool calls; "gpt-4o, web search tool calls"
+ * too), matched against the calls' tool spend rather than a model's tokens.
+ */
+export function isToolLine(l: Pick<BillLine, 'item'>): boolean {
+  return TOOL_ITEM.test(l.item) && !STORAGE_ITEM.test(l.item);
+}
+
+/** One tracked (day, provider, model) aggregate, as the spend store keeps it. */
 export interface TrackedCell {
   day: string;
   provider: string;
   model: string;
   costUsd: number;
+  /**
+   * The part of `costUsd` charged for built-in tool uses (decision 163): matched against the bill's tool lines, the
+   * rest against the model's token lines. 0 for spend summed before llmscope kept it apart; absent: 0.
+   */
+  toolCostUsd?: number;
   requests: number;
   unpriced: number;
 }
@@ -26,6 +41,7 @@ export type CauseKind =
   | 'price_change'
   | 'price_mismatch'
   | 'non_api_items'
+  | 'tool_charges'
   | 'unitemized'
   | 'unexplained';
 
@@ -126,6 +142,8 @@ function undatedModel(model: string): string {
 }
 
 const OTHER = '(non-token items)';
+/** A day and provider's built-in tool uses: the bill's tool lines against the calls' tool spend (decision 163). */
+const TOOLS = '(built-in tools)';
 /** A day and provider the bill gives only whole (not split by line item): all its tracked spend compared at once. */
 const WHOLE = '(whole bill)';
 const round = (n: number): number => Math.round(n * 1e6) / 1e6;
@@ -191,7 +209,13 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   for (const l of bill.lines as BillLine[]) {
     if (!inRange(l.day)) continue;
     const p = providerKey(l.provider);
-    const model = isWhole(l.day, p) ? WHOLE : l.model === null ? OTHER : canonical(l.model, l.provider);
+    const model = isWhole(l.day, p)
+      ? WHOLE
+      : isToolLine(l)
+        ? TOOLS
+        : l.model === null
+          ? OTHER
+          : canonical(l.model, l.provider);
     cell(l.day, p, model).billed += l.amountUsd;
   }
   // A tracked call counts against the bill of its gateway provider's name (simulator, openai-prod), else of the
@@ -207,8 +231,12 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     const billedBy = billerOf(t);
     if (billedBy === null) continue;
     const model = canonical(t.model, t.provider);
-    const c = cell(t.day, billedBy, isWhole(t.day, billedBy) ? WHOLE : model);
-    c.tracked += t.costUsd;
+    const whole = isWhole(t.day, billedBy);
+    // The tool part of the calls' cost against the bill's tool lines, the rest against the model's token lines.
+    const tools = whole ? 0 : (t.toolCostUsd ?? 0);
+    const c = cell(t.day, billedBy, whole ? WHOLE : model);
+    c.tracked += t.costUsd - tools;
+    if (tools !== 0) cell(t.day, billedBy, TOOLS).tracked += tools;
     c.requests += t.requests;
     c.unpriced += t.unpriced;
     if (t.unpriced > 0) c.unpricedModels.add(model);
@@ -261,7 +289,9 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   }
 
   const modelsSeen = new Set(all.filter((c) => c.requests > 0).map((c) => `${c.provider}\u0000${c.model}`));
-  const unseen = take((c) => c.model !== OTHER && c.billed > 0 && !modelsSeen.has(`${c.provider}\u0000${c.model}`));
+  const unseen = take(
+    (c) => c.model !== OTHER && c.model !== TOOLS && c.billed > 0 && !modelsSeen.has(`${c.provider}\u0000${c.model}`),
+  );
   if (unseen.length > 0) {
     const models = [...new Set(unseen.map((c) => c.model))].sort();
     causes.push({
@@ -277,24 +307,32 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     const items = [
       ...new Set(bill.lines.filter((l) => l.model === null && inRange(l.day) && l.amountUsd !== 0).map((l) => l.item)),
     ].sort();
-    // A call's web and file search charges are in its model's tracked spend (docs/cost.md "Built-in tools") while the
-    // bill puts them on a line of their own: that share shows here and, negative, as the model's price_mismatch. They
-    // are not costs to add under `costs` (R6: the advice counted them twice).
-    const tools = items.filter((i) => TOOL_ITEM.test(i));
-    const rest = items.filter((i) => !TOOL_ITEM.test(i));
-    const said = [
-      rest.length > 0
-        ? `the bill has items that are not per-token model use (${rest.slice(0, 8).join('; ')}); track them under costs`
-        : null,
-      tools.length > 0
-        ? `the bill lists built-in tool charges apart (${tools.slice(0, 8).join('; ')}); llmscope counts them in each call's model spend, so a share of this gap is offset by the same models' price_mismatch: do not add them under costs`
-        : null,
-    ];
     causes.push({
       kind: 'non_api_items',
       gap_usd: round(sumGap(other)),
       items,
-      message: said.filter((m) => m !== null).join('; '),
+      message: `the bill has items that are not per-token model use (${items.slice(0, 8).join('; ')}); track them under costs`,
+    });
+  }
+
+  // The bill's built-in tool lines against the calls' tool spend, per day and provider (decision 163): a gap is tool
+  // uses with no price (counted, not costed), calls from before llmscope kept tool spend apart, or another price.
+  const toolCells = take((c) => c.model === TOOLS);
+  const toolGap = sumGap(toolCells);
+  if (toolCells.length > 0 && Math.abs(toolGap) > Math.max(0.01, 0.01 * toolCells.reduce((s, c) => s + c.billed, 0))) {
+    const items = [
+      ...new Set(bill.lines.filter((l) => isToolLine(l) && inRange(l.day) && l.amountUsd !== 0).map((l) => l.item)),
+    ].sort();
+    const days = [...new Set(toolCells.filter((c) => Math.abs(c.billed - c.tracked) > 1e-9).map((c) => c.day))].sort();
+    causes.push({
+      kind: 'tool_charges',
+      gap_usd: round(toolGap),
+      days,
+      items,
+      message:
+        toolGap > 0
+          ? `built-in tool uses billed above their tracked spend${items.length > 0 ? ` (${items.slice(0, 8).join('; ')})` : ''}: tool uses without a price (GET /api/cost/unpriced, tools; set them under pricing.tools), calls recorded before tool spend was kept apart (0 tool spend), or a tool price that changed`
+          : `built-in tool uses tracked above the bill's tool lines${items.length > 0 ? ` (${items.slice(0, 8).join('; ')})` : ''}: a tool price set too high under pricing.tools, or one that changed`,
     });
   }
 

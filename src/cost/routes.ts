@@ -227,6 +227,9 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
       from: dayOf(from),
       to: dayOf(to - 1),
       api_usd: sum('api_usd'),
+      api_tool_usd: days.some((x) => x.api_tool_usd === null)
+        ? null
+        : days.reduce((s, x) => s + (x.api_tool_usd ?? 0), 0),
       non_api_usd: sum('non_api_usd'),
       total_usd: sum('total_usd'),
       days,

@@ -67,6 +67,7 @@ class RollupSpend implements SpendStore {
         d.cachedInputTokens += r.cachedInputTokens;
         d.cacheWriteInputTokens += r.cacheWriteInputTokens;
         d.reasoningTokens += r.reasoningTokens;
+        d.toolCostUsd += r.toolCostUsd;
       }
     }
     return [...byDay.values()].sort((a, b) => a.t - b.t);
@@ -99,6 +100,8 @@ class RollupSpend implements SpendStore {
         // Nor cache-write or reasoning tokens: unknown (NaN, through any sum), answered as null.
         cacheWriteInputTokens: Number.NaN,
         reasoningTokens: Number.NaN,
+        // Nor the built-in tool part of the cost (decision 163): unknown, answered as null.
+        toolCostUsd: Number.NaN,
       }));
   }
 
@@ -200,6 +203,8 @@ async function rawSpend(
       bytes: Number(r['bytes']),
       cacheWriteInputTokens: Number(r['cache_write']),
       reasoningTokens: Number(r['reasoning']),
+      // summed from raw calls' columns, which do not keep the tool part of their cost apart: unknown (null)
+      toolCostUsd: Number.NaN,
     };
   });
 }

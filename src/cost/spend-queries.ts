@@ -30,6 +30,13 @@ export interface FiguresWire {
   cache_write_input_tokens: number | null;
   /** The reasoning part of `output_tokens`; null where the figures read do not keep it. */
   reasoning_tokens: number | null;
+  /**
+   * The part of `cost_usd` charged for built-in tool uses (web search, file search; decision 163), 0 for spend summed
+   * before llmscope kept it apart; null where the figures read do not keep it (raw-call and team-scoped sums).
+   */
+  tool_cost_usd: number | null;
+  /** `cost_usd` less `tool_cost_usd`: what the calls' tokens (and per-unit usage) cost; null with it. */
+  token_cost_usd: number | null;
   cost_per_request: number | null;
   cost_per_1k_tokens: number | null;
 }
@@ -46,6 +53,8 @@ export function figuresWire(f: SpendFigures): FiguresWire {
     cached_input_tokens: f.cachedInputTokens,
     cache_write_input_tokens: Number.isFinite(f.cacheWriteInputTokens) ? f.cacheWriteInputTokens : null,
     reasoning_tokens: Number.isFinite(f.reasoningTokens) ? f.reasoningTokens : null,
+    tool_cost_usd: Number.isFinite(f.toolCostUsd) ? r9(f.toolCostUsd) : null,
+    token_cost_usd: Number.isFinite(f.toolCostUsd) ? r9(f.costUsd - f.toolCostUsd) : null,
     cost_per_request: priced > 0 ? r9(f.costUsd / priced) : null,
     // Calls none of which is priced have no cost to divide (their cost_usd sums to 0): null, as $/request is.
     cost_per_1k_tokens: tokens > 0 && priced > 0 ? r9((f.costUsd / tokens) * 1000) : null,
@@ -117,6 +126,11 @@ export interface Forecast {
 export interface DailyCost {
   day: string;
   api_usd: number;
+  /**
+   * The part of `api_usd` charged for built-in tool uses (decision 163); 0 for days summed before it was kept, null
+   * where the figures read do not keep it (team-scoped).
+   */
+  api_tool_usd: number | null;
   non_api_usd: number;
   total_usd: number;
   non_api: { category: string; name: string; amount_usd: number }[];
@@ -134,7 +148,8 @@ export async function metadataSummary(
   const rows = await sumCallsByMetadata(backend, q);
   const total = emptyFigures();
   const figures = rows.map((r): [string | null, SpendFigures] => {
-    const f: SpendFigures = { ...emptyFigures(), ...r };
+    // raw calls do not keep the tool part of their cost apart: unknown (null)
+    const f: SpendFigures = { ...emptyFigures(), ...r, toolCostUsd: Number.NaN };
     addFigures(total, f);
     return [r.value, f];
   });
@@ -249,8 +264,15 @@ export class SpendQueries {
 
   async daily(fromDay: string, toDay: string): Promise<DailyCost[]> {
     const api = new Map<string, number>();
-    for (const r of await this.store.daily({ dimension: 'all', from: dayStart(fromDay), to: dayStart(toDay) + DAY_MS }))
+    const tools = new Map<string, number>();
+    for (const r of await this.store.daily({
+      dimension: 'all',
+      from: dayStart(fromDay),
+      to: dayStart(toDay) + DAY_MS,
+    })) {
       api.set(r.day, r.costUsd);
+      tools.set(r.day, r.toolCostUsd);
+    }
     const non = await this.nonApi(fromDay, toDay);
     const out: DailyCost[] = [];
     for (let t = dayStart(fromDay); t <= dayStart(toDay); t += DAY_MS) {
@@ -261,6 +283,7 @@ export class SpendQueries {
       out.push({
         day,
         api_usd: r9(a),
+        api_tool_usd: Number.isFinite(tools.get(day) ?? 0) ? r9(tools.get(day) ?? 0) : null,
         non_api_usd: r9(nonApi),
         total_usd: r9(a + nonApi),
         non_api: lines.map((l) => ({ category: l.category, name: l.name, amount_usd: r9(l.amountUsd) })),
@@ -359,6 +382,7 @@ export class SpendQueries {
         provider: r.value.slice(0, tab),
         model: r.value.slice(tab + 1),
         costUsd: r.costUsd,
+        toolCostUsd: r.toolCostUsd,
         requests: r.requests,
         unpriced: r.unpriced,
       };

@@ -50,6 +50,7 @@ function spendDeltas(calls: readonly LlmCall[], minuteFrom: number): SpendDelta[
       e.bytes += d.bytes;
       e.cacheWriteInputTokens += d.cacheWriteInputTokens;
       e.reasoningTokens += d.reasoningTokens;
+      e.toolCostUsd += d.toolCostUsd;
     }
   }
   return [...out.values()];

@@ -11,6 +11,13 @@ export const costFiguresSchema = z.strictObject({
   cached_input_tokens: count,
   cache_write_input_tokens: maybe(count),
   reasoning_tokens: maybe(count),
+  /**
+   * The part of cost_usd charged for built-in tool uses (web search, file search; decision 163): 0 for spend summed
+   * before llmscope kept it apart, null where the figures read do not keep it (group_by=meta.<key>, team-scoped).
+   */
+  tool_cost_usd: maybe(z.number()),
+  /** cost_usd less tool_cost_usd: the tokens' (and per-unit usage's) part; null with it. */
+  token_cost_usd: maybe(z.number()),
   cost_per_request: maybe(z.number()),
   cost_per_1k_tokens: maybe(z.number()),
 });
@@ -57,6 +64,8 @@ export type CostPoint = CostTimeseries['points'][number];
 const dailyCostSchema = z.strictObject({
   day: isoDay,
   api_usd: z.number(),
+  /** The part of api_usd charged for built-in tool uses (decision 163); null where not kept (team-scoped). */
+  api_tool_usd: maybe(z.number()),
   non_api_usd: z.number(),
   total_usd: z.number(),
   non_api: z.array(z.strictObject({ category: z.string(), name: z.string(), amount_usd: z.number() })),
@@ -67,6 +76,8 @@ export const costDailySchema = z.strictObject({
   from: isoDay,
   to: isoDay,
   api_usd: z.number(),
+  /** The days' api_tool_usd summed; null where a day's is. */
+  api_tool_usd: maybe(z.number()),
   non_api_usd: z.number(),
   total_usd: z.number(),
   days: z.array(dailyCostSchema),

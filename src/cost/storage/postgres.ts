@@ -57,6 +57,14 @@ ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS cache_write_input_tokens double
   ADD COLUMN IF NOT EXISTS reasoning_tokens double precision NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 3,
+    name: 'built-in tool charges in spend',
+    up: `
+ALTER TABLE spend_minute ADD COLUMN IF NOT EXISTS tool_cost_usd double precision NOT NULL DEFAULT 0;
+ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS tool_cost_usd double precision NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 const FIGURE_LIST = [
@@ -69,6 +77,7 @@ const FIGURE_LIST = [
   'bytes',
   'cache_write_input_tokens',
   'reasoning_tokens',
+  'tool_cost_usd',
 ];
 const FIGURES = FIGURE_LIST.join(', ');
 const ADD = FIGURE_LIST.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ');
@@ -83,7 +92,7 @@ const TYPES = {
 const upsertSql = (table: string, keyCol: string, keyType: string) => `
   INSERT INTO ${table} AS s (${keyCol}, dimension, value, ${FIGURES})
   SELECT * FROM unnest($1::${keyType}[], $2::text[], $3::text[], $4::float8[], $5::int8[], $6::int8[], $7::float8[],
-    $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
+    $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[])
   ON CONFLICT (${keyCol}, dimension, value) DO UPDATE SET ${ADD}`;
 const UPSERT_MINUTE = upsertSql('spend_minute', 'minute', 'int8');
 const UPSERT_DAILY = upsertSql('spend_daily', 'day', 'text');
@@ -106,6 +115,7 @@ interface RawRow {
   bytes: number;
   cache_write_input_tokens: number;
   reasoning_tokens: number;
+  tool_cost_usd: number;
 }
 
 function toRow(r: RawRow, daily: boolean): SpendRow {
@@ -124,6 +134,7 @@ function toRow(r: RawRow, daily: boolean): SpendRow {
     bytes: r.bytes,
     cacheWriteInputTokens: r.cache_write_input_tokens,
     reasoningTokens: r.reasoning_tokens,
+    toolCostUsd: r.tool_cost_usd,
   };
 }
 
@@ -146,6 +157,7 @@ function folded(deltas: readonly SpendDelta[], keyOf: (d: SpendDelta) => number 
       d.bytes,
       d.cacheWriteInputTokens,
       d.reasoningTokens,
+      d.toolCostUsd,
     ];
     const row = m.get(k);
     if (row) for (let i = 0; i < f.length; i++) (row.f[i] as number) += f[i] as number;

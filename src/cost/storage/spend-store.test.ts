@@ -110,6 +110,68 @@ describe.each(stores)('%s spend store', (_name, make) => {
     expect(await s.minutes({ dimension: 'all', from: 0, to: T + DAY })).toEqual([]);
   });
 
+  it('keeps the built-in tool part of the cost apart, per minute and per day, in every view (decision 163)', async () => {
+    const r9 = (n: number) => Math.round(n * 1e9) / 1e9;
+    const s = await make();
+    const searched = (startedAt: number, model: string, costUsd: number, units: number, unitPrice: number | null) => {
+      const c = fakeCall({ startedAt, model, user: 'ann', costUsd });
+      c.price = {
+        input: 1e-6,
+        cachedInput: 5e-7,
+        output: 4e-6,
+        source: 'test',
+        tools: [
+          { tool: 'web_search', unitPrice, units },
+          { tool: 'web_fetch', unitPrice: null, units: 2 },
+        ],
+      };
+      return c;
+    };
+    // gpt-4o: $0.50 of tokens and 30 searches at $0.01 (one call at T, one a minute later); a call without tools; on
+    // the next day a call whose searches have no price (not in its cost, nor in the tool figure)
+    await s.apply(
+      deltasOf([searched(T, 'gpt-4o', 0.7, 20, 0.01), searched(T + MIN, 'gpt-4o', 0.1, 10, 0.01)], () => false),
+    );
+    await s.apply(
+      deltasOf([fakeCall({ startedAt: T + 5, costUsd: 2 }), searched(T + DAY, 'gpt-4o', 0.25, 4, null)], () => false),
+    );
+    const all = await s.daily({ dimension: 'all', from: T, to: T + 2 * DAY });
+    expect(all.map((r) => [r.day, r9(r.costUsd), r9(r.toolCostUsd)])).toEqual([
+      ['2025-07-15', 2.8, 0.3],
+      ['2025-07-16', 0.25, 0],
+    ]);
+    const minutes = await s.minutes({ dimension: 'provider_model', from: T - (T % MIN), to: T + 2 * MIN });
+    expect(minutes.map((r) => [r.value, r9(r.toolCostUsd)])).toEqual([
+      ['openai\tgpt-4o', 0.2],
+      ['openai\tgpt-4o-mini', 0],
+      ['openai\tgpt-4o', 0.1],
+    ]);
+    const now = T + DAY + 3_600_000;
+    const q = new SpendQueries(s, costConfigOf({}).costs, [], () => now, 2 * DAY);
+    const byModel = await q.summary({ from: T - 3_600_000, to: now, groupBy: 'model' });
+    expect(byModel.total).toMatchObject({ cost_usd: 3.05, tool_cost_usd: 0.3, token_cost_usd: 2.75 });
+    expect(byModel.groups.map((g) => [g.key, g.cost_usd, g.tool_cost_usd, g.token_cost_usd])).toEqual([
+      ['gpt-4o-mini', 2, 0, 2],
+      ['gpt-4o', 1.05, 0.3, 0.75],
+    ]);
+    const byDay = await q.summary({ from: Date.parse('2025-07-01T00:00:00Z'), to: now, groupBy: 'day' });
+    expect(byDay.groups.map((g) => [g.key, g.tool_cost_usd])).toEqual([
+      ['2025-07-15', 0.3],
+      ['2025-07-16', 0],
+    ]);
+    expect((await q.daily('2025-07-15', '2025-07-16')).map((d) => [d.api_usd, d.api_tool_usd])).toEqual([
+      [2.8, 0.3],
+      [0.25, 0],
+    ]);
+    // what reconciliation reads: the tool part per day, provider and model
+    const cells = await q.trackedCells('2025-07-15', '2025-07-16');
+    expect(cells.map((c) => [c.day, c.model, r9(c.costUsd), r9(c.toolCostUsd ?? 0)])).toEqual([
+      ['2025-07-15', 'gpt-4o', 0.8, 0.3],
+      ['2025-07-15', 'gpt-4o-mini', 2, 0],
+      ['2025-07-16', 'gpt-4o', 0.25, 0],
+    ]);
+  });
+
   it('prunes daily rows of the days before a cut-off, by user and every other dimension (QA36)', async () => {
     const s = await make();
     await s.apply(deltasOf(calls(), (c) => c.model === 'mystery'));
@@ -247,7 +309,7 @@ describe('spend tables on the app store', () => {
     const spend = await spendStoreFor(store.backend);
     await spend.apply(deltasOf([fakeCall({ startedAt: T, costUsd: 1 })], () => false));
     const versions = store.db.prepare("SELECT version FROM schema_migrations WHERE namespace = 'cost.spend'").all();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     expect((await spend.daily({ dimension: 'all', from: T, to: T + DAY })).map((r) => r.costUsd)).toEqual([1]);
     await store.close();
   });
@@ -267,6 +329,34 @@ describe('spend tables on the app store', () => {
     await spend.apply(deltasOf([call], () => false));
     const [day] = await spend.daily({ dimension: 'all', from: T, to: T + DAY });
     expect(day).toMatchObject({ costUsd: 3, requests: 2, cacheWriteInputTokens: 40, reasoningTokens: 6 });
+    await store.close();
+  });
+
+  it('gain the tool cost figure over version 2 tables, which reads 0 for spend summed before (decision 163)', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    // version 2's tables, as the llmscope before decision 163 made them, with a day of spend in them
+    store.db.exec(SQLITE_SPEND_MIGRATIONS[0]?.up as string);
+    const v2 = SQLITE_SPEND_MIGRATIONS[1]?.up as (db: typeof store.db) => void;
+    v2(store.db);
+    store.db
+      .prepare(
+        "INSERT INTO spend_daily (day, dimension, value, cost_usd, requests, input_tokens) VALUES ('2025-07-15', 'all', '', 2, 1, 10)",
+      )
+      .run();
+    const spend = await spendStoreFor(store.backend);
+    const call = fakeCall({ startedAt: T, costUsd: 1 });
+    call.price = {
+      input: 0,
+      cachedInput: 0,
+      output: 0,
+      source: 't',
+      tools: [{ tool: 'file_search', unitPrice: 0.0025, units: 4 }],
+    };
+    await spend.apply(deltasOf([call], () => false));
+    const [day] = await spend.daily({ dimension: 'all', from: T, to: T + DAY });
+    expect(day).toMatchObject({ costUsd: 3, requests: 2 });
+    expect(day?.toolCostUsd).toBeCloseTo(0.01, 12);
     await store.close();
   });
 

@@ -23,6 +23,7 @@ function deltas(n: number): SpendDelta[] {
     bytes: 2 ** 40 + i,
     cacheWriteInputTokens: i % 7,
     reasoningTokens: 3 * i,
+    toolCostUsd: i % 3 ? 0.01 * i : 0,
   }));
 }
 
@@ -76,6 +77,7 @@ describe('packed spend deltas', () => {
             d.bytes,
             d.cacheWriteInputTokens,
             d.reasoningTokens,
+            d.toolCostUsd,
           ];
           minute.run(d.minute, d.dimension, d.value, ...figures);
           daily.run(new Date(d.minute).toISOString().slice(0, 10), d.dimension, d.value, ...figures);

@@ -11,7 +11,7 @@ import { SPEND_DIMENSIONS, type SpendDelta, type SpendDimension } from './types.
  * about 0.5 µs a delta to send and 0.85 to rebuild on the thread.
  */
 export interface PackedDeltas {
-  /** Each delta's minute, then its nine figures (FIGURES' order): 10 numbers a delta. */
+  /** Each delta's minute, then its ten figures (FIGURES' order): 11 numbers a delta. */
   numbers: Float64Array;
   /** Each delta's dimension, as its index in SPEND_DIMENSIONS. */
   dimensions: Uint8Array;
@@ -20,7 +20,7 @@ export interface PackedDeltas {
   values: string;
 }
 
-const STRIDE = 10;
+const STRIDE = 11;
 const DIMENSION_INDEX = new Map<string, number>(SPEND_DIMENSIONS.map((d, i) => [d, i]));
 
 /** The deltas packed, or null when one has a dimension this form does not know (then send them as they are). */
@@ -45,6 +45,7 @@ export function packDeltas(deltas: readonly SpendDelta[]): PackedDeltas | null {
     numbers[o + 7] = d.bytes;
     numbers[o + 8] = d.cacheWriteInputTokens;
     numbers[o + 9] = d.reasoningTokens;
+    numbers[o + 10] = d.toolCostUsd;
     dimensions[i] = dim;
     lengths[i] = d.value.length;
     values[i] = d.value;
@@ -73,6 +74,7 @@ export function unpackDeltas(p: PackedDeltas): SpendDelta[] {
       bytes: nums[o + 7] as number,
       cacheWriteInputTokens: nums[o + 8] as number,
       reasoningTokens: nums[o + 9] as number,
+      toolCostUsd: nums[o + 10] as number,
     };
     pos = end;
   }
@@ -80,13 +82,14 @@ export function unpackDeltas(p: PackedDeltas): SpendDelta[] {
 }
 
 export const FIGURES =
-  'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes, cache_write_input_tokens, reasoning_tokens';
+  'cost_usd, requests, unpriced, input_tokens, output_tokens, cached_input_tokens, bytes, cache_write_input_tokens, reasoning_tokens, tool_cost_usd';
 const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests,
   unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
   output_tokens = output_tokens + excluded.output_tokens,
   cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, bytes = bytes + excluded.bytes,
   cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens,
-  reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens`;
+  reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+  tool_cost_usd = tool_cost_usd + excluded.tool_cost_usd`;
 
 /**
  * Deltas per upsert statement, largest first: a batch's deltas go in chunks of the first size, what is left in chunks
@@ -98,8 +101,8 @@ const ADD = `cost_usd = cost_usd + excluded.cost_usd, requests = requests + excl
  * midnight gives the daily table two rows of one key), so the figures and their rounding are the same.
  */
 export const SPEND_CHUNKS = [64, 16, 1] as const;
-/** Values bound per delta: the key's three, then FIGURES' nine. */
-const WIDTH = 12;
+/** Values bound per delta: the key's three, then FIGURES' ten. */
+const WIDTH = 13;
 
 /** Prepared once per connection (the thread's, or the store's own). */
 const prepared = new WeakMap<Database, Applier>();
@@ -117,7 +120,7 @@ function applier(db: Database): Applier {
   const upsert = (table: string, key: string, rows: number) =>
     db.prepare<(string | number)[]>(
       `INSERT INTO ${table} (${key}, dimension, value, ${FIGURES})
-       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
        ON CONFLICT (${key}, dimension, value) DO UPDATE SET ${ADD}`,
     );
   // per chunk size: its two statements and their parameter lists, reused
@@ -144,6 +147,7 @@ function applier(db: Database): Applier {
     minuteValues[o + 9] = dailyValues[o + 9] = d.bytes;
     minuteValues[o + 10] = dailyValues[o + 10] = d.cacheWriteInputTokens;
     minuteValues[o + 11] = dailyValues[o + 11] = d.reasoningTokens;
+    minuteValues[o + 12] = dailyValues[o + 12] = d.toolCostUsd;
   };
   const write = (deltas: readonly SpendDelta[]) => {
     let i = 0;

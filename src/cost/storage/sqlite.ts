@@ -33,6 +33,7 @@ interface RawRow {
   bytes: number;
   cache_write_input_tokens: number;
   reasoning_tokens: number;
+  tool_cost_usd: number;
 }
 
 function toRow(r: RawRow, daily: boolean): SpendRow {
@@ -51,6 +52,7 @@ function toRow(r: RawRow, daily: boolean): SpendRow {
     bytes: r.bytes,
     cacheWriteInputTokens: r.cache_write_input_tokens,
     reasoningTokens: r.reasoning_tokens,
+    toolCostUsd: r.tool_cost_usd,
   };
 }
 
@@ -86,10 +88,22 @@ function addFigureColumns(db: Database): void {
   }
 }
 
+/**
+ * Adds the built-in tool part of the spend (decision 163) to each spend table, 0 for the spend summed before; does
+ * nothing where it is (a standalone database made here before).
+ */
+function addToolCostColumn(db: Database): void {
+  for (const table of ['spend_minute', 'spend_daily']) {
+    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    if (!have.has('tool_cost_usd')) db.exec(`ALTER TABLE ${table} ADD COLUMN tool_cost_usd REAL NOT NULL DEFAULT 0`);
+  }
+}
+
 /** The `cost.spend` namespace's SQLite migrations; never edit a shipped one, add a new version. */
 export const SQLITE_SPEND_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'spend per minute and per day, reconciliations, cost items', up: SCHEMA },
   { version: 2, name: 'cache-write and reasoning tokens in spend', up: addFigureColumns },
+  { version: 3, name: 'built-in tool charges in spend', up: addToolCostColumn },
 ];
 
 export class SqliteSpendStore implements SpendStore {
@@ -109,6 +123,7 @@ export class SqliteSpendStore implements SpendStore {
     register?.(SQLITE_SPEND_MIGRATIONS);
     db.exec(SCHEMA);
     addFigureColumns(db);
+    addToolCostColumn(db);
   }
 
   /** One batch's deltas: on the writer thread when there is one (sqlite-spend-job.ts), else on `db`. */

@@ -34,6 +34,11 @@ export interface SpendFigures {
   cacheWriteInputTokens: number;
   /** The reasoning part of `outputTokens` (the calls' `reasoning_tokens`). */
   reasoningTokens: number;
+  /**
+   * The part of `costUsd` charged for built-in tool uses (web search, file search: the calls' priced `price.tools`,
+   * decision 163); 0 for spend summed before the figure was kept (cost.spend version 3). NaN where unknown.
+   */
+  toolCostUsd: number;
 }
 
 export interface SpendRow extends SpendFigures {
@@ -122,6 +127,7 @@ export function emptyFigures(): SpendFigures {
     bytes: 0,
     cacheWriteInputTokens: 0,
     reasoningTokens: 0,
+    toolCostUsd: 0,
   };
 }
 
@@ -135,6 +141,7 @@ export function addFigures(into: SpendFigures, f: SpendFigures): SpendFigures {
   into.bytes += f.bytes;
   into.cacheWriteInputTokens += f.cacheWriteInputTokens;
   into.reasoningTokens += f.reasoningTokens;
+  into.toolCostUsd += f.toolCostUsd;
   return into;
 }
 
@@ -187,6 +194,7 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
     const bytes = (c.requestBytes ?? 0) + (c.responseBytes ?? 0);
     const cacheWriteInputTokens = c.cacheWriteInputTokens ?? 0;
     const reasoningTokens = c.reasoningTokens ?? 0;
+    const toolCostUsd = c.costUsd === null ? 0 : toolCostOf(c);
     for (let i = 0; i < SPEND_DIMENSIONS.length; i++) {
       const dimension = SPEND_DIMENSIONS[i] as SpendDimension;
       const value = dimensionValue(c, dimension);
@@ -202,6 +210,7 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
         d.bytes += bytes;
         d.cacheWriteInputTokens += cacheWriteInputTokens;
         d.reasoningTokens += reasoningTokens;
+        d.toolCostUsd += toolCostUsd;
       } else {
         const nd: SpendDelta = {
           minute,
@@ -216,6 +225,7 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
           bytes,
           cacheWriteInputTokens,
           reasoningTokens,
+          toolCostUsd,
         };
         map.set(value, nd);
         out.push(nd);
@@ -223,4 +233,16 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
     }
   }
   return out;
+}
+
+/**
+ * The part of a call's cost charged for its built-in tool uses: its priced `price.tools` (units × unit price; an
+ * unpriced tool adds nothing, as it adds nothing to `cost_usd`). 0 for a call without them.
+ */
+export function toolCostOf(call: Pick<LlmCall, 'price'>): number {
+  const tools = call.price?.tools;
+  if (tools === undefined) return 0;
+  let sum = 0;
+  for (const t of tools) if (t.unitPrice !== null) sum += t.units * t.unitPrice;
+  return Math.round(sum * 1e12) / 1e12;
 }

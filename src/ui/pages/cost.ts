@@ -124,7 +124,11 @@ export const costPage: Page = {
       h(
         'section',
         { class: 'tiles', id: 'cost-tiles' },
-        tile('spend in range', usd(t.total.cost_usd), `${compact(t.total.requests)} requests${daysRead(t)}`),
+        tile(
+          'spend in range',
+          usd(t.total.cost_usd),
+          `${compact(t.total.requests)} requests${daysRead(t)}${toolShare(t.total)}`,
+        ),
         tile('per request', usd(t.total.cost_per_request)),
         tile('per 1K tokens', usd(t.total.cost_per_1k_tokens)),
         tile(
@@ -199,6 +203,11 @@ export const costPage: Page = {
   },
 };
 
+/** The built-in tools' part of a spend figure (decision 163), when there is one: ", $0.30 of it built-in tools". */
+function toolShare(f: Pick<CostSummary['total'], 'tool_cost_usd'>): string {
+  return f.tool_cost_usd ? `, ${usd(f.tool_cost_usd)} of it built-in tools (web/file search)` : '';
+}
+
 function mapResult<A, B>(r: Result<A>, f: (a: A) => B): Result<B> {
   return r.ok ? { ok: true, data: f(r.data) } : r;
 }
@@ -226,6 +235,8 @@ function asFigures(f: StatsFigures): CostSummary['total'] {
     cached_input_tokens: 0,
     cache_write_input_tokens: null,
     reasoning_tokens: null,
+    tool_cost_usd: null,
+    token_cost_usd: null,
     cost_per_request: f.requests ? f.cost_usd / f.requests : null,
     cost_per_1k_tokens: tokens ? (f.cost_usd / tokens) * 1000 : null,
   };
