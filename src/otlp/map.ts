@@ -19,6 +19,7 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { COUNT_CAP_CHARS, countKeptTokens, countTokens } from '../calls/tokens.js';
+import { type BilledUnits, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
 import { otlpRequestId } from '../store/otlp-ids.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
@@ -71,6 +72,13 @@ const OTHER_OPERATIONS = new Set([
   'delete_memory_store',
 ]);
 const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
+/**
+ * Image generations: Spring AI's ImageModel observation (`image`), OpenLLMetry's image spans (`image_generation`).
+ * Recorded on images.generations, as the gateway records POST /v1/images/generations.
+ */
+const IMAGE_OPERATIONS = new Set(['image', 'image_generation']);
+/** How many images were asked for: OpenLLMetry's count, else the GenAI conventions' request `n`. */
+const IMAGE_COUNT_KEYS = ['gen_ai.request.image.count', 'gen_ai.request.choice.count'];
 
 /**
  * Other names instrumentations give the GenAI operations: Semantic Kernel's (`chat.completions`,
@@ -358,6 +366,7 @@ function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
   const reqType = asString(a['llm.request.type']);
   if (op === 'embeddings' || oi === 'EMBEDDING' || aiOp.endsWith('.doEmbed') || reqType === 'embedding')
     return 'embeddings';
+  if (op !== null && IMAGE_OPERATIONS.has(op)) return 'images.generations';
   // The AI SDK's provider names the API it called: openai.responses (openai('m') in @ai-sdk/openai 2), openai.completion
   const api = asString(a['ai.model.provider'])?.split('.')[1];
   // OpenAI's Responses API answers with a resp_ id: @opentelemetry/instrumentation-openai names it in
@@ -1165,6 +1174,21 @@ export function spanToCall(
             : countKeptTokens(internal.outputText, internal.outputChars ?? internal.outputText.length).tokens,
       };
   }
+  // An image generation answered without a token usage is billed per image, as the gateway records one: the count
+  // the span asked for (priced per image from the catalog), or a units event with no count (counted as unpriced).
+  let events: LlmCall['events'] = [];
+  if (endpoint === 'images.generations' && status === 'ok' && input === null && output === null) {
+    const n = first(asCount, a, IMAGE_COUNT_KEYS);
+    if (n === null) events = [unitsUnknownEvent('image', endedAt)];
+    else {
+      const units: BilledUnits = { unit: 'image', count: Math.min(Math.max(n, 1), 100) };
+      const size = asString(a['gen_ai.request.image.size']);
+      const quality = asString(a['gen_ai.request.image.quality']);
+      if (size !== null && size.length <= 32) units.size = size;
+      if (quality !== null && quality.length <= 32) units.quality = quality;
+      events = [unitsEvent(units, endedAt)];
+    }
+  }
   return {
     requestId: requestIdOf(s),
     traceId: s.traceId,
@@ -1199,7 +1223,7 @@ export function spanToCall(
     responseBytes: 0,
     source: 'ingest',
     spans: [toSpanRecord(s)],
-    events: [],
+    events,
     content: null,
     ...(internal ? { internal } : {}),
   };
