@@ -12,7 +12,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 
 const DIR = process.env.LLMSCOPE_STALL_TRACE_DIR;
@@ -39,7 +39,13 @@ if (DIR && isMainThread) {
   };
 
   // GC entries of the last few seconds (start and end in performance.now() ms), and this window's totals.
-  const KINDS = { 1: 'major', 2: 'minor', 4: 'incremental', 8: 'weakcb' };
+  // perf_hooks' kinds (constants.NODE_PERFORMANCE_GC_*): 1 a scavenge of the young generation, 4 a mark-compact.
+  const KINDS = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
   let gcRecent = [];
   let gcWindow = {};
   new PerformanceObserver((list) => {
