@@ -333,6 +333,9 @@ export class OtlpReceiver {
     const calls: LlmCall[] = [];
     const others: OtlpSpan[] = [];
     let llmSpans: [OtlpSpan, ReturnType<typeof metadataOfSpan> | null][] | null = null;
+    // Spans of this export around a call of an earlier one (its parent, or an ancestor of it, remembered in
+    // callParents): their own parents wrap that call too (decision 168: Strands' agent span two levels up).
+    let aroundCalls: OtlpSpan[] | null = null;
     for (let i = 0; i < spans.length; i++) {
       if (turns.due(i)) await turns.next();
       const s = spans[i] as OtlpSpan;
@@ -349,18 +352,15 @@ export class OtlpReceiver {
       } else {
         others.push(s);
         // (an HTTP client span that failed need not say ERROR: some instrumentations set it for 5xx only)
-        if (s.parentSpanId !== null) this.noteHttpFailure(s);
+        if (s.parentSpanId !== null) {
+          this.noteHttpFailure(s);
+          if (this.callParents.size > 0 && this.callParents.has(`${s.traceId}-${s.spanId}`)) {
+            aroundCalls ??= [];
+            aroundCalls.push(s);
+          }
+        }
       }
     }
-    // Spans of this export that wrap a call of an earlier one (its parent, or an ancestor of it, remembered in
-    // callParents): their own parents wrap that call too (decision 168: Strands' agent span two levels up).
-    let aroundCalls: OtlpSpan[] | null = null;
-    if (this.callParents.size > 0)
-      for (const s of others)
-        if (s.parentSpanId !== null && this.callParents.has(`${s.traceId}-${s.spanId}`)) {
-          aroundCalls ??= [];
-          aroundCalls.push(s);
-        }
     if (llmSpans !== null || aroundCalls !== null) {
       // One model call seen by two instrumentations (OpenInference's LangChain or LlamaIndex LLM span around the
       // OpenAI SDK's own, both with its tokens), or a framework's span that names the model it runs (old Strands'
@@ -370,9 +370,14 @@ export class OtlpReceiver {
       // (this runs in one turn, so its calls are told apart from another export's as one; only the calls are made in
       // turns after it)
       const calling = llmSpans;
+      const around = aroundCalls;
       const walk = new AncestorWalk(this.callParents, this.callSpans, function* () {
+        // (only the traces with a call or a span around one: an app's other traces in the export are not walked)
+        const traces = new Set<string>();
+        for (const [s] of calling ?? []) traces.add(s.traceId);
+        for (const s of around ?? []) traces.add(s.traceId);
         for (const [s] of calling ?? []) yield s;
-        yield* others;
+        for (const s of others) if (traces.has(s.traceId)) yield s;
       });
       for (const [s] of llmSpans ?? []) walk.up(s);
       for (const s of aroundCalls ?? []) walk.up(s);
