@@ -499,17 +499,32 @@ export class Metrics {
 }
 
 /**
+ * At scrape time: each recorder sink's queue depth, and its `llmscope_recorder_dropped_total` series, at 0 until the
+ * sink drops a call. A counter series that first appears at 1 is invisible to `increase()` and `rate()` (Prometheus
+ * takes a new series' first sample as its start), so an alert on drops would miss the first ones after a start.
+ */
+export function sampleRecorder(parts: {
+  recorder: Pick<Recorder, 'depths'>;
+  metrics: Pick<Metrics, 'queueDepth' | 'dropped'>;
+}): void {
+  for (const [sink, depth] of Object.entries(parts.recorder.depths())) {
+    if (sink === '_pending') continue;
+    parts.metrics.queueDepth.set({ sink }, depth);
+    parts.metrics.dropped.inc({ sink }, 0);
+  }
+}
+
+/**
  * GET /metrics for `serve --workers`: this (the recorder) process's registry and every gateway worker's, added up
  * (prom-client's AggregatorRegistry: counters and histograms summed per label set, gauges summed unless the metric
  * says otherwise), so one scrape covers the whole deployment.
  */
 export async function sendFleetMetrics(
   res: ServerResponse,
-  parts: { registry: Registry; recorder: Pick<Recorder, 'depths'>; metrics: Pick<Metrics, 'queueDepth'> },
+  parts: { registry: Registry; recorder: Pick<Recorder, 'depths'>; metrics: Pick<Metrics, 'queueDepth' | 'dropped'> },
   workers: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>,
 ): Promise<void> {
-  for (const [sink, depth] of Object.entries(parts.recorder.depths()))
-    if (sink !== '_pending') parts.metrics.queueDepth.set({ sink }, depth);
+  sampleRecorder(parts);
   const [own, others] = await Promise.all([parts.registry.getMetricsAsJSON(), workers()]);
   const text = await AggregatorRegistry.aggregate([own, ...others]).metrics();
   res.writeHead(200, { 'content-type': parts.registry.contentType });
