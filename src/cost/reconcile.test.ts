@@ -481,3 +481,34 @@ describe('matching calls to the bill by provider and model aliases', () => {
     expect(fine.buffer_note).toBeNull();
   });
 });
+
+describe('the unpriced_models cause says how to fix each model (QA48)', () => {
+  const day = '2025-06-03';
+  const bill = parseBill(
+    ['date,provider,model,amount_usd', `${day},openai,tts-1,3`, `${day},openai,my-tts,2`].join('\n'),
+  );
+  const cell = (model: string, unpriced: number): TrackedCell => ({
+    day,
+    provider: 'openai',
+    model,
+    costUsd: 1,
+    requests: unpriced + 1,
+    unpriced,
+  });
+
+  it('a model with a price (tts-1) counted unpriced is told to send its records’ cost or units, not to be priced', () => {
+    const r = reconcile({ bill, tracked: [cell('tts-1', 2), cell('my-tts', 1)], prices });
+    const cause = r.causes.find((c) => c.kind === 'unpriced_models');
+    expect(cause?.models).toEqual(['my-tts', 'tts-1']);
+    expect(cause?.message).toContain('3 tracked call(s) to my-tts, tts-1 have no cost');
+    expect(cause?.message).toContain('add my-tts under pricing.models');
+    expect(cause?.message).toContain('tts-1 has a price, but calls sent to /api/ingest said neither their cost nor');
+    expect(cause?.message).not.toContain('tts-1 under pricing.models');
+  });
+
+  it('a model without a price alone is told to be priced', () => {
+    const r = reconcile({ bill, tracked: [cell('my-tts', 1)], prices });
+    const cause = r.causes.find((c) => c.kind === 'unpriced_models');
+    expect(cause?.message).toBe('1 tracked call(s) to my-tts have no cost: add my-tts under pricing.models');
+  });
+});

@@ -280,11 +280,25 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   if (unpricedCells.length > 0) {
     const models = [...new Set(unpricedCells.flatMap((c) => [...c.unpricedModels]))].sort();
     const calls = unpricedCells.reduce((s, c) => s + c.unpriced, 0);
+    // A model with a price counts unpriced calls only as records sent to /api/ingest without their cost or units
+    // (decision 152): the advice is to send those, not to price a model that has a price.
+    const priced = new Set(
+      unpricedCells.flatMap((c) => [...c.unpricedModels].filter((m) => prices.entryFor(m, c.provider) !== null)),
+    );
+    const noPrice = models.filter((m) => !priced.has(m));
+    const fixes = [
+      ...(noPrice.length > 0 ? [`add ${noPrice.join(', ')} under pricing.models`] : []),
+      ...(priced.size > 0
+        ? [
+            `${[...priced].sort().join(', ')} ha${priced.size === 1 ? 's' : 've'} a price, but calls sent to /api/ingest said neither their cost nor their units: send cost_usd or price.unit and price.units with them`,
+          ]
+        : []),
+    ];
     causes.push({
       kind: 'unpriced_models',
       gap_usd: round(sumGap(unpricedCells)),
       models,
-      message: `${calls} tracked call(s) to unpriced model(s) ${models.join(', ')} have no cost: add them under pricing.models`,
+      message: `${calls} tracked call(s) to ${models.join(', ')} have no cost: ${fixes.join('; ')}`,
     });
   }
 
