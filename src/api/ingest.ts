@@ -3,8 +3,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
+  arrivedInternals,
   BUILT_IN_TOOLS,
+  type BuiltInTool,
   CALL_STATUSES,
+  type CallInternals,
   ENDPOINTS,
   type LlmCall,
   METADATA_MAX_KEYS,
@@ -224,7 +227,33 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: Uni
     events: unitEventsOf(r, startedAt, endedAt, unitOf),
     content: null,
     metadata: r.metadata && hasKeys(r.metadata) ? r.metadata : null,
+    ...toolInternalsOf(r, startedAt),
   };
+}
+
+/**
+ * A record's built-in tool uses (its price.tools, as GET /api/requests gives them), for the price enricher to add to
+ * its cost as a proxied call's (R6): each tool's uses at the record's unit_price where it gives one (a number of at
+ * least 0), else pricing.tools' or the catalog's. Only for a record priced here: one with its own cost_usd keeps it,
+ * and one without tokens has no cost to add to (an unknown usage is unpriced, never $0 plus its searches).
+ */
+function toolInternalsOf(
+  r: z.infer<typeof ingestRecordSchema>,
+  startedAt: number,
+): { internal: CallInternals } | Record<string, never> {
+  const tools = r.price?.tools;
+  if (!tools || tools.length === 0 || r.cost_usd != null) return {};
+  if (r.input_tokens == null && r.output_tokens == null) return {};
+  const toolUses: Partial<Record<BuiltInTool, number>> = {};
+  const toolUnitPrices: Partial<Record<BuiltInTool, number>> = {};
+  for (const t of tools) {
+    if (!(Number.isFinite(t.units) && t.units > 0)) continue;
+    toolUses[t.tool] = (toolUses[t.tool] ?? 0) + t.units;
+    if (t.unit_price !== null && Number.isFinite(t.unit_price) && t.unit_price >= 0)
+      toolUnitPrices[t.tool] = t.unit_price;
+  }
+  if (Object.keys(toolUses).length === 0) return {};
+  return { internal: { ...arrivedInternals(startedAt, '', '', null), toolUses, toolUnitPrices } };
 }
 
 /**

@@ -298,6 +298,11 @@ export interface CallInternals {
   /** The built-in tools the answer says the call used (Usage.toolUses), priced per use by the price enricher. */
   toolUses?: ToolUses;
   /**
+   * USD per use of a built-in tool as an ingested record gave it (its price.tools' unit_price): priced at that
+   * instead of pricing.tools or the catalog (R6); a tool without one is priced as a proxied call's would be.
+   */
+  toolUnitPrices?: Partial<Record<BuiltInTool, number>>;
+  /**
    * Set by the spans enricher: the gateway's spans are built where they are read (spansFor in telemetry/spans.ts),
    * from these marks and the call's fields, and `spans` stays empty on the call.
    */

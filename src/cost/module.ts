@@ -116,6 +116,12 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     labelNames: ['provider', 'model'],
     registers: [ctx.registry],
   });
+  const unpricedToolUses = new Counter({
+    name: 'llmscope_unpriced_tool_uses_total',
+    help: 'Built-in tool uses (web search, file search) with no known price, left out of cost_usd (decision 162); price them under pricing.tools.',
+    labelNames: ['tool', 'provider'],
+    registers: [ctx.registry],
+  });
   const blocked = new Counter({
     name: 'llmscope_budget_blocked_total',
     help: 'Calls refused with 429 budget_exceeded, by budget.',
@@ -220,6 +226,11 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   await restoreBudgets(rt, spend);
 
   const unpricedSeen = new Map<string, number>();
+  /** Built-in tool uses without a price this process recorded, per `provider/tool/model` (decision 162). */
+  const unpricedToolsSeen = new Map<
+    string,
+    { provider: string; tool: string; model: string; uses: number; last: number }
+  >();
   // Pricing is the module's per-call part (per-call.ts: in each gateway worker with `serve --workers`); this
   // enricher, in the recorder process only, does what is one per deployment: unpriced models counted, budgets and
   // rate limits settled on the one ledger.
@@ -248,6 +259,27 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
           );
         }
       }
+      // Built-in tool uses without a price: left out of cost_usd (decision 162), counted so they are not invisible.
+      const tools = call.price?.tools;
+      if (tools !== undefined)
+        for (const t of tools) {
+          if (t.unitPrice !== null || !(t.units > 0)) continue;
+          const provider = ctx.metrics.guard.value('provider', call.provider, false);
+          unpricedToolUses.inc({ tool: t.tool, provider }, t.units);
+          const k = `${call.provider}/${t.tool}/${call.model}`;
+          const seen = unpricedToolsSeen.get(k);
+          if (seen) {
+            seen.uses += t.units;
+            seen.last = Math.max(seen.last, call.startedAt);
+          } else if (unpricedToolsSeen.size < MAX_UNPRICED_MODELS)
+            unpricedToolsSeen.set(k, {
+              provider: call.provider,
+              tool: t.tool,
+              model: call.model,
+              uses: t.units,
+              last: call.startedAt,
+            });
+        }
       settleRecorded(rt, call);
     },
   };
@@ -297,6 +329,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
     audit: ctx.audit,
     bodyLimit: ctx.config.server.bodyLimit,
     unpriced: unpricedSeen,
+    unpricedTools: unpricedToolsSeen,
     onReconciled: noteReconciliation,
     calls: ctx.store.backend,
     // A team-scoped principal's spend comes from the call rollups, narrowed to its scope (src/cost/scoped-spend.ts).

@@ -553,21 +553,32 @@ export class PriceBook {
     const price = toApplied(prices, resolved.source, tokens);
     const uses = call.internal?.toolUses;
     if (uses === undefined) return { costUsd: costOf(tokens, prices), price, unpriced: false };
-    price.tools = this.toolPrices(call, resolved, uses);
+    price.tools = this.toolPrices(call, resolved, uses, call.internal?.toolUnitPrices);
     return { costUsd: withTools(costOf(tokens, prices), price.tools), price, unpriced: false };
   }
 
   /**
    * The price of each built-in tool a call used, USD per use: the first `pricing.tools` rule for the tool, the call's
    * provider and model, else the catalog's for who bills the call (catalog/tools.ts); null when neither has one.
+   * `given`: the prices per use an ingested record named (they come first).
    */
-  toolPrices(call: Pick<LlmCall, 'provider' | 'model'>, resolved: ResolvedPrice, uses: ToolUses): AppliedToolPrice[] {
+  toolPrices(
+    call: Pick<LlmCall, 'provider' | 'model'>,
+    resolved: ResolvedPrice,
+    uses: ToolUses,
+    given?: Partial<Record<BuiltInTool, number>>,
+  ): AppliedToolPrice[] {
     const out: AppliedToolPrice[] = [];
     const lower = call.model.toLowerCase();
     const biller = resolved.entry?.provider ?? this.billers.get(call.provider) ?? call.provider;
     for (const tool of Object.keys(uses) as BuiltInTool[]) {
       const units = uses[tool] ?? 0;
       if (!(units > 0)) continue;
+      const own = given?.[tool];
+      if (own !== undefined) {
+        out.push({ tool, unitPrice: own, units });
+        continue;
+      }
       const rule = this.toolRules.find(
         ({ rule, re }) =>
           rule.tool === tool &&

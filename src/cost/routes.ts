@@ -12,7 +12,7 @@ import { periodEnd } from './budgets.js';
 import { CATALOG_FILES } from './catalog/index.js';
 import { summaryCsv, summaryCsvName } from './csv.js';
 import { CostItemsError, parseCostItems } from './non-api.js';
-import { audioPricesOf, dayOf, pricesFor, servicePrices } from './pricing.js';
+import { audioPricesOf, dayOf, dayStart, pricesFor, servicePrices } from './pricing.js';
 import { runReconciliation } from './reconcile-run.js';
 import { r9 } from './round.js';
 import type { CostRuntime } from './runtime.js';
@@ -122,6 +122,8 @@ export interface CostRouteDeps {
   bodyLimit: number;
   /** Unpriced models seen since start: `provider/model` → calls. */
   unpriced: ReadonlyMap<string, number>;
+  /** Built-in tool uses without a price this process recorded (decision 162), per provider, tool and model. */
+  unpricedTools?: ReadonlyMap<string, { provider: string; tool: string; model: string; uses: number; last: number }>;
   onReconciled?: (r: ReconciliationRecord) => void;
   /** The app's database: `group_by=meta.<key>` sums its raw calls (spend aggregates hold no metadata). */
   calls?: StoreBackend;
@@ -356,7 +358,14 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         stored.push(entry);
       }
     }
-    sendJson(res, 200, { days: q.days, models: stored });
+    // Tool uses without a price (decision 162), apart from the models: this process's count since its start, over the
+    // days asked (the spend aggregates keep the tools' priced part only).
+    const since = Date.now() - (q.days - 1) * DAY_MS;
+    const tools = [...(d.unpricedTools?.values() ?? [])]
+      .filter((t) => t.last >= dayStart(dayOf(since)))
+      .map((t) => ({ provider: t.provider, tool: t.tool, model: t.model, uses: t.uses, last_day: dayOf(t.last) }))
+      .sort((a, b) => b.uses - a.uses || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : a.model < b.model ? -1 : 1));
+    sendJson(res, 200, { days: q.days, models: stored, tools });
   });
 
   api.get('/api/cost/reconciliations', async ({ res, url }) => {
