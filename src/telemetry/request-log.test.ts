@@ -133,6 +133,40 @@ describe('request log sink', () => {
     },
   );
 
+  it.each(['json', 'ecs'] as const)(
+    'gives an OTLP call without internals the span id of its own span, as the call detail shows its line (%s, QA48)',
+    async (format) => {
+      // An app's span with usage and no text: recorded with no internals, its span the one it came in
+      const span: LlmCall['spans'][number] = {
+        traceId: '5b8efff798038103d269b633813fc60c',
+        spanId: 'eee19b7ec3c1b174',
+        parentSpanId: '00f067aa0ba902b7',
+        name: 'chat gpt-4o',
+        kind: 'client',
+        startTime: base.startedAt,
+        endTime: base.endedAt,
+        status: 'ok',
+        attributes: {},
+        events: [],
+      };
+      const otlp: LlmCall = {
+        ...base,
+        requestId: 'otlp-1',
+        traceId: span.traceId,
+        source: 'ingest',
+        spans: [span],
+        internal: undefined,
+      };
+      const writes: string[] = [];
+      const logger = createLogger({ format, destination: { write: (l: string) => void writes.push(l) } });
+      await requestLogSink(logger, format).write([otlp]);
+      const written = JSON.parse((writes[0] as string).split('\n')[0] as string);
+      const key = format === 'ecs' ? 'span.id' : 'span_id';
+      expect(written[key]).toBe('eee19b7ec3c1b174');
+      expect(JSON.parse(requestLineOf(logger, format, otlp) as string)[key]).toBe('eee19b7ec3c1b174');
+    },
+  );
+
   it('writes each string field exactly as JSON.stringify does (escapes, controls, DEL, unicode, lone surrogates)', async () => {
     const tricky = [
       'plain-1',

@@ -110,6 +110,18 @@ export function failedCall(c: LlmCall): boolean {
   return c.status === 'upstream_error' || c.status === 'timeout' || c.httpStatus >= 500;
 }
 
+/**
+ * The call's span id on its line: the gateway's server span (internals), else the root of the spans it came with. A
+ * stored call has no internals, and neither has an OTLP call whose span carried no text: its span is its own (the
+ * app's), so the line the sink writes and the one the call detail shows from the record (requestLineOf) say the same.
+ */
+function spanIdOf(c: LlmCall): string | null {
+  if (c.internal?.spanId) return c.internal.spanId;
+  if (c.spans.length === 0) return null;
+  const ids = new Set(c.spans.map((x) => x.spanId));
+  return c.spans.find((x) => x.parentSpanId === null || !ids.has(x.parentSpanId))?.spanId ?? null;
+}
+
 /** One line, newline-terminated; `time` is the logger's time fragment (`,"time":"..."`). */
 export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, time: string): string {
   const ecs = format === 'ecs';
@@ -118,7 +130,7 @@ export function requestLine(c: LlmCall, format: 'json' | 'ecs', parts: Parts, ti
     ? `${level}${time},"ecs.version":"${ECS_VERSION}","event.action":"request_completed","event.kind":"event","event.dataset":"${ECS_DATASET}","request_id":${str(c.requestId)}`
     : `${level}${time},"event":"request_completed","request_id":${str(c.requestId)}`;
   if (c.traceId) s += `,"${ecs ? 'trace.id' : 'trace_id'}":${str(c.traceId)}`;
-  const spanId = c.internal?.spanId;
+  const spanId = spanIdOf(c);
   if (spanId) s += `,"${ecs ? 'span.id' : 'span_id'}":${str(spanId)}`;
   s += middleOf(c);
   s += `,"input_tokens":${num(c.inputTokens)},"output_tokens":${num(c.outputTokens)}`;
@@ -142,12 +154,6 @@ export function requestLineOf(logger: Logger, format: 'json' | 'ecs', c: LlmCall
   if (!logger.isLevelEnabled(failedCall(c) ? 'warn' : 'info')) return null;
   const parts = partsOf(logger);
   const at = new Date(Number.isFinite(c.endedAt) ? c.endedAt : c.startedAt).toISOString();
-  // a stored call has no internals: its span is the root of its own spans (the gateway's server span, an OTLP span)
-  if (!c.internal?.spanId && c.spans.length > 0) {
-    const ids = new Set(c.spans.map((x) => x.spanId));
-    const root = c.spans.find((x) => x.parentSpanId === null || !ids.has(x.parentSpanId));
-    if (root) c = { ...c, internal: { ...(c.internal as NonNullable<LlmCall['internal']>), spanId: root.spanId } };
-  }
   // no bindings: which gateway worker wrote the line (its `worker`) is not part of the record
   return requestLine(c, format, parts, `,"${format === 'ecs' ? '@timestamp' : 'time'}":"${at}"`).slice(0, -1);
 }
