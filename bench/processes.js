@@ -28,11 +28,12 @@ export function binNodeFlags(bin) {
 
 /**
  * `node ...args` in the repository root; `stdout` is where its standard output goes ('pipe' to watch it too). When
- * the script is an llmscope `bin/llmscope.js`, node gets that bin's own flags first (binNodeFlags).
+ * the script is an llmscope `bin/llmscope.js`, node gets that bin's own flags first (binNodeFlags), then `nodeFlags`.
  */
-export function start(args, readyPattern, env = {}, stdout = 'pipe') {
+export function start(args, readyPattern, env = {}, stdout = 'pipe', nodeFlags = []) {
   const bin = args.find((a) => /(^|\/)bin\/llmscope\.js$/.test(a));
-  const flags = bin ? binNodeFlags(isAbsolute(bin) ? bin : join(ROOT, bin)) : [];
+  // `nodeFlags` after the bin's own: V8 takes a flag's last value (a bench comparing another young generation).
+  const flags = [...(bin ? binNodeFlags(isAbsolute(bin) ? bin : join(ROOT, bin)) : []), ...nodeFlags];
   const p = spawn(process.execPath, [...flags, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

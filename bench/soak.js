@@ -24,12 +24,27 @@ const flag = (name) => process.argv.includes(`--${name}`);
 const MINUTES = arg('minutes', 10);
 const TRACE = flag('trace-stalls');
 const PROFILE_S = arg('profile', 0);
+/** --profile-at S: the profile starts S s into the soak (default 20), e.g. in the slower windows of a long run. */
+const PROFILE_AT = arg('profile-at', 20);
 const WORKERS = arg('workers', 0);
 const HISTORY_H = arg('history', 0);
 /** --rate R: soak at R calls/s without calibrating first (runs to compare soak at the same rate). */
 const GIVEN_RATE = arg('rate', 0);
+/** --semi-space MB: serve's V8 semi-space instead of the bin's --max-semi-space-size (runs comparing GC pauses). */
+const SEMI_SPACE_MB = arg('semi-space', 0);
+/** --serve-flags 'F ...': more node flags for serve, after the bin's (runs comparing V8 settings). */
+const SERVE_FLAGS = process.argv.includes('--serve-flags')
+  ? (process.argv[process.argv.indexOf('--serve-flags') + 1] ?? '').split(/\s+/).filter(Boolean)
+  : [];
 const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'sqlite';
-const WRITE_RESULTS = !flag('no-results') && !TRACE && !WORKERS && STORE === 'sqlite' && !arg('history', 0);
+const WRITE_RESULTS =
+  !flag('no-results') &&
+  !TRACE &&
+  !WORKERS &&
+  STORE === 'sqlite' &&
+  !arg('history', 0) &&
+  !SEMI_SPACE_MB &&
+  !SERVE_FLAGS.length;
 /** prom-client's event-loop histogram's timer (eventLoopMonitoringPrecision, default 10 ms), included in its values. */
 const ELD_RESOLUTION_MS = 10;
 const SAMPLE_MS = 10_000;
@@ -115,8 +130,8 @@ if (TRACE) {
   mkdirSync(traceDir, { recursive: true });
   traceEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('stall-trace.js', import.meta.url).href}`;
   traceEnv.LLMSCOPE_STALL_TRACE_DIR = traceDir;
-  // The profile starts 20 s into the soak: serve has been up for about the 20 s of calibration by then.
-  if (PROFILE_S > 0) traceEnv.LLMSCOPE_STALL_PROFILE = `${GIVEN_RATE ? 20 : 40},${PROFILE_S}`;
+  // The profile starts PROFILE_AT s into the soak: serve has been up for about the 20 s of calibration by then.
+  if (PROFILE_S > 0) traceEnv.LLMSCOPE_STALL_PROFILE = `${(GIVEN_RATE ? 0 : 20) + PROFILE_AT},${PROFILE_S}`;
 }
 const shipper = logShipper();
 const scope = await start(
@@ -124,6 +139,7 @@ const scope = await start(
   /serving on/,
   traceEnv,
   shipper.stdin,
+  [...(SEMI_SPACE_MB ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : []), ...SERVE_FLAGS],
 );
 const base = `http://127.0.0.1:${scopePort}`;
 const agent = new Agent({ connections: CONCURRENCY * 2, pipelining: 1 });
