@@ -10,11 +10,13 @@ import { type AlertStateStore, PostgresAlertStateStore, SqliteAlertStateStore } 
 import { registerMigrateCommand } from '../../src/cli/commands.js';
 import { type MigrateSummary, migrateStores } from '../../src/cli/migrate.js';
 import {
+  deltasOf,
   PostgresSpendStore,
   SPEND_DIMENSIONS,
   type SpendStore,
   SqliteSpendStore,
 } from '../../src/cost/storage/index.js';
+import { fakeCall } from '../../src/cost/testing.js';
 import { PostgresQualityStore, type QualityStore, SqliteQualityStore } from '../../src/quality/index.js';
 import { seedStore } from '../../src/seed/index.js';
 import { createStore, type Store } from '../../src/store/index.js';
@@ -84,11 +86,12 @@ async function snapshot(store: Store, spend: SpendStore, quality: QualityStore, 
   const spendOut: Record<string, unknown> = {};
   for (const dimension of SPEND_DIMENSIONS) {
     const q = { from: 0, to: FAR, dimension };
-    const sum = (rows: { costUsd: number; requests: number; bytes: number }[]) => [
+    const sum = (rows: { costUsd: number; requests: number; bytes: number; toolCostUsd: number }[]) => [
       rows.length,
       r6(rows.reduce((n, x) => n + x.costUsd, 0)),
       rows.reduce((n, x) => n + x.requests, 0),
       rows.reduce((n, x) => n + x.bytes, 0),
+      r6(rows.reduce((n, x) => n + x.toolCostUsd, 0)),
     ];
     spendOut[dimension] = { daily: sum(await spend.daily(q)), minutes: sum(await spend.minutes(q)) };
   }
@@ -306,6 +309,19 @@ async function seedSqlite(path: string): Promise<void> {
     gapRatio: 2 / 120,
     report: { lines: [] },
   });
+  // calls that searched the web: their tools' part of the cost (decision 163) is a spend figure of its own, copied
+  const searched = [END - 30 * 60_000, END - 90 * 60_000].map((startedAt) => {
+    const c = fakeCall({ startedAt, model: 'gpt-4o', costUsd: 0.5 });
+    c.price = {
+      input: 2.5e-6,
+      cachedInput: 1.25e-6,
+      output: 1e-5,
+      source: 'openai/gpt-4o',
+      tools: [{ tool: 'web_search', unitPrice: 0.01, units: 7 }],
+    };
+    return c;
+  });
+  await spend.apply(deltasOf(searched, () => false));
   await spend.addCostItems([
     { day: '2026-11-19', category: 'gpu', name: 'A100 node', provider: null, amountUsd: 52.8, source: 'costs.csv' },
     { day: '2026-11-19', category: 'vector-db', name: 'pinecone', provider: null, amountUsd: 9.5, source: 'costs.csv' },
@@ -344,6 +360,8 @@ describe('llmscope migrate (SQLite → PostgreSQL)', () => {
   let first: MigrateSummary;
   it('copies calls, rollups, spend, quality data and alert state with every total kept', async () => {
     const before = await sqliteSnapshot();
+    // the two searching calls' $0.07 each, among the seeded spend (whose calls searched nothing)
+    expect((before.spend.all as { daily: number[] }).daily[4]).toBe(0.14);
     // the seed really left rollups and daily spend whose raw calls are gone, and every kind of data
     expect(before.calls).toBeGreaterThan(2000);
     expect(before.calls).toBeLessThan(6000);
