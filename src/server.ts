@@ -397,6 +397,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       if (!config.telemetry.captureContent) scrubSpanErrors(span, []);
     },
     retainMs: durationMs(config.storage.retention.raw),
+    // An agent framework's name where a call's provider belongs is replaced by the model's (decision 165).
+    ...(cost ? { providerOfModel: (model: string) => cost.runtime.prices.providerOfModel(model) } : {}),
     onError: (err) =>
       logger.warn({ event: 'otlp_trace_spans_failed', err: (err as Error)?.message }, 'OTLP trace spans not kept'),
   });

@@ -412,6 +412,23 @@ export class PriceBook {
     return found;
   }
 
+  /**
+   * Who serves `model`, told by its name alone, for a call whose span names an agent framework where its provider
+   * belongs (decision 165; otlp withModelProvider): null when the catalog does not know it (or knows it only from a
+   * host reselling open weights). A Bedrock model id or ARN (`us.anthropic.claude-sonnet-4-20250514-v1:0`) is
+   * `bedrock`, as the catalog's Bedrock entries are, since AWS bills it whichever vendor's price it costs; a Vertex
+   * AI spelling (`claude-sonnet-4-5@20250929`) `google`, the catalog's name for Google's APIs; any other name its
+   * entry's provider (`gemini-2.5-flash` google, `gpt-4o` openai).
+   */
+  providerOfModel(model: string): string | null {
+    const e = this.entryFor(model, null);
+    if (e === null) return null;
+    const n = model.trim().toLowerCase().replace(PREFIXES, '');
+    if (BEDROCK_ARN.test(n) || BEDROCK_ID.test(n)) return 'bedrock';
+    if (/^[a-z][\w.-]*@[\w.-]+$/.test(n)) return 'google';
+    return e.provider;
+  }
+
   /** The price of `model` called through `provider` at time `t`, or null when nothing prices it. */
   resolve(model: string, provider: string | null, t: number): ResolvedPrice | null {
     const day = dayOf(t);

@@ -400,6 +400,39 @@ function endpointOf(a: Attributes, provider: string, model: string): Endpoint {
   return 'chat.completions';
 }
 
+/**
+ * Names agent frameworks write where the model's provider belongs (gen_ai.system / gen_ai.provider.name), and the
+ * name a span naming no provider gets: Google ADK's `call_llm` without the google-genai instrumentation says
+ * `gcp.vertex.agent`, Strands Agents' `chat` spans `strands-agents`, OpenLLMetry's CrewAI spans `crewai` (its
+ * `{model}.llm` span is the call when no provider SDK's instrumentation runs under it) and its LangChain handler
+ * `Langchain` for a chat model class it does not recognise, Spring AI's ChatClient `spring_ai`. A call recorded under
+ * such a name is the model's provider's (decision 165): see withModelProvider.
+ */
+export const FRAMEWORK_PROVIDERS: ReadonlySet<string> = new Set([
+  'gcp.vertex.agent',
+  'strands-agents',
+  'crewai',
+  'langchain',
+  'spring_ai',
+  'unknown',
+]);
+
+/** Who serves a model, by its name (the price catalog's provider: the cost capability's), or null when not known. */
+export type ModelProvider = (model: string) => string | null;
+
+/**
+ * The call with the provider its model's name says when its span names an agent framework (or nothing) as its
+ * provider (decision 165): spend, metrics, budgets and reconciliation by provider then count it under the provider
+ * that bills it. A model nobody knows keeps the framework's name; a provider the span names otherwise is never
+ * changed, and the stored span keeps its attributes as sent. At most one lookup, for such calls only.
+ */
+export function withModelProvider(call: LlmCall, providerOfModel: ModelProvider | undefined): LlmCall {
+  if (providerOfModel === undefined || call.model === 'unknown' || !FRAMEWORK_PROVIDERS.has(call.provider)) return call;
+  const p = providerOfModel(call.model);
+  if (p !== null && p !== '') call.provider = clip(p, 128) as string;
+  return call;
+}
+
 function providerOf(a: Attributes): string {
   // The AI SDK names providers "openai.chat", "anthropic.messages", ... (in gen_ai.system too): the part before the dot.
   const ai = asString(a['ai.model.provider']);

@@ -35,10 +35,12 @@ import {
   httpStatusOfSpan,
   invalidReason,
   isLlmSpan,
+  type ModelProvider,
   metadataOfSpan,
   spanToCall,
   toSpanRecord,
   usageProblem,
+  withModelProvider,
 } from './map.js';
 import { MalformedOtlpError, type OtlpSpan } from './model.js';
 import { decodeProtobufInTurns, encodeProtobufResponse } from './proto.js';
@@ -138,6 +140,11 @@ export interface OtlpReceiverOptions {
   onError?: (err: unknown) => void;
   /** How many recorded call ids are remembered for spotting re-sent exports (default 100,000; tests set fewer). */
   recentIds?: number;
+  /**
+   * Who serves a model (the price catalog's provider, when the cost capability is loaded): a call whose span names an
+   * agent framework as its provider is recorded under the model's (decision 165, withModelProvider).
+   */
+  providerOfModel?: ModelProvider;
   /** Redacts a span an app sent before it is kept beside its trace (privacy.redact): calls' spans are redacted by the recorder. */
   redactSpan?: (span: SpanRecord) => void;
 }
@@ -401,7 +408,9 @@ export class OtlpReceiver {
       for (let i = 0; i < taken.length; i++) {
         if (turns.due(i)) await turns.next();
         const [s, meta, httpFailure, inherited] = taken[i] as (typeof taken)[number];
-        calls.push(spanToCall(s, meta?.metadata ?? null, httpFailure, inherited));
+        calls.push(
+          withModelProvider(spanToCall(s, meta?.metadata ?? null, httpFailure, inherited), this.opts.providerOfModel),
+        );
       }
     }
     // As for /api/ingest: an export whose calls the ledgers' lanes cannot take waits for them to drain, and is refused
