@@ -3,8 +3,10 @@
 // official clients and the simulator. Before: /api/cost had no tool spend, a bill's web search line reconciled as
 // non_api_items with the searches in the model's price_mismatch, an ingested record's price.tools added nothing to
 // its cost, and an unpriced tool use was invisible.
+import { existsSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCallWire } from '../../src/calls/index.js';
 import { dayStart } from '../../src/cost/pricing.js';
@@ -18,6 +20,8 @@ import {
   startServeWithConfig,
   until,
 } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
 
 /** USD, to 1e-9 (the API's rounding). */
 const r9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -102,6 +106,22 @@ describe('built-in tool spend (decision 163), ingest (R6) and unpriced tool uses
     });
     const daily = await getJson<{ api_usd: number; api_tool_usd: number | null }>(`${base()}/api/cost/daily?${range}`);
     expect(daily.api_tool_usd).toBeCloseTo(0.05, 9);
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('the Cost page’s spend tile says the built-in tools’ part', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base()}/#/cost?range=1h`);
+      await page.locator('#cost-tiles').waitFor();
+      const text = await page
+        .locator('#cost-tiles .tile', { has: page.locator('.k', { hasText: 'spend in range' }) })
+        .first()
+        .textContent();
+      expect(text).toMatch(/, \$0\.050* of it built-in tools \(web\/file search\)/);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('reconciles a bill with a web search line: matched to the tool spend, the token line to the rest', async () => {
