@@ -1674,6 +1674,12 @@ function upstreamFailure(err: unknown, up: Upstream): LlmscopeError {
       `provider "${up.provider.name}" did not answer within ${up.timeoutMs} ms; raise providers[].timeout or check the upstream`,
     );
   const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message ?? String(err);
+  // Reached, then the connection closed under the request (a crash or restart, a proxy dropping it): baseUrl is right
+  if (err instanceof undiciErrors.SocketError)
+    return new LlmscopeError(
+      'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
+      `provider "${up.provider.name}" at ${up.origin} closed the connection before its answer was complete (${reason}: ${err.message}); the upstream failed or restarted during the call, or a proxy dropped it: retry, or check the upstream's logs`,
+    );
   return new LlmscopeError(
     'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
     `cannot reach provider "${up.provider.name}" at ${up.origin} (${reason}); check providers[].baseUrl and that the upstream is running`,

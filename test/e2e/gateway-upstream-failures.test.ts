@@ -82,6 +82,20 @@ describe('gateway upstream failures', () => {
     expect(c).toMatchObject({ status: 'upstream_error', httpStatus: 502, provider: 'gone' });
   });
 
+  it('says the upstream closed the connection, not that it cannot be reached, when it drops a call it accepted (QA48)', async () => {
+    // reached, the request read, then the connection closed without an answer (a crash, a restart, a proxy)
+    behaviour = (_req, res) => res.destroy();
+    const r = await post('dropped', {});
+    expect(r.statusCode).toBe(502);
+    const body = (await r.body.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('upstream_unreachable');
+    expect(body.error.message).toMatch(/^provider "flaky" at http:\/\/127\.0\.0\.1:\d+ closed the connection before/);
+    expect(body.error.message).not.toContain('check providers[].baseUrl');
+    const c = await callFor('dropped');
+    expect(c).toMatchObject({ status: 'upstream_error', httpStatus: 502, provider: 'flaky' });
+    expect(c.errorMessage).toContain('closed the connection');
+  });
+
   it('answers a timeout error when the upstream stays silent past providers[].timeout, and records timeout', async () => {
     behaviour = () => {};
     const r = await post('silent', {});
