@@ -461,6 +461,17 @@ describe('matching calls to the bill by provider and model aliases', () => {
     expect(r.gap_usd).toBeCloseTo(0, 6);
   });
 
+  it('a bill of aws.bedrock matches the calls recorded under bedrock (an agent framework’s, decision 165)', () => {
+    const r = reconcile({
+      bill: generic('aws.bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0', 6),
+      tracked: cells('bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0', 6),
+      prices,
+    });
+    expect(r.providers).toEqual(['bedrock']);
+    expect(r.gap_usd).toBeCloseTo(0, 6);
+    expect(byKind(r, 'untracked_models')).toBeUndefined();
+  });
+
   it('caps the buffer it recommends when tracking misses most of the bill, and says why', () => {
     const r = reconcile({ bill: generic('openai', 'gpt-4o', 895), tracked: cells('openai', 'gpt-4o', 1), prices });
     expect(r.gap_usd / r.tracked_usd).toBeCloseTo(894, 6);

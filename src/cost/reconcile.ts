@@ -123,6 +123,11 @@ const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   deepseek_ai: 'deepseek',
   'anthropic.claude': 'anthropic',
   open_ai: 'openai',
+  // (the conventions' Amazon Bedrock; llmscope records an agent framework's call on a Bedrock model id as `bedrock`,
+  // the catalog's name, decision 165)
+  'aws.bedrock': 'bedrock',
+  aws_bedrock: 'bedrock',
+  amazon_bedrock: 'bedrock',
 };
 
 /** A provider's name as reconciliation compares it: lower case, GenAI-convention names mapped to the catalog's. */
