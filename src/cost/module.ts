@@ -112,7 +112,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   // Metrics beyond DESIGN's llm_cost_usd_total (observed by the metrics sink from call.costUsd).
   const unpricedTotal = new Counter({
     name: 'llmscope_unpriced_calls_total',
-    help: 'Calls whose model has no price (cost_usd null); add the model under pricing.models.',
+    help: 'Calls llmscope could not price (cost_usd null): a model with no price (add it under pricing.models), or a record sent to /api/ingest of a model priced per unit that gave neither its cost nor its units (price.unit, price.units).',
     labelNames: ['provider', 'model'],
     registers: [ctx.registry],
   });

@@ -43,6 +43,12 @@ describe('an unpriced call whose model is folded', () => {
       expect(await value(registry, 'llmscope_unpriced_calls_total', { model: '__other__' })).toBe(2);
       expect(await value(registry, 'llm_requests_total', { model: '__other__' })).toBe(2);
       expect(await value(registry, 'llmscope_label_overflow_total', { label: 'model' })).toBe(2);
+      // its HELP names both causes (QA48): an ingested tts-1 record without units is counted too, and tts-1 has a price
+      const help = (await registry.metrics())
+        .split('\n')
+        .find((l) => l.startsWith('# HELP llmscope_unpriced_calls_total'));
+      expect(help).toContain('add it under pricing.models');
+      expect(help).toContain('gave neither its cost nor its units');
     } finally {
       await app.close();
     }
