@@ -6,7 +6,7 @@ import { PostgresStore } from '../../store/index.js';
 import { isRetryableAdd } from '../../store/transient.js';
 import { fakeCall } from '../testing.js';
 import { MemorySpendStore } from './memory.js';
-import { PostgresSpendStore } from './postgres.js';
+import { PostgresSpendStore, SPEND_MIGRATIONS, SPEND_NAMESPACE } from './postgres.js';
 import { deltasOf, SPEND_DIMENSIONS } from './types.js';
 
 const T = Date.parse('2025-07-15T10:00:00Z');
@@ -97,6 +97,41 @@ describe('PostgresSpendStore', () => {
     expect(rows.reduce((n, r) => n + r.reasoningTokens, 0)).toBe(
       calls.reduce((n, c) => n + (c.reasoningTokens ?? 0), 0),
     );
+  });
+
+  it('gains the tool cost figure over version 2 tables (cost.spend 3), 0 for spend summed before (decision 163)', async () => {
+    const url = await pg.freshSchemaUrl();
+    const before = new PostgresStore(url);
+    stores.push(before);
+    await before.migrate();
+    // the spend tables as the llmscope before decision 163 made them, with a day of spend in them
+    await before.backend.migrations.register(SPEND_NAMESPACE, SPEND_MIGRATIONS.slice(0, 2));
+    await before.pool.query(
+      "INSERT INTO spend_daily (day, dimension, value, cost_usd, requests) VALUES ('2025-07-15', 'all', '', 2, 1)",
+    );
+    // this llmscope starting on them
+    const store = new PostgresStore(url);
+    stores.push(store);
+    await store.migrate();
+    const spend = new PostgresSpendStore(store.backend);
+    await spend.migrate();
+    const versions = await store.pool.query(
+      'SELECT version FROM schema_migrations WHERE namespace = $1 ORDER BY version',
+      [SPEND_NAMESPACE],
+    );
+    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+    const call = fakeCall({ startedAt: T, costUsd: 1 });
+    call.price = {
+      input: 0,
+      cachedInput: 0,
+      output: 0,
+      source: 't',
+      tools: [{ tool: 'web_search', unitPrice: 0.01, units: 5 }],
+    };
+    await spend.apply(deltasOf([call], unpriced));
+    const [day] = await spend.daily({ dimension: 'all', from: T, to: T + DAY });
+    expect(day).toMatchObject({ costUsd: 3, requests: 2 });
+    expect(day?.toolCostUsd).toBeCloseTo(0.05, 12);
   });
 
   it('keeps reconciliations and cost items', async () => {
