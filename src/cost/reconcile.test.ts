@@ -189,6 +189,51 @@ describe('reconciliation against an OpenAI cost export', () => {
     expect(row('(built-in tools)')).toMatchObject({ billed_usd: 10, tracked_usd: 10, gap_usd: 0 });
   });
 
+  it('matches Anthropic’s web_search cost type to the tool spend; file search storage stays a non-token item', () => {
+    const tracked: TrackedCell[] = [
+      {
+        day: '2025-06-01',
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        costUsd: 43.75,
+        toolCostUsd: 1,
+        requests: 9,
+        unpriced: 0,
+      },
+      {
+        day: '2025-06-01',
+        provider: 'openai',
+        model: 'gpt-4o',
+        costUsd: 20.25,
+        toolCostUsd: 0.25,
+        requests: 4,
+        unpriced: 0,
+      },
+    ];
+    const anthropic = parseBill(
+      [
+        'usage_date_utc,model,workspace,api_key,usage_type,token_type,context_window,cost_usd',
+        '2025-06-01,claude-sonnet-4-5-20250929,Default,prod,message,input_no_cache,0-200k,12.50',
+        '2025-06-01,claude-sonnet-4-5-20250929,Default,prod,message,output,0-200k,30.25',
+        '2025-06-01,,Default,prod,web_search,,,1.00',
+      ].join('\n'),
+    );
+    const a = reconcile({ bill: anthropic, tracked, prices });
+    expect(a.causes).toEqual([]);
+    expect(a.by_model.find((m) => m.model === '(built-in tools)')).toMatchObject({ billed_usd: 1, tracked_usd: 1 });
+    const openai = parseBill(
+      openaiCsv([
+        ['2025-06-01', 'gpt-4o-2024-08-06, input', 20],
+        ['2025-06-01', 'file search tool calls', 0.25],
+        ['2025-06-01', 'file search storage', 0.4],
+      ]),
+    );
+    const o = reconcile({ bill: openai, tracked, prices });
+    expect(o.causes.map((c) => [c.kind, c.items, c.gap_usd])).toEqual([
+      ['non_api_items', ['file search storage'], 0.4],
+    ]);
+  });
+
   it('limits the comparison to --from/--to', async () => {
     const q = await trackedStore();
     const { report } = await runReconciliation(

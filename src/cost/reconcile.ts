@@ -324,7 +324,11 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   const other = take((c) => c.model === OTHER);
   if (other.length > 0 && Math.abs(sumGap(other)) > 1e-9) {
     const items = [
-      ...new Set(bill.lines.filter((l) => l.model === null && inRange(l.day) && l.amountUsd !== 0).map((l) => l.item)),
+      ...new Set(
+        bill.lines
+          .filter((l) => l.model === null && !isToolLine(l) && inRange(l.day) && l.amountUsd !== 0)
+          .map((l) => l.item),
+      ),
     ].sort();
     causes.push({
       kind: 'non_api_items',
