@@ -5,6 +5,16 @@ import { DURATION_PATTERN, durationMs, durationSchema, timerDurationSchema } fro
 
 const duration = durationSchema;
 
+/** A USD price per GPU-hour, as its message says it (not zod's "Too small: expected number to be >=0"). */
+const gpuHourPriceSchema = z.number({ error: 'USD per GPU-hour, 0 or more, e.g. 2.49' }).nonnegative({
+  error: 'USD per GPU-hour, 0 or more, e.g. 2.49',
+});
+/** A 0..1 ratio, as the alert rules' GPU thresholds say it: 80 for 80% is refused with the form it takes. */
+const ratioSchema = (example: string) => {
+  const error = `a ratio from 0 to 1 (${example})`;
+  return z.number({ error }).min(0, { error }).max(1, { error });
+};
+
 export const gpuHostSchema = z
   .object({
     /** Host name as the collector reports it (this host's name, or the DCGM exporter's `Hostname`). */
@@ -14,7 +24,7 @@ export const gpuHostSchema = z
     /** Model names or `*` patterns this host serves. */
     models: z.array(z.string().min(1)).default([]),
     /** USD per GPU-hour on this host; overrides `gpu.pricePerGpuHour`. */
-    gpuHourPrice: z.number().nonnegative().optional(),
+    gpuHourPrice: gpuHourPriceSchema.optional(),
   })
   .strict();
 
@@ -51,13 +61,13 @@ export const gpuConfigSchema = z
     dcgmUrls: z.array(dcgmTargetSchema).default([]),
     hosts: z.array(gpuHostSchema).default([]),
     /** USD per GPU-hour for hosts without their own `gpuHourPrice`. */
-    pricePerGpuHour: z.number().nonnegative().optional(),
+    pricePerGpuHour: gpuHourPriceSchema.optional(),
     thresholds: z
       .object({
         /** Average utilization below this (0..1) over the viewed window raises `low_utilization`. */
-        lowUtilization: z.number().min(0).max(1).default(0.8),
+        lowUtilization: ratioSchema('0.8 for 80%').default(0.8),
         /** Memory used / total above this (0..1) raises `high_memory`. */
-        highMemory: z.number().min(0).max(1).default(0.95),
+        highMemory: ratioSchema('0.95 for 95%').default(0.95),
       })
       .strict()
       .prefault({}),
