@@ -234,6 +234,28 @@ describe('reconciliation against an OpenAI cost export', () => {
     ]);
   });
 
+  it('compares a bill that lists no tool uses apart with the calls’ whole cost, tools included (decision 163)', () => {
+    // gpt-4o's calls cost $21 of which $1 web searches; the generic CSV's model total holds the searches
+    const tracked: TrackedCell[] = [
+      { day: '2025-06-01', provider: 'openai', model: 'gpt-4o', costUsd: 21, toolCostUsd: 1, requests: 4, unpriced: 0 },
+      { day: '2025-06-02', provider: 'openai', model: 'gpt-4o', costUsd: 21, toolCostUsd: 1, requests: 4, unpriced: 0 },
+    ];
+    const generic = parseBill(
+      'date,provider,model,amount_usd\n2025-06-01,openai,gpt-4o,21\n2025-06-02,openai,gpt-4o,21',
+    );
+    const g = reconcile({ bill: generic, tracked, prices });
+    // before: a price_mismatch of +$2 and a tool_charges of -$2, for a bill that matched to the cent
+    expect(g.causes).toEqual([]);
+    expect(g.by_model.map((m) => [m.model, m.billed_usd, m.tracked_usd])).toEqual([['gpt-4o', 42, 42]]);
+    // a day the bill lists the searches apart is still matched against the tool spend, the other day as a whole
+    const mixed = parseBill(
+      'date,provider,model,amount_usd\n2025-06-01,openai,gpt-4o,20\n2025-06-01,openai,web search tool calls,1\n2025-06-02,openai,gpt-4o,21',
+    );
+    const m = reconcile({ bill: mixed, tracked, prices });
+    expect(m.causes).toEqual([]);
+    expect(m.by_model.find((r) => r.model === '(built-in tools)')).toMatchObject({ billed_usd: 1, tracked_usd: 1 });
+  });
+
   it('limits the comparison to --from/--to', async () => {
     const q = await trackedStore();
     const { report } = await runReconciliation(
