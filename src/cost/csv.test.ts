@@ -70,6 +70,8 @@ describe('summaryCsv', () => {
       'reasoning_tokens',
       'cost_per_request',
       'cost_per_1k_tokens',
+      'tool_cost_usd',
+      'token_cost_usd',
     ]);
     expect(rows.map((r) => [r[0], r[1]])).toEqual([
       ['row', 'user'],
@@ -91,9 +93,35 @@ describe('summaryCsv', () => {
       '0',
       '0.25',
       String(0.5 / 1.2),
+      '0',
+      '0.5',
     ]);
     expect(rows[3]?.[5]).toBe('2');
     expect(rows[5]?.slice(2, 5)).toEqual(['2', '', '8']);
+  });
+
+  it("the built-in tools' spend and the tokens' as the last two columns, empty where the JSON's are null (decision 163)", () => {
+    const text = summaryCsv(
+      {
+        total: f({ cost_usd: 0.6, tool_cost_usd: 0.05, token_cost_usd: 0.55 }),
+        groups: [
+          { ...f({ cost_usd: 0.6, tool_cost_usd: 0.05, token_cost_usd: 0.55 }), key: 'gpt-4o', share: 1 },
+          // a sum that does not keep the tool part (meta.<key>, team-scoped): null, an empty cell, not 0
+          { ...f({ tool_cost_usd: null, token_cost_usd: null }), key: 'scoped', share: 0 },
+        ],
+        rest: null,
+      },
+      'model',
+    );
+    const rows = parse(text) as string[][];
+    // the columns before keep their places: a script reading cost_per_1k_tokens as the 13th still finds it
+    expect(rows[0]?.slice(11)).toEqual(['cost_per_request', 'cost_per_1k_tokens', 'tool_cost_usd', 'token_cost_usd']);
+    expect(rows.map((r) => [r[0], r.length, ...r.slice(13)])).toEqual([
+      ['row', 15, 'tool_cost_usd', 'token_cost_usd'],
+      ['group', 15, '0.05', '0.55'],
+      ['group', 15, '', ''],
+      ['total', 15, '0.05', '0.55'],
+    ]);
   });
 
   it('without a grouping: the total alone', () => {

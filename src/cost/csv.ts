@@ -1,7 +1,8 @@
 // /api/cost/summary?format=csv: a summary as a spreadsheet's rows (RFC 4180), one a group, with the JSON's figures.
 // A cell is client-controlled text (a user id, a metadata value): quoted when it holds a comma, quote or line break,
 // and one that a spreadsheet would read as a formula (= + - @, tab or carriage return first) gets a leading ' as
-// OWASP's CSV injection advice says. Numbers are written as they are; a null is an empty cell.
+// OWASP's CSV injection advice says. Numbers are written as they are; a null is an empty cell (so tool_cost_usd and
+// token_cost_usd are empty where the JSON's are null: group_by=meta.<key>, a team-scoped principal's summaries).
 
 import type { FiguresWire } from './spend-queries.js';
 
@@ -26,6 +27,9 @@ const FIGURES = [
   'reasoning_tokens',
   'cost_per_request',
   'cost_per_1k_tokens',
+  // Added after the columns above (decision 163's tool spend): new columns go last, as scripts read them by position.
+  'tool_cost_usd',
+  'token_cost_usd',
 ] as const;
 
 /** One CSV field: empty for null, a text defused against formula injection and quoted where RFC 4180 needs it. */

@@ -97,7 +97,16 @@ describe('GET /api/cost/summary?format=csv', () => {
     json.groups.forEach((g, i) => {
       const row = groups[i] as Record<string, string>;
       expect(row['user']).toBe(defuse(String(g['key'])));
-      for (const k of ['cost_usd', 'requests', 'unpriced_requests', 'input_tokens', 'cost_per_request', 'share'])
+      for (const k of [
+        'cost_usd',
+        'requests',
+        'unpriced_requests',
+        'input_tokens',
+        'cost_per_request',
+        'share',
+        'tool_cost_usd',
+        'token_cost_usd',
+      ])
         expect(row[k], `${g['key']} ${k}`).toBe(g[k] === null ? '' : String(g[k]));
     });
     // the multi-line user id is one field, the formula a text
@@ -119,6 +128,8 @@ describe('GET /api/cost/summary?format=csv', () => {
     expect(values).toContain('ana, from "ops"\nsecond line');
     expect(values).toContain("'+1-555");
     expect(values).toContain("'-2");
+    // raw calls do not keep the tool part apart: empty cells, as the JSON's nulls (decision 163)
+    for (const r of rows) expect([r['tool_cost_usd'], r['token_cost_usd']]).toEqual(['', '']);
   });
 
   it('a team-scoped viewer: its teams’ spend only, as its JSON', async () => {
