@@ -45,6 +45,22 @@ const text = z.string().max(256).nullable().optional();
 
 const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.parse(t));
 
+/** Uses of one built-in tool a record may give: far above any real call's. */
+const MAX_TOOL_USES = 1e9;
+
+/** What a record's price.tools add to its cost at their own unit_price, as toolInternalsOf prices them. */
+function toolUsesCost(tools: readonly { tool: string; unit_price: number | null; units: number }[]): number {
+  const uses = new Map<string, number>();
+  const price = new Map<string, number>();
+  for (const t of tools) {
+    uses.set(t.tool, (uses.get(t.tool) ?? 0) + t.units);
+    if (t.unit_price !== null) price.set(t.tool, t.unit_price);
+  }
+  let sum = 0;
+  for (const [tool, n] of uses) sum += n * (price.get(tool) ?? 0);
+  return sum;
+}
+
 export const ingestRecordSchema = z
   .object({
     request_id: z.string().min(1).max(128).optional(),
@@ -91,16 +107,22 @@ export const ingestRecordSchema = z
     price: z
       .object({
         // the built-in tools billed per use (price.tools, an array since ba21b48), as GET /api/requests lists them
+        // (priced when the record gives no cost_usd, R6: a use count that is negative or not whole, or a price below
+        // 0, is refused rather than left out or replaced, and so are uses that would cost a call more than cost_usd
+        // may say: 1e15 uses at 1e300 made its cost Infinity, and every spend total of its day null)
         tools: z
           .array(
             z
               .object({
                 tool: z.enum(BUILT_IN_TOOLS),
-                unit_price: z.number().nullable(),
-                units: z.number(),
+                unit_price: z.number().nonnegative().max(MAX_CALL_COST_USD).nullable(),
+                units: z.number().int().nonnegative().max(MAX_TOOL_USES),
               })
               .strict(),
           )
+          .refine((tools) => toolUsesCost(tools) <= MAX_CALL_COST_USD, {
+            message: `the tool uses at their unit_price cost more than a call may (${MAX_CALL_COST_USD} USD)`,
+          })
           .optional(),
       })
       .catchall(z.union([z.number(), z.string()]))

@@ -58,4 +58,44 @@ describe('ingest: a record whose price lists built-in tools', () => {
     const unknownTool = { ...searched.price, tools: [{ tool: 'code_interpreter', unit_price: 0.03, units: 1 }] };
     expect(() => parseBody(ingestRecordSchema, { ...searched, price: unknownTool })).toThrow(/price/);
   });
+
+  it('refuses tool uses that are negative or not whole, a price below 0, and uses that cost more than a call may', () => {
+    // priced since c535212 when the record has no cost_usd: before, -3 uses were dropped and -1 USD replaced by the
+    // catalog's price with 202, and 1e15 uses at 1e300 made the call's cost Infinity (every spend total of its day null)
+    const { cost_usd: _, ...noCost } = searched;
+    const withTools = (tools: unknown[]) => ({ ...noCost, price: { tools } });
+    for (const [tools, param] of [
+      [[{ tool: 'web_search', unit_price: 0.01, units: -3 }], 'price.tools.0.units'],
+      [[{ tool: 'web_search', unit_price: 0.01, units: 2.5 }], 'price.tools.0.units'],
+      [[{ tool: 'web_search', unit_price: -1, units: 3 }], 'price.tools.0.unit_price'],
+      [[{ tool: 'web_search', unit_price: 1e300, units: 1e15 }], 'price.tools.0.unit_price'],
+      [[{ tool: 'web_search', unit_price: 2000, units: 1e9 }], 'price.tools'],
+      [
+        [
+          { tool: 'web_search', unit_price: 0, units: 1e9 },
+          { tool: 'web_search', unit_price: 1e6, units: 1e9 },
+        ],
+        'price.tools',
+      ],
+    ] as const) {
+      let param_: string | undefined;
+      try {
+        parseBody(ingestRecordSchema, withTools([...tools]));
+      } catch (e) {
+        param_ = (e as { param?: string }).param;
+      }
+      expect(param_, JSON.stringify(tools)).toBe(param);
+    }
+    // what GET /api/requests lists is still taken: whole uses, a price of 0 or more, or none
+    expect(() =>
+      parseBody(
+        ingestRecordSchema,
+        withTools([
+          { tool: 'web_search', unit_price: 0.01, units: 3 },
+          { tool: 'web_fetch', unit_price: 0, units: 0 },
+          { tool: 'web_search_preview', unit_price: null, units: 1 },
+        ]),
+      ),
+    ).not.toThrow();
+  });
 });
