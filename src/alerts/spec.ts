@@ -139,6 +139,15 @@ const annotationsSchema = z.record(
     }),
 );
 
+/** An `all` rule's conditions, as its message says them (zod said "Too small: expected array to have >=2 items"). */
+const ALL_CONDITIONS =
+  'kind "all" needs at least two conditions, each a kind and its threshold: [{ kind: error_rate, threshold: 0.05 }, { kind: latency_quantile, threshold: 2s }]';
+
+/** A severity other than the three the routes know (zod said 'Invalid option: expected one of "critical"|...'). */
+function severityError(issue: { input?: unknown }): string {
+  return `unknown severity ${JSON.stringify(String(issue.input))}: critical, warning or info (the default routes page, notify and log them)`;
+}
+
 export const ruleSchema = z
   .object({
     /** The alert name (`alertname` label). */
@@ -146,10 +155,10 @@ export const ruleSchema = z
     enabled: z.boolean().optional(),
     ...conditionShape,
     /** For kind `all`: every condition must hold on the same group (e.g. the same model). */
-    conditions: z.array(conditionSchema).min(2).optional(),
+    conditions: z.array(conditionSchema, { error: ALL_CONDITIONS }).min(2, { error: ALL_CONDITIONS }).optional(),
     for: durationSchema.optional(),
     keepFiringFor: durationSchema.optional(),
-    severity: z.enum(SEVERITIES).optional(),
+    severity: z.enum(SEVERITIES, { error: severityError }).optional(),
     /** Labels the alert is split by (default per kind, e.g. [model]). */
     groupBy: z.array(z.string()).optional(),
     labels: z.record(labelName, z.string()).optional(),

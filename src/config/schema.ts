@@ -119,6 +119,9 @@ export const oidcSchema = z
   })
   .strict();
 
+/** server.bodyLimit's form, as its message says it. */
+const BODY_LIMIT = 'bytes, a whole number above 0, e.g. 52428800 for 50 MiB (the default)';
+
 export const configSchema = z
   .object({
     server: z
@@ -130,10 +133,11 @@ export const configSchema = z
           .default('127.0.0.1'),
         port: z.number('a port number from 0 to 65535').int().min(0).max(65535).default(8080),
         adminToken: z.string().min(8, 'at least 8 characters').optional(),
+        // zod said "Invalid input: expected number, received string" for 10mb and "Too small: expected number to be >0"
         bodyLimit: z
-          .number()
-          .int()
-          .positive()
+          .number({ error: BODY_LIMIT })
+          .int({ error: BODY_LIMIT })
+          .positive({ error: BODY_LIMIT })
           .default(50 * 1024 * 1024),
         shutdownGrace: duration.default('30s'),
         /**

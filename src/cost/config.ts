@@ -196,7 +196,13 @@ export const pricingSchema = z
   .object({
     /** Use the built-in catalog (src/cost/catalog); off = only `models` below are priced. */
     catalog: z.boolean().default(true),
-    models: z.array(priceOverrideSchema).default([]),
+    // a map by model name was refused with zod's "Invalid input: expected array, received object"
+    models: z
+      .array(priceOverrideSchema, {
+        error: (i) =>
+          `a list of model prices${i.input !== null && typeof i.input === 'object' ? ', not a map by model name' : ''}: [{ model: my-model, input: 2.5, output: 10 }] (USD per 1M tokens)`,
+      })
+      .default([]),
     /** Extra names for catalog models, e.g. `{ "prod-chat": "gpt-4o" }`. */
     aliases: z.record(z.string(), z.string()).default({}),
     /**
