@@ -418,12 +418,17 @@ export class PriceBook {
    * host reselling open weights). A Bedrock model id or ARN (`us.anthropic.claude-sonnet-4-20250514-v1:0`) is
    * `bedrock`, as the catalog's Bedrock entries are, since AWS bills it whichever vendor's price it costs; a Vertex
    * AI spelling (`claude-sonnet-4-5@20250929`) `google`, the catalog's name for Google's APIs; any other name its
-   * entry's provider (`gemini-2.5-flash` google, `gpt-4o` openai).
+   * entry's provider (`gemini-2.5-flash` google, `gpt-4o` openai). A LiteLLM route prefix that names the cloud wins:
+   * `vertex_ai/` google, `bedrock/` (and `converse/`) bedrock, whatever the name after it.
    */
   providerOfModel(model: string): string | null {
     const e = this.entryFor(model, null);
     if (e === null) return null;
-    const n = model.trim().toLowerCase().replace(PREFIXES, '');
+    const lower = model.trim().toLowerCase();
+    // A LiteLLM route that names the cloud (CrewAI's `vertex_ai/claude-sonnet-4-5`, `bedrock/...`): who bills it
+    const route = /^(vertex_ai|bedrock|converse)\//.exec(lower)?.[1];
+    if (route !== undefined) return route === 'vertex_ai' ? 'google' : 'bedrock';
+    const n = lower.replace(PREFIXES, '');
     if (BEDROCK_ARN.test(n) || BEDROCK_ID.test(n)) return 'bedrock';
     if (/^[a-z][\w.-]*@[\w.-]+$/.test(n)) return 'google';
     return e.provider;
