@@ -1675,11 +1675,14 @@ function upstreamFailure(err: unknown, up: Upstream): LlmscopeError {
     );
   const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message ?? String(err);
   // Reached, then the connection closed under the request (a crash or restart, a proxy dropping it): baseUrl is right
-  if (err instanceof undiciErrors.SocketError)
+  // (an HTTPS port named with http:// closes so too, sending nothing back: said when nothing came back over http://)
+  if (err instanceof undiciErrors.SocketError) {
+    const nothingBack = err.socket?.bytesRead === 0 && up.origin.startsWith('http://');
     return new LlmscopeError(
       'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
-      `provider "${up.provider.name}" at ${up.origin} closed the connection before its answer was complete (${reason}: ${err.message}); the upstream failed or restarted during the call, or a proxy dropped it: retry, or check the upstream's logs`,
+      `provider "${up.provider.name}" at ${up.origin} closed the connection before its answer was complete (${reason}: ${err.message}); the upstream failed or restarted during the call, or a proxy dropped it: retry, or check the upstream's logs${nothingBack ? '; if every call to it ends so, its baseUrl may say http:// for a TLS port (use https://)' : ''}`,
     );
+  }
   return new LlmscopeError(
     'LLMSCOPE_ERR_UPSTREAM_UNREACHABLE',
     `cannot reach provider "${up.provider.name}" at ${up.origin} (${reason}); check providers[].baseUrl and that the upstream is running`,

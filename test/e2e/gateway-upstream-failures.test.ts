@@ -1,13 +1,15 @@
 // The gateway when the upstream misbehaves or the client leaves early: unreachable, silent past the timeout,
 // cutting a stream half-way, a client gone before the upstream answered. Each call is answered as DESIGN says
 // and recorded with the right status.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmCall, Sink } from '../../src/calls/index.js';
 import { type App, createApp } from '../../src/server.js';
-import { configOf, until } from './helpers.js';
+import { configOf, selfSignedCert, until } from './helpers.js';
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -16,6 +18,8 @@ const chunk = (content: string) =>
 
 describe('gateway upstream failures', () => {
   let upstream: Server;
+  /** An HTTPS upstream that a provider names with http:// (a baseUrl with the wrong scheme). */
+  let tlsUpstream: HttpsServer;
   let behaviour: Behaviour = () => {};
   const bodies: string[] = [];
   let app: App;
@@ -52,11 +56,18 @@ describe('gateway upstream failures', () => {
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const port = (upstream.address() as AddressInfo).port;
+    const tls = selfSignedCert('llmscope-upstream-tls-');
+    tlsUpstream = createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (_req, res) =>
+      res.end('{}'),
+    );
+    await new Promise<void>((r) => tlsUpstream.listen(0, '127.0.0.1', r));
+    const tlsPort = (tlsUpstream.address() as AddressInfo).port;
     const config = configOf({
       server: { host: '127.0.0.1', port: 0, shutdownGrace: '2s' },
       providers: [
         { name: 'flaky', baseUrl: `http://127.0.0.1:${port}/v1`, timeout: '300ms', models: ['gpt-*'] },
         { name: 'gone', baseUrl: 'http://127.0.0.1:1/v1', models: ['gone-*'] },
+        { name: 'tls', baseUrl: `http://127.0.0.1:${tlsPort}/v1`, models: ['tls-*'] },
       ],
       storage: { url: 'sqlite::memory:' },
     });
@@ -67,6 +78,8 @@ describe('gateway upstream failures', () => {
     await app.close();
     upstream.closeAllConnections();
     await new Promise((r) => upstream.close(r));
+    tlsUpstream.closeAllConnections();
+    await new Promise((r) => tlsUpstream.close(r));
   });
 
   it('answers 502 in the OpenAI error shape when the upstream is unreachable, and records upstream_error', async () => {
@@ -94,6 +107,17 @@ describe('gateway upstream failures', () => {
     const c = await callFor('dropped');
     expect(c).toMatchObject({ status: 'upstream_error', httpStatus: 502, provider: 'flaky' });
     expect(c.errorMessage).toContain('closed the connection');
+  });
+
+  it('says an http:// baseUrl may name a TLS port when the upstream closes every call without a byte', async () => {
+    // An HTTPS server read a plain HTTP request and closed the connection: undici's SocketError, as in the QA48 case
+    // above. Before, the message told the user to retry and read the upstream's logs, nothing of the baseUrl's scheme.
+    const r = await post('wrong-scheme', { model: 'tls-1' });
+    expect(r.statusCode).toBe(502);
+    const body = (await r.body.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('upstream_unreachable');
+    expect(body.error.message).toMatch(/^provider "tls" at http:\/\/127\.0\.0\.1:\d+ closed the connection before/);
+    expect(body.error.message).toContain('if every call to it ends so, its baseUrl may say http:// for a TLS port');
   });
 
   it('answers a timeout error when the upstream stays silent past providers[].timeout, and records timeout', async () => {
