@@ -68,6 +68,24 @@ describe('export', () => {
     expect(names.filter((n) => /^Worker(RestartStorm|sNotServing) stays quiet/.test(n))).toHaveLength(2);
   });
 
+  it('exports RecorderDroppingData on the observability data a sink drops, with promtool cases (decision 179)', () => {
+    // Shed evaluations and unstored calls were counted on /metrics only: nothing told anyone.
+    const doc = parse(readFileSync(join(dir, 'prometheus/rules/llmscope-2-alerts.rules.yml'), 'utf8'));
+    const recorder = doc.groups.find((g: { name: string }) => g.name === 'llmscope-recorder');
+    expect(recorder?.rules.map((r: { alert: string }) => r.alert)).toEqual(['RecorderDroppingData']);
+    expect(recorder.rules[0]).toMatchObject({
+      expr: 'sum by (job, instance, sink) (increase(llmscope_recorder_dropped_total[10m])) > 0',
+      labels: { severity: 'warning' },
+    });
+    expect(recorder.rules[0].annotations.summary).toContain('{{ $labels.sink }}');
+    expect(recorder.rules[0].annotations.description).toContain('quality.maxPending');
+    expect(recorder.rules[0].annotations.description).toContain('recorder.capacity');
+    expect(recorder.rules[0].annotations.runbook_url).toMatch(/docs\/alerts\.md#recorderdroppingdata$/);
+    const names = promtoolTests(cfg).files.flatMap((f) => (f.doc.tests as { name: string }[]).map((t) => t.name));
+    expect(names).toContain('RecorderDroppingData fires on a sink dropping calls');
+    expect(names.filter((n) => n.startsWith('RecorderDroppingData stays quiet'))).toHaveLength(1);
+  });
+
   it("exports BudgetExceeded firing on a block budget's refusals too, with promtool cases (QA34)", () => {
     // A block budget refuses calls before its spend reaches the limit: the ratio alone never fired while it did.
     const budget = exportedRules(cfg).exported.find((e) => e.rule.id === 'BudgetExceeded');

@@ -123,6 +123,18 @@ export const DASHBOARDS: DashboardSpec[] = [
           },
         ],
       },
+      {
+        title: 'Observability data dropped by sink',
+        unit: 'short',
+        description:
+          'Calls a recorder sink could not record (store, quality-evaluations, metrics, logs, traces...: its lane full, the sink failing, a shutdown), per $__rate_interval; the calls themselves were answered. Any in 10 minutes fires RecorderDroppingData. Empty while nothing is dropped.',
+        targets: [
+          {
+            expr: 'sum by (instance, sink) (increase(llmscope_recorder_dropped_total[$__rate_interval])) > 0',
+            legend: '{{instance}} {{sink}}',
+          },
+        ],
+      },
     ],
   },
   {

@@ -167,7 +167,7 @@ export function promtoolTests(cfg: AlertsConfig): {
     }));
   // The workers' alerts, in the 1-minute file (one of its own when no rule has a 1-minute case).
   const minute = files.find((f) => f.path === TESTS_FILE);
-  const workerTests = [...workerAlertTests(cfg), ...gpuAlertTests(cfg)];
+  const workerTests = [...workerAlertTests(cfg), ...gpuAlertTests(cfg), ...recorderAlertTests(cfg)];
   if (minute) (minute.doc.tests as Record<string, unknown>[]).push(...workerTests);
   else
     files.unshift({
@@ -383,6 +383,71 @@ export function gpuAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record
   ];
 }
 
+/**
+ * An alert on the observability data llmscope itself gives up: when a recorder sink falls behind (a full lane, a sink
+ * error, a shutdown) or the quality evaluator's queue is full, llmscope drops and counts the work rather than slow or
+ * fail a client's call, and only llmscope_recorder_dropped_total{sink} says so. Each sink's series is at 0 from the
+ * first scrape, so increase() sees the first drops after a start. Per scrape target and sink (job, instance, sink).
+ * The gateway's shed calls (llmscope_gateway_shed_total) are refusals the client saw as a 503, not lost data.
+ */
+export function recorderAlerts(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  return [
+    {
+      alert: 'RecorderDroppingData',
+      expr: 'sum by (job, instance, sink) (increase(llmscope_recorder_dropped_total[10m])) > 0',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary:
+          'llmscope on {{ $labels.instance }} dropped {{ $value | humanize }} from its {{ $labels.sink }} sink in 10 minutes',
+        description:
+          "llmscope's recorder on {{ $labels.instance }} could not keep up with its {{ $labels.sink }} sink and dropped work rather than slow the calls it serves (its lane full, the sink failing, or a shutdown); the calls themselves were answered. What is missing depends on the sink: store (or primary, a gateway worker's hand-off to the recorder): calls not stored, so the Requests and spend pages and /api/cost miss them; quality-evaluations or quality: calls not scored for quality; cost: spend aggregates not updated; metrics, logs, call_logs, traces: those calls' metrics, log lines or traces. A failing sink logs sink_error; a full lane shows in llmscope_recorder_queue_depth{sink}. Give llmscope more CPU (or a faster store), spread calls over gateway workers (serve --workers), or raise the bound: recorder.capacity for the recorder's lanes, quality.maxPending for quality evaluations.",
+        runbook_url: `${cfg.runbookBaseUrl}#recorderdroppingdata`,
+      },
+    },
+  ];
+}
+
+/** promtool unit tests of recorderAlerts: fires on a sink that drops, quiet on sinks at 0 and on drops long past. */
+export function recorderAlertTests(cfg: Pick<AlertsConfig, 'runbookBaseUrl'>): Record<string, unknown>[] {
+  const [dropping] = recorderAlerts(cfg) as { annotations: Record<string, string> }[];
+  const target = { instance: 'llmscope:8080', job: 'llmscope' };
+  const sel = (sink: string) =>
+    `llmscope_recorder_dropped_total{instance="${target.instance}", job="${target.job}", sink="${sink}"}`;
+  const labels = { ...target, sink: 'quality-evaluations' };
+  return [
+    {
+      name: 'RecorderDroppingData fires on a sink dropping calls',
+      interval: '1m',
+      input_series: [
+        // at 0 from the first scrape, then 10 evaluations dropped a minute; the store drops nothing
+        { series: sel('quality-evaluations'), values: '0x5 10+10x24' },
+        { series: sel('store'), values: '0x30' },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '20m',
+          alertname: 'RecorderDroppingData',
+          exp_alerts: [
+            {
+              exp_labels: { ...labels, severity: 'warning' },
+              exp_annotations: renderAnnotations(dropping?.annotations ?? {}, labels, 100),
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'RecorderDroppingData stays quiet on sinks at 0 and on drops more than 10 minutes past',
+      interval: '1m',
+      input_series: [
+        { series: sel('store'), values: '0x30' },
+        { series: sel('quality-evaluations'), values: '0x3 7x27' },
+      ],
+      alert_rule_test: [{ eval_time: '20m', alertname: 'RecorderDroppingData', exp_alerts: [] }],
+    },
+  ];
+}
+
 export interface PrometheusExportOptions {
   /** Scrape target of llmscope in prometheus.yml. */
   target?: string;
@@ -402,6 +467,7 @@ export function prometheusFiles(cfg: AlertsConfig, opts: PrometheusExportOptions
       { name: 'llmscope-alerts', rules: exported.map((e) => alertRule(e.rule, e.expr)) },
       { name: 'llmscope-workers', rules: workerAlerts(cfg) },
       { name: 'llmscope-gpus', rules: gpuAlerts(cfg) },
+      { name: 'llmscope-recorder', rules: recorderAlerts(cfg) },
     ],
   };
   const tests = promtoolTests(cfg);
