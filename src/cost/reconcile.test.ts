@@ -539,6 +539,21 @@ describe('matching calls to the bill by provider and model aliases', () => {
     expect(byKind(r, 'untracked_models')).toBeUndefined();
   });
 
+  it('a bill naming the cloud service as its console does (Amazon Bedrock, Vertex AI) matches bedrock and google', () => {
+    // AWS Cost Explorer's service is "Amazon Bedrock", Google Cloud's "Vertex AI": before, the whole bill was
+    // untracked_days (the aliases knew amazon_bedrock and vertex_ai, not the names with a space)
+    for (const [billed, recorded, model] of [
+      ['Amazon Bedrock', 'bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0'],
+      ['AWS Bedrock', 'bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0'],
+      ['Vertex AI', 'google', 'gemini-2.0-flash'],
+      ['Mistral AI', 'mistral', 'mistral-large-latest'],
+    ] as const) {
+      const r = reconcile({ bill: generic(billed, model, 6), tracked: cells(recorded, model, 6), prices });
+      expect(r.providers, billed).toEqual([recorded]);
+      expect(r.causes, billed).toEqual([]);
+    }
+  });
+
   it('caps the buffer it recommends when tracking misses most of the bill, and says why', () => {
     const r = reconcile({ bill: generic('openai', 'gpt-4o', 895), tracked: cells('openai', 'gpt-4o', 1), prices });
     expect(r.gap_usd / r.tracked_usd).toBeCloseTo(894, 6);

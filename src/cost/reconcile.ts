@@ -133,7 +133,8 @@ const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
 /** A provider's name as reconciliation compares it: lower case, GenAI-convention names mapped to the catalog's. */
 export function providerKey(name: string): string {
   const n = name.trim().toLowerCase();
-  return PROVIDER_ALIASES[n] ?? n;
+  // (billing consoles write the service with spaces: Amazon Bedrock, Vertex AI, Mistral AI)
+  return PROVIDER_ALIASES[n] ?? PROVIDER_ALIASES[n.replace(/\s+/g, '_')] ?? n;
 }
 
 /** A model name the catalog does not know, without its date or `-latest` (gpt-x-2025-01-31, claude-y@20250101). */
