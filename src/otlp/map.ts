@@ -79,6 +79,8 @@ const AI_SDK_CALL = /\.(doGenerate|doStream|doEmbed)$/;
 const IMAGE_OPERATIONS = new Set(['image', 'image_generation']);
 /** How many images were asked for: OpenLLMetry's count, else the GenAI conventions' request `n`. */
 const IMAGE_COUNT_KEYS = ['gen_ai.request.image.count', 'gen_ai.request.choice.count'];
+/** DALL·E: billed per image, answered with no token usage (`openai/dall-e-3` too). */
+const DALL_E = /(?:^|\/)dall-e-/i;
 
 /**
  * Other names instrumentations give the GenAI operations: Semantic Kernel's (`chat.completions`,
@@ -1141,6 +1143,13 @@ export function spanToCall(
     if (total !== null && output === null && total >= (input as number)) output = total - (input as number);
     else if (total !== null && input === null && total >= (output as number)) input = total - (output as number);
   }
+  // DALL·E answers with no usage at all: tokens on its image span are the instrumentation's own estimate (OpenLLMetry
+  // JS writes 1056 output tokens for a dall-e-2 image, 4160 for an HD dall-e-3 one). Taken as usage they priced the
+  // images $0 (DALL·E has no token price): the images are billed per image below, as the gateway bills them.
+  if (endpoint === 'images.generations' && DALL_E.test(model)) {
+    input = null;
+    output = null;
+  }
   let cached = first(asCount, a, CACHED_TOKENS) ?? logfireUsed?.cached ?? null;
   let cacheWrite = first(asCount, a, CACHE_WRITE_TOKENS);
   // The record's input is the whole prompt, cache reads and writes included (GenAI's convention). Anthropic's own
@@ -1209,9 +1218,12 @@ export function spanToCall(
   }
   // An image generation answered without a token usage is billed per image, as the gateway records one: the count
   // the span asked for (priced per image from the catalog), or a units event with no count (counted as unpriced).
+  // OpenLLMetry JS and OpenTelemetry's Python OpenAI instrumentation (`image_generation`) leave the count out when the
+  // request left `n` out (Python: or gave 1): the API's default, 1 image, as the gateway counts such a request.
   let events: LlmCall['events'] = [];
   if (endpoint === 'images.generations' && status === 'ok' && input === null && output === null) {
-    const n = first(asCount, a, IMAGE_COUNT_KEYS);
+    const n =
+      first(asCount, a, IMAGE_COUNT_KEYS) ?? (asString(a['gen_ai.operation.name']) === 'image_generation' ? 1 : null);
     if (n === null) events = [unitsUnknownEvent('image', endedAt)];
     else {
       const units: BilledUnits = { unit: 'image', count: Math.min(Math.max(n, 1), 100) };
