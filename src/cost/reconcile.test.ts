@@ -247,13 +247,13 @@ describe('reconciliation against an OpenAI cost export', () => {
     // before: a price_mismatch of +$2 and a tool_charges of -$2, for a bill that matched to the cent
     expect(g.causes).toEqual([]);
     expect(g.by_model.map((m) => [m.model, m.billed_usd, m.tracked_usd])).toEqual([['gpt-4o', 42, 42]]);
-    // a day the bill lists the searches apart is still matched against the tool spend, the other day as a whole
-    const mixed = parseBill(
-      'date,provider,model,amount_usd\n2025-06-01,openai,gpt-4o,20\n2025-06-01,openai,web search tool calls,1\n2025-06-02,openai,gpt-4o,21',
+    // a bill that lists the searches apart is matched against the tool spend: a day it lists none billed none
+    const listed = parseBill(
+      'date,provider,model,amount_usd\n2025-06-01,openai,gpt-4o,20\n2025-06-01,openai,web search tool calls,1\n2025-06-02,openai,gpt-4o,20',
     );
-    const m = reconcile({ bill: mixed, tracked, prices });
-    expect(m.causes).toEqual([]);
-    expect(m.by_model.find((r) => r.model === '(built-in tools)')).toMatchObject({ billed_usd: 1, tracked_usd: 1 });
+    const m = reconcile({ bill: listed, tracked, prices });
+    expect(m.causes.map((c) => [c.kind, c.gap_usd])).toEqual([['tool_charges', -1]]);
+    expect(m.by_model.find((r) => r.model === '(built-in tools)')).toMatchObject({ billed_usd: 1, tracked_usd: 2 });
   });
 
   it('limits the comparison to --from/--to', async () => {

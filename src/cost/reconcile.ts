@@ -212,12 +212,12 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
   );
   const isWhole = (day: string, provider: string): boolean =>
     wholeDays.size > 0 && wholeDays.has(`${day}\u0000${provider}`);
-  // Days a provider's bill lists built-in tool uses apart (decision 163). Where it does not (a generic CSV's model
+  // Providers whose bill lists built-in tool uses apart (decision 163). Where it lists none (a generic CSV's model
   // totals, an export without them), its model lines hold whatever the searches cost: the calls' whole cost, tools
   // included, is compared with them, as before tool spend was kept apart (else a false price_mismatch and a
-  // tool_charges of the same size and opposite sign).
-  const toolDays = new Set(
-    bill.lines.filter((l) => isToolLine(l) && inRange(l.day)).map((l) => `${l.day}\u0000${providerKey(l.provider)}`),
+  // tool_charges of the same size and opposite sign). A bill that lists them on some days billed none on the others.
+  const toolBilled = new Set(
+    bill.lines.filter((l) => isToolLine(l) && inRange(l.day)).map((l) => providerKey(l.provider)),
   );
   for (const l of bill.lines as BillLine[]) {
     if (!inRange(l.day)) continue;
@@ -246,7 +246,7 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     const model = canonical(t.model, t.provider);
     const whole = isWhole(t.day, billedBy);
     // The tool part of the calls' cost against the bill's tool lines, the rest against the model's token lines.
-    const tools = whole || !toolDays.has(`${t.day}\u0000${billedBy}`) ? 0 : (t.toolCostUsd ?? 0);
+    const tools = whole || !toolBilled.has(billedBy) ? 0 : (t.toolCostUsd ?? 0);
     const c = cell(t.day, billedBy, whole ? WHOLE : model);
     c.tracked += t.costUsd - tools;
     if (tools !== 0) cell(t.day, billedBy, TOOLS).tracked += tools;
