@@ -58,6 +58,7 @@ import { countedClaims, RequestIdClaims } from './store/postgres/id-claims.js';
 import type { Store } from './store/store.js';
 import { isTransientStoreError } from './store/transient.js';
 import { CallLogs } from './telemetry/call-logs.js';
+import { dropLogger } from './telemetry/drop-log.js';
 import { createLogger } from './telemetry/logging.js';
 import { Metrics, sendFleetMetrics } from './telemetry/metrics.js';
 import { wellKnownProviders } from './telemetry/provider-name.js';
@@ -164,9 +165,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   callLogs.attach((rows) => store.insertCallLogs(rows));
 
   let lastSinkWarn = 0;
+  const noteDrop = dropLogger(logger);
   const recorder = new CountingRecorder({
     capacity: config.recorder.capacity,
-    onDrop: (sink, n) => metrics.dropped.inc({ sink }, n),
+    onDrop: (sink, n, reason) => {
+      metrics.dropped.inc({ sink }, n);
+      noteDrop(sink, n, reason);
+    },
     onSinkError: (sink, err) => {
       const t = Date.now();
       if (t - lastSinkWarn < 10_000) return;

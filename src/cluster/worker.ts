@@ -44,6 +44,7 @@ import { maskBody } from '../privacy/index.js';
 import { attachRealtime } from '../providers/openai-realtime/index.js';
 import type { CallLogRow } from '../store/index.js';
 import { CallLogs } from '../telemetry/call-logs.js';
+import { dropLogger } from '../telemetry/drop-log.js';
 import { createLogger } from '../telemetry/logging.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { type AttributedError, pack, type Rpc, RpcPackError, unpack } from './rpc.js';
@@ -544,10 +545,12 @@ export async function startWorker(
       if (id !== null) untold.delete(id);
     }
   };
+  const noteDrop = dropLogger(logger);
   const recorder = new HandoffRecorder({
     capacity: config.recorder.capacity,
-    onDrop: (sink, n, _reason, calls) => {
+    onDrop: (sink, n, reason, calls) => {
       metrics.dropped.inc({ sink }, n);
+      noteDrop(sink, n, reason);
       if (sink !== 'primary') return;
       // Dropped: the `shed` message below settles them (their admissions close there), or the recorder is gone.
       handedOver(calls);

@@ -9,6 +9,7 @@ import { durationMs } from '../config/index.js';
 import { ModelRouter } from '../gateway/routing.js';
 import { Redactor } from '../privacy/index.js';
 import { scopedStore } from '../store/index.js';
+import { dropLogger } from '../telemetry/drop-log.js';
 import { registerQualityRoutes } from './api.js';
 import { ChatClient } from './chat-client.js';
 import { type QualityConfig, qualityConfigSchema } from './config.js';
@@ -190,10 +191,15 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
     }
   };
 
+  // Evaluations past quality.maxPending are shed (the call is answered and stored, not scored): counted and logged.
+  const noteDrop = dropLogger(ctx.logger);
   const runner = new BoundedRunner({
     concurrency: cfg.concurrency,
     maxPending: cfg.maxPending,
-    onDrop: (n) => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n),
+    onDrop: (n) => {
+      ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n);
+      noteDrop('quality-evaluations', n, 'queue_full');
+    },
     onError: (err) =>
       ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
   });
@@ -201,7 +207,10 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
   const remoteRunner = new BoundedRunner({
     concurrency: cfg.concurrency,
     maxPending: cfg.maxPending,
-    onDrop: (n) => ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n),
+    onDrop: (n) => {
+      ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, n);
+      noteDrop('quality-evaluations', n, 'queue_full');
+    },
     onError: (err) =>
       ctx.logger.warn({ event: 'quality_evaluation_failed', err: (err as Error)?.message }, 'evaluation failed'),
   });
@@ -295,7 +304,10 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
       const [local, remote] = await Promise.all([runner.close(5_000), remoteRunner.close(5_000)]);
       const abandoned = local + remote;
       if (nli instanceof NliEvaluator) await nli.close();
-      if (abandoned > 0) ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
+      if (abandoned > 0) {
+        ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
+        noteDrop('quality-evaluations', abandoned, 'shutdown');
+      }
     },
   };
 }
