@@ -1,7 +1,6 @@
 // The log line for observability work llmscope shed: a sink whose lane was full (or a quality evaluation past its
 // bound) drops calls rather than slow the ones it serves, and counts them in llmscope_recorder_dropped_total{sink};
 // `sink_dropped` says so in the log too, at most once per interval, with how many each sink dropped since the last.
-import type { Logger } from 'pino';
 
 /** Drops are summed and told at most this often (as sink_error is rate-limited). */
 export const DROP_LOG_EVERY_MS = 10_000;
@@ -15,7 +14,7 @@ type Reason = 'queue_full' | 'sink_error' | 'shutdown';
  * (the failure itself is `sink_error`'s line).
  */
 export function dropLogger(
-  logger: Pick<Logger, 'warn'>,
+  logger: { warn: (fields: object, msg: string) => void },
   everyMs = DROP_LOG_EVERY_MS,
   now: () => number = Date.now,
 ): (sink: string, n: number, reason: Reason) => void {
