@@ -1,30 +1,10 @@
-// Agent frameworks' spans above their model calls (decisions 166 and 168):
-// - Mastra writes the agent's thread (gen_ai.conversation.id) on the agent run's span only, Google ADK its session on
-//   invoke_agent / call_llm above the google-genai call span: the calls under them had no session or user. A call
-//   that names none now takes the nearest ancestor's in the same export; its own always wins.
-// - A framework span that names the model (old Strands' agent span, two levels above the model call, with the run's
-//   summed tokens) was a second call beside the real one: only the direct parent of a call was told apart as a
-//   wrapper. Every ancestor is now, in the same export or a later one, and a call recorded first is a wrapper of the
-//   calls found below it later.
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { LlmCall } from '../calls/index.js';
 import { MAX_ANCESTORS } from './ancestors.js';
 import { requestIdOf } from './map.js';
 import type { OtlpSpan } from './model.js';
-import { OtlpReceiver } from './receiver.js';
-import { attributeSpan } from './testing.js';
+import { attributeSpan, recordingReceiver } from './testing.js';
 
-const setup = () => {
-  const recorded: LlmCall[] = [];
-  const r = new OtlpReceiver({
-    recorder: { record: (c) => void recorded.push(c) },
-    store: { knownIds: async () => new Set() },
-    registry: new Registry(),
-    bodyLimit: 1 << 20,
-  });
-  return { r, recorded };
-};
+const setup = () => recordingReceiver();
 
 const hex16 = (n: number) => n.toString(16).padStart(16, '0');
 const span = (

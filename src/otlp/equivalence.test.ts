@@ -2,12 +2,10 @@
 // (testing.ts, the receiver's first decoder), JSON against protobuf, and the calls, trace spans and counts an export
 // gives against a snapshot taken from the path before it was made faster (all four conventions, both encodings).
 
-import { Registry } from 'prom-client';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import type { LlmCall } from '../calls/index.js';
-import { decodeJson, decodeProtobuf, OtlpReceiver, type OtlpSpan } from './index.js';
-import { encodeExportRequest, referenceDecodeProtobuf } from './testing.js';
+import { decodeJson, decodeProtobuf, type OtlpSpan } from './index.js';
+import { encodeExportRequest, recordingReceiver, referenceDecodeProtobuf } from './testing.js';
 
 type Value = Record<string, unknown>;
 const s = (key: string, v: string) => ({ key, value: { stringValue: v } });
@@ -546,13 +544,7 @@ function handMade(): Uint8Array[] {
 }
 
 async function accepted(spans: OtlpSpan[]) {
-  const recorded: LlmCall[] = [];
-  const r = new OtlpReceiver({
-    recorder: { record: (c) => void recorded.push(c) },
-    store: { knownIds: async () => new Set<string>() },
-    registry: new Registry(),
-    bodyLimit: 1 << 20,
-  });
+  const { r, recorded } = recordingReceiver();
   const outcome = await r.accept(spans);
   return { outcome, recorded };
 }

@@ -1,16 +1,7 @@
-// Decision 165: agent frameworks that put their own name where the model's provider belongs (Google ADK's call_llm
-// without the google-genai instrumentation: gen_ai.system `gcp.vertex.agent`; Strands Agents' chat spans:
-// `strands-agents`) had their calls recorded under the framework, so spend, llm_*{provider} metrics, budgets and
-// reconciliation by provider missed them. The receiver now records such a call under the provider that serves its
-// model (the price catalog's, handed in by the cost capability as providerOfModel); a model nobody knows keeps the
-// framework's name, a provider the span names that is a real one is never changed, and the stored span keeps
-// gen_ai.system as sent. (The real catalog's answers: src/cost/otlp-framework-provider.test.ts.)
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { FRAMEWORK_PROVIDERS, withModelProvider } from './map.js';
-import { OtlpReceiver } from './receiver.js';
-import { attributeCall, attributeSpan } from './testing.js';
+import { attributeCall, attributeSpan, recordingReceiver } from './testing.js';
 
 // Stands for the catalog: who serves each model it knows.
 const KNOWN: Record<string, string> = {
@@ -39,14 +30,7 @@ const strands = (model: string) => ({
 });
 
 const receive = async (attrs: Record<string, string | number>) => {
-  const recorded: LlmCall[] = [];
-  const r = new OtlpReceiver({
-    recorder: { record: (c) => void recorded.push(c) },
-    store: { knownIds: async () => new Set() },
-    registry: new Registry(),
-    bodyLimit: 1 << 20,
-    providerOfModel,
-  });
+  const { r, recorded } = recordingReceiver({ providerOfModel });
   const out = await r.accept([attributeSpan(attrs, { name: 'call_llm' })]);
   expect(out.counts.call).toBe(1);
   return recorded[0] as LlmCall;

@@ -23,6 +23,7 @@ import {
   toSpanRecord,
 } from './index.js';
 import { usageProblem } from './map.js';
+import { recordingReceiver } from './testing.js';
 
 /** Finished SDK spans: a parent "agent" span and children with the given attributes. */
 function sdkSpans(children: { name: string; attributes: OtelAttributes; error?: string }[]): ReadableSpan[] {
@@ -708,13 +709,7 @@ describe('metadata from llmscope.meta.* attributes', () => {
     );
     expect(spanToCall(s).metadata).toEqual({ tenant: 'acme', arm: 'b', n: '3', region: 'eu' });
     expect(spanToCall(span(genAi)).metadata).toBeNull();
-    const recorded: LlmCall[] = [];
-    const r = new OtlpReceiver({
-      recorder: { record: (c) => void recorded.push(c) },
-      store: { knownIds: async () => new Set() },
-      registry: new Registry(),
-      bodyLimit: 1 << 20,
-    });
+    const { r, recorded } = recordingReceiver();
     const out = await r.accept([
       span({ ...genAi, 'llmscope.meta.Tenant': 'x' }),
       span({ ...genAi, 'llmscope.meta.note': 'x'.repeat(257) }, { spanId: '2222222222222222' }),
@@ -728,15 +723,7 @@ describe('metadata from llmscope.meta.* attributes', () => {
 
 describe('OtlpReceiver.accept', () => {
   const setup = (known: string[] = []) => {
-    const recorded: LlmCall[] = [];
-    const registry = new Registry();
-    const r = new OtlpReceiver({
-      recorder: { record: (c) => void recorded.push(c) },
-      store: { knownIds: async (ids) => new Set(ids.filter((i) => known.includes(i))) },
-      registry,
-      bodyLimit: 1 << 20,
-    });
-    return { r, recorded, registry };
+    return recordingReceiver({ store: { knownIds: async (ids) => new Set(ids.filter((i) => known.includes(i))) } });
   };
 
   it('records each call once, keeps the trace’s other spans with its first call, counts every span', async () => {
@@ -846,14 +833,7 @@ describe('OtlpReceiver.accept', () => {
     const { SQLITE_MIGRATIONS } = await import('./storage/sqlite.js');
     const db = new Database(':memory:');
     for (const m of SQLITE_MIGRATIONS) db.exec(m.up as string);
-    const recorded: LlmCall[] = [];
-    const r = new OtlpReceiver({
-      recorder: { record: (c) => void recorded.push(c) },
-      store: { knownIds: async () => new Set() },
-      registry: new Registry(),
-      bodyLimit: 1 << 20,
-      traceSpans: new SqliteTraceSpanStore(db),
-    });
+    const { r, recorded } = recordingReceiver({ traceSpans: new SqliteTraceSpanStore(db) });
     const out = await r.accept([
       span({ 'http.request.method': 'GET', 'url.path': '/health' }, { spanId: '4444444444444444' }),
       span({ 'openinference.span.kind': 'RETRIEVER' }, { spanId: '5555555555555555' }),
@@ -903,14 +883,7 @@ describe('OtlpReceiver.accept', () => {
   });
 
   it('remembers the last recentIds call ids: a re-sent call the store has not yet is a duplicate until it is the oldest', async () => {
-    const recorded: LlmCall[] = [];
-    const r = new OtlpReceiver({
-      recorder: { record: (c) => void recorded.push(c) },
-      store: { knownIds: async () => new Set<string>() },
-      registry: new Registry(),
-      bodyLimit: 1 << 20,
-      recentIds: 3,
-    });
+    const { r, recorded } = recordingReceiver({ recentIds: 3 });
     const call = (n: number) => span(genAi, { spanId: `${n}`.padStart(16, 'a') });
     for (const n of [1, 2, 3]) await r.accept([call(n)]);
     expect((await r.accept([call(1)])).counts).toMatchObject({ call: 0, duplicate: 1 });

@@ -1,11 +1,13 @@
 // Test-only reference: the receiver's first protobuf decoder, protobufjs's reflective decode into message objects
 // then converted to OtlpSpan. proto.ts now reads the wire directly; equivalence.test.ts checks both give the same
 // spans (and the same errors) on varied exports. Also encodes export requests for tests (fromObject + encode).
+import { Registry } from 'prom-client';
 import type { LlmCall } from '../calls/index.js';
 import { decodeJson } from './json.js';
 import { isLlmSpan, spanToCall } from './map.js';
 import { type Attributes, type AttrValue, MalformedOtlpError, type OtlpSpan } from './model.js';
 import { MAX_VALUE_DEPTH, root } from './proto.js';
+import { OtlpReceiver, type OtlpReceiverOptions } from './receiver.js';
 
 const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 
@@ -187,4 +189,25 @@ export function attributeCall(
   const s = attributeSpan(attrs, o);
   if (!isLlmSpan(s)) throw new Error('not an LLM span');
   return spanToCall(s);
+}
+
+/**
+ * A receiver for tests: what it records goes to `recorded`, the store knows no call ids, the body limit is 1 MiB and
+ * the registry its own; `opts` replaces any of them or adds the rest.
+ */
+export function recordingReceiver(opts: Partial<OtlpReceiverOptions> = {}): {
+  r: OtlpReceiver;
+  recorded: LlmCall[];
+  registry: Registry;
+} {
+  const recorded: LlmCall[] = [];
+  const registry = opts.registry ?? new Registry();
+  const r = new OtlpReceiver({
+    recorder: { record: (c) => void recorded.push(c) },
+    store: { knownIds: async () => new Set<string>() },
+    bodyLimit: 1 << 20,
+    ...opts,
+    registry,
+  });
+  return { r, recorded, registry };
 }
