@@ -16,6 +16,22 @@ import { freePort, logShipper, processTree, start, startSimulator } from './proc
 import { stallReport } from './stall-report.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+// A run takes ten minutes and rewrites bench/RESULTS.md's Soak section: --help says what it takes and runs nothing
+// (`node bench/soak.js --help` used to run the whole soak).
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(`usage: node bench/soak.js [options]   (npm run bench:soak -- [options])
+  --minutes N        soak for N minutes (default 10)
+  --rate R           soak at R calls/s without calibrating first
+  --workers N        serve --workers N (does not write RESULTS.md)
+  --store postgres   on PostgreSQL (does not write RESULTS.md)
+  --history H        seed H hours of calls first (does not write RESULTS.md)
+  --trace-stalls     attribute event-loop stalls (does not write RESULTS.md)
+  --profile S        a CPU profile of S seconds, starting --profile-at S (default 20) into the soak
+  --semi-space MB    serve's V8 semi-space (does not write RESULTS.md)
+  --serve-flags 'F'  more node flags for serve (does not write RESULTS.md)
+  --no-results       do not write bench/RESULTS.md`);
+  process.exit(0);
+}
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(process.argv[i + 1]);
@@ -257,14 +273,16 @@ async function drive(rate, ms, onTick) {
   const t0 = Date.now();
   const inflight = new Set();
   let sent = 0;
+  let answered = 0;
   let lastIngest = t0;
   while (Date.now() - t0 < ms) {
     const due = Math.floor(((Date.now() - t0) / 1000) * rate);
     while (sent < due && inflight.size < CONCURRENCY * 4) {
-      const mine = ++sent;
+      ++sent;
       const p = call().then(async (id) => {
-        // Thumbs come a little after the answer, once the call is in the store (as from a user reading it).
-        if (id && mine % 20 === 0) {
+        // Thumbs on every 20th answered call (counted apart from the sent ones: every 20th sent call is one kind in call()'s
+        // mix, offset by the calibration's count, so at times it was always a cancelled stream and no thumbs were sent), a little after the answer, once the call is in the store (as from a user reading it).
+        if (id && ++answered % 20 === 0) {
           await new Promise((r) => setTimeout(r, 1_000));
           await feedback(id);
         }
