@@ -19,7 +19,7 @@ import {
   statusOf,
 } from '../calls/index.js';
 import { COUNT_CAP_CHARS, countKeptTokens, countTokens } from '../calls/tokens.js';
-import { type BilledUnits, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
+import { requestUnitsOf, unitsEvent, unitsUnknownEvent } from '../calls/units.js';
 import { otlpRequestId } from '../store/otlp-ids.js';
 import type { Attributes, AttrValue, OtlpSpan } from './model.js';
 
@@ -1224,15 +1224,16 @@ export function spanToCall(
   if (endpoint === 'images.generations' && status === 'ok' && input === null && output === null) {
     const n =
       first(asCount, a, IMAGE_COUNT_KEYS) ?? (asString(a['gen_ai.operation.name']) === 'image_generation' ? 1 : null);
-    if (n === null) events = [unitsUnknownEvent('image', endedAt)];
-    else {
-      const units: BilledUnits = { unit: 'image', count: Math.min(Math.max(n, 1), 100) };
-      const size = asString(a['gen_ai.request.image.size']);
-      const quality = asString(a['gen_ai.request.image.quality']);
-      if (size !== null && size.length <= 32) units.size = size;
-      if (quality !== null && quality.length <= 32) units.quality = quality;
-      events = [unitsEvent(units, endedAt)];
-    }
+    // (the count, size and quality read as the gateway reads a request body's n, size and quality)
+    const units =
+      n === null
+        ? null
+        : requestUnitsOf('images.generations', {
+            n,
+            size: asString(a['gen_ai.request.image.size']),
+            quality: asString(a['gen_ai.request.image.quality']),
+          });
+    events = [units === null ? unitsUnknownEvent('image', endedAt) : unitsEvent(units, endedAt)];
   }
   return {
     requestId: requestIdOf(s),
