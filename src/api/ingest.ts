@@ -268,11 +268,11 @@ function toolInternalsOf(
   if (r.input_tokens == null && r.output_tokens == null) return {};
   const toolUses: Partial<Record<BuiltInTool, number>> = {};
   const toolUnitPrices: Partial<Record<BuiltInTool, number>> = {};
+  // (the schema took only whole uses from 0 and prices from 0, both bounded)
   for (const t of tools) {
-    if (!(Number.isFinite(t.units) && t.units > 0)) continue;
+    if (t.units === 0) continue;
     toolUses[t.tool] = (toolUses[t.tool] ?? 0) + t.units;
-    if (t.unit_price !== null && Number.isFinite(t.unit_price) && t.unit_price >= 0)
-      toolUnitPrices[t.tool] = t.unit_price;
+    if (t.unit_price !== null) toolUnitPrices[t.tool] = t.unit_price;
   }
   if (Object.keys(toolUses).length === 0) return {};
   return { internal: { ...arrivedInternals(startedAt, '', '', null), toolUses, toolUnitPrices } };
