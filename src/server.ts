@@ -709,6 +709,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         }
       }
       await recorder.close(Math.max(1000, deadline - Date.now()));
+      // drops of the last interval still summed for its end (their timer would not outlive the process)
+      noteDrop.flush();
       await callLogs.flush();
       await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
       await store.close();

@@ -897,6 +897,7 @@ export async function startWorker(
         // reach the recorder before it closes, so their spend is not lost with the worker.
         await recorder.waitFor(recordedBefore + abandoned, CUT_CALLS_WAIT_MS);
         await recorder.close(Math.max(1000, deadline - Date.now()));
+        noteDrop.flush();
         await callLogs.flush();
         await Promise.all([...upstreams.values()].map((u) => u.pool.close().catch(() => undefined)));
         await primary.close().catch(() => undefined);

@@ -307,7 +307,7 @@ export async function buildQualityModule(ctx: AppContext, opts: QualityModuleOpt
       if (abandoned > 0) {
         ctx.metrics.dropped.inc({ sink: 'quality-evaluations' }, abandoned);
         noteDrop('quality-evaluations', abandoned, 'shutdown');
-      }
+      } else noteDrop.flush();
     },
   };
 }

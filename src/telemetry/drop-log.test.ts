@@ -76,6 +76,21 @@ describe('dropLogger', () => {
     vi.advanceTimersByTime(DROP_LOG_EVERY_MS * 2);
     expect(log.lines).toHaveLength(3);
   });
+
+  it('tells what waits for the interval when the process stops (flush), and nothing twice', () => {
+    vi.useFakeTimers();
+    const log = collect();
+    const note = dropLogger(log, DROP_LOG_EVERY_MS, () => Date.now());
+    note('store', 2, 'queue_full');
+    note('store', 3, 'queue_full');
+    note('traces', 1, 'queue_full');
+    expect(log.lines).toHaveLength(1);
+    note.flush();
+    expect(log.lines.map(({ sink, dropped }) => `${sink} ${dropped}`)).toEqual(['store 2', 'store 3', 'traces 1']);
+    vi.advanceTimersByTime(DROP_LOG_EVERY_MS * 2);
+    note.flush();
+    expect(log.lines).toHaveLength(3);
+  });
 });
 
 describe('serve: a recorder lane that overflows', () => {
@@ -108,6 +123,17 @@ describe('serve: a recorder lane that overflows', () => {
         expect(l.reason).toBe('queue_full');
         expect(bySink.get(String(l.sink))).toBeGreaterThanOrEqual(l.dropped ?? 0);
       }
+      await app.close();
+      // Stopped within the interval: what waited for its end is told as the process stops, so the log's sums are the
+      // counter's (before, the drops after each lane's first were lost with the unref'd timer).
+      const told = new Map<string, number>();
+      for (const l of out
+        .join('')
+        .split('\n')
+        .filter((x) => x.includes('"sink_dropped"'))
+        .map((x) => JSON.parse(x) as Line))
+        told.set(String(l.sink), (told.get(String(l.sink)) ?? 0) + (l.dropped ?? 0));
+      expect(told).toEqual(bySink);
     } finally {
       await app.close();
     }

@@ -7,17 +7,24 @@ export const DROP_LOG_EVERY_MS = 10_000;
 
 type Reason = 'queue_full' | 'sink_error' | 'shutdown';
 
+/** Hands a drop to the log (`dropLogger`); `flush` tells what is waiting for its interval's end now. */
+export interface DropLog {
+  (sink: string, n: number, reason: Reason): void;
+  /** Tells the drops still summed for the interval's end now: a process that stops calls it before its last flush. */
+  flush(): void;
+}
+
 /**
  * A function to hand each drop to: the first drop after a quiet interval is logged at once; drops within the interval
  * after it are summed per sink and reason and logged when the interval ends (an unref'd timer, so a process exiting
- * does not wait for it); a shutdown's drops at once, since nothing comes after them. `sink_error` drops are summed too
- * (the failure itself is `sink_error`'s line).
+ * does not wait for it: it calls `flush` as it stops); a shutdown's drops at once, since nothing comes after them.
+ * `sink_error` drops are summed too (the failure itself is `sink_error`'s line).
  */
 export function dropLogger(
   logger: { warn: (fields: object, msg: string) => void },
   everyMs = DROP_LOG_EVERY_MS,
   now: () => number = Date.now,
-): (sink: string, n: number, reason: Reason) => void {
+): DropLog {
   const pending = new Map<string, { sink: string; reason: Reason; dropped: number }>();
   let last = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | null = null;
@@ -32,7 +39,11 @@ export function dropLogger(
       );
     pending.clear();
   };
-  return (sink, n, reason) => {
+  const flushNow = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    flush();
+  };
+  const note = (sink: string, n: number, reason: Reason): void => {
     if (!(n > 0)) return;
     const k = `${sink}\u0000${reason}`;
     const p = pending.get(k);
@@ -40,8 +51,7 @@ export function dropLogger(
     else pending.set(k, { sink, reason, dropped: n });
     if (reason === 'shutdown') {
       // Nothing comes after a shutdown's drops: told now, with whatever was waiting.
-      if (timer !== null) clearTimeout(timer);
-      flush();
+      flushNow();
       return;
     }
     if (timer !== null) return;
@@ -52,4 +62,5 @@ export function dropLogger(
       timer.unref();
     }
   };
+  return Object.assign(note, { flush: flushNow });
 }
