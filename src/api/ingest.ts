@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
+  type AppliedPrice,
   arrivedInternals,
   BUILT_IN_TOOLS,
   type BuiltInTool,
@@ -100,8 +101,9 @@ export const ingestRecordSchema = z
     // The rest of the record as GET /api/requests returns it, so a record read there is taken back as it is (DESIGN:
     // one record for both; QA33: they were refused as unknown keys). token_source and overhead_ms are kept; price's
     // unit and units are a per-unit call's usage (decision 152, checkUnits), the rest of price, api_key_id and source
-    // are read and left: an ingested call is priced from the catalog as every call is (or by its cost_usd), no key
-    // vouches for it, and it is an ingested call.
+    // are read and left: an ingested call is priced from the catalog as every call is (or by its cost_usd, when its
+    // price.tools and the token prices beside them are kept: ownToolPriceOf), no key vouches for it, and it is an
+    // ingested call.
     token_source: z.enum(['usage', 'tokenizer', 'estimate']).nullable().optional(),
     overhead_ms: ms,
     price: z
@@ -239,7 +241,7 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: Uni
     latencyMs: r.latency_ms ?? Math.max(0, endedAt - startedAt),
     overheadMs: r.overhead_ms ?? 0,
     costUsd: r.cost_usd ?? null,
-    price: null,
+    price: ownToolPriceOf(r),
     finishReason: r.finish_reason ?? null,
     refusal: r.refusal,
     requestBytes: 0,
@@ -254,10 +256,30 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: Uni
 }
 
 /**
+ * A record's price.tools as one use count and price per use for each tool: its lines' uses summed, the last
+ * unit_price one of them gives (a number of at least 0); a line of 0 uses is skipped, price and all. Empty uses: none.
+ * (the schema took only whole uses from 0 and prices from 0, both bounded)
+ */
+function recordToolUses(tools: NonNullable<NonNullable<z.infer<typeof ingestRecordSchema>['price']>['tools']>): {
+  toolUses: Partial<Record<BuiltInTool, number>>;
+  toolUnitPrices: Partial<Record<BuiltInTool, number>>;
+} {
+  const toolUses: Partial<Record<BuiltInTool, number>> = {};
+  const toolUnitPrices: Partial<Record<BuiltInTool, number>> = {};
+  for (const t of tools) {
+    if (t.units === 0) continue;
+    toolUses[t.tool] = (toolUses[t.tool] ?? 0) + t.units;
+    if (t.unit_price !== null) toolUnitPrices[t.tool] = t.unit_price;
+  }
+  return { toolUses, toolUnitPrices };
+}
+
+/**
  * A record's built-in tool uses (its price.tools, as GET /api/requests gives them), for the price enricher to add to
  * its cost as a proxied call's (R6): each tool's uses at the record's unit_price where it gives one (a number of at
- * least 0), else pricing.tools' or the catalog's. Only for a record priced here: one with its own cost_usd keeps it,
- * and one without tokens has no cost to add to (an unknown usage is unpriced, never $0 plus its searches).
+ * least 0), else pricing.tools' or the catalog's. Only for a record priced here: one with its own cost_usd keeps it
+ * (its tools are its price's, ownToolPriceOf), and one without tokens has no cost to add to (an unknown usage is
+ * unpriced, never $0 plus its searches).
  */
 function toolInternalsOf(
   r: z.infer<typeof ingestRecordSchema>,
@@ -266,16 +288,44 @@ function toolInternalsOf(
   const tools = r.price?.tools;
   if (!tools || tools.length === 0 || r.cost_usd != null) return {};
   if (r.input_tokens == null && r.output_tokens == null) return {};
-  const toolUses: Partial<Record<BuiltInTool, number>> = {};
-  const toolUnitPrices: Partial<Record<BuiltInTool, number>> = {};
-  // (the schema took only whole uses from 0 and prices from 0, both bounded)
-  for (const t of tools) {
-    if (t.units === 0) continue;
-    toolUses[t.tool] = (toolUses[t.tool] ?? 0) + t.units;
-    if (t.unit_price !== null) toolUnitPrices[t.tool] = t.unit_price;
-  }
+  const { toolUses, toolUnitPrices } = recordToolUses(tools);
   if (Object.keys(toolUses).length === 0) return {};
   return { internal: { ...arrivedInternals(startedAt, '', '', null), toolUses, toolUnitPrices } };
+}
+
+/** A price's source a record may give (a catalog entry id or config): as long as a model name may be. */
+const MAX_PRICE_SOURCE = 256;
+
+/**
+ * The price of a record that gives its own cost_usd and uses built-in tools in its price.tools (decision 184 (b)):
+ * its tool uses at its own unit_price (null: unpriced, no part of the cost) are the tool part of its cost, capped at
+ * its cost_usd where spend is summed (toolCostOf), so tool spend (tool_cost_usd, api_tool_usd) counts them as it did
+ * where the record was exported; the cost_usd stays as sent. Its per-token prices are the record's own input,
+ * cached_input, output (and cache_write) where it gives them all as numbers of at least 0, else 0, and its source
+ * the record's, else `ingest`: they show what the record said, they price nothing. Null for any other record (one
+ * without cost_usd is priced by the enricher, its tools with it: toolInternalsOf).
+ */
+function ownToolPriceOf(r: z.infer<typeof ingestRecordSchema>): AppliedPrice | null {
+  const given = r.price;
+  if (r.cost_usd == null || !given?.tools) return null;
+  const { toolUses, toolUnitPrices } = recordToolUses(given.tools);
+  const tools = (Object.keys(toolUses) as BuiltInTool[]).map((tool) => ({
+    tool,
+    unitPrice: toolUnitPrices[tool] ?? null,
+    units: toolUses[tool] as number,
+  }));
+  if (tools.length === 0) return null;
+  const perToken = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const { input, cached_input: cachedInput, output, cache_write: cacheWrite, source } = given;
+  const own = perToken(input) && perToken(cachedInput) && perToken(output);
+  return {
+    input: own ? input : 0,
+    cachedInput: own ? cachedInput : 0,
+    output: own ? output : 0,
+    ...(own && perToken(cacheWrite) ? { cacheWrite } : {}),
+    source: typeof source === 'string' && source.length > 0 && source.length <= MAX_PRICE_SOURCE ? source : 'ingest',
+    tools,
+  };
 }
 
 /**

@@ -237,12 +237,15 @@ export function deltasOf(calls: readonly LlmCall[], unpriced: (c: LlmCall) => bo
 
 /**
  * The part of a call's cost charged for its built-in tool uses: its priced `price.tools` (units × unit price; an
- * unpriced tool adds nothing, as it adds nothing to `cost_usd`). 0 for a call without them.
+ * unpriced tool adds nothing, as it adds nothing to `cost_usd`), at most its `cost_usd` (a record sent to /api/ingest
+ * with its own cost_usd keeps its price.tools as sent, decision 184 (b): its tokens' part is the rest, never below
+ * 0; a call priced here has its tools in its cost). 0 for a call without them.
  */
-export function toolCostOf(call: Pick<LlmCall, 'price'>): number {
+export function toolCostOf(call: Pick<LlmCall, 'price' | 'costUsd'>): number {
   const tools = call.price?.tools;
   if (tools === undefined) return 0;
   let sum = 0;
   for (const t of tools) if (t.unitPrice !== null) sum += t.units * t.unitPrice;
-  return Math.round(sum * 1e12) / 1e12;
+  const rounded = Math.round(sum * 1e12) / 1e12;
+  return call.costUsd !== null && call.costUsd < rounded ? call.costUsd : rounded;
 }
