@@ -224,14 +224,15 @@ export function registerCostRoutes(api: Router, d: CostRouteDeps): void {
         { param: 'from' },
       );
     const days = await queries.daily(dayOf(from), dayOf(to - 1));
-    const sum = (k: 'api_usd' | 'non_api_usd' | 'total_usd') => days.reduce((s, x) => s + x[k], 0);
+    // the range's totals rounded as each day's are (r9): summed as they were, 0.1 + 0.2 answered 0.30000000000000004
+    const sum = (k: 'api_usd' | 'non_api_usd' | 'total_usd') => r9(days.reduce((s, x) => s + x[k], 0));
     sendJson(res, 200, {
       from: dayOf(from),
       to: dayOf(to - 1),
       api_usd: sum('api_usd'),
       api_tool_usd: days.some((x) => x.api_tool_usd === null)
         ? null
-        : days.reduce((s, x) => s + (x.api_tool_usd ?? 0), 0),
+        : r9(days.reduce((s, x) => s + (x.api_tool_usd ?? 0), 0)),
       non_api_usd: sum('non_api_usd'),
       total_usd: sum('total_usd'),
       days,
