@@ -74,12 +74,20 @@ const reconcileSchema = z.object({
 });
 
 /** The month's figures /api/cost/summary adds: null for a team-scoped principal (every team's, non-API costs too). */
-const NO_FORECAST = { month_to_date_usd: null, forecast_month_end_usd: null, forecast_rate_span_days: null };
+const NO_FORECAST = {
+  month_to_date_usd: null,
+  forecast_month_end_usd: null,
+  forecast_rate_span_days: null,
+  forecast_basis: null,
+  forecast_note: null,
+};
 function monthFigures(f: Forecast) {
   return {
     month_to_date_usd: f.total_usd_mtd,
     forecast_month_end_usd: f.forecast_total_usd,
     forecast_rate_span_days: f.rate_span_days,
+    forecast_basis: f.forecast_basis,
+    forecast_note: f.forecast_note,
   };
 }
 

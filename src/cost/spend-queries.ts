@@ -105,15 +105,38 @@ export function readSpan(
   return { read_from: iso(dayStart(dayOf(from))), read_to: iso(dayStart(dayOf(to - 1)) + DAY_MS) };
 }
 
+/** How long spending must have gone on before its rate is extrapolated to the month's end. */
+export const FORECAST_MIN_HISTORY_MS = DAY_MS;
+
+/** A span in words for a forecast's note: whole minutes under 90, else hours. */
+function spanWords(ms: number): string {
+  const minutes = ms / MINUTE_MS;
+  return minutes < 90 ? `${Math.max(1, Math.round(minutes))} min` : `${Math.round(minutes / 60)} h`;
+}
+
 export interface Forecast {
   month: string;
   as_of: string;
   api_usd_mtd: number;
   non_api_usd_mtd: number;
   total_usd_mtd: number;
-  forecast_api_usd: number;
+  /**
+   * Month to date plus the rate over the rest of the month; null while spending is younger than
+   * FORECAST_MIN_HISTORY_MS (`forecast_basis` too_little_history): minutes of calls do not make a month.
+   */
+  forecast_api_usd: number | null;
   forecast_non_api_usd: number;
-  forecast_total_usd: number;
+  /** `forecast_api_usd` plus `forecast_non_api_usd`; null with `forecast_api_usd`. */
+  forecast_total_usd: number | null;
+  /**
+   * `rate`: the forecast extrapolates the rate below. `too_little_history`: the first call with spend was less than a
+   * day ago, too little to extrapolate over a month, so the forecasts are null and `forecast_note` says why.
+   */
+  forecast_basis: 'rate' | 'too_little_history';
+  /** In words, why there is no forecast ("too little spend history to forecast: 2 min …"); null with a forecast. */
+  forecast_note: string | null;
+  /** Days since the first call with spend (up to 400 days back, to the minute within the last two); null if none. */
+  spend_history_days: number | null;
   /** How the API forecast was made: the spend rate of the last `rate_window_days` days, over the rest of the month. */
   rate_window_days: number;
   /**
@@ -304,9 +327,15 @@ export class SpendQueries {
     const windowStartDay = dayOf(now - windowMs);
     const recent = rows.filter((r) => r.day >= windowStartDay);
     const recentSpend = recent.reduce((s, r) => s + r.costUsd, 0);
-    const coveredMs = now - (await this.rateFrom(windowStartDay, recent));
+    const { rateFrom, spendSince } = await this.spendStart(windowStartDay, recent);
+    const coveredMs = now - rateFrom;
     const rate = coveredMs > 0 ? recentSpend / coveredMs : 0;
     const forecastApi = mtd + rate * (monthEnd - now);
+    // Minutes of spend extrapolated over a month read as a figure (a fresh demo's $3 in 1.5 minutes: $69,549): until a
+    // day of spend is in, there is no forecast, only why. A deployment with longer history keeps its forecast at a
+    // month's start, when the rate is the new month's hours.
+    const historyMs = spendSince === null ? null : Math.max(now - spendSince, 0);
+    const thin = historyMs !== null && historyMs < FORECAST_MIN_HISTORY_MS;
     const firstDay = dayOf(monthStart);
     const lastDay = dayOf(monthEnd - 1);
     const nonMtd = (await this.nonApi(firstDay, lastDay, now)).reduce((s, l) => s + l.amountUsd, 0);
@@ -318,9 +347,14 @@ export class SpendQueries {
       api_usd_mtd: r9(mtd),
       non_api_usd_mtd: r9(nonMtd),
       total_usd_mtd: r9(mtd + nonMtd),
-      forecast_api_usd: r9(forecastApi),
+      forecast_api_usd: thin ? null : r9(forecastApi),
       forecast_non_api_usd: r9(nonFull),
-      forecast_total_usd: r9(forecastApi + nonFull),
+      forecast_total_usd: thin ? null : r9(forecastApi + nonFull),
+      forecast_basis: thin ? 'too_little_history' : 'rate',
+      forecast_note: thin
+        ? `too little spend history to forecast: ${spanWords(historyMs ?? 0)} since the first call (it takes a day)`
+        : null,
+      spend_history_days: historyMs === null ? null : r9(historyMs / DAY_MS),
       rate_window_days: r9(windowMs / DAY_MS),
       rate_span_days: r9(Math.max(coveredMs, 0) / DAY_MS),
     };
@@ -329,23 +363,33 @@ export class SpendQueries {
   /**
    * Where the forecast's rate starts: the window's first day, or the first minute with spend when spending began
    * inside the window (a service started minutes ago has spent for minutes, not since the window's first midnight).
+   * And since when there has been spend (`spendSince`, null for none in the last 400 days): to the minute when it began
+   * within the last two days, else the day it began.
    */
-  private async rateFrom(windowStartDay: string, recent: readonly SpendRow[]): Promise<number> {
+  private async spendStart(
+    windowStartDay: string,
+    recent: readonly SpendRow[],
+  ): Promise<{ rateFrom: number; spendSince: number | null }> {
     const windowStart = dayStart(windowStartDay);
-    const firstDay = recent
-      .filter((r) => r.requests > 0)
-      .reduce<string | null>((m, r) => (m === null || r.day < m ? r.day : m), null);
-    if (firstDay === null) return windowStart;
+    const earliest = (rows: readonly SpendRow[]) =>
+      rows.filter((r) => r.requests > 0).reduce<string | null>((m, r) => (m === null || r.day < m ? r.day : m), null);
     const before = await this.store.daily({ dimension: 'all', from: windowStart - 400 * DAY_MS, to: windowStart });
-    if (before.some((r) => r.requests > 0)) return windowStart;
-    const minutes = await this.store.minutes({
-      dimension: 'all',
-      from: dayStart(firstDay),
-      to: dayStart(firstDay) + DAY_MS,
-    });
+    const firstBefore = earliest(before);
+    if (firstBefore !== null) {
+      const since = this.now() - dayStart(firstBefore) < 2 * DAY_MS ? await this.firstMinute(firstBefore) : null;
+      return { rateFrom: windowStart, spendSince: since ?? dayStart(firstBefore) };
+    }
+    const firstDay = earliest(recent);
+    if (firstDay === null) return { rateFrom: windowStart, spendSince: null };
+    const from = Math.min((await this.firstMinute(firstDay)) ?? dayStart(firstDay), this.now() - MINUTE_MS);
+    return { rateFrom: from, spendSince: from };
+  }
+
+  /** The first minute with calls on a day, from the minute aggregates; null where they are not kept. */
+  private async firstMinute(day: string): Promise<number | null> {
+    const minutes = await this.store.minutes({ dimension: 'all', from: dayStart(day), to: dayStart(day) + DAY_MS });
     const first = minutes.filter((r) => r.requests > 0).reduce((m, r) => Math.min(m, r.t), Number.POSITIVE_INFINITY);
-    const from = Number.isFinite(first) ? first : dayStart(firstDay);
-    return Math.min(from, this.now() - MINUTE_MS);
+    return Number.isFinite(first) ? first : null;
   }
 
   /**

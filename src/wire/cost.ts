@@ -40,14 +40,24 @@ export const costSummarySchema = z.strictObject({
   groups: z.array(costFiguresSchema.extend({ key: maybe(z.string()), share: maybe(z.number()) })),
   /** The groups past `limit`, summed. */
   rest: maybe(costFiguresSchema),
-  /** The month's total and forecast (every team, non-API costs too); null for a team-scoped principal. */
+  /**
+   * The month's total and forecast (every team, non-API costs too); null for a team-scoped principal. The forecast is
+   * also null while spend is less than a day old (`forecast_basis` too_little_history).
+   */
   month_to_date_usd: maybe(z.number()),
   forecast_month_end_usd: maybe(z.number()),
   /**
    * How many days of spend the forecast's rate is measured over (`/api/cost/forecast`'s rate_span_days): minutes
-   * after the first call, up to 7 days. Absent or null with the forecast.
+   * after the first call, up to 7 days. Absent, or null for a team-scoped principal.
    */
   forecast_rate_span_days: maybe(z.number()).optional(),
+  /**
+   * `rate`: the forecast is the month to date plus that rate over the rest of the month. `too_little_history`: the
+   * first call with spend was less than a day ago, the forecast is null and `forecast_note` says so in words. Null for
+   * a team-scoped principal.
+   */
+  forecast_basis: maybe(z.enum(['rate', 'too_little_history'])).optional(),
+  forecast_note: maybe(z.string()).optional(),
 });
 export type CostSummary = z.infer<typeof costSummarySchema>;
 

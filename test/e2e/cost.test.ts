@@ -223,7 +223,9 @@ describe('cost of calls through the gateway', () => {
       12,
     );
     expect(byUser.body.month_to_date_usd).toBeCloseTo(total, 9);
-    expect(byUser.body.forecast_month_end_usd as number).toBeGreaterThanOrEqual(total - 1e-12);
+    // this store's calls are seconds old: too little spend history to forecast a month from
+    expect(byUser.body.forecast_month_end_usd).toBeNull();
+    expect(byUser.body.forecast_basis).toBe('too_little_history');
     const byDay = await getJson(`${s.base}/api/cost/summary?group_by=day`);
     expect((byDay.body.groups as { key: string }[])[0]?.key).toBe(new Date().toISOString().slice(0, 10));
     const top = await getJson(`${s.base}/api/cost/top?dimension=model&limit=1`);

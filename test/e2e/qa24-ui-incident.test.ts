@@ -231,21 +231,33 @@ describe.skipIf(!existsSync(CHROMIUM))('an incident through the dashboard, in Ch
     expect(await page.textContent('#tile-refusal')).toContain(`of ${q.total.responses}`);
   });
 
-  it('says a month-end forecast made from minutes of spend is a rough guess', async () => {
+  it('gives no month-end forecast from minutes of spend, and says why', async () => {
     const summary = (await (await fetch(`${base}/api/cost/summary`)).json()) as {
-      forecast_month_end_usd: number;
+      month_to_date_usd: number;
+      forecast_month_end_usd: number | null;
       forecast_rate_span_days: number;
+      forecast_basis: string;
+      forecast_note: string;
     };
-    // this store's first call was minutes ago: the forecast's rate is measured over them (before: "$94,906 at the
-    // rate since the first call (up to 7 days)" one minute into the incident, read as a figure)
+    // this store's first call was minutes ago: too little to extrapolate over a month (before: "$94,906 at the rate
+    // since the first call (up to 7 days)" one minute into the incident; then "$94,906 … a rough guess", still a
+    // figure no one would believe)
+    expect(summary.month_to_date_usd).toBeGreaterThan(0);
     expect(summary.forecast_rate_span_days).toBeGreaterThan(0);
     expect(summary.forecast_rate_span_days).toBeLessThan(1);
+    expect(summary.forecast_month_end_usd).toBeNull();
+    expect(summary.forecast_basis).toBe('too_little_history');
+    expect(summary.forecast_note).toMatch(/^too little spend history to forecast: \d+ min since the first call/);
     for (const hash of ['#/overview?range=1h', '#/cost?range=1h']) {
       await page.goto(`${base}/${hash}`);
-      await page.waitForFunction(() => /month-end forecast/.test(document.querySelector('#view')?.textContent ?? ''));
-      expect(await page.textContent('#view'), hash).toMatch(
-        /month-end forecast \$[\d,.]+.* from only \d+ min of spend: a rough guess until a day of calls/,
+      await page.waitForFunction(() =>
+        /too little spend history/.test(document.querySelector('#view')?.textContent ?? ''),
       );
+      const view = (await page.textContent('#view')) as string;
+      expect(view, hash).toMatch(
+        /too little spend history to forecast: \d+ min since the first call \(it takes a day\)/,
+      );
+      expect(view, hash).not.toMatch(/month-end forecast/);
     }
   });
 

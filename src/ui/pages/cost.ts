@@ -136,9 +136,11 @@ export const costPage: Page = {
           usd(t.month_to_date_usd),
           t.forecast_month_end_usd === undefined
             ? null
-            : !t.month_to_date_usd && !t.forecast_month_end_usd
-              ? 'no spend this month yet: the forecast starts with the first priced call'
-              : `month-end forecast ${usd(t.forecast_month_end_usd)} ${forecastBasis(t.forecast_rate_span_days)}`,
+            : t.forecast_basis === 'too_little_history'
+              ? (t.forecast_note ?? 'too little spend history to forecast')
+              : !t.month_to_date_usd && !t.forecast_month_end_usd
+                ? 'no spend this month yet: the forecast starts with the first priced call'
+                : `month-end forecast ${usd(t.forecast_month_end_usd)} ${forecastBasis(t.forecast_rate_span_days)}`,
         ),
         t.total.unpriced_requests
           ? tile(

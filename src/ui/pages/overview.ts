@@ -198,11 +198,13 @@ function tiles(
       tile(
         'month to date',
         usd(c.month_to_date_usd),
-        forecast === null
-          ? null
-          : !c.month_to_date_usd && !forecast
-            ? 'no spend this month yet: the forecast starts with the first priced call'
-            : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
+        c.forecast_basis === 'too_little_history'
+          ? (c.forecast_note ?? 'too little spend history to forecast')
+          : forecast === null
+            ? null
+            : !c.month_to_date_usd && !forecast
+              ? 'no spend this month yet: the forecast starts with the first priced call'
+              : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
         over ? 'bad' : undefined,
       ),
     );
