@@ -15,6 +15,7 @@ import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type CallQuery, MAX_PAGE_SIZE, type Store, scopedStore } from '../store/index.js';
 import { timeParamSchema } from '../time.js';
+import { narrowTraceSpans } from './trace-scope.js';
 
 /**
  * Adds fields to the detail view of one call (e.g. quality's `{ evaluations, feedback }`); its keys are merged
@@ -216,6 +217,8 @@ export function registerRequestRoutes(router: Router, store: Store, opts: Reques
       if (r.status === 'fulfilled') Object.assign(body, r.value);
       else opts.onExtraError?.(r.reason);
     }
+    // A trace crossing teams: a scoped principal sees the call's own span, not the other team's around it.
+    await narrowTraceSpans(store, principal?.scope, [call], [body]);
     sendJson(res, 200, body);
   });
 }

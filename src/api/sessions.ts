@@ -11,6 +11,7 @@ import { LlmscopeError } from '../errors.js';
 import { parseQuery, type Router, sendJson } from '../http/index.js';
 import { type Store, scopedStore } from '../store/index.js';
 import { type DetailExtra, spanToWire } from './requests.js';
+import { narrowTraceSpans } from './trace-scope.js';
 
 export const MAX_SESSION_PAGE = 500;
 export const DEFAULT_SESSION_PAGE = 200;
@@ -265,6 +266,8 @@ export function registerSessionRoutes(router: Router, store: Store, opts: Sessio
         opts.detailExtras ?? [],
         opts.onExtraError,
       );
+      // A trace crossing teams: a scoped principal sees its calls' own spans, not the other team's around them.
+      await narrowTraceSpans(store, principal?.scope, page.calls, calls);
       sendJson(res, 200, {
         kind,
         id,
