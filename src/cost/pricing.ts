@@ -1,7 +1,7 @@
 // Prices: which catalog entry (or config override) a model name means, which of its effective-dated prices and
 // long-context tiers applies to a call, and what the call costs. Pure; no I/O.
 import type { AppliedPrice, AppliedToolPrice, BuiltInTool, LlmCall, ToolUses } from '../calls/index.js';
-import { type BillingUnit, billedUnitsOf, unitsUnknown } from '../calls/units.js';
+import { type BillingUnit, billedUnitsOf, UNIT_ENDPOINTS, unitsUnknown } from '../calls/units.js';
 import { DAY_MS } from '../time.js';
 import {
   CATALOG,
@@ -555,6 +555,11 @@ export class PriceBook {
       // An ingested record of a model priced per unit that said neither its cost nor its units (decision 152): its
       // cost is unknown, and counted as unpriced rather than shown as $0.
       if (units === null && resolved?.units && unitsUnknown(call))
+        return { costUsd: null, price: null, unpriced: true };
+      // A platform call of a model billed by its tokens that recorded its units but no token usage (a gpt-image-1
+      // span sent over OTLP without gen_ai.usage, a proxied answer without usage): its cost is unknown, and counted
+      // unpriced as a per-unit model's call without its count is, not left with a null cost and the model's price.
+      if (resolved && !resolved.units && UNIT_ENDPOINTS.has(call.endpoint) && (units !== null || unitsUnknown(call)))
         return { costUsd: null, price: null, unpriced: true };
       // Unknown usage: the cost is unknown, never a silent 0. Units recorded for a model no price names: unpriced.
       return { costUsd: null, price: resolved ? applied(resolved, 0) : null, unpriced: !resolved && units !== null };
