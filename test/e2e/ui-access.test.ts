@@ -199,6 +199,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard by principal, in Chromium'
     const cost = await open(page, '#/cost?range=1h');
     expect(cost).toContain('not available for a team-scoped sign-in');
     expect(await page.$('#cost-tiles')).not.toBeNull();
+    // The month to date and forecast are every team's (the API answers null): the month tile says so, on the Overview
+    // too (before: "no spend this month yet" under "–" on the Cost page, nothing on the Overview)
+    for (const hash of ['#/cost?range=1h', '#/overview?range=1h']) {
+      const month = await open(page, hash);
+      expect(month, hash).toContain("every team's spend: not available for a team-scoped sign-in");
+      expect(month, hash).not.toContain('no spend this month yet');
+    }
     expect(await open(page, '#/requests?range=1h')).toContain('red-1');
     expect(await open(page, '#/requests/red-2?range=1h')).toContain('red-user');
     // A refused page reached by its address (a bookmark) says so, and asks the server nothing it would refuse.

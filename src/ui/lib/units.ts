@@ -54,9 +54,16 @@ export function alertValue(
 }
 
 /**
+ * The month tile's words for a team-scoped sign-in, whose /api/cost/summary answers the month to date and forecast
+ * null: they are every team's spend, non-API costs too.
+ */
+export const SCOPED_MONTH = "every team's spend: not available for a team-scoped sign-in";
+
+/**
  * What a month-end forecast is measured from (/api/cost/summary's forecast_rate_span_days): the rate since the first
- * call, up to 7 days, once a day of spend is in; else how little spend it is, so a forecast made from a few minutes of
- * calls (thousands of dollars, from the first minute of a load test) is read as the guess it is.
+ * call, up to 7 days, once a day of spend is in; else how little spend it is, so a forecast made from a few hours of
+ * calls (a long-running deployment at a month's start; a store under a day old has no forecast, only a note) is read
+ * as the guess it is.
  */
 export function forecastBasis(spanDays: number | null | undefined): string {
   if (spanDays === null || spanDays === undefined || !Number.isFinite(spanDays) || spanDays >= 1)

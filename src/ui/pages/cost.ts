@@ -18,7 +18,7 @@ import { chart } from '../lib/chart.js';
 import { bar, card, compact, empty, fill, h, pct, table, tile, time, usd } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { href, type TimeRange } from '../lib/state.js';
-import { forecastBasis } from '../lib/units.js';
+import { forecastBasis, SCOPED_MONTH } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const DIMS = ['model', 'user', 'team', 'feature'] as const;
@@ -138,9 +138,11 @@ export const costPage: Page = {
             ? null
             : t.forecast_basis === 'too_little_history'
               ? (t.forecast_note ?? 'too little spend history to forecast')
-              : !t.month_to_date_usd && !t.forecast_month_end_usd
-                ? 'no spend this month yet: the forecast starts with the first priced call'
-                : `month-end forecast ${usd(t.forecast_month_end_usd)} ${forecastBasis(t.forecast_rate_span_days)}`,
+              : t.month_to_date_usd === null
+                ? SCOPED_MONTH
+                : !t.month_to_date_usd && !t.forecast_month_end_usd
+                  ? 'no spend this month yet: the forecast starts with the first priced call'
+                  : `month-end forecast ${usd(t.forecast_month_end_usd)} ${forecastBasis(t.forecast_rate_span_days)}`,
         ),
         t.total.unpriced_requests
           ? tile(

@@ -37,7 +37,7 @@ import {
 } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { alertLabel, carried, filtersOf, href, type TimeRange } from '../lib/state.js';
-import { alertValue, forecastBasis } from '../lib/units.js';
+import { alertValue, forecastBasis, SCOPED_MONTH } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const utcDayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
@@ -200,11 +200,13 @@ function tiles(
         usd(c.month_to_date_usd),
         c.forecast_basis === 'too_little_history'
           ? (c.forecast_note ?? 'too little spend history to forecast')
-          : forecast === null
-            ? null
-            : !c.month_to_date_usd && !forecast
-              ? 'no spend this month yet: the forecast starts with the first priced call'
-              : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
+          : c.month_to_date_usd === null
+            ? SCOPED_MONTH
+            : forecast === null
+              ? null
+              : !c.month_to_date_usd && !forecast
+                ? 'no spend this month yet: the forecast starts with the first priced call'
+                : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
         over ? 'bad' : undefined,
       ),
     );
@@ -226,7 +228,7 @@ function tiles(
         tile(
           'satisfaction',
           pct(q.feedback.satisfaction_rate),
-          [`${q.feedback.up} up · ${q.feedback.down} down`, of],
+          [`${compact(q.feedback.up)} up · ${compact(q.feedback.down)} down`, of],
           undefined,
           'tile-satisfaction',
         ),
@@ -242,8 +244,8 @@ function tiles(
           pct(q.hallucination_rate, 1),
           [
             q.reviewed.rate !== null
-              ? `reviewed: ${pct(q.reviewed.rate)} of ${q.reviewed.sampled}`
-              : `${q.flagged} flagged of ${q.evaluated}`,
+              ? `reviewed: ${pct(q.reviewed.rate)} of ${compact(q.reviewed.sampled)}`
+              : `${compact(q.flagged)} flagged of ${compact(q.evaluated)}`,
             of,
           ],
           undefined,
