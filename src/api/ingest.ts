@@ -49,11 +49,15 @@ const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.p
 /** Uses of one built-in tool a record may give: far above any real call's. */
 const MAX_TOOL_USES = 1e9;
 
-/** What a record's price.tools add to its cost at their own unit_price, as toolInternalsOf prices them. */
+/**
+ * What a record's price.tools add to its cost at their own unit_price, as toolInternalsOf prices them (recordToolUses:
+ * a line of 0 uses names no price; read here, its price was bounded in place of the one priced, either way).
+ */
 function toolUsesCost(tools: readonly { tool: string; unit_price: number | null; units: number }[]): number {
   const uses = new Map<string, number>();
   const price = new Map<string, number>();
   for (const t of tools) {
+    if (t.units === 0) continue;
     uses.set(t.tool, (uses.get(t.tool) ?? 0) + t.units);
     if (t.unit_price !== null) price.set(t.tool, t.unit_price);
   }

@@ -98,4 +98,34 @@ describe('ingest: a record whose price lists built-in tools', () => {
       ),
     ).not.toThrow();
   });
+
+  it('bounds the uses at the price they are priced at: a line of 0 uses names none, as pricing reads it', () => {
+    const { cost_usd: _, ...noCost } = searched;
+    const withTools = (tools: unknown[]) => ({ ...noCost, price: { tools } });
+    const paramOf = (tools: unknown[]): string | undefined => {
+      try {
+        parseBody(ingestRecordSchema, withTools(tools));
+      } catch (e) {
+        return (e as { param?: string }).param ?? 'refused';
+      }
+      return undefined;
+    };
+    // priced at $1e6 a search (the 0-use line's price is skipped): 1e9 of them cost $1e15, past what a call may cost;
+    // before, the bound read the last line's $0 and took it (the call stored at $1e15)
+    const past = [
+      { tool: 'web_search', unit_price: 1e6, units: 1e9 },
+      { tool: 'web_search', unit_price: 0, units: 0 },
+    ];
+    expect(paramOf(past)).toBe('price.tools');
+    // priced at $0.01 a search, $0.03: before, refused 400 by the 0-use line's $1e12 (3 × 1e12 past the bound)
+    const cheap = [
+      { tool: 'web_search', unit_price: 0.01, units: 3 },
+      { tool: 'web_search', unit_price: 1e12, units: 0 },
+    ];
+    expect(paramOf(cheap)).toBeUndefined();
+    expect(recordToCall(parseBody(ingestRecordSchema, withTools(cheap))).internal).toMatchObject({
+      toolUses: { web_search: 3 },
+      toolUnitPrices: { web_search: 0.01 },
+    });
+  });
 });
