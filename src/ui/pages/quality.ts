@@ -103,7 +103,7 @@ function figuresOf(
       tile(
         'satisfaction',
         pct(q.feedback.satisfaction_rate),
-        `${q.feedback.up} up · ${q.feedback.down} down`,
+        `${compact(q.feedback.up)} up · ${compact(q.feedback.down)} down`,
         undefined,
       ),
       tile('thumbs down', compact(q.feedback.down), null, undefined),
