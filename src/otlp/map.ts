@@ -217,6 +217,8 @@ function asNumber(v: AttrValue | undefined): number | null {
 /** Attribution keys with their AI SDK telemetry-metadata forms, made once (not a new string per lookup). */
 const ownKeys = (keys: string[]): [string, string][] => keys.map((k) => [k, `ai.telemetry.metadata.${k}`]);
 const USER_KEYS = ownKeys(['llmscope.user', 'user.id', 'enduser.id', 'userId']);
+/** Every span attribute a call's user is read from (its own or an ancestor's): what erasing a user looks for. */
+export const USER_ATTRIBUTE_KEYS: readonly string[] = USER_KEYS.flat();
 // (Google ADK's call_llm spans name the session only in gcp.vertex.agent.session_id; its gen_ai.conversation.id is on
 // the agent's span around them)
 const SESSION_KEYS = ownKeys([

@@ -39,6 +39,7 @@ import {
   metadataOfSpan,
   spanToCall,
   toSpanRecord,
+  USER_ATTRIBUTE_KEYS,
   usageProblem,
   withModelProvider,
 } from './map.js';
@@ -657,13 +658,18 @@ export class OtlpReceiver {
 
   /**
    * For DELETE /api/users/{id}/data (`ctx.erasers`): the trace spans kept beside the erased user's calls go with
-   * them (they may carry the user's id in their attributes).
+   * them (they may carry the user's id in their attributes), and so do the spans kept anywhere whose attributes name
+   * the user: an agent's span that came after the erase (waiting for a call of its trace), or one kept beside another
+   * user's call of the trace.
    */
   readonly eraser = {
     name: 'otlp',
-    erase: async (_user: string, requestIds: readonly string[]): Promise<Record<string, number>> => ({
-      trace_spans: this.opts.traceSpans ? await this.opts.traceSpans.eraseCalls(requestIds) : 0,
-    }),
+    erase: async (user: string, requestIds: readonly string[]): Promise<Record<string, number>> => {
+      const store = this.opts.traceSpans;
+      if (!store) return { trace_spans: 0 };
+      const beside = await store.eraseCalls(requestIds);
+      return { trace_spans: beside + (await store.eraseNaming(user, USER_ATTRIBUTE_KEYS)) };
+    },
   };
 
   private prunedAt = 0;

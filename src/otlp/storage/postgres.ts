@@ -108,6 +108,16 @@ export class PostgresTraceSpanStore implements TraceSpanStore {
     return r.rowCount ?? 0;
   }
 
+  async eraseNaming(user: string, keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const r = await this.backend.pool.query(
+      `DELETE FROM otlp_trace_spans
+       WHERE EXISTS (SELECT 1 FROM unnest($2::text[]) AS k WHERE span -> 'attributes' ->> k = $1)`,
+      [user, [...keys]],
+    );
+    return r.rowCount ?? 0;
+  }
+
   async prune(before: number, pendingBefore: number): Promise<number> {
     const a = await this.backend.pool.query(
       'DELETE FROM otlp_trace_spans WHERE received_at < $1 OR (anchor IS NULL AND received_at < $2)',

@@ -287,6 +287,25 @@ export class SqliteTraceSpanStore implements TraceSpanStore {
     })();
   }
 
+  async eraseNaming(user: string, keys: readonly string[]): Promise<number> {
+    // the span's JSON holds the id as JSON.stringify wrote it: a cheap filter before each candidate is read
+    const escaped = JSON.stringify(user).slice(1, -1);
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT trace_id, span_id, span FROM otlp_trace_spans WHERE instr(span, ?) > 0 OR instr(span, ?) > 0')
+        .all(user, escaped) as { trace_id: string; span_id: string; span: string }[];
+      const remove = this.db.prepare('DELETE FROM otlp_trace_spans WHERE trace_id = ? AND span_id = ?');
+      let n = 0;
+      for (const r of rows) {
+        const a = (JSON.parse(r.span) as SpanRecord).attributes ?? {};
+        // a number id (user.id: 42) as PostgreSQL's ->> reads it
+        if (keys.some((k) => a[k] !== undefined && String(a[k]) === user))
+          n += remove.run(r.trace_id, r.span_id).changes;
+      }
+      return n;
+    })();
+  }
+
   async prune(before: number, pendingBefore: number): Promise<number> {
     this.recent.forget((r) => r.at < before);
     if (this.pendingTraces)

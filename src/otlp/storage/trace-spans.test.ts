@@ -115,6 +115,43 @@ describe.each(['sqlite', 'sqlite-file', 'postgres'] as const)('trace spans on %s
     expect(await s.anchors([T])).toEqual(new Map());
   });
 
+  it('erasing a user forgets the spans whose attributes name them, waiting or beside another call, and no other', async () => {
+    const s = await spanStore();
+    const X = 'f1'.repeat(16);
+    const naming = (spanId: string, attributes: SpanRecord['attributes']): SpanRecord => ({
+      ...span(spanId),
+      traceId: X,
+      attributes,
+    });
+    // waiting for a call of the trace: one naming the user, one naming another user, one naming nobody
+    await s.add(
+      X,
+      null,
+      [
+        naming('0000000000000061', { 'user.id': 'erin' }),
+        naming('0000000000000062', { 'user.id': 'erin-2', note: 'erin' }),
+        naming('0000000000000063', { n: 1 }),
+      ],
+      10,
+      7000,
+    );
+    expect(await s.eraseNaming('erin', ['user.id', 'llmscope.user'])).toBe(1);
+    const claimed = await s.claim([{ traceId: X, requestId: 'otlp-bob' }], 7000);
+    expect(claimed.pending.get(X)?.map((x) => x.spanId)).toEqual(['0000000000000062', '0000000000000063']);
+    // kept beside another user's call; a number id as an app may send it
+    await s.add(
+      X,
+      'otlp-bob',
+      [naming('0000000000000064', { 'llmscope.user': 'erin' }), naming('0000000000000065', { 'user.id': 42 })],
+      10,
+      7000,
+    );
+    expect(await s.eraseNaming('erin', ['user.id', 'llmscope.user'])).toBe(1);
+    expect(await s.eraseNaming('42', ['user.id', 'llmscope.user'])).toBe(1);
+    expect(await s.spansOf(X, 'otlp-bob')).toEqual([]);
+    await s.eraseCalls(['otlp-bob']);
+  });
+
   it('a trace anchored by its only call gets its row once something else of it comes; after a restart its stored call is its anchor', async () => {
     const s = await spanStore();
     const V = 'd'.repeat(32);

@@ -29,6 +29,12 @@ export interface TraceSpanStore {
   spansOf(traceId: string, anchor: string): Promise<SpanRecord[]>;
   /** Forgets the spans kept beside these calls, and the anchors they are (a user's data erased); returns spans removed. */
   eraseCalls(requestIds: readonly string[]): Promise<number>;
+  /**
+   * Forgets the spans kept (beside any call, or pending) whose attributes name `user` under one of `keys` (a user's
+   * data erased: a span that came after the erase, or one kept beside another user's call of the trace); returns
+   * spans removed.
+   */
+  eraseNaming(user: string, keys: readonly string[]): Promise<number>;
   /** Forgets spans and anchors received before `before`, and pending spans received before `pendingBefore`. */
   prune(before: number, pendingBefore: number): Promise<number>;
 }
