@@ -122,4 +122,25 @@ describe('OTLP spans: legacy content attributes', () => {
     const kept = JSON.stringify(rec);
     for (const word of ['Zorvath', 'Tessaridge', 'Brontevale', 'marrowlight']) expect(kept).not.toContain(word);
   });
+
+  it('keeps neither Laminar’s span input and output nor Braintrust’s input, output and expected (QA50)', () => {
+    const rec = toSpanRecord({
+      ...span,
+      name: 'answer_question',
+      attributes: {
+        'lmnr.span.type': 'DEFAULT',
+        'lmnr.span.input': JSON.stringify({ question: 'Send the Zorvath invoice' }),
+        'lmnr.span.output': JSON.stringify('Sent to Tessaridge'),
+        'braintrust.input_json': JSON.stringify([{ role: 'user', content: 'Brontevale' }]),
+        'braintrust.output': 'marrowlight',
+        'braintrust.expected': 'marrowlight too',
+        'braintrust.span_attributes': '{"type":"llm"}',
+      },
+    });
+    expect(JSON.stringify(rec)).not.toMatch(/Zorvath|Tessaridge|Brontevale|marrowlight/);
+    expect(rec.attributes).toMatchObject({
+      'lmnr.span.type': 'DEFAULT',
+      'braintrust.span_attributes': '{"type":"llm"}',
+    });
+  });
 });
