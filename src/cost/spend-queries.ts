@@ -108,6 +108,12 @@ export function readSpan(
 /** How long spending must have gone on before its rate is extrapolated to the month's end. */
 export const FORECAST_MIN_HISTORY_MS = DAY_MS;
 
+/**
+ * The forecast's rate window: the last 7 days (from that day's midnight), across a month boundary, so a month's start
+ * is forecast from its last week, not from the new month's minutes.
+ */
+export const FORECAST_RATE_WINDOW_MS = 7 * DAY_MS;
+
 /** A span in words for a forecast's note: whole minutes under 90, else hours. */
 function spanWords(ms: number): string {
   const minutes = ms / MINUTE_MS;
@@ -137,7 +143,10 @@ export interface Forecast {
   forecast_note: string | null;
   /** Days since the first call with spend (up to 400 days back, to the minute within the last two); null if none. */
   spend_history_days: number | null;
-  /** How the API forecast was made: the spend rate of the last `rate_window_days` days, over the rest of the month. */
+  /**
+   * How the API forecast was made: the spend rate of the last `rate_window_days` days (7, across a month boundary:
+   * the previous month's last days count in the rate, not in the month to date), over the rest of the month.
+   */
   rate_window_days: number;
   /**
    * The days the rate was measured over: from the window's first midnight, or from the first minute with spend when
@@ -320,11 +329,18 @@ export class SpendQueries {
     const d = new Date(now);
     const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
     const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    const rows = await this.store.daily({ dimension: 'all', from: monthStart, to: now + 1 });
-    const mtd = rows.reduce((s, r) => s + r.costUsd, 0);
-    // Rate: the last 7 days (or the month so far, if shorter), so a quiet first week does not drag the forecast.
-    const windowMs = Math.min(7 * DAY_MS, Math.max(now - monthStart, HOUR_MS));
+    // Rate: the last 7 days, across the month boundary (decision W15-1 (a)): at a month's start the new month's
+    // minutes are no rate (an established $1/h read $15.7 for the month at 00:30 on the 1st, not $744), and through
+    // the first week the rate would swing with the new month's hours. Month to date is this month's spend only.
+    const windowMs = FORECAST_RATE_WINDOW_MS;
     const windowStartDay = dayOf(now - windowMs);
+    const firstDay = dayOf(monthStart);
+    const rows = await this.store.daily({
+      dimension: 'all',
+      from: Math.min(monthStart, dayStart(windowStartDay)),
+      to: now + 1,
+    });
+    const mtd = rows.filter((r) => r.day >= firstDay).reduce((s, r) => s + r.costUsd, 0);
     const recent = rows.filter((r) => r.day >= windowStartDay);
     const recentSpend = recent.reduce((s, r) => s + r.costUsd, 0);
     const { rateFrom, spendSince } = await this.spendStart(windowStartDay, recent);
@@ -333,10 +349,9 @@ export class SpendQueries {
     const forecastApi = mtd + rate * (monthEnd - now);
     // Minutes of spend extrapolated over a month read as a figure (a fresh demo's $3 in 1.5 minutes: $69,549): until a
     // day of spend is in, there is no forecast, only why. A deployment with longer history keeps its forecast at a
-    // month's start, when the rate is the new month's hours.
+    // month's start, its rate read over its last 7 days (or since its first call, if that is shorter).
     const historyMs = spendSince === null ? null : Math.max(now - spendSince, 0);
     const thin = historyMs !== null && historyMs < FORECAST_MIN_HISTORY_MS;
-    const firstDay = dayOf(monthStart);
     const lastDay = dayOf(monthEnd - 1);
     const nonMtd = (await this.nonApi(firstDay, lastDay, now)).reduce((s, l) => s + l.amountUsd, 0);
     // Configured items accrue to the month's end; egress and imported items only as far as they are known.

@@ -61,9 +61,9 @@ export const SCOPED_MONTH = "every team's spend: not available for a team-scoped
 
 /**
  * What a month-end forecast is measured from (/api/cost/summary's forecast_rate_span_days): the rate since the first
- * call, up to 7 days, once a day of spend is in; else how little spend it is, so a forecast made from a few hours of
- * calls (a long-running deployment at a month's start; a store under a day old has no forecast, only a note) is read
- * as the guess it is.
+ * call, up to the last 7 days (across a month boundary, so a month's start reads the last week too), once a day of
+ * spend is in; else how little spend it is, so a span under a day is read as the guess it is (the server gives none:
+ * a store under a day old has a note instead of a forecast, and an older one's span is at least a day).
  */
 export function forecastBasis(spanDays: number | null | undefined): string {
   if (spanDays === null || spanDays === undefined || !Number.isFinite(spanDays) || spanDays >= 1)
