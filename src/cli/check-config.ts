@@ -138,6 +138,7 @@ export async function checkConfig(path: string | undefined, io: CheckConfigIo): 
     io.err(`${file}: serve would not start with this config (${errors.length} problem(s))\n`);
     return 1;
   }
-  io.out(`${file}: ok (${r.config.providers.length} providers, ${r.config.routes.length} routes)\n`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  io.out(`${file}: ok (${count(r.config.providers.length, 'provider')}, ${count(r.config.routes.length, 'route')})\n`);
   return 0;
 }

@@ -113,6 +113,18 @@ describe('checkConfig runs the start-up checks too', () => {
     expect((await run(`${yaml}  enabled: false\n`)).err).not.toContain('alerts.receivers');
   });
 
+  it('counts one provider and one route in the singular (QA49: README\'s example config read "ok (3 providers, 1 routes)")', async () => {
+    const one = await run(
+      'providers: [{ name: vllm, baseUrl: http://127.0.0.1:9/v1 }]\nroutes: [{ model: fast, provider: vllm, upstreamModel: m }]\n',
+    );
+    expect(one.code).toBe(0);
+    expect(one.out).toBe(`${one.file}: ok (1 provider, 1 route)\n`);
+    const two = await run(
+      'providers: [{ name: a, baseUrl: http://127.0.0.1:9/v1 }, { name: b, baseUrl: http://127.0.0.1:8/v1 }]\n',
+    );
+    expect(two.out).toBe(`${two.file}: ok (2 providers, 0 routes)\n`);
+  });
+
   it('fails a mysql:// store with the path', async () => {
     const r = await run('storage:\n  url: mysql://x/y\n');
     expect(r.code).toBe(1);
@@ -128,7 +140,7 @@ describe('checkConfig runs the start-up checks too', () => {
       K: 'x',
     });
     expect(opted.code).toBe(0);
-    expect(opted.out).toContain(': ok (1 providers');
+    expect(opted.out).toContain(': ok (1 provider,');
   });
 
   it('fails an auth.tokens tokenEnv that is unset or short, and auth.oidc without what serve needs', async () => {

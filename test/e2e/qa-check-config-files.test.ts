@@ -49,7 +49,7 @@ describe('check-config: files the config names', () => {
     expect(r.err).toContain('warning: costs.itemFiles[0]: DIR/june.csv: no such file');
     expect(r.err).toContain('warning: quality.knowledgeBase: DIR/kb: no such folder');
     expect(r.err).toContain('warning: quality.evaluators.nli.model: DIR/nli/model.onnx: no such file');
-    expect(r.out).toContain('ok (1 providers');
+    expect(r.out).toContain('ok (1 provider,');
   });
 
   it("a provider's Google credentials file serve cannot read, or that is no key, is an error", async () => {

@@ -43,6 +43,6 @@ describe('check-config: TLS files that do not load', () => {
     const r = await check(cert, key);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('ok (1 providers');
+    expect(r.out).toContain('ok (1 provider,');
   });
 });
