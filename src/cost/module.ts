@@ -112,7 +112,7 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   // Metrics beyond DESIGN's llm_cost_usd_total (observed by the metrics sink from call.costUsd).
   const unpricedTotal = new Counter({
     name: 'llmscope_unpriced_calls_total',
-    help: 'Calls llmscope could not price (cost_usd null): a model with no price (add it under pricing.models), or a record sent to /api/ingest of a model priced per unit that gave neither its cost nor its units (price.unit, price.units).',
+    help: 'Calls llmscope could not price (cost_usd null): a model with no price (add it under pricing.models), or a record sent to /api/ingest of a model priced per unit that gave neither its cost nor its units (price.unit, price.units), or an image or audio call of a model priced by its tokens that recorded no token usage.',
     labelNames: ['provider', 'model'],
     registers: [ctx.registry],
   });
@@ -235,6 +235,12 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
   // enricher, in the recorder process only, does what is one per deployment: unpriced models counted, budgets and
   // rate limits settled on the one ledger.
   ctx.perCall.add({ name: costCallPart.name, build: () => [priceEnricher(rt.prices)] });
+  // An image or audio call of a model priced by its tokens that recorded no token usage (f72aebb): unpriced, though
+  // its model has a price; its fix is its usage, not a price.
+  const byTokens = (call: LlmCall): boolean =>
+    call.inputTokens === null &&
+    call.outputTokens === null &&
+    rt.prices.billingUnitOf(call.model, call.provider, call.startedAt) === null;
   const enricher: Enricher = {
     name: 'cost-settle',
     enrich(call) {
@@ -253,9 +259,11 @@ export async function buildCostModule(ctx: AppContext, opts: CostModuleOptions =
           log.warn(
             { event: 'unpriced_model', provider: call.provider, model: call.model },
             // an ingested per-unit call that said no units (decision 152): the model has a price, the count is missing
-            unitsUnknown(call)
+            unitsUnknown(call) && !byTokens(call)
               ? `a call of model "${call.model}" (provider ${call.provider}) said neither its cost nor its units (price.unit, price.units): its cost_usd is null; send them with it`
-              : `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
+              : byTokens(call)
+                ? `a call of model "${call.model}" (provider ${call.provider}) recorded no token usage, and the model is priced by its tokens: its cost_usd is null; send its usage with it (the answer's usage, gen_ai.usage.* on a span)`
+                : `no price for model "${call.model}" (provider ${call.provider}): its calls get cost_usd null; add it under pricing.models`,
           );
         }
       }

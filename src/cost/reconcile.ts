@@ -299,11 +299,27 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
       unpricedCells.flatMap((c) => [...c.unpricedModels].filter((m) => prices.entryFor(m, c.provider) !== null)),
     );
     const noPrice = models.filter((m) => !priced.has(m));
+    // Or, since f72aebb, an image or audio call of a model priced by its tokens that recorded no token usage (a
+    // gpt-image-1 span or answer without usage): its fix is its usage, not its cost or units on /api/ingest.
+    const byTokens = new Set(
+      unpricedCells.flatMap((c) =>
+        [...c.unpricedModels].filter(
+          (m) => priced.has(m) && prices.billingUnitOf(m, c.provider, Date.parse(`${c.day}T00:00:00Z`)) === null,
+        ),
+      ),
+    );
+    const perUnit = [...priced].filter((m) => !byTokens.has(m)).sort();
+    const tokenPriced = [...byTokens].sort();
     const fixes = [
       ...(noPrice.length > 0 ? [`add ${noPrice.join(', ')} under pricing.models`] : []),
-      ...(priced.size > 0
+      ...(perUnit.length > 0
         ? [
-            `${[...priced].sort().join(', ')} ha${priced.size === 1 ? 's' : 've'} a price, but calls sent to /api/ingest said neither their cost nor their units: send cost_usd or price.unit and price.units with them`,
+            `${perUnit.join(', ')} ha${perUnit.length === 1 ? 's' : 've'} a price, but calls sent to /api/ingest said neither their cost nor their units: send cost_usd or price.unit and price.units with them`,
+          ]
+        : []),
+      ...(tokenPriced.length > 0
+        ? [
+            `${tokenPriced.join(', ')} ${tokenPriced.length === 1 ? 'is' : 'are'} priced by the token, but calls (images, audio) recorded no token usage: send their usage with them (the answer's usage; gen_ai.usage.* on a span; cost_usd or the tokens on a record sent to /api/ingest)`,
           ]
         : []),
     ];
