@@ -68,6 +68,9 @@ describe('an unpriced call of a model priced by its tokens (a gpt-image-1 span w
       app.ctx.recorder.record({ ...span, startedAt: at, endedAt: at + 1000 });
       await app.ctx.recorder.flush();
       const warned = lines
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as { event?: string; model?: string; msg?: string })
         .filter((l) => l.event === 'unpriced_model' && l.model === 'gpt-image-1');
       expect(warned).toHaveLength(1);
