@@ -484,6 +484,9 @@ function overheadTile(c: CallDetail): HTMLElement {
   return t;
 }
 
+const roundFloats = (_: string, v: unknown) =>
+  typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
+
 function events(c: CallDetail): HTMLElement {
   // Each event once: calls recorded before the fix carry the first token on two spans (same name, same time).
   const seen = new Map<string, { time: string; name: string; attrs: Record<string, unknown> | undefined }>();
@@ -508,7 +511,8 @@ function events(c: CallDetail): HTMLElement {
         h('span', { class: 'num muted' }, `+${ms(Date.parse(e.time) - t0)}`),
         ' ',
         h('strong', null, e.name),
-        Object.keys(e.attrs ?? {}).length ? h('code', null, ` ${JSON.stringify(e.attrs)}`) : null,
+        // a measured time keeps its float's every digit (145.0478515625): shown to the microsecond, as the record's
+        Object.keys(e.attrs ?? {}).length ? h('code', null, ` ${JSON.stringify(e.attrs, roundFloats)}`) : null,
         EVENT_MEANING[e.name] ? h('span', { class: 'muted' }, ` — ${EVENT_MEANING[e.name]}`) : null,
       ),
     ),
