@@ -391,19 +391,28 @@ export class SpendQueries {
     const before = await this.store.daily({ dimension: 'all', from: windowStart - 400 * DAY_MS, to: windowStart });
     const firstBefore = earliest(before);
     if (firstBefore !== null) {
-      const since = this.now() - dayStart(firstBefore) < 2 * DAY_MS ? await this.firstMinute(firstBefore) : null;
+      const since =
+        this.now() - dayStart(firstBefore) < 2 * DAY_MS ? await this.firstMinute(firstBefore, before) : null;
       return { rateFrom: windowStart, spendSince: since ?? dayStart(firstBefore) };
     }
     const firstDay = earliest(recent);
     if (firstDay === null) return { rateFrom: windowStart, spendSince: null };
-    const from = Math.min((await this.firstMinute(firstDay)) ?? dayStart(firstDay), this.now() - MINUTE_MS);
+    const from = Math.min((await this.firstMinute(firstDay, recent)) ?? dayStart(firstDay), this.now() - MINUTE_MS);
     return { rateFrom: from, spendSince: from };
   }
 
-  /** The first minute with calls on a day, from the minute aggregates; null where they are not kept. */
-  private async firstMinute(day: string): Promise<number | null> {
+  /**
+   * The first minute with calls on a day, from the minute aggregates; null where they are not all kept: pruned after
+   * costs.minuteRetention from the middle of a day, its first kept minute is not its first call (a store 2.5 days old
+   * read its rate over 47.5 of its 59.5 hours), so a day whose minutes hold fewer calls than its daily row (in `days`)
+   * counts from its start, as one whose minutes are all gone does.
+   */
+  private async firstMinute(day: string, days: readonly SpendRow[]): Promise<number | null> {
     const minutes = await this.store.minutes({ dimension: 'all', from: dayStart(day), to: dayStart(day) + DAY_MS });
-    const first = minutes.filter((r) => r.requests > 0).reduce((m, r) => Math.min(m, r.t), Number.POSITIVE_INFINITY);
+    const kept = minutes.filter((r) => r.requests > 0);
+    const daily = days.filter((r) => r.day === day).reduce((n, r) => n + r.requests, 0);
+    if (kept.reduce((n, r) => n + r.requests, 0) < daily) return null;
+    const first = kept.reduce((m, r) => Math.min(m, r.t), Number.POSITIVE_INFINITY);
     return Number.isFinite(first) ? first : null;
   }
 
