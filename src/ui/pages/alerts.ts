@@ -283,7 +283,7 @@ function noiseCard(r: Result<Noise>): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `${n.notifications} notifications over ${n.days.toFixed(1)} days (${n.notifications_per_day.toFixed(1)}/day)${n.flapping.length ? ` · flapping: ${n.flapping.join(', ')}` : ''}`,
+      `${n.notifications} notification${n.notifications === 1 ? '' : 's'} over ${n.days === 1 ? '1 day' : `${n.days.toFixed(1)} days`} (${n.notifications_per_day.toFixed(1)}/day)${n.flapping.length ? ` · flapping: ${n.flapping.join(', ')}` : ''}`,
     ),
     table(
       ['rule', 'notifications', 'firings', 'pending abandoned', 'resolve median', 'p90', ''],
