@@ -128,19 +128,24 @@ describe('spend_forecast', () => {
       ...hourly('2026-11-10T00:00:00Z', '2026-12-03T00:00:00Z', 0.1, { team: 'b' }),
       ...hourly('2026-12-03T00:00:00Z', '2026-12-03T12:00:00Z', 5, { team: 'b' }),
       ...hourly('2026-12-03T06:00:00Z', '2026-12-03T12:00:00Z', 3, { team: 'c' }),
+      // team d: $2 an hour Nov 10 to 20, then again from Dec 3 06:00: its history is weeks, its rate the window's
+      ...hourly('2026-11-10T00:00:00Z', '2026-11-20T00:00:00Z', 2, { team: 'd' }),
+      ...hourly('2026-12-03T06:00:00Z', '2026-12-03T12:00:00Z', 2, { team: 'd' }),
     ]);
     const now = Date.parse('2026-12-03T12:00:30Z');
     const left = Date.parse('2027-01-01T00:00:00Z') - now;
     const span = now - Date.parse('2026-11-26T00:00:00Z');
     const r = await evalRule({ threshold: 400, groupBy: ['team'] }, now);
     const by = Object.fromEntries(r.map((x) => [x.sample.labels.team, x]));
-    expect(Object.keys(by).sort()).toEqual(['a', 'b']);
+    expect(Object.keys(by).sort()).toEqual(['a', 'b', 'd']);
     // a: $60 to date, $180 over 7.5 days
     expect(by.a?.sample.value).toBeCloseTo(60 + (180 / span) * left, 6);
     expect(by.a?.holds).toBe(true);
     // b: $64.80 to date, $76.80 over 7.5 days (before: 64.8 × 31 / 2.5 ≈ $803.5, over the threshold)
     expect(by.b?.sample.value).toBeCloseTo(64.8 + (76.8 / span) * left, 6);
     expect(by.b?.holds).toBe(false);
+    // d: $12 to date and in the window, its rate over the window's 7.5 days (not the 6 h since it came back)
+    expect(by.d?.sample.value).toBeCloseTo(12 + (12 / span) * left, 6);
     // ungrouped, the whole store's figure is the Cost page's (team c's hours count in it: the store's history is long)
     const all = await evalRule({ threshold: 400 }, now);
     expect(all[0]?.sample.value).toBeCloseTo((await forecastAt(now)).forecast_api_usd as number, 6);

@@ -45,9 +45,8 @@ export const spendForecast: KindDef = {
     const windowStart = Math.floor((now - RATE_WINDOW_MS) / DAY_MS) * DAY_MS;
     const from = Math.min(start, windowStart);
     const groups = await rollupGroups(env, c, groupBy, now - from, now, 'hour');
-    let before: Set<string> | null = null;
     const out: Sample[] = [];
-    for (const [key, g] of groups) {
+    for (const g of groups.values()) {
       const spent = g.points.filter((p) => p.requests > 0);
       if (spent.length === 0) continue;
       const firstHour = spent.reduce((m, p) => Math.min(m, p.t), Infinity);
@@ -61,11 +60,18 @@ export const spendForecast: KindDef = {
       // else from its first minute with spend, which is also where its history starts.
       let rateFrom = windowStart;
       if (firstHour > windowStart) {
-        if (before === null) {
-          const older = await rollupGroups(env, c, groupBy, HISTORY_LOOKBACK_MS, windowStart, 'hour');
-          before = new Set([...older].filter(([, o]) => o.points.some((p) => p.requests > 0)).map(([k]) => k));
-        }
-        if (!before.has(key)) {
+        // Asked per group, narrowed to its labels: a group that is new reads no rows (the whole store's hours of a
+        // year, grouped, took 5.8 s an evaluation on SQLite)
+        const older = await rollupGroups(
+          env,
+          { ...c, filter: { ...c.filter, ...g.labels } },
+          [],
+          HISTORY_LOOKBACK_MS,
+          windowStart,
+          'hour',
+        );
+        const spentBefore = [...older.values()].some((o) => o.points.some((p) => p.requests > 0));
+        if (!spentBefore) {
           rateFrom = Math.min(await firstMinute(env, c, groupBy, g.labels, firstHour), now - MINUTE_MS);
           if (now - rateFrom < MIN_HISTORY_MS) continue;
         }
