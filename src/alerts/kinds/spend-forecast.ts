@@ -61,16 +61,22 @@ export const spendForecast: KindDef = {
       let rateFrom = windowStart;
       if (firstHour > windowStart) {
         // Asked per group, narrowed to its labels: a group that is new reads no rows (the whole store's hours of a
-        // year, grouped, took 5.8 s an evaluation on SQLite)
-        const older = await rollupGroups(
-          env,
-          { ...c, filter: { ...c.filter, ...g.labels } },
-          [],
-          HISTORY_LOOKBACK_MS,
-          windowStart,
-          'hour',
-        );
-        const spentBefore = [...older.values()].some((o) => o.points.some((p) => p.requests > 0));
+        // year, grouped, took 5.8 s an evaluation on SQLite). The week before the window first: a group that spends
+        // every day but not in the window's first hour (office hours, no call at midnight UTC) read its year of hours
+        // on every evaluation of a month's first 8 days (1 s ungrouped, 5 s by 20 models, on SQLite).
+        let spentBefore = false;
+        for (const back of [RATE_WINDOW_MS, HISTORY_LOOKBACK_MS]) {
+          const older = await rollupGroups(
+            env,
+            { ...c, filter: { ...c.filter, ...g.labels } },
+            [],
+            back,
+            windowStart,
+            'hour',
+          );
+          spentBefore = [...older.values()].some((o) => o.points.some((p) => p.requests > 0));
+          if (spentBefore) break;
+        }
         if (!spentBefore) {
           rateFrom = Math.min(await firstMinute(env, c, groupBy, g.labels, firstHour), now - MINUTE_MS);
           if (now - rateFrom < MIN_HISTORY_MS) continue;
