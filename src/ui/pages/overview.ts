@@ -37,7 +37,7 @@ import {
 } from '../lib/dom.js';
 import { filterBar } from '../lib/filters.js';
 import { alertLabel, carried, filtersOf, href, type TimeRange } from '../lib/state.js';
-import { alertValue, forecastBasis } from '../lib/units.js';
+import { alertValue, forecastBasis, SCOPED_MONTH } from '../lib/units.js';
 import type { Page } from './page.js';
 
 const utcDayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
@@ -200,11 +200,13 @@ function tiles(
         usd(c.month_to_date_usd),
         c.forecast_basis === 'too_little_history'
           ? (c.forecast_note ?? 'too little spend history to forecast')
-          : forecast === null
-            ? null
-            : !c.month_to_date_usd && !forecast
-              ? 'no spend this month yet: the forecast starts with the first priced call'
-              : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
+          : c.month_to_date_usd === null
+            ? SCOPED_MONTH
+            : forecast === null
+              ? null
+              : !c.month_to_date_usd && !forecast
+                ? 'no spend this month yet: the forecast starts with the first priced call'
+                : `month-end forecast ${usd(forecast)}${monthly ? ` of ${usd(monthly.limit_usd)} budget` : ''}, ${forecastBasis(c.forecast_rate_span_days)}${filtered ? '; all calls, not filtered' : ''}`,
         over ? 'bad' : undefined,
       ),
     );
