@@ -148,7 +148,7 @@ export const costPage: Page = {
           ? tile(
               'unpriced requests',
               compact(t.total.unpriced_requests),
-              'add their models under pricing.models',
+              'a model without a price (pricing.models) or calls without their usage: /api/cost/unpriced says which',
               'bad',
             )
           : null,
@@ -323,7 +323,7 @@ export function spendSeries(
 function spendCell(g: { cost_usd: number; requests: number; unpriced_requests: number }): HTMLElement | string {
   if (g.unpriced_requests <= 0) return usd(g.cost_usd);
   const title =
-    'calls llmscope could not price: a model without a price (add it under pricing.models), or an ingested call that said neither its cost nor its units';
+    'calls llmscope could not price: a model without a price (add it under pricing.models), a call of a model priced by the token that recorded no token usage (send its usage), or an ingested call that said neither its cost nor its units';
   if (g.unpriced_requests >= g.requests) return h('span', { class: 'bad unpriced', title }, 'unpriced');
   return h(
     'span',
