@@ -19,6 +19,12 @@ function everyRow(b: StoreBackend): string {
     .join('\n');
 }
 
+/** Whether a call of `user` is in the store's calls table (recorded calls reach it a moment later, on its writer). */
+function stored(b: StoreBackend, user: string): boolean {
+  if (b.kind !== 'sqlite') throw new Error('this test runs on SQLite');
+  return b.db.prepare('SELECT 1 FROM calls WHERE "user" = ?').get(user) !== undefined;
+}
+
 const kv = (key: string, v: string | number) => ({
   key,
   value: typeof v === 'string' ? { stringValue: v } : { intValue: String(v) },
@@ -85,11 +91,13 @@ describe('erasing a user removes the OTLP spans naming them', () => {
       }),
       span(trace, 'b0'.repeat(8), agent, 'chat gpt-4o-mini', chat()),
     ]);
-    await until(() => s.calls.some((c) => c.user === USER));
+    // in the store, not only recorded: the erase reads the store (the CI's loaded host had not written bob's call yet
+    // when the test read the store at its end)
+    await until(() => stored(s.app.ctx.store.backend, USER));
     // another trace: bob's call, then (a later export) a tool step naming the user, kept beside bob's call
     const other = 'e6'.repeat(16);
     await send([span(other, 'c0'.repeat(8), null, 'chat gpt-4o-mini', chat({ 'user.id': 'bob' }))]);
-    await until(() => s.calls.some((c) => c.user === 'bob'));
+    await until(() => stored(s.app.ctx.store.backend, 'bob'));
     await send([
       span(other, 'c1'.repeat(8), 'c0'.repeat(8), 'execute_tool handoff', {
         'gen_ai.operation.name': 'execute_tool',
@@ -103,6 +111,9 @@ describe('erasing a user removes the OTLP spans naming them', () => {
     await send([
       span(trace, workflow, null, 'workflow run', { 'gen_ai.operation.name': 'invoke_agent', 'user.id': USER }),
     ]);
+    // stored as it waits for a call of its trace (the store's writer, a moment after the 200): the CI's loaded host
+    // erased before it landed
+    await until(() => everyRow(s.app.ctx.store.backend).includes('workflow run'));
     const again = await erase();
     expect(again.erased['trace_spans']).toBeGreaterThanOrEqual(1);
     expect(everyRow(s.app.ctx.store.backend)).not.toContain(USER);
