@@ -102,7 +102,9 @@ describe('reach: raw wire shapes through llmscope', () => {
     const direct = await post(sim.url.replace(/\/v1$/, ''), '/v1/responses', body, headers);
     expect(direct.text).toContain('response.reasoning_summary_text.delta');
     expect(direct.text).toContain('"encrypted_content"');
-    const ids = ['codex-1', 'codex-2', 'codex-3'];
+    // six calls: the closest TTFT of three was 5.7 ms off in a clean-clone CI on a loaded host (the simulator's own
+    // timer late, in the test's process), where the others' closest stayed under 5
+    const ids = ['codex-1', 'codex-2', 'codex-3', 'codex-4', 'codex-5', 'codex-6'];
     for (const id of ids) {
       const via = await post(s.base, '/v1/responses', body, { ...headers, 'x-request-id': id });
       expect(sameIds(via.text)).toBe(sameIds(direct.text));
