@@ -61,7 +61,8 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("a call's event attrib
     const all = [...detail.events, ...detail.spans.flatMap((s) => s.events)];
     const first = all.filter((e) => e.name === 'gen_ai.first_token');
     expect(first.length).toBeGreaterThan(0);
-    for (const e of first) e.attributes = { 'llmscope.ttft_ms': 145.0478515625 };
+    // and a fraction under 1, as an OTLP event may carry (a price): kept to four significant digits, not rounded to 0
+    for (const e of first) e.attributes = { 'llmscope.ttft_ms': 145.0478515625, cost_usd: 0.00001155 };
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];
@@ -73,7 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !dashboardBuilt)("a call's event attrib
     await page.waitForSelector('ul.events li', { timeout: 20_000 });
     const text = (await page.textContent('ul.events')) as string;
     // before: {"llmscope.ttft_ms":145.0478515625}
-    expect(text).toContain('{"llmscope.ttft_ms":145.048}');
+    expect(text).toContain('{"llmscope.ttft_ms":145.048,"cost_usd":0.00001155}');
     expect(pageErrors).toEqual([]);
     await page.close();
   });

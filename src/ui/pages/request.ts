@@ -484,8 +484,17 @@ function overheadTile(c: CallDetail): HTMLElement {
   return t;
 }
 
+/**
+ * A fraction in an event's attributes as a person reads it: a measured time's float (145.0478515625) to three
+ * decimals, and one under 1 (a price or a ratio an OTLP event carries: 0.00001155) to four significant digits rather
+ * than rounded to 0.
+ */
 const roundFloats = (_: string, v: unknown) =>
-  typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
+  typeof v === 'number' && !Number.isInteger(v)
+    ? Math.abs(v) >= 1
+      ? Math.round(v * 1000) / 1000
+      : Number(v.toPrecision(4))
+    : v;
 
 function events(c: CallDetail): HTMLElement {
   // Each event once: calls recorded before the fix carry the first token on two spans (same name, same time).
