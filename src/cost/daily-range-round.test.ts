@@ -4,9 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { fakeCall } from '../calls/testing.js';
-import { validateConfig } from '../config/index.js';
-import { createApp } from '../server.js';
-import { createCostModule } from './index.js';
+import { startCostApp } from './testing.js';
 
 /** A call of its own cost, all of it one web search (so its tool spend is its cost). */
 const searched = (requestId: string, day: string, costUsd: number): LlmCall =>
@@ -34,14 +32,7 @@ interface Daily {
 
 describe('GET /api/cost/daily', () => {
   it('rounds the range totals as the days are rounded (0.1 + 0.2 is 0.3)', async () => {
-    const r = validateConfig({
-      server: { host: '127.0.0.1', port: 0 },
-      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
-      storage: { url: 'sqlite::memory:' },
-      gpu: { collector: 'none' },
-    });
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    const app = await createApp(r.config, { modules: [createCostModule], logDestination: { write() {} } });
+    const app = await startCostApp();
     try {
       const base = await app.listen();
       app.ctx.recorder.record(searched('daily-a', '2026-12-01', 0.1));

@@ -2,16 +2,13 @@
 // was recorded with cost null but the model's price, so it was not counted unpriced: llmscope_unpriced_calls_total and
 // GET /api/cost/unpriced left it out, where a DALL·E span without its count and a model without a price are counted.
 // Its cost is unknown as theirs is: it is now counted the same way (price null, unpriced).
-import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { unpricedCall } from '../calls/units.js';
-import { validateConfig } from '../config/index.js';
 import { attributeCall } from '../otlp/testing.js';
-import { createApp } from '../server.js';
 import { costConfigOf } from './config.js';
-import { createCostModule } from './index.js';
 import { priceEnricher } from './per-call.js';
 import { PriceBook } from './pricing.js';
+import { metricSum, startCostApp } from './testing.js';
 
 const image = { 'gen_ai.operation.name': 'image_generation', 'gen_ai.provider.name': 'openai' };
 
@@ -21,14 +18,6 @@ const gptImage = (extra: Record<string, string | number>, at = Date.now()) => ({
   startedAt: at,
   endedAt: at + 1000,
 });
-
-const value = async (registry: Registry, name: string, labels: Record<string, string>): Promise<number> => {
-  const m = registry.getSingleMetric(name);
-  if (!m) return 0;
-  return (await m.get()).values
-    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-    .reduce((n, v) => n + v.value, 0);
-};
 
 describe('an OTLP gpt-image-1 span without a token usage', () => {
   it('is unpriced (cost and price null), with or without its image count; with a usage, priced by its tokens', () => {
@@ -49,20 +38,16 @@ describe('an OTLP gpt-image-1 span without a token usage', () => {
   });
 
   it('is counted in llmscope_unpriced_calls_total and GET /api/cost/unpriced as other unpriced calls are', async () => {
-    const r = validateConfig({
-      server: { host: '127.0.0.1', port: 0 },
-      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
-      storage: { url: 'sqlite::memory:' },
-      gpu: { collector: 'none' },
-    });
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    const app = await createApp(r.config, { modules: [createCostModule], logDestination: { write() {} } });
+    const app = await startCostApp();
     try {
       const base = await app.listen();
       app.ctx.recorder.record(gptImage({ 'gen_ai.request.image.count': 1 }));
       await app.ctx.recorder.flush();
       expect(
-        await value(app.ctx.registry, 'llmscope_unpriced_calls_total', { provider: 'openai', model: 'gpt-image-1' }),
+        await metricSum(app.ctx.registry, 'llmscope_unpriced_calls_total', {
+          provider: 'openai',
+          model: 'gpt-image-1',
+        }),
       ).toBe(1);
       const unpriced = (await (await fetch(`${base}/api/cost/unpriced`)).json()) as {
         models: { provider: string; model: string; calls: number }[];

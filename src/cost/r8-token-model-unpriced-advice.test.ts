@@ -5,14 +5,12 @@
 // /api/ingest said neither their cost nor their units", neither of which is so or fixes it. Both now say that the
 // model is priced by the token and the calls recorded no token usage.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/index.js';
 import { attributeCall } from '../otlp/testing.js';
-import { createApp } from '../server.js';
 import { parseBill } from './bills.js';
 import { costConfigOf } from './config.js';
-import { createCostModule } from './index.js';
 import { PriceBook } from './pricing.js';
 import { reconcile, type TrackedCell } from './reconcile.js';
+import { startCostApp } from './testing.js';
 
 const prices = new PriceBook(costConfigOf({}).pricing);
 
@@ -41,18 +39,8 @@ describe('an unpriced call of a model priced by its tokens (a gpt-image-1 span w
   });
 
   it("is not logged as a model without a price (unpriced_model's advice)", async () => {
-    const r = validateConfig({
-      server: { host: '127.0.0.1', port: 0 },
-      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
-      storage: { url: 'sqlite::memory:' },
-      gpu: { collector: 'none' },
-    });
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
     const lines: string[] = [];
-    const app = await createApp(r.config, {
-      modules: [createCostModule],
-      logDestination: { write: (s: string) => void lines.push(s) },
-    });
+    const app = await startCostApp({}, (s) => void lines.push(s));
     try {
       await app.listen();
       const at = Date.now();

@@ -1,13 +1,10 @@
 // A call whose model the label guard folds into __other__ is one overflow: llmscope_label_overflow_total{label="model"}
 // counts it once. Before, an unpriced call's model went through the guard twice (the metrics sink for llm_requests_total
 // and the cost module for llmscope_unpriced_calls_total), so each folded unpriced call counted two overflows.
-import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../calls/index.js';
 import { fakeCall } from '../calls/testing.js';
-import { validateConfig } from '../config/index.js';
-import { createApp } from '../server.js';
-import { createCostModule } from './index.js';
+import { metricSum, startCostApp } from './testing.js';
 
 const T0 = Date.parse('2026-12-04T12:00:00Z');
 
@@ -15,34 +12,18 @@ const T0 = Date.parse('2026-12-04T12:00:00Z');
 const call = (requestId: string, model: string): LlmCall =>
   fakeCall({ requestId, model, startedAt: T0, source: 'gateway', inputTokens: 100, outputTokens: 10 });
 
-const value = async (registry: Registry, name: string, labels: Record<string, string>): Promise<number> => {
-  const m = registry.getSingleMetric(name);
-  if (!m) return 0;
-  return (await m.get()).values
-    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-    .reduce((n, v) => n + v.value, 0);
-};
-
 describe('an unpriced call whose model is folded', () => {
   it('counts one label overflow a call, and the unpriced calls under __other__', async () => {
-    const r = validateConfig({
-      server: { host: '127.0.0.1', port: 0 },
-      providers: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }],
-      storage: { url: 'sqlite::memory:' },
-      telemetry: { labelBudget: 1 },
-      gpu: { collector: 'none' },
-    });
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    const app = await createApp(r.config, { modules: [createCostModule], logDestination: { write() {} } });
+    const app = await startCostApp({ telemetry: { labelBudget: 1 } });
     try {
       for (const [i, model] of ['private-a', 'private-b', 'private-c'].entries())
         app.ctx.recorder.record(call(`u-${i}`, model));
       await app.ctx.recorder.flush();
       const registry = app.ctx.registry;
-      expect(await value(registry, 'llmscope_unpriced_calls_total', { model: 'private-a' })).toBe(1);
-      expect(await value(registry, 'llmscope_unpriced_calls_total', { model: '__other__' })).toBe(2);
-      expect(await value(registry, 'llm_requests_total', { model: '__other__' })).toBe(2);
-      expect(await value(registry, 'llmscope_label_overflow_total', { label: 'model' })).toBe(2);
+      expect(await metricSum(registry, 'llmscope_unpriced_calls_total', { model: 'private-a' })).toBe(1);
+      expect(await metricSum(registry, 'llmscope_unpriced_calls_total', { model: '__other__' })).toBe(2);
+      expect(await metricSum(registry, 'llm_requests_total', { model: '__other__' })).toBe(2);
+      expect(await metricSum(registry, 'llmscope_label_overflow_total', { label: 'model' })).toBe(2);
       // its HELP names both causes (QA48): an ingested tts-1 record without units is counted too, and tts-1 has a price
       const help = (await registry.metrics())
         .split('\n')
