@@ -49,20 +49,18 @@ const toMs = (t: string | number): number => (typeof t === 'number' ? t : Date.p
 /** Uses of one built-in tool a record may give: far above any real call's. */
 const MAX_TOOL_USES = 1e9;
 
-/**
- * What a record's price.tools add to its cost at their own unit_price, as toolInternalsOf prices them (recordToolUses:
- * a line of 0 uses names no price; read here, its price was bounded in place of the one priced, either way).
- */
-function toolUsesCost(tools: readonly { tool: string; unit_price: number | null; units: number }[]): number {
-  const uses = new Map<string, number>();
-  const price = new Map<string, number>();
-  for (const t of tools) {
-    if (t.units === 0) continue;
-    uses.set(t.tool, (uses.get(t.tool) ?? 0) + t.units);
-    if (t.unit_price !== null) price.set(t.tool, t.unit_price);
-  }
+/** One line of a record's price.tools, as the schema takes it. */
+interface ToolLine {
+  tool: BuiltInTool;
+  unit_price: number | null;
+  units: number;
+}
+
+/** What a record's price.tools add to its cost at their own unit_price, read as toolInternalsOf prices them. */
+function toolUsesCost(tools: readonly ToolLine[]): number {
+  const { toolUses, toolUnitPrices } = recordToolUses(tools);
   let sum = 0;
-  for (const [tool, n] of uses) sum += n * (price.get(tool) ?? 0);
+  for (const [tool, n] of Object.entries(toolUses) as [BuiltInTool, number][]) sum += n * (toolUnitPrices[tool] ?? 0);
   return sum;
 }
 
@@ -264,7 +262,7 @@ export function recordToCall(r: z.infer<typeof ingestRecordSchema>, unitOf?: Uni
  * unit_price one of them gives (a number of at least 0); a line of 0 uses is skipped, price and all. Empty uses: none.
  * (the schema took only whole uses from 0 and prices from 0, both bounded)
  */
-function recordToolUses(tools: NonNullable<NonNullable<z.infer<typeof ingestRecordSchema>['price']>['tools']>): {
+function recordToolUses(tools: readonly ToolLine[]): {
   toolUses: Partial<Record<BuiltInTool, number>>;
   toolUnitPrices: Partial<Record<BuiltInTool, number>>;
 } {
